@@ -1,0 +1,38 @@
+# labforensics: `make demo` runs the main job on the bundled demo evidence,
+# `make test` runs the test suite. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEMO   ?= demo
+
+.PHONY: demo demo-real test lint bench venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m labforensics.demo --out $(DEMO)
+
+demo-real: $(STAMP)
+	$(PY) -m labforensics.demo --real --out $(DEMO)-real
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/sessions.py
+	$(PY) benchmarks/detection.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) $(DEMO)-real .pytest_cache .hypothesis

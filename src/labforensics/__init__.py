@@ -1,0 +1,55 @@
+"""labforensics: forensic analysis of medical-laboratory (LIS) audit logs.
+
+The pipeline, one public function per stage::
+
+    ev = read_evidence(paths)                 # ingest: events + accounting + custody
+    ss = sessionize(ev.events)                # sessions per (lab, account)
+    ft = build_features(ss.events, ss.sessions)
+    sc = score(ft)                            # anomaly scores with reasons
+    at = attribute(ss.events, ss.sessions, sc, leak=...)  # leak -> pathway -> verdict
+    investigate(paths, out)                   # all of it, to a forensic report
+
+Names are imported lazily so that ``import labforensics`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API: dict[str, str] = {
+    "read_evidence": "labforensics.ingest",
+    "Evidence": "labforensics.ingest",
+    "sessionize": "labforensics.sessions",
+    "SessionParams": "labforensics.sessions",
+    "Sessions": "labforensics.sessions",
+    "build_features": "labforensics.features",
+    "FeatureParams": "labforensics.features",
+    "score": "labforensics.detect",
+    "DetectParams": "labforensics.detect",
+    "evaluate": "labforensics.evaluate",
+    "attribute": "labforensics.attribution",
+    "AttributionParams": "labforensics.attribution",
+    "Attribution": "labforensics.attribution",
+    "read_transfers": "labforensics.ingest.xferlog",
+    "investigate": "labforensics.investigate",
+    "CaseKey": "labforensics.privacy",
+    "validate_events": "labforensics.schema",
+    "LabForensicsError": "labforensics.errors",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'labforensics' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

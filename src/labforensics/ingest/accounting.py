@@ -1,0 +1,175 @@
+"""The ingest report: every input row accounted for, per file and in total.
+
+The identity, checked for every file::
+
+    rows_read = events + rotation_duplicates + repeated_headers + ignored + quarantined
+
+where ``events`` counts input rows that became events (header lines aside).
+A message naming several patients gives several canonical events from one row:
+``events_out`` counts those, ``events`` the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from ..errors import LabForensicsError
+
+__all__ = ["AccountingError", "FileReport", "IngestReport", "QUARANTINE_COLUMNS"]
+
+QUARANTINE_COLUMNS = ("source_file", "source_line", "reason", "raw")
+
+
+class AccountingError(LabForensicsError):
+    """The accounting identity does not hold for a file (a bug, never bad input)."""
+
+
+@dataclass
+class FileReport:
+    """Accounting of one evidence file (see the module docstring for the identity)."""
+
+    source_file: str
+    path: str
+    format: str | None
+    size: int
+    sha256: str
+    rows_read: int = 0
+    events: int = 0
+    events_out: int = 0
+    rotation_duplicates: int = 0
+    repeated_headers: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+    field_problems: int = 0
+    truncated: bool = False
+    truncation_note: str = ""
+    lab: str | None = None
+
+    def check(self) -> None:
+        """Raise :class:`AccountingError` when the identity does not hold."""
+        total = (
+            self.events
+            + self.rotation_duplicates
+            + self.repeated_headers
+            + self.ignored
+            + self.quarantined
+        )
+        if total != self.rows_read:
+            raise AccountingError(
+                f"{self.source_file}: rows_read {self.rows_read} != events {self.events} + "
+                f"rotation_duplicates {self.rotation_duplicates} + repeated_headers "
+                f"{self.repeated_headers} + ignored {self.ignored} + quarantined {self.quarantined}"
+            )
+
+
+_COUNTS = (
+    "rows_read",
+    "events",
+    "events_out",
+    "rotation_duplicates",
+    "repeated_headers",
+    "ignored",
+    "quarantined",
+    "field_problems",
+)
+
+
+@dataclass
+class IngestReport:
+    """Accounting of a whole :func:`labforensics.read_evidence` call.
+
+    Attributes
+    ----------
+    files : list of FileReport
+        One per recognised file, in evidence order.
+    unrecognised : list of str
+        Files found while walking folders that no reader recognised (not read).
+    field_problems : pandas.DataFrame
+        ``source_file``, ``source_line``, ``column``, ``value`` (redacted), ``problem``.
+    unknown_codes : dict
+        Action code as written -> count of events mapped to ``other``.
+    """
+
+    files: list[FileReport] = field(default_factory=list)
+    unrecognised: list[str] = field(default_factory=list)
+    field_problems: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            columns=["source_file", "source_line", "column", "value", "problem"]
+        )
+    )
+    unknown_codes: dict[str, int] = field(default_factory=dict)
+
+    def _sum(self, name: str) -> int:
+        return int(sum(getattr(f, name) for f in self.files))
+
+    @property
+    def rows_read(self) -> int:
+        return self._sum("rows_read")
+
+    @property
+    def events(self) -> int:
+        return self._sum("events")
+
+    @property
+    def events_out(self) -> int:
+        return self._sum("events_out")
+
+    @property
+    def rotation_duplicates(self) -> int:
+        return self._sum("rotation_duplicates")
+
+    @property
+    def repeated_headers(self) -> int:
+        return self._sum("repeated_headers")
+
+    @property
+    def ignored(self) -> int:
+        return self._sum("ignored")
+
+    @property
+    def quarantined(self) -> int:
+        return self._sum("quarantined")
+
+    @property
+    def truncated_files(self) -> list[str]:
+        """``source_file`` of every file found cut short."""
+        return [f.source_file for f in self.files if f.truncated]
+
+    def check(self) -> None:
+        """Raise :class:`AccountingError` when any file's identity does not hold."""
+        for f in self.files:
+            f.check()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per file plus a final ``TOTAL`` row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``source_file``, ``format``, ``lab``, ``size`` (bytes), ``sha256``,
+            the counts of the identity, ``events_out``, ``field_problems``,
+            ``truncated``, ``truncation_note``.
+        """
+        cols = ["source_file", "format", "lab", "size", "sha256", *_COUNTS]
+        cols += ["truncated", "truncation_note"]
+        rows = [{c: getattr(f, c) for c in cols} for f in self.files]
+        total = {c: "" for c in cols}
+        total.update({c: self._sum(c) for c in _COUNTS})
+        total["source_file"] = "TOTAL"
+        total["size"] = self._sum("size")
+        total["truncated"] = bool(self.truncated_files)
+        total["format"] = total["lab"] = None
+        return pd.DataFrame(rows + [total], columns=cols)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe summary: totals, per-file rows, unrecognised files, unknown codes."""
+        return {
+            "totals": {c: self._sum(c) for c in _COUNTS},
+            "truncated_files": self.truncated_files,
+            "files": [asdict(f) for f in self.files],
+            "unrecognised": list(self.unrecognised),
+            "unknown_codes": dict(sorted(self.unknown_codes.items())),
+            "field_problems": int(len(self.field_problems)),
+        }

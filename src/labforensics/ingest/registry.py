@@ -1,0 +1,221 @@
+"""The reader registry: every evidence format registers a sniffer and a reader.
+
+A reader turns one evidence file into *raw events* (a DataFrame with the
+canonical event columns, except that the patient is still the raw IPP in the
+private column ``_ipp`` and free text is not yet redacted) plus its accounting.
+:func:`labforensics.read_evidence` sniffs each file, calls the reader, then
+does what is common to all formats: rotation de-duplication (for readers that
+declare it), pseudonymisation, redaction, evidence order and validation.
+
+Adding a format is one new module that calls :func:`register_reader` at import
+and is imported by :mod:`labforensics.ingest`.
+
+Reader contract
+---------------
+``sniff(head: bytes, name: str) -> bool``
+    ``head`` is up to the first 64 KiB of the file's *decompressed* bytes
+    (gzip already undone), ``name`` the file name. Must not raise.
+``read(path: pathlib.Path, ctx: ReadContext) -> FileRead``
+    Must not raise on bad content: every input row goes to an event, a
+    repeated header, an ignored line or a quarantine entry, and
+    ``FileRead.rows_read`` counts them (header lines aside). It may raise
+    :class:`labforensics.errors.EvidenceError` only when the file cannot be
+    opened at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+__all__ = [
+    "FieldProblem",
+    "FileRead",
+    "QuarantineRow",
+    "ReadContext",
+    "ReaderSpec",
+    "get_reader",
+    "readers",
+    "register_reader",
+]
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    """One input row that could not become an event.
+
+    ``line`` is the 1-based physical line where the row starts; ``raw`` its text
+    as read (it is redacted later by :func:`read_evidence`, never kept raw).
+    """
+
+    line: int | None
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A bad optional field: the event is kept with that field missing."""
+
+    line: int | None
+    column: str
+    value: str
+    problem: str
+
+
+@dataclass
+class ReadContext:
+    """What a reader may need beyond the file itself.
+
+    Attributes
+    ----------
+    tz : zoneinfo.ZoneInfo
+        Local time zone of sources that write wall-clock times without offset.
+    source_file : str
+        The file's name relative to the evidence root (for provenance columns).
+    profile : object or None
+        A :class:`labforensics.ingest.profiles.Profile` forced by the user, or None.
+    year : int or None
+        Year of RFC 3164 syslog lines (which carry none); None means the year of
+        the file's modification time is NOT used: the reader must quarantine or
+        ask, see its docs.
+    lab : str or None
+        Lab code for sources that do not name one (resolved per file by the caller
+        from ``read_evidence(lab=...)``).
+    lab_aliases : mapping of str to str
+        FINESS number (or other alias) -> lab code.
+    account_kinds : mapping of str to str
+        Account -> account kind overrides from the case file.
+    options : dict
+        Reader-specific options.
+    """
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    source_file: str = ""
+    profile: Any = None
+    year: int | None = None
+    lab: str | None = None
+    lab_aliases: Mapping[str, str] = field(default_factory=dict)
+    account_kinds: Mapping[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FileRead:
+    """What a reader returns for one file.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        Raw events: canonical columns (see :mod:`labforensics.schema`; ``patient``
+        and ``seq`` may be absent) plus ``_ipp`` (raw IPP, str or missing) and,
+        for readers with ``rotation=True``, ``_record`` (the record's raw text,
+        used to match rotation duplicates between consecutive files of one lab).
+        ``source_line`` must be set. One row per event.
+    rows_read : int
+        Input rows seen, header lines aside.
+    rows_to_events : int
+        Input rows that became at least one event (a message naming several
+        patients gives several events from one row).
+    repeated_headers : int
+    ignored : int
+        Lines outside the reader's scope (kernel messages in an auth log ...).
+    quarantine : list of QuarantineRow
+    field_problems : list of FieldProblem
+    truncated : bool
+        The file is cut short (gzip member cut, last record cut).
+    truncation_note : str
+    unknown_codes : dict
+        Code as written -> count, for codes mapped to ``other``.
+    lab : str or None
+        The lab of the file (for rotation grouping), when one lab only.
+    file_date : datetime.date or None
+        The date in the file's name (for file order), when it has one.
+    """
+
+    events: pd.DataFrame
+    rows_read: int
+    rows_to_events: int
+    repeated_headers: int = 0
+    ignored: int = 0
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+    field_problems: list[FieldProblem] = field(default_factory=list)
+    truncated: bool = False
+    truncation_note: str = ""
+    unknown_codes: dict[str, int] = field(default_factory=dict)
+    lab: str | None = None
+    file_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """A registered evidence format.
+
+    Attributes
+    ----------
+    name : str
+        Format name (``lis_legacy``, ``fhir_auditevent`` ...), recorded in
+        ``source_format`` and the manifest.
+    sniff : callable
+        ``sniff(head: bytes, name: str) -> bool``.
+    read : callable
+        ``read(path: Path, ctx: ReadContext) -> FileRead``.
+    priority : int
+        Readers are tried in decreasing priority, then by name.
+    rotation : bool
+        The format rotates into daily files that may overlap (rotation duplicates
+        are then removed between consecutive files of one lab).
+    description : str
+    """
+
+    name: str
+    sniff: Callable[[bytes, str], bool]
+    read: Callable[[Path, ReadContext], FileRead]
+    priority: int = 0
+    rotation: bool = False
+    description: str = ""
+
+
+_REGISTRY: dict[str, ReaderSpec] = {}
+
+
+def register_reader(spec: ReaderSpec) -> ReaderSpec:
+    """Register (or replace) a reader under ``spec.name``; returns ``spec``."""
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def readers() -> list[ReaderSpec]:
+    """The registered readers, in the order they are tried."""
+    return sorted(_REGISTRY.values(), key=lambda r: (-r.priority, r.name))
+
+
+def get_reader(name: str) -> ReaderSpec:
+    """The reader registered as ``name``.
+
+    Raises
+    ------
+    KeyError
+        With the list of known names.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no reader named {name!r}; known: {sorted(_REGISTRY)}") from None
+
+
+def sniff(head: bytes, name: str) -> ReaderSpec | None:
+    """The first registered reader whose sniffer accepts the file, or None."""
+    for spec in readers():
+        try:
+            if spec.sniff(head, name):
+                return spec
+        except Exception:  # a sniffer must not break the walk  # noqa: BLE001
+            continue
+    return None

@@ -1,0 +1,316 @@
+"""Keyed pseudonymisation of patient identifiers and redaction of free text.
+
+A patient is the pair (lab, IPP): an IPP is unique within a lab only. The pair
+becomes ``P`` + the first 16 hex digits (64 bits) of
+``HMAC-SHA256(case_key, lab + "\\x1f" + IPP)`` the moment it is read. The key is
+the *case key*; it is never derived from the evidence or its hashes (IPPs are
+short numbers: anyone holding a deterministic, unkeyed hash could re-identify
+every patient by enumeration).
+
+Free text that leaves a reader (details, quarantined raw lines) is redacted:
+every IPP that the evidence itself reveals becomes its pseudonym, and
+NIR-shaped numbers (French social security numbers, 15 digits with a valid
+key), e-mail addresses and phone numbers become the tags ``[NIR]``,
+``[EMAIL]`` and ``[PHONE]``.
+
+References
+----------
+RFC 2104 (HMAC); ENISA, *Pseudonymisation techniques and best practices* (2019),
+section 5.2 (keyed hash functions); INSEE, *NIR* key: 97 - (first 13 digits mod 97),
+with Corsica ``2A``/``2B`` read as 19/18.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import CaseKeyError
+
+__all__ = [
+    "ENV_VAR",
+    "CaseKey",
+    "Redactor",
+    "load_case_key",
+    "pseudonymise",
+    "pseudonymise_one",
+    "redact_identifiers",
+]
+
+#: Environment variable that may hold the case key (hex, at least 32 bytes).
+ENV_VAR = "LABFORENSICS_CASE_KEY"
+_MIN_KEY_BYTES = 16
+_SEP = "\x1f"  # unit separator: cannot occur in a lab code or an IPP
+
+
+@dataclass(frozen=True)
+class CaseKey:
+    """The secret key of a case, used to pseudonymise patients.
+
+    Attributes
+    ----------
+    secret : bytes
+        The key itself (at least 16 bytes). Never written to any output.
+    origin : str
+        Where it came from: ``"argument"``, ``"env"``, ``"file:<path>"`` or ``"random"``.
+    """
+
+    secret: bytes = field(repr=False)
+    origin: str = "argument"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret, bytes) or len(self.secret) < _MIN_KEY_BYTES:
+            raise CaseKeyError(f"a case key needs at least {_MIN_KEY_BYTES} bytes of secret")
+
+    @property
+    def fingerprint(self) -> str:
+        """A public fingerprint of the key (16 hex digits), safe to record in a manifest."""
+        return hashlib.sha256(b"labforensics-case-key-fingerprint\x00" + self.secret).hexdigest()[
+            :16
+        ]
+
+    @classmethod
+    def random(cls) -> CaseKey:
+        """A fresh random 32-byte key (``secrets.token_bytes``)."""
+        return cls(secrets.token_bytes(32), origin="random")
+
+    @classmethod
+    def from_hex(cls, text: str, origin: str = "argument") -> CaseKey:
+        """Parse a hex-encoded key.
+
+        Raises
+        ------
+        CaseKeyError
+            When ``text`` is not hex or is shorter than 32 hex digits.
+        """
+        try:
+            secret = bytes.fromhex(text.strip())
+        except ValueError as exc:
+            raise CaseKeyError(f"case key from {origin} is not hexadecimal") from exc
+        return cls(secret, origin=origin)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> CaseKey:
+        """Read a key file: one line of hex digits (as written by :meth:`write`).
+
+        Raises
+        ------
+        CaseKeyError
+            When the file cannot be read or does not hold a hex key.
+        """
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CaseKeyError(f"cannot read case key file {p}: {exc}") from exc
+        return cls.from_hex(text, origin=f"file:{p}")
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the key as hex to ``path`` with permissions 0600; return the path."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(self.secret.hex() + "\n")
+        return p
+
+
+def load_case_key(
+    case_key: CaseKey | bytes | str | os.PathLike[str] | None = None, *, warn: bool = True
+) -> CaseKey:
+    """Resolve the case key from an argument, the environment, or a random key.
+
+    Parameters
+    ----------
+    case_key : CaseKey, bytes, str, path or None
+        A :class:`CaseKey`; raw bytes; a hex string; or the path of a key file.
+        When None, ``$LABFORENSICS_CASE_KEY`` (hex) is used; failing that a random
+        key, with a :class:`UserWarning` saying pseudonyms will not match another run.
+
+    Returns
+    -------
+    CaseKey
+
+    Raises
+    ------
+    CaseKeyError
+        When the given key is malformed or its file unreadable.
+    """
+    if isinstance(case_key, CaseKey):
+        return case_key
+    if isinstance(case_key, bytes):
+        return CaseKey(case_key)
+    if isinstance(case_key, os.PathLike) or (
+        isinstance(case_key, str) and (os.sep in case_key or Path(case_key).is_file())
+    ):
+        return CaseKey.from_file(case_key)
+    if isinstance(case_key, str):
+        return CaseKey.from_hex(case_key)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return CaseKey.from_hex(env, origin="env")
+    if warn:
+        warnings.warn(
+            "no case key given (argument, $LABFORENSICS_CASE_KEY or key file): using a random "
+            "key, so patient pseudonyms will not match those of another run",
+            UserWarning,
+            stacklevel=2,
+        )
+    return CaseKey.random()
+
+
+def pseudonymise_one(key: CaseKey, lab: str, ipp: str) -> str:
+    """Pseudonym of one patient (lab, IPP): ``P`` + 16 hex digits."""
+    msg = f"{lab}{_SEP}{ipp}".encode()
+    return "P" + hmac.digest(key.secret, msg, "sha256").hex()[:16]
+
+
+def normalise_ipp(ipp: pd.Series) -> pd.Series:
+    """Strip surrounding white space; empty becomes missing. Returns a ``string`` Series."""
+    s = ipp.astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def pseudonymise(key: CaseKey, lab: pd.Series, ipp: pd.Series) -> pd.Series:
+    """Pseudonymise a column of IPPs, each within its lab.
+
+    The HMAC is computed once per distinct (lab, IPP) pair, so the cost grows
+    with the number of patients, not of events.
+
+    Parameters
+    ----------
+    key : CaseKey
+    lab : pandas.Series of str, length n
+        Lab code of each row (never missing where ``ipp`` is present).
+    ipp : pandas.Series of str, length n
+        Raw IPP, or missing.
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` dtype, length n, the pseudonym or ``<NA>`` where ``ipp`` is missing.
+    """
+    ipp = normalise_ipp(ipp)
+    present = ipp.notna().to_numpy()
+    out = np.full(len(ipp), None, dtype=object)
+    if present.any():
+        pairs = lab[present].astype(str).str.cat(ipp[present].astype(str), sep=_SEP)
+        codes, uniques = pd.factorize(pairs, sort=False)
+        secret = key.secret
+        digests = np.array(
+            ["P" + hmac.digest(secret, u.encode(), "sha256").hex()[:16] for u in uniques],
+            dtype=object,
+        )
+        out[present] = digests[codes]
+    return pd.Series(out, index=ipp.index, dtype="string[pyarrow]")
+
+
+# --- free-text redaction -------------------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# French phone numbers: 0X XX XX XX XX or +33 X XX XX XX XX, with spaces, dots or dashes.
+_PHONE = re.compile(r"(?<![\w+])(?:\+33[\s.-]?[1-9]|0[1-9])(?:[\s.-]?\d{2}){4}(?!\d)")
+# NIR: sex (1/2/3/4/7/8), year, month, department (2 digits or 2A/2B), commune, order, key;
+# written plain or grouped with spaces.
+_NIR = re.compile(
+    r"(?<![\w])([1-478])\s?(\d{2})\s?(\d{2})\s?(\d{2}|2[AaBb])\s?(\d{3})\s?(\d{3})\s?(\d{2})(?![\w])"
+)
+
+
+def nir_key_is_valid(nir13: str, key: str) -> bool:
+    """True when ``key`` is the INSEE control key of the 13 leading characters ``nir13``.
+
+    Corsica departments ``2A`` and ``2B`` are read as 19 and 18 for the computation.
+    """
+    digits = nir13.upper().replace("2A", "19").replace("2B", "18")
+    if not digits.isdigit() or not key.isdigit():
+        return False
+    return 97 - (int(digits) % 97) == int(key)
+
+
+def _nir_sub(m: re.Match[str]) -> str:
+    g = m.groups()
+    if nir_key_is_valid("".join(g[:6]), g[6]):
+        return "[NIR]"
+    return m.group(0)
+
+
+def redact_identifiers(text: str) -> str:
+    """Replace NIRs (with a valid key), e-mail addresses and phone numbers by tags."""
+    if not text:
+        return text
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _NIR.sub(_nir_sub, text)
+    return _PHONE.sub("[PHONE]", text)
+
+
+class Redactor:
+    """Redacts free text: known IPPs become pseudonyms; NIR, e-mail, phone become tags.
+
+    Parameters
+    ----------
+    key : CaseKey
+        The case key.
+    known_ipps : mapping of str to iterable of str
+        Lab code -> the raw IPPs that the evidence reveals for that lab. An IPP found
+        as a whole token (not inside a longer word or number) in a text of that lab
+        is replaced by its pseudonym; in text of no known lab, by the pseudonym of
+        the first lab (sorted) that knows it, with all labs tried.
+
+    Notes
+    -----
+    Short IPPs (fewer than 3 characters) are not substituted: they would match
+    ordinary numbers in text.
+    """
+
+    def __init__(self, key: CaseKey, known_ipps: Mapping[str, Iterable[str]]) -> None:
+        self.key = key
+        self._by_lab: dict[str, dict[str, str]] = {}
+        self._any: dict[str, str] = {}
+        for lab in sorted(known_ipps):
+            table = {
+                ipp: pseudonymise_one(key, lab, ipp)
+                for ipp in {str(i).strip() for i in known_ipps[lab]}
+                if len(ipp) >= 3
+            }
+            self._by_lab[lab] = table
+            for ipp, pseudo in table.items():
+                self._any.setdefault(ipp, pseudo)
+        self._token = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")
+
+    def redact(self, text: str | None, lab: str | None = None) -> str | None:
+        """Redact one text (``None`` passes through)."""
+        if text is None or text is pd.NA or text == "":
+            return text
+        table = self._by_lab.get(lab, self._any) if lab is not None else self._any
+        if table:
+            text = self._token.sub(lambda m: table.get(m.group(0), m.group(0)), text)
+        return redact_identifiers(text)
+
+    def redact_series(self, text: pd.Series, lab: pd.Series | None = None) -> pd.Series:
+        """Redact a ``string`` Series; work is done once per distinct (lab, text)."""
+        s = text.astype("string[pyarrow]")
+        present = s.notna() & (s != "")
+        if not present.any():
+            return s
+        sub = s[present]
+        labs = lab[present].astype(str) if lab is not None else pd.Series("", index=sub.index)
+        keyed = labs.str.cat(sub.astype(str), sep=_SEP)
+        codes, uniques = pd.factorize(keyed, sort=False)
+        red = []
+        for u in uniques:
+            lb, _, tx = u.partition(_SEP)
+            red.append(self.redact(tx, lb or None))
+        out = s.copy()
+        out[present] = np.asarray(red, dtype=object)[codes]
+        return out.astype("string[pyarrow]")
