@@ -29,7 +29,7 @@ def open_evidence(path: str | os.PathLike[str]) -> BinaryIO:
         When the file does not exist or cannot be opened (the message names it).
     """
     try:
-        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(path, "rb")
     except OSError as exc:
         raise EvidenceError(f"cannot open evidence file {path}: {exc.strerror or exc}") from exc
 
@@ -90,3 +90,89 @@ class EvidenceFile:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+#: Packages whose versions every run manifest records.
+_VERSIONED = (
+    "labforensics",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scikit-learn",
+    "pyod",
+    "numba",
+    "matplotlib",
+    "jinja2",
+    "defusedxml",
+    "holidays",
+)
+
+
+def tool_versions() -> dict[str, str]:
+    """Python and dependency versions (``importlib.metadata``), for the manifest."""
+    import platform
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def hash_outputs(folder: str | os.PathLike[str], *, exclude: tuple[str, ...] = ()) -> list[dict]:
+    """SHA-256 and size of every file under ``folder`` (sorted, POSIX relative paths)."""
+    root = Path(folder)
+    rows = []
+    for p in sorted(q for q in root.rglob("*") if q.is_file()):
+        rel = p.relative_to(root).as_posix()
+        if rel in exclude:
+            continue
+        digest, size = sha256_file(p)
+        rows.append({"path": rel, "size": size, "sha256": digest})
+    return rows
+
+
+def run_manifest(
+    *,
+    inputs: list[EvidenceFile],
+    out: str | os.PathLike[str],
+    parameters: dict,
+    started: str,
+    finished: str,
+    command: list[str] | None = None,
+    key_fingerprint: str | None = None,
+    extra: dict | None = None,
+) -> dict:
+    """The chain-of-custody manifest of a run (JSON-safe dict).
+
+    Parameters
+    ----------
+    inputs : list of EvidenceFile
+        Every input read, with its SHA-256 and size in bytes.
+    out : path
+        The output folder: every file in it but ``manifest.json`` is hashed.
+    parameters : dict
+        Every parameter of the run (time zone, seed, stage parameters).
+    started, finished : str
+        ISO 8601 UTC times of the run's start and end (the only wall-clock values;
+        they are not part of the findings).
+    command : list of str, optional
+        The command line.
+    key_fingerprint : str, optional
+        Fingerprint of the case key (never the key).
+    """
+    return {
+        "tool": "labforensics",
+        "versions": tool_versions(),
+        "command": command or [],
+        "started_utc": started,
+        "finished_utc": finished,
+        "parameters": parameters,
+        "case_key_fingerprint": key_fingerprint,
+        "inputs": [f.to_dict() for f in inputs],
+        "outputs": hash_outputs(out, exclude=("manifest.json",)),
+        **(extra or {}),
+    }

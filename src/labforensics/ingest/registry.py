@@ -216,6 +216,6 @@ def sniff(head: bytes, name: str) -> ReaderSpec | None:
         try:
             if spec.sniff(head, name):
                 return spec
-        except Exception:  # a sniffer must not break the walk  # noqa: BLE001
+        except Exception:  # a sniffer must not break the walk
             continue
     return None

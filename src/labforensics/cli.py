@@ -1,0 +1,141 @@
+"""The ``labforensics`` command.
+
+Subcommands
+-----------
+``synth OUT``            generate synthetic multi-lab evidence with ground truth
+``ingest EVIDENCE... --out DIR``
+                         read evidence, write events.parquet, quarantine.csv,
+                         ingest_report.json and manifest.json
+``investigate EVIDENCE... --out DIR``
+                         the whole pipeline to a forensic report (see investigate)
+``reidentify``           map pseudonyms back to (lab, IPP) for notification lists
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import LabForensicsError, OutputExistsError
+
+__all__ = ["main"]
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def prepare_out(out: Path, force: bool) -> Path:
+    """Create the output folder; refuse an existing non-empty one unless ``force``.
+
+    Raises
+    ------
+    OutputExistsError
+        When ``out`` exists, is not empty and ``force`` is False.
+    """
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputExistsError(f"output folder {out} exists and is not empty; pass --force")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _cmd_synth(ns: argparse.Namespace) -> int:
+    from . import synth
+
+    kwargs = dict(labs=ns.labs, start=ns.start, end=ns.end, seed=ns.seed, scale=ns.scale)
+    res = synth.generate(ns.out, **kwargs)
+    print(f"synthetic evidence written to {ns.out}")
+    print(res)
+    return 0
+
+
+def _cmd_ingest(ns: argparse.Namespace) -> int:
+    from .custody import run_manifest
+    from .ingest import read_evidence
+    from .outputs import write_csv, write_json, write_parquet
+
+    started = _utcnow()
+    out = prepare_out(Path(ns.out), ns.force)
+    ev = read_evidence(
+        ns.evidence, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
+        lab=ns.lab, progress=True,
+    )  # fmt: skip
+    write_parquet(ev.events, out / "events.parquet")
+    write_csv(ev.quarantine, out / "quarantine.csv")
+    write_json(ev.report.to_dict(), out / "ingest_report.json")
+    manifest = run_manifest(
+        inputs=list(ev.manifest_files),
+        out=out,
+        parameters={"tz": ns.tz, "profile": ns.profile, "year": ns.year, "lab": ns.lab},
+        started=started,
+        finished=_utcnow(),
+        command=["labforensics", *sys.argv[1:]],
+        key_fingerprint=ev.case_key_fingerprint,
+    )
+    write_json(manifest, out / "manifest.json")
+    print(ev.report.to_frame().tail(1).T.to_string(header=False))
+    print(f"written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``labforensics`` command."""
+    p = argparse.ArgumentParser(prog="labforensics", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="generate synthetic evidence with ground truth")
+    s.add_argument("out", type=Path)
+    s.add_argument("--labs", type=int, default=30)
+    s.add_argument("--start", default="2015-01-01")
+    s.add_argument("--end", default="2020-10-31")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--scale", type=float, default=1.0)
+    s.set_defaults(func=_cmd_synth)
+
+    i = sub.add_parser("ingest", help="read evidence into the canonical event table")
+    i.add_argument("evidence", nargs="+", help="files, folders or globs")
+    i.add_argument("--out", required=True, type=Path)
+    i.add_argument("--tz", default="Europe/Paris", help="local time zone of the sources")
+    i.add_argument("--profile", default=None, help="built-in profile name or TOML file")
+    i.add_argument("--case-key", default=None, help="key file (or set LABFORENSICS_CASE_KEY)")
+    i.add_argument("--year", type=int, default=None, help="year of RFC 3164 syslog lines")
+    i.add_argument("--lab", default=None, help="lab of sources that name none")
+    i.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
+    i.set_defaults(func=_cmd_ingest)
+
+    for name, (adder, _) in _EXTENSIONS.items():
+        adder(sub.add_parser(name, help=_EXTENSIONS[name][1]))
+    return p
+
+
+#: Subcommands added by other modules: name -> (function adding arguments and
+#: ``func``, help text). Filled below from the modules that provide them.
+_EXTENSIONS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def _load_extensions() -> None:
+    try:
+        from .investigate import add_cli_commands
+    except ImportError:
+        return
+    add_cli_commands(_EXTENSIONS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
+    _load_extensions()
+    ns = build_parser().parse_args(argv)
+    try:
+        return int(ns.func(ns) or 0)
+    except LabForensicsError as exc:
+        print(f"labforensics: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""Writers for every output file: deterministic, and safe against hostile text.
+
+- CSV cells of text that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+  return are prefixed with ``'`` so that a spreadsheet never evaluates them
+  (OWASP, *CSV Injection*). Numeric columns are left as numbers.
+- JSON is written with sorted keys, no NaN, ISO 8601 UTC times and a final
+  newline, so the same findings give the same bytes.
+- Parquet files are written without pandas' index and with fixed writer
+  options, so the same table gives the same contents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = [
+    "FORMULA_PREFIXES",
+    "json_safe",
+    "neutralise_cell",
+    "neutralise_frame",
+    "write_csv",
+    "write_json",
+    "write_parquet",
+]
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """Prefix a text cell with ``'`` when it starts with a formula character."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose text columns are neutralised (numbers untouched).
+
+    Text columns are those of dtype object, string or category; numeric,
+    boolean and datetime columns are kept as they are, so a score of -5.2 stays
+    a number while a text cell ``"-5.2"`` becomes ``"'-5.2"``.
+    """
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype("string")
+        if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            txt = s.astype("string")
+            starts = txt.str[:1].isin(list(FORMULA_PREFIXES)).fillna(False).astype(bool)
+            if s.dtype == object:
+                # object columns may mix numbers and text: only text cells are prefixed
+                is_text = s.map(lambda v: isinstance(v, str)).astype(bool)
+                starts &= is_text
+            if starts.any():
+                txt = txt.where(~starts, "'" + txt)
+            out[col] = txt
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` as UTF-8 CSV (``,`` separator, all text quoted minimally), neutralised.
+
+    Datetime columns are written as ISO 8601 UTC. Returns the path.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    out = neutralise_frame(df)
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    out.to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
+    return p
+
+
+def json_safe(obj: Any, *, ndigits: int = 6) -> Any:
+    """Convert ``obj`` to JSON-safe Python types, deterministically.
+
+    Timestamps become ISO 8601 strings in UTC, floats are rounded to ``ndigits``
+    significant decimals, NaN and missing values become None, numpy scalars
+    become Python scalars, sets become sorted lists and DataFrames become lists
+    of records.
+    """
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        f = float(obj)
+        if math.isnan(f) or math.isinf(f):
+            return None
+        return round(f, ndigits)
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, pd.Timestamp):
+        ts = obj if obj.tzinfo is not None else obj.tz_localize("UTC")
+        return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
+    if isinstance(obj, dt.datetime):
+        return json_safe(pd.Timestamp(obj))
+    if isinstance(obj, dt.date):
+        return obj.isoformat()
+    if isinstance(obj, pd.Timedelta | dt.timedelta):
+        return json_safe(pd.Timedelta(obj).total_seconds(), ndigits=ndigits)
+    if isinstance(obj, Path):
+        return obj.as_posix()
+    if isinstance(obj, pd.DataFrame):
+        return [json_safe(r, ndigits=ndigits) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, pd.Series):
+        return [json_safe(v, ndigits=ndigits) for v in obj.tolist()]
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v, ndigits=ndigits) for k, v in obj.items()}
+    if isinstance(obj, set | frozenset):
+        return sorted(json_safe(v, ndigits=ndigits) for v in obj)
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [json_safe(v, ndigits=ndigits) for v in obj]
+    if hasattr(obj, "to_dict"):
+        return json_safe(obj.to_dict(), ndigits=ndigits)
+    try:
+        if pd.isna(obj):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(obj)
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``json_safe(obj)`` with sorted keys, 2-space indent and a final newline."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(json_safe(obj), sort_keys=True, indent=2, ensure_ascii=False)
+    p.write_text(text + "\n", encoding="utf-8")
+    return p
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` to Parquet (zstd, no index, no pandas metadata timestamps).
+
+    The schema is that of ``df``; categoricals are stored as dictionaries.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, p, compression="zstd", write_statistics=True)
+    return p
