@@ -314,6 +314,16 @@ def coerce_events(df: pd.DataFrame) -> pd.DataFrame:
                 s = df[col]
                 if isinstance(dtype, pd.DatetimeTZDtype):
                     s = pd.to_datetime(s, utc=True).astype(dtype)
+                elif isinstance(dtype, pd.CategoricalDtype) and not isinstance(
+                    s.dtype, pd.CategoricalDtype
+                ):
+                    bad = s.notna() & ~s.isin(list(dtype.categories))
+                    if bad.any():
+                        vals = sorted({str(v) for v in s[bad].unique()})[:5]
+                        raise SchemaError(
+                            f"event column {col!r} holds values outside its vocabulary: {vals}"
+                        )
+                    s = s.astype(dtype)
                 else:
                     s = s.astype(dtype)
             except (TypeError, ValueError) as exc:
