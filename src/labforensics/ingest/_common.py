@@ -1,0 +1,314 @@
+"""Helpers shared by the FHIR, ATNA, syslog and xferlog readers.
+
+Private to :mod:`labforensics.ingest`: reading evidence bytes (gzip undone,
+read-only), turning local wall-clock times into UTC with a quality flag,
+classifying network addresses, building the raw event frame, and the DICOM
+PS3.16 CID 400/401 code table used by the FHIR and ATNA readers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import ipaddress
+import re
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EvidenceError
+from ..schema import coerce_events
+from .registry import ReadContext
+
+#: Lab code used when neither the source nor the caller names a lab.
+UNKNOWN_LAB = "UNKNOWN"
+#: Cap on the raw text kept in a quarantine row (characters).
+RAW_CAP = 65536
+
+
+def read_bytes(path: Path) -> tuple[bytes, bool, str]:
+    """Read an evidence file read-only, undoing gzip when the file is gzip.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    data : bytes
+        The (decompressed) content.
+    truncated : bool
+        True when a gzip stream is cut short (what could be read is returned).
+    note : str
+        Why it is truncated, or ``""``.
+
+    Raises
+    ------
+    EvidenceError
+        When the file cannot be opened or read at all.
+    """
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise EvidenceError(
+            f"{path}: cannot be read ({exc}); check the path and permissions"
+        ) from exc
+    if raw[:2] != b"\x1f\x8b":
+        return raw, False, ""
+    try:
+        return gzip.decompress(raw), False, ""
+    except (EOFError, OSError, zlib.error) as exc:
+        # keep what decompresses: a gzip member cut short
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            part = d.decompress(raw)
+        except zlib.error:
+            part = b""
+        return part, True, f"gzip stream cut short: {exc}"
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text (a BOM dropped); undecodable bytes become U+FFFD, never an error."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8", errors="replace")
+
+
+def split_lines(text: str) -> tuple[list[str], bool]:
+    """Physical lines of ``text`` (``\\r\\n`` or ``\\n``), and whether the last had a line end.
+
+    A final line without a line end is a line like the others (a log copied while
+    closed); an empty text has no lines.
+    """
+    if not text:
+        return [], True
+    ends_nl = text.endswith("\n")
+    lines = text.split("\n")
+    if ends_nl:
+        lines.pop()
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    return lines, ends_nl
+
+
+def localize(naive: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, np.ndarray]:
+    """Local wall-clock times to UTC, with the ``ts_quality`` of each.
+
+    Rules (those of ``shared/formats/lis-audit-csv.md``, "Clock rules", without
+    the file-order resolution, which needs a record order these sources lack):
+    a fall-back hour time (it happens twice) is read as the first pass (summer
+    offset) and marked ``ambiguous_unresolved``; a spring-forward time (it does
+    not exist) comes from a clock not yet switched and is read with the offset in
+    force before the gap, marked ``nonexistent_shifted``; others are ``exact``.
+
+    Parameters
+    ----------
+    naive : pandas.Series of datetime64[ns]
+        Naive local times; NaT stays NaT.
+    tz : zoneinfo.ZoneInfo
+
+    Returns
+    -------
+    ts : pandas.Series of datetime64[ns, UTC]
+    quality : numpy.ndarray of object (str), same length
+    """
+    idx = pd.DatetimeIndex(pd.to_datetime(naive)).as_unit("ns")
+    n = len(idx)
+    quality = np.full(n, "exact", dtype=object)
+    if n == 0:
+        return pd.Series(idx, index=naive.index).dt.tz_localize("UTC"), quality
+    strict = idx.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    first = idx.tz_localize(tz, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT")
+    valid = ~idx.isna()
+    amb = valid & strict.isna() & ~first.isna()
+    gap = valid & first.isna()
+    vals = first.tz_convert("UTC").tz_localize(None).to_numpy().copy()
+    if gap.any():
+        before = (idx[gap] - pd.Timedelta(hours=3)).tz_localize(
+            tz, ambiguous=True, nonexistent="shift_forward"
+        )
+        offset = before.tz_localize(None) - before.tz_convert("UTC").tz_localize(None)
+        vals[gap] = (idx[gap] - offset).to_numpy()
+    out = pd.Series(vals, index=naive.index).dt.tz_localize("UTC")
+    quality[amb] = "ambiguous_unresolved"
+    quality[gap] = "nonexistent_shifted"
+    return out, quality
+
+
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def is_ip(text: str | None) -> bool:
+    """True when ``text`` is an IPv4 or IPv6 literal (an IPv6 zone ``%eth0`` allowed)."""
+    if not text:
+        return False
+    t = text.strip().strip("[]")
+    try:
+        ipaddress.ip_address(t.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def decode_base64(text: str) -> str | None:
+    """Decode base64 to text (UTF-8, bad bytes replaced); None when not base64."""
+    try:
+        raw = base64.b64decode("".join(str(text).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.decode("utf-8", errors="replace")
+
+
+def ipp_from_cx(value: str | None) -> str | None:
+    """The ID of an HL7 v2 CX identifier (``ID^^^&OID&ISO`` -> ``ID``); plain text passes."""
+    if value is None:
+        return None
+    v = str(value).strip()
+    if "^" in v:
+        v = v.split("^", 1)[0].strip()
+    return v or None
+
+
+def account_kind(ctx: ReadContext, account: pd.Series) -> pd.Series:
+    """Account kind per row: ``ctx.account_kinds`` override, else ``unknown``."""
+    kinds = dict(ctx.account_kinds or {})
+    if not kinds:
+        return pd.Series(["unknown"] * len(account), index=account.index, dtype=object)
+    return account.map(lambda a: kinds.get(a, "unknown") if isinstance(a, str) else "unknown")
+
+
+def build_events(
+    cols: Mapping[str, Sequence[Any] | pd.Series | np.ndarray], ctx: ReadContext, source_format: str
+) -> pd.DataFrame:
+    """Assemble raw events: canonical dtypes, ``lab``/``account_kind``/provenance filled.
+
+    Parameters
+    ----------
+    cols : mapping of column name to equal-length sequences
+        Canonical columns plus ``_ipp``; ``ts`` as UTC datetimes.
+    ctx : ReadContext
+    source_format : str
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical columns (see :mod:`labforensics.schema`) plus ``_ipp`` (str or missing).
+    """
+    df = pd.DataFrame(
+        {k: (v.to_numpy() if isinstance(v, pd.Series) else v) for k, v in cols.items()}
+    )
+    n = len(df)
+    if "lab" not in df.columns:
+        df["lab"] = ctx.lab or UNKNOWN_LAB
+    else:
+        df["lab"] = df["lab"].fillna(ctx.lab or UNKNOWN_LAB)
+    if "account" not in df.columns:
+        df["account"] = pd.Series([None] * n, dtype=object)
+    df["account_kind"] = account_kind(ctx, df["account"]).to_numpy()
+    if "ts_quality" not in df.columns:
+        df["ts_quality"] = "exact"
+    df["source_format"] = source_format
+    df["source_file"] = ctx.source_file
+    if "_ipp" not in df.columns:
+        df["_ipp"] = pd.Series([None] * n, dtype=object)
+    out = coerce_events(df.drop(columns=["seq"], errors="ignore"))
+    out["_ipp"] = out["_ipp"].astype("string[pyarrow]")
+    return out
+
+
+# --- DICOM PS3.16 CID 400 (Audit Event ID) / CID 401 (Audit Event Type Code) ----------
+
+#: Event ID -> canonical action, when the action does not depend on the
+#: EventActionCode. Source: DICOM PS3.16 CID 400 and PS3.15 A.5.3; the LIS
+#: mapping of ``shared/formats/lis-audit-csv.md`` (110106 export, 110112 query).
+DICOM_EVENT_ACTION: dict[str, str] = {
+    "110100": "other",  # Application Activity (start/stop)
+    "110101": "other",  # Audit Log Used
+    "110104": "transmit",  # DICOM Instances Transferred
+    "110105": "purge",  # DICOM Study Deleted
+    "110106": "export",  # Export (also FHIR "disclosure")
+    "110107": "other",  # Import: data entering the system, not a user read/write of a record
+    "110108": "other",  # Network Entry
+    "110112": "query",  # Query
+    "110113": "other",  # Security Alert
+}
+#: Event IDs whose action follows the EventActionCode (C/R/U/D/E).
+DICOM_BY_ACTION_CODE: frozenset[str] = frozenset({"110102", "110103", "110109", "110110", "110111"})
+#: EventActionCode -> canonical action (create/update -> update, delete -> purge).
+ACTION_CODE_ACTION: dict[str, str] = {
+    "C": "update",
+    "R": "read",
+    "U": "update",
+    "D": "purge",
+    "E": "other",
+}
+#: CID 401 types of 110114 User Authentication.
+LOGIN_TYPES = frozenset({"110122", "login"})
+LOGOUT_TYPES = frozenset({"110123", "logout"})
+
+
+def dicom_action(
+    event_id: str | None, type_codes: Sequence[str], action_code: str | None, failed: bool
+) -> tuple[str, bool]:
+    """Canonical action of a DICOM-coded audit event.
+
+    Parameters
+    ----------
+    event_id : str or None
+        EventID / FHIR ``type`` / R5 ``category`` code.
+    type_codes : sequence of str
+        EventTypeCode / FHIR ``subtype`` / R5 ``code`` codes.
+    action_code : str or None
+        C/R/U/D/E.
+    failed : bool
+        The outcome is a failure (a failed login is ``login_failed``).
+
+    Returns
+    -------
+    action : str
+        Canonical action (:data:`labforensics.schema.ACTIONS`).
+    known : bool
+        False when ``event_id`` is not in the table (mapped from the action code
+        or to ``other``): the caller counts it in ``unknown_codes``.
+    """
+    ac = (action_code or "").strip().upper()
+    types = {str(t).strip().lower() for t in type_codes if t}
+    if event_id == "110114":
+        if types & LOGOUT_TYPES:
+            return "logout", True
+        if types & LOGIN_TYPES:
+            return ("login_failed" if failed else "login"), True
+        return ("login_failed" if failed else "other"), True
+    if event_id in DICOM_EVENT_ACTION:
+        return DICOM_EVENT_ACTION[event_id], True
+    if event_id in DICOM_BY_ACTION_CODE:
+        return ACTION_CODE_ACTION.get(ac, "other"), True
+    if types & LOGIN_TYPES:
+        return ("login_failed" if failed else "login"), True
+    if types & LOGOUT_TYPES:
+        return "logout", True
+    return ACTION_CODE_ACTION.get(ac, "other"), False
+
+
+#: Outcome codes, read whatever the code system: DICOM/FHIR R4 audit-event-outcome
+#: (0 success, 4 minor failure, 8 serious failure, 12 major failure) and R5
+#: issue-severity (success, information, warning / error, fatal). Source:
+#: ``shared/cases/010-fhir-r4-r5-shapes/expected.md``; HL7 FHIR R4 ValueSet
+#: audit-event-outcome; DICOM PS3.15 A.5.1 EventOutcomeIndicator.
+OUTCOME_CODES: dict[str, str] = {
+    "0": "success",
+    "success": "success",
+    "information": "success",
+    "warning": "success",
+    "4": "failure",
+    "8": "failure",
+    "12": "failure",
+    "error": "failure",
+    "fatal": "failure",
+}

@@ -1,0 +1,336 @@
+"""FHIR AuditEvent reader: case 010, the official R4/R5 examples, shapes and hostile input."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import shared_path
+from labforensics.ingest.fhir import read_fhir, sniff_fhir
+from labforensics.ingest.registry import ReadContext, get_reader
+from labforensics.privacy import pseudonymise
+from labforensics.schema import EVENT_COLUMNS
+
+
+def _ctx(name: str = "f.json", **kw) -> ReadContext:
+    return ReadContext(source_file=name, **kw)
+
+
+def _read(tmp_path: Path, text: str | bytes, name: str = "f.json", **kw):
+    p = tmp_path / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return read_fhir(p, _ctx(name, **kw))
+
+
+def _accounts_add_up(r) -> None:
+    assert r.rows_read == r.rows_to_events + r.repeated_headers + r.ignored + len(r.quarantine)
+
+
+def _case_010_resources(case_dir) -> list[str]:
+    text = (case_dir("010-fhir-r4-r5-shapes") / "expected.md").read_text(encoding="utf-8")
+    return [ln for ln in text.splitlines() if ln.startswith('{"resourceType":"AuditEvent"')]
+
+
+def test_case_010_fhir_r4_r5_shapes(case_dir, tmp_path, test_key):
+    # case "010-fhir-r4-r5-shapes": the same read written as R4 and as R5 gives one same event
+    r4, r5 = _case_010_resources(case_dir)
+    rows = []
+    for i, res in enumerate((r4, r5)):
+        r = _read(tmp_path, res, f"case010_{i}.json", lab="L01")
+        _accounts_add_up(r)
+        assert r.rows_to_events == 1 and not r.quarantine and not r.field_problems
+        rows.append(r.events.iloc[0])
+    for ev in rows:
+        assert ev["account"] == "tech10"
+        assert ev["ts"] == pd.Timestamp("2024-05-02 07:15", tz="UTC")  # 09:15+02:00
+        assert ev["action"] == "read" and ev["outcome"] == "success"
+        assert ev["src_ip"] == "10.9.0.7"
+        assert ev["_ipp"] == "PAT-0001"
+        assert ev["lab"] == "L01" and ev["account_kind"] == "unknown"
+    both = pd.DataFrame(rows)
+    pseudo = pseudonymise(test_key, both["lab"], both["_ipp"])
+    assert pseudo.nunique() == 1 and pseudo.iloc[0].startswith("P")  # same pseudonym
+
+
+def test_case_010_ndjson_and_bundle(case_dir, tmp_path):
+    # both shapes in one NDJSON file, and again inside a pretty-printed Bundle
+    r4, r5 = _case_010_resources(case_dir)
+    r = _read(tmp_path, r4 + "\n\n" + r5, "both.ndjson")
+    _accounts_add_up(r)
+    assert r.rows_read == 3 and r.ignored == 1  # the blank line is counted as ignored
+    assert r.events["source_line"].tolist() == [1, 3]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": json.loads(r4)},
+            {"resource": {"resourceType": "Provenance", "id": "x"}},
+            {"resource": json.loads(r5)},
+        ],
+    }
+    r = _read(tmp_path, json.dumps(bundle, indent=2), "bundle.json")
+    _accounts_add_up(r)
+    assert (r.rows_read, r.rows_to_events, r.ignored) == (3, 2, 1)  # Provenance is out of scope
+    assert r.events["account"].tolist() == ["tech10", "tech10"]
+    # each entry's line is that of its "resourceType": "AuditEvent"
+    text = (tmp_path / "bundle.json").read_text()
+    lines = [i for i, ln in enumerate(text.splitlines(), 1) if '"AuditEvent"' in ln]
+    assert r.events["source_line"].tolist() == lines
+
+
+# Expected action/outcome/account/src_ip per official example, read by hand from the files.
+R4 = {
+    # type 110114 + subtype 110122 Login, outcome "0", requestor who.identifier 95, network type 2
+    "audit-event-example-login.json": ("login", "success", "95", "127.0.0.1", None),
+    # subtype 110123 Logout
+    "audit-event-example-logout.json": ("logout", "success", "95", "127.0.0.1", None),
+    # type 110106 Export (ITI-32 media), patient entity type 1 role 1 identifier CX
+    "audit-event-example-media.json": ("export", "success", "95", None, "e3cdfc81a0d24bd"),
+    # type 110112 Query (ITI-9 PIX), base64 query, patient identifier CX
+    "audit-event-example-pixQuery.json": ("query", "success", "95", None, "e3cdfc81a0d24bd"),
+    # rest/search with base64 query
+    "audit-event-example-search.json": ("query", "success", "95", None, None),
+    # rest/vread of Patient/example/_history/1
+    "audit-event-example-vread.json": ("read", "success", "95", None, "example"),
+    # 110106 Export / Disclosure; requestor network type 1 "custodian.net" is a host
+    "auditevent-example-disclosure.json": (
+        "export",
+        "success",
+        "SomeIdiot@nowhere",
+        None,
+        "example",
+    ),
+    # rest/create, outcome "8" (serious failure)
+    "auditevent-example-error.json": ("update", "failure", "95", None, None),
+    # 110100 Application Activity / 110120 start, no requestor agent
+    "auditevent-example.json": ("other", "success", None, None, None),
+}
+R5 = {
+    # category 110106 / code Disclosure, outcome.code "0" in audit-event-outcome
+    "AuditEvent-example-disclosure.json": (
+        "export",
+        "success",
+        "SomeIdiot@nowhere",
+        None,
+        "example",
+    ),
+    # rest/create, outcome.code "error" in issue-severity
+    "AuditEvent-example-error.json": ("update", "failure", "95", None, None),
+    # 110114 / 110122 Login
+    "AuditEvent-example-login.json": ("login", "success", "95", None, None),
+    # 110114 / 110123 Logout, networkString 127.0.0.1 on the requestor
+    "AuditEvent-example-logout.json": ("logout", "success", "95", "127.0.0.1", None),
+    # rest/vread of Patient/example/_history/1
+    "AuditEvent-example-rest.json": ("read", "success", "95", None, "example"),
+    # rest/search with base64 query
+    "AuditEvent-example-search.json": ("query", "success", "95", None, None),
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "name", "expected"),
+    [("r4", k, v) for k, v in R4.items()] + [("r5", k, v) for k, v in R5.items()],
+)
+def test_official_examples(version, name, expected):
+    path = shared_path("data", "real", "fhir-auditevent", version, name)
+    r = read_fhir(path, _ctx(name))
+    _accounts_add_up(r)
+    assert (r.rows_read, r.rows_to_events, len(r.quarantine)) == (1, 1, 0)
+    ev = r.events
+    assert len(ev) == 1
+    action, outcome, account, src_ip, ipp = expected
+    got = ev.iloc[0]
+    assert got["action"] == action and got["outcome"] == outcome
+    assert (None if pd.isna(got["account"]) else got["account"]) == account
+    assert (None if pd.isna(got["src_ip"]) else got["src_ip"]) == src_ip
+    assert (None if pd.isna(got["_ipp"]) else got["_ipp"]) == ipp
+    assert got["lab"] == "UNKNOWN"  # no ctx.lab, the source names none
+    assert list(ev.columns[: len(EVENT_COLUMNS)]) == list(EVENT_COLUMNS)
+
+
+def test_examples_times_and_details():
+    base = shared_path("data", "real", "fhir-auditevent")
+    ev = read_fhir(base / "r4" / "auditevent-example.json", _ctx()).events
+    assert ev["ts"].iloc[0] == pd.Timestamp("2012-10-25 11:04:27", tz="UTC")  # 22:04:27+11:00
+    ev = read_fhir(base / "r5" / "AuditEvent-example-search.json", _ctx()).events
+    # base64 entity.query decoded into detail
+    assert ev["detail"].iloc[0] == (
+        "http://fhir-dev.healthintersections.com.au/open/Encounter?participant=13"
+    )
+    ev = read_fhir(base / "r4" / "auditevent-example-disclosure.json", _ctx()).events
+    assert ev["host"].iloc[0] == "custodian.net" and ev["site"].iloc[0] == "Watcher"
+
+
+def _resource(**over) -> dict:
+    res = {
+        "resourceType": "AuditEvent",
+        "type": {"code": "rest"},
+        "subtype": [{"code": "read"}],
+        "action": "R",
+        "recorded": "2024-05-02T09:15:00+02:00",
+        "outcome": "0",
+        "agent": [{"who": {"identifier": {"value": "u1"}}, "requestor": True}],
+    }
+    res.update(over)
+    return res
+
+
+def test_several_patients_fan_out(tmp_path):
+    res = _resource(
+        entity=[
+            {"what": {"reference": "Patient/A1"}},
+            {"what": {"reference": "https://x/fhir/Patient/B2/_history/3"}},
+            {"what": {"reference": "Patient/A1"}},  # named twice: one event
+            {"what": {"reference": "Observation/o9"}},
+        ]
+    )
+    r = _read(tmp_path, json.dumps(res))
+    assert r.rows_to_events == 1 and len(r.events) == 2  # one row, two patients
+    assert r.events["_ipp"].tolist() == ["A1", "B2"]
+    assert r.events["message_id"].nunique() == 1
+
+
+def test_login_failure_and_r5_codes(tmp_path):
+    res = _resource(
+        type=None,
+        subtype=None,
+        category=[{"coding": [{"code": "110114"}]}],
+        code={"coding": [{"code": "110122"}]},
+        outcome={"code": {"system": "http://whatever", "code": "fatal"}},
+        action="E",
+    )
+    del res["type"], res["subtype"]
+    ev = _read(tmp_path, json.dumps(res)).events
+    assert ev["action"].iloc[0] == "login_failed"  # login with a failure outcome
+    assert ev["outcome"].iloc[0] == "failure"
+
+
+@pytest.mark.parametrize(
+    ("sub", "action_code", "expected"),
+    [
+        ("search-type", "E", "query"),
+        ("history-instance", "R", "read"),
+        ("delete", "D", "purge"),
+        ("patch", "U", "update"),
+        ("transaction", "C", "update"),  # not a table code: by action C
+        ("operation", "E", "other"),
+    ],
+)
+def test_rest_table(tmp_path, sub, action_code, expected):
+    res = _resource(subtype=[{"code": sub}], action=action_code)
+    assert _read(tmp_path, json.dumps(res)).events["action"].iloc[0] == expected
+
+
+def test_unknown_codes_counted(tmp_path):
+    res = _resource(type={"system": "urn:x", "code": "ZZZ"}, subtype=[], action="R")
+    r = _read(tmp_path, json.dumps(res))
+    assert r.events["action"].iloc[0] == "read"  # by action code R
+    assert r.unknown_codes == {"ZZZ": 1}
+
+
+def test_unknown_shapes_are_reported_with_json_path(tmp_path):
+    res = _resource(
+        agent=[
+            "not an agent",
+            {"who": ["weird"], "requestor": True, "network": "10.0.0.1", "networkString": 5},
+        ],
+        entity={"what": 7},
+        outcome={"code": "0"},
+        subtype="read",
+    )
+    r = _read(tmp_path, json.dumps(res))
+    _accounts_add_up(r)
+    assert r.rows_to_events == 1  # kept
+    problems = " | ".join(p.problem for p in r.field_problems)
+    for path in (
+        "$.agent[0]",
+        "$.agent[1].who",
+        "$.agent[1].network",
+        "$.agent[1].networkString",
+        "$.entity.what",
+        "$.outcome.code",
+        "$.subtype",
+    ):
+        assert path + ":" in problems, path
+
+
+def test_invalid_json_is_quarantined_with_its_line(tmp_path):
+    good = json.dumps(_resource())
+    r = _read(tmp_path, good + "\n{not json\n" + good + "\n" + good[:40], "x.ndjson")
+    _accounts_add_up(r)
+    assert r.rows_to_events == 2
+    assert [q.line for q in r.quarantine] == [2, 4]
+    assert all(q.reason.startswith("invalid JSON") for q in r.quarantine)
+    assert r.truncated  # the last line is cut and has no line end
+    # a pretty-printed document cut short: one row, quarantined at the error's line
+    pretty = json.dumps(_resource(), indent=2)
+    r = _read(tmp_path, pretty[: len(pretty) // 2], "cut.json")
+    _accounts_add_up(r)
+    assert (r.rows_read, len(r.quarantine)) == (1, 1)
+    assert r.quarantine[0].line == pretty[: len(pretty) // 2].count("\n") + 1
+
+
+def test_bad_dates_and_no_time(tmp_path):
+    rows = [
+        _resource(recorded="not a date"),
+        _resource(recorded=None),
+        _resource(recorded="2024-13-40T00:00:00Z"),
+        _resource(recorded="2024-03-31T02:30:00"),  # no offset: local Europe/Paris, in the gap
+    ]
+    r = _read(tmp_path, "\n".join(json.dumps(x) for x in rows), "d.ndjson")
+    _accounts_add_up(r)
+    assert [q.line for q in r.quarantine] == [1, 2, 3]
+    assert r.events["ts"].iloc[0] == pd.Timestamp("2024-03-31 01:30", tz="UTC")
+    assert r.events["ts_quality"].iloc[0] == "nonexistent_shifted"
+
+
+def test_account_fallbacks_and_network_types(tmp_path):
+    agents = [
+        ({"who": {"display": "Dr X"}, "requestor": True}, "Dr X"),
+        ({"name": "Named", "requestor": True}, "Named"),
+        ({"who": {"reference": "Practitioner/7"}, "requestor": True}, "Practitioner/7"),
+    ]
+    for agent, account in agents:
+        ev = _read(tmp_path, json.dumps(_resource(agent=[agent]))).events
+        assert ev["account"].iloc[0] == account
+    agent = {"who": {"display": "a"}, "requestor": True, "network": {"address": "ws1", "type": "1"}}
+    ev = _read(tmp_path, json.dumps(_resource(agent=[agent]))).events
+    assert ev["host"].iloc[0] == "ws1" and pd.isna(ev["src_ip"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"\x00\xff\xfe garbage \x80\x81",
+        b"[1, 2, 3]",
+        b'{"resourceType": "AuditEvent"}',
+        b'{"resourceType": "Bundle", "entry": 5}',
+        b'{"resourceType": "Bundle", "entry": [null, 3, {"resource": []}]}',
+        b"[" * 5000,
+        b'{"resourceType":"AuditEvent","recorded":"2024-01-01T00:00:00Z","agent":{"requestor":1}}',
+    ],
+)
+def test_hostile_input_never_raises(tmp_path, blob):
+    r = _read(tmp_path, blob, "h.json")
+    _accounts_add_up(r)
+
+
+def test_sniff_and_registration():
+    assert get_reader("fhir_auditevent").read is read_fhir
+    assert sniff_fhir(b'  {"resourceType": "AuditEvent", ', "x.json")
+    assert sniff_fhir(
+        b'{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"AuditEvent"', "b"
+    )
+    assert not sniff_fhir(b'{"resourceType": "Patient"}', "x.json")
+    assert not sniff_fhir(b"Jun 14 15:16:01 combo sshd[1]: AuditEvent", "auth.log")
+
+
+def test_lab_and_account_kind_from_context(tmp_path):
+    ev = _read(tmp_path, json.dumps(_resource()), lab="L07", account_kinds={"u1": "vendor"}).events
+    assert ev["lab"].iloc[0] == "L07" and ev["account_kind"].iloc[0] == "vendor"
+    assert re.fullmatch(r"f\.json#1", ev["message_id"].iloc[0])
