@@ -1,0 +1,202 @@
+"""Numba kernels for :mod:`labforensics.sessions` (the truly sequential passes).
+
+Every kernel runs once over arrays already sorted by the caller; none allocates
+per event beyond its output arrays. Compiled on first use and cached on disk
+(``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# End-reason codes, in the order of ``schema.END_REASONS`` (plus the internal
+# ``GROUP_END``: the group's events ran out; resolved by the caller).
+LOGOUT = 0
+IDLE_TIMEOUT = 1
+MAX_DURATION = 2
+NEXT_LOGIN = 3
+APP_SESSION_CHANGE = 4
+END_OF_DATA = 5
+GROUP_END = 100
+
+
+@njit(cache=True)
+def split_sessions(newgroup, t, is_app, is_login, is_logout, idle_ns, max_ns):  # pragma: no cover
+    """Mark session starts in one pass over events sorted by (group, ts, seq).
+
+    Parameters
+    ----------
+    newgroup : bool[m]
+        True where a new (lab, account, key) group begins.
+    t : int64[m]
+        UTC instants in ns.
+    is_app, is_login, is_logout : bool[m]
+        Event carries an app session id / is a login / is a logout.
+    idle_ns, max_ns : int64
+        Idle timeout and maximum duration in ns.
+
+    Returns
+    -------
+    start : bool[m]
+        True at the first event of each session.
+    end_code : int8[m]
+        At the last event of each session its end-reason code, else -1.
+    """
+    m = t.shape[0]
+    start = np.zeros(m, np.bool_)
+    end_code = np.full(m, -1, np.int8)
+    cur_start = np.int64(0)
+    for i in range(m):
+        if newgroup[i]:
+            if i > 0:
+                end_code[i - 1] = LOGOUT if is_logout[i - 1] else GROUP_END
+            start[i] = True
+            cur_start = t[i]
+            continue
+        reason = -1
+        if is_logout[i - 1]:
+            reason = LOGOUT
+        elif (not is_app[i]) and t[i] - t[i - 1] > idle_ns:
+            reason = IDLE_TIMEOUT
+        elif t[i] - cur_start > max_ns:
+            reason = MAX_DURATION
+        elif is_login[i]:
+            reason = NEXT_LOGIN
+        if reason >= 0:
+            end_code[i - 1] = reason
+            start[i] = True
+            cur_start = t[i]
+    if m > 0:
+        end_code[m - 1] = LOGOUT if is_logout[m - 1] else GROUP_END
+    return start, end_code
+
+
+@njit(cache=True)
+def distinct_pairs(first_pos, last_pos, codes, n_codes):  # pragma: no cover
+    """Distinct non-negative codes of each contiguous block, in first-seen order.
+
+    Parameters
+    ----------
+    first_pos, last_pos : int64[S]
+        Inclusive bounds of each block (session) in ``codes``.
+    codes : int64[m]
+        Code per event, -1 for missing.
+    n_codes : int
+        Number of distinct codes (codes are in ``[0, n_codes)``).
+
+    Returns
+    -------
+    counts : int64[S]
+        Number of distinct codes per block.
+    pair_block, pair_code : int64[D]
+        The distinct (block, code) pairs, grouped by block.
+    """
+    S = first_pos.shape[0]
+    last_seen = np.full(max(n_codes, 1), -1, np.int64)
+    counts = np.zeros(S, np.int64)
+    pair_block = np.empty(codes.shape[0], np.int64)
+    pair_code = np.empty(codes.shape[0], np.int64)
+    d = 0
+    for s in range(S):
+        for i in range(first_pos[s], last_pos[s] + 1):
+            c = codes[i]
+            if c >= 0 and last_seen[c] != s:
+                last_seen[c] = s
+                counts[s] += 1
+                pair_block[d] = s
+                pair_code[d] = c
+                d += 1
+    return counts, pair_block[:d], pair_code[:d]
+
+
+@njit(cache=True)
+def block_mode(first_pos, last_pos, codes, n_codes):  # pragma: no cover
+    """Most frequent non-negative code per block; ties go to the earliest seen.
+
+    Returns int64[S], -1 where a block has no non-missing code.
+    """
+    S = first_pos.shape[0]
+    cnt = np.zeros(max(n_codes, 1), np.int64)
+    out = np.full(S, -1, np.int64)
+    for s in range(S):
+        best = -1
+        best_n = 0
+        for i in range(first_pos[s], last_pos[s] + 1):
+            c = codes[i]
+            if c >= 0:
+                cnt[c] += 1
+        for i in range(first_pos[s], last_pos[s] + 1):
+            c = codes[i]
+            if c >= 0 and cnt[c] > best_n:  # strict: the earliest of equal counts wins
+                best_n = cnt[c]
+                best = c
+        for i in range(first_pos[s], last_pos[s] + 1):
+            c = codes[i]
+            if c >= 0:
+                cnt[c] = 0
+        out[s] = best
+    return out
+
+
+@njit(cache=True)
+def count_overlaps(block_start, start, end):  # pragma: no cover
+    """Other sessions of the same account whose closed intervals overlap.
+
+    Parameters
+    ----------
+    block_start : int64[B + 1]
+        Offsets of each account's block of sessions (contiguous), last = S.
+    start, end : int64[S]
+        Session bounds in ns.
+
+    Returns
+    -------
+    int64[S]
+        For session i: #{j != i in its block : start_j <= end_i and end_j >= start_i}.
+    """
+    S = start.shape[0]
+    out = np.zeros(S, np.int64)
+    for b in range(block_start.shape[0] - 1):
+        lo = block_start[b]
+        hi = block_start[b + 1]
+        if hi - lo < 2:
+            continue
+        ss = np.sort(start[lo:hi])
+        ee = np.sort(end[lo:hi])
+        for i in range(lo, hi):
+            began_before_end = np.searchsorted(ss, end[i], side="right")
+            ended_before_start = np.searchsorted(ee, start[i], side="left")
+            out[i] = began_before_end - ended_before_start - 1
+    return out
+
+
+@njit(cache=True)
+def fnv1a64(offsets, data):  # pragma: no cover
+    """FNV-1a 64-bit hash of each string of an Arrow (large_)string array.
+
+    ``offsets`` (int64[k + 1]) and ``data`` (uint8) are the array's buffers.
+    FNV-1a is a fixed, documented function, so ids never change with library
+    versions.
+    """
+    k = offsets.shape[0] - 1
+    out = np.empty(k, np.uint64)
+    prime = np.uint64(1099511628211)
+    for j in range(k):
+        h = np.uint64(14695981039346656037)
+        for p in range(offsets[j], offsets[j + 1]):
+            h = (h ^ np.uint64(data[p])) * prime
+        out[j] = h
+    return out
+
+
+@njit(cache=True)
+def mix64(h, x):  # pragma: no cover
+    """Fold ``x`` into ``h`` element-wise with the splitmix64 finalizer."""
+    out = np.empty(h.shape[0], np.uint64)
+    for i in range(h.shape[0]):
+        z = h[i] ^ (x[i] + np.uint64(0x9E3779B97F4A7C15) + (h[i] << np.uint64(6)))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[i] = z ^ (z >> np.uint64(31))
+    return out

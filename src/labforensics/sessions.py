@@ -1,0 +1,577 @@
+"""Sessionization: from the canonical event table to one row per account session.
+
+:func:`sessionize` groups the events of one account at one lab into sessions
+and aggregates each session into a row of the session table
+(:data:`labforensics.schema.SESSION_DTYPES`).
+
+Rules (as implemented)
+----------------------
+Evidence order is ``(ts, seq)`` (stable); ``ts`` is a UTC instant, so every
+duration is real elapsed time (a session through the October fall-back hour
+lasts its real length).
+
+*Who.* A session belongs to one value of ``params.by`` (default one account at
+one lab). Failed logins (action ``login_failed``) belong to no session.
+
+*App sessions.* An event whose ``app_session`` is present follows the
+application's own session id, which is authoritative: the events of one
+(lab, account, app_session) form one session however long the silences
+inside it. Ids are unique only within (lab, account) and may be reused
+(daily counters), so the same id opens a **new** session when it is seen
+
+- after a ``logout`` of that id (end_reason ``logout``),
+- more than ``max_duration`` after the start of its session (``max_duration``),
+- on a new ``login`` event (the application issues its id at login, so a
+  second login under an open id is a reuse; ``next_login``).
+
+A session opened by an id without a login has start_reason ``app_session``.
+
+*Login/idle rules.* An event without ``app_session`` (legacy dialect, batch
+jobs) joins the open session of its account on the same workstation
+(``host``) or, where the host is missing, from the same source address
+(``src_ip``); events with neither share one key. Within that key, in
+evidence order, a new session starts at
+
+- a ``login`` (the open one ends with ``next_login``),
+- the first event after a ``logout`` (``logout``),
+- an event more than ``idle_timeout`` after the previous one (``idle_timeout``;
+  the session's ``end`` is its last event, not the timeout),
+- an event more than ``max_duration`` after the session's start
+  (``max_duration``; applies to app sessions too).
+
+A session whose first event is not a login is ``implicit``. When several
+reasons hold at once, the first of logout, idle_timeout, max_duration,
+next_login is reported.
+
+*Sessions that simply run out of events.* ``end_of_data`` when the session's
+end is the last instant of that account's sessions at that lab; else, for an
+app session, ``app_session_change`` when the next app session of the account
+on the same workstation starts within ``idle_timeout`` after its end; else
+``idle_timeout`` (nothing more came from that workstation or id).
+
+*Concurrency.* ``concurrent_sessions`` counts the other sessions of the same
+``by`` key whose closed intervals ``[start, end]`` overlap this one's (a
+shared account active from two workstations at once).
+
+*Failed logins.* Each failed login is counted on the first session of the
+same ``by`` key that starts after it in evidence order, if that start is at
+most ``failed_login_window`` later (so a failure is counted at most once);
+``failed_login_src_ips`` is the number of distinct non-missing ``src_ip`` of
+the failures counted.
+
+*Session id.* A deterministic content hash, 16 lower-case hex digits: the
+64-bit FNV-1a hashes of the ``by`` values and of the session key
+(``app:<id>``, ``host:<host>``, ``ip:<src_ip>`` or ``none``) folded with the
+start instant (ns since the epoch, UTC) and the session's ordinal among the
+sessions of the same key starting at the same instant, through the splitmix64
+finalizer. It depends on nothing but that account's own evidence: adding other
+accounts' events, other labs or files never changes it (``seq`` is deliberately
+not part of it, since adding rows shifts it).
+
+Performance: sorting and aggregation are vectorized (numpy/pyarrow); the
+sequential passes (splitting, distinct counts, overlap counting) are numba
+kernels in :mod:`labforensics._sessions_kernels`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import _sessions_kernels as K
+from .errors import ParameterError, SchemaError
+from .schema import (
+    ACCOUNT_KIND_DTYPE,
+    ACTIONS,
+    END_REASONS,
+    SESSION_DTYPES,
+    START_REASONS,
+    STRING,
+    validate_events,
+    validate_sessions,
+)
+
+__all__ = ["SessionParams", "Sessions", "sessionize"]
+
+# The kernels' end-reason codes are positions in END_REASONS.
+assert [END_REASONS[c] for c in (K.LOGOUT, K.IDLE_TIMEOUT, K.MAX_DURATION, K.NEXT_LOGIN)] == [
+    "logout",
+    "idle_timeout",
+    "max_duration",
+    "next_login",
+]
+assert END_REASONS[K.APP_SESSION_CHANGE] == "app_session_change"
+assert END_REASONS[K.END_OF_DATA] == "end_of_data"
+
+_ACT = {a: i for i, a in enumerate(ACTIONS)}
+_START_DTYPE = SESSION_DTYPES["start_reason"]
+_END_DTYPE = SESSION_DTYPES["end_reason"]
+_SEED = np.uint64(0x6C6162666F72656E)  # "labforen"
+_NA_HASH = np.uint64(0x9AE16A3B2F90404F)  # hash of a missing value
+_KIND_TAG = {  # session key kinds, folded into the id
+    "app": np.uint64(1),
+    "host": np.uint64(2),
+    "ip": np.uint64(3),
+    "none": np.uint64(4),
+}
+
+
+def _timedelta(value: object, name: str) -> pd.Timedelta:
+    try:
+        td = pd.Timedelta(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"SessionParams.{name}={value!r} is not a duration; give e.g. '30min' or "
+            f"pd.Timedelta(minutes=30)"
+        ) from exc
+    if pd.isna(td) or td < pd.Timedelta(0):
+        raise ParameterError(f"SessionParams.{name}={value!r} must be a duration >= 0")
+    return td
+
+
+@dataclass(frozen=True)
+class SessionParams:
+    """Parameters of :func:`sessionize` (all durations are :class:`pandas.Timedelta`).
+
+    Parameters
+    ----------
+    idle_timeout : pandas.Timedelta, default 30 minutes
+        A gap strictly longer than this between two consecutive events of the
+        same account on the same workstation closes the session (login/idle
+        rules only; an app session id spans any silence). Default: the 30 min
+        of ``shared/cases/README.md``, also a common LIS screen-lock default.
+    max_duration : pandas.Timedelta, default 12 hours
+        No session lasts longer: an event more than this after its session's
+        start opens a new one. Applies to every session.
+    by : tuple of str, default ("lab", "account")
+        Event columns (string dtype) whose values identify whose session it is.
+        Must include ``"lab"`` and ``"account"``; add e.g. ``"site"`` to split further.
+    failed_login_window : pandas.Timedelta, default 30 minutes
+        Failed logins of the same ``by`` key at most this long before a
+        session's start (and after the previous session start) are counted on it.
+
+    Strings such as ``"30min"`` are accepted and converted.
+
+    Raises
+    ------
+    ParameterError
+        On a negative or unparseable duration or a ``by`` without lab and account.
+    """
+
+    idle_timeout: pd.Timedelta = field(default=pd.Timedelta("30min"))
+    max_duration: pd.Timedelta = field(default=pd.Timedelta("12h"))
+    by: tuple[str, ...] = ("lab", "account")
+    failed_login_window: pd.Timedelta = field(default=pd.Timedelta("30min"))
+
+    def __post_init__(self) -> None:
+        for name in ("idle_timeout", "max_duration", "failed_login_window"):
+            object.__setattr__(self, name, _timedelta(getattr(self, name), name))
+        by = (self.by,) if isinstance(self.by, str) else tuple(self.by)
+        if "lab" not in by or "account" not in by or len(set(by)) != len(by):
+            raise ParameterError(
+                f"SessionParams.by={self.by!r} must name 'lab' and 'account' once each "
+                "(a session belongs to one account at one lab)"
+            )
+        object.__setattr__(self, "by", by)
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """Result of :func:`sessionize`.
+
+    Attributes
+    ----------
+    sessions : pandas.DataFrame
+        One row per session, columns and dtypes :data:`labforensics.schema.SESSION_DTYPES`,
+        sorted by ``start`` then the ``seq`` of the session's first event.
+    events : pandas.DataFrame
+        The input events sorted by (``ts``, ``seq``) with a ``session_id`` column
+        (string; missing for failed logins).
+    params : SessionParams
+        The parameters used.
+    """
+
+    sessions: pd.DataFrame
+    events: pd.DataFrame
+    params: SessionParams
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _arrow_strings(values: object) -> pa.LargeStringArray:
+    arr = pa.array(values, type=pa.large_string()) if not isinstance(values, pa.Array) else values
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.cast(arr, pa.large_string())
+
+
+def _hash_strings(values: object) -> np.ndarray:
+    """FNV-1a 64 of each string (UTF-8 bytes); missing -> ``_NA_HASH``."""
+    arr = _arrow_strings(values)
+    if len(arr) == 0:
+        return np.zeros(0, np.uint64)
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    h = K.fnv1a64(np.ascontiguousarray(offsets), data)
+    return np.where(arr.is_null().to_numpy(zero_copy_only=False), _NA_HASH, h)
+
+
+def _hex16(h: np.ndarray) -> pa.LargeStringArray:
+    """uint64 -> 16 lower-case hex digits, vectorized."""
+    n = len(h)
+    b = h.astype(">u8").view(np.uint8).reshape(n, 8)
+    lut = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    out = np.empty((n, 16), np.uint8)
+    out[:, 0::2] = lut[b >> 4]
+    out[:, 1::2] = lut[b & 15]
+    offsets = np.arange(0, 16 * n + 1, 16, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()))
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, pa.LargeStringArray]:
+    """Codes (int64, -1 missing) into the lexicographically sorted distinct values."""
+    codes, uniques = pd.factorize(s, sort=True)
+    return codes.astype(np.int64, copy=False), _arrow_strings(uniques.array)
+
+
+def _to_string(arr: pa.Array) -> pd.arrays.ArrowStringArray:
+    return pd.arrays.ArrowStringArray(_arrow_strings(arr))
+
+
+def _joined(
+    counts: np.ndarray, pair_block: np.ndarray, pair_code: np.ndarray, uniques: pa.Array
+) -> pd.arrays.ArrowStringArray:
+    """Sorted distinct values of each block joined by ' | ' (missing when none)."""
+    o = np.lexsort((pair_code, pair_block))
+    vals = uniques.take(pa.array(pair_code[o]))
+    offsets = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), vals)
+    joined = pc.binary_join(lists, pa.scalar(" | ", pa.large_string()))
+    joined = pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.large_string()))
+    return _to_string(joined)
+
+
+def _ordinal(*keys: np.ndarray) -> np.ndarray:
+    """Position of each row within its run of equal keys (rows already grouped)."""
+    n = len(keys[0])
+    same = np.zeros(n, bool)
+    if n > 1:
+        same[1:] = True
+        for k in keys:
+            same[1:] &= k[1:] == k[:-1]
+    idx = np.arange(n)
+    return idx - np.maximum.accumulate(np.where(same, 0, idx))
+
+
+def _empty_sessions() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in SESSION_DTYPES.items()})
+
+
+def _evidence_order(events: pd.DataFrame) -> pd.DataFrame:
+    ts = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    seq = events["seq"].to_numpy()
+    if len(ts) > 1:
+        dt = np.diff(ts)
+        if not ((dt > 0) | ((dt == 0) & (np.diff(seq) > 0))).all():
+            if not events["seq"].is_unique:
+                raise SchemaError(
+                    "event column 'seq' must be unique (evidence order); build the table "
+                    "with labforensics.read_evidence or number rows in file/line order"
+                )
+            order = np.lexsort((seq, ts))
+            return events.take(order).reset_index(drop=True)
+    return events.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def sessionize(events: pd.DataFrame, params: SessionParams | None = None) -> Sessions:
+    """Group canonical events into account sessions and aggregate each session.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`), any row
+        order; ``seq`` must be unique. Not modified.
+    params : SessionParams, optional
+        Timeouts, grouping and failed-login window; ``SessionParams()`` if omitted.
+
+    Returns
+    -------
+    Sessions
+        ``.sessions``: one row per session, :data:`~labforensics.schema.SESSION_DTYPES`
+        (durations in seconds, ``records_*`` in records, ``bytes_out`` in bytes,
+        counts in events), sorted by (``start``, first event's ``seq``).
+        ``.events``: the events in (``ts``, ``seq``) order plus ``session_id``
+        (string, missing for failed logins).
+
+    Raises
+    ------
+    SchemaError
+        When ``events`` is not a canonical event table (missing column, wrong dtype,
+        missing required value, duplicate ``seq``), or a ``by`` column is missing.
+
+    Notes
+    -----
+    The rules are in the module docstring (:mod:`labforensics.sessions`). The
+    result depends only on the evidence (rows, with their ``seq``), never on the
+    row order of ``events``.
+    """
+    params = SessionParams() if params is None else params
+    if not isinstance(params, SessionParams):
+        raise ParameterError(f"params must be a SessionParams, got {type(params).__name__}")
+    validate_events(events, check_order=False)
+    for c in params.by:
+        if c not in events.columns or not isinstance(events[c].dtype, pd.StringDtype):
+            raise SchemaError(f"SessionParams.by names {c!r}, which is not a string event column")
+    ev = _evidence_order(events)
+    n = len(ev)
+    sid_ev = np.full(n, -1, np.int64)
+    if n == 0:
+        sessions = _empty_sessions()
+    else:
+        sessions, sid_ev = _sessionize_sorted(ev, params)
+    out = ev.copy(deep=False)
+    idx = pa.array(sid_ev, mask=sid_ev < 0)
+    ids = (
+        _arrow_strings(sessions["session_id"].array)
+        if len(sessions)
+        else pa.array([], pa.large_string())
+    )
+    out["session_id"] = pd.Series(_to_string(ids.take(idx)), index=out.index, dtype=STRING)
+    return Sessions(sessions=validate_sessions(sessions), events=out, params=params)
+
+
+def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame, np.ndarray]:
+    """Core on events already in (ts, seq) order. Returns (sessions, session row per event)."""
+    n = len(ev)
+    ts = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    seq = ev["seq"].to_numpy(dtype=np.int64)
+    act = ev["action"].cat.codes.to_numpy().astype(np.int64)
+    failed = act == _ACT["login_failed"]
+
+    # Who: one dense-ish integer per `by` key (codes of each column combined).
+    by_codes, by_uniques = [], []
+    acct = np.zeros(n, np.int64)
+    for c in p.by:
+        codes, uniq = _factorize(ev[c])
+        by_codes.append(codes)
+        by_uniques.append(uniq)
+        acct = acct * (len(uniq) + 1) + (codes + 1)
+        if len(uniq) and acct.max() > 2**40:
+            acct = pd.factorize(acct)[0].astype(np.int64)
+
+    # Session key within the account: the app id, else host, else src_ip, else none.
+    app_codes, app_uniq = _factorize(ev["app_session"])
+    host_codes, host_uniq = _factorize(ev["host"])
+    ip_codes, ip_uniq = _factorize(ev["src_ip"])
+    is_app = app_codes >= 0
+    n_app, n_host, n_ip = len(app_uniq), len(host_uniq), len(ip_uniq)
+    hostkey = np.where(
+        host_codes >= 0, host_codes, np.where(ip_codes >= 0, n_host + ip_codes, n_host + n_ip)
+    )
+    key2 = np.where(is_app, app_codes, n_app + hostkey)
+    n_key2 = n_app + n_host + n_ip + 1
+    grp = acct * n_key2 + key2
+
+    # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so a
+    # stable sort on the group code alone suffices.
+    nf = np.flatnonzero(~failed)
+    order = nf[np.argsort(grp[nf], kind="stable")]
+    m = len(order)
+    t = ts[order]
+    g = grp[order]
+    a = act[order]
+    newgroup = np.ones(m, bool)
+    newgroup[1:] = g[1:] != g[:-1]
+    start_flag, end_code = K.split_sessions(
+        newgroup,
+        t,
+        is_app[order],
+        a == _ACT["login"],
+        a == _ACT["logout"],
+        np.int64(p.idle_timeout.value),
+        np.int64(p.max_duration.value),
+    )
+    first = np.flatnonzero(start_flag)
+    S = len(first)
+    last = np.empty(S, np.int64)
+    last[:-1] = first[1:] - 1
+    last[-1] = m - 1
+    sid = np.cumsum(start_flag) - 1  # session of each sorted position
+
+    fe = order[first]  # event row of each session's first event
+    start = t[first]
+    end = t[last]
+    s_acct = acct[fe]
+    s_app = is_app[fe]
+    s_key = key2[fe]
+    s_hostkey = hostkey[fe]
+
+    # Start reasons (codes in START_REASONS order).
+    start_reason = np.where(
+        a[first] == _ACT["login"],
+        START_REASONS.index("login"),
+        np.where(s_app, START_REASONS.index("app_session"), START_REASONS.index("implicit")),
+    )
+
+    # End reasons: resolve sessions that ran out of events.
+    end_reason = end_code[last].astype(np.int64)
+    acct_block = np.flatnonzero(np.r_[True, s_acct[1:] != s_acct[:-1]])  # sessions grouped by acct
+    block_sizes = np.diff(np.r_[acct_block, S])
+    acct_end = np.repeat(np.maximum.reduceat(end, acct_block), block_sizes)
+    ran_out = end_reason == K.GROUP_END
+    end_reason[ran_out & (end == acct_end)] = K.END_OF_DATA
+    app_idx = np.flatnonzero(s_app)
+    if len(app_idx) > 1:
+        o = app_idx[
+            np.lexsort((seq[fe[app_idx]], start[app_idx], s_hostkey[app_idx], s_acct[app_idx]))
+        ]
+        cur, nxt = o[:-1], o[1:]
+        change = (
+            (s_acct[cur] == s_acct[nxt])
+            & (s_hostkey[cur] == s_hostkey[nxt])
+            & (start[nxt] <= end[cur] + p.idle_timeout.value)
+            & (end_reason[cur] == K.GROUP_END)
+        )
+        end_reason[cur[change]] = K.APP_SESSION_CHANGE
+    end_reason[end_reason == K.GROUP_END] = K.IDLE_TIMEOUT
+
+    # Concurrency: sessions are contiguous per account.
+    concurrent = K.count_overlaps(np.r_[acct_block, S].astype(np.int64), start, end)
+
+    # Failed logins: each counted on the next session start of its account.
+    failed_n = np.zeros(S, np.int64)
+    failed_ips = np.zeros(S, np.int64)
+    fi = np.flatnonzero(failed)
+    if len(fi) and S:
+        A = np.r_[acct[fi], s_acct]
+        T = np.r_[ts[fi], start]
+        Q = np.r_[seq[fi], seq[fe]]
+        is_s = np.r_[np.zeros(len(fi), bool), np.ones(S, bool)]
+        ref = np.r_[np.arange(len(fi)), np.arange(S)]
+        o = np.lexsort((Q, T, A))
+        big = np.iinfo(np.int64).max
+        cand = np.where(is_s[o], np.arange(len(o)), big)
+        nxt = np.minimum.accumulate(cand[::-1])[::-1]
+        fpos = np.flatnonzero(~is_s[o])
+        j = nxt[fpos]
+        ok = j != big
+        jj = np.where(ok, j, 0)
+        ok &= (A[o[jj]] == A[o[fpos]]) & (T[o[jj]] - T[o[fpos]] <= p.failed_login_window.value)
+        f_row = ref[o[fpos[ok]]]  # index into fi
+        f_sess = ref[o[jj[ok]]]
+        failed_n = np.bincount(f_sess, minlength=S).astype(np.int64)
+        f_ip = ip_codes[fi[f_row]]
+        has = f_ip >= 0
+        pairs = np.unique(f_sess[has] * (n_ip + 1) + f_ip[has])
+        failed_ips = np.bincount(pairs // (n_ip + 1), minlength=S).astype(np.int64)
+
+    # Aggregates over contiguous blocks of sorted positions.
+    n_events = last - first + 1
+    n_act = len(ACTIONS)
+    act_counts = np.bincount(sid * n_act + a, minlength=S * n_act).reshape(S, n_act)
+    rec = ev["records"].to_numpy(dtype=np.int64, na_value=0)[order]
+    byt = ev["bytes"].to_numpy(dtype=np.int64, na_value=0)[order]
+    records_exported = np.add.reduceat(np.where(a == _ACT["export"], rec, 0), first)
+    records_extracted = np.add.reduceat(np.where(a == _ACT["extract"], rec, 0), first)
+    bytes_out = np.add.reduceat(byt, first)
+    pat_codes = pd.factorize(ev["patient"])[0].astype(np.int64)
+    n_pat = int(pat_codes.max()) + 1 if n else 0
+    distinct_patients = K.distinct_pairs(first, last, pat_codes[order], n_pat)[0]
+    hosts_n, hb, hc = K.distinct_pairs(first, last, host_codes[order], n_host)
+    ips_n, ib, ic = K.distinct_pairs(first, last, ip_codes[order], n_ip)
+    mod_codes, mod_uniq = _factorize(ev["module"])
+    mods_n, mb, mc = K.distinct_pairs(first, last, mod_codes[order], len(mod_uniq))
+    role_codes, role_uniq = _factorize(ev["role"])
+    role_s = K.block_mode(first, last, role_codes[order], len(role_uniq))
+    kind_codes = ev["account_kind"].cat.codes.to_numpy().astype(np.int64)
+    kind_s = K.block_mode(first, last, kind_codes[order], len(ACCOUNT_KIND_DTYPE.categories))
+
+    # Session ids: content hash (see module docstring).
+    h = np.full(S, _SEED, np.uint64)
+    for codes, uniq in zip(by_codes, by_uniques, strict=True):
+        hv = _hash_strings(uniq)
+        c = codes[fe]
+        h = K.mix64(h, np.where(c >= 0, hv[np.maximum(c, 0)] if len(hv) else _NA_HASH, _NA_HASH))
+    app_h = _hash_strings(app_uniq)
+    host_h = _hash_strings(host_uniq)
+    ip_h = _hash_strings(ip_uniq)
+    fh, fa, fi_ = host_codes[fe], app_codes[fe], ip_codes[fe]
+    key_h = np.full(S, _KIND_TAG["none"], np.uint64)
+    kind_tag = np.full(S, _KIND_TAG["none"], np.uint64)
+    for mask, tag, hv, c in (
+        (s_app, "app", app_h, fa),
+        (~s_app & (fh >= 0), "host", host_h, fh),
+        (~s_app & (fh < 0) & (fi_ >= 0), "ip", ip_h, fi_),
+    ):
+        if mask.any():
+            key_h[mask] = hv[c[mask]]
+            kind_tag[mask] = _KIND_TAG[tag]
+    h = K.mix64(h, kind_tag)
+    h = K.mix64(h, key_h)
+    h = K.mix64(h, start.view(np.uint64))
+    # Sessions are in (group, start) order, so equal (group, start) are adjacent.
+    h = K.mix64(h, _ordinal(s_acct * n_key2 + s_key, start).astype(np.uint64))
+    session_id = _hex16(h)
+
+    # Final order: (start, seq of first event) -- depends on the evidence only.
+    fo = np.lexsort((seq[fe], start))
+    rank = np.empty(S, np.int64)
+    rank[fo] = np.arange(S)
+    sid_ev = np.full(n, -1, np.int64)
+    sid_ev[order] = rank[sid]
+
+    def take_str(col: str) -> pd.arrays.ArrowStringArray:
+        return _to_string(_arrow_strings(ev[col].array).take(pa.array(fe[fo])))
+
+    fo_pa = pa.array(fo)
+    cols: dict[str, object] = {
+        "session_id": _to_string(session_id.take(fo_pa)),
+        "lab": take_str("lab"),
+        "account": take_str("account"),
+        "account_kind": pd.Categorical.from_codes(kind_s[fo], dtype=ACCOUNT_KIND_DTYPE),
+        "role": _to_string(
+            role_uniq.take(pa.array(np.maximum(role_s[fo], 0), mask=role_s[fo] < 0))
+            if len(role_uniq)
+            else pa.nulls(S, pa.large_string())
+        ),
+        "start": pd.DatetimeIndex(start[fo].view("datetime64[ns]"), tz="UTC"),
+        "end": pd.DatetimeIndex(end[fo].view("datetime64[ns]"), tz="UTC"),
+        "duration_s": (end[fo] - start[fo]) / 1e9,
+        "n_events": n_events[fo],
+        "hosts": _joined(hosts_n, hb, hc, host_uniq).take(fo),
+        "n_hosts": hosts_n[fo],
+        "src_ips": _joined(ips_n, ib, ic, ip_uniq).take(fo),
+        "n_src_ips": ips_n[fo],
+        "modules": _joined(mods_n, mb, mc, mod_uniq).take(fo),
+        "n_modules": mods_n[fo],
+        "start_reason": pd.Categorical.from_codes(start_reason[fo], dtype=_START_DTYPE),
+        "end_reason": pd.Categorical.from_codes(end_reason[fo], dtype=_END_DTYPE),
+        "app_session": _to_string(
+            app_uniq.take(pa.array(np.maximum(fa[fo], 0), mask=~s_app[fo]))
+            if n_app
+            else pa.nulls(S, pa.large_string())
+        ),
+        "records_exported": records_exported[fo],
+        "records_extracted": records_extracted[fo],
+        "bytes_out": bytes_out[fo],
+        "distinct_patients": distinct_patients[fo],
+        "failed_logins_before": failed_n[fo],
+        "failed_login_src_ips": failed_ips[fo],
+        "concurrent_sessions": concurrent[fo],
+    }
+    for i, act_name in enumerate(ACTIONS):
+        if act_name != "login_failed":
+            cols[f"n_{act_name}"] = act_counts[fo, i]
+    sessions = pd.DataFrame(cols)
+    sessions = sessions.astype(SESSION_DTYPES)
+    return sessions, sid_ev
