@@ -1,0 +1,461 @@
+"""Ingestion: evidence files -> the canonical event table, with full accounting.
+
+:func:`read_evidence` is the entry point. The pipeline, per call::
+
+    expand paths (files, folders walked recursively, globs)
+      -> hash each file (SHA-256, read-only)                       custody manifest
+      -> sniff the first 64 KiB of decompressed bytes             registry of readers
+      -> reader.read(path, ctx)                                   raw events + accounting
+      -> order files by (date in file name, path)                 evidence order
+      -> rotation de-duplication between consecutive files of one lab
+      -> lab aliases (FINESS -> lab code), missing lab -> "UNKNOWN"
+      -> pseudonymise (lab, IPP) with the case key               privacy
+      -> redact free text, quarantined lines, field-problem values
+      -> coerce, sort by (ts, seq), validate; check the accounting identity
+
+Rotation rule (``shared/formats/lis-audit-csv.md``): for consecutive files of
+the same lab whose reader declares ``rotation=True``, the largest ``k`` such
+that the last ``k`` records of the previous file equal the first ``k`` records
+of the later file (compared on their raw text) are rotation duplicates of the
+later file. A record repeated within one file is a real event and is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import schema
+from ..custody import EvidenceFile
+from ..errors import ParameterError
+from ..privacy import CaseKey, Redactor, load_case_key, pseudonymise
+from . import lis_csv
+from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
+from .files import common_root, expand_paths, read_head, relative_name
+from .profiles import Profile, load_profile
+from .registry import FileRead, ReadContext, ReaderSpec, get_reader, sniff
+
+__all__ = ["Evidence", "read_evidence"]
+
+_INFRA = {"accounting", "clock", "files", "lis_csv", "profiles", "registry"}
+
+
+def _import_readers() -> None:
+    """Import every reader module of this package (each registers itself).
+
+    A reader module that fails to import is reported with a warning and skipped,
+    so one broken format never stops the others.
+    """
+    import importlib
+    import pkgutil
+    import warnings
+
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name.startswith("_") or mod.name in _INFRA or mod.ispkg:
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{mod.name}")
+        except Exception as exc:  # report it, keep the other readers
+            warnings.warn(
+                f"reader module labforensics.ingest.{mod.name} failed to import ({exc!r}); "
+                "its format will not be recognised",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
+_import_readers()
+
+PathLike = str | os.PathLike[str]
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The result of :func:`read_evidence`.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        The canonical event table (:mod:`labforensics.schema`), sorted by
+        ``ts`` then ``seq``; patients pseudonymised, free text redacted.
+    report : IngestReport
+        Per-file accounting (rows read = events + rotation duplicates +
+        repeated headers + ignored + quarantined), unrecognised files,
+        field problems, unknown codes.
+    quarantine : pandas.DataFrame
+        ``source_file`` (string), ``source_line`` (Int64), ``reason`` (string),
+        ``raw`` (string, redacted): every input row that did not become an event.
+    manifest : list of EvidenceFile
+        Every input file (recognised or not) with its size (bytes) and SHA-256.
+    case_key_fingerprint : str
+        Public fingerprint of the case key used for the pseudonyms.
+    """
+
+    events: pd.DataFrame
+    report: IngestReport
+    quarantine: pd.DataFrame
+    manifest: list[EvidenceFile] = field(default_factory=list)
+    case_key_fingerprint: str = ""
+
+    def manifest_table(self) -> pd.DataFrame:
+        """The manifest as a DataFrame: path, source_file, size (bytes), sha256, format."""
+        cols = ["path", "source_file", "size", "sha256", "format"]
+        return pd.DataFrame([m.to_dict() for m in self.manifest], columns=cols)
+
+
+def _resolve_lab(lab: str | Mapping[str, str] | None, path: Path, source_file: str) -> str | None:
+    if lab is None or isinstance(lab, str):
+        return lab
+    best: tuple[int, str] | None = None
+    for key, value in lab.items():
+        k = os.fspath(key)
+        kp = Path(k)
+        score = -1
+        try:
+            kr = kp.resolve()
+            if kr == path:
+                score = 10_000
+            elif kp.exists() and kr.is_dir() and kr in path.parents:
+                score = len(kr.as_posix())
+        except OSError:
+            pass
+        if score < 0 and (
+            fnmatch.fnmatch(path.as_posix(), k)
+            or fnmatch.fnmatch(source_file, k)
+            or fnmatch.fnmatch(path.name, k)
+        ):
+            score = len(k)
+        if score >= 0 and (best is None or score > best[0]):
+            best = (score, value)
+    return best[1] if best else None
+
+
+def _choose_reader(head: bytes, name: str, prof: Profile | None) -> ReaderSpec | None:
+    if prof is not None:
+        lower = name.lower()
+        if lower.endswith(_CSV_SUFFIXES) or lis_csv.sniff_profile(prof, head):
+            return get_reader("lis_profile")
+    return sniff(head, name)
+
+
+def _rotation_k(prev: pd.Series, cur: pd.Series) -> int:
+    """Largest k with prev[-k:] == cur[:k] (record text, line ends ignored)."""
+    if len(prev) == 0 or len(cur) == 0:
+        return 0
+    pa_prev = pc.utf8_rtrim(pa.chunked_array(prev.array._pa_array), characters="\r\n")
+    pa_cur = pc.utf8_rtrim(pa.chunked_array(cur.array._pa_array), characters="\r\n")
+    first = pa_cur[0].as_py()
+    m = len(prev)
+    lo = max(0, m - len(cur))
+    tail = pa_prev.slice(lo)
+    cand = np.flatnonzero(pc.equal(tail, first).to_numpy(zero_copy_only=False)) + lo
+    for j in cand:  # smallest j = largest k
+        k = m - int(j)
+        if pc.all(pc.equal(pa_prev.slice(int(j), k), pa_cur.slice(0, k))).as_py():
+            return k
+    return 0
+
+
+def _pa(s: pd.Series) -> pa.ChunkedArray:
+    arr = s.array
+    if hasattr(arr, "_pa_array"):
+        return arr._pa_array
+    return pa.chunked_array([pa.array(s.to_numpy(dtype=object), type=pa.large_string())])
+
+
+def _pseudonymise_fast(key: CaseKey, lab: pd.Series, ipp: pd.Series) -> pd.Series:
+    """privacy.pseudonymise, computed once per distinct (lab, IPP) pair."""
+    n = len(ipp)
+    if n == 0:
+        return pd.Series([], dtype=schema.STRING)
+    ipp_a = pc.utf8_trim_whitespace(_pa(ipp))
+    ipp_a = pc.if_else(pc.equal(ipp_a, ""), pa.scalar(None, ipp_a.type), ipp_a)
+    joined = pc.binary_join_element_wise(
+        _pa(lab).cast(pa.large_string()),
+        ipp_a.cast(pa.large_string()),
+        pa.scalar(_SEP, pa.large_string()),
+    )
+    enc = joined.combine_chunks().dictionary_encode()
+    uniq = enc.dictionary.to_pylist()
+    if not uniq:
+        return pd.Series(pd.array([None] * n, dtype=schema.STRING))
+    labs, ipps = zip(*(u.split(_SEP, 1) for u in uniq), strict=True)
+    pseudo = pseudonymise(key, pd.Series(labs, dtype=object), pd.Series(ipps, dtype=object))
+    table = pa.array(list(pseudo.astype(object)), type=pa.large_string())
+    out = table.take(enc.indices)
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([out])), dtype=schema.STRING)
+
+
+def _redact_fast(red: Redactor, text: pd.Series, lab: pd.Series) -> pd.Series:
+    """Redactor.redact once per distinct (lab, text)."""
+    if len(text) == 0 or text.isna().all():
+        return text.astype(schema.STRING)
+    joined = pc.binary_join_element_wise(
+        _pa(lab).cast(pa.large_string()),
+        _pa(text).cast(pa.large_string()),
+        pa.scalar(_SEP, pa.large_string()),
+    )
+    enc = joined.combine_chunks().dictionary_encode()
+    uniq = enc.dictionary.to_pylist()
+    vals = []
+    for u in uniq:
+        lb, _, tx = u.partition(_SEP)
+        vals.append(red.redact(tx, lb or None))
+    out = pa.array(vals, type=pa.large_string()).take(enc.indices)
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([out])), dtype=schema.STRING)
+
+
+def read_evidence(
+    paths: PathLike | Iterable[PathLike],
+    *,
+    tz: str = "Europe/Paris",
+    profile: str | os.PathLike[str] | Profile | None = None,
+    case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
+    year: int | None = None,
+    lab: str | Mapping[str, str] | None = None,
+    lab_aliases: Mapping[str, str] | None = None,
+    account_kinds: Mapping[str, str] | None = None,
+    progress: bool = False,
+) -> Evidence:
+    """Read evidence files into the canonical event table, with full accounting.
+
+    Parameters
+    ----------
+    paths : path-like or iterable of path-like
+        Files, folders (walked recursively, sorted) or glob patterns. The
+        result does not depend on the order they are given in.
+    tz : str, default "Europe/Paris"
+        IANA zone of sources that write local wall-clock time without offset.
+    profile : str, path-like or Profile, optional
+        Force a profile (built-in name or TOML file, see
+        :mod:`labforensics.ingest.profiles`) for every CSV instead of sniffing.
+    case_key : CaseKey, bytes, hex str or key-file path, optional
+        Key of the patient pseudonyms (see :func:`labforensics.privacy.load_case_key`).
+    year : int, optional
+        Year for sources whose lines carry none (RFC 3164 syslog).
+    lab : str or mapping, optional
+        Lab of sources that do not name one: one code, or
+        ``{path, folder or glob: lab}`` (the most specific key wins).
+    lab_aliases : mapping, optional
+        FINESS number (or other alias) -> lab code, applied to the ``lab`` column.
+    account_kinds : mapping, optional
+        Account -> ``staff``/``vendor``/``service``/``unknown`` overrides.
+    progress : bool, default False
+        Show a progress bar (tqdm), one step per file.
+
+    Returns
+    -------
+    Evidence
+
+    Raises
+    ------
+    EvidenceError
+        When a path does not exist or a file cannot be opened.
+    ProfileError
+        When ``profile`` is invalid.
+    ParameterError
+        When ``tz`` is not a known zone.
+    """
+    try:
+        zone = ZoneInfo(tz)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ParameterError(
+            f"tz={tz!r} is not an IANA time zone; use e.g. 'Europe/Paris'"
+        ) from exc
+    prof = load_profile(profile) if profile is not None else None
+    aliases = dict(lab_aliases or {})
+    kinds = dict(account_kinds or {})
+    items = expand_paths(paths)
+    root = common_root([p for p, _ in items])
+    key = load_case_key(case_key)
+    report = IngestReport()
+    manifest: list[EvidenceFile] = []
+    reads: list[tuple[FileRead, FileReport, ReaderSpec]] = []
+    iterator: Iterable = items
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(items, desc="reading evidence", unit="file")
+    lab_notes: list[dict[str, object]] = []
+    for path, _explicit in iterator:
+        source_file = relative_name(path, root)
+        head = read_head(path)
+        spec = _choose_reader(head, path.name, prof)
+        ef = EvidenceFile.hash(path, source_file, spec.name if spec else None)
+        manifest.append(ef)
+        if spec is None:
+            report.unrecognised.append(source_file)
+            continue
+        ctx = ReadContext(
+            tz=zone,
+            source_file=source_file,
+            profile=prof,
+            year=year,
+            lab=_resolve_lab(lab, path, source_file),
+            lab_aliases=aliases,
+            account_kinds=kinds,
+        )
+        fr = spec.read(path, ctx)
+        ev = fr.events
+        if "lab" in ev.columns and len(ev):
+            labs = ev["lab"].astype(schema.STRING)
+            if aliases:
+                labs = labs.replace(aliases)
+            missing = labs.isna()
+            if missing.any():
+                lab_notes.append(
+                    {
+                        "source_file": source_file,
+                        "source_line": pd.NA,
+                        "column": "lab",
+                        "value": "",
+                        "problem": f"lab missing on {int(missing.sum())} rows: set to UNKNOWN "
+                        "(give read_evidence(lab=...) or a lab column)",
+                    }
+                )
+                labs = labs.fillna("UNKNOWN")
+            ev["lab"] = labs.astype(schema.STRING)
+        file_lab = fr.lab
+        if file_lab is not None:
+            file_lab = aliases.get(file_lab, file_lab)
+        fr.lab = file_lab
+        frep = FileReport(
+            source_file=source_file,
+            path=ef.path,
+            format=spec.name,
+            size=ef.size,
+            sha256=ef.sha256,
+            rows_read=fr.rows_read,
+            events=fr.rows_to_events,
+            events_out=len(ev),
+            repeated_headers=fr.repeated_headers,
+            ignored=fr.ignored,
+            quarantined=len(fr.quarantine),
+            field_problems=len(fr.field_problems),
+            truncated=fr.truncated,
+            truncation_note=fr.truncation_note,
+            lab=file_lab,
+        )
+        reads.append((fr, frep, spec))
+    # --- evidence order ------------------------------------------------------------------
+    far = dt.date.max
+    reads.sort(key=lambda r: (r[0].file_date or far, r[1].source_file))
+    # --- rotation de-duplication -----------------------------------------------------------
+    last_of_lab: dict[str, int] = {}
+    for i, (fr, frep, spec) in enumerate(reads):
+        rotates = spec.rotation and (prof is None or prof.rotation or spec.name != "lis_profile")
+        if not rotates or fr.lab is None:
+            continue
+        j = last_of_lab.get(fr.lab)
+        last_of_lab[fr.lab] = i
+        if j is None:
+            continue
+        prev = reads[j][0].events
+        if "_record" not in prev.columns or "_record" not in fr.events.columns:
+            continue
+        k = _rotation_k(prev["_record"], fr.events["_record"])
+        if k:
+            fr.events = fr.events.iloc[k:].reset_index(drop=True)
+            frep.rotation_duplicates = k
+            frep.events -= k
+            frep.events_out = len(fr.events)
+    # --- pseudonymise, redact ----------------------------------------------------------------
+    known: dict[str, set[str]] = {}
+    for fr, _, _ in reads:
+        ev = fr.events
+        if "_ipp" in ev.columns and len(ev):
+            sub = ev.loc[ev["_ipp"].notna(), ["lab", "_ipp"]].drop_duplicates()
+            for lb, ipp in zip(sub["lab"].astype(object), sub["_ipp"].astype(object), strict=True):
+                known.setdefault(str(lb), set()).add(str(ipp).strip())
+    redactor = Redactor(key, known)
+    frames = []
+    qrows: list[dict[str, object]] = []
+    fprows: list[dict[str, object]] = list(lab_notes)
+    for fr, frep, _spec in reads:
+        ev = fr.events
+        for q in fr.quarantine:
+            qrows.append(
+                {
+                    "source_file": frep.source_file,
+                    "source_line": q.line,
+                    "reason": q.reason,
+                    "raw": redactor.redact(q.raw, frep.lab),
+                }
+            )
+        for p in fr.field_problems:
+            fprows.append(
+                {
+                    "source_file": frep.source_file,
+                    "source_line": p.line,
+                    "column": p.column,
+                    "value": redactor.redact(p.value, frep.lab),
+                    "problem": p.problem,
+                }
+            )
+        for code, cnt in fr.unknown_codes.items():
+            report.unknown_codes[code] = report.unknown_codes.get(code, 0) + cnt
+        report.files.append(frep)
+        if len(ev) == 0:
+            continue
+        ev = ev.copy()
+        if "_ipp" in ev.columns:
+            ev["patient"] = _pseudonymise_fast(key, ev["lab"], ev["_ipp"])
+        if "detail" in ev.columns:
+            ev["detail"] = _redact_fast(redactor, ev["detail"], ev["lab"])
+        if "source_file" not in ev.columns:
+            ev["source_file"] = frep.source_file
+        if "source_format" not in ev.columns:
+            ev["source_format"] = frep.format
+        ev = ev.drop(columns=[c for c in ev.columns if c.startswith("_")])
+        frames.append(schema.coerce_events(ev)[list(schema.EVENT_COLUMNS)])
+    if frames:
+        events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        events["seq"] = np.arange(len(events), dtype=np.int64)
+        ts = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+        if len(ts) > 1 and (np.diff(ts) < 0).any():
+            order = np.argsort(ts, kind="stable")
+            events = events.take(order).reset_index(drop=True)
+    else:
+        events = schema.empty_events()
+    events = schema.coerce_events(events)
+    schema.validate_events(events)
+    quarantine = pd.DataFrame(qrows, columns=list(QUARANTINE_COLUMNS))
+    quarantine = quarantine.astype(
+        {
+            "source_file": schema.STRING,
+            "source_line": "Int64",
+            "reason": schema.STRING,
+            "raw": schema.STRING,
+        }
+    )
+    fp_cols = ["source_file", "source_line", "column", "value", "problem"]
+    report.field_problems = pd.DataFrame(fprows, columns=fp_cols).astype(
+        {
+            "source_file": schema.STRING,
+            "source_line": "Int64",
+            "column": schema.STRING,
+            "value": schema.STRING,
+            "problem": schema.STRING,
+        }
+    )
+    report.unrecognised.sort()
+    report.check()
+    return Evidence(
+        events=events,
+        report=report,
+        quarantine=quarantine,
+        manifest=manifest,
+        case_key_fingerprint=key.fingerprint,
+    )

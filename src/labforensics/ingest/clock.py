@@ -1,0 +1,170 @@
+"""Local wall-clock time to UTC, with the fall-back and spring-forward hours.
+
+Sources such as the legacy LIS dialect write local wall-clock time with no
+offset. Converting it is exact except around the time-zone's transitions,
+found here from :mod:`zoneinfo` (never hard-coded: any zone works, whatever its
+rules and whatever the year):
+
+* **fall-back** (the offset decreases, e.g. 03:00 CEST back to 02:00 CET): the
+  wall times in ``[T + new offset, T + old offset)`` happen twice. Within one
+  file rows are written in the order they happened, so the file's first
+  backward step among the rows of that window marks the second pass: rows
+  before it are read with the old (first-pass) offset, rows from it on with the
+  new one; all are ``ambiguous_resolved``. With no backward step there is
+  nothing to tell: the first pass is assumed and the rows are
+  ``ambiguous_unresolved``.
+* **spring-forward** (the offset increases): wall times in
+  ``[T + old offset, T + new offset)`` do not exist; they come from a clock
+  not yet switched and are read with the old (pre-transition, winter) offset,
+  so 02:30 on 2019-03-31 in Paris is 01:30 UTC: ``nonexistent_shifted``.
+* everything else is ``exact``.
+
+All arithmetic is on int64 nanoseconds with :func:`numpy.searchsorted`; the only
+Python loop is over the zone's transitions and over the fall-back windows that
+actually occur in a file.
+
+References
+----------
+``shared/formats/lis-audit-csv.md``, "Clock rules for the legacy dialect's local
+times"; PEP 495 (``fold``) for the first/second pass vocabulary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+__all__ = ["QUALITY_CODES", "localize", "transitions"]
+
+#: Integer codes returned by :func:`localize`, indexing ``schema.TS_QUALITY``.
+QUALITY_CODES = {"exact": 0, "ambiguous_resolved": 1, "ambiguous_unresolved": 2}
+QUALITY_CODES["nonexistent_shifted"] = 3
+
+_NS = 1_000_000_000
+_UTC = dt.UTC
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def _offset_s(tz: dt.tzinfo, utc_s: int) -> int:
+    when = _EPOCH + dt.timedelta(seconds=utc_s)
+    off = when.astimezone(tz).utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
+
+
+@lru_cache(maxsize=256)
+def transitions(tz: dt.tzinfo, year_from: int, year_to: int) -> tuple[np.ndarray, np.ndarray]:
+    """UTC offset changes of ``tz`` between two years (inclusive).
+
+    Found by sampling the offset every 6 hours and bisecting each change to the
+    second, so it works for any :class:`zoneinfo.ZoneInfo` (or fixed offset).
+
+    Returns
+    -------
+    (instants, offsets) : (numpy.ndarray of int64, numpy.ndarray of int64)
+        ``instants[k]`` is the k-th transition (UTC seconds since the epoch);
+        ``offsets`` has one more element: ``offsets[0]`` is the offset (seconds)
+        before the first transition, ``offsets[k + 1]`` the offset after
+        transition k.
+    """
+    start = int((dt.datetime(year_from, 1, 1, tzinfo=_UTC) - _EPOCH).total_seconds()) - 86400
+    stop = int((dt.datetime(year_to + 1, 1, 1, tzinfo=_UTC) - _EPOCH).total_seconds()) + 86400
+    step = 6 * 3600
+    instants: list[int] = []
+    offsets = [_offset_s(tz, start)]
+    prev_t, prev_off = start, offsets[0]
+    for t in range(start + step, stop + step, step):
+        off = _offset_s(tz, t)
+        if off != prev_off:
+            lo, hi = prev_t, t  # offset(lo) == prev_off, offset(hi) != prev_off
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offset_s(tz, mid) == prev_off:
+                    lo = mid
+                else:
+                    hi = mid
+            instants.append(hi)
+            offsets.append(off)
+        prev_t, prev_off = t, off
+    return np.asarray(instants, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
+
+
+def localize(
+    wall_ns: np.ndarray,
+    tz: dt.tzinfo | str,
+    *,
+    valid: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Convert local wall-clock times of ONE file, in file order, to UTC.
+
+    Parameters
+    ----------
+    wall_ns : numpy.ndarray of int64, shape (n,)
+        Local wall-clock times as nanoseconds since 1970-01-01 00:00 *wall time*
+        (naive), in the order the rows appear in the file.
+    tz : tzinfo or str
+        The zone the clock was set to (``"Europe/Paris"``...).
+    valid : numpy.ndarray of bool, shape (n,), optional
+        Rows to convert; others are returned as they are with quality ``exact``
+        (the caller discards them).
+
+    Returns
+    -------
+    (utc_ns, quality) : (numpy.ndarray of int64, numpy.ndarray of int8)
+        UTC instants (nanoseconds since the epoch) and quality codes
+        (:data:`QUALITY_CODES`: 0 exact, 1 ambiguous_resolved,
+        2 ambiguous_unresolved, 3 nonexistent_shifted).
+    """
+    if isinstance(tz, str):
+        tz = ZoneInfo(tz)
+    wall_ns = np.asarray(wall_ns, dtype=np.int64)
+    n = len(wall_ns)
+    quality = np.zeros(n, dtype=np.int8)
+    if n == 0:
+        return wall_ns.copy(), quality
+    ok = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+    if not ok.any():
+        return wall_ns.copy(), quality
+    w = wall_ns[ok]
+    lo_year = int(np.datetime64(int(w.min()) // _NS, "s").astype("datetime64[Y]").astype(int))
+    hi_year = int(np.datetime64(int(w.max()) // _NS, "s").astype("datetime64[Y]").astype(int))
+    inst, offs = transitions(tz, 1970 + lo_year, 1970 + hi_year)
+    if len(inst) == 0:
+        return wall_ns - offs[0] * _NS, quality
+    old = offs[:-1]
+    new = offs[1:]
+    fall = new < old
+    # Wall time at which the old offset stops applying: for a fall-back the old
+    # offset covers the whole ambiguous window (first pass by default); for a
+    # spring-forward the gap is read with the old offset as well.
+    boundary = (inst + np.where(fall, old, new)) * _NS
+    k = np.searchsorted(boundary, w, side="right")
+    off = offs[k]
+    utc = w - off * _NS
+    q = np.zeros(len(w), dtype=np.int8)
+    # Only the transition just after each row's interval can make it ambiguous or
+    # non-existent: the window [inst + min(old,new), inst + max(old,new)).
+    kk = np.minimum(k, len(inst) - 1)
+    win_lo = (inst[kk] + np.minimum(old[kk], new[kk])) * _NS
+    win_hi = (inst[kk] + np.maximum(old[kk], new[kk])) * _NS
+    in_win = (k < len(inst)) & (w >= win_lo) & (w < win_hi)
+    gap = in_win & ~fall[kk]
+    q[gap] = QUALITY_CODES["nonexistent_shifted"]
+    amb = in_win & fall[kk]
+    if amb.any():
+        idx = np.flatnonzero(amb)
+        for t in np.unique(kk[idx]):
+            rows = idx[kk[idx] == t]  # file order
+            back = np.flatnonzero(np.diff(w[rows]) < 0)
+            if len(back) == 0:
+                q[rows] = QUALITY_CODES["ambiguous_unresolved"]
+                continue
+            q[rows] = QUALITY_CODES["ambiguous_resolved"]
+            second = rows[back[0] + 1 :]
+            utc[second] = w[second] - new[t] * _NS
+    out_utc = wall_ns.copy()
+    out_utc[ok] = utc
+    quality[ok] = q
+    return out_utc, quality

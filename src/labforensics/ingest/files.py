@@ -1,0 +1,249 @@
+"""Evidence paths and bytes: expansion of folders and globs, gzip by magic bytes.
+
+Files are opened read-only through :func:`labforensics.custody.open_evidence`.
+Compressed evidence is recognised by the gzip magic bytes (``1f 8b``), never by
+the file name, and decompressed with a streaming :func:`zlib.decompressobj`
+(``wbits = 16 + MAX_WBITS``) fed in 64 KiB blocks, so that:
+
+* a member cut short (a copy interrupted, a disk full) gives back every byte
+  before the cut, and the file is marked truncated (``gzip.open`` and pandas
+  raise ``EOFError`` and give nothing);
+* a corrupt block gives back every byte decompressed before it;
+* several members one after the other (``cat a.gz b.gz``, RFC 1952 section 2.2)
+  are all read.
+
+References
+----------
+RFC 1952 (gzip file format), section 2.2 (members) and 2.3.1 (magic bytes).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..custody import open_evidence
+from ..errors import EvidenceError
+
+__all__ = [
+    "GZIP_MAGIC",
+    "Decompressed",
+    "common_root",
+    "expand_paths",
+    "is_gzip",
+    "read_bytes",
+    "read_head",
+    "relative_name",
+]
+
+GZIP_MAGIC = b"\x1f\x8b"
+_BLOCK = 1 << 16
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Decompressed:
+    """The bytes of one evidence file, decompressed when it was gzip.
+
+    Attributes
+    ----------
+    data : bytes
+        Decompressed content (the file's own bytes when not compressed).
+    compressed : bool
+        The file started with the gzip magic bytes.
+    truncated : bool
+        A gzip member was cut short or corrupt: ``data`` holds what came before.
+    note : str
+        What was wrong, in words (empty when nothing was).
+    members : int
+        Complete gzip members read.
+    """
+
+    data: bytes
+    compressed: bool = False
+    truncated: bool = False
+    note: str = ""
+    members: int = 0
+
+
+def is_gzip(path: str | os.PathLike[str]) -> bool:
+    """True when the file starts with the gzip magic bytes ``1f 8b``."""
+    with open_evidence(path) as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def _gunzip(raw: bytes, limit: int | None = None) -> Decompressed:
+    out: list[bytes] = []
+    produced = 0
+    members = 0
+    pos = 0
+    n = len(raw)
+    view = memoryview(raw)
+    while pos < n:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        start = pos
+        try:
+            while pos < n and not d.eof:
+                block = view[pos : pos + _BLOCK]
+                chunk = d.decompress(block)
+                out.append(chunk)
+                produced += len(chunk)
+                if d.eof:
+                    pos = pos + len(block) - len(d.unused_data)
+                else:
+                    pos += len(block)
+                if limit is not None and produced >= limit:
+                    return Decompressed(b"".join(out), True, False, "", members)
+        except zlib.error as exc:
+            return Decompressed(
+                b"".join(out),
+                True,
+                True,
+                f"gzip member {members + 1} corrupt at compressed byte {start}+: {exc}; "
+                f"{produced} bytes recovered before it",
+                members,
+            )
+        if not d.eof:
+            try:
+                tail = d.flush()
+            except zlib.error:
+                tail = b""
+            out.append(tail)
+            produced += len(tail)
+            return Decompressed(
+                b"".join(out),
+                True,
+                True,
+                f"gzip member {members + 1} cut short after {n - start} compressed bytes; "
+                f"{produced} bytes recovered",
+                members,
+            )
+        members += 1
+        rest = view[pos:]
+        if len(rest) == 0 or bytes(rest).strip(b"\x00") == b"":
+            break
+        if bytes(rest[:2]) != GZIP_MAGIC:
+            return Decompressed(
+                b"".join(out),
+                True,
+                False,
+                f"{len(rest)} bytes of non-gzip data after member {members} ignored",
+                members,
+            )
+    return Decompressed(b"".join(out), True, False, "", members)
+
+
+def read_bytes(path: str | os.PathLike[str]) -> Decompressed:
+    """Read a whole evidence file, decompressing gzip (detected by magic bytes).
+
+    Parameters
+    ----------
+    path : path-like
+        Evidence file, opened read-only.
+
+    Returns
+    -------
+    Decompressed
+        Never raises on a damaged gzip: what could be recovered, flagged truncated.
+
+    Raises
+    ------
+    EvidenceError
+        When the file cannot be opened or read.
+    """
+    with open_evidence(path) as fh:
+        try:
+            raw = fh.read()
+        except OSError as exc:
+            raise EvidenceError(f"cannot read evidence file {path}: {exc}") from exc
+    if raw[:2] == GZIP_MAGIC:
+        return _gunzip(raw)
+    return Decompressed(raw)
+
+
+def read_head(path: str | os.PathLike[str], size: int = 1 << 16) -> bytes:
+    """The first ``size`` bytes of the file's decompressed content (for sniffing).
+
+    Never raises on a damaged gzip (what could be decompressed is returned).
+    """
+    with open_evidence(path) as fh:
+        head = fh.read(size)
+        if head[:2] != GZIP_MAGIC:
+            return head
+        raw = head + fh.read(size * 4)  # ample for the first 64 KiB of text
+    return _gunzip(raw, limit=size).data[:size]
+
+
+def _walk(folder: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        found.extend(Path(dirpath) / f for f in sorted(filenames))
+    return sorted(found)
+
+
+def expand_paths(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> list[tuple[Path, bool]]:
+    """Expand files, folders (walked recursively) and glob patterns.
+
+    Parameters
+    ----------
+    paths : path-like or iterable of path-like
+        Files, folders or glob patterns (``**`` recurses).
+
+    Returns
+    -------
+    list of (pathlib.Path, bool)
+        Absolute paths, each once, sorted; the flag is True for a file named
+        explicitly (or matched by a glob), False for one found by walking a folder.
+
+    Raises
+    ------
+    EvidenceError
+        When a path does not exist and no file matches it as a glob pattern.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    found: dict[Path, bool] = {}
+    for p in paths:
+        text = os.fspath(p)
+        path = Path(text)
+        if path.is_dir():
+            for f in _walk(path):
+                found.setdefault(f.resolve(), False)
+        elif path.is_file():
+            found[path.resolve()] = True
+        elif _GLOB_CHARS & set(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                raise EvidenceError(f"no evidence file matches the pattern {text!r}")
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    for f in _walk(mp):
+                        found.setdefault(f.resolve(), False)
+                elif mp.is_file():
+                    found[mp.resolve()] = True
+        else:
+            raise EvidenceError(
+                f"evidence path {text!r} does not exist; give a file, a folder or a glob pattern"
+            )
+    return sorted(found.items())
+
+
+def common_root(files: Iterable[Path]) -> Path:
+    """The deepest folder that holds every file (the evidence root)."""
+    parents = [str(Path(f).parent) for f in files]
+    if not parents:
+        return Path.cwd()
+    return Path(os.path.commonpath(parents))
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root``, POSIX separators (what ``source_file`` holds)."""
+    return Path(os.path.relpath(path, root)).as_posix()

@@ -1,0 +1,846 @@
+"""Dedalus-style LIS audit exports (CSV), driven by declarative profiles.
+
+Registers the readers ``lis_legacy`` and ``lis_current`` (the built-in
+profiles of :mod:`labforensics.ingest.profiles`, contract
+``shared/formats/lis-audit-csv.md``) and ``lis_profile`` (a user profile forced
+with ``read_evidence(profile=...)``; it never sniffs).
+
+How a file is read
+------------------
+1. **Record structure on raw bytes** (numpy). ``;``, ``"`` and ``\\n`` are
+   ASCII in cp1252 and UTF-8 alike, so quote parity is counted on bytes: a
+   physical line with an odd number of quote bytes opens (or closes) a quoted
+   field. Only those rare lines are walked in Python: a quoted field that
+   runs to the end of the file, or past a line that starts like a new row
+   (:meth:`Profile.row_start_regex`), is cut there and its row quarantined;
+   reading resumes on that line. Field counts are separators outside quotes
+   plus one; a row of the wrong width is quarantined with its line.
+   Repeated header lines are counted, never read as data.
+2. **Parsing** of the validated records only, decoded to UTF-8 in one C-level
+   call, by :func:`pyarrow.csv.read_csv` with every column as string, so rows
+   map one to one to records.
+3. **Vectorized conversion**: exact fixed-width timestamps (``02/13/2019`` is
+   quarantined, never read month-first), local time to UTC
+   (:mod:`labforensics.ingest.clock`), French digit grouping, code tables
+   applied once per distinct value.
+
+Quarantine reasons are short fixed phrases with detail, e.g.
+``wrong field count: 13 fields, expected 15``,
+``unparseable date '02/13/2019' (expected dd/mm/yyyy)``,
+``record cut short: quote left open at end of file``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS_QUALITY_DTYPE
+from . import clock
+from .files import read_bytes
+from .profiles import Profile, format_regex, human_format, load_profile
+from .registry import (
+    FieldProblem,
+    FileRead,
+    QuarantineRow,
+    ReadContext,
+    ReaderSpec,
+    register_reader,
+)
+
+__all__ = ["parse_lis_bytes", "read_lis", "sniff_profile"]
+
+_BOM = b"\xef\xbb\xbf"
+_OK, _OPEN_BEFORE_ROW, _OPEN_AT_EOF = 0, 1, 2
+_NS = 1_000_000_000
+_DIM = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def sniff_profile(profile: Profile, head: bytes) -> bool:
+    """True when the first line of ``head`` is exactly the profile's header."""
+    if head.startswith(_BOM):
+        head = head[3:]
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    return first == profile.header_bytes()
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _structure(arr: np.ndarray, profile: Profile, data: bytes):
+    """Split raw bytes into records. Returns per-record arrays (see caller)."""
+    n = len(arr)
+    nl = np.flatnonzero(arr == 10)
+    line_start = np.concatenate(([0], nl + 1)).astype(np.int64)
+    line_end = np.concatenate((nl, [n])).astype(np.int64)
+    has_eol = np.ones(len(line_start), dtype=bool)
+    has_eol[-1] = False
+    if line_start[-1] == n:  # the file ends with a line end: no last partial line
+        line_start, line_end, has_eol = line_start[:-1], line_end[:-1], has_eol[:-1]
+    n_lines = len(line_start)
+    if n_lines == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e, e, np.zeros(0, bool), np.zeros(0, np.int8), line_start
+    qpos = np.flatnonzero(arr == ord(profile.quote))
+    if len(qpos):
+        qcount = np.searchsorted(qpos, line_end) - np.searchsorted(qpos, line_start)
+        odd_idx = np.flatnonzero(qcount & 1)
+    else:
+        odd_idx = np.zeros(0, dtype=np.int64)
+    first = np.arange(n_lines, dtype=np.int64)
+    last = first.copy()
+    status = np.zeros(n_lines, dtype=np.int8)
+    keep = np.ones(n_lines, dtype=bool)
+    if len(odd_idx):
+        rx = profile.row_start_regex()
+        header = profile.header_bytes()
+        starts = []
+        if rx is not None:
+            starts = [m.start() for m in rx.finditer(data)]
+        hdr_rx = re.compile(b"(?m)^\xef\xbb\xbf?" + re.escape(header) + b"\r?$")
+        starts += [m.start() for m in hdr_rx.finditer(data)]
+        row_lines = np.unique(np.searchsorted(line_start, np.asarray(starts, dtype=np.int64)))
+        j = 0
+        while j < len(odd_idx):
+            a = int(odd_idx[j])
+            nxt = int(odd_idx[j + 1]) if j + 1 < len(odd_idx) else n_lines
+            hi = min(nxt, n_lines - 1)
+            k = int(np.searchsorted(row_lines, a + 1))
+            c = int(row_lines[k]) if k < len(row_lines) and row_lines[k] <= hi else None
+            if c is not None:
+                last[a], status[a] = c - 1, _OPEN_BEFORE_ROW
+                keep[a + 1 : c] = False
+                j = int(np.searchsorted(odd_idx, c))
+            elif nxt == n_lines:
+                last[a], status[a] = n_lines - 1, _OPEN_AT_EOF
+                keep[a + 1 :] = False
+                break
+            else:
+                last[a] = nxt
+                keep[a + 1 : nxt + 1] = False
+                j += 2
+        first, last, status = first[keep], last[keep], status[keep]
+    rs = line_start[first]
+    le = line_end[last]
+    # content end: drop the CR of a CRLF line end
+    cr = (le > line_start[last]) & (arr[np.maximum(le - 1, 0)] == 13)
+    ce = le - cr
+    rec_eol = has_eol[last]
+    return first, last, rs, ce, rec_eol, status, line_start
+
+
+def _field_counts(arr: np.ndarray, rs: np.ndarray, ce: np.ndarray, profile: Profile) -> np.ndarray:
+    """Fields per record: separators outside quotes + 1."""
+    spos = np.flatnonzero(arr == ord(profile.separator))
+    lo = np.searchsorted(spos, rs)
+    hi = np.searchsorted(spos, ce)
+    counts = hi - lo + 1
+    qpos = np.flatnonzero(arr == ord(profile.quote))
+    if len(qpos) == 0 or len(spos) == 0:
+        return counts
+    qlo = np.searchsorted(qpos, rs)
+    qhi = np.searchsorted(qpos, ce)
+    qrec = np.flatnonzero((qhi > qlo) & (hi > lo))
+    if len(qrec) == 0:
+        return counts
+    nsep = (hi - lo)[qrec]
+    rec_of = np.repeat(qrec, nsep)
+    starts = np.repeat(lo[qrec] - np.concatenate(([0], np.cumsum(nsep)[:-1])), nsep)
+    sidx = np.arange(int(nsep.sum())) + starts
+    sp = spos[sidx]
+    parity = (np.searchsorted(qpos, sp) - qlo[rec_of]) & 1
+    inside = np.bincount(rec_of[parity == 1], minlength=len(rs))
+    return counts - inside
+
+
+# --------------------------------------------------------------------------- time parsing
+
+
+def _tokens(fmt: str) -> list[tuple[str, int, str]]:
+    """Fixed-width template of a format: (kind, width, literal)."""
+    out = []
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            d = fmt[i + 1]
+            width = {"Y": 4, "z": 6}.get(d, 2)
+            out.append((d, width, ""))
+            i += 2
+        else:
+            out.append(("lit", 1, fmt[i]))
+            i += 1
+    return out
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    # H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil.
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    mp = np.where(m > 2, m - 3, m + 9)
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _combine(parts: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fields -> (seconds since epoch (wall or UTC), offset seconds, valid)."""
+    one = np.ones(n, dtype=np.int64)
+    zero = np.zeros(n, dtype=np.int64)
+    y = parts.get("Y", 1970 * one)
+    m = parts.get("m", one)
+    d = parts.get("d", one)
+    hh = parts.get("H", zero)
+    mm = parts.get("M", zero)
+    ss = parts.get("S", zero)
+    ok = (m >= 1) & (m <= 12) & (d >= 1) & (hh < 24) & (mm < 60) & (ss < 60)
+    mi = np.clip(m, 1, 12) - 1
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    ok &= d <= _DIM[mi] + ((mi == 1) & leap)
+    days = _days_from_civil(y, np.clip(m, 1, 12), d)
+    secs = days * 86400 + hh * 3600 + mm * 60 + ss
+    off = parts.get("z", zero)
+    return secs, off, ok
+
+
+def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a string column strictly with ``fmt``.
+
+    Returns (seconds, offset_seconds, nanosecond fraction, valid), each shape (n,).
+    Rows of the template's width are parsed on a byte matrix; the others (rare:
+    fractions, ``Z``) by a strict regex, one by one.
+    """
+    n = len(col)
+    toks = _tokens(fmt)
+    width = sum(t[1] for t in toks)
+    secs = np.zeros(n, dtype=np.int64)
+    offs = np.zeros(n, dtype=np.int64)
+    frac = np.zeros(n, dtype=np.int64)
+    valid = np.zeros(n, dtype=bool)
+    if n == 0:
+        return secs, offs, frac, valid
+    lengths = pc.binary_length(col).to_numpy(zero_copy_only=False)
+    lengths = np.where(np.isnan(lengths.astype(float)), -1, lengths).astype(np.int64)
+    good = lengths == width
+    if good.any():
+        sub = col if good.all() else col.filter(pa.array(good))
+        sub = sub.combine_chunks() if isinstance(sub, pa.ChunkedArray) else sub
+        bufs = sub.buffers()
+        offsets = np.frombuffer(bufs[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
+        raw = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        mat = raw.reshape(len(sub), width)
+        ok = np.ones(len(sub), dtype=bool)
+        parts: dict[str, np.ndarray] = {}
+        pos = 0
+        for kind, w, lit in toks:
+            block = mat[:, pos : pos + w]
+            if kind == "lit":
+                ok &= block[:, 0] == ord(lit)
+            elif kind == "z":
+                sign = block[:, 0]
+                digs = block[:, [1, 2, 4, 5]].astype(np.int64) - 48
+                ok &= ((sign == 43) | (sign == 45)) & (block[:, 3] == 58)
+                ok &= ((digs >= 0) & (digs <= 9)).all(axis=1)
+                val = (digs[:, 0] * 10 + digs[:, 1]) * 3600 + (digs[:, 2] * 10 + digs[:, 3]) * 60
+                parts["z"] = np.where(sign == 45, -val, val)
+            else:
+                digs = block.astype(np.int64) - 48
+                ok &= ((digs >= 0) & (digs <= 9)).all(axis=1)
+                val = np.zeros(len(sub), dtype=np.int64)
+                for k in range(w):
+                    val = val * 10 + digs[:, k]
+                parts[kind] = val
+            pos += w
+        s, o, ok2 = _combine(parts, len(sub))
+        gi = np.flatnonzero(good)
+        secs[gi], offs[gi], valid[gi] = s, o, ok & ok2
+    rest = np.flatnonzero(~good & (lengths >= 0))
+    if len(rest):
+        rx = re.compile(format_regex(fmt))
+        vals = col.take(pa.array(rest)).to_pylist()
+        for i, v in zip(rest, vals, strict=True):
+            mt = rx.fullmatch(v)
+            if not mt:
+                continue
+            g = mt.groupdict()
+            parts = {
+                k: np.array([int(g[k])], dtype=np.int64) for k in "YmdHMS" if g.get(k) is not None
+            }
+            if g.get("z"):
+                z = g["z"]
+                if z == "Z":
+                    parts["z"] = np.array([0], dtype=np.int64)
+                else:
+                    z = z.replace(":", "")
+                    val = int(z[1:3]) * 3600 + int(z[3:5]) * 60
+                    parts["z"] = np.array([-val if z[0] == "-" else val], dtype=np.int64)
+            s, o, ok2 = _combine(parts, 1)
+            secs[i], offs[i], valid[i] = s[0], o[0], bool(ok2[0])
+            if g.get("f"):
+                frac[i] = int(g["f"].ljust(9, "0")[:9])
+    return secs, offs, frac, valid
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_string(col: pa.ChunkedArray | pa.Array) -> pd.Series:
+    if isinstance(col, pa.ChunkedArray) and col.type != pa.large_string():
+        col = col.cast(pa.large_string())
+    elif isinstance(col, pa.Array):
+        col = pa.chunked_array([col.cast(pa.large_string())])
+    return pd.Series(pd.arrays.ArrowStringArray(col), dtype=STRING)
+
+
+def _dict_map(col: pa.ChunkedArray, func) -> tuple[np.ndarray, list]:
+    """Distinct values of a string column -> (codes per row (-1 missing), uniques)."""
+    enc = col.dictionary_encode() if isinstance(col, pa.Array) else col.dictionary_encode()
+    enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    if enc.null_count:
+        idx = np.where(enc.is_null().to_numpy(zero_copy_only=False), -1, idx)
+    uniques = enc.dictionary.to_pylist()
+    return np.asarray(idx, dtype=np.int64), [func(u) for u in uniques]
+
+
+def _take_str(idx: np.ndarray, values: list) -> pa.Array:
+    table = pa.array(list(values) + [None], type=pa.large_string())
+    idx = np.where(idx < 0, len(values), idx)
+    return table.take(pa.array(idx))
+
+
+def _parse_numbers(
+    col: pa.ChunkedArray, grouping: bool, lines: np.ndarray, name: str, source_col: str
+) -> tuple[pd.Series, list[FieldProblem]]:
+    n = len(col)
+    problems: list[FieldProblem] = []
+    if col.null_count == n:
+        return pd.Series(pd.array([pd.NA] * n, dtype="Int64")), problems
+    try:
+        vals = pc.cast(col, pa.int64())
+        arr = vals.to_numpy(zero_copy_only=False)
+        mask = vals.is_null().to_numpy(zero_copy_only=False)
+        neg = np.flatnonzero(~mask & (np.nan_to_num(arr.astype(float)) < 0))
+        if len(neg) == 0:
+            return pd.Series(pd.arrays.IntegerArray(np.nan_to_num(arr).astype(np.int64), mask)), []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    digits = pc.match_substring_regex(col, r"^\d+$")
+    ok = digits
+    cleaned = col
+    if grouping:
+        grouped = pc.match_substring_regex(col, r"^\d{1,3}(?:[ \x{00A0}\x{202F}]\d{3})+$")
+        ok = pc.or_(digits, grouped)
+        cleaned = pc.replace_substring_regex(col, r"[ \x{00A0}\x{202F}]", "")
+    okn = ok.to_numpy(zero_copy_only=False)
+    present = ~col.is_null().to_numpy(zero_copy_only=False)
+    okn = np.where(present, okn.astype(bool) if okn.dtype == bool else okn == True, False)  # noqa: E712
+    short = pc.binary_length(cleaned).to_numpy(zero_copy_only=False)
+    okn &= np.nan_to_num(short.astype(float), nan=99) <= 18
+    out_vals = np.zeros(n, dtype=np.int64)
+    if okn.any():
+        sel = cleaned.filter(pa.array(okn))
+        out_vals[okn] = pc.cast(sel, pa.int64()).to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(present & ~okn)
+    if len(bad):
+        raw = col.take(pa.array(bad)).to_pylist()
+        for i, v in zip(bad, raw, strict=True):
+            problems.append(
+                FieldProblem(
+                    int(lines[i]),
+                    name,
+                    v,
+                    f"{source_col}: not a non-negative integer (digit groups must be 3 digits)",
+                )
+            )
+    return pd.Series(pd.arrays.IntegerArray(out_vals, ~okn)), problems
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _decode(blob: bytes, encoding: str) -> bytes:
+    enc = encoding.lower().replace("_", "-")
+    if enc in ("utf-8", "utf8", "utf-8-sig"):
+        return blob
+    if not (np.frombuffer(blob, dtype=np.uint8) >= 0x80).any():
+        return blob  # ASCII is the same bytes in UTF-8
+    return blob.decode(encoding, errors="replace").encode("utf-8")
+
+
+def _pa_read(blob: bytes, names: list[str], sep: str, quote: str, multiline: bool) -> pa.Table:
+    return pacsv.read_csv(
+        io.BytesIO(blob),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+        parse_options=pacsv.ParseOptions(
+            delimiter=sep, quote_char=quote, double_quote=True, newlines_in_values=multiline
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            null_values=[""],
+        ),
+    )
+
+
+def _py_read(texts: list[str], names: list[str], sep: str, quote: str) -> tuple[pa.Table, list]:
+    """Slow path (one record at a time) for records pyarrow splits differently."""
+    rows, bad = [], []
+    for i, t in enumerate(texts):
+        try:
+            fields = next(csv.reader([t], delimiter=sep, quotechar=quote, strict=False))
+        except (csv.Error, StopIteration):
+            fields = []
+        if len(fields) != len(names):
+            bad.append(i)
+            rows.append([None] * len(names))
+        else:
+            rows.append([f if f != "" else None for f in fields])
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    table = pa.table(
+        {nm: pa.array(list(c), type=pa.string()) for nm, c in zip(names, cols, strict=True)}
+    )
+    return table, bad
+
+
+def _record_array(blob_utf8: bytes, n_rec: int, quote: int) -> tuple[pa.Array, np.ndarray]:
+    """Zero-copy string array of each record's text (line end included) over ``blob_utf8``."""
+    arr = np.frombuffer(blob_utf8, dtype=np.uint8)
+    nl = np.flatnonzero(arr == 10)
+    if len(nl):
+        qpos = np.flatnonzero(arr == quote)
+        par = np.searchsorted(qpos, nl) & 1 if len(qpos) else np.zeros(len(nl), dtype=np.int64)
+        ends = nl[par == 0] + 1
+    else:
+        ends = np.zeros(0, dtype=np.int64)
+    if len(ends) == 0 or ends[-1] != len(arr):
+        ends = np.concatenate((ends, [len(arr)]))
+    offsets = np.concatenate(([0], ends)).astype(np.int64)
+    if len(offsets) - 1 != n_rec:
+        offsets = offsets[: n_rec + 1]
+    buf = pa.py_buffer(blob_utf8)
+    rec = pa.LargeStringArray.from_buffers(n_rec, pa.py_buffer(offsets.tobytes()), buf)
+    return rec, offsets
+
+
+def _strip_eol(text: str) -> str:
+    return text.rstrip("\r\n")
+
+
+def read_lis(path: Path, ctx: ReadContext, profile: Profile | str, fmt_name: str) -> FileRead:
+    """Read one LIS CSV export with a profile (see the module docstring).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Evidence file (gzip detected by magic bytes).
+    ctx : ReadContext
+    profile : Profile or str
+    fmt_name : str
+        Recorded in ``source_format``.
+
+    Returns
+    -------
+    FileRead
+        Raw events (canonical columns, ``_ipp``, ``_record``); never raises on content.
+    """
+    prof = load_profile(profile)
+    dec = read_bytes(path)
+    return parse_lis_bytes(
+        dec.data,
+        ctx,
+        prof,
+        fmt_name,
+        name=path.name,
+        truncated=dec.truncated,
+        truncation_note=dec.note,
+    )
+
+
+def parse_lis_bytes(
+    data: bytes,
+    ctx: ReadContext,
+    profile: Profile,
+    fmt_name: str,
+    *,
+    name: str = "",
+    truncated: bool = False,
+    truncation_note: str = "",
+) -> FileRead:
+    """Read the (decompressed) bytes of one LIS CSV export. See :func:`read_lis`."""
+    file_lab, file_date = profile.file_lab_date(name)
+    notes = [truncation_note] if truncation_note else []
+    if data.startswith(_BOM):
+        data = data[3:]
+    arr = np.frombuffer(data, dtype=np.uint8)
+    first, last, rs, ce, rec_eol, status, _ = _structure(arr, profile, data)
+    n_rec = len(rs)
+    header = profile.header_bytes()
+    expected = len(profile.header)
+    lines = first + 1  # 1-based physical line where each record starts
+    quarantine: list[QuarantineRow] = []
+    kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
+
+    def raw_text(i: int) -> str:
+        return data[rs[i] : ce[i]].decode(profile.encoding, errors="replace").lstrip("\ufeff")
+
+    if n_rec:
+        lens = ce - rs
+        blank = lens == 0
+        hdr_bom = _BOM + header
+        cand = np.flatnonzero((lens == len(header)) | (lens == len(hdr_bom)))
+        is_hdr = np.zeros(n_rec, dtype=bool)
+        for i in cand:  # records of exactly the header's length: rare
+            b = data[rs[i] : ce[i]]
+            is_hdr[i] = b == header or b == hdr_bom
+        kind[is_hdr] = 2
+        if is_hdr[0]:
+            kind[0] = 1
+        kind[blank & (kind == 0)] = 3
+        counts = _field_counts(arr, rs, ce, profile)
+        for i in np.flatnonzero((status != _OK) & (kind == 0)):
+            if status[i] == _OPEN_AT_EOF:
+                reason = "record cut short: quote left open at end of file"
+                truncated = True
+                notes.append(f"last record (line {lines[i]}) cut short: quote left open")
+            else:
+                reason = (
+                    f"quote left open: record runs into line {int(last[i]) + 2}, "
+                    "which starts a new row"
+                )
+            quarantine.append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
+            kind[i] = 4
+        wrong = np.flatnonzero((kind == 0) & (counts != expected))
+        for i in wrong:
+            if i == n_rec - 1 and not rec_eol[i]:
+                reason = (
+                    f"record cut short: {int(counts[i])} fields, expected {expected}, "
+                    "no line end at end of file"
+                )
+                truncated = True
+                notes.append(f"last record (line {lines[i]}) cut short")
+            else:
+                reason = f"wrong field count: {int(counts[i])} fields, expected {expected}"
+            quarantine.append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
+            kind[i] = 4
+    rows_read = int(np.count_nonzero(kind != 1))
+    repeated = int(np.count_nonzero(kind == 2))
+    ignored = int(np.count_nonzero(kind == 3))
+    good = np.flatnonzero(kind == 0)
+    # --- the validated records as one blob --------------------------------------------
+    if len(good) == n_rec:
+        blob = data
+    elif len(good) == 0:
+        blob = b""
+    else:
+        drop = np.flatnonzero(kind != 0)
+        d_start = rs[drop]
+        d_end = np.minimum(
+            np.where(drop + 1 < n_rec, rs[np.minimum(drop + 1, n_rec - 1)], len(arr)), len(arr)
+        )
+        d_end = np.where(drop + 1 < n_rec, d_end, len(arr))
+        delta = np.zeros(len(arr) + 1, dtype=np.int32)
+        np.add.at(delta, d_start, 1)
+        np.add.at(delta, d_end, -1)
+        keepmask = np.cumsum(delta[:-1]) == 0
+        blob = arr[keepmask].tobytes()
+    names = list(profile.header)
+    multiline = bool((last[good] > first[good]).any()) if len(good) else False
+    blob = _decode(blob, profile.encoding)
+    g_lines = lines[good]
+    table = None
+    if len(good):
+        try:
+            table = _pa_read(blob, names, profile.separator, profile.quote, multiline)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            try:
+                blob = blob.decode("utf-8", errors="replace").encode("utf-8")
+                table = _pa_read(blob, names, profile.separator, profile.quote, multiline)
+            except pa.ArrowInvalid:
+                table = None
+        rec_arr, offs = _record_array(blob, len(good), ord(profile.quote))
+        if table is None or table.num_rows != len(good) or len(offs) - 1 != len(good):
+            texts = [data[rs[i] : ce[i]].decode(profile.encoding, errors="replace") for i in good]
+            table, bad = _py_read(texts, names, profile.separator, profile.quote)
+            rec_arr = pa.array([t + "\n" for t in texts], type=pa.large_string())
+            if bad:
+                for b in bad:
+                    quarantine.append(
+                        QuarantineRow(int(g_lines[b]), "unparseable quoting", texts[b])
+                    )
+                keep = np.ones(len(good), dtype=bool)
+                keep[bad] = False
+                table = table.filter(pa.array(keep))
+                rec_arr = rec_arr.filter(pa.array(keep))
+                g_lines = g_lines[keep]
+    else:
+        table = pa.table({nm: pa.array([], type=pa.string()) for nm in names})
+        rec_arr = pa.array([], type=pa.large_string())
+    events, qrows, problems, unknown, lab = _convert(
+        table, rec_arr, g_lines, ctx, profile, fmt_name, file_lab
+    )
+    quarantine.extend(qrows)
+    quarantine.sort(key=lambda q: q.line or 0)
+    return FileRead(
+        events=events,
+        rows_read=rows_read,
+        rows_to_events=len(events),
+        repeated_headers=repeated,
+        ignored=ignored,
+        quarantine=quarantine,
+        field_problems=problems,
+        truncated=truncated,
+        truncation_note="; ".join(notes),
+        unknown_codes=unknown,
+        lab=lab,
+        file_date=file_date,
+    )
+
+
+def _convert(
+    table: pa.Table,
+    rec_arr: pa.Array,
+    lines: np.ndarray,
+    ctx: ReadContext,
+    profile: Profile,
+    fmt_name: str,
+    file_lab: str | None,
+):
+    n = table.num_rows
+    cols = profile.columns
+    spec = profile.timestamp
+    quarantine: list[QuarantineRow] = []
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
+
+    def col(canon: str) -> pa.ChunkedArray | None:
+        src = cols.get(canon)
+        return table.column(src) if src is not None else None
+
+    # --- time -----------------------------------------------------------------------
+    if spec.column is not None:
+        tcol = table.column(spec.column)
+        secs, offs, frac, ok = _parse_fixed(tcol, spec.format)
+        has_off = spec.has_offset
+        for i in np.flatnonzero(~ok):
+            v = tcol[int(i)].as_py()
+            reasons[int(i)] = f"unparseable timestamp {v!r} (expected {human_format(spec.format)})"
+    else:
+        dcol = table.column(spec.date_column)
+        tcol = table.column(spec.time_column)
+        dsecs, _, _, dok = _parse_fixed(dcol, spec.date_format)
+        tsecs, _, tfrac, tok = _parse_fixed(tcol, spec.time_format)
+        secs = dsecs + tsecs
+        offs = np.zeros(n, dtype=np.int64)
+        frac = tfrac
+        ok = dok & tok
+        has_off = False
+        for i in np.flatnonzero(~dok):
+            v = dcol[int(i)].as_py()
+            reasons[int(i)] = f"unparseable date {v!r} (expected {human_format(spec.date_format)})"
+        for i in np.flatnonzero(dok & ~tok):
+            v = tcol[int(i)].as_py()
+            reasons[int(i)] = f"unparseable time {v!r} (expected {human_format(spec.time_format)})"
+    bad |= ~ok
+    # --- outcome --------------------------------------------------------------------
+    succ = set(profile.success_values)
+    fail = set(profile.failure_values)
+    ocol = col("outcome")
+    if ocol is not None:
+        oidx, ovals = _dict_map(
+            ocol, lambda u: 0 if u.upper() in succ else (1 if u.upper() in fail else -1)
+        )
+        ocode = np.asarray(ovals + [-1], dtype=np.int64)[np.where(oidx < 0, len(ovals), oidx)]
+        for i in np.flatnonzero((ocode < 0) & ~bad):
+            v = ocol[int(i)].as_py()
+            allowed = ", ".join(profile.success_values + profile.failure_values)
+            reasons[int(i)] = f"unknown outcome {v if v is not None else ''!r} (expected {allowed})"
+        bad |= ocode < 0
+    else:
+        ocode = np.zeros(n, dtype=np.int64)
+    for i in sorted(reasons):
+        quarantine.append(QuarantineRow(int(lines[i]), reasons[i], _strip_eol(rec_arr[i].as_py())))
+    if bad.any():
+        keep = ~bad
+        table = table.filter(pa.array(keep))
+        rec_arr = rec_arr.filter(pa.array(keep))
+        lines, secs, offs, frac, ok, ocode = (
+            lines[keep],
+            secs[keep],
+            offs[keep],
+            frac[keep],
+            ok[keep],
+            ocode[keep],
+        )
+    n = table.num_rows
+    # --- UTC ------------------------------------------------------------------------
+    if has_off:
+        utc = (secs - offs) * _NS + frac
+        quality = np.zeros(n, dtype=np.int8)
+    else:
+        utc, quality = clock.localize(secs * _NS + frac, ctx.tz)
+    out: dict[str, object] = {}
+    out["ts"] = pd.Series(pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC"))
+    out["ts_quality"] = pd.Series(pd.Categorical.from_codes(quality, dtype=TS_QUALITY_DTYPE))
+    # --- lab ------------------------------------------------------------------------
+    lab_col = col("lab")
+    if lab_col is None:
+        lab_col = pa.chunked_array([pa.nulls(n, pa.string())])
+    if ctx.lab is not None:
+        lab_col = pc.fill_null(lab_col, ctx.lab)
+    lab_u = pc.unique(lab_col.combine_chunks() if n else pa.array([], pa.string()))
+    lab_u = [v for v in lab_u.to_pylist() if v is not None]
+    file_lab_out = lab_u[0] if len(lab_u) == 1 else (file_lab or ctx.lab)
+    out["lab"] = _as_string(lab_col)
+    for canon in ("site", "account", "host", "src_ip", "request", "app_session", "message_id"):
+        c = col(canon)
+        out[canon] = (
+            _as_string(c) if c is not None else pd.Series(pd.array([None] * n, dtype=STRING))
+        )
+    # --- role, module, account kind ---------------------------------------------------
+    role = col("role")
+    if role is not None:
+        ridx, rvals = _dict_map(role, lambda u: u.upper())
+        out["role"] = _as_string(_take_str(ridx, rvals))
+        kcodes = np.asarray(
+            [
+                list(ACCOUNT_KIND_DTYPE.categories).index(profile.role_kinds.get(r, "unknown"))
+                for r in rvals
+            ]
+            + [3],
+            dtype=np.int8,
+        )
+        kind_codes = kcodes[np.where(ridx < 0, len(rvals), ridx)]
+    else:
+        out["role"] = pd.Series(pd.array([None] * n, dtype=STRING))
+        kind_codes = np.full(n, 3, dtype=np.int8)
+    if ctx.account_kinds and col("account") is not None:
+        cats = list(ACCOUNT_KIND_DTYPE.categories)
+        aidx, avals = _dict_map(
+            col("account"),
+            lambda u: cats.index(ctx.account_kinds[u]) if ctx.account_kinds.get(u) in cats else -1,
+        )
+        over = np.asarray(avals + [-1], dtype=np.int8)[np.where(aidx < 0, len(avals), aidx)]
+        kind_codes = np.where(over >= 0, over, kind_codes).astype(np.int8)
+    out["account_kind"] = pd.Series(pd.Categorical.from_codes(kind_codes, dtype=ACCOUNT_KIND_DTYPE))
+    module = col("module")
+    if module is not None:
+        midx, mvals = _dict_map(module, lambda u: u.upper())
+        out["module"] = _as_string(_take_str(midx, mvals))
+    else:
+        out["module"] = pd.Series(pd.array([None] * n, dtype=STRING))
+    # --- action ---------------------------------------------------------------------
+    acts = list(ACTION_DTYPE.categories)
+    action = col("action")
+    aidx, amap = _dict_map(action, lambda u: profile.action_codes.get(u.upper()))
+    codes_u = np.asarray(
+        [acts.index(m[0]) if m else acts.index("other") for m in amap] + [acts.index("other")],
+        dtype=np.int8,
+    )
+    act = codes_u[np.where(aidx < 0, len(amap), aidx)]
+    login, failed = acts.index("login"), acts.index("login_failed")
+    outcome = np.where(ocode == 1, 1, 0).astype(np.int8)
+    act = np.where((act == login) & (outcome == 1), failed, act).astype(np.int8)
+    outcome = np.where(act == failed, 1, outcome).astype(np.int8)
+    out["action"] = pd.Series(pd.Categorical.from_codes(act, dtype=ACTION_DTYPE))
+    out["action_raw"] = _as_string(action)
+    out["dicom_event_id"] = _as_string(_take_str(aidx, [m[1] if m else None for m in amap]))
+    out["dicom_event_type"] = _as_string(_take_str(aidx, [m[2] if m else None for m in amap]))
+    out["outcome"] = pd.Series(pd.Categorical.from_codes(outcome, dtype=OUTCOME_DTYPE))
+    unknown: dict[str, int] = {}
+    if n:
+        unk_codes = [i for i, m in enumerate(amap) if m is None]
+        cnt = np.bincount(aidx[aidx >= 0], minlength=len(amap)) if len(amap) else np.zeros(0)
+        uniq_raw = action.combine_chunks().dictionary_encode().dictionary.to_pylist()
+        for i in unk_codes:
+            unknown[uniq_raw[i]] = int(cnt[i])
+        n_null = int(np.count_nonzero(aidx < 0))
+        if n_null:
+            unknown[""] = n_null
+    # --- numbers --------------------------------------------------------------------
+    problems: list[FieldProblem] = []
+    for canon in ("records", "bytes"):
+        c = col(canon)
+        if c is None:
+            out[canon] = pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
+            continue
+        s, probs = _parse_numbers(c, profile.digit_grouping, lines, canon, cols[canon])
+        out[canon] = s
+        problems.extend(probs)
+    ipp = col("ipp")
+    out["_ipp"] = (
+        _as_string(ipp) if ipp is not None else pd.Series(pd.array([None] * n, dtype=STRING))
+    )
+    det = col("detail")
+    out["detail"] = (
+        _as_string(det) if det is not None else pd.Series(pd.array([None] * n, dtype=STRING))
+    )
+    out["source_format"] = (
+        pd.Series(pd.array([fmt_name] * n, dtype=STRING)) if n else pd.Series([], dtype=STRING)
+    )
+    out["source_file"] = (
+        pd.Series(pd.array([ctx.source_file] * n, dtype=STRING))
+        if n
+        else pd.Series([], dtype=STRING)
+    )
+    out["source_line"] = pd.Series(
+        pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
+    )
+    out["_record"] = _as_string(rec_arr)
+    events = pd.DataFrame(out)
+    return events, quarantine, problems, unknown, file_lab_out
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def _builtin_reader(name: str):
+    def sniff(head: bytes, fname: str) -> bool:
+        return sniff_profile(load_profile(name), head)
+
+    def read(path: Path, ctx: ReadContext) -> FileRead:
+        return read_lis(path, ctx, name, f"lis_{name}")
+
+    return sniff, read
+
+
+def _profile_read(path: Path, ctx: ReadContext) -> FileRead:
+    prof = load_profile(ctx.profile)
+    fmt = f"lis_{prof.name}" if prof.builtin else "lis_profile"
+    return read_lis(path, ctx, prof, fmt)
+
+
+for _name in ("legacy", "current"):
+    _sn, _rd = _builtin_reader(_name)
+    register_reader(
+        ReaderSpec(
+            name=f"lis_{_name}",
+            sniff=_sn,
+            read=_rd,
+            priority=10,
+            rotation=True,
+            description=f"Dedalus-style LIS audit export, {_name} dialect (built-in profile)",
+        )
+    )
+register_reader(
+    ReaderSpec(
+        name="lis_profile",
+        sniff=lambda head, name: False,
+        read=_profile_read,
+        priority=-100,
+        rotation=True,
+        description="LIS CSV export read with a user profile (read_evidence(profile=...))",
+    )
+)
