@@ -1,0 +1,340 @@
+"""Figures of the forensic report: matplotlib object API, deterministic PNG bytes.
+
+Every figure is a :class:`matplotlib.figure.Figure` drawn on an Agg canvas (never
+pyplot's global state), rendered inside an ``rc_context`` that turns off
+mathematics parsing (``text.parse_math = False``, ``text.usetex = False``), so text
+from the evidence (an account, a workstation named ``cost $x^2$``) is drawn
+literally. PNG bytes are stable: fixed size and dpi, no ``Software`` metadata,
+fixed fonts, and every figure is cleared once saved.
+
+Each function returns a :class:`matplotlib.figure.Figure`; :func:`png_bytes`
+renders one and releases it; :func:`data_uri` gives the ``data:image/png;base64``
+form embedded in ``report.html``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+
+__all__ = [
+    "RC",
+    "activity_timeline",
+    "data_uri",
+    "empty_figure",
+    "leak_coverage",
+    "log_coverage",
+    "png_bytes",
+    "score_distribution",
+    "session_timeline",
+]
+
+#: rc settings of every report figure: literal text, fixed fonts, no hash salt.
+RC: dict[str, Any] = {
+    "text.parse_math": False,
+    "text.usetex": False,
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "labforensics",
+    "path.simplify": True,
+    "figure.dpi": 100,
+}
+
+#: Palette (colour-blind safe, Okabe-Ito).
+BLUE, ORANGE, GREEN, RED, GREY, PURPLE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#7f7f7f",
+    "#CC79A7",
+)
+_DPI = 110
+
+
+@contextmanager
+def _rc() -> Iterator[None]:
+    with mpl.rc_context(RC):
+        yield
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _literal(text: object) -> str:
+    """Text from the evidence, as a plain string (math parsing is off in :data:`RC`)."""
+    return "" if text is None or text is pd.NA else str(text)
+
+
+def png_bytes(make: Callable[[], Figure] | Figure) -> bytes:
+    """Render a figure (or a function making one) to deterministic PNG bytes.
+
+    The figure is drawn inside the report's rc context, saved without the
+    ``Software`` metadata (so bytes do not depend on the matplotlib version
+    string) and cleared afterwards.
+    """
+    with _rc():
+        fig = make() if callable(make) and not isinstance(make, Figure) else make
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
+        fig.clear()
+    return buf.getvalue()
+
+
+def data_uri(png: bytes) -> str:
+    """``data:image/png;base64,...`` for embedding in HTML."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def empty_figure(message: str, width: float = 8.0, height: float = 1.2) -> Figure:
+    """A small figure that says there is nothing to draw (and why)."""
+    with _rc():
+        fig = _figure(width, height)
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, _literal(message), ha="center", va="center", color=GREY,
+                parse_math=False)  # fmt: skip
+    return fig
+
+
+def _month_floor(ts: pd.Series, tz: str) -> pd.Series:
+    local = ts.dt.tz_convert(tz).dt.tz_localize(None)
+    return local.dt.to_period("M").dt.to_timestamp()
+
+
+def activity_timeline(
+    monthly: pd.DataFrame,
+    *,
+    flagged: pd.DataFrame | None = None,
+    migrations: pd.DataFrame | None = None,
+    windows: pd.DataFrame | None = None,
+    title: str = "Records exported and extracted per lab and month",
+) -> Figure:
+    """Lab x month heat map of outbound records, with incidents and migrations marked.
+
+    Parameters
+    ----------
+    monthly : pandas.DataFrame
+        ``lab`` (str), ``month`` (datetime64, first day of the month, local time),
+        ``records`` (int, records exported + extracted that month).
+    flagged : pandas.DataFrame, optional
+        ``lab``, ``start`` (datetime64, local, naive) of flagged sessions: red dots.
+    migrations : pandas.DataFrame, optional
+        ``lab``, ``date`` (datetime64, local, naive) of the switch to the current
+        dialect: black ticks.
+    windows : pandas.DataFrame, optional
+        ``start``, ``end`` (datetime64, local, naive) of exfiltration windows: shaded.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.dates as mdates
+
+    if monthly.empty:
+        return empty_figure("No export or extraction in the evidence.")
+    labs = sorted(monthly["lab"].astype(str).unique())
+    months = pd.date_range(monthly["month"].min(), monthly["month"].max(), freq="MS")
+    grid = (
+        monthly.assign(lab=monthly["lab"].astype(str))
+        .pivot_table(index="lab", columns="month", values="records", aggfunc="sum")
+        .reindex(index=labs, columns=months)
+        .fillna(0)
+    )
+    edges = mdates.date2num(list(months) + [months[-1] + pd.offsets.MonthBegin(1)])
+    height = min(1.6 + 0.22 * len(labs), 9.0)
+    with _rc():
+        fig = _figure(10.5, height)
+        ax = fig.add_subplot()
+        vals = grid.to_numpy(dtype=float)
+        masked = np.ma.masked_less_equal(vals, 0)
+        vmax = max(float(vals.max()), 10.0)
+        mesh = ax.pcolormesh(
+            edges,
+            np.arange(len(labs) + 1),
+            masked,
+            cmap="Blues",
+            norm=LogNorm(vmin=1, vmax=vmax),
+            shading="flat",
+        )
+        cb = fig.colorbar(mesh, ax=ax, pad=0.01, fraction=0.03)
+        cb.set_label("records (log scale)")
+        row = {lab: i + 0.5 for i, lab in enumerate(labs)}
+        if windows is not None and not windows.empty:
+            for w in windows.itertuples():
+                ax.axvspan(mdates.date2num(w.start), mdates.date2num(w.end), color=ORANGE,
+                           alpha=0.35, lw=0, label="exfiltration window")  # fmt: skip
+        if migrations is not None and not migrations.empty:
+            m = migrations[migrations["lab"].astype(str).isin(row)]
+            ax.scatter(mdates.date2num(m["date"]), m["lab"].astype(str).map(row), marker="|",
+                       s=160, color="black", linewidths=2, label="migration to new LIS")  # fmt: skip
+        if flagged is not None and not flagged.empty:
+            f = flagged[flagged["lab"].astype(str).isin(row)]
+            ax.scatter(mdates.date2num(f["start"]), f["lab"].astype(str).map(row), marker="o",
+                       s=28, facecolor=RED, edgecolor="white", linewidths=0.6, zorder=5,
+                       label="flagged session")  # fmt: skip
+        ax.set_yticks(np.arange(len(labs)) + 0.5, labels=labs)
+        ax.set_ylim(len(labs), 0)
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        if len(months) <= 14:
+            ax.xaxis.set_major_locator(mdates.MonthLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+        ax.tick_params(axis="y", labelsize=7 if len(labs) > 20 else 8)
+        ax.set_title(_literal(title), loc="left", parse_math=False)
+        handles, labels_ = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels_, handles, strict=False))
+        if uniq:
+            ax.legend(uniq.values(), uniq.keys(), loc="upper left", bbox_to_anchor=(0, -0.06),
+                      ncol=3, frameon=False, fontsize=8)  # fmt: skip
+    return fig
+
+
+def log_coverage(daily: pd.DataFrame, *, title: str = "Days with log events per lab") -> Figure:
+    """Lab x month heat map of the share of days that have at least one event.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        ``lab`` (str), ``month`` (datetime64, first day of month), ``days_with_events``
+        (int) and ``days`` (int, days of that month within the evidence period).
+    """
+    import matplotlib.dates as mdates
+
+    if daily.empty:
+        return empty_figure("No events.")
+    labs = sorted(daily["lab"].astype(str).unique())
+    months = pd.date_range(daily["month"].min(), daily["month"].max(), freq="MS")
+    share = (
+        daily.assign(share=daily["days_with_events"] / daily["days"].clip(lower=1))
+        .pivot_table(index="lab", columns="month", values="share", aggfunc="sum")
+        .reindex(index=labs, columns=months)
+        .fillna(0.0)
+    )
+    edges = mdates.date2num(list(months) + [months[-1] + pd.offsets.MonthBegin(1)])
+    with _rc():
+        fig = _figure(10.5, min(1.4 + 0.2 * len(labs), 8.0))
+        ax = fig.add_subplot()
+        mesh = ax.pcolormesh(edges, np.arange(len(labs) + 1), share.to_numpy(float),
+                             cmap="RdYlGn", vmin=0, vmax=1, shading="flat")  # fmt: skip
+        cb = fig.colorbar(mesh, ax=ax, pad=0.01, fraction=0.03)
+        cb.set_label("share of days logged")
+        ax.set_yticks(np.arange(len(labs)) + 0.5, labels=labs)
+        ax.set_ylim(len(labs), 0)
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        if len(months) <= 14:
+            ax.xaxis.set_major_locator(mdates.MonthLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+        ax.tick_params(axis="y", labelsize=7 if len(labs) > 20 else 8)
+        ax.set_title(_literal(title), loc="left", parse_math=False)
+    return fig
+
+
+_ACTION_ORDER = ("login", "query", "read", "print", "update", "validate", "transmit",
+                 "export", "extract", "purge", "other", "logout")  # fmt: skip
+
+
+def session_timeline(events: pd.DataFrame, *, title: str, tz: str = "Europe/Paris") -> Figure:
+    """The events of one session: time (local) against action, size by records.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        ``ts`` (datetime64[ns, UTC]), ``action`` (str/category), ``records`` (Int64).
+    title : str
+        Shown literally (it may hold text from the evidence such as a host name).
+    """
+    import matplotlib.dates as mdates
+
+    if events.empty:
+        return empty_figure(f"{title}: no events", width=7.0)
+    acts = [a for a in _ACTION_ORDER if a in set(events["action"].astype(str))]
+    acts += sorted(set(events["action"].astype(str)) - set(acts))
+    pos = {a: i for i, a in enumerate(acts)}
+    local = events["ts"].dt.tz_convert(tz).dt.tz_localize(None)
+    rec = pd.to_numeric(events["records"], errors="coerce").fillna(0).to_numpy(float)
+    size = 14 + 60 * np.log10(1 + rec)
+    colour = np.where(events["action"].astype(str).isin(["export", "extract"]), RED, BLUE)
+    with _rc():
+        fig = _figure(7.0, 1.2 + 0.28 * len(acts))
+        ax = fig.add_subplot()
+        ax.scatter(mdates.date2num(local), events["action"].astype(str).map(pos), s=size,
+                   c=colour, alpha=0.75, edgecolors="none")  # fmt: skip
+        ax.set_yticks(range(len(acts)), labels=acts)
+        ax.set_ylim(len(acts) - 0.5, -0.5)
+        loc = mdates.AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        ax.set_xlabel(f"local time ({tz}); dot size: records")
+        ax.set_title(_literal(title), loc="left", parse_math=False)
+    return fig
+
+
+def leak_coverage(coverage: pd.DataFrame, *, title: str = "Leaked patients per lab") -> Figure:
+    """Per lab: leaked patients found in the evidence, and those explained by the pathway.
+
+    Parameters
+    ----------
+    coverage : pandas.DataFrame
+        ``lab`` (str), ``leaked`` (int, patients of that lab in the leak),
+        ``explained`` (int, of those, reached by an outbound event in the windows).
+    """
+    if coverage.empty:
+        return empty_figure("No leak file was given.")
+    cov = coverage.sort_values(["leaked", "lab"], ascending=[True, False])
+    with _rc():
+        fig = _figure(7.5, min(1.2 + 0.22 * len(cov), 8.0))
+        ax = fig.add_subplot()
+        y = np.arange(len(cov))
+        ax.barh(y, cov["leaked"].to_numpy(float), color="#d9d9d9", label="leaked patients")
+        ax.barh(y, cov["explained"].to_numpy(float), color=BLUE, height=0.55,
+                label="explained by an outbound event in a window")  # fmt: skip
+        ax.set_yticks(y, labels=cov["lab"].astype(str))
+        ax.tick_params(axis="y", labelsize=7 if len(cov) > 20 else 8)
+        ax.set_xlabel("patients")
+        ax.legend(loc="lower right", frameon=False, fontsize=8)
+        ax.set_title(_literal(title), loc="left", parse_math=False)
+    return fig
+
+
+def score_distribution(
+    scores: Sequence[float] | pd.Series,
+    flagged: Sequence[bool] | pd.Series,
+    *,
+    title: str = "Session anomaly scores",
+) -> Figure:
+    """Histogram of session scores (log count), flagged sessions in red."""
+    s = pd.Series(scores, dtype="float64").reset_index(drop=True)
+    f = pd.Series(flagged, dtype="bool").reset_index(drop=True)
+    if s.dropna().empty:
+        return empty_figure("No scored sessions.")
+    bins = np.histogram_bin_edges(s.dropna().to_numpy(), bins=50)
+    with _rc():
+        fig = _figure(7.0, 2.4)
+        ax = fig.add_subplot()
+        ax.hist(s[~f].dropna(), bins=bins, color=BLUE, alpha=0.8, label="not flagged")
+        if f.any():
+            ax.hist(s[f].dropna(), bins=bins, color=RED, alpha=0.9, label="flagged")
+        ax.set_yscale("log")
+        ax.set_xlabel("score (higher is more anomalous)")
+        ax.set_ylabel("sessions")
+        ax.legend(frameon=False, fontsize=8)
+        ax.set_title(_literal(title), loc="left", parse_math=False)
+    return fig

@@ -1,0 +1,313 @@
+"""The self-contained HTML report: Jinja2 with autoescape on, figures embedded.
+
+``report.html`` needs no network access: its CSS is inline, it has no script, and
+its figures are PNG images embedded as ``data:`` URIs. Every text that comes
+from the evidence (accounts, hosts, free text) goes through Jinja2's
+autoescaping, so ``<img src=x onerror=...>`` shows as text.
+
+The report reads top-down like an expert's report:
+
+1. the question and the answer (verdict, strength, stability);
+2. the evidence received and its integrity (hashes, accounting, quarantine, gaps);
+3. timelines (outbound records per lab and month, flagged sessions, migrations);
+4. the top sessions, their reasons and their evidence rows (pseudonymised);
+5. the leak reconciliation (per-lab coverage, windows, pathways, transfers);
+6. the hypotheses side by side;
+7. method, parameters and how to reproduce.
+
+Times are shown in the case's local time zone with UTC beside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as _html
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from . import figures, tables
+
+__all__ = ["ReportData", "render_report", "write_report"]
+
+#: Columns of the evidence rows shown under each top session.
+EVIDENCE_ROW_COLUMNS = ("ts", "action", "action_raw", "module", "host", "src_ip", "patient",
+                        "records", "bytes", "detail", "source_file", "source_line")  # fmt: skip
+#: Evidence rows shown per top session (the rest are in events.parquet).
+MAX_EVIDENCE_ROWS = 25
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows (all of it already pseudonymised).
+
+    Attributes
+    ----------
+    findings : dict
+        The content of ``findings.json`` (JSON-safe): ``verdict``, ``hypotheses``,
+        ``windows``, ``pathways``, ``transfers``, ``coverage``, ``top_sessions``,
+        ``accounting``, ``migrations``, ``gaps``, ``inputs``, ``parameters``.
+    events : pandas.DataFrame
+        Canonical event table, with ``session_id`` when sessionized.
+    sessions : pandas.DataFrame
+        Session table.
+    quarantine : pandas.DataFrame
+        ``source_file``, ``source_line``, ``reason``, ``raw`` (redacted).
+    accounting : pandas.DataFrame
+        :meth:`IngestReport.to_frame` (one row per file and a TOTAL row).
+    tz : str
+        Local time zone of the case (``Europe/Paris``).
+    title : str
+        Title of the report (case name).
+    """
+
+    findings: dict[str, Any]
+    events: pd.DataFrame
+    sessions: pd.DataFrame
+    quarantine: pd.DataFrame
+    accounting: pd.DataFrame
+    tz: str = "Europe/Paris"
+    title: str = "Investigation"
+    session_scores: pd.DataFrame | None = None
+    extra_notes: list[str] = field(default_factory=list)
+
+
+# --- formatting -----------------------------------------------------------------------
+
+
+def _to_ts(value: Any) -> pd.Timestamp | None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        ts = pd.Timestamp(value)
+        return ts if ts.tzinfo else ts.tz_localize("UTC")
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            ts = pd.Timestamp(value)
+        except ValueError:
+            return None
+        return ts if ts.tzinfo else ts.tz_localize("UTC")
+    return None
+
+
+def make_formatter(tz: str):
+    """Return ``fmt(value)``: local time with UTC beside for instants, plain text otherwise."""
+
+    def when(value: Any, seconds: bool = True) -> str:
+        ts = _to_ts(value)
+        if ts is None:
+            return "" if value is None else str(value)
+        local = ts.tz_convert(tz)
+        utc = ts.tz_convert("UTC")
+        f = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+        g = "%H:%M:%S" if seconds else "%H:%M"
+        same_day = local.date() == utc.date()
+        u = utc.strftime(g) if same_day else utc.strftime(f)
+        return f"{local.strftime(f)} {local.tzname()} ({u} UTC)"
+
+    return when
+
+
+def _cell(value: Any) -> Any:
+    """A value for a generic table cell (lists joined, floats rounded, None blank)."""
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", "\u202f")
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(str(_cell(v)) for v in value)
+    return value
+
+
+def _attr(value: Any) -> Markup:
+    """Escape a value for an HTML attribute (``"`` as ``&quot;``, ``'`` as ``&#x27;``)."""
+    return Markup(_html.escape("" if value is None else str(_cell(value)), quote=True))
+
+
+def _columns(rows: Sequence[Mapping[str, Any]], prefer: Iterable[str] = ()) -> list[str]:
+    cols: list[str] = [c for c in prefer if any(c in r for r in rows)]
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    return cols
+
+
+def _frame_rows(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
+    from ..outputs import json_safe
+
+    part = df if limit is None else df.head(limit)
+    return json_safe(part)
+
+
+# --- figures ---------------------------------------------------------------------------
+
+
+def _naive_local(s: pd.Series, tz: str) -> pd.Series:
+    return pd.to_datetime(s, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
+    tz = data.tz
+    f = data.findings
+    ev = data.events
+    out: dict[str, Any] = {}
+    monthly = tables.monthly_outbound(ev, tz)
+    flagged = pd.DataFrame(
+        [
+            {"lab": r.get("lab"), "start": r.get("start")}
+            for r in f.get("top_sessions", [])
+            if r.get("flagged")
+        ]  # fmt: skip
+        or [],
+        columns=["lab", "start"],
+    )
+    if not flagged.empty:
+        flagged["start"] = _naive_local(flagged["start"], tz)
+    mig = pd.DataFrame(f.get("migrations", []), columns=["lab", "first_ts"])
+    mig = pd.DataFrame({"lab": mig["lab"], "date": _naive_local(mig["first_ts"], tz)})
+    win = pd.DataFrame(
+        [w for w in f.get("windows", []) if isinstance(w, Mapping) and "start" in w and "end" in w],
+        columns=["start", "end"],
+    )
+    if not win.empty:
+        win = pd.DataFrame({"start": _naive_local(win["start"], tz),
+                            "end": _naive_local(win["end"], tz)})  # fmt: skip
+    out["timeline"] = figures.data_uri(
+        figures.png_bytes(
+            lambda: figures.activity_timeline(monthly, flagged=flagged, migrations=mig, windows=win)
+        )
+    )
+    out["coverage"] = figures.data_uri(
+        figures.png_bytes(lambda: figures.log_coverage(tables.monthly_coverage(ev, tz)))
+    )
+    cov = pd.DataFrame(f.get("coverage", []))
+    if {"lab", "leaked", "explained"} <= set(cov.columns):
+        out["leak"] = figures.data_uri(figures.png_bytes(lambda: figures.leak_coverage(cov)))
+    if data.session_scores is not None and not data.session_scores.empty:
+        sc = data.session_scores
+        out["scores"] = figures.data_uri(
+            figures.png_bytes(lambda: figures.score_distribution(sc["score"], sc["flagged"]))
+        )
+    sessions_fig = {}
+    if "session_id" in ev.columns:
+        for r in top:
+            sid = r.get("session_id")
+            rows = ev.loc[ev["session_id"] == sid, ["ts", "action", "records"]]
+            title = f"{r.get('lab', '')} · {r.get('account', '')} @ {r.get('hosts', '')}"
+            sessions_fig[sid] = figures.data_uri(
+                figures.png_bytes(
+                    lambda rows=rows, title=title: figures.session_timeline(
+                        rows, title=title, tz=tz
+                    )
+                )  # fmt: skip
+            )
+    out["sessions"] = sessions_fig
+    return out
+
+
+def _evidence_rows(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
+    ev = data.events
+    res: dict[str, Any] = {}
+    if "session_id" not in ev.columns:
+        return res
+    cols = [c for c in EVIDENCE_ROW_COLUMNS if c in ev.columns]
+    for r in top:
+        sid = r.get("session_id")
+        rows = ev.loc[ev["session_id"] == sid]
+        # show outbound events first (they are the reason), then evidence order
+        outbound = rows["action"].astype(str).isin(["export", "extract"])
+        shown = pd.concat([rows[outbound], rows[~outbound]]).head(MAX_EVIDENCE_ROWS)
+        shown = shown.sort_values(["ts", "seq"] if "seq" in shown else ["ts"], kind="stable")
+        res[sid] = {"rows": _frame_rows(shown[cols]), "total": int(len(rows)), "columns": cols}
+    return res
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("labforensics", "report/templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "j2", "html.j2"), default_for_string=True, default=True
+        ),  # fmt: skip
+        undefined=ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def render_report(data: ReportData, *, top_n: int = 10) -> str:
+    """Render ``report.html`` as a string.
+
+    Parameters
+    ----------
+    data : ReportData
+    top_n : int, default 10
+        Number of top sessions shown with their evidence rows and a figure each.
+
+    Returns
+    -------
+    str
+        The HTML document (UTF-8 text, self-contained).
+    """
+    env = _environment()
+    when = make_formatter(data.tz)
+    env.filters["when"] = when
+    env.filters["cell"] = _cell
+    env.filters["show"] = lambda v: when(v) if _to_ts(v) is not None else _cell(v)
+    env.filters["attr"] = _attr
+    f = data.findings
+    top = list(f.get("top_sessions", []))[:top_n]
+    figs = _figures(data, top)
+    acct = _frame_rows(data.accounting) if data.accounting is not None else []
+    quarantine_summary: list[dict[str, Any]] = []
+    if data.quarantine is not None and not data.quarantine.empty:
+        q = data.quarantine
+        quarantine_summary = _frame_rows(
+            q.groupby(["source_file", "reason"], sort=True).size().rename("rows").reset_index()
+        )
+    gaps = list(f.get("gaps", []))
+    gaps_long = sorted(gaps, key=lambda g: (-int(g.get("days", 0)), g.get("lab", "")))[:15]
+    ctx = {
+        "title": data.title,
+        "f": f,
+        "tz": data.tz,
+        "top": top,
+        "figs": figs,
+        "evidence_rows": _evidence_rows(data, top),
+        "accounting": acct,
+        "accounting_cols": list(data.accounting.columns) if data.accounting is not None else [],
+        "quarantine_summary": quarantine_summary,
+        "quarantine_total": 0 if data.quarantine is None else int(len(data.quarantine)),
+        "quarantine_sample": _frame_rows(data.quarantine, 20)
+        if data.quarantine is not None
+        else [],
+        "gaps_long": gaps_long,
+        "gaps_total": len(gaps),
+        "columns": _columns,
+        "notes": data.extra_notes,
+    }
+    return env.get_template("report.html.j2").render(**ctx)
+
+
+def write_report(data: ReportData, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Render and write ``report.html`` (UTF-8, LF). Returns the path."""
+    p = Path(path)
+    p.write_text(render_report(data, **kwargs), encoding="utf-8", newline="\n")
+    return p

@@ -1,0 +1,117 @@
+"""The HTML report from stand-in tables: escaping, self-containment, determinism."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from standin import (
+    HOSTILE,
+    MATH_HOST,
+    STANDIN_ATTRIBUTION,
+    standin_case,
+    standin_events,
+    standin_scores,
+    standin_sessions,
+)
+
+from labforensics.investigate import build_findings, session_scores_table
+from labforensics.report import ReportData, render_report
+from labforensics.report import figures as figs
+
+
+def _findings_and_data():
+    ev = standin_events()
+    ss = standin_sessions(ev)
+    sc = session_scores_table(standin_scores(ss))
+    accounting = {"totals": {"quarantined": 1, "rows_read": len(ev) + 1}, "files": []}
+    quarantine = pd.DataFrame({"source_file": ["a.csv"], "source_line": [3],
+                               "reason": ["wrong width"], "raw": [HOSTILE[3]]})  # fmt: skip
+    acc = pd.DataFrame([{"source_file": "TOTAL", "rows_read": len(ev) + 1, "events": len(ev),
+                         "quarantined": 1}])  # fmt: skip
+    f = build_findings(
+        events=ev, sessions=ss, session_scores=sc, attribution=STANDIN_ATTRIBUTION,
+        accounting=accounting, inputs=[{"source_file": HOSTILE[0], "size": 10, "sha256": "ab",
+                                        "role": "evidence"}],
+        case=standin_case(), parameters={"seed": 0}, key_fingerprint="0123456789abcdef",
+        leak_patients=5300, reproduce="labforensics investigate ...",
+    )  # fmt: skip
+    data = ReportData(findings=f, events=ev, sessions=ss, quarantine=quarantine, accounting=acc,
+                      title=standin_case().name, session_scores=sc)  # fmt: skip
+    return f, data
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    f, data = _findings_and_data()
+    return f, render_report(data)
+
+
+def test_verdict_and_sections(rendered):
+    f, html = rendered
+    # the stand-in attribution says vendor: the verdict box carries that class and label
+    assert f["verdict"]["class"] == "vendor"
+    assert 'class="verdict vendor"' in html
+    assert "95% of 20 perturbed runs give the same verdict" in html
+    for sec in ("answer", "evidence", "timelines", "sessions", "leak", "hypotheses", "method"):
+        assert f'<section id="{sec}">' in html
+
+
+def test_hostile_text_escaped(rendered):
+    _, html = rendered
+    # 009: markup from the evidence shows as text, never as elements
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    # the report has no script of its own, so there is no <script element at all
+    assert re.search(r"<script", html, re.I) is None
+    # inside an attribute (the host tag's title), a double quote is &quot;
+    assert 'title="cost $x^2$ \\$HOME"' in html
+    _, data = _findings_and_data()
+    data.findings["top_sessions"][0]["hosts"] = HOSTILE[2]
+    assert 'title="http://h.example/?q=a&quot;b"' in render_report(data)
+
+
+def test_self_contained(rendered):
+    _, html = rendered
+    # no external resource: every src is a data: URI, no stylesheet link, no @import / url()
+    srcs = re.findall(r'\ssrc="([^"]*)"', html)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    assert "http://" not in html.replace("http://h.example", "").replace("http://x.example", "")
+
+
+def test_times_local_with_utc(rendered):
+    _, html = rendered
+    # 2019-04-20 01:00 UTC is 03:00 CEST in Paris (summer time, UTC+2)
+    assert "2019-04-20 03:00:00 CEST (01:00:00 UTC)" in html
+
+
+def test_render_is_deterministic():
+    # same tables give the same HTML bytes (PNG metadata without Software, fixed fonts)
+    _, d1 = _findings_and_data()
+    _, d2 = _findings_and_data()
+    assert render_report(d1) == render_report(d2)
+
+
+def test_figure_title_literal():
+    # a workstation named with $...$ is drawn as text: no mathtext, no exception
+    ev = standin_events()
+    rows = ev[ev["session_id"] == "SHOSTILE"]
+    fig = figs.session_timeline(rows, title=f"L01 @ {MATH_HOST}")
+    title = fig.axes[0].get_title(loc="left")
+    assert title == MATH_HOST.join(["L01 @ ", ""])
+    assert fig.axes[0].title._parse_math is False or fig.axes[0]._left_title._parse_math is False
+    png = figs.png_bytes(fig)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"Software" not in png[:200]
+
+
+def test_png_bytes_stable():
+    # the same figure twice gives identical bytes
+    ev = standin_events()
+    rows = ev[ev["session_id"] == "SHOSTILE"]
+    a = figs.png_bytes(lambda: figs.session_timeline(rows, title="x"))
+    b = figs.png_bytes(lambda: figs.session_timeline(rows, title="x"))
+    assert a == b
