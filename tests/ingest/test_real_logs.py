@@ -1,0 +1,180 @@
+"""Readers on the real public logs of ../shared/data/real, against counts made by hand.
+
+Counts were made with grep on the files (commands in the comments) and checked
+against ../shared/data/real/README.md.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+import pytest
+
+from conftest import shared_path
+from labforensics.ingest.registry import FileRead, ReadContext
+from labforensics.ingest.syslog import read_syslog
+
+
+@cache
+def _syslog(name: str) -> FileRead:
+    path = shared_path("data", "real", "auth-syslog", "loghub", name)
+    return read_syslog(path, ReadContext(source_file=name, year=2005))
+
+
+def _identity(r: FileRead) -> None:
+    assert r.rows_read == r.rows_to_events + r.repeated_headers + r.ignored + len(r.quarantine)
+
+
+# --- OpenSSH_2k.log -------------------------------------------------------------------------
+
+# grep -oE ': Failed password for .* from [0-9.]+' OpenSSH_2k.log | grep -oE '[0-9.]+$' |
+#   sort | uniq -c ; plus the two "message repeated 5 times: [ Failed password ...]" lines
+#   (5.36.59.76 and 106.5.5.195: 1 + 5 each)
+FAILED_PASSWORD_BY_IP = {
+    "183.62.140.253": 286,
+    "187.141.143.180": 80,
+    "103.99.0.122": 46,
+    "112.95.230.3": 26,
+    "5.188.10.180": 18,
+    "185.190.58.151": 17,
+    "123.235.32.19": 7,
+    "119.4.203.64": 6,
+    "5.36.59.76": 6,
+    "106.5.5.195": 6,
+    "60.2.12.12": 5,
+    "52.80.34.196": 5,
+    "103.207.39.212": 3,
+    "103.207.39.16": 3,
+    "202.100.179.208": 2,
+    "195.154.37.122": 2,
+    "183.136.162.51": 2,
+    "173.234.31.186": 2,
+    "104.192.3.34": 2,
+    "88.147.143.242": 1,
+    "191.210.223.172": 1,
+    "175.102.13.6": 1,
+    "103.207.39.165": 1,
+}
+
+
+def test_openssh_accounting():
+    r = _syslog("OpenSSH_2k.log")
+    _identity(r)
+    # 2,000 lines, the last without a line end, all with a valid header
+    assert r.rows_read == 2000 and not r.quarantine and not r.truncated
+    # rows to events: 518 "Failed password" + 2 "message repeated" + 4 "Failed none"
+    # + 1 Accepted + 1 session closed + 1 PAM failure in a process with no "Failed" line
+    assert r.rows_to_events == 527
+    assert r.ignored == 2000 - 527
+
+
+def test_openssh_failed_passwords_per_source():
+    ev = _syslog("OpenSSH_2k.log").events
+    fp = ev[ev["action_raw"] == "Failed password"]
+    assert len(fp) == 528  # 518 lines + 2 x 5 repeats (README: "about 520")
+    assert (fp["action"] == "login_failed").all() and (fp["outcome"] == "failure").all()
+    assert fp["src_ip"].value_counts().to_dict() == FAILED_PASSWORD_BY_IP
+    # grep -c ': Failed none' -> 4; one PAM failure whose process has no Failed line
+    assert (ev["action_raw"] == "Failed none").sum() == 4
+    pam = ev[ev["action_raw"] == "pam_unix authentication failure"]
+    assert len(pam) == 1
+    assert (ev["action"] == "login_failed").sum() == 528 + 4 + 1
+
+
+def test_openssh_invalid_users_are_all_corroborated():
+    # grep -c 'Invalid user' -> 113 naming 57 distinct users; every such sshd process also
+    # logs a "Failed ..." line, so none is an event of its own (one attempt, one event)
+    ev = _syslog("OpenSSH_2k.log").events
+    assert (ev["action_raw"] == "Invalid user").sum() == 0
+    inv = ev[ev["detail"].str.contains("invalid user", regex=False)]
+    assert inv["account"].nunique() == 57
+
+
+def test_openssh_the_accepted_login_and_its_session():
+    ev = _syslog("OpenSSH_2k.log").events
+    # line 956 Accepted password for fztu; line 965 session closed, both sshd[24680]
+    login = ev[ev["action"] == "login"]
+    logout = ev[ev["action"] == "logout"]
+    assert len(login) == 1 and len(logout) == 1
+    li, lo = login.iloc[0], logout.iloc[0]
+    assert (li["account"], li["src_ip"], li["source_line"]) == ("fztu", "119.137.62.142", 956)
+    assert li["ts"] == pd.Timestamp("2005-12-10 08:32:20", tz="UTC")  # 09:32:20 CET
+    assert (lo["account"], lo["source_line"]) == ("fztu", 965)
+    assert li["app_session"] == lo["app_session"] == "sshd[24680]"
+    assert set(ev["host"]) == {"LabSZ"} and set(ev["module"]) == {"SSHD"}
+
+
+def test_openssh_last_line_without_line_end_is_complete():
+    ev = _syslog("OpenSSH_2k.log").events
+    last = ev[ev["source_line"] == 2000]
+    # "Dec 10 11:04:45 LabSZ sshd[25539]: Failed password for invalid user user from
+    # 103.99.0.122 port 52683 ssh2" (no line end)
+    assert last[["account", "src_ip", "action"]].values.tolist() == [
+        ["user", "103.99.0.122", "login_failed"]
+    ]
+
+
+# --- Linux_2k.log ---------------------------------------------------------------------------
+
+
+def test_linux_accounting():
+    r = _syslog("Linux_2k.log")
+    _identity(r)
+    assert r.rows_read == 2000 and not r.quarantine and not r.truncated
+    # events: 123 opened + 123 closed + 490 PAM failures (489 sshd, 1 gdm) + 23 klogind
+    # "Authentication failed" + 909 ftpd connections + 2 anonymous FTP logins = 1670
+    assert r.rows_to_events == 1670 and len(r.events) == 1670
+    # ignored 330: 117 "check pass", 76 kernel, 43 logrotate, 23 klogind "Kerberos ...",
+    # 16 named, 12 cups, 8 udev, 7 syslogd, 5 other ftpd, 10 in pairs (xinetd, syslog,
+    # network, gpm, bluetooth), 13 single daemons lines (incl. "-- root[2421]: ROOT LOGIN")
+    assert r.ignored == 330
+
+
+def test_linux_pam_sessions_pair_by_process():
+    ev = _syslog("Linux_2k.log").events
+    s = ev[ev["action"].isin(["login", "logout"]) & (ev["action_raw"] != "ANONYMOUS FTP LOGIN")]
+    assert (s["action"] == "login").sum() == 123 and (s["action"] == "logout").sum() == 123
+    per = s.groupby("app_session")["action"].agg(lambda a: tuple(sorted(a)))
+    assert set(per) == {("login", "logout")}  # every process opens once and closes once
+    prog = per.index.str.extract(r"^(\w+)\[")[0].value_counts().to_dict()
+    assert prog == {"su": 86, "sshd": 36, "login": 1}  # README figures
+    first = s.iloc[0]  # line 14: su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
+    assert (first["source_line"], first["account"], first["app_session"]) == (
+        14,
+        "cyrus",
+        "su[21416]",
+    )
+    assert first["ts"] == pd.Timestamp("2005-06-15 02:06:18", tz="UTC")  # 04:06:18 CEST
+
+
+def test_linux_failures_and_ftp():
+    ev = _syslog("Linux_2k.log").events
+    pam = ev[ev["action_raw"] == "pam_unix authentication failure"]
+    assert len(pam) == 490 and (pam["action"] == "login_failed").all()
+    # grep 'rhost=' Linux_2k.log | grep -oE 'rhost=\S*' | sort | uniq -c: top two
+    top = pam["src_ip"].value_counts()
+    assert top["150.183.249.110"] == 80 and top["n219076184117.netvigator.com"] == 23
+    # "... rhost=220-135-151-1.hinet-ip.hinet.net  user=root": 372 lines name a user
+    assert pam["account"].notna().sum() == 372
+    assert (ev["action_raw"] == "Authentication failed").sum() == 23
+    ftp = ev[ev["action_raw"] == "connection"]
+    assert len(ftp) == 909 and (ftp["action"] == "other").all() and ftp["account"].isna().all()
+    assert ftp["src_ip"].notna().all()
+
+
+def test_linux_without_year_quarantines_every_event_line():
+    path = shared_path("data", "real", "auth-syslog", "loghub", "Linux_2k.log")
+    r = read_syslog(path, ReadContext(source_file="Linux_2k.log"))
+    _identity(r)
+    assert (len(r.quarantine), r.ignored, len(r.events)) == (1670, 330, 0)
+
+
+@pytest.mark.parametrize("name", ["Linux_2k.log", "OpenSSH_2k.log"])
+def test_events_are_in_the_canonical_schema(name):
+    from labforensics.schema import coerce_events, validate_events
+
+    ev = _syslog(name).events.drop(columns=["_ipp"])
+    ev = ev.sort_values(["ts", "seq"], kind="stable").reset_index(drop=True)
+    ev["seq"] = range(len(ev))
+    validate_events(coerce_events(ev).sort_values(["ts", "seq"]).reset_index(drop=True))
