@@ -91,18 +91,11 @@ def case002_events() -> pd.DataFrame:
     )
 
 
-def _read_case(case_dir, name: str):
-    """Events of a shared case through read_evidence, or skip if it has not landed."""
-    ingest = pytest.importorskip("labforensics.ingest")
-    if not hasattr(ingest, "read_evidence"):
-        pytest.skip("labforensics.read_evidence has not landed yet")
-    d = case_dir(name)
-    from labforensics.privacy import CaseKey
+def _read_case(case_dir, test_key, name: str) -> pd.DataFrame:
+    """Events of a shared case read from its evidence files by read_evidence."""
+    from labforensics.ingest import read_evidence
 
-    from .conftest import TEST_KEY
-
-    ev_ = ingest.read_evidence(sorted(d.glob("*.csv*")), key=CaseKey(TEST_KEY))
-    return ev_.events
+    return read_evidence(case_dir(name), case_key=test_key).events
 
 
 def check_case001(s: Sessions) -> None:
@@ -146,12 +139,12 @@ def test_case002_missing_logout_midnight_hand_built(case_dir):
     check_case002(sessionize(case002_events()))
 
 
-def test_case001_via_read_evidence(case_dir):
-    check_case001(sessionize(_read_case(case_dir, "001-fallback-hour")))
+def test_case001_via_read_evidence(case_dir, test_key):
+    check_case001(sessionize(_read_case(case_dir, test_key, "001-fallback-hour")))
 
 
-def test_case002_via_read_evidence(case_dir):
-    check_case002(sessionize(_read_case(case_dir, "002-missing-logout-midnight")))
+def test_case002_via_read_evidence(case_dir, test_key):
+    check_case002(sessionize(_read_case(case_dir, test_key, "002-missing-logout-midnight")))
 
 
 # --------------------------------------------------------------------------- output shape
@@ -175,6 +168,11 @@ def test_empty_input():
     s = sessionize(ev([]))
     assert len(s.sessions) == 0 and list(s.sessions.columns) == list(SESSION_DTYPES)
     assert "session_id" in s.events.columns
+
+
+def test_only_failed_logins_make_no_session():
+    s = sessionize(ev([dict(t=0, action="login_failed"), dict(t=1, action="login_failed")]))
+    assert len(s.sessions) == 0 and s.events["session_id"].isna().all()
 
 
 def test_non_canonical_input_is_refused():

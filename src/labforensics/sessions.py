@@ -387,6 +387,8 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     nf = np.flatnonzero(~failed)
     order = nf[np.argsort(grp[nf], kind="stable")]
     m = len(order)
+    if m == 0:  # only failed logins: no session
+        return _empty_sessions(), np.full(n, -1, np.int64)
     t = ts[order]
     g = grp[order]
     a = act[order]

@@ -1,0 +1,121 @@
+"""Hypothesis properties of labforensics.sessionize over random small evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from labforensics.schema import coerce_events
+from labforensics.sessions import SessionParams, sessionize
+
+T0 = pd.Timestamp("2020-03-29 00:00", tz="UTC")
+# Short limits so random minute offsets in [0, 900] hit every rule often.
+PARAMS = SessionParams(idle_timeout="30min", max_duration="3h", failed_login_window="20min")
+ACTIONS = ["login", "logout", "login_failed", "read", "read", "export", "query"]
+
+row = st.fixed_dictionaries(
+    {
+        "t": st.integers(0, 900),
+        "lab": st.sampled_from(["L01", "L02", "L03"]),
+        "account": st.sampled_from(["a", "b", "c"]),
+        "host": st.sampled_from(["PC-1", "PC-2", None]),
+        "src_ip": st.sampled_from(["10.0.0.1", "10.0.0.2", None]),
+        "app_session": st.sampled_from([None, None, "1", "2"]),
+        "action": st.sampled_from(ACTIONS),
+        "patient": st.sampled_from([None, "p1", "p2"]),
+        "records": st.sampled_from([None, 0, 5]),
+    }
+)
+evidence = st.lists(row, min_size=1, max_size=60)
+
+
+def build(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    df["ts"] = T0 + pd.to_timedelta(df.pop("t"), unit="min")
+    df["seq"] = np.arange(len(df)) * 2 + 10
+    df["ts_quality"] = "exact"
+    df["account_kind"] = "staff"
+    df["role"] = "TECHNICIEN"
+    df["outcome"] = np.where(df["action"] == "login_failed", "failure", "success")
+    df["source_format"] = "test"
+    df["source_file"] = "f.csv"
+    return coerce_events(df)
+
+
+def canon(sessions: pd.DataFrame) -> pd.DataFrame:
+    return sessions.sort_values("session_id").reset_index(drop=True)
+
+
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(evidence)
+def test_partition_and_limits(rows):
+    e = build(rows)
+    s = sessionize(e, PARAMS)
+    ss, ev = s.sessions, s.events
+    failed = ev["action"] == "login_failed"
+    # every event but failed logins is in exactly one session, failed logins in none
+    assert ev.loc[failed, "session_id"].isna().all()
+    assert ev.loc[~failed, "session_id"].notna().all()
+    counts = ev.loc[~failed, "session_id"].value_counts()
+    assert (
+        counts.sort_index().tolist() == ss.set_index("session_id")["n_events"].sort_index().tolist()
+    )
+    assert int(ss["n_events"].sum()) == int((~failed).sum())
+    # durations are >= 0 and never above max_duration
+    assert (ss["duration_s"] >= 0).all()
+    assert (ss["duration_s"] <= PARAMS.max_duration.total_seconds()).all()
+    # one account at one lab per session; start/end are the session's first/last event
+    g = ev[~failed].groupby("session_id")
+    assert (g["lab"].nunique() == 1).all() and (g["account"].nunique() == 1).all()
+    per = ss.set_index("session_id")
+    assert (g["ts"].min() == per.loc[g["ts"].min().index, "start"]).all()
+    assert (g["ts"].max() == per.loc[g["ts"].max().index, "end"]).all()
+    # no gap inside a session exceeds the idle timeout unless one app id spans it
+    idle = PARAMS.idle_timeout
+    e2 = ev[~failed].sort_values(["session_id", "ts", "seq"])
+    gap = e2.groupby("session_id")["ts"].diff()
+    long_gap = e2[gap > idle]
+    assert long_gap["app_session"].notna().all()
+    if len(long_gap):
+        assert (per.loc[long_gap["session_id"], "app_session"].notna()).all()
+    # failed logins counted at most once each
+    assert int(ss["failed_logins_before"].sum()) <= int(failed.sum())
+
+
+@SETTINGS
+@given(evidence, st.randoms(use_true_random=False))
+def test_row_order_does_not_matter(rows, rnd):
+    e = build(rows)
+    perm = list(range(len(e)))
+    rnd.shuffle(perm)
+    a = sessionize(e, PARAMS)
+    b = sessionize(e.iloc[perm], PARAMS)
+    # same evidence (rows with their seq) -> the very same tables, ties included
+    pd.testing.assert_frame_equal(a.sessions, b.sessions)
+    pd.testing.assert_frame_equal(a.events, b.events)
+
+
+@SETTINGS
+@given(evidence)
+def test_split_by_lab_gives_same_sessions(rows):
+    e = build(rows)
+    whole = canon(sessionize(e, PARAMS).sessions)
+    parts = [sessionize(part, PARAMS).sessions for _, part in e.groupby("lab", observed=True)]
+    pd.testing.assert_frame_equal(whole, canon(pd.concat(parts, ignore_index=True)))
+
+
+@SETTINGS
+@given(evidence)
+def test_ids_stable_without_other_accounts(rows):
+    e = build(rows)
+    whole = canon(sessionize(e, PARAMS).sessions)
+    only_a = e[e["account"] == "a"]
+    # removing other accounts' rows (which also leaves gaps in seq) changes no session of "a"
+    sub = canon(sessionize(only_a, PARAMS).sessions)
+    mine = whole[whole["account"] == "a"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, sub)
