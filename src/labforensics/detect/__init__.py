@@ -1,0 +1,396 @@
+"""Anomaly scoring: a seeded pyod ensemble plus declarative rules, with reasons.
+
+``score(build_features(events, sessions))`` returns :class:`Scores`: one ranked
+table per unit (``session``, ``account_day``, ``account_month``).
+
+Scored table columns (one row per unit, sorted by ``rank``)
+---------------------------------------------------------
+key columns
+    ``session_id``, ``lab``, ``account``, ``account_kind``, ``role``,
+    ``main_module``, ``start``, ``end`` (sessions); ``lab``, ``account``,
+    ``account_kind``, ``role``, ``day`` or ``month``, ``start``, ``end``
+    (account-day / account-month). A hand-made table keeps its own key columns.
+``score`` (float64)
+    ``ensemble + rules_score``; higher is more anomalous.
+``rank`` (int64)
+    1 = most anomalous. Ties are broken by ``score`` descending, then the unit's
+    key columns ascending (``session_id``; or ``lab``, ``account``, ``day``/``month``),
+    then input order.
+``flagged`` (bool)
+    A rule fired, or ``ensemble > threshold`` with ``threshold = median(ensemble)
+    + flag_k * max(1.4826 * MAD(ensemble), 1)`` (a robust tail model of the
+    ensemble score, never a fixed share: on clean data nothing may be flagged).
+``ensemble`` (float64)
+    Combination of the detectors: mean (``combine="mean"``, default) or mean of
+    the two highest (``"top2"``) of the detector columns.
+``det_<name>`` (float64)
+    Each detector's score on the common scale (robust z of its decision scores):
+    ``det_ecod``, ``det_iforest``, ``det_copod``, ``det_hbos``, ``det_knn``.
+``rules_score`` (float64), ``rule_<id>`` (float64)
+    Weight of each rule that fired (0 otherwise) and their sum.
+``reasons`` (string)
+    Up to ``n_reasons`` reasons in words, ``"; "``-joined, for flagged rows and
+    the ``explain_top`` best-ranked rows (``<NA>`` elsewhere).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError, SchemaError
+from ..features import MAD_TO_SD, Features, FeatureTable
+from .detectors import run_detectors, standardize
+from .explain import explain_rows
+from .rules import Rule, apply_rules, default_rules_path, load_rules
+
+__all__ = ["DETECTOR_COLUMNS_EXTRA", "DetectParams", "Scores", "score"]
+
+#: Feature columns the detectors see besides every baseline ``*_z`` column, for
+#: tables made by :func:`labforensics.build_features` (volumes enter through their
+#: baselines, so a large but regular job is judged against its own history).
+DETECTOR_COLUMNS_EXTRA: tuple[str, ...] = (
+    "share_lab_patients",
+    "night_unusual",
+    "weekend",
+    "holiday",
+    "net_other",
+    "new_src_ip",
+    "new_host",
+    "new_module",
+    "new_action",
+    "failed_logins_before",
+    "failed_login_src_ips",
+    "concurrent_sessions",
+)
+
+#: Identifier/time columns of hand-made tables: never features.
+KEY_NAMES = frozenset(
+    {
+        "session_id",
+        "lab",
+        "site",
+        "account",
+        "account_kind",
+        "role",
+        "main_module",
+        "day",
+        "month",
+        "start",
+        "end",
+    }
+)
+_UNIT_KEYS = {
+    "session": ("session_id",),
+    "account_day": ("lab", "account", "day"),
+    "account_month": ("lab", "account", "month"),
+}
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    """Parameters of :func:`score`.
+
+    Attributes
+    ----------
+    detectors : tuple[str, ...]
+        pyod detectors by name: ``ECOD``, ``IForest``, ``COPOD``, ``HBOS``, ``KNN``, ``LOF``.
+    seed : int
+        Drives every random step (IForest, the fit sample of KNN/LOF).
+    combine : str
+        ``"mean"`` of the detectors' common-scale scores, or ``"top2"`` (mean of
+        the two highest per row).
+    deadband : float
+        Deviations within this many robust units (after minimum scales) are noise.
+    flag_k : float
+        Ensemble flag threshold: ``median + flag_k * max(1.4826 * MAD, 1)``.
+    n_neighbors, min_neighbors : int
+        k of KNN/LOF, clamped to ``rows - 1``; below ``min_neighbors`` they are skipped.
+    min_rows : int
+        Fewer rows than this: a detector is skipped (recorded).
+    max_fit_rows : int
+        KNN/LOF fit on a seeded sample of at most this many rows.
+    iforest_estimators, hbos_bins : int
+    rules_path : str or Path, optional
+        Rule file; default the package's ``detect/rules.toml``. ``""`` disables rules.
+    columns : Mapping[str, tuple[str, ...]], optional
+        Detector columns per unit; default every ``*_z`` column plus
+        :data:`DETECTOR_COLUMNS_EXTRA` (tables from ``build_features``), or every
+        numeric non-key column (hand-made tables).
+    tz : str
+        Time zone of ``start_local`` in reasons.
+    explain_top, n_reasons : int
+        Rows explained beyond the flagged ones; reasons per row.
+    """
+
+    detectors: tuple[str, ...] = ("ECOD", "IForest", "COPOD", "HBOS", "KNN")
+    seed: int = 0
+    combine: str = "mean"
+    deadband: float = 0.5
+    flag_k: float = 6.0
+    n_neighbors: int = 20
+    min_neighbors: int = 3
+    min_rows: int = 3
+    max_fit_rows: int = 50_000
+    iforest_estimators: int = 200
+    hbos_bins: int = 10
+    rules_path: str | Path | None = None
+    columns: Mapping[str, tuple[str, ...]] | None = None
+    tz: str = "Europe/Paris"
+    explain_top: int = 1000
+    n_reasons: int = 3
+
+    def __post_init__(self) -> None:
+        if self.combine not in ("mean", "top2"):
+            raise ParameterError(f"DetectParams.combine={self.combine!r}: use 'mean' or 'top2'")
+        if self.max_fit_rows < 10:
+            raise ParameterError("DetectParams.max_fit_rows must be >= 10")
+        if self.flag_k <= 0 or self.deadband < 0:
+            raise ParameterError("DetectParams.flag_k must be > 0 and deadband >= 0")
+
+
+@dataclass
+class Scores:
+    """Ranked scored tables and the record of how they were made.
+
+    Attributes
+    ----------
+    session, account_day, account_month : pandas.DataFrame or None
+        Scored tables (columns in the module doc), sorted by ``rank``; ``None``
+        for a unit that was not scored.
+    metadata : dict
+        ``seed``, ``params``, ``versions`` (pyod, scikit-learn, numpy, pandas),
+        ``rules_file``, and per unit (``metadata["units"][unit]``): ``n_rows``,
+        ``columns``, ``dropped_columns`` (column -> reason), ``detectors``
+        (used), ``skipped_detectors`` and ``clamped_detectors`` (name ->
+        reason), ``sample_sizes``, ``rules_applied``, ``rules_skipped``,
+        ``threshold``, ``n_flagged``.
+    """
+
+    session: pd.DataFrame | None = None
+    account_day: pd.DataFrame | None = None
+    account_month: pd.DataFrame | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Scored tables by unit, skipping units not scored."""
+        return {
+            u: t
+            for u, t in (
+                ("session", self.session),
+                ("account_day", self.account_day),
+                ("account_month", self.account_month),
+            )
+            if t is not None
+        }
+
+
+def _versions() -> dict[str, str]:
+    import pyod
+    import sklearn
+
+    from .. import __version__
+
+    return {
+        "labforensics": __version__,
+        "pyod": pyod.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def _split_frame(df: pd.DataFrame) -> tuple[str, FeatureTable, bool]:
+    """Infer the unit of a hand-made table and split keys from numeric features."""
+    if "session_id" in df.columns:
+        unit = "session"
+    elif "day" in df.columns:
+        unit = "account_day"
+    elif "month" in df.columns:
+        unit = "account_month"
+    else:
+        unit = "session"
+    key_cols, val_cols = [], []
+    for c in df.columns:
+        s = df[c]
+        is_num = (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)) and not (
+            pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_timedelta64_dtype(s)
+        )
+        if c in KEY_NAMES or not is_num:
+            key_cols.append(c)
+        elif not str(c).endswith("_ref"):
+            val_cols.append(c)
+    keys = df[key_cols].reset_index(drop=True)
+    values = df[val_cols].reset_index(drop=True).astype("float64")
+    kc = tuple(c for c in _UNIT_KEYS[unit] if c in keys.columns)
+    return unit, FeatureTable(unit, keys, values, kc), True
+
+
+def _default_columns(table: FeatureTable, hand_made: bool) -> list[str]:
+    if hand_made:
+        return list(table.values.columns)
+    cols = [c for c in table.values.columns if c.endswith("_z")]
+    cols += [c for c in DETECTOR_COLUMNS_EXTRA if c in table.values.columns]
+    return cols
+
+
+def _robust_threshold(ens: np.ndarray, k: float) -> float:
+    med = float(np.median(ens))
+    mad = float(np.median(np.abs(ens - med)))
+    return med + k * max(MAD_TO_SD * mad, 1.0)
+
+
+def _score_table(
+    table: FeatureTable, params: DetectParams, rules: list[Rule], hand_made: bool
+) -> tuple[pd.DataFrame, dict]:
+    unit = table.unit
+    n = len(table)
+    if params.columns is not None and unit in params.columns:
+        cols = list(params.columns[unit])
+        missing = [c for c in cols if c not in table.values.columns]
+        if missing:
+            raise ParameterError(
+                f"DetectParams.columns[{unit!r}] names columns the table lacks: {missing}"
+            )
+    else:
+        cols = _default_columns(table, hand_made)
+    std = standardize(table.values[cols], params.deadband)
+    det, notes = run_detectors(std.X, params)
+    names = [d for d in params.detectors if d in det]
+    if names:
+        D = np.column_stack([det[d] for d in names])
+        if params.combine == "top2" and D.shape[1] >= 2:
+            ens = np.sort(D, axis=1)[:, -2:].mean(axis=1)
+        else:
+            ens = D.mean(axis=1)
+    else:
+        ens = np.zeros(n)
+    frame = pd.concat(
+        [table.keys.reset_index(drop=True), table.values.reset_index(drop=True)], axis=1
+    )
+    fired, rules_skipped = apply_rules(frame, rules, unit)
+    by_id = {r.id: r for r in rules}
+    rule_cols = {f"rule_{rid}": np.where(f, by_id[rid].weight, 0.0) for rid, f in fired.items()}
+    rules_score = np.sum(list(rule_cols.values()), axis=0) if rule_cols else np.zeros(n)
+    total = ens + rules_score
+    thr = _robust_threshold(ens, params.flag_k) if n else float("nan")
+    any_rule = np.zeros(n, dtype=bool)
+    for f in fired.values():
+        any_rule |= f
+    flagged = any_rule | (ens > thr)
+
+    out = table.keys.reset_index(drop=True).copy()
+    out["score"] = total
+    out["flagged"] = flagged
+    out["ensemble"] = ens
+    for d in params.detectors:
+        out[f"det_{d.lower()}"] = det[d] if d in det else np.nan
+    out["rules_score"] = rules_score
+    for c, v in rule_cols.items():
+        out[c] = v
+    # rank: score desc, then key columns asc, then input order
+    kc = [c for c in table.key_columns if c in out.columns]
+    order_df = pd.DataFrame({"_s": -total, "_i": np.arange(n)})
+    for c in kc:
+        order_df[c] = out[c].to_numpy()
+    order = order_df.sort_values(
+        ["_s", *kc, "_i"], kind="stable", na_position="last"
+    ).index.to_numpy()
+    rank = np.empty(n, dtype="int64")
+    rank[order] = np.arange(1, n + 1)
+    out["rank"] = rank
+    # reasons for flagged and top-ranked rows
+    explain = np.flatnonzero(flagged | (rank <= params.explain_top))
+    if "start" in frame.columns and len(explain):
+        st = pd.to_datetime(frame["start"].iloc[explain], utc=True).dt.tz_convert(params.tz)
+        frame["start_local"] = pd.Series(pd.NA, index=frame.index, dtype="object")
+        frame.loc[frame.index[explain], "start_local"] = st.dt.strftime("%H:%M").to_numpy()
+    out["reasons"] = explain_rows(frame, std, fired, rules, explain, params.n_reasons).to_numpy()
+    lead = [c for c in out.columns if c in table.keys.columns]
+    rest = ["score", "rank", "flagged", "ensemble"] + [
+        c for c in out.columns if c.startswith("det_")
+    ]
+    rest += ["rules_score", *rule_cols, "reasons"]
+    out = out[lead + rest].iloc[order].reset_index(drop=True)
+    meta = {
+        "n_rows": int(n),
+        "columns": std.columns,
+        "dropped_columns": std.dropped,
+        "detectors": names,
+        "skipped_detectors": notes["skipped"],
+        "clamped_detectors": notes["clamped"],
+        "sample_sizes": notes["sample_sizes"],
+        "rules_applied": sorted(fired),
+        "rules_skipped": rules_skipped,
+        "threshold": thr,
+        "n_flagged": int(flagged.sum()),
+        "combine": params.combine,
+    }
+    return out, meta
+
+
+def score(
+    features: Features | FeatureTable | pd.DataFrame, params: DetectParams | None = None
+) -> Scores:
+    """Score units for anomaly: pyod ensemble + rules, ranked, with reasons.
+
+    Parameters
+    ----------
+    features : Features, FeatureTable or pandas.DataFrame
+        Output of :func:`labforensics.build_features` (every unit scored), one of
+        its tables, or one hand-made table (unit inferred: ``session_id`` ->
+        session, ``day`` -> account-day, ``month`` -> account-month; key and
+        time columns, non-numeric columns and ``*_ref`` columns are not features).
+    params : DetectParams, optional
+
+    Returns
+    -------
+    Scores
+        Scored tables (columns in the module doc) and ``metadata``. Scoring the
+        same input twice gives bit-identical scores and the same order.
+
+    Raises
+    ------
+    SchemaError
+        When ``features`` is none of the accepted types.
+    ParameterError
+        On an invalid rule file or unknown detector columns.
+    """
+    params = params or DetectParams()
+    if isinstance(features, Features):
+        tables = [(t, False) for t in features.tables().values()]
+    elif isinstance(features, FeatureTable):
+        tables = [(features, False)]
+    elif isinstance(features, pd.DataFrame):
+        _, t, hm = _split_frame(features)
+        tables = [(t, hm)]
+    else:
+        raise SchemaError(
+            f"score() takes Features, a FeatureTable or a DataFrame, not {type(features).__name__}"
+        )
+    if params.rules_path == "":
+        rules, rules_file = [], None
+    else:
+        rules = load_rules(params.rules_path)
+        rules_file = str(params.rules_path or default_rules_path())
+    res = Scores()
+    pdict = {
+        k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(params).items()
+    }
+    res.metadata = {
+        "seed": params.seed,
+        "params": pdict,
+        "versions": _versions(),
+        "rules_file": rules_file,
+        "units": {},
+    }
+    for t, hm in tables:
+        out, meta = _score_table(t, params, rules, hm)
+        setattr(res, t.unit, out)
+        res.metadata["units"][t.unit] = meta
+    return res
