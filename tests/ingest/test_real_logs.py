@@ -178,3 +178,84 @@ def test_events_are_in_the_canonical_schema(name):
     ev = ev.sort_values(["ts", "seq"], kind="stable").reset_index(drop=True)
     ev["seq"] = range(len(ev))
     validate_events(coerce_events(ev).sort_values(["ts", "seq"]).reset_index(drop=True))
+
+
+# --- ATNA messages (atna-syslog/) -----------------------------------------------------------
+
+# Per file, read by hand: (rows, action, outcome, account, ts UTC, src_ip, host, patient IPP)
+ATNA = {
+    # RFC 5425 frame "2164 <85>1 2025-04-18T09:04:00.603Z ...": EventID 110112 Query (csd-code),
+    # sole requestor UserID "unknown" at 10.28.3.3 (type 2); EventDateTime has nine decimals
+    "ahdis_2023_iti47_pdq_rfc5425_octetframed.txt": (
+        "query",
+        "success",
+        "unknown",
+        "2025-04-18 09:04:59.904290264",
+        "10.28.3.3",
+        None,
+        None,
+    ),
+    # RFC 3881 (code=): 110114 + 110122 Login; two requestors: an IPv6 UserID with a type-1
+    # access point 125.20.175.12, and the user farley.granger@wb.com; 15:12:04.287-06:00
+    "ihewiki_2010_login_rfc3881.syslog": (
+        "login",
+        "success",
+        "farley.granger@wb.com",
+        "2010-12-17 21:12:04.287",
+        "125.20.175.12",
+        "125.20.175.12",
+        None,
+    ),
+    # the same login in DICOM (csd-code=) three years later
+    "ihewiki_2013_login_dicom.syslog": (
+        "login",
+        "success",
+        "farley.granger@wb.com",
+        "2013-10-17 21:12:04.287",
+        "125.20.175.12",
+        "125.20.175.12",
+        None,
+    ),
+    # 110112 Query (ITI-9 PIX), requestor openhim-mediator-ohie-xds|openhim at 192.168.1.111
+    # (type 2), patient object type 1 role 1 "fc133984036647e^^^&1.3.6...&ISO"; 12:52:31.356+02:00
+    "openhim_2015_pix_query.syslog": (
+        "query",
+        "success",
+        "openhim-mediator-ohie-xds|openhim",
+        "2015-03-05 10:52:31.356",
+        "192.168.1.111",
+        None,
+        "fc133984036647e",
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), list(ATNA.items()))
+def test_atna_messages(name, expected):
+    from labforensics.ingest.atna import read_atna
+
+    path = shared_path("data", "real", "atna-syslog", name)
+    r = read_atna(path, ReadContext(source_file=name))
+    _identity(r)
+    assert (r.rows_read, r.rows_to_events, len(r.quarantine), r.truncated) == (1, 1, 0, False)
+    assert not r.field_problems
+    action, outcome, account, ts, src_ip, host, ipp = expected
+    e = r.events.iloc[0]
+    assert (e["action"], e["outcome"], e["account"]) == (action, outcome, account)
+    assert e["ts"] == pd.Timestamp(ts, tz="UTC")
+    assert e["src_ip"] == src_ip
+    assert (None if pd.isna(e["host"]) else e["host"]) == host
+    assert (None if pd.isna(e["_ipp"]) else e["_ipp"]) == ipp
+    assert e["source_line"] == 1
+
+
+def test_atna_header_time_differs_from_event_time():
+    # README: header 09:04:00.603 (sent) vs EventDateTime 09:04:59.904290264 (the event)
+    from labforensics.ingest.atna import read_atna
+
+    name = "ahdis_2023_iti47_pdq_rfc5425_octetframed.txt"
+    ev = read_atna(shared_path("data", "real", "atna-syslog", name), ReadContext()).events
+    sent = pd.Timestamp("2025-04-18 09:04:00.603", tz="UTC")
+    assert (ev["ts"].iloc[0] - sent) == pd.Timedelta("59.301290264s")
+    # the base64 PDQ query is decoded into detail (redacted later by read_evidence)
+    assert ev["detail"].iloc[0].startswith("<queryByParameter>")

@@ -98,6 +98,20 @@ def test_year_rollover_and_local_time(tmp_path):
     ]
 
 
+def test_fallback_hour_resolved_by_backward_step(tmp_path):
+    text = (
+        "Oct 27 02:50:00 srv sshd[1]: Failed password for a from 1.1.1.1 port 1 ssh2\n"
+        "Oct 27 02:10:00 srv sshd[2]: Failed password for a from 1.1.1.1 port 1 ssh2\n"
+    )
+    ev = _read(tmp_path, text).events
+    # the step back from 02:50 to 02:10 is the clock going back: +02:00 then +01:00
+    assert ev["ts"].tolist() == [
+        pd.Timestamp("2024-10-27 00:50", tz="UTC"),
+        pd.Timestamp("2024-10-27 01:10", tz="UTC"),
+    ]
+    assert set(ev["ts_quality"]) == {"ambiguous_resolved"}
+
+
 def test_without_year_in_scope_lines_are_quarantined(tmp_path):
     text = (
         "Jun 14 15:16:01 combo kernel: something\n"

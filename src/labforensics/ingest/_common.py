@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EvidenceError
-from ..schema import coerce_events
+from ..schema import TS_QUALITY, coerce_events
+from . import clock
 from .registry import ReadContext
 
 #: Lab code used when neither the source nor the caller names a lab.
@@ -98,47 +99,35 @@ def split_lines(text: str) -> tuple[list[str], bool]:
 
 
 def localize(naive: pd.Series, tz: ZoneInfo) -> tuple[pd.Series, np.ndarray]:
-    """Local wall-clock times to UTC, with the ``ts_quality`` of each.
+    """Local wall-clock times of one file, in file order, to UTC, with their ``ts_quality``.
 
-    Rules (those of ``shared/formats/lis-audit-csv.md``, "Clock rules", without
-    the file-order resolution, which needs a record order these sources lack):
-    a fall-back hour time (it happens twice) is read as the first pass (summer
-    offset) and marked ``ambiguous_unresolved``; a spring-forward time (it does
-    not exist) comes from a clock not yet switched and is read with the offset in
-    force before the gap, marked ``nonexistent_shifted``; others are ``exact``.
+    A thin wrapper over :func:`labforensics.ingest.clock.localize` (the rules of
+    ``shared/formats/lis-audit-csv.md``, "Clock rules"): a fall-back hour time is
+    resolved by the file's first backward step (``ambiguous_resolved``), else read
+    as the first pass (``ambiguous_unresolved``); a spring-forward time is read
+    with the winter offset (``nonexistent_shifted``); others are ``exact``.
 
     Parameters
     ----------
-    naive : pandas.Series of datetime64[ns]
-        Naive local times; NaT stays NaT.
+    naive : pandas.Series of datetime64
+        Naive local times in file order; NaT stays NaT.
     tz : zoneinfo.ZoneInfo
 
     Returns
     -------
-    ts : pandas.Series of datetime64[ns, UTC]
+    ts : pandas.Series of datetime64[ns, UTC], same index
     quality : numpy.ndarray of object (str), same length
     """
-    idx = pd.DatetimeIndex(pd.to_datetime(naive)).as_unit("ns")
-    n = len(idx)
-    quality = np.full(n, "exact", dtype=object)
-    if n == 0:
-        return pd.Series(idx, index=naive.index).dt.tz_localize("UTC"), quality
-    strict = idx.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    first = idx.tz_localize(tz, ambiguous=np.ones(n, dtype=bool), nonexistent="NaT")
-    valid = ~idx.isna()
-    amb = valid & strict.isna() & ~first.isna()
-    gap = valid & first.isna()
-    vals = first.tz_convert("UTC").tz_localize(None).to_numpy().copy()
-    if gap.any():
-        before = (idx[gap] - pd.Timedelta(hours=3)).tz_localize(
-            tz, ambiguous=True, nonexistent="shift_forward"
-        )
-        offset = before.tz_localize(None) - before.tz_convert("UTC").tz_localize(None)
-        vals[gap] = (idx[gap] - offset).to_numpy()
-    out = pd.Series(vals, index=naive.index).dt.tz_localize("UTC")
-    quality[amb] = "ambiguous_unresolved"
-    quality[gap] = "nonexistent_shifted"
-    return out, quality
+    wall = pd.to_datetime(naive).astype("datetime64[ns]")
+    valid = wall.notna().to_numpy(dtype=bool)
+    wall_ns = wall.to_numpy().view("int64").copy()
+    wall_ns[~valid] = 0
+    utc_ns, qcode = clock.localize(wall_ns, tz, valid=valid)
+    vals = np.asarray(utc_ns, dtype="int64").view("datetime64[ns]").copy()
+    vals[~valid] = np.datetime64("NaT")
+    quality = np.asarray(TS_QUALITY, dtype=object)[np.asarray(qcode, dtype=np.int64)]
+    quality[~valid] = "exact"
+    return pd.Series(vals, index=naive.index).dt.tz_localize("UTC"), quality
 
 
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")

@@ -12,9 +12,12 @@ RFC 5424 and ISO timestamps carry their offset: ``exact``. RFC 3164 stamps are
 local wall time in ``ctx.tz`` **without a year**: the year of the file's first
 RFC 3164 line must be given (``ctx.year``, i.e. ``read_evidence(year=...)``);
 each backward step of more than six months between consecutive lines (December
-to January) advances it by one. A fall-back hour stamp is read as the first pass
-(``ambiguous_unresolved``), a spring-forward one with the winter offset
-(``nonexistent_shifted``). **Decision:** when ``ctx.year`` is None, the file's
+to January) advances it by one. Local times go through
+:func:`labforensics.ingest.clock.localize` (lines are written in the order they
+happen): in a fall-back hour the file's first backward step separates the first
+pass from the second (``ambiguous_resolved``), without one the first pass is
+assumed (``ambiguous_unresolved``); a spring-forward time is read with the
+winter offset (``nonexistent_shifted``). **Decision:** when ``ctx.year`` is None, the file's
 modification time is not used (a copied file's mtime is not evidence): every
 RFC 3164 line that would have become an event is quarantined with the reason
 ``RFC 3164 line without year: pass year=<YYYY> to read_evidence``; out-of-scope

@@ -1,0 +1,521 @@
+"""Reader for IHE ATNA audit messages: DICOM PS3.15 / RFC 3881 ``AuditMessage`` XML (format ``atna``).
+
+Accepted framings, mixed freely in one file:
+
+* plain XML files holding one or more ``<AuditMessage>`` documents;
+* RFC 5424 syslog messages carrying the XML (``<85>1 2010-12-17T15:12:04.287-06:00
+  host app procid msgid - <?xml ...``), a message running over several physical
+  lines until the next line that starts a syslog header;
+* RFC 5425 octet-counted frames (``2164 <85>1 ...``: ``MSG-LEN SP SYSLOG-MSG``,
+  MSG-LEN the byte count of the message), concatenated with or without line ends.
+
+A *row* is one message. XML is parsed with :mod:`defusedxml` with DTDs
+forbidden: an entity-expansion (billion laughs) or external-entity attempt is
+quarantined, never expanded. Truncated or ill-formed XML, a frame cut short and
+text that is no message are quarantined with the line where they start.
+
+Mapping (DICOM PS3.15 A.5.1 field names; RFC 3881 uses ``code`` where DICOM uses
+``csd-code``: both are read)
+---------------------------------------------------------------------------------
+================  ==============================================================
+column            source
+================  ==============================================================
+``ts``            ``EventIdentification/@EventDateTime`` (the event; up to nine
+                  decimals kept to the nanosecond). The syslog header time is when
+                  the message was *sent*: used only when EventDateTime is missing or
+                  unreadable (with a field problem); a malformed header time (no
+                  seconds ...) is a field problem, never fatal
+``action``        ``EventID`` + ``EventTypeCode`` + ``EventActionCode`` (table below)
+``action_raw``    ``<EventID>/<EventTypeCode codes, "+"-joined>``
+``dicom_event_id``  EventID code; ``dicom_event_type`` the first EventTypeCode code
+``outcome``       ``EventOutcomeIndicator`` 0 success; 4, 8, 12 failure; missing or
+                  unknown -> success with a field problem
+``account``       ``ActiveParticipant`` with ``UserIsRequestor="true"``: its
+                  ``UserID`` (else ``UserName``, ``AlternativeUserID``). When several
+                  are requestors, the first whose UserID is not a network address
+                  (IPv4/IPv6 literal): the person, not the machine
+``src_ip``/``host``  ``NetworkAccessPointID`` of that participant, else of another
+                  requestor: type code ``2`` (IP) -> ``src_ip``; ``1`` (machine
+                  name) -> ``host`` (an IP literal typed 1 also fills ``src_ip``)
+``site``          ``AuditSourceIdentification/@AuditEnterpriseSiteID``
+``_ipp``          ``ParticipantObjectIdentification`` with ``ParticipantObjectTypeCode``
+                  1 (person) and ``ParticipantObjectTypeCodeRole`` 1 (patient):
+                  ``ParticipantObjectID`` (HL7 CX ``ID^^^&OID&ISO`` -> ``ID``); one
+                  event per distinct patient, same ``message_id``
+``detail``        base64-decoded ``ParticipantObjectQuery`` texts and
+                  ``EventOutcomeDescription``, ``"; "``-joined (redacted downstream;
+                  NB a decoded query may hold demographics such as a family name)
+``message_id``    ``<source_file>#<message number>``
+``source_line``   line where the message (or its frame's length) starts
+================  ==============================================================
+
+Actions (DICOM PS3.16 CID 400/401; table in :mod:`labforensics.ingest._common`):
+110114 + 110122 Login -> ``login`` (``login_failed`` on failure), + 110123 Logout
+-> ``logout``; 110112 Query -> ``query``; 110106 Export -> ``export``; 110110
+Patient Record (and 110103/110109/110111) by ``EventActionCode``: C/U ``update``,
+R ``read``, D ``purge``, E ``other``; 110104 -> ``transmit``; 110105 ->
+``purge``; 110100, 110101, 110107 Import, 110108, 110113 -> ``other``; an
+unknown EventID -> by action code, counted in ``unknown_codes``.
+
+References
+----------
+DICOM PS3.15 Annex A.5 (Audit Trail Message Format Profile); RFC 3881; RFC 5424;
+RFC 5425 section 4.3 (octet counting); IHE ITI TF-2 3.20 (ATNA).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import defusedxml
+import defusedxml.ElementTree as DET
+import numpy as np
+import pandas as pd
+
+from ._common import (
+    OUTCOME_CODES,
+    RAW_CAP,
+    build_events,
+    decode_base64,
+    dicom_action,
+    ipp_from_cx,
+    is_ip,
+    localize,
+    read_bytes,
+)
+from .registry import (
+    FieldProblem,
+    FileRead,
+    QuarantineRow,
+    ReadContext,
+    ReaderSpec,
+    register_reader,
+)
+
+__all__ = ["FORMAT", "read_atna", "sniff_atna"]
+
+FORMAT = "atna"
+
+_WS = re.compile(rb"[ \t\r\n\x00]*")
+_OCTET = re.compile(rb"([1-9]\d{0,8}) (?=<\d{1,3}>\d{1,2} )")
+_SYSLOG = re.compile(rb"<\d{1,3}>\d{1,2} ")
+_NEXT_SYSLOG = re.compile(rb"\n(?=(?:[1-9]\d{0,8} )?<\d{1,3}>\d{1,2} )")
+_XML_START = re.compile(rb"<\?xml|<!DOCTYPE|<(?:[\w.-]+:)?AuditMessage\b")
+_XML_END = re.compile(rb"</(?:[\w.-]+:)?AuditMessage\s*>")
+_HEADER = re.compile(
+    r"^<(?P<pri>\d{1,3})>(?P<ver>\d{1,2}) (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) "
+    r"(?P<procid>\S+) (?P<msgid>\S+) (?P<sd>-|\[.*?\])\s*$",
+    re.S,
+)
+_RFC5424_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)$")
+_OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
+
+
+def sniff_atna(head: bytes, name: str) -> bool:
+    """True when the head holds an ``AuditMessage`` element (plain XML or in syslog)."""
+    return re.search(rb"<(?:[\w.-]+:)?AuditMessage[\s>/]", head) is not None
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _children(el: ET.Element, name: str) -> list[ET.Element]:
+    return [c for c in el if _local(c.tag) == name]
+
+
+def _code(el: ET.Element | None) -> str | None:
+    if el is None:
+        return None
+    for k in ("csd-code", "code"):
+        v = el.get(k)
+        if v is not None and v.strip():
+            return v.strip()
+    return None
+
+
+def _split_records(
+    data: bytes,
+) -> tuple[list[tuple[str, int, bytes]], list[tuple[int, str, bytes]]]:
+    """Cut the file into messages: (framing, byte offset, bytes) and bad pieces."""
+    records: list[tuple[str, int, bytes]] = []
+    bad: list[tuple[int, str, bytes]] = []
+    pos, n = 0, len(data)
+    while True:
+        pos = _WS.match(data, pos).end()  # type: ignore[union-attr]
+        if pos >= n:
+            break
+        m = _OCTET.match(data, pos)
+        if m:
+            size, start = int(m.group(1)), m.end()
+            if start + size > n:
+                bad.append(
+                    (pos, f"RFC 5425 frame declares {size} bytes, {n - start} remain", data[pos:])
+                )
+                break
+            records.append(("rfc5425", pos, data[start : start + size]))
+            pos = start + size
+            continue
+        if _SYSLOG.match(data, pos):
+            nxt = _NEXT_SYSLOG.search(data, pos)
+            end = nxt.start() if nxt else n
+            close = _XML_END.search(data, pos, end)
+            if close is not None:  # text after the message's end is read on its own
+                end = close.end()
+            records.append(("rfc5424", pos, data[pos:end]))
+            pos = end
+            continue
+        if _XML_START.match(data, pos):
+            close = _XML_END.search(data, pos)
+            nxt = _NEXT_SYSLOG.search(data, pos)
+            if close is not None and (nxt is None or close.end() <= nxt.start()):
+                end = close.end()
+            else:
+                end = nxt.start() if nxt else n
+            records.append(("xml", pos, data[pos:end]))
+            pos = end
+            continue
+        eol = data.find(b"\n", pos)
+        end = n if eol == -1 else eol
+        bad.append(
+            (pos, "not an audit message (syslog header or <AuditMessage> expected)", data[pos:end])
+        )
+        pos = end
+    return records, bad
+
+
+def _text(b: bytes) -> str:
+    return b.decode("utf-8", errors="replace")
+
+
+def read_atna(path: Path, ctx: ReadContext) -> FileRead:
+    """Read one file of ATNA audit messages into raw events.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Plain XML, RFC 5424 syslog or RFC 5425 octet-counted frames (gzip undone).
+    ctx : ReadContext
+        ``lab`` (else ``"UNKNOWN"``), ``tz`` (times without offset),
+        ``account_kinds``, ``source_file``.
+
+    Returns
+    -------
+    FileRead
+        One row per message: ``rows_read`` = ``rows_to_events`` + ``ignored``
+        (non-AuditMessage XML documents) + quarantined. Events: canonical columns
+        plus ``_ipp``.
+
+    Raises
+    ------
+    EvidenceError
+        Only when the file cannot be read.
+    """
+    data, truncated, note = read_bytes(path)
+    nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+
+    def line_of(offset: int) -> int:
+        return int(np.searchsorted(nl, offset, side="left")) + 1
+
+    records, bad = _split_records(data)
+    quarantine = [QuarantineRow(line_of(o), why, _text(raw)[:RAW_CAP]) for o, why, raw in bad]
+    if bad and bad[-1][0] + len(bad[-1][2]) >= len(data.rstrip()) and "frame" in bad[-1][1]:
+        truncated, note = True, note or bad[-1][1]
+    problems: list[FieldProblem] = []
+    unknown: dict[str, int] = {}
+    ignored = 0
+    rows_to_events = 0
+    rec: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "_when",
+            "_sent",
+            "action",
+            "action_raw",
+            "dicom_event_id",
+            "dicom_event_type",
+            "outcome",
+            "account",
+            "host",
+            "src_ip",
+            "site",
+            "_ipp",
+            "detail",
+            "message_id",
+            "source_line",
+            "_row_no",
+        )
+    }
+    raw_of: dict[int, tuple[int, str]] = {}
+    for n_row, (framing, offset, body) in enumerate(records, start=1):
+        line = line_of(offset)
+        raw_txt = _text(body)[:RAW_CAP]
+        sent = None
+        xml_at = _XML_START.search(body)
+        if framing != "xml":
+            if xml_at is None:
+                quarantine.append(
+                    QuarantineRow(line, "syslog message without AuditMessage XML", raw_txt)
+                )
+                continue
+            hdr = _HEADER.match(_text(body[: xml_at.start()]).lstrip("\ufeff"))
+            if hdr is None:
+                problems.append(
+                    FieldProblem(
+                        line,
+                        "ts",
+                        _text(body[: xml_at.start()])[:200],
+                        "syslog header not RFC 5424",
+                    )
+                )
+            else:
+                sent = hdr["ts"]
+                if not _RFC5424_TS.match(sent):
+                    problems.append(
+                        FieldProblem(
+                            line,
+                            "ts",
+                            sent,
+                            "syslog header time is not RFC 5424 (seconds or offset missing?): "
+                            "event time taken from EventDateTime",
+                        )
+                    )
+            body = body[xml_at.start() :]
+        try:
+            root = DET.fromstring(
+                body.strip(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+            )
+        except defusedxml.DefusedXmlException as exc:
+            quarantine.append(
+                QuarantineRow(
+                    line,
+                    f"forbidden XML construct (DTD/entity, not expanded): {type(exc).__name__}",
+                    raw_txt,
+                )
+            )
+            continue
+        except (ET.ParseError, ValueError, RecursionError) as exc:
+            quarantine.append(QuarantineRow(line, f"XML not well-formed: {exc}", raw_txt))
+            at_end = n_row == len(records) and data.rstrip().endswith(body.rstrip())
+            if at_end and _XML_END.search(body) is None:
+                truncated, note = True, note or f"last message (line {line}) is cut short"
+            continue
+        if _local(root.tag) != "AuditMessage":
+            ignored += 1
+            continue
+        out = _message(root, line, problems)
+        if out is None:
+            quarantine.append(
+                QuarantineRow(line, "AuditMessage without EventIdentification", raw_txt)
+            )
+            continue
+        when, action, raw, eid, etype, outcome, known, acc, host, ip, site, pats, detail = out
+        if when is None and sent is None:
+            quarantine.append(QuarantineRow(line, "no EventDateTime and no syslog time", raw_txt))
+            continue
+        if not known:
+            unknown[raw] = unknown.get(raw, 0) + 1
+        rows_to_events += 1
+        raw_of[n_row] = (line, raw_txt)
+        for p in pats or [None]:
+            rec["_when"].append(when)
+            rec["_sent"].append(sent)
+            rec["action"].append(action)
+            rec["action_raw"].append(raw)
+            rec["dicom_event_id"].append(eid)
+            rec["dicom_event_type"].append(etype)
+            rec["outcome"].append(outcome)
+            rec["account"].append(acc)
+            rec["host"].append(host)
+            rec["src_ip"].append(ip)
+            rec["site"].append(site)
+            rec["_ipp"].append(p)
+            rec["detail"].append(detail)
+            rec["message_id"].append(f"{ctx.source_file}#{n_row}")
+            rec["source_line"].append(line)
+            rec["_row_no"].append(n_row)
+
+    events, bad_rows, fell_back = _timestamps(rec, ctx)
+    for n_row in sorted(bad_rows):
+        line, raw_txt = raw_of[n_row]
+        quarantine.append(
+            QuarantineRow(line, "EventDateTime (and syslog time) unreadable", raw_txt)
+        )
+        rows_to_events -= 1
+    for line, value in fell_back:
+        problems.append(
+            FieldProblem(
+                line, "ts", value or "", "EventDateTime missing or unreadable: syslog time used"
+            )
+        )
+    quarantine.sort(key=lambda q: q.line or 0)
+    return FileRead(
+        events=events,
+        rows_read=rows_to_events + ignored + len(quarantine),
+        rows_to_events=rows_to_events,
+        ignored=ignored,
+        quarantine=quarantine,
+        field_problems=problems,
+        truncated=truncated,
+        truncation_note=note,
+        unknown_codes=unknown,
+        lab=ctx.lab,
+    )
+
+
+def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple | None:
+    eis = _children(root, "EventIdentification")
+    if not eis:
+        return None
+    ei = eis[0]
+    when = (ei.get("EventDateTime") or "").strip() or None
+    eid = _code(next(iter(_children(ei, "EventID")), None))
+    etypes = [c for c in (_code(t) for t in _children(ei, "EventTypeCode")) if c]
+    ac = (ei.get("EventActionCode") or "").strip() or None
+    ind = ei.get("EventOutcomeIndicator")
+    if ind is None or ind.strip() == "":
+        problems.append(
+            FieldProblem(line, "outcome", "", "EventOutcomeIndicator missing: read as success")
+        )
+        outcome = "success"
+    elif ind.strip().lower() not in OUTCOME_CODES:
+        problems.append(
+            FieldProblem(line, "outcome", ind, "unknown EventOutcomeIndicator: read as success")
+        )
+        outcome = "success"
+    else:
+        outcome = OUTCOME_CODES[ind.strip().lower()]
+    action, known = dicom_action(eid, etypes, ac, outcome == "failure")
+    raw = (eid or "") + ("/" + "+".join(etypes) if etypes else "")
+
+    aps = _children(root, "ActiveParticipant")
+    req = [a for a in aps if (a.get("UserIsRequestor") or "").strip().lower() in ("true", "1")]
+    people = [a for a in req if not is_ip(a.get("UserID"))]
+    chosen = people[0] if people else (req[0] if req else None)
+    acc = None
+    if chosen is not None:
+        for k in ("UserID", "UserName", "AlternativeUserID"):
+            v = (chosen.get(k) or "").strip()
+            if v:
+                acc = v
+                break
+    host = ip = None
+    nets = ([chosen] if chosen is not None else []) + [a for a in req if a is not chosen]
+    for a in nets:
+        nap = (a.get("NetworkAccessPointID") or "").strip()
+        if not nap:
+            continue
+        typ = (a.get("NetworkAccessPointTypeCode") or "").strip()
+        if typ == "2":
+            ip = nap
+        elif typ == "1":
+            host = nap
+            if is_ip(nap):
+                ip = nap
+        elif is_ip(nap):
+            ip = nap
+        else:
+            host = nap
+        break
+    srcs = _children(root, "AuditSourceIdentification")
+    site = (srcs[0].get("AuditEnterpriseSiteID") or "").strip() or None if srcs else None
+
+    pats: list[str] = []
+    details: list[str] = []
+    for poi in _children(root, "ParticipantObjectIdentification"):
+        t = (poi.get("ParticipantObjectTypeCode") or "").strip()
+        r = (poi.get("ParticipantObjectTypeCodeRole") or "").strip()
+        if t == "1" and r == "1":
+            pid = ipp_from_cx(poi.get("ParticipantObjectID"))
+            if pid and pid not in pats:
+                pats.append(pid)
+        for q in _children(poi, "ParticipantObjectQuery"):
+            txt = decode_base64(q.text or "")
+            if txt is None:
+                problems.append(
+                    FieldProblem(
+                        line, "detail", (q.text or "")[:200], "ParticipantObjectQuery is not base64"
+                    )
+                )
+                txt = q.text
+            if txt:
+                details.append(txt)
+    for d in _children(ei, "EventOutcomeDescription"):
+        if d.text and d.text.strip():
+            details.append(d.text.strip())
+    detail = "; ".join(details) if details else None
+    return (
+        when,
+        action,
+        raw,
+        eid,
+        (etypes[0] if etypes else None),
+        outcome,
+        known,
+        acc,
+        host,
+        ip,
+        site,
+        pats,
+        detail,
+    )
+
+
+def _parse_times(values: pd.Series, ctx: ReadContext) -> tuple[pd.Series, np.ndarray]:
+    ts = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    quality = np.full(len(values), "exact", dtype=object)
+    present = values.notna().to_numpy(dtype=bool)
+    if not present.any():
+        return ts, quality
+    v = values.astype(object).where(present, "")
+    has_off = v.astype(str).str.contains(_OFFSET, regex=True).to_numpy(dtype=bool) & present
+    if has_off.any():
+        ts[has_off] = pd.to_datetime(v[has_off], format="ISO8601", utc=True, errors="coerce")
+    naive = present & ~has_off
+    if naive.any():
+        loc, q = localize(pd.to_datetime(v[naive], format="ISO8601", errors="coerce"), ctx.tz)
+        ts[naive] = loc
+        quality[naive] = q
+    return ts, quality
+
+
+def _timestamps(
+    rec: dict[str, list[Any]], ctx: ReadContext
+) -> tuple[pd.DataFrame, set[int], list[tuple[int, str | None]]]:
+    when = pd.Series(rec["_when"], dtype=object)
+    sent = pd.Series(rec["_sent"], dtype=object)
+    ts, quality = _parse_times(when, ctx)
+    miss = ts.isna().to_numpy()
+    fell_back: list[tuple[int, str | None]] = []
+    if miss.any():
+        ts2, q2 = _parse_times(sent[miss], ctx)
+        ts[miss] = ts2
+        quality[miss] = q2
+        ok = miss & ts.notna().to_numpy()
+        seen: set[int] = set()
+        for i in np.flatnonzero(ok):
+            if rec["_row_no"][i] not in seen:
+                seen.add(rec["_row_no"][i])
+                fell_back.append((rec["source_line"][i], rec["_when"][i]))
+    row_no = np.asarray(rec["_row_no"], dtype=np.int64)
+    bad_rows = set(row_no[ts.isna().to_numpy()].tolist())
+    keep = ~np.isin(row_no, list(bad_rows))
+    skip = ("_when", "_sent", "_row_no")
+    cols = {k: np.asarray(v, dtype=object)[keep] for k, v in rec.items() if k not in skip}
+    cols["ts"] = ts[keep].reset_index(drop=True)
+    cols["ts_quality"] = quality[keep]
+    return build_events(cols, ctx, FORMAT), bad_rows, fell_back
+
+
+register_reader(
+    ReaderSpec(
+        name=FORMAT,
+        sniff=sniff_atna,
+        read=read_atna,
+        priority=30,
+        description="IHE ATNA AuditMessage XML (DICOM PS3.15 / RFC 3881): files, RFC 5424, RFC 5425",
+    )
+)
