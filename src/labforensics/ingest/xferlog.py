@@ -1,0 +1,257 @@
+"""The FTP server's transfer log (``xferlog``, wu-ftpd / ProFTPD format).
+
+Not an audit-event source: transfers are not account actions in the LIS, so this
+module registers no reader for :func:`labforensics.read_evidence`. It gives
+:func:`read_transfers`, whose table :func:`labforensics.attribute` joins to
+the extractions that wrote the transferred files (by file base name).
+
+Line format (xferlog(5), wu-ftpd and ProFTPD manual pages), fields separated by
+spaces::
+
+    current-time transfer-time remote-host file-size filename transfer-type
+    special-action-flag direction access-mode username service-name
+    authentication-method authenticated-user-id completion-status
+
+``current-time`` is ``DDD MMM dd hh:mm:ss YYYY`` in the server's **local** time,
+written when the line is logged, i.e. when the transfer **ends**: ``ts`` is
+that instant, and ``start = ts - transfer_time`` seconds. Local time goes
+through :func:`labforensics.ingest.clock.localize` (file order resolves a
+fall-back hour; ``ts_quality`` says how each was read).
+
+Splitting: the first five tokens are the date, then transfer time, remote host
+and size; the **file name is everything up to the last nine fields** (eight when
+the optional completion status is absent, as in old wu-ftpd logs). ProFTPD
+replaces spaces in file names by ``_``; wu-ftpd writes them as they are, so a
+name with spaces is read whole as long as the nine trailing fields are well
+formed. A line that does not match is quarantined with its line and reason.
+
+Privacy: for anonymous access (``a``) the user name is the identification string
+the client gave, usually an e-mail address: it is redacted
+(:func:`labforensics.privacy.redact_identifiers`: ``[EMAIL]``), or, when a case
+key is given, replaced by a keyed pseudonym ``EMAIL-<12 hex>`` so that the
+downloads of one address stay linked. Quarantined raw lines are redacted too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ..privacy import CaseKey, load_case_key, redact_identifiers
+from ..schema import STRING, TS_QUALITY_DTYPE
+from ._common import RAW_CAP, decode, localize, read_bytes, split_lines
+from .accounting import QUARANTINE_COLUMNS, FileReport
+
+__all__ = ["TRANSFER_COLUMNS", "Transfers", "read_transfers"]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_LINE = re.compile(
+    r"^(?P<dow>[A-Z][a-z]{2}) (?P<mon>" + "|".join(_MONTHS) + r") +(?P<day>\d{1,2}) "
+    r"(?P<time>\d\d:\d\d:\d\d) (?P<year>\d{4}) +(?P<tt>\d{1,12}) (?P<host>\S+) "
+    r"(?P<bytes>\d{1,18}) (?P<file>.+) (?P<ttype>[ab]) (?P<sact>[CUT_]+) (?P<dir>[oid]) "
+    r"(?P<amode>[arg]) (?P<user>\S*) (?P<service>\S+) (?P<auth>[01]) (?P<authid>\S+)"
+    r"(?: (?P<compl>[ci]))?\s*$"
+)
+_DIRECTION = {"o": "download", "i": "upload", "d": "delete"}
+
+#: Column -> dtype of :attr:`Transfers.transfers`.
+TRANSFER_COLUMNS: dict[str, object] = {
+    "ts": pd.DatetimeTZDtype(unit="ns", tz="UTC"),  # end of the transfer (logged time)
+    "start": pd.DatetimeTZDtype(unit="ns", tz="UTC"),  # ts - transfer_time_s
+    "ts_quality": TS_QUALITY_DTYPE,
+    "transfer_time_s": pd.Int64Dtype(),  # seconds
+    "remote_host": STRING,
+    "bytes": pd.Int64Dtype(),  # bytes
+    "file_name": STRING,
+    "file_base": STRING,
+    "transfer_type": STRING,  # a ascii, b binary
+    "special_action": STRING,  # C compressed, U uncompressed, T tar'ed, _ none
+    "direction": STRING,  # download (o), upload (i), delete (d)
+    "access_mode": STRING,  # a anonymous, r real, g guest
+    "user": STRING,
+    "service": STRING,
+    "auth_method": STRING,  # 0 none, 1 RFC 931
+    "auth_user_id": STRING,  # missing when written "*"
+    "completion": STRING,  # c complete, i incomplete; missing in 13-field lines
+    "source_file": STRING,
+    "source_line": pd.Int64Dtype(),
+}
+
+
+@dataclass
+class Transfers:
+    """The transfers of one xferlog file.
+
+    Attributes
+    ----------
+    transfers : pandas.DataFrame
+        One row per transfer, in file order; columns and dtypes of
+        :data:`TRANSFER_COLUMNS`.
+    report : FileReport
+        Accounting (``rows_read`` = ``events`` (transfers) + ``ignored`` (blank
+        lines) + ``quarantined``), with the file's size and SHA-256.
+    quarantine : pandas.DataFrame
+        ``source_file``, ``source_line``, ``reason``, ``raw`` (redacted).
+    """
+
+    transfers: pd.DataFrame
+    report: FileReport
+    quarantine: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+    )
+
+
+def _user_redactor(key: CaseKey | None):
+    def one(u: str) -> str:
+        if not u:
+            return u
+        if key is None:
+            return redact_identifiers(u)
+        if "@" in u:
+            digest = hmac.digest(key.secret, b"xferlog-user\x1f" + u.encode(), "sha256")
+            return "EMAIL-" + digest.hex()[:12]
+        return redact_identifiers(u)
+
+    return one
+
+
+def read_transfers(
+    path: str | os.PathLike[str],
+    tz: str = "Europe/Paris",
+    case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
+    *,
+    source_file: str | None = None,
+) -> Transfers:
+    """Read an xferlog file into a table of transfers.
+
+    Parameters
+    ----------
+    path : path-like
+        The xferlog (gzip undone).
+    tz : str, default "Europe/Paris"
+        IANA zone of the server's clock.
+    case_key : CaseKey, bytes, hex str or key-file path, optional
+        When given, anonymous users' e-mail addresses become keyed pseudonyms
+        (``EMAIL-<12 hex>``); otherwise they are redacted to ``[EMAIL]``. No
+        random key is drawn (no warning): without a key, redaction is enough.
+    source_file : str, optional
+        Name recorded in ``source_file`` (default: the file name).
+
+    Returns
+    -------
+    Transfers
+
+    Raises
+    ------
+    EvidenceError
+        When the file cannot be read.
+    ParameterError
+        When ``tz`` is not an IANA zone.
+    """
+    p = Path(path)
+    try:
+        zone = ZoneInfo(tz)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ParameterError(
+            f"tz={tz!r} is not an IANA time zone; use e.g. 'Europe/Paris'"
+        ) from exc
+    key = load_case_key(case_key, warn=False) if case_key is not None else None
+    name = source_file or p.name
+    data, truncated, note = read_bytes(p)
+    with open(p, "rb") as fh:
+        raw_file = fh.read()
+    lines, ends_nl = split_lines(decode(data))
+    n = len(lines)
+    s = pd.Series(lines, dtype=object)
+    blank = s.str.strip().eq("").to_numpy(dtype=bool) if n else np.zeros(0, bool)
+    m = s.str.extract(_LINE) if n else pd.DataFrame(columns=list(_LINE.groupindex))
+    ok = m["mon"].notna().to_numpy(dtype=bool) & ~blank if n else np.zeros(0, bool)
+    reason = np.full(n, None, dtype=object)
+    reason[~ok & ~blank] = "not an xferlog line (14 or 13 space-separated fields expected)"
+
+    mo = m[ok]
+    txt = (
+        mo["year"]
+        + "-"
+        + mo["mon"].map({k: f"{i + 1:02d}" for i, k in enumerate(_MONTHS)})
+        + "-"
+        + mo["day"].str.zfill(2)
+        + " "
+        + mo["time"]
+    )
+    naive = pd.to_datetime(txt, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    bad_date = naive.isna().to_numpy()
+    reason[np.flatnonzero(ok)[bad_date]] = "invalid date"
+    ok_idx = np.flatnonzero(ok)[~bad_date]
+    mo = m.iloc[ok_idx]
+    ts, quality = localize(naive[~bad_date], zone)
+    tt = pd.to_numeric(mo["tt"]).astype("Int64")
+    redact_user = _user_redactor(key)
+    user = mo["user"].astype(object)
+    anon = (mo["amode"] == "a").to_numpy(dtype=bool)
+    if anon.any():
+        uniq = pd.unique(user[anon])
+        table = {u: redact_user(u) for u in uniq}
+        user = user.where(~anon, user.map(table))
+    file_name = mo["file"].astype(object)
+    df = pd.DataFrame(
+        {
+            "ts": ts.to_numpy(),
+            "start": (ts - pd.to_timedelta(tt.astype("float64"), unit="s")).to_numpy(),
+            "ts_quality": quality,
+            "transfer_time_s": tt.to_numpy(),
+            "remote_host": mo["host"].to_numpy(),
+            "bytes": pd.to_numeric(mo["bytes"]).astype("Int64").to_numpy(),
+            "file_name": file_name.to_numpy(),
+            "file_base": file_name.str.split(r"[/\\]", regex=True).str[-1].to_numpy(),
+            "transfer_type": mo["ttype"].to_numpy(),
+            "special_action": mo["sact"].to_numpy(),
+            "direction": mo["dir"].map(_DIRECTION).to_numpy(),
+            "access_mode": mo["amode"].to_numpy(),
+            "user": user.to_numpy(),
+            "service": mo["service"].to_numpy(),
+            "auth_method": mo["auth"].to_numpy(),
+            "auth_user_id": mo["authid"].where(mo["authid"] != "*").to_numpy(),
+            "completion": mo["compl"].to_numpy(),
+            "source_file": name,
+            "source_line": ok_idx + 1,
+        }
+    )
+    df = pd.DataFrame({c: df[c].astype(d) for c, d in TRANSFER_COLUMNS.items()})
+
+    q_idx = np.flatnonzero(reason != None)  # noqa: E711
+    quarantine = pd.DataFrame(
+        {
+            "source_file": pd.Series([name] * len(q_idx), dtype=STRING),
+            "source_line": pd.Series(q_idx + 1, dtype=pd.Int64Dtype()),
+            "reason": pd.Series(reason[q_idx], dtype=STRING),
+            "raw": pd.Series([redact_identifiers(lines[i][:RAW_CAP]) for i in q_idx], dtype=STRING),
+        }
+    )
+    if n and not ends_nl and reason[-1] is not None:
+        truncated, note = True, note or f"last line {n} has no line end and does not parse"
+    report = FileReport(
+        source_file=name,
+        path=str(p),
+        format="xferlog",
+        size=len(raw_file),
+        sha256=hashlib.sha256(raw_file).hexdigest(),
+        rows_read=n,
+        events=len(df),
+        events_out=len(df),
+        ignored=int(blank.sum()),
+        quarantined=len(q_idx),
+        truncated=truncated,
+        truncation_note=note,
+    )
+    report.check()
+    return Transfers(transfers=df, report=report, quarantine=quarantine)
