@@ -105,31 +105,45 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes):
     if len(odd_idx):
         rx = profile.row_start_regex()
         header = profile.header_bytes()
-        starts = []
-        if rx is not None:
-            starts = [m.start() for m in rx.finditer(data)]
-        hdr_rx = re.compile(b"(?m)^\xef\xbb\xbf?" + re.escape(header) + b"\r?$")
-        starts += [m.start() for m in hdr_rx.finditer(data)]
-        row_lines = np.unique(np.searchsorted(line_start, np.asarray(starts, dtype=np.int64)))
-        j = 0
-        while j < len(odd_idx):
-            a = int(odd_idx[j])
-            nxt = int(odd_idx[j + 1]) if j + 1 < len(odd_idx) else n_lines
-            hi = min(nxt, n_lines - 1)
-            k = int(np.searchsorted(row_lines, a + 1))
-            c = int(row_lines[k]) if k < len(row_lines) and row_lines[k] <= hi else None
-            if c is not None:
-                last[a], status[a] = c - 1, _OPEN_BEFORE_ROW
-                keep[a + 1 : c] = False
-                j = int(np.searchsorted(odd_idx, c))
-            elif nxt == n_lines:
-                last[a], status[a] = n_lines - 1, _OPEN_AT_EOF
-                keep[a + 1 :] = False
-                break
-            else:
-                last[a] = nxt
-                keep[a + 1 : nxt + 1] = False
-                j += 2
+        hdr_lines = (header, _BOM + header)
+
+        def looks_row(i: int) -> bool:
+            a, b = int(line_start[i]), int(line_end[i])
+            if data[a:b].rstrip(b"\r") in hdr_lines:
+                return True
+            return rx is not None and rx.match(data, a) is not None
+
+        # Fast path: odd lines pair up (open, close) and no line inside a pair
+        # starts like a new row. Checked on the (few) lines inside the pairs only.
+        fast = len(odd_idx) % 2 == 0
+        if fast:
+            opens, closes = odd_idx[0::2], odd_idx[1::2]
+            inner = np.concatenate(
+                [np.arange(a + 1, b + 1) for a, b in zip(opens, closes, strict=True)]
+            )
+            fast = not any(looks_row(int(i)) for i in inner)
+        if fast:
+            last[opens] = closes
+            keep[inner] = False
+        else:
+            j = 0
+            while j < len(odd_idx):
+                a = int(odd_idx[j])
+                nxt = int(odd_idx[j + 1]) if j + 1 < len(odd_idx) else n_lines
+                hi = min(nxt, n_lines - 1)
+                c = next((i for i in range(a + 1, hi + 1) if looks_row(i)), None)
+                if c is not None:
+                    last[a], status[a] = c - 1, _OPEN_BEFORE_ROW
+                    keep[a + 1 : c] = False
+                    j = int(np.searchsorted(odd_idx, c))
+                elif nxt == n_lines:
+                    last[a], status[a] = n_lines - 1, _OPEN_AT_EOF
+                    keep[a + 1 :] = False
+                    break
+                else:
+                    last[a] = nxt
+                    keep[a + 1 : nxt + 1] = False
+                    j += 2
         first, last, status = first[keep], last[keep], status[keep]
     rs = line_start[first]
     le = line_end[last]
@@ -296,17 +310,27 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _as_string(col: pa.ChunkedArray | pa.Array) -> pd.Series:
-    if isinstance(col, pa.ChunkedArray) and col.type != pa.large_string():
-        col = col.cast(pa.large_string())
-    elif isinstance(col, pa.Array):
-        col = pa.chunked_array([col.cast(pa.large_string())])
+    """Wrap an Arrow string column as a ``string[pyarrow]`` Series (no copy)."""
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col])
+    if col.type not in (pa.string(), pa.large_string()):
+        col = col.cast(pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(col), dtype=STRING)
+
+
+def _missing_int(n: int) -> pd.Series:
+    return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)))
+
+
+def _const_string(value: str | None, n: int) -> pd.Series:
+    return _as_string(pa.repeat(pa.scalar(value, pa.string()), n))
 
 
 def _dict_map(col: pa.ChunkedArray, func) -> tuple[np.ndarray, list]:
     """Distinct values of a string column -> (codes per row (-1 missing), uniques)."""
-    enc = col.dictionary_encode() if isinstance(col, pa.Array) else col.dictionary_encode()
-    enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    enc = col.dictionary_encode()
     idx = enc.indices.to_numpy(zero_copy_only=False)
     if enc.null_count:
         idx = np.where(enc.is_null().to_numpy(zero_copy_only=False), -1, idx)
@@ -315,9 +339,16 @@ def _dict_map(col: pa.ChunkedArray, func) -> tuple[np.ndarray, list]:
 
 
 def _take_str(idx: np.ndarray, values: list) -> pa.Array:
-    table = pa.array(list(values) + [None], type=pa.large_string())
+    table = pa.array(list(values) + [None], type=pa.string())
     idx = np.where(idx < 0, len(values), idx)
     return table.take(pa.array(idx))
+
+
+def _upper_codes(col: pa.ChunkedArray, idx: np.ndarray, upper: list) -> pd.Series:
+    """Codes in upper case; the column itself when it already is (no copy)."""
+    if pc.all(pc.equal(pc.utf8_upper(pc.unique(col)), pc.unique(col))).as_py() in (True, None):
+        return _as_string(col)
+    return _as_string(_take_str(idx, upper))
 
 
 def _parse_numbers(
@@ -326,7 +357,7 @@ def _parse_numbers(
     n = len(col)
     problems: list[FieldProblem] = []
     if col.null_count == n:
-        return pd.Series(pd.array([pd.NA] * n, dtype="Int64")), problems
+        return _missing_int(n), problems
     try:
         vals = pc.cast(col, pa.int64())
         arr = vals.to_numpy(zero_copy_only=False)
@@ -545,17 +576,14 @@ def parse_lis_bytes(
     elif len(good) == 0:
         blob = b""
     else:
-        drop = np.flatnonzero(kind != 0)
-        d_start = rs[drop]
-        d_end = np.minimum(
-            np.where(drop + 1 < n_rec, rs[np.minimum(drop + 1, n_rec - 1)], len(arr)), len(arr)
+        # runs of consecutive good records, each a contiguous byte range
+        brk = np.flatnonzero(np.diff(good) != 1)
+        run_first = good[np.concatenate(([0], brk + 1))]
+        run_last = good[np.concatenate((brk, [len(good) - 1]))]
+        ends = np.append(rs, len(data))
+        blob = b"".join(
+            data[int(rs[f]) : int(ends[e + 1])] for f, e in zip(run_first, run_last, strict=True)
         )
-        d_end = np.where(drop + 1 < n_rec, d_end, len(arr))
-        delta = np.zeros(len(arr) + 1, dtype=np.int32)
-        np.add.at(delta, d_start, 1)
-        np.add.at(delta, d_end, -1)
-        keepmask = np.cumsum(delta[:-1]) == 0
-        blob = arr[keepmask].tobytes()
     names = list(profile.header)
     multiline = bool((last[good] > first[good]).any()) if len(good) else False
     blob = _decode(blob, profile.encoding)
@@ -706,14 +734,12 @@ def _convert(
     out["lab"] = _as_string(lab_col)
     for canon in ("site", "account", "host", "src_ip", "request", "app_session", "message_id"):
         c = col(canon)
-        out[canon] = (
-            _as_string(c) if c is not None else pd.Series(pd.array([None] * n, dtype=STRING))
-        )
+        out[canon] = _as_string(c) if c is not None else _const_string(None, n)
     # --- role, module, account kind ---------------------------------------------------
     role = col("role")
     if role is not None:
         ridx, rvals = _dict_map(role, lambda u: u.upper())
-        out["role"] = _as_string(_take_str(ridx, rvals))
+        out["role"] = _upper_codes(role, ridx, rvals)
         kcodes = np.asarray(
             [
                 list(ACCOUNT_KIND_DTYPE.categories).index(profile.role_kinds.get(r, "unknown"))
@@ -724,7 +750,7 @@ def _convert(
         )
         kind_codes = kcodes[np.where(ridx < 0, len(rvals), ridx)]
     else:
-        out["role"] = pd.Series(pd.array([None] * n, dtype=STRING))
+        out["role"] = _const_string(None, n)
         kind_codes = np.full(n, 3, dtype=np.int8)
     if ctx.account_kinds and col("account") is not None:
         cats = list(ACCOUNT_KIND_DTYPE.categories)
@@ -738,9 +764,9 @@ def _convert(
     module = col("module")
     if module is not None:
         midx, mvals = _dict_map(module, lambda u: u.upper())
-        out["module"] = _as_string(_take_str(midx, mvals))
+        out["module"] = _upper_codes(module, midx, mvals)
     else:
-        out["module"] = pd.Series(pd.array([None] * n, dtype=STRING))
+        out["module"] = _const_string(None, n)
     # --- action ---------------------------------------------------------------------
     acts = list(ACTION_DTYPE.categories)
     action = col("action")
@@ -763,7 +789,7 @@ def _convert(
     if n:
         unk_codes = [i for i, m in enumerate(amap) if m is None]
         cnt = np.bincount(aidx[aidx >= 0], minlength=len(amap)) if len(amap) else np.zeros(0)
-        uniq_raw = action.combine_chunks().dictionary_encode().dictionary.to_pylist()
+        uniq_raw = pc.unique(action.combine_chunks()).drop_null().to_pylist()
         for i in unk_codes:
             unknown[uniq_raw[i]] = int(cnt[i])
         n_null = int(np.count_nonzero(aidx < 0))
@@ -774,27 +800,17 @@ def _convert(
     for canon in ("records", "bytes"):
         c = col(canon)
         if c is None:
-            out[canon] = pd.Series(pd.array([pd.NA] * n, dtype="Int64"))
+            out[canon] = _missing_int(n)
             continue
         s, probs = _parse_numbers(c, profile.digit_grouping, lines, canon, cols[canon])
         out[canon] = s
         problems.extend(probs)
     ipp = col("ipp")
-    out["_ipp"] = (
-        _as_string(ipp) if ipp is not None else pd.Series(pd.array([None] * n, dtype=STRING))
-    )
+    out["_ipp"] = _as_string(ipp) if ipp is not None else _const_string(None, n)
     det = col("detail")
-    out["detail"] = (
-        _as_string(det) if det is not None else pd.Series(pd.array([None] * n, dtype=STRING))
-    )
-    out["source_format"] = (
-        pd.Series(pd.array([fmt_name] * n, dtype=STRING)) if n else pd.Series([], dtype=STRING)
-    )
-    out["source_file"] = (
-        pd.Series(pd.array([ctx.source_file] * n, dtype=STRING))
-        if n
-        else pd.Series([], dtype=STRING)
-    )
+    out["detail"] = _as_string(det) if det is not None else _const_string(None, n)
+    out["source_format"] = _const_string(fmt_name, n)
+    out["source_file"] = _const_string(ctx.source_file, n)
     out["source_line"] = pd.Series(
         pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
     )

@@ -1,0 +1,115 @@
+"""Local wall-clock time to UTC (labforensics.ingest.clock)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from labforensics.ingest.clock import QUALITY_CODES, localize, transitions
+
+EXACT = QUALITY_CODES["exact"]
+RES = QUALITY_CODES["ambiguous_resolved"]
+UNRES = QUALITY_CODES["ambiguous_unresolved"]
+SHIFT = QUALITY_CODES["nonexistent_shifted"]
+
+
+def _wall(*texts: str) -> np.ndarray:
+    return pd.DatetimeIndex(list(texts)).as_unit("ns").asi8
+
+
+def _utc(*texts: str) -> list[pd.Timestamp]:
+    return [pd.Timestamp(t, tz="UTC") for t in texts]
+
+
+def _conv(tz: str, *texts: str):
+    utc, q = localize(_wall(*texts), ZoneInfo(tz))
+    return list(pd.DatetimeIndex(utc).tz_localize("UTC")), q.tolist()
+
+
+def test_paris_transitions_found_from_zoneinfo():
+    inst, offs = transitions(ZoneInfo("Europe/Paris"), 2019, 2019)
+    # 2019-03-31 01:00 UTC (+1h -> +2h) and 2019-10-27 01:00 UTC (+2h -> +1h)
+    assert pd.to_datetime(inst, unit="s", utc=True).tolist() == _utc(
+        "2019-03-31 01:00", "2019-10-27 01:00"
+    )
+    assert offs.tolist() == [3600, 7200, 3600]
+
+
+def test_fallback_resolved_by_backward_step():
+    ts, q = _conv(
+        "Europe/Paris",
+        "2019-10-27 01:55",
+        "2019-10-27 02:20",
+        "2019-10-27 02:45",
+        "2019-10-27 02:10",
+        "2019-10-27 02:35",
+        "2019-10-27 03:02",
+    )
+    # case 001: 02:45 -> 02:10 is the step into the second pass (CET)
+    assert ts == _utc(
+        "2019-10-26 23:55",
+        "2019-10-27 00:20",
+        "2019-10-27 00:45",
+        "2019-10-27 01:10",
+        "2019-10-27 01:35",
+        "2019-10-27 02:02",
+    )
+    assert q == [EXACT, RES, RES, RES, RES, EXACT]
+
+
+def test_fallback_without_step_is_first_pass_unresolved():
+    ts, q = _conv("Europe/Paris", "2019-10-27 02:10", "2019-10-27 02:40")
+    # no backward step: read as CEST (+02:00), flagged unresolved
+    assert ts == _utc("2019-10-27 00:10", "2019-10-27 00:40")
+    assert q == [UNRES, UNRES]
+
+
+def test_spring_forward_gap_read_with_winter_offset():
+    ts, q = _conv("Europe/Paris", "2019-03-31 01:59", "2019-03-31 02:30", "2019-03-31 03:00")
+    # 02:30 does not exist; read at +01:00 it is 01:30 UTC
+    assert ts == _utc("2019-03-31 00:59", "2019-03-31 01:30", "2019-03-31 01:00")
+    assert q == [EXACT, SHIFT, EXACT]
+
+
+def test_other_zone_and_rules_not_hard_coded():
+    # New York falls back on the first Sunday of November (2019-11-03), 01:00-01:59 twice
+    ts, q = _conv("America/New_York", "2019-11-03 01:50", "2019-11-03 01:10")
+    assert ts == _utc("2019-11-03 05:50", "2019-11-03 06:10")  # EDT then EST
+    assert q == [RES, RES]
+    # Lord Howe shifts by 30 minutes: 2019-04-07 02:00 (+11) back to 01:30 (+10:30)
+    ts, q = _conv("Australia/Lord_Howe", "2019-04-07 01:45", "2019-04-07 01:35")
+    assert ts == _utc("2019-04-06 14:45", "2019-04-06 15:05")
+    assert q == [RES, RES]
+
+
+def test_plain_times_and_fixed_zone_are_exact():
+    ts, q = _conv("Europe/Paris", "2019-01-15 12:00", "2019-07-15 12:00")
+    assert ts == _utc("2019-01-15 11:00", "2019-07-15 10:00")
+    assert q == [EXACT, EXACT]
+    ts, q = _conv("UTC", "2019-10-27 02:30")
+    assert ts == _utc("2019-10-27 02:30") and q == [EXACT]
+
+
+def test_matches_pandas_outside_transitions():
+    rng = np.random.default_rng(1)
+    wall = np.sort(rng.integers(1.45e18, 1.7e18, 5000))
+    utc, q = localize(wall, ZoneInfo("Europe/Paris"))
+    ok = q == EXACT
+    ref = (
+        pd.DatetimeIndex(wall[ok])
+        .tz_localize("Europe/Paris", ambiguous="NaT", nonexistent="NaT")
+        .tz_convert("UTC")
+        .asi8
+    )
+    # every exact row agrees with pandas' own conversion
+    assert np.array_equal(utc[ok], ref)
+
+
+def test_valid_mask_leaves_other_rows():
+    wall = _wall("2019-10-27 02:20", "2019-10-27 02:10")
+    utc, q = localize(wall, "Europe/Paris", valid=np.array([True, False]))
+    # the invalid second row takes no part: no backward step is seen
+    assert q.tolist() == [UNRES, EXACT]
+    assert utc[1] == wall[1]

@@ -1,0 +1,103 @@
+"""The lead's privacy module (keyed pseudonyms, NIR keys, redaction) and its use in ingest."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from labforensics.errors import CaseKeyError
+from labforensics.ingest import _Pseudonymiser, read_evidence
+from labforensics.privacy import (
+    CaseKey,
+    Redactor,
+    load_case_key,
+    nir_key_is_valid,
+    pseudonymise,
+    pseudonymise_one,
+    redact_identifiers,
+)
+
+HEADER = (
+    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
+    "NB_ENREG;DETAIL\r\n"
+)
+
+
+def test_pseudonym_is_keyed_and_per_lab(test_key):
+    p = pseudonymise_one(test_key, "L01", "40000001")
+    assert p.startswith("P") and len(p) == 17  # P + 16 hex digits
+    assert p == pseudonymise_one(test_key, "L01", "40000001")  # deterministic under one key
+    assert p != pseudonymise_one(test_key, "L02", "40000001")  # an IPP is unique per lab only
+    other = CaseKey(bytes(range(1, 33)))
+    assert p != pseudonymise_one(other, "L01", "40000001")  # another key, another pseudonym
+
+
+def test_pseudonymise_series_missing_and_whitespace(test_key):
+    out = pseudonymise(
+        test_key, pd.Series(["L01", "L01", "L01"]), pd.Series([" 40000001 ", "", None])
+    )
+    # surrounding spaces are not part of the IPP; empty and missing give no patient
+    assert out.iloc[0] == pseudonymise_one(test_key, "L01", "40000001")
+    assert out.iloc[1:].isna().all()
+
+
+def test_fast_pseudonymiser_equals_privacy(test_key):
+    msgs = ["L01\x1f40000001", "L02\x1fABC-12", "FINESS\x1fé"]
+    expected = [pseudonymise_one(test_key, *m.split("\x1f")) for m in msgs]
+    # ingest's precomputed-pad HMAC must give exactly privacy.pseudonymise_one
+    assert _Pseudonymiser(test_key)(msgs) == expected
+    long_key = CaseKey(bytes(range(100)))  # keys over 64 bytes are hashed first (RFC 2104)
+    assert _Pseudonymiser(long_key)(msgs[:1]) == [pseudonymise_one(long_key, "L01", "40000001")]
+
+
+def test_case_key_errors_and_fingerprint(test_key):
+    with pytest.raises(CaseKeyError):
+        CaseKey(b"short")
+    with pytest.raises(CaseKeyError):
+        load_case_key("not hex at all!")
+    assert load_case_key(bytes(range(32))).fingerprint == test_key.fingerprint
+    assert len(test_key.fingerprint) == 16 and test_key.secret.hex() not in repr(test_key)
+
+
+def test_nir_key_worked_example():
+    # 1 85 05 78 006 084: 1850578006084 mod 97 = 6, key = 97 - 6 = 91
+    assert nir_key_is_valid("1850578006084", "91")
+    assert not nir_key_is_valid("1850578006084", "90")
+    # Corsica 2A reads as 19: 2690219005012 mod 97 = 50, key 47
+    assert nir_key_is_valid("269022A005012", "47")
+
+
+def test_redact_identifiers():
+    text = "NIR 1 85 05 78 006 084 91, mail jean.dupont@example.fr, tel 06 12 34 56 78"
+    assert redact_identifiers(text) == "NIR [NIR], mail [EMAIL], tel [PHONE]"
+    # a 15-digit number with a wrong key is not a NIR
+    assert "185057800608490" in redact_identifiers("ref 185057800608490")
+
+
+def test_redactor_replaces_known_ipps_as_tokens_only(test_key):
+    red = Redactor(test_key, {"L01": ["40000001"]})
+    p = pseudonymise_one(test_key, "L01", "40000001")
+    assert red.redact("patient 40000001 vu", "L01") == f"patient {p} vu"
+    assert red.redact("lot 140000001", "L01") == "lot 140000001"  # inside a longer number
+
+
+def test_no_raw_ipp_in_events_or_quarantine(tmp_path, test_key):
+    rows = [
+        "05/03/2018;10:00:00;L02;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;"
+        "40000777;D1;;vu 40000777 et 40000888 tel 06 12 34 56 78",
+        "05/03/2018;10:01:00;L02;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;"
+        "40000888;D2;;",
+        "05/03/2018;10:02:00;L02;S1;u1;TECHNICIEN;40000777;too;few",  # quarantined
+    ]
+    f = tmp_path / "AUDIT_L02_20180305.csv"
+    f.write_bytes((HEADER + "\r\n".join(rows) + "\r\n").encode("cp1252"))
+    ev = read_evidence(f, case_key=test_key)
+    text = ev.events.astype(str).to_csv() + ev.quarantine.astype(str).to_csv()
+    # the raw IPPs never leave ingest; the pseudonyms do
+    assert "40000777" not in text and "40000888" not in text
+    p7 = pseudonymise_one(test_key, "L02", "40000777")
+    p8 = pseudonymise_one(test_key, "L02", "40000888")
+    assert ev.events["patient"].tolist() == [p7, p8]
+    assert ev.events["detail"].iloc[0] == f"vu {p7} et {p8} tel [PHONE]"
+    assert p7 in ev.quarantine["raw"].iloc[0]
+    assert ev.case_key_fingerprint == test_key.fingerprint
