@@ -786,7 +786,7 @@ class _Context:
     links: pd.DataFrame
     scores_n: int
     notes: list[str]
-    touched: pd.DataFrame  # session_id, lab, patient (patients touched by candidate-able sessions)
+    touched: pd.Series  # session_id -> leaked patients the session's own events name
 
 
 def _str(s: pd.Series) -> pd.Series:
@@ -938,6 +938,142 @@ def _link_transfers(
     ).reset_index(drop=True)
 
 
+def _touched_leaked(
+    events: pd.DataFrame,
+    ts: pd.Series,
+    lab: pd.Series,
+    has_p: np.ndarray,
+    ss: pd.DataFrame,
+    matches: pd.DataFrame,
+) -> pd.Series:
+    """Number of leaked patients named by each exporting session's own events."""
+    if matches.empty or ss.empty or not has_p.any():
+        return pd.Series(dtype="int64")
+    pat = events["patient"][has_p].astype("string")
+    lab_p = lab[has_p]
+    leaked = (lab_p.astype(str) + "\x1f" + pat.astype(str)).isin(
+        set(matches["lab"].astype(str) + "\x1f" + matches["patient"].astype(str))
+    )
+    keys = set(ss["lab"].astype(str) + "\x1f" + ss["account"].astype(str))
+    acct = events["account"][has_p].astype("string")
+    wanted = (leaked & (lab_p.astype(str) + "\x1f" + acct.astype(str)).isin(keys)).to_numpy()
+    if not wanted.any():
+        return pd.Series(dtype="int64")
+    pe = pd.DataFrame(
+        {
+            "ts": ts[has_p][wanted],
+            "lab": lab_p[wanted],
+            "account": acct[wanted],
+            "patient": pat[wanted],
+        }
+    )
+    if "session_id" in events.columns:
+        pe["session_id"] = events["session_id"][has_p][wanted].astype("string")
+    else:
+        pe["session_id"] = _assign_sessions(pe, ss)
+    pe = pe[pe["session_id"].isin(ss["session_id"])]
+    return pe.drop_duplicates(["session_id", "patient"]).groupby("session_id").size()
+
+
+def _session_features(
+    events: pd.DataFrame,
+    ts: pd.Series,
+    lab: pd.Series,
+    outb: pd.DataFrame,
+    ss: pd.DataFrame,
+    nets: _Networks,
+) -> pd.DataFrame:
+    """Add ``module``, ``network``, ``new_source``, ``evidence``, ``n_evidence_rows`` and
+    ``output_files`` to the exporting sessions (vectorized; one pass for all runs)."""
+    ob = outb[outb["session_id"].isin(ss["session_id"])]
+    ob = ob.assign(_r=ob["records"].fillna(-1).astype("int64"))
+    ob = ob.sort_values(["session_id", "ts"], kind="stable")
+    # the module of the session's largest export/extraction
+    mod = (
+        ob.sort_values(["session_id", "_r"], ascending=[True, False], kind="stable")
+        .drop_duplicates("session_id")
+        .set_index("session_id")["module"]
+    )
+    # network of the outbound events' addresses (the most external class wins)
+    pair = ob["lab"].astype(str) + "\x1f" + ob["src_ip"].fillna("").astype(str)
+    codes, uniq = pd.factorize(pair)
+    prio = np.array(
+        [
+            _NET_PRIORITY.index(nets.classify(u.split("\x1f", 1)[1], u.split("\x1f", 1)[0]))
+            for u in uniq
+        ],
+        dtype=np.int64,
+    )
+    ob_prio = pd.Series(prio[codes] if len(ob) else [], index=ob.index, dtype="int64")
+    has_ip = ob["src_ip"].fillna("").astype(str).str.strip().ne("")
+    net_ev = ob_prio[has_ip.to_numpy()].groupby(ob["session_id"][has_ip.to_numpy()]).min()
+    evidence = ob.groupby("session_id")["src"].agg(" ; ".join)
+    n_rows = ob.groupby("session_id").size()
+    fl = ob[ob["files"].notna()]
+    files = (
+        fl.assign(f=fl["files"].str.split(" | ", regex=False))
+        .explode("f")
+        .drop_duplicates(["session_id", "f"])
+        .sort_values(["session_id", "f"])
+        .groupby("session_id")["f"]
+        .agg(" | ".join)
+        if len(fl)
+        else pd.Series(dtype="string")
+    )
+    out = ss.copy()
+    sid = out["session_id"]
+    out["module"] = sid.map(mod).astype("string")
+    if "modules" in out.columns:
+        out["module"] = out["module"].fillna(out["modules"].astype("string"))
+    net_code = sid.map(net_ev)
+    # sessions whose export rows carry no address: fall back on the session's addresses
+    fb = net_code.isna()
+    if fb.any():
+        net_code[fb] = [
+            _NET_PRIORITY.index(
+                nets.session_class([] if v is None or v is pd.NA else str(v).split(" | "), str(lb))
+            )
+            for v, lb in zip(out.loc[fb, "src_ips"], out.loc[fb, "lab"], strict=True)
+        ]
+    out["network"] = pd.Series(
+        np.array(_NET_PRIORITY, dtype=object)[net_code.astype("int64").to_numpy()],
+        index=out.index,
+        dtype="string",
+    )
+    out["evidence"] = sid.map(evidence).astype("string")
+    out["n_evidence_rows"] = sid.map(n_rows).fillna(0).astype("int64")
+    out["output_files"] = sid.map(files).astype("string")
+    # new source: an outbound address this account, known at this lab before the session,
+    # had never used there with success (an account with no earlier event has no history)
+    if len(ob):
+        ev_ip = events["src_ip"].astype("string")
+        k_acc = lab.astype(str) + "\x1f" + events["account"].astype(str)
+        k_all = k_acc + "\x1f" + ev_ip.fillna("").astype(str)
+        ob_acc = ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str)
+        sel_a = k_acc.isin(set(ob_acc)).to_numpy()
+        acc_first = (
+            pd.Series(ts[sel_a].to_numpy(), index=k_acc[sel_a].to_numpy()).groupby(level=0).min()
+        )
+        k_ob = (
+            ob["lab"].astype(str)
+            + "\x1f"
+            + ob["account"].astype(str)
+            + "\x1f"
+            + ob["src_ip"].fillna("").astype(str)
+        )
+        # failed logins do not count as use: an attacker's failures precede their session
+        sel = (k_all.isin(set(k_ob)) & (events["action"].astype(str) != "login_failed")).to_numpy()
+        first = pd.Series(ts[sel].to_numpy(), index=k_all[sel].to_numpy()).groupby(level=0).min()
+        start_of = dict(zip(out["session_id"], out["start"], strict=True))
+        ob_first = k_ob.map(first)
+        ob_start = ob["session_id"].map(start_of)
+        new = (ob_first >= ob_start) & has_ip & (ob_acc.map(acc_first) < ob_start)
+        out["new_source"] = sid.map(new.groupby(ob["session_id"]).any()).fillna(False).astype(bool)
+    else:
+        out["new_source"] = False
+    return out
+
+
 def _prepare(
     events: pd.DataFrame,
     sessions: pd.DataFrame,
@@ -996,6 +1132,8 @@ def _prepare(
     ss["account_kind"] = ss["account_kind"].astype("string").fillna("unknown")
     ss["role"] = ss["role"].astype("string").str.upper()
     ss["failed_logins_before"] = pd.to_numeric(ss["failed_logins_before"]).fillna(0).astype(int)
+    if "concurrent_sessions" not in ss.columns:
+        ss["concurrent_sessions"] = 0
     n_scores = 0
     if scores is not None:
         sc = scores.copy()
@@ -1052,28 +1190,6 @@ def _prepare(
     outb["session_id"] = _assign_sessions(outb, ss)
     outb["files"] = _files_in(outb["detail"])
 
-    # patients touched by sessions that moved records (for identity overlap)
-    touched = pd.DataFrame({"session_id": [], "lab": [], "patient": []}, dtype="string")
-    if not ss.empty and has_p.any():
-        keys = set(zip(ss["lab"].astype(str), ss["account"].astype(str), strict=True))
-        pk = lab[has_p].astype(str) + "\x1f" + events["account"][has_p].astype(str)
-        wanted = pk.isin({f"{a}\x1f{b}" for a, b in keys}).to_numpy()
-        if wanted.any():
-            pe = pd.DataFrame(
-                {
-                    "ts": ts[has_p][wanted],
-                    "lab": lab[has_p][wanted],
-                    "account": events["account"][has_p][wanted].astype("string"),
-                    "patient": events["patient"][has_p][wanted].astype("string"),
-                }
-            )
-            if "session_id" in events.columns:
-                pe["session_id"] = events["session_id"][has_p][wanted].astype("string")
-            else:
-                pe["session_id"] = _assign_sessions(pe, ss)
-            touched = pe[pe["session_id"].notna()][["session_id", "lab", "patient"]]
-            touched = touched.drop_duplicates(ignore_index=True)
-
     # leak
     matches = pd.DataFrame(
         {"leak_id": [], "lab": [], "patient": [], "first_seen": [], "date": [], "n_labs": []}
@@ -1106,6 +1222,9 @@ def _prepare(
             .drop_duplicates("leak_id")[["leak_id", "lab", "id_kind"]]
             .sort_values("leak_id", ignore_index=True)
         )
+
+    touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
+    ss = _session_features(events, ts, lab, outb, ss, nets)
 
     tr = _read_transfers_arg(transfers, params)
     links = _link_transfers(outb, tr, nets, params)
@@ -1244,6 +1363,24 @@ def _window_one(
     return res
 
 
+def _lab_arrays(ctx: _Context) -> dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
+    """Per lab with leaked patients: patients sorted by first-seen, first-seen ns, leaked mask.
+
+    Independent of the thresholds, so computed once and reused by the stability reruns."""
+    cached = getattr(ctx, "_arrays", None)
+    if cached is not None:
+        return cached
+    m = ctx.matches
+    out = {}
+    pts = ctx.patients
+    for lab, g in m.groupby("lab", sort=True):
+        p = pts[pts["lab"] == lab].sort_values(["first_seen", "patient"], kind="stable")
+        leaked = p["patient"].isin(g["patient"].unique()).to_numpy(dtype=bool)
+        out[str(lab)] = (p, _ns(p["first_seen"]), leaked)
+    ctx._arrays = out  # type: ignore[attr-defined]
+    return out
+
+
 def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
     """Exfiltration window per lab with leaked patients found.
 
@@ -1286,13 +1423,10 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
     if m.empty:
         return pd.DataFrame({c: [] for c in cols})
     rows = []
-    leaked_by_lab = {str(lab): g["patient"].unique() for lab, g in m.groupby("lab", sort=True)}
-    pts = ctx.patients
     spans = ctx.lab_span.set_index("lab")
-    for lab in sorted(m["lab"].astype(str).unique()):
-        p = pts[pts["lab"] == lab].sort_values(["first_seen", "patient"], kind="stable")
-        fs = _ns(p["first_seen"])
-        leaked = p["patient"].isin(leaked_by_lab.get(lab, [])).to_numpy(dtype=bool)
+    arrays = _lab_arrays(ctx)
+    for lab in sorted(arrays):
+        p, fs, leaked = arrays[lab]
         start = spans.loc[lab, "evidence_start"]
         end = spans.loc[lab, "evidence_end"]
         censor_until = start + pd.Timedelta(days=params.censor_days)
@@ -1382,47 +1516,23 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
 # candidates, pathways, hypotheses
 
 
-def _candidate_features(ctx: _Context, ss: pd.DataFrame, params: AttributionParams) -> pd.DataFrame:
-    """Module, network, evidence rows, output files and transfer flags per session."""
+def _candidate_features(ctx: _Context, c: pd.DataFrame, params: AttributionParams) -> pd.DataFrame:
+    """Transfer flags and hypothesis of each candidate (features precomputed in _prepare).
+
+    Hypothesis of a session (first rule that applies):
+
+    - ``external``: a burst of >= ``failed_burst`` failed logins before it, or an
+      outbound address outside the lab and vendor networks (``network`` ``other``;
+      for a vendor account only when ``vendor_networks`` is configured, since
+      otherwise its own addresses cannot be told from an outsider's);
+    - ``vendor``: a vendor account (kind ``vendor`` or role ``EDITEUR``) or an
+      address in the vendor networks;
+    - ``insider``: anything else (a lab account from a lab or local address).
+    """
     nets: _Networks = ctx.nets  # type: ignore[attr-defined]
-    ob = ctx.events_out[ctx.events_out["session_id"].isin(ss["session_id"])]
-    feats = []
-    for sid, g in ob.groupby("session_id", sort=True):
-        g = g.sort_values("ts", kind="stable")
-        recs = g["records"].fillna(0).astype("int64")
-        module = g["module"].iloc[int(np.argmax(recs.to_numpy()))] if len(g) else None
-        files = sorted({f for v in g["files"].dropna() for f in str(v).split(" | ")})
-        feats.append(
-            {
-                "session_id": sid,
-                "module": module,
-                "out_ips": [x for x in g["src_ip"].dropna().astype(str) if x],
-                "evidence": " ; ".join(g["src"].astype(str)),
-                "n_evidence_rows": len(g),
-                "output_files": " | ".join(files) if files else None,
-            }
-        )
-    f = pd.DataFrame(
-        feats,
-        columns=["session_id", "module", "out_ips", "evidence", "n_evidence_rows", "output_files"],
-    )
-    f["session_id"] = f["session_id"].astype("string")
-    out = ss.merge(f, on="session_id", how="left")
-    out["n_evidence_rows"] = out["n_evidence_rows"].fillna(0).astype(int)
-    if "modules" in out.columns:
-        out["module"] = out["module"].fillna(out["modules"].astype("string"))
-    nets_col = []
-    for lab, ips, sips in zip(out["lab"], out["out_ips"], out["src_ips"], strict=True):
-        cand = (
-            ips
-            if isinstance(ips, list) and ips
-            else ([] if sips is None or sips is pd.NA else str(sips).split(" | "))
-        )
-        nets_col.append(nets.session_class(cand, str(lab)))
-    out["network"] = pd.Series(nets_col, index=out.index, dtype="string")
-    out["src_ips"] = out["src_ips"].astype("string")
+    out = c.copy()
     links = ctx.links
-    if not links.empty:
+    if not links.empty and links["external_fetch"].any():
         ext = links[links["external_fetch"]]
         fetched = ext.groupby("session_id")["remote_host"].agg(
             lambda s: " | ".join(sorted(set(s.astype(str))))
@@ -1435,13 +1545,13 @@ def _candidate_features(ctx: _Context, ss: pd.DataFrame, params: AttributionPara
     kind = out["account_kind"].astype(str)
     role = out["role"].fillna("").astype(str)
     vendorish = (kind == "vendor") | (role == "EDITEUR") | (out["network"] == "vendor")
-    outside = out["network"].isin(["other"])
-    # without vendor networks, a vendor account's outside address cannot be told apart
-    outside_counts = outside & ~((kind == "vendor") & (not nets.vendor))
-    hyp = np.where(burst | outside_counts, "external", np.where(vendorish, "vendor", "insider"))
+    outside = out["network"] == "other"
+    if not nets.vendor:
+        outside = outside & ~((kind == "vendor") | (role == "EDITEUR"))
+    hyp = np.where(burst | outside, "external", np.where(vendorish, "vendor", "insider"))
     out["failed_burst"] = burst.to_numpy()
     out["hypothesis"] = pd.Series(hyp, index=out.index, dtype="string")
-    return out.drop(columns=["out_ips"])
+    return out
 
 
 def _rank_candidates(c: pd.DataFrame, by_fit: bool) -> pd.DataFrame:
@@ -1483,6 +1593,8 @@ _CAND_COLS = [
     "anomalous_volume",
     "failed_logins_before",
     "failed_burst",
+    "new_source",
+    "concurrent_sessions",
     "hypothesis",
     "pathway_id",
     "explains",
@@ -1530,15 +1642,8 @@ def _candidates(ctx: _Context, windows: pd.DataFrame, params: AttributionParams)
     c = _candidate_features(ctx, c, params)
     c["anomalous_volume"] = c["records"] * c["anomaly_weight"]
     c["score_rank"] = c["rank"]
-    # leaked patients the session itself touched (identity overlap, when the log has it)
-    if ctx.leak is not None and not ctx.touched.empty:
-        t = ctx.touched.merge(
-            ctx.matches[["lab", "patient"]].drop_duplicates(), on=["lab", "patient"]
-        )
-        n = t.groupby("session_id").size()
-        c["touched_leaked"] = c["session_id"].map(n).fillna(0).astype(int)
-    else:
-        c["touched_leaked"] = 0
+    # leaked patients the session's own events name (identity overlap, when the log has it)
+    c["touched_leaked"] = c["session_id"].map(ctx.touched).fillna(0).astype("int64")
     c = _rank_candidates(c, by_fit=ctx.leak is not None)
     c["pathway_id"] = pd.Series(pd.NA, index=c.index, dtype="string")
     c["explains"] = 0

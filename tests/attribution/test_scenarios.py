@@ -15,6 +15,7 @@ from attribution_scenarios import (
     T0,
     VENDOR_IP,
     VENDOR_NET,
+    _ev,
     base_case,
     build,
     existing_at,
@@ -54,6 +55,9 @@ def _insider(c, n=150, seed=1):
 
 
 def _external(c, n=400, seed=2):
+    # the technician's own routine use, from the lab, weeks before
+    t = T0 + pd.Timedelta(days=10, hours=8)
+    c.add(**_ev(t, "L02", "jean.p", "TECHNICIEN", "staff", lab_ip("L02", 40), "TECHNIQUE", "login"))
     export_session(
         c,
         "L02",
@@ -160,6 +164,7 @@ def test_insider_single_staff_account():
     cand = a.candidates.iloc[0]
     # the session read every patient it exported: identity overlap is complete
     assert cand["touched_leaked"] == 150 and cand["evidence"].startswith("audit_L04.csv:")
+    assert not cand["new_source"]  # no earlier activity to compare the address with
     w = a.windows.set_index("lab").loc["L04"]
     # a filtered export (150 of ~350 patients): the bracket still holds the export time
     assert w["after"] <= INSIDER_T <= w["before"] and w["extraction"] == "filtered"
@@ -175,6 +180,7 @@ def test_external_burst_from_outside():
     # 8 failed logins before the session, from an address in no lab or vendor network
     assert cand["failed_logins_before"] == 8 and cand["failed_burst"]
     assert cand["network"] == "other" and OUTSIDE_IP in cand["src_ips"]
+    assert cand["new_source"]  # jean.p had only ever worked from the lab network
     ev_for = a.hypotheses.set_index("hypothesis").loc["external", "evidence_for"]
     assert "failed logins" in ev_for and "outside" in ev_for
 
