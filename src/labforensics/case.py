@@ -221,6 +221,8 @@ def make_params(cls: type, case: Case, section: str) -> Any:
         "vendor_accounts": case.vendor_accounts,
         "service_accounts": case.service_accounts,
         "account_kinds": case.account_kinds,
+        "lab_aliases": case.lab_aliases,
+        "transfer_tz": case.tz,
     }
     kwargs: dict[str, Any] = {}
     for k, v in common.items():

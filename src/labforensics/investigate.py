@@ -316,11 +316,13 @@ def _verdict_class(code: str) -> str:
     c = code.lower()
     if any(k in c for k in ("vendor", "editeur", "supplier")):
         return "vendor"
-    if any(k in c for k in ("insider", "staff", "internal", "lab_staff")):
+    if any(k in c for k in ("insider", "staff", "internal")):
         return "insider"
-    if any(k in c for k in ("outside", "external", "attacker", "intrus")):
+    if any(k in c for k in ("outside", "external", "attacker")):
         return "outside"
-    if any(k in c for k in ("none", "no_incident", "no incident", "nothing")):
+    if "mixed" in c:
+        return "mixed"
+    if any(k in c for k in ("none", "no_incident", "nothing")):
         return "none"
     return "undetermined"
 
@@ -329,6 +331,7 @@ _VERDICT_LABELS = {
     "vendor": "The LIS vendor",
     "insider": "Laboratory staff (insider)",
     "outside": "An outside attacker",
+    "mixed": "Mixed: several sources",
     "none": "No exfiltration found",
     "undetermined": "Undetermined",
 }
@@ -342,90 +345,85 @@ def _stability_text(stab: Any) -> str:
     if isinstance(stab, int | float):
         return f"{float(stab):.0%} of perturbed runs agree"
     if isinstance(stab, Mapping):
-        for k in ("agreement", "share", "stable_share", "fraction"):
-            if isinstance(stab.get(k), int | float):
-                n = stab.get("runs") or stab.get("n") or stab.get("n_runs")
-                extra = f" of {n} perturbed runs" if n else " of perturbed runs"
-                return f"{float(stab[k]):.0%}{extra} give the same verdict"
-        return "; ".join(f"{k}: {v}" for k, v in stab.items() if not isinstance(v, list | dict))
+        share = stab.get("agreement")
+        runs = stab.get("runs")
+        n = len(runs) if isinstance(runs, list) else runs
+        if isinstance(share, int | float):
+            if not n:
+                return "no rerun made"
+            return f"{float(share):.0%} of {n} reruns with thresholds halved or doubled agree"
     return str(stab)
 
 
+#: Sections of Attribution.to_dict() surfaced at the top level of findings.json.
+_SURFACED = ("hypotheses", "windows", "pathways", "transfers", "leak_summary", "candidates")
+
+
 def attribution_findings(att: Any) -> dict[str, Any]:
-    """Normalise an attribution result (object or dict) to the findings' sections.
+    """Normalise an attribution result (``Attribution``, its ``to_dict()``, or None).
 
     Returns
     -------
     dict
-        ``verdict`` (dict: ``verdict``, ``label``, ``strength``, ``rule``, ``stability``,
-        ``stability_text``, ``summary``), ``hypotheses``, ``windows``, ``pathways``,
-        ``transfers``, ``coverage`` (lists of dicts), ``candidates`` and ``raw``
-        (the attribution's own ``to_dict()``).
+        ``verdict`` (dict: ``verdict`` code, ``class`` (vendor, insider, outside,
+        mixed, none, undetermined), ``label``, ``strength`` (of the winning
+        hypothesis), ``rule`` (as applied), ``stability``, ``stability_text``,
+        ``summary``), ``hypotheses``, ``windows``, ``pathways``, ``transfers``,
+        ``coverage`` (the per-lab leak summary), ``candidates`` (lists of dicts)
+        and ``raw`` (the rest of ``to_dict()``: rule text, totals, parameters ...).
     """
     from .outputs import json_safe
 
     if att is None:
         d: dict[str, Any] = {}
     elif isinstance(att, Mapping):
-        d = dict(att)
-    elif hasattr(att, "to_dict"):
-        d = dict(att.to_dict())
+        d = json_safe(dict(att))
     else:
-        d = {}
-    d = json_safe(d)
+        d = json_safe(att.to_dict())
 
-    def section(name: str, *alts: str) -> list[dict[str, Any]]:
-        for k in (name, *alts):
-            v = d.get(k)
-            if v is None and att is not None and not isinstance(att, Mapping):
-                v = json_safe(getattr(att, k, None))
-            if isinstance(v, list):
-                return [x if isinstance(x, dict) else {"value": x} for x in v]
-            if isinstance(v, dict):
-                return [{"name": kk, **vv} if isinstance(vv, dict) else {"name": kk, "value": vv}
-                        for kk, vv in v.items()]  # fmt: skip
-        return []
+    def section(name: str) -> list[dict[str, Any]]:
+        v = d.get(name)
+        return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
-    raw_v = d.get("verdict")
-    if isinstance(raw_v, dict):
-        vd = raw_v
-        code = str(vd.get("verdict") or vd.get("code") or vd.get("hypothesis") or "undetermined")
-    else:
-        vd = {}
-        code = str(raw_v) if raw_v is not None else "undetermined"
+    code = str(d.get("verdict") or "undetermined")
     cls = _verdict_class(code) if att is not None else "undetermined"
-    stab = d.get("stability", vd.get("stability"))
-    strength = vd.get("strength") or d.get("strength") or d.get("confidence") or "not stated"
-    rule = vd.get("rule") or d.get("verdict_rule") or ""
-    summary = vd.get("summary") or d.get("summary") or d.get("explanation") or ""
+    hyps = section("hypotheses")
+    win = [h for h in hyps if h.get("hypothesis") == code]
+    strength = str(win[0].get("strength")) if win and win[0].get("strength") else "n/a"
+    rule = d.get("verdict_rule") or ""
+    summary = rule
     if att is None:
-        summary = "No attribution was made (no attribution stage or no scores)."
+        summary = "No attribution was made."
+    label = _VERDICT_LABELS[cls]
+    if cls == "undetermined" and code not in ("undetermined", ""):
+        label = code
     return {
         "verdict": {
             "verdict": code,
             "class": cls,
-            "label": _VERDICT_LABELS[cls]
-            if code in ("", cls)
-            else f"{_VERDICT_LABELS[cls]} ({code})"
-            if cls != "undetermined"
-            else code,
-            "strength": str(strength),
-            "rule": rule if isinstance(rule, str) else json.dumps(rule, sort_keys=True),
-            "stability": stab,
-            "stability_text": _stability_text(stab),
+            "label": label,
+            "strength": strength,
+            "rule": d.get("rule") or "",
+            "stability": d.get("stability", {}).get("agreement")
+            if isinstance(d.get("stability"), dict)
+            else d.get("stability"),
+            "stability_text": _stability_text(d.get("stability")),
             "summary": str(summary),
         },
-        "hypotheses": section("hypotheses"),
+        "hypotheses": hyps,
         "windows": section("windows"),
         "pathways": section("pathways"),
         "transfers": section("transfers"),
-        "coverage": section("coverage", "lab_coverage"),
+        "coverage": section("leak_summary") or section("coverage"),
         "candidates": section("candidates")[:TOP_SESSIONS],
-        "raw": d,
+        "raw": {k: v for k, v in d.items() if k not in _SURFACED and k != "verdict"},
     }
 
 
-def _findings_text(f: dict[str, Any]) -> list[str]:
+def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
+    from .report.html import make_formatter
+
+    when = make_formatter(tz)
     out: list[str] = []
     for s in f["top_sessions"][:5]:
         if not s.get("flagged"):
@@ -434,7 +432,7 @@ def _findings_text(f: dict[str, Any]) -> list[str]:
         reasons = "; ".join(s.get("reasons") or [])[:240]
         out.append(
             f"Session of {s.get('account')} ({s.get('account_kind')}) at {s.get('lab')} "
-            f"starting {s.get('start')}: {recs:,} records sent out, score "
+            f"starting {when(s.get('start'))}: {recs:,} records sent out, score "
             f"{s.get('score', 0):.2f}" + (f" ({reasons})" if reasons else "")
         )
     if f["windows"]:
@@ -486,10 +484,8 @@ def build_findings(
     att = attribution_findings(attribution)
     ev = events
     totals = dict(accounting.get("totals", {}))
-    leak_found = None
-    for c in att["coverage"]:
-        if "found" in c and isinstance(c["found"], int):
-            leak_found = (leak_found or 0) + c["found"]
+    att_totals = att["raw"].get("totals") or {}
+    leak_found = att_totals.get("found")
     f: dict[str, Any] = {
         "question": QUESTION,
         "tool": {"name": "labforensics", "version": __version__},
@@ -511,7 +507,9 @@ def build_findings(
         "leak": {
             "given": leak_patients is not None,
             "patients": leak_patients,
-            "labs": len({c.get("lab") for c in att["coverage"]}) if att["coverage"] else None,
+            "labs": len({c.get("lab") for c in att["coverage"] if c.get("leaked_found")})
+            if att["coverage"]
+            else None,
             "found": leak_found,
         },
         "transfers_given": transfers_given,
@@ -529,7 +527,13 @@ def build_findings(
             "start": ev["ts"].min() if len(ev) else None,
             "end": ev["ts"].max() if len(ev) else None,
         },
-        "accounting": accounting,
+        # per-file accounting without the absolute path (findings travel; paths are local)
+        "accounting": {
+            **accounting,
+            "files": [
+                {k: v for k, v in fr.items() if k != "path"} for fr in accounting.get("files", [])
+            ],
+        },
         "unreadable": list(unreadable),
         "migrations": report.tables.migrations(ev) if len(ev) else [],
         "gaps": report.tables.log_gaps(ev, tz) if len(ev) else [],
@@ -539,7 +543,7 @@ def build_findings(
         "reproduce": reproduce,
     }
     f = json_safe(f)
-    f["findings_text"] = _findings_text(f)
+    f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
 
@@ -552,19 +556,6 @@ def _params_dict(p: Any) -> Any:
     if dataclasses.is_dataclass(p):
         return json_safe({f.name: getattr(p, f.name) for f in dataclasses.fields(p)})
     return json_safe(p)
-
-
-def _load_leak(path: Path | None) -> tuple[Any, int | None]:
-    """Read the leaked identifiers file (CSV: lab, ipp); returns (table, patients)."""
-    if path is None:
-        return None, None
-    from .custody import open_evidence
-
-    with open_evidence(path) as fh:
-        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    n = len(df.drop_duplicates()) if len(df) else 0
-    return df, n
 
 
 class _Stages:
@@ -709,30 +700,25 @@ def investigate(
 
     sc = st.run("detection", _detect)
     sst = session_scores_table(sc)
-    leak_df, leak_n = _load_leak(leak_path)
-    xfer = None
-    if xfer_path is not None:
-        from .ingest.xferlog import read_transfers
-
-        xfer = _call(read_transfers, xfer_path, tz=case_.tz)
-
     from .attribution import AttributionParams, attribute
 
     ap = make_params(AttributionParams, case_, "attribution")
+    scored = sc.session if getattr(sc, "session", None) is not None else sst
     at = st.run(
         "attribution",
-        lambda: _call(
-            attribute,
+        lambda: attribute(
             ss.events,
             ss.sessions,
-            sc,
-            leak=leak_df,
-            transfers=xfer,
+            scored,
+            leak=leak_path,
+            transfers=xfer_path,
             case_key=key,
             params=ap,
         ),  # fmt: skip
-        lambda a: f"verdict {getattr(a, 'verdict', '?')}",
+        lambda a: f"verdict {a.verdict}",
     )
+    totals = getattr(at, "totals", {}) or {}
+    leak_n = totals.get("leak_identifiers") if leak_path is not None else None
 
     inputs: list[dict[str, Any]] = []
     files = list(getattr(ev, "manifest", None) or getattr(ev, "manifest_files", None) or [])
@@ -755,7 +741,7 @@ def investigate(
         "tz": case_.tz,
         "seed": case_.seed,
     }
-    repro = ["labforensics investigate", *[p.name for p in paths], "--out", out_p.name]
+    repro = ["labforensics investigate", *[p.name for p in paths], "--out", "OUT"]
     if case_.path:
         repro += ["--case", case_.path.name]
     if leak_path:
@@ -774,13 +760,13 @@ def investigate(
             events=events_out, sessions=ss.sessions, session_scores=sst, attribution=at,
             accounting=ev.report.to_dict(), inputs=inputs, case=case_, parameters=parameters,
             key_fingerprint=key.fingerprint, leak_patients=leak_n,
-            transfers_given=xfer is not None, unreadable=unreadable, stages=st.rows,
+            transfers_given=xfer_path is not None, unreadable=unreadable, stages=st.rows,
             reproduce=reproduce,
         )  # fmt: skip
         write_json(findings, out_p / "findings.json")
         write_parquet(events_out, out_p / "events.parquet")
         write_parquet(_drop_private(ss.sessions), out_p / "sessions.parquet")
-        write_parquet(sst, out_p / "scores.parquet")
+        write_parquet(scored if isinstance(scored, pd.DataFrame) else sst, out_p / "scores.parquet")
         write_csv(ev.quarantine, out_p / "quarantine.csv")
         data = report.ReportData(
             findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
@@ -845,3 +831,19 @@ def add_cli_commands(extensions: dict) -> None:
         _add_reidentify,
         "map pseudonyms back to (lab, IPP) for patient notification (data-protection officer)",
     )
+
+
+class _CallableModule(sys.modules[__name__].__class__):
+    """Lets ``labforensics.investigate(...)`` work once this submodule is imported.
+
+    Importing ``labforensics.investigate`` binds the package attribute of that name
+    to this module (the import system does it after the lazy ``__getattr__`` of
+    the package could answer), so the module itself forwards calls to
+    :func:`investigate`.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> InvestigationResult:
+        return investigate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

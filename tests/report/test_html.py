@@ -53,7 +53,7 @@ def test_verdict_and_sections(rendered):
     # the stand-in attribution says vendor: the verdict box carries that class and label
     assert f["verdict"]["class"] == "vendor"
     assert 'class="verdict vendor"' in html
-    assert "95% of 20 perturbed runs give the same verdict" in html
+    assert "95% of 20 reruns with thresholds halved or doubled agree" in html
     for sec in ("answer", "evidence", "timelines", "sessions", "leak", "hypotheses", "method"):
         assert f'<section id="{sec}">' in html
 

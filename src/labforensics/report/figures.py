@@ -82,6 +82,14 @@ def _literal(text: object) -> str:
     return "" if text is None or text is pd.NA else str(text)
 
 
+def _plain_log_axis(axis: Any) -> None:
+    """Log-axis tick labels as plain numbers (the default ones are mathtext, off here)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}".replace(",", "\u202f")))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def png_bytes(make: Callable[[], Figure] | Figure) -> bytes:
     """Render a figure (or a function making one) to deterministic PNG bytes.
 
@@ -175,11 +183,19 @@ def activity_timeline(
         )
         cb = fig.colorbar(mesh, ax=ax, pad=0.01, fraction=0.03)
         cb.set_label("records (log scale)")
+        _plain_log_axis(cb.ax.yaxis)
         row = {lab: i + 0.5 for i, lab in enumerate(labs)}
         if windows is not None and not windows.empty:
+            # a window lasts hours: drawn at least ~3 weeks wide so it shows at month scale
+            span = max(edges[-1] - edges[0], 1.0)
             for w in windows.itertuples():
-                ax.axvspan(mdates.date2num(w.start), mdates.date2num(w.end), color=ORANGE,
-                           alpha=0.35, lw=0, label="exfiltration window")  # fmt: skip
+                x0 = mdates.date2num(w.start)
+                width = max(mdates.date2num(w.end) - x0, span / 120)
+                r = row.get(str(w.lab)) if "lab" in windows.columns else None
+                y = (r - 0.5, 1.0) if r is not None else (0, len(labs))
+                ax.broken_barh([(x0 - width / 2 + (mdates.date2num(w.end) - x0) / 2, width)], y,
+                               facecolors="none", edgecolors=ORANGE, linewidth=1.6,
+                               label="exfiltration window")  # fmt: skip
         if migrations is not None and not migrations.empty:
             m = migrations[migrations["lab"].astype(str).isin(row)]
             ax.scatter(mdates.date2num(m["date"]), m["lab"].astype(str).map(row), marker="|",
@@ -333,6 +349,7 @@ def score_distribution(
         if f.any():
             ax.hist(s[f].dropna(), bins=bins, color=RED, alpha=0.9, label="flagged")
         ax.set_yscale("log")
+        _plain_log_axis(ax.yaxis)
         ax.set_xlabel("score (higher is more anomalous)")
         ax.set_ylabel("sessions")
         ax.legend(frameon=False, fontsize=8)

@@ -178,13 +178,17 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
         flagged["start"] = _naive_local(flagged["start"], tz)
     mig = pd.DataFrame(f.get("migrations", []), columns=["lab", "first_ts"])
     mig = pd.DataFrame({"lab": mig["lab"], "date": _naive_local(mig["first_ts"], tz)})
-    win = pd.DataFrame(
-        [w for w in f.get("windows", []) if isinstance(w, Mapping) and "start" in w and "end" in w],
-        columns=["start", "end"],
-    )
+    wrows = []
+    for w in f.get("windows", []):
+        if not isinstance(w, Mapping):
+            continue
+        lo, hi = w.get("after") or w.get("start"), w.get("before") or w.get("end")
+        if lo and hi:
+            wrows.append({"lab": w.get("lab"), "start": lo, "end": hi})
+    win = pd.DataFrame(wrows, columns=["lab", "start", "end"])
     if not win.empty:
-        win = pd.DataFrame({"start": _naive_local(win["start"], tz),
-                            "end": _naive_local(win["end"], tz)})  # fmt: skip
+        win["start"] = _naive_local(win["start"], tz)
+        win["end"] = _naive_local(win["end"], tz)
     out["timeline"] = figures.data_uri(
         figures.png_bytes(
             lambda: figures.activity_timeline(monthly, flagged=flagged, migrations=mig, windows=win)
@@ -194,6 +198,10 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
         figures.png_bytes(lambda: figures.log_coverage(tables.monthly_coverage(ev, tz)))
     )
     cov = pd.DataFrame(f.get("coverage", []))
+    if "leaked" not in cov.columns and "leaked_found" in cov.columns:
+        cov = cov.assign(leaked=cov["leaked_found"])
+    if {"leaked", "explained"} <= set(cov.columns):
+        cov = cov[cov["leaked"].fillna(0) > 0]
     if {"lab", "leaked", "explained"} <= set(cov.columns):
         out["leak"] = figures.data_uri(figures.png_bytes(lambda: figures.leak_coverage(cov)))
     if data.session_scores is not None and not data.session_scores.empty:
@@ -274,7 +282,10 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     env.filters["attr"] = _attr
     f = data.findings
     top = list(f.get("top_sessions", []))[:top_n]
-    figs = _figures(data, top)
+    # flagged sessions (and at least the first three) get a card with figure and rows
+    detailed = [s for i, s in enumerate(top) if s.get("flagged") or i < 3]
+    others = [s for s in top if s not in detailed]
+    figs = _figures(data, detailed)
     acct = _frame_rows(data.accounting) if data.accounting is not None else []
     quarantine_summary: list[dict[str, Any]] = []
     if data.quarantine is not None and not data.quarantine.empty:
@@ -290,7 +301,9 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "tz": data.tz,
         "top": top,
         "figs": figs,
-        "evidence_rows": _evidence_rows(data, top),
+        "evidence_rows": _evidence_rows(data, detailed),
+        "detailed": detailed,
+        "others": others,
         "accounting": acct,
         "accounting_cols": list(data.accounting.columns) if data.accounting is not None else [],
         "quarantine_summary": quarantine_summary,

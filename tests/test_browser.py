@@ -1,0 +1,79 @@
+"""report.html in headless Chromium: loads without console errors, figures render.
+
+Skips with a message when Debian's chromium / chromium-driver are missing.
+Set ``LABFORENSICS_SCREENSHOT=docs/report-screenshot.png`` to keep the screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from hostile import write_hostile_case
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _driver():
+    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
+        pytest.skip(
+            "chromium and chromedriver are missing: apt-get install chromium chromium-driver"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="lf-chromium-")
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--disable-background-networking", "--no-first-run", "--window-size=1280,2400",
+              f"--user-data-dir={profile}"):  # fmt: skip
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    except Exception as exc:  # a broken browser install is a skip, not a failure of ours
+        shutil.rmtree(profile, ignore_errors=True)
+        pytest.skip(f"chromium could not start: {exc}")
+    return drv, profile
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    import labforensics as lf
+
+    base = tmp_path_factory.mktemp("browser")
+    p = write_hostile_case(base)
+    res = lf.investigate(p["evidence"], base / "out", leak=p["leak"], progress=False)
+    return res.report
+
+
+def test_report_renders_in_chromium(report, tmp_path):
+    drv, profile = _driver()
+    try:
+        drv.get(report.as_uri())
+        assert "forensic report" in drv.title
+        # every figure decoded: an undecodable data URI has naturalWidth 0
+        widths = drv.execute_script(
+            "return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0);"
+        )
+        assert widths and all(w > 0 for w in widths), widths
+        # the hostile account is shown as text, not run as markup: no alert, no extra image
+        body = drv.find_element("tag name", "body").text
+        assert "<img src=x onerror=alert(1)>" in body
+        assert drv.execute_script("return document.scripts.length;") == 0
+        logs = drv.get_log("browser")
+        errors = [e for e in logs if e.get("level") == "SEVERE"]
+        assert errors == [], errors
+        shot = Path(os.environ.get("LABFORENSICS_SCREENSHOT") or tmp_path / "report.png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        drv.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000  # a blank page is a few kB
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -1,0 +1,196 @@
+"""investigate(): the trust properties of its outputs, on a small hand-written case.
+
+The case (tests/hostile.py): one lab, 21 daily current-dialect files, a vendor
+night extraction of all 240 patients with the hostile texts of case 009 in its
+account, workstation and comments, three hostile lines of the wrong width, a
+gzipped day cut short and a binary file no reader knows; the leak is the 240
+patients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import labforensics as lf
+from hostile import HOSTILE_ACCOUNT, HOSTILE_HOST, ipps, write_hostile_case
+from labforensics.errors import EvidenceError, OutputExistsError
+
+OUTPUTS = ("report.html", "findings.json", "events.parquet", "sessions.parquet",
+           "scores.parquet", "quarantine.csv", "manifest.json")  # fmt: skip
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The case investigated twice into two folders with one case key, via a case.toml."""
+    base = tmp_path_factory.mktemp("inv")
+    p = write_hostile_case(base / "case", damaged=True)
+    (base / "case.key").write_text(bytes(range(32)).hex() + "\n")
+    case = base / "case.toml"
+    case.write_text('[case]\nname = "Hostile 009"\nkey_file = "case.key"\nseed = 7\n'
+                    '[networks]\nlab = ["10.1.0.0/16"]\n')  # fmt: skip
+    before = _hashes(base / "case")
+    a = lf.investigate(p["evidence"], base / "a" / "out", leak=p["leak"], case=case,
+                       progress=False)  # fmt: skip
+    b = lf.investigate(p["evidence"], base / "b" / "out", leak=p["leak"], case=case,
+                       progress=False)  # fmt: skip
+    return {"a": a, "b": b, "base": base, "paths": p, "before": before, "case": case}
+
+
+def test_outputs_written(runs):
+    out = runs["a"].out
+    assert sorted(x.name for x in out.iterdir()) == sorted(OUTPUTS)
+
+
+def test_verdict_is_vendor(runs):
+    # the only outbound session holding the 240 leaked patients is the vendor's extraction
+    f = runs["a"].findings
+    assert f["verdict"]["verdict"] == "vendor"
+    flagged = [s for s in f["top_sessions"] if s["flagged"]]
+    assert [s["account"] for s in flagged] == [HOSTILE_ACCOUNT]
+    assert flagged[0]["records_extracted"] == 240
+    # 2020-03-17 02:10 Paris is 01:10 UTC (winter time, UTC+1)
+    assert flagged[0]["start"] == "2020-03-17T01:10:00Z"
+
+
+def test_findings_byte_identical_and_parquet_equal(runs):
+    a, b = runs["a"].out, runs["b"].out
+    # same inputs and case: the same findings.json bytes, even in another folder
+    assert (a / "findings.json").read_bytes() == (b / "findings.json").read_bytes()
+    for name in ("events.parquet", "sessions.parquet", "scores.parquet"):
+        assert pq.read_table(a / name).equals(pq.read_table(b / name)), name
+    assert (a / "quarantine.csv").read_bytes() == (b / "quarantine.csv").read_bytes()
+
+
+def test_findings_have_no_wall_clock_or_absolute_path(runs):
+    text = (runs["a"].out / "findings.json").read_text()
+    assert str(runs["base"]) not in text
+    assert "/tmp" not in text and "started" not in text
+
+
+def test_no_raw_patient_identifier_in_any_output(runs):
+    # every IPP of the evidence, searched in every output (Parquet read back as text)
+    raw = ipps()
+    pattern = re.compile("|".join(raw))
+    out = runs["a"].out
+    for p in sorted(out.iterdir()):
+        if p.suffix == ".parquet":
+            text = pd.read_parquet(p).astype(str).to_csv()
+        else:
+            text = p.read_bytes().decode("utf-8", errors="replace")
+        m = pattern.search(text)
+        assert m is None, f"raw IPP {m.group(0) if m else ''} in {p.name}"
+    # ...and the patients are there, pseudonymised
+    ev = pd.read_parquet(out / "events.parquet")
+    assert ev["patient"].dropna().str.fullmatch(r"P[0-9a-f]{16}").all()
+
+
+def test_hostile_text_in_html(runs):
+    html = (runs["a"].out / "report.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    # the report has no script of its own
+    assert re.search(r"<script", html, re.I) is None
+    # the workstation's name, in an attribute, with its quotes escaped as &quot;
+    assert f'title="{HOSTILE_HOST}"' in html
+    assert re.search(r'title="[^"]*&quot;', html) is None or "&quot;" in html
+
+
+def test_hostile_quote_escaped_in_attribute(tmp_path):
+    # a host with a double quote ends up in the host tag's title attribute as &quot;
+    from labforensics.report.html import _attr
+
+    assert str(_attr('http://h.example/?q=a"b')) == "http://h.example/?q=a&quot;b"
+
+
+def test_hostile_text_neutralised_in_csv(runs):
+    q = pd.read_csv(runs["a"].out / "quarantine.csv", dtype=str)
+    raws = set(q["raw"])
+    # formula-looking cells get a leading quote; the text "-5.2" too (it is text)
+    assert {'\'=HYPERLINK("http://x.example/?"&A1;"ok")', "'-5.2", "'@SUM(1+1)"} <= raws
+    # the numeric column stays numbers
+    q2 = pd.read_csv(runs["a"].out / "quarantine.csv")
+    assert pd.api.types.is_integer_dtype(q2["source_line"])
+
+
+def test_damaged_inputs_accounted(runs):
+    acc = runs["a"].findings["accounting"]
+    # 3 hostile lines + 1 record cut by the truncated gzip
+    assert acc["totals"]["quarantined"] == 4
+    assert acc["unrecognised"] == ["blob.bin"]
+    assert acc["truncated_files"] == ["audit_l01_2020-03-21.csv.gz"]
+    t = acc["totals"]
+    assert (
+        t["rows_read"]
+        == t["events"]
+        + t["quarantined"]
+        + t["rotation_duplicates"]
+        + t["repeated_headers"]
+        + t["ignored"]
+    )
+
+
+def test_inputs_never_modified(runs):
+    assert _hashes(runs["base"] / "case") == runs["before"]
+
+
+def test_manifest(runs):
+    out = runs["a"].out
+    m = json.loads((out / "manifest.json").read_text())
+    # every output but the manifest itself, with its SHA-256
+    got = {o["path"]: o["sha256"] for o in m["outputs"]}
+    assert got == {k: v for k, v in _hashes(out).items() if k != "manifest.json"}
+    names = {Path(i["path"]).name for i in m["inputs"]}
+    assert {"blob.bin", "leaked_ipps.csv", "case.toml", "audit_l01_2020-03-02.csv"} <= names
+    # key fingerprint of bytes(range(32)), never the key
+    assert m["case_key_fingerprint"] == lf.CaseKey(bytes(range(32))).fingerprint
+    assert bytes(range(32)).hex() not in (out / "manifest.json").read_text()
+    assert m["seed"] == 7 and m["tz"] == "Europe/Paris"
+    assert m["started_utc"] <= m["finished_utc"]
+
+
+def test_existing_output_not_overwritten(runs):
+    with pytest.raises(OutputExistsError):
+        lf.investigate(runs["paths"]["evidence"], runs["a"].out, case=runs["case"], progress=False)
+
+
+def test_missing_evidence_is_a_clear_error(tmp_path):
+    with pytest.raises(EvidenceError, match="does not exist"):
+        lf.investigate(tmp_path / "nope", tmp_path / "out", progress=False)
+
+
+def test_key_file_beside_output_and_reused(tmp_path, monkeypatch):
+    monkeypatch.delenv("LABFORENSICS_CASE_KEY", raising=False)
+    p = write_hostile_case(tmp_path / "c", days=8)
+    out = tmp_path / "res"
+    r1 = lf.investigate(p["evidence"], out, progress=False)
+    key = tmp_path / "res.key"
+    # the key lives beside the folder, never inside it
+    assert r1.key_file == key and key.exists()
+    assert not any(x.suffix == ".key" for x in out.iterdir())
+    fp1 = json.loads((out / "manifest.json").read_text())["case_key_fingerprint"]
+    r2 = lf.investigate(p["evidence"], out, progress=False, force=True)
+    fp2 = json.loads((out / "manifest.json").read_text())["case_key_fingerprint"]
+    # the second run into the same folder reuses the key: same pseudonyms
+    assert fp1 == fp2 and r2.key_file == key
+
+
+def test_summary_one_screen(runs):
+    s = runs["a"].summary()
+    assert "Verdict: The LIS vendor" in s and "report.html" in s
+    assert len(s.splitlines()) <= 24
