@@ -334,3 +334,31 @@ def test_lab_and_account_kind_from_context(tmp_path):
     ev = _read(tmp_path, json.dumps(_resource()), lab="L07", account_kinds={"u1": "vendor"}).events
     assert ev["lab"].iloc[0] == "L07" and ev["account_kind"].iloc[0] == "vendor"
     assert re.fullmatch(r"f\.json#1", ev["message_id"].iloc[0])
+
+
+def test_case_010_through_read_evidence(case_dir, tmp_path, test_key):
+    # case "010-fhir-r4-r5-shapes" end to end: sniffed, pseudonymised, redacted, validated
+    from labforensics.ingest import read_evidence
+    from labforensics.privacy import pseudonymise_one
+    from labforensics.schema import validate_events
+
+    r4, r5 = _case_010_resources(case_dir)
+    (tmp_path / "r4.json").write_text(r4, encoding="utf-8")
+    (tmp_path / "r5.ndjson").write_text(r5 + "\n", encoding="utf-8")
+    evd = read_evidence(tmp_path, lab="L01", case_key=test_key)
+    ev = validate_events(evd.events)
+    evd.report.check()
+    assert [f.format for f in evd.report.files] == ["fhir_auditevent", "fhir_auditevent"]
+    assert len(ev) == 2
+    for col, value in (
+        ("account", "tech10"),
+        ("action", "read"),
+        ("outcome", "success"),
+        ("src_ip", "10.9.0.7"),
+        ("patient", pseudonymise_one(test_key, "L01", "PAT-0001")),
+    ):
+        assert ev[col].tolist() == [value, value], col
+    assert ev["ts"].tolist() == [pd.Timestamp("2024-05-02 07:15", tz="UTC")] * 2
+    assert "_ipp" not in ev.columns
+    text = ev.astype(str).to_csv()
+    assert "PAT-0001" not in text  # the raw IPP appears nowhere

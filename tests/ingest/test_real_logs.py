@@ -259,3 +259,36 @@ def test_atna_header_time_differs_from_event_time():
     assert (ev["ts"].iloc[0] - sent) == pd.Timedelta("59.301290264s")
     # the base64 PDQ query is decoded into detail (redacted later by read_evidence)
     assert ev["detail"].iloc[0].startswith("<queryByParameter>")
+
+
+# --- all of data/real through read_evidence -------------------------------------------------
+
+
+def test_read_evidence_on_all_real_logs(test_key):
+    from labforensics.ingest import read_evidence
+    from labforensics.schema import validate_events
+
+    root = shared_path("data", "real")
+    evd = read_evidence(root, year=2005, lab="LREAL", case_key=test_key)
+    evd.report.check()
+    validate_events(evd.events)
+    by = {f.source_file: f for f in evd.report.files}
+    # 4 ATNA + 2 syslog + 9 R4 + 6 R5 files recognised; README, LICENSE, CITATION are not
+    assert sorted(f.format for f in by.values()).count("fhir_auditevent") == 15
+    assert sorted(evd.report.unrecognised) == [
+        "README.md",
+        "auth-syslog/loghub/CITATION",
+        "auth-syslog/loghub/LICENSE",
+    ]
+    lin = by["auth-syslog/loghub/Linux_2k.log"]
+    ssh = by["auth-syslog/loghub/OpenSSH_2k.log"]
+    assert (lin.format, lin.rows_read, lin.events, lin.ignored) == ("syslog_auth", 2000, 1670, 330)
+    # OpenSSH: 527 rows give 535 events (two "message repeated 5 times" lines give 5 each)
+    assert (ssh.rows_read, ssh.events, ssh.events_out) == (2000, 527, 535)
+    assert {by[k].format for k in by if k.startswith("atna-syslog/")} == {"atna"}
+    ev = evd.events
+    assert len(ev) == 1670 + 535 + 4 + 15
+    # the openhim PIX query names patient fc133984036647e: pseudonymised, never written raw
+    assert ev["patient"].notna().sum() == 1 + 6  # ATNA 1; FHIR media, pixQuery, vread,
+    # disclosure (R4, R5), rest (R5)
+    assert not ev.astype(str).apply(lambda c: c.str.contains("fc133984036647e")).any().any()

@@ -206,6 +206,8 @@ _KINDS: list[tuple[str, str, str | None, bool, tuple[str, str | None, str | None
     ),
 ]
 _SESSION_KINDS = ("accepted", "session_open", "session_close", "ftp_anon")
+#: literal start of each kind's message, to filter lines before running its regex
+_PREFIX = {k[0]: re.match(r"\^([\w ;]+)", k[1]).group(1) for k in _KINDS}  # type: ignore[union-attr]
 _HEADERS = tuple(re.compile(p) for p in (_R3164, _RISO, _R5424))
 
 
@@ -219,6 +221,11 @@ def sniff_syslog(head: bytes, name: str) -> bool:
         return False
     hits = sum(1 for ln in lines if any(p.match(ln) for p in _HEADERS))
     return hits >= max(1, (len(lines) + 1) // 2)
+
+
+def _extract(s: pd.Series, rx: str) -> pd.DataFrame:
+    """``Series.str.extract`` with one column per group, object dtype (missing: NaN/None)."""
+    return s.astype(object).str.extract(rx, expand=True)
 
 
 def _empty_str(n: int) -> pd.Series:
@@ -263,7 +270,8 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     day = pd.Series(pd.NA, index=s.index, dtype=object)
     tod = pd.Series(pd.NA, index=s.index, dtype=object)
     if n:
-        m5 = s.str.extract(_R5424)
+        lt = s.str.startswith("<").to_numpy(dtype=bool)  # RFC 5424 starts with <PRI>
+        m5 = _extract(s[lt], _R5424).reindex(s.index)
         ok5 = m5["pri"].notna().to_numpy(dtype=bool)
         hdr.loc[ok5, "form"] = "5424"
         hdr.loc[ok5, "ts"] = m5.loc[ok5, "ts"]
@@ -272,7 +280,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         hdr.loc[ok5, "pid"] = m5.loc[ok5, "procid"].where(m5.loc[ok5, "procid"] != "-")
         hdr.loc[ok5, "msg"] = m5.loc[ok5, "msg"].fillna("").str.removeprefix("\ufeff")
         rest = pd.Series(pd.NA, index=s.index, dtype=object)
-        m3 = s[~ok5].str.extract(_R3164)
+        m3 = _extract(s[~ok5], _R3164)
         ok3 = m3["mon"].notna()
         i3 = ok3.index[ok3.to_numpy(dtype=bool)]
         hdr.loc[i3, "form"] = "3164"
@@ -282,7 +290,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         day[i3] = m3.loc[i3, "day"]
         tod[i3] = m3.loc[i3, "time"]
         left = s.index[~ok5 & ~hdr["form"].notna().to_numpy(dtype=bool)]
-        mi = s[left].str.extract(_RISO)
+        mi = _extract(s[left], _RISO)
         oki = mi["iso"].notna()
         ii = oki.index[oki.to_numpy(dtype=bool)]
         hdr.loc[ii, "form"] = "iso"
@@ -291,7 +299,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         rest[ii] = mi.loc[ii, "rest"]
         has_rest = rest.notna()
         if has_rest.any():
-            tag = rest[has_rest].str.extract(_TAG)
+            tag = _extract(rest[has_rest], _TAG)
             hdr.loc[tag.index, "prog"] = tag["prog"]
             hdr.loc[tag.index, "pid"] = tag["pid"]
             hdr.loc[tag.index, "msg"] = (
@@ -308,7 +316,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     # --- classify messages (one vectorised pass per kind) ------------------------------
     msg = hdr["msg"].fillna("")
     prog = hdr["prog"].fillna("")
-    pam_m = msg.str.extract(_PAM) if n else pd.DataFrame(columns=["svc", "pmsg"])
+    pam_m = _extract(msg, _PAM) if n else pd.DataFrame(columns=["svc", "pmsg"])
     is_pam = (pam_m["pmsg"].notna() | hdr["_pam_sub"].astype(bool)).to_numpy(dtype=bool)
     pam_msg = pam_m["pmsg"].fillna(msg)
     kind = pd.Series(pd.NA, index=s.index, dtype=object)
@@ -324,7 +332,10 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         if not cand.any():
             continue
         text = (pam_msg if need_pam else msg)[cand]
-        m = text.str.extract(rx)
+        text = text[text.str.startswith(_PREFIX[name])]  # cheap filter before the regex
+        if text.empty:
+            continue
+        m = _extract(text, rx)
         hit = m.iloc[:, 0].notna() if name != "pam_fail" else m["ip"].notna()
         idx = m.index[hit.to_numpy(dtype=bool)]
         if not len(idx):
@@ -418,18 +429,19 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         truncated, note = True, note or f"last line {n} has no line end and does not parse"
 
     # --- events -------------------------------------------------------------------------
-    canon = {k[0]: k[4] for k in _KINDS}
-    labels = {k[0]: k[5] for k in _KINDS}
     sel = np.flatnonzero(to_event)
-    kinds_sel = kind.to_numpy(dtype=object)[sel]
-    action = np.array([canon[k][0] for k in kinds_sel], dtype=object)
-    dicom_id = np.array([canon[k][1] for k in kinds_sel], dtype=object)
-    dicom_type = np.array([canon[k][2] for k in kinds_sel], dtype=object)
+    kinds_s = pd.Series(kind.to_numpy(dtype=object)[sel], dtype=object)
+    kinds_sel = kinds_s.to_numpy(dtype=object)
+    action = kinds_s.map({k[0]: k[4][0] for k in _KINDS}).to_numpy(dtype=object)
+    dicom_id = kinds_s.map({k[0]: k[4][1] for k in _KINDS}).to_numpy(dtype=object)
+    dicom_type = kinds_s.map({k[0]: k[4][2] for k in _KINDS}).to_numpy(dtype=object)
     outcome = np.where(action == "login_failed", "failure", "success")
     prog_sel = prog.to_numpy(dtype=object)[sel]
     pid_sel = hdr["pid"].to_numpy(dtype=object)[sel]
-    raw_label = np.array([labels[k] for k in kinds_sel], dtype=object)
-    method = msg.str.extract(r"(?:^|\[ ?)(?:Accepted|Failed) (\S+)")[0].to_numpy(dtype=object)[sel]
+    raw_label = kinds_s.map({k[0]: k[5] for k in _KINDS}).to_numpy(dtype=object)
+    method = _extract(msg.iloc[sel], r"(?:^|\[ ?)(?:Accepted|Failed) (\S+)")[0].to_numpy(
+        dtype=object
+    )
     raw_label = np.where(pd.notna(method), raw_label + " " + method.astype(str), raw_label)
     app_session = np.where(
         np.isin(kinds_sel, _SESSION_KINDS) & pd.notna(pid_sel),
@@ -451,7 +463,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         "outcome": outcome,
         "app_session": app_session,
         "detail": msg.to_numpy(dtype=object)[sel],
-        "message_id": np.array([f"{ctx.source_file}:{i}" for i in line_no[sel]], dtype=object),
+        "message_id": (ctx.source_file + ":" + pd.Series(line_no[sel]).astype(str)).to_numpy(),
         "source_line": line_no[sel],
     }
     times = rep[sel]
