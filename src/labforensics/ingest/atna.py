@@ -14,40 +14,50 @@ forbidden: an entity-expansion (billion laughs) or external-entity attempt is
 quarantined, never expanded. Truncated or ill-formed XML, a frame cut short and
 text that is no message are quarantined with the line where they start.
 
-Mapping (DICOM PS3.15 A.5.1 field names; RFC 3881 uses ``code`` where DICOM uses
-``csd-code``: both are read)
----------------------------------------------------------------------------------
-================  ==============================================================
-column            source
-================  ==============================================================
-``ts``            ``EventIdentification/@EventDateTime`` (the event; up to nine
-                  decimals kept to the nanosecond). The syslog header time is when
-                  the message was *sent*: used only when EventDateTime is missing or
-                  unreadable (with a field problem); a malformed header time (no
-                  seconds ...) is a field problem, never fatal
-``action``        ``EventID`` + ``EventTypeCode`` + ``EventActionCode`` (table below)
-``action_raw``    ``<EventID>/<EventTypeCode codes, "+"-joined>``
-``dicom_event_id``  EventID code; ``dicom_event_type`` the first EventTypeCode code
-``outcome``       ``EventOutcomeIndicator`` 0 success; 4, 8, 12 failure; missing or
-                  unknown -> success with a field problem
-``account``       ``ActiveParticipant`` with ``UserIsRequestor="true"``: its
-                  ``UserID`` (else ``UserName``, ``AlternativeUserID``). When several
-                  are requestors, the first whose UserID is not a network address
-                  (IPv4/IPv6 literal): the person, not the machine
-``src_ip``/``host``  ``NetworkAccessPointID`` of that participant, else of another
-                  requestor: type code ``2`` (IP) -> ``src_ip``; ``1`` (machine
-                  name) -> ``host`` (an IP literal typed 1 also fills ``src_ip``)
-``site``          ``AuditSourceIdentification/@AuditEnterpriseSiteID``
-``_ipp``          ``ParticipantObjectIdentification`` with ``ParticipantObjectTypeCode``
-                  1 (person) and ``ParticipantObjectTypeCodeRole`` 1 (patient):
-                  ``ParticipantObjectID`` (HL7 CX ``ID^^^&OID&ISO`` -> ``ID``); one
-                  event per distinct patient, same ``message_id``
-``detail``        base64-decoded ``ParticipantObjectQuery`` texts and
-                  ``EventOutcomeDescription``, ``"; "``-joined (redacted downstream;
-                  NB a decoded query may hold demographics such as a family name)
-``message_id``    ``<source_file>#<message number>``
-``source_line``   line where the message (or its frame's length) starts
-================  ==============================================================
+Mapping
+-------
+DICOM PS3.15 A.5.1 field names; RFC 3881 writes ``code`` where DICOM writes
+``csd-code``: both are read.
+
+``ts``
+    ``EventIdentification/@EventDateTime`` (the event; up to nine
+    decimals kept to the nanosecond). The syslog header time is when
+    the message was *sent*: used only when EventDateTime is missing or
+    unreadable (with a field problem); a malformed header time (no
+    seconds ...) is a field problem, never fatal
+``action``
+    ``EventID`` + ``EventTypeCode`` + ``EventActionCode`` (table below)
+``action_raw``
+    ``<EventID>/<EventTypeCode codes, "+"-joined>``
+``dicom_event_id``
+    EventID code; ``dicom_event_type`` the first EventTypeCode code
+``outcome``
+    ``EventOutcomeIndicator`` 0 success; 4, 8, 12 failure; missing or
+    unknown -> success with a field problem
+``account``
+    ``ActiveParticipant`` with ``UserIsRequestor="true"``: its
+    ``UserID`` (else ``UserName``, ``AlternativeUserID``). When several
+    are requestors, the first whose UserID is not a network address
+    (IPv4/IPv6 literal): the person, not the machine
+``src_ip``/``host``
+    ``NetworkAccessPointID`` of that participant, else of another
+    requestor: type code ``2`` (IP) -> ``src_ip``; ``1`` (machine
+    name) -> ``host`` (an IP literal typed 1 also fills ``src_ip``)
+``site``
+    ``AuditSourceIdentification/@AuditEnterpriseSiteID``
+``_ipp``
+    ``ParticipantObjectIdentification`` with ``ParticipantObjectTypeCode``
+    1 (person) and ``ParticipantObjectTypeCodeRole`` 1 (patient):
+    ``ParticipantObjectID`` (HL7 CX ``ID^^^&OID&ISO`` -> ``ID``); one
+    event per distinct patient, same ``message_id``
+``detail``
+    base64-decoded ``ParticipantObjectQuery`` texts and
+    ``EventOutcomeDescription``, ``"; "``-joined (redacted downstream;
+    NB a decoded query may hold demographics such as a family name)
+``message_id``
+    ``<source_file>#<message number>``
+``source_line``
+    line where the message (or its frame's length) starts
 
 Actions (DICOM PS3.16 CID 400/401; table in :mod:`labforensics.ingest._common`):
 110114 + 110122 Login -> ``login`` (``login_failed`` on failure), + 110123 Logout

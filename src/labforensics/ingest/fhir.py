@@ -9,39 +9,49 @@ quarantined with its line; an element of an unexpected shape is reported as a
 JSON path (``$.agent[0].network``), never a ``KeyError``.
 
 Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
---------------------------------------------------------------
-=================  =================================================================
-column             source
-=================  =================================================================
-``ts``             R5 ``occurredDateTime`` / ``occurredPeriod.start``, R4 ``period.start``,
-                   else ``recorded`` (an instant with offset; one without offset is
-                   local time in ``ctx.tz``); none parseable -> quarantined
-``action``         event kind, see the table below
-``action_raw``     ``<type or category code>/<subtype or code codes, "+"-joined>``
-``dicom_event_id`` the type/category code when it is a DICOM CID 400 code (``1101xx``)
-``dicom_event_type`` the subtype/code when it is a DICOM CID 401 code (``1101xx``)
-``outcome``        R4 ``outcome`` code or R5 ``outcome.code.code`` (any system):
-                   ``0``/``success``/``information``/``warning`` success;
-                   ``4``/``8``/``12``/``error``/``fatal`` failure; missing or unknown ->
-                   success with a field problem
-``account``        the agent with ``requestor: true``: ``who.identifier.value``, else
-                   ``who.display``, else ``name``, else ``who.reference``
-``role``           that agent's ``role[0]`` code or text, upper case
-``src_ip``/``host`` R4 ``agent.network.address`` by ``type``: ``2`` IP -> ``src_ip``,
-                   ``1`` machine name -> ``host`` (an IP literal typed 1 also fills
-                   ``src_ip``); R5 ``networkString`` (or ``networkUri``): IP literal ->
-                   ``src_ip``, else ``host``
-``site``           R4 ``source.site``; R5 ``source.site.display``
-``_ipp``           ``entity.what.reference`` ``Patient/<id>`` (``_history`` dropped), an
-                   ``entity.what.identifier.value`` of an entity typed Person (1) with
-                   role Patient (1) (HL7 CX ``ID^^^&OID`` -> ``ID``), R5 ``patient``;
-                   one event per distinct patient, same ``message_id``
-``detail``         decoded base64 ``entity.query`` texts, ``"; "``-joined, then
-                   ``outcomeDesc`` / ``outcome.detail.text`` (redacted downstream)
-``message_id``     ``<source_file>#<row number>``
-``source_line``    line where the resource starts (Bundle entries: the line of their
-                   ``"resourceType": "AuditEvent"``; NDJSON: the line)
-=================  =================================================================
+---------------------------------------------------------------
+``ts``
+    R5 ``occurredDateTime`` / ``occurredPeriod.start``, R4 ``period.start``,
+    else ``recorded`` (an instant with offset; one without offset is
+    local time in ``ctx.tz``); none parseable -> quarantined
+``action``
+    event kind, see the table below
+``action_raw``
+    ``<type or category code>/<subtype or code codes, "+"-joined>``
+``dicom_event_id``
+    the type/category code when it is a DICOM CID 400 code (``1101xx``)
+``dicom_event_type``
+    the subtype/code when it is a DICOM CID 401 code (``1101xx``)
+``outcome``
+    R4 ``outcome`` code or R5 ``outcome.code.code`` (any system):
+    ``0``/``success``/``information``/``warning`` success;
+    ``4``/``8``/``12``/``error``/``fatal`` failure; missing or unknown ->
+    success with a field problem
+``account``
+    the agent with ``requestor: true``: ``who.identifier.value``, else
+    ``who.display``, else ``name``, else ``who.reference``
+``role``
+    that agent's ``role[0]`` code or text, upper case
+``src_ip``/``host``
+    R4 ``agent.network.address`` by ``type``: ``2`` IP -> ``src_ip``,
+    ``1`` machine name -> ``host`` (an IP literal typed 1 also fills
+    ``src_ip``); R5 ``networkString`` (or ``networkUri``): IP literal ->
+    ``src_ip``, else ``host``
+``site``
+    R4 ``source.site``; R5 ``source.site.display``
+``_ipp``
+    ``entity.what.reference`` ``Patient/<id>`` (``_history`` dropped), an
+    ``entity.what.identifier.value`` of an entity typed Person (1) with
+    role Patient (1) (HL7 CX ``ID^^^&OID`` -> ``ID``), R5 ``patient``;
+    one event per distinct patient, same ``message_id``
+``detail``
+    decoded base64 ``entity.query`` texts, ``"; "``-joined, then
+    ``outcomeDesc`` / ``outcome.detail.text`` (redacted downstream)
+``message_id``
+    ``<source_file>#<row number>``
+``source_line``
+    line where the resource starts (Bundle entries: the line of their
+    ``"resourceType": "AuditEvent"``; NDJSON: the line)
 
 Event kind -> canonical action (sources: DICOM PS3.16 CID 400/401; FHIR
 ``audit-event-type`` and ``restful-interaction`` code systems):
@@ -434,10 +444,13 @@ def _resources(obj: Any, line: int) -> list[tuple[Any, int, str]]:
     return [(obj, line, "$")]
 
 
-def _line_of_offsets(text: str, pattern: re.Pattern[str]) -> list[int]:
-    nl = np.flatnonzero(np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8) == 10)
-    offs = [len(text[: m.start()].encode("utf-8", "surrogatepass")) for m in pattern.finditer(text)]
-    return [int(np.searchsorted(nl, o, side="right")) + 1 for o in offs]
+def _lines_of(text: str, pattern: re.Pattern[str]) -> list[int]:
+    """1-based line of every match of ``pattern`` in ``text`` (linear time)."""
+    starts = np.fromiter((m.start() for m in pattern.finditer(text)), dtype=np.int64)
+    if not len(starts):
+        return []
+    nl = np.fromiter((m.start() for m in re.finditer("\n", text)), dtype=np.int64)
+    return (np.searchsorted(nl, starts, side="right") + 1).tolist()
 
 
 def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
@@ -479,7 +492,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     if whole_ok:
         base = text[: len(text) - len(text.lstrip())].count("\n") + 1
         cands = _resources(doc, base)
-        ae_lines = _line_of_offsets(text, _AE_KEY) if len(cands) > 1 else []
+        ae_lines = _lines_of(text, _AE_KEY) if len(cands) > 1 else []
         ae_i = 0
         for res, line, jpath in cands:
             if isinstance(res, dict) and res.get("resourceType") == "AuditEvent":

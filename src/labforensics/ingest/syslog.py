@@ -27,30 +27,30 @@ Mapping (message -> event)
 --------------------------
 ``host`` is the syslog HOSTNAME (the server that logged: ``combo``, ``LabSZ``),
 ``module`` the program name upper case (``SSHD``, ``SU``), ``detail`` the message
-as written (redacted downstream), ``message_id`` ``<source_file>:<line>``.
+as written (redacted downstream), ``message_id`` ``<source_file>:<line>``,
+``src_ip`` the remote address as written (an IP, or the host name PAM wrote in
+``rhost=`` when it resolved one), ``patient`` always missing.
 Login/logout/failed login rows carry ``dicom_event_id`` 110114 and type 110122
 (login, failed login) or 110123 (logout), as the LIS mapping does.
 
-==================================================  ==============  ======================
-message (OpenSSH ``auth.c``/``sshd``, Linux-PAM        action          account / src_ip
-``pam_unix``)
-==================================================  ==============  ======================
-sshd ``Accepted <method> for U from IP port P``     login           U / IP;
-                                                                    app_session ``sshd[pid]``
-sshd ``Failed <method> for [invalid user ]U from    login_failed    U / IP
-IP port P``
-sshd ``message repeated N times: [ Failed ...]``    N x login_failed  U / IP (same message_id)
-sshd ``Invalid user U from IP``                     login_failed    U / IP (*)
-pam_unix ``authentication failure; ... rhost=R      login_failed    U or missing / R (*)
-[user=U]`` (any program: sshd, gdm ...)
-pam_unix ``session opened for user U [by ...]``     login           U; app_session
-(sshd, su, login, any program)                                      ``<program>[<pid>]`` (*)
-pam_unix ``session closed for user U``              logout          U; app_session
-                                                                    ``<program>[<pid>]``
-klogind ``Authentication failed from IP``           login_failed    missing / IP
-ftpd ``ANONYMOUS FTP LOGIN FROM IP, (id)``          login           ``anonymous`` / IP
-ftpd ``connection from IP (name) at ...``           other           missing / IP
-==================================================  ==============  ======================
+Message (OpenSSH ``auth.c``, Linux-PAM ``pam_unix``) -> action, account, src_ip:
+
+- sshd ``Accepted <method> for U from IP port P`` -> ``login``, U, IP;
+  ``app_session`` ``sshd[<pid>]``;
+- sshd ``Failed <method> for [invalid user ]U from IP port P`` ->
+  ``login_failed``, U, IP (``action_raw`` ``Failed password``, ``Failed none`` ...);
+- sshd ``message repeated N times: [ Failed ...]`` -> N ``login_failed`` events
+  (same ``message_id``, same line);
+- sshd ``Invalid user U from IP`` -> ``login_failed``, U, IP (*);
+- pam_unix ``authentication failure; ... rhost=R [user=U]`` (any program: sshd,
+  gdm ...) -> ``login_failed``, U or missing, R (*);
+- pam_unix ``session opened for user U [by ...]`` (sshd, su, login, any
+  program) -> ``login``, U, ``app_session`` ``<program>[<pid>]`` (*);
+- pam_unix ``session closed for user U`` -> ``logout``, U, ``app_session``
+  ``<program>[<pid>]`` (so a session pairs by process id);
+- klogind ``Authentication failed from IP`` -> ``login_failed``, no account, IP;
+- ftpd ``ANONYMOUS FTP LOGIN FROM IP, (id)`` -> ``login``, ``anonymous``, IP;
+- ftpd ``connection from IP (name) at ...`` -> ``other``, no account, IP.
 
 (*) **One attempt, one event.** OpenSSH logs one attempt several times: a
 ``Failed ...`` line, the PAM ``authentication failure`` line before it and, for
