@@ -293,7 +293,8 @@ def write_xferlog(
         size = int(rng.integers(20_000_000, 80_000_000))
         add(t, "172.16.10.11", size, f, "i", "r", "hotline.editeur")
         for lp in plan["labs"][: 3 + int(rng.integers(0, 5))]:
-            add(t + int(rng.integers(3600, 5 * DAY)), f"192.0.2.{lp['k'] % 250}", size, f, "o", "r",
+            t_dl = t + int(rng.integers(1, 6)) * DAY + int(rng.integers(-5 * 3600, 3 * 3600))
+            add(t_dl, f"192.0.2.{lp['k'] % 250}", size, f, "o", "r",
                 f"{lp['code'].lower()}.admin")  # fmt: skip
         add(t + int(rng.integers(3600, 9 * DAY)), outside[i % len(outside)], 482_113,
             "/pub/doc/notice_installation.pdf", "o", "a", "anonymous")  # fmt: skip

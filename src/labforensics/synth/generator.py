@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import LabForensicsError
@@ -848,17 +849,12 @@ def _write_lab(
         dos = pa.array(e["dos"], mask=e["dos"] < 0).cast(pa.string()).fill_null("")
         nbv = e["nb"]
         if dialect == "legacy":
-            nb_l = (
-                pa.array(nbv, mask=nbv < 0)
-                .cast(pa.string())
-                .fill_null("")
-                .to_numpy(zero_copy_only=False)
-            )
-            big = np.flatnonzero(nbv >= 1000)
-            if len(big):
-                nb_l = nb_l.astype(object)
-                nb_l[big] = group_digits(nbv[big], rng)
-            nb_col = pa.array(nb_l, type=pa.string())
+            nb_col = pa.array(nbv, mask=nbv < 0).cast(pa.string()).fill_null("")
+            big = nbv >= 1000
+            if big.any():  # French digit grouping on some large counts
+                nb_col = pc.replace_with_mask(
+                    nb_col, pa.array(big), pa.array(group_digits(nbv[big], rng), pa.string())
+                )
             cols = [
                 fr_t.take(pa.array(fday[ix] - d0)),
                 hms.take(pa.array(sec[ix])),
@@ -877,8 +873,6 @@ def _write_lab(
                 det_l.take(pa.array(e["det"])),
             ]
             return format_rows(cols, "\r\n")
-        import pyarrow.compute as pc
-
         ts = pc.binary_join_element_wise(
             iso_t.take(pa.array(fday[ix] - d0)), hms.take(pa.array(sec[ix])), "T"
         )
@@ -997,12 +991,12 @@ def _write_lab(
             (name, art.split_rows(body, nlines[s:e])) if plan.get(fi + 1) == "rotation" else None
         )
     # ts_quality for legacy rows (fall-back hour resolved by the file's own order; shifted rows)
-    tsq = np.full(n, "exact", dtype=object)
-    tsq[ev["shift"] & legacy] = "nonexistent_shifted"
+    tsq = np.zeros(n, np.int8)  # index into TS_QUALITY
+    tsq[ev["shift"] & legacy] = 3
     for y in sorted({date_of(int(x)).year for x in file_days.tolist()}):
         f_t = dst_bounds(y)[1]
         amb = legacy & (ev["t"] >= f_t - 3600) & (ev["t"] < f_t + 3600)
-        tsq[amb] = "ambiguous_resolved"
+        tsq[amb] = 1
         if amb.any():
             for i in np.flatnonzero(amb)[:1]:
                 art_truth.append({"kind": "fallback_hour", "file": names[int(np.searchsorted(file_days, fday[i]))],
@@ -1025,23 +1019,25 @@ def _write_lab(
     tag_trap = pa.array([t.id if t.group == "trap" else "" for t in tags] + [""])
     tix = pa.array(np.where(ev["inc"] >= 0, ev["inc"], len(tags)))
     acc_raw = pa.array([a.name for a in lab.accounts])
-    act_written = np.where(legacy, act_u.take(pa.array(ev["act"])).to_numpy(zero_copy_only=False),
-                           act_l.take(pa.array(ev["act"])).to_numpy(zero_copy_only=False))  # fmt: skip
-    det_written = np.where(
-        legacy,
-        pa.array([s.replace("\n", "\r\n") for s in lab.details.values])
-        .take(pa.array(ev["det"]))
-        .to_numpy(zero_copy_only=False),
-        pa.array(lab.details.values).take(pa.array(ev["det"])).to_numpy(zero_copy_only=False),
+    leg_pa = pa.array(legacy)
+    act_written = pc.if_else(
+        leg_pa, act_u.take(pa.array(ev["act"])), act_l.take(pa.array(ev["act"]))
     )
-    app = sid_tab.take(pa.array(ev_sid)).to_numpy(zero_copy_only=False)
-    app = np.where(legacy | (app == ""), None, app)
+    det_written = pc.if_else(
+        leg_pa,
+        pa.array([s.replace("\n", "\r\n") for s in lab.details.values]).take(pa.array(ev["det"])),
+        pa.array(lab.details.values).take(pa.array(ev["det"])),
+    )
+    cnt_ext = np.r_[cnt, 0]
+    app = sid_tab.take(pa.array(ev_sid, mask=legacy | (cnt_ext[ev_sid] == 0)))
     events = pa.table(
         {
             "source_file": pa.array(names).take(pa.array(fidx)),
             "source_line": pa.array(line),
             "ts": pa.array(ev["t"] * 1_000_000_000, type=pa.timestamp("ns", tz="UTC")),
-            "ts_quality": pa.array(tsq, type=pa.string()),
+            "ts_quality": pa.array(
+                ["exact", "ambiguous_resolved", "ambiguous_unresolved", "nonexistent_shifted"]
+            ).take(pa.array(tsq)),
             "lab": pa.array(np.full(n, lab.code)),
             "site": site_t.take(pa.array(ev["site"])),
             "account": acc_raw.take(pa.array(ev["acc"])),
@@ -1055,7 +1051,7 @@ def _write_lab(
             "request": pa.array(ev["dos"], mask=ev["dos"] < 0).cast(pa.string()),
             "records": pa.array(ev["nb"], mask=ev["nb"] < 0),
             "bytes": pa.array(ev["vol"], mask=(ev["vol"] < 0) | legacy),
-            "app_session": pa.array(app, type=pa.string()),
+            "app_session": app,
             "detail": pa.array(det_written, type=pa.string()),
             "incident": tag_inc.take(tix),
             "trap": tag_trap.take(tix),
@@ -1083,13 +1079,8 @@ def _write_lab(
             "n_events": pa.array(n_ev.astype(np.int64)),
             "n_lost": pa.array(n_lost.astype(np.int64)),
             "has_logout": pa.array(lo_),
-            "app_session": pa.array(
-                np.where(
-                    batch,
-                    None,
-                    sid_tab.take(pa.array(np.arange(ns))).to_numpy(zero_copy_only=False),
-                ),
-                type=pa.string(),
+            "app_session": sid_tab.take(
+                pa.array(np.arange(ns), mask=(cnt == 0) | (s_day < lab.migration))
             ),
             "incident": tag_inc.take(pa.array(s_tag)),
             "trap": tag_trap.take(pa.array(s_tag)),

@@ -277,8 +277,8 @@ def setup_staff(lab: Lab, scale: float, hostile: bool) -> dict[str, tuple[np.nda
 def setup_patients(lab: Lab, scale: float) -> None:
     """Patient registry (grows day by day) and daily visits with request numbers."""
     rng = lab.rng
-    n0 = max(30, round(1500 * lab.size * scale))
-    rate = 9.0 * lab.size * scale * np.where(lab.od_sat, 0.5, 1.0)
+    n0 = max(30, round(4000 * lab.size * scale))
+    rate = 10.0 * lab.size * scale * np.where(lab.od_sat, 0.5, 1.0)
     n_new = rng.poisson(rate)
     n_tot = n0 + int(n_new.sum())
     base = 40_000_000 + int(rng.integers(0, 20_000))

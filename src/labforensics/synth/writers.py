@@ -41,9 +41,9 @@ def csv_quote(s: str) -> str:
 
 
 def gzip_bytes(data: bytes) -> bytes:
-    """Deterministic gzip: no file name, mtime 0, level 6."""
+    """Deterministic gzip: no file name, mtime 0, level 4."""
     buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as g:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=4) as g:
         g.write(data)
     return buf.getvalue()
 
