@@ -205,3 +205,46 @@ def test_context_lab_and_kinds(tmp_path):
 def test_sniff(head, expected):
     assert sniff_syslog(head, "x") is expected
     assert get_reader("syslog_auth").read is read_syslog
+
+
+def test_property_any_bytes_are_accounted_for():
+    # property: whatever the bytes, no exception and every line is accounted for
+    import tempfile
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from labforensics.ingest.atna import read_atna
+    from labforensics.ingest.fhir import read_fhir
+    from labforensics.ingest.xferlog import read_transfers
+
+    pieces = st.sampled_from(
+        [
+            b"Jun 14 15:16:01 combo sshd[1]: Failed password for a from 1.2.3.4 port 1 ssh2",
+            b"<38>1 2024-05-02T09:15:00Z srv sshd 1 - - Accepted password for b from ::1 port 2",
+            b'{"resourceType":"AuditEvent","recorded":"2024-01-01T00:00:00Z","outcome":"0"}',
+            b"2164 <85>1 2025-04-18T09:04:00.603Z h - - IHE - <?xml version='1.0'?>",
+            b"<AuditMessage><EventIdentification EventDateTime='2024-01-01T00:00:00Z'>",
+            b"Mon Jun 14 04:12:43 2004 12 h 5 /f b _ o r u ftp 0 * c",
+            b"\n",
+            b"\r\n",
+            b"\x00\xff",
+            b"]]></>&lol;",
+        ]
+    )
+    blobs = st.lists(st.one_of(pieces, st.binary(max_size=40)), max_size=12).map(b"".join)
+
+    @settings(max_examples=20, deadline=None)
+    @given(blobs)
+    def check(blob):
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "x.log"
+            p.write_bytes(blob)
+            ctx = ReadContext(source_file="x.log", year=2024)
+            for read in (read_syslog, read_fhir, read_atna):
+                r = read(p, ctx)
+                total = r.rows_to_events + r.repeated_headers + r.ignored + len(r.quarantine)
+                assert r.rows_read == total
+            read_transfers(p).report.check()
+
+    check()
