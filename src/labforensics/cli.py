@@ -69,7 +69,7 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
     write_csv(ev.quarantine, out / "quarantine.csv")
     write_json(ev.report.to_dict(), out / "ingest_report.json")
     manifest = run_manifest(
-        inputs=list(ev.manifest_files),
+        inputs=list(ev.manifest),
         out=out,
         parameters={"tz": ns.tz, "profile": ns.profile, "year": ns.year, "lab": ns.lab},
         started=started,
@@ -78,7 +78,7 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
         key_fingerprint=ev.case_key_fingerprint,
     )
     write_json(manifest, out / "manifest.json")
-    print(ev.report.to_frame().tail(1).T.to_string(header=False))
+    print(ev.report.summary())
     print(f"written to {out}")
     return 0
 

@@ -163,6 +163,22 @@ class IngestReport:
         total["format"] = total["lab"] = None
         return pd.DataFrame(rows + [total], columns=cols)
 
+    def summary(self) -> str:
+        """The accounting identity in words, one screen: totals, truncated files, unknowns."""
+        lines = [
+            f"files read: {len(self.files)}, not recognised: {len(self.unrecognised)}",
+            f"rows_read {self.rows_read:,} = events {self.events:,} + rotation_duplicates "
+            f"{self.rotation_duplicates:,} + repeated_headers {self.repeated_headers:,} + "
+            f"ignored {self.ignored:,} + quarantined {self.quarantined:,}",
+            f"events emitted: {self.events_out:,}; field problems: {len(self.field_problems):,}",
+        ]
+        if self.truncated_files:
+            lines.append(f"truncated files: {len(self.truncated_files)}")
+        if self.unknown_codes:
+            codes = ", ".join(f"{k} ({v})" for k, v in sorted(self.unknown_codes.items()))
+            lines.append(f"unknown action codes kept as 'other': {codes}")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict[str, object]:
         """JSON-safe summary: totals, per-file rows, unrecognised files, unknown codes."""
         return {
