@@ -446,3 +446,56 @@ def test_events_output_sorted_by_ts_seq():
     # reversed input comes back in evidence order (distinct ts here, so seq 0..6)
     assert s.events["ts"].is_monotonic_increasing
     assert s.events["seq"].tolist() == list(range(7))
+
+
+# --------------------------------------------------------------------------- generated evidence
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A small synthetic case (2 labs, 7 weeks around the 2019 fall-back, artefacts on)."""
+    from labforensics.ingest import read_evidence
+    from labforensics.privacy import CaseKey
+    from labforensics.synth import generate
+
+    out = tmp_path_factory.mktemp("synth")
+    r = generate(out, labs=2, start="2019-09-20", end="2019-11-10", seed=7, scale=0.3)
+    events = read_evidence(r.evidence, case_key=CaseKey(bytes(range(32)))).events
+    truth = pd.read_parquet(r.truth_sessions)
+    tev = pd.read_parquet(r.truth_events)
+    return sessionize(events), truth, tev
+
+
+def test_generated_sessions_recovered_exactly(generated):
+    s, truth, _ = generated
+    key = ["lab", "account", "start", "end", "n_events"]
+    ours = s.sessions[key].astype({"lab": str, "account": str}).assign(found=True)
+    m = truth[key].astype({"lab": str, "account": str}).merge(ours, on=key, how="left")
+    found = m["found"].fillna(False).astype(bool).to_numpy()
+    intact = (truth["n_lost"] == 0).to_numpy()
+    # The generator keeps gaps inside a session under 25 min and between sessions of an
+    # account over 35 min, sessions under 12 h, and app ids unique per open session
+    # (synth.model.build_sessions): every session whose events all reached the evidence
+    # must come out exactly (same account, start, end, event count).
+    assert found[intact].all(), truth[intact & ~found].head()
+    # Sessions that lost events to the injected artefacts (truncated gzip, cut lines)
+    # cannot match; measured share here 100 % (99.9 % on 4 labs x 22 months, seed 3,
+    # all 9 misses had lost events).
+    assert found.mean() >= (intact.mean() - 1e-12) and found.mean() >= 0.99
+    assert len(truth) > 300  # the case is not trivially small
+
+
+def test_generated_partition_matches_truth(generated):
+    s, _, tev = generated
+    tev = tev[(tev["session"] >= 0) & ~tev["lost"]]
+    ours = s.events[["source_file", "source_line", "session_id"]].astype(
+        {"source_file": str, "source_line": "int64"}
+    )
+    j = tev[["source_file", "source_line", "session"]].merge(
+        ours, on=["source_file", "source_line"], how="left", validate="one_to_one"
+    )
+    # every surviving event of a generator session is in one of ours, the same one as its
+    # session-mates, and none of ours mixes two generator sessions
+    assert j["session_id"].notna().all()
+    assert (j.groupby("session")["session_id"].nunique() == 1).all()
+    assert (j.groupby("session_id")["session"].nunique() == 1).all()
