@@ -362,3 +362,18 @@ def test_case_010_through_read_evidence(case_dir, tmp_path, test_key):
     assert "_ipp" not in ev.columns
     text = ev.astype(str).to_csv()
     assert "PAT-0001" not in text  # the raw IPP appears nowhere
+
+
+def test_decoded_query_masks_the_patient_searched(tmp_path):
+    import base64
+
+    url = "http://x/fhir/Patient?family=Dupont&birthdate=1980-01-01&_count=5"
+    ent = [{"query": base64.b64encode(url.encode()).decode()}]
+    ev = _read(tmp_path, json.dumps(_resource(entity=ent))).events
+    # the search parameters stay, their values do not
+    assert ev["detail"].iloc[0] == (
+        "http://x/fhir/Patient?family=[REDACTED]&birthdate=[REDACTED]&_count=5"
+    )
+    bad = _read(tmp_path, json.dumps(_resource(entity=[{"query": "%%%not base64"}])))
+    assert bad.events["detail"].iloc[0] == "%%%not base64"  # kept as written, reported
+    assert [p.column for p in bad.field_problems] == ["detail"]

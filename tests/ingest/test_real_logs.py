@@ -257,8 +257,10 @@ def test_atna_header_time_differs_from_event_time():
     ev = read_atna(shared_path("data", "real", "atna-syslog", name), ReadContext()).events
     sent = pd.Timestamp("2025-04-18 09:04:00.603", tz="UTC")
     assert (ev["ts"].iloc[0] - sent) == pd.Timedelta("59.301290264s")
-    # the base64 PDQ query is decoded into detail (redacted later by read_evidence)
-    assert ev["detail"].iloc[0].startswith("<queryByParameter>")
+    # the base64 PDQ query is decoded into detail, the family name it searches masked
+    detail = ev["detail"].iloc[0]
+    assert detail.startswith("<queryByParameter>")
+    assert "<family>[REDACTED]</family>" in detail and "GASSMANN" not in detail
 
 
 # --- all of data/real through read_evidence -------------------------------------------------
@@ -291,4 +293,10 @@ def test_read_evidence_on_all_real_logs(test_key):
     # the openhim PIX query names patient fc133984036647e: pseudonymised, never written raw
     assert ev["patient"].notna().sum() == 1 + 6  # ATNA 1; FHIR media, pixQuery, vread,
     # disclosure (R4, R5), rest (R5)
-    assert not ev.astype(str).apply(lambda c: c.str.contains("fc133984036647e")).any().any()
+    # queried identifiers and names (decoded queries) are masked everywhere too:
+    # GASSMANN (ahdis PDQ family), 1111111111 (openhim PIX QPD-3), SuryaBrand (FHIR PIX query)
+    for raw in ("fc133984036647e", "GASSMANN", "1111111111", "SuryaBrand"):
+        assert not ev.astype(str).apply(lambda c, r=raw: c.str.contains(r)).any().any(), raw
+        assert not evd.quarantine.astype(str).apply(lambda c, r=raw: c.str.contains(r)).any().any()
+    search = ev[ev["source_file"] == "fhir-auditevent/r5/AuditEvent-example-search.json"]
+    assert search["detail"].iloc[0].endswith("Encounter?participant=13")  # not a patient

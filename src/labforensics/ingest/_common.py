@@ -301,3 +301,68 @@ OUTCOME_CODES: dict[str, str] = {
     "error": "failure",
     "fatal": "failure",
 }
+
+
+# --- decoded queries: patient identifiers and demographics masked ---------------------
+
+_MASK = "[REDACTED]"
+_V2_CX = re.compile(r"(?<=[|~])([^|^~\r\n&]+)(?=\^\^\^)")
+_V2_QPD_PID = re.compile(r"(@PID\.\d+(?:\.\d+)*\^)([^~|\r\n]*)")
+_V3_NAME = re.compile(r"<((?:\w+:)?(?:family|given|prefix|suffix))\b([^>]*)>[^<]*</\1\s*>")
+_V3_BLOCK = re.compile(
+    r"<((?:\w+:)?(?:patientIdentifier|livingSubjectId|livingSubjectBirthTime|"
+    r"livingSubjectAdministrativeGender|livingSubjectBirthPlaceAddress|"
+    r"livingSubjectBirthPlaceName|patientAddress|patientTelecom|mothersMaidenName|"
+    r"otherIDsScopingOrganization|patientStatusCode))\b(.*?)</\1\s*>",
+    re.S,
+)
+_V3_ATTR = re.compile(r'\b(extension|value)="[^"]*"')
+_V3_TEXT = re.compile(r"(<(?P<tag>[\w:.-]+)[^>]*>)(\s*[^<\s][^<]*)(?=<)")
+_FHIR_PARAM = re.compile(
+    r"([?&](?:patient|subject|identifier|name|family|given|birthdate|address[\w-]*|phone|"
+    r"phonetic|email|telecom|_id)(?:[.:][\w.-]+)*=)([^&#\s]*)",
+    re.I,
+)
+_FHIR_PATIENT_PATH = re.compile(r"(\bPatient/)([^/?#\s&]+)")
+
+
+def _mask_text(m: re.Match[str]) -> str:
+    if m.group("tag").rsplit(":", 1)[-1] == "semanticsText":  # a label, not a value
+        return m.group(0)
+    return m.group(1) + _MASK
+
+
+def mask_query(text: str) -> str:
+    """Mask patient identifiers and demographics in a decoded audit query (best effort).
+
+    An audited query names the patient it looks for: a PIX/PDQ query carries an
+    identifier, a name, a birth date. Those values are replaced by
+    ``[REDACTED]`` before the text becomes ``detail``; the structure (which
+    parameters were used) is kept. Covered: HL7 v2 CX identifiers (``ID^^^&OID``)
+    and ``@PID.n^value`` query parameters; HL7 v3 ``family``/``given``/``prefix``/
+    ``suffix`` elements and the values inside patient identifier, birth time,
+    gender, address, telecom and mother's maiden name parameters; FHIR search
+    parameters naming a patient (``patient``, ``subject``, ``identifier``, ``name``,
+    ``family``, ``given``, ``birthdate``, ``address*``, ``phone``, ``email``,
+    ``telecom``, ``_id``) and ``Patient/<id>`` paths. NIRs, e-mail addresses and
+    phone numbers elsewhere are left to :mod:`labforensics.privacy`.
+
+    Sources: HL7 v2.5 QPD (IHE ITI-9/ITI-21), HL7 v3 PRPA_IN201305UV02 /
+    PRPA_IN201309UV02 parameter lists (IHE ITI-45/ITI-47), FHIR R4 search
+    parameters of Patient.
+    """
+    if not text:
+        return text
+    text = _V2_CX.sub(_MASK, text)
+    text = _V2_QPD_PID.sub(lambda m: m.group(1) + _MASK, text)
+    text = _V3_NAME.sub(lambda m: f"<{m.group(1)}{m.group(2)}>{_MASK}</{m.group(1)}>", text)
+    text = _V3_BLOCK.sub(
+        lambda m: (
+            f"<{m.group(1)}"
+            + _V3_TEXT.sub(_mask_text, _V3_ATTR.sub(r'\1="' + _MASK + '"', m.group(2)))
+            + f"</{m.group(1)}>"
+        ),
+        text,
+    )
+    text = _FHIR_PARAM.sub(lambda m: m.group(1) + _MASK, text)
+    return _FHIR_PATIENT_PATH.sub(lambda m: m.group(1) + _MASK, text)

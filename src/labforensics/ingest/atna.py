@@ -51,9 +51,10 @@ DICOM PS3.15 A.5.1 field names; RFC 3881 writes ``code`` where DICOM writes
     ``ParticipantObjectID`` (HL7 CX ``ID^^^&OID&ISO`` -> ``ID``); one
     event per distinct patient, same ``message_id``
 ``detail``
-    base64-decoded ``ParticipantObjectQuery`` texts and
-    ``EventOutcomeDescription``, ``"; "``-joined (redacted downstream;
-    NB a decoded query may hold demographics such as a family name)
+    base64-decoded ``ParticipantObjectQuery`` texts, with the patient
+    identifiers and demographics they search for masked
+    (:func:`._common.mask_query`), and ``EventOutcomeDescription``,
+    ``"; "``-joined (redacted downstream)
 ``message_id``
     ``<source_file>#<message number>``
 ``source_line``
@@ -94,6 +95,7 @@ from ._common import (
     ipp_from_cx,
     is_ip,
     localize,
+    mask_query,
     read_bytes,
 )
 from .registry import (
@@ -452,7 +454,7 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
                 )
                 txt = q.text
             if txt:
-                details.append(txt)
+                details.append(mask_query(txt))
     for d in _children(ei, "EventOutcomeDescription"):
         if d.text and d.text.strip():
             details.append(d.text.strip())

@@ -45,8 +45,10 @@ Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
     role Patient (1) (HL7 CX ``ID^^^&OID`` -> ``ID``), R5 ``patient``;
     one event per distinct patient, same ``message_id``
 ``detail``
-    decoded base64 ``entity.query`` texts, ``"; "``-joined, then
-    ``outcomeDesc`` / ``outcome.detail.text`` (redacted downstream)
+    decoded base64 ``entity.query`` texts with the patient identifiers and
+    demographics they search for masked (:func:`._common.mask_query`),
+    ``"; "``-joined, then ``outcomeDesc`` / ``outcome.detail.text`` (redacted
+    downstream)
 ``message_id``
     ``<source_file>#<row number>``
 ``source_line``
@@ -89,6 +91,7 @@ from ._common import (
     ipp_from_cx,
     is_ip,
     localize,
+    mask_query,
     read_bytes,
     split_lines,
 )
@@ -318,7 +321,7 @@ def _detail(res: dict[str, Any], pb: _Problems) -> str | None:
             pb.add("detail", q, f"$.entity[{i}].query", "not base64: kept as written")
             text = q if isinstance(q, str) else None
         if text:
-            parts.append(text)
+            parts.append(mask_query(text))
     desc = res.get("outcomeDesc")
     if isinstance(desc, str) and desc:
         parts.append(desc)
