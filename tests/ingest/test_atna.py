@@ -231,3 +231,11 @@ def test_sniff_and_registration():
     assert sniff_atna(b'<?xml version="1.0"?>\n<AuditMessage>', "a.xml")
     assert sniff_atna(b"2164 <85>1 2025-04-18T09:04:00.603Z h - - IHE - <?xml?><AuditMessage>", "f")
     assert not sniff_atna(b"Jun 14 15:16:01 combo sshd[1]: hello", "auth.log")
+
+
+def test_quarantined_messages_do_not_leak_patients(tmp_path):
+    msg = _msg(when="").replace("PAT-0001", "SECRET-9")  # no time at all: quarantined
+    r = _read(tmp_path, msg + "\n" + _msg().replace("PAT-0001", "SECRET-8")[:-30], "q.xml")
+    assert len(r.quarantine) == 2 and len(r.events) == 0
+    for q in r.quarantine:
+        assert "SECRET" not in q.raw and 'ParticipantObjectID="[REDACTED]"' in q.raw

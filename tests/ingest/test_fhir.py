@@ -377,3 +377,18 @@ def test_decoded_query_masks_the_patient_searched(tmp_path):
     bad = _read(tmp_path, json.dumps(_resource(entity=[{"query": "%%%not base64"}])))
     assert bad.events["detail"].iloc[0] == "%%%not base64"  # kept as written, reported
     assert [p.column for p in bad.field_problems] == ["detail"]
+
+
+def test_quarantined_records_do_not_leak_patients(tmp_path):
+    # a quarantined resource never reaches pseudonymisation: its patient is masked in raw
+    res = _resource(
+        recorded="garbage",
+        entity=[
+            {"what": {"reference": "Patient/SECRET-1"}},
+            {"what": {"identifier": {"value": "SECRET-2^^^&1.2&ISO"}}},
+        ],
+    )
+    r = _read(tmp_path, json.dumps(res) + "\n" + json.dumps(res)[:-5], "q.ndjson")
+    assert len(r.quarantine) == 2 and not r.events.shape[0]
+    for q in r.quarantine:
+        assert "SECRET" not in q.raw and "[REDACTED]" in q.raw

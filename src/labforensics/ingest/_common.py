@@ -320,10 +320,10 @@ _V3_ATTR = re.compile(r'\b(extension|value)="[^"]*"')
 _V3_TEXT = re.compile(r"(<(?P<tag>[\w:.-]+)[^>]*>)(\s*[^<\s][^<]*)(?=<)")
 _FHIR_PARAM = re.compile(
     r"([?&](?:patient|subject|identifier|name|family|given|birthdate|address[\w-]*|phone|"
-    r"phonetic|email|telecom|_id)(?:[.:][\w.-]+)*=)([^&#\s]*)",
+    r"phonetic|email|telecom|_id)(?:[.:][\w.-]+)*=)([^&#\s\"'<>]*)",
     re.I,
 )
-_FHIR_PATIENT_PATH = re.compile(r"(\bPatient/)([^/?#\s&]+)")
+_FHIR_PATIENT_PATH = re.compile(r"(\bPatient/)([^/?#\s&\"'<>,;|(){}\[\]\\]+)")
 
 
 def _mask_text(m: re.Match[str]) -> str:
@@ -366,3 +366,44 @@ def mask_query(text: str) -> str:
     )
     text = _FHIR_PARAM.sub(lambda m: m.group(1) + _MASK, text)
     return _FHIR_PATIENT_PATH.sub(lambda m: m.group(1) + _MASK, text)
+
+
+_RAW_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # FHIR JSON: identifier values, base64 queries, names of persons
+    (
+        re.compile(r'("identifier"\s*:\s*\{[^{}]*?"value"\s*:\s*")((?:[^"\\]|\\.)*)(")'),
+        r"\1[REDACTED]\3",
+    ),
+    (re.compile(r'("query"\s*:\s*")((?:[^"\\]|\\.)*)(")'), r"\1[REDACTED]\3"),
+    # ATNA XML: participant object ids, names, queries, details
+    (re.compile(r'(ParticipantObjectID\s*=\s*")([^"]*)(")'), r"\1[REDACTED]\3"),
+    (re.compile(r"(ParticipantObjectID\s*=\s*')([^']*)(')"), r"\1[REDACTED]\3"),
+    (
+        re.compile(
+            r"(<(?:\w+:)?(ParticipantObjectQuery|ParticipantObjectName)\b[^>]*>)(.*?)(</)", re.S
+        ),
+        r"\1[REDACTED]\4",
+    ),
+    (
+        re.compile(r'(<(?:\w+:)?ParticipantObjectDetail\b[^>]*\bvalue\s*=\s*")([^"]*)(")'),
+        r"\1[REDACTED]\3",
+    ),
+)
+
+
+def mask_raw(text: str) -> str:
+    """Mask patient references in a quarantined FHIR or ATNA record's raw text.
+
+    A quarantined record never reaches the patient pseudonymisation, so the
+    identifiers it holds would otherwise be written as they are. Masked:
+    ``Patient/<id>`` references, FHIR ``identifier.value`` and ``query`` values,
+    ATNA ``ParticipantObjectID``, ``ParticipantObjectQuery``,
+    ``ParticipantObjectName`` and ``ParticipantObjectDetail/@value``; then the
+    decoded-query rules of :func:`mask_query`. The rest stays as written, to show
+    what was wrong with the record.
+    """
+    if not text:
+        return text
+    for rx, rep in _RAW_RULES:
+        text = rx.sub(rep, text)
+    return mask_query(text)

@@ -96,6 +96,7 @@ from ._common import (
     is_ip,
     localize,
     mask_query,
+    mask_raw,
     read_bytes,
 )
 from .registry import (
@@ -364,6 +365,9 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
             )
         )
     quarantine.sort(key=lambda q: q.line or 0)
+    # quarantined records and odd values never reach pseudonymisation: mask patients
+    quarantine = [QuarantineRow(q.line, q.reason, mask_raw(q.raw)) for q in quarantine]
+    problems = [FieldProblem(p.line, p.column, mask_raw(p.value), p.problem) for p in problems]
     return FileRead(
         events=events,
         rows_read=rows_to_events + ignored + len(quarantine),

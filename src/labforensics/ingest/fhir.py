@@ -92,6 +92,7 @@ from ._common import (
     is_ip,
     localize,
     mask_query,
+    mask_raw,
     read_bytes,
     split_lines,
 )
@@ -629,6 +630,9 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
         )
         rows_to_events -= 1
     quarantine.sort(key=lambda q: q.line or 0)
+    # quarantined records and odd values never reach pseudonymisation: mask patients
+    quarantine = [QuarantineRow(q.line, q.reason, mask_raw(q.raw)) for q in quarantine]
+    problems = [FieldProblem(p.line, p.column, mask_raw(p.value), p.problem) for p in problems]
     return FileRead(
         events=events,
         rows_read=rows_to_events + ignored + len(quarantine),
