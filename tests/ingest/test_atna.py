@@ -239,3 +239,13 @@ def test_quarantined_messages_do_not_leak_patients(tmp_path):
     assert len(r.quarantine) == 2 and len(r.events) == 0
     for q in r.quarantine:
         assert "SECRET" not in q.raw and 'ParticipantObjectID="[REDACTED]"' in q.raw
+
+
+def test_bsd_framing_and_other_programs_messages(tmp_path):
+    data = (
+        "<85>Dec 17 15:12:04 lis01 audit: " + _msg().replace("\n", "") + "\n"
+        "<38>1 2024-05-02T09:15:00Z srv sshd 1 - - Accepted password for b from ::1 port 2\n"
+    )
+    r = _read(tmp_path, data)
+    assert (r.rows_read, r.rows_to_events, r.ignored) == (2, 1, 1)  # sshd line: out of scope
+    assert r.events["account"].tolist() == ["tech10"] and not r.field_problems

@@ -6,10 +6,13 @@ Accepted framings, mixed freely in one file:
 * RFC 5424 syslog messages carrying the XML (``<85>1 2010-12-17T15:12:04.287-06:00
   host app procid msgid - <?xml ...``), a message running over several physical
   lines until the next line that starts a syslog header;
+* the same in legacy BSD syslog (RFC 3164) framing (``<85>Dec 17 15:12:04 host
+  app: <?xml ...``);
 * RFC 5425 octet-counted frames (``2164 <85>1 ...``: ``MSG-LEN SP SYSLOG-MSG``,
   MSG-LEN the byte count of the message), concatenated with or without line ends.
 
-A *row* is one message. XML is parsed with :mod:`defusedxml` with DTDs
+A *row* is one message; a syslog message carrying no XML (another program's)
+is out of scope and counted as ``ignored``. XML is parsed with :mod:`defusedxml` with DTDs
 forbidden: an entity-expansion (billion laughs) or external-entity attempt is
 quarantined, never expanded. Truncated or ill-formed XML, a frame cut short and
 text that is no message are quarantined with the line where they start.
@@ -113,9 +116,11 @@ __all__ = ["FORMAT", "read_atna", "sniff_atna"]
 FORMAT = "atna"
 
 _WS = re.compile(rb"[ \t\r\n\x00]*")
-_OCTET = re.compile(rb"([1-9]\d{0,8}) (?=<\d{1,3}>\d{1,2} )")
-_SYSLOG = re.compile(rb"<\d{1,3}>\d{1,2} ")
-_NEXT_SYSLOG = re.compile(rb"\n(?=(?:[1-9]\d{0,8} )?<\d{1,3}>\d{1,2} )")
+_HDR_START = rb"<\d{1,3}>(?:\d{1,2} |[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d )"  # 5424 | 3164
+_OCTET = re.compile(rb"([1-9]\d{0,8}) (?=" + _HDR_START + rb")")
+_SYSLOG = re.compile(_HDR_START)
+_NEXT_SYSLOG = re.compile(rb"\n(?=(?:[1-9]\d{0,8} )?" + _HDR_START + rb")")
+_BSD = re.compile(r"^<\d{1,3}>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ")
 _XML_START = re.compile(rb"<\?xml|<!DOCTYPE|<(?:[\w.-]+:)?AuditMessage\b")
 _XML_END = re.compile(rb"</(?:[\w.-]+:)?AuditMessage\s*>")
 _HEADER = re.compile(
@@ -269,13 +274,14 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
         sent = None
         xml_at = _XML_START.search(body)
         if framing != "xml":
-            if xml_at is None:
-                quarantine.append(
-                    QuarantineRow(line, "syslog message without AuditMessage XML", raw_txt)
-                )
+            if xml_at is None:  # another program's syslog message: out of scope
+                ignored += 1
                 continue
-            hdr = _HEADER.match(_text(body[: xml_at.start()]).lstrip("\ufeff"))
-            if hdr is None:
+            head_txt = _text(body[: xml_at.start()]).lstrip("\ufeff")
+            hdr = _HEADER.match(head_txt)
+            if hdr is None and _BSD.match(head_txt):
+                pass  # RFC 3164 framing: its time has no year, the event time is used
+            elif hdr is None:
                 problems.append(
                     FieldProblem(
                         line,
