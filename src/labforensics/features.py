@@ -79,6 +79,11 @@ __all__ = [
 
 #: MAD to standard deviation under a normal distribution.
 MAD_TO_SD = 1.4826
+#: (q90 - median) and (q75 - median) to standard deviation under a normal distribution.
+Q90_TO_SD = 1.2816
+Q75_TO_SD = 0.6745
+#: Least group size for the q90 upper spread (smaller groups use q75).
+TAIL_MIN_COUNT = 20
 
 KNOWN_MODULES: tuple[str, ...] = (
     "SAISIE",
@@ -168,30 +173,31 @@ BASELINE_METRICS: dict[str, tuple[str, ...]] = {
     "session": (
         "records_out",
         "distinct_patients",
+        "share_lab_patients",
         "n_events",
         "duration_s",
-        "records_per_hour",
         "max_query_records",
-        "bytes_out",
     ),
     "account_day": (
         "records_out",
         "distinct_patients",
+        "share_lab_patients",
         "n_sessions",
         "n_outbound_sessions",
         "n_events",
-        "bytes_out",
     ),
     "account_month": (
         "records_out",
         "distinct_patients",
+        "share_lab_patients",
         "n_sessions",
         "n_outbound_sessions",
         "n_active_days",
         "n_events",
-        "bytes_out",
     ),
 }
+# bytes are not baselined: the legacy dialect does not record them, so a lab's
+# migration to the current product would look like a change of behaviour.
 
 _BASELINE_SUFFIX = {
     "_z_own": "own history",
@@ -353,12 +359,22 @@ class Features:
 
 
 def robust_z(
-    x: pd.Series, groups: list[pd.Series] | None, min_scale: float, min_count: int = 1
+    x: pd.Series,
+    groups: list[pd.Series] | None,
+    min_scale: float,
+    min_count: int = 1,
+    tail_scale: bool = False,
 ) -> tuple[pd.Series, pd.Series]:
     """Robust z-score of ``x`` within groups, and the group median.
 
-    ``z = (x - median) / max(1.4826 * MAD, min_scale)``; ``NaN`` where the group
-    has fewer than ``min_count`` non-missing values.
+    ``z = (x - median) / max(1.4826 * MAD, min_scale)``; with ``tail_scale``
+    the scale is ``max(1.4826 * MAD, upper spread, min_scale)``, the upper
+    spread being ``(q90 - median) / 1.2816`` in groups of at least 20 values and
+    ``(q75 - median) / 0.6745`` in smaller ones (one outlier cannot move either).
+    All terms estimate one standard deviation on normal data; the upper spread
+    keeps a bursty but habitual account (an interface whose sessions are cut by
+    idle time) from looking extreme against its own tight median. ``NaN`` where the
+    group has fewer than ``min_count`` non-missing values.
 
     Parameters
     ----------
@@ -370,6 +386,8 @@ def robust_z(
         Floor of the scale, in the unit of ``x``.
     min_count : int
         Least group size for a defined z.
+    tail_scale : bool
+        Also use the upper spread ``(q90 - median) / 1.2816``.
 
     Returns
     -------
@@ -380,6 +398,8 @@ def robust_z(
         med = pd.Series(x.median(), index=x.index)
         mad = pd.Series((x - med).abs().median(), index=x.index)
         cnt = pd.Series(float(x.notna().sum()), index=x.index)
+        q75 = pd.Series(x.quantile(0.75), index=x.index)
+        q90 = pd.Series(x.quantile(0.9), index=x.index)
     else:
         g = x.groupby(groups, sort=False, dropna=False, observed=True)
         med = g.transform("median")
@@ -390,7 +410,14 @@ def robust_z(
             .groupby(groups, sort=False, dropna=False, observed=True)
             .transform("median")
         )
+        if tail_scale:
+            q75 = g.transform("quantile", 0.75)
+            q90 = g.transform("quantile", 0.9)
     scale = np.maximum(MAD_TO_SD * mad, min_scale)
+    if tail_scale:
+        # q90 only where the group is large enough that one outlier cannot move it
+        tail = np.where(cnt >= TAIL_MIN_COUNT, (q90 - med) / Q90_TO_SD, (q75 - med) / Q75_TO_SD)
+        scale = np.maximum(scale, tail)
     z = (x - med) / scale
     z = z.where(cnt >= min_count)
     return z.astype("float64"), med.where(cnt >= min_count).astype("float64")
@@ -620,7 +647,12 @@ def build_features(
     v["night"] = night.astype("float64")
     v["weekend"] = (loc.dt.day_of_week >= 5).astype("float64")
     v["holiday"] = _is_holiday(loc)
-    acct_night = v["night"].groupby([lab, account], sort=False).transform("mean")
+    # night for an account that is rarely active at night (a night job is not
+    # unusual); without min_history sessions there is no habit to excuse it
+    g_night = v["night"].groupby([lab, account], sort=False)
+    acct_night = g_night.transform("mean").where(
+        g_night.transform("size") >= params.min_history, 0.0
+    )
     v["night_unusual"] = v["night"] * (1.0 - acct_night)
 
     # context: account kind, role, module shares, networks
@@ -744,7 +776,7 @@ def _add_baselines(
         ms = feature_spec(m).min_scale
         zs, refs = {}, {}
         for g, gk in groups.items():
-            zs[g], refs[g] = robust_z(values[m], gk, ms, k)
+            zs[g], refs[g] = robust_z(values[m], gk, ms, k, tail_scale=True)
             values[f"{m}_z_{g}"] = zs[g]
         z = zs["own"].fillna(zs["peer_lab"]).fillna(zs["peer_role"])
         ref = refs["own"].where(

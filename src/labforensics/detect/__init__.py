@@ -27,7 +27,10 @@ key columns
     Each detector's score on the common scale (robust z of its decision scores):
     ``det_ecod``, ``det_iforest``, ``det_copod``, ``det_hbos``, ``det_knn``.
 ``rules_score`` (float64), ``rule_<id>`` (float64)
-    Weight of each rule that fired (0 otherwise) and their sum.
+    Weight of each rule that fired (0 otherwise) and their sum. When a whole
+    :class:`~labforensics.features.Features` is scored, an account-day or
+    account-month also carries the session rules fired by any of its sessions
+    (same ``rule_<id>`` column), so the three rankings tell one story.
 ``reasons`` (string)
     Up to ``n_reasons`` reasons in words, ``"; "``-joined, for flagged rows and
     the ``explain_top`` best-ranked rows (``<NA>`` elsewhere).
@@ -55,7 +58,6 @@ __all__ = ["DETECTOR_COLUMNS_EXTRA", "DetectParams", "Scores", "score"]
 #: tables made by :func:`labforensics.build_features` (volumes enter through their
 #: baselines, so a large but regular job is judged against its own history).
 DETECTOR_COLUMNS_EXTRA: tuple[str, ...] = (
-    "share_lab_patients",
     "night_unusual",
     "weekend",
     "holiday",
@@ -137,7 +139,7 @@ class DetectParams:
     min_neighbors: int = 3
     min_rows: int = 3
     max_fit_rows: int = 50_000
-    iforest_estimators: int = 200
+    iforest_estimators: int = 100
     hbos_bins: int = 10
     rules_path: str | Path | None = None
     columns: Mapping[str, tuple[str, ...]] | None = None
@@ -246,8 +248,12 @@ def _robust_threshold(ens: np.ndarray, k: float) -> float:
 
 
 def _score_table(
-    table: FeatureTable, params: DetectParams, rules: list[Rule], hand_made: bool
-) -> tuple[pd.DataFrame, dict]:
+    table: FeatureTable,
+    params: DetectParams,
+    rules: list[Rule],
+    hand_made: bool,
+    inherited: dict[str, np.ndarray] | None = None,
+) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
     unit = table.unit
     n = len(table)
     if params.columns is not None and unit in params.columns:
@@ -274,6 +280,9 @@ def _score_table(
         [table.keys.reset_index(drop=True), table.values.reset_index(drop=True)], axis=1
     )
     fired, rules_skipped = apply_rules(frame, rules, unit)
+    own_fired = dict(fired)
+    for rid, f in (inherited or {}).items():
+        fired[rid] = f
     by_id = {r.id: r for r in rules}
     rule_cols = {f"rule_{rid}": np.where(f, by_id[rid].weight, 0.0) for rid, f in fired.items()}
     rules_score = np.sum(list(rule_cols.values()), axis=0) if rule_cols else np.zeros(n)
@@ -310,7 +319,9 @@ def _score_table(
         st = pd.to_datetime(frame["start"].iloc[explain], utc=True).dt.tz_convert(params.tz)
         frame["start_local"] = pd.Series(pd.NA, index=frame.index, dtype="object")
         frame.loc[frame.index[explain], "start_local"] = st.dt.strftime("%H:%M").to_numpy()
-    out["reasons"] = explain_rows(frame, std, fired, rules, explain, params.n_reasons).to_numpy()
+    out["reasons"] = explain_rows(
+        frame, std, fired, rules, explain, params.n_reasons, set(inherited or ())
+    ).to_numpy()
     lead = [c for c in out.columns if c in table.keys.columns]
     rest = ["score", "rank", "flagged", "ensemble"] + [
         c for c in out.columns if c.startswith("det_")
@@ -325,13 +336,14 @@ def _score_table(
         "skipped_detectors": notes["skipped"],
         "clamped_detectors": notes["clamped"],
         "sample_sizes": notes["sample_sizes"],
-        "rules_applied": sorted(fired),
+        "rules_applied": sorted(own_fired),
+        "rules_inherited": sorted(inherited or ()),
         "rules_skipped": rules_skipped,
         "threshold": thr,
         "n_flagged": int(flagged.sum()),
         "combine": params.combine,
     }
-    return out, meta
+    return out, meta, own_fired
 
 
 def score(
@@ -389,8 +401,41 @@ def score(
         "rules_file": rules_file,
         "units": {},
     }
+    session_fired: dict[str, np.ndarray] = {}
     for t, hm in tables:
-        out, meta = _score_table(t, params, rules, hm)
+        inherited = None
+        if isinstance(features, Features) and t.unit != "session" and session_fired:
+            inherited = _inherit(features, t, session_fired)
+        out, meta, fired = _score_table(t, params, rules, hm, inherited)
+        if t.unit == "session":
+            session_fired = fired
         setattr(res, t.unit, out)
         res.metadata["units"][t.unit] = meta
     return res
+
+
+def _inherit(
+    features: Features, table: FeatureTable, session_fired: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Session rules that fired, carried up to the account-day or account-month holding the session.
+
+    A session belongs to the day and month of its local start (as in
+    :func:`labforensics.build_features`).
+    """
+    period = "day" if table.unit == "account_day" else "month"
+    fmt = "%Y-%m-%d" if period == "day" else "%Y-%m"
+    sk = features.session.keys
+    loc = pd.to_datetime(sk["start"], utc=True).dt.tz_convert(features.params.tz)
+    s = pd.DataFrame(
+        {
+            "lab": sk["lab"].astype("object").to_numpy(),
+            "account": sk["account"].astype("object").to_numpy(),
+            period: loc.dt.strftime(fmt).astype("object").to_numpy(),
+        }
+    )
+    for rid, f in session_fired.items():
+        s[rid] = f
+    agg = s.groupby(["lab", "account", period], sort=False).max()
+    k = table.keys[["lab", "account", period]].astype("object")
+    idx = pd.MultiIndex.from_frame(k)
+    return {rid: agg[rid].reindex(idx).fillna(False).to_numpy(dtype=bool) for rid in session_fired}

@@ -18,7 +18,11 @@ Standardisation (:func:`standardize`), per feature column ``x`` with spec
 
 Each detector's decision scores (higher = more anomalous, pyod's convention)
 are put on one comparable scale, the robust z of the scores
-``(s - median(s)) / (1.4826 * MAD(s))`` (MAD 0: mean absolute deviation; 0: 1).
+``(s - median(s)) / scale`` with ``scale = max(1.4826 * MAD(s), (q90(s) -
+median(s)) / 1.2816)``: both estimate one standard deviation on normal data, and
+the second stays meaningful when most rows share one score (a point mass makes
+the MAD 0 or tiny and would blow every other score up). Scale 0: the mean
+absolute deviation, then 1.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ import pandas as pd
 from ..features import MAD_TO_SD, feature_spec
 
 __all__ = ["DETECTORS", "Standardized", "run_detectors", "standardize", "to_common_scale"]
+
+#: (q90 - median) / sd of a normal distribution.
+Q90_TO_SD = 1.2816
 
 #: Detectors whose cost grows faster than linearly: fit on a seeded sample.
 SAMPLED = frozenset({"KNN", "LOF"})
@@ -128,7 +135,10 @@ def to_common_scale(s: np.ndarray) -> np.ndarray:
     s = np.asarray(s, dtype="float64")
     s = np.where(np.isfinite(s), s, np.nanmax(np.where(np.isfinite(s), s, -np.inf)))
     med = float(np.median(s))
-    sc = MAD_TO_SD * float(np.median(np.abs(s - med)))
+    sc = max(
+        MAD_TO_SD * float(np.median(np.abs(s - med))),
+        (float(np.quantile(s, 0.9)) - med) / Q90_TO_SD,
+    )
     if sc <= 0:
         sc = float(np.mean(np.abs(s - med)))
     if sc <= 0:

@@ -88,6 +88,7 @@ def explain_rows(
     rules: list[Rule],
     rows: np.ndarray,
     n_reasons: int,
+    inherited: set[str] | None = None,
 ) -> pd.Series:
     """Reasons (``"; "``-joined) for the selected rows; other rows get ``<NA>``.
 
@@ -105,6 +106,8 @@ def explain_rows(
         flagged and top-ranked rows).
     n_reasons : int
         Most reasons per row.
+    inherited : set of str, optional
+        Rule ids fired by one of the unit's sessions rather than by the unit.
 
     Returns
     -------
@@ -114,10 +117,17 @@ def explain_rows(
     out = pd.Series(pd.NA, index=frame.index, dtype="string")
     by_id = {r.id: r for r in rules}
     order = sorted(fired, key=lambda rid: (-by_id[rid].weight, rid))
+    inherited = inherited or set()
     vals = []
-    for i in rows:  # one per explained row (flagged or top-ranked)
-        row = frame.iloc[i].to_dict()
-        reasons = [render_reason(by_id[rid], row) for rid in order if fired[rid][i]]
+    records = frame.iloc[np.asarray(rows, dtype=np.int64)].to_dict("records") if len(rows) else []
+    for i, row in zip(rows, records, strict=True):  # one per explained row (flagged or top-ranked)
+        reasons = [
+            f"{by_id[rid].description} (in one of its sessions)"
+            if rid in inherited
+            else render_reason(by_id[rid], row)
+            for rid in order
+            if fired[rid][i]
+        ]
         if std.X.shape[1] and len(reasons) < n_reasons:
             xi = np.abs(std.X[i])
             top = np.argsort(-xi, kind="stable")

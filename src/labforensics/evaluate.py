@@ -1,0 +1,351 @@
+"""Detection quality against ground truth: precision@k, recall@k, average precision.
+
+The truth is the synthetic generator's (:mod:`labforensics.synth`): incidents
+and benign traps, each listing its events by ``source_file``/``source_line``.
+A unit (session, account-day, account-month) is a **true positive** when it
+holds an incident event; the join goes through the event table's
+``session_id`` (as :func:`labforensics.sessionize` returns it), and a session's
+account-day and account-month are those of its start in local time (as in
+:func:`labforensics.build_features`). A unit holding a trap event and no
+incident event is a **trap** unit (a negative, reported apart).
+
+Metrics, per level and per incident kind (``all`` = every kind):
+
+* ``precision@k``: positives among the ``k`` best-ranked units, over ``k``;
+* ``recall@k``: positives among the ``k`` best-ranked units, over all positives;
+* ``ap``: average precision, the mean over positives of the precision at each
+  positive's rank (1.0 when every positive comes first; 0 when no positive is
+  scored). For one kind, units of the *other* incident kinds are left out of
+  the ranking, so they neither help nor hurt it;
+* ``best_rank``: the best rank of a positive (in the full ranking).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .detect import Scores
+from .errors import ParameterError, SchemaError
+from .schema import STRING
+
+__all__ = ["Evaluation", "evaluate", "label_units", "truth_events"]
+
+LEVELS = ("session", "account_day", "account_month")
+
+
+@dataclass
+class Evaluation:
+    """Result of :func:`evaluate`.
+
+    Attributes
+    ----------
+    metrics : pandas.DataFrame
+        One row per (``level``, ``kind``): ``level``, ``kind`` (incident kind or
+        ``all``), ``n_units``, ``n_positive``, ``best_rank``, ``ap``, then
+        ``precision@k`` and ``recall@k`` for each ``k``.
+    incidents : pandas.DataFrame
+        One row per (``level``, incident ``id``): ``kind``, ``lab``,
+        ``account``, ``n_units``, ``best_rank``.
+    traps : pandas.DataFrame
+        One row per (``level``, trap ``kind``): ``n_units``, ``best_rank``,
+        ``in_top`` (trap units within the best ``max(k)`` ranks).
+    labels : dict[str, pandas.DataFrame]
+        Per level, the scored table's keys with ``rank``, ``incident``,
+        ``incident_kind``, ``trap``, ``trap_kind`` (strings, missing if none).
+    """
+
+    metrics: pd.DataFrame
+    incidents: pd.DataFrame
+    traps: pd.DataFrame
+    labels: dict[str, pd.DataFrame]
+
+
+def _load_truth(truth: object) -> dict:
+    if isinstance(truth, Mapping):
+        return dict(truth)
+    if isinstance(truth, str | Path):
+        p = Path(truth)
+        if p.is_dir():
+            p = p / "truth.json"
+        try:
+            with open(p, "rb") as f:
+                return json.loads(f.read().decode("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ParameterError(f"truth file {p}: cannot be read as JSON: {exc}") from exc
+    raise ParameterError(
+        f"truth must be a synth output folder, a truth.json path or its parsed dict, not {type(truth).__name__}"
+    )
+
+
+def _kinds(t: dict) -> dict[str, tuple[str, str]]:
+    """Incident/trap id -> (group, kind)."""
+    out = {}
+    for group in ("incidents", "traps"):
+        for rec in t.get(group, []):
+            out[rec["id"]] = (group[:-1], rec["kind"])
+    return out
+
+
+def truth_events(truth: object) -> pd.DataFrame:
+    """Event-level truth: one row per (source_file, source_line) of an incident or trap.
+
+    Parameters
+    ----------
+    truth : dict, str or Path
+        Parsed ``truth.json`` (:func:`labforensics.synth.load_truth`), its path,
+        or the generator's output folder. With a folder holding
+        ``truth_events.parquet``, that table (every event tagged with its
+        incident or trap id) is used; else the ``events`` lists of ``truth.json``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source_file`` (string), ``source_line`` (Int64), ``group``
+        (``incident``/``trap``), ``id``, ``kind`` (strings).
+    """
+    t = _load_truth(truth)
+    kinds = _kinds(t)
+    parts = []
+    pq = Path(truth) / "truth_events.parquet" if isinstance(truth, str | Path) else None
+    if pq is not None and pq.is_file():
+        te = pd.read_parquet(pq, columns=["source_file", "source_line", "incident", "trap"])
+        for col in ("incident", "trap"):
+            sel = te[col].notna() & (te[col] != "")
+            ids = te.loc[sel, col].astype("object")
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "source_file": te.loc[sel, "source_file"].to_numpy(),
+                        "source_line": te.loc[sel, "source_line"].to_numpy(),
+                        "group": col,
+                        "id": ids.to_numpy(),
+                        "kind": ids.map(
+                            lambda i: kinds.get(i, ("", i.split("-")[0]))[1]
+                        ).to_numpy(),
+                    }
+                )
+            )
+    else:
+        for group in ("incidents", "traps"):
+            for rec in t.get(group, []):  # one per incident/trap
+                evs = rec.get("events") or []
+                if evs:
+                    parts.append(
+                        pd.DataFrame(
+                            {
+                                "source_file": [e[0] for e in evs],
+                                "source_line": [e[1] for e in evs],
+                                "group": group[:-1],
+                                "id": rec["id"],
+                                "kind": rec["kind"],
+                            }
+                        )
+                    )
+    cols = ["source_file", "source_line", "group", "id", "kind"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    for c in ("source_file", "group", "id", "kind"):
+        out[c] = out[c].astype(STRING)
+    out["source_line"] = out["source_line"].astype("Int64")
+    return out[cols]
+
+
+def _window_labels(t: dict, sess: pd.DataFrame, covered: set[str]) -> pd.DataFrame:
+    """Sessions of entries listed by account and time window rather than by event.
+
+    An entry of ``truth.json`` without ``events`` (a large trap such as the
+    interface or the nightly job) labels every session of its ``lab`` and
+    ``account`` (or ``accounts``) that starts within its ``window``.
+    """
+    rows = []
+    for group in ("incidents", "traps"):
+        for rec in t.get(group, []):  # one per incident/trap
+            if rec["id"] in covered or rec.get("events") or "window" not in rec:
+                continue
+            accts = rec.get("accounts") or [rec.get("account")]
+            w0 = pd.Timestamp(rec["window"]["start"])
+            w1 = pd.Timestamp(rec["window"]["end"])
+            sel = (
+                (sess["lab"] == rec.get("lab")).fillna(False)
+                & sess["account"].isin(accts).fillna(False)
+                & (sess["start"] >= w0)
+                & (sess["start"] <= w1)
+            )
+            for sid in sess.index[sel.to_numpy()]:
+                rows.append((sid, group[:-1], rec["id"], rec["kind"]))
+    return pd.DataFrame(rows, columns=["session_id", "group", "id", "kind"])
+
+
+def label_units(
+    events: pd.DataFrame, truth: object, tz: str = "Europe/Paris"
+) -> dict[str, pd.DataFrame]:
+    """Label sessions, account-days and account-months from the truth.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Event table with ``session_id``, ``source_file``, ``source_line``, ``ts``,
+        ``lab``, ``account`` (the ``.events`` of :func:`labforensics.sessionize`).
+    truth : dict, str or Path
+    tz : str
+        Local time zone of days and months.
+
+    Returns
+    -------
+    dict[str, pandas.DataFrame]
+        Per level, the unit keys (``session_id``; or ``lab``, ``account``,
+        ``day``/``month``) with ``incident``, ``incident_kind``, ``trap``,
+        ``trap_kind`` (first id alphabetically when several).
+    """
+    need = {"session_id", "source_file", "source_line", "ts", "lab", "account"}
+    if not need <= set(events.columns):
+        raise SchemaError(
+            f"events lack {sorted(need - set(events.columns))}; pass sessionize(...).events"
+        )
+    t = _load_truth(truth)
+    te = truth_events(truth)
+    ev = events.loc[events["session_id"].notna(), list(need)].copy()
+    ev["source_file"] = ev["source_file"].astype(STRING)
+    ev["source_line"] = ev["source_line"].astype("Int64")
+    m = ev.merge(te, on=["source_file", "source_line"])[["session_id", "group", "id", "kind"]]
+    start = ev.groupby("session_id", sort=False, observed=True).agg(
+        lab=("lab", "first"), account=("account", "first"), start=("ts", "min")
+    )
+    m = pd.concat([m, _window_labels(t, start, set(te["id"].unique()))], ignore_index=True)
+    loc = start["start"].dt.tz_convert(tz)
+    start["day"] = loc.dt.strftime("%Y-%m-%d").astype(STRING)
+    start["month"] = loc.dt.strftime("%Y-%m").astype(STRING)
+    m = m.join(start[["lab", "account", "day", "month"]], on="session_id")
+    out = {}
+    keys = {
+        "session": ["session_id"],
+        "account_day": ["lab", "account", "day"],
+        "account_month": ["lab", "account", "month"],
+    }
+    for level, kc in keys.items():
+        parts = []
+        for group in ("incident", "trap"):
+            g = m[m["group"] == group].sort_values([*kc, "id"], kind="stable")
+            g = g.drop_duplicates(kc)[[*kc, "id", "kind"]]
+            parts.append(g.rename(columns={"id": group, "kind": f"{group}_kind"}).set_index(kc))
+        lab = parts[0].join(parts[1], how="outer").reset_index()
+        for c in ("incident", "incident_kind", "trap", "trap_kind"):
+            lab[c] = lab[c].astype(STRING)
+        out[level] = lab
+    return out
+
+
+def _ap(pos_ranks: np.ndarray) -> float:
+    """Average precision from the 1-based ranks of the positives (in a ranking of them and negatives)."""
+    if len(pos_ranks) == 0:
+        return float("nan")
+    r = np.sort(pos_ranks)
+    return float(np.mean(np.arange(1, len(r) + 1) / r))
+
+
+def evaluate(
+    scores: Scores,
+    truth: object,
+    *,
+    events: pd.DataFrame,
+    k: Sequence[int] = (10, 30, 50, 100),
+    tz: str = "Europe/Paris",
+) -> Evaluation:
+    """Precision@k, recall@k and average precision of ranked scores against the truth.
+
+    Parameters
+    ----------
+    scores : Scores
+        From :func:`labforensics.detect.score`; every scored level is evaluated.
+    truth : dict, str or Path
+        The generator's ``truth.json`` (parsed, its path or the output folder).
+    events : pandas.DataFrame
+        ``sessionize(...).events`` of the same evidence (``session_id`` per event).
+    k : sequence of int
+        Cut-offs (units).
+    tz : str
+        Local time zone used for days and months (as in ``FeatureParams.tz``).
+
+    Returns
+    -------
+    Evaluation
+        ``.metrics`` (per level and incident kind), ``.incidents``, ``.traps``, ``.labels``.
+
+    Raises
+    ------
+    ParameterError
+        On an unreadable truth or a non-positive ``k``.
+    """
+    ks = tuple(int(x) for x in k)
+    if not ks or min(ks) < 1:
+        raise ParameterError(f"k must hold positive cut-offs, got {k!r}")
+    labels = label_units(events, truth, tz)
+    rows, inc_rows, trap_rows, out_labels = [], [], [], {}
+    keys = {
+        "session": ["session_id"],
+        "account_day": ["lab", "account", "day"],
+        "account_month": ["lab", "account", "month"],
+    }
+    for level, table in scores.tables().items():
+        kc = keys[level]
+        if not set(kc) <= set(table.columns):
+            continue
+        t = table[[*kc, "rank"]].merge(labels[level], on=kc, how="left")
+        t = t.sort_values("rank", kind="stable").reset_index(drop=True)
+        out_labels[level] = t
+        rank = t["rank"].to_numpy()
+        is_pos = t["incident"].notna().to_numpy()
+        kinds = sorted(t.loc[is_pos, "incident_kind"].unique().tolist())
+        for kind in ["all", *kinds]:
+            if kind == "all":
+                pos, keep = is_pos, np.ones(len(t), dtype=bool)
+            else:
+                pos = (t["incident_kind"] == kind).fillna(False).to_numpy()
+                keep = pos | ~is_pos  # other kinds' positives are left out
+            sub_rank = np.cumsum(keep)[pos]  # rank among kept units
+            row = {
+                "level": level,
+                "kind": kind,
+                "n_units": int(keep.sum()),
+                "n_positive": int(pos.sum()),
+                "best_rank": int(rank[pos].min()) if pos.any() else None,
+                "ap": _ap(sub_rank),
+            }
+            for kk in ks:
+                hit = int((sub_rank <= kk).sum())
+                row[f"precision@{kk}"] = hit / kk
+                row[f"recall@{kk}"] = hit / pos.sum() if pos.any() else float("nan")
+            rows.append(row)
+        g = t[is_pos].groupby("incident", sort=True, observed=True)
+        for iid, grp in g:  # one per incident
+            inc_rows.append(
+                {
+                    "level": level,
+                    "id": iid,
+                    "kind": grp["incident_kind"].iloc[0],
+                    "n_units": len(grp),
+                    "best_rank": int(grp["rank"].min()),
+                }
+            )
+        trap = t[t["trap"].notna() & ~is_pos]
+        for kind, grp in trap.groupby("trap_kind", sort=True, observed=True):  # one per trap kind
+            trap_rows.append(
+                {
+                    "level": level,
+                    "kind": kind,
+                    "n_units": len(grp),
+                    "best_rank": int(grp["rank"].min()),
+                    "in_top": int((grp["rank"] <= max(ks)).sum()),
+                }
+            )
+    return Evaluation(
+        pd.DataFrame(rows),
+        pd.DataFrame(inc_rows, columns=["level", "id", "kind", "n_units", "best_rank"]),
+        pd.DataFrame(trap_rows, columns=["level", "kind", "n_units", "best_rank", "in_top"]),
+        out_labels,
+    )
