@@ -21,22 +21,34 @@ Method, in the order the code runs it
    began: their first-seen time is not their creation time) and are left out
    of the lower bound. On the remaining patients ordered by first-seen time,
    the leaked/not-leaked sequence is fitted with one Bernoulli change point
-   (maximum likelihood; the share must drop). ``after`` is the last first-seen
-   time of a leaked patient before the change point; ``completeness`` is the
-   leaked share of all patients first seen up to ``after`` (about 1 for a full
-   extraction, less for a filtered one). ``before`` is the first-seen time of
-   the *k*-th not-leaked patient after ``after``, with *k* the smallest run
-   that a copy of completeness *p* leaves with probability below
-   ``before_alpha`` ((1 - p)^k < alpha; k = 1 for a full extraction). Leaked
-   patients first seen after ``before`` (returning patients created before
-   logging, late audit) are counted as violations, not used as bounds. When the
-   leak carries its own sample dates, ``after`` is raised to the latest one.
+   (maximum likelihood; the share must drop). Just after the break some
+   patients are still leaked: old patients returning (created before the copy,
+   before logging even) and late audit. With ``q`` their share over the next
+   ``post_sample`` patients, the lower bound ``after`` is the first-seen time of
+   the *m*-th leaked patient counted back from the break, *m* the smallest run
+   with q^m < ``bound_alpha`` (m = 1 when q = 0). ``completeness`` is the leaked
+   share of all patients first seen up to ``after`` (about 1 for a full
+   extraction, less for a filtered one). ``before`` is the first-seen time of the
+   *k*-th not-leaked patient after ``after``, *k* the smallest run with
+   (1 - completeness)^k < ``bound_alpha`` (k = 1 for a full extraction).
+   Leaked patients first seen after ``before`` are counted, not used as bounds.
+   When the leak carries its own sample dates, ``after`` is raised to the
+   latest one.
 3. **Candidate sessions**: sessions of each lab with records exported or
    extracted, within ``window_margin_h`` hours of the window, moving at least
    ``partial_min_share`` of the lab's leaked patients. A candidate *holds* the
    lab's leak when ``records >= (1 - records_tolerance) * leaked_found``.
-   Candidates are ranked by fit (capacity x closeness in time), then anomaly
-   score. Each lab's leaked patients are explained by its best holding
+   Candidates are ranked by ``rank_value = fit x (0.5 + 0.5 x anomaly)``:
+   ``fit = min(1, records / ((1 - records_tolerance) x leaked_found)) /
+   (1 + distance_h / 24)``. ``anomaly`` (0 to 1) is, with detection scores, 1
+   for a flagged session, else the smaller of its rank percentile and its
+   pathway's rarity; without scores the rarity alone, 1 / (days on which the
+   same lab, account and module moved records). So a nightly backup or a
+   monthly billing export that falls in the window ranks below a one-off
+   extraction of the same size. Pathways moving records on ``routine_days``
+   days or more are *routine*: listed, never credited with a leak (they happen
+   whatever the date of the copy). Each lab's leaked patients are explained by
+   its best non-routine holding
    candidate; failing one, partial candidates are credited up to their record
    counts (earliest first-seen patients first).
 4. **Pathways**: candidates grouped by (hypothesis, account kind, account,
@@ -157,10 +169,17 @@ class AttributionParams:
         Smallest record count, as a share of the lab's leaked patients found,
         for a session to be a (partial) candidate: routine small exports are
         not candidates.
-    before_alpha : float, default 0.01
+    bound_alpha : float, default 0.01
         Probability bound for the ``before`` side of the window (see module doc).
-    support_span_h : float, default 24.0
-        Hours before ``after`` in which leaked patients count as support.
+    post_sample : int, default 100
+        Patients after the change point over which the leaked share ``q`` of
+        returning (or late-audited) patients is measured (lower bound back-off).
+    routine_days : int, default 20
+        A pathway (lab, account, module) that moved records on at least this many
+        distinct days is *routine* (nightly backup, monthly billing over years):
+        its sessions are listed but explain no leak, since they happen whatever
+        the date of the copy (a leak only they could hold is undetermined: a copy
+        of their output was made outside the logged software).
     failed_burst : int, default 5
         Failed logins before a session that make a burst (external sign).
     min_explained : float, default 0.5
@@ -193,8 +212,9 @@ class AttributionParams:
     window_margin_h: float = 72.0
     records_tolerance: float = 0.05
     partial_min_share: float = 0.25
-    before_alpha: float = 0.01
-    support_span_h: float = 24.0
+    bound_alpha: float = 0.01
+    post_sample: int = 100
+    routine_days: int = 20
     failed_burst: int = 5
     min_explained: float = 0.5
     dominant_share: float = 0.8
@@ -214,12 +234,11 @@ class AttributionParams:
             "window_margin_h",
             "records_tolerance",
             "partial_min_share",
-            "support_span_h",
             "transfer_skew_h",
         ):
             if getattr(self, name) < 0:
                 raise ParameterError(f"AttributionParams.{name} must be >= 0")
-        for name in ("before_alpha", "min_explained", "dominant_share", "mixed_share"):
+        for name in ("bound_alpha", "min_explained", "dominant_share", "mixed_share"):
             v = getattr(self, name)
             if not 0 < v <= 1:
                 raise ParameterError(f"AttributionParams.{name} must be in (0, 1], got {v}")
@@ -234,6 +253,7 @@ _STABILITY_PARAMS: dict[str, tuple[float, float]] = {
     "records_tolerance": (0.0, 0.9),
     "partial_min_share": (0.0, 1.0),
     "failed_burst": (1.0, math.inf),
+    "routine_days": (2.0, math.inf),
     "min_explained": (0.01, 1.0),
 }
 
@@ -787,6 +807,7 @@ class _Context:
     scores_n: int
     notes: list[str]
     touched: pd.Series  # session_id -> leaked patients the session's own events name
+    leak_ids_by_lab: pd.Series  # lab -> leaked identifiers the leak attributes to it
 
 
 def _str(s: pd.Series) -> pd.Series:
@@ -1025,6 +1046,25 @@ def _session_features(
     out["module"] = sid.map(mod).astype("string")
     if "modules" in out.columns:
         out["module"] = out["module"].fillna(out["modules"].astype("string"))
+    # how routine the pathway is: days on which this lab, account and module moved records
+    moved = ob[ob["_r"] > 0]
+    pk = (
+        moved["lab"].astype(str)
+        + "\x1f"
+        + moved["account"].astype(str)
+        + "\x1f"
+        + moved["module"].fillna("").astype(str)
+    )
+    days = pd.Series(moved["ts"].dt.floor("D").to_numpy(), index=pk.to_numpy())
+    n_days = days.groupby(level=0).nunique()
+    sk = (
+        out["lab"].astype(str)
+        + "\x1f"
+        + out["account"].astype(str)
+        + "\x1f"
+        + out["module"].fillna("").astype(str)
+    )
+    out["pathway_days"] = sk.map(n_days).fillna(1).astype("int64")
     net_code = sid.map(net_ev)
     # sessions whose export rows carry no address: fall back on the session's addresses
     fb = net_code.isna()
@@ -1143,18 +1183,25 @@ def _prepare(
             raise SchemaError("scores table needs a 'score' column (higher = more anomalous)")
         if "rank" not in sc.columns:
             sc["rank"] = sc["score"].rank(ascending=False, method="min")
-        sc = sc[["session_id", "score", "rank"]].astype({"session_id": "string"})
+        if "flagged" not in sc.columns:
+            sc["flagged"] = pd.NA
+        sc = sc[["session_id", "score", "rank", "flagged"]].astype(
+            {"session_id": "string", "flagged": "boolean"}
+        )
         sc = sc.drop_duplicates("session_id")
         n_scores = len(sc)
         ss = ss.merge(sc, on="session_id", how="left")
-        ss["anomaly_weight"] = (1.0 - (ss["rank"].astype(float) - 1.0) / max(n_scores, 1)).fillna(
-            0.0
-        )
+        # percentile of the detection rank: 1 for the most anomalous session
+        ss["percentile"] = 1.0 - (ss["rank"].astype(float) - 1.0) / max(n_scores, 1)
     else:
         ss["score"] = np.nan
         ss["rank"] = np.nan
-        ss["anomaly_weight"] = 1.0
-        notes.append("no anomaly scores given: pathways without a leak are ranked by raw volume")
+        ss["flagged"] = pd.array([pd.NA] * len(ss), dtype="boolean")
+        ss["percentile"] = np.nan
+        notes.append(
+            "no anomaly scores given: rarity (1 / days on which the same lab, account and "
+            "module moved records) stands in for the anomaly score"
+        )
     ss = ss[ss["records"] > 0].reset_index(drop=True)
 
     # outbound events, with their session
@@ -1225,6 +1272,12 @@ def _prepare(
 
     touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
     ss = _session_features(events, ts, lab, outb, ss, nets)
+    # anomaly in [0, 1]: 1 when the detection stage flagged the session; else the smaller
+    # of its rank percentile and its pathway's rarity (a routine job stays low even when
+    # ranked high); rarity alone for sessions without a score
+    rarity = 1.0 / ss["pathway_days"].clip(lower=1)
+    anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
+    ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
 
     tr = _read_transfers_arg(transfers, params)
     links = _link_transfers(outb, tr, nets, params)
@@ -1252,6 +1305,11 @@ def _prepare(
         scores_n=n_scores,
         notes=notes,
         touched=touched,
+        leak_ids_by_lab=(
+            leak_rows[leak_rows["lab_given"]].groupby("lab")["leak_id"].nunique()
+            if leak_rows is not None
+            else pd.Series(dtype="int64")
+        ),
     )
     ctx.nets = nets  # type: ignore[attr-defined]
     return ctx
@@ -1309,6 +1367,8 @@ def _window_one(
             k_cp = int(k[j])
             llr = float(ll[j] - _bernoulli_ll(np.array([float(total)]), np.array([float(n)]))[0])
     note = []
+    q = 0.0
+    m_need = 0
     if k_cp is None:
         before_idx = np.flatnonzero(lk)
         after_ns = int(f[before_idx[-1]]) if before_idx.size else None
@@ -1320,8 +1380,23 @@ def _window_one(
             "lower bound"
         )
     else:
+        # leaked share just after the break: returning patients created before the copy
+        # (or audited late) look like new ones; a run of m leaked patients all after the
+        # copy has probability q^m, so the lower bound backs off m leaked patients
+        seg = lk[k_cp : k_cp + params.post_sample]
+        q = float(seg.mean()) if seg.size else 0.0
+        if q <= 0:
+            m_need = 1
+        elif q < 1:
+            m_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(q)))
         li = np.flatnonzero(lk[:k_cp])
-        after_ns = int(f[li[-1]]) if li.size else None
+        if m_need and li.size >= m_need:
+            after_ns = int(f[li[-m_need]])
+        else:
+            after_ns = None
+            note.append(
+                f"fewer than {m_need} leaked patients before the change point: no lower bound"
+            )
     # completeness: leaked share of all patients (censored included) first seen up to `after`
     if after_ns is not None:
         upto = fs <= after_ns
@@ -1337,9 +1412,8 @@ def _window_one(
         elif p <= 0:
             k_need = 0
         else:
-            k_need = max(1, math.ceil(math.log(params.before_alpha) / math.log(1.0 - p)))
-        tail = (f > after_ns) & ~lk
-        ti = np.flatnonzero(tail)
+            k_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(1.0 - p)))
+        ti = np.flatnonzero((f > after_ns) & ~lk)
         if k_need and ti.size >= k_need:
             before_ns = int(f[ti[k_need - 1]])
         elif k_need:
@@ -1350,15 +1424,11 @@ def _window_one(
     res["before"] = before_ns
     res["change_point_llr"] = llr
     res["completeness"] = completeness
+    res["post_share"] = q
+    res["support_after"] = m_need if after_ns is not None and k_cp is not None else 0
     res["support_before"] = k_need if before_ns is not None else 0
-    span = int(params.support_span_h * 3600e9)
-    res["support_after"] = (
-        int((lk & (f <= after_ns) & (f > after_ns - span)).sum()) if after_ns is not None else 0
-    )
     bound = before_ns if before_ns is not None else after_ns
-    late = int((lk & (f > bound)).sum()) if bound is not None else 0
-    res["n_late_leaked"] = late
-    res["late_rate"] = late / max(int(lk.sum()), 1)
+    res["n_late_leaked"] = int((lk & (f > bound)).sum()) if bound is not None else 0
     res["note"] = "; ".join(note)
     return res
 
@@ -1392,8 +1462,12 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
     ``after_leak_dates`` (latest sample date in the leak, if any),
     ``completeness``, ``extraction`` (``full``/``filtered``),
     ``change_point_llr``, ``support_after``, ``support_before``,
-    ``n_late_leaked``, ``late_rate``, ``confidence`` (``high``/``medium``/
-    ``low``/``none``), ``note``.
+    ``n_late_leaked`` (leaked patients first seen after ``before``: returning
+    patients created before logging, or audited late), ``post_share`` (leaked
+    share just after the change point), ``confidence`` (``high``: both bounds,
+    log-likelihood ratio >= 20, completeness >= 0.9 and post_share <= 0.5;
+    ``medium``: both bounds and ratio >= 5; ``low``: otherwise; ``none``: no
+    lower bound), ``note``.
     """
     cols = [
         "lab",
@@ -1415,7 +1489,7 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
         "support_after",
         "support_before",
         "n_late_leaked",
-        "late_rate",
+        "post_share",
         "confidence",
         "note",
     ]
@@ -1458,8 +1532,8 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
         elif (
             pd.notna(before)
             and w["change_point_llr"] >= 20
-            and w["late_rate"] <= 0.05
-            and w["support_after"] >= 3
+            and completeness >= 0.9
+            and w["post_share"] <= 0.5
         ):
             conf = "high"
         elif pd.notna(before) and w["change_point_llr"] >= 5:
@@ -1494,7 +1568,7 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
                 "support_after": w["support_after"],
                 "support_before": w["support_before"],
                 "n_late_leaked": w["n_late_leaked"],
-                "late_rate": w["late_rate"],
+                "post_share": w["post_share"],
                 "confidence": conf,
                 "note": "; ".join(note),
             }
@@ -1555,7 +1629,7 @@ def _candidate_features(ctx: _Context, c: pd.DataFrame, params: AttributionParam
 
 
 def _rank_candidates(c: pd.DataFrame, by_fit: bool) -> pd.DataFrame:
-    keys = (["fit"] if by_fit else ["anomalous_volume"]) + ["score", "records"]
+    keys = (["rank_value", "fit"] if by_fit else ["anomalous_volume"]) + ["score", "records"]
     c = c.assign(_s=c["score"].astype(float).fillna(-np.inf))
     k = [x if x != "score" else "_s" for x in keys]
     c = c.sort_values(
@@ -1587,6 +1661,12 @@ _CAND_COLS = [
     "distance_h",
     "in_window",
     "fit",
+    "anomaly",
+    "pathway_days",
+    "routine",
+    "leak_ids_lab",
+    "size_ratio",
+    "rank_value",
     "touched_leaked",
     "score",
     "score_rank",
@@ -1640,7 +1720,13 @@ def _candidates(ctx: _Context, windows: pd.DataFrame, params: AttributionParams)
     if c.empty:
         return pd.DataFrame({k: [] for k in _CAND_COLS})
     c = _candidate_features(ctx, c, params)
-    c["anomalous_volume"] = c["records"] * c["anomaly_weight"]
+    c["routine"] = c["pathway_days"] >= params.routine_days
+    lid = ctx.leak_ids_by_lab
+    c["leak_ids_lab"] = c["lab"].map(lid).astype("Int64") if len(lid) else pd.NA
+    c["size_ratio"] = c["records"] / c["leak_ids_lab"].astype("Float64")
+    c["anomalous_volume"] = c["records"] * c["anomaly"]
+    if ctx.leak is not None:
+        c["rank_value"] = c["fit"] * (0.5 + 0.5 * c["anomaly"])
     c["score_rank"] = c["rank"]
     # leaked patients the session's own events name (identity overlap, when the log has it)
     c["touched_leaked"] = c["session_id"].map(ctx.touched).fillna(0).astype("int64")
@@ -1663,7 +1749,7 @@ def _assign(ctx: _Context, cand: pd.DataFrame) -> pd.DataFrame:
         pts = by_lab.get(lab)
         if pts is None:
             continue
-        g = g.sort_values("candidate_rank")
+        g = g[~g["routine"].astype(bool)].sort_values("candidate_rank")
         holding = g[g["holds"].astype(bool)]
         if not holding.empty:
             rows.append(
@@ -1812,7 +1898,7 @@ def _hypotheses(
         fit=a["session_id"].map(sess_fit).astype(float),
         retrieved=a["session_id"].map(sess_retr).fillna(False).astype(bool),
     )
-    unexplained_labs = _unexplained(ctx, windows, assigned, cand)
+    unexplained_labs = _unexplained(ctx, windows, assigned, cand, params)
     ext_links = ctx.links[ctx.links["external_fetch"]] if not ctx.links.empty else ctx.links
     for h in HYPOTHESES:
         pw = pathways[pathways["hypothesis"] == h] if not pathways.empty else pathways
@@ -1866,30 +1952,66 @@ def _hypotheses(
 
 
 def _unexplained(
-    ctx: _Context, windows: pd.DataFrame, assigned: pd.DataFrame, cand: pd.DataFrame
+    ctx: _Context,
+    windows: pd.DataFrame,
+    assigned: pd.DataFrame,
+    cand: pd.DataFrame,
+    params: AttributionParams,
 ) -> list[dict[str, Any]]:
-    """Labs with leaked patients no candidate explains, and the size of the gap."""
-    out = []
+    """Labs with leaked patients no candidate explains, and the size of the gap.
+
+    For each: leaked patients found, unexplained, the largest non-routine export or
+    extraction within ``window_margin_h`` of the window (records), and the routine
+    pathways whose sessions could hold the leak (they explain nothing, see
+    ``routine_days``).
+    """
+    out: list[dict[str, Any]] = []
     if windows.empty:
         return out
     ex = assigned.groupby("lab").size() if not assigned.empty else pd.Series(dtype=int)
     ss = ctx.sessions
+    margin = pd.Timedelta(hours=params.window_margin_h)
     for r in windows.itertuples(index=False):
         n_ex = int(ex.get(r.lab, 0))
         gap = int(r.n_leaked) - n_ex
         if gap <= 0:
             continue
-        s = ss[ss["lab"] == r.lab]
+        s = ss[(ss["lab"] == r.lab) & (ss["pathway_days"] < params.routine_days)]
+        lo = r.after if pd.notna(r.after) else r.evidence_start
+        s = s[s["end"] >= lo - margin]
+        if pd.notna(r.before):
+            s = s[s["start"] <= r.before + margin]
         largest = int(s["records"].max()) if len(s) else 0
+        routine = []
+        if not cand.empty:
+            rc = cand[(cand["lab"] == r.lab) & cand["routine"].astype(bool) & cand["holds"]]
+            for (acc, mod), g in rc.groupby(["account", "module"], sort=True):
+                routine.append(f"{acc}/{mod} (records on {int(g['pathway_days'].iloc[0])} days)")
         out.append(
             {
                 "lab": r.lab,
                 "leaked": int(r.n_leaked),
                 "unexplained": gap,
-                "largest_export_any_time": largest,
+                "largest_nonroutine_near_window": largest,
+                "routine_holding": routine,
             }
         )
     return out
+
+
+def _gap_text(u: dict[str, Any], params: AttributionParams) -> str:
+    t = (
+        f"{u['lab']}: {u['unexplained']} of {u['leaked']} leaked patients unexplained "
+        f"(largest non-routine export/extraction within {params.window_margin_h:g} h of the "
+        f"window: {u['largest_nonroutine_near_window']} records"
+    )
+    if u["routine_holding"]:
+        t += (
+            "; routine jobs that could hold it: "
+            + ", ".join(u["routine_holding"])
+            + ", so a copy of their output would have been made outside the logged software"
+        )
+    return t + ")"
 
 
 def _evidence_texts(
@@ -1946,11 +2068,7 @@ def _evidence_texts(
     if pw.empty:
         against.append(f"no candidate session of the {h} kind in or near the windows")
     if with_leak and unexplained:
-        labs = ", ".join(
-            f"{u['lab']} ({u['unexplained']} of {u['leaked']} leaked unexplained; largest export "
-            f"at any time {u['largest_export_any_time']} records)"
-            for u in unexplained[:10]
-        )
+        labs = "; ".join(_gap_text(u, params) for u in unexplained[:10])
         against.append(f"labs not explained by any candidate: {labs}")
     if with_leak and 0 < share < params.mixed_share:
         against.append(f"explains only {100 * share:.1f}% of the leaked patients found")
@@ -1987,12 +2105,8 @@ def _verdict(
     union = a["leak_id"].nunique() / n_found
     shares = dict(zip(hyp["hypothesis"], hyp["share"], strict=True))
     figs = ", ".join(f"{h} {100 * shares[h]:.1f}%" for h in HYPOTHESES)
-    unexp = _unexplained(ctx, windows, assigned, cand)
-    gap = "; ".join(
-        f"{u['lab']}: {u['unexplained']} of {u['leaked']} leaked patients unexplained "
-        f"(largest export/extraction at any time: {u['largest_export_any_time']} records)"
-        for u in unexp[:20]
-    )
+    unexp = _unexplained(ctx, windows, assigned, cand, params)
+    gap = "; ".join(_gap_text(u, params) for u in unexp[:20])
     if union < params.min_explained:
         return (
             "undetermined",
@@ -2060,7 +2174,7 @@ def _stability(ctx: _Context, params: AttributionParams, base: _Run) -> pd.DataF
         for factor in (0.5, 2.0):
             v = getattr(params, name) * factor
             v = min(max(v, lo), hi)
-            if name == "failed_burst":
+            if name in ("failed_burst", "routine_days"):
                 v = int(round(v))
             try:
                 p = replace(params, **{name: v}, stability=False)

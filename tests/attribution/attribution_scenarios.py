@@ -10,7 +10,9 @@ Model (every lab alike, all times UTC):
   existed before any copy, so a full copy holds them although they are first
   seen after it (the late-audit noise the window must tolerate).
 - Every lab has a routine billing export of ``ROUTINE`` records each day at
-  17:00 (a staff account, lab network): never big enough to hold a leak.
+  17:00 (a staff account, lab network): never big enough to hold a leak; and a
+  nightly backup at 01:00 (service account ``batch.nuit``, 127.0.0.1) exporting
+  every existing patient: big enough to hold any leak, but routine.
 - Scenario sessions (vendor extraction, staff export, attacker export) are
   added by :func:`export_session`; :func:`build` returns events and sessions
   through the real :func:`labforensics.sessionize`.
@@ -109,10 +111,36 @@ def _ev(
 
 
 def base_case(labs: tuple[str, ...] = LABS) -> Case:
-    """Reception reads (first-seen times) and routine billing exports at each lab."""
+    """Reception reads (first-seen times), billing exports and nightly backups at each lab."""
     c = Case()
     for lab in labs:
         p = patients(lab)
+        for d in range(1, DAYS):
+            t = T0 + pd.Timedelta(days=d, hours=1)
+            n = len(existing_at(lab, t))
+            for k, (act, extra) in enumerate(
+                [
+                    ("login", {}),
+                    (
+                        "export",
+                        {"records": n, "detail": f"Sauvegarde nocturne vers /backup/{lab}_{d}.dmp"},
+                    ),
+                    ("logout", {}),
+                ]
+            ):
+                c.add(
+                    **_ev(
+                        t + pd.Timedelta(minutes=10 * k),
+                        lab,
+                        "batch.nuit",
+                        "INTERFACE",
+                        "service",
+                        "127.0.0.1",
+                        "ADMIN",
+                        act,
+                        **extra,
+                    )
+                )
         for ipp, t in zip(p["ipp"], p["first_seen"], strict=True):
             c.add(
                 **_ev(

@@ -135,8 +135,8 @@ def test_vendor_candidates_carry_evidence(vendor_result):
 
 def test_vendor_stability_and_determinism(vendor_result, vendor):
     a = vendor_result
-    # 6 thresholds halved and doubled; the verdict holds under each
-    assert len(a.stability) == 12 and a.stability_agreement == 1.0
+    # 7 thresholds halved and doubled; the verdict holds under each
+    assert len(a.stability) == 14 and a.stability_agreement == 1.0
     ev, ss, truth = vendor
     b = attribute(ev, ss, leak=vendor_leak(truth), case_key=KEY, params=PS)
     d1 = json.dumps(a.to_dict(), sort_keys=True)
@@ -190,11 +190,16 @@ def test_undetermined_names_lab_and_gap():
     ev, ss = build(c)
     ipps = sample_before("L03", T0 + pd.Timedelta(days=45), 300, seed=3)
     a = attribute(ev, ss, leak=leak_frame([("L03", ipps)]), case_key=KEY, params=P)
-    # only routine 15-record exports exist at L03: nothing can hold 300 patients
+    # only 15-record billing exports and the nightly backup exist at L03: the backup holds
+    # everything every night, so it says nothing about this copy; nothing else can hold 300
     assert a.verdict == "undetermined"
     assert "L03: 300 of 300 leaked patients unexplained" in a.verdict_rule
-    assert "largest export/extraction at any time: 15 records" in a.verdict_rule
-    assert a.candidates.empty and (a.hypotheses["share"] == 0).all()
+    assert "window: 0 records" in a.verdict_rule
+    assert "batch.nuit/ADMIN (records on 59 days)" in a.verdict_rule
+    assert "outside the logged software" in a.verdict_rule
+    routine = a.candidates[a.candidates["routine"]]
+    assert (routine["account"] == "batch.nuit").all() and routine["explains"].eq(0).all()
+    assert (a.hypotheses["share"] == 0).all()
 
 
 def test_undetermined_when_nothing_found():
