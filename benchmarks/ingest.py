@@ -102,7 +102,7 @@ def _gen_file(rng, lab: str, day: dt.date, n: int, legacy: bool) -> bytes:
     acc_i = rng.integers(0, 40, n)
     accounts = _s([f"user{i:02d}" if i % 7 else f"hélène.{i:02d}" for i in range(40)])
     a_i = rng.integers(0, len(ACTIONS), n)
-    ipp = pc.cast(pa.array(rng.integers(40_000_000, 40_200_000, n)), pa.string())
+    ipp = pc.cast(pa.array(rng.integers(40_000_000, 40_050_000, n)), pa.string())
     dos = pc.cast(pa.array(rng.integers(100_000_000, 999_999_999, n)), pa.string())
     nb = np.where(np.asarray(ACTIONS)[a_i] == "EXPORT", rng.integers(1, 30_000, n), -1)
     nb_s = pc.cast(pa.array(nb), pa.string())

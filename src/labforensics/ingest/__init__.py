@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -79,6 +80,7 @@ def _import_readers() -> None:
 _import_readers()
 
 PathLike = str | os.PathLike[str]
+_WORKERS = 2
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 _SEP = "\x1f"
 
@@ -142,6 +144,31 @@ def _resolve_lab(lab: str | Mapping[str, str] | None, path: Path, source_file: s
         if score >= 0 and (best is None or score > best[0]):
             best = (score, value)
     return best[1] if best else None
+
+
+def _resolve_file_lab(fr: FileRead, source_file: str, aliases: Mapping[str, str]) -> dict | None:
+    """Apply lab aliases to a file's events; fill a missing lab with UNKNOWN (noted)."""
+    ev = fr.events
+    note = None
+    if fr.lab is not None:
+        fr.lab = aliases.get(fr.lab, fr.lab)
+    if "lab" in ev.columns and len(ev):
+        labs = ev["lab"].astype(schema.STRING)
+        if aliases:
+            labs = labs.replace(aliases)
+        missing = labs.isna()
+        if missing.any():
+            note = {
+                "source_file": source_file,
+                "source_line": pd.NA,
+                "column": "lab",
+                "value": "",
+                "problem": f"lab missing on {int(missing.sum())} rows: set to UNKNOWN "
+                "(give read_evidence(lab=...) or a lab column)",
+            }
+            labs = labs.fillna("UNKNOWN")
+        ev["lab"] = labs.astype(schema.STRING)
+    return note
 
 
 def _choose_reader(head: bytes, name: str, prof: Profile | None) -> ReaderSpec | None:
@@ -212,17 +239,34 @@ def _chunked(s: pd.Series) -> pa.ChunkedArray:
     return pa.chunked_array([pa.array(s.astype(object).to_numpy(), type=pa.string())])
 
 
-def _join(lab: pd.Series, text: pa.ChunkedArray) -> pa.DictionaryArray:
-    """Dictionary-encode ``lab + US + text`` (missing where text is missing)."""
-    la = _chunked(lab).cast(pa.large_string())
-    joined = pc.binary_join_element_wise(
-        la, text.cast(pa.large_string()), pa.scalar(_SEP, pa.large_string())
-    )
-    return joined.combine_chunks().dictionary_encode()
+def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list]:
+    """Dictionary codes of a column (-1 where missing) and its distinct values."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = arr.dictionary_encode()
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    if enc.null_count:
+        idx = np.where(enc.is_null().to_numpy(zero_copy_only=False), -1, idx)
+    return np.asarray(idx, dtype=np.int64), enc.dictionary.to_pylist()
 
 
-def _from_dict(enc: pa.DictionaryArray, values: list[str | None]) -> pd.Series:
-    out = pa.array(values, type=pa.string()).take(enc.indices)
+def _pairs(lab: pd.Series, text: pa.ChunkedArray) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Codes of distinct (lab, text) pairs per row (-1 where text is missing)."""
+    li, labs = _codes(_chunked(lab))
+    ti, vals = _codes(text)
+    valid = (ti >= 0) & (li >= 0)
+    key = li * max(len(vals), 1) + ti
+    codes = np.full(len(key), -1, dtype=np.int64)
+    inv, uniq = pd.factorize(key[valid])
+    codes[valid] = inv
+    nv = max(len(vals), 1)
+    return codes, [(labs[int(u) // nv], vals[int(u) % nv]) for u in uniq]
+
+
+def _from_codes(codes: np.ndarray, values: list[str | None]) -> pd.Series:
+    table = pa.array(values, type=pa.string())
+    idx = pa.array(np.where(codes < 0, 0, codes), mask=codes < 0)
+    out = table.take(idx) if len(values) else pa.nulls(len(codes), pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([out])), dtype=schema.STRING)
 
 
@@ -295,21 +339,11 @@ def read_evidence(
     report = IngestReport()
     manifest: list[EvidenceFile] = []
     reads: list[tuple[FileRead, FileReport, ReaderSpec]] = []
-    iterator: Iterable = items
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(items, desc="reading evidence", unit="file")
     lab_notes: list[dict[str, object]] = []
-    for path, _explicit in iterator:
+    jobs = []
+    for path, _explicit in items:
         source_file = relative_name(path, root)
-        head = read_head(path)
-        spec = _choose_reader(head, path.name, prof)
-        ef = EvidenceFile.hash(path, source_file, spec.name if spec else None)
-        manifest.append(ef)
-        if spec is None:
-            report.unrecognised.append(source_file)
-            continue
+        spec = _choose_reader(read_head(path), path.name, prof)
         ctx = ReadContext(
             tz=zone,
             source_file=source_file,
@@ -319,30 +353,38 @@ def read_evidence(
             lab_aliases=aliases,
             account_kinds=kinds,
         )
+        jobs.append((path, source_file, spec, ctx))
+
+    def one(job) -> tuple[EvidenceFile, FileRead | None, dict | None]:
+        path, source_file, spec, ctx = job
+        ef = EvidenceFile.hash(path, source_file, spec.name if spec else None)
+        if spec is None:
+            return ef, None, None
         fr = spec.read(path, ctx)
-        ev = fr.events
-        if "lab" in ev.columns and len(ev):
-            labs = ev["lab"].astype(schema.STRING)
-            if aliases:
-                labs = labs.replace(aliases)
-            missing = labs.isna()
-            if missing.any():
-                lab_notes.append(
-                    {
-                        "source_file": source_file,
-                        "source_line": pd.NA,
-                        "column": "lab",
-                        "value": "",
-                        "problem": f"lab missing on {int(missing.sum())} rows: set to UNKNOWN "
-                        "(give read_evidence(lab=...) or a lab column)",
-                    }
-                )
-                labs = labs.fillna("UNKNOWN")
-            ev["lab"] = labs.astype(schema.STRING)
-        file_lab = fr.lab
-        if file_lab is not None:
-            file_lab = aliases.get(file_lab, file_lab)
-        fr.lab = file_lab
+        return ef, fr, _resolve_file_lab(fr, source_file, aliases)
+
+    # Files are read two at a time: hashing, decompression, pyarrow and numpy release
+    # the GIL. Results are collected in input order, so the output never depends on
+    # which thread finished first.
+    workers = max(1, min(_WORKERS, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(one, job) for job in jobs]
+        done = futures
+        if progress:
+            from tqdm.auto import tqdm
+
+            for _ in tqdm(
+                as_completed(futures), total=len(futures), desc="reading evidence", unit="file"
+            ):
+                pass
+        results = [f.result() for f in done]
+    for (_path, source_file, spec, _ctx), (ef, fr, note) in zip(jobs, results, strict=True):
+        manifest.append(ef)
+        if fr is None:
+            report.unrecognised.append(source_file)
+            continue
+        if note:
+            lab_notes.append(note)
         frep = FileReport(
             source_file=source_file,
             path=ef.path,
@@ -351,14 +393,14 @@ def read_evidence(
             sha256=ef.sha256,
             rows_read=fr.rows_read,
             events=fr.rows_to_events,
-            events_out=len(ev),
+            events_out=len(fr.events),
             repeated_headers=fr.repeated_headers,
             ignored=fr.ignored,
             quarantined=len(fr.quarantine),
             field_problems=len(fr.field_problems),
             truncated=fr.truncated,
             truncation_note=fr.truncation_note,
-            lab=file_lab,
+            lab=fr.lab,
         )
         reads.append((fr, frep, spec))
     # --- evidence order ------------------------------------------------------------------
@@ -416,20 +458,18 @@ def read_evidence(
     if "_ipp" in raw.columns and len(raw):
         ipp = pc.utf8_trim_whitespace(_chunked(raw["_ipp"].astype(schema.STRING)))
         ipp = pc.if_else(pc.equal(ipp, ""), pa.scalar(None, ipp.type), ipp)
-        enc = _join(raw["lab"], ipp)
-        pairs = enc.dictionary.to_pylist()
-        for pair in pairs:
-            lb, _, value = pair.partition(_SEP)
+        codes, pairs = _pairs(raw["lab"], ipp)
+        for lb, value in pairs:
             known.setdefault(lb, set()).add(value)
-        raw["patient"] = _from_dict(enc, _Pseudonymiser(key)(pairs))
+        pseudo = _Pseudonymiser(key)([f"{lb}{_SEP}{v}" for lb, v in pairs])
+        raw["patient"] = _from_codes(codes, pseudo)
         raw = raw.drop(columns=["_ipp"])
     # --- redact free text: details, quarantined lines, field-problem values ---------------
-    det_enc = None
-    det_pairs: list[str] = []
+    det_codes = None
+    det_pairs: list[tuple[str, str]] = []
     if "detail" in raw.columns and len(raw) and raw["detail"].notna().any():
-        det_enc = _join(raw["lab"], _chunked(raw["detail"].astype(schema.STRING)))
-        det_pairs = det_enc.dictionary.to_pylist()
-    texts = [p.partition(_SEP)[2] for p in det_pairs]
+        det_codes, det_pairs = _pairs(raw["lab"], _chunked(raw["detail"].astype(schema.STRING)))
+    texts = [t for _, t in det_pairs]
     for fr, _, _ in reads:
         texts += [q.raw for q in fr.quarantine if q.raw]
         texts += [p.value for p in fr.field_problems if p.value]
@@ -438,12 +478,9 @@ def read_evidence(
         tokens.update(_TOKEN.findall(t))
     # Only IPPs that occur as tokens can be replaced: the Redactor is built on those.
     redactor = Redactor(key, {lb: v & tokens for lb, v in known.items()})
-    if det_enc is not None:
-        red = []
-        for pair in det_pairs:
-            lb, _, tx = pair.partition(_SEP)
-            red.append(redactor.redact(tx, lb or None))
-        raw["detail"] = _from_dict(det_enc, red)
+    if det_codes is not None:
+        red = [redactor.redact(tx, lb or None) for lb, tx in det_pairs]
+        raw["detail"] = _from_codes(det_codes, red)
     qrows: list[dict[str, object]] = []
     fprows: list[dict[str, object]] = list(lab_notes)
     for fr, frep, _spec in reads:

@@ -118,10 +118,10 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes):
         fast = len(odd_idx) % 2 == 0
         if fast:
             opens, closes = odd_idx[0::2], odd_idx[1::2]
-            inner = np.concatenate(
-                [np.arange(a + 1, b + 1) for a, b in zip(opens, closes, strict=True)]
-            )
-            fast = not any(looks_row(int(i)) for i in inner)
+            span = closes - opens
+            base = np.repeat(np.cumsum(span) - span, span)
+            inner = np.repeat(opens + 1, span) + (np.arange(int(span.sum())) - base)
+            fast = not _looks_row_mask(arr, data, line_start, line_end, inner, profile).any()
         if fast:
             last[opens] = closes
             keep[inner] = False
@@ -152,6 +152,68 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes):
     ce = le - cr
     rec_eol = has_eol[last]
     return first, last, rs, ce, rec_eol, status, line_start
+
+
+def _row_template(profile: Profile) -> list[tuple[str, int, str]] | None:
+    """Fixed-width template of what starts a row, when the profile's default applies."""
+    if profile.row_start:
+        return None
+    ts = profile.timestamp
+    first = profile.header[0]
+    if first == ts.column and ts.format:
+        fmt = ts.format
+    elif first == ts.date_column and ts.date_format:
+        fmt = ts.date_format
+    else:
+        return None
+    toks = _tokens(fmt.replace("%%", "%"))
+    if any(t[0] == "z" for t in toks):
+        # offsets vary in width ("Z", "+01:00"): test the part before; a looser test
+        # only sends more files to the exact (regex) path
+        return toks[: [t[0] for t in toks].index("z")]
+    return toks + [("lit", 1, profile.separator)]
+
+
+def _looks_row_mask(
+    arr: np.ndarray,
+    data: bytes,
+    line_start: np.ndarray,
+    line_end: np.ndarray,
+    idx: np.ndarray,
+    profile: Profile,
+) -> np.ndarray:
+    """Which of the lines ``idx`` start like a new row (or are the header)."""
+    starts, ends = line_start[idx], line_end[idx]
+    header = profile.header_bytes()
+    out = np.zeros(len(idx), dtype=bool)
+    lens = ends - starts
+    for i in np.flatnonzero((lens >= len(header)) & (lens <= len(header) + 4)):
+        line = data[int(starts[i]) : int(ends[i])].rstrip(b"\r")
+        out[i] = line == header or line == _BOM + header
+    tmpl = _row_template(profile)
+    if tmpl is None:
+        rx = profile.row_start_regex()
+        if rx is not None:
+            for i in np.flatnonzero(~out):
+                out[i] = rx.match(data, int(starts[i])) is not None
+        return out
+    width = sum(t[1] for t in tmpl)
+    ok = lens >= width
+    last = len(arr) - 1
+    pos = 0
+    for kind, w, lit in tmpl:
+        for k in range(w):
+            b = arr[np.minimum(starts + pos + k, last)]
+            if kind == "lit":
+                ok &= b == ord(lit)
+            elif kind == "z" and k == 0:
+                ok &= (b == 43) | (b == 45) | (b == 90)
+            elif kind == "z" and k == 3:
+                ok &= b == 58
+            else:
+                ok &= (b >= 48) & (b <= 57)
+        pos += w
+    return out | ok
 
 
 def _field_counts(arr: np.ndarray, rs: np.ndarray, ce: np.ndarray, profile: Profile) -> np.ndarray:
@@ -815,7 +877,7 @@ def _convert(
         pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
     )
     out["_record"] = _as_string(rec_arr)
-    events = pd.DataFrame(out)
+    events = pd.DataFrame(out, copy=False)
     return events, quarantine, problems, unknown, file_lab_out
 
 
