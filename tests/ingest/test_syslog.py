@@ -46,6 +46,22 @@ def test_sshd_attempts_counted_once_per_attempt(tmp_path):
     assert ev["ts"].iloc[0] == pd.Timestamp("2024-12-10 05:55:48", tz="UTC")  # CET = UTC+1
 
 
+def test_sysklogd_last_message_repeated(tmp_path):
+    text = (
+        "Jun 14 10:00:00 srv sshd[5]: Failed password for root from 9.9.9.9 port 1 ssh2\n"
+        "Jun 14 10:00:30 srv last message repeated 4 times\n"
+        "Jun 14 10:01:00 srv kernel: eth0 up\n"
+        "Jun 14 10:01:30 srv last message repeated 2 times\n"  # repeats an ignored line
+    )
+    r = _read(tmp_path, text)
+    ev = r.events
+    # 1 + 4 failed attempts; the kernel line and its repeat are out of scope
+    assert ev["source_line"].tolist() == [1, 2, 2, 2, 2]
+    assert set(ev["account"]) == {"root"} and set(ev["src_ip"]) == {"9.9.9.9"}
+    assert (r.rows_to_events, r.ignored) == (2, 2)
+    assert ev["action_raw"].tolist() == ["Failed password"] * 5
+
+
 def test_accepted_login_and_sessions_paired_by_pid(tmp_path):
     text = (
         "Jun 14 10:00:00 srv sshd[24680]: Accepted publickey for fztu from 10.0.0.9 port 4 ssh2\n"

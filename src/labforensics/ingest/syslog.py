@@ -39,8 +39,10 @@ Message (OpenSSH ``auth.c``, Linux-PAM ``pam_unix``) -> action, account, src_ip:
   ``app_session`` ``sshd[<pid>]``;
 - sshd ``Failed <method> for [invalid user ]U from IP port P`` ->
   ``login_failed``, U, IP (``action_raw`` ``Failed password``, ``Failed none`` ...);
-- sshd ``message repeated N times: [ Failed ...]`` -> N ``login_failed`` events
-  (same ``message_id``, same line);
+- sshd ``message repeated N times: [ Failed ...]`` (rsyslog) -> N ``login_failed``
+  events (same ``message_id``, same line); a sysklogd ``last message repeated N
+  times`` line gives N more copies of the event of the line before it (its
+  ``detail`` is that line's message);
 - sshd ``Invalid user U from IP`` -> ``login_failed``, U, IP (*);
 - pam_unix ``authentication failure; ... rhost=R [user=U]`` (any program: sshd,
   gdm ...) -> ``login_failed``, U or missing, R (*);
@@ -316,7 +318,11 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     # --- classify messages (one vectorised pass per kind) ------------------------------
     msg = hdr["msg"].fillna("")
     prog = hdr["prog"].fillna("")
-    pam_m = _extract(msg, _PAM) if n else pd.DataFrame(columns=["svc", "pmsg"])
+    pam_m = (
+        _extract(msg[msg.str.startswith("pam_unix(")], _PAM).reindex(msg.index)
+        if n
+        else pd.DataFrame(columns=["svc", "pmsg"])
+    )
     is_pam = (pam_m["pmsg"].notna() | hdr["_pam_sub"].astype(bool)).to_numpy(dtype=bool)
     pam_msg = pam_m["pmsg"].fillna(msg)
     kind = pd.Series(pd.NA, index=s.index, dtype=object)
@@ -349,6 +355,30 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
             rep[idx] = m.loc[idx, "n"].astype(int).clip(lower=1).to_numpy()
         if name == "ftp_anon":
             user[idx] = "anonymous"
+
+    # --- sysklogd "last message repeated N times": N more copies of the line before ----
+    last_rep = has_hdr & prog.eq("").to_numpy(dtype=bool)
+    if last_rep.any():
+        nrep = msg[last_rep].str.extract(r"^last message repeated (\d+) times?\s*$")[0]
+        rows = nrep.index[nrep.notna().to_numpy(dtype=bool)].to_numpy()
+        if len(rows):
+            own = np.where(has_hdr, np.arange(n), -1)
+            own[rows] = -1
+            prev = np.concatenate([[-1], np.maximum.accumulate(own)[:-1]])[rows]
+            ok = prev >= 0
+            rows, prev = rows[ok], prev[ok]
+            ok = kind.iloc[prev].notna().to_numpy(dtype=bool)
+            rows, prev = rows[ok], prev[ok]
+            if len(rows):
+                kind.iloc[rows] = kind.iloc[prev].to_numpy()
+                user.iloc[rows] = user.iloc[prev].to_numpy()
+                ip.iloc[rows] = ip.iloc[prev].to_numpy()
+                for col in ("prog", "pid", "msg"):
+                    hdr.iloc[rows, hdr.columns.get_loc(col)] = hdr[col].iloc[prev].to_numpy()
+                prog = hdr["prog"].fillna("")
+                msg = hdr["msg"].fillna("")
+                counts = nrep.loc[rows].astype(int).clip(lower=1).to_numpy()
+                rep[rows] = counts * rep[prev]
 
     # --- one attempt, one event: corroborating lines of the same sshd process ----------
     key = hdr["host"].fillna("") + "\x1f" + prog + "\x1f" + hdr["pid"].fillna("")
