@@ -200,3 +200,46 @@ def mix64(h, x):  # pragma: no cover
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         out[i] = z ^ (z >> np.uint64(31))
     return out
+
+
+@njit(cache=True)
+def counting_sort(idx, keys, n_keys):  # pragma: no cover
+    """Stable counting sort of the rows ``idx`` by ``keys[idx]`` (keys in ``[0, n_keys)``).
+
+    O(len(idx) + n_keys); the order of rows with equal keys is kept, so two passes
+    (least significant key first) sort by a pair of keys.
+    """
+    pos = np.zeros(n_keys + 1, np.int64)
+    for j in range(idx.shape[0]):
+        pos[keys[idx[j]] + 1] += 1
+    for k in range(n_keys):
+        pos[k + 1] += pos[k]
+    out = np.empty_like(idx)
+    for j in range(idx.shape[0]):
+        k = keys[idx[j]]
+        out[pos[k]] = idx[j]
+        pos[k] += 1
+    return out
+
+
+@njit(cache=True)
+def distinct_hashes(first_pos, last_pos, h, valid):  # pragma: no cover
+    """Number of distinct 64-bit hashes among the valid rows of each block."""
+    S = first_pos.shape[0]
+    out = np.zeros(S, np.int64)
+    buf = np.empty(h.shape[0], np.uint64)
+    for s in range(S):
+        k = 0
+        for i in range(first_pos[s], last_pos[s] + 1):
+            if valid[i]:
+                buf[k] = h[i]
+                k += 1
+        if k == 0:
+            continue
+        b = np.sort(buf[:k])
+        d = 1
+        for j in range(1, k):
+            if b[j] != b[j - 1]:
+                d += 1
+        out[s] = d
+    return out

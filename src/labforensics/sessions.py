@@ -361,13 +361,16 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     # Who: one dense-ish integer per `by` key (codes of each column combined).
     by_codes, by_uniques = [], []
     acct = np.zeros(n, np.int64)
+    n_acct = 1  # acct codes are in [0, n_acct)
     for c in p.by:
         codes, uniq = _factorize(ev[c])
         by_codes.append(codes)
         by_uniques.append(uniq)
         acct = acct * (len(uniq) + 1) + (codes + 1)
-        if len(uniq) and acct.max() > 2**40:
-            acct = pd.factorize(acct)[0].astype(np.int64)
+        n_acct = n_acct * (len(uniq) + 1)
+        if n_acct > max(4 * n, 1 << 20):  # keep the code range small: densify
+            acct, uniq_acct = pd.factorize(acct)
+            acct, n_acct = acct.astype(np.int64), len(uniq_acct)
 
     # Session key within the account: the app id, else host, else src_ip, else none.
     app_codes, app_uniq = _factorize(ev["app_session"])
@@ -380,17 +383,16 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     )
     key2 = np.where(is_app, app_codes, n_app + hostkey)
     n_key2 = n_app + n_host + n_ip + 1
-    grp = acct * n_key2 + key2
 
-    # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so a
-    # stable sort on the group code alone suffices.
+    # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so two
+    # stable counting sorts (key, then account) suffice.
     nf = np.flatnonzero(~failed)
-    order = nf[np.argsort(grp[nf], kind="stable")]
+    order = K.counting_sort(K.counting_sort(nf, key2, n_key2), acct, n_acct)
     m = len(order)
     if m == 0:  # only failed logins: no session
         return _empty_sessions(), np.full(n, -1, np.int64)
     t = ts[order]
-    g = grp[order]
+    g = acct[order] * n_key2 + key2[order]
     a = act[order]
     newgroup = np.ones(m, bool)
     newgroup[1:] = g[1:] != g[:-1]
@@ -486,9 +488,11 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     records_exported = np.add.reduceat(np.where(a == _ACT["export"], rec, 0), first)
     records_extracted = np.add.reduceat(np.where(a == _ACT["extract"], rec, 0), first)
     bytes_out = np.add.reduceat(byt, first)
-    pat_codes = pd.factorize(ev["patient"])[0].astype(np.int64)
-    n_pat = int(pat_codes.max()) + 1 if n else 0
-    distinct_patients = K.distinct_pairs(first, last, pat_codes[order], n_pat)[0]
+    # distinct patients by 64-bit FNV-1a of the pseudonym (a collision between two
+    # pseudonyms of one session has probability ~ k^2 / 2^65: negligible)
+    pat = ev["patient"].array
+    pat_h = _hash_strings(pat)[order]
+    distinct_patients = K.distinct_hashes(first, last, pat_h, ~pat.isna()[order])
     hosts_n, hb, hc = K.distinct_pairs(first, last, host_codes[order], n_host)
     ips_n, ib, ic = K.distinct_pairs(first, last, ip_codes[order], n_ip)
     mod_codes, mod_uniq = _factorize(ev["module"])
