@@ -152,7 +152,9 @@ def _resolve_file_lab(fr: FileRead, source_file: str, aliases: Mapping[str, str]
     note = None
     if fr.lab is not None:
         fr.lab = aliases.get(fr.lab, fr.lab)
-    if "lab" in ev.columns and len(ev):
+    if "lab" not in ev.columns:
+        ev["lab"] = pd.Series(pd.NA, index=ev.index, dtype=schema.STRING)
+    if len(ev):
         labs = ev["lab"].astype(schema.STRING)
         if aliases:
             labs = labs.replace(aliases)

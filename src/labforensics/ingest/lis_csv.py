@@ -726,7 +726,11 @@ def _convert(
         has_off = spec.has_offset
         for i in np.flatnonzero(~ok):
             v = tcol[int(i)].as_py()
-            reasons[int(i)] = f"unparseable timestamp {v!r} (expected {human_format(spec.format)})"
+            reasons[int(i)] = (
+                f"unparseable timestamp {v!r} (expected {human_format(spec.format)})"
+                if v is not None
+                else f"missing timestamp (expected {human_format(spec.format)})"
+            )
     else:
         dcol = table.column(spec.date_column)
         tcol = table.column(spec.time_column)
@@ -739,10 +743,18 @@ def _convert(
         has_off = False
         for i in np.flatnonzero(~dok):
             v = dcol[int(i)].as_py()
-            reasons[int(i)] = f"unparseable date {v!r} (expected {human_format(spec.date_format)})"
+            reasons[int(i)] = (
+                f"unparseable date {v!r} (expected {human_format(spec.date_format)})"
+                if v is not None
+                else f"missing date (expected {human_format(spec.date_format)})"
+            )
         for i in np.flatnonzero(dok & ~tok):
             v = tcol[int(i)].as_py()
-            reasons[int(i)] = f"unparseable time {v!r} (expected {human_format(spec.time_format)})"
+            reasons[int(i)] = (
+                f"unparseable time {v!r} (expected {human_format(spec.time_format)})"
+                if v is not None
+                else f"missing time (expected {human_format(spec.time_format)})"
+            )
     bad |= ~ok
     # --- outcome --------------------------------------------------------------------
     succ = set(profile.success_values)
