@@ -212,6 +212,25 @@ def test_sessions_follow_idle_rules(small, tevents):
     between = (nxt - ts.end).dt.total_seconds().dropna()
     assert between.min() > 1800  # between sessions of one account: > 30 min
     assert (~ts.has_logout).any() and ts.has_logout.mean() > 0.7
+    files = s.groupby("session").source_file.nunique()
+    assert (files > 1).any()  # some sessions (on call) run past midnight into the next file
+
+
+def test_sessionize_recovers_truth_sessions(small, tevents):
+    lf = pytest.importorskip("labforensics")
+    try:
+        sessionize = lf.sessionize
+    except (AttributeError, ImportError):
+        pytest.skip("labforensics.sessionize is not available yet")
+    ev = lf.read_evidence(small.evidence, case_key=bytes(range(32)))
+    ss = sessionize(ev.events)
+    e = ss.events.merge(
+        tevents[["source_file", "source_line", "session"]], on=["source_file", "source_line"]
+    )
+    e = e[e.session >= 0]
+    # a 30-min idle timeout recovers the generator's sessions one for one
+    assert (e.groupby("session").session_id.nunique() == 1).all()
+    assert (e.dropna(subset=["session_id"]).groupby("session_id").session.nunique() == 1).all()
 
 
 def test_incidents_and_traps_present(small):

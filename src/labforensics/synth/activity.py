@@ -41,6 +41,8 @@ def staff_activity(lab: Lab, staff: dict[str, tuple[np.ndarray, float]]) -> Bloc
         ev, kind, day = build_sessions(rng, lab.od[di], accs[ai], start, kk, cutoff)
         blocks.append((ev, kind, day))
         roles.append(role)
+    blocks.append(_on_call(lab, staff["BIOLOGISTE"][0], blocks[roles.index("BIOLOGISTE")]))
+    roles.append("BIOLOGISTE")
     out = []
     sess_off = 0
     for (ev, kind, day), role in zip(blocks, roles, strict=True):
@@ -53,6 +55,36 @@ def staff_activity(lab: Lab, staff: dict[str, tuple[np.ndarray, float]]) -> Bloc
         _fill_account_fields(lab, ev)
         out.append(ev)
     return ev_cat(out)
+
+
+def _on_call(
+    lab: Lab, bio: np.ndarray, day_block: tuple[Block, np.ndarray, np.ndarray]
+) -> tuple[Block, np.ndarray, np.ndarray]:
+    """Biologists on call: a few late sessions from 23:05 that often run past midnight."""
+    rng = lab.rng
+    full = np.flatnonzero(~lab.od_sat)
+    di = full[rng.random(len(full)) < 0.06]
+    ai = rng.integers(0, len(bio), len(di))
+    start = 83100 + rng.integers(0, 2400, len(di))  # 23:05-23:45
+    ev, kind, day = build_sessions(
+        rng, lab.od[di], bio[ai], start, np.ones(len(di), np.int64), np.full(len(di), 10**6),
+        mid_mean=3.0, mid_max=8, gap_mean=400.0,
+    )  # fmt: skip
+    # drop the on-call sessions that would come within 35 min of the same person's day work
+    dev, _, dday = day_block
+    if len(dev["t"]) and len(ev["t"]):
+        keys = (dev["acc"].astype(np.int64) << 20) | dday
+        uk, inv = np.unique(keys, return_inverse=True)
+        last = np.full(len(uk), np.iinfo(np.int64).min)
+        np.maximum.at(last, inv, dev["t"])
+        k2 = (ev["acc"].astype(np.int64) << 20) | day
+        i = np.minimum(np.searchsorted(uk, k2), len(uk) - 1)
+        close = (uk[i] == k2) & (ev["t"] - last[i] < 2100)
+        bad_s = np.unique(ev["sess"][close])
+        keep = ~np.isin(ev["sess"], bad_s)
+        ev = {k: v[keep] for k, v in ev.items()}
+        kind, day = kind[keep], day[keep]
+    return ev, kind, day
 
 
 def _fill_account_fields(lab: Lab, ev: Block) -> None:

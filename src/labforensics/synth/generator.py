@@ -757,16 +757,14 @@ def _hostile(lab: Lab, staff: dict, ev: Block, hostile_truth: list[dict]) -> Non
             old = a.host
             a.host = lab.hosts(value)
             ev["host"][(ev["acc"] == acc) & (ev["host"] == old)] = a.host
-        hostile_truth.append({"lab": lab.code, "field": fld, "value": value, "account_index": acc})
+        hostile_truth.append({"lab": lab.code, "field": fld, "value": value, "account": a.name})
     cand = np.flatnonzero((ev["act"] == A["MODIFICATION"]) & (ev["inc"] < 0))
     for value in HOSTILE_DETAILS:
         if not len(cand):
             break
         w = rng.choice(cand, size=min(3, len(cand)), replace=False)
         ev["det"][w] = lab.details(value)
-        hostile_truth.append(
-            {"lab": lab.code, "field": "detail", "value": value, "account_index": -1}
-        )
+        hostile_truth.append({"lab": lab.code, "field": "detail", "value": value, "account": ""})
 
 
 def _write_lab(
