@@ -435,7 +435,7 @@ def read_evidence(
             report.unknown_codes[code] = report.unknown_codes.get(code, 0) + cnt
         ev = fr.events
         if "_record" in ev.columns:
-            ev = ev.drop(columns=["_record"])
+            del ev["_record"]
         if "source_file" not in ev.columns:
             ev["source_file"] = frep.source_file
         if "source_format" not in ev.columns:

@@ -306,8 +306,7 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
     valid = np.zeros(n, dtype=bool)
     if n == 0:
         return secs, offs, frac, valid
-    lengths = pc.binary_length(col).to_numpy(zero_copy_only=False)
-    lengths = np.where(np.isnan(lengths.astype(float)), -1, lengths).astype(np.int64)
+    lengths = pc.binary_length(col).fill_null(-1).to_numpy().astype(np.int64, copy=False)
     good = lengths == width
     if good.any():
         sub = col if good.all() else col.filter(pa.array(good))
@@ -889,7 +888,10 @@ def _convert(
         pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
     )
     out["_record"] = _as_string(rec_arr)
-    events = pd.DataFrame(out, copy=False)
+    # arrays, not Series: no index alignment, no copies
+    events = pd.DataFrame(
+        {k: (v.array if isinstance(v, pd.Series) else v) for k, v in out.items()}, copy=False
+    )
     return events, quarantine, problems, unknown, file_lab_out
 
 
