@@ -32,6 +32,8 @@ __all__ = ["EXPECTED_FILES", "compare_expected", "expected_from_findings", "repl
 #: Files of ``expected/`` and what they hold.
 EXPECTED_FILES = ("verdict.json", "flagged.json", "windows.json", "accounting.json")
 _OPTION = "--lf-update-expected"
+#: Window fields compared: the lab, the bounds (UTC) and how many leaked patients.
+_WINDOW_KEYS = ("lab", "after", "before", "start", "end", "n_leaked", "extraction")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,10 +85,7 @@ def expected_from_findings(findings: dict[str, Any]) -> dict[str, Any]:
                                "quarantined", "truncated")}
         for f in acc.get("files", [])
     ]  # fmt: skip
-    windows = [
-        {k: w.get(k) for k in sorted(w) if k in ("lab", "labs", "start", "end", "patients")}
-        for w in findings.get("windows", [])
-    ]
+    windows = [{k: w.get(k) for k in _WINDOW_KEYS if k in w} for w in findings.get("windows", [])]
     return {
         "verdict.json": {"verdict": v.get("verdict"), "class": v.get("class")},
         "flagged.json": flagged,
