@@ -48,7 +48,7 @@ def canon(sessions: pd.DataFrame) -> pd.DataFrame:
     return sessions.sort_values("session_id").reset_index(drop=True)
 
 
-SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -22,85 +22,122 @@ GROUP_END = 100
 
 
 @njit(cache=True)
-def split_sessions(newgroup, t, is_app, is_login, is_logout, idle_ns, max_ns):  # pragma: no cover
-    """Mark session starts in one pass over events sorted by (group, ts, seq).
+def split_sessions(
+    order, acct, key, t, is_app, act, login, logout, idle_ns, max_ns
+):  # pragma: no cover
+    """Mark session starts in one pass over events in (account, key, ts, seq) order.
 
     Parameters
     ----------
-    newgroup : bool[m]
-        True where a new (lab, account, key) group begins.
-    t : int64[m]
+    order : int64[m]
+        Event rows in (account, key, ts, seq) order (failed logins left out).
+    acct, key : int64[n]
+        Account code and session-key code per event row; a new (acct, key) is a new group.
+    t : int64[n]
         UTC instants in ns.
-    is_app, is_login, is_logout : bool[m]
-        Event carries an app session id / is a login / is a logout.
+    is_app : bool[n]
+        The event carries an application session id.
+    act : int8[n]
+        Action code per event; ``login`` and ``logout`` are the codes of those actions.
     idle_ns, max_ns : int64
         Idle timeout and maximum duration in ns.
 
     Returns
     -------
     start : bool[m]
-        True at the first event of each session.
+        True at the first sorted position of each session.
     end_code : int8[m]
-        At the last event of each session its end-reason code, else -1.
+        At the last position of each session its end-reason code, else -1.
     """
-    m = t.shape[0]
+    m = order.shape[0]
     start = np.zeros(m, np.bool_)
     end_code = np.full(m, -1, np.int8)
     cur_start = np.int64(0)
+    prev = -1
     for i in range(m):
-        if newgroup[i]:
+        r = order[i]
+        if i == 0 or acct[r] != acct[prev] or key[r] != key[prev]:
             if i > 0:
-                end_code[i - 1] = LOGOUT if is_logout[i - 1] else GROUP_END
+                end_code[i - 1] = LOGOUT if act[prev] == logout else GROUP_END
             start[i] = True
-            cur_start = t[i]
+            cur_start = t[r]
+            prev = r
             continue
         reason = -1
-        if is_logout[i - 1]:
+        if act[prev] == logout:
             reason = LOGOUT
-        elif (not is_app[i]) and t[i] - t[i - 1] > idle_ns:
+        elif (not is_app[r]) and t[r] - t[prev] > idle_ns:
             reason = IDLE_TIMEOUT
-        elif t[i] - cur_start > max_ns:
+        elif t[r] - cur_start > max_ns:
             reason = MAX_DURATION
-        elif is_login[i]:
+        elif act[r] == login:
             reason = NEXT_LOGIN
         if reason >= 0:
             end_code[i - 1] = reason
             start[i] = True
-            cur_start = t[i]
+            cur_start = t[r]
+        prev = r
     if m > 0:
-        end_code[m - 1] = LOGOUT if is_logout[m - 1] else GROUP_END
+        end_code[m - 1] = LOGOUT if act[prev] == logout else GROUP_END
     return start, end_code
 
 
 @njit(cache=True)
-def distinct_pairs(first_pos, last_pos, codes, n_codes):  # pragma: no cover
-    """Distinct non-negative codes of each contiguous block, in first-seen order.
+def block_sums(
+    first_pos, last_pos, order, act, records, nbytes, n_act, export, extract
+):  # pragma: no cover
+    """Per-session action counts, records exported/extracted and bytes written.
+
+    Returns ``counts`` int64[S, n_act], ``records_exported``, ``records_extracted``,
+    ``bytes_out`` int64[S] (missing values given as 0).
+    """
+    S = first_pos.shape[0]
+    counts = np.zeros((S, n_act), np.int64)
+    rexp = np.zeros(S, np.int64)
+    rext = np.zeros(S, np.int64)
+    bout = np.zeros(S, np.int64)
+    for s in range(S):
+        for i in range(first_pos[s], last_pos[s] + 1):
+            r = order[i]
+            a = act[r]
+            counts[s, a] += 1
+            if a == export:
+                rexp[s] += records[r]
+            elif a == extract:
+                rext[s] += records[r]
+            bout[s] += nbytes[r]
+    return counts, rexp, rext, bout
+
+
+@njit(cache=True)
+def distinct_pairs(first_pos, last_pos, order, codes, n_codes):  # pragma: no cover
+    """Distinct non-negative codes of each session, in first-seen order.
 
     Parameters
     ----------
     first_pos, last_pos : int64[S]
-        Inclusive bounds of each block (session) in ``codes``.
-    codes : int64[m]
-        Code per event, -1 for missing.
-    n_codes : int
-        Number of distinct codes (codes are in ``[0, n_codes)``).
+        Inclusive bounds of each session in ``order``.
+    order : int64[m]
+        Event rows, sessions contiguous.
+    codes : int64[n]
+        Code per event row, -1 for missing, else in ``[0, n_codes)``.
 
     Returns
     -------
     counts : int64[S]
-        Number of distinct codes per block.
+        Number of distinct codes per session.
     pair_block, pair_code : int64[D]
-        The distinct (block, code) pairs, grouped by block.
+        The distinct (session, code) pairs, grouped by session.
     """
     S = first_pos.shape[0]
     last_seen = np.full(max(n_codes, 1), -1, np.int64)
     counts = np.zeros(S, np.int64)
-    pair_block = np.empty(codes.shape[0], np.int64)
-    pair_code = np.empty(codes.shape[0], np.int64)
+    pair_block = np.empty(order.shape[0], np.int64)
+    pair_code = np.empty(order.shape[0], np.int64)
     d = 0
     for s in range(S):
         for i in range(first_pos[s], last_pos[s] + 1):
-            c = codes[i]
+            c = codes[order[i]]
             if c >= 0 and last_seen[c] != s:
                 last_seen[c] = s
                 counts[s] += 1
@@ -111,10 +148,10 @@ def distinct_pairs(first_pos, last_pos, codes, n_codes):  # pragma: no cover
 
 
 @njit(cache=True)
-def block_mode(first_pos, last_pos, codes, n_codes):  # pragma: no cover
-    """Most frequent non-negative code per block; ties go to the earliest seen.
+def block_mode(first_pos, last_pos, order, codes, n_codes):  # pragma: no cover
+    """Most frequent non-negative code per session; ties go to the earliest seen.
 
-    Returns int64[S], -1 where a block has no non-missing code.
+    Returns int64[S], -1 where a session has no non-missing code.
     """
     S = first_pos.shape[0]
     cnt = np.zeros(max(n_codes, 1), np.int64)
@@ -123,16 +160,16 @@ def block_mode(first_pos, last_pos, codes, n_codes):  # pragma: no cover
         best = -1
         best_n = 0
         for i in range(first_pos[s], last_pos[s] + 1):
-            c = codes[i]
+            c = codes[order[i]]
             if c >= 0:
                 cnt[c] += 1
         for i in range(first_pos[s], last_pos[s] + 1):
-            c = codes[i]
+            c = codes[order[i]]
             if c >= 0 and cnt[c] > best_n:  # strict: the earliest of equal counts wins
                 best_n = cnt[c]
                 best = c
         for i in range(first_pos[s], last_pos[s] + 1):
-            c = codes[i]
+            c = codes[order[i]]
             if c >= 0:
                 cnt[c] = 0
         out[s] = best
@@ -223,16 +260,17 @@ def counting_sort(idx, keys, n_keys):  # pragma: no cover
 
 
 @njit(cache=True)
-def distinct_hashes(first_pos, last_pos, h, valid):  # pragma: no cover
-    """Number of distinct 64-bit hashes among the valid rows of each block."""
+def distinct_hashes(first_pos, last_pos, order, h, valid):  # pragma: no cover
+    """Number of distinct 64-bit hashes among the valid event rows of each session."""
     S = first_pos.shape[0]
     out = np.zeros(S, np.int64)
-    buf = np.empty(h.shape[0], np.uint64)
+    buf = np.empty(order.shape[0], np.uint64)
     for s in range(S):
         k = 0
         for i in range(first_pos[s], last_pos[s] + 1):
-            if valid[i]:
-                buf[k] = h[i]
+            r = order[i]
+            if valid[r]:
+                buf[k] = h[r]
                 k += 1
         if k == 0:
             continue

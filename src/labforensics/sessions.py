@@ -355,7 +355,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     n = len(ev)
     ts = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     seq = ev["seq"].to_numpy(dtype=np.int64)
-    act = ev["action"].cat.codes.to_numpy().astype(np.int64)
+    act = ev["action"].cat.codes.to_numpy()
     failed = act == _ACT["login_failed"]
 
     # Who: one dense-ish integer per `by` key (codes of each column combined).
@@ -391,17 +391,15 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     m = len(order)
     if m == 0:  # only failed logins: no session
         return _empty_sessions(), np.full(n, -1, np.int64)
-    t = ts[order]
-    g = acct[order] * n_key2 + key2[order]
-    a = act[order]
-    newgroup = np.ones(m, bool)
-    newgroup[1:] = g[1:] != g[:-1]
     start_flag, end_code = K.split_sessions(
-        newgroup,
-        t,
-        is_app[order],
-        a == _ACT["login"],
-        a == _ACT["logout"],
+        order,
+        acct,
+        key2,
+        ts,
+        is_app,
+        act,
+        _ACT["login"],
+        _ACT["logout"],
         np.int64(p.idle_timeout.value),
         np.int64(p.max_duration.value),
     )
@@ -410,11 +408,10 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     last = np.empty(S, np.int64)
     last[:-1] = first[1:] - 1
     last[-1] = m - 1
-    sid = np.cumsum(start_flag) - 1  # session of each sorted position
 
     fe = order[first]  # event row of each session's first event
-    start = t[first]
-    end = t[last]
+    start = ts[fe]
+    end = ts[order[last]]
     s_acct = acct[fe]
     s_app = is_app[fe]
     s_key = key2[fe]
@@ -422,7 +419,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
 
     # Start reasons (codes in START_REASONS order).
     start_reason = np.where(
-        a[first] == _ACT["login"],
+        act[fe] == _ACT["login"],
         START_REASONS.index("login"),
         np.where(s_app, START_REASONS.index("app_session"), START_REASONS.index("implicit")),
     )
@@ -479,28 +476,31 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
         pairs = np.unique(f_sess[has] * (n_ip + 1) + f_ip[has])
         failed_ips = np.bincount(pairs // (n_ip + 1), minlength=S).astype(np.int64)
 
-    # Aggregates over contiguous blocks of sorted positions.
+    # Aggregates over each session's block of sorted positions (kernels read through `order`).
     n_events = last - first + 1
-    n_act = len(ACTIONS)
-    act_counts = np.bincount(sid * n_act + a, minlength=S * n_act).reshape(S, n_act)
-    rec = ev["records"].to_numpy(dtype=np.int64, na_value=0)[order]
-    byt = ev["bytes"].to_numpy(dtype=np.int64, na_value=0)[order]
-    records_exported = np.add.reduceat(np.where(a == _ACT["export"], rec, 0), first)
-    records_extracted = np.add.reduceat(np.where(a == _ACT["extract"], rec, 0), first)
-    bytes_out = np.add.reduceat(byt, first)
+    act_counts, records_exported, records_extracted, bytes_out = K.block_sums(
+        first,
+        last,
+        order,
+        act,
+        ev["records"].to_numpy(dtype=np.int64, na_value=0),
+        ev["bytes"].to_numpy(dtype=np.int64, na_value=0),
+        len(ACTIONS),
+        _ACT["export"],
+        _ACT["extract"],
+    )
     # distinct patients by 64-bit FNV-1a of the pseudonym (a collision between two
     # pseudonyms of one session has probability ~ k^2 / 2^65: negligible)
     pat = ev["patient"].array
-    pat_h = _hash_strings(pat)[order]
-    distinct_patients = K.distinct_hashes(first, last, pat_h, ~pat.isna()[order])
-    hosts_n, hb, hc = K.distinct_pairs(first, last, host_codes[order], n_host)
-    ips_n, ib, ic = K.distinct_pairs(first, last, ip_codes[order], n_ip)
+    distinct_patients = K.distinct_hashes(first, last, order, _hash_strings(pat), ~pat.isna())
+    hosts_n, hb, hc = K.distinct_pairs(first, last, order, host_codes, n_host)
+    ips_n, ib, ic = K.distinct_pairs(first, last, order, ip_codes, n_ip)
     mod_codes, mod_uniq = _factorize(ev["module"])
-    mods_n, mb, mc = K.distinct_pairs(first, last, mod_codes[order], len(mod_uniq))
+    mods_n, mb, mc = K.distinct_pairs(first, last, order, mod_codes, len(mod_uniq))
     role_codes, role_uniq = _factorize(ev["role"])
-    role_s = K.block_mode(first, last, role_codes[order], len(role_uniq))
+    role_s = K.block_mode(first, last, order, role_codes, len(role_uniq))
     kind_codes = ev["account_kind"].cat.codes.to_numpy().astype(np.int64)
-    kind_s = K.block_mode(first, last, kind_codes[order], len(ACCOUNT_KIND_DTYPE.categories))
+    kind_s = K.block_mode(first, last, order, kind_codes, len(ACCOUNT_KIND_DTYPE.categories))
 
     # Session ids: content hash (see module docstring).
     h = np.full(S, _SEED, np.uint64)
@@ -534,7 +534,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     rank = np.empty(S, np.int64)
     rank[fo] = np.arange(S)
     sid_ev = np.full(n, -1, np.int64)
-    sid_ev[order] = rank[sid]
+    sid_ev[order] = np.repeat(rank, n_events)
 
     def take_str(col: str) -> pd.arrays.ArrowStringArray:
         return _to_string(_arrow_strings(ev[col].array).take(pa.array(fe[fo])))
