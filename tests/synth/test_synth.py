@@ -38,6 +38,14 @@ def fallback(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def ingested(small):
+    ingest = pytest.importorskip("labforensics.ingest")
+    if not hasattr(ingest, "read_evidence"):
+        pytest.skip("labforensics.read_evidence is not available yet")
+    return ingest.read_evidence(small.evidence, case_key=bytes(range(32)))
+
+
+@pytest.fixture(scope="module")
 def tevents(small):
     return pd.read_parquet(small.truth_events)
 
@@ -68,6 +76,8 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 def test_bad_parameters():
     with pytest.raises(SynthError, match="before start"):
         generate("/nonexistent/x", start="2020-01-02", end="2020-01-01")
+    with pytest.raises(SynthError, match="leak_sample"):
+        generate("/nonexistent/x", leak_sample=0)
     with pytest.raises(SynthError, match="unknown incident"):
         generate("/nonexistent/x", incidents=("z",))
 
@@ -182,6 +192,20 @@ def test_incident_a_extracts_every_registered_patient(small, tevents):
         assert after - set(leaked)
 
 
+def test_ipps_unique_per_lab_only(small):
+    t = load_truth(small.out)
+    idx = {
+        lab["code"]: pd.read_csv(
+            small.out / "leak" / f"patient_index_{lab['code']}.csv", sep=";", dtype=str
+        )
+        for lab in t["labs"]
+    }
+    for df in idx.values():
+        assert df.IPP.is_unique and df.IPP.str.fullmatch(r"[0-9]+").all()
+    a, b = list(idx.values())[:2]
+    assert set(a.IPP) & set(b.IPP)  # the same IPP value exists in two labs: identity is (lab, IPP)
+
+
 def test_nir_keys_valid(small):
     nirs = pd.read_csv(small.leak_nirs, dtype=str)["nir"]
     assert len(nirs) > 0
@@ -216,14 +240,9 @@ def test_sessions_follow_idle_rules(small, tevents):
     assert (files > 1).any()  # some sessions (on call) run past midnight into the next file
 
 
-def test_sessionize_recovers_truth_sessions(small, tevents):
-    lf = pytest.importorskip("labforensics")
-    try:
-        sessionize = lf.sessionize
-    except (AttributeError, ImportError):
-        pytest.skip("labforensics.sessionize is not available yet")
-    ev = lf.read_evidence(small.evidence, case_key=bytes(range(32)))
-    ss = sessionize(ev.events)
+def test_sessionize_recovers_truth_sessions(ingested, tevents):
+    sessions = pytest.importorskip("labforensics.sessions")
+    ss = sessions.sessionize(ingested.events)
     e = ss.events.merge(
         tevents[["source_file", "source_line", "session"]], on=["source_file", "source_line"]
     )
@@ -252,9 +271,8 @@ def test_fallback_rows_written_in_order(fallback):
         assert g.sort_values("source_line").ts.is_monotonic_increasing, f
 
 
-def test_round_trip_with_reader(small, tevents):
-    ingest = pytest.importorskip("labforensics.ingest")
-    ev = ingest.read_evidence(small.evidence, case_key=bytes(range(32)))
+def test_round_trip_with_reader(small, tevents, ingested):
+    ev = ingested
     t = load_truth(small.out)
     fr = ev.report.to_frame().set_index("source_file")
     for f, a in t["accounting"]["files"].items():

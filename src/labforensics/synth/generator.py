@@ -169,6 +169,7 @@ def generate(
     hostile: bool = True,
     transfers: bool = True,
     gzip_after_days: int = 60,
+    leak_sample: float = 1.0,
 ) -> SynthResult:
     """Write synthetic multi-lab LIS audit evidence with its ground truth.
 
@@ -197,6 +198,9 @@ def generate(
     gzip_after_days : int, default 60
         Legacy files dated more than this many days before the lab's
         migration are gzipped.
+    leak_sample : float, default 1.0
+        Share of the extracted patients written to the leak files (a seeded
+        sample, kept in registry order), as when only part of a leak surfaces.
 
     Returns
     -------
@@ -215,6 +219,8 @@ def generate(
         raise SynthError(f"end {end} is before start {start}; swap them")
     if labs < 1 or labs > 999:
         raise SynthError(f"labs must be within 1..999, got {labs}")
+    if not 0 < leak_sample <= 1:
+        raise SynthError(f"leak_sample must be within (0, 1], got {leak_sample}")
     if scale <= 0:
         raise SynthError(f"scale must be positive, got {scale}")
     bad = sorted(set(incidents) - {"a", "b", "c", "d"})
@@ -279,8 +285,11 @@ def generate(
                 x = dict(x, lab=lab.code)
                 extractions.append(x)
                 n = x["records"]
-                for ipp, nir in zip(lab.ipp[:n].tolist(), lab.nir[:n], strict=True):
-                    leak_rows.append((lab.code, str(ipp), nir))
+                pick = np.arange(n)
+                if leak_sample < 1:
+                    pick = np.sort(lab.rng.choice(n, size=round(n * leak_sample), replace=False))
+                for i in pick.tolist():
+                    leak_rows.append((lab.code, str(lab.ipp[i]), lab.nir[i]))
             p = out / "leak" / f"patient_index_{lab.code}.csv"
             body = "IPP;NIR\n" + "".join(
                 f"{i};{n}\n" for i, n in zip(lab.ipp.tolist(), lab.nir, strict=True)
@@ -362,6 +371,7 @@ def generate(
             "hostile": hostile,
             "transfers": transfers,
             "gzip_after_days": gzip_after_days,
+            "leak_sample": leak_sample,
             "timezone": "Europe/Paris",
         },
         "layout": {
@@ -710,7 +720,7 @@ def _build_lab(
 
     # --- hostile text
     if lp["hostile"]:
-        _hostile(lab, staff, people, hostile_truth)
+        _hostile(lab, staff, people, hostile_truth, tags)
 
     # --- service accounts: interfaces and the nightly job
     iface = interface_events(lab, people)
@@ -737,7 +747,7 @@ def _build_lab(
     return ev, tags, extra
 
 
-def _hostile(lab: Lab, staff: dict, ev: Block, hostile_truth: list[dict]) -> None:
+def _hostile(lab: Lab, staff: dict, ev: Block, hostile_truth: list[dict], tags: list[Tag]) -> None:
     rng = lab.rng
     tech = staff["TECHNICIEN"][0]
     prel = staff["PRELEVEUR"][0]
@@ -750,6 +760,9 @@ def _hostile(lab: Lab, staff: dict, ev: Block, hostile_truth: list[dict]) -> Non
     for fld, acc, value in changes:
         a = lab.accounts[acc]
         if fld == "account":
+            for tg in tags:  # ground truth names the account as written
+                if tg.account == a.name:
+                    tg.account = value
             del lab.acc_index[a.name]
             a.name = value
             lab.acc_index[value] = acc

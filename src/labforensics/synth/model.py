@@ -281,7 +281,7 @@ def setup_patients(lab: Lab, scale: float) -> None:
     rate = 10.0 * lab.size * scale * np.where(lab.od_sat, 0.5, 1.0)
     n_new = rng.poisson(rate)
     n_tot = n0 + int(n_new.sum())
-    base = 40_000_000 + int(rng.integers(0, 20_000))
+    base = 40_000_000 + int(rng.integers(0, 2_000))  # overlapping ranges: IPPs repeat across labs
     lab.ipp = base + np.cumsum(rng.integers(1, 4, size=n_tot)).astype(np.int64)
     lab.reg_day = np.concatenate(
         [np.full(n0, -(1 << 40), np.int64), np.repeat(lab.od, n_new)]
