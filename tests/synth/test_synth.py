@@ -231,10 +231,12 @@ def test_sessions_follow_idle_rules(small, tevents):
     s = tevents[tevents.session >= 0].sort_values(["session", "ts"])
     gaps = s.groupby("session").ts.diff().dt.total_seconds().dropna()
     assert gaps.max() < 1800  # inside a session: < 30 min idle
-    ts = pd.read_parquet(small.truth_sessions).sort_values(["lab", "account", "start"])
-    nxt = ts.groupby(["lab", "account"]).start.shift(-1)
+    ts = pd.read_parquet(small.truth_sessions).sort_values(["lab", "account", "host", "start"])
+    nxt = ts.groupby(["lab", "account", "host"]).start.shift(-1)
     between = (nxt - ts.end).dt.total_seconds().dropna()
-    assert between.min() > 1800  # between sessions of one account: > 30 min
+    assert between.min() > 1800  # between sessions of one account on one host: > 30 min
+    assert ts.concurrent.any()  # the shared hotline account is used from two places at once
+    assert (ts.loc[ts.concurrent, "role"] == "EDITEUR").all()
     assert (~ts.has_logout).any() and ts.has_logout.mean() > 0.7
     files = s.groupby("session").source_file.nunique()
     assert (files > 1).any()  # some sessions (on call) run past midnight into the next file

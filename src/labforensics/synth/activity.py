@@ -97,7 +97,11 @@ def _fill_account_fields(lab: Lab, ev: Block) -> None:
 
 
 def hotline_activity(lab: Lab, scale: float, sess_off: int) -> Block:
-    """The vendor's shared hotline account, from several vendor places, daytime."""
+    """The vendor's shared hotline account, from several vendor places, daytime.
+
+    On some days a second person uses the same account at the same time from
+    another vendor place (a shared account active from two workstations).
+    """
     rng = lab.rng
     acc = lab.add_account(HOTLINE, "EDITEUR", 1, VENDOR_PLACES[0][0], VENDOR_PLACES[0][1])
     places = [(lab.hosts(h), lab.ips(i)) for h, i in VENDOR_PLACES]
@@ -108,10 +112,31 @@ def hotline_activity(lab: Lab, scale: float, sess_off: int) -> Block:
     ev, kind, day = build_sessions(
         rng, lab.od[di], np.full(len(di), acc), start, k, np.full(len(di), 66600), p_logout=0.7
     )
+    ns1 = int(ev["sess"].max()) + 1 if len(ev["sess"]) else 0
+    pl = rng.integers(0, len(places), ns1)
+    cg = np.flatnonzero(rng.random(len(di)) < 0.15)
+    ev2, kind2, day2 = build_sessions(
+        rng, lab.od[di[cg]], np.full(len(cg), acc), start[cg] + rng.integers(120, 900, len(cg)),
+        np.ones(len(cg), np.int64), np.full(len(cg), 10**6), p_logout=0.7,
+    )  # fmt: skip
+    ns2 = int(ev2["sess"].max()) + 1 if len(ev2["sess"]) else 0
+    used: dict[int, set[int]] = {}
+    for si, d in zip(ev["sess"].tolist(), day.tolist(), strict=True):
+        used.setdefault(d, set()).add(int(pl[si]))
+    pl2 = np.zeros(ns2, np.int64)
+    first2 = np.unique(ev2["sess"], return_index=True)[1]
+    for si, d in zip(ev2["sess"][first2].tolist(), day2[first2].tolist(), strict=True):
+        free = [p for p in range(len(places)) if p not in used.get(d, set())]
+        pl2[si] = free[int(rng.integers(len(free)))]
+        used.setdefault(d, set()).add(int(pl2[si]))
+    ev2["sess"] += ns1
+    pl = np.concatenate([pl, pl2])
+    ev = ev_cat([ev, ev2])
+    kind = np.concatenate([kind, kind2])
+    day = np.concatenate([day, day2])
     od_idx = np.searchsorted(lab.od, day)
     assign_actions(lab, ev, kind == 1, np.full(len(kind), ROLES.index("EDITEUR")), od_idx)
     _fill_account_fields(lab, ev)
-    pl = rng.integers(0, len(places), int(ev["sess"].max()) + 1 if len(ev["sess"]) else 0)
     if len(pl):
         ev["host"] = np.array([p[0] for p in places], dtype=np.int32)[pl[ev["sess"]]]
         ev["ip"] = np.array([p[1] for p in places], dtype=np.int32)[pl[ev["sess"]]]

@@ -133,6 +133,8 @@ TRUTH_SESSION_SCHEMA = pa.schema(
         ("n_events", pa.int64()),
         ("n_lost", pa.int64()),
         ("has_logout", pa.bool_()),
+        ("host", pa.string()),
+        ("concurrent", pa.bool_()),
         ("app_session", pa.string()),
         ("incident", pa.string()),
         ("trap", pa.string()),
@@ -1077,6 +1079,17 @@ def _write_lab(
     n_ev = np.bincount(sess[has], minlength=ns)
     n_lost = np.bincount(sess[has & lost], minlength=ns)
     lo_ = np.bincount(sess[has & (ev["act"] == A["DECONNEXION"])], minlength=ns) > 0
+    # concurrent: overlaps another session of the same account (shared account, two places)
+    s_t0, s_t1 = ev["t"][s_first], ev["t"][s_last]
+    conc = np.zeros(ns, bool)
+    for a_ in np.unique(s_acc).tolist():
+        w = np.flatnonzero(s_acc == a_)
+        w = w[np.lexsort((s_t1[w], s_t0[w]))]
+        prev_max = np.maximum.accumulate(s_t1[w])
+        c = np.zeros(len(w), bool)
+        c[1:] |= s_t0[w][1:] <= prev_max[:-1]
+        c[:-1] |= s_t1[w][:-1] >= s_t0[w][1:]
+        conc[w] = c
     s_tag = np.full(ns, len(tags), np.int64)
     s_tag[sess[has]] = np.where(ev["inc"][has] >= 0, ev["inc"][has], len(tags))
     sessions = pa.table(
@@ -1090,6 +1103,8 @@ def _write_lab(
             "n_events": pa.array(n_ev.astype(np.int64)),
             "n_lost": pa.array(n_lost.astype(np.int64)),
             "has_logout": pa.array(lo_),
+            "host": pa.array(lab.hosts.values).take(pa.array(ev["host"][s_first])),
+            "concurrent": pa.array(conc),
             "app_session": sid_tab.take(
                 pa.array(np.arange(ns), mask=(cnt == 0) | (s_day < lab.migration))
             ),
