@@ -176,7 +176,7 @@ def test_missing_evidence_is_a_clear_error(tmp_path):
 
 def test_key_file_beside_output_and_reused(tmp_path, monkeypatch):
     monkeypatch.delenv("LABFORENSICS_CASE_KEY", raising=False)
-    p = write_hostile_case(tmp_path / "c", days=8)
+    p = write_hostile_case(tmp_path / "c", days=17)
     out = tmp_path / "res"
     r1 = lf.investigate(p["evidence"], out, progress=False)
     key = tmp_path / "res.key"

@@ -1,0 +1,198 @@
+"""The bundled demo: ``make demo`` and ``make demo-real``.
+
+``python -m labforensics.demo --out demo`` generates the demo case (30 labs,
+January 2015 to October 2020, a few million events, with :func:`labforensics.synth.generate`;
+skipped when ``demo/case/truth.json`` already holds the same parameters) and
+investigates it with its leak and FTP transfer log into ``demo/report/``,
+printing the elapsed time of each step and where the report is.
+
+``python -m labforensics.demo --real --out demo-real`` investigates the real
+public logs of ``../shared/data/real/`` (auth syslog from loghub, FHIR
+AuditEvent examples, IHE ATNA syslog) into one report each; it says so and
+stops when ``../shared`` is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEMO_PARAMETERS", "main", "run_demo", "run_real"]
+
+#: Parameters of the bundled demo case.
+DEMO_PARAMETERS: dict[str, Any] = {
+    "labs": 30,
+    "start": "2015-01-01",
+    "end": "2020-10-31",
+    "seed": 2021,
+    "scale": 1.0,
+}
+
+CASE_TOML = """# The bundled demo case (synthetic): 30 labs of one LIS vendor, 2015 to October 2020.
+[case]
+name = "Demo: 30 laboratories, one LIS vendor, 2015-2020"
+tz = "Europe/Paris"
+seed = {seed}
+
+[networks]
+lab = ["10.0.0.0/8"]
+vendor = ["172.16.0.0/16"]
+
+[accounts]
+vendor = ["hotline.editeur", "migration.editeur"]
+{labs}"""
+
+
+def _same_parameters(case_dir: Path, params: dict[str, Any]) -> bool:
+    p = case_dir / "truth.json"
+    if not p.exists():
+        return False
+    try:
+        got = json.loads(p.read_text(encoding="utf-8")).get("parameters", {})
+    except (OSError, ValueError):
+        return False
+    return all(got.get(k) == v for k, v in params.items())
+
+
+def _step(name: str, timings: dict[str, float]):
+    class _T:
+        def __enter__(self):
+            self.t0 = time.perf_counter()
+            print(f"== {name} ...", flush=True)
+            return self
+
+        def __exit__(self, *exc):
+            timings[name] = time.perf_counter() - self.t0
+            print(f"== {name}: {timings[name]:.1f} s", flush=True)
+            return False
+
+    return _T()
+
+
+def run_demo(out: str | Path, *, params: dict[str, Any] | None = None, progress: bool = True):
+    """Generate (or reuse) the demo case under ``out/case`` and investigate it into ``out/report``.
+
+    Returns
+    -------
+    (InvestigationResult, dict)
+        The investigation and the elapsed seconds of each step.
+    """
+    from . import synth
+    from .investigate import investigate
+
+    params = {**DEMO_PARAMETERS, **(params or {})}
+    out = Path(out)
+    case_dir = out / "case"
+    timings: dict[str, float] = {}
+    with _step("generate the demo case", timings):
+        if _same_parameters(case_dir, params):
+            print(f"   {case_dir} already holds the demo case with these parameters: reused")
+        else:
+            res = synth.generate(case_dir, **params)
+            print(f"   {res}")
+    truth = json.loads((case_dir / "truth.json").read_text(encoding="utf-8"))
+    labs = "".join(
+        f'\n[[labs]]\ncode = "{lab["code"]}"\nfiness = "{lab["finess"]}"\n'
+        for lab in truth.get("labs", [])
+    )
+    case_file = out / "case.toml"
+    case_file.write_text(CASE_TOML.format(seed=params["seed"], labs=labs), encoding="utf-8")
+    leak = case_dir / "leak" / "leaked_ipps.csv"
+    xfer = case_dir / "transfers" / "xferlog"
+    with _step("investigate", timings):
+        res = investigate(
+            case_dir / "evidence",
+            out / "report",
+            leak=leak if leak.exists() else None,
+            transfers=xfer if xfer.exists() else None,
+            case=case_file,
+            force=True,
+            progress=progress,
+            command=["python", "-m", "labforensics.demo", "--out", str(out)],
+        )
+    return res, timings
+
+
+#: The real public logs: folder under ../shared/data/real -> (report name, ingest options).
+REAL_SOURCES: dict[str, tuple[str, dict[str, Any]]] = {
+    "auth-syslog/loghub": ("auth-syslog", {"year": 2005, "lab": "LOGHUB"}),
+    "fhir-auditevent": ("fhir-auditevent", {"lab": "FHIR"}),
+    "atna-syslog": ("atna-syslog", {"lab": "ATNA"}),
+}
+
+
+def run_real(out: str | Path, shared: str | Path | None = None, *, progress: bool = True):
+    """Investigate each real public log folder into its own report under ``out``.
+
+    Returns
+    -------
+    dict
+        Report name -> InvestigationResult, or the error message when that
+        folder could not be investigated.
+    """
+    from .case import Case
+    from .errors import LabForensicsError
+    from .investigate import investigate
+
+    root = Path(shared) if shared else Path.cwd().parent / "shared" / "data" / "real"
+    if not root.exists():
+        print(f"{root} is absent: the real-log demo needs ../shared beside the project; skipped")
+        return {}
+    results: dict[str, Any] = {}
+    for folder, (name, ingest) in REAL_SOURCES.items():
+        src = root / folder
+        if not src.exists():
+            print(f"{src} is absent: skipped")
+            continue
+        t0 = time.perf_counter()
+        case = Case(name=f"Real public logs: {folder}", tz="Europe/Paris",
+                    sections={"ingest": ingest})  # fmt: skip
+        try:
+            res = investigate(src, Path(out) / name, case=case, force=True, progress=progress)
+        except LabForensicsError as exc:
+            print(f"== {name}: not investigated: {exc}")
+            results[name] = str(exc)
+            continue
+        f = res.findings
+        print(
+            f"== {name}: {f['counts']['events']:,} events, {f['counts']['sessions']:,} sessions, "
+            f"{f['counts']['flagged_sessions']:,} flagged, {f['counts']['quarantined']:,} "
+            f"quarantined; {time.perf_counter() - t0:.1f} s -> {res.report}"
+        )
+        results[name] = res
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m labforensics.demo``."""
+    p = argparse.ArgumentParser(
+        prog="python -m labforensics.demo", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default: demo)")
+    p.add_argument("--real", action="store_true", help="investigate ../shared/data/real instead")
+    p.add_argument("--shared", type=Path, default=None, help="the real-logs folder")
+    p.add_argument("--scale", type=float, default=None, help="activity scale of the demo case")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    ns = p.parse_args(argv)
+    t0 = time.perf_counter()
+    if ns.real:
+        run_real(ns.out, ns.shared, progress=not ns.quiet)
+        print(f"total: {time.perf_counter() - t0:.1f} s")
+        return 0
+    extra = {"scale": ns.scale} if ns.scale is not None else None
+    res, timings = run_demo(ns.out, params=extra, progress=not ns.quiet)
+    print()
+    print(res.summary())
+    print()
+    print("Elapsed: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+          + f"; total {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    print(f"Open the report: {res.report}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
