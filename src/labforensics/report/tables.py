@@ -98,12 +98,19 @@ def migrations(events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def log_gaps(events: pd.DataFrame, tz: str = "Europe/Paris", min_days: int = 1) -> pd.DataFrame:
+def log_gaps(
+    events: pd.DataFrame,
+    tz: str = "Europe/Paris",
+    min_days: int = 1,
+    skip_lone_sundays: bool = True,
+) -> pd.DataFrame:
     """Runs of local calendar days with no event at all, per lab, inside its period.
 
     A lab's period runs from its first to its last day with an event; a gap is a
     run of at least ``min_days`` consecutive days without any event in between.
-    Sundays and holidays are gaps too: the table reports them, a reader judges.
+    A lone Sunday without events (a lab closed on Sundays) is left out when
+    ``skip_lone_sundays``; every other gap, holidays included, is listed and a
+    reader judges.
 
     Returns
     -------
@@ -123,6 +130,9 @@ def log_gaps(events: pd.DataFrame, tz: str = "Europe/Paris", min_days: int = 1) 
     g["days"] = (step[gap] - 1).astype("int64").to_numpy()
     g = g[g["days"] >= min_days]
     last = g["day"] - pd.Timedelta(days=1)
+    if skip_lone_sundays:
+        keep = ~((g["days"] == 1) & (last.dt.day_of_week == 6))
+        g, last = g[keep], last[keep]
     first = g["day"] - pd.to_timedelta(g["days"], unit="D")
     res = pd.DataFrame({"lab": g["lab"].to_numpy(), "first_day": first.dt.strftime("%Y-%m-%d"),
                         "last_day": last.dt.strftime("%Y-%m-%d"),
