@@ -187,6 +187,17 @@ def test_params_validation_and_strings():
         SessionParams(idle_timeout="-5min")
     with pytest.raises(ParameterError):
         SessionParams(by=("account",))
+    with pytest.raises(ParameterError, match="no unit"):
+        SessionParams(idle_timeout=30)  # 30 what? pd.Timedelta would read nanoseconds
+    assert SessionParams(by=["lab", "account", "site"]).by == ("lab", "account", "site")
+
+
+def test_by_extra_column_splits_further():
+    rows = [dict(t=0, action="login", site="S1"), dict(t=1, site="S2"), dict(t=2, site="S1")]
+    # default: one account at one lab, host PC-1 -> one session
+    assert len(sessionize(ev(rows)).sessions) == 1
+    s = sessionize(ev(rows), SessionParams(by=("lab", "account", "site")))
+    assert sorted(s.sessions["n_events"].tolist()) == [1, 2]
 
 
 # --------------------------------------------------------------------------- login/idle rules

@@ -121,6 +121,11 @@ _KIND_TAG = {  # session key kinds, folded into the id
 
 
 def _timedelta(value: object, name: str) -> pd.Timedelta:
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        raise ParameterError(
+            f"SessionParams.{name}={value!r} has no unit; give a duration such as '30min', "
+            "'12h' or pd.Timedelta(minutes=30)"
+        )
     try:
         td = pd.Timedelta(value)
     except (TypeError, ValueError) as exc:
@@ -154,7 +159,8 @@ class SessionParams:
         Failed logins of the same ``by`` key at most this long before a
         session's start (and after the previous session start) are counted on it.
 
-    Strings such as ``"30min"`` are accepted and converted.
+    Strings such as ``"30min"`` or ``"12h"`` (a case file's values) are accepted and
+    converted; bare numbers are refused, since their unit would be ambiguous.
 
     Raises
     ------
@@ -235,9 +241,9 @@ def _hex16(h: np.ndarray) -> pa.LargeStringArray:
 
 
 def _factorize(s: pd.Series) -> tuple[np.ndarray, pa.LargeStringArray]:
-    """Codes (int64, -1 missing) into the lexicographically sorted distinct values."""
+    """Codes (int32, -1 missing) into the lexicographically sorted distinct values."""
     codes, uniques = pd.factorize(s, sort=True)
-    return codes.astype(np.int64, copy=False), _arrow_strings(uniques.array)
+    return codes.astype(np.int32), _arrow_strings(uniques.array)
 
 
 def _to_string(arr: pa.Array) -> pd.arrays.ArrowStringArray:
@@ -499,7 +505,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     mods_n, mb, mc = K.distinct_pairs(first, last, order, mod_codes, len(mod_uniq))
     role_codes, role_uniq = _factorize(ev["role"])
     role_s = K.block_mode(first, last, order, role_codes, len(role_uniq))
-    kind_codes = ev["account_kind"].cat.codes.to_numpy().astype(np.int64)
+    kind_codes = ev["account_kind"].cat.codes.to_numpy()
     kind_s = K.block_mode(first, last, order, kind_codes, len(ACCOUNT_KIND_DTYPE.categories))
 
     # Session ids: content hash (see module docstring).
@@ -526,7 +532,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     h = K.mix64(h, key_h)
     h = K.mix64(h, start.view(np.uint64))
     # Sessions are in (group, start) order, so equal (group, start) are adjacent.
-    h = K.mix64(h, _ordinal(s_acct * n_key2 + s_key, start).astype(np.uint64))
+    h = K.mix64(h, _ordinal(s_acct, s_key, start).astype(np.uint64))
     session_id = _hex16(h)
 
     # Final order: (start, seq of first event) -- depends on the evidence only.
