@@ -156,8 +156,9 @@ class SessionParams:
         Event columns (string dtype) whose values identify whose session it is.
         Must include ``"lab"`` and ``"account"``; add e.g. ``"site"`` to split further.
     failed_login_window : pandas.Timedelta, default 30 minutes
-        Failed logins of the same ``by`` key at most this long before a
-        session's start (and after the previous session start) are counted on it.
+        A failed login of the same ``by`` key is counted on the first session
+        that starts after it (evidence order) if that start is at most this long
+        after the failure; so each failure is counted at most once.
 
     Strings such as ``"30min"`` or ``"12h"`` (a case file's values) are accepted and
     converted; bare numbers are refused, since their unit would be ambiguous.
@@ -324,6 +325,8 @@ def sessionize(events: pd.DataFrame, params: SessionParams | None = None) -> Ses
     SchemaError
         When ``events`` is not a canonical event table (missing column, wrong dtype,
         missing required value, duplicate ``seq``), or a ``by`` column is missing.
+    ParameterError
+        When ``params`` is not a :class:`SessionParams`.
 
     Notes
     -----
