@@ -237,12 +237,18 @@ def test_sessions_follow_idle_rules(small, tevents):
     assert between.min() > 1800  # between sessions of one account on one host: > 30 min
     assert ts.concurrent.any()  # the shared hotline account is used from two places at once
     assert (ts.loc[ts.concurrent, "role"] == "EDITEUR").all()
+    # every failed login is attached to exactly one following session
+    failed = tevents[
+        tevents.action.str.upper().isin(["ECHEC_CONNEXION", "CONNEXION"])
+        & (tevents.outcome == "failure")
+    ]
+    assert ts.failed_logins_before.sum() == len(failed)
     assert (~ts.has_logout).any() and ts.has_logout.mean() > 0.7
     files = s.groupby("session").source_file.nunique()
     assert (files > 1).any()  # some sessions (on call) run past midnight into the next file
 
 
-def test_sessionize_recovers_truth_sessions(ingested, tevents):
+def test_sessionize_recovers_truth_sessions(small, ingested, tevents):
     sessions = pytest.importorskip("labforensics.sessions")
     ss = sessions.sessionize(ingested.events)
     e = ss.events.merge(
@@ -252,6 +258,11 @@ def test_sessionize_recovers_truth_sessions(ingested, tevents):
     # a 30-min idle timeout recovers the generator's sessions one for one
     assert (e.groupby("session").session_id.nunique() == 1).all()
     assert (e.dropna(subset=["session_id"]).groupby("session_id").session.nunique() == 1).all()
+    # failed logins are counted on the session that follows them
+    ts = pd.read_parquet(small.truth_sessions).set_index("session")
+    pair = e.drop_duplicates("session").set_index("session").session_id
+    got = ss.sessions.set_index("session_id").failed_logins_before.reindex(pair.values).to_numpy()
+    assert (got == ts.failed_logins_before.reindex(pair.index).to_numpy()).all()
 
 
 def test_incidents_and_traps_present(small):

@@ -71,7 +71,9 @@ POSIX), ``source_line`` (1-based physical line where the record starts),
 ``bytes``, ``app_session``, ``detail`` (as written), ``incident``, ``trap``,
 ``session`` (row of truth_sessions, -1 for failed logins and interface
 events). truth_sessions.parquet: ``session``, ``lab``, ``account``, ``role``,
-``start``, ``end``, ``n_events``, ``n_lost``, ``has_logout``,
+``start``, ``end``, ``n_events``, ``n_lost``, ``has_logout``, ``host`` (of
+its first event), ``concurrent`` (overlaps another session of the same
+account), ``failed_logins_before`` (failed logins generated just before it),
 ``app_session``, ``incident``, ``trap``.
 
 The leak without its lab column is one line of pandas:

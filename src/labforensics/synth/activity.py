@@ -239,7 +239,9 @@ def failed_typos(lab: Lab, ev: Block, p: float = 0.03) -> Block:
     rng = lab.rng
     staff_roles = {"BIOLOGISTE", "TECHNICIEN", "SECRETAIRE", "PRELEVEUR", "ADMIN_LABO"}
     is_staff = np.array([a.role in staff_roles for a in lab.accounts])
-    logins = np.flatnonzero((ev["act"] == A["CONNEXION"]) & is_staff[ev["acc"]])
+    logins = np.flatnonzero(
+        (ev["act"] == A["CONNEXION"]) & ev["ok"] & (ev["inc"] < 0) & is_staff[ev["acc"]]
+    )  # routine successful logins only
     pick = logins[rng.random(len(logins)) < p]
     n = 1 + (rng.random(len(pick)) < 0.3)
     src = np.repeat(pick, n)
@@ -254,4 +256,5 @@ def failed_typos(lab: Lab, ev: Block, p: float = 0.03) -> Block:
     f["act"] = np.where(use_echec, A["ECHEC_CONNEXION"], A["CONNEXION"]).astype(np.int8)
     f["ok"][:] = False
     f["det"][:] = lab.details("Mot de passe incorrect")
+    f["fsess"] = ev["sess"][src]
     return f

@@ -135,6 +135,7 @@ TRUTH_SESSION_SCHEMA = pa.schema(
         ("has_logout", pa.bool_()),
         ("host", pa.string()),
         ("concurrent", pa.bool_()),
+        ("failed_logins_before", pa.int64()),
         ("app_session", pa.string()),
         ("incident", pa.string()),
         ("trap", pa.string()),
@@ -664,6 +665,7 @@ def _build_lab(
         for _ in range(1 + int(rng.random() < 0.5)):
             steps.append(S(rng.integers(30, 300), "RESULTATS", "EXPORT", nb=nb, vol=nb * int(rng.integers(300, 600)),
                            det="Export résultats (CSV)"))  # fmt: skip
+        fb["fsess"][:] = sp.n_sess + n2  # the failures precede the attacker's session
         session_block(
             lab,
             sp,
@@ -1090,6 +1092,10 @@ def _write_lab(
         c[1:] |= s_t0[w][1:] <= prev_max[:-1]
         c[:-1] |= s_t1[w][:-1] >= s_t0[w][1:]
         conc[w] = c
+    fs = ev["fsess"]
+    fpos = np.minimum(np.searchsorted(uniq, fs), max(len(uniq) - 1, 0))
+    fok = (fs >= 0) & (uniq[fpos] == fs) if ns else np.zeros(n, bool)
+    failed_before = np.bincount(rank[fpos[fok]], minlength=ns) if ns else np.zeros(0, np.int64)
     s_tag = np.full(ns, len(tags), np.int64)
     s_tag[sess[has]] = np.where(ev["inc"][has] >= 0, ev["inc"][has], len(tags))
     sessions = pa.table(
@@ -1105,6 +1111,7 @@ def _write_lab(
             "has_logout": pa.array(lo_),
             "host": pa.array(lab.hosts.values).take(pa.array(ev["host"][s_first])),
             "concurrent": pa.array(conc),
+            "failed_logins_before": pa.array(failed_before.astype(np.int64)),
             "app_session": sid_tab.take(
                 pa.array(np.arange(ns), mask=(cnt == 0) | (s_day < lab.migration))
             ),

@@ -13,7 +13,8 @@ registry (-1 none); ``dos`` int64 request number (-1 none); ``nb`` int64
 records (-1 none); ``vol`` int64 bytes (-1 none); ``det`` int32 index into
 ``Lab.details`` (0 is the empty text); ``sess`` int64 lab-local session index
 (-1 none); ``inc`` int16 index into the incident list (-1 none); ``shift`` bool
-(written by a clock not switched to summer time).
+(written by a clock not switched to summer time); ``fsess`` int64 the session a
+failed login precedes (-1 otherwise).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ EV_KEYS: dict[str, type] = {
     "sess": np.int64,
     "inc": np.int16,
     "shift": np.bool_,
+    "fsess": np.int64,
 }
 _EV_DEFAULT = {
     "ok": True,
@@ -82,6 +84,7 @@ _EV_DEFAULT = {
     "det": 0,
     "sess": -1,
     "inc": -1,
+    "fsess": -1,
 }
 
 Block = dict[str, np.ndarray]
