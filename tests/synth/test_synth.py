@@ -325,3 +325,52 @@ def test_scale_multiplies_activity(tmp_path):
     hi = generate(tmp_path / "hi", scale=1.0, **cfg).counts["events"]
     assert 2.5 < hi / lo < 8  # about 5x the activity, nightly job aside
     assert np.isfinite(hi)
+
+
+def test_hostile_text_quoted_and_encoded(small):
+    legacy = b"".join(_raw(p) for p in sorted(small.evidence.glob("*/AUDIT_*")))
+    current = b"".join(p.read_bytes() for p in sorted(small.evidence.glob("*/audit_*")))
+    both = legacy + current
+    # a field holding ; and " is quoted, inner quotes doubled
+    assert b'"=HYPERLINK(""http://x.example/?""&A1;""ok"")"' in both
+    assert b"<img src=x onerror=alert(1)>;" in both and b"cost $x^2$ \\$HOME;" in both
+    # a comment with a line break: CRLF inside the quotes in legacy, LF in current
+    assert b'"Valeur corrig\xe9e; ancien: 5,2\r\nnouveau: 5,4 \x97 l\x92unit\xe9' in legacy
+    assert '"Valeur corrigée; ancien: 5,2\nnouveau: 5,4 — l’unité'.encode() in current
+
+
+def test_digit_grouping_in_legacy_counts(small):
+    import re
+
+    legacy = b"".join(_raw(p) for p in sorted(small.evidence.glob("*/AUDIT_*")))
+    # NB_ENREG (14th field) with a no-break space (0xA0) and with a plain space
+    assert re.search(rb";\d{1,3}\xa0\d{3};[^;\r\n]*\r\n", legacy)
+    assert re.search(rb";\d{1,3} \d{3};[^;\r\n]*\r\n", legacy)
+    current = b"".join(p.read_bytes() for p in sorted(small.evidence.glob("*/audit_*")))
+    assert b"\xc2\xa0" not in current  # the current dialect writes plain digits
+
+
+def test_spring_forward_rows_in_nonexistent_hour(small):
+    t = load_truth(small.out)
+    rows = [a for a in t["artefacts"] if a["kind"] == "nonexistent_hour"]
+    assert rows
+    for a in rows:
+        line = _raw(small.evidence / a["file"]).decode("cp1252").split("\r\n")[a["line"] - 1]
+        date, hms = line.split(";")[:2]
+        assert date == "31/03/2019" and hms.startswith("02:")  # last Sunday of March 2019
+
+
+def test_finess_in_lab_column(tmp_path):
+    res = generate(tmp_path / "f", labs=1, start="2019-06-03", end="2019-06-09", scale=0.1,
+                   incidents=(), finess_in_lab_column=True)  # fmt: skip
+    t = load_truth(res.out)
+    lab = t["labs"][0]
+    assert lab["legacy_lab_column"] == "finess" and len(lab["finess"]) == 9
+    body = _raw(sorted(res.evidence.glob("L01/AUDIT_*"))[0]).decode("cp1252")
+    assert body.split("\r\n")[1].split(";")[2] == lab["finess"]  # LABO holds the FINESS number
+    digits = [int(c) for c in lab["finess"][::-1]]  # Luhn check over all 9 digits
+    assert (
+        sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
+        % 10
+        == 0
+    )

@@ -87,7 +87,7 @@ def _fake_row(lab: Lab, day: int, is_leg: bool, *, bad_date: bool = False, width
     hms = "12:00:00"
     if is_leg:
         date = f"{m}/{dd}/{y}" if bad_date else f"{dd}/{m}/{y}"
-        f = [date, hms, lab.code, f"S{a.site}", csv_quote(a.name), a.role, csv_quote(lab.hosts.values[a.host]),
+        f = [date, hms, lab.legacy_label or lab.code, f"S{a.site}", csv_quote(a.name), a.role, csv_quote(lab.hosts.values[a.host]),
              csv_quote(lab.ips.values[a.ip]), "ADMIN", "CONNEXION", "OK", "", "", "", ""]  # fmt: skip
     else:
         off = "+02:00" if int(noon_offset(np.array([day]))[0]) == 7200 else "+01:00"

@@ -173,6 +173,7 @@ def generate(
     transfers: bool = True,
     gzip_after_days: int = 60,
     leak_sample: float = 1.0,
+    finess_in_lab_column: bool = False,
 ) -> SynthResult:
     """Write synthetic multi-lab LIS audit evidence with its ground truth.
 
@@ -204,6 +205,9 @@ def generate(
     leak_sample : float, default 1.0
         Share of the extracted patients written to the leak files (a seeded
         sample, kept in registry order), as when only part of a leak surfaces.
+    finess_in_lab_column : bool, default False
+        Lab ``L01``'s legacy files write its FINESS number in ``LABO`` instead
+        of its code (read them with ``lab_aliases`` from ``truth["labs"]``).
 
     Returns
     -------
@@ -260,6 +264,8 @@ def generate(
                 n_sites=lp["n_sites"],
                 rng=np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, lp["k"]]))),
             )
+            if finess_in_lab_column and lab.k == 1:
+                lab.legacy_label = lab.finess
             setup_calendar(lab, d0, d1, hol)
             ev, tags, extra = _build_lab(lab, lp, scale, d0, d1, artefacts, hostile_truth)
             res = _write_lab(lab, ev, tags, out, d0, d1, gzip_after_days, artefacts, sess_offset)
@@ -303,6 +309,7 @@ def generate(
                 {
                     "code": lab.code,
                     "finess": lab.finess,
+                    "legacy_lab_column": "finess" if lab.legacy_label else "code",
                     "size": round(lab.size, 4),
                     "sites": [f"S{i}" for i in range(1, lab.n_sites + 1)],
                     "migration_date": str(date_of(lab.migration)),
@@ -375,6 +382,7 @@ def generate(
             "transfers": transfers,
             "gzip_after_days": gzip_after_days,
             "leak_sample": leak_sample,
+            "finess_in_lab_column": finess_in_lab_column,
             "timezone": "Europe/Paris",
         },
         "layout": {
@@ -873,7 +881,7 @@ def _write_lab(
             cols = [
                 fr_t.take(pa.array(fday[ix] - d0)),
                 hms.take(pa.array(sec[ix])),
-                pa.array(np.full(len(ix), lab.code)),
+                pa.array(np.full(len(ix), lab.legacy_label or lab.code)),
                 site_t.take(pa.array(e["site"])),
                 acc_q.take(pa.array(e["acc"])),
                 role_u.take(pa.array(e["acc"])),

@@ -156,6 +156,7 @@ class Lab:
     migration: int  # day number of the first current-dialect file
     n_sites: int
     rng: np.random.Generator
+    legacy_label: str = ""  # what the legacy LABO column holds ("" = the lab code)
     accounts: list[Account] = field(default_factory=list)
     acc_index: dict[str, int] = field(default_factory=dict)
     hosts: Interner = field(default_factory=Interner)
