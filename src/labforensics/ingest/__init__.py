@@ -514,7 +514,13 @@ def read_evidence(
         ts = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
         if len(ts) > 1 and (np.diff(ts) < 0).any():
             order = np.argsort(ts, kind="stable")  # stable: equal ts keep seq order
-            events = events.take(order).reset_index(drop=True)
+            # column by column, so that only one column is ever held twice in memory
+            cols = list(events.columns)
+            sorted_cols = {}
+            for c in cols:
+                sorted_cols[c] = events[c].array.take(order)
+                events = events.drop(columns=[c])
+            events = pd.DataFrame(sorted_cols, copy=False)
     else:
         events = schema.empty_events()
     events = schema.coerce_events(events)

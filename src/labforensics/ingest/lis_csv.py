@@ -315,28 +315,45 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
         offsets = np.frombuffer(bufs[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
         raw = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
         mat = raw.reshape(len(sub), width)
-        ok = np.ones(len(sub), dtype=bool)
-        parts: dict[str, np.ndarray] = {}
+        # one pass for all fields: digit columns checked together, each field's
+        # value a weighted sum of its digits (a small matrix product)
+        digit_cols, lit_cols, lit_vals, fields = [], [], [], []
         pos = 0
         for kind, w, lit in toks:
-            block = mat[:, pos : pos + w]
             if kind == "lit":
-                ok &= block[:, 0] == ord(lit)
+                lit_cols.append(pos)
+                lit_vals.append(ord(lit))
             elif kind == "z":
-                sign = block[:, 0]
-                digs = block[:, [1, 2, 4, 5]].astype(np.int64) - 48
-                ok &= ((sign == 43) | (sign == 45)) & (block[:, 3] == 58)
-                ok &= ((digs >= 0) & (digs <= 9)).all(axis=1)
-                val = (digs[:, 0] * 10 + digs[:, 1]) * 3600 + (digs[:, 2] * 10 + digs[:, 3]) * 60
-                parts["z"] = np.where(sign == 45, -val, val)
+                digit_cols += [pos + 1, pos + 2, pos + 4, pos + 5]
+                lit_cols.append(pos + 3)
+                lit_vals.append(ord(":"))
             else:
-                digs = block.astype(np.int64) - 48
-                ok &= ((digs >= 0) & (digs <= 9)).all(axis=1)
-                val = np.zeros(len(sub), dtype=np.int64)
-                for k in range(w):
-                    val = val * 10 + digs[:, k]
-                parts[kind] = val
+                digit_cols += list(range(pos, pos + w))
+                fields.append((kind, pos, w))
             pos += w
+        ok = (mat[:, lit_cols] == np.asarray(lit_vals, dtype=np.uint8)).all(axis=1)
+        dmat = mat[:, digit_cols]
+        ok &= ((dmat >= 48) & (dmat <= 57)).all(axis=1)
+        weights = np.zeros((width, len(fields)), dtype=np.int64)
+        for j, (_kind, p0, w) in enumerate(fields):
+            weights[p0 : p0 + w, j] = 10 ** np.arange(w - 1, -1, -1)
+        vals = (mat.astype(np.int64) - 48) @ weights
+        parts: dict[str, np.ndarray] = {k: vals[:, j] for j, (k, _, _) in enumerate(fields)}
+        zpos = next(
+            (
+                p
+                for p, t in zip(np.cumsum([0] + [t[1] for t in toks]), toks, strict=False)
+                if t[0] == "z"
+            ),
+            None,
+        )
+        if zpos is not None:
+            zp = int(zpos)
+            sign = mat[:, zp]
+            ok &= (sign == 43) | (sign == 45)
+            zd = mat[:, [zp + 1, zp + 2, zp + 4, zp + 5]].astype(np.int64) - 48
+            zval = (zd[:, 0] * 10 + zd[:, 1]) * 3600 + (zd[:, 2] * 10 + zd[:, 3]) * 60
+            parts["z"] = np.where(sign == 45, -zval, zval)
         s, o, ok2 = _combine(parts, len(sub))
         gi = np.flatnonzero(good)
         secs[gi], offs[gi], valid[gi] = s, o, ok & ok2
@@ -344,26 +361,29 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
     if len(rest):
         rx = re.compile(format_regex(fmt))
         vals = col.take(pa.array(rest)).to_pylist()
+        rows, cols = [], {k: [] for k in "YmdHMSzf"}
         for i, v in zip(rest, vals, strict=True):
             mt = rx.fullmatch(v)
             if not mt:
                 continue
             g = mt.groupdict()
+            rows.append(i)
+            for k in "YmdHMS":
+                cols[k].append(int(g[k]) if g.get(k) is not None else -1)
+            z = (g.get("z") or "Z").replace(":", "")
+            zval = 0 if z == "Z" else int(z[1:3]) * 3600 + int(z[3:5]) * 60
+            cols["z"].append(-zval if z[0] == "-" else zval)
+            cols["f"].append(int(g["f"].ljust(9, "0")[:9]) if g.get("f") else 0)
+        if rows:
+            idx = np.asarray(rows, dtype=np.int64)
             parts = {
-                k: np.array([int(g[k])], dtype=np.int64) for k in "YmdHMS" if g.get(k) is not None
+                k: np.asarray(cols[k], dtype=np.int64)
+                for k in "YmdHMSz"
+                if k == "z" or cols[k][0] != -1
             }
-            if g.get("z"):
-                z = g["z"]
-                if z == "Z":
-                    parts["z"] = np.array([0], dtype=np.int64)
-                else:
-                    z = z.replace(":", "")
-                    val = int(z[1:3]) * 3600 + int(z[3:5]) * 60
-                    parts["z"] = np.array([-val if z[0] == "-" else val], dtype=np.int64)
-            s, o, ok2 = _combine(parts, 1)
-            secs[i], offs[i], valid[i] = s[0], o[0], bool(ok2[0])
-            if g.get("f"):
-                frac[i] = int(g["f"].ljust(9, "0")[:9])
+            s, o, ok2 = _combine(parts, len(idx))
+            secs[idx], offs[idx], valid[idx] = s, o, ok2
+            frac[idx] = np.asarray(cols["f"], dtype=np.int64)
     return secs, offs, frac, valid
 
 
@@ -415,39 +435,35 @@ def _upper_codes(col: pa.ChunkedArray, idx: np.ndarray, upper: list) -> pd.Serie
 def _parse_numbers(
     col: pa.ChunkedArray, grouping: bool, lines: np.ndarray, name: str, source_col: str
 ) -> tuple[pd.Series, list[FieldProblem]]:
+    """Strict non-negative integers; French digit grouping (3-digit groups) allowed.
+
+    Returns an ``Int64`` Series (missing where empty or invalid) and a
+    :class:`FieldProblem` per invalid value (the event is kept).
+    """
     n = len(col)
     problems: list[FieldProblem] = []
-    if col.null_count == n:
+    present = col.is_valid().to_numpy(zero_copy_only=False)
+    if not present.any():
         return _missing_int(n), problems
-    try:
-        vals = pc.cast(col, pa.int64())
-        arr = vals.to_numpy(zero_copy_only=False)
-        mask = vals.is_null().to_numpy(zero_copy_only=False)
-        neg = np.flatnonzero(~mask & (np.nan_to_num(arr.astype(float)) < 0))
-        if len(neg) == 0:
-            return pd.Series(pd.arrays.IntegerArray(np.nan_to_num(arr).astype(np.int64), mask)), []
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    digits = pc.match_substring_regex(col, r"^\d+$")
-    ok = digits
-    cleaned = col
+    pidx = np.flatnonzero(present)
+    sub = col.filter(pa.array(present))
     if grouping:
-        grouped = pc.match_substring_regex(col, r"^\d{1,3}(?:[ \x{00A0}\x{202F}]\d{3})+$")
-        ok = pc.or_(digits, grouped)
-        cleaned = pc.replace_substring_regex(col, r"[ \x{00A0}\x{202F}]", "")
-    okn = ok.to_numpy(zero_copy_only=False)
-    present = ~col.is_null().to_numpy(zero_copy_only=False)
-    okn = np.where(present, okn.astype(bool) if okn.dtype == bool else okn == True, False)  # noqa: E712
-    short = pc.binary_length(cleaned).to_numpy(zero_copy_only=False)
-    okn &= np.nan_to_num(short.astype(float), nan=99) <= 18
+        ok = pc.match_substring_regex(sub, r"^(?:\d+|\d{1,3}(?:[ \x{00A0}\x{202F}]\d{3})+)$")
+        cleaned = pc.replace_substring_regex(sub, r"[ \x{00A0}\x{202F}]", "")
+    else:
+        ok = pc.match_substring_regex(sub, r"^\d+$")
+        cleaned = sub
+    okn = ok.to_numpy(zero_copy_only=False).astype(bool)
+    okn &= pc.binary_length(cleaned).to_numpy(zero_copy_only=False) <= 18  # fits int64
     out_vals = np.zeros(n, dtype=np.int64)
+    mask = np.ones(n, dtype=bool)
     if okn.any():
-        sel = cleaned.filter(pa.array(okn))
-        out_vals[okn] = pc.cast(sel, pa.int64()).to_numpy(zero_copy_only=False)
-    bad = np.flatnonzero(present & ~okn)
+        out_vals[pidx[okn]] = pc.cast(cleaned.filter(pa.array(okn)), pa.int64()).to_numpy()
+        mask[pidx[okn]] = False
+    bad = np.flatnonzero(~okn)
     if len(bad):
-        raw = col.take(pa.array(bad)).to_pylist()
-        for i, v in zip(bad, raw, strict=True):
+        raw = sub.take(pa.array(bad)).to_pylist()
+        for i, v in zip(pidx[bad], raw, strict=True):
             problems.append(
                 FieldProblem(
                     int(lines[i]),
@@ -456,7 +472,7 @@ def _parse_numbers(
                     f"{source_col}: not a non-negative integer (digit groups must be 3 digits)",
                 )
             )
-    return pd.Series(pd.arrays.IntegerArray(out_vals, ~okn)), problems
+    return pd.Series(pd.arrays.IntegerArray(out_vals, mask)), problems
 
 
 # --------------------------------------------------------------------------- reading
