@@ -133,6 +133,7 @@ def activity_timeline(
     migrations: pd.DataFrame | None = None,
     windows: pd.DataFrame | None = None,
     title: str = "Records exported and extracted per lab and month",
+    freq: str = "MS",
 ) -> Figure:
     """Lab x month heat map of outbound records, with incidents and migrations marked.
 
@@ -141,6 +142,8 @@ def activity_timeline(
     monthly : pandas.DataFrame
         ``lab`` (str), ``month`` (datetime64, first day of the month, local time),
         ``records`` (int, records exported + extracted that month).
+    freq : {"MS", "W-MON"}
+        Bins of ``monthly["month"]``: months, or weeks starting on Monday.
     flagged : pandas.DataFrame, optional
         ``lab``, ``start`` (datetime64, local, naive) of flagged sessions: red dots.
     migrations : pandas.DataFrame, optional
@@ -158,14 +161,15 @@ def activity_timeline(
     if monthly.empty:
         return empty_figure("No export or extraction in the evidence.")
     labs = sorted(monthly["lab"].astype(str).unique())
-    months = pd.date_range(monthly["month"].min(), monthly["month"].max(), freq="MS")
+    months = pd.date_range(monthly["month"].min(), monthly["month"].max(), freq=freq)
     grid = (
         monthly.assign(lab=monthly["lab"].astype(str))
         .pivot_table(index="lab", columns="month", values="records", aggfunc="sum")
         .reindex(index=labs, columns=months)
         .fillna(0)
     )
-    edges = mdates.date2num(list(months) + [months[-1] + pd.offsets.MonthBegin(1)])
+    step = pd.offsets.MonthBegin(1) if freq == "MS" else pd.Timedelta(days=7)
+    edges = mdates.date2num(list(months) + [months[-1] + step])
     height = min(1.6 + 0.22 * len(labs), 9.0)
     with _rc():
         fig = _figure(10.5, height)
@@ -209,7 +213,7 @@ def activity_timeline(
         ax.set_ylim(len(labs), 0)
         ax.xaxis.set_major_locator(mdates.YearLocator())
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-        if len(months) <= 14:
+        if edges[-1] - edges[0] <= 430:
             ax.xaxis.set_major_locator(mdates.MonthLocator())
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
         ax.tick_params(axis="y", labelsize=7 if len(labs) > 20 else 8)
@@ -217,8 +221,8 @@ def activity_timeline(
         handles, labels_ = ax.get_legend_handles_labels()
         uniq = dict(zip(labels_, handles, strict=False))
         if uniq:
-            ax.legend(uniq.values(), uniq.keys(), loc="upper left", bbox_to_anchor=(0, -0.06),
-                      ncol=3, frameon=False, fontsize=8)  # fmt: skip
+            ax.legend(uniq.values(), uniq.keys(), loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                      ncol=3, frameon=False, fontsize=8, borderaxespad=0.2)  # fmt: skip
     return fig
 
 

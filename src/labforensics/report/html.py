@@ -145,6 +145,25 @@ def _columns(rows: Sequence[Mapping[str, Any]], prefer: Iterable[str] = ()) -> l
     return cols
 
 
+def _pick(rows: Sequence[Mapping[str, Any]], wanted: Sequence[str]) -> list[str]:
+    """The wanted columns that the rows have (all columns when none of them)."""
+    got = [c for c in wanted if any(c in r for r in rows)]
+    return got or _columns(rows)
+
+
+#: Columns shown in the report for the attribution's tables (findings.json has them all).
+WINDOW_COLUMNS = ("lab", "n_patients", "n_leaked", "leaked_share", "after", "before", "width_h",
+                  "extraction", "confidence", "note")  # fmt: skip
+PATHWAY_COLUMNS = ("pathway_id", "hypothesis", "account", "account_kind", "role", "module",
+                   "network", "labs", "n_sessions", "records", "leaked_explained", "share",
+                   "first", "last")  # fmt: skip
+TRANSFER_COLUMNS = ("lab", "account", "extraction_ts", "file_base", "transfer_ts", "delay_h",
+                    "direction", "remote_host", "network", "access_mode", "bytes", "completion",
+                    "anonymous")  # fmt: skip
+COVERAGE_COLUMNS = ("lab", "n_patients", "leaked_found", "leaked_share", "explained",
+                    "unexplained", "explained_share", "explained_by", "window_confidence")  # fmt: skip
+
+
 def _frame_rows(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
     from ..outputs import json_safe
 
@@ -164,7 +183,9 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
     f = data.findings
     ev = data.events
     out: dict[str, Any] = {}
-    monthly = tables.monthly_outbound(ev, tz)
+    span_days = (ev["ts"].max() - ev["ts"].min()).days if len(ev) else 0
+    weekly = span_days < 240  # short cases read better by week
+    monthly = tables.monthly_outbound(ev, tz, "W" if weekly else "M")
     flagged = pd.DataFrame(
         [
             {"lab": r.get("lab"), "start": r.get("start")}
@@ -191,7 +212,15 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
         win["end"] = _naive_local(win["end"], tz)
     out["timeline"] = figures.data_uri(
         figures.png_bytes(
-            lambda: figures.activity_timeline(monthly, flagged=flagged, migrations=mig, windows=win)
+            lambda: figures.activity_timeline(
+                monthly,
+                flagged=flagged,
+                migrations=mig,
+                windows=win,
+                freq="W-MON" if weekly else "MS",
+                title="Records exported and extracted per lab and "
+                + ("week" if weekly else "month"),
+            )  # fmt: skip
         )
     )
     out["coverage"] = figures.data_uri(
@@ -278,7 +307,9 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     when = make_formatter(data.tz)
     env.filters["when"] = when
     env.filters["cell"] = _cell
-    env.filters["show"] = lambda v: when(v) if _to_ts(v) is not None else _cell(v)
+    env.filters["show"] = lambda v: (
+        Markup('<span class="t">{}</span>').format(when(v)) if _to_ts(v) is not None else _cell(v)
+    )
     env.filters["attr"] = _attr
     f = data.findings
     top = list(f.get("top_sessions", []))[:top_n]
@@ -314,6 +345,11 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "gaps_long": gaps_long,
         "gaps_total": len(gaps),
         "columns": _columns,
+        "pick": _pick,
+        "WINDOW_COLUMNS": WINDOW_COLUMNS,
+        "PATHWAY_COLUMNS": PATHWAY_COLUMNS,
+        "TRANSFER_COLUMNS": TRANSFER_COLUMNS,
+        "COVERAGE_COLUMNS": COVERAGE_COLUMNS,
         "notes": data.extra_notes,
     }
     return env.get_template("report.html.j2").render(**ctx)

@@ -16,8 +16,10 @@ __all__ = ["log_gaps", "migrations", "monthly_coverage", "monthly_outbound", "ou
 LIS_FORMATS = ("lis_legacy", "lis_current")
 
 
-def monthly_outbound(events: pd.DataFrame, tz: str = "Europe/Paris") -> pd.DataFrame:
-    """Records exported and extracted per lab and local calendar month.
+def monthly_outbound(
+    events: pd.DataFrame, tz: str = "Europe/Paris", period: str = "M"
+) -> pd.DataFrame:
+    """Records exported and extracted per lab and local calendar month (or week).
 
     Parameters
     ----------
@@ -25,6 +27,9 @@ def monthly_outbound(events: pd.DataFrame, tz: str = "Europe/Paris") -> pd.DataF
         Canonical event table (``ts``, ``lab``, ``action``, ``records``).
     tz : str
         Time zone of the calendar months.
+    period : {"M", "W"}
+        Calendar month, or week starting on Monday (column ``month`` then holds
+        the Monday).
 
     Returns
     -------
@@ -39,7 +44,7 @@ def monthly_outbound(events: pd.DataFrame, tz: str = "Europe/Paris") -> pd.DataF
                              "month": pd.Series([], dtype="datetime64[ns]"),
                              "records": pd.Series([], dtype="int64"),
                              "events": pd.Series([], dtype="int64")})  # fmt: skip
-    month = out["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
+    month = out["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.to_period(period).dt.start_time
     g = (
         pd.DataFrame({"lab": out["lab"].astype(str).to_numpy(), "month": month.to_numpy(),
                       "records": out["records"].fillna(0).astype("int64").to_numpy()})
