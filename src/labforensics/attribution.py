@@ -171,7 +171,22 @@ class AttributionParams:
         not candidates.
     bound_alpha : float, default 0.01
         Probability bound for the ``before`` side of the window (see module doc).
-    post_sample : int, default 100
+    cp_penalty : float, default 1.0
+        Change points of the leaked share are kept when their log-likelihood
+        ratio exceeds ``cp_penalty x ln(n)`` (n patients): 1.0 is the BIC for
+        the two parameters a change point adds (its place and the new share).
+    drop_ratio : float, default 0.1
+        The copy's horizon is the earliest drop whose log-likelihood ratio is at
+        least this share of the largest drop's (earlier small fluctuations of a
+        filtered leak are below it; a later larger drop from a change in logging
+        does not hide the real one).
+    leak_noise : float, default 0.01
+        Share of the patients existing at a full copy that its leak may lack
+        (merged or deleted records): the floor of the not-leaked rate before a
+        copy in the onset test.
+    min_prefix : int, default 20
+        Patients needed before an onset of not-leaked patients can be declared.
+    post_sample : int, default 30
         Patients after the change point over which the leaked share ``q`` of
         returning (or late-audited) patients is measured (lower bound back-off).
     routine_days : int, default 20
@@ -213,7 +228,11 @@ class AttributionParams:
     records_tolerance: float = 0.05
     partial_min_share: float = 0.25
     bound_alpha: float = 0.01
-    post_sample: int = 100
+    cp_penalty: float = 1.0
+    drop_ratio: float = 0.1
+    leak_noise: float = 0.01
+    min_prefix: int = 20
+    post_sample: int = 30
     routine_days: int = 20
     failed_burst: int = 5
     min_explained: float = 0.5
@@ -1335,37 +1354,117 @@ def _bernoulli_ll(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     return _xlogx(x, n) + _xlogx(n - x, n)
 
 
+def _best_split(lk: np.ndarray, f: np.ndarray, min_size: int) -> tuple[int, float] | None:
+    """Best single Bernoulli change point of ``lk`` (index of the first right element, LLR)."""
+    n = len(lk)
+    if n < 2 * min_size:
+        return None
+    c = np.cumsum(lk)
+    total = float(c[-1])
+    k = np.arange(min_size, n - min_size + 1)
+    x1 = c[k - 1].astype(float)
+    n1 = k.astype(float)
+    ll = _bernoulli_ll(x1, n1) + _bernoulli_ll(total - x1, n - n1)
+    # a break inside a run of equal first-seen times is not a break in time
+    ll = np.where(f[k] > f[k - 1], ll, -np.inf)
+    j = int(np.argmax(ll))
+    if not np.isfinite(ll[j]):
+        return None
+    null = float(_bernoulli_ll(np.array([total]), np.array([float(n)]))[0])
+    return int(k[j]), float(ll[j] - null)
+
+
+def _segment(
+    lk: np.ndarray, f: np.ndarray, pen: float, min_size: int = 5
+) -> list[tuple[int, float]]:
+    """Binary segmentation: change points (index, LLR) with LLR > ``pen``, in index order."""
+    out: list[tuple[int, float]] = []
+    todo = [(0, len(lk))]
+    while todo and len(out) < 32:
+        a, b = todo.pop()
+        r = _best_split(lk[a:b], f[a:b], min_size)
+        if r is None or r[1] <= pen:
+            continue
+        out.append((a + r[0], r[1]))
+        todo.extend([(a, a + r[0]), (a + r[0], b)])
+    return sorted(out)
+
+
+def _onset(lk: np.ndarray, k_cp: int, params: AttributionParams) -> int | None:
+    """Earliest onset of not-leaked patients before the change point ``k_cp``.
+
+    A full copy leaves every patient first seen before it in the leak, up to the
+    leak's noise (``leak_noise``). The onset is the first not-leaked patient ``j``
+    (after at least ``min_prefix`` patients) such that the prefix before ``j`` is
+    complete (leaked share >= ``full_completeness``) and the not-leaked patients in
+    ``[j, k_cp)`` are too many for that completeness (one-sided binomial test at
+    ``bound_alpha``, rate ``max(1 - prefix share, leak_noise)``). It catches a
+    copy whose drop is masked by a later burst of old patients coming into view.
+    """
+    from scipy.stats import binom
+
+    if k_cp <= params.min_prefix:
+        return None
+    x = lk[:k_cp]
+    c_leak = np.concatenate([[0.0], np.cumsum(x)])
+    j = np.flatnonzero(x == 0)
+    j = j[j >= params.min_prefix]
+    if not j.size:
+        return None
+    p_b = c_leak[j] / j
+    n_after = k_cp - j
+    z_after = n_after - (c_leak[k_cp] - c_leak[j])
+    rate = np.maximum(1.0 - p_b, params.leak_noise)
+    pval = binom.sf(z_after - 1, n_after, rate)
+    ok = (p_b >= params.full_completeness) & (pval < params.bound_alpha)
+    return int(j[np.argmax(ok)]) if ok.any() else None
+
+
 def _window_one(
     fs: np.ndarray,
     leaked: np.ndarray,
     censored: np.ndarray,
     params: AttributionParams,
 ) -> dict[str, Any]:
-    """Window of one lab. ``fs`` int64 ns sorted ascending; boolean masks aligned."""
+    """Window of one lab. ``fs`` int64 ns sorted ascending; boolean masks aligned.
+
+    The copy's horizon is the *earliest significant drop* of the leaked share over
+    first-seen order: binary segmentation (Bernoulli likelihood, penalty
+    ``cp_penalty x ln n``) finds the level shifts; the first drop whose
+    log-likelihood ratio reaches ``drop_ratio`` x the largest drop's is taken (a
+    later, larger drop comes from a change in what is logged, e.g. a migration
+    to a product that logs more, bringing old patients into view).
+    """
     res: dict[str, Any] = {}
     use = ~censored
-    f, lk = fs[use], leaked[use]
+    f, lk = fs[use], leaked[use].astype(float)
     n = len(f)
     k_cp = None
+    seg_end = n
     llr = 0.0
+    n_breaks = 0
+    method = "none"
     if n >= 2 and lk.any():
-        c = np.cumsum(lk)
-        total = c[-1]
-        k = np.arange(1, n)
-        x1 = c[:-1].astype(float)
-        n1 = k.astype(float)
-        x2 = total - x1
-        n2 = n - n1
-        ll = _bernoulli_ll(x1, n1) + _bernoulli_ll(x2, n2)
-        drop = x1 / n1 > x2 / n2
-        # a break inside a run of equal first-seen times is not a break in time
-        distinct = f[1:] > f[:-1]
-        ok = drop & distinct
-        if ok.any():
-            ll = np.where(ok, ll, -np.inf)
-            j = int(np.argmax(ll))
-            k_cp = int(k[j])
-            llr = float(ll[j] - _bernoulli_ll(np.array([float(total)]), np.array([float(n)]))[0])
+        pen = params.cp_penalty * math.log(max(n, 2))
+        cps = _segment(lk, f, pen)
+        n_breaks = len(cps)
+        bounds = [0] + [k for k, _ in cps] + [n]
+        drops = []
+        for i, (k, r) in enumerate(cps):
+            left = lk[bounds[i] : k].mean()
+            right = lk[k : bounds[i + 2]].mean()
+            if left > right:
+                drops.append((k, r, bounds[i + 2]))
+        if drops:
+            top = max(r for _, r, _ in drops)
+            k_cp, llr, seg_end = next(d for d in drops if d[1] >= params.drop_ratio * top)
+            method = "change_point"
+            onset = _onset(lk, k_cp, params)
+            if onset is not None:
+                k_cp, seg_end, method = onset, k_cp, "onset"
+        lk = lk.astype(bool)
+    else:
+        lk = lk.astype(bool)
     note = []
     q = 0.0
     m_need = 0
@@ -1383,7 +1482,7 @@ def _window_one(
         # leaked share just after the break: returning patients created before the copy
         # (or audited late) look like new ones; a run of m leaked patients all after the
         # copy has probability q^m, so the lower bound backs off m leaked patients
-        seg = lk[k_cp : k_cp + params.post_sample]
+        seg = lk[k_cp : min(seg_end, k_cp + params.post_sample)]
         q = float(seg.mean()) if seg.size else 0.0
         if q <= 0:
             m_need = 1
@@ -1429,6 +1528,8 @@ def _window_one(
     res["support_before"] = k_need if before_ns is not None else 0
     bound = before_ns if before_ns is not None else after_ns
     res["n_late_leaked"] = int((lk & (f > bound)).sum()) if bound is not None else 0
+    res["n_breaks"] = n_breaks
+    res["horizon_method"] = method
     res["note"] = "; ".join(note)
     return res
 
@@ -1490,6 +1591,7 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
         "support_before",
         "n_late_leaked",
         "post_share",
+        "horizon_method",
         "confidence",
         "note",
     ]
@@ -1569,6 +1671,7 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
                 "support_before": w["support_before"],
                 "n_late_leaked": w["n_late_leaked"],
                 "post_share": w["post_share"],
+                "horizon_method": w["horizon_method"],
                 "confidence": conf,
                 "note": "; ".join(note),
             }
@@ -1670,6 +1773,7 @@ _CAND_COLS = [
     "touched_leaked",
     "score",
     "score_rank",
+    "patients_lab",
     "anomalous_volume",
     "failed_logins_before",
     "failed_burst",
@@ -1724,7 +1828,13 @@ def _candidates(ctx: _Context, windows: pd.DataFrame, params: AttributionParams)
     lid = ctx.leak_ids_by_lab
     c["leak_ids_lab"] = c["lab"].map(lid).astype("Int64") if len(lid) else pd.NA
     c["size_ratio"] = c["records"] / c["leak_ids_lab"].astype("Float64")
-    c["anomalous_volume"] = c["records"] * c["anomaly"]
+    # patient-equivalents: a session cannot move more patients than its lab has, however
+    # many rows (results, requests) it writes; weighted by how anomalous it is
+    npat = ctx.patients.groupby("lab").size()
+    c["patients_lab"] = c["lab"].map(npat).fillna(0).astype("int64")
+    c["anomalous_volume"] = np.where(
+        c["routine"], 0.0, np.minimum(c["records"], c["patients_lab"]) * c["anomaly"]
+    )
     if ctx.leak is not None:
         c["rank_value"] = c["fit"] * (0.5 + 0.5 * c["anomaly"])
     c["score_rank"] = c["rank"]
@@ -1814,7 +1924,13 @@ def _pathways(
         assigned.groupby("session_id").size() if not assigned.empty else pd.Series(dtype=int)
     )
     c["explains"] = c["session_id"].map(sess_explains).fillna(0).astype(int)
-    total_vol = float(c["anomalous_volume"].sum()) or 1.0
+    # a pathway's volume at one lab is capped at that lab's patients
+    per_lab = c.groupby([*key, "lab"], sort=True).agg(
+        v=("anomalous_volume", "sum"), cap=("patients_lab", "first")
+    )
+    per_lab["v"] = np.minimum(per_lab["v"], per_lab["cap"])
+    vol = per_lab.groupby(level=list(range(len(key))))["v"].sum()
+    total_vol = float(vol.sum()) or 1.0
     groups = []
     for kv, g in c.groupby(key, sort=True):
         sids = set(g["session_id"].astype(str))
@@ -1849,8 +1965,8 @@ def _pathways(
                 "max_score": float(g["score"].astype(float).max())
                 if g["score"].notna().any()
                 else np.nan,
-                "anomalous_volume": float(g["anomalous_volume"].sum()),
-                "volume_share": float(g["anomalous_volume"].sum()) / total_vol,
+                "anomalous_volume": float(vol.loc[kv]),
+                "volume_share": float(vol.loc[kv]) / total_vol,
                 "failed_bursts": int(g["failed_burst"].astype(bool).sum()),
                 "labs_retrieved_outside": " | ".join(rlabs) if rlabs else None,
                 "signature": sig,

@@ -28,7 +28,7 @@ def test_full_extraction_exact_bracket():
 def test_late_leaked_are_violations_not_bounds():
     seq = [1] * 60 + [0] * 40
     seq[80] = seq[95] = 1  # two old patients first seen late, in the leak
-    w = _run(seq)
+    w = _run(seq, post_sample=40)
     # q = 2/40 after the break: 0.05^2 < 1%, so the lower bound backs off 2 leaked patients
     assert w["post_share"] == pytest.approx(0.05) and w["support_after"] == 2
     assert (w["after"], w["before"]) == (58 * H, 60 * H)
@@ -38,7 +38,7 @@ def test_late_leaked_are_violations_not_bounds():
 def test_returning_patients_widen_lower_bound():
     # after the copy at 60 h, every other first-seen patient is an old one coming back
     seq = [1] * 60 + [i % 2 == 1 for i in range(40)]
-    w = _run(seq)
+    w = _run(seq, post_sample=40)
     m = int(np.ceil(np.log(0.01) / np.log(0.5)))  # 7 leaked in a row: chance 0.5^7 < 1%
     assert w["post_share"] == pytest.approx(0.5) and w["support_after"] == m
     # the first not-leaked patient (60 h) still bounds the copy from above
