@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import warnings
 
 import pandas as pd
 import pytest
@@ -258,14 +257,15 @@ def test_digit_grouping_rules(tmp_path, test_key):
 
 
 def test_missing_lab_filled(tmp_path, test_key):
-    p = write_legacy(tmp_path, [leg_row(lab="")])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ev = read(p, test_key)
+    p = write_legacy(tmp_path, [leg_row(lab="")], name="export.csv")
+    ev = read(p, test_key)
+    # no lab column value, no lab in the file name, none given: UNKNOWN, and it is said
     assert ev.events["lab"].tolist() == ["UNKNOWN"]
     assert "UNKNOWN" in ev.report.field_problems["problem"].iloc[0]
     assert read(p, test_key, lab="L09").events["lab"].tolist() == ["L09"]
-    assert read(p, test_key, lab={"AUDIT_L02_*": "L08"}).events["lab"].tolist() == ["L08"]
+    assert read(p, test_key, lab={"export*": "L08"}).events["lab"].tolist() == ["L08"]
+    p1 = write_legacy(tmp_path, [leg_row(lab="")], name="AUDIT_L02_20180305.csv")
+    assert read(p1, test_key).events["lab"].tolist() == ["L02"]  # from the file name
     p2 = write_legacy(tmp_path, [leg_row(lab="750000001")], name="AUDIT_X_20180306.csv")
     ev = read(p2, test_key, lab_aliases={"750000001": "L07"})
     assert ev.events["lab"].tolist() == ["L07"]  # FINESS number mapped to the lab code
@@ -288,7 +288,7 @@ name = "other_lis"
 encoding = "utf-8"
 separator = ","
 header = ["when", "who", "what", "patient", "n", "outcome"]
-file_pattern = '^export-(?P<lab>[A-Z0-9]+)-(?P<date>\\\\d{8})\\\\.csv$'
+file_pattern = '^export-(?P<lab>[A-Z0-9]+)-(?P<date>\\d{8})\\.csv$'
 [columns]
 account = "who"
 action = "what"
@@ -317,7 +317,7 @@ def test_user_profile_without_code(tmp_path, test_key):
         "2019-06-30 08:01:00,a.b,CONNEXION,,,refused\n",
         encoding="utf-8",
     )
-    ev = read(ev_dir, test_key, profile=prof, lab="L11")
+    ev = read(ev_dir, test_key, profile=prof)  # the lab comes from the file name
     e = ev.events
     assert e["source_format"].tolist() == ["lis_profile"] * 2
     assert e["ts"].tolist()[0] == pd.Timestamp("2019-06-30 06:00", tz="UTC")  # local CEST

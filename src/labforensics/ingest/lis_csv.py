@@ -815,8 +815,10 @@ def _convert(
     lab_col = col("lab")
     if lab_col is None:
         lab_col = pa.chunked_array([pa.nulls(n, pa.string())])
-    if ctx.lab is not None:
-        lab_col = pc.fill_null(lab_col, ctx.lab)
+    # a row without a lab takes the lab given by the investigator, else the file name's
+    for fill in (ctx.lab, file_lab):
+        if fill is not None and lab_col.null_count:
+            lab_col = pc.fill_null(lab_col, fill)
     lab_u = pc.unique(lab_col.combine_chunks() if n else pa.array([], pa.string()))
     lab_u = [v for v in lab_u.to_pylist() if v is not None]
     file_lab_out = lab_u[0] if len(lab_u) == 1 else (file_lab or ctx.lab)

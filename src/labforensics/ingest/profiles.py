@@ -24,7 +24,9 @@ character, default ``'"'``; a quote inside a quoted field is doubled).
     recognised, how repeated headers are found, and the expected field count.
 ``file_pattern`` (regex, optional)
     Matched against the file name; named groups ``lab`` and ``date`` give the
-    file's lab and date (files are ordered by that date, then path).
+    file's lab and date (files are ordered by that date, then path). A row with
+    no lab takes ``read_evidence(lab=...)``, else the file name's lab, else
+    ``UNKNOWN`` (reported).
 ``file_date_format`` (strftime format of the ``date`` group, default ``"%Y%m%d"``).
 ``rotation`` (bool, default true)
     Daily files may overlap after log rotation; duplicates between
