@@ -166,3 +166,14 @@ def test_tz_parameter(tmp_path, test_key):
     write(tmp_path, "AUDIT_L01_20190301.csv", [row("01/03/2019", "10:00:00")])
     ev = read_evidence(tmp_path, case_key=test_key, tz="America/New_York")
     assert ev.events["ts"].iloc[0] == pd.Timestamp("2019-03-01 15:00", tz="UTC")  # EST -5
+
+
+def test_rotation_against_the_previous_file_as_read(tmp_path, test_key):
+    a, b, c = (row("01/03/2019", t) for t in ("23:57:00", "23:58:00", "23:59:00"))
+    write(tmp_path, "AUDIT_L01_20190301.csv", [a, b, c])
+    write(tmp_path, "AUDIT_L01_20190302.csv", [b, c])  # wholly a rotation copy
+    write(tmp_path, "AUDIT_L01_20190303.csv", [c, row("03/03/2019", "07:00:00")])
+    ev = read_evidence(tmp_path, case_key=test_key)
+    # the third file repeats the second file's last record, though it was a duplicate itself
+    assert [f.rotation_duplicates for f in ev.report.files] == [0, 2, 1]
+    assert len(ev.events) == 4

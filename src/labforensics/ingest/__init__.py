@@ -409,24 +409,25 @@ def read_evidence(
     far = dt.date.max
     reads.sort(key=lambda r: (r[0].file_date or far, r[1].source_file))
     # --- rotation de-duplication -----------------------------------------------------------
-    last_of_lab: dict[str, int] = {}
-    for i, (fr, frep, spec) in enumerate(reads):
+    # Each file is compared with the previous file of its lab as read (all its
+    # records), even when that file itself lost rows to its own predecessor.
+    prev_records: dict[str, pd.Series] = {}
+    for fr, frep, spec in reads:
         rotates = spec.rotation and (prof is None or prof.rotation or spec.name != "lis_profile")
-        if not rotates or fr.lab is None:
+        if not rotates or fr.lab is None or "_record" not in fr.events.columns:
             continue
-        j = last_of_lab.get(fr.lab)
-        last_of_lab[fr.lab] = i
-        if j is None:
+        mine = fr.events["_record"]
+        prev = prev_records.get(fr.lab)
+        prev_records[fr.lab] = mine
+        if prev is None:
             continue
-        prev = reads[j][0].events
-        if "_record" not in prev.columns or "_record" not in fr.events.columns:
-            continue
-        k = _rotation_k(prev["_record"], fr.events["_record"])
+        k = _rotation_k(prev, mine)
         if k:
             fr.events = fr.events.iloc[k:].reset_index(drop=True)
             frep.rotation_duplicates = k
             frep.events -= k
             frep.events_out = len(fr.events)
+    del prev_records
     # --- one table in evidence order ------------------------------------------------------
     frames = []
     for fr, frep, _spec in reads:
