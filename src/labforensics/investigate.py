@@ -677,7 +677,7 @@ def investigate(
             case_key=key,
             lab_aliases=case_.lab_aliases,
             account_kinds=case_.account_kinds,
-            progress=False,
+            progress=progress,
             **case_.sections.get("ingest", {}),
         ),  # fmt: skip
         lambda e: f"{len(e.events):,} events, {int(len(e.quarantine)):,} quarantined",

@@ -295,8 +295,12 @@ def session_timeline(events: pd.DataFrame, *, title: str, tz: str = "Europe/Pari
     with _rc():
         fig = _figure(7.0, 1.2 + 0.28 * len(acts))
         ax = fig.add_subplot()
-        ax.scatter(mdates.date2num(local), events["action"].astype(str).map(pos), s=size,
-                   c=colour, alpha=0.75, edgecolors="none")  # fmt: skip
+        x = mdates.date2num(local)
+        ax.scatter(x, events["action"].astype(str).map(pos), s=size, c=colour, alpha=0.75,
+                   edgecolors="none")  # fmt: skip
+        minute = 1 / 1440
+        if x.max() - x.min() < 2 * minute:  # a one-event session still gets a readable axis
+            ax.set_xlim(x.min() - minute, x.max() + minute)
         ax.set_yticks(range(len(acts)), labels=acts)
         ax.set_ylim(len(acts) - 0.5, -0.5)
         loc = mdates.AutoDateLocator(maxticks=6)

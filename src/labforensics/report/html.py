@@ -243,7 +243,9 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
         for r in top:
             sid = r.get("session_id")
             rows = ev.loc[ev["session_id"] == sid, ["ts", "action", "records"]]
-            title = f"{r.get('lab', '')} · {r.get('account', '')} @ {r.get('hosts', '')}"
+            title = f"{r.get('lab') or ''} · {r.get('account') or '(no account)'}"
+            if r.get("hosts"):
+                title += f" @ {r['hosts']}"
             sessions_fig[sid] = figures.data_uri(
                 figures.png_bytes(
                     lambda rows=rows, title=title: figures.session_timeline(
