@@ -177,3 +177,11 @@ def test_rotation_against_the_previous_file_as_read(tmp_path, test_key):
     # the third file repeats the second file's last record, though it was a duplicate itself
     assert [f.rotation_duplicates for f in ev.report.files] == [0, 2, 1]
     assert len(ev.events) == 4
+
+
+def test_bad_tz_names_the_fix(tmp_path, test_key):
+    from labforensics.errors import ParameterError
+
+    write(tmp_path, "AUDIT_L01_20190301.csv", [row("01/03/2019", "10:00:00")])
+    with pytest.raises(ParameterError, match="IANA"):
+        read_evidence(tmp_path, case_key=test_key, tz="Mars/Olympus")

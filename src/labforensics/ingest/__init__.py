@@ -278,7 +278,7 @@ _TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")  # as privacy.Redactor's to
 def read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
-    tz: str = "Europe/Paris",
+    tz: str | dt.tzinfo = "Europe/Paris",
     profile: str | os.PathLike[str] | Profile | None = None,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
     year: int | None = None,
@@ -294,8 +294,9 @@ def read_evidence(
     paths : path-like or iterable of path-like
         Files, folders (walked recursively, sorted) or glob patterns. The
         result does not depend on the order they are given in.
-    tz : str, default "Europe/Paris"
-        IANA zone of sources that write local wall-clock time without offset.
+    tz : str or tzinfo, default "Europe/Paris"
+        IANA zone (or a tzinfo) of sources that write local wall-clock time
+        without offset. Never guessed from the machine's settings.
     profile : str, path-like or Profile, optional
         Force a profile (built-in name or TOML file, see
         :mod:`labforensics.ingest.profiles`) for every CSV instead of sniffing.
@@ -327,8 +328,8 @@ def read_evidence(
         When ``tz`` is not a known zone.
     """
     try:
-        zone = ZoneInfo(tz)
-    except (KeyError, ValueError, OSError) as exc:
+        zone = tz if isinstance(tz, dt.tzinfo) else ZoneInfo(tz)
+    except (KeyError, ValueError, OSError, TypeError) as exc:
         raise ParameterError(
             f"tz={tz!r} is not an IANA time zone; use e.g. 'Europe/Paris'"
         ) from exc
