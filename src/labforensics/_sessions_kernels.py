@@ -261,23 +261,36 @@ def counting_sort(idx, keys, n_keys):  # pragma: no cover
 
 @njit(cache=True)
 def distinct_hashes(first_pos, last_pos, order, h, valid):  # pragma: no cover
-    """Number of distinct 64-bit hashes among the valid event rows of each session."""
+    """Number of distinct 64-bit hashes among the valid event rows of each session.
+
+    Small sessions (the usual case) compare pairwise without allocating; sessions of
+    more than 32 valid rows sort a copy.
+    """
     S = first_pos.shape[0]
     out = np.zeros(S, np.int64)
     buf = np.empty(order.shape[0], np.uint64)
     for s in range(S):
         k = 0
+        d = 0
         for i in range(first_pos[s], last_pos[s] + 1):
             r = order[i]
             if valid[r]:
-                buf[k] = h[r]
+                x = h[r]
+                if k <= 32:
+                    new = True
+                    for j in range(k):
+                        if buf[j] == x:
+                            new = False
+                            break
+                    if new:
+                        d += 1
+                buf[k] = x
                 k += 1
-        if k == 0:
-            continue
-        b = np.sort(buf[:k])
-        d = 1
-        for j in range(1, k):
-            if b[j] != b[j - 1]:
-                d += 1
+        if k > 33:  # too many for pairwise: count on a sorted copy
+            b = np.sort(buf[:k])
+            d = 1
+            for j in range(1, k):
+                if b[j] != b[j - 1]:
+                    d += 1
         out[s] = d
     return out

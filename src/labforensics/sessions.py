@@ -242,9 +242,9 @@ def _hex16(h: np.ndarray) -> pa.LargeStringArray:
 
 
 def _factorize(s: pd.Series) -> tuple[np.ndarray, pa.LargeStringArray]:
-    """Codes (int32, -1 missing) into the lexicographically sorted distinct values."""
+    """Codes (intp, -1 missing) into the lexicographically sorted distinct values."""
     codes, uniques = pd.factorize(s, sort=True)
-    return codes.astype(np.int32), _arrow_strings(uniques.array)
+    return codes, _arrow_strings(uniques.array)
 
 
 def _to_string(arr: pa.Array) -> pd.arrays.ArrowStringArray:
@@ -584,9 +584,10 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
         "failed_login_src_ips": failed_ips[fo],
         "concurrent_sessions": concurrent[fo],
     }
+    act_counts = act_counts[fo]
     for i, act_name in enumerate(ACTIONS):
         if act_name != "login_failed":
-            cols[f"n_{act_name}"] = act_counts[fo, i]
+            cols[f"n_{act_name}"] = np.ascontiguousarray(act_counts[:, i])
     sessions = pd.DataFrame(cols)
     sessions = sessions.astype(SESSION_DTYPES)
     return sessions, sid_ev
