@@ -182,28 +182,29 @@ def _choose_reader(head: bytes, name: str, prof: Profile | None) -> ReaderSpec |
 
 
 def _rotation_k(prev: pd.Series, cur: pd.Series) -> int:
-    """Largest k with prev[-k:] == cur[:k] (record text, line ends ignored)."""
+    """Largest k with prev[-k:] == cur[:k] (record text, line ends ignored).
+
+    Candidates are the tail records that start with the later file's first record
+    (no copy); each is then checked exactly, longest overlap first.
+    """
     if len(prev) == 0 or len(cur) == 0:
         return 0
-    pa_prev = pc.utf8_rtrim(pa.chunked_array(prev.array._pa_array), characters="\r\n")
-    pa_cur = pc.utf8_rtrim(pa.chunked_array(cur.array._pa_array), characters="\r\n")
-    first = pa_cur[0].as_py()
+    pa_prev = _chunked(prev)
+    pa_cur = _chunked(cur)
+    first = pa_cur[0].as_py().rstrip("\r\n")
     m = len(prev)
     lo = max(0, m - len(cur))
     tail = pa_prev.slice(lo)
-    cand = np.flatnonzero(pc.equal(tail, first).to_numpy(zero_copy_only=False)) + lo
+    extra = pc.subtract(pc.binary_length(tail), len(first.encode()))
+    hit = pc.and_(pc.starts_with(tail, pattern=first), pc.less_equal(extra, 2))
+    cand = np.flatnonzero(hit.to_numpy(zero_copy_only=False)) + lo
     for j in cand:  # smallest j = largest k
         k = m - int(j)
-        if pc.all(pc.equal(pa_prev.slice(int(j), k), pa_cur.slice(0, k))).as_py():
+        a = pc.utf8_rtrim(pa_prev.slice(int(j), k), characters="\r\n")
+        b = pc.utf8_rtrim(pa_cur.slice(0, k), characters="\r\n")
+        if pc.all(pc.equal(a, b)).as_py():
             return k
     return 0
-
-
-def _pa(s: pd.Series) -> pa.ChunkedArray:
-    arr = s.array
-    if hasattr(arr, "_pa_array"):
-        return arr._pa_array
-    return pa.chunked_array([pa.array(s.to_numpy(dtype=object), type=pa.large_string())])
 
 
 class _Pseudonymiser:
