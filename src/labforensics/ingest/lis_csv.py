@@ -407,8 +407,11 @@ def _const_string(value: str | None, n: int) -> pd.Series:
     return _as_string(pa.repeat(pa.scalar(value, pa.string()), n))
 
 
-def _dict_map(col: pa.ChunkedArray, func) -> tuple[np.ndarray, list]:
-    """Distinct values of a string column -> (codes per row (-1 missing), uniques)."""
+def _dict_map(col: pa.ChunkedArray, func, raw: list | None = None) -> tuple[np.ndarray, list]:
+    """Distinct values of a string column -> (codes per row (-1 missing), func(uniques)).
+
+    ``raw``, when given, receives the distinct values as written.
+    """
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     enc = col.dictionary_encode()
@@ -416,6 +419,8 @@ def _dict_map(col: pa.ChunkedArray, func) -> tuple[np.ndarray, list]:
     if enc.null_count:
         idx = np.where(enc.is_null().to_numpy(zero_copy_only=False), -1, idx)
     uniques = enc.dictionary.to_pylist()
+    if raw is not None:
+        raw.extend(uniques)
     return np.asarray(idx, dtype=np.int64), [func(u) for u in uniques]
 
 
@@ -425,9 +430,9 @@ def _take_str(idx: np.ndarray, values: list) -> pa.Array:
     return table.take(pa.array(idx))
 
 
-def _upper_codes(col: pa.ChunkedArray, idx: np.ndarray, upper: list) -> pd.Series:
+def _upper_codes(col: pa.ChunkedArray, idx: np.ndarray, upper: list, raw: list) -> pd.Series:
     """Codes in upper case; the column itself when it already is (no copy)."""
-    if pc.all(pc.equal(pc.utf8_upper(pc.unique(col)), pc.unique(col))).as_py() in (True, None):
+    if upper == raw:
         return _as_string(col)
     return _as_string(_take_str(idx, upper))
 
@@ -829,8 +834,9 @@ def _convert(
     # --- role, module, account kind ---------------------------------------------------
     role = col("role")
     if role is not None:
-        ridx, rvals = _dict_map(role, lambda u: u.upper())
-        out["role"] = _upper_codes(role, ridx, rvals)
+        rraw: list = []
+        ridx, rvals = _dict_map(role, lambda u: u.upper(), rraw)
+        out["role"] = _upper_codes(role, ridx, rvals, rraw)
         kcodes = np.asarray(
             [
                 list(ACCOUNT_KIND_DTYPE.categories).index(profile.role_kinds.get(r, "unknown"))
@@ -854,14 +860,16 @@ def _convert(
     out["account_kind"] = pd.Series(pd.Categorical.from_codes(kind_codes, dtype=ACCOUNT_KIND_DTYPE))
     module = col("module")
     if module is not None:
-        midx, mvals = _dict_map(module, lambda u: u.upper())
-        out["module"] = _upper_codes(module, midx, mvals)
+        mraw: list = []
+        midx, mvals = _dict_map(module, lambda u: u.upper(), mraw)
+        out["module"] = _upper_codes(module, midx, mvals, mraw)
     else:
         out["module"] = _const_string(None, n)
     # --- action ---------------------------------------------------------------------
     acts = list(ACTION_DTYPE.categories)
     action = col("action")
-    aidx, amap = _dict_map(action, lambda u: profile.action_codes.get(u.upper()))
+    uniq_raw: list = []
+    aidx, amap = _dict_map(action, lambda u: profile.action_codes.get(u.upper()), uniq_raw)
     codes_u = np.asarray(
         [acts.index(m[0]) if m else acts.index("other") for m in amap] + [acts.index("other")],
         dtype=np.int8,
@@ -880,7 +888,6 @@ def _convert(
     if n:
         unk_codes = [i for i, m in enumerate(amap) if m is None]
         cnt = np.bincount(aidx[aidx >= 0], minlength=len(amap)) if len(amap) else np.zeros(0)
-        uniq_raw = pc.unique(action.combine_chunks()).drop_null().to_pylist()
         for i in unk_codes:
             unknown[uniq_raw[i]] = int(cnt[i])
         n_null = int(np.count_nonzero(aidx < 0))
