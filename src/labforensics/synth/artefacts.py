@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .clock import DAY, dst_bounds, local_offset, noon_offset
+from .clock import DAY, local_offset, noon_offset
 from .incidents import is_change_day
 from .model import Lab
 from .writers import CURRENT_HEADER, LEGACY_HEADER, csv_quote, gzip_bytes
@@ -307,6 +307,3 @@ def _iso(t: int) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(int(t), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-_ = dst_bounds

@@ -114,12 +114,6 @@ def migration_extraction(lab: Lab, sp: Special, day: int, tag: int, base: int) -
     return {"file": fname, "records": n, "bytes": vol, "t_extract": int(ev["t"][2]), "day": day}
 
 
-def local_offset_s(t: int) -> int:
-    from .clock import local_offset
-
-    return int(local_offset(np.array([t]))[0])
-
-
 def pick_open_day(lab: Lab, lo: int, hi: int, *, weekday: bool = True, rng=None) -> int | None:
     """A random open day in [lo, hi] (day numbers), not a clock-change day."""
     rng = rng or lab.rng
