@@ -225,6 +225,10 @@ def test_xferlog_links_extractions_to_anonymous_downloads(small):
         assert len(up) == 1 and up[0][13] == "migration.editeur" and up[0][6].startswith("172.16.")
         assert int(up[0][7]) == i["bytes"]
         assert down and all(x[12] == "a" for x in down)  # anonymous access mode
+    # the extractions that were asked for go to the vendor's import server, never anonymously
+    for r in (r for r in t["traps"] if r["kind"] == "migration_request"):
+        rows = [x for x in toks if x[8].endswith("/" + r["file"])]
+        assert [x[11] for x in rows] == ["i", "o"] and all(x[12] == "r" for x in rows)
 
 
 def test_sessions_follow_idle_rules(small, tevents):
@@ -268,7 +272,8 @@ def test_sessionize_recovers_truth_sessions(small, ingested, tevents):
 def test_incidents_and_traps_present(small):
     t = load_truth(small.out)
     assert {i["kind"] for i in t["incidents"]} == {"a", "b", "c", "d"}
-    assert {x["kind"] for x in t["traps"]} == {"billing", "statistics", "interface", "nightly_job"}
+    kinds = {x["kind"] for x in t["traps"]}
+    assert kinds == {"billing", "statistics", "interface", "nightly_job", "migration_request"}
     c = next(i for i in t["incidents"] if i["kind"] == "c")
     assert c["vector"] == "external" and c["failed_logins"] >= 15
     d = next(i for i in t["incidents"] if i["kind"] == "d")

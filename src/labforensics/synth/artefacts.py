@@ -14,7 +14,7 @@ import numpy as np
 
 from .clock import DAY, local_offset, noon_offset
 from .incidents import is_change_day
-from .model import Lab
+from .model import MIGRATION_IMPORT_IP, Lab
 from .writers import CURRENT_HEADER, LEGACY_HEADER, csv_quote, gzip_bytes
 
 __all__ = ["KINDS", "plan_artefacts", "apply", "split_rows", "write_xferlog"]
@@ -228,11 +228,19 @@ def _ctime_local(t: int) -> str:
 
 
 def write_xferlog(
-    path: Path, extractions: list[dict], plan: dict, rng: np.random.Generator, d0: int, d1: int
+    path: Path,
+    extractions: list[dict],
+    requested: list[dict],
+    plan: dict,
+    rng: np.random.Generator,
+    d0: int,
+    d1: int,
 ) -> list[dict]:
     """Write ``xferlog``: each incident-(a) file uploaded by the migration account
     from the vendor network, then downloaded anonymously from outside; plus
-    benign transfers (software updates, public documentation).
+    benign transfers: the requested reference-table extractions (uploaded, then
+    fetched by the vendor's import server with the migration account), software
+    updates, public documentation.
 
     Returns the transfers' truth, one entry per file.
     """
@@ -281,8 +289,21 @@ def write_xferlog(
             )
             downs.append({"time_utc": _iso(td), "host": h, "user": u, "status": st})
         truth.append(
-            {"file": x["file"], "lab": x["lab"], "upload_utc": _iso(t_up), "uploader": "migration.editeur",
-             "upload_host": "172.16.50.10", "downloads": sorted(downs, key=lambda r: r["time_utc"])}
+            {"file": x["file"], "lab": x["lab"], "kind": "over_extraction", "upload_utc": _iso(t_up),
+             "uploader": "migration.editeur", "upload_host": "172.16.50.10",
+             "downloads": sorted(downs, key=lambda r: r["time_utc"])}
+        )  # fmt: skip
+    for x in sorted(requested, key=lambda r: (r["t_extract"], r["lab"])):
+        t_up = int(x["t_extract"]) + int(rng.integers(30, 600))
+        fpath = f"/pub/transfert/{x['file']}"
+        add(t_up, "172.16.50.10", int(x["bytes"]), fpath, "i", "r", "migration.editeur")
+        td = t_up + int(rng.integers(600, 6 * 3600))
+        add(td, MIGRATION_IMPORT_IP, int(x["bytes"]), fpath, "o", "r", "migration.editeur")
+        truth.append(
+            {"file": x["file"], "lab": x["lab"], "kind": "requested", "upload_utc": _iso(t_up),
+             "uploader": "migration.editeur", "upload_host": "172.16.50.10",
+             "downloads": [{"time_utc": _iso(td), "host": MIGRATION_IMPORT_IP,
+                            "user": "migration.editeur", "status": "c"}]}
         )  # fmt: skip
     # benign: monthly software update uploaded by the hotline, fetched by labs; public docs
     month_starts = np.unique(np.arange(d0, d1 + 1).astype("datetime64[D]").astype("datetime64[M]"))

@@ -28,6 +28,8 @@ from .incidents import (
 )
 from .model import (
     ACTS,
+    MIGRATION,
+    MIGRATION_PLACE,
     MODULES,
     A,
     Block,
@@ -248,6 +250,7 @@ def generate(
     truth_labs, truth_incidents, truth_traps, truth_artefacts = [], [], [], []
     files_acc: dict[str, dict] = {}
     extractions: list[dict] = []
+    requested: list[dict] = []
     leak_rows: list[tuple[str, str, str]] = []
     index_paths = []
     hostile_truth: list[dict] = []
@@ -290,6 +293,7 @@ def generate(
                     truth_incidents.append(rec)
                 else:
                     truth_traps.append(rec)
+            requested.extend(dict(x, lab=lab.code) for x in extra.get("requested", []))
             for x in extra.get("extractions", []):
                 x = dict(x, lab=lab.code)
                 extractions.append(x)
@@ -350,6 +354,7 @@ def generate(
         transfers_truth = art.write_xferlog(
             xfer_path,
             extractions,
+            requested,
             plan,
             np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 10_000]))),
             d0,
@@ -593,6 +598,42 @@ def _build_lab(
              S(rng.integers(60, 600), "ADMIN", "DECONNEXION")],
             ti, sess_base=n2,
         )  # fmt: skip
+
+    # --- the extraction the vendor was asked for (reference tables), weeks before migrating
+    if d0 + 25 < lab.migration <= d1:
+        day = pick_open_day(lab, lab.migration - 40, lab.migration - 20, rng=rng)
+        if day is not None:
+            macc = lab.add_account(MIGRATION, "EDITEUR", 1, *MIGRATION_PLACE)
+            ymd = str(np.datetime64(day, "D")).replace("-", "")
+            fname = f"{lab.code}_referentiel_{ymd}.csv"
+            nb = int(rng.integers(300, 1500))
+            vol = nb * int(rng.integers(80, 200))
+            ti = tag(
+                id=f"migration_request-{lab.code}",
+                group="trap",
+                kind="migration_request",
+                account=MIGRATION,
+                role="EDITEUR",
+                info={"file": fname, "records": nb, "bytes": vol},
+            )
+            t0 = int(local_to_utc(day, 36000 + int(rng.integers(0, 14400))))
+            rq = session_block(
+                lab, sp, macc, t0,
+                [S(0, "ADMIN", "CONNEXION"),
+                 S(rng.integers(60, 300), "EXTRACTION", "EXTRACTION", nb=nb, vol=vol,
+                   det=f"Extraction référentiel analyses vers ftp://transfert/{fname}"),
+                 S(rng.integers(60, 600), "ADMIN", "DECONNEXION")],
+                ti, sess_base=n2,
+            )  # fmt: skip
+            extra["requested"] = [
+                {
+                    "file": fname,
+                    "records": nb,
+                    "bytes": vol,
+                    "t_extract": int(rq["t"][1]),
+                    "day": day,
+                }
+            ]
 
     # --- incidents
     if lp["a_day"] is not None:

@@ -209,6 +209,7 @@ VENDOR_PLACES = (
 HOTLINE = "hotline.editeur"
 MIGRATION = "migration.editeur"
 MIGRATION_PLACE = ("MIG-EDITEUR-01", "172.16.50.10")
+MIGRATION_IMPORT_IP = "172.16.50.11"  # the vendor's import server for the new product
 
 
 def luhn_digit(s: str) -> str:
