@@ -73,6 +73,19 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     assert a != c  # another seed changes the contents
 
 
+def test_regenerating_replaces_previous_files(tmp_path):
+    cfg = dict(labs=1, start="2019-06-03", end="2019-06-09", scale=0.1, incidents=())
+    generate(tmp_path / "o", **cfg)
+    stale = tmp_path / "o" / "evidence" / "L01" / "AUDIT_L01_20000101.csv"
+    stale.write_bytes(b"x")
+    generate(tmp_path / "o", **cfg)
+    assert not stale.exists()  # no stale daily file survives to be read as evidence
+    (tmp_path / "p" / "evidence").mkdir(parents=True)
+    (tmp_path / "p" / "evidence" / "mine.csv").write_bytes(b"x")
+    with pytest.raises(SynthError, match="not a generated folder"):
+        generate(tmp_path / "p", **cfg)
+
+
 def test_bad_parameters():
     with pytest.raises(SynthError, match="before start"):
         generate("/nonexistent/x", start="2020-01-02", end="2020-01-01")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,9 @@ def generate(
     Parameters
     ----------
     out : str or Path
-        Output folder (created; existing generated files are overwritten).
+        Output folder (created). A previous generation there (``truth.json``
+        present) is removed first: only ``evidence/``, ``leak/``,
+        ``transfers/`` and the truth files.
     labs : int, default 30
         Number of labs (codes ``L01`` ...).
     start, end : str, default "2015-01-01", "2020-10-31"
@@ -236,6 +239,7 @@ def generate(
     if bad:
         raise SynthError(f"unknown incident kinds {bad}; use a subset of ('a', 'b', 'c', 'd')")
     incidents = tuple(sorted(set(incidents)))
+    _clear_previous(out)
     for sub in ("evidence", "leak", "transfers"):
         (out / sub).mkdir(parents=True, exist_ok=True)
 
@@ -440,6 +444,38 @@ def generate(
     )
 
 
+_OWNED = (
+    "evidence",
+    "leak",
+    "transfers",
+    "truth.json",
+    "truth_events.parquet",
+    "truth_sessions.parquet",
+)
+
+
+def _clear_previous(out: Path) -> None:
+    """Remove a previous generation in ``out`` (only the paths the generator writes).
+
+    Stale daily files from another configuration would otherwise be read as
+    evidence. A folder that holds ``evidence/`` but no ``truth.json`` was not
+    made by the generator and is left alone: :class:`SynthError`.
+    """
+    if not out.exists():
+        return
+    ev = out / "evidence"
+    if ev.exists() and any(ev.iterdir()) and not (out / "truth.json").exists():
+        raise SynthError(
+            f"{out} holds evidence/ but no truth.json: not a generated folder; choose another output"
+        )
+    for name in _OWNED:
+        p = out / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
 def _plan(
     labs: int, d0: int, d1: int, seed: int, incidents: tuple[str, ...], hostile: bool
 ) -> dict:
@@ -522,7 +558,7 @@ def _build_lab(
 ) -> tuple[Block, list[Tag], dict]:
     """All events of one lab (unsorted block) and the tags they carry."""
     rng = lab.rng
-    staff = setup_staff(lab, scale, lp["hostile"])
+    staff = setup_staff(lab, scale)
     setup_patients(lab, scale)
     tags: list[Tag] = []
     extra: dict = {"extractions": []}

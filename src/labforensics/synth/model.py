@@ -248,7 +248,7 @@ def french_holidays(d0: int, d1: int) -> set[int]:
     return {day_number(d) for d in sorted(fr)}
 
 
-def setup_staff(lab: Lab, scale: float, hostile: bool) -> dict[str, tuple[np.ndarray, float]]:
+def setup_staff(lab: Lab, scale: float) -> dict[str, tuple[np.ndarray, float]]:
     """Create staff accounts; return role -> (account indices, presence probability)."""
     rng = lab.rng
     used: set[str] = set()
