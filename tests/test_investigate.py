@@ -194,3 +194,45 @@ def test_summary_one_screen(runs):
     s = runs["a"].summary()
     assert "Verdict: The LIS vendor" in s and "report.html" in s
     assert len(s.splitlines()) <= 24
+
+
+def test_case_file_parameters(tmp_path):
+    from labforensics.case import load_case, make_params
+    from labforensics.sessions import SessionParams
+
+    p = tmp_path / "case.toml"
+    p.write_text('[case]\ntz = "Europe/Paris"\nseed = 3\nkey_file = "k.key"\n'
+                 '[[labs]]\ncode = "L01"\nfiness = "350000011"\n'
+                 '[accounts]\nvendor = ["support.editeur"]\n'
+                 '[sessions]\nidle_timeout = "45min"\n')  # fmt: skip
+    c = load_case(p)
+    # the key file is resolved beside the case file; FINESS maps to the lab code
+    assert c.key_file == (tmp_path / "k.key").resolve()
+    assert c.lab_aliases == {"350000011": "L01"}
+    assert c.account_kinds == {"support.editeur": "vendor"}
+    # a duration string becomes a Timedelta of the stage's parameters
+    assert make_params(SessionParams, c, "sessions").idle_timeout == pd.Timedelta(minutes=45)
+
+
+def test_case_file_errors_name_file_and_key(tmp_path):
+    from labforensics.case import load_case, make_params
+    from labforensics.errors import ParameterError
+    from labforensics.sessions import SessionParams
+
+    p = tmp_path / "case.toml"
+    p.write_text("[sesions]\nidle_timeout = 3\n")
+    with pytest.raises(ParameterError, match="unknown section"):
+        load_case(p)
+    p.write_text("[sessions]\nidle = 3\n")
+    with pytest.raises(ParameterError, match=r"\[sessions\] has unknown key\(s\) \['idle'\]"):
+        make_params(SessionParams, load_case(p), "sessions")
+
+
+def test_key_file_inside_output_refused(tmp_path):
+    from labforensics.case import Case
+    from labforensics.errors import CaseKeyError
+    from labforensics.investigate import resolve_case_key
+
+    out = tmp_path / "out"
+    with pytest.raises(CaseKeyError, match="inside the output folder"):
+        resolve_case_key(Case(key_file=out / "case.key"), out)
