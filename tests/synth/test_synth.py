@@ -21,7 +21,14 @@ CURRENT_HEADER = (
     b"\xef\xbb\xbfhorodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;"
     b"ipp;num_demande;nb_lignes;volume_octets;id_session;commentaire\n"
 )
-SMALL = dict(labs=3, start="2019-01-07", end="2019-04-30", scale=0.2, gzip_after_days=20)
+SMALL = dict(
+    labs=3,
+    start="2019-01-07",
+    end="2019-04-30",
+    scale=0.2,
+    gzip_after_days=20,
+    requested_extractions=True,
+)
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +249,7 @@ def test_xferlog_links_extractions_to_anonymous_downloads(small):
     for r in (r for r in t["traps"] if r["kind"] == "migration_request"):
         rows = [x for x in toks if x[8].endswith("/" + r["file"])]
         assert [x[11] for x in rows] == ["i", "o"] and all(x[12] == "r" for x in rows)
+        assert r["transfer"]["downloads"][0]["user"] == "migration.editeur"
 
 
 def test_sessions_follow_idle_rules(small, tevents):
@@ -287,6 +295,7 @@ def test_incidents_and_traps_present(small):
     assert {i["kind"] for i in t["incidents"]} == {"a", "b", "c", "d"}
     kinds = {x["kind"] for x in t["traps"]}
     assert kinds == {"billing", "statistics", "interface", "nightly_job", "migration_request"}
+    # migration_request appears because SMALL turns requested_extractions on (off by default)
     c = next(i for i in t["incidents"] if i["kind"] == "c")
     assert c["vector"] == "external" and c["failed_logins"] >= 15
     d = next(i for i in t["incidents"] if i["kind"] == "d")

@@ -235,17 +235,19 @@ def write_xferlog(
     rng: np.random.Generator,
     d0: int,
     d1: int,
-) -> list[dict]:
+) -> tuple[list[dict], list[dict]]:
     """Write ``xferlog``: each incident-(a) file uploaded by the migration account
     from the vendor network, then downloaded anonymously from outside; plus
     benign transfers: the requested reference-table extractions (uploaded, then
     fetched by the vendor's import server with the migration account), software
     updates, public documentation.
 
-    Returns the transfers' truth, one entry per file.
+    Returns the transfers' truth, one entry per file: the incident-(a) files,
+    and the requested files.
     """
     lines: list[tuple[int, str]] = []
-    truth = []
+    truth: list[dict] = []
+    requested_truth: list[dict] = []
 
     def add(
         t: int,
@@ -299,7 +301,7 @@ def write_xferlog(
         add(t_up, "172.16.50.10", int(x["bytes"]), fpath, "i", "r", "migration.editeur")
         td = t_up + int(rng.integers(600, 6 * 3600))
         add(td, MIGRATION_IMPORT_IP, int(x["bytes"]), fpath, "o", "r", "migration.editeur")
-        truth.append(
+        requested_truth.append(
             {"file": x["file"], "lab": x["lab"], "kind": "requested", "upload_utc": _iso(t_up),
              "uploader": "migration.editeur", "upload_host": "172.16.50.10",
              "downloads": [{"time_utc": _iso(td), "host": MIGRATION_IMPORT_IP,
@@ -321,7 +323,7 @@ def write_xferlog(
             "/pub/doc/notice_installation.pdf", "o", "a", "anonymous")  # fmt: skip
     lines.sort(key=lambda r: (r[0], r[1]))
     path.write_bytes("".join(s + "\n" for _, s in lines).encode("ascii"))
-    return truth
+    return truth, requested_truth
 
 
 def _iso(t: int) -> str:

@@ -177,6 +177,7 @@ def generate(
     gzip_after_days: int = 60,
     leak_sample: float = 1.0,
     finess_in_lab_column: bool = False,
+    requested_extractions: bool = False,
 ) -> SynthResult:
     """Write synthetic multi-lab LIS audit evidence with its ground truth.
 
@@ -213,6 +214,11 @@ def generate(
     finess_in_lab_column : bool, default False
         Lab ``L01``'s legacy files write its FINESS number in ``LABO`` instead
         of its code (read them with ``lab_aliases`` from ``truth["labs"]``).
+    requested_extractions : bool, default False
+        Also write the extraction the vendor was asked for: 20-40 days before
+        each migration, ``migration.editeur`` extracts a reference table
+        (hundreds of records, no patient) by day, and the vendor's import
+        server fetches it from the FTP server (trap ``migration_request``).
 
     Returns
     -------
@@ -274,7 +280,9 @@ def generate(
             if finess_in_lab_column and lab.k == 1:
                 lab.legacy_label = lab.finess
             setup_calendar(lab, d0, d1, hol)
-            ev, tags, extra = _build_lab(lab, lp, scale, d0, d1, artefacts, hostile_truth)
+            ev, tags, extra = _build_lab(
+                lab, lp, scale, d0, d1, artefacts, hostile_truth, requested_extractions
+            )
             res = _write_lab(lab, ev, tags, out, d0, d1, gzip_after_days, artefacts, sess_offset)
             ev_writer.write_table(res["events"])
             ss_writer.write_table(res["sessions"])
@@ -353,9 +361,10 @@ def generate(
         leak_nirs.write_bytes(("nir\n" + "".join(f"{c}\n" for _, _, c in leak_rows)).encode())
     xfer_path = None
     transfers_truth: list[dict] = []
+    requested_truth: list[dict] = []
     if transfers:
         xfer_path = out / "transfers" / "xferlog"
-        transfers_truth = art.write_xferlog(
+        transfers_truth, requested_truth = art.write_xferlog(
             xfer_path,
             extractions,
             requested,
@@ -365,6 +374,13 @@ def generate(
             d1,
         )
 
+    by_file = {r["file"]: r for r in requested_truth}
+    for r in truth_traps:  # the requested extraction's own FTP path, beside its trap
+        if r["kind"] == "migration_request" and r["file"] in by_file:
+            x = by_file[r["file"]]
+            r["transfer"] = {
+                k: x[k] for k in ("upload_utc", "upload_host", "uploader", "downloads")
+            }
     totals = {
         k: int(sum(f[k] for f in files_acc.values()))
         for k in (
@@ -392,6 +408,7 @@ def generate(
             "gzip_after_days": gzip_after_days,
             "leak_sample": leak_sample,
             "finess_in_lab_column": finess_in_lab_column,
+            "requested_extractions": requested_extractions,
             "timezone": "Europe/Paris",
         },
         "layout": {
@@ -554,7 +571,14 @@ def _remove_overlaps(ev: Block, windows: list[tuple[int, int, int]], margin: int
 
 
 def _build_lab(
-    lab: Lab, lp: dict, scale: float, d0: int, d1: int, artefacts: bool, hostile_truth: list[dict]
+    lab: Lab,
+    lp: dict,
+    scale: float,
+    d0: int,
+    d1: int,
+    artefacts: bool,
+    hostile_truth: list[dict],
+    requested: bool = False,
 ) -> tuple[Block, list[Tag], dict]:
     """All events of one lab (unsorted block) and the tags they carry."""
     rng = lab.rng
@@ -636,7 +660,7 @@ def _build_lab(
         )  # fmt: skip
 
     # --- the extraction the vendor was asked for (reference tables), weeks before migrating
-    if d0 + 25 < lab.migration <= d1:
+    if requested and d0 + 25 < lab.migration <= d1:
         day = pick_open_day(lab, lab.migration - 40, lab.migration - 20, rng=rng)
         if day is not None:
             macc = lab.add_account(MIGRATION, "EDITEUR", 1, *MIGRATION_PLACE)
