@@ -10,68 +10,112 @@ network), at which labs, when, and which of three hypotheses (``vendor``,
 Method, in the order the code runs it
 -------------------------------------
 1. **Leak reconciliation** (:func:`read_leak`). Leaked identifiers (IPPs, NIRs
-   mapped through a lab's patient index, or pseudonyms already keyed with the
-   case key) become keyed pseudonyms of (lab, IPP) on read. Without a lab
-   column an IPP is tried in every lab of the evidence (IPPs are unique per lab
-   only); identifiers matching several labs are counted and reported. A leaked
-   identifier is *found* when its pseudonym is a patient of the evidence.
-2. **Exfiltration window per lab.** Each patient's first-seen time is the
-   first event naming them in that lab. Patients first seen in a lab's first
-   ``censor_days`` days of evidence are *censored* (registered before logging
-   began: their first-seen time is not their creation time) and are left out
-   of the lower bound. On the remaining patients ordered by first-seen time,
-   the leaked/not-leaked sequence is fitted with one Bernoulli change point
-   (maximum likelihood; the share must drop). Just after the break some
-   patients are still leaked: old patients returning (created before the copy,
-   before logging even) and late audit. With ``q`` their share over the next
-   ``post_sample`` patients, the lower bound ``after`` is the first-seen time of
-   the *m*-th leaked patient counted back from the break, *m* the smallest run
-   with q^m < ``bound_alpha`` (m = 1 when q = 0). ``completeness`` is the leaked
-   share of all patients first seen up to ``after`` (about 1 for a full
-   extraction, less for a filtered one). ``before`` is the first-seen time of the
-   *k*-th not-leaked patient after ``after``, *k* the smallest run with
-   (1 - completeness)^k < ``bound_alpha`` (k = 1 for a full extraction).
-   Leaked patients first seen after ``before`` are counted, not used as bounds.
-   When the leak carries its own sample dates, ``after`` is raised to the
-   latest one.
-3. **Candidate sessions**: sessions of each lab with records exported or
-   extracted, within ``window_margin_h`` hours of the window, moving at least
-   ``partial_min_share`` of the lab's leaked patients. A candidate *holds* the
-   lab's leak when ``records >= (1 - records_tolerance) * leaked_found``.
-   Candidates are ranked by ``rank_value = fit x (0.5 + 0.5 x anomaly)``:
-   ``fit = min(1, records / ((1 - records_tolerance) x leaked_found)) /
-   (1 + distance_h / 24)``. ``anomaly`` (0 to 1) is, with detection scores, 1
-   for a flagged session, else the smaller of its rank percentile and its
-   pathway's rarity; without scores the rarity alone, 1 / (days on which the
-   same lab, account and module moved records). So a nightly backup or a
-   monthly billing export that falls in the window ranks below a one-off
-   extraction of the same size. Pathways moving records on ``routine_days``
-   days or more are *routine*: listed, never credited with a leak (they happen
-   whatever the date of the copy). Each lab's leaked patients are explained by
-   its best non-routine holding
-   candidate; failing one, partial candidates are credited up to their record
-   counts (earliest first-seen patients first).
-4. **Pathways**: candidates grouped by (hypothesis, account kind, account,
-   role, module, network).
-5. **Transfers**: every export/extraction whose free text names a file is
-   linked to the FTP uploads and later downloads of that file's base name;
-   downloads that are anonymous or come from outside the lab and vendor
-   networks are flagged ``external_fetch``.
-6. **Hypotheses and verdict** (rule in :data:`VERDICT_RULE`), with a stability
-   check: the analysis is rerun with each main threshold halved and doubled.
+   mapped through the labs' patient indexes, or pseudonyms already keyed with
+   the case key) become keyed pseudonyms of (lab, IPP) on read; raw values are
+   never kept. Without a lab column an IPP is tried in every lab of the
+   evidence (IPPs are unique per lab only); identifiers matching several labs
+   are counted and reported. A leaked identifier is *found* when its pseudonym
+   is a patient of the evidence; the others are *never seen* (typically
+   patients registered before logging began who never came back).
+2. **Exfiltration window per lab** (:func:`_window_one`). A patient's
+   first-seen time is the first event naming them in that lab. A leaked patient
+   first seen at t means the copy was taken after t; a patient first seen at t
+   and absent from a full copy means it was taken before t. Both are proxies:
+   patients first seen in the lab's first ``censor_days`` days of evidence are
+   *censored* (they predate logging) and left out; old patients keep coming
+   back for years (and a migration to a product that logs more brings many
+   into view at once), so leaked patients keep appearing after the copy.
+   Hence robust versions, on the non-censored patients in first-seen order:
 
-Nothing in the analysis is random: the stability check needs no seeds.
+   a. *Horizon.* Binary segmentation of the leaked/not-leaked sequence
+      (Bernoulli likelihood, change points kept when their log-likelihood
+      ratio exceeds ``cp_penalty x ln n``, the BIC); the horizon is the earliest
+      drop of the leaked share whose ratio is at least ``drop_ratio`` of the
+      largest drop's. Before it, an *onset test* looks for an earlier start of
+      not-leaked patients after a complete prefix (share >= ``full_completeness``
+      over >= ``min_prefix`` patients; one-sided binomial test at
+      ``bound_alpha`` against the rate ``max(1 - prefix share, leak_noise)``):
+      a copy whose drop is masked by a later burst of returning patients.
+   b. *Lower bound* ``after``: with ``q`` the leaked share of the
+      ``post_sample`` patients after the horizon (returning patients; its
+      one-sided Clopper-Pearson upper bound at ``1 - bound_alpha`` is used, as
+      it rests on few patients), a run of m leaked patients all after the copy
+      has probability q^m; ``after`` is the first-seen time of the m-th leaked
+      patient counted back from the horizon, m the smallest with
+      q^m < ``bound_alpha``.
+   c. ``completeness``: leaked share of all patients first seen up to
+      ``after`` (about 1: ``full`` extraction; less: ``filtered``).
+   d. *Upper bound* ``before``: the first-seen time of the k-th not-leaked
+      patient after ``after``, k the smallest with (1 - p)^k < ``bound_alpha``,
+      p the Clopper-Pearson lower bound of the completeness (k = 1 for a full
+      extraction seen on enough patients).
+   e. Leaked patients first seen after ``before`` are counted
+      (``n_late_leaked``), never used as bounds. When the leak carries sample
+      dates, ``after`` is raised to the latest one (unless past ``before``).
+3. **Candidate sessions**: sessions of each lab with records exported or
+   extracted, within ``window_margin_h`` hours of the window (the distance in
+   hours is reported), moving at least ``partial_min_share`` of the lab's
+   leaked patients found. A candidate *holds* the lab's leak when ``records >=
+   (1 - records_tolerance) x leaked_found``. Candidates are ranked by
+   ``rank_value = fit x (0.5 + 0.5 x anomaly)`` with ``fit = min(1, records /
+   ((1 - records_tolerance) x leaked_found)) / (1 + distance_h / 24)``.
+   ``anomaly`` (0 to 1) is, with detection scores, 1 for a flagged session,
+   else the smaller of its rank percentile and its pathway's rarity; without
+   scores the rarity alone, 1 / (days on which the same lab, account and
+   module moved records). So a nightly backup or a monthly billing export that
+   falls in the window ranks below a one-off extraction of the same size.
+   Pathways moving records on ``routine_days`` days or more are *routine*:
+   listed, never credited with a leak (they happen whatever the date of the
+   copy; a leak only they could hold is a copy of their output made outside
+   the logged software). Each lab's leaked patients are explained by its best
+   non-routine holding candidate; failing one, partial candidates are credited
+   up to their record counts (earliest first-seen patients first). Each
+   candidate carries its evidence rows (``source_file:source_line`` of its
+   export/extraction events) and the output files its free text names.
+4. **Pathways**: candidates grouped by (hypothesis, account kind, account,
+   role, module, network); network from ``lab_networks``/``vendor_networks``
+   (``lab``, ``vendor``, ``local``, ``other``, ``unknown`` for host names).
+   Per pathway: labs, leaked patients explained and share, first/last, span,
+   and a signature line (one account at many labs in a short span; a single
+   account at one lab). Without a leak, pathways are ranked by *anomalous
+   volume*: patient-equivalents ``min(records, lab's patients) x anomaly``,
+   capped per lab, routine pathways counting 0.
+5. **Transfers**: every export/extraction whose free text names a file is
+   linked (by case-insensitive base name) to the FTP upload of that file at or
+   after it (``transfer_skew_h`` of clock skew allowed) and to every later
+   download; downloads that are anonymous (mode ``a`` or user ``anonymous``/
+   ``ftp``) or come from outside the lab and vendor networks are flagged
+   ``external_fetch``, with their addresses.
+6. **Hypotheses and verdict** (:data:`VERDICT_RULE`, :data:`STRENGTH_SCALE`).
+   A candidate is ``external`` after a burst of >= ``failed_burst`` failed
+   logins or from an outside address; else ``vendor`` for a vendor account
+   (kind vendor, role EDITEUR) or a vendor address; else ``insider`` (a lab or
+   service account from the lab or the server). A hypothesis's share is the
+   leaked-and-found patients its candidates explain. Files fetched from outside
+   after a vendor extraction are the vendor-negligence + outsider story: they
+   are reported as ``share_retrieved_outside`` on the external row and in the
+   evidence texts, and do not change who made the copy. Stability: the
+   analysis is rerun with each main threshold (``censor_days``,
+   ``window_margin_h``, ``records_tolerance``, ``partial_min_share``,
+   ``failed_burst``, ``routine_days``, ``min_explained``) halved and doubled;
+   agreement is the share of reruns reaching the same verdict. Nothing in the
+   analysis is random, so no seeds are varied.
 
 Limits
 ------
-The first-seen time is a proxy for a patient's creation in the LIS; censoring
-and the change point make the bounds robust to patients registered before
-logging and to late audit, not to a lab whose whole history predates logging.
-Exports rarely list the patients they hold: a candidate is matched on its record
-count and timing, not on identities, so two exports of similar size inside one
-window cannot be told apart (both are listed). A copy made outside the logged
-software (database dump, backup theft) leaves no candidate: the verdict is then
-``undetermined`` and names the labs left unexplained.
+First-seen time is a proxy for creation in the LIS; the bounds are
+probabilistic (``bound_alpha``) and widen where patients are few (nights,
+weekends, small labs). A lab whose evidence starts after the copy has no lower
+bound. Exports rarely list the patients they hold: candidates are matched on
+record counts and timing, not identities (``touched_leaked`` counts the leaked
+patients a session's own events name, when there are any), so two exports of
+similar size in one window cannot be told apart except by anomaly; both are
+listed. Record counts are rows, which may be results or requests rather than
+patients. A copy made outside the logged software (database dump, backup
+theft, a routine job's output) leaves no candidate: the verdict is then
+``undetermined`` and names the labs and the gap. Network classes are only as
+good as the CIDR lists given. The verdict names who made the copy through the
+LIS; who received it is a separate question the transfer log may answer.
 """
 
 from __future__ import annotations
@@ -279,37 +323,78 @@ _STABILITY_PARAMS: dict[str, tuple[float, float]] = {
 
 @dataclass
 class Attribution:
-    """Result of :func:`attribute`.
+    """Result of :func:`attribute`. Every table holds pseudonyms only.
 
     Attributes
     ----------
     verdict : str
         ``vendor``, ``insider``, ``external``, ``mixed`` or ``undetermined``.
     verdict_rule : str
-        The rule as applied, with the figures that decided it.
+        The rule as applied (:data:`VERDICT_RULE`), with the figures that decided
+        it and, for unexplained labs, the gap.
     hypotheses : DataFrame
-        One row per hypothesis: ``hypothesis``, ``share`` (of leaked-and-found
-        patients, or of anomalous volume without a leak), ``patients_explained``,
-        ``n_labs``, ``labs``, ``n_pathways``, ``pathways``, ``fit``, ``strength``,
-        ``share_retrieved_outside``, ``evidence_for``, ``evidence_against``.
+        One row per hypothesis (``vendor``, ``insider``, ``external``):
+        ``share`` (of leaked-and-found patients; of anomalous volume without a
+        leak), ``patients_explained``, ``n_labs``, ``labs`` (``" | "``-joined),
+        ``n_pathways``, ``pathways``, ``fit`` (patient-weighted mean fit),
+        ``strength`` (:data:`STRENGTH_SCALE`), ``share_retrieved_outside``
+        (external row: share of leaked patients whose extraction file was
+        fetched anonymously or from outside), ``evidence_for``,
+        ``evidence_against`` (text).
     windows : DataFrame
-        One row per lab with leaked patients found (see :func:`_windows`).
+        One row per lab with leaked patients found: ``lab``, ``n_patients``,
+        ``n_leaked``, ``leaked_share``, ``evidence_start``, ``evidence_end``,
+        ``censor_until``, ``n_censored``, ``n_censored_leaked``, ``after``,
+        ``before`` (UTC; NaT when unbounded), ``width_h``, ``after_leak_dates``,
+        ``completeness``, ``extraction`` (``full``/``filtered``),
+        ``change_point_llr``, ``support_after`` (m), ``support_before`` (k),
+        ``n_late_leaked``, ``post_share`` (q), ``horizon_method``
+        (``change_point``/``onset``/``none``), ``confidence``, ``note``.
     candidates : DataFrame
-        Candidate sessions, ranked (``candidate_rank`` 1 = best).
+        Sessions that moved records (with a leak: at affected labs, near the
+        window, big enough), best first: ``candidate_rank``, ``lab``,
+        ``session_id``, ``account``, ``account_kind``, ``role``, ``module`` (of
+        its largest export/extraction), ``network``, ``src_ips``, ``start``,
+        ``end``, ``records_exported``, ``records_extracted``, ``records``,
+        ``n_leaked_lab``, ``capacity`` (records / leaked found), ``holds``,
+        ``distance_h`` (hours to the window, 0 inside), ``in_window``, ``fit``,
+        ``anomaly``, ``pathway_days``, ``routine``, ``leak_ids_lab`` (leaked
+        identifiers the leak gives that lab, found or not), ``size_ratio``
+        (records / leak_ids_lab), ``rank_value``, ``touched_leaked``, ``score``,
+        ``score_rank``, ``patients_lab``, ``anomalous_volume``,
+        ``failed_logins_before``, ``failed_burst``, ``new_source`` (an address
+        the account had never used there), ``concurrent_sessions``,
+        ``hypothesis``, ``pathway_id``, ``explains`` (leaked patients credited),
+        ``output_files``, ``retrieved_outside``, ``fetched_outside_by``,
+        ``n_evidence_rows``, ``evidence`` (``source_file:source_line`` list).
     pathways : DataFrame
-        Candidates grouped by pathway, ranked (``pathway_id`` ``PW001`` = top).
+        ``pathway_id`` (``PW001`` = top), ``hypothesis``, ``account_kind``,
+        ``account``, ``role``, ``module``, ``network``, ``n_labs``, ``labs``,
+        ``n_sessions``, ``records``, ``leaked_explained``, ``share``, ``first``,
+        ``last``, ``span_h``, ``max_score``, ``anomalous_volume``,
+        ``volume_share``, ``failed_bursts``, ``labs_retrieved_outside``,
+        ``signature``. Ranked by leaked patients explained, then anomalous volume.
     transfers : DataFrame
-        Links between extractions and FTP transfers of their output files.
+        One row per (extraction, transfer of its output file): ``session_id``,
+        ``lab``, ``account``, ``extraction_ts``, ``extraction_source``,
+        ``file_base``, ``transfer_ts``, ``delay_h``, ``direction``,
+        ``remote_host``, ``network``, ``access_mode``, ``user``, ``bytes``,
+        ``completion``, ``anonymous``, ``outside``, ``external_fetch``,
+        ``source_file``, ``source_line`` (of the xferlog line).
     leak_summary : DataFrame
-        One row per lab of the evidence or of the leak.
+        One row per lab of the evidence or the leak: ``n_patients``,
+        ``leaked_found``, ``leaked_share``, ``leaked_multilab``, ``explained``,
+        ``unexplained``, ``explained_share``, ``explained_by`` (pathway ids),
+        ``window_confidence``.
     never_seen : DataFrame
-        Leaked identifiers found in no lab (``leak_id`` pseudonym, ``lab``,
-        ``id_kind``).
+        Leaked identifiers found in no lab: ``leak_id`` (pseudonym), ``lab`` (if
+        the leak gave one), ``id_kind``.
     stability : DataFrame
-        One row per rerun: ``param``, ``factor``, ``value``, ``verdict``,
-        ``top_hypothesis``, ``top_share``, ``agrees``.
+        One row per rerun: ``param``, ``factor`` (0.5 or 2), ``value``,
+        ``verdict``, ``top_hypothesis``, ``top_share``, ``agrees``.
     totals : dict
-        Leak totals and notes.
+        Leak totals (identifiers, found, never seen, found in several labs,
+        explained) and notes on what was assumed.
     params : AttributionParams
     """
 
@@ -554,7 +639,7 @@ def read_leak(
         Unreadable file, no identifier column, NIRs without a patient index,
         lab-less IPPs without ``labs``.
     """
-    key = load_case_key(case_key)
+    key = load_case_key(case_key, warn=False)
     aliases = dict(lab_aliases or {})
     if isinstance(source, pd.DataFrame):
         df = source.copy()
@@ -600,6 +685,12 @@ def read_leak(
     else:
         kind = "ipp"
 
+    if kind != "pseudonym" and key.origin == "random":
+        raise AttributionError(
+            f"the leak holds raw identifiers ({kind}): pass case_key= (or set "
+            "$LABFORENSICS_CASE_KEY), the key the evidence was pseudonymised with; a random "
+            "key would match nothing"
+        )
     if kind == "pseudonym":
         out = pd.DataFrame(
             {"leak_id": ids, "lab": lab, "patient": ids, "lab_given": lab.notna(), "date": date}
@@ -827,10 +918,6 @@ class _Context:
     notes: list[str]
     touched: pd.Series  # session_id -> leaked patients the session's own events name
     leak_ids_by_lab: pd.Series  # lab -> leaked identifiers the leak attributes to it
-
-
-def _str(s: pd.Series) -> pd.Series:
-    return s.astype("string").astype(object).where(s.notna(), None)
 
 
 def _assign_sessions(ev: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
@@ -1263,7 +1350,7 @@ def _prepare(
     never = pd.DataFrame({"leak_id": [], "lab": [], "id_kind": []}, dtype="string")
     leak_rows = None
     if leak is not None:
-        key = load_case_key(case_key)
+        key = load_case_key(case_key, warn=False)
         if isinstance(leak, pd.DataFrame) and {"leak_id", "patient", "id_kind"} <= set(
             leak.columns
         ):
@@ -1390,6 +1477,15 @@ def _segment(
     return sorted(out)
 
 
+def _cp_upper(x: int, n: int, alpha: float) -> float:
+    """One-sided Clopper-Pearson upper bound of a share x/n at level 1 - alpha (1 if n = 0)."""
+    from scipy.stats import beta
+
+    if n <= 0 or x >= n:
+        return 1.0
+    return float(beta.ppf(1.0 - alpha, x + 1, n - x))
+
+
 def _onset(lk: np.ndarray, k_cp: int, params: AttributionParams) -> int | None:
     """Earliest onset of not-leaked patients before the change point ``k_cp``.
 
@@ -1482,12 +1578,12 @@ def _window_one(
         # leaked share just after the break: returning patients created before the copy
         # (or audited late) look like new ones; a run of m leaked patients all after the
         # copy has probability q^m, so the lower bound backs off m leaked patients
+        # q is estimated from few patients: use its one-sided Clopper-Pearson upper bound
         seg = lk[k_cp : min(seg_end, k_cp + params.post_sample)]
         q = float(seg.mean()) if seg.size else 0.0
-        if q <= 0:
-            m_need = 1
-        elif q < 1:
-            m_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(q)))
+        q_up = _cp_upper(int(seg.sum()), int(seg.size), params.bound_alpha)
+        if q_up < 1:
+            m_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(q_up)))
         li = np.flatnonzero(lk[:k_cp])
         if m_need and li.size >= m_need:
             after_ns = int(f[li[-m_need]])
@@ -1505,10 +1601,10 @@ def _window_one(
     before_ns = None
     k_need = 0
     if k_cp is not None and after_ns is not None:
-        p = completeness if not math.isnan(completeness) else 1.0
-        if p >= 1.0 - 1e-12:
-            k_need = 1
-        elif p <= 0:
+        # completeness's one-sided Clopper-Pearson lower bound
+        upto = fs <= after_ns
+        p = 1.0 - _cp_upper(int((~leaked[upto]).sum()), int(upto.sum()), params.bound_alpha)
+        if p <= 0:
             k_need = 0
         else:
             k_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(1.0 - p)))

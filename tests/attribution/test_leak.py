@@ -79,3 +79,12 @@ def test_nir_through_patient_index(tmp_path):
 def test_no_identifier_column():
     with pytest.raises(AttributionError, match="no identifier column"):
         read_leak(pd.DataFrame({"x": ["1"], "y": ["2"]}), case_key=KEY)
+
+
+def test_raw_ids_need_the_case_key(monkeypatch):
+    monkeypatch.delenv("LABFORENSICS_CASE_KEY", raising=False)
+    # a random key would pseudonymise to values no evidence holds: refuse, say why
+    with pytest.raises(AttributionError, match="case_key"):
+        read_leak(["123"], labs=["L01"])
+    ps = [pseudonymise_one(KEY, "L01", "1")]
+    assert read_leak(ps)["patient"].tolist() == ps  # pseudonyms need no key

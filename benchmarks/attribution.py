@@ -1,0 +1,235 @@
+"""Attribution on a generated multi-lab case: verdict and per-lab window accuracy.
+
+Usage::
+
+    python benchmarks/attribution.py                    # 30 labs, 2019-01-01..2020-10-31, scale 0.5
+    python benchmarks/attribution.py --full             # 30 labs, 2015-01-01..2020-10-31, scale 1
+    python benchmarks/attribution.py --labs 6 --seed 3  # smaller / another case
+    python benchmarks/attribution.py --ingest           # read the evidence files (slow) instead
+                                                        # of the generator's event table
+    python benchmarks/attribution.py --scores           # also run detection and pass its scores
+
+It generates a case (``labforensics.synth.generate``, every incident kind), builds
+the event table, sessionizes, reads the FTP transfer log and runs
+``labforensics.attribute`` with the leak file of incident (a) (the vendor's
+migration extractions) and the labs' networks from ``truth.json``. It prints:
+
+* the verdict, its rule, the hypothesis shares and the stability agreement;
+* per lab with an extraction: the true extraction time, the window
+  ``[after, before]``, whether it contains the truth, its width in hours, the
+  method (change point or onset) and the confidence;
+* whether the migration account's pathway is on top and its share;
+* the anonymous/outside downloads linked against the generator's own list;
+* without the leak: the top pathways by anomalous volume;
+* the time of each stage.
+
+Without ``--ingest`` the event table is made from ``truth_events.parquet`` (the
+events the readers would produce, minus CSV parsing, which
+``benchmarks/ingest.py`` measures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labforensics.attribution import AttributionParams, attribute
+from labforensics.privacy import CaseKey, pseudonymise
+from labforensics.schema import LIS_ACTION_CODES, ROLE_ACCOUNT_KIND, coerce_events
+from labforensics.sessions import sessionize
+from labforensics.synth import generate, load_truth
+
+KEY = CaseKey(bytes(range(32)))
+
+
+def events_from_truth(out: Path) -> pd.DataFrame:
+    """Canonical events (with ``detail``) from the generator's ``truth_events.parquet``."""
+    te = pd.read_parquet(out / "truth_events.parquet")
+    te = te[~te["lost"]].reset_index(drop=True)
+    act = te["action"].astype("object").str.upper()
+    action = act.map({k: v[0] for k, v in LIS_ACTION_CODES.items()}).fillna("other")
+    role = te["role"].astype("object").str.upper()
+    ok = te["outcome"].astype("object").str.lower().isin(["success", "ok", "succes"])
+    outcome = np.where(ok, "success", "failure")
+    action = action.where(~((action == "login") & (outcome == "failure")), "login_failed")
+    df = pd.DataFrame(
+        {
+            "ts": te["ts"],
+            "ts_quality": te["ts_quality"].fillna("exact"),
+            "lab": te["lab"],
+            "site": te["site"],
+            "account": te["account"],
+            "role": role,
+            "account_kind": role.map(ROLE_ACCOUNT_KIND).fillna("unknown"),
+            "host": te["host"],
+            "src_ip": te["src_ip"],
+            "module": te["module"].astype("object").str.upper(),
+            "action": action,
+            "action_raw": te["action"],
+            "outcome": outcome,
+            "patient": pseudonymise(KEY, te["lab"], te["ipp"]),
+            "records": te["records"],
+            "bytes": te["bytes"],
+            "app_session": te["app_session"],
+            "detail": te["detail"],
+            "source_format": "synth_truth",
+            "source_file": te["source_file"],
+            "source_line": te["source_line"],
+        }
+    )
+    df = df.sort_values(["ts", "source_file", "source_line"], kind="stable").reset_index(drop=True)
+    df["seq"] = np.arange(len(df), dtype="int64")
+    return coerce_events(df)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labs", type=int, default=30)
+    ap.add_argument("--start", default="2019-01-01")
+    ap.add_argument("--end", default="2020-10-31")
+    ap.add_argument("--scale", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--full", action="store_true", help="2015-01-01..2020-10-31, scale 1")
+    ap.add_argument("--ingest", action="store_true", help="read the evidence files")
+    ap.add_argument("--scores", action="store_true", help="run detection, pass its scores")
+    ap.add_argument("--out", help="generate into (or reuse) this folder")
+    a = ap.parse_args(argv)
+    if a.full:
+        a.start, a.end, a.scale = "2015-01-01", "2020-10-31", 1.0
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 20)
+    tmp = None
+    if a.out:
+        out = Path(a.out)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="lf-attr-")
+        out = Path(tmp.name)
+    t = {}
+    t0 = time.perf_counter()
+    if not (out / "truth.json").exists():
+        generate(out, labs=a.labs, start=a.start, end=a.end, seed=a.seed, scale=a.scale)
+    t["generate"] = time.perf_counter() - t0
+    truth = load_truth(out)
+
+    t0 = time.perf_counter()
+    if a.ingest:
+        from labforensics.ingest import read_evidence
+
+        events = read_evidence(out / "evidence", case_key=KEY).events
+    else:
+        events = events_from_truth(out)
+    t["events"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    s = sessionize(events)
+    t["sessionize"] = time.perf_counter() - t0
+    scores = None
+    if a.scores:
+        from labforensics.detect import score
+        from labforensics.features import FeatureParams, build_features
+
+        t0 = time.perf_counter()
+        by_lab = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
+        vend = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
+        fp = FeatureParams(vendor_networks=vend, lab_networks=(), lab_networks_by_lab=by_lab)
+        sc = score(build_features(s.events, s.sessions, fp))
+        scores = sc.session if hasattr(sc, "session") else sc.tables["session"]
+        t["detect"] = time.perf_counter() - t0
+
+    from labforensics.ingest.xferlog import read_transfers
+
+    tr = read_transfers(out / "transfers" / "xferlog", case_key=KEY)
+    nets = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
+    vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
+    params = AttributionParams(lab_networks=nets, vendor_networks=vendor)
+    t0 = time.perf_counter()
+    res = attribute(
+        s.events,
+        s.sessions,
+        scores,
+        leak=out / "leak" / "leaked_ipps.csv",
+        transfers=tr,
+        case_key=KEY,
+        params=params,
+    )
+    t["attribute (with 14 stability reruns)"] = time.perf_counter() - t0
+
+    print(
+        f"case: {a.labs} labs, {a.start}..{a.end}, scale {a.scale}, seed {a.seed}: "
+        f"{len(events):,} events, {len(s.sessions):,} sessions"
+    )
+    print(f"\nverdict: {res.verdict}\nrule: {res.verdict_rule}")
+    print(res.hypotheses[["hypothesis", "share", "patients_explained", "n_labs", "strength"]])
+    print(f"stability agreement: {res.stability_agreement:.3f} over {len(res.stability)} reruns")
+    tot = res.totals
+    print(
+        f"leak: {tot['leak_identifiers']:,} identifiers, {tot['found']:,} found in the evidence, "
+        f"{tot['never_seen']:,} never seen (registered before logging and never back)"
+    )
+    top = res.pathways.iloc[0]
+    print(
+        f"top pathway: {top['pathway_id']} {top['account']} ({top['hypothesis']}, "
+        f"{top['module']}, {top['network']}) at {top['n_labs']} labs, share {top['share']:.4f}"
+    )
+
+    inc = [i for i in truth["incidents"] if i["kind"] == "a"]
+    w = res.windows.set_index("lab")
+    rows = []
+    for i in inc:
+        h = pd.Timestamp(i["horizon"])
+        if i["lab"] not in w.index:
+            rows.append({"lab": i["lab"], "truth": h, "contains": False, "note": "no window"})
+            continue
+        r = w.loc[i["lab"]]
+        rows.append(
+            {
+                "lab": i["lab"],
+                "truth": h,
+                "after": r["after"],
+                "before": r["before"],
+                "contains": bool(r["after"] <= h <= r["before"]),
+                "width_h": r["width_h"],
+                "method": r["horizon_method"],
+                "confidence": r["confidence"],
+            }
+        )
+    acc = pd.DataFrame(rows)
+    print("\nper-lab windows (true extraction time inside [after, before]):")
+    print(acc.to_string(index=False))
+    print(
+        f"\nwindows containing the true extraction: {int(acc['contains'].sum())}/{len(acc)}; "
+        f"width median {acc['width_h'].median():.1f} h, p90 {acc['width_h'].quantile(0.9):.1f} h, "
+        f"max {acc['width_h'].max():.1f} h"
+    )
+    ext = res.transfers[res.transfers["external_fetch"]]
+    want = {(x["file"], d["host"]) for x in truth["transfers"] for d in x["downloads"]}
+    got = set(zip(ext["file_base"], ext["remote_host"], strict=True))
+    print(f"outside/anonymous downloads linked: {len(want & got)}/{len(want)} of the generator's")
+
+    t0 = time.perf_counter()
+    nl = attribute(
+        s.events,
+        s.sessions,
+        scores,
+        params=AttributionParams(lab_networks=nets, vendor_networks=vendor, stability=False),
+    )
+    t["attribute without leak"] = time.perf_counter() - t0
+    print("\nwithout the leak, top pathways by anomalous volume (patient-equivalents):")
+    print(
+        nl.pathways[["pathway_id", "hypothesis", "account", "module", "n_labs", "anomalous_volume"]]
+        .head(6)
+        .to_string(index=False)
+    )
+    print("\ntimes (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
