@@ -431,7 +431,7 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
         recs = (s.get("records_exported") or 0) + (s.get("records_extracted") or 0)
         reasons = "; ".join(s.get("reasons") or [])[:240]
         out.append(
-            f"Session of {s.get('account')} ({s.get('account_kind')}) at {s.get('lab')} "
+            f"Session of {s.get('account') or '(no account)'} ({s.get('account_kind')}) at {s.get('lab')} "
             f"starting {when(s.get('start'))}: {recs:,} records sent out, score "
             f"{s.get('score', 0):.2f}" + (f" ({reasons})" if reasons else "")
         )
