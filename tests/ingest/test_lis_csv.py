@@ -220,6 +220,15 @@ def test_codes_outcomes_and_failed_logins(tmp_path, test_key):
     assert ev.quarantine["reason"].iloc[0].startswith("unknown outcome 'MAYBE'")
 
 
+def test_unknown_codes_counted_case_insensitively(tmp_path, test_key):
+    write_legacy(tmp_path, [leg_row(action="ARCHIVAGE"), leg_row(action="archivage")])
+    write_current(tmp_path, [cur_row(action="archivage")])
+    ev = read(tmp_path, test_key)
+    # codes compare case-insensitively (format doc): one code, three events
+    assert ev.report.unknown_codes == {"ARCHIVAGE": 3}
+    assert sorted(ev.events["action_raw"]) == ["ARCHIVAGE", "archivage", "archivage"]
+
+
 def test_current_lower_case_codes_and_account_kinds(tmp_path, test_key):
     rows = [
         cur_row(role="editeur", action="extraction", nb="1 250 000", vol="52 428 800"),

@@ -185,3 +185,29 @@ def test_bad_tz_names_the_fix(tmp_path, test_key):
     write(tmp_path, "AUDIT_L01_20190301.csv", [row("01/03/2019", "10:00:00")])
     with pytest.raises(ParameterError, match="IANA"):
         read_evidence(tmp_path, case_key=test_key, tz="Mars/Olympus")
+
+
+def test_year_per_file_mapping(tmp_path, test_key):
+    line = "{} srv sshd[1]: Failed password for a from 1.1.1.1 port 1 ssh2\n"
+    (tmp_path / "old").mkdir()
+    p1 = tmp_path / "old" / "auth.log.1"
+    p1.write_text(line.format("Dec 31 23:59:59"), encoding="utf-8")
+    p2 = tmp_path / "auth.log"
+    p2.write_text(line.format("Jan  1 00:00:01"), encoding="utf-8")
+    # the rotated file is from December 2023, the live one from January 2024 (CET = UTC+1)
+    want = [
+        pd.Timestamp("2023-12-31 22:59:59", tz="UTC"),
+        pd.Timestamp("2023-12-31 23:00:01", tz="UTC"),
+    ]
+    for years in ({str(p1): 2023, str(p2): 2024}, {"*.log.1": 2023, "auth.log": 2024}):
+        ev = read_evidence(tmp_path, case_key=test_key, year=years)
+        assert ev.events["ts"].tolist() == want
+    # a folder key: everything under old/ is 2023, the rest 2024 (the deepest key wins)
+    ev = read_evidence(
+        tmp_path, case_key=test_key, year={str(tmp_path): 2024, str(tmp_path / "old"): 2023}
+    )
+    assert ev.events["ts"].tolist() == want
+    # one int still applies to every file: both lines in 2024
+    ev = read_evidence(tmp_path, case_key=test_key, year=2024)
+    assert ev.events["ts"].min() == pd.Timestamp("2023-12-31 23:00:01", tz="UTC")
+    assert ev.events["ts"].max() == pd.Timestamp("2024-12-31 22:59:59", tz="UTC")

@@ -119,8 +119,13 @@ class Evidence:
         return pd.DataFrame([m.to_dict() for m in self.manifest], columns=cols)
 
 
-def _resolve_lab(lab: str | Mapping[str, str] | None, path: Path, source_file: str) -> str | None:
-    if lab is None or isinstance(lab, str):
+def _resolve_lab(lab: object, path: Path, source_file: str):
+    """The value of a per-file option: one value, or ``{path, folder or glob: value}``.
+
+    The most specific key wins: the file itself, then the deepest folder holding
+    it, then the longest matching glob.
+    """
+    if lab is None or not isinstance(lab, Mapping):
         return lab
     best: tuple[int, str] | None = None
     for key, value in lab.items():
@@ -282,7 +287,7 @@ def read_evidence(
     tz: str | dt.tzinfo = "Europe/Paris",
     profile: str | os.PathLike[str] | Profile | None = None,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
-    year: int | None = None,
+    year: int | Mapping[str, int] | None = None,
     lab: str | Mapping[str, str] | None = None,
     lab_aliases: Mapping[str, str] | None = None,
     account_kinds: Mapping[str, str] | None = None,
@@ -303,8 +308,10 @@ def read_evidence(
         :mod:`labforensics.ingest.profiles`) for every CSV instead of sniffing.
     case_key : CaseKey, bytes, hex str or key-file path, optional
         Key of the patient pseudonyms (see :func:`labforensics.privacy.load_case_key`).
-    year : int, optional
-        Year for sources whose lines carry none (RFC 3164 syslog).
+    year : int or mapping, optional
+        Year for sources whose lines carry none (RFC 3164 syslog): one year, or
+        ``{path, folder or glob: year}`` (the most specific key wins), e.g. a
+        rotated ``auth.log.1`` from December and ``auth.log`` from January.
     lab : str or mapping, optional
         Lab of sources that do not name one: one code, or
         ``{path, folder or glob: lab}`` (the most specific key wins).
@@ -352,7 +359,7 @@ def read_evidence(
             tz=zone,
             source_file=source_file,
             profile=prof,
-            year=year,
+            year=_resolve_lab(year, path, source_file),
             lab=_resolve_lab(lab, path, source_file),
             lab_aliases=aliases,
             account_kinds=kinds,

@@ -888,8 +888,9 @@ def _convert(
     if n:
         unk_codes = [i for i, m in enumerate(amap) if m is None]
         cnt = np.bincount(aidx[aidx >= 0], minlength=len(amap)) if len(amap) else np.zeros(0)
-        for i in unk_codes:
-            unknown[uniq_raw[i]] = int(cnt[i])
+        for i in unk_codes:  # codes compare case-insensitively: counted upper-cased
+            code = uniq_raw[i].upper()
+            unknown[code] = unknown.get(code, 0) + int(cnt[i])
         n_null = int(np.count_nonzero(aidx < 0))
         if n_null:
             unknown[""] = n_null
