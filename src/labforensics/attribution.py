@@ -84,7 +84,8 @@ Method, in the order the code runs it
    linked (by case-insensitive base name) to the FTP upload of that file at or
    after it (``transfer_skew_h`` of clock skew allowed) and to every later
    download; downloads that are anonymous (mode ``a`` or user ``anonymous``/
-   ``ftp``) or come from outside the lab and vendor networks are flagged
+   ``ftp``) or come from outside the lab and vendor networks (a host name that
+   is not an address cannot be placed and counts as outside) are flagged
    ``external_fetch``, with their addresses.
 6. **Hypotheses and verdict** (:data:`VERDICT_RULE`, :data:`STRENGTH_SCALE`).
    A candidate is ``external`` after a burst of >= ``failed_burst`` failed
@@ -918,6 +919,8 @@ class _Context:
     notes: list[str]
     touched: pd.Series  # session_id -> leaked patients the session's own events name
     leak_ids_by_lab: pd.Series  # lab -> leaked identifiers the leak attributes to it
+    nets: _Networks | None = None
+    arrays: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]] | None = None  # cache
 
 
 def _assign_sessions(ev: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
@@ -971,7 +974,7 @@ def _read_transfers_arg(transfers: Any, params: AttributionParams) -> pd.DataFra
         df = transfers.transfers
     else:
         try:
-            from .ingest.xferlog import read_transfers  # type: ignore[import-not-found]
+            from .ingest.xferlog import read_transfers
         except ImportError as exc:
             raise AttributionError(
                 f"transfers given as a path ({transfers}) but labforensics.ingest.xferlog is "
@@ -1417,7 +1420,7 @@ def _prepare(
             else pd.Series(dtype="int64")
         ),
     )
-    ctx.nets = nets  # type: ignore[attr-defined]
+    ctx.nets = nets
     return ctx
 
 
@@ -1634,9 +1637,8 @@ def _lab_arrays(ctx: _Context) -> dict[str, tuple[pd.DataFrame, np.ndarray, np.n
     """Per lab with leaked patients: patients sorted by first-seen, first-seen ns, leaked mask.
 
     Independent of the thresholds, so computed once and reused by the stability reruns."""
-    cached = getattr(ctx, "_arrays", None)
-    if cached is not None:
-        return cached
+    if ctx.arrays is not None:
+        return ctx.arrays
     m = ctx.matches
     out = {}
     pts = ctx.patients
@@ -1644,7 +1646,7 @@ def _lab_arrays(ctx: _Context) -> dict[str, tuple[pd.DataFrame, np.ndarray, np.n
         p = pts[pts["lab"] == lab].sort_values(["first_seen", "patient"], kind="stable")
         leaked = p["patient"].isin(g["patient"].unique()).to_numpy(dtype=bool)
         out[str(lab)] = (p, _ns(p["first_seen"]), leaked)
-    ctx._arrays = out  # type: ignore[attr-defined]
+    ctx.arrays = out
     return out
 
 
@@ -1802,7 +1804,8 @@ def _candidate_features(ctx: _Context, c: pd.DataFrame, params: AttributionParam
       address in the vendor networks;
     - ``insider``: anything else (a lab account from a lab or local address).
     """
-    nets: _Networks = ctx.nets  # type: ignore[attr-defined]
+    nets = ctx.nets
+    assert nets is not None
     out = c.copy()
     links = ctx.links
     if not links.empty and links["external_fetch"].any():
