@@ -36,8 +36,10 @@ context
     ``net_other`` (share of the session's events from each network class).
 first seen
     ``new_src_ip``, ``new_host``, ``new_module``, ``new_action``: the unit holds
-    the first appearance of that value in the account's history, after the
-    account's warm-up (``FeatureParams.warmup``).
+    the first appearance of that value in the account's history, once the lab's
+    evidence is older than the warm-up (``FeatureParams.warmup``): an account
+    present from the start teaches its habits during the warm-up, an account that
+    appears later (a new vendor account) shows every first use.
 authentication
     ``failed_logins_before``, ``failed_login_src_ips``, ``concurrent_sessions``.
 baselines
@@ -269,7 +271,7 @@ class FeatureParams:
     min_history : int
         Least number of units in a group for a baseline (own or peer) to be used.
     warmup : pandas.Timedelta
-        First-seen signals count only this long after the account's first event.
+        First-seen signals count only this long after the lab's first event.
     min_lab_patients : int
         Floor of the denominator of ``share_lab_patients`` (patients).
     """
@@ -521,12 +523,16 @@ def _lab_patients_to_date(events: pd.DataFrame, labs: pd.Series, ends: pd.Series
     return out
 
 
-def _first_seen(ev: pd.DataFrame, col: str, warmup: pd.Timedelta) -> pd.Series:
-    """1.0 where the event is the first appearance of ``col`` for its (lab, account)."""
-    v = ev[col]
-    first = ~ev.duplicated(["lab", "account", col]) & v.notna()
-    t0 = ev.groupby(["lab", "account"], sort=False, observed=True)["ts"].transform("min")
-    return (first & (ev["ts"] >= t0 + warmup)).astype("float64")
+def _codes(keys: list[pd.Series]) -> np.ndarray:
+    """One integer code per distinct combination of the key columns (missing is a value)."""
+    if len(keys[0]) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return (
+        pd.DataFrame({i: k.to_numpy() for i, k in enumerate(keys)})
+        .groupby(list(range(len(keys))), sort=False, dropna=False)
+        .ngroup()
+        .to_numpy()
+    )
 
 
 def _onehot(values: pd.Series, prefix: str, known: Sequence[str]) -> pd.DataFrame:
@@ -599,7 +605,7 @@ def build_features(
     v["events_per_min"] = v["n_events"] / dur_floor * 60.0
     v["records_per_hour"] = v["records_out"] / dur_floor * 3600.0
 
-    # event-derived features
+    # event-derived features, grouped on integer codes (strings hashed once)
     ev = events
     sid = _map_events_to_sessions(ev, ss) if len(ev) else pd.Series([], dtype=STRING)
     ev = pd.DataFrame(
@@ -616,20 +622,26 @@ def build_features(
             "session_id": sid.to_numpy(),
         }
     )
-    ev = ev.sort_values("ts", kind="stable")
-    in_sess = ev["session_id"].notna()
+    ev = ev.sort_values("ts", kind="stable").reset_index(drop=True)
     sidx = pd.Index(ss["session_id"].astype(STRING))
+    ecode = sidx.get_indexer(ev["session_id"]) if len(ev) else np.zeros(0, np.int64)
+    in_sess = ecode >= 0
+    n_ss = len(ss)
 
-    def per_session(s: pd.Series, how: str, fill: float = 0.0) -> pd.Series:
-        g = s[in_sess].groupby(ev.loc[in_sess, "session_id"], sort=False)
-        r = getattr(g, how)()
-        return pd.Series(r.reindex(sidx).to_numpy(dtype="float64"), index=ss.index).fillna(fill)
+    def per_session(x: np.ndarray, how: str, fill: float = 0.0) -> pd.Series:
+        """Aggregate a per-event float array over each session's events."""
+        r = pd.Series(x[in_sess]).groupby(ecode[in_sess], sort=False).agg(how)
+        out = np.full(n_ss, np.nan)
+        out[r.index.to_numpy()] = r.to_numpy(dtype="float64")
+        return pd.Series(out, index=ss.index).fillna(fill)
 
-    q = ev["records"].where(ev["action"] == "query")
+    is_query = (ev["action"] == "query").to_numpy()
+    q = np.where(is_query, ev["records"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
     v["max_query_records"] = per_session(q, "max")
     v["median_query_records"] = per_session(q, "median")
+    pat_code = pd.factorize(ev["patient"])[0].astype("float64") if len(ev) else np.zeros(0)
     if "distinct_patients" not in ss and len(ev):
-        v["distinct_patients"] = per_session(ev["patient"], "nunique")
+        v["distinct_patients"] = per_session(np.where(pat_code >= 0, pat_code, np.nan), "nunique")
 
     lab_pat = _lab_patients_to_date(ev, lab, end)
     touched = np.maximum(v["distinct_patients"], v["records_out"])
@@ -648,7 +660,8 @@ def build_features(
     v["holiday"] = _is_holiday(loc)
     # night for an account that is rarely active at night (a night job is not
     # unusual); without min_history sessions there is no habit to excuse it
-    g_night = v["night"].groupby([lab, account], sort=False)
+    acct = _codes([lab, account])
+    g_night = v["night"].groupby(acct, sort=False)
     acct_night = g_night.transform("mean").where(
         g_night.transform("size") >= params.min_history, 0.0
     )
@@ -661,34 +674,39 @@ def build_features(
         ),
         _onehot(role, "role", KNOWN_ROLES),
     ]
-    if len(ev):
-        ev["net"] = _net_class(ev["src_ip"], ev["lab"], params).to_numpy()
-    else:
-        ev["net"] = pd.Series([], dtype="object")
+    net = _net_class(ev["src_ip"], ev["lab"], params).to_numpy() if len(ev) else np.zeros(0)
     for cls in ("lab", "vendor", "other"):
-        v[f"net_{cls}"] = per_session((ev["net"] == cls).astype("float64"), "mean")
+        v[f"net_{cls}"] = per_session((net == cls).astype("float64"), "mean")
+    mod_code, mod_uniq = pd.factorize(ev["module"])
     mod = {}
     for m in KNOWN_MODULES:
-        mod[f"module_{m.lower()}"] = per_session(
-            (ev["module"] == m).fillna(False).astype("float64"), "mean"
-        )
+        hit = np.flatnonzero(np.asarray(mod_uniq == m))
+        x = (mod_code == hit[0]) if len(hit) else np.zeros(len(ev), dtype=bool)
+        mod[f"module_{m.lower()}"] = per_session(x.astype("float64"), "mean")
     onehots.append(pd.DataFrame(mod, index=ss.index))
 
-    # first-seen signals and main module
-    ev_s = ev.loc[in_sess]
     # first-seen over session events only: failed logins (an attacker's tries) are
     # not part of the account's history of use
+    ev_acct = _codes([ev["lab"], ev["account"]]) if len(ev) else np.zeros(0, np.int64)
+    ts_ns = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    lab_code = _codes([ev["lab"]]) if len(ev) else np.zeros(0, np.int64)
+    lab_t0 = pd.Series(ts_ns).groupby(lab_code).transform("min").to_numpy()
+    after_warmup = ts_ns >= lab_t0 + params.warmup.value
     for col, name in (
         ("src_ip", "new_src_ip"),
         ("host", "new_host"),
         ("module", "new_module"),
         ("action", "new_action"),
     ):
-        fs = pd.Series(0.0, index=ev.index)
-        if len(ev_s):
-            fs.loc[ev_s.index] = _first_seen(ev_s, col, params.warmup)
+        fs = np.zeros(len(ev))
+        if in_sess.any():
+            vc = pd.factorize(ev[col])[0]
+            sel = in_sess & (vc >= 0)
+            key = pd.DataFrame({"a": ev_acct[sel], "v": vc[sel]})
+            first = ~key.duplicated().to_numpy()
+            fs[np.flatnonzero(sel)] = (first & after_warmup[sel]).astype("float64")
         v[name] = per_session(fs, "max")
-    main_module = _main_module(ev_s, sidx, ss)
+    main_module = _main_module(ecode, mod_code, mod_uniq, ss)
 
     v["failed_logins_before"] = _col(ss, "failed_logins_before")
     v["failed_login_src_ips"] = _col(ss, "failed_login_src_ips")
@@ -713,30 +731,37 @@ def build_features(
     session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
 
     # account-day and account-month aggregates
-    day = loc.dt.strftime("%Y-%m-%d").astype(STRING)
-    month = loc.dt.strftime("%Y-%m").astype(STRING)
-    ev_loc = _local(ev["ts"], tz) if len(ev) else pd.Series([], dtype=f"datetime64[ns, {tz}]")
-    ev_day = (
-        ev_loc.dt.strftime("%Y-%m-%d").astype(STRING) if len(ev) else pd.Series([], dtype=STRING)
+    naive = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    ev_naive = (
+        _local(ev["ts"], tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        if len(ev)
+        else np.zeros(0, dtype="datetime64[ns]")
     )
-    ev_month = (
-        ev_loc.dt.strftime("%Y-%m").astype(STRING) if len(ev) else pd.Series([], dtype=STRING)
-    )
-    account_day = _aggregate("account_day", "day", day, keys, values, ev, ev_day, params)
-    account_month = _aggregate("account_month", "month", month, keys, values, ev, ev_month, params)
+    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params)
+    account_month = _aggregate("account_month", "month", naive, keys, values, ev, ev_naive, params)
     return Features(session, account_day, account_month, params)
 
 
-def _main_module(ev_s: pd.DataFrame, sidx: pd.Index, ss: pd.DataFrame) -> pd.Series:
-    """Module with most events in the session (ties: alphabetical), else first of ``modules``."""
+def _main_module(
+    ecode: np.ndarray, mod_code: np.ndarray, mod_uniq: pd.Index, ss: pd.DataFrame
+) -> pd.Series:
+    """Module with most events in the session (ties: first in alphabetical order),
+    else the first of the session's ``modules``."""
     out = pd.Series(pd.NA, index=ss.index, dtype=STRING)
-    if len(ev_s):
-        c = ev_s.groupby(["session_id", "module"], sort=True, observed=True).size().rename("n")
-        c = c.reset_index().sort_values(
-            ["session_id", "n", "module"], ascending=[True, False, True], kind="stable"
+    sel = (ecode >= 0) & (mod_code >= 0)
+    if sel.any():
+        names = np.asarray(mod_uniq, dtype=object)
+        c = (
+            pd.DataFrame({"s": ecode[sel], "m": names[mod_code[sel]]})
+            .value_counts()
+            .rename("n")
+            .reset_index()
+            .sort_values(["s", "n", "m"], ascending=[True, False, True], kind="stable")
+            .drop_duplicates("s")
         )
-        top = c.drop_duplicates("session_id").set_index("session_id")["module"]
-        out = pd.Series(top.reindex(sidx).to_numpy(), index=ss.index).astype(STRING)
+        top = np.full(len(ss), None, dtype=object)
+        top[c["s"].to_numpy()] = c["m"].to_numpy()
+        out = pd.Series(top, index=ss.index).astype(STRING)
     if "modules" in ss:
         first = ss["modules"].astype(STRING).str.split(" | ", regex=False).str[0].str.upper()
         out = out.fillna(first)
@@ -763,10 +788,10 @@ def _add_baselines(
     """Add ``m_z_own``, ``m_z_peer_lab``, ``m_z_peer_role``, ``m_z``, ``m_ref`` in place."""
     outbound = (values["records_out"] > 0).astype("int8")
     lab, acct, role = keys["lab"], keys["account"], keys["role"].fillna("?")
-    groups = {
-        "own": [lab, acct, outbound],
-        "peer_lab": [lab, role, outbound],
-        "peer_role": [role, outbound],
+    groups = {  # integer codes: the strings are hashed once per grouping
+        "own": [pd.Series(_codes([lab, acct, outbound]), index=values.index)],
+        "peer_lab": [pd.Series(_codes([lab, role, outbound]), index=values.index)],
+        "peer_role": [pd.Series(_codes([role, outbound]), index=values.index)],
     }
     k = params.min_history
     for m in BASELINE_METRICS[unit]:
@@ -785,19 +810,33 @@ def _add_baselines(
         values[f"{m}_ref"] = ref
 
 
+def _period_strings(naive: np.ndarray, period: str) -> np.ndarray:
+    """Local ``YYYY-MM-DD`` (day) or ``YYYY-MM`` (month) of naive local instants."""
+    unit = "D" if period == "day" else "M"
+    return np.datetime_as_string(naive.astype(f"datetime64[{unit}]"), unit=unit).astype(object)
+
+
 def _aggregate(
     unit: str,
     period: str,
-    per: pd.Series,
+    naive: np.ndarray,
     skeys: pd.DataFrame,
     sval: pd.DataFrame,
     ev: pd.DataFrame,
-    ev_per: pd.Series,
+    ev_naive: np.ndarray,
     params: FeatureParams,
 ) -> FeatureTable:
-    """Aggregate session features to (lab, account, period)."""
-    gk = [skeys["lab"], skeys["account"], per.rename(period)]
-    g = sval.groupby(gk, sort=True, observed=True, dropna=False)
+    """Aggregate session features to (lab, account, period), rows sorted by those keys."""
+    per = _period_strings(naive, period)
+    kdf = pd.DataFrame(
+        {
+            "lab": skeys["lab"].astype("object").to_numpy(),
+            "account": skeys["account"].astype("object").to_numpy(),
+            period: per,
+        }
+    )
+    gid = kdf.groupby(["lab", "account", period], sort=True, dropna=False).ngroup().to_numpy()
+    g = sval.groupby(gid, sort=True)
     s = {
         "records_exported": g["records_exported"].sum(),
         "records_extracted": g["records_extracted"].sum(),
@@ -806,10 +845,7 @@ def _aggregate(
         "n_events": g["n_events"].sum(),
         "duration_s": g["duration_s"].sum(),
         "n_sessions": g["n_events"].size().astype("float64"),
-        "n_outbound_sessions": (sval["records_out"] > 0)
-        .astype("float64")
-        .groupby(gk, sort=True, observed=True, dropna=False)
-        .sum(),
+        "n_outbound_sessions": (sval["records_out"] > 0).astype("float64").groupby(gid).sum(),
         "n_night_sessions": g["night"].sum(),
         "night": g["night"].max(),
         "night_unusual": g["night_unusual"].max(),
@@ -829,43 +865,42 @@ def _aggregate(
     for c in sval.columns:
         if c.startswith(("kind_", "role_")):
             s[c] = g[c].max()
-    out = pd.DataFrame(s)
-    idx = out.index
+    values = pd.DataFrame(s).reset_index(drop=True)
     if unit == "account_month":
-        days = skeys["start"].dt.tz_convert(params.tz).dt.strftime("%Y-%m-%d")
-        out["n_active_days"] = (
-            days.groupby(gk, sort=True, observed=True, dropna=False).nunique().astype("float64")
-        )
-    # distinct patients from the events, by their own local period
-    pe = ev["patient"].notna()
-    if pe.any():
-        dp = (
-            ev.loc[pe, "patient"]
-            .groupby(
-                [ev.loc[pe, "lab"], ev.loc[pe, "account"], ev_per[pe].rename(period)],
-                sort=True,
-                observed=True,
-            )
-            .nunique()
-        )
-        out["distinct_patients"] = dp.reindex(idx).fillna(0).to_numpy(dtype="float64")
-    else:
-        out["distinct_patients"] = g["distinct_patients"].sum().to_numpy(dtype="float64")
-    kt = pd.DataFrame(
+        days = naive.astype("datetime64[D]").view("int64")
+        values["n_active_days"] = pd.Series(days).groupby(gid).nunique().to_numpy(dtype="float64")
+    first = np.unique(gid, return_index=True)[1]
+    keys = pd.DataFrame(
         {
-            "start": skeys["start"].groupby(gk, sort=True, observed=True, dropna=False).min(),
-            "end": skeys["end"].groupby(gk, sort=True, observed=True, dropna=False).max(),
-            "account_kind": skeys["account_kind"]
-            .groupby(gk, sort=True, observed=True, dropna=False)
-            .first(),
-            "role": skeys["role"].groupby(gk, sort=True, observed=True, dropna=False).first(),
+            "lab": skeys["lab"].to_numpy()[first],
+            "account": skeys["account"].to_numpy()[first],
+            "account_kind": skeys["account_kind"].to_numpy()[first],
+            "role": skeys["role"].to_numpy()[first],
+            period: per[first],
+            "start": skeys["start"].groupby(gid).min().to_numpy(),
+            "end": skeys["end"].groupby(gid).max().to_numpy(),
         }
     )
-    keys = kt.reset_index()
-    keys = keys[["lab", "account", "account_kind", "role", period, "start", "end"]]
     for c in ("lab", "account", "account_kind", "role", period):
         keys[c] = keys[c].astype(STRING)
-    values = out.reset_index(drop=True)
+    for c in ("start", "end"):
+        keys[c] = pd.to_datetime(keys[c], utc=True).astype(skeys[c].dtype)
+    # distinct patients from the events, by their own local period
+    pe = ev["patient"].notna().to_numpy()
+    if pe.any():
+        e = pd.DataFrame(
+            {
+                "lab": ev["lab"].astype("object").to_numpy()[pe],
+                "account": ev["account"].astype("object").to_numpy()[pe],
+                period: _period_strings(ev_naive[pe], period),
+                "patient": pd.factorize(ev["patient"])[0][pe],
+            }
+        )
+        dp = e.groupby(["lab", "account", period], sort=False)["patient"].nunique()
+        k = pd.MultiIndex.from_frame(keys[["lab", "account", period]].astype("object"))
+        values["distinct_patients"] = dp.reindex(k).fillna(0).to_numpy(dtype="float64")
+    else:
+        values["distinct_patients"] = g["distinct_patients"].sum().to_numpy(dtype="float64")
     lab_pat = _lab_patients_to_date(ev, keys["lab"], keys["end"])
     touched = np.maximum(values["distinct_patients"], values["records_out"])
     values["share_lab_patients"] = touched / np.maximum(lab_pat, params.min_lab_patients)

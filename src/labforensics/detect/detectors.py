@@ -23,6 +23,12 @@ median(s)) / 1.2816)``: both estimate one standard deviation on normal data, and
 the second stays meaningful when most rows share one score (a point mass makes
 the MAD 0 or tiny and would blow every other score up). Scale 0: the mean
 absolute deviation, then 1.
+
+Detectors whose cost grows faster than linearly (KNN, LOF) are fitted on a
+seeded sample of at most ``max_fit_rows`` rows when the table is larger; every
+row is then scored against that sample (``decision_function``; a sampled row
+counts itself among its neighbours, a bias of one neighbour in ``k`` shared by
+the whole sample), and each distinct row is queried once. KNN uses a k-d tree.
 """
 
 from __future__ import annotations
@@ -184,7 +190,11 @@ def _make(name: str, n_fit: int, params) -> tuple[object | None, str | None]:
             # k = rows - 1 makes every row's k-th neighbour the farthest row: scores
             # would not tell rows apart. sqrt(rows) is the usual small-sample choice.
             kk = min(n_fit - 1, max(params.min_neighbors, int(np.sqrt(n_fit))))
-        est = KNN(n_neighbors=kk, n_jobs=1) if name == "KNN" else LOF(n_neighbors=kk, n_jobs=1)
+        est = (
+            KNN(n_neighbors=kk, algorithm="kd_tree", n_jobs=1)
+            if name == "KNN"
+            else LOF(n_neighbors=kk, n_jobs=1)
+        )
         return est, (f"clamped: k={k} -> {kk} ({n_fit} rows)" if kk < k else None)
     return None, f"skipped: unknown detector {name!r}"
 
@@ -244,9 +254,10 @@ def run_detectors(X: np.ndarray, params) -> tuple[dict[str, np.ndarray], dict[st
                     raw = np.asarray(est.decision_scores_, dtype="float64")
                 else:
                     est.fit(X[sample])
-                    raw = np.asarray(est.decision_function(X), dtype="float64")
-                    # rows of the sample: their fit scores (which exclude themselves)
-                    raw[sample] = np.asarray(est.decision_scores_, dtype="float64")
+                    # every row scored the same way, against the sample; identical rows
+                    # get identical scores, so each distinct row is queried once
+                    uniq, inverse = np.unique(X, axis=0, return_inverse=True)
+                    raw = np.asarray(est.decision_function(uniq), dtype="float64")[inverse.ravel()]
         except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             skipped[name] = f"skipped: {type(exc).__name__}: {exc}"
             continue
