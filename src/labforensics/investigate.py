@@ -190,9 +190,9 @@ def resolve_case_key(case: Case, out: Path) -> tuple[Any, Path | None]:
         )
     if path.exists():
         return CaseKey.from_file(path), path
-    key = CaseKey.random()
-    key.write(path)
-    return key, path
+    CaseKey.random().write(path)
+    # read back: the key of this case is now the file's (origin "file:..."), not a throw-away
+    return CaseKey.from_file(path), path
 
 
 def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
