@@ -17,18 +17,19 @@ ACTIONS = ["login", "logout", "login_failed", "read", "read", "export", "query"]
 
 row = st.fixed_dictionaries(
     {
-        "t": st.integers(0, 900),
-        "lab": st.sampled_from(["L01", "L02", "L03"]),
-        "account": st.sampled_from(["a", "b", "c"]),
-        "host": st.sampled_from(["PC-1", "PC-2", None]),
+        "t": st.integers(0, 72).map(lambda k: 5 * k),  # 5-min grid over 6 h: gaps hit 30 min
+        "lab": st.sampled_from(["L01", "L02"]),
+        "account": st.sampled_from(["a", "b"]),
+        "host": st.sampled_from(["PC-1", "PC-1", "PC-2", None]),
         "src_ip": st.sampled_from(["10.0.0.1", "10.0.0.2", None]),
-        "app_session": st.sampled_from([None, None, "1", "2"]),
+        "app_session": st.sampled_from([None, None, None, "1", "2"]),
         "action": st.sampled_from(ACTIONS),
         "patient": st.sampled_from([None, "p1", "p2"]),
         "records": st.sampled_from([None, 0, 5]),
     }
 )
-evidence = st.lists(row, min_size=1, max_size=60)
+# Few keys and at least 8 rows, so that events share an account and workstation often.
+evidence = st.lists(row, min_size=8, max_size=60)
 
 
 def build(rows: list[dict]) -> pd.DataFrame:
@@ -85,6 +86,26 @@ def test_partition_and_limits(rows):
         assert (per.loc[long_gap["session_id"], "app_session"].notna()).all()
     # failed logins counted at most once each
     assert int(ss["failed_logins_before"].sum()) <= int(failed.sum())
+    # concurrent_sessions equals a brute-force count of overlapping closed intervals
+    k = ss[["session_id", "lab", "account", "start", "end"]]
+    pairs = k.merge(k, on=["lab", "account"], suffixes=("", "_o"))
+    pairs = pairs[pairs["session_id"] != pairs["session_id_o"]]
+    over = (pairs["start_o"] <= pairs["end"]) & (pairs["end_o"] >= pairs["start"])
+    brute = over.groupby(pairs["session_id"]).sum().reindex(ss["session_id"], fill_value=0)
+    assert brute.tolist() == ss["concurrent_sessions"].tolist()
+    # failed_logins_before equals a brute-force assignment: each failure to the next
+    # session start (ts, seq) of its account at its lab, if within the window
+    firsts = ev[~failed].sort_values(["ts", "seq"]).groupby("session_id").head(1)
+    expect = dict.fromkeys(ss["session_id"], 0)
+    for _, f in ev[failed].iterrows():
+        later = firsts[
+            (firsts["lab"] == f["lab"])
+            & (firsts["account"] == f["account"])
+            & ((firsts["ts"] > f["ts"]) | ((firsts["ts"] == f["ts"]) & (firsts["seq"] > f["seq"])))
+        ].sort_values(["ts", "seq"])
+        if len(later) and later["ts"].iloc[0] - f["ts"] <= PARAMS.failed_login_window:
+            expect[later["session_id"].iloc[0]] += 1
+    assert [expect[i] for i in ss["session_id"]] == ss["failed_logins_before"].tolist()
 
 
 @SETTINGS
@@ -119,3 +140,47 @@ def test_ids_stable_without_other_accounts(rows):
     sub = canon(sessionize(only_a, PARAMS).sessions)
     mine = whole[whole["account"] == "a"].reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, sub)
+
+
+def reference_partition(e: pd.DataFrame, p: SessionParams) -> set[frozenset[int]]:
+    """The rules of labforensics.sessions, one event at a time (slow, obvious)."""
+    e = e[e["action"] != "login_failed"].sort_values(["ts", "seq"], kind="stable")
+    groups: dict[tuple, list] = {}
+    for r in e.itertuples():
+        if pd.notna(r.app_session):
+            key = ("app", r.app_session)
+        elif pd.notna(r.host):
+            key = ("host", r.host)
+        elif pd.notna(r.src_ip):
+            key = ("ip", r.src_ip)
+        else:
+            key = ("none",)
+        groups.setdefault((r.lab, r.account, key), []).append(r)
+    out = set()
+    for (_, _, key), rows in groups.items():
+        cur, start, prev = [], None, None
+        for r in rows:
+            new = prev is None or (
+                prev.action == "logout"
+                or (key[0] != "app" and r.ts - prev.ts > p.idle_timeout)
+                or r.ts - start > p.max_duration
+                or r.action == "login"
+            )
+            if new:
+                if cur:
+                    out.add(frozenset(cur))
+                cur, start = [], r.ts
+            cur.append(r.seq)
+            prev = r
+        out.add(frozenset(cur))
+    return out
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(evidence)
+def test_matches_reference_implementation(rows):
+    e = build(rows)
+    s = sessionize(e, PARAMS)
+    ev = s.events[s.events["session_id"].notna()]
+    ours = {frozenset(g["seq"]) for _, g in ev.groupby("session_id")}
+    assert ours == reference_partition(e, PARAMS)
