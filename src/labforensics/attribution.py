@@ -1511,11 +1511,14 @@ def _onset(lk: np.ndarray, k_cp: int, params: AttributionParams) -> int | None:
     if not j.size:
         return None
     p_b = c_leak[j] / j
+    keep = p_b >= params.full_completeness  # only after a complete prefix
+    j, p_b = j[keep], p_b[keep]
+    if not j.size:
+        return None
     n_after = k_cp - j
     z_after = n_after - (c_leak[k_cp] - c_leak[j])
     rate = np.maximum(1.0 - p_b, params.leak_noise)
-    pval = binom.sf(z_after - 1, n_after, rate)
-    ok = (p_b >= params.full_completeness) & (pval < params.bound_alpha)
+    ok = binom.sf(z_after - 1, n_after, rate) < params.bound_alpha
     return int(j[np.argmax(ok)]) if ok.any() else None
 
 
