@@ -88,3 +88,12 @@ def test_raw_ids_need_the_case_key(monkeypatch):
         read_leak(["123"], labs=["L01"])
     ps = [pseudonymise_one(KEY, "L01", "1")]
     assert read_leak(ps)["patient"].tolist() == ps  # pseudonyms need no key
+
+
+def test_finess_lab_column_mapped_to_lab_code(tmp_path):
+    p = tmp_path / "leak.csv"
+    p.write_text("FINESS;IPP\n350409199;77\n", encoding="utf-8")
+    r = read_leak(p, case_key=KEY, lab_aliases={"350409199": "L01"})
+    # the pseudonym is keyed on the lab code the evidence uses, not on the FINESS number
+    assert r["lab"].tolist() == ["L01"]
+    assert r["patient"].tolist() == [pseudonymise_one(KEY, "L01", "77")]
