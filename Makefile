@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/sessions.py
 	$(PY) benchmarks/detection.py
+	$(PY) benchmarks/attribution.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) $(DEMO)-real .pytest_cache .hypothesis

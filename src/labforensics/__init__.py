@@ -33,6 +33,7 @@ _API: dict[str, str] = {
     "attribute": "labforensics.attribution",
     "AttributionParams": "labforensics.attribution",
     "Attribution": "labforensics.attribution",
+    "read_leak": "labforensics.attribution",
     "read_transfers": "labforensics.ingest.xferlog",
     "investigate": "labforensics.investigate",
     "CaseKey": "labforensics.privacy",
