@@ -30,7 +30,8 @@ key columns
     Weight of each rule that fired (0 otherwise) and their sum. When a whole
     :class:`~labforensics.features.Features` is scored, an account-day or
     account-month also carries the session rules fired by any of its sessions
-    (same ``rule_<id>`` column), so the three rankings tell one story.
+    (same ``rule_<id>`` column; full weight for a day, half for a month:
+    :data:`INHERITED_WEIGHT`), so the three rankings tell one story.
 ``reasons`` (string)
     Up to ``n_reasons`` reasons in words, ``"; "``-joined, for flagged rows and
     the ``explain_top`` best-ranked rows (``<NA>`` elsewhere).
@@ -70,6 +71,11 @@ DETECTOR_COLUMNS_EXTRA: tuple[str, ...] = (
     "failed_login_src_ips",
     "concurrent_sessions",
 )
+
+#: Share of its weight that a session rule adds to the account-day and the
+#: account-month holding the session: a day is mostly one or two sessions, a month
+#: is a pattern of its own, which its own rules speak to.
+INHERITED_WEIGHT: dict[str, float] = {"session": 1.0, "account_day": 1.0, "account_month": 0.5}
 
 #: Identifier/time columns of hand-made tables: never features.
 KEY_NAMES = frozenset(
@@ -116,7 +122,9 @@ class DetectParams:
     min_rows : int
         Fewer rows than this: a detector is skipped (recorded).
     max_fit_rows : int
-        KNN/LOF fit on a seeded sample of at most this many rows.
+        KNN/LOF fit on a seeded sample of at most this many rows (20,000: the
+        k-d tree's self-query at fit time grows faster than linearly; at 185,000
+        sessions a 50,000-row sample costs about 5 times as much for the same ranks).
     iforest_estimators, hbos_bins : int
     rules_path : str or Path, optional
         Rule file; default the package's ``detect/rules.toml``. ``""`` disables rules.
@@ -138,7 +146,7 @@ class DetectParams:
     n_neighbors: int = 20
     min_neighbors: int = 3
     min_rows: int = 3
-    max_fit_rows: int = 50_000
+    max_fit_rows: int = 20_000
     iforest_estimators: int = 100
     hbos_bins: int = 10
     rules_path: str | Path | None = None
@@ -284,7 +292,14 @@ def _score_table(
     for rid, f in (inherited or {}).items():
         fired[rid] = f
     by_id = {r.id: r for r in rules}
-    rule_cols = {f"rule_{rid}": np.where(f, by_id[rid].weight, 0.0) for rid, f in fired.items()}
+    rule_cols = {
+        f"rule_{rid}": np.where(
+            f,
+            by_id[rid].weight * (INHERITED_WEIGHT[unit] if rid in (inherited or {}) else 1.0),
+            0.0,
+        )
+        for rid, f in fired.items()
+    }
     rules_score = np.sum(list(rule_cols.values()), axis=0) if rule_cols else np.zeros(n)
     total = ens + rules_score
     thr = _robust_threshold(ens, params.flag_k) if n else float("nan")

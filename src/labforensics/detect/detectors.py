@@ -190,11 +190,15 @@ def _make(name: str, n_fit: int, params) -> tuple[object | None, str | None]:
             # k = rows - 1 makes every row's k-th neighbour the farthest row: scores
             # would not tell rows apart. sqrt(rows) is the usual small-sample choice.
             kk = min(n_fit - 1, max(params.min_neighbors, int(np.sqrt(n_fit))))
-        est = (
-            KNN(n_neighbors=kk, algorithm="kd_tree", n_jobs=1)
-            if name == "KNN"
-            else LOF(n_neighbors=kk, n_jobs=1)
-        )
+        with warnings.catch_warnings():
+            # pyod warns that `algorithm` is deprecated, yet still passes it to
+            # scikit-learn's NearestNeighbors (checked in pyod 3.6.7)
+            warnings.simplefilter("ignore", FutureWarning)
+            est = (
+                KNN(n_neighbors=kk, algorithm="kd_tree", n_jobs=1)
+                if name == "KNN"
+                else LOF(n_neighbors=kk, n_jobs=1)
+            )
         return est, (f"clamped: k={k} -> {kk} ({n_fit} rows)" if kk < k else None)
     return None, f"skipped: unknown detector {name!r}"
 
