@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from labforensics.ingest.clock import QUALITY_CODES, localize, transitions
+from labforensics.ingest.clock import QUALITY_CODES, localize, localize_files, transitions
 
 EXACT = QUALITY_CODES["exact"]
 RES = QUALITY_CODES["ambiguous_resolved"]
@@ -113,3 +113,16 @@ def test_valid_mask_leaves_other_rows():
     # the invalid second row takes no part: no backward step is seen
     assert q.tolist() == [UNRES, EXACT]
     assert utc[1] == wall[1]
+
+
+def test_localize_files_resolves_each_file_on_its_own():
+    a = _wall("2019-10-27 02:20", "2019-10-27 02:40", "2019-10-27 02:10")
+    b = _wall("2019-10-27 02:30", "2019-10-27 02:50")
+    files = np.array([0, 0, 0, 1, 1])
+    utc, q = localize_files(np.concatenate((a, b)), ZoneInfo("Europe/Paris"), files)
+    # file 0 steps back (second pass from 02:10), file 1 does not: its rows stay unresolved,
+    # although 02:30 comes after file 0's 02:10 in the combined array
+    assert q.tolist() == [RES, RES, RES, UNRES, UNRES]
+    for part, rows in ((a, slice(0, 3)), (b, slice(3, 5))):
+        u1, q1 = localize(part, ZoneInfo("Europe/Paris"))
+        assert np.array_equal(utc[rows], u1) and np.array_equal(q[rows], q1)

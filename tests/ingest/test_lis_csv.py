@@ -361,3 +361,38 @@ def test_profile_errors_name_key_and_fix(tmp_path, edit, key):
 def test_unknown_profile_name():
     with pytest.raises(ProfileError, match="neither a built-in"):
         load_profile("no_such_profile")
+
+
+def test_batch_read_equals_file_by_file(tmp_path, test_key):
+    from labforensics.ingest.lis_csv import read_lis, read_lis_many
+    from labforensics.ingest.registry import ReadContext
+
+    files = [
+        write_legacy(
+            tmp_path, [leg_row(detail='"a;\r\nb"'), "short;row", LEG], "AUDIT_L02_20180305.csv"
+        ),
+        write_legacy(
+            tmp_path, [leg_row(lab=""), leg_row(date="31/02/2018")], "AUDIT_L05_20180306.csv"
+        ),
+        write_legacy(tmp_path, [leg_row(detail='"open'), "tail"], "AUDIT_L02_20180307.csv"),
+        write_legacy(tmp_path, [], "AUDIT_L02_20180308.csv"),
+        write_legacy(tmp_path, [leg_row(nb="1 2", action="odd")], "AUDIT_L02_20180309.csv"),
+    ]
+    ctxs = [ReadContext(source_file=p.name) for p in files]
+    batch = read_lis_many(files, ctxs, "legacy", "lis_legacy")
+    start = 0
+    for p, ctx, fr_b in zip(files, ctxs, batch.files, strict=True):
+        one = read_lis(p, ctx, "legacy", "lis_legacy")
+        n = int(batch.counts[files.index(p)])
+        part = batch.events.iloc[start : start + n].reset_index(drop=True)
+        start += n
+        # the same rows, accounting, quarantine and lab as reading the file alone
+        pd.testing.assert_frame_equal(part, one.events.reset_index(drop=True))
+        for attr in ("rows_read", "rows_to_events", "repeated_headers", "ignored", "quarantine"):
+            assert getattr(fr_b, attr) == getattr(one, attr), (p.name, attr)
+        assert (fr_b.field_problems, fr_b.truncated, fr_b.lab) == (
+            one.field_problems,
+            one.truncated,
+            one.lab,
+        )
+    assert batch.unknown_codes == {"ODD": 1}

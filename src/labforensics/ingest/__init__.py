@@ -46,7 +46,7 @@ from . import lis_csv
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
 from .files import common_root, expand_paths, read_head, relative_name
 from .profiles import Profile, load_profile
-from .registry import FileRead, ReadContext, ReaderSpec, get_reader, sniff
+from .registry import BatchRead, FileRead, ReadContext, ReaderSpec, get_reader, sniff
 
 __all__ = ["Evidence", "read_evidence"]
 
@@ -83,6 +83,8 @@ PathLike = str | os.PathLike[str]
 _WORKERS = 2
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 _SEP = "\x1f"
+_BATCH_BYTES = 32 << 20
+_BATCH_FILES = 8192
 
 
 @dataclass(frozen=True)
@@ -151,33 +153,6 @@ def _resolve_lab(lab: object, path: Path, source_file: str):
     return best[1] if best else None
 
 
-def _resolve_file_lab(fr: FileRead, source_file: str, aliases: Mapping[str, str]) -> dict | None:
-    """Apply lab aliases to a file's events; fill a missing lab with UNKNOWN (noted)."""
-    ev = fr.events
-    note = None
-    if fr.lab is not None:
-        fr.lab = aliases.get(fr.lab, fr.lab)
-    if "lab" not in ev.columns:
-        ev["lab"] = pd.Series(pd.NA, index=ev.index, dtype=schema.STRING)
-    if len(ev):
-        labs = ev["lab"].astype(schema.STRING)
-        if aliases:
-            labs = labs.replace(aliases)
-        missing = labs.isna()
-        if missing.any():
-            note = {
-                "source_file": source_file,
-                "source_line": pd.NA,
-                "column": "lab",
-                "value": "",
-                "problem": f"lab missing on {int(missing.sum())} rows: set to UNKNOWN "
-                "(give read_evidence(lab=...) or a lab column)",
-            }
-            labs = labs.fillna("UNKNOWN")
-        ev["lab"] = labs.astype(schema.STRING)
-    return note
-
-
 def _choose_reader(head: bytes, name: str, prof: Profile | None) -> ReaderSpec | None:
     if prof is not None:
         lower = name.lower()
@@ -186,7 +161,7 @@ def _choose_reader(head: bytes, name: str, prof: Profile | None) -> ReaderSpec |
     return sniff(head, name)
 
 
-def _rotation_k(prev: pd.Series, cur: pd.Series) -> int:
+def _rotation_k(prev: pa.ChunkedArray, cur: pa.ChunkedArray) -> int:
     """Largest k with prev[-k:] == cur[:k] (record text, line ends ignored).
 
     Candidates are the tail records that start with the later file's first record
@@ -194,22 +169,151 @@ def _rotation_k(prev: pd.Series, cur: pd.Series) -> int:
     """
     if len(prev) == 0 or len(cur) == 0:
         return 0
-    pa_prev = _chunked(prev)
-    pa_cur = _chunked(cur)
-    first = pa_cur[0].as_py().rstrip("\r\n")
+    first = cur[0].as_py()
+    if first is None:
+        return 0
+    first = first.rstrip("\r\n")
     m = len(prev)
     lo = max(0, m - len(cur))
-    tail = pa_prev.slice(lo)
+    tail = prev.slice(lo)
     extra = pc.subtract(pc.binary_length(tail), len(first.encode()))
     hit = pc.and_(pc.starts_with(tail, pattern=first), pc.less_equal(extra, 2))
     cand = np.flatnonzero(hit.to_numpy(zero_copy_only=False)) + lo
     for j in cand:  # smallest j = largest k
         k = m - int(j)
-        a = pc.utf8_rtrim(pa_prev.slice(int(j), k), characters="\r\n")
-        b = pc.utf8_rtrim(pa_cur.slice(0, k), characters="\r\n")
+        a = pc.utf8_rtrim(prev.slice(int(j), k), characters="\r\n")
+        b = pc.utf8_rtrim(cur.slice(0, k), characters="\r\n")
         if pc.all(pc.equal(a, b)).as_py():
             return k
     return 0
+
+
+@dataclass
+class _File:
+    """A recognised file's place in the pool of rows (rows ``start`` to ``start + count``)."""
+
+    job: int
+    fr: FileRead
+    spec: ReaderSpec
+    piece: int
+    start: int
+    count: int
+    batch: bool  # read by ReaderSpec.read_many: its timestamps come from its own text
+    has_record: bool = True
+
+
+def _ts_ns(s: pd.Series) -> np.ndarray:
+    """UTC nanoseconds (int64) of a time column."""
+    ts = pd.to_datetime(s, utc=True)
+    return ts.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view("int64")
+
+
+def _rotation(
+    raw: pd.DataFrame,
+    files: list[_File],
+    f_start: np.ndarray,
+    f_count: np.ndarray,
+    row_file: np.ndarray,
+    prof: Profile | None,
+) -> np.ndarray:
+    """Rotation duplicates at the head of each file (files in evidence order).
+
+    Each file is compared with the previous file of its lab as read (all its
+    records), even when that file itself lost rows to its own predecessor. Pairs
+    are first screened all at once: a head that repeats the tail needs the later
+    file's first record to be in the earlier file's tail, and equal records have
+    equal (time, length); only the pairs that pass are compared exactly.
+    """
+    skip = np.zeros(len(files), dtype=np.int64)
+    if "_record" not in raw.columns or not len(raw):
+        return skip
+    prev: dict[str, int] = {}
+    pairs: list[tuple[int, int]] = []
+    for k, f in enumerate(files):
+        spec = f.spec
+        rotates = spec.rotation and (prof is None or prof.rotation or spec.name != "lis_profile")
+        if not rotates or f.fr.lab is None or not f.has_record:
+            continue
+        p = prev.get(f.fr.lab)
+        prev[f.fr.lab] = k
+        if p is not None and f_count[p] and f_count[k]:
+            pairs.append((p, k))
+    if not pairs:
+        return skip
+    rec = _chunked(raw["_record"].astype(schema.STRING))
+    pp = np.asarray([p for p, _ in pairs], dtype=np.int64)
+    cc = np.asarray([c for _, c in pairs], dtype=np.int64)
+    fast = np.asarray([files[p].batch and files[c].batch for p, c in pairs], dtype=bool)
+    check = list(zip(pp[~fast].tolist(), cc[~fast].tolist(), strict=True))
+    if fast.any():
+        ts = _ts_ns(raw["ts"])
+        if "ts_quality" in raw.columns:  # the fall-back hour is resolved per file: no time
+            tq = raw["ts_quality"].astype(schema.TS_QUALITY_DTYPE)
+            amb = [i for i, c in enumerate(tq.cat.categories) if str(c).startswith("ambiguous")]
+            ts = np.where(np.isin(tq.cat.codes.to_numpy(), amb), 0, ts)
+        length = pc.binary_length(rec).fill_null(-1).to_numpy(zero_copy_only=False)
+        key = ts * 31 + length.astype(np.int64)  # wraps: a collision only adds a check
+        succ = np.full(len(files), -1, dtype=np.int64)
+        succ[pp[fast]] = cc[fast]
+        first_key = np.zeros(len(files), dtype=np.int64)
+        first_key[cc[fast]] = key[f_start[cc[fast]]]
+        nxt = succ[row_file]
+        has = nxt >= 0
+        rows = np.flatnonzero(has)
+        c_of = nxt[rows]
+        pos = rows - f_start[row_file[rows]]
+        in_tail = pos >= f_count[row_file[rows]] - f_count[c_of]
+        hit = in_tail & (key[rows] == first_key[c_of])
+        cand = np.unique(c_of[hit])
+        pred = {c: p for p, c in zip(pp.tolist(), cc.tolist(), strict=True)}
+        check += [(pred[int(c)], int(c)) for c in cand]
+    for p, c in check:
+        k = _rotation_k(
+            rec.slice(int(f_start[p]), int(f_count[p])), rec.slice(int(f_start[c]), int(f_count[c]))
+        )
+        skip[c] = k
+    return skip
+
+
+def _plan_units(jobs: list[tuple]) -> list[list[int]]:
+    """Group files into units of work: batches for readers with ``read_many``.
+
+    A batch holds files of one reader, up to a quarter of the evidence (so both
+    workers get work), at most 32 MiB on disk (gzip counted 8 times) and 8192 files.
+    """
+    groups: dict[str, list[int]] = {}
+    units: list[list[int]] = []
+    other: list[int] = []
+    sizes = np.zeros(len(jobs), dtype=np.int64)
+    for i, (path, _sf, spec, _ctx) in enumerate(jobs):
+        if spec is None:
+            other.append(i)
+            continue
+        if spec.read_many is None:
+            units.append([i])
+            continue
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = 0
+        sizes[i] = size * (8 if path.name.lower().endswith(".gz") else 1)
+        groups.setdefault(spec.name, []).append(i)
+    total = int(sizes.sum())
+    target = min(_BATCH_BYTES, max(1 << 20, total // (2 * _WORKERS)))
+    for name in sorted(groups):
+        cur: list[int] = []
+        acc = 0
+        for i in groups[name]:
+            if cur and (acc + sizes[i] > target or len(cur) >= _BATCH_FILES):
+                units.append(cur)
+                cur, acc = [], 0
+            cur.append(i)
+            acc += int(sizes[i])
+        if cur:
+            units.append(cur)
+    for k in range(0, len(other), 256):
+        units.append(other[k : k + 256])
+    return units
 
 
 class _Pseudonymiser:
@@ -349,7 +453,6 @@ def read_evidence(
     key = load_case_key(case_key)
     report = IngestReport()
     manifest: list[EvidenceFile] = []
-    reads: list[tuple[FileRead, FileReport, ReaderSpec]] = []
     lab_notes: list[dict[str, object]] = []
     jobs = []
     for path, _explicit in items:
@@ -365,46 +468,146 @@ def read_evidence(
             account_kinds=kinds,
         )
         jobs.append((path, source_file, spec, ctx))
+    units = _plan_units(jobs)
 
-    def one(job) -> tuple[EvidenceFile, FileRead | None, dict | None]:
-        path, source_file, spec, ctx = job
-        ef = EvidenceFile.hash(path, source_file, spec.name if spec else None)
+    def run(unit: list[int]) -> tuple[list[EvidenceFile], BatchRead | FileRead | None]:
+        spec = jobs[unit[0]][2]
+        efs = [EvidenceFile.hash(jobs[i][0], jobs[i][1], spec.name if spec else None) for i in unit]
         if spec is None:
-            return ef, None, None
-        fr = spec.read(path, ctx)
-        return ef, fr, _resolve_file_lab(fr, source_file, aliases)
+            return efs, None
+        if spec.read_many is not None:
+            return efs, spec.read_many([jobs[i][0] for i in unit], [jobs[i][3] for i in unit])
+        return efs, spec.read(jobs[unit[0]][0], jobs[unit[0]][3])
 
-    # Files are read two at a time: hashing, decompression, pyarrow and numpy release
-    # the GIL. Results are collected in input order, so the output never depends on
-    # which thread finished first.
-    workers = max(1, min(_WORKERS, len(jobs)))
+    # Batches of files are read two at a time: hashing, decompression, pyarrow and
+    # numpy release the GIL. Results are collected in input order, so the output
+    # never depends on which thread finished first.
+    workers = max(1, min(_WORKERS, len(units)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(one, job) for job in jobs]
-        done = futures
+        futures = [pool.submit(run, u) for u in units]
         if progress:
             from tqdm.auto import tqdm
 
-            for _ in tqdm(
-                as_completed(futures), total=len(futures), desc="reading evidence", unit="file"
-            ):
-                pass
-        results = [f.result() for f in done]
-    for (_path, source_file, spec, _ctx), (ef, fr, note) in zip(jobs, results, strict=True):
-        manifest.append(ef)
-        if fr is None:
-            report.unrecognised.append(source_file)
+            with tqdm(total=len(jobs), desc="reading evidence", unit="file") as bar:
+                sizes = {f: len(u) for f, u in zip(futures, units, strict=True)}
+                for f in as_completed(futures):
+                    bar.update(sizes[f])
+        results = [f.result() for f in futures]
+    # --- one pool of rows: pieces (a batch's table or one file's), files within them -----
+    pieces: list[pd.DataFrame] = []
+    files: list[_File] = []
+    efs: dict[int, EvidenceFile] = {}
+    for unit, res in zip(units, results, strict=True):
+        spec = jobs[unit[0]][2]
+        unit_efs, out = res
+        for i, ef in zip(unit, unit_efs, strict=True):
+            efs[i] = ef
+        if spec is None:
+            report.unrecognised.extend(jobs[i][1] for i in unit)
             continue
-        if note:
-            lab_notes.append(note)
+        if isinstance(out, BatchRead):
+            pid = len(pieces)
+            pieces.append(out.events)
+            for code, cnt in out.unknown_codes.items():
+                report.unknown_codes[code] = report.unknown_codes.get(code, 0) + cnt
+            starts = np.concatenate(([0], np.cumsum(out.counts)[:-1]))
+            for j, i in enumerate(unit):
+                files.append(
+                    _File(
+                        i,
+                        out.files[j],
+                        spec,
+                        pid,
+                        int(starts[j]),
+                        int(out.counts[j]),
+                        True,
+                        "_record" in out.events,
+                    )
+                )
+        else:
+            fr = out
+            for code, cnt in fr.unknown_codes.items():
+                report.unknown_codes[code] = report.unknown_codes.get(code, 0) + cnt
+            ev = fr.events
+            if "source_file" not in ev.columns:
+                ev["source_file"] = jobs[unit[0]][1]
+            if "source_format" not in ev.columns:
+                ev["source_format"] = spec.name
+            if "lab" not in ev.columns:
+                ev["lab"] = pd.Series(pd.NA, index=ev.index, dtype=schema.STRING)
+            pieces.append(ev)
+            files.append(
+                _File(unit[0], fr, spec, len(pieces) - 1, 0, len(ev), False, "_record" in ev)
+            )
+            fr.events = None
+    for i in range(len(jobs)):
+        manifest.append(efs[i])
+    del results, res, out
+    # --- evidence order ------------------------------------------------------------------
+    far = dt.date.max
+    files.sort(key=lambda f: (f.fr.file_date or far, jobs[f.job][1]))
+    piece_start = np.concatenate(([0], np.cumsum([len(p) for p in pieces]))).astype(np.int64)
+    for f in files:
+        f.start += int(piece_start[f.piece])
+        if f.fr.lab is not None:
+            f.fr.lab = aliases.get(f.fr.lab, f.fr.lab)
+    raw = (
+        pd.concat(pieces, ignore_index=True)
+        if len(pieces) > 1
+        else (
+            pieces[0]
+            if pieces
+            else schema.empty_events().assign(_ipp=pd.Series([], dtype="string"))
+        )
+    )
+    del pieces
+    n_files = len(files)
+    f_start = np.asarray([f.start for f in files], dtype=np.int64)
+    f_count = np.asarray([f.count for f in files], dtype=np.int64)
+    # file (in evidence order) of each pool row
+    by_start = np.argsort(f_start, kind="stable")
+    nonempty = by_start[f_count[by_start] > 0]
+    row_file = np.repeat(nonempty, f_count[nonempty]).astype(np.int64)
+    # --- rotation de-duplication -----------------------------------------------------------
+    skip = _rotation(raw, files, f_start, f_count, row_file, prof)
+    # --- lab aliases; a row without a lab -> UNKNOWN (noted per file) ----------------------
+    if len(raw):
+        labs = _chunked(raw["lab"].astype(schema.STRING))
+        if aliases:
+            li, lvals = _codes(labs)
+            mapped = [aliases.get(v, v) for v in lvals]
+            labs = pa.chunked_array([_from_codes(li, mapped).array._pa_array.combine_chunks()])
+        missing = labs.is_null().to_numpy(zero_copy_only=False)
+        if missing.any():
+            per = np.bincount(row_file[missing], minlength=n_files)
+            for k in np.flatnonzero(per):
+                lab_notes.append(
+                    {
+                        "source_file": jobs[files[k].job][1],
+                        "source_line": pd.NA,
+                        "column": "lab",
+                        "value": "",
+                        "problem": f"lab missing on {int(per[k])} rows: set to UNKNOWN "
+                        "(give read_evidence(lab=...) or a lab column)",
+                    }
+                )
+            labs = pc.fill_null(labs, "UNKNOWN")
+        raw["lab"] = pd.Series(pd.arrays.ArrowStringArray(labs), dtype=schema.STRING)
+    # --- per-file report ---------------------------------------------------------------------
+    reads: list[tuple[FileRead, FileReport, ReaderSpec]] = []
+    for k, f in enumerate(files):
+        ef = efs[f.job]
+        fr = f.fr
         frep = FileReport(
-            source_file=source_file,
+            source_file=jobs[f.job][1],
             path=ef.path,
-            format=spec.name,
+            format=f.spec.name,
             size=ef.size,
             sha256=ef.sha256,
             rows_read=fr.rows_read,
-            events=fr.rows_to_events,
-            events_out=len(fr.events),
+            events=fr.rows_to_events - int(skip[k]),
+            events_out=int(f_count[k] - skip[k]),
+            rotation_duplicates=int(skip[k]),
             repeated_headers=fr.repeated_headers,
             ignored=fr.ignored,
             quarantined=len(fr.quarantine),
@@ -413,58 +616,28 @@ def read_evidence(
             truncation_note=fr.truncation_note,
             lab=fr.lab,
         )
-        reads.append((fr, frep, spec))
-    # --- evidence order ------------------------------------------------------------------
-    far = dt.date.max
-    reads.sort(key=lambda r: (r[0].file_date or far, r[1].source_file))
-    # --- rotation de-duplication -----------------------------------------------------------
-    # Each file is compared with the previous file of its lab as read (all its
-    # records), even when that file itself lost rows to its own predecessor.
-    prev_records: dict[str, pd.Series] = {}
-    for fr, frep, spec in reads:
-        rotates = spec.rotation and (prof is None or prof.rotation or spec.name != "lis_profile")
-        if not rotates or fr.lab is None or "_record" not in fr.events.columns:
-            continue
-        mine = fr.events["_record"]
-        prev = prev_records.get(fr.lab)
-        prev_records[fr.lab] = mine
-        if prev is None:
-            continue
-        k = _rotation_k(prev, mine)
-        if k:
-            fr.events = fr.events.iloc[k:].reset_index(drop=True)
-            frep.rotation_duplicates = k
-            frep.events -= k
-            frep.events_out = len(fr.events)
-    del prev_records
-    # --- one table in evidence order ------------------------------------------------------
-    frames = []
-    for fr, frep, _spec in reads:
         report.files.append(frep)
-        for code, cnt in fr.unknown_codes.items():
-            report.unknown_codes[code] = report.unknown_codes.get(code, 0) + cnt
-        ev = fr.events
-        if "_record" in ev.columns:
-            del ev["_record"]
-        if "source_file" not in ev.columns:
-            ev["source_file"] = frep.source_file
-        if "source_format" not in ev.columns:
-            ev["source_format"] = frep.format
-        fr.events = ev
-        if len(ev):
-            frames.append(ev)
-    raw = (
-        pd.concat(frames, ignore_index=True)
-        if len(frames) > 1
-        else (
-            frames[0]
-            if frames
-            else schema.empty_events().assign(_ipp=pd.Series([], dtype="string"))
-        )
-    )
-    for fr, _, _ in reads:
-        fr.events = None  # release the per-file tables
-    del frames
+        reads.append((fr, frep, f.spec))
+    # --- evidence order (seq), then (ts, seq): one permutation of the pool --------------
+    if "_record" in raw.columns:
+        del raw["_record"]
+    if len(raw):
+        pos = np.arange(len(raw), dtype=np.int64) - f_start[row_file]
+        kept = np.flatnonzero(pos >= skip[row_file])
+        # rows of a file are contiguous and in line order: sort by (file rank, row)
+        ev_order = kept[np.argsort(row_file[kept], kind="stable")]
+        seq = np.empty(len(raw), dtype=np.int64)
+        seq[ev_order] = np.arange(len(ev_order), dtype=np.int64)
+        ts = _ts_ns(raw["ts"])
+        order = ev_order[np.argsort(ts[ev_order], kind="stable")]  # equal ts keep seq order
+        if len(order) != len(raw) or (np.diff(order) < 0).any():
+            cols = list(raw.columns)
+            taken = {}
+            for c in cols:  # column by column: one column is ever held twice in memory
+                taken[c] = raw[c].array.take(order)
+                raw = raw.drop(columns=[c])
+            raw = pd.DataFrame(taken, copy=False)
+        raw["seq"] = seq[order]
     # --- pseudonymise (lab, IPP) once per distinct pair -----------------------------------
     known: dict[str, set[str]] = {}
     if "_ipp" in raw.columns and len(raw):
@@ -515,25 +688,12 @@ def read_evidence(
                     "problem": p.problem,
                 }
             )
-    # --- canonical table, sorted by (ts, seq) ---------------------------------------------
+    # --- canonical table (already sorted by (ts, seq)) -------------------------------------
     raw = raw.drop(columns=[c for c in raw.columns if c.startswith("_")])
-    if len(raw):
-        raw["seq"] = np.arange(len(raw), dtype=np.int64)
-        events = schema.coerce_events(raw)[list(schema.EVENT_COLUMNS)]
-        del raw
-        ts = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-        if len(ts) > 1 and (np.diff(ts) < 0).any():
-            order = np.argsort(ts, kind="stable")  # stable: equal ts keep seq order
-            # column by column, so that only one column is ever held twice in memory
-            cols = list(events.columns)
-            sorted_cols = {}
-            for c in cols:
-                sorted_cols[c] = events[c].array.take(order)
-                events = events.drop(columns=[c])
-            events = pd.DataFrame(sorted_cols, copy=False)
-    else:
+    events = schema.coerce_events(raw)[list(schema.EVENT_COLUMNS)] if len(raw) else None
+    del raw
+    if events is None:
         events = schema.empty_events()
-    events = schema.coerce_events(events)
     schema.validate_events(events)
     quarantine = pd.DataFrame(qrows, columns=list(QUARANTINE_COLUMNS))
     quarantine = quarantine.astype(

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-__all__ = ["QUALITY_CODES", "localize", "transitions"]
+__all__ = ["QUALITY_CODES", "localize", "localize_files", "transitions"]
 
 #: Integer codes returned by :func:`localize`, indexing ``schema.TS_QUALITY``.
 QUALITY_CODES = {"exact": 0, "ambiguous_resolved": 1, "ambiguous_unresolved": 2}
@@ -91,11 +91,71 @@ def transitions(tz: dt.tzinfo, year_from: int, year_to: int) -> tuple[np.ndarray
     return np.asarray(instants, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
 
 
+def _resolve_fallback(
+    w: np.ndarray,
+    utc: np.ndarray,
+    q: np.ndarray,
+    idx: np.ndarray,
+    trans: np.ndarray,
+    fid: np.ndarray,
+    new: np.ndarray,
+) -> None:
+    """First backward step per (file, fall-back): rows from it on take the new offset.
+
+    ``idx`` are the rows inside a fall-back window (in file order within each file),
+    ``trans`` their transition, ``fid`` their file. Vectorized over all groups: a
+    stable sort by group keeps file order inside each group; a running count of
+    backward steps, restarted at each group, tells the second pass.
+    """
+    key = fid.astype(np.int64) * (int(trans.max()) + 1) + trans
+    order = np.argsort(key, kind="stable")
+    rows = idx[order]
+    k = key[order]
+    start = np.ones(len(rows), dtype=bool)
+    start[1:] = k[1:] != k[:-1]
+    back = np.zeros(len(rows), dtype=np.int64)
+    back[1:] = (np.diff(w[rows]) < 0) & ~start[1:]
+    cum = np.cumsum(back)
+    gid = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    base = cum[first] - back[first]  # steps counted before each group
+    seen = cum - base[gid]  # backward steps so far within the group
+    total = np.add.reduceat(back, first)  # steps in each group
+    resolved = total[gid] > 0
+    q[rows] = np.where(
+        resolved, QUALITY_CODES["ambiguous_resolved"], QUALITY_CODES["ambiguous_unresolved"]
+    )
+    second = rows[seen > 0]
+    utc[second] = w[second] - new[trans[order][seen > 0]] * _NS
+
+
+def localize_files(
+    wall_ns: np.ndarray, tz: dt.tzinfo | str, files: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`localize` for the rows of several files at once.
+
+    Parameters
+    ----------
+    wall_ns : numpy.ndarray of int64, shape (n,)
+        Local wall-clock times (nanoseconds, naive), each file's rows in file order.
+    tz : tzinfo or str
+    files : numpy.ndarray of int, shape (n,)
+        File of each row: the fall-back hour is resolved within each file, as if
+        :func:`localize` were called file by file.
+
+    Returns
+    -------
+    (utc_ns, quality) : as :func:`localize`.
+    """
+    return localize(wall_ns, tz, files=np.asarray(files))
+
+
 def localize(
     wall_ns: np.ndarray,
     tz: dt.tzinfo | str,
     *,
     valid: np.ndarray | None = None,
+    files: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Convert local wall-clock times of ONE file, in file order, to UTC.
 
@@ -109,6 +169,9 @@ def localize(
     valid : numpy.ndarray of bool, shape (n,), optional
         Rows to convert; others are returned as they are with quality ``exact``
         (the caller discards them).
+    files : numpy.ndarray of int, shape (n,), optional
+        File of each row, when rows of several files are converted together
+        (see :func:`localize_files`).
 
     Returns
     -------
@@ -155,15 +218,8 @@ def localize(
     amb = in_win & fall[kk]
     if amb.any():
         idx = np.flatnonzero(amb)
-        for t in np.unique(kk[idx]):
-            rows = idx[kk[idx] == t]  # file order
-            back = np.flatnonzero(np.diff(w[rows]) < 0)
-            if len(back) == 0:
-                q[rows] = QUALITY_CODES["ambiguous_unresolved"]
-                continue
-            q[rows] = QUALITY_CODES["ambiguous_resolved"]
-            second = rows[back[0] + 1 :]
-            utc[second] = w[second] - new[t] * _NS
+        fid = np.zeros(len(idx), dtype=np.int64) if files is None else files[ok][idx]
+        _resolve_fallback(w, utc, q, idx, kk[idx], fid, new)
     out_utc = wall_ns.copy()
     out_utc[ok] = utc
     quality[ok] = q

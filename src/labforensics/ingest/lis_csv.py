@@ -48,6 +48,7 @@ from . import clock
 from .files import read_bytes
 from .profiles import Profile, format_regex, human_format, load_profile
 from .registry import (
+    BatchRead,
     FieldProblem,
     FileRead,
     QuarantineRow,
@@ -56,7 +57,7 @@ from .registry import (
     register_reader,
 )
 
-__all__ = ["parse_lis_bytes", "read_lis", "sniff_profile"]
+__all__ = ["parse_lis_bytes", "read_lis", "read_lis_many", "sniff_profile"]
 
 _BOM = b"\xef\xbb\xbf"
 _OK, _OPEN_BEFORE_ROW, _OPEN_AT_EOF = 0, 1, 2
@@ -78,20 +79,26 @@ def sniff_profile(profile: Profile, head: bytes) -> bool:
 # --------------------------------------------------------------------------- structure
 
 
-def _structure(arr: np.ndarray, profile: Profile, data: bytes):
-    """Split raw bytes into records. Returns per-record arrays (see caller)."""
-    n = len(arr)
+def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.ndarray):
+    """Split the raw bytes of one or more files into records.
+
+    ``data`` is the files one after the other, each ending with a line end;
+    ``file_start`` (int64, shape (n_files + 1,)) the byte where each file starts,
+    then ``len(data)``. A quoted field never runs past its file's end.
+
+    Returns per record: first and last physical line (global indexes), byte start,
+    content end (line end excluded), whether it had a line end in the file
+    (``has_eol`` per line, set by the caller for appended line ends), status, and
+    per line: start and file.
+    """
     nl = np.flatnonzero(arr == 10)
-    line_start = np.concatenate(([0], nl + 1)).astype(np.int64)
-    line_end = np.concatenate((nl, [n])).astype(np.int64)
-    has_eol = np.ones(len(line_start), dtype=bool)
-    has_eol[-1] = False
-    if line_start[-1] == n:  # the file ends with a line end: no last partial line
-        line_start, line_end, has_eol = line_start[:-1], line_end[:-1], has_eol[:-1]
+    line_start = np.concatenate(([0], nl[:-1] + 1)).astype(np.int64) if len(nl) else nl
+    line_end = nl.astype(np.int64)
     n_lines = len(line_start)
+    line_file = np.searchsorted(file_start, line_start, side="right") - 1
     if n_lines == 0:
         e = np.zeros(0, dtype=np.int64)
-        return e, e, e, e, np.zeros(0, bool), np.zeros(0, np.int8), line_start
+        return e, e, e, e, np.zeros(0, np.int8), line_start, line_file
     qpos = np.flatnonzero(arr == ord(profile.quote))
     if len(qpos):
         qcount = np.searchsorted(qpos, line_end) - np.searchsorted(qpos, line_start)
@@ -103,55 +110,62 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes):
     status = np.zeros(n_lines, dtype=np.int8)
     keep = np.ones(n_lines, dtype=bool)
     if len(odd_idx):
-        rx = profile.row_start_regex()
-        header = profile.header_bytes()
-        hdr_lines = (header, _BOM + header)
+        nf = len(file_start) - 1
+        odd_file = line_file[odd_idx]
+        # Fast path, per file: odd lines pair up (open, close) and no line inside a
+        # pair starts like a new row. Checked on the (few) lines inside the pairs only.
+        slow = (np.bincount(odd_file, minlength=nf) & 1).astype(bool)
+        sel = odd_idx[~slow[odd_file]]
+        opens, closes = sel[0::2], sel[1::2]
+        span = closes - opens
+        base = np.repeat(np.cumsum(span) - span, span)
+        inner = np.repeat(opens + 1, span) + (np.arange(int(span.sum())) - base)
+        hit = _looks_row_mask(arr, data, line_start, line_end, inner, profile)
+        if hit.any():
+            slow[line_file[inner[hit]]] = True
+        ok_pair = ~slow[line_file[opens]]
+        last[opens[ok_pair]] = closes[ok_pair]
+        keep[inner[~slow[line_file[inner]]]] = False
+        if slow.any():
+            rx = profile.row_start_regex()
+            header = profile.header_bytes()
+            hdr_lines = (header, _BOM + header)
 
-        def looks_row(i: int) -> bool:
-            a, b = int(line_start[i]), int(line_end[i])
-            if data[a:b].rstrip(b"\r") in hdr_lines:
-                return True
-            return rx is not None and rx.match(data, a) is not None
+            def looks_row(i: int) -> bool:
+                a, b = int(line_start[i]), int(line_end[i])
+                if data[a:b].rstrip(b"\r") in hdr_lines:
+                    return True
+                return rx is not None and rx.match(data, a) is not None
 
-        # Fast path: odd lines pair up (open, close) and no line inside a pair
-        # starts like a new row. Checked on the (few) lines inside the pairs only.
-        fast = len(odd_idx) % 2 == 0
-        if fast:
-            opens, closes = odd_idx[0::2], odd_idx[1::2]
-            span = closes - opens
-            base = np.repeat(np.cumsum(span) - span, span)
-            inner = np.repeat(opens + 1, span) + (np.arange(int(span.sum())) - base)
-            fast = not _looks_row_mask(arr, data, line_start, line_end, inner, profile).any()
-        if fast:
-            last[opens] = closes
-            keep[inner] = False
-        else:
-            j = 0
-            while j < len(odd_idx):
-                a = int(odd_idx[j])
-                nxt = int(odd_idx[j + 1]) if j + 1 < len(odd_idx) else n_lines
-                hi = min(nxt, n_lines - 1)
-                c = next((i for i in range(a + 1, hi + 1) if looks_row(i)), None)
-                if c is not None:
-                    last[a], status[a] = c - 1, _OPEN_BEFORE_ROW
-                    keep[a + 1 : c] = False
-                    j = int(np.searchsorted(odd_idx, c))
-                elif nxt == n_lines:
-                    last[a], status[a] = n_lines - 1, _OPEN_AT_EOF
-                    keep[a + 1 :] = False
-                    break
-                else:
-                    last[a] = nxt
-                    keep[a + 1 : nxt + 1] = False
-                    j += 2
+            file_lines = np.searchsorted(line_file, np.arange(nf + 1))
+            for f in np.flatnonzero(slow):  # files with a quote left open: rare
+                hi = int(file_lines[f + 1])
+                od = odd_idx[odd_file == f]
+                j = 0
+                while j < len(od):
+                    a = int(od[j])
+                    nxt = int(od[j + 1]) if j + 1 < len(od) else hi
+                    top = min(nxt, hi - 1)
+                    c = next((i for i in range(a + 1, top + 1) if looks_row(i)), None)
+                    if c is not None:
+                        last[a], status[a] = c - 1, _OPEN_BEFORE_ROW
+                        keep[a + 1 : c] = False
+                        j = int(np.searchsorted(od, c))
+                    elif nxt == hi:
+                        last[a], status[a] = hi - 1, _OPEN_AT_EOF
+                        keep[a + 1 : hi] = False
+                        break
+                    else:
+                        last[a] = nxt
+                        keep[a + 1 : nxt + 1] = False
+                        j += 2
         first, last, status = first[keep], last[keep], status[keep]
     rs = line_start[first]
     le = line_end[last]
     # content end: drop the CR of a CRLF line end
     cr = (le > line_start[last]) & (arr[np.maximum(le - 1, 0)] == 13)
     ce = le - cr
-    rec_eol = has_eol[last]
-    return first, last, rs, ce, rec_eol, status, line_start
+    return first, last, rs, ce, status, line_start, line_file
 
 
 def _row_template(profile: Profile) -> list[tuple[str, int, str]] | None:
@@ -438,15 +452,20 @@ def _upper_codes(col: pa.ChunkedArray, idx: np.ndarray, upper: list, raw: list) 
 
 
 def _parse_numbers(
-    col: pa.ChunkedArray, grouping: bool, lines: np.ndarray, name: str, source_col: str
-) -> tuple[pd.Series, list[FieldProblem]]:
+    col: pa.ChunkedArray,
+    grouping: bool,
+    lines: np.ndarray,
+    fidx: np.ndarray,
+    name: str,
+    source_col: str,
+) -> tuple[pd.Series, list[tuple[int, FieldProblem]]]:
     """Strict non-negative integers; French digit grouping (3-digit groups) allowed.
 
     Returns an ``Int64`` Series (missing where empty or invalid) and a
-    :class:`FieldProblem` per invalid value (the event is kept).
+    (file, :class:`FieldProblem`) per invalid value (the event is kept).
     """
     n = len(col)
-    problems: list[FieldProblem] = []
+    problems: list[tuple[int, FieldProblem]] = []
     present = col.is_valid().to_numpy(zero_copy_only=False)
     if not present.any():
         return _missing_int(n), problems
@@ -470,11 +489,14 @@ def _parse_numbers(
         raw = sub.take(pa.array(bad)).to_pylist()
         for i, v in zip(pidx[bad], raw, strict=True):
             problems.append(
-                FieldProblem(
-                    int(lines[i]),
-                    name,
-                    v,
-                    f"{source_col}: not a non-negative integer (digit groups must be 3 digits)",
+                (
+                    int(fidx[i]),
+                    FieldProblem(
+                        int(lines[i]),
+                        name,
+                        v,
+                        f"{source_col}: not a non-negative integer (digit groups must be 3 digits)",
+                    ),
                 )
             )
     return pd.Series(pd.arrays.IntegerArray(out_vals, mask)), problems
@@ -569,17 +591,45 @@ def read_lis(path: Path, ctx: ReadContext, profile: Profile | str, fmt_name: str
     FileRead
         Raw events (canonical columns, ``_ipp``, ``_record``); never raises on content.
     """
+    return _one(read_lis_many([path], [ctx], profile, fmt_name))
+
+
+def read_lis_many(
+    paths: list[Path], ctxs: list[ReadContext], profile: Profile | str, fmt_name: str
+) -> BatchRead:
+    """Read several LIS CSV exports of one profile together (same result as file by file).
+
+    The files' bytes are scanned, parsed by pyarrow and converted as one block, so
+    the fixed cost of each step is paid once per batch, not once per file.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        Evidence files (gzip detected by magic bytes).
+    ctxs : list of ReadContext
+        One per file (same ``tz`` and ``account_kinds`` for all).
+    profile : Profile or str
+    fmt_name : str
+        Recorded in ``source_format``.
+
+    Returns
+    -------
+    BatchRead
+        Never raises on content.
+    """
     prof = load_profile(profile)
-    dec = read_bytes(path)
-    return parse_lis_bytes(
-        dec.data,
-        ctx,
-        prof,
-        fmt_name,
-        name=path.name,
-        truncated=dec.truncated,
-        truncation_note=dec.note,
-    )
+    items = []
+    for path, ctx in zip(paths, ctxs, strict=True):
+        dec = read_bytes(path)
+        items.append((dec.data, ctx, path.name, dec.truncated, dec.note))
+    return _parse_many(items, prof, fmt_name)
+
+
+def _one(batch: BatchRead) -> FileRead:
+    fr = batch.files[0]
+    fr.events = batch.events
+    fr.unknown_codes = dict(batch.unknown_codes)
+    return fr
 
 
 def parse_lis_bytes(
@@ -593,17 +643,57 @@ def parse_lis_bytes(
     truncation_note: str = "",
 ) -> FileRead:
     """Read the (decompressed) bytes of one LIS CSV export. See :func:`read_lis`."""
-    file_lab, file_date = profile.file_lab_date(name)
-    notes = [truncation_note] if truncation_note else []
-    if data.startswith(_BOM):
-        data = data[3:]
+    return _one(_parse_many([(data, ctx, name, truncated, truncation_note)], profile, fmt_name))
+
+
+def _merge(batches: list[BatchRead]) -> BatchRead:
+    frames = [b.events for b in batches]
+    unknown: dict[str, int] = {}
+    for b in batches:
+        for k, v in b.unknown_codes.items():
+            unknown[k] = unknown.get(k, 0) + v
+    return BatchRead(
+        events=pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0],
+        counts=np.concatenate([b.counts for b in batches]),
+        files=[f for b in batches for f in b.files],
+        unknown_codes=unknown,
+    )
+
+
+def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRead:
+    """Read the decompressed bytes of several files: ``(data, ctx, name, truncated, note)``."""
+    nf = len(items)
+    parts: list[bytes | memoryview] = []
+    starts = np.zeros(nf + 1, dtype=np.int64)
+    appended = np.zeros(nf, dtype=bool)
+    pos = 0
+    for k, (d, _ctx, _name, _tr, _note) in enumerate(items):
+        starts[k] = pos
+        v = memoryview(d)[3:] if d.startswith(_BOM) else d
+        parts.append(v)
+        pos += len(v)
+        if len(v) and d[-1] != 10:  # a last line without line end: give it one
+            parts.append(b"\n")
+            appended[k] = True
+            pos += 1
+    starts[nf] = pos
+    data = b"".join(parts)
+    del parts
     arr = np.frombuffer(data, dtype=np.uint8)
-    first, last, rs, ce, rec_eol, status, _ = _structure(arr, profile, data)
+    first, last, rs, ce, status, line_start, line_file = _structure(arr, profile, data, starts)
+    has_eol = np.ones(len(line_start), dtype=bool)
+    if appended.any():
+        has_eol[np.searchsorted(line_start, starts[1:][appended], side="left") - 1] = False
+    rec_eol = has_eol[last]
     n_rec = len(rs)
+    rfile = line_file[first]
+    file_line0 = np.searchsorted(line_file, np.arange(nf))  # first line of each file
+    lines = first - file_line0[rfile] + 1  # 1-based physical line where each record starts
     header = profile.header_bytes()
     expected = len(profile.header)
-    lines = first + 1  # 1-based physical line where each record starts
-    quarantine: list[QuarantineRow] = []
+    quarantine: list[list[QuarantineRow]] = [[] for _ in range(nf)]
+    notes: list[list[str]] = [[it[4]] if it[4] else [] for it in items]
+    truncated = [bool(it[3]) for it in items]
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 
     def raw_text(i: int) -> str:
@@ -615,42 +705,47 @@ def parse_lis_bytes(
         hdr_bom = _BOM + header
         cand = np.flatnonzero((lens == len(header)) | (lens == len(hdr_bom)))
         is_hdr = np.zeros(n_rec, dtype=bool)
-        for i in cand:  # records of exactly the header's length: rare
+        for i in cand:  # records of exactly the header's length: one a file, few others
             b = data[rs[i] : ce[i]]
             is_hdr[i] = b == header or b == hdr_bom
+        is_first = np.ones(n_rec, dtype=bool)
+        is_first[1:] = rfile[1:] != rfile[:-1]
+        is_last = np.ones(n_rec, dtype=bool)
+        is_last[:-1] = rfile[1:] != rfile[:-1]
         kind[is_hdr] = 2
-        if is_hdr[0]:
-            kind[0] = 1
+        kind[is_hdr & is_first] = 1
         kind[blank & (kind == 0)] = 3
         counts = _field_counts(arr, rs, ce, profile)
         for i in np.flatnonzero((status != _OK) & (kind == 0)):
+            f = int(rfile[i])
             if status[i] == _OPEN_AT_EOF:
                 reason = "record cut short: quote left open at end of file"
-                truncated = True
-                notes.append(f"last record (line {lines[i]}) cut short: quote left open")
+                truncated[f] = True
+                notes[f].append(f"last record (line {lines[i]}) cut short: quote left open")
             else:
                 reason = (
-                    f"quote left open: record runs into line {int(last[i]) + 2}, "
+                    f"quote left open: record runs into line {int(lines[i] + last[i] - first[i]) + 1}, "
                     "which starts a new row"
                 )
-            quarantine.append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
+            quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
             kind[i] = 4
         wrong = np.flatnonzero((kind == 0) & (counts != expected))
         for i in wrong:
-            if i == n_rec - 1 and not rec_eol[i]:
+            f = int(rfile[i])
+            if is_last[i] and not rec_eol[i]:
                 reason = (
                     f"record cut short: {int(counts[i])} fields, expected {expected}, "
                     "no line end at end of file"
                 )
-                truncated = True
-                notes.append(f"last record (line {lines[i]}) cut short")
+                truncated[f] = True
+                notes[f].append(f"last record (line {lines[i]}) cut short")
             else:
                 reason = f"wrong field count: {int(counts[i])} fields, expected {expected}"
-            quarantine.append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
+            quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
             kind[i] = 4
-    rows_read = int(np.count_nonzero(kind != 1))
-    repeated = int(np.count_nonzero(kind == 2))
-    ignored = int(np.count_nonzero(kind == 3))
+    rows_read = np.bincount(rfile[kind != 1], minlength=nf)
+    repeated = np.bincount(rfile[kind == 2], minlength=nf)
+    ignored = np.bincount(rfile[kind == 3], minlength=nf)
     good = np.flatnonzero(kind == 0)
     # --- the validated records as one blob --------------------------------------------
     if len(good) == n_rec:
@@ -663,13 +758,15 @@ def parse_lis_bytes(
         run_first = good[np.concatenate(([0], brk + 1))]
         run_last = good[np.concatenate((brk, [len(good) - 1]))]
         ends = np.append(rs, len(data))
+        mv = memoryview(data)
         blob = b"".join(
-            data[int(rs[f]) : int(ends[e + 1])] for f, e in zip(run_first, run_last, strict=True)
+            mv[int(rs[f]) : int(ends[e + 1])] for f, e in zip(run_first, run_last, strict=True)
         )
     names = list(profile.header)
     multiline = bool((last[good] > first[good]).any()) if len(good) else False
     blob = _decode(blob, profile.encoding)
     g_lines = lines[good]
+    g_file = rfile[good]
     table = None
     if len(good):
         try:
@@ -682,12 +779,15 @@ def parse_lis_bytes(
                 table = None
         rec_arr, offs = _record_array(blob, len(good), ord(profile.quote))
         if table is None or table.num_rows != len(good) or len(offs) - 1 != len(good):
+            if nf > 1:  # pyarrow split some record differently: file by file
+                del blob, table
+                return _merge([_parse_many([it], profile, fmt_name) for it in items])
             texts = [data[rs[i] : ce[i]].decode(profile.encoding, errors="replace") for i in good]
             table, bad = _py_read(texts, names, profile.separator, profile.quote)
             rec_arr = pa.array([t + "\n" for t in texts], type=pa.large_string())
             if bad:
                 for b in bad:
-                    quarantine.append(
+                    quarantine[int(g_file[b])].append(
                         QuarantineRow(int(g_lines[b]), "unparseable quoting", texts[b])
                     )
                 keep = np.ones(len(good), dtype=bool)
@@ -695,43 +795,67 @@ def parse_lis_bytes(
                 table = table.filter(pa.array(keep))
                 rec_arr = rec_arr.filter(pa.array(keep))
                 g_lines = g_lines[keep]
+                g_file = g_file[keep]
     else:
         table = pa.table({nm: pa.array([], type=pa.string()) for nm in names})
         rec_arr = pa.array([], type=pa.large_string())
-    events, qrows, problems, unknown, lab = _convert(
-        table, rec_arr, g_lines, ctx, profile, fmt_name, file_lab
+    file_lab_date = [profile.file_lab_date(it[2]) for it in items]
+    events, qrows, problems, unknown, labs, g_file = _convert(
+        table,
+        rec_arr,
+        g_lines,
+        g_file,
+        [it[1] for it in items],
+        profile,
+        fmt_name,
+        [fl for fl, _ in file_lab_date],
     )
-    quarantine.extend(qrows)
-    quarantine.sort(key=lambda q: q.line or 0)
-    return FileRead(
-        events=events,
-        rows_read=rows_read,
-        rows_to_events=len(events),
-        repeated_headers=repeated,
-        ignored=ignored,
-        quarantine=quarantine,
-        field_problems=problems,
-        truncated=truncated,
-        truncation_note="; ".join(notes),
-        unknown_codes=unknown,
-        lab=lab,
-        file_date=file_date,
-    )
+    for f, q in qrows:
+        quarantine[f].append(q)
+    per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
+    for f, p in problems:
+        per_file_problems[f].append(p)
+    n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
+    files = []
+    for f in range(nf):
+        q = quarantine[f]
+        if len(q) > 1:
+            q.sort(key=lambda r: r.line or 0)
+        files.append(
+            FileRead(
+                events=None,  # type: ignore[arg-type]  # the rows are in BatchRead.events
+                rows_read=int(rows_read[f]),
+                rows_to_events=int(n_ev[f]),
+                repeated_headers=int(repeated[f]),
+                ignored=int(ignored[f]),
+                quarantine=q,
+                field_problems=per_file_problems[f],
+                truncated=truncated[f],
+                truncation_note="; ".join(notes[f]),
+                lab=labs[f],
+                file_date=file_lab_date[f][1],
+            )
+        )
+    return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)
 
 
 def _convert(
     table: pa.Table,
     rec_arr: pa.Array,
     lines: np.ndarray,
-    ctx: ReadContext,
+    fidx: np.ndarray,
+    ctxs: list[ReadContext],
     profile: Profile,
     fmt_name: str,
-    file_lab: str | None,
+    file_labs: list[str | None],
 ):
+    """Convert the parsed records of one or more files (``fidx``: file of each row)."""
     n = table.num_rows
+    nf = len(ctxs)
+    ctx = ctxs[0]
     cols = profile.columns
     spec = profile.timestamp
-    quarantine: list[QuarantineRow] = []
+    quarantine: list[tuple[int, QuarantineRow]] = []
     bad = np.zeros(n, dtype=bool)
     reasons: dict[int, str] = {}
 
@@ -793,13 +917,19 @@ def _convert(
     else:
         ocode = np.zeros(n, dtype=np.int64)
     for i in sorted(reasons):
-        quarantine.append(QuarantineRow(int(lines[i]), reasons[i], _strip_eol(rec_arr[i].as_py())))
+        quarantine.append(
+            (
+                int(fidx[i]),
+                QuarantineRow(int(lines[i]), reasons[i], _strip_eol(rec_arr[i].as_py())),
+            )
+        )
     if bad.any():
         keep = ~bad
         table = table.filter(pa.array(keep))
         rec_arr = rec_arr.filter(pa.array(keep))
-        lines, secs, offs, frac, ok, ocode = (
+        lines, fidx, secs, offs, frac, ok, ocode = (
             lines[keep],
+            fidx[keep],
             secs[keep],
             offs[keep],
             frac[keep],
@@ -812,7 +942,7 @@ def _convert(
         utc = (secs - offs) * _NS + frac
         quality = np.zeros(n, dtype=np.int8)
     else:
-        utc, quality = clock.localize(secs * _NS + frac, ctx.tz)
+        utc, quality = clock.localize_files(secs * _NS + frac, ctx.tz, fidx)
     out: dict[str, object] = {}
     out["ts"] = pd.Series(pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC"))
     out["ts_quality"] = pd.Series(pd.Categorical.from_codes(quality, dtype=TS_QUALITY_DTYPE))
@@ -821,12 +951,23 @@ def _convert(
     if lab_col is None:
         lab_col = pa.chunked_array([pa.nulls(n, pa.string())])
     # a row without a lab takes the lab given by the investigator, else the file name's
-    for fill in (ctx.lab, file_lab):
-        if fill is not None and lab_col.null_count:
-            lab_col = pc.fill_null(lab_col, fill)
-    lab_u = pc.unique(lab_col.combine_chunks() if n else pa.array([], pa.string()))
-    lab_u = [v for v in lab_u.to_pylist() if v is not None]
-    file_lab_out = lab_u[0] if len(lab_u) == 1 else (file_lab or ctx.lab)
+    for fills in ([c.lab for c in ctxs], file_labs):
+        if lab_col.null_count and any(v is not None for v in fills):
+            if len(set(fills)) == 1:
+                lab_col = pc.fill_null(lab_col, fills[0])
+            else:
+                lab_col = pc.coalesce(lab_col, pa.array(fills, pa.string()).take(fidx))
+    # the file's lab (for rotation): its one lab, else the lab given or named
+    lidx, lvals = _dict_map(lab_col, lambda u: u)
+    big = np.iinfo(np.int64).max
+    lo = np.full(nf, big, dtype=np.int64)
+    hi = np.full(nf, -1, dtype=np.int64)
+    has = lidx >= 0
+    np.minimum.at(lo, fidx[has], lidx[has])
+    np.maximum.at(hi, fidx[has], lidx[has])
+    file_lab_out = [
+        lvals[int(lo[f])] if lo[f] == hi[f] else (file_labs[f] or ctxs[f].lab) for f in range(nf)
+    ]
     out["lab"] = _as_string(lab_col)
     for canon in ("site", "account", "host", "src_ip", "request", "app_session", "message_id"):
         c = col(canon)
@@ -895,13 +1036,13 @@ def _convert(
         if n_null:
             unknown[""] = n_null
     # --- numbers --------------------------------------------------------------------
-    problems: list[FieldProblem] = []
+    problems: list[tuple[int, FieldProblem]] = []
     for canon in ("records", "bytes"):
         c = col(canon)
         if c is None:
             out[canon] = _missing_int(n)
             continue
-        s, probs = _parse_numbers(c, profile.digit_grouping, lines, canon, cols[canon])
+        s, probs = _parse_numbers(c, profile.digit_grouping, lines, fidx, canon, cols[canon])
         out[canon] = s
         problems.extend(probs)
     ipp = col("ipp")
@@ -909,7 +1050,11 @@ def _convert(
     det = col("detail")
     out["detail"] = _as_string(det) if det is not None else _const_string(None, n)
     out["source_format"] = _const_string(fmt_name, n)
-    out["source_file"] = _const_string(ctx.source_file, n)
+    if nf == 1:
+        out["source_file"] = _const_string(ctx.source_file, n)
+    else:
+        names = pa.array([c.source_file for c in ctxs], pa.string())
+        out["source_file"] = _as_string(names.take(fidx))
     out["source_line"] = pd.Series(
         pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
     )
@@ -918,7 +1063,7 @@ def _convert(
     events = pd.DataFrame(
         {k: (v.array if isinstance(v, pd.Series) else v) for k, v in out.items()}, copy=False
     )
-    return events, quarantine, problems, unknown, file_lab_out
+    return events, quarantine, problems, unknown, file_lab_out, fidx
 
 
 # --------------------------------------------------------------------------- registration
@@ -931,7 +1076,10 @@ def _builtin_reader(name: str):
     def read(path: Path, ctx: ReadContext) -> FileRead:
         return read_lis(path, ctx, name, f"lis_{name}")
 
-    return sniff, read
+    def read_many(paths: list[Path], ctxs: list[ReadContext]) -> BatchRead:
+        return read_lis_many(paths, ctxs, name, f"lis_{name}")
+
+    return sniff, read, read_many
 
 
 def _profile_read(path: Path, ctx: ReadContext) -> FileRead:
@@ -940,8 +1088,14 @@ def _profile_read(path: Path, ctx: ReadContext) -> FileRead:
     return read_lis(path, ctx, prof, fmt)
 
 
+def _profile_read_many(paths: list[Path], ctxs: list[ReadContext]) -> BatchRead:
+    prof = load_profile(ctxs[0].profile)
+    fmt = f"lis_{prof.name}" if prof.builtin else "lis_profile"
+    return read_lis_many(paths, ctxs, prof, fmt)
+
+
 for _name in ("legacy", "current"):
-    _sn, _rd = _builtin_reader(_name)
+    _sn, _rd, _rm = _builtin_reader(_name)
     register_reader(
         ReaderSpec(
             name=f"lis_{_name}",
@@ -950,6 +1104,7 @@ for _name in ("legacy", "current"):
             priority=10,
             rotation=True,
             description=f"Dedalus-style LIS audit export, {_name} dialect (built-in profile)",
+            read_many=_rm,
         )
     )
 register_reader(
@@ -960,5 +1115,6 @@ register_reader(
         priority=-100,
         rotation=True,
         description="LIS CSV export read with a user profile (read_evidence(profile=...))",
+        read_many=_profile_read_many,
     )
 )
