@@ -188,6 +188,9 @@ def run(seed: int, args) -> list[dict]:
         f"per million sessions: {t_sc / n_s * 1e6:.0f} s, {peak / 2**20 / n_s * 1e6:,.0f} MiB "
         f"(KNN fitted on {sc.metadata['units']['session']['sample_sizes'].get('KNN')} rows)"
     )
+    from labforensics.evaluate import label_units
+
+    labels = label_units(ss.events, truth)
     rows = []
     for name, col in [(d, f"det_{d.lower()}") for d in DETECTORS] + [
         ("ensemble", "ensemble"),
@@ -195,7 +198,8 @@ def run(seed: int, args) -> list[dict]:
         ("combination", "score"),
     ]:
         s2 = sc if name == "combination" else _rerank(sc, col)
-        rows.append({"seed": seed, **_summary(evaluate(s2, truth, events=ss.events), name)})
+        ev = evaluate(s2, truth, events=ss.events, labels=labels)
+        rows.append({"seed": seed, **_summary(ev, name)})
     return rows
 
 

@@ -255,6 +255,7 @@ def evaluate(
     events: pd.DataFrame,
     k: Sequence[int] = (10, 30, 50, 100),
     tz: str = "Europe/Paris",
+    labels: Mapping[str, pd.DataFrame] | None = None,
 ) -> Evaluation:
     """Precision@k, recall@k and average precision of ranked scores against the truth.
 
@@ -270,6 +271,10 @@ def evaluate(
         Cut-offs (units).
     tz : str
         Local time zone used for days and months (as in ``FeatureParams.tz``).
+    labels : mapping, optional
+        Unit labels from :func:`label_units` (or a previous ``Evaluation.labels``
+        minus its ``rank``), to evaluate several rankings of the same units
+        without joining the truth again.
 
     Returns
     -------
@@ -284,7 +289,8 @@ def evaluate(
     ks = tuple(int(x) for x in k)
     if not ks or min(ks) < 1:
         raise ParameterError(f"k must hold positive cut-offs, got {k!r}")
-    labels = label_units(events, truth, tz)
+    if labels is None:
+        labels = label_units(events, truth, tz)
     rows, inc_rows, trap_rows, out_labels = [], [], [], {}
     keys = {
         "session": ["session_id"],
@@ -295,7 +301,8 @@ def evaluate(
         kc = keys[level]
         if not set(kc) <= set(table.columns):
             continue
-        t = table[[*kc, "rank"]].merge(labels[level], on=kc, how="left")
+        lab_cols = [c for c in labels[level].columns if c != "rank"]
+        t = table[[*kc, "rank"]].merge(labels[level][lab_cols], on=kc, how="left")
         t = t.sort_values("rank", kind="stable").reset_index(drop=True)
         out_labels[level] = t
         rank = t["rank"].to_numpy()

@@ -122,9 +122,10 @@ class DetectParams:
     min_rows : int
         Fewer rows than this: a detector is skipped (recorded).
     max_fit_rows : int
-        KNN/LOF fit on a seeded sample of at most this many rows (20,000: the
-        k-d tree's self-query at fit time grows faster than linearly; at 185,000
-        sessions a 50,000-row sample costs about 5 times as much for the same ranks).
+        KNN/LOF fit on a seeded sample of at most this many rows (20,000: pyod's
+        fit queries every sample row against the sample, a cost that grows faster
+        than linearly; at 185,000 sessions that self-query was most of the
+        scoring time with 50,000 rows).
     iforest_estimators, hbos_bins : int
     rules_path : str or Path, optional
         Rule file; default the package's ``detect/rules.toml``. ``""`` disables rules.
