@@ -109,3 +109,14 @@ def test_bad_params_and_inputs():
             pd.DataFrame({"session_id": ["a", "b"], "x": [1.0, 2.0]}),
             DetectParams(columns={"session": ("nope",)}),
         )
+
+
+def test_empty_tables_score_to_empty_rankings():
+    from labforensics.features import build_features
+    from labforensics.schema import SESSION_DTYPES, empty_events
+
+    ss = pd.DataFrame({c: pd.Series([], dtype=d) for c, d in SESSION_DTYPES.items()})
+    sc = score(build_features(empty_events(), ss))
+    # nothing to score is not an error: empty ranked tables, every detector skipped with why
+    assert len(sc.session) == len(sc.account_day) == len(sc.account_month) == 0
+    assert sc.metadata["units"]["session"]["skipped_detectors"]["ECOD"] == "skipped: no rows"

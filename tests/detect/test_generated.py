@@ -80,3 +80,17 @@ def test_reasons_and_flags_on_the_top_rows(run):
     assert {"det_ecod", "det_iforest", "det_copod", "det_hbos", "det_knn"} <= set(
         sc.session.columns
     )
+
+
+def test_session_rules_carry_to_day_and_month(run):
+    _, _, sc, ev, _ = run
+    day = ev.labels["account_day"]
+    month = ev.labels["account_month"]
+    a_day = day.loc[day["incident_kind"] == "a", ["lab", "account", "day"]]
+    a_month = month.loc[month["incident_kind"] == "a", ["lab", "account", "month"]]
+    d = sc.account_day.merge(a_day, on=["lab", "account", "day"])
+    m = sc.account_month.merge(a_month, on=["lab", "account", "month"])
+    # the mass-extraction rule (weight 10) counts fully for the day, half for the month
+    assert len(d) >= 1 and (d["rule_mass_extraction"] == 10.0).all()
+    assert len(m) >= 1 and (m["rule_mass_extraction"] == 5.0).all()
+    assert d["reasons"].str.contains("in one of its sessions").all()
