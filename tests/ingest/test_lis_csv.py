@@ -104,6 +104,22 @@ def test_quoted_separator_does_not_count(tmp_path, test_key):
     assert ev.events["detail"].tolist() == ['a;b;"c";d']  # 15 fields once quotes are honoured
 
 
+def test_quoting_rules(tmp_path, test_key):
+    rows = [
+        leg_row(detail='""'),
+        leg_row(detail=""),
+        leg_row(detail='"say ""hi"""'),
+        leg_row(detail='"ab"c'),
+        leg_row(detail='a"b"c'),
+    ]
+    ev = read(write_legacy(tmp_path, rows), test_key)
+    d = ev.events["detail"].tolist()
+    # "" is the empty string, an empty field is missing; "" inside quotes is one quote;
+    # as Python's csv module: text after a closing quote is kept, a quote mid-field is a quote
+    assert d[0] == "" and pd.isna(d[1])
+    assert d[2:] == ['say "hi"', "abc", 'a"b"c']
+
+
 def test_open_quote_cut_at_next_row(tmp_path, test_key):
     rows = [
         leg_row("10:00:00", detail='"never closed'),

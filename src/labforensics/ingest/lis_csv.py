@@ -5,24 +5,29 @@ profiles of :mod:`labforensics.ingest.profiles`, contract
 ``shared/formats/lis-audit-csv.md``) and ``lis_profile`` (a user profile forced
 with ``read_evidence(profile=...)``; it never sniffs).
 
-How a file is read
+How files are read
 ------------------
+Files of one profile are read in batches (:func:`read_lis_many`; one file is a
+batch of one): every fixed cost is paid once per batch, not once per file.
+
+0. **Transcoding**: each file's bytes become UTF-8 (``cp1252`` decoded, invalid
+   bytes U+FFFD), BOM dropped, a line end added after a last line without one
+   (remembered: that record was cut short); the files are laid end to end.
 1. **Record structure on raw bytes** (numpy). ``;``, ``"`` and ``\\n`` are
-   ASCII in cp1252 and UTF-8 alike, so quote parity is counted on bytes: a
-   physical line with an odd number of quote bytes opens (or closes) a quoted
-   field. Only those rare lines are walked in Python: a quoted field that
-   runs to the end of the file, or past a line that starts like a new row
-   (:meth:`Profile.row_start_regex`), is cut there and its row quarantined;
-   reading resumes on that line. Field counts are separators outside quotes
-   plus one; a row of the wrong width is quarantined with its line.
-   Repeated header lines are counted, never read as data.
-2. **Parsing** of the validated records only, decoded to UTF-8 in one C-level
-   call, by :func:`pyarrow.csv.read_csv` with every column as string, so rows
-   map one to one to records.
-3. **Vectorized conversion**: exact fixed-width timestamps (``02/13/2019`` is
-   quarantined, never read month-first), local time to UTC
-   (:mod:`labforensics.ingest.clock`), French digit grouping, code tables
-   applied once per distinct value.
+   ASCII, so quote parity is counted on bytes: a physical line with an odd
+   number of quote bytes opens (or closes) a quoted field. Only those rare lines
+   are walked in Python: a quoted field that runs to the end of its file, or
+   past a line that starts like a new row (:meth:`Profile.row_start_regex`), is
+   cut there and its row quarantined; reading resumes on that line. Repeated
+   header lines are counted, never read as data.
+2. **Fields** (numba, :mod:`labforensics.ingest._lis_kernels`): one pass counts
+   each record's fields (a row of the wrong width is quarantined with its
+   line), another splits the valid records into Arrow string columns (CSV rules
+   of Python's :mod:`csv`: ``""`` is the empty string, an empty field missing).
+3. **Vectorized conversion** of the whole batch: exact fixed-width timestamps
+   (``02/13/2019`` is quarantined, never read month-first), local time to UTC
+   per file (:func:`labforensics.ingest.clock.localize_files`), French digit
+   grouping, code tables applied once per distinct value.
 
 Quarantine reasons are short fixed phrases with detail, e.g.
 ``wrong field count: 13 fields, expected 15``,
@@ -32,8 +37,6 @@ Quarantine reasons are short fixed phrases with detail, e.g.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -41,7 +44,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS_QUALITY_DTYPE
 from . import clock
@@ -128,7 +130,7 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.nd
         keep[inner[~slow[line_file[inner]]]] = False
         if slow.any():
             rx = profile.row_start_regex()
-            header = profile.header_bytes()
+            header = _header_utf8(profile)
             hdr_lines = (header, _BOM + header)
 
             def looks_row(i: int) -> bool:
@@ -198,7 +200,7 @@ def _looks_row_mask(
 ) -> np.ndarray:
     """Which of the lines ``idx`` start like a new row (or are the header)."""
     starts, ends = line_start[idx], line_end[idx]
-    header = profile.header_bytes()
+    header = _header_utf8(profile)
     out = np.zeros(len(idx), dtype=bool)
     lens = ends - starts
     for i in np.flatnonzero((lens >= len(header)) & (lens <= len(header) + 4)):
@@ -228,30 +230,6 @@ def _looks_row_mask(
                 ok &= (b >= 48) & (b <= 57)
         pos += w
     return out | ok
-
-
-def _field_counts(arr: np.ndarray, rs: np.ndarray, ce: np.ndarray, profile: Profile) -> np.ndarray:
-    """Fields per record: separators outside quotes + 1."""
-    spos = np.flatnonzero(arr == ord(profile.separator))
-    lo = np.searchsorted(spos, rs)
-    hi = np.searchsorted(spos, ce)
-    counts = hi - lo + 1
-    qpos = np.flatnonzero(arr == ord(profile.quote))
-    if len(qpos) == 0 or len(spos) == 0:
-        return counts
-    qlo = np.searchsorted(qpos, rs)
-    qhi = np.searchsorted(qpos, ce)
-    qrec = np.flatnonzero((qhi > qlo) & (hi > lo))
-    if len(qrec) == 0:
-        return counts
-    nsep = (hi - lo)[qrec]
-    rec_of = np.repeat(qrec, nsep)
-    starts = np.repeat(lo[qrec] - np.concatenate(([0], np.cumsum(nsep)[:-1])), nsep)
-    sidx = np.arange(int(nsep.sum())) + starts
-    sp = spos[sidx]
-    parity = (np.searchsorted(qpos, sp) - qlo[rec_of]) & 1
-    inside = np.bincount(rec_of[parity == 1], minlength=len(rs))
-    return counts - inside
 
 
 # --------------------------------------------------------------------------- time parsing
@@ -505,69 +483,42 @@ def _parse_numbers(
 # --------------------------------------------------------------------------- reading
 
 
-def _decode(blob: bytes, encoding: str) -> bytes:
+def _header_utf8(profile: Profile) -> bytes:
+    """The header line as UTF-8 bytes (files are transcoded to UTF-8 before the scan)."""
+    return profile.header_line.encode("utf-8")
+
+
+def _to_utf8(data: bytes | memoryview, encoding: str) -> bytes | memoryview:
+    """The bytes of one file as UTF-8 (undecodable bytes become U+FFFD).
+
+    ``;``, ``"`` and line ends keep their places in the structure: they are ASCII,
+    and no UTF-8 multi-byte sequence holds an ASCII byte.
+    """
     enc = encoding.lower().replace("_", "-")
+    raw = bytes(data) if isinstance(data, memoryview) else data
+    if raw.isascii():
+        return data
     if enc in ("utf-8", "utf8", "utf-8-sig"):
-        return blob
-    if not (np.frombuffer(blob, dtype=np.uint8) >= 0x80).any():
-        return blob  # ASCII is the same bytes in UTF-8
-    return blob.decode(encoding, errors="replace").encode("utf-8")
-
-
-def _pa_read(blob: bytes, names: list[str], sep: str, quote: str, multiline: bool) -> pa.Table:
-    return pacsv.read_csv(
-        io.BytesIO(blob),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
-        parse_options=pacsv.ParseOptions(
-            delimiter=sep, quote_char=quote, double_quote=True, newlines_in_values=multiline
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in names},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            null_values=[""],
-        ),
-    )
-
-
-def _py_read(texts: list[str], names: list[str], sep: str, quote: str) -> tuple[pa.Table, list]:
-    """Slow path (one record at a time) for records pyarrow splits differently."""
-    rows, bad = [], []
-    for i, t in enumerate(texts):
         try:
-            fields = next(csv.reader([t], delimiter=sep, quotechar=quote, strict=False))
-        except (csv.Error, StopIteration):
-            fields = []
-        if len(fields) != len(names):
-            bad.append(i)
-            rows.append([None] * len(names))
-        else:
-            rows.append([f if f != "" else None for f in fields])
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-    table = pa.table(
-        {nm: pa.array(list(c), type=pa.string()) for nm, c in zip(names, cols, strict=True)}
-    )
-    return table, bad
+            raw.decode("utf-8")
+            return data
+        except UnicodeDecodeError:
+            pass
+    return raw.decode(encoding, errors="replace").encode("utf-8")
 
 
-def _record_array(blob_utf8: bytes, n_rec: int, quote: int) -> tuple[pa.Array, np.ndarray]:
-    """Zero-copy string array of each record's text (line end included) over ``blob_utf8``."""
-    arr = np.frombuffer(blob_utf8, dtype=np.uint8)
-    nl = np.flatnonzero(arr == 10)
-    if len(nl):
-        qpos = np.flatnonzero(arr == quote)
-        par = np.searchsorted(qpos, nl) & 1 if len(qpos) else np.zeros(len(nl), dtype=np.int64)
-        ends = nl[par == 0] + 1
+def _string_array(values: np.ndarray, offsets: np.ndarray, valid: np.ndarray | None) -> pa.Array:
+    """A pyarrow string array over ``values`` (uint8) with int64 ``offsets`` (n + 1)."""
+    n = len(offsets) - 1
+    if len(values) < 2**31 - 1:
+        typ, offs = pa.string(), offsets.astype(np.int32)
     else:
-        ends = np.zeros(0, dtype=np.int64)
-    if len(ends) == 0 or ends[-1] != len(arr):
-        ends = np.concatenate((ends, [len(arr)]))
-    offsets = np.concatenate(([0], ends)).astype(np.int64)
-    if len(offsets) - 1 != n_rec:
-        offsets = offsets[: n_rec + 1]
-    buf = pa.py_buffer(blob_utf8)
-    rec = pa.LargeStringArray.from_buffers(n_rec, pa.py_buffer(offsets.tobytes()), buf)
-    return rec, offsets
+        typ, offs = pa.large_string(), offsets
+    nulls = 0 if valid is None else n - int(np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(
+        typ, n, [bitmap, pa.py_buffer(offs), pa.py_buffer(values)], null_count=nulls
+    )
 
 
 def _strip_eol(text: str) -> str:
@@ -646,22 +597,10 @@ def parse_lis_bytes(
     return _one(_parse_many([(data, ctx, name, truncated, truncation_note)], profile, fmt_name))
 
 
-def _merge(batches: list[BatchRead]) -> BatchRead:
-    frames = [b.events for b in batches]
-    unknown: dict[str, int] = {}
-    for b in batches:
-        for k, v in b.unknown_codes.items():
-            unknown[k] = unknown.get(k, 0) + v
-    return BatchRead(
-        events=pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0],
-        counts=np.concatenate([b.counts for b in batches]),
-        files=[f for b in batches for f in b.files],
-        unknown_codes=unknown,
-    )
-
-
 def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRead:
     """Read the decompressed bytes of several files: ``(data, ctx, name, truncated, note)``."""
+    from . import _lis_kernels as _k  # numba: imported on first read
+
     nf = len(items)
     parts: list[bytes | memoryview] = []
     starts = np.zeros(nf + 1, dtype=np.int64)
@@ -669,10 +608,10 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     pos = 0
     for k, (d, _ctx, _name, _tr, _note) in enumerate(items):
         starts[k] = pos
-        v = memoryview(d)[3:] if d.startswith(_BOM) else d
+        v = _to_utf8(memoryview(d)[3:] if d.startswith(_BOM) else d, profile.encoding)
         parts.append(v)
         pos += len(v)
-        if len(v) and d[-1] != 10:  # a last line without line end: give it one
+        if len(v) and v[-1] != 10:  # a last line without line end: give it one
             parts.append(b"\n")
             appended[k] = True
             pos += 1
@@ -689,7 +628,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     rfile = line_file[first]
     file_line0 = np.searchsorted(line_file, np.arange(nf))  # first line of each file
     lines = first - file_line0[rfile] + 1  # 1-based physical line where each record starts
-    header = profile.header_bytes()
+    header = _header_utf8(profile)
     expected = len(profile.header)
     quarantine: list[list[QuarantineRow]] = [[] for _ in range(nf)]
     notes: list[list[str]] = [[it[4]] if it[4] else [] for it in items]
@@ -697,7 +636,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 
     def raw_text(i: int) -> str:
-        return data[rs[i] : ce[i]].decode(profile.encoding, errors="replace").lstrip("\ufeff")
+        return data[rs[i] : ce[i]].decode("utf-8", errors="replace").lstrip("\ufeff")
 
     if n_rec:
         lens = ce - rs
@@ -715,7 +654,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         kind[is_hdr] = 2
         kind[is_hdr & is_first] = 1
         kind[blank & (kind == 0)] = 3
-        counts = _field_counts(arr, rs, ce, profile)
+        counts, open_end = _k.count_fields(arr, rs, ce, ord(profile.separator), ord(profile.quote))
         for i in np.flatnonzero((status != _OK) & (kind == 0)):
             f = int(rfile[i])
             if status[i] == _OPEN_AT_EOF:
@@ -743,62 +682,32 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
                 reason = f"wrong field count: {int(counts[i])} fields, expected {expected}"
             quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
             kind[i] = 4
+        for i in np.flatnonzero((kind == 0) & open_end):  # a quote in mid-field, say
+            f = int(rfile[i])
+            quarantine[f].append(QuarantineRow(int(lines[i]), "unparseable quoting", raw_text(i)))
+            kind[i] = 4
     rows_read = np.bincount(rfile[kind != 1], minlength=nf)
     repeated = np.bincount(rfile[kind == 2], minlength=nf)
     ignored = np.bincount(rfile[kind == 3], minlength=nf)
     good = np.flatnonzero(kind == 0)
-    # --- the validated records as one blob --------------------------------------------
-    if len(good) == n_rec:
-        blob = data
-    elif len(good) == 0:
-        blob = b""
-    else:
-        # runs of consecutive good records, each a contiguous byte range
-        brk = np.flatnonzero(np.diff(good) != 1)
-        run_first = good[np.concatenate(([0], brk + 1))]
-        run_last = good[np.concatenate((brk, [len(good) - 1]))]
-        ends = np.append(rs, len(data))
-        mv = memoryview(data)
-        blob = b"".join(
-            mv[int(rs[f]) : int(ends[e + 1])] for f, e in zip(run_first, run_last, strict=True)
-        )
+    # --- fields of the validated records, straight from the bytes ---------------------
     names = list(profile.header)
-    multiline = bool((last[good] > first[good]).any()) if len(good) else False
-    blob = _decode(blob, profile.encoding)
     g_lines = lines[good]
     g_file = rfile[good]
-    table = None
-    if len(good):
-        try:
-            table = _pa_read(blob, names, profile.separator, profile.quote, multiline)
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            try:
-                blob = blob.decode("utf-8", errors="replace").encode("utf-8")
-                table = _pa_read(blob, names, profile.separator, profile.quote, multiline)
-            except pa.ArrowInvalid:
-                table = None
-        rec_arr, offs = _record_array(blob, len(good), ord(profile.quote))
-        if table is None or table.num_rows != len(good) or len(offs) - 1 != len(good):
-            if nf > 1:  # pyarrow split some record differently: file by file
-                del blob, table
-                return _merge([_parse_many([it], profile, fmt_name) for it in items])
-            texts = [data[rs[i] : ce[i]].decode(profile.encoding, errors="replace") for i in good]
-            table, bad = _py_read(texts, names, profile.separator, profile.quote)
-            rec_arr = pa.array([t + "\n" for t in texts], type=pa.large_string())
-            if bad:
-                for b in bad:
-                    quarantine[int(g_file[b])].append(
-                        QuarantineRow(int(g_lines[b]), "unparseable quoting", texts[b])
-                    )
-                keep = np.ones(len(good), dtype=bool)
-                keep[bad] = False
-                table = table.filter(pa.array(keep))
-                rec_arr = rec_arr.filter(pa.array(keep))
-                g_lines = g_lines[keep]
-                g_file = g_file[keep]
-    else:
-        table = pa.table({nm: pa.array([], type=pa.string()) for nm in names})
-        rec_arr = pa.array([], type=pa.large_string())
+    g_rs, g_ce = rs[good], ce[good]
+    out, base, offs, valid = _k.fill_columns(
+        arr, g_rs, g_ce, ord(profile.separator), ord(profile.quote), len(names)
+    )
+    table = pa.table(
+        {
+            nm: _string_array(out[base[k] : base[k + 1]], offs[k], valid[k])
+            for k, nm in enumerate(names)
+        }
+    )
+    del out, offs, valid
+    rec_bytes, rec_offs = _k.gather_records(arr, g_rs, g_ce)
+    rec_arr = _string_array(rec_bytes, rec_offs, None)
+    del rec_bytes, rec_offs
     file_lab_date = [profile.file_lab_date(it[2]) for it in items]
     events, qrows, problems, unknown, labs, g_file = _convert(
         table,
