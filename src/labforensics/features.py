@@ -47,12 +47,29 @@ baselines
     ``m_z_own`` (against the account's own units of the same activity),
     ``m_z_peer_lab`` (same role at the same lab), ``m_z_peer_role`` (same role at
     every lab), each a robust z-score ``(x - median) / max(1.4826 * MAD,
-    min_scale)`` computed when the group has at least ``min_history`` units;
+    upper spread, min_scale)`` (:func:`robust_z` with ``tail_scale``; the upper
+    spread keeps a bursty but habitual account from looking extreme) computed
+    when the group has at least ``min_history`` units;
     ``m_z`` takes the first available of own, peer-lab, peer-role (an account
     with a regular history of its own is judged against it: that is what keeps
     the monthly billing export or a nightly job low) and ``m_ref`` is the median
     it was measured against. Activity is ``outbound`` (records sent out) or not,
-    so an export is compared with exports.
+    so an export is compared with exports. Baselines use the whole evidence
+    period (a retrospective investigation): a one-off stands out against the
+    median of the account's other units whether it came first or last.
+
+Units: records (rows of patient data), bytes, patients, events, seconds,
+shares (0-1, ``share_lab_patients`` may exceed 1 when more records than known
+patients leave), flags (0/1), robust z (dimensionless). Minimum scales are in
+:data:`FEATURE_SPECS` (and :func:`feature_spec` for derived names).
+
+Examples
+--------
+>>> from labforensics import sessionize, build_features, score  # doctest: +SKIP
+>>> ss = sessionize(events)  # doctest: +SKIP
+>>> ft = build_features(ss.events, ss.sessions)  # doctest: +SKIP
+>>> ft.session.values.columns[:3].tolist()  # doctest: +SKIP
+['records_exported', 'records_extracted', 'records_out']
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ key columns
     the two highest (``"top2"``) of the detector columns.
 ``det_<name>`` (float64)
     Each detector's score on the common scale (robust z of its decision scores):
-    ``det_ecod``, ``det_iforest``, ``det_copod``, ``det_hbos``, ``det_knn``.
+    ``det_ecod``, ``det_iforest``, ``det_copod``, ``det_hbos``, ``det_knn``;
+    ``NaN`` for a detector that was skipped (the reason is in the metadata).
 ``rules_score`` (float64), ``rule_<id>`` (float64)
     Weight of each rule that fired (0 otherwise) and their sum. When a whole
     :class:`~labforensics.features.Features` is scored, an account-day or
@@ -35,6 +36,15 @@ key columns
 ``reasons`` (string)
     Up to ``n_reasons`` reasons in words, ``"; "``-joined, for flagged rows and
     the ``explain_top`` best-ranked rows (``<NA>`` elsewhere).
+
+Rule weights are in the ensemble's robust units; the default rules
+(``detect/rules.toml``) weigh at least the flag threshold (``flag_k`` = 6), so a
+unit that fires a rule ranks above every unit the ensemble alone would not flag.
+
+Examples
+--------
+>>> sc = score(build_features(ss.events, ss.sessions))  # doctest: +SKIP
+>>> sc.session[["session_id", "rank", "score", "flagged", "reasons"]].head()  # doctest: +SKIP
 """
 
 from __future__ import annotations
