@@ -83,7 +83,7 @@ PathLike = str | os.PathLike[str]
 _WORKERS = 2
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 _SEP = "\x1f"
-_BATCH_BYTES = 32 << 20
+_BATCH_BYTES = 8 << 20
 _BATCH_FILES = 8192
 
 
@@ -208,8 +208,20 @@ def _ts_ns(s: pd.Series) -> np.ndarray:
     return ts.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").view("int64")
 
 
+def _rotation_k_hashed(prev: np.ndarray, cur: np.ndarray) -> int:
+    """:func:`_rotation_k` on record hashes (int64): largest k with prev[-k:] == cur[:k]."""
+    m = len(prev)
+    lo = max(0, m - len(cur))
+    for j in np.flatnonzero(prev[lo:] == cur[0]) + lo:  # smallest j = largest k
+        if np.array_equal(prev[j:], cur[: m - j]):
+            return int(m - j)
+    return 0
+
+
 def _rotation(
     raw: pd.DataFrame,
+    rhash: np.ndarray | None,
+    hashed: np.ndarray,
     files: list[_File],
     f_start: np.ndarray,
     f_count: np.ndarray,
@@ -219,13 +231,14 @@ def _rotation(
     """Rotation duplicates at the head of each file (files in evidence order).
 
     Each file is compared with the previous file of its lab as read (all its
-    records), even when that file itself lost rows to its own predecessor. Pairs
-    are first screened all at once: a head that repeats the tail needs the later
-    file's first record to be in the earlier file's tail, and equal records have
-    equal (time, length); only the pairs that pass are compared exactly.
+    records), even when that file itself lost rows to its own predecessor.
+    Records are compared on their text: through a 64-bit hash of it (FNV-1a,
+    ``_rhash``) for readers that give one, else on the ``_record`` text. Pairs
+    with hashes are first screened all at once (the later file's first record
+    must be in the earlier file's tail); only those that pass are compared.
     """
     skip = np.zeros(len(files), dtype=np.int64)
-    if "_record" not in raw.columns or not len(raw):
+    if not len(raw) or (rhash is None and "_record" not in raw.columns):
         return skip
     prev: dict[str, int] = {}
     pairs: list[tuple[int, int]] = []
@@ -240,38 +253,34 @@ def _rotation(
             pairs.append((p, k))
     if not pairs:
         return skip
-    rec = _chunked(raw["_record"].astype(schema.STRING))
     pp = np.asarray([p for p, _ in pairs], dtype=np.int64)
     cc = np.asarray([c for _, c in pairs], dtype=np.int64)
-    fast = np.asarray([files[p].batch and files[c].batch for p, c in pairs], dtype=bool)
-    check = list(zip(pp[~fast].tolist(), cc[~fast].tolist(), strict=True))
-    if fast.any():
-        ts = _ts_ns(raw["ts"])
-        if "ts_quality" in raw.columns:  # the fall-back hour is resolved per file: no time
-            tq = raw["ts_quality"].astype(schema.TS_QUALITY_DTYPE)
-            amb = [i for i, c in enumerate(tq.cat.categories) if str(c).startswith("ambiguous")]
-            ts = np.where(np.isin(tq.cat.codes.to_numpy(), amb), 0, ts)
-        length = pc.binary_length(rec).fill_null(-1).to_numpy(zero_copy_only=False)
-        key = ts * 31 + length.astype(np.int64)  # wraps: a collision only adds a check
+    both = hashed[pp] & hashed[cc]
+    text = ~hashed[pp] & ~hashed[cc]  # a hashed and a text file never hold the same record
+    if both.any():
+        hp, hc = pp[both], cc[both]
         succ = np.full(len(files), -1, dtype=np.int64)
-        succ[pp[fast]] = cc[fast]
+        succ[hp] = hc
         first_key = np.zeros(len(files), dtype=np.int64)
-        first_key[cc[fast]] = key[f_start[cc[fast]]]
-        nxt = succ[row_file]
-        has = nxt >= 0
-        rows = np.flatnonzero(has)
-        c_of = nxt[rows]
+        first_key[hc] = rhash[f_start[hc]]
+        rows = np.flatnonzero(succ[row_file] >= 0)
+        c_of = succ[row_file[rows]]
         pos = rows - f_start[row_file[rows]]
-        in_tail = pos >= f_count[row_file[rows]] - f_count[c_of]
-        hit = in_tail & (key[rows] == first_key[c_of])
-        cand = np.unique(c_of[hit])
-        pred = {c: p for p, c in zip(pp.tolist(), cc.tolist(), strict=True)}
-        check += [(pred[int(c)], int(c)) for c in cand]
-    for p, c in check:
-        k = _rotation_k(
-            rec.slice(int(f_start[p]), int(f_count[p])), rec.slice(int(f_start[c]), int(f_count[c]))
-        )
-        skip[c] = k
+        hit = (pos >= f_count[row_file[rows]] - f_count[c_of]) & (rhash[rows] == first_key[c_of])
+        pred = dict(zip(hc.tolist(), hp.tolist(), strict=True))
+        for c in np.unique(c_of[hit]).tolist():
+            p = pred[c]
+            skip[c] = _rotation_k_hashed(
+                rhash[f_start[p] : f_start[p] + f_count[p]],
+                rhash[f_start[c] : f_start[c] + f_count[c]],
+            )
+    if text.any():
+        rec = _chunked(raw["_record"].astype(schema.STRING))
+        for p, c in zip(pp[text].tolist(), cc[text].tolist(), strict=True):
+            skip[c] = _rotation_k(
+                rec.slice(int(f_start[p]), int(f_count[p])),
+                rec.slice(int(f_start[c]), int(f_count[c])),
+            )
     return skip
 
 
@@ -279,7 +288,7 @@ def _plan_units(jobs: list[tuple]) -> list[list[int]]:
     """Group files into units of work: batches for readers with ``read_many``.
 
     A batch holds files of one reader, up to a quarter of the evidence (so both
-    workers get work), at most 32 MiB on disk (gzip counted 8 times) and 8192 files.
+    workers get work), at most 8 MiB on disk (gzip counted 8 times) and 8192 files.
     """
     groups: dict[str, list[int]] = {}
     units: list[list[int]] = []
@@ -493,8 +502,10 @@ def read_evidence(
                 for f in as_completed(futures):
                     bar.update(sizes[f])
         results = [f.result() for f in futures]
+        del futures  # the futures hold the results: drop them with the results below
     # --- one pool of rows: pieces (a batch's table or one file's), files within them -----
     pieces: list[pd.DataFrame] = []
+    hashes: list[np.ndarray | None] = []  # per piece: record hashes (``_rhash``), if any
     files: list[_File] = []
     efs: dict[int, EvidenceFile] = {}
     for unit, res in zip(units, results, strict=True):
@@ -507,6 +518,7 @@ def read_evidence(
             continue
         if isinstance(out, BatchRead):
             pid = len(pieces)
+            hashes.append(out.events.pop("_rhash").to_numpy() if "_rhash" in out.events else None)
             pieces.append(out.events)
             for code, cnt in out.unknown_codes.items():
                 report.unknown_codes[code] = report.unknown_codes.get(code, 0) + cnt
@@ -521,7 +533,7 @@ def read_evidence(
                         int(starts[j]),
                         int(out.counts[j]),
                         True,
-                        "_record" in out.events,
+                        hashes[-1] is not None or "_record" in out.events,
                     )
                 )
         else:
@@ -535,9 +547,19 @@ def read_evidence(
                 ev["source_format"] = spec.name
             if "lab" not in ev.columns:
                 ev["lab"] = pd.Series(pd.NA, index=ev.index, dtype=schema.STRING)
+            hashes.append(ev.pop("_rhash").to_numpy() if "_rhash" in ev else None)
             pieces.append(ev)
             files.append(
-                _File(unit[0], fr, spec, len(pieces) - 1, 0, len(ev), False, "_record" in ev)
+                _File(
+                    unit[0],
+                    fr,
+                    spec,
+                    len(pieces) - 1,
+                    0,
+                    len(ev),
+                    False,
+                    hashes[-1] is not None or "_record" in ev,
+                )
             )
             fr.events = None
     for i in range(len(jobs)):
@@ -560,7 +582,16 @@ def read_evidence(
             else schema.empty_events().assign(_ipp=pd.Series([], dtype="string"))
         )
     )
-    del pieces
+    rhash = None
+    if any(h is not None for h in hashes):
+        rhash = np.concatenate(
+            [
+                h if h is not None else np.zeros(len(p), np.int64)
+                for h, p in zip(hashes, pieces, strict=True)
+            ]
+        )
+    hashed = np.asarray([hashes[f.piece] is not None for f in files], dtype=bool)
+    del pieces, hashes
     n_files = len(files)
     f_start = np.asarray([f.start for f in files], dtype=np.int64)
     f_count = np.asarray([f.count for f in files], dtype=np.int64)
@@ -569,10 +600,11 @@ def read_evidence(
     nonempty = by_start[f_count[by_start] > 0]
     row_file = np.repeat(nonempty, f_count[nonempty]).astype(np.int64)
     # --- rotation de-duplication -----------------------------------------------------------
-    skip = _rotation(raw, files, f_start, f_count, row_file, prof)
+    skip = _rotation(raw, rhash, hashed, files, f_start, f_count, row_file, prof)
+    del rhash
     # --- lab aliases; a row without a lab -> UNKNOWN (noted per file) ----------------------
-    if len(raw):
-        labs = _chunked(raw["lab"].astype(schema.STRING))
+    labs = _chunked(raw["lab"].astype(schema.STRING)) if len(raw) else None
+    if labs is not None and (aliases or labs.null_count):
         if aliases:
             li, lvals = _codes(labs)
             mapped = [aliases.get(v, v) for v in lvals]

@@ -521,10 +521,6 @@ def _string_array(values: np.ndarray, offsets: np.ndarray, valid: np.ndarray | N
     )
 
 
-def _strip_eol(text: str) -> str:
-    return text.rstrip("\r\n")
-
-
 def read_lis(path: Path, ctx: ReadContext, profile: Profile | str, fmt_name: str) -> FileRead:
     """Read one LIS CSV export with a profile (see the module docstring).
 
@@ -540,7 +536,9 @@ def read_lis(path: Path, ctx: ReadContext, profile: Profile | str, fmt_name: str
     Returns
     -------
     FileRead
-        Raw events (canonical columns, ``_ipp``, ``_record``); never raises on content.
+        Raw events (canonical columns, ``_ipp``, and ``_rhash``: int64 FNV-1a hash of
+        the record's text, line end excluded, for rotation de-duplication); never
+        raises on content.
     """
     return _one(read_lis_many([path], [ctx], profile, fmt_name))
 
@@ -705,13 +703,16 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         }
     )
     del out, offs, valid
-    rec_bytes, rec_offs = _k.gather_records(arr, g_rs, g_ce)
-    rec_arr = _string_array(rec_bytes, rec_offs, None)
-    del rec_bytes, rec_offs
+    rec_hash = _k.record_hashes(arr, g_rs, g_ce)
+
+    def rec_text(i: int) -> str:  # the text of valid record i, for a quarantine entry
+        return data[g_rs[i] : g_ce[i]].decode("utf-8", errors="replace")
+
     file_lab_date = [profile.file_lab_date(it[2]) for it in items]
     events, qrows, problems, unknown, labs, g_file = _convert(
         table,
-        rec_arr,
+        rec_hash,
+        rec_text,
         g_lines,
         g_file,
         [it[1] for it in items],
@@ -750,7 +751,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
 
 def _convert(
     table: pa.Table,
-    rec_arr: pa.Array,
+    rec_hash: np.ndarray,
+    rec_text,
     lines: np.ndarray,
     fidx: np.ndarray,
     ctxs: list[ReadContext],
@@ -829,13 +831,13 @@ def _convert(
         quarantine.append(
             (
                 int(fidx[i]),
-                QuarantineRow(int(lines[i]), reasons[i], _strip_eol(rec_arr[i].as_py())),
+                QuarantineRow(int(lines[i]), reasons[i], rec_text(int(i))),
             )
         )
     if bad.any():
         keep = ~bad
         table = table.filter(pa.array(keep))
-        rec_arr = rec_arr.filter(pa.array(keep))
+        rec_hash = rec_hash[keep]
         lines, fidx, secs, offs, frac, ok, ocode = (
             lines[keep],
             fidx[keep],
@@ -967,7 +969,7 @@ def _convert(
     out["source_line"] = pd.Series(
         pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
     )
-    out["_record"] = _as_string(rec_arr)
+    out["_rhash"] = rec_hash
     # arrays, not Series: no index alignment, no copies
     events = pd.DataFrame(
         {k: (v.array if isinstance(v, pd.Series) else v) for k, v in out.items()}, copy=False
