@@ -307,8 +307,7 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
         offsets = np.frombuffer(bufs[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
         raw = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
         mat = raw.reshape(len(sub), width)
-        # one pass for all fields: digit columns checked together, each field's
-        # value a weighted sum of its digits (a small matrix product)
+        # digit columns checked together; each field's value built column by column
         digit_cols, lit_cols, lit_vals, fields = [], [], [], []
         pos = 0
         for kind, w, lit in toks:
@@ -324,13 +323,13 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
                 fields.append((kind, pos, w))
             pos += w
         ok = (mat[:, lit_cols] == np.asarray(lit_vals, dtype=np.uint8)).all(axis=1)
-        dmat = mat[:, digit_cols]
-        ok &= ((dmat >= 48) & (dmat <= 57)).all(axis=1)
-        weights = np.zeros((width, len(fields)), dtype=np.int64)
-        for j, (_kind, p0, w) in enumerate(fields):
-            weights[p0 : p0 + w, j] = 10 ** np.arange(w - 1, -1, -1)
-        vals = (mat.astype(np.int64) - 48) @ weights
-        parts: dict[str, np.ndarray] = {k: vals[:, j] for j, (k, _, _) in enumerate(fields)}
+        ok &= ((mat[:, digit_cols] - np.uint8(48)) <= 9).all(axis=1)  # wraps below '0'
+        parts: dict[str, np.ndarray] = {}
+        for k, p0, w in fields:  # each field's value, digit by digit (column-wise)
+            v = mat[:, p0].astype(np.int64) - 48
+            for q in range(p0 + 1, p0 + w):
+                v = v * 10 + mat[:, q] - 48
+            parts[k] = v
         zpos = next(
             (
                 p
