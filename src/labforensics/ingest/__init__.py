@@ -371,17 +371,22 @@ def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list]:
     return np.asarray(idx, dtype=np.int64), enc.dictionary.to_pylist()
 
 
-def _pairs(lab: pd.Series, text: pa.ChunkedArray) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """Codes of distinct (lab, text) pairs per row (-1 where text is missing)."""
-    li, labs = _codes(_chunked(lab))
-    ti, vals = _codes(text)
+def _pairs_of(
+    li: np.ndarray, labs: list, ti: np.ndarray, vals: list
+) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Codes of distinct (lab, value) pairs per row (-1 where either is missing).
+
+    ``li``/``ti`` are per-row codes (-1 missing) into ``labs``/``vals``.
+    """
     valid = (ti >= 0) & (li >= 0)
-    key = li * max(len(vals), 1) + ti
-    codes = np.full(len(key), -1, dtype=np.int64)
-    inv, uniq = pd.factorize(key[valid])
-    codes[valid] = inv
     nv = max(len(vals), 1)
-    return codes, [(labs[int(u) // nv], vals[int(u) % nv]) for u in uniq]
+    codes = np.full(len(ti), -1, dtype=np.int64)
+    inv, uniq = pd.factorize(li[valid] * nv + ti[valid])
+    codes[valid] = inv
+    uniq = np.asarray(uniq, dtype=np.int64)
+    lab_of = [labs[i] for i in (uniq // nv).tolist()]
+    val_of = [vals[i] for i in (uniq % nv).tolist()]
+    return codes, list(zip(lab_of, val_of, strict=True))
 
 
 def _from_codes(codes: np.ndarray, values: list[str | None]) -> pd.Series:
@@ -671,21 +676,34 @@ def read_evidence(
             raw = pd.DataFrame(taken, copy=False)
         raw["seq"] = seq[order]
     # --- pseudonymise (lab, IPP) once per distinct pair -----------------------------------
-    known: dict[str, set[str]] = {}
+    # Columns are dictionary-encoded once; trimming, pairing and hashing are done per
+    # distinct value, never per row.
+    lab_codes, lab_vals = (
+        _codes(_chunked(raw["lab"].astype(schema.STRING))) if len(raw) else (None, [])
+    )
+    ipp_pairs: list[tuple[str, str]] = []
     if "_ipp" in raw.columns and len(raw):
-        ipp = pc.utf8_trim_whitespace(_chunked(raw["_ipp"].astype(schema.STRING)))
-        ipp = pc.if_else(pc.equal(ipp, ""), pa.scalar(None, ipp.type), ipp)
-        codes, pairs = _pairs(raw["lab"], ipp)
-        for lb, value in pairs:
-            known.setdefault(lb, set()).add(value)
-        pseudo = _Pseudonymiser(key)([f"{lb}{_SEP}{v}" for lb, v in pairs])
+        ic, ivals = _codes(_chunked(raw["_ipp"].astype(schema.STRING)))
+        seen: dict[str, int] = {}
+        tmap = np.full(len(ivals) + 1, -1, dtype=np.int64)  # last slot: missing
+        for j, v in enumerate(ivals):
+            t = v.strip()
+            if t:  # an IPP of blanks is no IPP
+                tmap[j] = seen.setdefault(t, len(seen))
+        codes, ipp_pairs = _pairs_of(lab_codes, lab_vals, tmap[ic], list(seen))
+        del ic, tmap
+        pseudo = _Pseudonymiser(key)([f"{lb}{_SEP}{v}" for lb, v in ipp_pairs])
         raw["patient"] = _from_codes(codes, pseudo)
         raw = raw.drop(columns=["_ipp"])
+        del codes, pseudo
     # --- redact free text: details, quarantined lines, field-problem values ---------------
     det_codes = None
     det_pairs: list[tuple[str, str]] = []
-    if "detail" in raw.columns and len(raw) and raw["detail"].notna().any():
-        det_codes, det_pairs = _pairs(raw["lab"], _chunked(raw["detail"].astype(schema.STRING)))
+    if "detail" in raw.columns and len(raw):
+        dc, dvals = _codes(_chunked(raw["detail"].astype(schema.STRING)))
+        if dvals:
+            det_codes, det_pairs = _pairs_of(lab_codes, lab_vals, dc, dvals)
+        del dc
     texts = [t for _, t in det_pairs]
     for fr, _, _ in reads:
         texts += [q.raw for q in fr.quarantine if q.raw]
@@ -694,7 +712,12 @@ def read_evidence(
     for t in texts:
         tokens.update(_TOKEN.findall(t))
     # Only IPPs that occur as tokens can be replaced: the Redactor is built on those.
-    redactor = Redactor(key, {lb: v & tokens for lb, v in known.items()})
+    known: dict[str, set[str]] = {}
+    for lb, v in ipp_pairs:
+        if v in tokens:
+            known.setdefault(lb, set()).add(v)
+    del ipp_pairs
+    redactor = Redactor(key, known)
     if det_codes is not None:
         red = [redactor.redact(tx, lb or None) for lb, tx in det_pairs]
         raw["detail"] = _from_codes(det_codes, red)
