@@ -152,17 +152,13 @@ def fill_columns(data, rs, ce, sep, quote, ncols):  # pragma: no cover - compile
     fl = np.empty((n, ncols), dtype=np.int64)
     fk = np.empty((n, ncols), dtype=np.uint8)
     _split(data, rs, ce, sep, quote, ncols, fs, fl, fk)
-    empty = np.empty(0, dtype=np.uint8)
-    sizes = np.zeros(ncols, dtype=np.int64)
+    # a value is never longer than its raw range: the ranges' sums bound each column
+    base = np.zeros(ncols + 1, dtype=np.int64)
     for r in range(n):
         for k in range(ncols):
-            if fk[r, k] == 2:
-                sizes[k] += _unescape(data, fs[r, k], fs[r, k] + fl[r, k], quote, empty, 0)
-            else:
-                sizes[k] += fl[r, k]
-    base = np.zeros(ncols + 1, dtype=np.int64)
+            base[k + 1] += fl[r, k]
     for k in range(ncols):
-        base[k + 1] = base[k] + sizes[k]
+        base[k + 1] += base[k]
     out = np.empty(base[ncols], dtype=np.uint8)
     offsets = np.zeros((ncols, n + 1), dtype=np.int64)
     valid = np.zeros((ncols, n), dtype=np.bool_)
