@@ -236,3 +236,27 @@ def test_key_file_inside_output_refused(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(CaseKeyError, match="inside the output folder"):
         resolve_case_key(Case(key_file=out / "case.key"), out)
+
+
+def test_many_files_are_summarised(tmp_path, monkeypatch):
+    # with more evidence files than MAX_LISTED_FILES, findings keep one digest of the inputs
+    # and the notable files only; the manifest still lists every file
+    import labforensics.investigate as inv
+
+    monkeypatch.setattr(inv, "MAX_LISTED_FILES", 5)
+    p = write_hostile_case(tmp_path / "c", damaged=True)
+    r = inv.investigate(p["evidence"], tmp_path / "out", leak=p["leak"], progress=False)
+    f = r.findings
+    ev_inputs = [i for i in f["inputs"] if i["role"] == "evidence"]
+    assert len(ev_inputs) == 1 and ev_inputs[0]["source_file"].startswith("22 evidence files")
+    m = json.loads((r.out / "manifest.json").read_text())
+    lines = sorted(f"{i['sha256']}  {i['source_file']}\n" for i in m["inputs"]
+                   if i["source_file"].startswith("audit_") or i["source_file"] == "blob.bin")  # fmt: skip
+    assert ev_inputs[0]["sha256"] == hashlib.sha256("".join(lines).encode()).hexdigest()
+    # notable files: the cut gzip and the file with the three quarantined lines
+    assert [x["source_file"] for x in f["accounting"]["files"]] == [
+        "audit_l01_2020-03-21.csv.gz",
+        "audit_l01_2020-03-22.csv",
+    ]
+    assert f["accounting"]["files_total"] == 21
+    assert f["counts"]["input_files"] == 22

@@ -446,6 +446,42 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
     return out
 
 
+#: Above this many evidence files, findings.json lists per-file rows only for notable files
+#: (manifest.json always lists every file with its SHA-256).
+MAX_LISTED_FILES = 500
+_NOTABLE = ("quarantined", "rotation_duplicates", "repeated_headers", "ignored", "field_problems")
+
+
+def _accounting_section(accounting: Mapping[str, Any]) -> dict[str, Any]:
+    """Accounting without absolute paths; per-file rows trimmed to notable files when many."""
+    files = [{k: v for k, v in fr.items() if k != "path"} for fr in accounting.get("files", [])]
+    listed, how = files, "all"
+    if len(files) > MAX_LISTED_FILES:
+        listed = [fr for fr in files if fr.get("truncated") or any(fr.get(c) for c in _NOTABLE)]
+        how = "notable only: " + ", ".join(_NOTABLE) + " or truncated (every file: manifest.json)"
+    return {**accounting, "files": listed, "files_total": len(files), "files_listed": how}
+
+
+def _inputs_section(inputs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every input, or (with many evidence files) the companions and one digest of the rest."""
+    import hashlib
+
+    ev = [i for i in inputs if i.get("role") == "evidence"]
+    if len(ev) <= MAX_LISTED_FILES:
+        return [dict(i) for i in inputs]
+    lines = sorted(f"{i['sha256']}  {i['source_file']}\n" for i in ev)
+    digest = hashlib.sha256("".join(lines).encode()).hexdigest()
+    summary = {
+        "source_file": f"{len(ev)} evidence files (listed in manifest.json)",
+        "role": "evidence",
+        "format": ", ".join(sorted({str(i.get("format")) for i in ev})),
+        "size": int(sum(int(i.get("size") or 0) for i in ev)),
+        "sha256": digest,
+        "sha256_of": "sorted lines 'sha256  source_file' of the evidence files",
+    }
+    return [summary, *[dict(i) for i in inputs if i.get("role") != "evidence"]]
+
+
 def build_findings(
     *,
     events: pd.DataFrame,
@@ -527,17 +563,11 @@ def build_findings(
             "start": ev["ts"].min() if len(ev) else None,
             "end": ev["ts"].max() if len(ev) else None,
         },
-        # per-file accounting without the absolute path (findings travel; paths are local)
-        "accounting": {
-            **accounting,
-            "files": [
-                {k: v for k, v in fr.items() if k != "path"} for fr in accounting.get("files", [])
-            ],
-        },
+        "accounting": _accounting_section(accounting),
         "unreadable": list(unreadable),
         "migrations": report.tables.migrations(ev) if len(ev) else [],
         "gaps": report.tables.log_gaps(ev, tz) if len(ev) else [],
-        "inputs": list(inputs),
+        "inputs": _inputs_section(inputs),
         "parameters": parameters,
         "stages": list(stages),
         "reproduce": reproduce,

@@ -319,7 +319,17 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     detailed = [s for i, s in enumerate(top) if s.get("flagged") or i < 3]
     others = [s for s in top if s not in detailed]
     figs = _figures(data, detailed)
-    acct = _frame_rows(data.accounting) if data.accounting is not None else []
+    acc_frame = data.accounting
+    if acc_frame is not None and len(acc_frame) > 200:
+        # many files: the notable ones and the total (every file is in manifest.json)
+        cols = [c for c in ("quarantined", "rotation_duplicates", "repeated_headers", "ignored",
+                            "field_problems") if c in acc_frame.columns]  # fmt: skip
+        notable = acc_frame[cols].fillna(0).astype(bool).any(axis=1)
+        if "truncated" in acc_frame.columns:
+            notable |= acc_frame["truncated"].fillna(False).astype(bool)
+        notable |= acc_frame["source_file"] == "TOTAL"
+        acc_frame = acc_frame[notable]
+    acct = _frame_rows(acc_frame) if acc_frame is not None else []
     quarantine_summary: list[dict[str, Any]] = []
     if data.quarantine is not None and not data.quarantine.empty:
         q = data.quarantine
