@@ -695,9 +695,10 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     out, base, offs, valid = _k.fill_columns(
         arr, g_rs, g_ce, ord(profile.separator), ord(profile.quote), len(names)
     )
+    # each column its own buffer (a copy): a column dropped later frees its memory
     table = pa.table(
         {
-            nm: _string_array(out[base[k] : base[k + 1]], offs[k], valid[k])
+            nm: _string_array(out[base[k] : base[k] + offs[k, -1]].copy(), offs[k], valid[k])
             for k, nm in enumerate(names)
         }
     )
