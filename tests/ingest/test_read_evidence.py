@@ -211,3 +211,22 @@ def test_year_per_file_mapping(tmp_path, test_key):
     ev = read_evidence(tmp_path, case_key=test_key, year=2024)
     assert ev.events["ts"].min() == pd.Timestamp("2023-12-31 23:00:01", tz="UTC")
     assert ev.events["ts"].max() == pd.Timestamp("2024-12-31 22:59:59", tz="UTC")
+
+
+def test_folder_walk_links(tmp_path):
+    from labforensics.ingest.files import expand_paths
+
+    outside = tmp_path / "outside"
+    write(outside, "AUDIT_L01_20190301.csv", [row("01/03/2019", "10:00:00")])
+    case = tmp_path / "case"
+    write(case / "sub", "AUDIT_L01_20190302.csv", [row("02/03/2019", "10:00:00")])
+    (case / "link.csv").symlink_to(outside / "AUDIT_L01_20190301.csv")
+    (case / "linkdir").symlink_to(outside, target_is_directory=True)
+    got = [p for p, _ in expand_paths(case)]
+    # as os.walk: a linked file is taken (resolved to its target), a linked folder not entered
+    assert got == sorted(
+        [
+            (outside / "AUDIT_L01_20190301.csv").resolve(),
+            (case / "sub" / "AUDIT_L01_20190302.csv").resolve(),
+        ]
+    )
