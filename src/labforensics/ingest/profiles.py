@@ -81,6 +81,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,7 @@ class Profile:
         date = None
         if groups.get("date"):
             try:
-                date = dt.datetime.strptime(groups["date"], self.file_date_format).date()
+                date = _parse_date(groups["date"], self.file_date_format)
             except ValueError:
                 date = None
         return (lab.upper() if lab else None), date
@@ -226,6 +227,12 @@ class Profile:
                 return None
             pat += re.escape(self.separator)
         return re.compile(b"(?m)^(?:" + pat.encode() + b")")
+
+
+@lru_cache(maxsize=65536)
+def _parse_date(text: str, fmt: str) -> dt.date:
+    """``strptime`` of a file name's date (cached: daily files of many labs share dates)."""
+    return dt.datetime.strptime(text, fmt).date()
 
 
 def format_regex(fmt: str, *, groups: bool = True) -> str:
