@@ -720,7 +720,8 @@ def read_evidence(
     redactor = Redactor(key, known)
     if det_codes is not None:
         red = [redactor.redact(tx, lb or None) for lb, tx in det_pairs]
-        raw["detail"] = _from_codes(det_codes, red)
+        if any(r != tx for r, (_, tx) in zip(red, det_pairs, strict=True)):
+            raw["detail"] = _from_codes(det_codes, red)  # else: nothing to redact, kept
     qrows: list[dict[str, object]] = []
     fprows: list[dict[str, object]] = list(lab_notes)
     for fr, frep, _spec in reads:
