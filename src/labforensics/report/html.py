@@ -331,10 +331,18 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         acc_frame = acc_frame[notable]
     acct = _frame_rows(acc_frame) if acc_frame is not None else []
     quarantine_summary: list[dict[str, Any]] = []
+    quarantine_kinds: list[dict[str, Any]] = []
     if data.quarantine is not None and not data.quarantine.empty:
         q = data.quarantine
         quarantine_summary = _frame_rows(
             q.groupby(["source_file", "reason"], sort=True).size().rename("rows").reset_index()
+        )
+        kind = q["reason"].astype(str).str.split(":", n=1).str[0]
+        quarantine_kinds = _frame_rows(
+            pd.DataFrame({"reason": kind, "file": q["source_file"].astype(str)})
+            .groupby("reason", sort=True)
+            .agg(rows=("file", "size"), files=("file", "nunique"))
+            .reset_index()
         )
     gaps = list(f.get("gaps", []))
     gaps_long = sorted(gaps, key=lambda g: (-int(g.get("days", 0)), g.get("lab", "")))[:15]
@@ -350,6 +358,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "accounting": acct,
         "accounting_cols": list(data.accounting.columns) if data.accounting is not None else [],
         "quarantine_summary": quarantine_summary,
+        "quarantine_kinds": quarantine_kinds,
         "quarantine_total": 0 if data.quarantine is None else int(len(data.quarantine)),
         "quarantine_sample": _frame_rows(data.quarantine, 20)
         if data.quarantine is not None
