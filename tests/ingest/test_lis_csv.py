@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import pandas as pd
 import pytest
@@ -159,6 +160,52 @@ def test_last_line_without_line_end(tmp_path, test_key):
     q = ev.quarantine.iloc[0]
     assert q["source_line"] == 3 and q["reason"].startswith("record cut short: 6 fields")
     assert ev.report.files[0].truncated
+
+
+def test_gzip_cut_partial_last_line_always_quarantined(tmp_path, test_key):
+    # the cut falls inside the last row's detail: the partial line still has 15 fields
+    text = (
+        LEG + "\r\n" + leg_row("10:00:00") + "\r\n" + leg_row("10:01:00", detail="Impression CR")
+    )[:-3].encode("cp1252")
+    co = zlib.compressobj(wbits=31)  # gzip
+    p = tmp_path / "AUDIT_L02_20180305.csv.gz"
+    p.write_bytes(co.compress(text) + co.flush(zlib.Z_SYNC_FLUSH))  # member never ends: a cut
+    ev = read(p, test_key)
+    # line 3 ('...;Impression', detail cut) follows the gzip cut: quarantined, never an event
+    assert ev.events["source_line"].tolist() == [2]
+    q = ev.quarantine
+    assert q["source_line"].tolist() == [3]
+    assert q["reason"].iloc[0] == (
+        "record cut short: partial last line after the gzip cut (no line end)"
+    )
+    r = ev.report.files[0]
+    assert r.truncated and (r.rows_read, r.events, r.quarantined) == (2, 1, 1)
+    # the same bytes uncompressed: a last line without line end that parses whole is an event
+    p.unlink()
+    plain = tmp_path / "AUDIT_L02_20180305.csv"
+    plain.write_bytes(text)
+    ev = read(plain, test_key)
+    assert ev.events["detail"].tolist()[1] == "Impression" and ev.report.quarantined == 0
+
+
+def test_quotes_mid_field_follow_csv_rules(tmp_path, test_key):
+    rows = [
+        leg_row("10:00:00", detail='a"b;c"d'),
+        leg_row("10:01:00", detail='ecran 5"'),
+        'suite" du detail',
+        leg_row("10:02:00", detail="a\rb"),
+        leg_row("10:03:00", detail='x"y"z'),
+    ]
+    ev = read(write_legacy(tmp_path, rows), test_key)
+    # as Python's csv module and pyarrow: a quote in mid-field is a literal character,
+    # so 'a"b;c"d' is two fields (16 in all); lines 3-4 are joined by their odd quote
+    # counts but the line break between them lies outside quotes, as does a lone CR
+    assert ev.quarantine[["source_line", "reason"]].values.tolist() == [
+        [2, "wrong field count: 16 fields, expected 15"],
+        [3, "unparseable quoting: line break outside quotes"],
+        [5, "unparseable quoting: line break outside quotes"],
+    ]
+    assert ev.events["detail"].tolist() == ['x"y"z'] and ev.events["source_line"].tolist() == [6]
 
 
 def test_repeated_header_and_blank_lines(tmp_path, test_key):

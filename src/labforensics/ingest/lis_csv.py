@@ -20,11 +20,20 @@ batch of one): every fixed cost is paid once per batch, not once per file.
    past a line that starts like a new row (:meth:`Profile.row_start_regex`), is
    cut there and its row quarantined; reading resumes on that line. Repeated
    header lines are counted, never read as data.
-2. **Fields** (numba, :mod:`labforensics.ingest._lis_kernels`): one pass counts
-   each record's fields (a row of the wrong width is quarantined with its
-   line), another splits the valid records into Arrow string columns (CSV rules
-   of Python's :mod:`csv`: ``""`` is the empty string, an empty field missing).
-3. **Vectorized conversion** of the whole batch: exact fixed-width timestamps
+2. **Width and quoting** (numba, :mod:`labforensics.ingest._lis_kernels`): one
+   pass counts each record's fields under the CSV rules shared by Python's
+   :mod:`csv` and pyarrow (a quote opens a quoted field only at a field's start;
+   elsewhere it is a literal character, so ``a"b;c"d`` is two fields). A row of
+   the wrong width, one that ends inside quotes, or one with a line break outside
+   quotes (lines joined by an odd quote count from a literal quote, a lone CR) is
+   quarantined with its line. After a gzip cut, the partial bytes after the last
+   line end are always quarantined, whatever their width (the last field may be
+   cut); a plain file's last line without a line end is kept when it parses whole.
+3. **Fields** (:func:`pyarrow.csv.read_csv`): the batch's bytes, with every record
+   that is not data blanked into empty lines, are parsed once; its rows are the
+   validated records one for one (``""`` is the empty string, an empty field
+   missing).
+4. **Vectorized conversion** of the whole batch: exact fixed-width timestamps
    (``02/13/2019`` is quarantined, never read month-first), local time to UTC
    per file (:func:`labforensics.ingest.clock.localize_files`), French digit
    grouping, code tables applied once per distinct value.
@@ -32,7 +41,8 @@ batch of one): every fixed cost is paid once per batch, not once per file.
 Quarantine reasons are short fixed phrases with detail, e.g.
 ``wrong field count: 13 fields, expected 15``,
 ``unparseable date '02/13/2019' (expected dd/mm/yyyy)``,
-``record cut short: quote left open at end of file``.
+``record cut short: quote left open at end of file``,
+``record cut short: partial last line after the gzip cut (no line end)``.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS_QUALITY_DTYPE
 from . import clock
@@ -506,17 +517,58 @@ def _to_utf8(data: bytes | memoryview, encoding: str) -> bytes | memoryview:
     return raw.decode(encoding, errors="replace").encode("utf-8")
 
 
-def _string_array(values: np.ndarray, offsets: np.ndarray, valid: np.ndarray | None) -> pa.Array:
-    """A pyarrow string array over ``values`` (uint8) with int64 ``offsets`` (n + 1)."""
-    n = len(offsets) - 1
-    if len(values) < 2**31 - 1:
-        typ, offs = pa.string(), offsets.astype(np.int32)
-    else:
-        typ, offs = pa.large_string(), offsets
-    nulls = 0 if valid is None else n - int(np.count_nonzero(valid))
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    return pa.Array.from_buffers(
-        typ, n, [bitmap, pa.py_buffer(offs), pa.py_buffer(values)], null_count=nulls
+def _parse_records(
+    arr: np.ndarray,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    drop: np.ndarray,
+    profile: Profile,
+    newlines: bool,
+) -> pa.Table:
+    """Split the validated records into string columns with :func:`pyarrow.csv.read_csv`.
+
+    ``arr`` (uint8) is the batch's UTF-8 bytes; records ``rs[i]:ce[i]`` where
+    ``drop`` is True (header lines, blank lines, quarantined records) are blanked
+    into empty lines, which the parser skips, so its rows are the other records,
+    one for one, in order. A line feed goes first: pyarrow drops a BOM at the very
+    start of its input, and a record's value keeps it. ``newlines``: some record
+    holds a line break inside quotes.
+
+    Returns a table of ``len(profile.header)`` string columns named after the
+    header: ``""`` (quoted) is the empty string, an empty unquoted field missing.
+    """
+    from . import _lis_kernels as _k  # numba: imported on first read
+
+    names = list(profile.header)
+    if drop.all():
+        return pa.table({nm: pa.array([], pa.string()) for nm in names})
+    buf = np.empty(len(arr) + 1, dtype=np.uint8)
+    buf[0] = 10
+    buf[1:] = arr
+    _k.blank_ranges(buf, rs[drop] + 1, ce[drop] + 1)
+    longest = int((ce - rs)[~drop].max())
+    return pacsv.read_csv(
+        pa.BufferReader(pa.py_buffer(buf)),
+        read_options=pacsv.ReadOptions(
+            column_names=names,
+            use_threads=False,  # batches are already read by a pool of workers
+            block_size=max(1 << 22, 2 * longest + 64),  # a row never straddles a block
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=profile.separator,
+            quote_char=profile.quote,
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=newlines,
+            ignore_empty_lines=True,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={nm: pa.string() for nm in names},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            check_utf8=False,  # transcoded to valid UTF-8 already
+        ),
     )
 
 
@@ -630,6 +682,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     quarantine: list[list[QuarantineRow]] = [[] for _ in range(nf)]
     notes: list[list[str]] = [[it[4]] if it[4] else [] for it in items]
     truncated = [bool(it[3]) for it in items]
+    gz_cut = np.asarray(truncated, dtype=bool)  # the data stops at a gzip cut
+    quoted_break = np.zeros(n_rec, dtype=bool)
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 
     def raw_text(i: int) -> str:
@@ -651,7 +705,24 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         kind[is_hdr] = 2
         kind[is_hdr & is_first] = 1
         kind[blank & (kind == 0)] = 3
-        counts, open_end = _k.count_fields(arr, rs, ce, ord(profile.separator), ord(profile.quote))
+        counts, open_end, bad_break, quoted_break = _k.count_fields(
+            arr, rs, ce, ord(profile.separator), ord(profile.quote)
+        )
+        # a gzip member cut short: whatever follows the last line end is a partial record,
+        # whatever its width (its last field may be cut), so it is never an event
+        for f in np.flatnonzero(gz_cut & appended):
+            i = int(np.searchsorted(rfile, f, side="right")) - 1
+            if i < 0 or rfile[i] != f or kind[i] != 0:
+                continue
+            quarantine[f].append(
+                QuarantineRow(
+                    int(lines[i]),
+                    "record cut short: partial last line after the gzip cut (no line end)",
+                    raw_text(i),
+                )
+            )
+            notes[f].append(f"last record (line {lines[i]}) cut short by the gzip cut")
+            kind[i] = 4
         for i in np.flatnonzero((status != _OK) & (kind == 0)):
             f = int(rfile[i])
             if status[i] == _OPEN_AT_EOF:
@@ -683,26 +754,30 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
             f = int(rfile[i])
             quarantine[f].append(QuarantineRow(int(lines[i]), "unparseable quoting", raw_text(i)))
             kind[i] = 4
+        # a line break outside quotes (a quote in mid-field made a line's quote count odd,
+        # or a lone CR): CSV readers end the row there, so it cannot be read as one record
+        for i in np.flatnonzero((kind == 0) & bad_break):
+            f = int(rfile[i])
+            quarantine[f].append(
+                QuarantineRow(
+                    int(lines[i]), "unparseable quoting: line break outside quotes", raw_text(i)
+                )
+            )
+            kind[i] = 4
     rows_read = np.bincount(rfile[kind != 1], minlength=nf)
     repeated = np.bincount(rfile[kind == 2], minlength=nf)
     ignored = np.bincount(rfile[kind == 3], minlength=nf)
     good = np.flatnonzero(kind == 0)
-    # --- fields of the validated records, straight from the bytes ---------------------
-    names = list(profile.header)
+    # --- fields of the validated records: pyarrow's CSV parser ----------------------
     g_lines = lines[good]
     g_file = rfile[good]
     g_rs, g_ce = rs[good], ce[good]
-    out, base, offs, valid = _k.fill_columns(
-        arr, g_rs, g_ce, ord(profile.separator), ord(profile.quote), len(names)
-    )
-    # each column its own buffer (a copy): a column dropped later frees its memory
-    table = pa.table(
-        {
-            nm: _string_array(out[base[k] : base[k] + offs[k, -1]].copy(), offs[k], valid[k])
-            for k, nm in enumerate(names)
-        }
-    )
-    del out, offs, valid
+    table = _parse_records(arr, rs, ce, kind != 0, profile, bool(quoted_break[good].any()))
+    if table.num_rows != len(good):  # the width check and the parser disagree: a bug
+        raise AssertionError(
+            f"LIS reader bug: pyarrow read {table.num_rows} rows from {len(good)} validated "
+            f"records of {', '.join(it[2] for it in items[:3])}; report it with these files"
+        )
     rec_hash = _k.record_hashes(arr, g_rs, g_ce)
 
     def rec_text(i: int) -> str:  # the text of valid record i, for a quarantine entry
