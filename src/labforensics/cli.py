@@ -120,7 +120,7 @@ _EXTENSIONS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str]] = 
 
 def _load_extensions() -> None:
     try:
-        from .investigate import add_cli_commands
+        from .investigation import add_cli_commands
     except ImportError:
         return
     add_cli_commands(_EXTENSIONS)

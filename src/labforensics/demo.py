@@ -82,7 +82,7 @@ def run_demo(out: str | Path, *, params: dict[str, Any] | None = None, progress:
         The investigation and the elapsed seconds of each step.
     """
     from . import synth
-    from .investigate import investigate
+    from .investigation import investigate
 
     params = {**DEMO_PARAMETERS, **(params or {})}
     out = Path(out)
@@ -136,7 +136,7 @@ def run_real(out: str | Path, shared: str | Path | None = None, *, progress: boo
     """
     from .case import Case
     from .errors import LabForensicsError
-    from .investigate import investigate
+    from .investigation import investigate
 
     root = Path(shared) if shared else Path.cwd().parent / "shared" / "data" / "real"
     if not root.exists():

@@ -861,19 +861,3 @@ def add_cli_commands(extensions: dict) -> None:
         _add_reidentify,
         "map pseudonyms back to (lab, IPP) for patient notification (data-protection officer)",
     )
-
-
-class _CallableModule(sys.modules[__name__].__class__):
-    """Lets ``labforensics.investigate(...)`` work once this submodule is imported.
-
-    Importing ``labforensics.investigate`` binds the package attribute of that name
-    to this module (the import system does it after the lazy ``__getattr__`` of
-    the package could answer), so the module itself forwards calls to
-    :func:`investigate`.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> InvestigationResult:
-        return investigate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
