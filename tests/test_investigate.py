@@ -23,7 +23,7 @@ from hostile import HOSTILE_ACCOUNT, HOSTILE_HOST, ipps, write_hostile_case
 from labforensics.errors import EvidenceError, OutputExistsError
 
 OUTPUTS = ("report.html", "findings.json", "events.parquet", "sessions.parquet",
-           "scores.parquet", "quarantine.csv", "manifest.json")  # fmt: skip
+           "scores.parquet", "quarantine.csv", "sources.csv", "manifest.json")  # fmt: skip
 
 
 def _hashes(folder: Path) -> dict[str, str]:

@@ -13,6 +13,8 @@ attribution) and writes, into one output folder:
 ``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
                        ``reasons``
 ``quarantine.csv``     input rows that could not become events (formulas neutralised)
+``sources.csv``        source addresses ranked by their authentication attempts (brute
+                       force), :func:`labforensics.detect.score_sources` (neutralised)
 ``manifest.json``      chain of custody: SHA-256 and size of every input, SHA-256 of
                        every output, versions, parameters, seed, time zone, start/end
 =====================  ===============================================================
@@ -62,6 +64,10 @@ QUESTION = (
 
 #: Number of top sessions kept in findings.json and shown in the report.
 TOP_SESSIONS = 20
+#: Number of top source addresses (authentication attacks) kept in findings.json.
+TOP_SOURCES = 20
+#: Flagged source addresses named one by one in the findings text (the rest counted).
+TEXT_SOURCES = 3
 
 
 # --- the result --------------------------------------------------------------------------
@@ -117,7 +123,7 @@ class InvestigationResult:
         ]
         if f.get("findings_text"):
             lines.append("Top findings:")
-            lines += [f"  {i}. {t}" for i, t in enumerate(f["findings_text"][:6], 1)]
+            lines += [f"  {i}. {t}" for i, t in enumerate(f["findings_text"][:8], 1)]
         lines.append("")
         lines.append(f"Report:   {self.report}")
         lines.append(f"Findings: {self.out / 'findings.json'}")
@@ -435,6 +441,16 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
             f"starting {when(s.get('start'))}: {recs:,} records sent out, score "
             f"{s.get('score', 0):.2f}" + (f" ({reasons})" if reasons else "")
         )
+    flagged_src = [s for s in f.get("top_sources", []) if s.get("flagged")]
+    for s in flagged_src[:TEXT_SOURCES]:
+        out.append(
+            f"Authentication attack from {s.get('src_ip')} at {s.get('lab')}, "
+            f"{when(s.get('first'))} to {when(s.get('last'))}: {s.get('reasons')}"
+        )
+    n_more = f["counts"].get("flagged_sources", 0) - min(len(flagged_src), TEXT_SOURCES)
+    if n_more > 0:
+        out.append(f"{n_more:,} more source address(es) flagged for authentication attacks "
+                   "(sources.csv).")  # fmt: skip
     if f["windows"]:
         out.append(f"{len(f['windows'])} exfiltration window(s) established from the leak.")
     if f["pathways"]:
@@ -493,6 +509,7 @@ def build_findings(
     case: Case,
     parameters: Mapping[str, Any],
     key_fingerprint: str | None,
+    sources: pd.DataFrame | None = None,
     leak_patients: int | None = None,
     transfers_given: bool = False,
     unreadable: Sequence[Mapping[str, str]] = (),
@@ -512,6 +529,9 @@ def build_findings(
         :meth:`IngestReport.to_dict` (``totals``, ``files`` ...).
     inputs : list of dict
         ``source_file``, ``format``, ``size`` (bytes), ``sha256``, ``role`` of every input.
+    sources : pandas.DataFrame, optional
+        :func:`labforensics.detect.score_sources` output, sorted by rank; its first
+        :data:`TOP_SOURCES` rows become ``top_sources``.
     """
     from . import report
     from .outputs import json_safe
@@ -550,6 +570,7 @@ def build_findings(
         },
         "transfers_given": transfers_given,
         "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS),
+        "top_sources": json_safe(sources.head(TOP_SOURCES)) if sources is not None else [],
         "counts": {
             "input_files": len([i for i in inputs if i.get("role") == "evidence"]),
             "input_bytes": int(sum(int(i.get("size") or 0) for i in inputs)),
@@ -557,6 +578,8 @@ def build_findings(
             "quarantined": int(totals.get("quarantined", 0)),
             "sessions": int(len(sessions)),
             "flagged_sessions": int(session_scores["flagged"].sum()) if len(session_scores) else 0,
+            "sources": int(len(sources)) if sources is not None else 0,
+            "flagged_sources": int(sources["flagged"].sum()) if sources is not None else 0,
             "labs": int(ev["lab"].nunique()) if len(ev) else 0,
         },
         "period": {
@@ -697,7 +720,7 @@ def investigate(
 
     from .ingest import read_evidence
 
-    st = _Stages(5, progress)
+    st = _Stages(6, progress)
     ev = st.run(
         "ingest",
         lambda: _call(
@@ -712,6 +735,11 @@ def investigate(
         ),  # fmt: skip
         lambda e: f"{len(e.events):,} events, {int(len(e.quarantine)):,} quarantined",
     )
+    from .detect import SourceParams, score_sources
+
+    srcp = make_params(SourceParams, case_, "sources")
+    src = st.run("sources", lambda: score_sources(ev.events, srcp),
+                 lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
     from .sessions import SessionParams, sessionize
 
     sp = make_params(SessionParams, case_, "sessions")
@@ -767,6 +795,7 @@ def investigate(
         "sessions": _params_dict(sp),
         "features": _params_dict(fp),
         "detection": _params_dict(dp),
+        "sources": _params_dict(srcp),
         "attribution": _params_dict(ap),
         "tz": case_.tz,
         "seed": case_.seed,
@@ -791,13 +820,14 @@ def investigate(
             accounting=ev.report.to_dict(), inputs=inputs, case=case_, parameters=parameters,
             key_fingerprint=key.fingerprint, leak_patients=leak_n,
             transfers_given=xfer_path is not None, unreadable=unreadable, stages=st.rows,
-            reproduce=reproduce,
+            reproduce=reproduce, sources=src,
         )  # fmt: skip
         write_json(findings, out_p / "findings.json")
         write_parquet(events_out, out_p / "events.parquet")
         write_parquet(_drop_private(ss.sessions), out_p / "sessions.parquet")
         write_parquet(scored if isinstance(scored, pd.DataFrame) else sst, out_p / "scores.parquet")
         write_csv(ev.quarantine, out_p / "quarantine.csv")
+        write_csv(src, out_p / "sources.csv")
         data = report.ReportData(
             findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
             accounting=ev.report.to_frame(), tz=case_.tz, title=case_.name, session_scores=sst,

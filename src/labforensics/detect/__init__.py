@@ -41,6 +41,10 @@ Rule weights are in the ensemble's robust units; the default rules
 (``detect/rules.toml``) weigh at least the flag threshold (``flag_k`` = 6), so a
 unit that fires a rule ranks above every unit the ensemble alone would not flag.
 
+Failed logins belong to no session; :func:`score_sources` ranks source addresses
+by their authentication attempts instead (brute force, password spraying): a
+rule-based table, see :mod:`labforensics.detect.sources`.
+
 Examples
 --------
 >>> sc = score(build_features(ss.events, ss.sessions))  # doctest: +SKIP
@@ -62,8 +66,16 @@ from ..features import MAD_TO_SD, Features, FeatureTable
 from .detectors import run_detectors, standardize
 from .explain import explain_rows
 from .rules import Rule, apply_rules, default_rules_path, load_rules
+from .sources import SourceParams, score_sources
 
-__all__ = ["DETECTOR_COLUMNS_EXTRA", "DetectParams", "Scores", "score"]
+__all__ = [
+    "DETECTOR_COLUMNS_EXTRA",
+    "DetectParams",
+    "Scores",
+    "SourceParams",
+    "score",
+    "score_sources",
+]
 
 #: Feature columns the detectors see besides every baseline ``*_z`` column, for
 #: tables made by :func:`labforensics.build_features` (volumes enter through their

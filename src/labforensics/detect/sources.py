@@ -1,0 +1,310 @@
+"""Authentication attacks ranked by source address: a rule-based unit beside sessions.
+
+Failed logins belong to no session (a session starts at a successful login), so
+a brute-force campaign that never succeeds leaves no scored session. This module
+scores the *source address* instead: one row per ``(lab, src_ip)`` that made at
+least one authentication attempt (``login`` or ``login_failed`` event with a
+``src_ip``).
+
+This is a transparent rule-based ranking, not an anomaly model: time and
+identifiers are not features, nothing is learned, and the score is a plain
+formula of counts (below), monotone in each of them.
+
+Score
+-----
+``score = log1p(failed_logins) + log1p(distinct_accounts_tried)
++ success_bonus * success_after_failures``
+
+so ten times more failures adds about ``log(10) = 2.3``, spraying many
+accounts counts as much as hammering one many times, and a success from an
+address that had failed before (the brute force may have worked) adds
+``success_bonus`` (3.0, worth about twenty times more failures).
+
+Flag rule (:class:`SourceParams`)
+---------------------------------
+A source is flagged when
+
+- ``failed_logins >= min_failed`` (10) **and** ``peak_failures_per_hour >=
+  min_peak_per_hour`` (5): a burst of failures, not a user mistyping over months; or
+- ``success_after_failures`` **and** ``failed_logins >= min_failed_with_success`` (5):
+  a login from an address that had failed repeatedly.
+
+Thresholds follow the usual brute-force heuristics of intrusion-prevention tools
+(fail2ban's default ``maxretry = 5``; a burst of tens of attempts an hour is no
+human typing), kept deliberately low: the ranking, not the flag, orders the work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError, SchemaError
+
+__all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
+
+#: Columns of :func:`score_sources`' table, in order.
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "lab",
+    "src_ip",
+    "first",
+    "last",
+    "failed_logins",
+    "distinct_accounts_tried",
+    "successes",
+    "accounts_succeeded",
+    "success_after_failures",
+    "peak_failures_per_hour",
+    "score",
+    "flagged",
+    "reasons",
+)
+
+#: Account names listed in ``accounts_succeeded`` before "(+N more)".
+MAX_LISTED_ACCOUNTS = 10
+
+
+@dataclass(frozen=True)
+class SourceParams:
+    """Thresholds of :func:`score_sources` (see the module doc for their source).
+
+    Attributes
+    ----------
+    min_failed : int
+        Failed logins of a brute-force source (10).
+    min_peak_per_hour : int
+        Failures within one ``window`` needed with ``min_failed`` (5).
+    min_failed_with_success : int
+        Failed logins that, with a success after the first of them, flag a source (5).
+    window : str
+        Length of the sliding window of ``peak_failures_per_hour`` (pandas offset, ``"60min"``).
+    success_bonus : float
+        Score added for a success after failures (3.0).
+    """
+
+    min_failed: int = 10
+    min_peak_per_hour: int = 5
+    min_failed_with_success: int = 5
+    window: str = "60min"
+    success_bonus: float = 3.0
+
+    def __post_init__(self) -> None:
+        try:
+            w = pd.Timedelta(self.window)
+        except ValueError as exc:
+            raise ParameterError(
+                f"SourceParams.window={self.window!r} is not a duration; use e.g. '60min'"
+            ) from exc
+        if w <= pd.Timedelta(0):
+            raise ParameterError("SourceParams.window must be positive")
+        if min(self.min_failed, self.min_peak_per_hour, self.min_failed_with_success) < 1:
+            raise ParameterError("SourceParams thresholds must be >= 1")
+        if self.success_bonus < 0:
+            raise ParameterError("SourceParams.success_bonus must be >= 0")
+
+
+def _peak_in_window(g: np.ndarray, t: np.ndarray, w: int) -> np.ndarray:
+    """Per group, the most events in any window ``[t_i, t_i + w)`` (``g``, ``t`` sorted by both).
+
+    ``g``: int64 group codes, ``t``: int64 ns; returns ``(n_groups,)`` int64 indexed by code.
+    Times are rank-compressed so that one ``searchsorted`` on the key ``(g, rank)``
+    finds every window's end exactly, without int64 overflow.
+    """
+    n_groups = int(g.max()) + 1 if len(g) else 0
+    if not len(g):
+        return np.zeros(0, dtype="int64")
+    values = np.unique(np.concatenate([t, t + w]))
+    stride = np.int64(len(values) + 1)
+    key = g * stride + np.searchsorted(values, t)
+    end = g * stride + np.searchsorted(values, t + w)
+    count = np.searchsorted(key, end, side="left") - np.arange(len(t))
+    peak = np.zeros(n_groups, dtype="int64")
+    np.maximum.at(peak, g, count)
+    return peak
+
+
+def _empty() -> pd.DataFrame:
+    from ..schema import STRING
+
+    dt = {
+        "rank": "int64",
+        "lab": STRING,
+        "src_ip": STRING,
+        "first": pd.DatetimeTZDtype(unit="ns", tz="UTC"),
+        "last": pd.DatetimeTZDtype(unit="ns", tz="UTC"),
+        "failed_logins": "int64",
+        "distinct_accounts_tried": "int64",
+        "successes": "int64",
+        "accounts_succeeded": STRING,
+        "success_after_failures": "bool",
+        "peak_failures_per_hour": "int64",
+        "score": "float64",
+        "flagged": "bool",
+        "reasons": STRING,
+    }
+    return pd.DataFrame({c: pd.Series([], dtype=dt[c]) for c in SOURCE_COLUMNS})
+
+
+def _account_list(s: pd.Series) -> str:
+    names = sorted(set(s.dropna().astype(str)))
+    more = len(names) - MAX_LISTED_ACCOUNTS
+    text = ", ".join(names[:MAX_LISTED_ACCOUNTS])
+    return text + (f" (+{more} more)" if more > 0 else "")
+
+
+def _reason(r: dict) -> str:
+    parts = []
+    f = int(r["failed_logins"])
+    if f:
+        acc = int(r["distinct_accounts_tried"])
+        on = f" on {acc:,} account{'s' if acc != 1 else ''}" if acc else " (no account named)"
+        parts.append(
+            f"{f:,} failed login{'s' if f != 1 else ''}{on}, "
+            f"peak {int(r['peak_failures_per_hour']):,}/hour"
+        )
+    n_ok = int(r["successes"])
+    if n_ok:
+        who = r["accounts_succeeded"] or "(no account)"
+        if r["success_after_failures"]:
+            parts.append(
+                f"then a success as {who}" if n_ok == 1 else f"then {n_ok} successes as {who}"
+            )
+        elif f:
+            parts.append(
+                f"{n_ok} success{'es' if n_ok != 1 else ''} as {who}, all before the first failure"
+            )
+        else:
+            parts.append(f"{n_ok} successful login{'s' if n_ok != 1 else ''} as {who}, no failure")
+    return "; ".join(parts)
+
+
+def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> pd.DataFrame:
+    """Rank source addresses by their authentication attempts (brute force, spraying).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical event table (needs ``ts``, ``lab``, ``account``, ``src_ip``,
+        ``action``, ``outcome``). Only ``login_failed`` events and successful
+        ``login`` events with a ``src_ip`` count.
+    params : SourceParams, optional
+        Thresholds and score bonus; default :class:`SourceParams()`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``(lab, src_ip)`` with at least one such event, sorted by
+        ``rank``, columns :data:`SOURCE_COLUMNS`:
+
+        - ``rank`` (int64): 1 is the top; order ``score`` desc, ``failed_logins``
+          desc, ``src_ip`` asc, ``lab`` asc.
+        - ``lab``, ``src_ip`` (string).
+        - ``first``, ``last`` (datetime64[ns, UTC]): first and last attempt.
+        - ``failed_logins`` (int64): ``login_failed`` events (records).
+        - ``distinct_accounts_tried`` (int64): distinct accounts named by them.
+        - ``successes`` (int64): successful ``login`` events.
+        - ``accounts_succeeded`` (string): their accounts, sorted, ``", "``-joined
+          (at most :data:`MAX_LISTED_ACCOUNTS`, then ``(+N more)``); ``""`` if none.
+        - ``success_after_failures`` (bool): a success at or after the first failure.
+        - ``peak_failures_per_hour`` (int64): most failures in any window
+          ``[t, t + params.window)`` starting at a failure.
+        - ``score`` (float64): see the module doc.
+        - ``flagged`` (bool): the module doc's rule.
+        - ``reasons`` (string): the counts in words.
+
+    Raises
+    ------
+    SchemaError
+        When a needed column is missing.
+    """
+    p = params or SourceParams()
+    need = {"ts", "lab", "account", "src_ip", "action", "outcome"}
+    missing = sorted(need - set(events.columns))
+    if missing:
+        raise SchemaError(f"score_sources: the event table lacks columns {missing}")
+    action = events["action"].astype("string")
+    failed = (action == "login_failed").fillna(False).to_numpy(dtype=bool)
+    ok = ((action == "login") & (events["outcome"].astype("string") == "success")).fillna(False)
+    has_ip = events["src_ip"].notna().to_numpy()
+    keep = has_ip & (failed | ok.to_numpy(dtype=bool))
+    if not keep.any():
+        return _empty()
+    ev = pd.DataFrame(
+        {
+            "lab": events["lab"].astype("string").to_numpy()[keep],
+            "src_ip": events["src_ip"].astype("string").to_numpy()[keep],
+            "ts": pd.to_datetime(events["ts"], utc=True)
+            .dt.tz_localize(None)
+            .astype("datetime64[ns]")
+            .to_numpy()[keep],
+            "account": events["account"].astype("string").to_numpy()[keep],
+            "failed": failed[keep],
+        }
+    )
+    ev["lab"] = ev["lab"].fillna("")
+    ev = ev.sort_values(["lab", "src_ip", "ts"], kind="stable").reset_index(drop=True)
+    ev["g"] = ev.groupby(["lab", "src_ip"], sort=True).ngroup().astype("int64")
+    fl = ev[ev["failed"]]
+    su = ev[~ev["failed"]]
+
+    base = ev.groupby("g").agg(lab=("lab", "first"), src_ip=("src_ip", "first"),
+                               first=("ts", "min"), last=("ts", "max"))  # fmt: skip
+    n_groups = len(base)
+    fg = fl.groupby("g")
+    failed_n = fg.size().reindex(base.index, fill_value=0)
+    accounts_n = fg["account"].nunique().reindex(base.index, fill_value=0)
+    first_fail = fg["ts"].min().reindex(base.index)
+    sg = su.groupby("g")
+    succ_n = sg.size().reindex(base.index, fill_value=0)
+    succ_acc = sg["account"].agg(_account_list).reindex(base.index, fill_value="")
+    after = su["ts"].to_numpy() >= first_fail.reindex(su["g"]).to_numpy()
+    after_any = (
+        pd.Series(after, index=su["g"].to_numpy()).groupby(level=0).any().reindex(base.index)
+    )
+    after_any = after_any.fillna(False).astype(bool)
+    w = int(pd.Timedelta(p.window).value)
+    peak = np.zeros(n_groups, dtype="int64")
+    pk = _peak_in_window(fl["g"].to_numpy(), fl["ts"].to_numpy().astype("int64"), w)
+    peak[: len(pk)] = pk
+
+    out = pd.DataFrame(
+        {
+            "lab": base["lab"].astype("string").to_numpy(),
+            "src_ip": base["src_ip"].astype("string").to_numpy(),
+            "first": base["first"].to_numpy(),
+            "last": base["last"].to_numpy(),
+            "failed_logins": failed_n.to_numpy().astype("int64"),
+            "distinct_accounts_tried": accounts_n.to_numpy().astype("int64"),
+            "successes": succ_n.to_numpy().astype("int64"),
+            "accounts_succeeded": succ_acc.astype("string").to_numpy(),
+            "success_after_failures": after_any.to_numpy(dtype=bool),
+            "peak_failures_per_hour": peak,
+        }
+    )
+    for c in ("first", "last"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype(pd.DatetimeTZDtype(unit="ns", tz="UTC"))
+    out["lab"] = out["lab"].astype("string")
+    out["src_ip"] = out["src_ip"].astype("string")
+    out["accounts_succeeded"] = out["accounts_succeeded"].astype("string")
+    f = out["failed_logins"].to_numpy()
+    out["score"] = (
+        np.log1p(f)
+        + np.log1p(out["distinct_accounts_tried"].to_numpy())
+        + p.success_bonus * out["success_after_failures"].to_numpy()
+    ).astype("float64")
+    out["flagged"] = (
+        (f >= p.min_failed) & (out["peak_failures_per_hour"].to_numpy() >= p.min_peak_per_hour)
+    ) | (out["success_after_failures"].to_numpy() & (f >= p.min_failed_with_success))
+    out = out.sort_values(
+        ["score", "failed_logins", "src_ip", "lab"],
+        ascending=[False, False, True, True],
+        kind="stable",
+    ).reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1, dtype="int64")
+    out["reasons"] = pd.Series(
+        [_reason(r) for r in out.to_dict("records")], dtype="string", index=out.index
+    )
+    return out[list(SOURCE_COLUMNS)]
