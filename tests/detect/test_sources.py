@@ -188,3 +188,22 @@ def test_investigate_puts_brute_force_first(tmp_path):
     assert "Authentication attacks by source address" in html
     # local time with UTC beside: first failure 10:54:29 CET = 09:54:29 UTC
     assert "2005-12-10 10:54:29 CET (09:54:29 UTC)" in html
+
+
+def test_successes_before_and_after_failures():
+    ev = make_events(
+        [
+            {"ts": T0, "src_ip": "10.0.0.5", "account": "hugo.h", "action": "login"},
+            {"ts": T0 + pd.Timedelta(minutes=5), "src_ip": "10.0.0.5", "account": "hugo.h",
+             "action": "login_failed", "outcome": "failure"},
+            {"ts": T0 + pd.Timedelta(minutes=6), "src_ip": "10.0.0.5", "account": "hugo.h",
+             "action": "login"},
+        ]
+    )  # fmt: skip
+    r = score_sources(ev).iloc[0]
+    # the second success (02:06) follows the failure (02:05); one failure is below every flag
+    assert (r["successes"], r["success_after_failures"], r["flagged"]) == (2, True, False)
+    assert r["reasons"] == (
+        "1 failed login on 1 account, peak 1/hour; "
+        "2 successes as hugo.h, at least one after the first failure"
+    )

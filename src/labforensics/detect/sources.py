@@ -170,7 +170,9 @@ def _reason(r: dict) -> str:
         who = r["accounts_succeeded"] or "(no account)"
         if r["success_after_failures"]:
             parts.append(
-                f"then a success as {who}" if n_ok == 1 else f"then {n_ok} successes as {who}"
+                f"then a success as {who}"
+                if n_ok == 1
+                else f"{n_ok} successes as {who}, at least one after the first failure"
             )
         elif f:
             parts.append(
