@@ -29,6 +29,8 @@ _API: dict[str, str] = {
     "FeatureParams": "labforensics.features",
     "score": "labforensics.detect",
     "DetectParams": "labforensics.detect",
+    "score_sources": "labforensics.detect",
+    "SourceParams": "labforensics.detect",
     "evaluate": "labforensics.evaluate",
     "attribute": "labforensics.attribution",
     "AttributionParams": "labforensics.attribution",

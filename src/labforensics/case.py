@@ -24,6 +24,8 @@ Example::
     idle_timeout = "30min"
     [features]                   # labforensics.FeatureParams fields
     [detection]                  # labforensics.DetectParams fields
+    [sources]                    # labforensics.SourceParams fields (failed logins per address)
+    [sources]                    # labforensics.detect.SourceParams fields (failed-login ranking)
     [attribution]                # labforensics.AttributionParams fields
 
     [evidence]                   # optional, paths relative to this file (used by fixtures)
@@ -49,7 +51,7 @@ from .errors import ParameterError
 
 __all__ = ["Case", "load_case", "make_params"]
 
-_SECTIONS = ("sessions", "features", "detection", "attribution", "ingest")
+_SECTIONS = ("sessions", "features", "detection", "sources", "attribution", "ingest")
 _KNOWN = {"case", "networks", "accounts", "labs", "evidence", *_SECTIONS}
 
 

@@ -207,3 +207,13 @@ def test_successes_before_and_after_failures():
         "1 failed login on 1 account, peak 1/hour; "
         "2 successes as hugo.h, at least one after the first failure"
     )
+
+
+def test_case_file_sources_section_sets_the_thresholds(tmp_path):
+    # a [sources] section in case.toml reaches SourceParams (unknown sections are refused)
+    from labforensics.case import load_case, make_params
+    from labforensics.detect import SourceParams
+
+    (tmp_path / "case.toml").write_text("[sources]\nmin_failed = 3\n", encoding="utf-8")
+    p = make_params(SourceParams, load_case(tmp_path / "case.toml"), "sources")
+    assert p.min_failed == 3 and p.min_peak_per_hour == SourceParams().min_peak_per_hour
