@@ -249,3 +249,31 @@ def test_bsd_framing_and_other_programs_messages(tmp_path):
     r = _read(tmp_path, data)
     assert (r.rows_read, r.rows_to_events, r.ignored) == (2, 1, 1)  # sshd line: out of scope
     assert r.events["account"].tolist() == ["tech10"] and not r.field_problems
+
+
+def test_one_message_with_100k_participant_objects_reads_in_linear_time(tmp_path):
+    # hostile input: one AuditMessage naming 100,000 patients (+ 1 repeat) is read in
+    # seconds (the duplicate check was a list scan: quadratic in the number of objects)
+    import time
+
+    n = 100_000
+    objs = "".join(
+        f'<ParticipantObjectIdentification ParticipantObjectID="P{i:07d}" '
+        'ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1"/>'
+        for i in [*range(n), 0]
+    )
+    t0 = time.perf_counter()
+    r = _read(tmp_path, _msg(objects=objs), name="big.xml")
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 30, f"{elapsed:.1f} s"  # ~2 s on the 2-core CI box
+    assert r.rows_to_events == 1 and not r.quarantine
+    assert len(r.events) == n  # one event per distinct patient, the repeat dropped
+    assert r.events["message_id"].nunique() == 1
+    assert r.events["_ipp"].iloc[-1] == "P0099999"
+
+
+def test_deeply_nested_xml_is_quarantined_not_a_crash(tmp_path):
+    # 50,000 nested elements: quarantined (or parsed) but never a RecursionError raised
+    deep = "<a>" * 50_000 + "</a>" * 50_000
+    r = _read(tmp_path, f"<AuditMessage>{deep}</AuditMessage>", name="deep.xml")
+    assert r.rows_to_events == 0 and len(r.quarantine) == 1  # no EventIdentification

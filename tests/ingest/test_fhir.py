@@ -392,3 +392,38 @@ def test_quarantined_records_do_not_leak_patients(tmp_path):
     assert len(r.quarantine) == 2 and not r.events.shape[0]
     for q in r.quarantine:
         assert "SECRET" not in q.raw and "[REDACTED]" in q.raw
+
+
+def test_one_event_with_100k_patient_entities_reads_in_linear_time(tmp_path):
+    # hostile input: one AuditEvent naming 100,000 patients (+ 1 repeat) must be read
+    # in seconds (the duplicate check was a list scan: quadratic, ~1 min here, hours at 300k)
+    import time
+
+    n = 100_000
+    ents = [{"what": {"reference": f"Patient/P{i:07d}"}} for i in range(n)]
+    ents.append({"what": {"reference": "Patient/P0000000"}})  # repeat: one event only
+    res = {
+        "resourceType": "AuditEvent",
+        "type": {"code": "110106"},
+        "recorded": "2024-05-02T09:15:00+02:00",
+        "outcome": "0",
+        "agent": [{"requestor": True, "who": {"identifier": {"value": "u1"}}}],
+        "entity": ents,
+    }
+    t0 = time.perf_counter()
+    r = _read(tmp_path, json.dumps(res), lab="L01")
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 30, f"{elapsed:.1f} s"  # ~2.5 s on the 2-core CI box
+    _accounts_add_up(r)
+    assert r.rows_read == 1 and r.rows_to_events == 1  # one resource
+    assert len(r.events) == n  # one event per distinct patient
+    assert r.events["message_id"].nunique() == 1
+    assert r.events["_ipp"].iloc[0] == "P0000000" and r.events["_ipp"].iloc[-1] == "P0099999"
+
+
+def test_deeply_nested_json_is_quarantined_not_a_crash(tmp_path):
+    # 100,000 nested arrays exceed the recursion limit: the file is quarantined, not raised
+    r = _read(tmp_path, "[" * 100_000 + "]" * 100_000)
+    _accounts_add_up(r)
+    assert r.rows_to_events == 0 and len(r.quarantine) == 1
+    assert "RecursionError" in r.quarantine[0].reason or "invalid JSON" in r.quarantine[0].reason

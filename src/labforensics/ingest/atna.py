@@ -445,15 +445,15 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
     srcs = _children(root, "AuditSourceIdentification")
     site = (srcs[0].get("AuditEnterpriseSiteID") or "").strip() or None if srcs else None
 
-    pats: list[str] = []
+    pats: dict[str, None] = {}  # distinct, first-seen order; O(1) duplicate check
     details: list[str] = []
     for poi in _children(root, "ParticipantObjectIdentification"):
         t = (poi.get("ParticipantObjectTypeCode") or "").strip()
         r = (poi.get("ParticipantObjectTypeCodeRole") or "").strip()
         if t == "1" and r == "1":
             pid = ipp_from_cx(poi.get("ParticipantObjectID"))
-            if pid and pid not in pats:
-                pats.append(pid)
+            if pid:
+                pats[pid] = None
         for q in _children(poi, "ParticipantObjectQuery"):
             txt = decode_base64(q.text or "")
             if txt is None:
@@ -481,7 +481,7 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
         host,
         ip,
         site,
-        pats,
+        list(pats),
         detail,
     )
 
