@@ -397,6 +397,12 @@ class Attribution:
         Leak totals (identifiers, found, never seen, found in several labs,
         explained) and notes on what was assumed.
     params : AttributionParams
+    leak_report : dict or None
+        How the leak was read (None without a leak): every line of a leak file used
+        or accounted for (blank, malformed, empty identifier, with line numbers and
+        reasons), duplicates, and identifiers naming a lab absent from the evidence
+        (``unknown_lab``, also counted in ``never_seen``). Counts and line numbers
+        only, never an identifier; see :func:`_finish_leak_report`.
     """
 
     verdict: str
@@ -411,6 +417,7 @@ class Attribution:
     stability: pd.DataFrame
     totals: dict[str, Any]
     params: AttributionParams
+    leak_report: dict[str, Any] | None = None
 
     @property
     def stability_agreement(self) -> float:
@@ -459,6 +466,7 @@ class Attribution:
             },
             "totals": self.totals,
             "params": params,
+            "leak_report": self.leak_report,
         }
         return json_safe(out, ndigits=ndigits)
 
@@ -503,6 +511,97 @@ def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
         ) from exc
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+#: At most this many rejected leak lines are listed (line, reason) in the leak report.
+LEAK_REJECTED_LISTED = 200
+
+
+def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a leak CSV line by line: every physical line is used or accounted for.
+
+    The first non-blank line is the header (separator sniffed among ``;``, ``,`` and
+    tab; UTF-8 with or without BOM, else cp1252; ``\r\n`` or ``\n``). A data line
+    with another field count than the header is rejected (``malformed``) with its
+    line number; blank lines are counted; the others are kept.
+
+    Returns
+    -------
+    df : pandas.DataFrame
+        The kept rows as strings (header columns), plus ``_line`` (int64, 1-based
+        physical line).
+    report : dict
+        ``lines_read`` (physical lines, header included), ``header_line``,
+        ``blank``, ``malformed`` (count) and ``rejected`` (list of
+        ``{"line", "reason"}``): never an identifier value.
+
+    Raises
+    ------
+    AttributionError
+        The file cannot be read or has no header line.
+    """
+    import csv
+
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise AttributionError(f"cannot read leak file {p}: {exc}; check the path") from exc
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes nearly anything
+        raise AttributionError(f"leak file {p} is neither UTF-8 nor cp1252")
+    text = text.lstrip("\ufeff")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final line end closes the last line, it does not open one
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    report: dict[str, Any] = {
+        "lines_read": len(lines),
+        "header_line": None,
+        "blank": 0,
+        "malformed": 0,
+        "rejected": [],
+    }
+    h = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if h is None:
+        report["blank"] = len(lines)
+        return pd.DataFrame({"_line": pd.Series([], dtype="int64")}), report
+    report["blank"] = h
+    report["header_line"] = h + 1
+    sep = _sniff_sep(lines[h])
+    header = [c.strip() for c in next(csv.reader([lines[h]], delimiter=sep))]
+    n = len(header)
+    rows: list[list[str]] = []
+    kept: list[int] = []
+    # one line at a time (a quoted field spanning lines is not a leak file shape)
+    reader = csv.reader(lines[h + 1 :], delimiter=sep, skipinitialspace=True, strict=False)
+    for i, row in enumerate(reader, start=h + 2):
+        if not row or (len(row) == 1 and not row[0].strip()):
+            report["blank"] += 1
+            continue
+        if len(row) != n:
+            report["malformed"] += 1
+            report["rejected"].append(
+                {"line": i, "reason": f"expected {n} fields (header), saw {len(row)}"}
+            )
+            continue
+        rows.append(row)
+        kept.append(i)
+    df = (
+        pd.DataFrame(rows, columns=header, dtype=object)
+        if rows
+        else pd.DataFrame({c: pd.Series([], dtype=object) for c in header})
+    )
+    df = df.astype("string")
+    df.columns = header
+    df["_line"] = np.asarray(kept, dtype=np.int64)
+    return df, report
 
 
 def _pick(columns: Iterable[str], names: Sequence[str], given: str | None) -> str | None:
@@ -642,17 +741,30 @@ def read_leak(
     """
     key = load_case_key(case_key, warn=False)
     aliases = dict(lab_aliases or {})
+    report: dict[str, Any] = {
+        "lines_read": None,
+        "header_line": None,
+        "blank": 0,
+        "malformed": 0,
+        "rejected": [],
+    }
     if isinstance(source, pd.DataFrame):
         df = source.copy()
         df.columns = [str(c) for c in df.columns]
     elif isinstance(source, str | os.PathLike):
-        df = _read_table(source, "leak file")
+        df, report = _read_leak_lines(source)
     elif isinstance(source, pd.Series):
         df = pd.DataFrame({"id": source.to_numpy()})
     else:
         df = pd.DataFrame({"id": list(source)})
+    if "_line" in df.columns and report["lines_read"] is not None:
+        line_no = df.pop("_line").to_numpy(dtype=np.int64)
+    else:
+        line_no = np.arange(1, len(df) + 1, dtype=np.int64)  # row number of a table
     if df.empty:
-        return _empty_leak()
+        out = _empty_leak()
+        out.attrs["leak_report"] = _finish_leak_report(report, 0, 0, 0, [], out, labs)
+        return out
     nir_c = _pick(df.columns, _NIR_NAMES, None) if id_column is None else None
     id_c = id_column or nir_c or _pick(df.columns, _ID_NAMES, None)
     if id_c is None:
@@ -666,7 +778,8 @@ def read_leak(
     lab_c = _pick(df.columns, _LAB_NAMES, lab_column)
     date_c = _pick(df.columns, _DATE_NAMES, date_column)
     ids = df[id_c].astype("string").str.strip()
-    keep = ids.notna() & (ids != "")
+    keep = (ids.notna() & (ids != "")).to_numpy(dtype=bool)
+    empty_lines = line_no[~keep].tolist()
     df, ids = df[keep], ids[keep]
     lab = (
         df[lab_c].astype("string").str.strip().map(lambda x: aliases.get(x, x)).astype("string")
@@ -674,6 +787,9 @@ def read_leak(
         else pd.Series(pd.NA, index=df.index, dtype="string")
     )
     lab = lab.mask(lab == "")
+    pair = pd.DataFrame({"lab": lab.fillna("\x00"), "id": ids})
+    n_dup = int(pair.duplicated().sum())  # rows repeating an earlier (lab, identifier)
+    n_ids = len(pair) - n_dup
     if date_c is not None:
         date = _parse_dates(df[date_c], tz)
     else:
@@ -763,7 +879,64 @@ def read_leak(
             )
         out = pd.concat(parts, ignore_index=True)
     out["id_kind"] = kind
-    return _coerce_leak(out)
+    out = _coerce_leak(out)
+    out.attrs["leak_report"] = _finish_leak_report(
+        report, int(keep.sum()), n_ids, n_dup, empty_lines, out, labs
+    )
+    return out
+
+
+def _unknown_labs(leak_rows: pd.DataFrame, labs: Iterable[str] | None) -> dict[str, Any] | None:
+    """Identifiers the leak gives a lab absent from the evidence (None when labs unknown)."""
+    if labs is None:
+        return None
+    known = {str(x) for x in labs}
+    given = leak_rows[leak_rows["lab_given"].astype(bool) & leak_rows["lab"].notna()]
+    unk = given[~given["lab"].astype(str).isin(known)]
+    return {
+        "identifiers": int(unk["leak_id"].nunique()),
+        "labs": sorted(set(unk["lab"].astype(str))),
+    }
+
+
+def _finish_leak_report(
+    report: dict[str, Any],
+    used: int,
+    identifiers: int,
+    duplicates: int,
+    empty_lines: list[int],
+    leak_rows: pd.DataFrame,
+    labs: Iterable[str] | None,
+) -> dict[str, Any]:
+    """Complete the leak-reading report (JSON-safe; line numbers and counts, no identifier).
+
+    Keys: ``lines_read`` (physical lines of a file, header and blank lines included;
+    None for a table), ``header_line``, ``blank``, ``rows_used`` (rows with an
+    identifier), ``identifiers`` (distinct (lab, identifier) pairs), ``duplicates``
+    (used rows repeating an earlier pair), ``empty`` (rows without identifier),
+    ``malformed`` (field count differs from the header), ``rejected`` (``{"line",
+    "reason"}`` of malformed and empty rows, by line, at most
+    :data:`LEAK_REJECTED_LISTED`), ``rejected_truncated``, ``unknown_lab``
+    (``{"identifiers", "labs"}``: a lab absent from the evidence; None when the
+    evidence labs are not known). For a file, ``lines_read = header + blank +
+    malformed + empty + rows_used``.
+    """
+    rep = dict(report)
+    rej = list(rep.get("rejected", []))
+    rej += [{"line": int(ln), "reason": "empty identifier"} for ln in empty_lines]
+    rej.sort(key=lambda r: r["line"])
+    rep.update(
+        {
+            "rows_used": int(used),
+            "identifiers": int(identifiers),
+            "duplicates": int(duplicates),
+            "empty": len(empty_lines),
+            "rejected": rej[:LEAK_REJECTED_LISTED],
+            "rejected_truncated": len(rej) > LEAK_REJECTED_LISTED,
+            "unknown_lab": _unknown_labs(leak_rows, labs),
+        }
+    )
+    return rep
 
 
 def _parse_dates(s: pd.Series, tz: str) -> pd.Series:
@@ -921,6 +1094,7 @@ class _Context:
     leak_ids_by_lab: pd.Series  # lab -> leaked identifiers the leak attributes to it
     nets: _Networks | None = None
     arrays: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]] | None = None  # cache
+    leak_report: dict[str, Any] | None = None  # how the leak was read (read_leak)
 
 
 def _assign_sessions(ev: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
@@ -1352,12 +1526,14 @@ def _prepare(
     )
     never = pd.DataFrame({"leak_id": [], "lab": [], "id_kind": []}, dtype="string")
     leak_rows = None
+    leak_report: dict[str, Any] | None = None
     if leak is not None:
         key = load_case_key(case_key, warn=False)
         if isinstance(leak, pd.DataFrame) and {"leak_id", "patient", "id_kind"} <= set(
             leak.columns
         ):
             leak_rows = _coerce_leak(leak)
+            leak_report = dict(leak.attrs.get("leak_report") or {}) or None
         else:
             leak_rows = read_leak(
                 leak,
@@ -1365,6 +1541,9 @@ def _prepare(
                 labs=span["lab"].astype(str).tolist(),
                 lab_aliases=params.lab_aliases,
             )
+            leak_report = dict(leak_rows.attrs.get("leak_report") or {}) or None
+        if leak_report is not None:  # labs absent from the evidence, against its labs
+            leak_report["unknown_lab"] = _unknown_labs(leak_rows, span["lab"].astype(str))
         lr = leak_rows[leak_rows["patient"].notna()]
         with_lab = lr[lr["lab"].notna()].merge(patients, on=["lab", "patient"], how="inner")
         no_lab = lr[lr["lab"].isna()].drop(columns="lab").merge(patients, on="patient", how="inner")
@@ -1414,6 +1593,7 @@ def _prepare(
         scores_n=n_scores,
         notes=notes,
         touched=touched,
+        leak_report=leak_report,
         leak_ids_by_lab=(
             leak_rows[leak_rows["lab_given"]].groupby("lab")["leak_id"].nunique()
             if leak_rows is not None
@@ -2553,6 +2733,12 @@ def attribute(
                 "leak_id_kind": sorted(set(ctx.leak["id_kind"].astype(str))),
                 "found": run.n_found,
                 "never_seen": len(ctx.never_seen),
+                # of which: the leak names a lab absent from the evidence
+                "never_seen_unknown_lab": (
+                    (ctx.leak_report.get("unknown_lab") or {}).get("identifiers")
+                    if ctx.leak_report
+                    else None
+                ),
                 "found_in_several_labs": int(multi),
                 "explained": int(explained),
                 "explained_share": explained / run.n_found if run.n_found else None,
@@ -2571,4 +2757,5 @@ def attribute(
         stability=stab,
         totals=totals,
         params=params,
+        leak_report=ctx.leak_report,
     )
