@@ -76,3 +76,68 @@ def test_report_never_holds_identities(cli_run):
     html = (cli_run["out"] / "report.html").read_text()
     assert not any(i in html for i in ipps())
     assert "&lt;img src=x" in html and HOSTILE_ACCOUNT not in html
+
+
+@pytest.fixture
+def small_evidence(tmp_path):
+    return write_hostile_case(tmp_path / "case", days=2)
+
+
+@pytest.mark.parametrize("command", ["ingest", "investigate"])
+def test_symlink_loop_in_evidence_is_a_clear_error(small_evidence, tmp_path, capsys, command):
+    ev = small_evidence["evidence"]
+    (ev / "loop").symlink_to("loop")  # `ln -s loop loop` inside the evidence folder
+    quiet = ["--quiet"] if command == "investigate" else []
+    rc = main([command, str(ev), "--out", str(tmp_path / "out"), *quiet])
+    err = capsys.readouterr().err
+    # exit 2, no traceback, the message names the looping link
+    assert rc == 2
+    assert err.startswith("labforensics: error:") and "loop" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["ingest", "investigate"])
+def test_out_is_a_file_refused(small_evidence, tmp_path, capsys, command):
+    target = tmp_path / "out.txt"
+    target.write_text("keep me\n")
+    rc = main([command, str(small_evidence["evidence"]), "--out", str(target), "--force"])
+    err = capsys.readouterr().err
+    # exit 2 naming the file; the file is untouched even with --force
+    assert rc == 2 and "is a file" in err and str(target) in err
+    assert target.read_text() == "keep me\n"
+
+
+def test_force_removes_stale_outputs(small_evidence, tmp_path, capsys):
+    out = tmp_path / "out"
+    ev = str(small_evidence["evidence"])
+    assert main(["ingest", ev, "--out", str(out)]) == 0
+    (out / "report.html").write_text("stale report of another run")  # a known output name
+    assert main(["ingest", ev, "--out", str(out), "--force"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    listed = {o["path"] if isinstance(o, dict) else o for o in manifest["outputs"]}
+    # the stale report is gone; the folder holds exactly the manifest's outputs (+ itself)
+    assert not (out / "report.html").exists()
+    assert {p.name for p in out.iterdir()} == {*listed, "manifest.json"}
+    assert listed == {"events.parquet", "quarantine.csv", "ingest_report.json"}
+
+
+def test_force_refuses_folder_with_foreign_files(small_evidence, tmp_path, capsys):
+    out = tmp_path / "out"
+    ev = str(small_evidence["evidence"])
+    assert main(["ingest", ev, "--out", str(out)]) == 0
+    (out / "notes.txt").write_text("the investigator's own notes")
+    rc = main(["ingest", ev, "--out", str(out), "--force"])
+    err = capsys.readouterr().err
+    # refused: labforensics never deletes a file it did not write
+    assert rc == 2 and "did not write: notes.txt" in err and "choose another --out" in err
+    assert (out / "notes.txt").exists() and (out / "events.parquet").exists()
+
+
+def test_force_refuses_folder_without_manifest(tmp_path, small_evidence, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "events.parquet").write_bytes(b"not ours")
+    rc = main(["ingest", str(small_evidence["evidence"]), "--out", str(out), "--force"])
+    # a known name alone does not prove labforensics wrote the folder
+    assert rc == 2 and "no manifest.json" in capsys.readouterr().err
+    assert (out / "events.parquet").read_bytes() == b"not ours"

@@ -38,9 +38,13 @@ Durations are pandas offset strings (``"30min"``, ``"12h"``, ``"14D"``).
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import os
 import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +158,18 @@ def load_case(path: str | os.PathLike[str] | Case | None) -> Case:
             f"case file {p}: unknown section(s) {unknown}; known: {sorted(_KNOWN)}"
         )
     base = p.parent
+    for name in _KNOWN - {"labs"}:
+        if name in data and not isinstance(data[name], dict):
+            raise ParameterError(f"case file {p}: [{name}] must be a table, got {data[name]!r}")
+    if "labs" in data and not isinstance(data["labs"], list):
+        raise ParameterError(f"case file {p}: labs must be [[labs]] tables")
+
+    def get(section: str, key: str, hint: Any, default: Any = None) -> Any:
+        sec = data.get(section, {})
+        if key not in sec:
+            return default
+        return _check_value(sec[key], hint, f"case file {p}, [{section}]", key)
+
     c = data.get("case", {})
     nets = data.get("networks", {})
     accts = data.get("accounts", {})
@@ -166,11 +182,12 @@ def load_case(path: str | os.PathLike[str] | Case | None) -> Case:
         ):
             aliases[alias] = str(lab["code"])
     ev = data.get("evidence", {})
-    key_file = c.get("key_file")
-    try:
-        seed = int(c.get("seed", 0))
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"case file {p}: [case] seed must be an integer") from exc
+    get("case", "name", str)
+    get("case", "tz", str)
+    key_file = get("case", "key_file", str)
+    seed = get("case", "seed", int, 0)
+    leak = get("evidence", "leak", str)
+    transfers = get("evidence", "transfers", str)
     return Case(
         name=str(c.get("name", p.parent.name)),
         tz=str(c.get("tz", "Europe/Paris")),
@@ -183,21 +200,136 @@ def load_case(path: str | os.PathLike[str] | Case | None) -> Case:
         lab_aliases=aliases,
         sections={s: dict(data.get(s, {})) for s in _SECTIONS},
         evidence=tuple((base / e).resolve() for e in _strs(ev.get("paths"), f"{p}: evidence")),
-        leak=(base / ev["leak"]).resolve() if ev.get("leak") else None,
-        transfers=(base / ev["transfers"]).resolve() if ev.get("transfers") else None,
+        leak=(base / leak).resolve() if leak else None,
+        transfers=(base / transfers).resolve() if transfers else None,
         path=p,
     )
 
 
-def _convert(value: Any, default: Any, name: str) -> Any:
-    if isinstance(default, pd.Timedelta) and not isinstance(value, pd.Timedelta):
+_NUMBER_DURATION = (
+    'is a bare number; durations need a unit: write a string such as "30min", "12h" '
+    'or "14D" (a number would be read as nanoseconds)'
+)
+
+
+def _type_name(hint: Any) -> str:
+    """Readable name of a type annotation (``int``, ``list of str``, ``duration`` ...)."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is pd.Timedelta:
+        return 'duration (string such as "30min")'
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in args if a is not type(None))
+    if origin is tuple or origin in (list, Sequence, collections.abc.Sequence):
+        if len(args) == 2 and args[1] is Ellipsis or len(args) == 1:
+            return f"list of {_type_name(args[0])}"
+        if args:
+            return f"list of {len(args)} ({', '.join(_type_name(a) for a in args)})"
+        return "list"
+    if origin in (dict, Mapping, collections.abc.Mapping):
+        return f"table of {_type_name(args[1])}" if len(args) == 2 else "table"
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in args)
+    return getattr(hint, "__name__", str(hint))
+
+
+class _Mismatch(Exception):
+    """A value does not fit an annotation (message: why, when more than the type)."""
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """``value`` (as read from TOML) checked against ``hint`` and converted.
+
+    bool is not an int, a float is not an int, an int is a float; durations must be
+    strings (pandas offsets) and non-negative; lists become tuples where a tuple is
+    annotated.
+    """
+    if hint is Any or hint is object:
+        return value
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        errors: list[_Mismatch] = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _coerce(value, a)
+            except _Mismatch as exc:
+                errors.append(exc)
+        detailed = [e for e in errors if str(e)]
+        raise detailed[0] if detailed else _Mismatch()
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise _Mismatch()
+    if hint is pd.Timedelta:
+        if isinstance(value, bool):
+            raise _Mismatch()
+        if isinstance(value, int | float):
+            raise _Mismatch(_NUMBER_DURATION)
+        if not isinstance(value, str):
+            raise _Mismatch()
         try:
-            return pd.Timedelta(value)
+            td = pd.Timedelta(value)
         except ValueError as exc:
-            raise ParameterError(f"{name}={value!r} is not a duration like '30min'") from exc
-    if isinstance(default, tuple) and isinstance(value, list):
-        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
-    return value
+            raise _Mismatch('is not a duration such as "30min", "12h" or "14D"') from exc
+        if pd.isna(td):
+            raise _Mismatch("is not a duration (NaT)")
+        if td < pd.Timedelta(0):
+            raise _Mismatch("is a negative duration; durations must be >= 0")
+        return td
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise _Mismatch()
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _Mismatch()
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise _Mismatch()
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise _Mismatch()
+    if hint is Path or hint is os.PathLike:
+        if isinstance(value, str):
+            return value
+        raise _Mismatch()
+    if origin is tuple or origin in (list, collections.abc.Sequence):
+        if not isinstance(value, list | tuple):
+            raise _Mismatch()
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(value) != len(args):
+                raise _Mismatch(f"needs exactly {len(args)} items")
+            return tuple(_coerce(v, a) for v, a in zip(value, args, strict=True))
+        item = args[0] if args else Any
+        return tuple(_coerce(v, item) for v in value)
+    if origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            raise _Mismatch()
+        kt, vt = args if len(args) == 2 else (Any, Any)
+        return {_coerce(k, kt): _coerce(v, vt) for k, v in value.items()}
+    if isinstance(hint, type):
+        if isinstance(value, hint):
+            return value
+        raise _Mismatch()
+    return value  # an annotation we do not know how to check: left to the dataclass
+
+
+def _check_value(value: Any, hint: Any, where: str, key: str) -> Any:
+    """:func:`_coerce` with a :class:`ParameterError` naming where, key, type and value."""
+    try:
+        return _coerce(value, hint)
+    except _Mismatch as exc:
+        why = str(exc)
+        raise ParameterError(
+            f"{where}: {key} = {value!r} "
+            + (why + f" (expected {_type_name(hint)})" if why else f"must be {_type_name(hint)}")
+        ) from None
 
 
 def make_params(cls: type, case: Case, section: str) -> Any:
@@ -238,11 +370,16 @@ def make_params(cls: type, case: Case, section: str) -> Any:
             f"{where}: [{section}] has unknown key(s) {unknown}; {cls.__name__} fields are "
             f"{sorted(fields)}"
         )
-    kwargs.update(own)
-    for k, v in list(kwargs.items()):
-        f = fields[k]
-        default = f.default if f.default is not dataclasses.MISSING else None
-        kwargs[k] = _convert(v, default, f"{cls.__name__}.{k}")
-        if isinstance(default, tuple) and isinstance(kwargs[k], list):
-            kwargs[k] = tuple(kwargs[k])
-    return cls(**kwargs)
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):  # an annotation that cannot be evaluated: check none
+        hints = {}
+    where = f"case file {case.path}, [{section}]" if case.path else f"case [{section}]"
+    for k, v in own.items():
+        kwargs[k] = _check_value(v, hints.get(k, Any), where, k)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ParameterError):
+            raise
+        raise ParameterError(f"{where}: {exc}") from exc

@@ -30,17 +30,79 @@ def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: Every file name labforensics writes in an output folder (ingest and investigate).
+OUTPUT_NAMES = frozenset(
+    {
+        "events.parquet",
+        "quarantine.csv",
+        "ingest_report.json",
+        "manifest.json",
+        "findings.json",
+        "sessions.parquet",
+        "scores.parquet",
+        "sources.csv",
+        "report.html",
+    }
+)
+
+
 def prepare_out(out: Path, force: bool) -> Path:
     """Create the output folder; refuse an existing non-empty one unless ``force``.
+
+    With ``force``, a folder holding a previous labforensics output (its
+    ``manifest.json``) is emptied of the files labforensics writes (:data:`OUTPUT_NAMES`)
+    so that the folder, and the new manifest's output list, hold exactly what this
+    run writes. A folder holding anything else is refused even with ``force``:
+    labforensics never deletes a file it did not write.
 
     Raises
     ------
     OutputExistsError
-        When ``out`` exists, is not empty and ``force`` is False.
+        When ``out`` is an existing file; when it is a non-empty folder and ``force``
+        is False; when ``force`` is given but the folder holds files (or folders)
+        labforensics did not write.
     """
-    if out.exists() and any(out.iterdir()) and not force:
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(
+            f"--out {out} is a file, not a folder; choose a folder path (new or empty)"
+        )
+    try:
+        entries = sorted(out.iterdir()) if out.exists() else []
+    except OSError as exc:
+        raise OutputExistsError(f"cannot list output folder {out}: {exc.strerror or exc}") from exc
+    if entries and not force:
         raise OutputExistsError(f"output folder {out} exists and is not empty; pass --force")
-    out.mkdir(parents=True, exist_ok=True)
+    if entries:
+        unknown = [
+            e.name
+            for e in entries
+            if e.name not in OUTPUT_NAMES or e.is_symlink() or not e.is_file()
+        ]
+        if unknown:
+            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            raise OutputExistsError(
+                f"{out} holds files labforensics did not write: {', '.join(unknown[:10])}{more}; "
+                "choose another --out"
+            )
+        if not (out / "manifest.json").is_file():
+            raise OutputExistsError(
+                f"{out} holds no manifest.json, so it is not a previous labforensics output "
+                "and --force will not empty it; choose another --out"
+            )
+        for e in entries:
+            try:
+                e.unlink()
+            except OSError as exc:
+                raise OutputExistsError(
+                    f"cannot remove the previous output {e}: {exc.strerror or exc}"
+                ) from exc
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputExistsError(
+            f"cannot create output folder {out}: {exc.strerror or exc}"
+        ) from exc
     return out
 
 
@@ -57,9 +119,11 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 def _cmd_ingest(ns: argparse.Namespace) -> int:
     from .custody import run_manifest
     from .ingest import read_evidence
+    from .investigation import expand_evidence
     from .outputs import write_csv, write_json, write_parquet
 
     started = _utcnow()
+    expand_evidence([Path(e) for e in ns.evidence])  # a missing path or a link loop: exit 2
     out = prepare_out(Path(ns.out), ns.force)
     ev = read_evidence(
         ns.evidence, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,

@@ -201,6 +201,35 @@ def resolve_case_key(case: Case, out: Path) -> tuple[Any, Path | None]:
     return CaseKey.from_file(path), path
 
 
+def expand_evidence(paths: Sequence[Path]) -> list[tuple[Path, Any]]:
+    """:func:`labforensics.ingest.files.expand_paths` with its failures as EvidenceError.
+
+    A symbolic-link loop inside an evidence folder (RuntimeError "Symlink loop" from
+    :meth:`pathlib.Path.resolve`) or an unreadable folder (OSError) names the path.
+
+    Raises
+    ------
+    EvidenceError
+        When a path does not exist, cannot be listed, or holds a link loop.
+    """
+    from .ingest.files import expand_paths
+
+    try:
+        return list(expand_paths(paths))  # raises EvidenceError naming a missing path
+    except EvidenceError:
+        raise
+    except RuntimeError as exc:  # pathlib: "Symlink loop from '...'"
+        raise EvidenceError(
+            f"cannot expand the evidence {', '.join(str(p) for p in paths)}: {exc} "
+            "(a symbolic link points to itself; remove it or name the files explicitly)"
+        ) from exc
+    except OSError as exc:
+        where = exc.filename or ", ".join(str(p) for p in paths)
+        raise EvidenceError(
+            f"cannot expand the evidence at {where}: {exc.strerror or exc}"
+        ) from exc
+
+
 def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
     """Drop unreadable files from the inputs, recording why (the run goes on without them).
 
@@ -213,9 +242,7 @@ def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str
         When a path does not exist (a typo must not silently shrink the evidence),
         or when no readable input is left.
     """
-    from .ingest.files import expand_paths
-
-    items = expand_paths(paths)  # raises EvidenceError naming a path that does not exist
+    items = expand_evidence(paths)
     bad: list[dict[str, str]] = []
     ok_files: list[Path] = []
     for p, _ in items:
@@ -657,6 +684,9 @@ def investigate(
     force: bool = False,
     progress: bool = True,
     command: list[str] | None = None,
+    tz: str | None = None,
+    year: int | None = None,
+    lab: str | None = None,
 ) -> InvestigationResult:
     """Run the whole investigation and write the forensic report.
 
@@ -677,6 +707,12 @@ def investigate(
         Overwrite a non-empty output folder.
     progress : bool
         Show a progress bar per stage (stderr).
+    tz : str, optional
+        IANA time zone of the sources; overrides the case file's ``[case] tz``.
+    year : int, optional
+        Year of RFC 3164 syslog lines (which carry none); overrides ``[ingest] year``.
+    lab : str, optional
+        Lab of sources that name none; overrides ``[ingest] lab``.
 
     Returns
     -------
@@ -698,6 +734,24 @@ def investigate(
 
     started = _utcnow()
     case_ = load_case(case)
+    if tz is not None:
+        case_ = dataclasses.replace(case_, tz=tz)
+    ingest_kw = dict(case_.sections.get("ingest", {}))
+    if year is not None:
+        ingest_kw["year"] = year
+    if lab is not None:
+        ingest_kw["lab"] = lab
+    # every stage's parameters checked before anything is read or written
+    from .attribution import AttributionParams
+    from .detect import DetectParams, SourceParams
+    from .features import FeatureParams
+    from .sessions import SessionParams
+
+    srcp = make_params(SourceParams, case_, "sources")
+    sp = make_params(SessionParams, case_, "sessions")
+    fp = make_params(FeatureParams, case_, "features")
+    dp = make_params(DetectParams, case_, "detection")
+    ap = make_params(AttributionParams, case_, "attribution")
     if evidence is None or (isinstance(evidence, Sequence) and not isinstance(evidence, str)
                             and len(evidence) == 0):  # fmt: skip
         if not case_.evidence:
@@ -731,26 +785,21 @@ def investigate(
             lab_aliases=case_.lab_aliases,
             account_kinds=case_.account_kinds,
             progress=progress,
-            **case_.sections.get("ingest", {}),
+            **ingest_kw,
         ),  # fmt: skip
         lambda e: f"{len(e.events):,} events, {int(len(e.quarantine)):,} quarantined",
     )
-    from .detect import SourceParams, score_sources
+    from .detect import score_sources
 
-    srcp = make_params(SourceParams, case_, "sources")
     src = st.run("sources", lambda: score_sources(ev.events, srcp),
                  lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
-    from .sessions import SessionParams, sessionize
+    from .sessions import sessionize
 
-    sp = make_params(SessionParams, case_, "sessions")
     ss = st.run("sessions", lambda: sessionize(ev.events, sp),
                 lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
 
-    from .detect import DetectParams, score
-    from .features import FeatureParams, build_features
-
-    fp = make_params(FeatureParams, case_, "features")
-    dp = make_params(DetectParams, case_, "detection")
+    from .detect import score
+    from .features import build_features
 
     def _detect():
         feats = build_features(ss.events, ss.sessions, fp)
@@ -758,9 +807,8 @@ def investigate(
 
     sc = st.run("detection", _detect)
     sst = session_scores_table(sc)
-    from .attribution import AttributionParams, attribute
+    from .attribution import attribute
 
-    ap = make_params(AttributionParams, case_, "attribution")
     scored = sc.session if getattr(sc, "session", None) is not None else sst
     at = st.run(
         "attribution",
@@ -799,6 +847,7 @@ def investigate(
         "attribution": _params_dict(ap),
         "tz": case_.tz,
         "seed": case_.seed,
+        "ingest": {k: v for k, v in sorted(ingest_kw.items()) if k != "progress"},
     }
     repro = ["labforensics investigate", *[p.name for p in paths], "--out", "OUT"]
     if case_.path:
@@ -807,6 +856,12 @@ def investigate(
         repro += ["--leak", Path(leak_path).name]
     if xfer_path:
         repro += ["--transfers", Path(xfer_path).name]
+    if tz is not None:
+        repro += ["--tz", tz]
+    if year is not None:
+        repro += ["--year", str(year)]
+    if lab is not None:
+        repro += ["--lab", lab]
     reproduce = (
         " ".join(repro)
         + f"\n# with the case key whose fingerprint is {key.fingerprint}"
@@ -864,6 +919,15 @@ def _add_investigate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--leak", type=Path, default=None, help="leaked identifiers (CSV lab,ipp)")
     p.add_argument("--transfers", type=Path, default=None, help="the FTP server's xferlog")
     p.add_argument("--case", type=Path, default=None, help="case.toml")
+    p.add_argument(
+        "--tz",
+        default=None,
+        help="local time zone of the sources (IANA name; overrides the case file)",
+    )
+    p.add_argument(
+        "--year", type=int, default=None, help="year of RFC 3164 syslog lines, which carry none"
+    )
+    p.add_argument("--lab", default=None, help="lab of sources that name none")  # fmt: skip
     p.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_investigate)
@@ -873,6 +937,7 @@ def _cmd_investigate(ns: argparse.Namespace) -> int:
     res = investigate(
         ns.evidence or None, ns.out, leak=ns.leak, transfers=ns.transfers, case=ns.case,
         force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
+        tz=ns.tz, year=ns.year, lab=ns.lab,
     )  # fmt: skip
     print(res.summary())
     return 0

@@ -1,0 +1,116 @@
+"""case.toml values checked against the parameter dataclasses' annotations."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from labforensics.attribution import AttributionParams
+from labforensics.case import load_case, make_params
+from labforensics.detect import DetectParams, SourceParams
+from labforensics.errors import ParameterError
+from labforensics.features import FeatureParams
+from labforensics.sessions import SessionParams
+
+
+def _case(tmp_path, text: str):
+    p = tmp_path / "case.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[case]\nseed = true\n", ["[case]", "seed = True", "int"]),
+        ("[case]\nseed = 1.9\n", ["[case]", "seed = 1.9", "int"]),
+        ('[case]\nseed = "3"\n', ["seed = '3'", "int"]),
+        ("[case]\ntz = 1\n", ["tz = 1", "str"]),
+        ("[evidence]\nleak = 7\n", ["[evidence]", "leak = 7", "str"]),
+        ('[evidence]\ntransfers = ["a"]\n', ["[evidence]", "transfers", "str"]),
+    ],
+)
+def test_load_case_refuses_wrong_types(tmp_path, text, words):
+    p = _case(tmp_path, text)
+    with pytest.raises(ParameterError) as ei:
+        load_case(p)
+    msg = str(ei.value)
+    # the message names the file, the section, the key, the expected type and the value
+    assert str(p) in msg
+    for w in words:
+        assert w in msg, msg
+
+
+@pytest.mark.parametrize(
+    ("section", "cls", "line", "words"),
+    [
+        ("detection", DetectParams, 'flag_k = "big"', ["flag_k = 'big'", "float"]),
+        ("detection", DetectParams, "n_neighbors = 2.5", ["n_neighbors = 2.5", "int"]),
+        ("detection", DetectParams, "n_neighbors = true", ["n_neighbors = True", "int"]),
+        ("detection", DetectParams, 'detectors = "ECOD"', ["detectors", "list of str"]),
+        ("detection", DetectParams, "detectors = [1, 2]", ["detectors", "list of str"]),
+        ("attribution", AttributionParams, 'stability = "yes"', ["stability", "bool"]),
+        ("sources", SourceParams, "window = 60", ["window = 60", "str"]),
+        ("features", FeatureParams, "night = [21]", ["night", "2 items"]),
+        ("features", FeatureParams, "lab_networks_by_lab = 3", ["lab_networks_by_lab", "table"]),
+    ],
+)
+def test_make_params_refuses_wrong_types(tmp_path, section, cls, line, words):
+    p = _case(tmp_path, f"[{section}]\n{line}\n")
+    with pytest.raises(ParameterError) as ei:
+        make_params(cls, load_case(p), section)
+    msg = str(ei.value)
+    # file, section, key and expected type are all named
+    assert str(p) in msg and f"[{section}]" in msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_bare_number_duration_refused(tmp_path):
+    # 30 would silently be 30 nanoseconds: the message tells to write "30min"
+    p = _case(tmp_path, "[sessions]\nidle_timeout = 30\n")
+    with pytest.raises(ParameterError, match=r'idle_timeout = 30 .*"30min"'):
+        make_params(SessionParams, load_case(p), "sessions")
+
+
+def test_negative_duration_refused(tmp_path):
+    p = _case(tmp_path, '[sessions]\nmax_duration = "-2h"\n')
+    with pytest.raises(ParameterError, match="negative duration"):
+        make_params(SessionParams, load_case(p), "sessions")
+
+
+def test_unparseable_duration_refused(tmp_path):
+    p = _case(tmp_path, '[features]\nwarmup = "two weeks"\n')
+    with pytest.raises(ParameterError, match="warmup = .two weeks. is not a duration"):
+        make_params(FeatureParams, load_case(p), "features")
+
+
+def test_good_values_converted(tmp_path):
+    p = _case(
+        tmp_path,
+        "[case]\nseed = 4\n"
+        '[sessions]\nidle_timeout = "45min"\nby = ["lab", "account"]\n'
+        "[detection]\nflag_k = 5\n"
+        '[features]\nnight = [22, 5]\nlab_networks_by_lab = { L01 = ["10.1.0.0/16"] }\n',
+    )
+    c = load_case(p)
+    sp = make_params(SessionParams, c, "sessions")
+    dp = make_params(DetectParams, c, "detection")
+    fp = make_params(FeatureParams, c, "features")
+    # durations parsed, lists to tuples, an int accepted for a float field, seed passed on
+    assert sp.idle_timeout == pd.Timedelta(minutes=45) and sp.by == ("lab", "account")
+    assert dp.flag_k == 5.0 and isinstance(dp.flag_k, float) and dp.seed == 4
+    assert fp.night == (22, 5) and fp.lab_networks_by_lab == {"L01": ("10.1.0.0/16",)}
+
+
+def test_investigate_refuses_bad_case_before_writing(tmp_path):
+    from labforensics.investigation import investigate
+
+    ev = tmp_path / "ev.csv"
+    ev.write_text("x\n")
+    p = _case(tmp_path, "[sessions]\nidle_timeout = 30\n")
+    out = tmp_path / "out"
+    with pytest.raises(ParameterError, match="30min"):
+        investigate(ev, out, case=p, progress=False)
+    # refused before the output folder was created
+    assert not out.exists()
