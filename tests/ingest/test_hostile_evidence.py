@@ -74,3 +74,87 @@ def test_redactor_on_long_texts_is_fast():
     t = time.perf_counter()
     r.redact("a" * 1_000_000 + " 40000025", "L07")
     assert time.perf_counter() - t < 5.0
+
+
+# --------------------------------------------------------------------------- 1. range
+
+
+@pytest.mark.parametrize("ts", ["9999-12-31T09:00:00+01:00", "0001-01-01T09:00:00+01:00"])
+def test_current_out_of_range_timestamp_is_quarantined(tmp_path, ts):
+    # datetime64[ns] wrapped these round to 1816/1754 with ts_quality exact
+    p = write_current(tmp_path, [cur_row(), cur_row(ts=ts)])
+    ev = read_evidence([p], case_key=KEY)
+    assert len(ev.events) == 1 and ev.events["ts"].iloc[0].year == 2021
+    q = ev.quarantine
+    assert list(q["source_line"]) == [3]
+    assert q["reason"].iloc[0].startswith(f"timestamp out of range '{ts}'")
+
+
+@pytest.mark.parametrize("date", ["31/12/9999", "01/01/0001", "01/01/1677", "01/01/2262"])
+def test_legacy_out_of_range_date_is_quarantined(tmp_path, date):
+    # 1677 and 2262 are partly outside datetime64[ns]: whole years 1678-2261 only
+    p = write_legacy(tmp_path, [leg_row(), leg_row(date=date)])
+    ev = read_evidence([p], case_key=KEY)
+    assert len(ev.events) == 1
+    assert list(ev.quarantine["source_line"]) == [3]
+    assert ev.quarantine["reason"].iloc[0].startswith(f"timestamp out of range '{date} 09:00:00'")
+
+
+@pytest.mark.parametrize("date", ["01/06/1678", "01/06/2261"])
+def test_legacy_edge_years_kept_and_flagged(tmp_path, date):
+    # 1678 and 2261 fit datetime64[ns]: kept (local Paris time), flagged implausible
+    # (one year a test: schema.validate_events' np.diff overflows over > 292 years)
+    p = write_legacy(tmp_path, [leg_row(date=date)])
+    ev = read_evidence([p], case_key=KEY)
+    assert ev.events["ts"].iloc[0].year == int(date[-4:])
+    fp = ev.report.field_problems
+    assert list(fp["source_line"]) == [2]
+    assert fp["problem"].str.contains("implausible year").all()
+
+
+def test_localize_refuses_out_of_range_wall_times():
+    import numpy as np
+
+    from labforensics.ingest.clock import localize
+
+    w = np.array([np.iinfo(np.int64).min + 10], dtype=np.int64)
+    with pytest.raises(ValueError, match="1678-2261"):
+        localize(w, "Europe/Paris")
+
+
+# --------------------------------------------------------------------------- 2. offsets
+
+
+@pytest.mark.parametrize(
+    "ts",
+    ["2021-03-01T09:00:00+25:00", "2021-03-01T09:00:00-14:30", "2021-03-01T09:00:00+01:60"],
+)
+def test_impossible_offset_is_quarantined(tmp_path, ts):
+    p = write_current(tmp_path, [cur_row(ts=ts)])
+    ev = read_evidence([p], case_key=KEY)
+    assert len(ev.events) == 0
+    assert ev.quarantine["reason"].iloc[0].startswith(f"impossible UTC offset in '{ts}'")
+
+
+@pytest.mark.parametrize(
+    ("ts", "hour"), [("2021-03-01T09:00:00+14:00", 19), ("2021-03-01T09:00:00-12:00", 21)]
+)
+def test_extreme_real_offsets_accepted(tmp_path, ts, hour):
+    # Kiribati +14:00: 09:00 local is 19:00 UTC the day before; -12:00 -> 21:00 UTC
+    p = write_current(tmp_path, [cur_row(ts=ts)])
+    ev = read_evidence([p], case_key=KEY)
+    assert ev.events["ts"].iloc[0].hour == hour
+
+
+# --------------------------------------------------------------------------- 8. years
+
+
+@pytest.mark.parametrize("date", ["01/03/1900", "01/03/2101"])
+def test_implausible_legacy_year_kept_with_field_problem(tmp_path, date):
+    p = write_legacy(tmp_path, [leg_row(date=date)])
+    ev = read_evidence([p], case_key=KEY)
+    assert len(ev.events) == 1
+    # Paris in March 1900 was on Paris mean time... zoneinfo: 1900 -> +00:09:21 (PMT)
+    assert ev.report.field_problems["problem"].iloc[0] == (
+        "DATE: implausible year (before 1990 or after 2100); event kept"
+    )

@@ -76,6 +76,17 @@ _BOM = b"\xef\xbb\xbf"
 _OK, _OPEN_BEFORE_ROW, _OPEN_AT_EOF = 0, 1, 2
 _NS = 1_000_000_000
 _DIM = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+# Timestamps must fit datetime64[ns] (1677-09-21 .. 2262-04-11): whole years 1678-2261
+# are accepted (a margin for any UTC offset); others are quarantined, never wrapped.
+_MIN_S = int(np.datetime64("1678-01-01T00:00:00", "s").astype(np.int64))
+_MAX_S = int(np.datetime64("2262-01-01T00:00:00", "s").astype(np.int64))
+# Years outside this span are kept but flagged (a field problem): no LIS ran before 1990.
+_PLAUSIBLE_LO_S = int(np.datetime64("1990-01-01T00:00:00", "s").astype(np.int64))
+_PLAUSIBLE_HI_S = int(np.datetime64("2101-01-01T00:00:00", "s").astype(np.int64))
+# UTC offsets: real zones lie within -12:00..+14:00 (ISO 8601 / RFC 3339 practice);
+# anything beyond +-14:00, or with minutes >= 60, is impossible.
+_MAX_OFFSET_S = 14 * 3600
+_BAD_OFFSET = 99 * 3600  # sentinel for an offset whose minutes are >= 60
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -355,6 +366,7 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
             ok &= (sign == 43) | (sign == 45)
             zd = mat[:, [zp + 1, zp + 2, zp + 4, zp + 5]].astype(np.int64) - 48
             zval = (zd[:, 0] * 10 + zd[:, 1]) * 3600 + (zd[:, 2] * 10 + zd[:, 3]) * 60
+            zval = np.where(zd[:, 2] * 10 + zd[:, 3] >= 60, _BAD_OFFSET, zval)
             parts["z"] = np.where(sign == 45, -zval, zval)
         s, o, ok2 = _combine(parts, len(sub))
         gi = np.flatnonzero(good)
@@ -374,6 +386,8 @@ def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.nd
                 cols[k].append(int(g[k]) if g.get(k) is not None else -1)
             z = (g.get("z") or "Z").replace(":", "")
             zval = 0 if z == "Z" else int(z[1:3]) * 3600 + int(z[3:5]) * 60
+            if z != "Z" and int(z[3:5]) >= 60:
+                zval = _BAD_OFFSET
             cols["z"].append(-zval if z[0] == "-" else zval)
             cols["f"].append(int(g["f"].ljust(9, "0")[:9]) if g.get("f") else 0)
         if rows:
@@ -861,6 +875,14 @@ def _convert(
                 if v is not None
                 else f"missing timestamp (expected {human_format(spec.format)})"
             )
+        bad_off = ok & (np.abs(offs) > _MAX_OFFSET_S)
+        for i in np.flatnonzero(bad_off):
+            reasons[int(i)] = (
+                f"impossible UTC offset in {tcol[int(i)].as_py()!r} "
+                "(offsets lie within -14:00..+14:00, minutes below 60)"
+            )
+        ok &= ~bad_off
+        ts_text = tcol
     else:
         dcol = table.column(spec.date_column)
         tcol = table.column(spec.time_column)
@@ -885,6 +907,20 @@ def _convert(
                 if v is not None
                 else f"missing time (expected {human_format(spec.time_format)})"
             )
+        ts_text = None
+    # out of datetime64[ns] range: quarantined, never wrapped round (9999 read as 1816)
+    oor = ok & ((secs < _MIN_S) | (secs >= _MAX_S))
+    for i in np.flatnonzero(oor):
+        v = (
+            tcol[int(i)].as_py()
+            if ts_text is not None
+            else f"{dcol[int(i)].as_py()} {tcol[int(i)].as_py()}"
+        )
+        reasons[int(i)] = (
+            f"timestamp out of range {v!r}: years 1678-2261 only "
+            "(datetime64[ns] holds 1677-09-21 to 2262-04-11)"
+        )
+    ok &= ~oor
     bad |= ~ok
     # --- outcome --------------------------------------------------------------------
     succ = set(profile.success_values)
@@ -923,6 +959,27 @@ def _convert(
             ocode[keep],
         )
     n = table.num_rows
+    # --- implausible years: kept, flagged -----------------------------------------------
+    problems: list[tuple[int, FieldProblem]] = []
+    odd_year = (secs < _PLAUSIBLE_LO_S) | (secs >= _PLAUSIBLE_HI_S)
+    if odd_year.any():
+        ycol, yname = (
+            (table.column(spec.column), spec.column)
+            if spec.column is not None
+            else (table.column(spec.date_column), spec.date_column)
+        )
+        for i in np.flatnonzero(odd_year):  # rare
+            problems.append(
+                (
+                    int(fidx[i]),
+                    FieldProblem(
+                        int(lines[i]),
+                        "ts",
+                        ycol[int(i)].as_py(),
+                        f"{yname}: implausible year (before 1990 or after 2100); event kept",
+                    ),
+                )
+            )
     # --- UTC ------------------------------------------------------------------------
     if has_off:
         utc = (secs - offs) * _NS + frac
@@ -1022,7 +1079,6 @@ def _convert(
         if n_null:
             unknown[""] = n_null
     # --- numbers --------------------------------------------------------------------
-    problems: list[tuple[int, FieldProblem]] = []
     for canon in ("records", "bytes"):
         c = col(canon)
         if c is None:
