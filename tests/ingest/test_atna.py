@@ -277,3 +277,19 @@ def test_deeply_nested_xml_is_quarantined_not_a_crash(tmp_path):
     deep = "<a>" * 50_000 + "</a>" * 50_000
     r = _read(tmp_path, f"<AuditMessage>{deep}</AuditMessage>", name="deep.xml")
     assert r.rows_to_events == 0 and len(r.quarantine) == 1  # no EventIdentification
+
+
+def test_20k_plain_xml_messages_read_in_linear_time(tmp_path):
+    # 20,000 concatenated messages without syslog framing: each message's search for the
+    # next syslog header rescanned the rest of the file (quadratic: ~35 s, now ~2 s)
+    import time
+
+    n = 20_000
+    one = _msg().replace("\n", "") + "\n"
+    t0 = time.perf_counter()
+    r = _read(tmp_path, one * n, name="many.xml")
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 10, f"{elapsed:.1f} s"  # 5x headroom; the old code took 35 s
+    assert r.rows_read == n and r.rows_to_events == n and not r.quarantine
+    assert len(r.events) == n and r.events["message_id"].nunique() == n  # one per message
+    assert r.events["source_line"].iloc[-1] == n  # one message per line

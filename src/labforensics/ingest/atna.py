@@ -79,6 +79,7 @@ RFC 5425 section 4.3 (octet counting); IHE ITI TF-2 3.20 (ATNA).
 
 from __future__ import annotations
 
+import bisect
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -162,6 +163,20 @@ def _split_records(
     records: list[tuple[str, int, bytes]] = []
     bad: list[tuple[int, str, bytes]] = []
     pos, n = 0, len(data)
+    # every syslog header start and message end, found once: searching from each message
+    # to the next header rescanned the rest of a plain XML file per message (quadratic)
+    nexts = [m.start() for m in _NEXT_SYSLOG.finditer(data)]
+    ends = [(m.start(), m.end()) for m in _XML_END.finditer(data)]
+    end_starts = [e[0] for e in ends]
+
+    def next_syslog(at: int) -> int | None:
+        i = bisect.bisect_left(nexts, at)
+        return nexts[i] if i < len(nexts) else None
+
+    def xml_end(at: int, limit: int) -> int | None:
+        i = bisect.bisect_left(end_starts, at)
+        return ends[i][1] if i < len(ends) and ends[i][1] <= limit else None
+
     while True:
         pos = _WS.match(data, pos).end()  # type: ignore[union-attr]
         if pos >= n:
@@ -178,21 +193,21 @@ def _split_records(
             pos = start + size
             continue
         if _SYSLOG.match(data, pos):
-            nxt = _NEXT_SYSLOG.search(data, pos)
-            end = nxt.start() if nxt else n
-            close = _XML_END.search(data, pos, end)
+            nxt = next_syslog(pos)
+            end = n if nxt is None else nxt
+            close = xml_end(pos, end)
             if close is not None:  # text after the message's end is read on its own
-                end = close.end()
+                end = close
             records.append(("rfc5424", pos, data[pos:end]))
             pos = end
             continue
         if _XML_START.match(data, pos):
-            close = _XML_END.search(data, pos)
-            nxt = _NEXT_SYSLOG.search(data, pos)
-            if close is not None and (nxt is None or close.end() <= nxt.start()):
-                end = close.end()
+            close = xml_end(pos, n)
+            nxt = next_syslog(pos)
+            if close is not None and (nxt is None or close <= nxt):
+                end = close
             else:
-                end = nxt.start() if nxt else n
+                end = n if nxt is None else nxt
             records.append(("xml", pos, data[pos:end]))
             pos = end
             continue
