@@ -44,7 +44,10 @@ __all__ = [
     "load_case_key",
     "pseudonymise",
     "pseudonymise_one",
+    "redact_digit_runs",
     "redact_identifiers",
+    "redact_record_field",
+    "record_field_spans",
 ]
 
 #: Environment variable that may hold the case key (hex, at least 32 bytes).
@@ -317,3 +320,104 @@ class Redactor:
         out = s.copy()
         out[present] = np.asarray(red, dtype=object)[codes]
         return out.astype("string[pyarrow]")
+
+
+# --- quarantined records: identifiers in rows that did not parse ------------------------
+
+# A run of 5 or more digits, not the fraction of a time (``09:00:00.123456``).
+# A pseudonym already written (first alternative) is kept as it is.
+_DIGIT_RUN = re.compile(r"(?<!\w)P[0-9a-f]{16}(?!\w)|(?<!\d)(?<!:\d\d[.,])\d{5,}(?!\d)")
+
+
+def record_field_spans(text: str, separator: str, quote: str) -> list[tuple[int, int]]:
+    """(start, end) of each field's text in one CSV record, quotes included.
+
+    The CSV rules of the LIS reader (a quote opens a quoted field only at a field's
+    start; ``""`` inside it is one quote; elsewhere a quote is a literal character).
+    One pass over the text (linear); an open quote runs to the end of the text.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while True:
+        if i < n and text[i] == quote:  # quoted field: to the closing quote
+            j = i + 1
+            while True:
+                k = text.find(quote, j)
+                if k < 0:
+                    j = n
+                    break
+                if k + 1 < n and text[k + 1] == quote:
+                    j = k + 2
+                    continue
+                j = k + 1
+                break
+            k = text.find(separator, j)
+        else:
+            k = text.find(separator, i)
+        if k < 0:
+            spans.append((start, n))
+            return spans
+        spans.append((start, k))
+        start = i = k + 1
+
+
+def redact_record_field(
+    text: str,
+    key: CaseKey,
+    lab: str | None,
+    *,
+    separator: str,
+    quote: str,
+    ipp_index: int,
+    lab_index: int | None = None,
+) -> str:
+    """Replace the IPP field of one raw CSV record by its keyed pseudonym.
+
+    For quarantined records (wrong width, cut short, bad date...): the record is
+    split into fields (:func:`record_field_spans`) and the field at ``ipp_index``
+    (the profile's IPP column position), when present and not blank, becomes
+    ``pseudonymise_one(key, lab, ipp)``. The lab is the record's lab field
+    (``lab_index``) when it is there and not blank, else ``lab`` (the file's lab or
+    the investigator's), else ``""``. Other text is unchanged.
+    """
+    spans = record_field_spans(text, separator, quote)
+    if ipp_index >= len(spans):
+        return text
+    a, b = spans[ipp_index]
+    raw = text[a:b]
+    val = raw
+    if len(val) >= 2 and val[0] == quote and val[-1] == quote:
+        val = val[1:-1].replace(quote * 2, quote)
+    val = val.strip()
+    if not val:
+        return text
+    rec_lab = None
+    if lab_index is not None and lab_index < len(spans):
+        la, lb = spans[lab_index]
+        rec_lab = text[la:lb].strip().strip(quote).strip() or None
+    use = rec_lab or lab or ""
+    return text[:a] + pseudonymise_one(key, use, val) + text[b:]
+
+
+def redact_digit_runs(text: str, key: CaseKey, lab: str | None) -> str:
+    """Replace every run of 5 or more digits by the keyed pseudonym of (lab, digits).
+
+    A conservative rule for quarantined text only (and field-problem values of the
+    LIS dialects): a row that did not parse may hold an IPP anywhere, even cut in
+    the middle, where no column tells it apart. Any run of 5+ digits goes, which
+    also hides request numbers and byte counts; the timestamps and dates of the
+    LIS dialects never hold such a run (the fraction after ``HH:MM:SS.`` is kept).
+    Nothing is lost to the investigator: the raw bytes stay in the evidence, whose
+    SHA-256 is in the manifest. Linear in the text's length.
+    """
+    if not text:
+        return text
+    use = lab or ""
+
+    def sub(m: re.Match[str]) -> str:
+        g = m.group(0)
+        return g if g[0] == "P" else pseudonymise_one(key, use, g)
+
+    return _DIGIT_RUN.sub(sub, text)

@@ -158,3 +158,66 @@ def test_implausible_legacy_year_kept_with_field_problem(tmp_path, date):
     assert ev.report.field_problems["problem"].iloc[0] == (
         "DATE: implausible year (before 1990 or after 2100); event kept"
     )
+
+
+# --------------------------------------------------------------------------- 3. IPP leaks
+
+
+def _raw_ipps(paths: list[Path]) -> set[str]:
+    """Every IPP written in the evidence: the IPP column of each parseable line."""
+    import csv
+    import io
+    import zlib
+
+    out = set()
+    for p in paths:
+        data = p.read_bytes()
+        if data[:2] == b"\x1f\x8b":  # a cut gzip: what decompresses before the cut
+            data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
+        text = data.decode("cp1252", errors="replace").lstrip("\ufeff").lstrip("ï»¿")
+        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+        col = 11 if rows[0][0] == "DATE" else 10
+        out |= {r[col].strip() for r in rows[1:] if len(r) > col and r[col].strip().isdigit()}
+    return out
+
+
+def _leaks(ev, ipps: set[str]) -> list[str]:
+    texts = [t for t in ev.quarantine["raw"].dropna()]
+    texts += [t for t in ev.report.field_problems["value"].dropna()]
+    texts += [t for t in ev.events["detail"].dropna()]
+    # a whole IPP, or a cut one (its first 5+ digits), anywhere in the text
+    return [i for i in ipps for t in texts if i in t or (len(i) > 5 and i[:5] in t)]
+
+
+def test_case_004_quarantine_holds_no_raw_ipp(case_dir):
+    d = case_dir("004-repeated-header-truncated")
+    paths = sorted(p for p in d.iterdir() if p.name.lower().startswith("audit"))
+    ipps = _raw_ipps(paths)
+    # the QA finding: these two ended up in clear in quarantine.csv
+    assert {"40000025", "40000031"} <= ipps
+    ev = read_evidence(paths, case_key=KEY)
+    assert len(ev.quarantine) > 0
+    assert _leaks(ev, ipps) == []
+
+
+def test_cut_and_wrong_width_rows_hold_no_raw_ipp(tmp_path):
+    rows = [
+        cur_row(ipp="51234567"),
+        cur_row(ipp="51234568") + ";extra",  # wrong width: IPP at its column
+        cur_row(ipp="51234569").split(";x")[0][:-3] + "sp;",  # wrong width
+        "2021-03-01T09:05:00+01:00;L07;S1;bob;technicien;PC1;10.0.0.1;saisie;cons;succes;5123",
+        cur_row(ts="2021-13-01T09:00:00+01:00", ipp="51234571"),  # bad date
+    ]
+    p = tmp_path / "audit_L07_2021-03-01.csv"
+    # the last line is cut mid-IPP (crash): "5123" is a partial IPP 51234570
+    body = "\n".join([CUR_HDR, *rows[:3], rows[4], rows[3]])
+    p.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    ev = read_evidence([p], case_key=KEY)
+    assert len(ev.events) == 1
+    assert len(ev.quarantine) == 4
+    ipps = {"51234567", "51234568", "51234569", "51234571"}
+    assert _leaks(ev, ipps) == []
+    # the wrong-width row's IPP field became the patient's keyed pseudonym (lab L07)
+    from labforensics.privacy import pseudonymise_one
+
+    assert pseudonymise_one(KEY, "L07", "51234568") in ev.quarantine["raw"].iloc[0]

@@ -41,7 +41,14 @@ import pyarrow.compute as pc
 from .. import schema
 from ..custody import EvidenceFile
 from ..errors import ParameterError
-from ..privacy import CaseKey, Redactor, load_case_key
+from ..privacy import (
+    CaseKey,
+    Redactor,
+    load_case_key,
+    record_field_spans,
+    redact_digit_runs,
+    redact_record_field,
+)
 from . import lis_csv
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
 from .files import common_root, expand_paths, read_head, relative_name
@@ -399,6 +406,50 @@ def _from_codes(codes: np.ndarray, values: list[str | None]) -> pd.Series:
 _TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")  # as privacy.Redactor's tokens
 
 
+def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
+    """The profile of a LIS reader (``lis_legacy``, ``lis_current``, ``lis_profile``)."""
+    if spec.name == "lis_profile":
+        return prof
+    if spec.name in ("lis_legacy", "lis_current"):
+        return load_profile(spec.name[4:])
+    return None
+
+
+def _redact_quarantined(
+    text: str | None, redactor: Redactor, key: CaseKey, p: Profile | None, lab: str | None
+) -> str | None:
+    """Redact a quarantined raw record (or a field-problem value).
+
+    Known IPPs, NIR, e-mail and phone by the :class:`Redactor`; for the LIS dialects
+    (``p`` given) also, first, the field at the profile's IPP position (even when the
+    row is otherwise bad) and, last, every run of 5+ digits (a partial IPP cut
+    mid-number): see :func:`labforensics.privacy.redact_digit_runs`.
+    """
+    if not text or p is None:
+        return redactor.redact(text, lab)
+    header = list(p.header)
+    ipp_col = p.columns.get("ipp")
+    lab_col = p.columns.get("lab")
+    rec_lab = lab
+    if ipp_col in header:
+        li = header.index(lab_col) if lab_col in header else None
+        text = redact_record_field(
+            text,
+            key,
+            lab,
+            separator=p.separator,
+            quote=p.quote,
+            ipp_index=header.index(ipp_col),
+            lab_index=li,
+        )
+        if li is not None:
+            spans = record_field_spans(text, p.separator, p.quote)
+            if li < len(spans):
+                rec_lab = text[spans[li][0] : spans[li][1]].strip().strip(p.quote) or lab
+    text = redactor.redact(text, rec_lab)
+    return redact_digit_runs(text, key, rec_lab)
+
+
 def read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
@@ -724,14 +775,16 @@ def read_evidence(
             raw["detail"] = _from_codes(det_codes, red)  # else: nothing to redact, kept
     qrows: list[dict[str, object]] = []
     fprows: list[dict[str, object]] = list(lab_notes)
-    for fr, frep, _spec in reads:
+    for (fr, frep, spec), f in zip(reads, files, strict=True):
+        lp = _lis_profile(spec, prof)
+        flab = frep.lab or jobs[f.job][3].lab
         for q in fr.quarantine:
             qrows.append(
                 {
                     "source_file": frep.source_file,
                     "source_line": q.line,
                     "reason": q.reason,
-                    "raw": redactor.redact(q.raw, frep.lab),
+                    "raw": _redact_quarantined(q.raw, redactor, key, lp, flab),
                 }
             )
         for p in fr.field_problems:
@@ -740,7 +793,11 @@ def read_evidence(
                     "source_file": frep.source_file,
                     "source_line": p.line,
                     "column": p.column,
-                    "value": redactor.redact(p.value, frep.lab),
+                    "value": (
+                        redact_digit_runs(redactor.redact(p.value, flab), key, flab)
+                        if lp is not None
+                        else redactor.redact(p.value, flab)
+                    ),
                     "problem": p.problem,
                 }
             )
