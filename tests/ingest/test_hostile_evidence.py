@@ -221,3 +221,28 @@ def test_cut_and_wrong_width_rows_hold_no_raw_ipp(tmp_path):
     from labforensics.privacy import pseudonymise_one
 
     assert pseudonymise_one(KEY, "L07", "51234568") in ev.quarantine["raw"].iloc[0]
+
+
+# --------------------------------------------------------------------------- 5. CR only
+
+
+def test_current_cr_only_file_is_read(tmp_path):
+    # old Mac line ends: was "unrecognised" with 0 events and no reason
+    p = tmp_path / "audit_L07_2021-03-01.csv"
+    rows = [cur_row(), cur_row(ts="2021-03-01T10:00:00+01:00"), cur_row(ts="bad")]
+    p.write_bytes(b"\xef\xbb\xbf" + ("\r".join([CUR_HDR, *rows]) + "\r").encode())
+    ev = read_evidence([p], case_key=KEY)
+    assert ev.report.unrecognised == []
+    assert [t.hour for t in ev.events["ts"]] == [8, 9]  # +01:00 -> UTC
+    assert list(ev.quarantine["source_line"]) == [4]  # lines numbered per CR
+
+
+def test_legacy_cr_only_file_is_read(tmp_path):
+    p = tmp_path / "AUDIT_L07_20170301.csv"
+    rows = [leg_row(), leg_row(time_="10:00:00", ipp="40000026"), leg_row(date="02/13/2017")]
+    p.write_bytes(("\r".join([LEG_HDR, *rows])).encode("cp1252"))  # no final line end
+    ev = read_evidence([p], case_key=KEY)
+    assert ev.report.unrecognised == []
+    assert [t.hour for t in ev.events["ts"]] == [8, 9]  # Paris winter time +01:00
+    assert list(ev.quarantine["source_line"]) == [4]
+    assert ev.quarantine["reason"].iloc[0].startswith("unparseable date '02/13/2017'")

@@ -10,7 +10,9 @@ How files are read
 Files of one profile are read in batches (:func:`read_lis_many`; one file is a
 batch of one): every fixed cost is paid once per batch, not once per file.
 
-0. **Transcoding**: each file's bytes become UTF-8 (``cp1252`` decoded, invalid
+0. **Line ends**: a file whose head (64 KiB) has CR but no LF (old Mac style)
+   has each CR read as a line end (physical lines numbered per CR).
+   **Transcoding**: each file's bytes become UTF-8 (``cp1252`` decoded, invalid
    bytes U+FFFD), BOM dropped, a line end added after a last line without one
    (remembered: that record was cut short); the files are laid end to end.
 1. **Record structure on raw bytes** (numpy). ``;``, ``"`` and ``\\n`` are
@@ -96,8 +98,16 @@ def sniff_profile(profile: Profile, head: bytes) -> bool:
     """True when the first line of ``head`` is exactly the profile's header."""
     if head.startswith(_BOM):
         head = head[3:]
+    if b"\n" not in head and b"\r" in head:  # old Mac line ends: CR only
+        return head.split(b"\r", 1)[0] == profile.header_bytes()
     first = head.split(b"\n", 1)[0].rstrip(b"\r")
     return first == profile.header_bytes()
+
+
+def _cr_only(d: bytes | memoryview) -> bool:
+    """True when the file's head (first 64 KiB) has CR line ends but no LF (old Mac)."""
+    head = bytes(d[:65536])
+    return b"\n" not in head and b"\r" in head
 
 
 # --------------------------------------------------------------------------- structure
@@ -671,6 +681,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     pos = 0
     for k, (d, _ctx, _name, _tr, _note) in enumerate(items):
         starts[k] = pos
+        if _cr_only(d):  # each CR is a line end (one physical line each): make it LF
+            d = bytes(d).replace(b"\r", b"\n")
         v = _to_utf8(memoryview(d)[3:] if d.startswith(_BOM) else d, profile.encoding)
         parts.append(v)
         pos += len(v)
