@@ -58,28 +58,33 @@ def _hand_events() -> pd.DataFrame:
 def test_hand_built_counts_and_order():
     s = score_sources(_hand_events())
     got = s[["rank", "lab", "src_ip", "failed_logins", "distinct_accounts_tried", "successes",
-             "accounts_succeeded", "success_after_failures", "peak_failures_per_hour",
-             "flagged"]].values.tolist()  # fmt: skip
-    # scores: A ln13+ln4+3=6.95, C ln11+ln11=4.80, B ln31+ln2=4.13, D and A@L02 ln2+ln2=1.39
-    # (tie: same failures, src_ip "10.0.0.1" < "203.0.113.5"); B's peak is 3: windows are
-    # [t, t+60min), so the failure at +60 min falls outside; B has no burst, D and A@L02 too few
+             "accounts_succeeded", "success_after_failures", "failures_before_success",
+             "peak_failures_per_hour", "flagged"]].values.tolist()  # fmt: skip
+    # scores use the peak, not the total: A ln13+ln4+3=6.95 (12 failures in the hour before
+    # its success), C ln11+ln11=4.80, B ln4+ln2=2.08 (30 failures but never more than 3 in an
+    # hour: windows are [t, t+60min), so the failure at +60 min falls outside), D and A@L02
+    # ln2+ln2=1.39 (tie: same failures, src_ip "10.0.0.1" < "203.0.113.5"); D's success comes
+    # before its failure, so no failure precedes a success
     assert got == [
-        [1, "L01", "203.0.113.5", 12, 3, 1, "jdupont", True, 12, True],
-        [2, "L01", "192.0.2.9", 10, 10, 0, "", False, 10, True],
-        [3, "L01", "198.51.100.7", 30, 1, 0, "", False, 3, False],
-        [4, "L01", "10.0.0.1", 1, 1, 1, "jdupont", False, 1, False],
-        [5, "L02", "203.0.113.5", 1, 1, 0, "", False, 1, False],
+        [1, "L01", "203.0.113.5", 12, 3, 1, "jdupont", True, 12, 12, True],
+        [2, "L01", "192.0.2.9", 10, 10, 0, "", False, 0, 10, True],
+        [3, "L01", "198.51.100.7", 30, 1, 0, "", False, 0, 3, False],
+        [4, "L01", "10.0.0.1", 1, 1, 1, "jdupont", False, 0, 1, False],
+        [5, "L02", "203.0.113.5", 1, 1, 0, "", False, 0, 1, False],
     ]
     assert s["score"].tolist() == pytest.approx(
-        [math.log(13) + math.log(4) + 3, 2 * math.log(11), math.log(31) + math.log(2),
+        [math.log(13) + math.log(4) + 3, 2 * math.log(11), math.log(4) + math.log(2),
          2 * math.log(2), 2 * math.log(2)]
     )  # fmt: skip
     a = s.iloc[0]
     # first failure 02:00, the success at 02:30 is the last event
     assert (a["first"], a["last"]) == (T0, T0 + pd.Timedelta(minutes=30))
-    assert a["reasons"] == "12 failed logins on 3 accounts, peak 12/hour; then a success as jdupont"
+    assert a["reasons"] == (
+        "12 failed logins on 3 accounts, peak 12/hour; "
+        "then a success as jdupont, after 12 failures within 60min before"
+    )
     assert s.iloc[3]["reasons"] == (
-        "1 failed login on 1 account, peak 1/hour; 1 success as jdupont, all before the first failure"
+        "1 failed login on 1 account, peak 1/hour; 1 success as jdupont, none right after a failure"
     )
     assert str(s["first"].dtype) == "datetime64[ns, UTC]"
 
@@ -203,10 +208,35 @@ def test_successes_before_and_after_failures():
     r = score_sources(ev).iloc[0]
     # the second success (02:06) follows the failure (02:05); one failure is below every flag
     assert (r["successes"], r["success_after_failures"], r["flagged"]) == (2, True, False)
+    assert r["failures_before_success"] == 1
     assert r["reasons"] == (
         "1 failed login on 1 account, peak 1/hour; "
-        "2 successes as hugo.h, at least one after the first failure"
+        "2 successes as hugo.h, one after 1 failure within 60min before"
     )
+
+
+def test_years_of_typos_are_not_a_brute_force():
+    # a workstation where the user mistypes once a week for two years: 104 failures, each
+    # followed by a success a minute later; peak 1/hour and 1 failure before each success,
+    # so not flagged, and ranked below a 6-failure burst that ends in a success
+    rows = []
+    for wk in range(104):
+        t = T0 + pd.Timedelta(weeks=wk)
+        rows.append({"ts": t, "src_ip": "10.1.0.21", "account": "sec.b2",
+                     "action": "login_failed", "outcome": "failure"})  # fmt: skip
+        rows.append({"ts": t + pd.Timedelta(minutes=1), "src_ip": "10.1.0.21",
+                     "account": "sec.b2", "action": "login"})  # fmt: skip
+    for i in range(6):
+        rows.append({"ts": T0 + pd.Timedelta(minutes=i), "src_ip": "203.0.113.77",
+                     "account": "bio.c3", "action": "login_failed", "outcome": "failure"})  # fmt: skip
+    rows.append({"ts": T0 + pd.Timedelta(minutes=7), "src_ip": "203.0.113.77",
+                 "account": "bio.c3", "action": "login"})  # fmt: skip
+    s = score_sources(make_events(rows)).set_index("src_ip")
+    typo, burst = s.loc["10.1.0.21"], s.loc["203.0.113.77"]
+    assert (typo["failed_logins"], typo["peak_failures_per_hour"]) == (104, 1)
+    assert (typo["failures_before_success"], typo["flagged"]) == (1, False)
+    assert (burst["failures_before_success"], burst["flagged"]) == (6, True)
+    assert burst["rank"] < typo["rank"]
 
 
 def test_case_file_sources_section_sets_the_thresholds(tmp_path):

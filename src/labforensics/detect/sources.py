@@ -12,13 +12,16 @@ formula of counts (below), monotone in each of them.
 
 Score
 -----
-``score = log1p(failed_logins) + log1p(distinct_accounts_tried)
-+ success_bonus * success_after_failures``
+``score = log1p(peak_failures_per_hour) + log1p(distinct_accounts_tried)
++ success_bonus * [failures_before_success >= min_failed_with_success]``
 
-so ten times more failures adds about ``log(10) = 2.3``, spraying many
-accounts counts as much as hammering one many times, and a success from an
-address that had failed before (the brute force may have worked) adds
-``success_bonus`` (3.0, worth about twenty times more failures).
+The intensity of the worst burst counts, not the total over the evidence: a
+workstation where users mistype a password twice a month for six years has a
+hundred failures but a peak of one or two an hour, and must not outrank a
+brute force. Ten times more failures in the peak window adds about
+``log(10) = 2.3``; spraying many accounts counts as much as hammering one; a
+success that follows a burst from the same address (the brute force may have
+worked) adds ``success_bonus`` (3.0).
 
 Flag rule (:class:`SourceParams`)
 ---------------------------------
@@ -26,8 +29,8 @@ A source is flagged when
 
 - ``failed_logins >= min_failed`` (10) **and** ``peak_failures_per_hour >=
   min_peak_per_hour`` (5): a burst of failures, not a user mistyping over months; or
-- ``success_after_failures`` **and** ``failed_logins >= min_failed_with_success`` (5):
-  a login from an address that had failed repeatedly.
+- ``failures_before_success >= min_failed_with_success`` (5): a successful login
+  preceded, within ``window``, by at least that many failures from the same address.
 
 Thresholds follow the usual brute-force heuristics of intrusion-prevention tools
 (fail2ban's default ``maxretry = 5``; a burst of tens of attempts an hour is no
@@ -57,6 +60,7 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "successes",
     "accounts_succeeded",
     "success_after_failures",
+    "failures_before_success",
     "peak_failures_per_hour",
     "score",
     "flagged",
@@ -126,6 +130,25 @@ def _peak_in_window(g: np.ndarray, t: np.ndarray, w: int) -> np.ndarray:
     return peak
 
 
+def _failures_before(
+    g_f: np.ndarray, t_f: np.ndarray, g_s: np.ndarray, t_s: np.ndarray, w: int
+) -> np.ndarray:
+    """For each success ``(g_s, t_s)``, the failures of its group in ``[t_s - w, t_s]``.
+
+    ``(g_f, t_f)`` sorted by both; same rank-compressed key trick as :func:`_peak_in_window`.
+    """
+    if not len(t_s) or not len(t_f):
+        return np.zeros(len(t_s), dtype="int64")
+    values = np.unique(np.concatenate([t_f, t_s - w, t_s]))
+    stride = np.int64(len(values) + 1)
+    key = g_f * stride + np.searchsorted(values, t_f)
+    lo = g_s * stride + np.searchsorted(values, t_s - w)
+    hi = g_s * stride + np.searchsorted(values, t_s)
+    return (np.searchsorted(key, hi, side="right") - np.searchsorted(key, lo, side="left")).astype(
+        "int64"
+    )
+
+
 def _empty() -> pd.DataFrame:
     from ..schema import STRING
 
@@ -140,6 +163,7 @@ def _empty() -> pd.DataFrame:
         "successes": "int64",
         "accounts_succeeded": STRING,
         "success_after_failures": "bool",
+        "failures_before_success": "int64",
         "peak_failures_per_hour": "int64",
         "score": "float64",
         "flagged": "bool",
@@ -155,7 +179,7 @@ def _account_list(s: pd.Series) -> str:
     return text + (f" (+{more} more)" if more > 0 else "")
 
 
-def _reason(r: dict) -> str:
+def _reason(r: dict, window: str) -> str:
     parts = []
     f = int(r["failed_logins"])
     if f:
@@ -168,15 +192,17 @@ def _reason(r: dict) -> str:
     n_ok = int(r["successes"])
     if n_ok:
         who = r["accounts_succeeded"] or "(no account)"
-        if r["success_after_failures"]:
+        k = int(r["failures_before_success"])
+        if k:
+            after = f"after {k:,} failure{'s' if k != 1 else ''} within {window} before"
             parts.append(
-                f"then a success as {who}"
+                f"then a success as {who}, {after}"
                 if n_ok == 1
-                else f"{n_ok} successes as {who}, at least one after the first failure"
+                else f"{n_ok} successes as {who}, one {after}"
             )
         elif f:
             parts.append(
-                f"{n_ok} success{'es' if n_ok != 1 else ''} as {who}, all before the first failure"
+                f"{n_ok} success{'es' if n_ok != 1 else ''} as {who}, none right after a failure"
             )
         else:
             parts.append(f"{n_ok} successful login{'s' if n_ok != 1 else ''} as {who}, no failure")
@@ -210,7 +236,10 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
         - ``successes`` (int64): successful ``login`` events.
         - ``accounts_succeeded`` (string): their accounts, sorted, ``", "``-joined
           (at most :data:`MAX_LISTED_ACCOUNTS`, then ``(+N more)``); ``""`` if none.
-        - ``success_after_failures`` (bool): a success at or after the first failure.
+        - ``success_after_failures`` (bool): a success with at least one failure from the
+          same address within ``params.window`` before it.
+        - ``failures_before_success`` (int64): the most failures within ``params.window``
+          before (or at) one of the address's successful logins.
         - ``peak_failures_per_hour`` (int64): most failures in any window
           ``[t, t + params.window)`` starting at a failure.
         - ``score`` (float64): see the module doc.
@@ -258,16 +287,16 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
     fg = fl.groupby("g")
     failed_n = fg.size().reindex(base.index, fill_value=0)
     accounts_n = fg["account"].nunique().reindex(base.index, fill_value=0)
-    first_fail = fg["ts"].min().reindex(base.index)
     sg = su.groupby("g")
     succ_n = sg.size().reindex(base.index, fill_value=0)
     succ_acc = sg["account"].agg(_account_list).reindex(base.index, fill_value="")
-    after = su["ts"].to_numpy() >= first_fail.reindex(su["g"]).to_numpy()
-    after_any = (
-        pd.Series(after, index=su["g"].to_numpy()).groupby(level=0).any().reindex(base.index)
-    )
-    after_any = after_any.fillna(False).astype(bool)
     w = int(pd.Timedelta(p.window).value)
+    before = _failures_before(
+        fl["g"].to_numpy(), fl["ts"].to_numpy().astype("int64"),
+        su["g"].to_numpy(), su["ts"].to_numpy().astype("int64"), w,
+    )  # fmt: skip
+    fbs = pd.Series(before, index=su["g"].to_numpy()).groupby(level=0).max()
+    fbs = fbs.reindex(base.index, fill_value=0).astype("int64")
     peak = np.zeros(n_groups, dtype="int64")
     pk = _peak_in_window(fl["g"].to_numpy(), fl["ts"].to_numpy().astype("int64"), w)
     peak[: len(pk)] = pk
@@ -282,7 +311,8 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
             "distinct_accounts_tried": accounts_n.to_numpy().astype("int64"),
             "successes": succ_n.to_numpy().astype("int64"),
             "accounts_succeeded": succ_acc.astype("string").to_numpy(),
-            "success_after_failures": after_any.to_numpy(dtype=bool),
+            "success_after_failures": fbs.to_numpy() > 0,
+            "failures_before_success": fbs.to_numpy(),
             "peak_failures_per_hour": peak,
         }
     )
@@ -292,14 +322,15 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
     out["src_ip"] = out["src_ip"].astype("string")
     out["accounts_succeeded"] = out["accounts_succeeded"].astype("string")
     f = out["failed_logins"].to_numpy()
+    burst_success = out["failures_before_success"].to_numpy() >= p.min_failed_with_success
     out["score"] = (
-        np.log1p(f)
+        np.log1p(out["peak_failures_per_hour"].to_numpy())
         + np.log1p(out["distinct_accounts_tried"].to_numpy())
-        + p.success_bonus * out["success_after_failures"].to_numpy()
+        + p.success_bonus * burst_success
     ).astype("float64")
     out["flagged"] = (
         (f >= p.min_failed) & (out["peak_failures_per_hour"].to_numpy() >= p.min_peak_per_hour)
-    ) | (out["success_after_failures"].to_numpy() & (f >= p.min_failed_with_success))
+    ) | burst_success
     out = out.sort_values(
         ["score", "failed_logins", "src_ip", "lab"],
         ascending=[False, False, True, True],
@@ -307,6 +338,6 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
     ).reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1, dtype="int64")
     out["reasons"] = pd.Series(
-        [_reason(r) for r in out.to_dict("records")], dtype="string", index=out.index
+        [_reason(r, p.window) for r in out.to_dict("records")], dtype="string", index=out.index
     )
     return out[list(SOURCE_COLUMNS)]
