@@ -141,3 +141,53 @@ def test_force_refuses_folder_without_manifest(tmp_path, small_evidence, capsys)
     # a known name alone does not prove labforensics wrote the folder
     assert rc == 2 and "no manifest.json" in capsys.readouterr().err
     assert (out / "events.parquet").read_bytes() == b"not ours"
+
+
+def test_help_is_plain_text_and_synth_options_explained(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    # no reStructuredText markup in the top-level help
+    assert "``" not in top and "medical-lab audit logs" in top
+    with pytest.raises(SystemExit):
+        main(["synth", "--help"])
+    synth = capsys.readouterr().out
+    for opt in ("--labs", "--start", "--end", "--seed", "--scale"):
+        # every option line carries a help text with its default
+        line = next(x for x in synth.splitlines() if x.strip().startswith(opt))
+        assert "default" in line or "(default" in synth.split(opt, 2)[-1][:200]
+
+
+def test_investigate_has_tz_year_lab_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["investigate", "--help"])
+    text = capsys.readouterr().out
+    assert "--tz" in text and "--year" in text and "--lab" in text
+
+
+def test_ingest_summary_explains_events_emitted():
+    from types import SimpleNamespace
+
+    from labforensics.cli import ingest_summary
+
+    def report(events, out):  # the two counts and IngestReport.summary()'s lines
+        text = (
+            f"rows_read 2,300 = events {events:,} + ...\nevents emitted: {out:,}; field problems: 0"
+        )
+        return SimpleNamespace(events=events, events_out=out, summary=lambda: text)
+
+    text = ingest_summary(report(2216, 2224))
+    # more events emitted than rows: the reason is said on that line
+    line = next(x for x in text.splitlines() if x.startswith("events emitted"))
+    assert "2,224 (a message naming several patients gives one event per patient);" in line
+    assert "several patients" not in ingest_summary(report(2216, 2216))
+
+
+def test_counts_grouped_in_verdict_summary():
+    from labforensics.investigation import group_counts
+
+    text = "vendor explains 98.0% of the 321368 leaked patients found; lab 350000011 in 2020"
+    # the count is grouped; an identifier and a year are not
+    assert group_counts(text) == (
+        "vendor explains 98.0% of the 321,368 leaked patients found; lab 350000011 in 2020"
+    )

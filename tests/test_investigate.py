@@ -260,3 +260,25 @@ def test_many_files_are_summarised(tmp_path, monkeypatch):
     ]
     assert f["accounting"]["files_total"] == 21
     assert f["counts"]["input_files"] == 22
+
+
+def test_demo_reuse_checks_generator_version(tmp_path):
+    import json as _json
+
+    from labforensics.demo import _same_parameters
+    from labforensics.synth.generator import GENERATOR_VERSION
+
+    params = {"labs": 3, "seed": 1}
+    truth = {"parameters": {"labs": 3, "seed": 1, "scale": 1.0},
+             "generator": {"name": "labforensics.synth", "version": GENERATOR_VERSION}}  # fmt: skip
+    (tmp_path / "truth.json").write_text(_json.dumps(truth))
+    # same parameters, same generator: reused
+    assert _same_parameters(tmp_path, params)
+    # a case written by another generator version is regenerated
+    truth["generator"]["version"] = GENERATOR_VERSION + ".old"
+    (tmp_path / "truth.json").write_text(_json.dumps(truth))
+    assert not _same_parameters(tmp_path, params)
+    # and one with no recorded generator too
+    del truth["generator"]
+    (tmp_path / "truth.json").write_text(_json.dumps(truth))
+    assert not _same_parameters(tmp_path, params)

@@ -1,4 +1,4 @@
-"""The ``labforensics`` command.
+"""The labforensics command: forensic analysis of medical-lab audit logs.
 
 Subcommands
 -----------
@@ -18,6 +18,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import LabForensicsError, OutputExistsError
 
@@ -106,6 +107,26 @@ def prepare_out(out: Path, force: bool) -> Path:
     return out
 
 
+_MANY_PATIENTS = " (a message naming several patients gives one event per patient)"
+
+
+def ingest_summary(report: Any) -> str:
+    """:meth:`IngestReport.summary` with the events-emitted line explained.
+
+    ``events`` counts accepted input records, ``events emitted`` the rows of the event
+    table: a message naming several patients (an HPRIM/HL7 batch) gives one event per
+    patient, so the second may exceed the first.
+    """
+    text = str(report.summary())
+    out, emitted = [], getattr(report, "events_out", None)
+    for line in text.split("\n"):
+        if line.startswith("events emitted:") and emitted != getattr(report, "events", emitted):
+            head, sep, tail = line.partition(";")
+            line = head + _MANY_PATIENTS + sep + tail
+        out.append(line)
+    return "\n".join(out)
+
+
 def _cmd_synth(ns: argparse.Namespace) -> int:
     from . import synth
 
@@ -142,23 +163,41 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
         key_fingerprint=ev.case_key_fingerprint,
     )
     write_json(manifest, out / "manifest.json")
-    print(ev.report.summary())
+    print(ingest_summary(ev.report))
     print(f"written to {out}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``labforensics`` command."""
-    p = argparse.ArgumentParser(prog="labforensics", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="labforensics",
+        description="Forensic analysis of medical-lab audit logs: read the evidence, "
+        "rebuild sessions, flag anomalies and attribute a leak, with a forensic report.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="generate synthetic evidence with ground truth")
-    s.add_argument("out", type=Path)
-    s.add_argument("--labs", type=int, default=30)
-    s.add_argument("--start", default="2015-01-01")
-    s.add_argument("--end", default="2020-10-31")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--scale", type=float, default=1.0)
+    s.add_argument("out", type=Path, help="folder to write the evidence and truth.json into")
+    s.add_argument("--labs", type=int, default=30, help="number of labs (default: 30)")
+    s.add_argument(
+        "--start",
+        default="2015-01-01",
+        help="first day of the evidence, YYYY-MM-DD (default: 2015-01-01)",
+    )
+    s.add_argument(
+        "--end",
+        default="2020-10-31",
+        help="last day of the evidence, YYYY-MM-DD (default: 2020-10-31)",
+    )
+    s.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed; same seed and options give the same files (default: 0)",
+    )
+    s.add_argument("--scale", type=float, default=1.0,
+                   help="activity multiplier: 0.1 gives about a tenth of the events (default: 1.0)")  # fmt: skip
     s.set_defaults(func=_cmd_synth)
 
     i = sub.add_parser("ingest", help="read evidence into the canonical event table")

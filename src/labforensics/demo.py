@@ -48,14 +48,28 @@ vendor = ["hotline.editeur", "migration.editeur"]
 
 
 def _same_parameters(case_dir: Path, params: dict[str, Any]) -> bool:
+    """Whether ``case_dir`` holds a case generated with ``params`` by this generator.
+
+    Both the parameters and the generator version recorded in ``truth.json``
+    (``truth["generator"]["version"]``) must match: a changed generator regenerates.
+    """
+    from .synth.generator import GENERATOR_VERSION
+
     p = case_dir / "truth.json"
     if not p.exists():
         return False
     try:
-        got = json.loads(p.read_text(encoding="utf-8")).get("parameters", {})
+        truth = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return all(got.get(k) == v for k, v in params.items())
+    if not isinstance(truth, dict):
+        return False
+    gen = truth.get("generator")
+    version = gen.get("version") if isinstance(gen, dict) else gen
+    if version != GENERATOR_VERSION:
+        return False
+    got = truth.get("parameters", {})
+    return isinstance(got, dict) and all(got.get(k) == v for k, v in params.items())
 
 
 def _step(name: str, timings: dict[str, float]):

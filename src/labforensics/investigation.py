@@ -34,6 +34,7 @@ import datetime as dt
 import inspect
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -392,6 +393,20 @@ def _stability_text(stab: Any) -> str:
 _SURFACED = ("hypotheses", "windows", "pathways", "transfers", "leak_summary", "candidates")
 
 
+_COUNT = re.compile(
+    r"(?<![\w.,:/-])(\d{4,})(?= (?:leaked|records?|events?|patients?|identifiers?|sessions?)\b)"
+)
+
+
+def group_counts(text: str) -> str:
+    """Counts of records, patients, events ... in ``text`` with comma thousands separators.
+
+    Only a run of 4+ digits followed by a counted noun is grouped (``321368 leaked``
+    -> ``321,368 leaked``): years, lab numbers and identifiers are left alone.
+    """
+    return _COUNT.sub(lambda m: f"{int(m.group(1)):,}", text)
+
+
 def attribution_findings(att: Any) -> dict[str, Any]:
     """Normalise an attribution result (``Attribution``, its ``to_dict()``, or None).
 
@@ -441,7 +456,7 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             if isinstance(d.get("stability"), dict)
             else d.get("stability"),
             "stability_text": _stability_text(d.get("stability")),
-            "summary": str(summary),
+            "summary": group_counts(str(summary)),
         },
         "hypotheses": hyps,
         "windows": section("windows"),
@@ -569,6 +584,10 @@ def build_findings(
     totals = dict(accounting.get("totals", {}))
     att_totals = att["raw"].get("totals") or {}
     leak_found = att_totals.get("found")
+    if leak_patients is None or leak_found == 0:
+        # stability measures how often reruns reach the same attribution of a leak:
+        # with no leak (or none of it found in the evidence) there is nothing to attribute
+        att["verdict"]["stability_text"] = "not applicable (no leak to attribute)"
     f: dict[str, Any] = {
         "question": QUESTION,
         "tool": {"name": "labforensics", "version": __version__},

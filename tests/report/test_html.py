@@ -115,3 +115,48 @@ def test_png_bytes_stable():
     a = figs.png_bytes(lambda: figs.session_timeline(rows, title="x"))
     b = figs.png_bytes(lambda: figs.session_timeline(rows, title="x"))
     assert a == b
+
+
+def test_numbers_grouped_with_commas():
+    import numpy as np
+
+    from labforensics.report.html import _cell
+
+    # one format everywhere: comma thousands separator, numpy ints included
+    assert _cell(16014) == "16,014" and _cell(np.int64(321368)) == "321,368"
+    assert _cell(np.float64(1234.5)) == "1,234.5" and _cell(True) == "yes"
+
+
+def test_quarantine_capped_with_line_numbers():
+    import dataclasses
+
+    from labforensics.report.html import MAX_QUARANTINE_ROWS
+
+    f, data = _findings_and_data()
+    n_files = MAX_QUARANTINE_ROWS + 50
+    files = [f"f{i:04d}.csv" for i in range(n_files)] + ["big.csv"] * 7
+    lines = list(range(1, n_files + 1)) + [40, 3, 9, 12, 7, 30, 5]
+    q = pd.DataFrame({"source_file": files, "source_line": lines,
+                      "reason": ["wrong width"] * len(files), "raw": ["x"] * len(files)})  # fmt: skip
+    html = render_report(dataclasses.replace(data, quarantine=q))
+    # summarised by reason: one row of 257 rows in 251 files
+    assert re.search(r"wrong width</td>\s*<td[^>]*>257</td>\s*<td[^>]*>251</td>", html)
+    # big.csv: 7 rows, the first five line numbers sorted, then an ellipsis
+    assert "3, 5, 7, 9, 12, …" in html
+    # at most MAX_QUARANTINE_ROWS (file, reason) rows, with a note saying so
+    assert f"The first {MAX_QUARANTINE_ROWS} of {n_files + 1:,} (file, reason) rows" in html
+    # sorted by file: big.csv then f0000 ... f0198 listed; f0199 onwards only in the CSV
+    assert "f0198.csv" in html and "f0199.csv" not in html and "f0249.csv" not in html
+
+
+def test_stability_not_applicable_without_leak():
+    ev = standin_events()
+    ss = standin_sessions(ev)
+    sc = session_scores_table(standin_scores(ss))
+    f = build_findings(
+        events=ev, sessions=ss, session_scores=sc, attribution=None,
+        accounting={"totals": {}, "files": []}, inputs=[], case=standin_case(),
+        parameters={}, key_fingerprint="0123456789abcdef", leak_patients=None,
+    )  # fmt: skip
+    # no leak given: reruns have nothing to agree on
+    assert f["verdict"]["stability_text"] == "not applicable (no leak to attribute)"

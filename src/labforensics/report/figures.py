@@ -86,7 +86,7 @@ def _plain_log_axis(axis: Any) -> None:
     """Log-axis tick labels as plain numbers (the default ones are mathtext, off here)."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}".replace(",", "\u202f")))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     axis.set_minor_formatter(NullFormatter())
 
 

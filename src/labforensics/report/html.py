@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -118,12 +119,16 @@ def _cell(value: Any) -> Any:
     """A value for a generic table cell (lists joined, floats rounded, None blank)."""
     if value is None or value is pd.NA:
         return ""
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}".replace(",", "\u202f")
+    if isinstance(value, float | np.floating):
+        if value != value:  # NaN
+            return ""
+        value = float(value)
+        # one number format in the report and the CLI: comma thousands separator
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
     if isinstance(value, Mapping):
         return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
@@ -162,6 +167,45 @@ TRANSFER_COLUMNS = ("lab", "account", "extraction_ts", "file_base", "transfer_ts
                     "anonymous")  # fmt: skip
 COVERAGE_COLUMNS = ("lab", "n_patients", "leaked_found", "leaked_share", "explained",
                     "unexplained", "explained_share", "explained_by", "window_confidence")  # fmt: skip
+
+
+#: Most (file, reason) rows and sample rows listed in the report's quarantine section;
+#: quarantine.csv holds every row.
+MAX_QUARANTINE_ROWS = 200
+#: Line numbers listed per (file, reason) row.
+QUARANTINE_LINES_SHOWN = 5
+
+
+def _quarantine_by_file(q: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows per (file, reason): ``rows`` (int) and ``lines`` (str).
+
+    ``lines`` lists the first :data:`QUARANTINE_LINES_SHOWN` line numbers
+    (``source_line``), with "…" when there are more; blank when the reader gave none.
+    """
+    g = q.groupby(["source_file", "reason"], sort=True)
+    out = g.size().rename("rows").reset_index()
+    if "source_line" not in q.columns:
+        out["lines"] = ""
+        return out
+    first = (
+        q[["source_file", "reason", "source_line"]]
+        .dropna(subset=["source_line"])
+        .sort_values(["source_file", "reason", "source_line"], kind="stable")
+        .groupby(["source_file", "reason"], sort=True)
+        .head(QUARANTINE_LINES_SHOWN)
+    )
+    joined = (
+        first.assign(source_line=first["source_line"].astype("int64").astype(str))
+        .groupby(["source_file", "reason"], sort=True)["source_line"]
+        .agg(", ".join)
+        .rename("lines")
+        .reset_index()
+    )
+    out = out.merge(joined, on=["source_file", "reason"], how="left")
+    out["lines"] = out["lines"].fillna("")
+    more = out["rows"] > QUARANTINE_LINES_SHOWN
+    out.loc[more & (out["lines"] != ""), "lines"] += ", …"
+    return out
 
 
 def _frame_rows(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
@@ -332,11 +376,11 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     acct = _frame_rows(acc_frame) if acc_frame is not None else []
     quarantine_summary: list[dict[str, Any]] = []
     quarantine_kinds: list[dict[str, Any]] = []
+    quarantine_groups = 0
     if data.quarantine is not None and not data.quarantine.empty:
         q = data.quarantine
-        quarantine_summary = _frame_rows(
-            q.groupby(["source_file", "reason"], sort=True).size().rename("rows").reset_index()
-        )
+        quarantine_summary = _frame_rows(_quarantine_by_file(q).head(MAX_QUARANTINE_ROWS))
+        quarantine_groups = int(q.groupby(["source_file", "reason"], sort=False).ngroups)
         kind = q["reason"].astype(str).str.split(":", n=1).str[0]
         quarantine_kinds = _frame_rows(
             pd.DataFrame({"reason": kind, "file": q["source_file"].astype(str)})
@@ -359,6 +403,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "accounting_cols": list(data.accounting.columns) if data.accounting is not None else [],
         "quarantine_summary": quarantine_summary,
         "quarantine_kinds": quarantine_kinds,
+        "quarantine_groups": quarantine_groups,
+        "quarantine_max": MAX_QUARANTINE_ROWS,
         "quarantine_total": 0 if data.quarantine is None else int(len(data.quarantine)),
         "quarantine_sample": _frame_rows(data.quarantine, 20)
         if data.quarantine is not None
