@@ -246,3 +246,43 @@ def test_legacy_cr_only_file_is_read(tmp_path):
     assert [t.hour for t in ev.events["ts"]] == [8, 9]  # Paris winter time +01:00
     assert list(ev.quarantine["source_line"]) == [4]
     assert ev.quarantine["reason"].iloc[0].startswith("unparseable date '02/13/2017'")
+
+
+# --------------------------------------------------------------------------- 6. damaged
+
+
+def test_damaged_files_listed_with_reasons(tmp_path):
+    import gzip
+
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "fake.csv.gz").write_bytes(b"DATE;HEURE;not gzip at all\n")
+    whole = gzip.compress(("\r\n".join([LEG_HDR, leg_row()]) + "\r\n").encode())
+    (tmp_path / "AUDIT_L07_20170302.csv.gz").write_bytes(whole[:10])  # header of gzip only
+    (tmp_path / "garbage.csv").write_bytes(b"\x00\x01\x02garbage 40000025 \xff\xfe" * 10)
+    ev = read_evidence([tmp_path], case_key=KEY)
+    r = ev.report
+    assert sorted(r.unrecognised) == sorted(r.unrecognised_reasons)
+    reasons = r.unrecognised_reasons
+    assert reasons["empty.csv"] == "empty file"
+    assert reasons["fake.csv.gz"] == "not gzip despite .gz suffix"
+    assert reasons["AUDIT_L07_20170302.csv.gz"] == "gzip stream cut before any data"
+    g = reasons["garbage.csv"]
+    assert g.startswith("no reader recognises the header: first bytes '...garbage P")
+    assert "40000025" not in g  # redacted: a digit run of 5+ becomes a pseudonym
+    assert "not recognised: empty.csv: empty file" in r.summary()
+    assert r.to_dict()["unrecognised_reasons"]["empty.csv"] == "empty file"
+
+
+def test_header_only_and_cut_gzip_are_recognised(tmp_path):
+    import gzip
+
+    write_legacy(tmp_path, [])  # header only: recognised, 0 rows
+    body = "\r\n".join([LEG_HDR] + [leg_row(time_=f"09:{m:02d}:00") for m in range(50)]) + "\r\n"
+    whole = gzip.compress(body.encode())
+    (tmp_path / "AUDIT_L07_20170302.csv.gz").write_bytes(whole[: len(whole) - 30])
+    ev = read_evidence([tmp_path], case_key=KEY)
+    assert ev.report.unrecognised == []
+    by = {f.source_file: f for f in ev.report.files}
+    assert by["AUDIT_L07_20170301.csv"].rows_read == 0
+    assert by["AUDIT_L07_20170301.csv"].format == "lis_legacy"
+    assert ev.report.truncated_files == ["AUDIT_L07_20170302.csv.gz"]

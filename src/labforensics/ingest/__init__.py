@@ -47,11 +47,12 @@ from ..privacy import (
     load_case_key,
     record_field_spans,
     redact_digit_runs,
+    redact_identifiers,
     redact_record_field,
 )
 from . import lis_csv
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
-from .files import common_root, expand_paths, read_head, relative_name
+from .files import common_root, expand_paths, read_head, relative_name, unrecognised_reason
 from .profiles import Profile, load_profile
 from .registry import BatchRead, FileRead, ReadContext, ReaderSpec, get_reader, sniff
 
@@ -570,7 +571,13 @@ def read_evidence(
         for i, ef in zip(unit, unit_efs, strict=True):
             efs[i] = ef
         if spec is None:
-            report.unrecognised.extend(jobs[i][1] for i in unit)
+            for i in unit:
+                name = jobs[i][1]
+                report.unrecognised.append(name)
+                why = unrecognised_reason(jobs[i][0], read_head(jobs[i][0]))
+                # the first bytes may hold identifiers (an IPP, a NIR...): redacted
+                why = redact_digit_runs(redact_identifiers(why), key, jobs[i][3].lab)
+                report.unrecognised_reasons[name] = why
             continue
         if isinstance(out, BatchRead):
             pid = len(pieces)

@@ -86,6 +86,11 @@ class IngestReport:
         One per recognised file, in evidence order.
     unrecognised : list of str
         Files found while walking folders that no reader recognised (not read).
+    unrecognised_reasons : dict of str to str
+        Path (as in ``unrecognised``) -> why it was not read: ``"empty file"``,
+        ``"not gzip despite .gz suffix"``, ``"gzip stream cut before any data"``,
+        ``"no reader recognises the header: first bytes '...'"`` (redacted, at most
+        60 characters).
     field_problems : pandas.DataFrame
         ``source_file``, ``source_line``, ``column``, ``value`` (redacted), ``problem``.
     unknown_codes : dict
@@ -94,6 +99,7 @@ class IngestReport:
 
     files: list[FileReport] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
+    unrecognised_reasons: dict[str, str] = field(default_factory=dict)
     field_problems: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(
             columns=["source_file", "source_line", "column", "value", "problem"]
@@ -174,6 +180,9 @@ class IngestReport:
         ]
         if self.truncated_files:
             lines.append(f"truncated files: {len(self.truncated_files)}")
+        for path in self.unrecognised:
+            why = self.unrecognised_reasons.get(path, "no reason recorded")
+            lines.append(f"not recognised: {path}: {why}")
         if self.unknown_codes:
             codes = ", ".join(f"{k} ({v})" for k, v in sorted(self.unknown_codes.items()))
             lines.append(f"unknown action codes kept as 'other': {codes}")
@@ -186,6 +195,7 @@ class IngestReport:
             "truncated_files": self.truncated_files,
             "files": [asdict(f) for f in self.files],
             "unrecognised": list(self.unrecognised),
+            "unrecognised_reasons": dict(sorted(self.unrecognised_reasons.items())),
             "unknown_codes": dict(sorted(self.unknown_codes.items())),
             "field_problems": int(len(self.field_problems)),
         }

@@ -38,6 +38,7 @@ __all__ = [
     "read_bytes",
     "read_head",
     "relative_name",
+    "unrecognised_reason",
 ]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -176,6 +177,29 @@ def read_head(path: str | os.PathLike[str], size: int = 1 << 16) -> bytes:
             return head
         raw = head + fh.read(size * 4)  # ample for the first 64 KiB of text
     return _gunzip(raw, limit=size).data[:size]
+
+
+def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
+    """Why no reader took a file (``head``: its first decompressed bytes).
+
+    Returns ``"empty file"``, ``"not gzip despite .gz suffix"``, ``"gzip stream cut
+    before any data"``, or ``"no reader recognises the header: first bytes '...'"``
+    (the first 60 bytes as text, control characters as ``.``; the caller redacts it).
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    if size == 0:
+        return "empty file"
+    gz = is_gzip(p)
+    if p.name.lower().endswith(".gz") and not gz:
+        return "not gzip despite .gz suffix"
+    if gz and not head:
+        return "gzip stream cut before any data"
+    if not head.strip():
+        return "no reader recognises the header: only blank bytes"
+    text = head[:60].decode("utf-8", errors="replace").lstrip("\ufeff")
+    text = "".join(c if c.isprintable() else "." for c in text)
+    return f"no reader recognises the header: first bytes {text!r}"
 
 
 def _walk(folder: Path) -> list[Path]:
