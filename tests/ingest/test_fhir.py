@@ -427,3 +427,31 @@ def test_deeply_nested_json_is_quarantined_not_a_crash(tmp_path):
     _accounts_add_up(r)
     assert r.rows_to_events == 0 and len(r.quarantine) == 1
     assert "RecursionError" in r.quarantine[0].reason or "invalid JSON" in r.quarantine[0].reason
+
+
+def test_unparseable_date_times_quarantine_their_own_resource(tmp_path):
+    # NDJSON: line 2 (two patients) has an impossible date; only it is quarantined, at its line
+    def res(when: str, *pats: str) -> str:
+        return json.dumps(
+            {
+                "resourceType": "AuditEvent",
+                "type": {"code": "110106"},
+                "recorded": when,
+                "outcome": "0",
+                "entity": [{"what": {"reference": f"Patient/{p}"}} for p in pats],
+            }
+        )
+
+    text = "\n".join(
+        [
+            res("2024-05-02T09:15:00+02:00", "A", "B"),
+            res("2024-13-45T99:00:00Z", "C", "D"),
+            res("2024-05-02T09:16:00+02:00", "E"),
+        ]
+    )
+    r = _read(tmp_path, text + "\n", "f.ndjson")
+    _accounts_add_up(r)
+    assert r.rows_read == 3 and r.rows_to_events == 2  # resources 1 and 3
+    assert r.events["_ipp"].tolist() == ["A", "B", "E"]  # one event per patient
+    assert [q.line for q in r.quarantine] == [2]
+    assert r.quarantine[0].reason == "$: date-time '2024-13-45T99:00:00Z' is not ISO 8601"

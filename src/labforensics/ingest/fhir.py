@@ -624,8 +624,11 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             rec["_row_no"].append(n_row)
 
     events, bad_rows = _timestamps(rec, ctx)
+    first_of: dict[int, int] = {}  # row number -> its first event (O(1), not list.index)
+    for i, n_row in enumerate(rec["_row_no"]):
+        first_of.setdefault(n_row, i)
     for n_row in sorted(bad_rows):
-        i = rec["_row_no"].index(n_row)
+        i = first_of[n_row]
         res, line, jpath, raw = rec["_row"][i]
         quarantine.append(
             QuarantineRow(
