@@ -286,3 +286,19 @@ def test_header_only_and_cut_gzip_are_recognised(tmp_path):
     assert by["AUDIT_L07_20170301.csv"].rows_read == 0
     assert by["AUDIT_L07_20170301.csv"].format == "lis_legacy"
     assert ev.report.truncated_files == ["AUDIT_L07_20170302.csv.gz"]
+
+
+# --------------------------------------------------------------------------- 7. NUL
+
+
+def test_nul_byte_becomes_space_with_field_problem(tmp_path):
+    p = write_current(tmp_path, [cur_row(com="a\x00b"), cur_row().replace(";bob;", ";b\x00ob;")])
+    ev = read_evidence([p], case_key=KEY)
+    assert list(ev.events["detail"]) == ["a b", "x"]
+    assert list(ev.events["account"]) == ["bob", "b ob"]
+    fp = ev.report.field_problems
+    # one problem per (line, field), the field named after its canonical column
+    assert list(zip(fp["source_line"], fp["column"], fp["problem"], strict=True)) == [
+        (2, "detail", "commentaire: NUL byte replaced by space"),
+        (3, "account", "login: NUL byte replaced by space"),
+    ]

@@ -10,7 +10,9 @@ How files are read
 Files of one profile are read in batches (:func:`read_lis_many`; one file is a
 batch of one): every fixed cost is paid once per batch, not once per file.
 
-0. **Line ends**: a file whose head (64 KiB) has CR but no LF (old Mac style)
+0. **NUL bytes** are read as spaces, each (record, field) reported as a field
+   problem ``<column>: NUL byte replaced by space`` (the event is kept).
+   **Line ends**: a file whose head (64 KiB) has CR but no LF (old Mac style)
    has each CR read as a line end (physical lines numbered per CR).
    **Transcoding**: each file's bytes become UTF-8 (``cp1252`` decoded, invalid
    bytes U+FFFD), BOM dropped, a line end added after a last line without one
@@ -693,6 +695,12 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     starts[nf] = pos
     data = b"".join(parts)
     del parts
+    # NUL bytes (a crashed writer, binary junk) are read as spaces: each is reported
+    # below as a field problem of its record's field, so the change is visible.
+    nul_pos = np.zeros(0, dtype=np.int64)
+    if b"\x00" in data:
+        nul_pos = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
+        data = data.replace(b"\x00", b" ")
     arr = np.frombuffer(data, dtype=np.uint8)
     first, last, rs, ce, status, line_start, line_file = _structure(arr, profile, data, starts)
     has_eol = np.ones(len(line_start), dtype=bool)
@@ -826,6 +834,11 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
     for f, p in problems:
         per_file_problems[f].append(p)
+    if len(nul_pos):
+        for f, p in _nul_problems(nul_pos, data, rs, ce, kind, rfile, lines, profile):
+            per_file_problems[f].append(p)
+        for fp in per_file_problems:
+            fp.sort(key=lambda p: p.line or 0)
     n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
     files = []
     for f in range(nf):
@@ -848,6 +861,49 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
             )
         )
     return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)
+
+
+def _nul_problems(
+    nul_pos: np.ndarray,
+    data: bytes,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    kind: np.ndarray,
+    rfile: np.ndarray,
+    lines: np.ndarray,
+    profile: Profile,
+) -> list[tuple[int, FieldProblem]]:
+    """One field problem per (data record, field) that held NUL bytes (read as spaces)."""
+    from ..privacy import record_field_spans
+
+    rec = np.searchsorted(rs, nul_pos, side="right") - 1
+    inside = (rec >= 0) & (nul_pos < ce[np.maximum(rec, 0)])
+    rec = np.unique(rec[inside & (kind[np.maximum(rec, 0)] == 0)])
+    canon = {src: c for c, src in profile.columns.items()}
+    out = []
+    for r in rec:  # records holding a NUL: rare
+        a, b = int(rs[r]), int(ce[r])
+        text = data[a:b].decode("latin-1")  # one character a byte: positions match
+        spans = record_field_spans(text, profile.separator, profile.quote)
+        pos = nul_pos[(nul_pos >= a) & (nul_pos < b)] - a
+        seen = sorted(
+            {int(np.searchsorted([s for s, _ in spans], q, side="right")) - 1 for q in pos}
+        )
+        for k in seen:
+            name = profile.header[k] if k < len(profile.header) else f"field {k + 1}"
+            val = data[a + spans[k][0] : a + spans[k][1]].decode("utf-8", errors="replace")
+            out.append(
+                (
+                    int(rfile[r]),
+                    FieldProblem(
+                        int(lines[r]),
+                        canon.get(name, name),
+                        val,
+                        f"{name}: NUL byte replaced by space",
+                    ),
+                )
+            )
+    return out
 
 
 def _convert(
