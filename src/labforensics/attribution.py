@@ -731,7 +731,14 @@ def read_leak(
         missing when unknown), ``patient`` (string pseudonym of (lab, IPP) to
         match, missing when unknown), ``id_kind`` (``ipp``, ``pseudonym``,
         ``nir``), ``lab_given`` (bool), ``date`` (datetime64[ns, UTC] or NaT).
-        A lab-less IPP yields one row per lab. No raw identifier is kept.
+        A lab-less IPP yields one row per lab; repeated rows appear once. No raw
+        identifier is kept. ``attrs["leak_report"]`` (dict) says how the source was
+        read: a file is read line by line and every line is used or accounted for
+        (header, blank, ``malformed``: field count differs from the header, ``empty``
+        identifier; rejected lines listed with line number and reason), plus
+        ``rows_used``, ``identifiers``, ``duplicates`` and ``unknown_lab``
+        (identifiers naming a lab not in ``labs``); see :func:`_finish_leak_report`.
+        Counts and line numbers only, never an identifier.
 
     Raises
     ------

@@ -273,10 +273,11 @@ def test_one_message_with_100k_participant_objects_reads_in_linear_time(tmp_path
 
 
 def test_deeply_nested_xml_is_quarantined_not_a_crash(tmp_path):
-    # 50,000 nested elements: quarantined (or parsed) but never a RecursionError raised
+    # 50,000 nested elements: parsed (expat is not recursive), never a RecursionError raised
     deep = "<a>" * 50_000 + "</a>" * 50_000
     r = _read(tmp_path, f"<AuditMessage>{deep}</AuditMessage>", name="deep.xml")
-    assert r.rows_to_events == 0 and len(r.quarantine) == 1  # no EventIdentification
+    assert r.rows_to_events == 0 and len(r.quarantine) == 1
+    assert r.quarantine[0].reason == "AuditMessage without EventIdentification"
 
 
 def test_20k_plain_xml_messages_read_in_linear_time(tmp_path):
