@@ -22,9 +22,9 @@ def _case(tmp_path, text: str):
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("[case]\nseed = true\n", ["[case]", "seed = True", "int"]),
+        ("[case]\nseed = true\n", ["[case]", "seed = true", "int"]),
         ("[case]\nseed = 1.9\n", ["[case]", "seed = 1.9", "int"]),
-        ('[case]\nseed = "3"\n', ["seed = '3'", "int"]),
+        ('[case]\nseed = "3"\n', ['seed = "3"', "int"]),
         ("[case]\ntz = 1\n", ["tz = 1", "str"]),
         ("[evidence]\nleak = 7\n", ["[evidence]", "leak = 7", "str"]),
         ('[evidence]\ntransfers = ["a"]\n', ["[evidence]", "transfers", "str"]),
@@ -44,9 +44,9 @@ def test_load_case_refuses_wrong_types(tmp_path, text, words):
 @pytest.mark.parametrize(
     ("section", "cls", "line", "words"),
     [
-        ("detection", DetectParams, 'flag_k = "big"', ["flag_k = 'big'", "float"]),
+        ("detection", DetectParams, 'flag_k = "big"', ['flag_k = "big"', "float"]),
         ("detection", DetectParams, "n_neighbors = 2.5", ["n_neighbors = 2.5", "int"]),
-        ("detection", DetectParams, "n_neighbors = true", ["n_neighbors = True", "int"]),
+        ("detection", DetectParams, "n_neighbors = true", ["n_neighbors = true", "int"]),
         ("detection", DetectParams, 'detectors = "ECOD"', ["detectors", "list of str"]),
         ("detection", DetectParams, "detectors = [1, 2]", ["detectors", "list of str"]),
         ("attribution", AttributionParams, 'stability = "yes"', ["stability", "bool"]),

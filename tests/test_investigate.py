@@ -282,3 +282,12 @@ def test_demo_reuse_checks_generator_version(tmp_path):
     del truth["generator"]
     (tmp_path / "truth.json").write_text(_json.dumps(truth))
     assert not _same_parameters(tmp_path, params)
+
+
+def test_vendor_export_reason_counts_exports_and_extractions():
+    from labforensics.detect.rules import load_rules, render_reason
+
+    rule = next(r for r in load_rules() if r.id == "vendor_export")
+    # records_out = exported + extracted: a session of 0 exported and 16,014 extracted
+    row = {"records_exported": 0, "records_extracted": 16014, "records_out": 16014}
+    assert render_reason(rule, row) == "16,014 records exported or extracted by a vendor account"

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -320,6 +321,19 @@ def _coerce(value: Any, hint: Any) -> Any:
     return value  # an annotation we do not know how to check: left to the dataclass
 
 
+def _toml(value: Any) -> str:
+    """``value`` as written in TOML (``true``, ``"big"``, ``[1, 2]``), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
 def _check_value(value: Any, hint: Any, where: str, key: str) -> Any:
     """:func:`_coerce` with a :class:`ParameterError` naming where, key, type and value."""
     try:
@@ -327,7 +341,7 @@ def _check_value(value: Any, hint: Any, where: str, key: str) -> Any:
     except _Mismatch as exc:
         why = str(exc)
         raise ParameterError(
-            f"{where}: {key} = {value!r} "
+            f"{where}: {key} = {_toml(value)} "
             + (why + f" (expected {_type_name(hint)})" if why else f"must be {_type_name(hint)}")
         ) from None
 

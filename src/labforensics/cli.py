@@ -238,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabForensicsError as exc:
         print(f"labforensics: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
