@@ -302,3 +302,11 @@ def test_nul_byte_becomes_space_with_field_problem(tmp_path):
         (2, "detail", "commentaire: NUL byte replaced by space"),
         (3, "account", "login: NUL byte replaced by space"),
     ]
+
+
+def test_nul_in_ipp_field_value_not_shown(tmp_path):
+    # the IPP split by a NUL ("4000 0025") must not appear in the field-problem value
+    p = write_current(tmp_path, [cur_row(ipp="4000\x000025")])
+    ev = read_evidence([p], case_key=KEY)
+    fp = ev.report.field_problems
+    assert list(fp["column"]) == ["ipp"] and list(fp["value"].fillna("")) == [""]

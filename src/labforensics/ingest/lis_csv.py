@@ -892,6 +892,8 @@ def _nul_problems(
         for k in seen:
             name = profile.header[k] if k < len(profile.header) else f"field {k + 1}"
             val = data[a + spans[k][0] : a + spans[k][1]].decode("utf-8", errors="replace")
+            if canon.get(name) == "ipp":  # a patient identifier is never shown, even cut
+                val = ""
             out.append(
                 (
                     int(rfile[r]),
