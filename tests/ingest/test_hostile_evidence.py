@@ -310,3 +310,16 @@ def test_nul_in_ipp_field_value_not_shown(tmp_path):
     ev = read_evidence([p], case_key=KEY)
     fp = ev.report.field_problems
     assert list(fp["column"]) == ["ipp"] and list(fp["value"].fillna("")) == [""]
+
+
+def test_quarantined_ipp_pseudonym_uses_the_mapped_lab(tmp_path):
+    # the lab column holds a FINESS number mapped to L07: the pseudonym is (L07, IPP)'s,
+    # the same as the patient column of a good row of that patient
+    from labforensics.privacy import pseudonymise_one
+
+    row = cur_row(ipp="51234568").replace(";L07;", ";750000001;")
+    p = write_current(tmp_path, [row, row + ";extra"])
+    ev = read_evidence([p], case_key=KEY, lab_aliases={"750000001": "L07"})
+    pseudo = pseudonymise_one(KEY, "L07", "51234568")
+    assert list(ev.events["patient"]) == [pseudo]
+    assert pseudo in ev.quarantine["raw"].iloc[0] and "51234568" not in ev.quarantine["raw"].iloc[0]

@@ -417,7 +417,12 @@ def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
 
 
 def _redact_quarantined(
-    text: str | None, redactor: Redactor, key: CaseKey, p: Profile | None, lab: str | None
+    text: str | None,
+    redactor: Redactor,
+    key: CaseKey,
+    p: Profile | None,
+    lab: str | None,
+    aliases: Mapping[str, str],
 ) -> str | None:
     """Redact a quarantined raw record (or a field-problem value).
 
@@ -434,19 +439,19 @@ def _redact_quarantined(
     rec_lab = lab
     if ipp_col in header:
         li = header.index(lab_col) if lab_col in header else None
+        if li is not None:  # the record's own lab (a FINESS number mapped), else the file's
+            spans = record_field_spans(text, p.separator, p.quote)
+            if li < len(spans):
+                own = text[spans[li][0] : spans[li][1]].strip().strip(p.quote).strip()
+                rec_lab = aliases.get(own, own) if own else lab
         text = redact_record_field(
             text,
             key,
-            lab,
+            rec_lab,
             separator=p.separator,
             quote=p.quote,
             ipp_index=header.index(ipp_col),
-            lab_index=li,
         )
-        if li is not None:
-            spans = record_field_spans(text, p.separator, p.quote)
-            if li < len(spans):
-                rec_lab = text[spans[li][0] : spans[li][1]].strip().strip(p.quote) or lab
     text = redactor.redact(text, rec_lab)
     return redact_digit_runs(text, key, rec_lab)
 
@@ -791,7 +796,7 @@ def read_evidence(
                     "source_file": frep.source_file,
                     "source_line": q.line,
                     "reason": q.reason,
-                    "raw": _redact_quarantined(q.raw, redactor, key, lp, flab),
+                    "raw": _redact_quarantined(q.raw, redactor, key, lp, flab, aliases),
                 }
             )
         for p in fr.field_problems:
