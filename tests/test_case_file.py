@@ -114,3 +114,29 @@ def test_investigate_refuses_bad_case_before_writing(tmp_path):
         investigate(ev, out, case=p, progress=False)
     # refused before the output folder was created
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("year = 2019.0", ["year = 2019.0", "int"]),
+        ('lab = ["L01"]', ["lab", "str"]),
+        ('profil = "x"', ["unknown key", "profil"]),
+    ],
+)
+def test_ingest_section_checked(tmp_path, line, words):
+    from labforensics.case import ingest_options
+
+    p = _case(tmp_path, f"[ingest]\n{line}\n")
+    with pytest.raises(ParameterError) as ei:
+        ingest_options(load_case(p))
+    # a typo or wrong type in [ingest] is refused, not silently dropped
+    assert "[ingest]" in str(ei.value) and all(w in str(ei.value) for w in words)
+
+
+def test_ingest_section_good(tmp_path):
+    from labforensics.case import ingest_options
+
+    p = _case(tmp_path, '[ingest]\nyear = 2019\nlab = { "a.log" = "L01" }\n')
+    # an int year and a per-file lab table pass through unchanged
+    assert ingest_options(load_case(p)) == {"year": 2019, "lab": {"a.log": "L01"}}

@@ -54,7 +54,7 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["Case", "load_case", "make_params"]
+__all__ = ["Case", "ingest_options", "load_case", "make_params"]
 
 _SECTIONS = ("sessions", "features", "detection", "sources", "attribution", "ingest")
 _KNOWN = {"case", "networks", "accounts", "labs", "evidence", *_SECTIONS}
@@ -397,3 +397,30 @@ def make_params(cls: type, case: Case, section: str) -> Any:
         if isinstance(exc, ParameterError):
             raise
         raise ParameterError(f"{where}: {exc}") from exc
+
+
+#: Keys of the ``[ingest]`` section: options of :func:`labforensics.read_evidence`.
+_INGEST_KEYS: dict[str, Any] = {
+    "profile": str,
+    "year": int | Mapping[str, int],
+    "lab": str | Mapping[str, str],
+}
+
+
+def ingest_options(case: Case) -> dict[str, Any]:
+    """The ``[ingest]`` section checked: keyword arguments of ``read_evidence``.
+
+    ``profile`` (str: built-in profile name or TOML path), ``year`` (int, or table
+    source file -> int) and ``lab`` (str, or table source file -> lab code).
+
+    Raises
+    ------
+    ParameterError
+        On an unknown key or a value of the wrong type (naming file, key, type, value).
+    """
+    own = case.sections.get("ingest", {})
+    where = f"case file {case.path}, [ingest]" if case.path else "case [ingest]"
+    unknown = sorted(set(own) - set(_INGEST_KEYS))
+    if unknown:
+        raise ParameterError(f"{where}: unknown key(s) {unknown}; known: {sorted(_INGEST_KEYS)}")
+    return {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}

@@ -45,7 +45,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .case import Case, load_case, make_params
+from .case import Case, ingest_options, load_case, make_params
 from .errors import CaseKeyError, EvidenceError, ParameterError
 
 __all__ = [
@@ -755,7 +755,7 @@ def investigate(
     case_ = load_case(case)
     if tz is not None:
         case_ = dataclasses.replace(case_, tz=tz)
-    ingest_kw = dict(case_.sections.get("ingest", {}))
+    ingest_kw = ingest_options(case_)
     if year is not None:
         ingest_kw["year"] = year
     if lab is not None:
