@@ -25,7 +25,6 @@ Example::
     [features]                   # labforensics.FeatureParams fields
     [detection]                  # labforensics.DetectParams fields
     [sources]                    # labforensics.SourceParams fields (failed logins per address)
-    [sources]                    # labforensics.detect.SourceParams fields (failed-login ranking)
     [attribution]                # labforensics.AttributionParams fields
 
     [evidence]                   # optional, paths relative to this file (used by fixtures)
@@ -33,7 +32,10 @@ Example::
     leak = "leak/leaked_ipps.csv"
     transfers = "transfers/xferlog"
 
-Durations are pandas offset strings (``"30min"``, ``"12h"``, ``"14D"``).
+Durations are pandas offset strings (``"30min"``, ``"12h"``, ``"14D"``); a bare number
+is refused (pandas would read it as nanoseconds), and so is a negative duration. Every
+value is checked against the annotation of the parameter it sets: bool is not an int,
+a float is not an int (an int is a float), lists must hold the annotated item type.
 """
 
 from __future__ import annotations
