@@ -13,6 +13,14 @@ NIR-shaped numbers (French social security numbers, 15 digits with a valid
 key), e-mail addresses and phone numbers become the tags ``[NIR]``,
 ``[EMAIL]`` and ``[PHONE]``.
 
+Quarantined records of the LIS dialects get two more rules, because a row that did
+not parse may hold an IPP the evidence never revealed as one: the field at the
+profile's IPP position becomes its keyed pseudonym (:func:`redact_record_field`),
+and every remaining run of 5 or more digits becomes a keyed pseudonym of
+(lab, digits) (:func:`redact_digit_runs`). The second rule is conservative: it
+may also hide request numbers or byte counts in quarantined text (the raw bytes
+stay in the evidence, whose SHA-256 is in the manifest).
+
 References
 ----------
 RFC 2104 (HMAC); ENISA, *Pseudonymisation techniques and best practices* (2019),

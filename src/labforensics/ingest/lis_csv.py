@@ -46,7 +46,11 @@ Quarantine reasons are short fixed phrases with detail, e.g.
 ``wrong field count: 13 fields, expected 15``,
 ``unparseable date '02/13/2019' (expected dd/mm/yyyy)``,
 ``record cut short: quote left open at end of file``,
-``record cut short: partial last line after the gzip cut (no line end)``.
+``record cut short: partial last line after the gzip cut (no line end)``,
+``timestamp out of range '9999-12-31T09:00:00+01:00': years 1678-2261 only ...``
+(datetime64[ns] holds 1677-09-21 to 2262-04-11; never wrapped round),
+``impossible UTC offset in '...' (offsets lie within -14:00..+14:00, minutes below 60)``.
+Years before 1990 or after 2100 are kept with a field problem ``implausible year``.
 """
 
 from __future__ import annotations
