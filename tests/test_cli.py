@@ -84,16 +84,19 @@ def small_evidence(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["ingest", "investigate"])
-def test_symlink_loop_in_evidence_is_a_clear_error(small_evidence, tmp_path, capsys, command):
+def test_symlink_loop_in_evidence_is_listed_not_fatal(small_evidence, tmp_path, capsys, command):
     ev = small_evidence["evidence"]
     (ev / "loop").symlink_to("loop")  # `ln -s loop loop` inside the evidence folder
     quiet = ["--quiet"] if command == "investigate" else []
     rc = main([command, str(ev), "--out", str(tmp_path / "out"), *quiet])
-    err = capsys.readouterr().err
-    # exit 2, no traceback, the message names the looping link
-    assert rc == 2
-    assert err.startswith("labforensics: error:") and "loop" in err and "Traceback" not in err
-    assert not (tmp_path / "out").exists()
+    captured = capsys.readouterr()
+    # the rest of the folder is read; the looping link is listed with its reason
+    assert rc == 0 and "Traceback" not in captured.err
+    if command == "ingest":
+        report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+        assert report["unrecognised"] == ["loop"]
+        assert report["unrecognised_reasons"] == {"loop": "symbolic link loop"}
+        assert report["totals"]["events"] > 0
 
 
 @pytest.mark.parametrize("command", ["ingest", "investigate"])
@@ -166,21 +169,16 @@ def test_investigate_has_tz_year_lab_options(capsys):
 
 
 def test_ingest_summary_explains_events_emitted():
-    from types import SimpleNamespace
+    from labforensics.ingest.accounting import FileReport, IngestReport
 
-    from labforensics.cli import ingest_summary
-
-    def report(events, out):  # the two counts and IngestReport.summary()'s lines
-        text = (
-            f"rows_read 2,300 = events {events:,} + ...\nevents emitted: {out:,}; field problems: 0"
-        )
-        return SimpleNamespace(events=events, events_out=out, summary=lambda: text)
-
-    text = ingest_summary(report(2216, 2224))
+    f = FileReport("a.json", "/a.json", "fhir_auditevent", 10, "0" * 64, rows_read=2216)
+    f.events, f.events_out = 2216, 2224
+    text = IngestReport(files=[f]).summary()
     # more events emitted than rows: the reason is said on that line
     line = next(x for x in text.splitlines() if x.startswith("events emitted"))
     assert "2,224 (a message naming several patients gives one event per patient);" in line
-    assert "several patients" not in ingest_summary(report(2216, 2216))
+    f.events_out = 2216
+    assert "several patients" not in IngestReport(files=[f]).summary()
 
 
 def test_counts_grouped_in_verdict_summary():

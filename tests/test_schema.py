@@ -87,3 +87,12 @@ def test_order_is_checked():
     b["seq"] = 1
     with pytest.raises(SchemaError, match="not sorted"):
         validate_events(pd.concat([a, b], ignore_index=True))
+
+
+def test_order_check_spans_the_whole_datetime64_range():
+    # 1678 and 2261 are 583 years apart: their difference in ns overflows int64, their order
+    # does not
+    a = _one_event(ts=pd.Timestamp("1678-01-02T00:00:00Z"))
+    b = _one_event(ts=pd.Timestamp("2261-12-30T00:00:00Z"))
+    b["seq"] = 1
+    validate_events(pd.concat([a, b], ignore_index=True))

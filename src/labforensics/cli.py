@@ -18,7 +18,6 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from .errors import LabForensicsError, OutputExistsError
 
@@ -107,26 +106,6 @@ def prepare_out(out: Path, force: bool) -> Path:
     return out
 
 
-_MANY_PATIENTS = " (a message naming several patients gives one event per patient)"
-
-
-def ingest_summary(report: Any) -> str:
-    """:meth:`IngestReport.summary` with the events-emitted line explained.
-
-    ``events`` counts accepted input records, ``events emitted`` the rows of the event
-    table: a message naming several patients (an HPRIM/HL7 batch) gives one event per
-    patient, so the second may exceed the first.
-    """
-    text = str(report.summary())
-    out, emitted = [], getattr(report, "events_out", None)
-    for line in text.split("\n"):
-        if line.startswith("events emitted:") and emitted != getattr(report, "events", emitted):
-            head, sep, tail = line.partition(";")
-            line = head + _MANY_PATIENTS + sep + tail
-        out.append(line)
-    return "\n".join(out)
-
-
 def _cmd_synth(ns: argparse.Namespace) -> int:
     from . import synth
 
@@ -163,7 +142,7 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
         key_fingerprint=ev.case_key_fingerprint,
     )
     write_json(manifest, out / "manifest.json")
-    print(ingest_summary(ev.report))
+    print(ev.report.summary())
     print(f"written to {out}")
     return 0
 

@@ -391,9 +391,12 @@ def validate_events(df: pd.DataFrame, *, check_order: bool = True) -> pd.DataFra
     if check_order and len(df) > 1:
         if not df["seq"].is_unique:
             raise SchemaError("event column 'seq' must be unique (evidence order)")
+        # compare neighbours instead of subtracting them: a difference of instants more
+        # than 292 years apart overflows int64 nanoseconds
         ts = df["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
         seq = df["seq"].to_numpy()
-        bad = (np.diff(ts) < 0) | ((np.diff(ts) == 0) & (np.diff(seq) <= 0))
+        a, b = ts[:-1], ts[1:]
+        bad = (b < a) | ((b == a) & (seq[1:] <= seq[:-1]))
         if bad.any():
             i = int(np.argmax(bad))
             raise SchemaError(

@@ -230,3 +230,21 @@ def test_folder_walk_links(tmp_path):
             (case / "sub" / "AUDIT_L01_20190302.csv").resolve(),
         ]
     )
+
+
+def test_dangling_link_is_listed_and_the_rest_read(tmp_path):
+    # a link to a file that no longer exists: listed with its reason, never fatal
+    from labforensics.ingest import read_evidence
+
+    src = tmp_path / "ev"
+    src.mkdir()
+    (src / "audit_l01_2020-01-02.csv").write_bytes(
+        "\ufeffhorodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;"
+        "ipp;num_demande;nb_lignes;volume_octets;id_session;commentaire\n"
+        "2020-01-02T09:00:00+01:00;L01;S1;tech.a;technicien;PC1;10.1.0.2;admin;connexion;succes;"
+        ";;;;A1;\n".encode()
+    )
+    (src / "gone.csv").symlink_to(src / "missing.csv")
+    ev = read_evidence(src, case_key=bytes(range(32)))
+    assert len(ev.events) == 1
+    assert ev.report.unrecognised_reasons == {"gone.csv": "dangling symbolic link"}

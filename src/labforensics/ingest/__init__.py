@@ -519,10 +519,15 @@ def read_evidence(
     prof = load_profile(profile) if profile is not None else None
     aliases = dict(lab_aliases or {})
     kinds = dict(account_kinds or {})
-    items = expand_paths(paths)
-    root = common_root([p for p, _ in items])
+    links: dict[Path, str] = {}
+    items = expand_paths(paths, links)
+    root = common_root([p for p, _ in items] or list(links))
     key = load_case_key(case_key)
     report = IngestReport()
+    for link, why in sorted(links.items()):
+        name = relative_name(link, root)
+        report.unrecognised.append(name)
+        report.unrecognised_reasons[name] = why
     manifest: list[EvidenceFile] = []
     lab_notes: list[dict[str, object]] = []
     jobs = []

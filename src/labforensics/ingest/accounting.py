@@ -176,7 +176,13 @@ class IngestReport:
             f"rows_read {self.rows_read:,} = events {self.events:,} + rotation_duplicates "
             f"{self.rotation_duplicates:,} + repeated_headers {self.repeated_headers:,} + "
             f"ignored {self.ignored:,} + quarantined {self.quarantined:,}",
-            f"events emitted: {self.events_out:,}; field problems: {len(self.field_problems):,}",
+            f"events emitted: {self.events_out:,}"
+            + (
+                " (a message naming several patients gives one event per patient)"
+                if self.events_out != self.events
+                else ""
+            )
+            + f"; field problems: {len(self.field_problems):,}",
         ]
         if self.truncated_files:
             lines.append(f"truncated files: {len(self.truncated_files)}")

@@ -202,7 +202,7 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     return f"no reader recognises the header: first bytes {text!r}"
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[Path]:
     """Every file under ``folder`` (recursively), resolved, sorted.
 
     The folder is resolved once and names are joined to it; only entries that are
@@ -219,7 +219,17 @@ def _walk(folder: Path) -> list[Path]:
             continue
         for e in entries:
             if e.is_symlink():  # as os.walk: a linked folder is not entered
-                target = Path(e.path).resolve()
+                try:
+                    target = Path(e.path).resolve(strict=True)
+                except (RuntimeError, OSError) as exc:
+                    # a link loop (RuntimeError on Python 3.11, ELOOP later) or a dangling
+                    # link: reported, never fatal to the rest of the folder
+                    if skipped is not None:
+                        loop = isinstance(exc, RuntimeError) or "loop" in str(exc).lower()
+                        skipped[Path(e.path)] = (
+                            "symbolic link loop" if loop else "dangling symbolic link"
+                        )
+                    continue
                 if not target.is_dir():
                     found.append(target)
             elif e.is_dir(follow_symlinks=False):
@@ -231,6 +241,7 @@ def _walk(folder: Path) -> list[Path]:
 
 def expand_paths(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    skipped: dict[Path, str] | None = None,
 ) -> list[tuple[Path, bool]]:
     """Expand files, folders (walked recursively) and glob patterns.
 
@@ -238,6 +249,9 @@ def expand_paths(
     ----------
     paths : path-like or iterable of path-like
         Files, folders or glob patterns (``**`` recurses).
+    skipped : dict, optional
+        Filled with the symbolic links found while walking that cannot be followed
+        (link path -> ``"symbolic link loop"`` or ``"dangling symbolic link"``).
 
     Returns
     -------
@@ -257,7 +271,7 @@ def expand_paths(
         text = os.fspath(p)
         path = Path(text)
         if path.is_dir():
-            for f in _walk(path):
+            for f in _walk(path, skipped):
                 found.setdefault(f, False)
         elif path.is_file():
             found[path.resolve()] = True
@@ -268,7 +282,7 @@ def expand_paths(
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
-                    for f in _walk(mp):
+                    for f in _walk(mp, skipped):
                         found.setdefault(f, False)
                 elif mp.is_file():
                     found[mp.resolve()] = True
