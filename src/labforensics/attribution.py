@@ -2435,7 +2435,7 @@ def _evidence_texts(
         what = (
             f"{r.leaked_explained} leaked patients ({100 * (r.share or 0):.1f}%)"
             if with_leak
-            else f"{r.records} records ({100 * r.volume_share:.1f}% of anomalous volume)"
+            else f"{r.records:,} records ({100 * r.volume_share:.1f}% of anomalous volume)"
         )
         ev_for.append(
             f"{r.pathway_id}: {r.account_kind} account {r.account!r} (role {r.role}, module "
@@ -2502,7 +2502,7 @@ def _verdict(
         n_ids = ctx.leak["leak_id"].nunique()
         return (
             "undetermined",
-            f"none of the {n_ids} leaked identifiers is a patient of the evidence: the copy "
+            f"none of the {n_ids:,} leaked identifiers is a patient of the evidence: the copy "
             "cannot be traced to logged activity (made outside the logged software, or from "
             "another source)",
         )
@@ -2515,7 +2515,7 @@ def _verdict(
     if union < params.min_explained:
         return (
             "undetermined",
-            f"logged exports/extractions explain {100 * union:.1f}% of the {n_found} leaked "
+            f"logged exports/extractions explain {100 * union:.1f}% of the {n_found:,} leaked "
             f"patients found (< min_explained {100 * params.min_explained:.0f}%): the copy was "
             f"likely made outside the logged software or before logging. Gap: {gap or 'none'}",
         )
@@ -2524,7 +2524,7 @@ def _verdict(
     if shares[best] >= params.dominant_share:
         return (
             best,
-            f"{best} explains {100 * shares[best]:.1f}% of the {n_found} leaked patients found "
+            f"{best} explains {100 * shares[best]:.1f}% of the {n_found:,} leaked patients found "
             f"(>= dominant_share {100 * params.dominant_share:.0f}%); shares: {figs}.{tail}",
         )
     big = [h for h in HYPOTHESES if shares[h] >= params.mixed_share]
@@ -2532,7 +2532,7 @@ def _verdict(
         return (
             "mixed",
             f"{' and '.join(big)} each explain >= mixed_share {100 * params.mixed_share:.0f}% "
-            f"of the {n_found} leaked patients found; shares: {figs}.{tail}",
+            f"of the {n_found:,} leaked patients found; shares: {figs}.{tail}",
         )
     return (
         "undetermined",
