@@ -670,7 +670,7 @@ def _read_index(
             labs = df[lab_c].astype("string").str.strip()
         else:
             labs = pd.Series(lab, index=df.index, dtype="string")
-        labs = labs.map(lambda x: aliases.get(x, x)).astype("string")
+        labs = labs.replace(aliases).astype("string")
         nir = _normalise_nir(df[nir_c])
         keep = nir.notna() & (nir != "") & df[ipp_c].astype("string").str.strip().ne("")
         nir_h = pseudonymise(key, pd.Series("NIR", index=df.index)[keep], nir[keep])
@@ -789,7 +789,7 @@ def read_leak(
     empty_lines = line_no[~keep].tolist()
     df, ids = df[keep], ids[keep]
     lab = (
-        df[lab_c].astype("string").str.strip().map(lambda x: aliases.get(x, x)).astype("string")
+        df[lab_c].astype("string").str.strip().replace(aliases).astype("string")
         if lab_c is not None
         else pd.Series(pd.NA, index=df.index, dtype="string")
     )
