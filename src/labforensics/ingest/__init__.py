@@ -397,6 +397,28 @@ def _pairs_of(
     return codes, list(zip(lab_of, val_of, strict=True))
 
 
+def _take(arr, order: np.ndarray, idx: pa.Array):
+    """``arr.take(order)`` for a column of the pool; Arrow strings taken from one chunk.
+
+    pyarrow's ``take`` on a chunked array (the pool has a chunk per batch) costs
+    several times a ``take`` on the same data combined into one chunk (measured:
+    0.13 s against 0.015 s for 2,000,000 short strings in 39 chunks); the combined
+    copy is dropped right after. ``string`` columns (32-bit offsets) whose text
+    might not fit one chunk keep the chunked ``take``.
+    """
+    pa_arr = getattr(arr, "_pa_array", None)
+    if (
+        isinstance(arr, pd.arrays.ArrowStringArray)
+        and arr.dtype == schema.STRING
+        and pa_arr is not None
+        and pa_arr.num_chunks > 1
+        and (pa_arr.type == pa.large_string() or pa_arr.nbytes < (1 << 30))
+    ):
+        out = pa_arr.combine_chunks().take(idx)
+        return pd.arrays.ArrowStringArray(pa.chunked_array([out]))
+    return arr.take(order)
+
+
 def _from_codes(codes: np.ndarray, values: list[str | None]) -> pd.Series:
     table = pa.array(values, type=pa.string())
     idx = pa.array(np.where(codes < 0, 0, codes), mask=codes < 0)
@@ -738,8 +760,9 @@ def read_evidence(
         if len(order) != len(raw) or (np.diff(order) < 0).any():
             cols = list(raw.columns)
             taken = {}
+            idx = pa.array(order)
             for c in cols:  # column by column: one column is ever held twice in memory
-                taken[c] = raw[c].array.take(order)
+                taken[c] = _take(raw[c].array, order, idx)
                 raw = raw.drop(columns=[c])
             raw = pd.DataFrame(taken, copy=False)
         raw["seq"] = seq[order]
