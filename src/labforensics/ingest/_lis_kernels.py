@@ -16,31 +16,37 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["blank_ranges", "count_fields", "record_hashes"]
+__all__ = ["blank_ranges", "scan_records"]
 
 
 @numba.njit(cache=True, nogil=True)
-def count_fields(data, rs, ce, sep, quote):  # pragma: no cover - compiled
-    """Width and quoting of each record ``data[rs[i]:ce[i]]``.
+def scan_records(data, rs, ce, sep, quote):  # pragma: no cover - compiled
+    """Width, quoting and hash of each record ``data[rs[i]:ce[i]]``, in one pass.
 
-    Returns ``(counts, open_, bad_break, quoted_break)``: fields per record
+    Returns ``(counts, open_, bad_break, quoted_break, hashes)``: fields per record
     (int64); whether the record ends inside quotes; whether it holds a line break
     (CR or LF) outside quotes (a run of CRs at its very end excepted: a line end,
-    as pyarrow reads it); whether it holds one inside quotes (bools).
+    as pyarrow reads it); whether it holds one inside quotes (bools); the FNV-1a
+    64-bit hash of the record's bytes ``rs[i]:ce[i]`` (trailing CRs included), as
+    int64, for rotation de-duplication.
     """
     n = len(rs)
     counts = np.empty(n, dtype=np.int64)
     open_ = np.zeros(n, dtype=np.bool_)
     bad_break = np.zeros(n, dtype=np.bool_)
     quoted_break = np.zeros(n, dtype=np.bool_)
+    hashes = np.empty(n, dtype=np.uint64)
+    prime = np.uint64(1099511628211)
     for r in range(n):
         k = 1
         state = 0  # 0 field start, 1 unquoted, 2 quoted, 3 quote seen inside quotes
+        h = np.uint64(14695981039346656037)
         end = ce[r]
         while end > rs[r] and data[end - 1] == 13:  # trailing CRs: checked below
             end -= 1
         for i in range(rs[r], end):
             c = data[i]
+            h = (h ^ np.uint64(c)) * prime
             if c == 10 or c == 13:
                 if state == 2:
                     quoted_break[r] = True
@@ -68,11 +74,14 @@ def count_fields(data, rs, ce, sep, quote):  # pragma: no cover - compiled
                     state = 0
                 else:
                     state = 1
+        for i in range(end, ce[r]):  # the trailing CRs are part of the hashed text
+            h = (h ^ np.uint64(data[i])) * prime
         if state == 2 and end < ce[r]:  # the trailing CRs are inside the open quote
             quoted_break[r] = True
         counts[r] = k
         open_[r] = state == 2
-    return counts, open_, bad_break, quoted_break
+        hashes[r] = h
+    return counts, open_, bad_break, quoted_break, hashes.view(np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -81,17 +90,3 @@ def blank_ranges(buf, starts, ends):  # pragma: no cover - compiled
     for r in range(len(starts)):
         for i in range(starts[r], ends[r]):
             buf[i] = 10
-
-
-@numba.njit(cache=True, nogil=True)
-def record_hashes(data, rs, ce):  # pragma: no cover - compiled
-    """FNV-1a 64-bit hash of each record's bytes ``data[rs[i]:ce[i]]`` (as int64)."""
-    n = len(rs)
-    out = np.empty(n, dtype=np.uint64)
-    prime = np.uint64(1099511628211)
-    for r in range(n):
-        h = np.uint64(14695981039346656037)
-        for i in range(rs[r], ce[r]):
-            h = (h ^ np.uint64(data[i])) * prime
-        out[r] = h
-    return out.view(np.int64)

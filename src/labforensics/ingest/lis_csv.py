@@ -743,7 +743,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         kind[is_hdr] = 2
         kind[is_hdr & is_first] = 1
         kind[blank & (kind == 0)] = 3
-        counts, open_end, bad_break, quoted_break = _k.count_fields(
+        # width, quoting and rotation hash of every record: one pass over the bytes
+        counts, open_end, bad_break, quoted_break, all_hash = _k.scan_records(
             arr, rs, ce, ord(profile.separator), ord(profile.quote)
         )
         # a gzip member cut short: whatever follows the last line end is a partial record,
@@ -816,7 +817,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
             f"LIS reader bug: pyarrow read {table.num_rows} rows from {len(good)} validated "
             f"records of {', '.join(it[2] for it in items[:3])}; report it with these files"
         )
-    rec_hash = _k.record_hashes(arr, g_rs, g_ce)
+    rec_hash = all_hash[good] if n_rec else np.zeros(0, dtype=np.int64)
 
     def rec_text(i: int) -> str:  # the text of valid record i, for a quarantine entry
         return data[g_rs[i] : g_ce[i]].decode("utf-8", errors="replace")
