@@ -745,48 +745,59 @@ def read_evidence(
         )
         report.files.append(frep)
         reads.append((fr, frep, f.spec))
-    # --- evidence order (seq), then (ts, seq): one permutation of the pool --------------
     if "_record" in raw.columns:
         del raw["_record"]
-    if len(raw):
-        pos = np.arange(len(raw), dtype=np.int64) - f_start[row_file]
-        kept = np.flatnonzero(pos >= skip[row_file])
-        # rows of a file are contiguous and in line order: sort by (file rank, row)
-        ev_order = kept[np.argsort(row_file[kept], kind="stable")]
-        seq = np.empty(len(raw), dtype=np.int64)
-        seq[ev_order] = np.arange(len(ev_order), dtype=np.int64)
-        ts = _ts_ns(raw["ts"])
-        order = ev_order[np.argsort(ts[ev_order], kind="stable")]  # equal ts keep seq order
-        if len(order) != len(raw) or (np.diff(order) < 0).any():
-            cols = list(raw.columns)
-            taken = {}
-            idx = pa.array(order)
-            for c in cols:  # column by column: one column is ever held twice in memory
-                taken[c] = _take(raw[c].array, order, idx)
-                raw = raw.drop(columns=[c])
-            raw = pd.DataFrame(taken, copy=False)
-        raw["seq"] = seq[order]
     # --- pseudonymise (lab, IPP) once per distinct pair -----------------------------------
     # Columns are dictionary-encoded once; trimming, pairing and hashing are done per
-    # distinct value, never per row.
+    # distinct value, never per row. The pairs are found on the pool before the sort and
+    # their HMACs computed in a thread while the pool is permuted (pyarrow's take
+    # releases the GIL); the per-row codes are then permuted like the rows.
     lab_codes, lab_vals = (
         _codes(_chunked(raw["lab"].astype(schema.STRING))) if len(raw) else (None, [])
     )
     ipp_pairs: list[tuple[str, str]] = []
-    if "_ipp" in raw.columns and len(raw):
-        ic, ivals = _codes(_chunked(raw["_ipp"].astype(schema.STRING)))
-        seen: dict[str, int] = {}
-        tmap = np.full(len(ivals) + 1, -1, dtype=np.int64)  # last slot: missing
-        for j, v in enumerate(ivals):
-            t = v.strip()
-            if t:  # an IPP of blanks is no IPP
-                tmap[j] = seen.setdefault(t, len(seen))
-        codes, ipp_pairs = _pairs_of(lab_codes, lab_vals, tmap[ic], list(seen))
-        del ic, tmap
-        pseudo = _Pseudonymiser(key)([f"{lb}{_SEP}{v}" for lb, v in ipp_pairs])
-        raw["patient"] = _from_codes(codes, pseudo)
-        raw = raw.drop(columns=["_ipp"])
-        del codes, pseudo
+    codes = None
+    with ThreadPoolExecutor(max_workers=1) as hmac_pool:
+        hmac_job = None
+        if "_ipp" in raw.columns and len(raw):
+            ic, ivals = _codes(_chunked(raw["_ipp"].astype(schema.STRING)))
+            seen: dict[str, int] = {}
+            tmap = np.full(len(ivals) + 1, -1, dtype=np.int64)  # last slot: missing
+            for j, v in enumerate(ivals):
+                t = v.strip()
+                if t:  # an IPP of blanks is no IPP
+                    tmap[j] = seen.setdefault(t, len(seen))
+            codes, ipp_pairs = _pairs_of(lab_codes, lab_vals, tmap[ic], list(seen))
+            del ic, tmap
+            raw = raw.drop(columns=["_ipp"])
+            hmac_job = hmac_pool.submit(
+                _Pseudonymiser(key), [f"{lb}{_SEP}{v}" for lb, v in ipp_pairs]
+            )
+        # --- evidence order (seq), then (ts, seq): one permutation of the pool ----------
+        if len(raw):
+            pos = np.arange(len(raw), dtype=np.int64) - f_start[row_file]
+            kept = np.flatnonzero(pos >= skip[row_file])
+            # rows of a file are contiguous and in line order: sort by (file rank, row)
+            ev_order = kept[np.argsort(row_file[kept], kind="stable")]
+            seq = np.empty(len(raw), dtype=np.int64)
+            seq[ev_order] = np.arange(len(ev_order), dtype=np.int64)
+            ts = _ts_ns(raw["ts"])
+            order = ev_order[np.argsort(ts[ev_order], kind="stable")]  # equal ts: seq order
+            if len(order) != len(raw) or (np.diff(order) < 0).any():
+                cols = list(raw.columns)
+                taken = {}
+                idx = pa.array(order)
+                for c in cols:  # column by column: one column is ever held twice in memory
+                    taken[c] = _take(raw[c].array, order, idx)
+                    raw = raw.drop(columns=[c])
+                raw = pd.DataFrame(taken, copy=False)
+                lab_codes = lab_codes[order]
+                if codes is not None:
+                    codes = codes[order]
+            raw["seq"] = seq[order]
+        if hmac_job is not None:
+            raw["patient"] = _from_codes(codes, hmac_job.result())
+            del codes, hmac_job
     # --- redact free text: details, quarantined lines, field-problem values ---------------
     det_codes = None
     det_pairs: list[tuple[str, str]] = []
