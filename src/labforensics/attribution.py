@@ -573,15 +573,29 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
         report["blank"] = len(lines)
         return pd.DataFrame({"_line": pd.Series([], dtype="int64")}), report
     report["blank"] = h
-    report["header_line"] = h + 1
     sep = _sniff_sep(lines[h])
-    header = [c.strip() for c in next(csv.reader([lines[h]], delimiter=sep))]
+    first = [c.strip() for c in next(csv.reader([lines[h]], delimiter=sep))]
+    if _is_header(first):
+        header, start = first, h + 1
+        report["header_line"] = h + 1
+    else:
+        # a bare list (no header): the first line is data, never silently eaten as a
+        # header; one column is the identifier, two are lab and identifier
+        header = ["id"] if len(first) == 1 else ["lab", "id"] if len(first) == 2 else None
+        if header is None:
+            raise AttributionError(
+                f"leak file {p}: line {h + 1} is not a header (no column name among "
+                f"{sorted(_ID_NAMES + _NIR_NAMES + _LAB_NAMES)}) and has {len(first)} "
+                "fields; add a header line"
+            )
+        start = h
+        report["headerless"] = True
     n = len(header)
     rows: list[list[str]] = []
     kept: list[int] = []
     # one line at a time (a quoted field spanning lines is not a leak file shape)
-    reader = csv.reader(lines[h + 1 :], delimiter=sep, skipinitialspace=True, strict=False)
-    for i, row in enumerate(reader, start=h + 2):
+    reader = csv.reader(lines[start:], delimiter=sep, skipinitialspace=True, strict=False)
+    for i, row in enumerate(reader, start=start + 1):
         if not row or (len(row) == 1 and not row[0].strip()):
             report["blank"] += 1
             continue
@@ -602,6 +616,15 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     df.columns = header
     df["_line"] = np.asarray(kept, dtype=np.int64)
     return df, report
+
+
+def _is_header(fields: list[str]) -> bool:
+    """A leak file's first line is a header when it names a known column, or holds no
+    digit at all (identifiers, NIRs and pseudonyms all have digits)."""
+    known = {n.lower() for n in _ID_NAMES + _NIR_NAMES + _LAB_NAMES + _DATE_NAMES}
+    if any(f.lower() in known for f in fields):
+        return True
+    return not any(ch.isdigit() for f in fields for ch in f)
 
 
 def _pick(columns: Iterable[str], names: Sequence[str], given: str | None) -> str | None:
@@ -772,6 +795,8 @@ def read_leak(
         out = _empty_leak()
         out.attrs["leak_report"] = _finish_leak_report(report, 0, 0, 0, [], out, labs)
         return out
+    if report.get("headerless") and id_column is None and _looks_like_nir(df["id"]):
+        df = df.rename(columns={"id": "nir"})  # a bare list of social security numbers
     nir_c = _pick(df.columns, _NIR_NAMES, None) if id_column is None else None
     id_c = id_column or nir_c or _pick(df.columns, _ID_NAMES, None)
     if id_c is None:

@@ -106,3 +106,23 @@ def test_attribution_to_dict_carries_the_leak_report(hostile):
     text = json.dumps(d["leak_report"], sort_keys=True)
     assert text == json.dumps(a.to_dict()["leak_report"], sort_keys=True)  # deterministic
     assert not any(i in text for i in RAW_IDS)
+
+
+def test_bare_list_without_header_keeps_its_first_identifier(tmp_path):
+    # a bare list of IPPs, no header: the first line is data (it has digits and names no
+    # column), so both identifiers are used and no line is booked as a header
+    p = tmp_path / "leak.csv"
+    p.write_bytes(b"100000\n100001\n")
+    r = read_leak(p, case_key=KEY, labs=["L01"])
+    rep = r.attrs["leak_report"]
+    assert rep["header_line"] is None and rep["headerless"] is True
+    assert rep["lines_read"] == 2 and rep["rows_used"] == 2 and rep["identifiers"] == 2
+    # two distinct keyed identifiers, no raw value kept
+    assert r["leak_id"].nunique() == 2
+    assert not r.astype(str).isin(["100000", "100001"]).any().any()
+    # a one-line list is one identifier, not an empty leak
+    p.write_bytes(b"100000\n")
+    assert read_leak(p, case_key=KEY, labs=["L01"]).attrs["leak_report"]["identifiers"] == 1
+    # and a bare list of pseudonyms is read the same way
+    p.write_text(pseudonymise_one(KEY, "L01", "100000") + "\n", encoding="utf-8")
+    assert read_leak(p, case_key=KEY, labs=["L01"]).attrs["leak_report"]["identifiers"] == 1
