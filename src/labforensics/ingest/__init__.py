@@ -785,12 +785,19 @@ def read_evidence(
             order = ev_order[np.argsort(ts[ev_order], kind="stable")]  # equal ts: seq order
             if len(order) != len(raw) or (np.diff(order) < 0).any():
                 cols = list(raw.columns)
-                taken = {}
+                source = {c: raw[c].array for c in cols}
+                del raw
                 idx = pa.array(order)
-                for c in cols:  # column by column: one column is ever held twice in memory
-                    taken[c] = _take(raw[c].array, order, idx)
-                    raw = raw.drop(columns=[c])
+
+                def take(c: str):  # each column's original is dropped once taken
+                    return _take(source.pop(c), order, idx)
+
+                # two columns at a time (pyarrow and numpy's take release the GIL); only
+                # the columns in flight are ever held twice in memory
+                with ThreadPoolExecutor(max_workers=_WORKERS) as take_pool:
+                    taken = dict(zip(cols, take_pool.map(take, cols), strict=True))
                 raw = pd.DataFrame(taken, copy=False)
+                del taken
                 lab_codes = lab_codes[order]
                 if codes is not None:
                     codes = codes[order]
