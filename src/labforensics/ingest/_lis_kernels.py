@@ -16,7 +16,36 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["blank_ranges", "scan_records"]
+__all__ = ["blank_ranges", "line_scan", "scan_records"]
+
+
+@numba.njit(cache=True, nogil=True)
+def line_scan(data, quote):  # pragma: no cover - compiled
+    """Line ends and quote parity of each physical line, in one pass over the bytes.
+
+    Returns ``(nl, odd)``: the position of every line feed (int64, ascending) and,
+    per line (the bytes before its line feed, after the previous one), whether it
+    holds an odd number of ``quote`` bytes (bool). Bytes after the last line feed
+    belong to no line (the reader always ends the data with one).
+    """
+    n_nl = 0
+    for i in range(len(data)):
+        if data[i] == 10:
+            n_nl += 1
+    nl = np.empty(n_nl, dtype=np.int64)
+    odd = np.empty(n_nl, dtype=np.bool_)
+    j = 0
+    q = 0
+    for i in range(len(data)):
+        c = data[i]
+        if c == quote:
+            q ^= 1
+        elif c == 10:
+            nl[j] = i
+            odd[j] = q == 1
+            j += 1
+            q = 0
+    return nl, odd
 
 
 @numba.njit(cache=True, nogil=True)

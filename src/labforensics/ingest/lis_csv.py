@@ -17,7 +17,7 @@ batch of one): every fixed cost is paid once per batch, not once per file.
    **Transcoding**: each file's bytes become UTF-8 (``cp1252`` decoded, invalid
    bytes U+FFFD), BOM dropped, a line end added after a last line without one
    (remembered: that record was cut short); the files are laid end to end.
-1. **Record structure on raw bytes** (numpy). ``;``, ``"`` and ``\\n`` are
+1. **Record structure on raw bytes** (numba, numpy). ``;``, ``"`` and ``\\n`` are
    ASCII, so quote parity is counted on bytes: a physical line with an odd
    number of quote bytes opens (or closes) a quoted field. Only those rare lines
    are walked in Python: a quoted field that runs to the end of its file, or
@@ -131,7 +131,10 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.nd
     (``has_eol`` per line, set by the caller for appended line ends), status, and
     per line: start and file.
     """
-    nl = np.flatnonzero(arr == 10)
+    from . import _lis_kernels as _k  # numba: imported on first read
+
+    # line feeds and each line's quote parity: one pass over the bytes
+    nl, odd_line = _k.line_scan(arr, ord(profile.quote))
     line_start = np.concatenate(([0], nl[:-1] + 1)).astype(np.int64) if len(nl) else nl
     line_end = nl.astype(np.int64)
     n_lines = len(line_start)
@@ -139,12 +142,7 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.nd
     if n_lines == 0:
         e = np.zeros(0, dtype=np.int64)
         return e, e, e, e, np.zeros(0, np.int8), line_start, line_file
-    qpos = np.flatnonzero(arr == ord(profile.quote))
-    if len(qpos):
-        qcount = np.searchsorted(qpos, line_end) - np.searchsorted(qpos, line_start)
-        odd_idx = np.flatnonzero(qcount & 1)
-    else:
-        odd_idx = np.zeros(0, dtype=np.int64)
+    odd_idx = np.flatnonzero(odd_line)
     first = np.arange(n_lines, dtype=np.int64)
     last = first.copy()
     status = np.zeros(n_lines, dtype=np.int8)
