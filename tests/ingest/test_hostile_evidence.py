@@ -90,9 +90,12 @@ def test_current_out_of_range_timestamp_is_quarantined(tmp_path, ts):
     assert q["reason"].iloc[0].startswith(f"timestamp out of range '{ts}'")
 
 
-@pytest.mark.parametrize("date", ["31/12/9999", "01/01/0001", "01/01/1677", "01/01/2262"])
+@pytest.mark.parametrize(
+    "date", ["31/12/9999", "01/01/0001", "01/01/1677", "01/06/1700", "31/12/1899", "01/01/2190"]
+)
 def test_legacy_out_of_range_date_is_quarantined(tmp_path, date):
-    # 1677 and 2262 are partly outside datetime64[ns]: whole years 1678-2261 only
+    # whole years 1900-2189 only: any two events less than 292 years apart, so durations
+    # in int64 nanoseconds never overflow downstream (a 1700 row crashed the report)
     p = write_legacy(tmp_path, [leg_row(), leg_row(date=date)])
     ev = read_evidence([p], case_key=KEY)
     assert len(ev.events) == 1
@@ -100,16 +103,19 @@ def test_legacy_out_of_range_date_is_quarantined(tmp_path, date):
     assert ev.quarantine["reason"].iloc[0].startswith(f"timestamp out of range '{date} 09:00:00'")
 
 
-@pytest.mark.parametrize("date", ["01/06/1678", "01/06/2261"])
-def test_legacy_edge_years_kept_and_flagged(tmp_path, date):
-    # 1678 and 2261 fit datetime64[ns]: kept (local Paris time), flagged implausible
-    # (one year a test: schema.validate_events' np.diff overflows over > 292 years)
-    p = write_legacy(tmp_path, [leg_row(date=date)])
+def test_legacy_edge_years_kept_and_flagged(tmp_path):
+    # 1900 and 2189 are the edges: kept (local Paris time), flagged implausible, and a
+    # whole investigation over both runs (its durations fit int64 nanoseconds)
+    p = write_legacy(tmp_path, [leg_row(date="01/06/1900"), leg_row(date="01/06/2189")])
     ev = read_evidence([p], case_key=KEY)
-    assert ev.events["ts"].iloc[0].year == int(date[-4:])
+    assert ev.events["ts"].dt.year.tolist() == [1900, 2189]
     fp = ev.report.field_problems
-    assert list(fp["source_line"]) == [2]
+    assert list(fp["source_line"]) == [2, 3]
     assert fp["problem"].str.contains("implausible year").all()
+    from labforensics import investigate
+
+    res = investigate(p, tmp_path / "out", progress=False)
+    assert res.findings["counts"]["events"] == 2
 
 
 def test_localize_refuses_out_of_range_wall_times():
@@ -118,7 +124,7 @@ def test_localize_refuses_out_of_range_wall_times():
     from labforensics.ingest.clock import localize
 
     w = np.array([np.iinfo(np.int64).min + 10], dtype=np.int64)
-    with pytest.raises(ValueError, match="1678-2261"):
+    with pytest.raises(ValueError, match="1900-2189"):
         localize(w, "Europe/Paris")
 
 

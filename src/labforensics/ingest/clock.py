@@ -129,8 +129,9 @@ def _resolve_fallback(
     utc[second] = w[second] - new[trans[order][seen > 0]] * _NS
 
 
-_MIN_WALL_NS = int(np.datetime64("1678-01-01T00:00:00", "ns").astype(np.int64))
-_MAX_WALL_NS = int(np.datetime64("2262-01-01T00:00:00", "ns").astype(np.int64))
+# years 1900-2189: any two instants less than 292 years apart (int64 ns durations)
+_MIN_WALL_NS = int(np.datetime64("1900-01-01T00:00:00", "ns").astype(np.int64))
+_MAX_WALL_NS = int(np.datetime64("2190-01-01T00:00:00", "ns").astype(np.int64))
 
 
 def localize_files(
@@ -198,8 +199,8 @@ def localize(
     if int(w.min()) < _MIN_WALL_NS or int(w.max()) >= _MAX_WALL_NS:
         # subtracting an offset near the ends of int64 would wrap round silently
         raise ValueError(
-            "localize: wall-clock times must lie in years 1678-2261 (datetime64[ns] holds "
-            "1677-09-21 to 2262-04-11); quarantine the others before converting"
+            "localize: wall-clock times must lie in years 1900-2189 (durations between "
+            "events are int64 nanoseconds); quarantine the others before converting"
         )
     lo_year = int(np.datetime64(int(w.min()) // _NS, "s").astype("datetime64[Y]").astype(int))
     hi_year = int(np.datetime64(int(w.max()) // _NS, "s").astype("datetime64[Y]").astype(int))

@@ -47,7 +47,7 @@ Quarantine reasons are short fixed phrases with detail, e.g.
 ``unparseable date '02/13/2019' (expected dd/mm/yyyy)``,
 ``record cut short: quote left open at end of file``,
 ``record cut short: partial last line after the gzip cut (no line end)``,
-``timestamp out of range '9999-12-31T09:00:00+01:00': years 1678-2261 only ...``
+``timestamp out of range '9999-12-31T09:00:00+01:00': years 1900-2189 only ...``
 (datetime64[ns] holds 1677-09-21 to 2262-04-11; never wrapped round),
 ``impossible UTC offset in '...' (offsets lie within -14:00..+14:00, minutes below 60)``.
 Years before 1990 or after 2100 are kept with a field problem ``implausible year``.
@@ -84,10 +84,12 @@ _BOM = b"\xef\xbb\xbf"
 _OK, _OPEN_BEFORE_ROW, _OPEN_AT_EOF = 0, 1, 2
 _NS = 1_000_000_000
 _DIM = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
-# Timestamps must fit datetime64[ns] (1677-09-21 .. 2262-04-11): whole years 1678-2261
-# are accepted (a margin for any UTC offset); others are quarantined, never wrapped.
-_MIN_S = int(np.datetime64("1678-01-01T00:00:00", "s").astype(np.int64))
-_MAX_S = int(np.datetime64("2262-01-01T00:00:00", "s").astype(np.int64))
+# Timestamps must fit datetime64[ns] (1677-09-21 .. 2262-04-11), and any two of them
+# must lie less than 292 years apart, since durations and gaps are int64 nanoseconds in
+# every later stage: whole years 1900-2189 are accepted; others are quarantined, never
+# wrapped round.
+_MIN_S = int(np.datetime64("1900-01-01T00:00:00", "s").astype(np.int64))
+_MAX_S = int(np.datetime64("2190-01-01T00:00:00", "s").astype(np.int64))
 # Years outside this span are kept but flagged (a field problem): no LIS ran before 1990.
 _PLAUSIBLE_LO_S = int(np.datetime64("1990-01-01T00:00:00", "s").astype(np.int64))
 _PLAUSIBLE_HI_S = int(np.datetime64("2101-01-01T00:00:00", "s").astype(np.int64))
@@ -990,8 +992,8 @@ def _convert(
             else f"{dcol[int(i)].as_py()} {tcol[int(i)].as_py()}"
         )
         reasons[int(i)] = (
-            f"timestamp out of range {v!r}: years 1678-2261 only "
-            "(datetime64[ns] holds 1677-09-21 to 2262-04-11)"
+            f"timestamp out of range {v!r}: years 1900-2189 only "
+            "(durations between events are int64 nanoseconds: at most 292 years)"
         )
     ok &= ~oor
     bad |= ~ok
