@@ -329,3 +329,28 @@ def test_quarantined_ipp_pseudonym_uses_the_mapped_lab(tmp_path):
     pseudo = pseudonymise_one(KEY, "L07", "51234568")
     assert list(ev.events["patient"]) == [pseudo]
     assert pseudo in ev.quarantine["raw"].iloc[0] and "51234568" not in ev.quarantine["raw"].iloc[0]
+
+
+def test_fhir_event_outside_the_accepted_years_is_quarantined(tmp_path):
+    # every reader, not only the LIS ones: an AuditEvent recorded in 1700 would make
+    # durations overflow int64 nanoseconds downstream; it is quarantined by read_evidence
+    import json as _json
+
+    def ae(recorded):
+        return {"resourceType": "AuditEvent", "type": {"code": "rest"},
+                "subtype": [{"code": "read"}], "action": "R", "recorded": recorded,
+                "outcome": "0", "agent": [{"who": {"identifier": {"value": "tech10"}},
+                                           "requestor": True}]}  # fmt: skip
+
+    p = tmp_path / "audit.ndjson"
+    p.write_text(
+        "\n".join(_json.dumps(ae(t)) for t in ("2024-05-02T09:15:00+02:00", "1700-01-01T00:00:00Z"))
+        + "\n",
+        encoding="utf-8",
+    )
+    ev = read_evidence([p], case_key=KEY, lab="L01")
+    assert len(ev.events) == 1 and ev.events["ts"].iloc[0].year == 2024
+    assert list(ev.quarantine["source_line"]) == [2]
+    assert ev.quarantine["reason"].iloc[0].startswith("timestamp out of range '1700-01-01")
+    f = ev.report.files[0]
+    assert (f.rows_read, f.events, f.quarantined) == (2, 1, 1)  # the identity still holds

@@ -54,7 +54,7 @@ from . import lis_csv
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
 from .files import common_root, expand_paths, read_head, relative_name, unrecognised_reason
 from .profiles import Profile, load_profile
-from .registry import BatchRead, FileRead, ReadContext, ReaderSpec, get_reader, sniff
+from .registry import BatchRead, FileRead, QuarantineRow, ReadContext, ReaderSpec, get_reader, sniff
 
 __all__ = ["Evidence", "read_evidence"]
 
@@ -478,6 +478,44 @@ def _redact_quarantined(
     return redact_digit_runs(text, key, rec_lab)
 
 
+#: Instants accepted from any reader: any two events must lie less than 292 years apart,
+#: since durations and gaps are int64 nanoseconds in every later stage.
+TS_MIN = pd.Timestamp("1900-01-01", tz="UTC")
+TS_MAX = pd.Timestamp("2190-01-01", tz="UTC")
+
+
+def _quarantine_out_of_range(fr: FileRead) -> pd.DataFrame:
+    """Move a reader's events outside [TS_MIN, TS_MAX) to its quarantine, by input row.
+
+    The LIS readers quarantine such rows themselves; this guard holds for every other
+    reader. A row whose events all fall outside is quarantined (one entry per line) and
+    no longer counts among the rows that became events; the accounting identity holds.
+    """
+    ev = fr.events
+    if "ts" not in ev.columns or ev.empty:
+        return ev
+    ts = pd.to_datetime(ev["ts"], utc=True, errors="coerce")
+    out = (ts.notna() & ((ts < TS_MIN) | (ts >= TS_MAX))).to_numpy()
+    if not out.any():
+        return ev
+    lines = ev["source_line"] if "source_line" in ev.columns else pd.Series(pd.NA, index=ev.index)
+    kept_lines = set(lines[~out].dropna().astype("int64"))
+    first_ts = ts[out].groupby(lines[out].fillna(-1).astype("int64").to_numpy()).first()
+    for line, t in first_ts.items():
+        if line in kept_lines:
+            continue
+        fr.quarantine.append(
+            QuarantineRow(
+                None if line < 0 else int(line),
+                f"timestamp out of range '{t.isoformat()}': years 1900-2189 only "
+                "(durations between events are int64 nanoseconds: at most 292 years)",
+                "",
+            )
+        )
+        fr.rows_to_events -= 1
+    return ev[~out].reset_index(drop=True)
+
+
 def read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
@@ -635,7 +673,7 @@ def read_evidence(
             fr = out
             for code, cnt in fr.unknown_codes.items():
                 report.unknown_codes[code] = report.unknown_codes.get(code, 0) + cnt
-            ev = fr.events
+            ev = _quarantine_out_of_range(fr)
             if "source_file" not in ev.columns:
                 ev["source_file"] = jobs[unit[0]][1]
             if "source_format" not in ev.columns:
