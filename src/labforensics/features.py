@@ -82,7 +82,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError, SchemaError
-from .schema import ACCOUNT_KINDS, ROLE_ACCOUNT_KIND, SESSION_DTYPES, STRING
+from .schema import ACCOUNT_KINDS, LIS_MODULES, ROLE_ACCOUNT_KIND, SESSION_DTYPES, STRING
 
 __all__ = [
     "BASELINE_METRICS",
@@ -104,18 +104,8 @@ Q75_TO_SD = 0.6745
 #: Least group size for the q90 upper spread (smaller groups use q75).
 TAIL_MIN_COUNT = 20
 
-KNOWN_MODULES: tuple[str, ...] = (
-    "SAISIE",
-    "RECEPTION",
-    "TECHNIQUE",
-    "VALIDATION",
-    "RESULTATS",
-    "FACTURATION",
-    "SERVEUR_RESULTATS",
-    "INTERFACE",
-    "EXTRACTION",
-    "ADMIN",
-)
+#: Module codes one-hot encoded (the format document's list, :data:`schema.LIS_MODULES`).
+KNOWN_MODULES: tuple[str, ...] = LIS_MODULES
 KNOWN_ROLES: tuple[str, ...] = tuple(ROLE_ACCOUNT_KIND)
 
 

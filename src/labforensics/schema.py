@@ -67,6 +67,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "EVENT_DTYPES",
     "LIS_ACTION_CODES",
+    "LIS_MODULES",
     "OUTCOMES",
     "ROLE_ACCOUNT_KIND",
     "SESSION_COLUMNS",
@@ -202,6 +203,20 @@ DICOM_EVENT_IDS: dict[str, str] = {
     "110113": "Security Alert",
     "110114": "User Authentication",
 }
+
+#: LIS application modules (upper case). Source: ``shared/formats/lis-audit-csv.md``.
+LIS_MODULES: tuple[str, ...] = (
+    "SAISIE",
+    "RECEPTION",
+    "TECHNIQUE",
+    "VALIDATION",
+    "RESULTATS",
+    "FACTURATION",
+    "SERVEUR_RESULTATS",
+    "INTERFACE",
+    "EXTRACTION",
+    "ADMIN",
+)
 
 #: Role code (upper case) -> account kind. Source: the roles listed in
 #: ``shared/formats/lis-audit-csv.md``; ``EDITEUR`` is the vendor's hotline and

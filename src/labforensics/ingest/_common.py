@@ -25,7 +25,7 @@ import pandas as pd
 from ..errors import EvidenceError
 from ..schema import TS_QUALITY, coerce_events
 from . import clock
-from .registry import ReadContext
+from .registry import FieldProblem, FileRead, QuarantineRow, ReadContext
 
 #: Lab code used when neither the source nor the caller names a lab.
 UNKNOWN_LAB = "UNKNOWN"
@@ -408,3 +408,38 @@ def mask_raw(text: str) -> str:
     for rx, rep in _RAW_RULES:
         text = rx.sub(rep, text)
     return mask_query(text)
+
+
+def finish_file_read(
+    ctx: ReadContext,
+    events: pd.DataFrame,
+    *,
+    rows_to_events: int,
+    ignored: int,
+    quarantine: list[QuarantineRow],
+    problems: list[FieldProblem],
+    truncated: bool,
+    note: str,
+    unknown: dict[str, int],
+) -> FileRead:
+    """The :class:`FileRead` of a message-based reader (FHIR, ATNA), masked and counted.
+
+    Quarantined records and field-problem values never reach pseudonymisation, so
+    the patient references in them are masked here (:func:`mask_raw`); quarantine
+    rows are sorted by line; ``rows_read = rows_to_events + ignored + quarantined``.
+    """
+    quarantine = sorted(quarantine, key=lambda q: q.line or 0)
+    quarantine = [QuarantineRow(q.line, q.reason, mask_raw(q.raw)) for q in quarantine]
+    problems = [FieldProblem(p.line, p.column, mask_raw(p.value), p.problem) for p in problems]
+    return FileRead(
+        events=events,
+        rows_read=rows_to_events + ignored + len(quarantine),
+        rows_to_events=rows_to_events,
+        ignored=ignored,
+        quarantine=quarantine,
+        field_problems=problems,
+        truncated=truncated,
+        truncation_note=note,
+        unknown_codes=unknown,
+        lab=ctx.lab,
+    )

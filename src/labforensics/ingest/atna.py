@@ -96,11 +96,11 @@ from ._common import (
     build_events,
     decode_base64,
     dicom_action,
+    finish_file_read,
     ipp_from_cx,
     is_ip,
     localize,
     mask_query,
-    mask_raw,
     read_bytes,
 )
 from .registry import (
@@ -385,22 +385,10 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
                 line, "ts", value or "", "EventDateTime missing or unreadable: syslog time used"
             )
         )
-    quarantine.sort(key=lambda q: q.line or 0)
-    # quarantined records and odd values never reach pseudonymisation: mask patients
-    quarantine = [QuarantineRow(q.line, q.reason, mask_raw(q.raw)) for q in quarantine]
-    problems = [FieldProblem(p.line, p.column, mask_raw(p.value), p.problem) for p in problems]
-    return FileRead(
-        events=events,
-        rows_read=rows_to_events + ignored + len(quarantine),
-        rows_to_events=rows_to_events,
-        ignored=ignored,
-        quarantine=quarantine,
-        field_problems=problems,
-        truncated=truncated,
-        truncation_note=note,
-        unknown_codes=unknown,
-        lab=ctx.lab,
-    )
+    return finish_file_read(
+        ctx, events, rows_to_events=rows_to_events, ignored=ignored, quarantine=quarantine,
+        problems=problems, truncated=truncated, note=note, unknown=unknown,
+    )  # fmt: skip
 
 
 def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import holidays
 import numpy as np
 
-from ..schema import LIS_ACTION_CODES
+from ..schema import LIS_ACTION_CODES, LIS_MODULES
 from .clock import DAY, date_of, day_number, noon_offset
 
 __all__ = ["ACTS", "MODULES", "ROLES", "Lab", "Interner", "EV_KEYS"]
@@ -33,18 +33,7 @@ __all__ = ["ACTS", "MODULES", "ROLES", "Lab", "Interner", "EV_KEYS"]
 ACTS: tuple[str, ...] = (*LIS_ACTION_CODES, "ARCHIVAGE")
 A = {a: i for i, a in enumerate(ACTS)}
 #: Module codes (format doc).
-MODULES: tuple[str, ...] = (
-    "SAISIE",
-    "RECEPTION",
-    "TECHNIQUE",
-    "VALIDATION",
-    "RESULTATS",
-    "FACTURATION",
-    "SERVEUR_RESULTATS",
-    "INTERFACE",
-    "EXTRACTION",
-    "ADMIN",
-)
+MODULES: tuple[str, ...] = LIS_MODULES
 M = {m: i for i, m in enumerate(MODULES)}
 ROLES = (
     "BIOLOGISTE",
