@@ -482,22 +482,29 @@ def _sniff_sep(text: str) -> str:
     return best if counts[best] else ";"
 
 
-def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
-    """Read a small CSV (sep sniffed among ; , tab; UTF-8 or cp1252) as strings."""
-    p = Path(path)
+def _read_text(p: Path, what: str) -> str:
+    """A small text file's content, UTF-8 (BOM or not) else cp1252.
+
+    Raises
+    ------
+    AttributionError
+        When the file cannot be read (the message names ``what`` and the path).
+    """
     try:
         with open(p, "rb") as fh:
             raw = fh.read()
     except OSError as exc:
         raise AttributionError(f"cannot read {what} {p}: {exc}; check the path") from exc
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise AttributionError(f"{what} {p} is neither UTF-8 nor cp1252")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
+    """Read a small CSV (sep sniffed among ; , tab; UTF-8 or cp1252) as strings."""
+    p = Path(path)
+    text = _read_text(p, what)
     import io
 
     sep = _sniff_sep(text)
@@ -543,19 +550,7 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     import csv
 
     p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise AttributionError(f"cannot read leak file {p}: {exc}; check the path") from exc
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise AttributionError(f"leak file {p} is neither UTF-8 nor cp1252")
+    text = _read_text(p, "leak file")
     text = text.lstrip("\ufeff")
     lines = text.split("\n")
     if lines and lines[-1] == "":
