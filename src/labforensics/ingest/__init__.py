@@ -53,7 +53,14 @@ from ..privacy import (
 )
 from . import lis_csv
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
-from .files import common_root, expand_paths, read_head, relative_name, unrecognised_reason
+from .files import (
+    common_root,
+    custody_log,
+    expand_paths,
+    read_head,
+    relative_name,
+    unrecognised_reason,
+)
 from .profiles import Profile, load_profile
 from .registry import BatchRead, FileRead, QuarantineRow, ReadContext, ReaderSpec, get_reader, sniff
 
@@ -640,13 +647,26 @@ def _read_evidence(
     units = _plan_units(jobs)
 
     def run(unit: list[int]) -> tuple[list[EvidenceFile], BatchRead | FileRead | None]:
+        # Each file is hashed on the bytes its reader parses (one read: see
+        # files.custody_log); a file its reader did not read through read_bytes, or
+        # that no reader recognises, is hashed on its own.
         spec = jobs[unit[0]][2]
-        efs = [EvidenceFile.hash(jobs[i][0], jobs[i][1], spec.name if spec else None) for i in unit]
-        if spec is None:
-            return efs, None
-        if spec.read_many is not None:
-            return efs, spec.read_many([jobs[i][0] for i in unit], [jobs[i][3] for i in unit])
-        return efs, spec.read(jobs[unit[0]][0], jobs[unit[0]][3])
+        out: BatchRead | FileRead | None = None
+        with custody_log() as log:
+            if spec is not None and spec.read_many is not None:
+                out = spec.read_many([jobs[i][0] for i in unit], [jobs[i][3] for i in unit])
+            elif spec is not None:
+                out = spec.read(jobs[unit[0]][0], jobs[unit[0]][3])
+        fmt = spec.name if spec else None
+        efs = []
+        for i in unit:
+            path, source_file = jobs[i][0], jobs[i][1]
+            got = log.get(os.fspath(path))
+            if got is None:
+                efs.append(EvidenceFile.hash(path, source_file, fmt))
+            else:  # expand_paths gives resolved absolute paths
+                efs.append(EvidenceFile(path.as_posix(), source_file, got[1], got[0], fmt))
+        return efs, out
 
     # Batches of files are read two at a time: hashing, decompression, pyarrow and
     # numpy release the GIL. Results are collected in input order, so the output

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import ipaddress
 import re
-import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ..errors import EvidenceError
 from ..schema import TS_QUALITY, coerce_events
 from . import clock
+from . import files as _files
 from .registry import FieldProblem, FileRead, QuarantineRow, ReadContext
 
 #: Lab code used when neither the source nor the caller names a lab.
@@ -53,26 +51,20 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str]:
     ------
     EvidenceError
         When the file cannot be opened or read at all.
+
+    Raises
+    ------
+    EvidenceError
+        When the file cannot be opened or read.
+
+    Notes
+    -----
+    A thin view of :func:`labforensics.ingest.files.read_bytes` (gzip members cut
+    short or corrupt are recovered up to the damage; the bytes are recorded in the
+    current custody log).
     """
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise EvidenceError(
-            f"{path}: cannot be read ({exc}); check the path and permissions"
-        ) from exc
-    if raw[:2] != b"\x1f\x8b":
-        return raw, False, ""
-    try:
-        return gzip.decompress(raw), False, ""
-    except (EOFError, OSError, zlib.error) as exc:
-        # keep what decompresses: a gzip member cut short
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            part = d.decompress(raw)
-        except zlib.error:
-            part = b""
-        return part, True, f"gzip stream cut short: {exc}"
+    dec = _files.read_bytes(path)
+    return dec.data, dec.truncated, dec.note
 
 
 def decode(data: bytes) -> str:

@@ -19,10 +19,13 @@ RFC 1952 (gzip file format), section 2.2 (members) and 2.3.1 (magic bytes).
 
 from __future__ import annotations
 
+import contextvars
 import glob
+import hashlib
 import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,7 @@ __all__ = [
     "GZIP_MAGIC",
     "Decompressed",
     "common_root",
+    "custody_log",
     "expand_paths",
     "is_gzip",
     "read_bytes",
@@ -44,6 +48,54 @@ __all__ = [
 GZIP_MAGIC = b"\x1f\x8b"
 _BLOCK = 1 << 16
 _GLOB_CHARS = set("*?[")
+
+#: SHA-256 and size of the files :func:`read_bytes` read, in the current :func:`custody_log`.
+_CUSTODY: contextvars.ContextVar[dict[str, tuple[str, int]] | None] = contextvars.ContextVar(
+    "labforensics_custody", default=None
+)
+
+
+@contextmanager
+def custody_log() -> Iterator[dict[str, tuple[str, int]]]:
+    """Record the SHA-256 and size of every file :func:`read_bytes` reads in this block.
+
+    The hash is taken on the very bytes the reader then parses (one read, no
+    second opening): what the manifest states is what was analysed, even if the
+    file changed on disk meanwhile. The log is local to the thread (a context
+    variable), so pooled workers each keep their own.
+
+    Yields
+    ------
+    dict
+        ``os.fspath(path)`` (as given to :func:`read_bytes`) -> ``(sha256 hex, size in
+        bytes)`` of the file as stored (compressed bytes for gzip).
+
+    Raises
+    ------
+    EvidenceError
+        From :func:`read_bytes`, when one file is read twice in the block and its
+        bytes differ (it changed while being read).
+    """
+    log: dict[str, tuple[str, int]] = {}
+    token = _CUSTODY.set(log)
+    try:
+        yield log
+    finally:
+        _CUSTODY.reset(token)
+
+
+def _record_custody(path: str | os.PathLike[str], raw: bytes) -> None:
+    log = _CUSTODY.get()
+    if log is None:
+        return
+    key = os.fspath(path)
+    entry = (hashlib.sha256(raw).hexdigest(), len(raw))  # releases the GIL on large data
+    old = log.setdefault(key, entry)
+    if old != entry:
+        raise EvidenceError(
+            f"evidence file {key} changed while being read (SHA-256 {old[0]} then "
+            f"{entry[0]}): copy the evidence to a read-only place and read it again"
+        )
 
 
 @dataclass(frozen=True)
@@ -154,13 +206,20 @@ def read_bytes(path: str | os.PathLike[str]) -> Decompressed:
     Raises
     ------
     EvidenceError
-        When the file cannot be opened or read.
+        When the file cannot be opened or read, or (inside a :func:`custody_log`)
+        when it was read before in the block with other bytes.
+
+    Notes
+    -----
+    Inside a :func:`custody_log` block, the SHA-256 and size of the bytes read are
+    recorded there.
     """
     with open_evidence(path) as fh:
         try:
             raw = fh.read()
         except OSError as exc:
             raise EvidenceError(f"cannot read evidence file {path}: {exc}") from exc
+    _record_custody(path, raw)
     if raw[:2] == GZIP_MAGIC:
         return _gunzip(raw)
     return Decompressed(raw)
@@ -256,7 +315,7 @@ def expand_paths(
     Returns
     -------
     list of (pathlib.Path, bool)
-        Absolute paths, each once, sorted; the flag is True for a file named
+        Absolute paths with symbolic links resolved, each once, sorted; the flag is True for a file named
         explicitly (or matched by a glob), False for one found by walking a folder.
 
     Raises
