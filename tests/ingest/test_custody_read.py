@@ -111,3 +111,14 @@ def test_each_recognised_file_is_opened_twice_at_most(tmp_path, monkeypatch, tes
     for f in ev.manifest:
         data = (tmp_path / f.source_file).read_bytes()
         assert (f.sha256, f.size) == (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def test_progress_bar_counts_every_file(tmp_path, capsys, test_key):
+    for d in range(1, 4):
+        (tmp_path / f"AUDIT_L01_201903{d:02d}.csv").write_bytes(_lis(f"0{d}:00:00"))
+    (tmp_path / "notes.txt").write_text("not evidence\n", encoding="utf-8")
+    ev = read_evidence(tmp_path, case_key=test_key, progress=True)
+    assert len(ev.events) == 3
+    err = capsys.readouterr().err
+    assert "reading evidence" in err
+    assert "4/4" in err  # recognised and unrecognised files alike

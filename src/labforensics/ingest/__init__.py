@@ -28,7 +28,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -300,45 +300,58 @@ def _rotation(
     return skip
 
 
-def _plan_units(jobs: list[tuple]) -> list[list[int]]:
-    """Group files into units of work: batches for readers with ``read_many``.
+class _UnitPlanner:
+    """Group files into units of work as they are sniffed: batches for ``read_many``.
 
-    A batch holds files of one reader, up to a quarter of the evidence (so both
-    workers get work), at most 8 MiB on disk (gzip counted 8 times) and 8192 files.
+    A batch holds files of one reader, in evidence-path order, up to a quarter of
+    the evidence (so both workers get work), at most 8 MiB on disk (gzip counted 8
+    times) and 8192 files; a reader without ``read_many`` gets a unit per file;
+    unrecognised files go in units of 256 at the end. A unit is handed out as soon
+    as it is full, so the workers start while later files are still being sniffed.
+    Units depend on the files and their readers only, never on timing.
     """
-    groups: dict[str, list[int]] = {}
-    units: list[list[int]] = []
-    other: list[int] = []
-    sizes = np.zeros(len(jobs), dtype=np.int64)
-    for i, (path, _sf, spec, _ctx) in enumerate(jobs):
+
+    def __init__(self, sizes: np.ndarray) -> None:
+        total = int(sizes.sum())
+        self.sizes = sizes
+        self.target = min(_BATCH_BYTES, max(1 << 20, total // (2 * _WORKERS)))
+        self.open: dict[str, tuple[list[int], int]] = {}
+        self.other: list[int] = []
+
+    def add(self, i: int, spec: ReaderSpec | None) -> list[int] | None:
+        """File ``i`` read by ``spec``: the unit it completes, if any."""
         if spec is None:
-            other.append(i)
-            continue
+            self.other.append(i)
+            return None
         if spec.read_many is None:
-            units.append([i])
-            continue
+            return [i]
+        cur, acc = self.open.get(spec.name, ([], 0))
+        size = int(self.sizes[i])
+        done = None
+        if cur and (acc + size > self.target or len(cur) >= _BATCH_FILES):
+            done, cur, acc = cur, [], 0
+        cur.append(i)
+        self.open[spec.name] = (cur, acc + size)
+        return done
+
+    def finish(self) -> list[list[int]]:
+        """The units still open (by reader name), then the unrecognised files."""
+        units = [self.open[name][0] for name in sorted(self.open) if self.open[name][0]]
+        units += [self.other[k : k + 256] for k in range(0, len(self.other), 256)]
+        self.open, self.other = {}, []
+        return units
+
+
+def _disk_sizes(paths: list[Path]) -> np.ndarray:
+    """Bytes on disk of each file (gzip counted 8 times: its text is larger)."""
+    sizes = np.zeros(len(paths), dtype=np.int64)
+    for i, path in enumerate(paths):
         try:
             size = os.stat(path).st_size
         except OSError:
             size = 0
         sizes[i] = size * (8 if path.name.lower().endswith(".gz") else 1)
-        groups.setdefault(spec.name, []).append(i)
-    total = int(sizes.sum())
-    target = min(_BATCH_BYTES, max(1 << 20, total // (2 * _WORKERS)))
-    for name in sorted(groups):
-        cur: list[int] = []
-        acc = 0
-        for i in groups[name]:
-            if cur and (acc + sizes[i] > target or len(cur) >= _BATCH_FILES):
-                units.append(cur)
-                cur, acc = [], 0
-            cur.append(i)
-            acc += int(sizes[i])
-        if cur:
-            units.append(cur)
-    for k in range(0, len(other), 256):
-        units.append(other[k : k + 256])
-    return units
+    return sizes
 
 
 class _Pseudonymiser:
@@ -630,21 +643,7 @@ def _read_evidence(
         report.unrecognised_reasons[name] = why
     manifest: list[EvidenceFile] = []
     lab_notes: list[dict[str, object]] = []
-    jobs = []
-    for path, _explicit in items:
-        source_file = relative_name(path, root)
-        spec = _choose_reader(read_head(path), path.name, prof)
-        ctx = ReadContext(
-            tz=zone,
-            source_file=source_file,
-            profile=prof,
-            year=_resolve_lab(year, path, source_file),
-            lab=_resolve_lab(lab, path, source_file),
-            lab_aliases=aliases,
-            account_kinds=kinds,
-        )
-        jobs.append((path, source_file, spec, ctx))
-    units = _plan_units(jobs)
+    jobs: list[tuple[Path, str, ReaderSpec | None, ReadContext]] = []
 
     def run(unit: list[int]) -> tuple[list[EvidenceFile], BatchRead | FileRead | None]:
         # Each file is hashed on the bytes its reader parses (one read: see
@@ -668,21 +667,58 @@ def _read_evidence(
                 efs.append(EvidenceFile(path.as_posix(), source_file, got[1], got[0], fmt))
         return efs, out
 
-    # Batches of files are read two at a time: hashing, decompression, pyarrow and
-    # numpy release the GIL. Results are collected in input order, so the output
-    # never depends on which thread finished first.
-    workers = max(1, min(_WORKERS, len(units)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run, u) for u in units]
-        if progress:
-            from tqdm.auto import tqdm
+    # Files are sniffed in path order; each unit of work (a batch of files) goes to
+    # the pool as soon as it is complete, and batches are read two at a time:
+    # hashing, decompression, pyarrow and numpy release the GIL. Results are
+    # collected in submission order, so the output never depends on which thread
+    # finished first.
+    planner = _UnitPlanner(_disk_sizes([p for p, _ in items]))
+    units: list[list[int]] = []
+    futures = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
 
-            with tqdm(total=len(jobs), desc="reading evidence", unit="file") as bar:
-                sizes = {f: len(u) for f, u in zip(futures, units, strict=True)}
-                for f in as_completed(futures):
-                    bar.update(sizes[f])
-        results = [f.result() for f in futures]
-        del futures  # the futures hold the results: drop them with the results below
+        bar = tqdm(total=len(items), desc="reading evidence", unit="file")
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+
+        def submit(unit: list[int]) -> None:
+            units.append(unit)
+            fut = pool.submit(run, unit)
+            futures.append(fut)
+            if bar is not None:  # called by the worker that finished the unit
+                n = len(unit)
+                fut.add_done_callback(lambda _f: bar.update(n))
+
+        try:
+            for path, _explicit in items:
+                source_file = relative_name(path, root)
+                spec = _choose_reader(read_head(path), path.name, prof)
+                ctx = ReadContext(
+                    tz=zone,
+                    source_file=source_file,
+                    profile=prof,
+                    year=_resolve_lab(year, path, source_file),
+                    lab=_resolve_lab(lab, path, source_file),
+                    lab_aliases=aliases,
+                    account_kinds=kinds,
+                )
+                jobs.append((path, source_file, spec, ctx))
+                unit = planner.add(len(jobs) - 1, spec)
+                if unit is not None:
+                    submit(unit)
+            for unit in planner.finish():
+                submit(unit)
+            results = [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        futures.clear()  # the futures hold the results: drop them with the results below
     # --- one pool of rows: pieces (a batch's table or one file's), files within them -----
     pieces: list[pd.DataFrame] = []
     hashes: list[np.ndarray | None] = []  # per piece: record hashes (``_rhash``), if any
