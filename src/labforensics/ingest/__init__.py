@@ -910,7 +910,14 @@ def _read_evidence(
             seq[ev_order] = np.arange(len(ev_order), dtype=np.int64)
             ts = _ts_ns(raw["ts"])
             order = ev_order[np.argsort(ts[ev_order], kind="stable")]  # equal ts: seq order
+            seq = seq[order]
+            # the index arrays (8 bytes a row each) are dropped before the columns are
+            # taken: the take is the peak of memory
+            del pos, kept, ev_order, ts, row_file
             if len(order) != len(raw) or (np.diff(order) < 0).any():
+                lab_codes = lab_codes[order]
+                if codes is not None:
+                    codes = codes[order]
                 cols = list(raw.columns)
                 source = {c: raw[c].array for c in cols}
                 del raw
@@ -925,10 +932,8 @@ def _read_evidence(
                     taken = dict(zip(cols, take_pool.map(take, cols), strict=True))
                 raw = pd.DataFrame(taken, copy=False)
                 del taken
-                lab_codes = lab_codes[order]
-                if codes is not None:
-                    codes = codes[order]
-            raw["seq"] = seq[order]
+            raw["seq"] = seq
+            del seq, order
         if hmac_job is not None:
             raw["patient"] = _from_codes(codes, hmac_job.result())
             del codes, hmac_job
