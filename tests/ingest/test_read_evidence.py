@@ -11,6 +11,8 @@ from labforensics.errors import EvidenceError
 from labforensics.ingest import Evidence, read_evidence
 from labforensics.schema import validate_events
 
+TEST_KEY = bytes(range(32))
+
 LEG = (
     "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
     "NB_ENREG;DETAIL"
@@ -248,3 +250,49 @@ def test_dangling_link_is_listed_and_the_rest_read(tmp_path):
     ev = read_evidence(src, case_key=bytes(range(32)))
     assert len(ev.events) == 1
     assert ev.report.unrecognised_reasons == {"gone.csv": "dangling symbolic link"}
+
+
+def _no_hang(seconds: int):
+    """Fail (instead of hanging) if a blocking open of a named pipe is attempted."""
+    import signal
+
+    def boom(*_):
+        raise TimeoutError("read_evidence blocked (on a named pipe?)")
+
+    signal.signal(signal.SIGALRM, boom)
+    signal.alarm(seconds)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes here")
+def test_special_files_are_listed_never_opened(tmp_path):
+    import os
+    import signal
+    import socket
+
+    ev_dir = tmp_path / "evidence"
+    write(ev_dir, "AUDIT_L01_20190301.csv", [row("01/03/2019", "08:00:00")])
+    os.mkfifo(ev_dir / "AUDIT_L01_20190302.csv")  # would block a reader forever
+    (ev_dir / "link.csv").symlink_to(ev_dir / "AUDIT_L01_20190302.csv")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(ev_dir / "s.csv"))
+    try:
+        _no_hang(30)
+        ev = read_evidence(ev_dir, case_key=TEST_KEY)
+        named = read_evidence(
+            [ev_dir / "AUDIT_L01_20190301.csv", ev_dir / "AUDIT_L01_20190302.csv"],
+            case_key=TEST_KEY,
+        )
+    finally:
+        signal.alarm(0)
+        sock.close()
+    assert len(ev.events) == 1
+    fifo = "not a regular file (named pipe (FIFO)): not read"
+    assert ev.report.unrecognised_reasons == {
+        "AUDIT_L01_20190302.csv": fifo,
+        "link.csv": fifo,
+        "s.csv": "not a regular file (socket): not read",
+    }
+    assert sorted(ev.report.unrecognised) == ["AUDIT_L01_20190302.csv", "link.csv", "s.csv"]
+    assert [m.source_file for m in ev.manifest] == ["AUDIT_L01_20190301.csv"]
+    assert len(named.events) == 1
+    assert named.report.unrecognised_reasons == {"AUDIT_L01_20190302.csv": fifo}

@@ -85,12 +85,15 @@ class IngestReport:
     files : list of FileReport
         One per recognised file, in evidence order.
     unrecognised : list of str
-        Files found while walking folders that no reader recognised (not read).
+        Paths found (or named) that were not read: files no reader recognised,
+        links that cannot be followed, paths that are not regular files.
     unrecognised_reasons : dict of str to str
         Path (as in ``unrecognised``) -> why it was not read: ``"empty file"``,
         ``"not gzip despite .gz suffix"``, ``"gzip stream cut before any data"``,
         ``"no reader recognises the header: first bytes '...'"`` (redacted, at most
-        60 characters).
+        60 characters), ``"symbolic link loop"``, ``"dangling symbolic link"``,
+        ``"not a regular file (named pipe (FIFO)): not read"`` (or socket, device:
+        a named pipe would block the read forever).
     field_problems : pandas.DataFrame
         ``source_file``, ``source_line``, ``column``, ``value`` (redacted), ``problem``.
     unknown_codes : dict

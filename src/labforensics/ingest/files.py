@@ -23,6 +23,7 @@ import contextvars
 import glob
 import hashlib
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -289,13 +290,39 @@ def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[Path]:
                             "symbolic link loop" if loop else "dangling symbolic link"
                         )
                     continue
-                if not target.is_dir():
+                if target.is_file():
                     found.append(target)
+                elif not target.is_dir() and skipped is not None:
+                    skipped[Path(e.path)] = _special_reason(target)
             elif e.is_dir(follow_symlinks=False):
                 stack.append(e.path)
             elif e.is_file(follow_symlinks=False):
                 found.append(Path(e.path))
+            elif skipped is not None:
+                skipped[Path(e.path)] = _special_reason(Path(e.path))
     return sorted(found)
+
+
+def _special_reason(path: Path) -> str:
+    """Why a path that is neither a regular file nor a folder is not read.
+
+    A named pipe would block the reader forever (opening it waits for a writer);
+    sockets and devices are not evidence files.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "not a regular file: not read"
+    kind = (
+        "named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "socket"
+        if stat.S_ISSOCK(mode)
+        else "device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "special file"
+    )
+    return f"not a regular file ({kind}): not read"
 
 
 def expand_paths(
@@ -309,8 +336,11 @@ def expand_paths(
     paths : path-like or iterable of path-like
         Files, folders or glob patterns (``**`` recurses).
     skipped : dict, optional
-        Filled with the symbolic links found while walking that cannot be followed
-        (link path -> ``"symbolic link loop"`` or ``"dangling symbolic link"``).
+        Filled with the paths that are not read, with the reason: symbolic links
+        found while walking that cannot be followed (``"symbolic link loop"``,
+        ``"dangling symbolic link"``) and paths that are neither regular files nor
+        folders (``"not a regular file (named pipe (FIFO)): not read"``, sockets,
+        devices), found or named.
 
     Returns
     -------
@@ -334,6 +364,9 @@ def expand_paths(
                 found.setdefault(f, False)
         elif path.is_file():
             found[path.resolve()] = True
+        elif path.exists():  # a named pipe, socket or device given by name
+            if skipped is not None:
+                skipped[path.absolute()] = _special_reason(path)
         elif _GLOB_CHARS & set(text):
             matches = sorted(glob.glob(text, recursive=True))
             if not matches:
@@ -345,6 +378,8 @@ def expand_paths(
                         found.setdefault(f, False)
                 elif mp.is_file():
                     found[mp.resolve()] = True
+                elif skipped is not None:
+                    skipped[mp.absolute()] = _special_reason(mp)
         else:
             raise EvidenceError(
                 f"evidence path {text!r} does not exist; give a file, a folder or a glob pattern"
