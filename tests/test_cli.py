@@ -189,3 +189,36 @@ def test_counts_grouped_in_verdict_summary():
     assert group_counts(text) == (
         "vendor explains 98.0% of the 321,368 leaked patients found; lab 350000011 in 2020"
     )
+
+
+@pytest.mark.parametrize("command", ["ingest", "investigate"])
+def test_empty_evidence_folder_is_one_error_line(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.setenv("LABFORENSICS_CASE_KEY", "00" * 32)
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    (ev / "gone.csv").symlink_to(tmp_path / "nowhere")  # only a dangling link
+    out = tmp_path / "out"
+    rc = main([command, str(ev), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]  # after the progress bar, one error line
+    assert last.startswith("labforensics: error: no readable evidence file in ")
+    assert err.count("labforensics: error:") == 1
+    # nothing half-written is left behind: the same command can run again as it is
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_ingest_failure_leaves_no_partial_output(small_evidence, tmp_path, monkeypatch, capsys):
+    import labforensics.outputs as outputs
+
+    monkeypatch.setenv("LABFORENSICS_CASE_KEY", "00" * 32)
+
+    def disk_full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "write_json", disk_full)  # after events.parquet and the csv
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        main(["ingest", str(small_evidence["evidence"]), "--out", str(out)])
+    capsys.readouterr()
+    assert list(out.iterdir()) == []

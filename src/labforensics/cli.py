@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import LabForensicsError, OutputExistsError
+from .errors import EvidenceError, LabForensicsError, OutputExistsError
 
 __all__ = ["main"]
 
@@ -125,23 +125,42 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
     started = _utcnow()
     expand_evidence([Path(e) for e in ns.evidence])  # a missing path or a link loop: exit 2
     out = prepare_out(Path(ns.out), ns.force)
-    ev = read_evidence(
-        ns.evidence, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
-        lab=ns.lab, progress=True,
-    )  # fmt: skip
-    write_parquet(ev.events, out / "events.parquet")
-    write_csv(ev.quarantine, out / "quarantine.csv")
-    write_json(ev.report.to_dict(), out / "ingest_report.json")
-    manifest = run_manifest(
-        inputs=list(ev.manifest),
-        out=out,
-        parameters={"tz": ns.tz, "profile": ns.profile, "year": ns.year, "lab": ns.lab},
-        started=started,
-        finished=_utcnow(),
-        command=["labforensics", *sys.argv[1:]],
-        key_fingerprint=ev.case_key_fingerprint,
-    )
-    write_json(manifest, out / "manifest.json")
+    # the folder is empty now: on any failure, what this run wrote is removed again, so
+    # that a half-written output is never left behind (nor mistaken for a whole one)
+    written = [out / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
+    try:
+        ev = read_evidence(
+            ns.evidence, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
+            lab=ns.lab, progress=True,
+        )  # fmt: skip
+        if not ev.report.files:
+            why = ev.report.unrecognised_reasons
+            listed = "; ".join(
+                f"{n}: {why.get(n, 'not recognised')}" for n in ev.report.unrecognised[:5]
+            )
+            more = len(ev.report.unrecognised) - 5
+            raise EvidenceError(
+                "no readable evidence file in "
+                + ", ".join(ns.evidence)
+                + (f" ({listed}{f'; {more} more' if more > 0 else ''})" if listed else "")
+            )
+        write_parquet(ev.events, written[0])
+        write_csv(ev.quarantine, written[1])
+        write_json(ev.report.to_dict(), written[2])
+        manifest = run_manifest(
+            inputs=list(ev.manifest),
+            out=out,
+            parameters={"tz": ns.tz, "profile": ns.profile, "year": ns.year, "lab": ns.lab},
+            started=started,
+            finished=_utcnow(),
+            command=["labforensics", *sys.argv[1:]],
+            key_fingerprint=ev.case_key_fingerprint,
+        )
+        write_json(manifest, out / "manifest.json")
+    except BaseException:
+        for f in [*written, out / "manifest.json"]:
+            f.unlink(missing_ok=True)
+        raise
     print(ev.report.summary())
     print(f"written to {out}")
     return 0

@@ -786,7 +786,8 @@ def _read_evidence(
             fr.events = None
     for i in range(len(jobs)):
         manifest.append(efs[i])
-    del results, res, out
+    del results  # (the loop variables hold the last unit's tables: dropped with them below)
+    res = out = None
     # --- evidence order ------------------------------------------------------------------
     far = dt.date.max
     files.sort(key=lambda f: (f.fr.file_date or far, jobs[f.job][1]))
