@@ -236,8 +236,12 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w+])(?:\+33[\s.-]?[1-9]|0[1-9])(?:[\s.-]?\d{2}){4}(?!\d)")
 # NIR: sex (1/2/3/4/7/8), year, month, department (2 digits or 2A/2B), commune, order, key;
 # written plain or grouped with spaces.
+# Bounded by non-digits only (not word boundaries): a NIR glued to letters
+# (``x269049912345646y``) is still one. A pseudonym already written (first
+# alternative) is kept as it is, so its hex digits are never read as a NIR.
 _NIR = re.compile(
-    r"(?<![\w])([1-478])\s?(\d{2})\s?(\d{2})\s?(\d{2}|2[AaBb])\s?(\d{3})\s?(\d{3})\s?(\d{2})(?![\w])"
+    r"(?<!\w)P[0-9a-f]{16}(?!\w)"
+    r"|(?<![0-9])([1-478])\s?(\d{2})\s?(\d{2})\s?(\d{2}|2[AaBb])\s?(\d{3})\s?(\d{3})\s?(\d{2})(?![0-9])"
 )
 
 
@@ -254,6 +258,8 @@ def nir_key_is_valid(nir13: str, key: str) -> bool:
 
 def _nir_sub(m: re.Match[str]) -> str:
     g = m.groups()
+    if g[0] is None:  # a pseudonym
+        return m.group(0)
     if nir_key_is_valid("".join(g[:6]), g[6]):
         return "[NIR]"
     return m.group(0)
@@ -334,6 +340,7 @@ class Redactor:
 
 # A run of 5 or more digits, not the fraction of a time (``09:00:00.123456``).
 # A pseudonym already written (first alternative) is kept as it is.
+_PSEUDONYM = re.compile(r"P[0-9a-f]{16}")
 _DIGIT_RUN = re.compile(r"(?<!\w)P[0-9a-f]{16}(?!\w)|(?<!\d)(?<!:\d\d[.,])\d{5,}(?!\d)")
 
 
@@ -380,6 +387,7 @@ def redact_record_field(
     quote: str,
     ipp_index: int,
     lab_index: int | None = None,
+    width: int | None = None,
 ) -> str:
     """Replace the IPP field of one raw CSV record by its keyed pseudonym.
 
@@ -389,24 +397,34 @@ def redact_record_field(
     ``pseudonymise_one(key, lab, ipp)``. The lab is the record's lab field
     (``lab_index``) when it is there and not blank, else ``lab`` (the file's lab or
     the investigator's), else ``""``. Other text is unchanged.
+
+    With ``width`` (the number of fields a well-formed record has), a record of
+    another width has its fields shifted by an unknown amount: an extra separator
+    before the IPP pushes it right, a missing one pulls it left. Every field that
+    could hold the IPP (positions ``ipp_index`` to ``ipp_index + d``, ``d`` the
+    difference in width, either sign) is then pseudonymised, since which one is the
+    IPP cannot be told.
     """
     spans = record_field_spans(text, separator, quote)
-    if ipp_index >= len(spans):
-        return text
-    a, b = spans[ipp_index]
-    raw = text[a:b]
-    val = raw
-    if len(val) >= 2 and val[0] == quote and val[-1] == quote:
-        val = val[1:-1].replace(quote * 2, quote)
-    val = val.strip()
-    if not val:
+    d = len(spans) - width if width is not None else 0
+    lo, hi = min(ipp_index, ipp_index + d), max(ipp_index, ipp_index + d)
+    targets = [i for i in range(max(lo, 0), hi + 1) if i < len(spans)]
+    if not targets:
         return text
     rec_lab = None
-    if lab_index is not None and lab_index < len(spans):
+    if lab_index is not None and lab_index < len(spans) and d == 0:
         la, lb = spans[lab_index]
         rec_lab = text[la:lb].strip().strip(quote).strip() or None
     use = rec_lab or lab or ""
-    return text[:a] + pseudonymise_one(key, use, val) + text[b:]
+    for i in reversed(targets):  # right to left: earlier spans stay valid
+        a, b = spans[i]
+        val = text[a:b]
+        if len(val) >= 2 and val[0] == quote and val[-1] == quote:
+            val = val[1:-1].replace(quote * 2, quote)
+        val = val.strip()
+        if val and not _PSEUDONYM.fullmatch(val):
+            text = text[:a] + pseudonymise_one(key, use, val) + text[b:]
+    return text
 
 
 def redact_digit_runs(text: str, key: CaseKey, lab: str | None) -> str:

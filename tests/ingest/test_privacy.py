@@ -101,3 +101,33 @@ def test_no_raw_ipp_in_events_or_quarantine(tmp_path, test_key):
     assert ev.events["detail"].iloc[0] == f"vu {p7} et {p8} tel [PHONE]"
     assert p7 in ev.quarantine["raw"].iloc[0]
     assert ev.case_key_fingerprint == test_key.fingerprint
+
+
+def test_nir_glued_to_letters_is_tagged_and_pseudonyms_kept(test_key):
+    # 2 69 04 99 123 456, key 97 - (2690499123456 mod 97) = 46: a valid NIR
+    assert nir_key_is_valid("2690499123456", "46")
+    assert redact_identifiers("x269049912345646y") == "x[NIR]y"
+    assert redact_identifiers("NIR 185057800608491 fin") == "NIR [NIR] fin"
+    assert redact_identifiers("a2690499123456461") == "a2690499123456461"  # 16 digits: no NIR
+    p = pseudonymise_one(test_key, "L01", "40000001")
+    assert redact_identifiers(f"see {p}") == f"see {p}"  # a pseudonym is never rewritten
+
+
+@pytest.mark.parametrize(
+    ("ipp_field", "extra"),
+    [("AB7731", "a;b"), ("7731", "c;d"), ("40000001", "e;f;g")],
+)
+def test_wrong_width_row_never_shows_its_ipp(tmp_path, test_key, ipp_field, extra):
+    """An extra separator before the IPP shifts it right: the quarantined text must
+    not show it in clear, whatever its shape (short, alphanumeric)."""
+    row = (
+        f"01/03/2019;10:00:00;L01;S1;{extra};TECHNICIEN;PC1;10.0.0.1;RESULTATS;"
+        f"CONSULTATION;OK;{ipp_field};D1;;\r\n"
+    )
+    (tmp_path / "AUDIT_L01_20190301.csv").write_bytes((HEADER + row).encode("cp1252"))
+    ev = read_evidence(tmp_path, case_key=test_key)
+    assert len(ev.events) == 0 and len(ev.quarantine) == 1
+    raw = ev.quarantine["raw"].iloc[0]
+    assert ipp_field not in raw.split(";")
+    assert pseudonymise_one(test_key, "L01", ipp_field) in raw
+    assert ";TECHNICIEN;" in raw and ";RESULTATS;" in raw  # fields before the window kept

@@ -471,8 +471,10 @@ def _redact_quarantined(
 
     Known IPPs, NIR, e-mail and phone by the :class:`Redactor`; for the LIS dialects
     (``p`` given) also, first, the field at the profile's IPP position (even when the
-    row is otherwise bad) and, last, every run of 5+ digits (a partial IPP cut
-    mid-number): see :func:`labforensics.privacy.redact_digit_runs`.
+    row is otherwise bad; in a row of the wrong width, every field the IPP could
+    have shifted to) and, last, every run of 5+ digits (a partial IPP cut
+    mid-number): see :func:`labforensics.privacy.redact_record_field` and
+    :func:`labforensics.privacy.redact_digit_runs`.
     """
     if not text or p is None:
         return redactor.redact(text, lab)
@@ -494,6 +496,7 @@ def _redact_quarantined(
             separator=p.separator,
             quote=p.quote,
             ipp_index=header.index(ipp_col),
+            width=len(header),
         )
     text = redactor.redact(text, rec_lab)
     return redact_digit_runs(text, key, rec_lab)
