@@ -58,7 +58,7 @@ __all__ = [
     "record_field_spans",
 ]
 
-#: Environment variable that may hold the case key (hex, at least 32 bytes).
+#: Environment variable that may hold the case key (hex, at least 16 bytes).
 ENV_VAR = "LABFORENSICS_CASE_KEY"
 _MIN_KEY_BYTES = 16
 _SEP = "\x1f"  # unit separator: cannot occur in a lab code or an IPP
