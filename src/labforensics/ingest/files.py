@@ -8,7 +8,12 @@ the file name, and decompressed with a streaming :func:`zlib.decompressobj`
 * a member cut short (a copy interrupted, a disk full) gives back every byte
   before the cut, and the file is marked truncated (``gzip.open`` and pandas
   raise ``EOFError`` and give nothing);
-* a corrupt block gives back every byte decompressed before it;
+* a corrupt member gives back every byte zlib produced before it raised (the
+  block on which zlib raises is fed again one byte at a time from the state saved
+  before it), with the compressed byte offset where it raised in the note. Deflate
+  has no check of its own before the CRC-32 at the end of the member: damage that
+  still decodes is only detected there, so the bytes given back may end with
+  garbage decoded from the damaged part (a CRC-only damage gives back everything);
 * several members one after the other (``cat a.gz b.gz``, RFC 1952 section 2.2)
   are all read.
 
@@ -22,8 +27,10 @@ from __future__ import annotations
 import contextvars
 import glob
 import hashlib
+import io
 import os
 import stat
+import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -130,7 +137,35 @@ def is_gzip(path: str | os.PathLike[str]) -> bool:
         return fh.read(2) == GZIP_MAGIC
 
 
+def _salvage(
+    d: zlib._Decompress, block: memoryview, pos: int
+) -> tuple[bytes, int, zlib.error | None]:
+    """Feed ``block`` (at compressed byte ``pos``) one byte at a time to ``d``.
+
+    Called with the state saved before a block on which zlib raised: returns what
+    zlib produced before the error, the compressed byte offset at which it raised,
+    and the error (None, and the offset past the block, if no byte raised). Slow,
+    but run once per damaged member.
+    """
+    parts: list[bytes] = []
+    for i in range(len(block)):
+        try:
+            parts.append(d.decompress(block[i : i + 1]))
+        except zlib.error as exc:
+            return b"".join(parts), pos + i, exc
+    # (past the end of the member, zlib gathers the rest in ``d.unused_data``)
+    return b"".join(parts), pos + len(block), None
+
+
 def _gunzip(raw: bytes, limit: int | None = None) -> Decompressed:
+    """Decompress every gzip member of ``raw``, keeping all bytes before any damage.
+
+    Each 64 KiB block is fed to :func:`zlib.decompressobj` after saving its state
+    (``copy()``); when zlib raises on a block, the saved state is fed that block
+    again one byte at a time, so every byte zlib produced before the damage is kept
+    and the note gives the compressed byte offset at which it raised. ``limit``
+    (decompressed bytes) stops early, for :func:`read_head`.
+    """
     out: list[bytes] = []
     produced = 0
     members = 0
@@ -140,27 +175,34 @@ def _gunzip(raw: bytes, limit: int | None = None) -> Decompressed:
     while pos < n:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         start = pos
-        try:
-            while pos < n and not d.eof:
-                block = view[pos : pos + _BLOCK]
+        while pos < n and not d.eof:
+            block = view[pos : pos + _BLOCK]
+            saved = d.copy()
+            try:
                 chunk = d.decompress(block)
-                out.append(chunk)
-                produced += len(chunk)
-                if d.eof:
-                    pos = pos + len(block) - len(d.unused_data)
-                else:
-                    pos += len(block)
-                if limit is not None and produced >= limit:
-                    return Decompressed(b"".join(out), True, False, "", members)
-        except zlib.error as exc:
-            return Decompressed(
-                b"".join(out),
-                True,
-                True,
-                f"gzip member {members + 1} corrupt at compressed byte {start}+: {exc}; "
-                f"{produced} bytes recovered before it",
-                members,
-            )
+            except zlib.error:
+                d = saved
+                chunk, at, exc = _salvage(d, block, pos)
+                if exc is not None:
+                    out.append(chunk)
+                    produced += len(chunk)
+                    return Decompressed(
+                        b"".join(out),
+                        True,
+                        True,
+                        f"gzip member {members + 1} (from compressed byte {start}) corrupt "
+                        f"at compressed byte {at}: {exc}; {produced} bytes recovered "
+                        "before it",
+                        members,
+                    )
+            out.append(chunk)
+            produced += len(chunk)
+            if d.eof:
+                pos = pos + len(block) - len(d.unused_data)
+            else:
+                pos += len(block)
+            if limit is not None and produced >= limit:
+                return Decompressed(b"".join(out), True, False, "", members)
         if not d.eof:
             try:
                 tail = d.flush()
@@ -207,8 +249,11 @@ def read_bytes(path: str | os.PathLike[str]) -> Decompressed:
     Raises
     ------
     EvidenceError
-        When the file cannot be opened or read, or (inside a :func:`custody_log`)
-        when it was read before in the block with other bytes.
+        When the file cannot be opened or read; when it changed while being read
+        (its size when opened, the number of bytes read and its size and
+        modification time on disk right after reading do not agree: a writer
+        appending to it, a log rotated); or (inside a :func:`custody_log`) when it
+        was read before in the block with other bytes.
 
     Notes
     -----
@@ -217,13 +262,54 @@ def read_bytes(path: str | os.PathLike[str]) -> Decompressed:
     """
     with open_evidence(path) as fh:
         try:
+            try:
+                before: os.stat_result | None = os.fstat(fh.fileno())
+            except io.UnsupportedOperation:  # a file-like without a descriptor
+                before = None
             raw = fh.read()
         except OSError as exc:
             raise EvidenceError(f"cannot read evidence file {path}: {exc}") from exc
+        if before is not None:
+            try:
+                after = os.stat(path)
+            except OSError as exc:
+                raise EvidenceError(
+                    f"evidence file {path} cannot be checked after being read "
+                    f"({exc.strerror or exc}; moved or deleted meanwhile?): copy the "
+                    "evidence to a read-only place and read it again"
+                ) from exc
+            _check_unchanged(path, before, len(raw), after)
     _record_custody(path, raw)
     if raw[:2] == GZIP_MAGIC:
         return _gunzip(raw)
     return Decompressed(raw)
+
+
+def _check_unchanged(
+    path: str | os.PathLike[str], before: os.stat_result, nread: int, after: os.stat_result
+) -> None:
+    """Raise EvidenceError when a regular file changed between opening and reading it.
+
+    ``before``: ``fstat`` of the open file; ``nread``: bytes read; ``after``: ``stat``
+    of the path right after reading. Only regular files are checked (their size is
+    meaningful).
+    """
+    if not stat.S_ISREG(before.st_mode):
+        return
+    same_size = before.st_size == nread == after.st_size
+    same_time = before.st_mtime_ns == after.st_mtime_ns
+    if same_size and same_time:
+        return
+    what = (
+        f"{before.st_size} bytes when opened, {nread} bytes read, "
+        f"{after.st_size} bytes on disk after reading"
+    )
+    if not same_time:
+        what += "; its modification time changed"
+    raise EvidenceError(
+        f"evidence file {os.fspath(path)} changed while being read ({what}): copy the "
+        "evidence to a read-only place and read it again"
+    )
 
 
 def read_head(path: str | os.PathLike[str], size: int = 1 << 16) -> bytes:
@@ -262,14 +348,17 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     return f"no reader recognises the header: first bytes {text!r}"
 
 
-def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[Path]:
-    """Every file under ``folder`` (recursively), resolved, sorted.
+def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[tuple[Path, str, bool]]:
+    """Every file under ``folder`` (recursively): ``(path, target, is_link)``, sorted.
 
-    The folder is resolved once and names are joined to it; only entries that are
-    symbolic links are resolved one by one (resolving every path costs a system
-    call per path component, which dominates on tens of thousands of daily files).
+    ``path`` is the name found (the folder resolved once, names joined to it, the
+    last component never resolved: a symbolic link keeps its own name, which the
+    readers parse for the lab and date); ``target`` is the resolved path of the file
+    it names (used to read each file once). Only entries that are symbolic links are
+    resolved one by one (resolving every path costs a system call per path
+    component, which dominates on tens of thousands of daily files).
     """
-    found: list[Path] = []
+    found: list[tuple[Path, str, bool]] = []
     stack = [os.path.realpath(folder)]
     while stack:
         d = stack.pop()
@@ -291,16 +380,30 @@ def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[Path]:
                         )
                     continue
                 if target.is_file():
-                    found.append(target)
+                    found.append((Path(e.path), os.fspath(target), True))
                 elif not target.is_dir() and skipped is not None:
                     skipped[Path(e.path)] = _special_reason(target)
             elif e.is_dir(follow_symlinks=False):
                 stack.append(e.path)
             elif e.is_file(follow_symlinks=False):
-                found.append(Path(e.path))
+                found.append((Path(e.path), e.path, False))  # the folder is resolved
             elif skipped is not None:
                 skipped[Path(e.path)] = _special_reason(Path(e.path))
     return sorted(found)
+
+
+def _named(text: str) -> tuple[Path, str, bool]:
+    """``(path, target, is_link)`` of a regular file named explicitly (or by a glob).
+
+    ``path`` is absolute, its last component not resolved; ``target`` is resolved.
+    """
+    path = Path(os.path.abspath(text))
+    target = os.path.realpath(text)
+    if ".." in Path(text).parts and os.path.realpath(path) != target:
+        # abspath folds ``link/..`` textually, which can name another file: resolve
+        # the folder instead, the last component still as named
+        path = Path(os.path.realpath(os.path.dirname(text) or ".")) / os.path.basename(text)
+    return path, target, os.path.islink(path)
 
 
 def _special_reason(path: Path) -> str:
@@ -339,14 +442,22 @@ def expand_paths(
         Filled with the paths that are not read, with the reason: symbolic links
         found while walking that cannot be followed (``"symbolic link loop"``,
         ``"dangling symbolic link"``) and paths that are neither regular files nor
-        folders (``"not a regular file (named pipe (FIFO)): not read"``, sockets,
-        devices), found or named.
+        folders, or links to them (``"not a regular file (named pipe (FIFO)): not
+        read"``, sockets, devices), found or named. These are never opened.
 
     Returns
     -------
     list of (pathlib.Path, bool)
-        Absolute paths with symbolic links resolved, each once, sorted; the flag is True for a file named
-        explicitly (or matched by a glob), False for one found by walking a folder.
+        Absolute paths, sorted, with their last component as found or given: a
+        symbolic link to a file keeps its own name (evidence stored as links into a
+        content-addressed store, as git-annex or DVC do, keeps the names the readers
+        parse for the lab and date), while a folder walked is resolved. Each file
+        (resolved target) appears once: reachable under several names (a link and
+        its target, two links, named twice), it is listed under the first name in
+        sorted order that is not a symbolic link, or else the first link name. The
+        flag is True for a file named explicitly (or matched by a glob) under any
+        of its names, False for one only found by walking a folder. A linked folder
+        found while walking is not entered (as :func:`os.walk`).
 
     Raises
     ------
@@ -355,15 +466,20 @@ def expand_paths(
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    found: dict[Path, bool] = {}
+    # resolved target -> [(name, is_link, explicit)]
+    names: dict[str, list[tuple[Path, bool, bool]]] = {}
+
+    def add(found: Iterable[tuple[Path, str, bool]], explicit: bool) -> None:
+        for path, target, is_link in found:
+            names.setdefault(target, []).append((path, is_link, explicit))
+
     for p in paths:
         text = os.fspath(p)
         path = Path(text)
         if path.is_dir():
-            for f in _walk(path, skipped):
-                found.setdefault(f, False)
+            add(_walk(path, skipped), False)
         elif path.is_file():
-            found[path.resolve()] = True
+            add([_named(text)], True)
         elif path.exists():  # a named pipe, socket or device given by name
             if skipped is not None:
                 skipped[path.absolute()] = _special_reason(path)
@@ -374,17 +490,20 @@ def expand_paths(
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
-                    for f in _walk(mp, skipped):
-                        found.setdefault(f, False)
+                    add(_walk(mp, skipped), False)
                 elif mp.is_file():
-                    found[mp.resolve()] = True
+                    add([_named(m)], True)
                 elif skipped is not None:
                     skipped[mp.absolute()] = _special_reason(mp)
         else:
             raise EvidenceError(
                 f"evidence path {text!r} does not exist; give a file, a folder or a glob pattern"
             )
-    return sorted(found.items())
+    out: dict[Path, bool] = {}
+    for seen in names.values():
+        name = min((is_link, path) for path, is_link, _ in seen)[1]
+        out[name] = out.get(name, False) or any(explicit for _, _, explicit in seen)
+    return sorted(out.items())
 
 
 def common_root(files: Iterable[Path]) -> Path:
@@ -396,5 +515,19 @@ def common_root(files: Iterable[Path]) -> Path:
 
 
 def relative_name(path: Path, root: Path) -> str:
-    """``path`` relative to ``root``, POSIX separators (what ``source_file`` holds)."""
-    return Path(os.path.relpath(path, root)).as_posix()
+    """``path`` relative to ``root``, POSIX separators (what ``source_file`` holds).
+
+    Always valid, printable UTF-8: bytes of the name that are not UTF-8 (POSIX names
+    are bytes; Python keeps them as surrogates, which pyarrow refuses) and control
+    characters are shown as ``\\xNN`` escapes, e.g. ``AUDIT_L04_\\xff\\xfe_20190301.csv``.
+    The file itself is still opened through ``path``.
+    """
+    name = Path(os.path.relpath(path, root)).as_posix()
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:  # a surrogate that no file system name decodes to
+        raw = name.encode("utf-8", "backslashreplace")
+    name = raw.decode("utf-8", "backslashreplace")
+    if not name.isprintable():
+        name = "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in name)
+    return name
