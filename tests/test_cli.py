@@ -222,3 +222,28 @@ def test_ingest_failure_leaves_no_partial_output(small_evidence, tmp_path, monke
         main(["ingest", str(small_evidence["evidence"]), "--out", str(out)])
     capsys.readouterr()
     assert list(out.iterdir()) == []
+
+
+def test_ingest_non_utf8_file_name(tmp_path, monkeypatch, capsys):
+    import os
+
+    monkeypatch.setenv("LABFORENSICS_CASE_KEY", "00" * 32)
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    header = (
+        "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
+        "NB_ENREG;DETAIL\r\n"
+    )
+    row = "01/03/2019;10:00:00;L04;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;4001;D1;;\r\n"
+    name = os.fsdecode(b"AUDIT_L04_\xff\xfe_20190301.csv")
+    (ev / name).write_bytes((header + row).encode("cp1252"))
+    (ev / os.fsdecode(b"notes_\xff.txt")).write_bytes(b"hello\n")
+    out = tmp_path / "out"
+    rc = main(["ingest", str(ev), "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    names = json.dumps(manifest)
+    assert "AUDIT_L04_\\\\xff\\\\xfe_20190301.csv" in names  # escaped, valid UTF-8
+    report = json.loads((out / "ingest_report.json").read_text(encoding="utf-8"))
+    assert report["totals"]["events"] == 1
+    assert report["unrecognised"] == ["notes_\\xff.txt"]

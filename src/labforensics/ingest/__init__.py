@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from .._arrow_pool import arrow_memory_pool
-from ..custody import EvidenceFile
+from ..custody import EvidenceFile, sha256_file
 from ..errors import ParameterError
 from ..privacy import (
     CaseKey,
@@ -665,9 +665,11 @@ def _read_evidence(
             path, source_file = jobs[i][0], jobs[i][1]
             got = log.get(os.fspath(path))
             if got is None:
-                efs.append(EvidenceFile.hash(path, source_file, fmt))
-            else:  # expand_paths gives resolved absolute paths
-                efs.append(EvidenceFile(path.as_posix(), source_file, got[1], got[0], fmt))
+                got = sha256_file(path)
+            # the path as found or named (absolute; a link keeps its own name), bytes
+            # that are not UTF-8 shown as \xNN escapes
+            shown = os.fsencode(path.as_posix()).decode("utf-8", "backslashreplace")
+            efs.append(EvidenceFile(shown, source_file, got[1], got[0], fmt))
         return efs, out
 
     # Files are sniffed in path order; each unit of work (a batch of files) goes to

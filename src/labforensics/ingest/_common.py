@@ -50,12 +50,7 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str]:
     Raises
     ------
     EvidenceError
-        When the file cannot be opened or read at all.
-
-    Raises
-    ------
-    EvidenceError
-        When the file cannot be opened or read.
+        When the file cannot be opened or read, or changes while it is read.
 
     Notes
     -----
