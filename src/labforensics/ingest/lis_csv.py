@@ -11,7 +11,9 @@ Files of one profile are read in batches (:func:`read_lis_many`; one file is a
 batch of one): every fixed cost is paid once per batch, not once per file.
 
 0. **NUL bytes** are read as spaces, each (record, field) reported as a field
-   problem ``<column>: NUL byte replaced by space`` (the event is kept).
+   problem ``<column>: NUL byte replaced by space`` (the event is kept). They are
+   located as runs (one int64 per run, not per byte): a crashed writer can leave
+   hundreds of megabytes of them.
    **Line ends**: a file whose head (64 KiB) has CR but no LF (old Mac style)
    has each CR read as a line end (physical lines numbered per CR).
    **Transcoding**: each file's bytes become UTF-8 (``cp1252`` decoded, invalid
@@ -51,6 +53,11 @@ Quarantine reasons are short fixed phrases with detail, e.g.
 (datetime64[ns] holds 1677-09-21 to 2262-04-11; never wrapped round),
 ``impossible UTC offset in '...' (offsets lie within -14:00..+14:00, minutes below 60)``.
 Years before 1990 or after 2100 are kept with a field problem ``implausible year``.
+
+Record text kept for the report (a quarantined record's raw text, a field-problem
+value, a value quoted in a reason) is capped at
+:data:`labforensics.ingest._common.RAW_CAP` characters, then a marker
+``… [52,428,734 more characters cut]``; only the kept part is decoded.
 """
 
 from __future__ import annotations
@@ -66,6 +73,7 @@ import pyarrow.csv as pacsv
 
 from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS_QUALITY_DTYPE
 from . import clock
+from ._common import RAW_CAP
 from .files import read_bytes
 from .profiles import Profile, format_regex, human_format, load_profile
 from .registry import (
@@ -81,6 +89,7 @@ from .registry import (
 __all__ = ["parse_lis_bytes", "read_lis", "read_lis_many", "sniff_profile"]
 
 _BOM = b"\xef\xbb\xbf"
+_NUL_TO_SPACE = bytes.maketrans(b"\x00", b" ")
 _OK, _OPEN_BEFORE_ROW, _OPEN_AT_EOF = 0, 1, 2
 _NS = 1_000_000_000
 _DIM = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -504,7 +513,7 @@ def _parse_numbers(
         mask[pidx[okn]] = False
     bad = np.flatnonzero(~okn)
     if len(bad):
-        raw = sub.take(pa.array(bad)).to_pylist()
+        raw = _cells(sub, bad)  # capped: a field can be megabytes of NULs read as spaces
         for i, v in zip(pidx[bad], raw, strict=True):
             problems.append(
                 (
@@ -526,6 +535,127 @@ def _parse_numbers(
 def _header_utf8(profile: Profile) -> bytes:
     """The header line as UTF-8 bytes (files are transcoded to UTF-8 before the scan)."""
     return profile.header_line.encode("utf-8")
+
+
+# --------------------------------------------------------------------------- report text
+
+_CHUNK = 1 << 22  # bytes scanned at a time by the byte counters below (4 MiB)
+
+
+def _cut_marker(n_cut: int) -> str:
+    """What follows a text cut to ``RAW_CAP`` characters: how many were cut.
+
+    The count is grouped by commas (``52,428,734``), so it is not a run of 5+
+    digits, which the quarantine redaction would take for a patient identifier.
+    """
+    return f"… [{n_cut:,} more character{'s' if n_cut != 1 else ''} cut]"
+
+
+def _utf8_chars(data: bytes, a: int, b: int) -> int:
+    """Number of characters in the valid UTF-8 bytes ``data[a:b]``.
+
+    Counted on the bytes (every byte but a continuation byte ``0b10xxxxxx`` starts
+    a character), a chunk at a time: nothing is decoded.
+    """
+    v = np.frombuffer(data, dtype=np.int8)  # continuation bytes 0x80-0xBF: -128..-65
+    n = b - a
+    for c in range(a, b, _CHUNK):
+        n -= int(np.count_nonzero(v[c : min(c + _CHUNK, b)] < -64))
+    return n
+
+
+def _capped_text(data: bytes, a: int, b: int) -> str:
+    """The UTF-8 text ``data[a:b]`` for the report, capped at ``RAW_CAP`` characters.
+
+    Parameters
+    ----------
+    data : bytes
+        Valid UTF-8 (the reader's transcoded batch); ``a`` starts a character.
+    a, b : int
+        Byte range.
+
+    Returns
+    -------
+    str
+        The text whole when it has at most ``RAW_CAP`` characters; else its first
+        ``RAW_CAP`` characters then :func:`_cut_marker` of the rest. Only the first
+        ``4 * RAW_CAP`` bytes (at most 4 bytes a character) are decoded.
+    """
+    if b - a <= RAW_CAP:
+        return data[a:b].decode("utf-8", errors="replace")
+    end = min(b, a + 4 * RAW_CAP)
+    head = data[a:end].decode("utf-8", errors="replace")  # a cut last character: past the cap
+    total = len(head) if end == b else _utf8_chars(data, a, b)
+    if total <= RAW_CAP:
+        return head
+    return head[:RAW_CAP] + _cut_marker(total - RAW_CAP)
+
+
+def _cells(col: pa.Array | pa.ChunkedArray, idx) -> list[str | None]:
+    """Values ``idx`` of a string column for the report, each capped like :func:`_capped_text`.
+
+    Parameters
+    ----------
+    col : pyarrow.Array or pyarrow.ChunkedArray
+        A string column.
+    idx : array-like of int
+        Rows wanted.
+
+    Returns
+    -------
+    list of str or None
+        One value a row of ``idx`` (None where missing): whole when it has at most
+        ``RAW_CAP`` characters, else its first ``RAW_CAP`` then :func:`_cut_marker`.
+        Only the kept characters become Python strings (a field can hold hundreds
+        of megabytes of NULs read as spaces).
+    """
+    sub = col.take(pa.array(np.asarray(idx, dtype=np.int64), type=pa.int64()))
+    if len(sub) == 0:
+        return []
+    lens = pc.utf8_length(sub).fill_null(0).to_numpy()
+    long = np.flatnonzero(lens > RAW_CAP)
+    if not len(long):
+        return sub.to_pylist()
+    vals = pc.utf8_slice_codeunits(sub, 0, RAW_CAP).to_pylist()
+    for j in long:
+        vals[j] += _cut_marker(int(lens[j]) - RAW_CAP)
+    return vals
+
+
+def _nul_runs(arr: np.ndarray) -> np.ndarray:
+    """Where each run of NUL bytes starts in ``arr`` (uint8).
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        The bytes (uint8).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, ascending: the position of every NUL byte that follows a non-NUL
+        byte (or starts ``arr``). Scanned a 4 MiB chunk at a time: the working
+        memory is two bool arrays of a chunk and one int64 per run, never one per
+        NUL byte (a crashed writer can leave hundreds of megabytes of NULs).
+
+    Notes
+    -----
+    A run holds no separator, quote or line end (none is NUL), so it lies inside
+    one field of one record: its start tells which.
+    """
+    n = len(arr)
+    out = []
+    for a in range(0, n, _CHUNK):
+        b = min(a + _CHUNK, n)
+        z = arr[a:b] == 0
+        if not z.any():
+            continue
+        prev = np.empty(b - a, dtype=bool)  # the byte before is NUL
+        prev[0] = a > 0 and arr[a - 1] == 0
+        np.equal(arr[a : b - 1], 0, out=prev[1:])
+        np.greater(z, prev, out=z)  # NUL after non-NUL: a run starts
+        out.append(np.flatnonzero(z).astype(np.int64) + a)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 def _to_utf8(data: bytes | memoryview, encoding: str) -> bytes | memoryview:
@@ -699,12 +829,12 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     starts[nf] = pos
     data = b"".join(parts)
     del parts
-    # NUL bytes (a crashed writer, binary junk) are read as spaces: each is reported
+    # NUL bytes (a crashed writer, binary junk) are read as spaces: each run is reported
     # below as a field problem of its record's field, so the change is visible.
-    nul_pos = np.zeros(0, dtype=np.int64)
+    nul_runs = np.zeros(0, dtype=np.int64)
     if b"\x00" in data:
-        nul_pos = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
-        data = data.replace(b"\x00", b" ")
+        nul_runs = _nul_runs(np.frombuffer(data, dtype=np.uint8))
+        data = data.translate(_NUL_TO_SPACE)  # a table lookup a byte: replace() is 10x slower
     arr = np.frombuffer(data, dtype=np.uint8)
     first, last, rs, ce, status, line_start, line_file = _structure(arr, profile, data, starts)
     has_eol = np.ones(len(line_start), dtype=bool)
@@ -724,8 +854,11 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     quoted_break = np.zeros(n_rec, dtype=bool)
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 
-    def raw_text(i: int) -> str:
-        return data[rs[i] : ce[i]].decode("utf-8", errors="replace").lstrip("\ufeff")
+    def raw_text(i: int) -> str:  # record i's text (BOMs dropped), capped, for a quarantine entry
+        a, b = int(rs[i]), int(ce[i])
+        while data.startswith(_BOM, a, b):
+            a += 3
+        return _capped_text(data, a, b)
 
     if n_rec:
         lens = ce - rs
@@ -819,8 +952,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         )
     rec_hash = all_hash[good] if n_rec else np.zeros(0, dtype=np.int64)
 
-    def rec_text(i: int) -> str:  # the text of valid record i, for a quarantine entry
-        return data[g_rs[i] : g_ce[i]].decode("utf-8", errors="replace")
+    def rec_text(i: int) -> str:  # the text of valid record i, capped, for a quarantine entry
+        return _capped_text(data, int(g_rs[i]), int(g_ce[i]))
 
     file_lab_date = [profile.file_lab_date(it[2]) for it in items]
     events, qrows, problems, unknown, labs, g_file = _convert(
@@ -839,8 +972,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
     for f, p in problems:
         per_file_problems[f].append(p)
-    if len(nul_pos):
-        for f, p in _nul_problems(nul_pos, data, rs, ce, kind, rfile, lines, profile):
+    if len(nul_runs):
+        for f, p in _nul_problems(nul_runs, data, rs, ce, kind, rfile, lines, profile):
             per_file_problems[f].append(p)
         for fp in per_file_problems:
             fp.sort(key=lambda p: p.line or 0)
@@ -869,7 +1002,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
 
 
 def _nul_problems(
-    nul_pos: np.ndarray,
+    nul_runs: np.ndarray,
     data: bytes,
     rs: np.ndarray,
     ce: np.ndarray,
@@ -878,27 +1011,52 @@ def _nul_problems(
     lines: np.ndarray,
     profile: Profile,
 ) -> list[tuple[int, FieldProblem]]:
-    """One field problem per (data record, field) that held NUL bytes (read as spaces)."""
+    """One field problem per (data record, field) that held NUL bytes (read as spaces).
+
+    Parameters
+    ----------
+    nul_runs : numpy.ndarray
+        Start of each run of NUL bytes in ``data`` (:func:`_nul_runs`), ascending.
+    data : bytes
+        The batch's UTF-8 bytes, NULs already replaced by spaces.
+    rs, ce : numpy.ndarray
+        Byte start and content end of each record, ascending.
+    kind : numpy.ndarray
+        Record kinds (0: data); other records get no problem.
+    rfile, lines : numpy.ndarray
+        File and 1-based first physical line of each record.
+    profile : Profile
+
+    Returns
+    -------
+    list of (int, FieldProblem)
+        ``(file, problem)`` in record order, then field order: the value is the
+        field's text capped like :func:`_capped_text`, ``""`` for the IPP field.
+    """
     from ..privacy import record_field_spans
 
-    rec = np.searchsorted(rs, nul_pos, side="right") - 1
-    inside = (rec >= 0) & (nul_pos < ce[np.maximum(rec, 0)])
-    rec = np.unique(rec[inside & (kind[np.maximum(rec, 0)] == 0)])
+    rec = np.searchsorted(rs, nul_runs, side="right") - 1
+    rc = np.maximum(rec, 0)
+    keep = (rec >= 0) & (nul_runs < ce[rc]) & (kind[rc] == 0)
+    runs, rec = nul_runs[keep], rec[keep]  # both ascending: one slice of runs a record
+    recs, lo = np.unique(rec, return_index=True)
+    hi = np.append(lo[1:], len(rec)).astype(np.int64) if len(rec) else lo
     canon = {src: c for c, src in profile.columns.items()}
     out = []
-    for r in rec:  # records holding a NUL: rare
+    view = memoryview(data)
+    for r, i0, i1 in zip(recs, lo, hi, strict=True):  # records holding a NUL: rare
         a, b = int(rs[r]), int(ce[r])
-        text = data[a:b].decode("latin-1")  # one character a byte: positions match
+        text = str(view[a:b], "latin-1")  # one character a byte: positions match
         spans = record_field_spans(text, profile.separator, profile.quote)
-        pos = nul_pos[(nul_pos >= a) & (nul_pos < b)] - a
-        seen = sorted(
-            {int(np.searchsorted([s for s, _ in spans], q, side="right")) - 1 for q in pos}
-        )
-        for k in seen:
+        # a run holds no separator or quote: the field holding its start holds it all
+        field_start = np.asarray([s for s, _ in spans], dtype=np.int64)
+        seen = np.unique(np.searchsorted(field_start, runs[i0:i1] - a, side="right") - 1)
+        for k in seen.tolist():
             name = profile.header[k] if k < len(profile.header) else f"field {k + 1}"
-            val = data[a + spans[k][0] : a + spans[k][1]].decode("utf-8", errors="replace")
             if canon.get(name) == "ipp":  # a patient identifier is never shown, even cut
                 val = ""
+            else:
+                val = _capped_text(data, a + spans[k][0], a + spans[k][1])
             out.append(
                 (
                     int(rfile[r]),
@@ -943,17 +1101,19 @@ def _convert(
         tcol = table.column(spec.column)
         secs, offs, frac, ok = _parse_fixed(tcol, spec.format)
         has_off = spec.has_offset
-        for i in np.flatnonzero(~ok):
-            v = tcol[int(i)].as_py()
-            reasons[int(i)] = (
+        # values quoted in reasons are capped (_cells): a field can be megabytes long
+        idx = np.flatnonzero(~ok)
+        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+            reasons[i] = (
                 f"unparseable timestamp {v!r} (expected {human_format(spec.format)})"
                 if v is not None
                 else f"missing timestamp (expected {human_format(spec.format)})"
             )
         bad_off = ok & (np.abs(offs) > _MAX_OFFSET_S)
-        for i in np.flatnonzero(bad_off):
-            reasons[int(i)] = (
-                f"impossible UTC offset in {tcol[int(i)].as_py()!r} "
+        idx = np.flatnonzero(bad_off)
+        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+            reasons[i] = (
+                f"impossible UTC offset in {v!r} "
                 "(offsets lie within -14:00..+14:00, minutes below 60)"
             )
         ok &= ~bad_off
@@ -968,16 +1128,16 @@ def _convert(
         frac = tfrac
         ok = dok & tok
         has_off = False
-        for i in np.flatnonzero(~dok):
-            v = dcol[int(i)].as_py()
-            reasons[int(i)] = (
+        idx = np.flatnonzero(~dok)
+        for i, v in zip(idx.tolist(), _cells(dcol, idx), strict=True):
+            reasons[i] = (
                 f"unparseable date {v!r} (expected {human_format(spec.date_format)})"
                 if v is not None
                 else f"missing date (expected {human_format(spec.date_format)})"
             )
-        for i in np.flatnonzero(dok & ~tok):
-            v = tcol[int(i)].as_py()
-            reasons[int(i)] = (
+        idx = np.flatnonzero(dok & ~tok)
+        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+            reasons[i] = (
                 f"unparseable time {v!r} (expected {human_format(spec.time_format)})"
                 if v is not None
                 else f"missing time (expected {human_format(spec.time_format)})"
@@ -985,13 +1145,14 @@ def _convert(
         ts_text = None
     # out of datetime64[ns] range: quarantined, never wrapped round (9999 read as 1816)
     oor = ok & ((secs < _MIN_S) | (secs >= _MAX_S))
-    for i in np.flatnonzero(oor):
-        v = (
-            tcol[int(i)].as_py()
-            if ts_text is not None
-            else f"{dcol[int(i)].as_py()} {tcol[int(i)].as_py()}"
-        )
-        reasons[int(i)] = (
+    idx = np.flatnonzero(oor)
+    oor_text = (
+        _cells(tcol, idx)
+        if ts_text is not None
+        else [f"{d} {t}" for d, t in zip(_cells(dcol, idx), _cells(tcol, idx), strict=True)]
+    )
+    for i, v in zip(idx.tolist(), oor_text, strict=True):
+        reasons[i] = (
             f"timestamp out of range {v!r}: years 1900-2189 only "
             "(durations between events are int64 nanoseconds: at most 292 years)"
         )
@@ -1006,10 +1167,10 @@ def _convert(
             ocol, lambda u: 0 if u.upper() in succ else (1 if u.upper() in fail else -1)
         )
         ocode = np.asarray(ovals + [-1], dtype=np.int64)[np.where(oidx < 0, len(ovals), oidx)]
-        for i in np.flatnonzero((ocode < 0) & ~bad):
-            v = ocol[int(i)].as_py()
-            allowed = ", ".join(profile.success_values + profile.failure_values)
-            reasons[int(i)] = f"unknown outcome {v if v is not None else ''!r} (expected {allowed})"
+        idx = np.flatnonzero((ocode < 0) & ~bad)
+        allowed = ", ".join(profile.success_values + profile.failure_values)
+        for i, v in zip(idx.tolist(), _cells(ocol, idx), strict=True):
+            reasons[i] = f"unknown outcome {v if v is not None else ''!r} (expected {allowed})"
         bad |= ocode < 0
     else:
         ocode = np.zeros(n, dtype=np.int64)
@@ -1043,14 +1204,15 @@ def _convert(
             if spec.column is not None
             else (table.column(spec.date_column), spec.date_column)
         )
-        for i in np.flatnonzero(odd_year):  # rare
+        idx = np.flatnonzero(odd_year)  # rare
+        for i, v in zip(idx.tolist(), _cells(ycol, idx), strict=True):
             problems.append(
                 (
                     int(fidx[i]),
                     FieldProblem(
                         int(lines[i]),
                         "ts",
-                        ycol[int(i)].as_py(),
+                        v,
                         f"{yname}: implausible year (before 1990 or after 2100); event kept",
                     ),
                 )
