@@ -203,3 +203,22 @@ def test_short_texts_unchanged_bom_dropped():
     )
     assert len(r.events) == 1
     assert [(q.line, q.raw) for q in r.quarantine] == [(3, good + ";extra")]
+
+
+def test_capped_record_keeps_its_marker_through_redaction(tmp_path):
+    """The cut marker is not a field value: redaction never turns it into a pseudonym."""
+    from labforensics.ingest import read_evidence
+
+    header = (
+        "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
+        "NB_ENREG;DETAIL\r\n"
+    )
+    row = "01/03/2019;10:00:00;L01;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;4001;D1;;\r\n"
+    (tmp_path / "AUDIT_L01_20190301.csv").write_bytes(
+        (header + row).encode("cp1252") + b"\x00" * 100_000
+    )
+    ev = read_evidence(tmp_path, case_key=bytes(range(32)))
+    assert len(ev.events) == 1 and len(ev.quarantine) == 1
+    raw = ev.quarantine["raw"].iloc[0]
+    # 65,536 spaces kept (blank: nothing to pseudonymise), 100,000 - 65,536 cut
+    assert raw == " " * 65536 + "… [34,464 more characters cut]"

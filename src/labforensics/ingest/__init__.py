@@ -459,6 +459,10 @@ def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
     return None
 
 
+#: The marker the LIS reader appends to a record text it capped (``lis_csv``).
+_CUT_MARK = re.compile(r"… \[[\d,]+ more characters? cut\]$")
+
+
 def _redact_quarantined(
     text: str | None,
     redactor: Redactor,
@@ -478,6 +482,10 @@ def _redact_quarantined(
     """
     if not text or p is None:
         return redactor.redact(text, lab)
+    cut = _CUT_MARK.search(text)  # a record capped by the reader: redact what is kept
+    if cut is not None:
+        kept = _redact_quarantined(text[: cut.start()], redactor, key, p, lab, aliases)
+        return (kept or "") + cut.group(0)
     header = list(p.header)
     ipp_col = p.columns.get("ipp")
     lab_col = p.columns.get("lab")
