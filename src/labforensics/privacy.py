@@ -341,6 +341,8 @@ class Redactor:
 # A run of 5 or more digits, not the fraction of a time (``09:00:00.123456``).
 # A pseudonym already written (first alternative) is kept as it is.
 _PSEUDONYM = re.compile(r"P[0-9a-f]{16}")
+#: Fields a record may lack and still be read as fields merged by missing separators.
+_MAX_MERGED = 2
 _DIGIT_RUN = re.compile(r"(?<!\w)P[0-9a-f]{16}(?!\w)|(?<!\d)(?<!:\d\d[.,])\d{5,}(?!\d)")
 
 
@@ -403,10 +405,15 @@ def redact_record_field(
     before the IPP pushes it right, a missing one pulls it left. Every field that
     could hold the IPP (positions ``ipp_index`` to ``ipp_index + d``, ``d`` the
     difference in width, either sign) is then pseudonymised, since which one is the
-    IPP cannot be told.
+    IPP cannot be told. A record with more than two fields missing is read as cut
+    short (or a line of junk), whose fields are where they belong: only the field
+    at ``ipp_index`` is then taken (runs of digits are caught by
+    :func:`redact_digit_runs`).
     """
     spans = record_field_spans(text, separator, quote)
     d = len(spans) - width if width is not None else 0
+    if d < -_MAX_MERGED:  # far too few fields: a record cut short or junk, not merged fields
+        d = 0
     lo, hi = min(ipp_index, ipp_index + d), max(ipp_index, ipp_index + d)
     targets = [i for i in range(max(lo, 0), hi + 1) if i < len(spans)]
     if not targets:

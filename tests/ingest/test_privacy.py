@@ -131,3 +131,19 @@ def test_wrong_width_row_never_shows_its_ipp(tmp_path, test_key, ipp_field, extr
     assert ipp_field not in raw.split(";")
     assert pseudonymise_one(test_key, "L01", ipp_field) in raw
     assert ";TECHNICIEN;" in raw and ";RESULTATS;" in raw  # fields before the window kept
+
+
+def test_short_junk_line_is_not_pseudonymised(tmp_path, test_key):
+    # one field where 15 are expected: a line of junk, not an IPP shifted left
+    rows = HEADER + "-5.2\r\n" + "01/03/2019;10:00:00;L01;S1;u1\r\n"
+    (tmp_path / "AUDIT_L01_20190301.csv").write_bytes(rows.encode("cp1252"))
+    ev = read_evidence(tmp_path, case_key=test_key)
+    assert ev.quarantine["raw"].tolist() == ["-5.2", "01/03/2019;10:00:00;L01;S1;u1"]
+
+
+def test_missing_separator_before_ipp_is_covered(tmp_path, test_key):
+    # RESULTAT and IPP merged by a lost separator: 14 fields, the IPP pulled left
+    row = "01/03/2019;10:00:00;L01;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;AB7731;D1;;\r\n"
+    (tmp_path / "AUDIT_L01_20190301.csv").write_bytes((HEADER + row).encode("cp1252"))
+    raw = read_evidence(tmp_path, case_key=test_key).quarantine["raw"].iloc[0]
+    assert "AB7731" not in raw and pseudonymise_one(test_key, "L01", "AB7731") in raw
