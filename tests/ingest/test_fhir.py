@@ -455,3 +455,18 @@ def test_unparseable_date_times_quarantine_their_own_resource(tmp_path):
     assert r.events["_ipp"].tolist() == ["A", "B", "E"]  # one event per patient
     assert [q.line for q in r.quarantine] == [2]
     assert r.quarantine[0].reason == "$: date-time '2024-13-45T99:00:00Z' is not ISO 8601"
+
+
+def test_long_invalid_line_capped_with_the_shared_marker(tmp_path):
+    from labforensics.ingest._common import CUT_MARK, RAW_CAP, cap_text
+
+    assert cap_text("x" * RAW_CAP) == "x" * RAW_CAP  # at the cap: whole
+    assert cap_text("x" * (RAW_CAP + 1)) == "x" * RAW_CAP + "… [1 more character cut]"
+    bad = '{"resourceType": "AuditEvent", "x": "' + "a" * 70_000  # never closed
+    good = '{"resourceType":"AuditEvent","action":"R","recorded":"2024-05-02T09:15:00Z"}'
+    r = _read(tmp_path, good + "\n" + bad + "\n", name="f.ndjson")
+    (q,) = r.quarantine
+    assert q.line == 2
+    assert len(q.raw) == RAW_CAP + len("… [4,501 more characters cut]")  # 37 + 70,000 - 65,536
+    assert CUT_MARK.search(q.raw).group(0) == "… [4,501 more characters cut]"
+    _accounts_add_up(r)

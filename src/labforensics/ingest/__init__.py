@@ -52,6 +52,7 @@ from ..privacy import (
     redact_record_field,
 )
 from . import lis_csv
+from ._common import CUT_MARK
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
 from .files import (
     common_root,
@@ -459,10 +460,6 @@ def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
     return None
 
 
-#: The marker the LIS reader appends to a record text it capped (``lis_csv``).
-_CUT_MARK = re.compile(r"… \[[\d,]+ more characters? cut\]$")
-
-
 def _redact_quarantined(
     text: str | None,
     redactor: Redactor,
@@ -482,7 +479,7 @@ def _redact_quarantined(
     """
     if not text or p is None:
         return redactor.redact(text, lab)
-    cut = _CUT_MARK.search(text)  # a record capped by the reader: redact what is kept
+    cut = CUT_MARK.search(text)  # a record capped by its reader: redact what is kept
     if cut is not None:
         kept = _redact_quarantined(text[: cut.start()], redactor, key, p, lab, aliases)
         return (kept or "") + cut.group(0)

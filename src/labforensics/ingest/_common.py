@@ -29,6 +29,26 @@ from .registry import FieldProblem, FileRead, QuarantineRow, ReadContext
 UNKNOWN_LAB = "UNKNOWN"
 #: Cap on the raw text kept in a quarantine row (characters).
 RAW_CAP = 65536
+#: The marker that ends a text cut at ``RAW_CAP`` characters (see :func:`cut_marker`).
+CUT_MARK = re.compile(r"… \[[\d,]+ more characters? cut\]$")
+
+
+def cut_marker(n_cut: int) -> str:
+    """What follows a text cut to ``RAW_CAP`` characters: how many were cut.
+
+    The count is grouped by commas (``52,428,734``), so it is not a run of 5+
+    digits, which the quarantine redaction would take for a patient identifier.
+    :data:`CUT_MARK` matches it at the end of a text.
+    """
+    return f"… [{n_cut:,} more character{'s' if n_cut != 1 else ''} cut]"
+
+
+def cap_text(text: str) -> str:
+    """``text`` for a quarantine row or a report: at most ``RAW_CAP`` characters, then
+    :func:`cut_marker` of the rest when it is longer (every reader caps the same way)."""
+    if len(text) <= RAW_CAP:
+        return text
+    return text[:RAW_CAP] + cut_marker(len(text) - RAW_CAP)
 
 
 def read_bytes(path: Path) -> tuple[bytes, bool, str]:

@@ -92,8 +92,8 @@ import pandas as pd
 
 from ._common import (
     OUTCOME_CODES,
-    RAW_CAP,
     build_events,
+    cap_text,
     decode_base64,
     dicom_action,
     finish_file_read,
@@ -254,7 +254,7 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
         return int(np.searchsorted(nl, offset, side="left")) + 1
 
     records, bad = _split_records(data)
-    quarantine = [QuarantineRow(line_of(o), why, _text(raw)[:RAW_CAP]) for o, why, raw in bad]
+    quarantine = [QuarantineRow(line_of(o), why, cap_text(_text(raw))) for o, why, raw in bad]
     if bad and bad[-1][0] + len(bad[-1][2]) >= len(data.rstrip()) and "frame" in bad[-1][1]:
         truncated, note = True, note or bad[-1][1]
     problems: list[FieldProblem] = []
@@ -285,7 +285,7 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     raw_of: dict[int, tuple[int, str]] = {}
     for n_row, (framing, offset, body) in enumerate(records, start=1):
         line = line_of(offset)
-        raw_txt = _text(body)[:RAW_CAP]
+        raw_txt = cap_text(_text(body))
         sent = None
         xml_at = _XML_START.search(body)
         if framing != "xml":

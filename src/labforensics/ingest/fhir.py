@@ -83,8 +83,8 @@ import pandas as pd
 
 from ._common import (
     OUTCOME_CODES,
-    RAW_CAP,
     build_events,
+    cap_text,
     decode,
     decode_base64,
     dicom_action,
@@ -529,7 +529,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
                     msg = getattr(exc, "msg", type(exc).__name__)
                     col = getattr(exc, "colno", None)
                     quarantine.append(
-                        QuarantineRow(i, f"invalid JSON: {msg} (column {col})", ln[:RAW_CAP])
+                        QuarantineRow(i, f"invalid JSON: {msg} (column {col})", cap_text(ln))
                     )
                     if i == len(lines) and not ends_nl:
                         truncated, note = True, note or f"last line {i} is cut short (invalid JSON)"
@@ -543,7 +543,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
                 QuarantineRow(
                     lineno,
                     f"invalid JSON: {msg} (line {lineno}, column {getattr(err, 'colno', '?')})",
-                    text[:RAW_CAP],
+                    cap_text(text),
                 )
             )
             if getattr(err, "pos", 0) >= len(text.rstrip()) - 1:
@@ -579,7 +579,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
                 QuarantineRow(
                     line,
                     f"{jpath}: expected a resource object",
-                    (raw or json.dumps(res, default=str))[:RAW_CAP],
+                    cap_text(raw or json.dumps(res, default=str)),
                 )
             )
             continue
@@ -593,7 +593,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
                 QuarantineRow(
                     line,
                     f"{jpath}: no recorded/occurred date-time",
-                    (raw or json.dumps(res))[:RAW_CAP],
+                    cap_text(raw or json.dumps(res)),
                 )
             )
             continue
@@ -634,7 +634,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             QuarantineRow(
                 line,
                 f"{jpath}: date-time {rec['_when'][i]!r} is not ISO 8601",
-                (raw or json.dumps(res, default=str))[:RAW_CAP],
+                cap_text(raw or json.dumps(res, default=str)),
             )
         )
         rows_to_events -= 1

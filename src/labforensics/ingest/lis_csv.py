@@ -73,7 +73,7 @@ import pyarrow.csv as pacsv
 
 from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS_QUALITY_DTYPE
 from . import clock
-from ._common import RAW_CAP
+from ._common import RAW_CAP, cut_marker
 from .files import read_bytes
 from .profiles import Profile, format_regex, human_format, load_profile
 from .registry import (
@@ -542,15 +542,6 @@ def _header_utf8(profile: Profile) -> bytes:
 _CHUNK = 1 << 22  # bytes scanned at a time by the byte counters below (4 MiB)
 
 
-def _cut_marker(n_cut: int) -> str:
-    """What follows a text cut to ``RAW_CAP`` characters: how many were cut.
-
-    The count is grouped by commas (``52,428,734``), so it is not a run of 5+
-    digits, which the quarantine redaction would take for a patient identifier.
-    """
-    return f"… [{n_cut:,} more character{'s' if n_cut != 1 else ''} cut]"
-
-
 def _utf8_chars(data: bytes, a: int, b: int) -> int:
     """Number of characters in the valid UTF-8 bytes ``data[a:b]``.
 
@@ -578,7 +569,7 @@ def _capped_text(data: bytes, a: int, b: int) -> str:
     -------
     str
         The text whole when it has at most ``RAW_CAP`` characters; else its first
-        ``RAW_CAP`` characters then :func:`_cut_marker` of the rest. Only the first
+        ``RAW_CAP`` characters then :func:`cut_marker` of the rest. Only the first
         ``4 * RAW_CAP`` bytes (at most 4 bytes a character) are decoded.
     """
     if b - a <= RAW_CAP:
@@ -588,7 +579,7 @@ def _capped_text(data: bytes, a: int, b: int) -> str:
     total = len(head) if end == b else _utf8_chars(data, a, b)
     if total <= RAW_CAP:
         return head
-    return head[:RAW_CAP] + _cut_marker(total - RAW_CAP)
+    return head[:RAW_CAP] + cut_marker(total - RAW_CAP)
 
 
 def _cells(col: pa.Array | pa.ChunkedArray, idx) -> list[str | None]:
@@ -605,7 +596,7 @@ def _cells(col: pa.Array | pa.ChunkedArray, idx) -> list[str | None]:
     -------
     list of str or None
         One value a row of ``idx`` (None where missing): whole when it has at most
-        ``RAW_CAP`` characters, else its first ``RAW_CAP`` then :func:`_cut_marker`.
+        ``RAW_CAP`` characters, else its first ``RAW_CAP`` then :func:`cut_marker`.
         Only the kept characters become Python strings (a field can hold hundreds
         of megabytes of NULs read as spaces).
     """
@@ -618,7 +609,7 @@ def _cells(col: pa.Array | pa.ChunkedArray, idx) -> list[str | None]:
         return sub.to_pylist()
     vals = pc.utf8_slice_codeunits(sub, 0, RAW_CAP).to_pylist()
     for j in long:
-        vals[j] += _cut_marker(int(lens[j]) - RAW_CAP)
+        vals[j] += cut_marker(int(lens[j]) - RAW_CAP)
     return vals
 
 

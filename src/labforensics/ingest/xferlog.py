@@ -48,7 +48,7 @@ import pandas as pd
 from ..errors import ParameterError
 from ..privacy import CaseKey, load_case_key, redact_identifiers
 from ..schema import STRING, TS_QUALITY_DTYPE
-from ._common import RAW_CAP, decode, localize, read_bytes, split_lines
+from ._common import cap_text, decode, localize, read_bytes, split_lines
 from .accounting import QUARANTINE_COLUMNS, FileReport
 
 __all__ = ["TRANSFER_COLUMNS", "Transfers", "read_transfers"]
@@ -234,7 +234,7 @@ def read_transfers(
             "source_file": pd.Series([name] * len(q_idx), dtype=STRING),
             "source_line": pd.Series(q_idx + 1, dtype=pd.Int64Dtype()),
             "reason": pd.Series(reason[q_idx], dtype=STRING),
-            "raw": pd.Series([redact_identifiers(lines[i][:RAW_CAP]) for i in q_idx], dtype=STRING),
+            "raw": pd.Series([redact_identifiers(cap_text(lines[i])) for i in q_idx], dtype=STRING),
         }
     )
     if n and not ends_nl and reason[-1] is not None:
