@@ -58,6 +58,7 @@ from .files import (
     common_root,
     custody_log,
     expand_paths,
+    printable_name,
     read_head,
     relative_name,
     unrecognised_reason,
@@ -669,12 +670,9 @@ def _read_evidence(
         for i in unit:
             path, source_file = jobs[i][0], jobs[i][1]
             got = log.get(os.fspath(path))
-            if got is None:
-                got = sha256_file(path)
-            # the path as found or named (absolute; a link keeps its own name), bytes
-            # that are not UTF-8 shown as \xNN escapes
-            shown = os.fsencode(path.as_posix()).decode("utf-8", "backslashreplace")
-            efs.append(EvidenceFile(shown, source_file, got[1], got[0], fmt))
+            sha, size = got if got is not None else sha256_file(path)
+            # the path as found or named (absolute; a link keeps its own name)
+            efs.append(EvidenceFile(printable_name(path.as_posix()), source_file, size, sha, fmt))
         return efs, out
 
     # Files are sniffed in path order; each unit of work (a batch of files) goes to

@@ -47,6 +47,7 @@ __all__ = [
     "custody_log",
     "expand_paths",
     "is_gzip",
+    "printable_name",
     "read_bytes",
     "read_head",
     "relative_name",
@@ -514,15 +515,15 @@ def common_root(files: Iterable[Path]) -> Path:
     return Path(os.path.commonpath(parents))
 
 
-def relative_name(path: Path, root: Path) -> str:
-    """``path`` relative to ``root``, POSIX separators (what ``source_file`` holds).
+def printable_name(path: str | os.PathLike[str]) -> str:
+    """A path as valid, printable UTF-8, for reports and manifests.
 
-    Always valid, printable UTF-8: bytes of the name that are not UTF-8 (POSIX names
-    are bytes; Python keeps them as surrogates, which pyarrow refuses) and control
-    characters are shown as ``\\xNN`` escapes, e.g. ``AUDIT_L04_\\xff\\xfe_20190301.csv``.
-    The file itself is still opened through ``path``.
+    Bytes of the name that are not UTF-8 (POSIX names are bytes; Python keeps them
+    as surrogates, which pyarrow and JSON writers refuse) and control characters
+    are shown as ``\\xNN`` escapes, e.g. ``AUDIT_L04_\\xff\\xfe_20190301.csv``. The
+    file itself is still opened through its real path.
     """
-    name = Path(os.path.relpath(path, root)).as_posix()
+    name = os.fspath(path)
     try:
         raw = os.fsencode(name)
     except UnicodeEncodeError:  # a surrogate that no file system name decodes to
@@ -531,3 +532,9 @@ def relative_name(path: Path, root: Path) -> str:
     if not name.isprintable():
         name = "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in name)
     return name
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root``, POSIX separators (what ``source_file`` holds),
+    as :func:`printable_name`."""
+    return printable_name(Path(os.path.relpath(path, root)).as_posix())
