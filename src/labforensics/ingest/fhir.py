@@ -533,14 +533,22 @@ def _when(res: dict[str, Any], pb: _Problems) -> tuple[str | None, str | None]:
     return None, None
 
 
+#: Purpose-of-use codes meaning break-glass, read whatever the system. Source: HL7 v3
+#: ActReason ``BTG`` "break the glass" (``http://terminology.hl7.org/CodeSystem/v3-ActReason``),
+#: the value set bound to FHIR R4 ``AuditEvent.purposeOfEvent`` / ``agent.purposeOfUse``
+#: (v3-PurposeOfUse) and R5 ``AuditEvent.authorization`` / ``agent.authorization``.
+BREAK_GLASS_PURPOSES: frozenset[str] = frozenset({"BTG"})
+
+
 def _break_glass(res: dict[str, Any], pb: _Problems) -> bool:
-    """A purpose of use BTG (break the glass, v3 ActReason; any system) on the event or an
-    agent: R4 ``purposeOfEvent``, ``agent.purposeOfUse``; R5 ``authorization``,
+    """A break-glass purpose of use (:data:`BREAK_GLASS_PURPOSES`) on the event or an agent:
+    R4 ``purposeOfEvent``, ``agent.purposeOfUse``; R5 ``authorization``,
     ``agent.authorization``."""
     found = False
     for key in ("purposeOfEvent", "authorization"):
         if key in res:
-            found |= any(c.upper() == "BTG" for _, c in _codes(res[key], f"$.{key}", "action", pb))
+            codes = _codes(res[key], f"$.{key}", "action", pb)
+            found |= any(c.upper() in BREAK_GLASS_PURPOSES for _, c in codes)
     agents = res.get("agent")
     for i, a in enumerate(agents if isinstance(agents, list) else []):
         if not isinstance(a, dict):
@@ -548,7 +556,7 @@ def _break_glass(res: dict[str, Any], pb: _Problems) -> bool:
         for key in ("purposeOfUse", "authorization"):
             if key in a:
                 codes = _codes(a[key], f"$.agent[{i}].{key}", "action", pb)
-                found |= any(c.upper() == "BTG" for _, c in codes)
+                found |= any(c.upper() in BREAK_GLASS_PURPOSES for _, c in codes)
     return found
 
 
