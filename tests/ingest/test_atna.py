@@ -386,3 +386,9 @@ def test_missing_requestor_account_and_patient_are_field_problems(tmp_path):
     r = _read(tmp_path, _msg(objects=obj))
     assert pd.isna(r.events["_ipp"].iloc[0])
     assert [p.column for p in r.field_problems] == ["patient"]
+
+
+def test_missing_event_id_is_a_field_problem(tmp_path):
+    r = _read(tmp_path, _msg().replace('<EventID csd-code="110110"/>', ""))
+    assert r.events["action"].iloc[0] == "read"  # by EventActionCode R
+    assert [p.problem for p in r.field_problems] == ["EventID missing (M in PS3.15 A.5.1)"]

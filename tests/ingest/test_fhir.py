@@ -717,3 +717,19 @@ def test_dcm4chee_login_as_type_in_fhir(tmp_path):
         res = _resource(type={"code": code}, outcome=outcome, action="E")
         del res["subtype"]
         assert _read(tmp_path, json.dumps(res)).events["action"].iloc[0] == expected, code
+
+
+def test_missing_required_elements_are_field_problems(tmp_path):
+    # R4 type 1..1, R5 code 1..1, recorded 1..1: each missing one is reported at its path
+    no_type = _resource()
+    del no_type["type"], no_type["subtype"]
+    r5_no_code = _resource(category=[{"coding": [{"code": "rest"}]}])
+    del r5_no_code["type"], r5_no_code["subtype"]
+    no_recorded = _resource(period={"start": "2024-05-02T09:15:00+02:00"})
+    del no_recorded["recorded"]
+    rows = [no_type, r5_no_code, no_recorded]
+    r = _read(tmp_path, "\n".join(json.dumps(x) for x in rows), "m.ndjson")
+    assert r.rows_to_events == 3  # all kept
+    got = [(p.line, p.problem.split(":")[0]) for p in r.field_problems]
+    assert got == [(1, "$.type"), (2, "$.code"), (3, "$.recorded")]
+    assert r.events["ts"].iloc[2] == pd.Timestamp("2024-05-02 07:15", tz="UTC")  # from period

@@ -432,6 +432,8 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
             )
         )
     eid = _code(next(iter(_children(ei, "EventID")), None))
+    if eid is None:
+        problems.append(FieldProblem(line, "action", "", "EventID missing (M in PS3.15 A.5.1)"))
     etypes = [c for c in (_code(t) for t in _children(ei, "EventTypeCode")) if c]
     ac = (ei.get("EventActionCode") or "").strip() or None
     ind = ei.get("EventOutcomeIndicator")

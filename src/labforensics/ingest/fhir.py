@@ -567,9 +567,13 @@ def _kind(
     if "category" in res or ("code" in res and "type" not in res):
         main = _codes(res.get("category"), "$.category", "action", pb)
         sub = _codes(res.get("code"), "$.code", "action", pb)
+        if res.get("code") is None:
+            pb.add("action", "", "$.code", "event code missing (R5 AuditEvent.code is 1..1)")
     else:
         main = _codes(res.get("type"), "$.type", "action", pb)
         sub = _codes(res.get("subtype"), "$.subtype", "action", pb)
+        if res.get("type") is None:
+            pb.add("action", "", "$.type", "event type missing (R4 type, R5 code are 1..1)")
     ev = main[0][1] if main else None
     subs = [c for _, c in sub]
     ac = res.get("action")
@@ -756,6 +760,8 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             continue
         pb = _Problems(line, problems)
         when, when_path = _when(res, pb)
+        if res.get("recorded") is None and when is not None:  # read from occurred/period
+            pb.add("ts", "", "$.recorded", "recorded missing (1..1 in R4 and R5)")
         if when is None:
             quarantine.append(
                 QuarantineRow(
