@@ -8,8 +8,9 @@ strings of one file into UTC instants with their ``ts_quality``:
   :func:`._common.localize` (``exact``, ``ambiguous_*``, ``nonexistent_shifted``);
 * **second 60** (``23:59:60Z``, ``23:59:60.5+01:00``): a leap second, kept in order
   as second 59.999999999 of the same minute, ``leap_second``. Allowed by FHIR
-  (R4/R5 "Datatypes", ``instant`` and ``dateTime``: "Leap Seconds are allowed";
-  the regexes read ``:([0-5][0-9]|60)``) and by XML Schema 1.0 Part 2 (Second
+  (R4 4.0.1 section 2.24.0.1 "Primitive Types", and R5 "Datatypes", ``instant``
+  and ``dateTime``: "Leap Seconds are allowed"; the regexes read
+  ``:([0-5][0-9]|60)``) and by XML Schema 1.0 Part 2 (Second
   Edition) ``xs:dateTime`` (Appendix D.1: "a value of 60 or more is allowed only
   in the case of leap seconds"), the datatype library of DICOM PS3.15 A.5.1 and
   RFC 3881 audit messages (XML Schema 1.1 dropped it);
