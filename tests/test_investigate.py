@@ -231,7 +231,7 @@ def test_case_file_errors_name_file_and_key(tmp_path):
 def test_key_file_inside_output_refused(tmp_path):
     from labforensics.case import Case
     from labforensics.errors import CaseKeyError
-    from labforensics.investigation import resolve_case_key
+    from labforensics.pipeline import resolve_case_key
 
     out = tmp_path / "out"
     with pytest.raises(CaseKeyError, match="inside the output folder"):
@@ -241,7 +241,7 @@ def test_key_file_inside_output_refused(tmp_path):
 def test_many_files_are_summarised(tmp_path, monkeypatch):
     # with more evidence files than MAX_LISTED_FILES, findings keep one digest of the inputs
     # and the notable files only; the manifest still lists every file
-    import labforensics.investigation as inv
+    import labforensics.pipeline as inv
 
     monkeypatch.setattr(inv, "MAX_LISTED_FILES", 5)
     p = write_hostile_case(tmp_path / "c", damaged=True)

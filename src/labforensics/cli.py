@@ -119,7 +119,7 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 def _cmd_ingest(ns: argparse.Namespace) -> int:
     from .custody import run_manifest
     from .ingest import read_evidence
-    from .investigation import expand_evidence
+    from .pipeline import expand_evidence
     from .outputs import write_csv, write_json, write_parquet
 
     started = _utcnow()
@@ -221,7 +221,7 @@ _EXTENSIONS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str]] = 
 
 def _load_extensions() -> None:
     try:
-        from .investigation import add_cli_commands
+        from .pipeline import add_cli_commands
     except ImportError:
         return
     add_cli_commands(_EXTENSIONS)

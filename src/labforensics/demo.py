@@ -96,7 +96,7 @@ def run_demo(out: str | Path, *, params: dict[str, Any] | None = None, progress:
         The investigation and the elapsed seconds of each step.
     """
     from . import synth
-    from .investigation import investigate
+    from .pipeline import investigate
 
     params = {**DEMO_PARAMETERS, **(params or {})}
     out = Path(out)
@@ -150,7 +150,7 @@ def run_real(out: str | Path, shared: str | Path | None = None, *, progress: boo
     """
     from .case import Case
     from .errors import LabForensicsError
-    from .investigation import investigate
+    from .pipeline import investigate
 
     root = Path(shared) if shared else Path.cwd().parent / "shared" / "data" / "real"
     if not root.exists():

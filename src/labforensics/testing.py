@@ -104,7 +104,7 @@ def _dump(obj: Any) -> str:
 
 def replay_case(case_toml: Path, workdir: Path) -> dict[str, Any]:
     """Investigate a fixture case into ``workdir/out``; returns ``findings.json``'s content."""
-    from labforensics.investigation import investigate
+    from labforensics.pipeline import investigate
 
     res = investigate(None, workdir / "out", case=case_toml, force=True, progress=False)
     return res.findings

@@ -16,7 +16,7 @@ from standin import (
     standin_sessions,
 )
 
-from labforensics.investigation import build_findings, session_scores_table
+from labforensics.pipeline import build_findings, session_scores_table
 from labforensics.report import ReportData, render_report
 from labforensics.report import figures as figs
 
