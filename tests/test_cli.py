@@ -182,7 +182,7 @@ def test_ingest_summary_explains_events_emitted():
 
 
 def test_counts_grouped_in_verdict_summary():
-    from labforensics.pipeline import group_counts
+    from labforensics.report.findings import group_counts
 
     text = "vendor explains 98.0% of the 321368 leaked patients found; lab 350000011 in 2020"
     # the count is grouped; an identifier and a year are not
