@@ -33,7 +33,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,6 +273,8 @@ class _Plan:
     attribution: AttributionParams
     leak: Path | None
     transfers: Path | None
+    evidence: list[Path]
+    overrides: dict[str, Any]
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -290,6 +292,7 @@ class _Plan:
 
 
 def _plan(
+    evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
     case: str | os.PathLike[str] | Case | None,
     *,
     leak: str | os.PathLike[str] | None,
@@ -305,7 +308,8 @@ def _plan(
     Raises
     ------
     ParameterError
-        On a bad case file or parameter (naming the file, section and key).
+        On a bad case file or parameter (naming the file, section and key), or when
+        no evidence is given and the case file names none.
     """
     case_ = load_case(case)
     if tz is not None:
@@ -325,6 +329,8 @@ def _plan(
         attribution=make_params(AttributionParams, case_, "attribution"),
         leak=Path(leak) if leak is not None else case_.leak,
         transfers=Path(transfers) if transfers is not None else case_.transfers,
+        evidence=_evidence_paths(evidence, case_),
+        overrides={"tz": tz, "year": year, "lab": lab},
     )
 
 
@@ -395,18 +401,21 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
 
 
 def _write_outputs(
-    out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]],
-    parameters: dict[str, Any], key: CaseKey, unreadable: list[dict[str, str]],
-    stages: list[dict[str, Any]], reproduce: str,
+    out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]], key: CaseKey,
+    unreadable: list[dict[str, str]], stages: list[dict[str, Any]],
 ) -> dict[str, Any]:  # fmt: skip
     """Write findings.json, the Parquet tables, the CSV files and report.html."""
     ev, ss, case = res.evidence, res.sessions, plan.case
+    reproduce = reproduce_text(
+        plan.evidence, case_file=case.path, leak=plan.leak, transfers=plan.transfers,
+        overrides=plan.overrides, key_fingerprint=key.fingerprint,
+    )  # fmt: skip
     events_out = drop_private(ss.events)
     leak_n = res.attribution.totals.get("leak_identifiers") if plan.leak is not None else None
     findings = build_findings(
         events=events_out, sessions=ss.sessions, session_scores=res.session_scores,
         attribution=res.attribution, accounting=ev.report.to_dict(), inputs=inputs, case=case,
-        parameters=parameters, key_fingerprint=key.fingerprint, leak_patients=leak_n,
+        parameters=plan.parameters(), key_fingerprint=key.fingerprint, leak_patients=leak_n,
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
         reproduce=reproduce, sources=res.sources,
     )  # fmt: skip
@@ -423,6 +432,21 @@ def _write_outputs(
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
+
+
+def _write_manifest(
+    out: Path, plan: _Plan, files: list[EvidenceFile], *, started: str,
+    command: list[str] | None, key: CaseKey, timings: Mapping[str, float],
+) -> None:  # fmt: skip
+    """Write manifest.json: every input's and output's SHA-256, parameters, times."""
+    manifest = run_manifest(
+        inputs=files, out=out, parameters=plan.parameters(), started=started,
+        finished=_utcnow(), command=command or ["labforensics.investigate"],
+        key_fingerprint=key.fingerprint,
+        extra={"seed": plan.case.seed, "tz": plan.case.tz,
+               "timings_s": {k: round(v, 3) for k, v in timings.items()}},
+    )  # fmt: skip
+    write_json(manifest, out / "manifest.json")
 
 
 # --- the whole investigation -------------------------------------------------------------
@@ -484,37 +508,24 @@ def investigate(
         On a bad key file or case file.
     """
     started = _utcnow()
-    plan = _plan(case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab)
-    paths = _evidence_paths(evidence, plan.case)
+    plan = _plan(evidence, case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab)
     out_p = Path(out).resolve()
-    _check_no_overlap(paths, out_p)
-    readable, unreadable = _check_inputs(paths)
+    _check_no_overlap(plan.evidence, out_p)
+    readable, unreadable = _check_inputs(plan.evidence)
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(6, progress)
     res = _run_stages(st, readable, plan, key, progress)
-    evidence_files = list(res.evidence.manifest)
     companion_files, companion_inputs = _companions(plan)
-    inputs = [*(_evidence_record(ef) for ef in evidence_files), *companion_inputs]
-    parameters = plan.parameters()
-    reproduce = reproduce_text(
-        paths, case_file=plan.case.path, leak=plan.leak, transfers=plan.transfers,
-        overrides={"tz": tz, "year": year, "lab": lab}, key_fingerprint=key.fingerprint,
-    )  # fmt: skip
+    inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
     findings = st.run(
         "report",
-        lambda: _write_outputs(out_p, res, plan, inputs=inputs, parameters=parameters, key=key,
-                               unreadable=unreadable, stages=st.rows, reproduce=reproduce),
+        lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key, unreadable=unreadable,
+                               stages=st.rows),
         lambda f: f"verdict {f['verdict']['verdict']}",
     )  # fmt: skip
-    manifest = run_manifest(
-        inputs=[*evidence_files, *companion_files], out=out_p, parameters=parameters,
-        started=started, finished=_utcnow(), command=command or ["labforensics.investigate"],
-        key_fingerprint=key.fingerprint,
-        extra={"seed": plan.case.seed, "tz": plan.case.tz,
-               "timings_s": {k: round(v, 3) for k, v in st.timings.items()}},
-    )  # fmt: skip
-    write_json(manifest, out_p / "manifest.json")
+    _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
+                    command=command, key=key, timings=st.timings)  # fmt: skip
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
                                evidence=res.evidence, sessions=res.sessions, scores=res.scores,
                                attribution=res.attribution, key_file=key_file)  # fmt: skip
