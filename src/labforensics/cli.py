@@ -9,30 +9,29 @@ Subcommands
 ``investigate EVIDENCE... --out DIR``
                          the whole pipeline to a forensic report (see investigate)
 ``reidentify``           map pseudonyms back to (lab, IPP) for notification lists
+
+This module holds the arguments of every subcommand and nothing else: the work is
+done by :mod:`labforensics.pipeline` (ingest, investigate), :mod:`labforensics.synth`
+and :mod:`labforensics.reidentify`. Imports go one way, ``cli`` -> ``pipeline`` ->
+stages -> ``outputs``, and all sit at the top of the modules, so that a module that
+fails to import makes every command, ``--help`` included, fail with its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import outputs, synth
+from . import synth
 from .case import load_case
-from .custody import run_manifest
 from .errors import EvidenceError, LabForensicsError
-from .ingest import read_evidence
-from .pipeline import expand_evidence, investigate
+from .pipeline import ingest_only, investigate
 from .reidentify import reidentify
 
 __all__ = ["build_parser", "main"]
-
-
-def _utcnow() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _cmd_synth(ns: argparse.Namespace) -> int:
@@ -44,47 +43,12 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(ns: argparse.Namespace) -> int:
-    started = _utcnow()
-    expand_evidence([Path(e) for e in ns.evidence])  # a missing path or a link loop: exit 2
-    out = outputs.prepare_out(Path(ns.out), ns.force)
-    # the folder is empty now: on any failure, what this run wrote is removed again, so
-    # that a half-written output is never left behind (nor mistaken for a whole one)
-    written = [out / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
-    try:
-        ev = read_evidence(
-            ns.evidence, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
-            lab=ns.lab, progress=True,
-        )  # fmt: skip
-        if not ev.report.files:
-            why = ev.report.unrecognised_reasons
-            listed = "; ".join(
-                f"{n}: {why.get(n, 'not recognised')}" for n in ev.report.unrecognised[:5]
-            )
-            more = len(ev.report.unrecognised) - 5
-            raise EvidenceError(
-                "no readable evidence file in "
-                + ", ".join(ns.evidence)
-                + (f" ({listed}{f'; {more} more' if more > 0 else ''})" if listed else "")
-            )
-        outputs.write_parquet(ev.events, written[0])
-        outputs.write_csv(ev.quarantine, written[1])
-        outputs.write_json(ev.report.to_dict(), written[2])
-        manifest = run_manifest(
-            inputs=list(ev.manifest),
-            out=out,
-            parameters={"tz": ns.tz, "profile": ns.profile, "year": ns.year, "lab": ns.lab},
-            started=started,
-            finished=_utcnow(),
-            command=["labforensics", *sys.argv[1:]],
-            key_fingerprint=ev.case_key_fingerprint,
-        )
-        outputs.write_json(manifest, out / "manifest.json")
-    except BaseException:
-        for f in [*written, out / "manifest.json"]:
-            f.unlink(missing_ok=True)
-        raise
+    ev = ingest_only(
+        ns.evidence, ns.out, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
+        lab=ns.lab, force=ns.force, command=["labforensics", *sys.argv[1:]],
+    )  # fmt: skip
     print(ev.report.summary())
-    print(f"written to {out}")
+    print(f"written to {ns.out}")
     return 0
 
 

@@ -24,6 +24,14 @@ The case key (pseudonymisation) comes from the case file's ``key_file``, else
 (``<out>.key``), created with a random key on the first run and reused by later
 runs into the same folder. The key is never written inside the output folder;
 the manifest records its fingerprint only.
+
+:func:`ingest_only` is the ``labforensics ingest`` command's work: the evidence
+read and its tables written, with a manifest, and nothing more.
+
+This module orchestrates and holds no rule of its own: each stage is called
+with exactly its signature, the findings are built and worded in
+:mod:`labforensics.report.findings`, the files written by
+:mod:`labforensics.outputs`, the case key found by :mod:`labforensics.case`.
 """
 
 from __future__ import annotations
@@ -55,7 +63,7 @@ from .report import ReportData, write_report
 from .report.findings import build_findings, params_dict, reproduce_text, session_scores_table
 from .sessions import SessionParams, Sessions, sessionize
 
-__all__ = ["InvestigationResult", "expand_evidence", "investigate"]
+__all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
 
 # --- the result --------------------------------------------------------------------------
 
@@ -72,7 +80,7 @@ class InvestigationResult:
         The content of ``findings.json``.
     timings : dict of str to float
         Elapsed seconds per stage (not in findings: wall-clock values).
-    evidence, sessions, scores, attribution : objects
+    evidence, sessions, scores, attribution : Evidence, Sessions, Scores, Attribution
         The stages' results, for further work in a notebook.
     key_file : pathlib.Path or None
         The case key file used (None when the key came from the environment).
@@ -81,10 +89,10 @@ class InvestigationResult:
     out: Path
     findings: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
-    evidence: Any = None
-    sessions: Any = None
-    scores: Any = None
-    attribution: Any = None
+    evidence: Evidence | None = None
+    sessions: Sessions | None = None
+    scores: Scores | None = None
+    attribution: Attribution | None = None
     key_file: Path | None = None
 
     @property
@@ -94,6 +102,7 @@ class InvestigationResult:
 
     @property
     def report(self) -> Path:
+        """The path of ``report.html``."""
         return self.out / "report.html"
 
     def summary(self) -> str:
@@ -447,6 +456,92 @@ def _write_manifest(
                "timings_s": {k: round(v, 3) for k, v in timings.items()}},
     )  # fmt: skip
     write_json(manifest, out / "manifest.json")
+
+
+# --- ingest only -------------------------------------------------------------------------
+
+
+def _no_readable_file(evidence: Sequence[str | os.PathLike[str]], ev: Evidence) -> EvidenceError:
+    """The error of an ingest that recognised no file, naming up to five and why."""
+    why = ev.report.unrecognised_reasons
+    listed = "; ".join(f"{n}: {why.get(n, 'not recognised')}" for n in ev.report.unrecognised[:5])
+    more = len(ev.report.unrecognised) - 5
+    return EvidenceError(
+        "no readable evidence file in "
+        + ", ".join(str(e) for e in evidence)
+        + (f" ({listed}{f'; {more} more' if more > 0 else ''})" if listed else "")
+    )
+
+
+def ingest_only(
+    evidence: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    tz: str,
+    profile: str | None = None,
+    case_key: str | os.PathLike[str] | None = None,
+    year: int | None = None,
+    lab: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    command: list[str] | None = None,
+) -> Evidence:
+    """Read the evidence and write its tables alone (``labforensics ingest``).
+
+    Writes ``events.parquet``, ``quarantine.csv``, ``ingest_report.json`` and
+    ``manifest.json`` into ``out``. On any failure, what the run wrote is removed
+    again: a half-written output is never left behind (nor mistaken for a whole one).
+
+    Parameters
+    ----------
+    evidence : list of path
+        Files, folders or globs (as :func:`labforensics.read_evidence`).
+    out : path
+        Output folder; must not exist or be empty unless ``force``.
+    tz, profile, case_key, year, lab
+        As :func:`labforensics.read_evidence`.
+    force : bool
+        Overwrite a previous labforensics output folder.
+    progress : bool
+        Show a progress bar (stderr).
+    command : list of str, optional
+        The command line recorded in manifest.json.
+
+    Returns
+    -------
+    Evidence
+
+    Raises
+    ------
+    EvidenceError
+        When a path does not exist, holds a link loop, or no file is recognised.
+    OutputExistsError
+        When ``out`` cannot be used (see :func:`labforensics.outputs.prepare_out`).
+    """
+    started = _utcnow()
+    expand_evidence([Path(e) for e in evidence])  # a missing path or a link loop: exit 2
+    out_p = prepare_out(Path(out), force)
+    written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
+    try:
+        ev = read_evidence(evidence, tz=tz, profile=profile, case_key=case_key, year=year,
+                           lab=lab, progress=progress)  # fmt: skip
+        if not ev.report.files:
+            raise _no_readable_file(evidence, ev)
+        write_parquet(ev.events, written[0])
+        write_csv(ev.quarantine, written[1])
+        write_json(ev.report.to_dict(), written[2])
+        manifest = run_manifest(
+            inputs=list(ev.manifest), out=out_p,
+            parameters={"tz": tz, "profile": profile, "year": year, "lab": lab},
+            started=started, finished=_utcnow(), command=command or ["labforensics.ingest_only"],
+            key_fingerprint=ev.case_key_fingerprint,
+        )  # fmt: skip
+        write_json(manifest, out_p / "manifest.json")
+    except BaseException:
+        for f in [*written, out_p / "manifest.json"]:
+            f.unlink(missing_ok=True)
+        raise
+    return ev
 
 
 # --- the whole investigation -------------------------------------------------------------
