@@ -9,6 +9,27 @@
   newline, so the same findings give the same bytes.
 - Parquet files are written without pandas' index and with fixed writer
   options, so the same table gives the same contents.
+
+An investigation (:func:`labforensics.investigate`) writes the files below;
+``labforensics ingest`` writes ``events.parquet``, ``quarantine.csv``, ``manifest.json`` and
+``ingest_report.json``, the accounting of every file read (rows read, events,
+quarantined, duplicates, unrecognised files and why).
+
+=====================  ===============================================================
+``report.html``        the expert's report, self-contained (figures embedded, no script)
+``findings.json``      verdict, hypotheses, windows, pathways, top sessions with reasons,
+                       accounting and parameters; byte-identical across re-runs (no
+                       wall-clock time, no absolute path)
+``events.parquet``     the canonical event table with ``session_id`` (pseudonymised)
+``sessions.parquet``   the session table
+``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
+                       ``reasons``
+``quarantine.csv``     input rows that could not become events (formulas neutralised)
+``sources.csv``        source addresses ranked by their authentication attempts (brute
+                       force), :func:`labforensics.detect.score_sources` (neutralised)
+``manifest.json``      chain of custody: SHA-256 and size of every input, SHA-256 of
+                       every output, versions, parameters, seed, time zone, start/end
+=====================  ===============================================================
 """
 
 from __future__ import annotations

@@ -1,23 +1,9 @@
 """The whole investigation in one call: evidence in, forensic report out.
 
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
-attribution) and writes, into one output folder:
-
-=====================  ===============================================================
-``report.html``        the expert's report, self-contained (figures embedded, no script)
-``findings.json``      verdict, hypotheses, windows, pathways, top sessions with reasons,
-                       accounting and parameters; byte-identical across re-runs (no
-                       wall-clock time, no absolute path)
-``events.parquet``     the canonical event table with ``session_id`` (pseudonymised)
-``sessions.parquet``   the session table
-``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
-                       ``reasons``
-``quarantine.csv``     input rows that could not become events (formulas neutralised)
-``sources.csv``        source addresses ranked by their authentication attempts (brute
-                       force), :func:`labforensics.detect.score_sources` (neutralised)
-``manifest.json``      chain of custody: SHA-256 and size of every input, SHA-256 of
-                       every output, versions, parameters, seed, time zone, start/end
-=====================  ===============================================================
+attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
+``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``quarantine.csv``,
+``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -60,7 +46,13 @@ from .ingest.files import expand_paths
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
-from .report.findings import build_findings, params_dict, reproduce_text, session_scores_table
+from .report.findings import (
+    build_findings,
+    params_dict,
+    reproduce_text,
+    session_scores_table,
+    summary_text,
+)
 from .sessions import SessionParams, Sessions, sessionize
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
@@ -107,27 +99,7 @@ class InvestigationResult:
 
     def summary(self) -> str:
         """One screen of text: verdict, top findings, where the report is."""
-        f = self.findings
-        v = f["verdict"]
-        lines = [
-            f"Verdict: {v['label']} (strength: {v['strength']}; stability: {v['stability_text']})",
-            f"  {v['summary']}",
-            "",
-            f"Evidence: {f['counts']['input_files']} file(s), {f['counts']['events']:,} events, "
-            f"{f['counts']['quarantined']:,} quarantined, {f['counts']['sessions']:,} sessions, "
-            f"{f['counts']['flagged_sessions']:,} flagged.",
-        ]
-        if f.get("findings_text"):
-            lines.append("Top findings:")
-            lines += [f"  {i}. {t}" for i, t in enumerate(f["findings_text"][:8], 1)]
-        lines.append("")
-        lines.append(f"Report:   {self.report}")
-        lines.append(f"Findings: {self.out / 'findings.json'}")
-        if self.key_file is not None:
-            lines.append(f"Case key: {self.key_file} (keep it: it re-identifies patients)")
-        if self.timings:
-            lines.append("Time:     " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
-        return "\n".join(lines)
+        return summary_text(self.findings, self.out, key_file=self.key_file, timings=self.timings)
 
     def __repr__(self) -> str:
         return f"InvestigationResult(out={str(self.out)!r}, verdict={self.verdict!r})"

@@ -41,6 +41,7 @@ __all__ = [
     "params_dict",
     "reproduce_text",
     "session_scores_table",
+    "summary_text",
 ]
 
 QUESTION = (
@@ -468,3 +469,46 @@ def reproduce_text(
         + f"\n# with the case key whose fingerprint is {key_fingerprint}"
         + f"\n# labforensics {__version__}"
     )
+
+
+def summary_text(
+    findings: Mapping[str, Any],
+    out: Path,
+    *,
+    key_file: Path | None = None,
+    timings: Mapping[str, float] | None = None,
+) -> str:
+    """One screen of text: verdict, top findings, where the report is.
+
+    Parameters
+    ----------
+    findings : dict
+        :func:`build_findings` output.
+    out : Path
+        The output folder (its ``report.html`` and ``findings.json`` are named).
+    key_file : Path, optional
+        The case key file, named with a warning to keep it.
+    timings : dict of str to float, optional
+        Elapsed seconds per stage.
+    """
+    f = findings
+    v = f["verdict"]
+    lines = [
+        f"Verdict: {v['label']} (strength: {v['strength']}; stability: {v['stability_text']})",
+        f"  {v['summary']}",
+        "",
+        f"Evidence: {f['counts']['input_files']} file(s), {f['counts']['events']:,} events, "
+        f"{f['counts']['quarantined']:,} quarantined, {f['counts']['sessions']:,} sessions, "
+        f"{f['counts']['flagged_sessions']:,} flagged.",
+    ]
+    if f.get("findings_text"):
+        lines.append("Top findings:")
+        lines += [f"  {i}. {t}" for i, t in enumerate(f["findings_text"][:8], 1)]
+    lines.append("")
+    lines.append(f"Report:   {out / 'report.html'}")
+    lines.append(f"Findings: {out / 'findings.json'}")
+    if key_file is not None:
+        lines.append(f"Case key: {key_file} (keep it: it re-identifies patients)")
+    if timings:
+        lines.append("Time:     " + ", ".join(f"{k} {s:.1f}s" for k, s in timings.items()))
+    return "\n".join(lines)
