@@ -104,7 +104,7 @@ def test_good_values_converted(tmp_path):
 
 
 def test_investigate_refuses_bad_case_before_writing(tmp_path):
-    from labforensics.investigation import investigate
+    from labforensics.pipeline import investigate
 
     ev = tmp_path / "ev.csv"
     ev.write_text("x\n")

@@ -182,7 +182,7 @@ def test_ingest_summary_explains_events_emitted():
 
 
 def test_counts_grouped_in_verdict_summary():
-    from labforensics.investigation import group_counts
+    from labforensics.report.findings import group_counts
 
     text = "vendor explains 98.0% of the 321368 leaked patients found; lab 350000011 in 2020"
     # the count is grouped; an identifier and a year are not
@@ -209,14 +209,14 @@ def test_empty_evidence_folder_is_one_error_line(tmp_path, capsys, monkeypatch, 
 
 
 def test_ingest_failure_leaves_no_partial_output(small_evidence, tmp_path, monkeypatch, capsys):
-    import labforensics.outputs as outputs
+    import labforensics.pipeline as pipeline
 
     monkeypatch.setenv("LABFORENSICS_CASE_KEY", "00" * 32)
 
     def disk_full(*_a, **_k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outputs, "write_json", disk_full)  # after events.parquet and the csv
+    monkeypatch.setattr(pipeline, "write_json", disk_full)  # after events.parquet and the csv
     out = tmp_path / "out"
     with pytest.raises(OSError):
         main(["ingest", str(small_evidence["evidence"]), "--out", str(out)])

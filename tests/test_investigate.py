@@ -229,9 +229,8 @@ def test_case_file_errors_name_file_and_key(tmp_path):
 
 
 def test_key_file_inside_output_refused(tmp_path):
-    from labforensics.case import Case
+    from labforensics.case import Case, resolve_case_key
     from labforensics.errors import CaseKeyError
-    from labforensics.investigation import resolve_case_key
 
     out = tmp_path / "out"
     with pytest.raises(CaseKeyError, match="inside the output folder"):
@@ -241,11 +240,11 @@ def test_key_file_inside_output_refused(tmp_path):
 def test_many_files_are_summarised(tmp_path, monkeypatch):
     # with more evidence files than MAX_LISTED_FILES, findings keep one digest of the inputs
     # and the notable files only; the manifest still lists every file
-    import labforensics.investigation as inv
+    import labforensics.report.findings as findings
 
-    monkeypatch.setattr(inv, "MAX_LISTED_FILES", 5)
+    monkeypatch.setattr(findings, "MAX_LISTED_FILES", 5)
     p = write_hostile_case(tmp_path / "c", damaged=True)
-    r = inv.investigate(p["evidence"], tmp_path / "out", leak=p["leak"], progress=False)
+    r = lf.investigate(p["evidence"], tmp_path / "out", leak=p["leak"], progress=False)
     f = r.findings
     ev_inputs = [i for i in f["inputs"] if i["role"] == "evidence"]
     assert len(ev_inputs) == 1 and ev_inputs[0]["source_file"].startswith("22 evidence files")
@@ -291,3 +290,35 @@ def test_vendor_export_reason_counts_exports_and_extractions():
     # records_out = exported + extracted: a session of 0 exported and 16,014 extracted
     row = {"records_exported": 0, "records_extracted": 16014, "records_out": 16014}
     assert render_reason(rule, row) == "16,014 records exported or extracted by a vendor account"
+
+
+class _Stop(Exception):
+    """Raised by a stand-in stage once it has recorded its arguments."""
+
+
+def test_stages_called_with_exactly_their_signature(tmp_path, monkeypatch):
+    import labforensics.pipeline as pipeline
+
+    p = write_hostile_case(tmp_path / "c", days=2)
+    case = tmp_path / "case.toml"
+    case.write_text('[accounts]\nvendor = ["support.editeur"]\n[ingest]\nyear = 2020\n')
+    seen = {}
+
+    def full(paths, *, tz, profile, case_key, year, lab, lab_aliases, account_kinds, progress):
+        seen.update(tz=tz, year=year, account_kinds=account_kinds, progress=progress)
+        raise _Stop
+
+    monkeypatch.setattr(pipeline, "read_evidence", full)
+    with pytest.raises(_Stop):
+        lf.investigate(p["evidence"], tmp_path / "a", case=case, progress=False)
+    # the case's facts and the [ingest] section reach the reader as given
+    assert seen == {"tz": "Europe/Paris", "year": 2020, "progress": False,
+                    "account_kinds": {"support.editeur": "vendor"}}  # fmt: skip
+
+    def no_account_kinds(paths, *, tz, profile, case_key, year, lab, lab_aliases, progress):
+        raise _Stop
+
+    monkeypatch.setattr(pipeline, "read_evidence", no_account_kinds)
+    # a stage that does not take an argument fails loudly instead of silently losing it
+    with pytest.raises(TypeError, match="account_kinds"):
+        lf.investigate(p["evidence"], tmp_path / "b", case=case, progress=False)

@@ -54,9 +54,17 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ParameterError
+from .errors import CaseKeyError, ParameterError
+from .privacy import ENV_VAR, CaseKey
 
-__all__ = ["Case", "ingest_options", "load_case", "make_params"]
+__all__ = [
+    "Case",
+    "default_key_file",
+    "ingest_options",
+    "load_case",
+    "make_params",
+    "resolve_case_key",
+]
 
 _SECTIONS = ("sessions", "features", "detection", "sources", "attribution", "ingest")
 _KNOWN = {"case", "networks", "accounts", "labs", "evidence", *_SECTIONS}
@@ -426,3 +434,56 @@ def ingest_options(case: Case) -> dict[str, Any]:
     if unknown:
         raise ParameterError(f"{where}: unknown key(s) {unknown}; known: {sorted(_INGEST_KEYS)}")
     return {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}
+
+
+# --- the case key ------------------------------------------------------------------------
+
+
+def default_key_file(out: Path) -> Path:
+    """``<out>.key`` beside the output folder (never inside it)."""
+    out = Path(out).resolve()
+    return out.parent / (out.name + ".key")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both resolved)."""
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_case_key(case: Case, out: Path) -> tuple[CaseKey, Path | None]:
+    """The case key and the file it lives in.
+
+    Order: the case's ``key_file`` (created with a random key when it does not
+    exist yet), ``$LABFORENSICS_CASE_KEY``, then ``<out>.key`` beside the output
+    folder (created when absent, reused otherwise).
+
+    Returns
+    -------
+    (CaseKey, pathlib.Path or None)
+        The key, and its file (None when it came from the environment).
+
+    Raises
+    ------
+    CaseKeyError
+        When the key file lies inside the output folder, or is unreadable.
+    """
+    if case.key_file is not None:
+        path = case.key_file
+    elif os.environ.get(ENV_VAR):
+        return CaseKey.from_hex(os.environ[ENV_VAR], origin="env"), None
+    else:
+        path = default_key_file(out)
+    if _inside(path, out):
+        raise CaseKeyError(
+            f"case key file {path} lies inside the output folder {out}: a key must never be "
+            "shipped with the report; move it beside the folder"
+        )
+    if path.exists():
+        return CaseKey.from_file(path), path
+    CaseKey.random().write(path)
+    # read back: the key of this case is now the file's (origin "file:..."), not a throw-away
+    return CaseKey.from_file(path), path

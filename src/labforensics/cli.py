@@ -9,106 +9,32 @@ Subcommands
 ``investigate EVIDENCE... --out DIR``
                          the whole pipeline to a forensic report (see investigate)
 ``reidentify``           map pseudonyms back to (lab, IPP) for notification lists
+
+This module holds the arguments of every subcommand and nothing else: the work is
+done by :mod:`labforensics.pipeline` (ingest, investigate), :mod:`labforensics.synth`
+and :mod:`labforensics.reidentify`. Imports go one way, ``cli`` -> ``pipeline`` ->
+stages -> ``outputs``, and all sit at the top of the modules, so that a module that
+fails to import makes every command, ``--help`` included, fail with its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import EvidenceError, LabForensicsError, OutputExistsError
+from . import synth
+from .case import load_case
+from .errors import EvidenceError, LabForensicsError
+from .pipeline import ingest_only, investigate
+from .reidentify import reidentify
 
-__all__ = ["main"]
-
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-
-
-def _utcnow() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-#: Every file name labforensics writes in an output folder (ingest and investigate).
-OUTPUT_NAMES = frozenset(
-    {
-        "events.parquet",
-        "quarantine.csv",
-        "ingest_report.json",
-        "manifest.json",
-        "findings.json",
-        "sessions.parquet",
-        "scores.parquet",
-        "sources.csv",
-        "report.html",
-    }
-)
-
-
-def prepare_out(out: Path, force: bool) -> Path:
-    """Create the output folder; refuse an existing non-empty one unless ``force``.
-
-    With ``force``, a folder holding a previous labforensics output (its
-    ``manifest.json``) is emptied of the files labforensics writes (:data:`OUTPUT_NAMES`)
-    so that the folder, and the new manifest's output list, hold exactly what this
-    run writes. A folder holding anything else is refused even with ``force``:
-    labforensics never deletes a file it did not write.
-
-    Raises
-    ------
-    OutputExistsError
-        When ``out`` is an existing file; when it is a non-empty folder and ``force``
-        is False; when ``force`` is given but the folder holds files (or folders)
-        labforensics did not write.
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(
-            f"--out {out} is a file, not a folder; choose a folder path (new or empty)"
-        )
-    try:
-        entries = sorted(out.iterdir()) if out.exists() else []
-    except OSError as exc:
-        raise OutputExistsError(f"cannot list output folder {out}: {exc.strerror or exc}") from exc
-    if entries and not force:
-        raise OutputExistsError(f"output folder {out} exists and is not empty; pass --force")
-    if entries:
-        unknown = [
-            e.name
-            for e in entries
-            if e.name not in OUTPUT_NAMES or e.is_symlink() or not e.is_file()
-        ]
-        if unknown:
-            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-            raise OutputExistsError(
-                f"{out} holds files labforensics did not write: {', '.join(unknown[:10])}{more}; "
-                "choose another --out"
-            )
-        if not (out / "manifest.json").is_file():
-            raise OutputExistsError(
-                f"{out} holds no manifest.json, so it is not a previous labforensics output "
-                "and --force will not empty it; choose another --out"
-            )
-        for e in entries:
-            try:
-                e.unlink()
-            except OSError as exc:
-                raise OutputExistsError(
-                    f"cannot remove the previous output {e}: {exc.strerror or exc}"
-                ) from exc
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputExistsError(
-            f"cannot create output folder {out}: {exc.strerror or exc}"
-        ) from exc
-    return out
+__all__ = ["build_parser", "main"]
 
 
 def _cmd_synth(ns: argparse.Namespace) -> int:
-    from . import synth
-
     kwargs = dict(labs=ns.labs, start=ns.start, end=ns.end, seed=ns.seed, scale=ns.scale)
     res = synth.generate(ns.out, **kwargs)
     print(f"synthetic evidence written to {ns.out}")
@@ -117,65 +43,37 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(ns: argparse.Namespace) -> int:
-    from .custody import run_manifest
-    from .ingest import read_evidence
-    from .investigation import expand_evidence
-    from .outputs import write_csv, write_json, write_parquet
-
-    started = _utcnow()
-    expand_evidence([Path(e) for e in ns.evidence])  # a missing path or a link loop: exit 2
-    out = prepare_out(Path(ns.out), ns.force)
-    # the folder is empty now: on any failure, what this run wrote is removed again, so
-    # that a half-written output is never left behind (nor mistaken for a whole one)
-    written = [out / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
-    try:
-        ev = read_evidence(
-            ns.evidence, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
-            lab=ns.lab, progress=True,
-        )  # fmt: skip
-        if not ev.report.files:
-            why = ev.report.unrecognised_reasons
-            listed = "; ".join(
-                f"{n}: {why.get(n, 'not recognised')}" for n in ev.report.unrecognised[:5]
-            )
-            more = len(ev.report.unrecognised) - 5
-            raise EvidenceError(
-                "no readable evidence file in "
-                + ", ".join(ns.evidence)
-                + (f" ({listed}{f'; {more} more' if more > 0 else ''})" if listed else "")
-            )
-        write_parquet(ev.events, written[0])
-        write_csv(ev.quarantine, written[1])
-        write_json(ev.report.to_dict(), written[2])
-        manifest = run_manifest(
-            inputs=list(ev.manifest),
-            out=out,
-            parameters={"tz": ns.tz, "profile": ns.profile, "year": ns.year, "lab": ns.lab},
-            started=started,
-            finished=_utcnow(),
-            command=["labforensics", *sys.argv[1:]],
-            key_fingerprint=ev.case_key_fingerprint,
-        )
-        write_json(manifest, out / "manifest.json")
-    except BaseException:
-        for f in [*written, out / "manifest.json"]:
-            f.unlink(missing_ok=True)
-        raise
+    ev = ingest_only(
+        ns.evidence, ns.out, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
+        lab=ns.lab, force=ns.force, command=["labforensics", *sys.argv[1:]],
+    )  # fmt: skip
     print(ev.report.summary())
-    print(f"written to {out}")
+    print(f"written to {ns.out}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``labforensics`` command."""
-    p = argparse.ArgumentParser(
-        prog="labforensics",
-        description="Forensic analysis of medical-lab audit logs: read the evidence, "
-        "rebuild sessions, flag anomalies and attribute a leak, with a forensic report.",
-    )
-    sub = p.add_subparsers(dest="command", required=True)
+def _cmd_investigate(ns: argparse.Namespace) -> int:
+    res = investigate(
+        ns.evidence or None, ns.out, leak=ns.leak, transfers=ns.transfers, case=ns.case,
+        force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
+        tz=ns.tz, year=ns.year, lab=ns.lab,
+    )  # fmt: skip
+    print(res.summary())
+    return 0
 
-    s = sub.add_parser("synth", help="generate synthetic evidence with ground truth")
+
+def _cmd_reidentify(ns: argparse.Namespace) -> int:
+    case = load_case(ns.case)
+    if not Path(ns.case_key).is_file():
+        raise EvidenceError(f"case key file {ns.case_key} not found")
+    res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, tz=case.tz,
+                     lab_aliases=case.lab_aliases, force=ns.force)  # fmt: skip
+    n = int(res["found"].sum())
+    print(f"{n} of {len(res)} pseudonyms resolved; written to {ns.out} (mode 0600)")
+    return 0
+
+
+def _add_synth(s: argparse.ArgumentParser) -> None:
     s.add_argument("out", type=Path, help="folder to write the evidence and truth.json into")
     s.add_argument("--labs", type=int, default=30, help="number of labs (default: 30)")
     s.add_argument(
@@ -198,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="activity multiplier: 0.1 gives about a tenth of the events (default: 1.0)")  # fmt: skip
     s.set_defaults(func=_cmd_synth)
 
-    i = sub.add_parser("ingest", help="read evidence into the canonical event table")
+
+def _add_ingest(i: argparse.ArgumentParser) -> None:
     i.add_argument("evidence", nargs="+", help="files, folders or globs")
     i.add_argument("--out", required=True, type=Path)
     i.add_argument("--tz", default="Europe/Paris", help="local time zone of the sources")
@@ -209,27 +108,64 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
     i.set_defaults(func=_cmd_ingest)
 
-    for name, (adder, _) in _EXTENSIONS.items():
-        adder(sub.add_parser(name, help=_EXTENSIONS[name][1]))
+
+def _add_investigate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("evidence", nargs="*", help="evidence files, folders or globs")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--leak", type=Path, default=None, help="leaked identifiers (CSV lab,ipp)")
+    p.add_argument("--transfers", type=Path, default=None, help="the FTP server's xferlog")
+    p.add_argument("--case", type=Path, default=None, help="case.toml")
+    p.add_argument(
+        "--tz",
+        default=None,
+        help="local time zone of the sources (IANA name; overrides the case file)",
+    )
+    p.add_argument(
+        "--year", type=int, default=None, help="year of RFC 3164 syslog lines, which carry none"
+    )
+    p.add_argument("--lab", default=None, help="lab of sources that name none")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_investigate)
+
+
+def _add_reidentify(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--case-key", required=True, type=Path, help="the case key file")
+    p.add_argument("--evidence", required=True, nargs="+", help="evidence files or folders")
+    p.add_argument("--pseudonyms", required=True, type=Path, help="file listing pseudonyms")
+    p.add_argument("--out", required=True, type=Path, help="CSV to write (outside any report)")
+    p.add_argument("--case", type=Path, default=None, help="case.toml (time zone, lab aliases)")
+    p.add_argument("--force", action="store_true", help="overwrite --out")
+    p.set_defaults(func=_cmd_reidentify)
+
+
+#: Every subcommand: name -> (function adding its arguments and ``func``, help text).
+SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str]] = {
+    "synth": (_add_synth, "generate synthetic evidence with ground truth"),
+    "ingest": (_add_ingest, "read evidence into the canonical event table"),
+    "investigate": (_add_investigate, "the whole pipeline to a forensic report"),
+    "reidentify": (
+        _add_reidentify,
+        "map pseudonyms back to (lab, IPP) for patient notification (data-protection officer)",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``labforensics`` command."""
+    p = argparse.ArgumentParser(
+        prog="labforensics",
+        description="Forensic analysis of medical-lab audit logs: read the evidence, "
+        "rebuild sessions, flag anomalies and attribute a leak, with a forensic report.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (adder, text) in SUBCOMMANDS.items():
+        adder(sub.add_parser(name, help=text))
     return p
-
-
-#: Subcommands added by other modules: name -> (function adding arguments and
-#: ``func``, help text). Filled below from the modules that provide them.
-_EXTENSIONS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str]] = {}
-
-
-def _load_extensions() -> None:
-    try:
-        from .investigation import add_cli_commands
-    except ImportError:
-        return
-    add_cli_commands(_EXTENSIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
-    _load_extensions()
     ns = build_parser().parse_args(argv)
     try:
         return int(ns.func(ns) or 0)
@@ -237,8 +173,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"labforensics: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 

@@ -21,6 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import synth
+from .case import Case
+from .errors import LabForensicsError
+from .pipeline import InvestigationResult, investigate
+from .synth.generator import GENERATOR_VERSION
+
 __all__ = ["DEMO_PARAMETERS", "main", "run_demo", "run_real"]
 
 #: Parameters of the bundled demo case.
@@ -53,8 +59,6 @@ def _same_parameters(case_dir: Path, params: dict[str, Any]) -> bool:
     Both the parameters and the generator version recorded in ``truth.json``
     (``truth["generator"]["version"]``) must match: a changed generator regenerates.
     """
-    from .synth.generator import GENERATOR_VERSION
-
     p = case_dir / "truth.json"
     if not p.exists():
         return False
@@ -87,7 +91,9 @@ def _step(name: str, timings: dict[str, float]):
     return _T()
 
 
-def run_demo(out: str | Path, *, params: dict[str, Any] | None = None, progress: bool = True):
+def run_demo(
+    out: str | Path, *, params: dict[str, Any] | None = None, progress: bool = True
+) -> tuple[InvestigationResult, dict[str, float]]:
     """Generate (or reuse) the demo case under ``out/case`` and investigate it into ``out/report``.
 
     Returns
@@ -95,9 +101,6 @@ def run_demo(out: str | Path, *, params: dict[str, Any] | None = None, progress:
     (InvestigationResult, dict)
         The investigation and the elapsed seconds of each step.
     """
-    from . import synth
-    from .investigation import investigate
-
     params = {**DEMO_PARAMETERS, **(params or {})}
     out = Path(out)
     case_dir = out / "case"
@@ -139,7 +142,9 @@ REAL_SOURCES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def run_real(out: str | Path, shared: str | Path | None = None, *, progress: bool = True):
+def run_real(
+    out: str | Path, shared: str | Path | None = None, *, progress: bool = True
+) -> dict[str, InvestigationResult | str]:
     """Investigate each real public log folder into its own report under ``out``.
 
     Returns
@@ -148,15 +153,11 @@ def run_real(out: str | Path, shared: str | Path | None = None, *, progress: boo
         Report name -> InvestigationResult, or the error message when that
         folder could not be investigated.
     """
-    from .case import Case
-    from .errors import LabForensicsError
-    from .investigation import investigate
-
     root = Path(shared) if shared else Path.cwd().parent / "shared" / "data" / "real"
     if not root.exists():
         print(f"{root} is absent: the real-log demo needs ../shared beside the project; skipped")
         return {}
-    results: dict[str, Any] = {}
+    results: dict[str, InvestigationResult | str] = {}
     for folder, (name, ingest) in REAL_SOURCES.items():
         src = root / folder
         if not src.exists():

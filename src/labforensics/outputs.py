@@ -1,5 +1,7 @@
-"""Writers for every output file: deterministic, and safe against hostile text.
+"""The output folder and its writers: deterministic, and safe against hostile text.
 
+- :data:`OUTPUT_NAMES` lists every file labforensics writes in an output folder;
+  :func:`prepare_out` creates the folder and never deletes a file not in that list.
 - CSV cells of text that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
   return are prefixed with ``'`` so that a spreadsheet never evaluates them
   (OWASP, *CSV Injection*). Numeric columns are left as numbers.
@@ -7,6 +9,27 @@
   newline, so the same findings give the same bytes.
 - Parquet files are written without pandas' index and with fixed writer
   options, so the same table gives the same contents.
+
+An investigation (:func:`labforensics.investigate`) writes the files below;
+``labforensics ingest`` writes ``events.parquet``, ``quarantine.csv``, ``manifest.json`` and
+``ingest_report.json``, the accounting of every file read (rows read, events,
+quarantined, duplicates, unrecognised files and why).
+
+=====================  ===============================================================
+``report.html``        the expert's report, self-contained (figures embedded, no script)
+``findings.json``      verdict, hypotheses, windows, pathways, top sessions with reasons,
+                       accounting and parameters; byte-identical across re-runs (no
+                       wall-clock time, no absolute path)
+``events.parquet``     the canonical event table with ``session_id`` (pseudonymised)
+``sessions.parquet``   the session table
+``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
+                       ``reasons``
+``quarantine.csv``     input rows that could not become events (formulas neutralised)
+``sources.csv``        source addresses ranked by their authentication attempts (brute
+                       force), :func:`labforensics.detect.score_sources` (neutralised)
+``manifest.json``      chain of custody: SHA-256 and size of every input, SHA-256 of
+                       every output, versions, parameters, seed, time zone, start/end
+=====================  ===============================================================
 """
 
 from __future__ import annotations
@@ -24,11 +47,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import OutputExistsError
+
 __all__ = [
     "FORMULA_PREFIXES",
+    "OUTPUT_NAMES",
+    "drop_private",
     "json_safe",
     "neutralise_cell",
     "neutralise_frame",
+    "prepare_out",
     "write_csv",
     "write_json",
     "write_parquet",
@@ -36,6 +64,88 @@ __all__ = [
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+#: Every file name labforensics writes in an output folder (ingest and investigate).
+OUTPUT_NAMES = frozenset(
+    {
+        "events.parquet",
+        "quarantine.csv",
+        "ingest_report.json",
+        "manifest.json",
+        "findings.json",
+        "sessions.parquet",
+        "scores.parquet",
+        "sources.csv",
+        "report.html",
+    }
+)
+
+
+def prepare_out(out: Path, force: bool) -> Path:
+    """Create the output folder; refuse an existing non-empty one unless ``force``.
+
+    With ``force``, a folder holding a previous labforensics output (its
+    ``manifest.json``) is emptied of the files labforensics writes (:data:`OUTPUT_NAMES`)
+    so that the folder, and the new manifest's output list, hold exactly what this
+    run writes. A folder holding anything else is refused even with ``force``:
+    labforensics never deletes a file it did not write.
+
+    Raises
+    ------
+    OutputExistsError
+        When ``out`` is an existing file; when it is a non-empty folder and ``force``
+        is False; when ``force`` is given but the folder holds files (or folders)
+        labforensics did not write.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(
+            f"--out {out} is a file, not a folder; choose a folder path (new or empty)"
+        )
+    try:
+        entries = sorted(out.iterdir()) if out.exists() else []
+    except OSError as exc:
+        raise OutputExistsError(f"cannot list output folder {out}: {exc.strerror or exc}") from exc
+    if entries and not force:
+        raise OutputExistsError(f"output folder {out} exists and is not empty; pass --force")
+    if entries:
+        unknown = [
+            e.name
+            for e in entries
+            if e.name not in OUTPUT_NAMES or e.is_symlink() or not e.is_file()
+        ]
+        if unknown:
+            more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+            raise OutputExistsError(
+                f"{out} holds files labforensics did not write: {', '.join(unknown[:10])}{more}; "
+                "choose another --out"
+            )
+        if not (out / "manifest.json").is_file():
+            raise OutputExistsError(
+                f"{out} holds no manifest.json, so it is not a previous labforensics output "
+                "and --force will not empty it; choose another --out"
+            )
+        for e in entries:
+            try:
+                e.unlink()
+            except OSError as exc:
+                raise OutputExistsError(
+                    f"cannot remove the previous output {e}: {exc.strerror or exc}"
+                ) from exc
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputExistsError(
+            f"cannot create output folder {out}: {exc.strerror or exc}"
+        ) from exc
+    return out
+
+
+def drop_private(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop private columns (``_ipp``, ``_record`` ...) that must never leave the process."""
+    private = [c for c in df.columns if str(c).startswith("_")]
+    return df.drop(columns=private) if private else df
 
 
 def neutralise_cell(value: object) -> object:

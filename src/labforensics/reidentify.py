@@ -15,7 +15,6 @@ computes :func:`labforensics.privacy.pseudonymise_one` for each distinct
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -23,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import EvidenceError, OutputExistsError, ParameterError
+from .errors import OutputExistsError, ParameterError
 
-__all__ = ["add_arguments", "evidence_patients", "reidentify"]
+__all__ = ["evidence_patients", "reidentify"]
 
 
 def _is_investigation_folder(folder: Path) -> bool:
@@ -173,27 +172,3 @@ def reidentify(
     except OSError:  # pragma: no cover - some file systems ignore modes
         pass
     return res
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments of ``labforensics reidentify``."""
-    p.add_argument("--case-key", required=True, type=Path, help="the case key file")
-    p.add_argument("--evidence", required=True, nargs="+", help="evidence files or folders")
-    p.add_argument("--pseudonyms", required=True, type=Path, help="file listing pseudonyms")
-    p.add_argument("--out", required=True, type=Path, help="CSV to write (outside any report)")
-    p.add_argument("--case", type=Path, default=None, help="case.toml (time zone, lab aliases)")
-    p.add_argument("--force", action="store_true", help="overwrite --out")
-    p.set_defaults(func=_cmd)
-
-
-def _cmd(ns: argparse.Namespace) -> int:
-    from .case import load_case
-
-    case = load_case(ns.case)
-    if not Path(ns.case_key).is_file():
-        raise EvidenceError(f"case key file {ns.case_key} not found")
-    res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, tz=case.tz,
-                     lab_aliases=case.lab_aliases, force=ns.force)  # fmt: skip
-    n = int(res["found"].sum())
-    print(f"{n} of {len(res)} pseudonyms resolved; written to {ns.out} (mode 0600)")
-    return 0

@@ -13,7 +13,7 @@ compares, file by file, ``verdict.json``, ``flagged.json``, ``windows.json`` and
 After a deliberate change, ``pytest fixtures/ --lf-update-expected`` rewrites
 ``expected/`` (review the diff with ``git diff fixtures/`` before committing).
 
-This module imports nothing of labforensics at import time, so pytest starts
+This module imports only the package's lazy public API at import time, so pytest starts
 even when a stage is missing or broken; the replay imports it when it runs.
 """
 
@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+import labforensics  # the lazy public API: no stage is imported until a replay runs
 
 __all__ = ["EXPECTED_FILES", "compare_expected", "expected_from_findings", "replay_case"]
 
@@ -104,9 +106,9 @@ def _dump(obj: Any) -> str:
 
 def replay_case(case_toml: Path, workdir: Path) -> dict[str, Any]:
     """Investigate a fixture case into ``workdir/out``; returns ``findings.json``'s content."""
-    from labforensics.investigation import investigate
-
-    res = investigate(None, workdir / "out", case=case_toml, force=True, progress=False)
+    res = labforensics.investigate(
+        None, workdir / "out", case=case_toml, force=True, progress=False
+    )
     return res.findings
 
 

@@ -16,9 +16,9 @@ from standin import (
     standin_sessions,
 )
 
-from labforensics.investigation import build_findings, session_scores_table
 from labforensics.report import ReportData, render_report
 from labforensics.report import figures as figs
+from labforensics.report.findings import build_findings, session_scores_table
 
 
 def _findings_and_data():

@@ -1,0 +1,598 @@
+"""The whole investigation in one call: evidence in, forensic report out.
+
+:func:`investigate` chains the stages (ingest, sessions, features and detection,
+attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
+``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``quarantine.csv``,
+``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
+
+The case key (pseudonymisation) comes from the case file's ``key_file``, else
+``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
+(``<out>.key``), created with a random key on the first run and reused by later
+runs into the same folder. The key is never written inside the output folder;
+the manifest records its fingerprint only.
+
+:func:`ingest_only` is the ``labforensics ingest`` command's work: the evidence
+read and its tables written, with a manifest, and nothing more.
+
+This module orchestrates and holds no rule of its own: each stage is called
+with exactly its signature, the findings are built and worded in
+:mod:`labforensics.report.findings`, the files written by
+:mod:`labforensics.outputs`, the case key found by :mod:`labforensics.case`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .attribution import Attribution, AttributionParams, attribute
+from .case import Case, _inside, ingest_options, load_case, make_params, resolve_case_key
+from .custody import EvidenceFile, run_manifest
+from .detect import DetectParams, Scores, SourceParams, score, score_sources
+from .errors import EvidenceError, ParameterError
+from .features import FeatureParams, build_features
+from .ingest import Evidence, read_evidence
+from .ingest.files import expand_paths
+from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
+from .privacy import CaseKey
+from .report import ReportData, write_report
+from .report.findings import (
+    build_findings,
+    params_dict,
+    reproduce_text,
+    session_scores_table,
+    summary_text,
+)
+from .sessions import SessionParams, Sessions, sessionize
+
+__all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
+
+# --- the result --------------------------------------------------------------------------
+
+
+@dataclass
+class InvestigationResult:
+    """What :func:`investigate` returns.
+
+    Attributes
+    ----------
+    out : pathlib.Path
+        The output folder.
+    findings : dict
+        The content of ``findings.json``.
+    timings : dict of str to float
+        Elapsed seconds per stage (not in findings: wall-clock values).
+    evidence, sessions, scores, attribution : Evidence, Sessions, Scores, Attribution
+        The stages' results, for further work in a notebook.
+    key_file : pathlib.Path or None
+        The case key file used (None when the key came from the environment).
+    """
+
+    out: Path
+    findings: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
+    sessions: Sessions | None = None
+    scores: Scores | None = None
+    attribution: Attribution | None = None
+    key_file: Path | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The verdict's code (``vendor``, ``insider``, ``outside``, ``none`` ...)."""
+        return str(self.findings["verdict"]["verdict"])
+
+    @property
+    def report(self) -> Path:
+        """The path of ``report.html``."""
+        return self.out / "report.html"
+
+    def summary(self) -> str:
+        """One screen of text: verdict, top findings, where the report is."""
+        return summary_text(self.findings, self.out, key_file=self.key_file, timings=self.timings)
+
+    def __repr__(self) -> str:
+        return f"InvestigationResult(out={str(self.out)!r}, verdict={self.verdict!r})"
+
+
+def _utcnow() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+def expand_evidence(paths: Sequence[Path]) -> list[tuple[Path, Any]]:
+    """:func:`labforensics.ingest.files.expand_paths` with its failures as EvidenceError.
+
+    A symbolic-link loop inside an evidence folder (RuntimeError "Symlink loop" from
+    :meth:`pathlib.Path.resolve`) or an unreadable folder (OSError) names the path.
+
+    Raises
+    ------
+    EvidenceError
+        When a path does not exist, cannot be listed, or holds a link loop.
+    """
+    try:
+        return list(expand_paths(paths))  # raises EvidenceError naming a missing path
+    except EvidenceError:
+        raise
+    except RuntimeError as exc:  # pathlib: "Symlink loop from '...'"
+        raise EvidenceError(
+            f"cannot expand the evidence {', '.join(str(p) for p in paths)}: {exc} "
+            "(a symbolic link points to itself; remove it or name the files explicitly)"
+        ) from exc
+    except OSError as exc:
+        where = exc.filename or ", ".join(str(p) for p in paths)
+        raise EvidenceError(
+            f"cannot expand the evidence at {where}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
+    """Drop unreadable files from the inputs, recording why (the run goes on without them).
+
+    Folders and globs are expanded only when one of their files cannot be read;
+    otherwise the paths are passed on as given.
+
+    Raises
+    ------
+    EvidenceError
+        When a path does not exist (a typo must not silently shrink the evidence),
+        or when no readable input is left.
+    """
+    items = expand_evidence(paths)
+    bad: list[dict[str, str]] = []
+    ok_files: list[Path] = []
+    for p, _ in items:
+        try:
+            with open(p, "rb") as fh:
+                fh.read(1)
+        except OSError as exc:
+            bad.append({"source_file": p.name, "problem": f"unreadable: {exc.strerror or exc}"})
+            continue
+        ok_files.append(p)
+    if not ok_files:
+        raise EvidenceError(
+            "no readable evidence file in "
+            + ", ".join(str(p) for p in paths)
+            + ("; " + "; ".join(f"{b['source_file']} {b['problem']}" for b in bad) if bad else "")
+        )
+    return (list(paths) if not bad else ok_files), bad
+
+
+def _evidence_paths(
+    evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None, case: Case
+) -> list[Path]:
+    """The evidence paths as given, else the case file's ``[evidence] paths``.
+
+    Raises
+    ------
+    ParameterError
+        When no evidence is given and the case file names none.
+    """
+    if evidence is None or (isinstance(evidence, Sequence) and not isinstance(evidence, str)
+                            and len(evidence) == 0):  # fmt: skip
+        if not case.evidence:
+            raise ParameterError(
+                "no evidence given and the case file names none ([evidence] paths)"
+            )
+        evidence = list(case.evidence)
+    if isinstance(evidence, str | os.PathLike):
+        return [Path(evidence)]
+    return [Path(p) for p in evidence]
+
+
+def _check_no_overlap(paths: Sequence[Path], out: Path) -> None:
+    """Refuse an output folder inside the evidence, or evidence inside the output folder."""
+    for p in paths:
+        if _inside(out, p) or _inside(p, out):
+            raise ParameterError(f"the output folder {out} and the evidence {p} overlap")
+
+
+# --- the stages --------------------------------------------------------------------------
+
+
+class _Stages:
+    """Runs named stages with a tqdm bar each and records their elapsed seconds."""
+
+    def __init__(self, n: int, progress: bool) -> None:
+        self.n = n
+        self.i = 0
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self.rows: list[dict[str, Any]] = []
+
+    def run(self, name: str, fn: Callable[[], Any], count: Callable[[Any], str] | None = None):
+        self.i += 1
+        t0 = time.perf_counter()
+        with tqdm(total=1, desc=f"[{self.i}/{self.n}] {name}", disable=not self.progress,
+                  leave=True, file=sys.stderr, bar_format="{desc}: {bar:12} {elapsed}{postfix}",
+                  ) as bar:  # fmt: skip
+            res = fn()
+            note = count(res) if count else ""
+            if note:
+                bar.set_postfix_str(note)
+            bar.update(1)
+        self.timings[name] = time.perf_counter() - t0
+        self.rows.append({"stage": name, "output": note})
+        return res
+
+
+def _file_record(path: Path, role: str, fmt: str | None = None) -> tuple[Any, dict[str, Any]]:
+    ef = EvidenceFile.hash(path, path.name, fmt)
+    return ef, {"source_file": path.name, "role": role, "format": fmt, "size": ef.size,
+                "sha256": ef.sha256}  # fmt: skip
+
+
+def _evidence_record(ef: EvidenceFile) -> dict[str, Any]:
+    """An evidence file as a findings input (name, role, format, size in bytes, SHA-256)."""
+    return {"source_file": ef.source_file, "role": "evidence", "format": ef.format,
+            "size": ef.size, "sha256": ef.sha256}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one run reads and how: the case, every stage's parameters, the companion files."""
+
+    case: Case
+    ingest: dict[str, Any]
+    sources: SourceParams
+    sessions: SessionParams
+    features: FeatureParams
+    detection: DetectParams
+    attribution: AttributionParams
+    leak: Path | None
+    transfers: Path | None
+    evidence: list[Path]
+    overrides: dict[str, Any]
+
+    def parameters(self) -> dict[str, Any]:
+        """The ``parameters`` section of findings.json and manifest.json."""
+        return {
+            "case": self.case.to_dict(),
+            "sessions": params_dict(self.sessions),
+            "features": params_dict(self.features),
+            "detection": params_dict(self.detection),
+            "sources": params_dict(self.sources),
+            "attribution": params_dict(self.attribution),
+            "tz": self.case.tz,
+            "seed": self.case.seed,
+            "ingest": {k: v for k, v in sorted(self.ingest.items()) if k != "progress"},
+        }
+
+
+def _plan(
+    evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+    case: str | os.PathLike[str] | Case | None,
+    *,
+    leak: str | os.PathLike[str] | None,
+    transfers: str | os.PathLike[str] | None,
+    tz: str | None,
+    year: int | None,
+    lab: str | None,
+) -> _Plan:
+    """Load the case, apply the command-line overrides and check every stage's parameters.
+
+    Every parameter is checked here, before anything is read or written.
+
+    Raises
+    ------
+    ParameterError
+        On a bad case file or parameter (naming the file, section and key), or when
+        no evidence is given and the case file names none.
+    """
+    case_ = load_case(case)
+    if tz is not None:
+        case_ = dataclasses.replace(case_, tz=tz)
+    ingest_kw = ingest_options(case_)
+    if year is not None:
+        ingest_kw["year"] = year
+    if lab is not None:
+        ingest_kw["lab"] = lab
+    return _Plan(
+        case=case_,
+        ingest=ingest_kw,
+        sources=make_params(SourceParams, case_, "sources"),
+        sessions=make_params(SessionParams, case_, "sessions"),
+        features=make_params(FeatureParams, case_, "features"),
+        detection=make_params(DetectParams, case_, "detection"),
+        attribution=make_params(AttributionParams, case_, "attribution"),
+        leak=Path(leak) if leak is not None else case_.leak,
+        transfers=Path(transfers) if transfers is not None else case_.transfers,
+        evidence=_evidence_paths(evidence, case_),
+        overrides={"tz": tz, "year": year, "lab": lab},
+    )
+
+
+@dataclass
+class _Results:
+    """The stages' results of one run."""
+
+    evidence: Evidence
+    sources: pd.DataFrame
+    sessions: Sessions
+    scores: Scores
+    session_scores: pd.DataFrame
+    scored: pd.DataFrame
+    attribution: Attribution
+
+
+def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
+    case = plan.case
+    return read_evidence(
+        [str(p) for p in files],
+        tz=case.tz,
+        profile=plan.ingest.get("profile"),
+        case_key=key,
+        year=plan.ingest.get("year"),
+        lab=plan.ingest.get("lab"),
+        lab_aliases=case.lab_aliases,
+        account_kinds=case.account_kinds,
+        progress=progress,
+    )
+
+
+def _run_stages(
+    st: _Stages, files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool
+) -> _Results:
+    """Ingest, source addresses, sessions, features and detection, attribution."""
+    ev = st.run("ingest", lambda: _ingest(files, plan, key, progress),
+                lambda e: f"{len(e.events):,} events, {int(len(e.quarantine)):,} quarantined")  # fmt: skip
+    src = st.run("sources", lambda: score_sources(ev.events, plan.sources),
+                 lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
+    ss = st.run("sessions", lambda: sessionize(ev.events, plan.sessions),
+                lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
+    sc = st.run("detection",
+                lambda: score(build_features(ss.events, ss.sessions, plan.features), plan.detection))  # fmt: skip
+    sst = session_scores_table(sc)
+    scored = sc.session if sc.session is not None else sst
+    at = st.run(
+        "attribution",
+        lambda: attribute(ss.events, ss.sessions, scored, leak=plan.leak,
+                          transfers=plan.transfers, case_key=key, params=plan.attribution),
+        lambda a: f"verdict {a.verdict}",
+    )  # fmt: skip
+    return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
+                    scored=scored, attribution=at)  # fmt: skip
+
+
+# --- the outputs -------------------------------------------------------------------------
+
+
+def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
+    """The leak, transfer log and case file, hashed: custody records and findings inputs."""
+    files, records = [], []
+    for p, role in ((plan.leak, "leak"), (plan.transfers, "transfers"), (plan.case.path, "case")):
+        if p is not None:
+            efile, rec = _file_record(Path(p), role)
+            files.append(efile)
+            records.append(rec)
+    return files, records
+
+
+def _write_outputs(
+    out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]], key: CaseKey,
+    unreadable: list[dict[str, str]], stages: list[dict[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    """Write findings.json, the Parquet tables, the CSV files and report.html."""
+    ev, ss, case = res.evidence, res.sessions, plan.case
+    reproduce = reproduce_text(
+        plan.evidence, case_file=case.path, leak=plan.leak, transfers=plan.transfers,
+        overrides=plan.overrides, key_fingerprint=key.fingerprint,
+    )  # fmt: skip
+    events_out = drop_private(ss.events)
+    leak_n = res.attribution.totals.get("leak_identifiers") if plan.leak is not None else None
+    findings = build_findings(
+        events=events_out, sessions=ss.sessions, session_scores=res.session_scores,
+        attribution=res.attribution, accounting=ev.report.to_dict(), inputs=inputs, case=case,
+        parameters=plan.parameters(), key_fingerprint=key.fingerprint, leak_patients=leak_n,
+        transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
+        reproduce=reproduce, sources=res.sources,
+    )  # fmt: skip
+    write_json(findings, out / "findings.json")
+    write_parquet(events_out, out / "events.parquet")
+    write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
+    write_parquet(res.scored, out / "scores.parquet")
+    write_csv(ev.quarantine, out / "quarantine.csv")
+    write_csv(res.sources, out / "sources.csv")
+    data = ReportData(
+        findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
+        accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
+        session_scores=res.session_scores,
+    )  # fmt: skip
+    write_report(data, out / "report.html")
+    return findings
+
+
+def _write_manifest(
+    out: Path, plan: _Plan, files: list[EvidenceFile], *, started: str,
+    command: list[str] | None, key: CaseKey, timings: Mapping[str, float],
+) -> None:  # fmt: skip
+    """Write manifest.json: every input's and output's SHA-256, parameters, times."""
+    manifest = run_manifest(
+        inputs=files, out=out, parameters=plan.parameters(), started=started,
+        finished=_utcnow(), command=command or ["labforensics.investigate"],
+        key_fingerprint=key.fingerprint,
+        extra={"seed": plan.case.seed, "tz": plan.case.tz,
+               "timings_s": {k: round(v, 3) for k, v in timings.items()}},
+    )  # fmt: skip
+    write_json(manifest, out / "manifest.json")
+
+
+# --- ingest only -------------------------------------------------------------------------
+
+
+def _no_readable_file(evidence: Sequence[str | os.PathLike[str]], ev: Evidence) -> EvidenceError:
+    """The error of an ingest that recognised no file, naming up to five and why."""
+    why = ev.report.unrecognised_reasons
+    listed = "; ".join(f"{n}: {why.get(n, 'not recognised')}" for n in ev.report.unrecognised[:5])
+    more = len(ev.report.unrecognised) - 5
+    return EvidenceError(
+        "no readable evidence file in "
+        + ", ".join(str(e) for e in evidence)
+        + (f" ({listed}{f'; {more} more' if more > 0 else ''})" if listed else "")
+    )
+
+
+def ingest_only(
+    evidence: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    *,
+    tz: str,
+    profile: str | None = None,
+    case_key: str | os.PathLike[str] | None = None,
+    year: int | None = None,
+    lab: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    command: list[str] | None = None,
+) -> Evidence:
+    """Read the evidence and write its tables alone (``labforensics ingest``).
+
+    Writes ``events.parquet``, ``quarantine.csv``, ``ingest_report.json`` and
+    ``manifest.json`` into ``out``. On any failure, what the run wrote is removed
+    again: a half-written output is never left behind (nor mistaken for a whole one).
+
+    Parameters
+    ----------
+    evidence : list of path
+        Files, folders or globs (as :func:`labforensics.read_evidence`).
+    out : path
+        Output folder; must not exist or be empty unless ``force``.
+    tz, profile, case_key, year, lab
+        As :func:`labforensics.read_evidence`.
+    force : bool
+        Overwrite a previous labforensics output folder.
+    progress : bool
+        Show a progress bar (stderr).
+    command : list of str, optional
+        The command line recorded in manifest.json.
+
+    Returns
+    -------
+    Evidence
+
+    Raises
+    ------
+    EvidenceError
+        When a path does not exist, holds a link loop, or no file is recognised.
+    OutputExistsError
+        When ``out`` cannot be used (see :func:`labforensics.outputs.prepare_out`).
+    """
+    started = _utcnow()
+    expand_evidence([Path(e) for e in evidence])  # a missing path or a link loop: exit 2
+    out_p = prepare_out(Path(out), force)
+    written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
+    try:
+        ev = read_evidence(evidence, tz=tz, profile=profile, case_key=case_key, year=year,
+                           lab=lab, progress=progress)  # fmt: skip
+        if not ev.report.files:
+            raise _no_readable_file(evidence, ev)
+        write_parquet(ev.events, written[0])
+        write_csv(ev.quarantine, written[1])
+        write_json(ev.report.to_dict(), written[2])
+        manifest = run_manifest(
+            inputs=list(ev.manifest), out=out_p,
+            parameters={"tz": tz, "profile": profile, "year": year, "lab": lab},
+            started=started, finished=_utcnow(), command=command or ["labforensics.ingest_only"],
+            key_fingerprint=ev.case_key_fingerprint,
+        )  # fmt: skip
+        write_json(manifest, out_p / "manifest.json")
+    except BaseException:
+        for f in [*written, out_p / "manifest.json"]:
+            f.unlink(missing_ok=True)
+        raise
+    return ev
+
+
+# --- the whole investigation -------------------------------------------------------------
+
+
+def investigate(
+    evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+    out: str | os.PathLike[str],
+    *,
+    leak: str | os.PathLike[str] | None = None,
+    transfers: str | os.PathLike[str] | None = None,
+    case: str | os.PathLike[str] | Case | None = None,
+    force: bool = False,
+    progress: bool = True,
+    command: list[str] | None = None,
+    tz: str | None = None,
+    year: int | None = None,
+    lab: str | None = None,
+) -> InvestigationResult:
+    """Run the whole investigation and write the forensic report.
+
+    Parameters
+    ----------
+    evidence : path or list of paths, or None
+        Evidence files, folders or globs (as :func:`labforensics.read_evidence`).
+        None takes them from the case file's ``[evidence]`` section.
+    out : path
+        Output folder; must not exist or be empty unless ``force``.
+    leak : path, optional
+        Leaked identifiers (CSV with ``lab`` and ``ipp`` columns); default from the case.
+    transfers : path, optional
+        The vendor's FTP server ``xferlog``; default from the case.
+    case : path or Case, optional
+        ``case.toml`` (see :mod:`labforensics.case`).
+    force : bool
+        Overwrite a previous labforensics output folder.
+    progress : bool
+        Show a progress bar per stage (stderr).
+    command : list of str, optional
+        The command line recorded in manifest.json.
+    tz : str, optional
+        IANA time zone of the sources; overrides the case file's ``[case] tz``.
+    year : int, optional
+        Year of RFC 3164 syslog lines (which carry none); overrides ``[ingest] year``.
+    lab : str, optional
+        Lab of sources that name none; overrides ``[ingest] lab``.
+
+    Returns
+    -------
+    InvestigationResult
+
+    Raises
+    ------
+    OutputExistsError
+        When ``out`` exists, is not empty and ``force`` is False.
+    EvidenceError
+        When an evidence path does not exist or nothing readable is left.
+    CaseKeyError, ParameterError
+        On a bad key file or case file.
+    """
+    started = _utcnow()
+    plan = _plan(evidence, case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab)
+    out_p = Path(out).resolve()
+    _check_no_overlap(plan.evidence, out_p)
+    readable, unreadable = _check_inputs(plan.evidence)
+    prepare_out(out_p, force)
+    key, key_file = resolve_case_key(plan.case, out_p)
+    st = _Stages(6, progress)
+    res = _run_stages(st, readable, plan, key, progress)
+    companion_files, companion_inputs = _companions(plan)
+    inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
+    findings = st.run(
+        "report",
+        lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key, unreadable=unreadable,
+                               stages=st.rows),
+        lambda f: f"verdict {f['verdict']['verdict']}",
+    )  # fmt: skip
+    _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
+                    command=command, key=key, timings=st.timings)  # fmt: skip
+    return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
+                               evidence=res.evidence, sessions=res.sessions, scores=res.scores,
+                               attribution=res.attribution, key_file=key_file)  # fmt: skip

@@ -1,0 +1,514 @@
+"""The findings of an investigation, built and worded: ``findings.json``.
+
+:func:`build_findings` turns the stages' results (events, sessions, session
+scores, attribution, ingest accounting, inputs, parameters) into the content of
+``findings.json``: the question asked, the verdict and its wording, hypotheses,
+windows, pathways, top sessions and source addresses with their reasons,
+counts, accounting, the inputs' digests, the parameters and the command that
+reproduces the run. Deterministic and JSON-safe: no wall-clock time, no
+absolute path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .. import __version__
+from ..case import Case
+from ..outputs import json_safe
+from .html import make_formatter
+from .tables import log_gaps, migrations
+
+if TYPE_CHECKING:
+    from ..detect import Scores
+
+__all__ = [
+    "MAX_LISTED_FILES",
+    "QUESTION",
+    "TOP_SESSIONS",
+    "TOP_SOURCES",
+    "attribution_findings",
+    "build_findings",
+    "group_counts",
+    "params_dict",
+    "reproduce_text",
+    "session_scores_table",
+    "summary_text",
+]
+
+QUESTION = (
+    "Who extracted the laboratories' patient records that later leaked: the LIS vendor "
+    "(its extraction tool, support or migration accounts), laboratory staff, or an outside "
+    "attacker? When, through which accounts and pathways?"
+)
+
+#: Number of top sessions kept in findings.json and shown in the report.
+TOP_SESSIONS = 20
+#: Number of top source addresses (authentication attacks) kept in findings.json.
+TOP_SOURCES = 20
+#: Flagged source addresses named one by one in the findings text (the rest counted).
+TEXT_SOURCES = 3
+
+
+def _reasons_list(value: Any) -> list[str]:
+    if value is None or value is pd.NA:
+        return []
+    if isinstance(value, str):
+        return [r.strip() for r in value.split(";") if r.strip()]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value if v is not None and v is not pd.NA]
+    return [str(value)]
+
+
+def session_scores_table(scores: Scores | pd.DataFrame) -> pd.DataFrame:
+    """The session-level scores as a plain table.
+
+    Accepts a :class:`labforensics.detect.Scores` (its session table, None when
+    sessions were not scored) or a DataFrame with ``session_id`` and ``score``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``session_id`` (str), ``score`` (float64, higher is more anomalous), ``rank``
+        (int64, 1 is the most anomalous), ``flagged`` (bool), ``reasons`` (str, the
+        top reasons joined by ``"; "``), sorted by rank.
+    """
+    table = scores if isinstance(scores, pd.DataFrame) else scores.session
+    cols = ["session_id", "score", "rank", "flagged", "reasons"]
+    if table is None or "session_id" not in table.columns:
+        return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in
+                             zip(cols, ["string", "float64", "int64", "bool", "string"],
+                                 strict=True)})  # fmt: skip
+    t = table.reset_index(drop=True)
+    score = pd.to_numeric(t["score"], errors="coerce").astype("float64")
+    if "rank" in t.columns:
+        rank = pd.to_numeric(t["rank"], errors="coerce").fillna(len(t)).astype("int64")
+    else:
+        rank = score.rank(method="first", ascending=False).fillna(len(t)).astype("int64")
+    flagged = t["flagged"].fillna(False).astype(bool) if "flagged" in t.columns else score.gt(0)
+    reasons = t["reasons"] if "reasons" in t.columns else pd.Series([None] * len(t))
+    res = pd.DataFrame({
+        "session_id": t["session_id"].astype("string"),
+        "score": score,
+        "rank": rank,
+        "flagged": flagged.to_numpy(),
+        "reasons": pd.Series(["; ".join(_reasons_list(r)) for r in reasons], dtype="string"),
+    })  # fmt: skip
+    return res.sort_values(["rank", "session_id"], kind="stable").reset_index(drop=True)
+
+
+def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+    if ss.empty or sessions.empty:
+        return []
+    keep = [c for c in ("session_id", "lab", "account", "account_kind", "role", "start", "end",
+                        "duration_s", "n_events", "hosts", "src_ips", "modules",
+                        "records_exported", "records_extracted", "bytes_out",
+                        "distinct_patients", "failed_logins_before") if c in sessions.columns]  # fmt: skip
+    top = ss.head(n).merge(sessions[keep], on="session_id", how="left", sort=False)
+    rows = json_safe(top)
+    for r in rows:
+        r["reasons"] = _reasons_list(r.get("reasons"))
+    return rows
+
+
+def _verdict_class(code: str) -> str:
+    c = code.lower()
+    if any(k in c for k in ("vendor", "editeur", "supplier")):
+        return "vendor"
+    if any(k in c for k in ("insider", "staff", "internal")):
+        return "insider"
+    if any(k in c for k in ("outside", "external", "attacker")):
+        return "outside"
+    if "mixed" in c:
+        return "mixed"
+    if any(k in c for k in ("none", "no_incident", "nothing")):
+        return "none"
+    return "undetermined"
+
+
+_VERDICT_LABELS = {
+    "vendor": "The LIS vendor",
+    "insider": "Laboratory staff (insider)",
+    "outside": "An outside attacker",
+    "mixed": "Mixed: several sources",
+    "none": "No exfiltration found",
+    "undetermined": "Undetermined",
+}
+
+
+def _stability_text(stab: Any) -> str:
+    if stab is None:
+        return "not assessed"
+    if isinstance(stab, str):
+        return stab
+    if isinstance(stab, int | float):
+        return f"{float(stab):.0%} of perturbed runs agree"
+    if isinstance(stab, Mapping):
+        share = stab.get("agreement")
+        runs = stab.get("runs")
+        n = len(runs) if isinstance(runs, list) else runs
+        if isinstance(share, int | float):
+            if not n:
+                return "no rerun made"
+            return f"{float(share):.0%} of {n} reruns with thresholds halved or doubled agree"
+    return str(stab)
+
+
+#: Sections of Attribution.to_dict() surfaced at the top level of findings.json.
+_SURFACED = ("hypotheses", "windows", "pathways", "transfers", "leak_summary", "candidates")
+
+
+_COUNT = re.compile(
+    r"(?<![\w.,:/-])(\d{4,})(?= (?:leaked|records?|events?|patients?|identifiers?|sessions?)\b)"
+)
+
+
+def group_counts(text: str) -> str:
+    """Counts of records, patients, events ... in ``text`` with comma thousands separators.
+
+    Only a run of 4+ digits followed by a counted noun is grouped (``321368 leaked``
+    -> ``321,368 leaked``): years, lab numbers and identifiers are left alone.
+    """
+    return _COUNT.sub(lambda m: f"{int(m.group(1)):,}", text)
+
+
+def attribution_findings(att: Any) -> dict[str, Any]:
+    """Normalise an attribution result (``Attribution``, its ``to_dict()``, or None).
+
+    Returns
+    -------
+    dict
+        ``verdict`` (dict: ``verdict`` code, ``class`` (vendor, insider, outside,
+        mixed, none, undetermined), ``label``, ``strength`` (of the winning
+        hypothesis), ``rule`` (as applied), ``stability``, ``stability_text``,
+        ``summary``), ``hypotheses``, ``windows``, ``pathways``, ``transfers``,
+        ``coverage`` (the per-lab leak summary), ``candidates`` (lists of dicts)
+        and ``raw`` (the rest of ``to_dict()``: rule text, totals, parameters ...).
+    """
+    if att is None:
+        d: dict[str, Any] = {}
+    elif isinstance(att, Mapping):
+        d = json_safe(dict(att))
+    else:
+        d = json_safe(att.to_dict())
+
+    def section(name: str) -> list[dict[str, Any]]:
+        v = d.get(name)
+        return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+    code = str(d.get("verdict") or "undetermined")
+    cls = _verdict_class(code) if att is not None else "undetermined"
+    hyps = section("hypotheses")
+    win = [h for h in hyps if h.get("hypothesis") == code]
+    strength = str(win[0].get("strength")) if win and win[0].get("strength") else "n/a"
+    rule = d.get("verdict_rule") or ""
+    summary = rule
+    if att is None:
+        summary = "No attribution was made."
+    label = _VERDICT_LABELS[cls]
+    if cls == "undetermined" and code not in ("undetermined", ""):
+        label = code
+    return {
+        "verdict": {
+            "verdict": code,
+            "class": cls,
+            "label": label,
+            "strength": strength,
+            "rule": d.get("rule") or "",
+            "stability": d.get("stability", {}).get("agreement")
+            if isinstance(d.get("stability"), dict)
+            else d.get("stability"),
+            "stability_text": _stability_text(d.get("stability")),
+            "summary": group_counts(str(summary)),
+        },
+        "hypotheses": hyps,
+        "windows": section("windows"),
+        "pathways": section("pathways"),
+        "transfers": section("transfers"),
+        "coverage": section("leak_summary") or section("coverage"),
+        "candidates": section("candidates")[:TOP_SESSIONS],
+        "raw": {k: v for k, v in d.items() if k not in _SURFACED and k != "verdict"},
+    }
+
+
+def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
+    when = make_formatter(tz)
+    out: list[str] = []
+    for s in f["top_sessions"][:5]:
+        if not s.get("flagged"):
+            continue
+        recs = (s.get("records_exported") or 0) + (s.get("records_extracted") or 0)
+        reasons = "; ".join(s.get("reasons") or [])[:240]
+        out.append(
+            f"Session of {s.get('account') or '(no account)'} ({s.get('account_kind')}) at {s.get('lab')} "
+            f"starting {when(s.get('start'))}: {recs:,} records sent out, score "
+            f"{s.get('score', 0):.2f}" + (f" ({reasons})" if reasons else "")
+        )
+    flagged_src = [s for s in f.get("top_sources", []) if s.get("flagged")]
+    for s in flagged_src[:TEXT_SOURCES]:
+        out.append(
+            f"Authentication attack from {s.get('src_ip')} at {s.get('lab')}, "
+            f"{when(s.get('first'))} to {when(s.get('last'))}: {s.get('reasons')}"
+        )
+    n_more = f["counts"].get("flagged_sources", 0) - min(len(flagged_src), TEXT_SOURCES)
+    if n_more > 0:
+        out.append(f"{n_more:,} more source address(es) flagged for authentication attacks "
+                   "(sources.csv).")  # fmt: skip
+    if f["windows"]:
+        out.append(f"{len(f['windows'])} exfiltration window(s) established from the leak.")
+    if f["pathways"]:
+        out.append(f"{len(f['pathways'])} pathway(s) across labs.")
+    if f["transfers"]:
+        out.append(f"{len(f['transfers'])} transfer(s) of extraction files from the FTP server.")
+    if f["counts"]["quarantined"]:
+        out.append(f"{f['counts']['quarantined']:,} input rows quarantined (see section 2).")
+    return out
+
+
+#: Above this many evidence files, findings.json lists per-file rows only for notable files
+#: (manifest.json always lists every file with its SHA-256).
+MAX_LISTED_FILES = 500
+_NOTABLE = ("quarantined", "rotation_duplicates", "repeated_headers", "ignored", "field_problems")
+
+
+def _accounting_section(accounting: Mapping[str, Any]) -> dict[str, Any]:
+    """Accounting without absolute paths; per-file rows trimmed to notable files when many."""
+    files = [{k: v for k, v in fr.items() if k != "path"} for fr in accounting.get("files", [])]
+    listed, how = files, "all"
+    if len(files) > MAX_LISTED_FILES:
+        listed = [fr for fr in files if fr.get("truncated") or any(fr.get(c) for c in _NOTABLE)]
+        how = "notable only: " + ", ".join(_NOTABLE) + " or truncated (every file: manifest.json)"
+    return {**accounting, "files": listed, "files_total": len(files), "files_listed": how}
+
+
+def _inputs_section(inputs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every input, or (with many evidence files) the companions and one digest of the rest."""
+    ev = [i for i in inputs if i.get("role") == "evidence"]
+    if len(ev) <= MAX_LISTED_FILES:
+        return [dict(i) for i in inputs]
+    lines = sorted(f"{i['sha256']}  {i['source_file']}\n" for i in ev)
+    digest = hashlib.sha256("".join(lines).encode()).hexdigest()
+    summary = {
+        "source_file": f"{len(ev)} evidence files (listed in manifest.json)",
+        "role": "evidence",
+        "format": ", ".join(sorted({str(i.get("format")) for i in ev})),
+        "size": int(sum(int(i.get("size") or 0) for i in ev)),
+        "sha256": digest,
+        "sha256_of": "sorted lines 'sha256  source_file' of the evidence files",
+    }
+    return [summary, *[dict(i) for i in inputs if i.get("role") != "evidence"]]
+
+
+#: Sections of :func:`attribution_findings` placed at the top level of findings.json.
+_SURFACED_AS = ("verdict", "hypotheses", "windows", "pathways", "transfers", "coverage",
+                "candidates")  # fmt: skip
+
+
+def _leak_found(att: Mapping[str, Any]) -> Any:
+    """Leaked identifiers found in the evidence (attribution totals), or None."""
+    return (att["raw"].get("totals") or {}).get("found")
+
+
+def _leak_section(att: Mapping[str, Any], leak_patients: int | None) -> dict[str, Any]:
+    """``leak``: whether a leak was given, its size, the labs it was found in."""
+    return {
+        "given": leak_patients is not None,
+        "patients": leak_patients,
+        "labs": len({c.get("lab") for c in att["coverage"] if c.get("leaked_found")})
+        if att["coverage"]
+        else None,
+        "found": _leak_found(att),
+    }
+
+
+def _counts_section(
+    ev: pd.DataFrame,
+    sessions: pd.DataFrame,
+    session_scores: pd.DataFrame,
+    inputs: Sequence[Mapping[str, Any]],
+    totals: Mapping[str, Any],
+    sources: pd.DataFrame | None,
+) -> dict[str, int]:
+    """``counts``: input files and bytes, events, quarantined rows, sessions, sources, labs."""
+    return {
+        "input_files": len([i for i in inputs if i.get("role") == "evidence"]),
+        "input_bytes": int(sum(int(i.get("size") or 0) for i in inputs)),
+        "events": int(len(ev)),
+        "quarantined": int(totals.get("quarantined", 0)),
+        "sessions": int(len(sessions)),
+        "flagged_sessions": int(session_scores["flagged"].sum()) if len(session_scores) else 0,
+        "sources": int(len(sources)) if sources is not None else 0,
+        "flagged_sources": int(sources["flagged"].sum()) if sources is not None else 0,
+        "labs": int(ev["lab"].nunique()) if len(ev) else 0,
+    }
+
+
+def build_findings(
+    *,
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    session_scores: pd.DataFrame,
+    attribution: Any,
+    accounting: Mapping[str, Any],
+    inputs: Sequence[Mapping[str, Any]],
+    case: Case,
+    parameters: Mapping[str, Any],
+    key_fingerprint: str | None,
+    sources: pd.DataFrame | None = None,
+    leak_patients: int | None = None,
+    transfers_given: bool = False,
+    unreadable: Sequence[Mapping[str, str]] = (),
+    stages: Sequence[Mapping[str, Any]] = (),
+    reproduce: str = "",
+) -> dict[str, Any]:
+    """Assemble ``findings.json`` (JSON-safe, deterministic, no wall-clock time, no absolute path).
+
+    Parameters
+    ----------
+    events, sessions : pandas.DataFrame
+        Canonical event (with ``session_id``) and session tables.
+    session_scores : pandas.DataFrame
+        :func:`session_scores_table` output.
+    attribution : Attribution, dict or None
+    accounting : dict
+        :meth:`IngestReport.to_dict` (``totals``, ``files`` ...).
+    inputs : list of dict
+        ``source_file``, ``format``, ``size`` (bytes), ``sha256``, ``role`` of every input.
+    sources : pandas.DataFrame, optional
+        :func:`labforensics.detect.score_sources` output, sorted by rank; its first
+        :data:`TOP_SOURCES` rows become ``top_sources``.
+    """
+    tz = case.tz
+    att = attribution_findings(attribution)
+    ev = events
+    totals = dict(accounting.get("totals", {}))
+    if leak_patients is None or _leak_found(att) == 0:
+        # stability measures how often reruns reach the same attribution of a leak:
+        # with no leak (or none of it found in the evidence) there is nothing to attribute
+        att["verdict"]["stability_text"] = "not applicable (no leak to attribute)"
+    f: dict[str, Any] = {
+        "question": QUESTION,
+        "tool": {"name": "labforensics", "version": __version__},
+        "case": {"name": case.name, "tz": tz, "seed": case.seed},
+        "case_key_fingerprint": key_fingerprint,
+        **{k: att[k] for k in _SURFACED_AS},
+        "attribution": att["raw"],
+        "leak": _leak_section(att, leak_patients),
+        "transfers_given": transfers_given,
+        "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS),
+        "top_sources": json_safe(sources.head(TOP_SOURCES)) if sources is not None else [],
+        "counts": _counts_section(events, sessions, session_scores, inputs, totals, sources),
+        "period": {
+            "start": ev["ts"].min() if len(ev) else None,
+            "end": ev["ts"].max() if len(ev) else None,
+        },
+        "accounting": _accounting_section(accounting),
+        "unreadable": list(unreadable),
+        "migrations": migrations(ev) if len(ev) else [],
+        "gaps": log_gaps(ev, tz) if len(ev) else [],
+        "inputs": _inputs_section(inputs),
+        "parameters": parameters,
+        "stages": list(stages),
+        "reproduce": reproduce,
+    }
+    f = json_safe(f)
+    f["findings_text"] = _findings_text(f, tz)
+    f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
+    return f
+
+
+def params_dict(p: Any) -> Any:
+    """A parameters dataclass as a JSON-safe dict (field name -> value); None stays None."""
+    if p is None:
+        return None
+    if dataclasses.is_dataclass(p):
+        return json_safe({f.name: getattr(p, f.name) for f in dataclasses.fields(p)})
+    return json_safe(p)
+
+
+def reproduce_text(
+    evidence: Sequence[Path],
+    *,
+    case_file: Path | None,
+    leak: Path | None,
+    transfers: Path | None,
+    overrides: Mapping[str, Any],
+    key_fingerprint: str,
+) -> str:
+    """The command that reproduces the run, with file names only (no absolute path).
+
+    Parameters
+    ----------
+    evidence : list of Path
+        The evidence paths as given.
+    case_file, leak, transfers : Path or None
+        The companion files, when given.
+    overrides : dict
+        Command-line overrides of the case file, in order: ``tz``, ``year``, ``lab``
+        (a value of None is left out).
+    key_fingerprint : str
+        Fingerprint of the case key (never the key).
+    """
+    repro = ["labforensics investigate", *[p.name for p in evidence], "--out", "OUT"]
+    for flag, path in (("--case", case_file), ("--leak", leak), ("--transfers", transfers)):
+        if path:
+            repro += [flag, Path(path).name]
+    for name in ("tz", "year", "lab"):
+        if overrides.get(name) is not None:
+            repro += [f"--{name}", str(overrides[name])]
+    return (
+        " ".join(repro)
+        + f"\n# with the case key whose fingerprint is {key_fingerprint}"
+        + f"\n# labforensics {__version__}"
+    )
+
+
+def summary_text(
+    findings: Mapping[str, Any],
+    out: Path,
+    *,
+    key_file: Path | None = None,
+    timings: Mapping[str, float] | None = None,
+) -> str:
+    """One screen of text: verdict, top findings, where the report is.
+
+    Parameters
+    ----------
+    findings : dict
+        :func:`build_findings` output.
+    out : Path
+        The output folder (its ``report.html`` and ``findings.json`` are named).
+    key_file : Path, optional
+        The case key file, named with a warning to keep it.
+    timings : dict of str to float, optional
+        Elapsed seconds per stage.
+    """
+    f = findings
+    v = f["verdict"]
+    lines = [
+        f"Verdict: {v['label']} (strength: {v['strength']}; stability: {v['stability_text']})",
+        f"  {v['summary']}",
+        "",
+        f"Evidence: {f['counts']['input_files']} file(s), {f['counts']['events']:,} events, "
+        f"{f['counts']['quarantined']:,} quarantined, {f['counts']['sessions']:,} sessions, "
+        f"{f['counts']['flagged_sessions']:,} flagged.",
+    ]
+    if f.get("findings_text"):
+        lines.append("Top findings:")
+        lines += [f"  {i}. {t}" for i, t in enumerate(f["findings_text"][:8], 1)]
+    lines.append("")
+    lines.append(f"Report:   {out / 'report.html'}")
+    lines.append(f"Findings: {out / 'findings.json'}")
+    if key_file is not None:
+        lines.append(f"Case key: {key_file} (keep it: it re-identifies patients)")
+    if timings:
+        lines.append("Time:     " + ", ".join(f"{k} {s:.1f}s" for k, s in timings.items()))
+    return "\n".join(lines)
