@@ -108,6 +108,8 @@ ACTIONS: tuple[str, ...] = (
     "transmit",
     "purge",
     "other",
+    "job",  # a scheduled job or service session (cron, systemd --user): never a login
+    "privilege",  # a change of identity (su, sudo): account = the acting user
 )
 
 #: Actions that move patient data out of the application (records count is a volume).

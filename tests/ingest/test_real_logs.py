@@ -133,18 +133,23 @@ def test_linux_accounting():
 
 def test_linux_pam_sessions_pair_by_process():
     ev = _syslog("Linux_2k.log").events
-    s = ev[ev["action"].isin(["login", "logout"]) & (ev["action_raw"] != "ANONYMOUS FTP LOGIN")]
-    assert (s["action"] == "login").sum() == 123 and (s["action"] == "logout").sum() == 123
-    per = s.groupby("app_session")["action"].agg(lambda a: tuple(sorted(a)))
-    assert set(per) == {("login", "logout")}  # every process opens once and closes once
+    pam = ev[ev["action_raw"].isin(["session opened", "session closed"])]
+    # README: 123 opened / 123 closed, pairable by process id: 86 su, 36 sshd, 1 login
+    assert (pam["action_raw"] == "session opened").sum() == 123
+    assert (pam["action_raw"] == "session closed").sum() == 123
+    per = pam.groupby("app_session")["action_raw"].agg(lambda a: "|".join(sorted(a)))
+    assert set(per) == {"session closed|session opened"}  # each process opens and closes
     prog = per.index.str.extract(r"^(\w+)\[")[0].value_counts().to_dict()
-    assert prog == {"su": 86, "sshd": 36, "login": 1}  # README figures
-    first = s.iloc[0]  # line 14: su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
-    assert (first["source_line"], first["account"], first["app_session"]) == (
-        14,
-        "cyrus",
-        "su[21416]",
-    )
+    assert prog == {"su": 86, "sshd": 36, "login": 1}
+    # su is a change of identity, not a login: 86 + 86 privilege events, 37 logins/logouts
+    su = pam[pam["module"] == "SU"]
+    assert len(su) == 172 and (su["action"] == "privilege").all()
+    assert (ev["action"] == "login").sum() == 37 + 2  # 36 sshd + 1 login + 2 anonymous FTP
+    assert (ev["action"] == "logout").sum() == 37
+    first = su.iloc[0]  # line 14: su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
+    assert (first["source_line"], first["app_session"]) == (14, "su[21416]")
+    # PAM wrote only "by (uid=0)": the acting user is unknown; the target user is kept
+    assert pd.isna(first["account"]) and first["detail"].startswith("target=cyrus; ")
     assert first["ts"] == pd.Timestamp("2005-06-15 02:06:18", tz="UTC")  # 04:06:18 CEST
 
 
@@ -275,13 +280,25 @@ def test_read_evidence_on_all_real_logs(test_key):
     evd.report.check()
     validate_events(evd.events)
     by = {f.source_file: f for f in evd.report.files}
-    # 4 ATNA + 2 syslog + 9 R4 + 6 R5 files recognised; README, LICENSE, CITATION are not
+    # 4 ATNA + 3 syslog + 9 R4 + 6 R5 files recognised; README, LICENSE, NOTICE, CITATION
+    # are not
     assert sorted(f.format for f in by.values()).count("fhir_auditevent") == 15
     assert sorted(evd.report.unrecognised) == [
         "README.md",
+        "auth-syslog/elastic/LICENSE",
+        "auth-syslog/elastic/NOTICE",
         "auth-syslog/loghub/CITATION",
         "auth-syslog/loghub/LICENSE",
     ]
+    ela = by["auth-syslog/elastic/auth.log"]
+    # 7,121 lines: 3,779 give events, 4,104 with the 85 "message repeated 5 times" lines
+    # (see test_elastic_accounting)
+    assert (ela.format, ela.rows_read, ela.events, ela.events_out) == (
+        "syslog_auth",
+        7121,
+        3779,
+        4104,
+    )
     lin = by["auth-syslog/loghub/Linux_2k.log"]
     ssh = by["auth-syslog/loghub/OpenSSH_2k.log"]
     assert (lin.format, lin.rows_read, lin.events, lin.ignored) == ("syslog_auth", 2000, 1670, 330)
@@ -289,7 +306,7 @@ def test_read_evidence_on_all_real_logs(test_key):
     assert (ssh.rows_read, ssh.events, ssh.events_out) == (2000, 527, 535)
     assert {by[k].format for k in by if k.startswith("atna-syslog/")} == {"atna"}
     ev = evd.events
-    assert len(ev) == 1670 + 535 + 4 + 15
+    assert len(ev) == 1670 + 535 + 4104 + 4 + 15
     # the openhim PIX query names patient fc133984036647e: pseudonymised, never written raw
     assert ev["patient"].notna().sum() == 1 + 6  # ATNA 1; FHIR media, pixQuery, vread,
     # disclosure (R4, R5), rest (R5)
