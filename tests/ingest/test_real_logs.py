@@ -268,6 +268,70 @@ def test_atna_header_time_differs_from_event_time():
     assert "<family>[REDACTED]</family>" in detail and "GASSMANN" not in detail
 
 
+# --- elastic/auth.log (Ubuntu, 2017: no year in the lines) ------------------------------
+
+
+@cache
+def _elastic() -> FileRead:
+    path = shared_path("data", "real", "auth-syslog", "elastic", "auth.log")
+    return read_syslog(path, ReadContext(source_file="auth.log", year=2017))
+
+
+def test_elastic_accounting():
+    r = _elastic()
+    _identity(r)
+    assert r.rows_read == 7121 and not r.quarantine and not r.truncated
+    # rows to events (grep -c on the file): 226 Accepted + 225 sshd "session closed"
+    # + 628 "Failed password" + 85 "message repeated" + 4 "Failed publickey" + 85 "Invalid
+    # user" in processes with no Failed line + 1264 cron + 238 systemd-user PAM sessions
+    # + 557 sudo (186 COMMAND, 186 opened, 185 closed) + 18 su PAM sessions + 449
+    # systemd-logind (226 New session, 223 Removed session) = 3779
+    assert r.rows_to_events == 3779 and r.ignored == 7121 - 3779
+    # the 85 "message repeated N times" lines repeat 410 attempts: 325 more events
+    assert len(r.events) == 3779 + 410 - 85
+
+
+def test_elastic_logins_and_failures():
+    ev = _elastic().events
+    login = ev[ev["action"] == "login"]
+    # README: 226 accepted logins from 4 addresses; grep 'Accepted' | grep -oE 'from [0-9.]+'
+    assert len(login) == 226 and login["action_raw"].str.startswith("Accepted ").all()
+    assert login["src_ip"].value_counts().to_dict() == {
+        "85.245.107.41": 174,
+        "24.151.103.17": 47,
+        "95.93.96.191": 4,
+        "127.0.0.1": 1,
+    }
+    raw = ev.loc[ev["action"] == "login_failed", "action_raw"].value_counts().to_dict()
+    # 628 "Failed password" lines + 410 repeats; 4 "Failed publickey"; of the 178 "Invalid
+    # user" lines, 85 are in sshd processes that log no Failed line (the others corroborate);
+    # every PAM "authentication failure" is in a process with a Failed line
+    assert raw == {"Failed password": 1038, "Invalid user": 85, "Failed publickey": 4}
+    assert (ev["action"] == "logout").sum() == 225  # grep -c 'sshd:session): session closed'
+
+
+def test_elastic_cron_sudo_su_sessions_are_never_logins():
+    ev = _elastic().events
+    by = ev.groupby(["module", "action"], observed=True).size().to_dict()
+    # grep -c 'pam_unix(cron:session): session (opened|closed)' -> 632 + 632;
+    # 'pam_unix(systemd-user:session)' -> 215 opened + 23 closed
+    assert by[("CRON", "job")] == 1264 and by[("SYSTEMD", "job")] == 238
+    # sudo: 186 'COMMAND=' + 186 'sudo:session): session opened' + 185 closed; su: 9 + 9
+    # (its 9 "Successful su" lines corroborate the PAM session openings)
+    assert by[("SUDO", "privilege")] == 557 and by[("SU", "privilege")] == 18
+    assert (ev["action"] == "job").sum() == 1502 and (ev["action"] == "privilege").sum() == 575
+    # no line of cron, systemd --user, sudo or su is a login or a logout
+    mods = ev[ev["module"].isin(["CRON", "SYSTEMD", "SUDO", "SU"])]
+    assert not mods["action"].isin(["login", "logout"]).any()
+    # the actor of sudo is kept as the account, the target in detail
+    cmd = ev[ev["action_raw"] == "sudo COMMAND"]
+    # grep 'COMMAND=' | awk '{print $6}' | sort | uniq -c: 181 ubuntu, 5 root (inside su)
+    assert cmd["account"].value_counts().to_dict() == {"ubuntu": 181, "root": 5}
+    assert cmd["detail"].str.startswith("target=root;").all()
+    su = ev[ev["module"] == "SU"]
+    assert set(su["account"]) == {"ubuntu"}  # "session opened for user root by ubuntu(uid=0)"
+
+
 # --- all of data/real through read_evidence -------------------------------------------------
 
 
@@ -291,8 +355,8 @@ def test_read_evidence_on_all_real_logs(test_key):
         "auth-syslog/loghub/LICENSE",
     ]
     ela = by["auth-syslog/elastic/auth.log"]
-    # 7,121 lines: 3,779 give events, 4,104 with the 85 "message repeated 5 times" lines
-    # (see test_elastic_accounting)
+    # 7,121 lines: 3,779 give events, 4,104 with the 410 attempts of the 85 "message
+    # repeated N times" lines (see test_elastic_accounting)
     assert (ela.format, ela.rows_read, ela.events, ela.events_out) == (
         "syslog_auth",
         7121,

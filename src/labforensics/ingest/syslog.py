@@ -119,7 +119,8 @@ filters and test logs, OSSEC's log samples and plaso's grammars):
 - pam_unix ``authentication failure; logname=L uid= euid= tty= ruser=R rhost=H[
   user=U]`` -> ``login_failed``, U or missing, H (*); for the services ``su``,
   ``su-l``, ``sudo``, ``sudo-i``, ``runuser``, ``runuser-l`` -> ``privilege``
-  failed, account R (else L), ``target=U``;
+  failed, account R (else L), and ``target=U`` except for sudo (whose PAM user is
+  the acting user, asked for their own password);
 - pam_unix ``session opened for user U[(uid=N)][ by A[(uid=M)]]`` and ``session
   closed for user U``, by PAM service (``pam_unix(<service>:session)``, or the
   program for the old ``su(pam_unix)[pid]`` form):
@@ -475,7 +476,7 @@ _KINDS: list[tuple[str, str, str | None, bool, tuple[str, str | None, str | None
     ),
     (
         "pure_logout",
-        _PURE_HEAD + r"\[INFO\] Logout\.\s*$",
+        _PURE_HEAD.replace("?P<who>", "?P<user>") + r"\[INFO\] Logout\.\s*$",
         "pure-ftpd",
         False,
         _LOGOUT,
@@ -798,7 +799,9 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         account[close_priv] = key[close_priv].map(actor).to_numpy()
     pam_priv = (kv == "pam_fail") & (svc_class == "privilege")
     action[pam_priv] = "privilege"
-    target[pam_priv] = user[pam_priv]
+    # su and runuser authenticate the target user; sudo the acting user itself
+    pam_su = pam_priv & ~svc.str.startswith("sudo").to_numpy(dtype=bool)
+    target[pam_su] = user[pam_su]
     account[pam_priv] = fields["ruser"][pam_priv].where(fields["ruser"][pam_priv].fillna("") != "")
     # systemd-logind "Removed session S.": the user of "New session S of user U." on that host
     removed = kv == "logind_removed"
