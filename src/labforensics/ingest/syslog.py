@@ -539,6 +539,8 @@ _SESSION_KINDS = (
     "su_fail",
     "cron_cmd",
 )
+#: the whole header in one pass: timestamp, then what follows it
+_RHEAD = _RTS.replace("(?P<after>.*)$", _RAFTER.removeprefix("^"))
 _HEADERS = (re.compile(_RTS), re.compile(_R5424))
 
 
@@ -610,12 +612,11 @@ def _parse_headers(s: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     hdr.loc[ok5, "pid"] = m5.loc[ok5, "procid"].where(m5.loc[ok5, "procid"] != "-")
     hdr.loc[ok5, "msg"] = m5.loc[ok5, "msg"].fillna("").str.removeprefix("\ufeff")
 
-    mt = _extract(s[~ok5], _RTS)
+    mt = _extract(s[~ok5], _RHEAD)
     mon = mt["mon"].str.lower().map(_MONTH_NO)
     is3164 = mt["mon"].notna() & mon.notna()
     isiso = mt["iso"].notna()
-    has_ts = (is3164 | isiso) & mt["after"].notna()
-    ma = _extract(mt.loc[has_ts, "after"], _RAFTER)
+    ma = mt[(is3164 | isiso).to_numpy(dtype=bool)]
     ok = ma.index[
         (ma["r1"].notna() | ma["r2"].notna() | ma["r3"].notna() | ma["r4"].notna()).to_numpy(
             dtype=bool
