@@ -403,3 +403,20 @@ def test_ftp_daemons(tmp_path):
     assert ev["src_ip"].tolist() == [f"192.0.2.{i}" for i in (5, 6, 7, 8, 9, 9, 10, 11, 12)]
     assert ev["module"].tolist() == ["VSFTPD"] * 3 + ["PURE-FTPD"] * 3 + ["PROFTPD"] * 3
     assert ev["app_session"].tolist()[6] == "proftpd[400]"
+
+
+def test_su_authentication_failure_is_a_failed_privilege(tmp_path):
+    text = (
+        "Jun  3 09:30:00 srv su[2400]: pam_unix(su:auth): authentication failure; "
+        "logname=alice uid=1000 euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=root\n"
+        "Jun  3 09:31:00 srv login[2500]: pam_unix(login:session): session opened for user "
+        "bob(uid=1001) by LOGIN(uid=0)\n"
+    )
+    ev = _read(tmp_path, text).events
+    # su asks for the TARGET's password: the acting user (ruser) is the account, root the
+    # target; a console login stays a login
+    assert ev["action"].astype(str).tolist() == ["privilege", "login"]
+    assert ev["account"].tolist() == ["alice", "bob"]
+    assert ev["outcome"].astype(str).tolist() == ["failure", "success"]
+    assert ev["detail"].iloc[0].startswith("target=root; pam_unix(su:auth)")
+    assert pd.isna(ev["src_ip"].iloc[0])  # empty rhost= is no address
