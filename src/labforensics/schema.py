@@ -91,6 +91,8 @@ TS_QUALITY: tuple[str, ...] = (
     "ambiguous_resolved",  # fall-back hour; which pass resolved from the file's order of lines
     "ambiguous_unresolved",  # fall-back hour; no backward step to tell, read as the first pass
     "nonexistent_shifted",  # spring-forward hour; clock not switched, read with the winter offset
+    "leap_second",  # second 60 (FHIR instant/dateTime, XSD 1.0 dateTime): kept as :59.999999999
+    "date_only",  # a day without a time: the start of that local day; never used in durations
 )
 
 #: Canonical action vocabulary.
@@ -108,6 +110,7 @@ ACTIONS: tuple[str, ...] = (
     "transmit",
     "purge",
     "other",
+    "break_glass",  # emergency access override (FHIR purpose BTG, DICOM EventTypeCode 110127)
     "job",  # a scheduled job or service session (cron, systemd --user): never a login
     "privilege",  # a change of identity (su, sudo): account = the acting user
 )

@@ -12,6 +12,9 @@ lasts its real length).
 
 *Who.* A session belongs to one value of ``params.by`` (default one account at
 one lab). Failed logins (action ``login_failed``) belong to no session.
+Neither do events whose ``ts_quality`` is ``date_only`` (a day without a
+time, read as the start of that local day): their instant is only a lower
+bound, so they never open, extend or split a session nor count in a duration.
 
 *App sessions.* An event whose ``app_session`` is present follows the
 application's own session id, which is authoritative: the events of one
@@ -318,7 +321,7 @@ def sessionize(events: pd.DataFrame, params: SessionParams | None = None) -> Ses
         (durations in seconds, ``records_*`` in records, ``bytes_out`` in bytes,
         counts in events), sorted by (``start``, first event's ``seq``).
         ``.events``: the events in (``ts``, ``seq``) order plus ``session_id``
-        (string, missing for failed logins).
+        (string, missing for failed logins and ``date_only`` events).
 
     Raises
     ------
@@ -366,6 +369,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     seq = ev["seq"].to_numpy(dtype=np.int64)
     act = ev["action"].cat.codes.to_numpy()
     failed = act == _ACT["login_failed"]
+    day_only = (ev["ts_quality"] == "date_only").to_numpy(dtype=bool)  # no time: no session
 
     # Who: one dense-ish integer per `by` key (codes of each column combined).
     by_codes, by_uniques = [], []
@@ -395,7 +399,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
 
     # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so two
     # stable counting sorts (key, then account) suffice.
-    nf = np.flatnonzero(~failed)
+    nf = np.flatnonzero(~failed & ~day_only)
     order = K.counting_sort(K.counting_sort(nf, key2, n_key2), acct, n_acct)
     m = len(order)
     if m == 0:  # only failed logins: no session
@@ -461,7 +465,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     # Failed logins: each counted on the next session start of its account.
     failed_n = np.zeros(S, np.int64)
     failed_ips = np.zeros(S, np.int64)
-    fi = np.flatnonzero(failed)
+    fi = np.flatnonzero(failed & ~day_only)
     if len(fi) and S:
         A = np.r_[acct[fi], s_acct]
         T = np.r_[ts[fi], start]

@@ -294,3 +294,101 @@ def test_20k_plain_xml_messages_read_in_linear_time(tmp_path):
     assert r.rows_read == n and r.rows_to_events == n and not r.quarantine
     assert len(r.events) == n and r.events["message_id"].nunique() == n  # one per message
     assert r.events["source_line"].iloc[-1] == n  # one message per line
+
+
+# --- issue 12 item 4: dcm4chee login/logout, break-glass, leap seconds, dates, missing values
+
+
+def _dcm4chee_auth(eid: str, outcome: str = "0") -> str:
+    # the shape of dcm4chee-arc's User Authentication message (its docs' sample, fake values):
+    # EventID 110122 Login / 110123 Logout, no EventTypeCode; the user is the requestor
+    return (
+        '<AuditMessage><EventIdentification EventActionCode="E" '
+        f'EventDateTime="2017-01-26T17:28:59.553+01:00" EventOutcomeIndicator="{outcome}">'
+        f'<EventID csd-code="{eid}" codeSystemName="DCM" originalText="Login"/>'
+        "</EventIdentification>"
+        '<ActiveParticipant UserID="admin7" UserTypeCode="1" UserIsRequestor="true" '
+        'NetworkAccessPointID="10.1.2.3" NetworkAccessPointTypeCode="2"/>'
+        '<ActiveParticipant UserID="arc-01" UserTypeCode="2" UserIsRequestor="false" '
+        'NetworkAccessPointID="localhost" NetworkAccessPointTypeCode="1"/>'
+        '<AuditSourceIdentification AuditSourceID="arc-01"/></AuditMessage>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("eid", "outcome", "expected"),
+    [("110122", "0", "login"), ("110122", "4", "login_failed"), ("110123", "0", "logout")],
+)
+def test_dcm4chee_login_logout_as_event_id(tmp_path, eid, outcome, expected):
+    r = _read(tmp_path, _syslog(_dcm4chee_auth(eid, outcome)))
+    e = r.events.iloc[0]
+    assert e["action"] == expected  # was "other", counted as an unknown code
+    assert (e["account"], e["src_ip"], e["dicom_event_id"]) == ("admin7", "10.1.2.3", eid)
+    assert e["action_raw"] == eid and not r.unknown_codes and not r.field_problems
+    assert e["ts"] == pd.Timestamp("2017-01-26 16:28:59.553", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("types", "expected"),
+    [
+        (
+            '<EventTypeCode csd-code="110127" originalText="Emergency Override Started"/>',
+            "break_glass",
+        ),
+        ('<EventTypeCode csd-code="110138" originalText="Emergency Override Stopped"/>', "other"),
+    ],
+)
+def test_emergency_override_is_break_glass(tmp_path, types, expected):
+    r = _read(tmp_path, _msg(eid="110113", action="E", types=types))
+    assert r.events["action"].iloc[0] == expected and not r.unknown_codes
+
+
+def test_leap_second_in_event_date_time(tmp_path):
+    # xs:dateTime of XML Schema 1.0 allows second 60 (a leap second)
+    when = 'EventDateTime="2016-12-31T23:59:60.5Z"'
+    r = _read(tmp_path, _syslog(_msg(when=when)))
+    assert r.rows_to_events == 1 and not r.quarantine and not r.field_problems
+    e = r.events.iloc[0]
+    assert e["ts"] == pd.Timestamp("2016-12-31 23:59:59.999999999", tz="UTC")  # before midnight
+    assert e["ts_quality"] == "leap_second"
+    # not the end of a UTC day: kept, reported (the syslog time is not used)
+    r = _read(tmp_path, _syslog(_msg(when='EventDateTime="2024-05-02T09:15:60+02:00"')))
+    assert r.events["ts"].iloc[0] == pd.Timestamp("2024-05-02 07:15:59.999999999", tz="UTC")
+    assert [p.column for p in r.field_problems] == ["ts"]
+    assert "second 60 outside the last minute of a UTC day" in r.field_problems[0].problem
+
+
+def test_event_date_without_time_is_date_only(tmp_path):
+    r = _read(tmp_path, _msg(when='EventDateTime="2024-06-03"'), "d.xml")
+    e = r.events.iloc[0]
+    assert e["ts"] == pd.Timestamp("2024-06-02 22:00", tz="UTC")  # Paris midnight, UTC+2
+    assert e["ts_quality"] == "date_only"  # was "exact"
+    assert [p.column for p in r.field_problems] == ["ts"]
+    assert "xsd:dateTime requires one" in r.field_problems[0].problem
+
+
+def test_missing_requestor_account_and_patient_are_field_problems(tmp_path):
+    no_req = '<ActiveParticipant UserID="tech10" UserIsRequestor="false"/>'
+    r = _read(tmp_path, _msg(participants=no_req))
+    assert pd.isna(r.events["account"].iloc[0])  # the non-requestor is not guessed
+    assert [p.column for p in r.field_problems] == ["account"]
+    assert "no ActiveParticipant with UserIsRequestor true" in r.field_problems[0].problem
+    # RFC 3881 schema: UserIsRequestor default="true": an unmarked participant is the requestor
+    unmarked = (
+        '<ActiveParticipant UserID="app" UserIsRequestor="false"/>'
+        '<ActiveParticipant UserID="tech11"/>'
+    )
+    r = _read(tmp_path, _msg(participants=unmarked))
+    assert r.events["account"].iloc[0] == "tech11"
+    assert "RFC 3881 schema default true" in r.field_problems[0].problem
+    # a patient object without its id
+    obj = '<ParticipantObjectIdentification ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1"/>'
+    r = _read(tmp_path, _msg(objects=obj))
+    assert pd.isna(r.events["_ipp"].iloc[0])
+    assert [p.column for p in r.field_problems] == ["patient"]
+
+
+def test_missing_event_id_is_a_field_problem(tmp_path):
+    r = _read(tmp_path, _msg().replace('<EventID csd-code="110110"/>', ""))
+    assert r.events["action"].iloc[0] == "read"  # by EventActionCode R
+    assert [p.problem for p in r.field_problems] == ["EventID missing (M in PS3.15 A.5.1)"]

@@ -470,3 +470,266 @@ def test_long_invalid_line_capped_with_the_shared_marker(tmp_path):
     assert len(q.raw) == RAW_CAP + len("… [4,501 more characters cut]")  # 37 + 70,000 - 65,536
     assert CUT_MARK.search(q.raw).group(0) == "… [4,501 more characters cut]"
     _accounts_add_up(r)
+
+
+# --- issue 12 item 4: leap seconds, dates without a time, logical patients, requestors,
+# --- break-glass, R5 queries without a category -------------------------------------------
+
+
+def _problems(r) -> str:
+    return " | ".join(p.problem for p in r.field_problems)
+
+
+def test_leap_second_kept_in_order(tmp_path):
+    # the 2016-12-31 leap second, written in UTC and at +01:00, between its neighbours
+    rows = [
+        _resource(recorded="2016-12-31T23:59:59.5Z"),
+        _resource(recorded="2016-12-31T23:59:60Z"),
+        _resource(recorded="2017-01-01T00:59:60.25+01:00"),  # the same second, Paris offset
+        _resource(recorded="2017-01-01T00:00:00Z"),
+    ]
+    r = _read(tmp_path, "\n".join(json.dumps(x) for x in rows), "leap.ndjson")
+    _accounts_add_up(r)
+    assert r.rows_to_events == 4 and not r.quarantine and not r.field_problems
+    leap = pd.Timestamp("2016-12-31 23:59:59.999999999", tz="UTC")  # :60 -> :59.999999999
+    assert r.events["ts"].tolist() == [
+        pd.Timestamp("2016-12-31 23:59:59.5", tz="UTC"),
+        leap,
+        leap,
+        pd.Timestamp("2017-01-01", tz="UTC"),
+    ]
+    assert r.events["ts"].is_monotonic_increasing  # kept in order, before midnight
+    assert r.events["ts_quality"].tolist() == ["exact", "leap_second", "leap_second", "exact"]
+
+
+def test_leap_second_outside_a_utc_day_end_is_kept_and_reported(tmp_path):
+    # 09:15:60+02:00 is 07:15:60 UTC: no leap second was ever inserted there
+    r = _read(tmp_path, json.dumps(_resource(recorded="2024-05-02T09:15:60+02:00")))
+    assert r.events["ts"].iloc[0] == pd.Timestamp("2024-05-02 07:15:59.999999999", tz="UTC")
+    assert r.events["ts_quality"].iloc[0] == "leap_second"
+    assert [p.column for p in r.field_problems] == ["ts"]
+    assert "$.recorded: second 60 outside the last minute of a UTC day" in _problems(r)
+
+
+def test_date_without_time_is_date_only_at_local_day_start(tmp_path):
+    rows = [
+        _resource(period={"start": "2024-06-03"}),  # a valid dateTime of day precision
+        _resource(recorded="2024-06-03"),  # an instant without a time: invalid, reported
+        _resource(period={"start": "2024-06"}),  # month precision: first day, reported
+        _resource(recorded="2024-01-15T10:00:00+01:00"),  # control: exact
+    ]
+    r = _read(tmp_path, "\n".join(json.dumps(x) for x in rows), "d.ndjson")
+    _accounts_add_up(r)
+    assert r.rows_to_events == 4 and not r.quarantine
+    # Europe/Paris is UTC+2 in June: local midnight of 3 June is 22:00 UTC on 2 June
+    assert r.events["ts"].tolist() == [
+        pd.Timestamp("2024-06-02 22:00", tz="UTC"),
+        pd.Timestamp("2024-06-02 22:00", tz="UTC"),
+        pd.Timestamp("2024-05-31 22:00", tz="UTC"),
+        pd.Timestamp("2024-01-15 09:00", tz="UTC"),
+    ]
+    assert r.events["ts_quality"].tolist() == ["date_only"] * 3 + ["exact"]
+    assert [p.line for p in r.field_problems] == [2, 3]
+    assert "$.recorded: instant without a time" in _problems(r)
+    assert "$.period.start: date of year or month precision" in _problems(r)
+
+
+def test_date_only_uses_the_case_time_zone(tmp_path):
+    from zoneinfo import ZoneInfo
+
+    # the same date in Cayenne (UTC-3, no daylight saving): local midnight is 03:00 UTC
+    r = _read(
+        tmp_path, json.dumps(_resource(recorded="2024-06-03")), tz=ZoneInfo("America/Cayenne")
+    )
+    assert r.events["ts"].iloc[0] == pd.Timestamp("2024-06-03 03:00", tz="UTC")
+    assert r.events["ts_quality"].iloc[0] == "date_only"
+
+
+def test_new_ts_qualities_pass_validate_events(tmp_path, test_key):
+    from labforensics.ingest import read_evidence
+    from labforensics.schema import TS_QUALITY, validate_events
+
+    assert {"leap_second", "date_only"} <= set(TS_QUALITY)
+    rows = [_resource(recorded="2016-12-31T23:59:60Z"), _resource(recorded="2024-06-03")]
+    (tmp_path / "x.ndjson").write_text("\n".join(json.dumps(x) for x in rows) + "\n")
+    ev = validate_events(read_evidence(tmp_path, lab="L01", case_key=test_key).events)
+    assert sorted(ev["ts_quality"].astype(str)) == ["date_only", "leap_second"]
+
+
+def test_logical_patient_references(tmp_path):
+    ents = [
+        {"what": {"type": "Patient", "identifier": {"value": "004711"}}},
+        {
+            "what": {
+                "type": "http://hl7.org/fhir/StructureDefinition/Patient",
+                "identifier": {"value": "004712^^^&1.2.250&ISO"},  # CX -> 004712
+            }
+        },
+        {"what": {"type": "Practitioner", "identifier": {"value": "DR1"}}},  # not a patient
+        {"type": {"code": "Patient"}, "what": {"identifier": {"value": "004713"}}},  # R4 type
+    ]
+    r = _read(tmp_path, json.dumps(_resource(entity=ents)))
+    assert r.events["_ipp"].tolist() == ["004711", "004712", "004713"]
+    assert not r.field_problems  # each patient found, the practitioner is typed
+
+
+def test_missing_patient_values_are_field_problems(tmp_path):
+    ents = [
+        {"what": {"type": "Patient", "reference": "urn:uuid:0b2c"}},  # a patient, no id
+        {"what": {"type": "Patient", "identifier": {"system": "urn:oid:1.2"}}},  # no value
+        {"what": {"identifier": {"value": "X9"}}},  # names nothing: cannot tell a patient
+    ]
+    r = _read(tmp_path, json.dumps(_resource(entity=ents, patient={"display": "someone"})))
+    assert r.rows_to_events == 1 and r.events["_ipp"].isna().all()
+    problems = _problems(r)
+    for path in (
+        "$.patient:",
+        "$.entity[0].what:",
+        "$.entity[1].what.identifier.value:",
+        "$.entity[2].what: identifier without a type",
+    ):
+        assert path in problems, path
+    assert all(p.column == "patient" for p in r.field_problems)
+
+
+def test_no_requesting_agent_is_reported_and_no_agent_guessed(tmp_path):
+    agents = [
+        {"who": {"identifier": {"value": "app1"}}, "requestor": False},
+        {"who": {"identifier": {"value": "u2"}}, "requestor": False},
+    ]
+    r = _read(tmp_path, json.dumps(_resource(agent=agents)))
+    assert pd.isna(r.events["account"].iloc[0])  # FHIR: do not choose any one agent
+    assert [p.column for p in r.field_problems] == ["account"]
+    assert r.field_problems[0].problem.startswith("$.agent[*].requestor: no agent with requestor")
+    r = _read(tmp_path, json.dumps(_resource(agent=[])))
+    assert _problems(r).startswith("$.agent: no agent")
+
+
+def test_requestor_without_name_and_several_requestors(tmp_path):
+    r = _read(tmp_path, json.dumps(_resource(agent=[{"requestor": True, "role": []}])))
+    assert pd.isna(r.events["account"].iloc[0])
+    assert "$.agent[0].who: requesting agent without identifier" in _problems(r)
+    agents = [
+        {"who": {"reference": "Device/lis-01"}, "requestor": True},
+        {"who": {"identifier": {"value": "10.0.0.9"}}, "requestor": True},
+        {"who": {"identifier": {"value": "tech7"}}, "requestor": True},
+    ]
+    r = _read(tmp_path, json.dumps(_resource(agent=agents)))
+    assert r.events["account"].iloc[0] == "tech7"  # the person, not the device or the address
+    assert "3 agents with requestor true" in _problems(r) and "$.agent[2] taken" in _problems(r)
+
+
+@pytest.mark.parametrize(
+    ("over", "action", "raw"),
+    [
+        # R4 purposeOfEvent BTG (v3 ActReason) on a rest read
+        (
+            {
+                "purposeOfEvent": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                                "code": "BTG",
+                            }
+                        ]
+                    }
+                ]
+            },
+            "break_glass",
+            "rest/read|BTG",
+        ),
+        # R4 agent.purposeOfUse BTG
+        (
+            {
+                "agent": [
+                    {
+                        "who": {"identifier": {"value": "u1"}},
+                        "requestor": True,
+                        "purposeOfUse": [{"coding": [{"code": "BTG"}]}],
+                    }
+                ]
+            },
+            "break_glass",
+            "rest/read|BTG",
+        ),
+        # R5 authorization BTG
+        ({"authorization": [{"coding": [{"code": "BTG"}]}]}, "break_glass", "rest/read|BTG"),
+        # another purpose (treatment) changes nothing
+        ({"purposeOfEvent": [{"coding": [{"code": "TREAT"}]}]}, "read", "rest/read"),
+        # DICOM Security Alert + 110127 Emergency Override Started
+        (
+            {"type": {"code": "110113"}, "subtype": [{"code": "110127"}]},
+            "break_glass",
+            "110113/110127",
+        ),
+        # 110138 Emergency Override Stopped: a Security Alert, other
+        ({"type": {"code": "110113"}, "subtype": [{"code": "110138"}]}, "other", "110113/110138"),
+        # a login under break-glass stays a login (a session boundary)
+        (
+            {
+                "type": {"code": "110114"},
+                "subtype": [{"code": "110122"}],
+                "purposeOfEvent": [{"coding": [{"code": "BTG"}]}],
+            },
+            "login",
+            "110114/110122",
+        ),
+    ],
+)
+def test_break_glass(tmp_path, over, action, raw):
+    r = _read(
+        tmp_path, json.dumps(_resource(**over, entity=[{"what": {"reference": "Patient/A"}}]))
+    )
+    assert (r.events["action"].iloc[0], r.events["action_raw"].iloc[0]) == (action, raw)
+    assert r.events["_ipp"].iloc[0] == "A"  # the patient is kept
+    assert not r.unknown_codes
+
+
+@pytest.mark.parametrize(
+    ("code", "action_code", "expected"),
+    [
+        ("search-type", "E", "query"),
+        ("search", "E", "query"),
+        ("read", "R", "read"),
+        ("delete-history-version", "D", "purge"),  # an R5 code
+        ("update-conditional", "U", "update"),  # an R5 code
+    ],
+)
+def test_r5_without_category_read_by_code(tmp_path, code, action_code, expected):
+    res = _resource(
+        code={"coding": [{"system": "http://hl7.org/fhir/restful-interaction", "code": code}]},
+        action=action_code,
+    )
+    del res["type"], res["subtype"]  # R5: category is 0..*, absent here
+    r = _read(tmp_path, json.dumps(res))
+    assert r.events["action"].iloc[0] == expected  # was "other" for E
+    assert r.events["action_raw"].iloc[0] == code and not r.unknown_codes
+
+
+def test_dcm4chee_login_as_type_in_fhir(tmp_path):
+    # 110122 / 110123 written as the event type itself, as dcm4chee writes the DICOM EventID
+    for code, outcome, expected in (
+        ("110122", "0", "login"),
+        ("110122", "4", "login_failed"),
+        ("110123", "0", "logout"),
+    ):
+        res = _resource(type={"code": code}, outcome=outcome, action="E")
+        del res["subtype"]
+        assert _read(tmp_path, json.dumps(res)).events["action"].iloc[0] == expected, code
+
+
+def test_missing_required_elements_are_field_problems(tmp_path):
+    # R4 type 1..1, R5 code 1..1, recorded 1..1: each missing one is reported at its path
+    no_type = _resource()
+    del no_type["type"], no_type["subtype"]
+    r5_no_code = _resource(category=[{"coding": [{"code": "rest"}]}])
+    del r5_no_code["type"], r5_no_code["subtype"]
+    no_recorded = _resource(period={"start": "2024-05-02T09:15:00+02:00"})
+    del no_recorded["recorded"]
+    rows = [no_type, r5_no_code, no_recorded]
+    r = _read(tmp_path, "\n".join(json.dumps(x) for x in rows), "m.ndjson")
+    assert r.rows_to_events == 3  # all kept
+    got = [(p.line, p.problem.split(":")[0]) for p in r.field_problems]
+    assert got == [(1, "$.type"), (2, "$.code"), (3, "$.recorded")]
+    assert r.events["ts"].iloc[2] == pd.Timestamp("2024-05-02 07:15", tz="UTC")  # from period

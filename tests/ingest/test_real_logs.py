@@ -381,3 +381,42 @@ def test_read_evidence_on_all_real_logs(test_key):
         assert not evd.quarantine.astype(str).apply(lambda c, r=raw: c.str.contains(r)).any().any()
     search = ev[ev["source_file"] == "fhir-auditevent/r5/AuditEvent-example-search.json"]
     assert search["detail"].iloc[0].endswith("Encounter?participant=13")  # not a patient
+
+
+# --- FHIR and ATNA folders alone through read_evidence (issue 12 item 4) -------------------
+
+
+def test_read_evidence_on_real_fhir_and_atna(test_key):
+    # hand counts: the 9 R4 + 6 R5 official examples (one resource each, actions read from
+    # their type/subtype in tests/ingest/test_fhir.py) and the 4 ATNA messages of the README
+    from labforensics.ingest import read_evidence
+    from labforensics.schema import validate_events
+
+    fhir = read_evidence(shared_path("data", "real", "fhir-auditevent"), case_key=test_key)
+    fhir.report.check()
+    ev = validate_events(fhir.events)
+    assert [f.format for f in fhir.report.files] == ["fhir_auditevent"] * 15
+    assert ev["action"].astype(str).value_counts().to_dict() == {
+        "export": 3,  # R4 media, R4 disclosure, R5 disclosure
+        "query": 3,  # R4 pixQuery, R4 search, R5 search
+        "login": 2,
+        "logout": 2,
+        "read": 2,  # R4 vread, R5 rest read
+        "update": 2,  # R4 and R5 error (rest create)
+        "other": 1,  # R4 application start
+    }
+    assert set(ev["ts_quality"].astype(str)) == {"exact"}  # no leap second, no date alone
+    assert ev["patient"].notna().sum() == 6
+    # one field problem: the application start names two agents, both requestor false
+    fp = fhir.report.field_problems
+    assert fp[["source_file", "column"]].values.tolist() == [
+        ["r4/auditevent-example.json", "account"]
+    ]
+    assert fp["problem"].iloc[0].startswith("$.agent[*].requestor: no agent with requestor true")
+
+    atna = read_evidence(shared_path("data", "real", "atna-syslog"), case_key=test_key)
+    atna.report.check()
+    ev = validate_events(atna.events)
+    assert [f.format for f in atna.report.files] == ["atna"] * 4
+    assert sorted(ev["action"].astype(str)) == ["login", "login", "query", "query"]
+    assert ev["patient"].notna().sum() == 1 and len(atna.report.field_problems) == 0

@@ -248,6 +248,13 @@ ACTION_CODE_ACTION: dict[str, str] = {
 #: CID 401 types of 110114 User Authentication.
 LOGIN_TYPES = frozenset({"110122", "login"})
 LOGOUT_TYPES = frozenset({"110123", "logout"})
+#: CID 401 Login / Logout written as the EventID itself (dcm4chee-arc's User Authentication
+#: message: ``EventID`` "EV (110122, DCM, 'Login')" or 110123 Logout, no EventTypeCode; source:
+#: dcm4che/dcm4chee-arc-cs ``docs/audit/user-authentication.rst``): read as 110114 + that type.
+AUTH_TYPE_AS_EVENT_ID = frozenset({"110122", "110123"})
+#: CID 401 110127 "Emergency Override Started" (PS3.16; a type of PS3.15 A.5.3 Security Alert
+#: 110113): break-glass, whatever the EventID. 110138 "Emergency Override Stopped" is not.
+BREAK_GLASS_TYPES = frozenset({"110127"})
 
 
 def dicom_action(
@@ -276,6 +283,10 @@ def dicom_action(
     """
     ac = (action_code or "").strip().upper()
     types = {str(t).strip().lower() for t in type_codes if t}
+    if event_id in AUTH_TYPE_AS_EVENT_ID:  # dcm4chee: Login/Logout as the EventID
+        event_id, types = "110114", types | {event_id}
+    if types & BREAK_GLASS_TYPES:
+        return "break_glass", True
     if event_id == "110114":
         if types & LOGOUT_TYPES:
             return "logout", True

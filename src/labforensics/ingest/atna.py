@@ -27,7 +27,12 @@ DICOM PS3.15 A.5.1 field names; RFC 3881 writes ``code`` where DICOM writes
     decimals kept to the nanosecond). The syslog header time is when
     the message was *sent*: used only when EventDateTime is missing or
     unreadable (with a field problem); a malformed header time (no
-    seconds ...) is a field problem, never fatal
+    seconds ...) is a field problem, never fatal. A leap second
+    (``23:59:60``, allowed by XML Schema 1.0 ``xs:dateTime``, Appendix D.1,
+    the datatype library of PS3.15 A.5.1 and RFC 3881) is kept in order as
+    ``23:59:59.999999999`` with ``ts_quality`` ``leap_second``; a date
+    without a time (invalid for ``xs:dateTime``) is the start of that local
+    day, ``date_only``, with a field problem (:mod:`._instants`)
 ``action``
     ``EventID`` + ``EventTypeCode`` + ``EventActionCode`` (table below)
 ``action_raw``
@@ -41,7 +46,12 @@ DICOM PS3.15 A.5.1 field names; RFC 3881 writes ``code`` where DICOM writes
     ``ActiveParticipant`` with ``UserIsRequestor="true"``: its
     ``UserID`` (else ``UserName``, ``AlternativeUserID``). When several
     are requestors, the first whose UserID is not a network address
-    (IPv4/IPv6 literal): the person, not the machine
+    (IPv4/IPv6 literal): the person, not the machine. When none says
+    true, the participants *without* the attribute are requestors, as the
+    RFC 3881 schema says (``UserIsRequestor`` ``default="true"``; DICOM
+    makes it mandatory), with a field problem; when there are none either,
+    the account stays missing with a field problem (no other participant is
+    guessed)
 ``src_ip``/``host``
     ``NetworkAccessPointID`` of that participant, else of another
     requestor: type code ``2`` (IP) -> ``src_ip``; ``1`` (machine
@@ -51,8 +61,8 @@ DICOM PS3.15 A.5.1 field names; RFC 3881 writes ``code`` where DICOM writes
 ``_ipp``
     ``ParticipantObjectIdentification`` with ``ParticipantObjectTypeCode``
     1 (person) and ``ParticipantObjectTypeCodeRole`` 1 (patient):
-    ``ParticipantObjectID`` (HL7 CX ``ID^^^&OID&ISO`` -> ``ID``); one
-    event per distinct patient, same ``message_id``
+    ``ParticipantObjectID`` (HL7 CX ``ID^^^&OID&ISO`` -> ``ID``; empty: a
+    field problem); one event per distinct patient, same ``message_id``
 ``detail``
     base64-decoded ``ParticipantObjectQuery`` texts, with the patient
     identifiers and demographics they search for masked
@@ -65,7 +75,11 @@ DICOM PS3.15 A.5.1 field names; RFC 3881 writes ``code`` where DICOM writes
 
 Actions (DICOM PS3.16 CID 400/401; table in :mod:`labforensics.ingest._common`):
 110114 + 110122 Login -> ``login`` (``login_failed`` on failure), + 110123 Logout
--> ``logout``; 110112 Query -> ``query``; 110106 Export -> ``export``; 110110
+-> ``logout``; 110122 / 110123 written as the ``EventID`` itself, no
+EventTypeCode (dcm4chee-arc's User Authentication message, ``docs/audit/
+user-authentication.rst`` of dcm4che/dcm4chee-arc-cs: ``EventID`` "EV (110122, DCM,
+'Login')" for login, 110123 for logout, outcome 4 on a login error) -> the same;
+EventTypeCode 110127 Emergency Override Started -> ``break_glass``; 110112 Query -> ``query``; 110106 Export -> ``export``; 110110
 Patient Record (and 110103/110109/110111) by ``EventActionCode``: C/U ``update``,
 R ``read``, D ``purge``, E ``other``; 110104 -> ``transmit``; 110105 ->
 ``purge``; 110100, 110101, 110107 Import, 110108, 110113 -> ``other``; an
@@ -99,10 +113,10 @@ from ._common import (
     finish_file_read,
     ipp_from_cx,
     is_ip,
-    localize,
     mask_query,
     read_bytes,
 )
+from ._instants import DATE_ONLY, parse_instants
 from .registry import (
     FieldProblem,
     FileRead,
@@ -372,7 +386,17 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
             rec["source_line"].append(line)
             rec["_row_no"].append(n_row)
 
-    events, bad_rows, fell_back = _timestamps(rec, ctx)
+    events, bad_rows, fell_back, off_day = _timestamps(rec, ctx)
+    for line in off_day:
+        problems.append(
+            FieldProblem(
+                line,
+                "ts",
+                "",
+                "EventDateTime second 60 outside the last minute of a UTC day (no leap second "
+                "there): kept as second 59.999999999",
+            )
+        )
     for n_row in sorted(bad_rows):
         line, raw_txt = raw_of[n_row]
         quarantine.append(
@@ -397,7 +421,19 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
         return None
     ei = eis[0]
     when = (ei.get("EventDateTime") or "").strip() or None
+    if when is not None and DATE_ONLY.fullmatch(when):
+        problems.append(
+            FieldProblem(
+                line,
+                "ts",
+                when,
+                "EventDateTime without a time (xsd:dateTime requires one): read as the start "
+                "of that local day (ts_quality date_only, no duration)",
+            )
+        )
     eid = _code(next(iter(_children(ei, "EventID")), None))
+    if eid is None:
+        problems.append(FieldProblem(line, "action", "", "EventID missing (M in PS3.15 A.5.1)"))
     etypes = [c for c in (_code(t) for t in _children(ei, "EventTypeCode")) if c]
     ac = (ei.get("EventActionCode") or "").strip() or None
     ind = ei.get("EventOutcomeIndicator")
@@ -417,7 +453,21 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
     raw = (eid or "") + ("/" + "+".join(etypes) if etypes else "")
 
     aps = _children(root, "ActiveParticipant")
-    req = [a for a in aps if (a.get("UserIsRequestor") or "").strip().lower() in ("true", "1")]
+    flags = [(a.get("UserIsRequestor") or "").strip().lower() for a in aps]
+    req = [a for a, f in zip(aps, flags, strict=True) if f in ("true", "1")]
+    # RFC 3881 schema: UserIsRequestor default="true"; taken only when none says true
+    by_default = [a for a, f in zip(aps, flags, strict=True) if f == ""] if not req else []
+    if by_default:
+        problems.append(
+            FieldProblem(
+                line,
+                "account",
+                "",
+                "no ActiveParticipant with UserIsRequestor true; those without the attribute "
+                "read as requestors (RFC 3881 schema default true)",
+            )
+        )
+        req = by_default
     people = [a for a in req if not is_ip(a.get("UserID"))]
     chosen = people[0] if people else (req[0] if req else None)
     acc = None
@@ -427,6 +477,22 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
             if v:
                 acc = v
                 break
+        if acc is None:
+            problems.append(
+                FieldProblem(
+                    line, "account", "", "requesting ActiveParticipant without UserID: account "
+                    "missing"
+                )
+            )  # fmt: skip
+    else:
+        problems.append(
+            FieldProblem(
+                line,
+                "account",
+                "",
+                "no ActiveParticipant with UserIsRequestor true: account left missing",
+            )
+        )
     host = ip = None
     nets = ([chosen] if chosen is not None else []) + [a for a in req if a is not chosen]
     for a in nets:
@@ -457,6 +523,16 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
             pid = ipp_from_cx(poi.get("ParticipantObjectID"))
             if pid:
                 pats[pid] = None
+            else:
+                problems.append(
+                    FieldProblem(
+                        line,
+                        "patient",
+                        "",
+                        "patient ParticipantObjectIdentification (type 1, role 1) without "
+                        "ParticipantObjectID: patient missing",
+                    )
+                )
         for q in _children(poi, "ParticipantObjectQuery"):
             txt = decode_base64(q.text or "")
             if txt is None:
@@ -489,34 +565,19 @@ def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple
     )
 
 
-def _parse_times(values: pd.Series, ctx: ReadContext) -> tuple[pd.Series, np.ndarray]:
-    ts = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-    quality = np.full(len(values), "exact", dtype=object)
-    present = values.notna().to_numpy(dtype=bool)
-    if not present.any():
-        return ts, quality
-    v = values.astype(object).where(present, "")
-    has_off = v.astype(str).str.contains(_OFFSET, regex=True).to_numpy(dtype=bool) & present
-    if has_off.any():
-        ts[has_off] = pd.to_datetime(v[has_off], format="ISO8601", utc=True, errors="coerce")
-    naive = present & ~has_off
-    if naive.any():
-        loc, q = localize(pd.to_datetime(v[naive], format="ISO8601", errors="coerce"), ctx.tz)
-        ts[naive] = loc
-        quality[naive] = q
-    return ts, quality
-
-
 def _timestamps(
     rec: dict[str, list[Any]], ctx: ReadContext
-) -> tuple[pd.DataFrame, set[int], list[tuple[int, str | None]]]:
+) -> tuple[pd.DataFrame, set[int], list[tuple[int, str | None]], list[int]]:
+    """Event times (:func:`._instants.parse_instants`), the syslog time where EventDateTime
+    is missing or unreadable; also the lines whose second 60 is no UTC day's last second."""
     when = pd.Series(rec["_when"], dtype=object)
     sent = pd.Series(rec["_sent"], dtype=object)
-    ts, quality = _parse_times(when, ctx)
+    ts, quality, off_day = parse_instants(when, ctx.tz)
     miss = ts.isna().to_numpy()
     fell_back: list[tuple[int, str | None]] = []
+    off_day_lines = sorted({rec["source_line"][i] for i in np.flatnonzero(off_day)})
     if miss.any():
-        ts2, q2 = _parse_times(sent[miss], ctx)
+        ts2, q2, _ = parse_instants(sent[miss], ctx.tz)
         ts[miss] = ts2
         quality[miss] = q2
         ok = miss & ts.notna().to_numpy()
@@ -532,7 +593,7 @@ def _timestamps(
     cols = {k: np.asarray(v, dtype=object)[keep] for k, v in rec.items() if k not in skip}
     cols["ts"] = ts[keep].reset_index(drop=True)
     cols["ts_quality"] = quality[keep]
-    return build_events(cols, ctx, FORMAT), bad_rows, fell_back
+    return build_events(cols, ctx, FORMAT), bad_rows, fell_back, off_day_lines
 
 
 register_reader(

@@ -13,11 +13,21 @@ Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
 ``ts``
     R5 ``occurredDateTime`` / ``occurredPeriod.start``, R4 ``period.start``,
     else ``recorded`` (an instant with offset; one without offset is
-    local time in ``ctx.tz``); none parseable -> quarantined
+    local time in ``ctx.tz``); none parseable -> quarantined. A leap second
+    (``23:59:60Z``: FHIR R4/R5 "Datatypes", instant and dateTime, "Leap Seconds
+    are allowed") is kept in order as ``23:59:59.999999999`` with ``ts_quality``
+    ``leap_second`` (a field problem when it is not the last second of a UTC
+    day); a date without a time (``2024-06-03``; ``2024-06``, ``2024``) is the
+    start of that local day with ``ts_quality`` ``date_only``, never used in a
+    session's duration, with a field problem where the standard wants a time
+    (``recorded`` is an instant) or the date is coarser than a day
+    (:mod:`._instants`)
 ``action``
     event kind, see the table below
 ``action_raw``
-    ``<type or category code>/<subtype or code codes, "+"-joined>``
+    ``<type or category code>/<subtype or code codes, "+"-joined>`` (just the
+    codes when there is no type or category); ``|BTG`` appended when a
+    break-glass purpose made the action ``break_glass``
 ``dicom_event_id``
     the type/category code when it is a DICOM CID 400 code (``1101xx``)
 ``dicom_event_type``
@@ -29,7 +39,15 @@ Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
     success with a field problem
 ``account``
     the agent with ``requestor: true``: ``who.identifier.value``, else
-    ``who.display``, else ``name``, else ``who.reference``
+    ``who.display``, else ``name``, else ``who.reference`` (none of them: a
+    field problem at ``$.agent[i].who``). **No requesting agent**: the account
+    stays missing, with a field problem at ``$.agent[*].requestor``; no other
+    agent is chosen, because the standard says not to (R4 and R5
+    ``AuditEvent.agent.requestor``: "There can only be one initiator. If the
+    initiator is not clear, then do not choose any one agent as the
+    initiator"). Several requestors (against that same rule): the first that
+    is not a device (``who`` a ``Device/...`` reference) or a network address,
+    with a field problem
 ``role``
     that agent's ``role[0]`` code or text, upper case
 ``src_ip``/``host``
@@ -40,10 +58,15 @@ Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
 ``site``
     R4 ``source.site``; R5 ``source.site.display``
 ``_ipp``
-    ``entity.what.reference`` ``Patient/<id>`` (``_history`` dropped), an
-    ``entity.what.identifier.value`` of an entity typed Person (1) with
-    role Patient (1) (HL7 CX ``ID^^^&OID`` -> ``ID``), R5 ``patient``;
-    one event per distinct patient, same ``message_id``
+    ``entity.what.reference`` ``Patient/<id>`` (``_history`` dropped), else
+    ``entity.what.identifier.value`` (HL7 CX ``ID^^^&OID`` -> ``ID``) of a
+    patient named by a *logical reference*: ``what.type`` ``Patient`` or its
+    canonical URL ``http://hl7.org/fhir/StructureDefinition/Patient`` (FHIR
+    "References", Reference.type), or an entity typed Person (1) with role
+    Patient (1) (audit-entity-type, object-role), or of resource type
+    ``Patient``; R5 ``patient`` likewise. One event per distinct patient,
+    same ``message_id``. A patient entity naming no id, or an identifier
+    with no type at all to say what it names, is a field problem at its path
 ``detail``
     decoded base64 ``entity.query`` texts with the patient identifiers and
     demographics they search for masked (:func:`._common.mask_query`),
@@ -56,14 +79,23 @@ Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
     ``"resourceType": "AuditEvent"``; NDJSON: the line)
 
 Event kind -> canonical action (sources: DICOM PS3.16 CID 400/401; FHIR
-``audit-event-type`` and ``restful-interaction`` code systems):
+``audit-event-type`` and ``restful-interaction`` code systems, R4 4.0.1 and R5
+5.0.0; v3 ``ActReason`` for BTG):
 
 - ``110114`` User Authentication + ``110122`` Login -> ``login`` (``login_failed``
   when the outcome is a failure); + ``110123`` Logout -> ``logout``; codes
-  ``login``/``logout`` (any system) likewise;
+  ``login``/``logout`` (any system) likewise; ``110122``/``110123`` written as
+  the type itself (dcm4chee) likewise;
 - ``rest`` + ``read``, ``vread``, ``history*`` -> ``read``; ``search*`` -> ``query``;
-  ``create``, ``update``, ``patch`` -> ``update``; ``delete`` -> ``purge``; other
-  interactions -> by ``action`` (C/U update, R read, D purge, E other);
+  ``create*``, ``update*``, ``patch*`` -> ``update``; ``delete*`` -> ``purge``
+  (:data:`REST_ACTIONS`); other interactions -> by ``action`` (C/U update, R
+  read, D purge, E other); an R5 event without ``category`` (0..*) whose
+  ``code`` is a restful interaction is read the same way;
+- break-glass -> ``break_glass``: DICOM ``110127`` Emergency Override Started
+  (CID 401), or a purpose of use ``BTG`` (v3 ActReason "break the glass"; R4
+  ``purposeOfEvent`` / ``agent.purposeOfUse``, R5 ``authorization`` /
+  ``agent.authorization``) on any event but a login or logout (those stay
+  session boundaries, their ``action_raw`` unchanged);
 - ``110106`` Export (subtype ``Disclosure`` included) -> ``export``; ``110112`` Query
   -> ``query``; ``110110``/``110103``/``110109``/``110111`` -> by ``action``;
   ``110104`` -> ``transmit``; ``110105`` -> ``purge``; ``110100``, ``110101``,
@@ -91,11 +123,11 @@ from ._common import (
     finish_file_read,
     ipp_from_cx,
     is_ip,
-    localize,
     mask_query,
     read_bytes,
     split_lines,
 )
+from ._instants import DATE_ONLY, parse_instants
 from .registry import (
     FieldProblem,
     FileRead,
@@ -109,7 +141,10 @@ __all__ = ["FORMAT", "read_fhir", "sniff_fhir"]
 
 FORMAT = "fhir_auditevent"
 
-#: FHIR restful-interaction code -> canonical action.
+#: FHIR restful-interaction code -> canonical action. Source: the CodeSystem
+#: ``http://hl7.org/fhir/restful-interaction`` of FHIR R4 (4.0.1) and R5 (5.0.0; R5 adds
+#: the conditional and delete-history codes). ``capabilities``, ``transaction``,
+#: ``batch`` and ``operation`` are not in the table: they are read by ``action``.
 REST_ACTIONS: dict[str, str] = {
     "read": "read",
     "vread": "read",
@@ -122,13 +157,19 @@ REST_ACTIONS: dict[str, str] = {
     "search-system": "query",
     "search-compartment": "query",
     "create": "update",
+    "create-conditional": "update",
     "update": "update",
+    "update-conditional": "update",
     "patch": "update",
+    "patch-conditional": "update",
     "delete": "purge",
+    "delete-conditional-single": "purge",
+    "delete-conditional-multiple": "purge",
+    "delete-history": "purge",
+    "delete-history-version": "purge",
 }
 
 _AE_KEY = re.compile(r'"resourceType"\s*:\s*"AuditEvent"')
-_OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
 
 
 def sniff_fhir(head: bytes, name: str) -> bool:
@@ -205,20 +246,45 @@ def _ref_text(who: Any, path: str, pb: _Problems) -> str | None:
     return None
 
 
+_NO_REQUESTOR = (
+    "no agent with requestor true: account left missing (FHIR AuditEvent.agent.requestor: "
+    "'If the initiator is not clear, then do not choose any one agent as the initiator')"
+)
+
+
+def _is_requestor(a: dict[str, Any]) -> bool:
+    req = a.get("requestor")
+    return req is True or (isinstance(req, str) and req.strip().lower() == "true")
+
+
 def _agent(res: dict[str, Any], pb: _Problems) -> dict[str, Any]:
+    """Account, role, host and address of the requesting agent (rule in the module docstring)."""
     agents = _as_list(res.get("agent"), "$.agent", "account", pb)
     out: dict[str, Any] = {"account": None, "role": None, "host": None, "src_ip": None}
-    chosen = None
+    reqs: list[tuple[int, dict[str, Any]]] = []
     for i, a in enumerate(agents):
         if not isinstance(a, dict):
             pb.add("account", a, f"$.agent[{i}]", "expected an object")
             continue
-        req = a.get("requestor")
-        if req is True or (isinstance(req, str) and req.lower() == "true"):
-            chosen = (i, a)
-            break
-    if chosen is None:
+        if _is_requestor(a):
+            reqs.append((i, a))
+    if not reqs:
+        if not agents:
+            pb.add("account", "", "$.agent", "no agent (1..* required): account missing")
+        else:
+            pb.add("account", "", "$.agent[*].requestor", _NO_REQUESTOR)
         return out
+    chosen = reqs[0]
+    if len(reqs) > 1:  # "there can only be one initiator": the person, not a device/address
+        people = [(i, a) for i, a in reqs if not _device_or_address(a)]
+        chosen = people[0] if people else reqs[0]
+        pb.add(
+            "account",
+            "",
+            "$.agent[*].requestor",
+            f"{len(reqs)} agents with requestor true (FHIR: only one initiator): "
+            f"$.agent[{chosen[0]}] taken, a person before a device or a network address",
+        )
     i, a = chosen
     p = f"$.agent[{i}]"
     acc = _ref_text(a.get("who"), f"{p}.who", pb)
@@ -230,6 +296,9 @@ def _agent(res: dict[str, Any], pb: _Problems) -> dict[str, Any]:
         and isinstance(a["who"].get("reference"), str)
     ):
         acc = a["who"]["reference"]
+    if acc is None:
+        pb.add("account", "", f"{p}.who", "requesting agent without identifier, display, name "
+               "or reference: account missing")  # fmt: skip
     out["account"] = acc
     roles = _codes(a.get("role"), f"{p}.role", "role", pb) if "role" in a else []
     if roles:
@@ -268,11 +337,58 @@ def _agent(res: dict[str, Any], pb: _Problems) -> dict[str, Any]:
     return out
 
 
+def _device_or_address(a: dict[str, Any]) -> bool:
+    """The agent is a device (``who`` a ``Device/...`` reference) or named by an address."""
+    who = a.get("who")
+    if isinstance(who, dict):
+        if str(who.get("reference") or "").startswith("Device/"):
+            return True
+        ident = who.get("identifier")
+        if isinstance(ident, dict) and is_ip(ident.get("value")):
+            return True
+    return False
+
+
 def _patient_from_ref(ref: Any) -> str | None:
     if not isinstance(ref, str):
         return None
     m = re.search(r"(?:^|/)Patient/([^/?#]+)", ref)
     return m.group(1) if m else None
+
+
+#: ``Reference.type`` naming Patient: the type name, or its canonical URL (optionally
+#: ``|version``). Source: FHIR R4/R5 "References" (Reference.type: "Patient" is a reference
+#: to http://hl7.org/fhir/StructureDefinition/Patient).
+_PATIENT_TYPE = re.compile(r"Patient|https?://hl7\.org/fhir/StructureDefinition/Patient(?:\|.*)?")
+
+
+def _typed_patient(ref: dict[str, Any]) -> bool:
+    t = ref.get("type")
+    return isinstance(t, str) and _PATIENT_TYPE.fullmatch(t.strip()) is not None
+
+
+def _ref_patient(ref: dict[str, Any], path: str, pb: _Problems, patientish: bool) -> str | None:
+    """The patient id of a Reference: a literal ``Patient/<id>``, else (when the reference or
+    its entity says it is a patient) its ``identifier.value``; a problem when it names none."""
+    pid = _patient_from_ref(ref.get("reference"))
+    if pid is not None:
+        return pid
+    ident = ref.get("identifier")
+    if ident is not None and not isinstance(ident, dict):
+        pb.add("patient", ident, f"{path}.identifier", "expected an Identifier object")
+        ident = None
+    if not patientish:
+        if ident is not None and "type" not in ref:
+            pb.add("patient", ref, path, "identifier without a type: not read as a patient")
+        return None
+    if ident is not None:
+        pid = ipp_from_cx(ident.get("value") if isinstance(ident.get("value"), str) else None)
+        if pid:
+            return pid
+        pb.add("patient", ref, f"{path}.identifier.value", "patient identifier without a value")
+        return None
+    pb.add("patient", ref, path, "a patient without a Patient/<id> reference or an identifier")
+    return None
 
 
 def _patients(res: dict[str, Any], pb: _Problems) -> list[str]:
@@ -285,9 +401,7 @@ def _patients(res: dict[str, Any], pb: _Problems) -> list[str]:
     pat = res.get("patient")
     if pat is not None:
         if isinstance(pat, dict):
-            pid = _patient_from_ref(pat.get("reference"))
-            if pid is None and isinstance(pat.get("identifier"), dict):
-                pid = ipp_from_cx(pat["identifier"].get("value"))
+            pid = _ref_patient(pat, "$.patient", pb, True)
             if pid:
                 found[pid] = None
         else:
@@ -305,11 +419,23 @@ def _patients(res: dict[str, Any], pb: _Problems) -> list[str]:
             pb.add("patient", what, f"{p}.what", "expected a Reference object")
             continue
         pid = _patient_from_ref(what.get("reference"))
-        if pid is None and isinstance(what.get("identifier"), dict):
+        if pid is not None:  # a literal Patient/<id>: the common case, fast
+            found[pid] = None
+            continue
+        patientish = _typed_patient(what)
+        if not patientish and ("type" in ent or "role" in ent):
             types = {c for _, c in _codes(ent.get("type"), f"{p}.type", "patient", pb)}
             roles = {c for _, c in _codes(ent.get("role"), f"{p}.role", "patient", pb)}
-            if "1" in types and "1" in roles or ("1" in roles and not types):
-                pid = ipp_from_cx(what["identifier"].get("value"))
+            # R4 entity.type 1 Person + role 1 Patient (audit-entity-type, object-role),
+            # or the resource type "Patient"; a role Patient alone
+            patientish = (
+                ("1" in types and "1" in roles)
+                or "Patient" in types
+                or ("1" in roles and not types)
+            )
+            if not patientish:
+                continue  # typed as something else: not a patient, nothing missing
+        pid = _ref_patient(what, f"{p}.what", pb, patientish)
         if pid:
             found[pid] = None
     return list(found)
@@ -372,7 +498,12 @@ def _outcome(res: dict[str, Any], pb: _Problems) -> tuple[str, str | None]:
     return OUTCOME_CODES[key], str(code)
 
 
-def _when(res: dict[str, Any], pb: _Problems) -> str | None:
+_DATE_ONLY_NOTE = "read as the start of that local day (ts_quality date_only, no duration)"
+
+
+def _when(res: dict[str, Any], pb: _Problems) -> tuple[str | None, str | None]:
+    """The event's date-time as written and its JSON path (the first present of the
+    R5 occurred[x], R4 ``period.start``, ``recorded``)."""
     cands = [
         ("$.occurredDateTime", res.get("occurredDateTime")),
         (
@@ -391,9 +522,42 @@ def _when(res: dict[str, Any], pb: _Problems) -> str | None:
         if val is None:
             continue
         if isinstance(val, str) and val.strip():
-            return val.strip()
+            val = val.strip()
+            if DATE_ONLY.fullmatch(val):
+                if path == "$.recorded":  # an instant: a time is required
+                    pb.add("ts", val, path, "instant without a time: " + _DATE_ONLY_NOTE)
+                elif len(val) < 10:  # YYYY or YYYY-MM: a valid dateTime, coarser than a day
+                    pb.add("ts", val, path, "date of year or month precision: " + _DATE_ONLY_NOTE)
+            return val, path
         pb.add("ts", val, path, "expected a date-time string")
-    return None
+    return None, None
+
+
+#: Purpose-of-use codes meaning break-glass, read whatever the system. Source: HL7 v3
+#: ActReason ``BTG`` "break the glass" (``http://terminology.hl7.org/CodeSystem/v3-ActReason``),
+#: the value set bound to FHIR R4 ``AuditEvent.purposeOfEvent`` / ``agent.purposeOfUse``
+#: (v3-PurposeOfUse) and R5 ``AuditEvent.authorization`` / ``agent.authorization``.
+BREAK_GLASS_PURPOSES: frozenset[str] = frozenset({"BTG"})
+
+
+def _break_glass(res: dict[str, Any], pb: _Problems) -> bool:
+    """A break-glass purpose of use (:data:`BREAK_GLASS_PURPOSES`) on the event or an agent:
+    R4 ``purposeOfEvent``, ``agent.purposeOfUse``; R5 ``authorization``,
+    ``agent.authorization``."""
+    found = False
+    for key in ("purposeOfEvent", "authorization"):
+        if key in res:
+            codes = _codes(res[key], f"$.{key}", "action", pb)
+            found |= any(c.upper() in BREAK_GLASS_PURPOSES for _, c in codes)
+    agents = res.get("agent")
+    for i, a in enumerate(agents if isinstance(agents, list) else []):
+        if not isinstance(a, dict):
+            continue
+        for key in ("purposeOfUse", "authorization"):
+            if key in a:
+                codes = _codes(a[key], f"$.agent[{i}].{key}", "action", pb)
+                found |= any(c.upper() in BREAK_GLASS_PURPOSES for _, c in codes)
+    return found
 
 
 def _kind(
@@ -403,25 +567,32 @@ def _kind(
     if "category" in res or ("code" in res and "type" not in res):
         main = _codes(res.get("category"), "$.category", "action", pb)
         sub = _codes(res.get("code"), "$.code", "action", pb)
+        if res.get("code") is None:
+            pb.add("action", "", "$.code", "event code missing (R5 AuditEvent.code is 1..1)")
     else:
         main = _codes(res.get("type"), "$.type", "action", pb)
         sub = _codes(res.get("subtype"), "$.subtype", "action", pb)
+        if res.get("type") is None:
+            pb.add("action", "", "$.type", "event type missing (R4 type, R5 code are 1..1)")
     ev = main[0][1] if main else None
     subs = [c for _, c in sub]
     ac = res.get("action")
     if ac is not None and not isinstance(ac, str):
         pb.add("action", ac, "$.action", "expected a code C/R/U/D/E")
         ac = None
-    raw = (ev or "") + ("/" + "+".join(subs) if subs else "")
+    raw = (ev or "") + ("/" + "+".join(subs) if subs else "") if ev else "+".join(subs)
     dicom_id = ev if ev and main and _is_dicom(main[0][0], ev) else None
     dicom_type = next((c for s, c in sub if _is_dicom(s, c)), None)
+    rest = [REST_ACTIONS[s.lower()] for s in subs if s.lower() in REST_ACTIONS]
     if ev and ev.lower() == "rest":
-        for s in subs:
-            if s.lower() in REST_ACTIONS:
-                return REST_ACTIONS[s.lower()], raw, None, None, True
-        action, _ = dicom_action(None, [], ac, failed)
-        return action, raw, None, None, True
-    action, known = dicom_action(ev, subs, ac, failed)
+        action, known = (rest[0] if rest else dicom_action(None, [], ac, failed)[0]), True
+        dicom_id = dicom_type = None
+    elif ev is None and rest:  # R5: category is 0..*, code 1..1: a query read by its code
+        action, known = rest[0], True
+    else:
+        action, known = dicom_action(ev, subs, ac, failed)
+    if action not in ("login", "logout", "login_failed", "break_glass") and _break_glass(res, pb):
+        action, raw = "break_glass", raw + "|BTG"
     return action, raw or (ac or ""), dicom_id, dicom_type, known
 
 
@@ -553,6 +724,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
         k: []
         for k in (
             "_when",
+            "_when_path",
             "action",
             "action_raw",
             "dicom_event_id",
@@ -587,7 +759,9 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             ignored += 1
             continue
         pb = _Problems(line, problems)
-        when = _when(res, pb)
+        when, when_path = _when(res, pb)
+        if res.get("recorded") is None and when is not None:  # read from occurred/period
+            pb.add("ts", "", "$.recorded", "recorded missing (1..1 in R4 and R5)")
         if when is None:
             quarantine.append(
                 QuarantineRow(
@@ -608,6 +782,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
         rows_to_events += 1
         for p in pats:
             rec["_when"].append(when)
+            rec["_when_path"].append(when_path)
             rec["action"].append(action)
             rec["action_raw"].append(action_raw)
             rec["dicom_event_id"].append(dic_id)
@@ -623,7 +798,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             rec["_row"].append((res, line, jpath, raw))
             rec["_row_no"].append(n_row)
 
-    events, bad_rows = _timestamps(rec, ctx)
+    events, bad_rows = _timestamps(rec, ctx, problems)
     first_of: dict[int, int] = {}  # row number -> its first event (O(1), not list.index)
     for i, n_row in enumerate(rec["_row_no"]):
         first_of.setdefault(n_row, i)
@@ -644,35 +819,33 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     )  # fmt: skip
 
 
-def _timestamps(rec: dict[str, list[Any]], ctx: ReadContext) -> tuple[pd.DataFrame, set[int]]:
-    """Parse the collected date-times (vectorised), build the frame, list unparseable rows."""
+def _timestamps(
+    rec: dict[str, list[Any]], ctx: ReadContext, problems: list[FieldProblem]
+) -> tuple[pd.DataFrame, set[int]]:
+    """Parse the collected date-times (vectorised), build the frame, list unparseable rows.
+
+    Leap seconds and dates without a time follow :func:`._instants.parse_instants`; a
+    second 60 outside the last minute of a UTC day is kept and reported.
+    """
     when = pd.Series(rec["_when"], dtype=object)
-    has_off = (
-        when.str.contains(_OFFSET, regex=True, na=False).to_numpy(dtype=bool)
-        if len(when)
-        else np.array([], bool)
-    )
-    has_time = (
-        when.str.contains("T", regex=False, na=False).to_numpy(dtype=bool)
-        if len(when)
-        else np.array([], bool)
-    )
-    ts = pd.Series(pd.NaT, index=when.index, dtype="datetime64[ns, UTC]")
-    quality = np.full(len(when), "exact", dtype=object)
-    aware = has_off & has_time
-    if aware.any():
-        ts[aware] = pd.to_datetime(when[aware], format="ISO8601", utc=True, errors="coerce")
-    if (~aware).any():
-        naive = pd.to_datetime(when[~aware], format="ISO8601", errors="coerce")
-        if isinstance(naive.dtype, pd.DatetimeTZDtype):  # pragma: no cover - mixed input
-            naive = naive.dt.tz_localize(None)
-        loc, q = localize(naive.astype("datetime64[ns]"), ctx.tz)
-        ts[~aware] = loc
-        quality[~aware] = q
+    ts, quality, off_day = parse_instants(when, ctx.tz)
     row_no = np.asarray(rec["_row_no"], dtype=np.int64)
+    seen: set[int] = set()
+    for i in np.flatnonzero(off_day):  # per rare anomaly, once per resource
+        if row_no[i] not in seen:
+            seen.add(int(row_no[i]))
+            problems.append(
+                FieldProblem(
+                    rec["source_line"][i],
+                    "ts",
+                    rec["_when"][i],
+                    f"{rec['_when_path'][i]}: second 60 outside the last minute of a UTC day "
+                    "(no leap second there): kept as second 59.999999999",
+                )
+            )
     bad_rows = set(row_no[ts.isna().to_numpy()].tolist())
     keep = ~np.isin(row_no, list(bad_rows))
-    skip = ("_when", "_row", "_row_no")
+    skip = ("_when", "_when_path", "_row", "_row_no")
     cols = {k: np.asarray(v, dtype=object)[keep] for k, v in rec.items() if k not in skip}
     cols["ts"] = ts[keep].reset_index(drop=True)
     cols["ts_quality"] = quality[keep]
