@@ -111,6 +111,8 @@ ACTIONS: tuple[str, ...] = (
     "purge",
     "other",
     "break_glass",  # emergency access override (FHIR purpose BTG, DICOM EventTypeCode 110127)
+    "job",  # a scheduled job or service session (cron, systemd --user): never a login
+    "privilege",  # a change of identity (su, sudo): account = the acting user
 )
 
 #: Actions that move patient data out of the application (records count is a volume).

@@ -133,18 +133,23 @@ def test_linux_accounting():
 
 def test_linux_pam_sessions_pair_by_process():
     ev = _syslog("Linux_2k.log").events
-    s = ev[ev["action"].isin(["login", "logout"]) & (ev["action_raw"] != "ANONYMOUS FTP LOGIN")]
-    assert (s["action"] == "login").sum() == 123 and (s["action"] == "logout").sum() == 123
-    per = s.groupby("app_session")["action"].agg(lambda a: tuple(sorted(a)))
-    assert set(per) == {("login", "logout")}  # every process opens once and closes once
+    pam = ev[ev["action_raw"].isin(["session opened", "session closed"])]
+    # README: 123 opened / 123 closed, pairable by process id: 86 su, 36 sshd, 1 login
+    assert (pam["action_raw"] == "session opened").sum() == 123
+    assert (pam["action_raw"] == "session closed").sum() == 123
+    per = pam.groupby("app_session")["action_raw"].agg(lambda a: "|".join(sorted(a)))
+    assert set(per) == {"session closed|session opened"}  # each process opens and closes
     prog = per.index.str.extract(r"^(\w+)\[")[0].value_counts().to_dict()
-    assert prog == {"su": 86, "sshd": 36, "login": 1}  # README figures
-    first = s.iloc[0]  # line 14: su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
-    assert (first["source_line"], first["account"], first["app_session"]) == (
-        14,
-        "cyrus",
-        "su[21416]",
-    )
+    assert prog == {"su": 86, "sshd": 36, "login": 1}
+    # su is a change of identity, not a login: 86 + 86 privilege events, 37 logins/logouts
+    su = pam[pam["module"] == "SU"]
+    assert len(su) == 172 and (su["action"] == "privilege").all()
+    assert (ev["action"] == "login").sum() == 37 + 2  # 36 sshd + 1 login + 2 anonymous FTP
+    assert (ev["action"] == "logout").sum() == 37
+    first = su.iloc[0]  # line 14: su(pam_unix)[21416]: session opened for user cyrus by (uid=0)
+    assert (first["source_line"], first["app_session"]) == (14, "su[21416]")
+    # PAM wrote only "by (uid=0)": the acting user is unknown; the target user is kept
+    assert pd.isna(first["account"]) and first["detail"].startswith("target=cyrus; ")
     assert first["ts"] == pd.Timestamp("2005-06-15 02:06:18", tz="UTC")  # 04:06:18 CEST
 
 
@@ -263,6 +268,70 @@ def test_atna_header_time_differs_from_event_time():
     assert "<family>[REDACTED]</family>" in detail and "GASSMANN" not in detail
 
 
+# --- elastic/auth.log (Ubuntu, 2017: no year in the lines) ------------------------------
+
+
+@cache
+def _elastic() -> FileRead:
+    path = shared_path("data", "real", "auth-syslog", "elastic", "auth.log")
+    return read_syslog(path, ReadContext(source_file="auth.log", year=2017))
+
+
+def test_elastic_accounting():
+    r = _elastic()
+    _identity(r)
+    assert r.rows_read == 7121 and not r.quarantine and not r.truncated
+    # rows to events (grep -c on the file): 226 Accepted + 225 sshd "session closed"
+    # + 628 "Failed password" + 85 "message repeated" + 4 "Failed publickey" + 85 "Invalid
+    # user" in processes with no Failed line + 1264 cron + 238 systemd-user PAM sessions
+    # + 557 sudo (186 COMMAND, 186 opened, 185 closed) + 18 su PAM sessions + 449
+    # systemd-logind (226 New session, 223 Removed session) = 3779
+    assert r.rows_to_events == 3779 and r.ignored == 7121 - 3779
+    # the 85 "message repeated N times" lines repeat 410 attempts: 325 more events
+    assert len(r.events) == 3779 + 410 - 85
+
+
+def test_elastic_logins_and_failures():
+    ev = _elastic().events
+    login = ev[ev["action"] == "login"]
+    # README: 226 accepted logins from 4 addresses; grep 'Accepted' | grep -oE 'from [0-9.]+'
+    assert len(login) == 226 and login["action_raw"].str.startswith("Accepted ").all()
+    assert login["src_ip"].value_counts().to_dict() == {
+        "85.245.107.41": 174,
+        "24.151.103.17": 47,
+        "95.93.96.191": 4,
+        "127.0.0.1": 1,
+    }
+    raw = ev.loc[ev["action"] == "login_failed", "action_raw"].value_counts().to_dict()
+    # 628 "Failed password" lines + 410 repeats; 4 "Failed publickey"; of the 178 "Invalid
+    # user" lines, 85 are in sshd processes that log no Failed line (the others corroborate);
+    # every PAM "authentication failure" is in a process with a Failed line
+    assert raw == {"Failed password": 1038, "Invalid user": 85, "Failed publickey": 4}
+    assert (ev["action"] == "logout").sum() == 225  # grep -c 'sshd:session): session closed'
+
+
+def test_elastic_cron_sudo_su_sessions_are_never_logins():
+    ev = _elastic().events
+    by = ev.groupby(["module", "action"], observed=True).size().to_dict()
+    # grep -c 'pam_unix(cron:session): session (opened|closed)' -> 632 + 632;
+    # 'pam_unix(systemd-user:session)' -> 215 opened + 23 closed
+    assert by[("CRON", "job")] == 1264 and by[("SYSTEMD", "job")] == 238
+    # sudo: 186 'COMMAND=' + 186 'sudo:session): session opened' + 185 closed; su: 9 + 9
+    # (its 9 "Successful su" lines corroborate the PAM session openings)
+    assert by[("SUDO", "privilege")] == 557 and by[("SU", "privilege")] == 18
+    assert (ev["action"] == "job").sum() == 1502 and (ev["action"] == "privilege").sum() == 575
+    # no line of cron, systemd --user, sudo or su is a login or a logout
+    mods = ev[ev["module"].isin(["CRON", "SYSTEMD", "SUDO", "SU"])]
+    assert not mods["action"].isin(["login", "logout"]).any()
+    # the actor of sudo is kept as the account, the target in detail
+    cmd = ev[ev["action_raw"] == "sudo COMMAND"]
+    # grep 'COMMAND=' | awk '{print $6}' | sort | uniq -c: 181 ubuntu, 5 root (inside su)
+    assert cmd["account"].value_counts().to_dict() == {"ubuntu": 181, "root": 5}
+    assert cmd["detail"].str.startswith("target=root;").all()
+    su = ev[ev["module"] == "SU"]
+    assert set(su["account"]) == {"ubuntu"}  # "session opened for user root by ubuntu(uid=0)"
+
+
 # --- all of data/real through read_evidence -------------------------------------------------
 
 
@@ -275,13 +344,25 @@ def test_read_evidence_on_all_real_logs(test_key):
     evd.report.check()
     validate_events(evd.events)
     by = {f.source_file: f for f in evd.report.files}
-    # 4 ATNA + 2 syslog + 9 R4 + 6 R5 files recognised; README, LICENSE, CITATION are not
+    # 4 ATNA + 3 syslog + 9 R4 + 6 R5 files recognised; README, LICENSE, NOTICE, CITATION
+    # are not
     assert sorted(f.format for f in by.values()).count("fhir_auditevent") == 15
     assert sorted(evd.report.unrecognised) == [
         "README.md",
+        "auth-syslog/elastic/LICENSE",
+        "auth-syslog/elastic/NOTICE",
         "auth-syslog/loghub/CITATION",
         "auth-syslog/loghub/LICENSE",
     ]
+    ela = by["auth-syslog/elastic/auth.log"]
+    # 7,121 lines: 3,779 give events, 4,104 with the 410 attempts of the 85 "message
+    # repeated N times" lines (see test_elastic_accounting)
+    assert (ela.format, ela.rows_read, ela.events, ela.events_out) == (
+        "syslog_auth",
+        7121,
+        3779,
+        4104,
+    )
     lin = by["auth-syslog/loghub/Linux_2k.log"]
     ssh = by["auth-syslog/loghub/OpenSSH_2k.log"]
     assert (lin.format, lin.rows_read, lin.events, lin.ignored) == ("syslog_auth", 2000, 1670, 330)
@@ -289,7 +370,7 @@ def test_read_evidence_on_all_real_logs(test_key):
     assert (ssh.rows_read, ssh.events, ssh.events_out) == (2000, 527, 535)
     assert {by[k].format for k in by if k.startswith("atna-syslog/")} == {"atna"}
     ev = evd.events
-    assert len(ev) == 1670 + 535 + 4 + 15
+    assert len(ev) == 1670 + 535 + 4104 + 4 + 15
     # the openhim PIX query names patient fc133984036647e: pseudonymised, never written raw
     assert ev["patient"].notna().sum() == 1 + 6  # ATNA 1; FHIR media, pixQuery, vread,
     # disclosure (R4, R5), rest (R5)

@@ -76,7 +76,16 @@ def test_accepted_login_and_sessions_paired_by_pid(tmp_path):
     )
     r = _read(tmp_path, text)
     ev = r.events
-    assert ev["action"].tolist() == ["login", "login", "logout", "login", "logout", "login"]
+    # su sessions are a change of identity, not a login: action privilege, the acting user
+    # as the account (PAM wrote only "(uid=0)" on lines 3-4: unknown), the target kept
+    assert ev["action"].tolist() == [
+        "login",
+        "privilege",
+        "privilege",
+        "login",
+        "logout",
+        "privilege",
+    ]
     assert ev["app_session"].tolist()[:5] == [
         "sshd[24680]",
         "su[21416]",
@@ -85,7 +94,11 @@ def test_accepted_login_and_sessions_paired_by_pid(tmp_path):
         "sshd[24680]",
     ]
     assert pd.isna(ev["app_session"].iloc[5])  # no pid on that line
-    assert ev["account"].tolist() == ["fztu", "cyrus", "cyrus", "root", "fztu", "root"]
+    acc = ev["account"].tolist()
+    assert acc[0] == "fztu" and pd.isna(acc[1]) and pd.isna(acc[2])
+    assert acc[3:] == ["root", "fztu", "alice"]
+    assert ev["detail"].iloc[5].startswith("target=root; pam_unix(su:session)")
+    assert ev["detail"].iloc[1].startswith("target=cyrus; session opened")
     assert ev["action_raw"].iloc[0] == "Accepted publickey"
     assert ev["src_ip"].iloc[0] == "10.0.0.9" and ev["host"].iloc[0] == "srv"
     assert ev["module"].tolist()[:3] == ["SSHD", "SU", "SU"]

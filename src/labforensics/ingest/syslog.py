@@ -1,70 +1,176 @@
 """Reader for syslog authentication logs (format ``syslog_auth``).
 
-Lines in BSD syslog (RFC 3164: ``Jun 14 15:16:01 combo sshd[19939]: ...``, an
-optional ``<PRI>`` first), RFC 5424 (``<34>1 2003-10-11T22:14:15.003Z host app
-procid msgid SD msg``) or the ISO-timestamped BSD form written by rsyslog
-(``2024-01-02T10:00:00.123+01:00 host prog[pid]: msg``). One physical line is
-one row.
+One physical line is one row. Every line is accounted for: it becomes events
+(``rows_to_events``), is ``ignored`` (blank, out of scope, corroborating) or is
+quarantined (no syslog header, or an event line whose time cannot be read).
+
+Accepted header shapes
+----------------------
+``TS`` is one of the timestamps below; ``TAG`` is ``prog``, ``prog[pid]``,
+``prog(sub)[pid]`` (old Linux-PAM: ``su(pam_unix)[21416]``), optionally followed
+by `` <level>`` (plaso), then ``:``; a tag with a ``[pid]`` may also end with a
+space instead of ``:`` (proftpd: ``proftpd[12345] host (rhost[ip]): ...``).
+
+==========================================  ===========================================
+shape                                        written by (source of the rule)
+==========================================  ===========================================
+``[<PRI>]TS HOST TAG: MSG``                  sysklogd, rsyslog ``RSYSLOG_TraditionalFile
+                                             Format`` / ``RSYSLOG_FileFormat`` (rsyslog
+                                             "Reserved template names"), syslog-ng
+                                             ``$DATE $HOST $MSGHDR$MSG``
+``TS HOST FAC.PRIO TAG: MSG``                BusyBox ``syslogd`` (``"%s %.64s %s %s"``:
+                                             time, host, ``parse_fac_prio_20``)
+``TS FAC.PRIO TAG: MSG``                     BusyBox with an empty host name
+``TS TAG: MSG``                              BusyBox ``syslogd -S`` (``"%s %s"``: "smaller
+                                             output"); plaso's kernel line without host
+``TS <F.P> HOST TAG: MSG``                   FreeBSD ``syslogd -v`` (``<4.3>``) / ``-vv``
+                                             (``<auth.info>``) (fail2ban ``common.conf``
+                                             ``__bsd_syslog_verbose`` and its test logs)
+``TS SEVERITY TAG: MSG``                     ChromeOS (plaso ``syslog`` text plugin:
+                                             ``2016-10-25T12:37:23.297265-07:00 INFO``)
+``<PRI>1 TS HOST APP PROCID MSGID SD MSG``   RFC 5424 (rsyslog ``RSYSLOG_SyslogProtocol23
+                                             Format``, plaso)
+==========================================  ===========================================
+
+``FAC.PRIO`` is a facility and a priority name of ``<syslog.h>``
+(``authpriv.info``, ``auth.notice``, ``local3.err``; BusyBox writes ``<N>`` when
+a number has no name); ``SEVERITY`` is ``EMERG`` .. ``DEBUG`` in capitals. A
+Solaris message id ``[ID 800047 auth.info] `` at the start of the message is
+dropped (fail2ban ``__daemon_extra_re``). **Decision:** a first word after the
+time that is a ``FAC.PRIO``, a ``SEVERITY`` or a tag ending in ``:`` is read as
+such, not as a host name (a host named ``auth.info`` or ``INFO`` is not
+supported); ``host`` is then missing.
+
+Timestamps (several forms may be mixed in one file):
+
+- RFC 3164 ``Mmm dd hh:mm:ss``: month names in any case, a one-digit day after
+  one or two spaces or a zero-padded day, an optional fraction ``.123456``, an
+  optional year before the time (``Jun  3 2024 08:00:01``, Cisco) and an
+  optional ``:`` after the time, as rsyslog's ``ParseTIMESTAMP3164`` accepts
+  them (``runtime/datetime.c``). A year *after* the time (rsyslog's
+  ``detect.YearAfterTimestamp``, off by default) is not read.
+- RFC 3339 ``2024-06-03T08:00:01.123456+02:00`` (rsyslog
+  ``date-rfc3339``/``RSYSLOG_FileFormat``, the default of current Debian, Ubuntu
+  and Fedora; syslog-ng ``ts-format(iso)``); ``Z`` or an offset with or without
+  ``:``; without an offset the time is local wall time in ``ctx.tz``.
+- RFC 5424 (an RFC 3339 time or ``-``).
 
 Time
 ----
-RFC 5424 and ISO timestamps carry their offset: ``exact``. RFC 3164 stamps are
-local wall time in ``ctx.tz`` **without a year**: the year of the file's first
-RFC 3164 line must be given (``ctx.year``, i.e. ``read_evidence(year=...)``);
-each backward step of more than six months between consecutive lines (December
-to January) advances it by one. Local times go through
+RFC 5424 and RFC 3339 timestamps with an offset are ``exact``. RFC 3164 stamps
+are local wall time in ``ctx.tz`` **without a year** unless one is written:
+the year of the file's first year-less RFC 3164 line must be given
+(``ctx.year``, i.e. ``read_evidence(year=...)``); each backward step of more
+than six months between consecutive year-less lines (December to January)
+advances it by one. Local times go through
 :func:`labforensics.ingest.clock.localize` (lines are written in the order they
 happen): in a fall-back hour the file's first backward step separates the first
 pass from the second (``ambiguous_resolved``), without one the first pass is
 assumed (``ambiguous_unresolved``); a spring-forward time is read with the
-winter offset (``nonexistent_shifted``). **Decision:** when ``ctx.year`` is None, the file's
-modification time is not used (a copied file's mtime is not evidence): every
-RFC 3164 line that would have become an event is quarantined with the reason
-``RFC 3164 line without year: pass year=<YYYY> to read_evidence``; out-of-scope
-lines are still counted as ignored, and RFC 5424/ISO lines are read normally.
+winter offset (``nonexistent_shifted``). **Decision:** when ``ctx.year`` is
+None, the file's modification time is not used (a copied file's mtime is not
+evidence): every year-less RFC 3164 line that would have become an event is
+quarantined with the reason ``RFC 3164 line without year: pass year=<YYYY> to
+read_evidence``; out-of-scope lines are still counted as ignored, and RFC
+5424/3339 lines and RFC 3164 lines with a year are read normally.
+
+Programs by family
+------------------
+The program name (``TAG``) is compared by family, case-insensitively: ``sshd``,
+``sshd-session`` (OpenSSH >= 9.8: "some log messages will be tagged with as
+originating from a process named sshd-session", release notes 9.8) and
+``sshd-auth`` (OpenSSH 10.0: "some log messages may now come from sshd-auth")
+are the family ``sshd``; ``cron``/``CRON``/``crond`` are ``cron``; any other
+program is its own family (``su``, ``sudo``, ``login``, ``systemd-logind``,
+``vsftpd``, ``proftpd``, ``pure-ftpd``, ``ftpd``, ``klogind``). ``module`` is the
+family in upper case (``SSHD`` for all three OpenSSH programs, so a current log
+and an old one give the same events); ``app_session`` keeps the program as
+written (``sshd-session[4101]``).
 
 Mapping (message -> event)
 --------------------------
-``host`` is the syslog HOSTNAME (the server that logged: ``combo``, ``LabSZ``),
-``module`` the program name upper case (``SSHD``, ``SU``), ``detail`` the message
-as written (redacted downstream), ``message_id`` ``<source_file>:<line>``,
-``src_ip`` the remote address as written (an IP, or the host name PAM wrote in
-``rhost=`` when it resolved one), ``patient`` always missing.
-Login/logout/failed login rows carry ``dicom_event_id`` 110114 and type 110122
-(login, failed login) or 110123 (logout), as the LIS mapping does.
+``host`` is the syslog HOSTNAME (missing in the host-less shapes), ``detail``
+the message as written (redacted downstream; for ``privilege`` events prefixed
+by ``target=<user>; ``), ``message_id`` ``<source_file>:<line>``, ``src_ip`` the
+remote address as written (an IP, or the host name PAM wrote in ``rhost=``),
+``patient`` always missing. Login/logout/failed login rows carry
+``dicom_event_id`` 110114 and type 110122 (login, failed login) or 110123
+(logout), as the LIS mapping does; ``job``, ``privilege`` and ``other`` rows
+carry none.
 
-Message (OpenSSH ``auth.c``, Linux-PAM ``pam_unix``) -> action, account, src_ip:
+**Every message pattern is anchored at both ends**, and a field that the remote
+party chooses (a user name) is read *from the right*: the address is the last
+`` from <addr> port <n>[ ssh2][: <key>]`` of the line, so a user name
+``admin from 198.51.100.7 port 22`` stays the account and cannot move the
+source (fail2ban/fail2ban#1479, #3724). Messages (OpenSSH ``auth.c``
+``auth_log``, Linux-PAM ``pam_unix``, sudo ``logging.c``, shadow ``su``,
+cron, ``systemd-logind``, vsftpd, pure-ftpd and proftpd as quoted in fail2ban's
+filters and test logs, OSSEC's log samples and plaso's grammars):
 
-- sshd ``Accepted <method> for U from IP port P`` -> ``login``, U, IP;
-  ``app_session`` ``sshd[<pid>]``;
-- sshd ``Failed <method> for [invalid user ]U from IP port P`` ->
-  ``login_failed``, U, IP (``action_raw`` ``Failed password``, ``Failed none`` ...);
-- sshd ``message repeated N times: [ Failed ...]`` (rsyslog) -> N ``login_failed``
-  events (same ``message_id``, same line); a sysklogd ``last message repeated N
-  times`` line gives N more copies of the event of the line before it (its
-  ``detail`` is that line's message);
-- sshd ``Invalid user U from IP`` -> ``login_failed``, U, IP (*);
-- pam_unix ``authentication failure; ... rhost=R [user=U]`` (any program: sshd,
-  gdm ...) -> ``login_failed``, U or missing, R (*);
-- pam_unix ``session opened for user U [by ...]`` (sshd, su, login, any
-  program) -> ``login``, U, ``app_session`` ``<program>[<pid>]`` (*);
-- pam_unix ``session closed for user U`` -> ``logout``, U, ``app_session``
-  ``<program>[<pid>]`` (so a session pairs by process id);
-- klogind ``Authentication failed from IP`` -> ``login_failed``, no account, IP;
-- ftpd ``ANONYMOUS FTP LOGIN FROM IP, (id)`` -> ``login``, ``anonymous``, IP;
-- ftpd ``connection from IP (name) at ...`` -> ``other``, no account, IP.
+- sshd ``Accepted <method> for U from IP port P[ ssh2][: KEY]`` -> ``login``, U,
+  IP; ``app_session`` ``<prog>[<pid>]``;
+- sshd ``Failed <method> for [invalid user ]U from IP port P[ ssh2][: KEY]`` ->
+  ``login_failed``, U, IP (``action_raw`` ``Failed password``, ``Failed none``);
+- sshd ``message repeated N times: [ Failed ...]`` (rsyslog) -> N
+  ``login_failed`` events (same ``message_id``, same line); a sysklogd ``last
+  message repeated N times`` line gives N more copies of the event of the line
+  before it (its ``detail`` is that line's message);
+- sshd ``Invalid user U from IP[ port P]`` -> ``login_failed``, U, IP (*);
+- pam_unix ``authentication failure; logname=L uid= euid= tty= ruser=R rhost=H[
+  user=U]`` -> ``login_failed``, U or missing, H (*); for the services ``su``,
+  ``su-l``, ``sudo``, ``sudo-i``, ``runuser``, ``runuser-l`` -> ``privilege``
+  failed, account R (else L), and ``target=U`` except for sudo (whose PAM user is
+  the acting user, asked for their own password);
+- pam_unix ``session opened for user U[(uid=N)][ by A[(uid=M)]]`` and ``session
+  closed for user U``, by PAM service (``pam_unix(<service>:session)``, or the
+  program for the old ``su(pam_unix)[pid]`` form):
+
+  * ``cron``, ``crond``, ``atd``, ``anacron``, ``systemd-user`` -> ``job``, U (a
+    scheduled job or systemd's per-user manager, never a login);
+  * ``su``, ``su-l``, ``sudo``, ``sudo-i``, ``runuser``, ``runuser-l`` ->
+    ``privilege``, account **A, the acting user** (missing when PAM wrote only
+    ``(uid=0)``), ``target=U`` in ``detail``; the closing line takes A from the
+    opening line of the same process (host, program, pid);
+  * any other service (``sshd``, ``login``, ``gdm`` ...) -> ``login`` /
+    ``logout``, U (*);
+
+  ``app_session`` ``<prog>[<pid>]`` (so open and close pair by process id);
+- sudo ``A : [ERR ; ]TTY=t ; PWD=d ; USER=T ;[ GROUP=g ;] COMMAND=c`` ->
+  ``privilege``, A, ``target=T``, failed when an error (``user NOT in sudoers``,
+  ``3 incorrect password attempts``) is written (``action_raw`` ``sudo COMMAND``);
+- su ``Successful su for T by A`` / ``FAILED su for T by A`` -> ``privilege``
+  (failed), A, ``target=T``; the ``Successful`` line of a process whose PAM
+  session opening is logged is corroborating and ignored (one act, one event);
+- cron ``(U) CMD (c)`` -> ``job``, U;
+- systemd-logind ``New session S of user U.`` -> ``other``, U; ``Removed session
+  S.`` -> ``other``, the U of that session on that host (no login: the login
+  is the sshd/PAM line of the same connection);
+- klogind ``Authentication failed from IP (name): ...`` -> ``login_failed``;
+- ftpd ``ANONYMOUS FTP LOGIN FROM IP, ...`` -> ``login``, ``anonymous``, IP;
+  ftpd ``connection from IP (name) at ...`` -> ``other``, no account, IP;
+- vsftpd ``[U] OK LOGIN: Client "IP"[, ...]`` -> ``login``; ``[U] FAIL LOGIN:
+  Client "IP"[, ...]`` -> ``login_failed``;
+- pure-ftpd ``(W@IP) [WARNING] Authentication failed for user [U]`` ->
+  ``login_failed``; ``(W@IP) [INFO] U is now logged in`` -> ``login``;
+  ``(U@IP) [INFO] Logout.`` -> ``logout``;
+- proftpd ``SERVER (NAME[IP]): USER U: Login successful.`` -> ``login``; ``USER U
+  (Login failed): <reason>`` (proftpd's reasons, as listed by fail2ban), ``USER U:
+  no such user found from ...`` and ``SECURITY VIOLATION: U login attempted`` ->
+  ``login_failed``; the address is the one proftpd writes before ``USER``.
 
 (*) **One attempt, one event.** OpenSSH logs one attempt several times: a
 ``Failed ...`` line, the PAM ``authentication failure`` line before it and, for
 a non-existent user, an ``Invalid user`` line when the connection starts. In an
-sshd process (same host and pid) that logs a ``Failed`` line, its ``Invalid
-user`` and PAM ``authentication failure`` lines are corroborating copies and
-are counted as ``ignored``, so failed logins are not counted two or three
-times. Likewise the PAM ``session opened`` line of an sshd process that logged
-``Accepted`` is ignored: the ``Accepted`` line is that session's login (it has
-the source address). Without a ``Failed``/``Accepted`` line (older sshd, as in
-loghub's ``Linux_2k.log``) the PAM lines are the events. A pid reused by a new
-process within one file would merge two processes (rare; not handled).
+sshd-family process (same host and pid) that logs a ``Failed`` line, its
+``Invalid user`` and PAM ``authentication failure`` lines are corroborating
+copies and are counted as ``ignored``. Likewise the PAM ``session opened`` line
+of an sshd-family process that logged ``Accepted`` is ignored: the ``Accepted``
+line is that session's login (it has the source address). Without a
+``Failed``/``Accepted`` line (older sshd, as in loghub's ``Linux_2k.log``) the
+PAM lines are the events. A pid reused by a new process within one file would
+merge two processes (rare; not handled); lines of one connection logged under
+two pids (an ``sshd-auth`` child and its ``sshd-session`` monitor) are not
+recognised as copies.
 
 **Decisions.** ``Received disconnect``, ``Disconnected``, ``Connection closed``
 and ``Disconnecting`` lines are *ignored*: before authentication
@@ -74,13 +180,21 @@ is not an authentication: it is an ``other`` event with the source address and
 no account, kept because it places an address on the FTP server at that time.
 Everything else (kernel, other daemons, ``check pass; user unknown``, ``PAM N
 more authentication failures`` summaries, ``input_userauth_request``, reverse
-mapping warnings) is ``ignored``. A line with no recognisable syslog header is
-quarantined.
+mapping warnings, su's ``+ tty from:to`` line, proftpd's ``Maximum login
+attempts`` summary) is ``ignored``. Two free-text fields at both ends cannot
+always be told apart: a vsftpd anonymous password (written after the address)
+that itself contains ``"] FAIL LOGIN: Client "<addr>`` and a sudo working
+directory containing `` ; USER=`` would be misread; the line is kept as
+written in ``detail``.
 
 References
 ----------
-RFC 3164 (BSD syslog), RFC 5424 (syslog protocol), OpenSSH ``auth.c``
-(``auth_log``), Linux-PAM ``pam_unix`` (``pam_unix_auth.c``, ``pam_unix_sess.c``).
+RFC 3164 (BSD syslog), RFC 5424 (syslog protocol), RFC 3339 (timestamps);
+rsyslog "Reserved template names" and ``runtime/datetime.c``; BusyBox
+``sysklogd/syslogd.c``; plaso ``parsers/text_plugins/syslog.py``; fail2ban
+``config/filter.d/{common,sshd,vsftpd,proftpd,pure-ftpd}.conf``; OpenSSH
+release notes 9.8 and 10.0, ``auth.c`` (``auth_log``); Linux-PAM ``pam_unix``
+(``pam_unix_auth.c``, ``pam_unix_sess.c``); sudo ``logging.c``.
 """
 
 from __future__ import annotations
@@ -94,123 +208,357 @@ import pandas as pd
 from ._common import build_events, decode, localize, read_bytes, split_lines
 from .registry import FileRead, QuarantineRow, ReadContext, ReaderSpec, register_reader
 
-__all__ = ["FORMAT", "YEAR_REASON", "read_syslog", "sniff_syslog"]
+__all__ = ["FORMAT", "YEAR_REASON", "program_family", "read_syslog", "sniff_syslog"]
 
 FORMAT = "syslog_auth"
 #: Quarantine reason of an RFC 3164 line read without ``ctx.year``.
 YEAR_REASON = "RFC 3164 line without year: pass year=<YYYY> to read_evidence"
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NO = {m: i + 1 for i, m in enumerate(_MONTHS)}
+
+#: Program name (lower case) -> family; any other program is its own family.
+FAMILIES: dict[str, str] = {
+    "sshd": "sshd",
+    "sshd-session": "sshd",
+    "sshd-auth": "sshd",
+    "cron": "cron",
+    "crond": "cron",
+}
+#: PAM services whose sessions are scheduled jobs (action ``job``).
+JOB_SERVICES = frozenset({"cron", "crond", "atd", "anacron", "systemd-user"})
+#: PAM services whose sessions are a change of identity (action ``privilege``).
+PRIVILEGE_SERVICES = frozenset({"su", "su-l", "sudo", "sudo-i", "runuser", "runuser-l"})
+
 _R5424 = (
     r"^<(?P<pri>\d{1,3})>(?P<ver>\d{1,2}) (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) "
     r"(?P<procid>\S+) (?P<msgid>\S+) (?P<sd>-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)"
     r"(?: (?P<msg>.*))?$"
 )
-_R3164 = (
-    r"^(?:<\d{1,3}>)?(?P<mon>" + "|".join(_MONTHS) + r") {1,2}(?P<day>\d{1,2}) "
-    r"(?P<time>\d\d:\d\d:\d\d) (?P<host>\S+) (?P<rest>.*)$"
+#: Timestamp (RFC 3164 variants or RFC 3339) then the rest of the line.
+_RTS = (
+    r"^(?:<\d{1,3}>)?(?:(?P<mon>[A-Za-z]{3}) {1,2}(?P<day>\d{1,2}) (?:(?P<yr>\d{4}) )?"
+    r"(?P<time>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d{1,9}))?"
+    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)):? "
+    r"(?P<after>.*)$"
 )
-_RISO = (
-    r"^(?:<\d{1,3}>)?(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?"
-    r"(?:Z|[+-]\d\d:?\d\d)?) (?P<host>\S+) (?P<rest>.*)$"
+_FACPRI = (
+    r"(?:(?:auth|authpriv|cron|daemon|ftp|kern|lpr|mail|mark|news|security|syslog|user|uucp"
+    r"|local[0-7])\.(?:alert|crit|debug|emerg|err|error|info|none|notice|panic|warn|warning)"
+    r"|<\d{1,3}>)"
 )
-_TAG = r"^(?P<prog>[^\s\[\]:()]+)(?:\((?P<sub>[^)]*)\))?(?:\[(?P<pid>\d+)\])?:(?: ?(?P<msg>.*))?$"
-_PAM = r"^pam_unix\((?P<svc>[^:)]+)(?::\w+)?\): (?P<pmsg>.*)$"
+_SEVERITY = r"(?:EMERG|ALERT|CRIT|ERR|WARNING|NOTICE|INFO|DEBUG)"
+_TAGWORD = r"[^\s\[\]:()<>]+(?:\([^)\s]*\))?(?:\[\d+\])?(?: ?<[^<>\s]*>)?"
+#: What follows the timestamp: optional FreeBSD ``<f.p>``, then host / fac.prio / tag.
+_RAFTER = (
+    r"^(?:<(?P<vpri>[^<>\s]+)> )?(?:"
+    r"(?P<fp1>" + _FACPRI + r") (?P<r1>.*)"
+    r"|" + _SEVERITY + r" (?P<r2>" + _TAGWORD + r":(?: .*)?)"
+    r"|(?P<r3>" + _TAGWORD + r":(?: .*)?)"
+    r"|(?P<host>\S+) (?:" + _FACPRI + r" )?(?P<r4>.*))$"
+)
+_TAG = (
+    r"^(?P<prog>[^\s\[\]:()<>]+)(?:\((?P<sub>[^)]*)\))?(?:\[(?P<pid>\d+)\])?"
+    r"(?: ?<[^<>\s]*>)?(?::(?: ?(?P<msg>.*))?|(?<=\]) (?P<msg2>.*))$"
+)
+_SOLARIS_ID = r"^\[ID \d+ [\w.]+\] "
+_PAM = r"^(?:pam_unix\((?P<svc>[^:)]+)(?::\w+)?\): |\(pam_unix\) )(?P<pmsg>.*)$"
 
 _LOGIN = ("login", "110114", "110122")
 _FAILED = ("login_failed", "110114", "110122")
 _LOGOUT = ("logout", "110114", "110123")
 _OTHER = ("other", None, None)
+_JOB = ("job", None, None)
+_PRIV = ("privilege", None, None)
 
-#: kind -> (regex on the message, program constraint, needs PAM, canonical tuple, raw label).
-#: The first matching kind wins; the order matters (``message repeated`` before ``Failed``).
-_KINDS: list[tuple[str, str, str | None, bool, tuple[str, str | None, str | None], str]] = [
+# sshd: the address is the LAST " from <addr> port <n>" (greedy user, anchored end)
+_SSH_TAIL = r" from (?P<ip>\S+) port \d+(?: ssh\d?)?(?:: .*)?"
+# proftpd reasons after "(Login failed): " (fail2ban filter.d/proftpd.conf)
+_PROFTPD_REASONS = (
+    r"(?:[uU]ser not authorized for login|[nN]o such user found|[iI]ncorrect password"
+    r"|[pP]assword expired|[aA]ccount disabled|[iI]nvalid shell: '\S+'|[uU]ser in \S+"
+    r"|[lL]imit (?:access|configuration) denies login|[nN]ot a UserAlias"
+    r"|[mM]aximum login length exceeded)\.?"
+)
+_PROFTPD_HEAD = r"^(?P<_m>)\S+ \([^\s\[\]]*\[(?P<ip>[0-9A-Fa-f.:]+)\]\)(?::| -) "
+_PURE_HEAD = r"^(?P<_m>)\((?P<who>\S*?)@(?P<ip>[0-9A-Fa-f.:]+)\) "
+_IPCHARS = r"[0-9A-Fa-f.:]+"
+
+#: (kind, regex on the message, program family or None, reads the PAM message, canonical
+#: tuple, raw label, literal start(s) of the message). Every regex begins with the empty
+#: group ``_m`` (present on a match) and is anchored at both ends. The first kind that
+#: matches wins; the order matters (``message repeated`` before ``Failed``).
+_KINDS: list[tuple[str, str, str | None, bool, tuple[str, str | None, str | None], str, tuple]] = [
     (
         "accepted",
-        r"^Accepted (?P<method>\S+) for (?P<user>.+?) from (?P<ip>\S+) port \d+",
+        r"^(?P<_m>)Accepted (?P<method>\S+) for (?P<user>.+)" + _SSH_TAIL + r"$",
         "sshd",
         False,
         _LOGIN,
         "Accepted",
+        ("Accepted ",),
     ),
     (
         "repeated",
-        r"^message repeated (?P<n>\d+) times: \[ ?Failed (?P<method>\S+) for "
-        r"(?:invalid user )?(?P<user>.*?) from (?P<ip>\S+) port \d+",
+        r"^(?P<_m>)message repeated (?P<n>\d+) times: \[ ?Failed (?P<method>\S+) for "
+        r"(?:invalid user )?(?P<user>.+) from (?P<ip>\S+) port \d+(?: ssh\d?)?(?:: [^\]]*)?\]$",
         "sshd",
         False,
         _FAILED,
         "Failed",
+        ("message repeated ",),
     ),
     (
         "failed",
-        r"^Failed (?P<method>\S+) for (?:invalid user )?(?P<user>.*?) from (?P<ip>\S+) port \d+",
+        r"^(?P<_m>)Failed (?P<method>\S+) for (?:invalid user )?(?P<user>.+)" + _SSH_TAIL + r"$",
         "sshd",
         False,
         _FAILED,
         "Failed",
+        ("Failed ",),
     ),
     (
         "invalid",
-        r"^Invalid user (?P<user>.*?) from (?P<ip>\S+)(?: port \d+)?\s*$",
+        r"^(?P<_m>)Invalid user (?P<user>.*) from (?P<ip>\S+)(?: port \d+)?(?: \[preauth\])?\s*$",
         "sshd",
         False,
         _FAILED,
         "Invalid user",
+        ("Invalid user ",),
     ),
     (
         "pam_fail",
-        r"^authentication failure;.*?\brhost=(?P<ip>\S*)(?:\s+user=(?P<user>\S+))?",
+        r"^(?P<_m>)authentication failure; logname=(?P<logname>\S*) uid=\d* euid=\d* "
+        r"tty=\S* ruser=(?P<ruser>\S*) rhost=(?P<ip>\S*)(?:\s+user=(?P<user>.*\S))?\s*$",
         None,
         True,
         _FAILED,
         "pam_unix authentication failure",
+        ("authentication failure;",),
     ),
     (
         "session_open",
-        r"^session opened for user (?P<user>[^\s(]+)(?:\(uid=\d+\))?(?: by .*)?\s*$",
+        r"^(?P<_m>)session opened for user (?P<user>[^\s(]+)(?:\(uid=\d+\))?"
+        r"(?: by (?P<by>[^\s(]*)(?:\(uid=\d+\))?)?\s*$",
         None,
         True,
         _LOGIN,
         "session opened",
+        ("session opened ",),
     ),
     (
         "session_close",
-        r"^session closed for user (?P<user>[^\s(]+)(?:\(uid=\d+\))?\s*$",
+        r"^(?P<_m>)session closed for user (?P<user>[^\s(]+)(?:\(uid=\d+\))?\s*$",
         None,
         True,
         _LOGOUT,
         "session closed",
+        ("session closed ",),
+    ),
+    (
+        "sudo_cmd",
+        r"^(?P<_m>)\s*(?P<user>\S+) : (?:(?P<err>[^;]*?) ; )?(?:HOST=\S+ ; )?TTY=\S+ ; "
+        r"PWD=.*? ; USER=(?P<target>\S+) ;(?: GROUP=\S+ ;)?(?: TSID=\S+ ;)?(?: ENV=.*? ;)?"
+        r" COMMAND=.*$",
+        "sudo",
+        False,
+        _PRIV,
+        "sudo COMMAND",
+        ("",),
+    ),
+    (
+        "su_ok",
+        r"^(?P<_m>)Successful su for (?P<target>\S+) by (?P<user>\S+)\s*$",
+        "su",
+        False,
+        _PRIV,
+        "Successful su",
+        ("Successful su ",),
+    ),
+    (
+        "su_fail",
+        r"^(?P<_m>)FAILED su for (?P<target>\S+) by (?P<user>\S+)\s*$",
+        "su",
+        False,
+        _PRIV,
+        "FAILED su",
+        ("FAILED su ",),
+    ),
+    (
+        "cron_cmd",
+        r"^(?P<_m>)\((?P<user>[^)\s]*)\) CMD \(.*\)\s*$",
+        "cron",
+        False,
+        _JOB,
+        "CMD",
+        ("(",),
+    ),
+    (
+        "logind_new",
+        r"^(?P<_m>)New session (?P<sid>\S+) of user (?P<user>\S+)\.$",
+        "systemd-logind",
+        False,
+        _OTHER,
+        "New session",
+        ("New session ",),
+    ),
+    (
+        "logind_removed",
+        r"^(?P<_m>)Removed session (?P<sid>\S+)\.$",
+        "systemd-logind",
+        False,
+        _OTHER,
+        "Removed session",
+        ("Removed session ",),
     ),
     (
         "klogind_fail",
-        r"^Authentication failed from (?P<ip>[^\s(]+)",
+        r"^(?P<_m>)Authentication failed from (?P<ip>[^\s(]+) \([^)]*\)(?:: .*)?$",
         "klogind",
         False,
         _FAILED,
         "Authentication failed",
+        ("Authentication failed from ",),
     ),
     (
         "ftp_anon",
-        r"^ANONYMOUS FTP LOGIN FROM (?P<ip>[^\s,]+)",
+        r"^(?P<_m>)ANONYMOUS FTP LOGIN FROM (?P<ip>[^\s,]+),.*$",
         "ftpd",
         False,
         _LOGIN,
         "ANONYMOUS FTP LOGIN",
+        ("ANONYMOUS FTP LOGIN FROM ",),
     ),
     (
         "ftp_conn",
-        r"^connection from (?P<ip>\S+) \((?P<rname>[^)]*)\)",
+        r"^(?P<_m>)connection from (?P<ip>\S+) \([^)]*\) at .*$",
         "ftpd",
         False,
         _OTHER,
         "connection",
+        ("connection from ",),
+    ),
+    (
+        "vsftpd_ok",
+        r'^(?P<_m>)\[(?P<user>.*)\] OK LOGIN: Client "(?P<ip>' + _IPCHARS + r')"(?:, .*)?$',
+        "vsftpd",
+        False,
+        _LOGIN,
+        "OK LOGIN",
+        ("[",),
+    ),
+    (
+        "vsftpd_fail",
+        r'^(?P<_m>)\[(?P<user>.*)\] FAIL LOGIN: Client "(?P<ip>' + _IPCHARS + r')"(?:, .*)?$',
+        "vsftpd",
+        False,
+        _FAILED,
+        "FAIL LOGIN",
+        ("[",),
+    ),
+    (
+        "pure_fail",
+        _PURE_HEAD + r"\[WARNING\] Authentication failed for user \[(?P<user>.*)\]\s*$",
+        "pure-ftpd",
+        False,
+        _FAILED,
+        "Authentication failed",
+        ("(",),
+    ),
+    (
+        "pure_ok",
+        _PURE_HEAD + r"\[INFO\] (?P<user>.*) is now logged in\s*$",
+        "pure-ftpd",
+        False,
+        _LOGIN,
+        "is now logged in",
+        ("(",),
+    ),
+    (
+        "pure_logout",
+        _PURE_HEAD.replace("?P<who>", "?P<user>") + r"\[INFO\] Logout\.\s*$",
+        "pure-ftpd",
+        False,
+        _LOGOUT,
+        "Logout",
+        ("(",),
+    ),
+    (
+        "proftpd_ok",
+        _PROFTPD_HEAD + r"USER (?P<user>.*): Login successful\.\s*$",
+        "proftpd",
+        False,
+        _LOGIN,
+        "Login successful",
+        ("",),
+    ),
+    (
+        "proftpd_fail",
+        _PROFTPD_HEAD + r"USER (?P<user>.*) \(Login failed\): " + _PROFTPD_REASONS + r"\s*$",
+        "proftpd",
+        False,
+        _FAILED,
+        "Login failed",
+        ("",),
+    ),
+    (
+        "proftpd_nouser",
+        _PROFTPD_HEAD
+        + r"USER (?P<user>.*): no such user found from \S+ \["
+        + _IPCHARS
+        + r"\] to \S+\s*$",
+        "proftpd",
+        False,
+        _FAILED,
+        "no such user found",
+        ("",),
+    ),
+    (
+        "proftpd_root",
+        _PROFTPD_HEAD + r"SECURITY VIOLATION: (?P<user>.*) login attempted\.?\s*$",
+        "proftpd",
+        False,
+        _FAILED,
+        "SECURITY VIOLATION",
+        ("",),
     ),
 ]
-_SESSION_KINDS = ("accepted", "session_open", "session_close", "ftp_anon")
-#: literal start of each kind's message, to filter lines before running its regex
-_PREFIX = {k[0]: re.match(r"\^([\w ;]+)", k[1]).group(1) for k in _KINDS}  # type: ignore[union-attr]
-_HEADERS = tuple(re.compile(p) for p in (_R3164, _RISO, _R5424))
+_KIND_SPEC = {k[0]: k for k in _KINDS}
+#: kinds whose event carries ``app_session`` ``<prog>[<pid>]``
+_SESSION_KINDS = (
+    "accepted",
+    "session_open",
+    "session_close",
+    "ftp_anon",
+    "vsftpd_ok",
+    "pure_ok",
+    "pure_logout",
+    "proftpd_ok",
+    "sudo_cmd",
+    "su_ok",
+    "su_fail",
+    "cron_cmd",
+)
+#: the whole header in one pass: timestamp, then what follows it
+_RHEAD = _RTS.replace("(?P<after>.*)$", _RAFTER.removeprefix("^"))
+_HEADERS = (re.compile(_RTS), re.compile(_R5424))
+
+
+def program_family(prog: pd.Series) -> pd.Series:
+    """The family of each program name (see the module docstring, "Programs by family").
+
+    Parameters
+    ----------
+    prog : pandas.Series of str (missing allowed)
+
+    Returns
+    -------
+    pandas.Series of object
+        Lower-case family (``sshd`` for ``sshd-session``, ``cron`` for ``CRON``);
+        ``""`` where ``prog`` is missing.
+    """
+    low = prog.fillna("").astype(str).str.lower()
+    return low.map(FAMILIES).fillna(low).astype(object)
 
 
 def sniff_syslog(head: bytes, name: str) -> bool:
@@ -234,6 +582,71 @@ def _empty_str(n: int) -> pd.Series:
     return pd.Series([pd.NA] * n, dtype=object)
 
 
+def _parse_headers(s: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split each line into header fields.
+
+    Returns
+    -------
+    hdr : DataFrame
+        ``form`` (``5424``, ``3164`` or ``iso``; missing: no header), ``ts`` (RFC
+        5424/3339 text), ``host``, ``prog``, ``pid``, ``msg``, ``_pam_sub`` (bool:
+        the old ``prog(pam_unix)[pid]`` tag).
+    t3164 : DataFrame
+        ``mon`` (float month number), ``day``, ``yr``, ``time``, ``frac`` of RFC 3164 lines.
+    """
+    idx = s.index
+    hdr = pd.DataFrame(
+        index=idx, columns=["form", "ts", "host", "prog", "pid", "msg"], dtype=object
+    )
+    hdr["_pam_sub"] = False
+    t3164 = pd.DataFrame(index=idx, columns=["mon", "day", "yr", "time", "frac"], dtype=object)
+    if not len(s):
+        return hdr, t3164
+    lt = s.str.startswith("<").to_numpy(dtype=bool)  # RFC 5424 starts with <PRI>
+    m5 = _extract(s[lt], _R5424).reindex(idx)
+    ok5 = m5["pri"].notna().to_numpy(dtype=bool)
+    hdr.loc[ok5, "form"] = "5424"
+    hdr.loc[ok5, "ts"] = m5.loc[ok5, "ts"]
+    hdr.loc[ok5, "host"] = m5.loc[ok5, "host"]
+    hdr.loc[ok5, "prog"] = m5.loc[ok5, "app"].where(m5.loc[ok5, "app"] != "-")
+    hdr.loc[ok5, "pid"] = m5.loc[ok5, "procid"].where(m5.loc[ok5, "procid"] != "-")
+    hdr.loc[ok5, "msg"] = m5.loc[ok5, "msg"].fillna("").str.removeprefix("\ufeff")
+
+    mt = _extract(s[~ok5], _RHEAD)
+    mon = mt["mon"].str.lower().map(_MONTH_NO)
+    is3164 = mt["mon"].notna() & mon.notna()
+    isiso = mt["iso"].notna()
+    ma = mt[(is3164 | isiso).to_numpy(dtype=bool)]
+    ok = ma.index[
+        (ma["r1"].notna() | ma["r2"].notna() | ma["r3"].notna() | ma["r4"].notna()).to_numpy(
+            dtype=bool
+        )
+    ]
+    rest = ma.loc[ok, "r1"].fillna(ma.loc[ok, "r2"]).fillna(ma.loc[ok, "r3"])
+    rest = rest.fillna(ma.loc[ok, "r4"])
+    i3 = ok[is3164[ok].to_numpy(dtype=bool)]
+    ii = ok[~is3164[ok].to_numpy(dtype=bool)]
+    hdr.loc[i3, "form"] = "3164"
+    hdr.loc[ii, "form"] = "iso"
+    hdr.loc[ii, "ts"] = mt.loc[ii, "iso"]
+    hdr.loc[ok, "host"] = ma.loc[ok, "host"]
+    t3164.loc[i3, "mon"] = mon[i3]
+    for c in ("day", "yr", "time", "frac"):
+        t3164.loc[i3, c] = mt.loc[i3, c]
+    if len(ok):
+        tag = _extract(rest, _TAG)
+        hdr.loc[tag.index, "prog"] = tag["prog"]
+        hdr.loc[tag.index, "pid"] = tag["pid"]
+        body = tag["msg"].fillna(tag["msg2"]).fillna("")
+        body = body.where(tag["prog"].notna(), rest)
+        # a Solaris message id "[ID 800047 auth.info] " is not part of the message
+        body = body.astype(str).str.replace(_SOLARIS_ID, "", n=1, regex=True)
+        hdr.loc[tag.index, "msg"] = body
+        # "sshd(pam_unix)[pid]: msg" (old Linux-PAM): a PAM message of program sshd
+        hdr.loc[tag.index, "_pam_sub"] = tag["sub"].fillna("").str.startswith("pam_").to_numpy()
+    return hdr, t3164
+
+
 def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     """Read one syslog authentication log into raw events.
 
@@ -242,8 +655,8 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     path : pathlib.Path
         The log (gzip undone).
     ctx : ReadContext
-        ``year`` (the year of the first RFC 3164 line; see the module docstring),
-        ``tz`` (RFC 3164 wall time), ``lab`` (else ``"UNKNOWN"``),
+        ``year`` (the year of the first year-less RFC 3164 line; see the module
+        docstring), ``tz`` (local wall time), ``lab`` (else ``"UNKNOWN"``),
         ``account_kinds``, ``source_file``.
 
     Returns
@@ -251,7 +664,8 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     FileRead
         One row per physical line: ``rows_read`` = lines = ``rows_to_events`` +
         ``ignored`` (blank, out of scope, corroborating) + quarantined. Events:
-        canonical columns plus ``_ipp`` (always missing here).
+        canonical columns plus ``_ipp`` (always missing here); actions ``login``,
+        ``logout``, ``login_failed``, ``job``, ``privilege``, ``other``.
 
     Raises
     ------
@@ -264,97 +678,57 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     s = pd.Series(lines, dtype=object)
     line_no = np.arange(1, n + 1, dtype=np.int64)
     blank = s.str.strip().eq("").to_numpy(dtype=bool) if n else np.zeros(0, bool)
-
-    hdr = pd.DataFrame(
-        index=s.index, columns=["form", "ts", "host", "prog", "pid", "msg"], dtype=object
-    )
-    mon = pd.Series(np.nan, index=s.index)
-    day = pd.Series(pd.NA, index=s.index, dtype=object)
-    tod = pd.Series(pd.NA, index=s.index, dtype=object)
-    if n:
-        lt = s.str.startswith("<").to_numpy(dtype=bool)  # RFC 5424 starts with <PRI>
-        m5 = _extract(s[lt], _R5424).reindex(s.index)
-        ok5 = m5["pri"].notna().to_numpy(dtype=bool)
-        hdr.loc[ok5, "form"] = "5424"
-        hdr.loc[ok5, "ts"] = m5.loc[ok5, "ts"]
-        hdr.loc[ok5, "host"] = m5.loc[ok5, "host"]
-        hdr.loc[ok5, "prog"] = m5.loc[ok5, "app"].where(m5.loc[ok5, "app"] != "-")
-        hdr.loc[ok5, "pid"] = m5.loc[ok5, "procid"].where(m5.loc[ok5, "procid"] != "-")
-        hdr.loc[ok5, "msg"] = m5.loc[ok5, "msg"].fillna("").str.removeprefix("\ufeff")
-        rest = pd.Series(pd.NA, index=s.index, dtype=object)
-        m3 = _extract(s[~ok5], _R3164)
-        ok3 = m3["mon"].notna()
-        i3 = ok3.index[ok3.to_numpy(dtype=bool)]
-        hdr.loc[i3, "form"] = "3164"
-        hdr.loc[i3, "host"] = m3.loc[i3, "host"]
-        rest[i3] = m3.loc[i3, "rest"]
-        mon[i3] = m3.loc[i3, "mon"].map({m: i + 1 for i, m in enumerate(_MONTHS)})
-        day[i3] = m3.loc[i3, "day"]
-        tod[i3] = m3.loc[i3, "time"]
-        left = s.index[~ok5 & ~hdr["form"].notna().to_numpy(dtype=bool)]
-        mi = _extract(s[left], _RISO)
-        oki = mi["iso"].notna()
-        ii = oki.index[oki.to_numpy(dtype=bool)]
-        hdr.loc[ii, "form"] = "iso"
-        hdr.loc[ii, "ts"] = mi.loc[ii, "iso"]
-        hdr.loc[ii, "host"] = mi.loc[ii, "host"]
-        rest[ii] = mi.loc[ii, "rest"]
-        has_rest = rest.notna()
-        if has_rest.any():
-            tag = _extract(rest[has_rest], _TAG)
-            hdr.loc[tag.index, "prog"] = tag["prog"]
-            hdr.loc[tag.index, "pid"] = tag["pid"]
-            hdr.loc[tag.index, "msg"] = (
-                tag["msg"].fillna("").where(tag["prog"].notna(), rest[has_rest])
-            )
-            sub = tag["sub"]
-            # "sshd(pam_unix)[pid]: msg" (old Linux-PAM): a PAM message of program sshd
-            hdr["_pam_sub"] = False
-            hdr.loc[tag.index, "_pam_sub"] = sub.fillna("").str.startswith("pam_").to_numpy()
-    if "_pam_sub" not in hdr.columns:
-        hdr["_pam_sub"] = False
+    hdr, t3164 = _parse_headers(s)
     has_hdr = hdr["form"].notna().to_numpy(dtype=bool)
 
     # --- classify messages (one vectorised pass per kind) ------------------------------
     msg = hdr["msg"].fillna("")
     prog = hdr["prog"].fillna("")
+    fam = program_family(hdr["prog"])
     pam_m = (
-        _extract(msg[msg.str.startswith("pam_unix(")], _PAM).reindex(msg.index)
+        _extract(msg[msg.str.startswith(("pam_unix(", "(pam_unix) "))], _PAM).reindex(msg.index)
         if n
         else pd.DataFrame(columns=["svc", "pmsg"])
     )
     is_pam = (pam_m["pmsg"].notna() | hdr["_pam_sub"].astype(bool)).to_numpy(dtype=bool)
     pam_msg = pam_m["pmsg"].fillna(msg)
+    # PAM service: as written in pam_unix(<svc>:...), else the program (old form)
+    svc = pam_m["svc"].fillna(prog).astype(str).str.lower()
+    svc_class = np.where(
+        svc.isin(JOB_SERVICES), "job", np.where(svc.isin(PRIVILEGE_SERVICES), "privilege", "")
+    )
     kind = pd.Series(pd.NA, index=s.index, dtype=object)
-    user = _empty_str(n)
-    ip = _empty_str(n)
+    fields = {c: _empty_str(n) for c in ("user", "ip", "by", "target", "err", "sid", "ruser")}
     rep = np.ones(n, dtype=np.int64)
-    for name, rx, prog_req, need_pam, _canon, _raw in _KINDS:
+    for name, rx, fam_req, need_pam, _canon, _raw, starts in _KINDS:
         cand = has_hdr & kind.isna().to_numpy(dtype=bool)
-        if prog_req is not None:
-            cand &= prog.eq(prog_req).to_numpy(dtype=bool)
+        if fam_req is not None:
+            cand &= fam.eq(fam_req).to_numpy(dtype=bool)
         if need_pam:
             cand &= is_pam
         if not cand.any():
             continue
         text = (pam_msg if need_pam else msg)[cand]
-        text = text[text.str.startswith(_PREFIX[name])]  # cheap filter before the regex
+        text = text[text.str.startswith(starts)]  # cheap filter before the regex
         if text.empty:
             continue
         m = _extract(text, rx)
-        hit = m.iloc[:, 0].notna() if name != "pam_fail" else m["ip"].notna()
-        idx = m.index[hit.to_numpy(dtype=bool)]
+        idx = m.index[m["_m"].notna().to_numpy(dtype=bool)]
         if not len(idx):
             continue
         kind[idx] = name
-        if "user" in m.columns:
-            user[idx] = m.loc[idx, "user"]
-        if "ip" in m.columns:
-            ip[idx] = m.loc[idx, "ip"]
+        for c in fields:
+            if c in m.columns:
+                fields[c][idx] = m.loc[idx, c]
+        if name == "pam_fail":
+            fields["ruser"][idx] = m.loc[idx, "ruser"].where(
+                m.loc[idx, "ruser"].fillna("") != "", m.loc[idx, "logname"]
+            )
         if name == "repeated":
             rep[idx] = m.loc[idx, "n"].astype(int).clip(lower=1).to_numpy()
         if name == "ftp_anon":
-            user[idx] = "anonymous"
+            fields["user"][idx] = "anonymous"
+    user, ip = fields["user"], fields["ip"]
 
     # --- sysklogd "last message repeated N times": N more copies of the line before ----
     last_rep = has_hdr & prog.eq("").to_numpy(dtype=bool)
@@ -371,33 +745,74 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
             rows, prev = rows[ok], prev[ok]
             if len(rows):
                 kind.iloc[rows] = kind.iloc[prev].to_numpy()
-                user.iloc[rows] = user.iloc[prev].to_numpy()
-                ip.iloc[rows] = ip.iloc[prev].to_numpy()
+                for c in fields.values():
+                    c.iloc[rows] = c.iloc[prev].to_numpy()
+                svc_class[rows] = svc_class[prev]
                 for col in ("prog", "pid", "msg"):
                     hdr.iloc[rows, hdr.columns.get_loc(col)] = hdr[col].iloc[prev].to_numpy()
                 prog = hdr["prog"].fillna("")
                 msg = hdr["msg"].fillna("")
+                fam = program_family(hdr["prog"])
                 counts = nrep.loc[rows].astype(int).clip(lower=1).to_numpy()
                 rep[rows] = counts * rep[prev]
 
-    # --- one attempt, one event: corroborating lines of the same sshd process ----------
-    key = hdr["host"].fillna("") + "\x1f" + prog + "\x1f" + hdr["pid"].fillna("")
+    # --- one attempt, one event: corroborating lines of the same process --------------
+    key = hdr["host"].fillna("") + "\x1f" + fam + "\x1f" + hdr["pid"].fillna("")
     has_pid = hdr["pid"].notna().to_numpy(dtype=bool)
-    is_sshd = prog.eq("sshd").to_numpy(dtype=bool)
-    failed_keys = key[kind.isin(["failed", "repeated"]).to_numpy(dtype=bool) & has_pid]
-    accepted_keys = key[kind.eq("accepted").to_numpy(dtype=bool) & has_pid]
-    in_failed = key.isin(set(failed_keys)).to_numpy(dtype=bool)
-    in_accepted = key.isin(set(accepted_keys)).to_numpy(dtype=bool)
     kv = kind.fillna("").to_numpy(dtype=object)
-    corroborating = (
-        has_pid
-        & is_sshd
-        & (
-            (kind.isin(["invalid", "pam_fail"]).to_numpy(dtype=bool) & in_failed)
-            | ((kv == "session_open") & in_accepted)
-        )
+    is_sshd = fam.eq("sshd").to_numpy(dtype=bool)
+    failed_keys = set(key[np.isin(kv, ["failed", "repeated"]) & has_pid])
+    accepted_keys = set(key[(kv == "accepted") & has_pid])
+    su_open_keys = set(key[(kv == "session_open") & (svc_class == "privilege") & has_pid])
+    in_failed = key.isin(failed_keys).to_numpy(dtype=bool)
+    in_accepted = key.isin(accepted_keys).to_numpy(dtype=bool)
+    in_su_open = key.isin(su_open_keys).to_numpy(dtype=bool)
+    corroborating = has_pid & (
+        (is_sshd & np.isin(kv, ["invalid", "pam_fail"]) & in_failed)
+        | (is_sshd & (kv == "session_open") & (svc_class == "") & in_accepted)
+        | ((kv == "su_ok") & in_su_open)
     )
     kind[corroborating] = pd.NA
+    kv = kind.fillna("").to_numpy(dtype=object)
+
+    # --- action, account, target per kind ---------------------------------------------
+    action = np.array(kind.map({k[0]: k[4][0] for k in _KINDS}).to_numpy(dtype=object))
+    raw_label = np.array(kind.map({k[0]: k[5] for k in _KINDS}).to_numpy(dtype=object))
+    account = user.copy()
+    target = fields["target"].copy()
+    failure = (action == "login_failed") | fields["err"].fillna("").ne("").to_numpy(dtype=bool)
+    failure |= kv == "su_fail"
+    sess = np.isin(kv, ["session_open", "session_close"])
+    job = sess & (svc_class == "job")
+    priv = sess & (svc_class == "privilege")
+    action[job] = "job"
+    action[priv] = "privilege"
+    action[(kv == "session_close") & (svc_class == "")] = "logout"
+    target[priv] = user[priv]
+    by = fields["by"].where(fields["by"].fillna("") != "")
+    account[priv] = by[priv]
+    # the closing line names no actor: the one of the opening line of the same process
+    close_priv = priv & (kv == "session_close") & has_pid
+    if close_priv.any():
+        opened = priv & (kv == "session_open") & has_pid
+        actor = pd.Series(by[opened].to_numpy(), index=key[opened].to_numpy())
+        actor = actor[~actor.index.duplicated(keep="first")]
+        account[close_priv] = key[close_priv].map(actor).to_numpy()
+    pam_priv = (kv == "pam_fail") & (svc_class == "privilege")
+    action[pam_priv] = "privilege"
+    # su and runuser authenticate the target user; sudo the acting user itself
+    pam_su = pam_priv & ~svc.str.startswith("sudo").to_numpy(dtype=bool)
+    target[pam_su] = user[pam_su]
+    account[pam_priv] = fields["ruser"][pam_priv].where(fields["ruser"][pam_priv].fillna("") != "")
+    # systemd-logind "Removed session S.": the user of "New session S of user U." on that host
+    removed = kv == "logind_removed"
+    if removed.any():
+        sk = hdr["host"].fillna("") + "\x1f" + fields["sid"].fillna("")
+        new = kv == "logind_new"
+        who = pd.Series(user[new].to_numpy(), index=sk[new].to_numpy())
+        who = who[~who.index.duplicated(keep="last")]
+        account[removed] = sk[removed].map(who).to_numpy()
+    account = account.where(account.fillna("").astype(str) != "")
 
     is_event = kind.notna().to_numpy(dtype=bool)
     ip = ip.where(ip.astype("string").str.len().fillna(0) > 0)
@@ -409,25 +824,35 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     reason = np.full(n, None, dtype=object)
     f3164 = form == "3164"
     if f3164.any():
-        if ctx.year is None:
-            reason[f3164 & is_event] = YEAR_REASON
-        else:
-            months = mon[f3164].to_numpy(dtype=float)
-            step = np.concatenate([[0], (np.diff(months) < -6).astype(np.int64)])
-            years = int(ctx.year) + np.cumsum(step)
+        yr_written = t3164["yr"].notna().to_numpy(dtype=bool)
+        yearless = f3164 & ~yr_written
+        years = pd.Series(np.nan, index=s.index)
+        years[f3164 & yr_written] = t3164.loc[f3164 & yr_written, "yr"].astype(float)
+        if yearless.any():
+            if ctx.year is None:
+                reason[yearless & is_event] = YEAR_REASON
+            else:
+                months = t3164.loc[yearless, "mon"].to_numpy(dtype=float)
+                step = np.concatenate([[0], (np.diff(months) < -6).astype(np.int64)])
+                years[yearless] = int(ctx.year) + np.cumsum(step)
+        has_year = f3164 & years.notna().to_numpy()
+        if has_year.any():
+            t = t3164.loc[has_year]
+            frac = t["frac"].fillna("")
             txt = (
-                pd.Series(years.astype(str), index=mon[f3164].index)
+                years[has_year].astype(int).astype(str)
                 + "-"
-                + mon[f3164].astype(int).astype(str).str.zfill(2)
+                + t["mon"].astype(int).astype(str).str.zfill(2)
                 + "-"
-                + day[f3164].astype(str).str.zfill(2)
-                + " "
-                + tod[f3164].astype(str)
+                + t["day"].astype(str).str.zfill(2)
+                + "T"
+                + t["time"].astype(str)
+                + frac.where(frac == "", "." + frac)
             )
-            naive = pd.to_datetime(txt, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+            naive = pd.to_datetime(txt, format="ISO8601", errors="coerce")
             loc, q = localize(naive, ctx.tz)
-            ts[f3164] = loc
-            quality[f3164] = q
+            ts[has_year] = loc
+            quality[has_year] = q
     fexact = (form == "5424") | (form == "iso")
     if fexact.any():
         raw_ts = hdr.loc[fexact, "ts"].astype(str)
@@ -460,39 +885,42 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
 
     # --- events -------------------------------------------------------------------------
     sel = np.flatnonzero(to_event)
-    kinds_s = pd.Series(kind.to_numpy(dtype=object)[sel], dtype=object)
-    kinds_sel = kinds_s.to_numpy(dtype=object)
-    action = kinds_s.map({k[0]: k[4][0] for k in _KINDS}).to_numpy(dtype=object)
-    dicom_id = kinds_s.map({k[0]: k[4][1] for k in _KINDS}).to_numpy(dtype=object)
-    dicom_type = kinds_s.map({k[0]: k[4][2] for k in _KINDS}).to_numpy(dtype=object)
-    outcome = np.where(action == "login_failed", "failure", "success")
+    kinds_sel = kv[sel]
+    act_sel = action[sel]
+    canon = {"login": _LOGIN, "logout": _LOGOUT, "login_failed": _FAILED}
+    dicom_id = pd.Series(act_sel).map({a: t[1] for a, t in canon.items()}).to_numpy(dtype=object)
+    dicom_type = pd.Series(act_sel).map({a: t[2] for a, t in canon.items()}).to_numpy(dtype=object)
+    outcome = np.where(failure[sel], "failure", "success")
     prog_sel = prog.to_numpy(dtype=object)[sel]
     pid_sel = hdr["pid"].to_numpy(dtype=object)[sel]
-    raw_label = kinds_s.map({k[0]: k[5] for k in _KINDS}).to_numpy(dtype=object)
+    raw_sel = raw_label[sel]
     method = _extract(msg.iloc[sel], r"(?:^|\[ ?)(?:Accepted|Failed) (\S+)")[0].to_numpy(
         dtype=object
     )
-    raw_label = np.where(pd.notna(method), raw_label + " " + method.astype(str), raw_label)
-    app_session = np.where(
-        np.isin(kinds_sel, _SESSION_KINDS) & pd.notna(pid_sel),
-        prog_sel.astype(str) + "[" + pid_sel.astype(str) + "]",
-        None,
-    )
-    module = pd.Series(prog_sel, dtype=object).str.upper().replace("", pd.NA).to_numpy(dtype=object)
+    has_method = pd.notna(method) & np.isin(kinds_sel, ["accepted", "failed", "repeated"])
+    raw_sel = np.where(has_method, raw_sel.astype(str) + " " + method.astype(str), raw_sel)
+    with_app = np.isin(kinds_sel, _SESSION_KINDS) & pd.notna(pid_sel)
+    app_session = np.where(with_app, prog_sel.astype(str) + "[" + pid_sel.astype(str) + "]", None)
+    module = pd.Series(fam.to_numpy(dtype=object)[sel], dtype=object).str.upper()
+    module = module.replace("", pd.NA).to_numpy(dtype=object)
+    detail = msg.to_numpy(dtype=object)[sel]
+    tgt = target.to_numpy(dtype=object)[sel]
+    has_tgt = (act_sel == "privilege") & pd.notna(tgt)
+    detail = np.where(has_tgt, "target=" + tgt.astype(str) + "; " + detail.astype(str), detail)
     cols = {
         "ts": ts.to_numpy()[sel],
         "ts_quality": quality[sel],
         "host": hdr["host"].to_numpy(dtype=object)[sel],
         "src_ip": ip.to_numpy(dtype=object)[sel],
-        "account": user.to_numpy(dtype=object)[sel],
+        "account": account.to_numpy(dtype=object)[sel],
         "module": module,
-        "action": action,
-        "action_raw": raw_label,
+        "action": act_sel,
+        "action_raw": raw_sel,
         "dicom_event_id": dicom_id,
         "dicom_event_type": dicom_type,
         "outcome": outcome,
         "app_session": app_session,
-        "detail": msg.to_numpy(dtype=object)[sel],
+        "detail": detail,
         "message_id": (ctx.source_file + ":" + pd.Series(line_no[sel]).astype(str)).to_numpy(),
         "source_line": line_no[sel],
     }
@@ -519,6 +947,9 @@ register_reader(
         sniff=sniff_syslog,
         read=read_syslog,
         priority=5,
-        description="syslog authentication log (RFC 3164 / RFC 5424): sshd, PAM, su, login, ftpd",
+        description=(
+            "syslog authentication log (RFC 3164 / RFC 3339 / RFC 5424, BusyBox and FreeBSD "
+            "headers): sshd(-session/-auth), PAM, su, sudo, cron, systemd-logind, FTP daemons"
+        ),
     )
 )
