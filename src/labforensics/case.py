@@ -403,7 +403,7 @@ def make_params(cls: type, case: Case, section: str) -> Any:
 
 #: Keys of the ``[ingest]`` section: options of :func:`labforensics.read_evidence`.
 _INGEST_KEYS: dict[str, Any] = {
-    "profile": str,
+    "profile": str | list[str],
     "year": int | Mapping[str, int],
     "lab": str | Mapping[str, str],
 }
@@ -412,8 +412,10 @@ _INGEST_KEYS: dict[str, Any] = {
 def ingest_options(case: Case) -> dict[str, Any]:
     """The ``[ingest]`` section checked: keyword arguments of ``read_evidence``.
 
-    ``profile`` (str: built-in profile name or TOML path), ``year`` (int, or table
-    source file -> int) and ``lab`` (str, or table source file -> lab code).
+    ``profile`` (str or list of str: built-in or example profile names, or TOML
+    paths; a relative path is resolved from the case file's folder, never the
+    working folder), ``year`` (int, or table source file -> int) and ``lab`` (str,
+    or table source file -> lab code).
 
     Raises
     ------
@@ -425,4 +427,19 @@ def ingest_options(case: Case) -> dict[str, Any]:
     unknown = sorted(set(own) - set(_INGEST_KEYS))
     if unknown:
         raise ParameterError(f"{where}: unknown key(s) {unknown}; known: {sorted(_INGEST_KEYS)}")
-    return {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}
+    out = {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}
+    if "profile" in out and case.path is not None:
+        out["profile"] = _case_relative_profiles(out["profile"], case.path.parent)
+    return out
+
+
+def _case_relative_profiles(value: str | tuple[str, ...], base: Path) -> str | list[str]:
+    """Profile paths of a case file resolved from its folder (names of built-ins kept)."""
+    from .ingest.profiles import BUILTIN_PROFILES, EXAMPLE_PROFILES
+
+    def one(v: str) -> str:
+        if v in BUILTIN_PROFILES or v in EXAMPLE_PROFILES or Path(v).is_absolute():
+            return v
+        return str((base / v).resolve())
+
+    return one(value) if isinstance(value, str) else [one(v) for v in value]
