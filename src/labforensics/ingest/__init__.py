@@ -180,6 +180,18 @@ def _resolve_lab(lab: object, path: Path, source_file: str):
 
 
 def _choose_reader(
+    head: bytes, name: str, prof: Profile | tuple[Profile, ...] | None
+) -> ReaderSpec | None:
+    """The reader of a file (None: no profile nor reader recognises it).
+
+    ``prof``: no profile, one, or several in the user's order; see
+    :func:`_choose_profile_reader`, which also gives the profile.
+    """
+    profs = () if prof is None else (prof,) if isinstance(prof, Profile) else tuple(prof)
+    return _choose_profile_reader(head, name, profs)[0]
+
+
+def _choose_profile_reader(
     head: bytes, name: str, profs: tuple[Profile, ...]
 ) -> tuple[ReaderSpec | None, Profile | None]:
     """The reader of a file and the profile it reads with (None: a sniffed format).
@@ -783,7 +795,7 @@ def _read_evidence(
             for path, _explicit in items:
                 source_file = relative_name(path, root)
                 head = read_head(path)
-                spec, fprof = _choose_reader(head, path.name, profs)
+                spec, fprof = _choose_profile_reader(head, path.name, profs)
                 if spec is None and profs:
                     no_profile[len(jobs)] = no_profile_reason(profs, head)
                 ctx = ReadContext(
