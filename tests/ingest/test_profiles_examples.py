@@ -220,3 +220,18 @@ def test_true_sessions_recovered(tmp_path, test_key):
     # the idle rules recover only the 15-minute sessions: (u + d) mod 7 == 0 for 56 of
     # the 400 (user, day) pairs (u in 0..39: residues 0-4 six times, 5-6 five times)
     assert recovered(idle.sessions, truth) == 56  # 14.0 %
+
+
+def test_apache_documented_line_gzip_crlf(tmp_path, test_key):
+    # the Common Log Format's documented example line, CR LF, gzip, rotated name
+    import gzip
+
+    line = '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326'
+    p = tmp_path / "access.log.1.gz"
+    p.write_bytes(gzip.compress((line + "\r\n").encode()))
+    ev = read_evidence(p, profile="apache-access", lab="SIM", case_key=test_key)
+    e = ev.events
+    # 13:55:36 at -07:00 is 20:55:36Z; chosen by its first line (and its name)
+    assert e["ts"].tolist() == [utc("2000-10-10 20:55:36")]
+    assert (e["account"].tolist(), e["bytes"].tolist()) == (["frank"], [2326])
+    assert e["detail"].tolist() == ["/apache_pb.gif"]

@@ -969,17 +969,24 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
             data = data[3:]
         if b"\n" not in data[:65536] and b"\r" in data[:65536]:  # old Mac line ends
             data = data.replace(b"\r", b"\n")
-        text = bytes(lis_csv._to_utf8(data, profile.encoding)).decode("utf-8", "replace")
-        lines = text.split("\n")  # one C call a file, never a Python loop a line
-        if lines and lines[-1] == "":
-            lines.pop()
-        arrays.append(pa.array(lines, pa.large_string()))
-        fidx_parts.append(np.full(len(lines), k, np.int64))
-        line_parts.append(np.arange(1, len(lines) + 1, dtype=np.int64))
+        utf8 = bytes(lis_csv._to_utf8(data, profile.encoding))  # valid UTF-8 from here
+        if utf8 and not utf8.endswith(b"\n"):
+            utf8 += b"\n"
+        # lines as one Arrow array over the file's bytes: offsets from the line feeds
+        nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
+        offsets = np.concatenate(([0], nl + 1)).astype(np.int64)
+        n_lines = len(nl)
+        arrays.append(
+            pa.LargeStringArray.from_buffers(
+                n_lines, pa.py_buffer(offsets.tobytes()), pa.py_buffer(utf8)
+            )
+        )
+        fidx_parts.append(np.full(n_lines, k, np.int64))
+        line_parts.append(np.arange(1, n_lines + 1, dtype=np.int64))
         truncated.append(bool(dec.truncated))
         notes.append(dec.note or "")
     lines = pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string())
-    lines = pc.replace_substring_regex(lines, r"\r$", "")
+    lines = pc.replace_substring_regex(lines, r"\r?\n$", "")  # the line end
     fidx = np.concatenate(fidx_parts) if fidx_parts else np.zeros(0, np.int64)
     lineno = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
     blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
