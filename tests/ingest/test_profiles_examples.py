@@ -235,3 +235,24 @@ def test_apache_documented_line_gzip_crlf(tmp_path, test_key):
     assert e["ts"].tolist() == [utc("2000-10-10 20:55:36")]
     assert (e["account"].tolist(), e["bytes"].tolist()) == (["frank"], [2326])
     assert e["detail"].tolist() == ["/apache_pb.gif"]
+
+
+def test_access_log_damage_is_accounted(tmp_path, test_key):
+    # line 1: a NUL inside the user (kept, read as U+FFFD, reported); line 2: 31 February
+    # (quarantined, the reason quoting the time as written); line 3: NULs only
+    p = tmp_path / "access.log"
+    p.write_bytes(
+        b'127.0.0.1 - fr\x00ank [10/Oct/2000:13:55:36 -0700] "GET /a HTTP/1.0" 200 2326\n'
+        b'192.0.2.1 - - [31/Feb/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1\n'
+        b"\x00\x00\n"
+    )
+    ev = read_evidence(p, profile="apache-access", lab="SIM", case_key=test_key)
+    assert ev.events["account"].tolist() == ["fr\ufffdank"]
+    assert ev.quarantine["source_line"].tolist() == [2, 3]
+    assert ev.quarantine["reason"].tolist() == [
+        "unparseable timestamp '31/Feb/2000:13:55:36 -0700' (expected dd/Mon/yyyy:HH:MM:SS +hh:mm)",
+        "line does not match the profile's pattern",
+    ]
+    assert ev.report.field_problems["source_line"].tolist() == [1, 3]
+    f = ev.report.files[0]
+    assert (f.rows_read, f.events, f.quarantined) == (3, 1, 2)

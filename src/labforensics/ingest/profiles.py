@@ -929,6 +929,25 @@ def _normalise_times(table: pa.Table, spec: TimestampSpec) -> tuple[pa.Table, Ti
     return table, spec
 
 
+def _as_written(q, table: pa.Table, as_written: pa.Table, row: int, formats: list):
+    """A quarantine entry whose reason quotes normalised times, quoting them as written.
+
+    ``formats``: (normalised, as written) format pairs, e.g. ``%m`` for ``%b``.
+    """
+    from .registry import QuarantineRow
+
+    reason = q.reason
+    for new, old in formats:
+        reason = reason.replace(
+            f"(expected {human_format(new)})", f"(expected {human_format(old)})"
+        )
+    for name in table.column_names:
+        new, old = table.column(name)[row].as_py(), as_written.column(name)[row].as_py()
+        if new != old and new is not None:
+            reason = reason.replace(repr(new), repr(old))
+    return QuarantineRow(q.line, reason, q.raw)
+
+
 def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: str):
     """Read files of a regex profile (one event a line), all at once.
 
@@ -957,11 +976,12 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
     from .._sessions_kernels import fnv1a64
     from . import lis_csv
     from .files import read_bytes
-    from .registry import BatchRead, FileRead, QuarantineRow
+    from .registry import BatchRead, FieldProblem, FileRead, QuarantineRow
 
     nf = len(paths)
     arrays, fidx_parts, line_parts = [], [], []
     truncated, notes = [], []
+    per_file_problems: list[list] = [[] for _ in range(nf)]
     for k, path in enumerate(paths):
         dec = read_bytes(path)
         data = dec.data
@@ -973,6 +993,20 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         if utf8 and not utf8.endswith(b"\n"):
             utf8 += b"\n"
         # lines as one Arrow array over the file's bytes: offsets from the line feeds
+        if b"\x00" in utf8:  # NUL bytes (a crashed writer): read as U+FFFD, reported
+            nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
+            nul = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 0)
+            for ln in np.unique(np.searchsorted(nl, nul, side="left") + 1).tolist():  # rare
+                per_file_problems[k].append(
+                    FieldProblem(
+                        ln,
+                        "line",
+                        "",
+                        "NUL byte read as U+FFFD (not a space: "
+                        "a space separates fields in a regex profile's lines)",
+                    )
+                )
+            utf8 = utf8.replace(b"\x00", "\ufffd".encode())
         nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
         offsets = np.concatenate(([0], nl + 1)).astype(np.int64)
         n_lines = len(nl)
@@ -1008,6 +1042,7 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         c = pc.cast(found.field(name), pa.string())
         cols[name] = pc.if_else(pc.is_in(c, value_set=absent), pa.scalar(None, pa.string()), c)
     table = pa.table(cols) if cols else pa.table({})
+    as_written = table
     table, spec = _normalise_times(table, profile.timestamp)
     conv = Profile(**{**profile.__dict__, "timestamp": spec})
     bufs = g_lines.buffers()
@@ -1036,9 +1071,24 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         fmt_name,
         [fl for fl, _ in file_lab_date],
     )
+    if table is not as_written and qrows:  # reasons quote the time as written (Oct, -0700)
+        key = fidx[good] * (1 << 40) + lineno[good]  # ascending: files, then lines
+        fmts = [
+            (getattr(spec, k), getattr(profile.timestamp, k))
+            for k in ("format", "date_format")
+            if getattr(spec, k) != getattr(profile.timestamp, k)
+        ]
+        qrows = [
+            (
+                f,
+                _as_written(
+                    q, table, as_written, int(np.searchsorted(key, f * (1 << 40) + q.line)), fmts
+                ),
+            )
+            for f, q in qrows
+        ]
     for f, q in qrows:
         quarantine[f].append(q)
-    per_file_problems: list[list] = [[] for _ in range(nf)]
     for f, p in problems:
         per_file_problems[f].append(p)
     n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
