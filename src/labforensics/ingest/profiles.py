@@ -1,4 +1,4 @@
-"""Declarative profiles for delimited LIS audit exports (TOML files).
+r"""Declarative profiles (TOML files) for LIS audit exports and other access logs.
 
 No vendor publishes its audit layout, so a real export is mapped with a
 *profile*: a small TOML file, no code. The two built-in profiles
@@ -254,7 +254,15 @@ class TimestampSpec:
 
 @dataclass(frozen=True)
 class Profile:
-    """A delimited audit export layout (see the module docstring for the file format)."""
+    """A log layout (see the module docstring for the file format).
+
+    ``header`` holds the field names: the header line's (``has_header``), a
+    header-less file's ``fields``, or a regex profile's named groups (``kind`` is
+    ``"csv"`` or ``"regex"``, ``pattern`` the line pattern). ``columns`` maps
+    canonical columns to fields, ``constants`` to constant values (``"=login"``
+    in the file, stored without the ``=``). ``session_rule`` is recorded per
+    event for :func:`labforensics.sessionize`.
+    """
 
     name: str
     header: tuple[str, ...]
