@@ -8,6 +8,8 @@ same account on the same host, at most ``max_duration`` later; no idle cut).
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from labforensics.schema import coerce_events
 from labforensics.sessions import SessionParams, sessionize
@@ -146,3 +148,42 @@ def test_rule_absent_column_values_follow_idle_rules():
         (45, 45, 1, "implicit", "idle_timeout"),
         (9 * H, 9 * H, 1, "implicit", "logout"),
     ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 72 * H),
+            st.sampled_from(["login", "logout"]),
+            st.sampled_from(["A", "B"]),
+            st.sampled_from(["PC-1", "PC-2"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_pair_rule_invariants(rows):
+    rows = sorted(rows, key=lambda r: r[0])  # evidence order = time order here
+    out = sessionize(ev(rows))
+    s, e = out.sessions, out.events
+    # every event in exactly one session; none longer than max_duration (12 h)
+    assert e["session_id"].notna().all() and s["n_events"].sum() == len(rows)
+    assert (s["duration_s"] <= 12 * 3600).all()
+    # a logout is always its session's last event; a session holds at most one logout
+    assert (s["n_logout"] <= 1).all()
+    last = e.groupby("session_id", sort=False).tail(1)
+    ends_with_logout = set(last.loc[last["action"] == "logout", "session_id"])
+    assert ends_with_logout == set(s.loc[s["n_logout"] == 1, "session_id"])
+    # one account's sessions on one host never overlap (the pairs partition its events),
+    # and a session is only cut by a logoff or by max_duration, never by idle time: a
+    # session not ending in a logoff is the last of its key (end_of_data) or the next
+    # one starts more than 12 h after it started (max_duration)
+    assert set(s["end_reason"]) <= {"logout", "max_duration", "end_of_data"}
+    for (_, _), g in s.groupby(["account", "hosts"]):
+        g = g.sort_values("start", kind="stable")
+        assert (g["start"].iloc[1:].to_numpy() >= g["end"].iloc[:-1].to_numpy()).all()
+        gap = (g["start"].shift(-1) - g["start"]).iloc[:-1]
+        reason = g["end_reason"].iloc[:-1]
+        assert (gap[reason == "max_duration"] > pd.Timedelta(hours=12)).all()
+        assert g["end_reason"].iloc[-1] in ("logout", "end_of_data")
