@@ -281,3 +281,26 @@ format = "epoch_s"
     with pytest.raises(ProfileError) as exc:
         load_profile(write(tmp_path / "p.toml", edit(text)))
     assert repr(key) in str(exc.value)
+
+
+def test_session_rule_column(tmp_path, test_key):
+    # a user profile's rows carry its rule; a built-in dialect's rows none (same rows
+    # whether it is sniffed or named)
+    prof = write(tmp_path / "badge.toml", 'session_rule = "logon_pairs"\n' + CONST)
+    f = write(tmp_path / "ev" / "badge.csv", "when,who,door\n2010-01-02 06:49:00,abc0123,D-01\n")
+    e = read(f, test_key, profile=prof).events
+    assert e["session_rule"].tolist() == ["logon_pairs"]
+    leg = (
+        "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
+        "NB_ENREG;DETAIL\r\n05/03/2018;10:00:00;L02;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;"
+        "CONSULTATION;OK;;D1;;\r\n"
+    )
+    g = write(tmp_path / "lis" / "AUDIT_L02_20180305.csv", leg, "cp1252")
+    assert read(g, test_key, profile="legacy").events["session_rule"].isna().all()
+    assert read(g, test_key).events["session_rule"].isna().all()
+
+
+def test_top_level_key_after_a_table_is_refused(tmp_path):
+    # TOML puts a key written after [timestamp] into that table: refused, never ignored
+    with pytest.raises(ProfileError, match="'timestamp.session_rule'"):
+        load_profile(write(tmp_path / "p.toml", CONST + 'session_rule = "logon_pairs"\n'))

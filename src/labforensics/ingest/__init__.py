@@ -245,7 +245,9 @@ def _profile_spec(prof: Profile) -> ReaderSpec:
 
 
 def _set_session_rule(raw: pd.DataFrame, files: list, ctxs: list[ReadContext]) -> None:
-    """Column ``session_rule`` of the pool: each profile-read file's rule, else missing.
+    """Column ``session_rule`` of the pool: each user-profile file's rule, else missing.
+
+    Built-in dialects leave it missing whether sniffed or named (same rows either way).
 
     ``files`` (:class:`_File`, their rows ``start`` to ``start + count`` of ``raw``);
     ``ctxs`` each job's context (its ``profile``: the profile that read it).
@@ -253,7 +255,7 @@ def _set_session_rule(raw: pd.DataFrame, files: list, ctxs: list[ReadContext]) -
     codes = np.full(len(raw), -1, dtype=np.int8)
     for f in files:  # a loop a file
         p = ctxs[f.job].profile
-        if p is not None:
+        if p is not None and not p.builtin:
             codes[f.start : f.start + f.count] = schema.SESSION_RULES.index(p.session_rule)
     raw["session_rule"] = pd.Categorical.from_codes(codes, dtype=schema.SESSION_RULE_DTYPE)
 

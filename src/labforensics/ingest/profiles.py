@@ -556,6 +556,17 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
             "add [timestamp] with column/format, or date_column/date_format/time_column/time_format",
         )
     regex = kind == "regex"
+    ts_keys = {"column", "format", "date_column", "date_format", "time_column", "time_format"}
+    for table, known in (("timestamp", ts_keys), ("outcome", {"success", "failure"}),
+                         ("numbers", {"digit_grouping"})):  # fmt: skip
+        extra = sorted(set(data.get(table, {})) - known)
+        if extra:  # e.g. a top-level key written after a [table] header lands in it
+            raise _err(
+                src,
+                f"{table}.{extra[0]}",
+                f"is not a [{table}] key",
+                f"use only {sorted(known)} there; a top-level key goes before the first [table]",
+            )
     if "column" in ts:
         if ts["column"] not in header:
             raise _err(src, "timestamp.column", "is not in header", "name a header column")
