@@ -409,6 +409,25 @@ _INGEST_KEYS: dict[str, Any] = {
 }
 
 
+def _case_relative_profiles(own: dict[str, Any], path: Path | None) -> dict[str, Any]:
+    """``[ingest]`` with its profile paths resolved from the case file's folder.
+
+    Built-in and example profile names, absolute paths, and values of the wrong
+    type (left for the type check to report) are kept as written.
+    """
+    value = own.get("profile")
+    if path is None or value is None:
+        return own
+    from .ingest.profiles import BUILTIN_PROFILES, EXAMPLE_PROFILES
+
+    def one(v: object) -> object:
+        if not isinstance(v, str) or v in BUILTIN_PROFILES or v in EXAMPLE_PROFILES:
+            return v
+        return v if Path(v).is_absolute() else str((path.parent / v).resolve())
+
+    return {**own, "profile": [one(v) for v in value] if isinstance(value, list) else one(value)}
+
+
 def ingest_options(case: Case) -> dict[str, Any]:
     """The ``[ingest]`` section checked: keyword arguments of ``read_evidence``.
 
@@ -422,24 +441,9 @@ def ingest_options(case: Case) -> dict[str, Any]:
     ParameterError
         On an unknown key or a value of the wrong type (naming file, key, type, value).
     """
-    own = case.sections.get("ingest", {})
+    own = _case_relative_profiles(case.sections.get("ingest", {}), case.path)
     where = f"case file {case.path}, [ingest]" if case.path else "case [ingest]"
     unknown = sorted(set(own) - set(_INGEST_KEYS))
     if unknown:
         raise ParameterError(f"{where}: unknown key(s) {unknown}; known: {sorted(_INGEST_KEYS)}")
-    out = {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}
-    if "profile" in out and case.path is not None:
-        out["profile"] = _case_relative_profiles(out["profile"], case.path.parent)
-    return out
-
-
-def _case_relative_profiles(value: str | tuple[str, ...], base: Path) -> str | list[str]:
-    """Profile paths of a case file resolved from its folder (names of built-ins kept)."""
-    from .ingest.profiles import BUILTIN_PROFILES, EXAMPLE_PROFILES
-
-    def one(v: str) -> str:
-        if v in BUILTIN_PROFILES or v in EXAMPLE_PROFILES or Path(v).is_absolute():
-            return v
-        return str((base / v).resolve())
-
-    return one(value) if isinstance(value, str) else [one(v) for v in value]
+    return {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}

@@ -240,7 +240,7 @@ def test_case_file_profile_paths_are_relative_to_the_case_file(tmp_path, test_ke
     monkeypatch.chdir(elsewhere)  # the working folder holds no profiles/
     opts = ingest_options(load_case(case / "case.toml"))
     # the path is resolved from the case file's folder; a built-in/example name is kept
-    assert opts["profile"] == [str((case / "profiles" / "vpn.toml").resolve()), "cert-logon"]
+    assert list(opts["profile"]) == [str((case / "profiles" / "vpn.toml").resolve()), "cert-logon"]
     f = write(tmp_path / "ev" / "vpn_20100102.log", f"{T0}000;abc0123;198.51.100.20\n")
     assert read(f, test_key, **opts).events["source_format"].tolist() == ["profile:vpn"]
 
