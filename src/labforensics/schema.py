@@ -38,6 +38,8 @@ column              dtype                     meaning (unit)
 ``source_file``     string                    evidence file, relative to the evidence root
 ``source_line``     Int64                     physical line (1-based) where the row starts
 ``seq``             int64                     evidence order: file order, then line order
+``session_rule``    category (SESSION_RULES)  how sessions are cut for this row's source (set by
+                                              its profile's ``session_rule``; missing: ``idle``)
 ==================  ========================  =====================================================
 
 Session table
@@ -72,6 +74,7 @@ __all__ = [
     "ROLE_ACCOUNT_KIND",
     "SESSION_COLUMNS",
     "SESSION_DTYPES",
+    "SESSION_RULES",
     "STRING",
     "TS_QUALITY",
     "coerce_events",
@@ -118,6 +121,11 @@ ACTIONS: tuple[str, ...] = (
 #: Actions that move patient data out of the application (records count is a volume).
 OUTBOUND_ACTIONS: tuple[str, ...] = ("export", "extract")
 
+#: Session rules a source may select (see :mod:`labforensics.sessions`): ``idle``, the
+#: login/idle-timeout rules for event-dense logs (the default, also when missing);
+#: ``logon_pairs``, a logon paired with the next logoff of the same account and host.
+SESSION_RULES: tuple[str, ...] = ("idle", "logon_pairs")
+
 ACCOUNT_KINDS: tuple[str, ...] = ("staff", "vendor", "service", "unknown")
 OUTCOMES: tuple[str, ...] = ("success", "failure")
 
@@ -125,6 +133,7 @@ TS_QUALITY_DTYPE = pd.CategoricalDtype(list(TS_QUALITY))
 ACTION_DTYPE = pd.CategoricalDtype(list(ACTIONS))
 ACCOUNT_KIND_DTYPE = pd.CategoricalDtype(list(ACCOUNT_KINDS))
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
+SESSION_RULE_DTYPE = pd.CategoricalDtype(list(SESSION_RULES))
 
 #: Column -> dtype of the event table, in canonical order.
 EVENT_DTYPES: dict[str, object] = {
@@ -154,6 +163,7 @@ EVENT_DTYPES: dict[str, object] = {
     "source_file": STRING,
     "source_line": pd.Int64Dtype(),
     "seq": np.dtype("int64"),
+    "session_rule": SESSION_RULE_DTYPE,
 }
 EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_DTYPES)
 

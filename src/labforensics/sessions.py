@@ -46,6 +46,31 @@ A session whose first event is not a login is ``implicit``. When several
 reasons hold at once, the first of logout, idle_timeout, max_duration,
 next_login is reported.
 
+*Logon pairs.* Sources that log only logons and logoffs (a workstation logon
+file, a VPN or badge log) select this rule in their profile
+(``session_rule = "logon_pairs"``, see :mod:`labforensics.ingest.profiles`);
+:func:`labforensics.read_evidence` records it per event in the event column
+``session_rule``, which is how the choice reaches this function: no parameter
+to set. For those events the idle timeout, meant for event-dense logs, never
+applies (it would cut every working day into a lone logon and a lone logoff).
+Their events are keyed by account and workstation (``host``, else
+``src_ip``; an ``app_session`` is ignored) apart from any other source's
+events, and, in evidence order, a new session starts
+
+- at the first event after a logoff (the logon is paired with the next logoff
+  of the same account on the same host; end_reason ``logout``),
+- at an event more than ``max_duration`` after the session's start (a logon
+  whose logoff never came or came too late is not paired; ``max_duration``).
+
+A logon while a session is open does not cut it: it is read as a screen
+unlock or a re-authentication within the session (the CERT insider-threat
+data set's readme: "Screen unlocks are recorded as logons. Screen locks are
+not recorded."), so two logons then a logoff make one session with
+``n_login`` 2. A logon never followed by a logoff or a later event of that
+account on that host ends at its own instant with ``end_of_data``; a logoff
+without a logon is an ``implicit`` session of one event. Events whose
+``session_rule`` is ``idle`` or missing follow the rules above.
+
 *Sessions that simply run out of events.* ``end_of_data`` when the session's
 end is the last instant of that account's sessions at that lab; else, for an
 app session, ``app_session_change`` when the next app session of the account
@@ -121,6 +146,69 @@ _KIND_TAG = {  # session key kinds, folded into the id
     "ip": np.uint64(3),
     "none": np.uint64(4),
 }
+_PAIR_TAG = np.uint64(8)  # folded into the key kind of a logon-pairs session's id
+
+
+# --------------------------------------------------------------------------- logon pairs
+
+
+def _logon_pair_rows(ev: pd.DataFrame) -> np.ndarray:
+    """Which events follow the ``logon_pairs`` rule (their ``session_rule``), bool[n]."""
+    if "session_rule" not in ev.columns:
+        return np.zeros(len(ev), dtype=bool)
+    return (ev["session_rule"] == "logon_pairs").to_numpy(dtype=bool, na_value=False)
+
+
+def _logon_pair_keys(pair: np.ndarray, key2: np.ndarray, n_key2: int) -> tuple[np.ndarray, int]:
+    """Session keys of logon-pair events moved to their own range (``+ n_key2``).
+
+    A logon-pair source's events never share a session with another source's
+    events of the same account and host (an event-dense log cut by idle time).
+    """
+    if not pair.any():
+        return key2, n_key2
+    return np.where(pair, key2 + n_key2, key2), 2 * n_key2
+
+
+def _split_logon_pairs(
+    order: np.ndarray,
+    acct: np.ndarray,
+    key2: np.ndarray,
+    ts: np.ndarray,
+    act: np.ndarray,
+    pair: np.ndarray,
+    max_ns: int,
+    start_flag: np.ndarray,
+    end_code: np.ndarray,
+) -> None:
+    """Session starts and end codes of logon-pair events (in place), by the pair rule.
+
+    Within one (account, host) of a logon-pair source, in evidence order, a new
+    session starts at the first event after a logoff (``logout``) and at an event
+    more than ``max_ns`` after its session's start (``max_duration``); never on an
+    idle gap and never on a logon (a logon while a session is open is a screen
+    unlock or a re-authentication of it). The same kernel as the idle rules,
+    run on the logon-pair events only (their groups are contiguous in ``order``:
+    :func:`_logon_pair_keys`) with no idle timeout and no login code.
+    """
+    pos = np.flatnonzero(pair[order])
+    if not len(pos):
+        return
+    never = np.ones(len(ts), dtype=bool)  # "no idle cut" for every event
+    s, e = K.split_sessions(
+        order[pos],
+        acct,
+        key2,
+        ts,
+        never,
+        act,
+        -1,  # no action code: a logon never cuts
+        _ACT["logout"],
+        np.int64(np.iinfo(np.int64).max),
+        np.int64(max_ns),
+    )
+    start_flag[pos] = s
+    end_code[pos] = e
 
 
 def _timedelta(value: object, name: str) -> pd.Timedelta:
@@ -390,12 +478,15 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     host_codes, host_uniq = _factorize(ev["host"])
     ip_codes, ip_uniq = _factorize(ev["src_ip"])
     is_app = app_codes >= 0
+    pair = _logon_pair_rows(ev)
+    is_app &= ~pair  # the logon-pair rule pairs by account and host only
     n_app, n_host, n_ip = len(app_uniq), len(host_uniq), len(ip_uniq)
     hostkey = np.where(
         host_codes >= 0, host_codes, np.where(ip_codes >= 0, n_host + ip_codes, n_host + n_ip)
     )
     key2 = np.where(is_app, app_codes, n_app + hostkey)
     n_key2 = n_app + n_host + n_ip + 1
+    key2, n_key2 = _logon_pair_keys(pair, key2, n_key2)
 
     # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so two
     # stable counting sorts (key, then account) suffice.
@@ -416,6 +507,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
         np.int64(p.idle_timeout.value),
         np.int64(p.max_duration.value),
     )
+    _split_logon_pairs(order, acct, key2, ts, act, pair, p.max_duration.value, start_flag, end_code)
     first = np.flatnonzero(start_flag)
     S = len(first)
     last = np.empty(S, np.int64)
@@ -444,6 +536,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     acct_end = np.repeat(np.maximum.reduceat(end, acct_block), block_sizes)
     ran_out = end_reason == K.GROUP_END
     end_reason[ran_out & (end == acct_end)] = K.END_OF_DATA
+    end_reason[ran_out & pair[fe]] = K.END_OF_DATA  # logon pairs: no logoff came
     app_idx = np.flatnonzero(s_app)
     if len(app_idx) > 1:
         o = app_idx[
@@ -535,6 +628,7 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
         if mask.any():
             key_h[mask] = hv[c[mask]]
             kind_tag[mask] = _KIND_TAG[tag]
+    kind_tag = np.where(pair[fe], kind_tag | _PAIR_TAG, kind_tag)  # (other ids unchanged)
     h = K.mix64(h, kind_tag)
     h = K.mix64(h, key_h)
     h = K.mix64(h, start.view(np.uint64))

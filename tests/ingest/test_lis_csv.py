@@ -391,7 +391,7 @@ def test_user_profile_without_code(tmp_path, test_key):
     )
     ev = read(ev_dir, test_key, profile=prof)  # the lab comes from the file name
     e = ev.events
-    assert e["source_format"].tolist() == ["lis_profile"] * 2
+    assert e["source_format"].tolist() == ["profile:other_lis"] * 2  # profile:<name>
     assert e["ts"].tolist()[0] == pd.Timestamp("2019-06-30 06:00", tz="UTC")  # local CEST
     assert e["action"].tolist() == ["extract", "login_failed"]
     assert e["records"].tolist()[0] == 1500 and e["lab"].tolist() == ["L11", "L11"]

@@ -63,7 +63,14 @@ from .files import (
     relative_name,
     unrecognised_reason,
 )
-from .profiles import Profile, load_profile
+from .profiles import (
+    Profile,
+    choose_profile,
+    load_profile,
+    load_profiles,
+    no_profile_reason,
+    read_regex_many,
+)
 from .registry import BatchRead, FileRead, QuarantineRow, ReadContext, ReaderSpec, get_reader, sniff
 
 __all__ = ["Evidence", "read_evidence"]
@@ -98,8 +105,9 @@ def _import_readers() -> None:
 _import_readers()
 
 PathLike = str | os.PathLike[str]
+#: ``read_evidence(profile=...)``: one profile (built-in name, TOML path, Profile) or several.
+ProfileArg = str | os.PathLike[str] | Profile | Iterable[str | os.PathLike[str] | Profile] | None
 _WORKERS = 2
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 _SEP = "\x1f"
 _BATCH_BYTES = 8 << 20
 _BATCH_FILES = 8192
@@ -171,12 +179,85 @@ def _resolve_lab(lab: object, path: Path, source_file: str):
     return best[1] if best else None
 
 
-def _choose_reader(head: bytes, name: str, prof: Profile | None) -> ReaderSpec | None:
-    if prof is not None:
-        lower = name.lower()
-        if lower.endswith(_CSV_SUFFIXES) or lis_csv.sniff_profile(prof, head):
-            return get_reader("lis_profile")
-    return sniff(head, name)
+def _choose_reader(
+    head: bytes, name: str, prof: Profile | tuple[Profile, ...] | None
+) -> ReaderSpec | None:
+    """The reader of a file (None: no profile nor reader recognises it).
+
+    ``prof``: no profile, one, or several in the user's order; see
+    :func:`_choose_profile_reader`, which also gives the profile.
+    """
+    profs = () if prof is None else (prof,) if isinstance(prof, Profile) else tuple(prof)
+    return _choose_profile_reader(head, name, profs)[0]
+
+
+def _choose_profile_reader(
+    head: bytes, name: str, profs: tuple[Profile, ...]
+) -> tuple[ReaderSpec | None, Profile | None]:
+    """The reader of a file and the profile it reads with (None: a sniffed format).
+
+    The first profile that recognises the file (:func:`~.profiles.choose_profile`:
+    header or pattern first, then file name) reads it; else the registered
+    readers' sniffers decide (None when none recognises it).
+    """
+    if profs:
+        prof = choose_profile(profs, head, name)
+        if prof is not None:
+            return _profile_spec(prof), prof
+    return sniff(head, name), None
+
+
+_PROFILE_SPECS: dict[int, tuple[Profile, ReaderSpec]] = {}  # id(profile) -> its reader
+
+
+def _profile_spec(prof: Profile) -> ReaderSpec:
+    """The reader of one profile: ``lis_<name>`` for a built-in, else ``profile:<name>``.
+
+    One :class:`ReaderSpec` per profile, named after it, so that the files of a
+    profile are batched together and never with another profile's; it carries
+    the profile's ``rotation`` flag.
+    """
+    if prof.builtin:
+        return get_reader(prof.reader_name)
+    got = _PROFILE_SPECS.get(id(prof))
+    spec = got[1] if got is not None and got[0] is prof else None
+    if spec is None:
+        name = prof.reader_name
+
+        def read_many(paths: list[Path], ctxs: list[ReadContext]) -> BatchRead:
+            if prof.kind == "regex":
+                return read_regex_many(paths, ctxs, prof, name)
+            return lis_csv.read_lis_many(paths, ctxs, prof, name)
+
+        def read(path: Path, ctx: ReadContext) -> FileRead:
+            return lis_csv._one(read_many([path], [ctx]))
+
+        spec = ReaderSpec(
+            name=name,
+            sniff=lambda head, fname: False,
+            read=read,
+            rotation=prof.rotation,
+            description=f"read with the user profile {prof.source}",
+            read_many=read_many,
+        )
+        _PROFILE_SPECS[id(prof)] = (prof, spec)  # the profile is kept: its id stays unique
+    return spec
+
+
+def _set_session_rule(raw: pd.DataFrame, files: list, ctxs: list[ReadContext]) -> None:
+    """Column ``session_rule`` of the pool: each user-profile file's rule, else missing.
+
+    Built-in dialects leave it missing whether sniffed or named (same rows either way).
+
+    ``files`` (:class:`_File`, their rows ``start`` to ``start + count`` of ``raw``);
+    ``ctxs`` each job's context (its ``profile``: the profile that read it).
+    """
+    codes = np.full(len(raw), -1, dtype=np.int8)
+    for f in files:  # a loop a file
+        p = ctxs[f.job].profile
+        if p is not None and not p.builtin:
+            codes[f.start : f.start + f.count] = schema.SESSION_RULES.index(p.session_rule)
+    raw["session_rule"] = pd.Categorical.from_codes(codes, dtype=schema.SESSION_RULE_DTYPE)
 
 
 def _rotation_k(prev: pa.ChunkedArray, cur: pa.ChunkedArray) -> int:
@@ -453,9 +534,14 @@ _TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")  # as privacy.Redactor's to
 
 
 def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
-    """The profile of a LIS reader (``lis_legacy``, ``lis_current``, ``lis_profile``)."""
-    if spec.name == "lis_profile":
-        return prof
+    """The CSV profile a file was read with (``prof``: the file's own), else None.
+
+    Built-in dialects (``lis_legacy``, ``lis_current``) whether sniffed or chosen;
+    a user CSV profile; None for a regex profile (no fields to locate by position)
+    and for every other reader.
+    """
+    if prof is not None:
+        return prof if prof.kind == "csv" else None
     if spec.name in ("lis_legacy", "lis_current"):
         return load_profile(spec.name[4:])
     return None
@@ -550,7 +636,7 @@ def read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
     tz: str | dt.tzinfo = "Europe/Paris",
-    profile: str | os.PathLike[str] | Profile | None = None,
+    profile: ProfileArg = None,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
     year: int | Mapping[str, int] | None = None,
     lab: str | Mapping[str, str] | None = None,
@@ -568,9 +654,14 @@ def read_evidence(
     tz : str or tzinfo, default "Europe/Paris"
         IANA zone (or a tzinfo) of sources that write local wall-clock time
         without offset. Never guessed from the machine's settings.
-    profile : str, path-like or Profile, optional
-        Force a profile (built-in name or TOML file, see
-        :mod:`labforensics.ingest.profiles`) for every CSV instead of sniffing.
+    profile : str, path-like, Profile, or a list of them, optional
+        Profiles (built-in names or TOML files, see
+        :mod:`labforensics.ingest.profiles`). Each file is read with the first
+        profile that recognises it (its header line or pattern, else its name
+        by ``file_pattern``); a file no profile recognises goes to the built-in
+        readers, and one that none recognises is set aside as unrecognised
+        (``report.unrecognised_reasons`` names the profiles tried), never
+        quarantined row by row.
     case_key : CaseKey, bytes, hex str or key-file path, optional
         Key of the patient pseudonyms (see :func:`labforensics.privacy.load_case_key`).
     year : int or mapping, optional
@@ -624,7 +715,7 @@ def _read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
     tz: str | dt.tzinfo,
-    profile: str | os.PathLike[str] | Profile | None,
+    profile: object,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None,
     year: int | Mapping[str, int] | None,
     lab: str | Mapping[str, str] | None,
@@ -638,7 +729,10 @@ def _read_evidence(
         raise ParameterError(
             f"tz={tz!r} is not an IANA time zone; use e.g. 'Europe/Paris'"
         ) from exc
-    prof = load_profile(profile) if profile is not None else None
+    profs = load_profiles(
+        list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile
+    )
+    no_profile: dict[int, str] = {}  # job -> why no profile took it (when profiles given)
     aliases = dict(lab_aliases or {})
     kinds = dict(account_kinds or {})
     links: dict[Path, str] = {}
@@ -702,11 +796,14 @@ def _read_evidence(
         try:
             for path, _explicit in items:
                 source_file = relative_name(path, root)
-                spec = _choose_reader(read_head(path), path.name, prof)
+                head = read_head(path)
+                spec, fprof = _choose_profile_reader(head, path.name, profs)
+                if spec is None and profs:
+                    no_profile[len(jobs)] = no_profile_reason(profs, head)
                 ctx = ReadContext(
                     tz=zone,
                     source_file=source_file,
-                    profile=prof,
+                    profile=fprof,
                     year=_resolve_lab(year, path, source_file),
                     lab=_resolve_lab(lab, path, source_file),
                     lab_aliases=aliases,
@@ -742,6 +839,8 @@ def _read_evidence(
                 name = jobs[i][1]
                 report.unrecognised.append(name)
                 why = unrecognised_reason(jobs[i][0], read_head(jobs[i][0]))
+                if i in no_profile and why.startswith("no reader recognises"):
+                    why = no_profile[i]
                 # the first bytes may hold identifiers (an IPP, a NIR...): redacted
                 why = redact_digit_runs(redact_identifiers(why), key, jobs[i][3].lab)
                 report.unrecognised_reasons[name] = why
@@ -831,7 +930,9 @@ def _read_evidence(
     nonempty = by_start[f_count[by_start] > 0]
     row_file = np.repeat(nonempty, f_count[nonempty]).astype(np.int64)
     # --- rotation de-duplication -----------------------------------------------------------
-    skip = _rotation(raw, rhash, hashed, files, f_start, f_count, row_file, prof)
+    # (each profile's reader carries the profile's rotation flag: no profile passed here)
+    skip = _rotation(raw, rhash, hashed, files, f_start, f_count, row_file, None)
+    _set_session_rule(raw, files, [j[3] for j in jobs])
     del rhash
     # --- lab aliases; a row without a lab -> UNKNOWN (noted per file) ----------------------
     labs = _chunked(raw["lab"].astype(schema.STRING)) if len(raw) else None
@@ -975,7 +1076,7 @@ def _read_evidence(
     qrows: list[dict[str, object]] = []
     fprows: list[dict[str, object]] = list(lab_notes)
     for (fr, frep, spec), f in zip(reads, files, strict=True):
-        lp = _lis_profile(spec, prof)
+        lp = _lis_profile(spec, jobs[f.job][3].profile)
         flab = frep.lab or jobs[f.job][3].lab
         for q in fr.quarantine:
             qrows.append(

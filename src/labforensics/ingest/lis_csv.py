@@ -75,7 +75,7 @@ from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS
 from . import clock
 from ._common import RAW_CAP, cut_marker
 from .files import read_bytes
-from .profiles import Profile, format_regex, human_format, load_profile
+from .profiles import Profile, format_regex, human_format, load_profile, parse_epoch
 from .registry import (
     BatchRead,
     FieldProblem,
@@ -219,7 +219,7 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.nd
 
 def _row_template(profile: Profile) -> list[tuple[str, int, str]] | None:
     """Fixed-width template of what starts a row, when the profile's default applies."""
-    if profile.row_start:
+    if profile.row_start or profile.timestamp.epoch_unit:  # epoch: Profile.row_start_regex
         return None
     ts = profile.timestamp
     first = profile.header[0]
@@ -1085,12 +1085,18 @@ def _convert(
 
     def col(canon: str) -> pa.ChunkedArray | None:
         src = cols.get(canon)
+        if src is None and canon in profile.constants:  # a constant (profile: "=value")
+            value = pa.scalar(profile.constants[canon], pa.string())
+            return pa.chunked_array([pa.repeat(value, n)])
         return table.column(src) if src is not None else None
 
     # --- time -----------------------------------------------------------------------
     if spec.column is not None:
         tcol = table.column(spec.column)
-        secs, offs, frac, ok = _parse_fixed(tcol, spec.format)
+        if spec.epoch_unit:  # epoch time in an explicit unit (profile format "epoch_ms" ...)
+            secs, offs, frac, ok = parse_epoch(tcol, spec.format)
+        else:
+            secs, offs, frac, ok = _parse_fixed(tcol, spec.format)
         has_off = spec.has_offset
         # values quoted in reasons are capped (_cells): a field can be megabytes long
         idx = np.flatnonzero(~ok)

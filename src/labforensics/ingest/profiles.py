@@ -1,11 +1,12 @@
-"""Declarative profiles for delimited LIS audit exports (TOML files).
+r"""Declarative profiles (TOML files) for LIS audit exports and other access logs.
 
 No vendor publishes its audit layout, so a real export is mapped with a
 *profile*: a small TOML file, no code. The two built-in profiles
 (``legacy`` and ``current``, in ``labforensics/ingest/profiles/``) are the
 contract of ``shared/formats/lis-audit-csv.md``; copy one and edit it.
 Use it with ``read_evidence(paths, profile="my_export.toml")`` (or
-``profile="legacy"``): every CSV is then read with it instead of being sniffed.
+``profile="legacy"``, or a list of several profiles): each file is read with the
+profile that recognises it (see *Choosing a profile per file* below).
 
 Profile file format
 -------------------
@@ -13,15 +14,42 @@ Top-level keys:
 
 ``name`` (str, required)
     Short name, recorded in ``source_format`` as ``lis_<name>`` for built-ins
-    and ``lis_profile`` for a user file.
+    and ``profile:<name>`` for a user file (two profiles of one run must have
+    different names).
+``format`` (``"csv"`` (default) or ``"regex"``)
+    ``"csv"``: delimited text, one record a row (quoted fields may span lines).
+    ``"regex"``: one event a line, read with ``pattern`` (below); for logs that
+    are not delimited, such as a web server's access log.
+``pattern`` (regex, required with ``format = "regex"``, forbidden otherwise)
+    One pattern anchored at both ends (``^...$``) whose *named groups* are the
+    fields (``(?P<host>[^ ]+)``); used in ``[columns]`` and ``[timestamp]`` like a
+    CSV header's names. It must be valid for both Python's :mod:`re` and RE2
+    (pyarrow's engine, which matches all lines at once): no look-around, no
+    back-references. A line that does not match is quarantined with its line
+    number; a blank line is counted as ignored.
+``missing`` (list of str, regex profiles only, default ``[]``)
+    Values read as missing (an access log writes ``-`` for "none").
+``session_rule`` (``"idle"`` (default) or ``"logon_pairs"``)
+    How :func:`labforensics.sessionize` cuts this source's events into
+    sessions; recorded per event in the ``session_rule`` column. ``idle``: the
+    login/idle-timeout rules meant for event-dense logs. ``logon_pairs``: for
+    sources that log only logons and logoffs, a session runs from a logon to
+    the next logoff of the same account on the same host, at most
+    ``SessionParams.max_duration`` (see :mod:`labforensics.sessions`).
 ``encoding`` (str, default ``"utf-8-sig"``)
     A Python codec: ``"cp1252"`` (Windows-1252, not Latin-1), ``"utf-8"``,
     ``"utf-8-sig"`` (strips a BOM). Undecodable bytes become U+FFFD.
 ``separator`` (one ASCII character, default ``";"``), ``quote`` (one ASCII
 character, default ``'"'``; a quote inside a quoted field is doubled).
-``header`` (list of str, required)
+``header`` (list of str, or ``false``; required for CSV)
     The header line's column names, exactly and in order. It is how files are
     recognised, how repeated headers are found, and the expected field count.
+    ``header = false``: the file has no header line; then ``fields`` names the
+    columns by position and the profile is chosen by ``file_pattern`` only.
+``fields`` (list of str, with ``header = false`` only)
+    The names of a header-less file's columns, in order (e.g.
+    ``["id", "date", "user", "pc", "activity"]``); used in ``[columns]`` and
+    ``[timestamp]`` like a header's names.
 ``file_pattern`` (regex, optional)
     Matched against the file name; named groups ``lab`` and ``date`` give the
     file's lab and date (files are ordered by that date, then path). A row with
@@ -40,7 +68,11 @@ character, default ``'"'``; a quote inside a quoted field is doubled).
 ``lab``, ``site``, ``account``, ``role``, ``host``, ``src_ip``, ``module``,
 ``action``, ``outcome``, ``ipp``, ``request``, ``records``, ``bytes``,
 ``app_session``, ``message_id``, ``detail``. ``account`` and ``action`` are
-required. Source columns not mapped are ignored.
+required. Source columns not mapped are ignored. A value starting with ``=``
+is a **constant**, the same for every row: ``action = "=login"`` for a file
+that logs only logons, ``lab = "=L01"``. A constant action is a code of the
+profile's action table or a canonical action name (``login``, ``read`` ...).
+``records``, ``bytes`` and ``ipp`` cannot be constants.
 
 ``[timestamp]`` (required), either
     ``date_column``, ``date_format``, ``time_column``, ``time_format``: a date
@@ -49,9 +81,15 @@ required. Source columns not mapped are ignored.
     ``column`` and ``format``: one column; ``format = "iso8601"`` means
     ``%Y-%m-%dT%H:%M:%S%z`` (fraction of seconds and ``Z`` accepted). A format
     with ``%z`` gives an exact instant; one without is local wall-clock time.
-    Directives: ``%Y %m %d %H %M %S %z``; anything else is literal. Parsing is
-    exact: ``02/13/2019`` is not a date in ``%d/%m/%Y`` (never guessed
-    month-first).
+    Directives: ``%Y %m %d %H %M %S %z``, and ``%b`` (English month
+    abbreviation, ``Jan`` ... ``Dec``) in regex profiles; anything else is
+    literal. Parsing is exact: ``02/13/2019`` is not a date in ``%d/%m/%Y``
+    (never guessed month-first).
+    **Epoch times**: ``format = "epoch_s"``, ``"epoch_ms"``, ``"epoch_us"`` or
+    ``"epoch_ns"``: an integer count of seconds, milliseconds, microseconds or
+    nanoseconds since 1970-01-01T00:00:00Z (Unix time; ``epoch_s`` may carry a
+    decimal fraction, ``1262414940.25``). The unit is never guessed from the
+    number of digits. An epoch time is an exact instant (UTC).
 
 ``[outcome]``: ``success`` and ``failure``, lists of the values written
 (compared case-insensitively; default ``["OK", "succes", "success"]`` and
@@ -70,6 +108,22 @@ space between groups of exactly 3 digits).
 ``[roles]`` (optional): ``ROLE = "staff" | "vendor" | "service" | "unknown"``,
 added to :data:`labforensics.schema.ROLE_ACCOUNT_KIND`.
 
+Choosing a profile per file
+---------------------------
+``read_evidence(profile=[a, b, ...])`` (or one profile) chooses, for each file,
+the first profile of the list that recognises it (:func:`choose_profile`):
+
+1. by content: a CSV profile with a header whose header line is the file's
+   first line (a BOM and CR LF allowed), or a regex profile whose pattern
+   matches the file's first non-blank line;
+2. else by name: the first profile whose ``file_pattern`` matches the file
+   name (this is how header-less profiles are chosen).
+
+A file that no profile recognises goes to the built-in readers' sniffers; if
+none recognises it either, it is set aside as *unrecognised*
+(``Evidence.report.unrecognised``, with the reason: the profiles tried and its
+first line), never quarantined row by row.
+
 Errors in a profile raise :class:`labforensics.errors.ProfileError` naming the
 file, the key and the fix.
 """
@@ -86,18 +140,31 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..errors import ProfileError
-from ..schema import ACCOUNT_KINDS, ACTIONS, LIS_ACTION_CODES, ROLE_ACCOUNT_KIND
+from ..schema import ACCOUNT_KINDS, ACTIONS, LIS_ACTION_CODES, ROLE_ACCOUNT_KIND, SESSION_RULES
 
 __all__ = [
     "BUILTIN_PROFILES",
     "CANONICAL_COLUMNS",
+    "EPOCH_UNITS",
+    "EXAMPLE_PROFILES",
     "Profile",
     "TimestampSpec",
+    "choose_profile",
     "load_profile",
+    "load_profiles",
+    "parse_epoch",
 ]
 
 BUILTIN_PROFILES: tuple[str, ...] = ("legacy", "current")
+#: Example profiles shipped with the package (``labforensics/ingest/profiles/<name>.toml``),
+#: loadable by name; they are user profiles (``source_format`` ``profile:<name>``), not
+#: built-in dialects: they never sniff files on their own.
+EXAMPLE_PROFILES: tuple[str, ...] = ("cert-logon", "apache-access")
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "lab",
     "site",
@@ -117,8 +184,25 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "detail",
 )
 ISO8601 = "%Y-%m-%dT%H:%M:%S%z"
+#: Epoch time formats -> nanoseconds per unit (Unix time, 1970-01-01T00:00:00Z).
+EPOCH_UNITS: dict[str, int] = {
+    "epoch_s": 1_000_000_000,
+    "epoch_ms": 1_000_000,
+    "epoch_us": 1_000,
+    "epoch_ns": 1,
+}
+#: Most digits of an epoch value per unit (beyond: past year 2262 or an int64 overflow).
+_EPOCH_DIGITS = {"epoch_s": 10, "epoch_ms": 13, "epoch_us": 16, "epoch_ns": 19}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: Canonical columns that may not be constants (a number or a patient is per row).
+_NO_CONSTANT = ("records", "bytes", "ipp")
 _DIRECTIVES = set("YmdHMSz")
 _TOP_KEYS = {
+    "format",
+    "pattern",
+    "fields",
+    "missing",
+    "session_rule",
     "name",
     "description",
     "encoding",
@@ -155,7 +239,13 @@ class TimestampSpec:
 
     @property
     def has_offset(self) -> bool:
-        return self.format is not None and "%z" in self.format
+        """An exact instant: the format holds ``%z`` or is an epoch time."""
+        return self.format is not None and ("%z" in self.format or self.format in EPOCH_UNITS)
+
+    @property
+    def epoch_unit(self) -> int | None:
+        """Nanoseconds per unit of an epoch format (``epoch_ms`` -> 1,000,000), else None."""
+        return EPOCH_UNITS.get(self.format or "")
 
     @property
     def first_column(self) -> str:
@@ -164,7 +254,15 @@ class TimestampSpec:
 
 @dataclass(frozen=True)
 class Profile:
-    """A delimited audit export layout (see the module docstring for the file format)."""
+    """A log layout (see the module docstring for the file format).
+
+    ``header`` holds the field names: the header line's (``has_header``), a
+    header-less file's ``fields``, or a regex profile's named groups (``kind`` is
+    ``"csv"`` or ``"regex"``, ``pattern`` the line pattern). ``columns`` maps
+    canonical columns to fields, ``constants`` to constant values (``"=login"``
+    in the file, stored without the ``=``). ``session_rule`` is recorded per
+    event for :func:`labforensics.sessionize`.
+    """
 
     name: str
     header: tuple[str, ...]
@@ -185,6 +283,17 @@ class Profile:
     role_kinds: dict[str, str] = field(default_factory=dict)
     source: str = ""
     builtin: bool = False
+    has_header: bool = True
+    constants: dict[str, str] = field(default_factory=dict)
+    kind: str = "csv"
+    pattern: str | None = None
+    missing_values: tuple[str, ...] = ()
+    session_rule: str = "idle"
+
+    @property
+    def reader_name(self) -> str:
+        """``source_format`` of the rows it reads: ``lis_<name>`` (built-in), ``profile:<name>``."""
+        return f"lis_{self.name}" if self.builtin else f"profile:{self.name}"
 
     @property
     def header_line(self) -> str:
@@ -219,7 +328,9 @@ class Profile:
         else:
             ts = self.timestamp
             first = self.header[0]
-            if first == ts.column and ts.format:
+            if first == ts.column and ts.epoch_unit:
+                pat = r"-?\d+(?:\.\d+)?"
+            elif first == ts.column and ts.format:
                 pat = format_regex(ts.format, groups=False)
             elif first == ts.date_column and ts.date_format:
                 pat = format_regex(ts.date_format, groups=False)
@@ -246,6 +357,8 @@ def format_regex(fmt: str, *, groups: bool = True) -> str:
             i += 2
             if d == "Y":
                 body = r"\d{4}"
+            elif d == "b":
+                body = "|".join(_MONTHS)
             elif d in "mdHMS":
                 body = r"\d{2}"
             elif d == "z":
@@ -274,9 +387,13 @@ def human_format(fmt: str) -> str:
         "%M": "MM",
         "%S": "SS",
         "%z": "+hh:mm",
+        "%b": "Mon",
     }
     if fmt == ISO8601:
         return "ISO 8601 with offset, yyyy-mm-ddTHH:MM:SS+hh:mm"
+    if fmt in EPOCH_UNITS:
+        unit = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+        return f"integer {unit[fmt[6:]]} since 1970-01-01T00:00:00Z"
     for k, v in table.items():
         fmt = fmt.replace(k, v)
     return fmt
@@ -286,13 +403,30 @@ def _err(src: str, key: str, problem: str, fix: str) -> ProfileError:
     return ProfileError(f"profile {src}: key {key!r} {problem}; fix: {fix}")
 
 
-def _check_format(src: str, key: str, fmt: Any) -> str:
+def _check_format(
+    src: str, key: str, fmt: Any, *, epoch: bool = False, month_names: bool = False
+) -> str:
     if not isinstance(fmt, str) or not fmt:
         raise _err(src, key, "must be a non-empty string", 'write e.g. "%d/%m/%Y"')
     if fmt.lower() == "iso8601":
         return ISO8601
+    if fmt.lower() in EPOCH_UNITS:
+        if not epoch:
+            raise _err(
+                src, key, "is an epoch time", "use epoch formats in [timestamp] column/format"
+            )
+        return fmt.lower()
+    if fmt.lower().startswith("epoch"):
+        raise _err(src, key, f"{fmt!r} is not an epoch unit", f"use one of {list(EPOCH_UNITS)}")
     for m in re.finditer(r"%(.)", fmt):
-        if m.group(1) not in _DIRECTIVES and m.group(1) != "%":
+        if m.group(1) == "b" and not month_names:
+            raise _err(
+                src,
+                key,
+                "uses %b (month names), read by regex profiles only",
+                'use %m, or format = "regex"',
+            )
+        if m.group(1) not in _DIRECTIVES and m.group(1) not in "%b":
             raise _err(
                 src,
                 key,
@@ -336,23 +470,58 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
             raise _err(src, key, f"must be one ASCII character, got {val!r}", 'write ";" or \'"\'')
     if sep == quote:
         raise _err(src, "quote", "equals the separator", "give two different characters")
-    header = data.get("header")
-    if (
-        not isinstance(header, list)
-        or not header
-        or not all(isinstance(h, str) and h for h in header)
-    ):
-        raise _err(
-            src,
-            "header",
-            "must be the list of the header line's column names",
-            'write header = ["DATE", "HEURE", ...] exactly as in the file',
-        )
-    if len(set(header)) != len(header):
-        raise _err(src, "header", "names a column twice", "column names must be unique")
+    kind = data.get("format", "csv")
+    if kind not in ("csv", "regex"):
+        raise _err(src, "format", f"is {kind!r}", 'write format = "csv" or format = "regex"')
+    line_pattern = data.get("pattern")
+    has_header = True
+    if kind == "regex":
+        header = _check_pattern(src, line_pattern)
+        has_header = False
+        for k in ("header", "fields"):
+            if k in data:
+                raise _err(src, k, "is for CSV profiles", "name the fields as the pattern's groups")
+    else:
+        if line_pattern is not None:
+            raise _err(src, "pattern", "is for regex profiles", 'add format = "regex"')
+        header = data.get("header")
+        if header is False:
+            has_header = False
+            header = data.get("fields")
+            hkey, hfix = "fields", 'write fields = ["id", "date", "user", ...] in column order'
+        else:
+            if "fields" in data:
+                raise _err(
+                    src, "fields", "is for header-less files", "add header = false, or drop fields"
+                )
+            hkey, hfix = "header", 'write header = ["DATE", "HEURE", ...] exactly as in the file'
+        if (
+            not isinstance(header, list)
+            or not header
+            or not all(isinstance(h, str) and h for h in header)
+        ):
+            raise _err(src, hkey, "must be the list of the file's column names", hfix)
+        if len(set(header)) != len(header):
+            raise _err(src, hkey, "names a column twice", "column names must be unique")
+        if not has_header and not data.get("file_pattern"):
+            raise _err(
+                src,
+                "file_pattern",
+                "is required for a header-less profile (files are chosen by name)",
+                "add file_pattern = '^logon.*\\.csv$' (a regex on the file name)",
+            )
+    missing = data.get("missing", [])
+    if not isinstance(missing, list) or not all(isinstance(v, str) for v in missing):
+        raise _err(src, "missing", "must be a list of strings", 'write missing = ["-"]')
+    if missing and kind != "regex":
+        raise _err(src, "missing", "is for regex profiles", "drop it (CSV: an empty field)")
+    session_rule = data.get("session_rule", "idle")
+    if session_rule not in SESSION_RULES:
+        raise _err(src, "session_rule", f"is {session_rule!r}", f"use one of {list(SESSION_RULES)}")
     columns = data.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise _err(src, "columns", "is missing", 'add a [columns] table: account = "LOGIN" ...')
+    constants: dict[str, str] = {}
     for canon, col in columns.items():
         if canon not in CANONICAL_COLUMNS:
             raise _err(
@@ -361,15 +530,22 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
                 "is not a canonical column",
                 f"use one of {list(CANONICAL_COLUMNS)}",
             )
+        if isinstance(col, str) and col.startswith("=") and len(col) > 1:
+            if canon in _NO_CONSTANT:
+                raise _err(src, f"columns.{canon}", "cannot be a constant", "name a source column")
+            constants[canon] = col[1:]
+            continue
         if col not in header:
             raise _err(
                 src,
                 f"columns.{canon}",
-                f"names {col!r}, which is not in header",
-                "use a name from the header list, spelled exactly",
+                f"names {col!r}, which is not in {'header' if has_header else 'fields'}",
+                "use a name from the header list (or a pattern group), spelled exactly, "
+                'or a constant such as "=login"',
             )
+    columns = {k: v for k, v in columns.items() if k not in constants}
     for req in ("account", "action"):
-        if req not in columns:
+        if req not in columns and req not in constants:
             raise _err(src, f"columns.{req}", "is required", f'add {req} = "<source column>"')
     ts = data.get("timestamp")
     if not isinstance(ts, dict):
@@ -379,11 +555,26 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
             "is missing",
             "add [timestamp] with column/format, or date_column/date_format/time_column/time_format",
         )
+    regex = kind == "regex"
+    ts_keys = {"column", "format", "date_column", "date_format", "time_column", "time_format"}
+    for table, known in (("timestamp", ts_keys), ("outcome", {"success", "failure"}),
+                         ("numbers", {"digit_grouping"})):  # fmt: skip
+        extra = sorted(set(data.get(table, {})) - known)
+        if extra:  # e.g. a top-level key written after a [table] header lands in it
+            raise _err(
+                src,
+                f"{table}.{extra[0]}",
+                f"is not a [{table}] key",
+                f"use only {sorted(known)} there; a top-level key goes before the first [table]",
+            )
     if "column" in ts:
         if ts["column"] not in header:
             raise _err(src, "timestamp.column", "is not in header", "name a header column")
         spec = TimestampSpec(
-            column=ts["column"], format=_check_format(src, "timestamp.format", ts.get("format"))
+            column=ts["column"],
+            format=_check_format(
+                src, "timestamp.format", ts.get("format"), epoch=True, month_names=regex
+            ),
         )
     else:
         for k in ("date_column", "date_format", "time_column", "time_format"):
@@ -400,7 +591,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
                 raise _err(src, f"timestamp.{k}", "is not in header", "name a header column")
         spec = TimestampSpec(
             date_column=ts["date_column"],
-            date_format=_check_format(src, "timestamp.date_format", ts["date_format"]),
+            date_format=_check_format(
+                src, "timestamp.date_format", ts["date_format"], month_names=regex
+            ),
             time_column=ts["time_column"],
             time_format=_check_format(src, "timestamp.time_format", ts["time_format"]),
         )
@@ -436,6 +629,18 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
             )
         val = list(val) + [None] * (3 - len(val))
         codes[code.upper()] = (val[0], val[1], val[2])
+    if "action" in constants:
+        code = constants["action"].upper()
+        if code not in codes:
+            if constants["action"] not in ACTIONS:
+                raise _err(
+                    src,
+                    "columns.action",
+                    f"is the constant {constants['action']!r}, neither an action code nor a "
+                    "canonical action",
+                    f"use one of {list(ACTIONS)}, or add it to [actions]",
+                )
+            codes[code] = (constants["action"], None, None)
     roles = {k.upper(): v for k, v in ROLE_ACCOUNT_KIND.items()}
     for role, kind in data.get("roles", {}).items():
         if kind not in ACCOUNT_KINDS:
@@ -477,14 +682,51 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
         action_codes=codes,
         role_kinds=roles,
         source=src,
+        has_header=has_header,
+        constants=constants,
+        kind=kind,
+        pattern=line_pattern,
+        missing_values=tuple(missing),
+        session_rule=session_rule,
     )
+
+
+def _check_pattern(src: str, pattern: Any) -> list[str]:
+    """A regex profile's pattern checked (anchored, named groups, RE2-valid): its groups."""
+    if not isinstance(pattern, str) or not pattern:
+        raise _err(src, "pattern", "is missing", "add pattern = '^(?P<host>\\S+) ...$'")
+    if not pattern.startswith("^") or not pattern.endswith("$"):
+        raise _err(
+            src,
+            "pattern",
+            "is not anchored at both ends",
+            "start it with ^ and end it with $ (a value must never move within a line)",
+        )
+    try:
+        rx = re.compile(pattern)
+    except re.error as exc:
+        raise _err(src, "pattern", f"is not a valid regex ({exc})", "fix the regex") from None
+    try:  # the same pattern must compile in RE2 (pyarrow), which reads all lines at once
+        pc.extract_regex(pa.array(["x"]), pattern=pattern)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise _err(
+            src,
+            "pattern",
+            f"is not valid in RE2 ({exc})",
+            "avoid look-around and back-references",
+        ) from None
+    names = list(rx.groupindex)
+    if not names:
+        raise _err(src, "pattern", "has no named group", "name the fields: (?P<user>\\S+)")
+    return names
 
 
 _CACHE: dict[str, Profile] = {}
 
 
 def load_profile(profile: str | os.PathLike[str] | Profile) -> Profile:
-    """Load a built-in profile by name (``"legacy"``, ``"current"``) or a TOML file.
+    """Load a built-in profile by name (``"legacy"``, ``"current"``), an example
+    (:data:`EXAMPLE_PROFILES`) by name, or a TOML file.
 
     Parameters
     ----------
@@ -510,11 +752,18 @@ def load_profile(profile: str | os.PathLike[str] | Profile) -> Profile:
             prof = profile_from_dict(data, source=f"built-in {text}")
             _CACHE[text] = Profile(**{**prof.__dict__, "builtin": True})
         return _CACHE[text]
+    if text in EXAMPLE_PROFILES:
+        if text not in _CACHE:
+            res = resources.files("labforensics.ingest").joinpath("profiles", f"{text}.toml")
+            data = tomllib.loads(res.read_text(encoding="utf-8"))
+            _CACHE[text] = profile_from_dict(data, source=f"example {text}")
+        return _CACHE[text]
     path = Path(text)
     if not path.is_file():
         raise ProfileError(
-            f"profile {text!r} is neither a built-in ({', '.join(BUILTIN_PROFILES)}) nor a "
-            "file; give a built-in name or the path of a .toml profile file"
+            f"profile {text!r} is neither a built-in ({', '.join(BUILTIN_PROFILES)}), nor an "
+            f"example ({', '.join(EXAMPLE_PROFILES)}), nor a file; give one of those names or "
+            "the path of a .toml profile file"
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -523,3 +772,362 @@ def load_profile(profile: str | os.PathLike[str] | Profile) -> Profile:
             f"profile file {path} cannot be read as TOML: {exc}; fix its syntax"
         ) from exc
     return profile_from_dict(data, source=str(path))
+
+
+def load_profiles(
+    profile: str | os.PathLike[str] | Profile | list | tuple | None,
+) -> tuple[Profile, ...]:
+    """One profile or a list of them, loaded (:func:`load_profile`), in the order given.
+
+    Returns
+    -------
+    tuple of Profile
+        Empty for None.
+
+    Raises
+    ------
+    ProfileError
+        When a profile is invalid, or two different profiles share a name (their
+        rows would share a ``source_format``).
+    """
+    if profile is None:
+        return ()
+    items = profile if isinstance(profile, list | tuple) else [profile]
+    out: list[Profile] = []
+    seen: dict[str, Profile] = {}
+    for item in items:
+        prof = load_profile(item)
+        other = seen.get(prof.name)
+        if other is not None:
+            if other is prof or other == prof:
+                continue
+            raise ProfileError(
+                f"profiles {other.source} and {prof.source} are both named {prof.name!r}; "
+                "fix: give each profile its own name (it is recorded in source_format)"
+            )
+        seen[prof.name] = prof
+        out.append(prof)
+    return tuple(out)
+
+
+def _first_line(head: bytes, encoding: str) -> str | None:
+    """The first non-blank line of ``head`` decoded (BOM and line end dropped)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    sep = b"\n" if b"\n" in head or b"\r" not in head else b"\r"
+    for raw in head.split(sep)[:64]:
+        line = raw.rstrip(b"\r")
+        if line.strip():
+            return line.decode(encoding if encoding != "utf-8-sig" else "utf-8", "replace")
+    return None
+
+
+def choose_profile(profiles: tuple[Profile, ...], head: bytes, name: str) -> Profile | None:
+    """The profile that reads a file, chosen on its first bytes and its name.
+
+    Parameters
+    ----------
+    profiles : tuple of Profile
+        In the user's order.
+    head : bytes
+        The file's first decompressed bytes (up to 64 KiB).
+    name : str
+        The file's name (not its folder).
+
+    Returns
+    -------
+    Profile or None
+        The first profile recognising the file by content (a CSV header equal to
+        the first line; a regex pattern matching the first non-blank line), else the
+        first whose ``file_pattern`` matches ``name``; None when none does.
+    """
+    for p in profiles:
+        if p.kind == "csv" and p.has_header:
+            from .lis_csv import sniff_profile  # (lis_csv imports this module)
+
+            if sniff_profile(p, head):
+                return p
+        elif p.kind == "regex":
+            line = _first_line(head, p.encoding)
+            if line is not None and re.fullmatch(p.pattern or "", line):
+                return p
+    for p in profiles:
+        if p.file_pattern and re.search(p.file_pattern, name):
+            return p
+    return None
+
+
+def no_profile_reason(profiles: tuple[Profile, ...], head: bytes) -> str:
+    """Why no profile of ``profiles`` took a file (the caller redacts the text)."""
+    line = _first_line(head, "utf-8")
+    shown = "" if line is None else line[:60]
+    shown = "".join(c if c.isprintable() else "." for c in shown)
+    names = ", ".join(p.name for p in profiles)
+    return (
+        f"matches no profile ({names}) and no reader recognises it: first line "
+        f"'{shown}' is no profile's header or pattern, and the file name matches no "
+        "file_pattern"
+    )
+
+
+def parse_epoch(
+    col: pa.Array | pa.ChunkedArray, unit: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a string column of epoch times (Unix time) in an explicit unit, vectorised.
+
+    Parameters
+    ----------
+    col : pyarrow string array
+        Values such as ``"1262414940"`` (``epoch_s``) or ``"1262414940000"``
+        (``epoch_ms``); ``epoch_s`` may carry a decimal fraction (``.25``, at most
+        9 digits). An optional leading ``-`` (before 1970).
+    unit : str
+        One of :data:`EPOCH_UNITS`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray, each shape (n,)
+        UTC seconds since the epoch (int64, floor), UTC offset seconds (int64,
+        zeros), nanoseconds within the second (int64, 0..999,999,999) and valid
+        (bool). A value with more digits than the unit allows (past 2262, say) or
+        any other text is invalid.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    n = len(col)
+    secs = np.zeros(n, np.int64)
+    frac = np.zeros(n, np.int64)
+    sub_digits = {"epoch_s": 0, "epoch_ms": 3, "epoch_us": 6, "epoch_ns": 9}[unit]
+    fr = r"(?:\.(?P<frac>\d{1,9}))?" if unit == "epoch_s" else ""
+    pat = rf"^(?P<sign>-?)(?P<int>\d{{1,{_EPOCH_DIGITS[unit]}}}){fr}$"
+    parts = pc.extract_regex(col, pattern=pat)
+    ok = parts.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+    if not ok.any():
+        return secs, np.zeros(n, np.int64), frac, ok
+    sub = parts.filter(pa.array(ok))
+    neg = pc.equal(sub.field("sign"), "-").to_numpy(zero_copy_only=False)
+    # whole seconds and the sub-second digits apart, on the text: no int64 overflow
+    digits = pc.utf8_lpad(sub.field("int"), sub_digits + 1, "0")
+    if sub_digits:
+        s = pc.cast(pc.utf8_slice_codeunits(digits, 0, -sub_digits), pa.int64()).to_numpy()
+        tail = pc.utf8_rpad(pc.utf8_slice_codeunits(digits, -sub_digits), 9, "0")
+        ns = pc.cast(tail, pa.int64()).to_numpy()
+    else:
+        s = pc.cast(digits, pa.int64()).to_numpy()
+        ns = pc.cast(pc.utf8_rpad(pc.fill_null(sub.field("frac"), ""), 9, "0"), pa.int64())
+        ns = ns.to_numpy()
+    s = np.where(neg, -s, s)
+    ns = np.where(neg, -ns, ns)
+    s = s + ns // 1_000_000_000  # floor: -0.25 s is 1969-12-31T23:59:59.75
+    ns = ns % 1_000_000_000
+    secs[ok], frac[ok] = s, ns
+    return secs, np.zeros(n, np.int64), frac, ok
+
+
+def _normalise_times(table: pa.Table, spec: TimestampSpec) -> tuple[pa.Table, TimestampSpec]:
+    """Month names (``%b``) to numbers and ``+hhmm`` offsets to ``+hh:mm``, vectorised.
+
+    The strict fixed-width parser of the CSV reader then reads the column at
+    once (``10/Oct/2000:13:55:36 -0700`` -> ``10/10/2000:13:55:36 -07:00``).
+    """
+    for ckey, fkey in (("column", "format"), ("date_column", "date_format")):
+        name, fmt = getattr(spec, ckey), getattr(spec, fkey)
+        if name is None or fmt is None or fmt in EPOCH_UNITS:
+            continue
+        col = table.column(name)
+        new_fmt = fmt
+        if "%b" in fmt:
+            for i, mon in enumerate(_MONTHS):
+                col = pc.replace_substring(col, mon, f"{i + 1:02d}")
+            new_fmt = new_fmt.replace("%b", "%m")
+        if fmt.endswith("%z"):
+            col = pc.replace_substring_regex(col, r"([+-]\d{2})(\d{2})$", r"\1:\2")
+        if new_fmt != fmt or fmt.endswith("%z"):
+            table = table.set_column(table.schema.get_field_index(name), name, col)
+            spec = TimestampSpec(**{**spec.__dict__, fkey: new_fmt})
+    return table, spec
+
+
+def _as_written(q, table: pa.Table, as_written: pa.Table, row: int, formats: list):
+    """A quarantine entry whose reason quotes normalised times, quoting them as written.
+
+    ``formats``: (normalised, as written) format pairs, e.g. ``%m`` for ``%b``.
+    """
+    from .registry import QuarantineRow
+
+    reason = q.reason
+    for new, old in formats:
+        reason = reason.replace(
+            f"(expected {human_format(new)})", f"(expected {human_format(old)})"
+        )
+    for name in table.column_names:
+        new, old = table.column(name)[row].as_py(), as_written.column(name)[row].as_py()
+        if new != old and new is not None:
+            reason = reason.replace(repr(new), repr(old))
+    return QuarantineRow(q.line, reason, q.raw)
+
+
+def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: str):
+    """Read files of a regex profile (one event a line), all at once.
+
+    Lines are split and matched by the profile's anchored pattern in one pass
+    (:func:`pyarrow.compute.extract_regex`, RE2); the groups become the fields,
+    converted by the CSV reader's vectorised conversion (same timestamps,
+    outcomes, action codes, numbers and quarantine rules). A blank line is
+    ignored; a line the pattern does not match is quarantined.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        Evidence files (gzip detected by magic bytes), opened read-only.
+    ctxs : list of ReadContext
+        One per file.
+    profile : Profile
+        A profile with ``format = "regex"``.
+    fmt_name : str
+        Recorded in ``source_format``.
+
+    Returns
+    -------
+    BatchRead
+        Never raises on content.
+    """
+    from .._sessions_kernels import fnv1a64
+    from . import lis_csv
+    from .files import read_bytes
+    from .registry import BatchRead, FieldProblem, FileRead, QuarantineRow
+
+    nf = len(paths)
+    arrays, fidx_parts, line_parts = [], [], []
+    truncated, notes = [], []
+    per_file_problems: list[list] = [[] for _ in range(nf)]
+    for k, path in enumerate(paths):
+        dec = read_bytes(path)
+        data = dec.data
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        if b"\n" not in data[:65536] and b"\r" in data[:65536]:  # old Mac line ends
+            data = data.replace(b"\r", b"\n")
+        utf8 = bytes(lis_csv._to_utf8(data, profile.encoding))  # valid UTF-8 from here
+        if utf8 and not utf8.endswith(b"\n"):
+            utf8 += b"\n"
+        # lines as one Arrow array over the file's bytes: offsets from the line feeds
+        if b"\x00" in utf8:  # NUL bytes (a crashed writer): read as U+FFFD, reported
+            nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
+            nul = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 0)
+            for ln in np.unique(np.searchsorted(nl, nul, side="left") + 1).tolist():  # rare
+                per_file_problems[k].append(
+                    FieldProblem(
+                        ln,
+                        "line",
+                        "",
+                        "NUL byte read as U+FFFD (not a space: "
+                        "a space separates fields in a regex profile's lines)",
+                    )
+                )
+            utf8 = utf8.replace(b"\x00", "\ufffd".encode())
+        nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
+        offsets = np.concatenate(([0], nl + 1)).astype(np.int64)
+        n_lines = len(nl)
+        arrays.append(
+            pa.LargeStringArray.from_buffers(
+                n_lines, pa.py_buffer(offsets.tobytes()), pa.py_buffer(utf8)
+            )
+        )
+        fidx_parts.append(np.full(n_lines, k, np.int64))
+        line_parts.append(np.arange(1, n_lines + 1, dtype=np.int64))
+        truncated.append(bool(dec.truncated))
+        notes.append(dec.note or "")
+    lines = pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string())
+    lines = pc.replace_substring_regex(lines, r"\r?\n$", "")  # the line end
+    fidx = np.concatenate(fidx_parts) if fidx_parts else np.zeros(0, np.int64)
+    lineno = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
+    blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
+    found = pc.extract_regex(lines, pattern=profile.pattern)
+    matched = found.is_valid().to_numpy(zero_copy_only=False) & ~blank
+    quarantine: list[list] = [[] for _ in range(nf)]
+    bad = np.flatnonzero(~matched & ~blank)
+    for i, v in zip(bad.tolist(), lis_csv._cells(lines, bad), strict=True):  # rare
+        quarantine[int(fidx[i])].append(
+            QuarantineRow(int(lineno[i]), "line does not match the profile's pattern", v or "")
+        )
+    good = np.flatnonzero(matched)
+    sel = pa.array(good)
+    g_lines = lines.take(sel)
+    found = found.take(sel)
+    absent = pa.array(list(profile.missing_values) + [""], pa.string())
+    cols = {}
+    for name in profile.header:
+        c = pc.cast(found.field(name), pa.string())
+        cols[name] = pc.if_else(pc.is_in(c, value_set=absent), pa.scalar(None, pa.string()), c)
+    table = pa.table(cols) if cols else pa.table({})
+    as_written = table
+    table, spec = _normalise_times(table, profile.timestamp)
+    conv = Profile(**{**profile.__dict__, "timestamp": spec})
+    bufs = g_lines.buffers()
+    if len(g_lines):
+        offsets = np.frombuffer(bufs[1], np.int64)[
+            g_lines.offset : g_lines.offset + len(g_lines) + 1
+        ]
+        rec_hash = fnv1a64(np.ascontiguousarray(offsets), np.frombuffer(bufs[2], np.uint8)).view(
+            np.int64
+        )
+    else:
+        rec_hash = np.zeros(0, np.int64)
+
+    def rec_text(i: int) -> str:  # matched line i, capped, for a quarantine entry
+        return lis_csv._cells(g_lines, [i])[0] or ""
+
+    file_lab_date = [profile.file_lab_date(p.name) for p in paths]
+    events, qrows, problems, unknown, labs, g_file = lis_csv._convert(
+        table,
+        rec_hash,
+        rec_text,
+        lineno[good],
+        fidx[good],
+        ctxs,
+        conv,
+        fmt_name,
+        [fl for fl, _ in file_lab_date],
+    )
+    if table is not as_written and qrows:  # reasons quote the time as written (Oct, -0700)
+        key = fidx[good] * (1 << 40) + lineno[good]  # ascending: files, then lines
+        fmts = [
+            (getattr(spec, k), getattr(profile.timestamp, k))
+            for k in ("format", "date_format")
+            if getattr(spec, k) != getattr(profile.timestamp, k)
+        ]
+        qrows = [
+            (
+                f,
+                _as_written(
+                    q, table, as_written, int(np.searchsorted(key, f * (1 << 40) + q.line)), fmts
+                ),
+            )
+            for f, q in qrows
+        ]
+    for f, q in qrows:
+        quarantine[f].append(q)
+    for f, p in problems:
+        per_file_problems[f].append(p)
+    n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
+    rows = np.bincount(fidx, minlength=nf)
+    ignored = np.bincount(fidx[blank], minlength=nf)
+    files = []
+    for f in range(nf):
+        q = sorted(quarantine[f], key=lambda r: r.line or 0)
+        files.append(
+            FileRead(
+                events=None,  # type: ignore[arg-type]  # the rows are in BatchRead.events
+                rows_read=int(rows[f]),
+                rows_to_events=int(n_ev[f]),
+                ignored=int(ignored[f]),
+                quarantine=q,
+                field_problems=per_file_problems[f],
+                truncated=truncated[f],
+                truncation_note=notes[f],
+                lab=labs[f],
+                file_date=file_lab_date[f][1],
+            )
+        )
+    return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)
