@@ -11,7 +11,7 @@ Files are written in the documented shapes of two public formats, with fake valu
 
 They are read with the example profiles shipped in ``labforensics/ingest/profiles/``
 (``cert-logon``, ``apache-access``), the same the README section shows; a test checks
-that the README section (or its draft, ``docs/dev/README-profiles.md``) shows these
+that the README's profile section shows these
 same files. Expected sessions are worked out by hand in the comments.
 """
 
@@ -161,10 +161,8 @@ def test_a_malformed_access_line_is_quarantined(tmp_path, test_key):
 
 
 def test_readme_shows_these_files():
-    # the README section (or its draft before the merge) shows the files this test writes
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    draft = ROOT / "docs" / "dev" / "README-profiles.md"
-    text = readme if "cert-logon" in readme else draft.read_text(encoding="utf-8")
+    # the README's profile section shows exactly the files this test writes
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
     for line in (CERT_LOGON + ACCESS_LOG).splitlines():
         assert line in text, line
 
