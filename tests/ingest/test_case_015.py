@@ -84,3 +84,16 @@ def test_case_015_part_b_manifest_records_tz_version(case_dir, tmp_path):
     for name in ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "pyod", "tzdata"):
         assert name in man["versions"]
     assert man["versions"]["pandas"] != "not installed"
+
+
+def test_case_015_ingest_command_manifest_records_tz_version(case_dir, tmp_path):
+    from labforensics.cli import main
+
+    d = case_dir(CASE)
+    out = tmp_path / "out"
+    rc = main(["ingest", str(d / "evidence"), "--out", str(out), "--case-key", str(d / "case.key")])
+    assert rc == 0
+    man = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # `labforensics ingest` builds its manifest with run_manifest too: the same record
+    paris = man["tz_database"]["zoneinfo"]["Europe/Paris"]
+    assert paris["version"] == _tz_version_as_zoneinfo_reads_it("Europe/Paris")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -176,3 +177,45 @@ def test_line_order_rule():
     assert LINE_ORDERS[line_order(t, f, use=use)[1]] == "newest_first"
     # 1 up against 1 down: no majority
     assert LINE_ORDERS[line_order(np.array([1, 3, 2]))[0]] == "unclear"
+
+
+def _audit_event(ts: str, subtype: str) -> dict:
+    dcm = "http://dicom.nema.org/resources/ontology/DCM"
+    return {
+        "resourceType": "AuditEvent",
+        "type": {"system": dcm, "code": "110114"},
+        "subtype": [{"system": dcm, "code": subtype}],
+        "action": "E",
+        "recorded": ts,
+        "outcome": "0",
+        "agent": [
+            {
+                "requestor": True,
+                "who": {"identifier": {"value": "u1"}},
+                "network": {"address": "10.1.1.1", "type": "2"},
+            }
+        ],
+        "source": {"observer": {"display": "lis"}},
+    }
+
+
+def test_fhir_bundle_on_one_line_newest_first(tmp_path, test_key):
+    # a search result sorted by -date, the whole Bundle on one line (every entry line 1)
+    rows = [
+        _audit_event("2024-06-03T08:00:00+02:00", "110122"),  # login
+        _audit_event("2024-06-03T08:30:00+02:00", "110123"),  # logout
+        _audit_event("2024-06-03T08:30:00+02:00", "110122"),  # login, same second
+        _audit_event("2024-06-03T08:50:00+02:00", "110123"),  # logout
+    ]
+    bundle = {"resourceType": "Bundle", "type": "searchset"}
+    bundle["entry"] = [{"resource": r} for r in rows[::-1]]
+    (tmp_path / "search.json").write_text(json.dumps(bundle), encoding="utf-8")
+    ev = read_evidence(tmp_path, case_key=test_key, lab="L01")
+    assert ev.report.reversed_files == ["search.json"]
+    assert ev.events["action"].tolist() == ["login", "logout", "login", "logout"]
+    s = sessionize(ev.events).sessions
+    # worked by hand: 06:00-06:30Z and 06:30-06:50Z, each login -> logout
+    assert [(r.start.isoformat(), r.end.isoformat(), r.end_reason) for r in s.itertuples()] == [
+        ("2024-06-03T06:00:00+00:00", "2024-06-03T06:30:00+00:00", "logout"),
+        ("2024-06-03T06:30:00+00:00", "2024-06-03T06:50:00+00:00", "logout"),
+    ]

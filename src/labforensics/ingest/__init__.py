@@ -588,8 +588,9 @@ def _newest_first_permutation(
     """Pool permutation that reads each file of ``rev`` bottom-up (by ``source_line``).
 
     Each file keeps its slots in the pool; the rows of a reversed file are put in
-    decreasing ``source_line`` (the events of one line keep their order). A file with
-    a row without ``source_line`` is reversed row by row.
+    decreasing ``source_line``, then decreasing position (the events of one line, e.g.
+    the entries of a FHIR Bundle written on one line, are reversed too). A file with a
+    row without ``source_line`` is reversed row by row.
     """
     n = len(raw)
     perm = np.arange(n, dtype=np.int64)
@@ -605,7 +606,7 @@ def _newest_first_permutation(
         back = np.where(bad_file[row_file[sub]], -pos, -vals)
     else:
         back = -pos
-    perm[sub] = sub[np.lexsort((pos, back, f_start[row_file[sub]]))]
+    perm[sub] = sub[np.lexsort((-pos, back, f_start[row_file[sub]]))]
     return perm
 
 
