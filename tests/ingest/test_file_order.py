@@ -219,3 +219,30 @@ def test_fhir_bundle_on_one_line_newest_first(tmp_path, test_key):
         ("2024-06-03T06:00:00+00:00", "2024-06-03T06:30:00+00:00", "logout"),
         ("2024-06-03T06:30:00+00:00", "2024-06-03T06:50:00+00:00", "logout"),
     ]
+
+
+def test_xferlog_written_newest_first_resolves_its_fallback_hour_bottom_up(tmp_path):
+    from labforensics.ingest.xferlog import read_transfers
+
+    times = ["01:55:00", "02:20:00", "02:45:00", "02:10:00", "02:35:00", "03:02:00"]
+    lines = [
+        f"Sun Oct 27 {t} 2019 1 198.51.100.23 1000 /pub/f{i}.csv b _ o r u1 ftp 0 * c"
+        for i, t in enumerate(times)
+    ]
+    (tmp_path / "xferlog").write_text("\n".join(lines[::-1]) + "\n", encoding="utf-8")
+    tr = read_transfers(tmp_path / "xferlog")
+    t = tr.transfers
+    # rows stay in file order; instants as case 001 (02:45 -> 02:10 enters the second pass)
+    assert t["source_line"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert t["ts"].tolist()[::-1] == [
+        pd.Timestamp(x, tz="UTC")
+        for x in (
+            "2019-10-26 23:55",
+            "2019-10-27 00:20",
+            "2019-10-27 00:45",
+            "2019-10-27 01:10",
+            "2019-10-27 01:35",
+            "2019-10-27 02:02",
+        )
+    ]
+    assert (tr.report.line_order, tr.report.reversed) == ("newest_first", True)

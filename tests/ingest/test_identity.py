@@ -155,6 +155,9 @@ def test_case_folded_reader(tmp_path, test_key, case_insensitive_current):
     assert e["account_raw"].tolist() == ["Bob", "bob"]
     assert e["account_kind"].tolist() == ["service", "service"]  # key folded as well
     assert len(sessionize(e).sessions) == 1
+    # two kinds for one account once case-folded: refused, naming it
+    with pytest.raises(ParameterError, match="case-folded"):
+        read_evidence(tmp_path, case_key=test_key, account_kinds={"BOB": "service", "bob": "staff"})
 
 
 def test_transfers_compare_canonical_forms(tmp_path):

@@ -692,22 +692,33 @@ def _canonical_identities(raw: pd.DataFrame, kinds: Mapping[str, str]) -> None:
             raw[col] = canon.array
     if kinds and "account" in raw.columns and "account_kind" in raw.columns:
         plain = {canonical_account(str(k)): v for k, v in kinds.items()}
-        folded = {canonical_account(str(k), casefold=True): v for k, v in sorted(kinds.items())}
+        folded: dict[str, str] = {}
+        if ci is not None:  # a case-insensitive source: keys compared case-folded as well
+            for k, v in sorted(kinds.items()):
+                f = canonical_account(str(k), casefold=True)
+                if folded.setdefault(f, v) != v:
+                    raise ParameterError(
+                        f"account_kinds gives {f!r} two kinds ({folded[f]}, {v}) once "
+                        "case-folded, and a source compares accounts case-insensitively; "
+                        "keep one entry"
+                    )
+        cats = list(schema.ACCOUNT_KINDS)
         ai, avals = _codes(_chunked(raw["account"].astype(schema.STRING)))
-        over = np.asarray([plain.get(v) for v in avals] + [None], dtype=object)
         ai = np.where(ai < 0, len(avals), ai)
-        kind = over[ai]
+        over = [cats.index(plain[v]) if v in plain else -1 for v in avals]
+        kind = np.asarray(over + [-1], dtype=np.int8)[ai]
         if ci is not None:
-            over_ci = np.asarray([folded.get(v) for v in avals] + [None], dtype=object)
-            kind = np.where(ci, over_ci[ai], kind)
-        hit = kind != None  # noqa: E711
+            over_ci = [cats.index(folded[v]) if v in folded else -1 for v in avals]
+            kind = np.where(ci, np.asarray(over_ci + [-1], dtype=np.int8)[ai], kind)
+        hit = kind >= 0
+        cur = raw["account_kind"]
+        if hit.any() and not isinstance(cur.dtype, pd.CategoricalDtype):
+            if (cur.notna() & ~cur.isin(cats)).any():
+                return  # a value outside the vocabulary: schema.coerce_events names it
+            cur = cur.astype(object).astype(schema.ACCOUNT_KIND_DTYPE)
         if hit.any():
-            cur = raw["account_kind"]
-            if not isinstance(cur.dtype, pd.CategoricalDtype):
-                cur = cur.astype(object).astype(schema.ACCOUNT_KIND_DTYPE)
-            codes = cur.cat.codes.to_numpy().copy()
-            cats = list(schema.ACCOUNT_KINDS)
-            codes[hit] = pd.Categorical(kind[hit], categories=cats).codes
+            codes = cur.cat.codes.to_numpy().astype(np.int8, copy=True)
+            codes[hit] = kind[hit]
             raw["account_kind"] = pd.Categorical.from_codes(codes, dtype=schema.ACCOUNT_KIND_DTYPE)
 
 

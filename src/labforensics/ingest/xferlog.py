@@ -56,6 +56,7 @@ from ..privacy import CaseKey, load_case_key, redact_identifiers
 from ..schema import STRING, TS_QUALITY_DTYPE
 from ._common import cap_text, decode, localize, read_bytes, split_lines
 from .accounting import QUARANTINE_COLUMNS, FileReport
+from .clock import LINE_ORDERS, line_order
 
 __all__ = ["TRANSFER_COLUMNS", "Transfers", "read_transfers"]
 
@@ -106,7 +107,9 @@ class Transfers:
         :data:`TRANSFER_COLUMNS`.
     report : FileReport
         Accounting (``rows_read`` = ``events`` (transfers) + ``ignored`` (blank
-        lines) + ``quarantined``), with the file's size and SHA-256.
+        lines) + ``quarantined``), with the file's size and SHA-256, and its
+        ``line_order`` (``reversed``: written newest first, its fall-back hour read
+        bottom-up).
     quarantine : pandas.DataFrame
         ``source_file``, ``source_line``, ``reason``, ``raw`` (redacted).
     """
@@ -269,5 +272,13 @@ def read_transfers(
         truncated=truncated,
         truncation_note=note,
     )
+    # line order (clock.line_order on the exact times): a log written newest first had its
+    # fall-back hour resolved bottom-up by the clock; the table stays in file order
+    exact = (df["ts_quality"] == "exact").to_numpy(dtype=bool)
+    order = int(
+        line_order(df["ts"].to_numpy(dtype="datetime64[ns]").view("int64"), use=exact, n_files=1)[0]
+    )
+    report.line_order = LINE_ORDERS[order]
+    report.reversed = order == 1
     report.check()
     return Transfers(transfers=df, report=report, quarantine=quarantine)
