@@ -660,18 +660,22 @@ def _case_insensitive_rows(raw: pd.DataFrame) -> np.ndarray | None:
     return np.asarray(flags + [False], dtype=bool)[np.where(fi < 0, len(fvals), fi)]
 
 
-def _canonical_identities(raw: pd.DataFrame, kinds: Mapping[str, str]) -> None:
+def _canonical_identities(
+    raw: pd.DataFrame, kinds: Mapping[str, str], *, any_case_insensitive: bool = True
+) -> None:
     """Canonical ``account``, ``src_ip``, ``host`` in place; the forms as written in ``*_raw``.
 
     See :mod:`labforensics.identity` for the canonical forms. Accounts are case-folded
     only on rows of readers with ``accounts_case_insensitive``. Account-kind overrides
     are then applied again on the canonical accounts (their keys made canonical the
     same way), so that every spelling of an overridden account takes its kind, over the
-    kind its role gives. Work is per distinct value (dictionary codes), never per row.
+    kind its role gives. Work is per distinct value (dictionary codes), never per row;
+    ``any_case_insensitive`` False (no such reader among the files) skips looking for
+    their rows.
     """
     if not len(raw):
         return
-    ci = _case_insensitive_rows(raw) if "account" in raw.columns else None
+    ci = _case_insensitive_rows(raw) if "account" in raw.columns and any_case_insensitive else None
     for col, raw_col in IDENTITY_RAW_COLUMNS.items():
         if col not in raw.columns:
             continue
@@ -759,13 +763,19 @@ def read_evidence(
     lab_aliases : mapping, optional
         FINESS number (or other alias) -> lab code, applied to the ``lab`` column.
     account_kinds : mapping, optional
-        Account -> ``staff``/``vendor``/``service``/``unknown`` overrides.
+        Account -> ``staff``/``vendor``/``service``/``unknown`` overrides, matched on
+        the canonical account (:mod:`labforensics.identity`: NFC; case-folded for a
+        source whose accounts are case-insensitive), so every spelling takes the kind.
     progress : bool, default False
         Show a progress bar (tqdm), one step per file.
 
     Returns
     -------
     Evidence
+        ``events`` holds accounts, addresses and host names in canonical form, as
+        written in ``account_raw``, ``src_ip_raw``, ``host_raw``; a file written
+        newest first is read bottom-up (``report.reversed_files``; a file whose line
+        order cannot be told is listed in ``report.unclear_order_files``).
 
     Raises
     ------
@@ -774,7 +784,8 @@ def read_evidence(
     ProfileError
         When ``profile`` is invalid.
     ParameterError
-        When ``tz`` is not a known zone.
+        When ``tz`` is not a known zone, or ``account_kinds`` gives a kind outside
+        :data:`labforensics.schema.ACCOUNT_KINDS` or two kinds to one canonical account.
 
     Notes
     -----
@@ -1191,7 +1202,9 @@ def _read_evidence(
                 }
             )
     # --- identities: canonical accounts, addresses, hosts (as written kept in *_raw) -------
-    _canonical_identities(raw, kinds)
+    _canonical_identities(
+        raw, kinds, any_case_insensitive=any(f.spec.accounts_case_insensitive for f in files)
+    )
     # --- canonical table (already sorted by (ts, seq)) -------------------------------------
     raw = raw.drop(columns=[c for c in raw.columns if c.startswith("_")])
     events = schema.coerce_events(raw)[list(schema.EVENT_COLUMNS)] if len(raw) else None
