@@ -97,3 +97,29 @@ def test_case_015_ingest_command_manifest_records_tz_version(case_dir, tmp_path)
     # `labforensics ingest` builds its manifest with run_manifest too: the same record
     paris = man["tz_database"]["zoneinfo"]["Europe/Paris"]
     assert paris["version"] == _tz_version_as_zoneinfo_reads_it("Europe/Paris")
+
+
+def test_zoneinfo_source_reads_the_version_of_the_folder_the_zone_comes_from(case_dir, tmp_path):
+    import shutil
+
+    from labforensics.custody import zoneinfo_source
+
+    slim = case_dir(CASE) / "tzslim"
+    tagged = tmp_path / "tz"
+    (tagged / "Europe").mkdir(parents=True)
+    shutil.copyfile(slim / "Europe" / "Paris", tagged / "Europe" / "Paris")
+    (tagged / "tzdata.zi").write_text("# version 2099z\n# ddeps\n", encoding="utf-8")
+    try:
+        # the first folder of TZPATH holding the zone wins, as in zoneinfo's own search
+        zoneinfo.reset_tzpath(to=[str(tagged), str(slim)])
+        got = zoneinfo_source("Europe/Paris")
+        assert (got["source"], got["version"]) == ("system", "2099z")
+        assert got["path"] == (tagged / "Europe" / "Paris").as_posix()
+        assert got["version_from"] == (tagged / "tzdata.zi").as_posix()
+        # the slim folder says no version: recorded as unknown, never guessed
+        zoneinfo.reset_tzpath(to=[str(slim)])
+        got = zoneinfo_source("Europe/Paris")
+        assert got["version"] is None and "version unknown" in got["note"]
+        assert zoneinfo_source("Mars/Olympus_Mons")["source"] == "not found"
+    finally:
+        zoneinfo.reset_tzpath()
