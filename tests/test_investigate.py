@@ -21,6 +21,7 @@ import pytest
 import labforensics as lf
 from hostile import HOSTILE_ACCOUNT, HOSTILE_HOST, ipps, write_hostile_case
 from labforensics.errors import EvidenceError, OutputExistsError
+from labforensics.identity import canonical_host
 
 OUTPUTS = ("report.html", "findings.json", "events.parquet", "sessions.parquet",
            "scores.parquet", "quarantine.csv", "sources.csv", "manifest.json")  # fmt: skip
@@ -106,8 +107,8 @@ def test_hostile_text_in_html(runs):
     assert "<img src=x" not in html
     # the report has no script of its own
     assert re.search(r"<script", html, re.I) is None
-    # the workstation's name, in an attribute, with its quotes escaped as &quot;
-    assert f'title="{HOSTILE_HOST}"' in html
+    # the workstation's name (canonical: lower case), in an attribute, quotes escaped as &quot;
+    assert f'title="{canonical_host(HOSTILE_HOST)}"' in html
     assert re.search(r'title="[^"]*&quot;', html) is None or "&quot;" in html
 
 

@@ -15,7 +15,14 @@ from typing import BinaryIO
 
 from .errors import EvidenceError
 
-__all__ = ["EvidenceFile", "open_evidence", "sha256_bytes", "sha256_file"]
+__all__ = [
+    "EvidenceFile",
+    "open_evidence",
+    "sha256_bytes",
+    "sha256_file",
+    "tz_database",
+    "zoneinfo_source",
+]
 
 _BLOCK = 1 << 20
 
@@ -92,19 +99,26 @@ class EvidenceFile:
         return asdict(self)
 
 
-#: Packages whose versions every run manifest records.
+#: Packages whose versions every run manifest records: every dependency that reads,
+#: converts, scores or writes the data (scipy: attribution's binomial and beta
+#: bounds; markupsafe: the report's escaping; python-dateutil: pandas' fallback date
+#: parser; tzdata: the tz database zoneinfo falls back to when the system has none).
 _VERSIONED = (
     "labforensics",
     "numpy",
     "pandas",
     "pyarrow",
     "scikit-learn",
+    "scipy",
     "pyod",
     "numba",
     "matplotlib",
     "jinja2",
+    "markupsafe",
     "defusedxml",
     "holidays",
+    "python-dateutil",
+    "tzdata",
 )
 
 
@@ -120,6 +134,120 @@ def tool_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def _tzdata_zi_version(folder: Path) -> tuple[str | None, str | None]:
+    """The ``# version`` line of ``folder/tzdata.zi`` (or ``folder/+VERSION``): (version, file)."""
+    zi = folder / "tzdata.zi"
+    try:
+        with open(zi, "rb") as fh:
+            for _ in range(5):  # the version line is the first one
+                line = fh.readline().decode("utf-8", "replace").strip()
+                if line.startswith("# version "):
+                    return line[len("# version ") :].strip(), zi.as_posix()
+    except OSError:
+        pass
+    plus = folder / "+VERSION"
+    try:
+        text = plus.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None, None
+    return (text.split()[0] if text else None), plus.as_posix()
+
+
+def zoneinfo_source(zone: str) -> dict[str, object]:
+    """Where :mod:`zoneinfo` reads ``zone`` from, and that tz database's version.
+
+    :mod:`zoneinfo` looks for the zone file in each folder of ``zoneinfo.TZPATH``
+    (set by ``PYTHONTZPATH`` or the build), then in the ``tzdata`` package. The
+    version is read from the same place: the folder's ``tzdata.zi`` ``# version``
+    line (written by IANA's ``zic`` tooling and installed by the distributions;
+    ``+VERSION`` otherwise), or ``tzdata.IANA_VERSION``.
+
+    Returns
+    -------
+    dict
+        ``zone``, ``source`` (``"system"``, ``"tzdata package"`` or ``"not found"``),
+        ``path`` (the zone file, or the package), ``version`` (IANA release such as
+        ``"2025b"``, or None when the source does not say), ``version_from`` (the
+        file or attribute it was read from), ``tzpath`` (the folders searched).
+    """
+    import zoneinfo
+
+    out: dict[str, object] = {"zone": zone, "tzpath": list(zoneinfo.TZPATH)}
+    for folder in zoneinfo.TZPATH:
+        f = Path(folder) / zone
+        if f.is_file():
+            version, where = _tzdata_zi_version(Path(folder))
+            out.update(source="system", path=f.as_posix(), version=version, version_from=where)
+            if version is None:
+                out["note"] = (
+                    f"no tzdata.zi or +VERSION in {Path(folder).as_posix()}: version unknown"
+                )
+            return out
+    try:
+        from importlib import resources
+
+        import tzdata  # type: ignore[import-not-found]
+
+        parts = zone.split("/")
+        res = resources.files("tzdata.zoneinfo").joinpath(*parts)
+        if res.is_file():
+            out.update(
+                source="tzdata package",
+                path=f"tzdata.zoneinfo/{zone}",
+                version=getattr(tzdata, "IANA_VERSION", None),
+                version_from="tzdata.IANA_VERSION",
+            )
+            return out
+    except ImportError:
+        pass
+    out.update(source="not found", path=None, version=None, version_from=None)
+    return out
+
+
+def tz_database(zones: list[str] | tuple[str, ...] = ()) -> dict[str, object]:
+    """The IANA tz database behind every conversion of local times, per library.
+
+    A tz database update can change converted instants (new rules, corrected
+    history), so the manifest states which one converted this run's local times.
+
+    Parameters
+    ----------
+    zones : sequence of str
+        IANA zones the run converted (the case's ``tz``).
+
+    Returns
+    -------
+    dict
+        ``zoneinfo``: :func:`zoneinfo_source` per zone (ingest's clock, every
+        reader of local times); ``pandas``: the tz library pandas builds for a zone
+        name (``zoneinfo`` in pandas 3: the same database; used by the report,
+        features and detection to show local times); ``pyarrow``: pyarrow converts no
+        local time here (instants are stored as UTC), so its database is not used.
+    """
+    import pandas as pd
+
+    info: dict[str, object] = {
+        "zoneinfo": {z: zoneinfo_source(z) for z in sorted(set(zones))},
+    }
+    pd_lib: dict[str, object] = {}
+    for z in sorted(set(zones)):
+        try:
+            tzobj = pd.Timestamp(0, tz=z).tz
+        except Exception as exc:  # an unknown zone is reported, not raised
+            pd_lib[z] = {"library": None, "error": str(exc)}
+            continue
+        mod = type(tzobj).__module__.split(".")[0]
+        entry: dict[str, object] = {"library": mod}
+        if mod == "zoneinfo":
+            entry["same_as"] = "zoneinfo"
+        elif mod == "pytz":
+            entry["version"] = getattr(__import__("pytz"), "OLSON_VERSION", None)
+        pd_lib[z] = entry
+    info["pandas"] = pd_lib
+    info["pyarrow"] = {"library": None, "note": "converts no local time (UTC instants only)"}
+    return info
 
 
 def hash_outputs(folder: str | os.PathLike[str], *, exclude: tuple[str, ...] = ()) -> list[dict]:
@@ -145,6 +273,7 @@ def run_manifest(
     command: list[str] | None = None,
     key_fingerprint: str | None = None,
     extra: dict | None = None,
+    zones: list[str] | None = None,
 ) -> dict:
     """The chain-of-custody manifest of a run (JSON-safe dict).
 
@@ -163,10 +292,18 @@ def run_manifest(
         The command line.
     key_fingerprint : str, optional
         Fingerprint of the case key (never the key).
+    zones : list of str, optional
+        IANA zones whose local times the run converted; default ``parameters["tz"]``.
+        Their tz database (version and source, per library) is recorded under
+        ``tz_database`` (:func:`tz_database`).
     """
+    if zones is None:
+        tz = parameters.get("tz") if isinstance(parameters, dict) else None
+        zones = [tz] if isinstance(tz, str) else []
     return {
         "tool": "labforensics",
         "versions": tool_versions(),
+        "tz_database": tz_database(zones),
         "command": command or [],
         "started_utc": started,
         "finished_utc": finished,

@@ -8,6 +8,8 @@ notebook) can rely on them.
 Event table
 -----------
 One row per audit event, sorted by ``ts`` then ``seq`` (evidence order).
+Identities are compared in canonical form (:mod:`labforensics.identity`); the
+``*_raw`` columns keep them as written.
 
 ==================  ========================  =====================================================
 column              dtype                     meaning (unit)
@@ -16,11 +18,16 @@ column              dtype                     meaning (unit)
 ``ts_quality``      category (TS_QUALITY)     how ``ts`` was obtained from the source's clock
 ``lab``             string                    lab code (never missing)
 ``site``            string                    site code within the lab
-``account``         string                    the account as written (may be shared)
+``account``         string                    the account, canonical: NFC (case-folded only for a
+                                              case-insensitive source); may be shared
+``account_raw``     string                    the account as written
 ``role``            string                    role/profile code, upper case (``BIOLOGISTE`` ...)
 ``account_kind``    category (ACCOUNT_KINDS)  ``staff``, ``vendor``, ``service``, ``unknown``
-``host``            string                    workstation / host name
-``src_ip``          string                    source network address
+``host``            string                    workstation / host name, canonical: NFC, lower case
+``host_raw``        string                    the host name as written
+``src_ip``          string                    source network address, canonical: IPv4-mapped
+                                              IPv6 as IPv4, IPv6 compressed; else as written
+``src_ip_raw``      string                    the source address as written
 ``module``          string                    application module, upper case
 ``action``          category (ACTIONS)        canonical action
 ``action_raw``      string                    the action code as written
@@ -142,10 +149,13 @@ EVENT_DTYPES: dict[str, object] = {
     "lab": STRING,
     "site": STRING,
     "account": STRING,
+    "account_raw": STRING,
     "role": STRING,
     "account_kind": ACCOUNT_KIND_DTYPE,
     "host": STRING,
+    "host_raw": STRING,
     "src_ip": STRING,
+    "src_ip_raw": STRING,
     "module": STRING,
     "action": ACTION_DTYPE,
     "action_raw": STRING,

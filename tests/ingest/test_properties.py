@@ -10,6 +10,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from labforensics.identity import canonical_account, canonical_host
 from labforensics.ingest import read_evidence
 from labforensics.privacy import CaseKey, pseudonymise_one
 from labforensics.schema import LIS_ACTION_CODES, ROLE_ACCOUNT_KIND
@@ -162,10 +163,13 @@ def expected(evs, current: bool) -> pd.DataFrame:
                 "ts": pd.Timestamp(e["local"].replace(tzinfo=PARIS)).tz_convert("UTC"),
                 "lab": e["lab"],
                 "site": e["site"],
-                "account": e["account"],
+                # identities in canonical form (labforensics.identity), as written in *_raw
+                "account": canonical_account(e["account"]),
+                "account_raw": e["account"],
                 "role": e["role"],
                 "account_kind": ROLE_ACCOUNT_KIND[e["role"]],
-                "host": e["host"],
+                "host": canonical_host(e["host"]),
+                "host_raw": e["host"],
                 "module": e["module"],
                 "action": "login_failed" if failed else action,
                 "action_raw": e["code"].lower() if current else e["code"],

@@ -4,7 +4,9 @@ Failed logins belong to no session (a session starts at a successful login), so
 a brute-force campaign that never succeeds leaves no scored session. This module
 scores the *source address* instead: one row per ``(lab, src_ip)`` that made at
 least one authentication attempt (``login`` or ``login_failed`` event with a
-``src_ip``).
+``src_ip``). Addresses and accounts are compared in canonical form
+(:mod:`labforensics.identity`: an IPv4-mapped IPv6 address is its IPv4 address,
+accounts are NFC), whatever table is given.
 
 This is a transparent rule-based ranking, not an anomaly model: time and
 identifiers are not features, nothing is learned, and the score is a plain
@@ -45,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, SchemaError
+from ..identity import canonical_account, canonical_address
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
 
@@ -172,6 +175,15 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=dt[c]) for c in SOURCE_COLUMNS})
 
 
+def _canonical(s: pd.Series, canon) -> pd.Series:
+    """``canon`` applied once per distinct value of a text column (missing stays missing)."""
+    uniq = s.dropna().unique()
+    table = {v: canon(v) for v in uniq}
+    if all(table[v] == v for v in uniq):
+        return s
+    return s.map(table).astype(s.dtype)
+
+
 def _account_list(s: pd.Series) -> str:
     names = sorted(set(s.dropna().astype(str)))
     more = len(names) - MAX_LISTED_ACCOUNTS
@@ -276,6 +288,10 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
         }
     )
     ev["lab"] = ev["lab"].fillna("")
+    # one spelling per identity (labforensics.identity): `::ffff:203.0.113.5` and
+    # `203.0.113.5` are one source, NFC and NFD spellings one account (per distinct value)
+    ev["src_ip"] = _canonical(ev["src_ip"], canonical_address)
+    ev["account"] = _canonical(ev["account"], canonical_account)
     ev = ev.sort_values(["lab", "src_ip", "ts"], kind="stable").reset_index(drop=True)
     ev["g"] = ev.groupby(["lab", "src_ip"], sort=True).ngroup().astype("int64")
     fl = ev[ev["failed"]]

@@ -7,10 +7,12 @@
       -> sniff the first 64 KiB of decompressed bytes             registry of readers
       -> reader.read(path, ctx)                                   raw events + accounting
       -> order files by (date in file name, path)                 evidence order
+      -> a file written newest first read bottom-up               clock.line_order
       -> rotation de-duplication between consecutive files of one lab
       -> lab aliases (FINESS -> lab code), missing lab -> "UNKNOWN"
       -> pseudonymise (lab, IPP) with the case key               privacy
       -> redact free text, quarantined lines, field-problem values
+      -> canonical accounts, addresses, hosts (as written: *_raw)  labforensics.identity
       -> coerce, sort by (ts, seq), validate; check the accounting identity
 
 Rotation rule (``shared/formats/lis-audit-csv.md``): for consecutive files of
@@ -42,6 +44,7 @@ from .. import schema
 from .._arrow_pool import arrow_memory_pool
 from ..custody import EvidenceFile, sha256_file
 from ..errors import ParameterError
+from ..identity import canonical_account, canonical_address, canonical_column, canonical_host
 from ..privacy import (
     CaseKey,
     Redactor,
@@ -51,7 +54,7 @@ from ..privacy import (
     redact_identifiers,
     redact_record_field,
 )
-from . import lis_csv
+from . import clock, lis_csv
 from ._common import CUT_MARK
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
 from .files import (
@@ -632,6 +635,183 @@ def _quarantine_out_of_range(fr: FileRead) -> pd.DataFrame:
     return ev[~out].reset_index(drop=True)
 
 
+# --- file order: files written newest first ------------------------------------------------
+# (issue 12, item 5) A file written newest first is read bottom-up before rotation, evidence
+# order (seq) and the equal-time rule apply; the clock (clock.localize) takes its fall-back
+# hour bottom-up too, by the same rule (clock.line_order). source_line stays the physical line.
+
+
+def _exact_rows(raw: pd.DataFrame) -> np.ndarray | None:
+    """Rows whose ``ts_quality`` is ``exact`` (None: every row)."""
+    if "ts_quality" not in raw.columns:
+        return None
+    q = raw["ts_quality"]
+    if isinstance(q.dtype, pd.CategoricalDtype):
+        cats = list(q.cat.categories)
+        if "exact" not in cats:
+            return np.zeros(len(q), dtype=bool)
+        return q.cat.codes.to_numpy() == cats.index("exact")
+    return q.astype(schema.STRING).eq("exact").fillna(True).to_numpy(dtype=bool)
+
+
+def _line_orders(
+    raw: pd.DataFrame, ts: np.ndarray, row_file: np.ndarray, n_files: int
+) -> np.ndarray:
+    """:func:`clock.line_order` of every file of the pool, on its ``exact`` UTC times.
+
+    Outside the clock's transition windows local time and UTC are in the same order,
+    so this tells the same order as the clock did on the file's local times.
+    """
+    return clock.line_order(ts, row_file, use=_exact_rows(raw), n_files=n_files)
+
+
+def _newest_first_permutation(
+    raw: pd.DataFrame,
+    rev: np.ndarray,
+    row_file: np.ndarray,
+    f_start: np.ndarray,
+) -> np.ndarray:
+    """Pool permutation that reads each file of ``rev`` bottom-up (by ``source_line``).
+
+    Each file keeps its slots in the pool; the rows of a reversed file are put in
+    decreasing ``source_line``, then decreasing position (the events of one line, e.g.
+    the entries of a FHIR Bundle written on one line, are reversed too). A file with a
+    row without ``source_line`` is reversed row by row.
+    """
+    n = len(raw)
+    perm = np.arange(n, dtype=np.int64)
+    sub = np.flatnonzero(rev[row_file])
+    pos = sub - f_start[row_file[sub]]
+    line = raw["source_line"] if "source_line" in raw.columns else None
+    if line is not None:
+        ln = pd.array(line.iloc[sub], dtype="Int64")
+        na = np.asarray(ln.isna(), dtype=bool)
+        vals = ln.to_numpy(dtype=np.int64, na_value=0)
+        bad_file = np.zeros(len(rev), dtype=bool)
+        bad_file[row_file[sub][na]] = True
+        back = np.where(bad_file[row_file[sub]], -pos, -vals)
+    else:
+        back = -pos
+    perm[sub] = sub[np.lexsort((-pos, back, f_start[row_file[sub]]))]
+    return perm
+
+
+# --- identities compared as the same thing ---------------------------------------------------
+# (issue 12, item 2) Accounts, addresses and hosts are made canonical once per distinct
+# value after the readers, so that every later comparison (sessions, account-kind
+# overrides, peer groups, the source ranking) sees one spelling per identity; the forms
+# as written are kept in ``*_raw`` columns.
+
+#: Canonical column -> the column that keeps it as written.
+IDENTITY_RAW_COLUMNS: dict[str, str] = {
+    "account": "account_raw",
+    "src_ip": "src_ip_raw",
+    "host": "host_raw",
+}
+
+
+def _check_account_kinds(kinds: Mapping[str, str]) -> None:
+    """Refuse an account-kind override outside :data:`schema.ACCOUNT_KINDS`, or two
+    spellings of one account (canonically equal) with different kinds."""
+    seen: dict[str, tuple[str, str]] = {}
+    for k, v in sorted(kinds.items()):
+        if v not in schema.ACCOUNT_KINDS:
+            raise ParameterError(
+                f"account_kinds[{k!r}] = {v!r} is not an account kind; use one of "
+                f"{list(schema.ACCOUNT_KINDS)}"
+            )
+        c = canonical_account(str(k))
+        if c in seen and seen[c][1] != v:
+            raise ParameterError(
+                f"account_kinds names one account twice with different kinds: {seen[c][0]!r} "
+                f"({seen[c][1]}) and {k!r} ({v}) are the same account once Unicode-normalised "
+                "(NFC); keep one entry"
+            )
+        seen.setdefault(c, (str(k), v))
+
+
+def _case_insensitive_rows(raw: pd.DataFrame) -> np.ndarray | None:
+    """Rows read by a reader whose accounts are case-insensitive (None when there are none)."""
+    if "source_format" not in raw.columns:
+        return None
+    fi, fvals = _codes(_chunked(raw["source_format"].astype(schema.STRING)))
+    flags = []
+    for v in fvals:
+        try:
+            flags.append(bool(get_reader(v).accounts_case_insensitive))
+        except KeyError:
+            flags.append(False)
+    if not any(flags):
+        return None
+    return np.asarray(flags + [False], dtype=bool)[np.where(fi < 0, len(fvals), fi)]
+
+
+def _canonical_identities(
+    raw: pd.DataFrame, kinds: Mapping[str, str], *, any_case_insensitive: bool = True
+) -> None:
+    """Canonical ``account``, ``src_ip``, ``host`` in place; the forms as written in ``*_raw``.
+
+    See :mod:`labforensics.identity` for the canonical forms. Accounts are case-folded
+    only on rows of readers with ``accounts_case_insensitive``. Account-kind overrides
+    are then applied again on the canonical accounts (their keys made canonical the
+    same way), so that every spelling of an overridden account takes its kind, over the
+    kind its role gives. Work is per distinct value (dictionary codes), never per row;
+    ``any_case_insensitive`` False (no such reader among the files) skips looking for
+    their rows.
+    """
+    if not len(raw):
+        return
+    ci = _case_insensitive_rows(raw) if "account" in raw.columns and any_case_insensitive else None
+    for col, raw_col in IDENTITY_RAW_COLUMNS.items():
+        if col not in raw.columns:
+            continue
+        as_written = raw[col].astype(schema.STRING)
+        if col == "account":
+            canon, changed = canonical_column(
+                as_written,
+                canonical_account,
+                variant=ci,
+                canon_variant=lambda v: canonical_account(v, casefold=True),
+            )
+        elif col == "src_ip":
+            canon, changed = canonical_column(as_written, canonical_address)
+        else:
+            canon, changed = canonical_column(as_written, canonical_host)
+        raw[raw_col] = as_written.array
+        if changed:
+            raw[col] = canon.array
+    if kinds and "account" in raw.columns and "account_kind" in raw.columns:
+        plain = {canonical_account(str(k)): v for k, v in kinds.items()}
+        folded: dict[str, str] = {}
+        if ci is not None:  # a case-insensitive source: keys compared case-folded as well
+            for k, v in sorted(kinds.items()):
+                f = canonical_account(str(k), casefold=True)
+                if folded.setdefault(f, v) != v:
+                    raise ParameterError(
+                        f"account_kinds gives {f!r} two kinds ({folded[f]}, {v}) once "
+                        "case-folded, and a source compares accounts case-insensitively; "
+                        "keep one entry"
+                    )
+        cats = list(schema.ACCOUNT_KINDS)
+        ai, avals = _codes(_chunked(raw["account"].astype(schema.STRING)))
+        ai = np.where(ai < 0, len(avals), ai)
+        over = [cats.index(plain[v]) if v in plain else -1 for v in avals]
+        kind = np.asarray(over + [-1], dtype=np.int8)[ai]
+        if ci is not None:
+            over_ci = [cats.index(folded[v]) if v in folded else -1 for v in avals]
+            kind = np.where(ci, np.asarray(over_ci + [-1], dtype=np.int8)[ai], kind)
+        hit = kind >= 0
+        cur = raw["account_kind"]
+        if hit.any() and not isinstance(cur.dtype, pd.CategoricalDtype):
+            if (cur.notna() & ~cur.isin(cats)).any():
+                return  # a value outside the vocabulary: schema.coerce_events names it
+            cur = cur.astype(object).astype(schema.ACCOUNT_KIND_DTYPE)
+        if hit.any():
+            codes = cur.cat.codes.to_numpy().astype(np.int8, copy=True)
+            codes[hit] = kind[hit]
+            raw["account_kind"] = pd.Categorical.from_codes(codes, dtype=schema.ACCOUNT_KIND_DTYPE)
+
+
 def read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
@@ -674,13 +854,19 @@ def read_evidence(
     lab_aliases : mapping, optional
         FINESS number (or other alias) -> lab code, applied to the ``lab`` column.
     account_kinds : mapping, optional
-        Account -> ``staff``/``vendor``/``service``/``unknown`` overrides.
+        Account -> ``staff``/``vendor``/``service``/``unknown`` overrides, matched on
+        the canonical account (:mod:`labforensics.identity`: NFC; case-folded for a
+        source whose accounts are case-insensitive), so every spelling takes the kind.
     progress : bool, default False
         Show a progress bar (tqdm), one step per file.
 
     Returns
     -------
     Evidence
+        ``events`` holds accounts, addresses and host names in canonical form, as
+        written in ``account_raw``, ``src_ip_raw``, ``host_raw``; a file written
+        newest first is read bottom-up (``report.reversed_files``; a file whose line
+        order cannot be told is listed in ``report.unclear_order_files``).
 
     Raises
     ------
@@ -689,7 +875,8 @@ def read_evidence(
     ProfileError
         When ``profile`` is invalid.
     ParameterError
-        When ``tz`` is not a known zone.
+        When ``tz`` is not a known zone, or ``account_kinds`` gives a kind outside
+        :data:`labforensics.schema.ACCOUNT_KINDS` or two kinds to one canonical account.
 
     Notes
     -----
@@ -735,6 +922,7 @@ def _read_evidence(
     no_profile: dict[int, str] = {}  # job -> why no profile took it (when profiles given)
     aliases = dict(lab_aliases or {})
     kinds = dict(account_kinds or {})
+    _check_account_kinds(kinds)
     links: dict[Path, str] = {}
     items = expand_paths(paths, links)
     root = common_root([p for p, _ in items] or list(links))
@@ -929,6 +1117,17 @@ def _read_evidence(
     by_start = np.argsort(f_start, kind="stable")
     nonempty = by_start[f_count[by_start] > 0]
     row_file = np.repeat(nonempty, f_count[nonempty]).astype(np.int64)
+    # --- file order: a file written newest first is read bottom-up --------------------------
+    ts_pool = _ts_ns(raw["ts"]) if len(raw) else np.zeros(0, dtype=np.int64)
+    line_order = _line_orders(raw, ts_pool, row_file, n_files)
+    reversed_file = line_order == 1
+    if reversed_file.any():
+        perm = _newest_first_permutation(raw, reversed_file, row_file, f_start)
+        raw = raw.take(perm).reset_index(drop=True)
+        ts_pool = ts_pool[perm]
+        if rhash is not None:
+            rhash = rhash[perm]
+        del perm
     # --- rotation de-duplication -----------------------------------------------------------
     # (each profile's reader carries the profile's rotation flag: no profile passed here)
     skip = _rotation(raw, rhash, hashed, files, f_start, f_count, row_file, None)
@@ -979,6 +1178,8 @@ def _read_evidence(
             truncated=fr.truncated,
             truncation_note=fr.truncation_note,
             lab=fr.lab,
+            line_order=clock.LINE_ORDERS[int(line_order[k])],
+            reversed=bool(reversed_file[k]),
         )
         report.files.append(frep)
         reads.append((fr, frep, f.spec))
@@ -1018,12 +1219,12 @@ def _read_evidence(
             ev_order = kept[np.argsort(row_file[kept], kind="stable")]
             seq = np.empty(len(raw), dtype=np.int64)
             seq[ev_order] = np.arange(len(ev_order), dtype=np.int64)
-            ts = _ts_ns(raw["ts"])
+            ts = ts_pool
             order = ev_order[np.argsort(ts[ev_order], kind="stable")]  # equal ts: seq order
             seq = seq[order]
             # the index arrays (8 bytes a row each) are dropped before the columns are
             # taken: the take is the peak of memory
-            del pos, kept, ev_order, ts, row_file
+            del pos, kept, ev_order, ts, ts_pool, row_file
             if len(order) != len(raw) or (np.diff(order) < 0).any():
                 lab_codes = lab_codes[order]
                 if codes is not None:
@@ -1101,6 +1302,10 @@ def _read_evidence(
                     "problem": p.problem,
                 }
             )
+    # --- identities: canonical accounts, addresses, hosts (as written kept in *_raw) -------
+    _canonical_identities(
+        raw, kinds, any_case_insensitive=any(f.spec.accounts_case_insensitive for f in files)
+    )
     # --- canonical table (already sorted by (ts, seq)) -------------------------------------
     raw = raw.drop(columns=[c for c in raw.columns if c.startswith("_")])
     events = schema.coerce_events(raw)[list(schema.EVENT_COLUMNS)] if len(raw) else None

@@ -7,6 +7,12 @@ The identity, checked for every file::
 where ``events`` counts input rows that became events (header lines aside).
 A message naming several patients gives several canonical events from one row:
 ``events_out`` counts those, ``events`` the rows.
+
+Each file's line order is reported (``line_order``): ``oldest_first``,
+``newest_first`` (then ``reversed``: the file was read bottom-up, see
+:func:`labforensics.ingest.clock.line_order`), ``unclear`` (no clear majority
+of ascending or descending times, or all at one time: read as written and
+flagged), or ``""`` (fewer than two events with exact times: nothing to tell).
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class FileReport:
     truncated: bool = False
     truncation_note: str = ""
     lab: str | None = None
+    line_order: str = ""
+    reversed: bool = False
 
     def check(self) -> None:
         """Raise :class:`AccountingError` when the identity does not hold."""
@@ -146,6 +154,16 @@ class IngestReport:
         """``source_file`` of every file found cut short."""
         return [f.source_file for f in self.files if f.truncated]
 
+    @property
+    def reversed_files(self) -> list[str]:
+        """``source_file`` of every file written newest first (read bottom-up)."""
+        return [f.source_file for f in self.files if f.reversed]
+
+    @property
+    def unclear_order_files(self) -> list[str]:
+        """``source_file`` of every file whose line order cannot be told (read as written)."""
+        return [f.source_file for f in self.files if f.line_order == "unclear"]
+
     def check(self) -> None:
         """Raise :class:`AccountingError` when any file's identity does not hold."""
         for f in self.files:
@@ -159,16 +177,17 @@ class IngestReport:
         pandas.DataFrame
             Columns ``source_file``, ``format``, ``lab``, ``size`` (bytes), ``sha256``,
             the counts of the identity, ``events_out``, ``field_problems``,
-            ``truncated``, ``truncation_note``.
+            ``truncated``, ``truncation_note``, ``line_order``, ``reversed``.
         """
         cols = ["source_file", "format", "lab", "size", "sha256", *_COUNTS]
-        cols += ["truncated", "truncation_note"]
+        cols += ["truncated", "truncation_note", "line_order", "reversed"]
         rows = [{c: getattr(f, c) for c in cols} for f in self.files]
         total = {c: "" for c in cols}
         total.update({c: self._sum(c) for c in _COUNTS})
         total["source_file"] = "TOTAL"
         total["size"] = self._sum("size")
         total["truncated"] = bool(self.truncated_files)
+        total["reversed"] = bool(self.reversed_files)
         total["format"] = total["lab"] = None
         return pd.DataFrame(rows + [total], columns=cols)
 
@@ -189,6 +208,15 @@ class IngestReport:
         ]
         if self.truncated_files:
             lines.append(f"truncated files: {len(self.truncated_files)}")
+        for label, names in (
+            ("written newest first, read bottom-up", self.reversed_files),
+            ("line order cannot be told, read as written", self.unclear_order_files),
+        ):
+            if names:
+                shown = ", ".join(names[:5]) + (
+                    f" (+{len(names) - 5} more)" if len(names) > 5 else ""
+                )
+                lines.append(f"files {label}: {len(names)}: {shown}")
         for path in self.unrecognised:
             why = self.unrecognised_reasons.get(path, "no reason recorded")
             lines.append(f"not recognised: {path}: {why}")
@@ -202,6 +230,8 @@ class IngestReport:
         return {
             "totals": {c: self._sum(c) for c in _COUNTS},
             "truncated_files": self.truncated_files,
+            "reversed_files": self.reversed_files,
+            "unclear_order_files": self.unclear_order_files,
             "files": [asdict(f) for f in self.files],
             "unrecognised": list(self.unrecognised),
             "unrecognised_reasons": dict(sorted(self.unrecognised_reasons.items())),

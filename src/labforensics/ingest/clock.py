@@ -19,6 +19,16 @@ rules and whatever the year):
   so 02:30 on 2019-03-31 in Paris is 01:30 UTC: ``nonexistent_shifted``.
 * everything else is ``exact``.
 
+**Files written newest first** (some exports are): "first backward step" reads
+the file in the order its rows happened. A file's line order is told by
+:func:`line_order` (a clear majority of descending steps between consecutive
+exact times); a file written newest first is read bottom-up for the fall-back
+rule, as :func:`labforensics.read_evidence` reads it for evidence order,
+rotation and equal times. :func:`line_order` counts only times outside the
+fall-back and spring-forward windows, where local time and UTC are in the same
+order: the clock (on local times) and ``read_evidence`` (on UTC) tell the same
+order.
+
 All arithmetic is on int64 nanoseconds with :func:`numpy.searchsorted`; the only
 Python loop is over the zone's transitions and over the fall-back windows that
 actually occur in a file.
@@ -37,11 +47,26 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-__all__ = ["QUALITY_CODES", "localize", "localize_files", "transitions"]
+__all__ = [
+    "LINE_ORDERS",
+    "QUALITY_CODES",
+    "line_order",
+    "localize",
+    "localize_files",
+    "transitions",
+]
 
 #: Integer codes returned by :func:`localize`, indexing ``schema.TS_QUALITY``.
 QUALITY_CODES = {"exact": 0, "ambiguous_resolved": 1, "ambiguous_unresolved": 2}
 QUALITY_CODES["nonexistent_shifted"] = 3
+
+#: Line orders returned by :func:`line_order` (index = code): rows written oldest
+#: first; newest first (read in reverse); no clear majority either way, or several
+#: rows all at one time (read as written, flagged); fewer than two rows to tell ("").
+LINE_ORDERS: tuple[str, ...] = ("oldest_first", "newest_first", "unclear", "")
+#: A file is written in one order when its steps that way are at least this many
+#: times the steps the other way ("mostly": 2 to 1).
+ORDER_MAJORITY = 2
 
 _NS = 1_000_000_000
 _UTC = dt.UTC
@@ -91,6 +116,61 @@ def transitions(tz: dt.tzinfo, year_from: int, year_to: int) -> tuple[np.ndarray
     return np.asarray(instants, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
 
 
+def line_order(
+    t: np.ndarray,
+    files: np.ndarray | None = None,
+    *,
+    use: np.ndarray | None = None,
+    n_files: int | None = None,
+) -> np.ndarray:
+    """The order each file's rows are written in: oldest first, newest first, or unclear.
+
+    Between consecutive used rows of one file, a step is ascending (later time),
+    descending (earlier) or equal (ignored). With ``a`` ascending and ``d``
+    descending steps, a file is ``oldest_first`` when ``a >= 2 d`` and ``a > 0``,
+    ``newest_first`` when ``d >= 2 a`` and ``d > 0``, ``unclear`` otherwise (no
+    clear majority, or all its rows at one time), and ``""`` with fewer than two
+    used rows (nothing to tell, nothing that depends on it).
+
+    Parameters
+    ----------
+    t : numpy.ndarray of int64, shape (n,)
+        Times (nanoseconds; local wall time or UTC: only their order counts), each
+        file's rows in line order.
+    files : numpy.ndarray of int, shape (n,), optional
+        File of each row (codes ``0 .. n_files - 1``); default one file.
+    use : numpy.ndarray of bool, shape (n,), optional
+        Rows to count (the others are skipped over): the clock passes the times
+        outside transition windows, ``read_evidence`` the ``exact`` ones.
+    n_files : int, optional
+        Number of files (default ``files.max() + 1``).
+
+    Returns
+    -------
+    numpy.ndarray of int8, shape (n_files,)
+        Index into :data:`LINE_ORDERS`.
+    """
+    t = np.asarray(t, dtype=np.int64)
+    f = np.zeros(len(t), dtype=np.int64) if files is None else np.asarray(files, dtype=np.int64)
+    if n_files is None:
+        n_files = int(f.max()) + 1 if len(f) else 0
+    rows = np.arange(len(t)) if use is None else np.flatnonzero(use)
+    fr = f[rows]
+    if len(fr) > 1 and (fr[1:] < fr[:-1]).any():  # files interleaved: group them, stably
+        rows = rows[np.argsort(fr, kind="stable")]
+        fr = f[rows]
+    tr = t[rows]
+    same = fr[1:] == fr[:-1]
+    up = np.bincount(fr[1:][same & (tr[1:] > tr[:-1])], minlength=n_files)
+    down = np.bincount(fr[1:][same & (tr[1:] < tr[:-1])], minlength=n_files)
+    used = np.bincount(fr, minlength=n_files)
+    code = np.full(n_files, 2, dtype=np.int8)
+    code[(up >= ORDER_MAJORITY * down) & (up > 0)] = 0
+    code[(down >= ORDER_MAJORITY * up) & (down > 0)] = 1
+    code[used < 2] = 3
+    return code
+
+
 def _resolve_fallback(
     w: np.ndarray,
     utc: np.ndarray,
@@ -99,16 +179,22 @@ def _resolve_fallback(
     trans: np.ndarray,
     fid: np.ndarray,
     new: np.ndarray,
+    rev: np.ndarray | None = None,
 ) -> None:
     """First backward step per (file, fall-back): rows from it on take the new offset.
 
     ``idx`` are the rows inside a fall-back window (in file order within each file),
-    ``trans`` their transition, ``fid`` their file. Vectorized over all groups: a
-    stable sort by group keeps file order inside each group; a running count of
-    backward steps, restarted at each group, tells the second pass.
+    ``trans`` their transition, ``fid`` their file, ``rev`` whether their file is
+    written newest first (its rows are then taken bottom-up). Vectorized over all
+    groups: a sort by group, then line (or reversed line), orders each group as its
+    rows happened; a running count of backward steps, restarted at each group, tells
+    the second pass.
     """
     key = fid.astype(np.int64) * (int(trans.max()) + 1) + trans
-    order = np.argsort(key, kind="stable")
+    if rev is not None and rev.any():
+        order = np.lexsort((np.where(rev, -idx, idx), key))
+    else:
+        order = np.argsort(key, kind="stable")
     rows = idx[order]
     k = key[order]
     start = np.ones(len(rows), dtype=bool)
@@ -163,6 +249,9 @@ def localize(
     files: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Convert local wall-clock times of ONE file, in file order, to UTC.
+
+    A file written newest first (:func:`line_order`) has its fall-back hour
+    resolved bottom-up; the rows are returned in the order given.
 
     Parameters
     ----------
@@ -229,8 +318,14 @@ def localize(
     amb = in_win & fall[kk]
     if amb.any():
         idx = np.flatnonzero(amb)
-        fid = np.zeros(len(idx), dtype=np.int64) if files is None else files[ok][idx]
-        _resolve_fallback(w, utc, q, idx, kk[idx], fid, new)
+        fcodes = np.zeros(len(w), dtype=np.int64)
+        if files is not None:
+            fcodes = np.asarray(files, dtype=np.int64)[ok]
+            if fcodes.min() < 0 or fcodes.max() > len(w):  # not small codes: make them so
+                fcodes = np.unique(fcodes, return_inverse=True)[1].astype(np.int64)
+        # a file written newest first is taken bottom-up (see line_order)
+        rev_file = line_order(w, fcodes, use=~in_win, n_files=int(fcodes.max()) + 1) == 1
+        _resolve_fallback(w, utc, q, idx, kk[idx], fcodes[idx], new, rev_file[fcodes[idx]])
     out_utc = wall_ns.copy()
     out_utc[ok] = utc
     quality[ok] = q

@@ -204,6 +204,13 @@ class ReaderSpec:
         list[ReadContext]) -> BatchRead``: reads many files of this format at once
         (parsing and converting them together is much cheaper than file by file
         for small daily files). Same results as :attr:`read` file by file.
+    accounts_case_insensitive : bool, default False
+        The source compares account names case-insensitively, so ``read_evidence``
+        case-folds them (:func:`labforensics.identity.canonical_account`); by
+        default accounts are only NFC-normalised. Every reader registered today
+        keeps the default: POSIX user names (syslog, xferlog), FHIR and DICOM
+        identifiers and the LIS ``login``/``UTILISATEUR`` column (whose format
+        description makes only codes case-insensitive) are case-sensitive.
     """
 
     name: str
@@ -213,6 +220,7 @@ class ReaderSpec:
     rotation: bool = False
     description: str = ""
     read_many: Callable[[list[Path], list[ReadContext]], BatchRead] | None = None
+    accounts_case_insensitive: bool = False
 
 
 _REGISTRY: dict[str, ReaderSpec] = {}

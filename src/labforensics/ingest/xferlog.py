@@ -25,6 +25,11 @@ replaces spaces in file names by ``_``; wu-ftpd writes them as they are, so a
 name with spaces is read whole as long as the nine trailing fields are well
 formed. A line that does not match is quarantined with its line and reason.
 
+Identities are compared in canonical form (:mod:`labforensics.identity`):
+``remote_host`` is a canonical address (``::ffff:a.b.c.d`` read as the IPv4
+address) or a lower-case host name, ``user`` is NFC; ``remote_host_raw`` and
+``user_raw`` keep them as written (an anonymous user's e-mail redacted in both).
+
 Privacy: for anonymous access (``a``) the user name is the identification string
 the client gave, usually an e-mail address: it is redacted
 (:func:`labforensics.privacy.redact_identifiers`: ``[EMAIL]``), or, when a case
@@ -46,10 +51,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..identity import canonical_account, canonical_peer
 from ..privacy import CaseKey, load_case_key, redact_identifiers
 from ..schema import STRING, TS_QUALITY_DTYPE
 from ._common import cap_text, decode, localize, read_bytes, split_lines
 from .accounting import QUARANTINE_COLUMNS, FileReport
+from .clock import LINE_ORDERS, line_order
 
 __all__ = ["TRANSFER_COLUMNS", "Transfers", "read_transfers"]
 
@@ -69,7 +76,8 @@ TRANSFER_COLUMNS: dict[str, object] = {
     "start": pd.DatetimeTZDtype(unit="ns", tz="UTC"),  # ts - transfer_time_s
     "ts_quality": TS_QUALITY_DTYPE,
     "transfer_time_s": pd.Int64Dtype(),  # seconds
-    "remote_host": STRING,
+    "remote_host": STRING,  # canonical (labforensics.identity.canonical_peer)
+    "remote_host_raw": STRING,  # as written
     "bytes": pd.Int64Dtype(),  # bytes
     "file_name": STRING,
     "file_base": STRING,
@@ -77,7 +85,8 @@ TRANSFER_COLUMNS: dict[str, object] = {
     "special_action": STRING,  # C compressed, U uncompressed, T tar'ed, _ none
     "direction": STRING,  # download (o), upload (i), delete (d)
     "access_mode": STRING,  # a anonymous, r real, g guest
-    "user": STRING,
+    "user": STRING,  # canonical (NFC); anonymous: redacted
+    "user_raw": STRING,  # as written; anonymous: redacted
     "service": STRING,
     "auth_method": STRING,  # 0 none, 1 RFC 931
     "auth_user_id": STRING,  # missing when written "*"
@@ -98,7 +107,9 @@ class Transfers:
         :data:`TRANSFER_COLUMNS`.
     report : FileReport
         Accounting (``rows_read`` = ``events`` (transfers) + ``ignored`` (blank
-        lines) + ``quarantined``), with the file's size and SHA-256.
+        lines) + ``quarantined``), with the file's size and SHA-256, and its
+        ``line_order`` (``reversed``: written newest first, its fall-back hour read
+        bottom-up).
     quarantine : pandas.DataFrame
         ``source_file``, ``source_line``, ``reason``, ``raw`` (redacted).
     """
@@ -196,12 +207,18 @@ def read_transfers(
     ts, quality = localize(naive[~bad_date], zone)
     tt = pd.to_numeric(mo["tt"]).astype("Int64")
     redact_user = _user_redactor(key)
-    user = mo["user"].astype(object)
+    user_raw = mo["user"].astype(object)
+    # identities compared as the same thing: NFC accounts, canonical addresses and
+    # host names (one call per distinct value)
+    user = user_raw.map({u: canonical_account(u) for u in pd.unique(user_raw)})
+    host_raw = mo["host"].astype(object)
+    host = host_raw.map({h: canonical_peer(h) for h in pd.unique(host_raw)})
     anon = (mo["amode"] == "a").to_numpy(dtype=bool)
     if anon.any():
-        uniq = pd.unique(user[anon])
+        uniq = pd.unique(pd.concat([user[anon], user_raw[anon]]))
         table = {u: redact_user(u) for u in uniq}
         user = user.where(~anon, user.map(table))
+        user_raw = user_raw.where(~anon, user_raw.map(table))
     file_name = mo["file"].astype(object)
     df = pd.DataFrame(
         {
@@ -209,7 +226,8 @@ def read_transfers(
             "start": (ts - pd.to_timedelta(tt.astype("float64"), unit="s")).to_numpy(),
             "ts_quality": quality,
             "transfer_time_s": tt.to_numpy(),
-            "remote_host": mo["host"].to_numpy(),
+            "remote_host": host.to_numpy(),
+            "remote_host_raw": host_raw.to_numpy(),
             "bytes": pd.to_numeric(mo["bytes"]).astype("Int64").to_numpy(),
             "file_name": file_name.to_numpy(),
             "file_base": file_name.str.split(r"[/\\]", regex=True).str[-1].to_numpy(),
@@ -218,6 +236,7 @@ def read_transfers(
             "direction": mo["dir"].map(_DIRECTION).to_numpy(),
             "access_mode": mo["amode"].to_numpy(),
             "user": user.to_numpy(),
+            "user_raw": user_raw.to_numpy(),
             "service": mo["service"].to_numpy(),
             "auth_method": mo["auth"].to_numpy(),
             "auth_user_id": mo["authid"].where(mo["authid"] != "*").to_numpy(),
@@ -253,5 +272,13 @@ def read_transfers(
         truncated=truncated,
         truncation_note=note,
     )
+    # line order (clock.line_order on the exact times): a log written newest first had its
+    # fall-back hour resolved bottom-up by the clock; the table stays in file order
+    exact = (df["ts_quality"] == "exact").to_numpy(dtype=bool)
+    order = int(
+        line_order(df["ts"].to_numpy(dtype="datetime64[ns]").view("int64"), use=exact, n_files=1)[0]
+    )
+    report.line_order = LINE_ORDERS[order]
+    report.reversed = order == 1
     report.check()
     return Transfers(transfers=df, report=report, quarantine=quarantine)
