@@ -401,21 +401,32 @@ def attribute(
     stab = (
         _stability(ctx, params, run)
         if params.stability
-        else pd.DataFrame(
-            {
-                c: []
-                for c in (
-                    "param",
-                    "factor",
-                    "value",
-                    "verdict",
-                    "top_hypothesis",
-                    "top_share",
-                    "agrees",
-                )
-            }
-        )
+        else pd.DataFrame({c: [] for c in _STABILITY_COLS})
     )
+    totals = _totals(ctx, run)
+    return Attribution(
+        verdict=run.verdict,
+        verdict_rule=run.rule,
+        hypotheses=run.hypotheses,
+        windows=run.windows,
+        candidates=run.candidates,
+        pathways=run.pathways,
+        transfers=ctx.links,
+        leak_summary=_leak_summary(ctx, run),
+        never_seen=ctx.never_seen,
+        stability=stab,
+        totals=totals,
+        params=params,
+        leak_report=ctx.leak_report,
+    )
+
+
+#: Columns of :attr:`Attribution.stability`.
+_STABILITY_COLS = ("param", "factor", "value", "verdict", "top_hypothesis", "top_share", "agrees")
+
+
+def _totals(ctx: _Context, run: _Run) -> dict[str, Any]:
+    """Leak totals and notes of :attr:`Attribution.totals`."""
     totals: dict[str, Any] = {"notes": list(ctx.notes), "verdict_rule_definition": VERDICT_RULE}
     if ctx.leak is not None:
         ids = ctx.leak["leak_id"].nunique()
@@ -444,18 +455,4 @@ def attribute(
                 "explained_share": explained / run.n_found if run.n_found else None,
             }
         )
-    return Attribution(
-        verdict=run.verdict,
-        verdict_rule=run.rule,
-        hypotheses=run.hypotheses,
-        windows=run.windows,
-        candidates=run.candidates,
-        pathways=run.pathways,
-        transfers=ctx.links,
-        leak_summary=_leak_summary(ctx, run),
-        never_seen=ctx.never_seen,
-        stability=stab,
-        totals=totals,
-        params=params,
-        leak_report=ctx.leak_report,
-    )
+    return totals

@@ -153,23 +153,30 @@ def _session_features(
         .drop_duplicates("session_id")
         .set_index("session_id")["module"]
     )
-    # network of the outbound events' addresses (the most external class wins)
-    pair = ob["lab"].astype(str) + "\x1f" + ob["src_ip"].fillna("").astype(str)
-    codes, uniq = pd.factorize(pair)
-    prio = np.array(
-        [
-            _NET_PRIORITY.index(nets.classify(u.split("\x1f", 1)[1], u.split("\x1f", 1)[0]))
-            for u in uniq
-        ],
-        dtype=np.int64,
-    )
-    ob_prio = pd.Series(prio[codes] if len(ob) else [], index=ob.index, dtype="int64")
     has_ip = ob["src_ip"].fillna("").astype(str).str.strip().ne("")
-    net_ev = ob_prio[has_ip.to_numpy()].groupby(ob["session_id"][has_ip.to_numpy()]).min()
     evidence = ob.groupby("session_id")["src"].agg(" ; ".join)
     n_rows = ob.groupby("session_id").size()
+    out = ss.copy()
+    sid = out["session_id"]
+    out["module"] = sid.map(mod).astype("string")
+    if "modules" in out.columns:
+        out["module"] = out["module"].fillna(out["modules"].astype("string"))
+    out["pathway_days"] = _pathway_days(ob, out)
+    out["network"] = _session_network(ob, has_ip, out, nets)
+    out["evidence"] = sid.map(evidence).astype("string")
+    out["n_evidence_rows"] = sid.map(n_rows).fillna(0).astype("int64")
+    out["output_files"] = sid.map(_output_files(ob)).astype("string")
+    if len(ob):
+        out["new_source"] = _new_source(events, ts, lab, ob, has_ip, out)
+    else:
+        out["new_source"] = False
+    return out
+
+
+def _output_files(ob: pd.DataFrame) -> pd.Series:
+    """session_id -> base names of the output files its outbound events name."""
     fl = ob[ob["files"].notna()]
-    files = (
+    return (
         fl.assign(f=fl["files"].str.split(" | ", regex=False))
         .explode("f")
         .drop_duplicates(["session_id", "f"])
@@ -179,12 +186,11 @@ def _session_features(
         if len(fl)
         else pd.Series(dtype="string")
     )
-    out = ss.copy()
-    sid = out["session_id"]
-    out["module"] = sid.map(mod).astype("string")
-    if "modules" in out.columns:
-        out["module"] = out["module"].fillna(out["modules"].astype("string"))
-    # how routine the pathway is: days on which this lab, account and module moved records
+
+
+def _pathway_days(ob: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
+    """How routine each session's pathway is: days on which this lab, account and
+    module moved records."""
     moved = ob[ob["_r"] > 0]
     pk = (
         moved["lab"].astype(str)
@@ -202,8 +208,26 @@ def _session_features(
         + "\x1f"
         + out["module"].fillna("").astype(str)
     )
-    out["pathway_days"] = sk.map(n_days).fillna(1).astype("int64")
-    net_code = sid.map(net_ev)
+    return sk.map(n_days).fillna(1).astype("int64")
+
+
+def _session_network(
+    ob: pd.DataFrame, has_ip: pd.Series, out: pd.DataFrame, nets: _Networks
+) -> pd.Series:
+    """Network of each session: of its outbound events' addresses (the most external
+    class wins), else of the session's addresses."""
+    pair = ob["lab"].astype(str) + "\x1f" + ob["src_ip"].fillna("").astype(str)
+    codes, uniq = pd.factorize(pair)
+    prio = np.array(
+        [
+            _NET_PRIORITY.index(nets.classify(u.split("\x1f", 1)[1], u.split("\x1f", 1)[0]))
+            for u in uniq
+        ],
+        dtype=np.int64,
+    )
+    ob_prio = pd.Series(prio[codes] if len(ob) else [], index=ob.index, dtype="int64")
+    net_ev = ob_prio[has_ip.to_numpy()].groupby(ob["session_id"][has_ip.to_numpy()]).min()
+    net_code = out["session_id"].map(net_ev)
     # sessions whose export rows carry no address: fall back on the session's addresses
     fb = net_code.isna()
     if fb.any():
@@ -213,43 +237,47 @@ def _session_features(
             )
             for v, lb in zip(out.loc[fb, "src_ips"], out.loc[fb, "lab"], strict=True)
         ]
-    out["network"] = pd.Series(
+    return pd.Series(
         np.array(_NET_PRIORITY, dtype=object)[net_code.astype("int64").to_numpy()],
         index=out.index,
         dtype="string",
     )
-    out["evidence"] = sid.map(evidence).astype("string")
-    out["n_evidence_rows"] = sid.map(n_rows).fillna(0).astype("int64")
-    out["output_files"] = sid.map(files).astype("string")
-    # new source: an outbound address this account, known at this lab before the session,
-    # had never used there with success (an account with no earlier event has no history)
-    if len(ob):
-        ev_ip = events["src_ip"].astype("string")
-        k_acc = lab.astype(str) + "\x1f" + events["account"].astype(str)
-        k_all = k_acc + "\x1f" + ev_ip.fillna("").astype(str)
-        ob_acc = ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str)
-        sel_a = k_acc.isin(set(ob_acc)).to_numpy()
-        acc_first = (
-            pd.Series(ts[sel_a].to_numpy(), index=k_acc[sel_a].to_numpy()).groupby(level=0).min()
-        )
-        k_ob = (
-            ob["lab"].astype(str)
-            + "\x1f"
-            + ob["account"].astype(str)
-            + "\x1f"
-            + ob["src_ip"].fillna("").astype(str)
-        )
-        # failed logins do not count as use: an attacker's failures precede their session
-        sel = (k_all.isin(set(k_ob)) & (events["action"].astype(str) != "login_failed")).to_numpy()
-        first = pd.Series(ts[sel].to_numpy(), index=k_all[sel].to_numpy()).groupby(level=0).min()
-        start_of = dict(zip(out["session_id"], out["start"], strict=True))
-        ob_first = k_ob.map(first)
-        ob_start = ob["session_id"].map(start_of)
-        new = (ob_first >= ob_start) & has_ip & (ob_acc.map(acc_first) < ob_start)
-        out["new_source"] = sid.map(new.groupby(ob["session_id"]).any()).fillna(False).astype(bool)
-    else:
-        out["new_source"] = False
-    return out
+
+
+def _new_source(
+    events: pd.DataFrame,
+    ts: pd.Series,
+    lab: pd.Series,
+    ob: pd.DataFrame,
+    has_ip: pd.Series,
+    out: pd.DataFrame,
+) -> pd.Series:
+    """New source: an outbound address this account, known at this lab before the
+    session, had never used there with success (an account with no earlier event has
+    no history)."""
+    ev_ip = events["src_ip"].astype("string")
+    k_acc = lab.astype(str) + "\x1f" + events["account"].astype(str)
+    k_all = k_acc + "\x1f" + ev_ip.fillna("").astype(str)
+    ob_acc = ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str)
+    sel_a = k_acc.isin(set(ob_acc)).to_numpy()
+    acc_first = (
+        pd.Series(ts[sel_a].to_numpy(), index=k_acc[sel_a].to_numpy()).groupby(level=0).min()
+    )
+    k_ob = (
+        ob["lab"].astype(str)
+        + "\x1f"
+        + ob["account"].astype(str)
+        + "\x1f"
+        + ob["src_ip"].fillna("").astype(str)
+    )
+    # failed logins do not count as use: an attacker's failures precede their session
+    sel = (k_all.isin(set(k_ob)) & (events["action"].astype(str) != "login_failed")).to_numpy()
+    first = pd.Series(ts[sel].to_numpy(), index=k_all[sel].to_numpy()).groupby(level=0).min()
+    start_of = dict(zip(out["session_id"], out["start"], strict=True))
+    ob_first = k_ob.map(first)
+    ob_start = ob["session_id"].map(start_of)
+    new = (ob_first >= ob_start) & has_ip & (ob_acc.map(acc_first) < ob_start)
+    return out["session_id"].map(new.groupby(ob["session_id"]).any()).fillna(False).astype(bool)
 
 
 def _prepare(
@@ -261,10 +289,50 @@ def _prepare(
     case_key: Any,
     params: AttributionParams,
 ) -> _Context:
+    """Everything the analysis needs that does not depend on its thresholds."""
     _check(events, _EVENT_NEED, "event")
     _check(sessions, _SESSION_NEED, "session")
-    notes: list[str] = []
     nets = _Networks(params.lab_networks, params.vendor_networks)
+    notes = _network_notes(nets)
+    ts, lab, span, has_p, patients = _first_seen(events)
+    ss, n_scores = _prepare_sessions(sessions, scores, notes)
+    outb = _outbound(events, ts, lab, ss)
+    leak_rows, leak_report, matches, never = _match_leak(leak, case_key, span, patients, params)
+    touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
+    ss = _session_features(events, ts, lab, outb, ss, nets)
+    # anomaly in [0, 1]: 1 when the detection stage flagged the session; else the smaller
+    # of its rank percentile and its pathway's rarity (a routine job stays low even when
+    # ranked high); rarity alone for sessions without a score
+    rarity = 1.0 / ss["pathway_days"].clip(lower=1)
+    anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
+    ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
+    links = _transfer_links(transfers, outb, nets, params, notes)
+    ctx = _Context(
+        events_out=outb,
+        sessions=ss,
+        patients=patients,
+        lab_span=span,
+        leak=leak_rows,
+        matches=matches,
+        never_seen=never,
+        links=links,
+        scores_n=n_scores,
+        notes=notes,
+        touched=touched,
+        leak_report=leak_report,
+        leak_ids_by_lab=(
+            leak_rows[leak_rows["lab_given"]].groupby("lab")["leak_id"].nunique()
+            if leak_rows is not None
+            else pd.Series(dtype="int64")
+        ),
+    )
+    ctx.nets = nets
+    return ctx
+
+
+def _network_notes(nets: _Networks) -> list[str]:
+    """Notes on the networks that were not configured."""
+    notes: list[str] = []
     if not nets.configured:
         notes.append(
             "lab_networks not configured: private (RFC 1918/ULA) addresses count as lab "
@@ -275,6 +343,14 @@ def _prepare(
             "vendor_networks not configured: a vendor account from outside the lab networks "
             "is kept under the vendor hypothesis"
         )
+    return notes
+
+
+def _first_seen(
+    events: pd.DataFrame,
+) -> tuple[pd.Series, pd.Series, pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Event times (UTC) and labs, each lab's evidence span, the events naming a
+    patient, and each (lab, patient)'s first-seen time."""
     ts = pd.to_datetime(events["ts"], utc=True).astype("datetime64[ns, UTC]")
     lab = events["lab"].astype("string")
     span = (
@@ -297,8 +373,15 @@ def _prepare(
         .rename("first_seen")
         .reset_index()
     )
+    return ts, lab, span, has_p, patients
 
-    # sessions
+
+def _prepare_sessions(
+    sessions: pd.DataFrame, scores: pd.DataFrame | None, notes: list[str]
+) -> tuple[pd.DataFrame, int]:
+    """Sessions that moved records, typed, with their detection score, rank, flag and
+    rank percentile (NaN without scores; a note says so). Returns the table and the
+    number of scores given."""
     ss = sessions.copy()
     ss["session_id"] = ss["session_id"].astype("string")
     ss["lab"] = ss["lab"].astype("string")
@@ -341,8 +424,13 @@ def _prepare(
             "module moved records) stands in for the anomaly score"
         )
     ss = ss[ss["records"] > 0].reset_index(drop=True)
+    return ss, n_scores
 
-    # outbound events, with their session
+
+def _outbound(
+    events: pd.DataFrame, ts: pd.Series, lab: pd.Series, ss: pd.DataFrame
+) -> pd.DataFrame:
+    """Export and extraction events with their session, evidence row and named files."""
     is_out = events["action"].astype(str).isin(["export", "extract"]).to_numpy()
     ev = events[is_out]
     na = pd.Series(pd.NA, index=ev.index, dtype="string")
@@ -374,8 +462,18 @@ def _prepare(
         outb["session_id"] = ev["session_id"].astype("string")
     outb["session_id"] = _assign_sessions(outb, ss)
     outb["files"] = _files_in(outb["detail"])
+    return outb
 
-    # leak
+
+def _match_leak(
+    leak: Any,
+    case_key: Any,
+    span: pd.DataFrame,
+    patients: pd.DataFrame,
+    params: AttributionParams,
+) -> tuple[pd.DataFrame | None, dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
+    """The leak's rows, how it was read, its identifiers found among the patients
+    (``matches``) and those never seen."""
     matches = pd.DataFrame(
         {"leak_id": [], "lab": [], "patient": [], "first_seen": [], "date": [], "n_labs": []}
     )
@@ -412,16 +510,17 @@ def _prepare(
             .drop_duplicates("leak_id")[["leak_id", "lab", "id_kind"]]
             .sort_values("leak_id", ignore_index=True)
         )
+    return leak_rows, leak_report, matches, never
 
-    touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
-    ss = _session_features(events, ts, lab, outb, ss, nets)
-    # anomaly in [0, 1]: 1 when the detection stage flagged the session; else the smaller
-    # of its rank percentile and its pathway's rarity (a routine job stays low even when
-    # ranked high); rarity alone for sessions without a score
-    rarity = 1.0 / ss["pathway_days"].clip(lower=1)
-    anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
-    ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
 
+def _transfer_links(
+    transfers: Any,
+    outb: pd.DataFrame,
+    nets: _Networks,
+    params: AttributionParams,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Transfers linked to the extractions (a note counts them when given)."""
     tr = _read_transfers_arg(transfers, params)
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
@@ -436,24 +535,4 @@ def _prepare(
             f"{len(tr)} FTP transfers read; {len(links)} linked to an extraction; "
             f"{len(unlinked)} downloads of files no logged extraction names"
         )
-    ctx = _Context(
-        events_out=outb,
-        sessions=ss,
-        patients=patients,
-        lab_span=span,
-        leak=leak_rows,
-        matches=matches,
-        never_seen=never,
-        links=links,
-        scores_n=n_scores,
-        notes=notes,
-        touched=touched,
-        leak_report=leak_report,
-        leak_ids_by_lab=(
-            leak_rows[leak_rows["lab_given"]].groupby("lab")["leak_id"].nunique()
-            if leak_rows is not None
-            else pd.Series(dtype="int64")
-        ),
-    )
-    ctx.nets = nets
-    return ctx
+    return links

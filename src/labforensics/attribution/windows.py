@@ -125,6 +125,41 @@ def _window_one(
     res: dict[str, Any] = {}
     use = ~censored
     f, lk = fs[use], leaked[use].astype(float)
+    k_cp, seg_end, llr, n_breaks, method = _horizon(f, lk, params)
+    lk = lk.astype(bool)
+    note: list[str] = []
+    after_ns, q, m_need = _lower_bound(f, lk, k_cp, seg_end, params, note)
+    # completeness: leaked share of all patients (censored included) first seen up to `after`
+    if after_ns is not None:
+        upto = fs <= after_ns
+        completeness = float(leaked[upto].mean()) if upto.any() else float("nan")
+    else:
+        completeness = float(leaked[censored].mean()) if censored.any() else float("nan")
+    before_ns, k_need = None, 0
+    if k_cp is not None and after_ns is not None:
+        before_ns, k_need = _upper_bound(fs, leaked, f, lk, after_ns, params, note)
+    res["after"] = after_ns
+    res["before"] = before_ns
+    res["change_point_llr"] = llr
+    res["completeness"] = completeness
+    res["post_share"] = q
+    res["support_after"] = m_need if after_ns is not None and k_cp is not None else 0
+    res["support_before"] = k_need if before_ns is not None else 0
+    bound = before_ns if before_ns is not None else after_ns
+    res["n_late_leaked"] = int((lk & (f > bound)).sum()) if bound is not None else 0
+    res["n_breaks"] = n_breaks
+    res["horizon_method"] = method
+    res["note"] = "; ".join(note)
+    return res
+
+
+def _horizon(
+    f: np.ndarray, lk: np.ndarray, params: AttributionParams
+) -> tuple[int | None, int, float, int, str]:
+    """The copy's horizon over the non-censored patients (``lk`` float 0/1 in
+    first-seen order): change point index (None without a drop), end of its segment,
+    log-likelihood ratio, number of change points, method (``change_point``,
+    ``onset``, ``none``)."""
     n = len(f)
     k_cp = None
     seg_end = n
@@ -149,10 +184,19 @@ def _window_one(
             onset = _onset(lk, k_cp, params)
             if onset is not None:
                 k_cp, seg_end, method = onset, k_cp, "onset"
-        lk = lk.astype(bool)
-    else:
-        lk = lk.astype(bool)
-    note = []
+    return k_cp, seg_end, llr, n_breaks, method
+
+
+def _lower_bound(
+    f: np.ndarray,
+    lk: np.ndarray,
+    k_cp: int | None,
+    seg_end: int,
+    params: AttributionParams,
+    note: list[str],
+) -> tuple[int | None, float, int]:
+    """Lower bound ``after`` (ns or None), the leaked share ``q`` after the horizon and
+    the leaked patients ``m`` it backs off; appends to ``note`` why a bound is missing."""
     q = 0.0
     m_need = 0
     if k_cp is None:
@@ -165,60 +209,52 @@ def _window_one(
             else "every leaked patient is censored (first seen in the first censor_days): no "
             "lower bound"
         )
+        return after_ns, q, m_need
+    # leaked share just after the break: returning patients created before the copy
+    # (or audited late) look like new ones; a run of m leaked patients all after the
+    # copy has probability q^m, so the lower bound backs off m leaked patients
+    # q is estimated from few patients: use its one-sided Clopper-Pearson upper bound
+    seg = lk[k_cp : min(seg_end, k_cp + params.post_sample)]
+    q = float(seg.mean()) if seg.size else 0.0
+    q_up = _cp_upper(int(seg.sum()), int(seg.size), params.bound_alpha)
+    if q_up < 1:
+        m_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(q_up)))
+    li = np.flatnonzero(lk[:k_cp])
+    if m_need and li.size >= m_need:
+        after_ns = int(f[li[-m_need]])
     else:
-        # leaked share just after the break: returning patients created before the copy
-        # (or audited late) look like new ones; a run of m leaked patients all after the
-        # copy has probability q^m, so the lower bound backs off m leaked patients
-        # q is estimated from few patients: use its one-sided Clopper-Pearson upper bound
-        seg = lk[k_cp : min(seg_end, k_cp + params.post_sample)]
-        q = float(seg.mean()) if seg.size else 0.0
-        q_up = _cp_upper(int(seg.sum()), int(seg.size), params.bound_alpha)
-        if q_up < 1:
-            m_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(q_up)))
-        li = np.flatnonzero(lk[:k_cp])
-        if m_need and li.size >= m_need:
-            after_ns = int(f[li[-m_need]])
-        else:
-            after_ns = None
-            note.append(
-                f"fewer than {m_need} leaked patients before the change point: no lower bound"
-            )
-    # completeness: leaked share of all patients (censored included) first seen up to `after`
-    if after_ns is not None:
-        upto = fs <= after_ns
-        completeness = float(leaked[upto].mean()) if upto.any() else float("nan")
+        after_ns = None
+        note.append(f"fewer than {m_need} leaked patients before the change point: no lower bound")
+    return after_ns, q, m_need
+
+
+def _upper_bound(
+    fs: np.ndarray,
+    leaked: np.ndarray,
+    f: np.ndarray,
+    lk: np.ndarray,
+    after_ns: int,
+    params: AttributionParams,
+    note: list[str],
+) -> tuple[int | None, int]:
+    """Upper bound ``before`` (ns or None) and the not-leaked patients ``k`` it needs;
+    appends to ``note`` why it is missing."""
+    # completeness's one-sided Clopper-Pearson lower bound
+    upto = fs <= after_ns
+    p = 1.0 - _cp_upper(int((~leaked[upto]).sum()), int(upto.sum()), params.bound_alpha)
+    if p <= 0:
+        k_need = 0
     else:
-        completeness = float(leaked[censored].mean()) if censored.any() else float("nan")
+        k_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(1.0 - p)))
+    ti = np.flatnonzero((f > after_ns) & ~lk)
     before_ns = None
-    k_need = 0
-    if k_cp is not None and after_ns is not None:
-        # completeness's one-sided Clopper-Pearson lower bound
-        upto = fs <= after_ns
-        p = 1.0 - _cp_upper(int((~leaked[upto]).sum()), int(upto.sum()), params.bound_alpha)
-        if p <= 0:
-            k_need = 0
-        else:
-            k_need = max(1, math.ceil(math.log(params.bound_alpha) / math.log(1.0 - p)))
-        ti = np.flatnonzero((f > after_ns) & ~lk)
-        if k_need and ti.size >= k_need:
-            before_ns = int(f[ti[k_need - 1]])
-        elif k_need:
-            note.append(
-                f"fewer than {k_need} not-leaked patients after the lower bound: no upper bound"
-            )
-    res["after"] = after_ns
-    res["before"] = before_ns
-    res["change_point_llr"] = llr
-    res["completeness"] = completeness
-    res["post_share"] = q
-    res["support_after"] = m_need if after_ns is not None and k_cp is not None else 0
-    res["support_before"] = k_need if before_ns is not None else 0
-    bound = before_ns if before_ns is not None else after_ns
-    res["n_late_leaked"] = int((lk & (f > bound)).sum()) if bound is not None else 0
-    res["n_breaks"] = n_breaks
-    res["horizon_method"] = method
-    res["note"] = "; ".join(note)
-    return res
+    if k_need and ti.size >= k_need:
+        before_ns = int(f[ti[k_need - 1]])
+    elif k_need:
+        note.append(
+            f"fewer than {k_need} not-leaked patients after the lower bound: no upper bound"
+        )
+    return before_ns, k_need
 
 
 def _lab_arrays(ctx: _Context) -> dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
@@ -236,6 +272,33 @@ def _lab_arrays(ctx: _Context) -> dict[str, tuple[pd.DataFrame, np.ndarray, np.n
         out[str(lab)] = (p, _ns(p["first_seen"]), leaked)
     ctx.arrays = out
     return out
+
+
+_WINDOW_COLS = [
+    "lab",
+    "n_patients",
+    "n_leaked",
+    "leaked_share",
+    "evidence_start",
+    "evidence_end",
+    "censor_until",
+    "n_censored",
+    "n_censored_leaked",
+    "after",
+    "before",
+    "width_h",
+    "after_leak_dates",
+    "completeness",
+    "extraction",
+    "change_point_llr",
+    "support_after",
+    "support_before",
+    "n_late_leaked",
+    "post_share",
+    "horizon_method",
+    "confidence",
+    "note",
+]
 
 
 def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
@@ -256,113 +319,13 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
     ``medium``: both bounds and ratio >= 5; ``low``: otherwise; ``none``: no
     lower bound), ``note``.
     """
-    cols = [
-        "lab",
-        "n_patients",
-        "n_leaked",
-        "leaked_share",
-        "evidence_start",
-        "evidence_end",
-        "censor_until",
-        "n_censored",
-        "n_censored_leaked",
-        "after",
-        "before",
-        "width_h",
-        "after_leak_dates",
-        "completeness",
-        "extraction",
-        "change_point_llr",
-        "support_after",
-        "support_before",
-        "n_late_leaked",
-        "post_share",
-        "horizon_method",
-        "confidence",
-        "note",
-    ]
     m = ctx.matches
     if m.empty:
-        return pd.DataFrame({c: [] for c in cols})
-    rows = []
+        return pd.DataFrame({c: [] for c in _WINDOW_COLS})
     spans = ctx.lab_span.set_index("lab")
     arrays = _lab_arrays(ctx)
-    for lab in sorted(arrays):
-        p, fs, leaked = arrays[lab]
-        start = spans.loc[lab, "evidence_start"]
-        end = spans.loc[lab, "evidence_end"]
-        censor_until = start + pd.Timedelta(days=params.censor_days)
-        censored = fs < censor_until.value
-        w = _window_one(fs, leaked, censored, params)
-        after = pd.Timestamp(w["after"], tz="UTC") if w["after"] is not None else pd.NaT
-        before = pd.Timestamp(w["before"], tz="UTC") if w["before"] is not None else pd.NaT
-        note = [w["note"]] if w["note"] else []
-        if int(censored.sum()):
-            note.append(
-                f"{int(censored.sum())} patients first seen before {censor_until.isoformat()} "
-                f"(first {params.censor_days:g} days of evidence) left out of the lower bound: "
-                "they may predate logging"
-            )
-        dates = m.loc[m["lab"] == lab, "date"].dropna()
-        after_dates = dates.max() if len(dates) else pd.NaT
-        if pd.notna(after_dates):
-            if pd.isna(before) or after_dates < before:
-                if pd.isna(after) or after_dates > after:
-                    after = after_dates
-                    note.append("lower bound raised to the leak's latest sample date")
-            else:
-                note.append(
-                    "the leak's latest sample date is after the upper bound: bounds in conflict"
-                )
-        completeness = w["completeness"]
-        if pd.isna(after):
-            conf = "none"
-        elif (
-            pd.notna(before)
-            and w["change_point_llr"] >= 20
-            and completeness >= 0.9
-            and w["post_share"] <= 0.5
-        ):
-            conf = "high"
-        elif pd.notna(before) and w["change_point_llr"] >= 5:
-            conf = "medium"
-        else:
-            conf = "low"
-        n_leaked = int(leaked.sum())
-        rows.append(
-            {
-                "lab": lab,
-                "n_patients": len(p),
-                "n_leaked": n_leaked,
-                "leaked_share": n_leaked / max(len(p), 1),
-                "evidence_start": start,
-                "evidence_end": end,
-                "censor_until": censor_until,
-                "n_censored": int(censored.sum()),
-                "n_censored_leaked": int((censored & leaked).sum()),
-                "after": after,
-                "before": before,
-                "width_h": (before - after).total_seconds() / 3600.0
-                if pd.notna(before) and pd.notna(after)
-                else np.nan,
-                "after_leak_dates": after_dates,
-                "completeness": completeness,
-                "extraction": (
-                    "full"
-                    if not math.isnan(completeness) and completeness >= params.full_completeness
-                    else "filtered"
-                ),
-                "change_point_llr": w["change_point_llr"],
-                "support_after": w["support_after"],
-                "support_before": w["support_before"],
-                "n_late_leaked": w["n_late_leaked"],
-                "post_share": w["post_share"],
-                "horizon_method": w["horizon_method"],
-                "confidence": conf,
-                "note": "; ".join(note),
-            }
-        )
-    out = pd.DataFrame(rows, columns=cols)
+    rows = [_window_row(lab, *arrays[lab], spans, m, params) for lab in sorted(arrays)]
+    out = pd.DataFrame(rows, columns=_WINDOW_COLS)
     for c in (
         "evidence_start",
         "evidence_end",
@@ -373,3 +336,89 @@ def _windows(ctx: _Context, params: AttributionParams) -> pd.DataFrame:
     ):
         out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
     return out
+
+
+def _window_row(
+    lab: str,
+    p: pd.DataFrame,
+    fs: np.ndarray,
+    leaked: np.ndarray,
+    spans: pd.DataFrame,
+    m: pd.DataFrame,
+    params: AttributionParams,
+) -> dict[str, Any]:
+    """One lab's row of :func:`_windows`."""
+    start = spans.loc[lab, "evidence_start"]
+    end = spans.loc[lab, "evidence_end"]
+    censor_until = start + pd.Timedelta(days=params.censor_days)
+    censored = fs < censor_until.value
+    w = _window_one(fs, leaked, censored, params)
+    after = pd.Timestamp(w["after"], tz="UTC") if w["after"] is not None else pd.NaT
+    before = pd.Timestamp(w["before"], tz="UTC") if w["before"] is not None else pd.NaT
+    note = [w["note"]] if w["note"] else []
+    if int(censored.sum()):
+        note.append(
+            f"{int(censored.sum())} patients first seen before {censor_until.isoformat()} "
+            f"(first {params.censor_days:g} days of evidence) left out of the lower bound: "
+            "they may predate logging"
+        )
+    dates = m.loc[m["lab"] == lab, "date"].dropna()
+    after_dates = dates.max() if len(dates) else pd.NaT
+    if pd.notna(after_dates):
+        if pd.isna(before) or after_dates < before:
+            if pd.isna(after) or after_dates > after:
+                after = after_dates
+                note.append("lower bound raised to the leak's latest sample date")
+        else:
+            note.append(
+                "the leak's latest sample date is after the upper bound: bounds in conflict"
+            )
+    completeness = w["completeness"]
+    n_leaked = int(leaked.sum())
+    return {
+        "lab": lab,
+        "n_patients": len(p),
+        "n_leaked": n_leaked,
+        "leaked_share": n_leaked / max(len(p), 1),
+        "evidence_start": start,
+        "evidence_end": end,
+        "censor_until": censor_until,
+        "n_censored": int(censored.sum()),
+        "n_censored_leaked": int((censored & leaked).sum()),
+        "after": after,
+        "before": before,
+        "width_h": (before - after).total_seconds() / 3600.0
+        if pd.notna(before) and pd.notna(after)
+        else np.nan,
+        "after_leak_dates": after_dates,
+        "completeness": completeness,
+        "extraction": (
+            "full"
+            if not math.isnan(completeness) and completeness >= params.full_completeness
+            else "filtered"
+        ),
+        "change_point_llr": w["change_point_llr"],
+        "support_after": w["support_after"],
+        "support_before": w["support_before"],
+        "n_late_leaked": w["n_late_leaked"],
+        "post_share": w["post_share"],
+        "horizon_method": w["horizon_method"],
+        "confidence": _confidence(after, before, w),
+        "note": "; ".join(note),
+    }
+
+
+def _confidence(after: pd.Timestamp, before: pd.Timestamp, w: dict[str, Any]) -> str:
+    """``high``, ``medium``, ``low`` or ``none`` (see :func:`_windows`)."""
+    if pd.isna(after):
+        return "none"
+    if (
+        pd.notna(before)
+        and w["change_point_llr"] >= 20
+        and w["completeness"] >= 0.9
+        and w["post_share"] <= 0.5
+    ):
+        return "high"
+    if pd.notna(before) and w["change_point_llr"] >= 5:
+        return "medium"
+    return "low"

@@ -4,9 +4,12 @@ or accounted for (see :func:`read_leak`)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +75,6 @@ def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
     """Read a small CSV (sep sniffed among ; , tab; UTF-8 or cp1252) as strings."""
     p = Path(path)
     text = _read_text(p, what)
-    import io
-
     sep = _sniff_sep(text)
     try:
         df = pd.read_csv(
@@ -114,8 +115,6 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     AttributionError
         The file cannot be read or has no header line.
     """
-    import csv
-
     p = Path(path)
     text = _read_text(p, "leak file")
     text = text.lstrip("\ufeff")
@@ -136,22 +135,7 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
         return pd.DataFrame({"_line": pd.Series([], dtype="int64")}), report
     report["blank"] = h
     sep = _sniff_sep(lines[h])
-    first = [c.strip() for c in next(csv.reader([lines[h]], delimiter=sep))]
-    if _is_header(first):
-        header, start = first, h + 1
-        report["header_line"] = h + 1
-    else:
-        # a bare list (no header): the first line is data, never silently eaten as a
-        # header; one column is the identifier, two are lab and identifier
-        header = ["id"] if len(first) == 1 else ["lab", "id"] if len(first) == 2 else None
-        if header is None:
-            raise AttributionError(
-                f"leak file {p}: line {h + 1} is not a header (no column name among "
-                f"{sorted(_ID_NAMES + _NIR_NAMES + _LAB_NAMES)}) and has {len(first)} "
-                "fields; add a header line"
-            )
-        start = h
-        report["headerless"] = True
+    header, start = _leak_header(lines[h], h, sep, p, report)
     n = len(header)
     rows: list[list[str]] = []
     kept: list[int] = []
@@ -178,6 +162,35 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     df.columns = header
     df["_line"] = np.asarray(kept, dtype=np.int64)
     return df, report
+
+
+def _leak_header(
+    line: str, h: int, sep: str, p: Path, report: dict[str, Any]
+) -> tuple[list[str], int]:
+    """Header of a leak file whose first non-blank line is ``line`` (0-based index
+    ``h``): its column names and the index of the first data line. Notes
+    ``header_line`` or ``headerless`` in ``report``.
+
+    Raises
+    ------
+    AttributionError
+        A first line that is no header and has more than two fields.
+    """
+    first = [c.strip() for c in next(csv.reader([line], delimiter=sep))]
+    if _is_header(first):
+        report["header_line"] = h + 1
+        return first, h + 1
+    # a bare list (no header): the first line is data, never silently eaten as a
+    # header; one column is the identifier, two are lab and identifier
+    header = ["id"] if len(first) == 1 else ["lab", "id"] if len(first) == 2 else None
+    if header is None:
+        raise AttributionError(
+            f"leak file {p}: line {h + 1} is not a header (no column name among "
+            f"{sorted(_ID_NAMES + _NIR_NAMES + _LAB_NAMES)}) and has {len(first)} "
+            "fields; add a header line"
+        )
+    report["headerless"] = True
+    return header, h
 
 
 def _is_header(fields: list[str]) -> bool:
@@ -333,6 +346,22 @@ def read_leak(
     """
     key = load_case_key(case_key, warn=False)
     aliases = dict(lab_aliases or {})
+    df, report, line_no = _leak_frame(source)
+    if df.empty:
+        out = _empty_leak()
+        out.attrs["leak_report"] = _finish_leak_report(report, 0, 0, 0, [], out, labs)
+        return out
+    rows = _leak_rows(df, report, line_no, aliases, id_column, lab_column, date_column, tz)
+    out = _pseudonymise_leak(rows, key, labs, aliases, patient_index, index_lab_column)
+    out.attrs["leak_report"] = _finish_leak_report(
+        report, rows.used, rows.n_ids, rows.n_dup, rows.empty_lines, out, labs
+    )
+    return out
+
+
+def _leak_frame(source: Any) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray]:
+    """The leak source as a table of strings, its reading report and each row's line
+    number (physical line of a file, else row number)."""
     report: dict[str, Any] = {
         "lines_read": None,
         "header_line": None,
@@ -353,10 +382,35 @@ def read_leak(
         line_no = df.pop("_line").to_numpy(dtype=np.int64)
     else:
         line_no = np.arange(1, len(df) + 1, dtype=np.int64)  # row number of a table
-    if df.empty:
-        out = _empty_leak()
-        out.attrs["leak_report"] = _finish_leak_report(report, 0, 0, 0, [], out, labs)
-        return out
+    return df, report, line_no
+
+
+@dataclass
+class _LeakRows:
+    """The leak's rows with an identifier, before pseudonymisation (raw values)."""
+
+    ids: pd.Series  # stripped identifiers
+    lab: pd.Series  # lab code (aliases applied), missing when not given
+    date: pd.Series  # sample date, UTC or NaT
+    kind: str  # ipp, nir or pseudonym
+    used: int  # rows with an identifier
+    n_ids: int  # distinct (lab, identifier) pairs
+    n_dup: int  # rows repeating an earlier pair
+    empty_lines: list[int]  # line numbers of rows without identifier
+
+
+def _leak_rows(
+    df: pd.DataFrame,
+    report: dict[str, Any],
+    line_no: np.ndarray,
+    aliases: Mapping[str, str],
+    id_column: str | None,
+    lab_column: str | None,
+    date_column: str | None,
+    tz: str,
+) -> _LeakRows:
+    """Find the identifier, lab and date columns; drop rows without identifier; count
+    duplicates; tell the identifiers' kind."""
     if report.get("headerless") and id_column is None and _looks_like_nir(df["id"]):
         df = df.rename(columns={"id": "nir"})  # a bare list of social security numbers
     nir_c = _pick(df.columns, _NIR_NAMES, None) if id_column is None else None
@@ -395,7 +449,19 @@ def read_leak(
         kind = "nir"
     else:
         kind = "ipp"
+    return _LeakRows(ids, lab, date, kind, int(keep.sum()), n_ids, n_dup, empty_lines)
 
+
+def _pseudonymise_leak(
+    rows: _LeakRows,
+    key: CaseKey,
+    labs: Iterable[str] | None,
+    aliases: Mapping[str, str],
+    patient_index: Any,
+    index_lab_column: str | None,
+) -> pd.DataFrame:
+    """The leak's rows keyed with the case key (:func:`read_leak`'s table)."""
+    ids, lab, date, kind = rows.ids, rows.lab, rows.date, rows.kind
     if kind != "pseudonym" and key.origin == "random":
         raise AttributionError(
             f"the leak holds raw identifiers ({kind}): pass case_key= (or set "
@@ -407,76 +473,98 @@ def read_leak(
             {"leak_id": ids, "lab": lab, "patient": ids, "lab_given": lab.notna(), "date": date}
         )
     elif kind == "nir":
-        if patient_index is None:
-            raise AttributionError(
-                "leak holds NIRs (social security numbers): pass patient_index= (the labs' "
-                "IPP;NIR files) to map them to patients"
-            )
-        index = _read_index(patient_index, key, aliases, index_lab_column)
-        nir_h = pseudonymise(key, pd.Series("NIR", index=ids.index), _normalise_nir(ids))
-        base = pd.DataFrame({"leak_id": nir_h, "lab_leak": lab, "date": date})
-        m = base.merge(index, left_on="leak_id", right_on="nir_h", how="left")
-        m = m[m["lab_leak"].isna() | m["lab"].isna() | (m["lab_leak"] == m["lab"])]
-        out = pd.DataFrame(
-            {
-                "leak_id": m["leak_id"],
-                "lab": m["lab"].fillna(m["lab_leak"]),
-                "patient": m["patient"],
-                "lab_given": m["lab_leak"].notna(),
-                "date": m["date"],
-            }
-        )
-        # a NIR whose lab-given row was filtered out still needs a (never-seen) row
-        missing = ~base["leak_id"].isin(out["leak_id"])
-        if missing.any():
-            extra = base[missing].rename(columns={"lab_leak": "lab"})
-            extra = extra.assign(patient=pd.NA, lab_given=extra["lab"].notna())
-            out = pd.concat([out, extra[list(out.columns)]], ignore_index=True)
+        out = _nir_rows(ids, lab, date, key, aliases, patient_index, index_lab_column)
     else:
-        with_lab = lab.notna()
-        parts = []
-        if with_lab.any():
-            p = pseudonymise(key, lab[with_lab], ids[with_lab])
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "leak_id": p,
-                        "lab": lab[with_lab],
-                        "patient": p,
-                        "lab_given": True,
-                        "date": date[with_lab],
-                    }
-                )
-            )
-        if (~with_lab).any():
-            if labs is None:
-                raise AttributionError(
-                    "leak holds IPPs without a lab column: pass labs= (the evidence's lab "
-                    "codes) so each IPP is tried in every lab, or add a lab column"
-                )
-            lab_list = sorted({str(x) for x in labs})
-            nolab = ids[~with_lab]
-            lid = pseudonymise(key, pd.Series("*", index=nolab.index), nolab)
-            n = len(nolab)
-            rep_ids = pd.Series(np.repeat(nolab.to_numpy(dtype=object), len(lab_list)))
-            rep_labs = pd.Series(np.tile(np.array(lab_list, dtype=object), n))
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "leak_id": np.repeat(lid.to_numpy(dtype=object), len(lab_list)),
-                        "lab": rep_labs,
-                        "patient": pseudonymise(key, rep_labs, rep_ids).to_numpy(dtype=object),
-                        "lab_given": False,
-                        "date": np.repeat(date[~with_lab].to_numpy(), len(lab_list)),
-                    }
-                )
-            )
-        out = pd.concat(parts, ignore_index=True)
+        out = _ipp_rows(ids, lab, date, key, labs)
     out["id_kind"] = kind
-    out = _coerce_leak(out)
-    out.attrs["leak_report"] = _finish_leak_report(
-        report, int(keep.sum()), n_ids, n_dup, empty_lines, out, labs
+    return _coerce_leak(out)
+
+
+def _nir_rows(
+    ids: pd.Series,
+    lab: pd.Series,
+    date: pd.Series,
+    key: CaseKey,
+    aliases: Mapping[str, str],
+    patient_index: Any,
+    index_lab_column: str | None,
+) -> pd.DataFrame:
+    """NIRs mapped to patients through the labs' patient indexes (keyed on read)."""
+    if patient_index is None:
+        raise AttributionError(
+            "leak holds NIRs (social security numbers): pass patient_index= (the labs' "
+            "IPP;NIR files) to map them to patients"
+        )
+    index = _read_index(patient_index, key, aliases, index_lab_column)
+    nir_h = pseudonymise(key, pd.Series("NIR", index=ids.index), _normalise_nir(ids))
+    base = pd.DataFrame({"leak_id": nir_h, "lab_leak": lab, "date": date})
+    m = base.merge(index, left_on="leak_id", right_on="nir_h", how="left")
+    m = m[m["lab_leak"].isna() | m["lab"].isna() | (m["lab_leak"] == m["lab"])]
+    out = pd.DataFrame(
+        {
+            "leak_id": m["leak_id"],
+            "lab": m["lab"].fillna(m["lab_leak"]),
+            "patient": m["patient"],
+            "lab_given": m["lab_leak"].notna(),
+            "date": m["date"],
+        }
     )
+    # a NIR whose lab-given row was filtered out still needs a (never-seen) row
+    missing = ~base["leak_id"].isin(out["leak_id"])
+    if missing.any():
+        extra = base[missing].rename(columns={"lab_leak": "lab"})
+        extra = extra.assign(patient=pd.NA, lab_given=extra["lab"].notna())
+        out = pd.concat([out, extra[list(out.columns)]], ignore_index=True)
+    return out
+
+
+def _ipp_rows(
+    ids: pd.Series,
+    lab: pd.Series,
+    date: pd.Series,
+    key: CaseKey,
+    labs: Iterable[str] | None,
+) -> pd.DataFrame:
+    """IPPs keyed with their lab; a lab-less IPP once per lab of the evidence."""
+    with_lab = lab.notna()
+    parts = []
+    if with_lab.any():
+        p = pseudonymise(key, lab[with_lab], ids[with_lab])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "leak_id": p,
+                    "lab": lab[with_lab],
+                    "patient": p,
+                    "lab_given": True,
+                    "date": date[with_lab],
+                }
+            )
+        )
+    if (~with_lab).any():
+        if labs is None:
+            raise AttributionError(
+                "leak holds IPPs without a lab column: pass labs= (the evidence's lab "
+                "codes) so each IPP is tried in every lab, or add a lab column"
+            )
+        lab_list = sorted({str(x) for x in labs})
+        nolab = ids[~with_lab]
+        lid = pseudonymise(key, pd.Series("*", index=nolab.index), nolab)
+        n = len(nolab)
+        rep_ids = pd.Series(np.repeat(nolab.to_numpy(dtype=object), len(lab_list)))
+        rep_labs = pd.Series(np.tile(np.array(lab_list, dtype=object), n))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "leak_id": np.repeat(lid.to_numpy(dtype=object), len(lab_list)),
+                    "lab": rep_labs,
+                    "patient": pseudonymise(key, rep_labs, rep_ids).to_numpy(dtype=object),
+                    "lab_given": False,
+                    "date": np.repeat(date[~with_lab].to_numpy(), len(lab_list)),
+                }
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
     return out
 
 
