@@ -1,8 +1,29 @@
-"""Classifying addresses into networks: ``local``, ``lab``, ``vendor``, ``other``, ``unknown``.
+"""One classifier of addresses for every stage: :class:`NetworkMap`.
 
-Two classifiers live here for now, moved unchanged from the stages that used them:
-:class:`_Networks` (attribution) and :func:`_net_class` (features). Nothing here
-imports a stage.
+:meth:`NetworkMap.classify` places an address seen at a lab in one of
+:data:`NETWORK_CLASSES`:
+
+``local``
+    A missing or empty address (also ``-``), ``localhost``, a loopback or the
+    unspecified address (``0.0.0.0``, ``::``): a job on the server itself.
+``vendor``
+    In one of the vendor's blocks.
+``lab``
+    In one of the blocks that apply to every lab, or in one of that lab's own
+    blocks (per-lab blocks *add* to the common ones; with no lab given, every lab's
+    blocks count).
+``other``
+    An address outside those blocks, when lab blocks are configured for that lab.
+``unknown``
+    A host name that is not an address, or any non-local address when no lab
+    block is configured for that lab: without configured networks nothing can be
+    placed, so nothing is called outside (the RFC 1918 guess is gone: private
+    addresses are not the lab's by default).
+
+An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) is read as the IPv4 address; a
+zone index (``fe80::1%eth0``) is ignored. This module imports no stage: the stages
+receive a :class:`NetworkMap` built from the case's facts
+(:meth:`NetworkMap.from_case`, the case file's ``[networks]`` section).
 """
 
 from __future__ import annotations
@@ -10,123 +31,187 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
 
-_NET_PRIORITY = ("other", "vendor", "unknown", "lab", "local")
+__all__ = ["NETWORK_CLASSES", "NetworkMap", "parse_networks"]
+
+#: The classes :meth:`NetworkMap.classify` returns.
+NETWORK_CLASSES: tuple[str, ...] = ("local", "lab", "vendor", "other", "unknown")
+
+#: Most external first: the class of a set of addresses (a session) is the first of
+#: these that one of them has.
+_NET_PRIORITY: tuple[str, ...] = ("other", "vendor", "unknown", "lab", "local")
+
+#: Written in place of an address by logs for "none" or "this machine".
+_LOCAL_WORDS = frozenset({"", "-", "localhost"})
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def _parse_nets(cidrs: Iterable[str]) -> list[ipaddress._BaseNetwork]:
-    nets = []
-    if isinstance(cidrs, str):  # one block given bare
+def parse_networks(cidrs: str | Iterable[str], where: str = "network") -> tuple[_Network, ...]:
+    """CIDR blocks, checked (host bits allowed: ``10.1.2.3/8`` is ``10.0.0.0/8``).
+
+    Parameters
+    ----------
+    cidrs : str or iterable of str
+        One block given bare, or several.
+    where : str
+        What the blocks are (named in the error).
+
+    Raises
+    ------
+    ParameterError
+        A value that is not a CIDR block (the message names it and the fix).
+    """
+    if isinstance(cidrs, str):
         cidrs = [cidrs]
+    out = []
     for c in cidrs:
         try:
-            nets.append(ipaddress.ip_network(str(c).strip(), strict=False))
+            out.append(ipaddress.ip_network(str(c).strip(), strict=False))
         except ValueError as exc:
-            raise ParameterError(f"network {c!r} is not a CIDR block: {exc}") from exc
-    return nets
+            raise ParameterError(
+                f"{where} {c!r} is not a CIDR block (write it like '10.20.0.0/16'): {exc}"
+            ) from exc
+    return tuple(out)
 
 
-class _Networks:
-    """Classifies addresses: ``local``, ``lab``, ``vendor``, ``other``, ``unknown``."""
+def _missing(x: object) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def _address(s: str) -> _Address | None:
+    """The address written ``s`` (zone index dropped, IPv4-mapped read as IPv4), or
+    None for a host name."""
+    try:
+        a = ipaddress.ip_address(s.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+        return a.ipv4_mapped
+    return a
+
+
+def _within(a: _Address, nets: Sequence[_Network]) -> bool:
+    return any(a.version == n.version and a in n for n in nets)
+
+
+class NetworkMap:
+    """The case's networks and the one address classifier of the package.
+
+    Parameters
+    ----------
+    lab : iterable of str
+        CIDR blocks that apply to every lab.
+    vendor : iterable of str
+        CIDR blocks of the vendor (remote maintenance, FTP server side).
+    by_lab : mapping of str to iterable of str
+        Extra blocks of one lab, by lab code (added to ``lab`` for that lab).
+
+    Raises
+    ------
+    ParameterError
+        A block that is not CIDR.
+
+    Examples
+    --------
+    >>> nm = NetworkMap(lab=["10.0.0.0/8"], vendor=["198.51.100.0/24"])
+    >>> [nm.classify(a, "L01") for a in (None, "10.1.2.3", "198.51.100.7", "8.8.8.8", "pc-12")]
+    ['local', 'lab', 'vendor', 'other', 'unknown']
+    >>> NetworkMap().classify("8.8.8.8", "L01")
+    'unknown'
+    """
 
     def __init__(
         self,
-        lab_networks: Mapping[str, Sequence[str]] | Sequence[str],
-        vendor_networks: Sequence[str],
+        lab: Iterable[str] = (),
+        vendor: Iterable[str] = (),
+        by_lab: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
-        ln = lab_networks
-        if isinstance(ln, Mapping):
-            self.per_lab = {str(k): _parse_nets(v) for k, v in ln.items()}
-            self.all_lab = [n for v in self.per_lab.values() for n in v]
-        else:
-            self.per_lab = {}
-            self.all_lab = _parse_nets(ln)
-        self.vendor = _parse_nets(vendor_networks)
-        self.configured = bool(self.all_lab)
-        self._cache: dict[tuple[str, str], str] = {}
+        self.lab = parse_networks(lab, "lab network")
+        self.vendor = parse_networks(vendor, "vendor network")
+        per = {str(k): parse_networks(v, f"network of lab {k}") for k, v in (by_lab or {}).items()}
+        self.by_lab: dict[str, tuple[_Network, ...]] = dict(sorted(per.items()))
+        self._all_lab = self.lab + tuple(n for v in self.by_lab.values() for n in v)
+        self._cache: dict[tuple[str, str | None], str] = {}
 
-    def classify(self, ip: object, lab: str | None = None) -> str:
-        if ip is None or ip is pd.NA or (isinstance(ip, float) and math.isnan(ip)):
+    def __repr__(self) -> str:
+        by_lab = {k: [str(n) for n in v] for k, v in self.by_lab.items()}
+        return (
+            f"NetworkMap(lab={[str(n) for n in self.lab]}, "
+            f"vendor={[str(n) for n in self.vendor]}, by_lab={by_lab})"
+        )
+
+    @classmethod
+    def from_case(cls, case: Any) -> NetworkMap:
+        """The networks of a case (:class:`labforensics.case.Case`: its ``[networks]``
+        section's ``lab`` and ``vendor`` blocks)."""
+        return cls(lab=case.lab_networks, vendor=case.vendor_networks)
+
+    @property
+    def configured(self) -> bool:
+        """Whether any lab block is given (for some lab or for all)."""
+        return bool(self._all_lab)
+
+    def lab_blocks(self, lab: str | None) -> tuple[_Network, ...]:
+        """Blocks of ``lab``'s network: the common ones plus its own (every lab's when
+        ``lab`` is None)."""
+        if lab is None:
+            return self._all_lab
+        return self.lab + self.by_lab.get(str(lab), ())
+
+    def classify(self, address: object, lab: str | None = None) -> str:
+        """Class of one address seen at ``lab`` (see the module doc); cached per pair."""
+        if _missing(address):
             return "local"
-        s = str(ip).strip()
-        ck = (s, lab or "")
-        if ck in self._cache:
-            return self._cache[ck]
-        res = self._classify(s, lab)
-        self._cache[ck] = res
-        return res
+        s = str(address).strip()
+        key = (s, None if lab is None else str(lab))
+        if key not in self._cache:
+            self._cache[key] = self._classify(s, key[1])
+        return self._cache[key]
 
     def _classify(self, s: str, lab: str | None) -> str:
-        if s in ("", "-", "localhost"):
+        if s.lower() in _LOCAL_WORDS:
             return "local"
-        try:
-            a = ipaddress.ip_address(s.split("%")[0])
-        except ValueError:
+        a = _address(s)
+        if a is None:
             return "unknown"
         if a.is_loopback or a.is_unspecified:
             return "local"
-        if any(a in n for n in self.vendor):
+        if _within(a, self.vendor):
             return "vendor"
-        nets = self.per_lab.get(lab, self.all_lab) if lab is not None else self.all_lab
-        if any(a in n for n in nets):
+        nets = self.lab_blocks(lab)
+        if _within(a, nets):
             return "lab"
-        if not self.configured and a.is_private:
-            return "lab"
-        return "other"
+        return "other" if nets else "unknown"
 
-    def session_class(self, ips: Iterable[object], lab: str | None) -> str:
-        classes = {self.classify(i, lab) for i in ips} or {"local"}
-        for c in _NET_PRIORITY:
-            if c in classes:
-                return c
-        return "local"
+    def classify_many(self, addresses: pd.Series, labs: pd.Series | None = None) -> pd.Series:
+        """Class of each address (string Series, same index), computed once per
+        distinct (address, lab) pair."""
+        pairs = pd.DataFrame(
+            {
+                "a": addresses.astype("object").to_numpy(),
+                "lab": labs.astype("object").to_numpy() if labs is not None else None,
+            }
+        )
+        if pairs.empty:
+            return pd.Series([], index=addresses.index, dtype="string")
+        codes = pairs.groupby(["a", "lab"], sort=False, dropna=False).ngroup().to_numpy()
+        first = np.unique(codes, return_index=True)[1]  # one row per distinct pair
+        a, lab = pairs["a"].to_numpy()[first], pairs["lab"].to_numpy()[first]
+        cls = np.array(
+            [self.classify(x, None if _missing(y) else y) for x, y in zip(a, lab, strict=True)],
+            dtype=object,
+        )
+        return pd.Series(cls[codes], index=addresses.index, dtype="string")
 
-
-def _net(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    try:
-        return ipaddress.ip_network(cidr, strict=False)
-    except ValueError as exc:
-        raise ParameterError(
-            f"network {cidr!r} is not a CIDR block (write it like '10.20.0.0/16'): {exc}"
-        ) from exc
-
-
-def _net_class(
-    ips: pd.Series,
-    labs: pd.Series,
-    lab_networks: Sequence[str],
-    vendor_networks: Sequence[str],
-    lab_networks_by_lab: Mapping[str, Sequence[str]],
-) -> pd.Series:
-    """Network class per row (``lab``, ``vendor``, ``other``), vectorized over distinct pairs."""
-    lab_nets = [_net(c) for c in lab_networks]
-    vendor_nets = [_net(c) for c in vendor_networks]
-    by_lab = {k: [_net(c) for c in v] for k, v in lab_networks_by_lab.items()}
-    pairs = pd.DataFrame({"ip": ips.astype("object"), "lab": labs.astype("object")})
-    uniq = pairs.drop_duplicates()
-    out = []
-    for ip, lab in zip(uniq["ip"], uniq["lab"], strict=True):  # one per distinct (ip, lab)
-        if ip is None or ip is pd.NA or (isinstance(ip, float) and np.isnan(ip)) or ip == "":
-            out.append("lab")
-            continue
-        try:
-            addr = ipaddress.ip_address(str(ip).strip())
-        except ValueError:
-            out.append("other")
-            continue
-        if addr.is_loopback:
-            out.append("lab")
-        elif any(addr in n for n in vendor_nets if n.version == addr.version):
-            out.append("vendor")
-        elif any(addr in n for n in (*lab_nets, *by_lab.get(lab, ())) if n.version == addr.version):
-            out.append("lab")
-        else:
-            out.append("other")
-    uniq = uniq.assign(net=out)
-    merged = pairs.merge(uniq, on=["ip", "lab"], how="left", sort=False)
-    return pd.Series(merged["net"].to_numpy(), index=ips.index)
+    def session_class(self, addresses: Iterable[object], lab: str | None) -> str:
+        """Class of a set of addresses: the most external (:data:`_NET_PRIORITY`)."""
+        classes = {self.classify(x, lab) for x in addresses} or {"local"}
+        return next(c for c in _NET_PRIORITY if c in classes)

@@ -73,8 +73,10 @@ Method, in the order the code runs it
    candidate carries its evidence rows (``source_file:source_line`` of its
    export/extraction events) and the output files its free text names.
 4. **Pathways**: candidates grouped by (hypothesis, account kind, account,
-   role, module, network); network from ``lab_networks``/``vendor_networks``
-   (``lab``, ``vendor``, ``local``, ``other``, ``unknown`` for host names).
+   role, module, network); network from the case's
+   :class:`~labforensics.networks.NetworkMap` (``lab``, ``vendor``, ``local``,
+   ``other``, ``unknown`` for host names, and for every address when no lab
+   network is given).
    Per pathway: labs, leaked patients explained and share, first/last, span,
    and a signature line (one account at many labs in a short span; a single
    account at one lab). Without a leak, pathways are ranked by *anomalous
@@ -85,7 +87,8 @@ Method, in the order the code runs it
    after it (``transfer_skew_h`` of clock skew allowed) and to every later
    download; downloads that are anonymous (mode ``a`` or user ``anonymous``/
    ``ftp``) or come from outside the lab and vendor networks (a host name that
-   is not an address cannot be placed and counts as outside) are flagged
+   is not an address cannot be placed and counts as outside when the lab
+   networks are given; without them no address is outside) are flagged
    ``external_fetch``, with their addresses.
 6. **Hypotheses and verdict** (:data:`VERDICT_RULE`, :data:`STRENGTH_SCALE`).
    A candidate is ``external`` after a burst of >= ``failed_burst`` failed
@@ -131,6 +134,7 @@ import pandas as pd
 
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
 from ..leak.reader import read_leak
+from ..networks import NetworkMap
 from ..privacy import CaseKey
 from .context import _Context, _prepare
 from .params import AttributionParams
@@ -223,6 +227,10 @@ class Attribution:
         Leak totals (identifiers, found, never seen, found in several labs,
         explained) and notes on what was assumed.
     params : AttributionParams
+    networks : NetworkMap, optional
+        The case's networks (:meth:`labforensics.networks.NetworkMap.from_case`);
+        when None, built from ``params.lab_networks`` and ``vendor_networks`` (none
+        by default: every non-local address ``unknown``, never outside).
     leak_report : dict or None
         How the leak was read (None without a leak): every line of a leak file used
         or accounted for (blank, malformed, empty identifier, with line numbers and
@@ -359,6 +367,7 @@ def attribute(
     transfers: Any = None,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
     params: AttributionParams = AttributionParams(),  # noqa: B008 (frozen dataclass)
+    networks: NetworkMap | None = None,
 ) -> Attribution:
     """Attribute a leak to pathways, hypotheses and a verdict.
 
@@ -396,7 +405,7 @@ def attribute(
     AttributionError
         The leak, patient index or transfers cannot be read.
     """
-    ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params)
+    ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, networks)
     run = _analyse(ctx, params)
     stab = (
         _stability(ctx, params, run)

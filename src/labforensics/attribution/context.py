@@ -4,7 +4,7 @@ links, gathered in one :class:`_Context` reused by every (stability) run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import SchemaError
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
-from ..networks import _NET_PRIORITY, _Networks
+from ..networks import _NET_PRIORITY, NetworkMap
 from ..privacy import load_case_key
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
@@ -61,7 +61,7 @@ class _Context:
     notes: list[str]
     touched: pd.Series  # session_id -> leaked patients the session's own events name
     leak_ids_by_lab: pd.Series  # lab -> leaked identifiers the leak attributes to it
-    nets: _Networks | None = None
+    nets: NetworkMap | None = None
     arrays: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]] | None = None  # cache
     leak_report: dict[str, Any] | None = None  # how the leak was read (read_leak)
 
@@ -140,7 +140,7 @@ def _session_features(
     lab: pd.Series,
     outb: pd.DataFrame,
     ss: pd.DataFrame,
-    nets: _Networks,
+    nets: NetworkMap,
 ) -> pd.DataFrame:
     """Add ``module``, ``network``, ``new_source``, ``evidence``, ``n_evidence_rows`` and
     ``output_files`` to the exporting sessions (vectorized; one pass for all runs)."""
@@ -212,7 +212,7 @@ def _pathway_days(ob: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
 
 
 def _session_network(
-    ob: pd.DataFrame, has_ip: pd.Series, out: pd.DataFrame, nets: _Networks
+    ob: pd.DataFrame, has_ip: pd.Series, out: pd.DataFrame, nets: NetworkMap
 ) -> pd.Series:
     """Network of each session: of its outbound events' addresses (the most external
     class wins), else of the session's addresses."""
@@ -288,11 +288,12 @@ def _prepare(
     transfers: Any,
     case_key: Any,
     params: AttributionParams,
+    networks: NetworkMap | None = None,
 ) -> _Context:
     """Everything the analysis needs that does not depend on its thresholds."""
     _check(events, _EVENT_NEED, "event")
     _check(sessions, _SESSION_NEED, "session")
-    nets = _Networks(params.lab_networks, params.vendor_networks)
+    nets = networks if networks is not None else _networks_from_params(params)
     notes = _network_notes(nets)
     ts, lab, span, has_p, patients = _first_seen(events)
     ss, n_scores = _prepare_sessions(sessions, scores, notes)
@@ -330,13 +331,23 @@ def _prepare(
     return ctx
 
 
-def _network_notes(nets: _Networks) -> list[str]:
+def _networks_from_params(params: AttributionParams) -> NetworkMap:
+    """The networks of ``params.lab_networks``/``vendor_networks``: kept until the
+    pipeline passes the case's :class:`NetworkMap` to :func:`attribute`."""
+    ln = params.lab_networks
+    if isinstance(ln, Mapping):
+        return NetworkMap(vendor=params.vendor_networks, by_lab=ln)
+    return NetworkMap(lab=ln, vendor=params.vendor_networks)
+
+
+def _network_notes(nets: NetworkMap) -> list[str]:
     """Notes on the networks that were not configured."""
     notes: list[str] = []
     if not nets.configured:
         notes.append(
-            "lab_networks not configured: private (RFC 1918/ULA) addresses count as lab "
-            "addresses, public ones as outside"
+            "lab networks not given (case file [networks] lab): every address other than "
+            "the server's own is unknown, neither lab nor outside, so no session is called "
+            "external for its address"
         )
     if not nets.vendor:
         notes.append(
@@ -516,7 +527,7 @@ def _match_leak(
 def _transfer_links(
     transfers: Any,
     outb: pd.DataFrame,
-    nets: _Networks,
+    nets: NetworkMap,
     params: AttributionParams,
     notes: list[str],
 ) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AttributionError
-from ..networks import _Networks
+from ..networks import NetworkMap
 from .params import AttributionParams
 
 _FILE_RE = re.compile(
@@ -62,7 +62,7 @@ def _read_transfers_arg(transfers: Any, params: AttributionParams) -> pd.DataFra
 
 
 def _link_transfers(
-    outb: pd.DataFrame, tr: pd.DataFrame | None, nets: _Networks, params: AttributionParams
+    outb: pd.DataFrame, tr: pd.DataFrame | None, nets: NetworkMap, params: AttributionParams
 ) -> pd.DataFrame:
     cols = [
         "session_id",
@@ -103,7 +103,10 @@ def _link_transfers(
     anon = (m["access_mode"].astype(str).str.lower() == "a") | m["user"].astype(
         str
     ).str.lower().isin(["anonymous", "ftp"])
-    network = [nets.classify(h) for h in m["remote_host"].astype(object)]
+    network = nets.classify_many(m["remote_host"])
+    # a host name cannot be placed: outside when the networks are given, else unknown
+    # like every address (no network is configured, so nothing is called outside)
+    outside = (network == "other") | ((network == "unknown") & nets.configured)
     out = pd.DataFrame(
         {
             "session_id": m["session_id"].astype("string"),
@@ -116,13 +119,13 @@ def _link_transfers(
             "delay_h": (m["ts_t"] - m["ts"]).dt.total_seconds() / 3600.0,
             "direction": direction.astype("string"),
             "remote_host": m["remote_host"].astype("string"),
-            "network": pd.Series(network, index=m.index, dtype="string"),
+            "network": network,
             "access_mode": m["access_mode"].astype("string"),
             "user": m["user"].astype("string"),
             "bytes": pd.to_numeric(m["bytes"], errors="coerce").astype("Int64"),
             "completion": m["completion"].astype("string"),
             "anonymous": anon.to_numpy(),
-            "outside": np.array([n in ("other", "unknown") for n in network], dtype=bool),
+            "outside": outside.to_numpy(dtype=bool),
             "source_file": m["source_file"].astype("string"),
             "source_line": pd.to_numeric(m["source_line"], errors="coerce").astype("Int64"),
         }

@@ -66,8 +66,10 @@ class AttributionParams:
     full_completeness : float, default 0.95
         Completeness at or above which an extraction is called ``full``.
     lab_networks : mapping of str to sequence of str, or sequence of str
-        CIDR blocks of the labs: one list for all labs, or per lab code. When
-        empty, private (RFC 1918 / ULA) addresses count as lab addresses.
+        CIDR blocks of the labs: one list for all labs, or per lab code. A case
+        fact kept here only until the pipeline passes ``attribute(..., networks=)``
+        (used only when ``networks`` is not given). When empty, every non-local
+        address is ``unknown`` (no RFC 1918 guess).
     vendor_networks : sequence of str
         CIDR blocks of the vendor (remote maintenance, FTP server side).
     lab_aliases : mapping of str to str

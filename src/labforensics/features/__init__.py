@@ -33,7 +33,10 @@ time
 context
     ``kind_*`` (account kind one-hot), ``role_*`` (role one-hot), ``module_*``
     (share of the session's events in each module), ``net_lab``, ``net_vendor``,
-    ``net_other`` (share of the session's events from each network class).
+    ``net_other`` (share of the session's events from each network class of
+    :class:`~labforensics.networks.NetworkMap`; ``local`` (the server's own jobs)
+    and ``unknown`` addresses count in none, so without configured networks the
+    three are 0: no network signal).
 first seen
     ``new_src_ip``, ``new_host``, ``new_module``, ``new_action``: the unit holds
     the first appearance of that value in the account's history, once the lab's
@@ -80,7 +83,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SchemaError
-from ..networks import _net_class
+from ..networks import NetworkMap
 from ..schema import ACCOUNT_KINDS, SESSION_DTYPES, STRING
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
@@ -168,7 +171,11 @@ def _onehot(values: pd.Series, prefix: str, known: Sequence[str]) -> pd.DataFram
 
 
 def build_features(
-    events: pd.DataFrame, sessions: pd.DataFrame, params: FeatureParams | None = None
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: FeatureParams | None = None,
+    *,
+    networks: NetworkMap | None = None,
 ) -> Features:
     """Build the session, account-day and account-month feature tables.
 
@@ -183,7 +190,11 @@ def build_features(
         than ``session_id``, ``lab``, ``account``, ``start``, ``end`` default to 0
         or missing when absent.
     params : FeatureParams, optional
-        Time zone, night hours, networks, baseline sizes.
+        Time zone, night hours, baseline sizes.
+    networks : NetworkMap, optional
+        The case's networks (:meth:`labforensics.networks.NetworkMap.from_case`);
+        when None, built from ``params.lab_networks``, ``vendor_networks`` and
+        ``lab_networks_by_lab`` (none by default: every address ``unknown``).
 
     Returns
     -------
@@ -296,17 +307,11 @@ def build_features(
         ),
         _onehot(role, "role", KNOWN_ROLES),
     ]
-    net = (
-        _net_class(
-            ev["src_ip"],
-            ev["lab"],
-            params.lab_networks,
-            params.vendor_networks,
-            params.lab_networks_by_lab,
-        ).to_numpy()
-        if len(ev)
-        else np.zeros(0)
-    )
+    if networks is None:  # until the pipeline passes the case's NetworkMap
+        networks = NetworkMap(
+            params.lab_networks, params.vendor_networks, params.lab_networks_by_lab
+        )
+    net = networks.classify_many(ev["src_ip"], ev["lab"]).to_numpy(dtype=object)
     for cls in ("lab", "vendor", "other"):
         v[f"net_{cls}"] = per_session((net == cls).astype("float64"), "mean")
     mod_code, mod_uniq = pd.factorize(ev["module"])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..errors import ParameterError
-from ..networks import _net
+from ..networks import parse_networks
 
 
 @dataclass(frozen=True)
@@ -22,10 +22,14 @@ class FeatureParams:
     night : tuple[int, int]
         Night as local hours ``(start, end)``: 21 to 6 means 21:00-05:59.
     lab_networks, vendor_networks : tuple[str, ...]
-        CIDR blocks of the labs' and of the vendor's networks (case parameters).
-        Empty and loopback addresses are local batch jobs, counted as lab network.
+        CIDR blocks of the labs' and of the vendor's networks. Case facts kept here
+        only until the pipeline passes ``build_features(..., networks=)`` (a
+        :class:`~labforensics.networks.NetworkMap` built from the case); used only
+        when ``networks`` is not given. Default: none (no RFC 1918 guess), so
+        every non-local address is ``unknown`` and the ``net_*`` features are 0.
     lab_networks_by_lab : Mapping[str, tuple[str, ...]]
-        Extra CIDR blocks of one lab's network, by lab code.
+        Extra CIDR blocks of one lab's network, by lab code (added to
+        ``lab_networks`` for that lab); same status as ``lab_networks``.
     min_history : int
         Least number of units in a group for a baseline (own or peer) to be used.
     warmup : pandas.Timedelta
@@ -36,7 +40,7 @@ class FeatureParams:
 
     tz: str = "Europe/Paris"
     night: tuple[int, int] = (21, 6)
-    lab_networks: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    lab_networks: tuple[str, ...] = ()
     vendor_networks: tuple[str, ...] = ()
     lab_networks_by_lab: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     min_history: int = 5
@@ -48,8 +52,6 @@ class FeatureParams:
             raise ParameterError(f"FeatureParams.night={self.night}: hours must be 0-23")
         if self.min_history < 2:
             raise ParameterError("FeatureParams.min_history must be >= 2 (a median needs data)")
-        for cidr in (*self.lab_networks, *self.vendor_networks):
-            _net(cidr)
+        parse_networks((*self.lab_networks, *self.vendor_networks))
         for nets in self.lab_networks_by_lab.values():
-            for cidr in nets:
-                _net(cidr)
+            parse_networks(nets)
