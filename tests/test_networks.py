@@ -149,3 +149,16 @@ def test_no_ipaddress_membership_test_outside_networks_module():
         offenders += [f"{p.relative_to(src)}: {r.pattern}" for r in _MEMBERSHIP if r.search(text)]
     # every address is placed by NetworkMap; ingest may only parse addresses
     assert offenders == []
+
+
+def test_networks_module_imports_no_stage():
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "labforensics" / "networks.py"
+    tree = ast.parse(src.read_text(encoding="utf-8"))
+    mods = {
+        ("." * n.level) + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+    }
+    mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    # built from the case's facts: no import of a stage (no cycle back into networks)
+    assert not {m for m in mods if "attribution" in m or "features" in m or "case" in m}

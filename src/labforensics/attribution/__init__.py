@@ -135,6 +135,7 @@ import pandas as pd
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
 from ..leak.reader import read_leak
 from ..networks import NetworkMap
+from ..outputs import json_safe
 from ..privacy import CaseKey
 from .context import _Context, _prepare
 from .params import AttributionParams
@@ -267,8 +268,6 @@ class Attribution:
         missing values ``None``; serialise with ``json.dumps(..., sort_keys=True)``.
         Holds pseudonyms only, never a raw identifier.
         """
-        from ..outputs import json_safe
-
         p = self.params
         params = {
             k: (
