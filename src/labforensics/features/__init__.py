@@ -211,7 +211,6 @@ def build_features(
     params = params or FeatureParams()
     _check_sessions(sessions)
     ss = sessions.reset_index(drop=True)
-    tz = params.tz
     start = pd.to_datetime(ss["start"], utc=True)
     end = pd.to_datetime(ss["end"], utc=True)
     lab = ss["lab"].astype(STRING)
@@ -222,7 +221,61 @@ def build_features(
         .astype("object")
         .fillna("unknown")
     )
+    v = _volume(ss, start, end)
+    ev = _session_events(events, ss)
+    per = _PerSession(ev, ss)
+    _queries_and_patients(v, ev, ss, per, lab, end, params)
+    loc = _local(start, params.tz)
+    v.update(_time_features(loc, lab, account, params))
+    v.update(_network_shares(ev, per, networks, params))
+    mod_code, mod_uniq = pd.factorize(ev["module"])
+    onehots = [
+        pd.DataFrame(
+            {f"kind_{k}": (kind == k).astype("float64") for k in ACCOUNT_KINDS}, index=ss.index
+        ),
+        _onehot(role, "role", KNOWN_ROLES),
+        _module_shares(per, mod_code, mod_uniq, len(ev), ss.index),
+    ]
+    v.update(_first_use(ev, per, params))
+    main_module = _main_module(per.ecode, mod_code, mod_uniq, ss)
+    for c in ("failed_logins_before", "failed_login_src_ips", "concurrent_sessions"):
+        v[c] = _col(ss, c)
 
+    values = pd.DataFrame(v, index=ss.index)
+    values = pd.concat([values, *onehots], axis=1)
+    keys = pd.DataFrame(
+        {"session_id": ss["session_id"].astype(STRING), "lab": lab, "account": account},
+        index=ss.index,
+    ).assign(
+        account_kind=kind.astype(STRING), role=role, main_module=main_module, start=start, end=end
+    )
+    _add_baselines(values, keys, "session", params)
+    session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
+
+    return Features(session, *_rollups(loc, keys, values, ev, params), params)
+
+
+def _rollups(
+    loc: pd.Series,
+    keys: pd.DataFrame,
+    values: pd.DataFrame,
+    ev: pd.DataFrame,
+    params: FeatureParams,
+) -> tuple[FeatureTable, FeatureTable]:
+    """Account-day and account-month aggregates of the session features."""
+    naive = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    ev_naive = (
+        _local(ev["ts"], params.tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        if len(ev)
+        else np.zeros(0, dtype="datetime64[ns]")
+    )
+    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params)
+    account_month = _aggregate("account_month", "month", naive, keys, values, ev, ev_naive, params)
+    return account_day, account_month
+
+
+def _volume(ss: pd.DataFrame, start: pd.Series, end: pd.Series) -> dict[str, pd.Series]:
+    """Volume and rate features from the session table (records, bytes, seconds)."""
     v: dict[str, pd.Series] = {}
     v["records_exported"] = _col(ss, "records_exported")
     v["records_extracted"] = _col(ss, "records_extracted")
@@ -237,8 +290,11 @@ def build_features(
     dur_floor = np.maximum(dur, 60.0)
     v["events_per_min"] = v["n_events"] / dur_floor * 60.0
     v["records_per_hour"] = v["records_out"] / dur_floor * 3600.0
+    return v
 
-    # event-derived features, grouped on integer codes (strings hashed once)
+
+def _session_events(events: pd.DataFrame, ss: pd.DataFrame) -> pd.DataFrame:
+    """The events' columns used here, with their session id, sorted by time."""
     ev = events
     sid = _map_events_to_sessions(ev, ss) if len(ev) else pd.Series([], dtype=STRING)
     ev = pd.DataFrame(
@@ -255,33 +311,57 @@ def build_features(
             "session_id": sid.to_numpy(),
         }
     )
-    ev = ev.sort_values("ts", kind="stable").reset_index(drop=True)
-    sidx = pd.Index(ss["session_id"].astype(STRING))
-    ecode = sidx.get_indexer(ev["session_id"]) if len(ev) else np.zeros(0, np.int64)
-    in_sess = ecode >= 0
-    n_ss = len(ss)
+    return ev.sort_values("ts", kind="stable").reset_index(drop=True)
 
-    def per_session(x: np.ndarray, how: str, fill: float = 0.0) -> pd.Series:
-        """Aggregate a per-event float array over each session's events."""
-        r = pd.Series(x[in_sess]).groupby(ecode[in_sess], sort=False).agg(how)
-        out = np.full(n_ss, np.nan)
+
+class _PerSession:
+    """Aggregates per-event float arrays over each session's events (integer codes:
+    the session ids are hashed once)."""
+
+    def __init__(self, ev: pd.DataFrame, ss: pd.DataFrame) -> None:
+        sidx = pd.Index(ss["session_id"].astype(STRING))
+        self.ecode = sidx.get_indexer(ev["session_id"]) if len(ev) else np.zeros(0, np.int64)
+        self.in_sess = self.ecode >= 0
+        self.index = ss.index
+
+    def __call__(self, x: np.ndarray, how: str, fill: float = 0.0) -> pd.Series:
+        """``how`` (``max``, ``mean``, ``median``, ``nunique``) of ``x`` per session,
+        ``fill`` for a session without events."""
+        r = pd.Series(x[self.in_sess]).groupby(self.ecode[self.in_sess], sort=False).agg(how)
+        out = np.full(len(self.index), np.nan)
         out[r.index.to_numpy()] = r.to_numpy(dtype="float64")
-        return pd.Series(out, index=ss.index).fillna(fill)
+        return pd.Series(out, index=self.index).fillna(fill)
 
+
+def _queries_and_patients(
+    v: dict[str, pd.Series],
+    ev: pd.DataFrame,
+    ss: pd.DataFrame,
+    per: _PerSession,
+    lab: pd.Series,
+    end: pd.Series,
+    params: FeatureParams,
+) -> None:
+    """Add query result-set sizes, distinct patients (from the events when the session
+    table lacks them) and ``share_lab_patients`` to ``v``."""
     is_query = (ev["action"] == "query").to_numpy()
     q = np.where(is_query, ev["records"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
-    v["max_query_records"] = per_session(q, "max")
-    v["median_query_records"] = per_session(q, "median")
+    v["max_query_records"] = per(q, "max")
+    v["median_query_records"] = per(q, "median")
     pat_code = pd.factorize(ev["patient"])[0].astype("float64") if len(ev) else np.zeros(0)
     if "distinct_patients" not in ss and len(ev):
-        v["distinct_patients"] = per_session(np.where(pat_code >= 0, pat_code, np.nan), "nunique")
-
+        v["distinct_patients"] = per(np.where(pat_code >= 0, pat_code, np.nan), "nunique")
     lab_pat = _lab_patients_to_date(ev, lab, end)
     touched = np.maximum(v["distinct_patients"], v["records_out"])
     v["share_lab_patients"] = touched / np.maximum(lab_pat, params.min_lab_patients)
 
-    # time (local start)
-    loc = _local(start, tz)
+
+def _time_features(
+    loc: pd.Series, lab: pd.Series, account: pd.Series, params: FeatureParams
+) -> dict[str, pd.Series]:
+    """Time of the local start: hour on the unit circle, night, weekend, holiday and
+    night for an account rarely active at night."""
+    v: dict[str, pd.Series] = {}
     hour = loc.dt.hour + loc.dt.minute / 60.0
     v["hour_sin"] = np.sin(2 * np.pi * hour / 24.0).astype("float64")
     v["hour_cos"] = np.cos(2 * np.pi * hour / 24.0).astype("float64")
@@ -299,31 +379,42 @@ def build_features(
         g_night.transform("size") >= params.min_history, 0.0
     )
     v["night_unusual"] = v["night"] * (1.0 - acct_night)
+    return v
 
-    # context: account kind, role, module shares, networks
-    onehots = [
-        pd.DataFrame(
-            {f"kind_{k}": (kind == k).astype("float64") for k in ACCOUNT_KINDS}, index=ss.index
-        ),
-        _onehot(role, "role", KNOWN_ROLES),
-    ]
+
+def _network_shares(
+    ev: pd.DataFrame, per: _PerSession, networks: NetworkMap | None, params: FeatureParams
+) -> dict[str, pd.Series]:
+    """``net_lab``, ``net_vendor``, ``net_other``: share of each session's events from
+    each class (local and unknown addresses count in none)."""
     if networks is None:  # until the pipeline passes the case's NetworkMap
         networks = NetworkMap(
             params.lab_networks, params.vendor_networks, params.lab_networks_by_lab
         )
     net = networks.classify_many(ev["src_ip"], ev["lab"]).to_numpy(dtype=object)
-    for cls in ("lab", "vendor", "other"):
-        v[f"net_{cls}"] = per_session((net == cls).astype("float64"), "mean")
-    mod_code, mod_uniq = pd.factorize(ev["module"])
+    return {
+        f"net_{c}": per((net == c).astype("float64"), "mean") for c in ("lab", "vendor", "other")
+    }
+
+
+def _module_shares(
+    per: _PerSession, mod_code: np.ndarray, mod_uniq: pd.Index, n_ev: int, index: pd.Index
+) -> pd.DataFrame:
+    """Share of each session's events in each module of :data:`KNOWN_MODULES`."""
     mod = {}
     for m in KNOWN_MODULES:
         hit = np.flatnonzero(np.asarray(mod_uniq == m))
-        x = (mod_code == hit[0]) if len(hit) else np.zeros(len(ev), dtype=bool)
-        mod[f"module_{m.lower()}"] = per_session(x.astype("float64"), "mean")
-    onehots.append(pd.DataFrame(mod, index=ss.index))
+        x = (mod_code == hit[0]) if len(hit) else np.zeros(n_ev, dtype=bool)
+        mod[f"module_{m.lower()}"] = per(x.astype("float64"), "mean")
+    return pd.DataFrame(mod, index=index)
 
+
+def _first_use(ev: pd.DataFrame, per: _PerSession, params: FeatureParams) -> dict[str, pd.Series]:
+    """``new_src_ip``, ``new_host``, ``new_module``, ``new_action``: first use in the
+    account's history, after the lab's warm-up."""
     # first-seen over session events only: failed logins (an attacker's tries) are
     # not part of the account's history of use
+    v: dict[str, pd.Series] = {}
     ev_acct = _codes([ev["lab"], ev["account"]]) if len(ev) else np.zeros(0, np.int64)
     ts_ns = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
     lab_code = _codes([ev["lab"]]) if len(ev) else np.zeros(0, np.int64)
@@ -336,47 +427,14 @@ def build_features(
         ("action", "new_action"),
     ):
         fs = np.zeros(len(ev))
-        if in_sess.any():
+        if per.in_sess.any():
             vc = pd.factorize(ev[col])[0]
-            sel = in_sess & (vc >= 0)
+            sel = per.in_sess & (vc >= 0)
             key = pd.DataFrame({"a": ev_acct[sel], "v": vc[sel]})
             first = ~key.duplicated().to_numpy()
             fs[np.flatnonzero(sel)] = (first & after_warmup[sel]).astype("float64")
-        v[name] = per_session(fs, "max")
-    main_module = _main_module(ecode, mod_code, mod_uniq, ss)
-
-    v["failed_logins_before"] = _col(ss, "failed_logins_before")
-    v["failed_login_src_ips"] = _col(ss, "failed_login_src_ips")
-    v["concurrent_sessions"] = _col(ss, "concurrent_sessions")
-
-    values = pd.DataFrame(v, index=ss.index)
-    values = pd.concat([values, *onehots], axis=1)
-    keys = pd.DataFrame(
-        {
-            "session_id": ss["session_id"].astype(STRING),
-            "lab": lab,
-            "account": account,
-            "account_kind": kind.astype(STRING),
-            "role": role,
-            "main_module": main_module,
-            "start": start,
-            "end": end,
-        },
-        index=ss.index,
-    )
-    _add_baselines(values, keys, "session", params)
-    session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
-
-    # account-day and account-month aggregates
-    naive = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    ev_naive = (
-        _local(ev["ts"], tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-        if len(ev)
-        else np.zeros(0, dtype="datetime64[ns]")
-    )
-    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params)
-    account_month = _aggregate("account_month", "month", naive, keys, values, ev, ev_naive, params)
-    return Features(session, account_day, account_month, params)
+        v[name] = per(fs, "max")
+    return v
 
 
 def _main_module(
