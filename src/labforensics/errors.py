@@ -33,3 +33,7 @@ class ParameterError(LabForensicsError, ValueError):
 
 class OutputExistsError(LabForensicsError, FileExistsError):
     """An output folder already exists and ``force`` was not given."""
+
+
+class AttributionError(LabForensicsError, ValueError):
+    """An attribution input (leak file, patient index, transfers) cannot be used."""

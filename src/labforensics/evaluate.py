@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score
 
 from .detect import Scores
 from .errors import ParameterError, SchemaError
@@ -240,12 +241,17 @@ def label_units(
     return out
 
 
-def _ap(pos_ranks: np.ndarray) -> float:
-    """Average precision from the 1-based ranks of the positives (in a ranking of them and negatives)."""
-    if len(pos_ranks) == 0:
+def _ap(is_pos: np.ndarray) -> float:
+    """Average precision of a ranking, ``is_pos`` (bool) in rank order, best first.
+
+    :func:`sklearn.metrics.average_precision_score` with strictly decreasing scores
+    (ties in the detector's score are already broken by ``rank``), so every unit is
+    its own threshold: the mean over positives of the precision at each positive's
+    rank. NaN when there is no positive (scikit-learn would warn and return 0).
+    """
+    if not is_pos.any():
         return float("nan")
-    r = np.sort(pos_ranks)
-    return float(np.mean(np.arange(1, len(r) + 1) / r))
+    return float(average_precision_score(is_pos, -np.arange(len(is_pos), dtype="float64")))
 
 
 def evaluate(
@@ -321,7 +327,7 @@ def evaluate(
                 "n_units": int(keep.sum()),
                 "n_positive": int(pos.sum()),
                 "best_rank": int(rank[pos].min()) if pos.any() else None,
-                "ap": _ap(sub_rank),
+                "ap": _ap(pos[keep]),
             }
             for kk in ks:
                 hit = int((sub_rank <= kk).sum())

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import beta
 
-from labforensics.attribution import AttributionParams, _window_one
+from labforensics.attribution import AttributionParams
+from labforensics.attribution.windows import _window_one
 
 H = 3600 * 10**9  # one hour in ns
 A = 0.01  # bound_alpha

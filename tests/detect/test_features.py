@@ -10,12 +10,16 @@ import pytest
 
 from labforensics.errors import ParameterError, SchemaError
 from labforensics.features import FeatureParams, build_features, feature_spec, robust_z
+from labforensics.networks import NetworkMap
 from labforensics.sessions import sessionize
 
 from .conftest import make_events
 
 PARAMS = FeatureParams(
-    vendor_networks=("203.0.113.0/24",), warmup=pd.Timedelta(0), min_lab_patients=1
+    lab_networks=("10.0.0.0/8",),
+    vendor_networks=("203.0.113.0/24",),
+    warmup=pd.Timedelta(0),
+    min_lab_patients=1,
 )
 
 
@@ -208,3 +212,26 @@ def test_bad_inputs():
         FeatureParams(vendor_networks=("not-a-net",))
     with pytest.raises(SchemaError, match="lacks columns"):
         build_features(make_events(_rows()), pd.DataFrame({"session_id": ["x"]}))
+
+
+def test_without_networks_features_carry_no_network_signal():
+    ss = sessionize(make_events(_rows()))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(min_lab_patients=1))
+    v = ft.session.values
+    # no networks given: 10.x, 203.0.113.7 and 8.8.8.8 are all unknown (no RFC 1918 guess)
+    assert (v[["net_lab", "net_vendor", "net_other"]] == 0).all().all()
+
+
+def test_network_map_argument_wins_and_local_is_not_lab():
+    rows = [
+        dict(ts="2021-03-01 08:00", account="job", action="login", src_ip=None),
+        dict(ts="2021-03-01 08:01", account="job", action="read", src_ip="127.0.0.1"),
+        dict(ts="2021-03-01 08:02", account="job", action="read", src_ip="10.9.9.9"),
+        dict(ts="2021-03-01 08:03", account="job", action="logout", src_ip="srv-backup"),
+    ]
+    ss = sessionize(make_events(rows))
+    nm = NetworkMap(lab=["10.0.0.0/8"])
+    ft = build_features(ss.events, ss.sessions, PARAMS, networks=nm)
+    s = ft.session.values.iloc[0]
+    # 4 events: missing + loopback are local, 10.9.9.9 lab, a host name unknown
+    assert (s["net_lab"], s["net_vendor"], s["net_other"]) == (0.25, 0.0, 0.0)

@@ -193,7 +193,9 @@ def _make(name: str, n_fit: int, params) -> tuple[object | None, str | None]:
         with warnings.catch_warnings():
             # pyod warns that `algorithm` is deprecated, yet still passes it to
             # scikit-learn's NearestNeighbors (checked in pyod 3.6.7)
-            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings(
+                "ignore", message="algorithm parameter is deprecated", category=FutureWarning
+            )
             est = (
                 KNN(n_neighbors=kk, algorithm="kd_tree", n_jobs=1)
                 if name == "KNN"
@@ -251,17 +253,20 @@ def run_detectors(X: np.ndarray, params) -> tuple[dict[str, np.ndarray], dict[st
             skipped[name] = f"skipped: {n_fit} rows, fewer than min_rows={params.min_rows}"
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if sample is None:
-                    est.fit(X)
-                    raw = np.asarray(est.decision_scores_, dtype="float64")
-                else:
-                    est.fit(X[sample])
-                    # every row scored the same way, against the sample; identical rows
-                    # get identical scores, so each distinct row is queried once
-                    uniq, inverse = np.unique(X, axis=0, return_inverse=True)
-                    raw = np.asarray(est.decision_function(uniq), dtype="float64")[inverse.ravel()]
+            # no blanket warning filter: on standardised tables (constant columns,
+            # duplicate rows, tiny tables included) the detectors warn about nothing
+            # (pyod 3.6, scikit-learn 1.9); what they would warn about (overflow on
+            # unscaled magnitudes) is a broken input the user must see. The one known
+            # benign warning (KNN's `algorithm`) is filtered narrowly in _make.
+            if sample is None:
+                est.fit(X)
+                raw = np.asarray(est.decision_scores_, dtype="float64")
+            else:
+                est.fit(X[sample])
+                # every row scored the same way, against the sample; identical rows
+                # get identical scores, so each distinct row is queried once
+                uniq, inverse = np.unique(X, axis=0, return_inverse=True)
+                raw = np.asarray(est.decision_function(uniq), dtype="float64")[inverse.ravel()]
         except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             skipped[name] = f"skipped: {type(exc).__name__}: {exc}"
             continue

@@ -1,0 +1,549 @@
+"""Preparation independent of the thresholds: checked tables, first-seen patients,
+exporting sessions with their features, outbound events, leak matches and transfer
+links, gathered in one :class:`_Context` reused by every (stability) run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SchemaError
+from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
+from ..networks import _NET_PRIORITY, NetworkMap
+from ..privacy import load_case_key
+from .linking import _files_in, _link_transfers, _read_transfers_arg
+from .params import AttributionParams
+
+_EVENT_NEED = ("ts", "lab", "account", "action", "patient", "src_ip", "module", "detail")
+
+
+_SESSION_NEED = (
+    "session_id",
+    "lab",
+    "account",
+    "account_kind",
+    "role",
+    "start",
+    "end",
+    "src_ips",
+    "records_exported",
+    "records_extracted",
+    "failed_logins_before",
+)
+
+
+def _check(df: pd.DataFrame, need: Sequence[str], name: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(f"{name} table must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{name} table lacks columns {missing}; build it with labforensics.read_evidence / "
+            "labforensics.sessionize (or schema.coerce_events)"
+        )
+
+
+@dataclass
+class _Context:
+    events_out: pd.DataFrame  # outbound events with session_id
+    sessions: pd.DataFrame
+    patients: pd.DataFrame  # lab, patient, first_seen
+    lab_span: pd.DataFrame  # lab -> evidence_start, evidence_end
+    leak: pd.DataFrame | None  # leak rows
+    matches: pd.DataFrame  # leak_id, lab, patient, first_seen, date, n_labs
+    never_seen: pd.DataFrame
+    links: pd.DataFrame
+    scores_n: int
+    notes: list[str]
+    touched: pd.Series  # session_id -> leaked patients the session's own events name
+    leak_ids_by_lab: pd.Series  # lab -> leaked identifiers the leak attributes to it
+    nets: NetworkMap | None = None
+    arrays: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]] | None = None  # cache
+    leak_report: dict[str, Any] | None = None  # how the leak was read (read_leak)
+
+
+def _assign_sessions(ev: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
+    """Session id of each event (by ``session_id`` column or by (lab, account, interval))."""
+    if "session_id" in ev.columns:
+        return ev["session_id"].astype("string")
+    if ev.empty or sessions.empty:
+        return pd.Series(pd.NA, index=ev.index, dtype="string")
+    left = pd.DataFrame(
+        {
+            "ts": ev["ts"].astype("datetime64[ns, UTC]").to_numpy(),
+            "k": (ev["lab"].astype(str) + "\x1f" + ev["account"].astype(str)).to_numpy(),
+            "i": np.arange(len(ev)),
+        }
+    ).sort_values("ts", kind="stable")
+    right = pd.DataFrame(
+        {
+            "ts": sessions["start"].astype("datetime64[ns, UTC]").to_numpy(),
+            "end": sessions["end"].astype("datetime64[ns, UTC]").to_numpy(),
+            "k": (
+                sessions["lab"].astype(str) + "\x1f" + sessions["account"].astype(str)
+            ).to_numpy(),
+            "sid": sessions["session_id"].astype(str).to_numpy(),
+        }
+    ).sort_values("ts", kind="stable")
+    m = pd.merge_asof(left, right, on="ts", by="k", direction="backward")
+    ok = m["end"].notna() & (m["ts"] <= m["end"])
+    sid = m["sid"].where(ok)
+    out = np.full(len(ev), None, dtype=object)
+    out[m["i"].to_numpy()] = sid.to_numpy(dtype=object)
+    return pd.Series(out, index=ev.index, dtype="string")
+
+
+def _touched_leaked(
+    events: pd.DataFrame,
+    ts: pd.Series,
+    lab: pd.Series,
+    has_p: np.ndarray,
+    ss: pd.DataFrame,
+    matches: pd.DataFrame,
+) -> pd.Series:
+    """Number of leaked patients named by each exporting session's own events."""
+    if matches.empty or ss.empty or not has_p.any():
+        return pd.Series(dtype="int64")
+    pat = events["patient"][has_p].astype("string")
+    lab_p = lab[has_p]
+    leaked = (lab_p.astype(str) + "\x1f" + pat.astype(str)).isin(
+        set(matches["lab"].astype(str) + "\x1f" + matches["patient"].astype(str))
+    )
+    keys = set(ss["lab"].astype(str) + "\x1f" + ss["account"].astype(str))
+    acct = events["account"][has_p].astype("string")
+    wanted = (leaked & (lab_p.astype(str) + "\x1f" + acct.astype(str)).isin(keys)).to_numpy()
+    if not wanted.any():
+        return pd.Series(dtype="int64")
+    pe = pd.DataFrame(
+        {
+            "ts": ts[has_p][wanted],
+            "lab": lab_p[wanted],
+            "account": acct[wanted],
+            "patient": pat[wanted],
+        }
+    )
+    if "session_id" in events.columns:
+        pe["session_id"] = events["session_id"][has_p][wanted].astype("string")
+    else:
+        pe["session_id"] = _assign_sessions(pe, ss)
+    pe = pe[pe["session_id"].isin(ss["session_id"])]
+    return pe.drop_duplicates(["session_id", "patient"]).groupby("session_id").size()
+
+
+def _session_features(
+    events: pd.DataFrame,
+    ts: pd.Series,
+    lab: pd.Series,
+    outb: pd.DataFrame,
+    ss: pd.DataFrame,
+    nets: NetworkMap,
+) -> pd.DataFrame:
+    """Add ``module``, ``network``, ``new_source``, ``evidence``, ``n_evidence_rows`` and
+    ``output_files`` to the exporting sessions (vectorized; one pass for all runs)."""
+    ob = outb[outb["session_id"].isin(ss["session_id"])]
+    ob = ob.assign(_r=ob["records"].fillna(-1).astype("int64"))
+    ob = ob.sort_values(["session_id", "ts"], kind="stable")
+    # the module of the session's largest export/extraction
+    mod = (
+        ob.sort_values(["session_id", "_r"], ascending=[True, False], kind="stable")
+        .drop_duplicates("session_id")
+        .set_index("session_id")["module"]
+    )
+    has_ip = ob["src_ip"].fillna("").astype(str).str.strip().ne("")
+    evidence = ob.groupby("session_id")["src"].agg(" ; ".join)
+    n_rows = ob.groupby("session_id").size()
+    out = ss.copy()
+    sid = out["session_id"]
+    out["module"] = sid.map(mod).astype("string")
+    if "modules" in out.columns:
+        out["module"] = out["module"].fillna(out["modules"].astype("string"))
+    out["pathway_days"] = _pathway_days(ob, out)
+    out["network"] = _session_network(ob, has_ip, out, nets)
+    out["evidence"] = sid.map(evidence).astype("string")
+    out["n_evidence_rows"] = sid.map(n_rows).fillna(0).astype("int64")
+    out["output_files"] = sid.map(_output_files(ob)).astype("string")
+    if len(ob):
+        out["new_source"] = _new_source(events, ts, lab, ob, has_ip, out)
+    else:
+        out["new_source"] = False
+    return out
+
+
+def _output_files(ob: pd.DataFrame) -> pd.Series:
+    """session_id -> base names of the output files its outbound events name."""
+    fl = ob[ob["files"].notna()]
+    return (
+        fl.assign(f=fl["files"].str.split(" | ", regex=False))
+        .explode("f")
+        .drop_duplicates(["session_id", "f"])
+        .sort_values(["session_id", "f"])
+        .groupby("session_id")["f"]
+        .agg(" | ".join)
+        if len(fl)
+        else pd.Series(dtype="string")
+    )
+
+
+def _pathway_days(ob: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
+    """How routine each session's pathway is: days on which this lab, account and
+    module moved records."""
+    moved = ob[ob["_r"] > 0]
+    pk = (
+        moved["lab"].astype(str)
+        + "\x1f"
+        + moved["account"].astype(str)
+        + "\x1f"
+        + moved["module"].fillna("").astype(str)
+    )
+    days = pd.Series(moved["ts"].dt.floor("D").to_numpy(), index=pk.to_numpy())
+    n_days = days.groupby(level=0).nunique()
+    sk = (
+        out["lab"].astype(str)
+        + "\x1f"
+        + out["account"].astype(str)
+        + "\x1f"
+        + out["module"].fillna("").astype(str)
+    )
+    return sk.map(n_days).fillna(1).astype("int64")
+
+
+def _session_network(
+    ob: pd.DataFrame, has_ip: pd.Series, out: pd.DataFrame, nets: NetworkMap
+) -> pd.Series:
+    """Network of each session: of its outbound events' addresses (the most external
+    class wins), else of the session's addresses."""
+    pair = ob["lab"].astype(str) + "\x1f" + ob["src_ip"].fillna("").astype(str)
+    codes, uniq = pd.factorize(pair)
+    prio = np.array(
+        [
+            _NET_PRIORITY.index(nets.classify(u.split("\x1f", 1)[1], u.split("\x1f", 1)[0]))
+            for u in uniq
+        ],
+        dtype=np.int64,
+    )
+    ob_prio = pd.Series(prio[codes] if len(ob) else [], index=ob.index, dtype="int64")
+    net_ev = ob_prio[has_ip.to_numpy()].groupby(ob["session_id"][has_ip.to_numpy()]).min()
+    net_code = out["session_id"].map(net_ev)
+    # sessions whose export rows carry no address: fall back on the session's addresses
+    fb = net_code.isna()
+    if fb.any():
+        net_code[fb] = [
+            _NET_PRIORITY.index(
+                nets.session_class([] if v is None or v is pd.NA else str(v).split(" | "), str(lb))
+            )
+            for v, lb in zip(out.loc[fb, "src_ips"], out.loc[fb, "lab"], strict=True)
+        ]
+    return pd.Series(
+        np.array(_NET_PRIORITY, dtype=object)[net_code.astype("int64").to_numpy()],
+        index=out.index,
+        dtype="string",
+    )
+
+
+def _new_source(
+    events: pd.DataFrame,
+    ts: pd.Series,
+    lab: pd.Series,
+    ob: pd.DataFrame,
+    has_ip: pd.Series,
+    out: pd.DataFrame,
+) -> pd.Series:
+    """New source: an outbound address this account, known at this lab before the
+    session, had never used there with success (an account with no earlier event has
+    no history)."""
+    ev_ip = events["src_ip"].astype("string")
+    k_acc = lab.astype(str) + "\x1f" + events["account"].astype(str)
+    k_all = k_acc + "\x1f" + ev_ip.fillna("").astype(str)
+    ob_acc = ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str)
+    sel_a = k_acc.isin(set(ob_acc)).to_numpy()
+    acc_first = (
+        pd.Series(ts[sel_a].to_numpy(), index=k_acc[sel_a].to_numpy()).groupby(level=0).min()
+    )
+    k_ob = (
+        ob["lab"].astype(str)
+        + "\x1f"
+        + ob["account"].astype(str)
+        + "\x1f"
+        + ob["src_ip"].fillna("").astype(str)
+    )
+    # failed logins do not count as use: an attacker's failures precede their session
+    sel = (k_all.isin(set(k_ob)) & (events["action"].astype(str) != "login_failed")).to_numpy()
+    first = pd.Series(ts[sel].to_numpy(), index=k_all[sel].to_numpy()).groupby(level=0).min()
+    start_of = dict(zip(out["session_id"], out["start"], strict=True))
+    ob_first = k_ob.map(first)
+    ob_start = ob["session_id"].map(start_of)
+    new = (ob_first >= ob_start) & has_ip & (ob_acc.map(acc_first) < ob_start)
+    return out["session_id"].map(new.groupby(ob["session_id"]).any()).fillna(False).astype(bool)
+
+
+def _prepare(
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    leak: Any,
+    transfers: Any,
+    case_key: Any,
+    params: AttributionParams,
+    networks: NetworkMap | None = None,
+) -> _Context:
+    """Everything the analysis needs that does not depend on its thresholds."""
+    _check(events, _EVENT_NEED, "event")
+    _check(sessions, _SESSION_NEED, "session")
+    nets = networks if networks is not None else _networks_from_params(params)
+    notes = _network_notes(nets)
+    ts, lab, span, has_p, patients = _first_seen(events)
+    ss, n_scores = _prepare_sessions(sessions, scores, notes)
+    outb = _outbound(events, ts, lab, ss)
+    leak_rows, leak_report, matches, never = _match_leak(leak, case_key, span, patients, params)
+    touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
+    ss = _session_features(events, ts, lab, outb, ss, nets)
+    # anomaly in [0, 1]: 1 when the detection stage flagged the session; else the smaller
+    # of its rank percentile and its pathway's rarity (a routine job stays low even when
+    # ranked high); rarity alone for sessions without a score
+    rarity = 1.0 / ss["pathway_days"].clip(lower=1)
+    anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
+    ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
+    links = _transfer_links(transfers, outb, nets, params, notes)
+    ctx = _Context(
+        events_out=outb,
+        sessions=ss,
+        patients=patients,
+        lab_span=span,
+        leak=leak_rows,
+        matches=matches,
+        never_seen=never,
+        links=links,
+        scores_n=n_scores,
+        notes=notes,
+        touched=touched,
+        leak_report=leak_report,
+        leak_ids_by_lab=(
+            leak_rows[leak_rows["lab_given"]].groupby("lab")["leak_id"].nunique()
+            if leak_rows is not None
+            else pd.Series(dtype="int64")
+        ),
+    )
+    ctx.nets = nets
+    return ctx
+
+
+def _networks_from_params(params: AttributionParams) -> NetworkMap:
+    """The networks of ``params.lab_networks``/``vendor_networks``: kept until the
+    pipeline passes the case's :class:`NetworkMap` to :func:`attribute`."""
+    ln = params.lab_networks
+    if isinstance(ln, Mapping):
+        return NetworkMap(vendor=params.vendor_networks, by_lab=ln)
+    return NetworkMap(lab=ln, vendor=params.vendor_networks)
+
+
+def _network_notes(nets: NetworkMap) -> list[str]:
+    """Notes on the networks that were not configured."""
+    notes: list[str] = []
+    if not nets.configured:
+        notes.append(
+            "lab networks not given (case file [networks] lab): every address other than "
+            "the server's own is unknown, neither lab nor outside, so no session is called "
+            "external for its address"
+        )
+    if not nets.vendor:
+        notes.append(
+            "vendor_networks not configured: a vendor account from outside the lab networks "
+            "is kept under the vendor hypothesis"
+        )
+    return notes
+
+
+def _first_seen(
+    events: pd.DataFrame,
+) -> tuple[pd.Series, pd.Series, pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Event times (UTC) and labs, each lab's evidence span, the events naming a
+    patient, and each (lab, patient)'s first-seen time."""
+    ts = pd.to_datetime(events["ts"], utc=True).astype("datetime64[ns, UTC]")
+    lab = events["lab"].astype("string")
+    span = (
+        pd.DataFrame({"lab": lab, "ts": ts})
+        .groupby("lab", observed=True)["ts"]
+        .agg(evidence_start="min", evidence_end="max")
+        .reset_index()
+    )
+    has_p = events["patient"].notna().to_numpy()
+    patients = (
+        pd.DataFrame(
+            {
+                "lab": lab[has_p],
+                "patient": events["patient"][has_p].astype("string"),
+                "ts": ts[has_p],
+            }
+        )
+        .groupby(["lab", "patient"], observed=True)["ts"]
+        .min()
+        .rename("first_seen")
+        .reset_index()
+    )
+    return ts, lab, span, has_p, patients
+
+
+def _prepare_sessions(
+    sessions: pd.DataFrame, scores: pd.DataFrame | None, notes: list[str]
+) -> tuple[pd.DataFrame, int]:
+    """Sessions that moved records, typed, with their detection score, rank, flag and
+    rank percentile (NaN without scores; a note says so). Returns the table and the
+    number of scores given."""
+    ss = sessions.copy()
+    ss["session_id"] = ss["session_id"].astype("string")
+    ss["lab"] = ss["lab"].astype("string")
+    ss["start"] = pd.to_datetime(ss["start"], utc=True).astype("datetime64[ns, UTC]")
+    ss["end"] = pd.to_datetime(ss["end"], utc=True).astype("datetime64[ns, UTC]")
+    ss["records"] = pd.to_numeric(ss["records_exported"]).fillna(0).astype("int64") + pd.to_numeric(
+        ss["records_extracted"]
+    ).fillna(0).astype("int64")
+    ss["account_kind"] = ss["account_kind"].astype("string").fillna("unknown")
+    ss["role"] = ss["role"].astype("string").str.upper()
+    ss["failed_logins_before"] = pd.to_numeric(ss["failed_logins_before"]).fillna(0).astype(int)
+    if "concurrent_sessions" not in ss.columns:
+        ss["concurrent_sessions"] = 0
+    n_scores = 0
+    if scores is not None:
+        sc = scores.copy()
+        if "session_id" not in sc.columns:
+            sc = sc.rename_axis("session_id").reset_index()
+        if "score" not in sc.columns:
+            raise SchemaError("scores table needs a 'score' column (higher = more anomalous)")
+        if "rank" not in sc.columns:
+            sc["rank"] = sc["score"].rank(ascending=False, method="min")
+        if "flagged" not in sc.columns:
+            sc["flagged"] = pd.NA
+        sc = sc[["session_id", "score", "rank", "flagged"]].astype(
+            {"session_id": "string", "flagged": "boolean"}
+        )
+        sc = sc.drop_duplicates("session_id")
+        n_scores = len(sc)
+        ss = ss.merge(sc, on="session_id", how="left")
+        # percentile of the detection rank: 1 for the most anomalous session
+        ss["percentile"] = 1.0 - (ss["rank"].astype(float) - 1.0) / max(n_scores, 1)
+    else:
+        ss["score"] = np.nan
+        ss["rank"] = np.nan
+        ss["flagged"] = pd.array([pd.NA] * len(ss), dtype="boolean")
+        ss["percentile"] = np.nan
+        notes.append(
+            "no anomaly scores given: rarity (1 / days on which the same lab, account and "
+            "module moved records) stands in for the anomaly score"
+        )
+    ss = ss[ss["records"] > 0].reset_index(drop=True)
+    return ss, n_scores
+
+
+def _outbound(
+    events: pd.DataFrame, ts: pd.Series, lab: pd.Series, ss: pd.DataFrame
+) -> pd.DataFrame:
+    """Export and extraction events with their session, evidence row and named files."""
+    is_out = events["action"].astype(str).isin(["export", "extract"]).to_numpy()
+    ev = events[is_out]
+    na = pd.Series(pd.NA, index=ev.index, dtype="string")
+    outb = pd.DataFrame(
+        {
+            "ts": ts[is_out],
+            "lab": lab[is_out],
+            "account": ev["account"].astype("string"),
+            "module": ev["module"].astype("string").str.upper(),
+            "src_ip": ev["src_ip"].astype("string"),
+            "records": pd.to_numeric(ev["records"] if "records" in ev.columns else na).astype(
+                "Int64"
+            ),
+            "detail": ev["detail"].astype("string"),
+            "src": (
+                ev["source_file"].astype("string").fillna("?")
+                if "source_file" in ev.columns
+                else na.fillna("?")
+            )
+            + ":"
+            + (
+                ev["source_line"].astype("string").fillna("?")
+                if "source_line" in ev.columns
+                else na.fillna("?")
+            ),
+        }
+    )
+    if "session_id" in ev.columns:
+        outb["session_id"] = ev["session_id"].astype("string")
+    outb["session_id"] = _assign_sessions(outb, ss)
+    outb["files"] = _files_in(outb["detail"])
+    return outb
+
+
+def _match_leak(
+    leak: Any,
+    case_key: Any,
+    span: pd.DataFrame,
+    patients: pd.DataFrame,
+    params: AttributionParams,
+) -> tuple[pd.DataFrame | None, dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
+    """The leak's rows, how it was read, its identifiers found among the patients
+    (``matches``) and those never seen."""
+    matches = pd.DataFrame(
+        {"leak_id": [], "lab": [], "patient": [], "first_seen": [], "date": [], "n_labs": []}
+    )
+    never = pd.DataFrame({"leak_id": [], "lab": [], "id_kind": []}, dtype="string")
+    leak_rows = None
+    leak_report: dict[str, Any] | None = None
+    if leak is not None:
+        key = load_case_key(case_key, warn=False)
+        if isinstance(leak, pd.DataFrame) and {"leak_id", "patient", "id_kind"} <= set(
+            leak.columns
+        ):
+            leak_rows = _coerce_leak(leak)
+            leak_report = dict(leak.attrs.get("leak_report") or {}) or None
+        else:
+            leak_rows = read_leak(
+                leak,
+                case_key=key,
+                labs=span["lab"].astype(str).tolist(),
+                lab_aliases=params.lab_aliases,
+            )
+            leak_report = dict(leak_rows.attrs.get("leak_report") or {}) or None
+        if leak_report is not None:  # labs absent from the evidence, against its labs
+            leak_report["unknown_lab"] = _unknown_labs(leak_rows, span["lab"].astype(str))
+        lr = leak_rows[leak_rows["patient"].notna()]
+        with_lab = lr[lr["lab"].notna()].merge(patients, on=["lab", "patient"], how="inner")
+        no_lab = lr[lr["lab"].isna()].drop(columns="lab").merge(patients, on="patient", how="inner")
+        matches = pd.concat([with_lab, no_lab], ignore_index=True)[
+            ["leak_id", "lab", "patient", "first_seen", "date"]
+        ].drop_duplicates(["leak_id", "lab", "patient"], ignore_index=True)
+        matches["n_labs"] = matches.groupby("leak_id")["lab"].transform("nunique").astype(int)
+        nf = leak_rows[~leak_rows["leak_id"].isin(matches["leak_id"])]
+        never = (
+            nf.assign(lab=nf["lab"].where(nf["lab_given"]))
+            .drop_duplicates("leak_id")[["leak_id", "lab", "id_kind"]]
+            .sort_values("leak_id", ignore_index=True)
+        )
+    return leak_rows, leak_report, matches, never
+
+
+def _transfer_links(
+    transfers: Any,
+    outb: pd.DataFrame,
+    nets: NetworkMap,
+    params: AttributionParams,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Transfers linked to the extractions (a note counts them when given)."""
+    tr = _read_transfers_arg(transfers, params)
+    links = _link_transfers(outb, tr, nets, params)
+    if tr is not None:
+        unlinked = tr[
+            (tr["direction"].astype(str).str.lower() == "download")
+            & ~tr["file_base"]
+            .astype(str)
+            .str.lower()
+            .isin(links["file_base"].astype(str).str.lower())
+        ]
+        notes.append(
+            f"{len(tr)} FTP transfers read; {len(links)} linked to an extraction; "
+            f"{len(unlinked)} downloads of files no logged extraction names"
+        )
+    return links

@@ -1,0 +1,137 @@
+"""FTP transfers linked to the extractions whose output files they move (step 5 of
+:mod:`labforensics.attribution`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AttributionError
+from ..networks import NetworkMap
+from .params import AttributionParams
+
+_FILE_RE = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://)?[^\s\"';|<>,]+\.(?:csv|txt|zip|gz|7z|xml|json|xlsx?|dat|hpr|hl7|"
+    r"sql|dmp|dump|tar|tgz|bak)(?![\w])",
+    re.IGNORECASE,
+)
+
+
+def _files_in(detail: pd.Series) -> pd.Series:
+    """Base names of output files named in free text, joined by ``" | "``."""
+    d = detail.fillna("").astype(str)
+    codes, uniq = pd.factorize(d)
+    res = []
+    for text in uniq:
+        names = sorted({re.split(r"[/\\]", m)[-1] for m in _FILE_RE.findall(text)})
+        res.append(" | ".join(names) if names else None)
+    return pd.Series(np.asarray(res, dtype=object)[codes] if len(d) else [], index=d.index)
+
+
+def _read_transfers_arg(transfers: Any, params: AttributionParams) -> pd.DataFrame | None:
+    if transfers is None:
+        return None
+    if isinstance(transfers, pd.DataFrame):
+        df = transfers
+    elif hasattr(transfers, "transfers"):
+        df = transfers.transfers
+    else:
+        try:
+            from ..ingest.xferlog import read_transfers
+        except ImportError as exc:
+            raise AttributionError(
+                f"transfers given as a path ({transfers}) but labforensics.ingest.xferlog is "
+                "not available: pass the transfers DataFrame instead"
+            ) from exc
+        df = read_transfers(transfers, tz=params.transfer_tz).transfers
+    need = ("ts", "remote_host", "file_name", "direction", "access_mode", "user")
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise AttributionError(f"transfers table lacks columns {missing}")
+    df = df.copy()
+    if "file_base" not in df.columns:
+        df["file_base"] = df["file_name"].astype(str).str.split(r"[/\\]").str[-1]
+    for c in ("bytes", "completion", "source_file", "source_line"):
+        if c not in df.columns:
+            df[c] = pd.NA
+    df["ts"] = pd.to_datetime(df["ts"], utc=True).astype("datetime64[ns, UTC]")
+    return df
+
+
+def _link_transfers(
+    outb: pd.DataFrame, tr: pd.DataFrame | None, nets: NetworkMap, params: AttributionParams
+) -> pd.DataFrame:
+    cols = [
+        "session_id",
+        "lab",
+        "account",
+        "extraction_ts",
+        "extraction_source",
+        "file_base",
+        "transfer_ts",
+        "delay_h",
+        "direction",
+        "remote_host",
+        "network",
+        "access_mode",
+        "user",
+        "bytes",
+        "completion",
+        "anonymous",
+        "outside",
+        "external_fetch",
+        "source_file",
+        "source_line",
+    ]
+    if tr is None or tr.empty or outb.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    ex = outb[outb["files"].notna()][["session_id", "lab", "account", "ts", "files", "src"]]
+    if ex.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    ex = ex.assign(file_base=ex["files"].str.split(" | ", regex=False)).explode("file_base")
+    ex["fb"] = ex["file_base"].str.lower()
+    t = tr.assign(fb=tr["file_base"].astype(str).str.lower())
+    m = ex.merge(t, on="fb", how="inner", suffixes=("", "_t"))
+    skew = pd.Timedelta(hours=params.transfer_skew_h)
+    m = m[m["ts_t"] >= m["ts"] - skew]
+    if m.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    direction = m["direction"].astype(str).str.lower()
+    anon = (m["access_mode"].astype(str).str.lower() == "a") | m["user"].astype(
+        str
+    ).str.lower().isin(["anonymous", "ftp"])
+    network = nets.classify_many(m["remote_host"])
+    # a host name cannot be placed: outside when the networks are given, else unknown
+    # like every address (no network is configured, so nothing is called outside)
+    outside = (network == "other") | ((network == "unknown") & nets.configured)
+    out = pd.DataFrame(
+        {
+            "session_id": m["session_id"].astype("string"),
+            "lab": m["lab"].astype("string"),
+            "account": m["account"].astype("string"),
+            "extraction_ts": m["ts"],
+            "extraction_source": m["src"].astype("string"),
+            "file_base": m["file_base_t"].astype("string"),
+            "transfer_ts": m["ts_t"],
+            "delay_h": (m["ts_t"] - m["ts"]).dt.total_seconds() / 3600.0,
+            "direction": direction.astype("string"),
+            "remote_host": m["remote_host"].astype("string"),
+            "network": network,
+            "access_mode": m["access_mode"].astype("string"),
+            "user": m["user"].astype("string"),
+            "bytes": pd.to_numeric(m["bytes"], errors="coerce").astype("Int64"),
+            "completion": m["completion"].astype("string"),
+            "anonymous": anon.to_numpy(),
+            "outside": outside.to_numpy(dtype=bool),
+            "source_file": m["source_file"].astype("string"),
+            "source_line": pd.to_numeric(m["source_line"], errors="coerce").astype("Int64"),
+        }
+    )
+    # uploads: only at or after the extraction (within skew); downloads: every later one
+    out["external_fetch"] = (out["direction"] == "download") & (out["anonymous"] | out["outside"])
+    return out.sort_values(
+        ["extraction_ts", "session_id", "file_base", "transfer_ts", "remote_host"], kind="stable"
+    ).reset_index(drop=True)

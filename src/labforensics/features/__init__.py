@@ -1,0 +1,477 @@
+"""Features for anomaly scoring: one table per scored unit, with documented units.
+
+:func:`build_features` turns the canonical event table and the session table
+(:mod:`labforensics.schema`) into three :class:`FeatureTable` objects:
+
+* ``session``: one row per session (key ``session_id``);
+* ``account_day``: one row per (``lab``, ``account``, ``day``), ``day`` being the
+  lab's local calendar day (``FeatureParams.tz``) of the session start;
+* ``account_month``: one row per (``lab``, ``account``, ``month``).
+
+Each table keeps its identifiers and times in ``keys`` (never features) apart
+from the numeric features in ``values`` (all ``float64``). Every feature has a
+:class:`FeatureSpec`: unit, minimum scale (so that a one-second difference in a
+duration is not an anomaly), direction (``"high"``: only large values are
+suspicious; ``"both"``) and neutral value (what a missing value means).
+
+Feature families
+----------------
+volume
+    ``records_exported``, ``records_extracted``, ``records_out`` (their sum),
+    ``bytes_out``, ``distinct_patients``, ``share_lab_patients`` (patients touched,
+    or records sent out when larger, over the distinct patients seen at that lab
+    up to the end of the unit, floored at ``min_lab_patients``),
+    ``max_query_records`` and ``median_query_records`` (result-set sizes of query
+    events), ``n_events``, ``duration_s``.
+rate
+    ``events_per_min`` and ``records_per_hour`` (durations floored at 60 s).
+time
+    ``hour_sin``/``hour_cos`` (local start hour on the unit circle), ``night``
+    (start in ``FeatureParams.night``), ``weekend``, ``holiday`` (French public
+    holiday, :mod:`holidays`), ``night_unusual`` (night times the share of the
+    account's sessions that are *not* at night: a night job is not unusual).
+context
+    ``kind_*`` (account kind one-hot), ``role_*`` (role one-hot), ``module_*``
+    (share of the session's events in each module), ``net_lab``, ``net_vendor``,
+    ``net_other`` (share of the session's events from each network class of
+    :class:`~labforensics.networks.NetworkMap`; ``local`` (the server's own jobs)
+    and ``unknown`` addresses count in none, so without configured networks the
+    three are 0: no network signal).
+first seen
+    ``new_src_ip``, ``new_host``, ``new_module``, ``new_action``: the unit holds
+    the first appearance of that value in the account's history, once the lab's
+    evidence is older than the warm-up (``FeatureParams.warmup``): an account
+    present from the start teaches its habits during the warm-up, an account that
+    appears later (a new vendor account) shows every first use.
+authentication
+    ``failed_logins_before``, ``failed_login_src_ips``, ``concurrent_sessions``.
+baselines
+    For each metric ``m`` of :data:`BASELINE_METRICS` (per unit):
+    ``m_z_own`` (against the account's own units of the same activity),
+    ``m_z_peer_lab`` (same role at the same lab), ``m_z_peer_role`` (same role at
+    every lab), each a robust z-score ``(x - median) / max(1.4826 * MAD,
+    upper spread, min_scale)`` (:func:`robust_z` with ``tail_scale``; the upper
+    spread keeps a bursty but habitual account from looking extreme) computed
+    when the group has at least ``min_history`` units;
+    ``m_z`` takes the first available of own, peer-lab, peer-role (an account
+    with a regular history of its own is judged against it: that is what keeps
+    the monthly billing export or a nightly job low) and ``m_ref`` is the median
+    it was measured against. Activity is ``outbound`` (records sent out) or not,
+    so an export is compared with exports. Baselines use the whole evidence
+    period (a retrospective investigation): a one-off stands out against the
+    median of the account's other units whether it came first or last.
+
+Units: records (rows of patient data), bytes, patients, events, seconds,
+shares (0-1, ``share_lab_patients`` may exceed 1 when more records than known
+patients leave), flags (0/1), robust z (dimensionless). Minimum scales are in
+:data:`FEATURE_SPECS` (and :func:`feature_spec` for derived names).
+
+Examples
+--------
+>>> from labforensics import sessionize, build_features, score  # doctest: +SKIP
+>>> ss = sessionize(events)  # doctest: +SKIP
+>>> ft = build_features(ss.events, ss.sessions)  # doctest: +SKIP
+>>> ft.session.values.columns[:3].tolist()  # doctest: +SKIP
+['records_exported', 'records_extracted', 'records_out']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SchemaError
+from ..networks import NetworkMap
+from ..schema import ACCOUNT_KINDS, SESSION_DTYPES, STRING
+from .baselines import MAD_TO_SD as MAD_TO_SD
+from .baselines import _add_baselines, _codes, robust_z
+from .params import FeatureParams
+from .rollup import _aggregate, _lab_patients_to_date
+from .specs import (
+    BASELINE_METRICS,
+    FEATURE_SPECS,
+    KNOWN_MODULES,
+    KNOWN_ROLES,
+    FeatureSpec,
+    feature_spec,
+)
+from .tables import Features, FeatureTable
+
+__all__ = [
+    "BASELINE_METRICS",
+    "FEATURE_SPECS",
+    "FeatureParams",
+    "FeatureSpec",
+    "FeatureTable",
+    "Features",
+    "build_features",
+    "feature_spec",
+    "robust_z",
+]
+
+
+def _local(ts: pd.Series, tz: str) -> pd.Series:
+    return ts.dt.tz_convert(tz)
+
+
+def _map_events_to_sessions(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
+    """Session id of each event: ``events.session_id`` when present, else by time.
+
+    The fallback matches an event to the latest session of the same (lab,
+    account) that started at or before it and has not ended (``merge_asof``).
+    """
+    if "session_id" in events.columns:
+        return events["session_id"].astype(STRING)
+    ev = pd.DataFrame(
+        {
+            "ts": events["ts"].to_numpy(),
+            "lab": events["lab"].astype("object").to_numpy(),
+            "account": events["account"].astype("object").to_numpy(),
+            "_i": np.arange(len(events)),
+        }
+    ).sort_values("ts", kind="stable")
+    ss = pd.DataFrame(
+        {
+            "ts": sessions["start"].to_numpy(),
+            "end": sessions["end"].to_numpy(),
+            "lab": sessions["lab"].astype("object").to_numpy(),
+            "account": sessions["account"].astype("object").to_numpy(),
+            "session_id": sessions["session_id"].astype("object").to_numpy(),
+        }
+    ).sort_values("ts", kind="stable")
+    m = pd.merge_asof(ev, ss, on="ts", by=["lab", "account"], direction="backward")
+    m.loc[m["ts"] > m["end"], "session_id"] = None
+    sid = pd.Series(m["session_id"].to_numpy(), index=m["_i"].to_numpy()).sort_index()
+    return pd.Series(sid.to_numpy(), index=events.index, dtype=STRING)
+
+
+def _check_sessions(sessions: pd.DataFrame) -> None:
+    need = ["session_id", "lab", "account", "start", "end"]
+    missing = [c for c in need if c not in sessions.columns]
+    if missing:
+        raise SchemaError(
+            f"session table lacks columns {missing}; build it with labforensics.sessionize "
+            f"(columns: {list(SESSION_DTYPES)})"
+        )
+
+
+def _col(df: pd.DataFrame, name: str, default: float = 0.0) -> pd.Series:
+    if name in df.columns:
+        return pd.to_numeric(df[name], errors="coerce").astype("float64").fillna(default)
+    return pd.Series(default, index=df.index, dtype="float64")
+
+
+def _onehot(values: pd.Series, prefix: str, known: Sequence[str]) -> pd.DataFrame:
+    s = values.astype(STRING).str.upper()
+    cols = {f"{prefix}_{k.lower()}": (s == k).fillna(False).astype("float64") for k in known}
+    cols[f"{prefix}_other"] = (~s.isin(list(known))).fillna(True).astype("float64")
+    return pd.DataFrame(cols, index=values.index)
+
+
+def build_features(
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: FeatureParams | None = None,
+    *,
+    networks: NetworkMap | None = None,
+) -> Features:
+    """Build the session, account-day and account-month feature tables.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`), optionally
+        with a ``session_id`` column (string) as added by ``sessionize``; without it
+        events are matched to sessions by (lab, account) and time.
+    sessions : pandas.DataFrame
+        Session table (:data:`labforensics.schema.SESSION_DTYPES`); columns other
+        than ``session_id``, ``lab``, ``account``, ``start``, ``end`` default to 0
+        or missing when absent.
+    params : FeatureParams, optional
+        Time zone, night hours, baseline sizes.
+    networks : NetworkMap, optional
+        The case's networks (:meth:`labforensics.networks.NetworkMap.from_case`);
+        when None, built from ``params.lab_networks``, ``vendor_networks`` and
+        ``lab_networks_by_lab`` (none by default: every address ``unknown``).
+
+    Returns
+    -------
+    Features
+        ``.session``, ``.account_day``, ``.account_month`` :class:`FeatureTable`
+        objects; every value column ``float64`` and never missing except
+        baseline z-scores (``NaN`` = no baseline; the scorer fills the neutral 0).
+
+    Raises
+    ------
+    SchemaError
+        When the session table lacks its identifying columns.
+    """
+    params = params or FeatureParams()
+    _check_sessions(sessions)
+    ss = sessions.reset_index(drop=True)
+    start = pd.to_datetime(ss["start"], utc=True)
+    end = pd.to_datetime(ss["end"], utc=True)
+    lab = ss["lab"].astype(STRING)
+    account = ss["account"].astype(STRING)
+    role = (ss["role"] if "role" in ss else pd.Series(pd.NA, index=ss.index)).astype(STRING)
+    kind = (
+        (ss["account_kind"] if "account_kind" in ss else pd.Series("unknown", index=ss.index))
+        .astype("object")
+        .fillna("unknown")
+    )
+    v = _volume(ss, start, end)
+    ev = _session_events(events, ss)
+    per = _PerSession(ev, ss)
+    _queries_and_patients(v, ev, ss, per, lab, end, params)
+    loc = _local(start, params.tz)
+    v.update(_time_features(loc, lab, account, params))
+    v.update(_network_shares(ev, per, networks, params))
+    mod_code, mod_uniq = pd.factorize(ev["module"])
+    onehots = [
+        pd.DataFrame(
+            {f"kind_{k}": (kind == k).astype("float64") for k in ACCOUNT_KINDS}, index=ss.index
+        ),
+        _onehot(role, "role", KNOWN_ROLES),
+        _module_shares(per, mod_code, mod_uniq, len(ev), ss.index),
+    ]
+    v.update(_first_use(ev, per, params))
+    main_module = _main_module(per.ecode, mod_code, mod_uniq, ss)
+    for c in ("failed_logins_before", "failed_login_src_ips", "concurrent_sessions"):
+        v[c] = _col(ss, c)
+
+    values = pd.DataFrame(v, index=ss.index)
+    values = pd.concat([values, *onehots], axis=1)
+    keys = pd.DataFrame(
+        {"session_id": ss["session_id"].astype(STRING), "lab": lab, "account": account},
+        index=ss.index,
+    ).assign(
+        account_kind=kind.astype(STRING), role=role, main_module=main_module, start=start, end=end
+    )
+    _add_baselines(values, keys, "session", params)
+    session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
+
+    return Features(session, *_rollups(loc, keys, values, ev, params), params)
+
+
+def _rollups(
+    loc: pd.Series,
+    keys: pd.DataFrame,
+    values: pd.DataFrame,
+    ev: pd.DataFrame,
+    params: FeatureParams,
+) -> tuple[FeatureTable, FeatureTable]:
+    """Account-day and account-month aggregates of the session features."""
+    naive = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    ev_naive = (
+        _local(ev["ts"], params.tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        if len(ev)
+        else np.zeros(0, dtype="datetime64[ns]")
+    )
+    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params)
+    account_month = _aggregate("account_month", "month", naive, keys, values, ev, ev_naive, params)
+    return account_day, account_month
+
+
+def _volume(ss: pd.DataFrame, start: pd.Series, end: pd.Series) -> dict[str, pd.Series]:
+    """Volume and rate features from the session table (records, bytes, seconds)."""
+    v: dict[str, pd.Series] = {}
+    v["records_exported"] = _col(ss, "records_exported")
+    v["records_extracted"] = _col(ss, "records_extracted")
+    v["records_out"] = v["records_exported"] + v["records_extracted"]
+    v["bytes_out"] = _col(ss, "bytes_out")
+    v["distinct_patients"] = _col(ss, "distinct_patients")
+    v["n_events"] = _col(ss, "n_events")
+    dur = _col(ss, "duration_s")
+    if "duration_s" not in ss:
+        dur = (end - start).dt.total_seconds().astype("float64")
+    v["duration_s"] = dur
+    dur_floor = np.maximum(dur, 60.0)
+    v["events_per_min"] = v["n_events"] / dur_floor * 60.0
+    v["records_per_hour"] = v["records_out"] / dur_floor * 3600.0
+    return v
+
+
+def _session_events(events: pd.DataFrame, ss: pd.DataFrame) -> pd.DataFrame:
+    """The events' columns used here, with their session id, sorted by time."""
+    ev = events
+    sid = _map_events_to_sessions(ev, ss) if len(ev) else pd.Series([], dtype=STRING)
+    ev = pd.DataFrame(
+        {
+            "ts": ev["ts"],
+            "lab": ev["lab"].astype(STRING),
+            "account": ev["account"].astype(STRING),
+            "action": ev["action"].astype("object"),
+            "module": ev["module"].astype(STRING).str.upper(),
+            "host": ev["host"].astype(STRING),
+            "src_ip": ev["src_ip"].astype(STRING),
+            "patient": ev["patient"],
+            "records": pd.to_numeric(ev["records"], errors="coerce").astype("float64"),
+            "session_id": sid.to_numpy(),
+        }
+    )
+    return ev.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+class _PerSession:
+    """Aggregates per-event float arrays over each session's events (integer codes:
+    the session ids are hashed once)."""
+
+    def __init__(self, ev: pd.DataFrame, ss: pd.DataFrame) -> None:
+        sidx = pd.Index(ss["session_id"].astype(STRING))
+        self.ecode = sidx.get_indexer(ev["session_id"]) if len(ev) else np.zeros(0, np.int64)
+        self.in_sess = self.ecode >= 0
+        self.index = ss.index
+
+    def __call__(self, x: np.ndarray, how: str, fill: float = 0.0) -> pd.Series:
+        """``how`` (``max``, ``mean``, ``median``, ``nunique``) of ``x`` per session,
+        ``fill`` for a session without events."""
+        r = pd.Series(x[self.in_sess]).groupby(self.ecode[self.in_sess], sort=False).agg(how)
+        out = np.full(len(self.index), np.nan)
+        out[r.index.to_numpy()] = r.to_numpy(dtype="float64")
+        return pd.Series(out, index=self.index).fillna(fill)
+
+
+def _queries_and_patients(
+    v: dict[str, pd.Series],
+    ev: pd.DataFrame,
+    ss: pd.DataFrame,
+    per: _PerSession,
+    lab: pd.Series,
+    end: pd.Series,
+    params: FeatureParams,
+) -> None:
+    """Add query result-set sizes, distinct patients (from the events when the session
+    table lacks them) and ``share_lab_patients`` to ``v``."""
+    is_query = (ev["action"] == "query").to_numpy()
+    q = np.where(is_query, ev["records"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+    v["max_query_records"] = per(q, "max")
+    v["median_query_records"] = per(q, "median")
+    pat_code = pd.factorize(ev["patient"])[0].astype("float64") if len(ev) else np.zeros(0)
+    if "distinct_patients" not in ss and len(ev):
+        v["distinct_patients"] = per(np.where(pat_code >= 0, pat_code, np.nan), "nunique")
+    lab_pat = _lab_patients_to_date(ev, lab, end)
+    touched = np.maximum(v["distinct_patients"], v["records_out"])
+    v["share_lab_patients"] = touched / np.maximum(lab_pat, params.min_lab_patients)
+
+
+def _time_features(
+    loc: pd.Series, lab: pd.Series, account: pd.Series, params: FeatureParams
+) -> dict[str, pd.Series]:
+    """Time of the local start: hour on the unit circle, night, weekend, holiday and
+    night for an account rarely active at night."""
+    v: dict[str, pd.Series] = {}
+    hour = loc.dt.hour + loc.dt.minute / 60.0
+    v["hour_sin"] = np.sin(2 * np.pi * hour / 24.0).astype("float64")
+    v["hour_cos"] = np.cos(2 * np.pi * hour / 24.0).astype("float64")
+    h0, h1 = params.night
+    hh = loc.dt.hour
+    night = (hh >= h0) | (hh < h1) if h0 > h1 else (hh >= h0) & (hh < h1)
+    v["night"] = night.astype("float64")
+    v["weekend"] = (loc.dt.day_of_week >= 5).astype("float64")
+    v["holiday"] = _is_holiday(loc)
+    # night for an account that is rarely active at night (a night job is not
+    # unusual); without min_history sessions there is no habit to excuse it
+    acct = _codes([lab, account])
+    g_night = v["night"].groupby(acct, sort=False)
+    acct_night = g_night.transform("mean").where(
+        g_night.transform("size") >= params.min_history, 0.0
+    )
+    v["night_unusual"] = v["night"] * (1.0 - acct_night)
+    return v
+
+
+def _network_shares(
+    ev: pd.DataFrame, per: _PerSession, networks: NetworkMap | None, params: FeatureParams
+) -> dict[str, pd.Series]:
+    """``net_lab``, ``net_vendor``, ``net_other``: share of each session's events from
+    each class (local and unknown addresses count in none)."""
+    if networks is None:  # until the pipeline passes the case's NetworkMap
+        networks = NetworkMap(
+            params.lab_networks, params.vendor_networks, params.lab_networks_by_lab
+        )
+    net = networks.classify_many(ev["src_ip"], ev["lab"]).to_numpy(dtype=object)
+    return {
+        f"net_{c}": per((net == c).astype("float64"), "mean") for c in ("lab", "vendor", "other")
+    }
+
+
+def _module_shares(
+    per: _PerSession, mod_code: np.ndarray, mod_uniq: pd.Index, n_ev: int, index: pd.Index
+) -> pd.DataFrame:
+    """Share of each session's events in each module of :data:`KNOWN_MODULES`."""
+    mod = {}
+    for m in KNOWN_MODULES:
+        hit = np.flatnonzero(np.asarray(mod_uniq == m))
+        x = (mod_code == hit[0]) if len(hit) else np.zeros(n_ev, dtype=bool)
+        mod[f"module_{m.lower()}"] = per(x.astype("float64"), "mean")
+    return pd.DataFrame(mod, index=index)
+
+
+def _first_use(ev: pd.DataFrame, per: _PerSession, params: FeatureParams) -> dict[str, pd.Series]:
+    """``new_src_ip``, ``new_host``, ``new_module``, ``new_action``: first use in the
+    account's history, after the lab's warm-up."""
+    # first-seen over session events only: failed logins (an attacker's tries) are
+    # not part of the account's history of use
+    v: dict[str, pd.Series] = {}
+    ev_acct = _codes([ev["lab"], ev["account"]]) if len(ev) else np.zeros(0, np.int64)
+    ts_ns = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+    lab_code = _codes([ev["lab"]]) if len(ev) else np.zeros(0, np.int64)
+    lab_t0 = pd.Series(ts_ns).groupby(lab_code).transform("min").to_numpy()
+    after_warmup = ts_ns >= lab_t0 + params.warmup.value
+    for col, name in (
+        ("src_ip", "new_src_ip"),
+        ("host", "new_host"),
+        ("module", "new_module"),
+        ("action", "new_action"),
+    ):
+        fs = np.zeros(len(ev))
+        if per.in_sess.any():
+            vc = pd.factorize(ev[col])[0]
+            sel = per.in_sess & (vc >= 0)
+            key = pd.DataFrame({"a": ev_acct[sel], "v": vc[sel]})
+            first = ~key.duplicated().to_numpy()
+            fs[np.flatnonzero(sel)] = (first & after_warmup[sel]).astype("float64")
+        v[name] = per(fs, "max")
+    return v
+
+
+def _main_module(
+    ecode: np.ndarray, mod_code: np.ndarray, mod_uniq: pd.Index, ss: pd.DataFrame
+) -> pd.Series:
+    """Module with most events in the session (ties: first in alphabetical order),
+    else the first of the session's ``modules``."""
+    out = pd.Series(pd.NA, index=ss.index, dtype=STRING)
+    sel = (ecode >= 0) & (mod_code >= 0)
+    if sel.any():
+        names = np.asarray(mod_uniq, dtype=object)
+        c = (
+            pd.DataFrame({"s": ecode[sel], "m": names[mod_code[sel]]})
+            .value_counts()
+            .rename("n")
+            .reset_index()
+            .sort_values(["s", "n", "m"], ascending=[True, False, True], kind="stable")
+            .drop_duplicates("s")
+        )
+        top = np.full(len(ss), None, dtype=object)
+        top[c["s"].to_numpy()] = c["m"].to_numpy()
+        out = pd.Series(top, index=ss.index).astype(STRING)
+    if "modules" in ss:
+        first = ss["modules"].astype(STRING).str.split(" | ", regex=False).str[0].str.upper()
+        out = out.fillna(first)
+    return out
+
+
+def _is_holiday(loc: pd.Series) -> pd.Series:
+    import holidays
+
+    if len(loc) == 0:
+        return pd.Series([], dtype="float64", index=loc.index)
+    years = range(int(loc.dt.year.min()), int(loc.dt.year.max()) + 1)
+    fr = holidays.country_holidays("FR", years=list(years))
+    days = pd.to_datetime(pd.Series(sorted(fr.keys()), dtype="object")).to_numpy(
+        dtype="datetime64[D]"
+    )
+    d = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[D]")
+    return pd.Series(np.isin(d, days).astype("float64"), index=loc.index)

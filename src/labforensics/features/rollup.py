@@ -1,0 +1,127 @@
+"""Roll-up of session features to account-days and account-months."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..schema import STRING
+from .baselines import _add_baselines
+from .params import FeatureParams
+from .tables import FeatureTable
+
+
+def _period_strings(naive: np.ndarray, period: str) -> np.ndarray:
+    """Local ``YYYY-MM-DD`` (day) or ``YYYY-MM`` (month) of naive local instants."""
+    unit = "D" if period == "day" else "M"
+    return np.datetime_as_string(naive.astype(f"datetime64[{unit}]"), unit=unit).astype(object)
+
+
+def _lab_patients_to_date(events: pd.DataFrame, labs: pd.Series, ends: pd.Series) -> np.ndarray:
+    """Distinct patients seen at each lab up to each instant (searchsorted per lab)."""
+    out = np.zeros(len(labs), dtype="float64")
+    pe = events.loc[events["patient"].notna(), ["ts", "lab", "patient"]]
+    if pe.empty:
+        return out
+    pe = pe.sort_values("ts", kind="stable")
+    first = ~pe.duplicated(["lab", "patient"])
+    pe = pe.loc[first]
+    lab_arr = labs.astype("object").to_numpy()
+    end_ns = ends.to_numpy(dtype="datetime64[ns]") if len(ends) else np.array([], "datetime64[ns]")
+    for lab, grp in pe.groupby("lab", sort=True, observed=True):  # one per lab
+        t = grp["ts"].to_numpy(dtype="datetime64[ns]")
+        sel = lab_arr == lab
+        out[sel] = np.searchsorted(t, end_ns[sel], side="right")
+    return out
+
+
+def _aggregate(
+    unit: str,
+    period: str,
+    naive: np.ndarray,
+    skeys: pd.DataFrame,
+    sval: pd.DataFrame,
+    ev: pd.DataFrame,
+    ev_naive: np.ndarray,
+    params: FeatureParams,
+) -> FeatureTable:
+    """Aggregate session features to (lab, account, period), rows sorted by those keys."""
+    per = _period_strings(naive, period)
+    kdf = pd.DataFrame(
+        {
+            "lab": skeys["lab"].astype("object").to_numpy(),
+            "account": skeys["account"].astype("object").to_numpy(),
+            period: per,
+        }
+    )
+    gid = kdf.groupby(["lab", "account", period], sort=True, dropna=False).ngroup().to_numpy()
+    g = sval.groupby(gid, sort=True)
+    s = {
+        "records_exported": g["records_exported"].sum(),
+        "records_extracted": g["records_extracted"].sum(),
+        "records_out": g["records_out"].sum(),
+        "bytes_out": g["bytes_out"].sum(),
+        "n_events": g["n_events"].sum(),
+        "duration_s": g["duration_s"].sum(),
+        "n_sessions": g["n_events"].size().astype("float64"),
+        "n_outbound_sessions": (sval["records_out"] > 0).astype("float64").groupby(gid).sum(),
+        "n_night_sessions": g["night"].sum(),
+        "night": g["night"].max(),
+        "night_unusual": g["night_unusual"].max(),
+        "weekend": g["weekend"].max(),
+        "holiday": g["holiday"].max(),
+        "max_query_records": g["max_query_records"].max(),
+        "net_vendor": g["net_vendor"].max(),
+        "net_other": g["net_other"].max(),
+        "new_src_ip": g["new_src_ip"].max(),
+        "new_host": g["new_host"].max(),
+        "new_module": g["new_module"].max(),
+        "new_action": g["new_action"].max(),
+        "failed_logins_before": g["failed_logins_before"].sum(),
+        "failed_login_src_ips": g["failed_login_src_ips"].max(),
+        "concurrent_sessions": g["concurrent_sessions"].max(),
+    }
+    for c in sval.columns:
+        if c.startswith(("kind_", "role_")):
+            s[c] = g[c].max()
+    values = pd.DataFrame(s).reset_index(drop=True)
+    if unit == "account_month":
+        days = naive.astype("datetime64[D]").view("int64")
+        values["n_active_days"] = pd.Series(days).groupby(gid).nunique().to_numpy(dtype="float64")
+    first = np.unique(gid, return_index=True)[1]
+    keys = pd.DataFrame(
+        {
+            "lab": skeys["lab"].to_numpy()[first],
+            "account": skeys["account"].to_numpy()[first],
+            "account_kind": skeys["account_kind"].to_numpy()[first],
+            "role": skeys["role"].to_numpy()[first],
+            period: per[first],
+            "start": skeys["start"].groupby(gid).min().to_numpy(),
+            "end": skeys["end"].groupby(gid).max().to_numpy(),
+        }
+    )
+    for c in ("lab", "account", "account_kind", "role", period):
+        keys[c] = keys[c].astype(STRING)
+    for c in ("start", "end"):
+        keys[c] = pd.to_datetime(keys[c], utc=True).astype(skeys[c].dtype)
+    # distinct patients from the events, by their own local period
+    pe = ev["patient"].notna().to_numpy()
+    if pe.any():
+        e = pd.DataFrame(
+            {
+                "lab": ev["lab"].astype("object").to_numpy()[pe],
+                "account": ev["account"].astype("object").to_numpy()[pe],
+                period: _period_strings(ev_naive[pe], period),
+                "patient": pd.factorize(ev["patient"])[0][pe],
+            }
+        )
+        dp = e.groupby(["lab", "account", period], sort=False)["patient"].nunique()
+        k = pd.MultiIndex.from_frame(keys[["lab", "account", period]].astype("object"))
+        values["distinct_patients"] = dp.reindex(k).fillna(0).to_numpy(dtype="float64")
+    else:
+        values["distinct_patients"] = g["distinct_patients"].sum().to_numpy(dtype="float64")
+    lab_pat = _lab_patients_to_date(ev, keys["lab"], keys["end"])
+    touched = np.maximum(values["distinct_patients"], values["records_out"])
+    values["share_lab_patients"] = touched / np.maximum(lab_pat, params.min_lab_patients)
+    _add_baselines(values, keys, unit, params)
+    return FeatureTable(unit, keys, values.astype("float64"), ("lab", "account", period))

@@ -1,0 +1,132 @@
+"""The labs' patient indexes (IPP -> NIR), keyed on read, and the small-CSV helpers the
+leak reader shares with them. No raw identifier is kept."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import AttributionError
+from ..privacy import CaseKey, pseudonymise
+
+_NIR_NAMES = ("nir", "num_secu", "numero_secu", "secu", "ssn", "insee", "numero_securite_sociale")
+
+
+_LAB_NAMES = ("lab", "labo", "code_labo", "laboratoire", "finess", "lab_code")
+
+
+def _sniff_sep(text: str) -> str:
+    first = text.splitlines()[0] if text else ""
+    counts = {s: first.count(s) for s in (";", ",", "\t")}
+    best = max(counts, key=lambda s: (counts[s], s == ";"))
+    return best if counts[best] else ";"
+
+
+def _read_text(p: Path, what: str) -> str:
+    """A small text file's content, UTF-8 (BOM or not) else cp1252.
+
+    Raises
+    ------
+    AttributionError
+        When the file cannot be read (the message names ``what`` and the path).
+    """
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise AttributionError(f"cannot read {what} {p}: {exc}; check the path") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
+    """Read a small CSV (sep sniffed among ; , tab; UTF-8 or cp1252) as strings."""
+    p = Path(path)
+    text = _read_text(p, what)
+    sep = _sniff_sep(text)
+    try:
+        df = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise AttributionError(
+            f"{what} {p} is not a CSV with a header (sep {sep!r}): {exc}"
+        ) from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _pick(columns: Iterable[str], names: Sequence[str], given: str | None) -> str | None:
+    cols = list(columns)
+    if given is not None:
+        if given not in cols:
+            raise AttributionError(f"column {given!r} not in {cols}")
+        return given
+    low = {c.lower(): c for c in cols}
+    for n in names:
+        if n in low:
+            return low[n]
+    return None
+
+
+def _normalise_nir(s: pd.Series) -> pd.Series:
+    """Upper case, spaces removed, the 2-digit key dropped (13 characters kept)."""
+    t = s.astype("string").str.upper().str.replace(r"[\s.\-\u00a0]", "", regex=True)
+    return t.where(t.str.len() != 15, t.str.slice(0, 13))
+
+
+def _read_index(
+    index: Any,
+    key: CaseKey,
+    aliases: Mapping[str, str],
+    index_lab_column: str | None,
+) -> pd.DataFrame:
+    """Patient index(es) -> DataFrame ``lab``, ``nir_h``, ``patient`` (raw values dropped)."""
+    frames: list[tuple[pd.DataFrame, str | None, str]] = []
+    if isinstance(index, pd.DataFrame):
+        frames.append((index.astype(str), None, "patient index table"))
+    elif isinstance(index, Mapping):
+        for lab in sorted(index):
+            src = index[lab]
+            df = src.astype(str) if isinstance(src, pd.DataFrame) else _read_table(src, "index")
+            frames.append((df, str(lab), f"patient index of {lab}"))
+    elif isinstance(index, str | os.PathLike):
+        frames.append((_read_table(index, "patient index"), None, str(index)))
+    else:
+        for src in index:
+            frames.append((_read_table(src, "patient index"), None, str(src)))
+    out = []
+    for df, lab, what in frames:
+        ipp_c = _pick(df.columns, ("ipp", "patient", "patient_id"), None)
+        nir_c = _pick(df.columns, _NIR_NAMES, None)
+        if ipp_c is None or nir_c is None:
+            raise AttributionError(
+                f"{what}: needs an IPP column and a NIR column (got {list(df.columns)}); "
+                "name them IPP and NIR"
+            )
+        if lab is None:
+            lab_c = _pick(df.columns, _LAB_NAMES, index_lab_column)
+            if lab_c is None:
+                raise AttributionError(
+                    f"{what}: no lab column; give the index as a mapping lab -> file or add a "
+                    "LABO column"
+                )
+            labs = df[lab_c].astype("string").str.strip()
+        else:
+            labs = pd.Series(lab, index=df.index, dtype="string")
+        labs = labs.replace(aliases).astype("string")
+        nir = _normalise_nir(df[nir_c])
+        keep = nir.notna() & (nir != "") & df[ipp_c].astype("string").str.strip().ne("")
+        nir_h = pseudonymise(key, pd.Series("NIR", index=df.index)[keep], nir[keep])
+        patient = pseudonymise(key, labs[keep], df[ipp_c][keep].astype("string"))
+        out.append(pd.DataFrame({"lab": labs[keep], "nir_h": nir_h, "patient": patient}))
+    if not out:
+        return pd.DataFrame({"lab": [], "nir_h": [], "patient": []}, dtype="string")
+    return pd.concat(out, ignore_index=True).drop_duplicates(ignore_index=True)
