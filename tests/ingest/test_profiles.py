@@ -61,7 +61,9 @@ def test_constant_columns(tmp_path, test_key):
     assert e["action_raw"].tolist() == ["login", "login"]
     # a constant lab wins over read_evidence(lab="SIM"), which fills missing labs only
     assert e["lab"].tolist() == ["L09", "L09"]
-    assert e["host"].tolist() == ["D-01", "D-02"]
+    # hosts are compared lower-cased; the form as written is kept in host_raw
+    assert e["host"].tolist() == ["d-01", "d-02"]
+    assert e["host_raw"].tolist() == ["D-01", "D-02"]
 
 
 @pytest.mark.parametrize(
