@@ -67,6 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import CaseKeyError, ParameterError
+from .leak.nir import NIR_SEPARATORS, normalise_nir
 
 __all__ = [
     "ENV_VAR",
@@ -408,41 +409,44 @@ def pseudonymise_requests(key: CaseKey, lab: pd.Series, request: pd.Series) -> p
 # without it, a long run with no "@" was rescanned from every position (quadratic: a
 # 250 KB free-text field took minutes). Each run is now scanned once (linear).
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# French phone numbers: 0X XX XX XX XX or +33 X XX XX XX XX, with spaces, dots or dashes.
-_PHONE = re.compile(r"(?<![\w+])(?:\+33[\s.-]?[1-9]|0[1-9])(?:[\s.-]?\d{2}){4}(?!\d)")
-# NIR: sex (1/2/3/4/7/8), year, month, department (2 digits or 2A/2B), commune, order, key;
-# written plain or grouped with spaces.
-# Bounded by non-digits only (not word boundaries): a NIR glued to letters
-# (``x269049912345646y``) is still one. A keyed id already written (first
-# alternative) is kept as it is, so its hex digits are never read as a NIR.
+_S = NIR_SEPARATORS + "?"  # at most one separator between two groups
+# French phone numbers: 0X XX XX XX XX, +33 X XX XX XX XX, 0033 X ..., +33 (0)X ...,
+# grouped with spaces, no-break spaces, dots or dashes, or not grouped.
+_PHONE = re.compile(
+    rf"(?<![\w+])(?:(?:\+|00)33{_S}(?:\(0\){_S})?[1-9]|0[1-9])(?:{_S}\d{{2}}){{4}}(?!\d)"
+)
+# NIR: sex, year, month, then the place of birth (department 2 digits or 2A/2B +
+# commune 3 digits, or an overseas department 97x/98x + commune 2 digits), order,
+# key; plain or with one separator between groups. Bounded by non-digits only (not
+# word boundaries): a NIR glued to letters (``x269049912345646y``) is still one. A
+# keyed id already written (first alternative) is kept as it is, so its hex digits
+# are never read as a NIR. The key is checked by labforensics.leak.nir.
 _NIR = re.compile(
     rf"{_ID}"
-    r"|(?<![0-9])([1-478])\s?(\d{2})\s?(\d{2})\s?(\d{2}|2[AaBb])\s?(\d{3})\s?(\d{3})\s?(\d{2})(?![0-9])"
+    rf"|(?<![0-9])[1-478]{_S}\d{{2}}{_S}\d{{2}}{_S}"
+    rf"(?:(?:\d{{2}}|2[AaBb]){_S}\d{{3}}|9[78]\d{_S}\d{{2}})"
+    rf"{_S}\d{{3}}{_S}\d{{2}}(?![0-9])"
 )
 
 
 def nir_key_is_valid(nir13: str, key: str) -> bool:
     """True when ``key`` is the INSEE control key of the 13 leading characters ``nir13``.
 
-    Corsica departments ``2A`` and ``2B`` are read as 19 and 18 for the computation.
+    Corsica departments ``2A`` and ``2B`` are read as 19 and 18 for the computation
+    (see :func:`labforensics.leak.nir.is_valid_nir`, which this calls).
     """
-    digits = nir13.upper().replace("2A", "19").replace("2B", "18")
-    if not digits.isdigit() or not key.isdigit():
-        return False
-    return 97 - (int(digits) % 97) == int(key)
+    return normalise_nir(nir13 + key) is not None
 
 
 def _nir_sub(m: re.Match[str]) -> str:
-    g = m.groups()
-    if g[0] is None:  # a keyed id
-        return m.group(0)
-    if nir_key_is_valid("".join(g[:6]), g[6]):
-        return "[NIR]"
-    return m.group(0)
+    text = m.group(0)
+    if text[0] in _PREFIXES:  # a keyed id
+        return text
+    return "[NIR]" if normalise_nir(text) is not None else text
 
 
 def redact_identifiers(text: str) -> str:
-    """Replace NIRs (with a valid key), e-mail addresses and phone numbers by tags.
+    """Replace NIRs (valid key, any separators), e-mail addresses and phone numbers by tags.
 
     ``[NIR]``, ``[EMAIL]``, ``[PHONE]``; a keyed id (``P``, ``R``, ``N``, ``D`` + 16
     hex digits) is left intact. Linear in the text's length.

@@ -1,0 +1,1 @@
+"""Leaked identifiers: reading leak files and NIR normalisation (:mod:`labforensics.leak.nir`)."""
