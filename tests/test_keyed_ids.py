@@ -198,3 +198,21 @@ def test_reidentify_round_trip_for_requests(tmp_path):
 def test_keyed_id_pattern_is_whole_word(bad):
     # a longer hex run or a shorter one is no keyed id
     assert KEYED_ID.search(bad) is None
+
+
+def test_reidentify_command_with_dumps(tmp_path, capsys):
+    f = _write(tmp_path, ROWS)
+    dump = tmp_path / "dump.csv"
+    dump.write_bytes(b"a\nb\nc")  # 3 lines, the last without a line end
+    d3 = dump_row_id(KEY, hashlib.sha256(b"a\nb\nc").hexdigest(), 3)
+    listing = tmp_path / "ids.txt"
+    listing.write_text(f"{request_id(KEY, 'L01', '987654321')},{d3}\n")
+    key_file = KEY.write(tmp_path / "case.key")
+    dest = tmp_path / "notify.csv"
+    rc = main(["reidentify", "--case-key", str(key_file), "--evidence", str(f),
+               "--pseudonyms", str(listing), "--out", str(dest), "--dumps", str(dump)])  # fmt: skip
+    assert rc == 0 and "2 of 2 keyed ids resolved" in capsys.readouterr().out
+    got = pd.read_csv(dest, dtype=str).set_index("kind")
+    # the R id gives its request number, the D id its dump file and line 3
+    assert got.loc["request", "request"] == "987654321"
+    assert got.loc["dump_row", "line"] == "3" and got.loc["dump_row", "dump_file"] == str(dump)

@@ -26,8 +26,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from .custody import open_evidence, sha256_bytes
 from .errors import EvidenceError, OutputExistsError, ParameterError
-from .privacy import KEYED_ID
+from .privacy import (
+    KEYED_ID,
+    KeyedIds,
+    load_case_key,
+    normalise_ipp,
+    pseudonymise,
+    pseudonymise_requests,
+)
 
 __all__ = ["add_arguments", "dump_rows", "evidence_ids", "evidence_patients", "reidentify"]
 
@@ -80,7 +88,6 @@ def evidence_ids(
     from .ingest import _choose_reader
     from .ingest.files import common_root, expand_paths, read_head, relative_name
     from .ingest.registry import ReadContext
-    from .privacy import normalise_ipp, pseudonymise, pseudonymise_requests
 
     items = expand_paths(evidence)
     root = common_root([p for p, _ in items])
@@ -163,9 +170,6 @@ def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
         (the path as given), ``line`` (1-based physical line, lines ended by
         ``\n``; Int64).
     """
-    from .custody import open_evidence, sha256_bytes
-    from .privacy import KeyedIds
-
     ids = KeyedIds(key)
     frames = []
     for path in dumps:
@@ -188,7 +192,6 @@ def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
 
 
 def _read_pseudonyms(path: Path) -> pd.Series:
-    from .custody import open_evidence
 
     with open_evidence(path) as fh:
         text = fh.read().decode("utf-8-sig", errors="replace")
@@ -248,7 +251,6 @@ def reidentify(
         When ``out`` exists and ``force`` is False.
     """
     from .outputs import write_csv
-    from .privacy import load_case_key
 
     out_p = Path(out).resolve()
     inv = _inside_investigation(out_p)
