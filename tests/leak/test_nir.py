@@ -7,7 +7,7 @@ import time
 import pytest
 
 from labforensics.leak.nir import is_valid_nir, normalise_nir
-from labforensics.privacy import _NIR, redact_identifiers
+from labforensics.privacy import _NIR, _PHONE, redact_identifiers
 
 # Fake NIRs, keys worked out by hand: key = 97 - (first 13 digits mod 97)
 # 1841276451089: 1841276451089 mod 97 = 51 -> key 46
@@ -103,4 +103,12 @@ def test_nir_pattern_is_linear(text):
     # bounded alternatives from a fixed start: 400 KB of near-NIR text in well under 2 s
     t = time.perf_counter()
     _NIR.sub("", text)
+    assert time.perf_counter() - t < 2.0
+
+
+@pytest.mark.parametrize("text", ["0\u00a0" * 200_000, "+33 (0)" * 60_000, "06.1" * 100_000])
+def test_phone_pattern_is_linear(text):
+    # the separators and the (0) added to the phone pattern keep it linear
+    t = time.perf_counter()
+    _PHONE.sub("", text)
     assert time.perf_counter() - t < 2.0
