@@ -216,3 +216,17 @@ def test_reidentify_command_with_dumps(tmp_path, capsys):
     # the R id gives its request number, the D id its dump file and line 3
     assert got.loc["request", "request"] == "987654321"
     assert got.loc["dump_row", "line"] == "3" and got.loc["dump_row", "dump_file"] == str(dump)
+
+
+def test_quarantined_row_shows_no_request_number(tmp_path):
+    # a bad date quarantines the row; its request field (4 digits: below the digit-run
+    # rule's 5) must still leave as its R id, the IPP as its P id
+    row = (
+        "31/02/2024;09:00:00;L01;S1;sec01;SECRETAIRE;PC-07;10.1.1.7;SAISIE;CONSULTATION;OK;"
+        "004710;4521;;"
+    )
+    ev = read_evidence(_write(tmp_path, [row]), case_key=KEY)
+    assert len(ev.events) == 0 and len(ev.quarantine) == 1
+    fields = ev.quarantine["raw"].iloc[0].split(";")
+    assert fields[11] == pseudonymise_one(KEY, "L01", "004710")
+    assert fields[12] == request_id(KEY, "L01", "4521")

@@ -589,6 +589,7 @@ def redact_record_field(
     ipp_index: int,
     lab_index: int | None = None,
     width: int | None = None,
+    kind: str = "patient",
 ) -> str:
     """Replace the IPP field of one raw CSV record by its keyed pseudonym.
 
@@ -608,7 +609,12 @@ def redact_record_field(
     short (or a line of junk), whose fields are where they belong: only the field
     at ``ipp_index`` is then taken (runs of digits are caught by
     :func:`redact_digit_runs`).
+
+    With ``kind="request"``, ``ipp_index`` is the position of the request-number
+    field, which becomes its ``R`` id (:func:`request_id`) by the same rules. A field
+    already holding a keyed id is left as it is.
     """
+    make = request_id if kind == "request" else pseudonymise_one
     spans = record_field_spans(text, separator, quote)
     d = len(spans) - width if width is not None else 0
     if d < -_MAX_MERGED:  # far too few fields: a record cut short or junk, not merged fields
@@ -629,7 +635,7 @@ def redact_record_field(
             val = val[1:-1].replace(quote * 2, quote)
         val = val.strip()
         if val and not _PSEUDONYM.fullmatch(val):
-            text = text[:a] + pseudonymise_one(key, use, val) + text[b:]
+            text = text[:a] + make(key, use, val) + text[b:]
     return text
 
 

@@ -531,6 +531,18 @@ def _redact_quarantined(
             ipp_index=header.index(ipp_col),
             width=len(header),
         )
+    req_col = p.columns.get("request")
+    if req_col in header:  # the request number's field becomes its R id, as the IPP's
+        text = redact_record_field(
+            text,
+            key,
+            rec_lab,
+            separator=p.separator,
+            quote=p.quote,
+            ipp_index=header.index(req_col),
+            width=len(header),
+            kind="request",
+        )
     text = redactor.redact(text, rec_lab)
     return redact_digit_runs(text, key, rec_lab)
 
