@@ -19,6 +19,7 @@ from labforensics.privacy import (
     dump_row_id,
     nir_hash,
     pseudonymise,
+    pseudonymise_nirs,
     pseudonymise_one,
     pseudonymise_requests,
     redact_digit_runs,
@@ -230,3 +231,10 @@ def test_quarantined_row_shows_no_request_number(tmp_path):
     fields = ev.quarantine["raw"].iloc[0].split(";")
     assert fields[11] == pseudonymise_one(KEY, "L01", "004710")
     assert fields[12] == request_id(KEY, "L01", "4521")
+
+
+def test_nir_series_for_the_leak_linkage():
+    out = pseudonymise_nirs(KEY, pd.Series(["185057800608491", None, " ", "185057800608491"]))
+    # N ids in their own namespace, once per distinct value, missing where none
+    assert out.iloc[0] == out.iloc[3] == "N" + _hmac16(b"nir\x1f185057800608491")
+    assert out.iloc[1:3].isna().all()

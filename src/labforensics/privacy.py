@@ -80,6 +80,7 @@ __all__ = [
     "load_case_key",
     "nir_hash",
     "pseudonymise",
+    "pseudonymise_nirs",
     "pseudonymise_one",
     "pseudonymise_requests",
     "redact_digit_runs",
@@ -399,6 +400,32 @@ def pseudonymise_requests(key: CaseKey, lab: pd.Series, request: pd.Series) -> p
         request number is missing or blank. Computed once per distinct pair.
     """
     return _pseudonymise_pairs(KeyedIds(key), "R", lab, request)
+
+
+def pseudonymise_nirs(key: CaseKey, nir: pd.Series) -> pd.Series:
+    """Keyed ids (``N``) of a column of NIRs, for the leak linkage.
+
+    Parameters
+    ----------
+    key : CaseKey
+    nir : pandas.Series of str, length n
+        NIRs as the caller normalised them (:func:`labforensics.leak.nir.normalise_nir`,
+        or the 13 characters before the key), or missing.
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` dtype, length n: ``N`` + 16 hex digits of HMAC(key, "nir" ␟ NIR), or
+        ``<NA>`` where the NIR is missing or blank. Computed once per distinct value.
+    """
+    value = normalise_ipp(nir)
+    present = value.notna().to_numpy()
+    out = np.full(len(value), None, dtype=object)
+    if present.any():
+        codes, uniques = pd.factorize(value[present].astype(str), sort=False)
+        made = KeyedIds(key).nirs(list(uniques))
+        out[present] = np.asarray(made.to_pylist(), dtype=object)[codes]
+    return pd.Series(out, index=value.index, dtype="string[pyarrow]")
 
 
 # --- free-text redaction -------------------------------------------------------------
