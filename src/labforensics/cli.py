@@ -67,9 +67,9 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
     if not Path(ns.case_key).is_file():
         raise EvidenceError(f"case key file {ns.case_key} not found")
     res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, tz=case.tz,
-                     lab_aliases=case.lab_aliases, force=ns.force)  # fmt: skip
+                     lab_aliases=case.lab_aliases, force=ns.force, dumps=ns.dumps)  # fmt: skip
     n = int(res["found"].sum())
-    print(f"{n} of {len(res)} pseudonyms resolved; written to {ns.out} (mode 0600)")
+    print(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
     return 0
 
 
@@ -136,6 +136,7 @@ def _add_reidentify(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="CSV to write (outside any report)")
     p.add_argument("--case", type=Path, default=None, help="case.toml (time zone, lab aliases)")
     p.add_argument("--force", action="store_true", help="overwrite --out")
+    p.add_argument("--dumps", nargs="+", default=[], help="leaked dump files (for D ids)")
     p.set_defaults(func=_cmd_reidentify)
 
 
