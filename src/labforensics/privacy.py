@@ -52,7 +52,6 @@ with Corsica ``2A``/``2B`` read as 19/18 (:mod:`labforensics.leak.nir`).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 import secrets
@@ -232,25 +231,47 @@ class KeyedIds:
 
     Notes
     -----
-    ``hmac.new(key, digestmod="sha256")`` is built once; each message costs a
-    ``copy()`` of its keyed state, one ``update`` and one digest (standard library,
-    RFC 2104), about 1 microsecond. The hex text of the ids is built from the
+    HMAC-SHA256 exactly as RFC 2104 defines it, ``H(K ^ opad, H(K ^ ipad, m))``,
+    with the two keyed SHA-256 states (``hashlib``, standard library) built once and
+    copied per message: 0.77 microseconds a message here, against 1.19 for a
+    ``copy()`` of ``hmac.new(key, digestmod="sha256")`` and 1.56 for
+    ``hmac.digest`` (measured on 300,000 request messages; ingest hashes one message
+    per distinct (lab, IPP) and (lab, request), up to millions a run). The output
+    is pinned against ``hmac.new(key, msg, sha256)`` by a known-answer test
+    (``tests/test_keyed_ids.py``). The hex text of the ids is built from the
     digests by NumPy in one pass. Every method takes sequences of ``str`` with no
     missing value and returns a :class:`pyarrow.StringArray` of the same length
     (``.to_pylist()`` for a list).
     """
 
+    _BLOCK = 64  # SHA-256 block size in bytes (RFC 2104: B)
+
     def __init__(self, key: CaseKey) -> None:
-        self._mac = hmac.new(key.secret, digestmod="sha256")
+        k = key.secret
+        if len(k) > self._BLOCK:  # RFC 2104: a key longer than B is hashed first
+            k = hashlib.sha256(k).digest()
+        k = k.ljust(self._BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
+
+    def digest_hex(self, message: bytes) -> str:
+        """HMAC-SHA256 of one message, in lower-case hex (64 digits)."""
+        i = self._inner.copy()
+        i.update(message)
+        o = self._outer.copy()
+        o.update(i.digest())
+        return o.hexdigest()
 
     def _ids(self, prefix: str, messages: Iterable[bytes]) -> pa.Array:
-        copy = self._mac.copy
+        inner_copy, outer_copy = self._inner.copy, self._outer.copy
         digests: list[bytes] = []
         append = digests.append
         for m in messages:
-            h = copy()
-            h.update(m)
-            append(h.digest())
+            i = inner_copy()
+            i.update(m)
+            o = outer_copy()
+            o.update(i.digest())
+            append(o.digest())
         n = len(digests)
         raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(n, 32)[:, :8]
         text = np.empty((n, 17), dtype=np.uint8)
@@ -334,9 +355,7 @@ def account_email_id(key: CaseKey, address: str) -> str:
     ``EMAIL-`` + the first 12 hex digits of HMAC(key, "xferlog-user" ␟ address):
     the account stays countable without showing the address.
     """
-    h = KeyedIds(key)._mac.copy()
-    h.update(f"xferlog-user{_SEP}{address}".encode())
-    return "EMAIL-" + h.hexdigest()[:12]
+    return "EMAIL-" + KeyedIds(key).digest_hex(f"xferlog-user{_SEP}{address}".encode())[:12]
 
 
 def normalise_ipp(ipp: pd.Series) -> pd.Series:
