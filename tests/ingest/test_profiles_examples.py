@@ -83,18 +83,19 @@ def test_cert_logon_end_to_end(evidence, test_key):
         for r in s.itertuples()
     ]
     assert got == [
+        # hosts are compared lower-cased (host_raw keeps the written form)
         # logon, screen unlock (a second logon), logoff: one session of 9 h 46 min 30 s
-        ("ABC0123", "PC-1001", utc("2010-01-04 07:12:00"), utc("2010-01-04 16:58:30"), 3,
+        ("ABC0123", "pc-1001", utc("2010-01-04 07:12:00"), utc("2010-01-04 16:58:30"), 3,
          "login", "logout"),
-        ("XYZ0456", "PC-2002", utc("2010-01-04 07:40:10"), utc("2010-01-04 17:10:00"), 2,
+        ("XYZ0456", "pc-2002", utc("2010-01-04 07:40:10"), utc("2010-01-04 17:10:00"), 2,
          "login", "logout"),
         # no logoff: the next event on PC-1001 (01/06 07:01) is 23 h 56 min later > 12 h
-        ("ABC0123", "PC-1001", utc("2010-01-05 07:05:00"), utc("2010-01-05 07:05:00"), 1,
+        ("ABC0123", "pc-1001", utc("2010-01-05 07:05:00"), utc("2010-01-05 07:05:00"), 1,
          "login", "max_duration"),
         # after hours on a shared PC, across midnight: 3 h 45 min
-        ("XYZ0456", "PC-3003", utc("2010-01-05 21:30:00"), utc("2010-01-06 01:15:00"), 2,
+        ("XYZ0456", "pc-3003", utc("2010-01-05 21:30:00"), utc("2010-01-06 01:15:00"), 2,
          "login", "logout"),
-        ("ABC0123", "PC-1001", utc("2010-01-06 07:01:00"), utc("2010-01-06 16:45:00"), 2,
+        ("ABC0123", "pc-1001", utc("2010-01-06 07:01:00"), utc("2010-01-06 16:45:00"), 2,
          "login", "logout"),
     ]  # fmt: skip
     assert s["duration_s"].tolist() == [35190.0, 34190.0, 0.0, 13500.0, 35040.0]
@@ -189,7 +190,8 @@ def synthetic_logons(users: int = 40, days: int = 10):
             if not short and (u * d) % 10 == 3:
                 rows.append((start + pd.Timedelta(hours=4), user, pc, "Logon"))
             rows.append((start + dur, user, pc, "Logoff"))
-            truth.add((user, pc, start.tz_localize("UTC"), (start + dur).tz_localize("UTC")))
+            # the truth names hosts in their canonical (lower-case) form
+            truth.add((user, pc.lower(), start.tz_localize("UTC"), (start + dur).tz_localize("UTC")))
     rows.sort()
     lines = ["id,date,user,pc,activity"] + [
         f"{{T{i % 1000:03d}-S{i:07d}-F{i:07d}}},{t:%m/%d/%Y %H:%M:%S},{u},{pc},{a}"
