@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import AttributionError
-from ..privacy import CaseKey, pseudonymise
+from ..privacy import CaseKey, pseudonymise, pseudonymise_nirs
+from .nir import NIR_SEPARATORS
 
 _NIR_NAMES = ("nir", "num_secu", "numero_secu", "secu", "ssn", "insee", "numero_securite_sociale")
 
@@ -77,8 +78,11 @@ def _pick(columns: Iterable[str], names: Sequence[str], given: str | None) -> st
 
 
 def _normalise_nir(s: pd.Series) -> pd.Series:
-    """Upper case, spaces removed, the 2-digit key dropped (13 characters kept)."""
-    t = s.astype("string").str.upper().str.replace(r"[\s.\-\u00a0]", "", regex=True)
+    """Upper case, separators removed (:data:`leak.nir.NIR_SEPARATORS`), the key dropped.
+
+    13 characters are kept: the exact-NIR method matches on the number, not its key.
+    """
+    t = s.astype("string").str.upper().str.replace(NIR_SEPARATORS, "", regex=True)
     return t.where(t.str.len() != 15, t.str.slice(0, 13))
 
 
@@ -124,7 +128,7 @@ def _read_index(
         labs = labs.replace(aliases).astype("string")
         nir = _normalise_nir(df[nir_c])
         keep = nir.notna() & (nir != "") & df[ipp_c].astype("string").str.strip().ne("")
-        nir_h = pseudonymise(key, pd.Series("NIR", index=df.index)[keep], nir[keep])
+        nir_h = pseudonymise_nirs(key, nir[keep])
         patient = pseudonymise(key, labs[keep], df[ipp_c][keep].astype("string"))
         out.append(pd.DataFrame({"lab": labs[keep], "nir_h": nir_h, "patient": patient}))
     if not out:

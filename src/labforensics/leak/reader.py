@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AttributionError
-from ..privacy import CaseKey, load_case_key, pseudonymise
+from ..privacy import CaseKey, load_case_key, pseudonymise, pseudonymise_nirs
 from .index import (
     _LAB_NAMES,
     _NIR_NAMES,
@@ -215,7 +215,7 @@ def read_leak(
     -------
     pandas.DataFrame
         Columns ``leak_id`` (string: the identifier's pseudonym; lab-less IPPs
-        are keyed with the lab ``"*"``, NIRs with ``"NIR"``), ``lab`` (string,
+        are keyed with the lab ``"*"``; NIRs are ``N`` keyed ids), ``lab`` (string,
         missing when unknown), ``patient`` (string pseudonym of (lab, IPP) to
         match, missing when unknown), ``id_kind`` (``ipp``, ``pseudonym``,
         ``nir``), ``lab_given`` (bool), ``date`` (datetime64[ns, UTC] or NaT).
@@ -386,7 +386,7 @@ def _nir_rows(
             "IPP;NIR files) to map them to patients"
         )
     index = _read_index(patient_index, key, aliases, index_lab_column)
-    nir_h = pseudonymise(key, pd.Series("NIR", index=ids.index), _normalise_nir(ids))
+    nir_h = pseudonymise_nirs(key, _normalise_nir(ids))
     base = pd.DataFrame({"leak_id": nir_h, "lab_leak": lab, "date": date})
     m = base.merge(index, left_on="leak_id", right_on="nir_h", how="left")
     m = m[m["lab_leak"].isna() | m["lab"].isna() | (m["lab_leak"] == m["lab"])]
