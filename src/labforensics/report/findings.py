@@ -284,8 +284,18 @@ def _accounting_section(accounting: Mapping[str, Any]) -> dict[str, Any]:
     files = [{k: v for k, v in fr.items() if k != "path"} for fr in accounting.get("files", [])]
     listed, how = files, "all"
     if len(files) > MAX_LISTED_FILES:
-        listed = [fr for fr in files if fr.get("truncated") or any(fr.get(c) for c in _NOTABLE)]
-        how = "notable only: " + ", ".join(_NOTABLE) + " or truncated (every file: manifest.json)"
+        listed = [
+            fr
+            for fr in files
+            if fr.get("truncated")
+            or fr.get("reversed")
+            or fr.get("line_order") == "unclear"
+            or any(fr.get(c) for c in _NOTABLE)
+        ]
+        how = (
+            "notable only: " + ", ".join(_NOTABLE) + ", truncated, read bottom-up or of unclear"
+            " line order (every file: manifest.json)"
+        )
     return {**accounting, "files": listed, "files_total": len(files), "files_listed": how}
 
 

@@ -371,6 +371,10 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         notable = acc_frame[cols].fillna(0).astype(bool).any(axis=1)
         if "truncated" in acc_frame.columns:
             notable |= acc_frame["truncated"].fillna(False).astype(bool)
+        if "reversed" in acc_frame.columns:
+            notable |= acc_frame["reversed"].fillna(False).astype(bool)
+        if "line_order" in acc_frame.columns:
+            notable |= acc_frame["line_order"] == "unclear"
         notable |= acc_frame["source_file"] == "TOTAL"
         acc_frame = acc_frame[notable]
     acct = _frame_rows(acc_frame) if acc_frame is not None else []
