@@ -11,18 +11,36 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labforensics.synth import SynthError
+from labforensics.synth import SynthError, generate
 from labforensics.synth.people import (
     PRESETS,
     SCENARIOS,
     LinkageSettings,
     generate_linkage_case,
-    nir_is_valid,
 )
 
 EMPTY = {"", "NULL", "N/A", "-", "00/00/0000"}
 SEP = re.compile(r"[\s.\-\u00a0]")
 ENCODING = {"utf-16-le with BOM": "utf-16"}
+
+
+def nir_is_valid(nir: str) -> bool:
+    """The INSEE key, written here apart from the generator: 97 - (13 digits mod 97), 2A=19, 2B=18."""
+    body = nir[:13].upper().replace("2A", "19").replace("2B", "18")
+    return (
+        len(nir) == 15
+        and body.isdigit()
+        and nir[13:].isdigit()
+        and 97 - int(body) % 97 == int(nir[13:])
+    )
+
+
+def test_the_key_check_of_these_tests():
+    # 1850578006084 = 97 * 19078123774 + 6, so its key is 97 - 6 = 91
+    assert 1850578006084 % 97 == 6 and nir_is_valid("185057800608491")
+    assert not nir_is_valid("185057800608490")
+    body = 2951019126111  # "2 95 10 2A 126 111": the key is computed on 2951019126111
+    assert nir_is_valid(f"295102A126111{97 - body % 97:02d}")
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -323,3 +341,18 @@ def test_presets_differ_and_bad_arguments_are_refused(tmp_path):
         generate_linkage_case(
             tmp_path, labs=2, patients_per_lab=100, settings=LinkageSettings(outsider_relatives=0.3)
         )
+
+
+def test_synth_generate_writes_the_linkage_case_beside_the_audit_evidence(tmp_path):
+    res = generate(
+        tmp_path, labs=2, start="2019-03-01", end="2019-03-20", scale=0.05, incidents=(),
+        artefacts=False, transfers=False, hostile=False, linkage=True,
+    )  # fmt: skip
+    assert res.counts["linkage"]["index_rows"] > 0
+    assert sorted(p.name for p in (tmp_path / "patients").iterdir()) == [
+        "PATIENTS_L01.csv",
+        "PATIENTS_L02.csv",
+    ]
+    truth = pd.read_parquet(tmp_path / "linkage_truth.parquet")
+    # the copy is dated on the evidence's last day, the newest sample of the dump
+    assert pd.to_datetime(truth["sample_date"]).max() == pd.Timestamp("2019-03-20")

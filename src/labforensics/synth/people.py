@@ -48,7 +48,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -840,8 +840,8 @@ def generate_linkage_case(
     s = settings or LinkageSettings()
     if scenario not in SCENARIOS:
         raise SynthError(f"unknown scenario {scenario!r}; use one of {SCENARIOS}")
-    if labs < 1 or labs > 99:
-        raise SynthError(f"labs must be within 1..99, got {labs}")
+    if labs < 1 or labs > 999:
+        raise SynthError(f"labs must be within 1..999, got {labs}")
     if patients_per_lab < 10:
         raise SynthError(f"patients_per_lab must be at least 10, got {patients_per_lab}")
     for k, v in asdict(s).items():
@@ -919,8 +919,3 @@ def generate_linkage_case(
         counts={**summary["counts"], "seconds": round(secs, 2)},
         rates=dres["rates"],
     )
-
-
-def with_rates(base: LinkageSettings, **changes) -> LinkageSettings:
-    """A copy of ``base`` with some rates changed (``dataclasses.replace``)."""
-    return replace(base, **changes)
