@@ -223,6 +223,29 @@ def test_every_dump_line_is_accounted_for_and_utf16_has_a_bom(medium):
     assert first["person"].item() == d["person"] and first["sample_date"].item() == d["sample_date"]
 
 
+def test_phone_shapes_and_name_manglings_all_occur(medium):
+    _, truth, _, _, cells, _ = medium
+    m = cells.merge(truth, on=["file", "line"])
+    ph = m["phone"].dropna()
+    ph = ph[~ph.isin(EMPTY)]
+    shapes = {
+        r"0\d{9}": "0612345678",
+        r"0\d( \d\d){4}": "06 12 34 56 78",
+        r"0\d(\.\d\d){4}": "06.12.34.56.78",
+        r"\+33 \d( \d\d){4}": "+33 6 12 34 56 78",
+        r"\+33\d{9}": "+33612345678",
+        r"0\d(-\d\d){4}": "06-12-34-56-78",
+    }
+    hits = {k: ph.str.fullmatch(k) for k in shapes}
+    # every phone has one of the six shapes, and each shape occurs
+    assert pd.concat(hits, axis=1).any(axis=1).all()
+    assert all(h.any() for h in hits.values())
+    assert set(m["name_mangle"]) == {"", "accents", "case", "hyphen", "swap", "typo"}
+    # a swap puts the birth name in the surname column: the row's surname is not the index's
+    sw = m[m["name_mangle"] == "swap"]
+    assert len(sw) > 0
+
+
 def test_date_shapes_read_back_to_the_true_dates(medium):
     _, truth, _, summary, cells, _ = medium
     m = cells.merge(truth, on=["file", "line"])
@@ -251,6 +274,16 @@ def test_households_dependants_share_the_insured_nir_and_twins_a_birth_date(medi
     assert (known["nir"].to_numpy() == own.loc[known["nir_holder"]].to_numpy()).all()
     hh_of = it.drop_duplicates("person").set_index("person")["household"]
     assert (hh_of.loc[known["nir_holder"]].to_numpy() == known["household"].to_numpy()).all()
+    # a household shares address and postcode: primary rows at one lab, dependant beside insured
+    prim = it[it["kind"] == "primary"]
+    ins_rows = prim[prim["qualite"] == 0].drop_duplicates(["household", "lab"])
+    dep_rows = prim[prim["qualite"] != 0].merge(
+        ins_rows, on=["household", "lab"], suffixes=("", "_i")
+    )
+    assert len(dep_rows) > 100
+    assert (dep_rows["ADRESSE"] == dep_rows["ADRESSE_i"]).all()
+    assert (dep_rows["CODE_POSTAL"] == dep_rows["CODE_POSTAL_i"]).all()
+    assert (dep_rows["NOM"] == dep_rows["NOM_i"]).mean() > 0.5
     # twins: RANG 2 has a RANG 1 sibling at the same lab, same birth date and insured NIR
     r2 = it[(it["RANG"] == "2") & (it["kind"] == "primary")]
     assert len(r2) > 0

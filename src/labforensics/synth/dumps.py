@@ -585,7 +585,10 @@ def write_dump(
         "identity_duplicates": float((rec["kind"] == 2).mean()),
         "dependants": float((pop["qualite"][rp] != 0).mean()),
         "top_surname": float(
-            np.unique(pop["birth_name"], return_counts=True)[1].max() / len(pop["birth_name"])
+            pc.max(
+                pc.value_counts(pa.array(pop["birth_name"], pa.string())).field("counts")
+            ).as_py()
+            / len(pop["birth_name"])
         ),
     }
     horizons = []

@@ -628,18 +628,20 @@ def fmt_phone(phone9: np.ndarray, style: np.ndarray) -> np.ndarray:
     p = np.maximum(phone9, 0)
     a, b = p // 10**8, p % 10**8
     pr = [b % 10**8 // 10**6, b % 10**6 // 10**4, b % 10**4 // 100, b % 100]
-    forms = [
-        compose(n, b"0", (a, 1), (b, 8)),
-        compose(n, b"0", (a, 1), b" ", (pr[0], 2), b" ", (pr[1], 2), b" ", (pr[2], 2), b" ", (pr[3], 2)),
-        compose(n, b"0", (a, 1), b".", (pr[0], 2), b".", (pr[1], 2), b".", (pr[2], 2), b".", (pr[3], 2)),
-        compose(n, b"+33 ", (a, 1), b" ", (pr[0], 2), b" ", (pr[1], 2), b" ", (pr[2], 2), b" ", (pr[3], 2)),
-        compose(n, b"+33", (a, 1), (b, 8)),
-        compose(n, b"0", (a, 1), b"-", (pr[0], 2), b"-", (pr[1], 2), b"-", (pr[2], 2), b"-", (pr[3], 2)),
-    ]  # fmt: skip
     out = np.empty(n, dtype=object)
-    for k, f in enumerate(forms):
-        sel = style == k
-        out[sel] = f[sel]
+    for k in range(6):
+        sel = np.where(style == k)[0]
+        m = len(sel)
+        a1 = (a[sel], 1)
+        g = [(x[sel], 2) for x in pr]
+        if k == 0:
+            f = compose(m, b"0", a1, (b[sel], 8))
+        elif k == 4:
+            f = compose(m, b"+33", a1, (b[sel], 8))
+        else:
+            lead, sep = {1: (b"0", b" "), 2: (b"0", b"."), 3: (b"+33 ", b" "), 5: (b"0", b"-")}[k]
+            f = compose(m, lead, a1, sep, g[0], sep, g[1], sep, g[2], sep, g[3])
+        out[sel] = f
     out[phone9 < 0] = ""
     return out
 
