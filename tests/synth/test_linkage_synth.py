@@ -60,7 +60,7 @@ def read_back(out: Path, shape: dict) -> pd.DataFrame:
     text = raw.decode(enc)
     lines = text.split("\r\n" if shape["line_end"] == "CRLF" else "\n")
     assert lines[-1] == ""  # the last line ends with the line end
-    lines = lines[1:-1]
+    lines = lines[1 if shape["has_header"] else 0 : -1]
     fields = [c["field"] for c in shape["columns"]]
     if shape["separator"] == "fixed-width":
         rows, pos = [], 0
@@ -75,7 +75,7 @@ def read_back(out: Path, shape: dict) -> pd.DataFrame:
         rows = [ln.split(shape["separator"]) for ln in lines]
     assert all(len(r) == len(fields) for r in rows)
     df = pd.DataFrame(rows, columns=fields, dtype=object)
-    df["line"] = np.arange(len(df)) + 2
+    df["line"] = np.arange(len(df)) + (2 if shape["has_header"] else 1)
     return df
 
 
@@ -329,9 +329,12 @@ def test_samples_stop_at_the_copy_date_which_is_the_horizon(medium):
     for h in summary["horizons"]:
         s = ind.loc[ind["source_lab"] == h["lab"], "sample_date"]
         assert s.max() == copy and h["newest_sample"] == src["copy_date"]
-    created = index_truth.set_index(["lab", "ipp"])["created"]
-    got = created.loc[list(zip(ind["source_lab"], ind["source_ipp"], strict=True))].to_numpy()
-    assert (got <= ind["sample_date"].to_numpy()).all()
+    keys = list(zip(ind["source_lab"], ind["source_ipp"], strict=True))
+    it = index_truth.set_index(["lab", "ipp"])
+    # each sample lies between the index row's registration and its last visit
+    assert (it["created"].loc[keys].to_numpy() <= ind["sample_date"].to_numpy()).all()
+    last = pd.to_datetime(it["last_visit"]).loc[keys].to_numpy()
+    assert (ind["sample_date"].to_numpy() <= last).all()
     # vendor extraction: every patient of the copied labs registered by the copy date is in the dump
     lab_rows = index_truth[index_truth["lab"].isin(src["labs"]) & (index_truth["created"] <= copy)]
     assert set(zip(lab_rows["lab"], lab_rows["ipp"], strict=True)) == set(
@@ -389,3 +392,16 @@ def test_synth_generate_writes_the_linkage_case_beside_the_audit_evidence(tmp_pa
     truth = pd.read_parquet(tmp_path / "linkage_truth.parquet")
     # the copy is dated on the evidence's last day, the newest sample of the dump
     assert pd.to_datetime(truth["sample_date"]).max() == pd.Timestamp("2019-03-20")
+
+
+def test_a_contacts_file_without_header_starts_its_rows_on_line_1(tmp_path):
+    st = LinkageSettings(headerless_contacts=True)
+    case = generate_linkage_case(tmp_path, labs=2, patients_per_lab=400, seed=4, settings=st)
+    summary = json.loads(case.summary.read_text("utf-8"))
+    (sh,) = [x for x in summary["dump_files"] if x["file"] == "contacts.csv"]
+    assert sh["has_header"] is False
+    first = (tmp_path / "dump" / "contacts.csv").read_bytes()[3:].split(b"\n")[0]
+    assert not first.startswith(b"Nom;")  # after the UTF-8 BOM, a data row
+    t = pd.read_parquet(case.truth)
+    assert sorted(t.loc[t["file"] == "contacts.csv", "line"]) == list(range(1, sh["rows"] + 1))
+    assert len(read_back(tmp_path, sh)) == sh["rows"]

@@ -408,7 +408,8 @@ def write_dump(
             order = rng.permutation(len(idx))
         idx = idx[order]
         lg = ph_log[idx]
-        line[idx] = np.arange(len(idx)) + 2
+        no_header = s.headerless_contacts and sh["name"] == "contacts.csv"
+        line[idx] = np.arange(len(idx)) + (1 if no_header else 2)
         empty = sh["empty"]
         cols = []
         for c in sh["cols"]:
@@ -474,7 +475,7 @@ def write_dump(
             header = sh["sep"].join(heads)
             body = pc.binary_join_element_wise(*cols, sh["sep"])
         eol = sh["eol"]
-        text = eol.join([header, *body.to_pylist()]) + eol
+        text = eol.join([*([] if no_header else [header]), *body.to_pylist()]) + eol
         p = ddir / sh["name"]
         if sh["encoding"] == "utf-16":
             p.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
@@ -495,6 +496,7 @@ def write_dump(
                     for c in sh["cols"]
                 ],
                 "rows": len(idx),
+                "has_header": not no_header,
                 "source": sources[int(src[lg[0]])]["source"] if len(lg) else None,
             }
         )

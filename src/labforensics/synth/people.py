@@ -117,6 +117,8 @@ class LinkageSettings:
         Target number of dump data rows (all classes, duplicates included).
     dump_labs : int or None
         Labs copied by ``vendor_extraction``/``before_logs`` (default: a third of the labs).
+    headerless_contacts : bool
+        Write ``contacts.csv`` without its header line (read it with a mapping by position).
     copy_date, index_date, evidence_start : str
         ISO dates: the copy (newest sample of the dump), the export of the
         indexes (after the facts), the start of the audit evidence
@@ -141,6 +143,7 @@ class LinkageSettings:
     rows_per_patient: float = 1.6
     dump_rows: int | None = None
     dump_labs: int | None = None
+    headerless_contacts: bool = False
     copy_date: str = "2020-10-15"
     index_date: str = "2021-03-01"
     evidence_start: str = "2015-01-01"
