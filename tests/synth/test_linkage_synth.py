@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labforensics.synth import SynthError, generate
-from labforensics.synth.people import (
+from labforensics.errors import ParameterError
+from labforensics.synth import generate
+from labforensics.synth.linkage import (
     PRESETS,
     SCENARIOS,
     LinkageSettings,
@@ -371,9 +372,9 @@ def test_presets_differ_and_bad_arguments_are_refused(tmp_path):
     t = pd.read_parquet(case.truth)
     assert abs((~t["nir_written"]).mean() - 0.6) < 0.04  # the hard setting's NIR-missing share
     assert abs((t["name_mangle"] != "").mean() - 0.3) < 0.04
-    with pytest.raises(SynthError, match="scenario"):
+    with pytest.raises(ParameterError, match="scenario"):
         generate_linkage_case(tmp_path, labs=2, patients_per_lab=100, scenario="nope")
-    with pytest.raises(SynthError, match="outsider_relatives"):
+    with pytest.raises(ParameterError, match="outsider_relatives"):
         generate_linkage_case(
             tmp_path, labs=2, patients_per_lab=100, settings=LinkageSettings(outsider_relatives=0.3)
         )

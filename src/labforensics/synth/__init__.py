@@ -86,7 +86,7 @@ import json
 from pathlib import Path
 
 from .generator import TRUTH_EVENT_COLUMNS, SynthError, SynthResult, generate
-from .people import PRESETS, LinkageCase, LinkageSettings, generate_linkage_case
+from .linkage import PRESETS, LinkageCase, LinkageSettings, generate_linkage_case
 
 __all__ = ["generate", "load_truth", "SynthResult", "SynthError", "TRUTH_EVENT_COLUMNS"]
 __all__ += ["generate_linkage_case", "LinkageSettings", "LinkageCase", "PRESETS"]

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..errors import ParameterError
 from . import names as tb
-from .generator import SynthError
 from .people import (
     LinkageSettings,
     day_of,
@@ -91,7 +91,7 @@ def _sources(rng: np.random.Generator, scenario: str, labs: int, s: LinkageSetti
         chosen = sorted(rng.choice(labs, min(2, labs), replace=False).tolist())
         return [dict(source=1, labs=chosen, copy=copy, subset=0.6, files=[1, 2, 3, 4, 6])]
     if labs < 2:
-        raise SynthError("scenario two_sources needs at least 2 labs")
+        raise ParameterError("scenario two_sources needs at least 2 labs")
     a, b = rng.choice(labs, 2, replace=False).tolist()
     return [
         dict(source=1, labs=[a], copy=copy - 150, subset=1.0, files=[0, 2, 4]),
@@ -177,7 +177,7 @@ def write_dump(
     sel = np.concatenate(sel)
     src_sel = np.concatenate(src_of)
     if len(sel) == 0:
-        raise SynthError("no patient registered by the copy date: raise patients_per_lab")
+        raise ParameterError("no patient registered by the copy date: raise patients_per_lab")
     if s.dump_rows:
         target = s.dump_rows * (1 - s.outsiders) / (1 + s.duplicate_rows)
         if target < len(sel):
@@ -454,7 +454,7 @@ def write_dump(
             elif fld == "lab":
                 v = lab_txt[lg]
             else:  # pragma: no cover - SHAPES is fixed
-                raise SynthError(f"unknown field {fld}")
+                raise ParameterError(f"unknown field {fld}")
             a = pa.array(v, pa.string())
             if empty:
                 a = pc.if_else(pc.equal(a, ""), empty, a)

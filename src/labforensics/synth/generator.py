@@ -27,6 +27,7 @@ from .incidents import (
     pick_open_day,
     session_block,
 )
+from .linkage import LinkageSettings, generate_linkage_case
 from .model import (
     ACTS,
     MIGRATION,
@@ -221,7 +222,7 @@ def generate(
         (hundreds of records, no patient) by day, and the vendor's import
         server fetches it from the FTP server (trap ``migration_request``).
     linkage : bool, default False
-        Also write the leak-linkage case of :func:`labforensics.synth.people.generate_linkage_case`
+        Also write the leak-linkage case of :func:`labforensics.synth.linkage.generate_linkage_case`
         (``patients/``, ``dump/``, ``linkage_truth.parquet``...), about ``4000 * scale`` index
         rows per lab, a vendor extraction copied on ``end``; ``counts["linkage"]`` has its counts.
 
@@ -446,8 +447,6 @@ def generate(
     )
     linkage_counts = {}
     if linkage:  # the leak-linkage case beside the audit evidence (issue 13, item 9)
-        from .people import LinkageSettings, generate_linkage_case
-
         lk = generate_linkage_case(
             out, labs=labs, patients_per_lab=max(100, round(4000 * scale)), seed=seed,
             settings=LinkageSettings(copy_date=end, evidence_start=start,
