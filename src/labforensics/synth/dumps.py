@@ -1,4 +1,4 @@
-"""Leaked-dump writer of the synthetic linkage case (see :mod:`labforensics.synth.people`).
+"""Leaked-dump writer of the synthetic linkage case (see :mod:`labforensics.synth.linkage`).
 
 A dump is one row per sample, spread over several partly overlapping files
 in the shapes of ``leak-dump.md``: separators ``;`` ``,`` ``|`` and tab,
@@ -7,6 +7,18 @@ fixed-width text file, dates ``dd/mm/yyyy``, ``dd/mm/yy``, ``yyyy-mm-dd`` and
 spreadsheet serials (1900 system), empty cells ``NULL``, ``N/A``, ``-``,
 ``00/00/0000``. :data:`SHAPES` lists the files; each scenario writes some of
 them.
+
+Rows: each index row a source copied (registered by its copy date) gives
+1 + Poisson rows (one per sample), sample dates uniform between the later of
+registration and six years before the copy, and the earlier of the last visit
+and the copy date (a patient not seen for six years keeps one sample on the
+last visit); three rows per copied lab are dated on the copy day, which is
+the horizon. Then rows of people in no index: relatives of the copied
+patients (same household, in no index), people of households outside every
+index, and fabricated rows (fields of unrelated people mixed, a fresh valid
+NIR). Missing NIRs and birth dates are calibrated so that the share over the
+written rows (files without the column included) meets the setting. Values
+are the copied lab's spelling, then mangled per row.
 """
 
 from __future__ import annotations
@@ -155,7 +167,7 @@ def write_dump(
     Parameters
     ----------
     rng, pop, rec, labs, s, scenario, out
-        As built by :func:`labforensics.synth.people.generate_linkage_case`
+        As built by :func:`labforensics.synth.linkage.generate_linkage_case`
         (``rec`` carries the index's rendered names: ``out_surname``...).
 
     Returns
