@@ -378,9 +378,9 @@ def write_dump(
     nir_txt = nir.astype(object)
     sp = spaced_nir(nir)
     nir_txt[style == 1] = sp[style == 1]
-    nir_txt[style == 2] = np.char.replace(sp[style == 2], " ", ".")
-    nir_txt[style == 3] = np.char.replace(sp[style == 3], " ", "-")
-    nir_txt[style == 4] = np.char.replace(sp[style == 4], " ", "\u00a0")
+    for k, ch in ((2, "."), (3, "-"), (4, "\u00a0")):  # dots, dashes, no-break spaces
+        if (style == k).any():
+            nir_txt[style == k] = np.char.replace(sp[style == k], " ", ch)
     s5 = np.where(style == 5)[0]
     nir_txt[s5] = np.array([x[:13] + " " + x[13:] for x in nir[s5].tolist()], dtype=object)
     phone_txt = fmt_phone(phone, rng.choice(6, n, p=[0.35, 0.35, 0.08, 0.1, 0.07, 0.05]))

@@ -67,8 +67,10 @@ class LinkageSettings:
     ----------
     nir_missing : float
         Share of dump rows with no NIR written (empty cell, or a file with no NIR column).
+        Floor: the share of rows in files without the column (``contacts.csv``, about
+        1/7 when a scenario writes the seven files) plus the index's own empty NIRs.
     birth_missing : float
-        Share of dump rows with no birth date written.
+        Share of dump rows with no birth date written (same floor, without the index part).
     name_mangled : float
         Share of dump rows whose name is mangled (accents lost, capitals,
         hyphens dropped, birth/usage name swapped, a typo).
