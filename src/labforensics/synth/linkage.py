@@ -128,6 +128,19 @@ def generate_linkage_case(
     (``""``, ``accents``, ``case``, ``hyphen``, ``swap``, ``typo``),
     ``day_month_swap``, ``mojibake``, ``duplicate_of_file``,
     ``duplicate_of_line`` (the first copy of a row written twice).
+
+    ``index_truth.parquet`` columns: ``lab``, ``ipp``, ``person``,
+    ``household``, ``kind`` (``primary``, ``second_lab``, ``duplicate``),
+    ``qualite``, ``rang``, ``nir_holder`` (-1: NIR cell empty), ``created``,
+    ``last_visit``. ``linkage_truth.json`` has the parameters, the sources
+    (labs, copy date, files), per copied lab the horizon (newest sample and
+    registration), each file's shape and the rates measured.
+
+    Examples
+    --------
+    >>> from labforensics.synth.linkage import PRESETS, generate_linkage_case
+    >>> case = generate_linkage_case("case", labs=30, patients_per_lab=50_000,
+    ...                              settings=PRESETS["hard"])  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     s = settings or LinkageSettings()
