@@ -86,8 +86,10 @@ import json
 from pathlib import Path
 
 from .generator import TRUTH_EVENT_COLUMNS, SynthError, SynthResult, generate
+from .linkage import PRESETS, LinkageCase, LinkageSettings, generate_linkage_case
 
 __all__ = ["generate", "load_truth", "SynthResult", "SynthError", "TRUTH_EVENT_COLUMNS"]
+__all__ += ["generate_linkage_case", "LinkageSettings", "LinkageCase", "PRESETS"]
 
 
 def load_truth(out: str | Path) -> dict:

@@ -27,6 +27,7 @@ from .incidents import (
     pick_open_day,
     session_block,
 )
+from .linkage import LinkageSettings, generate_linkage_case
 from .model import (
     ACTS,
     MIGRATION,
@@ -178,6 +179,7 @@ def generate(
     leak_sample: float = 1.0,
     finess_in_lab_column: bool = False,
     requested_extractions: bool = False,
+    linkage: bool = False,
 ) -> SynthResult:
     """Write synthetic multi-lab LIS audit evidence with its ground truth.
 
@@ -219,6 +221,10 @@ def generate(
         each migration, ``migration.editeur`` extracts a reference table
         (hundreds of records, no patient) by day, and the vendor's import
         server fetches it from the FTP server (trap ``migration_request``).
+    linkage : bool, default False
+        Also write the leak-linkage case of :func:`labforensics.synth.linkage.generate_linkage_case`
+        (``patients/``, ``dump/``, ``linkage_truth.parquet``...), about ``4000 * scale`` index
+        rows per lab, a vendor extraction copied on ``end``; ``counts["linkage"]`` has its counts.
 
     Returns
     -------
@@ -439,6 +445,14 @@ def generate(
     truth_path.write_text(
         json.dumps(truth, sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
+    linkage_counts = {}
+    if linkage:  # the leak-linkage case beside the audit evidence (issue 13, item 9)
+        lk = generate_linkage_case(
+            out, labs=labs, patients_per_lab=max(100, round(4000 * scale)), seed=seed,
+            settings=LinkageSettings(copy_date=end, evidence_start=start,
+                                     index_date=str(date_of(d1 + 120))),
+        )  # fmt: skip
+        linkage_counts = {"linkage": lk.counts}
     return SynthResult(
         out=out,
         evidence=out / "evidence",
@@ -457,6 +471,7 @@ def generate(
             "leaked_patients": len(leak_rows),
             "seconds": round(seconds, 2),
             "events_per_s": round(n_events / max(seconds, 1e-9)),
+            **linkage_counts,
         },
     )
 

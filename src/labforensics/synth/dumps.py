@@ -1,0 +1,643 @@
+"""Leaked-dump writer of the synthetic linkage case (see :mod:`labforensics.synth.linkage`).
+
+A dump is one row per sample, spread over several partly overlapping files
+in the shapes of ``leak-dump.md``: separators ``;`` ``,`` ``|`` and tab,
+UTF-8, UTF-8 with BOM, cp1252, UTF-16LE with BOM (tab-separated), one
+fixed-width text file, dates ``dd/mm/yyyy``, ``dd/mm/yy``, ``yyyy-mm-dd`` and
+spreadsheet serials (1900 system), empty cells ``NULL``, ``N/A``, ``-``,
+``00/00/0000``. :data:`SHAPES` lists the files; each scenario writes some of
+them.
+
+Rows: each index row a source copied (registered by its copy date) gives
+1 + Poisson rows (one per sample), sample dates uniform between the later of
+registration and six years before the copy, and the earlier of the last visit
+and the copy date (a patient not seen for six years keeps one sample on the
+last visit); three rows per copied lab are dated on the copy day, which is
+the horizon. Then rows of people in no index: relatives of the copied
+patients (same household, in no index), people of households outside every
+index, and fabricated rows (fields of unrelated people mixed, a fresh valid
+NIR). Missing NIRs and birth dates are calibrated so that the share over the
+written rows (files without the column included) meets the setting. Values
+are the copied lab's spelling, then mangled per row.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import ParameterError
+from . import names as tb
+from .people import (
+    LinkageSettings,
+    day_of,
+    fmt_dates,
+    fmt_phone,
+    lab_code,
+    nir_strings,
+    spaced_nir,
+    typo,
+    ymd,
+)
+
+# canonical field, header; fixed-width files add a width
+SHAPES: tuple[dict, ...] = (
+    dict(name="extraction_patients.csv", sep=";", encoding="cp1252", eol="\r\n", date="dmy",
+         empty="", sort="sample", cols=(
+             ("surname", "NOM"), ("first", "PRENOM"), ("birth", "DATE_NAISSANCE"), ("sex", "SEXE"),
+             ("nir", "NIR"), ("address", "ADRESSE"), ("postcode", "CP"), ("city", "VILLE"),
+             ("phone", "TEL"), ("sample", "DATE_PRELEVEMENT"), ("exam", "EXAMENS"),
+             ("result", "RESULTAT"))),
+    dict(name="base_clients.csv", sep=",", encoding="utf-8", eol="\n", date="ymd", empty="NULL",
+         quote=True, sort="surname", cols=(
+             ("surname", "nom_patient"), ("first", "prenom"), ("birth", "ddn"), ("nir", "num_secu"),
+             ("address", "adresse"), ("postcode", "code_postal"), ("city", "ville"),
+             ("phone", "portable"), ("gp", "medecin"), ("insurer", "mutuelle"),
+             ("sample", "date_prelevement"), ("lab", "laboratoire"))),
+    dict(name="export_unicode.txt", sep="\t", encoding="utf-16", eol="\r\n", date="serial",
+         empty="", sort=None, cols=(
+             ("surname", "Nom"), ("first", "Prénom"), ("birth", "Date de naissance"),
+             ("nir", "N° SS"), ("blood", "Groupe sanguin"), ("phone", "Tel"),
+             ("sample", "Date prélèvement"), ("exam", "Examens"), ("result", "Résultat"))),
+    dict(name="fichier_complet.csv", sep="|", encoding="utf-8", eol="\n", date="dmy2",
+         empty="N/A", sort="nir", cols=(
+             ("surname", "NOM"), ("birth_name", "NOM_NAISSANCE"), ("first", "PRENOM"),
+             ("birth", "DDN"), ("nir", "Num secu"), ("address", "Adresse"), ("postcode", "CP"),
+             ("city", "Ville"), ("phone", "Tel"), ("sample", "Date prélèvement"), ("gp", "Médecin"))),
+    dict(name="liste_fixe.txt", sep=None, encoding="cp1252", eol="\r\n", date="dmy", empty="",
+         sort="surname", cols=(
+             ("surname", "NOM", 32), ("first", "PRENOM", 26), ("birth", "DDN", 11),
+             ("nir", "NIR", 22), ("postcode", "CP", 6), ("city", "VILLE", 26), ("phone", "TEL", 18),
+             ("sample", "DATE_PREL", 10))),
+    dict(name="contacts.csv", sep=";", encoding="utf-8-sig", eol="\n", date="dmy", empty="-",
+         sort=None, cols=(
+             ("surname", "Nom"), ("first", "Prénom"), ("address", "Adresse"), ("postcode", "CP"),
+             ("city", "Ville"), ("phone", "Portable"), ("insurer", "Mutuelle"),
+             ("sample", "Date prélèvement"))),
+    dict(name="resultats.txt", sep="\t", encoding="utf-8", eol="\n", date="ymd", empty="NULL",
+         sort="sample", cols=(
+             ("nir", "NIR"), ("birth", "DDN"), ("surname", "NOM"), ("first", "PRENOM"),
+             ("sex", "SEXE"), ("lab", "Laboratoire"), ("blood", "Groupe sanguin"),
+             ("exam", "Examens"), ("result", "Résultat"), ("sample", "Date prélèvement"))),
+)  # fmt: skip
+CLASSES = ("indexed", "outsider_relative", "outsider", "fabricated")
+MANGLES = ("", "accents", "case", "hyphen", "swap", "typo")
+
+
+def _sources(rng: np.random.Generator, scenario: str, labs: int, s: LinkageSettings) -> list[dict]:
+    copy = day_of(s.copy_date)
+    k = min(labs, s.dump_labs or max(1, math.ceil(labs / 3)))
+    if scenario in ("vendor_extraction", "before_logs"):
+        chosen = sorted(rng.choice(labs, k, replace=False).tolist())
+        c = copy if scenario == "vendor_extraction" else day_of(s.evidence_start) - 180
+        return [dict(source=1, labs=chosen, copy=c, subset=1.0, files=list(range(len(SHAPES))))]
+    if scenario == "staff_export":
+        return [dict(source=1, labs=[int(rng.integers(labs))], copy=copy, subset=0.3,
+                     files=[0, 2, 4, 5])]  # fmt: skip
+    if scenario == "intrusion":
+        chosen = sorted(rng.choice(labs, min(2, labs), replace=False).tolist())
+        return [dict(source=1, labs=chosen, copy=copy, subset=0.6, files=[1, 2, 3, 4, 6])]
+    if labs < 2:
+        raise ParameterError("scenario two_sources needs at least 2 labs")
+    a, b = rng.choice(labs, 2, replace=False).tolist()
+    return [
+        dict(source=1, labs=[a], copy=copy - 150, subset=1.0, files=[0, 2, 4]),
+        dict(source=2, labs=[b], copy=copy, subset=1.0, files=[1, 3, 5, 6]),
+    ]
+
+
+def _strip(v: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFD", v) if unicodedata.category(c) != "Mn")
+
+
+def _mangle(sur: str, bn: str, first: str, u: np.ndarray) -> tuple[str, str, str, str]:
+    """One mangling among those that change this row; returns the kind and the names."""
+    ops = []
+    if not (sur + first).isascii():
+        ops.append("accents")
+    ops.append("case")
+    if any(c in sur + first for c in "- "):
+        ops.append("hyphen")
+    if bn and bn != sur:
+        ops.append("swap")
+    ops.append("typo")
+    op = ops[int(u[0] * len(ops))]
+    if op == "accents":
+        return op, _strip(sur), _strip(bn), _strip(first)
+    if op == "case":
+        if u[1] < 0.5:
+            return op, sur.title() if sur.isupper() else sur.upper(), bn, first
+        return op, sur, bn, first.upper() if not first.isupper() else first.title()
+    if op == "hyphen":
+        if any(c in first for c in "- ") and (u[1] < 0.5 or not any(c in sur for c in "- ")):
+            return op, sur, bn, first.replace("-", " " if u[2] < 0.5 else "")
+        return op, sur.replace("-", " ").replace(" ", "" if u[2] < 0.5 else " "), bn, first
+    if op == "swap":
+        return op, bn, sur, first
+    if u[1] < 0.6:
+        return op, typo(sur, u[2], u[3]), bn, first
+    return op, sur, bn, typo(first, u[2], u[3])
+
+
+def _moji(v: str) -> str:
+    try:
+        return v.encode("utf-8").decode("cp1252")
+    except UnicodeDecodeError:
+        return v
+
+
+def write_dump(
+    rng: np.random.Generator,
+    pop: dict,
+    rec: dict,
+    labs: int,
+    s: LinkageSettings,
+    scenario: str,
+    out: Path,
+) -> dict:
+    """Build the dump's rows, mangle them, write ``dump/*`` and ``linkage_truth.parquet``.
+
+    Parameters
+    ----------
+    rng, pop, rec, labs, s, scenario, out
+        As built by :func:`labforensics.synth.linkage.generate_linkage_case`
+        (``rec`` carries the index's rendered names: ``out_surname``...).
+
+    Returns
+    -------
+    dict
+        ``paths`` (list of Path), ``rows`` (data rows written), ``rates``
+        (measured), ``summary`` (sources, horizons, file shapes for the JSON).
+    """
+    sources = _sources(rng, scenario, labs, s)
+    # --- indexed rows: the records each source copied, one row per sample
+    sel, src_of = [], []
+    for k, sd in enumerate(sources):
+        m = np.isin(rec["lab"], sd["labs"]) & (rec["created"] <= sd["copy"])
+        if sd["subset"] < 1:
+            m &= rng.random(len(m)) < sd["subset"]
+        idx = np.where(m)[0]
+        sel.append(idx)
+        src_of.append(np.full(len(idx), k))
+    sel = np.concatenate(sel)
+    src_sel = np.concatenate(src_of)
+    if len(sel) == 0:
+        raise ParameterError("no patient registered by the copy date: raise patients_per_lab")
+    if s.dump_rows:
+        target = s.dump_rows * (1 - s.outsiders) / (1 + s.duplicate_rows)
+        if target < len(sel):
+            keep = np.sort(rng.choice(len(sel), max(1, round(target)), replace=False))
+            sel, src_sel = sel[keep], src_sel[keep]
+            counts = np.ones(len(sel), np.int64)
+        else:
+            counts = 1 + rng.poisson(target / len(sel) - 1, len(sel))
+    else:
+        counts = 1 + rng.poisson(max(s.rows_per_patient - 1, 0), len(sel))
+    r_rec = np.repeat(sel, counts)
+    r_src = np.repeat(src_sel, counts)
+    copy = np.array([sd["copy"] for sd in sources])[r_src]
+    hi = np.maximum(np.minimum(rec["last_visit"][r_rec], copy), rec["created"][r_rec])
+    lo = np.maximum(rec["created"][r_rec], np.minimum(hi, copy - 6 * 365))  # six years kept
+    sample = lo + (rng.random(len(r_rec)) * (hi - lo + 1)).astype(np.int64)
+    for k, sd in enumerate(sources):  # the copy date is the horizon: a few samples on that day
+        for lb in sd["labs"]:
+            cand = np.where((r_src == k) & (rec["lab"][r_rec] == lb) & (hi == sd["copy"]))[0]
+            if len(cand):
+                sample[rng.choice(cand, min(3, len(cand)), replace=False)] = sd["copy"]
+    n_idx = len(r_rec)
+    # --- rows of people in no index
+    n_non = round(n_idx * s.outsiders / max(1 - s.outsiders, 1e-9))
+    n_fab = round(n_non * s.fabricated)
+    n_rel = round((n_non - n_fab) * s.outsider_relatives)
+    n_oth = n_non - n_fab - n_rel
+    hh_in = np.unique(pop["hh"][rec["person"][sel]])
+    free = ~pop["indexed"] & ~pop["outside"]
+    rel_pool = np.where(free & np.isin(pop["hh"], hh_in))[0]
+    if len(rel_pool) == 0:
+        rel_pool = np.where(free)[0]
+    oth_pool = np.where(pop["outside"])[0]
+    if len(oth_pool) == 0:
+        n_fab, n_oth = n_fab + n_oth, 0
+    if len(rel_pool) == 0:
+        n_fab, n_rel = n_fab + n_rel, 0
+    rel = rng.choice(rel_pool, n_rel) if n_rel else np.zeros(0, np.int64)
+    oth = rng.choice(oth_pool, n_oth) if n_oth else np.zeros(0, np.int64)
+    o_person = np.concatenate([rel, oth])
+    n_o = len(o_person)
+    P = len(pop["hh"])
+    # fabricated: fields of unrelated people mixed, a fresh NIR
+    fab = {k: rng.integers(0, P, n_fab) for k in ("name", "first", "birth", "addr", "phone")}
+    fsex = pop["sex"][fab["first"]]
+    fy, fm, _ = ymd(pop["birth"][fab["birth"]])
+    f13 = (
+        fsex * 10**12 + (fy % 100) * 10**10 + fm * 10**8
+        + (rng.integers(1, 96, n_fab) * 1000 + rng.integers(1, 900, n_fab)) * 1000
+        + rng.integers(1, 1000, n_fab)
+    )  # fmt: skip
+    fnir = nir_strings(f13, np.zeros(n_fab, np.int64))
+    # --- logical rows: indexed, outsider relatives, outsiders, fabricated
+    n = n_idx + n_o + n_fab
+    cls = np.concatenate(
+        [np.zeros(n_idx, np.int64), np.ones(n_rel, np.int64), np.full(n_oth, 2), np.full(n_fab, 3)]
+    )
+    person = np.concatenate([rec["person"][r_rec], o_person, np.full(n_fab, -1)])
+    rec_of = np.concatenate([r_rec, np.full(n_o + n_fab, -1)])
+    w_src = np.bincount(r_src, minlength=len(sources)) / n_idx
+    src = np.concatenate([r_src, rng.choice(len(sources), n_o + n_fab, p=w_src)])
+    copy_all = np.array([sd["copy"] for sd in sources])[src]
+    sample = np.concatenate([sample, copy_all[n_idx:] - rng.integers(0, 5 * 365, n_o + n_fab)])
+    lab_row = np.concatenate(
+        [
+            rec["lab"][r_rec],
+            np.array([sd["labs"][0] for sd in sources])[src[n_idx:]],
+        ]
+    )
+    lab_row[n_idx:] = np.where(
+        rng.random(n_o + n_fab) < 0.5,
+        lab_row[n_idx:],
+        np.array([sd["labs"][-1] for sd in sources])[src[n_idx:]],
+    )
+
+    def cat(rec_field, pop_field, fab_field) -> np.ndarray:
+        return np.concatenate(
+            [
+                np.asarray(rec_field, dtype=object),
+                np.asarray(pop_field, dtype=object),
+                np.asarray(fab_field, dtype=object),
+            ]
+        )
+
+    up = pop["surname"][o_person]
+    sur = cat(rec["out_surname"][r_rec], up, pop["surname"][fab["name"]])
+    bn = cat(rec["out_birth_name"][r_rec], pop["birth_name"][o_person], np.full(n_fab, ""))
+    first = cat(rec["out_first"][r_rec], pop["first"][o_person], pop["first"][fab["first"]])
+    address = cat(rec["out_address"][r_rec], pop["address"][o_person], pop["address"][fab["addr"]])
+    city = cat(rec["out_city"][r_rec], pop["city"][o_person], pop["city"][fab["addr"]])
+    postcode = cat(
+        pop["postcode"][rec["person"][r_rec]],
+        pop["postcode"][o_person],
+        pop["postcode"][fab["addr"]],
+    )
+    person_or = np.maximum(person, 0)
+    sex = np.where(person >= 0, pop["sex"][person_or], 0)
+    sex[n_idx + n_o :] = fsex
+    birth = np.where(person >= 0, pop["birth"][person_or], 0)
+    birth[n_idx + n_o :] = pop["birth"][fab["birth"]]
+    partial = np.concatenate(
+        [rec["partial"][r_rec], pop["month_unknown"][o_person], np.zeros(n_fab, bool)]
+    )
+    holder = np.concatenate([rec["nir_holder"][r_rec], pop["holder"][o_person], np.full(n_fab, -1)])
+    nir = pop["nir"][np.maximum(holder, 0)].astype("U15")
+    nir[n_idx + n_o :] = fnir
+    nir_src_empty = holder < 0
+    nir_src_empty[n_idx + n_o :] = False
+    phone = np.concatenate(
+        [rec["phone"][r_rec], pop["phone"][o_person], pop["phone"][fab["phone"]]]
+    )
+    gp = np.where(person >= 0, pop["gp"][person_or], pop["gp"][rng.integers(0, P, n)])
+    insurer = np.where(
+        person >= 0, pop["insurer"][person_or], pop["insurer"][rng.integers(0, P, n)]
+    )
+    blood = np.where(person >= 0, pop["blood"][person_or], pop["blood"][rng.integers(0, P, n)])
+    exam = np.asarray(tb.EXAMS, dtype=object)[rng.integers(0, len(tb.EXAMS), n)]
+    result = np.asarray(tb.RESULTS, dtype=object)[rng.integers(0, len(tb.RESULTS), n)]
+    # --- files: each row in one file of its source; some copied into another
+    files_of = [sd["files"] for sd in sources]
+    fidx = np.empty(n, np.int64)
+    for k, fl in enumerate(files_of):
+        m = src == k
+        fidx[m] = np.asarray(fl)[rng.integers(0, len(fl), int(m.sum()))]
+    dup = np.where(rng.random(n) < s.duplicate_rows)[0]
+    dup = dup[np.array([len(files_of[k]) > 1 for k in src[dup]], bool)]
+    dfile = np.empty(len(dup), np.int64)
+    for j, i in enumerate(dup.tolist()):
+        fl = [f for f in files_of[src[i]] if f != fidx[i]]
+        dfile[j] = fl[int(rng.integers(len(fl)))]
+    ph_log = np.concatenate([np.arange(n), dup])
+    ph_file = np.concatenate([fidx, dfile])
+    has = lambda fld: np.array([any(c[0] == fld for c in sh["cols"]) for sh in SHAPES])  # noqa: E731
+    no_nir_col = ~has("nir")[ph_file]
+    no_birth_col = ~has("birth")[ph_file]
+    # --- missing values, calibrated so the physical rate meets the setting
+    f = no_nir_col.mean()
+    e = nir_src_empty.mean()
+    p = float(np.clip(((s.nir_missing - f) / max(1 - f, 1e-9) - e) / max(1 - e, 1e-9), 0, 1))
+    nir_drop = nir_src_empty | (rng.random(n) < p)
+    f = no_birth_col.mean()
+    p = float(np.clip((s.birth_missing - f) / max(1 - f, 1e-9), 0, 1))
+    birth_drop = rng.random(n) < p
+    # --- names mangled (a loop over the mangled rows)
+    mang = np.zeros(n, np.int64)
+    mi = np.where(rng.random(n) < s.name_mangled)[0]
+    u = rng.random((len(mi), 4))
+    code = {k: i for i, k in enumerate(MANGLES)}
+    for j, i in enumerate(mi.tolist()):
+        op, a, b, c = _mangle(sur[i], bn[i] or "", first[i], u[j])
+        if (a, b, c) != (sur[i], bn[i] or "", first[i]):
+            sur[i], bn[i], first[i] = a, b, c
+            mang[i] = code[op]
+    # --- mojibake: UTF-8 text read as cp1252, on rows whose name has an accent to break
+    # (names are in every file, so the damage shows; address and city follow when accented)
+    na = ~(
+        np.asarray(pc.string_is_ascii(pa.array(sur, pa.string())), bool)
+        & np.asarray(pc.string_is_ascii(pa.array(first, pa.string())), bool)
+    )
+    elig = np.where(na)[0]
+    pm = min(1.0, s.mojibake * n / max(len(elig), 1))
+    moji = np.zeros(n, bool)
+    for i in elig[rng.random(len(elig)) < pm].tolist():
+        new = [_moji(v) for v in (sur[i], first[i], address[i], city[i])]
+        if new[:2] != [sur[i], first[i]]:
+            sur[i], first[i], address[i], city[i] = new
+            moji[i] = True
+    # --- day/month swaps (only where the swapped date exists)
+    y, mo, d = ymd(birth)
+    ok = ~birth_drop & ~partial & (d <= 12) & (d != mo)
+    pw = min(1.0, s.day_month_swap * (~birth_drop & ~partial).sum() / max(ok.sum(), 1))
+    swap = ok & (rng.random(n) < pw)
+    swapped_day = (
+        (y - 1970).astype("datetime64[Y]").astype("datetime64[M]")
+        + (d - 1).astype("timedelta64[M]")
+    ).astype("datetime64[D]").astype(np.int64) + (mo - 1)
+    birth_w = np.where(swap, swapped_day, birth)
+    # --- wrong keys, NIR shapes, phone shapes
+    wrong = ~nir_drop & (rng.random(n) < s.wrong_key)
+    if wrong.any():
+        key = nir[wrong].astype("U15").astype(object)
+        k2 = np.array([int(x[13:]) for x in key])
+        k2 = (k2 - 1 + rng.integers(1, 97, len(k2))) % 97 + 1
+        nir[wrong] = np.array([x[:13] + f"{k:02d}" for x, k in zip(key, k2, strict=True)])
+    style = rng.choice(6, n, p=[0.6, 0.2, 0.06, 0.05, 0.05, 0.04])
+    nir_txt = nir.astype(object)
+    sp = spaced_nir(nir)
+    nir_txt[style == 1] = sp[style == 1]
+    for k, ch in ((2, "."), (3, "-"), (4, "\u00a0")):  # dots, dashes, no-break spaces
+        if (style == k).any():
+            nir_txt[style == k] = np.char.replace(sp[style == k], " ", ch)
+    s5 = np.where(style == 5)[0]
+    nir_txt[s5] = np.array([x[:13] + " " + x[13:] for x in nir[s5].tolist()], dtype=object)
+    phone_txt = fmt_phone(phone, rng.choice(6, n, p=[0.35, 0.35, 0.08, 0.1, 0.07, 0.05]))
+    sex_txt = np.where(sex == 1, "M", np.where(sex == 2, "F", "")).astype(object)
+    labels = np.array([lab_code(k) for k in range(labs)], dtype=object)
+    lab_txt = labels[lab_row]
+    lab_txt[rng.random(n) < 0.3] = ""
+    blood = blood.copy()
+    blood[rng.random(n) < 0.4] = ""
+    gp[rng.random(n) < 0.3] = ""
+    address = address.copy()
+    address[rng.random(n) < 0.05] = ""
+    # --- physical rows: order within each file, line numbers
+    ph_n = len(ph_log)
+    line = np.zeros(ph_n, np.int64)
+    surname_sort = pa.array(sur, pa.string())
+    paths, shapes_out = [], []
+    ddir = out / "dump"
+    ddir.mkdir(parents=True, exist_ok=True)
+    used = sorted(set(np.unique(ph_file).tolist()))
+    for fi in used:
+        sh = SHAPES[fi]
+        idx = np.where(ph_file == fi)[0]
+        lg = ph_log[idx]
+        if sh["sort"] == "sample":
+            order = np.lexsort((lg, sample[lg]))
+        elif sh["sort"] == "surname":
+            order = np.asarray(
+                pc.sort_indices(
+                    pa.table({"s": surname_sort.take(pa.array(lg)), "i": pa.array(lg)}),
+                    sort_keys=[("s", "ascending"), ("i", "ascending")],
+                )
+            )
+        elif sh["sort"] == "nir":
+            order = np.lexsort((lg, nir[lg]))
+        else:
+            order = rng.permutation(len(idx))
+        idx = idx[order]
+        lg = ph_log[idx]
+        no_header = s.headerless_contacts and sh["name"] == "contacts.csv"
+        line[idx] = np.arange(len(idx)) + (1 if no_header else 2)
+        empty = sh["empty"]
+        cols = []
+        for c in sh["cols"]:
+            fld = c[0]
+            if fld == "surname":
+                v = sur[lg]
+            elif fld == "birth_name":
+                v = bn[lg]
+            elif fld == "first":
+                v = first[lg]
+            elif fld == "sex":
+                v = sex_txt[lg]
+            elif fld == "birth":
+                v = fmt_dates(birth_w[lg], sh["date"], partial[lg]).astype(object)
+                dropped = birth_drop[lg]
+                v[dropped] = empty
+                if sh["date"] == "dmy":
+                    v[dropped & (rng.random(len(lg)) < 0.5)] = "00/00/0000"
+            elif fld == "nir":
+                v = nir_txt[lg].copy()
+                v[nir_drop[lg]] = empty
+            elif fld == "address":
+                v = address[lg]
+            elif fld == "postcode":
+                v = postcode[lg]
+            elif fld == "city":
+                v = city[lg]
+            elif fld == "phone":
+                v = phone_txt[lg]
+            elif fld == "sample":
+                v = fmt_dates(sample[lg], sh["date"]).astype(object)
+            elif fld == "gp":
+                v = gp[lg]
+            elif fld == "insurer":
+                v = insurer[lg]
+            elif fld == "blood":
+                v = blood[lg]
+            elif fld == "exam":
+                v = exam[lg]
+            elif fld == "result":
+                v = result[lg]
+            elif fld == "lab":
+                v = lab_txt[lg]
+            else:  # pragma: no cover - SHAPES is fixed
+                raise ParameterError(f"unknown field {fld}")
+            a = pa.array(v, pa.string())
+            if empty:
+                a = pc.if_else(pc.equal(a, ""), empty, a)
+            if sh.get("quote"):
+                a = pc.replace_substring(a, '"', '""')
+            if sh["sep"] is None:
+                a = pc.utf8_rpad(pc.utf8_slice_codeunits(a, 0, c[2]), c[2], " ")
+            cols.append(a)
+        heads = [c[1] for c in sh["cols"]]
+        if sh["sep"] is None:
+            header = "".join(h.ljust(c[2]) for h, c in zip(heads, sh["cols"], strict=True))
+            body = pc.binary_join_element_wise(*cols, "")
+        elif sh.get("quote"):
+            header = '"' + '","'.join(heads) + '"'
+            body = pc.binary_join_element_wise(*cols, '","')
+            body = pc.binary_join_element_wise(pa.array(['"'] * len(lg)), body, pa.array(['"'] * len(lg)), "")  # fmt: skip
+        else:
+            header = sh["sep"].join(heads)
+            body = pc.binary_join_element_wise(*cols, sh["sep"])
+        eol = sh["eol"]
+        text = eol.join([*([] if no_header else [header]), *body.to_pylist()]) + eol
+        p = ddir / sh["name"]
+        if sh["encoding"] == "utf-16":
+            p.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+        else:
+            p.write_bytes(text.encode(sh["encoding"]))
+        paths.append(p)
+        shapes_out.append(
+            {
+                "file": sh["name"],
+                "separator": "fixed-width" if sh["sep"] is None else sh["sep"],
+                "encoding": "utf-16-le with BOM" if sh["encoding"] == "utf-16" else sh["encoding"],
+                "line_end": "CRLF" if eol == "\r\n" else "LF",
+                "date_format": sh["date"],
+                "empty": empty,
+                "sort": sh["sort"],
+                "columns": [
+                    {"field": c[0], "header": c[1], **({"width": c[2]} if len(c) > 2 else {})}
+                    for c in sh["cols"]
+                ],
+                "rows": len(idx),
+                "has_header": not no_header,
+                "source": sources[int(src[lg[0]])]["source"] if len(lg) else None,
+            }
+        )
+    # --- truth, one row per physical row, in (file, line) order
+    ph_nir_written = ~nir_drop[ph_log] & ~no_nir_col
+    ph_birth_written = ~birth_drop[ph_log] & ~no_birth_col
+    is_copy = np.arange(ph_n) >= n
+    dup_file = np.full(ph_n, "", dtype=object)
+    dup_line = np.zeros(ph_n, np.int64)
+    names = np.array([sh["name"] for sh in SHAPES], dtype=object)
+    dup_file[is_copy] = names[fidx[ph_log[is_copy]]]
+    dup_line[is_copy] = line[ph_log[is_copy]]
+    # links: every index row of the person
+    rp = rec["person"]
+    rorder = np.lexsort((rec["ipp"], rec["lab"], rp))
+    rp_sorted = rp[rorder]
+    pers = person[ph_log]
+    st = np.searchsorted(rp_sorted, pers, "left")
+    en = np.searchsorted(rp_sorted, pers, "right")
+    en = np.where(pers < 0, st, en)
+    lens = en - st
+    offsets = np.concatenate([[0], np.cumsum(lens)])
+    take = np.repeat(st - offsets[:-1], lens) + np.arange(offsets[-1])
+    lab_codes = pa.array([lab_code(k) for k in range(labs)])
+    links_struct = pa.StructArray.from_arrays(
+        [
+            lab_codes.take(pa.array(rec["lab"][rorder][take])),
+            pa.array(rec["ipp"][rorder][take]),
+        ],
+        names=["lab", "ipp"],
+    )
+    links = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), links_struct)
+    ro = rec_of[ph_log]
+    src_lab = pa.array(
+        np.where(ro >= 0, np.array([lab_code(k) for k in range(labs)], dtype=object)[rec["lab"][np.maximum(ro, 0)]], None),
+        pa.string(),
+    )  # fmt: skip
+    src_ipp = pa.array(
+        np.where(ro >= 0, rec["ipp"][np.maximum(ro, 0)].astype(object), None), pa.string()
+    )
+    qual = np.where(pers >= 0, pop["qualite"][np.maximum(pers, 0)], -1)
+    hhv = np.where(pers >= 0, pop["hh"][np.maximum(pers, 0)], -1)
+    truth = pa.table(
+        {
+            "file": pa.array(names[ph_file], pa.string()),
+            "line": pa.array(line),
+            "person": pa.array(pers),
+            "household": pa.array(hhv),
+            "row_class": pa.array(np.array(CLASSES, dtype=object)[cls[ph_log]], pa.string()),
+            "links": links,
+            "source_lab": src_lab,
+            "source_ipp": src_ipp,
+            "source": pa.array(np.array([sd["source"] for sd in sources])[src[ph_log]]),
+            "sample_date": pa.array(sample[ph_log].astype("datetime64[D]")),
+            "qualite": pa.array(qual.astype(np.int8)),
+            "nir_written": pa.array(ph_nir_written),
+            "nir_holder": pa.array(holder[ph_log]),
+            "nir_wrong_key": pa.array(wrong[ph_log] & ph_nir_written),
+            "birth_written": pa.array(ph_birth_written),
+            "birth_partial": pa.array(partial[ph_log] & ph_birth_written),
+            "name_mangle": pa.array(np.array(MANGLES, dtype=object)[mang[ph_log]], pa.string()),
+            "day_month_swap": pa.array(swap[ph_log] & ph_birth_written),
+            "mojibake": pa.array(moji[ph_log]),
+            "duplicate_of_file": pa.array(dup_file, pa.string()),
+            "duplicate_of_line": pa.array(dup_line),
+        }
+    )
+    order = pc.sort_indices(truth, sort_keys=[("file", "ascending"), ("line", "ascending")])
+    truth = truth.take(order)
+    pq.write_table(truth, out / "linkage_truth.parquet", compression="zstd")
+    # --- measured rates
+    c = cls[ph_log]
+    full_birth = ph_birth_written & ~partial[ph_log]
+    ip = np.unique(rp)
+    labs_per = np.bincount(np.unique(rp * labs + rec["lab"]) // labs, minlength=P)
+    rates = {
+        "nir_missing": float(1 - ph_nir_written.mean()),
+        "birth_missing": float(1 - ph_birth_written.mean()),
+        "name_mangled": float((mang[ph_log] > 0).mean()),
+        "outsiders": float((c > 0).mean()),
+        "outsider_relatives": float((c == 1).sum() / max(((c == 1) | (c == 2)).sum(), 1)),
+        "fabricated": float((c == 3).sum() / max((c > 0).sum(), 1)),
+        "day_month_swap": float((swap[ph_log] & full_birth).sum() / max(full_birth.sum(), 1)),
+        "mojibake": float(moji[ph_log].mean()),
+        "wrong_key": float((wrong[ph_log] & ph_nir_written).sum() / max(ph_nir_written.sum(), 1)),
+        "duplicate_rows": float(is_copy.mean()),
+        "two_labs": float((labs_per[ip] >= 2).mean()),
+        "identity_duplicates": float((rec["kind"] == 2).mean()),
+        "dependants": float((pop["qualite"][rp] != 0).mean()),
+        "top_surname": float(
+            pc.max(
+                pc.value_counts(pa.array(pop["birth_name"], pa.string())).field("counts")
+            ).as_py()
+            / len(pop["birth_name"])
+        ),
+    }
+    horizons = []
+    for k, sd in enumerate(sources):
+        for lb in sd["labs"]:
+            m = (src[:n_idx] == k) & (rec["lab"][r_rec] == lb)
+            horizons.append(
+                {
+                    "source": sd["source"],
+                    "lab": lab_code(lb),
+                    "copy_date": str(np.datetime64(sd["copy"], "D")),
+                    "newest_sample": str(np.datetime64(int(sample[:n_idx][m].max()), "D"))
+                    if m.any()
+                    else None,
+                    "newest_registration": str(
+                        np.datetime64(int(rec["created"][r_rec][m].max()), "D")
+                    )
+                    if m.any()
+                    else None,
+                    "patients": int(len(np.unique(r_rec[m]))),
+                }
+            )
+    summary = {
+        "scenario": scenario,
+        "sources": [
+            {
+                "source": sd["source"],
+                "labs": [lab_code(x) for x in sd["labs"]],
+                "copy_date": str(np.datetime64(sd["copy"], "D")),
+                "subset": sd["subset"],
+                "files": [SHAPES[x]["name"] for x in sd["files"]],
+            }
+            for sd in sources
+        ],
+        "horizons": horizons,
+        "dump_files": shapes_out,
+    }
+    return {"paths": paths, "rows": ph_n, "rates": rates, "summary": summary}

@@ -1,0 +1,736 @@
+"""Synthetic French population, households and lab patient indexes, for leak linkage.
+
+Used by :func:`labforensics.synth.linkage.generate_linkage_case`.
+
+The population
+--------------
+Households: an insured person (``QUALITE`` 00) with, at the rates of
+:class:`LinkageSettings`, a partner (a dependant ``02`` sharing the insured
+NIR, or insured in their own right ``00``), children (``06`` dependants while
+under 20, else insured ``00`` adults still at home), and sometimes another
+dependant (``09``). A household shares surname (married women take the
+husband's as usage name, keeping their birth name), address, postcode, city
+and phone; dependants carry the insured person's NIR, never their own. Twins
+share the insured NIR and the birth date, ``RANG`` 1 and 2. A child whose
+other parent is insured is attached to both: the NIR a lab stores is either
+parent's (truth column ``nir_holder``). Surnames and first names follow
+Zipf-like weights over a hand-written list of common French names extended
+by syllable names (:mod:`labforensics.synth.names`; top surname about 0.4 %).
+
+NIRs (INSEE): sex, year, month (20-42 / 50-99 when unknown, born abroad),
+department (2 digits, ``2A``/``2B`` Corsica, ``97x`` overseas with a 2-digit
+commune, ``99`` abroad with a country code), commune, order, key ``97 - n mod
+97`` where ``2A``/``2B`` read as 19/18. Every NIR written is valid except the
+dump rows whose truth says ``nir_wrong_key``.
+
+The indexes
+-----------
+Each household belongs to one lab; most members are patients there. Some
+people are patients at a second lab (another IPP, spelling variations, maybe
+the other parent's NIR) and some hold two IPPs at one lab (identity
+duplicates). Household members who are in no index are the *outsider
+relatives* the dump mixes in. Whole households outside every index are the
+other outsiders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import names as tb
+
+__all__ = [
+    "LinkageSettings",
+    "PRESETS",
+    "SCENARIOS",
+    "build_population",
+    "build_records",
+    "write_indexes",
+]
+
+SCENARIOS = ("vendor_extraction", "staff_export", "intrusion", "before_logs", "two_sources")
+_EPOCH = dt.date(1970, 1, 1)
+_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class LinkageSettings:
+    """Rates of the synthetic linkage case (shares are of rows or people, 0..1).
+
+    Attributes
+    ----------
+    nir_missing : float
+        Share of dump rows with no NIR written (empty cell, or a file with no NIR column).
+        Floor: the share of rows in files without the column (``contacts.csv``, about
+        1/7 when a scenario writes the seven files) plus the index's own empty NIRs.
+    birth_missing : float
+        Share of dump rows with no birth date written (same floor, without the index part).
+    name_mangled : float
+        Share of dump rows whose name is mangled (accents lost, capitals,
+        hyphens dropped, birth/usage name swapped, a typo).
+    outsiders : float
+        Share of dump rows whose person is in no index: outsiders and fabricated rows.
+    outsider_relatives : float
+        Share of the outsider (not fabricated) rows that are relatives of an
+        indexed patient (same household, in no index). At least 0.5.
+    fabricated : float
+        Share of the not-indexed rows that are invented (no real person).
+    day_month_swap : float
+        Share of the rows with a full birth date whose day and month are swapped.
+    mojibake : float
+        Share of dump rows with UTF-8 text read as cp1252 (``HÃ©lÃ¨ne``).
+    wrong_key : float
+        Share of the rows with a NIR whose key is wrong.
+    duplicate_rows : float
+        Share of dump rows copied again into another file of the same source.
+    two_labs : float
+        Share of indexed people who are patients at a second lab.
+    identity_duplicates : float
+        Share of index rows duplicated within their lab under a second IPP.
+    twins : float
+        Share of households with two or more children whose first two are twins.
+    indexed_member : float
+        Probability that a member of an indexed household is a patient of its lab.
+    outside_households : float
+        Share of households with nobody in any index (source of plain outsiders).
+    rows_per_patient : float
+        Mean dump rows (samples) per leaked index row, when ``dump_rows`` is None.
+    dump_rows : int or None
+        Target number of dump data rows (all classes, duplicates included).
+    dump_labs : int or None
+        Labs copied by ``vendor_extraction``/``before_logs`` (default: a third of the labs).
+    headerless_contacts : bool
+        Write ``contacts.csv`` without its header line (read it with a mapping by position).
+    copy_date, index_date, evidence_start : str
+        ISO dates: the copy (newest sample of the dump), the export of the
+        indexes (after the facts), the start of the audit evidence
+        (``before_logs`` copies 180 days before it).
+    """
+
+    nir_missing: float = 0.30
+    birth_missing: float = 0.20
+    name_mangled: float = 0.15
+    outsiders: float = 0.05
+    outsider_relatives: float = 0.6
+    fabricated: float = 0.25
+    day_month_swap: float = 0.03
+    mojibake: float = 0.02
+    wrong_key: float = 0.005
+    duplicate_rows: float = 0.04
+    two_labs: float = 0.04
+    identity_duplicates: float = 0.02
+    twins: float = 0.03
+    indexed_member: float = 0.85
+    outside_households: float = 0.06
+    rows_per_patient: float = 1.6
+    dump_rows: int | None = None
+    dump_labs: int | None = None
+    headerless_contacts: bool = False
+    copy_date: str = "2020-10-15"
+    index_date: str = "2021-03-01"
+    evidence_start: str = "2015-01-01"
+
+
+#: The three generator settings of issue 13's "done when" (rates differ).
+PRESETS: dict[str, LinkageSettings] = {
+    "base": LinkageSettings(),
+    "mid": LinkageSettings(nir_missing=0.45, name_mangled=0.22, outsiders=0.075),
+    "hard": LinkageSettings(nir_missing=0.60, name_mangled=0.30, outsiders=0.10),
+}
+
+
+# ---------------------------------------------------------------------------
+# vectorised formatting
+
+
+def day_of(iso: str) -> int:
+    """Day number (days since 1970-01-01) of an ISO date."""
+    return (dt.date.fromisoformat(iso) - _EPOCH).days
+
+
+def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day (int64 arrays) of day numbers."""
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    m = d.astype("datetime64[M]")
+    y = m.astype("datetime64[Y]").astype(np.int64) + 1970
+    return y, m.astype(np.int64) % 12 + 1, (d - m).astype(np.int64) + 1
+
+
+def digits(v: np.ndarray, width: int) -> np.ndarray:
+    """ASCII digit matrix (uint8, shape (n, width)) of non-negative integers, zero-padded."""
+    v = np.asarray(v, dtype=np.int64)
+    return ((v[:, None] // 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)) % 10 + 48).astype(
+        np.uint8
+    )
+
+
+def compose(n: int, *parts: bytes | tuple[np.ndarray, int]) -> np.ndarray:
+    """Fixed-width strings from literal bytes and zero-padded integers.
+
+    ``compose(n, (d, 2), b"/", (m, 2))`` -> ``array(['05/03', ...], dtype='<U5')``.
+    """
+    cols = []
+    for p in parts:
+        if isinstance(p, bytes):
+            cols.append(np.broadcast_to(np.frombuffer(p, np.uint8), (n, len(p))))
+        else:
+            cols.append(digits(p[0], p[1]))
+    m = np.ascontiguousarray(np.hstack(cols)) if cols else np.zeros((n, 0), np.uint8)
+    w = m.shape[1]
+    return m.view(f"S{w}").ravel().astype(f"U{w}")
+
+
+def fmt_dates(days: np.ndarray, style: str, partial: np.ndarray | None = None) -> np.ndarray:
+    """Dates as text: ``dmy`` dd/mm/yyyy, ``dmy2`` dd/mm/yy, ``ymd`` yyyy-mm-dd, ``serial``.
+
+    ``serial`` is the spreadsheet serial of the 1900 system (days since
+    1899-12-30, valid after 1900-02-28). ``partial`` rows write day and month
+    as ``00`` (``00/00/1950``; a serial cannot, so those are written dd/mm/yyyy).
+    """
+    days = np.asarray(days, dtype=np.int64)
+    n = len(days)
+    y, m, d = ymd(days)
+    if partial is not None:
+        m = np.where(partial, 0, m)
+        d = np.where(partial, 0, d)
+    if style == "dmy":
+        return compose(n, (d, 2), b"/", (m, 2), b"/", (y, 4))
+    if style == "dmy2":
+        return compose(n, (d, 2), b"/", (m, 2), b"/", (y % 100, 2))
+    if style == "ymd":
+        return compose(n, (y, 4), b"-", (m, 2), b"-", (d, 2))
+    if style == "serial":
+        out = (days + 25569).astype(str).astype(object)
+        if partial is not None and partial.any():
+            out[partial] = fmt_dates(days[partial], "dmy", partial[partial])
+        return out
+    raise ValueError(f"unknown date style {style!r}")
+
+
+def nir_strings(num13: np.ndarray, corsica: np.ndarray) -> np.ndarray:
+    """15-character NIRs (13 digits + key) from the key's numeric form.
+
+    ``num13`` reads Corsica as 19 (2A) / 18 (2B) in the department, as the key
+    does; ``corsica`` is 0, 1 (2A) or 2 (2B) and is written back as letters.
+    """
+    num13 = np.asarray(num13, dtype=np.int64)
+    key = 97 - num13 % 97
+    m = np.ascontiguousarray(np.hstack([digits(num13, 13), digits(key, 2)]))
+    a = corsica == 1
+    b = corsica == 2
+    m[a | b, 5] = ord("2")
+    m[a, 6] = ord("A")
+    m[b, 6] = ord("B")
+    return m.view("S15").ravel().astype("U15")
+
+
+def nir_is_valid(nir: str) -> bool:
+    """Whether a 15-character NIR's key is right (2A/2B read as 19/18). Test helper."""
+    s = nir.upper()
+    if len(s) != 15:
+        return False
+    body = s[:13].replace("2A", "19").replace("2B", "18")
+    if not (body.isdigit() and s[13:].isdigit()):
+        return False
+    return 97 - int(body) % 97 == int(s[13:])
+
+
+def strip_accents(a: pa.Array) -> pa.Array:
+    """Text without combining marks (NFD, then ``\\p{Mn}`` removed)."""
+    return pc.replace_substring_regex(pc.utf8_normalize(a, "NFD"), r"\p{Mn}", "")
+
+
+def _pick(rng: np.random.Generator, table, idx_or_n, p=None) -> np.ndarray:
+    arr = np.asarray(table, dtype=object)
+    if isinstance(idx_or_n, int):
+        return arr[rng.choice(len(arr), size=idx_or_n, p=p)]
+    return arr[idx_or_n]
+
+
+# ---------------------------------------------------------------------------
+# population
+
+
+def build_population(
+    rng: np.random.Generator, n_households: int, s: LinkageSettings, labs: int
+) -> dict:
+    """People, households, NIRs, addresses, home labs and who is indexed.
+
+    Returns
+    -------
+    dict of numpy arrays, one entry per person (length P), plus ``H``:
+    ``hh``, ``role`` (0 insured, 1 partner, 2 child, 3 other), ``qualite``
+    (0, 2, 6, 9), ``rang``, ``sex`` (1 M, 2 F), ``birth`` (day numbers),
+    ``month_unknown``, ``surname``, ``birth_name``, ``first`` (object),
+    ``nir`` (own NIR, U15), ``holder`` (person whose NIR a lab stores),
+    ``alt_holder`` (the other parent, or -1), ``address``, ``postcode``,
+    ``city`` (object), ``phone`` (9 digits after the leading 0), ``lab``,
+    ``indexed``, ``outside`` (household in no index), ``blood``, ``gp``, ``insurer``.
+    """
+    H = int(n_households)
+    idx_day = day_of(s.index_date)
+    ins_age = rng.uniform(20, 90, H) ** 1.0
+    partner = rng.random(H) < 0.62
+    partner_dep = partner & (rng.random(H) < 0.3)
+    n_child = rng.choice(5, size=H, p=[0.40, 0.22, 0.24, 0.10, 0.04])
+    n_child = np.where(ins_age > 62, 0, n_child)
+    other = rng.random(H) < 0.03
+    twin_hh = (n_child >= 2) & (rng.random(H) < s.twins)
+    size = 1 + partner + n_child + other
+    P = int(size.sum())
+    start = np.cumsum(size) - size
+    hh = np.repeat(np.arange(H), size)
+    pos = np.arange(P) - start[hh]
+    hp = partner[hh].astype(np.int64)
+    role = np.where(
+        pos == 0,
+        0,
+        np.where((pos == 1) & (hp == 1), 1, np.where(pos < 1 + hp + n_child[hh], 2, 3)),
+    )
+    child_no = np.where(role == 2, pos - 1 - hp, -1)
+    ins = start[hh]
+    # sex and birth
+    sex0 = rng.integers(1, 3, H)
+    sex = rng.integers(1, 3, P)
+    sex = np.where(role == 0, sex0[hh], sex)
+    same_sex = rng.random(P) < 0.05
+    sex = np.where(role == 1, np.where(same_sex, sex0[hh], 3 - sex0[hh]), sex)
+    b_ins = idx_day - (ins_age * _YEAR).astype(np.int64) - rng.integers(0, 365, H)
+    birth = b_ins[hh].copy()
+    birth = np.where(role == 1, birth + (rng.normal(0, 4, P) * _YEAR).astype(np.int64), birth)
+    kid = birth + (rng.uniform(22, 36, P) * _YEAR + child_no * rng.uniform(1.2, 4, P) * _YEAR)
+    birth = np.where(role == 2, kid.astype(np.int64), birth)
+    birth = np.where(role == 3, birth - (rng.uniform(20, 30, P) * _YEAR).astype(np.int64), birth)
+    birth = np.minimum(birth, idx_day - 20)
+    birth = np.maximum(birth, idx_day - int(104 * _YEAR))
+    tw = twin_hh[hh] & (role == 2) & (child_no <= 1)
+    first_twin = np.where(tw & (child_no == 0))[0]
+    tw_birth = idx_day - (rng.uniform(1, 17, len(first_twin)) * _YEAR).astype(np.int64)
+    birth[first_twin] = tw_birth
+    birth[first_twin + 1] = tw_birth
+    rang = np.ones(P, np.int64)
+    rang[first_twin + 1] = 2
+    age = (idx_day - birth) / _YEAR
+    qualite = np.select(
+        [role == 0, (role == 1) & partner_dep[hh], (role == 2) & (age < 20), role == 3],
+        [0, 2, 6, 9],
+        default=0,
+    )
+    # birthplace and NIR (own)
+    r = rng.random(P)
+    abroad = r < 0.06
+    overseas = (r >= 0.06) & (r < 0.08)
+    cors = np.where((r >= 0.08) & (r < 0.09), rng.integers(1, 3, P), 0)
+    month_unknown = abroad & (rng.random(P) < 0.3) & ~tw  # twins keep one full birth date
+    y, mth, _ = ymd(birth)
+    birth = np.where(
+        month_unknown, (y - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
+        birth,
+    )  # fmt: skip
+    y, mth, _ = ymd(birth)
+    unk = np.where(rng.random(P) < 0.5, rng.integers(20, 43, P), rng.integers(50, 100, P))
+    mm = np.where(month_unknown, unk, mth)
+    dept = rng.integers(1, 96, P)
+    dept = np.where(dept == 20, 21, dept)
+    loc5 = dept * 1000 + rng.integers(1, 900, P)
+    loc5 = np.where(cors == 1, 19_000 + rng.integers(1, 400, P), loc5)
+    loc5 = np.where(cors == 2, 18_000 + rng.integers(1, 400, P), loc5)
+    loc5 = np.where(overseas, rng.integers(971, 977, P) * 100 + rng.integers(1, 35, P), loc5)
+    loc5 = np.where(
+        abroad, 99_000 + np.asarray(tb.ABROAD)[rng.integers(0, len(tb.ABROAD), P)], loc5
+    )
+    num13 = sex * 10**12 + (y % 100) * 10**10 + mm * 10**8 + loc5 * 10**3 + rng.integers(1, 1000, P)
+    nir = nir_strings(num13, cors)
+    holder = np.where(qualite == 0, np.arange(P), ins)
+    partner_idx = np.where(partner[hh], start[hh] + 1, -1)
+    p_ins = partner_idx >= 0
+    alt = np.full(P, -1, np.int64)
+    ok = (qualite == 6) & p_ins & ~partner_dep[hh]
+    alt[ok] = partner_idx[ok]
+    # names
+    sn, sp = tb.zipf_table(tb.SURNAMES, 200_000, 0.63, upper=True)
+    S = sn[rng.choice(len(sn), H, p=sp)]
+    T = sn[rng.choice(len(sn), H, p=sp)]
+    U = sn[rng.choice(len(sn), P, p=sp)]
+    single_f = ~partner & (sex0 == 2)
+    ins_f_couple = partner & (sex0 == 2)
+    family = np.where(single_f, T, S)[hh]
+    birth_name = np.empty(P, dtype=object)
+    usage = rng.random(P) < 0.75
+    # insured: male -> S; female -> T (single: T)
+    birth_name[:] = family
+    f_ins = (role == 0) & (sex == 2)
+    birth_name[f_ins] = T[hh][f_ins]
+    m_part = (role == 1) & (sex == 1) & ins_f_couple[hh]
+    birth_name[m_part] = S[hh][m_part]
+    f_part = (role == 1) & (sex == 2) & ~ins_f_couple[hh]
+    birth_name[f_part] = T[hh][f_part]
+    ss_part = (role == 1) & same_sex
+    birth_name[ss_part] = U[ss_part]
+    birth_name[role == 3] = U[role == 3]
+    surname = birth_name.copy()
+    married_f = (sex == 2) & ((f_ins & partner[hh] & ~same_sex) | f_part) & usage
+    surname[married_f] = S[hh][married_f]
+    surname[(role == 2)] = family[role == 2]
+    birth_name[(role == 2)] = family[role == 2]
+    fn, fp = tb.zipf_table(tb.FEMALE, 800, 1.1, upper=False, shift=10)
+    mn, mp = tb.zipf_table(tb.MALE, 800, 1.1, upper=False, shift=10)
+    first = np.where(
+        sex == 2, fn[rng.choice(len(fn), P, p=fp)], mn[rng.choice(len(mn), P, p=mp)]
+    ).astype(object)
+    for i in first_twin:  # twins get distinct first names (a loop over a few thousand pairs)
+        while first[i + 1] == first[i]:
+            tab, pp = (fn, fp) if sex[i + 1] == 2 else (mn, mp)
+            first[i + 1] = tab[rng.choice(len(tab), p=pp)]
+    # home lab, address, phone
+    w = np.clip(rng.lognormal(0, 0.35, labs), 0.4, 2.5)
+    lab_h = rng.choice(labs, H, p=w / w.sum())
+    lab_communes = rng.integers(0, len(tb.COMMUNES), (labs, 3))
+    com = lab_communes[lab_h, rng.integers(0, 3, H)]
+    num = rng.integers(1, 200, H).astype(str).astype(object)
+    bis = rng.random(H) < 0.03
+    num[bis] = num[bis] + " bis"
+    street = (
+        num
+        + " "
+        + _pick(rng, tb.STREET_TYPES, rng.integers(0, len(tb.STREET_TYPES), H))
+        + " "
+        + _pick(rng, tb.STREETS, rng.integers(0, len(tb.STREETS), H))
+    )
+    postcode = np.array([c[0] for c in tb.COMMUNES], dtype=object)[com]
+    city = np.array([c[1] for c in tb.COMMUNES], dtype=object)[com]
+    land = rng.random(H) < 0.4
+    phone_h = np.where(
+        land, rng.integers(1, 6, H) * 10**8, rng.integers(6, 8, H) * 10**8
+    ) + rng.integers(0, 10**8, H)
+    phone = phone_h[hh]
+    own_mob = (qualite == 0) & (role > 0) & (rng.random(P) < 0.25)
+    phone = np.where(own_mob, rng.integers(6, 8, P) * 10**8 + rng.integers(0, 10**8, P), phone)
+    outside_h = rng.random(H) < s.outside_households
+    indexed = ~outside_h[hh] & (rng.random(P) < s.indexed_member)
+    indexed[first_twin + 1] = indexed[first_twin]
+    gp = _pick(rng, tb.GP_TITLES, rng.integers(0, 3, H)) + " " + sn[rng.choice(len(sn), H, p=sp)]
+    insurer = _pick(rng, tb.INSURERS, rng.integers(0, len(tb.INSURERS), H))
+    blood = _pick(rng, tb.BLOOD, rng.choice(len(tb.BLOOD), P, p=tb.BLOOD_P))
+    return {
+        "H": H,
+        "hh": hh,
+        "role": role,
+        "qualite": qualite,
+        "rang": rang,
+        "sex": sex,
+        "birth": birth,
+        "month_unknown": month_unknown,
+        "surname": surname,
+        "birth_name": birth_name,
+        "first": first,
+        "nir": nir,
+        "holder": holder,
+        "alt_holder": alt,
+        "address": street[hh],
+        "postcode": postcode[hh],
+        "city": city[hh],
+        "phone": phone,
+        "lab": lab_h[hh],
+        "indexed": indexed,
+        "outside": outside_h[hh],
+        "twin": tw,
+        "gp": gp[hh],
+        "insurer": insurer[hh],
+        "blood": blood,
+        "surname_table": (sn, sp),
+        "first_tables": ((fn, fp), (mn, mp)),
+    }
+
+
+# ---------------------------------------------------------------------------
+# light variations (a loop per varied row: a few percent of the rows)
+
+_ABBREV = (("avenue", "av"), ("boulevard", "bd"), ("rue", "r"), ("place", "pl"), ("route", "rte"))
+
+
+def typo(s: str, rng_u: float, rng_v: float) -> str:
+    """One typing error in ``s``: substitution, deletion, transposition or doubled letter."""
+    if len(s) < 3:
+        return s + s[-1:]
+    i = 1 + int(rng_u * (len(s) - 2))
+    k = int(rng_v * 4)
+    letters = "aeioulnrst" if s[i].islower() else "AEIOULNRST"
+    if k == 0:
+        c = letters[int(rng_v * 40) % 10]
+        return s[:i] + (c if c != s[i] else letters[(int(rng_v * 40) + 1) % 10]) + s[i + 1 :]
+    if k == 1:
+        return s[:i] + s[i + 1 :]
+    if k == 2 and s[i] != s[i + 1 : i + 2]:
+        return s[:i] + s[i + 1 : i + 2] + s[i] + s[i + 2 :]
+    return s[:i] + s[i] + s[i:]
+
+
+def variant(s: str, u: np.ndarray) -> str:
+    """A spelling variant as typed at another desk: accents, hyphen, or a typo."""
+    import unicodedata
+
+    k = int(u[0] * 3)
+    if k == 0:
+        t = "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")
+        if t != s:
+            return t
+    if k <= 1 and ("-" in s or " " in s):
+        return s.replace("-", " ") if u[1] < 0.5 else s.replace("-", "").replace(" ", "")
+    return typo(s, u[1], u[2])
+
+
+# ---------------------------------------------------------------------------
+# indexes
+
+
+def build_records(rng: np.random.Generator, pop: dict, labs: int, s: LinkageSettings) -> dict:
+    """Index rows: each indexed person at their lab, second-lab rows, identity duplicates.
+
+    Returns
+    -------
+    dict of arrays, one entry per index row: ``person``, ``lab``, ``kind``
+    (0 primary, 1 second lab, 2 identity duplicate), ``ipp`` (U8),
+    ``created``, ``last_visit`` (day numbers), ``nir_holder`` (person whose
+    NIR is stored, -1 when the cell is empty), ``surname``, ``birth_name``,
+    ``first``, ``address``, ``phone`` (-1 empty), ``partial`` (birth written 00/00).
+    """
+    idx_day = day_of(s.index_date)
+    ip = np.where(pop["indexed"])[0]
+    two = (rng.random(len(ip)) < s.two_labs) if labs > 1 else np.zeros(len(ip), bool)
+    sec_lab = (pop["lab"][ip[two]] + 1 + rng.integers(0, max(labs - 1, 1), int(two.sum()))) % labs
+    person = np.concatenate([ip, ip[two]])
+    lab = np.concatenate([pop["lab"][ip], sec_lab])
+    kind = np.concatenate([np.zeros(len(ip), np.int64), np.ones(int(two.sum()), np.int64)])
+    dup = np.where(rng.random(len(person)) < s.identity_duplicates)[0]
+    person = np.concatenate([person, person[dup]])
+    lab = np.concatenate([lab, lab[dup]])
+    kind = np.concatenate([kind, np.full(len(dup), 2)])
+    n = len(person)
+    opened = day_of("2003-01-01") + rng.integers(0, 5 * 365, labs)
+    lo = np.maximum(opened[lab], pop["birth"][person])
+    created = lo + ((idx_day - lo) * rng.random(n)).astype(np.int64)
+    orig = np.arange(n)
+    orig[len(orig) - len(dup) :] = dup
+    created[kind == 2] = np.maximum(
+        created[kind == 2], created[dup] + ((idx_day - created[dup]) * rng.random(len(dup))).astype(np.int64)
+    )  # fmt: skip
+    last = created + ((idx_day - created) * rng.random(n) ** 0.35).astype(np.int64)
+    # stored NIR: the holder's, the other parent's for some children, or empty
+    alt = pop["alt_holder"][person]
+    use_alt = (alt >= 0) & (rng.random(n) < np.where(kind == 0, 0.25, 0.5))
+    holder = np.where(use_alt, alt, pop["holder"][person])
+    holder = np.where(rng.random(n) < np.where(kind == 0, 0.04, 0.15), -1, holder)
+    surname = pop["surname"][person].copy()
+    birth_name = pop["birth_name"][person].copy()
+    first = pop["first"][person].copy()
+    address = pop["address"][person].copy()
+    vary = np.where((kind > 0) & (rng.random(n) < 0.5))[0]
+    u = rng.random((len(vary), 4))
+    for j, i in enumerate(vary.tolist()):
+        which = int(u[j, 3] * 3)
+        if which == 0:
+            surname[i] = variant(surname[i], u[j])
+        elif which == 1:
+            first[i] = variant(first[i], u[j])
+        else:
+            a = address[i]
+            for long, short in _ABBREV:
+                if f" {long} " in a:
+                    a = a.replace(f" {long} ", f" {short} ", 1)
+                    break
+            address[i] = a
+    phone = pop["phone"][person].copy()
+    phone = np.where(rng.random(n) < 0.07, -1, phone)
+    newmob = (kind > 0) & (rng.random(n) < 0.2)
+    phone = np.where(newmob, rng.integers(6, 8, n) * 10**8 + rng.integers(0, 10**8, n), phone)
+    partial = pop["month_unknown"][person] & (rng.random(n) < 0.6)
+    # IPP: per lab, in registration order, 8 digits with leading zeros
+    order = np.lexsort((np.arange(n), created, lab))
+    lab_sorted = lab[order]
+    step = rng.integers(1, 4, n)
+    cs = np.cumsum(step)
+    first_of_lab = np.searchsorted(lab_sorted, np.arange(labs))
+    base = rng.integers(100, 600_000, labs)
+    offs = cs - np.concatenate([[0], cs])[first_of_lab][lab_sorted]
+    ipp_num = np.empty(n, np.int64)
+    ipp_num[order] = base[lab_sorted] + offs
+    return {
+        "person": person,
+        "lab": lab,
+        "kind": kind,
+        "orig": orig,
+        "ipp": compose(n, (ipp_num, 8)),
+        "created": created,
+        "last_visit": last,
+        "nir_holder": holder,
+        "surname": surname,
+        "birth_name": birth_name,
+        "first": first,
+        "address": address,
+        "phone": phone,
+        "partial": partial,
+    }
+
+
+def fmt_phone(phone9: np.ndarray, style: np.ndarray) -> np.ndarray:
+    """Phones from their 9 digits after the 0, one style per row.
+
+    Styles: 0 ``0612345678``, 1 ``06 12 34 56 78``, 2 ``06.12.34.56.78``,
+    3 ``+33 6 12 34 56 78``, 4 ``+33612345678``, 5 ``06-12-34-56-78``.
+    Rows with ``phone9 < 0`` are empty strings.
+    """
+    n = len(phone9)
+    p = np.maximum(phone9, 0)
+    a, b = p // 10**8, p % 10**8
+    pr = [b % 10**8 // 10**6, b % 10**6 // 10**4, b % 10**4 // 100, b % 100]
+    out = np.empty(n, dtype=object)
+    for k in range(6):
+        sel = np.where(style == k)[0]
+        m = len(sel)
+        a1 = (a[sel], 1)
+        g = [(x[sel], 2) for x in pr]
+        if k == 0:
+            f = compose(m, b"0", a1, (b[sel], 8))
+        elif k == 4:
+            f = compose(m, b"+33", a1, (b[sel], 8))
+        else:
+            lead, sep = {1: (b"0", b" "), 2: (b"0", b"."), 3: (b"+33 ", b" "), 5: (b"0", b"-")}[k]
+            f = compose(m, lead, a1, sep, g[0], sep, g[1], sep, g[2], sep, g[3])
+        out[sel] = f
+    out[phone9 < 0] = ""
+    return out
+
+
+def spaced_nir(nir: np.ndarray) -> np.ndarray:
+    """``1 85 05 75 123 456 78``: the grouping printed on a carte Vitale."""
+    m = (
+        np.ascontiguousarray(np.asarray(nir, dtype="U15").astype("S15"))
+        .view(np.uint8)
+        .reshape(-1, 15)
+    )
+    sp = np.full((len(m), 1), ord(" "), np.uint8)
+    g = [
+        m[:, 0:1],
+        sp,
+        m[:, 1:3],
+        sp,
+        m[:, 3:5],
+        sp,
+        m[:, 5:7],
+        sp,
+        m[:, 7:10],
+        sp,
+        m[:, 10:13],
+        sp,
+        m[:, 13:15],
+    ]
+    mm = np.ascontiguousarray(np.hstack(g))
+    return mm.view("S21").ravel().astype("U21")  # fmt: skip
+
+
+def write_indexes(
+    rng: np.random.Generator, pop: dict, rec: dict, labs: int, out: Path
+) -> tuple[list[Path], list[dict]]:
+    """Write ``patients/PATIENTS_<LAB>.csv`` (reference layout), one per lab.
+
+    Each lab has its own habits, drawn once: encoding (UTF-8, UTF-8 with BOM
+    or cp1252), line ends, accents kept in surnames or not, first names
+    capitalised or in capitals, address in capitals, phone and NIR style.
+
+    Returns
+    -------
+    (paths, shapes) : list of Path, list of dict
+    """
+    n = len(rec["person"])
+    person = rec["person"]
+    enc = rng.choice(["utf-8", "utf-8-sig", "cp1252"], labs, p=[0.5, 0.2, 0.3])
+    crlf = (enc == "cp1252") | (rng.random(labs) < 0.4)
+    sur_accents = rng.random(labs) < 0.5
+    first_upper = rng.random(labs) < 0.4
+    addr_upper = rng.random(labs) < 0.6
+    phone_style = rng.integers(0, 3, labs)
+    nir_spaced = rng.random(labs) < 0.2
+    lab = rec["lab"]
+
+    def by_lab(flag: np.ndarray, a: pa.Array, f) -> pa.Array:
+        return pc.if_else(pa.array(flag[lab]), f(a), a)
+
+    sur = pa.array(rec["surname"], pa.string())
+    sur = by_lab(~sur_accents, sur, strip_accents)
+    bn = pa.array(rec["birth_name"], pa.string())
+    bn = by_lab(~sur_accents, bn, strip_accents)
+    same = np.asarray(pc.equal(bn, sur).to_numpy(zero_copy_only=False), bool)
+    bn = pc.if_else(pa.array(same & (rng.random(n) < 0.5)), "", bn)
+    first = by_lab(first_upper, pa.array(rec["first"], pa.string()), pc.utf8_upper)
+    addr = by_lab(addr_upper, pa.array(rec["address"], pa.string()), pc.utf8_upper)
+    city = by_lab(addr_upper, pa.array(pop["city"][person], pa.string()), pc.utf8_upper)
+    sex = np.where(pop["sex"][person] == 1, "M", "F")
+    sex = np.where(rng.random(n) < 0.02, "", sex)
+    birth = fmt_dates(pop["birth"][person], "dmy", rec["partial"])
+    h = rec["nir_holder"]
+    nir = pop["nir"][np.maximum(h, 0)]
+    nir = np.where(nir_spaced[lab], spaced_nir(nir), nir).astype(object)
+    nir[h < 0] = ""
+    qual = compose(n, (pop["qualite"][person], 2))
+    phone = fmt_phone(rec["phone"], phone_style[lab])
+    cols = [
+        pa.array(rec["ipp"]),
+        sur,
+        bn,
+        first,
+        pa.array(sex),
+        pa.array(birth),
+        pa.array(nir, pa.string()),
+        pa.array(qual),
+        pa.array(pop["rang"][person].astype(str)),
+        addr,
+        pa.array(pop["postcode"][person], pa.string()),
+        city,
+        pa.array(phone, pa.string()),
+        pa.array(fmt_dates(rec["created"], "dmy")),
+        pa.array(fmt_dates(rec["last_visit"], "dmy")),
+    ]
+    for k, a in (
+        ("surname", sur),
+        ("birth_name", bn),
+        ("first", first),
+        ("address", addr),
+        ("city", city),
+    ):
+        rec[f"out_{k}"] = np.asarray(a.to_numpy(zero_copy_only=False), dtype=object)
+    lines = pc.binary_join_element_wise(*cols, ";")
+    header = "IPP;NOM;NOM_NAISSANCE;PRENOM;SEXE;DATE_NAISSANCE;NIR;QUALITE;RANG;ADRESSE;CODE_POSTAL;VILLE;TELEPHONE;DATE_CREATION;DERNIERE_VISITE"
+    d = out / "patients"
+    d.mkdir(parents=True, exist_ok=True)
+    order = np.lexsort((rec["ipp"], lab))
+    bounds = np.searchsorted(lab[order], np.arange(labs + 1))
+    paths, shapes = [], []
+    for k in range(labs):
+        sel = order[bounds[k] : bounds[k + 1]]
+        eol = "\r\n" if crlf[k] else "\n"
+        body = eol.join([header, *lines.take(pa.array(sel)).to_pylist()]) + eol
+        p = d / f"PATIENTS_{lab_code(k)}.csv"
+        p.write_bytes(body.encode(str(enc[k])))
+        paths.append(p)
+        shapes.append(
+            {
+                "lab": lab_code(k),
+                "file": f"patients/{p.name}",
+                "encoding": str(enc[k]),
+                "line_end": "CRLF" if crlf[k] else "LF",
+                "rows": len(sel),
+            }
+        )
+    return paths, shapes
+
+
+def lab_code(k: int) -> str:
+    """Lab code of lab index ``k`` (0-based): ``L01``..., as the audit generator names them."""
+    return f"L{k + 1:02d}"
