@@ -1,17 +1,38 @@
-"""Keyed pseudonymisation of patient identifiers and redaction of free text.
+"""The one keyed-id module: every pseudonym, every redaction.
 
-A patient is the pair (lab, IPP): an IPP is unique within a lab only. The pair
-becomes ``P`` + the first 16 hex digits (64 bits) of
-``HMAC-SHA256(case_key, lab + "\\x1f" + IPP)`` the moment it is read. The key is
-the *case key*; it is never derived from the evidence or its hashes (IPPs are
-short numbers: anyone holding a deterministic, unkeyed hash could re-identify
-every patient by enumeration).
+Keyed ids
+---------
+Every identifier that must not leave the evidence in clear becomes a *keyed id*:
+a prefix letter naming its namespace and the first 16 hex digits (64 bits) of
+``HMAC-SHA256(case_key, message)``, the message naming the namespace too:
 
+======  ============================  =================================================
+prefix  namespace                     message (fields joined by U+001F)
+======  ============================  =================================================
+``P``   patient (lab, IPP)            ``lab ␟ IPP`` (unchanged since the first release)
+``R``   request number (lab, number)  ``"request" ␟ lab ␟ number``
+``N``   NIR (leak linkage)            ``"nir" ␟ NIR`` (as the caller normalised it)
+``D``   row of a leaked dump          ``"dump" ␟ SHA-256 of the file (hex) ␟ line``
+======  ============================  =================================================
+
+Two namespaces can never give the same id: the prefix letters differ, and the
+messages of the ``R``, ``N`` and ``D`` namespaces start with a label of their own
+(domain separation). A patient is the pair (lab, IPP): an IPP is unique within a
+lab only; a request number likewise. The key is the *case key*; it is never
+derived from the evidence or its hashes (IPPs are short numbers: anyone holding a
+deterministic, unkeyed hash could re-identify every patient by enumeration).
+:class:`KeyedIds` computes them all; the HMAC is keyed once and its state copied
+per message (standard library ``hmac``), once per distinct value.
+
+Redaction
+---------
 Free text that leaves a reader (details, quarantined raw lines) is redacted:
-every IPP that the evidence itself reveals becomes its pseudonym, and
-NIR-shaped numbers (French social security numbers, 15 digits with a valid
-key), e-mail addresses and phone numbers become the tags ``[NIR]``,
-``[EMAIL]`` and ``[PHONE]``.
+every IPP and request number that the evidence itself reveals becomes its keyed
+id, and NIRs (French social security numbers with a valid key, written with any
+separators: :mod:`labforensics.leak.nir`), e-mail addresses and French phone
+numbers become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]``. A keyed id
+already in the text is never rewritten: no digit run inside a ``P``, ``R``, ``N``
+or ``D`` id is redacted.
 
 Quarantined records of the LIS dialects get two more rules, because a row that did
 not parse may hold an IPP the evidence never revealed as one: the field at the
@@ -25,7 +46,7 @@ References
 ----------
 RFC 2104 (HMAC); ENISA, *Pseudonymisation techniques and best practices* (2019),
 section 5.2 (keyed hash functions); INSEE, *NIR* key: 97 - (first 13 digits mod 97),
-with Corsica ``2A``/``2B`` read as 19/18.
+with Corsica ``2A``/``2B`` read as 19/18 (:mod:`labforensics.leak.nir`).
 """
 
 from __future__ import annotations
@@ -36,32 +57,47 @@ import os
 import re
 import secrets
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .errors import CaseKeyError
+from .errors import CaseKeyError, ParameterError
+from .leak.nir import NIR_SEPARATORS, normalise_nir
 
 __all__ = [
     "ENV_VAR",
+    "KEYED_ID",
     "CaseKey",
+    "KeyedIds",
     "Redactor",
+    "account_email_id",
+    "dump_row_id",
     "load_case_key",
+    "nir_hash",
     "pseudonymise",
     "pseudonymise_one",
+    "pseudonymise_requests",
     "redact_digit_runs",
     "redact_identifiers",
     "redact_record_field",
     "record_field_spans",
+    "request_id",
 ]
 
 #: Environment variable that may hold the case key (hex, at least 16 bytes).
 ENV_VAR = "LABFORENSICS_CASE_KEY"
 _MIN_KEY_BYTES = 16
-_SEP = "\x1f"  # unit separator: cannot occur in a lab code or an IPP
+_SEP = "\x1f"  # unit separator: joins the fields of a keyed id's message
+#: Prefix letters of the keyed ids: patient, request, NIR, dump row.
+_PREFIXES = "PRND"
+#: A keyed id as written in any output: prefix letter and 16 lower-case hex digits.
+KEYED_ID = re.compile(r"(?<![0-9A-Za-z])[PRND][0-9a-f]{16}(?![0-9A-Za-z])")
+_ID = r"(?<!\w)[PRND][0-9a-f]{16}(?!\w)"  # a keyed id inside free text: kept as it is
 
 
 @dataclass(frozen=True)
@@ -180,10 +216,126 @@ def load_case_key(
     return CaseKey.random()
 
 
+# --- keyed ids -------------------------------------------------------------------------
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+class KeyedIds:
+    """Every keyed id of one case key: the HMAC keyed once, its state copied per message.
+
+    Parameters
+    ----------
+    key : CaseKey
+        The case key.
+
+    Notes
+    -----
+    ``hmac.new(key, digestmod="sha256")`` is built once; each message costs a
+    ``copy()`` of its keyed state, one ``update`` and one digest (standard library,
+    RFC 2104), about 1 microsecond. The hex text of the ids is built from the
+    digests by NumPy in one pass. Every method takes sequences of ``str`` with no
+    missing value and returns a :class:`pyarrow.StringArray` of the same length
+    (``.to_pylist()`` for a list).
+    """
+
+    def __init__(self, key: CaseKey) -> None:
+        self._mac = hmac.new(key.secret, digestmod="sha256")
+
+    def _ids(self, prefix: str, messages: Iterable[bytes]) -> pa.Array:
+        copy = self._mac.copy
+        digests: list[bytes] = []
+        append = digests.append
+        for m in messages:
+            h = copy()
+            h.update(m)
+            append(h.digest())
+        n = len(digests)
+        raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(n, 32)[:, :8]
+        text = np.empty((n, 17), dtype=np.uint8)
+        text[:, 0] = ord(prefix)
+        text[:, 1::2] = _HEX[raw >> 4]
+        text[:, 2::2] = _HEX[raw & 15]
+        offsets = np.arange(0, 17 * (n + 1), 17, dtype=np.int64)
+        if offsets[-1] < 2**31:
+            return pa.StringArray.from_buffers(
+                n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(text)
+            )
+        return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
+
+    @staticmethod
+    def _messages(*parts: str | Sequence[str]) -> list[bytes]:
+        """UTF-8 messages: the parts joined by U+001F (a ``str`` part is the same in all)."""
+        if all(isinstance(p, str) for p in parts):
+            return [_SEP.join(parts).encode()]  # type: ignore[arg-type]
+        arrays = [
+            pa.scalar(p, pa.string()) if isinstance(p, str) else pa.array(p, type=pa.string())
+            for p in parts
+        ]
+        joined = pc.binary_join_element_wise(*arrays, _SEP)
+        if joined.null_count:
+            raise ParameterError("a keyed id's message has a missing part (a lab or a value)")
+        return joined.cast(pa.binary()).to_pylist()
+
+    def patients(self, labs: Sequence[str], ipps: Sequence[str]) -> pa.Array:
+        """``P`` ids of (lab, IPP) pairs: HMAC(key, lab ␟ IPP), the IPP as given."""
+        return self._ids("P", self._messages(labs, ipps))
+
+    def requests(self, labs: Sequence[str], requests: Sequence[str]) -> pa.Array:
+        """``R`` ids of (lab, request number) pairs: HMAC(key, "request" ␟ lab ␟ number)."""
+        return self._ids("R", self._messages("request", labs, requests))
+
+    def nirs(self, nirs: Sequence[str]) -> pa.Array:
+        """``N`` ids of NIRs, as given (normalise them first): HMAC(key, "nir" ␟ NIR)."""
+        return self._ids("N", self._messages("nir", nirs))
+
+    def dump_rows(self, file_sha256: str, lines: Sequence[int]) -> pa.Array:
+        """``D`` ids of rows of one dump file: HMAC(key, "dump" ␟ SHA-256 hex ␟ line).
+
+        ``file_sha256`` is the file's SHA-256 in lower-case hex; ``lines`` the rows'
+        1-based physical line numbers (written in decimal in the message).
+        """
+        return self._ids("D", self._messages("dump", file_sha256.lower(), [str(i) for i in lines]))
+
+
 def pseudonymise_one(key: CaseKey, lab: str, ipp: str) -> str:
-    """Pseudonym of one patient (lab, IPP): ``P`` + 16 hex digits."""
-    msg = f"{lab}{_SEP}{ipp}".encode()
-    return "P" + hmac.digest(key.secret, msg, "sha256").hex()[:16]
+    """Pseudonym of one patient (lab, IPP): ``P`` + 16 hex digits of HMAC(key, lab ␟ IPP)."""
+    return KeyedIds(key).patients([lab], [ipp])[0].as_py()
+
+
+def request_id(key: CaseKey, lab: str, request: str) -> str:
+    """Keyed id of one request number: ``R`` + 16 hex of HMAC(key, "request" ␟ lab ␟ number)."""
+    return KeyedIds(key).requests([lab], [request])[0].as_py()
+
+
+def nir_hash(key: CaseKey, nir: str) -> str:
+    """Keyed id of one NIR, as given: ``N`` + 16 hex digits of HMAC(key, "nir" ␟ NIR).
+
+    The caller normalises the NIR first (:func:`labforensics.leak.nir.normalise_nir`),
+    so that every written form of one number gives one id.
+    """
+    return KeyedIds(key).nirs([nir])[0].as_py()
+
+
+def dump_row_id(key: CaseKey, file_sha256: str, line: int) -> str:
+    """Keyed id of one row of a leaked dump: ``D`` + 16 hex digits.
+
+    Of HMAC(key, "dump" ␟ SHA-256 of the file (lower-case hex) ␟ line), ``line`` the
+    1-based physical line number: a row is named without its content, and
+    :func:`labforensics.reidentify.reidentify` maps it back given the dump file.
+    """
+    return KeyedIds(key).dump_rows(file_sha256, [line])[0].as_py()
+
+
+def account_email_id(key: CaseKey, address: str) -> str:
+    """Keyed id of an e-mail address used as an account name (xferlog users).
+
+    ``EMAIL-`` + the first 12 hex digits of HMAC(key, "xferlog-user" ␟ address):
+    the account stays countable without showing the address.
+    """
+    h = KeyedIds(key)._mac.copy()
+    h.update(f"xferlog-user{_SEP}{address}".encode())
+    return "EMAIL-" + h.hexdigest()[:12]
 
 
 def normalise_ipp(ipp: pd.Series) -> pd.Series:
@@ -192,8 +344,22 @@ def normalise_ipp(ipp: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
+def _pseudonymise_pairs(ids: KeyedIds, prefix: str, lab: pd.Series, value: pd.Series) -> pd.Series:
+    """Keyed ids of a column within its lab, once per distinct pair; ``<NA>`` where missing."""
+    value = normalise_ipp(value)
+    present = value.notna().to_numpy()
+    out = np.full(len(value), None, dtype=object)
+    if present.any():
+        pairs = lab[present].astype(str).str.cat(value[present].astype(str), sep=_SEP)
+        codes, uniques = pd.factorize(pairs, sort=False)
+        label = "" if prefix == "P" else "request" + _SEP
+        made = ids._ids(prefix, [(label + u).encode() for u in uniques])
+        out[present] = np.asarray(made.to_pylist(), dtype=object)[codes]
+    return pd.Series(out, index=value.index, dtype="string[pyarrow]")
+
+
 def pseudonymise(key: CaseKey, lab: pd.Series, ipp: pd.Series) -> pd.Series:
-    """Pseudonymise a column of IPPs, each within its lab.
+    """Pseudonymise a column of IPPs, each within its lab (``P`` ids).
 
     The HMAC is computed once per distinct (lab, IPP) pair, so the cost grows
     with the number of patients, not of events.
@@ -204,69 +370,87 @@ def pseudonymise(key: CaseKey, lab: pd.Series, ipp: pd.Series) -> pd.Series:
     lab : pandas.Series of str, length n
         Lab code of each row (never missing where ``ipp`` is present).
     ipp : pandas.Series of str, length n
-        Raw IPP, or missing.
+        Raw IPP, or missing; surrounding white space is not part of it.
 
     Returns
     -------
     pandas.Series
-        ``string`` dtype, length n, the pseudonym or ``<NA>`` where ``ipp`` is missing.
+        ``string`` dtype, length n, the pseudonym or ``<NA>`` where ``ipp`` is missing
+        or blank.
     """
-    ipp = normalise_ipp(ipp)
-    present = ipp.notna().to_numpy()
-    out = np.full(len(ipp), None, dtype=object)
-    if present.any():
-        pairs = lab[present].astype(str).str.cat(ipp[present].astype(str), sep=_SEP)
-        codes, uniques = pd.factorize(pairs, sort=False)
-        secret = key.secret
-        digests = np.array(
-            ["P" + hmac.digest(secret, u.encode(), "sha256").hex()[:16] for u in uniques],
-            dtype=object,
-        )
-        out[present] = digests[codes]
-    return pd.Series(out, index=ipp.index, dtype="string[pyarrow]")
+    return _pseudonymise_pairs(KeyedIds(key), "P", lab, ipp)
+
+
+def pseudonymise_requests(key: CaseKey, lab: pd.Series, request: pd.Series) -> pd.Series:
+    """Keyed ids (``R``) of a column of request numbers, each within its lab.
+
+    Parameters
+    ----------
+    key : CaseKey
+    lab : pandas.Series of str, length n
+        Lab code of each row (never missing where ``request`` is present).
+    request : pandas.Series of str, length n
+        Raw request number, or missing; surrounding white space is not part of it.
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` dtype, length n: ``R`` + 16 hex digits, or ``<NA>`` where the
+        request number is missing or blank. Computed once per distinct pair.
+    """
+    return _pseudonymise_pairs(KeyedIds(key), "R", lab, request)
 
 
 # --- free-text redaction -------------------------------------------------------------
+# Every pattern is linear in the text's length: no nested quantifiers, and each
+# alternative has a bounded length from a start position fixed by a look-behind.
 
 # A match may start only where a run of local-part characters starts (the look-behind):
 # without it, a long run with no "@" was rescanned from every position (quadratic: a
 # 250 KB free-text field took minutes). Each run is now scanned once (linear).
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# French phone numbers: 0X XX XX XX XX or +33 X XX XX XX XX, with spaces, dots or dashes.
-_PHONE = re.compile(r"(?<![\w+])(?:\+33[\s.-]?[1-9]|0[1-9])(?:[\s.-]?\d{2}){4}(?!\d)")
-# NIR: sex (1/2/3/4/7/8), year, month, department (2 digits or 2A/2B), commune, order, key;
-# written plain or grouped with spaces.
-# Bounded by non-digits only (not word boundaries): a NIR glued to letters
-# (``x269049912345646y``) is still one. A pseudonym already written (first
-# alternative) is kept as it is, so its hex digits are never read as a NIR.
+_S = NIR_SEPARATORS + "?"  # at most one separator between two groups
+# French phone numbers: 0X XX XX XX XX, +33 X XX XX XX XX, 0033 X ..., +33 (0)X ...,
+# grouped with spaces, no-break spaces, dots or dashes, or not grouped.
+_PHONE = re.compile(
+    rf"(?<![\w+])(?:(?:\+|00)33{_S}(?:\(0\){_S})?[1-9]|0[1-9])(?:{_S}\d{{2}}){{4}}(?!\d)"
+)
+# NIR: sex, year, month, then the place of birth (department 2 digits or 2A/2B +
+# commune 3 digits, or an overseas department 97x/98x + commune 2 digits), order,
+# key; plain or with one separator between groups. Bounded by non-digits only (not
+# word boundaries): a NIR glued to letters (``x269049912345646y``) is still one. A
+# keyed id already written (first alternative) is kept as it is, so its hex digits
+# are never read as a NIR. The key is checked by labforensics.leak.nir.
 _NIR = re.compile(
-    r"(?<!\w)P[0-9a-f]{16}(?!\w)"
-    r"|(?<![0-9])([1-478])\s?(\d{2})\s?(\d{2})\s?(\d{2}|2[AaBb])\s?(\d{3})\s?(\d{3})\s?(\d{2})(?![0-9])"
+    rf"{_ID}"
+    rf"|(?<![0-9])[1-478]{_S}\d{{2}}{_S}\d{{2}}{_S}"
+    rf"(?:(?:\d{{2}}|2[AaBb]){_S}\d{{3}}|9[78]\d{_S}\d{{2}})"
+    rf"{_S}\d{{3}}{_S}\d{{2}}(?![0-9])"
 )
 
 
 def nir_key_is_valid(nir13: str, key: str) -> bool:
     """True when ``key`` is the INSEE control key of the 13 leading characters ``nir13``.
 
-    Corsica departments ``2A`` and ``2B`` are read as 19 and 18 for the computation.
+    Corsica departments ``2A`` and ``2B`` are read as 19 and 18 for the computation
+    (see :func:`labforensics.leak.nir.is_valid_nir`, which this calls).
     """
-    digits = nir13.upper().replace("2A", "19").replace("2B", "18")
-    if not digits.isdigit() or not key.isdigit():
-        return False
-    return 97 - (int(digits) % 97) == int(key)
+    return normalise_nir(nir13 + key) is not None
 
 
 def _nir_sub(m: re.Match[str]) -> str:
-    g = m.groups()
-    if g[0] is None:  # a pseudonym
-        return m.group(0)
-    if nir_key_is_valid("".join(g[:6]), g[6]):
-        return "[NIR]"
-    return m.group(0)
+    text = m.group(0)
+    if text[0] in _PREFIXES:  # a keyed id
+        return text
+    return "[NIR]" if normalise_nir(text) is not None else text
 
 
 def redact_identifiers(text: str) -> str:
-    """Replace NIRs (with a valid key), e-mail addresses and phone numbers by tags."""
+    """Replace NIRs (valid key, any separators), e-mail addresses and phone numbers by tags.
+
+    ``[NIR]``, ``[EMAIL]``, ``[PHONE]``; a keyed id (``P``, ``R``, ``N``, ``D`` + 16
+    hex digits) is left intact. Linear in the text's length.
+    """
     if not text:
         return text
     text = _EMAIL.sub("[EMAIL]", text)
@@ -275,7 +459,7 @@ def redact_identifiers(text: str) -> str:
 
 
 class Redactor:
-    """Redacts free text: known IPPs become pseudonyms; NIR, e-mail, phone become tags.
+    """Redacts free text: known IPPs and request numbers become keyed ids; NIR, e-mail, phone tags.
 
     Parameters
     ----------
@@ -284,28 +468,43 @@ class Redactor:
     known_ipps : mapping of str to iterable of str
         Lab code -> the raw IPPs that the evidence reveals for that lab. An IPP found
         as a whole token (not inside a longer word or number) in a text of that lab
-        is replaced by its pseudonym; in text of no known lab, by the pseudonym of
-        the first lab (sorted) that knows it, with all labs tried.
+        is replaced by its ``P`` pseudonym; in text of no known lab, by the pseudonym
+        of the first lab (sorted) that knows it, with all labs tried.
+    known_requests : mapping of str to iterable of str, optional
+        Lab code -> the raw request numbers the evidence reveals: replaced by their
+        ``R`` ids in the same way. A token that is both an IPP and a request number
+        of a lab becomes the patient's pseudonym.
 
     Notes
     -----
-    Short IPPs (fewer than 3 characters) are not substituted: they would match
-    ordinary numbers in text.
+    Short values (fewer than 3 characters) are not substituted: they would match
+    ordinary numbers in text. The ids of all known values are computed once, here.
     """
 
-    def __init__(self, key: CaseKey, known_ipps: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self,
+        key: CaseKey,
+        known_ipps: Mapping[str, Iterable[str]],
+        known_requests: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
         self.key = key
+        ids = KeyedIds(key)
         self._by_lab: dict[str, dict[str, str]] = {}
         self._any: dict[str, str] = {}
-        for lab in sorted(known_ipps):
-            table = {
-                ipp: pseudonymise_one(key, lab, ipp)
-                for ipp in {str(i).strip() for i in known_ipps[lab]}
-                if len(ipp) >= 3
-            }
+        known_requests = known_requests or {}
+        for lab in sorted(set(known_ipps) | set(known_requests)):
+            table: dict[str, str] = {}
+            for values, make in (
+                (known_ipps.get(lab, ()), ids.patients),
+                (known_requests.get(lab, ()), ids.requests),
+            ):
+                vals = sorted({str(v).strip() for v in values} - set(table))
+                vals = [v for v in vals if len(v) >= 3]
+                if vals:
+                    table.update(zip(vals, make([lab] * len(vals), vals).to_pylist(), strict=True))
             self._by_lab[lab] = table
-            for ipp, pseudo in table.items():
-                self._any.setdefault(ipp, pseudo)
+            for value, pseudo in table.items():
+                self._any.setdefault(value, pseudo)
         self._token = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")
 
     def redact(self, text: str | None, lab: str | None = None) -> str | None:
@@ -339,11 +538,11 @@ class Redactor:
 # --- quarantined records: identifiers in rows that did not parse ------------------------
 
 # A run of 5 or more digits, not the fraction of a time (``09:00:00.123456``).
-# A pseudonym already written (first alternative) is kept as it is.
-_PSEUDONYM = re.compile(r"P[0-9a-f]{16}")
+# A keyed id already written (first alternative) is kept as it is.
+_PSEUDONYM = re.compile(r"[PRND][0-9a-f]{16}")
 #: Fields a record may lack and still be read as fields merged by missing separators.
 _MAX_MERGED = 2
-_DIGIT_RUN = re.compile(r"(?<!\w)P[0-9a-f]{16}(?!\w)|(?<!\d)(?<!:\d\d[.,])\d{5,}(?!\d)")
+_DIGIT_RUN = re.compile(rf"{_ID}|(?<!\d)(?<!:\d\d[.,])\d{{5,}}(?!\d)")
 
 
 def record_field_spans(text: str, separator: str, quote: str) -> list[tuple[int, int]]:
@@ -451,6 +650,6 @@ def redact_digit_runs(text: str, key: CaseKey, lab: str | None) -> str:
 
     def sub(m: re.Match[str]) -> str:
         g = m.group(0)
-        return g if g[0] == "P" else pseudonymise_one(key, use, g)
+        return g if g[0] in _PREFIXES else pseudonymise_one(key, use, g)
 
     return _DIGIT_RUN.sub(sub, text)

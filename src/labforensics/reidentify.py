@@ -1,4 +1,4 @@
-"""Map pseudonyms back to (lab, IPP), for the data-protection officer only.
+"""Map keyed ids back to what they name, for the data-protection officer only.
 
 A data-protection officer who must notify the patients of a breach (GDPR art. 34)
 needs their identities. The report never holds them; this command rebuilds them
@@ -8,23 +8,37 @@ names, never inside an investigation output folder::
     labforensics reidentify --case-key case.key --evidence evidence/ \\
         --pseudonyms flagged_patients.csv --out /secure/notify.csv
 
-It re-reads the evidence's raw IPPs per lab with the registered readers,
-computes :func:`labforensics.privacy.pseudonymise_one` for each distinct
-(lab, IPP) and joins the requested pseudonyms. Nothing of it enters a report.
+It re-reads the evidence's raw IPPs and request numbers per lab with the
+registered readers, computes their keyed ids (:class:`labforensics.privacy.KeyedIds`:
+``P`` for each distinct (lab, IPP), ``R`` for each distinct (lab, request number))
+and joins the requested ids. ``D`` ids (rows of a leaked dump) are mapped back to
+(dump file, line) when the dump files are given (``--dumps``). ``N`` ids (NIR
+hashes) cannot be mapped back from the evidence and are listed as not found.
+Nothing of it enters a report.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from .custody import open_evidence, sha256_bytes
 from .errors import OutputExistsError, ParameterError
+from .privacy import (
+    KEYED_ID,
+    KeyedIds,
+    load_case_key,
+    normalise_ipp,
+    pseudonymise,
+    pseudonymise_requests,
+)
 
-__all__ = ["evidence_patients", "reidentify"]
+__all__ = ["dump_rows", "evidence_ids", "evidence_patients", "reidentify"]
+
+_KIND = {"P": "patient", "R": "request", "D": "dump_row", "N": "nir"}
 
 
 def _is_investigation_folder(folder: Path) -> bool:
@@ -36,6 +50,76 @@ def _inside_investigation(path: Path) -> Path | None:
         if _is_investigation_folder(parent):
             return parent
     return None
+
+
+def evidence_ids(
+    evidence: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    key,
+    *,
+    tz: str = "Europe/Paris",
+    lab_aliases: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Every distinct (lab, IPP) and (lab, request number) the evidence reveals, keyed.
+
+    Each file is read once with its registered reader, as :func:`labforensics.read_evidence`
+    reads it: values stripped of surrounding white space (blank is missing), lab codes
+    mapped through ``lab_aliases``, a missing lab read as ``UNKNOWN``.
+
+    Parameters
+    ----------
+    evidence : path-like or iterable of path-like
+        Files, folders or globs, as :func:`labforensics.read_evidence`.
+    key : CaseKey
+        The case key of the investigation.
+    lab_aliases : mapping, optional
+        FINESS -> lab code, as in the case file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pseudonym`` (``P`` or ``R`` id), ``kind`` (``patient`` or ``request``),
+        ``lab``, ``value`` (the raw IPP or request number), all ``string``; one row
+        per distinct (kind, lab, value), sorted by pseudonym. Holds raw identifiers:
+        never write it to a report.
+    """
+    from zoneinfo import ZoneInfo
+
+    from .ingest import _choose_reader
+    from .ingest.files import common_root, expand_paths, read_head, relative_name
+    from .ingest.registry import ReadContext
+
+    items = expand_paths(evidence)
+    root = common_root([p for p, _ in items])
+    aliases = dict(lab_aliases or {})
+    frames: dict[str, list[pd.DataFrame]] = {"patient": [], "request": []}
+    for path, _ in items:
+        spec = _choose_reader(read_head(path), path.name, None)
+        if spec is None:
+            continue
+        ctx = ReadContext(tz=ZoneInfo(tz), source_file=relative_name(path, root),
+                          lab_aliases=aliases)  # fmt: skip
+        ev = spec.read(path, ctx).events
+        if "lab" not in ev.columns or not len(ev):
+            continue
+        lab = ev["lab"].astype("string")
+        for kind, col in (("patient", "_ipp"), ("request", "request")):
+            if col in ev.columns:
+                sub = pd.DataFrame({"lab": lab, "value": normalise_ipp(ev[col])})
+                frames[kind].append(sub.dropna(subset=["value"]).drop_duplicates())
+    out = []
+    for kind, make in (("patient", pseudonymise), ("request", pseudonymise_requests)):
+        if not frames[kind]:
+            continue
+        pairs = pd.concat(frames[kind], ignore_index=True)
+        pairs["lab"] = pairs["lab"].replace(aliases).fillna("UNKNOWN")
+        pairs = pairs.drop_duplicates().reset_index(drop=True)
+        pairs.insert(0, "pseudonym", make(key, pairs["lab"], pairs["value"]))
+        pairs.insert(1, "kind", kind)
+        out.append(pairs)
+    if not out:
+        return pd.DataFrame({"pseudonym": [], "kind": [], "lab": [], "value": []}, dtype="string")
+    res = pd.concat(out, ignore_index=True).astype("string")
+    return res.sort_values(["pseudonym", "lab", "value"], kind="stable").reset_index(drop=True)
 
 
 def evidence_patients(
@@ -62,47 +146,59 @@ def evidence_patients(
         ``pseudonym``, ``lab``, ``ipp`` (str), one row per distinct (lab, IPP),
         sorted by pseudonym. Holds raw identifiers: never write it to a report.
     """
-    from zoneinfo import ZoneInfo
+    ids = evidence_ids(evidence, key, tz=tz, lab_aliases=lab_aliases)
+    pat = ids[ids["kind"] == "patient"].drop(columns=["kind"]).rename(columns={"value": "ipp"})
+    return pat.reset_index(drop=True)
 
-    from .ingest import _choose_reader
-    from .ingest.files import common_root, expand_paths, read_head, relative_name
-    from .ingest.registry import ReadContext
-    from .privacy import normalise_ipp, pseudonymise
 
-    items = expand_paths(evidence)
-    root = common_root([p for p, _ in items])
-    aliases = dict(lab_aliases or {})
+def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
+    """The ``D`` id of every line of each leaked dump file.
+
+    Parameters
+    ----------
+    dumps : iterable of path-like
+        Dump files (opened read-only).
+    key : CaseKey
+        The case key.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pseudonym`` (``D`` + 16 hex digits of HMAC(key, "dump" ␟ the file's
+        SHA-256 ␟ line): :func:`labforensics.privacy.dump_row_id`), ``dump_file``
+        (the path as given), ``line`` (1-based physical line, lines ended by
+        ``\n``; Int64).
+    """
+    ids = KeyedIds(key)
     frames = []
-    for path, _ in items:
-        spec = _choose_reader(read_head(path), path.name, None)
-        if spec is None:
-            continue
-        ctx = ReadContext(tz=ZoneInfo(tz), source_file=relative_name(path, root),
-                          lab_aliases=aliases)  # fmt: skip
-        ev = spec.read(path, ctx).events
-        if "_ipp" not in ev.columns or "lab" not in ev.columns or not len(ev):
-            continue
-        sub = pd.DataFrame({"lab": ev["lab"].astype("string"), "ipp": normalise_ipp(ev["_ipp"])})
-        frames.append(sub.dropna().drop_duplicates())
+    for path in dumps:
+        with open_evidence(Path(path)) as fh:
+            data = fh.read()
+        n = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+        lines = list(range(1, n + 1))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pseudonym": ids.dump_rows(sha256_bytes(data), lines).to_pylist(),
+                    "dump_file": os.fspath(path),
+                    "line": pd.array(lines, dtype="Int64"),
+                }
+            )
+        )
     if not frames:
-        return pd.DataFrame({"pseudonym": [], "lab": [], "ipp": []}, dtype="string")
-    pairs = pd.concat(frames, ignore_index=True)
-    if aliases:
-        pairs["lab"] = pairs["lab"].replace(aliases)
-    pairs = pairs.drop_duplicates().reset_index(drop=True)
-    pairs.insert(0, "pseudonym", pseudonymise(key, pairs["lab"], pairs["ipp"]))
-    return pairs.sort_values(["pseudonym", "lab", "ipp"], kind="stable").reset_index(drop=True)
+        return pd.DataFrame({"pseudonym": [], "dump_file": [], "line": pd.array([], dtype="Int64")})
+    return pd.concat(frames, ignore_index=True)
 
 
 def _read_pseudonyms(path: Path) -> pd.Series:
-    from .custody import open_evidence
 
     with open_evidence(path) as fh:
         text = fh.read().decode("utf-8-sig", errors="replace")
-    found = re.findall(r"P[0-9a-f]{16}", text)
+    found = KEYED_ID.findall(text)
     if not found:
         raise ParameterError(
-            f"{path}: no pseudonym (P + 16 hex digits) found; give a file listing them, "
+            f"{path}: no keyed id (P, R, D or N + 16 hex digits) found; give a file listing "
+            "them, "
             "for example a column copied from findings.json or events.parquet"
         )
     return pd.Series(sorted(set(found)), dtype="string", name="pseudonym")
@@ -117,8 +213,9 @@ def reidentify(
     tz: str = "Europe/Paris",
     lab_aliases: Mapping[str, str] | None = None,
     force: bool = False,
+    dumps: Iterable[str | os.PathLike[str]] = (),
 ) -> pd.DataFrame:
-    """Write ``pseudonym, lab, ipp, found`` for each requested pseudonym to ``out``.
+    """Write what each requested keyed id names to ``out`` (one row per id).
 
     Parameters
     ----------
@@ -127,18 +224,23 @@ def reidentify(
     evidence : paths
         The same evidence as the investigation.
     pseudonyms : path
-        A text/CSV file holding the pseudonyms to resolve (anything matching
-        ``P`` + 16 hex digits is taken).
+        A text/CSV file holding the keyed ids to resolve (anything matching ``P``,
+        ``R``, ``D`` or ``N`` + 16 hex digits as a whole word is taken).
     out : path
         The CSV file to write (UTF-8). Must not lie inside an investigation output
         folder (one holding ``manifest.json`` or ``findings.json``).
     force : bool
         Overwrite ``out`` when it exists.
+    dumps : iterable of path-like, optional
+        Leaked dump files: their rows' ``D`` ids are mapped back to (file, line).
 
     Returns
     -------
     pandas.DataFrame
-        The table written; ``found`` is False for a pseudonym no evidence row gives.
+        The table written: ``pseudonym``, ``kind`` (``patient``, ``request``,
+        ``dump_row``, ``nir``), ``lab``, ``ipp`` (patients), ``request`` (request
+        numbers), ``dump_file`` and ``line`` (dump rows), ``found`` (False for an id
+        that no evidence row or dump line gives; always for ``nir``).
 
     Raises
     ------
@@ -148,7 +250,6 @@ def reidentify(
         When ``out`` exists and ``force`` is False.
     """
     from .outputs import write_csv
-    from .privacy import load_case_key
 
     out_p = Path(out).resolve()
     inv = _inside_investigation(out_p)
@@ -163,9 +264,21 @@ def reidentify(
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
     key = load_case_key(case_key)
     wanted = _read_pseudonyms(Path(pseudonyms))
-    table = evidence_patients(evidence, key, tz=tz, lab_aliases=lab_aliases)
-    res = pd.DataFrame({"pseudonym": wanted}).merge(table, on="pseudonym", how="left")
-    res["found"] = res["lab"].notna()
+    ids = evidence_ids(evidence, key, tz=tz, lab_aliases=lab_aliases)
+    is_pat = ids["kind"] == "patient"
+    table = pd.DataFrame(
+        {
+            "pseudonym": ids["pseudonym"],
+            "lab": ids["lab"],
+            "ipp": ids["value"].where(is_pat),
+            "request": ids["value"].where(~is_pat),
+        }
+    )
+    rows = dump_rows(dumps, key)
+    res = pd.DataFrame({"pseudonym": wanted})
+    res.insert(1, "kind", res["pseudonym"].str[0].map(_KIND).astype("string"))
+    res = res.merge(table, on="pseudonym", how="left").merge(rows, on="pseudonym", how="left")
+    res["found"] = res["lab"].notna() | res["line"].notna()
     write_csv(res, out_p)
     try:
         os.chmod(out_p, 0o600)

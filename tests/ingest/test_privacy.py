@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from labforensics.errors import CaseKeyError
-from labforensics.ingest import _Pseudonymiser, read_evidence
+from labforensics.ingest import read_evidence
 from labforensics.privacy import (
     CaseKey,
     Redactor,
@@ -39,15 +39,6 @@ def test_pseudonymise_series_missing_and_whitespace(test_key):
     # surrounding spaces are not part of the IPP; empty and missing give no patient
     assert out.iloc[0] == pseudonymise_one(test_key, "L01", "40000001")
     assert out.iloc[1:].isna().all()
-
-
-def test_fast_pseudonymiser_equals_privacy(test_key):
-    msgs = ["L01\x1f40000001", "L02\x1fABC-12", "FINESS\x1fé"]
-    expected = [pseudonymise_one(test_key, *m.split("\x1f")) for m in msgs]
-    # ingest's precomputed-pad HMAC must give exactly privacy.pseudonymise_one
-    assert _Pseudonymiser(test_key)(msgs) == expected
-    long_key = CaseKey(bytes(range(100)))  # keys over 64 bytes are hashed first (RFC 2104)
-    assert _Pseudonymiser(long_key)(msgs[:1]) == [pseudonymise_one(long_key, "L01", "40000001")]
 
 
 def test_case_key_errors_and_fingerprint(test_key):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from labforensics.identity import canonical_account, canonical_host
 from labforensics.ingest import read_evidence
-from labforensics.privacy import CaseKey, pseudonymise_one
+from labforensics.privacy import CaseKey, pseudonymise_one, request_id
 from labforensics.schema import LIS_ACTION_CODES, ROLE_ACCOUNT_KIND
 
 KEY = CaseKey(bytes(range(32)))
@@ -176,7 +176,7 @@ def expected(evs, current: bool) -> pd.DataFrame:
                 "dicom_event_id": did,
                 "outcome": "failure" if failed or not e["ok"] else "success",
                 "patient": pseudonymise_one(KEY, e["lab"], e["ipp"]) if e["ipp"] else None,
-                "request": e["request"],
+                "request": request_id(KEY, e["lab"], e["request"]) if e["request"] else None,
                 "records": e["records"],
                 "bytes": e["bytes"] if current else None,
                 "app_session": e["session"] if current else None,

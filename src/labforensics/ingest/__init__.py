@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -47,6 +46,7 @@ from ..errors import ParameterError
 from ..identity import canonical_account, canonical_address, canonical_column, canonical_host
 from ..privacy import (
     CaseKey,
+    KeyedIds,
     Redactor,
     load_case_key,
     record_field_spans,
@@ -440,32 +440,59 @@ def _disk_sizes(paths: list[Path]) -> np.ndarray:
     return sizes
 
 
-class _Pseudonymiser:
-    """HMAC-SHA256 pseudonyms, identical to :func:`labforensics.privacy.pseudonymise_one`.
+def _keyed_pairs(
+    col: pd.Series, lab_codes: np.ndarray, lab_vals: list, *, python_strip: bool
+) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """The distinct (lab, value) pairs of an identifier column, for its keyed ids.
 
-    The HMAC's inner and outer hash states are computed once (RFC 2104, section 2)
-    and copied per message, which halves the cost per patient; tests check the
-    result against :func:`~labforensics.privacy.pseudonymise_one`.
+    Values are stripped of surrounding white space (``str.strip`` for IPPs, as their
+    pseudonyms always were; Arrow's ``utf8_trim_whitespace`` otherwise, as
+    :func:`labforensics.privacy.normalise_ipp`); a blank or missing value, or a
+    missing lab, has code -1. Vectorised: Python touches each distinct IPP once and
+    no request number.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64, one per row
+        Index of the row's pair, -1 where none.
+    labs, values : pyarrow.StringArray
+        The lab and the stripped value of each distinct pair.
     """
+    arr = _chunked(col.astype(schema.STRING))
+    enc = (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).dictionary_encode()
+    if python_strip:
+        trimmed = pa.array([v.strip() for v in enc.dictionary.to_pylist()], type=pa.string())
+    else:
+        trimmed = pc.utf8_trim_whitespace(enc.dictionary)
+    if pc.all(pc.equal(trimmed, enc.dictionary)).as_py() is not False:  # none trimmed
+        vals, tmap = enc.dictionary, np.arange(len(trimmed) + 1, dtype=np.int64)
+    else:  # " 12" and "12" are one value
+        dist = trimmed.dictionary_encode()
+        vals = dist.dictionary
+        tmap = np.append(dist.indices.to_numpy(zero_copy_only=False).astype(np.int64), 0)
+    tmap[-1] = -1  # missing
+    tmap[:-1][pc.equal(vals, "").to_numpy(zero_copy_only=False)[tmap[:-1]]] = -1  # blank
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    ti = tmap[idx]  # -1 (missing) takes the last slot
+    valid = (ti >= 0) & (lab_codes >= 0)
+    nv = max(len(vals), 1)
+    codes = np.full(len(ti), -1, dtype=np.int64)
+    inv, uniq = pd.factorize(lab_codes[valid] * nv + ti[valid])
+    codes[valid] = inv
+    uniq = np.asarray(uniq, dtype=np.int64)
+    labs = pa.array(lab_vals, type=pa.string()).take(pa.array(uniq // nv))
+    return codes, labs, vals.take(pa.array(uniq % nv))
 
-    def __init__(self, key: CaseKey) -> None:
-        k = key.secret
-        if len(k) > 64:
-            k = hashlib.sha256(k).digest()
-        k = k.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(x ^ 0x36 for x in k))
-        self._outer = hashlib.sha256(bytes(x ^ 0x5C for x in k))
 
-    def __call__(self, messages: list[str]) -> list[str]:
-        inner, outer = self._inner, self._outer
-        out = []
-        for m in messages:
-            i = inner.copy()
-            i.update(m.encode())
-            o = outer.copy()
-            o.update(i.digest())
-            out.append("P" + o.hexdigest()[:16])
-        return out
+def _tokens_known(labs: pa.Array, vals: pa.Array, tokens: set[str]) -> dict[str, set[str]]:
+    """Lab -> the values of (lab, value) pairs that occur among the free text's tokens."""
+    if not tokens or not len(vals):
+        return {}
+    hit = pc.is_in(vals, value_set=pa.array(sorted(tokens), type=pa.string()))
+    known: dict[str, set[str]] = {}
+    for lb, v in zip(labs.filter(hit).to_pylist(), vals.filter(hit).to_pylist(), strict=True):
+        known.setdefault(lb, set()).add(v)
+    return known
 
 
 def _chunked(s: pd.Series) -> pa.ChunkedArray:
@@ -526,8 +553,8 @@ def _take(arr, order: np.ndarray, idx: pa.Array):
     return arr.take(order)
 
 
-def _from_codes(codes: np.ndarray, values: list[str | None]) -> pd.Series:
-    table = pa.array(values, type=pa.string())
+def _from_codes(codes: np.ndarray, values: list[str | None] | pa.Array) -> pd.Series:
+    table = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
     idx = pa.array(np.where(codes < 0, 0, codes), mask=codes < 0)
     out = table.take(idx) if len(values) else pa.nulls(len(codes), pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([out])), dtype=schema.STRING)
@@ -1193,24 +1220,25 @@ def _read_evidence(
     lab_codes, lab_vals = (
         _codes(_chunked(raw["lab"].astype(schema.STRING))) if len(raw) else (None, [])
     )
-    ipp_pairs: list[tuple[str, str]] = []
-    codes = None
+    # Request numbers likewise become keyed ids (R), never kept raw in the events.
+    empty = pa.array([], type=pa.string())
+    ipp_labs = ipp_vals = req_labs = req_vals = empty
+    codes = req_codes = None
+    ids = KeyedIds(key)
     with ThreadPoolExecutor(max_workers=1) as hmac_pool:
-        hmac_job = None
+        hmac_job = req_job = None
         if "_ipp" in raw.columns and len(raw):
-            ic, ivals = _codes(_chunked(raw["_ipp"].astype(schema.STRING)))
-            seen: dict[str, int] = {}
-            tmap = np.full(len(ivals) + 1, -1, dtype=np.int64)  # last slot: missing
-            for j, v in enumerate(ivals):
-                t = v.strip()
-                if t:  # an IPP of blanks is no IPP
-                    tmap[j] = seen.setdefault(t, len(seen))
-            codes, ipp_pairs = _pairs_of(lab_codes, lab_vals, tmap[ic], list(seen))
-            del ic, tmap
-            raw = raw.drop(columns=["_ipp"])
-            hmac_job = hmac_pool.submit(
-                _Pseudonymiser(key), [f"{lb}{_SEP}{v}" for lb, v in ipp_pairs]
+            codes, ipp_labs, ipp_vals = _keyed_pairs(
+                raw["_ipp"], lab_codes, lab_vals, python_strip=True
             )
+            raw = raw.drop(columns=["_ipp"])
+            hmac_job = hmac_pool.submit(ids.patients, ipp_labs, ipp_vals)
+        if "request" in raw.columns and len(raw):
+            req_codes, req_labs, req_vals = _keyed_pairs(
+                raw["request"], lab_codes, lab_vals, python_strip=False
+            )
+            raw = raw.drop(columns=["request"])
+            req_job = hmac_pool.submit(ids.requests, req_labs, req_vals)
         # --- evidence order (seq), then (ts, seq): one permutation of the pool ----------
         if len(raw):
             pos = np.arange(len(raw), dtype=np.int64) - f_start[row_file]
@@ -1229,6 +1257,8 @@ def _read_evidence(
                 lab_codes = lab_codes[order]
                 if codes is not None:
                     codes = codes[order]
+                if req_codes is not None:
+                    req_codes = req_codes[order]
                 cols = list(raw.columns)
                 source = {c: raw[c].array for c in cols}
                 del raw
@@ -1248,6 +1278,9 @@ def _read_evidence(
         if hmac_job is not None:
             raw["patient"] = _from_codes(codes, hmac_job.result())
             del codes, hmac_job
+        if req_job is not None:
+            raw["request"] = _from_codes(req_codes, req_job.result())
+            del req_codes, req_job
     # --- redact free text: details, quarantined lines, field-problem values ---------------
     det_codes = None
     det_pairs: list[tuple[str, str]] = []
@@ -1263,13 +1296,12 @@ def _read_evidence(
     tokens: set[str] = set()
     for t in texts:
         tokens.update(_TOKEN.findall(t))
-    # Only IPPs that occur as tokens can be replaced: the Redactor is built on those.
-    known: dict[str, set[str]] = {}
-    for lb, v in ipp_pairs:
-        if v in tokens:
-            known.setdefault(lb, set()).add(v)
-    del ipp_pairs
-    redactor = Redactor(key, known)
+    # Only IPPs and request numbers that occur as tokens can be replaced: the Redactor
+    # is built on those.
+    known = _tokens_known(ipp_labs, ipp_vals, tokens)
+    known_req = _tokens_known(req_labs, req_vals, tokens)
+    del ipp_labs, ipp_vals, req_labs, req_vals
+    redactor = Redactor(key, known, known_req)
     if det_codes is not None:
         red = [redactor.redact(tx, lb or None) for lb, tx in det_pairs]
         if any(r != tx for r, (_, tx) in zip(red, det_pairs, strict=True)):

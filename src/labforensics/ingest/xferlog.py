@@ -40,7 +40,6 @@ downloads of one address stay linked. Quarantined raw lines are redacted too.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..identity import canonical_account, canonical_peer
-from ..privacy import CaseKey, load_case_key, redact_identifiers
+from ..privacy import CaseKey, account_email_id, load_case_key, redact_identifiers
 from ..schema import STRING, TS_QUALITY_DTYPE
 from ._common import cap_text, decode, localize, read_bytes, split_lines
 from .accounting import QUARANTINE_COLUMNS, FileReport
@@ -128,8 +127,7 @@ def _user_redactor(key: CaseKey | None):
         if key is None:
             return redact_identifiers(u)
         if "@" in u:
-            digest = hmac.digest(key.secret, b"xferlog-user\x1f" + u.encode(), "sha256")
-            return "EMAIL-" + digest.hex()[:12]
+            return account_email_id(key, u)
         return redact_identifiers(u)
 
     return one
