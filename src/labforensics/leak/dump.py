@@ -1,0 +1,212 @@
+"""Reading a leaked dump into the person frame (issue 13 item 1).
+
+:func:`read_dump` reads every shape of ``shared/formats/leak-dump.md`` (several
+files, CSV with ``;`` ``,`` ``|`` or tab, fixed-width text through a mapping,
+UTF-8, cp1252 or UTF-16 with BOM) into one row per dump data row kept, in the
+columns of :data:`labforensics.leak.people.PEOPLE_COLUMNS`. A row is named by its
+``D`` id, HMAC(key, "dump" ␟ SHA-256 of the file ␟ line)
+(:meth:`labforensics.privacy.KeyedIds.dump_rows`), never by its content.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..privacy import KeyedIds
+from ._tables import (
+    REJECTED_LISTED,
+    file_list,
+    merge_counts,
+    pivot_year,
+    read_table,
+    resolve_case,
+    resolve_labs,
+    row_hashes,
+)
+from .mapping import FIELDS, load_mappings
+from .patients import _rejected_frame
+from .people import PEOPLE_COLUMNS, empty_people, normalise_fields
+
+__all__ = ["Dump", "read_dump"]
+
+#: Fields whose presence makes a row worth linking (a row with none of them is ``no_person``).
+PERSON_FIELDS = ("surname", "birth_name", "first_name", "birth_date", "nir", "phone", "address")
+
+
+@dataclass(repr=False)
+class Dump:
+    """A leaked dump read.
+
+    Attributes
+    ----------
+    people : pandas.DataFrame
+        One row per dump data row kept, columns :data:`PEOPLE_COLUMNS` (``record_id``
+        the ``D`` id; ``lab`` from a ``Laboratoire`` column if any, else NA;
+        ``created``/``last_visit`` NaT). In memory only, never to be written.
+    rejected : pandas.DataFrame
+        ``source_file``, ``source_line`` (int64), ``reason`` of every line not used.
+    report : dict
+        Shape and accounting per file, totals and counts (no value): see
+        :func:`read_dump`.
+    """
+
+    people: pd.DataFrame
+    rejected: pd.DataFrame
+    report: dict[str, Any]
+
+    def __repr__(self) -> str:
+        t = self.report.get("lines", {})
+        return f"Dump({len(self.people)} rows from {len(self.report.get('files', []))} files; lines: {t})"
+
+
+def read_dump(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    case: Any = None,
+    mapping: Any = None,
+    *,
+    case_key: Any = None,
+    tz: str | None = None,
+    lab_aliases: Mapping[str, str] | None = None,
+    reference: date | int | None = None,
+) -> Dump:
+    """Read leaked dump files into people.
+
+    Parameters
+    ----------
+    paths, case, mapping, case_key, tz, lab_aliases, reference
+        As :func:`labforensics.leak.patients.read_patient_index` (the key names the
+        ``D`` ids; ``reference`` defaults to each file's newest four-digit date).
+
+    Returns
+    -------
+    Dump
+
+    Raises
+    ------
+    EvidenceError
+        A path is missing; a file is binary, undecodable or UTF-16 without BOM; a file
+        has no recognisable header and no mapping applies.
+    ProfileError
+        A mapping is invalid or names a column a file lacks.
+
+    Notes
+    -----
+    Every physical line is accounted for in ``report["lines"]``: ``used``,
+    ``header``, ``blank``, ``malformed``, ``no_person`` (no name, birth date, NIR,
+    phone nor address: nothing to link on), ``duplicate`` (the same raw cells, field
+    by field, as a row of an earlier file: the same row in two files, kept once: the
+    first in path order; its line in ``rejected`` names the kept copy). Rows repeated
+    within one file are kept (one row per sample) and counted in
+    ``repeated_within_file``. The sum of the parts equals ``lines``.
+    """
+    key, zone, aliases = resolve_case(
+        case, case_key, tz, dict(lab_aliases) if lab_aliases else None
+    )
+    maps = load_mappings(mapping)
+    files, root = file_list(paths)
+    ids = KeyedIds(key)
+    frames: list[pd.DataFrame] = []
+    hashes: list[np.ndarray] = []
+    file_no: list[np.ndarray] = []
+    rejected: list[tuple[str, int, str]] = []
+    file_reports: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
+    for k, path in enumerate(files):
+        t = read_table(path, root, maps)
+        acc = t.accounting()
+        n = len(t.lines)
+        for line, why in t.malformed:
+            rejected.append((t.name, line, f"malformed: {why}"))
+        year, pivot_src = pivot_year(t, reference)
+        people, st = normalise_fields(
+            t.fields, n, formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
+        )
+        has = np.zeros(n, dtype=bool)
+        for f in PERSON_FIELDS:
+            if f in t.fields:
+                has |= t.fields[f].notna().to_numpy()
+        for i in np.flatnonzero(~has):
+            rejected.append((t.name, int(t.lines[i]), "no person field"))
+        labs = (
+            resolve_labs(t.fields["lab"], aliases)
+            if "lab" in t.fields
+            else pd.Series(pd.NA, index=people.index, dtype="string")
+        )
+        people.insert(
+            0,
+            "record_id",
+            pd.Series(ids.dump_rows(t.sha256, t.lines.tolist()).to_pylist(), dtype="string"),
+        )
+        people.insert(1, "lab", labs)
+        people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
+        people.insert(3, "source_line", pd.Series(t.lines, index=people.index, dtype="int64"))
+        frames.append(people[has])
+        hashes.append(row_hashes(t, FIELDS)[has])
+        file_no.append(np.full(int(has.sum()), k, dtype=np.int64))
+        stats = merge_counts(stats, st)
+        acc.update(
+            {"no_person": int((~has).sum()), "two_digit_year_pivot": year, "pivot_from": pivot_src}
+        )
+        file_reports.append(acc)
+    people = pd.concat(frames, ignore_index=True) if frames else empty_people()
+    h = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
+    fno = np.concatenate(file_no) if file_no else np.array([], dtype=np.int64)
+    # the first file (in path order) holding each distinct row; a later file's copy is a duplicate
+    first_file = pd.Series(fno).groupby(h).transform("min").to_numpy() if len(h) else fno
+    dup = fno > first_file
+    repeated = pd.Series(h).duplicated(keep="first").to_numpy() & ~dup if len(h) else dup
+    if dup.any():
+        first_pos = pd.Series(np.arange(len(h))).groupby(h).transform("first").to_numpy()
+        for i in np.flatnonzero(dup):
+            j = first_pos[i]
+            rejected.append(
+                (str(people["source_file"].iat[i]), int(people["source_line"].iat[i]),
+                 f"duplicate row of {people['source_file'].iat[j]}:{people['source_line'].iat[j]}")
+            )  # fmt: skip
+    counts_dup = people[dup].groupby("source_file").size().to_dict()
+    counts_rep = people[repeated].groupby("source_file").size().to_dict()
+    people = people[~dup].reset_index(drop=True)
+    for c, dt_ in PEOPLE_COLUMNS.items():
+        if c not in people:
+            people[c] = pd.Series(pd.NaT if "datetime" in dt_ else pd.NA, index=people.index)
+        people[c] = people[c].astype(dt_)
+    people = people[list(PEOPLE_COLUMNS)]
+    used = people.groupby("source_file").size().to_dict()
+    totals = {
+        "lines": 0,
+        "used": 0,
+        "header": 0,
+        "blank": 0,
+        "malformed": 0,
+        "no_person": 0,
+        "duplicate": 0,
+    }
+    for acc in file_reports:
+        acc["used"] = int(used.get(acc["file"], 0))
+        acc["duplicate"] = int(counts_dup.get(acc["file"], 0))
+        acc["repeated_within_file"] = int(counts_rep.get(acc["file"], 0))
+        acc["header"] = 0 if acc["header_line"] is None else 1
+        for k2 in totals:
+            totals[k2] += int(acc[k2])
+    rejected.sort(key=lambda r: (r[0], r[1]))
+    report = {
+        "kind": "dump",
+        "files": file_reports,
+        "lines": totals,
+        "accounted": totals["lines"] == sum(v for k2, v in totals.items() if k2 != "lines"),
+        "repeated_within_file": int(repeated.sum()),
+        "rejected_total": len(rejected),
+        "rejected": [
+            {"file": f, "line": ln, "reason": r} for f, ln, r in rejected[:REJECTED_LISTED]
+        ],
+        **stats,
+        "labs_named": {str(k2): int(v) for k2, v in people.groupby("lab").size().items()},
+    }
+    return Dump(people, _rejected_frame(rejected), report)
