@@ -205,3 +205,14 @@ def test_refused_files_name_the_file_and_no_value(tmp_path, data):
         read_patient_index(p, case_key=KEY)
     msg = str(err.value)
     assert "PATIENTS_L04.csv" in msg and "expected" in msg and "lan" not in msg
+
+
+def test_same_row_in_two_files_is_a_duplicate(tmp_path):
+    # one export saved twice: the second copy's rows are duplicates, kept once
+    text = "IPP;NOM;PRENOM\n1;Abel;Zoé\n2;Roux;Luc\n"
+    (tmp_path / "PATIENTS_L05.csv").write_text(text)
+    (tmp_path / "PATIENTS_L05_copy.csv").write_text(text.replace("2;Roux;Luc", "3;Vidal;Ana"))
+    idx = read_patient_index(tmp_path, case_key=KEY, lab_aliases={"L05_copy": "L05"})
+    assert len(idx.people) == 3  # IPPs 1, 2, 3 of L05
+    assert idx.report["lines"]["duplicate"] == 1
+    assert idx.rejected["reason"].tolist() == ["duplicate row of PATIENTS_L05.csv:2"]

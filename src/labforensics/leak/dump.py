@@ -112,73 +112,84 @@ def read_dump(
     maps = load_mappings(mapping)
     files, root = file_list(paths)
     ids = KeyedIds(key)
-    frames: list[pd.DataFrame] = []
+    tables = []
     hashes: list[np.ndarray] = []
     file_no: list[np.ndarray] = []
     rejected: list[tuple[str, int, str]] = []
-    file_reports: list[dict[str, Any]] = []
-    stats: dict[str, Any] = {}
-    for k, path in enumerate(files):
+    for k, path in enumerate(files):  # pass 1: raw cells, person rows, row hashes
         t = read_table(path, root, maps)
-        acc = t.accounting()
-        n = len(t.lines)
-        for line, why in t.malformed:
-            rejected.append((t.name, line, f"malformed: {why}"))
-        year, pivot_src = pivot_year(t, reference)
-        people, st = normalise_fields(
-            t.fields, n, formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
-        )
-        has = np.zeros(n, dtype=bool)
+        has = np.zeros(len(t.lines), dtype=bool)
         for f in PERSON_FIELDS:
             if f in t.fields:
                 has |= t.fields[f].notna().to_numpy()
+        for line, why in t.malformed:
+            rejected.append((t.name, line, f"malformed: {why}"))
         for i in np.flatnonzero(~has):
             rejected.append((t.name, int(t.lines[i]), "no person field"))
-        labs = (
-            resolve_labs(t.fields["lab"], aliases)
-            if "lab" in t.fields
-            else pd.Series(pd.NA, index=people.index, dtype="string")
-        )
-        people.insert(
-            0,
-            "record_id",
-            pd.Series(ids.dump_rows(t.sha256, t.lines.tolist()).to_pylist(), dtype="string"),
-        )
-        people.insert(1, "lab", labs)
-        people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
-        people.insert(3, "source_line", pd.Series(t.lines, index=people.index, dtype="int64"))
-        frames.append(people[has])
+        tables.append((t, has))
         hashes.append(row_hashes(t, FIELDS)[has])
         file_no.append(np.full(int(has.sum()), k, dtype=np.int64))
-        stats = merge_counts(stats, st)
-        acc.update(
-            {"no_person": int((~has).sum()), "two_digit_year_pivot": year, "pivot_from": pivot_src}
-        )
-        file_reports.append(acc)
-    people = pd.concat(frames, ignore_index=True) if frames else empty_people()
     h = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
     fno = np.concatenate(file_no) if file_no else np.array([], dtype=np.int64)
     # the first file (in path order) holding each distinct row; a later file's copy is a duplicate
     first_file = pd.Series(fno).groupby(h).transform("min").to_numpy() if len(h) else fno
     dup = fno > first_file
     repeated = pd.Series(h).duplicated(keep="first").to_numpy() & ~dup if len(h) else dup
-    if dup.any():
-        first_pos = pd.Series(np.arange(len(h))).groupby(h).transform("first").to_numpy()
-        for i in np.flatnonzero(dup):
-            j = first_pos[i]
-            rejected.append(
-                (str(people["source_file"].iat[i]), int(people["source_line"].iat[i]),
-                 f"duplicate row of {people['source_file'].iat[j]}:{people['source_line'].iat[j]}")
-            )  # fmt: skip
-    counts_dup = people[dup].groupby("source_file").size().to_dict()
-    counts_rep = people[repeated].groupby("source_file").size().to_dict()
-    people = people[~dup].reset_index(drop=True)
+    first_pos = (
+        pd.Series(np.arange(len(h))).groupby(h).transform("first").to_numpy() if len(h) else fno
+    )
+    where = [(t.name, ln) for t, has in tables for ln in t.lines[has].tolist()]
+    for i in np.flatnonzero(dup):
+        f0, l0 = where[first_pos[i]]
+        rejected.append((*where[i], f"duplicate row of {f0}:{l0}"))
+    frames: list[pd.DataFrame] = []
+    file_reports: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
+    offset = 0
+    for t, has in tables:  # pass 2: normalise the rows kept
+        n_has = int(has.sum())
+        keep = has.copy()
+        keep[has] = ~dup[offset : offset + n_has]
+        n_rep = int(repeated[offset : offset + n_has].sum())
+        n_dup = int(dup[offset : offset + n_has].sum())
+        offset += n_has
+        sub = {f: v[keep].reset_index(drop=True) for f, v in t.fields.items()}
+        lines = t.lines[keep]
+        year, pivot_src = pivot_year(t, reference)
+        people, st = normalise_fields(
+            sub, len(lines), formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
+        )
+        labs = (
+            resolve_labs(sub["lab"], aliases)
+            if "lab" in sub
+            else pd.Series(pd.NA, index=people.index, dtype="string")
+        )
+        rid = ids.dump_rows(t.sha256, lines.tolist()).to_pylist() if len(lines) else []
+        people.insert(0, "record_id", pd.Series(rid, index=people.index, dtype="string"))
+        people.insert(1, "lab", labs)
+        people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
+        people.insert(3, "source_line", pd.Series(lines, index=people.index, dtype="int64"))
+        frames.append(people)
+        stats = merge_counts(stats, st)
+        acc = t.accounting()
+        acc.update(
+            {
+                "used": len(lines),
+                "no_person": int((~has).sum()),
+                "duplicate": n_dup,
+                "repeated_within_file": n_rep,
+                "header": 0 if t.header_line is None else 1,
+                "two_digit_year_pivot": year,
+                "pivot_from": pivot_src,
+            }  # fmt: skip
+        )
+        file_reports.append(acc)
+    people = pd.concat(frames, ignore_index=True) if frames else empty_people()
     for c, dt_ in PEOPLE_COLUMNS.items():
         if c not in people:
             people[c] = pd.Series(pd.NaT if "datetime" in dt_ else pd.NA, index=people.index)
         people[c] = people[c].astype(dt_)
     people = people[list(PEOPLE_COLUMNS)]
-    used = people.groupby("source_file").size().to_dict()
     totals = {
         "lines": 0,
         "used": 0,
@@ -189,10 +200,6 @@ def read_dump(
         "duplicate": 0,
     }
     for acc in file_reports:
-        acc["used"] = int(used.get(acc["file"], 0))
-        acc["duplicate"] = int(counts_dup.get(acc["file"], 0))
-        acc["repeated_within_file"] = int(counts_rep.get(acc["file"], 0))
-        acc["header"] = 0 if acc["header_line"] is None else 1
         for k2 in totals:
             totals[k2] += int(acc[k2])
     rejected.sort(key=lambda r: (r[0], r[1]))

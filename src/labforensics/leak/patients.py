@@ -147,29 +147,28 @@ def read_patient_index(
     maps = load_mappings(mapping)
     files, root = file_list(paths)
     ids = KeyedIds(key)
-    frames: list[pd.DataFrame] = []
-    hashes: list[np.ndarray] = []
+    tables = []
     rejected: list[tuple[str, int, str]] = []
-    file_reports: list[dict[str, Any]] = []
-    stats: dict[str, Any] = {}
-    for path in files:
+    rid_parts: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    for path in files:  # pass 1: raw cells, lab, IPP, pseudonym, row hash
         t = read_table(path, root, maps)
-        acc = t.accounting()
         n = len(t.lines)
         for line, why in t.malformed:
             rejected.append((t.name, line, f"malformed: {why}"))
         if "ipp" not in t.fields:
             raise AttributionError(
-                f"{path}: no IPP column (columns: {[c['field'] for c in t.columns]}); name it "
-                'IPP or map it in a column mapping (ipp = "...")'
+                f"{path}: no IPP column (fields found: {[c['field'] for c in t.columns]}); name "
+                'it IPP or map it in a column mapping (ipp = "...")'
             )
         m = LAB_FROM_NAME.match(path.name)
         if m:
-            labs = pd.Series(m["lab"], index=pd.RangeIndex(n), dtype="string")
-            acc["lab_from"] = "file name"
+            labs, lab_from = (
+                pd.Series(m["lab"], index=pd.RangeIndex(n), dtype="string"),
+                "file name",
+            )
         elif "lab" in t.fields:
-            labs = t.fields["lab"].astype("string")
-            acc["lab_from"] = "lab column"
+            labs, lab_from = t.fields["lab"].astype("string"), "lab column"
         else:
             raise AttributionError(
                 f"{path}: no lab: name the file PATIENTS_<LAB>.csv or add a lab column "
@@ -183,63 +182,79 @@ def read_patient_index(
             rejected.append((t.name, int(t.lines[i]), "no IPP"))
         for i in np.flatnonzero(no_lab):
             rejected.append((t.name, int(t.lines[i]), "no lab"))
-        keep = ~(no_ipp | no_lab)
+        ok = ~(no_ipp | no_lab)
+        rid = np.asarray(
+            ids.patients(labs[ok].tolist(), ipp[ok].tolist()).to_pylist() if ok.any() else [],
+            dtype=object,
+        )
+        tables.append((t, ok, labs, lab_from, int(no_ipp.sum()), int(no_lab.sum())))
+        rid_parts.append(rid)
+        hashes.append(row_hashes(t, FIELDS)[ok])
+    rid_all = np.concatenate(rid_parts) if rid_parts else np.array([], dtype=object)
+    h = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
+    where = [(t.name, ln) for t, ok, *_ in tables for ln in t.lines[ok].tolist()]
+    seen = pd.Series(rid_all, dtype=object).duplicated(keep="first").to_numpy()
+    first_pos = (
+        pd.Series(np.arange(len(rid_all))).groupby(rid_all).transform("first").to_numpy()
+        if len(rid_all)
+        else np.array([], dtype=np.int64)
+    )
+    same_row = h == h[first_pos] if len(h) else np.array([], dtype=bool)
+    dup, rep = seen & same_row, seen & ~same_row
+    for i in np.flatnonzero(seen):
+        f0, l0 = where[first_pos[i]]
+        why = "duplicate row of" if dup[i] else "IPP already seen at"
+        rejected.append((*where[i], f"{why} {f0}:{l0}"))
+    frames: list[pd.DataFrame] = []
+    file_reports: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
+    offset = 0
+    for t, ok, labs, lab_from, n_no_ipp, n_no_lab in tables:  # pass 2: normalise rows kept
+        n_ok = int(ok.sum())
+        part = slice(offset, offset + n_ok)
+        offset += n_ok
+        keep = ok.copy()
+        keep[ok] = ~seen[part]
+        sub = {f: v[keep].reset_index(drop=True) for f, v in t.fields.items()}
+        lines = t.lines[keep]
         year, pivot_src = pivot_year(t, reference)
         people, st = normalise_fields(
-            t.fields, n, formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
+            sub, len(lines), formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
         )
-        people.insert(0, "record_id", pd.Series(pd.NA, index=people.index, dtype="string"))
-        if keep.any():
-            people.loc[keep, "record_id"] = ids.patients(
-                labs[keep].tolist(), ipp[keep].tolist()
-            ).to_pylist()
-        people.insert(1, "lab", labs)
+        people.insert(
+            0,
+            "record_id",
+            pd.Series(rid_all[part][~seen[part]], index=people.index, dtype="string"),
+        )
+        people.insert(1, "lab", labs[keep].reset_index(drop=True))
         people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
-        people.insert(3, "source_line", pd.Series(t.lines, index=people.index, dtype="int64"))
-        frames.append(people[keep])
-        hashes.append(row_hashes(t, FIELDS)[keep])
+        people.insert(3, "source_line", pd.Series(lines, index=people.index, dtype="int64"))
+        frames.append(people)
         stats = merge_counts(stats, st)
+        acc = t.accounting()
         acc.update(
             {
-                "no_ipp": int(no_ipp.sum()),
-                "no_lab": int(no_lab.sum()),
+                "lab_from": lab_from,
+                "used": len(lines),
+                "header": 0 if t.header_line is None else 1,
+                "no_ipp": n_no_ipp,
+                "no_lab": n_no_lab,
+                "duplicate": int(dup[part].sum()),
+                "ipp_repeated": int(rep[part].sum()),
                 "two_digit_year_pivot": year,
                 "pivot_from": pivot_src,
             }  # fmt: skip
         )
         file_reports.append(acc)
     people = pd.concat(frames, ignore_index=True) if frames else empty_people()
-    h = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
-    seen = people["record_id"].duplicated(keep="first").to_numpy()
-    first_pos = (
-        pd.Series(np.arange(len(people))).groupby(people["record_id"].to_numpy()).transform("first")
-    )
-    same_row = h == h[first_pos.to_numpy()] if len(people) else np.array([], dtype=bool)
-    dup = seen & same_row
-    rep = seen & ~same_row
-    for i in np.flatnonzero(seen):
-        j = int(first_pos.iloc[i])
-        where = f"{people['source_file'].iat[j]}:{people['source_line'].iat[j]}"
-        why = "duplicate row of" if dup[i] else "IPP already seen at"
-        rejected.append(
-            (str(people["source_file"].iat[i]), int(people["source_line"].iat[i]), f"{why} {where}")
-        )
-    counts_dup = people[dup].groupby("source_file").size().to_dict()
-    counts_rep = people[rep].groupby("source_file").size().to_dict()
-    people = people[~seen].reset_index(drop=True)
     for c, dt_ in PEOPLE_COLUMNS.items():
         if c not in people:
             people[c] = pd.Series(pd.NaT if "datetime" in dt_ else pd.NA, index=people.index)
         people[c] = people[c].astype(dt_)
     people = people[list(PEOPLE_COLUMNS)]
-    used = people.groupby("source_file").size().to_dict()
     totals = {"lines": 0, "used": 0, "header": 0, "blank": 0, "malformed": 0, "no_ipp": 0,
               "no_lab": 0, "duplicate": 0, "ipp_repeated": 0}  # fmt: skip
     for acc in file_reports:
-        acc["used"] = int(used.get(acc["file"], 0))
-        acc["duplicate"] = int(counts_dup.get(acc["file"], 0))
-        acc["ipp_repeated"] = int(counts_rep.get(acc["file"], 0))
-        acc["header"] = 0 if acc["header_line"] is None else 1
         for k in totals:
             totals[k] += int(acc[k])
     rejected.sort(key=lambda r: (r[0], r[1]))
