@@ -14,8 +14,6 @@ writes, logs or raises with a value.
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -331,8 +329,6 @@ def phone_form(s: pd.Series) -> pd.Series:
 
 # --- dates ----------------------------------------------------------------------------------
 
-_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?:[ T].*)?$")
-_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
 _SERIAL = re.compile(r"^\d{1,6}(?:[.,]\d+)?$")
 
 #: Date flags of :func:`parse_dates` (counted in the reports, never a value).
@@ -397,57 +393,84 @@ class DateParts:
         return local.dt.tz_convert("UTC").astype(_UTC_NS)
 
 
-def _serial_date(n: int, system: int) -> tuple[int, int, int] | None:
-    if system == 1904:
-        d = dt.date(1904, 1, 1) + dt.timedelta(days=n)
-    elif n == 60 or n <= 0:
-        return None
-    else:
-        d = dt.date(1899, 12, 31 if n < 60 else 30) + dt.timedelta(days=n)
-    return d.year, d.month, d.day
+def _ints(struct: pa.Array, name: str) -> np.ndarray:
+    f = pc.struct_field(struct, name)
+    return pc.fill_null(pc.cast(pc.if_else(pc.equal(f, ""), None, f), pa.int64()), -1).to_numpy(
+        zero_copy_only=False
+    )
 
 
-def _one_date(
-    v: str, fmt: str | None, system: int, pivot: int
-) -> tuple[int | None, int | None, int | None, str]:
-    """(year, month, day, flag) of one distinct date text."""
-    flag = "ok"
-    y = m = d = None
-    if fmt is not None:
-        try:
-            t = dt.datetime.strptime(v, fmt)
-        except ValueError:
-            pass
+def _dates_distinct(
+    u: pa.Array, fmt: str | None, system: int, pivot: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day (-1 unknown) and flag index (:data:`DATE_FLAGS`) of distinct date
+    texts, over the whole array (the rules of :func:`parse_dates`)."""
+    n = len(u)
+    y, m, d = (np.full(n, -1, dtype=np.int64) for _ in range(3))
+    flag = np.full(n, DATE_FLAGS.index("unreadable"), dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    if fmt is not None and n:
+        t = pd.to_datetime(pd.Series(u.to_pandas(), dtype=object), format=fmt, errors="coerce")
+        ok = t.notna().to_numpy()
+        y[ok], m[ok], d[ok] = t[ok].dt.year, t[ok].dt.month, t[ok].dt.day
+        flag[ok] = DATE_FLAGS.index("ok")
+        done |= ok
+    dmy = pc.extract_regex(
+        u, r"^(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})(?:[ T].*)?$"
+    )
+    dy = _ints(dmy, "y")
+    is_dmy = (dy >= 0) & ~done
+    two = is_dmy & (pc.utf8_length(pc.struct_field(dmy, "y")).to_numpy(zero_copy_only=False) == 2)
+    dy = np.where(two, np.where(2000 + dy <= pivot, 2000 + dy, 1900 + dy), dy)
+    y[is_dmy], m[is_dmy], d[is_dmy] = dy[is_dmy], _ints(dmy, "m")[is_dmy], _ints(dmy, "d")[is_dmy]
+    flag[is_dmy] = DATE_FLAGS.index("ok")
+    flag[two] = DATE_FLAGS.index("two_digit_year")
+    done |= is_dmy
+    ymd = pc.extract_regex(u, r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T].*)?$")
+    iy = _ints(ymd, "y")
+    is_ymd = (iy >= 0) & ~done
+    y[is_ymd], m[is_ymd], d[is_ymd] = iy[is_ymd], _ints(ymd, "m")[is_ymd], _ints(ymd, "d")[is_ymd]
+    flag[is_ymd] = DATE_FLAGS.index("ok")
+    done |= is_ymd
+    is_ser = pc.match_substring_regex(u, _SERIAL.pattern).to_numpy(zero_copy_only=False) & ~done
+    if is_ser.any():
+        txt = pc.replace_substring(pc.filter(u, pa.array(is_ser)), ",", ".")
+        sn = np.floor(pc.cast(txt, pa.float64()).to_numpy(zero_copy_only=False)).astype(np.int64)
+        if system == 1904:
+            base, bad = np.datetime64("1904-01-01"), sn > 2957003
         else:
-            return t.year, t.month, t.day, "ok"
-    if mt := _DMY.match(v):
-        d, m, ys = int(mt[1]), int(mt[2]), mt[3]
-        y = int(ys)
-        if len(ys) == 2:
-            y = 2000 + y if 2000 + y <= pivot else 1900 + y
-            flag = "two_digit_year"
-    elif mt := _YMD.match(v):
-        y, m, d = int(mt[1]), int(mt[2]), int(mt[3])
-    elif _SERIAL.match(v):
-        n = int(float(v.replace(",", ".")))
-        if n > 2958465:
-            return None, None, None, "unreadable"
-        parts = _serial_date(n, system)
-        if parts is None:
-            return None, None, None, "serial_1900_02_29" if n == 60 else "invalid"
-        return (*parts, "serial")
-    else:
-        return None, None, None, "unreadable"
-    if y < 1850 or y > pivot + 1:
-        return None, None, None, "invalid"
-    if m == 0:
-        return y, None, None, "incomplete"
-    if m > 12:
-        return y, None, d if 1 <= d <= 31 else None, "invalid"
-    if d == 0:
-        return y, m, None, "incomplete"
-    if d > calendar.monthrange(y, m)[1]:
-        return y, m, None, "invalid"
+            base = np.where(sn < 60, np.datetime64("1899-12-31"), np.datetime64("1899-12-30"))
+            bad = (sn <= 0) | (sn == 60) | (sn > 2958465)
+        days = pd.DatetimeIndex(base + np.where(bad, 0, sn).astype("timedelta64[D]"))
+        sy, sm, sd = (np.where(bad, -1, a) for a in (days.year, days.month, days.day))
+        sf = np.where(
+            bad,
+            np.where(sn == 60, DATE_FLAGS.index("serial_1900_02_29"), DATE_FLAGS.index("invalid")),
+            DATE_FLAGS.index("serial"),
+        )
+        y[is_ser], m[is_ser], d[is_ser], flag[is_ser] = sy, sm, sd, sf
+        if system != 1904:
+            flag[np.flatnonzero(is_ser)[(sn > 2958465)]] = DATE_FLAGS.index("unreadable")
+    # the rules on parts read as written
+    read = (y >= 0) & (flag != DATE_FLAGS.index("serial"))
+    inv, inc = DATE_FLAGS.index("invalid"), DATE_FLAGS.index("incomplete")
+    out_range = read & ((y < 1850) | (y > pivot + 1))
+    y[out_range], m[out_range], d[out_range], flag[out_range] = -1, -1, -1, inv
+    read &= ~out_range
+    m0 = read & (m == 0)
+    m[m0], d[m0], flag[m0] = -1, -1, inc
+    m13 = read & (m > 12)
+    d[m13 & ((d < 1) | (d > 31))] = -1
+    m[m13], flag[m13] = -1, inv
+    ok_m = read & (m >= 1)
+    d0 = ok_m & (d == 0)
+    d[d0], flag[d0] = -1, inc
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    mdays = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)] + (
+        leap & (m == 2)
+    )
+    over = ok_m & (d > mdays)
+    d[over], flag[over] = -1, inv
     return y, m, d, flag
 
 
@@ -486,25 +509,28 @@ def parse_dates(
     ``pivot_year + 1`` is unknown (``invalid``).
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    u = [str(v).strip() for v in np.asarray(uniques, dtype=object)]
-    parsed = [_one_date(v, fmt, system, pivot_year) for v in u]  # per distinct value
+    u = pc.utf8_trim_whitespace(pa.array(np.asarray(uniques, dtype=object), type=pa.string()))
+    parsed = _dates_distinct(u, fmt, system, pivot_year)
     n = len(s)
-    arr = np.full((4, max(len(parsed), 1)), -1, dtype=np.int64)
-    flag_names = np.array([p[3] for p in parsed] or ["ok"], dtype=object)
-    for j in range(3):
-        arr[j, : len(parsed)] = [-1 if p[j] is None else p[j] for p in parsed]
+    arr = np.full((4, max(len(u), 1)), -1, dtype=np.int64)
+    arr[:3, : len(u)] = parsed[:3]
+    flag_names = (
+        np.asarray(DATE_FLAGS, dtype=object)[parsed[3]]
+        if len(u)
+        else np.array(["ok"], dtype=object)
+    )
     valid = codes >= 0
     take = np.where(valid, codes, 0)
 
     def part(j: int) -> pd.Series:
-        vals = arr[j][take] if len(parsed) else np.full(n, -1)
+        vals = arr[j][take] if len(u) else np.full(n, -1)
         out = pd.array(vals, dtype="Int16")
         out[(vals < 0) | ~valid] = pd.NA
         return pd.Series(out, index=s.index)
 
     year, month, day = part(0), part(1), part(2)
     complete = year.notna() & month.notna() & day.notna()
-    fl = flag_names[take][valid] if len(parsed) else np.array([], dtype=object)
+    fl = flag_names[take][valid] if len(u) else np.array([], dtype=object)
     names, counts = np.unique(fl.astype(str), return_counts=True) if len(fl) else ([], [])
     flags = {str(k): int(c) for k, c in zip(names, counts, strict=True)}
     return DateParts(year, month, day, complete.astype(bool), flags)
