@@ -11,10 +11,10 @@ Every value is fake (seeded NumPy draws). Run once:
 
 from __future__ import annotations
 
+import resource
 import sys
 import tempfile
 import time
-import resource
 from pathlib import Path
 
 import numpy as np
