@@ -211,3 +211,15 @@ def test_mapping_names_a_missing_column(tmp_path):
     m = {"name": "m", "columns": {"surname": "Nom", "nir": "Secu"}}
     with pytest.raises(ProfileError, match="'Secu'.*d.csv"):
         read_dump(tmp_path, case_key=KEY, mapping=m)
+
+
+def test_quoted_lines_keep_their_order(tmp_path):
+    # lines 2 and 4 are quoted (a separator inside a quoted cell, a doubled quote), 3 and 5 are
+    # not: the two parsers' rows are put back in line order; line 6 has 2 fields
+    text = 'Nom;Prénom;Ville\n"Roux";"Luc";"Paris; 12e"\nAbel;Zoé;Lyon\n"O""Neil";Ana;Nice\nVidal;Tom;Metz\nX;Y\n'
+    (tmp_path / "q.csv").write_text(text)
+    d = read_dump(tmp_path, case_key=KEY)
+    assert list(d.people["source_line"]) == [2, 3, 4, 5]
+    assert list(d.people["surname"]) == ["ROUX", "ABEL", "O NEIL", "VIDAL"]
+    assert list(d.people["city"]) == ["PARIS 12E", "LYON", "NICE", "METZ"]
+    assert d.rejected["reason"].tolist() == ["malformed: expected 3 fields, saw 2"]

@@ -162,6 +162,49 @@ def _coalesce(series: list[pd.Series]) -> pd.Series:
     return out
 
 
+def _split(
+    arr: pa.Array, data_idx: np.ndarray, sep: str, ncols: int, positions: list[int]
+) -> tuple[np.ndarray, dict[int, pa.Array], list[tuple[int, str]]]:
+    """Cells of the data lines: kept line numbers (1-based), the columns at ``positions``
+    (0-based) of the rows with ``ncols`` fields, and the malformed lines.
+
+    Lines without a quote character are split by pyarrow over the whole array (the
+    fast path); lines with one go through :mod:`csv` (quoted separators, doubled quotes).
+    """
+    data = arr.take(pa.array(data_idx, type=pa.int64()))
+    quoted = pc.match_substring(data, '"').to_numpy(zero_copy_only=False)
+    fast = np.flatnonzero(~quoted)
+    lists = pc.split_pattern(data.filter(pa.array(~quoted)), sep)
+    n_fast = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    slow = np.flatnonzero(quoted)
+    rows = _cells(data.filter(pa.array(quoted)).to_pylist(), sep) if len(slow) else []
+    n_slow = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    good_fast, good_slow = n_fast == ncols, n_slow == ncols
+    bad = np.concatenate([fast[~good_fast], slow[~good_slow]])
+    bad_n = np.concatenate([n_fast[~good_fast], n_slow[~good_slow]])
+    order_bad = np.argsort(bad, kind="stable")
+    malformed = [
+        (int(data_idx[bad[i]]) + 1, f"expected {ncols} fields, saw {int(bad_n[i])}")
+        for i in order_bad
+    ]
+    flat = pc.list_flatten(lists.filter(pa.array(good_fast)))
+    nf = int(good_fast.sum())
+    kept_slow = [r for r, g in zip(rows, good_slow, strict=True) if g]
+    slow_cols = list(zip(*kept_slow, strict=True)) if kept_slow else []
+    pos_rows = np.concatenate([fast[good_fast], slow[good_slow]])
+    order = np.argsort(pos_rows, kind="stable")
+    columns: dict[int, pa.Array] = {}
+    for p in positions:
+        part = flat.take(pa.array(np.arange(nf, dtype=np.int64) * ncols + p))
+        if kept_slow:
+            part = pa.concat_arrays(
+                [part.cast(pa.string()), pa.array(slow_cols[p], type=pa.string())]
+            )
+        columns[p] = part.cast(pa.string()).take(pa.array(order))
+    kept_lines = data_idx[pos_rows[order]].astype(np.int64) + 1
+    return kept_lines, columns, malformed
+
+
 def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> Table:
     """Read one file (see the module docstring).
 
@@ -264,22 +307,12 @@ def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> T
         by_pos = {c.position: c.field for c in specs}
         layout = [by_pos.get(p, "other") for p in range(1, ncols + 1)]
         other = [f"column {p}" for p in range(1, ncols + 1) if p not in taken]
-    rows = _cells([lines[i] for i in data_idx], sep)
-    counts = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    good = counts == ncols
-    malformed = [
-        (int(data_idx[i]) + 1, f"expected {ncols} fields, saw {int(counts[i])}")
-        for i in np.flatnonzero(~good)
-    ]
-    kept_rows = [r for r, g in zip(rows, good, strict=True) if g]
-    kept_lines = data_idx[good].astype(np.int64) + 1
+    positions = sorted({(c.position or 1) - 1 for c in specs})
+    kept_lines, columns, malformed = _split(arr, data_idx, sep, ncols, positions)
     by_field: dict[str, list[pd.Series]] = {}
     columns_report: list[dict[str, str]] = []
-    if kept_rows:
-        cols = list(zip(*kept_rows, strict=True))
     for c in specs:
-        p = (c.position or 1) - 1
-        vals = pa.array(cols[p] if kept_rows else [], type=pa.string())
+        vals = columns[(c.position or 1) - 1]
         by_field.setdefault(c.field, []).append(_clean(vals, empty))
         src = f"header '{c.column}' (column {c.position})" if c.column else f"column {c.position}"
         columns_report.append({"field": c.field, "source": src})
@@ -397,19 +430,22 @@ def merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def row_hashes(table: Table, fields: tuple[str, ...]) -> np.ndarray:
-    """A 64-bit hash of each kept row's raw cells over ``fields``: the cells of the fields
-    the file has, missing ones marked, joined with U+001F, and the names of those fields."""
+def row_keys(table: Table, fields: tuple[str, ...]) -> pa.Array:
+    """Each kept row's raw cells as one text: the names of the fields the file has, then
+    their cells (missing ones marked), joined with U+001F; equal texts = equal rows."""
     n = len(table.lines)
     present = [f for f in fields if f in table.fields]
     if not present or n == 0:
-        return np.zeros(n, dtype=np.uint64)
+        return pa.array([""] * n, type=pa.string())
     cols = [
-        pc.fill_null(
-            pa.array(table.fields[f].to_numpy(dtype=object, na_value=None), type=pa.string()),
-            "\x00",
-        )
-        for f in present
+        pc.fill_null(pa.array(table.fields[f].array, type=pa.string()), "\x00") for f in present
     ]
-    joined = pc.binary_join_element_wise(*cols, ",".join(present), "\x1f")
-    return pd.util.hash_array(np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object))
+    return pc.binary_join_element_wise(",".join(present), *cols, "\x1f")
+
+
+def row_codes(keys: list[pa.Array]) -> np.ndarray:
+    """One integer per distinct row text over several files (exact, no hash collision)."""
+    if not keys:
+        return np.array([], dtype=np.int64)
+    enc = pc.dictionary_encode(pa.chunked_array(keys, type=pa.string()).combine_chunks())
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..privacy import KeyedIds
 from ._tables import (
@@ -28,7 +29,8 @@ from ._tables import (
     read_table,
     resolve_case,
     resolve_labs,
-    row_hashes,
+    row_codes,
+    row_keys,
 )
 from .mapping import FIELDS, load_mappings
 from .patients import _rejected_frame
@@ -113,10 +115,10 @@ def read_dump(
     files, root = file_list(paths)
     ids = KeyedIds(key)
     tables = []
-    hashes: list[np.ndarray] = []
+    row_texts: list[pa.Array] = []
     file_no: list[np.ndarray] = []
     rejected: list[tuple[str, int, str]] = []
-    for k, path in enumerate(files):  # pass 1: raw cells, person rows, row hashes
+    for k, path in enumerate(files):  # pass 1: raw cells, person rows, row texts
         t = read_table(path, root, maps)
         has = np.zeros(len(t.lines), dtype=bool)
         for f in PERSON_FIELDS:
@@ -127,9 +129,9 @@ def read_dump(
         for i in np.flatnonzero(~has):
             rejected.append((t.name, int(t.lines[i]), "no person field"))
         tables.append((t, has))
-        hashes.append(row_hashes(t, FIELDS)[has])
+        row_texts.append(row_keys(t, FIELDS).filter(pa.array(has)))
         file_no.append(np.full(int(has.sum()), k, dtype=np.int64))
-    h = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
+    h = row_codes(row_texts)
     fno = np.concatenate(file_no) if file_no else np.array([], dtype=np.int64)
     # the first file (in path order) holding each distinct row; a later file's copy is a duplicate
     first_file = pd.Series(fno).groupby(h).transform("min").to_numpy() if len(h) else fno

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import AttributionError
 from ..privacy import KeyedIds
@@ -29,7 +30,8 @@ from ._tables import (
     read_table,
     resolve_case,
     resolve_labs,
-    row_hashes,
+    row_codes,
+    row_keys,
 )
 from .mapping import FIELDS, load_mappings
 from .people import PEOPLE_COLUMNS, empty_people, normalise_fields
@@ -150,7 +152,7 @@ def read_patient_index(
     tables = []
     rejected: list[tuple[str, int, str]] = []
     rid_parts: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
+    row_texts: list[pa.Array] = []
     for path in files:  # pass 1: raw cells, lab, IPP, pseudonym, row hash
         t = read_table(path, root, maps)
         n = len(t.lines)
@@ -189,9 +191,9 @@ def read_patient_index(
         )
         tables.append((t, ok, labs, lab_from, int(no_ipp.sum()), int(no_lab.sum())))
         rid_parts.append(rid)
-        hashes.append(row_hashes(t, FIELDS)[ok])
+        row_texts.append(row_keys(t, FIELDS).filter(pa.array(ok)))
     rid_all = np.concatenate(rid_parts) if rid_parts else np.array([], dtype=object)
-    h = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
+    h = row_codes(row_texts)
     where = [(t.name, ln) for t, ok, *_ in tables for ln in t.lines[ok].tolist()]
     seen = pd.Series(rid_all, dtype=object).duplicated(keep="first").to_numpy()
     first_pos = (
