@@ -223,3 +223,25 @@ def test_quoted_lines_keep_their_order(tmp_path):
     assert list(d.people["surname"]) == ["ROUX", "ABEL", "O NEIL", "VIDAL"]
     assert list(d.people["city"]) == ["PARIS 12E", "LYON", "NICE", "METZ"]
     assert d.rejected["reason"].tolist() == ["malformed: expected 3 fields, saw 2"]
+
+
+def test_mapping_from_toml_file(tmp_path):
+    # the patient-index.md example shape: encoding, separator, per-field format, empty list
+    toml = tmp_path / "m.toml"
+    toml.write_text(
+        'name = "lab_x"\nfiles = "export_*.txt"\nencoding = "cp1252"\nseparator = "\\t"\n'
+        'date_format = "%d/%m/%Y"\nempty = ["", "INCONNU"]\n[columns]\nsurname = "Nom"\n'
+        'first_name = "Prénom"\nbirth_date = { column = "DDN", format = "%Y%m%d" }\n'
+        'sample_date = "Date"\n',
+        encoding="utf-8",
+    )
+    data = "Nom\tPrénom\tDDN\tDate\r\nHéron\tINCONNU\t19840112\t03/01/2020\r\n"
+    (tmp_path / "export_1.txt").write_bytes(data.encode("cp1252"))
+    d = read_dump(tmp_path / "export_1.txt", case_key=KEY, mapping=toml)
+    row = d.people.iloc[0]
+    # %Y%m%d read by the field's format; INCONNU is empty by the mapping
+    assert row["surname"] == "HERON" and pd.isna(row["first_name"])
+    assert row["birth_date"] == "1984-01-12"
+    assert (
+        d.report["files"][0]["mapping"] == "lab_x" and d.report["files"][0]["encoding"] == "cp1252"
+    )
