@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from labforensics.leak.dump import read_dump
+from labforensics.leak.patients import read_patient_index
 from labforensics.privacy import CaseKey
 
 SURNAMES = ["MARTIN", "Bernard", "Dubois", "THOMAS", "Robert", "Richard", "Petit", "Durand",
@@ -126,6 +127,18 @@ def main() -> None:
         print(f"lines: {lines}; accounted: {d.report['accounted']}")
         print(f"nir: {d.report['nir']}; phone: {d.report['phone']}")
         print(f"mojibake repaired: {d.report['mojibake_repaired']}; dates: {d.report['dates']}")
+        # the same people as one patient index of N rows (IPP column added), ; UTF-8
+        idx_dir = folder / "index"
+        idx_dir.mkdir()
+        frames = [pd.read_csv(folder / "dump_a.csv", sep=";", dtype=str, keep_default_na=False)]
+        df = pd.concat([frames[0]] * 3, ignore_index=True).iloc[:n]
+        df.insert(0, "IPP", pd.Series(range(n)).astype(str).str.zfill(8))
+        df.to_csv(idx_dir / "PATIENTS_L01.csv", sep=";", index=False)
+        t0 = time.perf_counter()
+        ix = read_patient_index(idx_dir, case_key=CaseKey(b"benchmark-key-0123456789abcdef01"))
+        dt = time.perf_counter() - t0
+        lines = ix.report["lines"]
+        print(f"read_patient_index: {dt:.1f} s, {lines['lines'] / dt:,.0f} lines/s; {lines}")
 
 
 if __name__ == "__main__":

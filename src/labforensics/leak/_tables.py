@@ -382,11 +382,15 @@ def resolve_case(
 
 
 def resolve_labs(s: pd.Series, aliases: dict[str, str]) -> pd.Series:
-    """Lab codes trimmed, aliases resolved (exact, then upper case)."""
+    """Lab codes trimmed, aliases resolved (exact, then upper case), per distinct value."""
     t = s.astype("string").str.strip()
     upper = {k.upper(): v for k, v in aliases.items()}
-    return t.map(lambda v: v if v is pd.NA else aliases.get(v, upper.get(v.upper(), v))).astype(
-        "string"
+    codes, uniques = pd.factorize(t, use_na_sentinel=True)
+    resolved = np.array(
+        [aliases.get(v, upper.get(v.upper(), v)) for v in uniques] + [None], dtype=object
+    )
+    return pd.Series(
+        resolved[np.where(codes < 0, len(uniques), codes)], index=s.index, dtype="string"
     )
 
 
