@@ -245,3 +245,20 @@ def test_mapping_from_toml_file(tmp_path):
     assert (
         d.report["files"][0]["mapping"] == "lab_x" and d.report["files"][0]["encoding"] == "cp1252"
     )
+
+
+def test_same_sample_in_another_shape_is_flagged_not_dropped(tmp_path):
+    # one sample exported twice: ';' with dd/mm/yyyy and a phone, '|' with dd/mm/yy, a NIR and
+    # the phone written otherwise; equal on every common field once normalised
+    (tmp_path / "a.csv").write_text(
+        "Nom;Prénom;Tel;Date prélèvement\nNeusa;Faba;06 45 30 94 73;12/04/2015\nRoux;Luc;;12/04/2015\n"
+    )
+    (tmp_path / "b.csv").write_text(
+        "NOM|PRENOM|Num secu|Tel|Date prélèvement\nNEUSA|Faba|N/A|0645309473|12/04/15\nROUX|Lucas|||13/04/15\n"
+    )
+    d = read_dump(tmp_path, case_key=KEY)
+    assert len(d.people) == 4  # both copies kept: the later may hold more fields
+    first = _line(d, "a.csv", 2)["record_id"]
+    assert _line(d, "b.csv", 2)["duplicate_of"] == first
+    assert pd.isna(_line(d, "b.csv", 3)["duplicate_of"])  # another first name and day
+    assert d.report["same_sample_other_shape"] == 1 and d.report["lines"]["duplicate"] == 0

@@ -192,6 +192,10 @@ def read_dump(
             people[c] = pd.Series(pd.NaT if "datetime" in dt_ else pd.NA, index=people.index)
         people[c] = people[c].astype(dt_)
     people = people[list(PEOPLE_COLUMNS)]
+    present = {t.name: set(t.fields) for t, _ in tables}
+    people["duplicate_of"], other_shape = _same_sample_other_shape(
+        people, [t.name for t, _ in tables], present
+    )
     totals = {
         "lines": 0,
         "used": 0,
@@ -202,6 +206,7 @@ def read_dump(
         "duplicate": 0,
     }
     for acc in file_reports:
+        acc["same_sample_other_shape"] = int(other_shape.get(acc["file"], 0))
         for k2 in totals:
             totals[k2] += int(acc[k2])
     rejected.sort(key=lambda r: (r[0], r[1]))
@@ -211,6 +216,7 @@ def read_dump(
         "lines": totals,
         "accounted": totals["lines"] == sum(v for k2, v in totals.items() if k2 != "lines"),
         "repeated_within_file": int(repeated.sum()),
+        "same_sample_other_shape": int(people["duplicate_of"].notna().sum()),
         "rejected_total": len(rejected),
         "rejected": [
             {"file": f, "line": ln, "reason": r} for f, ln, r in rejected[:REJECTED_LISTED]
@@ -219,3 +225,46 @@ def read_dump(
         "labs_named": {str(k2): int(v) for k2, v in people.groupby("lab").size().items()},
     }
     return Dump(people, _rejected_frame(rejected), report)
+
+
+#: Fields compared to find one sample written in two files of different shapes.
+SAME_SAMPLE_FIELDS = (
+    "surname", "birth_name", "first_name", "sex", "birth_date", "nir", "address", "postcode",
+    "city", "phone", "sample_date",
+)  # fmt: skip
+
+
+def _same_sample_other_shape(
+    people: pd.DataFrame, names: list[str], present: dict[str, set[str]]
+) -> tuple[pd.Series, dict[str, int]]:
+    """``duplicate_of``: the ``D`` id of the first row of an earlier file (path order)
+    equal on every normalised field the two files both have, when those include the
+    sample date, a name or NIR, and a first name, birth date or NIR; NA otherwise.
+
+    One sample exported twice in two shapes (other columns, other date or phone
+    formats): both rows are kept (the later may hold fields the earlier lacks) and the
+    later one names the earlier. Per pair of files, one merge on the common fields.
+    """
+    out = pd.Series(pd.NA, index=people.index, dtype="string")
+    counts: dict[str, int] = {}
+    by_file = {n: people.index[people["source_file"] == n] for n in names}
+    for j, later in enumerate(names):
+        for earlier in names[:j]:
+            common = [
+                f for f in SAME_SAMPLE_FIELDS if f in present[earlier] and f in present[later]
+            ]
+            cs = set(common)
+            if (
+                "sample_date" not in cs
+                or not {"surname", "nir"} & cs
+                or not {"first_name", "birth_date", "nir"} & cs
+            ):
+                continue
+            a = people.loc[by_file[earlier], [*common, "record_id"]].drop_duplicates(common)
+            todo = by_file[later][out[by_file[later]].isna().to_numpy()]
+            b = people.loc[todo, common].reset_index()
+            m = b.merge(a, on=common, how="inner")
+            if len(m):
+                out[m["index"].to_numpy()] = m["record_id"].to_numpy()
+                counts[later] = counts.get(later, 0) + len(m)
+    return out, counts

@@ -72,6 +72,7 @@ PEOPLE_COLUMNS: dict[str, str] = {
     "created": _UTC_NS,
     "last_visit": _UTC_NS,
     "sample_date": _UTC_NS,
+    "duplicate_of": "string",
 }
 
 #: Fields holding dates (``birth_date`` a calendar date, the others start of a local day).
