@@ -262,3 +262,16 @@ def test_same_sample_in_another_shape_is_flagged_not_dropped(tmp_path):
     assert _line(d, "b.csv", 2)["duplicate_of"] == first
     assert pd.isna(_line(d, "b.csv", 3)["duplicate_of"])  # another first name and day
     assert d.report["same_sample_other_shape"] == 1 and d.report["lines"]["duplicate"] == 0
+
+
+def test_fixed_width_inferred_from_a_header_without_separators(tmp_path):
+    # names separated by 2+ spaces: each column runs from its name to the next name;
+    # a line whose last cell is empty may end early (line 3)
+    lines = ["NOM       PRENOM    DATE_PREL ", "Dupont    Jean      03/01/2020", "Martin    Léa"]
+    (tmp_path / "liste.txt").write_text("\n".join(lines) + "\n")
+    d = read_dump(tmp_path, case_key=KEY)
+    assert list(d.people["first_name"]) == ["JEAN", "LEA"]
+    assert d.people["sample_date"].isna().tolist() == [False, True]
+    f = d.report["files"][0]
+    assert f["mapping"] == "fixed width inferred from the header" and f["fixed_width"]
+    assert {"field": "first_name", "source": "header 'PRENOM' (characters 11-20)"} in f["columns"]

@@ -162,6 +162,31 @@ def _coalesce(series: list[pd.Series]) -> pd.Series:
     return out
 
 
+#: Name recorded for a fixed-width layout read from the header's columns.
+INFERRED_FIXED_WIDTH = "fixed width inferred from the header"
+
+
+def infer_fixed_width(header: str) -> ColumnMapping | None:
+    """A fixed-width layout from a header line without separators, or None.
+
+    The header's names are the runs of text separated by two or more spaces; a name
+    recognised (:data:`labforensics.leak.mapping.FIELD_NAMES`) is read from its first
+    character to the character before the next name (the last to the end of the line).
+    None when fewer than two names are recognised.
+    """
+    toks = list(re.finditer(r"\S+(?: \S+)*", header))
+    starts = [t.start() + 1 for t in toks]
+    cols = []
+    for k, t in enumerate(toks):
+        f = FIELD_NAMES.get(header_key(t.group()))
+        if f is not None and f not in {c.field for c in cols}:
+            end = starts[k + 1] - 1 if k + 1 < len(toks) else 1 << 20
+            cols.append(ColumnSpec(f, column=t.group(), start=starts[k], end=end))
+    if len(cols) < 2:
+        return None
+    return ColumnMapping(name=INFERRED_FIXED_WIDTH, columns=tuple(cols), has_header=True)
+
+
 def _split(
     arr: pa.Array, data_idx: np.ndarray, sep: str, ncols: int, positions: list[int]
 ) -> tuple[np.ndarray, dict[int, pa.Array], list[tuple[int, str]]]:
@@ -237,6 +262,10 @@ def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> T
                      n_lines, [], np.array([], dtype=np.int64), {}, [], [])  # fmt: skip
     if m is not None and m.fixed_width:
         return _fixed_width(path, name, digest, enc, m, lines, idx, n_lines, empty)
+    if m is None and not any(c in lines[idx[0]] for c in _SEPARATORS):
+        inferred = infer_fixed_width(lines[idx[0]])
+        if inferred is not None:
+            return _fixed_width(path, name, digest, enc, inferred, lines, idx, n_lines, empty, 1)
     sep = m.separator if m is not None and m.separator else sniff_separator(lines[idx[0]])
     header_line: int | None = None
     specs: list[ColumnSpec]
@@ -338,12 +367,16 @@ def _fixed_width(
     idx: np.ndarray,
     n_lines: int,
     empty: tuple[str, ...],
+    min_length: int | None = None,
 ) -> Table:
-    """A fixed-width text file: each field the characters ``start``..``end`` of a line."""
+    """A fixed-width text file: each field the characters ``start``..``end`` of a line.
+
+    A line shorter than the last column's start is malformed, unless ``min_length``
+    is given (an inferred layout: a line whose last cells are empty may end early)."""
     header_line = int(idx[0]) + 1 if m.has_header else None
     data_idx = idx[1:] if m.has_header else idx
     arr = pa.array([lines[i] for i in data_idx], type=pa.string())
-    need = max(c.start or 0 for c in m.columns)
+    need = min_length or max(c.start or 0 for c in m.columns)
     lengths = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
     good = lengths >= need
     malformed = [

@@ -129,7 +129,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "last_visit": ("DERNIERE_VISITE", "Dernière visite", "Date dernière visite",
                    "Date dernier passage"),
     "sample_date": ("Date prélèvement", "Date de prélèvement", "Date prelevement", "Date examen",
-                    "Date analyse", "Date", "sample_date"),
+                    "Date analyse", "Date", "sample_date", "DATE_PREL", "Date prél", "Prélevé le"),
     "gp": ("Médecin", "Médecin traitant", "Medecin prescripteur", "Prescripteur", "GP"),
     "insurer": ("Mutuelle", "Caisse", "Organisme", "Complémentaire", "insurer"),
     "blood_group": ("Groupe sanguin", "Groupe", "Groupe ABO", "blood_group"),
@@ -157,7 +157,8 @@ class ColumnSpec:
     def describe(self) -> str:
         """How the report names the source (never a cell's value)."""
         if self.start is not None:
-            return f"characters {self.start}-{self.end}"
+            where = f"characters {self.start}-{self.end}"
+            return f"header '{self.column}' ({where})" if self.column else where
         if self.position is not None:
             return f"column {self.position}"
         return f"header '{self.column}'"
