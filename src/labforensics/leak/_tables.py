@@ -1,0 +1,488 @@
+"""Reading one table file of people (patient index or dump) into raw canonical columns.
+
+Private to :mod:`labforensics.leak`: decoding (UTF-8 with or without BOM, cp1252,
+UTF-16 with BOM; binary and BOM-less UTF-16 refused), separator sniffing, the
+header, the column mapping or the built-in names, fixed-width ranges, and the
+line accounting (header, blank, malformed). No cell value ever reaches a
+message or the accounting: lines are named by number, columns by header name or
+position.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..custody import sha256_bytes
+from ..errors import EvidenceError, ProfileError
+from ..ingest.files import common_root, expand_paths, read_bytes, relative_name
+from ..privacy import load_case_key
+from .mapping import (
+    DEFAULT_EMPTY,
+    FIELD_NAMES,
+    ColumnMapping,
+    ColumnSpec,
+    choose_mapping,
+    header_key,
+)
+from .people import newest_year
+
+_SEPARATORS = (";", "\t", "|", ",")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EXPECTED = "a text table (UTF-8 with or without BOM, cp1252, or UTF-16 with a BOM)"
+
+
+@dataclass
+class Table:
+    """One file's rows as raw canonical columns, with its accounting.
+
+    ``fields`` maps a canonical field to the trimmed cells of the kept rows
+    (``string``, NA where empty); ``lines`` holds their physical line numbers.
+    """
+
+    path: Path
+    name: str
+    sha256: str
+    encoding: str
+    separator: str | None
+    fixed_width: bool
+    mapping: str | None
+    header_line: int | None
+    lines_total: int
+    blank: int
+    malformed: list[tuple[int, str]]
+    lines: np.ndarray
+    fields: dict[str, pd.Series]
+    columns: list[dict[str, str]]
+    other_columns: list[str]
+    formats: dict[str, str | None] = field(default_factory=dict)
+    date_system: int = 1900
+    layout: list[str] = field(default_factory=list)
+
+    def accounting(self) -> dict[str, Any]:
+        """The file's shape and counts for the report (no value)."""
+        return {
+            "file": self.name,
+            "sha256": self.sha256,
+            "encoding": self.encoding,
+            "separator": self.separator,
+            "fixed_width": self.fixed_width,
+            "mapping": self.mapping or "recognised by header names",
+            "header_line": self.header_line,
+            "lines": self.lines_total,
+            "blank": self.blank,
+            "malformed": len(self.malformed),
+            "columns": self.columns,
+            "layout": self.layout,
+            "other_columns": self.other_columns,
+        }
+
+
+def decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
+    """The file's text and the encoding read.
+
+    Raises
+    ------
+    EvidenceError
+        NUL bytes without a UTF-16 BOM (binary, or UTF-16 without BOM), bytes that
+        neither UTF-8 nor cp1252 decode, or control characters of a binary file;
+        the message names the file and what was expected, never its content.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        enc = "utf-8-sig"
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        enc = "utf-16"
+    elif encoding == "utf-16":
+        raise EvidenceError(f"{path}: mapping says UTF-16 but the file has no BOM; {_EXPECTED}")
+    elif b"\x00" in data[: 1 << 20]:
+        raise EvidenceError(
+            f"{path}: holds NUL bytes (a binary file, or UTF-16 without a BOM); expected "
+            f"{_EXPECTED}: export it again as UTF-8 or as Unicode text with a BOM"
+        )
+    else:
+        enc = encoding or ""
+    tries = [enc] if enc else ["utf-8", "cp1252"]
+    for e in tries:
+        try:
+            text = data.decode(e)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        n_ctrl = len(_CONTROL.findall(text[: 1 << 20]))
+        if n_ctrl > max(8, len(text[: 1 << 20]) // 1000):
+            raise EvidenceError(
+                f"{path}: {n_ctrl} control characters: a binary file, not {_EXPECTED}"
+            )
+        return text, e
+    raise EvidenceError(f"{path}: bytes that are not {' nor '.join(tries)}; expected {_EXPECTED}")
+
+
+def split_lines(text: str) -> list[str]:
+    """Physical lines (``\\n`` or ``\\r\\n`` ends); a final line end opens no line."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def sniff_separator(line: str) -> str:
+    """The separator of a line among ``;`` tab ``|`` ``,`` (most frequent outside quotes;
+    ties in that order); ``;`` when none occurs."""
+    bare = re.sub(r'"[^"]*"', "", line)
+    counts = {s: bare.count(s) for s in _SEPARATORS}
+    best = max(_SEPARATORS, key=lambda s: counts[s])
+    return best if counts[best] else ";"
+
+
+def _cells(lines: list[str], sep: str) -> list[list[str]]:
+    return list(csv.reader(lines, delimiter=sep, quotechar='"', strict=False))
+
+
+def _clean(values: pa.Array, empty: tuple[str, ...]) -> pd.Series:
+    """Trimmed cells, NA where the text is one of ``empty`` (trimmed, case-insensitive)."""
+    t = pc.utf8_trim_whitespace(values)
+    e = pa.array(sorted({x.strip().upper() for x in empty}), type=pa.string())
+    t = pc.if_else(pc.is_in(pc.utf8_upper(t), value_set=e), pa.scalar(None, pa.string()), t)
+    return pd.Series(t.to_pandas(types_mapper=pd.ArrowDtype)).astype("string")
+
+
+def _coalesce(series: list[pd.Series]) -> pd.Series:
+    out = series[0]
+    for s in series[1:]:
+        out = out.fillna(s)
+    return out
+
+
+#: Name recorded for a fixed-width layout read from the header's columns.
+INFERRED_FIXED_WIDTH = "fixed width inferred from the header"
+
+
+def infer_fixed_width(header: str) -> ColumnMapping | None:
+    """A fixed-width layout from a header line without separators, or None.
+
+    The header's names are the runs of text separated by two or more spaces; a name
+    recognised (:data:`labforensics.leak.mapping.FIELD_NAMES`) is read from its first
+    character to the character before the next name (the last to the end of the line).
+    None when fewer than two names are recognised.
+    """
+    toks = list(re.finditer(r"\S+(?: \S+)*", header))
+    starts = [t.start() + 1 for t in toks]
+    cols = []
+    for k, t in enumerate(toks):
+        f = FIELD_NAMES.get(header_key(t.group()))
+        if f is not None and f not in {c.field for c in cols}:
+            end = starts[k + 1] - 1 if k + 1 < len(toks) else 1 << 20
+            cols.append(ColumnSpec(f, column=t.group(), start=starts[k], end=end))
+    if len(cols) < 2:
+        return None
+    return ColumnMapping(name=INFERRED_FIXED_WIDTH, columns=tuple(cols), has_header=True)
+
+
+def _split(
+    arr: pa.Array, data_idx: np.ndarray, sep: str, ncols: int, positions: list[int]
+) -> tuple[np.ndarray, dict[int, pa.Array], list[tuple[int, str]]]:
+    """Cells of the data lines: kept line numbers (1-based), the columns at ``positions``
+    (0-based) of the rows with ``ncols`` fields, and the malformed lines.
+
+    Lines without a quote character are split by pyarrow over the whole array (the
+    fast path); lines with one go through :mod:`csv` (quoted separators, doubled quotes).
+    """
+    data = arr.take(pa.array(data_idx, type=pa.int64()))
+    quoted = pc.match_substring(data, '"').to_numpy(zero_copy_only=False)
+    fast = np.flatnonzero(~quoted)
+    lists = pc.split_pattern(data.filter(pa.array(~quoted)), sep)
+    n_fast = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    slow = np.flatnonzero(quoted)
+    rows = _cells(data.filter(pa.array(quoted)).to_pylist(), sep) if len(slow) else []
+    n_slow = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    good_fast, good_slow = n_fast == ncols, n_slow == ncols
+    bad = np.concatenate([fast[~good_fast], slow[~good_slow]])
+    bad_n = np.concatenate([n_fast[~good_fast], n_slow[~good_slow]])
+    order_bad = np.argsort(bad, kind="stable")
+    malformed = [
+        (int(data_idx[bad[i]]) + 1, f"expected {ncols} fields, saw {int(bad_n[i])}")
+        for i in order_bad
+    ]
+    flat = pc.list_flatten(lists.filter(pa.array(good_fast)))
+    nf = int(good_fast.sum())
+    kept_slow = [r for r, g in zip(rows, good_slow, strict=True) if g]
+    slow_cols = list(zip(*kept_slow, strict=True)) if kept_slow else []
+    pos_rows = np.concatenate([fast[good_fast], slow[good_slow]])
+    order = np.argsort(pos_rows, kind="stable")
+    columns: dict[int, pa.Array] = {}
+    for p in positions:
+        part = flat.take(pa.array(np.arange(nf, dtype=np.int64) * ncols + p))
+        if kept_slow:
+            part = pa.concat_arrays(
+                [part.cast(pa.string()), pa.array(slow_cols[p], type=pa.string())]
+            )
+        columns[p] = part.cast(pa.string()).take(pa.array(order))
+    kept_lines = data_idx[pos_rows[order]].astype(np.int64) + 1
+    return kept_lines, columns, malformed
+
+
+def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> Table:
+    """Read one file (see the module docstring).
+
+    Raises
+    ------
+    EvidenceError
+        Undecodable or binary file; no header recognised and no mapping applies.
+    ProfileError
+        A mapping names a column the file does not have.
+    """
+    data = read_bytes(path).data
+    digest = sha256_bytes(data)
+    name = relative_name(path, root)
+    # decode once with the sniffed encoding to see the first line, then per the mapping
+    text, enc = decode(data, path, None)
+    lines = split_lines(text)
+    nonblank = [i for i, ln in enumerate(lines[:1000]) if ln.strip()]
+    first = lines[nonblank[0]] if nonblank else None
+    m = choose_mapping(mappings, path.name, first)
+    if m is not None and m.encoding and m.encoding != enc and enc not in ("utf-8-sig", "utf-16"):
+        text, enc = decode(data, path, m.encoding)
+        lines = split_lines(text)
+    n_lines = len(lines)
+    arr = pa.array(lines, type=pa.string())
+    blank_mask = pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(~blank_mask)
+    empty = m.empty if m is not None else DEFAULT_EMPTY
+    if len(idx) == 0:
+        return Table(path, name, digest, enc, None, False, m.name if m else None, None, n_lines,
+                     n_lines, [], np.array([], dtype=np.int64), {}, [], [])  # fmt: skip
+    if m is not None and m.fixed_width:
+        return _fixed_width(path, name, digest, enc, m, lines, idx, n_lines, empty)
+    if m is None and not any(c in lines[idx[0]] for c in _SEPARATORS):
+        inferred = infer_fixed_width(lines[idx[0]])
+        if inferred is not None:
+            return _fixed_width(path, name, digest, enc, inferred, lines, idx, n_lines, empty, 1)
+    sep = m.separator if m is not None and m.separator else sniff_separator(lines[idx[0]])
+    header_line: int | None = None
+    specs: list[ColumnSpec]
+    ncols: int
+    other: list[str] = []
+    layout: list[str] = []
+    if m is None:
+        head = _cells([lines[idx[0]]], sep)[0]
+        keys = [header_key(h) for h in head]
+        known = [FIELD_NAMES.get(k) for k in keys]
+        if sum(k is not None for k in known) < 2:
+            raise EvidenceError(
+                f"{path}: its first line is not a header of known column names "
+                f"({len(head)} fields, {sum(k is not None for k in known)} recognised); give a "
+                "column mapping (has_header = false and [columns] by position, or the "
+                "header's names): shared/formats/patient-index.md, 'Column mapping'"
+            )
+        header_line = int(idx[0]) + 1
+        ncols = len(head)
+        specs = []
+        for pos, (h, f) in enumerate(zip(head, known, strict=True), start=1):
+            layout.append(f or "other")
+            if f is None:
+                other.append(f"header '{h.strip()}'" if h.strip() else f"column {pos}")
+            else:
+                specs.append(ColumnSpec(f, column=h.strip(), position=pos))
+        data_idx = idx[1:]
+    else:
+        if m.has_header:
+            head = _cells([lines[idx[0]]], sep)[0]
+            header_line = int(idx[0]) + 1
+            ncols = len(head)
+            stripped = [h.strip() for h in head]
+            keyed = [header_key(h) for h in head]
+            specs = []
+            for c in m.columns:
+                if c.position is not None:
+                    pos = c.position
+                elif c.column in stripped:
+                    pos = stripped.index(c.column) + 1
+                elif header_key(c.column or "") in keyed:
+                    pos = keyed.index(header_key(c.column or "")) + 1
+                else:
+                    raise ProfileError(
+                        f"column mapping {m.source} ({m.name}): field '{c.field}' names column "
+                        f"'{c.column}', which {path} does not have in its header; fix the name "
+                        "or give its 1-based position"
+                    )
+                if pos > ncols:
+                    raise ProfileError(
+                        f"column mapping {m.source} ({m.name}): field '{c.field}' is column "
+                        f"{pos} but {path} has {ncols} columns"
+                    )
+                specs.append(ColumnSpec(c.field, column=c.column, position=pos, format=c.format))
+            data_idx = idx[1:]
+        else:
+            first_cells = _cells([lines[idx[0]]], sep)[0]
+            ncols = len(first_cells)
+            specs = [ColumnSpec(c.field, position=c.position, format=c.format) for c in m.columns]
+            data_idx = idx
+            for c in specs:
+                if (c.position or 0) > ncols:
+                    raise ProfileError(
+                        f"column mapping {m.source} ({m.name}): field '{c.field}' is column "
+                        f"{c.position} but {path} has {ncols} columns"
+                    )
+        taken = {c.position for c in specs}
+        by_pos = {c.position: c.field for c in specs}
+        layout = [by_pos.get(p, "other") for p in range(1, ncols + 1)]
+        other = [f"column {p}" for p in range(1, ncols + 1) if p not in taken]
+    positions = sorted({(c.position or 1) - 1 for c in specs})
+    kept_lines, columns, malformed = _split(arr, data_idx, sep, ncols, positions)
+    by_field: dict[str, list[pd.Series]] = {}
+    columns_report: list[dict[str, str]] = []
+    for c in specs:
+        vals = columns[(c.position or 1) - 1]
+        by_field.setdefault(c.field, []).append(_clean(vals, empty))
+        src = f"header '{c.column}' (column {c.position})" if c.column else f"column {c.position}"
+        columns_report.append({"field": c.field, "source": src})
+    fields = {f: _coalesce(v) for f, v in by_field.items()}
+    for f, v in by_field.items():
+        if len(v) > 1:
+            columns_report.append(
+                {"field": f, "source": f"{len(v)} columns, first non-empty taken"}
+            )
+    formats = {c.field: c.format or (m.date_format if m else None) for c in specs}
+    return Table(path, name, digest, enc, sep, False, m.name if m else None, header_line,
+                 n_lines, int(blank_mask.sum()), malformed, kept_lines, fields, columns_report,
+                 other, formats, m.date_system if m else 1900, layout)  # fmt: skip
+
+
+def _fixed_width(
+    path: Path,
+    name: str,
+    digest: str,
+    enc: str,
+    m: ColumnMapping,
+    lines: list[str],
+    idx: np.ndarray,
+    n_lines: int,
+    empty: tuple[str, ...],
+    min_length: int | None = None,
+) -> Table:
+    """A fixed-width text file: each field the characters ``start``..``end`` of a line.
+
+    A line shorter than the last column's start is malformed, unless ``min_length``
+    is given (an inferred layout: a line whose last cells are empty may end early)."""
+    header_line = int(idx[0]) + 1 if m.has_header else None
+    data_idx = idx[1:] if m.has_header else idx
+    arr = pa.array([lines[i] for i in data_idx], type=pa.string())
+    need = min_length or max(c.start or 0 for c in m.columns)
+    lengths = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
+    good = lengths >= need
+    malformed = [
+        (int(data_idx[i]) + 1, f"shorter than column start {need} ({int(lengths[i])} characters)")
+        for i in np.flatnonzero(~good)
+    ]
+    kept = arr.filter(pa.array(good))
+    fields: dict[str, pd.Series] = {}
+    report = []
+    for c in m.columns:
+        s = pc.utf8_slice_codeunits(kept, start=(c.start or 1) - 1, stop=c.end)
+        fields[c.field] = _clean(s, empty)
+        report.append({"field": c.field, "source": c.describe()})
+    formats = {c.field: c.format or m.date_format for c in m.columns}
+    return Table(path, name, digest, enc, None, True, m.name, header_line, n_lines,
+                 n_lines - len(idx), malformed, data_idx[good].astype(np.int64) + 1, fields,
+                 report, [], formats, m.date_system,
+                 [f"{c.field}:{c.start}-{c.end}" for c in m.columns])  # fmt: skip
+
+
+# --- shared by the two readers ------------------------------------------------------------
+
+#: At most this many rejected lines are listed (file, line, reason) in a report.
+REJECTED_LISTED = 1000
+
+
+def resolve_case(
+    case: Any, case_key: Any, tz: str | None, lab_aliases: dict[str, str] | None
+) -> tuple[Any, str, dict[str, str]]:
+    """(CaseKey, tz, aliases) from explicit keywords, else ``case``'s attributes
+    (``key_file``, ``tz``, ``lab_aliases``), else the environment key and Europe/Paris."""
+    key = load_case_key(case_key if case_key is not None else getattr(case, "key_file", None))
+    zone = tz or getattr(case, "tz", None) or "Europe/Paris"
+    aliases = lab_aliases if lab_aliases is not None else getattr(case, "lab_aliases", None) or {}
+    return key, str(zone), {str(k): str(v) for k, v in dict(aliases).items()}
+
+
+def resolve_labs(s: pd.Series, aliases: dict[str, str]) -> pd.Series:
+    """Lab codes trimmed, aliases resolved (exact, then upper case), per distinct value."""
+    t = s.astype("string").str.strip()
+    upper = {k.upper(): v for k, v in aliases.items()}
+    codes, uniques = pd.factorize(t, use_na_sentinel=True)
+    resolved = np.array(
+        [aliases.get(v, upper.get(v.upper(), v)) for v in uniques] + [None], dtype=object
+    )
+    return pd.Series(
+        resolved[np.where(codes < 0, len(uniques), codes)], index=s.index, dtype="string"
+    )
+
+
+def file_list(paths: Any) -> tuple[list[Path], Path]:
+    """Files of ``paths`` (files, folders, globs), sorted, and their common root."""
+    files = [p for p, _ in expand_paths(paths)]
+    if not files:
+        raise EvidenceError(f"no file found in {paths!s}; give files or a folder")
+    return files, common_root(files)
+
+
+def pivot_year(table: Table, reference: Any) -> tuple[int, str]:
+    """Pivot of two-digit years: the run's ``reference`` (date or year), else the newest
+    four-digit or serial date of the file's other date fields, else of its birth dates,
+    else today's year (UTC)."""
+    if reference is not None:
+        y = reference if isinstance(reference, int) else pd.Timestamp(reference).year
+        return int(y), "reference"
+    best = None
+    for f in ("sample_date", "last_visit", "created", "birth_date"):
+        s = table.fields.get(f)
+        if s is not None:
+            y = newest_year(s, fmt=table.formats.get(f), system=table.date_system)
+            if y is not None and (best is None or y > best):
+                best = y
+    if best is not None:
+        return best, "newest date of the file"
+    return pd.Timestamp.now(tz="UTC").year, "today"
+
+
+def merge_counts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Sum two nested dicts of counts."""
+    out = dict(a)
+    for k, v in b.items():
+        if isinstance(v, dict):
+            out[k] = merge_counts(out.get(k, {}), v)
+        elif isinstance(v, int | np.integer):
+            out[k] = int(out.get(k, 0)) + int(v)
+        else:
+            out[k] = v
+    return out
+
+
+def row_keys(table: Table, fields: tuple[str, ...]) -> pa.Array:
+    """Each kept row's raw cells as one text: the names of the fields the file has, then
+    their cells (missing ones marked), joined with U+001F; equal texts = equal rows."""
+    n = len(table.lines)
+    present = [f for f in fields if f in table.fields]
+    if not present or n == 0:
+        return pa.array([""] * n, type=pa.string())
+    cols = [
+        pc.fill_null(pa.array(table.fields[f].array, type=pa.string()), "\x00") for f in present
+    ]
+    return pc.binary_join_element_wise(",".join(present), *cols, "\x1f")
+
+
+def row_codes(keys: list[pa.Array]) -> np.ndarray:
+    """One integer per distinct row text over several files (exact, no hash collision)."""
+    if not keys:
+        return np.array([], dtype=np.int64)
+    enc = pc.dictionary_encode(pa.chunked_array(keys, type=pa.string()).combine_chunks())
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
