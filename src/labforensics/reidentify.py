@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
+from .case import CaseContext
 from .errors import OutputExistsError, ParameterError
 
 __all__ = ["evidence_patients", "reidentify"]
@@ -42,8 +43,7 @@ def evidence_patients(
     evidence: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     key,
     *,
-    tz: str = "Europe/Paris",
-    lab_aliases: Mapping[str, str] | None = None,
+    case: CaseContext | None = None,
 ) -> pd.DataFrame:
     """Every distinct (lab, IPP) the evidence reveals, with its pseudonym.
 
@@ -53,8 +53,9 @@ def evidence_patients(
         Files, folders or globs, as :func:`labforensics.read_evidence`.
     key : CaseKey
         The case key of the investigation.
-    lab_aliases : mapping, optional
-        FINESS -> lab code, as in the case file.
+    case : CaseContext, optional
+        The case's facts: ``tz`` (local times) and ``lab_aliases`` (FINESS -> lab
+        code); ``CaseContext()`` when omitted.
 
     Returns
     -------
@@ -69,15 +70,16 @@ def evidence_patients(
     from .ingest.registry import ReadContext
     from .privacy import normalise_ipp, pseudonymise
 
+    case = case or CaseContext()
     items = expand_paths(evidence)
     root = common_root([p for p, _ in items])
-    aliases = dict(lab_aliases or {})
+    aliases = dict(case.lab_aliases)
     frames = []
     for path, _ in items:
         spec = _choose_reader(read_head(path), path.name, None)
         if spec is None:
             continue
-        ctx = ReadContext(tz=ZoneInfo(tz), source_file=relative_name(path, root),
+        ctx = ReadContext(tz=ZoneInfo(case.tz), source_file=relative_name(path, root),
                           lab_aliases=aliases)  # fmt: skip
         ev = spec.read(path, ctx).events
         if "_ipp" not in ev.columns or "lab" not in ev.columns or not len(ev):
@@ -114,8 +116,7 @@ def reidentify(
     pseudonyms: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    tz: str = "Europe/Paris",
-    lab_aliases: Mapping[str, str] | None = None,
+    case: CaseContext | None = None,
     force: bool = False,
 ) -> pd.DataFrame:
     """Write ``pseudonym, lab, ipp, found`` for each requested pseudonym to ``out``.
@@ -132,6 +133,9 @@ def reidentify(
     out : path
         The CSV file to write (UTF-8). Must not lie inside an investigation output
         folder (one holding ``manifest.json`` or ``findings.json``).
+    case : CaseContext, optional
+        The investigation's case (time zone, lab aliases); ``CaseContext()`` when
+        omitted.
     force : bool
         Overwrite ``out`` when it exists.
 
@@ -163,7 +167,7 @@ def reidentify(
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
     key = load_case_key(case_key)
     wanted = _read_pseudonyms(Path(pseudonyms))
-    table = evidence_patients(evidence, key, tz=tz, lab_aliases=lab_aliases)
+    table = evidence_patients(evidence, key, case=case)
     res = pd.DataFrame({"pseudonym": wanted}).merge(table, on="pseudonym", how="left")
     res["found"] = res["lab"].notna()
     write_csv(res, out_p)
