@@ -122,13 +122,17 @@ leak = "leak.csv"
     assert c == load_case(p)  # read twice, equal (NetworkMap compares by blocks)
     assert (c.name, c.tz, c.seed, c.path) == ("Round trip", "America/Martinique", 7, p.resolve())
     assert c.key_file == (tmp_path / "k.key").resolve()
-    assert c.evidence == ((tmp_path / "ev").resolve(),) and c.leak == (tmp_path / "leak.csv").resolve()
+    assert (
+        c.evidence == ((tmp_path / "ev").resolve(),) and c.leak == (tmp_path / "leak.csv").resolve()
+    )
     # the decomposed e + U+0301 of the file is keyed in NFC (U+00E9)
     assert c.account_kinds == {"batch.hprim": "service", "support.\u00e9diteur": "vendor"}
     assert c.lab_aliases == {"350000011": "L01", "LAB-ONE": "L01"}
     # per-lab blocks add to the common ones for that lab only
     nm = c.networks
-    assert nm.classify("192.168.2.9", "L02") == "lab" and nm.classify("192.168.2.9", "L01") == "other"
+    assert (
+        nm.classify("192.168.2.9", "L02") == "lab" and nm.classify("192.168.2.9", "L01") == "other"
+    )
     assert nm.classify("198.51.100.4", "L01") == "vendor"
     assert c.sections["detection"] == {"flag_k": 5}
     d = c.to_dict()
@@ -245,3 +249,45 @@ def test_keyword_contradicting_case_refused(tmp_path):
     f.write_text("x\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="contradicts case.tz"):
         lf.read_evidence([f], tz="UTC", case=CaseContext(tz="America/Martinique"))
+
+
+XFER = "Mon Jun 14 04:12:43 2004 12 192.168.1.5 1048576 /pub/L07_export.csv b _ o r vendor1 ftp 0 * c\n"
+
+
+def test_read_transfers_takes_the_case_time_zone(tmp_path):
+    p = tmp_path / "xferlog"
+    p.write_text(XFER, encoding="utf-8")
+    # 04:12:43 local: UTC in a UTC case; 02:12:43 UTC in the default zone (CEST, +2 in June)
+    utc = lf.read_transfers(p, case=CaseContext(tz="UTC")).transfers["ts"].iloc[0]
+    dflt = lf.read_transfers(p).transfers["ts"].iloc[0]
+    assert str(utc) == "2004-06-14 04:12:43+00:00" and str(dflt) == "2004-06-14 02:12:43+00:00"
+    with pytest.raises(ParameterError, match="contradicts case.tz"):
+        lf.read_transfers(p, tz="Asia/Tokyo", case=CaseContext(tz="UTC"))
+
+
+def test_case_time_zone_reaches_features_and_scores():
+    # a session starting 2021-03-01 23:30 UTC is on 03-02 in Paris (+1) and 03-01 in New York
+    import pandas as pd
+
+    from labforensics.detect import score
+    from labforensics.features import build_features
+    from labforensics.schema import coerce_events
+    from labforensics.sessions import sessionize
+
+    t = pd.Timestamp("2021-03-01 23:30", tz="UTC")
+    ev = coerce_events(pd.DataFrame({
+        "ts": [t, t + pd.Timedelta(minutes=5)], "lab": "L01", "account": "a",
+        "action": ["login", "read"], "outcome": "success", "role": "BIOLOGISTE",
+        "account_kind": "staff", "source_format": "test", "source_file": "t.csv",
+        "source_line": [2, 3], "seq": [0, 1], "ts_quality": "exact",
+    }))  # fmt: skip
+    ss = sessionize(ev)
+    paris = build_features(ss.events, ss.sessions)
+    ny_case = CaseContext(tz="America/New_York", seed=3)
+    ny = build_features(ss.events, ss.sessions, case=ny_case)
+    assert paris.tz == DEFAULT_TZ and ny.tz == "America/New_York"
+    assert str(paris.account_day.keys["day"].iloc[0]) == "2021-03-02"
+    assert str(ny.account_day.keys["day"].iloc[0]) == "2021-03-01"
+    sc = score(ny, case=ny_case)
+    # the seed and zone used are the case's, recorded in the metadata
+    assert (sc.metadata["seed"], sc.metadata["tz"]) == (3, "America/New_York")

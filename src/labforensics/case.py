@@ -390,9 +390,7 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
             account_kinds=_account_kinds(data.get("accounts", {}), p),
             lab_aliases=aliases,
             sections={s: dict(data.get(s, {})) for s in _SECTIONS},
-            evidence=tuple(
-                (base / e).resolve() for e in _strs(ev.get("paths"), f"{p}: evidence")
-            ),
+            evidence=tuple((base / e).resolve() for e in _strs(ev.get("paths"), f"{p}: evidence")),
             leak=(base / leak).resolve() if leak else None,
             transfers=(base / transfers).resolve() if transfers else None,
             path=p,

@@ -173,7 +173,14 @@ def test_vendor_leak_as_nirs(case):
     from labforensics.attribution import read_leak
 
     leak = read_leak(out / "leak" / "leaked_nirs.csv", case_key=KEY, patient_index=idx)
-    a = attribute(case["sev"], case["sessions"], leak=leak, case_key=KEY, params=case["params"], case=case["facts"])
+    a = attribute(
+        case["sev"],
+        case["sessions"],
+        leak=leak,
+        case_key=KEY,
+        params=case["params"],
+        case=case["facts"],
+    )
     b = attribute(
         case["sev"],
         case["sessions"],
@@ -213,7 +220,9 @@ def test_insider_staff_export(case):
     ev, ss, account = _add_staff_export(case, lab, t, 150)
     pool = sorted(_existing(case, lab, t))
     ipps = np.random.default_rng(11).choice(pool, size=150, replace=False).tolist()
-    a = attribute(ev, ss, leak=_leak([(lab, ipps)]), case_key=KEY, params=case["params"], case=case["facts"])
+    a = attribute(
+        ev, ss, leak=_leak([(lab, ipps)]), case_key=KEY, params=case["params"], case=case["facts"]
+    )
     assert a.verdict == "insider"
     top = a.pathways.iloc[0]
     assert (top["account"], top["network"], top["n_labs"]) == (account, "lab", 1)

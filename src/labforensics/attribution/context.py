@@ -300,7 +300,9 @@ def _prepare(
     ts, lab, span, has_p, patients = _first_seen(events)
     ss, n_scores = _prepare_sessions(sessions, scores, notes)
     outb = _outbound(events, ts, lab, ss)
-    leak_rows, leak_report, matches, never = _match_leak(leak, case_key, span, patients, case.lab_aliases)
+    leak_rows, leak_report, matches, never = _match_leak(
+        leak, case_key, span, patients, case.lab_aliases
+    )
     touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
     ss = _session_features(events, ts, lab, outb, ss, nets)
     # anomaly in [0, 1]: 1 when the detection stage flagged the session; else the smaller

@@ -122,9 +122,7 @@ class SourceParams:
 
     min_failed: int = constrained(10, Interval(1, None, integer=True))
     min_peak_per_hour: int = constrained(5, Interval(1, None, integer=True))
-    min_failed_with_success: int = constrained(
-        FAILED_LOGIN_BURST, Interval(1, None, integer=True)
-    )
+    min_failed_with_success: int = constrained(FAILED_LOGIN_BURST, Interval(1, None, integer=True))
     window: str = constrained("60min", _WindowText(low_open=True))
     success_bonus: float = constrained(3.0, Interval(0, None))
 

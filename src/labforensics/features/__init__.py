@@ -385,7 +385,9 @@ def _time_features(
     return v
 
 
-def _network_shares(ev: pd.DataFrame, per: _PerSession, networks: NetworkMap) -> dict[str, pd.Series]:
+def _network_shares(
+    ev: pd.DataFrame, per: _PerSession, networks: NetworkMap
+) -> dict[str, pd.Series]:
     """``net_lab``, ``net_vendor``, ``net_other``: share of each session's events from
     each class (local and unknown addresses count in none)."""
     net = networks.classify_many(ev["src_ip"], ev["lab"]).to_numpy(dtype=object)

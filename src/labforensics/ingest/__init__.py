@@ -926,8 +926,7 @@ def _read_evidence(
         zone = tz if isinstance(tz, dt.tzinfo) else ZoneInfo(tz)
     except (KeyError, ValueError, OSError, TypeError) as exc:
         raise ParameterError(
-            f"tz={tz!r} is not an IANA time zone; use a tz database name such as "
-            "'America/New_York'"
+            f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
         ) from exc
     profs = load_profiles(
         list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile

@@ -180,8 +180,7 @@ def read_transfers(
         zone = ZoneInfo(tz)
     except (KeyError, ValueError, OSError) as exc:
         raise ParameterError(
-            f"tz={tz!r} is not an IANA time zone; use a tz database name such as "
-            "'America/New_York'"
+            f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
         ) from exc
     key = load_case_key(case_key, warn=False) if case_key is not None else None
     name = source_file or p.name

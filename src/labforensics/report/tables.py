@@ -17,9 +17,7 @@ __all__ = ["log_gaps", "migrations", "monthly_coverage", "monthly_outbound", "ou
 LIS_FORMATS = ("lis_legacy", "lis_current")
 
 
-def monthly_outbound(
-    events: pd.DataFrame, tz: str = DEFAULT_TZ, period: str = "M"
-) -> pd.DataFrame:
+def monthly_outbound(events: pd.DataFrame, tz: str = DEFAULT_TZ, period: str = "M") -> pd.DataFrame:
     """Records exported and extracted per lab and local calendar month (or week).
 
     Parameters
