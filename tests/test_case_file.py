@@ -127,7 +127,7 @@ def test_investigate_refuses_bad_case_before_writing(tmp_path):
     ],
 )
 def test_ingest_section_checked(tmp_path, line, words):
-    from labforensics.case import ingest_options
+    from labforensics.ingest.options import ingest_options
 
     p = _case(tmp_path, f"[ingest]\n{line}\n")
     with pytest.raises(ParameterError) as ei:
@@ -137,7 +137,7 @@ def test_ingest_section_checked(tmp_path, line, words):
 
 
 def test_ingest_section_good(tmp_path):
-    from labforensics.case import ingest_options
+    from labforensics.ingest.options import ingest_options
 
     p = _case(tmp_path, '[ingest]\nyear = 2019\nlab = { "a.log" = "L01" }\n')
     # an int year and a per-file lab table pass through unchanged

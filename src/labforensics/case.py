@@ -81,7 +81,6 @@ __all__ = [
     "MOVED_KEYS",
     "CaseContext",
     "default_key_file",
-    "ingest_options",
     "load_case",
     "params_from_case",
     "resolve_case_key",
@@ -179,7 +178,7 @@ class CaseContext:
         Alias (FINESS) -> lab code (``[[labs]]``).
     sections : dict
         Raw mapping of each stage section (``sessions``, ``features``, ...); read by
-        :func:`params_from_case` and :func:`ingest_options`.
+        :func:`params_from_case` and :func:`labforensics.ingest.options.ingest_options`.
     evidence, leak, transfers : paths, optional
         Absolute paths named by the ``[evidence]`` section.
     path : pathlib.Path or None
@@ -575,54 +574,6 @@ def params_from_case(cls: type, case: CaseContext, section: str) -> Any:
         raise ParameterError(f"{where}: {exc}") from None
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"{where}: {exc}") from exc
-
-
-#: Keys of the ``[ingest]`` section: options of :func:`labforensics.read_evidence`.
-_INGEST_KEYS: dict[str, Any] = {
-    "profile": str | list[str],
-    "year": int | Mapping[str, int],
-    "lab": str | Mapping[str, str],
-}
-
-
-def _case_relative_profiles(own: dict[str, Any], path: Path | None) -> dict[str, Any]:
-    """``[ingest]`` with its profile paths resolved from the case file's folder.
-
-    Built-in and example profile names, absolute paths, and values of the wrong
-    type (left for the type check to report) are kept as written.
-    """
-    value = own.get("profile")
-    if path is None or value is None:
-        return own
-    from .ingest.profiles import BUILTIN_PROFILES, EXAMPLE_PROFILES
-
-    def one(v: object) -> object:
-        if not isinstance(v, str) or v in BUILTIN_PROFILES or v in EXAMPLE_PROFILES:
-            return v
-        return v if Path(v).is_absolute() else str((path.parent / v).resolve())
-
-    return {**own, "profile": [one(v) for v in value] if isinstance(value, list) else one(value)}
-
-
-def ingest_options(case: CaseContext) -> dict[str, Any]:
-    """The ``[ingest]`` section checked: keyword arguments of ``read_evidence``.
-
-    ``profile`` (str or list of str: built-in or example profile names, or TOML
-    paths; a relative path is resolved from the case file's folder, never the
-    working folder), ``year`` (int, or table source file -> int) and ``lab`` (str,
-    or table source file -> lab code).
-
-    Raises
-    ------
-    ParameterError
-        On an unknown key or a value of the wrong type (naming file, key, type, value).
-    """
-    own = _case_relative_profiles(case.sections.get("ingest", {}), case.path)
-    where = f"case file {case.path}, [ingest]" if case.path else "case [ingest]"
-    unknown = sorted(set(own) - set(_INGEST_KEYS))
-    if unknown:
-        raise ParameterError(f"{where}: unknown key(s) {unknown}; known: {sorted(_INGEST_KEYS)}")
-    return {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}
 
 
 # --- the case key ------------------------------------------------------------------------

@@ -39,7 +39,6 @@ from .attribution import Attribution, AttributionParams, attribute
 from .case import (
     CaseContext,
     _inside,
-    ingest_options,
     load_case,
     params_from_case,
     resolve_case_key,
@@ -50,6 +49,7 @@ from .errors import EvidenceError, ParameterError
 from .features import FeatureParams, build_features
 from .ingest import Evidence, read_evidence
 from .ingest.files import expand_paths
+from .ingest.options import ingest_options
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
