@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 
 from labforensics.attribution import AttributionParams, attribute
+from labforensics.case import CaseContext
+from labforensics.networks import NetworkMap
 from labforensics.privacy import CaseKey, pseudonymise
 from labforensics.schema import LIS_ACTION_CODES, ROLE_ACCOUNT_KIND, coerce_events
 from labforensics.sessions import sessionize
@@ -128,25 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     s = sessionize(events)
     t["sessionize"] = time.perf_counter() - t0
+    nets = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
+    vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
+    case = CaseContext(networks=NetworkMap(vendor=vendor, by_lab=nets))
     scores = None
     if a.scores:
         from labforensics.detect import score
         from labforensics.features import FeatureParams, build_features
 
         t0 = time.perf_counter()
-        by_lab = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
-        vend = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
-        fp = FeatureParams(vendor_networks=vend, lab_networks=(), lab_networks_by_lab=by_lab)
-        sc = score(build_features(s.events, s.sessions, fp))
+        sc = score(build_features(s.events, s.sessions, FeatureParams(), case=case), case=case)
         scores = sc.session if hasattr(sc, "session") else sc.tables["session"]
         t["detect"] = time.perf_counter() - t0
 
     from labforensics.ingest.xferlog import read_transfers
 
-    tr = read_transfers(out / "transfers" / "xferlog", case_key=KEY)
-    nets = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
-    vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
-    params = AttributionParams(lab_networks=nets, vendor_networks=vendor)
+    tr = read_transfers(out / "transfers" / "xferlog", case_key=KEY, case=case)
+    params = AttributionParams()
     t0 = time.perf_counter()
     res = attribute(
         s.events,
@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         transfers=tr,
         case_key=KEY,
         params=params,
+        case=case,
     )
     t["attribute (with 14 stability reruns)"] = time.perf_counter() - t0
 
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         s.events,
         s.sessions,
         scores,
-        params=AttributionParams(lab_networks=nets, vendor_networks=vendor, stability=False),
+        params=AttributionParams(stability=False),
+        case=case,
     )
     t["attribute without leak"] = time.perf_counter() - t0
     print("\nwithout the leak, top pathways by anomalous volume (patient-equivalents):")

@@ -40,9 +40,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labforensics.case import CaseContext
 from labforensics.detect import DetectParams, score
 from labforensics.evaluate import evaluate
 from labforensics.features import FeatureParams, build_features
+from labforensics.networks import NetworkMap
 from labforensics.privacy import CaseKey, pseudonymise
 from labforensics.schema import LIS_ACTION_CODES, ROLE_ACCOUNT_KIND, coerce_events
 from labforensics.sessions import sessionize
@@ -98,11 +100,11 @@ def events_from_truth(out: Path) -> pd.DataFrame:
     return coerce_events(df)
 
 
-def feature_params(truth: dict) -> FeatureParams:
-    """Networks of the case: each lab's own block, the vendor's block."""
+def case_facts(truth: dict, seed: int = 0) -> CaseContext:
+    """The case's facts: each lab's own block, the vendor's block, the seed."""
     by_lab = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
     vendor = sorted({lab["networks"]["vendor"] for lab in truth["labs"]})
-    return FeatureParams(vendor_networks=tuple(vendor), lab_networks=(), lab_networks_by_lab=by_lab)
+    return CaseContext(seed=seed, networks=NetworkMap(vendor=vendor, by_lab=by_lab))
 
 
 def _summary(ev, name: str) -> dict:
@@ -167,12 +169,13 @@ def run(seed: int, args) -> list[dict]:
     ss = sessionize(events)
     t_ss = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ft = build_features(ss.events, ss.sessions, feature_params(truth))
+    case = case_facts(truth, seed)
+    ft = build_features(ss.events, ss.sessions, FeatureParams(), case=case)
     t_ft = time.perf_counter() - t0
-    score(ft.account_month)  # compile numba code (HBOS) outside the timing
+    score(ft.account_month, case=case)  # compile numba code (HBOS) outside the timing
     tracemalloc.start()
     t0 = time.perf_counter()
-    sc = score(ft, DetectParams(seed=seed))
+    sc = score(ft, DetectParams(), case=case)
     t_sc = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -190,7 +193,7 @@ def run(seed: int, args) -> list[dict]:
     )
     from labforensics.evaluate import label_units
 
-    labels = label_units(ss.events, truth)
+    labels = label_units(ss.events, truth, case=case)
     rows = []
     for name, col in [(d, f"det_{d.lower()}") for d in DETECTORS] + [
         ("ensemble", "ensemble"),
@@ -198,7 +201,7 @@ def run(seed: int, args) -> list[dict]:
         ("combination", "score"),
     ]:
         s2 = sc if name == "combination" else _rerank(sc, col)
-        ev = evaluate(s2, truth, events=ss.events, labels=labels)
+        ev = evaluate(s2, truth, events=ss.events, labels=labels, case=case)
         rows.append({"seed": seed, **_summary(ev, name)})
     return rows
 

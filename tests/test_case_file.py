@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from labforensics.attribution import AttributionParams
-from labforensics.case import load_case, make_params
+from labforensics.case import load_case, params_from_case
 from labforensics.detect import DetectParams, SourceParams
 from labforensics.errors import ParameterError
 from labforensics.features import FeatureParams
@@ -52,13 +52,13 @@ def test_load_case_refuses_wrong_types(tmp_path, text, words):
         ("attribution", AttributionParams, 'stability = "yes"', ["stability", "bool"]),
         ("sources", SourceParams, "window = 60", ["window = 60", "str"]),
         ("features", FeatureParams, "night = [21]", ["night", "2 items"]),
-        ("features", FeatureParams, "lab_networks_by_lab = 3", ["lab_networks_by_lab", "table"]),
+        ("features", FeatureParams, "min_history = 1", ["FeatureParams.min_history", ">= 2"]),
     ],
 )
-def test_make_params_refuses_wrong_types(tmp_path, section, cls, line, words):
+def test_params_from_case_refuses_wrong_types(tmp_path, section, cls, line, words):
     p = _case(tmp_path, f"[{section}]\n{line}\n")
     with pytest.raises(ParameterError) as ei:
-        make_params(cls, load_case(p), section)
+        params_from_case(cls, load_case(p), section)
     msg = str(ei.value)
     # file, section, key and expected type are all named
     assert str(p) in msg and f"[{section}]" in msg
@@ -70,19 +70,19 @@ def test_bare_number_duration_refused(tmp_path):
     # 30 would silently be 30 nanoseconds: the message tells to write "30min"
     p = _case(tmp_path, "[sessions]\nidle_timeout = 30\n")
     with pytest.raises(ParameterError, match=r'idle_timeout = 30 .*"30min"'):
-        make_params(SessionParams, load_case(p), "sessions")
+        params_from_case(SessionParams, load_case(p), "sessions")
 
 
 def test_negative_duration_refused(tmp_path):
     p = _case(tmp_path, '[sessions]\nmax_duration = "-2h"\n')
     with pytest.raises(ParameterError, match="negative duration"):
-        make_params(SessionParams, load_case(p), "sessions")
+        params_from_case(SessionParams, load_case(p), "sessions")
 
 
 def test_unparseable_duration_refused(tmp_path):
     p = _case(tmp_path, '[features]\nwarmup = "two weeks"\n')
     with pytest.raises(ParameterError, match="warmup = .two weeks. is not a duration"):
-        make_params(FeatureParams, load_case(p), "features")
+        params_from_case(FeatureParams, load_case(p), "features")
 
 
 def test_good_values_converted(tmp_path):
@@ -91,16 +91,18 @@ def test_good_values_converted(tmp_path):
         "[case]\nseed = 4\n"
         '[sessions]\nidle_timeout = "45min"\nby = ["lab", "account"]\n'
         "[detection]\nflag_k = 5\n"
-        '[features]\nnight = [22, 5]\nlab_networks_by_lab = { L01 = ["10.1.0.0/16"] }\n',
+        '[features]\nnight = [22, 5]\n[networks.by_lab]\nL01 = ["10.1.0.0/16"]\n',
     )
     c = load_case(p)
-    sp = make_params(SessionParams, c, "sessions")
-    dp = make_params(DetectParams, c, "detection")
-    fp = make_params(FeatureParams, c, "features")
-    # durations parsed, lists to tuples, an int accepted for a float field, seed passed on
+    sp = params_from_case(SessionParams, c, "sessions")
+    dp = params_from_case(DetectParams, c, "detection")
+    fp = params_from_case(FeatureParams, c, "features")
+    # durations parsed, lists to tuples, an int accepted for a float field; the seed and
+    # the per-lab blocks are case facts, on the CaseContext and not in the knobs
     assert sp.idle_timeout == pd.Timedelta(minutes=45) and sp.by == ("lab", "account")
-    assert dp.flag_k == 5.0 and isinstance(dp.flag_k, float) and dp.seed == 4
-    assert fp.night == (22, 5) and fp.lab_networks_by_lab == {"L01": ("10.1.0.0/16",)}
+    assert dp.flag_k == 5.0 and isinstance(dp.flag_k, float) and not hasattr(dp, "seed")
+    assert fp.night == (22, 5) and not hasattr(fp, "lab_networks_by_lab")
+    assert c.seed == 4 and c.networks.classify("10.1.2.3", "L01") == "lab"
 
 
 def test_investigate_refuses_bad_case_before_writing(tmp_path):
@@ -125,7 +127,7 @@ def test_investigate_refuses_bad_case_before_writing(tmp_path):
     ],
 )
 def test_ingest_section_checked(tmp_path, line, words):
-    from labforensics.case import ingest_options
+    from labforensics.ingest.options import ingest_options
 
     p = _case(tmp_path, f"[ingest]\n{line}\n")
     with pytest.raises(ParameterError) as ei:
@@ -135,7 +137,7 @@ def test_ingest_section_checked(tmp_path, line, words):
 
 
 def test_ingest_section_good(tmp_path):
-    from labforensics.case import ingest_options
+    from labforensics.ingest.options import ingest_options
 
     p = _case(tmp_path, '[ingest]\nyear = 2019\nlab = { "a.log" = "L01" }\n')
     # an int year and a per-file lab table pass through unchanged

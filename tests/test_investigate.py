@@ -198,11 +198,11 @@ def test_summary_one_screen(runs):
 
 
 def test_case_file_parameters(tmp_path):
-    from labforensics.case import load_case, make_params
+    from labforensics.case import load_case, params_from_case
     from labforensics.sessions import SessionParams
 
     p = tmp_path / "case.toml"
-    p.write_text('[case]\ntz = "Europe/Paris"\nseed = 3\nkey_file = "k.key"\n'
+    p.write_text('[case]\ntz = "America/Martinique"\nseed = 3\nkey_file = "k.key"\n'
                  '[[labs]]\ncode = "L01"\nfiness = "350000011"\n'
                  '[accounts]\nvendor = ["support.editeur"]\n'
                  '[sessions]\nidle_timeout = "45min"\n')  # fmt: skip
@@ -212,11 +212,12 @@ def test_case_file_parameters(tmp_path):
     assert c.lab_aliases == {"350000011": "L01"}
     assert c.account_kinds == {"support.editeur": "vendor"}
     # a duration string becomes a Timedelta of the stage's parameters
-    assert make_params(SessionParams, c, "sessions").idle_timeout == pd.Timedelta(minutes=45)
+    assert params_from_case(SessionParams, c, "sessions").idle_timeout == pd.Timedelta(minutes=45)
+    assert (c.tz, c.seed) == ("America/Martinique", 3)
 
 
 def test_case_file_errors_name_file_and_key(tmp_path):
-    from labforensics.case import load_case, make_params
+    from labforensics.case import load_case, params_from_case
     from labforensics.errors import ParameterError
     from labforensics.sessions import SessionParams
 
@@ -226,16 +227,16 @@ def test_case_file_errors_name_file_and_key(tmp_path):
         load_case(p)
     p.write_text("[sessions]\nidle = 3\n")
     with pytest.raises(ParameterError, match=r"\[sessions\] has unknown key\(s\) \['idle'\]"):
-        make_params(SessionParams, load_case(p), "sessions")
+        params_from_case(SessionParams, load_case(p), "sessions")
 
 
 def test_key_file_inside_output_refused(tmp_path):
-    from labforensics.case import Case, resolve_case_key
+    from labforensics.case import CaseContext, resolve_case_key
     from labforensics.errors import CaseKeyError
 
     out = tmp_path / "out"
     with pytest.raises(CaseKeyError, match="inside the output folder"):
-        resolve_case_key(Case(key_file=out / "case.key"), out)
+        resolve_case_key(CaseContext(key_file=out / "case.key"), out)
 
 
 def test_many_files_are_summarised(tmp_path, monkeypatch):
@@ -299,27 +300,28 @@ class _Stop(Exception):
 
 def test_stages_called_with_exactly_their_signature(tmp_path, monkeypatch):
     import labforensics.pipeline as pipeline
+    from labforensics.case import DEFAULT_TZ
 
     p = write_hostile_case(tmp_path / "c", days=2)
     case = tmp_path / "case.toml"
     case.write_text('[accounts]\nvendor = ["support.editeur"]\n[ingest]\nyear = 2020\n')
     seen = {}
 
-    def full(paths, *, tz, profile, case_key, year, lab, lab_aliases, account_kinds, progress):
-        seen.update(tz=tz, year=year, account_kinds=account_kinds, progress=progress)
+    def full(paths, *, profile, case_key, year, lab, progress, case):
+        seen.update(tz=case.tz, year=year, account_kinds=case.account_kinds, progress=progress)
         raise _Stop
 
     monkeypatch.setattr(pipeline, "read_evidence", full)
     with pytest.raises(_Stop):
         lf.investigate(p["evidence"], tmp_path / "a", case=case, progress=False)
-    # the case's facts and the [ingest] section reach the reader as given
-    assert seen == {"tz": "Europe/Paris", "year": 2020, "progress": False,
+    # the case's facts (one CaseContext) and the [ingest] section reach the reader
+    assert seen == {"tz": DEFAULT_TZ, "year": 2020, "progress": False,
                     "account_kinds": {"support.editeur": "vendor"}}  # fmt: skip
 
-    def no_account_kinds(paths, *, tz, profile, case_key, year, lab, lab_aliases, progress):
+    def no_case(paths, *, profile, case_key, year, lab, progress):
         raise _Stop
 
-    monkeypatch.setattr(pipeline, "read_evidence", no_account_kinds)
+    monkeypatch.setattr(pipeline, "read_evidence", no_case)
     # a stage that does not take an argument fails loudly instead of silently losing it
-    with pytest.raises(TypeError, match="account_kinds"):
+    with pytest.raises(TypeError, match="case"):
         lf.investigate(p["evidence"], tmp_path / "b", case=case, progress=False)

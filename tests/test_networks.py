@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labforensics.case import Case
+from labforensics.case import load_case
 from labforensics.detect.rules import apply_rules, load_rules
 from labforensics.errors import ParameterError
 from labforensics.networks import NETWORK_CLASSES, NetworkMap
@@ -101,9 +101,13 @@ def test_session_class_most_external_wins():
     assert NM.session_class([], "L01") == "local"
 
 
-def test_from_case_reads_the_networks_section():
-    nm = NetworkMap.from_case(Case(lab_networks=("10.0.0.0/8",), vendor_networks=("1.2.3.0/24",)))
+def test_case_reads_the_networks_section(tmp_path):
+    p = tmp_path / "case.toml"
+    p.write_text('[networks]\nlab = ["10.0.0.0/8"]\nvendor = ["1.2.3.0/24"]\n', encoding="utf-8")
+    nm = load_case(p).networks
+    # the [networks] section's blocks: lab for every lab, vendor
     assert nm.classify("10.9.9.9", "L05") == "lab" and nm.classify("1.2.3.4", "L05") == "vendor"
+    assert nm == NetworkMap(lab=["10.0.0.0/8"], vendor=["1.2.3.0/24"])
 
 
 def test_bad_block_names_it():

@@ -2,12 +2,13 @@
 
 The pipeline, one public function per stage::
 
-    ev = read_evidence(paths)                 # ingest: events + accounting + custody
+    case = CaseContext.from_file("case.toml") # the case's facts: time zone, networks ...
+    ev = read_evidence(paths, case=case)      # ingest: events + accounting + custody
     ss = sessionize(ev.events)                # sessions per (lab, account)
-    ft = build_features(ss.events, ss.sessions)
-    sc = score(ft)                            # anomaly scores with reasons
-    at = attribute(ss.events, ss.sessions, sc, leak=...)  # leak -> pathway -> verdict
-    investigate(paths, out)                   # all of it, to a forensic report
+    ft = build_features(ss.events, ss.sessions, case=case)
+    sc = score(ft, case=case)                 # anomaly scores with reasons
+    at = attribute(ss.events, ss.sessions, sc.session, leak=..., case=case)  # -> verdict
+    investigate(paths, out, case="case.toml") # all of it, to a forensic report
 
 Names are imported lazily so that ``import labforensics`` stays fast.
 """
@@ -20,6 +21,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API: dict[str, str] = {
+    "CaseContext": "labforensics.case",
     "read_evidence": "labforensics.ingest",
     "Evidence": "labforensics.ingest",
     "sessionize": "labforensics.sessions",

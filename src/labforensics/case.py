@@ -1,16 +1,24 @@
-"""The case file (``case.toml``): everything about a case that is not evidence.
+"""The case file (``case.toml``) and :class:`CaseContext`, the case's facts.
+
+Every stage takes two kinds of input (``shared/DESIGN.md``): the case's *facts*
+(:class:`CaseContext`: time zone, networks, account kinds, lab aliases, seed, key),
+read once from the case file and passed explicitly as ``case=``; and algorithm
+*knobs* (``SessionParams``, ``FeatureParams`` ...), validated at construction.
+Facts are never copied into knobs.
 
 Example::
 
     [case]
     name = "Vendor support account, 2020"
-    tz = "Europe/Paris"          # local time of the sources
+    tz = "Indian/Reunion"        # IANA zone of the sources' local times (default DEFAULT_TZ)
     seed = 0                     # every seeded randomness of the run
     key_file = "case.key"        # case key (hex), relative to this file; never inside --out
 
     [networks]
-    lab = ["10.0.0.0/8"]         # CIDR blocks of the labs' networks
+    lab = ["10.0.0.0/8"]         # CIDR blocks of every lab's network
     vendor = ["198.51.100.0/24"] # CIDR blocks of the vendor's networks
+    [networks.by_lab]            # optional: blocks of one lab, added to `lab` for that lab
+    L01 = ["192.168.10.0/24"]
 
     [accounts]
     vendor = ["support.editeur"] # accounts known to be the vendor's
@@ -20,22 +28,29 @@ Example::
     code = "L01"
     finess = "350000011"
 
-    [sessions]                   # labforensics.SessionParams fields
+    [sessions]                   # labforensics.SessionParams knobs
     idle_timeout = "30min"
-    [features]                   # labforensics.FeatureParams fields
-    [detection]                  # labforensics.DetectParams fields
-    [sources]                    # labforensics.SourceParams fields (failed logins per address)
-    [attribution]                # labforensics.AttributionParams fields
+    [features]                   # labforensics.FeatureParams knobs
+    [detection]                  # labforensics.DetectParams knobs
+    [sources]                    # labforensics.SourceParams knobs (failed logins per address)
+    [attribution]                # labforensics.AttributionParams knobs
 
     [evidence]                   # optional, paths relative to this file (used by fixtures)
     paths = ["evidence"]
     leak = "leak/leaked_ipps.csv"
     transfers = "transfers/xferlog"
 
+A stage section holds only that stage's knobs. A case fact written in a stage
+section (``[features] lab_networks``, ``[attribution] transfer_tz``, ``[detection]
+seed``, ``[features] tz`` ...) is refused with an error naming where it belongs
+(:data:`MOVED_KEYS`), e.g. "[features] lab_networks is a case fact: write it as
+[networks] lab".
+
 Durations are pandas offset strings (``"30min"``, ``"12h"``, ``"14D"``); a bare number
 is refused (pandas would read it as nanoseconds), and so is a negative duration. Every
 value is checked against the annotation of the parameter it sets: bool is not an int,
-a float is not an int (an int is a float), lists must hold the annotated item type.
+a float is not an int (an int is a float), lists must hold the annotated item type;
+then the parameters class checks its own allowed ranges.
 """
 
 from __future__ import annotations
@@ -51,86 +66,201 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from .errors import CaseKeyError, ParameterError
+from .identity import canonical_account
+from .networks import NetworkMap
 from .privacy import ENV_VAR, CaseKey
+from .schema import ACCOUNT_KINDS
 
 __all__ = [
-    "Case",
+    "DEFAULT_TZ",
+    "MOVED_KEYS",
+    "CaseContext",
     "default_key_file",
-    "ingest_options",
     "load_case",
-    "make_params",
+    "params_from_case",
     "resolve_case_key",
+    "resolve_fact",
 ]
+
+#: The time zone of a case that names none: the one default of the package
+#: (every other module takes the zone from the :class:`CaseContext` or from an
+#: argument its caller fills from the case). The project's cases are French labs.
+DEFAULT_TZ = "Europe/Paris"
 
 _SECTIONS = ("sessions", "features", "detection", "sources", "attribution", "ingest")
 _KNOWN = {"case", "networks", "accounts", "labs", "evidence", *_SECTIONS}
+_NETWORK_KEYS = {"lab", "vendor", "by_lab"}
+_ACCOUNT_KINDS = ("vendor", "service")  # the [accounts] section's keys
+
+#: Case facts that a stage section may not hold: key -> where the case file gives it.
+MOVED_KEYS: dict[str, str] = {
+    "tz": "[case] tz",
+    "transfer_tz": "[case] tz",
+    "seed": "[case] seed",
+    "random_state": "[case] seed",
+    "key_file": "[case] key_file",
+    "lab_networks": "[networks] lab",
+    "vendor_networks": "[networks] vendor",
+    "lab_networks_by_lab": "[networks.by_lab] <lab code> = [...]",
+    "networks": "[networks] lab / vendor",
+    "account_kinds": "[accounts] vendor / service",
+    "vendor_accounts": "[accounts] vendor",
+    "service_accounts": "[accounts] service",
+    "lab_aliases": "[[labs]] code / finess / aliases",
+}
+
+
+def _check_tz(tz: str) -> str:
+    """``tz`` if it names an IANA zone (raises ParameterError otherwise)."""
+    try:
+        ZoneInfo(tz)
+    except (KeyError, ValueError, OSError, TypeError) as exc:
+        raise ParameterError(
+            f"CaseContext.tz = {tz!r} is not an IANA time zone (a name such as "
+            "'America/New_York' from the tz database)"
+        ) from exc
+    return tz
+
+
+def _canonical_kinds(kinds: Mapping[str, str]) -> dict[str, str]:
+    """Account kinds keyed by the canonical (NFC) account, sorted; refuses an unknown
+    kind and two spellings of one account with different kinds."""
+    out: dict[str, str] = {}
+    written: dict[str, str] = {}
+    for k, v in sorted(kinds.items()):
+        if v not in ACCOUNT_KINDS:
+            raise ParameterError(
+                f"CaseContext.account_kinds[{k!r}] = {v!r}: must be one of {list(ACCOUNT_KINDS)}"
+            )
+        c = canonical_account(str(k))
+        assert c is not None
+        if c in out and out[c] != v:
+            raise ParameterError(
+                f"CaseContext.account_kinds gives one account two kinds: {written[c]!r} "
+                f"({out[c]}) and {k!r} ({v}) are the same account once Unicode-normalised "
+                "(NFC); keep one entry"
+            )
+        out[c] = v
+        written.setdefault(c, str(k))
+    return dict(sorted(out.items()))
 
 
 @dataclass(frozen=True)
-class Case:
-    """A case's parameters (see the module docstring for the file layout).
+class CaseContext:
+    """The facts of a case (see the module docstring for the file layout).
+
+    Read once (:meth:`from_file`) and passed to every stage as ``case=``; a stage
+    given ``case=None`` uses ``CaseContext()``: no networks (every non-local
+    address ``unknown``), :data:`DEFAULT_TZ`, seed 0.
 
     Attributes
     ----------
     name : str
     tz : str
-        IANA time zone of the sources' local times.
+        IANA time zone of the sources' local times (checked at construction).
     seed : int
+        Seed of every seeded randomness of the run (detectors' fit samples, IForest).
     key_file : pathlib.Path or None
         Absolute path of the case key file, when the case names one.
-    lab_networks, vendor_networks : tuple of str
-        CIDR blocks.
-    vendor_accounts, service_accounts : tuple of str
-    lab_aliases : dict
-        Alias (FINESS) -> lab code.
+    networks : labforensics.networks.NetworkMap
+        The ``[networks]`` section: ``lab`` (every lab), ``vendor``, and
+        ``[networks.by_lab]`` (blocks of one lab, added to ``lab`` for that lab).
+    account_kinds : dict of str to str
+        Account -> kind (``[accounts]`` gives ``vendor`` and ``service``; any of
+        :data:`labforensics.schema.ACCOUNT_KINDS` in code), keyed by the canonical
+        (NFC, :func:`labforensics.identity.canonical_account`) account.
+    lab_aliases : dict of str to str
+        Alias (FINESS) -> lab code (``[[labs]]``).
     sections : dict
-        Raw mapping of each stage section (``sessions``, ``features``, ...).
+        Raw mapping of each stage section (``sessions``, ``features``, ...); read by
+        :func:`params_from_case` and :func:`labforensics.ingest.options.ingest_options`.
     evidence, leak, transfers : paths, optional
         Absolute paths named by the ``[evidence]`` section.
     path : pathlib.Path or None
         The case file itself.
+
+    Raises
+    ------
+    ParameterError
+        On an unknown time zone, an unknown account kind, or two spellings of one
+        account with different kinds.
     """
 
     name: str = "Investigation"
-    tz: str = "Europe/Paris"
+    tz: str = DEFAULT_TZ
     seed: int = 0
     key_file: Path | None = None
-    lab_networks: tuple[str, ...] = ()
-    vendor_networks: tuple[str, ...] = ()
-    vendor_accounts: tuple[str, ...] = ()
-    service_accounts: tuple[str, ...] = ()
-    lab_aliases: dict[str, str] = field(default_factory=dict)
-    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    networks: NetworkMap = field(default_factory=NetworkMap)
+    account_kinds: Mapping[str, str] = field(default_factory=dict)
+    lab_aliases: Mapping[str, str] = field(default_factory=dict)
+    sections: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     evidence: tuple[Path, ...] = ()
     leak: Path | None = None
     transfers: Path | None = None
     path: Path | None = None
 
-    @property
-    def account_kinds(self) -> dict[str, str]:
-        """Account -> kind overrides (``vendor``/``service``)."""
-        out = {a: "vendor" for a in self.vendor_accounts}
-        out.update({a: "service" for a in self.service_accounts})
-        return out
+    def __post_init__(self) -> None:
+        _check_tz(self.tz)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ParameterError(f"CaseContext.seed = {self.seed!r}: must be an integer >= 0")
+        if not isinstance(self.networks, NetworkMap):
+            raise ParameterError(
+                f"CaseContext.networks must be a labforensics.networks.NetworkMap, got "
+                f"{type(self.networks).__name__}"
+            )
+        object.__setattr__(self, "account_kinds", _canonical_kinds(self.account_kinds))
+        object.__setattr__(self, "lab_aliases", dict(sorted(self.lab_aliases.items())))
+        object.__setattr__(self, "evidence", tuple(self.evidence))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> CaseContext:
+        """Read a ``case.toml`` (see :func:`load_case`)."""
+        return load_case(path)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe parameters (no absolute path: file names only)."""
+        """JSON-safe facts (no absolute path: file names only)."""
+        nets = self.networks
         return {
             "name": self.name,
             "tz": self.tz,
             "seed": self.seed,
             "key_file": self.key_file.name if self.key_file else None,
-            "lab_networks": list(self.lab_networks),
-            "vendor_networks": list(self.vendor_networks),
-            "vendor_accounts": list(self.vendor_accounts),
-            "service_accounts": list(self.service_accounts),
-            "lab_aliases": dict(sorted(self.lab_aliases.items())),
-            "sections": self.sections,
+            "networks": {
+                "lab": [str(n) for n in nets.lab],
+                "vendor": [str(n) for n in nets.vendor],
+                "by_lab": {k: [str(n) for n in v] for k, v in nets.by_lab.items()},
+            },
+            "account_kinds": dict(self.account_kinds),
+            "lab_aliases": dict(self.lab_aliases),
+            "sections": {k: dict(v) for k, v in self.sections.items()},
         }
+
+
+def resolve_fact(name: str, given: Any, case: CaseContext | None, where: str) -> Any:
+    """A case fact for a function that takes it both as its own keyword and as ``case=``.
+
+    ``given`` (the keyword) when ``case`` is None; ``case.<name>`` when the keyword is
+    None; either when they agree. ``tz`` falls back to :data:`DEFAULT_TZ` when
+    neither is given.
+
+    Raises
+    ------
+    ParameterError
+        When the keyword and the case give different values (naming both).
+    """
+    if case is None:
+        return DEFAULT_TZ if given is None and name == "tz" else given
+    fact = getattr(case, name)
+    if given is None or given == fact:
+        return fact
+    raise ParameterError(
+        f"{where}: {name}={given!r} contradicts case.{name}={fact!r}; give one of them"
+    )
 
 
 def _strs(value: Any, where: str) -> tuple[str, ...]:
@@ -143,20 +273,7 @@ def _strs(value: Any, where: str) -> tuple[str, ...]:
     raise ParameterError(f"{where} must be a list of strings, got {value!r}")
 
 
-def load_case(path: str | os.PathLike[str] | Case | None) -> Case:
-    """Read a ``case.toml`` (or return the default case for None).
-
-    Raises
-    ------
-    ParameterError
-        When the file cannot be read, is not TOML, or holds an unknown section or
-        a value of the wrong type (the message names the file and the key).
-    """
-    if path is None:
-        return Case()
-    if isinstance(path, Case):
-        return path
-    p = Path(path).resolve()
+def _read_toml(p: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -168,12 +285,78 @@ def load_case(path: str | os.PathLike[str] | Case | None) -> Case:
         raise ParameterError(
             f"case file {p}: unknown section(s) {unknown}; known: {sorted(_KNOWN)}"
         )
-    base = p.parent
     for name in _KNOWN - {"labs"}:
         if name in data and not isinstance(data[name], dict):
             raise ParameterError(f"case file {p}: [{name}] must be a table, got {data[name]!r}")
     if "labs" in data and not isinstance(data["labs"], list):
         raise ParameterError(f"case file {p}: labs must be [[labs]] tables")
+    for s in _SECTIONS:
+        _refuse_moved(data.get(s, {}), s, f"case file {p}")
+    return data
+
+
+def _refuse_moved(own: Mapping[str, Any], section: str, where: str) -> None:
+    """Refuse a case fact written in a stage section, naming where it moved."""
+    for k in sorted(own):
+        if k in MOVED_KEYS:
+            raise ParameterError(
+                f"{where}: [{section}] {k} is a case fact: write it as {MOVED_KEYS[k]}"
+            )
+
+
+def _networks(nets: dict[str, Any], p: Path) -> NetworkMap:
+    unknown = sorted(set(nets) - _NETWORK_KEYS)
+    if unknown:
+        raise ParameterError(
+            f"case file {p}: [networks] has unknown key(s) {unknown}; known: "
+            f"{sorted(_NETWORK_KEYS)} (per-lab blocks go in [networks.by_lab])"
+        )
+    by_lab = nets.get("by_lab", {})
+    if not isinstance(by_lab, dict):
+        raise ParameterError(f"case file {p}: [networks.by_lab] must be a table lab = [blocks]")
+    return NetworkMap(
+        lab=_strs(nets.get("lab"), f"{p}: networks.lab"),
+        vendor=_strs(nets.get("vendor"), f"{p}: networks.vendor"),
+        by_lab={str(k): _strs(v, f"{p}: networks.by_lab.{k}") for k, v in by_lab.items()},
+    )
+
+
+def _account_kinds(accts: dict[str, Any], p: Path) -> dict[str, str]:
+    unknown = sorted(set(accts) - set(_ACCOUNT_KINDS))
+    if unknown:
+        raise ParameterError(
+            f"case file {p}: [accounts] has unknown key(s) {unknown}; known: {list(_ACCOUNT_KINDS)}"
+        )
+    kinds: dict[str, str] = {}
+    for kind in _ACCOUNT_KINDS:
+        for a in _strs(accts.get(kind), f"{p}: accounts.{kind}"):
+            c = canonical_account(a)
+            if kinds.get(c, kind) != kind:
+                raise ParameterError(
+                    f"case file {p}: account {a!r} is listed as both {kinds[c]} and {kind} "
+                    "in [accounts]; keep one"
+                )
+            kinds[c] = kind  # type: ignore[index]
+    return kinds
+
+
+def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
+    """Read a ``case.toml`` (``CaseContext()`` for None; a CaseContext is returned as is).
+
+    Raises
+    ------
+    ParameterError
+        When the file cannot be read, is not TOML, holds an unknown section or key,
+        a value of the wrong type (the message names the file and the key), or a
+        case fact in a stage section (naming where it moved, :data:`MOVED_KEYS`).
+    """
+    if path is None:
+        return CaseContext()
+    if isinstance(path, CaseContext):
+        return path
+    p = Path(path).resolve()
+    data = _read_toml(p)
+    base = p.parent
 
     def get(section: str, key: str, hint: Any, default: Any = None) -> Any:
         sec = data.get(section, {})
@@ -181,9 +364,6 @@ def load_case(path: str | os.PathLike[str] | Case | None) -> Case:
             return default
         return _check_value(sec[key], hint, f"case file {p}, [{section}]", key)
 
-    c = data.get("case", {})
-    nets = data.get("networks", {})
-    accts = data.get("accounts", {})
     aliases: dict[str, str] = {}
     for i, lab in enumerate(data.get("labs", [])):
         if not isinstance(lab, dict) or "code" not in lab:
@@ -193,28 +373,31 @@ def load_case(path: str | os.PathLike[str] | Case | None) -> Case:
         ):
             aliases[alias] = str(lab["code"])
     ev = data.get("evidence", {})
-    get("case", "name", str)
-    get("case", "tz", str)
+    name = get("case", "name", str, p.parent.name)
+    tz = get("case", "tz", str, DEFAULT_TZ)
     key_file = get("case", "key_file", str)
     seed = get("case", "seed", int, 0)
     leak = get("evidence", "leak", str)
     transfers = get("evidence", "transfers", str)
-    return Case(
-        name=str(c.get("name", p.parent.name)),
-        tz=str(c.get("tz", "Europe/Paris")),
-        seed=seed,
-        key_file=(base / key_file).resolve() if key_file else None,
-        lab_networks=_strs(nets.get("lab"), f"{p}: networks.lab"),
-        vendor_networks=_strs(nets.get("vendor"), f"{p}: networks.vendor"),
-        vendor_accounts=_strs(accts.get("vendor"), f"{p}: accounts.vendor"),
-        service_accounts=_strs(accts.get("service"), f"{p}: accounts.service"),
-        lab_aliases=aliases,
-        sections={s: dict(data.get(s, {})) for s in _SECTIONS},
-        evidence=tuple((base / e).resolve() for e in _strs(ev.get("paths"), f"{p}: evidence")),
-        leak=(base / leak).resolve() if leak else None,
-        transfers=(base / transfers).resolve() if transfers else None,
-        path=p,
-    )
+    try:
+        return CaseContext(
+            name=name,
+            tz=tz,
+            seed=seed,
+            key_file=(base / key_file).resolve() if key_file else None,
+            networks=_networks(data.get("networks", {}), p),
+            account_kinds=_account_kinds(data.get("accounts", {}), p),
+            lab_aliases=aliases,
+            sections={s: dict(data.get(s, {})) for s in _SECTIONS},
+            evidence=tuple((base / e).resolve() for e in _strs(ev.get("paths"), f"{p}: evidence")),
+            leak=(base / leak).resolve() if leak else None,
+            transfers=(base / transfers).resolve() if transfers else None,
+            path=p,
+        )
+    except ParameterError as exc:
+        if str(p) in str(exc):
+            raise
+        raise ParameterError(f"case file {p}: {exc}") from None
 
 
 _NUMBER_DURATION = (
@@ -356,40 +539,25 @@ def _check_value(value: Any, hint: Any, where: str, key: str) -> Any:
         ) from None
 
 
-def make_params(cls: type, case: Case, section: str) -> Any:
-    """Build a parameters dataclass from the case's common values and its section.
+def params_from_case(cls: type, case: CaseContext, section: str) -> Any:
+    """Build a parameters dataclass from the case file's section ``section`` alone.
 
-    Common values fill the fields of the same meaning when ``cls`` has them:
-    ``tz``, ``seed`` (also ``random_state``), ``lab_networks``, ``vendor_networks``,
-    ``vendor_accounts``, ``service_accounts``, ``account_kinds``. The section's own
-    keys come last and win.
+    Only the section's own keys are read (each checked against ``cls``'s annotation,
+    then by ``cls``'s own constraints); the case's facts are never copied in: the
+    stages receive them as ``case=``.
 
     Raises
     ------
     ParameterError
-        When the section names a field ``cls`` does not have.
+        When the section names a case fact (naming the section it moved to), a field
+        ``cls`` does not have, or a value of the wrong type or out of range.
     """
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    common = {
-        "tz": case.tz,
-        "seed": case.seed,
-        "random_state": case.seed,
-        "lab_networks": case.lab_networks or None,
-        "vendor_networks": case.vendor_networks,
-        "vendor_accounts": case.vendor_accounts,
-        "service_accounts": case.service_accounts,
-        "account_kinds": case.account_kinds,
-        "lab_aliases": case.lab_aliases,
-        "transfer_tz": case.tz,
-    }
-    kwargs: dict[str, Any] = {}
-    for k, v in common.items():
-        if k in fields and v is not None:
-            kwargs[k] = v
     own = case.sections.get(section, {})
-    unknown = sorted(set(own) - set(fields))
+    where = f"case file {case.path}" if case.path else "case"
+    _refuse_moved(own, section, where)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(own) - fields)
     if unknown:
-        where = f"case file {case.path}" if case.path else "case"
         raise ParameterError(
             f"{where}: [{section}] has unknown key(s) {unknown}; {cls.__name__} fields are "
             f"{sorted(fields)}"
@@ -399,62 +567,13 @@ def make_params(cls: type, case: Case, section: str) -> Any:
     except (NameError, TypeError):  # an annotation that cannot be evaluated: check none
         hints = {}
     where = f"case file {case.path}, [{section}]" if case.path else f"case [{section}]"
-    for k, v in own.items():
-        kwargs[k] = _check_value(v, hints.get(k, Any), where, k)
+    kwargs = {k: _check_value(v, hints.get(k, Any), where, k) for k, v in own.items()}
     try:
         return cls(**kwargs)
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, ParameterError):
-            raise
         raise ParameterError(f"{where}: {exc}") from exc
-
-
-#: Keys of the ``[ingest]`` section: options of :func:`labforensics.read_evidence`.
-_INGEST_KEYS: dict[str, Any] = {
-    "profile": str | list[str],
-    "year": int | Mapping[str, int],
-    "lab": str | Mapping[str, str],
-}
-
-
-def _case_relative_profiles(own: dict[str, Any], path: Path | None) -> dict[str, Any]:
-    """``[ingest]`` with its profile paths resolved from the case file's folder.
-
-    Built-in and example profile names, absolute paths, and values of the wrong
-    type (left for the type check to report) are kept as written.
-    """
-    value = own.get("profile")
-    if path is None or value is None:
-        return own
-    from .ingest.profiles import BUILTIN_PROFILES, EXAMPLE_PROFILES
-
-    def one(v: object) -> object:
-        if not isinstance(v, str) or v in BUILTIN_PROFILES or v in EXAMPLE_PROFILES:
-            return v
-        return v if Path(v).is_absolute() else str((path.parent / v).resolve())
-
-    return {**own, "profile": [one(v) for v in value] if isinstance(value, list) else one(value)}
-
-
-def ingest_options(case: Case) -> dict[str, Any]:
-    """The ``[ingest]`` section checked: keyword arguments of ``read_evidence``.
-
-    ``profile`` (str or list of str: built-in or example profile names, or TOML
-    paths; a relative path is resolved from the case file's folder, never the
-    working folder), ``year`` (int, or table source file -> int) and ``lab`` (str,
-    or table source file -> lab code).
-
-    Raises
-    ------
-    ParameterError
-        On an unknown key or a value of the wrong type (naming file, key, type, value).
-    """
-    own = _case_relative_profiles(case.sections.get("ingest", {}), case.path)
-    where = f"case file {case.path}, [ingest]" if case.path else "case [ingest]"
-    unknown = sorted(set(own) - set(_INGEST_KEYS))
-    if unknown:
-        raise ParameterError(f"{where}: unknown key(s) {unknown}; known: {sorted(_INGEST_KEYS)}")
-    return {k: _check_value(v, _INGEST_KEYS[k], where, k) for k, v in own.items()}
 
 
 # --- the case key ------------------------------------------------------------------------
@@ -475,7 +594,7 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def resolve_case_key(case: Case, out: Path) -> tuple[CaseKey, Path | None]:
+def resolve_case_key(case: CaseContext, out: Path) -> tuple[CaseKey, Path | None]:
     """The case key and the file it lives in.
 
     Order: the case's ``key_file`` (created with a random key when it does not

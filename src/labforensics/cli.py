@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import synth
-from .case import load_case
+from .case import DEFAULT_TZ, load_case
 from .errors import EvidenceError, LabForensicsError
 from .pipeline import ingest_only, investigate
 from .reidentify import reidentify
@@ -66,8 +66,8 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
     case = load_case(ns.case)
     if not Path(ns.case_key).is_file():
         raise EvidenceError(f"case key file {ns.case_key} not found")
-    res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, tz=case.tz,
-                     lab_aliases=case.lab_aliases, force=ns.force, dumps=ns.dumps)  # fmt: skip
+    res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, case=case,
+                     force=ns.force, dumps=ns.dumps)  # fmt: skip
     n = int(res["found"].sum())
     print(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
     return 0
@@ -100,7 +100,7 @@ def _add_synth(s: argparse.ArgumentParser) -> None:
 def _add_ingest(i: argparse.ArgumentParser) -> None:
     i.add_argument("evidence", nargs="+", help="files, folders or globs")
     i.add_argument("--out", required=True, type=Path)
-    i.add_argument("--tz", default="Europe/Paris", help="local time zone of the sources")
+    i.add_argument("--tz", default=DEFAULT_TZ, help="local time zone of the sources")
     i.add_argument("--profile", default=None, help="built-in profile name or TOML file")
     i.add_argument("--case-key", default=None, help="key file (or set LABFORENSICS_CASE_KEY)")
     i.add_argument("--year", type=int, default=None, help="year of RFC 3164 syslog lines")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import synth
-from .case import Case
+from .case import DEFAULT_TZ, CaseContext
 from .errors import LabForensicsError
 from .pipeline import InvestigationResult, investigate
 from .synth.generator import GENERATOR_VERSION
@@ -41,7 +41,7 @@ DEMO_PARAMETERS: dict[str, Any] = {
 CASE_TOML = """# The bundled demo case (synthetic): 30 labs of one LIS vendor, 2015 to October 2020.
 [case]
 name = "Demo: 30 laboratories, one LIS vendor, 2015-2020"
-tz = "Europe/Paris"
+tz = "{tz}"
 seed = {seed}
 
 [networks]
@@ -117,7 +117,10 @@ def run_demo(
         for lab in truth.get("labs", [])
     )
     case_file = out / "case.toml"
-    case_file.write_text(CASE_TOML.format(seed=params["seed"], labs=labs), encoding="utf-8")
+    # the generator's labs keep this clock (truth.json's parameters.timezone)
+    tz = truth.get("parameters", {}).get("timezone") or DEFAULT_TZ
+    case_file.write_text(CASE_TOML.format(tz=tz, seed=params["seed"], labs=labs),
+                         encoding="utf-8")  # fmt: skip
     leak = case_dir / "leak" / "leaked_ipps.csv"
     xfer = case_dir / "transfers" / "xferlog"
     with _step("investigate", timings):
@@ -164,8 +167,7 @@ def run_real(
             print(f"{src} is absent: skipped")
             continue
         t0 = time.perf_counter()
-        case = Case(name=f"Real public logs: {folder}", tz="Europe/Paris",
-                    sections={"ingest": ingest})  # fmt: skip
+        case = CaseContext(name=f"Real public logs: {folder}", sections={"ingest": ingest})
         try:
             res = investigate(src, Path(out) / name, case=case, force=True, progress=progress)
         except LabForensicsError as exc:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
+from .case import CaseContext
 from .detect import Scores
 from .errors import ParameterError, SchemaError
 from .schema import STRING
@@ -183,7 +184,7 @@ def _window_labels(t: dict, sess: pd.DataFrame, covered: set[str]) -> pd.DataFra
 
 
 def label_units(
-    events: pd.DataFrame, truth: object, tz: str = "Europe/Paris"
+    events: pd.DataFrame, truth: object, *, case: CaseContext | None = None
 ) -> dict[str, pd.DataFrame]:
     """Label sessions, account-days and account-months from the truth.
 
@@ -193,8 +194,9 @@ def label_units(
         Event table with ``session_id``, ``source_file``, ``source_line``, ``ts``,
         ``lab``, ``account`` (the ``.events`` of :func:`labforensics.sessionize`).
     truth : dict, str or Path
-    tz : str
-        Local time zone of days and months.
+    case : CaseContext, optional
+        The case whose time zone gives the local days and months (as in
+        :func:`labforensics.build_features`); ``CaseContext()`` when omitted.
 
     Returns
     -------
@@ -218,7 +220,7 @@ def label_units(
         lab=("lab", "first"), account=("account", "first"), start=("ts", "min")
     )
     m = pd.concat([m, _window_labels(t, start, set(te["id"].unique()))], ignore_index=True)
-    loc = start["start"].dt.tz_convert(tz)
+    loc = start["start"].dt.tz_convert((case or CaseContext()).tz)
     start["day"] = loc.dt.strftime("%Y-%m-%d").astype(STRING)
     start["month"] = loc.dt.strftime("%Y-%m").astype(STRING)
     m = m.join(start[["lab", "account", "day", "month"]], on="session_id")
@@ -260,7 +262,7 @@ def evaluate(
     *,
     events: pd.DataFrame,
     k: Sequence[int] = (10, 30, 50, 100),
-    tz: str = "Europe/Paris",
+    case: CaseContext | None = None,
     labels: Mapping[str, pd.DataFrame] | None = None,
 ) -> Evaluation:
     """Precision@k, recall@k and average precision of ranked scores against the truth.
@@ -275,8 +277,9 @@ def evaluate(
         ``sessionize(...).events`` of the same evidence (``session_id`` per event).
     k : sequence of int
         Cut-offs (units).
-    tz : str
-        Local time zone used for days and months (as in ``FeatureParams.tz``).
+    case : CaseContext, optional
+        The case whose time zone gives days and months (as given to
+        :func:`labforensics.build_features`); ``CaseContext()`` when omitted.
     labels : mapping, optional
         Unit labels from :func:`label_units` (or a previous ``Evaluation.labels``
         minus its ``rank``), to evaluate several rankings of the same units
@@ -296,7 +299,7 @@ def evaluate(
     if not ks or min(ks) < 1:
         raise ParameterError(f"k must hold positive cut-offs, got {k!r}")
     if labels is None:
-        labels = label_units(events, truth, tz)
+        labels = label_units(events, truth, case=case)
     rows, inc_rows, trap_rows, out_labels = [], [], [], {}
     keys = {
         "session": ["session_id"],

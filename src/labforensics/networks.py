@@ -22,8 +22,9 @@
 
 An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) is read as the IPv4 address; a
 zone index (``fe80::1%eth0``) is ignored. This module imports no stage: the stages
-receive a :class:`NetworkMap` built from the case's facts
-(:meth:`NetworkMap.from_case`, the case file's ``[networks]`` section).
+receive the :class:`NetworkMap` of the case's facts
+(:attr:`labforensics.CaseContext.networks`, built from the case file's
+``[networks]`` section and its ``[networks.by_lab]`` table).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -148,11 +148,13 @@ class NetworkMap:
             f"vendor={[str(n) for n in self.vendor]}, by_lab={by_lab})"
         )
 
-    @classmethod
-    def from_case(cls, case: Any) -> NetworkMap:
-        """The networks of a case (:class:`labforensics.case.Case`: its ``[networks]``
-        section's ``lab`` and ``vendor`` blocks)."""
-        return cls(lab=case.lab_networks, vendor=case.vendor_networks)
+    def __eq__(self, other: object) -> bool:
+        """Same blocks (common, vendor and per lab), whatever was classified already."""
+        if not isinstance(other, NetworkMap):
+            return NotImplemented
+        return (self.lab, self.vendor, self.by_lab) == (other.lab, other.vendor, other.by_lab)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache; compared by blocks
 
     @property
     def configured(self) -> bool:

@@ -36,13 +36,20 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .attribution import Attribution, AttributionParams, attribute
-from .case import Case, _inside, ingest_options, load_case, make_params, resolve_case_key
+from .case import (
+    CaseContext,
+    _inside,
+    load_case,
+    params_from_case,
+    resolve_case_key,
+)
 from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score, score_sources
 from .errors import EvidenceError, ParameterError
 from .features import FeatureParams, build_features
 from .ingest import Evidence, read_evidence
 from .ingest.files import expand_paths
+from .ingest.options import ingest_options
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -172,7 +179,7 @@ def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str
 
 
 def _evidence_paths(
-    evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None, case: Case
+    evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None, case: CaseContext
 ) -> list[Path]:
     """The evidence paths as given, else the case file's ``[evidence] paths``.
 
@@ -243,9 +250,10 @@ def _evidence_record(ef: EvidenceFile) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Plan:
-    """What one run reads and how: the case, every stage's parameters, the companion files."""
+    """What one run reads and how: the case's facts, every stage's knobs, the companion
+    files."""
 
-    case: Case
+    case: CaseContext
     ingest: dict[str, Any]
     sources: SourceParams
     sessions: SessionParams
@@ -274,7 +282,7 @@ class _Plan:
 
 def _plan(
     evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
-    case: str | os.PathLike[str] | Case | None,
+    case: str | os.PathLike[str] | CaseContext | None,
     *,
     leak: str | os.PathLike[str] | None,
     transfers: str | os.PathLike[str] | None,
@@ -303,11 +311,11 @@ def _plan(
     return _Plan(
         case=case_,
         ingest=ingest_kw,
-        sources=make_params(SourceParams, case_, "sources"),
-        sessions=make_params(SessionParams, case_, "sessions"),
-        features=make_params(FeatureParams, case_, "features"),
-        detection=make_params(DetectParams, case_, "detection"),
-        attribution=make_params(AttributionParams, case_, "attribution"),
+        sources=params_from_case(SourceParams, case_, "sources"),
+        sessions=params_from_case(SessionParams, case_, "sessions"),
+        features=params_from_case(FeatureParams, case_, "features"),
+        detection=params_from_case(DetectParams, case_, "detection"),
+        attribution=params_from_case(AttributionParams, case_, "attribution"),
         leak=Path(leak) if leak is not None else case_.leak,
         transfers=Path(transfers) if transfers is not None else case_.transfers,
         evidence=_evidence_paths(evidence, case_),
@@ -329,24 +337,23 @@ class _Results:
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
-    case = plan.case
     return read_evidence(
         [str(p) for p in files],
-        tz=case.tz,
         profile=plan.ingest.get("profile"),
         case_key=key,
         year=plan.ingest.get("year"),
         lab=plan.ingest.get("lab"),
-        lab_aliases=case.lab_aliases,
-        account_kinds=case.account_kinds,
         progress=progress,
+        case=plan.case,
     )
 
 
 def _run_stages(
     st: _Stages, files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool
 ) -> _Results:
-    """Ingest, source addresses, sessions, features and detection, attribution."""
+    """Ingest, source addresses, sessions, features and detection, attribution; every
+    stage that uses a case fact receives the one :class:`CaseContext` as ``case=``."""
+    case = plan.case
     ev = st.run("ingest", lambda: _ingest(files, plan, key, progress),
                 lambda e: f"{len(e.events):,} events, {int(len(e.quarantine)):,} quarantined")  # fmt: skip
     src = st.run("sources", lambda: score_sources(ev.events, plan.sources),
@@ -354,13 +361,15 @@ def _run_stages(
     ss = st.run("sessions", lambda: sessionize(ev.events, plan.sessions),
                 lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
     sc = st.run("detection",
-                lambda: score(build_features(ss.events, ss.sessions, plan.features), plan.detection))  # fmt: skip
+                lambda: score(build_features(ss.events, ss.sessions, plan.features, case=case),
+                              plan.detection, case=case))  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     at = st.run(
         "attribution",
         lambda: attribute(ss.events, ss.sessions, scored, leak=plan.leak,
-                          transfers=plan.transfers, case_key=key, params=plan.attribution),
+                          transfers=plan.transfers, case_key=key, params=plan.attribution,
+                          case=case),
         lambda a: f"verdict {a.verdict}",
     )  # fmt: skip
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
@@ -525,7 +534,7 @@ def investigate(
     *,
     leak: str | os.PathLike[str] | None = None,
     transfers: str | os.PathLike[str] | None = None,
-    case: str | os.PathLike[str] | Case | None = None,
+    case: str | os.PathLike[str] | CaseContext | None = None,
     force: bool = False,
     progress: bool = True,
     command: list[str] | None = None,
@@ -546,8 +555,9 @@ def investigate(
         Leaked identifiers (CSV with ``lab`` and ``ipp`` columns); default from the case.
     transfers : path, optional
         The vendor's FTP server ``xferlog``; default from the case.
-    case : path or Case, optional
-        ``case.toml`` (see :mod:`labforensics.case`).
+    case : path or CaseContext, optional
+        ``case.toml`` (see :mod:`labforensics.case`) or its
+        :class:`~labforensics.case.CaseContext`; read once, passed to every stage.
     force : bool
         Overwrite a previous labforensics output folder.
     progress : bool

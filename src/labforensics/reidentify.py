@@ -20,11 +20,12 @@ Nothing of it enters a report.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
+from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
 from .errors import OutputExistsError, ParameterError
 from .privacy import (
@@ -56,8 +57,7 @@ def evidence_ids(
     evidence: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     key,
     *,
-    tz: str = "Europe/Paris",
-    lab_aliases: Mapping[str, str] | None = None,
+    case: CaseContext | None = None,
 ) -> pd.DataFrame:
     """Every distinct (lab, IPP) and (lab, request number) the evidence reveals, keyed.
 
@@ -71,8 +71,9 @@ def evidence_ids(
         Files, folders or globs, as :func:`labforensics.read_evidence`.
     key : CaseKey
         The case key of the investigation.
-    lab_aliases : mapping, optional
-        FINESS -> lab code, as in the case file.
+    case : CaseContext, optional
+        The case's facts: ``tz`` (local times) and ``lab_aliases`` (FINESS -> lab
+        code); ``CaseContext()`` when omitted.
 
     Returns
     -------
@@ -88,15 +89,16 @@ def evidence_ids(
     from .ingest.files import common_root, expand_paths, read_head, relative_name
     from .ingest.registry import ReadContext
 
+    case = case or CaseContext()
     items = expand_paths(evidence)
     root = common_root([p for p, _ in items])
-    aliases = dict(lab_aliases or {})
+    aliases = dict(case.lab_aliases)
     frames: dict[str, list[pd.DataFrame]] = {"patient": [], "request": []}
     for path, _ in items:
         spec = _choose_reader(read_head(path), path.name, None)
         if spec is None:
             continue
-        ctx = ReadContext(tz=ZoneInfo(tz), source_file=relative_name(path, root),
+        ctx = ReadContext(tz=ZoneInfo(case.tz), source_file=relative_name(path, root),
                           lab_aliases=aliases)  # fmt: skip
         ev = spec.read(path, ctx).events
         if "lab" not in ev.columns or not len(ev):
@@ -126,8 +128,7 @@ def evidence_patients(
     evidence: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     key,
     *,
-    tz: str = "Europe/Paris",
-    lab_aliases: Mapping[str, str] | None = None,
+    case: CaseContext | None = None,
 ) -> pd.DataFrame:
     """Every distinct (lab, IPP) the evidence reveals, with its pseudonym.
 
@@ -137,8 +138,9 @@ def evidence_patients(
         Files, folders or globs, as :func:`labforensics.read_evidence`.
     key : CaseKey
         The case key of the investigation.
-    lab_aliases : mapping, optional
-        FINESS -> lab code, as in the case file.
+    case : CaseContext, optional
+        The case's facts: ``tz`` (local times) and ``lab_aliases`` (FINESS -> lab
+        code); ``CaseContext()`` when omitted.
 
     Returns
     -------
@@ -146,7 +148,7 @@ def evidence_patients(
         ``pseudonym``, ``lab``, ``ipp`` (str), one row per distinct (lab, IPP),
         sorted by pseudonym. Holds raw identifiers: never write it to a report.
     """
-    ids = evidence_ids(evidence, key, tz=tz, lab_aliases=lab_aliases)
+    ids = evidence_ids(evidence, key, case=case)
     pat = ids[ids["kind"] == "patient"].drop(columns=["kind"]).rename(columns={"value": "ipp"})
     return pat.reset_index(drop=True)
 
@@ -210,8 +212,7 @@ def reidentify(
     pseudonyms: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    tz: str = "Europe/Paris",
-    lab_aliases: Mapping[str, str] | None = None,
+    case: CaseContext | None = None,
     force: bool = False,
     dumps: Iterable[str | os.PathLike[str]] = (),
 ) -> pd.DataFrame:
@@ -264,7 +265,7 @@ def reidentify(
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
     key = load_case_key(case_key)
     wanted = _read_pseudonyms(Path(pseudonyms))
-    ids = evidence_ids(evidence, key, tz=tz, lab_aliases=lab_aliases)
+    ids = evidence_ids(evidence, key, case=case)
     is_pat = ids["kind"] == "patient"
     table = pd.DataFrame(
         {

@@ -103,7 +103,9 @@ kernels in :mod:`labforensics._sessions_kernels`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,6 +113,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _sessions_kernels as K
+from ._validation import Constraint, Duration, constrained, validate
 from .errors import ParameterError, SchemaError
 from .schema import (
     ACCOUNT_KIND_DTYPE,
@@ -211,22 +214,27 @@ def _split_logon_pairs(
     end_code[pos] = e
 
 
-def _timedelta(value: object, name: str) -> pd.Timedelta:
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        raise ParameterError(
-            f"SessionParams.{name}={value!r} has no unit; give a duration such as '30min', "
-            "'12h' or pd.Timedelta(minutes=30)"
-        )
-    try:
-        td = pd.Timedelta(value)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(
-            f"SessionParams.{name}={value!r} is not a duration; give e.g. '30min' or "
-            f"pd.Timedelta(minutes=30)"
-        ) from exc
-    if pd.isna(td) or td < pd.Timedelta(0):
-        raise ParameterError(f"SessionParams.{name}={value!r} must be a duration >= 0")
-    return td
+@dataclass(frozen=True)
+class _SessionKeys(Constraint):
+    """Event columns naming whose session it is: ``lab`` and ``account`` once each."""
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise ValueError("is not a list of column names")
+        by = tuple(value)
+        if not all(isinstance(c, str) and c for c in by):
+            raise ValueError("is not a list of column names")
+        if "lab" not in by or "account" not in by:
+            raise ValueError("lacks 'lab' or 'account' (a session is one account at one lab)")
+        if len(set(by)) != len(by):
+            raise ValueError("repeats a column")
+        return by
+
+    def describe(self) -> str:
+        return "a list of distinct event columns naming 'lab' and 'account'"
+
+    def invalid_examples(self) -> list[Any]:
+        return ["lab", ("lab",), ("lab", "account", "lab")]
 
 
 @dataclass(frozen=True)
@@ -257,24 +265,17 @@ class SessionParams:
     Raises
     ------
     ParameterError
-        On a negative or unparseable duration or a ``by`` without lab and account.
+        On a negative or unparseable duration, a zero ``max_duration``, or a ``by``
+        without lab and account (naming the field and its allowed values).
     """
 
-    idle_timeout: pd.Timedelta = field(default=pd.Timedelta("30min"))
-    max_duration: pd.Timedelta = field(default=pd.Timedelta("12h"))
-    by: tuple[str, ...] = ("lab", "account")
-    failed_login_window: pd.Timedelta = field(default=pd.Timedelta("30min"))
+    idle_timeout: pd.Timedelta = constrained(pd.Timedelta("30min"), Duration())
+    max_duration: pd.Timedelta = constrained(pd.Timedelta("12h"), Duration(low_open=True))
+    by: tuple[str, ...] = constrained(("lab", "account"), _SessionKeys())
+    failed_login_window: pd.Timedelta = constrained(pd.Timedelta("30min"), Duration())
 
     def __post_init__(self) -> None:
-        for name in ("idle_timeout", "max_duration", "failed_login_window"):
-            object.__setattr__(self, name, _timedelta(getattr(self, name), name))
-        by = (self.by,) if isinstance(self.by, str) else tuple(self.by)
-        if "lab" not in by or "account" not in by or len(set(by)) != len(by):
-            raise ParameterError(
-                f"SessionParams.by={self.by!r} must name 'lab' and 'account' once each "
-                "(a session belongs to one account at one lab)"
-            )
-        object.__setattr__(self, "by", by)
+        validate(self)
 
 
 @dataclass(frozen=True)

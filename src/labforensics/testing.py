@@ -105,10 +105,13 @@ def _dump(obj: Any) -> str:
 
 
 def replay_case(case_toml: Path, workdir: Path) -> dict[str, Any]:
-    """Investigate a fixture case into ``workdir/out``; returns ``findings.json``'s content."""
-    res = labforensics.investigate(
-        None, workdir / "out", case=case_toml, force=True, progress=False
-    )
+    """Investigate a fixture case into ``workdir/out``; returns ``findings.json``'s content.
+
+    The case file is read once (:meth:`labforensics.CaseContext.from_file`); its
+    ``[evidence]`` section names the inputs.
+    """
+    case = labforensics.CaseContext.from_file(case_toml)
+    res = labforensics.investigate(None, workdir / "out", case=case, force=True, progress=False)
     return res.findings
 
 

@@ -23,6 +23,8 @@ import pandas as pd
 import pytest
 
 from labforensics.attribution import AttributionParams, attribute
+from labforensics.case import CaseContext
+from labforensics.networks import NetworkMap
 from labforensics.privacy import CaseKey
 from labforensics.schema import coerce_events
 
@@ -45,7 +47,8 @@ def case(tmp_path_factory):
     first = te[te["ipp"].notna()].groupby(["lab", "ipp"])["ts"].min().reset_index()
     nets = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
     vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
-    params = AttributionParams(lab_networks=nets, vendor_networks=vendor, stability=False)
+    params = AttributionParams(stability=False)
+    facts = CaseContext(networks=NetworkMap(vendor=vendor, by_lab=nets))
     s = sessionize(ev)
     return {
         "out": out,
@@ -55,6 +58,7 @@ def case(tmp_path_factory):
         "sev": s.events,
         "first": first,
         "params": params,
+        "facts": facts,
         "sessionize": sessionize,
     }
 
@@ -127,7 +131,7 @@ def _add_staff_export(case, lab, t, n):
 
 
 def test_vendor_leak_file(case):
-    truth, P = case["truth"], case["params"]
+    truth, P, facts = case["truth"], case["params"], case["facts"]
     xfer = pytest.importorskip("labforensics.ingest.xferlog")
     tr = xfer.read_transfers(case["out"] / "transfers" / "xferlog", case_key=KEY)
     a = attribute(
@@ -137,6 +141,7 @@ def test_vendor_leak_file(case):
         transfers=tr,
         case_key=KEY,
         params=P,
+        case=facts,
     )
     assert a.verdict == "vendor", a.verdict_rule
     top = a.pathways.iloc[0]
@@ -168,13 +173,21 @@ def test_vendor_leak_as_nirs(case):
     from labforensics.attribution import read_leak
 
     leak = read_leak(out / "leak" / "leaked_nirs.csv", case_key=KEY, patient_index=idx)
-    a = attribute(case["sev"], case["sessions"], leak=leak, case_key=KEY, params=case["params"])
+    a = attribute(
+        case["sev"],
+        case["sessions"],
+        leak=leak,
+        case_key=KEY,
+        params=case["params"],
+        case=case["facts"],
+    )
     b = attribute(
         case["sev"],
         case["sessions"],
         leak=out / "leak" / "leaked_ipps.csv",
         case_key=KEY,
         params=case["params"],
+        case=case["facts"],
     )
     # NIRs mapped through the labs' indexes find exactly the patients the IPPs find
     assert a.verdict == b.verdict == "vendor"
@@ -191,6 +204,7 @@ def test_external_attacker_export(case):
         leak=_leak([(inc["lab"], ipps)]),
         case_key=KEY,
         params=case["params"],
+        case=case["facts"],
     )
     assert a.verdict == "external"
     c = a.candidates[a.candidates["explains"] > 0].iloc[0]
@@ -206,7 +220,9 @@ def test_insider_staff_export(case):
     ev, ss, account = _add_staff_export(case, lab, t, 150)
     pool = sorted(_existing(case, lab, t))
     ipps = np.random.default_rng(11).choice(pool, size=150, replace=False).tolist()
-    a = attribute(ev, ss, leak=_leak([(lab, ipps)]), case_key=KEY, params=case["params"])
+    a = attribute(
+        ev, ss, leak=_leak([(lab, ipps)]), case_key=KEY, params=case["params"], case=case["facts"]
+    )
     assert a.verdict == "insider"
     top = a.pathways.iloc[0]
     assert (top["account"], top["network"], top["n_labs"]) == (account, "lab", 1)
@@ -224,6 +240,7 @@ def test_undetermined_full_copy_without_export(case):
         leak=_leak([(lab, ipps)]),
         case_key=KEY,
         params=case["params"],
+        case=case["facts"],
     )
     # only the nightly backup could hold it: routine, so the copy is not traced
     assert a.verdict == "undetermined"
@@ -244,7 +261,7 @@ def test_mixed_vendor_and_insider(case):
     ipps = np.random.default_rng(12).choice(pool, size=200, replace=False).tolist()
     vend = pd.read_csv(case["out"] / "leak" / "leaked_ipps.csv", sep=";", dtype=str)
     leak = pd.concat([vend[vend["lab"] == inc["lab"]], _leak([(lab, ipps)])], ignore_index=True)
-    a = attribute(ev, ss, leak=leak, case_key=KEY, params=case["params"])
+    a = attribute(ev, ss, leak=leak, case_key=KEY, params=case["params"], case=case["facts"])
     h = a.hypotheses.set_index("hypothesis")
     assert a.verdict == "mixed"
     # each share is its own lab's leaked-and-found patients over all found
@@ -254,7 +271,7 @@ def test_mixed_vendor_and_insider(case):
 
 
 def test_no_leak_vendor_on_top(case):
-    a = attribute(case["sev"], case["sessions"], params=case["params"])
+    a = attribute(case["sev"], case["sessions"], params=case["params"], case=case["facts"])
     assert a.verdict == "undetermined"
     top = a.pathways.iloc[0]
     # the one account extracting whole bases at several labs moves the most patients

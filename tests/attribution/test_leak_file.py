@@ -8,6 +8,8 @@ import pytest
 from attribution_scenarios import KEY, LAB_NET, VENDOR_NET, base_case, build
 
 from labforensics.attribution import AttributionParams, attribute, read_leak
+from labforensics.case import CaseContext
+from labforensics.networks import NetworkMap
 from labforensics.privacy import pseudonymise_one
 
 # the QA engineer's hostile leak file: BOM, CRLF, a line with extra columns, a blank line,
@@ -95,8 +97,9 @@ def test_rejected_lines_listed_up_to_the_cap(tmp_path):
 def test_attribution_to_dict_carries_the_leak_report(hostile):
     # end to end: findings.json gets the report; L99's identifier is never seen AND unknown lab
     events, sessions = build(base_case())
-    p = AttributionParams(lab_networks=LAB_NET, vendor_networks=(VENDOR_NET,), stability=False)
-    a = attribute(events, sessions, leak=hostile, case_key=KEY, params=p)
+    p = AttributionParams(stability=False)
+    case = CaseContext(networks=NetworkMap(by_lab=LAB_NET, vendor=[VENDOR_NET]))
+    a = attribute(events, sessions, leak=hostile, case_key=KEY, params=p, case=case)
     d = a.to_dict()
     rep = d["leak_report"]
     assert rep["lines_read"] == 9 and rep["rows_used"] == 4 and rep["identifiers"] == 3

@@ -19,9 +19,12 @@ from attribution_scenarios import (
 )
 
 from labforensics.attribution import AttributionParams, attribute
+from labforensics.case import CaseContext
 from labforensics.networks import NetworkMap
 
-P = AttributionParams(lab_networks=LAB_NET, vendor_networks=(VENDOR_NET,), stability=False)
+CASE = CaseContext(networks=NetworkMap(by_lab=LAB_NET, vendor=[VENDOR_NET]))
+
+P = AttributionParams(stability=False)
 T = T0 + pd.Timedelta(days=50, hours=2)
 
 
@@ -41,7 +44,7 @@ def _top(a):
 def test_configured_networks_call_the_outside_address_external(outside_export):
     ev, ss, leak = outside_export
     nm = NetworkMap(by_lab=LAB_NET, vendor=[VENDOR_NET])
-    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P, networks=nm)
+    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P, case=CaseContext(networks=nm))
     # 198.51.100.7 is in no lab or vendor block: other, hence external
     assert (_top(a)["network"], _top(a)["hypothesis"], a.verdict) == (
         "other",
@@ -52,8 +55,8 @@ def test_configured_networks_call_the_outside_address_external(outside_export):
 
 def test_without_networks_the_address_is_unknown_and_not_external(outside_export):
     ev, ss, leak = outside_export
-    # the networks argument wins over the params' CIDR fields
-    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P, networks=NetworkMap())
+    # the default case: no networks given
+    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P, case=CaseContext())
     # no lab block: 198.51.100.7 cannot be placed; a staff account stays insider
     assert (_top(a)["network"], _top(a)["hypothesis"], a.verdict) == (
         "unknown",

@@ -28,10 +28,14 @@ from attribution_scenarios import (
 )
 
 from labforensics.attribution import AttributionParams, attribute
+from labforensics.case import CaseContext
+from labforensics.networks import NetworkMap
+
+CASE = CaseContext(networks=NetworkMap(by_lab=LAB_NET, vendor=[VENDOR_NET]))
 
 # the stability reruns are checked once (vendor case); elsewhere they only cost time
-PS = AttributionParams(lab_networks=LAB_NET, vendor_networks=(VENDOR_NET,))
-P = AttributionParams(lab_networks=LAB_NET, vendor_networks=(VENDOR_NET,), stability=False)
+PS = AttributionParams()
+P = AttributionParams(stability=False)
 INSIDER_T = T0 + pd.Timedelta(days=30, hours=14)
 EXTERNAL_T = T0 + pd.Timedelta(days=50, hours=2)
 
@@ -85,7 +89,7 @@ def vendor():
 @pytest.fixture(scope="module")
 def vendor_result(vendor):
     ev, ss, truth = vendor
-    return attribute(ev, ss, leak=vendor_leak(truth), case_key=KEY, params=PS)
+    return attribute(ev, ss, leak=vendor_leak(truth), case_key=KEY, params=PS, case=CASE)
 
 
 def test_vendor_verdict_and_pathway(vendor_result, vendor):
@@ -139,7 +143,7 @@ def test_vendor_stability_and_determinism(vendor_result, vendor):
     # 7 thresholds halved and doubled; the verdict holds under each
     assert len(a.stability) == 14 and a.stability_agreement == 1.0
     ev, ss, truth = vendor
-    b = attribute(ev, ss, leak=vendor_leak(truth), case_key=KEY, params=PS)
+    b = attribute(ev, ss, leak=vendor_leak(truth), case_key=KEY, params=PS, case=CASE)
     d1 = json.dumps(a.to_dict(), sort_keys=True)
     assert d1 == json.dumps(b.to_dict(), sort_keys=True)  # same inputs, same bytes
     d = a.to_dict()
@@ -163,7 +167,7 @@ def test_insider_single_staff_account():
     c = base_case()
     ipps = _insider(c)
     ev, ss = build(c, drop_event_session_id=True)  # sessions found by (lab, account, interval)
-    a = attribute(ev, ss, leak=leak_frame([("L04", ipps)]), case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=leak_frame([("L04", ipps)]), case_key=KEY, params=P, case=CASE)
     assert a.verdict == "insider"
     top = a.pathways.iloc[0]
     assert (top["account"], top["n_labs"], top["network"]) == ("marie.d", 1, "lab")
@@ -180,7 +184,7 @@ def test_external_burst_from_outside():
     c = base_case()
     ipps = _external(c)
     ev, ss = build(c)
-    a = attribute(ev, ss, leak=leak_frame([("L02", ipps)]), case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=leak_frame([("L02", ipps)]), case_key=KEY, params=P, case=CASE)
     assert a.verdict == "external"
     cand = a.candidates.iloc[0]
     # 8 failed logins before the session, from an address in no lab or vendor network
@@ -195,7 +199,7 @@ def test_undetermined_names_lab_and_gap():
     c = base_case()
     ev, ss = build(c)
     ipps = sample_before("L03", T0 + pd.Timedelta(days=45), 300, seed=3)
-    a = attribute(ev, ss, leak=leak_frame([("L03", ipps)]), case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=leak_frame([("L03", ipps)]), case_key=KEY, params=P, case=CASE)
     # only 15-record billing exports and the nightly backup exist at L03: the backup holds
     # everything every night, so it says nothing about this copy; nothing else can hold 300
     assert a.verdict == "undetermined"
@@ -211,7 +215,7 @@ def test_undetermined_names_lab_and_gap():
 def test_undetermined_when_nothing_found():
     c = base_case(("L01",))
     ev, ss = build(c)
-    a = attribute(ev, ss, leak=["999001", "999002"], case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=["999001", "999002"], case_key=KEY, params=P, case=CASE)
     # IPPs that no lab knows: nothing to trace, both listed as never seen (pseudonyms)
     assert a.verdict == "undetermined" and "none of the 2" in a.verdict_rule
     assert len(a.never_seen) == 2 and a.never_seen["leak_id"].str.fullmatch(r"P[0-9a-f]{16}").all()
@@ -222,7 +226,7 @@ def test_mixed_two_pathways():
     ipps = _insider(c, n=300, seed=5)
     ev, ss = build(c)
     leak = pd.concat([vendor_leak(truth), leak_frame([("L04", ipps)])], ignore_index=True)
-    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P, case=CASE)
     n_v = len(existing_at("L01", truth["L01"]))
     h = a.hypotheses.set_index("hypothesis")["share"]
     assert a.verdict == "mixed"
@@ -242,7 +246,7 @@ def test_no_leak_ranks_vendor_first():
     score = np.where(big, 0.9, np.where(mid, 0.6, 0.1))
     scores = pd.DataFrame({"session_id": sid, "score": score})
     scores["rank"] = scores["score"].rank(ascending=False, method="first").astype(int)
-    a = attribute(ev, ss, scores, params=P)
+    a = attribute(ev, ss, scores, params=P, case=CASE)
     assert a.verdict == "undetermined" and a.verdict_rule.startswith("no leak given")
     # anomalous volume: the vendor's three big extractions dwarf routine billing
     assert a.pathways.iloc[0]["account"] == "migr.editeur"
@@ -279,7 +283,7 @@ def test_transfers_link_anonymous_download(vendor):
             "source_line": [1, 2, 3, 4, 5],
         }
     )
-    a = attribute(ev, ss, leak=vendor_leak(truth), transfers=tr, case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=vendor_leak(truth), transfers=tr, case_key=KEY, params=P, case=CASE)
     links = a.transfers
     # the upload 5 h before the extraction is not its upload; the 3 others are linked
     assert links["source_line"].tolist() == [2, 3, 4]
@@ -298,7 +302,7 @@ def test_transfers_link_anonymous_download(vendor):
 def test_labless_leak_matches_every_lab(vendor):
     ev, ss, truth = vendor
     leak = vendor_leak({"L01": truth["L01"]})[["IPP"]]
-    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P, case=CASE)
     n = len(leak)
     # IPPs are numbered alike in every lab: each lab-less IPP matches in all four labs
     assert a.totals["found"] == n and a.totals["found_in_several_labs"] == n
@@ -311,7 +315,7 @@ def test_leak_dates_raise_lower_bound(vendor):
     leak = vendor_leak(truth)
     t1 = truth["L01"] - pd.Timedelta(minutes=15)
     leak["date"] = np.where(leak["LABO"] == "L01", t1.isoformat(), "2020-01-02T00:00:00+00:00")
-    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P)
+    a = attribute(ev, ss, leak=leak, case_key=KEY, params=P, case=CASE)
     w = a.windows.set_index("lab")
     # the latest sample date of L01's leak is after the change point's lower bound
     assert w.loc["L01", "after"] == t1 and "sample date" in w.loc["L01", "note"]

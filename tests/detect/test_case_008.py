@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 import labforensics.detect as detect
+from labforensics.case import CaseContext
 from labforensics.detect import DetectParams, score
 
 
@@ -75,9 +76,9 @@ def test_008_detector_edge_cases_c_constant_column(monkeypatch):
     seen = []
     real = detect.run_detectors
 
-    def spy(X, params):
+    def spy(X, params, *, seed):
         seen.append(X.copy())
-        return real(X, params)
+        return real(X, params, seed=seed)
 
     monkeypatch.setattr(detect, "run_detectors", spy)
     sc = score(t)
@@ -103,6 +104,6 @@ def test_008_detector_edge_cases_d_deterministic():
         if c.startswith("det_"):
             assert a.session[c].to_numpy().tobytes() == b.session[c].to_numpy().tobytes()
     # the seed used is in the metadata
-    assert a.metadata["seed"] == 0 and a.metadata["params"]["seed"] == 0
-    c = score(t, DetectParams(seed=7))
+    assert a.metadata["seed"] == 0 and "seed" not in a.metadata["params"]  # a case fact
+    c = score(t, DetectParams(), case=CaseContext(seed=7))
     assert c.metadata["seed"] == 7

@@ -57,13 +57,14 @@ def test_knn_fits_on_a_seeded_sample_of_at_most_max_fit_rows():
     det2, _ = run_detectors(X, p)
     # seeded: the same sample, the same scores
     assert det["KNN"].tobytes() == det2["KNN"].tobytes()
-    det3, _ = run_detectors(X, DetectParams(detectors=("KNN",), max_fit_rows=50, seed=5))
+    det3, _ = run_detectors(X, DetectParams(detectors=("KNN",), max_fit_rows=50), seed=5)
     assert det["KNN"].tobytes() != det3["KNN"].tobytes()
 
 
-def test_unknown_detector_is_skipped_with_reason():
-    _, notes = run_detectors(np.eye(5), DetectParams(detectors=("ECOD", "NOPE")))
-    assert "unknown detector" in notes["skipped"]["NOPE"]
+def test_unknown_detector_is_refused_at_construction():
+    # an unknown detector name is refused when the knobs are made, not skipped at run time
+    with pytest.raises(ParameterError, match=r"DetectParams\.detectors .*\['NOPE'\]"):
+        DetectParams(detectors=("ECOD", "NOPE"))
 
 
 def test_clean_data_flags_nothing_and_an_outlier_is_flagged():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labforensics.case import CaseContext
 from labforensics.errors import ParameterError, SchemaError
 from labforensics.features import FeatureParams, build_features, feature_spec, robust_z
 from labforensics.networks import NetworkMap
@@ -15,12 +16,8 @@ from labforensics.sessions import sessionize
 
 from .conftest import make_events
 
-PARAMS = FeatureParams(
-    lab_networks=("10.0.0.0/8",),
-    vendor_networks=("203.0.113.0/24",),
-    warmup=pd.Timedelta(0),
-    min_lab_patients=1,
-)
+PARAMS = FeatureParams(warmup=pd.Timedelta(0), min_lab_patients=1)
+CASE = CaseContext(networks=NetworkMap(lab=("10.0.0.0/8",), vendor=("203.0.113.0/24",)))
 
 
 def _rows() -> list[dict]:
@@ -93,7 +90,7 @@ def _rows() -> list[dict]:
 @pytest.fixture(scope="module")
 def feats():
     ss = sessionize(make_events(_rows()))
-    return build_features(ss.events, ss.sessions, PARAMS)
+    return build_features(ss.events, ss.sessions, PARAMS, case=CASE)
 
 
 def _by(ft, account: str) -> pd.DataFrame:
@@ -209,7 +206,7 @@ def test_feature_specs_by_name():
 
 def test_bad_inputs():
     with pytest.raises(ParameterError, match="CIDR"):
-        FeatureParams(vendor_networks=("not-a-net",))
+        NetworkMap(vendor=("not-a-net",))
     with pytest.raises(SchemaError, match="lacks columns"):
         build_features(make_events(_rows()), pd.DataFrame({"session_id": ["x"]}))
 
@@ -222,7 +219,7 @@ def test_without_networks_features_carry_no_network_signal():
     assert (v[["net_lab", "net_vendor", "net_other"]] == 0).all().all()
 
 
-def test_network_map_argument_wins_and_local_is_not_lab():
+def test_case_networks_used_and_local_is_not_lab():
     rows = [
         dict(ts="2021-03-01 08:00", account="job", action="login", src_ip=None),
         dict(ts="2021-03-01 08:01", account="job", action="read", src_ip="127.0.0.1"),
@@ -231,7 +228,7 @@ def test_network_map_argument_wins_and_local_is_not_lab():
     ]
     ss = sessionize(make_events(rows))
     nm = NetworkMap(lab=["10.0.0.0/8"])
-    ft = build_features(ss.events, ss.sessions, PARAMS, networks=nm)
+    ft = build_features(ss.events, ss.sessions, PARAMS, case=CaseContext(networks=nm))
     s = ft.session.values.iloc[0]
     # 4 events: missing + loopback are local, 10.9.9.9 lab, a host name unknown
     assert (s["net_lab"], s["net_vendor"], s["net_other"]) == (0.25, 0.0, 0.0)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import pytest
 
+from labforensics.case import CaseContext
 from labforensics.detect import score
 from labforensics.evaluate import evaluate
 from labforensics.features import FeatureParams, build_features
 from labforensics.ingest import read_evidence
+from labforensics.networks import NetworkMap
 from labforensics.sessions import sessionize
 from labforensics.synth import generate, load_truth
 
@@ -32,10 +34,10 @@ def run(tmp_path_factory):
     ss = sessionize(ev.events)
     by_lab = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
     vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
-    fp = FeatureParams(vendor_networks=vendor, lab_networks=(), lab_networks_by_lab=by_lab)
-    ft = build_features(ss.events, ss.sessions, fp)
-    sc = score(ft)
-    return ss, ft, sc, evaluate(sc, truth, events=ss.events, k=(10, 30, 50)), truth
+    case = CaseContext(networks=NetworkMap(vendor=vendor, by_lab=by_lab))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(), case=case)
+    sc = score(ft, case=case)
+    return ss, ft, sc, evaluate(sc, truth, events=ss.events, k=(10, 30, 50), case=case), truth
 
 
 def test_every_incident_kind_is_present(run):

@@ -241,9 +241,9 @@ def test_years_of_typos_are_not_a_brute_force():
 
 def test_case_file_sources_section_sets_the_thresholds(tmp_path):
     # a [sources] section in case.toml reaches SourceParams (unknown sections are refused)
-    from labforensics.case import load_case, make_params
+    from labforensics.case import load_case, params_from_case
     from labforensics.detect import SourceParams
 
     (tmp_path / "case.toml").write_text("[sources]\nmin_failed = 3\n", encoding="utf-8")
-    p = make_params(SourceParams, load_case(tmp_path / "case.toml"), "sources")
+    p = params_from_case(SourceParams, load_case(tmp_path / "case.toml"), "sources")
     assert p.min_failed == 3 and p.min_peak_per_hour == SourceParams().min_peak_per_hour

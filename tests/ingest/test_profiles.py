@@ -10,9 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from labforensics.case import ingest_options, load_case
+from labforensics.case import load_case
 from labforensics.errors import ProfileError
 from labforensics.ingest import read_evidence
+from labforensics.ingest.options import ingest_options
 from labforensics.ingest.profiles import load_profile, load_profiles
 
 # 2010-01-02T06:49:00Z = 1262304000 (2010-01-01T00:00Z) + 86400 + 6*3600 + 49*60

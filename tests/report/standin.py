@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from labforensics import schema
-from labforensics.case import Case
+from labforensics.case import CaseContext
 
 #: The hostile values of shared/cases/009-hostile-text/expected.md.
 HOSTILE = [
@@ -103,5 +103,5 @@ STANDIN_ATTRIBUTION = {
 }  # fmt: skip
 
 
-def standin_case() -> Case:
-    return Case(name="Stand-in case " + HOSTILE[1], tz="Europe/Paris", seed=0)
+def standin_case() -> CaseContext:
+    return CaseContext(name="Stand-in case " + HOSTILE[1], seed=0)

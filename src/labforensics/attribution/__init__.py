@@ -132,9 +132,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..case import CaseContext
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
 from ..leak.reader import read_leak
-from ..networks import NetworkMap
 from ..outputs import json_safe
 from ..privacy import CaseKey
 from .context import _Context, _prepare
@@ -228,10 +228,6 @@ class Attribution:
         Leak totals (identifiers, found, never seen, found in several labs,
         explained) and notes on what was assumed.
     params : AttributionParams
-    networks : NetworkMap, optional
-        The case's networks (:meth:`labforensics.networks.NetworkMap.from_case`);
-        when None, built from ``params.lab_networks`` and ``vendor_networks`` (none
-        by default: every non-local address ``unknown``, never outside).
     leak_report : dict or None
         How the leak was read (None without a leak): every line of a leak file used
         or accounted for (blank, malformed, empty identifier, with line numbers and
@@ -365,8 +361,8 @@ def attribute(
     leak: Any = None,
     transfers: Any = None,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
-    params: AttributionParams = AttributionParams(),  # noqa: B008 (frozen dataclass)
-    networks: NetworkMap | None = None,
+    params: AttributionParams | None = None,
+    case: CaseContext | None = None,
 ) -> Attribution:
     """Attribute a leak to pathways, hypotheses and a verdict.
 
@@ -391,7 +387,13 @@ def attribute(
         ``source_file``, ``source_line``) or an xferlog path.
     case_key : CaseKey, bytes, hex str or path, optional
         The key the evidence was pseudonymised with (needed for raw leak IPPs).
-    params : AttributionParams
+    params : AttributionParams, optional
+        The knobs; ``AttributionParams()`` when omitted.
+    case : CaseContext, optional
+        The case's facts: ``networks`` (session networks, outside transfers),
+        ``lab_aliases`` (FINESS in the leak) and ``tz`` (an xferlog given as a
+        path); ``CaseContext()`` when omitted (no networks: every non-local address
+        ``unknown``, never outside).
 
     Returns
     -------
@@ -404,7 +406,9 @@ def attribute(
     AttributionError
         The leak, patient index or transfers cannot be read.
     """
-    ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, networks)
+    params = params or AttributionParams()
+    case = case or CaseContext()
+    ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case)
     run = _analyse(ctx, params)
     stab = (
         _stability(ctx, params, run)

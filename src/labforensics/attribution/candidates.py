@@ -18,7 +18,7 @@ def _candidate_features(ctx: _Context, c: pd.DataFrame, params: AttributionParam
 
     - ``external``: a burst of >= ``failed_burst`` failed logins before it, or an
       outbound address outside the lab and vendor networks (``network`` ``other``;
-      for a vendor account only when ``vendor_networks`` is configured, since
+      for a vendor account only when the case gives vendor networks, since
       otherwise its own addresses cannot be told from an outsider's);
     - ``vendor``: a vendor account (kind ``vendor`` or role ``EDITEUR``) or an
       address in the vendor networks;

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..case import CaseContext
 from ..errors import SchemaError
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
@@ -288,17 +289,20 @@ def _prepare(
     transfers: Any,
     case_key: Any,
     params: AttributionParams,
-    networks: NetworkMap | None = None,
+    case: CaseContext,
 ) -> _Context:
-    """Everything the analysis needs that does not depend on its thresholds."""
+    """Everything the analysis needs that does not depend on its thresholds (the
+    case's networks, lab aliases and time zone come from ``case``)."""
     _check(events, _EVENT_NEED, "event")
     _check(sessions, _SESSION_NEED, "session")
-    nets = networks if networks is not None else _networks_from_params(params)
+    nets = case.networks
     notes = _network_notes(nets)
     ts, lab, span, has_p, patients = _first_seen(events)
     ss, n_scores = _prepare_sessions(sessions, scores, notes)
     outb = _outbound(events, ts, lab, ss)
-    leak_rows, leak_report, matches, never = _match_leak(leak, case_key, span, patients, params)
+    leak_rows, leak_report, matches, never = _match_leak(
+        leak, case_key, span, patients, case.lab_aliases
+    )
     touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
     ss = _session_features(events, ts, lab, outb, ss, nets)
     # anomaly in [0, 1]: 1 when the detection stage flagged the session; else the smaller
@@ -307,7 +311,7 @@ def _prepare(
     rarity = 1.0 / ss["pathway_days"].clip(lower=1)
     anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
     ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
-    links = _transfer_links(transfers, outb, nets, params, notes)
+    links = _transfer_links(transfers, outb, nets, params, notes, case.tz)
     ctx = _Context(
         events_out=outb,
         sessions=ss,
@@ -331,15 +335,6 @@ def _prepare(
     return ctx
 
 
-def _networks_from_params(params: AttributionParams) -> NetworkMap:
-    """The networks of ``params.lab_networks``/``vendor_networks``: kept until the
-    pipeline passes the case's :class:`NetworkMap` to :func:`attribute`."""
-    ln = params.lab_networks
-    if isinstance(ln, Mapping):
-        return NetworkMap(vendor=params.vendor_networks, by_lab=ln)
-    return NetworkMap(lab=ln, vendor=params.vendor_networks)
-
-
 def _network_notes(nets: NetworkMap) -> list[str]:
     """Notes on the networks that were not configured."""
     notes: list[str] = []
@@ -351,7 +346,7 @@ def _network_notes(nets: NetworkMap) -> list[str]:
         )
     if not nets.vendor:
         notes.append(
-            "vendor_networks not configured: a vendor account from outside the lab networks "
+            "vendor networks not given (case file [networks] vendor): a vendor account from outside the lab networks "
             "is kept under the vendor hypothesis"
         )
     return notes
@@ -481,7 +476,7 @@ def _match_leak(
     case_key: Any,
     span: pd.DataFrame,
     patients: pd.DataFrame,
-    params: AttributionParams,
+    lab_aliases: Mapping[str, str],
 ) -> tuple[pd.DataFrame | None, dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
     """The leak's rows, how it was read, its identifiers found among the patients
     (``matches``) and those never seen."""
@@ -503,7 +498,7 @@ def _match_leak(
                 leak,
                 case_key=key,
                 labs=span["lab"].astype(str).tolist(),
-                lab_aliases=params.lab_aliases,
+                lab_aliases=lab_aliases,
             )
             leak_report = dict(leak_rows.attrs.get("leak_report") or {}) or None
         if leak_report is not None:  # labs absent from the evidence, against its labs
@@ -530,9 +525,11 @@ def _transfer_links(
     nets: NetworkMap,
     params: AttributionParams,
     notes: list[str],
+    tz: str,
 ) -> pd.DataFrame:
-    """Transfers linked to the extractions (a note counts them when given)."""
-    tr = _read_transfers_arg(transfers, params)
+    """Transfers linked to the extractions (a note counts them when given); an
+    xferlog path is read in the case's time zone ``tz``."""
+    tr = _read_transfers_arg(transfers, tz)
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
         unlinked = tr[

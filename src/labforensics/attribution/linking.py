@@ -31,7 +31,9 @@ def _files_in(detail: pd.Series) -> pd.Series:
     return pd.Series(np.asarray(res, dtype=object)[codes] if len(d) else [], index=d.index)
 
 
-def _read_transfers_arg(transfers: Any, params: AttributionParams) -> pd.DataFrame | None:
+def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
+    """The transfers table given (a table, an object with ``.transfers``, or an xferlog
+    path read in the case's time zone ``tz``), checked; None when not given."""
     if transfers is None:
         return None
     if isinstance(transfers, pd.DataFrame):
@@ -46,7 +48,7 @@ def _read_transfers_arg(transfers: Any, params: AttributionParams) -> pd.DataFra
                 f"transfers given as a path ({transfers}) but labforensics.ingest.xferlog is "
                 "not available: pass the transfers DataFrame instead"
             ) from exc
-        df = read_transfers(transfers, tz=params.transfer_tz).transfers
+        df = read_transfers(transfers, tz=tz).transfers
     need = ("ts", "remote_host", "file_name", "direction", "access_mode", "user")
     missing = [c for c in need if c not in df.columns]
     if missing:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ..errors import ParameterError
+from .._validation import Interval, OneOf, constrained, validate
+from ..thresholds import FAILED_LOGIN_BURST
+
+_NONNEG = Interval(0, None)
+_UNIT = Interval(0, 1)
+_SHARE = Interval(0, 1, low_open=True)
 
 
 @dataclass(frozen=True)
 class AttributionParams:
-    """Parameters of :func:`attribute`, with their units.
+    """Knobs of :func:`attribute`, with their units and allowed ranges (the
+    networks, lab aliases and time zone are case facts: ``attribute(..., case=)``).
 
     Attributes
     ----------
@@ -55,8 +60,9 @@ class AttributionParams:
         its sessions are listed but explain no leak, since they happen whatever
         the date of the copy (a leak only they could hold is undetermined: a copy
         of their output was made outside the logged software).
-    failed_burst : int, default 5
-        Failed logins before a session that make a burst (external sign).
+    failed_burst : int, default :data:`~labforensics.thresholds.FAILED_LOGIN_BURST` (5)
+        Failed logins before a session that make a burst (external sign); the
+        account-lockout threshold whose source is stated at the constant.
     min_explained : float, default 0.5
         Below this share of leaked-and-found patients explained -> undetermined.
     dominant_share : float, default 0.8
@@ -65,17 +71,6 @@ class AttributionParams:
         Two hypotheses each explaining this share -> mixed.
     full_completeness : float, default 0.95
         Completeness at or above which an extraction is called ``full``.
-    lab_networks : mapping of str to sequence of str, or sequence of str
-        CIDR blocks of the labs: one list for all labs, or per lab code. A case
-        fact kept here only until the pipeline passes ``attribute(..., networks=)``
-        (used only when ``networks`` is not given). When empty, every non-local
-        address is ``unknown`` (no RFC 1918 guess).
-    vendor_networks : sequence of str
-        CIDR blocks of the vendor (remote maintenance, FTP server side).
-    lab_aliases : mapping of str to str
-        Lab identifier in a leak or patient index (e.g. FINESS) -> lab code.
-    transfer_tz : str, default "Europe/Paris"
-        Time zone of the xferlog when a path is given.
     transfer_skew_h : float, default 1.0
         Clock skew allowed between the LIS and the FTP server (hours): a
         transfer that far before an extraction may still be its upload.
@@ -83,45 +78,38 @@ class AttributionParams:
         Most identifiers listed (pseudonyms) in :meth:`Attribution.to_dict`.
     stability : bool, default True
         Rerun with the main thresholds halved and doubled.
+
+    Ranges: shares and probabilities in (0, 1] (``bound_alpha``, ``min_explained``,
+    ``dominant_share``, ``mixed_share``), ``records_tolerance`` and ``leak_noise``
+    in [0, 1), ``partial_min_share``, ``drop_ratio`` and ``full_completeness`` in
+    [0, 1], days, hours and penalties >= 0, counts integers (``routine_days``,
+    ``failed_burst``, ``post_sample`` >= 1; ``min_prefix``, ``max_listed`` >= 0).
+
+    Raises
+    ------
+    ParameterError
+        A value outside its allowed range (naming the field and the range).
     """
 
-    censor_days: float = 7.0
-    window_margin_h: float = 72.0
-    records_tolerance: float = 0.05
-    partial_min_share: float = 0.25
-    bound_alpha: float = 0.01
-    cp_penalty: float = 1.0
-    drop_ratio: float = 0.1
-    leak_noise: float = 0.01
-    min_prefix: int = 20
-    post_sample: int = 30
-    routine_days: int = 20
-    failed_burst: int = 5
-    min_explained: float = 0.5
-    dominant_share: float = 0.8
-    mixed_share: float = 0.2
-    full_completeness: float = 0.95
-    lab_networks: Mapping[str, Sequence[str]] | Sequence[str] = ()
-    vendor_networks: Sequence[str] = ()
-    lab_aliases: Mapping[str, str] = field(default_factory=dict)
-    transfer_tz: str = "Europe/Paris"
-    transfer_skew_h: float = 1.0
-    max_listed: int = 1000
-    stability: bool = True
+    censor_days: float = constrained(7.0, _NONNEG)
+    window_margin_h: float = constrained(72.0, _NONNEG)
+    records_tolerance: float = constrained(0.05, Interval(0, 1, high_open=True))
+    partial_min_share: float = constrained(0.25, _UNIT)
+    bound_alpha: float = constrained(0.01, _SHARE)
+    cp_penalty: float = constrained(1.0, _NONNEG)
+    drop_ratio: float = constrained(0.1, _UNIT)
+    leak_noise: float = constrained(0.01, Interval(0, 1, high_open=True))
+    min_prefix: int = constrained(20, Interval(0, None, integer=True))
+    post_sample: int = constrained(30, Interval(1, None, integer=True))
+    routine_days: int = constrained(20, Interval(1, None, integer=True))
+    failed_burst: int = constrained(FAILED_LOGIN_BURST, Interval(1, None, integer=True))
+    min_explained: float = constrained(0.5, _SHARE)
+    dominant_share: float = constrained(0.8, _SHARE)
+    mixed_share: float = constrained(0.2, _SHARE)
+    full_completeness: float = constrained(0.95, _UNIT)
+    transfer_skew_h: float = constrained(1.0, _NONNEG)
+    max_listed: int = constrained(1000, Interval(0, None, integer=True))
+    stability: bool = constrained(True, OneOf((True, False)))
 
     def __post_init__(self) -> None:
-        for name in (
-            "censor_days",
-            "window_margin_h",
-            "records_tolerance",
-            "partial_min_share",
-            "transfer_skew_h",
-        ):
-            if getattr(self, name) < 0:
-                raise ParameterError(f"AttributionParams.{name} must be >= 0")
-        for name in ("bound_alpha", "min_explained", "dominant_share", "mixed_share"):
-            v = getattr(self, name)
-            if not 0 < v <= 1:
-                raise ParameterError(f"AttributionParams.{name} must be in (0, 1], got {v}")
-        if self.records_tolerance >= 1:
-            raise ParameterError("AttributionParams.records_tolerance must be < 1")
+        validate(self)

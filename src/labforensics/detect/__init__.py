@@ -54,16 +54,20 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._validation import Constraint, Interval, OneOf, SubsetOf, constrained, validate
+from ..case import CaseContext
 from ..errors import ParameterError, SchemaError
 from ..features import MAD_TO_SD, Features, FeatureTable
-from .detectors import run_detectors, standardize
+from .detectors import DETECTORS, run_detectors, standardize
 from .explain import explain_rows
 from .rules import Rule, apply_rules, default_rules_path, load_rules
 from .sources import SourceParams, score_sources
@@ -122,69 +126,115 @@ _UNIT_KEYS = {
 }
 
 
+#: Units a :class:`DetectParams.columns` mapping may name.
+UNITS: tuple[str, ...] = ("session", "account_day", "account_month")
+
+
+@dataclass(frozen=True)
+class _RulesPath(Constraint):
+    """None (the package's rules), ``""`` (no rules) or a path (read by :func:`score`)."""
+
+    def check(self, value: Any) -> Any:
+        if value is None or isinstance(value, str | os.PathLike):
+            return value
+        raise ValueError("is not a path")
+
+    def describe(self) -> str:
+        return 'None (the default rules), "" (no rules) or the path of a rule file'
+
+    def invalid_examples(self) -> list[Any]:
+        return [3, ["rules.toml"]]
+
+
+@dataclass(frozen=True)
+class _UnitColumns(Constraint):
+    """None, or unit -> column names (units among :data:`UNITS`); values kept as tuples."""
+
+    def check(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise ValueError("is not a table unit -> columns")
+        bad = [u for u in value if u not in UNITS]
+        if bad:
+            raise ValueError(f"names unknown unit(s) {bad}")
+        out = {}
+        for u, cols in value.items():
+            if isinstance(cols, str) or not all(isinstance(c, str) for c in cols):
+                raise ValueError(f"[{u!r}] is not a list of column names")
+            out[u] = tuple(cols)
+        return out
+
+    def describe(self) -> str:
+        return "None or a table unit -> list of columns, units among " + ", ".join(UNITS)
+
+    def invalid_examples(self) -> list[Any]:
+        return [{"__unknown_unit__": ("x",)}, {"session": "x"}, ["x"]]
+
+
 @dataclass(frozen=True)
 class DetectParams:
-    """Parameters of :func:`score`.
+    """Knobs of :func:`score` (the seed and the time zone are case facts:
+    ``score(..., case=)``).
 
     Attributes
     ----------
     detectors : tuple[str, ...]
-        pyod detectors by name: ``ECOD``, ``IForest``, ``COPOD``, ``HBOS``, ``KNN``, ``LOF``.
-    seed : int
-        Drives every random step (IForest, the fit sample of KNN/LOF).
+        pyod detectors by name, among :data:`~labforensics.detect.detectors.DETECTORS`
+        (``ECOD``, ``IForest``, ``COPOD``, ``HBOS``, ``KNN``, ``LOF``); an unknown
+        name is refused here, not skipped at run time.
     combine : str
         ``"mean"`` of the detectors' common-scale scores, or ``"top2"`` (mean of
         the two highest per row).
-    deadband : float
+    deadband : float, >= 0
         Deviations within this many robust units (after minimum scales) are noise.
-    flag_k : float
+    flag_k : float, > 0
         Ensemble flag threshold: ``median + flag_k * max(1.4826 * MAD, 1)``.
-    n_neighbors, min_neighbors : int
+    n_neighbors, min_neighbors : int, >= 1
         k of KNN/LOF, clamped to ``rows - 1``; below ``min_neighbors`` they are skipped.
-    min_rows : int
+    min_rows : int, >= 1
         Fewer rows than this: a detector is skipped (recorded).
-    max_fit_rows : int
+    max_fit_rows : int, >= 10
         KNN/LOF fit on a seeded sample of at most this many rows (20,000: pyod's
         fit queries every sample row against the sample, a cost that grows faster
         than linearly; at 185,000 sessions that self-query was most of the
         scoring time with 50,000 rows).
-    iforest_estimators, hbos_bins : int
+    iforest_estimators : int, >= 1
+    hbos_bins : int, >= 2
     rules_path : str or Path, optional
         Rule file; default the package's ``detect/rules.toml``. ``""`` disables rules.
     columns : Mapping[str, tuple[str, ...]], optional
         Detector columns per unit; default every ``*_z`` column plus
         :data:`DETECTOR_COLUMNS_EXTRA` (tables from ``build_features``), or every
         numeric non-key column (hand-made tables).
-    tz : str
-        Time zone of ``start_local`` in reasons.
-    explain_top, n_reasons : int
+    explain_top, n_reasons : int, >= 0
         Rows explained beyond the flagged ones; reasons per row.
+
+    Raises
+    ------
+    ParameterError
+        A value outside its allowed range (naming the field and the range).
     """
 
-    detectors: tuple[str, ...] = ("ECOD", "IForest", "COPOD", "HBOS", "KNN")
-    seed: int = 0
-    combine: str = "mean"
-    deadband: float = 0.5
-    flag_k: float = 6.0
-    n_neighbors: int = 20
-    min_neighbors: int = 3
-    min_rows: int = 3
-    max_fit_rows: int = 20_000
-    iforest_estimators: int = 100
-    hbos_bins: int = 10
-    rules_path: str | Path | None = None
-    columns: Mapping[str, tuple[str, ...]] | None = None
-    tz: str = "Europe/Paris"
-    explain_top: int = 1000
-    n_reasons: int = 3
+    detectors: tuple[str, ...] = constrained(
+        ("ECOD", "IForest", "COPOD", "HBOS", "KNN"), SubsetOf(DETECTORS)
+    )
+    combine: str = constrained("mean", OneOf(("mean", "top2")))
+    deadband: float = constrained(0.5, Interval(0, None))
+    flag_k: float = constrained(6.0, Interval(0, None, low_open=True))
+    n_neighbors: int = constrained(20, Interval(1, None, integer=True))
+    min_neighbors: int = constrained(3, Interval(1, None, integer=True))
+    min_rows: int = constrained(3, Interval(1, None, integer=True))
+    max_fit_rows: int = constrained(20_000, Interval(10, None, integer=True))
+    iforest_estimators: int = constrained(100, Interval(1, None, integer=True))
+    hbos_bins: int = constrained(10, Interval(2, None, integer=True))
+    rules_path: str | Path | None = constrained(None, _RulesPath())
+    columns: Mapping[str, tuple[str, ...]] | None = constrained(None, _UnitColumns())
+    explain_top: int = constrained(1000, Interval(0, None, integer=True))
+    n_reasons: int = constrained(3, Interval(0, None, integer=True))
 
     def __post_init__(self) -> None:
-        if self.combine not in ("mean", "top2"):
-            raise ParameterError(f"DetectParams.combine={self.combine!r}: use 'mean' or 'top2'")
-        if self.max_fit_rows < 10:
-            raise ParameterError("DetectParams.max_fit_rows must be >= 10")
-        if self.flag_k <= 0 or self.deadband < 0:
-            raise ParameterError("DetectParams.flag_k must be > 0 and deadband >= 0")
+        validate(self)
 
 
 @dataclass
@@ -281,6 +331,7 @@ def _robust_threshold(ens: np.ndarray, k: float) -> float:
 def _score_table(
     table: FeatureTable,
     params: DetectParams,
+    case: CaseContext,
     rules: list[Rule],
     hand_made: bool,
     inherited: dict[str, np.ndarray] | None = None,
@@ -297,7 +348,7 @@ def _score_table(
     else:
         cols = _default_columns(table, hand_made)
     std = standardize(table.values[cols], params.deadband)
-    det, notes = run_detectors(std.X, params)
+    det, notes = run_detectors(std.X, params, seed=case.seed)
     names = [d for d in params.detectors if d in det]
     if names:
         D = np.column_stack([det[d] for d in names])
@@ -354,7 +405,7 @@ def _score_table(
     # reasons for flagged and top-ranked rows
     explain = np.flatnonzero(flagged | (rank <= params.explain_top))
     if "start" in frame.columns and len(explain):
-        st = pd.to_datetime(frame["start"].iloc[explain], utc=True).dt.tz_convert(params.tz)
+        st = pd.to_datetime(frame["start"].iloc[explain], utc=True).dt.tz_convert(case.tz)
         frame["start_local"] = pd.Series(pd.NA, index=frame.index, dtype="object")
         frame.loc[frame.index[explain], "start_local"] = st.dt.strftime("%H:%M").to_numpy()
     out["reasons"] = explain_rows(
@@ -385,7 +436,10 @@ def _score_table(
 
 
 def score(
-    features: Features | FeatureTable | pd.DataFrame, params: DetectParams | None = None
+    features: Features | FeatureTable | pd.DataFrame,
+    params: DetectParams | None = None,
+    *,
+    case: CaseContext | None = None,
 ) -> Scores:
     """Score units for anomaly: pyod ensemble + rules, ranked, with reasons.
 
@@ -397,6 +451,10 @@ def score(
         session, ``day`` -> account-day, ``month`` -> account-month; key and
         time columns, non-numeric columns and ``*_ref`` columns are not features).
     params : DetectParams, optional
+        The knobs; ``DetectParams()`` when omitted.
+    case : CaseContext, optional
+        The case's facts: ``seed`` (every seeded step) and ``tz`` (``start_local``
+        in reasons); ``CaseContext()`` when omitted (seed 0, the default zone).
 
     Returns
     -------
@@ -412,6 +470,7 @@ def score(
         On an invalid rule file or unknown detector columns.
     """
     params = params or DetectParams()
+    case = case or CaseContext()
     if isinstance(features, Features):
         tables = [(t, False) for t in features.tables().values()]
     elif isinstance(features, FeatureTable):
@@ -433,7 +492,8 @@ def score(
         k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(params).items()
     }
     res.metadata = {
-        "seed": params.seed,
+        "seed": case.seed,
+        "tz": case.tz,
         "params": pdict,
         "versions": _versions(),
         "rules_file": rules_file,
@@ -444,7 +504,7 @@ def score(
         inherited = None
         if isinstance(features, Features) and t.unit != "session" and session_fired:
             inherited = _inherit(features, t, session_fired)
-        out, meta, fired = _score_table(t, params, rules, hm, inherited)
+        out, meta, fired = _score_table(t, params, case, rules, hm, inherited)
         if t.unit == "session":
             session_fired = fired
         setattr(res, t.unit, out)
@@ -463,7 +523,7 @@ def _inherit(
     period = "day" if table.unit == "account_day" else "month"
     fmt = "%Y-%m-%d" if period == "day" else "%Y-%m"
     sk = features.session.keys
-    loc = pd.to_datetime(sk["start"], utc=True).dt.tz_convert(features.params.tz)
+    loc = pd.to_datetime(sk["start"], utc=True).dt.tz_convert(features.tz)
     s = pd.DataFrame(
         {
             "lab": sk["lab"].astype("object").to_numpy(),

@@ -152,8 +152,9 @@ def to_common_scale(s: np.ndarray) -> np.ndarray:
     return (s - med) / sc + 0.0  # + 0.0: no negative zeros
 
 
-def _make(name: str, n_fit: int, params) -> tuple[object | None, str | None]:
-    """Build one pyod detector, clamped to ``n_fit`` rows; or (None, reason)."""
+def _make(name: str, n_fit: int, params, seed: int) -> tuple[object | None, str | None]:
+    """Build one pyod detector (seeded with ``seed``), clamped to ``n_fit`` rows; or
+    (None, reason)."""
     from pyod.models.copod import COPOD
     from pyod.models.ecod import ECOD
     from pyod.models.hbos import HBOS
@@ -161,7 +162,6 @@ def _make(name: str, n_fit: int, params) -> tuple[object | None, str | None]:
     from pyod.models.knn import KNN
     from pyod.models.lof import LOF
 
-    seed = params.seed
     if name == "ECOD":
         return ECOD(n_jobs=1), None
     if name == "COPOD":
@@ -208,7 +208,9 @@ def _make(name: str, n_fit: int, params) -> tuple[object | None, str | None]:
 DETECTORS: tuple[str, ...] = ("ECOD", "IForest", "COPOD", "HBOS", "KNN", "LOF")
 
 
-def run_detectors(X: np.ndarray, params) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+def run_detectors(
+    X: np.ndarray, params, *, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """Fit and score every detector of ``params.detectors`` on ``X``.
 
     Parameters
@@ -216,7 +218,10 @@ def run_detectors(X: np.ndarray, params) -> tuple[dict[str, np.ndarray], dict[st
     X : numpy.ndarray
         ``(n_rows, n_cols)`` finite float64 (from :func:`standardize`).
     params : DetectParams
-        ``detectors``, ``seed``, ``max_fit_rows``, ``n_neighbors`` ...
+        ``detectors``, ``max_fit_rows``, ``n_neighbors`` ...
+    seed : int, default 0
+        The case's seed (:attr:`labforensics.CaseContext.seed`): IForest and the fit
+        sample of KNN/LOF.
 
     Returns
     -------
@@ -240,10 +245,10 @@ def run_detectors(X: np.ndarray, params) -> tuple[dict[str, np.ndarray], dict[st
     for name in params.detectors:
         sample = None
         if name in SAMPLED and n > params.max_fit_rows:
-            rng = np.random.default_rng(params.seed)
+            rng = np.random.default_rng(seed)
             sample = np.sort(rng.choice(n, size=params.max_fit_rows, replace=False))
         n_fit = n if sample is None else len(sample)
-        est, note = _make(name, n_fit, params)
+        est, note = _make(name, n_fit, params, seed)
         if est is None:
             skipped[name] = note or "skipped"
             continue

@@ -16,8 +16,9 @@ A rule file holds ``[[rule]]`` tables::
 
 ``feature`` names a feature column (or a key column such as ``account_kind``);
 ``op`` is one of ``>``, ``>=``, ``<``, ``<=``, ``==``, ``!=``; ``value`` is a
-number, a string or a boolean. A missing feature value never satisfies a
-condition. Nothing is evaluated as code: the file is data, checked against this
+number, a string or a boolean; a string ``"$NAME"`` names a shared threshold of
+:data:`labforensics.thresholds.NAMED` (``"$FAILED_LOGIN_BURST"``). A missing feature
+value never satisfies a condition. Nothing is evaluated as code: the file is data, checked against this
 whitelist. ``reason`` is a template whose fields are feature or key columns,
 plus ``start_local`` (``HH:MM`` local start time); format specs are allowed,
 attribute and index access are not.
@@ -40,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..thresholds import NAMED
 
 __all__ = ["Condition", "Rule", "apply_rules", "default_rules_path", "load_rules"]
 
@@ -105,7 +107,15 @@ def _condition(d: object, where: str) -> Condition:
         raise ParameterError(f"{where}: feature must be a column name, got {d['feature']!r}")
     if not isinstance(d["value"], int | float | str | bool):
         raise ParameterError(f"{where}: value must be a number, string or boolean")
-    return Condition(d["feature"], d["op"], d["value"])
+    value = d["value"]
+    if isinstance(value, str) and value.startswith("$"):  # a shared threshold, by name
+        if value[1:] not in NAMED:
+            raise ParameterError(
+                f"{where}: value {value!r} names no shared threshold; known: "
+                f"{['$' + k for k in sorted(NAMED)]} (labforensics.thresholds)"
+            )
+        value = NAMED[value[1:]]
+    return Condition(d["feature"], d["op"], value)
 
 
 def load_rules(path: str | Path | None = None) -> list[Rule]:

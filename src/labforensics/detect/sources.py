@@ -31,23 +31,29 @@ A source is flagged when
 
 - ``failed_logins >= min_failed`` (10) **and** ``peak_failures_per_hour >=
   min_peak_per_hour`` (5): a burst of failures, not a user mistyping over months; or
-- ``failures_before_success >= min_failed_with_success`` (5): a successful login
+- ``failures_before_success >= min_failed_with_success``
+  (:data:`labforensics.thresholds.FAILED_LOGIN_BURST`, 5): a successful login
   preceded, within ``window``, by at least that many failures from the same address.
 
-Thresholds follow the usual brute-force heuristics of intrusion-prevention tools
-(fail2ban's default ``maxretry = 5``; a burst of tens of attempts an hour is no
-human typing), kept deliberately low: the ranking, not the flag, orders the work.
+Thresholds follow account-lockout baselines and intrusion-prevention defaults
+(the CIS lockout threshold of 5 and fail2ban's ``maxretry = 5``, cited at
+:data:`~labforensics.thresholds.FAILED_LOGIN_BURST`; a burst of tens of attempts an
+hour is no human typing), kept deliberately low: the ranking, not the flag, orders
+the work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError, SchemaError
+from .._validation import Duration, Interval, constrained, validate
+from ..errors import SchemaError
 from ..identity import canonical_account, canonical_address
+from ..thresholds import FAILED_LOGIN_BURST
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
 
@@ -75,42 +81,53 @@ MAX_LISTED_ACCOUNTS = 10
 
 
 @dataclass(frozen=True)
+class _WindowText(Duration):
+    """A positive duration written as a pandas offset string, kept as written (it is
+    shown in the reasons, ``"within 60min before"``)."""
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError('is not a duration written as text, e.g. "60min"')
+        super().check(value)
+        return value
+
+    def invalid_examples(self) -> list[Any]:
+        return [*super().invalid_examples(), pd.Timedelta("1h")]
+
+
+@dataclass(frozen=True)
 class SourceParams:
     """Thresholds of :func:`score_sources` (see the module doc for their source).
 
     Attributes
     ----------
-    min_failed : int
+    min_failed : int, >= 1
         Failed logins of a brute-force source (10).
-    min_peak_per_hour : int
+    min_peak_per_hour : int, >= 1
         Failures within one ``window`` needed with ``min_failed`` (5).
-    min_failed_with_success : int
-        Failed logins that, with a success after the first of them, flag a source (5).
-    window : str
+    min_failed_with_success : int, >= 1
+        Failed logins that, with a success after the first of them, flag a source:
+        :data:`labforensics.thresholds.FAILED_LOGIN_BURST` (5, an account-lockout
+        threshold; its source is stated there).
+    window : str, a duration > 0
         Length of the sliding window of ``peak_failures_per_hour`` (pandas offset, ``"60min"``).
-    success_bonus : float
+    success_bonus : float, >= 0
         Score added for a success after failures (3.0).
+
+    Raises
+    ------
+    ParameterError
+        A value outside its allowed range (naming the field and the range).
     """
 
-    min_failed: int = 10
-    min_peak_per_hour: int = 5
-    min_failed_with_success: int = 5
-    window: str = "60min"
-    success_bonus: float = 3.0
+    min_failed: int = constrained(10, Interval(1, None, integer=True))
+    min_peak_per_hour: int = constrained(5, Interval(1, None, integer=True))
+    min_failed_with_success: int = constrained(FAILED_LOGIN_BURST, Interval(1, None, integer=True))
+    window: str = constrained("60min", _WindowText(low_open=True))
+    success_bonus: float = constrained(3.0, Interval(0, None))
 
     def __post_init__(self) -> None:
-        try:
-            w = pd.Timedelta(self.window)
-        except ValueError as exc:
-            raise ParameterError(
-                f"SourceParams.window={self.window!r} is not a duration; use e.g. '60min'"
-            ) from exc
-        if w <= pd.Timedelta(0):
-            raise ParameterError("SourceParams.window must be positive")
-        if min(self.min_failed, self.min_peak_per_hour, self.min_failed_with_success) < 1:
-            raise ParameterError("SourceParams thresholds must be >= 1")
-        if self.success_bonus < 0:
-            raise ParameterError("SourceParams.success_bonus must be >= 0")
+        validate(self)
 
 
 def _peak_in_window(g: np.ndarray, t: np.ndarray, w: int) -> np.ndarray:

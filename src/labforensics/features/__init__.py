@@ -5,7 +5,7 @@
 
 * ``session``: one row per session (key ``session_id``);
 * ``account_day``: one row per (``lab``, ``account``, ``day``), ``day`` being the
-  lab's local calendar day (``FeatureParams.tz``) of the session start;
+  lab's local calendar day (the case's time zone, ``CaseContext.tz``) of the session start;
 * ``account_month``: one row per (``lab``, ``account``, ``month``).
 
 Each table keeps its identifiers and times in ``keys`` (never features) apart
@@ -82,6 +82,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..case import CaseContext
 from ..errors import SchemaError
 from ..networks import NetworkMap
 from ..schema import ACCOUNT_KINDS, SESSION_DTYPES, STRING
@@ -175,7 +176,7 @@ def build_features(
     sessions: pd.DataFrame,
     params: FeatureParams | None = None,
     *,
-    networks: NetworkMap | None = None,
+    case: CaseContext | None = None,
 ) -> Features:
     """Build the session, account-day and account-month feature tables.
 
@@ -190,11 +191,11 @@ def build_features(
         than ``session_id``, ``lab``, ``account``, ``start``, ``end`` default to 0
         or missing when absent.
     params : FeatureParams, optional
-        Time zone, night hours, baseline sizes.
-    networks : NetworkMap, optional
-        The case's networks (:meth:`labforensics.networks.NetworkMap.from_case`);
-        when None, built from ``params.lab_networks``, ``vendor_networks`` and
-        ``lab_networks_by_lab`` (none by default: every address ``unknown``).
+        Night hours, baseline sizes; ``FeatureParams()`` when omitted.
+    case : CaseContext, optional
+        The case's facts: ``tz`` (local days, months, hours) and ``networks``
+        (``net_*`` shares); ``CaseContext()`` when omitted (the default zone, no
+        networks: every non-local address ``unknown``, every ``net_*`` 0).
 
     Returns
     -------
@@ -209,6 +210,7 @@ def build_features(
         When the session table lacks its identifying columns.
     """
     params = params or FeatureParams()
+    case = case or CaseContext()
     _check_sessions(sessions)
     ss = sessions.reset_index(drop=True)
     start = pd.to_datetime(ss["start"], utc=True)
@@ -225,9 +227,9 @@ def build_features(
     ev = _session_events(events, ss)
     per = _PerSession(ev, ss)
     _queries_and_patients(v, ev, ss, per, lab, end, params)
-    loc = _local(start, params.tz)
+    loc = _local(start, case.tz)
     v.update(_time_features(loc, lab, account, params))
-    v.update(_network_shares(ev, per, networks, params))
+    v.update(_network_shares(ev, per, case.networks))
     mod_code, mod_uniq = pd.factorize(ev["module"])
     onehots = [
         pd.DataFrame(
@@ -252,7 +254,7 @@ def build_features(
     _add_baselines(values, keys, "session", params)
     session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
 
-    return Features(session, *_rollups(loc, keys, values, ev, params), params)
+    return Features(session, *_rollups(loc, keys, values, ev, params, case.tz), params, case.tz)
 
 
 def _rollups(
@@ -261,11 +263,12 @@ def _rollups(
     values: pd.DataFrame,
     ev: pd.DataFrame,
     params: FeatureParams,
+    tz: str,
 ) -> tuple[FeatureTable, FeatureTable]:
     """Account-day and account-month aggregates of the session features."""
     naive = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     ev_naive = (
-        _local(ev["ts"], params.tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        _local(ev["ts"], tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
         if len(ev)
         else np.zeros(0, dtype="datetime64[ns]")
     )
@@ -383,14 +386,10 @@ def _time_features(
 
 
 def _network_shares(
-    ev: pd.DataFrame, per: _PerSession, networks: NetworkMap | None, params: FeatureParams
+    ev: pd.DataFrame, per: _PerSession, networks: NetworkMap
 ) -> dict[str, pd.Series]:
     """``net_lab``, ``net_vendor``, ``net_other``: share of each session's events from
     each class (local and unknown addresses count in none)."""
-    if networks is None:  # until the pipeline passes the case's NetworkMap
-        networks = NetworkMap(
-            params.lab_networks, params.vendor_networks, params.lab_networks_by_lab
-        )
     net = networks.classify_many(ev["src_ip"], ev["lab"]).to_numpy(dtype=object)
     return {
         f"net_{c}": per((net == c).astype("float64"), "mean") for c in ("lab", "vendor", "other")

@@ -2,56 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from ..errors import ParameterError
-from ..networks import parse_networks
+from .._validation import Constraint, Duration, Interval, constrained, validate
+
+
+@dataclass(frozen=True)
+class _HourPair(Constraint):
+    """Two local hours ``(start, end)``, each an integer 0-23; kept as a tuple."""
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, str) or not hasattr(value, "__len__") or len(value) != 2:
+            raise ValueError("is not a pair of hours")
+        hour = Interval(0, 23, integer=True)
+        for h in value:
+            try:
+                hour.check(h)
+            except ValueError:
+                raise ValueError("holds an hour outside 0-23") from None
+        return tuple(value)
+
+    def describe(self) -> str:
+        return "a pair (start, end) of integer hours 0-23"
+
+    def invalid_examples(self) -> list[Any]:
+        return [(21,), (24, 6), (21, -1), (21.5, 6), "21-6"]
 
 
 @dataclass(frozen=True)
 class FeatureParams:
-    """Parameters of :func:`build_features`.
+    """Knobs of :func:`build_features` (the time zone and networks are case facts:
+    ``build_features(..., case=)``).
 
     Attributes
     ----------
-    tz : str
-        Time zone of the labs' local time (days, months, hours), default ``Europe/Paris``.
-    night : tuple[int, int]
+    night : tuple[int, int], default (21, 6)
         Night as local hours ``(start, end)``: 21 to 6 means 21:00-05:59.
-    lab_networks, vendor_networks : tuple[str, ...]
-        CIDR blocks of the labs' and of the vendor's networks. Case facts kept here
-        only until the pipeline passes ``build_features(..., networks=)`` (a
-        :class:`~labforensics.networks.NetworkMap` built from the case); used only
-        when ``networks`` is not given. Default: none (no RFC 1918 guess), so
-        every non-local address is ``unknown`` and the ``net_*`` features are 0.
-    lab_networks_by_lab : Mapping[str, tuple[str, ...]]
-        Extra CIDR blocks of one lab's network, by lab code (added to
-        ``lab_networks`` for that lab); same status as ``lab_networks``.
-    min_history : int
-        Least number of units in a group for a baseline (own or peer) to be used.
-    warmup : pandas.Timedelta
+    min_history : int, default 5
+        Least number of units in a group for a baseline (own or peer) to be used
+        (>= 2: a median and a MAD need data).
+    warmup : pandas.Timedelta, default 14 days
         First-seen signals count only this long after the lab's first event.
-    min_lab_patients : int
+    min_lab_patients : int, default 100
         Floor of the denominator of ``share_lab_patients`` (patients).
+
+    Raises
+    ------
+    ParameterError
+        A value outside its allowed range (naming the field and the range).
     """
 
-    tz: str = "Europe/Paris"
-    night: tuple[int, int] = (21, 6)
-    lab_networks: tuple[str, ...] = ()
-    vendor_networks: tuple[str, ...] = ()
-    lab_networks_by_lab: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    min_history: int = 5
-    warmup: pd.Timedelta = pd.Timedelta("14D")
-    min_lab_patients: int = 100
+    night: tuple[int, int] = constrained((21, 6), _HourPair())
+    min_history: int = constrained(5, Interval(2, None, integer=True))
+    warmup: pd.Timedelta = constrained(pd.Timedelta("14D"), Duration())
+    min_lab_patients: int = constrained(100, Interval(1, None, integer=True))
 
     def __post_init__(self) -> None:
-        if not (0 <= self.night[0] <= 23 and 0 <= self.night[1] <= 23):
-            raise ParameterError(f"FeatureParams.night={self.night}: hours must be 0-23")
-        if self.min_history < 2:
-            raise ParameterError("FeatureParams.min_history must be >= 2 (a median needs data)")
-        parse_networks((*self.lab_networks, *self.vendor_networks))
-        for nets in self.lab_networks_by_lab.values():
-            parse_networks(nets)
+        validate(self)

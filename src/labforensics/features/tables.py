@@ -43,12 +43,18 @@ class FeatureTable:
 
 @dataclass(frozen=True)
 class Features:
-    """The three feature tables returned by :func:`build_features`."""
+    """The three feature tables returned by :func:`build_features`.
+
+    ``params`` are the knobs used; ``tz`` the case's time zone the local days and
+    months were taken in (:func:`labforensics.score` carries session rules up to the
+    account-day and account-month in the same zone).
+    """
 
     session: FeatureTable
     account_day: FeatureTable
     account_month: FeatureTable
     params: FeatureParams
+    tz: str
 
     def tables(self) -> dict[str, FeatureTable]:
         """Tables by unit name, in scoring order."""

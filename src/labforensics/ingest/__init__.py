@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from .._arrow_pool import arrow_memory_pool
+from ..case import CaseContext, resolve_fact
 from ..custody import EvidenceFile, sha256_file
 from ..errors import ParameterError
 from ..identity import canonical_account, canonical_address, canonical_column, canonical_host
@@ -854,7 +855,7 @@ def _canonical_identities(
 def read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
-    tz: str | dt.tzinfo = "Europe/Paris",
+    tz: str | dt.tzinfo | None = None,
     profile: ProfileArg = None,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
     year: int | Mapping[str, int] | None = None,
@@ -862,6 +863,7 @@ def read_evidence(
     lab_aliases: Mapping[str, str] | None = None,
     account_kinds: Mapping[str, str] | None = None,
     progress: bool = False,
+    case: CaseContext | None = None,
 ) -> Evidence:
     """Read evidence files into the canonical event table, with full accounting.
 
@@ -870,9 +872,11 @@ def read_evidence(
     paths : path-like or iterable of path-like
         Files, folders (walked recursively, sorted) or glob patterns. The
         result does not depend on the order they are given in.
-    tz : str or tzinfo, default "Europe/Paris"
+    tz : str or tzinfo, optional
         IANA zone (or a tzinfo) of sources that write local wall-clock time
-        without offset. Never guessed from the machine's settings.
+        without offset: the case's time zone (``case.tz``, else
+        :data:`labforensics.case.DEFAULT_TZ`). Never guessed from the machine's
+        settings.
     profile : str, path-like, Profile, or a list of them, optional
         Profiles (built-in names or TOML files, see
         :mod:`labforensics.ingest.profiles`). Each file is read with the first
@@ -898,6 +902,9 @@ def read_evidence(
         source whose accounts are case-insensitive), so every spelling takes the kind.
     progress : bool, default False
         Show a progress bar (tqdm), one step per file.
+    case : CaseContext, optional
+        The case's facts: ``tz``, ``lab_aliases`` and ``account_kinds`` where the
+        keywords above are not given (a keyword that contradicts the case is refused).
 
     Returns
     -------
@@ -914,8 +921,9 @@ def read_evidence(
     ProfileError
         When ``profile`` is invalid.
     ParameterError
-        When ``tz`` is not a known zone, or ``account_kinds`` gives a kind outside
-        :data:`labforensics.schema.ACCOUNT_KINDS` or two kinds to one canonical account.
+        When ``tz`` is not a known zone, ``account_kinds`` gives a kind outside
+        :data:`labforensics.schema.ACCOUNT_KINDS` or two kinds to one canonical account,
+        or a keyword contradicts ``case``.
 
     Notes
     -----
@@ -923,6 +931,10 @@ def read_evidence(
     :mod:`labforensics._arrow_pool`): with pyarrow's default mimalloc the read
     spends about a third of its CPU time in page faults.
     """
+    where = "read_evidence"
+    tz = resolve_fact("tz", tz, case, where)
+    lab_aliases = resolve_fact("lab_aliases", lab_aliases, case, where)
+    account_kinds = resolve_fact("account_kinds", account_kinds, case, where)
     with arrow_memory_pool():
         return _read_evidence(
             paths,
@@ -953,7 +965,7 @@ def _read_evidence(
         zone = tz if isinstance(tz, dt.tzinfo) else ZoneInfo(tz)
     except (KeyError, ValueError, OSError, TypeError) as exc:
         raise ParameterError(
-            f"tz={tz!r} is not an IANA time zone; use e.g. 'Europe/Paris'"
+            f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
         ) from exc
     profs = load_profiles(
         list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile

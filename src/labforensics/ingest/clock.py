@@ -259,7 +259,7 @@ def localize(
         Local wall-clock times as nanoseconds since 1970-01-01 00:00 *wall time*
         (naive), in the order the rows appear in the file.
     tz : tzinfo or str
-        The zone the clock was set to (``"Europe/Paris"``...).
+        The zone the clock was set to (the case's time zone).
     valid : numpy.ndarray of bool, shape (n,), optional
         Rows to convert; others are returned as they are with quality ``exact``
         (the caller discards them).

@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from ..case import DEFAULT_TZ
+
 __all__ = [
     "BatchRead",
     "FieldProblem",
@@ -98,7 +100,7 @@ class ReadContext:
         Reader-specific options.
     """
 
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Paris"))
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TZ))
     source_file: str = ""
     profile: Any = None
     year: int | None = None

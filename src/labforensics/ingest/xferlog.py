@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from ..case import CaseContext, resolve_fact
 from ..errors import ParameterError
 from ..identity import canonical_account, canonical_peer
 from ..privacy import CaseKey, account_email_id, load_case_key, redact_identifiers
@@ -135,10 +136,11 @@ def _user_redactor(key: CaseKey | None):
 
 def read_transfers(
     path: str | os.PathLike[str],
-    tz: str = "Europe/Paris",
+    tz: str | None = None,
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
     *,
     source_file: str | None = None,
+    case: CaseContext | None = None,
 ) -> Transfers:
     """Read an xferlog file into a table of transfers.
 
@@ -146,14 +148,18 @@ def read_transfers(
     ----------
     path : path-like
         The xferlog (gzip undone).
-    tz : str, default "Europe/Paris"
-        IANA zone of the server's clock.
+    tz : str, optional
+        IANA zone of the server's clock: the case's time zone (``case.tz``, else
+        :data:`labforensics.case.DEFAULT_TZ`).
     case_key : CaseKey, bytes, hex str or key-file path, optional
         When given, anonymous users' e-mail addresses become keyed pseudonyms
         (``EMAIL-<12 hex>``); otherwise they are redacted to ``[EMAIL]``. No
         random key is drawn (no warning): without a key, redaction is enough.
     source_file : str, optional
         Name recorded in ``source_file`` (default: the file name).
+    case : CaseContext, optional
+        The case's facts (``tz`` where the keyword is not given; a keyword that
+        contradicts it is refused).
 
     Returns
     -------
@@ -164,14 +170,15 @@ def read_transfers(
     EvidenceError
         When the file cannot be read.
     ParameterError
-        When ``tz`` is not an IANA zone.
+        When ``tz`` is not an IANA zone, or contradicts ``case``.
     """
+    tz = resolve_fact("tz", tz, case, "read_transfers")
     p = Path(path)
     try:
         zone = ZoneInfo(tz)
     except (KeyError, ValueError, OSError) as exc:
         raise ParameterError(
-            f"tz={tz!r} is not an IANA time zone; use e.g. 'Europe/Paris'"
+            f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
         ) from exc
     key = load_case_key(case_key, warn=False) if case_key is not None else None
     name = source_file or p.name

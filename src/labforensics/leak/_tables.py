@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..case import DEFAULT_TZ
 from ..custody import sha256_bytes
 from ..errors import EvidenceError, ProfileError
 from ..ingest.files import common_root, expand_paths, read_bytes, relative_name
@@ -407,9 +408,9 @@ def resolve_case(
     case: Any, case_key: Any, tz: str | None, lab_aliases: dict[str, str] | None
 ) -> tuple[Any, str, dict[str, str]]:
     """(CaseKey, tz, aliases) from explicit keywords, else ``case``'s attributes
-    (``key_file``, ``tz``, ``lab_aliases``), else the environment key and Europe/Paris."""
+    (``key_file``, ``tz``, ``lab_aliases``), else the environment key and :data:`labforensics.case.DEFAULT_TZ`."""
     key = load_case_key(case_key if case_key is not None else getattr(case, "key_file", None))
-    zone = tz or getattr(case, "tz", None) or "Europe/Paris"
+    zone = tz or getattr(case, "tz", None) or DEFAULT_TZ
     aliases = lab_aliases if lab_aliases is not None else getattr(case, "lab_aliases", None) or {}
     return key, str(zone), {str(k): str(v) for k, v in dict(aliases).items()}
 

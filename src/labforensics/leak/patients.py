@@ -108,7 +108,7 @@ def read_patient_index(
         The key of the ``P`` pseudonyms (else ``case.key_file``, else
         ``$LABFORENSICS_CASE_KEY``, else a random key with a warning).
     tz : str, optional
-        Zone of the local dates (default ``case.tz``, else Europe/Paris).
+        Zone of the local dates (default ``case.tz``, else :data:`labforensics.case.DEFAULT_TZ`).
     lab_aliases : mapping, optional
         Alias -> lab code (default ``case.lab_aliases``).
     reference : date or int, optional

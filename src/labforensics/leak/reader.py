@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..case import DEFAULT_TZ
 from ..errors import AttributionError
 from ..privacy import CaseKey, load_case_key, pseudonymise, pseudonymise_nirs
 from .index import (
@@ -180,7 +181,7 @@ def read_leak(
     date_column: str | None = None,
     patient_index: Any = None,
     index_lab_column: str | None = None,
-    tz: str = "Europe/Paris",
+    tz: str = DEFAULT_TZ,
 ) -> pd.DataFrame:
     """Read leaked patient identifiers and pseudonymise them on read.
 
@@ -208,7 +209,7 @@ def read_leak(
         unless given per lab by the mapping). NIR and IPP are keyed-hashed on read.
     index_lab_column : str, optional
         Name of the lab column of the index files.
-    tz : str, default "Europe/Paris"
+    tz : str, default the case default (:data:`labforensics.case.DEFAULT_TZ`)
         Time zone of naive sample dates.
 
     Returns

@@ -27,6 +27,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from ..case import DEFAULT_TZ
+
 __all__ = [
     "RC",
     "activity_timeline",
@@ -271,7 +273,7 @@ _ACTION_ORDER = ("login", "query", "read", "print", "update", "validate", "trans
                  "export", "extract", "purge", "other", "logout")  # fmt: skip
 
 
-def session_timeline(events: pd.DataFrame, *, title: str, tz: str = "Europe/Paris") -> Figure:
+def session_timeline(events: pd.DataFrame, *, title: str, tz: str = DEFAULT_TZ) -> Figure:
     """The events of one session: time (local) against action, size by records.
 
     Parameters

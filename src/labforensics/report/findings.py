@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import __version__
-from ..case import Case
+from ..case import CaseContext
 from ..outputs import json_safe
 from .html import make_formatter
 from .tables import log_gaps, migrations
@@ -369,7 +369,7 @@ def build_findings(
     attribution: Any,
     accounting: Mapping[str, Any],
     inputs: Sequence[Mapping[str, Any]],
-    case: Case,
+    case: CaseContext,
     parameters: Mapping[str, Any],
     key_fingerprint: str | None,
     sources: pd.DataFrame | None = None,

@@ -33,6 +33,7 @@ import pandas as pd
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from ..case import DEFAULT_TZ
 from . import figures, tables
 
 __all__ = ["ReportData", "render_report", "write_report"]
@@ -63,7 +64,7 @@ class ReportData:
     accounting : pandas.DataFrame
         :meth:`IngestReport.to_frame` (one row per file and a TOTAL row).
     tz : str
-        Local time zone of the case (``Europe/Paris``).
+        The case's time zone (:attr:`labforensics.CaseContext.tz`).
     title : str
         Title of the report (case name).
     """
@@ -73,7 +74,7 @@ class ReportData:
     sessions: pd.DataFrame
     quarantine: pd.DataFrame
     accounting: pd.DataFrame
-    tz: str = "Europe/Paris"
+    tz: str = DEFAULT_TZ
     title: str = "Investigation"
     session_scores: pd.DataFrame | None = None
     extra_notes: list[str] = field(default_factory=list)

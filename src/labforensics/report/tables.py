@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..case import DEFAULT_TZ
 from ..schema import OUTBOUND_ACTIONS
 
 __all__ = ["log_gaps", "migrations", "monthly_coverage", "monthly_outbound", "outbound_days"]
@@ -16,9 +17,7 @@ __all__ = ["log_gaps", "migrations", "monthly_coverage", "monthly_outbound", "ou
 LIS_FORMATS = ("lis_legacy", "lis_current")
 
 
-def monthly_outbound(
-    events: pd.DataFrame, tz: str = "Europe/Paris", period: str = "M"
-) -> pd.DataFrame:
+def monthly_outbound(events: pd.DataFrame, tz: str = DEFAULT_TZ, period: str = "M") -> pd.DataFrame:
     """Records exported and extracted per lab and local calendar month (or week).
 
     Parameters
@@ -56,7 +55,7 @@ def monthly_outbound(
     return g
 
 
-def outbound_days(events: pd.DataFrame, tz: str = "Europe/Paris") -> pd.DataFrame:
+def outbound_days(events: pd.DataFrame, tz: str = DEFAULT_TZ) -> pd.DataFrame:
     """Records exported and extracted per lab and local day (for zoomed timelines)."""
     out = events.loc[events["action"].astype(str).isin(OUTBOUND_ACTIONS), ["ts", "lab", "records"]]
     day = out["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
@@ -105,7 +104,7 @@ def migrations(events: pd.DataFrame) -> pd.DataFrame:
 
 def log_gaps(
     events: pd.DataFrame,
-    tz: str = "Europe/Paris",
+    tz: str = DEFAULT_TZ,
     min_days: int = 1,
     skip_lone_sundays: bool = True,
 ) -> pd.DataFrame:
@@ -145,7 +144,7 @@ def log_gaps(
     return res.reset_index(drop=True)
 
 
-def monthly_coverage(events: pd.DataFrame, tz: str = "Europe/Paris") -> pd.DataFrame:
+def monthly_coverage(events: pd.DataFrame, tz: str = DEFAULT_TZ) -> pd.DataFrame:
     """Days with at least one event per lab and local month, and days in that month.
 
     Returns

@@ -1,0 +1,30 @@
+"""Thresholds shared by several stages, each stated once with its source.
+
+A rule file (``detect/rules.toml``) refers to one of these by name
+(``value = "$FAILED_LOGIN_BURST"``, see :data:`NAMED`), and parameter defaults
+refer to the constant, so the number lives in one place only.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FAILED_LOGIN_BURST", "NAMED"]
+
+#: Failed logins that make a burst (a brute-force sign): 5.
+#:
+#: Source: the account-lockout threshold of the CIS Benchmark for Windows, rec. 1.2.2
+#: "Ensure 'Account lockout threshold' is set to '5 or fewer invalid logon attempt(s),
+#: but not 0'" (CIS Microsoft Intune for Windows 11 Benchmark, as published at
+#: https://intune.everything365.online/intune-endpoint-hardening/account-protection/account-lockout-threshold;
+#: earlier CIS Windows benchmarks allowed up to 10), and fail2ban's default
+#: ``maxretry = 5`` failures within ``findtime = 600`` s before a ban
+#: (``config/jail.conf`` [DEFAULT], https://github.com/fail2ban/fail2ban). A user who
+#: mistypes a password does not get past a lockout at 5; five failures that a
+#: lockout policy would have stopped, followed by a success, are a sign of guessing.
+#:
+#: Used by :attr:`labforensics.SourceParams.min_failed_with_success`,
+#: :attr:`labforensics.AttributionParams.failed_burst` and the detection rule
+#: ``success_after_failed_burst_new_ip``.
+FAILED_LOGIN_BURST: int = 5
+
+#: Thresholds a rule file may name as ``"$NAME"`` in a condition's ``value``.
+NAMED: dict[str, int | float] = {"FAILED_LOGIN_BURST": FAILED_LOGIN_BURST}
