@@ -314,6 +314,25 @@ def _split_frame(df: pd.DataFrame) -> tuple[str, FeatureTable, bool]:
     return unit, FeatureTable(unit, keys, values, kc), True
 
 
+def _canonical_order(table: FeatureTable) -> FeatureTable:
+    """The table's rows in the order of its key columns (stable), index reset.
+
+    The seeded detectors (IForest's subsamples, the KNN/LOF fit sample) draw rows by
+    position, so scores would depend on the order the rows were given in; in key
+    order the same units always get the same scores (tests/test_common.py).
+    """
+    keys = list(table.key_columns) or list(table.keys.columns)
+    if not keys or len(table) < 2:
+        return table
+    order = table.keys.reset_index(drop=True).sort_values(keys, kind="mergesort").index.to_numpy()
+    return FeatureTable(
+        table.unit,
+        table.keys.iloc[order].reset_index(drop=True),
+        table.values.iloc[order].reset_index(drop=True),
+        table.key_columns,
+    )
+
+
 def _default_columns(table: FeatureTable, hand_made: bool) -> list[str]:
     if hand_made:
         return list(table.values.columns)
@@ -472,12 +491,15 @@ def score(
     params = params or DetectParams()
     case = case or CaseContext()
     if isinstance(features, Features):
+        features = dataclasses.replace(
+            features, **{u: _canonical_order(t) for u, t in features.tables().items()}
+        )
         tables = [(t, False) for t in features.tables().values()]
     elif isinstance(features, FeatureTable):
-        tables = [(features, False)]
+        tables = [(_canonical_order(features), False)]
     elif isinstance(features, pd.DataFrame):
         _, t, hm = _split_frame(features)
-        tables = [(t, hm)]
+        tables = [(_canonical_order(t), hm)]
     else:
         raise SchemaError(
             f"score() takes Features, a FeatureTable or a DataFrame, not {type(features).__name__}"
