@@ -17,6 +17,7 @@ from labforensics.detect.rules import default_rules_path, load_rules
 from labforensics.errors import ParameterError
 from labforensics.features import FeatureParams
 from labforensics.networks import NetworkMap
+from labforensics.privacy import CaseKey, pseudonymise_one
 from labforensics.sessions import SessionParams
 from labforensics.thresholds import FAILED_LOGIN_BURST
 
@@ -285,3 +286,20 @@ def test_case_time_zone_reaches_features_and_scores():
     sc = score(ny, case=ny_case)
     # the seed and zone used are the case's, recorded in the metadata
     assert (sc.metadata["seed"], sc.metadata["tz"]) == (3, "America/New_York")
+
+
+def test_case_key_file_used_when_no_key_given(tmp_path):
+    # a case file naming key_file gives the same pseudonyms as passing that key explicitly
+    ev_dir = tmp_path / "evidence"
+    ev_dir.mkdir()
+    (ev_dir / "AUDIT_L01_20240603.csv").write_bytes(
+        b"DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
+        b"NB_ENREG;DETAIL\r\n03/06/2024;08:00:00;L01;S1;u1;TECHNICIEN;PC-01;10.1.1.1;RESULTATS;"
+        b"CONSULTATION;OK;004711;;;\r\n"
+    )
+    (tmp_path / "case.key").write_text("cd" * 16 + "\n")
+    (tmp_path / "case.toml").write_text('[case]\nkey_file = "case.key"\n')
+    case = CaseContext.from_file(tmp_path / "case.toml")
+    via_case = lf.read_evidence(ev_dir, case=case).events["patient"].tolist()
+    explicit = lf.read_evidence(ev_dir, case_key="cd" * 16).events["patient"].tolist()
+    assert via_case == explicit == [pseudonymise_one(CaseKey.from_hex("cd" * 16), "L01", "004711")]

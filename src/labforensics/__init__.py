@@ -1,14 +1,18 @@
 """labforensics: forensic analysis of medical-laboratory (LIS) audit logs.
 
-The pipeline, one public function per stage::
+The pipeline, one public function per stage (run as written by the test suite, in
+a folder holding ``case.toml``, ``evidence/`` and ``leak.csv``)::
 
-    case = CaseContext.from_file("case.toml") # the case's facts: time zone, networks ...
-    ev = read_evidence(paths, case=case)      # ingest: events + accounting + custody
-    ss = sessionize(ev.events)                # sessions per (lab, account)
+    from labforensics import (CaseContext, attribute, build_features, investigate,
+                              read_evidence, score, sessionize)
+
+    case = CaseContext.from_file("case.toml")   # the case's facts: time zone, networks ...
+    ev = read_evidence("evidence/", case=case)  # ingest: events + accounting + custody
+    ss = sessionize(ev.events)                  # sessions per (lab, account)
     ft = build_features(ss.events, ss.sessions, case=case)
-    sc = score(ft, case=case)                 # anomaly scores with reasons
-    at = attribute(ss.events, ss.sessions, sc.session, leak=..., case=case)  # -> verdict
-    investigate(paths, out, case="case.toml") # all of it, to a forensic report
+    sc = score(ft, case=case)                   # anomaly scores with reasons
+    at = attribute(ss.events, ss.sessions, sc.session, leak="leak.csv", case=case)
+    res = investigate("evidence/", "report/", leak="leak.csv", case="case.toml")
 
 Names are imported lazily so that ``import labforensics`` stays fast.
 """

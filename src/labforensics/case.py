@@ -263,6 +263,17 @@ def resolve_fact(name: str, given: Any, case: CaseContext | None, where: str) ->
     )
 
 
+def case_key_of(given: Any, case: CaseContext | None) -> Any:
+    """The case key to use: the one ``given``, else the case file's ``key_file``, else None.
+
+    None lets :func:`labforensics.privacy.load_case_key` fall back to
+    ``$LABFORENSICS_CASE_KEY`` (then a random key, with a warning).
+    """
+    if given is not None:
+        return given
+    return case.key_file if case is not None else None
+
+
 def _strs(value: Any, where: str) -> tuple[str, ...]:
     if value is None:
         return ()

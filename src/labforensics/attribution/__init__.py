@@ -132,7 +132,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..case import CaseContext
+from ..case import CaseContext, case_key_of
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
 from ..leak.reader import read_leak
 from ..outputs import json_safe
@@ -408,6 +408,7 @@ def attribute(
     """
     params = params or AttributionParams()
     case = case or CaseContext()
+    case_key = case_key_of(case_key, case)
     ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case)
     run = _analyse(ctx, params)
     stab = (

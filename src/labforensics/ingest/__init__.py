@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from .._arrow_pool import arrow_memory_pool
-from ..case import CaseContext, resolve_fact
+from ..case import CaseContext, case_key_of, resolve_fact
 from ..custody import EvidenceFile, sha256_file
 from ..errors import ParameterError
 from ..identity import canonical_account, canonical_address, canonical_column, canonical_host
@@ -935,6 +935,7 @@ def read_evidence(
     tz = resolve_fact("tz", tz, case, where)
     lab_aliases = resolve_fact("lab_aliases", lab_aliases, case, where)
     account_kinds = resolve_fact("account_kinds", account_kinds, case, where)
+    case_key = case_key_of(case_key, case)
     with arrow_memory_pool():
         return _read_evidence(
             paths,

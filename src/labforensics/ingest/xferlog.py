@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ..case import CaseContext, resolve_fact
+from ..case import CaseContext, case_key_of, resolve_fact
 from ..errors import ParameterError
 from ..identity import canonical_account, canonical_peer
 from ..privacy import CaseKey, account_email_id, load_case_key, redact_identifiers
@@ -180,6 +180,7 @@ def read_transfers(
         raise ParameterError(
             f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
         ) from exc
+    case_key = case_key_of(case_key, case)
     key = load_case_key(case_key, warn=False) if case_key is not None else None
     name = source_file or p.name
     data, truncated, note = read_bytes(p)
