@@ -62,12 +62,13 @@ Accountability Message).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .errors import SchemaError
+from .errors import MissingColumnsError, SchemaError
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -84,6 +85,7 @@ __all__ = [
     "SESSION_RULES",
     "STRING",
     "TS_QUALITY",
+    "check_table",
     "coerce_events",
     "empty_events",
     "validate_events",
@@ -461,3 +463,72 @@ def validate_sessions(df: pd.DataFrame) -> pd.DataFrame:
     if (df["duration_s"] < 0).any():
         raise SchemaError("session table has negative durations")
     return df
+
+
+#: Dtype kinds :func:`check_table` can require of a column.
+_KINDS = {
+    "datetime": lambda d: (
+        isinstance(d, pd.DatetimeTZDtype)
+        or (isinstance(d, pd.ArrowDtype) and pa.types.is_timestamp(d.pyarrow_dtype))
+        or pd.api.types.is_datetime64_any_dtype(d)
+    ),
+    "string": lambda d: (
+        pd.api.types.is_string_dtype(d) or isinstance(d, pd.CategoricalDtype) or d == np.dtype("O")
+    ),
+    "numeric": lambda d: pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d),
+}
+
+
+def check_table(df: object, required: Iterable[str] | Mapping[str, str | None], name: str) -> None:
+    """Check that a stage's input table has the columns the stage needs.
+
+    Called as the first statement of every public stage on each input table, so
+    that a table built by hand (or by an older version) fails at once with the
+    list of what is missing, instead of deep inside the stage or, worse, with a
+    silently zero-filled column.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The input table (not modified).
+    required : iterable of str, or mapping of str to str or None
+        The columns the stage reads. As a mapping, a column's value names the
+        dtype kind it must have: ``"datetime"``, ``"string"`` (string, category
+        or object) or ``"numeric"`` (not bool); ``None`` checks presence only.
+    name : str
+        The stage and the table, for the message (``"build_features: sessions"``).
+
+    Raises
+    ------
+    MissingColumnsError
+        (a :class:`~labforensics.errors.SchemaError`) when ``df`` is not a
+        DataFrame, lacks any of ``required`` (all missing columns listed, sorted)
+        or has a column of a wrong dtype kind.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise MissingColumnsError(
+            f"{name}: expected a pandas DataFrame, got {type(df).__name__}",
+            table=name,
+            missing=[],
+        )
+    kinds = dict(required) if isinstance(required, Mapping) else dict.fromkeys(required)
+    missing = sorted(c for c in kinds if c not in df.columns)
+    wrong = [
+        f"{c!r} is {df[c].dtype} (expected {k})"
+        for c, k in kinds.items()
+        if k is not None and c in df.columns and not _KINDS[k](df[c].dtype)
+    ]
+    if not missing and not wrong:
+        return
+    parts = []
+    if missing:
+        parts.append(f"lacks columns {missing}")
+    if wrong:
+        parts.append("has wrong dtypes: " + "; ".join(wrong))
+    raise MissingColumnsError(
+        f"{name} table " + " and ".join(parts) + "; build it with labforensics.read_evidence "
+        "/ sessionize / build_features / score (an event table made by hand: pass it through "
+        "labforensics.schema.coerce_events)",
+        table=name,
+        missing=missing,
+    )

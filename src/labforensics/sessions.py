@@ -116,9 +116,11 @@ from .schema import (
     ACCOUNT_KIND_DTYPE,
     ACTIONS,
     END_REASONS,
+    EVENT_COLUMNS,
     SESSION_DTYPES,
     START_REASONS,
     STRING,
+    check_table,
     validate_events,
     validate_sessions,
 )
@@ -425,6 +427,7 @@ def sessionize(events: pd.DataFrame, params: SessionParams | None = None) -> Ses
     result depends only on the evidence (rows, with their ``seq``), never on the
     row order of ``events``.
     """
+    check_table(events, EVENT_COLUMNS, "sessionize: events")
     params = SessionParams() if params is None else params
     if not isinstance(params, SessionParams):
         raise ParameterError(f"params must be a SessionParams, got {type(params).__name__}")

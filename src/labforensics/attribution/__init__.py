@@ -137,7 +137,8 @@ from ..leak.reader import read_leak
 from ..networks import NetworkMap
 from ..outputs import json_safe
 from ..privacy import CaseKey
-from .context import _Context, _prepare
+from ..schema import check_table
+from .context import EVENT_NEED, SESSION_NEED, _Context, _prepare
 from .params import AttributionParams
 from .propositions import HYPOTHESES, STRENGTH_SCALE, VERDICT_RULE
 from .stability import _analyse, _Run, _stability
@@ -399,11 +400,17 @@ def attribute(
 
     Raises
     ------
-    SchemaError
-        A table lacks the columns used.
+    labforensics.errors.MissingColumnsError
+        (a ``SchemaError``) when ``events`` lacks a column of
+        :data:`~labforensics.attribution.context.EVENT_NEED`, ``sessions`` one of
+        ``SESSION_NEED`` or ``scores`` its ``score`` (every missing column named).
     AttributionError
         The leak, patient index or transfers cannot be read.
     """
+    check_table(events, EVENT_NEED, "attribute: events")
+    check_table(sessions, SESSION_NEED, "attribute: sessions")
+    if scores is not None:
+        check_table(scores, ("score",), "attribute: scores")
     ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, networks)
     run = _analyse(ctx, params)
     stab = (

@@ -4,7 +4,7 @@ links, gathered in one :class:`_Context` reused by every (stability) run."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,22 @@ from ..privacy import load_case_key
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
 
-_EVENT_NEED = ("ts", "lab", "account", "action", "patient", "src_ip", "module", "detail")
-
-
-_SESSION_NEED = (
+#: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
+EVENT_NEED = (
+    "ts",
+    "lab",
+    "account",
+    "action",
+    "patient",
+    "src_ip",
+    "module",
+    "records",
+    "detail",
+    "source_file",
+    "source_line",
+)
+#: Session columns :func:`labforensics.attribute` reads.
+SESSION_NEED = (
     "session_id",
     "lab",
     "account",
@@ -33,18 +45,8 @@ _SESSION_NEED = (
     "records_exported",
     "records_extracted",
     "failed_logins_before",
+    "concurrent_sessions",
 )
-
-
-def _check(df: pd.DataFrame, need: Sequence[str], name: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise SchemaError(f"{name} table must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"{name} table lacks columns {missing}; build it with labforensics.read_evidence / "
-            "labforensics.sessionize (or schema.coerce_events)"
-        )
 
 
 @dataclass
@@ -291,8 +293,6 @@ def _prepare(
     networks: NetworkMap | None = None,
 ) -> _Context:
     """Everything the analysis needs that does not depend on its thresholds."""
-    _check(events, _EVENT_NEED, "event")
-    _check(sessions, _SESSION_NEED, "session")
     nets = networks if networks is not None else _networks_from_params(params)
     notes = _network_notes(nets)
     ts, lab, span, has_p, patients = _first_seen(events)
@@ -404,8 +404,6 @@ def _prepare_sessions(
     ss["account_kind"] = ss["account_kind"].astype("string").fillna("unknown")
     ss["role"] = ss["role"].astype("string").str.upper()
     ss["failed_logins_before"] = pd.to_numeric(ss["failed_logins_before"]).fillna(0).astype(int)
-    if "concurrent_sessions" not in ss.columns:
-        ss["concurrent_sessions"] = 0
     n_scores = 0
     if scores is not None:
         sc = scores.copy()
@@ -444,7 +442,6 @@ def _outbound(
     """Export and extraction events with their session, evidence row and named files."""
     is_out = events["action"].astype(str).isin(["export", "extract"]).to_numpy()
     ev = events[is_out]
-    na = pd.Series(pd.NA, index=ev.index, dtype="string")
     outb = pd.DataFrame(
         {
             "ts": ts[is_out],
@@ -452,21 +449,11 @@ def _outbound(
             "account": ev["account"].astype("string"),
             "module": ev["module"].astype("string").str.upper(),
             "src_ip": ev["src_ip"].astype("string"),
-            "records": pd.to_numeric(ev["records"] if "records" in ev.columns else na).astype(
-                "Int64"
-            ),
+            "records": pd.to_numeric(ev["records"]).astype("Int64"),
             "detail": ev["detail"].astype("string"),
-            "src": (
-                ev["source_file"].astype("string").fillna("?")
-                if "source_file" in ev.columns
-                else na.fillna("?")
-            )
+            "src": ev["source_file"].astype("string").fillna("?")
             + ":"
-            + (
-                ev["source_line"].astype("string").fillna("?")
-                if "source_line" in ev.columns
-                else na.fillna("?")
-            ),
+            + ev["source_line"].astype("string").fillna("?"),
         }
     )
     if "session_id" in ev.columns:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import AttributionError
 from ..networks import NetworkMap
+from ..schema import check_table
 from .params import AttributionParams
 
 _FILE_RE = re.compile(
@@ -31,6 +32,18 @@ def _files_in(detail: pd.Series) -> pd.Series:
     return pd.Series(np.asarray(res, dtype=object)[codes] if len(d) else [], index=d.index)
 
 
+#: Transfer columns the linking reads; ``file_base`` (else from ``file_name``),
+#: ``bytes``, ``completion``, ``source_file`` and ``source_line`` are optional (missing).
+TRANSFER_NEED: tuple[str, ...] = (
+    "ts",
+    "remote_host",
+    "file_name",
+    "direction",
+    "access_mode",
+    "user",
+)
+
+
 def _read_transfers_arg(transfers: Any, params: AttributionParams) -> pd.DataFrame | None:
     if transfers is None:
         return None
@@ -47,10 +60,7 @@ def _read_transfers_arg(transfers: Any, params: AttributionParams) -> pd.DataFra
                 "not available: pass the transfers DataFrame instead"
             ) from exc
         df = read_transfers(transfers, tz=params.transfer_tz).transfers
-    need = ("ts", "remote_host", "file_name", "direction", "access_mode", "user")
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise AttributionError(f"transfers table lacks columns {missing}")
+    check_table(df, TRANSFER_NEED, "attribute: transfers")
     df = df.copy()
     if "file_base" not in df.columns:
         df["file_base"] = df["file_name"].astype(str).str.split(r"[/\\]").str[-1]

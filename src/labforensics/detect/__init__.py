@@ -63,6 +63,7 @@ import pandas as pd
 
 from ..errors import ParameterError, SchemaError
 from ..features import MAD_TO_SD, Features, FeatureTable
+from ..schema import check_table
 from .detectors import run_detectors, standardize
 from .explain import explain_rows
 from .rules import Rule, apply_rules, default_rules_path, load_rules
@@ -407,10 +408,14 @@ def score(
     Raises
     ------
     SchemaError
-        When ``features`` is none of the accepted types.
+        When ``features`` is none of the accepted types, or
+        (:class:`~labforensics.errors.MissingColumnsError`) a feature table's keys
+        lack its unit's key columns (``session_id``; ``lab``, ``account``, ``day``
+        or ``month``), all missing columns named.
     ParameterError
         On an invalid rule file or unknown detector columns.
     """
+    _check_features(features)
     params = params or DetectParams()
     if isinstance(features, Features):
         tables = [(t, False) for t in features.tables().values()]
@@ -450,6 +455,21 @@ def score(
         setattr(res, t.unit, out)
         res.metadata["units"][t.unit] = meta
     return res
+
+
+def _check_features(features: object) -> None:
+    """Each feature table's keys hold its unit's key columns (:func:`schema.check_table`).
+
+    A hand-made DataFrame is not checked here: its unit is inferred from its columns.
+    """
+    if isinstance(features, Features):
+        tables = list(features.tables().values())
+    elif isinstance(features, FeatureTable):
+        tables = [features]
+    else:
+        return
+    for t in tables:
+        check_table(t.keys, _UNIT_KEYS.get(t.unit, ()), f"score: {t.unit} keys")
 
 
 def _inherit(
