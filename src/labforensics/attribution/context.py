@@ -15,6 +15,7 @@ from ..errors import SchemaError
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
 from ..privacy import load_case_key
+from ..schema import join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
 
@@ -162,7 +163,7 @@ def _session_features(
     sid = out["session_id"]
     out["module"] = sid.map(mod).astype("string")
     if "modules" in out.columns:
-        out["module"] = out["module"].fillna(out["modules"].astype("string"))
+        out["module"] = out["module"].fillna(join_list(out["modules"]))
     out["pathway_days"] = _pathway_days(ob, out)
     out["network"] = _session_network(ob, has_ip, out, nets)
     out["evidence"] = sid.map(evidence).astype("string")
@@ -235,9 +236,9 @@ def _session_network(
     if fb.any():
         net_code[fb] = [
             _NET_PRIORITY.index(
-                nets.session_class([] if v is None or v is pd.NA else str(v).split(" | "), str(lb))
+                nets.session_class([] if v is None else [str(x) for x in v], str(lb))
             )
-            for v, lb in zip(out.loc[fb, "src_ips"], out.loc[fb, "lab"], strict=True)
+            for v, lb in zip(out.loc[fb, "src_ips"].tolist(), out.loc[fb, "lab"], strict=True)
         ]
     return pd.Series(
         np.array(_NET_PRIORITY, dtype=object)[net_code.astype("int64").to_numpy()],

@@ -81,6 +81,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..networks import NetworkMap
 from ..schema import ACCOUNT_KINDS, STRING, check_table
@@ -211,8 +213,8 @@ def build_features(
         Session table (:data:`labforensics.schema.SESSION_DTYPES`) with at least
         the columns of :data:`SESSION_NEED`. Optional: ``duration_s`` (else
         ``end - start``), ``distinct_patients`` (else counted from the events'
-        ``patient``), ``modules`` (its first item names the main module of a
-        session without events). Nothing is zero-filled.
+        ``patient``), ``modules`` (a list column; its first item names the main
+        module of a session without events). Nothing is zero-filled.
     params : FeatureParams, optional
         Time zone, night hours, baseline sizes.
     networks : NetworkMap, optional
@@ -483,9 +485,17 @@ def _main_module(
         top[c["s"].to_numpy()] = c["m"].to_numpy()
         out = pd.Series(top, index=ss.index).astype(STRING)
     if "modules" in ss:  # optional
-        first = ss["modules"].astype(STRING).str.split(" | ", regex=False).str[0].str.upper()
+        first = pd.Series(_first_item(ss["modules"]), index=ss.index, dtype=STRING).str.upper()
         out = out.fillna(first)
     return out
+
+
+def _first_item(values: pd.Series) -> pa.Array:
+    """First item of each list of a :data:`~labforensics.schema.STRING_LIST` column
+    (missing for an empty or missing list)."""
+    arr = pc.cast(pa.array(values), pa.list_(pa.string()))
+    one = pa.scalar([None], pa.list_(pa.string()))
+    return pc.list_element(pc.if_else(pc.greater(pc.list_value_length(arr), 0), arr, one), 0)
 
 
 def _is_holiday(loc: pd.Series) -> pd.Series:
