@@ -15,7 +15,7 @@ from ..errors import SchemaError
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
 from ..privacy import load_case_key
-from ..schema import join_list
+from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
 
@@ -168,7 +168,7 @@ def _session_features(
     out["network"] = _session_network(ob, has_ip, out, nets)
     out["evidence"] = sid.map(evidence).astype("string")
     out["n_evidence_rows"] = sid.map(n_rows).fillna(0).astype("int64")
-    out["output_files"] = sid.map(_output_files(ob)).astype("string")
+    out["output_files"] = _as_lists(sid.map(_output_files(ob)))
     if len(ob):
         out["new_source"] = _new_source(events, ts, lab, ob, has_ip, out)
     else:
@@ -177,18 +177,25 @@ def _session_features(
 
 
 def _output_files(ob: pd.DataFrame) -> pd.Series:
-    """session_id -> base names of the output files its outbound events name."""
+    """session_id -> sorted base names of the output files its outbound events name."""
     fl = ob[ob["files"].notna()]
     return (
-        fl.assign(f=fl["files"].str.split(" | ", regex=False))
+        fl.assign(f=fl["files"])
         .explode("f")
         .drop_duplicates(["session_id", "f"])
         .sort_values(["session_id", "f"])
         .groupby("session_id")["f"]
-        .agg(" | ".join)
+        .agg(list)
         if len(fl)
-        else pd.Series(dtype="string")
+        else pd.Series(dtype=object)
     )
+
+
+def _as_lists(values: pd.Series) -> pd.Series:
+    """Python lists (or missing) -> a :data:`~labforensics.schema.STRING_LIST` column,
+    ``[]`` where missing."""
+    cells = [v if isinstance(v, list) else [] for v in values.tolist()]
+    return pd.Series(pd.array(cells, dtype=STRING_LIST), index=values.index)
 
 
 def _pathway_days(ob: pd.DataFrame, out: pd.DataFrame) -> pd.Series:

@@ -22,14 +22,15 @@ _FILE_RE = re.compile(
 
 
 def _files_in(detail: pd.Series) -> pd.Series:
-    """Base names of output files named in free text, joined by ``" | "``."""
+    """Base names of output files named in free text: a sorted list per row (None when
+    the text names none; object dtype, an internal column)."""
     d = detail.fillna("").astype(str)
     codes, uniq = pd.factorize(d)
-    res = []
-    for text in uniq:
+    res = np.empty(len(uniq), dtype=object)
+    for i, text in enumerate(uniq):  # one pass per distinct text
         names = sorted({re.split(r"[/\\]", m)[-1] for m in _FILE_RE.findall(text)})
-        res.append(" | ".join(names) if names else None)
-    return pd.Series(np.asarray(res, dtype=object)[codes] if len(d) else [], index=d.index)
+        res[i] = names or None
+    return pd.Series(res[codes] if len(d) else [], index=d.index, dtype=object)
 
 
 #: Transfer columns the linking reads; ``file_base`` (else from ``file_name``),
@@ -101,7 +102,7 @@ def _link_transfers(
     ex = outb[outb["files"].notna()][["session_id", "lab", "account", "ts", "files", "src"]]
     if ex.empty:
         return pd.DataFrame({c: [] for c in cols})
-    ex = ex.assign(file_base=ex["files"].str.split(" | ", regex=False)).explode("file_base")
+    ex = ex.assign(file_base=ex["files"]).explode("file_base")
     ex["fb"] = ex["file_base"].str.lower()
     t = tr.assign(fb=tr["file_base"].astype(str).str.lower())
     m = ex.merge(t, on="fb", how="inner", suffixes=("", "_t"))

@@ -33,9 +33,10 @@ key columns
     account-month also carries the session rules fired by any of its sessions
     (same ``rule_<id>`` column; full weight for a day, half for a month:
     :data:`INHERITED_WEIGHT`), so the three rankings tell one story.
-``reasons`` (string)
-    Up to ``n_reasons`` reasons in words, ``"; "``-joined, for flagged rows and
-    the ``explain_top`` best-ranked rows (``<NA>`` elsewhere).
+``reasons`` (list of string, :data:`~labforensics.schema.STRING_LIST`)
+    Up to ``n_reasons`` reasons in words, for flagged rows and the
+    ``explain_top`` best-ranked rows (missing elsewhere); the report and
+    ``findings.json`` join them by ``"; "``.
 
 Rule weights are in the ensemble's robust units; the default rules
 (``detect/rules.toml``) weigh at least the flag threshold (``flag_k`` = 6), so a
