@@ -22,7 +22,7 @@ from labforensics.features import EVENT_NEED as FEAT_EVENT_NEED
 from labforensics.features import SESSION_NEED as FEAT_SESSION_NEED
 from labforensics.features import build_features
 from labforensics.features.tables import FeatureTable
-from labforensics.schema import EVENT_COLUMNS, check_table, coerce_events
+from labforensics.schema import EVENT_COLUMNS, STRING_LIST, check_table, coerce_events
 from labforensics.sessions import sessionize
 
 T0 = pd.Timestamp("2024-03-04 08:00", tz="UTC")
@@ -189,3 +189,13 @@ def test_check_table_accepts_a_sequence_and_rejects_a_non_frame():
         check_table([], ["a"], "x: y")
     with pytest.raises(SchemaError, match=r"lacks columns \['b', 'c'\]"):
         check_table(pd.DataFrame({"a": [1]}), ("c", "a", "b"), "x: y")
+
+
+def test_main_module_of_a_session_without_events_is_the_first_listed_module():
+    # the modules list cell is read as a list: its first (sorted) item, upper case
+    t = _tables()
+    ss = t["sessions"].copy()
+    ss["modules"] = pd.Series([["admin", "resultats"], []], dtype=STRING_LIST)
+    no_events = t["sev"].iloc[:0]  # no event maps to a session: the fallback decides
+    keys = build_features(no_events, ss).session.keys
+    assert keys["main_module"].tolist() == ["ADMIN", pd.NA]

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SchemaError
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
 from ..privacy import load_case_key
@@ -417,8 +416,6 @@ def _prepare_sessions(
         sc = scores.copy()
         if "session_id" not in sc.columns:
             sc = sc.rename_axis("session_id").reset_index()
-        if "score" not in sc.columns:
-            raise SchemaError("scores table needs a 'score' column (higher = more anomalous)")
         if "rank" not in sc.columns:
             sc["rank"] = sc["score"].rank(ascending=False, method="min")
         if "flagged" not in sc.columns:
