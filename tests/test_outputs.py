@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from labforensics.custody import EvidenceFile, hash_outputs, sha256_file
-from labforensics.outputs import json_safe, neutralise_frame, write_csv, write_json
+from labforensics.outputs import json_safe, neutralise_frame, write_csv, write_json, write_parquet
+from labforensics.schema import STRING_LIST, join_list
 
 
 def test_text_cells_starting_with_formula_characters_are_prefixed():
@@ -61,3 +62,27 @@ def test_sha256_and_output_hashes(tmp_path):
     rows = hash_outputs(tmp_path, exclude=("manifest.json",))
     assert [r["path"] for r in rows] == ["e.csv"]
     assert EvidenceFile.hash(f, "e.csv").sha256 == digest
+
+
+def _list_frame() -> pd.DataFrame:
+    hosts = pd.Series([["pc-1", "pc-2"], [], None, ["=cmd|x"]], dtype=STRING_LIST)
+    return pd.DataFrame({"session_id": ["a", "b", "c", "d"], "hosts": hosts})
+
+
+def test_list_columns_round_trip_through_parquet(tmp_path):
+    # list cells stay lists in Parquet; pandas can read the file back (pandas#57411 avoided)
+    p = write_parquet(_list_frame(), tmp_path / "s.parquet")
+    plain = pd.read_parquet(p)
+    assert [None if v is None else list(v) for v in plain["hosts"]] == [
+        ["pc-1", "pc-2"], [], None, ["=cmd|x"]
+    ]  # fmt: skip
+    arrow = pd.read_parquet(p, dtype_backend="pyarrow")
+    assert arrow["hosts"].tolist()[0] == ["pc-1", "pc-2"]
+
+
+def test_list_columns_are_joined_only_in_text_outputs(tmp_path):
+    # CSV is a text edge: items joined by " | ", empty list -> empty cell, formulas neutralised
+    p = write_csv(_list_frame(), tmp_path / "s.csv")
+    lines = p.read_text(encoding="utf-8").splitlines()
+    assert lines == ["session_id,hosts", "a,pc-1 | pc-2", "b,", "c,", "d,'=cmd|x"]
+    assert join_list(_list_frame()["hosts"]).tolist()[:2] == ["pc-1 | pc-2", pd.NA]

@@ -37,3 +37,20 @@ class OutputExistsError(LabForensicsError, FileExistsError):
 
 class AttributionError(LabForensicsError, ValueError):
     """An attribution input (leak file, patient index, transfers) cannot be used."""
+
+
+class MissingColumnsError(SchemaError):
+    """A stage's input table lacks columns the stage needs (or holds one of a wrong dtype).
+
+    Attributes
+    ----------
+    table : str
+        The stage and table, as named in the message (``"build_features: sessions"``).
+    missing : list of str
+        The missing columns, sorted.
+    """
+
+    def __init__(self, message: str, *, table: str, missing: list[str]) -> None:
+        super().__init__(message)
+        self.table = table
+        self.missing = missing

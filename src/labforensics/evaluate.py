@@ -33,8 +33,8 @@ from sklearn.metrics import average_precision_score
 
 from .case import CaseContext
 from .detect import Scores
-from .errors import ParameterError, SchemaError
-from .schema import STRING
+from .errors import ParameterError
+from .schema import STRING, check_table
 
 __all__ = ["Evaluation", "evaluate", "label_units", "truth_events"]
 
@@ -183,6 +183,10 @@ def _window_labels(t: dict, sess: pd.DataFrame, covered: set[str]) -> pd.DataFra
     return pd.DataFrame(rows, columns=["session_id", "group", "id", "kind"])
 
 
+#: Event columns :func:`label_units` and :func:`evaluate` read (``sessionize(...).events``).
+EVENT_NEED: tuple[str, ...] = ("session_id", "source_file", "source_line", "ts", "lab", "account")
+
+
 def label_units(
     events: pd.DataFrame, truth: object, *, case: CaseContext | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -204,15 +208,16 @@ def label_units(
         Per level, the unit keys (``session_id``; or ``lab``, ``account``,
         ``day``/``month``) with ``incident``, ``incident_kind``, ``trap``,
         ``trap_kind`` (first id alphabetically when several).
+
+    Raises
+    ------
+    labforensics.errors.MissingColumnsError
+        (a ``SchemaError``) when ``events`` lacks a column of :data:`EVENT_NEED`.
     """
-    need = {"session_id", "source_file", "source_line", "ts", "lab", "account"}
-    if not need <= set(events.columns):
-        raise SchemaError(
-            f"events lack {sorted(need - set(events.columns))}; pass sessionize(...).events"
-        )
+    check_table(events, EVENT_NEED, "label_units: events")
     t = _load_truth(truth)
     te = truth_events(truth)
-    ev = events.loc[events["session_id"].notna(), list(need)].copy()
+    ev = events.loc[events["session_id"].notna(), list(EVENT_NEED)].copy()
     ev["source_file"] = ev["source_file"].astype(STRING)
     ev["source_line"] = ev["source_line"].astype("Int64")
     m = ev.merge(te, on=["source_file", "source_line"])[["session_id", "group", "id", "kind"]]
@@ -294,7 +299,10 @@ def evaluate(
     ------
     ParameterError
         On an unreadable truth or a non-positive ``k``.
+    labforensics.errors.MissingColumnsError
+        (a ``SchemaError``) when ``events`` lacks a column of :data:`EVENT_NEED`.
     """
+    check_table(events, EVENT_NEED, "evaluate: events")
     ks = tuple(int(x) for x in k)
     if not ks or min(ks) < 1:
         raise ParameterError(f"k must hold positive cut-offs, got {k!r}")

@@ -114,7 +114,11 @@ def canonical_peer(text: str | None) -> str | None:
 
 def _as_arrow(values: pd.Series | pa.ChunkedArray | pa.Array) -> pa.Array:
     if isinstance(values, pd.Series):
-        arr = getattr(values.array, "_pa_array", None)
+        arr = (
+            pa.array(values.array)  # the Arrow data, zero-copy (__arrow_array__ protocol)
+            if isinstance(values.array, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray)
+            else None
+        )
         if (
             arr is None
             or not pa.types.is_string(arr.type)

@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import OutputExistsError
+from .schema import is_list_dtype, join_list
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -183,11 +184,17 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` as UTF-8 CSV (``,`` separator, all text quoted minimally), neutralised.
 
-    Datetime columns are written as ISO 8601 UTC. Returns the path.
+    Datetime columns are written as ISO 8601 UTC; list columns
+    (:data:`~labforensics.schema.STRING_LIST`) as their items joined by ``" | "``
+    (empty: an empty cell). Returns the path.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    out = neutralise_frame(df)
+    out = df.copy()
+    for col in out.columns:
+        if is_list_dtype(out[col].dtype):
+            out[col] = join_list(out[col])
+    out = neutralise_frame(out)
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -259,10 +266,24 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` to Parquet (zstd, no index, no pandas metadata timestamps).
 
-    The schema is that of ``df``; categoricals are stored as dictionaries.
+    The schema is that of ``df``; categoricals are stored as dictionaries; list
+    columns (:data:`~labforensics.schema.STRING_LIST`) as Parquet lists, their
+    pandas metadata marked ``object`` so that :func:`pandas.read_parquet` can read
+    them back (as arrays; ``dtype_backend="pyarrow"`` gives the Arrow lists):
+    pandas cannot parse its own ``list<item: string>[pyarrow]`` dtype name
+    (pandas-dev/pandas#57411, apache/arrow#39914).
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(df, preserve_index=False)
+    lists = {str(c) for c in df.columns if is_list_dtype(df[c].dtype)}
+    meta = table.schema.pandas_metadata
+    if lists and meta:
+        for col in meta.get("columns", []):
+            if col.get("name") in lists:
+                col["numpy_type"] = "object"
+        table = table.replace_schema_metadata(
+            {**table.schema.metadata, b"pandas": json.dumps(meta).encode("utf-8")}
+        )
     pq.write_table(table, p, compression="zstd", write_statistics=True)
     return p

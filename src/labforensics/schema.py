@@ -62,12 +62,14 @@ Accountability Message).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .errors import SchemaError
+from .errors import MissingColumnsError, SchemaError
 
 __all__ = [
     "ACCOUNT_KINDS",
@@ -83,8 +85,12 @@ __all__ = [
     "SESSION_DTYPES",
     "SESSION_RULES",
     "STRING",
+    "STRING_LIST",
     "TS_QUALITY",
+    "check_table",
     "coerce_events",
+    "is_list_dtype",
+    "join_list",
     "empty_events",
     "validate_events",
     "validate_sessions",
@@ -92,6 +98,8 @@ __all__ = [
 
 #: The string dtype used by every text column (Arrow-backed, missing is ``pd.NA``).
 STRING = pd.StringDtype("pyarrow")
+#: A multi-valued text cell: an Arrow list of strings (``[]`` when none; never ``" | "``-joined).
+STRING_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 #: UTC instants at nanosecond resolution.
 TS = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
@@ -269,8 +277,9 @@ END_REASONS: tuple[str, ...] = (
 
 #: Column -> dtype of the session table, in canonical order. Counts are numbers of
 #: events; ``records_*`` are records (rows of patient data); ``bytes_out`` bytes.
-#: Multi-valued text columns (``hosts``, ``src_ips``, ``modules``) hold the sorted
-#: distinct values joined by ``" | "``; their ``n_*`` twin is the exact count.
+#: Multi-valued text columns (``hosts``, ``src_ips``, ``modules``) are Arrow lists of
+#: strings (:data:`STRING_LIST`) holding the sorted distinct values (``[]`` when none);
+#: their ``n_*`` twin is the list's length.
 SESSION_DTYPES: dict[str, object] = {
     "session_id": STRING,
     "lab": STRING,
@@ -281,11 +290,11 @@ SESSION_DTYPES: dict[str, object] = {
     "end": TS,
     "duration_s": np.dtype("float64"),
     "n_events": np.dtype("int64"),
-    "hosts": STRING,
+    "hosts": STRING_LIST,
     "n_hosts": np.dtype("int64"),
-    "src_ips": STRING,
+    "src_ips": STRING_LIST,
     "n_src_ips": np.dtype("int64"),
-    "modules": STRING,
+    "modules": STRING_LIST,
     "n_modules": np.dtype("int64"),
     "start_reason": pd.CategoricalDtype(list(START_REASONS)),
     "end_reason": pd.CategoricalDtype(list(END_REASONS)),
@@ -461,3 +470,107 @@ def validate_sessions(df: pd.DataFrame) -> pd.DataFrame:
     if (df["duration_s"] < 0).any():
         raise SchemaError("session table has negative durations")
     return df
+
+
+#: Dtype kinds :func:`check_table` can require of a column.
+_KINDS = {
+    "datetime": lambda d: (
+        isinstance(d, pd.DatetimeTZDtype)
+        or (isinstance(d, pd.ArrowDtype) and pa.types.is_timestamp(d.pyarrow_dtype))
+        or pd.api.types.is_datetime64_any_dtype(d)
+    ),
+    "string": lambda d: (
+        pd.api.types.is_string_dtype(d) or isinstance(d, pd.CategoricalDtype) or d == np.dtype("O")
+    ),
+    "numeric": lambda d: pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d),
+    "list": lambda d: is_list_dtype(d),
+}
+
+
+def check_table(df: object, required: Iterable[str] | Mapping[str, str | None], name: str) -> None:
+    """Check that a stage's input table has the columns the stage needs.
+
+    Called as the first statement of every public stage on each input table, so
+    that a table built by hand (or by an older version) fails at once with the
+    list of what is missing, instead of deep inside the stage or, worse, with a
+    silently zero-filled column.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The input table (not modified).
+    required : iterable of str, or mapping of str to str or None
+        The columns the stage reads. As a mapping, a column's value names the
+        dtype kind it must have: ``"datetime"``, ``"string"`` (string, category
+        or object), ``"numeric"`` (not bool) or ``"list"`` (an Arrow list,
+        :data:`STRING_LIST`); ``None`` checks presence only.
+    name : str
+        The stage and the table, for the message (``"build_features: sessions"``).
+
+    Raises
+    ------
+    MissingColumnsError
+        (a :class:`~labforensics.errors.SchemaError`) when ``df`` is not a
+        DataFrame, lacks any of ``required`` (all missing columns listed, sorted)
+        or has a column of a wrong dtype kind.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise MissingColumnsError(
+            f"{name}: expected a pandas DataFrame, got {type(df).__name__}",
+            table=name,
+            missing=[],
+        )
+    kinds = dict(required) if isinstance(required, Mapping) else dict.fromkeys(required)
+    missing = sorted(c for c in kinds if c not in df.columns)
+    wrong = [
+        f"{c!r} is {df[c].dtype} (expected {k})"
+        for c, k in kinds.items()
+        if k is not None and c in df.columns and not _KINDS[k](df[c].dtype)
+    ]
+    if not missing and not wrong:
+        return
+    parts = []
+    if missing:
+        parts.append(f"lacks columns {missing}")
+    if wrong:
+        parts.append("has wrong dtypes: " + "; ".join(wrong))
+    raise MissingColumnsError(
+        f"{name} table " + " and ".join(parts) + "; build it with labforensics.read_evidence "
+        "/ sessionize / build_features / score (an event table made by hand: pass it through "
+        "labforensics.schema.coerce_events)",
+        table=name,
+        missing=missing,
+    )
+
+
+def is_list_dtype(dtype: object) -> bool:
+    """Whether ``dtype`` is an Arrow list dtype (:data:`STRING_LIST` or another item type)."""
+    return isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_list(dtype.pyarrow_dtype) or pa.types.is_large_list(dtype.pyarrow_dtype)
+    )
+
+
+def join_list(values: pd.Series, sep: str = " | ") -> pd.Series:
+    """Text of a list column for the edges that write text (HTML, CSV, findings text).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        A :data:`STRING_LIST` column (or a list of any Arrow type, or already text).
+    sep : str, default ``" | "``
+        Separator between the items.
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` dtype, same index; missing where the list is missing or empty.
+    """
+    if not is_list_dtype(values.dtype):
+        return values.astype(STRING)
+    arr = pa.array(values)
+    arr = pc.cast(arr, pa.list_(pa.string()))
+    joined = pc.binary_join(arr, sep)
+    empty = pc.equal(pc.list_value_length(arr), 0)
+    joined = pc.if_else(empty, pa.scalar(None, pa.string()), joined)
+    text = joined.to_pandas(types_mapper={pa.string(): STRING}.get).array
+    return pd.Series(text, index=values.index, dtype=STRING)

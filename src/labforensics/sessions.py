@@ -119,9 +119,12 @@ from .schema import (
     ACCOUNT_KIND_DTYPE,
     ACTIONS,
     END_REASONS,
+    EVENT_COLUMNS,
     SESSION_DTYPES,
     START_REASONS,
     STRING,
+    STRING_LIST,
+    check_table,
     validate_events,
     validate_sessions,
 )
@@ -343,18 +346,15 @@ def _to_string(arr: pa.Array) -> pd.arrays.ArrowStringArray:
     return pd.arrays.ArrowStringArray(_arrow_strings(arr))
 
 
-def _joined(
+def _lists(
     counts: np.ndarray, pair_block: np.ndarray, pair_code: np.ndarray, uniques: pa.Array
-) -> pd.arrays.ArrowStringArray:
-    """Sorted distinct values of each block joined by ' | ' (missing when none)."""
+) -> pa.ListArray:
+    """Sorted distinct values of each block as an Arrow list of strings (``[]`` when none)."""
     o = np.lexsort((pair_code, pair_block))
-    vals = uniques.take(pa.array(pair_code[o]))
-    offsets = np.zeros(len(counts) + 1, np.int64)
+    vals = pc.cast(uniques.take(pa.array(pair_code[o])), pa.string())
+    offsets = np.zeros(len(counts) + 1, np.int32)
     np.cumsum(counts, out=offsets[1:])
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), vals)
-    joined = pc.binary_join(lists, pa.scalar(" | ", pa.large_string()))
-    joined = pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.large_string()))
-    return _to_string(joined)
+    return pa.ListArray.from_arrays(pa.array(offsets), vals)
 
 
 def _ordinal(*keys: np.ndarray) -> np.ndarray:
@@ -426,6 +426,7 @@ def sessionize(events: pd.DataFrame, params: SessionParams | None = None) -> Ses
     result depends only on the evidence (rows, with their ``seq``), never on the
     row order of ``events``.
     """
+    check_table(events, EVENT_COLUMNS, "sessionize: events")
     params = SessionParams() if params is None else params
     if not isinstance(params, SessionParams):
         raise ParameterError(f"params must be a SessionParams, got {type(params).__name__}")
@@ -662,11 +663,11 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
         "end": pd.DatetimeIndex(end[fo].view("datetime64[ns]"), tz="UTC"),
         "duration_s": (end[fo] - start[fo]) / 1e9,
         "n_events": n_events[fo],
-        "hosts": _joined(hosts_n, hb, hc, host_uniq).take(fo),
+        "hosts": pd.array(_lists(hosts_n, hb, hc, host_uniq).take(fo_pa), dtype=STRING_LIST),
         "n_hosts": hosts_n[fo],
-        "src_ips": _joined(ips_n, ib, ic, ip_uniq).take(fo),
+        "src_ips": pd.array(_lists(ips_n, ib, ic, ip_uniq).take(fo_pa), dtype=STRING_LIST),
         "n_src_ips": ips_n[fo],
-        "modules": _joined(mods_n, mb, mc, mod_uniq).take(fo),
+        "modules": pd.array(_lists(mods_n, mb, mc, mod_uniq).take(fo_pa), dtype=STRING_LIST),
         "n_modules": mods_n[fo],
         "start_reason": pd.Categorical.from_codes(start_reason[fo], dtype=_START_DTYPE),
         "end_reason": pd.Categorical.from_codes(end_reason[fo], dtype=_END_DTYPE),

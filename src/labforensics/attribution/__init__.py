@@ -137,7 +137,8 @@ from ..errors import AttributionError as AttributionError  # re-exported: raised
 from ..leak.reader import read_leak
 from ..outputs import json_safe
 from ..privacy import CaseKey
-from .context import _Context, _prepare
+from ..schema import check_table, is_list_dtype, join_list
+from .context import EVENT_NEED, SESSION_NEED, _as_lists, _Context, _prepare
 from .params import AttributionParams
 from .propositions import HYPOTHESES, STRENGTH_SCALE, VERDICT_RULE
 from .stability import _analyse, _Run, _stability
@@ -157,6 +158,12 @@ __all__ = [
 class Attribution:
     """Result of :func:`attribute`. Every table holds pseudonyms only.
 
+    Multi-valued cells are Arrow list columns
+    (:data:`labforensics.schema.STRING_LIST`, ``[]`` when none): ``labs``,
+    ``pathways``, ``src_ips``, ``output_files``, ``fetched_outside_by``,
+    ``labs_retrieved_outside``, ``explained_by``; :meth:`to_dict` joins them by
+    ``" | "`` (the text of ``findings.json``).
+
     Attributes
     ----------
     verdict : str
@@ -167,8 +174,8 @@ class Attribution:
     hypotheses : DataFrame
         One row per hypothesis (``vendor``, ``insider``, ``external``):
         ``share`` (of leaked-and-found patients; of anomalous volume without a
-        leak), ``patients_explained``, ``n_labs``, ``labs`` (``" | "``-joined),
-        ``n_pathways``, ``pathways``, ``fit`` (patient-weighted mean fit),
+        leak), ``patients_explained``, ``n_labs``, ``labs`` (list),
+        ``n_pathways``, ``pathways`` (list of ids), ``fit`` (patient-weighted mean fit),
         ``strength`` (:data:`STRENGTH_SCALE`), ``share_retrieved_outside``
         (external row: share of leaked patients whose extraction file was
         fetched anonymously or from outside), ``evidence_for``,
@@ -197,14 +204,15 @@ class Attribution:
         ``failed_logins_before``, ``failed_burst``, ``new_source`` (an address
         the account had never used there), ``concurrent_sessions``,
         ``hypothesis``, ``pathway_id``, ``explains`` (leaked patients credited),
-        ``output_files``, ``retrieved_outside``, ``fetched_outside_by``,
+        ``output_files`` (list), ``retrieved_outside``, ``fetched_outside_by`` (list of
+        remote hosts),
         ``n_evidence_rows``, ``evidence`` (``source_file:source_line`` list).
     pathways : DataFrame
         ``pathway_id`` (``PW001`` = top), ``hypothesis``, ``account_kind``,
         ``account``, ``role``, ``module``, ``network``, ``n_labs``, ``labs``,
         ``n_sessions``, ``records``, ``leaked_explained``, ``share``, ``first``,
         ``last``, ``span_h``, ``max_score``, ``anomalous_volume``,
-        ``volume_share``, ``failed_bursts``, ``labs_retrieved_outside``,
+        ``volume_share``, ``failed_bursts``, ``labs_retrieved_outside`` (list),
         ``signature``. Ranked by leaked patients explained, then anomalous volume.
     transfers : DataFrame
         One row per (extraction, transfer of its output file): ``session_id``,
@@ -216,7 +224,7 @@ class Attribution:
     leak_summary : DataFrame
         One row per lab of the evidence or the leak: ``n_patients``,
         ``leaked_found``, ``leaked_share``, ``leaked_multilab``, ``explained``,
-        ``unexplained``, ``explained_share``, ``explained_by`` (pathway ids),
+        ``unexplained``, ``explained_share``, ``explained_by`` (list of pathway ids),
         ``window_confidence``.
     never_seen : DataFrame
         Leaked identifiers found in no lab: ``leak_id`` (pseudonym), ``lab`` (if
@@ -277,12 +285,12 @@ class Attribution:
             "verdict_rule": self.verdict_rule,
             "rule": VERDICT_RULE,
             "strength_scale": STRENGTH_SCALE,
-            "hypotheses": self.hypotheses,
+            "hypotheses": _as_text(self.hypotheses, empty=""),
             "windows": self.windows,
-            "candidates": self.candidates,
-            "pathways": self.pathways,
+            "candidates": _as_text(self.candidates),
+            "pathways": _as_text(self.pathways),
             "transfers": self.transfers,
-            "leak_summary": self.leak_summary,
+            "leak_summary": _as_text(self.leak_summary),
             "never_seen": {
                 "count": len(self.never_seen),
                 "listed": never["leak_id"].tolist(),
@@ -298,6 +306,16 @@ class Attribution:
             "leak_report": self.leak_report,
         }
         return json_safe(out, ndigits=ndigits)
+
+
+def _as_text(df: pd.DataFrame, empty: str | None = None) -> pd.DataFrame:
+    """``df`` with its list columns joined by ``" | "`` (``empty`` for an empty list):
+    the text of ``findings.json``."""
+    out = df.copy()
+    for c in out.columns:
+        if is_list_dtype(out[c].dtype):
+            out[c] = join_list(out[c]).astype(object).where(lambda s: s.notna(), empty)
+    return out
 
 
 def _leak_summary(ctx: _Context, run: _Run) -> pd.DataFrame:
@@ -326,9 +344,9 @@ def _leak_summary(ctx: _Context, run: _Run) -> pd.DataFrame:
     by = (
         a.assign(pw=a["session_id"].map(sid_pw))
         .groupby("lab")["pw"]
-        .agg(lambda s: " | ".join(sorted(set(s.dropna().astype(str)))))
+        .agg(lambda s: sorted(set(s.dropna().astype(str))))
         if not a.empty
-        else pd.Series(dtype=str)
+        else pd.Series(dtype=object)
     )
     conf = dict(zip(run.windows.get("lab", []), run.windows.get("confidence", []), strict=True))
     rows = []
@@ -346,11 +364,13 @@ def _leak_summary(ctx: _Context, run: _Run) -> pd.DataFrame:
                 "explained": e,
                 "unexplained": f - e,
                 "explained_share": e / f if f else np.nan,
-                "explained_by": by.get(lab) or None,
+                "explained_by": by.get(lab) or [],
                 "window_confidence": conf.get(lab),
             }
         )
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    out["explained_by"] = _as_lists(out["explained_by"])
+    return out
 
 
 def attribute(
@@ -401,11 +421,17 @@ def attribute(
 
     Raises
     ------
-    SchemaError
-        A table lacks the columns used.
+    labforensics.errors.MissingColumnsError
+        (a ``SchemaError``) when ``events`` lacks a column of
+        :data:`~labforensics.attribution.context.EVENT_NEED`, ``sessions`` one of
+        ``SESSION_NEED`` or ``scores`` its ``score`` (every missing column named).
     AttributionError
         The leak, patient index or transfers cannot be read.
     """
+    check_table(events, EVENT_NEED, "attribute: events")
+    check_table(sessions, SESSION_NEED, "attribute: sessions")
+    if scores is not None:
+        check_table(scores, ("score",), "attribute: scores")
     params = params or AttributionParams()
     case = case or CaseContext()
     case_key = case_key_of(case_key, case)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .context import _Context
+from .context import _as_lists, _Context
 from .params import AttributionParams
 
 
@@ -30,13 +30,11 @@ def _candidate_features(ctx: _Context, c: pd.DataFrame, params: AttributionParam
     links = ctx.links
     if not links.empty and links["external_fetch"].any():
         ext = links[links["external_fetch"]]
-        fetched = ext.groupby("session_id")["remote_host"].agg(
-            lambda s: " | ".join(sorted(set(s.astype(str))))
-        )
-        out["fetched_outside_by"] = out["session_id"].map(fetched).astype("string")
+        fetched = ext.groupby("session_id")["remote_host"].agg(lambda s: sorted(set(s.astype(str))))
+        out["fetched_outside_by"] = _as_lists(out["session_id"].map(fetched))
     else:
-        out["fetched_outside_by"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out["retrieved_outside"] = out["fetched_outside_by"].notna()
+        out["fetched_outside_by"] = _as_lists(pd.Series(None, index=out.index, dtype=object))
+    out["retrieved_outside"] = out["fetched_outside_by"].list.len().to_numpy() > 0
     burst = out["failed_logins_before"] >= params.failed_burst
     kind = out["account_kind"].astype(str)
     role = out["role"].fillna("").astype(str)

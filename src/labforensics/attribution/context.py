@@ -4,7 +4,7 @@ links, gathered in one :class:`_Context` reused by every (stability) run."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,17 +12,29 @@ import numpy as np
 import pandas as pd
 
 from ..case import CaseContext
-from ..errors import SchemaError
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
 from ..privacy import load_case_key
+from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
 
-_EVENT_NEED = ("ts", "lab", "account", "action", "patient", "src_ip", "module", "detail")
-
-
-_SESSION_NEED = (
+#: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
+EVENT_NEED = (
+    "ts",
+    "lab",
+    "account",
+    "action",
+    "patient",
+    "src_ip",
+    "module",
+    "records",
+    "detail",
+    "source_file",
+    "source_line",
+)
+#: Session columns :func:`labforensics.attribute` reads.
+SESSION_NEED = (
     "session_id",
     "lab",
     "account",
@@ -34,18 +46,8 @@ _SESSION_NEED = (
     "records_exported",
     "records_extracted",
     "failed_logins_before",
+    "concurrent_sessions",
 )
-
-
-def _check(df: pd.DataFrame, need: Sequence[str], name: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise SchemaError(f"{name} table must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"{name} table lacks columns {missing}; build it with labforensics.read_evidence / "
-            "labforensics.sessionize (or schema.coerce_events)"
-        )
 
 
 @dataclass
@@ -161,12 +163,12 @@ def _session_features(
     sid = out["session_id"]
     out["module"] = sid.map(mod).astype("string")
     if "modules" in out.columns:
-        out["module"] = out["module"].fillna(out["modules"].astype("string"))
+        out["module"] = out["module"].fillna(join_list(out["modules"]))
     out["pathway_days"] = _pathway_days(ob, out)
     out["network"] = _session_network(ob, has_ip, out, nets)
     out["evidence"] = sid.map(evidence).astype("string")
     out["n_evidence_rows"] = sid.map(n_rows).fillna(0).astype("int64")
-    out["output_files"] = sid.map(_output_files(ob)).astype("string")
+    out["output_files"] = _as_lists(sid.map(_output_files(ob)))
     if len(ob):
         out["new_source"] = _new_source(events, ts, lab, ob, has_ip, out)
     else:
@@ -175,18 +177,25 @@ def _session_features(
 
 
 def _output_files(ob: pd.DataFrame) -> pd.Series:
-    """session_id -> base names of the output files its outbound events name."""
+    """session_id -> sorted base names of the output files its outbound events name."""
     fl = ob[ob["files"].notna()]
     return (
-        fl.assign(f=fl["files"].str.split(" | ", regex=False))
+        fl.assign(f=fl["files"])
         .explode("f")
         .drop_duplicates(["session_id", "f"])
         .sort_values(["session_id", "f"])
         .groupby("session_id")["f"]
-        .agg(" | ".join)
+        .agg(list)
         if len(fl)
-        else pd.Series(dtype="string")
+        else pd.Series(dtype=object)
     )
+
+
+def _as_lists(values: pd.Series) -> pd.Series:
+    """Python lists (or missing) -> a :data:`~labforensics.schema.STRING_LIST` column,
+    ``[]`` where missing."""
+    cells = [v if isinstance(v, list) else [] for v in values.tolist()]
+    return pd.Series(pd.array(cells, dtype=STRING_LIST), index=values.index)
 
 
 def _pathway_days(ob: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
@@ -234,9 +243,9 @@ def _session_network(
     if fb.any():
         net_code[fb] = [
             _NET_PRIORITY.index(
-                nets.session_class([] if v is None or v is pd.NA else str(v).split(" | "), str(lb))
+                nets.session_class([] if v is None else [str(x) for x in v], str(lb))
             )
-            for v, lb in zip(out.loc[fb, "src_ips"], out.loc[fb, "lab"], strict=True)
+            for v, lb in zip(out.loc[fb, "src_ips"].tolist(), out.loc[fb, "lab"], strict=True)
         ]
     return pd.Series(
         np.array(_NET_PRIORITY, dtype=object)[net_code.astype("int64").to_numpy()],
@@ -293,8 +302,6 @@ def _prepare(
 ) -> _Context:
     """Everything the analysis needs that does not depend on its thresholds (the
     case's networks, lab aliases and time zone come from ``case``)."""
-    _check(events, _EVENT_NEED, "event")
-    _check(sessions, _SESSION_NEED, "session")
     nets = case.networks
     notes = _network_notes(nets)
     ts, lab, span, has_p, patients = _first_seen(events)
@@ -399,15 +406,11 @@ def _prepare_sessions(
     ss["account_kind"] = ss["account_kind"].astype("string").fillna("unknown")
     ss["role"] = ss["role"].astype("string").str.upper()
     ss["failed_logins_before"] = pd.to_numeric(ss["failed_logins_before"]).fillna(0).astype(int)
-    if "concurrent_sessions" not in ss.columns:
-        ss["concurrent_sessions"] = 0
     n_scores = 0
     if scores is not None:
         sc = scores.copy()
         if "session_id" not in sc.columns:
             sc = sc.rename_axis("session_id").reset_index()
-        if "score" not in sc.columns:
-            raise SchemaError("scores table needs a 'score' column (higher = more anomalous)")
         if "rank" not in sc.columns:
             sc["rank"] = sc["score"].rank(ascending=False, method="min")
         if "flagged" not in sc.columns:
@@ -439,7 +442,6 @@ def _outbound(
     """Export and extraction events with their session, evidence row and named files."""
     is_out = events["action"].astype(str).isin(["export", "extract"]).to_numpy()
     ev = events[is_out]
-    na = pd.Series(pd.NA, index=ev.index, dtype="string")
     outb = pd.DataFrame(
         {
             "ts": ts[is_out],
@@ -447,21 +449,11 @@ def _outbound(
             "account": ev["account"].astype("string"),
             "module": ev["module"].astype("string").str.upper(),
             "src_ip": ev["src_ip"].astype("string"),
-            "records": pd.to_numeric(ev["records"] if "records" in ev.columns else na).astype(
-                "Int64"
-            ),
+            "records": pd.to_numeric(ev["records"]).astype("Int64"),
             "detail": ev["detail"].astype("string"),
-            "src": (
-                ev["source_file"].astype("string").fillna("?")
-                if "source_file" in ev.columns
-                else na.fillna("?")
-            )
+            "src": ev["source_file"].astype("string").fillna("?")
             + ":"
-            + (
-                ev["source_line"].astype("string").fillna("?")
-                if "source_line" in ev.columns
-                else na.fillna("?")
-            ),
+            + ev["source_line"].astype("string").fillna("?"),
         }
     )
     if "session_id" in ev.columns:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import AttributionError
 from ..networks import NetworkMap
+from ..schema import check_table
 from .params import AttributionParams
 
 _FILE_RE = re.compile(
@@ -21,14 +22,27 @@ _FILE_RE = re.compile(
 
 
 def _files_in(detail: pd.Series) -> pd.Series:
-    """Base names of output files named in free text, joined by ``" | "``."""
+    """Base names of output files named in free text: a sorted list per row (None when
+    the text names none; object dtype, an internal column)."""
     d = detail.fillna("").astype(str)
     codes, uniq = pd.factorize(d)
-    res = []
-    for text in uniq:
+    res = np.empty(len(uniq), dtype=object)
+    for i, text in enumerate(uniq):  # one pass per distinct text
         names = sorted({re.split(r"[/\\]", m)[-1] for m in _FILE_RE.findall(text)})
-        res.append(" | ".join(names) if names else None)
-    return pd.Series(np.asarray(res, dtype=object)[codes] if len(d) else [], index=d.index)
+        res[i] = names or None
+    return pd.Series(res[codes] if len(d) else [], index=d.index, dtype=object)
+
+
+#: Transfer columns the linking reads; ``file_base`` (else from ``file_name``),
+#: ``bytes``, ``completion``, ``source_file`` and ``source_line`` are optional (missing).
+TRANSFER_NEED: tuple[str, ...] = (
+    "ts",
+    "remote_host",
+    "file_name",
+    "direction",
+    "access_mode",
+    "user",
+)
 
 
 def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
@@ -49,10 +63,7 @@ def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
                 "not available: pass the transfers DataFrame instead"
             ) from exc
         df = read_transfers(transfers, tz=tz).transfers
-    need = ("ts", "remote_host", "file_name", "direction", "access_mode", "user")
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise AttributionError(f"transfers table lacks columns {missing}")
+    check_table(df, TRANSFER_NEED, "attribute: transfers")
     df = df.copy()
     if "file_base" not in df.columns:
         df["file_base"] = df["file_name"].astype(str).str.split(r"[/\\]").str[-1]
@@ -93,7 +104,7 @@ def _link_transfers(
     ex = outb[outb["files"].notna()][["session_id", "lab", "account", "ts", "files", "src"]]
     if ex.empty:
         return pd.DataFrame({c: [] for c in cols})
-    ex = ex.assign(file_base=ex["files"].str.split(" | ", regex=False)).explode("file_base")
+    ex = ex.assign(file_base=ex["files"]).explode("file_base")
     ex["fb"] = ex["file_base"].str.lower()
     t = tr.assign(fb=tr["file_base"].astype(str).str.lower())
     m = ex.merge(t, on="fb", how="inner", suffixes=("", "_t"))

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .context import _Context
+from ..schema import STRING_LIST
+from .context import _as_lists, _Context
 
 
 def _fmt_ts(t: Any) -> str:
@@ -45,7 +46,10 @@ def _pathways(
     ctx: _Context, cand: pd.DataFrame, assigned: pd.DataFrame, n_found: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     if cand.empty:
-        return pd.DataFrame({c: [] for c in _PATHWAY_COLS}), cand
+        p = pd.DataFrame({c: [] for c in _PATHWAY_COLS})
+        for col in ("labs", "labs_retrieved_outside"):
+            p[col] = pd.Series([], dtype=STRING_LIST)
+        return p, cand
     key = ["hypothesis", "account_kind", "account", "role", "module", "network"]
     c = cand.copy()
     for k in key:
@@ -78,6 +82,8 @@ def _pathways(
     sid_to_pw = {s: pw for pw, sids in zip(p["pathway_id"], p["_sids"], strict=True) for s in sids}
     c["pathway_id"] = c["session_id"].astype(str).map(sid_to_pw).astype("string")
     p = p.drop(columns="_sids")[_PATHWAY_COLS]
+    for col in ("labs", "labs_retrieved_outside"):
+        p[col] = _as_lists(p[col])
     for col in ("first", "last"):
         p[col] = pd.to_datetime(p[col], utc=True).astype("datetime64[ns, UTC]")
     return p, c
@@ -113,7 +119,7 @@ def _pathway_row(
     return {
         **d,
         "n_labs": len(labs),
-        "labs": " | ".join(labs),
+        "labs": labs,
         "n_sessions": len(g),
         "records": int(g["records"].sum()),
         "leaked_explained": int(ex),
@@ -125,7 +131,7 @@ def _pathway_row(
         "anomalous_volume": vol,
         "volume_share": vol / total_vol,
         "failed_bursts": int(g["failed_burst"].astype(bool).sum()),
-        "labs_retrieved_outside": " | ".join(rlabs) if rlabs else None,
+        "labs_retrieved_outside": rlabs,
         "signature": sig,
         "_sids": sids,
     }

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .context import _Context
+from .context import _as_lists, _Context
 from .params import AttributionParams
 from .pathways import _fmt_ts
 
@@ -91,7 +91,9 @@ def _hypotheses(
         labs = (
             sorted(set(ah["lab"].astype(str)))
             if with_leak
-            else sorted({x for v in pw.get("labs", []) for x in str(v).split(" | ")})
+            else sorted({str(x) for v in pw["labs"].tolist() if v is not None for x in v})
+            if not pw.empty
+            else []
         )
         ev_for, ev_against = _evidence_texts(
             h, pw, cand, ext_links, unexplained_labs, share, with_leak, params
@@ -102,9 +104,9 @@ def _hypotheses(
                 "share": share,
                 "patients_explained": explained,
                 "n_labs": len(labs),
-                "labs": " | ".join(labs),
+                "labs": labs,
                 "n_pathways": len(pw),
-                "pathways": " | ".join(pw["pathway_id"]) if not pw.empty else "",
+                "pathways": [str(x) for x in pw["pathway_id"]] if not pw.empty else [],
                 "fit": fit,
                 "strength": strength,
                 "share_retrieved_outside": retrieved,
@@ -112,7 +114,10 @@ def _hypotheses(
                 "evidence_against": ev_against,
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for col in ("labs", "pathways"):
+        out[col] = _as_lists(out[col])
+    return out
 
 
 def _unexplained(
@@ -196,9 +201,10 @@ def _evidence_texts(
             if with_leak
             else f"{r.records:,} records ({100 * r.volume_share:.1f}% of anomalous volume)"
         )
+        labs = " | ".join(r.labs)  # a list cell, as text
         ev_for.append(
             f"{r.pathway_id}: {r.account_kind} account {r.account!r} (role {r.role}, module "
-            f"{r.module}, network {r.network}) at {r.n_labs} lab(s) [{r.labs}], {what}, "
+            f"{r.module}, network {r.network}) at {r.n_labs} lab(s) [{labs}], {what}, "
             f"{_fmt_ts(r.first)} to {_fmt_ts(r.last)}"
         )
     if len(pw) > 5:

@@ -33,9 +33,10 @@ key columns
     account-month also carries the session rules fired by any of its sessions
     (same ``rule_<id>`` column; full weight for a day, half for a month:
     :data:`INHERITED_WEIGHT`), so the three rankings tell one story.
-``reasons`` (string)
-    Up to ``n_reasons`` reasons in words, ``"; "``-joined, for flagged rows and
-    the ``explain_top`` best-ranked rows (``<NA>`` elsewhere).
+``reasons`` (list of string, :data:`~labforensics.schema.STRING_LIST`)
+    Up to ``n_reasons`` reasons in words, for flagged rows and the
+    ``explain_top`` best-ranked rows (missing elsewhere); the report and
+    ``findings.json`` join them by ``"; "``.
 
 Rule weights are in the ensemble's robust units; the default rules
 (``detect/rules.toml``) weigh at least the flag threshold (``flag_k`` = 6), so a
@@ -67,6 +68,7 @@ from .._validation import Constraint, Interval, OneOf, SubsetOf, constrained, va
 from ..case import CaseContext
 from ..errors import ParameterError, SchemaError
 from ..features import MAD_TO_SD, Features, FeatureTable
+from ..schema import check_table
 from .detectors import DETECTORS, run_detectors, standardize
 from .explain import explain_rows
 from .rules import Rule, apply_rules, default_rules_path, load_rules
@@ -484,10 +486,14 @@ def score(
     Raises
     ------
     SchemaError
-        When ``features`` is none of the accepted types.
+        When ``features`` is none of the accepted types, or
+        (:class:`~labforensics.errors.MissingColumnsError`) a feature table's keys
+        lack its unit's key columns (``session_id``; ``lab``, ``account``, ``day``
+        or ``month``), all missing columns named.
     ParameterError
         On an invalid rule file or unknown detector columns.
     """
+    _check_features(features)
     params = params or DetectParams()
     case = case or CaseContext()
     if isinstance(features, Features):
@@ -532,6 +538,21 @@ def score(
         setattr(res, t.unit, out)
         res.metadata["units"][t.unit] = meta
     return res
+
+
+def _check_features(features: object) -> None:
+    """Each feature table's keys hold its unit's key columns (:func:`schema.check_table`).
+
+    A hand-made DataFrame is not checked here: its unit is inferred from its columns.
+    """
+    if isinstance(features, Features):
+        tables = list(features.tables().values())
+    elif isinstance(features, FeatureTable):
+        tables = [features]
+    else:
+        return
+    for t in tables:
+        check_table(t.keys, _UNIT_KEYS.get(t.unit, ()), f"score: {t.unit} keys")
 
 
 def _inherit(

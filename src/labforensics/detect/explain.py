@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..features import feature_spec
+from ..schema import STRING_LIST
 from .detectors import Standardized
 from .rules import Rule, render_reason
 
@@ -90,7 +91,7 @@ def explain_rows(
     n_reasons: int,
     inherited: set[str] | None = None,
 ) -> pd.Series:
-    """Reasons (``"; "``-joined) for the selected rows; other rows get ``<NA>``.
+    """Reasons (a list each) for the selected rows; other rows get a missing list.
 
     Parameters
     ----------
@@ -112,9 +113,10 @@ def explain_rows(
     Returns
     -------
     pandas.Series
-        string dtype, aligned with ``frame``.
+        :data:`~labforensics.schema.STRING_LIST` dtype, aligned with ``frame``: up
+        to ``n_reasons`` phrases, ``["no deviation"]`` for an explained row with none.
     """
-    out = pd.Series(pd.NA, index=frame.index, dtype="string")
+    cells: list[list[str] | None] = [None] * len(frame)
     by_id = {r.id: r for r in rules}
     order = sorted(fired, key=lambda rid: (-by_id[rid].weight, rid))
     inherited = inherited or set()
@@ -135,7 +137,7 @@ def explain_rows(
                 if len(reasons) >= n_reasons or xi[j] <= 0:
                     break
                 reasons.append(phrase(std.columns[j], row, std))
-        vals.append("; ".join(reasons[:n_reasons]) if reasons else "no deviation")
-    if len(rows):
-        out.iloc[np.asarray(rows)] = vals
-    return out
+        vals.append(reasons[:n_reasons] if reasons else ["no deviation"])
+    for i, v in zip(rows, vals, strict=True):
+        cells[int(i)] = v
+    return pd.Series(pd.array(cells, dtype=STRING_LIST), index=frame.index)

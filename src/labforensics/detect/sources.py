@@ -51,8 +51,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import Duration, Interval, constrained, validate
-from ..errors import SchemaError
 from ..identity import canonical_account, canonical_address
+from ..schema import check_table
 from ..thresholds import FAILED_LOGIN_BURST
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
@@ -238,6 +238,10 @@ def _reason(r: dict, window: str) -> str:
     return "; ".join(parts)
 
 
+#: Event columns :func:`score_sources` reads.
+EVENT_NEED: tuple[str, ...] = ("ts", "lab", "account", "src_ip", "action", "outcome")
+
+
 def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> pd.DataFrame:
     """Rank source addresses by their authentication attempts (brute force, spraying).
 
@@ -277,14 +281,12 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
 
     Raises
     ------
-    SchemaError
-        When a needed column is missing.
+    labforensics.errors.MissingColumnsError
+        (a ``SchemaError``) when ``events`` lacks a column of :data:`EVENT_NEED`
+        (every missing column named).
     """
+    check_table(events, EVENT_NEED, "score_sources: events")
     p = params or SourceParams()
-    need = {"ts", "lab", "account", "src_ip", "action", "outcome"}
-    missing = sorted(need - set(events.columns))
-    if missing:
-        raise SchemaError(f"score_sources: the event table lacks columns {missing}")
     action = events["action"].astype("string")
     failed = (action == "login_failed").fillna(False).to_numpy(dtype=bool)
     ok = ((action == "login") & (events["outcome"].astype("string") == "success")).fillna(False)

@@ -81,11 +81,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..case import CaseContext
-from ..errors import SchemaError
 from ..networks import NetworkMap
-from ..schema import ACCOUNT_KINDS, SESSION_DTYPES, STRING
+from ..schema import ACCOUNT_KINDS, STRING, check_table
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
 from .params import FeatureParams
@@ -148,20 +149,42 @@ def _map_events_to_sessions(events: pd.DataFrame, sessions: pd.DataFrame) -> pd.
     return pd.Series(sid.to_numpy(), index=events.index, dtype=STRING)
 
 
-def _check_sessions(sessions: pd.DataFrame) -> None:
-    need = ["session_id", "lab", "account", "start", "end"]
-    missing = [c for c in need if c not in sessions.columns]
-    if missing:
-        raise SchemaError(
-            f"session table lacks columns {missing}; build it with labforensics.sessionize "
-            f"(columns: {list(SESSION_DTYPES)})"
-        )
+#: Session columns :func:`build_features` reads (``duration_s``, ``distinct_patients``
+#: and ``modules`` are optional: derived from ``start``/``end``, from the events, or
+#: not used when absent).
+SESSION_NEED: dict[str, str | None] = {
+    "session_id": None,
+    "lab": None,
+    "account": None,
+    "account_kind": None,
+    "role": None,
+    "start": "datetime",
+    "end": "datetime",
+    "n_events": "numeric",
+    "records_exported": "numeric",
+    "records_extracted": "numeric",
+    "bytes_out": "numeric",
+    "failed_logins_before": "numeric",
+    "failed_login_src_ips": "numeric",
+    "concurrent_sessions": "numeric",
+}
+#: Event columns :func:`build_features` reads (``session_id`` is optional).
+EVENT_NEED: dict[str, str | None] = {
+    "ts": "datetime",
+    "lab": None,
+    "account": None,
+    "action": None,
+    "module": None,
+    "host": None,
+    "src_ip": None,
+    "patient": None,
+    "records": "numeric",
+}
 
 
-def _col(df: pd.DataFrame, name: str, default: float = 0.0) -> pd.Series:
-    if name in df.columns:
-        return pd.to_numeric(df[name], errors="coerce").astype("float64").fillna(default)
-    return pd.Series(default, index=df.index, dtype="float64")
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A numeric session column as float64 (a missing cell counts 0: none counted)."""
+    return pd.to_numeric(df[name], errors="coerce").astype("float64").fillna(0.0)
 
 
 def _onehot(values: pd.Series, prefix: str, known: Sequence[str]) -> pd.DataFrame:
@@ -183,13 +206,16 @@ def build_features(
     Parameters
     ----------
     events : pandas.DataFrame
-        Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`), optionally
-        with a ``session_id`` column (string) as added by ``sessionize``; without it
+        Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`; at least the
+        columns of :data:`EVENT_NEED`), optionally with a ``session_id`` column
+        (string) as added by ``sessionize``; without it
         events are matched to sessions by (lab, account) and time.
     sessions : pandas.DataFrame
-        Session table (:data:`labforensics.schema.SESSION_DTYPES`); columns other
-        than ``session_id``, ``lab``, ``account``, ``start``, ``end`` default to 0
-        or missing when absent.
+        Session table (:data:`labforensics.schema.SESSION_DTYPES`) with at least
+        the columns of :data:`SESSION_NEED`. Optional: ``duration_s`` (else
+        ``end - start``), ``distinct_patients`` (else counted from the events'
+        ``patient``), ``modules`` (a list column; its first item names the main
+        module of a session without events). Nothing is zero-filled.
     params : FeatureParams, optional
         Night hours, baseline sizes; ``FeatureParams()`` when omitted.
     case : CaseContext, optional
@@ -206,23 +232,22 @@ def build_features(
 
     Raises
     ------
-    SchemaError
-        When the session table lacks its identifying columns.
+    labforensics.errors.MissingColumnsError
+        (a ``SchemaError``) when ``events`` lacks a column of :data:`EVENT_NEED` or
+        ``sessions`` one of :data:`SESSION_NEED` (all missing columns named), or
+        ``start``/``end``/``ts`` is not a datetime or a count column not numeric.
     """
+    check_table(events, EVENT_NEED, "build_features: events")
+    check_table(sessions, SESSION_NEED, "build_features: sessions")
     params = params or FeatureParams()
     case = case or CaseContext()
-    _check_sessions(sessions)
     ss = sessions.reset_index(drop=True)
     start = pd.to_datetime(ss["start"], utc=True)
     end = pd.to_datetime(ss["end"], utc=True)
     lab = ss["lab"].astype(STRING)
     account = ss["account"].astype(STRING)
-    role = (ss["role"] if "role" in ss else pd.Series(pd.NA, index=ss.index)).astype(STRING)
-    kind = (
-        (ss["account_kind"] if "account_kind" in ss else pd.Series("unknown", index=ss.index))
-        .astype("object")
-        .fillna("unknown")
-    )
+    role = ss["role"].astype(STRING)
+    kind = ss["account_kind"].astype("object").fillna("unknown")
     v = _volume(ss, start, end)
     ev = _session_events(events, ss)
     per = _PerSession(ev, ss)
@@ -284,10 +309,12 @@ def _volume(ss: pd.DataFrame, start: pd.Series, end: pd.Series) -> dict[str, pd.
     v["records_extracted"] = _col(ss, "records_extracted")
     v["records_out"] = v["records_exported"] + v["records_extracted"]
     v["bytes_out"] = _col(ss, "bytes_out")
-    v["distinct_patients"] = _col(ss, "distinct_patients")
+    if "distinct_patients" in ss:  # optional: else counted from the events
+        v["distinct_patients"] = _col(ss, "distinct_patients")
     v["n_events"] = _col(ss, "n_events")
-    dur = _col(ss, "duration_s")
-    if "duration_s" not in ss:
+    if "duration_s" in ss:
+        dur = _col(ss, "duration_s")
+    else:  # optional: the same figure from start and end
         dur = (end - start).dt.total_seconds().astype("float64")
     v["duration_s"] = dur
     dur_floor = np.maximum(dur, 60.0)
@@ -352,7 +379,7 @@ def _queries_and_patients(
     v["max_query_records"] = per(q, "max")
     v["median_query_records"] = per(q, "median")
     pat_code = pd.factorize(ev["patient"])[0].astype("float64") if len(ev) else np.zeros(0)
-    if "distinct_patients" not in ss and len(ev):
+    if "distinct_patients" not in ss:
         v["distinct_patients"] = per(np.where(pat_code >= 0, pat_code, np.nan), "nunique")
     lab_pat = _lab_patients_to_date(ev, lab, end)
     touched = np.maximum(v["distinct_patients"], v["records_out"])
@@ -456,10 +483,18 @@ def _main_module(
         top = np.full(len(ss), None, dtype=object)
         top[c["s"].to_numpy()] = c["m"].to_numpy()
         out = pd.Series(top, index=ss.index).astype(STRING)
-    if "modules" in ss:
-        first = ss["modules"].astype(STRING).str.split(" | ", regex=False).str[0].str.upper()
+    if "modules" in ss:  # optional
+        first = pd.Series(_first_item(ss["modules"]), index=ss.index, dtype=STRING).str.upper()
         out = out.fillna(first)
     return out
+
+
+def _first_item(values: pd.Series) -> pa.Array:
+    """First item of each list of a :data:`~labforensics.schema.STRING_LIST` column
+    (missing for an empty or missing list)."""
+    arr = pc.cast(pa.array(values), pa.list_(pa.string()))
+    one = pa.scalar([None], pa.list_(pa.string()))
+    return pc.list_element(pc.if_else(pc.greater(pc.list_value_length(arr), 0), arr, one), 0)
 
 
 def _is_holiday(loc: pd.Series) -> pd.Series:

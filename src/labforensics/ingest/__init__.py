@@ -498,8 +498,9 @@ def _tokens_known(labs: pa.Array, vals: pa.Array, tokens: set[str]) -> dict[str,
 
 def _chunked(s: pd.Series) -> pa.ChunkedArray:
     arr = s.array
-    if hasattr(arr, "_pa_array"):
-        return arr._pa_array
+    if isinstance(arr, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
+        res = pa.array(arr)  # the Arrow data itself, zero-copy (the __arrow_array__ protocol)
+        return res if isinstance(res, pa.ChunkedArray) else pa.chunked_array([res])
     return pa.chunked_array([pa.array(s.astype(object).to_numpy(), type=pa.string())])
 
 
@@ -541,11 +542,10 @@ def _take(arr, order: np.ndarray, idx: pa.Array):
     copy is dropped right after. ``string`` columns (32-bit offsets) whose text
     might not fit one chunk keep the chunked ``take``.
     """
-    pa_arr = getattr(arr, "_pa_array", None)
+    pa_arr = pa.array(arr) if isinstance(arr, pd.arrays.ArrowStringArray) else None
     if (
-        isinstance(arr, pd.arrays.ArrowStringArray)
+        isinstance(pa_arr, pa.ChunkedArray)
         and arr.dtype == schema.STRING
-        and pa_arr is not None
         and pa_arr.num_chunks > 1
         and (pa_arr.type == pa.large_string() or pa_arr.nbytes < (1 << 30))
     ):
@@ -1191,7 +1191,7 @@ def _read_evidence(
         if aliases:
             li, lvals = _codes(labs)
             mapped = [aliases.get(v, v) for v in lvals]
-            labs = pa.chunked_array([_from_codes(li, mapped).array._pa_array.combine_chunks()])
+            labs = pa.chunked_array([_chunked(_from_codes(li, mapped)).combine_chunks()])
         missing = labs.is_null().to_numpy(zero_copy_only=False)
         if missing.any():
             per = np.bincount(row_file[missing], minlength=n_files)

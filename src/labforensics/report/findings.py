@@ -24,6 +24,7 @@ import pandas as pd
 from .. import __version__
 from ..case import CaseContext
 from ..outputs import json_safe
+from ..schema import join_list
 from .html import make_formatter
 from .tables import log_gaps, migrations
 
@@ -113,6 +114,9 @@ def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int) -> list[dict
                         "records_exported", "records_extracted", "bytes_out",
                         "distinct_patients", "failed_logins_before") if c in sessions.columns]  # fmt: skip
     top = ss.head(n).merge(sessions[keep], on="session_id", how="left", sort=False)
+    for c in ("hosts", "src_ips", "modules"):  # list columns: text in findings.json
+        if c in top.columns:
+            top[c] = join_list(top[c])
     rows = json_safe(top)
     for r in rows:
         r["reasons"] = _reasons_list(r.get("reasons"))
