@@ -283,3 +283,20 @@ def test_deterministic():
     a = leak_linkage_view(copy.deepcopy(LEAK_LINKAGE), when)
     b = leak_linkage_view(copy.deepcopy(LEAK_LINKAGE), when)
     assert a == b and a["waterfalls"][0]["uri"].startswith("data:image/png;base64,iVBOR")
+
+
+def test_sparse_linkage_renders():
+    # only the counts: the section renders, the missing parts say so
+    ll = {"threshold": 0.97, "false_match_rate": 0.004, "rows": 10, "rows_linked": 8,
+          "unlinked": {"rows": 2, "share": 0.2, "decoy_share": 0.05},
+          "examples": [{"row_id": "D1", "patient": "P1", "levels": []}]}  # fmt: skip
+    sec = _section(_render(ll))
+    # 8 / 10 = 80.0 % linked
+    assert "Of 10 data rows in the leaked files, 8 (80.0 %) are linked" in sec
+    # no exceeds_decoy flag: 20 % unlinked > 5 % decoy rate, so the sentence is given
+    assert "2 rows (20.0 %) are linked to no indexed patient" in sec
+    assert "they come from other sources or are fabricated rows." in sec
+    # an example without levels has nothing to draw
+    assert "No example pair was recorded." in sec and "<img" not in sec
+    assert "No false-match rate was measured per threshold." in sec
+    assert "No leaked row was linked to a laboratory." in sec

@@ -323,6 +323,8 @@ def _evidence_rows(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any
 
 #: Labs named one by one in the leak linkage section; the rest are collapsed with a count.
 LINKAGE_LABS_SHOWN = 8
+#: Labs in the horizon table before it is collapsed with a count.
+LINKAGE_HORIZONS_SHOWN = 10
 #: Dump files listed before the per-file table is collapsed with a count.
 LINKAGE_FILES_SHOWN = 10
 #: Columns listed per dump file (the rest counted).
@@ -469,14 +471,24 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
     below = int(linked_classes - (_num(linked) or 0.0))
     below_text = (f"{below:,} row(s) of class unique or two labs score below the threshold and "
                   "are not counted as linked." if below > 0 else "")  # fmt: skip
-    un = ll.get("unlinked") or {}
-    unlinked_text = (f"{_count(un.get('rows'))} rows ({pct(un.get('share'))}) are linked to no "
-                     f"indexed patient (ambiguous, household or no candidate), against a decoy "
-                     f"rate of {pct(un.get('decoy_share'))}.")  # fmt: skip
-    exceeds = bool(un.get("exceeds_decoy"))
-    exceeds_text = ("The unlinked share exceeds the decoy rate: these rows belong to no indexed "
-                    "laboratory; they come from other sources or are fabricated rows."
-                    if exceeds else "The unlinked share does not exceed the decoy rate.")  # fmt: skip
+    un = ll.get("unlinked") if isinstance(ll.get("unlinked"), Mapping) else {}
+    unlinked_text = ""
+    if un.get("rows") is not None:
+        unlinked_text = (f"{_count(un.get('rows'))} rows ({pct(un.get('share'))}) are linked to "
+                         "no indexed patient (ambiguous, household or no candidate)")  # fmt: skip
+        if _num(un.get("decoy_share")) is not None:
+            unlinked_text += f", against a decoy rate of {pct(un.get('decoy_share'))}"
+        unlinked_text += "."
+    exceeds: bool | None = un.get("exceeds_decoy")
+    if not isinstance(exceeds, bool):
+        share, decoy = _num(un.get("share")), _num(un.get("decoy_share"))
+        exceeds = None if share is None or decoy is None else share > decoy
+    exceeds_text = {
+        True: "The unlinked share exceeds the decoy rate: these rows belong to no indexed "
+              "laboratory; they come from other sources or are fabricated rows.",
+        False: "The unlinked share does not exceed the decoy rate.",
+        None: "",
+    }[exceeds]  # fmt: skip
     labs, horizons = [], []
     for r in ll.get("per_lab") or []:
         if not isinstance(r, Mapping):
@@ -507,7 +519,8 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
             lambda: figures.linkage_thresholds(thr_table, threshold=thr)))  # fmt: skip
     examples = [e for e in (ll.get("examples") or []) if isinstance(e, Mapping)]
     waterfalls = []
-    for e in examples[:LINKAGE_WATERFALLS]:
+    drawable = [e for e in examples if e.get("levels")]
+    for e in drawable[:LINKAGE_WATERFALLS]:
         steps = tables.waterfall_steps(e)
         p = _num(e.get("probability"))
         row_id, patient = str(e.get("row_id") or "?"), str(e.get("patient") or "?")
@@ -528,9 +541,10 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
         "by_match": by_match, "below_threshold": below_text,
         "unlinked": unlinked_text, "exceeds_decoy": exceeds, "exceeds_text": exceeds_text,
         "labs": labs[:LINKAGE_LABS_SHOWN], "labs_more": labs[LINKAGE_LABS_SHOWN:],
-        "horizons": horizons, "files": files, "files_shown": LINKAGE_FILES_SHOWN,
+        "horizons": horizons, "horizons_shown": LINKAGE_HORIZONS_SHOWN,
+        "files": files, "files_shown": LINKAGE_FILES_SHOWN,
         "thresholds": thr_rows, "threshold_listed": bool(thr_table["used"].any()),
-        "fig_thresholds": fig_thr, "waterfalls": waterfalls, "examples_total": len(examples),
+        "fig_thresholds": fig_thr, "waterfalls": waterfalls, "examples_total": len(drawable),
         "glossary": LINKAGE_GLOSSARY,
     }  # fmt: skip
 
