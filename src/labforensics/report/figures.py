@@ -35,8 +35,11 @@ __all__ = [
     "data_uri",
     "empty_figure",
     "leak_coverage",
+    "linkage_thresholds",
     "log_coverage",
+    "match_waterfall",
     "png_bytes",
+    "probability_text",
     "score_distribution",
     "session_timeline",
 ]
@@ -363,5 +366,111 @@ def score_distribution(
         ax.set_xlabel("score (higher is more anomalous)")
         ax.set_ylabel("sessions")
         ax.legend(frameon=False, fontsize=8)
+        ax.set_title(_literal(title), loc="left", parse_math=False)
+    return fig
+
+
+def probability_text(p: float) -> str:
+    """A match probability with up to 6 decimals, trailing zeros dropped (``0.998``)."""
+    return f"{float(p):.6f}".rstrip("0").rstrip(".")
+
+
+def match_waterfall(steps: pd.DataFrame, *, title: str, probability: float | None = None) -> Figure:
+    """Waterfall of one pair's match weight: prior, each comparison, final weight.
+
+    Parameters
+    ----------
+    steps : pandas.DataFrame
+        :func:`labforensics.report.tables.waterfall_steps`: ``label``, ``kind``,
+        ``log2_bayes_factor``, ``start``, ``end`` (bits). Drawn top-down as
+        horizontal bars from ``start`` to ``end`` (green: evidence for the match,
+        red: against, grey: the prior, blue: the final weight from 0).
+    title : str
+        Shown literally (pseudonyms only: row id and patient pseudonym).
+    probability : float, optional
+        The pair's match probability, written beside the final bar.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if steps.empty:
+        return empty_figure(f"{title}: no comparison levels", width=7.5)
+    n = len(steps)
+    colour = np.where(
+        steps["kind"] == "final",
+        BLUE,
+        np.where(steps["kind"] == "prior", GREY,
+                 np.where(steps["log2_bayes_factor"] >= 0, GREEN, RED)),
+    )  # fmt: skip
+    start = steps["start"].to_numpy(float)
+    end = steps["end"].to_numpy(float)
+    lo = float(min(0.0, start.min(), end.min()))
+    hi = float(max(0.0, start.max(), end.max()))
+    pad = 0.12 * max(hi - lo, 1.0)
+    with _rc():
+        fig = _figure(7.5, 1.0 + 0.3 * n)
+        ax = fig.add_subplot()
+        y = np.arange(n)
+        ax.barh(y, end - start, left=start, color=colour, height=0.6)
+        for i, (s, e, v, kind) in enumerate(zip(start, end, steps["log2_bayes_factor"],
+                                                steps["kind"], strict=True)):  # fmt: skip
+            text = f"{v:+.2f}" if kind != "final" else f"{v:.2f}"
+            if kind == "final" and probability is not None:
+                text += f"  (probability {probability_text(probability)})"
+            ax.text(max(s, e) + pad * 0.08, i, text, va="center", ha="left", fontsize=7.5,
+                    parse_math=False)  # fmt: skip
+        ax.axvline(0.0, color="black", linewidth=0.6)
+        ax.set_yticks(y, labels=[_literal(t) for t in steps["label"]])
+        ax.tick_params(axis="y", labelsize=7.5)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.set_xlim(lo - pad * 0.3, hi + pad * 3.5)
+        ax.set_xlabel("match weight (log2 Bayes factor, bits; +1 doubles the odds)")
+        ax.set_title(_literal(title), loc="left", parse_math=False)
+    return fig
+
+
+def linkage_thresholds(table: pd.DataFrame, *, threshold: float | None = None,
+                       title: str = "Rows linked and estimated precision per threshold") -> Figure:  # fmt: skip
+    """Rows linked (left axis) and estimated precision ``1 - FMR`` (right) per threshold.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`labforensics.report.tables.leak_threshold_table`: ``threshold``,
+        ``links`` (rows), ``precision`` (share).
+    threshold : float, optional
+        The threshold used: a dashed vertical line.
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    if table.empty:
+        return empty_figure("No false-match rate was measured per threshold.")
+    x = table["threshold"].to_numpy(float)
+    links = pd.to_numeric(table["links"], errors="coerce").astype("float64").to_numpy()
+    prec = table["precision"].to_numpy(float)
+    with _rc():
+        fig = _figure(7.5, 3.0)
+        ax = fig.add_subplot()
+        ax.plot(x, links, color=BLUE, marker="o", markersize=3.5, label="rows linked")
+        ax.set_xlabel("match probability threshold")
+        ax.set_ylabel("rows linked", color=BLUE)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax2 = ax.twinx()
+        ax2.spines["right"].set_visible(True)
+        ax2.plot(x, prec, color=ORANGE, marker="s", markersize=3.5,
+                 label="estimated precision (1 - false-match rate)")  # fmt: skip
+        ax2.set_ylabel("estimated precision", color=ORANGE)
+        finite = prec[np.isfinite(prec)]
+        low = float(finite.min()) if finite.size else 0.0
+        ax2.set_ylim(max(0.0, low - 0.05 * max(1.0 - low, 0.01)), 1.0 + 0.05 * max(1.0 - low, 0.01))
+        ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1%}"))
+        if threshold is not None:
+            ax.axvline(float(threshold), color="black", linestyle="--", linewidth=1.0,
+                       label=f"threshold used ({float(threshold):g})")  # fmt: skip
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3,
+                  frameon=False, fontsize=7.5)  # fmt: skip
         ax.set_title(_literal(title), loc="left", parse_math=False)
     return fig

@@ -6,12 +6,24 @@ rows sorted by their key columns, times as UTC instants.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from ..case import DEFAULT_TZ
 from ..schema import OUTBOUND_ACTIONS
 
-__all__ = ["log_gaps", "migrations", "monthly_coverage", "monthly_outbound", "outbound_days"]
+__all__ = [
+    "leak_threshold_table",
+    "log_gaps",
+    "migrations",
+    "monthly_coverage",
+    "monthly_outbound",
+    "outbound_days",
+    "waterfall_steps",
+]
 
 #: Formats that are LIS dialects (a change from one to another is a migration).
 LIS_FORMATS = ("lis_legacy", "lis_current")
@@ -166,3 +178,129 @@ def monthly_coverage(events: pd.DataFrame, tz: str = DEFAULT_TZ) -> pd.DataFrame
     got["days_with_events"] = got["days_with_events"].astype("int64")
     got["month"] = got["month"].astype("datetime64[ns]")
     return got
+
+
+# --- leak linkage (findings["leak_linkage"], issue 13) ---------------------------------
+
+#: Comparison names that mark the prior (Splink's starting bar) in an example's levels.
+PRIOR_NAMES = ("prior", "probability_two_random_records_match")
+
+
+def _float(value: object) -> float | None:
+    """``value`` as a finite float, or None (missing, NaN, not a number)."""
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def leak_threshold_table(fmr_by_threshold: Iterable[Mapping[str, Any]] | None,
+                         threshold: float | None) -> pd.DataFrame:  # fmt: skip
+    """Rows linked and estimated precision per match-probability threshold.
+
+    Parameters
+    ----------
+    fmr_by_threshold : iterable of dict
+        ``findings["leak_linkage"]["fmr_by_threshold"]``: ``threshold`` (match
+        probability), ``links`` (rows linked at it), ``decoy_links`` (rows linked
+        to the decoy index at it), ``fmr`` (decoy-estimated false-match rate).
+    threshold : float or None
+        The threshold the linkage used (marked ``used``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``threshold`` (float64), ``links`` (Int64, rows), ``decoy_links`` (Int64,
+        rows), ``fmr`` (float64), ``precision`` (float64, ``1 - fmr``, the estimated
+        share of linked rows that are right), ``used`` (bool, the threshold used,
+        compared with an absolute tolerance of 1e-9); sorted by threshold.
+    """
+    rows = [r for r in (fmr_by_threshold or []) if isinstance(r, Mapping)]
+    df = pd.DataFrame({
+        "threshold": pd.Series([_float(r.get("threshold")) for r in rows], dtype="float64"),
+        "links": pd.Series([r.get("links") for r in rows], dtype="Int64"),
+        "decoy_links": pd.Series([r.get("decoy_links") for r in rows], dtype="Int64"),
+        "fmr": pd.Series([_float(r.get("fmr")) for r in rows], dtype="float64"),
+    })  # fmt: skip
+    df = df.dropna(subset=["threshold"]).sort_values("threshold", kind="stable")
+    df["precision"] = 1.0 - df["fmr"]
+    used = _float(threshold)
+    df["used"] = (
+        np.isclose(df["threshold"], used, rtol=0.0, atol=1e-9) if used is not None else False
+    )
+    return df.reset_index(drop=True)
+
+
+def _logit2(p: float | None) -> float | None:
+    """log2(p / (1 - p)), None when p is missing or not strictly between 0 and 1."""
+    if p is None or not 0.0 < p < 1.0:
+        return None
+    return float(np.log2(p / (1.0 - p)))
+
+
+def waterfall_steps(example: Mapping[str, Any]) -> pd.DataFrame:
+    """The bars of one pair's match-weight waterfall, in drawing order.
+
+    The match weight of a (dump row, patient) pair is the log2 of the prior odds
+    plus the log2 Bayes factor of each comparison's level (Fellegi-Sunter, as
+    Splink computes it); the bars run from the prior through each comparison to
+    the final weight, whose probability is ``2**w / (1 + 2**w)``.
+
+    The prior is the level whose ``comparison`` is one of :data:`PRIOR_NAMES`
+    (Splink's starting bar). When no level is, it is derived as the final weight
+    minus the levels' sum, the final weight being the example's ``match_weight``
+    or else ``log2(p / (1 - p))`` of its ``probability``; when neither is known
+    (a probability rounded to 0 or 1) there is no prior bar.
+
+    Parameters
+    ----------
+    example : dict
+        One entry of ``findings["leak_linkage"]["examples"]``: ``probability``,
+        optional ``match_weight``, and ``levels`` (``comparison``, ``level``,
+        ``log2_bayes_factor``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``label`` (str), ``kind`` (str: ``prior``, ``comparison`` or ``final``),
+        ``log2_bayes_factor`` (float64, bits; for ``final`` the match weight),
+        ``start``, ``end`` (float64, bits: the running sum before and after the
+        bar; ``final`` runs from 0). The non-final bars sum to the final weight.
+    """
+    levels = [lv for lv in (example.get("levels") or []) if isinstance(lv, Mapping)]
+    prior: float | None = None
+    prior_label = "prior (odds that two records match)"
+    comps: list[tuple[str, float]] = []
+    for lv in levels:
+        name = str(lv.get("comparison") or "")
+        bf = _float(lv.get("log2_bayes_factor"))
+        if name.lower() in PRIOR_NAMES:
+            prior = (prior or 0.0) + (bf or 0.0)
+            continue
+        level = str(lv.get("level") or "")
+        label = name.replace("_", " ") + (f": {level}" if level else "")
+        comps.append((label, 0.0 if bf is None else bf))
+    total_levels = float(sum(v for _, v in comps))
+    if prior is None:
+        final = _float(example.get("match_weight"))
+        if final is None:
+            final = _logit2(_float(example.get("probability")))
+        if final is not None:
+            prior = final - total_levels
+            prior_label = "prior (derived from the final weight)"
+    steps: list[tuple[str, str, float]] = []
+    if prior is not None:
+        steps.append((prior_label, "prior", prior))
+    steps += [(label, "comparison", v) for label, v in comps]
+    contrib = np.array([v for _, _, v in steps], dtype="float64")
+    end = np.cumsum(contrib)
+    start = end - contrib
+    final_w = float(end[-1]) if len(end) else 0.0
+    return pd.DataFrame({
+        "label": [s[0] for s in steps] + ["final match weight"],
+        "kind": [s[1] for s in steps] + ["final"],
+        "log2_bayes_factor": np.append(contrib, final_w),
+        "start": np.append(start, 0.0),
+        "end": np.append(end, final_w),
+    })  # fmt: skip
