@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
+import zoneinfo
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
+
+import pandas as pd
 
 from .errors import EvidenceError
 
@@ -124,8 +129,6 @@ _VERSIONED = (
 
 def tool_versions() -> dict[str, str]:
     """Python and dependency versions (``importlib.metadata``), for the manifest."""
-    import platform
-    from importlib import metadata
 
     out = {"python": platform.python_version()}
     for name in _VERSIONED:
@@ -172,7 +175,6 @@ def zoneinfo_source(zone: str) -> dict[str, object]:
         ``"2025b"``, or None when the source does not say), ``version_from`` (the
         file or attribute it was read from), ``tzpath`` (the folders searched).
     """
-    import zoneinfo
 
     out: dict[str, object] = {"zone": zone, "tzpath": list(zoneinfo.TZPATH)}
     for folder in zoneinfo.TZPATH:
@@ -226,7 +228,6 @@ def tz_database(zones: list[str] | tuple[str, ...] = ()) -> dict[str, object]:
         features and detection to show local times); ``pyarrow``: pyarrow converts no
         local time here (instants are stored as UTC), so its database is not used.
     """
-    import pandas as pd
 
     info: dict[str, object] = {
         "zoneinfo": {z: zoneinfo_source(z) for z in sorted(set(zones))},

@@ -33,6 +33,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .schema import STRING
+
 __all__ = [
     "canonical_account",
     "canonical_address",
@@ -158,7 +160,6 @@ def canonical_column(
         whether any value differs from the input (when False the series holds
         the input's own data).
     """
-    from .schema import STRING
 
     arr = _as_arrow(values)
     n = len(arr)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import beta, binom
 
 from .context import _Context
 from .params import AttributionParams
@@ -67,7 +68,6 @@ def _segment(
 
 def _cp_upper(x: int, n: int, alpha: float) -> float:
     """One-sided Clopper-Pearson upper bound of a share x/n at level 1 - alpha (1 if n = 0)."""
-    from scipy.stats import beta
 
     if n <= 0 or x >= n:
         return 1.0
@@ -85,7 +85,6 @@ def _onset(lk: np.ndarray, k_cp: int, params: AttributionParams) -> int | None:
     ``bound_alpha``, rate ``max(1 - prefix share, leak_noise)``). It catches a
     copy whose drop is masked by a later burst of old patients coming into view.
     """
-    from scipy.stats import binom
 
     if k_cp <= params.min_prefix:
         return None

@@ -52,7 +52,7 @@ import pandas as pd
 
 from .._validation import Duration, Interval, constrained, validate
 from ..identity import canonical_account, canonical_address
-from ..schema import check_table
+from ..schema import STRING, check_table
 from ..thresholds import FAILED_LOGIN_BURST
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
@@ -170,7 +170,6 @@ def _failures_before(
 
 
 def _empty() -> pd.DataFrame:
-    from ..schema import STRING
 
     dt = {
         "rank": "int64",

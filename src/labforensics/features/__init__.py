@@ -79,6 +79,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import holidays
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -498,7 +499,6 @@ def _first_item(values: pd.Series) -> pa.Array:
 
 
 def _is_holiday(loc: pd.Series) -> pd.Series:
-    import holidays
 
     if len(loc) == 0:
         return pd.Series([], dtype="float64", index=loc.index)

@@ -34,6 +34,7 @@ from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoes
 from markupsafe import Markup
 
 from ..case import DEFAULT_TZ
+from ..outputs import json_safe
 from . import figures, tables
 
 __all__ = ["ReportData", "render_report", "write_report"]
@@ -210,7 +211,6 @@ def _quarantine_by_file(q: pd.DataFrame) -> pd.DataFrame:
 
 
 def _frame_rows(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
-    from ..outputs import json_safe
 
     part = df if limit is None else df.head(limit)
     return json_safe(part)

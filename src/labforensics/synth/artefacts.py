@@ -7,6 +7,7 @@ format doc's rules say a correct reader must count it.
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 from pathlib import Path
 
@@ -327,6 +328,4 @@ def write_xferlog(
 
 
 def _iso(t: int) -> str:
-    import datetime as dt
-
     return dt.datetime.fromtimestamp(int(t), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -24,6 +24,7 @@ are the copied lab's spelling, then mangled per row.
 from __future__ import annotations
 
 import math
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +113,6 @@ def _sources(rng: np.random.Generator, scenario: str, labs: int, s: LinkageSetti
 
 
 def _strip(v: str) -> str:
-    import unicodedata
 
     return "".join(c for c in unicodedata.normalize("NFD", v) if unicodedata.category(c) != "Mn")
 

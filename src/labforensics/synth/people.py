@@ -36,6 +36,7 @@ other outsiders.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -474,7 +475,6 @@ def typo(s: str, rng_u: float, rng_v: float) -> str:
 
 def variant(s: str, u: np.ndarray) -> str:
     """A spelling variant as typed at another desk: accents, hyphen, or a typo."""
-    import unicodedata
 
     k = int(u[0] * 3)
     if k == 0:
