@@ -128,7 +128,7 @@ def _add_staff_export(case, lab, t, n):
 
 def test_vendor_leak_file(case):
     truth, P = case["truth"], case["params"]
-    xfer = pytest.importorskip("labforensics.ingest.xferlog")
+    xfer = pytest.importorskip("labforensics.transfers")
     tr = xfer.read_transfers(case["out"] / "transfers" / "xferlog", case_key=KEY)
     a = attribute(
         case["sev"],

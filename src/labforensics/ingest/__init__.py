@@ -54,7 +54,7 @@ from ..privacy import (
     redact_identifiers,
     redact_record_field,
 )
-from . import clock, lis_csv
+from . import clock, readers  # noqa: F401  (importing readers registers them)
 from ._common import CUT_MARK
 from .accounting import QUARANTINE_COLUMNS, FileReport, IngestReport
 from .files import (
@@ -66,46 +66,14 @@ from .files import (
     relative_name,
     unrecognised_reason,
 )
-from .profiles import (
-    Profile,
-    choose_profile,
-    load_profile,
-    load_profiles,
-    no_profile_reason,
-    read_regex_many,
-)
+from .profile_choice import choose_profile, no_profile_reason
+from .profiles import Profile, load_profile, load_profiles
+from .readers import lis_csv
+from .readers.regex_profile import read_regex_many
 from .registry import BatchRead, FileRead, QuarantineRow, ReadContext, ReaderSpec, get_reader, sniff
 
 __all__ = ["Evidence", "read_evidence"]
 
-_INFRA = {"accounting", "clock", "files", "lis_csv", "profiles", "registry"}
-
-
-def _import_readers() -> None:
-    """Import every reader module of this package (each registers itself).
-
-    A reader module that fails to import is reported with a warning and skipped,
-    so one broken format never stops the others.
-    """
-    import importlib
-    import pkgutil
-    import warnings
-
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if mod.name.startswith("_") or mod.name in _INFRA or mod.ispkg:
-            continue
-        try:
-            importlib.import_module(f"{__name__}.{mod.name}")
-        except Exception as exc:  # report it, keep the other readers
-            warnings.warn(
-                f"reader module labforensics.ingest.{mod.name} failed to import ({exc!r}); "
-                "its format will not be recognised",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-
-
-_import_readers()
 
 PathLike = str | os.PathLike[str]
 #: ``read_evidence(profile=...)``: one profile (built-in name, TOML path, Profile) or several.

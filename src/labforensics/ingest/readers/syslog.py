@@ -205,8 +205,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._common import build_events, decode, localize, read_bytes, split_lines
-from .registry import FileRead, QuarantineRow, ReadContext, ReaderSpec, register_reader
+from .._common import build_events, decode, localize, read_bytes, split_lines
+from ..registry import FileRead, QuarantineRow, ReadContext, ReaderSpec, register_reader
 
 __all__ = ["FORMAT", "YEAR_REASON", "program_family", "read_syslog", "sniff_syslog"]
 

@@ -104,7 +104,7 @@ import defusedxml.ElementTree as DET
 import numpy as np
 import pandas as pd
 
-from ._common import (
+from .._common import (
     OUTCOME_CODES,
     build_events,
     cap_text,
@@ -116,8 +116,8 @@ from ._common import (
     mask_query,
     read_bytes,
 )
-from ._instants import DATE_ONLY, parse_instants
-from .registry import (
+from .._instants import DATE_ONLY, parse_instants
+from ..registry import (
     FieldProblem,
     FileRead,
     QuarantineRow,

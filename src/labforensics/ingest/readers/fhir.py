@@ -113,7 +113,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import (
+from .._common import (
     OUTCOME_CODES,
     build_events,
     cap_text,
@@ -127,8 +127,8 @@ from ._common import (
     read_bytes,
     split_lines,
 )
-from ._instants import DATE_ONLY, parse_instants
-from .registry import (
+from .._instants import DATE_ONLY, parse_instants
+from ..registry import (
     FieldProblem,
     FileRead,
     QuarantineRow,

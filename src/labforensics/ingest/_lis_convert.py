@@ -1,0 +1,560 @@
+"""LIS CSV fields to events: fixed-width timestamps, numbers, code tables, quarantine rules.
+
+Step 4 of :mod:`labforensics.ingest.readers.lis_csv` (see its docstring), shared with the
+regex profiles (:mod:`labforensics.ingest.readers.regex_profile`): the vectorised
+conversion of a batch's parsed fields into canonical event columns.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS_QUALITY_DTYPE
+from . import clock
+from ._lis_structure import _cells
+from ._timeformats import _tokens, format_regex, human_format, parse_epoch
+from .profiles import Profile
+from .registry import FieldProblem, QuarantineRow, ReadContext
+
+_NS = 1_000_000_000
+
+
+_DIM = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+# Timestamps must fit datetime64[ns] (1677-09-21 .. 2262-04-11), and any two of them
+# must lie less than 292 years apart, since durations and gaps are int64 nanoseconds in
+# every later stage: whole years 1900-2189 are accepted; others are quarantined, never
+# wrapped round.
+_MIN_S = int(np.datetime64("1900-01-01T00:00:00", "s").astype(np.int64))
+
+
+_MAX_S = int(np.datetime64("2190-01-01T00:00:00", "s").astype(np.int64))
+
+
+# Years outside this span are kept but flagged (a field problem): no LIS ran before 1990.
+_PLAUSIBLE_LO_S = int(np.datetime64("1990-01-01T00:00:00", "s").astype(np.int64))
+
+
+_PLAUSIBLE_HI_S = int(np.datetime64("2101-01-01T00:00:00", "s").astype(np.int64))
+
+
+# UTC offsets: real zones lie within -12:00..+14:00 (ISO 8601 / RFC 3339 practice);
+# anything beyond +-14:00, or with minutes >= 60, is impossible.
+_MAX_OFFSET_S = 14 * 3600
+
+
+_BAD_OFFSET = 99 * 3600  # sentinel for an offset whose minutes are >= 60
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    # H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", days_from_civil.
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    mp = np.where(m > 2, m - 3, m + 9)
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _combine(parts: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fields -> (seconds since epoch (wall or UTC), offset seconds, valid)."""
+    one = np.ones(n, dtype=np.int64)
+    zero = np.zeros(n, dtype=np.int64)
+    y = parts.get("Y", 1970 * one)
+    m = parts.get("m", one)
+    d = parts.get("d", one)
+    hh = parts.get("H", zero)
+    mm = parts.get("M", zero)
+    ss = parts.get("S", zero)
+    ok = (m >= 1) & (m <= 12) & (d >= 1) & (hh < 24) & (mm < 60) & (ss < 60)
+    mi = np.clip(m, 1, 12) - 1
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    ok &= d <= _DIM[mi] + ((mi == 1) & leap)
+    days = _days_from_civil(y, np.clip(m, 1, 12), d)
+    secs = days * 86400 + hh * 3600 + mm * 60 + ss
+    off = parts.get("z", zero)
+    return secs, off, ok
+
+
+def _parse_fixed(col: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a string column strictly with ``fmt``.
+
+    Returns (seconds, offset_seconds, nanosecond fraction, valid), each shape (n,).
+    Rows of the template's width are parsed on a byte matrix; the others (rare:
+    fractions, ``Z``) by a strict regex, one by one.
+    """
+    n = len(col)
+    toks = _tokens(fmt)
+    width = sum(t[1] for t in toks)
+    secs = np.zeros(n, dtype=np.int64)
+    offs = np.zeros(n, dtype=np.int64)
+    frac = np.zeros(n, dtype=np.int64)
+    valid = np.zeros(n, dtype=bool)
+    if n == 0:
+        return secs, offs, frac, valid
+    lengths = pc.binary_length(col).fill_null(-1).to_numpy().astype(np.int64, copy=False)
+    good = lengths == width
+    if good.any():
+        sub = col if good.all() else col.filter(pa.array(good))
+        sub = sub.combine_chunks() if isinstance(sub, pa.ChunkedArray) else sub
+        bufs = sub.buffers()
+        offsets = np.frombuffer(bufs[1], dtype=np.int32)[sub.offset : sub.offset + len(sub) + 1]
+        raw = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        mat = raw.reshape(len(sub), width)
+        # digit columns checked together; each field's value built column by column
+        digit_cols, lit_cols, lit_vals, fields = [], [], [], []
+        pos = 0
+        for kind, w, lit in toks:
+            if kind == "lit":
+                lit_cols.append(pos)
+                lit_vals.append(ord(lit))
+            elif kind == "z":
+                digit_cols += [pos + 1, pos + 2, pos + 4, pos + 5]
+                lit_cols.append(pos + 3)
+                lit_vals.append(ord(":"))
+            else:
+                digit_cols += list(range(pos, pos + w))
+                fields.append((kind, pos, w))
+            pos += w
+        ok = (mat[:, lit_cols] == np.asarray(lit_vals, dtype=np.uint8)).all(axis=1)
+        ok &= ((mat[:, digit_cols] - np.uint8(48)) <= 9).all(axis=1)  # wraps below '0'
+        parts: dict[str, np.ndarray] = {}
+        for k, p0, w in fields:  # each field's value, digit by digit (column-wise)
+            v = mat[:, p0].astype(np.int64) - 48
+            for q in range(p0 + 1, p0 + w):
+                v = v * 10 + mat[:, q] - 48
+            parts[k] = v
+        zpos = next(
+            (
+                p
+                for p, t in zip(np.cumsum([0] + [t[1] for t in toks]), toks, strict=False)
+                if t[0] == "z"
+            ),
+            None,
+        )
+        if zpos is not None:
+            zp = int(zpos)
+            sign = mat[:, zp]
+            ok &= (sign == 43) | (sign == 45)
+            zd = mat[:, [zp + 1, zp + 2, zp + 4, zp + 5]].astype(np.int64) - 48
+            zval = (zd[:, 0] * 10 + zd[:, 1]) * 3600 + (zd[:, 2] * 10 + zd[:, 3]) * 60
+            zval = np.where(zd[:, 2] * 10 + zd[:, 3] >= 60, _BAD_OFFSET, zval)
+            parts["z"] = np.where(sign == 45, -zval, zval)
+        s, o, ok2 = _combine(parts, len(sub))
+        gi = np.flatnonzero(good)
+        secs[gi], offs[gi], valid[gi] = s, o, ok & ok2
+    rest = np.flatnonzero(~good & (lengths >= 0))
+    if len(rest):
+        rx = re.compile(format_regex(fmt))
+        vals = col.take(pa.array(rest)).to_pylist()
+        rows, cols = [], {k: [] for k in "YmdHMSzf"}
+        for i, v in zip(rest, vals, strict=True):
+            mt = rx.fullmatch(v)
+            if not mt:
+                continue
+            g = mt.groupdict()
+            rows.append(i)
+            for k in "YmdHMS":
+                cols[k].append(int(g[k]) if g.get(k) is not None else -1)
+            z = (g.get("z") or "Z").replace(":", "")
+            zval = 0 if z == "Z" else int(z[1:3]) * 3600 + int(z[3:5]) * 60
+            if z != "Z" and int(z[3:5]) >= 60:
+                zval = _BAD_OFFSET
+            cols["z"].append(-zval if z[0] == "-" else zval)
+            cols["f"].append(int(g["f"].ljust(9, "0")[:9]) if g.get("f") else 0)
+        if rows:
+            idx = np.asarray(rows, dtype=np.int64)
+            parts = {
+                k: np.asarray(cols[k], dtype=np.int64)
+                for k in "YmdHMSz"
+                if k == "z" or cols[k][0] != -1
+            }
+            s, o, ok2 = _combine(parts, len(idx))
+            secs[idx], offs[idx], valid[idx] = s, o, ok2
+            frac[idx] = np.asarray(cols["f"], dtype=np.int64)
+    return secs, offs, frac, valid
+
+
+def _as_string(col: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """Wrap an Arrow string column as a ``string[pyarrow]`` Series (no copy)."""
+    if isinstance(col, pa.Array):
+        col = pa.chunked_array([col])
+    if col.type not in (pa.string(), pa.large_string()):
+        col = col.cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(col), dtype=STRING)
+
+
+def _missing_int(n: int) -> pd.Series:
+    return pd.Series(pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool)))
+
+
+def _const_string(value: str | None, n: int) -> pd.Series:
+    return _as_string(pa.repeat(pa.scalar(value, pa.string()), n))
+
+
+def _dict_map(col: pa.ChunkedArray, func, raw: list | None = None) -> tuple[np.ndarray, list]:
+    """Distinct values of a string column -> (codes per row (-1 missing), func(uniques)).
+
+    ``raw``, when given, receives the distinct values as written.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    enc = col.dictionary_encode()
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    if enc.null_count:
+        idx = np.where(enc.is_null().to_numpy(zero_copy_only=False), -1, idx)
+    uniques = enc.dictionary.to_pylist()
+    if raw is not None:
+        raw.extend(uniques)
+    return np.asarray(idx, dtype=np.int64), [func(u) for u in uniques]
+
+
+def _take_str(idx: np.ndarray, values: list) -> pa.Array:
+    table = pa.array(list(values) + [None], type=pa.string())
+    idx = np.where(idx < 0, len(values), idx)
+    return table.take(pa.array(idx))
+
+
+def _upper_codes(col: pa.ChunkedArray, idx: np.ndarray, upper: list, raw: list) -> pd.Series:
+    """Codes in upper case; the column itself when it already is (no copy)."""
+    if upper == raw:
+        return _as_string(col)
+    return _as_string(_take_str(idx, upper))
+
+
+def _parse_numbers(
+    col: pa.ChunkedArray,
+    grouping: bool,
+    lines: np.ndarray,
+    fidx: np.ndarray,
+    name: str,
+    source_col: str,
+) -> tuple[pd.Series, list[tuple[int, FieldProblem]]]:
+    """Strict non-negative integers; French digit grouping (3-digit groups) allowed.
+
+    Returns an ``Int64`` Series (missing where empty or invalid) and a
+    (file, :class:`FieldProblem`) per invalid value (the event is kept).
+    """
+    n = len(col)
+    problems: list[tuple[int, FieldProblem]] = []
+    present = col.is_valid().to_numpy(zero_copy_only=False)
+    if not present.any():
+        return _missing_int(n), problems
+    pidx = np.flatnonzero(present)
+    sub = col.filter(pa.array(present))
+    if grouping:
+        ok = pc.match_substring_regex(sub, r"^(?:\d+|\d{1,3}(?:[ \x{00A0}\x{202F}]\d{3})+)$")
+        cleaned = pc.replace_substring_regex(sub, r"[ \x{00A0}\x{202F}]", "")
+    else:
+        ok = pc.match_substring_regex(sub, r"^\d+$")
+        cleaned = sub
+    okn = ok.to_numpy(zero_copy_only=False).astype(bool)
+    okn &= pc.binary_length(cleaned).to_numpy(zero_copy_only=False) <= 18  # fits int64
+    out_vals = np.zeros(n, dtype=np.int64)
+    mask = np.ones(n, dtype=bool)
+    if okn.any():
+        out_vals[pidx[okn]] = pc.cast(cleaned.filter(pa.array(okn)), pa.int64()).to_numpy()
+        mask[pidx[okn]] = False
+    bad = np.flatnonzero(~okn)
+    if len(bad):
+        raw = _cells(sub, bad)  # capped: a field can be megabytes of NULs read as spaces
+        for i, v in zip(pidx[bad], raw, strict=True):
+            problems.append(
+                (
+                    int(fidx[i]),
+                    FieldProblem(
+                        int(lines[i]),
+                        name,
+                        v,
+                        f"{source_col}: not a non-negative integer (digit groups must be 3 digits)",
+                    ),
+                )
+            )
+    return pd.Series(pd.arrays.IntegerArray(out_vals, mask)), problems
+
+
+def _convert(
+    table: pa.Table,
+    rec_hash: np.ndarray,
+    rec_text,
+    lines: np.ndarray,
+    fidx: np.ndarray,
+    ctxs: list[ReadContext],
+    profile: Profile,
+    fmt_name: str,
+    file_labs: list[str | None],
+):
+    """Convert the parsed records of one or more files (``fidx``: file of each row)."""
+    n = table.num_rows
+    nf = len(ctxs)
+    ctx = ctxs[0]
+    cols = profile.columns
+    spec = profile.timestamp
+    quarantine: list[tuple[int, QuarantineRow]] = []
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
+
+    def col(canon: str) -> pa.ChunkedArray | None:
+        src = cols.get(canon)
+        if src is None and canon in profile.constants:  # a constant (profile: "=value")
+            value = pa.scalar(profile.constants[canon], pa.string())
+            return pa.chunked_array([pa.repeat(value, n)])
+        return table.column(src) if src is not None else None
+
+    # --- time -----------------------------------------------------------------------
+    if spec.column is not None:
+        tcol = table.column(spec.column)
+        if spec.epoch_unit:  # epoch time in an explicit unit (profile format "epoch_ms" ...)
+            secs, offs, frac, ok = parse_epoch(tcol, spec.format)
+        else:
+            secs, offs, frac, ok = _parse_fixed(tcol, spec.format)
+        has_off = spec.has_offset
+        # values quoted in reasons are capped (_cells): a field can be megabytes long
+        idx = np.flatnonzero(~ok)
+        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+            reasons[i] = (
+                f"unparseable timestamp {v!r} (expected {human_format(spec.format)})"
+                if v is not None
+                else f"missing timestamp (expected {human_format(spec.format)})"
+            )
+        bad_off = ok & (np.abs(offs) > _MAX_OFFSET_S)
+        idx = np.flatnonzero(bad_off)
+        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+            reasons[i] = (
+                f"impossible UTC offset in {v!r} "
+                "(offsets lie within -14:00..+14:00, minutes below 60)"
+            )
+        ok &= ~bad_off
+        ts_text = tcol
+    else:
+        dcol = table.column(spec.date_column)
+        tcol = table.column(spec.time_column)
+        dsecs, _, _, dok = _parse_fixed(dcol, spec.date_format)
+        tsecs, _, tfrac, tok = _parse_fixed(tcol, spec.time_format)
+        secs = dsecs + tsecs
+        offs = np.zeros(n, dtype=np.int64)
+        frac = tfrac
+        ok = dok & tok
+        has_off = False
+        idx = np.flatnonzero(~dok)
+        for i, v in zip(idx.tolist(), _cells(dcol, idx), strict=True):
+            reasons[i] = (
+                f"unparseable date {v!r} (expected {human_format(spec.date_format)})"
+                if v is not None
+                else f"missing date (expected {human_format(spec.date_format)})"
+            )
+        idx = np.flatnonzero(dok & ~tok)
+        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+            reasons[i] = (
+                f"unparseable time {v!r} (expected {human_format(spec.time_format)})"
+                if v is not None
+                else f"missing time (expected {human_format(spec.time_format)})"
+            )
+        ts_text = None
+    # out of datetime64[ns] range: quarantined, never wrapped round (9999 read as 1816)
+    oor = ok & ((secs < _MIN_S) | (secs >= _MAX_S))
+    idx = np.flatnonzero(oor)
+    oor_text = (
+        _cells(tcol, idx)
+        if ts_text is not None
+        else [f"{d} {t}" for d, t in zip(_cells(dcol, idx), _cells(tcol, idx), strict=True)]
+    )
+    for i, v in zip(idx.tolist(), oor_text, strict=True):
+        reasons[i] = (
+            f"timestamp out of range {v!r}: years 1900-2189 only "
+            "(durations between events are int64 nanoseconds: at most 292 years)"
+        )
+    ok &= ~oor
+    bad |= ~ok
+    # --- outcome --------------------------------------------------------------------
+    succ = set(profile.success_values)
+    fail = set(profile.failure_values)
+    ocol = col("outcome")
+    if ocol is not None:
+        oidx, ovals = _dict_map(
+            ocol, lambda u: 0 if u.upper() in succ else (1 if u.upper() in fail else -1)
+        )
+        ocode = np.asarray(ovals + [-1], dtype=np.int64)[np.where(oidx < 0, len(ovals), oidx)]
+        idx = np.flatnonzero((ocode < 0) & ~bad)
+        allowed = ", ".join(profile.success_values + profile.failure_values)
+        for i, v in zip(idx.tolist(), _cells(ocol, idx), strict=True):
+            reasons[i] = f"unknown outcome {v if v is not None else ''!r} (expected {allowed})"
+        bad |= ocode < 0
+    else:
+        ocode = np.zeros(n, dtype=np.int64)
+    for i in sorted(reasons):
+        quarantine.append(
+            (
+                int(fidx[i]),
+                QuarantineRow(int(lines[i]), reasons[i], rec_text(int(i))),
+            )
+        )
+    if bad.any():
+        keep = ~bad
+        table = table.filter(pa.array(keep))
+        rec_hash = rec_hash[keep]
+        lines, fidx, secs, offs, frac, ok, ocode = (
+            lines[keep],
+            fidx[keep],
+            secs[keep],
+            offs[keep],
+            frac[keep],
+            ok[keep],
+            ocode[keep],
+        )
+    n = table.num_rows
+    # --- implausible years: kept, flagged -----------------------------------------------
+    problems: list[tuple[int, FieldProblem]] = []
+    odd_year = (secs < _PLAUSIBLE_LO_S) | (secs >= _PLAUSIBLE_HI_S)
+    if odd_year.any():
+        ycol, yname = (
+            (table.column(spec.column), spec.column)
+            if spec.column is not None
+            else (table.column(spec.date_column), spec.date_column)
+        )
+        idx = np.flatnonzero(odd_year)  # rare
+        for i, v in zip(idx.tolist(), _cells(ycol, idx), strict=True):
+            problems.append(
+                (
+                    int(fidx[i]),
+                    FieldProblem(
+                        int(lines[i]),
+                        "ts",
+                        v,
+                        f"{yname}: implausible year (before 1990 or after 2100); event kept",
+                    ),
+                )
+            )
+    # --- UTC ------------------------------------------------------------------------
+    if has_off:
+        utc = (secs - offs) * _NS + frac
+        quality = np.zeros(n, dtype=np.int8)
+    else:
+        utc, quality = clock.localize_files(secs * _NS + frac, ctx.tz, fidx)
+    out: dict[str, object] = {}
+    out["ts"] = pd.Series(pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC"))
+    out["ts_quality"] = pd.Series(pd.Categorical.from_codes(quality, dtype=TS_QUALITY_DTYPE))
+    # --- lab ------------------------------------------------------------------------
+    lab_col = col("lab")
+    if lab_col is None:
+        lab_col = pa.chunked_array([pa.nulls(n, pa.string())])
+    # a row without a lab takes the lab given by the investigator, else the file name's
+    for fills in ([c.lab for c in ctxs], file_labs):
+        if lab_col.null_count and any(v is not None for v in fills):
+            if len(set(fills)) == 1:
+                lab_col = pc.fill_null(lab_col, fills[0])
+            else:
+                lab_col = pc.coalesce(lab_col, pa.array(fills, pa.string()).take(fidx))
+    # the file's lab (for rotation): its one lab, else the lab given or named
+    lidx, lvals = _dict_map(lab_col, lambda u: u)
+    big = np.iinfo(np.int64).max
+    lo = np.full(nf, big, dtype=np.int64)
+    hi = np.full(nf, -1, dtype=np.int64)
+    has = lidx >= 0
+    np.minimum.at(lo, fidx[has], lidx[has])
+    np.maximum.at(hi, fidx[has], lidx[has])
+    file_lab_out = [
+        lvals[int(lo[f])] if lo[f] == hi[f] else (file_labs[f] or ctxs[f].lab) for f in range(nf)
+    ]
+    out["lab"] = _as_string(lab_col)
+    for canon in ("site", "account", "host", "src_ip", "request", "app_session", "message_id"):
+        c = col(canon)
+        out[canon] = _as_string(c) if c is not None else _const_string(None, n)
+    # --- role, module, account kind ---------------------------------------------------
+    role = col("role")
+    if role is not None:
+        rraw: list = []
+        ridx, rvals = _dict_map(role, lambda u: u.upper(), rraw)
+        out["role"] = _upper_codes(role, ridx, rvals, rraw)
+        kcodes = np.asarray(
+            [
+                list(ACCOUNT_KIND_DTYPE.categories).index(profile.role_kinds.get(r, "unknown"))
+                for r in rvals
+            ]
+            + [3],
+            dtype=np.int8,
+        )
+        kind_codes = kcodes[np.where(ridx < 0, len(rvals), ridx)]
+    else:
+        out["role"] = _const_string(None, n)
+        kind_codes = np.full(n, 3, dtype=np.int8)
+    if ctx.account_kinds and col("account") is not None:
+        cats = list(ACCOUNT_KIND_DTYPE.categories)
+        aidx, avals = _dict_map(
+            col("account"),
+            lambda u: cats.index(ctx.account_kinds[u]) if ctx.account_kinds.get(u) in cats else -1,
+        )
+        over = np.asarray(avals + [-1], dtype=np.int8)[np.where(aidx < 0, len(avals), aidx)]
+        kind_codes = np.where(over >= 0, over, kind_codes).astype(np.int8)
+    out["account_kind"] = pd.Series(pd.Categorical.from_codes(kind_codes, dtype=ACCOUNT_KIND_DTYPE))
+    module = col("module")
+    if module is not None:
+        mraw: list = []
+        midx, mvals = _dict_map(module, lambda u: u.upper(), mraw)
+        out["module"] = _upper_codes(module, midx, mvals, mraw)
+    else:
+        out["module"] = _const_string(None, n)
+    # --- action ---------------------------------------------------------------------
+    acts = list(ACTION_DTYPE.categories)
+    action = col("action")
+    uniq_raw: list = []
+    aidx, amap = _dict_map(action, lambda u: profile.action_codes.get(u.upper()), uniq_raw)
+    codes_u = np.asarray(
+        [acts.index(m[0]) if m else acts.index("other") for m in amap] + [acts.index("other")],
+        dtype=np.int8,
+    )
+    act = codes_u[np.where(aidx < 0, len(amap), aidx)]
+    login, failed = acts.index("login"), acts.index("login_failed")
+    outcome = np.where(ocode == 1, 1, 0).astype(np.int8)
+    act = np.where((act == login) & (outcome == 1), failed, act).astype(np.int8)
+    outcome = np.where(act == failed, 1, outcome).astype(np.int8)
+    out["action"] = pd.Series(pd.Categorical.from_codes(act, dtype=ACTION_DTYPE))
+    out["action_raw"] = _as_string(action)
+    out["dicom_event_id"] = _as_string(_take_str(aidx, [m[1] if m else None for m in amap]))
+    out["dicom_event_type"] = _as_string(_take_str(aidx, [m[2] if m else None for m in amap]))
+    out["outcome"] = pd.Series(pd.Categorical.from_codes(outcome, dtype=OUTCOME_DTYPE))
+    unknown: dict[str, int] = {}
+    if n:
+        unk_codes = [i for i, m in enumerate(amap) if m is None]
+        cnt = np.bincount(aidx[aidx >= 0], minlength=len(amap)) if len(amap) else np.zeros(0)
+        for i in unk_codes:  # codes compare case-insensitively: counted upper-cased
+            code = uniq_raw[i].upper()
+            unknown[code] = unknown.get(code, 0) + int(cnt[i])
+        n_null = int(np.count_nonzero(aidx < 0))
+        if n_null:
+            unknown[""] = n_null
+    # --- numbers --------------------------------------------------------------------
+    for canon in ("records", "bytes"):
+        c = col(canon)
+        if c is None:
+            out[canon] = _missing_int(n)
+            continue
+        s, probs = _parse_numbers(c, profile.digit_grouping, lines, fidx, canon, cols[canon])
+        out[canon] = s
+        problems.extend(probs)
+    ipp = col("ipp")
+    out["_ipp"] = _as_string(ipp) if ipp is not None else _const_string(None, n)
+    det = col("detail")
+    out["detail"] = _as_string(det) if det is not None else _const_string(None, n)
+    out["source_format"] = _const_string(fmt_name, n)
+    if nf == 1:
+        out["source_file"] = _const_string(ctx.source_file, n)
+    else:
+        names = pa.array([c.source_file for c in ctxs], pa.string())
+        out["source_file"] = _as_string(names.take(fidx))
+    out["source_line"] = pd.Series(
+        pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
+    )
+    out["_rhash"] = rec_hash
+    # arrays, not Series: no index alignment, no copies
+    events = pd.DataFrame(
+        {k: (v.array if isinstance(v, pd.Series) else v) for k, v in out.items()}, copy=False
+    )
+    return events, quarantine, problems, unknown, file_lab_out, fidx
