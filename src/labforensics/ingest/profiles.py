@@ -576,10 +576,12 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
                 )
             codes[code] = (constants["action"], None, None)
     roles = {k.upper(): v for k, v in ROLE_ACCOUNT_KIND.items()}
-    for role, kind in data.get("roles", {}).items():
-        if kind not in ACCOUNT_KINDS:
-            raise _err(src, f"roles.{role}", f"is {kind!r}", f"use one of {list(ACCOUNT_KINDS)}")
-        roles[role.upper()] = kind
+    for role, account_kind in data.get("roles", {}).items():
+        if account_kind not in ACCOUNT_KINDS:
+            raise _err(
+                src, f"roles.{role}", f"is {account_kind!r}", f"use one of {list(ACCOUNT_KINDS)}"
+            )
+        roles[role.upper()] = account_kind
     pattern = data.get("file_pattern")
     if pattern is not None:
         try:
