@@ -18,7 +18,7 @@ from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS
 from . import clock
 from ._lis_structure import _cells
 from ._timeformats import _tokens, format_regex, human_format, parse_epoch
-from .profiles import Profile
+from .profiles import Profile, TimestampSpec
 from .registry import FieldProblem, QuarantineRow, ReadContext
 
 _NS = 1_000_000_000
@@ -280,83 +280,91 @@ def _parse_numbers(
     return pd.Series(pd.arrays.IntegerArray(out_vals, mask)), problems
 
 
-def _convert(
-    table: pa.Table,
-    rec_hash: np.ndarray,
-    rec_text,
-    lines: np.ndarray,
-    fidx: np.ndarray,
-    ctxs: list[ReadContext],
-    profile: Profile,
-    fmt_name: str,
-    file_labs: list[str | None],
-):
-    """Convert the parsed records of one or more files (``fidx``: file of each row)."""
+def _col(table: pa.Table, profile: Profile, canon: str) -> pa.ChunkedArray | None:
+    """The source column of a canonical column; a constant (profile: ``"=value"``)
+    repeated on every row; None when the profile has neither."""
+    src = profile.columns.get(canon)
+    if src is None and canon in profile.constants:
+        value = pa.scalar(profile.constants[canon], pa.string())
+        return pa.chunked_array([pa.repeat(value, table.num_rows)])
+    return table.column(src) if src is not None else None
+
+
+def _times_one_column(
+    table: pa.Table, spec: TimestampSpec, reasons: dict[int, str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Seconds, offsets, nanoseconds, valid and has-offset of a one-column timestamp."""
+    tcol = table.column(spec.column)
+    if spec.epoch_unit:  # epoch time in an explicit unit (profile format "epoch_ms" ...)
+        secs, offs, frac, ok = parse_epoch(tcol, spec.format)
+    else:
+        secs, offs, frac, ok = _parse_fixed(tcol, spec.format)
+    has_off = spec.has_offset
+    # values quoted in reasons are capped (_cells): a field can be megabytes long
+    idx = np.flatnonzero(~ok)
+    for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+        reasons[i] = (
+            f"unparseable timestamp {v!r} (expected {human_format(spec.format)})"
+            if v is not None
+            else f"missing timestamp (expected {human_format(spec.format)})"
+        )
+    bad_off = ok & (np.abs(offs) > _MAX_OFFSET_S)
+    idx = np.flatnonzero(bad_off)
+    for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+        reasons[i] = (
+            f"impossible UTC offset in {v!r} (offsets lie within -14:00..+14:00, minutes below 60)"
+        )
+    ok &= ~bad_off
+    return secs, offs, frac, ok, has_off
+
+
+def _times_two_columns(
+    table: pa.Table, spec: TimestampSpec, reasons: dict[int, str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Seconds, offsets (zero), nanoseconds, valid and has-offset of a date and a time column."""
     n = table.num_rows
-    nf = len(ctxs)
-    ctx = ctxs[0]
-    cols = profile.columns
-    spec = profile.timestamp
-    quarantine: list[tuple[int, QuarantineRow]] = []
-    bad = np.zeros(n, dtype=bool)
-    reasons: dict[int, str] = {}
+    dcol = table.column(spec.date_column)
+    tcol = table.column(spec.time_column)
+    dsecs, _, _, dok = _parse_fixed(dcol, spec.date_format)
+    tsecs, _, tfrac, tok = _parse_fixed(tcol, spec.time_format)
+    secs = dsecs + tsecs
+    offs = np.zeros(n, dtype=np.int64)
+    frac = tfrac
+    ok = dok & tok
+    has_off = False
+    idx = np.flatnonzero(~dok)
+    for i, v in zip(idx.tolist(), _cells(dcol, idx), strict=True):
+        reasons[i] = (
+            f"unparseable date {v!r} (expected {human_format(spec.date_format)})"
+            if v is not None
+            else f"missing date (expected {human_format(spec.date_format)})"
+        )
+    idx = np.flatnonzero(dok & ~tok)
+    for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
+        reasons[i] = (
+            f"unparseable time {v!r} (expected {human_format(spec.time_format)})"
+            if v is not None
+            else f"missing time (expected {human_format(spec.time_format)})"
+        )
+    return secs, offs, frac, ok, has_off
 
-    def col(canon: str) -> pa.ChunkedArray | None:
-        src = cols.get(canon)
-        if src is None and canon in profile.constants:  # a constant (profile: "=value")
-            value = pa.scalar(profile.constants[canon], pa.string())
-            return pa.chunked_array([pa.repeat(value, n)])
-        return table.column(src) if src is not None else None
 
-    # --- time -----------------------------------------------------------------------
+def _times(
+    table: pa.Table, spec: TimestampSpec, reasons: dict[int, str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Parse the rows' timestamps (local seconds, UTC offset seconds, nanoseconds).
+
+    Returns ``secs``, ``offs``, ``frac`` (int64), ``ok`` (bool) and whether the
+    timestamps carry their offset; the reason of each row not ``ok`` goes to ``reasons``.
+    """
     if spec.column is not None:
+        secs, offs, frac, ok, has_off = _times_one_column(table, spec, reasons)
         tcol = table.column(spec.column)
-        if spec.epoch_unit:  # epoch time in an explicit unit (profile format "epoch_ms" ...)
-            secs, offs, frac, ok = parse_epoch(tcol, spec.format)
-        else:
-            secs, offs, frac, ok = _parse_fixed(tcol, spec.format)
-        has_off = spec.has_offset
-        # values quoted in reasons are capped (_cells): a field can be megabytes long
-        idx = np.flatnonzero(~ok)
-        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
-            reasons[i] = (
-                f"unparseable timestamp {v!r} (expected {human_format(spec.format)})"
-                if v is not None
-                else f"missing timestamp (expected {human_format(spec.format)})"
-            )
-        bad_off = ok & (np.abs(offs) > _MAX_OFFSET_S)
-        idx = np.flatnonzero(bad_off)
-        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
-            reasons[i] = (
-                f"impossible UTC offset in {v!r} "
-                "(offsets lie within -14:00..+14:00, minutes below 60)"
-            )
-        ok &= ~bad_off
         ts_text = tcol
     else:
+        secs, offs, frac, ok, has_off = _times_two_columns(table, spec, reasons)
         dcol = table.column(spec.date_column)
         tcol = table.column(spec.time_column)
-        dsecs, _, _, dok = _parse_fixed(dcol, spec.date_format)
-        tsecs, _, tfrac, tok = _parse_fixed(tcol, spec.time_format)
-        secs = dsecs + tsecs
-        offs = np.zeros(n, dtype=np.int64)
-        frac = tfrac
-        ok = dok & tok
-        has_off = False
-        idx = np.flatnonzero(~dok)
-        for i, v in zip(idx.tolist(), _cells(dcol, idx), strict=True):
-            reasons[i] = (
-                f"unparseable date {v!r} (expected {human_format(spec.date_format)})"
-                if v is not None
-                else f"missing date (expected {human_format(spec.date_format)})"
-            )
-        idx = np.flatnonzero(dok & ~tok)
-        for i, v in zip(idx.tolist(), _cells(tcol, idx), strict=True):
-            reasons[i] = (
-                f"unparseable time {v!r} (expected {human_format(spec.time_format)})"
-                if v is not None
-                else f"missing time (expected {human_format(spec.time_format)})"
-            )
         ts_text = None
     # out of datetime64[ns] range: quarantined, never wrapped round (9999 read as 1816)
     oor = ok & ((secs < _MIN_S) | (secs >= _MAX_S))
@@ -372,11 +380,17 @@ def _convert(
             "(durations between events are int64 nanoseconds: at most 292 years)"
         )
     ok &= ~oor
-    bad |= ~ok
-    # --- outcome --------------------------------------------------------------------
+    return secs, offs, frac, ok, has_off
+
+
+def _outcome_codes(
+    table: pa.Table, profile: Profile, bad: np.ndarray, reasons: dict[int, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome code of each row (0 success, 1 failure); an unknown outcome is bad."""
+    n = table.num_rows
     succ = set(profile.success_values)
     fail = set(profile.failure_values)
-    ocol = col("outcome")
+    ocol = _col(table, profile, "outcome")
     if ocol is not None:
         oidx, ovals = _dict_map(
             ocol, lambda u: 0 if u.upper() in succ else (1 if u.upper() in fail else -1)
@@ -389,28 +403,13 @@ def _convert(
         bad |= ocode < 0
     else:
         ocode = np.zeros(n, dtype=np.int64)
-    for i in sorted(reasons):
-        quarantine.append(
-            (
-                int(fidx[i]),
-                QuarantineRow(int(lines[i]), reasons[i], rec_text(int(i))),
-            )
-        )
-    if bad.any():
-        keep = ~bad
-        table = table.filter(pa.array(keep))
-        rec_hash = rec_hash[keep]
-        lines, fidx, secs, offs, frac, ok, ocode = (
-            lines[keep],
-            fidx[keep],
-            secs[keep],
-            offs[keep],
-            frac[keep],
-            ok[keep],
-            ocode[keep],
-        )
-    n = table.num_rows
-    # --- implausible years: kept, flagged -----------------------------------------------
+    return ocode, bad
+
+
+def _implausible_years(
+    table: pa.Table, spec: TimestampSpec, secs: np.ndarray, lines: np.ndarray, fidx: np.ndarray
+) -> list[tuple[int, FieldProblem]]:
+    """A field problem per row whose year is before 1990 or after 2100 (the event is kept)."""
     problems: list[tuple[int, FieldProblem]] = []
     odd_year = (secs < _PLAUSIBLE_LO_S) | (secs >= _PLAUSIBLE_HI_S)
     if odd_year.any():
@@ -432,17 +431,21 @@ def _convert(
                     ),
                 )
             )
-    # --- UTC ------------------------------------------------------------------------
-    if has_off:
-        utc = (secs - offs) * _NS + frac
-        quality = np.zeros(n, dtype=np.int8)
-    else:
-        utc, quality = clock.localize_files(secs * _NS + frac, ctx.tz, fidx)
-    out: dict[str, object] = {}
-    out["ts"] = pd.Series(pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC"))
-    out["ts_quality"] = pd.Series(pd.Categorical.from_codes(quality, dtype=TS_QUALITY_DTYPE))
-    # --- lab ------------------------------------------------------------------------
-    lab_col = col("lab")
+    return problems
+
+
+def _lab_columns(
+    table: pa.Table,
+    profile: Profile,
+    ctxs: list[ReadContext],
+    file_labs: list[str | None],
+    fidx: np.ndarray,
+    out: dict[str, object],
+) -> list[str | None]:
+    """Columns ``lab`` and the plain text ones into ``out``; each file's lab (for rotation)."""
+    n = table.num_rows
+    nf = len(ctxs)
+    lab_col = _col(table, profile, "lab")
     if lab_col is None:
         lab_col = pa.chunked_array([pa.nulls(n, pa.string())])
     # a row without a lab takes the lab given by the investigator, else the file name's
@@ -465,10 +468,17 @@ def _convert(
     ]
     out["lab"] = _as_string(lab_col)
     for canon in ("site", "account", "host", "src_ip", "request", "app_session", "message_id"):
-        c = col(canon)
+        c = _col(table, profile, canon)
         out[canon] = _as_string(c) if c is not None else _const_string(None, n)
-    # --- role, module, account kind ---------------------------------------------------
-    role = col("role")
+    return file_lab_out
+
+
+def _role_module_kind(
+    table: pa.Table, profile: Profile, ctx: ReadContext, out: dict[str, object]
+) -> None:
+    """Columns ``role``, ``account_kind`` (role's kind, then overrides) and ``module``."""
+    n = table.num_rows
+    role = _col(table, profile, "role")
     if role is not None:
         rraw: list = []
         ridx, rvals = _dict_map(role, lambda u: u.upper(), rraw)
@@ -485,25 +495,32 @@ def _convert(
     else:
         out["role"] = _const_string(None, n)
         kind_codes = np.full(n, 3, dtype=np.int8)
-    if ctx.account_kinds and col("account") is not None:
+    if ctx.account_kinds and _col(table, profile, "account") is not None:
         cats = list(ACCOUNT_KIND_DTYPE.categories)
         aidx, avals = _dict_map(
-            col("account"),
+            _col(table, profile, "account"),
             lambda u: cats.index(ctx.account_kinds[u]) if ctx.account_kinds.get(u) in cats else -1,
         )
         over = np.asarray(avals + [-1], dtype=np.int8)[np.where(aidx < 0, len(avals), aidx)]
         kind_codes = np.where(over >= 0, over, kind_codes).astype(np.int8)
     out["account_kind"] = pd.Series(pd.Categorical.from_codes(kind_codes, dtype=ACCOUNT_KIND_DTYPE))
-    module = col("module")
+    module = _col(table, profile, "module")
     if module is not None:
         mraw: list = []
         midx, mvals = _dict_map(module, lambda u: u.upper(), mraw)
         out["module"] = _upper_codes(module, midx, mvals, mraw)
     else:
         out["module"] = _const_string(None, n)
-    # --- action ---------------------------------------------------------------------
+
+
+def _action_columns(
+    table: pa.Table, profile: Profile, ocode: np.ndarray, out: dict[str, object]
+) -> dict[str, int]:
+    """Columns ``action`` (a failed login made ``login_failed``), ``action_raw``, the DICOM
+    codes and ``outcome``; returns the unknown action codes (upper case) and their counts."""
+    n = table.num_rows
     acts = list(ACTION_DTYPE.categories)
-    action = col("action")
+    action = _col(table, profile, "action")
     uniq_raw: list = []
     aidx, amap = _dict_map(action, lambda u: profile.action_codes.get(u.upper()), uniq_raw)
     codes_u = np.asarray(
@@ -530,18 +547,35 @@ def _convert(
         n_null = int(np.count_nonzero(aidx < 0))
         if n_null:
             unknown[""] = n_null
-    # --- numbers --------------------------------------------------------------------
+    return unknown
+
+
+def _other_columns(
+    table: pa.Table,
+    profile: Profile,
+    ctxs: list[ReadContext],
+    fmt_name: str,
+    lines: np.ndarray,
+    fidx: np.ndarray,
+    out: dict[str, object],
+    problems: list[tuple[int, FieldProblem]],
+) -> None:
+    """Numbers (their problems into ``problems``), IPP, detail and the source columns."""
+    n = table.num_rows
+    nf = len(ctxs)
+    ctx = ctxs[0]
+    cols = profile.columns
     for canon in ("records", "bytes"):
-        c = col(canon)
+        c = _col(table, profile, canon)
         if c is None:
             out[canon] = _missing_int(n)
             continue
         s, probs = _parse_numbers(c, profile.digit_grouping, lines, fidx, canon, cols[canon])
         out[canon] = s
         problems.extend(probs)
-    ipp = col("ipp")
+    ipp = _col(table, profile, "ipp")
     out["_ipp"] = _as_string(ipp) if ipp is not None else _const_string(None, n)
-    det = col("detail")
+    det = _col(table, profile, "detail")
     out["detail"] = _as_string(det) if det is not None else _const_string(None, n)
     out["source_format"] = _const_string(fmt_name, n)
     if nf == 1:
@@ -552,6 +586,69 @@ def _convert(
     out["source_line"] = pd.Series(
         pd.arrays.IntegerArray(lines.astype(np.int64), np.zeros(n, bool))
     )
+
+
+def _convert(
+    table: pa.Table,
+    rec_hash: np.ndarray,
+    rec_text,
+    lines: np.ndarray,
+    fidx: np.ndarray,
+    ctxs: list[ReadContext],
+    profile: Profile,
+    fmt_name: str,
+    file_labs: list[str | None],
+):
+    """Convert the parsed records of one or more files (``fidx``: file of each row)."""
+    n = table.num_rows
+    ctx = ctxs[0]
+    spec = profile.timestamp
+    quarantine: list[tuple[int, QuarantineRow]] = []
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
+    # --- time -----------------------------------------------------------------------
+    secs, offs, frac, ok, has_off = _times(table, spec, reasons)
+    bad |= ~ok
+    # --- outcome --------------------------------------------------------------------
+    ocode, bad = _outcome_codes(table, profile, bad, reasons)
+    for i in sorted(reasons):
+        quarantine.append(
+            (
+                int(fidx[i]),
+                QuarantineRow(int(lines[i]), reasons[i], rec_text(int(i))),
+            )
+        )
+    if bad.any():
+        keep = ~bad
+        table = table.filter(pa.array(keep))
+        rec_hash = rec_hash[keep]
+        lines, fidx, secs, offs, frac, ok, ocode = (
+            lines[keep],
+            fidx[keep],
+            secs[keep],
+            offs[keep],
+            frac[keep],
+            ok[keep],
+            ocode[keep],
+        )
+    n = table.num_rows
+    # --- implausible years: kept, flagged -----------------------------------------------
+    problems = _implausible_years(table, spec, secs, lines, fidx)
+    # --- UTC ------------------------------------------------------------------------
+    if has_off:
+        utc = (secs - offs) * _NS + frac
+        quality = np.zeros(n, dtype=np.int8)
+    else:
+        utc, quality = clock.localize_files(secs * _NS + frac, ctx.tz, fidx)
+    out: dict[str, object] = {}
+    out["ts"] = pd.Series(pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC"))
+    out["ts_quality"] = pd.Series(pd.Categorical.from_codes(quality, dtype=TS_QUALITY_DTYPE))
+    # --- lab ------------------------------------------------------------------------
+    file_lab_out = _lab_columns(table, profile, ctxs, file_labs, fidx, out)
+    # --- role, module, account kind; action; numbers and the rest ----------------------
+    _role_module_kind(table, profile, ctx, out)
+    unknown = _action_columns(table, profile, ocode, out)
+    _other_columns(table, profile, ctxs, fmt_name, lines, fidx, out, problems)
     out["_rhash"] = rec_hash
     # arrays, not Series: no index alignment, no copies
     events = pd.DataFrame(

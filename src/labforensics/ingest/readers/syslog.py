@@ -238,41 +238,15 @@ def sniff_syslog(head: bytes, name: str) -> bool:
     return hits >= max(1, (len(lines) + 1) // 2)
 
 
-def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
-    """Read one syslog authentication log into raw events.
+def _classify(
+    hdr: pd.DataFrame, has_hdr: np.ndarray, n: int
+) -> tuple[pd.Series, dict[str, pd.Series], np.ndarray, pd.Series, np.ndarray]:
+    """The kind of each line's message (one vectorised pass per kind) and its fields.
 
-    Parameters
-    ----------
-    path : pathlib.Path
-        The log (gzip undone).
-    ctx : ReadContext
-        ``year`` (the year of the first year-less RFC 3164 line; see the module
-        docstring), ``tz`` (local wall time), ``lab`` (else ``"UNKNOWN"``),
-        ``account_kinds``, ``source_file``.
-
-    Returns
-    -------
-    FileRead
-        One row per physical line: ``rows_read`` = lines = ``rows_to_events`` +
-        ``ignored`` (blank, out of scope, corroborating) + quarantined. Events:
-        canonical columns plus ``_ipp`` (always missing here); actions ``login``,
-        ``logout``, ``login_failed``, ``job``, ``privilege``, ``other``.
-
-    Raises
-    ------
-    EvidenceError
-        Only when the file cannot be read.
+    Returns ``kind`` (missing: no kind), the fields (``user``, ``ip``, ``by``,
+    ``target``, ``err``, ``sid``, ``ruser``), the repeat count of each line, the PAM
+    service (lower case) and its class (``job``, ``privilege`` or empty).
     """
-    data, truncated, note = read_bytes(path)
-    lines, ends_nl = split_lines(decode(data))
-    n = len(lines)
-    s = pd.Series(lines, dtype=object)
-    line_no = np.arange(1, n + 1, dtype=np.int64)
-    blank = s.str.strip().eq("").to_numpy(dtype=bool) if n else np.zeros(0, bool)
-    hdr, t3164 = _parse_headers(s)
-    has_hdr = hdr["form"].notna().to_numpy(dtype=bool)
-
-    # --- classify messages (one vectorised pass per kind) ------------------------------
     msg = hdr["msg"].fillna("")
     prog = hdr["prog"].fillna("")
     fam = program_family(hdr["prog"])
@@ -288,7 +262,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     svc_class = np.where(
         svc.isin(JOB_SERVICES), "job", np.where(svc.isin(PRIVILEGE_SERVICES), "privilege", "")
     )
-    kind = pd.Series(pd.NA, index=s.index, dtype=object)
+    kind = pd.Series(pd.NA, index=hdr.index, dtype=object)
     fields = {c: _empty_str(n) for c in ("user", "ip", "by", "target", "err", "sid", "ruser")}
     rep = np.ones(n, dtype=np.int64)
     for name, rx, fam_req, need_pam, _canon, _raw, starts in _KINDS:
@@ -319,9 +293,25 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
             rep[idx] = m.loc[idx, "n"].astype(int).clip(lower=1).to_numpy()
         if name == "ftp_anon":
             fields["user"][idx] = "anonymous"
-    user, ip = fields["user"], fields["ip"]
+    return kind, fields, rep, svc, svc_class
 
-    # --- sysklogd "last message repeated N times": N more copies of the line before ----
+
+def _last_message_repeated(
+    hdr: pd.DataFrame,
+    has_hdr: np.ndarray,
+    kind: pd.Series,
+    fields: dict[str, pd.Series],
+    svc_class: np.ndarray,
+    rep: np.ndarray,
+) -> None:
+    """sysklogd "last message repeated N times": N more copies of the line before.
+
+    The repeating line takes the kind, fields, service class and header of the line
+    it repeats (in place); its repeat count is N times that line's.
+    """
+    n = len(hdr)
+    msg = hdr["msg"].fillna("")
+    prog = hdr["prog"].fillna("")
     last_rep = has_hdr & prog.eq("").to_numpy(dtype=bool)
     if last_rep.any():
         nrep = msg[last_rep].str.extract(r"^last message repeated (\d+) times?\s*$")[0]
@@ -341,13 +331,18 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
                 svc_class[rows] = svc_class[prev]
                 for col in ("prog", "pid", "msg"):
                     hdr.iloc[rows, hdr.columns.get_loc(col)] = hdr[col].iloc[prev].to_numpy()
-                prog = hdr["prog"].fillna("")
-                msg = hdr["msg"].fillna("")
-                fam = program_family(hdr["prog"])
                 counts = nrep.loc[rows].astype(int).clip(lower=1).to_numpy()
                 rep[rows] = counts * rep[prev]
 
-    # --- one attempt, one event: corroborating lines of the same process --------------
+
+def _drop_corroborating(
+    hdr: pd.DataFrame, fam: pd.Series, kind: pd.Series, svc_class: np.ndarray
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """One attempt, one event: corroborating lines of the same process lose their kind.
+
+    Returns each line's process key (host, family, pid), whether it has a pid, and
+    the kinds as an array (empty: none).
+    """
     key = hdr["host"].fillna("") + "\x1f" + fam + "\x1f" + hdr["pid"].fillna("")
     has_pid = hdr["pid"].notna().to_numpy(dtype=bool)
     kv = kind.fillna("").to_numpy(dtype=object)
@@ -366,7 +361,21 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     kind[corroborating] = pd.NA
     kv = kind.fillna("").to_numpy(dtype=object)
 
-    # --- action, account, target per kind ---------------------------------------------
+    return key, has_pid, kv
+
+
+def _actions(
+    hdr: pd.DataFrame,
+    kind: pd.Series,
+    kv: np.ndarray,
+    fields: dict[str, pd.Series],
+    svc: pd.Series,
+    svc_class: np.ndarray,
+    key: pd.Series,
+    has_pid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series, np.ndarray]:
+    """Action, raw label, account, target and failure of each line, by its kind."""
+    user = fields["user"]
     action = np.array(kind.map({k[0]: k[4][0] for k in _KINDS}).to_numpy(dtype=object))
     raw_label = np.array(kind.map({k[0]: k[5] for k in _KINDS}).to_numpy(dtype=object))
     account = user.copy()
@@ -405,19 +414,28 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         account[removed] = sk[removed].map(who).to_numpy()
     account = account.where(account.fillna("").astype(str) != "")
 
-    is_event = kind.notna().to_numpy(dtype=bool)
-    ip = ip.where(ip.astype("string").str.len().fillna(0) > 0)
+    return action, raw_label, account, target, failure
 
-    # --- timestamps ---------------------------------------------------------------------
+
+def _timestamps(
+    hdr: pd.DataFrame, t3164: pd.DataFrame, ctx: ReadContext, is_event: np.ndarray
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """UTC time, ``ts_quality`` and quarantine reason (None: fine) of each line.
+
+    RFC 3164 lines without a year take ``ctx.year``, plus one at each turn of the
+    year (the month going back by more than six); local times through ``ctx.tz``.
+    """
+    n = len(hdr)
+    index = hdr.index
     form = hdr["form"].to_numpy(dtype=object)
-    ts = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    ts = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
     quality = np.full(n, "exact", dtype=object)
     reason = np.full(n, None, dtype=object)
     f3164 = form == "3164"
     if f3164.any():
         yr_written = t3164["yr"].notna().to_numpy(dtype=bool)
         yearless = f3164 & ~yr_written
-        years = pd.Series(np.nan, index=s.index)
+        years = pd.Series(np.nan, index=index)
         years[f3164 & yr_written] = t3164.loc[f3164 & yr_written, "yr"].astype(float)
         if yearless.any():
             if ctx.year is None:
@@ -462,20 +480,28 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     bad_ts = is_event & ts.isna().to_numpy() & (reason == None)  # noqa: E711
     reason[bad_ts] = "invalid syslog timestamp"
 
-    # --- accounting ---------------------------------------------------------------------
-    quarantined = (~blank & ~has_hdr) | (is_event & (reason != None))  # noqa: E711
-    reason[~blank & ~has_hdr] = "not a syslog line (RFC 3164 / RFC 5424 header expected)"
-    to_event = is_event & ~quarantined
-    ignored = ~to_event & ~quarantined
-    quarantine = [
-        QuarantineRow(int(line_no[i]), str(reason[i]), lines[i])
-        for i in np.flatnonzero(quarantined)
-    ]
-    if n and not ends_nl and quarantined[-1] and not has_hdr[-1]:
-        truncated, note = True, note or f"last line {n} has no line end and does not parse"
+    return ts, quality, reason
 
-    # --- events -------------------------------------------------------------------------
-    sel = np.flatnonzero(to_event)
+
+def _event_columns(
+    sel: np.ndarray,
+    hdr: pd.DataFrame,
+    kv: np.ndarray,
+    action: np.ndarray,
+    raw_label: np.ndarray,
+    failure: np.ndarray,
+    account: pd.Series,
+    target: pd.Series,
+    ip: pd.Series,
+    ts: pd.Series,
+    quality: np.ndarray,
+    line_no: np.ndarray,
+    ctx: ReadContext,
+) -> dict[str, object]:
+    """The event columns of the lines ``sel`` (a line repeated N times: N events)."""
+    msg = hdr["msg"].fillna("")
+    prog = hdr["prog"].fillna("")
+    fam = program_family(hdr["prog"])
     kinds_sel = kv[sel]
     act_sel = action[sel]
     canon = {"login": _LOGIN, "logout": _LOGOUT, "login_failed": _FAILED}
@@ -515,7 +541,76 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         "message_id": (ctx.source_file + ":" + pd.Series(line_no[sel]).astype(str)).to_numpy(),
         "source_line": line_no[sel],
     }
+    return cols
+
+
+def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
+    """Read one syslog authentication log into raw events.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The log (gzip undone).
+    ctx : ReadContext
+        ``year`` (the year of the first year-less RFC 3164 line; see the module
+        docstring), ``tz`` (local wall time), ``lab`` (else ``"UNKNOWN"``),
+        ``account_kinds``, ``source_file``.
+
+    Returns
+    -------
+    FileRead
+        One row per physical line: ``rows_read`` = lines = ``rows_to_events`` +
+        ``ignored`` (blank, out of scope, corroborating) + quarantined. Events:
+        canonical columns plus ``_ipp`` (always missing here); actions ``login``,
+        ``logout``, ``login_failed``, ``job``, ``privilege``, ``other``.
+
+    Raises
+    ------
+    EvidenceError
+        Only when the file cannot be read.
+    """
+    data, truncated, note = read_bytes(path)
+    lines, ends_nl = split_lines(decode(data))
+    n = len(lines)
+    s = pd.Series(lines, dtype=object)
+    line_no = np.arange(1, n + 1, dtype=np.int64)
+    blank = s.str.strip().eq("").to_numpy(dtype=bool) if n else np.zeros(0, bool)
+    hdr, t3164 = _parse_headers(s)
+    has_hdr = hdr["form"].notna().to_numpy(dtype=bool)
+    # --- classify messages; "last message repeated"; corroborating lines ---------------
+    kind, fields, rep, svc, svc_class = _classify(hdr, has_hdr, n)
+    _last_message_repeated(hdr, has_hdr, kind, fields, svc_class, rep)
+    fam = program_family(hdr["prog"])
+    key, has_pid, kv = _drop_corroborating(hdr, fam, kind, svc_class)
+    # --- action, account, target per kind ---------------------------------------------
+    action, raw_label, account, target, failure = _actions(
+        hdr, kind, kv, fields, svc, svc_class, key, has_pid
+    )
+    is_event = kind.notna().to_numpy(dtype=bool)
+    ip = fields["ip"]
+    ip = ip.where(ip.astype("string").str.len().fillna(0) > 0)
+
+    # --- timestamps ---------------------------------------------------------------------
+    ts, quality, reason = _timestamps(hdr, t3164, ctx, is_event)
+
+    # --- accounting ---------------------------------------------------------------------
+    quarantined = (~blank & ~has_hdr) | (is_event & (reason != None))  # noqa: E711
+    reason[~blank & ~has_hdr] = "not a syslog line (RFC 3164 / RFC 5424 header expected)"
+    to_event = is_event & ~quarantined
+    ignored = ~to_event & ~quarantined
+    quarantine = [
+        QuarantineRow(int(line_no[i]), str(reason[i]), lines[i])
+        for i in np.flatnonzero(quarantined)
+    ]
+    if n and not ends_nl and quarantined[-1] and not has_hdr[-1]:
+        truncated, note = True, note or f"last line {n} has no line end and does not parse"
+
+    # --- events -------------------------------------------------------------------------
+    sel = np.flatnonzero(to_event)
     times = rep[sel]
+    cols = _event_columns(
+        sel, hdr, kv, action, raw_label, failure, account, target, ip, ts, quality, line_no, ctx
+    )
     if (times > 1).any():
         cols = {k: np.repeat(np.asarray(v), times) for k, v in cols.items()}
         cols["ts"] = pd.to_datetime(cols["ts"], utc=True)
