@@ -91,7 +91,7 @@ def _choose_profile_reader(
 ) -> tuple[ReaderSpec | None, Profile | None]:
     """The reader of a file and the profile it reads with (None: a sniffed format).
 
-    The first profile that recognises the file (:func:`~.profiles.choose_profile`:
+    The first profile that recognises the file (:func:`~.profile_choice.choose_profile`:
     header or pattern first, then file name) reads it; else the registered
     readers' sniffers decide (None when none recognises it).
     """

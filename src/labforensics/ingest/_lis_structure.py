@@ -33,6 +33,60 @@ def _cr_only(d: bytes | memoryview) -> bool:
     return b"\n" not in head and b"\r" in head
 
 
+def _walk_open_quotes(
+    data: bytes,
+    profile: Profile,
+    line_start: np.ndarray,
+    line_end: np.ndarray,
+    line_file: np.ndarray,
+    odd_idx: np.ndarray,
+    odd_file: np.ndarray,
+    slow: np.ndarray,
+    last: np.ndarray,
+    status: np.ndarray,
+    keep: np.ndarray,
+) -> None:
+    """Records of the files ``slow`` (a quote left open somewhere), walked line by line.
+
+    A quoted field that runs past a line that starts like a new row (or a header) is
+    cut there (``_OPEN_BEFORE_ROW``), one that runs to its file's end is cut at it
+    (``_OPEN_AT_EOF``); ``last``, ``status`` and ``keep`` (per line) are set in place.
+    """
+    nf = len(slow)
+    rx = profile.row_start_regex()
+    header = _header_utf8(profile)
+    hdr_lines = (header, _BOM + header)
+
+    def looks_row(i: int) -> bool:
+        a, b = int(line_start[i]), int(line_end[i])
+        if data[a:b].rstrip(b"\r") in hdr_lines:
+            return True
+        return rx is not None and rx.match(data, a) is not None
+
+    file_lines = np.searchsorted(line_file, np.arange(nf + 1))
+    for f in np.flatnonzero(slow):  # files with a quote left open: rare
+        hi = int(file_lines[f + 1])
+        od = odd_idx[odd_file == f]
+        j = 0
+        while j < len(od):
+            a = int(od[j])
+            nxt = int(od[j + 1]) if j + 1 < len(od) else hi
+            top = min(nxt, hi - 1)
+            c = next((i for i in range(a + 1, top + 1) if looks_row(i)), None)
+            if c is not None:
+                last[a], status[a] = c - 1, _OPEN_BEFORE_ROW
+                keep[a + 1 : c] = False
+                j = int(np.searchsorted(od, c))
+            elif nxt == hi:
+                last[a], status[a] = hi - 1, _OPEN_AT_EOF
+                keep[a + 1 : hi] = False
+                break
+            else:
+                last[a] = nxt
+                keep[a + 1 : nxt + 1] = False
+                j += 2
+
+
 def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.ndarray):
     """Split the raw bytes of one or more files into records.
 
@@ -79,38 +133,10 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.nd
         last[opens[ok_pair]] = closes[ok_pair]
         keep[inner[~slow[line_file[inner]]]] = False
         if slow.any():
-            rx = profile.row_start_regex()
-            header = _header_utf8(profile)
-            hdr_lines = (header, _BOM + header)
-
-            def looks_row(i: int) -> bool:
-                a, b = int(line_start[i]), int(line_end[i])
-                if data[a:b].rstrip(b"\r") in hdr_lines:
-                    return True
-                return rx is not None and rx.match(data, a) is not None
-
-            file_lines = np.searchsorted(line_file, np.arange(nf + 1))
-            for f in np.flatnonzero(slow):  # files with a quote left open: rare
-                hi = int(file_lines[f + 1])
-                od = odd_idx[odd_file == f]
-                j = 0
-                while j < len(od):
-                    a = int(od[j])
-                    nxt = int(od[j + 1]) if j + 1 < len(od) else hi
-                    top = min(nxt, hi - 1)
-                    c = next((i for i in range(a + 1, top + 1) if looks_row(i)), None)
-                    if c is not None:
-                        last[a], status[a] = c - 1, _OPEN_BEFORE_ROW
-                        keep[a + 1 : c] = False
-                        j = int(np.searchsorted(od, c))
-                    elif nxt == hi:
-                        last[a], status[a] = hi - 1, _OPEN_AT_EOF
-                        keep[a + 1 : hi] = False
-                        break
-                    else:
-                        last[a] = nxt
-                        keep[a + 1 : nxt + 1] = False
-                        j += 2
+            _walk_open_quotes(
+                data, profile, line_start, line_end, line_file, odd_idx, odd_file, slow,
+                last, status, keep,
+            )  # fmt: skip
         first, last, status = first[keep], last[keep], status[keep]
     rs = line_start[first]
     le = line_end[last]

@@ -1,4 +1,5 @@
-"""Syslog line headers: the timestamp, host and tag shapes of the ``syslog_auth`` reader.
+"""Syslog line headers: the timestamp, host and tag shapes of the ``syslog_auth`` reader,
+and the lines' times (RFC 3164 years, local times, RFC 3339/5424 offsets).
 
 The accepted shapes and their sources are listed in
 :mod:`labforensics.ingest.readers.syslog`; this module holds their regexes and the
@@ -9,7 +10,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
+
+from ._common import localize
+from .registry import ReadContext
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -144,3 +149,73 @@ def _parse_headers(s: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 _SOLARIS_ID = r"^\[ID \d+ [\w.]+\] "
+
+
+#: Quarantine reason of an RFC 3164 line read without ``ctx.year``.
+YEAR_REASON = "RFC 3164 line without year: pass year=<YYYY> to read_evidence"
+
+
+def _timestamps(
+    hdr: pd.DataFrame, t3164: pd.DataFrame, ctx: ReadContext, is_event: np.ndarray
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """UTC time, ``ts_quality`` and quarantine reason (None: fine) of each line.
+
+    RFC 3164 lines without a year take ``ctx.year``, plus one at each turn of the
+    year (the month going back by more than six); local times through ``ctx.tz``.
+    """
+    n = len(hdr)
+    index = hdr.index
+    form = hdr["form"].to_numpy(dtype=object)
+    ts = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
+    quality = np.full(n, "exact", dtype=object)
+    reason = np.full(n, None, dtype=object)
+    f3164 = form == "3164"
+    if f3164.any():
+        yr_written = t3164["yr"].notna().to_numpy(dtype=bool)
+        yearless = f3164 & ~yr_written
+        years = pd.Series(np.nan, index=index)
+        years[f3164 & yr_written] = t3164.loc[f3164 & yr_written, "yr"].astype(float)
+        if yearless.any():
+            if ctx.year is None:
+                reason[yearless & is_event] = YEAR_REASON
+            else:
+                months = t3164.loc[yearless, "mon"].to_numpy(dtype=float)
+                step = np.concatenate([[0], (np.diff(months) < -6).astype(np.int64)])
+                years[yearless] = int(ctx.year) + np.cumsum(step)
+        has_year = f3164 & years.notna().to_numpy()
+        if has_year.any():
+            t = t3164.loc[has_year]
+            frac = t["frac"].fillna("")
+            txt = (
+                years[has_year].astype(int).astype(str)
+                + "-"
+                + t["mon"].astype(int).astype(str).str.zfill(2)
+                + "-"
+                + t["day"].astype(str).str.zfill(2)
+                + "T"
+                + t["time"].astype(str)
+                + frac.where(frac == "", "." + frac)
+            )
+            naive = pd.to_datetime(txt, format="ISO8601", errors="coerce")
+            loc, q = localize(naive, ctx.tz)
+            ts[has_year] = loc
+            quality[has_year] = q
+    fexact = (form == "5424") | (form == "iso")
+    if fexact.any():
+        raw_ts = hdr.loc[fexact, "ts"].astype(str)
+        has_off = raw_ts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy(dtype=bool)
+        idx_off = raw_ts.index[has_off]
+        idx_naive = raw_ts.index[~has_off]
+        if len(idx_off):
+            ts[idx_off] = pd.to_datetime(
+                raw_ts[idx_off], format="ISO8601", utc=True, errors="coerce"
+            )
+        if len(idx_naive):
+            naive = pd.to_datetime(raw_ts[idx_naive], format="ISO8601", errors="coerce")
+            loc, q = localize(naive, ctx.tz)
+            ts[idx_naive] = loc
+            quality[np.isin(np.arange(n), idx_naive)] = q
+    bad_ts = is_event & ts.isna().to_numpy() & (reason == None)  # noqa: E711
+    reason[bad_ts] = "invalid syslog timestamp"
+
+    return ts, quality, reason

@@ -69,7 +69,7 @@ Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
     with no type at all to say what it names, is a field problem at its path
 ``detail``
     decoded base64 ``entity.query`` texts with the patient identifiers and
-    demographics they search for masked (:func:`._common.mask_query`),
+    demographics they search for masked (:func:`labforensics.ingest._common.mask_query`),
     ``"; "``-joined, then ``outcomeDesc`` / ``outcome.detail.text`` (redacted
     downstream)
 ``message_id``
@@ -171,36 +171,84 @@ def _lines_of(text: str, pattern: re.Pattern[str]) -> list[int]:
     return (np.searchsorted(nl, starts, side="right") + 1).tolist()
 
 
-def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
-    """Read one file of FHIR ``AuditEvent`` resources into raw events.
+#: Columns collected per event (``_``: working columns, dropped from the events).
+_REC_KEYS = (
+    "_when",
+    "_when_path",
+    "action",
+    "action_raw",
+    "dicom_event_id",
+    "dicom_event_type",
+    "outcome",
+    "account",
+    "role",
+    "host",
+    "src_ip",
+    "site",
+    "_ipp",
+    "detail",
+    "message_id",
+    "source_line",
+    "_row",
+    "_row_no",
+)
 
-    Parameters
-    ----------
-    path : pathlib.Path
-        A ``.json`` resource, Bundle or array, or an NDJSON file (gzip undone).
-    ctx : ReadContext
-        ``lab`` (else ``"UNKNOWN"``), ``tz`` (for date-times without offset),
-        ``account_kinds``, ``source_file``.
 
-    Returns
-    -------
-    FileRead
-        ``events``: canonical columns plus ``_ipp``; one row per (resource,
-        patient). ``rows_read`` = resources seen = ``rows_to_events`` + ``ignored``
-        (non-AuditEvent resources, blank NDJSON lines) + quarantined.
+def _document_rows(text: str, doc: Any) -> list[tuple[Any, int, str, str]]:
+    """The resources of a whole JSON document: (resource, line, JSON path, raw)."""
+    rows: list[tuple[Any, int, str, str]] = []
+    base = text[: len(text) - len(text.lstrip())].count("\n") + 1
+    cands = _resources(doc, base)
+    ae_lines = _lines_of(text, _AE_KEY) if len(cands) > 1 else []
+    ae_i = 0
+    for res, line, jpath in cands:
+        if isinstance(res, dict) and res.get("resourceType") == "AuditEvent":
+            if len(ae_lines) >= 1 and ae_i < len(ae_lines):
+                line = ae_lines[ae_i]
+            ae_i += 1
+        rows.append((res, line, jpath, ""))
+    return rows
 
-    Raises
-    ------
-    EvidenceError
-        Only when the file cannot be read.
+
+def _ndjson_rows(
+    lines: list[str], ends_nl: bool, quarantine: list[QuarantineRow], cut: tuple[bool, str]
+) -> tuple[list[tuple[Any, int, str, str]], int, tuple[bool, str]]:
+    """The resources of NDJSON lines; an invalid line is quarantined, a blank one ignored.
+
+    ``cut``: (truncated, note) so far. Returns the rows, the lines ignored and the cut.
     """
-    data, truncated, note = read_bytes(path)
-    text = decode(data)
-    problems: list[FieldProblem] = []
-    quarantine: list[QuarantineRow] = []
+    rows: list[tuple[Any, int, str, str]] = []
     ignored = 0
-    rows: list[tuple[Any, int, str, str]] = []  # (resource, line, path, raw)
+    truncated, note = cut
+    for i, ln in enumerate(lines, start=1):
+        if not ln.strip():
+            ignored += 1
+            continue
+        try:
+            obj = json.loads(ln)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = getattr(exc, "msg", type(exc).__name__)
+            col = getattr(exc, "colno", None)
+            quarantine.append(QuarantineRow(i, f"invalid JSON: {msg} (column {col})", cap_text(ln)))
+            if i == len(lines) and not ends_nl:
+                truncated, note = True, note or f"last line {i} is cut short (invalid JSON)"
+            continue
+        for res, line, jpath in _resources(obj, i):
+            rows.append((res, line, jpath, ln))
+    return rows, ignored, (truncated, note)
 
+
+def _rows_of(
+    path: Path, text: str, quarantine: list[QuarantineRow], cut: tuple[bool, str]
+) -> tuple[list[tuple[Any, int, str, str]], int, tuple[bool, str]]:
+    """The file's resources: a JSON document (resource, Bundle or array) or NDJSON lines.
+
+    A document that is neither is quarantined whole. Returns (resource, line, JSON
+    path, raw) rows, the lines ignored and (truncated, note).
+    """
+    truncated, note = cut
+    rows: list[tuple[Any, int, str, str]] = []
+    ignored = 0
     err: Exception | None = None
     try:
         doc = json.loads(text) if text.strip() else None
@@ -208,16 +256,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     except (json.JSONDecodeError, RecursionError) as exc:
         whole_ok, doc, err = False, None, exc
     if whole_ok:
-        base = text[: len(text) - len(text.lstrip())].count("\n") + 1
-        cands = _resources(doc, base)
-        ae_lines = _lines_of(text, _AE_KEY) if len(cands) > 1 else []
-        ae_i = 0
-        for res, line, jpath in cands:
-            if isinstance(res, dict) and res.get("resourceType") == "AuditEvent":
-                if len(ae_lines) >= 1 and ae_i < len(ae_lines):
-                    line = ae_lines[ae_i]
-                ae_i += 1
-            rows.append((res, line, jpath, ""))
+        rows = _document_rows(text, doc)
     elif text.strip():
         lines, ends_nl = split_lines(text)
         first = next((ln for ln in lines if ln.strip()), "")
@@ -228,23 +267,9 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             except (json.JSONDecodeError, RecursionError):
                 ndjson = False
         if ndjson:
-            for i, ln in enumerate(lines, start=1):
-                if not ln.strip():
-                    ignored += 1
-                    continue
-                try:
-                    obj = json.loads(ln)
-                except (json.JSONDecodeError, RecursionError) as exc:
-                    msg = getattr(exc, "msg", type(exc).__name__)
-                    col = getattr(exc, "colno", None)
-                    quarantine.append(
-                        QuarantineRow(i, f"invalid JSON: {msg} (column {col})", cap_text(ln))
-                    )
-                    if i == len(lines) and not ends_nl:
-                        truncated, note = True, note or f"last line {i} is cut short (invalid JSON)"
-                    continue
-                for res, line, jpath in _resources(obj, i):
-                    rows.append((res, line, jpath, ln))
+            rows, ignored, (truncated, note) = _ndjson_rows(
+                lines, ends_nl, quarantine, (truncated, note)
+            )
         else:
             msg = getattr(err, "msg", type(err).__name__)
             lineno = getattr(err, "lineno", 1)
@@ -258,31 +283,24 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             if getattr(err, "pos", 0) >= len(text.rstrip()) - 1:
                 truncated, note = True, note or "JSON document cut short"
 
-    rec: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "_when",
-            "_when_path",
-            "action",
-            "action_raw",
-            "dicom_event_id",
-            "dicom_event_type",
-            "outcome",
-            "account",
-            "role",
-            "host",
-            "src_ip",
-            "site",
-            "_ipp",
-            "detail",
-            "message_id",
-            "source_line",
-            "_row",
-            "_row_no",
-        )
-    }
+    return rows, ignored, (truncated, note)
+
+
+def _collect(
+    rows: list[tuple[Any, int, str, str]],
+    ctx: ReadContext,
+    problems: list[FieldProblem],
+    quarantine: list[QuarantineRow],
+) -> tuple[dict[str, list[Any]], dict[str, int], int, int]:
+    """One event per (AuditEvent, patient) into columns; other rows quarantined or ignored.
+
+    Returns the columns, the unknown codes, the resources that became events and the
+    resources ignored (not AuditEvents).
+    """
+    rec: dict[str, list[Any]] = {k: [] for k in _REC_KEYS}
     unknown: dict[str, int] = {}
     rows_to_events = 0
+    ignored = 0
     for n_row, (res, line, jpath, raw) in enumerate(rows, start=1):
         if not isinstance(res, dict):
             quarantine.append(
@@ -336,7 +354,13 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
             rec["_row"].append((res, line, jpath, raw))
             rec["_row_no"].append(n_row)
 
-    events, bad_rows = _timestamps(rec, ctx, problems)
+    return rec, unknown, rows_to_events, ignored
+
+
+def _quarantine_bad_times(
+    rec: dict[str, list[Any]], bad_rows: set[int], quarantine: list[QuarantineRow]
+) -> None:
+    """Quarantine each resource whose date-time is not ISO 8601 (once per resource)."""
     first_of: dict[int, int] = {}  # row number -> its first event (O(1), not list.index)
     for i, n_row in enumerate(rec["_row_no"]):
         first_of.setdefault(n_row, i)
@@ -350,7 +374,41 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
                 cap_text(raw or json.dumps(res, default=str)),
             )
         )
-        rows_to_events -= 1
+
+
+def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
+    """Read one file of FHIR ``AuditEvent`` resources into raw events.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A ``.json`` resource, Bundle or array, or an NDJSON file (gzip undone).
+    ctx : ReadContext
+        ``lab`` (else ``"UNKNOWN"``), ``tz`` (for date-times without offset),
+        ``account_kinds``, ``source_file``.
+
+    Returns
+    -------
+    FileRead
+        ``events``: canonical columns plus ``_ipp``; one row per (resource,
+        patient). ``rows_read`` = resources seen = ``rows_to_events`` + ``ignored``
+        (non-AuditEvent resources, blank NDJSON lines) + quarantined.
+
+    Raises
+    ------
+    EvidenceError
+        Only when the file cannot be read.
+    """
+    data, truncated, note = read_bytes(path)
+    text = decode(data)
+    problems: list[FieldProblem] = []
+    quarantine: list[QuarantineRow] = []
+    rows, ignored, (truncated, note) = _rows_of(path, text, quarantine, (truncated, note))
+    rec, unknown, rows_to_events, not_audit = _collect(rows, ctx, problems, quarantine)
+    ignored += not_audit
+    events, bad_rows = _timestamps(rec, ctx, problems)
+    _quarantine_bad_times(rec, bad_rows, quarantine)
+    rows_to_events -= len(bad_rows)
     return finish_file_read(
         ctx, events, rows_to_events=rows_to_events, ignored=ignored, quarantine=quarantine,
         problems=problems, truncated=truncated, note=note, unknown=unknown,
@@ -362,7 +420,7 @@ def _timestamps(
 ) -> tuple[pd.DataFrame, set[int]]:
     """Parse the collected date-times (vectorised), build the frame, list unparseable rows.
 
-    Leap seconds and dates without a time follow :func:`._instants.parse_instants`; a
+    Leap seconds and dates without a time follow :func:`labforensics.ingest._instants.parse_instants`; a
     second 60 outside the last minute of a UTC day is kept and reported.
     """
     when = pd.Series(rec["_when"], dtype=object)

@@ -174,10 +174,9 @@ def parse_lis_bytes(
     return _one(_parse_many([(data, ctx, name, truncated, truncation_note)], profile, fmt_name))
 
 
-def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRead:
-    """Read the decompressed bytes of several files: ``(data, ctx, name, truncated, note)``."""
-    from .. import _lis_kernels as _k  # numba: imported on first read
-
+def _join_files(items: list[tuple], profile: Profile) -> tuple[bytes, np.ndarray, np.ndarray]:
+    """The files' bytes as UTF-8, end to end: the data, each file's start (and the end),
+    and whether a line end was added after its last line."""
     nf = len(items)
     parts: list[bytes | memoryview] = []
     starts = np.zeros(nf + 1, dtype=np.int64)
@@ -195,8 +194,223 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
             appended[k] = True
             pos += 1
     starts[nf] = pos
-    data = b"".join(parts)
-    del parts
+    return b"".join(parts), starts, appended
+
+
+def _raw_text(data: bytes, rs: np.ndarray, ce: np.ndarray, i: int) -> str:
+    """Record i's text (BOMs dropped), capped, for a quarantine entry."""
+    a, b = int(rs[i]), int(ce[i])
+    while data.startswith(_BOM, a, b):
+        a += 3
+    return _capped_text(data, a, b)
+
+
+def _header_kinds(
+    data: bytes,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    rfile: np.ndarray,
+    profile: Profile,
+    kind: np.ndarray,
+) -> np.ndarray:
+    """Mark header lines (1 first, 2 repeated) and blank records (3) in ``kind``;
+    returns whether each record is its file's last."""
+    n_rec = len(rs)
+    header = _header_utf8(profile)
+    lens = ce - rs
+    blank = lens == 0
+    hdr_bom = _BOM + header
+    cand = np.flatnonzero((lens == len(header)) | (lens == len(hdr_bom)))
+    is_hdr = np.zeros(n_rec, dtype=bool)
+    for i in cand:  # records of exactly the header's length: one a file, few others
+        b = data[rs[i] : ce[i]]
+        is_hdr[i] = b == header or b == hdr_bom
+    is_first = np.ones(n_rec, dtype=bool)
+    is_first[1:] = rfile[1:] != rfile[:-1]
+    is_last = np.ones(n_rec, dtype=bool)
+    is_last[:-1] = rfile[1:] != rfile[:-1]
+    kind[is_hdr] = 2
+    kind[is_hdr & is_first] = 1
+    kind[blank & (kind == 0)] = 3
+    return is_last
+
+
+def _quarantine_gzip_cut(
+    data: bytes,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    rfile: np.ndarray,
+    lines: np.ndarray,
+    gz_cut: np.ndarray,
+    appended: np.ndarray,
+    kind: np.ndarray,
+    quarantine: list[list[QuarantineRow]],
+    notes: list[list[str]],
+) -> None:
+    """A gzip member cut short: whatever follows the last line end is a partial record,
+    whatever its width (its last field may be cut), so it is never an event."""
+
+    def raw_text(i: int) -> str:
+        return _raw_text(data, rs, ce, i)
+
+    for f in np.flatnonzero(gz_cut & appended):
+        i = int(np.searchsorted(rfile, f, side="right")) - 1
+        if i < 0 or rfile[i] != f or kind[i] != 0:
+            continue
+        quarantine[f].append(
+            QuarantineRow(
+                int(lines[i]),
+                "record cut short: partial last line after the gzip cut (no line end)",
+                raw_text(i),
+            )
+        )
+        notes[f].append(f"last record (line {lines[i]}) cut short by the gzip cut")
+        kind[i] = 4
+
+
+def _quarantine_bad_records(
+    data: bytes,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    rfile: np.ndarray,
+    lines: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    status: np.ndarray,
+    scan: tuple,
+    is_last: np.ndarray,
+    rec_eol: np.ndarray,
+    expected: int,
+    gz_cut: np.ndarray,
+    appended: np.ndarray,
+    kind: np.ndarray,
+    quarantine: list[list[QuarantineRow]],
+    notes: list[list[str]],
+    truncated: list[bool],
+) -> None:
+    """Quarantine (``kind`` 4) the data records that cannot be read as one row each:
+    cut by a gzip cut, a quote left open, a wrong width, bad quoting; ``scan``:
+    (counts, open_end, bad_break) of :func:`_lis_kernels.scan_records`."""
+    counts, open_end, bad_break = scan
+
+    def raw_text(i: int) -> str:
+        return _raw_text(data, rs, ce, i)
+
+    _quarantine_gzip_cut(data, rs, ce, rfile, lines, gz_cut, appended, kind, quarantine, notes)
+    for i in np.flatnonzero((status != _OK) & (kind == 0)):
+        f = int(rfile[i])
+        if status[i] == _OPEN_AT_EOF:
+            reason = "record cut short: quote left open at end of file"
+            truncated[f] = True
+            notes[f].append(f"last record (line {lines[i]}) cut short: quote left open")
+        else:
+            reason = (
+                f"quote left open: record runs into line {int(lines[i] + last[i] - first[i]) + 1}, "
+                "which starts a new row"
+            )
+        quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
+        kind[i] = 4
+    wrong = np.flatnonzero((kind == 0) & (counts != expected))
+    for i in wrong:
+        f = int(rfile[i])
+        if is_last[i] and not rec_eol[i]:
+            reason = (
+                f"record cut short: {int(counts[i])} fields, expected {expected}, "
+                "no line end at end of file"
+            )
+            truncated[f] = True
+            notes[f].append(f"last record (line {lines[i]}) cut short")
+        else:
+            reason = f"wrong field count: {int(counts[i])} fields, expected {expected}"
+        quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
+        kind[i] = 4
+    for i in np.flatnonzero((kind == 0) & open_end):  # a quote in mid-field, say
+        f = int(rfile[i])
+        quarantine[f].append(QuarantineRow(int(lines[i]), "unparseable quoting", raw_text(i)))
+        kind[i] = 4
+    # a line break outside quotes (a quote in mid-field made a line's quote count odd,
+    # or a lone CR): CSV readers end the row there, so it cannot be read as one record
+    for i in np.flatnonzero((kind == 0) & bad_break):
+        f = int(rfile[i])
+        quarantine[f].append(
+            QuarantineRow(
+                int(lines[i]), "unparseable quoting: line break outside quotes", raw_text(i)
+            )
+        )
+        kind[i] = 4
+
+
+def _per_file_problems(
+    nf: int,
+    problems: list[tuple[int, FieldProblem]],
+    nul_runs: np.ndarray,
+    data: bytes,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    kind: np.ndarray,
+    rfile: np.ndarray,
+    lines: np.ndarray,
+    profile: Profile,
+) -> list[list[FieldProblem]]:
+    """Each file's field problems: the conversion's, then the NUL bytes' (sorted by line)."""
+    per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
+    for f, p in problems:
+        per_file_problems[f].append(p)
+    if len(nul_runs):
+        for f, p in _nul_problems(nul_runs, data, rs, ce, kind, rfile, lines, profile):
+            per_file_problems[f].append(p)
+        for fp in per_file_problems:
+            fp.sort(key=lambda p: p.line or 0)
+    return per_file_problems
+
+
+def _file_reads(
+    items: list[tuple],
+    g_file: np.ndarray,
+    rfile: np.ndarray,
+    kind: np.ndarray,
+    quarantine: list[list[QuarantineRow]],
+    per_file_problems: list[list[FieldProblem]],
+    truncated: list[bool],
+    notes: list[list[str]],
+    labs: list[str | None],
+    file_lab_date: list[tuple],
+) -> tuple[np.ndarray, list[FileRead]]:
+    """Events per file and each file's :class:`FileRead` (its rows in the batch's table)."""
+    nf = len(items)
+    rows_read = np.bincount(rfile[kind != 1], minlength=nf)
+    repeated = np.bincount(rfile[kind == 2], minlength=nf)
+    ignored = np.bincount(rfile[kind == 3], minlength=nf)
+    n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
+    files = []
+    for f in range(nf):
+        q = quarantine[f]
+        if len(q) > 1:
+            q.sort(key=lambda r: r.line or 0)
+        files.append(
+            FileRead(
+                events=None,  # type: ignore[arg-type]  # the rows are in BatchRead.events
+                rows_read=int(rows_read[f]),
+                rows_to_events=int(n_ev[f]),
+                repeated_headers=int(repeated[f]),
+                ignored=int(ignored[f]),
+                quarantine=q,
+                field_problems=per_file_problems[f],
+                truncated=truncated[f],
+                truncation_note="; ".join(notes[f]),
+                lab=labs[f],
+                file_date=file_lab_date[f][1],
+            )
+        )
+    return n_ev, files
+
+
+def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRead:
+    """Read the decompressed bytes of several files: ``(data, ctx, name, truncated, note)``."""
+    from .. import _lis_kernels as _k  # numba: imported on first read
+
+    nf = len(items)
+    data, starts, appended = _join_files(items, profile)
     # NUL bytes (a crashed writer, binary junk) are read as spaces: each run is reported
     # below as a field problem of its record's field, so the change is visible.
     nul_runs = np.zeros(0, dtype=np.int64)
@@ -213,7 +427,6 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     rfile = line_file[first]
     file_line0 = np.searchsorted(line_file, np.arange(nf))  # first line of each file
     lines = first - file_line0[rfile] + 1  # 1-based physical line where each record starts
-    header = _header_utf8(profile)
     expected = len(profile.header)
     quarantine: list[list[QuarantineRow]] = [[] for _ in range(nf)]
     notes: list[list[str]] = [[it[4]] if it[4] else [] for it in items]
@@ -222,91 +435,17 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     quoted_break = np.zeros(n_rec, dtype=bool)
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 
-    def raw_text(i: int) -> str:  # record i's text (BOMs dropped), capped, for a quarantine entry
-        a, b = int(rs[i]), int(ce[i])
-        while data.startswith(_BOM, a, b):
-            a += 3
-        return _capped_text(data, a, b)
-
     if n_rec:
-        lens = ce - rs
-        blank = lens == 0
-        hdr_bom = _BOM + header
-        cand = np.flatnonzero((lens == len(header)) | (lens == len(hdr_bom)))
-        is_hdr = np.zeros(n_rec, dtype=bool)
-        for i in cand:  # records of exactly the header's length: one a file, few others
-            b = data[rs[i] : ce[i]]
-            is_hdr[i] = b == header or b == hdr_bom
-        is_first = np.ones(n_rec, dtype=bool)
-        is_first[1:] = rfile[1:] != rfile[:-1]
-        is_last = np.ones(n_rec, dtype=bool)
-        is_last[:-1] = rfile[1:] != rfile[:-1]
-        kind[is_hdr] = 2
-        kind[is_hdr & is_first] = 1
-        kind[blank & (kind == 0)] = 3
+        is_last = _header_kinds(data, rs, ce, rfile, profile, kind)
         # width, quoting and rotation hash of every record: one pass over the bytes
         counts, open_end, bad_break, quoted_break, all_hash = _k.scan_records(
             arr, rs, ce, ord(profile.separator), ord(profile.quote)
         )
-        # a gzip member cut short: whatever follows the last line end is a partial record,
-        # whatever its width (its last field may be cut), so it is never an event
-        for f in np.flatnonzero(gz_cut & appended):
-            i = int(np.searchsorted(rfile, f, side="right")) - 1
-            if i < 0 or rfile[i] != f or kind[i] != 0:
-                continue
-            quarantine[f].append(
-                QuarantineRow(
-                    int(lines[i]),
-                    "record cut short: partial last line after the gzip cut (no line end)",
-                    raw_text(i),
-                )
-            )
-            notes[f].append(f"last record (line {lines[i]}) cut short by the gzip cut")
-            kind[i] = 4
-        for i in np.flatnonzero((status != _OK) & (kind == 0)):
-            f = int(rfile[i])
-            if status[i] == _OPEN_AT_EOF:
-                reason = "record cut short: quote left open at end of file"
-                truncated[f] = True
-                notes[f].append(f"last record (line {lines[i]}) cut short: quote left open")
-            else:
-                reason = (
-                    f"quote left open: record runs into line {int(lines[i] + last[i] - first[i]) + 1}, "
-                    "which starts a new row"
-                )
-            quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
-            kind[i] = 4
-        wrong = np.flatnonzero((kind == 0) & (counts != expected))
-        for i in wrong:
-            f = int(rfile[i])
-            if is_last[i] and not rec_eol[i]:
-                reason = (
-                    f"record cut short: {int(counts[i])} fields, expected {expected}, "
-                    "no line end at end of file"
-                )
-                truncated[f] = True
-                notes[f].append(f"last record (line {lines[i]}) cut short")
-            else:
-                reason = f"wrong field count: {int(counts[i])} fields, expected {expected}"
-            quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
-            kind[i] = 4
-        for i in np.flatnonzero((kind == 0) & open_end):  # a quote in mid-field, say
-            f = int(rfile[i])
-            quarantine[f].append(QuarantineRow(int(lines[i]), "unparseable quoting", raw_text(i)))
-            kind[i] = 4
-        # a line break outside quotes (a quote in mid-field made a line's quote count odd,
-        # or a lone CR): CSV readers end the row there, so it cannot be read as one record
-        for i in np.flatnonzero((kind == 0) & bad_break):
-            f = int(rfile[i])
-            quarantine[f].append(
-                QuarantineRow(
-                    int(lines[i]), "unparseable quoting: line break outside quotes", raw_text(i)
-                )
-            )
-            kind[i] = 4
-    rows_read = np.bincount(rfile[kind != 1], minlength=nf)
-    repeated = np.bincount(rfile[kind == 2], minlength=nf)
-    ignored = np.bincount(rfile[kind == 3], minlength=nf)
+        _quarantine_bad_records(
+            data, rs, ce, rfile, lines, first, last, status,
+            (counts, open_end, bad_break), is_last, rec_eol, expected, gz_cut, appended,
+            kind, quarantine, notes, truncated,
+        )  # fmt: skip
     good = np.flatnonzero(kind == 0)
     # --- fields of the validated records: pyarrow's CSV parser ----------------------
     g_lines = lines[good]
@@ -337,35 +476,13 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     )
     for f, q in qrows:
         quarantine[f].append(q)
-    per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
-    for f, p in problems:
-        per_file_problems[f].append(p)
-    if len(nul_runs):
-        for f, p in _nul_problems(nul_runs, data, rs, ce, kind, rfile, lines, profile):
-            per_file_problems[f].append(p)
-        for fp in per_file_problems:
-            fp.sort(key=lambda p: p.line or 0)
-    n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
-    files = []
-    for f in range(nf):
-        q = quarantine[f]
-        if len(q) > 1:
-            q.sort(key=lambda r: r.line or 0)
-        files.append(
-            FileRead(
-                events=None,  # type: ignore[arg-type]  # the rows are in BatchRead.events
-                rows_read=int(rows_read[f]),
-                rows_to_events=int(n_ev[f]),
-                repeated_headers=int(repeated[f]),
-                ignored=int(ignored[f]),
-                quarantine=q,
-                field_problems=per_file_problems[f],
-                truncated=truncated[f],
-                truncation_note="; ".join(notes[f]),
-                lab=labs[f],
-                file_date=file_lab_date[f][1],
-            )
-        )
+    per_file_problems = _per_file_problems(
+        nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile
+    )
+    n_ev, files = _file_reads(
+        items, g_file, rfile, kind, quarantine, per_file_problems, truncated, notes, labs,
+        file_lab_date,
+    )  # fmt: skip
     return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)
 
 

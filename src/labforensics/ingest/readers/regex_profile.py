@@ -65,33 +65,11 @@ def _as_written(q, table: pa.Table, as_written: pa.Table, row: int, formats: lis
     return QuarantineRow(q.line, reason, q.raw)
 
 
-def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: str):
-    """Read files of a regex profile (one event a line), all at once.
-
-    Lines are split and matched by the profile's anchored pattern in one pass
-    (:func:`pyarrow.compute.extract_regex`, RE2); the groups become the fields,
-    converted by the CSV reader's vectorised conversion (same timestamps,
-    outcomes, action codes, numbers and quarantine rules). A blank line is
-    ignored; a line the pattern does not match is quarantined.
-
-    Parameters
-    ----------
-    paths : list of pathlib.Path
-        Evidence files (gzip detected by magic bytes), opened read-only.
-    ctxs : list of ReadContext
-        One per file.
-    profile : Profile
-        A profile with ``format = "regex"``.
-    fmt_name : str
-        Recorded in ``source_format``.
-
-    Returns
-    -------
-    BatchRead
-        Never raises on content.
-    """
-    from ..._sessions_kernels import fnv1a64  # numba: imported on first read
-
+def _read_lines(
+    paths: list[Path], profile: Profile
+) -> tuple[pa.Array, np.ndarray, np.ndarray, list[bool], list[str], list[list]]:
+    """The files' lines as one Arrow array (line end dropped), each line's file and number,
+    each file's truncation flag and note, and its field problems (NUL bytes)."""
     nf = len(paths)
     arrays, fidx_parts, line_parts = [], [], []
     truncated, notes = [], []
@@ -137,6 +115,14 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
     lines = pc.replace_substring_regex(lines, r"\r?\n$", "")  # the line end
     fidx = np.concatenate(fidx_parts) if fidx_parts else np.zeros(0, np.int64)
     lineno = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
+    return lines, fidx, lineno, truncated, notes, per_file_problems
+
+
+def _match_lines(
+    lines: pa.Array, fidx: np.ndarray, lineno: np.ndarray, profile: Profile, nf: int
+) -> tuple[pa.Table, pa.Array, np.ndarray, np.ndarray, list[list]]:
+    """Match the lines to the profile's pattern: the fields of the matched lines (a table),
+    those lines, their indices, the blank lines, and each file's quarantined lines."""
     blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
     found = pc.extract_regex(lines, pattern=profile.pattern)
     matched = found.is_valid().to_numpy(zero_copy_only=False) & ~blank
@@ -156,9 +142,13 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         c = pc.cast(found.field(name), pa.string())
         cols[name] = pc.if_else(pc.is_in(c, value_set=absent), pa.scalar(None, pa.string()), c)
     table = pa.table(cols) if cols else pa.table({})
-    as_written = table
-    table, spec = _normalise_times(table, profile.timestamp)
-    conv = Profile(**{**profile.__dict__, "timestamp": spec})
+    return table, g_lines, good, blank, quarantine
+
+
+def _line_hashes(g_lines: pa.LargeStringArray) -> np.ndarray:
+    """64-bit FNV-1a hash (int64) of each matched line's text (rotation compares them)."""
+    from ..._sessions_kernels import fnv1a64  # numba: imported on first read
+
     bufs = g_lines.buffers()
     if len(g_lines):
         offsets = np.frombuffer(bufs[1], np.int64)[
@@ -169,42 +159,52 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         )
     else:
         rec_hash = np.zeros(0, np.int64)
+    return rec_hash
 
-    def rec_text(i: int) -> str:  # matched line i, capped, for a quarantine entry
-        return _cells(g_lines, [i])[0] or ""
 
-    file_lab_date = [profile.file_lab_date(p.name) for p in paths]
-    events, qrows, problems, unknown, labs, g_file = _convert(
-        table,
-        rec_hash,
-        rec_text,
-        lineno[good],
-        fidx[good],
-        ctxs,
-        conv,
-        fmt_name,
-        [fl for fl, _ in file_lab_date],
-    )
-    if table is not as_written and qrows:  # reasons quote the time as written (Oct, -0700)
-        key = fidx[good] * (1 << 40) + lineno[good]  # ascending: files, then lines
-        fmts = [
-            (getattr(spec, k), getattr(profile.timestamp, k))
-            for k in ("format", "date_format")
-            if getattr(spec, k) != getattr(profile.timestamp, k)
-        ]
-        qrows = [
-            (
-                f,
-                _as_written(
-                    q, table, as_written, int(np.searchsorted(key, f * (1 << 40) + q.line)), fmts
-                ),
-            )
-            for f, q in qrows
-        ]
-    for f, q in qrows:
-        quarantine[f].append(q)
-    for f, p in problems:
-        per_file_problems[f].append(p)
+def _quote_as_written(
+    qrows: list,
+    table: pa.Table,
+    as_written: pa.Table,
+    spec: TimestampSpec,
+    profile: Profile,
+    key: np.ndarray,
+) -> list:
+    """Quarantine reasons quoting the times as written (``Oct``, ``-0700``), not normalised.
+
+    ``key``: file * 2**40 + line of each matched line (ascending).
+    """
+    fmts = [
+        (getattr(spec, k), getattr(profile.timestamp, k))
+        for k in ("format", "date_format")
+        if getattr(spec, k) != getattr(profile.timestamp, k)
+    ]
+    qrows = [
+        (
+            f,
+            _as_written(
+                q, table, as_written, int(np.searchsorted(key, f * (1 << 40) + q.line)), fmts
+            ),
+        )
+        for f, q in qrows
+    ]
+    return qrows
+
+
+def _file_reads(
+    paths: list[Path],
+    fidx: np.ndarray,
+    g_file: np.ndarray,
+    blank: np.ndarray,
+    quarantine: list[list],
+    per_file_problems: list[list],
+    truncated: list[bool],
+    notes: list[str],
+    labs: list,
+    file_lab_date: list[tuple],
+) -> tuple[np.ndarray, list[FileRead]]:
+    """Events per file and each file's :class:`FileRead` (its rows in the batch's table)."""
+    nf = len(paths)
     n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
     rows = np.bincount(fidx, minlength=nf)
     ignored = np.bincount(fidx[blank], minlength=nf)
@@ -225,4 +225,66 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
                 file_date=file_lab_date[f][1],
             )
         )
+    return n_ev, files
+
+
+def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: str):
+    """Read files of a regex profile (one event a line), all at once.
+
+    Lines are split and matched by the profile's anchored pattern in one pass
+    (:func:`pyarrow.compute.extract_regex`, RE2); the groups become the fields,
+    converted by the CSV reader's vectorised conversion (same timestamps,
+    outcomes, action codes, numbers and quarantine rules). A blank line is
+    ignored; a line the pattern does not match is quarantined.
+
+    Parameters
+    ----------
+    paths : list of pathlib.Path
+        Evidence files (gzip detected by magic bytes), opened read-only.
+    ctxs : list of ReadContext
+        One per file.
+    profile : Profile
+        A profile with ``format = "regex"``.
+    fmt_name : str
+        Recorded in ``source_format``.
+
+    Returns
+    -------
+    BatchRead
+        Never raises on content.
+    """
+    nf = len(paths)
+    lines, fidx, lineno, truncated, notes, per_file_problems = _read_lines(paths, profile)
+    table, g_lines, good, blank, quarantine = _match_lines(lines, fidx, lineno, profile, nf)
+    as_written = table
+    table, spec = _normalise_times(table, profile.timestamp)
+    conv = Profile(**{**profile.__dict__, "timestamp": spec})
+    rec_hash = _line_hashes(g_lines)
+
+    def rec_text(i: int) -> str:  # matched line i, capped, for a quarantine entry
+        return _cells(g_lines, [i])[0] or ""
+
+    file_lab_date = [profile.file_lab_date(p.name) for p in paths]
+    events, qrows, problems, unknown, labs, g_file = _convert(
+        table,
+        rec_hash,
+        rec_text,
+        lineno[good],
+        fidx[good],
+        ctxs,
+        conv,
+        fmt_name,
+        [fl for fl, _ in file_lab_date],
+    )
+    if table is not as_written and qrows:  # reasons quote the time as written (Oct, -0700)
+        key = fidx[good] * (1 << 40) + lineno[good]  # ascending: files, then lines
+        qrows = _quote_as_written(qrows, table, as_written, spec, profile, key)
+    for f, q in qrows:
+        quarantine[f].append(q)
+    for f, p in problems:
+        per_file_problems[f].append(p)
+    n_ev, files = _file_reads(
+        paths, fidx, g_file, blank, quarantine, per_file_problems, truncated, notes, labs,
+        file_lab_date,
+    )  # fmt: skip
     return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)

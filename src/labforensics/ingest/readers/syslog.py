@@ -204,8 +204,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._common import build_events, decode, localize, read_bytes, split_lines
-from .._syslog_headers import _HEADERS, _empty_str, _extract, _parse_headers
+from .._common import build_events, decode, read_bytes, split_lines
+from .._syslog_headers import (
+    _HEADERS,
+    YEAR_REASON,
+    _empty_str,
+    _extract,
+    _parse_headers,
+    _timestamps,
+)
 from .._syslog_messages import (
     _FAILED,
     _KINDS,
@@ -222,8 +229,6 @@ from ..registry import FileRead, QuarantineRow, ReadContext, ReaderSpec, registe
 __all__ = ["FORMAT", "YEAR_REASON", "program_family", "read_syslog", "sniff_syslog"]
 
 FORMAT = "syslog_auth"
-#: Quarantine reason of an RFC 3164 line read without ``ctx.year``.
-YEAR_REASON = "RFC 3164 line without year: pass year=<YYYY> to read_evidence"
 
 
 def sniff_syslog(head: bytes, name: str) -> bool:
@@ -417,72 +422,6 @@ def _actions(
     return action, raw_label, account, target, failure
 
 
-def _timestamps(
-    hdr: pd.DataFrame, t3164: pd.DataFrame, ctx: ReadContext, is_event: np.ndarray
-) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """UTC time, ``ts_quality`` and quarantine reason (None: fine) of each line.
-
-    RFC 3164 lines without a year take ``ctx.year``, plus one at each turn of the
-    year (the month going back by more than six); local times through ``ctx.tz``.
-    """
-    n = len(hdr)
-    index = hdr.index
-    form = hdr["form"].to_numpy(dtype=object)
-    ts = pd.Series(pd.NaT, index=index, dtype="datetime64[ns, UTC]")
-    quality = np.full(n, "exact", dtype=object)
-    reason = np.full(n, None, dtype=object)
-    f3164 = form == "3164"
-    if f3164.any():
-        yr_written = t3164["yr"].notna().to_numpy(dtype=bool)
-        yearless = f3164 & ~yr_written
-        years = pd.Series(np.nan, index=index)
-        years[f3164 & yr_written] = t3164.loc[f3164 & yr_written, "yr"].astype(float)
-        if yearless.any():
-            if ctx.year is None:
-                reason[yearless & is_event] = YEAR_REASON
-            else:
-                months = t3164.loc[yearless, "mon"].to_numpy(dtype=float)
-                step = np.concatenate([[0], (np.diff(months) < -6).astype(np.int64)])
-                years[yearless] = int(ctx.year) + np.cumsum(step)
-        has_year = f3164 & years.notna().to_numpy()
-        if has_year.any():
-            t = t3164.loc[has_year]
-            frac = t["frac"].fillna("")
-            txt = (
-                years[has_year].astype(int).astype(str)
-                + "-"
-                + t["mon"].astype(int).astype(str).str.zfill(2)
-                + "-"
-                + t["day"].astype(str).str.zfill(2)
-                + "T"
-                + t["time"].astype(str)
-                + frac.where(frac == "", "." + frac)
-            )
-            naive = pd.to_datetime(txt, format="ISO8601", errors="coerce")
-            loc, q = localize(naive, ctx.tz)
-            ts[has_year] = loc
-            quality[has_year] = q
-    fexact = (form == "5424") | (form == "iso")
-    if fexact.any():
-        raw_ts = hdr.loc[fexact, "ts"].astype(str)
-        has_off = raw_ts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy(dtype=bool)
-        idx_off = raw_ts.index[has_off]
-        idx_naive = raw_ts.index[~has_off]
-        if len(idx_off):
-            ts[idx_off] = pd.to_datetime(
-                raw_ts[idx_off], format="ISO8601", utc=True, errors="coerce"
-            )
-        if len(idx_naive):
-            naive = pd.to_datetime(raw_ts[idx_naive], format="ISO8601", errors="coerce")
-            loc, q = localize(naive, ctx.tz)
-            ts[idx_naive] = loc
-            quality[np.isin(np.arange(n), idx_naive)] = q
-    bad_ts = is_event & ts.isna().to_numpy() & (reason == None)  # noqa: E711
-    reason[bad_ts] = "invalid syslog timestamp"
-
-    return ts, quality, reason
-
-
 def _event_columns(
     sel: np.ndarray,
     hdr: pd.DataFrame,
@@ -589,10 +528,8 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     is_event = kind.notna().to_numpy(dtype=bool)
     ip = fields["ip"]
     ip = ip.where(ip.astype("string").str.len().fillna(0) > 0)
-
     # --- timestamps ---------------------------------------------------------------------
     ts, quality, reason = _timestamps(hdr, t3164, ctx, is_event)
-
     # --- accounting ---------------------------------------------------------------------
     quarantined = (~blank & ~has_hdr) | (is_event & (reason != None))  # noqa: E711
     reason[~blank & ~has_hdr] = "not a syslog line (RFC 3164 / RFC 5424 header expected)"
