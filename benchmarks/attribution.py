@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         scores = sc.session if hasattr(sc, "session") else sc.tables["session"]
         t["detect"] = time.perf_counter() - t0
 
-    from labforensics.ingest.xferlog import read_transfers
+    from labforensics.transfers import read_transfers
 
     tr = read_transfers(out / "transfers" / "xferlog", case_key=KEY, case=case)
     params = AttributionParams()

@@ -42,7 +42,7 @@ _API: dict[str, str] = {
     "AttributionParams": "labforensics.attribution",
     "Attribution": "labforensics.attribution",
     "read_leak": "labforensics.attribution",
-    "read_transfers": "labforensics.ingest.xferlog",
+    "read_transfers": "labforensics.transfers",
     "investigate": "labforensics.pipeline",
     "InvestigationResult": "labforensics.pipeline",
     "CaseKey": "labforensics.privacy",

@@ -85,7 +85,7 @@ def evidence_ids(
     """
     from zoneinfo import ZoneInfo
 
-    from .ingest import _choose_reader
+    from .ingest._engine import _choose_reader
     from .ingest.files import common_root, expand_paths, read_head, relative_name
     from .ingest.registry import ReadContext
 

@@ -132,7 +132,7 @@ def _add_staff_export(case, lab, t, n):
 
 def test_vendor_leak_file(case):
     truth, P, facts = case["truth"], case["params"], case["facts"]
-    xfer = pytest.importorskip("labforensics.ingest.xferlog")
+    xfer = pytest.importorskip("labforensics.transfers")
     tr = xfer.read_transfers(case["out"] / "transfers" / "xferlog", case_key=KEY)
     a = attribute(
         case["sev"],

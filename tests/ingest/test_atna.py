@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labforensics.ingest.atna import read_atna, sniff_atna
+from labforensics.ingest.readers.atna import read_atna, sniff_atna
 from labforensics.ingest.registry import ReadContext, get_reader
 
 

@@ -16,7 +16,7 @@ CASE = "015-tzdb-version"
 _PART_A = """
 import json, sys
 from labforensics.ingest import read_evidence
-from labforensics.ingest.xferlog import read_transfers
+from labforensics.transfers import read_transfers
 ev = read_evidence("evidence", case_key="00" * 16)
 tr = read_transfers("xferlog")
 fmt = "%Y-%m-%dT%H:%M:%SZ"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import shared_path
-from labforensics.ingest.fhir import read_fhir, sniff_fhir
+from labforensics.ingest.readers.fhir import read_fhir, sniff_fhir
 from labforensics.ingest.registry import ReadContext, get_reader
 from labforensics.privacy import pseudonymise
 from labforensics.schema import EVENT_COLUMNS

@@ -222,7 +222,7 @@ def test_fhir_bundle_on_one_line_newest_first(tmp_path, test_key):
 
 
 def test_xferlog_written_newest_first_resolves_its_fallback_hour_bottom_up(tmp_path):
-    from labforensics.ingest.xferlog import read_transfers
+    from labforensics.transfers import read_transfers
 
     times = ["01:55:00", "02:20:00", "02:45:00", "02:10:00", "02:35:00", "03:02:00"]
     lines = [

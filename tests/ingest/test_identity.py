@@ -20,7 +20,7 @@ from labforensics.identity import (
 )
 from labforensics.ingest import read_evidence
 from labforensics.ingest.registry import get_reader, register_reader
-from labforensics.ingest.xferlog import read_transfers
+from labforensics.transfers import read_transfers
 
 NFC = unicodedata.normalize("NFC", "hélène.m")
 NFD = unicodedata.normalize("NFD", "hélène.m")

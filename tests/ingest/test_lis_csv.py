@@ -10,7 +10,7 @@ import pytest
 
 from labforensics.errors import ProfileError
 from labforensics.ingest import read_evidence
-from labforensics.ingest.lis_csv import sniff_profile
+from labforensics.ingest.profile_choice import sniff_profile
 from labforensics.ingest.profiles import load_profile
 
 LEG = (
@@ -427,7 +427,7 @@ def test_unknown_profile_name():
 
 
 def test_batch_read_equals_file_by_file(tmp_path, test_key):
-    from labforensics.ingest.lis_csv import read_lis, read_lis_many
+    from labforensics.ingest.readers.lis_csv import read_lis, read_lis_many
     from labforensics.ingest.registry import ReadContext
 
     files = [

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labforensics.ingest import lis_csv, read_evidence
+from labforensics.ingest import _lis_structure, read_evidence
 from labforensics.ingest._common import RAW_CAP
-from labforensics.ingest.lis_csv import _nul_runs, parse_lis_bytes, read_lis_many
+from labforensics.ingest._lis_structure import _nul_runs
 from labforensics.ingest.profiles import load_profile
+from labforensics.ingest.readers.lis_csv import parse_lis_bytes, read_lis_many
 from labforensics.ingest.registry import ReadContext
 from labforensics.privacy import CaseKey
 
@@ -60,7 +61,7 @@ def test_nul_runs_are_run_starts():
 
 
 def test_nul_runs_across_chunk_boundaries(monkeypatch):
-    monkeypatch.setattr(lis_csv, "_CHUNK", 7)
+    monkeypatch.setattr(_lis_structure, "_CHUNK", 7)
     # chunks [0,7) [7,14) [14,21): a run crossing a boundary is one run; one starting
     # exactly on a boundary (after a non-NUL) is found there
     b = bytearray(21)

@@ -208,6 +208,22 @@ def test_header_match_wins_over_file_name(tmp_path, test_key):
     assert ev.events["source_format"].tolist() == ["profile:o"]
 
 
+def test_roles_table_keeps_the_csv_format(tmp_path, test_key):
+    # [roles] once overwrote the profile's format with the last role's account kind
+    # ("vendor"): the file was then never recognised by its header, and a quarantined
+    # record's IPP field was not redacted by position
+    prof = write(
+        tmp_path / "r.toml",
+        CONST.replace('name = "door_badge"', 'name = "r"') + '[roles]\nPRESTA = "vendor"\n',
+    )
+    assert load_profile(prof).kind == "csv"
+    f = write(tmp_path / "ev" / "badge.csv", "when,who,door\n2010-01-02 06:49:00,u,D\n")
+    ev = read(f, test_key, profile=[prof])
+    # recognised by its header line (no file_pattern in the profile): one event
+    assert ev.events["source_format"].tolist() == ["profile:r"]
+    assert ev.report.unrecognised == []
+
+
 def test_builtin_files_still_sniffed_next_to_profiles(tmp_path, test_key):
     # a legacy LIS export next to a profile's file: read by its built-in reader
     leg = (

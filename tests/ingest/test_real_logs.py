@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import shared_path
+from labforensics.ingest.readers.syslog import read_syslog
 from labforensics.ingest.registry import FileRead, ReadContext
-from labforensics.ingest.syslog import read_syslog
 
 
 @cache
@@ -237,7 +237,7 @@ ATNA = {
 
 @pytest.mark.parametrize(("name", "expected"), list(ATNA.items()))
 def test_atna_messages(name, expected):
-    from labforensics.ingest.atna import read_atna
+    from labforensics.ingest.readers.atna import read_atna
 
     path = shared_path("data", "real", "atna-syslog", name)
     r = read_atna(path, ReadContext(source_file=name))
@@ -256,7 +256,7 @@ def test_atna_messages(name, expected):
 
 def test_atna_header_time_differs_from_event_time():
     # README: header 09:04:00.603 (sent) vs EventDateTime 09:04:59.904290264 (the event)
-    from labforensics.ingest.atna import read_atna
+    from labforensics.ingest.readers.atna import read_atna
 
     name = "ahdis_2023_iti47_pdq_rfc5425_octetframed.txt"
     ev = read_atna(shared_path("data", "real", "atna-syslog", name), ReadContext()).events

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from labforensics.ingest.readers.syslog import YEAR_REASON, read_syslog, sniff_syslog
 from labforensics.ingest.registry import ReadContext, get_reader
-from labforensics.ingest.syslog import YEAR_REASON, read_syslog, sniff_syslog
 
 
 def _read(tmp_path: Path, text: str | bytes, year: int | None = 2024, **kw):
@@ -243,9 +243,9 @@ def test_property_any_bytes_are_accounted_for():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from labforensics.ingest.atna import read_atna
-    from labforensics.ingest.fhir import read_fhir
-    from labforensics.ingest.xferlog import read_transfers
+    from labforensics.ingest.readers.atna import read_atna
+    from labforensics.ingest.readers.fhir import read_fhir
+    from labforensics.transfers import read_transfers
 
     pieces = st.sampled_from(
         [

@@ -1,6 +1,6 @@
 """Syslog reader: header variants, current OpenSSH, jobs and privilege, FTP daemons, and
 hostile user names (each line written by hand from the documented shapes quoted in
-:mod:`labforensics.ingest.syslog`)."""
+:mod:`labforensics.ingest.readers.syslog`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from labforensics import score_sources
+from labforensics.ingest.readers.syslog import program_family, read_syslog, sniff_syslog
 from labforensics.ingest.registry import ReadContext
-from labforensics.ingest.syslog import program_family, read_syslog, sniff_syslog
 
 RAW_COLUMNS = ["detail", "message_id", "source_line", "source_file", "app_session", "seq"]
 

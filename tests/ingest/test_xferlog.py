@@ -10,8 +10,8 @@ import pytest
 
 from labforensics.errors import ParameterError
 from labforensics.ingest.registry import readers
-from labforensics.ingest.xferlog import TRANSFER_COLUMNS, read_transfers
 from labforensics.privacy import CaseKey
+from labforensics.transfers import TRANSFER_COLUMNS, read_transfers
 
 LOG = (
     # 1: a download by a real user, 12 s ending 04:12:43 CEST

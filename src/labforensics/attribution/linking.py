@@ -56,10 +56,10 @@ def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
         df = transfers.transfers
     else:
         try:
-            from ..ingest.xferlog import read_transfers
+            from ..transfers import read_transfers
         except ImportError as exc:
             raise AttributionError(
-                f"transfers given as a path ({transfers}) but labforensics.ingest.xferlog is "
+                f"transfers given as a path ({transfers}) but labforensics.transfers is "
                 "not available: pass the transfers DataFrame instead"
             ) from exc
         df = read_transfers(transfers, tz=tz).transfers

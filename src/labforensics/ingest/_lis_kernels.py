@@ -1,6 +1,6 @@
 """Numba kernels of the LIS CSV reader's record structure: one pass over the bytes per step.
 
-The records' byte ranges are known beforehand (:func:`labforensics.ingest.lis_csv._structure`).
+The records' byte ranges are known beforehand (:func:`labforensics.ingest._lis_structure._structure`).
 These kernels only check each record's width and quoting (the CSV state machine of
 Python's :mod:`csv` with ``doublequote=True, strict=False``, which is also
 pyarrow's: a quote opens a quoted field only at the start of a field, ``""``

@@ -241,6 +241,30 @@ def localize_files(
     return localize(wall_ns, tz, files=np.asarray(files))
 
 
+def _resolve_ambiguous(
+    w: np.ndarray,
+    utc: np.ndarray,
+    q: np.ndarray,
+    amb: np.ndarray,
+    in_win: np.ndarray,
+    kk: np.ndarray,
+    new: np.ndarray,
+    files: np.ndarray | None,
+    ok: np.ndarray,
+) -> None:
+    """The rows ``amb`` in a fall-back hour, resolved per file (``utc``, ``q`` in place);
+    a file written newest first is taken bottom-up (see :func:`line_order`)."""
+    idx = np.flatnonzero(amb)
+    fcodes = np.zeros(len(w), dtype=np.int64)
+    if files is not None:
+        fcodes = np.asarray(files, dtype=np.int64)[ok]
+        if fcodes.min() < 0 or fcodes.max() > len(w):  # not small codes: make them so
+            fcodes = np.unique(fcodes, return_inverse=True)[1].astype(np.int64)
+    # a file written newest first is taken bottom-up (see line_order)
+    rev_file = line_order(w, fcodes, use=~in_win, n_files=int(fcodes.max()) + 1) == 1
+    _resolve_fallback(w, utc, q, idx, kk[idx], fcodes[idx], new, rev_file[fcodes[idx]])
+
+
 def localize(
     wall_ns: np.ndarray,
     tz: dt.tzinfo | str,
@@ -296,8 +320,7 @@ def localize(
     inst, offs = transitions(tz, 1970 + lo_year, 1970 + hi_year)
     if len(inst) == 0:
         return wall_ns - offs[0] * _NS, quality
-    old = offs[:-1]
-    new = offs[1:]
+    old, new = offs[:-1], offs[1:]
     fall = new < old
     # Wall time at which the old offset stops applying: for a fall-back the old
     # offset covers the whole ambiguous window (first pass by default); for a
@@ -317,15 +340,7 @@ def localize(
     q[gap] = QUALITY_CODES["nonexistent_shifted"]
     amb = in_win & fall[kk]
     if amb.any():
-        idx = np.flatnonzero(amb)
-        fcodes = np.zeros(len(w), dtype=np.int64)
-        if files is not None:
-            fcodes = np.asarray(files, dtype=np.int64)[ok]
-            if fcodes.min() < 0 or fcodes.max() > len(w):  # not small codes: make them so
-                fcodes = np.unique(fcodes, return_inverse=True)[1].astype(np.int64)
-        # a file written newest first is taken bottom-up (see line_order)
-        rev_file = line_order(w, fcodes, use=~in_win, n_files=int(fcodes.max()) + 1) == 1
-        _resolve_fallback(w, utc, q, idx, kk[idx], fcodes[idx], new, rev_file[fcodes[idx]])
+        _resolve_ambiguous(w, utc, q, amb, in_win, kk, new, files, ok)
     out_utc = wall_ns.copy()
     out_utc[ok] = utc
     quality[ok] = q

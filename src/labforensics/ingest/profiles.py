@@ -135,17 +135,30 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from ..errors import ProfileError
-from ..schema import ACCOUNT_KINDS, ACTIONS, LIS_ACTION_CODES, ROLE_ACCOUNT_KIND, SESSION_RULES
+from ._profile_checks import (
+    CANONICAL_COLUMNS,
+    _check_actions,
+    _check_basics,
+    _check_columns,
+    _check_fields,
+    _check_missing_rule,
+    _check_outcome_numbers,
+    _check_roles,
+    _check_rows,
+    _check_timestamp,
+    _err,
+)
+from ._timeformats import (
+    EPOCH_UNITS,
+    _parse_date,
+    format_regex,
+    parse_epoch,
+)
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -154,7 +167,6 @@ __all__ = [
     "EXAMPLE_PROFILES",
     "Profile",
     "TimestampSpec",
-    "choose_profile",
     "load_profile",
     "load_profiles",
     "parse_epoch",
@@ -165,38 +177,6 @@ BUILTIN_PROFILES: tuple[str, ...] = ("legacy", "current")
 #: loadable by name; they are user profiles (``source_format`` ``profile:<name>``), not
 #: built-in dialects: they never sniff files on their own.
 EXAMPLE_PROFILES: tuple[str, ...] = ("cert-logon", "apache-access")
-CANONICAL_COLUMNS: tuple[str, ...] = (
-    "lab",
-    "site",
-    "account",
-    "role",
-    "host",
-    "src_ip",
-    "module",
-    "action",
-    "outcome",
-    "ipp",
-    "request",
-    "records",
-    "bytes",
-    "app_session",
-    "message_id",
-    "detail",
-)
-ISO8601 = "%Y-%m-%dT%H:%M:%S%z"
-#: Epoch time formats -> nanoseconds per unit (Unix time, 1970-01-01T00:00:00Z).
-EPOCH_UNITS: dict[str, int] = {
-    "epoch_s": 1_000_000_000,
-    "epoch_ms": 1_000_000,
-    "epoch_us": 1_000,
-    "epoch_ns": 1,
-}
-#: Most digits of an epoch value per unit (beyond: past year 2262 or an int64 overflow).
-_EPOCH_DIGITS = {"epoch_s": 10, "epoch_ms": 13, "epoch_us": 16, "epoch_ns": 19}
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-#: Canonical columns that may not be constants (a number or a patient is per row).
-_NO_CONSTANT = ("records", "bytes", "ipp")
-_DIRECTIVES = set("YmdHMSz")
 _TOP_KEYS = {
     "format",
     "pattern",
@@ -340,102 +320,6 @@ class Profile:
         return re.compile(b"(?m)^(?:" + pat.encode() + b")")
 
 
-@lru_cache(maxsize=65536)
-def _parse_date(text: str, fmt: str) -> dt.date:
-    """``strptime`` of a file name's date (cached: daily files of many labs share dates)."""
-    return dt.datetime.strptime(text, fmt).date()
-
-
-def format_regex(fmt: str, *, groups: bool = True) -> str:
-    """Strict regex for a strftime-like format (directives ``%Y %m %d %H %M %S %z``)."""
-    out = []
-    i = 0
-    while i < len(fmt):
-        c = fmt[i]
-        if c == "%" and i + 1 < len(fmt):
-            d = fmt[i + 1]
-            i += 2
-            if d == "Y":
-                body = r"\d{4}"
-            elif d == "b":
-                body = "|".join(_MONTHS)
-            elif d in "mdHMS":
-                body = r"\d{2}"
-            elif d == "z":
-                body = r"Z|[+-]\d{2}:?\d{2}"
-            elif d == "%":
-                out.append("%")
-                continue
-            else:
-                raise ProfileError(f"format {fmt!r}: directive %{d} is not supported")
-            out.append(f"(?P<{d}>{body})" if groups else f"(?:{body})")
-            if d == "S":
-                out.append(r"(?:[.,](?P<f>\d{1,9}))?" if groups else r"(?:[.,]\d{1,9})?")
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
-
-
-def human_format(fmt: str) -> str:
-    """``%d/%m/%Y`` -> ``dd/mm/yyyy`` (for messages)."""
-    table = {
-        "%Y": "yyyy",
-        "%m": "mm",
-        "%d": "dd",
-        "%H": "HH",
-        "%M": "MM",
-        "%S": "SS",
-        "%z": "+hh:mm",
-        "%b": "Mon",
-    }
-    if fmt == ISO8601:
-        return "ISO 8601 with offset, yyyy-mm-ddTHH:MM:SS+hh:mm"
-    if fmt in EPOCH_UNITS:
-        unit = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-        return f"integer {unit[fmt[6:]]} since 1970-01-01T00:00:00Z"
-    for k, v in table.items():
-        fmt = fmt.replace(k, v)
-    return fmt
-
-
-def _err(src: str, key: str, problem: str, fix: str) -> ProfileError:
-    return ProfileError(f"profile {src}: key {key!r} {problem}; fix: {fix}")
-
-
-def _check_format(
-    src: str, key: str, fmt: Any, *, epoch: bool = False, month_names: bool = False
-) -> str:
-    if not isinstance(fmt, str) or not fmt:
-        raise _err(src, key, "must be a non-empty string", 'write e.g. "%d/%m/%Y"')
-    if fmt.lower() == "iso8601":
-        return ISO8601
-    if fmt.lower() in EPOCH_UNITS:
-        if not epoch:
-            raise _err(
-                src, key, "is an epoch time", "use epoch formats in [timestamp] column/format"
-            )
-        return fmt.lower()
-    if fmt.lower().startswith("epoch"):
-        raise _err(src, key, f"{fmt!r} is not an epoch unit", f"use one of {list(EPOCH_UNITS)}")
-    for m in re.finditer(r"%(.)", fmt):
-        if m.group(1) == "b" and not month_names:
-            raise _err(
-                src,
-                key,
-                "uses %b (month names), read by regex profiles only",
-                'use %m, or format = "regex"',
-            )
-        if m.group(1) not in _DIRECTIVES and m.group(1) not in "%b":
-            raise _err(
-                src,
-                key,
-                f"uses the unsupported directive %{m.group(1)}",
-                "use only %Y %m %d %H %M %S %z (anything else is literal text)",
-            )
-    return fmt
-
-
 def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
     """Build and validate a :class:`Profile` from parsed TOML.
 
@@ -453,216 +337,15 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
             "is not a profile key",
             f"use only {sorted(_TOP_KEYS)} (see labforensics.ingest.profiles)",
         )
-    name = data.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
-        raise _err(src, "name", "is missing or not a simple name", 'add name = "my_export"')
-    encoding = data.get("encoding", "utf-8-sig")
-    try:
-        "".encode(encoding)
-    except (LookupError, TypeError):
-        raise _err(
-            src, "encoding", f"{encoding!r} is not a known codec", 'use "cp1252" or "utf-8-sig"'
-        ) from None
-    sep = data.get("separator", ";")
-    quote = data.get("quote", '"')
-    for key, val in (("separator", sep), ("quote", quote)):
-        if not isinstance(val, str) or len(val) != 1 or ord(val) > 127 or val in "\r\n":
-            raise _err(src, key, f"must be one ASCII character, got {val!r}", 'write ";" or \'"\'')
-    if sep == quote:
-        raise _err(src, "quote", "equals the separator", "give two different characters")
-    kind = data.get("format", "csv")
-    if kind not in ("csv", "regex"):
-        raise _err(src, "format", f"is {kind!r}", 'write format = "csv" or format = "regex"')
-    line_pattern = data.get("pattern")
-    has_header = True
-    if kind == "regex":
-        header = _check_pattern(src, line_pattern)
-        has_header = False
-        for k in ("header", "fields"):
-            if k in data:
-                raise _err(src, k, "is for CSV profiles", "name the fields as the pattern's groups")
-    else:
-        if line_pattern is not None:
-            raise _err(src, "pattern", "is for regex profiles", 'add format = "regex"')
-        header = data.get("header")
-        if header is False:
-            has_header = False
-            header = data.get("fields")
-            hkey, hfix = "fields", 'write fields = ["id", "date", "user", ...] in column order'
-        else:
-            if "fields" in data:
-                raise _err(
-                    src, "fields", "is for header-less files", "add header = false, or drop fields"
-                )
-            hkey, hfix = "header", 'write header = ["DATE", "HEURE", ...] exactly as in the file'
-        if (
-            not isinstance(header, list)
-            or not header
-            or not all(isinstance(h, str) and h for h in header)
-        ):
-            raise _err(src, hkey, "must be the list of the file's column names", hfix)
-        if len(set(header)) != len(header):
-            raise _err(src, hkey, "names a column twice", "column names must be unique")
-        if not has_header and not data.get("file_pattern"):
-            raise _err(
-                src,
-                "file_pattern",
-                "is required for a header-less profile (files are chosen by name)",
-                "add file_pattern = '^logon.*\\.csv$' (a regex on the file name)",
-            )
-    missing = data.get("missing", [])
-    if not isinstance(missing, list) or not all(isinstance(v, str) for v in missing):
-        raise _err(src, "missing", "must be a list of strings", 'write missing = ["-"]')
-    if missing and kind != "regex":
-        raise _err(src, "missing", "is for regex profiles", "drop it (CSV: an empty field)")
-    session_rule = data.get("session_rule", "idle")
-    if session_rule not in SESSION_RULES:
-        raise _err(src, "session_rule", f"is {session_rule!r}", f"use one of {list(SESSION_RULES)}")
-    columns = data.get("columns")
-    if not isinstance(columns, dict) or not columns:
-        raise _err(src, "columns", "is missing", 'add a [columns] table: account = "LOGIN" ...')
-    constants: dict[str, str] = {}
-    for canon, col in columns.items():
-        if canon not in CANONICAL_COLUMNS:
-            raise _err(
-                src,
-                f"columns.{canon}",
-                "is not a canonical column",
-                f"use one of {list(CANONICAL_COLUMNS)}",
-            )
-        if isinstance(col, str) and col.startswith("=") and len(col) > 1:
-            if canon in _NO_CONSTANT:
-                raise _err(src, f"columns.{canon}", "cannot be a constant", "name a source column")
-            constants[canon] = col[1:]
-            continue
-        if col not in header:
-            raise _err(
-                src,
-                f"columns.{canon}",
-                f"names {col!r}, which is not in {'header' if has_header else 'fields'}",
-                "use a name from the header list (or a pattern group), spelled exactly, "
-                'or a constant such as "=login"',
-            )
-    columns = {k: v for k, v in columns.items() if k not in constants}
-    for req in ("account", "action"):
-        if req not in columns and req not in constants:
-            raise _err(src, f"columns.{req}", "is required", f'add {req} = "<source column>"')
-    ts = data.get("timestamp")
-    if not isinstance(ts, dict):
-        raise _err(
-            src,
-            "timestamp",
-            "is missing",
-            "add [timestamp] with column/format, or date_column/date_format/time_column/time_format",
-        )
-    regex = kind == "regex"
-    ts_keys = {"column", "format", "date_column", "date_format", "time_column", "time_format"}
-    for table, known in (("timestamp", ts_keys), ("outcome", {"success", "failure"}),
-                         ("numbers", {"digit_grouping"})):  # fmt: skip
-        extra = sorted(set(data.get(table, {})) - known)
-        if extra:  # e.g. a top-level key written after a [table] header lands in it
-            raise _err(
-                src,
-                f"{table}.{extra[0]}",
-                f"is not a [{table}] key",
-                f"use only {sorted(known)} there; a top-level key goes before the first [table]",
-            )
-    if "column" in ts:
-        if ts["column"] not in header:
-            raise _err(src, "timestamp.column", "is not in header", "name a header column")
-        spec = TimestampSpec(
-            column=ts["column"],
-            format=_check_format(
-                src, "timestamp.format", ts.get("format"), epoch=True, month_names=regex
-            ),
-        )
-    else:
-        for k in ("date_column", "date_format", "time_column", "time_format"):
-            if k not in ts:
-                raise _err(
-                    src,
-                    f"timestamp.{k}",
-                    "is missing",
-                    "give column + format, or all four of date_column, date_format, "
-                    "time_column, time_format",
-                )
-        for k in ("date_column", "time_column"):
-            if ts[k] not in header:
-                raise _err(src, f"timestamp.{k}", "is not in header", "name a header column")
-        spec = TimestampSpec(
-            date_column=ts["date_column"],
-            date_format=_check_format(
-                src, "timestamp.date_format", ts["date_format"], month_names=regex
-            ),
-            time_column=ts["time_column"],
-            time_format=_check_format(src, "timestamp.time_format", ts["time_format"]),
-        )
-    outcome = data.get("outcome", {})
-    succ = tuple(str(v).upper() for v in outcome.get("success", ["OK", "succes", "success"]))
-    fail = tuple(str(v).upper() for v in outcome.get("failure", ["KO", "echec", "failure"]))
-    if set(succ) & set(fail):
-        raise _err(
-            src, "outcome", "lists a value as both success and failure", "list it in one only"
-        )
-    numbers = data.get("numbers", {})
-    grouping = numbers.get("digit_grouping", True)
-    if not isinstance(grouping, bool):
-        raise _err(src, "numbers.digit_grouping", "must be true or false", "write true")
-    codes: dict[str, tuple[str, str | None, str | None]] = {
-        k.upper(): (v[0], v[1], v[2]) for k, v in LIS_ACTION_CODES.items()
-    }
-    for code, val in data.get("actions", {}).items():
-        if isinstance(val, str):
-            val = [val, None, None]
-        if (
-            not isinstance(val, list)
-            or not 1 <= len(val) <= 3
-            or val[0] not in ACTIONS
-            or not all(v is None or isinstance(v, str) for v in val)
-        ):
-            raise _err(
-                src,
-                f"actions.{code}",
-                f"must be a canonical action or [action, dicom_event_id, dicom_event_type], "
-                f"got {val!r}",
-                f"use one of {list(ACTIONS)}",
-            )
-        val = list(val) + [None] * (3 - len(val))
-        codes[code.upper()] = (val[0], val[1], val[2])
-    if "action" in constants:
-        code = constants["action"].upper()
-        if code not in codes:
-            if constants["action"] not in ACTIONS:
-                raise _err(
-                    src,
-                    "columns.action",
-                    f"is the constant {constants['action']!r}, neither an action code nor a "
-                    "canonical action",
-                    f"use one of {list(ACTIONS)}, or add it to [actions]",
-                )
-            codes[code] = (constants["action"], None, None)
-    roles = {k.upper(): v for k, v in ROLE_ACCOUNT_KIND.items()}
-    for role, kind in data.get("roles", {}).items():
-        if kind not in ACCOUNT_KINDS:
-            raise _err(src, f"roles.{role}", f"is {kind!r}", f"use one of {list(ACCOUNT_KINDS)}")
-        roles[role.upper()] = kind
-    pattern = data.get("file_pattern")
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise _err(
-                src, "file_pattern", f"is not a valid regex ({exc})", "fix the regex"
-            ) from None
-    row_start = data.get("row_start")
-    if row_start is not None:
-        try:
-            re.compile(row_start.encode())
-        except (re.error, AttributeError) as exc:
-            raise _err(src, "row_start", f"is not a valid regex ({exc})", "fix the regex") from None
-    rotation = data.get("rotation", True)
-    if not isinstance(rotation, bool):
-        raise _err(src, "rotation", "must be true or false", "write true or false")
+    name, encoding, sep, quote, kind = _check_basics(src, data)
+    header, has_header, line_pattern = _check_fields(src, data, kind)
+    missing, session_rule = _check_missing_rule(src, data, kind)
+    columns, constants = _check_columns(src, data, header, has_header)
+    spec = TimestampSpec(**_check_timestamp(src, data, header, kind))
+    succ, fail, grouping = _check_outcome_numbers(src, data)
+    codes = _check_actions(src, data, constants)
+    roles = _check_roles(src, data)
+    pattern, row_start, rotation = _check_rows(src, data)
     return Profile(
         name=name,
         header=tuple(header),
@@ -689,36 +372,6 @@ def profile_from_dict(data: dict[str, Any], source: str = "<dict>") -> Profile:
         missing_values=tuple(missing),
         session_rule=session_rule,
     )
-
-
-def _check_pattern(src: str, pattern: Any) -> list[str]:
-    """A regex profile's pattern checked (anchored, named groups, RE2-valid): its groups."""
-    if not isinstance(pattern, str) or not pattern:
-        raise _err(src, "pattern", "is missing", "add pattern = '^(?P<host>\\S+) ...$'")
-    if not pattern.startswith("^") or not pattern.endswith("$"):
-        raise _err(
-            src,
-            "pattern",
-            "is not anchored at both ends",
-            "start it with ^ and end it with $ (a value must never move within a line)",
-        )
-    try:
-        rx = re.compile(pattern)
-    except re.error as exc:
-        raise _err(src, "pattern", f"is not a valid regex ({exc})", "fix the regex") from None
-    try:  # the same pattern must compile in RE2 (pyarrow), which reads all lines at once
-        pc.extract_regex(pa.array(["x"]), pattern=pattern)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise _err(
-            src,
-            "pattern",
-            f"is not valid in RE2 ({exc})",
-            "avoid look-around and back-references",
-        ) from None
-    names = list(rx.groupindex)
-    if not names:
-        raise _err(src, "pattern", "has no named group", "name the fields: (?P<user>\\S+)")
-    return names
 
 
 _CACHE: dict[str, Profile] = {}
@@ -808,326 +461,3 @@ def load_profiles(
         seen[prof.name] = prof
         out.append(prof)
     return tuple(out)
-
-
-def _first_line(head: bytes, encoding: str) -> str | None:
-    """The first non-blank line of ``head`` decoded (BOM and line end dropped)."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    sep = b"\n" if b"\n" in head or b"\r" not in head else b"\r"
-    for raw in head.split(sep)[:64]:
-        line = raw.rstrip(b"\r")
-        if line.strip():
-            return line.decode(encoding if encoding != "utf-8-sig" else "utf-8", "replace")
-    return None
-
-
-def choose_profile(profiles: tuple[Profile, ...], head: bytes, name: str) -> Profile | None:
-    """The profile that reads a file, chosen on its first bytes and its name.
-
-    Parameters
-    ----------
-    profiles : tuple of Profile
-        In the user's order.
-    head : bytes
-        The file's first decompressed bytes (up to 64 KiB).
-    name : str
-        The file's name (not its folder).
-
-    Returns
-    -------
-    Profile or None
-        The first profile recognising the file by content (a CSV header equal to
-        the first line; a regex pattern matching the first non-blank line), else the
-        first whose ``file_pattern`` matches ``name``; None when none does.
-    """
-    for p in profiles:
-        if p.kind == "csv" and p.has_header:
-            from .lis_csv import sniff_profile  # (lis_csv imports this module)
-
-            if sniff_profile(p, head):
-                return p
-        elif p.kind == "regex":
-            line = _first_line(head, p.encoding)
-            if line is not None and re.fullmatch(p.pattern or "", line):
-                return p
-    for p in profiles:
-        if p.file_pattern and re.search(p.file_pattern, name):
-            return p
-    return None
-
-
-def no_profile_reason(profiles: tuple[Profile, ...], head: bytes) -> str:
-    """Why no profile of ``profiles`` took a file (the caller redacts the text)."""
-    line = _first_line(head, "utf-8")
-    shown = "" if line is None else line[:60]
-    shown = "".join(c if c.isprintable() else "." for c in shown)
-    names = ", ".join(p.name for p in profiles)
-    return (
-        f"matches no profile ({names}) and no reader recognises it: first line "
-        f"'{shown}' is no profile's header or pattern, and the file name matches no "
-        "file_pattern"
-    )
-
-
-def parse_epoch(
-    col: pa.Array | pa.ChunkedArray, unit: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Parse a string column of epoch times (Unix time) in an explicit unit, vectorised.
-
-    Parameters
-    ----------
-    col : pyarrow string array
-        Values such as ``"1262414940"`` (``epoch_s``) or ``"1262414940000"``
-        (``epoch_ms``); ``epoch_s`` may carry a decimal fraction (``.25``, at most
-        9 digits). An optional leading ``-`` (before 1970).
-    unit : str
-        One of :data:`EPOCH_UNITS`.
-
-    Returns
-    -------
-    tuple of numpy.ndarray, each shape (n,)
-        UTC seconds since the epoch (int64, floor), UTC offset seconds (int64,
-        zeros), nanoseconds within the second (int64, 0..999,999,999) and valid
-        (bool). A value with more digits than the unit allows (past 2262, say) or
-        any other text is invalid.
-    """
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    n = len(col)
-    secs = np.zeros(n, np.int64)
-    frac = np.zeros(n, np.int64)
-    sub_digits = {"epoch_s": 0, "epoch_ms": 3, "epoch_us": 6, "epoch_ns": 9}[unit]
-    fr = r"(?:\.(?P<frac>\d{1,9}))?" if unit == "epoch_s" else ""
-    pat = rf"^(?P<sign>-?)(?P<int>\d{{1,{_EPOCH_DIGITS[unit]}}}){fr}$"
-    parts = pc.extract_regex(col, pattern=pat)
-    ok = parts.is_valid().to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
-    if not ok.any():
-        return secs, np.zeros(n, np.int64), frac, ok
-    sub = parts.filter(pa.array(ok))
-    neg = pc.equal(sub.field("sign"), "-").to_numpy(zero_copy_only=False)
-    # whole seconds and the sub-second digits apart, on the text: no int64 overflow
-    digits = pc.utf8_lpad(sub.field("int"), sub_digits + 1, "0")
-    if sub_digits:
-        s = pc.cast(pc.utf8_slice_codeunits(digits, 0, -sub_digits), pa.int64()).to_numpy()
-        tail = pc.utf8_rpad(pc.utf8_slice_codeunits(digits, -sub_digits), 9, "0")
-        ns = pc.cast(tail, pa.int64()).to_numpy()
-    else:
-        s = pc.cast(digits, pa.int64()).to_numpy()
-        ns = pc.cast(pc.utf8_rpad(pc.fill_null(sub.field("frac"), ""), 9, "0"), pa.int64())
-        ns = ns.to_numpy()
-    s = np.where(neg, -s, s)
-    ns = np.where(neg, -ns, ns)
-    s = s + ns // 1_000_000_000  # floor: -0.25 s is 1969-12-31T23:59:59.75
-    ns = ns % 1_000_000_000
-    secs[ok], frac[ok] = s, ns
-    return secs, np.zeros(n, np.int64), frac, ok
-
-
-def _normalise_times(table: pa.Table, spec: TimestampSpec) -> tuple[pa.Table, TimestampSpec]:
-    """Month names (``%b``) to numbers and ``+hhmm`` offsets to ``+hh:mm``, vectorised.
-
-    The strict fixed-width parser of the CSV reader then reads the column at
-    once (``10/Oct/2000:13:55:36 -0700`` -> ``10/10/2000:13:55:36 -07:00``).
-    """
-    for ckey, fkey in (("column", "format"), ("date_column", "date_format")):
-        name, fmt = getattr(spec, ckey), getattr(spec, fkey)
-        if name is None or fmt is None or fmt in EPOCH_UNITS:
-            continue
-        col = table.column(name)
-        new_fmt = fmt
-        if "%b" in fmt:
-            for i, mon in enumerate(_MONTHS):
-                col = pc.replace_substring(col, mon, f"{i + 1:02d}")
-            new_fmt = new_fmt.replace("%b", "%m")
-        if fmt.endswith("%z"):
-            col = pc.replace_substring_regex(col, r"([+-]\d{2})(\d{2})$", r"\1:\2")
-        if new_fmt != fmt or fmt.endswith("%z"):
-            table = table.set_column(table.schema.get_field_index(name), name, col)
-            spec = TimestampSpec(**{**spec.__dict__, fkey: new_fmt})
-    return table, spec
-
-
-def _as_written(q, table: pa.Table, as_written: pa.Table, row: int, formats: list):
-    """A quarantine entry whose reason quotes normalised times, quoting them as written.
-
-    ``formats``: (normalised, as written) format pairs, e.g. ``%m`` for ``%b``.
-    """
-    from .registry import QuarantineRow
-
-    reason = q.reason
-    for new, old in formats:
-        reason = reason.replace(
-            f"(expected {human_format(new)})", f"(expected {human_format(old)})"
-        )
-    for name in table.column_names:
-        new, old = table.column(name)[row].as_py(), as_written.column(name)[row].as_py()
-        if new != old and new is not None:
-            reason = reason.replace(repr(new), repr(old))
-    return QuarantineRow(q.line, reason, q.raw)
-
-
-def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: str):
-    """Read files of a regex profile (one event a line), all at once.
-
-    Lines are split and matched by the profile's anchored pattern in one pass
-    (:func:`pyarrow.compute.extract_regex`, RE2); the groups become the fields,
-    converted by the CSV reader's vectorised conversion (same timestamps,
-    outcomes, action codes, numbers and quarantine rules). A blank line is
-    ignored; a line the pattern does not match is quarantined.
-
-    Parameters
-    ----------
-    paths : list of pathlib.Path
-        Evidence files (gzip detected by magic bytes), opened read-only.
-    ctxs : list of ReadContext
-        One per file.
-    profile : Profile
-        A profile with ``format = "regex"``.
-    fmt_name : str
-        Recorded in ``source_format``.
-
-    Returns
-    -------
-    BatchRead
-        Never raises on content.
-    """
-    from .._sessions_kernels import fnv1a64
-    from . import lis_csv
-    from .files import read_bytes
-    from .registry import BatchRead, FieldProblem, FileRead, QuarantineRow
-
-    nf = len(paths)
-    arrays, fidx_parts, line_parts = [], [], []
-    truncated, notes = [], []
-    per_file_problems: list[list] = [[] for _ in range(nf)]
-    for k, path in enumerate(paths):
-        dec = read_bytes(path)
-        data = dec.data
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        if b"\n" not in data[:65536] and b"\r" in data[:65536]:  # old Mac line ends
-            data = data.replace(b"\r", b"\n")
-        utf8 = bytes(lis_csv._to_utf8(data, profile.encoding))  # valid UTF-8 from here
-        if utf8 and not utf8.endswith(b"\n"):
-            utf8 += b"\n"
-        # lines as one Arrow array over the file's bytes: offsets from the line feeds
-        if b"\x00" in utf8:  # NUL bytes (a crashed writer): read as U+FFFD, reported
-            nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
-            nul = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 0)
-            for ln in np.unique(np.searchsorted(nl, nul, side="left") + 1).tolist():  # rare
-                per_file_problems[k].append(
-                    FieldProblem(
-                        ln,
-                        "line",
-                        "",
-                        "NUL byte read as U+FFFD (not a space: "
-                        "a space separates fields in a regex profile's lines)",
-                    )
-                )
-            utf8 = utf8.replace(b"\x00", "\ufffd".encode())
-        nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
-        offsets = np.concatenate(([0], nl + 1)).astype(np.int64)
-        n_lines = len(nl)
-        arrays.append(
-            pa.LargeStringArray.from_buffers(
-                n_lines, pa.py_buffer(offsets.tobytes()), pa.py_buffer(utf8)
-            )
-        )
-        fidx_parts.append(np.full(n_lines, k, np.int64))
-        line_parts.append(np.arange(1, n_lines + 1, dtype=np.int64))
-        truncated.append(bool(dec.truncated))
-        notes.append(dec.note or "")
-    lines = pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string())
-    lines = pc.replace_substring_regex(lines, r"\r?\n$", "")  # the line end
-    fidx = np.concatenate(fidx_parts) if fidx_parts else np.zeros(0, np.int64)
-    lineno = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
-    blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
-    found = pc.extract_regex(lines, pattern=profile.pattern)
-    matched = found.is_valid().to_numpy(zero_copy_only=False) & ~blank
-    quarantine: list[list] = [[] for _ in range(nf)]
-    bad = np.flatnonzero(~matched & ~blank)
-    for i, v in zip(bad.tolist(), lis_csv._cells(lines, bad), strict=True):  # rare
-        quarantine[int(fidx[i])].append(
-            QuarantineRow(int(lineno[i]), "line does not match the profile's pattern", v or "")
-        )
-    good = np.flatnonzero(matched)
-    sel = pa.array(good)
-    g_lines = lines.take(sel)
-    found = found.take(sel)
-    absent = pa.array(list(profile.missing_values) + [""], pa.string())
-    cols = {}
-    for name in profile.header:
-        c = pc.cast(found.field(name), pa.string())
-        cols[name] = pc.if_else(pc.is_in(c, value_set=absent), pa.scalar(None, pa.string()), c)
-    table = pa.table(cols) if cols else pa.table({})
-    as_written = table
-    table, spec = _normalise_times(table, profile.timestamp)
-    conv = Profile(**{**profile.__dict__, "timestamp": spec})
-    bufs = g_lines.buffers()
-    if len(g_lines):
-        offsets = np.frombuffer(bufs[1], np.int64)[
-            g_lines.offset : g_lines.offset + len(g_lines) + 1
-        ]
-        rec_hash = fnv1a64(np.ascontiguousarray(offsets), np.frombuffer(bufs[2], np.uint8)).view(
-            np.int64
-        )
-    else:
-        rec_hash = np.zeros(0, np.int64)
-
-    def rec_text(i: int) -> str:  # matched line i, capped, for a quarantine entry
-        return lis_csv._cells(g_lines, [i])[0] or ""
-
-    file_lab_date = [profile.file_lab_date(p.name) for p in paths]
-    events, qrows, problems, unknown, labs, g_file = lis_csv._convert(
-        table,
-        rec_hash,
-        rec_text,
-        lineno[good],
-        fidx[good],
-        ctxs,
-        conv,
-        fmt_name,
-        [fl for fl, _ in file_lab_date],
-    )
-    if table is not as_written and qrows:  # reasons quote the time as written (Oct, -0700)
-        key = fidx[good] * (1 << 40) + lineno[good]  # ascending: files, then lines
-        fmts = [
-            (getattr(spec, k), getattr(profile.timestamp, k))
-            for k in ("format", "date_format")
-            if getattr(spec, k) != getattr(profile.timestamp, k)
-        ]
-        qrows = [
-            (
-                f,
-                _as_written(
-                    q, table, as_written, int(np.searchsorted(key, f * (1 << 40) + q.line)), fmts
-                ),
-            )
-            for f, q in qrows
-        ]
-    for f, q in qrows:
-        quarantine[f].append(q)
-    for f, p in problems:
-        per_file_problems[f].append(p)
-    n_ev = np.bincount(g_file, minlength=nf).astype(np.int64)
-    rows = np.bincount(fidx, minlength=nf)
-    ignored = np.bincount(fidx[blank], minlength=nf)
-    files = []
-    for f in range(nf):
-        q = sorted(quarantine[f], key=lambda r: r.line or 0)
-        files.append(
-            FileRead(
-                events=None,  # type: ignore[arg-type]  # the rows are in BatchRead.events
-                rows_read=int(rows[f]),
-                rows_to_events=int(n_ev[f]),
-                ignored=int(ignored[f]),
-                quarantine=q,
-                field_problems=per_file_problems[f],
-                truncated=truncated[f],
-                truncation_note=notes[f],
-                lab=labs[f],
-                file_date=file_lab_date[f][1],
-            )
-        )
-    return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)

@@ -49,14 +49,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ..case import CaseContext, case_key_of, resolve_fact
-from ..errors import ParameterError
-from ..identity import canonical_account, canonical_peer
-from ..privacy import CaseKey, account_email_id, load_case_key, redact_identifiers
-from ..schema import STRING, TS_QUALITY_DTYPE
-from ._common import cap_text, decode, localize, read_bytes, split_lines
-from .accounting import QUARANTINE_COLUMNS, FileReport
-from .clock import LINE_ORDERS, line_order
+from .case import CaseContext, case_key_of, resolve_fact
+from .errors import ParameterError
+from .identity import canonical_account, canonical_peer
+from .ingest._common import cap_text, decode, localize, read_bytes, split_lines
+from .ingest.accounting import QUARANTINE_COLUMNS, FileReport
+from .ingest.clock import LINE_ORDERS, line_order
+from .privacy import CaseKey, account_email_id, load_case_key, redact_identifiers
+from .schema import STRING, TS_QUALITY_DTYPE
 
 __all__ = ["TRANSFER_COLUMNS", "Transfers", "read_transfers"]
 

@@ -199,366 +199,36 @@ release notes 9.8 and 10.0, ``auth.c`` (``auth_log``); Linux-PAM ``pam_unix``
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._common import build_events, decode, localize, read_bytes, split_lines
-from .registry import FileRead, QuarantineRow, ReadContext, ReaderSpec, register_reader
+from .._common import build_events, decode, read_bytes, split_lines
+from .._syslog_headers import (
+    _HEADERS,
+    YEAR_REASON,
+    _empty_str,
+    _extract,
+    _parse_headers,
+    _timestamps,
+)
+from .._syslog_messages import (
+    _FAILED,
+    _KINDS,
+    _LOGIN,
+    _LOGOUT,
+    _PAM,
+    _SESSION_KINDS,
+    JOB_SERVICES,
+    PRIVILEGE_SERVICES,
+    program_family,
+)
+from ..registry import FileRead, QuarantineRow, ReadContext, ReaderSpec, register_reader
 
 __all__ = ["FORMAT", "YEAR_REASON", "program_family", "read_syslog", "sniff_syslog"]
 
 FORMAT = "syslog_auth"
-#: Quarantine reason of an RFC 3164 line read without ``ctx.year``.
-YEAR_REASON = "RFC 3164 line without year: pass year=<YYYY> to read_evidence"
-
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH_NO = {m: i + 1 for i, m in enumerate(_MONTHS)}
-
-#: Program name (lower case) -> family; any other program is its own family.
-FAMILIES: dict[str, str] = {
-    "sshd": "sshd",
-    "sshd-session": "sshd",
-    "sshd-auth": "sshd",
-    "cron": "cron",
-    "crond": "cron",
-}
-#: PAM services whose sessions are scheduled jobs (action ``job``).
-JOB_SERVICES = frozenset({"cron", "crond", "atd", "anacron", "systemd-user"})
-#: PAM services whose sessions are a change of identity (action ``privilege``).
-PRIVILEGE_SERVICES = frozenset({"su", "su-l", "sudo", "sudo-i", "runuser", "runuser-l"})
-
-_R5424 = (
-    r"^<(?P<pri>\d{1,3})>(?P<ver>\d{1,2}) (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) "
-    r"(?P<procid>\S+) (?P<msgid>\S+) (?P<sd>-|(?:\[(?:[^\]\\\"]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)"
-    r"(?: (?P<msg>.*))?$"
-)
-#: Timestamp (RFC 3164 variants or RFC 3339) then the rest of the line.
-_RTS = (
-    r"^(?:<\d{1,3}>)?(?:(?P<mon>[A-Za-z]{3}) {1,2}(?P<day>\d{1,2}) (?:(?P<yr>\d{4}) )?"
-    r"(?P<time>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d{1,9}))?"
-    r"|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)):? "
-    r"(?P<after>.*)$"
-)
-_FACPRI = (
-    r"(?:(?:auth|authpriv|cron|daemon|ftp|kern|lpr|mail|mark|news|security|syslog|user|uucp"
-    r"|local[0-7])\.(?:alert|crit|debug|emerg|err|error|info|none|notice|panic|warn|warning)"
-    r"|<\d{1,3}>)"
-)
-_SEVERITY = r"(?:EMERG|ALERT|CRIT|ERR|WARNING|NOTICE|INFO|DEBUG)"
-_TAGWORD = r"[^\s\[\]:()<>]+(?:\([^)\s]*\))?(?:\[\d+\])?(?: ?<[^<>\s]*>)?"
-#: What follows the timestamp: optional FreeBSD ``<f.p>``, then host / fac.prio / tag.
-_RAFTER = (
-    r"^(?:<(?P<vpri>[^<>\s]+)> )?(?:"
-    r"(?P<fp1>" + _FACPRI + r") (?P<r1>.*)"
-    r"|" + _SEVERITY + r" (?P<r2>" + _TAGWORD + r":(?: .*)?)"
-    r"|(?P<r3>" + _TAGWORD + r":(?: .*)?)"
-    r"|(?P<host>\S+) (?:" + _FACPRI + r" )?(?P<r4>.*))$"
-)
-_TAG = (
-    r"^(?P<prog>[^\s\[\]:()<>]+)(?:\((?P<sub>[^)]*)\))?(?:\[(?P<pid>\d+)\])?"
-    r"(?: ?<[^<>\s]*>)?(?::(?: ?(?P<msg>.*))?|(?<=\]) (?P<msg2>.*))$"
-)
-_SOLARIS_ID = r"^\[ID \d+ [\w.]+\] "
-_PAM = r"^(?:pam_unix\((?P<svc>[^:)]+)(?::\w+)?\): |\(pam_unix\) )(?P<pmsg>.*)$"
-
-_LOGIN = ("login", "110114", "110122")
-_FAILED = ("login_failed", "110114", "110122")
-_LOGOUT = ("logout", "110114", "110123")
-_OTHER = ("other", None, None)
-_JOB = ("job", None, None)
-_PRIV = ("privilege", None, None)
-
-# sshd: the address is the LAST " from <addr> port <n>" (greedy user, anchored end)
-_SSH_TAIL = r" from (?P<ip>\S+) port \d+(?: ssh\d?)?(?:: .*)?"
-# proftpd reasons after "(Login failed): " (fail2ban filter.d/proftpd.conf)
-_PROFTPD_REASONS = (
-    r"(?:[uU]ser not authorized for login|[nN]o such user found|[iI]ncorrect password"
-    r"|[pP]assword expired|[aA]ccount disabled|[iI]nvalid shell: '\S+'|[uU]ser in \S+"
-    r"|[lL]imit (?:access|configuration) denies login|[nN]ot a UserAlias"
-    r"|[mM]aximum login length exceeded)\.?"
-)
-_PROFTPD_HEAD = r"^(?P<_m>)\S+ \([^\s\[\]]*\[(?P<ip>[0-9A-Fa-f.:]+)\]\)(?::| -) "
-_PURE_HEAD = r"^(?P<_m>)\((?P<who>\S*?)@(?P<ip>[0-9A-Fa-f.:]+)\) "
-_IPCHARS = r"[0-9A-Fa-f.:]+"
-
-#: (kind, regex on the message, program family or None, reads the PAM message, canonical
-#: tuple, raw label, literal start(s) of the message). Every regex begins with the empty
-#: group ``_m`` (present on a match) and is anchored at both ends. The first kind that
-#: matches wins; the order matters (``message repeated`` before ``Failed``).
-_KINDS: list[tuple[str, str, str | None, bool, tuple[str, str | None, str | None], str, tuple]] = [
-    (
-        "accepted",
-        r"^(?P<_m>)Accepted (?P<method>\S+) for (?P<user>.+)" + _SSH_TAIL + r"$",
-        "sshd",
-        False,
-        _LOGIN,
-        "Accepted",
-        ("Accepted ",),
-    ),
-    (
-        "repeated",
-        r"^(?P<_m>)message repeated (?P<n>\d+) times: \[ ?Failed (?P<method>\S+) for "
-        r"(?:invalid user )?(?P<user>.+) from (?P<ip>\S+) port \d+(?: ssh\d?)?(?:: [^\]]*)?\]$",
-        "sshd",
-        False,
-        _FAILED,
-        "Failed",
-        ("message repeated ",),
-    ),
-    (
-        "failed",
-        r"^(?P<_m>)Failed (?P<method>\S+) for (?:invalid user )?(?P<user>.+)" + _SSH_TAIL + r"$",
-        "sshd",
-        False,
-        _FAILED,
-        "Failed",
-        ("Failed ",),
-    ),
-    (
-        "invalid",
-        r"^(?P<_m>)Invalid user (?P<user>.*) from (?P<ip>\S+)(?: port \d+)?(?: \[preauth\])?\s*$",
-        "sshd",
-        False,
-        _FAILED,
-        "Invalid user",
-        ("Invalid user ",),
-    ),
-    (
-        "pam_fail",
-        r"^(?P<_m>)authentication failure; logname=(?P<logname>\S*) uid=\d* euid=\d* "
-        r"tty=\S* ruser=(?P<ruser>\S*) rhost=(?P<ip>\S*)(?:\s+user=(?P<user>.*\S))?\s*$",
-        None,
-        True,
-        _FAILED,
-        "pam_unix authentication failure",
-        ("authentication failure;",),
-    ),
-    (
-        "session_open",
-        r"^(?P<_m>)session opened for user (?P<user>[^\s(]+)(?:\(uid=\d+\))?"
-        r"(?: by (?P<by>[^\s(]*)(?:\(uid=\d+\))?)?\s*$",
-        None,
-        True,
-        _LOGIN,
-        "session opened",
-        ("session opened ",),
-    ),
-    (
-        "session_close",
-        r"^(?P<_m>)session closed for user (?P<user>[^\s(]+)(?:\(uid=\d+\))?\s*$",
-        None,
-        True,
-        _LOGOUT,
-        "session closed",
-        ("session closed ",),
-    ),
-    (
-        "sudo_cmd",
-        r"^(?P<_m>)\s*(?P<user>\S+) : (?:(?P<err>[^;]*?) ; )?(?:HOST=\S+ ; )?TTY=\S+ ; "
-        r"PWD=.*? ; USER=(?P<target>\S+) ;(?: GROUP=\S+ ;)?(?: TSID=\S+ ;)?(?: ENV=.*? ;)?"
-        r" COMMAND=.*$",
-        "sudo",
-        False,
-        _PRIV,
-        "sudo COMMAND",
-        ("",),
-    ),
-    (
-        "su_ok",
-        r"^(?P<_m>)Successful su for (?P<target>\S+) by (?P<user>\S+)\s*$",
-        "su",
-        False,
-        _PRIV,
-        "Successful su",
-        ("Successful su ",),
-    ),
-    (
-        "su_fail",
-        r"^(?P<_m>)FAILED su for (?P<target>\S+) by (?P<user>\S+)\s*$",
-        "su",
-        False,
-        _PRIV,
-        "FAILED su",
-        ("FAILED su ",),
-    ),
-    (
-        "cron_cmd",
-        r"^(?P<_m>)\((?P<user>[^)\s]*)\) CMD \(.*\)\s*$",
-        "cron",
-        False,
-        _JOB,
-        "CMD",
-        ("(",),
-    ),
-    (
-        "logind_new",
-        r"^(?P<_m>)New session (?P<sid>\S+) of user (?P<user>\S+)\.$",
-        "systemd-logind",
-        False,
-        _OTHER,
-        "New session",
-        ("New session ",),
-    ),
-    (
-        "logind_removed",
-        r"^(?P<_m>)Removed session (?P<sid>\S+)\.$",
-        "systemd-logind",
-        False,
-        _OTHER,
-        "Removed session",
-        ("Removed session ",),
-    ),
-    (
-        "klogind_fail",
-        r"^(?P<_m>)Authentication failed from (?P<ip>[^\s(]+) \([^)]*\)(?:: .*)?$",
-        "klogind",
-        False,
-        _FAILED,
-        "Authentication failed",
-        ("Authentication failed from ",),
-    ),
-    (
-        "ftp_anon",
-        r"^(?P<_m>)ANONYMOUS FTP LOGIN FROM (?P<ip>[^\s,]+),.*$",
-        "ftpd",
-        False,
-        _LOGIN,
-        "ANONYMOUS FTP LOGIN",
-        ("ANONYMOUS FTP LOGIN FROM ",),
-    ),
-    (
-        "ftp_conn",
-        r"^(?P<_m>)connection from (?P<ip>\S+) \([^)]*\) at .*$",
-        "ftpd",
-        False,
-        _OTHER,
-        "connection",
-        ("connection from ",),
-    ),
-    (
-        "vsftpd_ok",
-        r'^(?P<_m>)\[(?P<user>.*)\] OK LOGIN: Client "(?P<ip>' + _IPCHARS + r')"(?:, .*)?$',
-        "vsftpd",
-        False,
-        _LOGIN,
-        "OK LOGIN",
-        ("[",),
-    ),
-    (
-        "vsftpd_fail",
-        r'^(?P<_m>)\[(?P<user>.*)\] FAIL LOGIN: Client "(?P<ip>' + _IPCHARS + r')"(?:, .*)?$',
-        "vsftpd",
-        False,
-        _FAILED,
-        "FAIL LOGIN",
-        ("[",),
-    ),
-    (
-        "pure_fail",
-        _PURE_HEAD + r"\[WARNING\] Authentication failed for user \[(?P<user>.*)\]\s*$",
-        "pure-ftpd",
-        False,
-        _FAILED,
-        "Authentication failed",
-        ("(",),
-    ),
-    (
-        "pure_ok",
-        _PURE_HEAD + r"\[INFO\] (?P<user>.*) is now logged in\s*$",
-        "pure-ftpd",
-        False,
-        _LOGIN,
-        "is now logged in",
-        ("(",),
-    ),
-    (
-        "pure_logout",
-        _PURE_HEAD.replace("?P<who>", "?P<user>") + r"\[INFO\] Logout\.\s*$",
-        "pure-ftpd",
-        False,
-        _LOGOUT,
-        "Logout",
-        ("(",),
-    ),
-    (
-        "proftpd_ok",
-        _PROFTPD_HEAD + r"USER (?P<user>.*): Login successful\.\s*$",
-        "proftpd",
-        False,
-        _LOGIN,
-        "Login successful",
-        ("",),
-    ),
-    (
-        "proftpd_fail",
-        _PROFTPD_HEAD + r"USER (?P<user>.*) \(Login failed\): " + _PROFTPD_REASONS + r"\s*$",
-        "proftpd",
-        False,
-        _FAILED,
-        "Login failed",
-        ("",),
-    ),
-    (
-        "proftpd_nouser",
-        _PROFTPD_HEAD
-        + r"USER (?P<user>.*): no such user found from \S+ \["
-        + _IPCHARS
-        + r"\] to \S+\s*$",
-        "proftpd",
-        False,
-        _FAILED,
-        "no such user found",
-        ("",),
-    ),
-    (
-        "proftpd_root",
-        _PROFTPD_HEAD + r"SECURITY VIOLATION: (?P<user>.*) login attempted\.?\s*$",
-        "proftpd",
-        False,
-        _FAILED,
-        "SECURITY VIOLATION",
-        ("",),
-    ),
-]
-_KIND_SPEC = {k[0]: k for k in _KINDS}
-#: kinds whose event carries ``app_session`` ``<prog>[<pid>]``
-_SESSION_KINDS = (
-    "accepted",
-    "session_open",
-    "session_close",
-    "ftp_anon",
-    "vsftpd_ok",
-    "pure_ok",
-    "pure_logout",
-    "proftpd_ok",
-    "sudo_cmd",
-    "su_ok",
-    "su_fail",
-    "cron_cmd",
-)
-#: the whole header in one pass: timestamp, then what follows it
-_RHEAD = _RTS.replace("(?P<after>.*)$", _RAFTER.removeprefix("^"))
-_HEADERS = (re.compile(_RTS), re.compile(_R5424))
-
-
-def program_family(prog: pd.Series) -> pd.Series:
-    """The family of each program name (see the module docstring, "Programs by family").
-
-    Parameters
-    ----------
-    prog : pandas.Series of str (missing allowed)
-
-    Returns
-    -------
-    pandas.Series of object
-        Lower-case family (``sshd`` for ``sshd-session``, ``cron`` for ``CRON``);
-        ``""`` where ``prog`` is missing.
-    """
-    low = prog.fillna("").astype(str).str.lower()
-    return low.map(FAMILIES).fillna(low).astype(object)
 
 
 def sniff_syslog(head: bytes, name: str) -> bool:
@@ -573,115 +243,15 @@ def sniff_syslog(head: bytes, name: str) -> bool:
     return hits >= max(1, (len(lines) + 1) // 2)
 
 
-def _extract(s: pd.Series, rx: str) -> pd.DataFrame:
-    """``Series.str.extract`` with one column per group, object dtype (missing: NaN/None)."""
-    return s.astype(object).str.extract(rx, expand=True)
+def _classify(
+    hdr: pd.DataFrame, has_hdr: np.ndarray, n: int
+) -> tuple[pd.Series, dict[str, pd.Series], np.ndarray, pd.Series, np.ndarray]:
+    """The kind of each line's message (one vectorised pass per kind) and its fields.
 
-
-def _empty_str(n: int) -> pd.Series:
-    return pd.Series([pd.NA] * n, dtype=object)
-
-
-def _parse_headers(s: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split each line into header fields.
-
-    Returns
-    -------
-    hdr : DataFrame
-        ``form`` (``5424``, ``3164`` or ``iso``; missing: no header), ``ts`` (RFC
-        5424/3339 text), ``host``, ``prog``, ``pid``, ``msg``, ``_pam_sub`` (bool:
-        the old ``prog(pam_unix)[pid]`` tag).
-    t3164 : DataFrame
-        ``mon`` (float month number), ``day``, ``yr``, ``time``, ``frac`` of RFC 3164 lines.
+    Returns ``kind`` (missing: no kind), the fields (``user``, ``ip``, ``by``,
+    ``target``, ``err``, ``sid``, ``ruser``), the repeat count of each line, the PAM
+    service (lower case) and its class (``job``, ``privilege`` or empty).
     """
-    idx = s.index
-    hdr = pd.DataFrame(
-        index=idx, columns=["form", "ts", "host", "prog", "pid", "msg"], dtype=object
-    )
-    hdr["_pam_sub"] = False
-    t3164 = pd.DataFrame(index=idx, columns=["mon", "day", "yr", "time", "frac"], dtype=object)
-    if not len(s):
-        return hdr, t3164
-    lt = s.str.startswith("<").to_numpy(dtype=bool)  # RFC 5424 starts with <PRI>
-    m5 = _extract(s[lt], _R5424).reindex(idx)
-    ok5 = m5["pri"].notna().to_numpy(dtype=bool)
-    hdr.loc[ok5, "form"] = "5424"
-    hdr.loc[ok5, "ts"] = m5.loc[ok5, "ts"]
-    hdr.loc[ok5, "host"] = m5.loc[ok5, "host"]
-    hdr.loc[ok5, "prog"] = m5.loc[ok5, "app"].where(m5.loc[ok5, "app"] != "-")
-    hdr.loc[ok5, "pid"] = m5.loc[ok5, "procid"].where(m5.loc[ok5, "procid"] != "-")
-    hdr.loc[ok5, "msg"] = m5.loc[ok5, "msg"].fillna("").str.removeprefix("\ufeff")
-
-    mt = _extract(s[~ok5], _RHEAD)
-    mon = mt["mon"].str.lower().map(_MONTH_NO)
-    is3164 = mt["mon"].notna() & mon.notna()
-    isiso = mt["iso"].notna()
-    ma = mt[(is3164 | isiso).to_numpy(dtype=bool)]
-    ok = ma.index[
-        (ma["r1"].notna() | ma["r2"].notna() | ma["r3"].notna() | ma["r4"].notna()).to_numpy(
-            dtype=bool
-        )
-    ]
-    rest = ma.loc[ok, "r1"].fillna(ma.loc[ok, "r2"]).fillna(ma.loc[ok, "r3"])
-    rest = rest.fillna(ma.loc[ok, "r4"])
-    i3 = ok[is3164[ok].to_numpy(dtype=bool)]
-    ii = ok[~is3164[ok].to_numpy(dtype=bool)]
-    hdr.loc[i3, "form"] = "3164"
-    hdr.loc[ii, "form"] = "iso"
-    hdr.loc[ii, "ts"] = mt.loc[ii, "iso"]
-    hdr.loc[ok, "host"] = ma.loc[ok, "host"]
-    t3164.loc[i3, "mon"] = mon[i3]
-    for c in ("day", "yr", "time", "frac"):
-        t3164.loc[i3, c] = mt.loc[i3, c]
-    if len(ok):
-        tag = _extract(rest, _TAG)
-        hdr.loc[tag.index, "prog"] = tag["prog"]
-        hdr.loc[tag.index, "pid"] = tag["pid"]
-        body = tag["msg"].fillna(tag["msg2"]).fillna("")
-        body = body.where(tag["prog"].notna(), rest)
-        # a Solaris message id "[ID 800047 auth.info] " is not part of the message
-        body = body.astype(str).str.replace(_SOLARIS_ID, "", n=1, regex=True)
-        hdr.loc[tag.index, "msg"] = body
-        # "sshd(pam_unix)[pid]: msg" (old Linux-PAM): a PAM message of program sshd
-        hdr.loc[tag.index, "_pam_sub"] = tag["sub"].fillna("").str.startswith("pam_").to_numpy()
-    return hdr, t3164
-
-
-def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
-    """Read one syslog authentication log into raw events.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The log (gzip undone).
-    ctx : ReadContext
-        ``year`` (the year of the first year-less RFC 3164 line; see the module
-        docstring), ``tz`` (local wall time), ``lab`` (else ``"UNKNOWN"``),
-        ``account_kinds``, ``source_file``.
-
-    Returns
-    -------
-    FileRead
-        One row per physical line: ``rows_read`` = lines = ``rows_to_events`` +
-        ``ignored`` (blank, out of scope, corroborating) + quarantined. Events:
-        canonical columns plus ``_ipp`` (always missing here); actions ``login``,
-        ``logout``, ``login_failed``, ``job``, ``privilege``, ``other``.
-
-    Raises
-    ------
-    EvidenceError
-        Only when the file cannot be read.
-    """
-    data, truncated, note = read_bytes(path)
-    lines, ends_nl = split_lines(decode(data))
-    n = len(lines)
-    s = pd.Series(lines, dtype=object)
-    line_no = np.arange(1, n + 1, dtype=np.int64)
-    blank = s.str.strip().eq("").to_numpy(dtype=bool) if n else np.zeros(0, bool)
-    hdr, t3164 = _parse_headers(s)
-    has_hdr = hdr["form"].notna().to_numpy(dtype=bool)
-
-    # --- classify messages (one vectorised pass per kind) ------------------------------
     msg = hdr["msg"].fillna("")
     prog = hdr["prog"].fillna("")
     fam = program_family(hdr["prog"])
@@ -697,7 +267,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     svc_class = np.where(
         svc.isin(JOB_SERVICES), "job", np.where(svc.isin(PRIVILEGE_SERVICES), "privilege", "")
     )
-    kind = pd.Series(pd.NA, index=s.index, dtype=object)
+    kind = pd.Series(pd.NA, index=hdr.index, dtype=object)
     fields = {c: _empty_str(n) for c in ("user", "ip", "by", "target", "err", "sid", "ruser")}
     rep = np.ones(n, dtype=np.int64)
     for name, rx, fam_req, need_pam, _canon, _raw, starts in _KINDS:
@@ -728,9 +298,25 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
             rep[idx] = m.loc[idx, "n"].astype(int).clip(lower=1).to_numpy()
         if name == "ftp_anon":
             fields["user"][idx] = "anonymous"
-    user, ip = fields["user"], fields["ip"]
+    return kind, fields, rep, svc, svc_class
 
-    # --- sysklogd "last message repeated N times": N more copies of the line before ----
+
+def _last_message_repeated(
+    hdr: pd.DataFrame,
+    has_hdr: np.ndarray,
+    kind: pd.Series,
+    fields: dict[str, pd.Series],
+    svc_class: np.ndarray,
+    rep: np.ndarray,
+) -> None:
+    """sysklogd "last message repeated N times": N more copies of the line before.
+
+    The repeating line takes the kind, fields, service class and header of the line
+    it repeats (in place); its repeat count is N times that line's.
+    """
+    n = len(hdr)
+    msg = hdr["msg"].fillna("")
+    prog = hdr["prog"].fillna("")
     last_rep = has_hdr & prog.eq("").to_numpy(dtype=bool)
     if last_rep.any():
         nrep = msg[last_rep].str.extract(r"^last message repeated (\d+) times?\s*$")[0]
@@ -750,13 +336,18 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
                 svc_class[rows] = svc_class[prev]
                 for col in ("prog", "pid", "msg"):
                     hdr.iloc[rows, hdr.columns.get_loc(col)] = hdr[col].iloc[prev].to_numpy()
-                prog = hdr["prog"].fillna("")
-                msg = hdr["msg"].fillna("")
-                fam = program_family(hdr["prog"])
                 counts = nrep.loc[rows].astype(int).clip(lower=1).to_numpy()
                 rep[rows] = counts * rep[prev]
 
-    # --- one attempt, one event: corroborating lines of the same process --------------
+
+def _drop_corroborating(
+    hdr: pd.DataFrame, fam: pd.Series, kind: pd.Series, svc_class: np.ndarray
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """One attempt, one event: corroborating lines of the same process lose their kind.
+
+    Returns each line's process key (host, family, pid), whether it has a pid, and
+    the kinds as an array (empty: none).
+    """
     key = hdr["host"].fillna("") + "\x1f" + fam + "\x1f" + hdr["pid"].fillna("")
     has_pid = hdr["pid"].notna().to_numpy(dtype=bool)
     kv = kind.fillna("").to_numpy(dtype=object)
@@ -775,7 +366,21 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     kind[corroborating] = pd.NA
     kv = kind.fillna("").to_numpy(dtype=object)
 
-    # --- action, account, target per kind ---------------------------------------------
+    return key, has_pid, kv
+
+
+def _actions(
+    hdr: pd.DataFrame,
+    kind: pd.Series,
+    kv: np.ndarray,
+    fields: dict[str, pd.Series],
+    svc: pd.Series,
+    svc_class: np.ndarray,
+    key: pd.Series,
+    has_pid: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series, np.ndarray]:
+    """Action, raw label, account, target and failure of each line, by its kind."""
+    user = fields["user"]
     action = np.array(kind.map({k[0]: k[4][0] for k in _KINDS}).to_numpy(dtype=object))
     raw_label = np.array(kind.map({k[0]: k[5] for k in _KINDS}).to_numpy(dtype=object))
     account = user.copy()
@@ -814,77 +419,28 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         account[removed] = sk[removed].map(who).to_numpy()
     account = account.where(account.fillna("").astype(str) != "")
 
-    is_event = kind.notna().to_numpy(dtype=bool)
-    ip = ip.where(ip.astype("string").str.len().fillna(0) > 0)
+    return action, raw_label, account, target, failure
 
-    # --- timestamps ---------------------------------------------------------------------
-    form = hdr["form"].to_numpy(dtype=object)
-    ts = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
-    quality = np.full(n, "exact", dtype=object)
-    reason = np.full(n, None, dtype=object)
-    f3164 = form == "3164"
-    if f3164.any():
-        yr_written = t3164["yr"].notna().to_numpy(dtype=bool)
-        yearless = f3164 & ~yr_written
-        years = pd.Series(np.nan, index=s.index)
-        years[f3164 & yr_written] = t3164.loc[f3164 & yr_written, "yr"].astype(float)
-        if yearless.any():
-            if ctx.year is None:
-                reason[yearless & is_event] = YEAR_REASON
-            else:
-                months = t3164.loc[yearless, "mon"].to_numpy(dtype=float)
-                step = np.concatenate([[0], (np.diff(months) < -6).astype(np.int64)])
-                years[yearless] = int(ctx.year) + np.cumsum(step)
-        has_year = f3164 & years.notna().to_numpy()
-        if has_year.any():
-            t = t3164.loc[has_year]
-            frac = t["frac"].fillna("")
-            txt = (
-                years[has_year].astype(int).astype(str)
-                + "-"
-                + t["mon"].astype(int).astype(str).str.zfill(2)
-                + "-"
-                + t["day"].astype(str).str.zfill(2)
-                + "T"
-                + t["time"].astype(str)
-                + frac.where(frac == "", "." + frac)
-            )
-            naive = pd.to_datetime(txt, format="ISO8601", errors="coerce")
-            loc, q = localize(naive, ctx.tz)
-            ts[has_year] = loc
-            quality[has_year] = q
-    fexact = (form == "5424") | (form == "iso")
-    if fexact.any():
-        raw_ts = hdr.loc[fexact, "ts"].astype(str)
-        has_off = raw_ts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy(dtype=bool)
-        idx_off = raw_ts.index[has_off]
-        idx_naive = raw_ts.index[~has_off]
-        if len(idx_off):
-            ts[idx_off] = pd.to_datetime(
-                raw_ts[idx_off], format="ISO8601", utc=True, errors="coerce"
-            )
-        if len(idx_naive):
-            naive = pd.to_datetime(raw_ts[idx_naive], format="ISO8601", errors="coerce")
-            loc, q = localize(naive, ctx.tz)
-            ts[idx_naive] = loc
-            quality[np.isin(np.arange(n), idx_naive)] = q
-    bad_ts = is_event & ts.isna().to_numpy() & (reason == None)  # noqa: E711
-    reason[bad_ts] = "invalid syslog timestamp"
 
-    # --- accounting ---------------------------------------------------------------------
-    quarantined = (~blank & ~has_hdr) | (is_event & (reason != None))  # noqa: E711
-    reason[~blank & ~has_hdr] = "not a syslog line (RFC 3164 / RFC 5424 header expected)"
-    to_event = is_event & ~quarantined
-    ignored = ~to_event & ~quarantined
-    quarantine = [
-        QuarantineRow(int(line_no[i]), str(reason[i]), lines[i])
-        for i in np.flatnonzero(quarantined)
-    ]
-    if n and not ends_nl and quarantined[-1] and not has_hdr[-1]:
-        truncated, note = True, note or f"last line {n} has no line end and does not parse"
-
-    # --- events -------------------------------------------------------------------------
-    sel = np.flatnonzero(to_event)
+def _event_columns(
+    sel: np.ndarray,
+    hdr: pd.DataFrame,
+    kv: np.ndarray,
+    action: np.ndarray,
+    raw_label: np.ndarray,
+    failure: np.ndarray,
+    account: pd.Series,
+    target: pd.Series,
+    ip: pd.Series,
+    ts: pd.Series,
+    quality: np.ndarray,
+    line_no: np.ndarray,
+    ctx: ReadContext,
+) -> dict[str, object]:
+    """The event columns of the lines ``sel`` (a line repeated N times: N events)."""
+    msg = hdr["msg"].fillna("")
+    prog = hdr["prog"].fillna("")
+    fam = program_family(hdr["prog"])
     kinds_sel = kv[sel]
     act_sel = action[sel]
     canon = {"login": _LOGIN, "logout": _LOGOUT, "login_failed": _FAILED}
@@ -924,7 +480,74 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         "message_id": (ctx.source_file + ":" + pd.Series(line_no[sel]).astype(str)).to_numpy(),
         "source_line": line_no[sel],
     }
+    return cols
+
+
+def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
+    """Read one syslog authentication log into raw events.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The log (gzip undone).
+    ctx : ReadContext
+        ``year`` (the year of the first year-less RFC 3164 line; see the module
+        docstring), ``tz`` (local wall time), ``lab`` (else ``"UNKNOWN"``),
+        ``account_kinds``, ``source_file``.
+
+    Returns
+    -------
+    FileRead
+        One row per physical line: ``rows_read`` = lines = ``rows_to_events`` +
+        ``ignored`` (blank, out of scope, corroborating) + quarantined. Events:
+        canonical columns plus ``_ipp`` (always missing here); actions ``login``,
+        ``logout``, ``login_failed``, ``job``, ``privilege``, ``other``.
+
+    Raises
+    ------
+    EvidenceError
+        Only when the file cannot be read.
+    """
+    data, truncated, note = read_bytes(path)
+    lines, ends_nl = split_lines(decode(data))
+    n = len(lines)
+    s = pd.Series(lines, dtype=object)
+    line_no = np.arange(1, n + 1, dtype=np.int64)
+    blank = s.str.strip().eq("").to_numpy(dtype=bool) if n else np.zeros(0, bool)
+    hdr, t3164 = _parse_headers(s)
+    has_hdr = hdr["form"].notna().to_numpy(dtype=bool)
+    # --- classify messages; "last message repeated"; corroborating lines ---------------
+    kind, fields, rep, svc, svc_class = _classify(hdr, has_hdr, n)
+    _last_message_repeated(hdr, has_hdr, kind, fields, svc_class, rep)
+    fam = program_family(hdr["prog"])
+    key, has_pid, kv = _drop_corroborating(hdr, fam, kind, svc_class)
+    # --- action, account, target per kind ---------------------------------------------
+    action, raw_label, account, target, failure = _actions(
+        hdr, kind, kv, fields, svc, svc_class, key, has_pid
+    )
+    is_event = kind.notna().to_numpy(dtype=bool)
+    ip = fields["ip"]
+    ip = ip.where(ip.astype("string").str.len().fillna(0) > 0)
+    # --- timestamps ---------------------------------------------------------------------
+    ts, quality, reason = _timestamps(hdr, t3164, ctx, is_event)
+    # --- accounting ---------------------------------------------------------------------
+    quarantined = (~blank & ~has_hdr) | (is_event & (reason != None))  # noqa: E711
+    reason[~blank & ~has_hdr] = "not a syslog line (RFC 3164 / RFC 5424 header expected)"
+    to_event = is_event & ~quarantined
+    ignored = ~to_event & ~quarantined
+    quarantine = [
+        QuarantineRow(int(line_no[i]), str(reason[i]), lines[i])
+        for i in np.flatnonzero(quarantined)
+    ]
+    if n and not ends_nl and quarantined[-1] and not has_hdr[-1]:
+        truncated, note = True, note or f"last line {n} has no line end and does not parse"
+
+    # --- events -------------------------------------------------------------------------
+    sel = np.flatnonzero(to_event)
     times = rep[sel]
+    cols = _event_columns(
+        sel, hdr, kv, action, raw_label, failure, account, target, ip, ts, quality, line_no, ctx
+    )
     if (times > 1).any():
         cols = {k: np.repeat(np.asarray(v), times) for k, v in cols.items()}
         cols["ts"] = pd.to_datetime(cols["ts"], utc=True)

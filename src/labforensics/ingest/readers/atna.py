@@ -66,7 +66,7 @@ DICOM PS3.15 A.5.1 field names; RFC 3881 writes ``code`` where DICOM writes
 ``detail``
     base64-decoded ``ParticipantObjectQuery`` texts, with the patient
     identifiers and demographics they search for masked
-    (:func:`._common.mask_query`), and ``EventOutcomeDescription``,
+    (:func:`labforensics.ingest._common.mask_query`), and ``EventOutcomeDescription``,
     ``"; "``-joined (redacted downstream)
 ``message_id``
     ``<source_file>#<message number>``
@@ -104,20 +104,15 @@ import defusedxml.ElementTree as DET
 import numpy as np
 import pandas as pd
 
-from ._common import (
-    OUTCOME_CODES,
+from .._atna_fields import _local, _message
+from .._common import (
     build_events,
     cap_text,
-    decode_base64,
-    dicom_action,
     finish_file_read,
-    ipp_from_cx,
-    is_ip,
-    mask_query,
     read_bytes,
 )
-from ._instants import DATE_ONLY, parse_instants
-from .registry import (
+from .._instants import parse_instants
+from ..registry import (
     FieldProblem,
     FileRead,
     QuarantineRow,
@@ -150,24 +145,6 @@ _OFFSET = re.compile(r"(?:[zZ]|[+-]\d\d:?\d\d)$")
 def sniff_atna(head: bytes, name: str) -> bool:
     """True when the head holds an ``AuditMessage`` element (plain XML or in syslog)."""
     return re.search(rb"<(?:[\w.-]+:)?AuditMessage[\s>/]", head) is not None
-
-
-def _local(tag: Any) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _children(el: ET.Element, name: str) -> list[ET.Element]:
-    return [c for c in el if _local(c.tag) == name]
-
-
-def _code(el: ET.Element | None) -> str | None:
-    if el is None:
-        return None
-    for k in ("csd-code", "code"):
-        v = el.get(k)
-        if v is not None and v.strip():
-            return v.strip()
-    return None
 
 
 def _split_records(
@@ -238,6 +215,158 @@ def _text(b: bytes) -> str:
     return b.decode("utf-8", errors="replace")
 
 
+#: Columns collected per event (``_``: working columns, dropped from the events).
+_REC_KEYS = (
+    "_when",
+    "_sent",
+    "action",
+    "action_raw",
+    "dicom_event_id",
+    "dicom_event_type",
+    "outcome",
+    "account",
+    "host",
+    "src_ip",
+    "site",
+    "_ipp",
+    "detail",
+    "message_id",
+    "source_line",
+    "_row_no",
+)
+
+
+def _syslog_sent(body: bytes, xml_at: re.Match, line: int, problems: list[FieldProblem]):
+    """The RFC 5424 header's time of a syslog-framed message (None: none usable).
+
+    An RFC 3164 header is accepted silently (its time has no year: the event time is
+    used); any other header, or a 5424 time without seconds or offset, is a problem.
+    """
+    sent = None
+    head_txt = _text(body[: xml_at.start()]).lstrip("\ufeff")
+    hdr = _HEADER.match(head_txt)
+    if hdr is None and _BSD.match(head_txt):
+        pass  # RFC 3164 framing: its time has no year, the event time is used
+    elif hdr is None:
+        problems.append(
+            FieldProblem(
+                line,
+                "ts",
+                _text(body[: xml_at.start()])[:200],
+                "syslog header not RFC 5424",
+            )
+        )
+    else:
+        sent = hdr["ts"]
+        if not _RFC5424_TS.match(sent):
+            problems.append(
+                FieldProblem(
+                    line,
+                    "ts",
+                    sent,
+                    "syslog header time is not RFC 5424 (seconds or offset missing?): "
+                    "event time taken from EventDateTime",
+                )
+            )
+    return sent
+
+
+def _add_message(
+    rec: dict[str, list[Any]], out: tuple, sent: str | None, n_row: int, line: int, ctx: ReadContext
+) -> None:
+    """One event per patient of a message (one without patient: one event)."""
+    when, action, raw, eid, etype, outcome, known, acc, host, ip, site, pats, detail = out
+    for p in pats or [None]:
+        rec["_when"].append(when)
+        rec["_sent"].append(sent)
+        rec["action"].append(action)
+        rec["action_raw"].append(raw)
+        rec["dicom_event_id"].append(eid)
+        rec["dicom_event_type"].append(etype)
+        rec["outcome"].append(outcome)
+        rec["account"].append(acc)
+        rec["host"].append(host)
+        rec["src_ip"].append(ip)
+        rec["site"].append(site)
+        rec["_ipp"].append(p)
+        rec["detail"].append(detail)
+        rec["message_id"].append(f"{ctx.source_file}#{n_row}")
+        rec["source_line"].append(line)
+        rec["_row_no"].append(n_row)
+
+
+def _collect(
+    records: list,
+    data: bytes,
+    line_of,
+    ctx: ReadContext,
+    problems: list[FieldProblem],
+    quarantine: list[QuarantineRow],
+) -> tuple[dict[str, list[Any]], dict[int, tuple[int, str]], dict[str, int], int, int, str | None]:
+    """Parse each record's XML (defused) into event columns.
+
+    Returns the columns, row -> (line, raw text) of the messages that became events,
+    the unknown codes, the records ignored (another program's syslog message, an XML
+    document that is not an AuditMessage), the messages that became events, and a
+    truncation note when the last message is cut short (else None).
+    """
+    rec: dict[str, list[Any]] = {k: [] for k in _REC_KEYS}
+    raw_of: dict[int, tuple[int, str]] = {}
+    unknown: dict[str, int] = {}
+    ignored = 0
+    rows_to_events = 0
+    cut_note = None
+    for n_row, (framing, offset, body) in enumerate(records, start=1):
+        line = line_of(offset)
+        raw_txt = cap_text(_text(body))
+        sent = None
+        xml_at = _XML_START.search(body)
+        if framing != "xml":
+            if xml_at is None:  # another program's syslog message: out of scope
+                ignored += 1
+                continue
+            sent = _syslog_sent(body, xml_at, line, problems)
+            body = body[xml_at.start() :]
+        try:
+            root = DET.fromstring(
+                body.strip(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+            )
+        except defusedxml.DefusedXmlException as exc:
+            quarantine.append(
+                QuarantineRow(
+                    line,
+                    f"forbidden XML construct (DTD/entity, not expanded): {type(exc).__name__}",
+                    raw_txt,
+                )
+            )
+            continue
+        except (ET.ParseError, ValueError, RecursionError) as exc:
+            quarantine.append(QuarantineRow(line, f"XML not well-formed: {exc}", raw_txt))
+            at_end = n_row == len(records) and data.rstrip().endswith(body.rstrip())
+            if at_end and _XML_END.search(body) is None:
+                cut_note = f"last message (line {line}) is cut short"
+            continue
+        if _local(root.tag) != "AuditMessage":
+            ignored += 1
+            continue
+        out = _message(root, line, problems)
+        if out is None:
+            quarantine.append(
+                QuarantineRow(line, "AuditMessage without EventIdentification", raw_txt)
+            )
+            continue
+        when, action, raw, eid, etype, outcome, known, acc, host, ip, site, pats, detail = out
+        if when is None and sent is None:
+            quarantine.append(QuarantineRow(line, "no EventDateTime and no syslog time", raw_txt))
+            continue
+        if not known:
+            unknown[raw] = unknown.get(raw, 0) + 1
+        rows_to_events += 1
+        raw_of[n_row] = (line, raw_txt)
+        _add_message(rec, out, sent, n_row, line, ctx)
+    return rec, raw_of, unknown, ignored, rows_to_events, cut_note
+
+
 def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     """Read one file of ATNA audit messages into raw events.
 
@@ -272,120 +401,11 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     if bad and bad[-1][0] + len(bad[-1][2]) >= len(data.rstrip()) and "frame" in bad[-1][1]:
         truncated, note = True, note or bad[-1][1]
     problems: list[FieldProblem] = []
-    unknown: dict[str, int] = {}
-    ignored = 0
-    rows_to_events = 0
-    rec: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "_when",
-            "_sent",
-            "action",
-            "action_raw",
-            "dicom_event_id",
-            "dicom_event_type",
-            "outcome",
-            "account",
-            "host",
-            "src_ip",
-            "site",
-            "_ipp",
-            "detail",
-            "message_id",
-            "source_line",
-            "_row_no",
-        )
-    }
-    raw_of: dict[int, tuple[int, str]] = {}
-    for n_row, (framing, offset, body) in enumerate(records, start=1):
-        line = line_of(offset)
-        raw_txt = cap_text(_text(body))
-        sent = None
-        xml_at = _XML_START.search(body)
-        if framing != "xml":
-            if xml_at is None:  # another program's syslog message: out of scope
-                ignored += 1
-                continue
-            head_txt = _text(body[: xml_at.start()]).lstrip("\ufeff")
-            hdr = _HEADER.match(head_txt)
-            if hdr is None and _BSD.match(head_txt):
-                pass  # RFC 3164 framing: its time has no year, the event time is used
-            elif hdr is None:
-                problems.append(
-                    FieldProblem(
-                        line,
-                        "ts",
-                        _text(body[: xml_at.start()])[:200],
-                        "syslog header not RFC 5424",
-                    )
-                )
-            else:
-                sent = hdr["ts"]
-                if not _RFC5424_TS.match(sent):
-                    problems.append(
-                        FieldProblem(
-                            line,
-                            "ts",
-                            sent,
-                            "syslog header time is not RFC 5424 (seconds or offset missing?): "
-                            "event time taken from EventDateTime",
-                        )
-                    )
-            body = body[xml_at.start() :]
-        try:
-            root = DET.fromstring(
-                body.strip(), forbid_dtd=True, forbid_entities=True, forbid_external=True
-            )
-        except defusedxml.DefusedXmlException as exc:
-            quarantine.append(
-                QuarantineRow(
-                    line,
-                    f"forbidden XML construct (DTD/entity, not expanded): {type(exc).__name__}",
-                    raw_txt,
-                )
-            )
-            continue
-        except (ET.ParseError, ValueError, RecursionError) as exc:
-            quarantine.append(QuarantineRow(line, f"XML not well-formed: {exc}", raw_txt))
-            at_end = n_row == len(records) and data.rstrip().endswith(body.rstrip())
-            if at_end and _XML_END.search(body) is None:
-                truncated, note = True, note or f"last message (line {line}) is cut short"
-            continue
-        if _local(root.tag) != "AuditMessage":
-            ignored += 1
-            continue
-        out = _message(root, line, problems)
-        if out is None:
-            quarantine.append(
-                QuarantineRow(line, "AuditMessage without EventIdentification", raw_txt)
-            )
-            continue
-        when, action, raw, eid, etype, outcome, known, acc, host, ip, site, pats, detail = out
-        if when is None and sent is None:
-            quarantine.append(QuarantineRow(line, "no EventDateTime and no syslog time", raw_txt))
-            continue
-        if not known:
-            unknown[raw] = unknown.get(raw, 0) + 1
-        rows_to_events += 1
-        raw_of[n_row] = (line, raw_txt)
-        for p in pats or [None]:
-            rec["_when"].append(when)
-            rec["_sent"].append(sent)
-            rec["action"].append(action)
-            rec["action_raw"].append(raw)
-            rec["dicom_event_id"].append(eid)
-            rec["dicom_event_type"].append(etype)
-            rec["outcome"].append(outcome)
-            rec["account"].append(acc)
-            rec["host"].append(host)
-            rec["src_ip"].append(ip)
-            rec["site"].append(site)
-            rec["_ipp"].append(p)
-            rec["detail"].append(detail)
-            rec["message_id"].append(f"{ctx.source_file}#{n_row}")
-            rec["source_line"].append(line)
-            rec["_row_no"].append(n_row)
-
+    rec, raw_of, unknown, ignored, rows_to_events, cut_note = _collect(
+        records, data, line_of, ctx, problems, quarantine
+    )
+    if cut_note is not None:
+        truncated, note = True, note or cut_note
     events, bad_rows, fell_back, off_day = _timestamps(rec, ctx)
     for line in off_day:
         problems.append(
@@ -415,160 +435,10 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     )  # fmt: skip
 
 
-def _message(root: ET.Element, line: int, problems: list[FieldProblem]) -> tuple | None:
-    eis = _children(root, "EventIdentification")
-    if not eis:
-        return None
-    ei = eis[0]
-    when = (ei.get("EventDateTime") or "").strip() or None
-    if when is not None and DATE_ONLY.fullmatch(when):
-        problems.append(
-            FieldProblem(
-                line,
-                "ts",
-                when,
-                "EventDateTime without a time (xsd:dateTime requires one): read as the start "
-                "of that local day (ts_quality date_only, no duration)",
-            )
-        )
-    eid = _code(next(iter(_children(ei, "EventID")), None))
-    if eid is None:
-        problems.append(FieldProblem(line, "action", "", "EventID missing (M in PS3.15 A.5.1)"))
-    etypes = [c for c in (_code(t) for t in _children(ei, "EventTypeCode")) if c]
-    ac = (ei.get("EventActionCode") or "").strip() or None
-    ind = ei.get("EventOutcomeIndicator")
-    if ind is None or ind.strip() == "":
-        problems.append(
-            FieldProblem(line, "outcome", "", "EventOutcomeIndicator missing: read as success")
-        )
-        outcome = "success"
-    elif ind.strip().lower() not in OUTCOME_CODES:
-        problems.append(
-            FieldProblem(line, "outcome", ind, "unknown EventOutcomeIndicator: read as success")
-        )
-        outcome = "success"
-    else:
-        outcome = OUTCOME_CODES[ind.strip().lower()]
-    action, known = dicom_action(eid, etypes, ac, outcome == "failure")
-    raw = (eid or "") + ("/" + "+".join(etypes) if etypes else "")
-
-    aps = _children(root, "ActiveParticipant")
-    flags = [(a.get("UserIsRequestor") or "").strip().lower() for a in aps]
-    req = [a for a, f in zip(aps, flags, strict=True) if f in ("true", "1")]
-    # RFC 3881 schema: UserIsRequestor default="true"; taken only when none says true
-    by_default = [a for a, f in zip(aps, flags, strict=True) if f == ""] if not req else []
-    if by_default:
-        problems.append(
-            FieldProblem(
-                line,
-                "account",
-                "",
-                "no ActiveParticipant with UserIsRequestor true; those without the attribute "
-                "read as requestors (RFC 3881 schema default true)",
-            )
-        )
-        req = by_default
-    people = [a for a in req if not is_ip(a.get("UserID"))]
-    chosen = people[0] if people else (req[0] if req else None)
-    acc = None
-    if chosen is not None:
-        for k in ("UserID", "UserName", "AlternativeUserID"):
-            v = (chosen.get(k) or "").strip()
-            if v:
-                acc = v
-                break
-        if acc is None:
-            problems.append(
-                FieldProblem(
-                    line, "account", "", "requesting ActiveParticipant without UserID: account "
-                    "missing"
-                )
-            )  # fmt: skip
-    else:
-        problems.append(
-            FieldProblem(
-                line,
-                "account",
-                "",
-                "no ActiveParticipant with UserIsRequestor true: account left missing",
-            )
-        )
-    host = ip = None
-    nets = ([chosen] if chosen is not None else []) + [a for a in req if a is not chosen]
-    for a in nets:
-        nap = (a.get("NetworkAccessPointID") or "").strip()
-        if not nap:
-            continue
-        typ = (a.get("NetworkAccessPointTypeCode") or "").strip()
-        if typ == "2":
-            ip = nap
-        elif typ == "1":
-            host = nap
-            if is_ip(nap):
-                ip = nap
-        elif is_ip(nap):
-            ip = nap
-        else:
-            host = nap
-        break
-    srcs = _children(root, "AuditSourceIdentification")
-    site = (srcs[0].get("AuditEnterpriseSiteID") or "").strip() or None if srcs else None
-
-    pats: dict[str, None] = {}  # distinct, first-seen order; O(1) duplicate check
-    details: list[str] = []
-    for poi in _children(root, "ParticipantObjectIdentification"):
-        t = (poi.get("ParticipantObjectTypeCode") or "").strip()
-        r = (poi.get("ParticipantObjectTypeCodeRole") or "").strip()
-        if t == "1" and r == "1":
-            pid = ipp_from_cx(poi.get("ParticipantObjectID"))
-            if pid:
-                pats[pid] = None
-            else:
-                problems.append(
-                    FieldProblem(
-                        line,
-                        "patient",
-                        "",
-                        "patient ParticipantObjectIdentification (type 1, role 1) without "
-                        "ParticipantObjectID: patient missing",
-                    )
-                )
-        for q in _children(poi, "ParticipantObjectQuery"):
-            txt = decode_base64(q.text or "")
-            if txt is None:
-                problems.append(
-                    FieldProblem(
-                        line, "detail", (q.text or "")[:200], "ParticipantObjectQuery is not base64"
-                    )
-                )
-                txt = q.text
-            if txt:
-                details.append(mask_query(txt))
-    for d in _children(ei, "EventOutcomeDescription"):
-        if d.text and d.text.strip():
-            details.append(d.text.strip())
-    detail = "; ".join(details) if details else None
-    return (
-        when,
-        action,
-        raw,
-        eid,
-        (etypes[0] if etypes else None),
-        outcome,
-        known,
-        acc,
-        host,
-        ip,
-        site,
-        list(pats),
-        detail,
-    )
-
-
 def _timestamps(
     rec: dict[str, list[Any]], ctx: ReadContext
 ) -> tuple[pd.DataFrame, set[int], list[tuple[int, str | None]], list[int]]:
-    """Event times (:func:`._instants.parse_instants`), the syslog time where EventDateTime
+    """Event times (:func:`labforensics.ingest._instants.parse_instants`), the syslog time where EventDateTime
     is missing or unreadable; also the lines whose second 60 is no UTC day's last second."""
     when = pd.Series(rec["_when"], dtype=object)
     sent = pd.Series(rec["_sent"], dtype=object)

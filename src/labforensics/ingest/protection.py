@@ -1,0 +1,351 @@
+"""Protection of identifiers: keyed ids of patients and requests, redaction of free text.
+
+Patients (lab, IPP) and request numbers become keyed ids (:class:`privacy.KeyedIds`),
+never kept raw in the events. Columns are dictionary-encoded once; trimming, pairing
+and hashing are done per distinct value, never per row. Free text (details,
+quarantined lines, field-problem values) is redacted: known IPPs and request numbers,
+NIR, e-mail, phone, and for the LIS dialects the fields at the profile's positions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import schema
+from ..privacy import (
+    CaseKey,
+    KeyedIds,
+    Redactor,
+    record_field_spans,
+    redact_digit_runs,
+    redact_record_field,
+)
+from ._assemble import _Pool, sort_pool
+from ._columns import _chunked, _codes, _from_codes, _pairs_of
+from ._common import CUT_MARK
+from ._engine import Job
+from .accounting import FileReport
+from .profiles import Profile, load_profile
+from .registry import FileRead, ReaderSpec
+
+
+def _keyed_pairs(
+    col: pd.Series, lab_codes: np.ndarray, lab_vals: list, *, python_strip: bool
+) -> tuple[np.ndarray, pa.Array, pa.Array]:
+    """The distinct (lab, value) pairs of an identifier column, for its keyed ids.
+
+    Values are stripped of surrounding white space (``str.strip`` for IPPs, as their
+    pseudonyms always were; Arrow's ``utf8_trim_whitespace`` otherwise, as
+    :func:`labforensics.privacy.normalise_ipp`); a blank or missing value, or a
+    missing lab, has code -1. Vectorised: Python touches each distinct IPP once and
+    no request number.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64, one per row
+        Index of the row's pair, -1 where none.
+    labs, values : pyarrow.StringArray
+        The lab and the stripped value of each distinct pair.
+    """
+    arr = _chunked(col.astype(schema.STRING))
+    enc = (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).dictionary_encode()
+    if python_strip:
+        trimmed = pa.array([v.strip() for v in enc.dictionary.to_pylist()], type=pa.string())
+    else:
+        trimmed = pc.utf8_trim_whitespace(enc.dictionary)
+    if pc.all(pc.equal(trimmed, enc.dictionary)).as_py() is not False:  # none trimmed
+        vals, tmap = enc.dictionary, np.arange(len(trimmed) + 1, dtype=np.int64)
+    else:  # " 12" and "12" are one value
+        dist = trimmed.dictionary_encode()
+        vals = dist.dictionary
+        tmap = np.append(dist.indices.to_numpy(zero_copy_only=False).astype(np.int64), 0)
+    tmap[-1] = -1  # missing
+    tmap[:-1][pc.equal(vals, "").to_numpy(zero_copy_only=False)[tmap[:-1]]] = -1  # blank
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    ti = tmap[idx]  # -1 (missing) takes the last slot
+    valid = (ti >= 0) & (lab_codes >= 0)
+    nv = max(len(vals), 1)
+    codes = np.full(len(ti), -1, dtype=np.int64)
+    inv, uniq = pd.factorize(lab_codes[valid] * nv + ti[valid])
+    codes[valid] = inv
+    uniq = np.asarray(uniq, dtype=np.int64)
+    labs = pa.array(lab_vals, type=pa.string()).take(pa.array(uniq // nv))
+    return codes, labs, vals.take(pa.array(uniq % nv))
+
+
+def _tokens_known(labs: pa.Array, vals: pa.Array, tokens: set[str]) -> dict[str, set[str]]:
+    """Lab -> the values of (lab, value) pairs that occur among the free text's tokens."""
+    if not tokens or not len(vals):
+        return {}
+    hit = pc.is_in(vals, value_set=pa.array(sorted(tokens), type=pa.string()))
+    known: dict[str, set[str]] = {}
+    for lb, v in zip(labs.filter(hit).to_pylist(), vals.filter(hit).to_pylist(), strict=True):
+        known.setdefault(lb, set()).add(v)
+    return known
+
+
+_TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")  # as privacy.Redactor's tokens
+
+
+def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
+    """The CSV profile a file was read with (``prof``: the file's own), else None.
+
+    Built-in dialects (``lis_legacy``, ``lis_current``) whether sniffed or chosen;
+    a user CSV profile; None for a regex profile (no fields to locate by position)
+    and for every other reader.
+    """
+    if prof is not None:
+        return prof if prof.kind == "csv" else None
+    if spec.name in ("lis_legacy", "lis_current"):
+        return load_profile(spec.name[4:])
+    return None
+
+
+def _redact_quarantined(
+    text: str | None,
+    redactor: Redactor,
+    key: CaseKey,
+    p: Profile | None,
+    lab: str | None,
+    aliases: Mapping[str, str],
+) -> str | None:
+    """Redact a quarantined raw record (or a field-problem value).
+
+    Known IPPs, NIR, e-mail and phone by the :class:`Redactor`; for the LIS dialects
+    (``p`` given) also, first, the field at the profile's IPP position (even when the
+    row is otherwise bad; in a row of the wrong width, every field the IPP could
+    have shifted to) and, last, every run of 5+ digits (a partial IPP cut
+    mid-number): see :func:`labforensics.privacy.redact_record_field` and
+    :func:`labforensics.privacy.redact_digit_runs`.
+    """
+    if not text or p is None:
+        return redactor.redact(text, lab)
+    cut = CUT_MARK.search(text)  # a record capped by its reader: redact what is kept
+    if cut is not None:
+        kept = _redact_quarantined(text[: cut.start()], redactor, key, p, lab, aliases)
+        return (kept or "") + cut.group(0)
+    header = list(p.header)
+    ipp_col = p.columns.get("ipp")
+    lab_col = p.columns.get("lab")
+    rec_lab = lab
+    if ipp_col in header:
+        li = header.index(lab_col) if lab_col in header else None
+        if li is not None:  # the record's own lab (a FINESS number mapped), else the file's
+            spans = record_field_spans(text, p.separator, p.quote)
+            if li < len(spans):
+                own = text[spans[li][0] : spans[li][1]].strip().strip(p.quote).strip()
+                rec_lab = aliases.get(own, own) if own else lab
+        text = redact_record_field(
+            text,
+            key,
+            rec_lab,
+            separator=p.separator,
+            quote=p.quote,
+            ipp_index=header.index(ipp_col),
+            width=len(header),
+        )
+    req_col = p.columns.get("request")
+    if req_col in header:  # the request number's field becomes its R id, as the IPP's
+        text = redact_record_field(
+            text,
+            key,
+            rec_lab,
+            separator=p.separator,
+            quote=p.quote,
+            ipp_index=header.index(req_col),
+            width=len(header),
+            kind="request",
+        )
+    text = redactor.redact(text, rec_lab)
+    return redact_digit_runs(text, key, rec_lab)
+
+
+_EMPTY = pa.array([], type=pa.string())
+
+
+@dataclass
+class _Keyed:
+    """Keyed ids under way: per-row codes of the distinct (lab, value) pairs, the pairs,
+    and the HMAC jobs computing their ids (a thread, while the pool is sorted)."""
+
+    codes: np.ndarray | None = None
+    req_codes: np.ndarray | None = None
+    ipp_labs: pa.Array = field(default_factory=lambda: _EMPTY)
+    ipp_vals: pa.Array = field(default_factory=lambda: _EMPTY)
+    req_labs: pa.Array = field(default_factory=lambda: _EMPTY)
+    req_vals: pa.Array = field(default_factory=lambda: _EMPTY)
+    hmac_job: Future | None = None
+    req_job: Future | None = None
+
+
+def start_keyed_ids(
+    pool: _Pool,
+    lab_codes: np.ndarray | None,
+    lab_vals: list,
+    key: CaseKey,
+    hmac_pool: ThreadPoolExecutor,
+) -> _Keyed:
+    """Find the (lab, IPP) and (lab, request) pairs; their HMACs start on ``hmac_pool``.
+
+    The pairs are found on the pool before the sort and their HMACs computed in a
+    thread while the pool is permuted (pyarrow's take releases the GIL); the per-row
+    codes are then permuted like the rows. The raw ``_ipp`` and ``request`` columns
+    leave the pool.
+    """
+    keyed = _Keyed()
+    ids = KeyedIds(key)
+    raw = pool.raw
+    if "_ipp" in raw.columns and len(raw):
+        keyed.codes, keyed.ipp_labs, keyed.ipp_vals = _keyed_pairs(
+            raw["_ipp"], lab_codes, lab_vals, python_strip=True
+        )
+        raw = pool.raw = raw.drop(columns=["_ipp"])
+        keyed.hmac_job = hmac_pool.submit(ids.patients, keyed.ipp_labs, keyed.ipp_vals)
+    if "request" in raw.columns and len(raw):
+        keyed.req_codes, keyed.req_labs, keyed.req_vals = _keyed_pairs(
+            raw["request"], lab_codes, lab_vals, python_strip=False
+        )
+        raw = pool.raw = raw.drop(columns=["request"])
+        keyed.req_job = hmac_pool.submit(ids.requests, keyed.req_labs, keyed.req_vals)
+    return keyed
+
+
+def finish_keyed_ids(pool: _Pool, keyed: _Keyed) -> None:
+    """Columns ``patient`` and ``request`` of the (sorted) pool: the keyed ids."""
+    if keyed.hmac_job is not None:
+        pool.raw["patient"] = _from_codes(keyed.codes, keyed.hmac_job.result())
+        keyed.codes = keyed.hmac_job = None
+    if keyed.req_job is not None:
+        pool.raw["request"] = _from_codes(keyed.req_codes, keyed.req_job.result())
+        keyed.req_codes = keyed.req_job = None
+
+
+def pseudonymise_sorting(
+    pool: _Pool, skip: np.ndarray, key: CaseKey
+) -> tuple[np.ndarray | None, list, _Keyed]:
+    """Keyed ids of patients and requests, computed while the pool is sorted.
+
+    The pool is sorted by :func:`~._assemble.sort_pool` (rotation duplicates
+    dropped) while a thread computes the HMACs; columns ``patient`` and ``request``
+    then hold the keyed ids.
+
+    Returns
+    -------
+    lab_codes, lab_vals, keyed
+        Per-row codes of the (sorted) pool's ``lab`` column (None when empty) and
+        its distinct values; the pairs found (for the redactor).
+    """
+    lab_codes, lab_vals = (
+        _codes(_chunked(pool.raw["lab"].astype(schema.STRING))) if len(pool.raw) else (None, [])
+    )
+    with ThreadPoolExecutor(max_workers=1) as hmac_pool:
+        keyed = start_keyed_ids(pool, lab_codes, lab_vals, key, hmac_pool)
+        lab_codes, keyed.codes, keyed.req_codes = sort_pool(
+            pool, skip, [lab_codes, keyed.codes, keyed.req_codes]
+        )
+        finish_keyed_ids(pool, keyed)
+    return lab_codes, lab_vals, keyed
+
+
+def _free_text_redactor(
+    key: CaseKey,
+    keyed: _Keyed,
+    texts: list[str],
+    reads: list[tuple[FileRead, FileReport, ReaderSpec]],
+) -> Redactor:
+    """The :class:`Redactor` of the free text: details (``texts``), quarantined lines and
+    field-problem values. Only IPPs and request numbers that occur as tokens can be
+    replaced: the Redactor is built on those. Drops ``keyed``'s pairs."""
+    for fr, _, _ in reads:
+        texts += [q.raw for q in fr.quarantine if q.raw]
+        texts += [p.value for p in fr.field_problems if p.value]
+    tokens: set[str] = set()
+    for t in texts:
+        tokens.update(_TOKEN.findall(t))
+    known = _tokens_known(keyed.ipp_labs, keyed.ipp_vals, tokens)
+    known_req = _tokens_known(keyed.req_labs, keyed.req_vals, tokens)
+    keyed.ipp_labs = keyed.ipp_vals = keyed.req_labs = keyed.req_vals = _EMPTY
+    return Redactor(key, known, known_req)
+
+
+def _report_rows(
+    reads: list[tuple[FileRead, FileReport, ReaderSpec]],
+    jobs: list[Job],
+    pool: _Pool,
+    redactor: Redactor,
+    key: CaseKey,
+    aliases: Mapping[str, str],
+    lab_notes: list[dict[str, object]],
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Quarantine rows and field-problem rows (after ``lab_notes``), their text redacted."""
+    qrows: list[dict[str, object]] = []
+    fprows: list[dict[str, object]] = list(lab_notes)
+    for (fr, frep, spec), f in zip(reads, pool.files, strict=True):
+        lp = _lis_profile(spec, jobs[f.job][3].profile)
+        flab = frep.lab or jobs[f.job][3].lab
+        for q in fr.quarantine:
+            qrows.append(
+                {
+                    "source_file": frep.source_file,
+                    "source_line": q.line,
+                    "reason": q.reason,
+                    "raw": _redact_quarantined(q.raw, redactor, key, lp, flab, aliases),
+                }
+            )
+        for p in fr.field_problems:
+            fprows.append(
+                {
+                    "source_file": frep.source_file,
+                    "source_line": p.line,
+                    "column": p.column,
+                    "value": (
+                        redact_digit_runs(redactor.redact(p.value, flab), key, flab)
+                        if lp is not None
+                        else redactor.redact(p.value, flab)
+                    ),
+                    "problem": p.problem,
+                }
+            )
+    return qrows, fprows
+
+
+def redact_free_text(
+    pool: _Pool,
+    reads: list[tuple[FileRead, FileReport, ReaderSpec]],
+    jobs: list[Job],
+    lab_codes: np.ndarray | None,
+    lab_vals: list,
+    keyed: _Keyed,
+    key: CaseKey,
+    aliases: Mapping[str, str],
+    lab_notes: list[dict[str, object]],
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Redact free text: details in place; quarantined lines and field-problem values.
+
+    Returns
+    -------
+    qrows, fprows
+        The quarantine rows and the field-problem rows (``lab_notes`` first).
+    """
+    raw = pool.raw
+    det_codes = None
+    det_pairs: list[tuple[str, str]] = []
+    if "detail" in raw.columns and len(raw):
+        dc, dvals = _codes(_chunked(raw["detail"].astype(schema.STRING)))
+        if dvals:
+            det_codes, det_pairs = _pairs_of(lab_codes, lab_vals, dc, dvals)
+        del dc
+    redactor = _free_text_redactor(key, keyed, [t for _, t in det_pairs], reads)
+    if det_codes is not None:
+        red = [redactor.redact(tx, lb or None) for lb, tx in det_pairs]
+        if any(r != tx for r, (_, tx) in zip(red, det_pairs, strict=True)):
+            raw["detail"] = _from_codes(det_codes, red)  # else: nothing to redact, kept
+    return _report_rows(reads, jobs, pool, redactor, key, aliases, lab_notes)
