@@ -111,6 +111,15 @@ def _sources(rng: np.random.Generator, scenario: str, labs: int, s: LinkageSetti
     ]
 
 
+def _last(sd: dict, lab: int) -> int:
+    """Newest day (day number) a source's copy of ``lab`` holds: ``last[lab]``, else its copy date.
+
+    A night extraction (the audit-tied case) holds the registrations and
+    samples up to the day before its date.
+    """
+    return int(sd.get("last", {}).get(lab, sd["copy"]))
+
+
 def _strip(v: str) -> str:
     import unicodedata
 
@@ -161,6 +170,7 @@ def write_dump(
     s: LinkageSettings,
     scenario: str,
     out: Path,
+    sources: list[dict] | None = None,
 ) -> dict:
     """Build the dump's rows, mangle them, write ``dump/*`` and ``linkage_truth.parquet``.
 
@@ -169,6 +179,11 @@ def write_dump(
     rng, pop, rec, labs, s, scenario, out
         As built by :func:`labforensics.synth.linkage.generate_linkage_case`
         (``rec`` carries the index's rendered names: ``out_surname``...).
+    sources : list of dict, optional
+        The copies, instead of drawing them for ``scenario``: ``source`` (1...),
+        ``labs`` (lab indexes), ``copy`` (day number), ``subset``, ``files``
+        (indexes into :data:`SHAPES`), and optionally ``last`` {lab: newest day
+        held} and ``facts`` {lab: dict merged into its horizon record}.
 
     Returns
     -------
@@ -176,11 +191,13 @@ def write_dump(
         ``paths`` (list of Path), ``rows`` (data rows written), ``rates``
         (measured), ``summary`` (sources, horizons, file shapes for the JSON).
     """
-    sources = _sources(rng, scenario, labs, s)
+    if sources is None:
+        sources = _sources(rng, scenario, labs, s)
+    last_tab = np.array([[_last(sd, k) for k in range(labs)] for sd in sources], dtype=np.int64)
     # --- indexed rows: the records each source copied, one row per sample
     sel, src_of = [], []
     for k, sd in enumerate(sources):
-        m = np.isin(rec["lab"], sd["labs"]) & (rec["created"] <= sd["copy"])
+        m = np.isin(rec["lab"], sd["labs"]) & (rec["created"] <= last_tab[k][rec["lab"]])
         if sd["subset"] < 1:
             m &= rng.random(len(m)) < sd["subset"]
         idx = np.where(m)[0]
@@ -202,15 +219,15 @@ def write_dump(
         counts = 1 + rng.poisson(max(s.rows_per_patient - 1, 0), len(sel))
     r_rec = np.repeat(sel, counts)
     r_src = np.repeat(src_sel, counts)
-    copy = np.array([sd["copy"] for sd in sources])[r_src]
+    copy = last_tab[r_src, rec["lab"][r_rec]]
     hi = np.maximum(np.minimum(rec["last_visit"][r_rec], copy), rec["created"][r_rec])
     lo = np.maximum(rec["created"][r_rec], np.minimum(hi, copy - 6 * 365))  # six years kept
     sample = lo + (rng.random(len(r_rec)) * (hi - lo + 1)).astype(np.int64)
     for k, sd in enumerate(sources):  # the copy date is the horizon: a few samples on that day
         for lb in sd["labs"]:
-            cand = np.where((r_src == k) & (rec["lab"][r_rec] == lb) & (hi == sd["copy"]))[0]
+            cand = np.where((r_src == k) & (rec["lab"][r_rec] == lb) & (hi == last_tab[k, lb]))[0]
             if len(cand):
-                sample[rng.choice(cand, min(3, len(cand)), replace=False)] = sd["copy"]
+                sample[rng.choice(cand, min(3, len(cand)), replace=False)] = last_tab[k, lb]
     n_idx = len(r_rec)
     # --- rows of people in no index
     n_non = round(n_idx * s.outsiders / max(1 - s.outsiders, 1e-9))
@@ -251,7 +268,7 @@ def write_dump(
     rec_of = np.concatenate([r_rec, np.full(n_o + n_fab, -1)])
     w_src = np.bincount(r_src, minlength=len(sources)) / n_idx
     src = np.concatenate([r_src, rng.choice(len(sources), n_o + n_fab, p=w_src)])
-    copy_all = np.array([sd["copy"] for sd in sources])[src]
+    copy_all = np.array([last_tab[k, sd["labs"]].min() for k, sd in enumerate(sources)])[src]
     sample = np.concatenate([sample, copy_all[n_idx:] - rng.integers(0, 5 * 365, n_o + n_fab)])
     lab_row = np.concatenate(
         [
@@ -623,6 +640,7 @@ def write_dump(
                     if m.any()
                     else None,
                     "patients": int(len(np.unique(r_rec[m]))),
+                    **sd.get("facts", {}).get(lb, {}),
                 }
             )
     summary = {

@@ -24,9 +24,10 @@ from .clock import date_of, day_number
 from .lab_build import build_lab
 from .lab_truth import TRUTH_EVENT_COLUMNS, TRUTH_EVENT_SCHEMA, TRUTH_SESSION_SCHEMA
 from .lab_write import write_lab
-from .linkage import LinkageSettings, generate_linkage_case
+from .linkage import CASE_PATHS, SCENARIOS
 from .model import Lab, french_holidays, setup_calendar
 from .plan import plan_labs
+from .tie import TIED_INCIDENT, last_event_days, tied_linkage_case
 
 __all__ = ["generate", "SynthResult", "SynthError", "TRUTH_EVENT_COLUMNS"]
 
@@ -85,6 +86,7 @@ class _Acc:
     leak_rows: list[tuple[str, str, str]] = field(default_factory=list)
     index_paths: list[Path] = field(default_factory=list)
     built: list[Lab] = field(default_factory=list)
+    last_events: dict[str, np.ndarray] | None = None  # per lab, when linkage is tied
     sessions: int = 0
     events: int = 0
 
@@ -106,6 +108,7 @@ def generate(
     finess_in_lab_column: bool = False,
     requested_extractions: bool = False,
     linkage: bool = False,
+    linkage_scenario: str | None = None,
 ) -> SynthResult:
     """Write synthetic multi-lab LIS audit evidence with its ground truth.
 
@@ -148,9 +151,20 @@ def generate(
         (hundreds of records, no patient) by day, and the vendor's import
         server fetches it from the FTP server (trap ``migration_request``).
     linkage : bool, default False
-        Also write the leak-linkage case of :func:`labforensics.synth.linkage.generate_linkage_case`
-        (``patients/``, ``dump/``, ``linkage_truth.parquet``...), about ``4000 * scale`` index
-        rows per lab, a vendor extraction copied on ``end``; ``counts["linkage"]`` has its counts.
+        Also write the leak-linkage case (``patients/``, ``dump/``,
+        ``linkage_truth.parquet``, ``index_truth.parquet``, ``linkage_truth.json``,
+        as :func:`labforensics.synth.linkage.generate_linkage_case`) tied to this
+        evidence (:mod:`labforensics.synth.tie`): the indexes hold the audit labs'
+        patients (same IPPs, registration days, last visits from their events),
+        the dump copies the labs of the scenario's incident at its date, and
+        ``leak/patient_index_<LAB>.csv`` and ``leak/leaked_nirs.csv`` write the
+        NIR each index stores. ``counts["linkage"]`` has its counts.
+    linkage_scenario : str, optional
+        How the dump was copied (default ``"vendor_extraction"``: incident (a)'s
+        labs at their extractions); ``"staff_export"`` (incident d),
+        ``"intrusion"`` (incident c), ``"two_sources"`` (an (a) lab and the (c)
+        lab), ``"before_logs"`` (180 days before ``start``: no incident). Only
+        with ``linkage=True``.
 
     Returns
     -------
@@ -166,11 +180,16 @@ def generate(
     d0 = day_number(dt.date.fromisoformat(start))
     d1 = day_number(dt.date.fromisoformat(end))
     incidents = _check(labs, start, end, d0, d1, leak_sample, scale, incidents)
+    if linkage_scenario is not None and not linkage:
+        raise SynthError("linkage_scenario needs linkage=True")
+    scenario = linkage_scenario or "vendor_extraction"
+    if scenario not in SCENARIOS:
+        raise SynthError(f"unknown linkage_scenario {scenario!r}; use one of {SCENARIOS}")
     _clear_previous(out)
     for sub in ("evidence", "leak", "transfers"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     plan = plan_labs(labs, d0, d1, seed, incidents, hostile)
-    acc = _Acc()
+    acc = _Acc(last_events={} if linkage else None)
     _run_labs(
         acc, plan, out, seed, d0, d1, scale=scale, artefacts=artefacts,
         gzip_after_days=gzip_after_days, leak_sample=leak_sample,
@@ -202,6 +221,8 @@ def generate(
         "requested_extractions": requested_extractions,
         "timezone": "Europe/Paris",
     }
+    if linkage:  # only then, so that truth.json without linkage stays as it was
+        params.update(linkage=True, linkage_scenario=scenario)
     seconds = time.perf_counter() - t_begin
     truth_path = out / "truth.json"
     truth = _truth(params, acc, transfers_truth)
@@ -209,13 +230,19 @@ def generate(
         json.dumps(truth, sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     linkage_counts = {}
-    if linkage:  # the leak-linkage case beside the audit evidence (issue 13, item 9)
-        lk = generate_linkage_case(
-            out, labs=labs, patients_per_lab=max(100, round(4000 * scale)), seed=seed,
-            settings=LinkageSettings(copy_date=end, evidence_start=start,
-                                     index_date=str(date_of(d1 + 120))),
+    if linkage:  # the leak-linkage case on this evidence (issue 13, item 9)
+        lk = tied_linkage_case(
+            out, acc.built, acc.last_events, acc.incidents, acc.extractions,
+            d0=d0, d1=d1, seed=seed, scenario=scenario,
         )  # fmt: skip
-        linkage_counts = {"linkage": lk.counts}
+        # the audit's IPP;NIR lists now write the NIR each index row stores
+        nir_of = {(lab.code, str(i)): n for lab in acc.built for i, n in zip(lab.ipp.tolist(), lab.nir, strict=True)}  # fmt: skip
+        acc.leak_rows = [(a, b, nir_of[(a, b)]) for a, b, _ in acc.leak_rows]
+        for lab in acc.built:
+            _write_patient_index(out, lab)
+        leak_ipps, leak_nirs = _write_leak_lists(out, acc)
+        linkage_counts = {"linkage": {**lk.counts, "scenario": scenario,
+                                      "incident": TIED_INCIDENT[scenario]}}  # fmt: skip
     return SynthResult(
         out=out,
         evidence=out / "evidence",
@@ -317,6 +344,8 @@ def _run_labs(
             acc.index_paths.append(_write_patient_index(out, lab))
             acc.labs.append(_lab_record(lab, d0, gzip_after_days))
             acc.built.append(lab)
+            if acc.last_events is not None:
+                acc.last_events[lab.code] = last_event_days(res["events"], lab)
     finally:
         ev_writer.close()
         ss_writer.close()
@@ -401,7 +430,8 @@ def _write_leak_lists(out: Path, acc: _Acc) -> tuple[Path | None, Path | None]:
         ("lab;ipp\n" + "".join(f"{a};{b}\n" for a, b, _ in acc.leak_rows)).encode()
     )
     leak_nirs = out / "leak" / "leaked_nirs.csv"
-    leak_nirs.write_bytes(("nir\n" + "".join(f"{c}\n" for _, _, c in acc.leak_rows)).encode())
+    nirs = "".join(f"{c}\n" for _, _, c in acc.leak_rows if c)  # none empty unless tied
+    leak_nirs.write_bytes(("nir\n" + nirs).encode())
     return leak_ipps, leak_nirs
 
 
@@ -466,6 +496,7 @@ _OWNED = (
     "truth.json",
     "truth_events.parquet",
     "truth_sessions.parquet",
+    *CASE_PATHS,
 )
 
 

@@ -258,9 +258,17 @@ def _pick(rng: np.random.Generator, table, idx_or_n, p=None) -> np.ndarray:
 
 
 def build_population(
-    rng: np.random.Generator, n_households: int, s: LinkageSettings, labs: int
+    rng: np.random.Generator,
+    n_households: int,
+    s: LinkageSettings,
+    labs: int,
+    lab_weights: np.ndarray | None = None,
 ) -> dict:
     """People, households, NIRs, addresses, home labs and who is indexed.
+
+    ``lab_weights`` (one per lab, any positive scale) replaces the drawn
+    lognormal lab sizes as the share of households per home lab (the tie to
+    the audit labs passes their patient counts).
 
     Returns
     -------
@@ -390,6 +398,8 @@ def build_population(
             first[i + 1] = tab[rng.choice(len(tab), p=pp)]
     # home lab, address, phone
     w = np.clip(rng.lognormal(0, 0.35, labs), 0.4, 2.5)
+    if lab_weights is not None:
+        w = np.asarray(lab_weights, dtype=np.float64)
     lab_h = rng.choice(labs, H, p=w / w.sum())
     lab_communes = rng.integers(0, len(tb.COMMUNES), (labs, 3))
     com = lab_communes[lab_h, rng.integers(0, 3, H)]
