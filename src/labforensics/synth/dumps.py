@@ -33,60 +33,10 @@ import pyarrow.parquet as pq
 
 from ..errors import ParameterError
 from . import names as tb
-from .people import (
-    LinkageSettings,
-    day_of,
-    fmt_dates,
-    fmt_phone,
-    lab_code,
-    nir_strings,
-    spaced_nir,
-    typo,
-    ymd,
-)
-
-# canonical field, header; fixed-width files add a width
-SHAPES: tuple[dict, ...] = (
-    dict(name="extraction_patients.csv", sep=";", encoding="cp1252", eol="\r\n", date="dmy",
-         empty="", sort="sample", cols=(
-             ("surname", "NOM"), ("first", "PRENOM"), ("birth", "DATE_NAISSANCE"), ("sex", "SEXE"),
-             ("nir", "NIR"), ("address", "ADRESSE"), ("postcode", "CP"), ("city", "VILLE"),
-             ("phone", "TEL"), ("sample", "DATE_PRELEVEMENT"), ("exam", "EXAMENS"),
-             ("result", "RESULTAT"))),
-    dict(name="base_clients.csv", sep=",", encoding="utf-8", eol="\n", date="ymd", empty="NULL",
-         quote=True, sort="surname", cols=(
-             ("surname", "nom_patient"), ("first", "prenom"), ("birth", "ddn"), ("nir", "num_secu"),
-             ("address", "adresse"), ("postcode", "code_postal"), ("city", "ville"),
-             ("phone", "portable"), ("gp", "medecin"), ("insurer", "mutuelle"),
-             ("sample", "date_prelevement"), ("lab", "laboratoire"))),
-    dict(name="export_unicode.txt", sep="\t", encoding="utf-16", eol="\r\n", date="serial",
-         empty="", sort=None, cols=(
-             ("surname", "Nom"), ("first", "Prénom"), ("birth", "Date de naissance"),
-             ("nir", "N° SS"), ("blood", "Groupe sanguin"), ("phone", "Tel"),
-             ("sample", "Date prélèvement"), ("exam", "Examens"), ("result", "Résultat"))),
-    dict(name="fichier_complet.csv", sep="|", encoding="utf-8", eol="\n", date="dmy2",
-         empty="N/A", sort="nir", cols=(
-             ("surname", "NOM"), ("birth_name", "NOM_NAISSANCE"), ("first", "PRENOM"),
-             ("birth", "DDN"), ("nir", "Num secu"), ("address", "Adresse"), ("postcode", "CP"),
-             ("city", "Ville"), ("phone", "Tel"), ("sample", "Date prélèvement"), ("gp", "Médecin"))),
-    dict(name="liste_fixe.txt", sep=None, encoding="cp1252", eol="\r\n", date="dmy", empty="",
-         sort="surname", cols=(
-             ("surname", "NOM", 32), ("first", "PRENOM", 26), ("birth", "DDN", 11),
-             ("nir", "NIR", 22), ("postcode", "CP", 6), ("city", "VILLE", 26), ("phone", "TEL", 18),
-             ("sample", "DATE_PREL", 10))),
-    dict(name="contacts.csv", sep=";", encoding="utf-8-sig", eol="\n", date="dmy", empty="-",
-         sort=None, cols=(
-             ("surname", "Nom"), ("first", "Prénom"), ("address", "Adresse"), ("postcode", "CP"),
-             ("city", "Ville"), ("phone", "Portable"), ("insurer", "Mutuelle"),
-             ("sample", "Date prélèvement"))),
-    dict(name="resultats.txt", sep="\t", encoding="utf-8", eol="\n", date="ymd", empty="NULL",
-         sort="sample", cols=(
-             ("nir", "NIR"), ("birth", "DDN"), ("surname", "NOM"), ("first", "PRENOM"),
-             ("sex", "SEXE"), ("lab", "Laboratoire"), ("blood", "Groupe sanguin"),
-             ("exam", "Examens"), ("result", "Résultat"), ("sample", "Date prélèvement"))),
-)  # fmt: skip
-CLASSES = ("indexed", "outsider_relative", "outsider", "fabricated")
-MANGLES = ("", "accents", "case", "hyphen", "swap", "typo")
+from .dump_shapes import CLASSES, MANGLES, SHAPES, mangle
+from .dump_shapes import moji as moji_text
+from .people import LinkageSettings, lab_code
+from .textfmt import day_of, fmt_dates, fmt_phone, nir_strings, spaced_nir, ymd
 
 
 def _sources(rng: np.random.Generator, scenario: str, labs: int, s: LinkageSettings) -> list[dict]:
@@ -118,48 +68,6 @@ def _last(sd: dict, lab: int) -> int:
     samples up to the day before its date.
     """
     return int(sd.get("last", {}).get(lab, sd["copy"]))
-
-
-def _strip(v: str) -> str:
-    import unicodedata
-
-    return "".join(c for c in unicodedata.normalize("NFD", v) if unicodedata.category(c) != "Mn")
-
-
-def _mangle(sur: str, bn: str, first: str, u: np.ndarray) -> tuple[str, str, str, str]:
-    """One mangling among those that change this row; returns the kind and the names."""
-    ops = []
-    if not (sur + first).isascii():
-        ops.append("accents")
-    ops.append("case")
-    if any(c in sur + first for c in "- "):
-        ops.append("hyphen")
-    if bn and bn != sur:
-        ops.append("swap")
-    ops.append("typo")
-    op = ops[int(u[0] * len(ops))]
-    if op == "accents":
-        return op, _strip(sur), _strip(bn), _strip(first)
-    if op == "case":
-        if u[1] < 0.5:
-            return op, sur.title() if sur.isupper() else sur.upper(), bn, first
-        return op, sur, bn, first.upper() if not first.isupper() else first.title()
-    if op == "hyphen":
-        if any(c in first for c in "- ") and (u[1] < 0.5 or not any(c in sur for c in "- ")):
-            return op, sur, bn, first.replace("-", " " if u[2] < 0.5 else "")
-        return op, sur.replace("-", " ").replace(" ", "" if u[2] < 0.5 else " "), bn, first
-    if op == "swap":
-        return op, bn, sur, first
-    if u[1] < 0.6:
-        return op, typo(sur, u[2], u[3]), bn, first
-    return op, sur, bn, typo(first, u[2], u[3])
-
-
-def _moji(v: str) -> str:
-    try:
-        return v.encode("utf-8").decode("cp1252")
-    except UnicodeDecodeError:
-        return v
 
 
 def write_dump(
@@ -356,7 +264,7 @@ def write_dump(
     u = rng.random((len(mi), 4))
     code = {k: i for i, k in enumerate(MANGLES)}
     for j, i in enumerate(mi.tolist()):
-        op, a, b, c = _mangle(sur[i], bn[i] or "", first[i], u[j])
+        op, a, b, c = mangle(sur[i], bn[i] or "", first[i], u[j])
         if (a, b, c) != (sur[i], bn[i] or "", first[i]):
             sur[i], bn[i], first[i] = a, b, c
             mang[i] = code[op]
@@ -370,7 +278,7 @@ def write_dump(
     pm = min(1.0, s.mojibake * n / max(len(elig), 1))
     moji = np.zeros(n, bool)
     for i in elig[rng.random(len(elig)) < pm].tolist():
-        new = [_moji(v) for v in (sur[i], first[i], address[i], city[i])]
+        new = [moji_text(v) for v in (sur[i], first[i], address[i], city[i])]
         if new[:2] != [sur[i], first[i]]:
             sur[i], first[i], address[i], city[i] = new
             moji[i] = True

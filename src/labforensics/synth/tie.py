@@ -53,7 +53,8 @@ from .linkage import (
     write_case,
 )
 from .model import Lab
-from .people import build_population, build_records, compose, day_of
+from .people import build_population, build_records
+from .textfmt import compose, day_of
 
 __all__ = ["TIED_INCIDENT", "last_event_days", "tied_linkage_case"]
 
