@@ -173,7 +173,11 @@ def generate(
     Raises
     ------
     SynthError
-        On bad parameters (end before start, no labs, unknown incident kind).
+        On bad parameters (end before start, no labs, unknown incident kind,
+        unknown ``linkage_scenario`` or one given without ``linkage``).
+    labforensics.errors.ParameterError
+        With ``linkage=True``, when the scenario's incident is not in the
+        evidence (``incidents`` without it, or a period that does not hold it).
     """
     t_begin = time.perf_counter()
     out = Path(out)
@@ -205,22 +209,12 @@ def generate(
             xfer_path, acc.extractions, acc.requested, plan, rng, d0, d1
         )
         _attach_requested_transfers(acc.traps, requested_truth)
-    params = {
-        "labs": labs,
-        "start": start,
-        "end": end,
-        "seed": seed,
-        "scale": scale,
-        "incidents": list(incidents),
-        "artefacts": artefacts,
-        "hostile": hostile,
-        "transfers": transfers,
-        "gzip_after_days": gzip_after_days,
-        "leak_sample": leak_sample,
-        "finess_in_lab_column": finess_in_lab_column,
-        "requested_extractions": requested_extractions,
-        "timezone": "Europe/Paris",
-    }
+    params = _parameters(
+        labs=labs, start=start, end=end, seed=seed, scale=scale, incidents=list(incidents),
+        artefacts=artefacts, hostile=hostile, transfers=transfers,
+        gzip_after_days=gzip_after_days, leak_sample=leak_sample,
+        finess_in_lab_column=finess_in_lab_column, requested_extractions=requested_extractions,
+    )  # fmt: skip
     if linkage:  # only then, so that truth.json without linkage stays as it was
         params.update(linkage=True, linkage_scenario=scenario)
     seconds = time.perf_counter() - t_begin
@@ -231,18 +225,8 @@ def generate(
     )
     linkage_counts = {}
     if linkage:  # the leak-linkage case on this evidence (issue 13, item 9)
-        lk = tied_linkage_case(
-            out, acc.built, acc.last_events, acc.incidents, acc.extractions,
-            d0=d0, d1=d1, seed=seed, scenario=scenario,
-        )  # fmt: skip
-        # the audit's IPP;NIR lists now write the NIR each index row stores
-        nir_of = {(lab.code, str(i)): n for lab in acc.built for i, n in zip(lab.ipp.tolist(), lab.nir, strict=True)}  # fmt: skip
-        acc.leak_rows = [(a, b, nir_of[(a, b)]) for a, b, _ in acc.leak_rows]
-        for lab in acc.built:
-            _write_patient_index(out, lab)
+        linkage_counts = {"linkage": _tied_linkage(out, acc, d0, d1, seed, scenario)}
         leak_ipps, leak_nirs = _write_leak_lists(out, acc)
-        linkage_counts = {"linkage": {**lk.counts, "scenario": scenario,
-                                      "incident": TIED_INCIDENT[scenario]}}  # fmt: skip
     return SynthResult(
         out=out,
         evidence=out / "evidence",
@@ -264,6 +248,29 @@ def generate(
             **linkage_counts,
         },
     )
+
+
+def _parameters(**kw: object) -> dict:
+    """``truth["parameters"]``: every argument (incidents sorted) and the time zone."""
+    return {**kw, "timezone": "Europe/Paris"}
+
+
+def _tied_linkage(out: Path, acc: _Acc, d0: int, d1: int, seed: int, scenario: str) -> dict:
+    """Write the linkage case tied to the labs built; rewrite the IPP;NIR lists with its NIRs."""
+    lk = tied_linkage_case(
+        out, acc.built, acc.last_events, acc.incidents, acc.extractions,
+        d0=d0, d1=d1, seed=seed, scenario=scenario,
+    )  # fmt: skip
+    # the audit's IPP;NIR lists now write the NIR each index row stores
+    nir_of = {
+        (lab.code, str(i)): n
+        for lab in acc.built
+        for i, n in zip(lab.ipp.tolist(), lab.nir, strict=True)
+    }
+    acc.leak_rows = [(a, b, nir_of[(a, b)]) for a, b, _ in acc.leak_rows]
+    for lab in acc.built:
+        _write_patient_index(out, lab)
+    return {**lk.counts, "scenario": scenario, "incident": TIED_INCIDENT[scenario]}
 
 
 def _check(

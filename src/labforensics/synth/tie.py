@@ -35,6 +35,7 @@ import datetime as dt
 import math
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -94,7 +95,7 @@ def last_event_days(events: pa.Table, lab: Lab) -> np.ndarray:
 
 
 def tied_linkage_case(
-    out,
+    out: Path,
     built: list[Lab],
     last_events: dict[str, np.ndarray],
     incidents: list[dict],
