@@ -42,16 +42,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import names as tb
+from .population import build_population
 from .textfmt import (
     compose,
     day_of,
     fmt_dates,
     fmt_phone,
-    nir_strings,
     spaced_nir,
     strip_accents,
-    ymd,
 )
 
 __all__ = [
@@ -64,7 +62,6 @@ __all__ = [
 ]
 
 SCENARIOS = ("vendor_extraction", "staff_export", "intrusion", "before_logs", "two_sources")
-_YEAR = 365.25
 
 
 @dataclass(frozen=True)
@@ -151,219 +148,6 @@ PRESETS: dict[str, LinkageSettings] = {
     "mid": LinkageSettings(nir_missing=0.45, name_mangled=0.22, outsiders=0.075),
     "hard": LinkageSettings(nir_missing=0.60, name_mangled=0.30, outsiders=0.10),
 }
-
-
-def _pick(rng: np.random.Generator, table, idx_or_n, p=None) -> np.ndarray:
-    arr = np.asarray(table, dtype=object)
-    if isinstance(idx_or_n, int):
-        return arr[rng.choice(len(arr), size=idx_or_n, p=p)]
-    return arr[idx_or_n]
-
-
-# ---------------------------------------------------------------------------
-# population
-
-
-def build_population(
-    rng: np.random.Generator,
-    n_households: int,
-    s: LinkageSettings,
-    labs: int,
-    lab_weights: np.ndarray | None = None,
-) -> dict:
-    """People, households, NIRs, addresses, home labs and who is indexed.
-
-    ``lab_weights`` (one per lab, any positive scale) replaces the drawn
-    lognormal lab sizes as the share of households per home lab (the tie to
-    the audit labs passes their patient counts).
-
-    Returns
-    -------
-    dict of numpy arrays, one entry per person (length P), plus ``H``:
-    ``hh``, ``role`` (0 insured, 1 partner, 2 child, 3 other), ``qualite``
-    (0, 2, 6, 9), ``rang``, ``sex`` (1 M, 2 F), ``birth`` (day numbers),
-    ``month_unknown``, ``surname``, ``birth_name``, ``first`` (object),
-    ``nir`` (own NIR, U15), ``holder`` (person whose NIR a lab stores),
-    ``alt_holder`` (the other parent, or -1), ``address``, ``postcode``,
-    ``city`` (object), ``phone`` (9 digits after the leading 0), ``lab``,
-    ``indexed``, ``outside`` (household in no index), ``blood``, ``gp``, ``insurer``.
-    """
-    H = int(n_households)
-    idx_day = day_of(s.index_date)
-    ins_age = rng.uniform(20, 90, H) ** 1.0
-    partner = rng.random(H) < 0.62
-    partner_dep = partner & (rng.random(H) < 0.3)
-    n_child = rng.choice(5, size=H, p=[0.40, 0.22, 0.24, 0.10, 0.04])
-    n_child = np.where(ins_age > 62, 0, n_child)
-    other = rng.random(H) < 0.03
-    twin_hh = (n_child >= 2) & (rng.random(H) < s.twins)
-    size = 1 + partner + n_child + other
-    P = int(size.sum())
-    start = np.cumsum(size) - size
-    hh = np.repeat(np.arange(H), size)
-    pos = np.arange(P) - start[hh]
-    hp = partner[hh].astype(np.int64)
-    role = np.where(
-        pos == 0,
-        0,
-        np.where((pos == 1) & (hp == 1), 1, np.where(pos < 1 + hp + n_child[hh], 2, 3)),
-    )
-    child_no = np.where(role == 2, pos - 1 - hp, -1)
-    ins = start[hh]
-    # sex and birth
-    sex0 = rng.integers(1, 3, H)
-    sex = rng.integers(1, 3, P)
-    sex = np.where(role == 0, sex0[hh], sex)
-    same_sex = rng.random(P) < 0.05
-    sex = np.where(role == 1, np.where(same_sex, sex0[hh], 3 - sex0[hh]), sex)
-    b_ins = idx_day - (ins_age * _YEAR).astype(np.int64) - rng.integers(0, 365, H)
-    birth = b_ins[hh].copy()
-    birth = np.where(role == 1, birth + (rng.normal(0, 4, P) * _YEAR).astype(np.int64), birth)
-    kid = birth + (rng.uniform(22, 36, P) * _YEAR + child_no * rng.uniform(1.2, 4, P) * _YEAR)
-    birth = np.where(role == 2, kid.astype(np.int64), birth)
-    birth = np.where(role == 3, birth - (rng.uniform(20, 30, P) * _YEAR).astype(np.int64), birth)
-    birth = np.minimum(birth, idx_day - 20)
-    birth = np.maximum(birth, idx_day - int(104 * _YEAR))
-    tw = twin_hh[hh] & (role == 2) & (child_no <= 1)
-    first_twin = np.where(tw & (child_no == 0))[0]
-    tw_birth = idx_day - (rng.uniform(1, 17, len(first_twin)) * _YEAR).astype(np.int64)
-    birth[first_twin] = tw_birth
-    birth[first_twin + 1] = tw_birth
-    rang = np.ones(P, np.int64)
-    rang[first_twin + 1] = 2
-    age = (idx_day - birth) / _YEAR
-    qualite = np.select(
-        [role == 0, (role == 1) & partner_dep[hh], (role == 2) & (age < 20), role == 3],
-        [0, 2, 6, 9],
-        default=0,
-    )
-    # birthplace and NIR (own)
-    r = rng.random(P)
-    abroad = r < 0.06
-    overseas = (r >= 0.06) & (r < 0.08)
-    cors = np.where((r >= 0.08) & (r < 0.09), rng.integers(1, 3, P), 0)
-    month_unknown = abroad & (rng.random(P) < 0.3) & ~tw  # twins keep one full birth date
-    y, mth, _ = ymd(birth)
-    birth = np.where(
-        month_unknown, (y - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
-        birth,
-    )  # fmt: skip
-    y, mth, _ = ymd(birth)
-    unk = np.where(rng.random(P) < 0.5, rng.integers(20, 43, P), rng.integers(50, 100, P))
-    mm = np.where(month_unknown, unk, mth)
-    dept = rng.integers(1, 96, P)
-    dept = np.where(dept == 20, 21, dept)
-    loc5 = dept * 1000 + rng.integers(1, 900, P)
-    loc5 = np.where(cors == 1, 19_000 + rng.integers(1, 400, P), loc5)
-    loc5 = np.where(cors == 2, 18_000 + rng.integers(1, 400, P), loc5)
-    loc5 = np.where(overseas, rng.integers(971, 977, P) * 100 + rng.integers(1, 35, P), loc5)
-    loc5 = np.where(
-        abroad, 99_000 + np.asarray(tb.ABROAD)[rng.integers(0, len(tb.ABROAD), P)], loc5
-    )
-    num13 = sex * 10**12 + (y % 100) * 10**10 + mm * 10**8 + loc5 * 10**3 + rng.integers(1, 1000, P)
-    nir = nir_strings(num13, cors)
-    holder = np.where(qualite == 0, np.arange(P), ins)
-    partner_idx = np.where(partner[hh], start[hh] + 1, -1)
-    p_ins = partner_idx >= 0
-    alt = np.full(P, -1, np.int64)
-    ok = (qualite == 6) & p_ins & ~partner_dep[hh]
-    alt[ok] = partner_idx[ok]
-    # names
-    sn, sp = tb.zipf_table(tb.SURNAMES, 200_000, 0.63, upper=True)
-    S = sn[rng.choice(len(sn), H, p=sp)]
-    T = sn[rng.choice(len(sn), H, p=sp)]
-    U = sn[rng.choice(len(sn), P, p=sp)]
-    single_f = ~partner & (sex0 == 2)
-    ins_f_couple = partner & (sex0 == 2)
-    family = np.where(single_f, T, S)[hh]
-    birth_name = np.empty(P, dtype=object)
-    usage = rng.random(P) < 0.75
-    # insured: male -> S; female -> T (single: T)
-    birth_name[:] = family
-    f_ins = (role == 0) & (sex == 2)
-    birth_name[f_ins] = T[hh][f_ins]
-    m_part = (role == 1) & (sex == 1) & ins_f_couple[hh]
-    birth_name[m_part] = S[hh][m_part]
-    f_part = (role == 1) & (sex == 2) & ~ins_f_couple[hh]
-    birth_name[f_part] = T[hh][f_part]
-    ss_part = (role == 1) & same_sex
-    birth_name[ss_part] = U[ss_part]
-    birth_name[role == 3] = U[role == 3]
-    surname = birth_name.copy()
-    married_f = (sex == 2) & ((f_ins & partner[hh] & ~same_sex) | f_part) & usage
-    surname[married_f] = S[hh][married_f]
-    surname[(role == 2)] = family[role == 2]
-    birth_name[(role == 2)] = family[role == 2]
-    fn, fp = tb.zipf_table(tb.FEMALE, 800, 1.1, upper=False, shift=10)
-    mn, mp = tb.zipf_table(tb.MALE, 800, 1.1, upper=False, shift=10)
-    first = np.where(
-        sex == 2, fn[rng.choice(len(fn), P, p=fp)], mn[rng.choice(len(mn), P, p=mp)]
-    ).astype(object)
-    for i in first_twin:  # twins get distinct first names (a loop over a few thousand pairs)
-        while first[i + 1] == first[i]:
-            tab, pp = (fn, fp) if sex[i + 1] == 2 else (mn, mp)
-            first[i + 1] = tab[rng.choice(len(tab), p=pp)]
-    # home lab, address, phone
-    w = np.clip(rng.lognormal(0, 0.35, labs), 0.4, 2.5)
-    if lab_weights is not None:
-        w = np.asarray(lab_weights, dtype=np.float64)
-    lab_h = rng.choice(labs, H, p=w / w.sum())
-    lab_communes = rng.integers(0, len(tb.COMMUNES), (labs, 3))
-    com = lab_communes[lab_h, rng.integers(0, 3, H)]
-    num = rng.integers(1, 200, H).astype(str).astype(object)
-    bis = rng.random(H) < 0.03
-    num[bis] = num[bis] + " bis"
-    street = (
-        num
-        + " "
-        + _pick(rng, tb.STREET_TYPES, rng.integers(0, len(tb.STREET_TYPES), H))
-        + " "
-        + _pick(rng, tb.STREETS, rng.integers(0, len(tb.STREETS), H))
-    )
-    postcode = np.array([c[0] for c in tb.COMMUNES], dtype=object)[com]
-    city = np.array([c[1] for c in tb.COMMUNES], dtype=object)[com]
-    land = rng.random(H) < 0.4
-    phone_h = np.where(
-        land, rng.integers(1, 6, H) * 10**8, rng.integers(6, 8, H) * 10**8
-    ) + rng.integers(0, 10**8, H)
-    phone = phone_h[hh]
-    own_mob = (qualite == 0) & (role > 0) & (rng.random(P) < 0.25)
-    phone = np.where(own_mob, rng.integers(6, 8, P) * 10**8 + rng.integers(0, 10**8, P), phone)
-    outside_h = rng.random(H) < s.outside_households
-    indexed = ~outside_h[hh] & (rng.random(P) < s.indexed_member)
-    indexed[first_twin + 1] = indexed[first_twin]
-    gp = _pick(rng, tb.GP_TITLES, rng.integers(0, 3, H)) + " " + sn[rng.choice(len(sn), H, p=sp)]
-    insurer = _pick(rng, tb.INSURERS, rng.integers(0, len(tb.INSURERS), H))
-    blood = _pick(rng, tb.BLOOD, rng.choice(len(tb.BLOOD), P, p=tb.BLOOD_P))
-    return {
-        "H": H,
-        "hh": hh,
-        "role": role,
-        "qualite": qualite,
-        "rang": rang,
-        "sex": sex,
-        "birth": birth,
-        "month_unknown": month_unknown,
-        "surname": surname,
-        "birth_name": birth_name,
-        "first": first,
-        "nir": nir,
-        "holder": holder,
-        "alt_holder": alt,
-        "address": street[hh],
-        "postcode": postcode[hh],
-        "city": city[hh],
-        "phone": phone,
-        "lab": lab_h[hh],
-        "indexed": indexed,
-        "outside": outside_h[hh],
-        "twin": tw,
-        "gp": gp[hh],
-        "insurer": insurer[hh],
-        "blood": blood,
-        "surname_table": (sn, sp),
-        "first_tables": ((fn, fp), (mn, mp)),
-    }
 
 
 # ---------------------------------------------------------------------------
