@@ -187,13 +187,9 @@ def _map_to_audit(
     d0: int,
 ) -> dict:
     """Keep one index row per audit patient; give it the patient's IPP and dates; tie the NIRs."""
+    n_rows = np.bincount(rec["person"], minlength=len(pop["hh"]))
     keep = np.sort(
-        np.concatenate(
-            [
-                rng.choice(np.flatnonzero(rec["lab"] == k), len(lab.ipp), replace=False)
-                for k, lab in enumerate(built)
-            ]
-        )
+        np.concatenate([_keep(rng, rec, n_rows, k, len(lab.ipp)) for k, lab in enumerate(built)])
     )
     n_drawn = len(rec["person"])
     for key, v in list(rec.items()):
@@ -211,6 +207,20 @@ def _map_to_audit(
         "drawn_rows_dropped": int(n_drawn - len(keep)),
         "created_before_birth": int(sum(x["created_before_birth"] for x in labs_out)),
     }
+
+
+def _keep(rng: np.random.Generator, rec: dict, n_rows: np.ndarray, k: int, n: int) -> np.ndarray:
+    """``n`` index rows of lab ``k``: people with several rows first, then a random draw.
+
+    Keeping every row of people at two labs or with a duplicate IPP keeps those rates.
+    """
+    idx = np.flatnonzero(rec["lab"] == k)
+    multi = n_rows[rec["person"][idx]] > 1
+    if multi.sum() > n:
+        return rng.choice(idx, n, replace=False)
+    return np.concatenate(
+        [idx[multi], rng.choice(idx[~multi], n - int(multi.sum()), replace=False)]
+    )
 
 
 def _map_lab(
