@@ -141,6 +141,17 @@ def test_every_indexed_dump_row_links_to_audit_patients_of_its_labs(tied):
     assert 0.2 < in_logs <= 1.0
 
 
+def test_the_tie_keeps_the_issue_rates_of_people_at_two_labs_and_duplicates(tied):
+    summary = json.loads((tied / "linkage_truth.json").read_text("utf-8"))
+    r, tie = summary["rates"], summary["tie"]
+    # issue 13: 3-5 % of people at two labs, 1-3 % identity duplicates, after the trim
+    assert 0.03 <= r["two_labs"] <= 0.05 and 0.01 <= r["identity_duplicates"] <= 0.03
+    # one index row per audit patient: 381 + 412 in this case (truth.json patients_registered)
+    want = sum(lab["patients_registered"] for lab in load_truth(tied)["labs"])
+    assert tie["index_rows"] == want == sum(x["patients"] for x in tie["labs"])
+    assert tie["created_before_birth"] == 0
+
+
 def test_linkage_leaves_the_audit_evidence_unchanged_and_is_byte_identical(tmp_path, tied):
     generate(tmp_path / "again", linkage=True, **SMALL)
     generate(tmp_path / "plain", **SMALL)
