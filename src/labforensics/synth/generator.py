@@ -52,7 +52,9 @@ class SynthResult:
     xferlog : pathlib.Path or None
     counts : dict
         ``files``, ``events`` (rows written that are events), ``sessions``,
-        ``incidents``, ``leaked_patients``, ``seconds``, ``events_per_s``.
+        ``incidents``, ``leaked_patients``, ``seconds``, ``events_per_s``, and with
+        ``linkage=True`` ``linkage`` (the linkage case's counts, its ``scenario`` and
+        the audit ``incident`` it is tied to).
     """
 
     out: Path
