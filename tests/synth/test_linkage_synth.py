@@ -382,7 +382,7 @@ def test_presets_differ_and_bad_arguments_are_refused(tmp_path):
 
 def test_synth_generate_writes_the_linkage_case_beside_the_audit_evidence(tmp_path):
     res = generate(
-        tmp_path, labs=2, start="2019-03-01", end="2019-03-20", scale=0.05, incidents=(),
+        tmp_path, labs=2, start="2019-01-07", end="2019-04-30", scale=0.05, incidents=("a",),
         artefacts=False, transfers=False, hostile=False, linkage=True,
     )  # fmt: skip
     assert res.counts["linkage"]["index_rows"] > 0
@@ -391,8 +391,10 @@ def test_synth_generate_writes_the_linkage_case_beside_the_audit_evidence(tmp_pa
         "PATIENTS_L02.csv",
     ]
     truth = pd.read_parquet(tmp_path / "linkage_truth.parquet")
-    # the copy is dated on the evidence's last day, the newest sample of the dump
-    assert pd.to_datetime(truth["sample_date"]).max() == pd.Timestamp("2019-03-20")
+    summary = json.loads((tmp_path / "linkage_truth.json").read_text("utf-8"))
+    # the copy is incident (a)'s night extraction: the newest sample is before its date
+    last = max(h["copy_date"] for h in summary["horizons"])
+    assert pd.to_datetime(truth["sample_date"]).max() < pd.Timestamp(last)
 
 
 def test_a_contacts_file_without_header_starts_its_rows_on_line_1(tmp_path):

@@ -12,6 +12,12 @@
     truth_events.parquet                             one row per written event (source_file, source_line, ...)
     truth_sessions.parquet                           the generator's own sessions
 
+With ``linkage=True`` also the leak-linkage case tied to this evidence
+(:mod:`labforensics.synth.tie`): ``patients/PATIENTS_<LAB>.csv`` (the audit
+labs' patients: same IPPs, registration days, last visits), ``dump/*`` (copied
+at the scenario's incident: by default incident (a)'s extractions),
+``linkage_truth.parquet``, ``index_truth.parquet``, ``linkage_truth.json``.
+
 Incidents: (a) the vendor's migration account extracts every registered
 patient of a lab at night shortly before the lab's migration, and the file is
 then fetched anonymously from the FTP server; (b) low-and-slow exports by the
@@ -86,10 +92,10 @@ import json
 from pathlib import Path
 
 from .generator import TRUTH_EVENT_COLUMNS, SynthError, SynthResult, generate
-from .linkage import PRESETS, LinkageCase, LinkageSettings, generate_linkage_case
+from .linkage import PRESETS, SCENARIOS, LinkageCase, LinkageSettings, generate_linkage_case
 
 __all__ = ["generate", "load_truth", "SynthResult", "SynthError", "TRUTH_EVENT_COLUMNS"]
-__all__ += ["generate_linkage_case", "LinkageSettings", "LinkageCase", "PRESETS"]
+__all__ += ["generate_linkage_case", "LinkageSettings", "LinkageCase", "PRESETS", "SCENARIOS"]
 
 
 def load_truth(out: str | Path) -> dict:

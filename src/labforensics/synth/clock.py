@@ -19,6 +19,7 @@ __all__ = [
     "day_number",
     "date_of",
     "noon_offset",
+    "iso_utc",
 ]
 
 DAY = 86_400
@@ -67,3 +68,8 @@ def noon_offset(days: np.ndarray) -> np.ndarray:
     """UTC offset at local noon of each day number: the offset of daytime hours."""
     days = np.asarray(days, dtype=np.int64)
     return local_offset(days * DAY + 11 * 3600)
+
+
+def iso_utc(t: int) -> str:
+    """ISO 8601 UTC text (``2019-03-04T01:02:03Z``) of int UTC seconds."""
+    return dt.datetime.fromtimestamp(int(t), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -24,7 +24,6 @@ are the copied lab's spelling, then mangled per row.
 from __future__ import annotations
 
 import math
-import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -34,60 +33,10 @@ import pyarrow.parquet as pq
 
 from ..errors import ParameterError
 from . import names as tb
-from .people import (
-    LinkageSettings,
-    day_of,
-    fmt_dates,
-    fmt_phone,
-    lab_code,
-    nir_strings,
-    spaced_nir,
-    typo,
-    ymd,
-)
-
-# canonical field, header; fixed-width files add a width
-SHAPES: tuple[dict, ...] = (
-    dict(name="extraction_patients.csv", sep=";", encoding="cp1252", eol="\r\n", date="dmy",
-         empty="", sort="sample", cols=(
-             ("surname", "NOM"), ("first", "PRENOM"), ("birth", "DATE_NAISSANCE"), ("sex", "SEXE"),
-             ("nir", "NIR"), ("address", "ADRESSE"), ("postcode", "CP"), ("city", "VILLE"),
-             ("phone", "TEL"), ("sample", "DATE_PRELEVEMENT"), ("exam", "EXAMENS"),
-             ("result", "RESULTAT"))),
-    dict(name="base_clients.csv", sep=",", encoding="utf-8", eol="\n", date="ymd", empty="NULL",
-         quote=True, sort="surname", cols=(
-             ("surname", "nom_patient"), ("first", "prenom"), ("birth", "ddn"), ("nir", "num_secu"),
-             ("address", "adresse"), ("postcode", "code_postal"), ("city", "ville"),
-             ("phone", "portable"), ("gp", "medecin"), ("insurer", "mutuelle"),
-             ("sample", "date_prelevement"), ("lab", "laboratoire"))),
-    dict(name="export_unicode.txt", sep="\t", encoding="utf-16", eol="\r\n", date="serial",
-         empty="", sort=None, cols=(
-             ("surname", "Nom"), ("first", "Prénom"), ("birth", "Date de naissance"),
-             ("nir", "N° SS"), ("blood", "Groupe sanguin"), ("phone", "Tel"),
-             ("sample", "Date prélèvement"), ("exam", "Examens"), ("result", "Résultat"))),
-    dict(name="fichier_complet.csv", sep="|", encoding="utf-8", eol="\n", date="dmy2",
-         empty="N/A", sort="nir", cols=(
-             ("surname", "NOM"), ("birth_name", "NOM_NAISSANCE"), ("first", "PRENOM"),
-             ("birth", "DDN"), ("nir", "Num secu"), ("address", "Adresse"), ("postcode", "CP"),
-             ("city", "Ville"), ("phone", "Tel"), ("sample", "Date prélèvement"), ("gp", "Médecin"))),
-    dict(name="liste_fixe.txt", sep=None, encoding="cp1252", eol="\r\n", date="dmy", empty="",
-         sort="surname", cols=(
-             ("surname", "NOM", 32), ("first", "PRENOM", 26), ("birth", "DDN", 11),
-             ("nir", "NIR", 22), ("postcode", "CP", 6), ("city", "VILLE", 26), ("phone", "TEL", 18),
-             ("sample", "DATE_PREL", 10))),
-    dict(name="contacts.csv", sep=";", encoding="utf-8-sig", eol="\n", date="dmy", empty="-",
-         sort=None, cols=(
-             ("surname", "Nom"), ("first", "Prénom"), ("address", "Adresse"), ("postcode", "CP"),
-             ("city", "Ville"), ("phone", "Portable"), ("insurer", "Mutuelle"),
-             ("sample", "Date prélèvement"))),
-    dict(name="resultats.txt", sep="\t", encoding="utf-8", eol="\n", date="ymd", empty="NULL",
-         sort="sample", cols=(
-             ("nir", "NIR"), ("birth", "DDN"), ("surname", "NOM"), ("first", "PRENOM"),
-             ("sex", "SEXE"), ("lab", "Laboratoire"), ("blood", "Groupe sanguin"),
-             ("exam", "Examens"), ("result", "Résultat"), ("sample", "Date prélèvement"))),
-)  # fmt: skip
-CLASSES = ("indexed", "outsider_relative", "outsider", "fabricated")
-MANGLES = ("", "accents", "case", "hyphen", "swap", "typo")
+from .dump_shapes import CLASSES, MANGLES, SHAPES, mangle, write_files
+from .dump_shapes import moji as moji_text
+from .people import LinkageSettings, lab_code
+from .textfmt import day_of, fmt_phone, nir_strings, spaced_nir, ymd
 
 
 def _sources(rng: np.random.Generator, scenario: str, labs: int, s: LinkageSettings) -> list[dict]:
@@ -112,45 +61,13 @@ def _sources(rng: np.random.Generator, scenario: str, labs: int, s: LinkageSetti
     ]
 
 
-def _strip(v: str) -> str:
+def _last(sd: dict, lab: int) -> int:
+    """Newest day (day number) a source's copy of ``lab`` holds: ``last[lab]``, else its copy date.
 
-    return "".join(c for c in unicodedata.normalize("NFD", v) if unicodedata.category(c) != "Mn")
-
-
-def _mangle(sur: str, bn: str, first: str, u: np.ndarray) -> tuple[str, str, str, str]:
-    """One mangling among those that change this row; returns the kind and the names."""
-    ops = []
-    if not (sur + first).isascii():
-        ops.append("accents")
-    ops.append("case")
-    if any(c in sur + first for c in "- "):
-        ops.append("hyphen")
-    if bn and bn != sur:
-        ops.append("swap")
-    ops.append("typo")
-    op = ops[int(u[0] * len(ops))]
-    if op == "accents":
-        return op, _strip(sur), _strip(bn), _strip(first)
-    if op == "case":
-        if u[1] < 0.5:
-            return op, sur.title() if sur.isupper() else sur.upper(), bn, first
-        return op, sur, bn, first.upper() if not first.isupper() else first.title()
-    if op == "hyphen":
-        if any(c in first for c in "- ") and (u[1] < 0.5 or not any(c in sur for c in "- ")):
-            return op, sur, bn, first.replace("-", " " if u[2] < 0.5 else "")
-        return op, sur.replace("-", " ").replace(" ", "" if u[2] < 0.5 else " "), bn, first
-    if op == "swap":
-        return op, bn, sur, first
-    if u[1] < 0.6:
-        return op, typo(sur, u[2], u[3]), bn, first
-    return op, sur, bn, typo(first, u[2], u[3])
-
-
-def _moji(v: str) -> str:
-    try:
-        return v.encode("utf-8").decode("cp1252")
-    except UnicodeDecodeError:
-        return v
+    A night extraction (the audit-tied case) holds the registrations and
+    samples up to the day before its date.
+    """
+    return int(sd.get("last", {}).get(lab, sd["copy"]))
 
 
 def write_dump(
@@ -161,6 +78,7 @@ def write_dump(
     s: LinkageSettings,
     scenario: str,
     out: Path,
+    sources: list[dict] | None = None,
 ) -> dict:
     """Build the dump's rows, mangle them, write ``dump/*`` and ``linkage_truth.parquet``.
 
@@ -169,6 +87,11 @@ def write_dump(
     rng, pop, rec, labs, s, scenario, out
         As built by :func:`labforensics.synth.linkage.generate_linkage_case`
         (``rec`` carries the index's rendered names: ``out_surname``...).
+    sources : list of dict, optional
+        The copies, instead of drawing them for ``scenario``: ``source`` (1...),
+        ``labs`` (lab indexes), ``copy`` (day number), ``subset``, ``files``
+        (indexes into :data:`SHAPES`), and optionally ``last`` {lab: newest day
+        held} and ``facts`` {lab: dict merged into its horizon record}.
 
     Returns
     -------
@@ -176,11 +99,60 @@ def write_dump(
         ``paths`` (list of Path), ``rows`` (data rows written), ``rates``
         (measured), ``summary`` (sources, horizons, file shapes for the JSON).
     """
-    sources = _sources(rng, scenario, labs, s)
-    # --- indexed rows: the records each source copied, one row per sample
+    if sources is None:
+        sources = _sources(rng, scenario, labs, s)
+    last_tab = np.array([[_last(sd, k) for k in range(labs)] for sd in sources], dtype=np.int64)
+    sel, r_rec, r_src, sample = _indexed_rows(rng, rec, sources, last_tab, s)
+    ni = _not_indexed(rng, pop, rec, sel, s, len(r_rec))
+    v = _logical_rows(rng, rec, sources, last_tab, r_rec, r_src, sample, ni)
+    _row_fields(rng, v, pop, rec, r_rec, ni)
+    ph_log, ph_file, fidx = _place_in_files(rng, v, sources, s)
+    has = lambda fld: np.array([any(c[0] == fld for c in sh["cols"]) for sh in SHAPES])  # noqa: E731
+    no_nir_col = ~has("nir")[ph_file]
+    no_birth_col = ~has("birth")[ph_file]
+    _damage(rng, v, s, no_nir_col, no_birth_col)
+    _texts(rng, v, labs, s)
+    line, paths, shapes_out = write_files(rng, v, ph_log, ph_file, sources, s, out)
+    # --- truth, one row per physical row, in (file, line) order
+    ph_nir_written = ~v["nir_drop"][ph_log] & ~no_nir_col
+    ph_birth_written = ~v["birth_drop"][ph_log] & ~no_birth_col
+    n = len(v["person"])
+    is_copy = np.arange(len(ph_log)) >= n
+    truth = _truth_table(v, pop, rec, labs, ph_log, ph_file, fidx, line, sources, is_copy,
+                         ph_nir_written, ph_birth_written)  # fmt: skip
+    order = pc.sort_indices(truth, sort_keys=[("file", "ascending"), ("line", "ascending")])
+    truth = truth.take(order)
+    pq.write_table(truth, out / "linkage_truth.parquet", compression="zstd")
+    rates = _rates(v, pop, rec, labs, ph_log, is_copy, ph_nir_written, ph_birth_written)
+    summary = {
+        "scenario": scenario,
+        "sources": [
+            {
+                "source": sd["source"],
+                "labs": [lab_code(x) for x in sd["labs"]],
+                "copy_date": str(np.datetime64(sd["copy"], "D")),
+                "subset": sd["subset"],
+                "files": [SHAPES[x]["name"] for x in sd["files"]],
+            }
+            for sd in sources
+        ],
+        "horizons": _horizons(v, rec, sources, r_rec, len(r_rec)),
+        "dump_files": shapes_out,
+    }
+    return {"paths": paths, "rows": len(ph_log), "rates": rates, "summary": summary}
+
+
+def _indexed_rows(
+    rng: np.random.Generator,
+    rec: dict,
+    sources: list[dict],
+    last_tab: np.ndarray,
+    s: LinkageSettings,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The records each source copied (``sel``), then one row per sample: record, source, date."""
     sel, src_of = [], []
     for k, sd in enumerate(sources):
-        m = np.isin(rec["lab"], sd["labs"]) & (rec["created"] <= sd["copy"])
+        m = np.isin(rec["lab"], sd["labs"]) & (rec["created"] <= last_tab[k][rec["lab"]])
         if sd["subset"] < 1:
             m &= rng.random(len(m)) < sd["subset"]
         idx = np.where(m)[0]
@@ -202,17 +174,22 @@ def write_dump(
         counts = 1 + rng.poisson(max(s.rows_per_patient - 1, 0), len(sel))
     r_rec = np.repeat(sel, counts)
     r_src = np.repeat(src_sel, counts)
-    copy = np.array([sd["copy"] for sd in sources])[r_src]
+    copy = last_tab[r_src, rec["lab"][r_rec]]
     hi = np.maximum(np.minimum(rec["last_visit"][r_rec], copy), rec["created"][r_rec])
     lo = np.maximum(rec["created"][r_rec], np.minimum(hi, copy - 6 * 365))  # six years kept
     sample = lo + (rng.random(len(r_rec)) * (hi - lo + 1)).astype(np.int64)
     for k, sd in enumerate(sources):  # the copy date is the horizon: a few samples on that day
         for lb in sd["labs"]:
-            cand = np.where((r_src == k) & (rec["lab"][r_rec] == lb) & (hi == sd["copy"]))[0]
+            cand = np.where((r_src == k) & (rec["lab"][r_rec] == lb) & (hi == last_tab[k, lb]))[0]
             if len(cand):
-                sample[rng.choice(cand, min(3, len(cand)), replace=False)] = sd["copy"]
-    n_idx = len(r_rec)
-    # --- rows of people in no index
+                sample[rng.choice(cand, min(3, len(cand)), replace=False)] = last_tab[k, lb]
+    return sel, r_rec, r_src, sample
+
+
+def _not_indexed(
+    rng: np.random.Generator, pop: dict, rec: dict, sel: np.ndarray, s: LinkageSettings, n_idx: int
+) -> dict:
+    """People in no index for the dump: relatives of the copied patients, outsiders, fabricated."""
     n_non = round(n_idx * s.outsiders / max(1 - s.outsiders, 1e-9))
     n_fab = round(n_non * s.fabricated)
     n_rel = round((n_non - n_fab) * s.outsider_relatives)
@@ -229,8 +206,6 @@ def write_dump(
         n_fab, n_rel = n_fab + n_rel, 0
     rel = rng.choice(rel_pool, n_rel) if n_rel else np.zeros(0, np.int64)
     oth = rng.choice(oth_pool, n_oth) if n_oth else np.zeros(0, np.int64)
-    o_person = np.concatenate([rel, oth])
-    n_o = len(o_person)
     P = len(pop["hh"])
     # fabricated: fields of unrelated people mixed, a fresh NIR
     fab = {k: rng.integers(0, P, n_fab) for k in ("name", "first", "birth", "addr", "phone")}
@@ -242,8 +217,24 @@ def write_dump(
         + rng.integers(1, 1000, n_fab)
     )  # fmt: skip
     fnir = nir_strings(f13, np.zeros(n_fab, np.int64))
-    # --- logical rows: indexed, outsider relatives, outsiders, fabricated
-    n = n_idx + n_o + n_fab
+    return dict(o_person=np.concatenate([rel, oth]), n_rel=n_rel, n_oth=n_oth, n_fab=n_fab,
+                fab=fab, fsex=fsex, fnir=fnir)  # fmt: skip
+
+
+def _logical_rows(
+    rng: np.random.Generator,
+    rec: dict,
+    sources: list[dict],
+    last_tab: np.ndarray,
+    r_rec: np.ndarray,
+    r_src: np.ndarray,
+    sample: np.ndarray,
+    ni: dict,
+) -> dict:
+    """Logical rows (indexed, outsider relatives, outsiders, fabricated): who, source, date, lab."""
+    n_idx, n_rel, n_oth, n_fab = len(r_rec), ni["n_rel"], ni["n_oth"], ni["n_fab"]
+    o_person = ni["o_person"]
+    n_o = len(o_person)
     cls = np.concatenate(
         [np.zeros(n_idx, np.int64), np.ones(n_rel, np.int64), np.full(n_oth, 2), np.full(n_fab, 3)]
     )
@@ -251,7 +242,7 @@ def write_dump(
     rec_of = np.concatenate([r_rec, np.full(n_o + n_fab, -1)])
     w_src = np.bincount(r_src, minlength=len(sources)) / n_idx
     src = np.concatenate([r_src, rng.choice(len(sources), n_o + n_fab, p=w_src)])
-    copy_all = np.array([sd["copy"] for sd in sources])[src]
+    copy_all = np.array([last_tab[k, sd["labs"]].min() for k, sd in enumerate(sources)])[src]
     sample = np.concatenate([sample, copy_all[n_idx:] - rng.integers(0, 5 * 365, n_o + n_fab)])
     lab_row = np.concatenate(
         [
@@ -264,51 +255,73 @@ def write_dump(
         lab_row[n_idx:],
         np.array([sd["labs"][-1] for sd in sources])[src[n_idx:]],
     )
+    return dict(cls=cls, person=person, rec_of=rec_of, src=src, sample=sample, lab_row=lab_row)
 
-    def cat(rec_field, pop_field, fab_field) -> np.ndarray:
-        return np.concatenate(
-            [
-                np.asarray(rec_field, dtype=object),
-                np.asarray(pop_field, dtype=object),
-                np.asarray(fab_field, dtype=object),
-            ]
-        )
 
-    up = pop["surname"][o_person]
-    sur = cat(rec["out_surname"][r_rec], up, pop["surname"][fab["name"]])
-    bn = cat(rec["out_birth_name"][r_rec], pop["birth_name"][o_person], np.full(n_fab, ""))
-    first = cat(rec["out_first"][r_rec], pop["first"][o_person], pop["first"][fab["first"]])
-    address = cat(rec["out_address"][r_rec], pop["address"][o_person], pop["address"][fab["addr"]])
-    city = cat(rec["out_city"][r_rec], pop["city"][o_person], pop["city"][fab["addr"]])
-    postcode = cat(
+def _cat(rec_field, pop_field, fab_field) -> np.ndarray:
+    return np.concatenate(
+        [
+            np.asarray(rec_field, dtype=object),
+            np.asarray(pop_field, dtype=object),
+            np.asarray(fab_field, dtype=object),
+        ]
+    )
+
+
+def _row_fields(
+    rng: np.random.Generator, v: dict, pop: dict, rec: dict, r_rec: np.ndarray, ni: dict
+) -> None:
+    """Each logical row's values: the copied lab's spelling, the person's, or a fabricated mix."""
+    o_person, fab, n_fab = ni["o_person"], ni["fab"], ni["n_fab"]
+    n_io = len(r_rec) + len(o_person)
+    person = v["person"]
+    n = len(person)
+    P = len(pop["hh"])
+    v["sur"] = _cat(
+        rec["out_surname"][r_rec], pop["surname"][o_person], pop["surname"][fab["name"]]
+    )
+    v["bn"] = _cat(rec["out_birth_name"][r_rec], pop["birth_name"][o_person], np.full(n_fab, ""))
+    v["first"] = _cat(rec["out_first"][r_rec], pop["first"][o_person], pop["first"][fab["first"]])
+    v["address"] = _cat(rec["out_address"][r_rec], pop["address"][o_person], pop["address"][fab["addr"]])  # fmt: skip
+    v["city"] = _cat(rec["out_city"][r_rec], pop["city"][o_person], pop["city"][fab["addr"]])
+    v["postcode"] = _cat(
         pop["postcode"][rec["person"][r_rec]],
         pop["postcode"][o_person],
         pop["postcode"][fab["addr"]],
     )
     person_or = np.maximum(person, 0)
     sex = np.where(person >= 0, pop["sex"][person_or], 0)
-    sex[n_idx + n_o :] = fsex
+    sex[n_io:] = ni["fsex"]
     birth = np.where(person >= 0, pop["birth"][person_or], 0)
-    birth[n_idx + n_o :] = pop["birth"][fab["birth"]]
-    partial = np.concatenate(
+    birth[n_io:] = pop["birth"][fab["birth"]]
+    v["sex"], v["birth"] = sex, birth
+    v["partial"] = np.concatenate(
         [rec["partial"][r_rec], pop["month_unknown"][o_person], np.zeros(n_fab, bool)]
     )
     holder = np.concatenate([rec["nir_holder"][r_rec], pop["holder"][o_person], np.full(n_fab, -1)])
     nir = pop["nir"][np.maximum(holder, 0)].astype("U15")
-    nir[n_idx + n_o :] = fnir
+    nir[n_io:] = ni["fnir"]
     nir_src_empty = holder < 0
-    nir_src_empty[n_idx + n_o :] = False
-    phone = np.concatenate(
+    nir_src_empty[n_io:] = False
+    v["holder"], v["nir"], v["nir_src_empty"] = holder, nir, nir_src_empty
+    v["phone"] = np.concatenate(
         [rec["phone"][r_rec], pop["phone"][o_person], pop["phone"][fab["phone"]]]
     )
-    gp = np.where(person >= 0, pop["gp"][person_or], pop["gp"][rng.integers(0, P, n)])
-    insurer = np.where(
+    v["gp"] = np.where(person >= 0, pop["gp"][person_or], pop["gp"][rng.integers(0, P, n)])
+    v["insurer"] = np.where(
         person >= 0, pop["insurer"][person_or], pop["insurer"][rng.integers(0, P, n)]
     )
-    blood = np.where(person >= 0, pop["blood"][person_or], pop["blood"][rng.integers(0, P, n)])
-    exam = np.asarray(tb.EXAMS, dtype=object)[rng.integers(0, len(tb.EXAMS), n)]
-    result = np.asarray(tb.RESULTS, dtype=object)[rng.integers(0, len(tb.RESULTS), n)]
-    # --- files: each row in one file of its source; some copied into another
+    v["blood"] = np.where(person >= 0, pop["blood"][person_or], pop["blood"][rng.integers(0, P, n)])
+    v["exam"] = np.asarray(tb.EXAMS, dtype=object)[rng.integers(0, len(tb.EXAMS), n)]
+    v["result"] = np.asarray(tb.RESULTS, dtype=object)[rng.integers(0, len(tb.RESULTS), n)]
+
+
+def _place_in_files(
+    rng: np.random.Generator, v: dict, sources: list[dict], s: LinkageSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each logical row in one file of its source, some copied into another: physical rows."""
+    src = v["src"]
+    n = len(src)
     files_of = [sd["files"] for sd in sources]
     fidx = np.empty(n, np.int64)
     for k, fl in enumerate(files_of):
@@ -320,29 +333,38 @@ def write_dump(
     for j, i in enumerate(dup.tolist()):
         fl = [f for f in files_of[src[i]] if f != fidx[i]]
         dfile[j] = fl[int(rng.integers(len(fl)))]
-    ph_log = np.concatenate([np.arange(n), dup])
-    ph_file = np.concatenate([fidx, dfile])
-    has = lambda fld: np.array([any(c[0] == fld for c in sh["cols"]) for sh in SHAPES])  # noqa: E731
-    no_nir_col = ~has("nir")[ph_file]
-    no_birth_col = ~has("birth")[ph_file]
+    return np.concatenate([np.arange(n), dup]), np.concatenate([fidx, dfile]), fidx
+
+
+def _damage(
+    rng: np.random.Generator,
+    v: dict,
+    s: LinkageSettings,
+    no_nir_col: np.ndarray,
+    no_birth_col: np.ndarray,
+) -> None:
+    """Missing NIRs and birth dates (calibrated on the physical rows), mangled names, mojibake."""
+    n = len(v["person"])
+    sur, bn, first, address, city = v["sur"], v["bn"], v["first"], v["address"], v["city"]
     # --- missing values, calibrated so the physical rate meets the setting
     f = no_nir_col.mean()
-    e = nir_src_empty.mean()
+    e = v["nir_src_empty"].mean()
     p = float(np.clip(((s.nir_missing - f) / max(1 - f, 1e-9) - e) / max(1 - e, 1e-9), 0, 1))
-    nir_drop = nir_src_empty | (rng.random(n) < p)
+    v["nir_drop"] = v["nir_src_empty"] | (rng.random(n) < p)
     f = no_birth_col.mean()
     p = float(np.clip((s.birth_missing - f) / max(1 - f, 1e-9), 0, 1))
-    birth_drop = rng.random(n) < p
+    v["birth_drop"] = rng.random(n) < p
     # --- names mangled (a loop over the mangled rows)
     mang = np.zeros(n, np.int64)
     mi = np.where(rng.random(n) < s.name_mangled)[0]
     u = rng.random((len(mi), 4))
     code = {k: i for i, k in enumerate(MANGLES)}
     for j, i in enumerate(mi.tolist()):
-        op, a, b, c = _mangle(sur[i], bn[i] or "", first[i], u[j])
+        op, a, b, c = mangle(sur[i], bn[i] or "", first[i], u[j])
         if (a, b, c) != (sur[i], bn[i] or "", first[i]):
             sur[i], bn[i], first[i] = a, b, c
             mang[i] = code[op]
+    v["mang"] = mang
     # --- mojibake: UTF-8 text read as cp1252, on rows whose name has an accent to break
     # (names are in every file, so the damage shows; address and city follow when accented)
     na = ~(
@@ -353,10 +375,17 @@ def write_dump(
     pm = min(1.0, s.mojibake * n / max(len(elig), 1))
     moji = np.zeros(n, bool)
     for i in elig[rng.random(len(elig)) < pm].tolist():
-        new = [_moji(v) for v in (sur[i], first[i], address[i], city[i])]
+        new = [moji_text(x) for x in (sur[i], first[i], address[i], city[i])]
         if new[:2] != [sur[i], first[i]]:
             sur[i], first[i], address[i], city[i] = new
             moji[i] = True
+    v["moji"] = moji
+
+
+def _texts(rng: np.random.Generator, v: dict, labs: int, s: LinkageSettings) -> None:
+    """Day/month swaps, wrong NIR keys, NIR and phone shapes, blanks: the text of each field."""
+    n = len(v["person"])
+    birth, partial, birth_drop, nir = v["birth"], v["partial"], v["birth_drop"], v["nir"]
     # --- day/month swaps (only where the swapped date exists)
     y, mo, d = ymd(birth)
     ok = ~birth_drop & ~partial & (d <= 12) & (d != mo)
@@ -366,14 +395,15 @@ def write_dump(
         (y - 1970).astype("datetime64[Y]").astype("datetime64[M]")
         + (d - 1).astype("timedelta64[M]")
     ).astype("datetime64[D]").astype(np.int64) + (mo - 1)
-    birth_w = np.where(swap, swapped_day, birth)
+    v["swap"], v["birth_w"] = swap, np.where(swap, swapped_day, birth)
     # --- wrong keys, NIR shapes, phone shapes
-    wrong = ~nir_drop & (rng.random(n) < s.wrong_key)
+    wrong = ~v["nir_drop"] & (rng.random(n) < s.wrong_key)
     if wrong.any():
         key = nir[wrong].astype("U15").astype(object)
         k2 = np.array([int(x[13:]) for x in key])
         k2 = (k2 - 1 + rng.integers(1, 97, len(k2))) % 97 + 1
         nir[wrong] = np.array([x[:13] + f"{k:02d}" for x, k in zip(key, k2, strict=True)])
+    v["wrong"] = wrong
     style = rng.choice(6, n, p=[0.6, 0.2, 0.06, 0.05, 0.05, 0.04])
     nir_txt = nir.astype(object)
     sp = spaced_nir(nir)
@@ -383,149 +413,27 @@ def write_dump(
             nir_txt[style == k] = np.char.replace(sp[style == k], " ", ch)
     s5 = np.where(style == 5)[0]
     nir_txt[s5] = np.array([x[:13] + " " + x[13:] for x in nir[s5].tolist()], dtype=object)
-    phone_txt = fmt_phone(phone, rng.choice(6, n, p=[0.35, 0.35, 0.08, 0.1, 0.07, 0.05]))
-    sex_txt = np.where(sex == 1, "M", np.where(sex == 2, "F", "")).astype(object)
+    v["nir_txt"] = nir_txt
+    v["phone_txt"] = fmt_phone(v["phone"], rng.choice(6, n, p=[0.35, 0.35, 0.08, 0.1, 0.07, 0.05]))
+    v["sex_txt"] = np.where(v["sex"] == 1, "M", np.where(v["sex"] == 2, "F", "")).astype(object)
     labels = np.array([lab_code(k) for k in range(labs)], dtype=object)
-    lab_txt = labels[lab_row]
+    lab_txt = labels[v["lab_row"]]
     lab_txt[rng.random(n) < 0.3] = ""
-    blood = blood.copy()
+    v["lab_txt"] = lab_txt
+    blood = v["blood"].copy()
     blood[rng.random(n) < 0.4] = ""
-    gp[rng.random(n) < 0.3] = ""
-    address = address.copy()
+    v["blood"] = blood
+    v["gp"][rng.random(n) < 0.3] = ""
+    address = v["address"].copy()
     address[rng.random(n) < 0.05] = ""
-    # --- physical rows: order within each file, line numbers
-    ph_n = len(ph_log)
-    line = np.zeros(ph_n, np.int64)
-    surname_sort = pa.array(sur, pa.string())
-    paths, shapes_out = [], []
-    ddir = out / "dump"
-    ddir.mkdir(parents=True, exist_ok=True)
-    used = sorted(set(np.unique(ph_file).tolist()))
-    for fi in used:
-        sh = SHAPES[fi]
-        idx = np.where(ph_file == fi)[0]
-        lg = ph_log[idx]
-        if sh["sort"] == "sample":
-            order = np.lexsort((lg, sample[lg]))
-        elif sh["sort"] == "surname":
-            order = np.asarray(
-                pc.sort_indices(
-                    pa.table({"s": surname_sort.take(pa.array(lg)), "i": pa.array(lg)}),
-                    sort_keys=[("s", "ascending"), ("i", "ascending")],
-                )
-            )
-        elif sh["sort"] == "nir":
-            order = np.lexsort((lg, nir[lg]))
-        else:
-            order = rng.permutation(len(idx))
-        idx = idx[order]
-        lg = ph_log[idx]
-        no_header = s.headerless_contacts and sh["name"] == "contacts.csv"
-        line[idx] = np.arange(len(idx)) + (1 if no_header else 2)
-        empty = sh["empty"]
-        cols = []
-        for c in sh["cols"]:
-            fld = c[0]
-            if fld == "surname":
-                v = sur[lg]
-            elif fld == "birth_name":
-                v = bn[lg]
-            elif fld == "first":
-                v = first[lg]
-            elif fld == "sex":
-                v = sex_txt[lg]
-            elif fld == "birth":
-                v = fmt_dates(birth_w[lg], sh["date"], partial[lg]).astype(object)
-                dropped = birth_drop[lg]
-                v[dropped] = empty
-                if sh["date"] == "dmy":
-                    v[dropped & (rng.random(len(lg)) < 0.5)] = "00/00/0000"
-            elif fld == "nir":
-                v = nir_txt[lg].copy()
-                v[nir_drop[lg]] = empty
-            elif fld == "address":
-                v = address[lg]
-            elif fld == "postcode":
-                v = postcode[lg]
-            elif fld == "city":
-                v = city[lg]
-            elif fld == "phone":
-                v = phone_txt[lg]
-            elif fld == "sample":
-                v = fmt_dates(sample[lg], sh["date"]).astype(object)
-            elif fld == "gp":
-                v = gp[lg]
-            elif fld == "insurer":
-                v = insurer[lg]
-            elif fld == "blood":
-                v = blood[lg]
-            elif fld == "exam":
-                v = exam[lg]
-            elif fld == "result":
-                v = result[lg]
-            elif fld == "lab":
-                v = lab_txt[lg]
-            else:  # pragma: no cover - SHAPES is fixed
-                raise ParameterError(f"unknown field {fld}")
-            a = pa.array(v, pa.string())
-            if empty:
-                a = pc.if_else(pc.equal(a, ""), empty, a)
-            if sh.get("quote"):
-                a = pc.replace_substring(a, '"', '""')
-            if sh["sep"] is None:
-                a = pc.utf8_rpad(pc.utf8_slice_codeunits(a, 0, c[2]), c[2], " ")
-            cols.append(a)
-        heads = [c[1] for c in sh["cols"]]
-        if sh["sep"] is None:
-            header = "".join(h.ljust(c[2]) for h, c in zip(heads, sh["cols"], strict=True))
-            body = pc.binary_join_element_wise(*cols, "")
-        elif sh.get("quote"):
-            header = '"' + '","'.join(heads) + '"'
-            body = pc.binary_join_element_wise(*cols, '","')
-            body = pc.binary_join_element_wise(pa.array(['"'] * len(lg)), body, pa.array(['"'] * len(lg)), "")  # fmt: skip
-        else:
-            header = sh["sep"].join(heads)
-            body = pc.binary_join_element_wise(*cols, sh["sep"])
-        eol = sh["eol"]
-        text = eol.join([*([] if no_header else [header]), *body.to_pylist()]) + eol
-        p = ddir / sh["name"]
-        if sh["encoding"] == "utf-16":
-            p.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
-        else:
-            p.write_bytes(text.encode(sh["encoding"]))
-        paths.append(p)
-        shapes_out.append(
-            {
-                "file": sh["name"],
-                "separator": "fixed-width" if sh["sep"] is None else sh["sep"],
-                "encoding": "utf-16-le with BOM" if sh["encoding"] == "utf-16" else sh["encoding"],
-                "line_end": "CRLF" if eol == "\r\n" else "LF",
-                "date_format": sh["date"],
-                "empty": empty,
-                "sort": sh["sort"],
-                "columns": [
-                    {"field": c[0], "header": c[1], **({"width": c[2]} if len(c) > 2 else {})}
-                    for c in sh["cols"]
-                ],
-                "rows": len(idx),
-                "has_header": not no_header,
-                "source": sources[int(src[lg[0]])]["source"] if len(lg) else None,
-            }
-        )
-    # --- truth, one row per physical row, in (file, line) order
-    ph_nir_written = ~nir_drop[ph_log] & ~no_nir_col
-    ph_birth_written = ~birth_drop[ph_log] & ~no_birth_col
-    is_copy = np.arange(ph_n) >= n
-    dup_file = np.full(ph_n, "", dtype=object)
-    dup_line = np.zeros(ph_n, np.int64)
-    names = np.array([sh["name"] for sh in SHAPES], dtype=object)
-    dup_file[is_copy] = names[fidx[ph_log[is_copy]]]
-    dup_line[is_copy] = line[ph_log[is_copy]]
-    # links: every index row of the person
+    v["address"] = address
+
+
+def _links(rec: dict, labs: int, pers: np.ndarray) -> pa.Array:
+    """Per physical row, every index row (lab, ipp) of its person (empty when in no index)."""
     rp = rec["person"]
     rorder = np.lexsort((rec["ipp"], rec["lab"], rp))
     rp_sorted = rp[rorder]
-    pers = person[ph_log]
     st = np.searchsorted(rp_sorted, pers, "left")
     en = np.searchsorted(rp_sorted, pers, "right")
     en = np.where(pers < 0, st, en)
@@ -540,8 +448,31 @@ def write_dump(
         ],
         names=["lab", "ipp"],
     )
-    links = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), links_struct)
-    ro = rec_of[ph_log]
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), links_struct)
+
+
+def _truth_table(
+    v: dict,
+    pop: dict,
+    rec: dict,
+    labs: int,
+    ph_log: np.ndarray,
+    ph_file: np.ndarray,
+    fidx: np.ndarray,
+    line: np.ndarray,
+    sources: list[dict],
+    is_copy: np.ndarray,
+    ph_nir_written: np.ndarray,
+    ph_birth_written: np.ndarray,
+) -> pa.Table:
+    """``linkage_truth.parquet``'s rows, one per physical row (columns: see :mod:`.linkage`)."""
+    dup_file = np.full(len(ph_log), "", dtype=object)
+    dup_line = np.zeros(len(ph_log), np.int64)
+    names = np.array([sh["name"] for sh in SHAPES], dtype=object)
+    dup_file[is_copy] = names[fidx[ph_log[is_copy]]]
+    dup_line[is_copy] = line[ph_log[is_copy]]
+    pers = v["person"][ph_log]
+    ro = v["rec_of"][ph_log]
     src_lab = pa.array(
         np.where(ro >= 0, np.array([lab_code(k) for k in range(labs)], dtype=object)[rec["lab"][np.maximum(ro, 0)]], None),
         pa.string(),
@@ -551,49 +482,62 @@ def write_dump(
     )
     qual = np.where(pers >= 0, pop["qualite"][np.maximum(pers, 0)], -1)
     hhv = np.where(pers >= 0, pop["hh"][np.maximum(pers, 0)], -1)
-    truth = pa.table(
+    return pa.table(
         {
             "file": pa.array(names[ph_file], pa.string()),
             "line": pa.array(line),
             "person": pa.array(pers),
             "household": pa.array(hhv),
-            "row_class": pa.array(np.array(CLASSES, dtype=object)[cls[ph_log]], pa.string()),
-            "links": links,
+            "row_class": pa.array(np.array(CLASSES, dtype=object)[v["cls"][ph_log]], pa.string()),
+            "links": _links(rec, labs, pers),
             "source_lab": src_lab,
             "source_ipp": src_ipp,
-            "source": pa.array(np.array([sd["source"] for sd in sources])[src[ph_log]]),
-            "sample_date": pa.array(sample[ph_log].astype("datetime64[D]")),
+            "source": pa.array(np.array([sd["source"] for sd in sources])[v["src"][ph_log]]),
+            "sample_date": pa.array(v["sample"][ph_log].astype("datetime64[D]")),
             "qualite": pa.array(qual.astype(np.int8)),
             "nir_written": pa.array(ph_nir_written),
-            "nir_holder": pa.array(holder[ph_log]),
-            "nir_wrong_key": pa.array(wrong[ph_log] & ph_nir_written),
+            "nir_holder": pa.array(v["holder"][ph_log]),
+            "nir_wrong_key": pa.array(v["wrong"][ph_log] & ph_nir_written),
             "birth_written": pa.array(ph_birth_written),
-            "birth_partial": pa.array(partial[ph_log] & ph_birth_written),
-            "name_mangle": pa.array(np.array(MANGLES, dtype=object)[mang[ph_log]], pa.string()),
-            "day_month_swap": pa.array(swap[ph_log] & ph_birth_written),
-            "mojibake": pa.array(moji[ph_log]),
+            "birth_partial": pa.array(v["partial"][ph_log] & ph_birth_written),
+            "name_mangle": pa.array(
+                np.array(MANGLES, dtype=object)[v["mang"][ph_log]], pa.string()
+            ),
+            "day_month_swap": pa.array(v["swap"][ph_log] & ph_birth_written),
+            "mojibake": pa.array(v["moji"][ph_log]),
             "duplicate_of_file": pa.array(dup_file, pa.string()),
             "duplicate_of_line": pa.array(dup_line),
         }
     )
-    order = pc.sort_indices(truth, sort_keys=[("file", "ascending"), ("line", "ascending")])
-    truth = truth.take(order)
-    pq.write_table(truth, out / "linkage_truth.parquet", compression="zstd")
-    # --- measured rates
-    c = cls[ph_log]
-    full_birth = ph_birth_written & ~partial[ph_log]
+
+
+def _rates(
+    v: dict,
+    pop: dict,
+    rec: dict,
+    labs: int,
+    ph_log: np.ndarray,
+    is_copy: np.ndarray,
+    ph_nir_written: np.ndarray,
+    ph_birth_written: np.ndarray,
+) -> dict:
+    """The settings' rates measured on the physical rows written."""
+    c = v["cls"][ph_log]
+    full_birth = ph_birth_written & ~v["partial"][ph_log]
+    swap, wrong = v["swap"][ph_log], v["wrong"][ph_log]
+    rp = rec["person"]
     ip = np.unique(rp)
-    labs_per = np.bincount(np.unique(rp * labs + rec["lab"]) // labs, minlength=P)
-    rates = {
+    labs_per = np.bincount(np.unique(rp * labs + rec["lab"]) // labs, minlength=len(pop["hh"]))
+    return {
         "nir_missing": float(1 - ph_nir_written.mean()),
         "birth_missing": float(1 - ph_birth_written.mean()),
-        "name_mangled": float((mang[ph_log] > 0).mean()),
+        "name_mangled": float((v["mang"][ph_log] > 0).mean()),
         "outsiders": float((c > 0).mean()),
         "outsider_relatives": float((c == 1).sum() / max(((c == 1) | (c == 2)).sum(), 1)),
         "fabricated": float((c == 3).sum() / max((c > 0).sum(), 1)),
-        "day_month_swap": float((swap[ph_log] & full_birth).sum() / max(full_birth.sum(), 1)),
-        "mojibake": float(moji[ph_log].mean()),
-        "wrong_key": float((wrong[ph_log] & ph_nir_written).sum() / max(ph_nir_written.sum(), 1)),
+        "day_month_swap": float((swap & full_birth).sum() / max(full_birth.sum(), 1)),
+        "mojibake": float(v["moji"][ph_log].mean()),
+        "wrong_key": float((wrong & ph_nir_written).sum() / max(ph_nir_written.sum(), 1)),
         "duplicate_rows": float(is_copy.mean()),
         "two_labs": float((labs_per[ip] >= 2).mean()),
         "identity_duplicates": float((rec["kind"] == 2).mean()),
@@ -605,7 +549,12 @@ def write_dump(
             / len(pop["birth_name"])
         ),
     }
+
+
+def _horizons(v: dict, rec: dict, sources: list[dict], r_rec: np.ndarray, n_idx: int) -> list[dict]:
+    """Per source and copied lab: the copy date, newest sample and registration, patients."""
     horizons = []
+    src, sample = v["src"], v["sample"]
     for k, sd in enumerate(sources):
         for lb in sd["labs"]:
             m = (src[:n_idx] == k) & (rec["lab"][r_rec] == lb)
@@ -623,21 +572,7 @@ def write_dump(
                     if m.any()
                     else None,
                     "patients": int(len(np.unique(r_rec[m]))),
+                    **sd.get("facts", {}).get(lb, {}),
                 }
             )
-    summary = {
-        "scenario": scenario,
-        "sources": [
-            {
-                "source": sd["source"],
-                "labs": [lab_code(x) for x in sd["labs"]],
-                "copy_date": str(np.datetime64(sd["copy"], "D")),
-                "subset": sd["subset"],
-                "files": [SHAPES[x]["name"] for x in sd["files"]],
-            }
-            for sd in sources
-        ],
-        "horizons": horizons,
-        "dump_files": shapes_out,
-    }
-    return {"paths": paths, "rows": ph_n, "rates": rates, "summary": summary}
+    return horizons

@@ -144,6 +144,26 @@ def generate_linkage_case(
     """
     t0 = time.perf_counter()
     s = settings or LinkageSettings()
+    check_arguments(labs, patients_per_lab, s, scenario)
+    out = Path(out)
+    clear_case(out)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 13])))
+    pop = build_population(
+        rng, math.ceil(labs * patients_per_lab / people_per_household(s)), s, labs
+    )
+    rec = build_records(rng, pop, labs, s)
+    params = {
+        "labs": labs,
+        "patients_per_lab": patients_per_lab,
+        "seed": seed,
+        "scenario": scenario,
+        "settings": asdict(s),
+    }
+    return write_case(out, rng, pop, rec, labs, s, scenario, params, t0)
+
+
+def check_arguments(labs: int, patients_per_lab: int, s: LinkageSettings, scenario: str) -> None:
+    """Refuse a bad argument of :func:`generate_linkage_case` (:class:`ParameterError`)."""
     if scenario not in SCENARIOS:
         raise ParameterError(f"unknown scenario {scenario!r}; use one of {SCENARIOS}")
     if labs < 1 or labs > 999:
@@ -155,24 +175,59 @@ def generate_linkage_case(
             raise ParameterError(f"setting {k} must be within 0..1, got {v}")
     if s.outsider_relatives < 0.5:
         raise ParameterError("outsider_relatives must be at least 0.5 (issue 13)")
-    out = Path(out)
+
+
+#: What a linkage case writes in its folder (removed before writing another).
+CASE_PATHS = (
+    "patients",
+    "dump",
+    "linkage_truth.parquet",
+    "index_truth.parquet",
+    "linkage_truth.json",
+)
+
+
+def clear_case(out: Path) -> None:
+    """Remove a previous linkage case from ``out`` (only :data:`CASE_PATHS`); create ``out``."""
     for name in ("patients", "dump"):
         if (out / name).is_dir():
             shutil.rmtree(out / name)
     for name in ("linkage_truth.parquet", "index_truth.parquet", "linkage_truth.json"):
         (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 13])))
+
+
+def people_per_household(s: LinkageSettings) -> float:
+    """Mean index rows per household at the settings' rates."""
     # people per household: 1 + 0.62 partner + 0.03 other + 1.16 children in 60 % of them
-    per_h = (
+    return (
         (1.65 + 1.16 * 0.6)
         * s.indexed_member
         * (1 - s.outside_households)
         * (1 + s.two_labs)
         * (1 + s.identity_duplicates)
     )
-    pop = build_population(rng, math.ceil(labs * patients_per_lab / per_h), s, labs)
-    rec = build_records(rng, pop, labs, s)
+
+
+def write_case(
+    out: Path,
+    rng: np.random.Generator,
+    pop: dict,
+    rec: dict,
+    labs: int,
+    s: LinkageSettings,
+    scenario: str,
+    params: dict,
+    t0: float,
+    *,
+    sources: list[dict] | None = None,
+    tie: dict | None = None,
+) -> LinkageCase:
+    """Write the indexes, ``index_truth.parquet``, the dump and ``linkage_truth.json``.
+
+    ``sources`` (see :func:`labforensics.synth.dumps.write_dump`) replaces the
+    scenario's drawn copies; ``tie`` is written as the summary's ``tie`` key.
+    """
     paths, index_shapes = write_indexes(rng, pop, rec, labs, out)
     pq.write_table(
         pa.table(
@@ -192,17 +247,11 @@ def generate_linkage_case(
         out / "index_truth.parquet",
         compression="zstd",
     )
-    dres = write_dump(rng, pop, rec, labs, s, scenario, out)
+    dres = write_dump(rng, pop, rec, labs, s, scenario, out, sources)
     secs = time.perf_counter() - t0
     summary = {
         "generator": "labforensics.synth.people",
-        "parameters": {
-            "labs": labs,
-            "patients_per_lab": patients_per_lab,
-            "seed": seed,
-            "scenario": scenario,
-            "settings": asdict(s),
-        },
+        "parameters": params,
         "indexes": index_shapes,
         **dres["summary"],
         "counts": {
@@ -212,6 +261,7 @@ def generate_linkage_case(
             "dump_rows": int(dres["rows"]),
         },
         "rates": dres["rates"],
+        **({"tie": tie} if tie is not None else {}),
     }
     sp = out / "linkage_truth.json"
     sp.write_text(json.dumps(summary, indent=1, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")

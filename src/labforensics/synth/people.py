@@ -35,7 +35,6 @@ other outsiders.
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import names as tb
+from .population import build_population
+from .textfmt import (
+    compose,
+    day_of,
+    fmt_dates,
+    fmt_phone,
+    spaced_nir,
+    strip_accents,
+)
 
 __all__ = [
     "LinkageSettings",
@@ -56,8 +63,6 @@ __all__ = [
 ]
 
 SCENARIOS = ("vendor_extraction", "staff_export", "intrusion", "before_logs", "two_sources")
-_EPOCH = dt.date(1970, 1, 1)
-_YEAR = 365.25
 
 
 @dataclass(frozen=True)
@@ -144,310 +149,6 @@ PRESETS: dict[str, LinkageSettings] = {
     "mid": LinkageSettings(nir_missing=0.45, name_mangled=0.22, outsiders=0.075),
     "hard": LinkageSettings(nir_missing=0.60, name_mangled=0.30, outsiders=0.10),
 }
-
-
-# ---------------------------------------------------------------------------
-# vectorised formatting
-
-
-def day_of(iso: str) -> int:
-    """Day number (days since 1970-01-01) of an ISO date."""
-    return (dt.date.fromisoformat(iso) - _EPOCH).days
-
-
-def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Year, month, day (int64 arrays) of day numbers."""
-    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
-    m = d.astype("datetime64[M]")
-    y = m.astype("datetime64[Y]").astype(np.int64) + 1970
-    return y, m.astype(np.int64) % 12 + 1, (d - m).astype(np.int64) + 1
-
-
-def digits(v: np.ndarray, width: int) -> np.ndarray:
-    """ASCII digit matrix (uint8, shape (n, width)) of non-negative integers, zero-padded."""
-    v = np.asarray(v, dtype=np.int64)
-    return ((v[:, None] // 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)) % 10 + 48).astype(
-        np.uint8
-    )
-
-
-def compose(n: int, *parts: bytes | tuple[np.ndarray, int]) -> np.ndarray:
-    """Fixed-width strings from literal bytes and zero-padded integers.
-
-    ``compose(n, (d, 2), b"/", (m, 2))`` -> ``array(['05/03', ...], dtype='<U5')``.
-    """
-    cols = []
-    for p in parts:
-        if isinstance(p, bytes):
-            cols.append(np.broadcast_to(np.frombuffer(p, np.uint8), (n, len(p))))
-        else:
-            cols.append(digits(p[0], p[1]))
-    m = np.ascontiguousarray(np.hstack(cols)) if cols else np.zeros((n, 0), np.uint8)
-    w = m.shape[1]
-    return m.view(f"S{w}").ravel().astype(f"U{w}")
-
-
-def fmt_dates(days: np.ndarray, style: str, partial: np.ndarray | None = None) -> np.ndarray:
-    """Dates as text: ``dmy`` dd/mm/yyyy, ``dmy2`` dd/mm/yy, ``ymd`` yyyy-mm-dd, ``serial``.
-
-    ``serial`` is the spreadsheet serial of the 1900 system (days since
-    1899-12-30, valid after 1900-02-28). ``partial`` rows write day and month
-    as ``00`` (``00/00/1950``; a serial cannot, so those are written dd/mm/yyyy).
-    """
-    days = np.asarray(days, dtype=np.int64)
-    n = len(days)
-    y, m, d = ymd(days)
-    if partial is not None:
-        m = np.where(partial, 0, m)
-        d = np.where(partial, 0, d)
-    if style == "dmy":
-        return compose(n, (d, 2), b"/", (m, 2), b"/", (y, 4))
-    if style == "dmy2":
-        return compose(n, (d, 2), b"/", (m, 2), b"/", (y % 100, 2))
-    if style == "ymd":
-        return compose(n, (y, 4), b"-", (m, 2), b"-", (d, 2))
-    if style == "serial":
-        out = (days + 25569).astype(str).astype(object)
-        if partial is not None and partial.any():
-            out[partial] = fmt_dates(days[partial], "dmy", partial[partial])
-        return out
-    raise ValueError(f"unknown date style {style!r}")
-
-
-def nir_strings(num13: np.ndarray, corsica: np.ndarray) -> np.ndarray:
-    """15-character NIRs (13 digits + key) from the key's numeric form.
-
-    ``num13`` reads Corsica as 19 (2A) / 18 (2B) in the department, as the key
-    does; ``corsica`` is 0, 1 (2A) or 2 (2B) and is written back as letters.
-    """
-    num13 = np.asarray(num13, dtype=np.int64)
-    key = 97 - num13 % 97
-    m = np.ascontiguousarray(np.hstack([digits(num13, 13), digits(key, 2)]))
-    a = corsica == 1
-    b = corsica == 2
-    m[a | b, 5] = ord("2")
-    m[a, 6] = ord("A")
-    m[b, 6] = ord("B")
-    return m.view("S15").ravel().astype("U15")
-
-
-def nir_is_valid(nir: str) -> bool:
-    """Whether a 15-character NIR's key is right (2A/2B read as 19/18). Test helper."""
-    s = nir.upper()
-    if len(s) != 15:
-        return False
-    body = s[:13].replace("2A", "19").replace("2B", "18")
-    if not (body.isdigit() and s[13:].isdigit()):
-        return False
-    return 97 - int(body) % 97 == int(s[13:])
-
-
-def strip_accents(a: pa.Array) -> pa.Array:
-    """Text without combining marks (NFD, then ``\\p{Mn}`` removed)."""
-    return pc.replace_substring_regex(pc.utf8_normalize(a, "NFD"), r"\p{Mn}", "")
-
-
-def _pick(rng: np.random.Generator, table, idx_or_n, p=None) -> np.ndarray:
-    arr = np.asarray(table, dtype=object)
-    if isinstance(idx_or_n, int):
-        return arr[rng.choice(len(arr), size=idx_or_n, p=p)]
-    return arr[idx_or_n]
-
-
-# ---------------------------------------------------------------------------
-# population
-
-
-def build_population(
-    rng: np.random.Generator, n_households: int, s: LinkageSettings, labs: int
-) -> dict:
-    """People, households, NIRs, addresses, home labs and who is indexed.
-
-    Returns
-    -------
-    dict of numpy arrays, one entry per person (length P), plus ``H``:
-    ``hh``, ``role`` (0 insured, 1 partner, 2 child, 3 other), ``qualite``
-    (0, 2, 6, 9), ``rang``, ``sex`` (1 M, 2 F), ``birth`` (day numbers),
-    ``month_unknown``, ``surname``, ``birth_name``, ``first`` (object),
-    ``nir`` (own NIR, U15), ``holder`` (person whose NIR a lab stores),
-    ``alt_holder`` (the other parent, or -1), ``address``, ``postcode``,
-    ``city`` (object), ``phone`` (9 digits after the leading 0), ``lab``,
-    ``indexed``, ``outside`` (household in no index), ``blood``, ``gp``, ``insurer``.
-    """
-    H = int(n_households)
-    idx_day = day_of(s.index_date)
-    ins_age = rng.uniform(20, 90, H) ** 1.0
-    partner = rng.random(H) < 0.62
-    partner_dep = partner & (rng.random(H) < 0.3)
-    n_child = rng.choice(5, size=H, p=[0.40, 0.22, 0.24, 0.10, 0.04])
-    n_child = np.where(ins_age > 62, 0, n_child)
-    other = rng.random(H) < 0.03
-    twin_hh = (n_child >= 2) & (rng.random(H) < s.twins)
-    size = 1 + partner + n_child + other
-    P = int(size.sum())
-    start = np.cumsum(size) - size
-    hh = np.repeat(np.arange(H), size)
-    pos = np.arange(P) - start[hh]
-    hp = partner[hh].astype(np.int64)
-    role = np.where(
-        pos == 0,
-        0,
-        np.where((pos == 1) & (hp == 1), 1, np.where(pos < 1 + hp + n_child[hh], 2, 3)),
-    )
-    child_no = np.where(role == 2, pos - 1 - hp, -1)
-    ins = start[hh]
-    # sex and birth
-    sex0 = rng.integers(1, 3, H)
-    sex = rng.integers(1, 3, P)
-    sex = np.where(role == 0, sex0[hh], sex)
-    same_sex = rng.random(P) < 0.05
-    sex = np.where(role == 1, np.where(same_sex, sex0[hh], 3 - sex0[hh]), sex)
-    b_ins = idx_day - (ins_age * _YEAR).astype(np.int64) - rng.integers(0, 365, H)
-    birth = b_ins[hh].copy()
-    birth = np.where(role == 1, birth + (rng.normal(0, 4, P) * _YEAR).astype(np.int64), birth)
-    kid = birth + (rng.uniform(22, 36, P) * _YEAR + child_no * rng.uniform(1.2, 4, P) * _YEAR)
-    birth = np.where(role == 2, kid.astype(np.int64), birth)
-    birth = np.where(role == 3, birth - (rng.uniform(20, 30, P) * _YEAR).astype(np.int64), birth)
-    birth = np.minimum(birth, idx_day - 20)
-    birth = np.maximum(birth, idx_day - int(104 * _YEAR))
-    tw = twin_hh[hh] & (role == 2) & (child_no <= 1)
-    first_twin = np.where(tw & (child_no == 0))[0]
-    tw_birth = idx_day - (rng.uniform(1, 17, len(first_twin)) * _YEAR).astype(np.int64)
-    birth[first_twin] = tw_birth
-    birth[first_twin + 1] = tw_birth
-    rang = np.ones(P, np.int64)
-    rang[first_twin + 1] = 2
-    age = (idx_day - birth) / _YEAR
-    qualite = np.select(
-        [role == 0, (role == 1) & partner_dep[hh], (role == 2) & (age < 20), role == 3],
-        [0, 2, 6, 9],
-        default=0,
-    )
-    # birthplace and NIR (own)
-    r = rng.random(P)
-    abroad = r < 0.06
-    overseas = (r >= 0.06) & (r < 0.08)
-    cors = np.where((r >= 0.08) & (r < 0.09), rng.integers(1, 3, P), 0)
-    month_unknown = abroad & (rng.random(P) < 0.3) & ~tw  # twins keep one full birth date
-    y, mth, _ = ymd(birth)
-    birth = np.where(
-        month_unknown, (y - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
-        birth,
-    )  # fmt: skip
-    y, mth, _ = ymd(birth)
-    unk = np.where(rng.random(P) < 0.5, rng.integers(20, 43, P), rng.integers(50, 100, P))
-    mm = np.where(month_unknown, unk, mth)
-    dept = rng.integers(1, 96, P)
-    dept = np.where(dept == 20, 21, dept)
-    loc5 = dept * 1000 + rng.integers(1, 900, P)
-    loc5 = np.where(cors == 1, 19_000 + rng.integers(1, 400, P), loc5)
-    loc5 = np.where(cors == 2, 18_000 + rng.integers(1, 400, P), loc5)
-    loc5 = np.where(overseas, rng.integers(971, 977, P) * 100 + rng.integers(1, 35, P), loc5)
-    loc5 = np.where(
-        abroad, 99_000 + np.asarray(tb.ABROAD)[rng.integers(0, len(tb.ABROAD), P)], loc5
-    )
-    num13 = sex * 10**12 + (y % 100) * 10**10 + mm * 10**8 + loc5 * 10**3 + rng.integers(1, 1000, P)
-    nir = nir_strings(num13, cors)
-    holder = np.where(qualite == 0, np.arange(P), ins)
-    partner_idx = np.where(partner[hh], start[hh] + 1, -1)
-    p_ins = partner_idx >= 0
-    alt = np.full(P, -1, np.int64)
-    ok = (qualite == 6) & p_ins & ~partner_dep[hh]
-    alt[ok] = partner_idx[ok]
-    # names
-    sn, sp = tb.zipf_table(tb.SURNAMES, 200_000, 0.63, upper=True)
-    S = sn[rng.choice(len(sn), H, p=sp)]
-    T = sn[rng.choice(len(sn), H, p=sp)]
-    U = sn[rng.choice(len(sn), P, p=sp)]
-    single_f = ~partner & (sex0 == 2)
-    ins_f_couple = partner & (sex0 == 2)
-    family = np.where(single_f, T, S)[hh]
-    birth_name = np.empty(P, dtype=object)
-    usage = rng.random(P) < 0.75
-    # insured: male -> S; female -> T (single: T)
-    birth_name[:] = family
-    f_ins = (role == 0) & (sex == 2)
-    birth_name[f_ins] = T[hh][f_ins]
-    m_part = (role == 1) & (sex == 1) & ins_f_couple[hh]
-    birth_name[m_part] = S[hh][m_part]
-    f_part = (role == 1) & (sex == 2) & ~ins_f_couple[hh]
-    birth_name[f_part] = T[hh][f_part]
-    ss_part = (role == 1) & same_sex
-    birth_name[ss_part] = U[ss_part]
-    birth_name[role == 3] = U[role == 3]
-    surname = birth_name.copy()
-    married_f = (sex == 2) & ((f_ins & partner[hh] & ~same_sex) | f_part) & usage
-    surname[married_f] = S[hh][married_f]
-    surname[(role == 2)] = family[role == 2]
-    birth_name[(role == 2)] = family[role == 2]
-    fn, fp = tb.zipf_table(tb.FEMALE, 800, 1.1, upper=False, shift=10)
-    mn, mp = tb.zipf_table(tb.MALE, 800, 1.1, upper=False, shift=10)
-    first = np.where(
-        sex == 2, fn[rng.choice(len(fn), P, p=fp)], mn[rng.choice(len(mn), P, p=mp)]
-    ).astype(object)
-    for i in first_twin:  # twins get distinct first names (a loop over a few thousand pairs)
-        while first[i + 1] == first[i]:
-            tab, pp = (fn, fp) if sex[i + 1] == 2 else (mn, mp)
-            first[i + 1] = tab[rng.choice(len(tab), p=pp)]
-    # home lab, address, phone
-    w = np.clip(rng.lognormal(0, 0.35, labs), 0.4, 2.5)
-    lab_h = rng.choice(labs, H, p=w / w.sum())
-    lab_communes = rng.integers(0, len(tb.COMMUNES), (labs, 3))
-    com = lab_communes[lab_h, rng.integers(0, 3, H)]
-    num = rng.integers(1, 200, H).astype(str).astype(object)
-    bis = rng.random(H) < 0.03
-    num[bis] = num[bis] + " bis"
-    street = (
-        num
-        + " "
-        + _pick(rng, tb.STREET_TYPES, rng.integers(0, len(tb.STREET_TYPES), H))
-        + " "
-        + _pick(rng, tb.STREETS, rng.integers(0, len(tb.STREETS), H))
-    )
-    postcode = np.array([c[0] for c in tb.COMMUNES], dtype=object)[com]
-    city = np.array([c[1] for c in tb.COMMUNES], dtype=object)[com]
-    land = rng.random(H) < 0.4
-    phone_h = np.where(
-        land, rng.integers(1, 6, H) * 10**8, rng.integers(6, 8, H) * 10**8
-    ) + rng.integers(0, 10**8, H)
-    phone = phone_h[hh]
-    own_mob = (qualite == 0) & (role > 0) & (rng.random(P) < 0.25)
-    phone = np.where(own_mob, rng.integers(6, 8, P) * 10**8 + rng.integers(0, 10**8, P), phone)
-    outside_h = rng.random(H) < s.outside_households
-    indexed = ~outside_h[hh] & (rng.random(P) < s.indexed_member)
-    indexed[first_twin + 1] = indexed[first_twin]
-    gp = _pick(rng, tb.GP_TITLES, rng.integers(0, 3, H)) + " " + sn[rng.choice(len(sn), H, p=sp)]
-    insurer = _pick(rng, tb.INSURERS, rng.integers(0, len(tb.INSURERS), H))
-    blood = _pick(rng, tb.BLOOD, rng.choice(len(tb.BLOOD), P, p=tb.BLOOD_P))
-    return {
-        "H": H,
-        "hh": hh,
-        "role": role,
-        "qualite": qualite,
-        "rang": rang,
-        "sex": sex,
-        "birth": birth,
-        "month_unknown": month_unknown,
-        "surname": surname,
-        "birth_name": birth_name,
-        "first": first,
-        "nir": nir,
-        "holder": holder,
-        "alt_holder": alt,
-        "address": street[hh],
-        "postcode": postcode[hh],
-        "city": city[hh],
-        "phone": phone,
-        "lab": lab_h[hh],
-        "indexed": indexed,
-        "outside": outside_h[hh],
-        "twin": tw,
-        "gp": gp[hh],
-        "insurer": insurer[hh],
-        "blood": blood,
-        "surname_table": (sn, sp),
-        "first_tables": ((fn, fp), (mn, mp)),
-    }
 
 
 # ---------------------------------------------------------------------------
@@ -577,62 +278,6 @@ def build_records(rng: np.random.Generator, pop: dict, labs: int, s: LinkageSett
         "phone": phone,
         "partial": partial,
     }
-
-
-def fmt_phone(phone9: np.ndarray, style: np.ndarray) -> np.ndarray:
-    """Phones from their 9 digits after the 0, one style per row.
-
-    Styles: 0 ``0612345678``, 1 ``06 12 34 56 78``, 2 ``06.12.34.56.78``,
-    3 ``+33 6 12 34 56 78``, 4 ``+33612345678``, 5 ``06-12-34-56-78``.
-    Rows with ``phone9 < 0`` are empty strings.
-    """
-    n = len(phone9)
-    p = np.maximum(phone9, 0)
-    a, b = p // 10**8, p % 10**8
-    pr = [b % 10**8 // 10**6, b % 10**6 // 10**4, b % 10**4 // 100, b % 100]
-    out = np.empty(n, dtype=object)
-    for k in range(6):
-        sel = np.where(style == k)[0]
-        m = len(sel)
-        a1 = (a[sel], 1)
-        g = [(x[sel], 2) for x in pr]
-        if k == 0:
-            f = compose(m, b"0", a1, (b[sel], 8))
-        elif k == 4:
-            f = compose(m, b"+33", a1, (b[sel], 8))
-        else:
-            lead, sep = {1: (b"0", b" "), 2: (b"0", b"."), 3: (b"+33 ", b" "), 5: (b"0", b"-")}[k]
-            f = compose(m, lead, a1, sep, g[0], sep, g[1], sep, g[2], sep, g[3])
-        out[sel] = f
-    out[phone9 < 0] = ""
-    return out
-
-
-def spaced_nir(nir: np.ndarray) -> np.ndarray:
-    """``1 85 05 75 123 456 78``: the grouping printed on a carte Vitale."""
-    m = (
-        np.ascontiguousarray(np.asarray(nir, dtype="U15").astype("S15"))
-        .view(np.uint8)
-        .reshape(-1, 15)
-    )
-    sp = np.full((len(m), 1), ord(" "), np.uint8)
-    g = [
-        m[:, 0:1],
-        sp,
-        m[:, 1:3],
-        sp,
-        m[:, 3:5],
-        sp,
-        m[:, 5:7],
-        sp,
-        m[:, 7:10],
-        sp,
-        m[:, 10:13],
-        sp,
-        m[:, 13:15],
-    ]
-    mm = np.ascontiguousarray(np.hstack(g))
-    return mm.view("S21").ravel().astype("U21")  # fmt: skip
 
 
 def write_indexes(
