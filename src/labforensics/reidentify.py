@@ -22,12 +22,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
 from .errors import OutputExistsError, ParameterError
+from .ingest._engine import _choose_reader
+from .ingest.files import common_root, expand_paths, read_head, relative_name
+from .ingest.registry import ReadContext
+from .outputs import write_csv
 from .privacy import (
     KEYED_ID,
     KeyedIds,
@@ -83,12 +88,6 @@ def evidence_ids(
         per distinct (kind, lab, value), sorted by pseudonym. Holds raw identifiers:
         never write it to a report.
     """
-    from zoneinfo import ZoneInfo
-
-    from .ingest._engine import _choose_reader
-    from .ingest.files import common_root, expand_paths, read_head, relative_name
-    from .ingest.registry import ReadContext
-
     case = case or CaseContext()
     items = expand_paths(evidence)
     root = common_root([p for p, _ in items])
@@ -250,8 +249,6 @@ def reidentify(
     OutputExistsError
         When ``out`` exists and ``force`` is False.
     """
-    from .outputs import write_csv
-
     out_p = Path(out).resolve()
     inv = _inside_investigation(out_p)
     if inv is not None:

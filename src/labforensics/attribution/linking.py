@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import AttributionError
 from ..networks import NetworkMap
 from ..schema import check_table
+from ..transfers import read_transfers
 from .params import AttributionParams
 
 _FILE_RE = re.compile(
@@ -55,13 +55,6 @@ def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
     elif hasattr(transfers, "transfers"):
         df = transfers.transfers
     else:
-        try:
-            from ..transfers import read_transfers
-        except ImportError as exc:
-            raise AttributionError(
-                f"transfers given as a path ({transfers}) but labforensics.transfers is "
-                "not available: pass the transfers DataFrame instead"
-            ) from exc
         df = read_transfers(transfers, tz=tz).transfers
     check_table(df, TRANSFER_NEED, "attribute: transfers")
     df = df.copy()
