@@ -169,9 +169,20 @@ def test_layers_point_one_way():
     assert wrong == []
 
 
+#: Package modules that may be imported inside a function: the numba kernels (importing
+#: them compiles or loads machine code, a cost only the readers that need them pay).
+LAZY_ALLOWED = ("labforensics.ingest._lis_kernels", "labforensics._sessions_kernels")
+
+
 def test_top_level_imports_only():
     local = [(m, t) for m in TOP_IMPORTS_ONLY for t, top in _imports(m) if not top]
     # a function-local import hides a broken module until that function runs
+    assert local == []
+
+
+def test_no_function_local_package_import_outside_the_kernels():
+    # every module of the package: a package import inside a function only for the kernels
+    local = [(m, t) for m in MODULES for t, top in _imports(m) if not top and t not in LAZY_ALLOWED]
     assert local == []
 
 

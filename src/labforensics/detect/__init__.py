@@ -58,12 +58,14 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import __version__
 from .._validation import Constraint, Interval, OneOf, SubsetOf, constrained, validate
 from ..case import CaseContext
 from ..errors import ParameterError, SchemaError
@@ -276,15 +278,10 @@ class Scores:
 
 
 def _versions() -> dict[str, str]:
-    import pyod
-    import sklearn
-
-    from .. import __version__
-
     return {
         "labforensics": __version__,
-        "pyod": pyod.__version__,
-        "scikit-learn": sklearn.__version__,
+        "pyod": metadata.version("pyod"),
+        "scikit-learn": metadata.version("scikit-learn"),
         "numpy": np.__version__,
         "pandas": pd.__version__,
     }
