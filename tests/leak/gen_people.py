@@ -33,6 +33,11 @@ class GenRates:
     outsiders: float = 0.08
     fabricated: float = 0.02
     rows_per_person: float = 1.3
+    address_missing: float = 0.2
+    phone_missing: float = 0.3
+    relatives_share: float = 0.5
+    n_postcodes: int = 0  # 0: random among 95,000; else that many distinct postcodes
+    vocabulary: float = 1.0  # scale of the name vocabularies (small: many namesakes)
 
 
 def _names(rng: np.random.Generator, n: int, syll: tuple[int, int]) -> np.ndarray:
@@ -104,9 +109,9 @@ def make_case(
     """
     rates = rates or GenRates()
     rng = np.random.default_rng(seed)
-    surnames = _names(rng, max(2000, n_index // 20), (2, 3))
-    female = _names(rng, 400, (2, 3))
-    male = _names(rng, 400, (2, 2))
+    surnames = _names(rng, max(20, int(max(2000, n_index // 20) * rates.vocabulary)), (2, 3))
+    female = _names(rng, max(10, int(400 * rates.vocabulary)), (2, 3))
+    male = _names(rng, max(10, int(400 * rates.vocabulary)), (2, 2))
     # population: households with 1-4 members; ~60 % of people indexed
     n_people = int(n_index * 1.7)
     sizes = rng.choice([1, 2, 3, 4], size=n_people // 2, p=[0.35, 0.3, 0.2, 0.15])
@@ -137,7 +142,8 @@ def make_case(
     addr_no = rng.integers(1, 200, len(sizes))
     street = _zipf_pick(rng, surnames, len(sizes), 0.01)
     address = (pd.Series(addr_no).astype(str) + " RUE " + street).to_numpy()[hh]
-    postcode = pd.Series(rng.integers(1000, 96000, len(sizes))).astype(str).str.zfill(5)
+    high = 1000 + rates.n_postcodes if rates.n_postcodes else 96000
+    postcode = pd.Series(rng.integers(1000, high, len(sizes))).astype(str).str.zfill(5)
     postcode = postcode.to_numpy()[hh]
     phone = "+336" + pd.Series(rng.integers(0, 10**8, len(sizes))).astype(str).str.zfill(8)
     phone = phone.to_numpy()[hh]
@@ -183,8 +189,9 @@ def make_case(
     not_indexed = people[~indexed & people["person"].isin(people["person"])]
     relatives = not_indexed[hh_in[not_indexed["hh"].to_numpy()]]["person"].to_numpy()
     strangers = not_indexed[~hh_in[not_indexed["hh"].to_numpy()]]["person"].to_numpy()
-    pick_rel = rng.choice(relatives, n_out // 2, replace=True)
-    pick_str = rng.choice(strangers, n_out - n_out // 2, replace=True)
+    n_rel = int(n_out * rates.relatives_share)
+    pick_rel = rng.choice(relatives, n_rel, replace=True)
+    pick_str = rng.choice(strangers, n_out - n_rel, replace=True)
     rows = people.set_index("person").loc[np.concatenate([pick_in, pick_rel, pick_str])]
     rows = rows.reset_index()
     kind = np.array(
@@ -218,8 +225,8 @@ def make_case(
     rows["dob"] = rows["dob"].where(rng.random(m) >= rates.dob_missing)
     rows["qualite"] = pd.NA
     rows["rang"] = pd.NA
-    rows["address"] = rows["address"].where(rng.random(m) >= 0.2)
-    rows["phone"] = rows["phone"].where(rng.random(m) >= 0.3)
+    rows["address"] = rows["address"].where(rng.random(m) >= rates.address_missing)
+    rows["phone"] = rows["phone"].where(rng.random(m) >= rates.phone_missing)
     rows["record_id"] = pd.Series([f"D{i:015x}" for i in rng.permutation(10**7)[:m]])
     dump_people = _frame(rows, "dump", rng)
     rec_of = recs.groupby("person")["record_id"].agg(lambda s: "|".join(sorted(s)))

@@ -222,6 +222,10 @@ class Linkage:
         counts (exact).
     timings : dict
         Seconds per phase.
+    candidates : pandas.DataFrame
+        The ``top_k`` scored candidates per dump row (ids, rounded weight and
+        probability, level labels, evidence flags; no raw value), from which
+        :meth:`links_at` decides at another threshold.
     """
 
     links: pd.DataFrame
@@ -231,6 +235,19 @@ class Linkage:
     threshold: float
     comparisons: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    ambiguity_margin: float = 3.0
+
+    def links_at(self, threshold: float) -> pd.DataFrame:
+        """``links`` as decided at another ``threshold`` (same columns and order)."""
+        decided = classify(
+            self.candidates, self.links["row_id"], threshold, self.ambiguity_margin
+        ).set_index("row_id")
+        out = self.links.copy()
+        for col in decided.columns:
+            if col in out.columns and col not in ("row_id",):
+                out[col] = out["row_id"].map(decided[col]).astype(out[col].dtype)
+        return out
 
     def __repr__(self) -> str:
         counts = self.links["match"].value_counts().to_dict() if len(self.links) else {}
@@ -884,4 +901,6 @@ def link_dump(
         threshold=float(threshold),
         comparisons=comparisons,
         timings=timings,
+        candidates=cand,
+        ambiguity_margin=params.ambiguity_margin,
     )
