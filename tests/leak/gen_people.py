@@ -283,7 +283,7 @@ def evaluate(links: pd.DataFrame, truth: pd.DataFrame, threshold: float) -> dict
     ``threshold``; correct when its patient is one of the person's records.
     """
     t = truth.set_index("row_id")
-    df = links.join(t, on="row_id")
+    df = links.join(t, on="row_id", how="inner")
     linked = df["match"].isin(["unique", "two_labs"]) & (df["probability"] >= threshold)
     recs = df["records"].fillna("")
     correct = linked & np.array(

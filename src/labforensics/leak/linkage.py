@@ -594,7 +594,10 @@ def classify(
     el = cand[cand["eligible"] & (cand["probability"] >= threshold)]
     best = el.drop_duplicates("row_id").set_index("row_id")
     others = el[~el.index.isin(el.drop_duplicates("row_id").index)]
-    others = others.join(best[["lab", "weight"]], on="row_id", rsuffix="_best")
+    others = others.join(
+        best[["lab", "weight"]].rename(columns={"lab": "lab_best", "weight": "weight_best"}),
+        on="row_id",
+    )
     same_lab = others[
         (others["lab"] == others["lab_best"]) & (others["weight"] >= others["weight_best"] - margin)
     ].drop_duplicates("row_id")
