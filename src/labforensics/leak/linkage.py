@@ -372,14 +372,17 @@ def blocking_rules() -> list[tuple[str, str]]:
     Returns
     -------
     list of (str, str)
-        ``surname_phonetic+birth_year``, ``nir7``, ``birth_date``,
+        ``surname_phonetic+birth_year``, ``nir7``, ``birth_date+first_initial``,
         ``first_name+postcode+surname_phonetic`` (rows without dates) and
         ``birth_name_phonetic+birth_year`` (usage/birth name swapped).
     """
     return [
         ("surname_phonetic+birth_year", "l.sn_ph = r.sn_ph and l.by = r.by"),
         ("nir7", "l.nir7 = r.nir7"),
-        ("birth_date", "l.dob = r.dob"),
+        (
+            "birth_date+first_initial",
+            "l.dob = r.dob and substr(l.fn1, 1, 1) = substr(r.fn1, 1, 1)",
+        ),
         (
             "first_name+postcode+surname_phonetic",
             "l.fn1 = r.fn1 and l.postcode = r.postcode and l.sn_ph = r.sn_ph",
@@ -561,6 +564,16 @@ def _label_candidates(cand: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def _first_per_row(codes: np.ndarray, mask: np.ndarray, n_rows: int) -> np.ndarray:
+    """Position of the first candidate under ``mask`` per row code (-1 if none)."""
+    pos = np.flatnonzero(mask)
+    out = np.full(n_rows, -1, dtype=np.int64)
+    if len(pos):
+        rows, first = np.unique(codes[pos], return_index=True)
+        out[rows] = pos[first]
+    return out
+
+
 def classify(
     cand: pd.DataFrame, row_ids: pd.Series, threshold: float, margin: float
 ) -> pd.DataFrame:
@@ -572,7 +585,7 @@ def classify(
         Candidates from :func:`_label_candidates`: ``row_id``, ``record_id``,
         ``lab``, ``weight`` (log2, rounded), ``probability`` (rounded),
         ``n_candidates``, ``eligible``, ``household_evidence``; sorted by
-        ``row_id`` then best first.
+        ``row_id`` then best first (weight descending, record id ascending).
     row_ids : pandas.Series
         Every dump row id (rows without candidates become ``none``).
     threshold : float
@@ -587,66 +600,65 @@ def classify(
         ``n_candidates``, ``runner_up_lab``, ``runner_up_patient``,
         ``runner_up_probability``, ``best_weight``, sorted by ``row_id``.
     """
-    rows = pd.DataFrame({"row_id": pd.Series(row_ids, dtype="string").sort_values().to_numpy()})
-    rows["row_id"] = rows["row_id"].astype("string")
-    first = cand.drop_duplicates("row_id")
-    ncand = rows["row_id"].map(first.set_index("row_id")["n_candidates"]).fillna(0)
-    el = cand[cand["eligible"] & (cand["probability"] >= threshold)]
-    best = el.drop_duplicates("row_id").set_index("row_id")
-    others = el[~el.index.isin(el.drop_duplicates("row_id").index)]
-    others = others.join(
-        best[["lab", "weight"]].rename(columns={"lab": "lab_best", "weight": "weight_best"}),
-        on="row_id",
-    )
-    same_lab = others[
-        (others["lab"] == others["lab_best"]) & (others["weight"] >= others["weight_best"] - margin)
-    ].drop_duplicates("row_id")
-    other_lab = others[others["lab"] != others["lab_best"]].drop_duplicates("row_id")
-    any_best = cand.drop_duplicates("row_id").set_index("row_id")
-    second = cand[~cand.index.isin(cand.drop_duplicates("row_id").index)].drop_duplicates("row_id")
-    second = second.set_index("row_id")
-    hh = cand[cand["household_evidence"]].drop_duplicates("row_id").set_index("row_id")
+    rid = pd.Series(np.sort(pd.Series(row_ids, dtype="string").to_numpy()), dtype="string")
+    n = len(rid)
+    codes = pd.Index(rid).get_indexer(cand["row_id"])
+    if (codes < 0).any():
+        raise LinkageError("a candidate belongs to no dump row (internal error)")
+    lab = cand["lab"].to_numpy(dtype=object, na_value=None)
+    rec = cand["record_id"].to_numpy(dtype=object, na_value=None)
+    weight = cand["weight"].to_numpy(dtype="float64")
+    prob = cand["probability"].to_numpy(dtype="float64")
+    elig = cand["eligible"].to_numpy(dtype=bool) & (prob >= threshold)
+    hhmask = cand["household_evidence"].to_numpy(dtype=bool)
+    ncand_all = cand["n_candidates"].to_numpy(dtype="int64")
 
-    rid = rows["row_id"]
-    has_best = rid.isin(best.index)
-    is_amb = has_best & rid.isin(same_lab["row_id"])
-    is_two = has_best & ~is_amb & rid.isin(other_lab["row_id"])
-    is_hh = ~has_best & rid.isin(hh.index)
+    first_any = _first_per_row(codes, np.ones(len(cand), dtype=bool), n)
+    best = _first_per_row(codes, elig, n)
+    has_best = best >= 0
+    cand_best = np.where(codes >= 0, best[codes], -1)
+    pos = np.arange(len(cand))
+    best_lab = np.array([None] * len(cand), dtype=object)
+    ok = cand_best >= 0
+    best_lab[ok] = lab[cand_best[ok]]
+    best_w = np.full(len(cand), np.nan)
+    best_w[ok] = weight[cand_best[ok]]
+    rival = elig & ok & (pos != cand_best)
+    same_lab = rival & (lab == best_lab) & (weight >= best_w - margin)
+    other_lab = rival & (lab != best_lab)
+    amb = _first_per_row(codes, same_lab, n)
+    two = _first_per_row(codes, other_lab, n)
+    hh = _first_per_row(codes, hhmask, n)
+    second = _first_per_row(codes, pos != np.where(codes >= 0, first_any[codes], -1), n)
+
+    is_amb = has_best & (amb >= 0)
+    is_two = has_best & ~is_amb & (two >= 0)
+    is_hh = ~has_best & (hh >= 0)
+    is_none = ~has_best & ~is_hh
     match = np.select(
-        [is_amb.to_numpy(), is_two.to_numpy(), has_best.to_numpy(), is_hh.to_numpy()],
-        ["ambiguous", "two_labs", "unique", "household"],
-        default="none",
+        [is_amb, is_two, has_best, is_hh], ["ambiguous", "two_labs", "unique", "household"], "none"
     )
+
+    def take(values: np.ndarray, at: np.ndarray, fill: object) -> np.ndarray:
+        out = np.full(n, fill, dtype=values.dtype if values.dtype != object else object)
+        sel = at >= 0
+        out[sel] = values[at[sel]]
+        return out
+
+    shown = np.where(has_best, best, np.where(is_hh, hh, first_any))
+    ru = np.where(is_amb, amb, np.where(is_two, two, np.where(is_hh, hh, second)))
+    ru = np.where(is_none, first_any, ru)
     out = pd.DataFrame({"row_id": rid})
-    out["lab"] = rid.map(best["lab"]).astype("string")
-    out["patient"] = rid.map(best["record_id"]).astype("string")
-    prob_best = rid.map(best["probability"])
-    prob_hh = rid.map(hh["probability"])
-    prob_any = rid.map(any_best["probability"])
-    out["probability"] = prob_best.where(has_best, prob_hh.where(is_hh, prob_any)).astype("float64")
-    out["match"] = pd.Series(match, index=rows.index, dtype="string")
-    out["n_candidates"] = ncand.astype("int64")
-    # runner-up: the within-lab rival (ambiguous), the other lab (two_labs), the
-    # relative (household), the best candidate (none), else the second candidate.
-    sl = same_lab.set_index("row_id")
-    ol = other_lab.set_index("row_id")
-    ru_lab = rid.map(second["lab"])
-    ru_pat = rid.map(second["record_id"])
-    ru_prob = rid.map(second["probability"])
-    for mask, src in (
-        (is_amb, sl),
-        (is_two, ol),
-        (is_hh, hh),
-        (out["match"] == "none", any_best),
-    ):
-        ru_lab = ru_lab.where(~mask, rid.map(src["lab"]))
-        ru_pat = ru_pat.where(~mask, rid.map(src["record_id"]))
-        ru_prob = ru_prob.where(~mask, rid.map(src["probability"]))
-    out["runner_up_lab"] = ru_lab.astype("string")
-    out["runner_up_patient"] = ru_pat.astype("string")
-    out["runner_up_probability"] = ru_prob.astype("float64")
-    out["best_weight"] = rid.map(best["weight"]).astype("float64")
-    return out.reset_index(drop=True)
+    out["lab"] = pd.Series(take(lab, np.where(has_best, best, -1), None), dtype="string")
+    out["patient"] = pd.Series(take(rec, np.where(has_best, best, -1), None), dtype="string")
+    out["probability"] = take(prob, shown, np.nan)
+    out["match"] = pd.Series(match, dtype="string")
+    out["n_candidates"] = take(ncand_all, first_any, 0).astype("int64")
+    out["runner_up_lab"] = pd.Series(take(lab, ru, None), dtype="string")
+    out["runner_up_patient"] = pd.Series(take(rec, ru, None), dtype="string")
+    out["runner_up_probability"] = take(prob, ru, np.nan)
+    out["best_weight"] = take(weight, np.where(has_best, best, -1), np.nan)
+    return out
 
 
 def _stabilise_model(linker, params: LinkageParams) -> None:
