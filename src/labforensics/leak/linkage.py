@@ -38,9 +38,13 @@ Model (one comparison per kind of evidence)
 
 Term frequencies come from the indexes only (first name, surname). u is
 estimated by random sampling (``u_max_pairs`` pairs, the case seed); m by EM
-on two tight blocking rules (full birth date; surname + first name), each
-capped at ``em_max_pairs`` pairs by Splink's deterministic hash sample; the
-prior is ``prior_match_share / n_index`` (one match per dump row expected).
+(without term frequencies) on two tight blocking rules, :data:`EM_RULES`
+(full birth date; full first name + postcode: not a household block), each
+capped at ``em_max_pairs`` pairs by Splink's deterministic hash sample; m is
+then floored (a level unseen in the sample must not veto a link; the NIR
+``differs`` level at 0.02 for double attachment) and m, u rounded to 6
+significant digits (:func:`_stabilise_model`). The prior is
+``prior_match_share / n_index`` (about one match per dump row).
 
 Decisions
 ---------
@@ -48,9 +52,13 @@ Candidates are ranked by ``match_weight`` (log2 Bayes factor) rounded to 4
 decimals, then by pseudonym: log-odds do not saturate as probabilities do at
 1.0, and rounding removes float noise from parallel sums. A candidate is
 *eligible* when it carries person evidence (birth date exact or swapped, or a
-first-name agreement, or NIR with birth date / first name); a row whose
-candidates agree only on household evidence (NIR alone, or phone, or address
-+ postcode) is ``household`` and never linked. Among eligible candidates at
+first-name agreement, or NIR with birth date / first name) and is not a
+relative: household evidence (the NIR, or surname + contact / postcode, or
+contact) together with a contradiction (birth dates that differ, first names
+that differ) marks a relative (a twin, a father and son of one first name), so
+a candidate agreeing on NIR, birth date, surname and address but not on the
+first name is not linked. A row whose candidates carry only household evidence
+is ``household`` and never linked. Among eligible candidates at
 or above the threshold: another patient of the same lab within
 ``ambiguity_margin`` bits of the best -> ``ambiguous``; else the best of
 another lab at or above the threshold -> ``two_labs``; else ``unique``. Rows
@@ -452,8 +460,14 @@ PERSON_EVIDENCE = {
 }
 #: Levels that are household evidence (a relative), never enough for a link.
 HOUSEHOLD_EVIDENCE = {
-    "nir": {"nir_only_household"},
-    "household": {"surname+contact", "contact_only"},
+    "nir": {"nir_only_household", "nir+birth_date", "nir+first_name"},
+    "household": {"surname+contact", "surname+postcode", "contact_only"},
+}
+#: Levels that contradict the person: with household evidence they mark a relative
+#: (a twin with another first name, a father and son of one first name born apart).
+PERSON_CONFLICT = {
+    "dob": {"differs"},
+    "first_name": {"differs", "jaro_winkler_0.80"},
 }
 
 
@@ -544,6 +558,7 @@ def _label_candidates(cand: pd.DataFrame) -> pd.DataFrame:
     out = cand.copy()
     person = np.zeros(len(out), dtype=bool)
     household = np.zeros(len(out), dtype=bool)
+    conflict = np.zeros(len(out), dtype=bool)
     for comp in COMPARISON_LEVELS:
         labels = out.pop(f"gamma_{comp}").astype("int64").map(_gamma_labels(comp))
         out[comp] = labels.astype("string")
@@ -551,8 +566,11 @@ def _label_candidates(cand: pd.DataFrame) -> pd.DataFrame:
             person |= labels.isin(PERSON_EVIDENCE[comp]).to_numpy()
         if comp in HOUSEHOLD_EVIDENCE:
             household |= labels.isin(HOUSEHOLD_EVIDENCE[comp]).to_numpy()
-    out["eligible"] = person
-    out["household_evidence"] = household & ~person
+        if comp in PERSON_CONFLICT:
+            conflict |= labels.isin(PERSON_CONFLICT[comp]).to_numpy()
+    relative = household & conflict
+    out["eligible"] = person & ~relative
+    out["household_evidence"] = household & ~out["eligible"].to_numpy()
     out["record_id"] = out["record_id"].astype("string")
     out["row_id"] = out["row_id"].astype("string")
     out["lab"] = out["lab"].astype("string")
