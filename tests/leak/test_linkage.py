@@ -193,6 +193,13 @@ def test_outsider_relative_is_household_never_a_match(linked):
     r = row(linked, "D6OUTSIDER_SPOUSE")
     assert r["match"] == "household" and pd.isna(r["patient"])
     assert r["runner_up_patient"] == "P5LAND_PARENT"
+    # the deciding levels: NIR alone (household level) and surname + contact
+    lv = linked.levels.set_index("row_id").loc["D6OUTSIDER_SPOUSE"]
+    assert (lv["nir"], lv["household"], lv["match"]) == (
+        "nir_only_household",
+        "surname+contact",
+        "household",
+    )
     for t in (0.01, 0.5):  # at no threshold is she linked
         assert linked.links_at(t).set_index("row_id").loc["D6OUTSIDER_SPOUSE", "match"] in {
             "household",

@@ -214,9 +214,11 @@ class Linkage:
         ``row_id``: ``probability``/``runner_up_probability`` float64 rounded
         to 6 places, ``n_candidates`` int64, the rest string.
     levels : pandas.DataFrame
-        Per dump row with a best candidate: ``row_id``, ``lab``, ``patient``,
-        ``match_weight`` (log2) and the decided level label of each
-        comparison (``nir``, ``dob``, ``first_name``, ``household``): ids only.
+        Per dump row with a candidate, the pair that decided it (the link;
+        for ``household``/``none`` the relative / best candidate): ``row_id``,
+        ``match``, ``patient``, ``lab``, ``match_weight`` (log2) and the level
+        label of each comparison (``nir``, ``dob``, ``first_name``,
+        ``household``): ids and labels only.
     model : pandas.DataFrame
         ``comparison``, ``level``, ``m``, ``u``, ``bayes_factor``: numbers only.
     fmr : pandas.DataFrame
@@ -486,7 +488,7 @@ def _gamma_labels(comparison: str) -> dict[int, str]:
 
 
 def _settings(n_index: int, params: LinkageParams):
-    from splink import SettingsCreator, block_on  # noqa: F401 - block_on kept for users
+    from splink import SettingsCreator
     from splink.internals.comparison_library import CustomComparison
 
     comparisons = []
@@ -914,17 +916,20 @@ def link_dump(
     if threshold is None:
         threshold = decoys.default_threshold(fmr, params)
     decided = classify(cand, row_ids, threshold, params.ambiguity_margin)
-    meta = dmp[["unique_id"]].copy()
     src = dump_people.set_index(dump_people["record_id"].astype("string"))
     links = decided.copy()
     links["source_file"] = links["row_id"].map(src["source_file"]).astype("string")
     links["source_line"] = links["row_id"].map(src["source_line"]).astype("int64")
     links = links[list(LINK_COLUMNS)].reset_index(drop=True)
-    del meta
-    best = cand.drop_duplicates("row_id")
-    levels = best[["row_id", "record_id", "lab", "weight", *COMPARISON_LEVELS]].rename(
-        columns={"record_id": "patient", "weight": "match_weight"}
+    # the pair that decided each row: the link, else the relative / best candidate
+    pair = links[["row_id", "match"]].copy()
+    pair["record_id"] = links["patient"].fillna(links["runner_up_patient"])
+    levels = pair.dropna(subset=["record_id"]).merge(
+        cand[["row_id", "record_id", "lab", "weight", *COMPARISON_LEVELS]],
+        on=["row_id", "record_id"],
+        how="inner",
     )
+    levels = levels.rename(columns={"record_id": "patient", "weight": "match_weight"})
     timings["classify"] = time.perf_counter() - t
     return Linkage(
         links=links,
