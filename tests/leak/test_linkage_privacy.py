@@ -69,11 +69,16 @@ def test_temp_inside_working_folder_refused(tmp_path, monkeypatch):
     assert list(inside.iterdir()) == []
 
 
-def test_no_folder_after_success(private_tmp):
+def test_no_folder_after_success(private_tmp, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     idx, dmp, _ = make_case(800, 200, 2, seed=2)
     res = linkage.link_dump(idx, dmp, seed=1, params=linkage.LinkageParams(threshold=0.9))
     assert len(res.links) == len(dmp)
     assert spill_dirs(private_tmp) == []
+    # nothing written where the run was started (no chart, table or model JSON)
+    assert list(work.iterdir()) == []
 
 
 def test_no_folder_after_exception_and_no_data_in_message(private_tmp, monkeypatch):
