@@ -52,9 +52,12 @@ def _names(rng: np.random.Generator, n: int, syll: tuple[int, int]) -> np.ndarra
 
 
 def _zipf_pick(rng: np.random.Generator, vocab: np.ndarray, n: int, top: float) -> np.ndarray:
-    """Draw from ``vocab`` with Zipf weights, the first value having share ``top``."""
-    w = 1.0 / np.arange(1, len(vocab) + 1, dtype=float)
-    w[0] = top / (1 - top) * w[1:].sum()
+    """Draw from ``vocab`` with weights k**-a, ``a`` chosen so the first value has share ~``top``."""
+    ranks = np.arange(1, len(vocab) + 1, dtype=float)
+    exps = np.linspace(0.05, 1.5, 59)
+    shares = np.array([1.0 / (ranks**-e).sum() for e in exps])
+    e = exps[np.argmin(np.abs(shares - top))]
+    w = ranks**-e
     return vocab[rng.choice(len(vocab), n, p=w / w.sum())]
 
 
