@@ -78,6 +78,7 @@ OUTPUT_NAMES = frozenset(
         "scores.parquet",
         "sources.csv",
         "report.html",
+        "leak_links.parquet",
     }
 )
 

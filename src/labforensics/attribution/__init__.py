@@ -378,9 +378,13 @@ def attribute(
     scores : pandas.DataFrame, optional
         Detection output keyed by ``session_id`` (column or index) with ``score``
         (higher = more anomalous) and ``rank`` (1 = most anomalous).
-    leak : path, list, Series or DataFrame, optional
+    leak : path, list, Series, DataFrame or LeakLinkage, optional
         Leaked identifiers (see :func:`read_leak`), or the table it returns
-        (needed for NIRs with a patient index).
+        (needed for NIRs with a patient index); or a linked dump
+        (:class:`labforensics.leak.horizon.LeakLinkage`, from
+        :func:`labforensics.leak.horizon.link_leak`), whose linked rows become
+        the leaked (lab, patient) set (``id_kind`` ``"linked"``, ``date`` the
+        sample date).
     transfers : DataFrame, object with ``.transfers``, or path, optional
         FTP transfer table (``ts`` UTC, ``remote_host``, ``bytes``, ``file_name``,
         ``file_base``, ``direction``, ``access_mode``, ``user``, ``completion``,
@@ -408,6 +412,8 @@ def attribute(
     """
     params = params or AttributionParams()
     case = case or CaseContext()
+    if hasattr(leak, "leak_rows") and callable(leak.leak_rows):  # a linked dump
+        leak = leak.leak_rows()
     ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case)
     run = _analyse(ctx, params)
     stab = (
