@@ -50,7 +50,7 @@ from .features import FeatureParams, build_features
 from .ingest import Evidence, read_evidence
 from .ingest.files import expand_paths
 from .ingest.options import ingest_options
-from .leak.horizon import LeakLinkage, is_identifier_list, link_leak
+from .leak.horizon import LeakLinkage, is_identifier_list, leak_files, link_leak
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -422,11 +422,11 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
     files, records = [], []
     named: list[tuple[Path, str]] = []
     if plan.leak is not None and plan.leak_is_dump:  # every file of the dump and indexes
-        named += [(f, "leak") for f in _leak_files([plan.leak])]
+        named += [(f, "leak") for f in leak_files([plan.leak])]
     elif plan.leak is not None:
         named.append((Path(plan.leak), "leak"))
     if plan.leak is not None or plan.patients:
-        named += [(f, "patient_index") for f in _leak_files(plan.patients)]
+        named += [(f, "patient_index") for f in leak_files(plan.patients)]
     named += [(p, r) for p, r in ((plan.transfers, "transfers"), (plan.case.path, "case")) if p]
     for p, role in named:
         efile, rec = _file_record(Path(p), role)
@@ -434,14 +434,6 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
         records.append(rec)
     return files, records
 
-
-def _leak_files(paths: Sequence[Path]) -> list[Path]:
-    """Files of the dump or index paths (folders walked), sorted."""
-    if not paths:
-        return []
-    from .leak._tables import file_list
-
-    return file_list([str(p) for p in paths])[0]
 
 
 def _write_outputs(

@@ -369,3 +369,37 @@ def test_per_lab_horizon_by_hand():
     assert l02["rows_linked"] == 2 and l02["horizon"] == "2018-06-01T00:00:00Z"
     assert s["unlinked"] == {"rows": 1, "share": 0.2, "decoy_share": 0.0, "exceeds_decoy": True}
     assert len(lab_links(links)) == 5
+
+
+def test_attribute_takes_a_dump_path(run, tmp_path):
+    """attribute(leak=<dump folder>, patients=...) links first: its leak rows are the
+    linked (lab, patient) pairs of leak_links.parquet, one identifier per patient."""
+    from labforensics.attribution import attribute
+    from labforensics.errors import AttributionError
+
+    case, (out, _), _ = run
+    ev = pd.read_parquet(out / "events.parquet")
+    ss = pd.read_parquet(out / "sessions.parquet")
+    with pytest.raises(AttributionError, match="patient"):
+        attribute(ev, ss, leak=case.out / "dump")
+    at = attribute(ev, ss, leak=case.out / "dump", patients=case.out / "patients",
+                   case_key=CaseKey.from_hex(KEY_HEX), case=load_case(FIXTURE / "case.toml"))  # fmt: skip
+    links = pd.read_parquet(out / "leak_links.parquet")
+    lk = links[links["match"].isin(["unique", "two_labs"])]
+    # leak_id is the primary link's patient pseudonym: one identifier per such patient
+    assert at.totals["leak_identifiers"] == lk["patient"].nunique()
+    assert at.totals["leak_id_kind"] == ["linked"]
+
+
+def test_cli_parses_patients_and_leak():
+    from labforensics.cli import build_parser
+
+    ns = build_parser().parse_args(
+        ["investigate", "ev", "--out", "o", "--leak", "dump", "--patients", "a.csv", "b.csv"]
+    )
+    assert ns.patients == ["a.csv", "b.csv"] and str(ns.leak) == "dump"
+    ns = build_parser().parse_args(
+        ["reidentify", "--case-key", "k", "--evidence", "e", "--pseudonyms", "p", "--out", "o",
+         "--leak", "dump", "--patients", "idx"]
+    )  # fmt: skip
+    assert ns.leak == ["dump"] and ns.patients == ["idx"]

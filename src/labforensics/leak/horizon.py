@@ -55,11 +55,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
+from ..errors import AttributionError
+
 __all__ = [
     "LINKED",
+    "as_leak_rows",
     "LeakLinkage",
     "horizon_m",
     "is_identifier_list",
+    "leak_files",
     "leak_rows_from_links",
     "link_leak",
     "summarise",
@@ -152,6 +156,20 @@ def is_identifier_list(path: str | os.PathLike[str]) -> bool:
         return True
     has_digit = any(ch.isdigit() for ch in first)
     return has_digit and len(fields) <= 2
+
+
+def leak_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files of dump or index paths (files, folders walked, globs), sorted; [] for none.
+
+    Raises
+    ------
+    EvidenceError
+        A path names no file.
+    """
+    from ._tables import file_list
+
+    paths = [str(p) for p in paths]
+    return file_list(paths)[0] if paths else []
 
 
 # --------------------------------------------------------------------------- link
@@ -311,6 +329,43 @@ def link_leak(
     lk = link_dump(idx.people, dmp.people, seed=seed, params=params, avoid_dirs=avoid_dirs)
     summary = summarise(lk, dmp, idx, sighted_at=sighted_at)
     return LeakLinkage(dump=dmp, index=idx, linkage=lk, summary=summary)
+
+
+def as_leak_rows(leak: Any, patients: Any = None, *, case: Any = None, case_key: Any = None) -> Any:
+    """The leak as :func:`labforensics.attribution.attribute` takes it.
+
+    A :class:`LeakLinkage` gives its linked rows (:meth:`LeakLinkage.leak_rows`); a
+    dump path (a folder, a list of paths, or a file that is no identifier list) is
+    linked to ``patients`` first (:func:`link_leak`); anything else (an identifier
+    list, its table, None) is returned as is for :func:`read_leak`.
+
+    Raises
+    ------
+    AttributionError
+        A dump without patient indexes (naming the fix).
+    """
+    if hasattr(leak, "leak_rows") and callable(leak.leak_rows):
+        return leak.leak_rows()
+    # paths that exist only: a list of raw identifiers stays a list for read_leak
+    many = (
+        isinstance(leak, (list, tuple))
+        and bool(leak)
+        and all(isinstance(x, (str, os.PathLike)) and Path(x).exists() for x in leak)
+        and not (len(leak) == 1 and is_identifier_list(leak[0]))
+    )
+    one = (
+        isinstance(leak, (str, os.PathLike))
+        and Path(leak).exists()
+        and not is_identifier_list(leak)
+    )
+    if not (many or one):
+        return leak
+    if patients is None:
+        raise AttributionError(
+            "the leak is a dump of people (name columns, or a folder): give the labs' patient "
+            "indexes (patients=PATH, --patients) to link it, or a list of identifiers"
+        )
+    return link_leak(leak, patients, case=case, case_key=case_key).leak_rows()
 
 
 # --------------------------------------------------------------------------- summary
