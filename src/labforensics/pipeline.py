@@ -50,7 +50,13 @@ from .features import FeatureParams, build_features
 from .ingest import Evidence, read_evidence
 from .ingest.files import expand_paths
 from .ingest.options import ingest_options
-from .leak.horizon import LeakLinkage, is_identifier_list, leak_files, link_leak
+from .leak.horizon import (
+    LeakLinkage,
+    is_identifier_list,
+    leak_files,
+    link_leak,
+    read_identifier_list,
+)
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -403,6 +409,9 @@ def _run_stages(
             lambda ll: f"{ll.summary['rows_linked']:,} of {ll.summary['rows']:,} dump rows linked",
         )  # fmt: skip
         leak = linked
+    elif plan.leak is not None and plan.patients:  # a list: NIRs need the indexes
+        labs = sorted(ss.events["lab"].dropna().astype(str).unique())
+        leak = read_identifier_list(plan.leak, plan.patients, case=case, case_key=key, labs=labs)
     at = st.run(
         "attribution",
         lambda: attribute(ss.events, ss.sessions, scored, leak=leak,

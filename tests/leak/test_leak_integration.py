@@ -403,3 +403,33 @@ def test_cli_parses_patients_and_leak():
          "--leak", "dump", "--patients", "idx"]
     )  # fmt: skip
     assert ns.leak == ["dump"] and ns.patients == ["idx"]
+
+
+def test_nir_list_with_patient_indexes(tmp_path):
+    """A NIR list with PATIENTS_<LAB>.csv indexes: each index's lab from its file name;
+    a NIR shared by two patients of L01 (insured person and dependant) names both."""
+    from labforensics.leak.horizon import index_sources, read_identifier_list
+
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    (idx / "PATIENTS_L01.csv").write_text(
+        "IPP;NOM;PRENOM;NIR\n1001;DURAND;Paul;185057800608436\n1002;DURAND;Lea;185057800608436\n"
+    )
+    (idx / "PATIENTS_L02.csv").write_text("IPP;NOM;PRENOM;NIR\n2001;MARTIN;Rose;285057800608412\n")
+    assert set(index_sources([idx])) == {"L01", "L02"}
+    leak = tmp_path / "nirs.csv"
+    leak.write_text("NIR\n185057800608436\n")
+    key = CaseKey.from_hex(KEY_HEX)
+    rows = read_identifier_list(leak, [idx], case_key=key, labs=["L01", "L02"])
+    assert sorted(rows["patient"]) == sorted(
+        [pseudonymise_one(key, "L01", "1001"), pseudonymise_one(key, "L01", "1002")]
+    )
+    assert set(rows["id_kind"]) == {"nir"}
+    # an index named otherwise with no lab column: the reader names the fix
+    bad = tmp_path / "index.csv"
+    bad.write_text("IPP;NOM;PRENOM;NIR\n1001;DURAND;Paul;185057800608436\n")
+    from labforensics.errors import AttributionError
+    from labforensics.leak.patients import read_patient_index
+
+    with pytest.raises(AttributionError, match="PATIENTS_<LAB>"):
+        read_patient_index([bad], case_key=key)

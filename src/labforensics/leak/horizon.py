@@ -46,6 +46,7 @@ null.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,9 @@ __all__ = [
     "is_identifier_list",
     "leak_files",
     "leak_rows_from_links",
+    "index_sources",
     "link_leak",
+    "read_identifier_list",
     "summarise",
 ]
 
@@ -366,6 +369,60 @@ def as_leak_rows(leak: Any, patients: Any = None, *, case: Any = None, case_key:
             "indexes (patients=PATH, --patients) to link it, or a list of identifiers"
         )
     return link_leak(leak, patients, case=case, case_key=case_key).leak_rows()
+
+
+_PATIENTS_FILE = re.compile(r"^PATIENTS_(?P<lab>[^.]+)\.[^.]+$", re.IGNORECASE)
+
+
+def index_sources(paths: Iterable[str | os.PathLike[str]]) -> Any:
+    """Patient index files as :func:`read_leak`'s ``patient_index`` takes them: a
+    mapping lab -> file when every file is named ``PATIENTS_<LAB>.<ext>``, else the
+    list of files (each then needs a lab column)."""
+    files = leak_files(paths)
+    labs = [_PATIENTS_FILE.match(f.name) for f in files]
+    if files and all(labs):
+        return {m["lab"]: f for m, f in zip(labs, files, strict=True)}
+    return files
+
+
+def read_identifier_list(
+    leak: str | os.PathLike[str],
+    patients: Iterable[str | os.PathLike[str]],
+    *,
+    case: Any = None,
+    case_key: Any = None,
+    labs: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """An identifier list read by :func:`read_leak` with the patient indexes (for NIRs).
+
+    Parameters
+    ----------
+    leak : path
+        The list (IPP, pseudonym or NIR column).
+    patients : paths
+        Patient indexes (``PATIENTS_<LAB>.csv``, else a lab column).
+    case : CaseContext, optional
+        Lab aliases and time zone.
+    case_key : CaseKey, optional
+    labs : iterable of str, optional
+        Lab codes of the evidence (lab-less IPPs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`read_leak`.
+    """
+    from ..case import DEFAULT_TZ
+    from .reader import read_leak
+
+    return read_leak(
+        leak,
+        case_key=case_key,
+        labs=list(labs) if labs is not None else None,
+        lab_aliases=dict(getattr(case, "lab_aliases", {}) or {}),
+        patient_index=index_sources(patients),
+        tz=getattr(case, "tz", None) or DEFAULT_TZ,
+    )
 
 
 # --------------------------------------------------------------------------- summary
