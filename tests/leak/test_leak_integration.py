@@ -215,6 +215,13 @@ def test_identifier_list_or_dump(tmp_path):
     assert is_identifier_list(a) and is_identifier_list(b) and is_identifier_list(d)
     assert not is_identifier_list(c)
     assert not is_identifier_list(tmp_path)
+    # a headerless fixed-width dump line is no list
+    e = tmp_path / "fixed.txt"
+    e.write_text("DURAND                          PAUL      12/05/1985  75001\n")
+    assert not is_identifier_list(e)
+    f = tmp_path / "pseudo.txt"
+    f.write_text("L01;P0123456789abcdef\n")
+    assert is_identifier_list(f)
 
 
 def test_dump_without_patients_names_the_fix(tmp_path):

@@ -119,6 +119,11 @@ _ID_HEADERS = {
 }  # fmt: skip
 
 
+_PSEUDO = re.compile(r"P[0-9a-f]{16}")
+#: A bare identifier: IPP or NIR (digits, at most one letter in a row: 2A/2B, separators).
+_BARE_ID = re.compile(r"(?=.*\d)(?!.*[A-Za-z]{2})[0-9A-Za-z .\-]{1,24}")
+
+
 def _name_headers() -> set[str]:
     from .mapping import _NAMES, header_key
 
@@ -157,8 +162,11 @@ def is_identifier_list(path: str | os.PathLike[str]) -> bool:
         return False
     if set(fields) & _ID_HEADERS:
         return True
-    has_digit = any(ch.isdigit() for ch in first)
-    return has_digit and len(fields) <= 2
+    # headerless: one identifier per line, or lab and identifier; a longer or wordy
+    # line (a headerless or fixed-width dump of people) is no list
+    cells = [c.strip().strip('"') for c in first.split(sep)]
+    ident = cells[-1]
+    return len(cells) <= 2 and bool(_PSEUDO.fullmatch(ident) or _BARE_ID.fullmatch(ident))
 
 
 def leak_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
