@@ -366,13 +366,14 @@ def test_per_lab_horizon_by_hand():
     )
     s = summarise(_L(links, fmr), _R(dump), _R(index))
     l01, l02 = s["per_lab"]
-    # L01 rows: bounds max(sample, created) = 2020-01-01, 2020-04-01, 2020-04-01; m = 2:
-    # the 2nd newest is 2020-04-01, supported by 2 rows
-    assert l01["horizon"] == "2020-04-01T00:00:00Z" and l01["horizon_support"] == 2
+    # L01 rows: sample dates 2020-01-01, 2020-03-01, 2020-02-01 (P2's later registration
+    # is not used: the rows carry sample dates); m = 2: the 2nd newest is 2020-02-01
+    assert l01["horizon"] == "2020-02-01T00:00:00Z" and l01["horizon_support"] == 2
     assert (l01["rows_linked"], l01["patients_in_dump"], l01["patients_known"]) == (3, 2, 3)
-    # P1 and P2 registered by 2020-04-01, P3 after: 2 of 3
-    assert l01["share_registered_before_horizon"] == round(2 / 3, 6)
-    # L02: D3 (two_labs, runner-up P8) and D4: bounds 2020-02-01 and 2018-06-01
+    # P1 registered by 2020-02-01; P2 (2020-04-01) and P3 after: 1 of 3
+    assert l01["share_registered_before_horizon"] == round(1 / 3, 6)
+    # L02: D3 (two_labs, runner-up P8; sample 2020-02-01) and D4 (no sample date: P9's
+    # registration 2018-06-01): the 2nd newest is 2018-06-01
     assert l02["rows_linked"] == 2 and l02["horizon"] == "2018-06-01T00:00:00Z"
     assert s["unlinked"] == {"rows": 1, "share": 0.2, "decoy_share": 0.0, "exceeds_decoy": True}
     assert len(lab_links(links)) == 5

@@ -16,10 +16,15 @@ the other lab). Per-lab counts count such a row at each of its two labs.
 
 Horizon (rule)
 --------------
-Each row linked to lab L bounds the copy of L from below by the newer of its
-sample date and its patient's registration date (``created`` of the index),
-both the start of that local day in the case time zone (the readers' dates: a
-date-only value bounds from the start of its local day). The horizon of L is
+Each row linked to lab L bounds the copy of L from below by its sample date,
+or, for a row without one, by its linked record's registration date
+(``created`` of the index); both are the start of that local day in the case
+time zone (the readers' dates: a date-only value bounds from the start of its
+local day). The registration date is not taken when the row has a sample date
+because the linked record may be another record of the person than the one
+copied (an identity duplicate, or the person's record at a second lab,
+registered after the copy): on generated cases, taking the newer of the two
+put the horizon months after the true copy date. The horizon of L is
 the ``m``-th newest of these bounds, so at least ``m`` linked rows support it
 (``horizon_support`` counts the rows at or after it). With ``n`` rows linked to
 L and the decoy-estimated false-match rate ``f`` at the threshold, ``m`` is the
@@ -468,9 +473,9 @@ def _per_lab(
     ll = lab_links(links)
     sd = dump_people.set_index(dump_people["record_id"].astype("string"))["sample_date"]
     cr = index_people.set_index(index_people["record_id"].astype("string"))["created"]
-    ll["bound"] = pd.concat(
-        [ll["row_id"].map(sd).rename("s"), ll["patient"].map(cr).rename("c")], axis=1
-    ).max(axis=1)
+    # the row's own sample date; the linked record's registration only for a row
+    # without one (module docstring)
+    ll["bound"] = ll["row_id"].map(sd).fillna(ll["patient"].map(cr))
     labs = sorted(set(index_people["lab"].dropna().astype(str)) | set(ll["lab"].dropna()))
     out = []
     for lab in labs:  # one pass per lab
@@ -657,7 +662,8 @@ def summarise(
         "fmr_by_threshold": table,
         "examples": _examples(linkage),
         "horizon_rule": (
-            "m-th newest of max(sample date, registration date) over the lab's linked rows; "
+            "m-th newest sample date (registration date of the linked record for a row "
+            "without one) over the lab's linked rows; "
             "m = smallest m >= 2 with P(Binomial(rows_linked, false_match_rate) >= m) < 0.01"
         ),
         "sighted_at": _iso(sighted_at),
