@@ -93,7 +93,9 @@ __all__ = [
 DEFAULT_TZ = "Europe/Paris"
 
 _SECTIONS = ("sessions", "features", "detection", "sources", "attribution", "ingest")
-_KNOWN = {"case", "networks", "accounts", "labs", "evidence", *_SECTIONS}
+_KNOWN = {"case", "networks", "accounts", "labs", "evidence", "leak", *_SECTIONS}
+#: Keys of the ``[leak]`` section.
+_LEAK_KEYS = frozenset({"dump", "mappings", "patient_index", "sighted_at"})
 _NETWORK_KEYS = {"lab", "vendor", "by_lab"}
 _ACCOUNT_KINDS = ("vendor", "service")  # the [accounts] section's keys
 
@@ -180,7 +182,16 @@ class CaseContext:
         Raw mapping of each stage section (``sessions``, ``features``, ...); read by
         :func:`params_from_case` and :func:`labforensics.ingest.options.ingest_options`.
     evidence, leak, transfers : paths, optional
-        Absolute paths named by the ``[evidence]`` section.
+        Absolute paths named by the ``[evidence]`` section (``leak`` also by
+        ``[leak] dump``: a dump of people or a list of identifiers).
+    patient_index : tuple of pathlib.Path
+        ``[leak] patient_index``: the labs' patient indexes (files or folders),
+        valid without a dump.
+    leak_mappings : tuple of pathlib.Path
+        ``[leak] mappings``: column mapping TOML files of the dump and indexes.
+    sighted_at : pandas.Timestamp or None
+        ``[leak] sighted_at``: first public sighting of the leak (UTC); a
+        ``yyyy-mm-dd`` date is the start of that local day in ``tz``.
     path : pathlib.Path or None
         The case file itself.
 
@@ -203,6 +214,9 @@ class CaseContext:
     leak: Path | None = None
     transfers: Path | None = None
     path: Path | None = None
+    patient_index: tuple[Path, ...] = ()
+    leak_mappings: tuple[Path, ...] = ()
+    sighted_at: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
         _check_tz(self.tz)
@@ -216,6 +230,10 @@ class CaseContext:
         object.__setattr__(self, "account_kinds", _canonical_kinds(self.account_kinds))
         object.__setattr__(self, "lab_aliases", dict(sorted(self.lab_aliases.items())))
         object.__setattr__(self, "evidence", tuple(self.evidence))
+        object.__setattr__(self, "patient_index", tuple(self.patient_index))
+        object.__setattr__(self, "leak_mappings", tuple(self.leak_mappings))
+        if self.sighted_at is not None:
+            object.__setattr__(self, "sighted_at", parse_sighted_at(self.sighted_at, self.tz))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> CaseContext:
@@ -225,7 +243,7 @@ class CaseContext:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe facts (no absolute path: file names only)."""
         nets = self.networks
-        return {
+        out = {
             "name": self.name,
             "tz": self.tz,
             "seed": self.seed,
@@ -239,6 +257,53 @@ class CaseContext:
             "lab_aliases": dict(self.lab_aliases),
             "sections": {k: dict(v) for k, v in self.sections.items()},
         }
+        if self.sighted_at is not None:  # only when given: older findings keep their bytes
+            out["sighted_at"] = self.sighted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return out
+
+
+def parse_sighted_at(value: Any, tz: str) -> pd.Timestamp:
+    """The first public sighting of a leak as a UTC timestamp.
+
+    ``yyyy-mm-dd`` (string or TOML date) is the start of that local day in ``tz``;
+    an ISO 8601 time must carry its UTC offset (``2021-02-10T09:30:00+01:00``).
+
+    Raises
+    ------
+    ParameterError
+        Another shape, or a time without an offset.
+    """
+    import datetime as _dt
+
+    if isinstance(value, pd.Timestamp) and value.tzinfo is not None:
+        return value.tz_convert("UTC")
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ParameterError(
+                f"[leak] sighted_at = {value!r}: a time needs its UTC offset "
+                "(2021-02-10T09:30:00+01:00), or give a date yyyy-mm-dd"
+            )
+        return pd.Timestamp(value).tz_convert("UTC")
+    if isinstance(value, _dt.date):
+        return pd.Timestamp(value).tz_localize(tz).tz_convert("UTC")
+    if isinstance(value, str):
+        v = value.strip()
+        if len(v) == 10:
+            try:
+                return pd.Timestamp(_dt.date.fromisoformat(v)).tz_localize(tz).tz_convert("UTC")
+            except ValueError:
+                pass
+        else:
+            try:
+                t = _dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+            except ValueError:
+                t = None
+            if t is not None:
+                return parse_sighted_at(t, tz)
+    raise ParameterError(
+        f"[leak] sighted_at = {value!r}: write yyyy-mm-dd (local day) or an ISO 8601 time "
+        "with its offset (2021-02-10T09:30:00+01:00)"
+    )
 
 
 def resolve_fact(name: str, given: Any, case: CaseContext | None, where: str) -> Any:
@@ -389,6 +454,21 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
     key_file = get("case", "key_file", str)
     seed = get("case", "seed", int, 0)
     leak = get("evidence", "leak", str)
+    lk = data.get("leak", {})
+    unknown_leak = sorted(set(lk) - _LEAK_KEYS)
+    if unknown_leak:
+        raise ParameterError(
+            f"case file {p}: [leak] has unknown key(s) {unknown_leak}; known: {sorted(_LEAK_KEYS)}"
+        )
+    dump = get("leak", "dump", str)
+    if dump is not None and leak is not None:
+        raise ParameterError(
+            f"case file {p}: a leak is named twice ([evidence] leak and [leak] dump); "
+            "keep [leak] dump ([evidence] leak is its old alias)"
+        )
+    leak = dump if dump is not None else leak
+    indexes = _strs(lk.get("patient_index"), f"{p}: leak.patient_index")
+    maps = _strs(lk.get("mappings"), f"{p}: leak.mappings")
     transfers = get("evidence", "transfers", str)
     try:
         return CaseContext(
@@ -404,6 +484,9 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
             leak=(base / leak).resolve() if leak else None,
             transfers=(base / transfers).resolve() if transfers else None,
             path=p,
+            patient_index=tuple((base / i).resolve() for i in indexes),
+            leak_mappings=tuple((base / m).resolve() for m in maps),
+            sighted_at=lk.get("sighted_at"),
         )
     except ParameterError as exc:
         if str(p) in str(exc):

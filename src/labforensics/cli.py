@@ -56,7 +56,7 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
 def _cmd_investigate(ns: argparse.Namespace) -> int:
     res = investigate(
         ns.evidence or None, ns.out, leak=ns.leak, transfers=ns.transfers, case=ns.case,
-        force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
+        patients=ns.patients or None, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
         tz=ns.tz, year=ns.year, lab=ns.lab,
     )  # fmt: skip
     print(res.summary())
@@ -68,7 +68,8 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
     if not Path(ns.case_key).is_file():
         raise EvidenceError(f"case key file {ns.case_key} not found")
     res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, case=case,
-                     force=ns.force, dumps=ns.dumps)  # fmt: skip
+                     force=ns.force, dumps=ns.dumps, leak=ns.leak,
+                     patients=ns.patients)  # fmt: skip
     n = int(res["found"].sum())
     print(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
     return 0
@@ -115,7 +116,15 @@ def _add_ingest(i: argparse.ArgumentParser) -> None:
 def _add_investigate(p: argparse.ArgumentParser) -> None:
     p.add_argument("evidence", nargs="*", help="evidence files, folders or globs")
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--leak", type=Path, default=None, help="leaked identifiers (CSV lab,ipp)")
+    p.add_argument(
+        "--leak", type=Path, default=None,
+        help="the leak: a list of identifiers (IPP, pseudonym or NIR column), or a dump of "
+        "people (files or a folder; needs --patients)",
+    )  # fmt: skip
+    p.add_argument(
+        "--patients", nargs="+", default=None,
+        help="the labs' patient indexes (PATIENTS_<LAB>.csv, else a lab column)",
+    )  # fmt: skip
     p.add_argument("--transfers", type=Path, default=None, help="the FTP server's xferlog")
     p.add_argument("--case", type=Path, default=None, help="case.toml")
     p.add_argument(
@@ -140,6 +149,14 @@ def _add_reidentify(p: argparse.ArgumentParser) -> None:
     p.add_argument("--case", type=Path, default=None, help="case.toml (time zone, lab aliases)")
     p.add_argument("--force", action="store_true", help="overwrite --out")
     p.add_argument("--dumps", nargs="+", default=[], help="leaked dump files (for D ids)")
+    p.add_argument(
+        "--leak", nargs="+", default=[],
+        help="the leaked dump (files or a folder): D ids mapped to file, line and the person",
+    )  # fmt: skip
+    p.add_argument(
+        "--patients", nargs="+", default=[],
+        help="the labs' patient indexes: P ids mapped to name and address",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_reidentify)
 
 

@@ -27,6 +27,9 @@ quarantined, duplicates, unrecognised files and why).
 ``quarantine.csv``     input rows that could not become events (formulas neutralised)
 ``sources.csv``        source addresses ranked by their authentication attempts (brute
                        force), :func:`labforensics.detect.score_sources` (neutralised)
+``leak_links.parquet``  with a dump of people: one row per dump row, its (lab, patient)
+                       link, probability and match class (``LEAK-CONTRACT.md``;
+                       pseudonyms and ``D`` row ids only)
 ``manifest.json``      chain of custody: SHA-256 and size of every input, SHA-256 of
                        every output, versions, parameters, seed, time zone, start/end
 =====================  ===============================================================
@@ -79,6 +82,7 @@ OUTPUT_NAMES = frozenset(
         "scores.parquet",
         "sources.csv",
         "report.html",
+        "leak_links.parquet",
     }
 )
 

@@ -50,6 +50,13 @@ from .features import FeatureParams, build_features
 from .ingest import Evidence, read_evidence
 from .ingest.files import expand_paths
 from .ingest.options import ingest_options
+from .leak.horizon import (
+    LeakLinkage,
+    is_identifier_list,
+    leak_files,
+    link_leak,
+    read_identifier_list,
+)
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -264,6 +271,8 @@ class _Plan:
     transfers: Path | None
     evidence: list[Path]
     overrides: dict[str, Any]
+    patients: tuple[Path, ...] = ()
+    leak_is_dump: bool = False
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -289,6 +298,7 @@ def _plan(
     tz: str | None,
     year: int | None,
     lab: str | None,
+    patients: Any = None,
 ) -> _Plan:
     """Load the case, apply the command-line overrides and check every stage's parameters.
 
@@ -308,6 +318,15 @@ def _plan(
         ingest_kw["year"] = year
     if lab is not None:
         ingest_kw["lab"] = lab
+    leak_p = Path(leak) if leak is not None else case_.leak
+    pats = _patient_paths(patients, case_)
+    is_dump = leak_p is not None and not is_identifier_list(leak_p)
+    if is_dump and not pats:
+        raise ParameterError(
+            f"the leak {leak_p} is a dump of people (it has name columns, or is a folder): "
+            "give the labs' patient indexes with --patients PATH (or [leak] patient_index in "
+            "the case file) to link it"
+        )
     return _Plan(
         case=case_,
         ingest=ingest_kw,
@@ -316,11 +335,22 @@ def _plan(
         features=params_from_case(FeatureParams, case_, "features"),
         detection=params_from_case(DetectParams, case_, "detection"),
         attribution=params_from_case(AttributionParams, case_, "attribution"),
-        leak=Path(leak) if leak is not None else case_.leak,
+        leak=leak_p,
         transfers=Path(transfers) if transfers is not None else case_.transfers,
         evidence=_evidence_paths(evidence, case_),
         overrides={"tz": tz, "year": year, "lab": lab},
+        patients=pats,
+        leak_is_dump=is_dump,
     )
+
+
+def _patient_paths(patients: Any, case: CaseContext) -> tuple[Path, ...]:
+    """The patient indexes: the argument (a path or paths), else ``[leak] patient_index``."""
+    if patients is None:
+        return tuple(case.patient_index)
+    if isinstance(patients, (str, os.PathLike)):
+        return (Path(patients),)
+    return tuple(Path(p) for p in patients)
 
 
 @dataclass
@@ -334,6 +364,7 @@ class _Results:
     session_scores: pd.DataFrame
     scored: pd.DataFrame
     attribution: Attribution
+    leak_linkage: LeakLinkage | None = None
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
@@ -349,8 +380,9 @@ def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) ->
 
 
 def _run_stages(
-    st: _Stages, files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool
-) -> _Results:
+    st: _Stages, files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool,
+    out: Path | None = None,
+) -> _Results:  # fmt: skip
     """Ingest, source addresses, sessions, features and detection, attribution; every
     stage that uses a case fact receives the one :class:`CaseContext` as ``case=``."""
     case = plan.case
@@ -365,15 +397,30 @@ def _run_stages(
                               plan.detection, case=case))  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
+    leak: Any = plan.leak
+    linked = None
+    if plan.leak_is_dump:  # a dump of people: link it to the patient indexes first
+        linked = st.run(
+            "leak linkage",
+            lambda: link_leak(plan.leak, plan.patients, case=case, case_key=key,
+                              mappings=list(case.leak_mappings) or None,
+                              avoid_dirs=[out] if out is not None else (),
+                              sighted_at=case.sighted_at),
+            lambda ll: f"{ll.summary['rows_linked']:,} of {ll.summary['rows']:,} dump rows linked",
+        )  # fmt: skip
+        leak = linked
+    elif plan.leak is not None and plan.patients:  # a list: NIRs need the indexes
+        labs = sorted(ss.events["lab"].dropna().astype(str).unique())
+        leak = read_identifier_list(plan.leak, plan.patients, case=case, case_key=key, labs=labs)
     at = st.run(
         "attribution",
-        lambda: attribute(ss.events, ss.sessions, scored, leak=plan.leak,
+        lambda: attribute(ss.events, ss.sessions, scored, leak=leak,
                           transfers=plan.transfers, case_key=key, params=plan.attribution,
                           case=case),
         lambda a: f"verdict {a.verdict}",
     )  # fmt: skip
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
-                    scored=scored, attribution=at)  # fmt: skip
+                    scored=scored, attribution=at, leak_linkage=linked)  # fmt: skip
 
 
 # --- the outputs -------------------------------------------------------------------------
@@ -382,12 +429,20 @@ def _run_stages(
 def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
     """The leak, transfer log and case file, hashed: custody records and findings inputs."""
     files, records = [], []
-    for p, role in ((plan.leak, "leak"), (plan.transfers, "transfers"), (plan.case.path, "case")):
-        if p is not None:
-            efile, rec = _file_record(Path(p), role)
-            files.append(efile)
-            records.append(rec)
+    named: list[tuple[Path, str]] = []
+    if plan.leak is not None and plan.leak_is_dump:  # every file of the dump and indexes
+        named += [(f, "leak") for f in leak_files([plan.leak])]
+    elif plan.leak is not None:
+        named.append((Path(plan.leak), "leak"))
+    if plan.leak is not None or plan.patients:
+        named += [(f, "patient_index") for f in leak_files(plan.patients)]
+    named += [(p, r) for p, r in ((plan.transfers, "transfers"), (plan.case.path, "case")) if p]
+    for p, role in named:
+        efile, rec = _file_record(Path(p), role)
+        files.append(efile)
+        records.append(rec)
     return files, records
+
 
 
 def _write_outputs(
@@ -409,6 +464,9 @@ def _write_outputs(
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
         reproduce=reproduce, sources=res.sources,
     )  # fmt: skip
+    if res.leak_linkage is not None:  # LEAK-CONTRACT.md: numbers and pseudonyms only
+        findings["leak_linkage"] = res.leak_linkage.summary
+        write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
     write_json(findings, out / "findings.json")
     write_parquet(events_out, out / "events.parquet")
     write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
@@ -535,6 +593,7 @@ def investigate(
     leak: str | os.PathLike[str] | None = None,
     transfers: str | os.PathLike[str] | None = None,
     case: str | os.PathLike[str] | CaseContext | None = None,
+    patients: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     force: bool = False,
     progress: bool = True,
     command: list[str] | None = None,
@@ -552,12 +611,21 @@ def investigate(
     out : path
         Output folder; must not exist or be empty unless ``force``.
     leak : path, optional
-        Leaked identifiers (CSV with ``lab`` and ``ipp`` columns); default from the case.
+        The leak; default from the case (``[leak] dump``, alias ``[evidence] leak``).
+        A list of identifiers (one file with an IPP, pseudonym or NIR column and no
+        name column: :func:`labforensics.leak.horizon.is_identifier_list`) is read
+        by :func:`labforensics.leak.reader.read_leak`; otherwise (files or a folder)
+        it is a dump of people, linked to ``patients``
+        (:func:`labforensics.leak.horizon.link_leak`): ``findings["leak_linkage"]``
+        and ``leak_links.parquet`` are written and its linked rows are the leak.
     transfers : path, optional
         The vendor's FTP server ``xferlog``; default from the case.
     case : path or CaseContext, optional
         ``case.toml`` (see :mod:`labforensics.case`) or its
         :class:`~labforensics.case.CaseContext`; read once, passed to every stage.
+    patients : path or paths, optional
+        The labs' patient indexes (``PATIENTS_<LAB>.csv``, else a lab column);
+        default ``[leak] patient_index``. Required with a dump.
     force : bool
         Overwrite a previous labforensics output folder.
     progress : bool
@@ -585,14 +653,15 @@ def investigate(
         On a bad key file or case file.
     """
     started = _utcnow()
-    plan = _plan(evidence, case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab)
+    plan = _plan(evidence, case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab,
+                 patients=patients)  # fmt: skip
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
     readable, unreadable = _check_inputs(plan.evidence)
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(6, progress)
-    res = _run_stages(st, readable, plan, key, progress)
+    st = _Stages(7 if plan.leak_is_dump else 6, progress)
+    res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
     findings = st.run(

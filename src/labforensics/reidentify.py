@@ -12,7 +12,13 @@ It re-reads the evidence's raw IPPs and request numbers per lab with the
 registered readers, computes their keyed ids (:class:`labforensics.privacy.KeyedIds`:
 ``P`` for each distinct (lab, IPP), ``R`` for each distinct (lab, request number))
 and joins the requested ids. ``D`` ids (rows of a leaked dump) are mapped back to
-(dump file, line) when the dump files are given (``--dumps``). ``N`` ids (NIR
+(dump file, line) when the dump files are given (``--dumps``). With the labs'
+patient indexes (``--patients``) ``P`` ids get the index file, line, name,
+birth date and address (comparison form: upper case, no accents); with the
+leaked dump (``--leak``, files or a folder) ``D`` ids get their dump file and
+line, and with both the dump is linked (:func:`labforensics.leak.horizon.link_leak`,
+the case's seed) and a linked ``D`` id gets its patient and that patient's
+name and address from the index (else the dump row's own). ``N`` ids (NIR
 hashes) cannot be mapped back from the evidence and are listed as not found.
 Nothing of it enters a report.
 """
@@ -42,7 +48,11 @@ from .privacy import (
     pseudonymise_requests,
 )
 
-__all__ = ["dump_rows", "evidence_ids", "evidence_patients", "reidentify"]
+__all__ = ["dump_rows", "evidence_ids", "evidence_patients", "people_ids", "reidentify"]
+
+#: Person columns written for ``P`` and ``D`` ids (comparison forms of the readers).
+_PERSON = ("surname", "birth_name", "first_name", "birth_date", "address", "postcode", "city",
+           "phone")  # fmt: skip
 
 _KIND = {"P": "patient", "R": "request", "D": "dump_row", "N": "nir"}
 
@@ -191,6 +201,74 @@ def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def people_ids(
+    key,
+    *,
+    case: CaseContext | None = None,
+    leak: Iterable[str | os.PathLike[str]] = (),
+    patients: Iterable[str | os.PathLike[str]] = (),
+) -> pd.DataFrame:
+    """``P`` ids of the patient indexes and ``D`` ids of a dump, with the person.
+
+    Parameters
+    ----------
+    key : CaseKey
+    case : CaseContext, optional
+        Time zone, lab aliases and seed (the linkage's).
+    leak, patients : paths
+        The dump and the indexes (files or folders). With both, the dump is linked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pseudonym``, ``lab``, ``source_file``, ``source_line`` (Int64),
+        ``linked_patient`` (``D`` ids linked ``unique``/``two_labs``), ``match`` and
+        :data:`_PERSON` (for a linked ``D`` id, from the index): raw personal data,
+        never to be written inside an investigation folder.
+    """
+    from .leak.dump import read_dump
+    from .leak.patients import read_patient_index
+
+    leak, patients = list(leak), list(patients)
+    cols = ["pseudonym", "lab", "source_file", "source_line", "linked_patient", "match",
+            *_PERSON]  # fmt: skip
+    frames = []
+    idx = read_patient_index(patients, case, case_key=key) if patients else None
+    if idx is not None:
+        p = idx.people.rename(columns={"record_id": "pseudonym"})
+        frames.append(p.assign(linked_patient=pd.NA, match=pd.NA)[cols])
+    if leak:
+        if idx is not None:
+            from .leak.horizon import LINKED, link_leak
+
+            ll = link_leak(leak, patients, case=case, case_key=key)
+            d = ll.dump.people.rename(columns={"record_id": "pseudonym"})
+            links = ll.links.set_index("row_id")
+            d["match"] = d["pseudonym"].map(links["match"])
+            linked = d["match"].isin(LINKED)
+            d["linked_patient"] = d["pseudonym"].map(links["patient"]).where(linked)
+            d["lab"] = d["pseudonym"].map(links["lab"]).where(linked, d["lab"])
+            by = idx.people.set_index(idx.people["record_id"].astype("string"))
+            for c in _PERSON:  # a linked row: the person as the index knows them
+                d[c] = (
+                    d[c]
+                    .astype("string")
+                    .mask(linked, d["linked_patient"].map(by[c].astype("string")))
+                )
+        else:
+            d = read_dump(leak, case, case_key=key).people.rename(
+                columns={"record_id": "pseudonym"}
+            )
+            d = d.assign(linked_patient=pd.NA, match=pd.NA)
+        frames.append(d[cols])
+    if not frames:
+        return pd.DataFrame({c: [] for c in cols}, dtype="string")
+    out = pd.concat([f.astype({c: "string" for c in cols if c != "source_line"}) for f in frames],
+                    ignore_index=True)  # fmt: skip
+    out["source_line"] = out["source_line"].astype("Int64")
+    return out
+
+
 def _read_pseudonyms(path: Path) -> pd.Series:
 
     with open_evidence(path) as fh:
@@ -214,6 +292,8 @@ def reidentify(
     case: CaseContext | None = None,
     force: bool = False,
     dumps: Iterable[str | os.PathLike[str]] = (),
+    leak: Iterable[str | os.PathLike[str]] = (),
+    patients: Iterable[str | os.PathLike[str]] = (),
 ) -> pd.DataFrame:
     """Write what each requested keyed id names to ``out`` (one row per id).
 
@@ -233,6 +313,10 @@ def reidentify(
         Overwrite ``out`` when it exists.
     dumps : iterable of path-like, optional
         Leaked dump files: their rows' ``D`` ids are mapped back to (file, line).
+    leak, patients : iterable of path-like, optional
+        The leaked dump and the labs' patient indexes (files or folders): see
+        :func:`people_ids`; adds ``source_file``, ``source_line``,
+        ``linked_patient``, ``match`` and the person's name, birth date and address.
 
     Returns
     -------
@@ -276,7 +360,14 @@ def reidentify(
     res = pd.DataFrame({"pseudonym": wanted})
     res.insert(1, "kind", res["pseudonym"].str[0].map(_KIND).astype("string"))
     res = res.merge(table, on="pseudonym", how="left").merge(rows, on="pseudonym", how="left")
+    leak, patients = list(leak), list(patients)
+    if leak or patients:
+        ppl = people_ids(key, case=case, leak=leak, patients=patients)
+        res = res.merge(ppl, on="pseudonym", how="left", suffixes=("", "_person"))
+        res["lab"] = res["lab"].fillna(res.pop("lab_person"))
     res["found"] = res["lab"].notna() | res["line"].notna()
+    if leak or patients:
+        res["found"] = res["found"] | res["source_line"].notna()
     write_csv(res, out_p)
     try:
         os.chmod(out_p, 0o600)

@@ -134,6 +134,7 @@ import pandas as pd
 
 from ..case import CaseContext, case_key_of
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
+from ..leak.horizon import as_leak_rows
 from ..leak.reader import read_leak
 from ..outputs import json_safe
 from ..privacy import CaseKey
@@ -383,6 +384,7 @@ def attribute(
     case_key: CaseKey | bytes | str | os.PathLike[str] | None = None,
     params: AttributionParams | None = None,
     case: CaseContext | None = None,
+    patients: Any = None,
 ) -> Attribution:
     """Attribute a leak to pathways, hypotheses and a verdict.
 
@@ -398,9 +400,15 @@ def attribute(
     scores : pandas.DataFrame, optional
         Detection output keyed by ``session_id`` (column or index) with ``score``
         (higher = more anomalous) and ``rank`` (1 = most anomalous).
-    leak : path, list, Series or DataFrame, optional
+    leak : path, list, Series, DataFrame or LeakLinkage, optional
         Leaked identifiers (see :func:`read_leak`), or the table it returns
-        (needed for NIRs with a patient index).
+        (needed for NIRs with a patient index); or a linked dump
+        (:class:`labforensics.leak.horizon.LeakLinkage`, from
+        :func:`labforensics.leak.horizon.link_leak`), whose linked rows become
+        the leaked (lab, patient) set (``id_kind`` ``"linked"``, ``date`` the
+        sample date).
+        A dump given as paths (files or a folder) is linked to ``patients``
+        first (:func:`labforensics.leak.horizon.as_leak_rows`).
     transfers : DataFrame, object with ``.transfers``, or path, optional
         FTP transfer table (``ts`` UTC, ``remote_host``, ``bytes``, ``file_name``,
         ``file_base``, ``direction``, ``access_mode``, ``user``, ``completion``,
@@ -409,6 +417,8 @@ def attribute(
         The key the evidence was pseudonymised with (needed for raw leak IPPs).
     params : AttributionParams, optional
         The knobs; ``AttributionParams()`` when omitted.
+    patients : path or paths, optional
+        The labs' patient indexes, to link a dump given as paths.
     case : CaseContext, optional
         The case's facts: ``networks`` (session networks, outside transfers),
         ``lab_aliases`` (FINESS in the leak) and ``tz`` (an xferlog given as a
@@ -435,6 +445,7 @@ def attribute(
     params = params or AttributionParams()
     case = case or CaseContext()
     case_key = case_key_of(case_key, case)
+    leak = as_leak_rows(leak, patients, case=case, case_key=case_key)  # a dump: linked
     ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case)
     run = _analyse(ctx, params)
     stab = (

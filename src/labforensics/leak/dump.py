@@ -185,6 +185,7 @@ def read_dump(
                 "pivot_from": pivot_src,
             }  # fmt: skip
         )
+        acc["dates"] = st.get("dates", {})  # per-file date kinds (leak.horizon: dump shape)
         file_reports.append(acc)
     people = pd.concat(frames, ignore_index=True) if frames else empty_people()
     for c, dt_ in PEOPLE_COLUMNS.items():

@@ -1,0 +1,138 @@
+"""The private DuckDB connection the leak linkage runs in (issue 13, item 8).
+
+The linkage is the one place where raw names, birth dates and NIRs are
+compared, so the database that compares them is opened here and nowhere else:
+
+- in memory (``:memory:``), with ``temp_directory`` a fresh
+  :func:`tempfile.mkdtemp` folder (mode 0700) under the system temporary
+  folder (``tempfile.gettempdir()``), never under the working folder or an
+  output folder given by the caller: DuckDB spills there only when the
+  ``memory_limit`` is reached, and the spill files hold raw values;
+- ``memory_limit`` from a memory budget in bytes, ``threads`` as given,
+  progress bar off;
+- closed and the folder removed in ``finally``: after success, after any
+  exception, after ``KeyboardInterrupt`` and after ``SIGTERM``. A ``SIGTERM``
+  handler is installed only while the connection is open (main thread only);
+  it raises :class:`LinkageTerminated` so that the ``finally`` runs, and once
+  the folder is removed the previous handler is restored and the signal is
+  delivered again, so a process killed with ``SIGTERM`` still ends as a
+  ``SIGTERM`` would have ended it.
+
+A signal that arrives while DuckDB executes a long query is handled when that
+query returns control to Python (DuckDB's own interrupt check for ``SIGINT``
+is faster). The spill folder therefore exists while a run lasts and no longer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import duckdb
+
+from labforensics.errors import LabForensicsError, ParameterError
+
+__all__ = ["LinkageTerminated", "private_connection"]
+
+#: Prefix of the spill folders (lets a test find leftovers in the temp folder).
+TEMP_PREFIX = "labforensics-link-"
+
+
+class LinkageTerminated(LabForensicsError):
+    """The linkage received ``SIGTERM``; raised so that cleanup runs."""
+
+
+def _is_under(child: Path, parent: Path) -> bool:
+    try:
+        child.relative_to(parent)
+    except ValueError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def private_connection(
+    *,
+    memory_budget_bytes: int,
+    threads: int,
+    avoid_dirs: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open an in-memory DuckDB connection with a private spill folder.
+
+    Parameters
+    ----------
+    memory_budget_bytes : int
+        DuckDB ``memory_limit`` in bytes (at least 64 MiB).
+    threads : int
+        DuckDB ``threads`` (at least 1).
+    avoid_dirs : iterable of path
+        Folders the spill folder must not be inside (the working folder is
+        always avoided; pass the output folder too).
+
+    Yields
+    ------
+    duckdb.DuckDBPyConnection
+        The open connection; closed, and its spill folder removed, on exit.
+
+    Raises
+    ------
+    ParameterError
+        Budget or threads out of range, or the system temporary folder lies
+        inside the working folder or a folder in ``avoid_dirs`` (fix: set
+        ``TMPDIR`` elsewhere).
+    LinkageTerminated
+        ``SIGTERM`` arrived while the connection was open (re-delivered to
+        the previous handler after cleanup).
+    """
+    if memory_budget_bytes < 64 * 1024 * 1024:
+        raise ParameterError("memory budget must be at least 64 MiB (memory_budget_bytes)")
+    if threads < 1:
+        raise ParameterError("threads must be at least 1")
+    system_tmp = Path(tempfile.gettempdir()).resolve()
+    for avoid in [Path.cwd(), *[Path(a) for a in avoid_dirs]]:
+        if _is_under(system_tmp, avoid.resolve()):
+            raise ParameterError(
+                "the system temporary folder is inside the working or output folder; "
+                "set TMPDIR to a folder outside them before linking"
+            )
+    folder = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=system_tmp)
+    os.chmod(folder, 0o700)
+    terminated = False
+    previous: object = None
+    install = threading.current_thread() is threading.main_thread()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        nonlocal terminated
+        terminated = True
+        raise LinkageTerminated("linkage interrupted by SIGTERM; temporary files removed")
+
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        if install:
+            previous = signal.signal(signal.SIGTERM, on_sigterm)
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "temp_directory": folder,
+                "memory_limit": f"{int(memory_budget_bytes) // (1024 * 1024)}MiB",
+                "threads": int(threads),
+            },
+        )
+        con.execute("SET enable_progress_bar = false")
+        yield con
+    finally:
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        if install:
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+            if terminated:
+                os.kill(os.getpid(), signal.SIGTERM)

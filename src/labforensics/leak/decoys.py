@@ -1,0 +1,224 @@
+"""Decoy index and the false-match rate of the leak linkage (issue 13, item 4).
+
+Decoy
+-----
+:func:`build_decoy_index` builds, from the real index, a decoy of the same
+size in which each row takes each **block of fields that belong together**
+from a different real row, drawn by independent seeded permutations:
+
+- identity: ``sex``, ``birth_date`` (and its parts), ``nir``,
+  ``nir_raw_invalid``, ``qualite``, ``rang``;
+- names: ``surname``, ``birth_name``;
+- first name: ``first_name``, ``first_name_first``;
+- contact: ``address``, ``postcode``, ``city``, ``phone``.
+
+The values are real (same frequencies, same missingness, same typing), the
+people are not: a decoy row equal to a real record on the blocking keys
+(phonetic surname, first name, full birth date) is dropped, so the decoy may
+be a little smaller than the index. Each decoy row remembers which real rows
+its blocks came from (its provenance).
+
+Scoring
+-------
+:func:`score_decoy` scores the dump against the decoy with the model trained
+on the real index (no EM on the decoy, same blocking rules, same term
+frequencies). A dump row of an indexed person would find the blocks of its
+own real record in the decoy (its NIR and birth date, say, next to someone
+else's names), which no person outside the index could: pairs whose decoy row
+holds a block of one of the row's own real candidates (eligible, at or above
+the lowest threshold of the grid) are therefore left out. The decoy thus
+plays, for every dump row, an index that does not hold that row's person.
+
+Estimator
+---------
+With ``N`` dump rows, ``R(t)`` rows linked to the real index at threshold
+``t`` and ``D(t)`` rows linked to the decoy:
+
+- ``D(t) / N`` estimates the chance that a row whose person is in no index
+  links at ``t`` anyway;
+- ``N - R(t)`` bounds the rows whose person is in no index (every row not
+  linked: outsiders, fabricated rows, and indexed people missed);
+- ``fmr(t) = D(t) / N * (N - R(t)) / R(t)``: estimated not-indexed false
+  links over links. It is conservative where recall is below 1 (the missed
+  indexed rows count as outsiders).
+
+``fmr_upper(t) = D(t) / R(t)`` (every dump row treated as a possible
+outsider) is given beside it as an upper bound. The rate covers links to
+people who are in no index; links to a wrong indexed person (a relative, a
+namesake) are measured on generated cases (see the benchmark).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from labforensics.errors import ParameterError
+
+__all__ = ["DECOY_BLOCKS", "build_decoy_index", "default_threshold", "fmr_table", "score_decoy"]
+
+#: Blocks of fields shuffled together across rows.
+DECOY_BLOCKS: dict[str, tuple[str, ...]] = {
+    "identity": (
+        "sex",
+        "birth_date",
+        "birth_year",
+        "birth_month",
+        "birth_day",
+        "nir",
+        "nir_raw_invalid",
+        "qualite",
+        "rang",
+    ),
+    "names": ("surname", "birth_name"),
+    "first_name": ("first_name", "first_name_first"),
+    "contact": ("address", "postcode", "city", "phone"),
+}
+
+
+def build_decoy_index(
+    index_people: pd.DataFrame, *, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shuffle blocks of fields across the index rows (seeded).
+
+    Parameters
+    ----------
+    index_people : pandas.DataFrame
+        Canonical index person frame (``LEAK-CONTRACT.md``).
+    seed : int
+        The case seed (combined with a fixed tag so the decoy draw differs
+        from the other uses of the seed).
+
+    Returns
+    -------
+    decoy : pandas.DataFrame
+        Same columns and dtypes as ``index_people``; ``record_id`` ``X`` + 15
+        digits (row number in the sorted index); rows equal to a real record
+        on (phonetic surname, first name, birth date) dropped.
+    provenance : pandas.DataFrame
+        ``decoy_id``, ``src_id`` (string): the real record each block of
+        each decoy row came from (one row per block).
+    """
+    from labforensics.leak.linkage import french_phonetic
+
+    real = index_people.sort_values("record_id", kind="stable").reset_index(drop=True)
+    n = len(real)
+    rng = np.random.default_rng([int(seed) % (2**63), 0xDEC0])
+    decoy = real.copy()
+    decoy_ids = pd.Series([f"X{i:015d}" for i in range(n)], dtype="string")
+    prov = []
+    for _, cols in DECOY_BLOCKS.items():
+        perm = rng.permutation(n)
+        present = [c for c in cols if c in real.columns]
+        for c in present:
+            decoy[c] = real[c].iloc[perm].to_numpy()
+            decoy[c] = decoy[c].astype(real[c].dtype)
+        prov.append(
+            pd.DataFrame(
+                {
+                    "decoy_id": decoy_ids.to_numpy(),
+                    "src_id": real["record_id"].astype("string").to_numpy()[perm],
+                }
+            )
+        )
+    decoy["record_id"] = decoy_ids.to_numpy()
+    decoy["record_id"] = decoy["record_id"].astype("string")
+
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        return (
+            french_phonetic(frame["surname"].astype("string")).fillna("")
+            + "\x1f"
+            + frame["first_name_first"].astype("string").fillna("")
+            + "\x1f"
+            + frame["birth_date"].astype("string").fillna("")
+        )
+
+    equal = keys(decoy).isin(set(keys(real)))
+    decoy = decoy[~equal.to_numpy()].reset_index(drop=True)
+    provenance = pd.concat(prov, ignore_index=True)
+    provenance = provenance[provenance["decoy_id"].isin(set(decoy["record_id"]))]
+    provenance = provenance.drop_duplicates().reset_index(drop=True)
+    provenance = provenance.astype({"decoy_id": "string", "src_id": "string"})
+    return decoy, provenance
+
+
+def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, provenance, cand, params):
+    """Score the dump against the decoy with the trained model (no EM).
+
+    Runs inside :func:`labforensics.leak.linkage.link_dump`'s private
+    connection. Returns the decoy candidates labelled like the real ones
+    (see :func:`labforensics.leak.linkage._label_candidates`), pairs whose
+    decoy row holds a block of one of the row's own real candidates left out.
+    """
+    from labforensics.leak.linkage import _label_candidates, _top_candidates_sql
+
+    decoy_sdf = db_api.register(decoy_idx, dataset_display_name="decoy")
+    own = cand[cand["eligible"] & (cand["probability"] >= min(params.thresholds))][
+        ["row_id", "record_id"]
+    ]
+    exclude = own.merge(provenance, left_on="record_id", right_on="src_id")[["row_id", "decoy_id"]]
+    exclude = exclude.drop_duplicates().reset_index(drop=True)
+    exclude_sdf = db_api.register(
+        exclude.astype({"row_id": "string", "decoy_id": "string"}),
+        dataset_display_name="decoy_exclude",
+    )
+    pred = linker.inference.predict_between(dmp_sdf, decoy_sdf, warning_mode="never")
+    decoy_cand = con.execute(
+        _top_candidates_sql(pred.physical_name, params.top_k, exclude_sdf.physical_name)
+    ).df()
+    pred.drop_table_from_database_and_remove_from_cache()
+    return _label_candidates(decoy_cand)
+
+
+def fmr_table(
+    cand: pd.DataFrame, decoy_cand: pd.DataFrame, row_ids: pd.Series, params
+) -> pd.DataFrame:
+    """False-match rate per threshold (estimator in the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``threshold`` (float64), ``real_links``, ``decoy_links`` (int64),
+        ``decoy_rate`` = D/N, ``fmr``, ``fmr_upper`` (float64; NaN when no
+        real link).
+    """
+    from labforensics.leak.linkage import classify
+
+    n = len(row_ids)
+    rows = []
+    for t in sorted(params.thresholds):
+        real = classify(cand, row_ids, t, params.ambiguity_margin)
+        fake = classify(decoy_cand, row_ids, t, params.ambiguity_margin)
+        r = int(real["match"].isin(["unique", "two_labs"]).sum())
+        d = int(fake["match"].isin(["unique", "two_labs"]).sum())
+        rate = d / n if n else 0.0
+        rows.append(
+            {
+                "threshold": float(t),
+                "real_links": r,
+                "decoy_links": d,
+                "decoy_rate": rate,
+                "fmr": rate * (n - r) / r if r else np.nan,
+                "fmr_upper": d / r if r else np.nan,
+            }
+        )
+    return pd.DataFrame(rows).astype({"real_links": "int64", "decoy_links": "int64"})
+
+
+def default_threshold(fmr: pd.DataFrame, params) -> float:
+    """Lowest grid threshold whose estimated rate is <= ``params.fmr_target``.
+
+    Raises
+    ------
+    ParameterError
+        No decoy table (``LinkageParams(decoy=False)``) and no threshold given.
+    """
+    if fmr is None or fmr.empty:
+        raise ParameterError(
+            "no decoy linkage to choose the threshold from: give LinkageParams(threshold=...) "
+            "or keep decoy=True"
+        )
+    ok = fmr[fmr["fmr"].fillna(np.inf) <= params.fmr_target]
+    if ok.empty:
+        return float(fmr["threshold"].max())
+    return float(ok["threshold"].min())
