@@ -54,3 +54,7 @@ class MissingColumnsError(SchemaError):
         super().__init__(message)
         self.table = table
         self.missing = missing
+
+
+class LinkageError(LabForensicsError, RuntimeError):
+    """The leak linkage failed; the message names the phase, never a value."""

@@ -38,6 +38,9 @@ from .errors import OutputExistsError, ParameterError
 from .ingest._engine import _choose_reader
 from .ingest.files import common_root, expand_paths, read_head, relative_name
 from .ingest.registry import ReadContext
+from .leak.dump import read_dump
+from .leak.horizon import LINKED, link_leak
+from .leak.patients import read_patient_index
 from .outputs import write_csv
 from .privacy import (
     KEYED_ID,
@@ -226,8 +229,6 @@ def people_ids(
         :data:`_PERSON` (for a linked ``D`` id, from the index): raw personal data,
         never to be written inside an investigation folder.
     """
-    from .leak.dump import read_dump
-    from .leak.patients import read_patient_index
 
     leak, patients = list(leak), list(patients)
     cols = ["pseudonym", "lab", "source_file", "source_line", "linked_patient", "match",
@@ -239,8 +240,6 @@ def people_ids(
         frames.append(p.assign(linked_patient=pd.NA, match=pd.NA)[cols])
     if leak:
         if idx is not None:
-            from .leak.horizon import LINKED, link_leak
-
             ll = link_leak(leak, patients, case=case, case_key=key)
             d = ll.dump.people.rename(columns={"record_id": "pseudonym"})
             links = ll.links.set_index("row_id")

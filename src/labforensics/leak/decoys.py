@@ -54,6 +54,8 @@ import numpy as np
 import pandas as pd
 
 from labforensics.errors import ParameterError
+from labforensics.leak.decisions import _label_candidates, _top_candidates_sql, classify
+from labforensics.leak.phonetic import french_phonetic
 
 __all__ = ["DECOY_BLOCKS", "build_decoy_index", "default_threshold", "fmr_table", "score_decoy"]
 
@@ -99,8 +101,6 @@ def build_decoy_index(
         ``decoy_id``, ``src_id`` (string): the real record each block of
         each decoy row came from (one row per block).
     """
-    from labforensics.leak.linkage import french_phonetic
-
     real = index_people.sort_values("record_id", kind="stable").reset_index(drop=True)
     n = len(real)
     rng = np.random.default_rng([int(seed) % (2**63), 0xDEC0])
@@ -147,11 +147,9 @@ def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, provenance, cand, param
 
     Runs inside :func:`labforensics.leak.linkage.link_dump`'s private
     connection. Returns the decoy candidates labelled like the real ones
-    (see :func:`labforensics.leak.linkage._label_candidates`), pairs whose
+    (see :func:`labforensics.leak.decisions._label_candidates`), pairs whose
     decoy row holds a block of one of the row's own real candidates left out.
     """
-    from labforensics.leak.linkage import _label_candidates, _top_candidates_sql
-
     decoy_sdf = db_api.register(decoy_idx, dataset_display_name="decoy")
     own = cand[cand["eligible"] & (cand["probability"] >= min(params.thresholds))][
         ["row_id", "record_id"]
@@ -182,8 +180,6 @@ def fmr_table(
         ``decoy_rate`` = D/N, ``fmr``, ``fmr_upper`` (float64; NaN when no
         real link).
     """
-    from labforensics.leak.linkage import classify
-
     n = len(row_ids)
     rows = []
     for t in sorted(params.thresholds):

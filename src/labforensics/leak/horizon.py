@@ -61,7 +61,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
+from ..case import DEFAULT_TZ
 from ..errors import AttributionError
+from ._tables import decode, file_list, sniff_separator
+from .decisions import COMPARISON_LEVELS, MATCH_CLASSES
+from .dump import read_dump
+from .linkage import link_dump
+from .mapping import _NAMES, header_key
+from .patients import read_patient_index
+from .reader import read_leak
 
 __all__ = [
     "LINKED",
@@ -130,7 +138,6 @@ _BARE_ID = re.compile(r"(?=.*\d)(?!.*[A-Za-z]{2})[0-9A-Za-z .\-]{1,24}")
 
 
 def _name_headers() -> set[str]:
-    from .mapping import _NAMES, header_key
 
     return {header_key(n) for f in ("surname", "birth_name", "first_name") for n in _NAMES[f]}
 
@@ -149,8 +156,6 @@ def is_identifier_list(path: str | os.PathLike[str]) -> bool:
     EvidenceError
         The file cannot be decoded (see :func:`labforensics.leak._tables.decode`).
     """
-    from ._tables import decode, sniff_separator
-    from .mapping import header_key
 
     p = Path(path)
     if not p.is_file():
@@ -182,7 +187,6 @@ def leak_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     EvidenceError
         A path names no file.
     """
-    from ._tables import file_list
 
     paths = [str(p) for p in paths]
     return file_list(paths)[0] if paths else []
@@ -335,9 +339,6 @@ def link_leak(
     EvidenceError, ProfileError, LinkageError
         From the readers and the linkage.
     """
-    from .dump import read_dump
-    from .linkage import link_dump
-    from .patients import read_patient_index
 
     idx = read_patient_index(patients, case, mappings, case_key=case_key)
     dmp = read_dump(dump, case, mappings, case_key=case_key)
@@ -425,8 +426,6 @@ def read_identifier_list(
     pandas.DataFrame
         As :func:`read_leak`.
     """
-    from ..case import DEFAULT_TZ
-    from .reader import read_leak
 
     return read_leak(
         leak,
@@ -548,7 +547,6 @@ def _files(dump: Any) -> list[dict[str, Any]]:
 
 
 def _examples(linkage: Any, per_class: int = 2) -> list[dict[str, Any]]:
-    from .linkage import COMPARISON_LEVELS
 
     lv = linkage.levels
     model = linkage.model
@@ -616,7 +614,6 @@ def summarise(
         ``examples``, ``horizon_rule``, ``sighted_at``. Numbers, field names and
         pseudonyms only; deterministic.
     """
-    from .linkage import MATCH_CLASSES
 
     links = linkage.links
     n = len(links)

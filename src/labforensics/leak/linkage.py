@@ -7,19 +7,9 @@ private DuckDB connection (:mod:`labforensics.leak._duckdb`); this module only
 prepares columns, states the comparisons and blocking rules, and turns the
 scored pairs into one decision per dump row.
 
-Phonetic key
-------------
-No maintained French phonetic library is on PyPI (``abydos``, which has
-Phonex and FONEM, was last released in 2020; ``phonex`` 0.0.2 in 2021), so
-:func:`french_phonetic` is a small Soundex-FR-like key written here as an
-ordered list of regular-expression rewrites applied to the DISTINCT names
-(vectorised per rule): French digraphs (``PH``, ``QU``, ``CH``, ``GU``,
-``EAU``, ``AU``, ``OU``, ``AI``...), soft ``C``/``G``, nasal vowels (``AN``/
-``EN``, ``ON``, ``IN``/``AIN``/``UN``), silent final consonants and ``E``,
-doubled letters; then the vowels after the first letter are dropped. It makes
-``MARTIN``/``MARTYN``, ``DUPONT``/``DUPOND``, ``GAUTHIER``/``GAUTIER``/
-``GOTHIER``, ``THOMAS``/``TOMAS`` equal, which is what a blocking key needs
-(it decides which pairs are compared, not whether they match).
+The French phonetic key of the blocking rules is :mod:`labforensics.leak.phonetic`;
+the comparison levels and the per-row decision are in
+:mod:`labforensics.leak.decisions`.
 
 Model (one comparison per kind of evidence)
 -------------------------------------------
@@ -81,10 +71,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from labforensics.errors import LabForensicsError, ParameterError, SchemaError
+from labforensics.errors import LabForensicsError, LinkageError, ParameterError, SchemaError
+from labforensics.leak import decoys
+from labforensics.leak._duckdb import LinkageTerminated, private_connection
+from labforensics.leak.decisions import (
+    COMPARISON_LEVELS,
+    EM_RULES,
+    MATCH_CLASSES,
+    _label_candidates,
+    _top_candidates_sql,
+    classify,
+)
+from labforensics.leak.phonetic import french_phonetic
 
 __all__ = [
     "COMPARISON_LEVELS",
+    "MATCH_CLASSES",
     "LINK_COLUMNS",
     "Linkage",
     "LinkageError",
@@ -129,12 +131,6 @@ LINK_COLUMNS = (
     "runner_up_patient",
     "runner_up_probability",
 )
-
-MATCH_CLASSES = ("unique", "two_labs", "ambiguous", "household", "none")
-
-
-class LinkageError(LabForensicsError, RuntimeError):
-    """The linkage failed; the message names the phase, never a value."""
 
 
 @dataclass(frozen=True)
@@ -264,65 +260,6 @@ class Linkage:
         return f"Linkage(rows={len(self.links)}, threshold={self.threshold}, matches={counts})"
 
 
-# --------------------------------------------------------------------------- phonetic key
-
-_PHONETIC_RULES: tuple[tuple[str, str], ...] = (
-    (r"[^A-Z]", ""),
-    (r"Y", "I"),
-    (r"PH", "F"),
-    (r"SCH|SH|CH", "S"),
-    (r"QU|Q|CK", "K"),
-    (r"GU(?=[EI])", "G"),
-    (r"GE(?=[AOU])", "J"),
-    (r"G(?=[EI])", "J"),
-    (r"SC(?=[EI])", "S"),
-    (r"C(?=[EI])", "S"),
-    (r"C", "K"),
-    (r"TH", "T"),
-    (r"W", "V"),
-    (r"BV", "V"),
-    (r"Z", "S"),
-    (r"EAU|AU", "O"),
-    (r"OU", "U"),
-    (r"OI", "UA"),
-    (r"AI|EI", "E"),
-    (r"(?:AIN|EIN|AIM|EIM|IN|IM|UN|UM)(?![AEIOU])", "1"),
-    (r"(?:AN|AM|EN|EM)(?![AEIOU])", "2"),
-    (r"(?:ON|OM)(?![AEIOU])", "3"),
-    (r"H", ""),
-    (r"(?:ER|EZ|ET)$", "E"),
-    (r"[DTSXP]$", ""),
-    (r"[DTSXP]$", ""),
-    (r"(?<=.)E$", ""),
-    (r"(.)\1+", r"\1"),
-    (r"(?<=.)[AEIOU]", ""),
-    (r"(.)\1+", r"\1"),
-)
-
-
-def french_phonetic(names: pd.Series) -> pd.Series:
-    """French phonetic key of names (Soundex-FR-like; rules in the module docstring).
-
-    Parameters
-    ----------
-    names : pandas.Series
-        Names in comparison form (upper case, no accents), string dtype; NA kept.
-
-    Returns
-    -------
-    pandas.Series
-        The key (string dtype), NA where the name is NA or has no letter.
-    """
-    values = pd.Series(pd.unique(names.dropna()), dtype="string")
-    keys = values.copy()
-    for pattern, repl in _PHONETIC_RULES:
-        keys = keys.str.replace(pattern, repl, regex=True)
-    keys = keys.mask(keys == "")
-    lookup = pd.Series(keys.to_numpy(), index=values.to_numpy())
-    out = names.map(lookup)
-    return out.astype("string")
-
-
 # --------------------------------------------------------------------------- preparation
 
 
@@ -404,89 +341,6 @@ def blocking_rules() -> list[tuple[str, str]]:
     ]
 
 
-_NAME_EQ = (
-    "(sn_l = sn_r or sn_ph_l = sn_ph_r or bn_l = sn_r or sn_l = bn_r or bn_ph_l = sn_ph_r "
-    "or sn_ph_l = bn_ph_r)"
-)
-_CONTACT_EQ = "(phone_l = phone_r or (address_l = address_r and postcode_l = postcode_r))"
-_DOB_EQ = "(dob_l = dob_r or dob_l = dob_swap_r)"
-
-#: Per comparison: (label, SQL condition, is_null, tf column) in Splink order
-#: (null level first, then decreasing agreement; the last is the else level).
-COMPARISON_LEVELS: dict[str, list[tuple[str, str, bool, str | None]]] = {
-    "nir": [
-        ("null", "nir_l is null or nir_r is null", True, None),
-        ("nir+birth_date", f"nir_l = nir_r and {_DOB_EQ}", False, None),
-        ("nir+first_name", "nir_l = nir_r and fn1_l = fn1_r", False, None),
-        ("nir_only_household", "nir_l = nir_r", False, None),
-        ("differs", "ELSE", False, None),
-    ],
-    "dob": [
-        ("null", "by_l is null or by_r is null", True, None),
-        ("exact", "dob_l = dob_r", False, None),
-        ("day_month_swap", "dob_l = dob_swap_r", False, None),
-        ("year_month", "by_l = by_r and bm_l = bm_r", False, None),
-        ("year", "by_l = by_r", False, None),
-        ("differs", "ELSE", False, None),
-    ],
-    "first_name": [
-        ("null", "fn1_l is null or fn1_r is null", True, None),
-        ("exact", "fn_l = fn_r", False, "fn"),
-        ("first_word", "fn1_l = fn1_r", False, None),
-        ("jaro_winkler_0.92", "jaro_winkler_similarity(fn1_l, fn1_r) >= 0.92", False, None),
-        ("jaro_winkler_0.80", "jaro_winkler_similarity(fn1_l, fn1_r) >= 0.80", False, None),
-        ("differs", "ELSE", False, None),
-    ],
-    "household": [
-        (
-            "null",
-            "(sn_l is null or sn_r is null) and (phone_l is null or phone_r is null) "
-            "and (postcode_l is null or postcode_r is null)",
-            True,
-            None,
-        ),
-        ("surname+contact", f"{_NAME_EQ} and {_CONTACT_EQ}", False, None),
-        ("surname+postcode", f"{_NAME_EQ} and postcode_l = postcode_r", False, None),
-        ("surname", _NAME_EQ, False, "sn"),
-        ("surname_jaro_winkler_0.88", "jaro_winkler_similarity(sn_l, sn_r) >= 0.88", False, None),
-        ("contact_only", _CONTACT_EQ, False, None),
-        ("differs", "ELSE", False, None),
-    ],
-}
-
-#: Levels that are person evidence (make a candidate eligible for a link).
-PERSON_EVIDENCE = {
-    "nir": {"nir+birth_date", "nir+first_name"},
-    "dob": {"exact", "day_month_swap"},
-    "first_name": {"exact", "first_word", "jaro_winkler_0.92"},
-}
-#: Levels that are household evidence (a relative), never enough for a link.
-HOUSEHOLD_EVIDENCE = {
-    "nir": {"nir_only_household", "nir+birth_date", "nir+first_name"},
-    "household": {"surname+contact", "surname+postcode", "contact_only"},
-}
-#: Levels that contradict the person: with household evidence they mark a relative
-#: (a twin with another first name, a father and son of one first name born apart).
-PERSON_CONFLICT = {
-    "dob": {"differs"},
-    "first_name": {"differs", "jaro_winkler_0.80"},
-}
-
-
-#: EM blocking rules (SQL), each capped at ``LinkageParams.em_max_pairs`` pairs.
-EM_RULES = ("l.dob = r.dob", "l.fn = r.fn and l.postcode = r.postcode")
-
-
-def _gamma_labels(comparison: str) -> dict[int, str]:
-    """Splink's gamma value -> level label (null -1, else 0, first level highest)."""
-    levels = COMPARISON_LEVELS[comparison]
-    non_null = [lv for lv in levels if not lv[2]]
-    out = {-1: "null"}
-    for i, lv in enumerate(non_null):
-        out[len(non_null) - 1 - i] = lv[0]
-    return out
-
-
 def _settings(n_index: int, params: LinkageParams):
     from splink import SettingsCreator
     from splink.internals.comparison_library import CustomComparison
@@ -521,164 +375,6 @@ def _settings(n_index: int, params: LinkageParams):
         retain_intermediate_calculation_columns=False,
         additional_columns_to_retain=["lab"],
     )
-
-
-# --------------------------------------------------------------------------- scoring helpers
-
-
-def _top_candidates_sql(predict_table: str, top_k: int, exclude_table: str | None) -> str:
-    """SQL: keep the ``top_k`` best candidates per dump row, with the candidate count."""
-    cols = ", ".join(f"gamma_{c}" for c in COMPARISON_LEVELS)
-    # Either side may hold the dump row: select both orientations.
-    base = f"""
-        select case when source_dataset_l = 'dump' then unique_id_l else unique_id_r end
-                   as row_id,
-               case when source_dataset_l = 'dump' then unique_id_r else unique_id_l end
-                   as record_id,
-               case when source_dataset_l = 'dump' then lab_r else lab_l end as lab,
-               round(match_weight, 4) as weight, round(match_probability, 6) as probability,
-               {cols}
-        from {predict_table}
-    """
-    if exclude_table is not None:
-        base = f"""
-            select p.* from ({base}) p
-            anti join {exclude_table} x
-              on x.row_id = p.row_id and x.decoy_id = p.record_id
-        """
-    return f"""
-        with pairs as ({base})
-        select *, count(*) over (partition by row_id) as n_candidates
-        from pairs
-        qualify row_number() over (partition by row_id order by weight desc, record_id)
-                <= {int(top_k)}
-    """
-
-
-def _label_candidates(cand: pd.DataFrame) -> pd.DataFrame:
-    """Gamma columns -> level labels; person / household evidence flags."""
-    out = cand.copy()
-    person = np.zeros(len(out), dtype=bool)
-    household = np.zeros(len(out), dtype=bool)
-    conflict = np.zeros(len(out), dtype=bool)
-    for comp in COMPARISON_LEVELS:
-        labels = out.pop(f"gamma_{comp}").astype("int64").map(_gamma_labels(comp))
-        out[comp] = labels.astype("string")
-        if comp in PERSON_EVIDENCE:
-            person |= labels.isin(PERSON_EVIDENCE[comp]).to_numpy()
-        if comp in HOUSEHOLD_EVIDENCE:
-            household |= labels.isin(HOUSEHOLD_EVIDENCE[comp]).to_numpy()
-        if comp in PERSON_CONFLICT:
-            conflict |= labels.isin(PERSON_CONFLICT[comp]).to_numpy()
-    relative = household & conflict
-    out["eligible"] = person & ~relative
-    out["household_evidence"] = household & ~out["eligible"].to_numpy()
-    out["record_id"] = out["record_id"].astype("string")
-    out["row_id"] = out["row_id"].astype("string")
-    out["lab"] = out["lab"].astype("string")
-    out["weight"] = out["weight"].astype("float64")
-    out["probability"] = out["probability"].astype("float64")
-    out["n_candidates"] = out["n_candidates"].astype("int64")
-    return out.sort_values(
-        ["row_id", "weight", "record_id"], ascending=[True, False, True], kind="stable"
-    ).reset_index(drop=True)
-
-
-def _first_per_row(codes: np.ndarray, mask: np.ndarray, n_rows: int) -> np.ndarray:
-    """Position of the first candidate under ``mask`` per row code (-1 if none)."""
-    pos = np.flatnonzero(mask)
-    out = np.full(n_rows, -1, dtype=np.int64)
-    if len(pos):
-        rows, first = np.unique(codes[pos], return_index=True)
-        out[rows] = pos[first]
-    return out
-
-
-def classify(
-    cand: pd.DataFrame, row_ids: pd.Series, threshold: float, margin: float
-) -> pd.DataFrame:
-    """One decision per dump row from its labelled candidates.
-
-    Parameters
-    ----------
-    cand : pandas.DataFrame
-        Candidates from :func:`_label_candidates`: ``row_id``, ``record_id``,
-        ``lab``, ``weight`` (log2, rounded), ``probability`` (rounded),
-        ``n_candidates``, ``eligible``, ``household_evidence``; sorted by
-        ``row_id`` then best first (weight descending, record id ascending).
-    row_ids : pandas.Series
-        Every dump row id (rows without candidates become ``none``).
-    threshold : float
-        Probability at or above which an eligible candidate links.
-    margin : float
-        Ambiguity margin in bits.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``row_id``, ``lab``, ``patient``, ``probability``, ``match``,
-        ``n_candidates``, ``runner_up_lab``, ``runner_up_patient``,
-        ``runner_up_probability``, ``best_weight``, sorted by ``row_id``.
-    """
-    rid = pd.Series(np.sort(pd.Series(row_ids, dtype="string").to_numpy()), dtype="string")
-    n = len(rid)
-    codes = pd.Index(rid).get_indexer(cand["row_id"])
-    if (codes < 0).any():
-        raise LinkageError("a candidate belongs to no dump row (internal error)")
-    lab = cand["lab"].to_numpy(dtype=object, na_value=None)
-    rec = cand["record_id"].to_numpy(dtype=object, na_value=None)
-    weight = cand["weight"].to_numpy(dtype="float64")
-    prob = cand["probability"].to_numpy(dtype="float64")
-    elig = cand["eligible"].to_numpy(dtype=bool) & (prob >= threshold)
-    hhmask = cand["household_evidence"].to_numpy(dtype=bool)
-    ncand_all = cand["n_candidates"].to_numpy(dtype="int64")
-
-    first_any = _first_per_row(codes, np.ones(len(cand), dtype=bool), n)
-    best = _first_per_row(codes, elig, n)
-    has_best = best >= 0
-    cand_best = np.where(codes >= 0, best[codes], -1)
-    pos = np.arange(len(cand))
-    best_lab = np.array([None] * len(cand), dtype=object)
-    ok = cand_best >= 0
-    best_lab[ok] = lab[cand_best[ok]]
-    best_w = np.full(len(cand), np.nan)
-    best_w[ok] = weight[cand_best[ok]]
-    rival = elig & ok & (pos != cand_best)
-    same_lab = rival & (lab == best_lab) & (weight >= best_w - margin)
-    other_lab = rival & (lab != best_lab)
-    amb = _first_per_row(codes, same_lab, n)
-    two = _first_per_row(codes, other_lab, n)
-    hh = _first_per_row(codes, hhmask, n)
-    second = _first_per_row(codes, pos != np.where(codes >= 0, first_any[codes], -1), n)
-
-    is_amb = has_best & (amb >= 0)
-    is_two = has_best & ~is_amb & (two >= 0)
-    is_hh = ~has_best & (hh >= 0)
-    is_none = ~has_best & ~is_hh
-    match = np.select(
-        [is_amb, is_two, has_best, is_hh], ["ambiguous", "two_labs", "unique", "household"], "none"
-    )
-
-    def take(values: np.ndarray, at: np.ndarray, fill: object) -> np.ndarray:
-        out = np.full(n, fill, dtype=values.dtype if values.dtype != object else object)
-        sel = at >= 0
-        out[sel] = values[at[sel]]
-        return out
-
-    shown = np.where(has_best, best, np.where(is_hh, hh, first_any))
-    ru = np.where(is_amb, amb, np.where(is_two, two, np.where(is_hh, hh, second)))
-    ru = np.where(is_none, first_any, ru)
-    out = pd.DataFrame({"row_id": rid})
-    out["lab"] = pd.Series(take(lab, np.where(has_best, best, -1), None), dtype="string")
-    out["patient"] = pd.Series(take(rec, np.where(has_best, best, -1), None), dtype="string")
-    out["probability"] = take(prob, shown, np.nan)
-    out["match"] = pd.Series(match, dtype="string")
-    out["n_candidates"] = take(ncand_all, first_any, 0).astype("int64")
-    out["runner_up_lab"] = pd.Series(take(lab, ru, None), dtype="string")
-    out["runner_up_patient"] = pd.Series(take(rec, ru, None), dtype="string")
-    out["runner_up_probability"] = take(prob, ru, np.nan)
-    out["best_weight"] = take(weight, np.where(has_best, best, -1), np.nan)
-    return out
 
 
 def _stabilise_model(linker, params: LinkageParams) -> None:
@@ -821,8 +517,6 @@ def link_dump(
     LinkageError
         Splink or DuckDB failed (phase and exception type named; no value).
     """
-    from labforensics.leak import decoys
-    from labforensics.leak._duckdb import LinkageTerminated, private_connection
 
     params = params or LinkageParams()
     _check_people(index_people, "index")
