@@ -247,3 +247,28 @@ def test_ingest_non_utf8_file_name(tmp_path, monkeypatch, capsys):
     report = json.loads((out / "ingest_report.json").read_text(encoding="utf-8"))
     assert report["totals"]["events"] == 1
     assert report["unrecognised"] == ["notes_\\xff.txt"]
+
+
+def test_ingest_takes_several_profiles(tmp_path):
+    # --profile twice: each file is read with the profile that recognises it (by header
+    # for the CSV, by pattern for the access log); 2 logon events + 1 access-log event
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    (ev / "logon.csv").write_text(
+        "id,date,user,pc,activity\n"
+        "{A},01/04/2010 07:12:00,ABC0123,PC-1001,Logon\n"
+        "{B},01/04/2010 16:58:30,ABC0123,PC-1001,Logoff\n"
+    )
+    (ev / "access.log").write_text(
+        '192.0.2.10 - alice [04/Jan/2010:09:00:00 +0100] "GET /results/view/42 HTTP/1.1" 200 2048\n'
+    )
+    out = tmp_path / "out"
+    rc = main(["ingest", str(ev), "--out", str(out), "--tz", "UTC", "--lab", "SIM",
+               "--profile", "cert-logon", "--profile", "apache-access", "--case-key", "00" * 16,
+               "--quiet"])  # fmt: skip
+    assert rc == 0
+    events = pd.read_parquet(out / "events.parquet")
+    assert events["source_format"].astype(str).value_counts().to_dict() == {
+        "profile:cert-logon": 2,
+        "profile:apache-access": 1,
+    }

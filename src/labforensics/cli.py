@@ -46,7 +46,7 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 def _cmd_ingest(ns: argparse.Namespace) -> int:
     ev = ingest_only(
         ns.evidence, ns.out, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
-        lab=ns.lab, force=ns.force, command=["labforensics", *sys.argv[1:]],
+        lab=ns.lab, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
     )  # fmt: skip
     print(ev.report.summary())
     print(f"written to {ns.out}")
@@ -105,11 +105,12 @@ def _add_ingest(i: argparse.ArgumentParser) -> None:
     i.add_argument("evidence", nargs="+", help="files, folders or globs")
     i.add_argument("--out", required=True, type=Path)
     i.add_argument("--tz", default=DEFAULT_TZ, help="local time zone of the sources")
-    i.add_argument("--profile", default=None, help="built-in profile name or TOML file")
+    i.add_argument("--profile", action="append", default=None, help="built-in profile name or TOML file; repeat for several (each file read with the first that recognises it)")  # fmt: skip
     i.add_argument("--case-key", default=None, help="key file (or set LABFORENSICS_CASE_KEY)")
     i.add_argument("--year", type=int, default=None, help="year of RFC 3164 syslog lines")
     i.add_argument("--lab", default=None, help="lab of sources that name none")
     i.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
+    i.add_argument("--quiet", action="store_true", help="no progress bar")
     i.set_defaults(func=_cmd_ingest)
 
 

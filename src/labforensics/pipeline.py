@@ -517,7 +517,7 @@ def ingest_only(
     out: str | os.PathLike[str],
     *,
     tz: str,
-    profile: str | None = None,
+    profile: str | Sequence[str] | None = None,
     case_key: str | os.PathLike[str] | None = None,
     year: int | None = None,
     lab: str | None = None,
