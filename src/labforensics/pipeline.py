@@ -444,7 +444,6 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
     return files, records
 
 
-
 def _write_outputs(
     out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]], key: CaseKey,
     unreadable: list[dict[str, str]], stages: list[dict[str, Any]],

@@ -192,7 +192,9 @@ def synthetic_logons(users: int = 40, days: int = 10):
                 rows.append((start + pd.Timedelta(hours=4), user, pc, "Logon"))
             rows.append((start + dur, user, pc, "Logoff"))
             # the truth names hosts in their canonical (lower-case) form
-            truth.add((user, pc.lower(), start.tz_localize("UTC"), (start + dur).tz_localize("UTC")))
+            truth.add(
+                (user, pc.lower(), start.tz_localize("UTC"), (start + dur).tz_localize("UTC"))
+            )
     rows.sort()
     lines = ["id,date,user,pc,activity"] + [
         f"{{T{i % 1000:03d}-S{i:07d}-F{i:07d}}},{t:%m/%d/%Y %H:%M:%S},{u},{pc},{a}"
