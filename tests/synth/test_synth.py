@@ -401,3 +401,27 @@ def test_finess_in_lab_column(tmp_path):
         % 10
         == 0
     )
+
+
+def test_simulated_clock_agrees_with_the_tz_database():
+    # the generator's hand-coded EU rule gives the tz database's offsets for SIM_TZ, at
+    # every hour of 2015-2030 (both clock-change nights included)
+    from zoneinfo import ZoneInfo
+
+    import numpy as np
+    import pandas as pd
+
+    from labforensics.synth.clock import SIM_TZ, local_offset
+
+    t = np.arange(
+        int(pd.Timestamp("2015-01-01", tz="UTC").timestamp()),
+        int(pd.Timestamp("2031-01-01", tz="UTC").timestamp()),
+        3600,
+        dtype=np.int64,
+    )
+    want = (
+        pd.to_datetime(t, unit="s", utc=True)
+        .tz_convert(ZoneInfo(SIM_TZ))
+        .map(lambda x: x.utcoffset().total_seconds())
+    )
+    assert (local_offset(t) == np.asarray(want, dtype=np.int64)).all()

@@ -221,7 +221,7 @@ _MON = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "N
 
 
 def _ctime_local(t: int) -> str:
-    """wu-ftpd xferlog time stamp (ctime style) in Europe/Paris local time."""
+    """wu-ftpd xferlog time stamp (ctime style) in the simulated labs' local time (:data:`.clock.SIM_TZ`)."""
     w = int(t + local_offset(np.array([t]))[0])
     d = np.datetime64(w // DAY, "D").astype(object)
     s = w % DAY

@@ -1,6 +1,7 @@
-"""Europe/Paris clock arithmetic on int64 UTC seconds, vectorized.
+"""Clock arithmetic of the simulated labs' zone on int64 UTC seconds, vectorized.
 
-The EU rule (Directive 2000/84/EC): summer time runs from the last Sunday of
+The simulated labs keep the case default zone, :data:`SIM_TZ` (=
+:data:`labforensics.case.DEFAULT_TZ`, central European time). The EU rule (Directive 2000/84/EC): summer time runs from the last Sunday of
 March 01:00 UTC to the last Sunday of October 01:00 UTC; offset +02:00 inside,
 +01:00 outside. Only that rule is needed for 2015-2030, so no tz database
 lookup per event.
@@ -12,7 +13,14 @@ import datetime as dt
 
 import numpy as np
 
+from ..case import DEFAULT_TZ
+
+#: The simulated labs' time zone; the arithmetic below is its EU summer-time rule
+#: (``tests/synth`` checks it against the tz database for this zone).
+SIM_TZ = DEFAULT_TZ
+
 __all__ = [
+    "SIM_TZ",
     "DAY",
     "dst_bounds",
     "local_offset",
@@ -47,7 +55,7 @@ _FALL = np.array([dst_bounds(int(y))[1] for y in _YEARS], dtype=np.int64)
 
 
 def local_offset(t: np.ndarray) -> np.ndarray:
-    """Europe/Paris UTC offset (seconds, 3600 or 7200) at UTC instants ``t`` (int64 s)."""
+    """UTC offset of :data:`SIM_TZ` (seconds, 3600 or 7200) at UTC instants ``t`` (int64 s)."""
     t = np.asarray(t, dtype=np.int64)
     years = t.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
     k = years - _YEARS[0]

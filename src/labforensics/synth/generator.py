@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from ..errors import LabForensicsError
 from . import artefacts as art
-from .clock import date_of, day_number
+from .clock import SIM_TZ, date_of, day_number
 from .lab_build import build_lab
 from .lab_truth import TRUTH_EVENT_COLUMNS, TRUTH_EVENT_SCHEMA, TRUTH_SESSION_SCHEMA
 from .lab_write import write_lab
@@ -254,7 +254,7 @@ def generate(
 
 def _parameters(**kw: object) -> dict:
     """``truth["parameters"]``: every argument (incidents sorted) and the time zone."""
-    return {**kw, "timezone": "Europe/Paris"}
+    return {**kw, "timezone": SIM_TZ}
 
 
 def _tied_linkage(out: Path, acc: _Acc, d0: int, d1: int, seed: int, scenario: str) -> dict:

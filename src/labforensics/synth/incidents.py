@@ -84,7 +84,7 @@ def session_block(
 
 
 def is_change_day(day: int) -> bool:
-    """True on the two Europe/Paris clock-change days of the day's year."""
+    """True on the two clock-change days of the day's year (:data:`.clock.SIM_TZ`)."""
     s, f = dst_bounds(int(np.datetime64(int(day), "D").astype("datetime64[Y]").astype(int) + 1970))
     return day in (s // DAY, f // DAY)
 
