@@ -633,8 +633,7 @@ def _failed_logins(
     k: _Keys,
     p: SessionParams,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Failed logins (rows ``fi``) counted on the next session start of their account, and
-    the distinct source addresses among them, per session."""
+    """Per session: failed logins (rows ``fi``) counted on its start, and their distinct src_ips."""
     S = len(fe)
     failed_n = np.zeros(S, np.int64)
     failed_ips = np.zeros(S, np.int64)
