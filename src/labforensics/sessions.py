@@ -105,7 +105,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -460,12 +460,70 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     act = ev["action"].cat.codes.to_numpy()
     failed = act == _ACT["login_failed"]
     day_only = (ev["ts_quality"] == "date_only").to_numpy(dtype=bool)  # no time: no session
+    k = _session_keys(ev, p.by)
 
+    # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so two
+    # stable counting sorts (key, then account) suffice.
+    nf = np.flatnonzero(~failed & ~day_only)
+    order = K.counting_sort(K.counting_sort(nf, k.key2, k.n_key2), k.acct, k.n_acct)
+    if len(order) == 0:  # only failed logins: no session
+        return _empty_sessions(), np.full(n, -1, np.int64)
+    first, last, end_code = _split_events(order, k, ts, act, p)
+    S = len(first)
+    fe = order[first]  # event row of each session's first event
+    start = ts[fe]
+    end = ts[order[last]]
+    s_acct = k.acct[fe]
+    acct_block = np.flatnonzero(np.r_[True, s_acct[1:] != s_acct[:-1]])  # sessions grouped by acct
+
+    s: dict[str, Any] = {"start": start, "end": end, "n_events": last - first + 1}
+    s["start_reason"] = _start_reasons(act[fe], k.is_app[fe])
+    s["end_reason"] = _end_reasons(end_code[last], acct_block, fe, start, end, seq, k, p)
+    # Concurrency: sessions are contiguous per account.
+    s["concurrent_sessions"] = K.count_overlaps(np.r_[acct_block, S].astype(np.int64), start, end)
+    s["failed_logins_before"], s["failed_login_src_ips"] = _failed_logins(
+        np.flatnonzero(failed & ~day_only), fe, start, ts, seq, k, p
+    )
+    s.update(_block_aggregates(ev, first, last, order, act, k))
+    s["session_id"] = _session_ids(k, fe, start)
+
+    # Final order: (start, seq of first event) -- depends on the evidence only.
+    fo = np.lexsort((seq[fe], start))
+    rank = np.empty(S, np.int64)
+    rank[fo] = np.arange(S)
+    sid_ev = np.full(n, -1, np.int64)
+    sid_ev[order] = np.repeat(rank, s["n_events"])
+    return _session_frame(ev, k, fe, fo, s), sid_ev
+
+
+class _Keys(NamedTuple):
+    """Integer codes per event: who (``acct``) and the session key within the account."""
+
+    acct: np.ndarray  # combined code of the `by` columns, in [0, n_acct)
+    n_acct: int
+    by_codes: list[np.ndarray]
+    by_uniques: list[pa.LargeStringArray]
+    app_codes: np.ndarray
+    app_uniq: pa.LargeStringArray
+    host_codes: np.ndarray
+    host_uniq: pa.LargeStringArray
+    ip_codes: np.ndarray
+    ip_uniq: pa.LargeStringArray
+    is_app: np.ndarray  # keyed by its application session id
+    pair: np.ndarray  # under the logon-pair rule
+    hostkey: np.ndarray  # host, else n_host + src_ip, else n_host + n_ip
+    key2: np.ndarray  # session key within the account, in [0, n_key2)
+    n_key2: int
+
+
+def _session_keys(ev: pd.DataFrame, by: Iterable[str]) -> _Keys:
+    """Account codes and session keys (app id, else host, else src_ip, else none) per event."""
+    n = len(ev)
     # Who: one dense-ish integer per `by` key (codes of each column combined).
     by_codes, by_uniques = [], []
     acct = np.zeros(n, np.int64)
     n_acct = 1  # acct codes are in [0, n_acct)
-    for c in p.by:
+    for c in by:
         codes, uniq = _factorize(ev[c])
         by_codes.append(codes)
         by_uniques.append(uniq)
@@ -489,56 +547,66 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     key2 = np.where(is_app, app_codes, n_app + hostkey)
     n_key2 = n_app + n_host + n_ip + 1
     key2, n_key2 = _logon_pair_keys(pair, key2, n_key2)
+    return _Keys(acct, n_acct, by_codes, by_uniques, app_codes, app_uniq, host_codes, host_uniq,
+                 ip_codes, ip_uniq, is_app, pair, hostkey, key2, n_key2)  # fmt: skip
 
-    # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so two
-    # stable counting sorts (key, then account) suffice.
-    nf = np.flatnonzero(~failed & ~day_only)
-    order = K.counting_sort(K.counting_sort(nf, key2, n_key2), acct, n_acct)
-    m = len(order)
-    if m == 0:  # only failed logins: no session
-        return _empty_sessions(), np.full(n, -1, np.int64)
+
+def _split_events(
+    order: np.ndarray, k: _Keys, ts: np.ndarray, act: np.ndarray, p: SessionParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sessions as blocks of ``order`` (first, last positions) with the end code per position."""
     start_flag, end_code = K.split_sessions(
         order,
-        acct,
-        key2,
+        k.acct,
+        k.key2,
         ts,
-        is_app,
+        k.is_app,
         act,
         _ACT["login"],
         _ACT["logout"],
         np.int64(p.idle_timeout.value),
         np.int64(p.max_duration.value),
     )
-    _split_logon_pairs(order, acct, key2, ts, act, pair, p.max_duration.value, start_flag, end_code)
+    _split_logon_pairs(
+        order, k.acct, k.key2, ts, act, k.pair, p.max_duration.value, start_flag, end_code
+    )
     first = np.flatnonzero(start_flag)
-    S = len(first)
-    last = np.empty(S, np.int64)
+    last = np.empty(len(first), np.int64)
     last[:-1] = first[1:] - 1
-    last[-1] = m - 1
+    last[-1] = len(order) - 1
+    return first, last, end_code
 
-    fe = order[first]  # event row of each session's first event
-    start = ts[fe]
-    end = ts[order[last]]
-    s_acct = acct[fe]
-    s_app = is_app[fe]
-    s_key = key2[fe]
-    s_hostkey = hostkey[fe]
 
-    # Start reasons (codes in START_REASONS order).
-    start_reason = np.where(
-        act[fe] == _ACT["login"],
+def _start_reasons(first_act: np.ndarray, s_app: np.ndarray) -> np.ndarray:
+    """Start reason codes (in ``START_REASONS`` order): login, app session, else implicit."""
+    return np.where(
+        first_act == _ACT["login"],
         START_REASONS.index("login"),
         np.where(s_app, START_REASONS.index("app_session"), START_REASONS.index("implicit")),
     )
 
-    # End reasons: resolve sessions that ran out of events.
-    end_reason = end_code[last].astype(np.int64)
-    acct_block = np.flatnonzero(np.r_[True, s_acct[1:] != s_acct[:-1]])  # sessions grouped by acct
+
+def _end_reasons(
+    end_code: np.ndarray,
+    acct_block: np.ndarray,
+    fe: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    seq: np.ndarray,
+    k: _Keys,
+    p: SessionParams,
+) -> np.ndarray:
+    """End reason codes, resolving sessions that ran out of events in their group."""
+    S = len(fe)
+    s_acct = k.acct[fe]
+    s_app = k.is_app[fe]
+    s_hostkey = k.hostkey[fe]
+    end_reason = end_code.astype(np.int64)
     block_sizes = np.diff(np.r_[acct_block, S])
     acct_end = np.repeat(np.maximum.reduceat(end, acct_block), block_sizes)
     ran_out = end_reason == K.GROUP_END
     end_reason[ran_out & (end == acct_end)] = K.END_OF_DATA
-    end_reason[ran_out & pair[fe]] = K.END_OF_DATA  # logon pairs: no logoff came
+    end_reason[ran_out & k.pair[fe]] = K.END_OF_DATA  # logon pairs: no logoff came
     app_idx = np.flatnonzero(s_app)
     if len(app_idx) > 1:
         o = app_idx[
@@ -553,39 +621,59 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
         )
         end_reason[cur[change]] = K.APP_SESSION_CHANGE
     end_reason[end_reason == K.GROUP_END] = K.IDLE_TIMEOUT
+    return end_reason
 
-    # Concurrency: sessions are contiguous per account.
-    concurrent = K.count_overlaps(np.r_[acct_block, S].astype(np.int64), start, end)
 
-    # Failed logins: each counted on the next session start of its account.
+def _failed_logins(
+    fi: np.ndarray,
+    fe: np.ndarray,
+    start: np.ndarray,
+    ts: np.ndarray,
+    seq: np.ndarray,
+    k: _Keys,
+    p: SessionParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per session: failed logins (rows ``fi``) counted on its start, and their distinct src_ips."""
+    S = len(fe)
     failed_n = np.zeros(S, np.int64)
     failed_ips = np.zeros(S, np.int64)
-    fi = np.flatnonzero(failed & ~day_only)
-    if len(fi) and S:
-        A = np.r_[acct[fi], s_acct]
-        T = np.r_[ts[fi], start]
-        Q = np.r_[seq[fi], seq[fe]]
-        is_s = np.r_[np.zeros(len(fi), bool), np.ones(S, bool)]
-        ref = np.r_[np.arange(len(fi)), np.arange(S)]
-        o = np.lexsort((Q, T, A))
-        big = np.iinfo(np.int64).max
-        cand = np.where(is_s[o], np.arange(len(o)), big)
-        nxt = np.minimum.accumulate(cand[::-1])[::-1]
-        fpos = np.flatnonzero(~is_s[o])
-        j = nxt[fpos]
-        ok = j != big
-        jj = np.where(ok, j, 0)
-        ok &= (A[o[jj]] == A[o[fpos]]) & (T[o[jj]] - T[o[fpos]] <= p.failed_login_window.value)
-        f_row = ref[o[fpos[ok]]]  # index into fi
-        f_sess = ref[o[jj[ok]]]
-        failed_n = np.bincount(f_sess, minlength=S).astype(np.int64)
-        f_ip = ip_codes[fi[f_row]]
-        has = f_ip >= 0
-        pairs = np.unique(f_sess[has] * (n_ip + 1) + f_ip[has])
-        failed_ips = np.bincount(pairs // (n_ip + 1), minlength=S).astype(np.int64)
+    if not (len(fi) and S):
+        return failed_n, failed_ips
+    n_ip = len(k.ip_uniq)
+    A = np.r_[k.acct[fi], k.acct[fe]]
+    T = np.r_[ts[fi], start]
+    Q = np.r_[seq[fi], seq[fe]]
+    is_s = np.r_[np.zeros(len(fi), bool), np.ones(S, bool)]
+    ref = np.r_[np.arange(len(fi)), np.arange(S)]
+    o = np.lexsort((Q, T, A))
+    big = np.iinfo(np.int64).max
+    cand = np.where(is_s[o], np.arange(len(o)), big)
+    nxt = np.minimum.accumulate(cand[::-1])[::-1]
+    fpos = np.flatnonzero(~is_s[o])
+    j = nxt[fpos]
+    ok = j != big
+    jj = np.where(ok, j, 0)
+    ok &= (A[o[jj]] == A[o[fpos]]) & (T[o[jj]] - T[o[fpos]] <= p.failed_login_window.value)
+    f_row = ref[o[fpos[ok]]]  # index into fi
+    f_sess = ref[o[jj[ok]]]
+    failed_n = np.bincount(f_sess, minlength=S).astype(np.int64)
+    f_ip = k.ip_codes[fi[f_row]]
+    has = f_ip >= 0
+    pairs = np.unique(f_sess[has] * (n_ip + 1) + f_ip[has])
+    failed_ips = np.bincount(pairs // (n_ip + 1), minlength=S).astype(np.int64)
+    return failed_n, failed_ips
 
-    # Aggregates over each session's block of sorted positions (kernels read through `order`).
-    n_events = last - first + 1
+
+def _block_aggregates(
+    ev: pd.DataFrame,
+    first: np.ndarray,
+    last: np.ndarray,
+    order: np.ndarray,
+    act: np.ndarray,
+    k: _Keys,
+) -> dict[str, Any]:
+    """Counts, sums, distinct values and modes over each session's block of ``order``."""
+    # Kernels read the events through `order`.
     act_counts, records_exported, records_extracted, bytes_out = K.block_sums(
         first,
         last,
@@ -601,25 +689,45 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     # pseudonyms of one session has probability ~ k^2 / 2^65: negligible)
     pat = ev["patient"].array
     distinct_patients = K.distinct_hashes(first, last, order, _hash_strings(pat), ~pat.isna())
-    hosts_n, hb, hc = K.distinct_pairs(first, last, order, host_codes, n_host)
-    ips_n, ib, ic = K.distinct_pairs(first, last, order, ip_codes, n_ip)
+    hosts_n, hb, hc = K.distinct_pairs(first, last, order, k.host_codes, len(k.host_uniq))
+    ips_n, ib, ic = K.distinct_pairs(first, last, order, k.ip_codes, len(k.ip_uniq))
     mod_codes, mod_uniq = _factorize(ev["module"])
     mods_n, mb, mc = K.distinct_pairs(first, last, order, mod_codes, len(mod_uniq))
     role_codes, role_uniq = _factorize(ev["role"])
     role_s = K.block_mode(first, last, order, role_codes, len(role_uniq))
     kind_codes = ev["account_kind"].cat.codes.to_numpy()
     kind_s = K.block_mode(first, last, order, kind_codes, len(ACCOUNT_KIND_DTYPE.categories))
+    return {
+        "act_counts": act_counts,
+        "records_exported": records_exported,
+        "records_extracted": records_extracted,
+        "bytes_out": bytes_out,
+        "distinct_patients": distinct_patients,
+        "hosts": _lists(hosts_n, hb, hc, k.host_uniq),
+        "n_hosts": hosts_n,
+        "src_ips": _lists(ips_n, ib, ic, k.ip_uniq),
+        "n_src_ips": ips_n,
+        "modules": _lists(mods_n, mb, mc, mod_uniq),
+        "n_modules": mods_n,
+        "role_codes": role_s,
+        "role_uniq": role_uniq,
+        "account_kind": kind_s,
+    }
 
-    # Session ids: content hash (see module docstring).
+
+def _session_ids(k: _Keys, fe: np.ndarray, start: np.ndarray) -> pa.LargeStringArray:
+    """Content-hash session ids (see the module docstring), in session order."""
+    S = len(fe)
     h = np.full(S, _SEED, np.uint64)
-    for codes, uniq in zip(by_codes, by_uniques, strict=True):
+    for codes, uniq in zip(k.by_codes, k.by_uniques, strict=True):
         hv = _hash_strings(uniq)
         c = codes[fe]
         h = K.mix64(h, np.where(c >= 0, hv[np.maximum(c, 0)] if len(hv) else _NA_HASH, _NA_HASH))
-    app_h = _hash_strings(app_uniq)
-    host_h = _hash_strings(host_uniq)
-    ip_h = _hash_strings(ip_uniq)
-    fh, fa, fi_ = host_codes[fe], app_codes[fe], ip_codes[fe]
+    app_h = _hash_strings(k.app_uniq)
+    host_h = _hash_strings(k.host_uniq)
+    ip_h = _hash_strings(k.ip_uniq)
+    s_app = k.is_app[fe]
+    fh, fa, fi_ = k.host_codes[fe], k.app_codes[fe], k.ip_codes[fe]
     key_h = np.full(S, _KIND_TAG["none"], np.uint64)
     kind_tag = np.full(S, _KIND_TAG["none"], np.uint64)
     for mask, tag, hv, c in (
@@ -630,64 +738,68 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
         if mask.any():
             key_h[mask] = hv[c[mask]]
             kind_tag[mask] = _KIND_TAG[tag]
-    kind_tag = np.where(pair[fe], kind_tag | _PAIR_TAG, kind_tag)  # (other ids unchanged)
+    kind_tag = np.where(k.pair[fe], kind_tag | _PAIR_TAG, kind_tag)  # (other ids unchanged)
     h = K.mix64(h, kind_tag)
     h = K.mix64(h, key_h)
     h = K.mix64(h, start.view(np.uint64))
     # Sessions are in (group, start) order, so equal (group, start) are adjacent.
-    h = K.mix64(h, _ordinal(s_acct, s_key, start).astype(np.uint64))
-    session_id = _hex16(h)
+    h = K.mix64(h, _ordinal(k.acct[fe], k.key2[fe], start).astype(np.uint64))
+    return _hex16(h)
 
-    # Final order: (start, seq of first event) -- depends on the evidence only.
-    fo = np.lexsort((seq[fe], start))
-    rank = np.empty(S, np.int64)
-    rank[fo] = np.arange(S)
-    sid_ev = np.full(n, -1, np.int64)
-    sid_ev[order] = np.repeat(rank, n_events)
+
+def _session_frame(
+    ev: pd.DataFrame, k: _Keys, fe: np.ndarray, fo: np.ndarray, s: dict[str, Any]
+) -> pd.DataFrame:
+    """The sessions table (:data:`SESSION_DTYPES`) from per-session arrays, rows in order ``fo``."""
+    S = len(fe)
+    s_app = k.is_app[fe]
+    fa = k.app_codes[fe]
+    role_s = s["role_codes"]
+    start, end = s["start"], s["end"]
 
     def take_str(col: str) -> pd.arrays.ArrowStringArray:
         return _to_string(_arrow_strings(ev[col].array).take(pa.array(fe[fo])))
 
     fo_pa = pa.array(fo)
     cols: dict[str, object] = {
-        "session_id": _to_string(session_id.take(fo_pa)),
+        "session_id": _to_string(s["session_id"].take(fo_pa)),
         "lab": take_str("lab"),
         "account": take_str("account"),
-        "account_kind": pd.Categorical.from_codes(kind_s[fo], dtype=ACCOUNT_KIND_DTYPE),
+        "account_kind": pd.Categorical.from_codes(s["account_kind"][fo], dtype=ACCOUNT_KIND_DTYPE),
         "role": _to_string(
-            role_uniq.take(pa.array(np.maximum(role_s[fo], 0), mask=role_s[fo] < 0))
-            if len(role_uniq)
+            s["role_uniq"].take(pa.array(np.maximum(role_s[fo], 0), mask=role_s[fo] < 0))
+            if len(s["role_uniq"])
             else pa.nulls(S, pa.large_string())
         ),
         "start": pd.DatetimeIndex(start[fo].view("datetime64[ns]"), tz="UTC"),
         "end": pd.DatetimeIndex(end[fo].view("datetime64[ns]"), tz="UTC"),
         "duration_s": (end[fo] - start[fo]) / 1e9,
-        "n_events": n_events[fo],
-        "hosts": pd.array(_lists(hosts_n, hb, hc, host_uniq).take(fo_pa), dtype=STRING_LIST),
-        "n_hosts": hosts_n[fo],
-        "src_ips": pd.array(_lists(ips_n, ib, ic, ip_uniq).take(fo_pa), dtype=STRING_LIST),
-        "n_src_ips": ips_n[fo],
-        "modules": pd.array(_lists(mods_n, mb, mc, mod_uniq).take(fo_pa), dtype=STRING_LIST),
-        "n_modules": mods_n[fo],
-        "start_reason": pd.Categorical.from_codes(start_reason[fo], dtype=_START_DTYPE),
-        "end_reason": pd.Categorical.from_codes(end_reason[fo], dtype=_END_DTYPE),
+        "n_events": s["n_events"][fo],
+        "hosts": pd.array(s["hosts"].take(fo_pa), dtype=STRING_LIST),
+        "n_hosts": s["n_hosts"][fo],
+        "src_ips": pd.array(s["src_ips"].take(fo_pa), dtype=STRING_LIST),
+        "n_src_ips": s["n_src_ips"][fo],
+        "modules": pd.array(s["modules"].take(fo_pa), dtype=STRING_LIST),
+        "n_modules": s["n_modules"][fo],
+        "start_reason": pd.Categorical.from_codes(s["start_reason"][fo], dtype=_START_DTYPE),
+        "end_reason": pd.Categorical.from_codes(s["end_reason"][fo], dtype=_END_DTYPE),
         "app_session": _to_string(
-            app_uniq.take(pa.array(np.maximum(fa[fo], 0), mask=~s_app[fo]))
-            if n_app
+            k.app_uniq.take(pa.array(np.maximum(fa[fo], 0), mask=~s_app[fo]))
+            if len(k.app_uniq)
             else pa.nulls(S, pa.large_string())
         ),
-        "records_exported": records_exported[fo],
-        "records_extracted": records_extracted[fo],
-        "bytes_out": bytes_out[fo],
-        "distinct_patients": distinct_patients[fo],
-        "failed_logins_before": failed_n[fo],
-        "failed_login_src_ips": failed_ips[fo],
-        "concurrent_sessions": concurrent[fo],
+        "records_exported": s["records_exported"][fo],
+        "records_extracted": s["records_extracted"][fo],
+        "bytes_out": s["bytes_out"][fo],
+        "distinct_patients": s["distinct_patients"][fo],
+        "failed_logins_before": s["failed_logins_before"][fo],
+        "failed_login_src_ips": s["failed_login_src_ips"][fo],
+        "concurrent_sessions": s["concurrent_sessions"][fo],
     }
-    act_counts = act_counts[fo]
+    act_counts = s["act_counts"][fo]
     for i, act_name in enumerate(ACTIONS):
         if act_name != "login_failed":
             cols[f"n_{act_name}"] = np.ascontiguousarray(act_counts[:, i])
     sessions = pd.DataFrame(cols)
     sessions = sessions.astype(SESSION_DTYPES)
-    return sessions, sid_ev
+    return sessions

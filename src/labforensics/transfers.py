@@ -174,12 +174,7 @@ def read_transfers(
     """
     tz = resolve_fact("tz", tz, case, "read_transfers")
     p = Path(path)
-    try:
-        zone = ZoneInfo(tz)
-    except (KeyError, ValueError, OSError) as exc:
-        raise ParameterError(
-            f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
-        ) from exc
+    zone = _zone(tz)
     case_key = case_key_of(case_key, case)
     key = load_case_key(case_key, warn=False) if case_key is not None else None
     name = source_file or p.name
@@ -188,13 +183,57 @@ def read_transfers(
         raw_file = fh.read()
     lines, ends_nl = split_lines(decode(data))
     n = len(lines)
+    m, blank, ok, reason = _match_lines(lines)
+    ok_idx, naive = _parse_dates(m, ok, reason)
+    df = _transfer_frame(m.iloc[ok_idx], naive, zone, key, name, ok_idx)
+    quarantine = _quarantine(lines, reason, name)
+    if n and not ends_nl and reason[-1] is not None:
+        truncated, note = True, note or f"last line {n} has no line end and does not parse"
+    report = FileReport(
+        source_file=name,
+        path=str(p),
+        format="xferlog",
+        size=len(raw_file),
+        sha256=hashlib.sha256(raw_file).hexdigest(),
+        rows_read=n,
+        events=len(df),
+        events_out=len(df),
+        ignored=int(blank.sum()),
+        quarantined=len(quarantine),
+        truncated=truncated,
+        truncation_note=note,
+    )
+    _set_line_order(report, df)
+    report.check()
+    return Transfers(transfers=df, report=report, quarantine=quarantine)
+
+
+def _zone(tz: str) -> ZoneInfo:
+    """The server's time zone, or a ParameterError naming a valid form."""
+    try:
+        return ZoneInfo(tz)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ParameterError(
+            f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
+        ) from exc
+
+
+def _match_lines(lines: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Fields of every line (``_LINE``), blank and matched masks, a reason per refused line."""
+    n = len(lines)
     s = pd.Series(lines, dtype=object)
     blank = s.str.strip().eq("").to_numpy(dtype=bool) if n else np.zeros(0, bool)
     m = s.str.extract(_LINE) if n else pd.DataFrame(columns=list(_LINE.groupindex))
     ok = m["mon"].notna().to_numpy(dtype=bool) & ~blank if n else np.zeros(0, bool)
     reason = np.full(n, None, dtype=object)
     reason[~ok & ~blank] = "not an xferlog line (14 or 13 space-separated fields expected)"
+    return m, blank, ok, reason
 
+
+def _parse_dates(
+    m: pd.DataFrame, ok: np.ndarray, reason: np.ndarray
+) -> tuple[np.ndarray, pd.Series]:
+    """Positions of the lines kept and their naive local times; marks invalid dates in ``reason``."""
     mo = m[ok]
     txt = (
         mo["year"]
@@ -208,10 +247,13 @@ def read_transfers(
     naive = pd.to_datetime(txt, format="%Y-%m-%d %H:%M:%S", errors="coerce")
     bad_date = naive.isna().to_numpy()
     reason[np.flatnonzero(ok)[bad_date]] = "invalid date"
-    ok_idx = np.flatnonzero(ok)[~bad_date]
-    mo = m.iloc[ok_idx]
-    ts, quality = localize(naive[~bad_date], zone)
-    tt = pd.to_numeric(mo["tt"]).astype("Int64")
+    return np.flatnonzero(ok)[~bad_date], naive[~bad_date]
+
+
+def _identities(
+    mo: pd.DataFrame, key: CaseKey | None
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """``user``, ``user_raw``, ``remote_host``, ``remote_host_raw``; anonymous users redacted."""
     redact_user = _user_redactor(key)
     user_raw = mo["user"].astype(object)
     # identities compared as the same thing: NFC accounts, canonical addresses and
@@ -225,6 +267,21 @@ def read_transfers(
         table = {u: redact_user(u) for u in uniq}
         user = user.where(~anon, user.map(table))
         user_raw = user_raw.where(~anon, user_raw.map(table))
+    return user, user_raw, host, host_raw
+
+
+def _transfer_frame(
+    mo: pd.DataFrame,
+    naive: pd.Series,
+    zone: ZoneInfo,
+    key: CaseKey | None,
+    name: str,
+    ok_idx: np.ndarray,
+) -> pd.DataFrame:
+    """The table of transfers (:data:`TRANSFER_COLUMNS`) from the fields of the lines kept."""
+    ts, quality = localize(naive, zone)
+    tt = pd.to_numeric(mo["tt"]).astype("Int64")
+    user, user_raw, host, host_raw = _identities(mo, key)
     file_name = mo["file"].astype(object)
     df = pd.DataFrame(
         {
@@ -251,10 +308,13 @@ def read_transfers(
             "source_line": ok_idx + 1,
         }
     )
-    df = pd.DataFrame({c: df[c].astype(d) for c, d in TRANSFER_COLUMNS.items()})
+    return pd.DataFrame({c: df[c].astype(d) for c, d in TRANSFER_COLUMNS.items()})
 
+
+def _quarantine(lines: list[str], reason: np.ndarray, name: str) -> pd.DataFrame:
+    """The refused lines with their reason, raw text capped and redacted."""
     q_idx = np.flatnonzero(reason != None)  # noqa: E711
-    quarantine = pd.DataFrame(
+    return pd.DataFrame(
         {
             "source_file": pd.Series([name] * len(q_idx), dtype=STRING),
             "source_line": pd.Series(q_idx + 1, dtype=pd.Int64Dtype()),
@@ -262,22 +322,10 @@ def read_transfers(
             "raw": pd.Series([redact_identifiers(cap_text(lines[i])) for i in q_idx], dtype=STRING),
         }
     )
-    if n and not ends_nl and reason[-1] is not None:
-        truncated, note = True, note or f"last line {n} has no line end and does not parse"
-    report = FileReport(
-        source_file=name,
-        path=str(p),
-        format="xferlog",
-        size=len(raw_file),
-        sha256=hashlib.sha256(raw_file).hexdigest(),
-        rows_read=n,
-        events=len(df),
-        events_out=len(df),
-        ignored=int(blank.sum()),
-        quarantined=len(q_idx),
-        truncated=truncated,
-        truncation_note=note,
-    )
+
+
+def _set_line_order(report: FileReport, df: pd.DataFrame) -> None:
+    """Record in ``report`` whether the file was written oldest or newest first."""
     # line order (clock.line_order on the exact times): a log written newest first had its
     # fall-back hour resolved bottom-up by the clock; the table stays in file order
     exact = (df["ts_quality"] == "exact").to_numpy(dtype=bool)
@@ -286,5 +334,3 @@ def read_transfers(
     )
     report.line_order = LINE_ORDERS[order]
     report.reversed = order == 1
-    report.check()
-    return Transfers(transfers=df, report=report, quarantine=quarantine)

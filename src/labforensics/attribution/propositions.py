@@ -45,23 +45,10 @@ def _hypotheses(
     n_found: int,
     params: AttributionParams,
 ) -> pd.DataFrame:
+    """One row per hypothesis (:data:`HYPOTHESES` order): share, fit, strength, evidence."""
     rows = []
     with_leak = ctx.leak is not None
-    a = (
-        assigned.merge(ctx.matches[["lab", "patient", "leak_id"]], on=["lab", "patient"])
-        if not assigned.empty
-        else pd.DataFrame({"lab": [], "patient": [], "session_id": [], "leak_id": []})
-    )
-    sess_hyp = dict(zip(cand.get("session_id", []), cand.get("hypothesis", []), strict=True))
-    sess_fit = dict(zip(cand.get("session_id", []), cand.get("fit", []), strict=True))
-    sess_retr = dict(
-        zip(cand.get("session_id", []), cand.get("retrieved_outside", []), strict=True)
-    )
-    a = a.assign(
-        hypothesis=a["session_id"].map(sess_hyp),
-        fit=a["session_id"].map(sess_fit).astype(float),
-        retrieved=a["session_id"].map(sess_retr).fillna(False).astype(bool),
-    )
+    a = _assigned_leaks(ctx, cand, assigned)
     unexplained_labs = _unexplained(ctx, windows, assigned, cand, params)
     ext_links = ctx.links[ctx.links["external_fetch"]] if not ctx.links.empty else ctx.links
     for h in HYPOTHESES:
@@ -80,21 +67,8 @@ def _hypotheses(
             if with_leak and n_found and h == "external"
             else (np.nan if h == "external" else np.nan)
         )
-        if share <= 0:
-            strength = "none"
-        elif with_leak and share >= params.dominant_share and fit >= 0.8:
-            strength = "strong"
-        elif share >= params.mixed_share and (not with_leak or fit >= 0.5):
-            strength = "moderate"
-        else:
-            strength = "weak"
-        labs = (
-            sorted(set(ah["lab"].astype(str)))
-            if with_leak
-            else sorted({str(x) for v in pw["labs"].tolist() if v is not None for x in v})
-            if not pw.empty
-            else []
-        )
+        strength = _strength(share, fit, with_leak, params)
+        labs = _hypothesis_labs(ah, pw, with_leak)
         ev_for, ev_against = _evidence_texts(
             h, pw, cand, ext_links, unexplained_labs, share, with_leak, params
         )
@@ -118,6 +92,47 @@ def _hypotheses(
     for col in ("labs", "pathways"):
         out[col] = _as_lists(out[col])
     return out
+
+
+def _assigned_leaks(ctx: _Context, cand: pd.DataFrame, assigned: pd.DataFrame) -> pd.DataFrame:
+    """Assigned (lab, patient, session) rows with leak id and the session's hypothesis and fit."""
+    a = (
+        assigned.merge(ctx.matches[["lab", "patient", "leak_id"]], on=["lab", "patient"])
+        if not assigned.empty
+        else pd.DataFrame({"lab": [], "patient": [], "session_id": [], "leak_id": []})
+    )
+    sess_hyp = dict(zip(cand.get("session_id", []), cand.get("hypothesis", []), strict=True))
+    sess_fit = dict(zip(cand.get("session_id", []), cand.get("fit", []), strict=True))
+    sess_retr = dict(
+        zip(cand.get("session_id", []), cand.get("retrieved_outside", []), strict=True)
+    )
+    return a.assign(
+        hypothesis=a["session_id"].map(sess_hyp),
+        fit=a["session_id"].map(sess_fit).astype(float),
+        retrieved=a["session_id"].map(sess_retr).fillna(False).astype(bool),
+    )
+
+
+def _strength(share: float, fit: float, with_leak: bool, params: AttributionParams) -> str:
+    """Strength of a hypothesis (:data:`STRENGTH_SCALE`)."""
+    if share <= 0:
+        return "none"
+    if with_leak and share >= params.dominant_share and fit >= 0.8:
+        return "strong"
+    if share >= params.mixed_share and (not with_leak or fit >= 0.5):
+        return "moderate"
+    return "weak"
+
+
+def _hypothesis_labs(ah: pd.DataFrame, pw: pd.DataFrame, with_leak: bool) -> list[str]:
+    """Labs a hypothesis covers: of its leaked patients, else (no leak) of its pathways."""
+    return (
+        sorted(set(ah["lab"].astype(str)))
+        if with_leak
+        else sorted({str(x) for v in pw["labs"].tolist() if v is not None for x in v})
+        if not pw.empty
+        else []
+    )
 
 
 def _unexplained(

@@ -354,28 +354,12 @@ def _score_table(
     hand_made: bool,
     inherited: dict[str, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
+    """Scores, rank, flags and reasons of one table's rows; its metadata; rules fired on it."""
     unit = table.unit
     n = len(table)
-    if params.columns is not None and unit in params.columns:
-        cols = list(params.columns[unit])
-        missing = [c for c in cols if c not in table.values.columns]
-        if missing:
-            raise ParameterError(
-                f"DetectParams.columns[{unit!r}] names columns the table lacks: {missing}"
-            )
-    else:
-        cols = _default_columns(table, hand_made)
-    std = standardize(table.values[cols], params.deadband)
+    std = standardize(table.values[_detector_columns(table, params, hand_made)], params.deadband)
     det, notes = run_detectors(std.X, params, seed=case.seed)
-    names = [d for d in params.detectors if d in det]
-    if names:
-        D = np.column_stack([det[d] for d in names])
-        if params.combine == "top2" and D.shape[1] >= 2:
-            ens = np.sort(D, axis=1)[:, -2:].mean(axis=1)
-        else:
-            ens = D.mean(axis=1)
-    else:
-        ens = np.zeros(n)
+    names, ens = _ensemble(det, params, n)
     frame = pd.concat(
         [table.keys.reset_index(drop=True), table.values.reset_index(drop=True)], axis=1
     )
@@ -383,15 +367,7 @@ def _score_table(
     own_fired = dict(fired)
     for rid, f in (inherited or {}).items():
         fired[rid] = f
-    by_id = {r.id: r for r in rules}
-    rule_cols = {
-        f"rule_{rid}": np.where(
-            f,
-            by_id[rid].weight * (INHERITED_WEIGHT[unit] if rid in (inherited or {}) else 1.0),
-            0.0,
-        )
-        for rid, f in fired.items()
-    }
+    rule_cols = _rule_columns(fired, rules, unit, inherited)
     rules_score = np.sum(list(rule_cols.values()), axis=0) if rule_cols else np.zeros(n)
     total = ens + rules_score
     thr = _robust_threshold(ens, params.flag_k) if n else float("nan")
@@ -409,23 +385,11 @@ def _score_table(
     out["rules_score"] = rules_score
     for c, v in rule_cols.items():
         out[c] = v
-    # rank: score desc, then key columns asc, then input order
-    kc = [c for c in table.key_columns if c in out.columns]
-    order_df = pd.DataFrame({"_s": -total, "_i": np.arange(n)})
-    for c in kc:
-        order_df[c] = out[c].to_numpy()
-    order = order_df.sort_values(
-        ["_s", *kc, "_i"], kind="stable", na_position="last"
-    ).index.to_numpy()
-    rank = np.empty(n, dtype="int64")
-    rank[order] = np.arange(1, n + 1)
+    order, rank = _ranking(out, total, table.key_columns)
     out["rank"] = rank
     # reasons for flagged and top-ranked rows
     explain = np.flatnonzero(flagged | (rank <= params.explain_top))
-    if "start" in frame.columns and len(explain):
-        st = pd.to_datetime(frame["start"].iloc[explain], utc=True).dt.tz_convert(case.tz)
-        frame["start_local"] = pd.Series(pd.NA, index=frame.index, dtype="object")
-        frame.loc[frame.index[explain], "start_local"] = st.dt.strftime("%H:%M").to_numpy()
+    _add_local_start(frame, explain, case.tz)
     out["reasons"] = explain_rows(
         frame, std, fired, rules, explain, params.n_reasons, set(inherited or ())
     ).to_numpy()
@@ -451,6 +415,76 @@ def _score_table(
         "combine": params.combine,
     }
     return out, meta, own_fired
+
+
+def _detector_columns(table: FeatureTable, params: DetectParams, hand_made: bool) -> list[str]:
+    """Feature columns the detectors read: ``params.columns[unit]`` (checked), else the default."""
+    unit = table.unit
+    if params.columns is not None and unit in params.columns:
+        cols = list(params.columns[unit])
+        missing = [c for c in cols if c not in table.values.columns]
+        if missing:
+            raise ParameterError(
+                f"DetectParams.columns[{unit!r}] names columns the table lacks: {missing}"
+            )
+        return cols
+    return _default_columns(table, hand_made)
+
+
+def _ensemble(
+    det: dict[str, np.ndarray], params: DetectParams, n: int
+) -> tuple[list[str], np.ndarray]:
+    """Detectors that ran (in ``params.detectors`` order) and their combined score per row."""
+    names = [d for d in params.detectors if d in det]
+    if not names:
+        return names, np.zeros(n)
+    D = np.column_stack([det[d] for d in names])
+    if params.combine == "top2" and D.shape[1] >= 2:
+        return names, np.sort(D, axis=1)[:, -2:].mean(axis=1)
+    return names, D.mean(axis=1)
+
+
+def _rule_columns(
+    fired: dict[str, np.ndarray],
+    rules: list[Rule],
+    unit: str,
+    inherited: dict[str, np.ndarray] | None,
+) -> dict[str, np.ndarray]:
+    """``rule_<id>`` score column per rule fired: its weight where it fired (inherited: scaled)."""
+    by_id = {r.id: r for r in rules}
+    return {
+        f"rule_{rid}": np.where(
+            f,
+            by_id[rid].weight * (INHERITED_WEIGHT[unit] if rid in (inherited or {}) else 1.0),
+            0.0,
+        )
+        for rid, f in fired.items()
+    }
+
+
+def _ranking(
+    out: pd.DataFrame, total: np.ndarray, key_columns: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row order and 1-based rank: score desc, then key columns asc, then input order."""
+    n = len(out)
+    kc = [c for c in key_columns if c in out.columns]
+    order_df = pd.DataFrame({"_s": -total, "_i": np.arange(n)})
+    for c in kc:
+        order_df[c] = out[c].to_numpy()
+    order = order_df.sort_values(
+        ["_s", *kc, "_i"], kind="stable", na_position="last"
+    ).index.to_numpy()
+    rank = np.empty(n, dtype="int64")
+    rank[order] = np.arange(1, n + 1)
+    return order, rank
+
+
+def _add_local_start(frame: pd.DataFrame, explain: np.ndarray, tz: str) -> None:
+    """Add ``start_local`` (``HH:MM`` in the case's zone) on the rows explained, for reasons."""
+    if "start" in frame.columns and len(explain):
+        st = pd.to_datetime(frame["start"].iloc[explain], utc=True).dt.tz_convert(tz)
+        frame["start_local"] = pd.Series(pd.NA, index=frame.index, dtype="object")
+        frame.loc[frame.index[explain], "start_local"] = st.dt.strftime("%H:%M").to_numpy()
 
 
 def score(

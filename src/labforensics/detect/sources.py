@@ -286,13 +286,21 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
     """
     check_table(events, EVENT_NEED, "score_sources: events")
     p = params or SourceParams()
+    ev = _auth_events(events)
+    if ev is None:
+        return _empty()
+    return _score_and_rank(_per_source(ev, p), p)
+
+
+def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:
+    """Logins (failed, successful) with an address, canonical, grouped (``g``); None if none."""
     action = events["action"].astype("string")
     failed = (action == "login_failed").fillna(False).to_numpy(dtype=bool)
     ok = ((action == "login") & (events["outcome"].astype("string") == "success")).fillna(False)
     has_ip = events["src_ip"].notna().to_numpy()
     keep = has_ip & (failed | ok.to_numpy(dtype=bool))
     if not keep.any():
-        return _empty()
+        return None
     ev = pd.DataFrame(
         {
             "lab": events["lab"].astype("string").to_numpy()[keep],
@@ -312,6 +320,11 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
     ev["account"] = _canonical(ev["account"], canonical_account)
     ev = ev.sort_values(["lab", "src_ip", "ts"], kind="stable").reset_index(drop=True)
     ev["g"] = ev.groupby(["lab", "src_ip"], sort=True).ngroup().astype("int64")
+    return ev
+
+
+def _per_source(ev: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
+    """Counts per (lab, src_ip): attempts, accounts, successes, failures before one, peak."""
     fl = ev[ev["failed"]]
     su = ev[~ev["failed"]]
 
@@ -355,6 +368,11 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
     out["lab"] = out["lab"].astype("string")
     out["src_ip"] = out["src_ip"].astype("string")
     out["accounts_succeeded"] = out["accounts_succeeded"].astype("string")
+    return out
+
+
+def _score_and_rank(out: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
+    """Score, flag, rank and reasons of each source (module doc), rows in rank order."""
     f = out["failed_logins"].to_numpy()
     burst_success = out["failures_before_success"].to_numpy() >= p.min_failed_with_success
     out["score"] = (

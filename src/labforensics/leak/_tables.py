@@ -244,15 +244,7 @@ def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> T
     data = read_bytes(path).data
     digest = sha256_bytes(data)
     name = relative_name(path, root)
-    # decode once with the sniffed encoding to see the first line, then per the mapping
-    text, enc = decode(data, path, None)
-    lines = split_lines(text)
-    nonblank = [i for i, ln in enumerate(lines[:1000]) if ln.strip()]
-    first = lines[nonblank[0]] if nonblank else None
-    m = choose_mapping(mappings, path.name, first)
-    if m is not None and m.encoding and m.encoding != enc and enc not in ("utf-8-sig", "utf-16"):
-        text, enc = decode(data, path, m.encoding)
-        lines = split_lines(text)
+    enc, lines, m = _decode_and_map(data, path, mappings)
     n_lines = len(lines)
     arr = pa.array(lines, type=pa.string())
     blank_mask = pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False)
@@ -268,77 +260,131 @@ def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> T
         if inferred is not None:
             return _fixed_width(path, name, digest, enc, inferred, lines, idx, n_lines, empty, 1)
     sep = m.separator if m is not None and m.separator else sniff_separator(lines[idx[0]])
-    header_line: int | None = None
-    specs: list[ColumnSpec]
-    ncols: int
-    other: list[str] = []
-    layout: list[str] = []
     if m is None:
-        head = _cells([lines[idx[0]]], sep)[0]
-        keys = [header_key(h) for h in head]
-        known = [FIELD_NAMES.get(k) for k in keys]
-        if sum(k is not None for k in known) < 2:
-            raise EvidenceError(
-                f"{path}: its first line is not a header of known column names "
-                f"({len(head)} fields, {sum(k is not None for k in known)} recognised); give a "
-                "column mapping (has_header = false and [columns] by position, or the "
-                "header's names): shared/formats/patient-index.md, 'Column mapping'"
-            )
+        ncols, specs, other, layout = _known_header(path, lines[idx[0]], sep)
+        header_line: int | None = int(idx[0]) + 1
+        data_idx = idx[1:]
+    elif m.has_header:
+        ncols, specs = _mapped_header(path, m, lines[idx[0]], sep)
         header_line = int(idx[0]) + 1
-        ncols = len(head)
-        specs = []
-        for pos, (h, f) in enumerate(zip(head, known, strict=True), start=1):
-            layout.append(f or "other")
-            if f is None:
-                other.append(f"header '{h.strip()}'" if h.strip() else f"column {pos}")
-            else:
-                specs.append(ColumnSpec(f, column=h.strip(), position=pos))
         data_idx = idx[1:]
     else:
-        if m.has_header:
-            head = _cells([lines[idx[0]]], sep)[0]
-            header_line = int(idx[0]) + 1
-            ncols = len(head)
-            stripped = [h.strip() for h in head]
-            keyed = [header_key(h) for h in head]
-            specs = []
-            for c in m.columns:
-                if c.position is not None:
-                    pos = c.position
-                elif c.column in stripped:
-                    pos = stripped.index(c.column) + 1
-                elif header_key(c.column or "") in keyed:
-                    pos = keyed.index(header_key(c.column or "")) + 1
-                else:
-                    raise ProfileError(
-                        f"column mapping {m.source} ({m.name}): field '{c.field}' names column "
-                        f"'{c.column}', which {path} does not have in its header; fix the name "
-                        "or give its 1-based position"
-                    )
-                if pos > ncols:
-                    raise ProfileError(
-                        f"column mapping {m.source} ({m.name}): field '{c.field}' is column "
-                        f"{pos} but {path} has {ncols} columns"
-                    )
-                specs.append(ColumnSpec(c.field, column=c.column, position=pos, format=c.format))
-            data_idx = idx[1:]
-        else:
-            first_cells = _cells([lines[idx[0]]], sep)[0]
-            ncols = len(first_cells)
-            specs = [ColumnSpec(c.field, position=c.position, format=c.format) for c in m.columns]
-            data_idx = idx
-            for c in specs:
-                if (c.position or 0) > ncols:
-                    raise ProfileError(
-                        f"column mapping {m.source} ({m.name}): field '{c.field}' is column "
-                        f"{c.position} but {path} has {ncols} columns"
-                    )
-        taken = {c.position for c in specs}
-        by_pos = {c.position: c.field for c in specs}
-        layout = [by_pos.get(p, "other") for p in range(1, ncols + 1)]
-        other = [f"column {p}" for p in range(1, ncols + 1) if p not in taken]
+        ncols, specs = _mapped_positions(path, m, lines[idx[0]], sep)
+        header_line = None
+        data_idx = idx
+    if m is not None:
+        layout, other = _mapped_layout(specs, ncols)
     positions = sorted({(c.position or 1) - 1 for c in specs})
     kept_lines, columns, malformed = _split(arr, data_idx, sep, ncols, positions)
+    fields, columns_report = _field_columns(specs, columns, empty)
+    formats = {c.field: c.format or (m.date_format if m else None) for c in specs}
+    return Table(path, name, digest, enc, sep, False, m.name if m else None, header_line,
+                 n_lines, int(blank_mask.sum()), malformed, kept_lines, fields, columns_report,
+                 other, formats, m.date_system if m else 1900, layout)  # fmt: skip
+
+
+def _decode_and_map(
+    data: bytes, path: Path, mappings: tuple[ColumnMapping, ...]
+) -> tuple[str, list[str], ColumnMapping | None]:
+    """Encoding and lines of the file, with the column mapping that applies to it."""
+    # decode once with the sniffed encoding to see the first line, then per the mapping
+    text, enc = decode(data, path, None)
+    lines = split_lines(text)
+    nonblank = [i for i, ln in enumerate(lines[:1000]) if ln.strip()]
+    first = lines[nonblank[0]] if nonblank else None
+    m = choose_mapping(mappings, path.name, first)
+    if m is not None and m.encoding and m.encoding != enc and enc not in ("utf-8-sig", "utf-16"):
+        text, enc = decode(data, path, m.encoding)
+        lines = split_lines(text)
+    return enc, lines, m
+
+
+def _known_header(
+    path: Path, line: str, sep: str
+) -> tuple[int, list[ColumnSpec], list[str], list[str]]:
+    """Column specs read from a header of built-in names (no mapping); refuses an unknown one."""
+    head = _cells([line], sep)[0]
+    keys = [header_key(h) for h in head]
+    known = [FIELD_NAMES.get(k) for k in keys]
+    if sum(k is not None for k in known) < 2:
+        raise EvidenceError(
+            f"{path}: its first line is not a header of known column names "
+            f"({len(head)} fields, {sum(k is not None for k in known)} recognised); give a "
+            "column mapping (has_header = false and [columns] by position, or the "
+            "header's names): shared/formats/patient-index.md, 'Column mapping'"
+        )
+    specs: list[ColumnSpec] = []
+    other: list[str] = []
+    layout: list[str] = []
+    for pos, (h, f) in enumerate(zip(head, known, strict=True), start=1):
+        layout.append(f or "other")
+        if f is None:
+            other.append(f"header '{h.strip()}'" if h.strip() else f"column {pos}")
+        else:
+            specs.append(ColumnSpec(f, column=h.strip(), position=pos))
+    return len(head), specs, other, layout
+
+
+def _mapped_header(
+    path: Path, m: ColumnMapping, line: str, sep: str
+) -> tuple[int, list[ColumnSpec]]:
+    """Column count and specs of a mapping whose columns are named in the file's header."""
+    head = _cells([line], sep)[0]
+    ncols = len(head)
+    stripped = [h.strip() for h in head]
+    keyed = [header_key(h) for h in head]
+    specs = []
+    for c in m.columns:
+        if c.position is not None:
+            pos = c.position
+        elif c.column in stripped:
+            pos = stripped.index(c.column) + 1
+        elif header_key(c.column or "") in keyed:
+            pos = keyed.index(header_key(c.column or "")) + 1
+        else:
+            raise ProfileError(
+                f"column mapping {m.source} ({m.name}): field '{c.field}' names column "
+                f"'{c.column}', which {path} does not have in its header; fix the name "
+                "or give its 1-based position"
+            )
+        if pos > ncols:
+            raise ProfileError(
+                f"column mapping {m.source} ({m.name}): field '{c.field}' is column "
+                f"{pos} but {path} has {ncols} columns"
+            )
+        specs.append(ColumnSpec(c.field, column=c.column, position=pos, format=c.format))
+    return ncols, specs
+
+
+def _mapped_positions(
+    path: Path, m: ColumnMapping, line: str, sep: str
+) -> tuple[int, list[ColumnSpec]]:
+    """Column count and specs of a header-less mapping (columns by position)."""
+    first_cells = _cells([line], sep)[0]
+    ncols = len(first_cells)
+    specs = [ColumnSpec(c.field, position=c.position, format=c.format) for c in m.columns]
+    for c in specs:
+        if (c.position or 0) > ncols:
+            raise ProfileError(
+                f"column mapping {m.source} ({m.name}): field '{c.field}' is column "
+                f"{c.position} but {path} has {ncols} columns"
+            )
+    return ncols, specs
+
+
+def _mapped_layout(specs: list[ColumnSpec], ncols: int) -> tuple[list[str], list[str]]:
+    """Field (or ``other``) per column, and the names of the columns no field takes."""
+    taken = {c.position for c in specs}
+    by_pos = {c.position: c.field for c in specs}
+    layout = [by_pos.get(p, "other") for p in range(1, ncols + 1)]
+    other = [f"column {p}" for p in range(1, ncols + 1) if p not in taken]
+    return layout, other
+
+
+def _field_columns(
+    specs: list[ColumnSpec], columns: dict[int, pa.Array], empty: tuple[str, ...]
+) -> tuple[dict[str, pd.Series], list[dict[str, str]]]:
+    """Cleaned cells per canonical field (first non-empty of several columns) and their sources."""
     by_field: dict[str, list[pd.Series]] = {}
     columns_report: list[dict[str, str]] = []
     for c in specs:
@@ -352,10 +398,7 @@ def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> T
             columns_report.append(
                 {"field": f, "source": f"{len(v)} columns, first non-empty taken"}
             )
-    formats = {c.field: c.format or (m.date_format if m else None) for c in specs}
-    return Table(path, name, digest, enc, sep, False, m.name if m else None, header_line,
-                 n_lines, int(blank_mask.sum()), malformed, kept_lines, fields, columns_report,
-                 other, formats, m.date_system if m else 1900, layout)  # fmt: skip
+    return fields, columns_report
 
 
 def _fixed_width(

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ import pyarrow as pa
 from ..privacy import KeyedIds
 from ._tables import (
     REJECTED_LISTED,
+    Table,
     file_list,
     merge_counts,
     pivot_year,
@@ -32,9 +34,9 @@ from ._tables import (
     row_codes,
     row_keys,
 )
-from .mapping import FIELDS, load_mappings
-from .patients import _rejected_frame
-from .people import PEOPLE_COLUMNS, empty_people, normalise_fields
+from .mapping import FIELDS, ColumnMapping, load_mappings
+from .patients import _people_table, _rejected_frame
+from .people import normalise_fields
 
 __all__ = ["Dump", "read_dump"]
 
@@ -114,102 +116,29 @@ def read_dump(
     maps = load_mappings(mapping)
     files, root = file_list(paths)
     ids = KeyedIds(key)
-    tables = []
-    row_texts: list[pa.Array] = []
-    file_no: list[np.ndarray] = []
     rejected: list[tuple[str, int, str]] = []
-    for k, path in enumerate(files):  # pass 1: raw cells, person rows, row texts
-        t = read_table(path, root, maps)
-        has = np.zeros(len(t.lines), dtype=bool)
-        for f in PERSON_FIELDS:
-            if f in t.fields:
-                has |= t.fields[f].notna().to_numpy()
-        for line, why in t.malformed:
-            rejected.append((t.name, line, f"malformed: {why}"))
-        for i in np.flatnonzero(~has):
-            rejected.append((t.name, int(t.lines[i]), "no person field"))
-        tables.append((t, has))
-        row_texts.append(row_keys(t, FIELDS).filter(pa.array(has)))
-        file_no.append(np.full(int(has.sum()), k, dtype=np.int64))
-    h = row_codes(row_texts)
-    fno = np.concatenate(file_no) if file_no else np.array([], dtype=np.int64)
-    # the first file (in path order) holding each distinct row; a later file's copy is a duplicate
-    first_file = pd.Series(fno).groupby(h).transform("min").to_numpy() if len(h) else fno
-    dup = fno > first_file
-    repeated = pd.Series(h).duplicated(keep="first").to_numpy() & ~dup if len(h) else dup
-    first_pos = (
-        pd.Series(np.arange(len(h))).groupby(h).transform("first").to_numpy() if len(h) else fno
-    )
-    where = [(t.name, ln) for t, has in tables for ln in t.lines[has].tolist()]
-    for i in np.flatnonzero(dup):
-        f0, l0 = where[first_pos[i]]
-        rejected.append((*where[i], f"duplicate row of {f0}:{l0}"))
+    tables, row_texts, file_no = _read_dump_tables(files, root, maps, rejected)
+    dup, repeated = _dump_duplicates(tables, row_texts, file_no, rejected)
     frames: list[pd.DataFrame] = []
     file_reports: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     offset = 0
     for t, has in tables:  # pass 2: normalise the rows kept
         n_has = int(has.sum())
-        keep = has.copy()
-        keep[has] = ~dup[offset : offset + n_has]
-        n_rep = int(repeated[offset : offset + n_has].sum())
-        n_dup = int(dup[offset : offset + n_has].sum())
+        part = slice(offset, offset + n_has)
         offset += n_has
-        sub = {f: v[keep].reset_index(drop=True) for f, v in t.fields.items()}
-        lines = t.lines[keep]
-        year, pivot_src = pivot_year(t, reference)
-        people, st = normalise_fields(
-            sub, len(lines), formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
+        people, st, acc = _dump_file_people(
+            t, has, dup[part], repeated[part], reference, zone, aliases, ids
         )
-        labs = (
-            resolve_labs(sub["lab"], aliases)
-            if "lab" in sub
-            else pd.Series(pd.NA, index=people.index, dtype="string")
-        )
-        rid = ids.dump_rows(t.sha256, lines.tolist()).to_pylist() if len(lines) else []
-        people.insert(0, "record_id", pd.Series(rid, index=people.index, dtype="string"))
-        people.insert(1, "lab", labs)
-        people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
-        people.insert(3, "source_line", pd.Series(lines, index=people.index, dtype="int64"))
         frames.append(people)
         stats = merge_counts(stats, st)
-        acc = t.accounting()
-        acc.update(
-            {
-                "used": len(lines),
-                "no_person": int((~has).sum()),
-                "duplicate": n_dup,
-                "repeated_within_file": n_rep,
-                "header": 0 if t.header_line is None else 1,
-                "two_digit_year_pivot": year,
-                "pivot_from": pivot_src,
-            }  # fmt: skip
-        )
-        acc["dates"] = st.get("dates", {})  # per-file date kinds (leak.horizon: dump shape)
         file_reports.append(acc)
-    people = pd.concat(frames, ignore_index=True) if frames else empty_people()
-    for c, dt_ in PEOPLE_COLUMNS.items():
-        if c not in people:
-            people[c] = pd.Series(pd.NaT if "datetime" in dt_ else pd.NA, index=people.index)
-        people[c] = people[c].astype(dt_)
-    people = people[list(PEOPLE_COLUMNS)]
+    people = _people_table(frames)
     present = {t.name: set(t.fields) for t, _ in tables}
     people["duplicate_of"], other_shape = _same_sample_other_shape(
         people, [t.name for t, _ in tables], present
     )
-    totals = {
-        "lines": 0,
-        "used": 0,
-        "header": 0,
-        "blank": 0,
-        "malformed": 0,
-        "no_person": 0,
-        "duplicate": 0,
-    }
-    for acc in file_reports:
-        acc["same_sample_other_shape"] = int(other_shape.get(acc["file"], 0))
-        for k2 in totals:
-            totals[k2] += int(acc[k2])
+    totals = _dump_totals(file_reports, other_shape)
     rejected.sort(key=lambda r: (r[0], r[1]))
     report = {
         "kind": "dump",
@@ -226,6 +155,118 @@ def read_dump(
         "labs_named": {str(k2): int(v) for k2, v in people.groupby("lab").size().items()},
     }
     return Dump(people, _rejected_frame(rejected), report)
+
+
+def _read_dump_tables(
+    files: list[Path],
+    root: Path,
+    maps: tuple[ColumnMapping, ...],
+    rejected: list[tuple[str, int, str]],
+) -> tuple[list[tuple[Table, np.ndarray]], list[pa.Array], list[np.ndarray]]:
+    """Pass 1: each file's table with its person-row mask, row texts and file numbers."""
+    tables = []
+    row_texts: list[pa.Array] = []
+    file_no: list[np.ndarray] = []
+    for k, path in enumerate(files):  # pass 1: raw cells, person rows, row texts
+        t = read_table(path, root, maps)
+        has = np.zeros(len(t.lines), dtype=bool)
+        for f in PERSON_FIELDS:
+            if f in t.fields:
+                has |= t.fields[f].notna().to_numpy()
+        for line, why in t.malformed:
+            rejected.append((t.name, line, f"malformed: {why}"))
+        for i in np.flatnonzero(~has):
+            rejected.append((t.name, int(t.lines[i]), "no person field"))
+        tables.append((t, has))
+        row_texts.append(row_keys(t, FIELDS).filter(pa.array(has)))
+        file_no.append(np.full(int(has.sum()), k, dtype=np.int64))
+    return tables, row_texts, file_no
+
+
+def _dump_duplicates(
+    tables: list[tuple[Table, np.ndarray]],
+    row_texts: list[pa.Array],
+    file_no: list[np.ndarray],
+    rejected: list[tuple[str, int, str]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Person rows that copy a row of an earlier file (rejected), and rows repeated in one file."""
+    h = row_codes(row_texts)
+    fno = np.concatenate(file_no) if file_no else np.array([], dtype=np.int64)
+    # the first file (in path order) holding each distinct row; a later file's copy is a duplicate
+    first_file = pd.Series(fno).groupby(h).transform("min").to_numpy() if len(h) else fno
+    dup = fno > first_file
+    repeated = pd.Series(h).duplicated(keep="first").to_numpy() & ~dup if len(h) else dup
+    first_pos = (
+        pd.Series(np.arange(len(h))).groupby(h).transform("first").to_numpy() if len(h) else fno
+    )
+    where = [(t.name, ln) for t, has in tables for ln in t.lines[has].tolist()]
+    for i in np.flatnonzero(dup):
+        f0, l0 = where[first_pos[i]]
+        rejected.append((*where[i], f"duplicate row of {f0}:{l0}"))
+    return dup, repeated
+
+
+def _dump_file_people(
+    t: Table,
+    has: np.ndarray,
+    dup: np.ndarray,
+    repeated: np.ndarray,
+    reference: date | int | None,
+    zone: str,
+    aliases: dict[str, str],
+    ids: KeyedIds,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Pass 2 for one file: its kept rows as people, their counts, and the file's accounting."""
+    keep = has.copy()
+    keep[has] = ~dup
+    sub = {f: v[keep].reset_index(drop=True) for f, v in t.fields.items()}
+    lines = t.lines[keep]
+    year, pivot_src = pivot_year(t, reference)
+    people, st = normalise_fields(
+        sub, len(lines), formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
+    )
+    labs = (
+        resolve_labs(sub["lab"], aliases)
+        if "lab" in sub
+        else pd.Series(pd.NA, index=people.index, dtype="string")
+    )
+    rid = ids.dump_rows(t.sha256, lines.tolist()).to_pylist() if len(lines) else []
+    people.insert(0, "record_id", pd.Series(rid, index=people.index, dtype="string"))
+    people.insert(1, "lab", labs)
+    people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
+    people.insert(3, "source_line", pd.Series(lines, index=people.index, dtype="int64"))
+    acc = t.accounting()
+    acc.update(
+        {
+            "used": len(lines),
+            "no_person": int((~has).sum()),
+            "duplicate": int(dup.sum()),
+            "repeated_within_file": int(repeated.sum()),
+            "header": 0 if t.header_line is None else 1,
+            "two_digit_year_pivot": year,
+            "pivot_from": pivot_src,
+        }  # fmt: skip
+    )
+    acc["dates"] = st.get("dates", {})  # per-file date kinds (leak.horizon: dump shape)
+    return people, st, acc
+
+
+def _dump_totals(file_reports: list[dict[str, Any]], other_shape: dict[str, int]) -> dict[str, int]:
+    """Line accounting summed over files; adds each file's ``same_sample_other_shape``."""
+    totals = {
+        "lines": 0,
+        "used": 0,
+        "header": 0,
+        "blank": 0,
+        "malformed": 0,
+        "no_person": 0,
+        "duplicate": 0,
+    }
+    for acc in file_reports:
+        acc["same_sample_other_shape"] = int(other_shape.get(acc["file"], 0))
+        for k2 in totals:
+            totals[k2] += int(acc[k2])
+    return totals
 
 
 #: Fields compared to find one sample written in two files of different shapes.

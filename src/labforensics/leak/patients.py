@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from ..errors import AttributionError
 from ..privacy import KeyedIds
 from ._tables import (
     REJECTED_LISTED,
+    Table,
     file_list,
     merge_counts,
     pivot_year,
@@ -33,7 +35,7 @@ from ._tables import (
     row_codes,
     row_keys,
 )
-from .mapping import FIELDS, load_mappings
+from .mapping import FIELDS, ColumnMapping, load_mappings
 from .people import PEOPLE_COLUMNS, empty_people, normalise_fields
 
 __all__ = ["PatientIndex", "read_patient_index"]
@@ -149,111 +151,24 @@ def read_patient_index(
     maps = load_mappings(mapping)
     files, root = file_list(paths)
     ids = KeyedIds(key)
-    tables = []
     rejected: list[tuple[str, int, str]] = []
-    rid_parts: list[np.ndarray] = []
-    row_texts: list[pa.Array] = []
-    for path in files:  # pass 1: raw cells, lab, IPP, pseudonym, row hash
-        t = read_table(path, root, maps)
-        n = len(t.lines)
-        for line, why in t.malformed:
-            rejected.append((t.name, line, f"malformed: {why}"))
-        if "ipp" not in t.fields:
-            raise AttributionError(
-                f"{path}: no IPP column (fields found: {[c['field'] for c in t.columns]}); name "
-                'it IPP or map it in a column mapping (ipp = "...")'
-            )
-        m = LAB_FROM_NAME.match(path.name)
-        if m:
-            labs, lab_from = (
-                pd.Series(m["lab"], index=pd.RangeIndex(n), dtype="string"),
-                "file name",
-            )
-        elif "lab" in t.fields:
-            labs, lab_from = t.fields["lab"].astype("string"), "lab column"
-        else:
-            raise AttributionError(
-                f"{path}: no lab: name the file PATIENTS_<LAB>.csv or add a lab column "
-                '(LABO, Laboratoire) or map one (lab = "...")'
-            )
-        labs = resolve_labs(labs, aliases)
-        ipp = t.fields["ipp"].astype("string")
-        no_ipp = ipp.isna().to_numpy()
-        no_lab = labs.isna().to_numpy() & ~no_ipp
-        for i in np.flatnonzero(no_ipp):
-            rejected.append((t.name, int(t.lines[i]), "no IPP"))
-        for i in np.flatnonzero(no_lab):
-            rejected.append((t.name, int(t.lines[i]), "no lab"))
-        ok = ~(no_ipp | no_lab)
-        rid = np.asarray(
-            ids.patients(labs[ok].tolist(), ipp[ok].tolist()).to_pylist() if ok.any() else [],
-            dtype=object,
-        )
-        tables.append((t, ok, labs, lab_from, int(no_ipp.sum()), int(no_lab.sum())))
-        rid_parts.append(rid)
-        row_texts.append(row_keys(t, FIELDS).filter(pa.array(ok)))
-    rid_all = np.concatenate(rid_parts) if rid_parts else np.array([], dtype=object)
-    h = row_codes(row_texts)
-    where = [(t.name, ln) for t, ok, *_ in tables for ln in t.lines[ok].tolist()]
-    seen = pd.Series(rid_all, dtype=object).duplicated(keep="first").to_numpy()
-    first_pos = (
-        pd.Series(np.arange(len(rid_all))).groupby(rid_all).transform("first").to_numpy()
-        if len(rid_all)
-        else np.array([], dtype=np.int64)
-    )
-    same_row = h == h[first_pos] if len(h) else np.array([], dtype=bool)
-    dup, rep = seen & same_row, seen & ~same_row
-    for i in np.flatnonzero(seen):
-        f0, l0 = where[first_pos[i]]
-        why = "duplicate row of" if dup[i] else "IPP already seen at"
-        rejected.append((*where[i], f"{why} {f0}:{l0}"))
+    tables, rid_all, row_texts = _read_index_tables(files, root, maps, aliases, ids, rejected)
+    seen, dup, rep = _repeated_patients(tables, rid_all, row_texts, rejected)
     frames: list[pd.DataFrame] = []
     file_reports: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     offset = 0
-    for t, ok, labs, lab_from, n_no_ipp, n_no_lab in tables:  # pass 2: normalise rows kept
-        n_ok = int(ok.sum())
+    for entry in tables:  # pass 2: normalise rows kept
+        n_ok = int(entry[1].sum())
         part = slice(offset, offset + n_ok)
         offset += n_ok
-        keep = ok.copy()
-        keep[ok] = ~seen[part]
-        sub = {f: v[keep].reset_index(drop=True) for f, v in t.fields.items()}
-        lines = t.lines[keep]
-        year, pivot_src = pivot_year(t, reference)
-        people, st = normalise_fields(
-            sub, len(lines), formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
+        people, st, acc = _index_file_people(
+            entry, rid_all[part], seen[part], dup[part], rep[part], reference, zone
         )
-        people.insert(
-            0,
-            "record_id",
-            pd.Series(rid_all[part][~seen[part]], index=people.index, dtype="string"),
-        )
-        people.insert(1, "lab", labs[keep].reset_index(drop=True))
-        people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
-        people.insert(3, "source_line", pd.Series(lines, index=people.index, dtype="int64"))
         frames.append(people)
         stats = merge_counts(stats, st)
-        acc = t.accounting()
-        acc.update(
-            {
-                "lab_from": lab_from,
-                "used": len(lines),
-                "header": 0 if t.header_line is None else 1,
-                "no_ipp": n_no_ipp,
-                "no_lab": n_no_lab,
-                "duplicate": int(dup[part].sum()),
-                "ipp_repeated": int(rep[part].sum()),
-                "two_digit_year_pivot": year,
-                "pivot_from": pivot_src,
-            }  # fmt: skip
-        )
         file_reports.append(acc)
-    people = pd.concat(frames, ignore_index=True) if frames else empty_people()
-    for c, dt_ in PEOPLE_COLUMNS.items():
-        if c not in people:
-            people[c] = pd.Series(pd.NaT if "datetime" in dt_ else pd.NA, index=people.index)
-        people[c] = people[c].astype(dt_)
-    people = people[list(PEOPLE_COLUMNS)]
+    people = _people_table(frames)
     totals = {"lines": 0, "used": 0, "header": 0, "blank": 0, "malformed": 0, "no_ipp": 0,
               "no_lab": 0, "duplicate": 0, "ipp_repeated": 0}  # fmt: skip
     for acc in file_reports:
@@ -274,6 +189,136 @@ def read_patient_index(
         "labs": {str(k): int(v) for k, v in people.groupby("lab").size().items()},
     }
     return PatientIndex(people, _rejected_frame(rejected), report)
+
+
+def _file_labs(path: Path, t: Table, n: int) -> tuple[pd.Series, str]:
+    """Lab of each row (from ``PATIENTS_<LAB>`` in the name, else the lab column) and its source."""
+    m = LAB_FROM_NAME.match(path.name)
+    if m:
+        return pd.Series(m["lab"], index=pd.RangeIndex(n), dtype="string"), "file name"
+    if "lab" in t.fields:
+        return t.fields["lab"].astype("string"), "lab column"
+    raise AttributionError(
+        f"{path}: no lab: name the file PATIENTS_<LAB>.csv or add a lab column "
+        '(LABO, Laboratoire) or map one (lab = "...")'
+    )
+
+
+def _read_index_tables(
+    files: list[Path],
+    root: Path,
+    maps: tuple[ColumnMapping, ...],
+    aliases: dict[str, str],
+    ids: KeyedIds,
+    rejected: list[tuple[str, int, str]],
+) -> tuple[list[tuple[Any, ...]], np.ndarray, list[pa.Array]]:
+    """Pass 1: each file's table with lab, rows kept (IPP and lab), ``P`` ids and row texts."""
+    tables = []
+    rid_parts: list[np.ndarray] = []
+    row_texts: list[pa.Array] = []
+    for path in files:  # pass 1: raw cells, lab, IPP, pseudonym, row hash
+        t = read_table(path, root, maps)
+        n = len(t.lines)
+        for line, why in t.malformed:
+            rejected.append((t.name, line, f"malformed: {why}"))
+        if "ipp" not in t.fields:
+            raise AttributionError(
+                f"{path}: no IPP column (fields found: {[c['field'] for c in t.columns]}); name "
+                'it IPP or map it in a column mapping (ipp = "...")'
+            )
+        labs, lab_from = _file_labs(path, t, n)
+        labs = resolve_labs(labs, aliases)
+        ipp = t.fields["ipp"].astype("string")
+        no_ipp = ipp.isna().to_numpy()
+        no_lab = labs.isna().to_numpy() & ~no_ipp
+        for i in np.flatnonzero(no_ipp):
+            rejected.append((t.name, int(t.lines[i]), "no IPP"))
+        for i in np.flatnonzero(no_lab):
+            rejected.append((t.name, int(t.lines[i]), "no lab"))
+        ok = ~(no_ipp | no_lab)
+        rid = np.asarray(
+            ids.patients(labs[ok].tolist(), ipp[ok].tolist()).to_pylist() if ok.any() else [],
+            dtype=object,
+        )
+        tables.append((t, ok, labs, lab_from, int(no_ipp.sum()), int(no_lab.sum())))
+        rid_parts.append(rid)
+        row_texts.append(row_keys(t, FIELDS).filter(pa.array(ok)))
+    rid_all = np.concatenate(rid_parts) if rid_parts else np.array([], dtype=object)
+    return tables, rid_all, row_texts
+
+
+def _repeated_patients(
+    tables: list[tuple[Any, ...]],
+    rid_all: np.ndarray,
+    row_texts: list[pa.Array],
+    rejected: list[tuple[str, int, str]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows whose (lab, IPP) was seen before: all, same raw row (duplicate), other content."""
+    h = row_codes(row_texts)
+    where = [(t.name, ln) for t, ok, *_ in tables for ln in t.lines[ok].tolist()]
+    seen = pd.Series(rid_all, dtype=object).duplicated(keep="first").to_numpy()
+    first_pos = (
+        pd.Series(np.arange(len(rid_all))).groupby(rid_all).transform("first").to_numpy()
+        if len(rid_all)
+        else np.array([], dtype=np.int64)
+    )
+    same_row = h == h[first_pos] if len(h) else np.array([], dtype=bool)
+    dup, rep = seen & same_row, seen & ~same_row
+    for i in np.flatnonzero(seen):
+        f0, l0 = where[first_pos[i]]
+        why = "duplicate row of" if dup[i] else "IPP already seen at"
+        rejected.append((*where[i], f"{why} {f0}:{l0}"))
+    return seen, dup, rep
+
+
+def _index_file_people(
+    entry: tuple[Any, ...],
+    rid: np.ndarray,
+    seen: np.ndarray,
+    dup: np.ndarray,
+    rep: np.ndarray,
+    reference: date | int | None,
+    zone: str,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Pass 2 for one file: its first-seen rows as people, their counts, the file's accounting."""
+    t, ok, labs, lab_from, n_no_ipp, n_no_lab = entry
+    keep = ok.copy()
+    keep[ok] = ~seen
+    sub = {f: v[keep].reset_index(drop=True) for f, v in t.fields.items()}
+    lines = t.lines[keep]
+    year, pivot_src = pivot_year(t, reference)
+    people, st = normalise_fields(
+        sub, len(lines), formats=t.formats, date_system=t.date_system, pivot_year=year, tz=zone
+    )
+    people.insert(0, "record_id", pd.Series(rid[~seen], index=people.index, dtype="string"))
+    people.insert(1, "lab", labs[keep].reset_index(drop=True))
+    people.insert(2, "source_file", pd.Series(t.name, index=people.index, dtype="string"))
+    people.insert(3, "source_line", pd.Series(lines, index=people.index, dtype="int64"))
+    acc = t.accounting()
+    acc.update(
+        {
+            "lab_from": lab_from,
+            "used": len(lines),
+            "header": 0 if t.header_line is None else 1,
+            "no_ipp": n_no_ipp,
+            "no_lab": n_no_lab,
+            "duplicate": int(dup.sum()),
+            "ipp_repeated": int(rep.sum()),
+            "two_digit_year_pivot": year,
+            "pivot_from": pivot_src,
+        }  # fmt: skip
+    )
+    return people, st, acc
+
+
+def _people_table(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The files' people in one table with the columns and dtypes of ``PEOPLE_COLUMNS``."""
+    people = pd.concat(frames, ignore_index=True) if frames else empty_people()
+    for c, dt_ in PEOPLE_COLUMNS.items():
+        if c not in people:
+            people[c] = pd.Series(pd.NaT if "datetime" in dt_ else pd.NA, index=people.index)
+        people[c] = people[c].astype(dt_)
+    return people[list(PEOPLE_COLUMNS)]
 
 
 def _nir_disagreements(people: pd.DataFrame) -> dict[str, int]:

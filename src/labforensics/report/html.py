@@ -460,6 +460,31 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
                f"({pct(share_linked)}) are linked to a patient of an indexed laboratory at match "
                f"probability ≥ {thr_text} ({fmr_text}).")  # fmt: skip
     by = ll.get("by_match") or {}
+    by_match = _by_match_rows(by, rows)
+    below_text = _below_threshold_text(by, linked)
+    un = ll.get("unlinked") if isinstance(ll.get("unlinked"), Mapping) else {}
+    unlinked_text, exceeds, exceeds_text = _unlinked_texts(un)
+    labs, horizons = _per_lab_views(ll.get("per_lab") or [], fmr_text, when)
+    files = [_file_shape(r) for r in (ll.get("files") or []) if isinstance(r, Mapping)]
+    thr_table, thr_rows, fig_thr = _threshold_view(ll.get("fmr_by_threshold"), thr)
+    examples = [e for e in (ll.get("examples") or []) if isinstance(e, Mapping)]
+    drawable = [e for e in examples if e.get("levels")]
+    waterfalls = _waterfalls(drawable)
+    return {
+        "summary": summary, "fmr_text": fmr_text, "threshold": thr_text,
+        "by_match": by_match, "below_threshold": below_text,
+        "unlinked": unlinked_text, "exceeds_decoy": exceeds, "exceeds_text": exceeds_text,
+        "labs": labs[:LINKAGE_LABS_SHOWN], "labs_more": labs[LINKAGE_LABS_SHOWN:],
+        "horizons": horizons, "horizons_shown": LINKAGE_HORIZONS_SHOWN,
+        "files": files, "files_shown": LINKAGE_FILES_SHOWN,
+        "thresholds": thr_rows, "threshold_listed": bool(thr_table["used"].any()),
+        "fig_thresholds": fig_thr, "waterfalls": waterfalls, "examples_total": len(drawable),
+        "glossary": LINKAGE_GLOSSARY,
+    }  # fmt: skip
+
+
+def _by_match_rows(by: Mapping[str, Any], rows: Any) -> list[dict[str, str]]:
+    """One row per match class: rows, share of the dump, linked or not, meaning."""
     by_match = []
     for code, label, is_linked, meaning in MATCH_CLASSES:
         n = by.get(code)
@@ -467,11 +492,20 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
                          "share": pct((_num(n) or 0.0) / _num(rows)) if _num(rows) else "n/a",
                          "linked": "yes (at or above the threshold)" if is_linked else "no",
                          "meaning": meaning})  # fmt: skip
+    return by_match
+
+
+def _below_threshold_text(by: Mapping[str, Any], linked: Any) -> str:
+    """Rows of a linkable class that score below the threshold, in words ("" when none)."""
     linked_classes = sum(_num(by.get(c)) or 0.0 for c in ("unique", "two_labs"))
     below = int(linked_classes - (_num(linked) or 0.0))
     below_text = (f"{below:,} row(s) of class unique or two labs score below the threshold and "
                   "are not counted as linked." if below > 0 else "")  # fmt: skip
-    un = ll.get("unlinked") if isinstance(ll.get("unlinked"), Mapping) else {}
+    return below_text
+
+
+def _unlinked_texts(un: Mapping[str, Any]) -> tuple[str, bool | None, str]:
+    """Unlinked rows against the decoy rate: sentence, whether they exceed it, its reading."""
     unlinked_text = ""
     if un.get("rows") is not None:
         unlinked_text = (f"{_count(un.get('rows'))} rows ({pct(un.get('share'))}) are linked to "
@@ -489,8 +523,15 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
         False: "The unlinked share does not exceed the decoy rate.",
         None: "",
     }[exceeds]  # fmt: skip
+    return unlinked_text, exceeds, exceeds_text
+
+
+def _per_lab_views(
+    per_lab: list[Any], fmr_text: str, when: Any
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Per indexed lab: a sentence of patients in the dump, and its horizon row."""
     labs, horizons = [], []
-    for r in ll.get("per_lab") or []:
+    for r in per_lab:
         if not isinstance(r, Mapping):
             continue
         lab = str(r.get("lab") or "?")
@@ -506,8 +547,14 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
                         if h else (f"m = {_count(m)}" if m is not None else "")),
             "before": pct(r.get("share_registered_before_horizon")),
         })  # fmt: skip
-    files = [_file_shape(r) for r in (ll.get("files") or []) if isinstance(r, Mapping)]
-    thr_table = tables.leak_threshold_table(ll.get("fmr_by_threshold"), thr)
+    return labs, horizons
+
+
+def _threshold_view(
+    fmr_by_threshold: Any, thr: float | None
+) -> tuple[pd.DataFrame, list[dict[str, str]], str | None]:
+    """The threshold table, its rows as text, and its figure (``data:`` URI, None if empty)."""
+    thr_table = tables.leak_threshold_table(fmr_by_threshold, thr)
     thr_rows = [{"threshold": figures.probability_text(t.threshold),
                  "links": _count(t.links) if t.links is not pd.NA else "",
                  "decoy_links": _count(t.decoy_links) if t.decoy_links is not pd.NA else "",
@@ -517,9 +564,12 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
     if not thr_table.empty:
         fig_thr = figures.data_uri(figures.png_bytes(
             lambda: figures.linkage_thresholds(thr_table, threshold=thr)))  # fmt: skip
-    examples = [e for e in (ll.get("examples") or []) if isinstance(e, Mapping)]
+    return thr_table, thr_rows, fig_thr
+
+
+def _waterfalls(drawable: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Match-weight waterfall figures of the first drawable examples, with alt text and caption."""
     waterfalls = []
-    drawable = [e for e in examples if e.get("levels")]
     for e in drawable[:LINKAGE_WATERFALLS]:
         steps = tables.waterfall_steps(e)
         p = _num(e.get("probability"))
@@ -536,17 +586,7 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
                         + (f", match probability {figures.probability_text(p)}" if p is not None else "")
                         + "."),
         })  # fmt: skip
-    return {
-        "summary": summary, "fmr_text": fmr_text, "threshold": thr_text,
-        "by_match": by_match, "below_threshold": below_text,
-        "unlinked": unlinked_text, "exceeds_decoy": exceeds, "exceeds_text": exceeds_text,
-        "labs": labs[:LINKAGE_LABS_SHOWN], "labs_more": labs[LINKAGE_LABS_SHOWN:],
-        "horizons": horizons, "horizons_shown": LINKAGE_HORIZONS_SHOWN,
-        "files": files, "files_shown": LINKAGE_FILES_SHOWN,
-        "thresholds": thr_rows, "threshold_listed": bool(thr_table["used"].any()),
-        "fig_thresholds": fig_thr, "waterfalls": waterfalls, "examples_total": len(drawable),
-        "glossary": LINKAGE_GLOSSARY,
-    }  # fmt: skip
+    return waterfalls
 
 
 # --- rendering -------------------------------------------------------------------------
