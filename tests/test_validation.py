@@ -7,7 +7,17 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from labforensics._validation import Duration, Interval, OneOf, SubsetOf, constrained, validate
+from labforensics._validation import (
+    Boolean,
+    Duration,
+    Each,
+    Interval,
+    Maybe,
+    OneOf,
+    SubsetOf,
+    constrained,
+    validate,
+)
 from labforensics.errors import ParameterError
 
 
@@ -67,7 +77,22 @@ def test_invalid_examples_are_refused():
         SubsetOf(("a",)),
         Duration(),
         Duration(low_open=True),
+        Boolean(),
+        Maybe(Interval(0, 1, low_open=True)),
+        Each(Interval(0, 1, low_open=True)),
     ):
         for bad in rule.invalid_examples():
             with pytest.raises(ValueError):
                 rule.check(bad)
+
+
+def test_boolean_maybe_each():
+    # True/False only (1 == True would pass a OneOf((True, False))); None is the automatic
+    # choice; each item of a list is checked and the list kept as a tuple
+    assert Boolean().check(False) is False
+    with pytest.raises(ValueError):
+        Boolean().check(1)
+    assert Maybe(Interval(0, 1)).check(None) is None
+    assert Each(Interval(0, 1)).check([0.5, 0.9]) == (0.5, 0.9)
+    with pytest.raises(ValueError, match="holds 2"):
+        Each(Interval(0, 1)).check([0.5, 2])

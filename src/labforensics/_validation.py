@@ -37,7 +37,10 @@ import pandas as pd
 from .errors import ParameterError
 
 __all__ = [
+    "Boolean",
     "Constraint",
+    "Each",
+    "Maybe",
     "Duration",
     "Interval",
     "OneOf",
@@ -201,6 +204,69 @@ class Duration(Constraint):
 
     def invalid_examples(self) -> list[Any]:
         return [30, "soon", "-1min"] + (["0s"] if self.low_open else [])
+
+
+@dataclass(frozen=True)
+class Boolean(Constraint):
+    """``True`` or ``False`` only (``1``, ``0`` and strings are refused)."""
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError("is not a boolean")
+        return value
+
+    def describe(self) -> str:
+        return "true or false"
+
+    def invalid_examples(self) -> list[Any]:
+        return [1, "yes"]
+
+
+@dataclass(frozen=True)
+class Maybe(Constraint):
+    """``None`` (the documented automatic choice) or a value ``inner`` accepts."""
+
+    inner: Constraint
+
+    def check(self, value: Any) -> Any:
+        return None if value is None else self.inner.check(value)
+
+    def describe(self) -> str:
+        return f"None or {self.inner.describe()}"
+
+    def invalid_examples(self) -> list[Any]:
+        return self.inner.invalid_examples()
+
+
+@dataclass(frozen=True)
+class Each(Constraint):
+    """A sequence (kept as a tuple) of at least ``min_len`` items, each accepted by ``item``."""
+
+    item: Constraint
+    min_len: int = 1
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise ValueError("is not a list")
+        items = tuple(value)
+        if len(items) < self.min_len:
+            raise ValueError(f"has fewer than {self.min_len} item(s)")
+        for v in items:
+            try:
+                self.item.check(v)
+            except ValueError as exc:
+                raise ValueError(f"holds {v!r}, which {exc}") from None
+        return items
+
+    def describe(self) -> str:
+        return f"a list of at least {self.min_len} item(s), each {self.item.describe()}"
+
+    def invalid_examples(self) -> list[Any]:
+        bad = [b for b in self.item.invalid_examples() if not isinstance(b, tuple | list)]
+        out: list[Any] = [tuple(bad[:1])] if bad else []
+        if self.min_len > 0:
+            out.append(())
+        return out
 
 
 def _num(x: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._validation import Interval, OneOf, constrained, validate
+from .._validation import Boolean, Interval, constrained, validate
 from ..thresholds import FAILED_LOGIN_BURST
 
 _NONNEG = Interval(0, None)
@@ -109,7 +109,7 @@ class AttributionParams:
     full_completeness: float = constrained(0.95, _UNIT)
     transfer_skew_h: float = constrained(1.0, _NONNEG)
     max_listed: int = constrained(1000, Interval(0, None, integer=True))
-    stability: bool = constrained(True, OneOf((True, False)))
+    stability: bool = constrained(True, Boolean())
 
     def __post_init__(self) -> None:
         validate(self)

@@ -71,7 +71,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from labforensics.errors import LabForensicsError, LinkageError, ParameterError, SchemaError
+from labforensics._validation import (
+    Boolean,
+    Each,
+    Interval,
+    Maybe,
+    constrained,
+    validate,
+)
+from labforensics.errors import LabForensicsError, LinkageError, SchemaError
 from labforensics.leak import decoys
 from labforensics.leak._duckdb import LinkageTerminated, private_connection
 from labforensics.leak.decisions import (
@@ -172,31 +180,27 @@ class LinkageParams:
         Lowest m of the NIR ``differs`` level (double attachment).
     """
 
-    threshold: float | None = None
-    fmr_target: float = 0.01
-    thresholds: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999)
-    ambiguity_margin: float = 3.0
-    u_max_pairs: float = 5e6
-    em_max_pairs: float = 2e6
-    prior_match_share: float = 0.9
-    memory_budget_bytes: int = 4 * 1024**3
-    threads: int = 2
-    top_k: int = 8
-    decoy: bool = True
-    m_floor: float = 1e-4
-    nir_differs_m_floor: float = 0.02
+    threshold: float | None = constrained(
+        None, Maybe(Interval(0, 1, low_open=True, high_open=True))
+    )
+    fmr_target: float = constrained(0.01, Interval(0, 1, low_open=True, high_open=True))
+    thresholds: tuple[float, ...] = constrained(
+        (0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 0.9999),
+        Each(Interval(0, 1, low_open=True, high_open=True)),
+    )
+    ambiguity_margin: float = constrained(3.0, Interval(0, None))
+    u_max_pairs: float = constrained(5e6, Interval(1, None))
+    em_max_pairs: float = constrained(2e6, Interval(1, None))
+    prior_match_share: float = constrained(0.9, Interval(0, 1, low_open=True))
+    memory_budget_bytes: int = constrained(4 * 1024**3, Interval(64 * 1024**2, None, integer=True))
+    threads: int = constrained(2, Interval(1, None, integer=True))
+    top_k: int = constrained(8, Interval(2, None, integer=True))
+    decoy: bool = constrained(True, Boolean())
+    m_floor: float = constrained(1e-4, Interval(0, 1, low_open=True, high_open=True))
+    nir_differs_m_floor: float = constrained(0.02, Interval(0, 1, low_open=True, high_open=True))
 
     def __post_init__(self) -> None:
-        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
-            raise ParameterError("LinkageParams.threshold must be in (0, 1)")
-        if not self.thresholds or any(not 0.0 < t < 1.0 for t in self.thresholds):
-            raise ParameterError("LinkageParams.thresholds must be values in (0, 1)")
-        if not 0.0 < self.fmr_target < 1.0:
-            raise ParameterError("LinkageParams.fmr_target must be in (0, 1)")
-        if self.ambiguity_margin < 0 or self.top_k < 2:
-            raise ParameterError("LinkageParams: ambiguity_margin >= 0 and top_k >= 2")
-        if not 0.0 < self.prior_match_share <= 1.0:
-            raise ParameterError("LinkageParams.prior_match_share must be in (0, 1]")
+        validate(self)
 
 
 @dataclass
