@@ -15,7 +15,13 @@ import pytest
 from labforensics import investigate
 from labforensics.case import load_case
 from labforensics.errors import ParameterError
-from labforensics.leak.horizon import horizon_m, is_identifier_list, lab_links, summarise
+from labforensics.leak.horizon import (
+    horizon_m,
+    is_identifier_list,
+    lab_links,
+    leak_rows_from_links,
+    summarise,
+)
 from labforensics.privacy import ENV_VAR, CaseKey, pseudonymise_one
 from labforensics.reidentify import reidentify
 
@@ -366,15 +372,22 @@ def test_per_lab_horizon_by_hand():
     )
     s = summarise(_L(links, fmr), _R(dump), _R(index))
     l01, l02 = s["per_lab"]
-    # L01 rows: sample dates 2020-01-01, 2020-03-01, 2020-02-01 (P2's later registration
-    # is not used: the rows carry sample dates); m = 2: the 2nd newest is 2020-02-01
-    assert l01["horizon"] == "2020-02-01T00:00:00Z" and l01["horizon_support"] == 2
+    # L01 rows: sample dates 2020-01-01 and 2020-03-01 (P2's later registration is not
+    # used: the rows carry sample dates); D3 is two_labs: its sample (2020-02-01) was
+    # taken at L01 or L02, not said which, so it bounds neither; m = 2: the 2nd newest
+    # of the two bounds is 2020-01-01
+    assert l01["horizon"] == "2020-01-01T00:00:00Z" and l01["horizon_support"] == 2
     assert (l01["rows_linked"], l01["patients_in_dump"], l01["patients_known"]) == (3, 2, 3)
-    # P1 registered by 2020-02-01; P2 (2020-04-01) and P3 after: 1 of 3
+    # P1 registered by 2020-01-01; P2 (2020-04-01) and P3 after: 1 of 3
     assert l01["share_registered_before_horizon"] == round(1 / 3, 6)
-    # L02: D3 (two_labs, runner-up P8; sample 2020-02-01) and D4 (no sample date: P9's
-    # registration 2018-06-01): the 2nd newest is 2018-06-01
-    assert l02["rows_linked"] == 2 and l02["horizon"] == "2018-06-01T00:00:00Z"
+    # L02: D3 (two_labs: no bound) and D4 (no sample date: P9's registration 2018-06-01):
+    # one bound, fewer than m = 2: no horizon
+    assert l02["rows_linked"] == 2 and l02["horizon"] is None
+    # attribution's leak rows: each lab's dates no later than its horizon (D2's 2020-03-01
+    # is cut to L01's 2020-01-01), none where the lab has no horizon or the row is two_labs
+    rows = leak_rows_from_links(links, dump, s).set_index(["lab", "patient"])["date"]
+    assert rows[("L01", "P1")] == utc("2020-01-01") and rows[("L01", "P2")] == utc("2020-01-01")
+    assert pd.isna(rows[("L02", "P8")]) and pd.isna(rows[("L02", "P9")])
     assert s["unlinked"] == {"rows": 1, "share": 0.2, "decoy_share": 0.0, "exceeds_decoy": True}
     assert len(lab_links(links)) == 5
 

@@ -12,11 +12,15 @@ A dump row is *linked* when its ``match`` is ``unique`` or ``two_labs``
 (:func:`labforensics.leak.linkage.classify` only gives these at or above the
 threshold). A ``two_labs`` row is linked to both labs: its ``lab``/``patient``
 and its ``runner_up_lab``/``runner_up_patient`` (the same person's record at
-the other lab). Per-lab counts count such a row at each of its two labs.
+the other lab). Per-lab counts count such a row at each of its two labs, but
+its sample date bounds neither lab's copy: the sample was taken at one of the
+two labs and the row does not say which (on a generated case, crediting both
+put one lab's horizon two weeks after its true copy, from samples of people
+also registered at a lab copied later).
 
 Horizon (rule)
 --------------
-Each row linked to lab L bounds the copy of L from below by its sample date,
+Each row linked to lab L alone (``unique``) bounds the copy of L from below by its sample date,
 or, for a row without one, by its linked record's registration date
 (``created`` of the index); both are the start of that local day in the case
 time zone (the readers' dates: a date-only value bounds from the start of its
@@ -260,6 +264,7 @@ def leak_rows_from_links(
         {"leak_id": lk["patient"], "lab": lk["lab"], "patient": lk["patient"], "date": date}
     )
     two = lk["match"].eq("two_labs") & lk["runner_up_patient"].notna()
+    date = date.mask(two)  # a two_labs sample belongs to one of its labs, not said which
     second = pd.DataFrame(
         {
             "leak_id": lk.loc[two, "patient"],
@@ -286,6 +291,7 @@ def leak_rows_from_links(
         }
     )
     if summary is not None:
+        out["date"] = _clip_to_horizons(out, summary)
         out.attrs["leak_report"] = {
             "kind": "dump",
             "rows": summary.get("rows"),
@@ -294,6 +300,21 @@ def leak_rows_from_links(
             "false_match_rate": summary.get("false_match_rate"),
         }
     return out
+
+
+def _clip_to_horizons(rows: pd.DataFrame, summary: Mapping[str, Any]) -> pd.Series:
+    """Each row's date, no later than its lab's horizon; NaT where the lab has none.
+
+    Attribution bounds a lab's copy from below by the latest date of its leaked
+    rows; the horizon (the ``m``-th newest, module docstring) is that bound made
+    robust to a few false links or mistyped sample dates.
+    """
+    horizons = {
+        p["lab"]: pd.Timestamp(p["horizon"]) if p.get("horizon") else pd.NaT
+        for p in summary.get("per_lab", [])
+    }
+    h = rows["lab"].map(horizons).astype("datetime64[ns, UTC]")
+    return rows["date"].where(rows["date"] <= h, h)
 
 
 def link_leak(
@@ -473,15 +494,16 @@ def _per_lab(
     sd = dump_people.set_index(dump_people["record_id"].astype("string"))["sample_date"]
     cr = index_people.set_index(index_people["record_id"].astype("string"))["created"]
     # the row's own sample date; the linked record's registration only for a row
-    # without one (module docstring)
+    # without one; a two_labs row bounds neither lab (module docstring)
     ll["bound"] = ll["row_id"].map(sd).fillna(ll["patient"].map(cr))
+    ll.loc[ll["row_id"].isin(links.loc[links["match"].eq("two_labs"), "row_id"]), "bound"] = pd.NaT
     labs = sorted(set(index_people["lab"].dropna().astype(str)) | set(ll["lab"].dropna()))
     out = []
     for lab in labs:  # one pass per lab
         rows = ll[ll["lab"] == lab]
         pats = index_people[index_people["lab"].astype("string") == lab]
         n = len(rows)
-        m = horizon_m(n, fmr)
+        m = horizon_m(int(rows["bound"].notna().sum()), fmr)
         bounds = np.sort(rows["bound"].dropna().to_numpy(dtype="datetime64[ns]"))[::-1]
         horizon = pd.Timestamp(bounds[m - 1], tz="UTC") if len(bounds) >= m else None
         support = int((bounds >= bounds[m - 1]).sum()) if horizon is not None else 0
