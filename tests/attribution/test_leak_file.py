@@ -129,3 +129,33 @@ def test_bare_list_without_header_keeps_its_first_identifier(tmp_path):
     # and a bare list of pseudonyms is read the same way
     p.write_text(pseudonymise_one(KEY, "L01", "100000") + "\n", encoding="utf-8")
     assert read_leak(p, case_key=KEY, labs=["L01"]).attrs["leak_report"]["identifiers"] == 1
+
+
+def test_binary_leak_file_is_a_clear_error(tmp_path):
+    # random bytes (NULs among them) and a valid header followed by binary junk: one
+    # AttributionError naming the file, never a csv.Error traceback nor a value
+    from labforensics.errors import AttributionError
+    from labforensics.leak import read_leak
+
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(AttributionError, match="junk.csv"):
+        read_leak(junk, case_key="00" * 16)
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(b"lab;ipp\nL01;123\nL01;4\r5\n")  # a lone CR inside a field
+    with pytest.raises(AttributionError, match=r"mixed.csv, line 3: not a delimited"):
+        read_leak(mixed, case_key="00" * 16)
+
+
+def test_pipe_separated_leak_and_unknown_id_column(tmp_path):
+    # '|' is sniffed like ';' ',' and tab; a named id column that is not in the file is
+    # an AttributionError listing the columns (not a KeyError)
+    from labforensics.errors import AttributionError
+    from labforensics.leak import read_leak
+
+    f = tmp_path / "leak.csv"
+    f.write_text("LABO|IPP\nL01|000123\nL01|000124\n")
+    rows = read_leak(f, case_key="00" * 16)
+    assert len(rows) == 2 and set(rows["lab"]) == {"L01"}
+    with pytest.raises(AttributionError, match="id_column='NOM'"):
+        read_leak(f, case_key="00" * 16, id_column="NOM")

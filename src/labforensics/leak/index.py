@@ -23,7 +23,7 @@ _LAB_NAMES = ("lab", "labo", "code_labo", "laboratoire", "finess", "lab_code")
 
 def _sniff_sep(text: str) -> str:
     first = text.splitlines()[0] if text else ""
-    counts = {s: first.count(s) for s in (";", ",", "\t")}
+    counts = {s: first.count(s) for s in (";", ",", "\t", "|")}
     best = max(counts, key=lambda s: (counts[s], s == ";"))
     return best if counts[best] else ";"
 

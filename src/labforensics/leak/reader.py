@@ -78,6 +78,11 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     p = Path(path)
     text = _read_text(p, "leak file")
     text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise AttributionError(
+            f"leak file {p} is not text (it holds NUL bytes: binary, or UTF-16 without a "
+            "byte-order mark); expected a delimited text file (CSV), UTF-8 or cp1252"
+        )
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final line end closes the last line, it does not open one
@@ -101,7 +106,7 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     kept: list[int] = []
     # one line at a time (a quoted field spanning lines is not a leak file shape)
     reader = csv.reader(lines[start:], delimiter=sep, skipinitialspace=True, strict=False)
-    for i, row in enumerate(reader, start=start + 1):
+    for i, row in enumerate(_rows_or_error(reader, p, start), start=start + 1):
         if not row or (len(row) == 1 and not row[0].strip()):
             report["blank"] += 1
             continue
@@ -124,6 +129,19 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     return df, report
 
 
+def _rows_or_error(reader: Any, p: Path, offset: int) -> Any:
+    """The CSV reader's rows; a line the csv module cannot split is a clear error naming
+    the file and the physical line (``offset``: lines before the reader's first; never
+    its content)."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise AttributionError(
+            f"leak file {p}, line {offset + reader.line_num}: not a delimited text file ({exc}); "
+            "expected a CSV of identifiers or a dump of people"
+        ) from None
+
+
 def _leak_header(
     line: str, h: int, sep: str, p: Path, report: dict[str, Any]
 ) -> tuple[list[str], int]:
@@ -136,7 +154,12 @@ def _leak_header(
     AttributionError
         A first line that is no header and has more than two fields.
     """
-    first = [c.strip() for c in next(csv.reader([line], delimiter=sep))]
+    try:
+        first = [c.strip() for c in next(csv.reader([line], delimiter=sep))]
+    except csv.Error as exc:
+        raise AttributionError(
+            f"leak file {p}, line {h + 1}: not a delimited text file ({exc})"
+        ) from None
     if _is_header(first):
         report["header_line"] = h + 1
         return first, h + 1
@@ -304,6 +327,11 @@ def _leak_rows(
     duplicates; tell the identifiers' kind."""
     if report.get("headerless") and id_column is None and _looks_like_nir(df["id"]):
         df = df.rename(columns={"id": "nir"})  # a bare list of social security numbers
+    if id_column is not None and id_column not in df.columns:
+        raise AttributionError(
+            f"leak: id_column={id_column!r} is not a column of the file; its columns are "
+            f"{list(df.columns)}"
+        )
     nir_c = _pick(df.columns, _NIR_NAMES, None) if id_column is None else None
     id_c = id_column or nir_c or _pick(df.columns, _ID_NAMES, None)
     if id_c is None:
