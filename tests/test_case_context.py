@@ -303,3 +303,21 @@ def test_case_key_file_used_when_no_key_given(tmp_path):
     via_case = lf.read_evidence(ev_dir, case=case).events["patient"].tolist()
     explicit = lf.read_evidence(ev_dir, case_key="cd" * 16).events["patient"].tolist()
     assert via_case == explicit == [pseudonymise_one(CaseKey.from_hex("cd" * 16), "L01", "004711")]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[case]\ntimezone = "UTC"\n', "[case] has unknown key(s) ['timezone']"),
+        ('[evidence]\npath = ["ev"]\n', "[evidence] has unknown key(s) ['path']"),
+        ('[[labs]]\ncode = "L01"\nfiness_number = "1"\n', "entry 1 has unknown key(s)"),
+    ],
+)
+def test_unknown_keys_in_fact_sections_are_refused(tmp_path, text, fragment):
+    # a typo must not fall back silently to a default (timezone -> Europe/Paris would
+    # shift every local time by the offset between the zones)
+    f = tmp_path / "case.toml"
+    f.write_text(text)
+    with pytest.raises(ParameterError) as info:
+        load_case(f)
+    assert fragment in str(info.value)

@@ -416,6 +416,40 @@ def _account_kinds(accts: dict[str, Any], p: Path) -> dict[str, str]:
     return kinds
 
 
+#: The keys each fact section of a case file may hold (stage sections are checked
+#: against their parameters class, ``[networks]``, ``[accounts]`` and ``[leak]`` by their
+#: own readers): a typo such as ``timezone`` for ``tz`` must not silently fall back
+#: to a default that shifts every time.
+_SECTION_KEYS = {
+    "case": ("name", "tz", "seed", "key_file"),
+    "evidence": ("paths", "leak", "transfers"),
+}
+_LAB_KEYS = ("code", "finess", "aliases")
+
+
+def _no_unknown_keys(data: Mapping[str, Any], p: Path) -> None:
+    """Refuse unknown keys in ``[case]``, ``[evidence]`` and each ``[[labs]]`` entry.
+
+    Raises
+    ------
+    ParameterError
+        Naming the file, the section, the unknown keys and the known ones.
+    """
+    for section, known in _SECTION_KEYS.items():
+        unknown = sorted(set(data.get(section, {})) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"case file {p}: [{section}] has unknown key(s) {unknown}; known: {list(known)}"
+            )
+    for i, lab in enumerate(data.get("labs", [])):
+        unknown = sorted(set(lab) - set(_LAB_KEYS)) if isinstance(lab, dict) else []
+        if unknown:
+            raise ParameterError(
+                f"case file {p}: [[labs]] entry {i + 1} has unknown key(s) {unknown}; "
+                f"known: {list(_LAB_KEYS)}"
+            )
+
+
 def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
     """Read a ``case.toml`` (``CaseContext()`` for None; a CaseContext is returned as is).
 
@@ -440,6 +474,7 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
             return default
         return _check_value(sec[key], hint, f"case file {p}, [{section}]", key)
 
+    _no_unknown_keys(data, p)
     aliases: dict[str, str] = {}
     for i, lab in enumerate(data.get("labs", [])):
         if not isinstance(lab, dict) or "code" not in lab:
