@@ -238,3 +238,13 @@ def test_nir_series_for_the_leak_linkage():
     # N ids in their own namespace, once per distinct value, missing where none
     assert out.iloc[0] == out.iloc[3] == "N" + _hmac16(b"nir\x1f185057800608491")
     assert out.iloc[1:3].isna().all()
+
+
+def test_reidentify_names_a_missing_pseudonyms_file(tmp_path):
+    # the error names the pseudonyms file as such (it said "evidence file" before)
+    from labforensics.errors import ParameterError
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    with pytest.raises(ParameterError, match=r"^cannot open the pseudonyms file .*nope\.txt"):
+        reidentify(KEY, ev, tmp_path / "nope.txt", tmp_path / "out.csv")

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
-from .errors import OutputExistsError, ParameterError
+from .errors import EvidenceError, OutputExistsError, ParameterError
 from .ingest._engine import _choose_reader
 from .ingest.files import common_root, expand_paths, read_head, relative_name
 from .ingest.registry import ReadContext
@@ -269,9 +269,20 @@ def people_ids(
 
 
 def _read_pseudonyms(path: Path) -> pd.Series:
+    """The keyed ids listed in ``path`` (any text holding them as whole words).
 
-    with open_evidence(path) as fh:
-        text = fh.read().decode("utf-8-sig", errors="replace")
+    Raises
+    ------
+    ParameterError
+        The file cannot be opened (named as the pseudonyms file), or holds no keyed id.
+    """
+    try:
+        with open_evidence(path) as fh:
+            text = fh.read().decode("utf-8-sig", errors="replace")
+    except EvidenceError as exc:
+        raise ParameterError(
+            f"cannot open the pseudonyms file {path}: {exc.__cause__ or exc}"
+        ) from None
     found = KEYED_ID.findall(text)
     if not found:
         raise ParameterError(
