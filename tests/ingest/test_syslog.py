@@ -277,3 +277,19 @@ def test_property_any_bytes_are_accounted_for():
             read_transfers(p).report.check()
 
     check()
+
+
+@pytest.mark.parametrize("bad", [0, 99999, 1899, True])
+def test_impossible_year_is_refused(tmp_path, bad):
+    # a year outside 1900-2189 would quarantine every RFC 3164 line: refused up front
+    from labforensics.errors import ParameterError
+    from labforensics.ingest import read_evidence
+
+    f = tmp_path / "auth.log"
+    f.write_text(
+        "Jun  3 08:00:01 host sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2\n"
+    )
+    with pytest.raises(ParameterError, match="from 1900 to 2189"):
+        read_evidence(f, year=bad, case_key="00" * 16)
+    with pytest.raises(ParameterError, match="from 1900 to 2189"):
+        read_evidence(f, year={str(f): bad}, case_key="00" * 16)

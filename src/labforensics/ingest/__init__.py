@@ -199,6 +199,25 @@ def read_evidence(
         )
 
 
+def _check_years(year: int | Mapping[str, int] | None) -> None:
+    """``year`` (one, or one per path) within the accepted timestamp range, 1900-2189.
+
+    Raises
+    ------
+    ParameterError
+        A year that is not an integer in that range (every line of the sources it
+        applies to would be quarantined as out of range).
+    """
+    values = list(year.values()) if isinstance(year, Mapping) else [year]
+    for y in values:
+        if y is None:
+            continue
+        if isinstance(y, bool) or not isinstance(y, int) or not 1900 <= y <= 2189:
+            raise ParameterError(
+                f"year={y!r}: give the year of the sources' lines, an integer from 1900 to 2189"
+            )
+
+
 def _read_evidence(
     paths: PathLike | Iterable[PathLike],
     *,
@@ -217,6 +236,7 @@ def _read_evidence(
         raise ParameterError(
             f"tz={tz!r} is not an IANA time zone; use a tz database name such as 'America/New_York'"
         ) from exc
+    _check_years(year)
     profs = load_profiles(
         list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile
     )
