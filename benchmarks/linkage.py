@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--dump", type=int, default=50_000)
     ap.add_argument("--labs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--memory-gib", type=float, default=4.0)
+    ap.add_argument("--memory-gib", type=float, default=3.0)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -110,7 +110,7 @@ def main() -> None:
         base = exact_nir_baseline(index, dump, truth)
         t_base = time.perf_counter() - t2
 
-    print("\ncomparisons per blocking rule (exact counts):")
+    print("\ncomparisons per blocking rule (Splink count_comparisons_from_blocking_rules):")
     print(res.comparisons.to_string(index=False))
     total = int(res.comparisons["cumulative"].iloc[-1])
     print(f"total {total:,} (target <= 50,000,000 at 500k x 1.5M)")

@@ -176,6 +176,11 @@ class LinkageParams:
         Run the decoy linkage (needed for ``.fmr`` and the default threshold).
     m_floor : float
         Lowest m of a non-null level after EM.
+    count_sample_proportion : float
+        Share of records sampled on each side by Splink's comparison counter
+        (``count_comparisons_from_blocking_rules``); 1.0 counts exactly (a
+        full blocking join: 3 minutes at 500k x 1.5M), 0.1 estimates from 1 %
+        of the pairs.
     nir_differs_m_floor : float
         Lowest m of the NIR ``differs`` level (double attachment).
     """
@@ -197,6 +202,7 @@ class LinkageParams:
     top_k: int = constrained(8, Interval(2, None, integer=True))
     decoy: bool = constrained(True, Boolean())
     m_floor: float = constrained(1e-4, Interval(0, 1, low_open=True, high_open=True))
+    count_sample_proportion: float = constrained(0.1, Interval(0, 1, low_open=True))
     nir_differs_m_floor: float = constrained(0.02, Interval(0, 1, low_open=True, high_open=True))
 
     def __post_init__(self) -> None:
@@ -229,7 +235,8 @@ class Linkage:
         The threshold used for ``links``.
     comparisons : pandas.DataFrame
         Per blocking rule: ``rule``, ``marginal``, ``cumulative`` comparison
-        counts (exact).
+        counts (Splink's counter; estimated unless
+        ``count_sample_proportion`` is 1).
     timings : dict
         Seconds per phase.
     candidates : pandas.DataFrame
@@ -347,7 +354,7 @@ def blocking_rules() -> list[tuple[str, str]]:
 
 def _settings(n_index: int, params: LinkageParams):
     from splink import SettingsCreator
-    from splink.internals.comparison_library import CustomComparison
+    from splink.comparison_library import CustomComparison
 
     comparisons = []
     for name, levels in COMPARISON_LEVELS.items():
@@ -431,7 +438,8 @@ def _model_summary(linker) -> pd.DataFrame:
     return df
 
 
-def _count_comparisons(db_api, idx_sdf, dmp_sdf) -> pd.DataFrame:
+def _count_comparisons(db_api, idx_sdf, dmp_sdf, sample: float) -> pd.DataFrame:
+    """Comparisons per blocking rule, by Splink's counter (exact when ``sample`` is 1)."""
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
     recs = count_comparisons_from_blocking_rules(
@@ -440,7 +448,7 @@ def _count_comparisons(db_api, idx_sdf, dmp_sdf) -> pd.DataFrame:
         link_type="link_only",
         unique_id_column_name="unique_id",
         source_dataset_column_name="source_dataset",
-        record_sample_proportion=1.0,
+        record_sample_proportion=sample,
     )
     names = [n for n, _ in blocking_rules()]
     return pd.DataFrame(
@@ -557,7 +565,9 @@ def link_dump(
 
             phase = "blocking"
             t = time.perf_counter()
-            comparisons = _count_comparisons(db_api, idx_sdf, dmp_sdf)
+            comparisons = _count_comparisons(
+                db_api, idx_sdf, dmp_sdf, params.count_sample_proportion
+            )
             timings["blocking_count"] = time.perf_counter() - t
 
             phase = "training"
