@@ -160,3 +160,26 @@ def test_stability_not_applicable_without_leak():
     )  # fmt: skip
     # no leak given: reruns have nothing to agree on
     assert f["verdict"]["stability_text"] == "not applicable (no leak to attribute)"
+
+
+def test_short_time_span_figure_draws_without_warning():
+    # a figure over a few seconds of evidence: no AutoDateLocator warning on stderr
+    import warnings
+
+    import matplotlib.dates as mdates
+    import matplotlib.figure
+    import pandas as pd
+
+    from labforensics.report.figures import png_bytes
+
+    def make():
+        fig = matplotlib.figure.Figure()
+        ax = fig.add_subplot()
+        t = pd.to_datetime(["2024-06-03 08:00:00", "2024-06-03 08:00:02"]).to_pydatetime()
+        ax.plot(t, [1, 2])
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=3))
+        return fig
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert png_bytes(make).startswith(b"\x89PNG")

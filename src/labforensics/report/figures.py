@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -102,7 +103,13 @@ def png_bytes(make: Callable[[], Figure] | Figure) -> bytes:
     ``Software`` metadata (so bytes do not depend on the matplotlib version
     string) and cleared afterwards.
     """
-    with _rc():
+    with _rc(), warnings.catch_warnings():
+        # evidence spanning minutes (one FHIR bundle, one auth log burst): matplotlib's
+        # date locator falls back to its finest interval and says so on stderr; the
+        # ticks it then draws are right, so only that one message is silenced
+        warnings.filterwarnings(
+            "ignore", message="AutoDateLocator was unable to pick an appropriate interval"
+        )
         fig = make() if callable(make) and not isinstance(make, Figure) else make
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
