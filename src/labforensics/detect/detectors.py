@@ -87,6 +87,11 @@ def standardize(values: pd.DataFrame, deadband: float = 0.5) -> Standardized:
     -------
     Standardized
     """
+    # Not pyod's ``utils.utility.standardizer`` (scikit-learn's StandardScaler: mean and
+    # standard deviation): the rows we look for would inflate the very scale they are
+    # measured with. The median and MAD (x 1.4826, the normal-consistent factor) with a
+    # per-feature minimum scale are the method the module doc states and the reasons
+    # quote ("n robust SD from the median").
     cols, center, scale, dropped, mats = [], {}, {}, {}, []
     for c in values.columns:
         x = pd.to_numeric(values[c], errors="coerce").astype("float64").to_numpy()

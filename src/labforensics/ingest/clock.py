@@ -19,6 +19,13 @@ rules and whatever the year):
   so 02:30 on 2019-03-31 in Paris is 01:30 UTC: ``nonexistent_shifted``.
 * everything else is ``exact``.
 
+Why not ``pandas.Series.dt.tz_localize(zone, ambiguous=..., nonexistent=...)``
+alone: it resolves an ambiguous wall time from a per-row flag the caller must
+already know (or raises, or gives NaT), and cannot read it from the order the
+rows were written in; the transitions and offsets themselves come from
+:mod:`zoneinfo`, and the per-row arithmetic is vectorised numpy (the speed is
+not the reason for this module, the evidence-order rule is).
+
 **Files written newest first** (some exports are): "first backward step" reads
 the file in the order its rows happened. A file's line order is told by
 :func:`line_order` (a clear majority of descending steps between consecutive
