@@ -67,6 +67,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -542,6 +543,63 @@ def link_dump(
         decoy_people, decoy_prov = decoys.build_decoy_index(index_people, seed=seed)
         decoy_idx = _prepare(decoy_people, "index")
     timings["prepare"] = time.perf_counter() - t0
+    model, cand, decoy_cand, comparisons = _score_privately(
+        idx, dmp, (decoy_idx, decoy_prov), seed, params, avoid_dirs, timings
+    )
+    t = time.perf_counter()
+    links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params)
+    timings["classify"] = time.perf_counter() - t
+    return Linkage(
+        links=links,
+        levels=levels,
+        model=model,
+        fmr=fmr,
+        threshold=float(threshold),
+        comparisons=comparisons,
+        timings=timings,
+        candidates=cand,
+        ambiguity_margin=params.ambiguity_margin,
+    )
+
+
+def _train(linker: Any, seed: int, params: LinkageParams) -> None:
+    """u by seeded random sampling, m by EM on two tight rules, then the m floors.
+
+    A blocked comparison is not trained on its own rule, so birth date trains first
+    name + household, and full first name + postcode trains NIR + birth date (not a
+    household block: relatives rarely share a full first name).
+    """
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=params.u_max_pairs, seed=int(seed) % (2**31)
+    )
+    for rule in EM_RULES:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, max_pairs=params.em_max_pairs, estimate_without_term_frequencies=True
+        )
+    _stabilise_model(linker, params)
+
+
+def _score_privately(
+    idx: pd.DataFrame,
+    dmp: pd.DataFrame,
+    decoy: tuple[pd.DataFrame | None, pd.DataFrame | None],
+    seed: int,
+    params: LinkageParams,
+    avoid_dirs: Iterable[str | os.PathLike[str]],
+    timings: dict[str, float],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+    """Train, score the real and the decoy index on the private DuckDB connection.
+
+    Returns the model summary, the real candidates, the decoy candidates (None
+    without decoy) and the comparison counts; fills ``timings`` per phase.
+
+    Raises
+    ------
+    LinkageError
+        Naming the phase and the exception type only (never a value).
+    """
+    from splink import DuckDBAPI, Linker
+
     phase = "connect"
     try:
         with (
@@ -552,8 +610,6 @@ def link_dump(
                 avoid_dirs=avoid_dirs,
             ) as con,
         ):
-            from splink import DuckDBAPI, Linker
-
             phase = "register"
             db_api = DuckDBAPI(connection=con)
             idx_sdf = db_api.register(idx, dataset_display_name="index")
@@ -562,48 +618,26 @@ def link_dump(
             for col in ("fn", "sn"):
                 tf = db_api.register(_tf_frame(idx, col), dataset_display_name=f"tf_idx_{col}")
                 linker.table_management.register_term_frequency_lookup(tf, col)
-
-            phase = "blocking"
-            t = time.perf_counter()
+            phase, t = "blocking", time.perf_counter()
             comparisons = _count_comparisons(
                 db_api, idx_sdf, dmp_sdf, params.count_sample_proportion
             )
             timings["blocking_count"] = time.perf_counter() - t
-
-            phase = "training"
-            t = time.perf_counter()
-            linker.training.estimate_u_using_random_sampling(
-                max_pairs=params.u_max_pairs, seed=int(seed) % (2**31)
-            )
-            # EM on two tight rules: a blocked comparison is not trained on its own
-            # rule, so birth date trains first name + household, and full first
-            # name + postcode trains NIR + birth date (not a household block:
-            # relatives rarely share a full first name).
-            for rule in EM_RULES:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    rule,
-                    max_pairs=params.em_max_pairs,
-                    estimate_without_term_frequencies=True,
-                )
-            _stabilise_model(linker, params)
+            phase, t = "training", time.perf_counter()
+            _train(linker, seed, params)
             timings["training"] = time.perf_counter() - t
             model = _model_summary(linker)
-
-            phase = "predict"
-            t = time.perf_counter()
+            phase, t = "predict", time.perf_counter()
             pred = linker.inference.predict(warning_mode="never")
             cand = con.execute(_top_candidates_sql(pred.physical_name, params.top_k, None)).df()
             pred.drop_table_from_database_and_remove_from_cache()
             cand = _label_candidates(cand)
             timings["predict"] = time.perf_counter() - t
-
-            fmr = pd.DataFrame()
             decoy_cand = None
             if params.decoy:
-                phase = "decoy"
-                t = time.perf_counter()
+                phase, t = "decoy", time.perf_counter()
                 decoy_cand = decoys.score_decoy(
-                    con, db_api, linker, dmp_sdf, decoy_idx, decoy_prov, cand, params
+                    con, db_api, linker, dmp_sdf, decoy[0], decoy[1], cand, params
                 )
                 timings["decoy"] = time.perf_counter() - t
     except (LabForensicsError, KeyboardInterrupt, LinkageTerminated):
@@ -615,11 +649,19 @@ def link_dump(
             f"record linkage failed during {phase} ({type(exc).__name__}); "
             "no value is shown; check the input frames against LEAK-CONTRACT.md"
         ) from None
+    return model, cand, decoy_cand, comparisons
 
-    t = time.perf_counter()
+
+def _decide(
+    cand: pd.DataFrame,
+    decoy_cand: pd.DataFrame | None,
+    dmp: pd.DataFrame,
+    dump_people: pd.DataFrame,
+    params: LinkageParams,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, float]:
+    """Links (one row per dump row), the deciding pairs' levels, the FMR table, the threshold."""
     row_ids = dmp["unique_id"]
-    if params.decoy:
-        fmr = decoys.fmr_table(cand, decoy_cand, row_ids, params)
+    fmr = decoys.fmr_table(cand, decoy_cand, row_ids, params) if params.decoy else pd.DataFrame()
     threshold = params.threshold
     if threshold is None:
         threshold = decoys.default_threshold(fmr, params)
@@ -638,15 +680,4 @@ def link_dump(
         how="inner",
     )
     levels = levels.rename(columns={"record_id": "patient", "weight": "match_weight"})
-    timings["classify"] = time.perf_counter() - t
-    return Linkage(
-        links=links,
-        levels=levels.reset_index(drop=True),
-        model=model,
-        fmr=fmr,
-        threshold=float(threshold),
-        comparisons=comparisons,
-        timings=timings,
-        candidates=cand,
-        ambiguity_margin=params.ambiguity_margin,
-    )
+    return links, levels.reset_index(drop=True), fmr, threshold
