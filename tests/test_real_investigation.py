@@ -75,13 +75,16 @@ def test_pam_sessions_are_paired_by_process_id(real_reports):
     paired = pam[(pam["start_reason"] == "login") & (pam["end_reason"] == "logout")]
     # Linux_2k.log: 123 PAM sessions opened and closed by the same pid (86 su, 36 sshd,
     # 1 login); OpenSSH_2k.log: fztu's one accepted login (sshd[24680], lines 956-965).
-    # su is a change of identity (action privilege), not a login: its 86 processes are
-    # 86 app sessions of 2 privilege events each, none started by a login
+    # su is a change of identity (action privilege), not a login, and its lines name the
+    # target user only (no account): its 86 processes' 172 events are in no session
     assert len(paired) == 37 + 1
     assert prog[paired.index].value_counts().to_dict() == {"sshd": 37, "login": 1}
-    su = pam[prog == "su"]
-    assert len(su) == 86 and (su["n_privilege"] == 2).all() and (su["n_login"] == 0).all()
-    assert (su["start_reason"] == "app_session").all()
+    assert not (prog == "su").any()
+    ev = _events(real_reports, "auth-syslog")
+    su = ev[ev["app_session"].str.startswith("su[", na=False)]
+    assert len(su) == 172 and su["app_session"].nunique() == 86
+    assert (su["action"] == "privilege").all() and su["account"].isna().all()
+    assert su["session_id"].isna().all()
 
 
 def test_brute_force_sources_top_the_findings(real_reports):

@@ -19,9 +19,10 @@ row = st.fixed_dictionaries(
     {
         "t": st.integers(0, 72).map(lambda k: 5 * k),  # 5-min grid over 6 h: gaps hit 30 min
         "lab": st.sampled_from(["L01", "L02"]),
-        "account": st.sampled_from(["a", "b"]),
+        "account": st.sampled_from(["a", "b", "b", None]),
         "host": st.sampled_from(["PC-1", "PC-1", "PC-2", None]),
         "src_ip": st.sampled_from(["10.0.0.1", "10.0.0.2", None]),
+        "module": st.sampled_from(["SSHD", "SSHD", "FTPD", None]),
         "app_session": st.sampled_from([None, None, None, "1", "2"]),
         "action": st.sampled_from(ACTIONS),
         "patient": st.sampled_from([None, "p1", "p2"]),
@@ -58,8 +59,8 @@ def test_partition_and_limits(rows):
     e = build(rows)
     s = sessionize(e, PARAMS)
     ss, ev = s.sessions, s.events
-    failed = ev["action"] == "login_failed"
-    # every event but failed logins is in exactly one session, failed logins in none
+    # failed logins and events without an account are in no session, every other in one
+    failed = (ev["action"] == "login_failed") | ev["account"].isna()
     assert ev.loc[failed, "session_id"].isna().all()
     assert ev.loc[~failed, "session_id"].notna().all()
     counts = ev.loc[~failed, "session_id"].value_counts()
@@ -93,13 +94,24 @@ def test_partition_and_limits(rows):
     over = (pairs["start_o"] <= pairs["end"]) & (pairs["end_o"] >= pairs["start"])
     brute = over.groupby(pairs["session_id"]).sum().reindex(ss["session_id"], fill_value=0)
     assert brute.tolist() == ss["concurrent_sessions"].tolist()
-    # failed_logins_before equals a brute-force assignment: each failure to the next
-    # session start (ts, seq) of its account at its lab, if within the window
-    firsts = ev[~failed].sort_values(["ts", "seq"]).groupby("session_id").head(1)
+    # failed_logins_before equals a brute-force assignment: each failure with an account
+    # to the next session start (ts, seq) of its account at its lab whose first known
+    # src_ip and module agree with its own where both are known, if within the window
+    ordered = ev[~failed].sort_values(["ts", "seq"])
+    firsts = ordered.groupby("session_id").head(1).set_index("session_id")
+    for c in ("src_ip", "module"):  # first known value of the session
+        firsts[c] = ordered.dropna(subset=[c]).groupby("session_id")[c].first()
+    firsts = firsts.reset_index()
     expect = dict.fromkeys(ss["session_id"], 0)
-    for _, f in ev[failed].iterrows():
+    fails = ev[(ev["action"] == "login_failed") & ev["account"].notna()]
+    for _, f in fails.iterrows():
+        agree = pd.Series(True, index=firsts.index)
+        for c in ("src_ip", "module"):
+            if pd.notna(f[c]):
+                agree &= firsts[c].isna() | (firsts[c] == f[c])
         later = firsts[
-            (firsts["lab"] == f["lab"])
+            agree
+            & (firsts["lab"] == f["lab"])
             & (firsts["account"] == f["account"])
             & ((firsts["ts"] > f["ts"]) | ((firsts["ts"] == f["ts"]) & (firsts["seq"] > f["seq"])))
         ].sort_values(["ts", "seq"])
@@ -144,7 +156,8 @@ def test_ids_stable_without_other_accounts(rows):
 
 def reference_partition(e: pd.DataFrame, p: SessionParams) -> set[frozenset[int]]:
     """The rules of labforensics.sessions, one event at a time (slow, obvious)."""
-    e = e[e["action"] != "login_failed"].sort_values(["ts", "seq"], kind="stable")
+    e = e[(e["action"] != "login_failed") & e["account"].notna()]  # no account: no session
+    e = e.sort_values(["ts", "seq"], kind="stable")
     groups: dict[tuple, list] = {}
     for r in e.itertuples():
         if pd.notna(r.app_session):

@@ -12,6 +12,13 @@ lasts its real length).
 
 *Who.* A session belongs to one value of ``params.by`` (default one account at
 one lab). Failed logins (action ``login_failed``) belong to no session.
+Events without an account belong to no session either (their ``session_id``
+stays missing): pooling them would make one "(no account)" identity of every
+connection line, port scan and failure without a user name on a host (the
+loghub Linux log's 152 account-less sessions, one of them an FTP connection
+flood credited with another address's failures). They stay in the event
+table, so source-address rankings (:func:`labforensics.detect.score_sources`)
+still count them.
 Neither do events whose ``ts_quality`` is ``date_only`` (a day without a
 time, read as the start of that local day): their instant is only a lower
 bound, so they never open, extend or split a session nor count in a duration.
@@ -83,9 +90,22 @@ shared account active from two workstations at once).
 
 *Failed logins.* Each failed login is counted on the first session of the
 same ``by`` key that starts after it in evidence order, if that start is at
-most ``failed_login_window`` later (so a failure is counted at most once);
-``failed_login_src_ips`` is the number of distinct non-missing ``src_ip`` of
-the failures counted.
+most ``failed_login_window`` later (so a failure is counted at most once),
+and only when the session agrees with it where both sides are known:
+
+- account: both present (a failure without an account counts nowhere);
+- source address: the failure's ``src_ip`` equals the session's first known
+  ``src_ip`` (so a failure from one address never makes a session from
+  another address a "success after failures");
+- service: the failure's ``module`` (SSHD, FTPD, ...) equals the session's
+  first known ``module`` (an FTP failure says nothing about an SSH login).
+
+A failure passed over by an incompatible session goes to the next compatible
+one within the window. Reason: "failed logins, then a success" is evidence of
+guessing only when the same party retried the same door; an unrelated user's
+typo, or a scan from another address, credited to whichever session of the
+account starts next, flags routine logins (issue 14). ``failed_login_src_ips``
+is the number of distinct non-missing ``src_ip`` of the failures counted.
 
 *Session id.* A deterministic content hash, 16 lower-case hex digits: the
 64-bit FNV-1a hashes of the ``by`` values and of the session key
@@ -260,7 +280,13 @@ class SessionParams:
     failed_login_window : pandas.Timedelta, default 30 minutes
         A failed login of the same ``by`` key is counted on the first session
         that starts after it (evidence order) if that start is at most this long
-        after the failure; so each failure is counted at most once.
+        after the failure; so each failure is counted at most once. Only a
+        session that agrees with the failure counts it: same account (both
+        present), same source address (the session's first known ``src_ip``)
+        and same service (its first known ``module``) where both sides are
+        known, since failures from another address or service are not the
+        same party retrying (see the module docstring). Events without an
+        account form no session.
 
     Strings such as ``"30min"`` or ``"12h"`` (a case file's values) are accepted and
     converted; bare numbers are refused, since their unit would be ambiguous.
@@ -292,7 +318,8 @@ class Sessions:
         sorted by ``start`` then the ``seq`` of the session's first event.
     events : pandas.DataFrame
         The input events sorted by (``ts``, ``seq``) with a ``session_id`` column
-        (string; missing for failed logins).
+        (string; missing for failed logins, ``date_only`` events and events
+        without an account).
     params : SessionParams
         The parameters used.
     """
@@ -410,7 +437,8 @@ def sessionize(events: pd.DataFrame, params: SessionParams | None = None) -> Ses
         (durations in seconds, ``records_*`` in records, ``bytes_out`` in bytes,
         counts in events), sorted by (``start``, first event's ``seq``).
         ``.events``: the events in (``ts``, ``seq``) order plus ``session_id``
-        (string, missing for failed logins and ``date_only`` events).
+        (string, missing for failed logins, ``date_only`` events and events
+        without an account).
 
     Raises
     ------
@@ -461,12 +489,14 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     failed = act == _ACT["login_failed"]
     day_only = (ev["ts_quality"] == "date_only").to_numpy(dtype=bool)  # no time: no session
     k = _session_keys(ev, p.by)
+    # no account, no session (and no failure counted): whose session would it be?
+    no_acct = k.by_codes[p.by.index("account")] < 0
 
     # Non-failed events in (group, ts, seq) order: ev is in (ts, seq) order, so two
     # stable counting sorts (key, then account) suffice.
-    nf = np.flatnonzero(~failed & ~day_only)
+    nf = np.flatnonzero(~failed & ~day_only & ~no_acct)
     order = K.counting_sort(K.counting_sort(nf, k.key2, k.n_key2), k.acct, k.n_acct)
-    if len(order) == 0:  # only failed logins: no session
+    if len(order) == 0:  # only failed logins or account-less events: no session
         return _empty_sessions(), np.full(n, -1, np.int64)
     first, last, end_code = _split_events(order, k, ts, act, p)
     S = len(first)
@@ -481,9 +511,12 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     s["end_reason"] = _end_reasons(end_code[last], acct_block, fe, start, end, seq, k, p)
     # Concurrency: sessions are contiguous per account.
     s["concurrent_sessions"] = K.count_overlaps(np.r_[acct_block, S].astype(np.int64), start, end)
+    mod_codes, _ = _factorize(ev["module"])
     s["failed_logins_before"], s["failed_login_src_ips"] = _failed_logins(
-        np.flatnonzero(failed & ~day_only), fe, start, ts, seq, k, p
-    )
+        np.flatnonzero(failed & ~day_only & ~no_acct), fe, start, ts, seq, k, p,
+        _first_known(k.ip_codes, order, first, last), mod_codes,
+        _first_known(mod_codes, order, first, last),
+    )  # fmt: skip
     s.update(_block_aggregates(ev, first, last, order, act, k))
     s["session_id"] = _session_ids(k, fe, start)
 
@@ -624,6 +657,26 @@ def _end_reasons(
     return end_reason
 
 
+def _first_known(
+    codes: np.ndarray, order: np.ndarray, first: np.ndarray, last: np.ndarray
+) -> np.ndarray:
+    """Per session: the first non-missing code (``>= 0``) of its block of ``order``, else -1."""
+    known = np.flatnonzero(codes[order] >= 0)
+    out = np.full(len(first), -1, np.int64)
+    if not len(known):
+        return out
+    i = np.searchsorted(known, first)
+    ok = i < len(known)
+    ok[ok] = known[i[ok]] <= last[ok]
+    out[ok] = codes[order[known[i[ok]]]]
+    return out
+
+
+def _compatible(f_code: np.ndarray, s_code: np.ndarray) -> np.ndarray:
+    """Equal where both are known (codes ``>= 0``); a missing side proves nothing."""
+    return (f_code < 0) | (s_code < 0) | (f_code == s_code)
+
+
 def _failed_logins(
     fi: np.ndarray,
     fe: np.ndarray,
@@ -632,30 +685,54 @@ def _failed_logins(
     seq: np.ndarray,
     k: _Keys,
     p: SessionParams,
+    s_ip: np.ndarray,
+    mod_codes: np.ndarray,
+    s_mod: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per session: failed logins (rows ``fi``) counted on its start, and their distinct src_ips."""
+    """Per session: failed logins (rows ``fi``) counted on its start, and their distinct src_ips.
+
+    A failure goes to the first session (evidence order) of the same ``by`` key that
+    starts within ``failed_login_window`` after it and agrees with it on source
+    address (``s_ip``: the session's first known ``src_ip`` code) and service
+    (``s_mod``: its first known ``module`` code) where both sides are known. Rows
+    ``fi`` must have an account (the caller drops the others).
+    """
     S = len(fe)
     failed_n = np.zeros(S, np.int64)
     failed_ips = np.zeros(S, np.int64)
     if not (len(fi) and S):
         return failed_n, failed_ips
     n_ip = len(k.ip_uniq)
-    A = np.r_[k.acct[fi], k.acct[fe]]
-    T = np.r_[ts[fi], start]
-    Q = np.r_[seq[fi], seq[fe]]
-    is_s = np.r_[np.zeros(len(fi), bool), np.ones(S, bool)]
-    ref = np.r_[np.arange(len(fi)), np.arange(S)]
-    o = np.lexsort((Q, T, A))
-    big = np.iinfo(np.int64).max
-    cand = np.where(is_s[o], np.arange(len(o)), big)
-    nxt = np.minimum.accumulate(cand[::-1])[::-1]
-    fpos = np.flatnonzero(~is_s[o])
-    j = nxt[fpos]
-    ok = j != big
-    jj = np.where(ok, j, 0)
-    ok &= (A[o[jj]] == A[o[fpos]]) & (T[o[jj]] - T[o[fpos]] <= p.failed_login_window.value)
-    f_row = ref[o[fpos[ok]]]  # index into fi
-    f_sess = ref[o[jj[ok]]]
+    F = len(fi)
+    # Sessions in (by key, start, seq) order; for each failure, the range [lo, hi) of
+    # them of its key starting after it (evidence order) and within the window.
+    so = np.lexsort((seq[fe], start, k.acct[fe]))
+    sA, sT, sQ = k.acct[fe][so], start[so], seq[fe][so]
+    fA, fT, fQ = k.acct[fi], ts[fi], seq[fi]
+    is_f = np.r_[np.ones(F, bool), np.zeros(S, bool)]
+    # lo: sessions before the failure in (A, T, Q) order (seq is unique: no ties)
+    o = np.lexsort((np.r_[fQ, sQ], np.r_[fT, sT], np.r_[fA, sA]))
+    before = np.cumsum(~is_f[o]) - ~is_f[o]
+    lo = np.empty(F, np.int64)
+    lo[o[is_f[o]]] = before[is_f[o]]
+    # hi: sessions of (A, T <= failure + window); at equal T a session sorts first
+    o = np.lexsort((np.r_[np.ones(F, np.int8), np.zeros(S, np.int8)],
+                    np.r_[fT + p.failed_login_window.value, sT], np.r_[fA, sA]))  # fmt: skip
+    before = np.cumsum(~is_f[o]) - ~is_f[o]
+    hi = np.empty(F, np.int64)
+    hi[o[is_f[o]]] = before[is_f[o]]
+    n_cand = np.maximum(hi - lo, 0)
+    # Candidate (failure, session) pairs, few per failure: the sessions of one
+    # account starting within the window after it.
+    f_pair = np.repeat(np.arange(F), n_cand)
+    step = np.arange(len(f_pair)) - np.repeat(np.cumsum(n_cand) - n_cand, n_cand)
+    s_pair = so[lo[f_pair] + step]
+    ok = _compatible(k.ip_codes[fi[f_pair]], s_ip[s_pair])
+    ok &= _compatible(mod_codes[fi[f_pair]], s_mod[s_pair])
+    f_pair, s_pair = f_pair[ok], s_pair[ok]
+    # the first compatible session of each failure (pairs are in session order)
+    first_pair = np.r_[True, f_pair[1:] != f_pair[:-1]] if len(f_pair) else np.zeros(0, bool)
+    f_row, f_sess = f_pair[first_pair], s_pair[first_pair]
     failed_n = np.bincount(f_sess, minlength=S).astype(np.int64)
     f_ip = k.ip_codes[fi[f_row]]
     has = f_ip >= 0
