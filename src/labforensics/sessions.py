@@ -133,6 +133,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _sessions_kernels as K
+from ._sessions_failed import failed_logins, first_known
+from ._sessions_logon import logon_pair_keys, logon_pair_rows, split_logon_pairs
 from ._validation import Constraint, Duration, constrained, validate
 from .errors import ParameterError, SchemaError
 from .schema import (
@@ -173,68 +175,6 @@ _KIND_TAG = {  # session key kinds, folded into the id
     "none": np.uint64(4),
 }
 _PAIR_TAG = np.uint64(8)  # folded into the key kind of a logon-pairs session's id
-
-
-# --------------------------------------------------------------------------- logon pairs
-
-
-def _logon_pair_rows(ev: pd.DataFrame) -> np.ndarray:
-    """Which events follow the ``logon_pairs`` rule (their ``session_rule``), bool[n]."""
-    if "session_rule" not in ev.columns:
-        return np.zeros(len(ev), dtype=bool)
-    return (ev["session_rule"] == "logon_pairs").to_numpy(dtype=bool, na_value=False)
-
-
-def _logon_pair_keys(pair: np.ndarray, key2: np.ndarray, n_key2: int) -> tuple[np.ndarray, int]:
-    """Session keys of logon-pair events moved to their own range (``+ n_key2``).
-
-    A logon-pair source's events never share a session with another source's
-    events of the same account and host (an event-dense log cut by idle time).
-    """
-    if not pair.any():
-        return key2, n_key2
-    return np.where(pair, key2 + n_key2, key2), 2 * n_key2
-
-
-def _split_logon_pairs(
-    order: np.ndarray,
-    acct: np.ndarray,
-    key2: np.ndarray,
-    ts: np.ndarray,
-    act: np.ndarray,
-    pair: np.ndarray,
-    max_ns: int,
-    start_flag: np.ndarray,
-    end_code: np.ndarray,
-) -> None:
-    """Session starts and end codes of logon-pair events (in place), by the pair rule.
-
-    Within one (account, host) of a logon-pair source, in evidence order, a new
-    session starts at the first event after a logoff (``logout``) and at an event
-    more than ``max_ns`` after its session's start (``max_duration``); never on an
-    idle gap and never on a logon (a logon while a session is open is a screen
-    unlock or a re-authentication of it). The same kernel as the idle rules,
-    run on the logon-pair events only (their groups are contiguous in ``order``:
-    :func:`_logon_pair_keys`) with no idle timeout and no login code.
-    """
-    pos = np.flatnonzero(pair[order])
-    if not len(pos):
-        return
-    never = np.ones(len(ts), dtype=bool)  # "no idle cut" for every event
-    s, e = K.split_sessions(
-        order[pos],
-        acct,
-        key2,
-        ts,
-        never,
-        act,
-        -1,  # no action code: a logon never cuts
-        _ACT["logout"],
-        np.int64(np.iinfo(np.int64).max),
-        np.int64(max_ns),
-    )
-    start_flag[pos] = s
-    end_code[pos] = e
 
 
 @dataclass(frozen=True)
@@ -512,10 +452,11 @@ def _sessionize_sorted(ev: pd.DataFrame, p: SessionParams) -> tuple[pd.DataFrame
     # Concurrency: sessions are contiguous per account.
     s["concurrent_sessions"] = K.count_overlaps(np.r_[acct_block, S].astype(np.int64), start, end)
     mod_codes, _ = _factorize(ev["module"])
-    s["failed_logins_before"], s["failed_login_src_ips"] = _failed_logins(
-        np.flatnonzero(failed & ~day_only & ~no_acct), fe, start, ts, seq, k, p,
-        _first_known(k.ip_codes, order, first, last), mod_codes,
-        _first_known(mod_codes, order, first, last),
+    s["failed_logins_before"], s["failed_login_src_ips"] = failed_logins(
+        np.flatnonzero(failed & ~day_only & ~no_acct), fe, start, ts, seq, k.acct,
+        k.ip_codes, len(k.ip_uniq), p.failed_login_window.value,
+        first_known(k.ip_codes, order, first, last), mod_codes,
+        first_known(mod_codes, order, first, last),
     )  # fmt: skip
     s.update(_block_aggregates(ev, first, last, order, act, k))
     s["session_id"] = _session_ids(k, fe, start)
@@ -571,7 +512,7 @@ def _session_keys(ev: pd.DataFrame, by: Iterable[str]) -> _Keys:
     host_codes, host_uniq = _factorize(ev["host"])
     ip_codes, ip_uniq = _factorize(ev["src_ip"])
     is_app = app_codes >= 0
-    pair = _logon_pair_rows(ev)
+    pair = logon_pair_rows(ev)
     is_app &= ~pair  # the logon-pair rule pairs by account and host only
     n_app, n_host, n_ip = len(app_uniq), len(host_uniq), len(ip_uniq)
     hostkey = np.where(
@@ -579,7 +520,7 @@ def _session_keys(ev: pd.DataFrame, by: Iterable[str]) -> _Keys:
     )
     key2 = np.where(is_app, app_codes, n_app + hostkey)
     n_key2 = n_app + n_host + n_ip + 1
-    key2, n_key2 = _logon_pair_keys(pair, key2, n_key2)
+    key2, n_key2 = logon_pair_keys(pair, key2, n_key2)
     return _Keys(acct, n_acct, by_codes, by_uniques, app_codes, app_uniq, host_codes, host_uniq,
                  ip_codes, ip_uniq, is_app, pair, hostkey, key2, n_key2)  # fmt: skip
 
@@ -600,7 +541,7 @@ def _split_events(
         np.int64(p.idle_timeout.value),
         np.int64(p.max_duration.value),
     )
-    _split_logon_pairs(
+    split_logon_pairs(
         order, k.acct, k.key2, ts, act, k.pair, p.max_duration.value, start_flag, end_code
     )
     first = np.flatnonzero(start_flag)
@@ -655,90 +596,6 @@ def _end_reasons(
         end_reason[cur[change]] = K.APP_SESSION_CHANGE
     end_reason[end_reason == K.GROUP_END] = K.IDLE_TIMEOUT
     return end_reason
-
-
-def _first_known(
-    codes: np.ndarray, order: np.ndarray, first: np.ndarray, last: np.ndarray
-) -> np.ndarray:
-    """Per session: the first non-missing code (``>= 0``) of its block of ``order``, else -1."""
-    known = np.flatnonzero(codes[order] >= 0)
-    out = np.full(len(first), -1, np.int64)
-    if not len(known):
-        return out
-    i = np.searchsorted(known, first)
-    ok = i < len(known)
-    ok[ok] = known[i[ok]] <= last[ok]
-    out[ok] = codes[order[known[i[ok]]]]
-    return out
-
-
-def _compatible(f_code: np.ndarray, s_code: np.ndarray) -> np.ndarray:
-    """Equal where both are known (codes ``>= 0``); a missing side proves nothing."""
-    return (f_code < 0) | (s_code < 0) | (f_code == s_code)
-
-
-def _failed_logins(
-    fi: np.ndarray,
-    fe: np.ndarray,
-    start: np.ndarray,
-    ts: np.ndarray,
-    seq: np.ndarray,
-    k: _Keys,
-    p: SessionParams,
-    s_ip: np.ndarray,
-    mod_codes: np.ndarray,
-    s_mod: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per session: failed logins (rows ``fi``) counted on its start, and their distinct src_ips.
-
-    A failure goes to the first session (evidence order) of the same ``by`` key that
-    starts within ``failed_login_window`` after it and agrees with it on source
-    address (``s_ip``: the session's first known ``src_ip`` code) and service
-    (``s_mod``: its first known ``module`` code) where both sides are known. Rows
-    ``fi`` must have an account (the caller drops the others).
-    """
-    S = len(fe)
-    failed_n = np.zeros(S, np.int64)
-    failed_ips = np.zeros(S, np.int64)
-    if not (len(fi) and S):
-        return failed_n, failed_ips
-    n_ip = len(k.ip_uniq)
-    F = len(fi)
-    # Sessions in (by key, start, seq) order; for each failure, the range [lo, hi) of
-    # them of its key starting after it (evidence order) and within the window.
-    so = np.lexsort((seq[fe], start, k.acct[fe]))
-    sA, sT, sQ = k.acct[fe][so], start[so], seq[fe][so]
-    fA, fT, fQ = k.acct[fi], ts[fi], seq[fi]
-    is_f = np.r_[np.ones(F, bool), np.zeros(S, bool)]
-    # lo: sessions before the failure in (A, T, Q) order (seq is unique: no ties)
-    o = np.lexsort((np.r_[fQ, sQ], np.r_[fT, sT], np.r_[fA, sA]))
-    before = np.cumsum(~is_f[o]) - ~is_f[o]
-    lo = np.empty(F, np.int64)
-    lo[o[is_f[o]]] = before[is_f[o]]
-    # hi: sessions of (A, T <= failure + window); at equal T a session sorts first
-    o = np.lexsort((np.r_[np.ones(F, np.int8), np.zeros(S, np.int8)],
-                    np.r_[fT + p.failed_login_window.value, sT], np.r_[fA, sA]))  # fmt: skip
-    before = np.cumsum(~is_f[o]) - ~is_f[o]
-    hi = np.empty(F, np.int64)
-    hi[o[is_f[o]]] = before[is_f[o]]
-    n_cand = np.maximum(hi - lo, 0)
-    # Candidate (failure, session) pairs, few per failure: the sessions of one
-    # account starting within the window after it.
-    f_pair = np.repeat(np.arange(F), n_cand)
-    step = np.arange(len(f_pair)) - np.repeat(np.cumsum(n_cand) - n_cand, n_cand)
-    s_pair = so[lo[f_pair] + step]
-    ok = _compatible(k.ip_codes[fi[f_pair]], s_ip[s_pair])
-    ok &= _compatible(mod_codes[fi[f_pair]], s_mod[s_pair])
-    f_pair, s_pair = f_pair[ok], s_pair[ok]
-    # the first compatible session of each failure (pairs are in session order)
-    first_pair = np.r_[True, f_pair[1:] != f_pair[:-1]] if len(f_pair) else np.zeros(0, bool)
-    f_row, f_sess = f_pair[first_pair], s_pair[first_pair]
-    failed_n = np.bincount(f_sess, minlength=S).astype(np.int64)
-    f_ip = k.ip_codes[fi[f_row]]
-    has = f_ip >= 0
-    pairs = np.unique(f_sess[has] * (n_ip + 1) + f_ip[has])
-    failed_ips = np.bincount(pairs // (n_ip + 1), minlength=S).astype(np.int64)
-    return failed_n, failed_ips
 
 
 def _block_aggregates(
