@@ -2,8 +2,11 @@
 
 ``python -m labforensics.demo --out demo`` generates the demo case (30 labs,
 January 2015 to October 2020, a few million events, with :func:`labforensics.synth.generate`;
-skipped when ``demo/case/truth.json`` already holds the same parameters) and
-investigates it with its leak and FTP transfer log into ``demo/report/``,
+skipped when ``demo/case/truth.json`` already holds the same parameters), with
+``linkage=True``: the labs' patient indexes ``demo/case/patients/PATIENTS_<LAB>.csv``
+and a leaked dump of people ``demo/case/dump/`` tied to the audit evidence (issue 13).
+It investigates the evidence with that dump, linked to the indexes, and the FTP
+transfer log into ``demo/report/`` (whose "Leak linkage" section shows the linkage),
 printing the elapsed time of each step and where the report is.
 
 ``python -m labforensics.demo --real --out demo-real`` investigates the real
@@ -36,6 +39,7 @@ DEMO_PARAMETERS: dict[str, Any] = {
     "end": "2020-10-31",
     "seed": 2021,
     "scale": 1.0,
+    "linkage": True,
 }
 
 CASE_TOML = """# The bundled demo case (synthetic): 30 labs of one LIS vendor, 2015 to October 2020.
@@ -121,13 +125,20 @@ def run_demo(
     tz = truth.get("parameters", {}).get("timezone") or DEFAULT_TZ
     case_file.write_text(CASE_TOML.format(tz=tz, seed=params["seed"], labs=labs),
                          encoding="utf-8")  # fmt: skip
-    leak = case_dir / "leak" / "leaked_ipps.csv"
+    # the leaked dump linked to the patient indexes; a case generated without
+    # linkage (params={"linkage": False}) falls back to the leaked identifier list
+    dump, patients = case_dir / "dump", case_dir / "patients"
+    if dump.is_dir() and patients.is_dir():
+        leak: Path | None = dump
+    else:
+        leak, patients = case_dir / "leak" / "leaked_ipps.csv", None
     xfer = case_dir / "transfers" / "xferlog"
     with _step("investigate", timings):
         res = investigate(
             case_dir / "evidence",
             out / "report",
-            leak=leak if leak.exists() else None,
+            leak=leak if leak is not None and leak.exists() else None,
+            patients=patients,
             transfers=xfer if xfer.exists() else None,
             case=case_file,
             force=True,
