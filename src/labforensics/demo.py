@@ -212,7 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"total: {time.perf_counter() - t0:.1f} s")
         return 0
     extra = {"scale": ns.scale} if ns.scale is not None else None
-    res, timings = run_demo(ns.out, params=extra, progress=not ns.quiet)
+    try:
+        res, timings = run_demo(ns.out, params=extra, progress=not ns.quiet)
+    except LabForensicsError as exc:
+        print(f"labforensics demo: error: {exc}", file=sys.stderr)
+        return 2
     print()
     print(res.summary())
     print()

@@ -69,6 +69,24 @@ def test_temp_inside_working_folder_refused(tmp_path, monkeypatch):
     assert list(inside.iterdir()) == []
 
 
+def test_working_in_the_temp_folder_itself_is_allowed(private_tmp, monkeypatch):
+    # run from the system temp folder itself (cd /tmp): the spill folder is a new private
+    # subfolder, not among the user's files, so linking is not refused (the demo failed)
+    monkeypatch.chdir(private_tmp)
+    with private_connection(memory_budget_bytes=256 * 2**20, threads=1):
+        assert len(spill_dirs(private_tmp)) == 1
+    assert spill_dirs(private_tmp) == []
+
+
+def test_temp_folder_as_output_folder_refused(private_tmp):
+    # the output folder itself as the system temp folder: spill files would land in it
+    with (
+        pytest.raises(ParameterError),
+        private_connection(memory_budget_bytes=256 * 2**20, threads=1, avoid_dirs=[private_tmp]),
+    ):
+        pass
+
+
 def test_no_folder_after_success(private_tmp, tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()

@@ -96,7 +96,12 @@ def private_connection(
     if threads < 1:
         raise ParameterError("threads must be at least 1")
     system_tmp = Path(tempfile.gettempdir()).resolve()
-    for avoid in [Path.cwd(), *[Path(a) for a in avoid_dirs]]:
+    cwd = Path.cwd().resolve()
+    # the spill folder is a new private subfolder of the system temp folder: refused
+    # when that folder lies inside the working folder (run from /tmp itself is fine:
+    # nothing lands among the user's files) or inside or at an output folder
+    inside_cwd = system_tmp != cwd and _is_under(system_tmp, cwd)
+    for avoid in [*([cwd] if inside_cwd else []), *[Path(a) for a in avoid_dirs]]:
         if _is_under(system_tmp, avoid.resolve()):
             raise ParameterError(
                 "the system temporary folder is inside the working or output folder; "
