@@ -272,3 +272,39 @@ def test_ingest_takes_several_profiles(tmp_path):
         "profile:cert-logon": 2,
         "profile:apache-access": 1,
     }
+
+
+def test_version(capsys):
+    # --version prints the package version and exits 0
+    import labforensics
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"labforensics {labforensics.__version__}"
+
+
+def test_investigate_case_key_file(cli_run, tmp_path, monkeypatch, capsys):
+    # --case-key KEYFILE: the patients are keyed with that file's key (the P id of a known
+    # (lab, IPP) of the hostile case), no key file is made beside the output, and the
+    # recorded command line holds the file's path, never key material
+    monkeypatch.delenv("LABFORENSICS_CASE_KEY", raising=False)
+    p = cli_run["paths"]
+    key_hex = "ab" * 32
+    kf = tmp_path / "my.key"
+    kf.write_text(key_hex + "\n")
+    out = tmp_path / "out"
+    rc = main(["investigate", str(p["evidence"]), "--out", str(out), "--case-key", str(kf),
+               "--quiet"])  # fmt: skip
+    assert rc == 0
+    assert not (tmp_path / "out.key").exists()
+    events = pd.read_parquet(out / "events.parquet")
+    want = pseudonymise_one(CaseKey.from_hex(key_hex), LAB, ipps()[0])
+    assert want in set(events["patient"].dropna())
+    manifest = (out / "manifest.json").read_text()
+    assert key_hex not in manifest and "my.key" in manifest
+    # a missing key file is refused with one line (exit 2), never replaced by a new key
+    rc = main(["investigate", str(p["evidence"]), "--out", str(tmp_path / "out2"),
+               "--case-key", str(tmp_path / "nope.key"), "--quiet"])  # fmt: skip
+    assert rc == 2 and "nope.key" in capsys.readouterr().err
+    assert not (tmp_path / "nope.key").exists()

@@ -20,12 +20,13 @@ fails to import makes every command, ``--help`` included, fail with its tracebac
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import synth
+from . import __version__, synth
 from .case import DEFAULT_TZ, load_case
 from .errors import EvidenceError, LabForensicsError
 from .pipeline import ingest_only, investigate
@@ -53,9 +54,23 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _case_with_key(case_path: Path | None, key_file: Path | None):
+    """The case file (or None), with ``--case-key`` as its key file when given.
+
+    A key file only, never key material on the command line (the command line is
+    recorded in the manifest and the report); the file must exist.
+    """
+    if key_file is None:
+        return case_path
+    if not key_file.is_file():
+        raise EvidenceError(f"case key file {key_file} not found (--case-key takes a key file)")
+    return dataclasses.replace(load_case(case_path), key_file=key_file.resolve())
+
+
 def _cmd_investigate(ns: argparse.Namespace) -> int:
+    case = _case_with_key(ns.case, ns.case_key)
     res = investigate(
-        ns.evidence or None, ns.out, leak=ns.leak, transfers=ns.transfers, case=ns.case,
+        ns.evidence or None, ns.out, leak=ns.leak, transfers=ns.transfers, case=case,
         patients=ns.patients or None, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
         tz=ns.tz, year=ns.year, lab=ns.lab,
     )  # fmt: skip
@@ -129,6 +144,10 @@ def _add_investigate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transfers", type=Path, default=None, help="the FTP server's xferlog")
     p.add_argument("--case", type=Path, default=None, help="case.toml")
     p.add_argument(
+        "--case-key", type=Path, default=None,
+        help="the case key file (overrides the case file's key_file); never the key itself",
+    )  # fmt: skip
+    p.add_argument(
         "--tz",
         default=None,
         help="local time zone of the sources (IANA name; overrides the case file)",
@@ -180,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Forensic analysis of medical-lab audit logs: read the evidence, "
         "rebuild sessions, flag anomalies and attribute a leak, with a forensic report.",
     )
+    p.add_argument("--version", action="version", version=f"labforensics {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     for name, (adder, text) in SUBCOMMANDS.items():
         adder(sub.add_parser(name, help=text))
