@@ -24,6 +24,9 @@ quarantined, duplicates, unrecognised files and why).
 ``sessions.parquet``   the session table
 ``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
                        ``reasons``
+``campaigns.parquet``  sessions grouped into campaigns (one account, one activity, no long
+                       pause), ranked by their best session:
+                       :func:`labforensics.detect.campaigns.group_campaigns`
 ``quarantine.csv``     input rows that could not become events (formulas neutralised)
 ``sources.csv``        source addresses ranked by their authentication attempts (brute
                        force), :func:`labforensics.detect.score_sources` (neutralised)
@@ -83,6 +86,7 @@ OUTPUT_NAMES = frozenset(
         "sources.csv",
         "report.html",
         "leak_links.parquet",
+        "campaigns.parquet",
     }
 )
 

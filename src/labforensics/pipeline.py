@@ -2,8 +2,8 @@
 
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
-``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``quarantine.csv``,
-``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
+``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``campaigns.parquet``,
+``quarantine.csv``, ``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -45,6 +45,7 @@ from .case import (
 )
 from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score, score_sources
+from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .errors import EvidenceError, ParameterError
 from .features import FeatureParams, build_features
 from .ingest import Evidence, read_evidence
@@ -273,6 +274,7 @@ class _Plan:
     overrides: dict[str, Any]
     patients: tuple[Path, ...] = ()
     leak_is_dump: bool = False
+    campaigns: CampaignParams = CampaignParams()
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -283,6 +285,7 @@ class _Plan:
             "detection": params_dict(self.detection),
             "sources": params_dict(self.sources),
             "attribution": params_dict(self.attribution),
+            "campaigns": params_dict(self.campaigns),
             "tz": self.case.tz,
             "seed": self.case.seed,
             "ingest": {k: v for k, v in sorted(self.ingest.items()) if k != "progress"},
@@ -341,6 +344,7 @@ def _plan(
         overrides={"tz": tz, "year": year, "lab": lab},
         patients=pats,
         leak_is_dump=is_dump,
+        campaigns=params_from_case(CampaignParams, case_, "campaigns"),
     )
 
 
@@ -365,6 +369,7 @@ class _Results:
     scored: pd.DataFrame
     attribution: Attribution
     leak_linkage: LeakLinkage | None = None
+    campaigns: pd.DataFrame | None = None
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
@@ -397,6 +402,9 @@ def _run_stages(
                               plan.detection, case=case))  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
+    camp = st.run("campaigns",
+                  lambda: group_campaigns(scored, ss.sessions, params=plan.campaigns),
+                  lambda c: f"{len(c):,} campaigns, {int(c['flagged'].sum()):,} flagged")  # fmt: skip
     leak: Any = plan.leak
     linked = None
     if plan.leak_is_dump:  # a dump of people: link it to the patient indexes first
@@ -420,7 +428,8 @@ def _run_stages(
         lambda a: f"verdict {a.verdict}",
     )  # fmt: skip
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
-                    scored=scored, attribution=at, leak_linkage=linked)  # fmt: skip
+                    scored=scored, attribution=at, leak_linkage=linked,
+                    campaigns=camp)  # fmt: skip
 
 
 # --- the outputs -------------------------------------------------------------------------
@@ -466,6 +475,9 @@ def _write_outputs(
     if res.leak_linkage is not None:  # LEAK-CONTRACT.md: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
+    if res.campaigns is not None:  # pseudonymous ids only; session lists in the Parquet file
+        findings["campaigns"] = campaign_findings(res.campaigns)
+        write_parquet(res.campaigns, out / "campaigns.parquet")
     write_json(findings, out / "findings.json")
     write_parquet(events_out, out / "events.parquet")
     write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
@@ -475,7 +487,7 @@ def _write_outputs(
     data = ReportData(
         findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
-        session_scores=res.session_scores,
+        session_scores=res.session_scores, campaigns=res.campaigns,
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
@@ -659,7 +671,7 @@ def investigate(
     readable, unreadable = _check_inputs(plan.evidence)
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(7 if plan.leak_is_dump else 6, progress)
+    st = _Stages(8 if plan.leak_is_dump else 7, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]

@@ -36,6 +36,7 @@ from markupsafe import Markup
 from ..case import DEFAULT_TZ
 from ..outputs import json_safe
 from . import figures, tables
+from .campaigns import campaigns_view, flagged_sessions
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -79,6 +80,8 @@ class ReportData:
     title: str = "Investigation"
     session_scores: pd.DataFrame | None = None
     extra_notes: list[str] = field(default_factory=list)
+    #: campaigns.parquet (:func:`labforensics.detect.campaigns.group_campaigns`), if any
+    campaigns: pd.DataFrame | None = None
 
 
 # --- formatting -----------------------------------------------------------------------
@@ -231,7 +234,9 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
     span_days = (ev["ts"].max() - ev["ts"].min()).days if len(ev) else 0
     weekly = span_days < 240  # short cases read better by week
     monthly = tables.monthly_outbound(ev, tz, "W" if weekly else "M")
-    flagged = pd.DataFrame(
+    # every flagged session (not the top sessions only), when the tables allow
+    every = flagged_sessions(data.session_scores, data.sessions)
+    flagged = every[["lab", "start"]] if every is not None else pd.DataFrame(
         [
             {"lab": r.get("lab"), "start": r.get("start")}
             for r in f.get("top_sessions", [])
@@ -694,8 +699,20 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "COVERAGE_COLUMNS": COVERAGE_COLUMNS,
         "notes": data.extra_notes,
         "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
+        "campaigns": campaigns_view(data.campaigns, session_scores=data.session_scores,
+                                    sessions=data.sessions, when=when, tz=data.tz,
+                                    gap=_gap_text(f)),  # fmt: skip
     }
     return env.get_template("report.html.j2").render(**ctx)
+
+
+def _gap_text(f: Mapping[str, Any]) -> str:
+    """The campaigns' grouping gap in words, from ``parameters.campaigns.gap`` (seconds)."""
+    g = _num(((f.get("parameters") or {}).get("campaigns") or {}).get("gap"))
+    if g is None:
+        return "the campaign gap"
+    days = g / 86400
+    return f"{days:g} days" if days >= 1 else f"{g / 3600:g} hours"
 
 
 def write_report(data: ReportData, path: str | os.PathLike[str], **kwargs: Any) -> Path:
