@@ -260,8 +260,10 @@ def _exploded_reasons(reasons: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         text = np.asarray(pa.compute.list_flatten(arr).to_pylist(), dtype=object)
     else:
         s = pd.Series(reasons.to_numpy(dtype=object))
-        is_text = s.map(lambda v: isinstance(v, str))
-        s = s.where(~is_text, s.astype("string").str.split(";")).explode()
+        s = s[s.notna()]
+        if len(s) and isinstance(s.iloc[0], str):  # a text column: reasons joined by "; "
+            s = s.astype(str).str.split(";")
+        s = s.explode()  # lists (or arrays, as read from Parquet): one row per reason
         s = s[s.notna()].astype(str).str.strip()
         s = s[s != ""]
         pos, text = s.index.to_numpy(dtype="int64"), s.to_numpy(dtype=object)
