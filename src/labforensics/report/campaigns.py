@@ -98,6 +98,13 @@ def _reasons_text(v: Any) -> str:
     return "; ".join(str(x) for x in v)
 
 
+def _minutes(start: Any, end: Any) -> float | None:
+    """A session's duration in minutes (one decimal), None when a bound is missing."""
+    if not start or not end:
+        return None
+    return round((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 60, 1)
+
+
 def _label(rank: int, account: Any) -> str:
     return f"#{rank:,} · {account if isinstance(account, str) else '(no account)'}"
 
@@ -180,7 +187,7 @@ def campaigns_view(
             "score": float(r.score), "reasons": _reasons_text(r.reasons),
             "best": [{
                 "rank": s.get("rank"), "session_id": s.get("session_id"),
-                "start": s.get("start"), "end": s.get("end"),
+                "start": s.get("start"), "minutes": _minutes(s.get("start"), s.get("end")),
                 "records_exported": s.get("records_exported"),
                 "records_extracted": s.get("records_extracted"),
                 "distinct_patients": s.get("distinct_patients"), "score": s.get("score"),
