@@ -187,32 +187,32 @@ def _session_frame(session_scores: pd.DataFrame, sessions: pd.DataFrame | None) 
     if sc["session_id"].duplicated().any():
         dup = sc.loc[sc["session_id"].duplicated(), "session_id"].iloc[0]
         raise SchemaError(f"group_campaigns: session_id {dup!r} is scored twice")
-    keys = ("lab", "account", "account_kind", "start", "end")
     if sessions is not None:
         check_table(
             sessions, ("session_id", "lab", "account", "start"), "group_campaigns: sessions"
         )
         ss = sessions.drop_duplicates("session_id")
-        ss = ss.set_index(pd.Index(ss["session_id"].astype(str).to_numpy()))
-        idx = sc["session_id"].astype(str).to_numpy()
-        missing = ~pd.Index(idx).isin(ss.index)
-        if missing.any():
+        where = pd.Index(ss["session_id"].astype(str).to_numpy(dtype=object)).get_indexer(
+            sc["session_id"].astype(str).to_numpy(dtype=object)
+        )
+        if (where < 0).any():
             raise SchemaError(
-                f"group_campaigns: {int(missing.sum())} scored session(s) are not in the "
-                f"session table, e.g. {idx[missing][0]!r}"
+                f"group_campaigns: {int((where < 0).sum())} scored session(s) are not in the "
+                f"session table, e.g. {sc['session_id'].iloc[int(np.argmax(where < 0))]!r}"
             )
-        ss = ss.loc[idx].reset_index(drop=True)
+        ss = ss.iloc[where].reset_index(drop=True)
     else:
         check_table(sc, ("lab", "account", "start"), "group_campaigns: scores without sessions")
         ss = sc
-    out = pd.DataFrame({"session_id": sc["session_id"].astype(str).to_numpy()})
-    for k in keys:
+    out = pd.DataFrame({"session_id": sc["session_id"].astype(str).to_numpy(dtype=object)})
+    for k in ("lab", "account", "account_kind"):
         src = ss if k in ss.columns else sc
-        out[k] = src[k].to_numpy() if k in src.columns else pd.NA
-    out["start_ns"] = _utc_ns(out["start"])
-    end_ok = out["end"].notna().to_numpy()
-    end_ns = np.where(end_ok, _utc_ns(out["end"].where(end_ok, out["start"])), out["start_ns"])
-    out["end_ns"] = np.maximum(end_ns, out["start_ns"])
+        out[k] = src[k].astype(STRING).array if k in src.columns else pd.NA
+    src = ss if "start" in ss.columns else sc
+    out["start_ns"] = _utc_ns(src["start"])
+    end = ss["end"] if "end" in ss.columns else sc["end"] if "end" in sc.columns else None
+    end_ns = _utc_ns(end.where(end.notna(), src["start"])) if end is not None else out["start_ns"]
+    out["end_ns"] = np.maximum(end_ns, out["start_ns"].to_numpy())
     out["score"] = pd.to_numeric(sc["score"], errors="coerce").astype("float64").to_numpy()
     out["flagged"] = sc["flagged"].fillna(False).astype(bool).to_numpy()
     out["activity"] = activity_class(ss)
