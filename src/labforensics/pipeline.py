@@ -91,6 +91,9 @@ class InvestigationResult:
         The stages' results, for further work in a notebook.
     key_file : pathlib.Path or None
         The case key file used (None when the key came from the environment).
+    campaigns : pandas.DataFrame or None
+        ``campaigns.parquet``'s table
+        (:func:`labforensics.detect.campaigns.group_campaigns`).
     """
 
     out: Path
@@ -101,6 +104,7 @@ class InvestigationResult:
     scores: Scores | None = None
     attribution: Attribution | None = None
     key_file: Path | None = None
+    campaigns: pd.DataFrame | None = None
 
     @property
     def verdict(self) -> str:
@@ -685,4 +689,5 @@ def investigate(
                     command=command, key=key, timings=st.timings)  # fmt: skip
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
                                evidence=res.evidence, sessions=res.sessions, scores=res.scores,
-                               attribution=res.attribution, key_file=key_file)  # fmt: skip
+                               attribution=res.attribution, key_file=key_file,
+                               campaigns=res.campaigns)  # fmt: skip

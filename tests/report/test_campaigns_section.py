@@ -81,6 +81,9 @@ def test_counts_agree_between_text_list_figures_and_parquet(case):
     # one figure per lab holding a flagged campaign: L01 (hostile + 2) and L02
     assert re.findall(r'data-lab="([^"]+)"', sec) == ["L01", "L02"]
     assert int(re.search(r'class="n-lab-figures">(\d+)<', sec).group(1)) == 2
+    # the gap stated is the one recorded in the parameters (604,800 s = 7 days)
+    assert "no pause longer than\n7 day(s)" in sec
+    assert "flagged and routine sessions apart" in sec
     # the first screen's count of flagged sessions is the same number
     assert case["data"].findings["counts"]["flagged_sessions"] == N_FLAGGED_SESSIONS
 

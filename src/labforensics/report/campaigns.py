@@ -9,12 +9,13 @@ the marks the figures draw (``tests/report/test_campaigns_section.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..detect.campaigns import CampaignParams
 from ..outputs import json_safe
 from . import figures
 
@@ -98,6 +99,25 @@ def _reasons_text(v: Any) -> str:
     return "; ".join(str(x) for x in v)
 
 
+_SIGNATURE_TEXT = {
+    "activity_flagged": "the same kind of activity (export or extraction, failed logins then a "
+    "login, reading patients, administration), flagged and routine sessions apart",
+    "activity": "the same kind of activity (export or extraction, failed logins then a login, "
+    "reading patients, administration)",
+    "rules": "the same detection rules fired (else the same kind of activity)",
+}
+
+
+def _gap_text(params: Mapping[str, Any] | None) -> str:
+    """The campaigns' grouping gap in words (``gap`` in seconds, as in findings.json)."""
+    g = (params or {}).get("gap")
+    sec = (
+        float(g) if isinstance(g, int | float) else CampaignParams().gap.total_seconds()
+    )  # the default when the parameters were not recorded
+    days = sec / 86400
+    return f"{days:g} day(s)" if days >= 1 else f"{sec / 3600:g} hour(s)"
+
+
 def _minutes(start: Any, end: Any) -> float | None:
     """A session's duration in minutes (one decimal), None when a bound is missing."""
     if not start or not end:
@@ -141,7 +161,7 @@ def campaigns_view(
     sessions: pd.DataFrame | None,
     when: Callable[..., str],
     tz: str,
-    gap: str = "7 days",
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """What the "Campaigns" section shows; None when no campaign table was given.
 
@@ -157,8 +177,10 @@ def campaigns_view(
         :func:`labforensics.report.html.make_formatter` of the case's zone.
     tz : str
         The case's time zone (figure axes in local time).
-    gap : str
-        The grouping gap in words, for the text.
+    params : mapping, optional
+        ``findings["parameters"]["campaigns"]`` (``gap`` in seconds, ``signature``),
+        stated in the text; the defaults of
+        :class:`~labforensics.detect.campaigns.CampaignParams` when missing.
 
     Returns
     -------
@@ -171,6 +193,7 @@ def campaigns_view(
     """
     if campaigns is None:
         return None
+    sig = (params or {}).get("signature") or CampaignParams().signature
     c = campaigns.sort_values("rank", kind="stable").reset_index(drop=True)
     flagged = c[c["flagged"].astype(bool)].reset_index(drop=True)
     best = _best_sessions(flagged, session_scores, sessions) if len(flagged) else pd.DataFrame()
@@ -200,7 +223,8 @@ def campaigns_view(
         "n_total": int(len(c)),
         "n_flagged": len(rows),
         "n_flagged_sessions": int(flagged["n_flagged"].sum()) if len(flagged) else 0,
-        "gap": gap,
+        "gap": _gap_text(params),
+        "signature": _SIGNATURE_TEXT.get(str(sig), str(sig)),
         "rows": rows,
         "open": OPEN_CAMPAIGNS,
         "best_n": BEST_SESSIONS,

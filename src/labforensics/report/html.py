@@ -701,18 +701,9 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
         "campaigns": campaigns_view(data.campaigns, session_scores=data.session_scores,
                                     sessions=data.sessions, when=when, tz=data.tz,
-                                    gap=_gap_text(f)),  # fmt: skip
+                                    params=(f.get("parameters") or {}).get("campaigns")),  # fmt: skip
     }
     return env.get_template("report.html.j2").render(**ctx)
-
-
-def _gap_text(f: Mapping[str, Any]) -> str:
-    """The campaigns' grouping gap in words, from ``parameters.campaigns.gap`` (seconds)."""
-    g = _num(((f.get("parameters") or {}).get("campaigns") or {}).get("gap"))
-    if g is None:
-        return "the campaign gap"
-    days = g / 86400
-    return f"{days:g} days" if days >= 1 else f"{g / 3600:g} hours"
 
 
 def write_report(data: ReportData, path: str | os.PathLike[str], **kwargs: Any) -> Path:
