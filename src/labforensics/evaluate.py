@@ -402,10 +402,14 @@ def _campaign_sessions(campaigns: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"pos": pos, "session_id": pd.array(vals, dtype=STRING)})
 
 
-def _hit_metrics(is_hit: np.ndarray, n_incidents: int, ks: Sequence[int]) -> dict[str, float]:
-    """AP and precision/recall at each k of a ranking whose hits are incidents found."""
-    out: dict[str, float] = {}
+def _hit_metrics(
+    is_hit: np.ndarray, n_incidents: int, ks: Sequence[int]
+) -> dict[str, float | int | None]:
+    """AP, best hit rank and precision/recall at each k of a ranking whose hits are incidents
+    found (``is_hit`` in rank order, ranks counted among the campaigns kept)."""
+    out: dict[str, float | int | None] = {}
     ranks = np.flatnonzero(is_hit) + 1
+    out["best_rank"] = int(ranks[0]) if len(ranks) else None
     # average precision over every incident: one never found adds a precision of 0
     out["ap"] = (
         float(np.sum(np.arange(1, len(ranks) + 1) / ranks) / n_incidents)
@@ -424,7 +428,7 @@ def evaluate_campaigns(
     labels: pd.DataFrame | Mapping[str, pd.DataFrame],
     *,
     k: Sequence[int] = (20, 50),
-    duplicates: str = "miss",
+    duplicates: str = "ignore",
 ) -> dict:
     """Campaign-level average precision and recall against the truth (issue 14).
 
@@ -445,10 +449,11 @@ def evaluate_campaigns(
         or not.
     k : sequence of int
         Cut-offs (campaigns).
-    duplicates : {"miss", "ignore"}
-        A positive campaign of an incident already found higher up: a miss (it
-        takes a line of the top of the ranking without telling a new story;
-        default) or left out of the ranking.
+    duplicates : {"ignore", "miss"}
+        A positive campaign of an incident already found higher up: left out of
+        the ranking (default, as ``benchmarks/detection.py`` counts it: the
+        incident counts once) or a miss (it takes a line of the top of the
+        ranking without telling a new story: the stricter reading).
 
     Returns
     -------
@@ -457,6 +462,7 @@ def evaluate_campaigns(
         campaign), ``n_mixed`` (campaigns holding incident sessions but positive
         for none), ``n_duplicates``, ``ap``, ``precision@k`` and ``recall@k``
         (incidents found in the top k over all incidents) for each k,
+        ``best_rank`` (of the first incident found, among the campaigns kept),
         ``incidents`` (list of ``id``, ``kind``, ``best_rank`` (None when not
         found), ``n_sessions``), and ``by_kind`` (kind -> the same metrics, the
         campaigns positive for other kinds left out of the ranking).

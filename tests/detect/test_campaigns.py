@@ -254,24 +254,28 @@ def test_evaluate_campaigns_by_hand():
     camps = pd.DataFrame([
         _camp(1, [f"a{i}" for i in range(10)]),                       # pure A: hit A
         _camp(2, [f"b{i}" for i in range(5)] + [f"r{i}" for i in range(5)]),  # 50 % B: miss
-        _camp(3, ["c0"] + [f"r{i}" for i in range(5, 14)]),           # 10 % C: miss
+        _camp(3, [f"a{i}" for i in range(10, 15)]),                   # A again: duplicate
         _camp(4, [f"b{i}" for i in range(5, 24)] + ["r20"]),          # 19/20 = 95 % B: hit B
-        _camp(5, [f"a{i}" for i in range(10, 15)]),                   # A again: duplicate
+        _camp(5, ["c0"] + [f"r{i}" for i in range(5, 14)]),           # 10 % C: miss
     ])  # fmt: skip
     e = evaluate_campaigns(camps, labels)
-    # hits at ranks 1 and 4, three incidents: AP = (1/1 + 2/4) / 3 = 0.5
-    assert e["ap"] == pytest.approx(0.5)
+    # default: the duplicate (rank 3) is left out, so B's hit is 3rd of the campaigns kept;
+    # three incidents: AP = (1/1 + 2/3) / 3 = 0.5556
+    assert e["ap"] == pytest.approx((1 + 2 / 3) / 3)
     # 2 of 3 incidents in the top 20 and the top 50
     assert e["recall@20"] == pytest.approx(2 / 3) and e["recall@50"] == pytest.approx(2 / 3)
-    assert e["precision@20"] == pytest.approx(2 / 20)
+    assert e["precision@20"] == pytest.approx(2 / 20) and e["best_rank"] == 1
     assert (e["n_found"], e["n_mixed"], e["n_duplicates"]) == (2, 2, 1)
+    # the incidents' best ranks are ranks of the campaigns table
     assert {i["id"]: i["best_rank"] for i in e["incidents"]} == {"A": 1, "B": 4, "C": None}
-    # per kind: kind c alone, A's campaigns (1, 5) left out: B's hit is at rank 4 - 1 = 3
-    assert e["by_kind"]["c"]["ap"] == pytest.approx(1 / 3)
+    # per kind c: A's campaigns (1, 3) left out: B's hit is 2nd of [mixed B, B, mixed C]
+    assert e["by_kind"]["c"]["ap"] == pytest.approx(1 / 2)
     assert e["by_kind"]["a"]["ap"] == pytest.approx(1.0)
-    assert e["by_kind"]["d"]["ap"] == 0.0
-    # the duplicate left out instead of counted as a miss changes nothing here (it is last)
-    assert evaluate_campaigns(camps, labels, duplicates="ignore")["ap"] == pytest.approx(0.5)
+    assert e["by_kind"]["d"]["ap"] == 0.0 and e["by_kind"]["d"]["best_rank"] is None
+    # stricter: the duplicate counted as a miss: hits at ranks 1 and 4: (1 + 2/4) / 3 = 0.5
+    assert evaluate_campaigns(camps, labels, duplicates="miss")["ap"] == pytest.approx(0.5)
+    with pytest.raises(ParameterError):
+        evaluate_campaigns(camps, labels, duplicates="maybe")
 
 
 def test_evaluate_campaigns_threshold_is_ninety_percent():
