@@ -37,7 +37,7 @@ __all__ = ["build_parser", "main"]
 
 def _cmd_synth(ns: argparse.Namespace) -> int:
     kwargs = dict(labs=ns.labs, start=ns.start, end=ns.end, seed=ns.seed, scale=ns.scale,
-                  linkage=ns.linkage, linkage_scenario=ns.linkage_scenario)  # fmt: skip
+                  linkage=ns.linkage, linkage_scenario=ns.linkage_scenario, variant=ns.variant)  # fmt: skip
     res = synth.generate(ns.out, **kwargs)
     print(f"synthetic evidence written to {ns.out}")
     print(res)
@@ -113,6 +113,7 @@ def _add_synth(s: argparse.ArgumentParser) -> None:
                    help="activity multiplier: 0.1 gives about a tenth of the events (default: 1.0)")  # fmt: skip
     s.add_argument("--linkage", action="store_true", help="also write patient indexes and a leaked dump tied to the evidence, with their linkage truth")  # fmt: skip
     s.add_argument("--linkage-scenario", choices=synth.SCENARIOS, default=None, help="how the dump was copied (with --linkage; default: vendor_extraction)")  # fmt: skip
+    s.add_argument("--variant", choices=sorted(synth.VARIANTS), default=None, help="a variant of the evidence with its case.toml and authorisations.csv (labforensics.synth.variants)")  # fmt: skip
     s.set_defaults(func=_cmd_synth)
 
 
