@@ -275,3 +275,18 @@ def test_cli_variant(tmp_path):
     # the clean variant: a case file and a register, no incident at all
     assert truth["parameters"]["variant"] == "clean" and truth["incidents"] == []
     assert (out / "case.toml").exists() and (out / "authorisations.csv").exists()
+
+
+def test_secretary_spreadsheet_export(tmp_path):
+    out = tmp_path / "s"
+    generate(out, labs=3, start="2020-01-06", end="2020-02-16", scale=0.8, seed=4,
+             variant="staff_exports")  # fmt: skip
+    truth = load_truth(out)
+    sheet = [i for i in truth["incidents"] if i.get("spreadsheet")]
+    # one secretary (not the billing one, who is registered) exports to a spreadsheet
+    assert len(sheet) == 1 and sheet[0]["role"] == "SECRETAIRE"
+    assert sheet[0]["file"].endswith(".xlsx")
+    reg = (out / "authorisations.csv").read_text(encoding="utf-8")
+    assert f";{sheet[0]['account']};" not in reg
+    e = next(e for e in truth["exports_truth"] if e["incident"] == sheet[0]["id"])
+    assert e["status"] == "unregistered" and e["destination"] == sheet[0]["file"]

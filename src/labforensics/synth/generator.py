@@ -29,7 +29,7 @@ from .model import Lab, french_holidays, setup_calendar
 from .plan import plan_labs
 from .register import write_case_file, write_register
 from .tie import TIED_INCIDENT, last_event_days, tied_linkage_case
-from .variants import VARIANTS, lab_exports_truth, plan_variant, variant_rng
+from .variants import RANGES, VARIANTS, lab_exports_truth, plan_variant, variant_rng
 
 __all__ = ["generate", "SynthResult", "SynthError", "TRUTH_EVENT_COLUMNS"]
 
@@ -219,7 +219,7 @@ def generate(
         (out / sub).mkdir(parents=True, exist_ok=True)
     plan = plan_labs(labs, d0, d1, seed, incidents, hostile)
     if variant is not None:
-        plan_variant(variant, plan, d0, d1, seed)
+        plan_variant(variant, plan, d0, d1, seed, scale)
     acc = _Acc(last_events={} if linkage else None, variant=variant)
     _run_labs(
         acc, plan, out, seed, d0, d1, scale=scale, artefacts=artefacts,
@@ -428,6 +428,7 @@ def _write_variant_case(
         "case_file": "case.toml",
         "register": "authorisations.csv",
         "register_rows": len(acc.register),
+        "ranges": {k: list(v) for k, v in RANGES.items()},
     }
     truth["exports_truth"] = acc.exports
 

@@ -48,10 +48,20 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from .clock import DAY, date_of, iso_utc, local_offset
 from .incidents import S, is_change_day, pick_open_day, session_block
-from .model import HOTLINE, MIGRATION, MIGRATION_PLACE, VENDOR_PLACES, Block, Lab, local_to_utc
+from .model import (
+    HOTLINE,
+    MIGRATION,
+    MIGRATION_PLACE,
+    ROLE_BASE,
+    VENDOR_PLACES,
+    Block,
+    Lab,
+    local_to_utc,
+)
 from .register import RegisterRow
 
 if TYPE_CHECKING:
@@ -112,8 +122,13 @@ def variant_rng(seed: int, name: str, k: int) -> np.random.Generator:
     )
 
 
-def plan_variant(name: str, plan: dict, d0: int, d1: int, seed: int) -> None:
-    """Decide which labs get which component; written into each lab's plan entry as ``variant``."""
+def plan_variant(name: str, plan: dict, d0: int, d1: int, seed: int, scale: float = 1.0) -> None:
+    """Decide which labs get which component; written into each lab's plan entry as ``variant``.
+
+    ``scale`` gives each lab's number of secretaries (as
+    :func:`labforensics.synth.model.setup_staff` draws it), so that the
+    spreadsheet export goes to a lab with a secretary besides the billing one.
+    """
     rng = variant_rng(seed, name, 0)
     labs = plan["labs"]
     n = len(labs)
@@ -150,12 +165,24 @@ def plan_variant(name: str, plan: dict, d0: int, d1: int, seed: int) -> None:
         for i in mig_ok:
             if "beyond_scope" not in labs[i]["variant"]["components"]:
                 labs[i]["variant"]["components"].append("authorised_migration")
-    # the spreadsheet secretary: the first staff-export lab
+    # the spreadsheet secretary: a staff-export lab with a second secretary (else one more lab)
     if taken.get("staff_export"):
-        labs[taken["staff_export"][0]]["variant"]["secretary"] = True
+        two = [i for i in range(n) if _secretaries(labs[i]["size"], scale) >= 2]
+        at = [i for i in taken["staff_export"] if i in two]
+        if not at and two and name != "no_networks":
+            at = [two[int(rng.integers(len(two)))]]
+            if "staff_export" not in labs[at[0]]["variant"]["components"]:
+                labs[at[0]]["variant"]["components"].append("staff_export")
+        if at:
+            labs[at[0]]["variant"]["secretary"] = True
     flav = rng.permutation(2)
     for j, i in enumerate(taken.get("beyond_scope", [])):
         labs[i]["variant"]["beyond"] = ("scope", "records")[int(flav[j % 2])]
+
+
+def _secretaries(size: float, scale: float) -> int:
+    """Secretaries of a lab (:data:`labforensics.synth.model.ROLE_BASE`, as ``setup_staff``)."""
+    return max(1, round(ROLE_BASE["SECRETAIRE"] * size * scale))
 
 
 def common_register(b: _Build) -> None:
@@ -558,11 +585,11 @@ def lab_exports_truth(lab: Lab, events: Any, extra: dict, finess: str) -> list[d
     rows = extra.get("register", [])
     scopes = sorted({r.scope_patients_since for r in rows if r.scope_patients_since})
     ts_s = t["ts"].astype("int64").to_numpy() // 1_000_000_000
-    ipp = t["ipp"].to_numpy(dtype=object)
-    has = np.array([x is not None and x == x and x != "" for x in ipp])
+    num = pd.to_numeric(t["ipp"], errors="coerce")  # IPPs are digit strings; none -> NaN
+    has = num.notna().to_numpy()
     pat = np.full(len(t), -1, np.int64)
     if has.any():
-        pat[has] = np.searchsorted(lab.ipp, np.array([int(x) for x in ipp[has]], dtype=np.int64))
+        pat[has] = np.searchsorted(lab.ipp, num[has].to_numpy(dtype=np.int64))
     ops, meta = [], []
     for i, r in w.iterrows():  # one per export or extraction
         ts = int(r["ts"].value // 1_000_000_000)
