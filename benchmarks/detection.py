@@ -40,7 +40,8 @@ alone, the combination) and incident kind, it prints:
   stand-in grouping here (sessions of one lab and account with the same flag and
   the same export/no-export shape, see :func:`stand_in_campaigns`);
 * benign sessions (authorised migrations, registered support exports, backups,
-  billing) in the top 50 sessions; flagged campaigns per 10 lab-months (the
+  billing) in the top 50 sessions (rules alone: only those where a rule fired,
+  since ties at 0 carry no rank); flagged campaigns per 10 lab-months (the
   target on ``clean``: at most 1).
 
 Without ``--ingest`` the event table is made from ``truth_events.parquet``
@@ -375,7 +376,11 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
         ev = evaluate(s2, truth, events=ss.events, labels=labels, case=case)
         m = ev.metrics[ev.metrics["level"] == "session"].set_index("kind")
         lab_s = ev.labels["session"]
-        benign50 = int(((lab_s["rank"] <= 50) & lab_s["trap_kind"].isin(BENIGN)).sum())
+        top = (lab_s["rank"] <= 50) & lab_s["trap_kind"].isin(BENIGN)
+        if name == "rules":  # ties at 0 carry no rank: only sessions where a rule fired count
+            fired = s2.session.set_index("session_id")["rules_score"]
+            top &= lab_s["session_id"].map(fired).fillna(0).to_numpy() > 0
+        benign50 = int(top.sum())
         camps = _campaigns_for(s2, ss, ft, sc, col, name, truth, labels, case)
         cm = None
         if evaluate_campaigns is not None:
@@ -427,6 +432,10 @@ def main_variants(args) -> int:
             allk.loc[allk["variant"] == "clean", "flagged_per_10_lab_months"] <= 1
         ).all(),
     }
+    if ap.empty:
+        checks.pop("campaign AP >= 0.9 per variant with incidents")
+        checks.pop("every incident in the top 20 campaigns")
+        print("  n/a   campaign AP and top-20 recall: no variant here has incidents")
     for label, good in checks.items():
         print(f"  {'PASS' if good else 'MISS'}  {label}")
     print(json.dumps({"all_targets_met": bool(all(checks.values()))}))

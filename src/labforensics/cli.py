@@ -113,7 +113,7 @@ def _add_synth(s: argparse.ArgumentParser) -> None:
                    help="activity multiplier: 0.1 gives about a tenth of the events (default: 1.0)")  # fmt: skip
     s.add_argument("--linkage", action="store_true", help="also write patient indexes and a leaked dump tied to the evidence, with their linkage truth")  # fmt: skip
     s.add_argument("--linkage-scenario", choices=synth.SCENARIOS, default=None, help="how the dump was copied (with --linkage; default: vendor_extraction)")  # fmt: skip
-    s.add_argument("--variant", choices=sorted(synth.VARIANTS), default=None, help="a variant of the evidence with its case.toml and authorisations.csv (labforensics.synth.variants)")  # fmt: skip
+    s.add_argument("--variant", choices=sorted(synth.VARIANTS), default=None, help="a variant of the evidence, with its case.toml and authorisations.csv (labforensics.synth.variants; default: none, the default evidence)")  # fmt: skip
     s.set_defaults(func=_cmd_synth)
 
 
