@@ -142,32 +142,44 @@ def test_ranges_wider_than_thresholds():
     assert RANGES["staff_export_records"] == (50, 5000)
 
 
-def _incidents(made, name: str, seeds=(1, 2, 3)) -> list[tuple[dict, pd.DataFrame]]:
+def _incidents(made, name: str, seeds=(1, 2, 3)) -> list[tuple[dict, pd.DataFrame, pd.DataFrame]]:
     out = []
     for s in seeds:
         p = made(name, s)
         te = pd.read_parquet(p / "truth_events.parquet")
         for inc in load_truth(p)["incidents"]:
-            out.append((inc, te[te["incident"] == inc["id"]]))
+            out.append((inc, te[te["incident"] == inc["id"]], te))
     return out
 
 
 def test_snooping_ranges(made):
     got = _incidents(made, "snooping")
     assert got
-    for inc, ev in got:
+    for inc, ev, all_ev in got:
         n = ev["ipp"].dropna().nunique()
         # the patients read are the ones truth counts, within 3-50, over 1-4 sessions
         assert n == inc["patients"] and 3 <= n <= 50
         assert 1 <= len(inc["sessions"]) <= 4 == RANGES["snooping_sessions"][1]
         assert set(ev["session"]) == set(inc["sessions"])
+        # "no request at the lab": no event names one of these patients with a request
+        # within the radius (days) around the reads
+        r = pd.Timedelta(days=inc["no_visit_within_days"])
+        assert inc["no_visit_within_days"] >= 30
+        te = all_ev[all_ev["lab"] == inc["lab"]]
+        near = te[
+            te["ipp"].isin(set(ev["ipp"]))
+            & te["request"].notna()
+            & (te["ts"] >= ev["ts"].min() - r)
+            & (te["ts"] <= ev["ts"].min() + r)
+        ]
+        assert near.empty, near[["ts", "ipp", "request", "account"]]
 
 
 def test_attacker_failed_logins(made):
     got = _incidents(made, "attackers")
     assert got
     seen = set()
-    for inc, ev in got:
+    for inc, ev, _ in got:
         fails = ev[ev["outcome"] == "failure"]
         # failures counted in truth, within 1-10, all from the attacker's new address
         assert len(fails) == inc["failed_logins"] and 1 <= len(fails) <= 10

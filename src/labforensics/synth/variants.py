@@ -379,15 +379,18 @@ def _staff_export(b: _Build, rng: np.random.Generator, secretary: bool) -> None:
     _op(b, ev["t"][2], None)
 
 
-def _unvisited(lab: Lab, day: int, radius: int = 365) -> np.ndarray:
-    """Patients registered before ``day`` with no visit within ``radius`` days of it."""
+def _unvisited(lab: Lab, day: int, radius: int = 365) -> tuple[np.ndarray, int]:
+    """Patients registered before ``day`` with no visit within ``radius`` days of it, and the radius.
+
+    The radius halves (down to about a month) when a small lab has too few such patients.
+    """
     n_reg = lab.registered_before(day)
     vday = np.repeat(lab.od, lab.ve - lab.vs)
     near = np.unique(lab.vis_pat[(vday >= day - radius) & (vday <= day + radius)])
     cand = np.setdiff1d(np.arange(n_reg), near)
     if len(cand) < RANGES["snooping_patients"][1] and radius > 30:
         return _unvisited(lab, day, radius // 2)
-    return cand
+    return cand, radius
 
 
 def _snooping(b: _Build, rng: np.random.Generator) -> None:
@@ -403,7 +406,7 @@ def _snooping(b: _Build, rng: np.random.Generator) -> None:
     first = _staff_day(b, rng)
     if first is None:
         return
-    cand = _unvisited(lab, first)
+    cand, radius = _unvisited(lab, first)
     if not len(cand):
         return
     pats = rng.choice(cand, size=min(n_pat, len(cand)), replace=False)
@@ -418,7 +421,7 @@ def _snooping(b: _Build, rng: np.random.Generator) -> None:
     parts = np.array_split(pats, len(days))
     tag = b.tag(id=f"snooping-{lab.code}", group="incident", kind="snooping", vector="insider",
                 account=a.name, role=a.role,
-                info={"patients": int(len(pats)), "sessions": len(days),
+                info={"patients": int(len(pats)), "sessions": len(days), "no_visit_within_days": radius,
                       "days": [str(date_of(d)) for d in days]})  # fmt: skip
     for day, part in zip(days, parts, strict=True):
         steps = [S(0, "ADMIN", "CONNEXION")]
