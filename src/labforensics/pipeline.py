@@ -68,6 +68,7 @@ from .report.findings import (
     summary_text,
 )
 from .sessions import SessionParams, Sessions, sessionize
+from .store import load_store, store_manifest_path, store_options
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
 
@@ -370,9 +371,6 @@ class _Results:
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
     if plan.store is not None:  # the same Evidence as the files, from the store
-        from .store import load_store
-        from .store._ingest import store_options
-
         opts = store_options(tz=None, profile=plan.ingest.get("profile"),
                              year=plan.ingest.get("year"), lab=plan.ingest.get("lab"),
                              case=plan.case)  # fmt: skip
@@ -694,8 +692,6 @@ def investigate(
         lambda f: f"verdict {f['verdict']['verdict']}",
     )  # fmt: skip
     if plan.store is not None:  # the store read: its manifest, hashed, as an input
-        from .store import store_manifest_path
-
         companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
                                                  f"{plan.store.name}/manifest.json",
                                                  "labforensics_store"))  # fmt: skip

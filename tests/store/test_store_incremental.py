@@ -51,7 +51,9 @@ def case(tmp_path):
         "AUDIT_L02_20190302.csv",
         [row("02/03/2019", t, lab="L02") for t in ("12:00:00", "11:00:00", "10:00:00")],
     )
-    return root, [f1, f3, g1], [f2]
+    notes = root / "l02" / "notes.txt"  # no reader recognises it: listed, never read
+    notes.write_text("investigator notes", encoding="utf-8")
+    return root, [f1, f3, g1, notes], [f2]
 
 
 def _parts(store: Path) -> pa.Table:
@@ -78,7 +80,7 @@ def test_late_file_gives_the_store_of_one_ingest(case, tmp_path, test_key):
     root, part_a, part_b = case
     inc, once = tmp_path / "inc", tmp_path / "once"
     first = ingest_to_store(part_a, inc, case_key=test_key)
-    assert sorted(first.groups) == ["lab:L01", "lab:L02"]
+    assert sorted(first.groups) == ["file:l02/notes.txt", "lab:L01", "lab:L02"]
     before = load_store(inc)
     f3 = before.events[before.events["source_file"] == "l01/AUDIT_L01_20190303.csv"]
     # without F2, F3 follows F1 (tail C1, head E2): no rotation duplicate, E2 and F3 kept
@@ -129,7 +131,10 @@ def test_already_ingested_inputs_are_skipped(case, tmp_path, test_key):
     again = ingest_to_store([root / "l02"], store, case_key=test_key)
     # the same bytes (SHA-256) are never ingested twice: reported, nothing re-processed
     assert again.groups == [] and again.added == []
-    assert [s["source_file"] for s in again.skipped] == ["l02/AUDIT_L02_20190302.csv"]
+    assert [s["source_file"] for s in again.skipped] == [
+        "l02/AUDIT_L02_20190302.csv",
+        "l02/notes.txt",
+    ]
     log = json.loads((store / "manifest.json").read_text())["ingests"]
     assert log[-1]["already_ingested"][0]["source_file"] == "l02/AUDIT_L02_20190302.csv"
     assert len(log) == 2
@@ -152,3 +157,52 @@ def test_refusals(case, tmp_path, test_key):
     part_a[0].write_bytes(part_a[0].read_bytes() + b"x\r\n")
     with pytest.raises(StoreError, match="changed since it was ingested|another SHA-256"):
         ingest_to_store(part_b, store, case_key=test_key)
+
+
+def test_cli_ingest_store(case, tmp_path, test_key, capsys):
+    from labforensics.cli import main
+    from labforensics.outputs import STORE_NAMES
+
+    root, part_a, part_b = case
+    key_file = tmp_path / "k.key"
+    test_key.write(key_file)
+    store = tmp_path / "cli_store"
+    args = ["ingest", "--store", str(store), "--case-key", str(key_file), "--quiet"]
+    assert main([*args, *map(str, part_a)]) == 0
+    assert main([*args, *map(str, part_b)]) == 0
+    assert "1 file(s) added" in capsys.readouterr().out
+    # every name the store holds is registered
+    assert {p.name for p in store.iterdir()} == STORE_NAMES
+    assert len(load_store(store).events) == len(read_evidence([root], case_key=test_key).events)
+    # --out and --store together: a usage error (exit 2), nothing written
+    assert main([*args, "--out", str(tmp_path / "o"), str(root)]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_ingest_cut_short_leaves_the_store_as_it_was(case, tmp_path, test_key, monkeypatch):
+    from labforensics.store import _ingest
+
+    root, part_a, part_b = case
+    store, once = tmp_path / "s", tmp_path / "once"
+    ingest_to_store(part_a, store, case_key=test_key)
+    before = load_store(store)
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_ingest, "assemble_report", boom)
+    with pytest.raises(OSError, match="disk full"):
+        ingest_to_store(part_b, store, case_key=test_key)
+    monkeypatch.undo()
+    # the new version of lab L01 was written beside the old one: the manifest still
+    # names the old one, so the store reads as before
+    after = load_store(store)
+    pd.testing.assert_frame_equal(after.events, before.events)
+    assert after.report.to_dict() == before.report.to_dict()
+    # the same ingest again completes it, and the leftovers are swept
+    ingest_to_store(part_b, store, case_key=test_key)
+    ingest_to_store([root], once, case_key=test_key)
+    _same_store(store, once)
+    assert sorted(p.name for p in (store / "groups").iterdir()) == sorted(
+        p.name for p in (once / "groups").iterdir()
+    )

@@ -33,7 +33,7 @@ from ._layout import (
     REPORT,
     STORE_FORMAT,
     StoreError,
-    group_id,
+    group_version,
     partition_dir,
 )
 from ._load import assemble_report, check_options, read_manifest
@@ -244,15 +244,24 @@ def _write_events(store: Path, gid: str, events: pd.DataFrame) -> list[str]:
     return written
 
 
-def _remove_group(store: Path, gid: str) -> None:
-    """Delete a group's event parts (every partition) before it is written again."""
+def _sweep(store: Path, keep: set[str]) -> None:
+    """Delete every group version the manifest does not name (``keep``: their ids):
+    versions replaced by this ingest, and leftovers of an ingest cut short."""
     events = store / EVENTS_DIR
     if events.is_dir():
-        for part in sorted(events.glob(f"*/*/part-{gid}.parquet")):
-            part.unlink()
-            for d in (part.parent, part.parent.parent):
-                if not any(d.iterdir()):
-                    d.rmdir()
+        for part in sorted(events.glob("*/*/part-*.parquet")):
+            if part.name[len("part-") : -len(".parquet")] not in keep:
+                part.unlink()
+                for d in (part.parent, part.parent.parent):
+                    if not any(d.iterdir()):
+                        d.rmdir()
+    groups = store / GROUPS_DIR
+    if groups.is_dir():
+        for gdir in sorted(groups.iterdir()):
+            if gdir.name not in keep and gdir.is_dir() and not gdir.is_symlink():
+                for f in sorted(gdir.iterdir()):
+                    f.unlink()
+                gdir.rmdir()
 
 
 def _is_lab_note(fp: pd.DataFrame) -> np.ndarray:
@@ -266,14 +275,14 @@ def _is_lab_note(fp: pd.DataFrame) -> np.ndarray:
     ).to_numpy(dtype=bool)
 
 
-def _write_group(store: Path, group: str, ev: Evidence) -> None:
-    """A group's events, quarantine, field problems and report into the store."""
-    gid = group_id(group)
+def _write_group(store: Path, group: str, ev: Evidence) -> dict[str, Any]:
+    """A group's events, quarantine, field problems and report into the store, as a new
+    version beside the current one; returns the manifest's entry of the group."""
+    gid = group_version(group, [m.sha256 for m in ev.manifest])
     gdir = store / GROUPS_DIR / gid
     gdir.mkdir(parents=True, exist_ok=True)
     events = ev.events.copy(deep=False)
     events["seq"] = _store_seq(ev)
-    _remove_group(store, gid)
     parts = _write_events(store, gid, events)
     del events
     pq.write_table(
@@ -306,6 +315,7 @@ def _write_group(store: Path, group: str, ev: Evidence) -> None:
         },
         gdir / "report.json",
     )
+    return {"version": gid, "parts": parts}
 
 
 def _inside_root(path: Path, root: Path) -> bool:
@@ -389,6 +399,7 @@ def ingest_to_store(
     files: dict[str, dict[str, Any]] = {f["source_file"]: f for f in (old or {}).get("files", [])}
     by_sha = {f["sha256"]: f for f in files.values()}
     profs = load_profiles(options["profile"])
+    groups: dict[str, dict[str, Any]] = dict((old or {}).get("groups", {}))
     res = StoreIngest(store=store_p)
     new: dict[str, list[tuple[Path, str, str | None]]] = {}
     for path in items:  # a loop per file: hash, then group
@@ -443,7 +454,7 @@ def ingest_to_store(
                 "group": group,
                 "file_date": dates.get(ef.source_file),
             }
-        _write_group(store_p, group, ev)
+        groups[group] = _write_group(store_p, group, ev)
         res.groups.append(group)
         res.added += [n for _, n, _ in new[group]]
         del ev
@@ -453,6 +464,7 @@ def ingest_to_store(
         "options": options,
         "case_key_fingerprint": key.fingerprint,
         "files": sorted(files.values(), key=lambda f: Path(f["path"])),
+        "groups": dict(sorted(groups.items())),
         "ingests": [
             *(old or {}).get("ingests", []),
             {
@@ -467,6 +479,7 @@ def ingest_to_store(
     report, quarantine = assemble_report(store_p, manifest)
     write_json(report.to_dict(), store_p / REPORT)
     write_csv(quarantine, store_p / QUARANTINE)
-    write_json(manifest, store_p / MANIFEST)  # last: a store is whole once it has it
+    write_json(manifest, store_p / MANIFEST)  # last: it names the new versions
+    _sweep(store_p, {g["version"] for g in groups.values()})
     res.report, res.manifest = report, manifest
     return res

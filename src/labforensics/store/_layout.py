@@ -9,14 +9,19 @@ Layout (``DIR`` is the store)::
                                  re-processed)
     DIR/ingest_report.json       the row accounting of the whole store (IngestReport.to_dict)
     DIR/quarantine.csv           every quarantined row of the whole store (redacted)
-    DIR/events/lab=L01/month=2020-03/part-<group id>.parquet
+    DIR/events/lab=L01/month=2020-03/part-<group version>.parquet
                                  the events, hive-partitioned by ``lab`` (the event's lab)
                                  and ``month`` (``YYYY-MM`` of ``ts`` in UTC); each group
                                  writes one part per partition it has events in
-    DIR/groups/<group id>/report.json         the group's file reports, unrecognised
+    DIR/groups/<group version>/report.json    the group's file reports, unrecognised
                                               files, unknown codes, custody records
-    DIR/groups/<group id>/quarantine.parquet  its quarantine, in evidence order
-    DIR/groups/<group id>/field_problems.parquet
+    DIR/groups/<group version>/quarantine.parquet  its quarantine, in evidence order
+    DIR/groups/<group version>/field_problems.parquet
+
+A group version (:func:`group_version`) names one content of a group; the manifest's
+``groups`` maps each group to its version and parts. Only what the manifest names is
+read: files of a version it does not name (an ingest cut short) are ignored, and
+removed by the next ingest.
 
 Groups. Files are read group by group: a *group* is every file of one lab (its lab as
 its reader names it from the file name, e.g. ``AUDIT_L01_20200301.csv``, else as read from
@@ -77,6 +82,18 @@ def group_id(group: str) -> str:
     any character, its id only ``[0-9a-f]``.
     """
     return hashlib.sha256(group.encode("utf-8")).hexdigest()[:16]
+
+
+def group_version(group: str, shas: list[str]) -> str:
+    """The id of one version of a group's content: ``<group id>-<12 hex digits>``.
+
+    Derived from the SHA-256 of every file of the group (sorted), so the same files give
+    the same name whatever the order of the ingests; a new version is written beside the
+    old one, which is deleted only once the manifest names the new one (an ingest cut
+    short leaves the store as it was, plus unreferenced files the next ingest removes).
+    """
+    h = hashlib.sha256("\n".join(sorted(shas)).encode("ascii")).hexdigest()[:12]
+    return f"{group_id(group)}-{h}"
 
 
 def partition_dir(lab: str, month: str) -> str:

@@ -19,7 +19,7 @@ from ..custody import EvidenceFile
 from ..ingest import Evidence
 from ..ingest._assemble import field_problem_table, quarantine_table
 from ..ingest.accounting import FileReport, IngestReport
-from ._layout import EVENTS_DIR, GROUPS_DIR, MANIFEST, NO_DATE, STORE_FORMAT, StoreError, group_id
+from ._layout import EVENTS_DIR, GROUPS_DIR, MANIFEST, NO_DATE, STORE_FORMAT, StoreError
 
 __all__ = ["assemble_report", "check_options", "load_store", "read_manifest", "store_manifest_path"]
 
@@ -85,8 +85,8 @@ def _file_rank(man: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _groups(store: Path, man: Mapping[str, Any]) -> list[tuple[str, Path]]:
-    groups = sorted({f["group"] for f in man["files"]})
-    return [(g, store / GROUPS_DIR / group_id(g)) for g in groups]
+    """Each group and the folder of the version the manifest names."""
+    return [(g, store / GROUPS_DIR / v["version"]) for g, v in sorted(man["groups"].items())]
 
 
 def _ranked(df: pd.DataFrame, rank: Mapping[str, int]) -> pd.DataFrame:
@@ -139,13 +139,20 @@ def assemble_report(store: Path, man: Mapping[str, Any]) -> tuple[IngestReport, 
     return report, quarantine
 
 
-def _read_events(store: Path) -> pd.DataFrame:
-    """Every event part of the store (hive partitions ``lab``, ``month``) as one table."""
+def _read_events(store: Path, man: Mapping[str, Any]) -> pd.DataFrame:
+    """Every event part the manifest names (hive partitions ``lab``, ``month``) as one
+    table; parts it does not name (an ingest cut short) are not read."""
     root = store / EVENTS_DIR
-    if not root.is_dir():
+    parts = sorted(p for g in man["groups"].values() for p in g["parts"])
+    if not parts:
         return schema.empty_events()
     part = ds.partitioning(pa.schema([("lab", pa.string()), ("month", pa.string())]), flavor="hive")
-    table = ds.dataset(root, format="parquet", partitioning=part).to_table()
+    table = ds.dataset(
+        [(store / p).as_posix() for p in parts],
+        format="parquet",
+        partitioning=part,
+        partition_base_dir=root.as_posix(),
+    ).to_table()
     if not table.num_rows:
         return schema.empty_events()
     table = table.drop_columns(["month"])
@@ -195,7 +202,7 @@ def load_store(
             store_p,
         )
     report, quarantine = assemble_report(store_p, man)
-    raw = _read_events(store_p)
+    raw = _read_events(store_p, man)
     if len(raw):
         rank = _file_rank(man)
         codes, names = pd.factorize(raw["source_file"].astype(object))
