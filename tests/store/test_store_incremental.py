@@ -206,3 +206,16 @@ def test_an_ingest_cut_short_leaves_the_store_as_it_was(case, tmp_path, test_key
     assert sorted(p.name for p in (store / "groups").iterdir()) == sorted(
         p.name for p in (once / "groups").iterdir()
     )
+
+
+def test_a_lab_split_by_file_names_is_refused(case, tmp_path, test_key):
+    root, part_a, _ = case
+    store = tmp_path / "s"
+    ingest_to_store(part_a, store, case_key=test_key)
+    man = (store / "manifest.json").read_bytes()
+    # named after L01, every row of it names L02: read with L02's files in a read of
+    # everything (rotation), so the store cannot file it under L01
+    odd = write(root / "l01", "AUDIT_L01_20190305.csv", [row("05/03/2019", "10:00:00", lab="L02")])
+    with pytest.raises(StoreError, match="name the lab 'L02'"):
+        ingest_to_store([odd], store, case_key=test_key)
+    assert (store / "manifest.json").read_bytes() == man  # the store is as it was

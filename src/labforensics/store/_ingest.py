@@ -318,6 +318,34 @@ def _write_group(store: Path, group: str, ev: Evidence) -> dict[str, Any]:
     return {"version": gid, "parts": parts}
 
 
+def _check_groups(files: Mapping[str, Mapping[str, Any]]) -> None:
+    """Every lab as read (the file's lab for rotation) lies in one group.
+
+    Files are grouped before they are read, by the lab their name gives; a file whose
+    rows all name another lab (a FINESS number without an alias, say) is compared for
+    rotation with that lab's files in a read of everything, so it must be read with
+    them.
+
+    Raises
+    ------
+    StoreError
+        Naming a lab found in two groups and a file of each (the manifest is not
+        written: the store stays as it was).
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    for name, f in sorted(files.items()):
+        lab = f.get("lab")
+        if lab is None:
+            continue
+        first = seen.setdefault(lab, (f["group"], name))
+        if first[0] != f["group"]:
+            raise StoreError(
+                f"the rows of {first[1]} and {name} name the lab {lab!r}, but their file "
+                f"names put them in {first[0]} and {f['group']}: give the lab's aliases in the "
+                "case file ([[labs]] code, finess, aliases) so that one lab has one name"
+            )
+
+
 def _inside_root(path: Path, root: Path) -> bool:
     rel = os.path.relpath(path, root)
     return not (rel == ".." or rel.startswith("../") or os.path.isabs(rel))
@@ -441,6 +469,7 @@ def ingest_to_store(
         local_root = common_root(paths)
         names = {relative_name(p, local_root): relative_name(p, root_p) for p in paths}
         _rename(ev, names)
+        read_lab = {f.source_file: f.lab for f in ev.report.files}
         for ef in ev.manifest:
             was = files.get(ef.source_file)
             if was is not None and was["sha256"] != ef.sha256:
@@ -453,11 +482,13 @@ def ingest_to_store(
                 **ef.to_dict(),
                 "group": group,
                 "file_date": dates.get(ef.source_file),
+                "lab": read_lab.get(ef.source_file),
             }
         groups[group] = _write_group(store_p, group, ev)
         res.groups.append(group)
         res.added += [n for _, n, _ in new[group]]
         del ev
+    _check_groups(files)
     manifest = {
         "format": STORE_FORMAT,
         "root": root_p.as_posix(),
