@@ -219,3 +219,23 @@ def test_a_lab_split_by_file_names_is_refused(case, tmp_path, test_key):
     with pytest.raises(StoreError, match="name the lab 'L02'"):
         ingest_to_store([odd], store, case_key=test_key)
     assert (store / "manifest.json").read_bytes() == man  # the store is as it was
+
+
+def test_investigate_takes_files_or_a_store(case, tmp_path, test_key):
+    from labforensics.cli import build_parser
+    from labforensics.errors import ParameterError
+    from labforensics.pipeline import investigate
+
+    root, _, _ = case
+    with pytest.raises(ParameterError, match="not both"):
+        investigate([root], tmp_path / "o", store=tmp_path / "s", progress=False)
+    assert not (tmp_path / "o").exists()  # refused before anything is written
+    ns = build_parser().parse_args(["investigate", "--store", "st", "--out", "o"])
+    assert ns.store == Path("st") and ns.evidence == []
+    # a folder that is not a store is named as such
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "x.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(StoreError, match="not empty and holds no manifest.json"):
+        ingest_to_store([root], tmp_path / "plain", case_key=test_key)
+    with pytest.raises(StoreError, match="is not an evidence store"):
+        load_store(tmp_path / "plain")
