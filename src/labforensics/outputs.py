@@ -59,6 +59,7 @@ from .schema import is_list_dtype, join_list
 __all__ = [
     "FORMULA_PREFIXES",
     "OUTPUT_NAMES",
+    "STORE_NAMES",
     "drop_private",
     "json_safe",
     "neutralise_cell",
@@ -88,6 +89,13 @@ OUTPUT_NAMES = frozenset(
         "leak_links.parquet",
         "campaigns.parquet",
     }
+)
+
+#: What ``labforensics ingest --store DIR`` writes in an evidence store (files at its top,
+#: and its two folders of Parquet parts and per-group tables): see
+#: :mod:`labforensics.store._layout`.
+STORE_NAMES = frozenset(
+    {"manifest.json", "ingest_report.json", "quarantine.csv", "events", "groups"}
 )
 
 

@@ -69,6 +69,7 @@ from .report.findings import (
     summary_text,
 )
 from .sessions import SessionParams, Sessions, sessionize
+from .store import load_store, store_manifest_path, store_options
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
 
@@ -279,6 +280,7 @@ class _Plan:
     patients: tuple[Path, ...] = ()
     leak_is_dump: bool = False
     campaigns: CampaignParams = CampaignParams()
+    store: Path | None = None  # an evidence store read instead of the files (labforensics.store)
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -377,6 +379,11 @@ class _Results:
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
+    if plan.store is not None:  # the same Evidence as the files, from the store
+        opts = store_options(tz=None, profile=plan.ingest.get("profile"),
+                             year=plan.ingest.get("year"), lab=plan.ingest.get("lab"),
+                             case=plan.case)  # fmt: skip
+        return load_store(plan.store, options=opts, key_fingerprint=key.fingerprint)
     return read_evidence(
         [str(p) for p in files],
         profile=plan.ingest.get("profile"),
@@ -464,9 +471,13 @@ def _write_outputs(
     """Write findings.json, the Parquet tables, the CSV files and report.html."""
     ev, ss, case = res.evidence, res.sessions, plan.case
     reproduce = reproduce_text(
-        plan.evidence, case_file=case.path, leak=plan.leak, transfers=plan.transfers,
-        overrides=plan.overrides, key_fingerprint=key.fingerprint,
+        plan.evidence if plan.store is None else [], case_file=case.path, leak=plan.leak,
+        transfers=plan.transfers, overrides=plan.overrides, key_fingerprint=key.fingerprint,
     )  # fmt: skip
+    if plan.store is not None:  # the store instead of the evidence paths
+        reproduce = reproduce.replace(
+            "labforensics investigate", f"labforensics investigate --store {plan.store.name}", 1
+        )
     events_out = drop_private(ss.events)
     leak_n = res.attribution.totals.get("leak_identifiers") if plan.leak is not None else None
     findings = build_findings(
@@ -615,6 +626,7 @@ def investigate(
     tz: str | None = None,
     year: int | None = None,
     lab: str | None = None,
+    store: str | os.PathLike[str] | None = None,
 ) -> InvestigationResult:
     """Run the whole investigation and write the forensic report.
 
@@ -653,6 +665,12 @@ def investigate(
         Year of RFC 3164 syslog lines (which carry none); overrides ``[ingest] year``.
     lab : str, optional
         Lab of sources that name none; overrides ``[ingest] lab``.
+    store : path, optional
+        An evidence store (:mod:`labforensics.store`, ``labforensics ingest --store``)
+        read instead of ``evidence`` (then None): the same events, accounting and
+        findings as from its files (only ``reproduce`` names the store). It must have
+        been built with the same case key and ingest options (else StoreError);
+        manifest.json lists its ``manifest.json`` (SHA-256) among the inputs.
 
     Returns
     -------
@@ -668,11 +686,15 @@ def investigate(
         On a bad key file or case file.
     """
     started = _utcnow()
-    plan = _plan(evidence, case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab,
-                 patients=patients)  # fmt: skip
+    if store is not None and evidence not in (None, [], ()):
+        raise ParameterError("give the evidence files or an evidence store (store=), not both")
+    plan = _plan(evidence if store is None else [store], case, leak=leak, transfers=transfers,
+                 tz=tz, year=year, lab=lab, patients=patients)  # fmt: skip
+    if store is not None:
+        plan = dataclasses.replace(plan, store=Path(store).absolute())
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
-    readable, unreadable = _check_inputs(plan.evidence)
+    readable, unreadable = _check_inputs(plan.evidence) if store is None else ([], [])
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(8 if plan.leak_is_dump else 7, progress)
@@ -685,6 +707,10 @@ def investigate(
                                stages=st.rows),
         lambda f: f"verdict {f['verdict']['verdict']}",
     )  # fmt: skip
+    if plan.store is not None:  # the store read: its manifest, hashed, as an input
+        companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
+                                                 f"{plan.store.name}/manifest.json",
+                                                 "labforensics_store"))  # fmt: skip
     _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
                     command=command, key=key, timings=st.timings)  # fmt: skip
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
