@@ -92,7 +92,7 @@ __all__ = [
 #: argument its caller fills from the case). The project's cases are French labs.
 DEFAULT_TZ = "Europe/Paris"
 
-_SECTIONS = ("sessions", "features", "detection", "sources", "attribution", "ingest")
+_SECTIONS = ("sessions", "features", "detection", "campaigns", "sources", "attribution", "ingest")
 _KNOWN = {"case", "networks", "accounts", "labs", "evidence", "leak", *_SECTIONS}
 #: Keys of the ``[leak]`` section.
 _LEAK_KEYS = frozenset({"dump", "mappings", "patient_index", "sighted_at"})
