@@ -5,12 +5,12 @@ A rule file holds ``[[rule]]`` tables::
     [[rule]]
     id = "mass_extraction"              # unique, [a-z0-9_]
     unit = "session"                    # session | account_day | account_month
-    description = "extraction touching over half of the lab's patients"
+    description = "extraction of as many records as half of the lab's patients"
     weight = 10.0                       # added to the score when the rule fires
-    reason = "extraction of {share_lab_patients:.0%} of the lab's patients"
+    reason = "extraction of {records_extracted:,.0f} records, against {lab_patients:,.0f} patients"
     all = [                             # every condition holds ...
       { feature = "records_extracted", op = ">", value = 0 },
-      { feature = "share_lab_patients", op = ">=", value = 0.5 },
+      { feature = "records_out_share_lab", op = ">=", value = 0.5 },
     ]
     any = [ ... ]                       # ... and at least one of these (optional)
     rationale = "why this pattern is suspicious, and where each threshold comes from"
