@@ -23,12 +23,14 @@ request in progress.
 
 The window
 ----------
-``FeatureParams.explain_window = "auto"`` (default): per (lab, role), the 99th
-percentile of the gap between each staff access and the patient's nearest
-clinical event at that lab (accesses to patients with no clinical event at all
-give no gap), computed when the role has at least :data:`MIN_GAPS` gaps at the lab
-(a 99th percentile needs 100 values), else the lab's own 99th percentile over
-every staff role, else ``explain_window_max``; clipped to
+``FeatureParams.explain_window = "auto"`` (default): per (lab, role), the median
+over the role's staff accounts of each account's 99th percentile of the gap
+between its accesses and the patient's nearest clinical event at that lab
+(accesses to patients with no clinical event at all give no gap; the median over
+accounts keeps one account reading long-past patients from widening the window),
+computed when the role has at least :data:`MIN_GAPS` gaps at the lab (a 99th
+percentile needs 100 values), else the same median over every staff account of
+the lab, else ``explain_window_max``; clipped to
 [:data:`WINDOW_MIN`, ``explain_window_max``]. The values used are returned
 (:attr:`Explanation.windows`) and stored in ``Features.notes["explain_window"]``.
 
@@ -186,7 +188,16 @@ def explain_accesses(
     handled = is_access & np.isin(trip, trip[is_anchor])
 
     role_o = role.astype(object).where(role.notna(), "?").to_numpy(dtype=object)
-    windows = _windows(lab.to_numpy(dtype=object), role_o, kind, gap, is_access, window, window_max)
+    windows = _windows(
+        lab.to_numpy(dtype=object),
+        ev["account"].astype(object).to_numpy(dtype=object),
+        role_o,
+        kind,
+        gap,
+        is_access,
+        window,
+        window_max,
+    )
     wmap = pd.Series(
         windows["window_days"].to_numpy(),
         index=pd.MultiIndex.from_frame(windows[["lab", "role"]]),
@@ -240,6 +251,7 @@ def explain_accesses(
 
 def _windows(
     lab: np.ndarray,
+    account: np.ndarray,
     role: np.ndarray,
     kind: pd.Series,
     gap: np.ndarray,
@@ -256,11 +268,22 @@ def _windows(
         pairs["basis"] = "fixed"
         return pairs.sort_values(["lab", "role"], kind="stable").reset_index(drop=True)
     staff = (kind.astype(object).to_numpy(dtype=object) == "staff") & is_access & ~np.isnan(gap)
-    gd = pd.DataFrame({"lab": lab[staff], "role": role[staff], "gap": gap[staff] / _NS_PER_DAY})
-    g_role = gd.groupby(["lab", "role"])["gap"]
-    by_role = pd.DataFrame({"q": g_role.quantile(0.99), "n": g_role.size()})
-    g_lab = gd.groupby("lab")["gap"]
-    by_lab = pd.DataFrame({"q": g_lab.quantile(0.99), "size": g_lab.size()})
+    gd = pd.DataFrame(
+        {
+            "lab": lab[staff],
+            "role": role[staff],
+            "account": account[staff],
+            "gap": gap[staff] / _NS_PER_DAY,
+        }
+    )
+    # each account's 99th percentile, then the median over accounts: one account
+    # reading many long-past patients (a snooper) cannot widen the window alone
+    g_acc = gd.groupby(["lab", "role", "account"])["gap"]
+    per_acc = pd.DataFrame({"q": g_acc.quantile(0.99), "n": g_acc.size()}).reset_index()
+    g_role = per_acc.groupby(["lab", "role"])
+    by_role = pd.DataFrame({"q": g_role["q"].median(), "n": g_role["n"].sum()})
+    g_lab = per_acc.groupby("lab")
+    by_lab = pd.DataFrame({"q": g_lab["q"].median(), "size": g_lab["n"].sum()})
     r = pairs.merge(by_role.reset_index(), on=["lab", "role"], how="left")
     r = r.merge(
         by_lab.reset_index().rename(columns={"size": "n_lab", "q": "q_lab"}), on="lab", how="left"

@@ -70,9 +70,10 @@ class FeatureParams:
         Half-width of the window around a patient access within which a request,
         sample or result of that patient at the lab explains it
         (:mod:`labforensics.features.explained`). ``"auto"``: per (lab, role), the
-        99th percentile of the gap between staff accesses and the patient's nearest
-        clinical event, clipped to [1 day, ``explain_window_max``]; the values used
-        are in ``Features.notes["explain_window"]``.
+        median over staff accounts of each one's 99th percentile of the gap between
+        its accesses and the patient's nearest clinical event, clipped to [1 day,
+        ``explain_window_max``]; the values used are in
+        ``Features.notes["explain_window"]``.
     explain_window_max : pandas.Timedelta, default 30 days
         Upper bound of the automatic window (so that a few accesses to long-past
         requests cannot widen it without limit). Our choice, not sourced: a month
