@@ -134,32 +134,51 @@ def test_lab_without_clinical_events_gives_no_signal():
     assert not bool(ft.notes["explain_labs"]["usable"].iloc[0])
 
 
-def test_auto_window_is_the_99th_percentile_of_staff_gaps():
-    # 100 patients, each entered at D0 and read by the technician 1, 2, ..., 100 hours
-    # later: gaps 1..100 h, 99th percentile (linear) = 1 + 0.99 * 99 = 99.01 h
+def test_auto_window_is_the_median_account_99th_percentile_of_staff_gaps():
+    # 3 technicians read patients entered at D0: tech.1 after 1, 2, ..., 100 h (its
+    # 99th percentile, linear, 1 + 0.99 * 99 = 99.01 h), tech.2 after 2, 4, ..., 200 h
+    # (198.02 h), tech.3 after 0.5, 1, ..., 50 h (49.505 h): median 99.01 h
+    rows = []
+    for a, step in (("tech.1", 1.0), ("tech.2", 2.0), ("tech.3", 0.5)):
+        for i in range(100):
+            p = f"{a}-P{i}"
+            rows.append(dict(ts=D0, account="sec.a", role="SECRETAIRE", action="update", patient=p))
+            rows.append(
+                dict(
+                    ts=D0 + pd.Timedelta(hours=step * (i + 1)),
+                    account=a,
+                    role="TECHNICIEN",
+                    action="read",
+                    patient=p,
+                )
+            )
+    ss = sessionize(make_events(rows))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
+    w = ft.notes["explain_window"].set_index("role")
+    assert w.loc["TECHNICIEN", "basis"] == "role" and w.loc["TECHNICIEN", "n_gaps"] == 300
+    assert w.loc["TECHNICIEN", "window_days"] == pytest.approx(99.01 / 24)
+    # the secretary's role has no gap of its own: the lab's median (the same accounts)
+    assert w.loc["SECRETAIRE", "basis"] == "lab"
+    # beyond 99.01 h: tech.1's last read (100 h) and tech.2's reads at 100 h and more
+    # (i = 49..99: 51 reads); tech.3's all lie within
+    assert ft.session.values["unexplained_patients"].sum() == 1 + 51
+
+
+def test_one_or_two_accounts_do_not_set_the_window():
+    # one technician with 100 gaps: a median over one account is that account alone
     rows = []
     for i in range(100):
         rows.append(
             dict(ts=D0, account="sec.a", role="SECRETAIRE", action="update", patient=f"P{i}")
         )
         rows.append(
-            dict(
-                ts=D0 + pd.Timedelta(hours=i + 1),
-                account="tech.c",
-                role="TECHNICIEN",
-                action="read",
-                patient=f"P{i}",
-            )
-        )
+            dict(ts=D0 + pd.Timedelta(hours=i + 1), account="tech.c", role="TECHNICIEN",
+                 action="read", patient=f"P{i}")
+        )  # fmt: skip
     ss = sessionize(make_events(rows))
     ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
-    w = ft.notes["explain_window"].set_index("role")
-    assert w.loc["TECHNICIEN", "basis"] == "role" and w.loc["TECHNICIEN", "n_gaps"] == 100
-    assert w.loc["TECHNICIEN", "window_days"] == pytest.approx(99.01 / 24)
-    # the secretary's role has no gap of its own: the lab's percentile (same gaps)
-    assert w.loc["SECRETAIRE", "basis"] == "lab"
-    # every access but the last lies within the window (100 h > 99.01 h)
-    assert ft.session.values["unexplained_patients"].sum() == 1
+    w = ft.notes["explain_window"]
+    assert set(w["basis"]) == {"max"} and set(w["window_days"]) == {30.0}
 
 
 def test_small_evidence_uses_the_cap_and_the_cap_is_a_knob(feats):

@@ -29,8 +29,9 @@ between its accesses and the patient's nearest clinical event at that lab
 (accesses to patients with no clinical event at all give no gap; the median over
 accounts keeps one account reading long-past patients from widening the window),
 computed when the role has at least :data:`MIN_GAPS` gaps at the lab (a 99th
-percentile needs 100 values), else the same median over every staff account of
-the lab, else ``explain_window_max``; clipped to
+percentile needs 100 values) from at least :data:`MIN_ACCOUNTS` accounts, else
+the same median over every staff account of the lab (same minimums), else
+``explain_window_max``; clipped to
 [:data:`WINDOW_MIN`, ``explain_window_max``]. The values used are returned
 (:attr:`Explanation.windows`) and stored in ``Features.notes["explain_window"]``.
 
@@ -55,6 +56,7 @@ __all__ = [
     "CLINICAL_ACTIONS",
     "EXPLAINED_SHARE_EHR",
     "Explanation",
+    "MIN_ACCOUNTS",
     "MIN_GAPS",
     "MIN_LAB_COVERAGE",
     "WINDOW_MIN",
@@ -81,6 +83,9 @@ MIN_LAB_COVERAGE: float = 0.5
 WINDOW_MIN: pd.Timedelta = pd.Timedelta("1D")
 #: Least number of gaps for a 99th percentile (below 100 it is the maximum).
 MIN_GAPS: int = 100
+#: Least number of accounts for the median over accounts (a median of two is their
+#: mean: one account would move it).
+MIN_ACCOUNTS: int = 3
 
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -281,15 +286,21 @@ def _windows(
     g_acc = gd.groupby(["lab", "role", "account"])["gap"]
     per_acc = pd.DataFrame({"q": g_acc.quantile(0.99), "n": g_acc.size()}).reset_index()
     g_role = per_acc.groupby(["lab", "role"])
-    by_role = pd.DataFrame({"q": g_role["q"].median(), "n": g_role["n"].sum()})
+    by_role = pd.DataFrame(
+        {"q": g_role["q"].median(), "n": g_role["n"].sum(), "k": g_role["q"].size()}
+    )
     g_lab = per_acc.groupby("lab")
-    by_lab = pd.DataFrame({"q": g_lab["q"].median(), "size": g_lab["n"].sum()})
+    by_lab = pd.DataFrame(
+        {"q": g_lab["q"].median(), "size": g_lab["n"].sum(), "k_lab": g_lab["q"].size()}
+    )
     r = pairs.merge(by_role.reset_index(), on=["lab", "role"], how="left")
     r = r.merge(
         by_lab.reset_index().rename(columns={"size": "n_lab", "q": "q_lab"}), on="lab", how="left"
     )
-    use_role = r["n"].fillna(0) >= MIN_GAPS
-    use_lab = ~use_role & (r["n_lab"].fillna(0) >= MIN_GAPS)
+    use_role = (r["n"].fillna(0) >= MIN_GAPS) & (r["k"].fillna(0) >= MIN_ACCOUNTS)
+    use_lab = (
+        ~use_role & (r["n_lab"].fillna(0) >= MIN_GAPS) & (r["k_lab"].fillna(0) >= MIN_ACCOUNTS)
+    )
     w = np.where(use_role, r["q"], np.where(use_lab, r["q_lab"], max_d)).astype("float64")
     r["window_days"] = np.clip(w, WINDOW_MIN / pd.Timedelta("1D"), max_d)
     r["n_gaps"] = np.where(use_role, r["n"].fillna(0), r["n_lab"].fillna(0)).astype("int64")
