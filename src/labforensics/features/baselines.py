@@ -135,8 +135,7 @@ def lab_summaries(x: pd.Series, lab: pd.Series, peer: pd.Series) -> pd.DataFrame
     d = d[d["x"].notna()]
     g = d.groupby(["lab", "peer"], sort=True, dropna=False)["x"]
     out = pd.DataFrame({"n": g.size(), "median": g.median()})
-    med = d.set_index(["lab", "peer"]).index.map(out["median"]).to_numpy(dtype="float64")
-    d["dev"] = np.abs(d["x"].to_numpy() - med)
+    d["dev"] = np.abs(d["x"] - g.transform("median"))
     out["mad"] = d.groupby(["lab", "peer"], sort=True, dropna=False)["dev"].median()
     q75, q90 = g.quantile(0.75), g.quantile(0.9)
     out["tail"] = np.where(
