@@ -107,8 +107,8 @@ from ..networks import NetworkMap
 from ..schema import ACCOUNT_KINDS, STRING, check_table
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
-from .explained import Explanation, explain_accesses, unit_counts
-from .habits import first_outbound, regular_job
+from .explained import Explanation, explain_accesses, session_windows, unit_counts
+from .habits import first_outbound, lab_first_instant, regular_job
 from .params import FeatureParams
 from .rollup import _aggregate, _lab_patients_to_date, _lab_shares
 from .specs import (
@@ -276,7 +276,7 @@ def build_features(
     ex = _explain(ev, per, ss, events, params)
     pat_code = pd.factorize(ev["patient"])[0] if len(ev) else np.zeros(0, np.int64)
     v.update(unit_counts(per.ecode, len(ss), pat_code, ex))
-    v["explain_window_days"] = _session_windows(ex, lab, role)
+    v["explain_window_days"] = session_windows(ex, lab, role)
     v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params))
     v.update(_time_features(loc, lab, account, params))
     v.update(_network_shares(ev, per, case.networks))
@@ -336,23 +336,6 @@ def _explain(
     )
 
 
-def _session_windows(ex: Explanation, lab: pd.Series, role: pd.Series) -> pd.Series:
-    """Explanation window (days) of each session's (lab, role)."""
-    w = ex.windows
-    wmap = pd.Series(
-        w["window_days"].to_numpy(), index=pd.MultiIndex.from_frame(w[["lab", "role"]])
-    )
-    r = role.astype("object").where(role.notna(), "?")
-    idx = pd.MultiIndex.from_arrays([lab.astype("object").to_numpy(), r.to_numpy()])
-    out = wmap.reindex(idx).to_numpy(dtype="float64") if len(w) else np.full(len(lab), np.nan)
-    # a (lab, role) without events: the lab's largest window, else the cap
-    fb = w.groupby("lab")["window_days"].max() if len(w) else pd.Series(dtype="float64")
-    lab_fb = lab.astype("object").map(fb).to_numpy(dtype="float64")
-    out = np.where(np.isnan(out), lab_fb, out)
-    cap = float(ex.max_days)
-    return pd.Series(np.where(np.isnan(out), cap, out), index=lab.index, dtype="float64")
-
-
 def _outbound_habits(
     v: dict[str, pd.Series],
     ev: pd.DataFrame,
@@ -366,7 +349,7 @@ def _outbound_habits(
 ) -> dict[str, pd.Series]:
     """``first_outbound``, ``n_outbound_account`` and ``regular_job`` per session."""
     acct = _codes([lab, account])
-    t0 = _lab_first_instant(ev, lab, start)
+    t0 = lab_first_instant(ev, lab, start)
     first, n_out = first_outbound(acct, start, v["records_out"], t0, params.warmup.value)
     reg = regular_job(lab, acct, loc, per.ecode, ev["action"])
     return {
@@ -374,18 +357,6 @@ def _outbound_habits(
         "n_outbound_account": pd.Series(n_out, index=ss.index),
         "regular_job": pd.Series(reg, index=ss.index),
     }
-
-
-def _lab_first_instant(ev: pd.DataFrame, lab: pd.Series, start: pd.Series) -> np.ndarray:
-    """First instant (ns) of each session's lab evidence: its earliest event or session."""
-    t = start.to_numpy(dtype="datetime64[ns]").view("int64")
-    first = pd.Series(t).groupby(lab.astype("object").to_numpy()).transform("min").to_numpy()
-    if len(ev):
-        et = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-        emin = pd.Series(et).groupby(ev["lab"].astype("object").to_numpy()).min()
-        lab_e = lab.astype("object").map(emin).to_numpy(dtype="float64")
-        first = np.where(np.isnan(lab_e), first, np.minimum(first, np.nan_to_num(lab_e)))
-    return first.astype("int64")
 
 
 def _rollups(

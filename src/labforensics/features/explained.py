@@ -61,6 +61,7 @@ __all__ = [
     "MIN_LAB_COVERAGE",
     "WINDOW_MIN",
     "explain_accesses",
+    "session_windows",
     "unit_counts",
 ]
 
@@ -374,3 +375,32 @@ def unit_counts(
         "unexplained_p": p.astype("float64"),
         "explain_usable": usable,
     }
+
+
+def session_windows(ex: Explanation, lab: pd.Series, role: pd.Series) -> pd.Series:
+    """Explanation window of each session's (lab, role).
+
+    Parameters
+    ----------
+    ex : Explanation
+    lab, role : pandas.Series, shape (n_sessions,)
+
+    Returns
+    -------
+    pandas.Series of float64, shape (n_sessions,)
+        Days; a (lab, role) without accesses gets the lab's largest window, a lab
+        without any the upper bound ``ex.max_days``.
+    """
+    w = ex.windows
+    wmap = pd.Series(
+        w["window_days"].to_numpy(), index=pd.MultiIndex.from_frame(w[["lab", "role"]])
+    )
+    r = role.astype("object").where(role.notna(), "?")
+    idx = pd.MultiIndex.from_arrays([lab.astype("object").to_numpy(), r.to_numpy()])
+    out = wmap.reindex(idx).to_numpy(dtype="float64") if len(w) else np.full(len(lab), np.nan)
+    # a (lab, role) without events: the lab's largest window, else the cap
+    fb = w.groupby("lab")["window_days"].max() if len(w) else pd.Series(dtype="float64")
+    lab_fb = lab.astype("object").map(fb).to_numpy(dtype="float64")
+    out = np.where(np.isnan(out), lab_fb, out)
+    cap = float(ex.max_days)
+    return pd.Series(np.where(np.isnan(out), cap, out), index=lab.index, dtype="float64")

@@ -52,6 +52,7 @@ __all__ = [
     "REGULAR_MIN_DAY_SHARE",
     "REGULAR_MIN_JACCARD",
     "first_outbound",
+    "lab_first_instant",
     "regular_job",
 ]
 
@@ -203,3 +204,28 @@ def regular_job(
         & (dev <= REGULAR_MAX_HOUR_DEV)
     )
     return reg.astype("float64")
+
+
+def lab_first_instant(ev: pd.DataFrame, lab: pd.Series, start: pd.Series) -> np.ndarray:
+    """First instant of each session's lab evidence: its earliest event or session.
+
+    Parameters
+    ----------
+    ev : pandas.DataFrame
+        Events with ``ts`` (datetime64 UTC) and ``lab``.
+    lab : pandas.Series, shape (n_sessions,)
+    start : pandas.Series of datetime64 UTC, shape (n_sessions,)
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_sessions,)
+        Nanoseconds since the epoch.
+    """
+    t = start.to_numpy(dtype="datetime64[ns]").view("int64")
+    first = pd.Series(t).groupby(lab.astype("object").to_numpy()).transform("min").to_numpy()
+    if len(ev):
+        et = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
+        emin = pd.Series(et).groupby(ev["lab"].astype("object").to_numpy()).min()
+        lab_e = lab.astype("object").map(emin).to_numpy(dtype="float64")
+        first = np.where(np.isnan(lab_e), first, np.minimum(first, np.nan_to_num(lab_e)))
+    return first.astype("int64")
