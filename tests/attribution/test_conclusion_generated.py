@@ -1,0 +1,74 @@
+"""The conclusion on tiny generated linkage cases, one per way a copy can be made
+(``labforensics.synth.generate(linkage=True, linkage_scenario=...)``, 2 labs,
+2019-01-07..2019-04-30, scale 0.1, seed 3: about 10 to 25 s each here).
+
+The truth is read from ``linkage_truth.json`` (which lab was copied, by which
+incident) by the test only, never by the method. The figures asserted are the ones
+measured when this was written (log10 LR in the comment); the calibration over many
+cases is ``benchmarks/attribution.py --calibration``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labforensics.attribution import AttributionParams, attribute
+from labforensics.case import CaseContext
+from labforensics.networks import NetworkMap
+from labforensics.privacy import CaseKey
+
+KEY = CaseKey(bytes(range(32)))
+SMALL = dict(labs=2, start="2019-01-07", end="2019-04-30", scale=0.1, seed=3)
+pytestmark = pytest.mark.slow  # generates, reads, sessionizes and links a case (~10-25 s)
+
+
+def _run(tmp_path, scenario):
+    from labforensics.ingest import read_evidence
+    from labforensics.leak.horizon import link_leak
+    from labforensics.sessions import sessionize
+    from labforensics.synth import generate, load_truth
+
+    out = tmp_path / scenario
+    generate(out, linkage=True, linkage_scenario=scenario, **SMALL)
+    truth = load_truth(out)
+    nets = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
+    vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
+    case = CaseContext(networks=NetworkMap(vendor=vendor, by_lab=nets), seed=3)
+    ev = read_evidence(out / "evidence", case_key=KEY).events
+    s = sessionize(ev)
+    ll = link_leak(out / "dump", out / "patients", case=case, case_key=KEY)
+    att = attribute(s.events, s.sessions, leak=ll, transfers=out / "transfers" / "xferlog",
+                    case_key=KEY, params=AttributionParams(stability=False), case=case)  # fmt: skip
+    lt = json.loads((out / "linkage_truth.json").read_text("utf-8"))
+    copied = {h["lab"]: (h["incident"] or "-")[:1] for h in lt["horizons"]}
+    return att, copied
+
+
+def _per_lab(att):
+    return {p["lab"]: p for p in att.conclusion["per_lab"]}
+
+
+def _coverage_adds_up(att):
+    c = att.conclusion["coverage"]
+    lines = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence")
+    assert sum(c[k] for k in lines) + c["unplaced"] + c["not_weighed"] == c["total"]
+
+
+def test_staff_export(tmp_path):
+    att, copied = _run(tmp_path, "staff_export")
+    assert copied == {"L02": "d"}  # the staff (insider) copy of L02
+    per = _per_lab(att)
+    assert att.verdict == "insider" and per["L02"]["proposition"] == "insider"
+    assert per["L02"]["log10_lr"] > 0  # measured 0.31 (weak)
+    _coverage_adds_up(att)
+
+
+def test_intrusion(tmp_path):
+    att, copied = _run(tmp_path, "intrusion")
+    assert copied == {"L01": "c"}
+    per = _per_lab(att)
+    assert att.verdict == "external" and per["L01"]["proposition"] == "external"
+    assert per["L01"]["log10_lr"] > 0  # measured 0.53 (no support / weak)
+    _coverage_adds_up(att)
