@@ -105,6 +105,14 @@ Method, in the order the code runs it
    agreement is the share of reruns reaching the same verdict. Nothing in the
    analysis is random, so no seeds are varied.
 
+7. **Conclusion** (:mod:`.conclusion`, issue 15): the propositions ``vendor``,
+   ``insider``, ``external`` and ``outside_evidence`` weighed per lab by a
+   likelihood ratio of a documented set model (:mod:`.likelihood`), with the
+   coverage of the leak (:mod:`.coverage`), the window intersected with
+   ``[horizon, first public sighting]``, ceilings and sensitivity reruns. The
+   verdict is the conclusion's proposition; the share rule of step 6 remains as
+   the ``verdict_rule`` text.
+
 Limits
 ------
 First-seen time is a proxy for creation in the LIS; the bounds are
@@ -171,7 +179,10 @@ class Attribution:
     Attributes
     ----------
     verdict : str
-        ``vendor``, ``insider``, ``external``, ``mixed`` or ``undetermined``.
+        The conclusion's proposition (``conclusion["proposition"]``): ``vendor``,
+        ``insider``, ``external``, ``outside_evidence``, ``mixed`` or
+        ``undetermined`` (no leak). The former share rule's verdict is
+        ``totals["share_rule_verdict"]``.
     verdict_rule : str
         The rule as applied (:data:`VERDICT_RULE`), with the figures that decided
         it and, for unexplained labs, the gap.
@@ -240,6 +251,13 @@ class Attribution:
         Leak totals (identifiers, found, never seen, found in several labs,
         explained) and notes on what was assumed.
     params : AttributionParams
+    conclusion : dict or None
+        :func:`labforensics.attribution.conclusion.conclude`'s result:
+        ``proposition``, ``log10_lr``, ``likelihood_ratio``, ``verbal`` (ENFSI),
+        ``alternative``, ``window`` (per lab), ``coverage`` (lines summing to the
+        leaked total), ``reason``, ``per_lab`` (the same per lab, with its
+        operations and alternatives), ``not_weighed``, ``sensitivity`` (reruns
+        over the model's assumptions), ``limits``, ``verbal_scale``.
     leak_report : dict or None
         How the leak was read (None without a leak): every line of a leak file used
         or accounted for (blank, malformed, empty identifier, with line numbers and

@@ -234,7 +234,7 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             "stability": d.get("stability", {}).get("agreement")
             if isinstance(d.get("stability"), dict)
             else d.get("stability"),
-            "stability_text": _stability_text(d.get("stability")),
+            "stability_text": _sensitivity_text(conc) or _stability_text(d.get("stability")),
             "summary": group_counts(str(summary)),
         },
         "hypotheses": hyps,
@@ -251,6 +251,19 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             if k not in _SURFACED and k not in ("verdict", "conclusion", "per_lab")
         },
     }
+
+
+def _sensitivity_text(conc: Mapping[str, Any] | None) -> str | None:
+    """The conclusion's reruns over its assumptions in words (None when none ran)."""
+    sens = (conc or {}).get("sensitivity")
+    if not isinstance(sens, Mapping) or not sens.get("runs"):
+        return None
+    rng = sens.get("log10_lr_range")
+    span = f"; log10 LR {rng[0]:.2f} to {rng[1]:.2f}" if rng else ""
+    return (
+        f"{float(sens['agreement']):.0%} of {len(sens['runs'])} reruns over the model's "
+        f"assumptions reach the same proposition{span}"
+    )
 
 
 def _strength_text(conc: Mapping[str, Any] | None) -> str:
