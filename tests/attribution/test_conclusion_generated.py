@@ -72,3 +72,43 @@ def test_intrusion(tmp_path):
     assert att.verdict == "external" and per["L01"]["proposition"] == "external"
     assert per["L01"]["log10_lr"] > 0  # measured 0.53 (no support / weak)
     _coverage_adds_up(att)
+
+
+def test_vendor_extraction(tmp_path):
+    att, copied = _run(tmp_path, "vendor_extraction")
+    assert copied == {"L01": "a", "L02": "a"}  # the vendor's extraction of both labs
+    per = _per_lab(att)
+    assert att.verdict == "vendor" and {p["proposition"] for p in per.values()} == {"vendor"}
+    assert per["L02"]["log10_lr"] > 0  # measured 1.09 (moderate) against outside_evidence
+    # L01: a staff export 16 h before the extraction holds the same patients (none is first
+    # seen between them in this tiny case): the leaked set cannot tell them apart, LR 1
+    assert per["L01"]["log10_lr"] == pytest.approx(0.0, abs=1e-9)
+    assert per["L01"]["operation"]["account"] == "migration.editeur"
+    _coverage_adds_up(att)
+
+
+def test_before_logs(tmp_path):
+    att, copied = _run(tmp_path, "before_logs")
+    assert set(copied.values()) == {"-"}  # a copy 180 days before the logs, no incident
+    per = _per_lab(att)
+    (lab,) = copied
+    assert att.verdict == "outside_evidence" and per[lab]["proposition"] == "outside_evidence"
+    assert per[lab]["log10_lr"] > 0  # measured 4.0 (the ceiling for eps 1 %: strong)
+    c = per[lab]["coverage"]
+    assert c["logs_after_horizon"] == c["in_evidence"] > 0 and c["producible"] == 0
+    assert "days after the horizon" in per[lab]["reason"]
+    _coverage_adds_up(att)
+
+
+def test_two_sources(tmp_path):
+    att, copied = _run(tmp_path, "two_sources")
+    assert copied == {"L02": "a", "L01": "c"}  # the vendor copies L02, an intruder L01
+    per = _per_lab(att)
+    assert att.verdict == "mixed"
+    assert per["L02"]["proposition"] == "vendor" and per["L02"]["log10_lr"] > 0  # 1.05
+    # L01 (known limit): only 9 patients become known in the 20 days after the intrusion,
+    # so the intruder's export and an unlogged copy later fit alike: outside_evidence
+    # leads by log10 0.21 ("no support"), the external export is its alternative
+    assert per["L01"]["alternative"] == "external" or per["L01"]["proposition"] == "external"
+    assert abs(per["L01"]["log10_lr"]) < 0.5
+    _coverage_adds_up(att)

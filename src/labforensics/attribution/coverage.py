@@ -62,7 +62,7 @@ def registry_of(leak: Any) -> pd.DataFrame | None:
 def universe(ctx: _Context, registry: pd.DataFrame | None) -> pd.DataFrame:
     """Each lab's known patients: ``lab``, ``patient``, ``known_at`` (UTC: the first
     event naming it or its registration date, the earlier; a date-only registration
-    counts from the end of its local day), ``in_events`` (bool).
+    counts from local noon of its day), ``in_events`` (bool).
     Sorted by lab, ``known_at``, patient; patients with no time are left out."""
     p = ctx.patients[["lab", "patient", "first_seen"]].astype(
         {"lab": "string", "patient": "string"}
@@ -74,9 +74,10 @@ def universe(ctx: _Context, registry: pd.DataFrame | None) -> pd.DataFrame:
     fs = u["first_seen"].astype("datetime64[ns, UTC]")
     cr = u["created"].astype("datetime64[ns, UTC]")
     if cr.notna().any() and (cr.dropna().dt.floor("h") == cr.dropna()).all():
-        # date-only registrations (the start of the local day): known for sure only at
-        # the end of that day; a copy during the day may or may not hold the patient
-        cr = cr + pd.Timedelta(days=1)
+        # date-only registrations (the start of the local day): the registration's instant
+        # is unknown within the day; its median under a uniform instant, local noon, is
+        # used (a night copy then leaves out that day's patients, an evening one holds them)
+        cr = cr + pd.Timedelta(hours=12)
     u = pd.DataFrame(
         {
             "lab": u["lab"].astype("string"),
