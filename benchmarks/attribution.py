@@ -197,7 +197,7 @@ def _tippett(df: pd.DataFrame, path: Path) -> None:
         if v.size:
             ax.step(v, 1.0 - np.arange(v.size) / v.size, where="post", label=f"{label} ({v.size})")
     ax.axvline(0.0, color="grey", lw=0.8)
-    ax.set_xlabel("log10 likelihood ratio")
+    ax.set_xlabel("log10 likelihood ratio (before the ceilings)")
     ax.set_ylabel("share of ratios >= x")
     ax.set_title("Tippett plot: generated linkage cases")
     ax.legend()
