@@ -128,7 +128,8 @@ def calibration(a: argparse.Namespace) -> int:
     dump linked and attributed. For each copied lab and each proposition ``p``
     weighed there, ``log10 LR_p`` is ``p``'s log10 likelihood minus the best other
     proposition's. Misleading evidence: ``LR_p > 1`` for a false ``p`` (every false
-    proposition counted), and ``LR_p < 1`` for the true one. The Tippett plot (the
+    proposition counted), and ``LR_p < 1`` for the true one; ratios before the ceilings
+    (the sign, hence the rates, is the same). The Tippett plot (the
     share of ``log10 LR_p`` above x, for true and for false ``p``) is written to
     ``--tippett``.
     """
