@@ -209,3 +209,24 @@ def test_conclusion_is_deterministic():
     one = json.dumps(json_safe(conclude(prep, P)), sort_keys=True)
     two = json.dumps(json_safe(conclude(prep, P)), sort_keys=True)
     assert one == two
+
+
+def test_likelihood_interval_by_hand():
+    # the hand example (10 patients known at hours 1..10, the first 4 leaked, eps 1 %):
+    # log10 L of a full copy holding the first k: k=2 -4.04, k=3 -2.039, k=4 -0.044 (best),
+    # k=5 -1.108, k=6 -1.676, k=7 -2.089; within log10(100) = 2 of the best: k = 3..6,
+    # i.e. from the 3rd known instant (hour 3) to the 7th (hour 7)
+    from labforensics.attribution.conclusion import likelihood_interval
+    from labforensics.attribution.likelihood import cut_curve
+
+    known = np.array([_hours(i + 1) for i in range(10)], dtype=np.int64)
+    curve = cut_curve(np.arange(10) < 4, 0.01)
+    a, b = likelihood_interval(curve, known, _hours(0), _hours(10.5))
+    assert (a, b) == (_hours(3), _hours(7))
+    # a range starting at hour 5.5 (a horizon after the best instant): its best is k=5
+    # (-1.108); k=10 (4 log10 0.4 + 6 log10 0.6 = -2.923) is still within 2 of it, so the
+    # interval runs to the end of the range
+    assert likelihood_interval(curve, known, _hours(5.5), _hours(10.5)) == (
+        _hours(5.5),
+        _hours(10.5),
+    )

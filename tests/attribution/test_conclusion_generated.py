@@ -84,6 +84,12 @@ def test_vendor_extraction(tmp_path):
     # seen between them in this tiny case): the leaked set cannot tell them apart, LR 1
     assert per["L01"]["log10_lr"] == pytest.approx(0.0, abs=1e-9)
     assert per["L01"]["operation"]["account"] == "migration.editeur"
+    # each lab's window (registrations' likelihood interval within [horizon, ...]) holds
+    # the true extraction instant (linkage_truth.json: L01 2019-03-08T00:39:30Z, L02
+    # 2019-01-31T00:44:15Z), which the first-seen window of L02 missed
+    for lab, t in (("L01", "2019-03-08T00:39:30Z"), ("L02", "2019-01-31T00:44:15Z")):
+        w = per[lab]["window"]
+        assert w["after"] <= t <= w["before"], (lab, w)
     _coverage_adds_up(att)
 
 

@@ -40,9 +40,12 @@ Case: the labs' leading propositions when they agree, else ``mixed``; its
 capped by the case's coverage ceiling; no leak: ``undetermined``, reason
 ``no leak``, no ratio.
 
-Window per lab: the evidence-based bounds of :func:`~.windows._windows`
-intersected with ``[horizon, first public sighting]``; the instant the
-registrations point to (the best cut) is given beside it.
+Window per lab: the evidence-based bounds intersected with ``[horizon, first
+public sighting]``. The evidence-based bounds are, with a patient index's
+registration dates, the likelihood interval of the copy instant
+(:func:`likelihood_interval`), else the first-seen window of
+:func:`~.windows._windows`; the instant the registrations point to (the best
+cut) is given beside it.
 
 Sensitivity: the ratios are recomputed with the mismatch allowance halved and
 doubled, the records tolerance 0 and 0.2, and without the horizon and the
@@ -53,7 +56,7 @@ reported.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -432,6 +435,18 @@ def lab_conclusion(
         _iso(d.known_ns[k_best - 1]) if k_best > 0 else None,
         _iso(d.known_ns[k_best]) if k_best < n_uni else None,
     ]
+    if d.dated:
+        # with registration dates, the evidence-based bounds are the likelihood interval of
+        # the copy instant (instants within a factor LIKELIHOOD_INTERVAL of the best), not
+        # the first-seen window (a proxy the registrations make unnecessary)
+        a_ns, b_ns = likelihood_interval(curve, d.known_ns, lo, hi)
+        win = _window(
+            replace(d, window_after=_ts(a_ns), window_before=_ts(b_ns)), horizon, sight
+        ) | {"registrations_point_to": win["registrations_point_to"],
+             "evidence_bounds": "likelihood interval of the registrations"}  # fmt: skip
+        base["window"] = win
+    else:
+        win["evidence_bounds"] = "first-seen window"
     lls: dict[str, float] = {"outside_evidence": ll_out}
     best_op: dict[str, int] = {}
     anom = d.ops["anomaly"].to_numpy(dtype=float) if len(d.ops) else np.zeros(0)
@@ -528,6 +543,41 @@ def _op_dict(
         "retrieved_outside": bool(r["retrieved_outside"]),
         "fetched_outside_by": list(r["fetched_outside_by"]),
     }
+
+
+#: Likelihood interval of the copy instant: instants whose full-copy likelihood is at
+#: least 1/100 of the best (the ENFSI "moderately strong" boundary; Royall (1997)'s
+#: likelihood intervals).
+LIKELIHOOD_INTERVAL = 100.0
+
+
+def likelihood_interval(
+    curve: np.ndarray, known_ns: np.ndarray, lo_ns: int, hi_ns: int
+) -> tuple[int | None, int | None]:
+    """The instants in ``[lo, hi]`` whose full-copy likelihood is within
+    :data:`LIKELIHOOD_INTERVAL` of the best there: (first, last) in ns (None when the
+    range holds no instant).
+
+    A cut ``k`` holds from the ``k``-th known instant to the next; the interval runs
+    from the first kept cut's start to the last kept cut's end (clipped to the range).
+    """
+    lo, hi = (lo_ns, hi_ns) if lo_ns <= hi_ns else (hi_ns, lo_ns)
+    n = len(known_ns)
+    starts = np.concatenate([[np.iinfo(np.int64).min], known_ns])
+    ends = np.concatenate([known_ns, [np.iinfo(np.int64).max]])
+    inrange = (ends > lo) & (starts <= hi)
+    if not inrange.any():
+        return None, None
+    ks = np.flatnonzero(inrange)
+    best = curve[ks].max()
+    keep = ks[curve[ks] >= best - math.log(LIKELIHOOD_INTERVAL)]
+    a = max(int(starts[keep[0]]), lo) if keep[0] > 0 else lo
+    b = min(int(ends[keep[-1]]), hi) if keep[-1] < n else hi
+    return a, b
+
+
+def _ts(ns: int | None) -> pd.Timestamp | None:
+    return None if ns is None else pd.Timestamp(int(ns), tz="UTC")
 
 
 def _window(
