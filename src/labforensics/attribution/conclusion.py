@@ -148,10 +148,9 @@ def _unique_rows(links: pd.DataFrame | None) -> dict[str, int] | None:
 
 def _operations(
     ctx: _Context,
-    events: pd.DataFrame,
+    pe: pd.DataFrame,
     sessions: pd.DataFrame,
     lab: str,
-    uni: pd.DataFrame,
     leaked_set: set[str],
     hi_ns: int | None,
     params: AttributionParams,
@@ -164,7 +163,7 @@ def _operations(
     ss = ss[ss["pathway_days"] < params.routine_days]
     if len(ss):
         feats = _candidate_features(ctx, ss, params)
-        named = _named_sets(events, feats["session_id"], lab, leaked_set)
+        named = _named_sets(pe, feats["session_id"], leaked_set)
         for r in feats.itertuples(index=False):
             n_set, n11 = named.get(str(r.session_id), (0, 0))
             rows.append(
@@ -185,31 +184,56 @@ def _operations(
                     "fetched_outside_by": [str(x) for x in (r.fetched_outside_by or [])],
                 }
             )
-    rows += _consultations(events, sessions, lab, leaked_set, hi_ns, params)
+    rows += _consultations(pe, sessions, lab, leaked_set, hi_ns, params)
     cols = ["op", "kind", "hypothesis", "account", "t_ns", "records", "n_set", "n11", "score",
             "anomaly", "failed_burst", "network", "retrieved_outside", "fetched_outside_by"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 
 
+def _patient_events(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Events naming a patient, per lab (one pass over the event table): ``account``,
+    ``session_id`` ("" when none), ``patient`` (str), ``t`` (ns), ``consult`` (not an
+    export, extraction or login event)."""
+    has = events["patient"].notna().to_numpy()
+    ev = events[has]
+    act = ev["action"].astype(str)
+    pe = pd.DataFrame(
+        {
+            "lab": ev["lab"].astype(str).to_numpy(),
+            "account": ev["account"].astype(str).to_numpy(),
+            "session_id": (
+                ev["session_id"].astype("string").fillna("").astype(str).to_numpy()
+                if "session_id" in ev.columns
+                else np.full(len(ev), "", dtype=object)
+            ),
+            "patient": ev["patient"].astype(str).to_numpy(),
+            "t": _ns(pd.to_datetime(ev["ts"], utc=True)),
+            "consult": ~act.isin(
+                ["export", "extract", "login", "logout", "login_failed"]
+            ).to_numpy(),
+        }
+    )
+    return {str(k): g for k, g in pe.groupby("lab", sort=True)}
+
+
 def _named_sets(
-    events: pd.DataFrame, sids: pd.Series, lab: str, leaked_set: set[str]
+    pe: pd.DataFrame, sids: pd.Series, leaked_set: set[str]
 ) -> dict[str, tuple[int, int]]:
-    """session_id -> (patients its own events name, of which leaked)."""
-    if "session_id" not in events.columns or not len(sids):
+    """session_id -> (patients its own events name, of which leaked); ``pe`` the lab's
+    :func:`_patient_events`."""
+    if pe.empty or not len(sids):
         return {}
-    ev = events[events["session_id"].isin(set(sids.astype(str))) & events["patient"].notna()]
+    ev = pe[pe["session_id"].isin(set(sids.astype(str)))]
     if ev.empty:
         return {}
-    d = pd.DataFrame(
-        {"s": ev["session_id"].astype(str), "p": ev["patient"].astype(str)}
-    ).drop_duplicates()
+    d = pd.DataFrame({"s": ev["session_id"], "p": ev["patient"]}).drop_duplicates()
     d["lk"] = d["p"].isin(leaked_set)
     g = d.groupby("s")["lk"].agg(["size", "sum"])
     return {str(k): (int(a), int(b)) for k, a, b in zip(g.index, g["size"], g["sum"], strict=True)}
 
 
 def _consultations(
-    events: pd.DataFrame,
+    pe: pd.DataFrame,
     sessions: pd.DataFrame,
     lab: str,
     leaked_set: set[str],
@@ -220,22 +244,12 @@ def _consultations(
     accounts whose events name at least ``partial_min_share`` of the lab's leak."""
     if not leaked_set:
         return []
-    lab_s = events["lab"].astype("string")
-    sel = (lab_s == lab).to_numpy() & events["patient"].notna().to_numpy()
-    act = events["action"].astype(str)
-    sel &= ~act.isin(["export", "extract", "login", "logout", "login_failed"]).to_numpy()
-    ev = events[sel]
-    if hi_ns is not None and len(ev):
-        ev = ev[_ns(pd.to_datetime(ev["ts"], utc=True)) <= hi_ns]
-    if ev.empty:
+    d = pe[pe["consult"]]
+    if hi_ns is not None:
+        d = d[d["t"] <= hi_ns]
+    if d.empty:
         return []
-    d = pd.DataFrame(
-        {
-            "a": ev["account"].astype(str),
-            "p": ev["patient"].astype(str),
-            "t": _ns(pd.to_datetime(ev["ts"], utc=True)),
-        }
-    )
+    d = pd.DataFrame({"a": d["account"], "p": d["patient"], "t": d["t"]})
     d["lk"] = d["p"].isin(leaked_set)
     per = d.drop_duplicates(["a", "p"]).groupby("a")["lk"].agg(["size", "sum"])
     last = d.groupby("a")["t"].max()
@@ -301,6 +315,11 @@ def prepare(
     given = set(ctx.leak.loc[ctx.leak["lab_given"].astype(bool), "leak_id"].astype(str))
     m = ctx.matches
     ambiguous = set(m.loc[m["n_labs"] > 1, "leak_id"].astype(str)) - given if len(m) else set()
+    pev = _patient_events(events)
+    empty = pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in ("lab", "account", "session_id", "patient")}
+        | {"t": pd.Series([], dtype="int64"), "consult": pd.Series([], dtype=bool)}
+    )
     data = {}
     sight_ns = int(sighted_at.value) if sighted_at is not None else None
     for lab in labs:
@@ -326,7 +345,7 @@ def prepare(
             window_after=_get(win, lab, "after"),
             window_before=_get(win, lab, "before"),
             dated=registry is not None and bool((registry["lab"] == lab).any()),
-            ops=_operations(ctx, events, sessions, lab, u, leaked_set, sight_ns, params)
+            ops=_operations(ctx, pev.get(lab, empty), sessions, lab, leaked_set, sight_ns, params)
             if has_logs
             else pd.DataFrame(),
         )
