@@ -90,6 +90,123 @@ def events_from_truth(out: Path) -> pd.DataFrame:
     return coerce_events(df)
 
 
+#: Incident kind of the generator -> the proposition it makes true (before_logs: none).
+TRUE_PROPOSITION = {"a": "vendor", "c": "external", "d": "insider", None: "outside_evidence"}
+
+
+def _linkage_case_conclusion(out: Path, scenario: str, seed: int, scale: float) -> dict:
+    """Generate one tiny linkage case and return the attribution's conclusion and truth."""
+    import json
+
+    from labforensics.ingest import read_evidence
+    from labforensics.leak.horizon import link_leak
+    from labforensics.synth import SCENARIOS
+
+    assert scenario in SCENARIOS
+    generate(out, labs=2, start="2019-01-07", end="2019-04-30", scale=scale, seed=seed,
+             linkage=True, linkage_scenario=scenario)  # fmt: skip
+    truth = load_truth(out)
+    nets = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
+    vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
+    case = CaseContext(networks=NetworkMap(vendor=vendor, by_lab=nets), seed=seed,
+                       tz=truth.get("parameters", {}).get("timezone") or "Europe/Paris")  # fmt: skip
+    ev = read_evidence(out / "evidence", case_key=KEY).events
+    s = sessionize(ev)
+    ll = link_leak(out / "dump", out / "patients", case=case, case_key=KEY)
+    att = attribute(s.events, s.sessions, leak=ll, transfers=out / "transfers" / "xferlog",
+                    case_key=KEY, params=AttributionParams(stability=False), case=case)  # fmt: skip
+    lt = json.loads((out / "linkage_truth.json").read_text("utf-8"))
+    want = {h["lab"]: TRUE_PROPOSITION[(h["incident"] or "")[:1] or None] for h in lt["horizons"]}
+    return {"conclusion": att.conclusion, "truth": want}
+
+
+def calibration(a: argparse.Namespace) -> int:
+    """Rate of misleading evidence and a Tippett plot over generated linkage cases.
+
+    For every scenario of :data:`labforensics.synth.SCENARIOS`, seed and generator
+    setting (the scale), a 2-lab case (2019-01-07..2019-04-30) is generated, its
+    dump linked and attributed. For each copied lab and each proposition ``p``
+    weighed there, ``log10 LR_p`` is ``p``'s log10 likelihood minus the best other
+    proposition's. Misleading evidence: ``LR_p > 1`` for a false ``p`` (every false
+    proposition counted), and ``LR_p < 1`` for the true one; ratios before the ceilings
+    (the sign, hence the rates, is the same). The Tippett plot (the
+    share of ``log10 LR_p`` above x, for true and for false ``p``) is written to
+    ``--tippett``.
+    """
+    from labforensics.synth import SCENARIOS
+
+    scales = [float(x) for x in a.settings.split(",") if x.strip()]
+    rows = []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale in scales:
+            for scenario in SCENARIOS:
+                for seed in range(a.seeds):
+                    try:
+                        r = _linkage_case_conclusion(Path(tmp) / "c", scenario, seed, scale)
+                    except Exception as exc:  # a generator refusal: counted, not hidden
+                        print(f"{scenario} seed {seed} scale {scale}: skipped ({exc})")
+                        continue
+                    case_true = sorted(set(r["truth"].values()))
+                    case_want = case_true[0] if len(case_true) == 1 else "mixed"
+                    got = r["conclusion"]["proposition"]
+                    print(f"{scenario:18s} seed {seed:2d} scale {scale}: {got:16s} "
+                          f"(true {case_want}) log10 LR {r['conclusion']['log10_lr']}")  # fmt: skip
+                    for p in r["conclusion"]["per_lab"]:
+                        true = r["truth"].get(p["lab"])
+                        lls = p.get("log10_likelihoods") or {}
+                        if true is None or len(lls) < 2:
+                            continue
+                        for prop, llv in lls.items():
+                            other = max(v for q, v in lls.items() if q != prop)
+                            rows.append({"scenario": scenario, "seed": seed, "scale": scale,
+                                         "lab": p["lab"], "proposition": prop,
+                                         "true": prop == true, "log10_lr": llv - other,
+                                         "case_right": got == case_want})  # fmt: skip
+    df = pd.DataFrame(rows)
+    if df.empty:
+        print("no case weighed")
+        return 1
+    false = df[~df["true"]]
+    true = df[df["true"]]
+    print(f"\n{len(df)} (lab, proposition) ratios over {df.groupby(['scenario', 'seed', 'scale']).ngroups}"
+          f" cases in {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    print(
+        f"misleading for a false proposition (LR > 1): {(false['log10_lr'] > 0).mean():.1%} "
+        f"of {len(false)}"
+    )
+    print(
+        f"misleading for the true proposition (LR < 1): {(true['log10_lr'] < 0).mean():.1%} "
+        f"of {len(true)}"
+    )
+    print(df.groupby(["scenario", "true"])["log10_lr"].describe().round(2).to_string())
+    _tippett(df, Path(a.tippett))
+    print(f"Tippett plot: {a.tippett}")
+    return 0
+
+
+def _tippett(df: pd.DataFrame, path: Path) -> None:
+    """Tippett plot: share of log10 LR above x, for true and false propositions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for flag, label in ((True, "true proposition"), (False, "false propositions")):
+        v = np.sort(df.loc[df["true"] == flag, "log10_lr"].to_numpy())
+        if v.size:
+            ax.step(v, 1.0 - np.arange(v.size) / v.size, where="post", label=f"{label} ({v.size})")
+    ax.axvline(0.0, color="grey", lw=0.8)
+    ax.set_xlabel("log10 likelihood ratio (before the ceilings)")
+    ax.set_ylabel("share of ratios >= x")
+    ax.set_title("Tippett plot: generated linkage cases")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labs", type=int, default=30)
@@ -101,7 +218,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest", action="store_true", help="read the evidence files")
     ap.add_argument("--scores", action="store_true", help="run detection, pass its scores")
     ap.add_argument("--out", help="generate into (or reuse) this folder")
+    ap.add_argument(
+        "--calibration",
+        action="store_true",
+        help="rate of misleading evidence and a Tippett plot over generated linkage cases "
+        "(one per scenario x seed x setting; see calibration())",
+    )
+    ap.add_argument("--seeds", type=int, default=20, help="calibration: seeds per scenario")
+    ap.add_argument(
+        "--settings",
+        default="0.1,0.2,0.3",
+        help="calibration: generator scales (the three generator settings), comma-separated",
+    )
+    ap.add_argument("--tippett", default="tippett.png", help="calibration: the plot's file")
     a = ap.parse_args(argv)
+    if a.calibration:
+        return calibration(a)
     if a.full:
         a.start, a.end, a.scale = "2015-01-01", "2020-10-31", 1.0
     pd.set_option("display.width", 200)

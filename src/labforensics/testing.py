@@ -32,7 +32,8 @@ import labforensics  # the lazy public API: no stage is imported until a replay 
 __all__ = ["EXPECTED_FILES", "compare_expected", "expected_from_findings", "replay_case"]
 
 #: Files of ``expected/`` and what they hold.
-EXPECTED_FILES = ("verdict.json", "flagged.json", "windows.json", "accounting.json")
+EXPECTED_FILES = ("verdict.json", "flagged.json", "windows.json", "accounting.json",
+                  "conclusion.json")  # fmt: skip
 _OPTION = "--lf-update-expected"
 #: Window fields compared: the lab, the bounds (UTC) and how many leaked patients.
 _WINDOW_KEYS = ("lab", "after", "before", "start", "end", "n_leaked", "extraction")
@@ -89,6 +90,7 @@ def expected_from_findings(findings: dict[str, Any]) -> dict[str, Any]:
     ]  # fmt: skip
     windows = [{k: w.get(k) for k in _WINDOW_KEYS if k in w} for w in findings.get("windows", [])]
     return {
+        "conclusion.json": _conclusion_expected(findings),
         "verdict.json": {"verdict": v.get("verdict"), "class": v.get("class")},
         "flagged.json": flagged,
         "windows.json": windows,
@@ -98,6 +100,25 @@ def expected_from_findings(findings: dict[str, Any]) -> dict[str, Any]:
             "unrecognised": acc.get("unrecognised", []),
         },
     }
+
+
+def _conclusion_expected(findings: dict[str, Any]) -> dict[str, Any]:
+    """The conclusion's proposition, strength (log10 LR to 3 decimals, verbal,
+    alternative) and coverage lines, for the case and per lab (issue 15)."""
+
+    def one(c: dict[str, Any]) -> dict[str, Any]:
+        lr = c.get("log10_lr")
+        return {
+            "proposition": c.get("proposition"),
+            "log10_lr": None if lr is None else round(float(lr), 3),
+            "verbal": c.get("verbal"),
+            "alternative": c.get("alternative"),
+            "coverage": c.get("coverage"),
+        }
+
+    c = findings.get("conclusion") or {}
+    return {**one(c), "per_lab": [{"lab": p.get("lab"), **one(p)}
+                                  for p in findings.get("per_lab", [])]}  # fmt: skip
 
 
 def _dump(obj: Any) -> str:

@@ -242,8 +242,9 @@ def test_undetermined_full_copy_without_export(case):
         params=case["params"],
         case=case["facts"],
     )
-    # only the nightly backup could hold it: routine, so the copy is not traced
-    assert a.verdict == "undetermined"
+    # only the nightly backup could hold it: routine, so the copy was made outside the
+    # logged software: outside_evidence (issue 15; the share rule said undetermined)
+    assert a.verdict == "outside_evidence" and a.totals["share_rule_verdict"] == "undetermined"
     assert f"{lab}: {a.totals['found']} of {a.totals['found']} leaked patients unexplained" in (
         a.verdict_rule
     )

@@ -205,7 +205,9 @@ def test_undetermined_names_lab_and_gap():
     a = attribute(ev, ss, leak=leak_frame([("L03", ipps)]), case_key=KEY, params=P, case=CASE)
     # only 15-record billing exports and the nightly backup exist at L03: the backup holds
     # everything every night, so it says nothing about this copy; nothing else can hold 300
-    assert a.verdict == "undetermined"
+    # issue 15: only a routine job's output could hold it, so the copy was made outside the
+    # logged software: outside_evidence (the share rule's text keeps the gap)
+    assert a.verdict == "outside_evidence" and a.totals["share_rule_verdict"] == "undetermined"
     assert "L03: 300 of 300 leaked patients unexplained" in a.verdict_rule
     assert "window: 0 records" in a.verdict_rule
     assert "batch.nuit/ADMIN (records on 59 days)" in a.verdict_rule
@@ -220,7 +222,9 @@ def test_undetermined_when_nothing_found():
     ev, ss = build(c)
     a = attribute(ev, ss, leak=["999001", "999002"], case_key=KEY, params=P, case=CASE)
     # IPPs that no lab knows: nothing to trace, both listed as never seen (pseudonyms)
-    assert a.verdict == "undetermined" and "none of the 2" in a.verdict_rule
+    # issue 15: a copy the evidence does not cover is outside_evidence, with no ratio
+    assert a.verdict == "outside_evidence" and "none of the 2" in a.verdict_rule
+    assert a.conclusion["log10_lr"] is None and a.conclusion["coverage"]["unplaced"] == 2
     assert len(a.never_seen) == 2 and a.never_seen["leak_id"].str.fullmatch(r"P[0-9a-f]{16}").all()
 
 
@@ -311,6 +315,9 @@ def test_labless_leak_matches_every_lab(vendor):
     assert a.totals["found"] == n and a.totals["found_in_several_labs"] == n
     assert (a.leak_summary.set_index("lab")["leaked_multilab"] > 0).all()
     assert a.verdict == "vendor"  # each identifier is explained through L01's extraction
+    # issue 15: one person at one lab: L01 weighed, the others listed; each identifier once
+    assert [p["lab"] for p in a.conclusion["per_lab"]] == ["L01"]
+    assert a.conclusion["coverage"]["total"] == n
 
 
 def test_leak_dates_raise_lower_bound(vendor):

@@ -105,6 +105,14 @@ Method, in the order the code runs it
    agreement is the share of reruns reaching the same verdict. Nothing in the
    analysis is random, so no seeds are varied.
 
+7. **Conclusion** (:mod:`.conclusion`, issue 15): the propositions ``vendor``,
+   ``insider``, ``external`` and ``outside_evidence`` weighed per lab by a
+   likelihood ratio of a documented set model (:mod:`.likelihood`), with the
+   coverage of the leak (:mod:`.coverage`), the window intersected with
+   ``[horizon, first public sighting]``, ceilings and sensitivity reruns. The
+   verdict is the conclusion's proposition; the share rule of step 6 remains as
+   the ``verdict_rule`` text.
+
 Limits
 ------
 First-seen time is a proxy for creation in the LIS; the bounds are
@@ -139,7 +147,10 @@ from ..leak.reader import read_leak
 from ..outputs import json_safe
 from ..privacy import CaseKey
 from ..schema import check_table, is_list_dtype, join_list
+from . import conclusion as _concl
 from .context import EVENT_NEED, SESSION_NEED, _as_lists, _Context, _prepare
+from .coverage import registry_of
+from .likelihood import VERBAL_SCALE_TEXT
 from .params import AttributionParams
 from .propositions import HYPOTHESES, STRENGTH_SCALE, VERDICT_RULE
 from .stability import _analyse, _Run, _stability
@@ -168,7 +179,10 @@ class Attribution:
     Attributes
     ----------
     verdict : str
-        ``vendor``, ``insider``, ``external``, ``mixed`` or ``undetermined``.
+        The conclusion's proposition (``conclusion["proposition"]``): ``vendor``,
+        ``insider``, ``external``, ``outside_evidence``, ``mixed`` or
+        ``undetermined`` (no leak). The former share rule's verdict is
+        ``totals["share_rule_verdict"]``.
     verdict_rule : str
         The rule as applied (:data:`VERDICT_RULE`), with the figures that decided
         it and, for unexplained labs, the gap.
@@ -237,6 +251,13 @@ class Attribution:
         Leak totals (identifiers, found, never seen, found in several labs,
         explained) and notes on what was assumed.
     params : AttributionParams
+    conclusion : dict or None
+        :func:`labforensics.attribution.conclusion.conclude`'s result:
+        ``proposition``, ``log10_lr``, ``likelihood_ratio``, ``verbal`` (ENFSI),
+        ``alternative``, ``window`` (per lab), ``coverage`` (lines summing to the
+        leaked total), ``reason``, ``per_lab`` (the same per lab, with its
+        operations and alternatives), ``not_weighed``, ``sensitivity`` (reruns
+        over the model's assumptions), ``limits``, ``verbal_scale``.
     leak_report : dict or None
         How the leak was read (None without a leak): every line of a leak file used
         or accounted for (blank, malformed, empty identifier, with line numbers and
@@ -258,6 +279,7 @@ class Attribution:
     totals: dict[str, Any]
     params: AttributionParams
     leak_report: dict[str, Any] | None = None
+    conclusion: dict[str, Any] | None = None
 
     @property
     def stability_agreement(self) -> float:
@@ -305,6 +327,8 @@ class Attribution:
             "totals": self.totals,
             "params": params,
             "leak_report": self.leak_report,
+            "conclusion": {k: v for k, v in (self.conclusion or {}).items() if k != "per_lab"},
+            "per_lab": (self.conclusion or {}).get("per_lab", []),
         }
         return json_safe(out, ndigits=ndigits)
 
@@ -445,6 +469,7 @@ def attribute(
     params = params or AttributionParams()
     case = case or CaseContext()
     case_key = case_key_of(case_key, case)
+    given = leak
     leak = as_leak_rows(leak, patients, case=case, case_key=case_key)  # a dump: linked
     ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case)
     run = _analyse(ctx, params)
@@ -454,8 +479,10 @@ def attribute(
         else pd.DataFrame({c: [] for c in _STABILITY_COLS})
     )
     totals = _totals(ctx, run)
+    conc = _conclusion(ctx, run, events, sessions, params, given, case)
+    totals["share_rule_verdict"] = run.verdict  # the former verdict (VERDICT_RULE), for reference
     return Attribution(
-        verdict=run.verdict,
+        verdict=conc["proposition"],
         verdict_rule=run.rule,
         hypotheses=run.hypotheses,
         windows=run.windows,
@@ -468,7 +495,37 @@ def attribute(
         totals=totals,
         params=params,
         leak_report=ctx.leak_report,
+        conclusion=conc,
     )
+
+
+def _conclusion(
+    ctx: _Context,
+    run: _Run,
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: AttributionParams,
+    given: Any,
+    case: CaseContext,
+) -> dict[str, Any]:
+    """The conclusion (:mod:`.conclusion`) with its sensitivity and limits."""
+    summary = getattr(given, "summary", None) if hasattr(given, "leak_rows") else None
+    sighted = case.sighted_at
+    if sighted is None and summary and summary.get("sighted_at"):
+        sighted = pd.Timestamp(summary["sighted_at"])
+    links = getattr(given, "links", None) if summary is not None else None
+    prep = (
+        _concl.prepare(
+            ctx, run, events, sessions, params, registry_of(given), summary, links, sighted
+        )
+        if ctx.leak is not None
+        else None
+    )
+    conc = _concl.conclude(prep, params)
+    conc["sensitivity"] = _concl.sensitivity(prep, params, conc) if params.stability else None
+    conc["limits"] = _concl.limits(prep, conc, ctx)
+    conc["verbal_scale"] = VERBAL_SCALE_TEXT
+    return conc
 
 
 #: Columns of :attr:`Attribution.stability`.

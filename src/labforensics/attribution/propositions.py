@@ -19,7 +19,7 @@ HYPOTHESES: tuple[str, ...] = ("vendor", "insider", "external")
 #: Strength of a hypothesis from the share ``s`` of leaked-and-found patients it
 #: explains and the patient-weighted mean fit ``f`` of its candidates.
 STRENGTH_SCALE: str = (
-    "none: s = 0; weak: 0 < s < mixed_share or f < 0.5; "
+    "n/a: no leak given; none: s = 0; weak: 0 < s < mixed_share or f < 0.5; "
     "moderate: s >= mixed_share and f >= 0.5; strong: s >= dominant_share and f >= 0.8"
 )
 
@@ -114,7 +114,9 @@ def _assigned_leaks(ctx: _Context, cand: pd.DataFrame, assigned: pd.DataFrame) -
 
 
 def _strength(share: float, fit: float, with_leak: bool, params: AttributionParams) -> str:
-    """Strength of a hypothesis (:data:`STRENGTH_SCALE`)."""
+    """Strength of a hypothesis (:data:`STRENGTH_SCALE`); ``n/a`` without a leak."""
+    if not with_leak:
+        return "n/a"
     if share <= 0:
         return "none"
     if with_leak and share >= params.dominant_share and fit >= 0.8:
@@ -270,14 +272,14 @@ def _verdict(
     params: AttributionParams,
 ) -> tuple[str, str]:
     if ctx.leak is None:
-        top = hyp.sort_values(["share", "hypothesis"], ascending=[False, True]).iloc[0]
-        lead = (
-            f"; leading hypothesis by anomalous volume moved: {top['hypothesis']} "
-            f"({100 * top['share']:.1f}%)"
-            if top["share"] > 0
+        # no leak: nothing to decide, so no hypothesis is named as leading (issue 15, item 6)
+        n = int((cand["records"] > 0).sum()) if not cand.empty else 0
+        what = (
+            f"; {n:,} session(s) exported or extracted records (listed by anomalous volume)"
+            if n
             else "; no session exported or extracted records"
         )
-        return "undetermined", "no leak given: nothing to attribute" + lead
+        return "undetermined", "no leak given: nothing to attribute" + what
     if n_found == 0:
         n_ids = ctx.leak["leak_id"].nunique()
         return (

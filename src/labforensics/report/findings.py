@@ -125,6 +125,8 @@ def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int) -> list[dict
 
 def _verdict_class(code: str) -> str:
     c = code.lower()
+    if c == "outside_evidence":
+        return "outside_evidence"
     if any(k in c for k in ("vendor", "editeur", "supplier")):
         return "vendor"
     if any(k in c for k in ("insider", "staff", "internal")):
@@ -143,6 +145,7 @@ _VERDICT_LABELS = {
     "insider": "Laboratory staff (insider)",
     "outside": "An outside attacker",
     "mixed": "Mixed: several sources",
+    "outside_evidence": "Outside the evidence: the logs do not cover the copy",
     "none": "No exfiltration found",
     "undetermined": "Undetermined",
 }
@@ -208,13 +211,14 @@ def attribution_findings(att: Any) -> dict[str, Any]:
         v = d.get(name)
         return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
-    code = str(d.get("verdict") or "undetermined")
+    conc = d.get("conclusion") if isinstance(d.get("conclusion"), dict) else None
+    # the verdict is the conclusion's proposition (issue 15): the share rule is kept as
+    # the attribution's ``verdict_rule`` text only
+    code = str((conc or {}).get("proposition") or d.get("verdict") or "undetermined")
     cls = _verdict_class(code) if att is not None else "undetermined"
     hyps = section("hypotheses")
-    win = [h for h in hyps if h.get("hypothesis") == code]
-    strength = str(win[0].get("strength")) if win and win[0].get("strength") else "n/a"
-    rule = d.get("verdict_rule") or ""
-    summary = rule
+    strength = _strength_text(conc)
+    summary = str((conc or {}).get("reason") or d.get("verdict_rule") or "")
     if att is None:
         summary = "No attribution was made."
     label = _VERDICT_LABELS[cls]
@@ -230,7 +234,7 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             "stability": d.get("stability", {}).get("agreement")
             if isinstance(d.get("stability"), dict)
             else d.get("stability"),
-            "stability_text": _stability_text(d.get("stability")),
+            "stability_text": _sensitivity_text(conc) or _stability_text(d.get("stability")),
             "summary": group_counts(str(summary)),
         },
         "hypotheses": hyps,
@@ -239,8 +243,52 @@ def attribution_findings(att: Any) -> dict[str, Any]:
         "transfers": section("transfers"),
         "coverage": section("leak_summary") or section("coverage"),
         "candidates": section("candidates")[:TOP_SESSIONS],
-        "raw": {k: v for k, v in d.items() if k not in _SURFACED and k != "verdict"},
+        "conclusion": _conclusion_section(conc, att is not None),
+        "per_lab": section("per_lab"),
+        "raw": {
+            k: v
+            for k, v in d.items()
+            if k not in _SURFACED and k not in ("verdict", "conclusion", "per_lab")
+        },
     }
+
+
+def _sensitivity_text(conc: Mapping[str, Any] | None) -> str | None:
+    """The conclusion's reruns over its assumptions in words (None when none ran)."""
+    sens = (conc or {}).get("sensitivity")
+    if not isinstance(sens, Mapping) or not sens.get("runs"):
+        return None
+    rng = sens.get("log10_lr_range")
+    span = f"; log10 LR {rng[0]:.2f} to {rng[1]:.2f}" if rng else ""
+    return (
+        f"{float(sens['agreement']):.0%} of {len(sens['runs'])} reruns over the model's "
+        f"assumptions reach the same proposition{span}"
+    )
+
+
+def _strength_text(conc: Mapping[str, Any] | None) -> str:
+    """The conclusion's strength in words: the ENFSI verbal equivalent with its log10 LR
+    and alternative, or why none was computed."""
+    if not conc or conc.get("log10_lr") is None:
+        return "n/a" if not conc else f"not evaluated ({conc.get('reason') or 'no ratio'})"
+    return (
+        f"{conc.get('verbal')} (log10 LR {float(conc['log10_lr']):.2f} against "
+        f"{conc.get('alternative')})"
+    )
+
+
+def _conclusion_section(conc: Mapping[str, Any] | None, made: bool) -> dict[str, Any]:
+    """``conclusion`` of findings.json (issue 15, item 7): proposition, log10_lr,
+    likelihood_ratio, verbal, alternative, window, coverage, reason, plus the
+    sensitivity reruns and the verbal scale; ``undetermined`` without an attribution."""
+    keys = ("proposition", "log10_lr", "likelihood_ratio", "verbal", "alternative", "window",
+            "coverage", "reason", "sensitivity", "not_weighed", "verbal_scale", "limits")  # fmt: skip
+    if not conc:
+        base = {k: None for k in keys}
+        base.update(proposition="undetermined",
+                    reason="no attribution was made" if not made else "no leak")  # fmt: skip
+        return base
+    return {k: conc.get(k) for k in keys}
 
 
 def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
@@ -323,7 +371,7 @@ def _inputs_section(inputs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]
 
 #: Sections of :func:`attribution_findings` placed at the top level of findings.json.
 _SURFACED_AS = ("verdict", "hypotheses", "windows", "pathways", "transfers", "coverage",
-                "candidates")  # fmt: skip
+                "candidates", "conclusion", "per_lab")  # fmt: skip
 
 
 def _leak_found(att: Mapping[str, Any]) -> Any:
@@ -434,9 +482,49 @@ def build_findings(
         "reproduce": reproduce,
     }
     f = json_safe(f)
+    f["limits"] = _limits(f["conclusion"], ev, totals, f["gaps"], f["period"])
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
+
+
+def _limits(
+    conc: Mapping[str, Any],
+    ev: pd.DataFrame,
+    totals: Mapping[str, Any],
+    gaps: Sequence[Mapping[str, Any]],
+    period: Mapping[str, Any],
+) -> list[str]:
+    """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
+    (linkage false-match rate, coverage, ceilings), then quarantine, clock and the
+    share of the period without logs."""
+    out = [str(t) for t in (conc.get("limits") or [])]
+    q = int(totals.get("quarantined", 0) or 0)
+    rows = int(totals.get("rows_read", 0) or 0)
+    if q:
+        out.append(
+            f"{q:,} input rows quarantined"
+            + (f" ({100 * q / rows:.2f} % of {rows:,} rows read)" if rows else "")
+            + ": their events are not in the analysis (quarantine.csv lists each with its line)"
+        )
+    out.append(
+        "clock: event times are the LIS servers' clocks converted to UTC from the case's time "
+        "zone; no correction for server clock drift is made, and date-only values (patient "
+        "index registrations, sample dates) are days, not instants"
+    )
+    start, end = period.get("start"), period.get("end")
+    if start is not None and end is not None and len(ev):
+        days = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 86400.0
+        lab_days = days * max(int(ev["lab"].nunique()), 1)
+        lost = float(sum(int(g.get("days") or 0) for g in gaps))
+        if lab_days > 0:
+            out.append(
+                f"logs cover {pd.Timestamp(start).strftime('%Y-%m-%d')} to "
+                f"{pd.Timestamp(end).strftime('%Y-%m-%d')}; {100 * min(lost, lab_days) / lab_days:.1f} % "
+                f"of the lab-days of that period lie in {len(gaps)} gap(s) without any event "
+                "(section 2)"
+            )
+    return out
 
 
 def params_dict(p: Any) -> Any:

@@ -1,0 +1,839 @@
+"""The conclusion (issue 15): propositions per lab and for the case, each weighed by a
+likelihood ratio on the ENFSI verbal scale, with its coverage and window.
+
+Propositions
+------------
+``vendor``
+    the copy came through the LIS vendor's extraction tool or accounts;
+``insider``
+    through laboratory staff;
+``external``
+    through an outside intrusion;
+``outside_evidence``
+    from somewhere the evidence does not cover: a copy at an unlogged time or by
+    an unlogged means (a database dump, a copy of a routine job's output, a copy
+    taken before the logs start, a lab with no logs).
+
+Per lab, the findings bearing on each: its logged *operations* (sessions that
+exported or extracted records, not routine, from the lab's first known patient
+to the first public sighting; and each account's consultations up to the
+sighting), each with its patient set (:mod:`.likelihood`); the first three
+propositions take the likelihood of their best operation (the hypothesis of an
+operation is :func:`~labforensics.attribution.candidates._candidate_features`'s:
+failed-login burst or outside address -> external, vendor account or address ->
+vendor, else insider; the transfers of its files and who fetched them, the
+detection scores and failed-login bursts are listed with it);
+``outside_evidence`` takes the marginal likelihood of a full copy at an instant
+uniform over the prior range (:func:`~.likelihood.marginal_loglik`).
+
+The leading proposition is the most likely; ``log10_lr`` is its log10 likelihood
+ratio against the next (``alternative``), capped (:func:`~.likelihood.ceiling_log10`,
+and for a logged proposition :func:`~.likelihood.coverage_ceiling_log10` of the
+lab's producible share). A lab whose logs start after its horizon, or with no
+logs, is ``outside_evidence`` with the gap named. Labs whose leaked rows are no
+more than false links could make (fewer than
+:func:`~labforensics.leak.horizon.horizon_m` rows linked to that lab alone) are
+listed and not weighed.
+
+Case: the labs' leading propositions when they agree, else ``mixed``; its
+``log10_lr`` is the smallest of the labs' (every lab's proposition must hold),
+capped by the case's coverage ceiling; no leak: ``undetermined``, reason
+``no leak``, no ratio.
+
+Window per lab: the evidence-based bounds intersected with ``[horizon, first
+public sighting]``. The evidence-based bounds are, with a patient index's
+registration dates, the likelihood interval of the copy instant
+(:func:`likelihood_interval`), else the first-seen window of
+:func:`~.windows._windows`; the instant the registrations point to (the best
+cut) is given beside it.
+
+Sensitivity: the ratios are recomputed with the mismatch allowance halved and
+doubled, the records tolerance 0 and 0.2, and without the horizon and the
+sighting; the range of the case's log10 LR and the propositions reached are
+reported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..leak.horizon import horizon_m
+from . import coverage as cov
+from .candidates import _candidate_features
+from .context import _Context
+from .likelihood import (
+    VERBAL_SCALE_TEXT,
+    ceiling_log10,
+    coverage_ceiling_log10,
+    cut_curve,
+    marginal_loglik,
+    mismatch_rate,
+    set_loglik,
+    verbal,
+)
+from .params import AttributionParams
+
+#: Propositions, in report (and tie-break) order.
+PROPOSITIONS: tuple[str, ...] = ("vendor", "insider", "external", "outside_evidence")
+
+_LN10 = math.log(10.0)
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """The model's assumptions (varied by the sensitivity reruns)."""
+
+    eps_factor: float = 1.0
+    records_tolerance: float | None = None
+    use_horizon: bool = True
+    use_sighting: bool = True
+
+
+def _ns(s: pd.Series) -> np.ndarray:
+    return s.astype("datetime64[ns, UTC]").dt.tz_convert(None).to_numpy().view("int64")
+
+
+def _iso(ns: Any) -> str | None:
+    if ns is None or (isinstance(ns, float) and math.isnan(ns)):
+        return None
+    t = pd.Timestamp(int(ns), tz="UTC") if not isinstance(ns, pd.Timestamp) else ns
+    if pd.isna(t):
+        return None
+    return t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _LabData:
+    """Everything a lab's conclusion needs, independent of the assumptions."""
+
+    lab: str
+    known_ns: np.ndarray  # universe known_at sorted (ns)
+    leaked: np.ndarray  # bool, aligned
+    n_linked: int
+    n_unique: int | None  # rows linked to this lab alone (dump), None for a list
+    has_logs: bool
+    evidence_start: pd.Timestamp | None
+    evidence_end: pd.Timestamp | None
+    horizon: pd.Timestamp | None
+    window_after: pd.Timestamp | None
+    window_before: pd.Timestamp | None
+    ops: pd.DataFrame  # operations: op, kind, hypothesis, t_ns, records, n_set, n11, ...
+    dated: bool  # the lab's patient index gives registration dates
+    leak_ids: frozenset[str] = frozenset()  # the leaked identifiers placed in this lab
+    n_ambiguous: int = 0  # of them, lab-less identifiers also found in another lab
+
+
+def _linkage_info(linkage: dict[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
+    if not linkage:
+        return None, {}
+    horizons = {
+        str(p["lab"]): pd.Timestamp(p["horizon"])
+        for p in linkage.get("per_lab", [])
+        if p.get("horizon")
+    }
+    return linkage.get("false_match_rate"), horizons
+
+
+def _unique_rows(links: pd.DataFrame | None) -> dict[str, int] | None:
+    if links is None or "match" not in links.columns:
+        return None
+    u = links[links["match"].eq("unique") & links["patient"].notna()]
+    return {str(k): int(v) for k, v in u.groupby(u["lab"].astype(str)).size().items()}
+
+
+def _operations(
+    ctx: _Context,
+    pe: pd.DataFrame,
+    sessions: pd.DataFrame,
+    lab: str,
+    leaked_set: set[str],
+    hi_ns: int | None,
+    params: AttributionParams,
+) -> pd.DataFrame:
+    """A lab's operations with their set sizes (see module docstring)."""
+    rows: list[dict[str, Any]] = []
+    ss = ctx.sessions[ctx.sessions["lab"] == lab]
+    if hi_ns is not None:
+        ss = ss[_ns(ss["start"]) <= hi_ns]
+    ss = ss[ss["pathway_days"] < params.routine_days]
+    if len(ss):
+        feats = _candidate_features(ctx, ss, params)
+        named = _named_sets(pe, feats["session_id"], leaked_set)
+        for r in feats.itertuples(index=False):
+            n_set, n11 = named.get(str(r.session_id), (0, 0))
+            rows.append(
+                {
+                    "op": str(r.session_id),
+                    "kind": "known_set" if n_set >= int(r.records) else "cut",
+                    "hypothesis": str(r.hypothesis),
+                    "account": str(r.account),
+                    "t_ns": int(_ns(pd.Series([r.end]))[0]),
+                    "records": int(r.records),
+                    "n_set": int(n_set),
+                    "n11": int(n11),
+                    "score": float(r.score) if pd.notna(r.score) else None,
+                    "anomaly": float(r.anomaly) if pd.notna(r.anomaly) else 0.0,
+                    "failed_burst": bool(r.failed_burst),
+                    "network": str(r.network),
+                    "retrieved_outside": bool(r.retrieved_outside),
+                    "fetched_outside_by": [str(x) for x in (r.fetched_outside_by or [])],
+                }
+            )
+    rows += _consultations(pe, sessions, lab, leaked_set, hi_ns, params)
+    cols = ["op", "kind", "hypothesis", "account", "t_ns", "records", "n_set", "n11", "score",
+            "anomaly", "failed_burst", "network", "retrieved_outside", "fetched_outside_by"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _patient_events(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Events naming a patient, per lab (one pass over the event table): ``account``,
+    ``session_id`` ("" when none), ``patient`` (str), ``t`` (ns), ``consult`` (not an
+    export, extraction or login event)."""
+    has = events["patient"].notna().to_numpy()
+    ev = events[has]
+    act = ev["action"].astype(str)
+    pe = pd.DataFrame(
+        {
+            "lab": ev["lab"].astype(str).to_numpy(),
+            "account": ev["account"].astype(str).to_numpy(),
+            "session_id": (
+                ev["session_id"].astype("string").fillna("").astype(str).to_numpy()
+                if "session_id" in ev.columns
+                else np.full(len(ev), "", dtype=object)
+            ),
+            "patient": ev["patient"].astype(str).to_numpy(),
+            "t": _ns(pd.to_datetime(ev["ts"], utc=True)),
+            "consult": ~act.isin(
+                ["export", "extract", "login", "logout", "login_failed"]
+            ).to_numpy(),
+        }
+    )
+    return {str(k): g for k, g in pe.groupby("lab", sort=True)}
+
+
+def _named_sets(
+    pe: pd.DataFrame, sids: pd.Series, leaked_set: set[str]
+) -> dict[str, tuple[int, int]]:
+    """session_id -> (patients its own events name, of which leaked); ``pe`` the lab's
+    :func:`_patient_events`."""
+    if pe.empty or not len(sids):
+        return {}
+    ev = pe[pe["session_id"].isin(set(sids.astype(str)))]
+    if ev.empty:
+        return {}
+    d = pd.DataFrame({"s": ev["session_id"], "p": ev["patient"]}).drop_duplicates()
+    d["lk"] = d["p"].isin(leaked_set)
+    g = d.groupby("s")["lk"].agg(["size", "sum"])
+    return {str(k): (int(a), int(b)) for k, a, b in zip(g.index, g["size"], g["sum"], strict=True)}
+
+
+def _consultations(
+    pe: pd.DataFrame,
+    sessions: pd.DataFrame,
+    lab: str,
+    leaked_set: set[str],
+    hi_ns: int | None,
+    params: AttributionParams,
+) -> list[dict[str, Any]]:
+    """Each account's consulted patients up to the sighting (a known set), for the
+    accounts whose events name at least ``partial_min_share`` of the lab's leak."""
+    if not leaked_set:
+        return []
+    d = pe[pe["consult"]]
+    if hi_ns is not None:
+        d = d[d["t"] <= hi_ns]
+    if d.empty:
+        return []
+    d = pd.DataFrame({"a": d["account"], "p": d["patient"], "t": d["t"]})
+    d["lk"] = d["p"].isin(leaked_set)
+    per = d.drop_duplicates(["a", "p"]).groupby("a")["lk"].agg(["size", "sum"])
+    last = d.groupby("a")["t"].max()
+    need = max(1, math.ceil(params.partial_min_share * len(leaked_set)))
+    per = per[per["sum"] >= need]
+    ss = sessions[sessions["lab"].astype("string") == lab]
+    kind = ss.groupby(ss["account"].astype(str))["account_kind"].first().astype(str)
+    role = ss.groupby(ss["account"].astype(str))["role"].first().fillna("").astype(str).str.upper()
+    burst = (
+        pd.to_numeric(ss["failed_logins_before"]).fillna(0).groupby(ss["account"].astype(str)).max()
+        >= params.failed_burst
+    )
+    out = []
+    for a, r in per.sort_index().iterrows():
+        hyp = (
+            "external"
+            if bool(burst.get(a, False))
+            else "vendor"
+            if kind.get(a) == "vendor" or role.get(a) == "EDITEUR"
+            else "insider"
+        )
+        out.append(
+            {
+                "op": f"consultations:{a}",
+                "kind": "consultations",
+                "hypothesis": hyp,
+                "account": a,
+                "t_ns": int(last[a]),
+                "records": int(r["size"]),
+                "n_set": int(r["size"]),
+                "n11": int(r["sum"]),
+                "score": None,
+                "anomaly": 0.0,
+                "failed_burst": bool(burst.get(a, False)),
+                "network": "",
+                "retrieved_outside": False,
+                "fetched_outside_by": [],
+            }
+        )
+    return out
+
+
+def prepare(
+    ctx: _Context,
+    run: Any,
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: AttributionParams,
+    registry: pd.DataFrame | None,
+    linkage: dict[str, Any] | None,
+    links: pd.DataFrame | None,
+    sighted_at: pd.Timestamp | None,
+) -> dict[str, Any]:
+    """Per-lab data of the conclusion (computed once for every sensitivity rerun)."""
+    fmr, horizons = _linkage_info(linkage)
+    pairs, unplaced = cov.leaked_pairs(ctx)
+    uni = cov.universe(ctx, registry)
+    uniq = _unique_rows(links)
+    span = ctx.lab_span.set_index(ctx.lab_span["lab"].astype(str))
+    win = run.windows.set_index(run.windows["lab"].astype(str)) if len(run.windows) else None
+    labs = sorted(set(pairs["lab"].astype(str)))
+    # lab-less identifiers found in several labs: one person at one lab, not said which
+    given = set(ctx.leak.loc[ctx.leak["lab_given"].astype(bool), "leak_id"].astype(str))
+    m = ctx.matches
+    ambiguous = set(m.loc[m["n_labs"] > 1, "leak_id"].astype(str)) - given if len(m) else set()
+    pev = _patient_events(events)
+    empty = pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in ("lab", "account", "session_id", "patient")}
+        | {"t": pd.Series([], dtype="int64"), "consult": pd.Series([], dtype=bool)}
+    )
+    data = {}
+    sight_ns = int(sighted_at.value) if sighted_at is not None else None
+    for lab in labs:
+        p = pairs[pairs["lab"] == lab]
+        u = uni[uni["lab"] == lab]
+        leaked_set = set(p["patient"].dropna().astype(str))
+        lk = u["patient"].astype(str).isin(leaked_set).to_numpy()
+        has_logs = lab in span.index
+        hz = horizons.get(lab)
+        ids = frozenset(p["leak_id"].astype(str))
+        data[lab] = _LabData(
+            lab=lab,
+            leak_ids=ids,
+            n_ambiguous=len(ids & ambiguous),
+            known_ns=_ns(u["known_at"]),
+            leaked=lk,
+            n_linked=int(p["leak_id"].nunique()),
+            n_unique=None if uniq is None else int(uniq.get(lab, 0)),
+            has_logs=has_logs,
+            evidence_start=span.loc[lab, "evidence_start"] if has_logs else None,
+            evidence_end=span.loc[lab, "evidence_end"] if has_logs else None,
+            horizon=hz,
+            window_after=_get(win, lab, "after"),
+            window_before=_get(win, lab, "before"),
+            dated=registry is not None and bool((registry["lab"] == lab).any()),
+            ops=_operations(ctx, pev.get(lab, empty), sessions, lab, leaked_set, sight_ns, params)
+            if has_logs
+            else pd.DataFrame(),
+        )
+    return {
+        "labs": data,
+        "fmr": fmr,
+        "unplaced": unplaced,
+        "sighted_at": sighted_at,
+        "n_rows_linked": int(linkage.get("rows_linked") or 0) if linkage else None,
+    }
+
+
+def _get(win: pd.DataFrame | None, lab: str, col: str) -> pd.Timestamp | None:
+    if win is None or lab not in win.index:
+        return None
+    v = win.loc[lab, col]
+    return None if pd.isna(v) else pd.Timestamp(v)
+
+
+def _material(d: _LabData, fmr: float | None, n_rows: int | None) -> bool:
+    """Whether a lab's leaked rows are more than false links could make."""
+    if d.n_unique is None:
+        return d.n_linked > 0
+    return d.n_unique >= horizon_m(int(n_rows or d.n_linked), fmr)
+
+
+def _op_loglik(
+    ops: pd.DataFrame,
+    known_ns: np.ndarray,
+    cum: np.ndarray,
+    n_leak: int,
+    n_uni: int,
+    eps: float,
+    tol: float,
+    dated: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood and producible count of each operation."""
+    if ops.empty:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    k = np.searchsorted(known_ns, ops["t_ns"].to_numpy(dtype=np.int64), side="right")
+    cut = ops["kind"].to_numpy() == "cut"
+    n_set = np.where(cut, k, ops["n_set"].to_numpy())
+    n11 = np.where(cut, cum[k], ops["n11"].to_numpy())
+    rec = ops["records"].to_numpy(dtype=float)
+    capacity = np.where(cut, rec / np.maximum((1.0 - tol) * np.maximum(n_set, 1), 1e-9), 1.0)
+    ll = set_loglik(n11, n_set, n_leak, n_uni, eps, capacity, free_outside=cut & (not dated))
+    prod = np.minimum(n11, np.where(cut, rec, n11)).astype(np.int64)
+    return ll, prod
+
+
+def lab_conclusion(
+    d: _LabData,
+    fmr: float | None,
+    sighted_at: pd.Timestamp | None,
+    params: AttributionParams,
+    s: _Setting,
+) -> dict[str, Any]:
+    """One lab's conclusion under the assumptions ``s`` (see module docstring)."""
+    eps = float(min(max(mismatch_rate(fmr, params.leak_noise) * s.eps_factor, 1e-6), 0.49))
+    tol = params.records_tolerance if s.records_tolerance is None else s.records_tolerance
+    n_uni = len(d.known_ns)
+    n_leak = int(d.leaked.sum())
+    horizon = d.horizon if s.use_horizon else None
+    sight = sighted_at if s.use_sighting else None
+    win = _window(d, horizon, sight)
+    base = {
+        "lab": d.lab,
+        "window": win,
+        "mismatch_rate": eps,
+        "operations": [],
+    }
+    logs_cover = d.has_logs and (
+        horizon is None or d.evidence_start is None or d.evidence_start <= horizon
+    )
+    if not d.has_logs or n_uni == 0:
+        lines = cov.lab_lines(d.n_linked, n_leak if d.has_logs else 0, False, 0)
+        return {
+            **base,
+            **_verdict_none(
+                "outside_evidence",
+                f"{d.lab} has no logs in the evidence: the copy of its "
+                f"{d.n_linked:,} leaked rows cannot be weighed",
+            ),  # fmt: skip
+            "coverage": lines,
+        }
+    if n_leak == 0:
+        lines = cov.lab_lines(d.n_linked, 0, logs_cover, 0)
+        return {
+            **base,
+            **_verdict_none(
+                "outside_evidence",
+                f"none of the {d.n_linked:,} leaked rows of "
+                f"{d.lab} is a patient the evidence knows: the copy cannot be traced "
+                "to logged activity",
+            ),  # fmt: skip
+            "coverage": lines,
+        }
+    cum = np.concatenate([[0], np.cumsum(d.leaked, dtype=np.int64)])
+    ll_ops, prod = _op_loglik(d.ops, d.known_ns, cum, n_leak, n_uni, eps, tol, d.dated)
+    curve = cut_curve(d.leaked, eps, free_outside=not d.dated)
+    lo = int(horizon.value) if horizon is not None else int(d.known_ns[0])
+    hi_t = sight if sight is not None else d.evidence_end
+    hi = int(hi_t.value) if hi_t is not None else int(d.known_ns[-1])
+    ll_out, k_best = marginal_loglik(curve, d.known_ns, lo, hi)
+    win["registrations_point_to"] = [
+        _iso(d.known_ns[k_best - 1]) if k_best > 0 else None,
+        _iso(d.known_ns[k_best]) if k_best < n_uni else None,
+    ]
+    if d.dated:
+        # with registration dates, the evidence-based bounds are the likelihood interval of
+        # the copy instant (instants within a factor LIKELIHOOD_INTERVAL of the best), not
+        # the first-seen window (a proxy the registrations make unnecessary)
+        a_ns, b_ns = likelihood_interval(curve, d.known_ns, lo, hi)
+        win = _window(
+            replace(d, window_after=_ts(a_ns), window_before=_ts(b_ns)), horizon, sight
+        ) | {"registrations_point_to": win["registrations_point_to"],
+             "evidence_bounds": "likelihood interval of the registrations"}  # fmt: skip
+        base["window"] = win
+    else:
+        win["evidence_bounds"] = "first-seen window"
+    lls: dict[str, float] = {"outside_evidence": ll_out}
+    best_op: dict[str, int] = {}
+    anom = d.ops["anomaly"].to_numpy(dtype=float) if len(d.ops) else np.zeros(0)
+    for h in ("vendor", "insider", "external"):
+        idx = (
+            np.flatnonzero(d.ops["hypothesis"].to_numpy() == h) if len(d.ops) else np.zeros(0, int)
+        )
+        if idx.size:
+            # the best operation; among equally likely ones the most anomalous
+            j = int(idx[np.lexsort((-anom[idx], -np.round(ll_ops[idx], 9)))[0]])
+            lls[h] = float(ll_ops[j])
+            best_op[h] = j
+    # order: likelihood, then (a tie: the leaked set cannot tell them apart, LR 1) the
+    # anomaly of the best operation, then the report order
+    ranked = sorted(
+        lls,
+        key=lambda h: (
+            -round(lls[h], 9),
+            -(anom[best_op[h]] if h in best_op else -1.0),
+            PROPOSITIONS.index(h),
+        ),
+    )
+    lead = ranked[0]
+    bj = max(best_op.values(), key=lambda j: ll_ops[j]) if best_op else None
+    producible = int(prod[bj]) if bj is not None else 0
+    lines = cov.lab_lines(d.n_linked, n_leak, logs_cover, producible)
+    q = lines["producible"] / lines["linked"] if lines["linked"] else 0.0
+    cap = ceiling_log10(eps)
+    alts = []
+    for h in ranked[1:]:
+        raw = (lls[lead] - lls[h]) / _LN10
+        c = min(cap, coverage_ceiling_log10(q)) if lead != "outside_evidence" else cap
+        alts.append({"proposition": h, "log10_lr": float(min(raw, c)), "log10_lr_uncapped": float(raw),
+                     "operation": _op_dict(d.ops, best_op.get(h), ll_ops, prod)})  # fmt: skip
+    ops_out = [_op_dict(d.ops, j, ll_ops, prod) for j in np.argsort(-ll_ops, kind="stable")[:10]]
+    if not alts:
+        res = _verdict_none(lead, f"{d.lab}: no logged operation to weigh against")
+    else:
+        a = alts[0]
+        lr = a["log10_lr"]
+        res = {
+            "proposition": lead,
+            "log10_lr": lr,
+            "likelihood_ratio": float(10.0**lr),
+            "verbal": verbal(10.0**lr),
+            "alternative": a["proposition"],
+            "reason": _reason(d, lead, a, lines, horizon, logs_cover, q),
+        }
+    return {
+        **base,
+        **res,
+        "operation": _op_dict(d.ops, best_op.get(lead), ll_ops, prod) if lead in best_op else None,
+        "alternatives": alts,
+        # log10 likelihood of each proposition weighed (calibration: benchmarks/attribution.py)
+        "log10_likelihoods": {h: float(lls[h] / _LN10) for h in ranked},
+        "operations": ops_out,
+        "coverage": lines,
+        "ceiling_log10": cap,
+        "coverage_ceiling_log10": coverage_ceiling_log10(q),
+    }
+
+
+def _verdict_none(prop: str, reason: str) -> dict[str, Any]:
+    return {
+        "proposition": prop,
+        "log10_lr": None,
+        "likelihood_ratio": None,
+        "verbal": None,
+        "alternative": None,
+        "reason": reason,
+        "alternatives": [],
+        "operation": None,
+    }
+
+
+def _op_dict(
+    ops: pd.DataFrame, j: int | None, ll: np.ndarray, prod: np.ndarray
+) -> dict[str, Any] | None:
+    if j is None or ops.empty:
+        return None
+    r = ops.iloc[int(j)]
+    return {
+        "op": r["op"],
+        "kind": r["kind"],
+        "hypothesis": r["hypothesis"],
+        "account": r["account"],
+        "time": _iso(int(r["t_ns"])),
+        "records": int(r["records"]),
+        "producible": int(prod[int(j)]),
+        "loglik": float(ll[int(j)]),
+        "score": r["score"],
+        "failed_burst": bool(r["failed_burst"]),
+        "network": r["network"],
+        "retrieved_outside": bool(r["retrieved_outside"]),
+        "fetched_outside_by": list(r["fetched_outside_by"]),
+    }
+
+
+#: Likelihood interval of the copy instant: instants whose full-copy likelihood is at
+#: least 1/100 of the best (the ENFSI "moderately strong" boundary; Royall (1997)'s
+#: likelihood intervals).
+LIKELIHOOD_INTERVAL = 100.0
+
+
+def likelihood_interval(
+    curve: np.ndarray, known_ns: np.ndarray, lo_ns: int, hi_ns: int
+) -> tuple[int | None, int | None]:
+    """The instants in ``[lo, hi]`` whose full-copy likelihood is within
+    :data:`LIKELIHOOD_INTERVAL` of the best there: (first, last) in ns (None when the
+    range holds no instant).
+
+    A cut ``k`` holds from the ``k``-th known instant to the next; the interval runs
+    from the first kept cut's start to the last kept cut's end (clipped to the range).
+    """
+    lo, hi = (lo_ns, hi_ns) if lo_ns <= hi_ns else (hi_ns, lo_ns)
+    n = len(known_ns)
+    starts = np.concatenate([[np.iinfo(np.int64).min], known_ns])
+    ends = np.concatenate([known_ns, [np.iinfo(np.int64).max]])
+    inrange = (ends > lo) & (starts <= hi)
+    if not inrange.any():
+        return None, None
+    ks = np.flatnonzero(inrange)
+    best = curve[ks].max()
+    keep = ks[curve[ks] >= best - math.log(LIKELIHOOD_INTERVAL)]
+    a = max(int(starts[keep[0]]), lo) if keep[0] > 0 else lo
+    b = min(int(ends[keep[-1]]), hi) if keep[-1] < n else hi
+    return a, b
+
+
+def _ts(ns: int | None) -> pd.Timestamp | None:
+    return None if ns is None else pd.Timestamp(int(ns), tz="UTC")
+
+
+def _window(
+    d: _LabData, horizon: pd.Timestamp | None, sight: pd.Timestamp | None
+) -> dict[str, Any]:
+    """Evidence bounds intersected with [horizon, sighting]."""
+    los = [t for t in (d.window_after, horizon) if t is not None]
+    his = [t for t in (d.window_before, sight) if t is not None]
+    lo = max(los) if los else None
+    hi = min(his) if his else None
+    conflict = lo is not None and hi is not None and lo > hi
+    return {
+        "after": _iso(lo),
+        "before": _iso(hi),
+        "horizon": _iso(horizon),
+        "sighted_at": _iso(sight),
+        "evidence_after": _iso(d.window_after),
+        "evidence_before": _iso(d.window_before),
+        "conflict": bool(conflict),
+        "width_h": (hi - lo).total_seconds() / 3600.0
+        if lo is not None and hi is not None
+        else None,
+    }
+
+
+def _reason(
+    d: _LabData,
+    lead: str,
+    a: dict[str, Any],
+    lines: dict[str, int],
+    horizon: Any,
+    logs_cover: bool,
+    q: float,
+) -> str:
+    op = a.get("operation")
+    t = (
+        f"{d.lab}: {lead} against {a['proposition']}, log10 LR {a['log10_lr']:.2f} "
+        f"(uncapped {a['log10_lr_uncapped']:.1f}); "
+        f"{lines['producible']:,} of {lines['linked']:,} leaked rows a logged operation could have produced"
+    )
+    if not logs_cover and horizon is not None and d.evidence_start is not None:
+        gap = (d.evidence_start - horizon).total_seconds() / 86400.0
+        t += (
+            f"; the logs start {_iso(d.evidence_start)}, {gap:.0f} days after the horizon "
+            f"{_iso(horizon)}: the copy may predate them"
+        )
+    if op is not None:
+        t += f"; alternative's best operation {op['op']} ({op['account']}, {op['time']})"
+    return t
+
+
+def conclude(
+    prep: dict[str, Any] | None, params: AttributionParams, s: _Setting = _Setting()
+) -> dict[str, Any]:
+    """The case conclusion (``findings.json`` ``conclusion`` and ``per_lab``)."""
+    if prep is None:
+        return {
+            "proposition": "undetermined",
+            "reason": "no leak",
+            "log10_lr": None,
+            "likelihood_ratio": None,
+            "verbal": None,
+            "alternative": None,
+            "window": None,
+            "coverage": None,
+            "per_lab": [],
+            "not_weighed": [],
+        }
+    per, skipped = [], []
+    for lab, d in sorted(prep["labs"].items()):
+        if not _material(d, prep["fmr"], prep["n_rows_linked"]):
+            skipped.append({"lab": lab, "linked": d.n_linked, "linked_alone": d.n_unique,
+                            "reason": "no more rows linked to this lab alone than false links "
+                                      "could make"})  # fmt: skip
+            continue
+        per.append(lab_conclusion(d, prep["fmr"], prep["sighted_at"], params, s))
+    per, skipped = _place_ambiguous(per, skipped, prep["labs"])
+    lines = cov.case_lines([p["coverage"] for p in per], prep["unplaced"])
+    # identifiers also counted in a weighed lab are not counted again
+    lines["not_weighed"] = sum(x["linked"] for x in skipped if not x.get("counted_in"))
+    lines["total"] += lines["not_weighed"]
+    lines["share_producible"] = lines["producible"] / lines["total"] if lines["total"] else None
+    if not per:
+        return {
+            **_verdict_none(
+                "outside_evidence",
+                "none of the leaked rows is linked to a lab of the evidence beyond false links",
+            ),  # fmt: skip
+            "window": None,
+            "coverage": lines,
+            "per_lab": per,
+            "not_weighed": skipped,
+        }
+    props = sorted({p["proposition"] for p in per}, key=PROPOSITIONS.index)
+    prop = props[0] if len(props) == 1 else "mixed"
+    lrs = [p["log10_lr"] for p in per]
+    weakest = None if any(x is None for x in lrs) else min(per, key=lambda p: p["log10_lr"])
+    log10_lr = weakest["log10_lr"] if weakest else None
+    q = lines["share_producible"] or 0.0
+    if log10_lr is not None and prop in ("vendor", "insider", "external"):
+        log10_lr = min(log10_lr, coverage_ceiling_log10(q))
+    reason = (
+        f"{len(per)} lab(s) weighed: "
+        + "; ".join(f"{p['lab']} {p['proposition']}" for p in per)
+        + f"; {lines['producible']:,} of {lines['total']:,} leaked rows a logged operation could "
+        f"have produced"
+    )
+    if weakest is not None:
+        reason += f"; weakest lab {weakest['lab']} ({weakest['reason']})"
+    return {
+        "proposition": prop,
+        "log10_lr": log10_lr,
+        "likelihood_ratio": float(10.0**log10_lr) if log10_lr is not None else None,
+        "verbal": verbal(10.0**log10_lr) if log10_lr is not None else None,
+        "alternative": weakest["alternative"] if weakest else None,
+        "window": {p["lab"]: p["window"] for p in per},
+        "coverage": lines,
+        "reason": reason,
+        "per_lab": per,
+        "not_weighed": skipped,
+    }
+
+
+def _place_ambiguous(
+    per: list[dict[str, Any]], skipped: list[dict[str, Any]], labs: dict[str, _LabData]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Labs whose every leaked identifier is lab-less and also found in another lab: an
+    identifier is one person at one lab, so of labs sharing the same identifiers only the
+    one a logged proposition explains best is kept (the others are listed, not weighed)."""
+    amb = [p for p in per if labs[p["lab"]].n_ambiguous == labs[p["lab"]].n_linked > 0]
+    if len(amb) < 2:
+        return per, skipped
+
+    def key(p: dict[str, Any]) -> tuple[int, float, str]:
+        logged = p["proposition"] in ("vendor", "insider", "external")
+        return (0 if logged else 1, -(p["log10_lr"] or 0.0), p["lab"])
+
+    kept: list[dict[str, Any]] = []
+    covered: set[str] = set()
+    drop = set()
+    for p in sorted(amb, key=key):
+        ids = labs[p["lab"]].leak_ids
+        if ids <= covered:
+            drop.add(p["lab"])
+            skipped.append({"lab": p["lab"], "linked": len(ids), "linked_alone": 0,
+                            "counted_in": [k["lab"] for k in kept],
+                            "reason": "its identifiers (no lab given) are also found in "
+                                      + ", ".join(k["lab"] for k in kept)
+                                      + ", where a proposition explains them better"})  # fmt: skip
+            continue
+        kept.append(p)
+        covered |= ids
+    return [p for p in per if p["lab"] not in drop], skipped
+
+
+#: The sensitivity reruns: name -> assumptions.
+SENSITIVITY: dict[str, _Setting] = {
+    "mismatch_rate x0.5": _Setting(eps_factor=0.5),
+    "mismatch_rate x2": _Setting(eps_factor=2.0),
+    "records_tolerance 0": _Setting(records_tolerance=0.0),
+    "records_tolerance 0.2": _Setting(records_tolerance=0.2),
+    "without the horizon": _Setting(use_horizon=False),
+    "without the sighting": _Setting(use_sighting=False),
+}
+
+
+def sensitivity(
+    prep: dict[str, Any] | None, params: AttributionParams, base: dict[str, Any]
+) -> dict[str, Any]:
+    """The conclusion rerun over the model's assumptions (:data:`SENSITIVITY`)."""
+    if prep is None:
+        return {"runs": [], "log10_lr_range": None, "agreement": None}
+    runs = []
+    for name, s in SENSITIVITY.items():
+        c = conclude(prep, params, s)
+        runs.append({"assumption": name, "proposition": c["proposition"], "log10_lr": c["log10_lr"],
+                     "agrees": c["proposition"] == base["proposition"]})  # fmt: skip
+    vals = [r["log10_lr"] for r in runs if r["log10_lr"] is not None]
+    if base["log10_lr"] is not None:
+        vals.append(base["log10_lr"])
+    return {
+        "runs": runs,
+        "log10_lr_range": [min(vals), max(vals)] if vals else None,
+        "agreement": sum(r["agrees"] for r in runs) / len(runs),
+    }
+
+
+def limits(
+    prep: dict[str, Any] | None,
+    conc: dict[str, Any],
+    ctx: _Context,
+) -> list[str]:
+    """The "Limits of this analysis" lines of the conclusion (linkage FMR, coverage,
+    labs not weighed, model ceilings)."""
+    out = []
+    if prep is None:
+        return ["no leak was given: no proposition about a copy is weighed"]
+    fmr = prep["fmr"]
+    if fmr is not None:
+        c = conc.get("coverage") or {}
+        out.append(
+            f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
+            f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} leaked rows linked "
+            "to a lab may be false links)"
+        )
+    else:
+        out.append("the leak is a list of identifiers: no linkage, no false-match rate")
+    c = conc.get("coverage") or {}
+    if c.get("total"):
+        out.append(
+            f"coverage: {c['producible']:,} of {c['total']:,} leaked rows ({100 * (c['share_producible'] or 0):.1f} %) "
+            f"a logged operation could have produced; {c['not_in_evidence']:,} not in the evidence, "
+            f"{c['logs_after_horizon']:,} in labs whose logs start after the horizon, "
+            f"{c['not_producible']:,} outside the best operation's set, {c['unplaced']:,} in no lab, "
+            f"{c.get('not_weighed', 0):,} in labs not weighed"
+        )
+    for s in conc.get("not_weighed", []):
+        out.append(f"{s['lab']}: not weighed ({s['reason']})")
+    out.append(
+        "likelihood ratios capped at min(6, 2 log10(1/mismatch rate)) for dependence between "
+        "patients and linkage error, and for a logged proposition at -2 log10(1 - covered share) "
+        "for the part of the leak the logs do not cover; " + VERBAL_SCALE_TEXT
+    )
+    out.append(
+        "an export whose own events do not name each exported patient enters by its size and time "
+        "only; routine jobs (records moved on many days) are not weighed as operations: a copy of "
+        "their output is a copy outside the logged software"
+    )
+    return out
+
+
+__all__ = [
+    "PROPOSITIONS",
+    "SENSITIVITY",
+    "conclude",
+    "lab_conclusion",
+    "limits",
+    "prepare",
+    "sensitivity",
+]
