@@ -149,6 +149,7 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
         raise ParameterError(f"rule file {p}: unknown top-level keys {sorted(extra)}; use [[rule]]")
     rules, seen = [], set()
     allowed = {"id", "unit", "description", "weight", "all", "any", "reason"}
+    allowed |= {"rationale", "references", "known_false_positives"}  # documentation keys
     for i, r in enumerate(doc.get("rule", []), 1):
         where = f"rule file {p}, rule #{i} ({r.get('id', '?')})"
         bad = set(r) - allowed

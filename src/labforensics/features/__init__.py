@@ -88,6 +88,7 @@ import pyarrow.compute as pc
 from ..case import CaseContext
 from ..networks import NetworkMap
 from ..schema import ACCOUNT_KINDS, STRING, check_table
+from .authorisation import add_authorisation_features
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
 from .params import FeatureParams
@@ -201,6 +202,7 @@ def build_features(
     params: FeatureParams | None = None,
     *,
     case: CaseContext | None = None,
+    exports: pd.DataFrame | None = None,
 ) -> Features:
     """Build the session, account-day and account-month feature tables.
 
@@ -223,6 +225,11 @@ def build_features(
         The case's facts: ``tz`` (local days, months, hours) and ``networks``
         (``net_*`` shares); ``CaseContext()`` when omitted (the default zone, no
         networks: every non-local address ``unknown``, every ``net_*`` 0).
+    exports : pandas.DataFrame, optional
+        :func:`labforensics.authorisation.assess_exports`'s table: adds ``ops_*``,
+        ``records_beyond`` and ``records_not_authorised`` (see
+        :mod:`labforensics.features.authorisation`); without it every record sent out
+        counts as not authorised (status ``unknown``).
 
     Returns
     -------
@@ -280,7 +287,9 @@ def build_features(
     _add_baselines(values, keys, "session", params)
     session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
 
-    return Features(session, *_rollups(loc, keys, values, ev, params, case.tz), params, case.tz)
+    day, month = _rollups(loc, keys, values, ev, params, case.tz)
+    add_authorisation_features(session, day, month, exports, case.tz)
+    return Features(session, day, month, params, case.tz)
 
 
 def _rollups(

@@ -81,6 +81,15 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "n_night_sessions": _spec("count", 1, "sessions at night"),
     "n_active_days": _spec("days", 1, "active days"),
     "n_src_ips": _spec("count", 1, "distinct source addresses"),
+    # authorisation register (issue 14 item 1): labforensics.features.authorisation
+    "ops_beyond": _spec("count", 1, "exports/extractions beyond their authorisation"),
+    "ops_unregistered": _spec("count", 1, "exports/extractions with no register row"),
+    "ops_undetermined": _spec("count", 1, "exports/extractions, authorisation undetermined"),
+    "ops_authorised": _spec("count", 1, "exports/extractions authorised by the register"),
+    "ops_unknown": _spec("count", 1, "exports/extractions with no register given"),
+    "records_beyond": _spec("records", 10, "records of exports/extractions beyond authorisation"),
+    "records_not_authorised": _spec("records", 10, "records exported or extracted, not authorised"),
+    "n_unauthorised_outbound_sessions": _spec("count", 1, "sessions sending unauthorised records"),
 }
 
 
