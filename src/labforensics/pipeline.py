@@ -2,8 +2,8 @@
 
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
-``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``quarantine.csv``,
-``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
+``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``exports.parquet``,
+``quarantine.csv``, ``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -36,6 +36,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .attribution import Attribution, AttributionParams, attribute
+from .authorisation import assess_exports, exports_summary, read_authorisations
 from .case import (
     CaseContext,
     _inside,
@@ -273,6 +274,7 @@ class _Plan:
     overrides: dict[str, Any]
     patients: tuple[Path, ...] = ()
     leak_is_dump: bool = False
+    authorisations: Path | None = None
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -299,6 +301,7 @@ def _plan(
     year: int | None,
     lab: str | None,
     patients: Any = None,
+    authorisations: str | os.PathLike[str] | None = None,
 ) -> _Plan:
     """Load the case, apply the command-line overrides and check every stage's parameters.
 
@@ -341,6 +344,7 @@ def _plan(
         overrides={"tz": tz, "year": year, "lab": lab},
         patients=pats,
         leak_is_dump=is_dump,
+        authorisations=Path(authorisations) if authorisations is not None else case_.authorisations,
     )
 
 
@@ -365,6 +369,7 @@ class _Results:
     scored: pd.DataFrame
     attribution: Attribution
     leak_linkage: LeakLinkage | None = None
+    exports: pd.DataFrame | None = None
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
@@ -392,8 +397,11 @@ def _run_stages(
                  lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
     ss = st.run("sessions", lambda: sessionize(ev.events, plan.sessions),
                 lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
+    exports = st.run("authorisations", lambda: _assess_exports(ss, plan, key),
+                     lambda t: f"{len(t):,} exports/extractions")  # fmt: skip
     sc = st.run("detection",
-                lambda: score(build_features(ss.events, ss.sessions, plan.features, case=case),
+                lambda: score(build_features(ss.events, ss.sessions, plan.features, case=case,
+                                             exports=exports),
                               plan.detection, case=case))  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
@@ -420,7 +428,25 @@ def _run_stages(
         lambda a: f"verdict {a.verdict}",
     )  # fmt: skip
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
-                    scored=scored, attribution=at, leak_linkage=linked)  # fmt: skip
+                    scored=scored, attribution=at, leak_linkage=linked,
+                    exports=exports)  # fmt: skip
+
+
+def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
+    """Every export and extraction with its status against the register (``unknown`` for
+    all without one); the patient indexes, when given, bound the scope."""
+    case = plan.case
+    if plan.authorisations is None:
+        return assess_exports(ss.events, ss.sessions, case=case)
+    register = read_authorisations(plan.authorisations, case)
+    index = None
+    if plan.patients:
+        from .leak.patients import read_patient_index
+
+        index = read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
+                                   case_key=key).people  # fmt: skip
+    return assess_exports(ss.events, ss.sessions, register=register, patient_index=index,
+                          case=case)  # fmt: skip
 
 
 # --- the outputs -------------------------------------------------------------------------
@@ -436,7 +462,8 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
         named.append((Path(plan.leak), "leak"))
     if plan.leak is not None or plan.patients:
         named += [(f, "patient_index") for f in leak_files(plan.patients)]
-    named += [(p, r) for p, r in ((plan.transfers, "transfers"), (plan.case.path, "case")) if p]
+    named += [(p, r) for p, r in ((plan.transfers, "transfers"), (plan.case.path, "case"),
+                                  (plan.authorisations, "authorisations")) if p]  # fmt: skip
     for p, role in named:
         efile, rec = _file_record(Path(p), role)
         files.append(efile)
@@ -466,6 +493,11 @@ def _write_outputs(
     if res.leak_linkage is not None:  # LEAK-CONTRACT.md: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
+    if res.exports is not None:  # counts only (issue 14 item 5)
+        findings["exports"] = exports_summary(
+            res.exports, register_given=plan.authorisations is not None
+        )
+        write_parquet(res.exports, out / "exports.parquet")
     write_json(findings, out / "findings.json")
     write_parquet(events_out, out / "events.parquet")
     write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
@@ -475,7 +507,7 @@ def _write_outputs(
     data = ReportData(
         findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
-        session_scores=res.session_scores,
+        session_scores=res.session_scores, exports=res.exports,
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
@@ -599,6 +631,7 @@ def investigate(
     tz: str | None = None,
     year: int | None = None,
     lab: str | None = None,
+    authorisations: str | os.PathLike[str] | None = None,
 ) -> InvestigationResult:
     """Run the whole investigation and write the forensic report.
 
@@ -637,6 +670,11 @@ def investigate(
         Year of RFC 3164 syslog lines (which carry none); overrides ``[ingest] year``.
     lab : str, optional
         Lab of sources that name none; overrides ``[ingest] lab``.
+    authorisations : path, optional
+        The authorisation register (``shared/formats/authorisations.md``); default
+        ``[authorisations] register``. Every export and extraction gets a status
+        (``exports.parquet``, ``findings["exports"]``, the report's table); without
+        one every status is ``unknown``.
 
     Returns
     -------
@@ -653,13 +691,13 @@ def investigate(
     """
     started = _utcnow()
     plan = _plan(evidence, case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab,
-                 patients=patients)  # fmt: skip
+                 patients=patients, authorisations=authorisations)  # fmt: skip
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
     readable, unreadable = _check_inputs(plan.evidence)
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(7 if plan.leak_is_dump else 6, progress)
+    st = _Stages(8 if plan.leak_is_dump else 7, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]

@@ -204,3 +204,16 @@ def test_scope_no_logs_cover(tmp_path, lab):
     want = 3 if lab == "L07" else 1
     assert (r["eligible_min"], r["eligible_max"]) == (want, want)
     assert r["out_of_scope_min"] == 9 - want and r["status"] == "beyond"
+
+
+def test_dtypes(tmp_path):
+    out = _assess(
+        tmp_path, [extraction("2020-03-10 10:00", 10), export("2020-03-11 10:00", 5, "sec.a")]
+    )
+    # string statuses and tickets, Int64 bounds, Arrow lists of limits
+    for c in ("status", "ticket", "nearest_ticket", "kind", "lab", "account"):
+        assert isinstance(out[c].dtype, pd.StringDtype), c
+    for c in ("records", "eligible_min", "eligible_max", "out_of_scope_min"):
+        assert out[c].dtype == "Int64", c
+    assert str(out["limits_crossed"].dtype).startswith("list<")
+    assert str(out["ts"].dtype) == "datetime64[ns, UTC]"

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..case import DEFAULT_TZ
 from ..identity import canonical_account
 from ..schema import STRING, STRING_LIST
 from .operations import operations
@@ -101,13 +102,12 @@ def _account_matches(accounts: np.ndarray, pattern: str) -> np.ndarray:
 
 def _pairs(ops: pd.DataFrame, reg: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
     """(operation, register row) pairs whose lab and account match."""
-    lab = ops["lab"].astype("object").to_numpy()
-    lab = np.array([aliases.get(x, x) if isinstance(x, str) else x for x in lab], dtype=object)
-    acc = np.array(
-        [canonical_account(a, casefold=True) if isinstance(a, str) else None
-         for a in ops["account"].astype("object")],
-        dtype=object,
-    )  # fmt: skip
+    lab_s = ops["lab"].astype("object")
+    lab = lab_s.map(lambda x: aliases.get(x, x)).to_numpy(dtype=object)  # per row, a dict get
+    codes, uniq = pd.factorize(ops["account"].astype("object"))
+    canon = np.array([canonical_account(str(a), casefold=True) for a in uniq] + [None],
+                     dtype=object)  # fmt: skip  # per distinct account
+    acc = canon[codes]  # code -1 (missing) takes the trailing None
     oi: list[np.ndarray] = []
     rj: list[np.ndarray] = []
     for j, (rlab, pat) in enumerate(zip(reg["lab"], reg["account"], strict=True)):  # per row
@@ -182,7 +182,7 @@ def assess_exports(
     labforensics.errors.MissingColumnsError
         When ``events`` lacks a needed column.
     """
-    tz = getattr(case, "tz", None) or "Europe/Paris"
+    tz = getattr(case, "tz", None) or DEFAULT_TZ
     aliases = {str(k): str(v) for k, v in (getattr(case, "lab_aliases", None) or {}).items()}
     ops = operations(events, sessions)
     n = len(ops)
@@ -208,6 +208,8 @@ def assess_exports(
     out = pd.concat([ops, res], axis=1)
     out["limits_crossed"] = pd.Series(pd.array(crossed, dtype=STRING_LIST), index=out.index)
     out["undetermined_limits"] = pd.Series(pd.array(undet, dtype=STRING_LIST), index=out.index)
+    for c in ("ticket", "nearest_ticket", "kind", "status"):
+        out[c] = out[c].astype(STRING)
     return out[list(EXPORT_COLUMNS)].reset_index(drop=True)
 
 

@@ -72,6 +72,8 @@ VIEW_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 _RANK = {s: i for i, s in enumerate(STATUSES)}
+#: Rows shown per status other than ``beyond`` and ``undetermined`` (all shown).
+MAX_ROUTINE_ROWS = 200
 
 
 def exports_view(
@@ -88,6 +90,13 @@ def exports_view(
     rank = e["status"].astype(str).map(_RANK).fillna(9).to_numpy()
     order = np.lexsort((np.arange(len(e)), rank))
     e = e.iloc[order].reset_index(drop=True)
+    # every beyond and undetermined operation; the first MAX_ROUTINE_ROWS of each other
+    # status (a nightly backup over years is thousands of rows: exports.parquet has them)
+    st = e["status"].astype(str)
+    nth = st.groupby(st, sort=False).cumcount().to_numpy()
+    keep = st.isin(["beyond", "undetermined"]).to_numpy() | (nth < MAX_ROUTINE_ROWS)
+    left_out = {s: int(n) for s, n in st[~keep].value_counts().sort_index().items()}
+    e = e[keep].reset_index(drop=True)
     when = pd.to_datetime(e["ts"], utc=True).dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M")
     lim = join_list(e["limits_crossed"], "; ").fillna("")
     und = join_list(e["undetermined_limits"], "; ").fillna("")
@@ -130,4 +139,5 @@ def exports_view(
         "rows": rows,
         "columns": list(VIEW_COLUMNS),
         "register": summary["register"],
+        "left_out": ", ".join(f"{n:,} more {s}" for s, n in left_out.items()),
     }

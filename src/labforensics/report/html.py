@@ -33,6 +33,7 @@ import pandas as pd
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
 from ..outputs import json_safe
 from . import figures, tables
@@ -79,6 +80,8 @@ class ReportData:
     title: str = "Investigation"
     session_scores: pd.DataFrame | None = None
     extra_notes: list[str] = field(default_factory=list)
+    #: :func:`labforensics.authorisation.assess_exports`'s table (the exports section)
+    exports: pd.DataFrame | None = None
 
 
 # --- formatting -----------------------------------------------------------------------
@@ -694,6 +697,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "COVERAGE_COLUMNS": COVERAGE_COLUMNS,
         "notes": data.extra_notes,
         "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
+        "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
     }
     return env.get_template("report.html.j2").render(**ctx)
 
