@@ -124,5 +124,5 @@ def test_outputs_findings_manifest_and_report(run):
     sc = pd.read_parquet(out / "scores.parquet")
     beyond_sids = set(ex.loc[ex["status"] == "beyond", "session_id"])
     fired = sc[sc["session_id"].isin(beyond_sids)]
-    assert fired["flagged"].all()
+    assert fired["flagged"].all() and (fired["rule_beyond_authorisation"] > 0).all()
     assert fired["reasons"].astype(str).str.contains("beyond their authorisation").all()
