@@ -275,6 +275,7 @@ class _Plan:
     patients: tuple[Path, ...] = ()
     leak_is_dump: bool = False
     authorisations: Path | None = None
+    register: pd.DataFrame | None = None
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -310,8 +311,9 @@ def _plan(
     Raises
     ------
     ParameterError
-        On a bad case file or parameter (naming the file, section and key), or when
-        no evidence is given and the case file names none.
+        On a bad case file or parameter (naming the file, section and key), when
+        no evidence is given and the case file names none, or on a bad authorisation
+        register (:class:`~labforensics.authorisation.RegisterError`, naming its lines).
     """
     case_ = load_case(case)
     if tz is not None:
@@ -330,6 +332,7 @@ def _plan(
             "give the labs' patient indexes with --patients PATH (or [leak] patient_index in "
             "the case file) to link it"
         )
+    reg_p = Path(authorisations) if authorisations is not None else case_.authorisations
     return _Plan(
         case=case_,
         ingest=ingest_kw,
@@ -344,7 +347,8 @@ def _plan(
         overrides={"tz": tz, "year": year, "lab": lab},
         patients=pats,
         leak_is_dump=is_dump,
-        authorisations=Path(authorisations) if authorisations is not None else case_.authorisations,
+        authorisations=reg_p,
+        register=read_authorisations(reg_p, case_) if reg_p is not None else None,
     )
 
 
@@ -436,16 +440,15 @@ def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
     """Every export and extraction with its status against the register (``unknown`` for
     all without one); the patient indexes, when given, bound the scope."""
     case = plan.case
-    if plan.authorisations is None:
+    if plan.register is None:
         return assess_exports(ss.events, ss.sessions, case=case)
-    register = read_authorisations(plan.authorisations, case)
     index = None
     if plan.patients:
         from .leak.patients import read_patient_index
 
         index = read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
                                    case_key=key).people  # fmt: skip
-    return assess_exports(ss.events, ss.sessions, register=register, patient_index=index,
+    return assess_exports(ss.events, ss.sessions, register=plan.register, patient_index=index,
                           case=case)  # fmt: skip
 
 

@@ -60,3 +60,21 @@ def test_cli_option_reaches_investigate(monkeypatch, tmp_path):
     assert cli.main(["investigate", str(tmp_path), "--out", str(tmp_path / "o"),
                      "--authorisations", str(reg)]) == 0  # fmt: skip
     assert seen["authorisations"] == reg
+
+
+def test_bad_register_refused_before_anything_is_written(tmp_path):
+    # the register is checked with the other parameters: no output folder is created
+    from labforensics.authorisation import RegisterError
+    from labforensics.pipeline import investigate
+
+    reg = tmp_path / "reg.csv"
+    reg.write_text(
+        "ticket;lab;account;kind;start;end;scope_patients_since;scope_max_records;"
+        "destination;purpose\nT;L01;a;holiday;2020-01-01;;;;;\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "ev").mkdir()
+    out = tmp_path / "out"
+    with pytest.raises(RegisterError, match=r"reg.csv: 1 bad line\(s\): line 2: kind 'holiday'"):
+        investigate(tmp_path / "ev", out, authorisations=reg, progress=False)
+    assert not out.exists()
