@@ -58,6 +58,7 @@ from .leak.horizon import (
     link_leak,
     read_identifier_list,
 )
+from .leak.patients import read_patient_index
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -444,8 +445,6 @@ def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
         return assess_exports(ss.events, ss.sessions, case=case)
     index = None
     if plan.patients:
-        from .leak.patients import read_patient_index
-
         index = read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
                                    case_key=key).people  # fmt: skip
     return assess_exports(ss.events, ss.sessions, register=plan.register, patient_index=index,
