@@ -41,6 +41,8 @@ def test_summary_counts_per_status_and_lab():
     assert s["by_status"] == {"beyond": 1, "unregistered": 2, "undetermined": 0,
                               "authorised": 1, "unknown": 0}  # fmt: skip
     assert s["records_by_status"]["unregistered"] == 20
+    assert [b["limits_crossed"] for b in s["beyond"]] == [["x"]]
+    assert s["beyond"][0]["ts"] == "2020-01-01T00:00:00Z" and s["beyond"][0]["lab"] == "L02"
     assert s["by_lab"] == {"L01": {"authorised": 1, "unregistered": 1},
                            "L02": {"beyond": 1, "unregistered": 1}}  # fmt: skip
 

@@ -12,6 +12,10 @@ from .status import STATUSES
 
 __all__ = ["exports_summary", "exports_view"]
 
+#: ``beyond`` operations listed in ``findings["exports"]["beyond"]`` (all are in
+#: ``exports.parquet``).
+MAX_BEYOND_LISTED = 100
+
 
 def exports_summary(exports: pd.DataFrame, *, register_given: bool) -> dict[str, Any]:
     """The ``exports`` key of ``findings.json``: counts only, no identifier.
@@ -28,7 +32,10 @@ def exports_summary(exports: pd.DataFrame, *, register_given: bool) -> dict[str,
     dict
         ``register`` (bool), ``operations`` (int), ``by_status`` (status -> count, every
         status of :data:`STATUSES`), ``records_by_status`` (status -> records),
-        ``by_lab`` (lab -> status -> count, only statuses present), ``note`` (text).
+        ``by_lab`` (lab -> status -> count, only statuses present), ``beyond`` (the
+        first :data:`MAX_BEYOND_LISTED` ``beyond`` operations in evidence order:
+        ``session_id``, ``lab``, ``account``, ``ts`` (UTC text), ``records``,
+        ``nearest_ticket``, ``limits_crossed``; no patient identifier), ``note`` (text).
     """
     st = exports["status"].astype(str)
     rec = pd.to_numeric(exports["records"], errors="coerce").fillna(0).astype("int64")
@@ -45,9 +52,23 @@ def exports_summary(exports: pd.DataFrame, *, register_given: bool) -> dict[str,
         else "no authorisation register was given: authorised and unauthorised work "
         "cannot be told apart (every status unknown)"
     )
+    b = exports[(st == "beyond").to_numpy()].head(MAX_BEYOND_LISTED)
+    beyond = [
+        {
+            "session_id": str(r.session_id) if pd.notna(r.session_id) else None,
+            "lab": str(r.lab),
+            "account": str(r.account) if pd.notna(r.account) else None,
+            "ts": pd.Timestamp(r.ts).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "records": int(r.records) if pd.notna(r.records) else None,
+            "nearest_ticket": str(r.nearest_ticket) if pd.notna(r.nearest_ticket) else None,
+            "limits_crossed": [str(x) for x in r.limits_crossed],
+        }
+        for r in b.itertuples(index=False)  # at most MAX_BEYOND_LISTED rows
+    ]
     return {
         "register": bool(register_given),
         "operations": int(len(exports)),
+        "beyond": beyond,
         "by_status": by_status,
         "records_by_status": records,
         "by_lab": dict(sorted(by_lab.items())),
