@@ -7,6 +7,8 @@ Usage::
     python benchmarks/detection.py --labs 6 --seeds 0   # smaller
     python benchmarks/detection.py --ingest             # read the evidence files (slow) instead
                                                         # of the generator's event table
+    python benchmarks/detection.py --variants clean,snooping --size small --seeds 0
+                                                        # the variants of issue 14 (see below)
 
 For each seed it generates a case (``labforensics.synth.generate``), builds the
 event table, sessionizes, builds features, scores and prints:
@@ -20,6 +22,27 @@ event table, sessionizes, builds features, scores and prints:
 * the targets (a, c, d best session in the top 30; b in the top 10
   account-months; overall AP >= 0.9; no trap session in the top 50);
 * scoring time and peak memory (tracemalloc) per million sessions.
+
+With ``--variants a,b,...`` (``labforensics.synth.variants``; ``all`` for every
+one) and ``--size small|full`` (small: 4 labs, 12 weeks, scale 0.3; full: 30
+labs, 2019-01-01..2020-10-31, scale 0.5) each variant is generated with its own
+``case.toml`` (networks and account kinds from the generator's case file,
+never from the truth) and, per variant, configuration (rules alone, ensemble
+alone, the combination) and incident kind, it prints:
+
+* session-level AP (``labforensics.evaluate.evaluate``);
+* campaign-level AP, recall in the top 20 and the top 50 campaigns, and the best
+  campaign rank: a campaign is positive when at least 90 % of its sessions belong
+  to one incident; each incident counts once (its best campaign; later campaigns
+  of the same incident are left out of the ranking); a campaign mixing an
+  incident's sessions with routine ones is a miss (issue 14). Campaigns come from
+  ``labforensics.evaluate.evaluate_campaigns`` when it exists, else from a
+  stand-in grouping here (sessions of one lab and account with the same flag and
+  the same export/no-export shape, see :func:`stand_in_campaigns`);
+* benign sessions (authorised migrations, registered support exports, backups,
+  billing) in the top 50 sessions (rules alone: only those where a rule fired,
+  since ties at 0 carry no rank); flagged campaigns per 10 lab-months (the
+  target on ``clean``: at most 1).
 
 Without ``--ingest`` the event table is made from ``truth_events.parquet``
 (every written event with its ``source_file``/``source_line``; patients
@@ -206,6 +229,219 @@ def run(seed: int, args) -> list[dict]:
     return rows
 
 
+SIZES = {
+    "small": dict(labs=4, start="2020-01-06", end="2020-03-29", scale=0.3),
+    "full": dict(labs=30, start="2019-01-01", end="2020-10-31", scale=0.5),
+}
+CONFIGS = {"rules": "rules_score", "ensemble": "ensemble", "combination": "score"}
+#: benign work that must stay out of the top 50 sessions (issue 14, "Done when")
+BENIGN = ("authorised_migration", "support_export", "support_night", "nightly_job", "billing")
+CAMPAIGN_SHARE = 0.9  # issue 14: positive when >= 90 % of its sessions belong to one incident
+
+
+def variant_case(out: Path) -> CaseContext:
+    """The generator's case file; without ``[authorisations]`` when case.py does not know it yet."""
+    from labforensics import case as case_mod
+    from labforensics.errors import ParameterError
+
+    p = out / "case.toml"
+    try:
+        return CaseContext.from_file(p)
+    except ParameterError:
+        if "authorisations" in getattr(case_mod, "_KNOWN", ()):
+            raise
+    q = out / "case_no_register.toml"
+    q.write_text(p.read_text(encoding="utf-8").split("[authorisations]")[0], encoding="utf-8")
+    return CaseContext.from_file(q)
+
+
+def stand_in_campaigns(
+    sess: pd.DataFrame, info: pd.DataFrame, column: str, flagged: np.ndarray
+) -> pd.DataFrame:
+    """Campaigns when the package has none: sessions of one lab and account, same flag, same shape.
+
+    ``sess`` is the scored session table (``session_id``), ``info`` has per
+    ``session_id`` its ``lab``, ``account``, ``start``, ``end`` and
+    ``records_out``; ``column`` ranks (a campaign's score is its best session's).
+    Columns as ``campaigns.parquet`` (issue 14).
+    """
+    t = sess[["session_id", column]].merge(info, on="session_id", how="left")
+    t["_flag"] = flagged
+    t["_out"] = t["records_out"].fillna(0).to_numpy() > 0
+    t["_v"] = t[column].fillna(-np.inf)
+    g = t.groupby(["lab", "account", "_flag", "_out"], sort=True, observed=True, dropna=False)
+    c = g.agg(
+        first=("start", "min"), last=("end", "max"), n_sessions=("session_id", "size"),
+        session_ids=("session_id", list), score=("_v", "max"), flagged=("_flag", "first"),
+    ).reset_index()  # fmt: skip
+    c = c.sort_values(["score", "lab", "account"], ascending=[False, True, True], kind="stable")
+    c["rank"] = np.arange(1, len(c) + 1)
+    c["campaign_id"] = [f"C{i:05d}" for i in range(1, len(c) + 1)]
+    c["reasons"] = ""
+    cols = ["campaign_id", "rank", "lab", "account", "first", "last", "n_sessions",
+            "session_ids", "score", "flagged", "reasons"]  # fmt: skip
+    return c[cols].reset_index(drop=True)
+
+
+def campaign_metrics(camps: pd.DataFrame, sess_labels: pd.DataFrame, truth: dict) -> list[dict]:
+    """Per incident kind (and ``all``): campaign AP, recall@20/@50, best rank (issue 14 rules)."""
+    inc_of = sess_labels.set_index("session_id")["incident"].astype("object").to_dict()
+    kinds = {i["id"]: i["kind"] for i in truth["incidents"]}
+    owner = []
+    for ids in camps.sort_values("rank")["session_ids"]:  # one per campaign
+        labs = pd.Series([inc_of.get(s) for s in ids], dtype="object")
+        top = labs.value_counts(dropna=True)
+        ok = len(top) and top.iloc[0] >= CAMPAIGN_SHARE * len(ids)
+        owner.append(top.index[0] if ok else None)
+    out = []
+    for kind in ["all", *sorted(set(kinds.values()))]:
+        want = {i for i, k in kinds.items() if kind in ("all", k)}
+        if not want:
+            continue
+        seen, hits, r = set(), {}, 0
+        for o in owner:  # campaigns in rank order
+            if o is not None and (o in seen or (kind != "all" and o not in want)):
+                continue  # an incident counts once; other kinds' campaigns are left out
+            r += 1
+            if o is not None:
+                seen.add(o)
+                hits[o] = r
+        ranks = sorted(hits.values())
+        ap = sum((j + 1) / rk for j, rk in enumerate(ranks)) / len(want)
+        out.append({
+            "kind": kind, "n_incidents": len(want), "camp_AP": ap,
+            "camp_recall@20": sum(rk <= 20 for rk in ranks) / len(want),
+            "camp_recall@50": sum(rk <= 50 for rk in ranks) / len(want),
+            "camp_best": min(ranks) if ranks else None,
+        })  # fmt: skip
+    return out
+
+
+def _campaigns_for(s2, ss, ft, sc, col: str, name: str, truth: dict, labels, case) -> pd.DataFrame:
+    """The package's campaigns when it has them, else :func:`stand_in_campaigns`."""
+    sess = s2.session
+    try:
+        from labforensics.detect import campaigns as _pkg  # type: ignore[attr-defined]
+
+        camps = _pkg(s2, ss.events, case=case)  # pragma: no cover - another helper's API
+        if {"session_ids", "rank"} <= set(camps.columns):
+            return camps
+    except Exception:
+        pass
+    info = ss.sessions[["session_id", "lab", "account", "start", "end"]].merge(
+        pd.DataFrame({"session_id": ft.session.keys["session_id"].to_numpy(),
+                      "records_out": ft.session.values["records_out"].to_numpy()}),
+        on="session_id", how="left",
+    )  # fmt: skip
+    if name == "rules":
+        flagged = sess["rules_score"].to_numpy() > 0
+    elif name == "ensemble":
+        flagged = sess["ensemble"].to_numpy() > sc.metadata["units"]["session"]["threshold"]
+    else:
+        flagged = sess["flagged"].to_numpy()
+    return stand_in_campaigns(sess, info, col, flagged)
+
+
+def run_variant(variant: str, seed: int, args) -> list[dict]:
+    """One variant, one seed: session and campaign metrics per configuration and kind."""
+    from labforensics.evaluate import label_units
+
+    tmp = Path(args.workdir) / f"{variant}-{seed}"
+    t0 = time.perf_counter()
+    size = SIZES[args.size]
+    generate(tmp, seed=seed, variant=variant, artefacts=False, hostile=False, transfers=False,
+             **size)  # fmt: skip
+    truth = load_truth(tmp)
+    case = variant_case(tmp)
+    events = events_from_truth(tmp)
+    ss = sessionize(events)
+    ft = build_features(ss.events, ss.sessions, FeatureParams(), case=case)
+    sc = score(ft, DetectParams(), case=case)
+    labels = label_units(ss.events, truth, case=case)
+    n_labs = len(truth["labs"])
+    days = (pd.Timestamp(size["end"]) - pd.Timestamp(size["start"])).days + 1
+    lab_months = n_labs * days / 30.4375
+    print(
+        f"{variant} seed {seed}: {len(events):,} events, {len(ft.session):,} sessions, "
+        f"{len(truth['incidents'])} incidents, {lab_months:.1f} lab-months "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
+    rows = []
+    try:
+        from labforensics.evaluate import evaluate_campaigns  # another helper's
+    except ImportError:
+        evaluate_campaigns = None
+    for name, col in CONFIGS.items():
+        s2 = sc if name == "combination" else _rerank(sc, col)
+        ev = evaluate(s2, truth, events=ss.events, labels=labels, case=case)
+        m = ev.metrics[ev.metrics["level"] == "session"].set_index("kind")
+        lab_s = ev.labels["session"]
+        top = (lab_s["rank"] <= 50) & lab_s["trap_kind"].isin(BENIGN)
+        if name == "rules":  # ties at 0 carry no rank: only sessions where a rule fired count
+            fired = s2.session.set_index("session_id")["rules_score"]
+            top &= lab_s["session_id"].map(fired).fillna(0).to_numpy() > 0
+        benign50 = int(top.sum())
+        camps = _campaigns_for(s2, ss, ft, sc, col, name, truth, labels, case)
+        cm = None
+        if evaluate_campaigns is not None:
+            try:
+                cm = evaluate_campaigns(camps, truth, labels=labels)  # pragma: no cover
+                cm = cm.to_dict("records") if hasattr(cm, "to_dict") else None
+            except Exception:
+                cm = None
+        if cm is None:
+            cm = campaign_metrics(camps, labels["session"], truth)
+        n_flag = int(camps["flagged"].sum())
+        base = {"variant": variant, "seed": seed, "config": name, "benign_top50": benign50,
+                "flagged_campaigns": n_flag, "flagged_per_10_lab_months": 10 * n_flag / lab_months}  # fmt: skip
+        if not cm:
+            rows.append({**base, "kind": "-"})
+        for r in cm:
+            k = r["kind"]
+            rows.append({**base, **r, "sess_AP": m.loc[k, "ap"] if k in m.index else np.nan,
+                         "sess_best": m.loc[k, "best_rank"] if k in m.index else None})  # fmt: skip
+    return rows
+
+
+def main_variants(args) -> int:
+    """``--variants``: the table per variant, configuration and incident kind; the issue's targets."""
+    from labforensics.synth import VARIANTS
+
+    names = sorted(VARIANTS) if args.variants == "all" else args.variants.split(",")
+    bad = sorted(set(names) - set(VARIANTS))
+    if bad:
+        raise SystemExit(f"unknown variants {bad}; use some of {sorted(VARIANTS)} or all")
+    with tempfile.TemporaryDirectory(prefix="lf-detect-variants-") as td:
+        args.workdir = args.workdir or td
+        rows = [r for v in names for s in args.seeds for r in run_variant(v, s, args)]
+    t = pd.DataFrame(rows)
+    cols = ["variant", "seed", "config", "kind", "n_incidents", "sess_AP", "sess_best", "camp_AP",
+            "camp_recall@20", "camp_recall@50", "camp_best", "benign_top50", "flagged_campaigns",
+            "flagged_per_10_lab_months"]  # fmt: skip
+    t = t.reindex(columns=cols)
+    print(f"\nsize {args.size}: {SIZES[args.size]}")
+    print(t.round(3).to_string(index=False))
+    allk = t[(t["config"] == "combination") & (t["kind"].isin(["all", "-"]))]
+    print("\nTargets (combination, issue 14):")
+    ap = allk.dropna(subset=["camp_AP"])
+    checks = {
+        "campaign AP >= 0.9 per variant with incidents": (ap["camp_AP"] >= 0.9).all(),
+        "every incident in the top 20 campaigns": (ap["camp_recall@20"] >= 1).all(),
+        "no benign session in the top 50": (allk["benign_top50"] == 0).all(),
+        "clean: <= 1 flagged campaign per 10 lab-months": (
+            allk.loc[allk["variant"] == "clean", "flagged_per_10_lab_months"] <= 1
+        ).all(),
+    }
+    if ap.empty:
+        checks.pop("campaign AP >= 0.9 per variant with incidents")
+        checks.pop("every incident in the top 20 campaigns")
+        print("  n/a   campaign AP and top-20 recall: no variant here has incidents")
+    for label, good in checks.items():
+        print(f"  {'PASS' if good else 'MISS'}  {label}")
+    print(json.dumps({"all_targets_met": bool(all(checks.values()))}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -219,7 +455,15 @@ def main(argv: list[str] | None = None) -> int:
         "--ingest", action="store_true", help="read the evidence files with read_evidence"
     )
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--variants", default=None, help="comma-separated variants, or all")
+    ap.add_argument("--size", choices=sorted(SIZES), default="small")
     args = ap.parse_args(argv)
+    if args.variants:
+        pd.set_option("display.width", 250)
+        pd.set_option("display.max_columns", 40)
+        if args.seeds == [0, 1, 2] and args.size == "small":
+            args.seeds = [0]
+        return main_variants(args)
     if args.full:
         args.labs, args.start, args.end, args.scale = 30, "2015-01-01", "2020-10-31", 1.0
     pd.set_option("display.width", 250)

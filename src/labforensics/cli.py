@@ -6,8 +6,12 @@ Subcommands
 ``ingest EVIDENCE... --out DIR``
                          read evidence, write events.parquet, quarantine.csv,
                          ingest_report.json and manifest.json
+``ingest EVIDENCE... --store DIR``
+                         add evidence to an evidence store (Parquet, partitioned by
+                         lab and month; incremental: see labforensics.store)
 ``investigate EVIDENCE... --out DIR``
-                         the whole pipeline to a forensic report (see investigate)
+                         the whole pipeline to a forensic report (see investigate);
+                         ``--store DIR`` instead of EVIDENCE starts from a store
 ``reidentify``           map pseudonyms back to (lab, IPP) for notification lists
 
 This module holds the arguments of every subcommand and nothing else: the work is
@@ -28,25 +32,43 @@ from pathlib import Path
 
 from . import __version__, synth
 from .case import DEFAULT_TZ, load_case
-from .errors import EvidenceError, LabForensicsError
+from .errors import EvidenceError, LabForensicsError, ParameterError
 from .pipeline import ingest_only, investigate
 from .reidentify import reidentify
+from .store import ingest_to_store
 
 __all__ = ["build_parser", "main"]
 
 
 def _cmd_synth(ns: argparse.Namespace) -> int:
     kwargs = dict(labs=ns.labs, start=ns.start, end=ns.end, seed=ns.seed, scale=ns.scale,
-                  linkage=ns.linkage, linkage_scenario=ns.linkage_scenario)  # fmt: skip
+                  linkage=ns.linkage, linkage_scenario=ns.linkage_scenario, variant=ns.variant)  # fmt: skip
     res = synth.generate(ns.out, **kwargs)
     print(f"synthetic evidence written to {ns.out}")
     print(res)
     return 0
 
 
+def _cmd_ingest_store(ns: argparse.Namespace) -> int:
+    case = load_case(ns.case) if ns.case is not None else None
+    res = ingest_to_store(
+        ns.evidence, ns.store, tz=ns.tz, profile=ns.profile, case_key=ns.case_key,
+        year=ns.year, lab=ns.lab, case=case, root=ns.root, progress=not ns.quiet,
+        command=["labforensics", *sys.argv[1:]],
+    )  # fmt: skip
+    print(res.summary())
+    return 0
+
+
 def _cmd_ingest(ns: argparse.Namespace) -> int:
+    if (ns.out is None) == (ns.store is None):
+        raise ParameterError("give --out DIR (one ingest) or --store DIR (an evidence store)")
+    if ns.store is not None:
+        return _cmd_ingest_store(ns)
+    if ns.root is not None or ns.case is not None:
+        raise ParameterError("--root and --case go with --store only")
     ev = ingest_only(
-        ns.evidence, ns.out, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
+        ns.evidence, ns.out, tz=ns.tz or DEFAULT_TZ, profile=ns.profile, case_key=ns.case_key, year=ns.year,
         lab=ns.lab, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
     )  # fmt: skip
     print(ev.report.summary())
@@ -70,7 +92,7 @@ def _case_with_key(case_path: Path | None, key_file: Path | None):
 def _cmd_investigate(ns: argparse.Namespace) -> int:
     case = _case_with_key(ns.case, ns.case_key)
     res = investigate(
-        ns.evidence or None, ns.out, leak=ns.leak, transfers=ns.transfers, case=case,
+        ns.evidence or None, ns.out, store=ns.store, leak=ns.leak, transfers=ns.transfers, case=case,
         patients=ns.patients or None, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
         tz=ns.tz, year=ns.year, lab=ns.lab, authorisations=ns.authorisations,
     )  # fmt: skip
@@ -113,13 +135,17 @@ def _add_synth(s: argparse.ArgumentParser) -> None:
                    help="activity multiplier: 0.1 gives about a tenth of the events (default: 1.0)")  # fmt: skip
     s.add_argument("--linkage", action="store_true", help="also write patient indexes and a leaked dump tied to the evidence, with their linkage truth")  # fmt: skip
     s.add_argument("--linkage-scenario", choices=synth.SCENARIOS, default=None, help="how the dump was copied (with --linkage; default: vendor_extraction)")  # fmt: skip
+    s.add_argument("--variant", choices=sorted(synth.VARIANTS), default=None, help="a variant of the evidence, with its case.toml and authorisations.csv (labforensics.synth.variants; default: none, the default evidence)")  # fmt: skip
     s.set_defaults(func=_cmd_synth)
 
 
 def _add_ingest(i: argparse.ArgumentParser) -> None:
     i.add_argument("evidence", nargs="+", help="files, folders or globs")
-    i.add_argument("--out", required=True, type=Path)
-    i.add_argument("--tz", default=DEFAULT_TZ, help="local time zone of the sources")
+    i.add_argument("--out", type=Path, default=None, help="output folder (or --store)")
+    i.add_argument("--store", type=Path, default=None, help="evidence store folder to add the evidence to (created when absent; files already in it, by SHA-256, are skipped)")  # fmt: skip
+    i.add_argument("--root", type=Path, default=None, help="with --store, on its first ingest: the folder source_file names are relative to (default: the files' common folder)")  # fmt: skip
+    i.add_argument("--case", type=Path, default=None, help="with --store: case.toml (time zone, lab aliases, account kinds, key file)")  # fmt: skip
+    i.add_argument("--tz", default=None, help=f"local time zone of the sources (default: the case's, else {DEFAULT_TZ})")  # fmt: skip
     i.add_argument("--profile", action="append", default=None, help="built-in profile name or TOML file; repeat for several (each file read with the first that recognises it)")  # fmt: skip
     i.add_argument("--case-key", default=None, help="key file (or set LABFORENSICS_CASE_KEY)")
     i.add_argument("--year", type=int, default=None, help="year of RFC 3164 syslog lines")
@@ -132,6 +158,7 @@ def _add_ingest(i: argparse.ArgumentParser) -> None:
 def _add_investigate(p: argparse.ArgumentParser) -> None:
     p.add_argument("evidence", nargs="*", help="evidence files, folders or globs")
     p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--store", type=Path, default=None, help="an evidence store (labforensics ingest --store) instead of EVIDENCE")  # fmt: skip
     p.add_argument(
         "--leak", type=Path, default=None,
         help="the leak: a list of identifiers (IPP, pseudonym or NIR column), or a dump of "

@@ -18,6 +18,11 @@ Metrics, per level and per incident kind (``all`` = every kind):
   scored). For one kind, units of the *other* incident kinds are left out of
   the ranking, so they neither help nor hurt it;
 * ``best_rank``: the best rank of a positive (in the full ranking).
+
+:func:`evaluate_campaigns` scores a ranking of campaigns (grouped sessions,
+:func:`labforensics.detect.campaigns.group_campaigns`) the same way, with
+incidents as the things to find: a campaign is positive when at least 90 % of
+its sessions belong to one incident, and each incident counts once.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from .detect import Scores
 from .errors import ParameterError
 from .schema import STRING, check_table
 
-__all__ = ["Evaluation", "evaluate", "label_units", "truth_events"]
+__all__ = ["Evaluation", "evaluate", "evaluate_campaigns", "label_units", "truth_events"]
 
 LEVELS = ("session", "account_day", "account_month")
 
@@ -373,3 +378,157 @@ def evaluate(
         pd.DataFrame(trap_rows, columns=["level", "kind", "n_units", "best_rank", "in_top"]),
         out_labels,
     )
+
+
+# --- campaigns (issue 14) ------------------------------------------------------------------
+
+#: A campaign is positive for an incident when at least this share of its sessions belong
+#: to that incident (issue 14's definition; below it, the campaign mixes an incident with
+#: routine work or another incident and counts as a miss).
+CAMPAIGN_PURITY = 0.9
+
+
+def _campaign_sessions(campaigns: pd.DataFrame) -> pd.DataFrame:
+    """(campaign position, session_id) pairs of a campaigns table, in rank order."""
+    ids = campaigns["session_ids"]
+    if isinstance(ids.dtype, pd.ArrowDtype):
+        s = ids.list.flatten()
+        pos = np.repeat(np.arange(len(ids)), ids.list.len().fillna(0).to_numpy("int64"))
+        vals = s.astype("object").to_numpy()
+    else:  # lists or arrays (as pandas.read_parquet gives them)
+        e = pd.Series(ids.to_numpy(dtype=object)).explode()
+        e = e[e.notna()]
+        pos, vals = e.index.to_numpy("int64"), e.to_numpy(dtype=object)
+    return pd.DataFrame({"pos": pos, "session_id": pd.array(vals, dtype=STRING)})
+
+
+def _hit_metrics(
+    is_hit: np.ndarray, n_incidents: int, ks: Sequence[int]
+) -> dict[str, float | int | None]:
+    """AP, best hit rank and precision/recall at each k of a ranking whose hits are incidents
+    found (``is_hit`` in rank order, ranks counted among the campaigns kept)."""
+    out: dict[str, float | int | None] = {}
+    ranks = np.flatnonzero(is_hit) + 1
+    out["best_rank"] = int(ranks[0]) if len(ranks) else None
+    # average precision over every incident: one never found adds a precision of 0
+    out["ap"] = (
+        float(np.sum(np.arange(1, len(ranks) + 1) / ranks) / n_incidents)
+        if n_incidents
+        else float("nan")
+    )
+    for kk in ks:
+        hit = int((ranks <= kk).sum())
+        out[f"precision@{kk}"] = hit / kk
+        out[f"recall@{kk}"] = hit / n_incidents if n_incidents else float("nan")
+    return out
+
+
+def evaluate_campaigns(
+    campaigns: pd.DataFrame,
+    labels: pd.DataFrame | Mapping[str, pd.DataFrame],
+    *,
+    k: Sequence[int] = (20, 50),
+    duplicates: str = "ignore",
+) -> dict:
+    """Campaign-level average precision and recall against the truth (issue 14).
+
+    A campaign is *positive* for an incident when at least :data:`CAMPAIGN_PURITY`
+    (90 %) of its sessions belong to that incident; each incident counts once, at
+    its best-ranked positive campaign; a campaign mixing an incident's sessions
+    with routine ones (or another incident's) below that share is a miss.
+
+    Parameters
+    ----------
+    campaigns : pandas.DataFrame
+        :func:`labforensics.detect.campaigns.group_campaigns` output or
+        ``campaigns.parquet``: ``rank`` and ``session_ids`` (list of session ids).
+    labels : pandas.DataFrame or mapping
+        Session labels: ``session_id``, ``incident`` (missing when routine) and
+        optionally ``incident_kind``; or the mapping :func:`label_units` returns
+        (its ``"session"`` table is used). Every incident in it is counted, found
+        or not.
+    k : sequence of int
+        Cut-offs (campaigns).
+    duplicates : {"ignore", "miss"}
+        A positive campaign of an incident already found higher up: left out of
+        the ranking (default, as ``benchmarks/detection.py`` counts it: the
+        incident counts once) or a miss (it takes a line of the top of the
+        ranking without telling a new story: the stricter reading).
+
+    Returns
+    -------
+    dict
+        ``n_campaigns``, ``n_incidents``, ``n_found`` (incidents with a positive
+        campaign), ``n_mixed`` (campaigns holding incident sessions but positive
+        for none), ``n_duplicates``, ``ap``, ``precision@k`` and ``recall@k``
+        (incidents found in the top k over all incidents) for each k,
+        ``best_rank`` (of the first incident found, among the campaigns kept),
+        ``incidents`` (list of ``id``, ``kind``, ``best_rank`` (None when not
+        found), ``n_sessions``), and ``by_kind`` (kind -> the same metrics, the
+        campaigns positive for other kinds left out of the ranking).
+
+    Raises
+    ------
+    ParameterError
+        On a non-positive ``k`` or an unknown ``duplicates``.
+    labforensics.errors.MissingColumnsError
+        When a table lacks a column named above.
+    """
+    ks = tuple(int(x) for x in k)
+    if not ks or min(ks) < 1:
+        raise ParameterError(f"k must hold positive cut-offs, got {k!r}")
+    if duplicates not in ("miss", "ignore"):
+        raise ParameterError(f"duplicates must be 'miss' or 'ignore', got {duplicates!r}")
+    lab = labels["session"] if isinstance(labels, Mapping) else labels
+    check_table(lab, ("session_id", "incident"), "evaluate_campaigns: labels")
+    check_table(campaigns, ("rank", "session_ids"), "evaluate_campaigns: campaigns")
+    camp = campaigns.sort_values("rank", kind="stable").reset_index(drop=True)
+    lab = lab[["session_id", "incident", *(["incident_kind"] if "incident_kind" in lab else [])]]
+    lab = lab.assign(session_id=lab["session_id"].astype(STRING),
+                     incident=lab["incident"].astype(STRING)).drop_duplicates("session_id")  # fmt: skip
+    kinds = (
+        lab.dropna(subset=["incident"]).drop_duplicates("incident").set_index("incident")
+        ["incident_kind"].astype(object).to_dict() if "incident_kind" in lab else {}
+    )  # fmt: skip
+    incidents = sorted(lab["incident"].dropna().unique().tolist())
+    pairs = _campaign_sessions(camp).merge(lab, on="session_id", how="left")
+    n_sess = pairs.groupby("pos").size().reindex(range(len(camp)), fill_value=0).to_numpy()
+    per = (
+        pairs.dropna(subset=["incident"]).groupby(["pos", "incident"]).size().reset_index(name="n")
+    )
+    per = per.sort_values(["pos", "n", "incident"], ascending=[True, False, True], kind="stable")
+    top = per.drop_duplicates("pos").set_index("pos")
+    pos_inc = np.full(len(camp), None, dtype=object)
+    has_inc = np.zeros(len(camp), dtype=bool)
+    has_inc[top.index.to_numpy()] = True
+    share = top["n"].to_numpy() / np.maximum(n_sess[top.index.to_numpy()], 1)
+    ok = share >= CAMPAIGN_PURITY - 1e-12
+    pos_inc[top.index.to_numpy()[ok]] = top["incident"].to_numpy(dtype=object)[ok]
+    is_pos = pd.notna(pos_inc)
+    first = ~pd.Series(pos_inc).where(is_pos).duplicated(keep="first").to_numpy() & is_pos
+    dup = is_pos & ~first
+    keep_all = ~dup if duplicates == "ignore" else np.ones(len(camp), dtype=bool)
+    out: dict = {
+        "n_campaigns": int(len(camp)),
+        "n_incidents": len(incidents),
+        "n_found": int(first.sum()),
+        "n_mixed": int((has_inc & ~is_pos).sum()),
+        "n_duplicates": int(dup.sum()),
+        **_hit_metrics(first[keep_all], len(incidents), ks),
+    }
+    rank = camp["rank"].to_numpy()
+    best = {pos_inc[i]: int(rank[i]) for i in np.flatnonzero(first)}  # one per incident found
+    sizes = lab.dropna(subset=["incident"]).groupby("incident").size()
+    out["incidents"] = [
+        {"id": i, "kind": kinds.get(i), "best_rank": best.get(i), "n_sessions": int(sizes[i])}
+        for i in incidents
+    ]  # one per incident
+    inc_kind = np.array([kinds.get(i) if i is not None else None for i in pos_inc], dtype=object)
+    by_kind = {}
+    for kind in sorted({v for v in kinds.values() if v is not None}):  # one per incident kind
+        mine = first & (inc_kind == kind)
+        keep = keep_all & ~(is_pos & (inc_kind != kind))  # other kinds' stories left out
+        n_k = sum(1 for i in incidents if kinds.get(i) == kind)
+        by_kind[kind] = {"n_incidents": n_k, **_hit_metrics(mine[keep], n_k, ks)}
+    out["by_kind"] = by_kind
+    return out

@@ -24,6 +24,9 @@ quarantined, duplicates, unrecognised files and why).
 ``sessions.parquet``   the session table
 ``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
                        ``reasons``
+``campaigns.parquet``  sessions grouped into campaigns (one account, one activity, no long
+                       pause), ranked by their best session:
+                       :func:`labforensics.detect.campaigns.group_campaigns`
 ``quarantine.csv``     input rows that could not become events (formulas neutralised)
 ``sources.csv``        source addresses ranked by their authentication attempts (brute
                        force), :func:`labforensics.detect.score_sources` (neutralised)
@@ -58,6 +61,7 @@ from .schema import is_list_dtype, join_list
 __all__ = [
     "FORMULA_PREFIXES",
     "OUTPUT_NAMES",
+    "STORE_NAMES",
     "drop_private",
     "json_safe",
     "neutralise_cell",
@@ -85,8 +89,16 @@ OUTPUT_NAMES = frozenset(
         "sources.csv",
         "report.html",
         "leak_links.parquet",
+        "campaigns.parquet",
         "exports.parquet",
     }
+)
+
+#: What ``labforensics ingest --store DIR`` writes in an evidence store (files at its top,
+#: and its two folders of Parquet parts and per-group tables): see
+#: :mod:`labforensics.store._layout`.
+STORE_NAMES = frozenset(
+    {"manifest.json", "ingest_report.json", "quarantine.csv", "events", "groups"}
 )
 
 

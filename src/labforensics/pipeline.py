@@ -2,8 +2,9 @@
 
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
-``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``exports.parquet``,
-``quarantine.csv``, ``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
+``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``campaigns.parquet``,
+``exports.parquet``, ``quarantine.csv``, ``sources.csv`` and ``manifest.json`` (each
+described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -46,6 +47,7 @@ from .case import (
 )
 from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score, score_sources
+from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .errors import EvidenceError, ParameterError
 from .features import FeatureParams, build_features
 from .ingest import Evidence, read_evidence
@@ -70,6 +72,7 @@ from .report.findings import (
     summary_text,
 )
 from .sessions import SessionParams, Sessions, sessionize
+from .store import load_store, store_manifest_path, store_options
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
 
@@ -92,6 +95,9 @@ class InvestigationResult:
         The stages' results, for further work in a notebook.
     key_file : pathlib.Path or None
         The case key file used (None when the key came from the environment).
+    campaigns : pandas.DataFrame or None
+        ``campaigns.parquet``'s table
+        (:func:`labforensics.detect.campaigns.group_campaigns`).
     """
 
     out: Path
@@ -102,6 +108,7 @@ class InvestigationResult:
     scores: Scores | None = None
     attribution: Attribution | None = None
     key_file: Path | None = None
+    campaigns: pd.DataFrame | None = None
 
     @property
     def verdict(self) -> str:
@@ -275,6 +282,8 @@ class _Plan:
     overrides: dict[str, Any]
     patients: tuple[Path, ...] = ()
     leak_is_dump: bool = False
+    campaigns: CampaignParams = CampaignParams()
+    store: Path | None = None  # an evidence store read instead of the files (labforensics.store)
     authorisations: Path | None = None
     register: pd.DataFrame | None = None
 
@@ -287,6 +296,7 @@ class _Plan:
             "detection": params_dict(self.detection),
             "sources": params_dict(self.sources),
             "attribution": params_dict(self.attribution),
+            "campaigns": params_dict(self.campaigns),
             "tz": self.case.tz,
             "seed": self.case.seed,
             "ingest": {k: v for k, v in sorted(self.ingest.items()) if k != "progress"},
@@ -348,6 +358,7 @@ def _plan(
         overrides={"tz": tz, "year": year, "lab": lab},
         patients=pats,
         leak_is_dump=is_dump,
+        campaigns=params_from_case(CampaignParams, case_, "campaigns"),
         authorisations=reg_p,
         register=read_authorisations(reg_p, case_) if reg_p is not None else None,
     )
@@ -374,10 +385,16 @@ class _Results:
     scored: pd.DataFrame
     attribution: Attribution
     leak_linkage: LeakLinkage | None = None
+    campaigns: pd.DataFrame | None = None
     exports: pd.DataFrame | None = None
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
+    if plan.store is not None:  # the same Evidence as the files, from the store
+        opts = store_options(tz=None, profile=plan.ingest.get("profile"),
+                             year=plan.ingest.get("year"), lab=plan.ingest.get("lab"),
+                             case=plan.case)  # fmt: skip
+        return load_store(plan.store, options=opts, key_fingerprint=key.fingerprint)
     return read_evidence(
         [str(p) for p in files],
         profile=plan.ingest.get("profile"),
@@ -410,6 +427,9 @@ def _run_stages(
                               plan.detection, case=case))  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
+    camp = st.run("campaigns",
+                  lambda: group_campaigns(scored, ss.sessions, params=plan.campaigns),
+                  lambda c: f"{len(c):,} campaigns, {int(c['flagged'].sum()):,} flagged")  # fmt: skip
     leak: Any = plan.leak
     linked = None
     if plan.leak_is_dump:  # a dump of people: link it to the patient indexes first
@@ -434,7 +454,7 @@ def _run_stages(
     )  # fmt: skip
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
                     scored=scored, attribution=at, leak_linkage=linked,
-                    exports=exports)  # fmt: skip
+                    exports=exports, campaigns=camp)  # fmt: skip
 
 
 def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
@@ -480,9 +500,13 @@ def _write_outputs(
     """Write findings.json, the Parquet tables, the CSV files and report.html."""
     ev, ss, case = res.evidence, res.sessions, plan.case
     reproduce = reproduce_text(
-        plan.evidence, case_file=case.path, leak=plan.leak, transfers=plan.transfers,
-        overrides=plan.overrides, key_fingerprint=key.fingerprint,
+        plan.evidence if plan.store is None else [], case_file=case.path, leak=plan.leak,
+        transfers=plan.transfers, overrides=plan.overrides, key_fingerprint=key.fingerprint,
     )  # fmt: skip
+    if plan.store is not None:  # the store instead of the evidence paths
+        reproduce = reproduce.replace(
+            "labforensics investigate", f"labforensics investigate --store {plan.store.name}", 1
+        )
     events_out = drop_private(ss.events)
     leak_n = res.attribution.totals.get("leak_identifiers") if plan.leak is not None else None
     findings = build_findings(
@@ -495,6 +519,9 @@ def _write_outputs(
     if res.leak_linkage is not None:  # LEAK-CONTRACT.md: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
+    if res.campaigns is not None:  # pseudonymous ids only; session lists in the Parquet file
+        findings["campaigns"] = campaign_findings(res.campaigns)
+        write_parquet(res.campaigns, out / "campaigns.parquet")
     if res.exports is not None:  # counts only (issue 14 item 5)
         findings["exports"] = exports_summary(
             res.exports, register_given=plan.authorisations is not None
@@ -509,7 +536,8 @@ def _write_outputs(
     data = ReportData(
         findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
-        session_scores=res.session_scores, exports=res.exports,
+        session_scores=res.session_scores, campaigns=res.campaigns,
+        exports=res.exports,
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
@@ -633,6 +661,7 @@ def investigate(
     tz: str | None = None,
     year: int | None = None,
     lab: str | None = None,
+    store: str | os.PathLike[str] | None = None,
     authorisations: str | os.PathLike[str] | None = None,
 ) -> InvestigationResult:
     """Run the whole investigation and write the forensic report.
@@ -672,6 +701,12 @@ def investigate(
         Year of RFC 3164 syslog lines (which carry none); overrides ``[ingest] year``.
     lab : str, optional
         Lab of sources that name none; overrides ``[ingest] lab``.
+    store : path, optional
+        An evidence store (:mod:`labforensics.store`, ``labforensics ingest --store``)
+        read instead of ``evidence`` (then None): the same events, accounting and
+        findings as from its files (only ``reproduce`` names the store). It must have
+        been built with the same case key and ingest options (else StoreError);
+        manifest.json lists its ``manifest.json`` (SHA-256) among the inputs.
     authorisations : path, optional
         The authorisation register (``shared/formats/authorisations.md``); default
         ``[authorisations] register``. Every export and extraction gets a status
@@ -692,14 +727,19 @@ def investigate(
         On a bad key file or case file.
     """
     started = _utcnow()
-    plan = _plan(evidence, case, leak=leak, transfers=transfers, tz=tz, year=year, lab=lab,
-                 patients=patients, authorisations=authorisations)  # fmt: skip
+    if store is not None and evidence not in (None, [], ()):
+        raise ParameterError("give the evidence files or an evidence store (store=), not both")
+    plan = _plan(evidence if store is None else [store], case, leak=leak, transfers=transfers,
+                 tz=tz, year=year, lab=lab, patients=patients,
+                 authorisations=authorisations)  # fmt: skip
+    if store is not None:
+        plan = dataclasses.replace(plan, store=Path(store).absolute())
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
-    readable, unreadable = _check_inputs(plan.evidence)
+    readable, unreadable = _check_inputs(plan.evidence) if store is None else ([], [])
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(8 if plan.leak_is_dump else 7, progress)
+    st = _Stages(9 if plan.leak_is_dump else 8, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
@@ -709,8 +749,13 @@ def investigate(
                                stages=st.rows),
         lambda f: f"verdict {f['verdict']['verdict']}",
     )  # fmt: skip
+    if plan.store is not None:  # the store read: its manifest, hashed, as an input
+        companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
+                                                 f"{plan.store.name}/manifest.json",
+                                                 "labforensics_store"))  # fmt: skip
     _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
                     command=command, key=key, timings=st.timings)  # fmt: skip
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
                                evidence=res.evidence, sessions=res.sessions, scores=res.scores,
-                               attribution=res.attribution, key_file=key_file)  # fmt: skip
+                               attribution=res.attribution, key_file=key_file,
+                               campaigns=res.campaigns)  # fmt: skip

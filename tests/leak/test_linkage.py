@@ -37,6 +37,8 @@ def nir(body13: str) -> str:
 N_PARENT = nir("1700475123045")  # KERVADEC Yannick's own NIR
 N_TWINS = nir("1750629045012")  # BRANDOUX parent's NIR
 N_LAND = nir("1650256078090")  # LANDREVIN Pascal's NIR
+N_FATHER = nir("1720335238011")  # ROSCANVEL Erwan's NIR
+N_MOTHER = nir("2740529019077")  # ROSCANVEL Anaïs's NIR (her own, not her husband's)
 
 
 def person(rid, lab, sn, fn, sex, dob, nir_=None, q="00", rang=1, addr=None, pc=None, ph=None):
@@ -89,6 +91,16 @@ HAND_INDEX = [
     # the indexed relative of an outsider
     person("P5LAND_PARENT", "LAB02", "LANDREVIN", "PASCAL", "M", "1965-02-20", N_LAND, "00", 1,
            "33 ALLEE DES PINS", "44000", "+33240000005"),
+    # a child attached to both parents (ayant droit of each): registered at LAB00
+    # under the father's NIR and at LAB02 under the mother's
+    person("P7ROSC_FATHER", "LAB00", "ROSCANVEL", "ERWAN", "M", "1972-03-18", N_FATHER, "00", 1,
+           "8 RUE DES ROCHES", "29000", "+33298000007"),
+    person("P7ROSC_MOTHER", "LAB00", "ROSCANVEL", "ANAIS", "F", "1974-05-02", N_MOTHER, "00", 1,
+           "8 RUE DES ROCHES", "29000", "+33298000007"),
+    person("P7ROSC_CHILD_F", "LAB00", "ROSCANVEL", "MAEL", "M", "2012-11-09", N_FATHER, "06", 1,
+           "8 RUE DES ROCHES", "29000", "+33298000007"),
+    person("P7ROSC_CHILD_M", "LAB02", "ROSCANVEL", "MAEL", "M", "2012-11-09", N_MOTHER, "06", 1,
+           "8 RUE DES ROCHES", "29000", None),
     # day/month swap target
     person("P6MORV", "LAB00", "MORVANEC", "GAELLE", "F", "1980-03-07", None, "00", 1,
            "1 QUAI NORD", "22000", "+33296000006"),
@@ -106,6 +118,11 @@ HAND_DUMP = [
            nir("1110199999999"), None, None, "1 RUE NULLE", "99999", "+33100000000"),
     person("D6OUTSIDER_SPOUSE", None, "LANDREVIN", "ODILE", "F", "1967-11-30", N_LAND, None, None,
            "33 ALLEE DES PINS", "44000", "+33240000005"),
+    person("D8CHILD_MOTHER_NIR", None, "ROSCANVEL", "MAEL", "M", "2012-11-09", N_MOTHER, None,
+           None, "8 RUE DES ROCHES", "29000", None),
+    person("D8CHILD_FATHER_NIR", None, "ROSCANVEL", "MAEL", "M", "2012-11-09", N_FATHER, None,
+           None, "8 RUE DES ROCHES", "29000", "+33298000007"),
+    person("D8CHILD_NODATE", None, "ROSCANVEL", "MAEL", "M", None, N_MOTHER, None, None),
     person("D7SWAP", None, "MORVANEC", "GAELLE", "F", "1980-07-03", None, None, None,
            "1 QUAI NORD", "22000", None),
 ]  # fmt: skip
@@ -205,6 +222,35 @@ def test_outsider_relative_is_household_never_a_match(linked):
             "household",
             "none",
         }
+
+
+def test_child_attached_to_both_parents(linked):
+    # Mael is the dependant of his father at LAB00 and of his mother at LAB02: whichever
+    # parent's NIR the dump carries, the row is Mael (at one lab or both), never a parent.
+    # By hand: with the mother's NIR + birth date + first name, the LAB02 record agrees on
+    # every person-level field; the LAB00 record agrees on birth date + first name with a
+    # different NIR (another insured person), so it can only be the runner-up or the
+    # second lab of a two-labs link. Same with the father's NIR the other way round.
+    child = {"P7ROSC_CHILD_F", "P7ROSC_CHILD_M"}
+    for rid, best in (("D8CHILD_MOTHER_NIR", "P7ROSC_CHILD_M"),
+                      ("D8CHILD_FATHER_NIR", "P7ROSC_CHILD_F")):  # fmt: skip
+        r = row(linked, rid)
+        assert r["match"] in {"unique", "two_labs"}, rid
+        assert r["patient"] == best, rid
+        if r["match"] == "two_labs":
+            assert {r["patient"], r["runner_up_patient"]} == child
+        assert (
+            r["runner_up_patient"] not in {"P7ROSC_FATHER", "P7ROSC_MOTHER"}
+            or r["match"] == "unique"
+        )
+    # without a birth date: the mother's NIR + the child's first name designate Mael at LAB02
+    r = row(linked, "D8CHILD_NODATE")
+    assert (r["match"], r["patient"]) == ("unique", "P7ROSC_CHILD_M")
+    # no row of the three is credited to a parent at any threshold
+    for t in (0.01, 0.5, 0.9):
+        at = linked.links_at(t).set_index("row_id")
+        for rid in ("D8CHILD_MOTHER_NIR", "D8CHILD_FATHER_NIR", "D8CHILD_NODATE"):
+            assert at.loc[rid, "patient"] not in {"P7ROSC_FATHER", "P7ROSC_MOTHER"}
 
 
 def test_day_month_swap_still_links(linked):

@@ -35,6 +35,7 @@ __all__ = [
     "activity_timeline",
     "data_uri",
     "empty_figure",
+    "lab_flagged_sessions",
     "leak_coverage",
     "linkage_thresholds",
     "log_coverage",
@@ -235,6 +236,64 @@ def activity_timeline(
         if uniq:
             ax.legend(uniq.values(), uniq.keys(), loc="lower right", bbox_to_anchor=(1.0, 1.0),
                       ncol=3, frameon=False, fontsize=8, borderaxespad=0.2)  # fmt: skip
+    return fig
+
+
+#: Campaigns drawn on a row of their own in a lab's figure; the rest share one last row
+#: (their sessions are still marked, every one).
+LAB_FIGURE_ROWS = 20
+
+
+def lab_flagged_sessions(points: pd.DataFrame, *, title: str, xlabel: str = "local time") -> Figure:
+    """One lab's flagged sessions over time, one row per flagged campaign: every session marked.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        One row per flagged session of the lab: ``row`` (str, the campaign's label,
+        e.g. ``"#3 · hotline.2"``), ``order`` (int, the campaign's rank: rows top-down),
+        ``start`` (datetime64, local time, naive). Every row is drawn as one dot;
+        beyond :data:`LAB_FIGURE_ROWS` campaigns, the rest share a last row
+        ("N more campaigns").
+    title : str
+        Shown literally (it may hold an account name from the evidence).
+    xlabel : str
+        The x axis label (the case's zone).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its first axes' first collection holds exactly ``len(points)`` dots.
+    """
+    import matplotlib.dates as mdates
+
+    if points.empty:
+        return empty_figure(f"{title}: no flagged session", width=8.0)
+    order = points[["row", "order"]].drop_duplicates("row").sort_values(["order", "row"])
+    labels = [_literal(r) for r in order["row"]]
+    if len(labels) > LAB_FIGURE_ROWS:
+        rest = len(labels) - (LAB_FIGURE_ROWS - 1)
+        labels = labels[: LAB_FIGURE_ROWS - 1] + [f"{rest:,} more campaigns"]
+    pos = {r: min(i, LAB_FIGURE_ROWS - 1) for i, r in enumerate(order["row"])}
+    y = points["row"].map(pos).to_numpy(dtype=float)
+    x = mdates.date2num(pd.to_datetime(points["start"]))
+    with _rc():
+        fig = _figure(8.0, 1.1 + 0.26 * len(labels))
+        ax = fig.add_subplot()
+        ax.scatter(x, y, marker="o", s=26, facecolor=RED, edgecolor="white", linewidths=0.6,
+                   alpha=0.85, zorder=5)  # fmt: skip
+        day = 1.0
+        if x.max() - x.min() < 2 * day:  # one day or less still gets a readable axis
+            ax.set_xlim(x.min() - day, x.max() + day)
+        ax.set_yticks(range(len(labels)), labels=labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.tick_params(axis="y", labelsize=8)
+        loc = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+        ax.set_xlabel(_literal(xlabel))
+        ax.set_title(_literal(title), loc="left", parse_math=False)
     return fig
 
 

@@ -37,6 +37,7 @@ from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
 from ..outputs import json_safe
 from . import figures, tables
+from .campaigns import campaigns_view, flagged_sessions
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -80,6 +81,8 @@ class ReportData:
     title: str = "Investigation"
     session_scores: pd.DataFrame | None = None
     extra_notes: list[str] = field(default_factory=list)
+    #: campaigns.parquet (:func:`labforensics.detect.campaigns.group_campaigns`), if any
+    campaigns: pd.DataFrame | None = None
     #: :func:`labforensics.authorisation.assess_exports`'s table (the exports section)
     exports: pd.DataFrame | None = None
 
@@ -234,7 +237,9 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
     span_days = (ev["ts"].max() - ev["ts"].min()).days if len(ev) else 0
     weekly = span_days < 240  # short cases read better by week
     monthly = tables.monthly_outbound(ev, tz, "W" if weekly else "M")
-    flagged = pd.DataFrame(
+    # every flagged session (not the top sessions only), when the tables allow
+    every = flagged_sessions(data.session_scores, data.sessions)
+    flagged = every[["lab", "start"]] if every is not None else pd.DataFrame(
         [
             {"lab": r.get("lab"), "start": r.get("start")}
             for r in f.get("top_sessions", [])
@@ -697,6 +702,9 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "COVERAGE_COLUMNS": COVERAGE_COLUMNS,
         "notes": data.extra_notes,
         "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
+        "campaigns": campaigns_view(data.campaigns, session_scores=data.session_scores,
+                                    sessions=data.sessions, when=when, tz=data.tz,
+                                    params=(f.get("parameters") or {}).get("campaigns")),  # fmt: skip
         "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
     }
     return env.get_template("report.html.j2").render(**ctx)

@@ -82,6 +82,12 @@ its first event), ``concurrent`` (overlaps another session of the same
 account), ``failed_logins_before`` (failed logins generated just before it),
 ``app_session``, ``incident``, ``trap``.
 
+Variants
+--------
+``generate(..., variant=NAME)`` (``labforensics synth --variant NAME``) writes
+evidence not shaped for the rules, with ``case.toml`` and the authorisation
+register ``authorisations.csv``: see :mod:`labforensics.synth.variants`.
+
 The leak without its lab column is one line of pandas:
 ``pd.read_csv(out / "leak/leaked_ipps.csv", sep=";", dtype=str)["ipp"]``.
 """
@@ -93,9 +99,11 @@ from pathlib import Path
 
 from .generator import TRUTH_EVENT_COLUMNS, SynthError, SynthResult, generate
 from .linkage import PRESETS, SCENARIOS, LinkageCase, LinkageSettings, generate_linkage_case
+from .variants import VARIANTS
 
 __all__ = ["generate", "load_truth", "SynthResult", "SynthError", "TRUTH_EVENT_COLUMNS"]
 __all__ += ["generate_linkage_case", "LinkageSettings", "LinkageCase", "PRESETS", "SCENARIOS"]
+__all__ += ["VARIANTS"]
 
 
 def load_truth(out: str | Path) -> dict:

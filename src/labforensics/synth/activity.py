@@ -150,11 +150,15 @@ def hotline_activity(lab: Lab, scale: float, sess_off: int) -> Block:
     return ev
 
 
-def nightly_job(lab: Lab, sess_off: int, archivage_days: np.ndarray) -> Block:
+def nightly_job(
+    lab: Lab, sess_off: int, archivage_days: np.ndarray, backup_code: str = "EXPORT"
+) -> Block:
     """Nightly purge/backup on SRV-<LAB>: six events 20 min apart from 01:40 local.
 
     It runs straight through 02:00-03:00, so on change nights its wall clock
-    skips (spring) or repeats (autumn) that hour.
+    skips (spring) or repeats (autumn) that hour. ``backup_code`` is the action
+    code of the backup event (``EXPORT``; ``EXTRACTION`` in the variant
+    ``backup_extraction``: the same job, coded otherwise by another product).
     """
     rng = lab.rng
     acc = lab.add_account("batch.nuit", "INTERFACE", 1, f"SRV-{lab.code}", "127.0.0.1")
@@ -170,7 +174,14 @@ def nightly_job(lab: Lab, sess_off: int, archivage_days: np.ndarray) -> Block:
     ev["site"][:] = 1
     ev["sess"] = sess_off + np.repeat(np.arange(n), 6)
     acts = np.array(
-        [A["CONNEXION"], A["PURGE"], A["PURGE"], A["EXPORT"], A["CONSULTATION"], A["DECONNEXION"]],
+        [
+            A["CONNEXION"],
+            A["PURGE"],
+            A["PURGE"],
+            A[backup_code],
+            A["CONSULTATION"],
+            A["DECONNEXION"],
+        ],
         np.int8,
     )
     ev["act"] = np.tile(acts, n)

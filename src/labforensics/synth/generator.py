@@ -27,7 +27,9 @@ from .lab_write import write_lab
 from .linkage import CASE_PATHS, SCENARIOS
 from .model import Lab, french_holidays, setup_calendar
 from .plan import plan_labs
+from .register import write_case_file, write_register
 from .tie import TIED_INCIDENT, last_event_days, tied_linkage_case
+from .variants import RANGES, VARIANTS, lab_exports_truth, plan_variant, variant_rng
 
 __all__ = ["generate", "SynthResult", "SynthError", "TRUTH_EVENT_COLUMNS"]
 
@@ -89,6 +91,10 @@ class _Acc:
     index_paths: list[Path] = field(default_factory=list)
     built: list[Lab] = field(default_factory=list)
     last_events: dict[str, np.ndarray] | None = None  # per lab, when linkage is tied
+    variant: str | None = None
+    register: list = field(default_factory=list)  # RegisterRow, with a variant
+    exports: list[dict] = field(default_factory=list)  # exports_truth, with a variant
+    components: dict[str, list[str]] = field(default_factory=dict)  # per lab, with a variant
     sessions: int = 0
     events: int = 0
 
@@ -101,7 +107,7 @@ def generate(
     end: str = "2020-10-31",
     seed: int = 0,
     scale: float = 1.0,
-    incidents: tuple[str, ...] | list[str] = ("a", "b", "c", "d"),
+    incidents: tuple[str, ...] | list[str] | None = None,
     artefacts: bool = True,
     hostile: bool = True,
     transfers: bool = True,
@@ -111,6 +117,7 @@ def generate(
     requested_extractions: bool = False,
     linkage: bool = False,
     linkage_scenario: str | None = None,
+    variant: str | None = None,
 ) -> SynthResult:
     """Write synthetic multi-lab LIS audit evidence with its ground truth.
 
@@ -130,8 +137,9 @@ def generate(
     scale : float, default 1.0
         Activity multiplier (staff, patients, visits). 1.0 at 30 labs over
         the default period gives about 6 million events.
-    incidents : sequence of {"a", "b", "c", "d"}
-        Which incident kinds to inject (see the package docstring).
+    incidents : sequence of {"a", "b", "c", "d"}, optional
+        Which incident kinds to inject (see the package docstring); default all
+        four, none with a ``variant`` (its own incidents replace them).
     artefacts : bool, default True
         Inject the file artefacts of the format doc (recorded in truth).
     hostile : bool, default True
@@ -167,6 +175,16 @@ def generate(
         ``"intrusion"`` (incident c), ``"two_sources"`` (an (a) lab and the (c)
         lab), ``"before_logs"`` (180 days before ``start``: no incident). Only
         with ``linkage=True``.
+    variant : str, optional
+        One of :data:`labforensics.synth.variants.VARIANTS`
+        (:mod:`labforensics.synth.variants`): also writes ``case.toml`` (the
+        world's networks, FINESS aliases, vendor and service accounts;
+        ``[authorisations] register``) and ``authorisations.csv`` (the register,
+        ``shared/formats/authorisations.md``); truth.json gains ``variant``,
+        ``register`` (row count), ``exports_truth`` (every export and extraction
+        with its true register status) and each incident's ``sessions``
+        (numbers of ``truth_sessions.parquet``). Without it the output is
+        byte-identical to earlier versions.
 
     Returns
     -------
@@ -176,7 +194,8 @@ def generate(
     ------
     SynthError
         On bad parameters (end before start, no labs, unknown incident kind,
-        unknown ``linkage_scenario`` or one given without ``linkage``).
+        unknown ``linkage_scenario`` or one given without ``linkage``, unknown
+        ``variant``).
     labforensics.errors.ParameterError
         With ``linkage=True``, when the scenario's incident is not in the
         evidence (``incidents`` without it, or a period that does not hold it).
@@ -185,6 +204,10 @@ def generate(
     out = Path(out)
     d0 = day_number(dt.date.fromisoformat(start))
     d1 = day_number(dt.date.fromisoformat(end))
+    if variant is not None and variant not in VARIANTS:
+        raise SynthError(f"unknown variant {variant!r}; use one of {sorted(VARIANTS)}")
+    if incidents is None:
+        incidents = () if variant is not None else ("a", "b", "c", "d")
     incidents = _check(labs, start, end, d0, d1, leak_sample, scale, incidents)
     if linkage_scenario is not None and not linkage:
         raise SynthError("linkage_scenario needs linkage=True")
@@ -195,7 +218,9 @@ def generate(
     for sub in ("evidence", "leak", "transfers"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     plan = plan_labs(labs, d0, d1, seed, incidents, hostile)
-    acc = _Acc(last_events={} if linkage else None)
+    if variant is not None:
+        plan_variant(variant, plan, d0, d1, seed, scale)
+    acc = _Acc(last_events={} if linkage else None, variant=variant)
     _run_labs(
         acc, plan, out, seed, d0, d1, scale=scale, artefacts=artefacts,
         gzip_after_days=gzip_after_days, leak_sample=leak_sample,
@@ -219,9 +244,13 @@ def generate(
     )  # fmt: skip
     if linkage:  # only then, so that truth.json without linkage stays as it was
         params.update(linkage=True, linkage_scenario=scenario)
+    if variant is not None:  # likewise
+        params["variant"] = variant
     seconds = time.perf_counter() - t_begin
     truth_path = out / "truth.json"
     truth = _truth(params, acc, transfers_truth)
+    if variant is not None:
+        _write_variant_case(out, acc, truth, seed, variant, transfers)
     truth_path.write_text(
         json.dumps(truth, sort_keys=True, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -337,8 +366,9 @@ def _run_labs(
             if finess_in_lab_column and lab.k == 1:
                 lab.legacy_label = lab.finess
             setup_calendar(lab, d0, d1, hol)
+            vrng = variant_rng(seed, acc.variant, lp["k"]) if acc.variant else None
             ev, tags, extra = build_lab(
-                lab, lp, scale, d0, d1, artefacts, acc.hostile, requested_extractions
+                lab, lp, scale, d0, d1, artefacts, acc.hostile, requested_extractions, vrng
             )
             res = write_lab(lab, ev, tags, out, d0, d1, gzip_after_days, artefacts, acc.sessions)
             ev_writer.write_table(res["events"])
@@ -348,6 +378,9 @@ def _run_labs(
             acc.files.update(res["files"])
             acc.artefacts.extend(res["artefacts"])
             _collect_tags(acc, tags, res["tag_stats"])
+            if acc.variant:
+                acc.components[lab.code] = list(lp["variant"]["components"])
+                _variant_truth(acc, lab, res, extra, tags)
             acc.requested.extend(dict(x, lab=lab.code) for x in extra.get("requested", []))
             _collect_extractions(acc, lab, extra, leak_sample)
             acc.index_paths.append(_write_patient_index(out, lab))
@@ -358,6 +391,46 @@ def _run_labs(
     finally:
         ev_writer.close()
         ss_writer.close()
+
+
+def _variant_truth(acc: _Acc, lab: Lab, res: dict, extra: dict, tags: list) -> None:
+    """A variant lab's register rows, its exports' true statuses and its incidents' sessions."""
+    acc.register.extend(extra.get("register", []))
+    acc.exports.extend(lab_exports_truth(lab, res["events"], extra, lab.finess))
+    ss = res["sessions"]
+    inc = ss.column("incident").to_pylist()
+    num = ss.column("session").to_pylist()
+    by: dict[str, list[int]] = {}
+    for i, s in zip(inc, num, strict=True):  # one per session of the lab
+        if i:
+            by.setdefault(i, []).append(int(s))
+    ids = {t.id for t in tags if t.group == "incident"}
+    for rec in acc.incidents:
+        if rec["id"] in ids:
+            rec["sessions"] = by.get(rec["id"], [])
+
+
+def _write_variant_case(
+    out: Path, acc: _Acc, truth: dict, seed: int, variant: str, transfers: bool
+) -> None:
+    """``authorisations.csv``, ``case.toml`` and the variant's entries of truth.json."""
+    write_register(out / "authorisations.csv", acc.register)
+    vendor = sorted({a.name for lab in acc.built for a in lab.accounts if a.role == "EDITEUR"})
+    service = sorted({a.name for lab in acc.built for a in lab.accounts if a.role == "INTERFACE"})
+    write_case_file(
+        out / "case.toml", name=f"synthetic variant {variant}, seed {seed}", seed=seed,
+        labs=truth["labs"], vendor_accounts=vendor, service_accounts=service,
+        networks=variant != "no_networks", transfers=transfers,
+    )  # fmt: skip
+    truth["variant"] = {
+        "name": variant,
+        "components": acc.components,
+        "case_file": "case.toml",
+        "register": "authorisations.csv",
+        "register_rows": len(acc.register),
+        "ranges": {k: list(v) for k, v in RANGES.items()},
+    }
+    truth["exports_truth"] = acc.exports
 
 
 def _collect_tags(acc: _Acc, tags: list, stats: dict[str, dict]) -> None:
@@ -505,6 +578,8 @@ _OWNED = (
     "truth.json",
     "truth_events.parquet",
     "truth_sessions.parquet",
+    "case.toml",
+    "authorisations.csv",
     *CASE_PATHS,
 )
 

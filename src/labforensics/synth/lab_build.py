@@ -36,6 +36,7 @@ from .model import (
     setup_staff,
 )
 from .plan import remove_overlaps
+from .variants import build_variant
 
 __all__ = ["build_lab", "HOSTILE_DETAILS", "HOSTILE_ACCOUNTS", "HOSTILE_HOSTS"]
 
@@ -79,6 +80,7 @@ def build_lab(
     artefacts: bool,
     hostile_truth: list[dict],
     requested: bool = False,
+    variant_rng: np.random.Generator | None = None,
 ) -> tuple[Block, list[Tag], dict]:
     """All events of one lab (unsorted block), the tags they carry, and its extractions.
 
@@ -99,6 +101,10 @@ def build_lab(
         Appended to when the lab carries hostile text.
     requested : bool
         Also the requested reference extraction (trap ``migration_request``).
+    variant_rng : numpy.random.Generator, optional
+        The variant's stream for this lab, when ``lp`` carries a ``variant``
+        (:mod:`labforensics.synth.variants`); its operations, tags and register
+        rows (``extra["register"]``, ``extra["ops"]``) are added.
 
     Returns
     -------
@@ -117,6 +123,9 @@ def build_lab(
     _statistics(b)
     if requested and d0 + 25 < lab.migration <= d1:
         _requested(b)
+    if lp.get("variant") is not None:
+        assert variant_rng is not None
+        build_variant(b, lp, routine, variant_rng)
     if lp["a_day"] is not None:
         _incident_a(b, lp["a_day"])
     if lp["b"]:
@@ -129,7 +138,10 @@ def build_lab(
     people = ev_cat([routine, ev_cat(b.sp.blocks)])
     if lp["hostile"]:
         _hostile(lab, staff, people, hostile_truth, b.tags)
-    ev = _service_accounts(b, people, artefacts)
+    backup_code = "EXPORT"
+    if lp.get("variant") and "backup_extraction" in lp["variant"]["components"]:
+        backup_code = "EXTRACTION"
+    ev = _service_accounts(b, people, artefacts, backup_code)
     return ev, b.tags, b.extra
 
 
@@ -363,7 +375,9 @@ def _incident_d(b: _Build) -> None:
     b.tags[ti].info = {"consultations": total, "days": [str(date_of(d)) for d in pick]}
 
 
-def _service_accounts(b: _Build, people: Block, artefacts: bool) -> Block:
+def _service_accounts(
+    b: _Build, people: Block, artefacts: bool, backup_code: str = "EXPORT"
+) -> Block:
     """Interfaces, the nightly job and failed-login typos added to the people's events."""
     lab, rng, d0, d1 = b.lab, b.lab.rng, b.d0, b.d1
     iface = interface_events(lab, people)
@@ -374,7 +388,7 @@ def _service_accounts(b: _Build, people: Block, artefacts: bool) -> Block:
     if artefacts:
         n_arch = max(1, len(lab.days) // 180)
         arch_days = np.sort(rng.choice(lab.days, size=min(n_arch, len(lab.days)), replace=False))
-    night = nightly_job(lab, b.n2 + b.sp.n_sess, arch_days)
+    night = nightly_job(lab, b.n2 + b.sp.n_sess, arch_days, backup_code)
     ti_n = b.tag(id=f"nightly_job-{lab.code}", group="trap", kind="nightly_job", account="batch.nuit",
                  role="INTERFACE", info={"host": f"SRV-{lab.code}"})  # fmt: skip
     night["inc"][:] = ti_n

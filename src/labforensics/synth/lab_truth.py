@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from .clock import iso_utc
 from .incidents import Tag
 from .model import A, Block, Lab
+from .variants import BENIGN_KINDS, INCIDENT_KINDS
 
 if TYPE_CHECKING:
     from .lab_write import Ordered
@@ -217,7 +218,7 @@ def tag_stats(
         info: dict = {"n_events": int(len(w))}
         if len(w):
             info["window"] = {"start": iso_utc(ev["t"][w[0]]), "end": iso_utc(ev["t"][w].max())}
-        if tg.kind in ("a", "b", "c", "d", "billing", "statistics"):
+        if tg.kind in ("a", "b", "c", "d", "billing", "statistics", *INCIDENT_KINDS, *BENIGN_KINDS):
             info["events"] = [[names[int(fidx[i])], int(line[i])] for i in w.tolist()]
         else:
             info["files"] = int(len(np.unique(fidx[w])))

@@ -19,6 +19,7 @@ from .clock import DAY, date_of, dst_bounds, local_offset
 from .incidents import Tag
 from .lab_truth import tag_stats, truth_events, truth_sessions
 from .model import ACTS, MODULES, A, Block, Lab, ev_take
+from .variants import BENIGN_KINDS, INCIDENT_KINDS
 from .writers import (
     BOM,
     CURRENT_HEADER,
@@ -33,7 +34,7 @@ from .writers import (
 __all__ = ["Ordered", "write_lab"]
 
 #: Tags whose events are listed one by one in truth and whose files carry no artefact.
-PROTECTED_KINDS = ("a", "b", "c", "d", "billing", "statistics")
+PROTECTED_KINDS = ("a", "b", "c", "d", "billing", "statistics", *INCIDENT_KINDS, *BENIGN_KINDS)
 
 
 @dataclass
