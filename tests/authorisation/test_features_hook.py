@@ -36,7 +36,7 @@ def _rows():
     return [
         {"t": "2020-03-02 10:00", "records": 10, **mig},  # authorised (window, <= 20)
         {"t": "2020-03-09 10:00", "records": 30, **mig},  # beyond: 30 > 20
-        {"t": "2020-03-16 10:00", "records": 5, **mig},  # beyond: sum 45 > 20
+        {"t": "2020-03-16 10:00", "records": 15, **mig},  # beyond: 10 authorised + 15 > 20
         {"t": "2020-03-17 10:00", "account": "tech.a", "action": "read", "patient": "P1"},
     ]
 
@@ -52,14 +52,14 @@ def test_build_features_with_and_without_exports(tmp_path):
     ft = build_features(ss.events, ss.sessions, case=case, exports=ex)
     v = ft.session.frame().set_index("session_id")
     got = v.loc[ex["session_id"], ["ops_authorised", "ops_beyond", "records_not_authorised"]]
-    assert got.to_numpy().tolist() == [[1, 0, 0], [0, 1, 30], [0, 1, 5]]
+    assert got.to_numpy().tolist() == [[1, 0, 0], [0, 1, 30], [0, 1, 15]]
     m = ft.account_month.frame()
     mm = m[m["account"] == "migr.a"].iloc[0]
-    # March: 2 sessions with records not authorised (30 + 5), 1 beyond-op each
-    assert (mm["n_unauthorised_outbound_sessions"], mm["records_not_authorised"]) == (2, 35)
-    assert (mm["ops_beyond"], mm["records_beyond"]) == (2, 35)
+    # March: 2 sessions with records not authorised (30 + 15), 1 beyond-op each
+    assert (mm["n_unauthorised_outbound_sessions"], mm["records_not_authorised"]) == (2, 45)
+    assert (mm["ops_beyond"], mm["records_beyond"]) == (2, 45)
     d = ft.account_day.frame()
-    assert d.loc[d["account"] == "migr.a", "records_not_authorised"].tolist() == [0, 30, 5]
+    assert d.loc[d["account"] == "migr.a", "records_not_authorised"].tolist() == [0, 30, 15]
     # without the table: every record is not authorised (status unknown), as before
     ft0 = build_features(ss.events, ss.sessions, case=case)
     s0 = ft0.session.values

@@ -127,8 +127,8 @@ def test_sum_over_ticket_window_star_lab(tmp_path):
     assert out["status"].tolist() == ["authorised", "authorised", "beyond"]
     assert out["lab"].tolist() == ["L07", "L08", "L07"]
     assert list(out.iloc[2]["limits_crossed"]) == [
-        "110 records summed over the window of ticket SUP-2 up to this operation when it "
-        "allows at most 100: 10 over"
+        "110 records summed over ticket SUP-2 (the operations it authorised before, and this "
+        "one) when it allows at most 100: 10 over"
     ]
 
 
@@ -217,3 +217,21 @@ def test_dtypes(tmp_path):
         assert out[c].dtype == "Int64", c
     assert str(out["limits_crossed"].dtype).startswith("list<")
     assert str(out["ts"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_sum_counts_only_what_each_ticket_authorised(tmp_path):
+    # two overlapping tickets of 100 records each for the same account: 80 (T1), 80 (T1
+    # would sum 160: T2 authorises it), 30 (T1: 80 + 30 = 110, T2: 80 + 30 = 110: beyond)
+    reg = [
+        "T1;L07;hot.x;support;2020-03-01;;;100;;",
+        "T2;L07;hot.x;support;2020-03-01;;;100;;",
+    ]
+    rows = [export("2020-03-02 10:00", 80, "hot.x"), export("2020-03-03 10:00", 80, "hot.x"),
+            export("2020-03-04 10:00", 30, "hot.x")]  # fmt: skip
+    out = _assess(tmp_path, rows, register=reg)
+    assert out["status"].tolist() == ["authorised", "authorised", "beyond"]
+    assert out["ticket"].tolist()[:2] == ["T1", "T2"]
+    assert list(out.iloc[2]["limits_crossed"]) == [
+        "110 records summed over ticket T1 (the operations it authorised before, and this "
+        "one) when it allows at most 100: 10 over"
+    ]

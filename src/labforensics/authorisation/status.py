@@ -242,14 +242,6 @@ def _assess(
     # per-operation record limit
     rec_cross = ~np.isnan(mx) & ~np.isnan(rec) & (rec > mx)
     rec_undet = ~np.isnan(mx) & np.isnan(rec)
-    # summed over the row's window: cumulative, evidence order, ops in the window
-    cum_ser = np.zeros(len(pr))
-    w = np.flatnonzero(in_win)
-    if len(w):
-        dfw = pd.DataFrame({"r": r[w], "rec": np.nan_to_num(rec[w]), "pos": o[w], "k": w})
-        dfw = dfw.sort_values(["r", "pos"], kind="stable")
-        cum_ser[dfw["k"].to_numpy()] = dfw.groupby("r", sort=False)["rec"].cumsum().to_numpy()
-    sum_cross = in_win & ~np.isnan(mx) & ~rec_cross & (cum_ser > mx)
     # destination
     dest = reg["destination"].astype("object").to_numpy()[r]
     files = ops["output_files"].tolist()
@@ -285,6 +277,11 @@ def _assess(
     oos = scope_n - emax
     scope_cross = has_scope & ~np.isnan(oos) & (oos > 0)
     scope_undet = has_scope & np.isnan(oos)
+    tickets = reg["ticket"].astype("object").to_numpy()
+    cum_ser, sum_cross = _ticket_sums(
+        o, r, tickets[r], np.nan_to_num(rec), mx, in_win & ~rec_cross,
+        (~in_win) | rec_cross | dest_cross | scope_cross, rec_undet | dest_undet | scope_undet,
+    )  # fmt: skip
     n_cross = (~in_win).astype(int) + rec_cross + sum_cross + dest_cross + scope_cross
     n_undet = rec_undet.astype(int) + dest_undet + scope_undet
     cls = np.where(n_cross > 0, 2, np.where(n_undet > 0, 1, 0))
@@ -298,7 +295,6 @@ def _assess(
     bcls = cls[bk]
     status = np.array(["authorised", "undetermined", "beyond"], dtype=object)[bcls]
     res.loc[bo, "status"] = status
-    tickets = reg["ticket"].astype("object").to_numpy()
     kinds = reg["kind"].astype("object").to_numpy()
     res.loc[bo, "nearest_ticket"] = tickets[r[bk]]
     res.loc[bo, "kind"] = kinds[r[bk]]
@@ -336,8 +332,9 @@ def _assess(
             )
         if sum_cross[k]:
             c.append(
-                f"{_n(cum_ser[k])} records summed over the window of ticket {t} up to this "
-                f"operation when it allows at most {_n(mx[k])}: {_n(cum_ser[k] - mx[k])} over"
+                f"{_n(cum_ser[k])} records summed over ticket {t} (the operations it authorised "
+                f"before, and this one) when it allows at most {_n(mx[k])}: "
+                f"{_n(cum_ser[k] - mx[k])} over"
             )
         if dest_cross[k]:
             c.append(f"output {', '.join(dest_bad[k])} where ticket {t} allows only {dest[k]}")
@@ -359,3 +356,47 @@ def _assess(
                 why = ("no patient index and the logs start after that date: no upper bound "
                        "of the eligible patients")  # fmt: skip
             u.append(f"scope of ticket {t} (patients with activity since {since_txt[j]}): {why}")
+
+
+def _ticket_sums(
+    o: np.ndarray,
+    r: np.ndarray,
+    ticket: np.ndarray,
+    rec: np.ndarray,
+    mx: np.ndarray,
+    sum_applies: np.ndarray,
+    other_cross: np.ndarray,
+    other_undet: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Record limits summed over each ticket: the records of the operations the ticket
+    authorised before, plus this one's, against ``scope_max_records``.
+
+    One sequential pass in evidence order over the operations with a pair whose row has
+    a record limit (whether an operation is authorised, and by which row, depends on
+    what the ticket already authorised): an operation is authorised by its first pair in
+    register order with no limit crossed and none undetermined, and its records count
+    against that row's ticket. Returns, per pair, the sum (records) and whether it
+    crosses the limit.
+    """
+    n = len(o)
+    cum = np.zeros(n)
+    cross = np.zeros(n, dtype=bool)
+    limited = ~np.isnan(mx) & sum_applies
+    if not limited.any():
+        return cum, cross
+    todo = np.isin(o, np.unique(o[limited]))
+    ks = np.flatnonzero(todo)
+    ks = ks[np.lexsort((r[ks], o[ks]))]  # evidence order, then register order
+    bounds = np.flatnonzero(np.r_[True, o[ks][1:] != o[ks][:-1], True])
+    used: dict[str, float] = {}
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one per such operation
+        chosen = -1
+        for k in ks[a:b]:
+            if limited[k]:
+                cum[k] = used.get(ticket[k], 0.0) + rec[k]
+                cross[k] = cum[k] > mx[k]
+            if chosen < 0 and not (other_cross[k] or cross[k] or other_undet[k]):
+                chosen = k
+        if chosen >= 0:
+            used[ticket[chosen]] = used.get(ticket[chosen], 0.0) + rec[chosen]
+    return cum, cross
