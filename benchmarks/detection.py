@@ -35,10 +35,9 @@ alone, the combination) and incident kind, it prints:
   campaign rank: a campaign is positive when at least 90 % of its sessions belong
   to one incident; each incident counts once (its best campaign; later campaigns
   of the same incident are left out of the ranking); a campaign mixing an
-  incident's sessions with routine ones is a miss (issue 14). Campaigns come from
-  ``labforensics.evaluate.evaluate_campaigns`` when it exists, else from a
-  stand-in grouping here (sessions of one lab and account with the same flag and
-  the same export/no-export shape, see :func:`stand_in_campaigns`);
+  incident's sessions with routine ones is a miss (issue 14). Campaigns are the
+  package's (``labforensics.detect.campaigns.group_campaigns``, per configuration:
+  its score and its flags), scored by ``labforensics.evaluate.evaluate_campaigns``;
 * benign sessions (authorised migrations, registered support exports, backups,
   billing) in the top 50 sessions (rules alone: only those where a rule fired,
   since ties at 0 carry no rank); flagged campaigns per 10 lab-months (the
@@ -65,7 +64,8 @@ import pandas as pd
 
 from labforensics.case import CaseContext
 from labforensics.detect import DetectParams, score
-from labforensics.evaluate import evaluate
+from labforensics.detect.campaigns import group_campaigns
+from labforensics.evaluate import evaluate, evaluate_campaigns
 from labforensics.features import FeatureParams, build_features
 from labforensics.networks import NetworkMap
 from labforensics.privacy import CaseKey, pseudonymise
@@ -236,7 +236,6 @@ SIZES = {
 CONFIGS = {"rules": "rules_score", "ensemble": "ensemble", "combination": "score"}
 #: benign work that must stay out of the top 50 sessions (issue 14, "Done when")
 BENIGN = ("authorised_migration", "support_export", "support_night", "nightly_job", "billing")
-CAMPAIGN_SHARE = 0.9  # issue 14: positive when >= 90 % of its sessions belong to one incident
 
 
 def variant_case(out: Path) -> CaseContext:
@@ -255,91 +254,33 @@ def variant_case(out: Path) -> CaseContext:
     return CaseContext.from_file(q)
 
 
-def stand_in_campaigns(
-    sess: pd.DataFrame, info: pd.DataFrame, column: str, flagged: np.ndarray
-) -> pd.DataFrame:
-    """Campaigns when the package has none: sessions of one lab and account, same flag, same shape.
-
-    ``sess`` is the scored session table (``session_id``), ``info`` has per
-    ``session_id`` its ``lab``, ``account``, ``start``, ``end`` and
-    ``records_out``; ``column`` ranks (a campaign's score is its best session's).
-    Columns as ``campaigns.parquet`` (issue 14).
-    """
-    t = sess[["session_id", column]].merge(info, on="session_id", how="left")
-    t["_flag"] = flagged
-    t["_out"] = t["records_out"].fillna(0).to_numpy() > 0
-    t["_v"] = t[column].fillna(-np.inf)
-    g = t.groupby(["lab", "account", "_flag", "_out"], sort=True, observed=True, dropna=False)
-    c = g.agg(
-        first=("start", "min"), last=("end", "max"), n_sessions=("session_id", "size"),
-        session_ids=("session_id", list), score=("_v", "max"), flagged=("_flag", "first"),
-    ).reset_index()  # fmt: skip
-    c = c.sort_values(["score", "lab", "account"], ascending=[False, True, True], kind="stable")
-    c["rank"] = np.arange(1, len(c) + 1)
-    c["campaign_id"] = [f"C{i:05d}" for i in range(1, len(c) + 1)]
-    c["reasons"] = ""
-    cols = ["campaign_id", "rank", "lab", "account", "first", "last", "n_sessions",
-            "session_ids", "score", "flagged", "reasons"]  # fmt: skip
-    return c[cols].reset_index(drop=True)
-
-
-def campaign_metrics(camps: pd.DataFrame, sess_labels: pd.DataFrame, truth: dict) -> list[dict]:
-    """Per incident kind (and ``all``): campaign AP, recall@20/@50, best rank (issue 14 rules)."""
-    inc_of = sess_labels.set_index("session_id")["incident"].astype("object").to_dict()
-    kinds = {i["id"]: i["kind"] for i in truth["incidents"]}
-    owner = []
-    for ids in camps.sort_values("rank")["session_ids"]:  # one per campaign
-        labs = pd.Series([inc_of.get(s) for s in ids], dtype="object")
-        top = labs.value_counts(dropna=True)
-        ok = len(top) and top.iloc[0] >= CAMPAIGN_SHARE * len(ids)
-        owner.append(top.index[0] if ok else None)
-    out = []
-    for kind in ["all", *sorted(set(kinds.values()))]:
-        want = {i for i, k in kinds.items() if kind in ("all", k)}
-        if not want:
-            continue
-        seen, hits, r = set(), {}, 0
-        for o in owner:  # campaigns in rank order
-            if o is not None and (o in seen or (kind != "all" and o not in want)):
-                continue  # an incident counts once; other kinds' campaigns are left out
-            r += 1
-            if o is not None:
-                seen.add(o)
-                hits[o] = r
-        ranks = sorted(hits.values())
-        ap = sum((j + 1) / rk for j, rk in enumerate(ranks)) / len(want)
-        out.append({
-            "kind": kind, "n_incidents": len(want), "camp_AP": ap,
-            "camp_recall@20": sum(rk <= 20 for rk in ranks) / len(want),
-            "camp_recall@50": sum(rk <= 50 for rk in ranks) / len(want),
-            "camp_best": min(ranks) if ranks else None,
-        })  # fmt: skip
-    return out
-
-
-def _campaigns_for(s2, ss, ft, sc, col: str, name: str, truth: dict, labels, case) -> pd.DataFrame:
-    """The package's campaigns when it has them, else :func:`stand_in_campaigns`."""
+def _campaigns_for(s2, ss, sc, col: str, name: str) -> pd.DataFrame:
+    """The package's campaigns (:func:`labforensics.detect.campaigns.group_campaigns`) of one
+    configuration: sessions scored by ``col`` and flagged as that configuration flags."""
     sess = s2.session
-    try:
-        from labforensics.detect import campaigns as _pkg  # type: ignore[attr-defined]
-
-        camps = _pkg(s2, ss.events, case=case)  # pragma: no cover - another helper's API
-        if {"session_ids", "rank"} <= set(camps.columns):
-            return camps
-    except Exception:
-        pass
-    info = ss.sessions[["session_id", "lab", "account", "start", "end"]].merge(
-        pd.DataFrame({"session_id": ft.session.keys["session_id"].to_numpy(),
-                      "records_out": ft.session.values["records_out"].to_numpy()}),
-        on="session_id", how="left",
-    )  # fmt: skip
     if name == "rules":
         flagged = sess["rules_score"].to_numpy() > 0
     elif name == "ensemble":
         flagged = sess["ensemble"].to_numpy() > sc.metadata["units"]["session"]["threshold"]
     else:
         flagged = sess["flagged"].to_numpy()
-    return stand_in_campaigns(sess, info, col, flagged)
+    scored = sess.assign(score=sess[col].to_numpy(), flagged=flagged)
+    return group_campaigns(scored, ss.sessions)
+
+
+def campaign_metrics(camps: pd.DataFrame, labels) -> list[dict]:
+    """Per incident kind (and ``all``): campaign AP, recall@20/@50, best rank, from
+    :func:`labforensics.evaluate.evaluate_campaigns` (issue 14's definitions)."""
+    ev = evaluate_campaigns(camps, labels)
+    if not ev["n_incidents"]:
+        return []
+
+    def row(kind: str, m: dict) -> dict:
+        return {"kind": kind, "n_incidents": m["n_incidents"], "camp_AP": m["ap"],
+                "camp_recall@20": m["recall@20"], "camp_recall@50": m["recall@50"],
+                "camp_best": m["best_rank"]}  # fmt: skip
+
+    return [row("all", ev), *(row(k, m) for k, m in ev["by_kind"].items())]
 
 
 def run_variant(variant: str, seed: int, args) -> list[dict]:
@@ -367,10 +308,6 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
         f"({time.perf_counter() - t0:.0f} s)"
     )
     rows = []
-    try:
-        from labforensics.evaluate import evaluate_campaigns  # another helper's
-    except ImportError:
-        evaluate_campaigns = None
     for name, col in CONFIGS.items():
         s2 = sc if name == "combination" else _rerank(sc, col)
         ev = evaluate(s2, truth, events=ss.events, labels=labels, case=case)
@@ -381,16 +318,8 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
             fired = s2.session.set_index("session_id")["rules_score"]
             top &= lab_s["session_id"].map(fired).fillna(0).to_numpy() > 0
         benign50 = int(top.sum())
-        camps = _campaigns_for(s2, ss, ft, sc, col, name, truth, labels, case)
-        cm = None
-        if evaluate_campaigns is not None:
-            try:
-                cm = evaluate_campaigns(camps, truth, labels=labels)  # pragma: no cover
-                cm = cm.to_dict("records") if hasattr(cm, "to_dict") else None
-            except Exception:
-                cm = None
-        if cm is None:
-            cm = campaign_metrics(camps, labels["session"], truth)
+        camps = _campaigns_for(s2, ss, sc, col, name)
+        cm = campaign_metrics(camps, labels)
         n_flag = int(camps["flagged"].sum())
         base = {"variant": variant, "seed": seed, "config": name, "benign_top50": benign50,
                 "flagged_campaigns": n_flag, "flagged_per_10_lab_months": 10 * n_flag / lab_months}  # fmt: skip

@@ -8,6 +8,7 @@ import pytest
 from labforensics.attribution import AttributionParams
 from labforensics.case import load_case, params_from_case
 from labforensics.detect import DetectParams, SourceParams
+from labforensics.detect.campaigns import CampaignParams
 from labforensics.errors import ParameterError
 from labforensics.features import FeatureParams
 from labforensics.sessions import SessionParams
@@ -142,3 +143,13 @@ def test_ingest_section_good(tmp_path):
     p = _case(tmp_path, '[ingest]\nyear = 2019\nlab = { "a.log" = "L01" }\n')
     # an int year and a per-file lab table pass through unchanged
     assert ingest_options(load_case(p)) == {"year": 2019, "lab": {"a.log": "L01"}}
+
+
+def test_campaigns_section_read(tmp_path):
+    # [campaigns] is a stage section: its knobs reach CampaignParams, a bad one is refused
+    p = _case(tmp_path, '[campaigns]\ngap = "3D"\n')
+    got = params_from_case(CampaignParams, load_case(p), "campaigns")
+    assert got.gap == CampaignParams(gap="3D").gap != CampaignParams().gap
+    p = _case(tmp_path, "[campaigns]\ngap = 3\n")
+    with pytest.raises(ParameterError, match=r"\[campaigns\]"):
+        params_from_case(CampaignParams, load_case(p), "campaigns")

@@ -120,7 +120,9 @@ def test_mass_extraction_rule_does_not_fire_on_unknown_networks():
     frame = pd.DataFrame(
         {
             "records_extracted": [900.0] * 4,
-            "share_lab_patients": [0.9] * 4,
+            "records_out_share_lab": [0.9] * 4,
+            "lab_patients": [1000.0] * 4,
+            "regular_job": [0.0] * 4,
             "kind_vendor": [0.0] * 4,
             "night": [0.0] * 4,
             # unknown/local only (all three 0), lab only, some outside, some vendor

@@ -95,7 +95,7 @@ __all__ = [
 #: argument its caller fills from the case). The project's cases are French labs.
 DEFAULT_TZ = "Europe/Paris"
 
-_SECTIONS = ("sessions", "features", "detection", "sources", "attribution", "ingest")
+_SECTIONS = ("sessions", "features", "detection", "campaigns", "sources", "attribution", "ingest")
 _KNOWN = {"case", "networks", "accounts", "labs", "evidence", "leak", "authorisations", *_SECTIONS}
 #: Keys of the ``[authorisations]`` section (shared/formats/authorisations.md).
 _AUTHORISATION_KEYS = frozenset({"register"})

@@ -125,8 +125,10 @@ def test_volumes_share_and_rates(feats):
     hot = _by(feats, "hotline").iloc[0]
     assert hot["records_extracted"] == 500 and hot["records_out"] == 500
     assert hot["bytes_out"] == 1_000_000
-    # 500 records over the 50 patients seen so far: 10 records per patient
-    assert hot["share_lab_patients"] == pytest.approx(10.0)
+    # 500 records over the 50 patients seen so far: 10 records per patient, a share
+    # capped at 1; the extraction names no patient, so its patient share is 0
+    assert hot["records_out_share_lab_raw"] == pytest.approx(10.0)
+    assert hot["records_out_share_lab"] == 1.0 and hot["share_lab_patients"] == 0.0
     # 2 min session: 500 records per 120 s = 15,000 records per hour
     assert hot["records_per_hour"] == pytest.approx(15_000.0)
 

@@ -34,6 +34,9 @@ def test_all_and_any_conditions(tmp_path):
 id = "big_vendor"
 unit = "session"
 weight = 3
+rationale = "r"
+references = ["ref"]
+known_false_positives = ["fp"]
 all = [ { feature = "records_out", op = ">=", value = 100 } ]
 any = [ { feature = "kind_vendor", op = "==", value = 1 }, { feature = "night", op = "==", value = 1 } ]
 """,
@@ -61,6 +64,9 @@ def test_string_condition_on_a_key_column(tmp_path):
 [[rule]]
 id = "vendor_kind"
 unit = "session"
+rationale = "r"
+references = ["ref"]
+known_false_positives = ["fp"]
 all = [ { feature = "account_kind", op = "==", value = "vendor" } ]
 """,
     )
@@ -85,6 +91,7 @@ def test_missing_feature_skips_rule_with_reason():
         ("[[rule]]\nid='x'\nunit='session'\ncode='__import__(1)'\nall=[]", "unknown keys"),
         (
             "[[rule]]\nid='x'\nunit='session'\nall=[{feature='a', op='>', value=1}]\n"
+            "rationale='r'\nreferences='x'\nknown_false_positives='y'\n"
             "[[rule]]\nid='x'\nunit='session'\nall=[{feature='a', op='>', value=1}]",
             "duplicate",
         ),
@@ -116,6 +123,9 @@ def test_user_rule_file_in_score(tmp_path):
 id = "many_records"
 unit = "session"
 weight = 2.5
+rationale = "r"
+references = ["ref"]
+known_false_positives = ["fp"]
 reason = "{records_exported:,.0f} records exported"
 all = [ { feature = "records_exported", op = ">", value = 1000 } ]
 """,

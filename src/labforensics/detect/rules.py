@@ -5,14 +5,17 @@ A rule file holds ``[[rule]]`` tables::
     [[rule]]
     id = "mass_extraction"              # unique, [a-z0-9_]
     unit = "session"                    # session | account_day | account_month
-    description = "extraction touching over half of the lab's patients"
+    description = "extraction of as many records as half of the lab's patients"
     weight = 10.0                       # added to the score when the rule fires
-    reason = "extraction of {share_lab_patients:.0%} of the lab's patients"
+    reason = "extraction of {records_extracted:,.0f} records, against {lab_patients:,.0f} patients"
     all = [                             # every condition holds ...
       { feature = "records_extracted", op = ">", value = 0 },
-      { feature = "share_lab_patients", op = ">=", value = 0.5 },
+      { feature = "records_out_share_lab", op = ">=", value = 0.5 },
     ]
     any = [ ... ]                       # ... and at least one of these (optional)
+    rationale = "why this pattern is suspicious, and where each threshold comes from"
+    references = ["a standard, a paper, a regulator's finding", "..."]
+    known_false_positives = ["routine work that also fires it", "..."]
 
 ``feature`` names a feature column (or a key column such as ``account_kind``);
 ``op`` is one of ``>``, ``>=``, ``<``, ``<=``, ``==``, ``!=``; ``value`` is a
@@ -22,6 +25,11 @@ value never satisfies a condition. Nothing is evaluated as code: the file is dat
 whitelist. ``reason`` is a template whose fields are feature or key columns,
 plus ``start_local`` (``HH:MM`` local start time); format specs are allowed,
 attribute and index access are not.
+
+``rationale`` (a non-empty string), ``references`` and ``known_false_positives``
+(non-empty strings, or non-empty lists of non-empty strings) are required: a rule
+without them is refused with an error naming it, so that every rule states why it
+exists, where its thresholds come from and what it is known to flag wrongly.
 
 A rule whose features a table lacks (a hand-made table, say) is not applied,
 and the reason is recorded.
@@ -68,7 +76,11 @@ class Condition:
 
 @dataclass(frozen=True)
 class Rule:
-    """One declarative rule (see the module doc for the file format)."""
+    """One declarative rule (see the module doc for the file format).
+
+    ``rationale`` (the documentation strings joined), ``references`` and
+    ``known_false_positives`` are kept as read, for reports and reviews.
+    """
 
     id: str
     unit: str
@@ -77,6 +89,9 @@ class Rule:
     all: tuple[Condition, ...]
     any: tuple[Condition, ...]
     reason: str
+    rationale: str = ""
+    references: tuple[str, ...] = ()
+    known_false_positives: tuple[str, ...] = ()
 
     def features(self) -> set[str]:
         """Columns the rule reads."""
@@ -118,6 +133,28 @@ def _condition(d: object, where: str) -> Condition:
     return Condition(d["feature"], d["op"], value)
 
 
+#: Keys every rule must document itself with (see the module doc).
+DOC_KEYS: tuple[str, ...] = ("rationale", "references", "known_false_positives")
+
+
+def _doc(r: dict, key: str, where: str) -> tuple[str, ...]:
+    """A required documentation key: a non-empty string or list of non-empty strings."""
+    if key not in r:
+        raise ParameterError(
+            f"{where}: no {key!r}; every rule states {', '.join(DOC_KEYS)} "
+            "(why it fires, the sources of its thresholds, what it flags wrongly)"
+        )
+    v = r[key]
+    items = [v] if isinstance(v, str) else v
+    if (
+        not isinstance(items, list)
+        or not items
+        or not all(isinstance(x, str) and x.strip() for x in items)
+    ):
+        raise ParameterError(f"{where}: {key!r} must be a non-empty string or list of strings")
+    return tuple(items)
+
+
 def load_rules(path: str | Path | None = None) -> list[Rule]:
     """Read and check a rule file.
 
@@ -135,7 +172,8 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
     ------
     ParameterError
         On unreadable TOML, an unknown key, op or unit, a duplicate id, a rule
-        without conditions, or a template using attribute/index access; the
+        without conditions, a rule without ``rationale``, ``references`` or
+        ``known_false_positives``, or a template using attribute/index access; the
         message names the file and the rule.
     """
     p = Path(path) if path is not None else default_rules_path()
@@ -148,8 +186,7 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
     if extra:
         raise ParameterError(f"rule file {p}: unknown top-level keys {sorted(extra)}; use [[rule]]")
     rules, seen = [], set()
-    allowed = {"id", "unit", "description", "weight", "all", "any", "reason"}
-    allowed |= {"rationale", "references", "known_false_positives"}  # documentation keys
+    allowed = {"id", "unit", "description", "weight", "all", "any", "reason", *DOC_KEYS}
     for i, r in enumerate(doc.get("rule", []), 1):
         where = f"rule file {p}, rule #{i} ({r.get('id', '?')})"
         bad = set(r) - allowed
@@ -176,6 +213,7 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
         for fld in _template_fields(reason):
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", fld):
                 raise ParameterError(f"{where}: reason field {{{fld}}} must be a plain column name")
+        rationale, refs, fps = (_doc(r, k, where) for k in DOC_KEYS)
         rules.append(
             Rule(
                 rid,
@@ -185,6 +223,9 @@ def load_rules(path: str | Path | None = None) -> list[Rule]:
                 conds_all,
                 conds_any,
                 reason,
+                " ".join(rationale),
+                refs,
+                fps,
             )
         )
     return rules

@@ -18,9 +18,12 @@ Feature families
 ----------------
 volume
     ``records_exported``, ``records_extracted``, ``records_out`` (their sum),
-    ``bytes_out``, ``distinct_patients``, ``share_lab_patients`` (patients touched,
-    or records sent out when larger, over the distinct patients seen at that lab
-    up to the end of the unit, floored at ``min_lab_patients``),
+    ``bytes_out``, ``distinct_patients``, ``share_lab_patients`` (distinct patients
+    touched, never records, over the distinct patients seen at that lab up to the
+    end of the unit, floored at ``min_lab_patients``; at most 1),
+    ``records_out_share_lab`` (records sent out over the same denominator, capped at
+    1; uncapped in ``records_out_share_lab_raw``), ``lab_patients`` (that
+    denominator, unfloored),
     ``max_query_records`` and ``median_query_records`` (result-set sizes of query
     events), ``n_events``, ``duration_s``.
 rate
@@ -45,11 +48,24 @@ first seen
     appears later (a new vendor account) shows every first use.
 authentication
     ``failed_logins_before``, ``failed_login_src_ips``, ``concurrent_sessions``.
+explanation (:mod:`labforensics.features.explained`)
+    ``accessed_patients``, ``unexplained_patients``, ``unexplained_share``,
+    ``unexplained_p``, ``explain_usable``, ``explain_window_days``: patients read
+    with no request, sample or result at the lab within the window around the
+    access and not handled by the account (Fabbri & LeFevre's explanation-based
+    auditing), per session and per account-day/month (the event's own local
+    period); the windows used are in ``Features.notes``.
+habits (:mod:`labforensics.features.habits`)
+    ``first_outbound`` (the account's first session with records out, after the
+    warm-up), ``n_outbound_account`` (its sessions with records out over the
+    evidence), ``regular_job`` (a session of an account learned to be a scheduled
+    job from its regularity, whatever its action codes).
 baselines
     For each metric ``m`` of :data:`BASELINE_METRICS` (per unit):
     ``m_z_own`` (against the account's own units of the same activity),
     ``m_z_peer_lab`` (same role at the same lab), ``m_z_peer_role`` (same role at
-    every lab), each a robust z-score ``(x - median) / max(1.4826 * MAD,
+    every lab, computed from per-lab summaries: see
+    :func:`labforensics.features.baselines._add_baselines`), each a robust z-score ``(x - median) / max(1.4826 * MAD,
     upper spread, min_scale)`` (:func:`robust_z` with ``tail_scale``; the upper
     spread keeps a bursty but habitual account from looking extreme) computed
     when the group has at least ``min_history`` units;
@@ -62,8 +78,9 @@ baselines
     median of the account's other units whether it came first or last.
 
 Units: records (rows of patient data), bytes, patients, events, seconds,
-shares (0-1, ``share_lab_patients`` may exceed 1 when more records than known
-patients leave), flags (0/1), robust z (dimensionless). Minimum scales are in
+shares (0-1, never above 1; ``records_out_share_lab_raw`` is a ratio, records per
+known patient), flags (0/1), robust z (dimensionless), probability
+(``unexplained_p``), days (``explain_window_days``). Minimum scales are in
 :data:`FEATURE_SPECS` (and :func:`feature_spec` for derived names).
 
 Examples
@@ -91,8 +108,10 @@ from ..schema import ACCOUNT_KINDS, STRING, check_table
 from .authorisation import add_authorisation_features
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
+from .explained import Explanation, explain_accesses, session_windows, unit_counts
+from .habits import first_outbound, lab_first_instant, regular_job
 from .params import FeatureParams
-from .rollup import _aggregate, _lab_patients_to_date
+from .rollup import _aggregate, _lab_patients_to_date, _lab_shares
 from .specs import (
     BASELINE_METRICS,
     FEATURE_SPECS,
@@ -261,6 +280,11 @@ def build_features(
     per = _PerSession(ev, ss)
     _queries_and_patients(v, ev, ss, per, lab, end, params)
     loc = _local(start, case.tz)
+    ex = _explain(ev, per, ss, events, params)
+    pat_code = pd.factorize(ev["patient"])[0] if len(ev) else np.zeros(0, np.int64)
+    v.update(unit_counts(per.ecode, len(ss), pat_code, ex))
+    v["explain_window_days"] = session_windows(ex, lab, role)
+    v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params))
     v.update(_time_features(loc, lab, account, params))
     v.update(_network_shares(ev, per, case.networks))
     mod_code, mod_uniq = pd.factorize(ev["module"])
@@ -287,9 +311,60 @@ def build_features(
     _add_baselines(values, keys, "session", params)
     session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
 
-    day, month = _rollups(loc, keys, values, ev, params, case.tz)
+    day, month = _rollups(loc, keys, values, ev, params, case.tz, ex)
     add_authorisation_features(session, day, month, exports, case.tz)
-    return Features(session, day, month, params, case.tz)
+    notes = {"explain_window": ex.windows, "explain_labs": ex.labs}
+    return Features(session, day, month, params, case.tz, notes)
+
+
+def _explain(
+    ev: pd.DataFrame,
+    per: _PerSession,
+    ss: pd.DataFrame,
+    events: pd.DataFrame,
+    params: FeatureParams,
+) -> Explanation:
+    """Explanation of each patient access (role and kind from the event's session,
+    else from the event's own columns when present)."""
+    sel = per.ecode >= 0
+    ecode = np.where(sel, per.ecode, 0)
+    role = pd.Series(pd.NA, index=ev.index, dtype="object")
+    kind = pd.Series(pd.NA, index=ev.index, dtype="object")
+    if len(ss) and len(ev):
+        role = role.where(~sel, ss["role"].astype("object").to_numpy()[ecode])
+        kind = kind.where(~sel, ss["account_kind"].astype("object").to_numpy()[ecode])
+    if "role" in events.columns and len(ev):  # events outside sessions: their own columns
+        role = role.fillna(pd.Series(events["role"].astype("object").to_numpy()[ev["_row"]]))
+    if "account_kind" in events.columns and len(ev):
+        kind = kind.fillna(
+            pd.Series(events["account_kind"].astype("object").to_numpy()[ev["_row"]])
+        )
+    return explain_accesses(
+        ev, role, kind.fillna("unknown"), params.explain_window, params.explain_window_max
+    )
+
+
+def _outbound_habits(
+    v: dict[str, pd.Series],
+    ev: pd.DataFrame,
+    per: _PerSession,
+    ss: pd.DataFrame,
+    lab: pd.Series,
+    account: pd.Series,
+    start: pd.Series,
+    loc: pd.Series,
+    params: FeatureParams,
+) -> dict[str, pd.Series]:
+    """``first_outbound``, ``n_outbound_account`` and ``regular_job`` per session."""
+    acct = _codes([lab, account])
+    t0 = lab_first_instant(ev, lab, start)
+    first, n_out = first_outbound(acct, start, v["records_out"], t0, params.warmup.value)
+    reg = regular_job(lab, acct, loc, per.ecode, ev["action"])
+    return {
+        "first_outbound": pd.Series(first, index=ss.index),
+        "n_outbound_account": pd.Series(n_out, index=ss.index),
+        "regular_job": pd.Series(reg, index=ss.index),
+    }
 
 
 def _rollups(
@@ -299,6 +374,7 @@ def _rollups(
     ev: pd.DataFrame,
     params: FeatureParams,
     tz: str,
+    ex: Explanation,
 ) -> tuple[FeatureTable, FeatureTable]:
     """Account-day and account-month aggregates of the session features."""
     naive = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
@@ -307,8 +383,10 @@ def _rollups(
         if len(ev)
         else np.zeros(0, dtype="datetime64[ns]")
     )
-    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params)
-    account_month = _aggregate("account_month", "month", naive, keys, values, ev, ev_naive, params)
+    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params, ex)
+    account_month = _aggregate(
+        "account_month", "month", naive, keys, values, ev, ev_naive, params, ex
+    )
     return account_day, account_month
 
 
@@ -349,6 +427,7 @@ def _session_events(events: pd.DataFrame, ss: pd.DataFrame) -> pd.DataFrame:
             "patient": ev["patient"],
             "records": pd.to_numeric(ev["records"], errors="coerce").astype("float64"),
             "session_id": sid.to_numpy(),
+            "_row": np.arange(len(ev)),  # position in the caller's table
         }
     )
     return ev.sort_values("ts", kind="stable").reset_index(drop=True)
@@ -392,8 +471,7 @@ def _queries_and_patients(
     if "distinct_patients" not in ss:
         v["distinct_patients"] = per(np.where(pat_code >= 0, pat_code, np.nan), "nunique")
     lab_pat = _lab_patients_to_date(ev, lab, end)
-    touched = np.maximum(v["distinct_patients"], v["records_out"])
-    v["share_lab_patients"] = touched / np.maximum(lab_pat, params.min_lab_patients)
+    v.update(_lab_shares(v["distinct_patients"], v["records_out"], lab_pat, params))
 
 
 def _time_features(

@@ -101,17 +101,105 @@ def _codes(keys: list[pd.Series]) -> np.ndarray:
     )
 
 
+def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
+    """Median of ``x`` with weights ``w``: the value where the cumulated weight reaches
+    half the total, the mean of two neighbours when it falls exactly between them."""
+    o = np.argsort(x, kind="stable")
+    xs, cw = x[o], np.cumsum(w[o])
+    half = cw[-1] / 2.0
+    i = int(np.searchsorted(cw, half))
+    if np.isclose(cw[i], half) and i + 1 < len(xs):
+        return float((xs[i] + xs[i + 1]) / 2.0)
+    return float(xs[i])
+
+
+def lab_summaries(x: pd.Series, lab: pd.Series, peer: pd.Series) -> pd.DataFrame:
+    """Per-lab summary of a metric per peer group: what one lab hands up.
+
+    Parameters
+    ----------
+    x : pandas.Series of float64, shape (n,)
+        The metric per unit.
+    lab, peer : pandas.Series, shape (n,)
+        The unit's lab, and its peer group code (role and activity).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (lab, peer) with at least one value: ``lab``, ``peer``, ``n``
+        (count), ``median``, ``mad`` (median absolute deviation), ``tail`` (upper
+        spread in SD units: ``(q90 - median) / 1.2816`` from 20 values, else
+        ``(q75 - median) / 0.6745``).
+    """
+    d = pd.DataFrame({"lab": lab.to_numpy(), "peer": peer.to_numpy(), "x": x.to_numpy()})
+    d = d[d["x"].notna()]
+    g = d.groupby(["lab", "peer"], sort=True, dropna=False)["x"]
+    out = pd.DataFrame({"n": g.size(), "median": g.median()})
+    d["dev"] = np.abs(d["x"] - g.transform("median"))
+    out["mad"] = d.groupby(["lab", "peer"], sort=True, dropna=False)["dev"].median()
+    q75, q90 = g.quantile(0.75), g.quantile(0.9)
+    out["tail"] = np.where(
+        out["n"] >= TAIL_MIN_COUNT,
+        (q90 - out["median"]) / Q90_TO_SD,
+        (q75 - out["median"]) / Q75_TO_SD,
+    )
+    return out.reset_index()
+
+
+def cross_lab_z(
+    x: pd.Series, peer: pd.Series, summaries: pd.DataFrame, min_scale: float, min_count: int
+) -> tuple[pd.Series, pd.Series]:
+    """Robust z of ``x`` against its peer group across labs, from per-lab summaries only.
+
+    The cross-lab median is the median of the labs' medians weighted by their counts;
+    the scale is ``max(1.4826 * weighted median of the labs' MADs, weighted median of
+    their upper spreads, 1.4826 * MAD of the labs' medians, min_scale)``: the spread
+    within a lab, its upper tail, and the spread between labs. No unit-level data
+    crosses a lab boundary, so each lab's stage can run alone and hand up
+    :func:`lab_summaries`. ``NaN`` where the group has fewer than ``min_count``
+    values in all.
+
+    Returns
+    -------
+    (z, median) : tuple of pandas.Series (float64), aligned with ``x``
+    """
+    rows = []
+    for p, grp in summaries.groupby("peer", sort=True, dropna=False):  # one per peer group
+        w = grp["n"].to_numpy(dtype="float64")
+        med = _weighted_median(grp["median"].to_numpy(dtype="float64"), w)
+        between = float(np.median(np.abs(grp["median"].to_numpy() - np.median(grp["median"]))))
+        scale = max(
+            MAD_TO_SD * _weighted_median(grp["mad"].to_numpy(dtype="float64"), w),
+            _weighted_median(grp["tail"].to_numpy(dtype="float64"), w),
+            MAD_TO_SD * between,
+            min_scale,
+        )
+        rows.append((p, med, scale, float(w.sum())))
+    tab = pd.DataFrame(rows, columns=["peer", "med", "scale", "n"]).set_index("peer")
+    med = peer.map(tab["med"]).astype("float64")
+    scale = peer.map(tab["scale"]).astype("float64")
+    ok = peer.map(tab["n"]).astype("float64") >= min_count
+    z = ((x - med) / scale).where(ok)
+    return z.astype("float64"), med.where(ok).astype("float64")
+
+
 def _add_baselines(
     values: pd.DataFrame, keys: pd.DataFrame, unit: str, params: FeatureParams
 ) -> None:
-    """Add ``m_z_own``, ``m_z_peer_lab``, ``m_z_peer_role``, ``m_z``, ``m_ref`` in place."""
+    """Add ``m_z_own``, ``m_z_peer_lab``, ``m_z_peer_role``, ``m_z``, ``m_ref`` in place.
+
+    ``m_z_own`` and ``m_z_peer_lab`` use one lab's units only; ``m_z_peer_role``
+    (same role, every lab) is computed from per-lab summaries
+    (:func:`lab_summaries`, :func:`cross_lab_z`), never from pooled unit rows, so the
+    stage can later run lab by lab and hand up only those summaries.
+    """
     outbound = (values["records_out"] > 0).astype("int8")
     lab, acct, role = keys["lab"], keys["account"], keys["role"].fillna("?")
     groups = {  # integer codes: the strings are hashed once per grouping
         "own": [pd.Series(_codes([lab, acct, outbound]), index=values.index)],
         "peer_lab": [pd.Series(_codes([lab, role, outbound]), index=values.index)],
-        "peer_role": [pd.Series(_codes([role, outbound]), index=values.index)],
     }
+    peer = pd.Series(_codes([role, outbound]), index=values.index)
     k = params.min_history
     for m in BASELINE_METRICS[unit]:
         if m not in values:
@@ -121,6 +209,11 @@ def _add_baselines(
         for g, gk in groups.items():
             zs[g], refs[g] = robust_z(values[m], gk, ms, k, tail_scale=True)
             values[f"{m}_z_{g}"] = zs[g]
+        summ = lab_summaries(values[m].astype("float64"), lab.astype("object"), peer)
+        zs["peer_role"], refs["peer_role"] = cross_lab_z(
+            values[m].astype("float64"), peer, summ, ms, k
+        )
+        values[f"{m}_z_peer_role"] = zs["peer_role"]
         z = zs["own"].fillna(zs["peer_lab"]).fillna(zs["peer_role"])
         ref = refs["own"].where(
             zs["own"].notna(), refs["peer_lab"].where(zs["peer_lab"].notna(), refs["peer_role"])

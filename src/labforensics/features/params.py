@@ -33,6 +33,23 @@ class _HourPair(Constraint):
 
 
 @dataclass(frozen=True)
+class _AutoOrDuration(Constraint):
+    """``"auto"`` (computed from the evidence) or a duration > 0, normalised to a
+    :class:`pandas.Timedelta`."""
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, str) and value == "auto":
+            return value
+        return Duration(low_open=True).check(value)
+
+    def describe(self) -> str:
+        return '"auto" or a duration > 0 such as "3D"'
+
+    def invalid_examples(self) -> list[Any]:
+        return ["automatic", 3, "0s", "-1D"]
+
+
+@dataclass(frozen=True)
 class FeatureParams:
     """Knobs of :func:`build_features` (the time zone and networks are case facts:
     ``build_features(..., case=)``).
@@ -47,7 +64,20 @@ class FeatureParams:
     warmup : pandas.Timedelta, default 14 days
         First-seen signals count only this long after the lab's first event.
     min_lab_patients : int, default 100
-        Floor of the denominator of ``share_lab_patients`` (patients).
+        Floor of the denominator of ``share_lab_patients`` and
+        ``records_out_share_lab`` (patients).
+    explain_window : "auto" or pandas.Timedelta, default "auto"
+        Half-width of the window around a patient access within which a request,
+        sample or result of that patient at the lab explains it
+        (:mod:`labforensics.features.explained`). ``"auto"``: per (lab, role), the
+        median over staff accounts of each one's 99th percentile of the gap between
+        its accesses and the patient's nearest clinical event, clipped to [1 day,
+        ``explain_window_max``]; the values used are in
+        ``Features.notes["explain_window"]``.
+    explain_window_max : pandas.Timedelta, default 30 days
+        Upper bound of the automatic window (so that a few accesses to long-past
+        requests cannot widen it without limit). Our choice, not sourced: a month
+        covers a request's results being read, corrected and re-read.
 
     Raises
     ------
@@ -59,6 +89,8 @@ class FeatureParams:
     min_history: int = constrained(5, Interval(2, None, integer=True))
     warmup: pd.Timedelta = constrained(pd.Timedelta("14D"), Duration())
     min_lab_patients: int = constrained(100, Interval(1, None, integer=True))
+    explain_window: str | pd.Timedelta = constrained("auto", _AutoOrDuration())
+    explain_window_max: pd.Timedelta = constrained(pd.Timedelta("30D"), Duration(low_open=True))
 
     def __post_init__(self) -> None:
         validate(self)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..schema import STRING
 from .baselines import _add_baselines
+from .explained import Explanation, unit_counts
 from .params import FeatureParams
 from .tables import FeatureTable
 
@@ -35,6 +36,27 @@ def _lab_patients_to_date(events: pd.DataFrame, labs: pd.Series, ends: pd.Series
     return out
 
 
+def _lab_shares(
+    patients: pd.Series, records_out: pd.Series, lab_pat: np.ndarray, params: FeatureParams
+) -> dict[str, pd.Series]:
+    """Shares over the lab's distinct patients seen so far (floored denominator).
+
+    ``share_lab_patients`` counts distinct patients, never records, and is capped at
+    1; ``records_out_share_lab`` is records out over the same denominator, capped at
+    1, its uncapped value kept as ``records_out_share_lab_raw`` (a record is not
+    always a patient: a reference table names none); ``lab_patients`` is the
+    unfloored denominator (patients).
+    """
+    den = np.maximum(lab_pat, params.min_lab_patients)
+    raw = records_out / den
+    return {
+        "share_lab_patients": np.minimum(patients / den, 1.0),
+        "records_out_share_lab": np.minimum(raw, 1.0),
+        "records_out_share_lab_raw": raw,
+        "lab_patients": pd.Series(lab_pat, index=patients.index, dtype="float64"),
+    }
+
+
 def _aggregate(
     unit: str,
     period: str,
@@ -44,6 +66,7 @@ def _aggregate(
     ev: pd.DataFrame,
     ev_naive: np.ndarray,
     params: FeatureParams,
+    ex: Explanation | None = None,
 ) -> FeatureTable:
     """Aggregate session features to (lab, account, period), rows sorted by those keys."""
     per = _period_strings(naive, period)
@@ -80,6 +103,11 @@ def _aggregate(
         "failed_logins_before": g["failed_logins_before"].sum(),
         "failed_login_src_ips": g["failed_login_src_ips"].max(),
         "concurrent_sessions": g["concurrent_sessions"].max(),
+        "first_outbound": g["first_outbound"].max(),
+        "n_outbound_account": g["n_outbound_account"].max(),
+        # a unit is a job's only when every session in it is
+        "regular_job": g["regular_job"].min(),
+        "explain_window_days": g["explain_window_days"].max(),
     }
     for c in sval.columns:
         if c.startswith(("kind_", "role_")):
@@ -121,7 +149,38 @@ def _aggregate(
     else:
         values["distinct_patients"] = g["distinct_patients"].sum().to_numpy(dtype="float64")
     lab_pat = _lab_patients_to_date(ev, keys["lab"], keys["end"])
-    touched = np.maximum(values["distinct_patients"], values["records_out"])
-    values["share_lab_patients"] = touched / np.maximum(lab_pat, params.min_lab_patients)
+    for c, x in _lab_shares(
+        values["distinct_patients"], values["records_out"], lab_pat, params
+    ).items():
+        values[c] = x
+    if ex is not None:
+        _explained_by_period(values, keys, period, ev, ev_naive, ex)
     _add_baselines(values, keys, unit, params)
     return FeatureTable(unit, keys, values.astype("float64"), ("lab", "account", period))
+
+
+def _explained_by_period(
+    values: pd.DataFrame,
+    keys: pd.DataFrame,
+    period: str,
+    ev: pd.DataFrame,
+    ev_naive: np.ndarray,
+    ex: Explanation,
+) -> None:
+    """Explanation counts per (lab, account, local period of the event), in place."""
+    n = len(keys)
+    if len(ev):
+        k = pd.MultiIndex.from_frame(keys[["lab", "account", period]].astype("object"))
+        e = pd.MultiIndex.from_arrays(
+            [
+                ev["lab"].astype("object").to_numpy(),
+                ev["account"].astype("object").to_numpy(),
+                _period_strings(ev_naive, period),
+            ]
+        )
+        group = k.get_indexer(e)
+        pat = pd.factorize(ev["patient"])[0]
+    else:
+        group = pat = np.zeros(0, dtype=np.int64)
+    for c, x in unit_counts(group, n, pat, ex).items():
+        values[c] = x

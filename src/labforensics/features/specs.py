@@ -81,6 +81,26 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "n_night_sessions": _spec("count", 1, "sessions at night"),
     "n_active_days": _spec("days", 1, "active days"),
     "n_src_ips": _spec("count", 1, "distinct source addresses"),
+    "records_out_share_lab": _spec(
+        "share", 0.01, "records sent out against the lab's known patients (capped at 1)"
+    ),
+    "records_out_share_lab_raw": _spec(
+        "records/patient", 0.01, "records sent out per patient known at the lab"
+    ),
+    "lab_patients": _spec("patients", 1, "distinct patients seen at the lab so far"),
+    "accessed_patients": _spec("patients", 1, "distinct patients read"),
+    "unexplained_patients": _spec(
+        "patients", 1, "patients read with no request, sample or result around the access"
+    ),
+    "unexplained_share": _spec("share", 0.01, "share of the patients read that are unexplained"),
+    "unexplained_p": _spec(
+        "probability", 0.01, "chance of so many unexplained patients at the lab's routine rate"
+    ),
+    "explain_usable": _spec("flag", 1, "the lab's evidence records its clinical events"),
+    "explain_window_days": _spec("days", 1, "explanation window"),
+    "first_outbound": _spec("flag", 1, "the account's first export or extraction"),
+    "n_outbound_account": _spec("count", 1, "the account's sessions sending records out"),
+    "regular_job": _spec("flag", 1, "a session of a recurring job (learned from regularity)"),
     # authorisation register (issue 14 item 1): labforensics.features.authorisation
     "ops_beyond": _spec("count", 1, "exports/extractions beyond their authorisation"),
     "ops_unregistered": _spec("count", 1, "exports/extractions with no register row"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -47,7 +47,12 @@ class Features:
 
     ``params`` are the knobs used; ``tz`` the case's time zone the local days and
     months were taken in (:func:`labforensics.score` carries session rules up to the
-    account-day and account-month in the same zone).
+    account-day and account-month in the same zone). ``notes`` holds values computed
+    from the evidence that a report states: ``"explain_window"`` (a DataFrame, one
+    row per (lab, role): ``lab``, ``role``, ``window_days``, ``n_gaps``, ``basis``;
+    the explanation window used, :mod:`labforensics.features.explained`) and
+    ``"explain_labs"`` (one row per lab: ``accesses``, ``clinical_events``,
+    ``explained_share``, ``usable``).
     """
 
     session: FeatureTable
@@ -55,6 +60,7 @@ class Features:
     account_month: FeatureTable
     params: FeatureParams
     tz: str
+    notes: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def tables(self) -> dict[str, FeatureTable]:
         """Tables by unit name, in scoring order."""

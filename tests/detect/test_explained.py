@@ -1,0 +1,200 @@
+"""Explained patient accesses (Fabbri & LeFevre) on hand-built event tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from labforensics.case import CaseContext
+from labforensics.detect.rules import apply_rules, load_rules, render_reason
+from labforensics.errors import ParameterError
+from labforensics.features import FeatureParams, build_features
+from labforensics.sessions import sessionize
+
+from .conftest import make_events
+
+CASE = CaseContext(tz="UTC")
+D0 = pd.Timestamp("2021-01-04 09:00")  # a Monday
+
+
+def _session(account: str, role: str, t: pd.Timestamp, acts: list[tuple]) -> list[dict]:
+    """login, the given (action, patient[, module]) one minute apart, logout."""
+    rows = [dict(ts=t, account=account, role=role, action="login")]
+    for k, a in enumerate(acts, 1):
+        rows.append(
+            dict(
+                ts=t + pd.Timedelta(minutes=k),
+                account=account,
+                role=role,
+                action=a[0],
+                patient=a[1],
+                module=a[2] if len(a) > 2 else "RESULTATS",
+                request="R-" + a[1] if a[0] == "update" else None,
+            )
+        )
+    rows.append(
+        dict(
+            ts=t + pd.Timedelta(minutes=len(acts) + 1), account=account, role=role, action="logout"
+        )
+    )
+    return rows
+
+
+def _rows() -> list[dict]:
+    day = pd.Timedelta(days=1)
+    rows: list[dict] = []
+    # day 0: the secretary enters PA's request; the technician handles PB
+    rows += _session("sec.a", "SECRETAIRE", D0, [("update", "PA", "SAISIE")])
+    rows += _session("tech.c", "TECHNICIEN", D0 + pd.Timedelta(hours=2), [("update", "PB")])
+    rows += _session("doc.d", "BIOLOGISTE", D0 + pd.Timedelta(hours=3), [("read", "PA")])
+    # day 1: bio.b reads PA (request the day before: explained) and three neighbours
+    # with no request anywhere (unexplained)
+    rows += _session(
+        "bio.b",
+        "BIOLOGISTE",
+        D0 + day,
+        [("read", "PA"), ("read", "N1"), ("read", "N2"), ("read", "N3"), ("read", "N1")],
+    )
+    # day 20: tech.c reads PB, whose only clinical event is 20 days old but which tech.c
+    # handled itself (explained); bio.b reads PB too (unexplained: not within 3 days)
+    rows += _session("tech.c", "TECHNICIEN", D0 + 20 * day, [("read", "PB")])
+    rows += _session("bio.b", "BIOLOGISTE", D0 + 20 * day + pd.Timedelta(hours=1), [("read", "PB")])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def feats():
+    ss = sessionize(make_events(_rows()))
+    params = FeatureParams(explain_window="3D", warmup="0s")
+    return build_features(ss.events, ss.sessions, params, case=CASE)
+
+
+def _row(table, account: str, when: str):
+    f = table.frame()
+    col = "start" if "session_id" in f else "day"
+    f = f[f["account"] == account]
+    if col == "start":
+        return f[f["start"].dt.strftime("%Y-%m-%d") == when].iloc[0]
+    return f[f["day"] == when].iloc[0]
+
+
+def test_request_the_day_before_explains_and_neighbours_do_not(feats):
+    r = _row(feats.session, "bio.b", "2021-01-05")
+    # PA (request entered the day before) is explained; N1, N2, N3 have no clinical event
+    assert r["accessed_patients"] == 4 and r["unexplained_patients"] == 3
+    assert r["unexplained_share"] == pytest.approx(0.75)
+    assert r["explain_window_days"] == 3.0 and r["explain_usable"] == 1.0
+    # lab's routine rate: median account explained share = median(doc.d 1, tech.c 1,
+    # bio.b 1/6) = 1, so the floor 6 % applies: P(X >= 3 | n=4, p=0.06)
+    p = 4 * 0.06**3 * 0.94 + 0.06**4
+    assert r["unexplained_p"] == pytest.approx(p)
+
+
+def test_the_account_that_handled_the_request_explains_it(feats):
+    # 20 days after its own update, tech.c's read of PB is explained; bio.b's is not
+    tech = _row(feats.session, "tech.c", "2021-01-24")
+    bio = _row(feats.session, "bio.b", "2021-01-24")
+    assert tech["accessed_patients"] == 1 and tech["unexplained_patients"] == 0
+    assert bio["accessed_patients"] == 1 and bio["unexplained_patients"] == 1
+    assert bio["unexplained_p"] == pytest.approx(0.06)
+
+
+def test_account_day_counts_and_notes(feats):
+    d = _row(feats.account_day, "bio.b", "2021-01-05")
+    assert (d["accessed_patients"], d["unexplained_patients"]) == (4, 3)
+    w = feats.notes["explain_window"]
+    assert set(w["basis"]) == {"fixed"} and set(w["window_days"]) == {3.0}
+    labs = feats.notes["explain_labs"].set_index("lab")
+    # accesses: doc.d 1, bio.b 5 + 1, tech.c 1 = 8 reads; clinical events: 2 updates
+    assert labs.loc["L01", "accesses"] == 8 and labs.loc["L01", "clinical_events"] == 2
+
+
+def test_unexplained_rule_fires_with_a_reason_for_a_reader(feats):
+    rules = {r.id: r for r in load_rules()}
+    f = feats.session.frame()
+    fired, skipped = apply_rules(f, [rules["unexplained_patients"]], "session")
+    assert not skipped
+    hit = f[fired["unexplained_patients"]]
+    # only bio.b's day-1 session: 3 of 4 unexplained, p = 0.0008 <= 0.001
+    assert hit["account"].tolist() == ["bio.b"] and len(hit) == 1
+    text = render_reason(rules["unexplained_patients"], hit.iloc[0].to_dict())
+    assert text == (
+        "3 of 4 patients read have no request, sample or result at this lab within 3 days"
+    )
+
+
+def test_lab_without_clinical_events_gives_no_signal():
+    # reads only: nothing can explain them, so nothing is counted as unexplained
+    rows = _session("bio.b", "BIOLOGISTE", D0, [("read", "N1"), ("read", "N2"), ("read", "N3")])
+    ss = sessionize(make_events(rows))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
+    r = ft.session.values.iloc[0]
+    assert r["explain_usable"] == 0 and r["unexplained_patients"] == 0
+    assert r["accessed_patients"] == 3
+    assert not bool(ft.notes["explain_labs"]["usable"].iloc[0])
+
+
+def test_auto_window_is_the_median_account_99th_percentile_of_staff_gaps():
+    # 3 technicians read patients entered at D0: tech.1 after 1, 2, ..., 100 h (its
+    # 99th percentile, linear, 1 + 0.99 * 99 = 99.01 h), tech.2 after 2, 4, ..., 200 h
+    # (198.02 h), tech.3 after 0.5, 1, ..., 50 h (49.505 h): median 99.01 h
+    rows = []
+    for a, step in (("tech.1", 1.0), ("tech.2", 2.0), ("tech.3", 0.5)):
+        for i in range(100):
+            p = f"{a}-P{i}"
+            rows.append(dict(ts=D0, account="sec.a", role="SECRETAIRE", action="update", patient=p))
+            rows.append(
+                dict(
+                    ts=D0 + pd.Timedelta(hours=step * (i + 1)),
+                    account=a,
+                    role="TECHNICIEN",
+                    action="read",
+                    patient=p,
+                )
+            )
+    ss = sessionize(make_events(rows))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
+    w = ft.notes["explain_window"].set_index("role")
+    assert w.loc["TECHNICIEN", "basis"] == "role" and w.loc["TECHNICIEN", "n_gaps"] == 300
+    assert w.loc["TECHNICIEN", "window_days"] == pytest.approx(99.01 / 24)
+    # the secretary's role has no gap of its own: the lab's median (the same accounts)
+    assert w.loc["SECRETAIRE", "basis"] == "lab"
+    # beyond 99.01 h: tech.1's last read (100 h) and tech.2's reads at 100 h and more
+    # (i = 49..99: 51 reads); tech.3's all lie within
+    assert ft.session.values["unexplained_patients"].sum() == 1 + 51
+
+
+def test_one_or_two_accounts_do_not_set_the_window():
+    # one technician with 100 gaps: a median over one account is that account alone
+    rows = []
+    for i in range(100):
+        rows.append(
+            dict(ts=D0, account="sec.a", role="SECRETAIRE", action="update", patient=f"P{i}")
+        )
+        rows.append(
+            dict(ts=D0 + pd.Timedelta(hours=i + 1), account="tech.c", role="TECHNICIEN",
+                 action="read", patient=f"P{i}")
+        )  # fmt: skip
+    ss = sessionize(make_events(rows))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
+    w = ft.notes["explain_window"]
+    assert set(w["basis"]) == {"max"} and set(w["window_days"]) == {30.0}
+
+
+def test_small_evidence_uses_the_cap_and_the_cap_is_a_knob(feats):
+    ss = sessionize(make_events(_rows()))
+    ft = build_features(
+        ss.events, ss.sessions, FeatureParams(warmup="0s", explain_window_max="10D"), case=CASE
+    )
+    w = ft.notes["explain_window"]
+    # fewer than 100 staff gaps: the cap, 10 days
+    assert set(w["basis"]) == {"max"} and set(w["window_days"]) == {10.0}
+    # with 10 days, bio.b's read of PB (20 days after its update) is still unexplained
+    bio = _row(ft.session, "bio.b", "2021-01-24")
+    assert bio["unexplained_patients"] == 1
+
+
+@pytest.mark.parametrize("bad", ["automatic", 3, "0s", "-1D"])
+def test_window_knob_refuses_bad_values(bad):
+    with pytest.raises(ParameterError, match="explain_window"):
+        FeatureParams(explain_window=bad)
