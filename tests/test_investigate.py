@@ -24,8 +24,8 @@ from labforensics.errors import EvidenceError, OutputExistsError
 from labforensics.identity import canonical_host
 
 OUTPUTS = ("report.html", "findings.json", "events.parquet", "sessions.parquet",
-           "scores.parquet", "campaigns.parquet", "quarantine.csv", "sources.csv",
-           "manifest.json")  # fmt: skip
+           "scores.parquet", "campaigns.parquet", "exports.parquet", "quarantine.csv",
+           "sources.csv", "manifest.json")  # fmt: skip
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -291,7 +291,9 @@ def test_vendor_export_reason_counts_exports_and_extractions():
 
     rule = next(r for r in load_rules() if r.id == "vendor_export")
     # records_out = exported + extracted: a session of 0 exported and 16,014 extracted
-    row = {"records_exported": 0, "records_extracted": 16014, "records_out": 16014}
+    # (no register: every record sent out is not authorised, records_not_authorised = out)
+    row = {"records_exported": 0, "records_extracted": 16014, "records_out": 16014,
+           "records_not_authorised": 16014}  # fmt: skip
     assert render_reason(rule, row) == "16,014 records exported or extracted by a vendor account"
 
 

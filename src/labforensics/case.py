@@ -35,6 +35,9 @@ Example::
     [sources]                    # labforensics.SourceParams knobs (failed logins per address)
     [attribution]                # labforensics.AttributionParams knobs
 
+    [authorisations]             # optional: what each account was allowed to take
+    register = "authorisations.csv"  # shared/formats/authorisations.md, relative to this file
+
     [evidence]                   # optional, paths relative to this file (used by fixtures)
     paths = ["evidence"]
     leak = "leak/leaked_ipps.csv"
@@ -93,7 +96,9 @@ __all__ = [
 DEFAULT_TZ = "Europe/Paris"
 
 _SECTIONS = ("sessions", "features", "detection", "campaigns", "sources", "attribution", "ingest")
-_KNOWN = {"case", "networks", "accounts", "labs", "evidence", "leak", *_SECTIONS}
+_KNOWN = {"case", "networks", "accounts", "labs", "evidence", "leak", "authorisations", *_SECTIONS}
+#: Keys of the ``[authorisations]`` section (shared/formats/authorisations.md).
+_AUTHORISATION_KEYS = frozenset({"register"})
 #: Keys of the ``[leak]`` section.
 _LEAK_KEYS = frozenset({"dump", "mappings", "patient_index", "sighted_at"})
 _NETWORK_KEYS = {"lab", "vendor", "by_lab"}
@@ -194,6 +199,9 @@ class CaseContext:
         ``yyyy-mm-dd`` date is the start of that local day in ``tz``.
     path : pathlib.Path or None
         The case file itself.
+    authorisations : pathlib.Path or None
+        ``[authorisations] register``: the authorisation register (CSV,
+        ``shared/formats/authorisations.md``), absolute.
 
     Raises
     ------
@@ -217,6 +225,7 @@ class CaseContext:
     patient_index: tuple[Path, ...] = ()
     leak_mappings: tuple[Path, ...] = ()
     sighted_at: pd.Timestamp | None = None
+    authorisations: Path | None = None
 
     def __post_init__(self) -> None:
         _check_tz(self.tz)
@@ -259,6 +268,8 @@ class CaseContext:
         }
         if self.sighted_at is not None:  # only when given: older findings keep their bytes
             out["sighted_at"] = self.sighted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.authorisations is not None:  # only when given, file name only
+            out["authorisations"] = Path(self.authorisations).name
         return out
 
 
@@ -505,6 +516,13 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
     indexes = _strs(lk.get("patient_index"), f"{p}: leak.patient_index")
     maps = _strs(lk.get("mappings"), f"{p}: leak.mappings")
     transfers = get("evidence", "transfers", str)
+    unknown_auth = sorted(set(data.get("authorisations", {})) - _AUTHORISATION_KEYS)
+    if unknown_auth:
+        raise ParameterError(
+            f"case file {p}: [authorisations] has unknown key(s) {unknown_auth}; known: "
+            f"{sorted(_AUTHORISATION_KEYS)}"
+        )
+    register = get("authorisations", "register", str)
     try:
         return CaseContext(
             name=name,
@@ -522,6 +540,7 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
             patient_index=tuple((base / i).resolve() for i in indexes),
             leak_mappings=tuple((base / m).resolve() for m in maps),
             sighted_at=lk.get("sighted_at"),
+            authorisations=(base / register).resolve() if register else None,
         )
     except ParameterError as exc:
         if str(p) in str(exc):

@@ -94,7 +94,7 @@ def _cmd_investigate(ns: argparse.Namespace) -> int:
     res = investigate(
         ns.evidence or None, ns.out, store=ns.store, leak=ns.leak, transfers=ns.transfers, case=case,
         patients=ns.patients or None, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
-        tz=ns.tz, year=ns.year, lab=ns.lab,
+        tz=ns.tz, year=ns.year, lab=ns.lab, authorisations=ns.authorisations,
     )  # fmt: skip
     print(res.summary())
     return 0
@@ -169,6 +169,11 @@ def _add_investigate(p: argparse.ArgumentParser) -> None:
         help="the labs' patient indexes (PATIENTS_<LAB>.csv, else a lab column)",
     )  # fmt: skip
     p.add_argument("--transfers", type=Path, default=None, help="the FTP server's xferlog")
+    p.add_argument(
+        "--authorisations", type=Path, default=None, metavar="PATH",
+        help="the authorisation register (CSV, shared/formats/authorisations.md); default "
+        "[authorisations] register of the case file",
+    )  # fmt: skip
     p.add_argument("--case", type=Path, default=None, help="case.toml")
     p.add_argument(
         "--case-key", type=Path, default=None,

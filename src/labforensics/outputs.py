@@ -33,6 +33,8 @@ quarantined, duplicates, unrecognised files and why).
 ``leak_links.parquet``  with a dump of people: one row per dump row, its (lab, patient)
                        link, probability and match class (``LEAK-CONTRACT.md``;
                        pseudonyms and ``D`` row ids only)
+``exports.parquet``    every export and extraction with its status against the
+                       authorisation register (:func:`labforensics.authorisation.assess_exports`)
 ``manifest.json``      chain of custody: SHA-256 and size of every input, SHA-256 of
                        every output, versions, parameters, seed, time zone, start/end
 =====================  ===============================================================
@@ -88,6 +90,7 @@ OUTPUT_NAMES = frozenset(
         "report.html",
         "leak_links.parquet",
         "campaigns.parquet",
+        "exports.parquet",
     }
 )
 

@@ -3,7 +3,8 @@
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
 ``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``campaigns.parquet``,
-``quarantine.csv``, ``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
+``exports.parquet``, ``quarantine.csv``, ``sources.csv`` and ``manifest.json`` (each
+described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -36,6 +37,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .attribution import Attribution, AttributionParams, attribute
+from .authorisation import assess_exports, exports_summary, read_authorisations
 from .case import (
     CaseContext,
     _inside,
@@ -58,6 +60,7 @@ from .leak.horizon import (
     link_leak,
     read_identifier_list,
 )
+from .leak.patients import read_patient_index
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -281,6 +284,8 @@ class _Plan:
     leak_is_dump: bool = False
     campaigns: CampaignParams = CampaignParams()
     store: Path | None = None  # an evidence store read instead of the files (labforensics.store)
+    authorisations: Path | None = None
+    register: pd.DataFrame | None = None
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -308,6 +313,7 @@ def _plan(
     year: int | None,
     lab: str | None,
     patients: Any = None,
+    authorisations: str | os.PathLike[str] | None = None,
 ) -> _Plan:
     """Load the case, apply the command-line overrides and check every stage's parameters.
 
@@ -316,8 +322,9 @@ def _plan(
     Raises
     ------
     ParameterError
-        On a bad case file or parameter (naming the file, section and key), or when
-        no evidence is given and the case file names none.
+        On a bad case file or parameter (naming the file, section and key), when
+        no evidence is given and the case file names none, or on a bad authorisation
+        register (:class:`~labforensics.authorisation.RegisterError`, naming its lines).
     """
     case_ = load_case(case)
     if tz is not None:
@@ -336,6 +343,7 @@ def _plan(
             "give the labs' patient indexes with --patients PATH (or [leak] patient_index in "
             "the case file) to link it"
         )
+    reg_p = Path(authorisations) if authorisations is not None else case_.authorisations
     return _Plan(
         case=case_,
         ingest=ingest_kw,
@@ -351,6 +359,8 @@ def _plan(
         patients=pats,
         leak_is_dump=is_dump,
         campaigns=params_from_case(CampaignParams, case_, "campaigns"),
+        authorisations=reg_p,
+        register=read_authorisations(reg_p, case_) if reg_p is not None else None,
     )
 
 
@@ -376,6 +386,7 @@ class _Results:
     attribution: Attribution
     leak_linkage: LeakLinkage | None = None
     campaigns: pd.DataFrame | None = None
+    exports: pd.DataFrame | None = None
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
@@ -408,8 +419,11 @@ def _run_stages(
                  lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
     ss = st.run("sessions", lambda: sessionize(ev.events, plan.sessions),
                 lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
+    exports = st.run("authorisations", lambda: _assess_exports(ss, plan, key),
+                     lambda t: f"{len(t):,} exports/extractions")  # fmt: skip
     sc = st.run("detection",
-                lambda: score(build_features(ss.events, ss.sessions, plan.features, case=case),
+                lambda: score(build_features(ss.events, ss.sessions, plan.features, case=case,
+                                             exports=exports),
                               plan.detection, case=case))  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
@@ -440,7 +454,21 @@ def _run_stages(
     )  # fmt: skip
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
                     scored=scored, attribution=at, leak_linkage=linked,
-                    campaigns=camp)  # fmt: skip
+                    exports=exports, campaigns=camp)  # fmt: skip
+
+
+def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
+    """Every export and extraction with its status against the register (``unknown`` for
+    all without one); the patient indexes, when given, bound the scope."""
+    case = plan.case
+    if plan.register is None:
+        return assess_exports(ss.events, ss.sessions, case=case)
+    index = None
+    if plan.patients:
+        index = read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
+                                   case_key=key).people  # fmt: skip
+    return assess_exports(ss.events, ss.sessions, register=plan.register, patient_index=index,
+                          case=case)  # fmt: skip
 
 
 # --- the outputs -------------------------------------------------------------------------
@@ -456,7 +484,8 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
         named.append((Path(plan.leak), "leak"))
     if plan.leak is not None or plan.patients:
         named += [(f, "patient_index") for f in leak_files(plan.patients)]
-    named += [(p, r) for p, r in ((plan.transfers, "transfers"), (plan.case.path, "case")) if p]
+    named += [(p, r) for p, r in ((plan.transfers, "transfers"), (plan.case.path, "case"),
+                                  (plan.authorisations, "authorisations")) if p]  # fmt: skip
     for p, role in named:
         efile, rec = _file_record(Path(p), role)
         files.append(efile)
@@ -493,6 +522,11 @@ def _write_outputs(
     if res.campaigns is not None:  # pseudonymous ids only; session lists in the Parquet file
         findings["campaigns"] = campaign_findings(res.campaigns)
         write_parquet(res.campaigns, out / "campaigns.parquet")
+    if res.exports is not None:  # counts only (issue 14 item 5)
+        findings["exports"] = exports_summary(
+            res.exports, register_given=plan.authorisations is not None
+        )
+        write_parquet(res.exports, out / "exports.parquet")
     write_json(findings, out / "findings.json")
     write_parquet(events_out, out / "events.parquet")
     write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
@@ -503,6 +537,7 @@ def _write_outputs(
         findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
         session_scores=res.session_scores, campaigns=res.campaigns,
+        exports=res.exports,
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
@@ -627,6 +662,7 @@ def investigate(
     year: int | None = None,
     lab: str | None = None,
     store: str | os.PathLike[str] | None = None,
+    authorisations: str | os.PathLike[str] | None = None,
 ) -> InvestigationResult:
     """Run the whole investigation and write the forensic report.
 
@@ -671,6 +707,11 @@ def investigate(
         findings as from its files (only ``reproduce`` names the store). It must have
         been built with the same case key and ingest options (else StoreError);
         manifest.json lists its ``manifest.json`` (SHA-256) among the inputs.
+    authorisations : path, optional
+        The authorisation register (``shared/formats/authorisations.md``); default
+        ``[authorisations] register``. Every export and extraction gets a status
+        (``exports.parquet``, ``findings["exports"]``, the report's table); without
+        one every status is ``unknown``.
 
     Returns
     -------
@@ -689,7 +730,8 @@ def investigate(
     if store is not None and evidence not in (None, [], ()):
         raise ParameterError("give the evidence files or an evidence store (store=), not both")
     plan = _plan(evidence if store is None else [store], case, leak=leak, transfers=transfers,
-                 tz=tz, year=year, lab=lab, patients=patients)  # fmt: skip
+                 tz=tz, year=year, lab=lab, patients=patients,
+                 authorisations=authorisations)  # fmt: skip
     if store is not None:
         plan = dataclasses.replace(plan, store=Path(store).absolute())
     out_p = Path(out).resolve()
@@ -697,7 +739,7 @@ def investigate(
     readable, unreadable = _check_inputs(plan.evidence) if store is None else ([], [])
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(8 if plan.leak_is_dump else 7, progress)
+    st = _Stages(9 if plan.leak_is_dump else 8, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]

@@ -105,6 +105,7 @@ import pyarrow.compute as pc
 from ..case import CaseContext
 from ..networks import NetworkMap
 from ..schema import ACCOUNT_KINDS, STRING, check_table
+from .authorisation import add_authorisation_features
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
 from .explained import Explanation, explain_accesses, session_windows, unit_counts
@@ -220,6 +221,7 @@ def build_features(
     params: FeatureParams | None = None,
     *,
     case: CaseContext | None = None,
+    exports: pd.DataFrame | None = None,
 ) -> Features:
     """Build the session, account-day and account-month feature tables.
 
@@ -242,6 +244,11 @@ def build_features(
         The case's facts: ``tz`` (local days, months, hours) and ``networks``
         (``net_*`` shares); ``CaseContext()`` when omitted (the default zone, no
         networks: every non-local address ``unknown``, every ``net_*`` 0).
+    exports : pandas.DataFrame, optional
+        :func:`labforensics.authorisation.assess_exports`'s table: adds ``ops_*``,
+        ``records_beyond`` and ``records_not_authorised`` (see
+        :mod:`labforensics.features.authorisation`); without it every record sent out
+        counts as not authorised (status ``unknown``).
 
     Returns
     -------
@@ -305,6 +312,7 @@ def build_features(
     session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
 
     day, month = _rollups(loc, keys, values, ev, params, case.tz, ex)
+    add_authorisation_features(session, day, month, exports, case.tz)
     notes = {"explain_window": ex.windows, "explain_labs": ex.labs}
     return Features(session, day, month, params, case.tz, notes)
 

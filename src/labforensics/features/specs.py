@@ -101,6 +101,15 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "first_outbound": _spec("flag", 1, "the account's first export or extraction"),
     "n_outbound_account": _spec("count", 1, "the account's sessions sending records out"),
     "regular_job": _spec("flag", 1, "a session of a recurring job (learned from regularity)"),
+    # authorisation register (issue 14 item 1): labforensics.features.authorisation
+    "ops_beyond": _spec("count", 1, "exports/extractions beyond their authorisation"),
+    "ops_unregistered": _spec("count", 1, "exports/extractions with no register row"),
+    "ops_undetermined": _spec("count", 1, "exports/extractions, authorisation undetermined"),
+    "ops_authorised": _spec("count", 1, "exports/extractions authorised by the register"),
+    "ops_unknown": _spec("count", 1, "exports/extractions with no register given"),
+    "records_beyond": _spec("records", 10, "records of exports/extractions beyond authorisation"),
+    "records_not_authorised": _spec("records", 10, "records exported or extracted, not authorised"),
+    "n_unauthorised_outbound_sessions": _spec("count", 1, "sessions sending unauthorised records"),
 }
 
 

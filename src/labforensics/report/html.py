@@ -33,6 +33,7 @@ import pandas as pd
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
 from ..outputs import json_safe
 from . import figures, tables
@@ -82,6 +83,8 @@ class ReportData:
     extra_notes: list[str] = field(default_factory=list)
     #: campaigns.parquet (:func:`labforensics.detect.campaigns.group_campaigns`), if any
     campaigns: pd.DataFrame | None = None
+    #: :func:`labforensics.authorisation.assess_exports`'s table (the exports section)
+    exports: pd.DataFrame | None = None
 
 
 # --- formatting -----------------------------------------------------------------------
@@ -702,6 +705,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "campaigns": campaigns_view(data.campaigns, session_scores=data.session_scores,
                                     sessions=data.sessions, when=when, tz=data.tz,
                                     params=(f.get("parameters") or {}).get("campaigns")),  # fmt: skip
+        "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
     }
     return env.get_template("report.html.j2").render(**ctx)
 

@@ -1,0 +1,320 @@
+"""Reading the authorisation register (``shared/formats/authorisations.md``).
+
+The register is a ``;``-separated UTF-8 CSV typed by the investigator from the
+lab's and vendor's tickets, migration orders and contracts: one row per
+authorisation, header
+``ticket;lab;account;kind;start;end;scope_patients_since;scope_max_records;destination;purpose``.
+
+Every physical line is accounted for: the header, blank lines, rows read, and
+bad lines. A bad line raises :class:`RegisterError` naming the file, the line
+and the reason (default), or, with ``errors="quarantine"``, is left out and
+listed in ``result.attrs["quarantine"]`` (``source_file``, ``source_line``,
+``reason``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from ..case import DEFAULT_TZ
+from ..errors import ParameterError
+from ..identity import canonical_account
+
+__all__ = ["KINDS", "REGISTER_COLUMNS", "REGISTER_HEADER", "RegisterError", "read_authorisations"]
+
+#: The header of a register, in the format document's order.
+REGISTER_HEADER: tuple[str, ...] = (
+    "ticket",
+    "lab",
+    "account",
+    "kind",
+    "start",
+    "end",
+    "scope_patients_since",
+    "scope_max_records",
+    "destination",
+    "purpose",
+)
+
+#: The kinds of work a row may authorise (``authorisations.md``, column ``kind``).
+KINDS: tuple[str, ...] = ("migration", "support", "billing", "backup", "interface", "other")
+
+#: Columns (and dtypes) of the table :func:`read_authorisations` returns.
+REGISTER_COLUMNS: dict[str, object] = {
+    "ticket": "string",
+    "lab": "string",  # lab code (an alias resolved), or "*"
+    "account": "string",  # the pattern, canonical: NFC, case-folded
+    "account_raw": "string",
+    "kind": "string",
+    "start": "datetime64[ns, UTC]",  # inclusive
+    "end": "datetime64[ns, UTC]",  # inclusive (last instant); NaT = open
+    "scope_patients_since": "datetime64[ns, UTC]",  # start of that local day; NaT = no limit
+    "scope_max_records": "Int64",  # NA = no limit; 0 = none at all
+    "destination": "string",  # pattern on the output base name, case-folded; NA = anywhere
+    "purpose": "string",
+    "start_text": "string",
+    "end_text": "string",
+    "since_text": "string",
+    "source_file": "string",
+    "source_line": "int64",
+}
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+class RegisterError(ParameterError):
+    """A line of an authorisation register is not valid (file, line and reason named)."""
+
+
+def _local_day_start(d: dt.date, tz: ZoneInfo) -> pd.Timestamp:
+    return pd.Timestamp(dt.datetime(d.year, d.month, d.day, tzinfo=tz)).tz_convert("UTC")
+
+
+def _instant(text: str, tz: ZoneInfo, *, end: bool) -> pd.Timestamp:
+    """A window bound as a UTC instant; ``end`` gives the last instant of its precision
+    (a date: the whole local day; ``HH:MM``: the whole minute; ``HH:MM:SS``: the second).
+
+    Raises ValueError with a readable reason.
+    """
+    if _DATE.match(text):
+        d = dt.date.fromisoformat(text)
+        if not end:
+            return _local_day_start(d, tz)
+        return _local_day_start(d + dt.timedelta(days=1), tz) - pd.Timedelta(1, "ns")
+    m = _TIME.match(text)
+    if not m:
+        raise ValueError(
+            f"{text!r} is not yyyy-mm-dd, yyyy-mm-ddTHH:MM[:SS] or the same with an offset"
+        )
+    day, hh, mm, ss, off = m.groups()
+    d = dt.date.fromisoformat(day)
+    h, mi, s = int(hh), int(mm), int(ss or 0)
+    if h > 23 or mi > 59 or s > 59:
+        raise ValueError(f"{text!r} is not a valid time of day")
+    naive = dt.datetime(d.year, d.month, d.day, h, mi, s)
+    if off:
+        o = off.replace(":", "")
+        zone: dt.tzinfo = (
+            dt.UTC
+            if o == "Z"
+            else dt.timezone(
+                (1 if o[0] == "+" else -1) * dt.timedelta(hours=int(o[1:3]), minutes=int(o[3:5]))
+            )
+        )
+        ts = pd.Timestamp(naive.replace(tzinfo=zone)).tz_convert("UTC")
+    else:
+        # local time; zoneinfo's fold=0 reads a fall-back hour as its first pass and a
+        # spring-forward (non-existent) time with the offset before the change
+        ts = pd.Timestamp(naive.replace(tzinfo=tz)).tz_convert("UTC")
+    if end:
+        ts = ts + (pd.Timedelta(1, "s") if ss is not None else pd.Timedelta(1, "min"))
+        ts = ts - pd.Timedelta(1, "ns")
+    return ts
+
+
+def _row(
+    cells: dict[str, str], tz: ZoneInfo, aliases: dict[str, str]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """One register row checked and converted, or the reason it is refused."""
+    ticket = cells["ticket"].strip()
+    if not ticket:
+        return None, "empty ticket (give the ticket or order reference)"
+    lab = cells["lab"].strip()
+    if not lab:
+        return None, "empty lab (a lab code, its FINESS number, or * for every lab)"
+    lab = aliases.get(lab, lab)
+    acc_raw = cells["account"].strip()
+    if not acc_raw:
+        return None, "empty account (an account or a pattern such as migr.*)"
+    kind = cells["kind"].strip().lower()
+    if kind not in KINDS:
+        return None, f"kind {cells['kind'].strip()!r} is not one of {', '.join(KINDS)}"
+    start_t, end_t = cells["start"].strip(), cells["end"].strip()
+    if not start_t:
+        return None, "empty start (the first day of the window, yyyy-mm-dd)"
+    try:
+        start = _instant(start_t, tz, end=False)
+    except ValueError as exc:
+        return None, f"start: {exc}"
+    end = pd.NaT
+    if end_t:
+        try:
+            end = _instant(end_t, tz, end=True)
+        except ValueError as exc:
+            return None, f"end: {exc}"
+        if end < start:
+            return None, f"end {end_t} is before start {start_t}"
+    since_t = cells["scope_patients_since"].strip()
+    since = pd.NaT
+    if since_t:
+        if not _DATE.match(since_t):
+            return None, f"scope_patients_since {since_t!r} is not a local date yyyy-mm-dd"
+        try:
+            since = _local_day_start(dt.date.fromisoformat(since_t), tz)
+        except ValueError as exc:
+            return None, f"scope_patients_since: {exc}"
+    mx_t = cells["scope_max_records"].strip().replace("\u202f", "").replace(" ", "")
+    mx: Any = pd.NA
+    if mx_t:
+        if not mx_t.isdigit():
+            return None, f"scope_max_records {mx_t!r} is not a whole number >= 0"
+        mx = int(mx_t)
+    dest = cells["destination"].strip()
+    return {
+        "ticket": ticket,
+        "lab": lab,
+        "account": canonical_account(acc_raw, casefold=True),
+        "account_raw": acc_raw,
+        "kind": kind,
+        "start": start,
+        "end": end,
+        "scope_patients_since": since,
+        "scope_max_records": mx,
+        "destination": canonical_account(dest, casefold=True) if dest else pd.NA,
+        "purpose": cells["purpose"].strip(),
+        "start_text": start_t,
+        "end_text": end_t or pd.NA,
+        "since_text": since_t or pd.NA,
+    }, None
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    data = {c: [r[c] for r in rows] for c in REGISTER_COLUMNS}
+    out = pd.DataFrame(data)
+    for c, d in REGISTER_COLUMNS.items():
+        if str(d).startswith("datetime64"):
+            out[c] = pd.to_datetime(out[c], utc=True).astype(d)
+        else:
+            out[c] = out[c].astype(d)
+    return out
+
+
+def read_authorisations(
+    path: str | os.PathLike[str], case: Any = None, *, errors: str = "raise"
+) -> pd.DataFrame:
+    """Read an authorisation register into a checked table.
+
+    Parameters
+    ----------
+    path : path-like
+        The register CSV (``;``, UTF-8 with or without BOM; LF or CRLF).
+    case : CaseContext, optional
+        ``tz`` (the zone of local dates and times; default
+        :data:`labforensics.case.DEFAULT_TZ`) and ``lab_aliases`` (FINESS -> lab code).
+    errors : {"raise", "quarantine"}
+        ``"raise"``: any bad line raises :class:`RegisterError` listing every bad line.
+        ``"quarantine"``: bad lines are left out and listed in
+        ``result.attrs["quarantine"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per valid register row, in file order, columns :data:`REGISTER_COLUMNS`:
+        ``start`` / ``end`` are UTC instants, both inclusive (a date-only ``end`` is
+        the last nanosecond of that local day; ``HH:MM`` the last of that minute;
+        ``NaT`` = open); ``scope_patients_since`` the start of that local day (UTC);
+        ``account`` and ``destination`` shell-style patterns in canonical form (NFC,
+        case-folded: :func:`labforensics.identity.canonical_account`); ``lab`` a lab
+        code (alias resolved) or ``*``. ``attrs["lines"]`` counts ``header``,
+        ``blank``, ``rows`` and ``bad`` lines (their sum is the file's line count);
+        ``attrs["quarantine"]`` lists bad lines (``source_file``, ``source_line``,
+        ``reason``).
+
+    Raises
+    ------
+    RegisterError
+        (a :class:`~labforensics.errors.ParameterError`) when the file cannot be read,
+        is not UTF-8, its header is not the register's, or (``errors="raise"``) a line
+        is bad: wrong number of fields, empty ticket/lab/account/start, unknown kind,
+        unreadable date, end before start, a record limit that is not a whole number.
+
+    Notes
+    -----
+    Source of the layout and the rules: ``shared/formats/authorisations.md``.
+    """
+    if errors not in ("raise", "quarantine"):
+        raise ParameterError(f"errors = {errors!r}: use 'raise' or 'quarantine'")
+    p = Path(path)
+    tz_name = getattr(case, "tz", None) or DEFAULT_TZ
+    tz = ZoneInfo(tz_name)
+    aliases = {str(k): str(v) for k, v in (getattr(case, "lab_aliases", None) or {}).items()}
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise RegisterError(
+            f"authorisation register {p}: cannot be read ({exc.strerror or exc}); "
+            "check the path given by [authorisations] register or --authorisations"
+        ) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RegisterError(
+            f"authorisation register {p}: byte {exc.start} is not UTF-8; save the file as UTF-8"
+        ) from exc
+    lines = text.splitlines()
+    name = p.name
+    counts = {"header": 0, "blank": 0, "rows": 0, "bad": 0}
+    bad: list[tuple[int, str]] = []
+    rows: list[dict[str, Any]] = []
+    header_seen = False
+    for i, line in enumerate(lines, 1):  # one pass per line of a small typed file
+        if not line.strip():
+            counts["blank"] += 1
+            continue
+        cells = next(csv.reader(io.StringIO(line), delimiter=";", quotechar='"'))
+        if not header_seen:
+            head = [c.strip().lower() for c in cells]
+            if head != list(REGISTER_HEADER):
+                raise RegisterError(
+                    f"authorisation register {p}, line {i}: header {';'.join(cells)!r} is not "
+                    f"{';'.join(REGISTER_HEADER)!r} (shared/formats/authorisations.md)"
+                )
+            header_seen = True
+            counts["header"] += 1
+            continue
+        if len(cells) != len(REGISTER_HEADER):
+            reason = f"{len(cells)} fields where the header has {len(REGISTER_HEADER)}"
+            row, why = None, reason
+        else:
+            row, why = _row(dict(zip(REGISTER_HEADER, cells, strict=True)), tz, aliases)
+        if row is None:
+            counts["bad"] += 1
+            bad.append((i, str(why)))
+            continue
+        row["source_file"] = name
+        row["source_line"] = i
+        rows.append(row)
+        counts["rows"] += 1
+    if not header_seen:
+        raise RegisterError(
+            f"authorisation register {p}: no header line; the first line must be "
+            f"{';'.join(REGISTER_HEADER)}"
+        )
+    if bad and errors == "raise":
+        listed = "; ".join(f"line {ln}: {why}" for ln, why in bad[:20])
+        more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
+        raise RegisterError(
+            f"authorisation register {p}: {len(bad)} bad line(s): {listed}{more}; correct them "
+            "(or read with errors='quarantine' to leave them out)"
+        )
+    out = _frame(rows)
+    out.attrs["lines"] = counts
+    out.attrs["quarantine"] = pd.DataFrame(
+        {
+            "source_file": pd.Series([name] * len(bad), dtype="string"),
+            "source_line": pd.Series([b[0] for b in bad], dtype="int64"),
+            "reason": pd.Series([b[1] for b in bad], dtype="string"),
+        }
+    )
+    return out

@@ -1,0 +1,61 @@
+"""findings["exports"] counts and the report's table of exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from labforensics.authorisation.summary import MAX_ROUTINE_ROWS, exports_summary, exports_view
+from labforensics.schema import STRING_LIST
+
+
+def _table(statuses: list[str]) -> pd.DataFrame:
+    n = len(statuses)
+    return pd.DataFrame(
+        {
+            "session_id": [f"s{i}" for i in range(n)],
+            "lab": ["L01" if i % 2 else "L02" for i in range(n)],
+            "account": ["a"] * n,
+            "ts": pd.date_range("2020-01-01", periods=n, freq="h", tz="UTC"),
+            "action": ["export"] * n,
+            "records": pd.array([10] * n, dtype="Int64"),
+            "record_unit": ["row"] * n,
+            "patients_named": [0] * n,
+            "eligible_min": pd.array([pd.NA] * n, dtype="Int64"),
+            "eligible_max": pd.array([pd.NA] * n, dtype="Int64"),
+            "ticket": pd.array([pd.NA] * n, dtype="string"),
+            "nearest_ticket": pd.array([pd.NA] * n, dtype="string"),
+            "status": statuses,
+            "limits_crossed": pd.Series(
+                [["x"] if s == "beyond" else [] for s in statuses], dtype=STRING_LIST
+            ),  # fmt: skip
+            "undetermined_limits": pd.Series([[]] * n, dtype=STRING_LIST),
+            "output_file": pd.array([pd.NA] * n, dtype="string"),
+        }
+    )
+
+
+def test_summary_counts_per_status_and_lab():
+    t = _table(["beyond", "unregistered", "unregistered", "authorised"])
+    s = exports_summary(t, register_given=True)
+    # 4 operations of 10 records: 1 beyond (L02), 2 unregistered (L01, L02), 1 authorised (L01)
+    assert s["by_status"] == {"beyond": 1, "unregistered": 2, "undetermined": 0,
+                              "authorised": 1, "unknown": 0}  # fmt: skip
+    assert s["records_by_status"]["unregistered"] == 20
+    assert [b["limits_crossed"] for b in s["beyond"]] == [["x"]]
+    assert s["beyond"][0]["ts"] == "2020-01-01T00:00:00Z" and s["beyond"][0]["lab"] == "L02"
+    assert s["by_lab"] == {"L01": {"authorised": 1, "unregistered": 1},
+                           "L02": {"beyond": 1, "unregistered": 1}}  # fmt: skip
+
+
+def test_view_lists_beyond_first_and_caps_routine_rows():
+    t = _table(["unregistered"] * (MAX_ROUTINE_ROWS + 5) + ["beyond"])
+    v = exports_view(t, exports_summary(t, register_given=True), "Europe/Paris")
+    assert v["rows"][0]["status"] == "beyond" and v["rows"][0]["limits"] == "x"
+    assert len(v["rows"]) == MAX_ROUTINE_ROWS + 1
+    assert v["left_out"] == "5 more unregistered"
+
+
+def test_no_register_note():
+    t = _table(["unknown"])
+    s = exports_summary(t, register_given=False)
+    assert s["register"] is False and "no authorisation register" in s["note"]
