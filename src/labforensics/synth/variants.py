@@ -44,6 +44,7 @@ otherwise), so the variant name and the seed determine everything.
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,7 @@ from .model import (
     Lab,
     local_to_utc,
 )
-from .register import RegisterRow
+from .register import Operation, RegisterRow, destination_of, register_status
 
 if TYPE_CHECKING:
     from .lab_build import _Build
@@ -576,8 +577,6 @@ def lab_exports_truth(lab: Lab, events: Any, extra: dict, finess: str) -> list[d
         ``eligible_logs`` (patients the logs name in the scope period, among
         those registered before the operation's day); ``incident``, ``trap``.
     """
-    from .register import Operation, destination_of, register_status
-
     t = events.to_pandas()
     act = t["action"].astype(str).str.upper()
     w = t[act.isin(["EXPORT", "EXTRACTION"]) & (t["outcome"] == "success") & t["records"].notna()]
@@ -643,6 +642,4 @@ def lab_exports_truth(lab: Lab, events: Any, extra: dict, finess: str) -> list[d
 
 
 def _dnum(iso: str) -> int:
-    import datetime as dt
-
     return (dt.date.fromisoformat(iso) - dt.date(1970, 1, 1)).days
