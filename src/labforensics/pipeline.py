@@ -58,6 +58,7 @@ from .leak.horizon import (
     read_identifier_list,
 )
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
+from .preflight import EXPECTED, check_companions, check_text_file, first_recognised
 from .privacy import CaseKey
 from .report import ReportData, write_report
 from .report.findings import (
@@ -153,17 +154,22 @@ def expand_evidence(paths: Sequence[Path]) -> list[tuple[Path, Any]]:
         ) from exc
 
 
-def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
+def _check_inputs(
+    paths: Sequence[Path], profile: Any = None
+) -> tuple[list[Path], list[dict[str, str]]]:
     """Drop unreadable files from the inputs, recording why (the run goes on without them).
 
     Folders and globs are expanded only when one of their files cannot be read;
-    otherwise the paths are passed on as given.
+    otherwise the paths are passed on as given. Then at least one file must be of
+    a format some reader recognises (:func:`labforensics.preflight.first_recognised`,
+    one 64 KiB head read per file until the first recognised one).
 
     Raises
     ------
     EvidenceError
         When a path does not exist (a typo must not silently shrink the evidence),
-        or when no readable input is left.
+        when no readable input is left, or when no reader recognises any file (the
+        message names up to five files, why, and the formats expected).
     """
     items = expand_evidence(paths)
     bad: list[dict[str, str]] = []
@@ -181,6 +187,14 @@ def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str
             "no readable evidence file in "
             + ", ".join(str(p) for p in paths)
             + ("; " + "; ".join(f"{b['source_file']} {b['problem']}" for b in bad) if bad else "")
+        )
+    first, why = first_recognised(ok_files, profile)
+    if first is None:
+        listed = "; ".join(f"{p.name}: {w}" for p, w in why[:5])
+        more = f"; {len(why) - 5:,} more" if len(why) > 5 else ""
+        raise EvidenceError(
+            f"no readable evidence file in {', '.join(str(p) for p in paths)} ({listed}{more}); "
+            f"expected {EXPECTED['evidence']}"
         )
     return (list(paths) if not bad else ok_files), bad
 
@@ -320,12 +334,15 @@ def _plan(
         ingest_kw["lab"] = lab
     leak_p = Path(leak) if leak is not None else case_.leak
     pats = _patient_paths(patients, case_)
+    if leak_p is not None and leak_p.is_file():
+        check_text_file(leak_p, "leak")  # empty, binary, one huge line: refused here
     is_dump = leak_p is not None and not is_identifier_list(leak_p)
     if is_dump and not pats:
         raise ParameterError(
-            f"the leak {leak_p} is a dump of people (it has name columns, or is a folder): "
-            "give the labs' patient indexes with --patients PATH (or [leak] patient_index in "
-            "the case file) to link it"
+            f"the leak {leak_p} is not a list of identifiers (no IPP, pseudonym or NIR "
+            "column), so it is read as a dump of people (name columns, or a folder): give "
+            "the labs' patient indexes with --patients PATH (or [leak] patient_index in the "
+            f"case file) to link it; expected {EXPECTED['leak']}"
         )
     return _Plan(
         case=case_,
@@ -656,7 +673,12 @@ def investigate(
                  patients=patients)  # fmt: skip
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
-    readable, unreadable = _check_inputs(plan.evidence)
+    readable, unreadable = _check_inputs(plan.evidence, plan.ingest.get("profile"))
+    check_companions(
+        leak=plan.leak, leak_is_dump=plan.leak_is_dump,
+        leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
+        patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
+    )  # fmt: skip
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(7 if plan.leak_is_dump else 6, progress)
