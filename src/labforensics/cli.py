@@ -47,7 +47,7 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 def _cmd_ingest(ns: argparse.Namespace) -> int:
     ev = ingest_only(
         ns.evidence, ns.out, tz=ns.tz, profile=ns.profile, case_key=ns.case_key, year=ns.year,
-        lab=ns.lab, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
+        lab=ns.lab, force=ns.force, progress=not ns.quiet, command=["labforensics", *ns.argv],
     )  # fmt: skip
     print(ev.report.summary())
     print(f"written to {ns.out}")
@@ -71,10 +71,12 @@ def _cmd_investigate(ns: argparse.Namespace) -> int:
     case = _case_with_key(ns.case, ns.case_key)
     res = investigate(
         ns.evidence or None, ns.out, leak=ns.leak, transfers=ns.transfers, case=case,
-        patients=ns.patients or None, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
+        patients=ns.patients or None, force=ns.force, progress=not ns.quiet, command=["labforensics", *ns.argv],
         tz=ns.tz, year=ns.year, lab=ns.lab,
     )  # fmt: skip
     print(res.summary())
+    if res.pdf_note:
+        print(f"labforensics: note: {res.pdf_note}", file=sys.stderr)
     return 0
 
 
@@ -209,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
     ns = build_parser().parse_args(argv)
+    ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
         return int(ns.func(ns) or 0)
     except LabForensicsError as exc:

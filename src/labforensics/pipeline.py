@@ -3,7 +3,8 @@
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
 ``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``quarantine.csv``,
-``sources.csv`` and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
+``sources.csv``, ``report.pdf`` (when Chromium is installed: :mod:`labforensics.report.pdf`)
+and ``manifest.json`` (each described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -68,6 +69,7 @@ from .report.findings import (
     session_scores_table,
     summary_text,
 )
+from .report.pdf import PdfResult, write_pdf
 from .sessions import SessionParams, Sessions, sessionize
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
@@ -91,6 +93,8 @@ class InvestigationResult:
         The stages' results, for further work in a notebook.
     key_file : pathlib.Path or None
         The case key file used (None when the key came from the environment).
+    pdf_note : str
+        Why ``report.pdf`` was not written (empty when it was).
     """
 
     out: Path
@@ -101,6 +105,7 @@ class InvestigationResult:
     scores: Scores | None = None
     attribution: Attribution | None = None
     key_file: Path | None = None
+    pdf_note: str = ""
 
     @property
     def verdict(self) -> str:
@@ -113,8 +118,11 @@ class InvestigationResult:
         return self.out / "report.html"
 
     def summary(self) -> str:
-        """One screen of text: verdict, top findings, where the report is."""
-        return summary_text(self.findings, self.out, key_file=self.key_file, timings=self.timings)
+        """One screen of text: verdict, top findings, where the report (and its PDF) is."""
+        text = summary_text(self.findings, self.out, key_file=self.key_file, timings=self.timings)
+        pdf = self.out / "report.pdf"
+        return text + (f"\nPDF:      {pdf}" if pdf.is_file() else f"\nPDF:      {self.pdf_note}"
+                       if self.pdf_note else "")  # fmt: skip
 
     def __repr__(self) -> str:
         return f"InvestigationResult(out={str(self.out)!r}, verdict={self.verdict!r})"
@@ -464,6 +472,7 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
 def _write_outputs(
     out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]], key: CaseKey,
     unreadable: list[dict[str, str]], stages: list[dict[str, Any]],
+    run: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Write findings.json, the Parquet tables, the CSV files and report.html."""
     ev, ss, case = res.evidence, res.sessions, plan.case
@@ -492,15 +501,21 @@ def _write_outputs(
     data = ReportData(
         findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
-        session_scores=res.session_scores,
+        session_scores=res.session_scores, run=dict(run or {}),
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
 
 
+def _write_pdf(out: Path) -> PdfResult:
+    """``report.pdf`` from ``report.html`` (headless Chromium; a note when absent)."""
+    return write_pdf(out / "report.html", out / "report.pdf")
+
+
 def _write_manifest(
     out: Path, plan: _Plan, files: list[EvidenceFile], *, started: str,
     command: list[str] | None, key: CaseKey, timings: Mapping[str, float],
+    pdf: PdfResult | None = None,
 ) -> None:  # fmt: skip
     """Write manifest.json: every input's and output's SHA-256, parameters, times."""
     manifest = run_manifest(
@@ -508,7 +523,8 @@ def _write_manifest(
         finished=_utcnow(), command=command or ["labforensics.investigate"],
         key_fingerprint=key.fingerprint,
         extra={"seed": plan.case.seed, "tz": plan.case.tz,
-               "timings_s": {k: round(v, 3) for k, v in timings.items()}},
+               "timings_s": {k: round(v, 3) for k, v in timings.items()},
+               **({"report_pdf": pdf.to_dict()} if pdf is not None else {})},
     )  # fmt: skip
     write_json(manifest, out / "manifest.json")
 
@@ -681,18 +697,21 @@ def investigate(
     )  # fmt: skip
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(7 if plan.leak_is_dump else 6, progress)
+    st = _Stages(8 if plan.leak_is_dump else 7, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
+    run = {"command": list(command) if command else None, "date": started}
     findings = st.run(
         "report",
         lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key, unreadable=unreadable,
-                               stages=st.rows),
+                               stages=st.rows, run=run),
         lambda f: f"verdict {f['verdict']['verdict']}",
     )  # fmt: skip
+    pdf = st.run("PDF", lambda: _write_pdf(out_p), lambda r: r.note or "report.pdf")
     _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
-                    command=command, key=key, timings=st.timings)  # fmt: skip
+                    command=command, key=key, timings=st.timings, pdf=pdf)  # fmt: skip
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
                                evidence=res.evidence, sessions=res.sessions, scores=res.scores,
-                               attribution=res.attribution, key_file=key_file)  # fmt: skip
+                               attribution=res.attribution, key_file=key_file,
+                               pdf_note=pdf.note)  # fmt: skip

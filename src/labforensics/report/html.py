@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import html as _html
 import os
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from markupsafe import Markup
 from ..case import DEFAULT_TZ
 from ..outputs import json_safe
 from . import figures, tables
+from .summary import GLOSSARY, summary_view
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -68,6 +70,14 @@ class ReportData:
         The case's time zone (:attr:`labforensics.CaseContext.tz`).
     title : str
         Title of the report (case name).
+    session_scores : pandas.DataFrame, optional
+        Every scored session (``session_id``, ``score``, ``flagged``, ``reasons`` ...).
+    extra_notes : list of str
+        Paragraphs added to the method section.
+    run : dict
+        This run's ``command`` (list of str, the exact command line; None from
+        Python) and ``date`` (ISO 8601 UTC start): shown in the report only, never
+        in findings.json (which stays byte-identical across re-runs).
     """
 
     findings: dict[str, Any]
@@ -79,6 +89,7 @@ class ReportData:
     title: str = "Investigation"
     session_scores: pd.DataFrame | None = None
     extra_notes: list[str] = field(default_factory=list)
+    run: dict[str, Any] = field(default_factory=dict)
 
 
 # --- formatting -----------------------------------------------------------------------
@@ -208,6 +219,49 @@ def _quarantine_by_file(q: pd.DataFrame) -> pd.DataFrame:
     more = out["rows"] > QUARANTINE_LINES_SHOWN
     out.loc[more & (out["lines"] != ""), "lines"] += ", …"
     return out
+
+
+#: Quoted values and numbers in a quarantine reason are the row's own (a bad date, a field
+#: count): the kind of problem is the reason with them replaced. "ISO 8601" and "RFC 5424"
+#: name standards and are kept.
+_QUOTED = r"'[^']*'|\"[^\"]*\""
+_NUMBER = r"(?<!ISO )(?<!RFC )(?<![\w.])\d[\d,.]*(?![\w])"
+
+
+def quarantine_by_reason(q: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows grouped by the kind of problem, with one example each.
+
+    Parameters
+    ----------
+    q : pandas.DataFrame
+        ``source_file``, ``source_line`` (int, may be missing) and ``reason`` (str),
+        as in ``quarantine.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kind, most rows first: ``problem`` (the reason with its quoted
+        values as ``'…'`` and its numbers as ``N``), ``rows`` (int), ``files``
+        (int, distinct files), ``example`` (``file:line`` of the first row in file
+        and line order) and ``example_reason`` (that row's own reason, in full).
+    """
+    if q.empty:
+        return pd.DataFrame(columns=["problem", "rows", "files", "example", "example_reason"])
+    reason = q["reason"].astype("string").fillna("")
+    kind = reason.str.replace(_QUOTED, "'…'", regex=True).str.replace(_NUMBER, "N", regex=True)
+    line = (q["source_line"] if "source_line" in q.columns
+            else pd.Series(pd.NA, index=q.index)).astype("Int64")  # fmt: skip
+    t = pd.DataFrame({"problem": kind, "file": q["source_file"].astype("string"), "line": line,
+                      "reason": reason})  # fmt: skip
+    t = t.sort_values(["problem", "file", "line"], kind="stable", na_position="last")
+    g = t.groupby("problem", sort=False)
+    out = g.agg(rows=("file", "size"), files=("file", "nunique"), file=("file", "first"),
+                line=("line", "first"), example_reason=("reason", "first")).reset_index()  # fmt: skip
+    out["example"] = out["file"].astype(str) + out["line"].map(
+        lambda v: "" if pd.isna(v) else f":{int(v)}"
+    )
+    out = out.sort_values(["rows", "problem"], ascending=[False, True], kind="stable")
+    return out[["problem", "rows", "files", "example", "example_reason"]].reset_index(drop=True)
 
 
 def _frame_rows(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
@@ -656,13 +710,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         q = data.quarantine
         quarantine_summary = _frame_rows(_quarantine_by_file(q).head(MAX_QUARANTINE_ROWS))
         quarantine_groups = int(q.groupby(["source_file", "reason"], sort=False).ngroups)
-        kind = q["reason"].astype(str).str.split(":", n=1).str[0]
-        quarantine_kinds = _frame_rows(
-            pd.DataFrame({"reason": kind, "file": q["source_file"].astype(str)})
-            .groupby("reason", sort=True)
-            .agg(rows=("file", "size"), files=("file", "nunique"))
-            .reset_index()
-        )
+        quarantine_kinds = _frame_rows(quarantine_by_reason(q))
     gaps = list(f.get("gaps", []))
     gaps_long = sorted(gaps, key=lambda g: (-int(g.get("days", 0)), g.get("lab", "")))[:15]
     ctx = {
@@ -694,7 +742,13 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "COVERAGE_COLUMNS": COVERAGE_COLUMNS,
         "notes": data.extra_notes,
         "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
-    }
+        "summary": summary_view(f, when),
+        # linkage terms only when a dump was linked (its section is then shown)
+        "glossary": [g for g in GLOSSARY
+                     if f.get("leak_linkage") or g[0] != "false-match rate"],  # fmt: skip
+        "run": {"command": [shlex.quote(str(a)) for a in data.run["command"]]
+                if data.run.get("command") else None, "date": data.run.get("date")},
+    }  # fmt: skip
     return env.get_template("report.html.j2").render(**ctx)
 
 
