@@ -125,7 +125,14 @@ class InvestigationResult:
                        if self.pdf_note else "")  # fmt: skip
 
     def __repr__(self) -> str:
-        return f"InvestigationResult(out={str(self.out)!r}, verdict={self.verdict!r})"
+        from ._repr import short_repr
+
+        c = self.findings.get("counts") or {}
+        facts = {"out": str(self.out), "verdict": self.verdict, "events": c.get("events"),
+                 "sessions": c.get("sessions"), "flagged": c.get("flagged_sessions")}  # fmt: skip
+        top = self.scores.session if self.scores is not None else None
+        return short_repr("InvestigationResult", {"top sessions": top} if top is not None
+                          else {}, facts)  # fmt: skip
 
 
 def _utcnow() -> str:
@@ -417,9 +424,13 @@ def _run_stages(
                  lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
     ss = st.run("sessions", lambda: sessionize(ev.events, plan.sessions),
                 lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
+    feats = [st.run("features", lambda: build_features(ss.events, ss.sessions, plan.features,
+                                                       case=case))]  # fmt: skip
+    # popped: the feature tables are freed once scored
     sc = st.run("detection",
-                lambda: score(build_features(ss.events, ss.sessions, plan.features, case=case),
-                              plan.detection, case=case))  # fmt: skip
+                lambda: score(feats.pop(), plan.detection, case=case, progress=progress),
+                lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
+                          "sessions flagged")  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     leak: Any = plan.leak
@@ -697,7 +708,7 @@ def investigate(
     )  # fmt: skip
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(8 if plan.leak_is_dump else 7, progress)
+    st = _Stages(9 if plan.leak_is_dump else 8, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
