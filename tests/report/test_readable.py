@@ -87,3 +87,14 @@ def test_quarantine_grouped_by_kind_with_an_example():
     assert got["rows"].tolist() == [2, 2, 1] and got["files"].tolist() == [2, 2, 1]
     assert got["example"].tolist() == ["a.csv:9", "a.csv:7", "a.csv:3"]
     assert got.loc[0, "example_reason"] == "unparseable date '13/13/2019' (expected dd/mm/yyyy)"
+
+
+def test_table_shares_capped_and_headers_in_words():
+    from labforensics.report.html import header_label, share_cell
+
+    # 16,014 records over 13,800 patients: 116 % by count, shown capped with the value
+    assert share_cell(16014 / 13800) == "100 % (116.0 % by count)"
+    assert share_cell(0.772727) == "77.3 %" and share_cell(None) == ""
+    assert header_label("leaked_explained") == "leaked patients explained"
+    assert header_label("width_h") == "window width (h)"
+    assert header_label("some_new_column") == "some new column"

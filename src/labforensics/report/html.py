@@ -182,6 +182,50 @@ COVERAGE_COLUMNS = ("lab", "n_patients", "leaked_found", "leaked_share", "explai
                     "unexplained", "explained_share", "explained_by", "window_confidence")  # fmt: skip
 
 
+#: Column headers in words (issue 16 item 3); a column not listed shows its name with
+#: spaces. The units are in the header: h hours, s seconds.
+COLUMN_LABELS = {
+    "n_patients": "patients seen at the lab", "n_leaked": "leaked patients found",
+    "leaked_share": "share of the lab's patients leaked", "after": "copy taken after",
+    "before": "copy taken before", "width_h": "window width (h)",
+    "extraction": "kind of copy", "confidence": "window confidence",
+    "pathway_id": "pathway", "account_kind": "account kind", "n_sessions": "sessions",
+    "records": "records sent out", "leaked_explained": "leaked patients explained",
+    "share": "share of the leak explained", "first": "first operation",
+    "last": "last operation", "extraction_ts": "extraction time", "file_base": "file",
+    "transfer_ts": "transfer time", "delay_h": "delay after extraction (h)",
+    "remote_host": "remote address", "access_mode": "FTP access",
+    "completion": "transfer complete", "leaked_found": "leaked patients found",
+    "explained": "leaked patients explained", "unexplained": "leaked patients unexplained",
+    "explained_share": "share explained", "explained_by": "explained by pathway",
+    "window_confidence": "window confidence", "records_exported": "records exported",
+    "records_extracted": "records extracted", "src_ip": "source address",
+    "failed_logins": "failed logins", "distinct_accounts_tried": "accounts tried",
+    "peak_failures_per_hour": "most failures in one hour",
+    "accounts_succeeded": "accounts logged in", "rows_read": "rows read",
+    "rotation_duplicates": "rotation duplicates", "field_problems": "field problems",
+    "truncation_note": "why cut short", "source_file": "file", "source_line": "line",
+    "action_raw": "action as logged", "src_ips": "source addresses", "sha256": "SHA-256",
+    "size": "size (bytes)", "first_day": "first day", "last_day": "last day",
+}  # fmt: skip
+
+
+def header_label(col: str) -> str:
+    """The header of a report column: :data:`COLUMN_LABELS`, else the name with spaces."""
+    return COLUMN_LABELS.get(col, col.replace("_", " "))
+
+
+def share_cell(value: Any) -> Any:
+    """A share (0-1) as a percentage capped at 100 % with the uncapped value beside
+    (``116 %`` reads "100 % (116 % by count)"); other values as :func:`_cell`."""
+    f = _num(value)
+    if f is None or isinstance(value, bool):
+        return _cell(value)
+    if f > 1.0:
+        return f"100 % ({pct(f)} by count)"
+    return pct(f)
+
+
 #: Most (file, reason) rows and sample rows listed in the report's quarantine section;
 #: quarantine.csv holds every row.
 MAX_QUARANTINE_ROWS = 200
@@ -682,6 +726,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         Markup('<span class="t">{}</span>').format(when(v)) if _to_ts(v) is not None else _cell(v)
     )
     env.filters["attr"] = _attr
+    env.filters["label"] = header_label
+    env.filters["share"] = share_cell
     f = data.findings
     top = list(f.get("top_sessions", []))[:top_n]
     # flagged sessions (and at least the first three) get a card with figure and rows
