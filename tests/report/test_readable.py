@@ -54,7 +54,7 @@ def test_share_capped_with_reason():
     # 16,014 records for 13,800 patients seen: 116 % by count, shown as 100 % with why
     got = phrase("share_lab_patients", {"share_lab_patients": 16014 / 13800}, STD)
     assert got.startswith("share of the lab's patients touched: 100 % (capped: 116 % by count")
-    assert "more records than patients" in got
+    assert "more records than patients seen so far" in got
 
 
 def test_rule_reason_share_capped():
@@ -98,3 +98,12 @@ def test_table_shares_capped_and_headers_in_words():
     assert header_label("leaked_explained") == "leaked patients explained"
     assert header_label("width_h") == "window width (h)"
     assert header_label("some_new_column") == "some new column"
+
+
+def test_main_findings_cut_reasons_whole():
+    from labforensics.report.findings import _joined_reasons
+
+    # three reasons of 100 characters: two fit in 240, the third is left out whole
+    rs = ["a" * 100, "b" * 100, "c" * 100]
+    assert _joined_reasons(rs) == "a" * 100 + "; " + "b" * 100 + "; …"
+    assert _joined_reasons(["x" * 300]) == "x" * 300  # one long reason is kept whole

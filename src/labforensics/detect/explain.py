@@ -77,8 +77,8 @@ def _share(desc: str, x: float) -> str:
     """A share in words, capped at 100 % with the reason when above (counts of records
     over the patients seen so far can exceed it)."""
     if np.isfinite(x) and x > 1.0:
-        return (f"{desc}: 100 % (capped: {100 * x:,.0f} % by count, as there were more records "
-                "than patients seen in the logs so far)")  # fmt: skip
+        return (f"{desc}: 100 % (capped: {100 * x:,.0f} % by count, more records than "
+                "patients seen so far)")  # fmt: skip
     return f"{desc}: {x:.0%}" if np.isfinite(x) else f"{desc}: ?"
 
 

@@ -254,6 +254,6 @@ def render_reason(rule: Rule, row: dict[str, object]) -> str:
     except (ValueError, TypeError):
         return rule.description
     if capped:  # issue 16: never "116 % of the patients", the reason shown instead
-        text += (f" (capped at 100 %: {', '.join(capped)} by count, as there were more records "
-                 "than patients seen in the logs so far)")  # fmt: skip
+        text += (f" (capped at 100 %: {', '.join(capped)} by count, more records than "
+                 "patients seen so far)")  # fmt: skip
     return text
