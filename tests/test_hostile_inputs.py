@@ -165,3 +165,13 @@ def test_utf16_case_file_is_read(case, tmp_path):
     out = tmp_path / "out"
     assert main(_args(case, "case", f, out)) == 0
     assert "Unicode case" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("flag", ["--start", "--end"])
+def test_synth_bad_day_is_a_usage_error(tmp_path, capsys, flag):
+    # "2020-13-01" has no month 13: argparse's usage error (exit 2), no traceback
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", str(tmp_path / "s"), flag, "2020-13-01"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "Traceback" not in err
+    assert "'2020-13-01' is not a day YYYY-MM-DD" in err and not (tmp_path / "s").exists()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -92,17 +93,28 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_day(text: str) -> str:
+    """An ISO ``YYYY-MM-DD`` day, checked (argparse turns the error into exit 2 and a line)."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day YYYY-MM-DD ({exc})") from exc
+    return text
+
+
 def _add_synth(s: argparse.ArgumentParser) -> None:
     s.add_argument("out", type=Path, help="folder to write the evidence and truth.json into")
     s.add_argument("--labs", type=int, default=30, help="number of labs (default: 30)")
     s.add_argument(
         "--start",
         default="2015-01-01",
+        type=_iso_day,
         help="first day of the evidence, YYYY-MM-DD (default: 2015-01-01)",
     )
     s.add_argument(
         "--end",
         default="2020-10-31",
+        type=_iso_day,
         help="last day of the evidence, YYYY-MM-DD (default: 2020-10-31)",
     )
     s.add_argument(

@@ -107,3 +107,12 @@ def test_main_findings_cut_reasons_whole():
     rs = ["a" * 100, "b" * 100, "c" * 100]
     assert _joined_reasons(rs) == "a" * 100 + "; " + "b" * 100 + "; …"
     assert _joined_reasons(["x" * 300]) == "x" * 300  # one long reason is kept whole
+
+
+def test_long_lab_lists_counted():
+    from labforensics.report.html import labs_cell
+
+    # 30 labs: six named, the rest counted (issue 16: "one lab per line")
+    labs = " | ".join(f"L{i:02d}" for i in range(1, 31))
+    assert labs_cell(labs) == "L01, L02, L03, L04, L05, L06, … (30 labs)"
+    assert labs_cell("L01 | L02") == "L01, L02" and labs_cell(["L03"]) == "L03"

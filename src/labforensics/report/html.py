@@ -171,7 +171,9 @@ def _pick(rows: Sequence[Mapping[str, Any]], wanted: Sequence[str]) -> list[str]
 
 #: Columns shown in the report for the attribution's tables (findings.json has them all).
 WINDOW_COLUMNS = ("lab", "n_patients", "n_leaked", "leaked_share", "after", "before", "width_h",
-                  "extraction", "confidence", "note")  # fmt: skip
+                  "extraction", "confidence")  # fmt: skip
+#: Labs named in a table cell before the rest are counted ("L01, L02, … (30 labs)").
+LABS_IN_CELL = 6
 PATHWAY_COLUMNS = ("pathway_id", "hypothesis", "account", "account_kind", "role", "module",
                    "network", "labs", "n_sessions", "records", "leaked_explained", "share",
                    "first", "last")  # fmt: skip
@@ -213,6 +215,15 @@ COLUMN_LABELS = {
 def header_label(col: str) -> str:
     """The header of a report column: :data:`COLUMN_LABELS`, else the name with spaces."""
     return COLUMN_LABELS.get(col, col.replace("_", " "))
+
+
+def labs_cell(value: Any) -> str:
+    """A list of labs (``"L01 | L02"`` or a list) with at most :data:`LABS_IN_CELL` named."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split("|")
+    labs = [str(v).strip() for v in items if str(v).strip()]
+    if len(labs) <= LABS_IN_CELL:
+        return ", ".join(labs)
+    return ", ".join(labs[:LABS_IN_CELL]) + f", … ({len(labs)} labs)"
 
 
 def share_cell(value: Any) -> Any:
@@ -728,6 +739,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     env.filters["attr"] = _attr
     env.filters["label"] = header_label
     env.filters["share"] = share_cell
+    env.filters["labs"] = labs_cell
     f = data.findings
     top = list(f.get("top_sessions", []))[:top_n]
     # flagged sessions (and at least the first three) get a card with figure and rows
