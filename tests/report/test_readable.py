@@ -116,3 +116,20 @@ def test_long_lab_lists_counted():
     labs = " | ".join(f"L{i:02d}" for i in range(1, 31))
     assert labs_cell(labs) == "L01, L02, L03, L04, L05, L06, … (30 labs)"
     assert labs_cell("L01 | L02") == "L01, L02" and labs_cell(["L03"]) == "L03"
+
+
+def test_no_event_is_said_not_a_broken_sentence():
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_html import _findings_and_data
+
+    from labforensics.report.html import render_report
+
+    f, data = _findings_and_data()
+    f = {**f, "period": {"start": None, "end": None}}
+    html = render_report(dataclasses.replace(data, findings=f))
+    # issue 16: "events from to ." when nothing was read
+    assert "events from  to" not in html and "no event could be read from them" in html
