@@ -95,7 +95,7 @@ def write_pdf(html: str | os.PathLike[str], pdf: str | os.PathLike[str]) -> PdfR
     profile = tempfile.mkdtemp(prefix="lf-pdf-")
     args = [exe, "--headless", "--disable-gpu", "--disable-dev-shm-usage",
             "--disable-background-networking", "--no-first-run", "--disable-extensions",
-            f"--user-data-dir={profile}", "--no-pdf-header-footer",
+            f"--user-data-dir={profile}", "--no-pdf-header-footer", "--print-to-pdf-no-header",
             f"--print-to-pdf={dst}", src.as_uri()]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
