@@ -78,3 +78,33 @@ def test_report_renders_in_chromium(report, tmp_path):
     finally:
         drv.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+#: A4 (210 mm) less the report's print margins (2 x 12 mm), in CSS pixels (96 per inch).
+A4_CONTENT_PX = int((210 - 2 * 12) / 25.4 * 96)
+
+
+def test_every_table_fits_the_printed_page(report):
+    # issue 16 item 4: in print emulation at the A4 content width, every table shown
+    # is no wider than the page (no cut-off column in report.pdf)
+    drv, profile = _driver()
+    try:
+        drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": A4_CONTENT_PX, "height": 1100, "deviceScaleFactor": 1, "mobile": False})  # fmt: skip
+        drv.get(report.as_uri())
+        drv.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        rows = drv.execute_script("""
+            const page = document.querySelector('main').clientWidth;
+            return Array.from(document.querySelectorAll('table'))
+              .filter(t => t.offsetParent !== null)
+              .map(t => ({where: (t.closest('section') || {}).id || '?',
+                          head: (t.querySelector('th') || {}).textContent || '',
+                          width: Math.ceil(t.getBoundingClientRect().width),
+                          scroll: t.scrollWidth, page: page}));""")
+        assert len(rows) >= 8, rows  # the fixture's report shows many tables
+        assert all(r["page"] <= A4_CONTENT_PX for r in rows)
+        too_wide = [r for r in rows if r["width"] > r["page"] + 1 or r["scroll"] > r["page"] + 1]
+        assert too_wide == [], too_wide
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -362,7 +362,15 @@ def _strs(value: Any, where: str) -> tuple[str, ...]:
 
 def _read_toml(p: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        raw = p.read_bytes()
+        if b"\x00" in raw and raw[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+            raise ParameterError(
+                f"case file {p} is binary (it holds NUL bytes); expected a TOML text file "
+                "(UTF-8, or UTF-16 with a byte-order mark)"
+            )
+        # UTF-16 with a BOM is what some editors save as "Unicode text": read, not refused
+        enc = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+        data = tomllib.loads(raw.decode(enc))
     except OSError as exc:
         raise ParameterError(f"cannot read case file {p}: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -54,7 +55,7 @@ def _cmd_ingest_store(ns: argparse.Namespace) -> int:
     res = ingest_to_store(
         ns.evidence, ns.store, tz=ns.tz, profile=ns.profile, case_key=ns.case_key,
         year=ns.year, lab=ns.lab, case=case, root=ns.root, progress=not ns.quiet,
-        command=["labforensics", *sys.argv[1:]],
+        command=["labforensics", *ns.argv],
     )  # fmt: skip
     print(res.summary())
     return 0
@@ -68,8 +69,9 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
     if ns.root is not None or ns.case is not None:
         raise ParameterError("--root and --case go with --store only")
     ev = ingest_only(
-        ns.evidence, ns.out, tz=ns.tz or DEFAULT_TZ, profile=ns.profile, case_key=ns.case_key, year=ns.year,
-        lab=ns.lab, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
+        ns.evidence, ns.out, tz=ns.tz or DEFAULT_TZ, profile=ns.profile, case_key=ns.case_key,
+        year=ns.year, lab=ns.lab, force=ns.force, progress=not ns.quiet,
+        command=["labforensics", *ns.argv],
     )  # fmt: skip
     print(ev.report.summary())
     print(f"written to {ns.out}")
@@ -92,11 +94,14 @@ def _case_with_key(case_path: Path | None, key_file: Path | None):
 def _cmd_investigate(ns: argparse.Namespace) -> int:
     case = _case_with_key(ns.case, ns.case_key)
     res = investigate(
-        ns.evidence or None, ns.out, store=ns.store, leak=ns.leak, transfers=ns.transfers, case=case,
-        patients=ns.patients or None, force=ns.force, progress=not ns.quiet, command=["labforensics", *sys.argv[1:]],
-        tz=ns.tz, year=ns.year, lab=ns.lab, authorisations=ns.authorisations,
+        ns.evidence or None, ns.out, store=ns.store, leak=ns.leak, transfers=ns.transfers,
+        case=case, patients=ns.patients or None, force=ns.force, progress=not ns.quiet,
+        command=["labforensics", *ns.argv], tz=ns.tz, year=ns.year, lab=ns.lab,
+        authorisations=ns.authorisations,
     )  # fmt: skip
     print(res.summary())
+    if res.pdf_note:
+        print(f"labforensics: note: {res.pdf_note}", file=sys.stderr)
     return 0
 
 
@@ -112,17 +117,28 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_day(text: str) -> str:
+    """An ISO ``YYYY-MM-DD`` day, checked (argparse turns the error into exit 2 and a line)."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day YYYY-MM-DD ({exc})") from exc
+    return text
+
+
 def _add_synth(s: argparse.ArgumentParser) -> None:
     s.add_argument("out", type=Path, help="folder to write the evidence and truth.json into")
     s.add_argument("--labs", type=int, default=30, help="number of labs (default: 30)")
     s.add_argument(
         "--start",
         default="2015-01-01",
+        type=_iso_day,
         help="first day of the evidence, YYYY-MM-DD (default: 2015-01-01)",
     )
     s.add_argument(
         "--end",
         default="2020-10-31",
+        type=_iso_day,
         help="last day of the evidence, YYYY-MM-DD (default: 2020-10-31)",
     )
     s.add_argument(
@@ -241,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
     ns = build_parser().parse_args(argv)
+    ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
         return int(ns.func(ns) or 0)
     except LabForensicsError as exc:

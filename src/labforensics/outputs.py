@@ -17,6 +17,8 @@ quarantined, duplicates, unrecognised files and why).
 
 =====================  ===============================================================
 ``report.html``        the expert's report, self-contained (figures embedded, no script)
+``report.pdf``         the same report printed (A4) by headless Chromium; not written
+                       when Chromium is absent (``manifest.json`` ``report_pdf`` says so)
 ``findings.json``      verdict, hypotheses, windows, pathways, top sessions with reasons,
                        accounting and parameters; byte-identical across re-runs (no
                        wall-clock time, no absolute path)
@@ -88,6 +90,7 @@ OUTPUT_NAMES = frozenset(
         "scores.parquet",
         "sources.csv",
         "report.html",
+        "report.pdf",
         "leak_links.parquet",
         "campaigns.parquet",
         "exports.parquet",

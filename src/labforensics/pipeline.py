@@ -3,8 +3,9 @@
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
 ``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``campaigns.parquet``,
-``exports.parquet``, ``quarantine.csv``, ``sources.csv`` and ``manifest.json`` (each
-described in :mod:`labforensics.outputs`).
+``exports.parquet``, ``quarantine.csv``, ``sources.csv``, ``report.pdf`` (when Chromium
+is installed: :mod:`labforensics.report.pdf`) and ``manifest.json`` (each described in
+:mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -62,6 +63,7 @@ from .leak.horizon import (
 )
 from .leak.patients import read_patient_index
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
+from .preflight import EXPECTED, check_companions, check_text_file, first_recognised
 from .privacy import CaseKey
 from .report import ReportData, write_report
 from .report.findings import (
@@ -71,6 +73,7 @@ from .report.findings import (
     session_scores_table,
     summary_text,
 )
+from .report.pdf import PdfResult, write_pdf
 from .sessions import SessionParams, Sessions, sessionize
 from .store import load_store, store_manifest_path, store_options
 
@@ -98,6 +101,8 @@ class InvestigationResult:
     campaigns : pandas.DataFrame or None
         ``campaigns.parquet``'s table
         (:func:`labforensics.detect.campaigns.group_campaigns`).
+    pdf_note : str
+        Why ``report.pdf`` was not written (empty when it was).
     """
 
     out: Path
@@ -109,6 +114,7 @@ class InvestigationResult:
     attribution: Attribution | None = None
     key_file: Path | None = None
     campaigns: pd.DataFrame | None = None
+    pdf_note: str = ""
 
     @property
     def verdict(self) -> str:
@@ -121,11 +127,21 @@ class InvestigationResult:
         return self.out / "report.html"
 
     def summary(self) -> str:
-        """One screen of text: verdict, top findings, where the report is."""
-        return summary_text(self.findings, self.out, key_file=self.key_file, timings=self.timings)
+        """One screen of text: verdict, top findings, where the report (and its PDF) is."""
+        text = summary_text(self.findings, self.out, key_file=self.key_file, timings=self.timings)
+        pdf = self.out / "report.pdf"
+        return text + (f"\nPDF:      {pdf}" if pdf.is_file() else f"\nPDF:      {self.pdf_note}"
+                       if self.pdf_note else "")  # fmt: skip
 
     def __repr__(self) -> str:
-        return f"InvestigationResult(out={str(self.out)!r}, verdict={self.verdict!r})"
+        from ._repr import short_repr
+
+        c = self.findings.get("counts") or {}
+        facts = {"out": str(self.out), "verdict": self.verdict, "events": c.get("events"),
+                 "sessions": c.get("sessions"), "flagged": c.get("flagged_sessions")}  # fmt: skip
+        top = self.scores.session if self.scores is not None else None
+        return short_repr("InvestigationResult", {"top sessions": top} if top is not None
+                          else {}, facts)  # fmt: skip
 
 
 def _utcnow() -> str:
@@ -162,17 +178,22 @@ def expand_evidence(paths: Sequence[Path]) -> list[tuple[Path, Any]]:
         ) from exc
 
 
-def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str]]]:
+def _check_inputs(
+    paths: Sequence[Path], profile: Any = None
+) -> tuple[list[Path], list[dict[str, str]]]:
     """Drop unreadable files from the inputs, recording why (the run goes on without them).
 
     Folders and globs are expanded only when one of their files cannot be read;
-    otherwise the paths are passed on as given.
+    otherwise the paths are passed on as given. Then at least one file must be of
+    a format some reader recognises (:func:`labforensics.preflight.first_recognised`,
+    one 64 KiB head read per file until the first recognised one).
 
     Raises
     ------
     EvidenceError
         When a path does not exist (a typo must not silently shrink the evidence),
-        or when no readable input is left.
+        when no readable input is left, or when no reader recognises any file (the
+        message names up to five files, why, and the formats expected).
     """
     items = expand_evidence(paths)
     bad: list[dict[str, str]] = []
@@ -190,6 +211,14 @@ def _check_inputs(paths: Sequence[Path]) -> tuple[list[Path], list[dict[str, str
             "no readable evidence file in "
             + ", ".join(str(p) for p in paths)
             + ("; " + "; ".join(f"{b['source_file']} {b['problem']}" for b in bad) if bad else "")
+        )
+    first, why = first_recognised(ok_files, profile)
+    if first is None:
+        listed = "; ".join(f"{p.name}: {w}" for p, w in why[:5])
+        more = f"; {len(why) - 5:,} more" if len(why) > 5 else ""
+        raise EvidenceError(
+            f"no readable evidence file in {', '.join(str(p) for p in paths)} ({listed}{more}); "
+            f"expected {EXPECTED['evidence']}"
         )
     return (list(paths) if not bad else ok_files), bad
 
@@ -336,12 +365,15 @@ def _plan(
         ingest_kw["lab"] = lab
     leak_p = Path(leak) if leak is not None else case_.leak
     pats = _patient_paths(patients, case_)
+    if leak_p is not None and leak_p.is_file():
+        check_text_file(leak_p, "leak")  # empty, binary, one huge line: refused here
     is_dump = leak_p is not None and not is_identifier_list(leak_p)
     if is_dump and not pats:
         raise ParameterError(
-            f"the leak {leak_p} is a dump of people (it has name columns, or is a folder): "
-            "give the labs' patient indexes with --patients PATH (or [leak] patient_index in "
-            "the case file) to link it"
+            f"the leak {leak_p} is not a list of identifiers (no IPP, pseudonym or NIR "
+            "column), so it is read as a dump of people (name columns, or a folder): give "
+            "the labs' patient indexes with --patients PATH (or [leak] patient_index in the "
+            f"case file) to link it; expected {EXPECTED['leak']}"
         )
     reg_p = Path(authorisations) if authorisations is not None else case_.authorisations
     return _Plan(
@@ -421,10 +453,13 @@ def _run_stages(
                 lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
     exports = st.run("authorisations", lambda: _assess_exports(ss, plan, key),
                      lambda t: f"{len(t):,} exports/extractions")  # fmt: skip
+    feats = [st.run("features", lambda: build_features(ss.events, ss.sessions, plan.features,
+                                                       case=case, exports=exports))]  # fmt: skip
+    # popped: the feature tables are freed once scored
     sc = st.run("detection",
-                lambda: score(build_features(ss.events, ss.sessions, plan.features, case=case,
-                                             exports=exports),
-                              plan.detection, case=case))  # fmt: skip
+                lambda: score(feats.pop(), plan.detection, case=case, progress=progress),
+                lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
+                          "sessions flagged")  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     camp = st.run("campaigns",
@@ -496,6 +531,7 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
 def _write_outputs(
     out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]], key: CaseKey,
     unreadable: list[dict[str, str]], stages: list[dict[str, Any]],
+    run: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Write findings.json, the Parquet tables, the CSV files and report.html."""
     ev, ss, case = res.evidence, res.sessions, plan.case
@@ -537,15 +573,21 @@ def _write_outputs(
         findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
         session_scores=res.session_scores, campaigns=res.campaigns,
-        exports=res.exports,
+        exports=res.exports, run=dict(run or {}),
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
 
 
+def _write_pdf(out: Path) -> PdfResult:
+    """``report.pdf`` from ``report.html`` (headless Chromium; a note when absent)."""
+    return write_pdf(out / "report.html", out / "report.pdf")
+
+
 def _write_manifest(
     out: Path, plan: _Plan, files: list[EvidenceFile], *, started: str,
     command: list[str] | None, key: CaseKey, timings: Mapping[str, float],
+    pdf: PdfResult | None = None,
 ) -> None:  # fmt: skip
     """Write manifest.json: every input's and output's SHA-256, parameters, times."""
     manifest = run_manifest(
@@ -553,7 +595,8 @@ def _write_manifest(
         finished=_utcnow(), command=command or ["labforensics.investigate"],
         key_fingerprint=key.fingerprint,
         extra={"seed": plan.case.seed, "tz": plan.case.tz,
-               "timings_s": {k: round(v, 3) for k, v in timings.items()}},
+               "timings_s": {k: round(v, 3) for k, v in timings.items()},
+               **({"report_pdf": pdf.to_dict()} if pdf is not None else {})},
     )  # fmt: skip
     write_json(manifest, out / "manifest.json")
 
@@ -736,26 +779,35 @@ def investigate(
         plan = dataclasses.replace(plan, store=Path(store).absolute())
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
-    readable, unreadable = _check_inputs(plan.evidence) if store is None else ([], [])
+    readable, unreadable = (
+        _check_inputs(plan.evidence, plan.ingest.get("profile")) if store is None else ([], [])
+    )
+    check_companions(
+        leak=plan.leak, leak_is_dump=plan.leak_is_dump,
+        leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
+        patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
+    )  # fmt: skip
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(9 if plan.leak_is_dump else 8, progress)
+    st = _Stages(11 if plan.leak_is_dump else 10, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
+    run = {"command": list(command) if command else None, "date": started}
     findings = st.run(
         "report",
         lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key, unreadable=unreadable,
-                               stages=st.rows),
+                               stages=st.rows, run=run),
         lambda f: f"verdict {f['verdict']['verdict']}",
     )  # fmt: skip
     if plan.store is not None:  # the store read: its manifest, hashed, as an input
         companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
                                                  f"{plan.store.name}/manifest.json",
                                                  "labforensics_store"))  # fmt: skip
+    pdf = st.run("PDF", lambda: _write_pdf(out_p), lambda r: r.note or "report.pdf")
     _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
-                    command=command, key=key, timings=st.timings)  # fmt: skip
+                    command=command, key=key, timings=st.timings, pdf=pdf)  # fmt: skip
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
                                evidence=res.evidence, sessions=res.sessions, scores=res.scores,
                                attribution=res.attribution, key_file=key_file,
-                               campaigns=res.campaigns)  # fmt: skip
+                               campaigns=res.campaigns, pdf_note=pdf.note)  # fmt: skip

@@ -268,6 +268,12 @@ class Sessions:
     events: pd.DataFrame
     params: SessionParams
 
+    def __repr__(self) -> str:
+        from ._repr import short_repr
+
+        return short_repr("Sessions", {"sessions": self.sessions, "events": self.events},
+                          {"sessions": len(self.sessions), "events": len(self.events)})  # fmt: skip
+
 
 # --------------------------------------------------------------------------- helpers
 

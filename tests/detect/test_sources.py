@@ -190,7 +190,7 @@ def test_investigate_puts_brute_force_first(tmp_path):
     csv = pd.read_csv(res.out / "sources.csv")
     assert len(csv) == 25 and csv["src_ip"].iloc[0] == "183.62.140.253"
     html = (res.out / "report.html").read_text()
-    assert "Authentication attacks by source address" in html
+    assert "Source addresses ranked by their login attempts" in html  # issue 16: no "attack" title
     # local time with UTC beside: first failure 10:54:29 CET = 09:54:29 UTC
     assert "2005-12-10 10:54:29 CET (09:54:29 UTC)" in html
 

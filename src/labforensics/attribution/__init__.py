@@ -281,6 +281,16 @@ class Attribution:
     leak_report: dict[str, Any] | None = None
     conclusion: dict[str, Any] | None = None
 
+    def __repr__(self) -> str:
+        from .._repr import short_repr
+
+        return short_repr(
+            "Attribution",
+            {"hypotheses": self.hypotheses, "windows": self.windows,
+             "pathways": self.pathways, "transfers": self.transfers},
+            {"verdict": self.verdict, "candidates": len(self.candidates)},
+        )  # fmt: skip
+
     @property
     def stability_agreement(self) -> float:
         """Share of stability reruns that reach the same verdict (1.0 when none ran)."""

@@ -56,7 +56,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -64,6 +65,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from .. import __version__
 from .._validation import Constraint, Interval, OneOf, SubsetOf, constrained, validate
@@ -264,6 +266,13 @@ class Scores:
     account_month: pd.DataFrame | None = None
     metadata: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from .._repr import short_repr
+
+        flagged = {u: int(t["flagged"].sum()) for u, t in self.tables().items()
+                   if "flagged" in t.columns}  # fmt: skip
+        return short_repr("Scores", self.tables(), {"flagged": flagged})
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Scored tables by unit, skipping units not scored."""
         return {
@@ -353,12 +362,14 @@ def _score_table(
     rules: list[Rule],
     hand_made: bool,
     inherited: dict[str, np.ndarray] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
     """Scores, rank, flags and reasons of one table's rows; its metadata; rules fired on it."""
     unit = table.unit
     n = len(table)
     std = standardize(table.values[_detector_columns(table, params, hand_made)], params.deadband)
-    det, notes = run_detectors(std.X, params, seed=case.seed)
+    det, notes = run_detectors(std.X, params, seed=case.seed,
+                               **({"progress": progress} if progress is not None else {}))  # fmt: skip
     names, ens = _ensemble(det, params, n)
     frame = pd.concat(
         [table.keys.reset_index(drop=True), table.values.reset_index(drop=True)], axis=1
@@ -492,6 +503,7 @@ def score(
     params: DetectParams | None = None,
     *,
     case: CaseContext | None = None,
+    progress: bool = False,
 ) -> Scores:
     """Score units for anomaly: pyod ensemble + rules, ranked, with reasons.
 
@@ -507,6 +519,9 @@ def score(
     case : CaseContext, optional
         The case's facts: ``seed`` (every seeded step) and ``tz`` (``start_local``
         in reasons); ``CaseContext()`` when omitted (seed 0, the default zone).
+    progress : bool, default False
+        Show a bar (``tqdm.auto``: the console, or a widget in a notebook) that
+        moves per detector of each unit, with the time left (stderr).
 
     Returns
     -------
@@ -559,15 +574,23 @@ def score(
         "units": {},
     }
     session_fired: dict[str, np.ndarray] = {}
-    for t, hm in tables:
-        inherited = None
-        if isinstance(features, Features) and t.unit != "session" and session_fired:
-            inherited = _inherit(features, t, session_fired)
-        out, meta, fired = _score_table(t, params, case, rules, hm, inherited)
-        if t.unit == "session":
-            session_fired = fired
-        setattr(res, t.unit, out)
-        res.metadata["units"][t.unit] = meta
+    with tqdm(total=len(tables) * len(params.detectors), desc="detectors", unit="detector",
+              disable=not progress, file=sys.stderr, leave=False, mininterval=0) as bar:  # fmt: skip
+        for t, hm in tables:
+            inherited = None
+            if isinstance(features, Features) and t.unit != "session" and session_fired:
+                inherited = _inherit(features, t, session_fired)
+
+            def step(name: str, unit: str = t.unit) -> None:
+                bar.set_postfix_str(f"{unit} {name}", refresh=False)
+                bar.update(1)
+
+            out, meta, fired = _score_table(t, params, case, rules, hm, inherited,
+                                            step if progress else None)  # fmt: skip
+            if t.unit == "session":
+                session_fired = fired
+            setattr(res, t.unit, out)
+            res.metadata["units"][t.unit] = meta
     return res
 
 

@@ -34,6 +34,7 @@ the whole sample), and each distinct row is queried once. KNN uses a k-d tree.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,7 +215,7 @@ DETECTORS: tuple[str, ...] = ("ECOD", "IForest", "COPOD", "HBOS", "KNN", "LOF")
 
 
 def run_detectors(
-    X: np.ndarray, params, *, seed: int = 0
+    X: np.ndarray, params, *, seed: int = 0, progress: Callable[[str], None] | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, object]]:
     """Fit and score every detector of ``params.detectors`` on ``X``.
 
@@ -227,6 +228,9 @@ def run_detectors(
     seed : int, default 0
         The case's seed (:attr:`labforensics.CaseContext.seed`): IForest and the fit
         sample of KNN/LOF.
+    progress : callable, optional
+        Called with each detector's name once it is done (fitted, scored or
+        skipped): a progress bar's step.
 
     Returns
     -------
@@ -242,44 +246,57 @@ def run_detectors(
     sizes: dict[str, int] = {}
     if n == 0 or X.shape[1] == 0:
         why = "no rows" if n == 0 else "no feature column varies"
+        for name in params.detectors if progress is not None else ():
+            progress(name)
         return {}, {
             "skipped": {d: f"skipped: {why}" for d in params.detectors},
             "clamped": {},
             "sample_sizes": {},
         }
     for name in params.detectors:
-        sample = None
-        if name in SAMPLED and n > params.max_fit_rows:
-            rng = np.random.default_rng(seed)
-            sample = np.sort(rng.choice(n, size=params.max_fit_rows, replace=False))
-        n_fit = n if sample is None else len(sample)
-        est, note = _make(name, n_fit, params, seed)
-        if est is None:
-            skipped[name] = note or "skipped"
-            continue
-        if note:
-            clamped[name] = note
-        if n_fit < params.min_rows:
-            skipped[name] = f"skipped: {n_fit} rows, fewer than min_rows={params.min_rows}"
-            continue
         try:
-            # no blanket warning filter: on standardised tables (constant columns,
-            # duplicate rows, tiny tables included) the detectors warn about nothing
-            # (pyod 3.6, scikit-learn 1.9); what they would warn about (overflow on
-            # unscaled magnitudes) is a broken input the user must see. The one known
-            # benign warning (KNN's `algorithm`) is filtered narrowly in _make.
-            if sample is None:
-                est.fit(X)
-                raw = np.asarray(est.decision_scores_, dtype="float64")
-            else:
-                est.fit(X[sample])
-                # every row scored the same way, against the sample; identical rows
-                # get identical scores, so each distinct row is queried once
-                uniq, inverse = np.unique(X, axis=0, return_inverse=True)
-                raw = np.asarray(est.decision_function(uniq), dtype="float64")[inverse.ravel()]
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
-            skipped[name] = f"skipped: {type(exc).__name__}: {exc}"
-            continue
-        sizes[name] = n_fit
-        out[name] = to_common_scale(raw)
+            _run_one(name, X, params, seed, out, skipped, clamped, sizes)
+        finally:
+            if progress is not None:
+                progress(name)
     return out, {"skipped": skipped, "clamped": clamped, "sample_sizes": sizes}
+
+
+def _run_one(name: str, X: np.ndarray, params, seed: int, out: dict[str, np.ndarray],
+             skipped: dict[str, str], clamped: dict[str, str], sizes: dict[str, int]) -> None:  # fmt: skip
+    """Fit and score one detector into ``out`` (or record why it was skipped)."""
+    n = X.shape[0]
+    sample = None
+    if name in SAMPLED and n > params.max_fit_rows:
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(n, size=params.max_fit_rows, replace=False))
+    n_fit = n if sample is None else len(sample)
+    est, note = _make(name, n_fit, params, seed)
+    if est is None:
+        skipped[name] = note or "skipped"
+        return
+    if note:
+        clamped[name] = note
+    if n_fit < params.min_rows:
+        skipped[name] = f"skipped: {n_fit} rows, fewer than min_rows={params.min_rows}"
+        return
+    try:
+        # no blanket warning filter: on standardised tables (constant columns,
+        # duplicate rows, tiny tables included) the detectors warn about nothing
+        # (pyod 3.6, scikit-learn 1.9); what they would warn about (overflow on
+        # unscaled magnitudes) is a broken input the user must see. The one known
+        # benign warning (KNN's `algorithm`) is filtered narrowly in _make.
+        if sample is None:
+            est.fit(X)
+            raw = np.asarray(est.decision_scores_, dtype="float64")
+        else:
+            est.fit(X[sample])
+            # every row scored the same way, against the sample; identical rows
+            # get identical scores, so each distinct row is queried once
+            uniq, inverse = np.unique(X, axis=0, return_inverse=True)
+            raw = np.asarray(est.decision_function(uniq), dtype="float64")[inverse.ravel()]
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        skipped[name] = f"skipped: {type(exc).__name__}: {exc}"
+        return
+    sizes[name] = n_fit
+    out[name] = to_common_scale(raw)

@@ -3,9 +3,11 @@
 A row's reasons are, in order: the reasons of the rules it fires (highest
 weight first, then rule id), then the features that deviate most in the
 standardised matrix the detectors saw (largest first, then column order),
-phrased from the raw values, e.g. ``records_out 38x the peer median (3,800 vs
-100)``, ``new source address for this account``, ``share of the lab's patients
-touched: 97%``.
+phrased from the raw values with their units, for a reader who does not know the
+column names, e.g. ``records exported or extracted: 3,800 records, 38 times the
+median of accounts of the same role at this lab (100 records)``, ``new source
+address for this account``, ``share of the lab's patients touched: 97%`` (a share
+above 100 % is capped, with the reason).
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from ..schema import STRING_LIST
 from .detectors import Standardized
 from .rules import Rule, render_reason
 
-__all__ = ["explain_rows", "phrase"]
+__all__ = ["amount", "explain_rows", "phrase"]
 
+#: Whose median a baseline compares with, in words.
 _WHICH = {
-    "_z_own": "own-history",
-    "_z_peer_lab": "peer (same role, same lab)",
-    "_z_peer_role": "peer (same role, all labs)",
+    "_z_own": "this account's own history",
+    "_z_peer_lab": "accounts of the same role at this lab",
+    "_z_peer_role": "accounts of the same role at all labs",
 }
+#: Units of :data:`labforensics.features.FEATURE_SPECS` in words (after the number).
+_UNIT_WORDS = {"records": "records", "patients": "patients", "days": "days",
+               "events/min": "events per minute", "records/h": "records per hour"}  # fmt: skip
 
 
 def _fmt(x: float) -> str:
@@ -33,8 +39,56 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 10 or float(x).is_integer() else f"{x:.3g}"
 
 
+def amount(col: str, x: float) -> str:
+    """A feature's raw value with its unit in words: ``3 h 20 min``, ``3,800 records``.
+
+    Parameters
+    ----------
+    col : str
+        Base feature name (its unit from :func:`labforensics.features.feature_spec`).
+    x : float
+        The value in the feature's unit (seconds, records, bytes, counts ...).
+
+    Returns
+    -------
+    str
+    """
+    if not np.isfinite(x):
+        return "?"
+    unit = feature_spec(col).unit
+    if unit == "s":
+        if x < 120:
+            return f"{x:,.0f} s"
+        if x < 7200:
+            return f"{x / 60:,.0f} min"
+        return f"{x // 3600:,.0f} h {(x % 3600) / 60:02.0f} min"
+    if unit == "bytes":
+        for div, name in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+            if abs(x) >= div:
+                return f"{x / div:,.1f} {name}"
+        return f"{x:,.0f} bytes"
+    if unit == "share":
+        return f"{min(x, 1.0):.0%}"
+    words = _UNIT_WORDS.get(unit)
+    return f"{_fmt(x)} {words}" if words else _fmt(x)
+
+
+def _share(desc: str, x: float) -> str:
+    """A share in words, capped at 100 % with the reason when above (counts of records
+    over the patients seen so far can exceed it)."""
+    if np.isfinite(x) and x > 1.0:
+        return (f"{desc}: 100 % (capped: {100 * x:,.0f} % by count, more records than "
+                "patients seen so far)")  # fmt: skip
+    return f"{desc}: {x:.0%}" if np.isfinite(x) else f"{desc}: ?"
+
+
 def phrase(col: str, row: dict[str, object], std: Standardized) -> str:
-    """One feature's deviation in words, for one row.
+    """One feature's deviation in words, for one row, with its unit.
+
+    Baselines read, e.g., "records exported or extracted: 3,800 records, 38 times
+    the median of this account's own history (100 records)"; a share above 100 %
+    is capped with the reason; a plain feature is compared with the median of
+    every row scored.
 
     Parameters
     ----------
@@ -55,9 +109,10 @@ def phrase(col: str, row: dict[str, object], std: Standardized) -> str:
     for suf in ("_z_own", "_z_peer_lab", "_z_peer_role", "_z"):
         if col.endswith(suf):
             base = col[: -len(suf)]
+            desc = feature_spec(base).description or base.replace("_", " ")
             raw = float(row.get(base, np.nan))
             if suf == "_z":
-                which = "baseline"
+                which = "its baseline"
                 for s2, w in _WHICH.items():
                     if pd.notna(row.get(base + s2)):
                         which = w
@@ -66,20 +121,23 @@ def phrase(col: str, row: dict[str, object], std: Standardized) -> str:
             else:
                 which = _WHICH[suf]
                 ref = float("nan")
-            if np.isfinite(ref) and ref > 0:
-                return f"{base} {raw / ref:,.0f}x the {which} median ({_fmt(raw)} vs {_fmt(ref)})"
+            if np.isfinite(ref) and ref > 0 and raw / ref >= 2:
+                return (f"{desc}: {amount(base, raw)}, {raw / ref:,.0f} times the median of "
+                        f"{which} ({amount(base, ref)})")  # fmt: skip
             if np.isfinite(ref):
-                return f"{base} {_fmt(raw)} where the {which} median is {_fmt(ref)}"
-            return f"{base} {_fmt(raw)} ({x:,.1f} robust SD above the {which} median)"
+                return (f"{desc}: {amount(base, raw)}, where the median of {which} is "
+                        f"{amount(base, ref)}")  # fmt: skip
+            return (f"{desc}: {amount(base, raw)}, {x:,.1f} robust standard deviations above "
+                    f"the median of {which}")  # fmt: skip
     if spec.unit == "flag":
         if col == "night" and row.get("start_local"):
             return f"activity at night (start {row['start_local']} local)"
         return spec.description or col
+    desc = spec.description or col.replace("_", " ")
     if spec.unit == "share":
-        return f"{spec.description or col}: {x:.0%}"
-    med, sc = std.center.get(col, np.nan), std.scale.get(col, np.nan)
-    z = (x - med) / sc if sc else np.nan
-    return f"{col} = {_fmt(x)} ({z:,.1f} robust SD from the median {_fmt(med)})"
+        return _share(desc, x)
+    med = std.center.get(col, np.nan)
+    return f"{desc}: {amount(col, x)}, where the median of all rows scored is {amount(col, med)}"
 
 
 def explain_rows(

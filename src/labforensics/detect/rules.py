@@ -284,10 +284,18 @@ def apply_rules(
 def render_reason(rule: Rule, row: dict[str, object]) -> str:
     """Fill the rule's reason template from one row (missing fields -> ``?``)."""
     ctx = {}
+    capped = []
     for f in _template_fields(rule.reason) | {"start_local"}:
         v = row.get(f)
         ctx[f] = v if v is not None and not (isinstance(v, float) and np.isnan(v)) else "?"
+        if f.startswith("share") and isinstance(ctx[f], float | int) and ctx[f] > 1:
+            capped.append(f"{100 * ctx[f]:,.0f} %")  # a share of records over patients seen so far
+            ctx[f] = 1.0
     try:
-        return rule.reason.format(**ctx)
+        text = rule.reason.format(**ctx)
     except (ValueError, TypeError):
         return rule.description
+    if capped:  # issue 16: never "116 % of the patients", the reason shown instead
+        text += (f" (capped at 100 %: {', '.join(capped)} by count, more records than "
+                 "patients seen so far)")  # fmt: skip
+    return text

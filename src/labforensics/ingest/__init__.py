@@ -94,6 +94,13 @@ class Evidence:
     manifest: list[EvidenceFile] = field(default_factory=list)
     case_key_fingerprint: str = ""
 
+    def __repr__(self) -> str:
+        from .._repr import short_repr
+
+        return short_repr("Evidence", {"events": self.events, "quarantine": self.quarantine},
+                          {"events": len(self.events), "quarantined": len(self.quarantine),
+                           "files": len(self.manifest)})  # fmt: skip
+
     def manifest_table(self) -> pd.DataFrame:
         """The manifest as a DataFrame: path, source_file, size (bytes), sha256, format."""
         cols = ["path", "source_file", "size", "sha256", "format"]

@@ -25,6 +25,7 @@ RFC 1952 (gzip file format), section 2.2 (members) and 2.3.1 (magic bytes).
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import glob
 import hashlib
 import io
@@ -234,13 +235,17 @@ def _gunzip(raw: bytes, limit: int | None = None) -> Decompressed:
     return Decompressed(b"".join(out), True, False, "", members)
 
 
-def read_bytes(path: str | os.PathLike[str]) -> Decompressed:
+def read_bytes(path: str | os.PathLike[str], *, utf16: bool = True) -> Decompressed:
     """Read a whole evidence file, decompressing gzip (detected by magic bytes).
 
     Parameters
     ----------
     path : path-like
         Evidence file, opened read-only.
+    utf16 : bool, default True
+        Give UTF-16 text with a byte-order mark as UTF-8 with a BOM
+        (:func:`utf16_to_utf8`); False keeps the bytes as stored (the leak tables
+        decode UTF-16 themselves and key their row ids on the stored bytes).
 
     Returns
     -------
@@ -282,8 +287,26 @@ def read_bytes(path: str | os.PathLike[str]) -> Decompressed:
             _check_unchanged(path, before, len(raw), after)
     _record_custody(path, raw)
     if raw[:2] == GZIP_MAGIC:
-        return _gunzip(raw)
-    return Decompressed(raw)
+        got = _gunzip(raw)
+        return dataclasses.replace(got, data=utf16_to_utf8(got.data)) if utf16 else got
+    return Decompressed(utf16_to_utf8(raw) if utf16 else raw)
+
+
+#: Byte-order marks of UTF-16 (little and big endian), what a spreadsheet writes as
+#: "Unicode text" (The Unicode Standard, section 23.8, "Specials: BOM").
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def utf16_to_utf8(data: bytes) -> bytes:
+    """UTF-16 text with a byte-order mark as UTF-8 with a BOM; other bytes unchanged.
+
+    Like gzip, UTF-16 is a transport encoding of the text the readers parse: the
+    custody hash stays that of the bytes on disk, line numbers are unchanged (one
+    line end for one), and an odd last byte or a lone surrogate becomes U+FFFD.
+    """
+    if data[:2] not in UTF16_BOMS:
+        return data
+    return b"\xef\xbb\xbf" + data.decode("utf-16", errors="replace").encode("utf-8")
 
 
 def _check_unchanged(
@@ -321,9 +344,16 @@ def read_head(path: str | os.PathLike[str], size: int = 1 << 16) -> bytes:
     with open_evidence(path) as fh:
         head = fh.read(size)
         if head[:2] != GZIP_MAGIC:
-            return head
+            return _utf16_head(head, size)
         raw = head + fh.read(size * 4)  # ample for the first 64 KiB of text
-    return _gunzip(raw, limit=size).data[:size]
+    return _utf16_head(_gunzip(raw, limit=size).data[:size], size)
+
+
+def _utf16_head(head: bytes, size: int) -> bytes:
+    """A head cut at ``size`` bytes, as UTF-8 when it is UTF-16 with a BOM (even length)."""
+    if head[:2] not in UTF16_BOMS:
+        return head
+    return utf16_to_utf8(head[: len(head) & ~1])[:size]
 
 
 def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:

@@ -241,7 +241,7 @@ def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> T
     ProfileError
         A mapping names a column the file does not have.
     """
-    data = read_bytes(path).data
+    data = read_bytes(path, utf16=False).data
     digest = sha256_bytes(data)
     name = relative_name(path, root)
     enc, lines, m = _decode_and_map(data, path, mappings)

@@ -29,7 +29,7 @@ def _sniff_sep(text: str) -> str:
 
 
 def _read_text(p: Path, what: str) -> str:
-    """A small text file's content, UTF-8 (BOM or not) else cp1252.
+    """A small text file's content: UTF-16 with a BOM, UTF-8 (BOM or not), else cp1252.
 
     Raises
     ------
@@ -41,6 +41,8 @@ def _read_text(p: Path, what: str) -> str:
             raw = fh.read()
     except OSError as exc:
         raise AttributionError(f"cannot read {what} {p}: {exc}; check the path") from exc
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM ("Unicode text")
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

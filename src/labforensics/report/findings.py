@@ -291,6 +291,19 @@ def _conclusion_section(conc: Mapping[str, Any] | None, made: bool) -> dict[str,
     return {k: conc.get(k) for k in keys}
 
 
+def _joined_reasons(reasons: Sequence[str], limit: int = 240) -> str:
+    """Reasons joined by "; ", whole ones only, up to about ``limit`` characters, then "…"."""
+    parts: list[str] = []
+    total = 0
+    for r in reasons:
+        if parts and total + len(r) > limit:
+            parts.append("…")
+            break
+        parts.append(str(r))
+        total += len(r) + 2
+    return "; ".join(parts)
+
+
 def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
     when = make_formatter(tz)
     out: list[str] = []
@@ -298,7 +311,7 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
         if not s.get("flagged"):
             continue
         recs = (s.get("records_exported") or 0) + (s.get("records_extracted") or 0)
-        reasons = "; ".join(s.get("reasons") or [])[:240]
+        reasons = _joined_reasons(s.get("reasons") or [])
         out.append(
             f"Session of {s.get('account') or '(no account)'} ({s.get('account_kind')}) at {s.get('lab')} "
             f"starting {when(s.get('start'))}: {recs:,} records sent out, score "

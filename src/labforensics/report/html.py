@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import html as _html
 import os
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from ..case import DEFAULT_TZ
 from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
+from .summary import GLOSSARY, summary_view
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -70,6 +72,14 @@ class ReportData:
         The case's time zone (:attr:`labforensics.CaseContext.tz`).
     title : str
         Title of the report (case name).
+    session_scores : pandas.DataFrame, optional
+        Every scored session (``session_id``, ``score``, ``flagged``, ``reasons`` ...).
+    extra_notes : list of str
+        Paragraphs added to the method section.
+    run : dict
+        This run's ``command`` (list of str, the exact command line; None from
+        Python) and ``date`` (ISO 8601 UTC start): shown in the report only, never
+        in findings.json (which stays byte-identical across re-runs).
     """
 
     findings: dict[str, Any]
@@ -85,6 +95,7 @@ class ReportData:
     campaigns: pd.DataFrame | None = None
     #: :func:`labforensics.authorisation.assess_exports`'s table (the exports section)
     exports: pd.DataFrame | None = None
+    run: dict[str, Any] = field(default_factory=dict)
 
 
 # --- formatting -----------------------------------------------------------------------
@@ -166,7 +177,9 @@ def _pick(rows: Sequence[Mapping[str, Any]], wanted: Sequence[str]) -> list[str]
 
 #: Columns shown in the report for the attribution's tables (findings.json has them all).
 WINDOW_COLUMNS = ("lab", "n_patients", "n_leaked", "leaked_share", "after", "before", "width_h",
-                  "extraction", "confidence", "note")  # fmt: skip
+                  "extraction", "confidence")  # fmt: skip
+#: Labs named in a table cell before the rest are counted ("L01, L02, … (30 labs)").
+LABS_IN_CELL = 6
 PATHWAY_COLUMNS = ("pathway_id", "hypothesis", "account", "account_kind", "role", "module",
                    "network", "labs", "n_sessions", "records", "leaked_explained", "share",
                    "first", "last")  # fmt: skip
@@ -175,6 +188,59 @@ TRANSFER_COLUMNS = ("lab", "account", "extraction_ts", "file_base", "transfer_ts
                     "anonymous")  # fmt: skip
 COVERAGE_COLUMNS = ("lab", "n_patients", "leaked_found", "leaked_share", "explained",
                     "unexplained", "explained_share", "explained_by", "window_confidence")  # fmt: skip
+
+
+#: Column headers in words (issue 16 item 3); a column not listed shows its name with
+#: spaces. The units are in the header: h hours, s seconds.
+COLUMN_LABELS = {
+    "n_patients": "patients seen at the lab", "n_leaked": "leaked patients found",
+    "leaked_share": "share of the lab's patients leaked", "after": "copy taken after",
+    "before": "copy taken before", "width_h": "window width (h)",
+    "extraction": "kind of copy", "confidence": "window confidence",
+    "pathway_id": "pathway", "account_kind": "account kind", "n_sessions": "sessions",
+    "records": "records sent out", "leaked_explained": "leaked patients explained",
+    "share": "share of the leak explained", "first": "first operation",
+    "last": "last operation", "extraction_ts": "extraction time", "file_base": "file",
+    "transfer_ts": "transfer time", "delay_h": "delay after extraction (h)",
+    "remote_host": "remote address", "access_mode": "FTP access",
+    "completion": "transfer complete", "leaked_found": "leaked patients found",
+    "explained": "leaked patients explained", "unexplained": "leaked patients unexplained",
+    "explained_share": "share explained", "explained_by": "explained by pathway",
+    "window_confidence": "window confidence", "records_exported": "records exported",
+    "records_extracted": "records extracted", "src_ip": "source address",
+    "failed_logins": "failed logins", "distinct_accounts_tried": "accounts tried",
+    "peak_failures_per_hour": "most failures in one hour",
+    "accounts_succeeded": "accounts logged in", "rows_read": "rows read",
+    "rotation_duplicates": "rotation duplicates", "field_problems": "field problems",
+    "truncation_note": "why cut short", "source_file": "file", "source_line": "line",
+    "action_raw": "action as logged", "src_ips": "source addresses", "sha256": "SHA-256",
+    "size": "size (bytes)", "first_day": "first day", "last_day": "last day",
+}  # fmt: skip
+
+
+def header_label(col: str) -> str:
+    """The header of a report column: :data:`COLUMN_LABELS`, else the name with spaces."""
+    return COLUMN_LABELS.get(col, col.replace("_", " "))
+
+
+def labs_cell(value: Any) -> str:
+    """A list of labs (``"L01 | L02"`` or a list) with at most :data:`LABS_IN_CELL` named."""
+    items = value if isinstance(value, list | tuple) else str(value or "").split("|")
+    labs = [str(v).strip() for v in items if str(v).strip()]
+    if len(labs) <= LABS_IN_CELL:
+        return ", ".join(labs)
+    return ", ".join(labs[:LABS_IN_CELL]) + f", … ({len(labs)} labs)"
+
+
+def share_cell(value: Any) -> Any:
+    """A share (0-1) as a percentage capped at 100 % with the uncapped value beside
+    (``116 %`` reads "100 % (116 % by count)"); other values as :func:`_cell`."""
+    f = _num(value)
+    if f is None or isinstance(value, bool):
+        return _cell(value)
+    if f > 1.0:
+        return f"100 % ({pct(f)} by count)"
+    return pct(f)
 
 
 #: Most (file, reason) rows and sample rows listed in the report's quarantine section;
@@ -216,6 +282,49 @@ def _quarantine_by_file(q: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Quoted values and numbers in a quarantine reason are the row's own (a bad date, a field
+#: count): the kind of problem is the reason with them replaced. "ISO 8601" and "RFC 5424"
+#: name standards and are kept.
+_QUOTED = r"'[^']*'|\"[^\"]*\""
+_NUMBER = r"(?<!ISO )(?<!RFC )(?<![\w.])\d[\d,.]*(?![\w])"
+
+
+def quarantine_by_reason(q: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows grouped by the kind of problem, with one example each.
+
+    Parameters
+    ----------
+    q : pandas.DataFrame
+        ``source_file``, ``source_line`` (int, may be missing) and ``reason`` (str),
+        as in ``quarantine.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kind, most rows first: ``problem`` (the reason with its quoted
+        values as ``'…'`` and its numbers as ``N``), ``rows`` (int), ``files``
+        (int, distinct files), ``example`` (``file:line`` of the first row in file
+        and line order) and ``example_reason`` (that row's own reason, in full).
+    """
+    if q.empty:
+        return pd.DataFrame(columns=["problem", "rows", "files", "example", "example_reason"])
+    reason = q["reason"].astype("string").fillna("")
+    kind = reason.str.replace(_QUOTED, "'…'", regex=True).str.replace(_NUMBER, "N", regex=True)
+    line = (q["source_line"] if "source_line" in q.columns
+            else pd.Series(pd.NA, index=q.index)).astype("Int64")  # fmt: skip
+    t = pd.DataFrame({"problem": kind, "file": q["source_file"].astype("string"), "line": line,
+                      "reason": reason})  # fmt: skip
+    t = t.sort_values(["problem", "file", "line"], kind="stable", na_position="last")
+    g = t.groupby("problem", sort=False)
+    out = g.agg(rows=("file", "size"), files=("file", "nunique"), file=("file", "first"),
+                line=("line", "first"), example_reason=("reason", "first")).reset_index()  # fmt: skip
+    out["example"] = out["file"].astype(str) + out["line"].map(
+        lambda v: "" if pd.isna(v) else f":{int(v)}"
+    )
+    out = out.sort_values(["rows", "problem"], ascending=[False, True], kind="stable")
+    return out[["problem", "rows", "files", "example", "example_reason"]].reset_index(drop=True)
+
+
 def _frame_rows(df: pd.DataFrame, limit: int | None = None) -> list[dict[str, Any]]:
 
     part = df if limit is None else df.head(limit)
@@ -239,14 +348,18 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
     monthly = tables.monthly_outbound(ev, tz, "W" if weekly else "M")
     # every flagged session (not the top sessions only), when the tables allow
     every = flagged_sessions(data.session_scores, data.sessions)
-    flagged = every[["lab", "start"]] if every is not None else pd.DataFrame(
-        [
-            {"lab": r.get("lab"), "start": r.get("start")}
-            for r in f.get("top_sessions", [])
-            if r.get("flagged")
-        ]  # fmt: skip
-        or [],
-        columns=["lab", "start"],
+    flagged = (
+        every[["lab", "start"]]
+        if every is not None
+        else pd.DataFrame(
+            [
+                {"lab": r.get("lab"), "start": r.get("start")}
+                for r in f.get("top_sessions", [])
+                if r.get("flagged")
+            ]  # fmt: skip
+            or [],
+            columns=["lab", "start"],
+        )
     )
     if not flagged.empty:
         flagged["start"] = _naive_local(flagged["start"], tz)
@@ -636,6 +749,9 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         Markup('<span class="t">{}</span>').format(when(v)) if _to_ts(v) is not None else _cell(v)
     )
     env.filters["attr"] = _attr
+    env.filters["label"] = header_label
+    env.filters["share"] = share_cell
+    env.filters["labs"] = labs_cell
     f = data.findings
     top = list(f.get("top_sessions", []))[:top_n]
     # flagged sessions (and at least the first three) get a card with figure and rows
@@ -664,13 +780,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         q = data.quarantine
         quarantine_summary = _frame_rows(_quarantine_by_file(q).head(MAX_QUARANTINE_ROWS))
         quarantine_groups = int(q.groupby(["source_file", "reason"], sort=False).ngroups)
-        kind = q["reason"].astype(str).str.split(":", n=1).str[0]
-        quarantine_kinds = _frame_rows(
-            pd.DataFrame({"reason": kind, "file": q["source_file"].astype(str)})
-            .groupby("reason", sort=True)
-            .agg(rows=("file", "size"), files=("file", "nunique"))
-            .reset_index()
-        )
+        quarantine_kinds = _frame_rows(quarantine_by_reason(q))
     gaps = list(f.get("gaps", []))
     gaps_long = sorted(gaps, key=lambda g: (-int(g.get("days", 0)), g.get("lab", "")))[:15]
     ctx = {
@@ -706,7 +816,13 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
                                     sessions=data.sessions, when=when, tz=data.tz,
                                     params=(f.get("parameters") or {}).get("campaigns")),  # fmt: skip
         "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
-    }
+        "summary": summary_view(f, when),
+        # linkage terms only when a dump was linked (its section is then shown)
+        "glossary": [g for g in GLOSSARY
+                     if f.get("leak_linkage") or g[0] != "false-match rate"],  # fmt: skip
+        "run": {"command": [shlex.quote(str(a)) for a in data.run["command"]]
+                if data.run.get("command") else None, "date": data.run.get("date")},
+    }  # fmt: skip
     return env.get_template("report.html.j2").render(**ctx)
 
 

@@ -1,0 +1,263 @@
+"""Every input of an investigation opened and checked before any stage runs.
+
+``labforensics investigate`` reads evidence for minutes before it reaches the leak,
+the transfer log or the patient indexes. A junk companion file found only then
+costs the whole run (and used to end in a traceback). :func:`check_companions`
+opens each of them first and refuses, with one line naming the file and what was
+expected, a file that is:
+
+- unreadable (permissions, a folder where a file is expected);
+- empty (0 bytes, or only blank lines): a failed copy, never "no finding";
+- binary (NUL bytes without a UTF-16 byte-order mark, or control characters);
+- without a line end in its first MiB (a single huge line is no table);
+- of the wrong format for its role (no identifier column in a leak list, no
+  header of known names in a patient index or a dump, no ``xferlog`` line in a
+  transfer log).
+
+UTF-16 text with a byte-order mark ("Unicode text" in a spreadsheet's save
+dialog) is read, never refused. :func:`first_recognised` checks that at least one
+evidence file is of a format some reader recognises, reading one 64 KiB head per
+file and stopping at the first one recognised (so a normal run reads one head).
+
+Sources of the rules: the file formats of ``shared/formats/`` (LIS audit CSV,
+patient index, leak dump) and the ``xferlog(5)`` manual page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import EvidenceError, LabForensicsError
+
+__all__ = [
+    "EXPECTED",
+    "check_companions",
+    "check_text_file",
+    "first_recognised",
+]
+
+#: What each input role must hold, as said in the error messages.
+EXPECTED = {
+    "leak": "a list of leaked identifiers (a CSV with an IPP, pseudonym or NIR column) or a "
+    "dump of people (a CSV with name columns), as UTF-8, cp1252 or UTF-16 with a BOM",
+    "patient_index": "a laboratory patient index (PATIENTS_<LAB>.csv: a header with IPP, "
+    "names, birth date ...), as UTF-8, cp1252 or UTF-16 with a BOM",
+    "transfers": "an FTP server transfer log in xferlog format (one transfer per line: "
+    "date, seconds, host, bytes, file name, ...)",
+    "case": "a case file in TOML (case.toml)",
+    "evidence": "LIS audit CSV exports (current or legacy dialect), syslog authentication "
+    "logs, IHE ATNA XML or HL7 FHIR AuditEvent JSON",
+}
+#: The head read to check a file (1 MiB): enough for any header line.
+HEAD_BYTES = 1 << 20
+_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_ROLE_NAMES = {"leak": "leak file", "patient_index": "patient index",
+               "transfers": "transfer log", "case": "case file"}  # fmt: skip
+
+
+def _head(path: Path, role: str) -> tuple[bytes, int]:
+    """The first :data:`HEAD_BYTES` of ``path`` and its size; EvidenceError when unreadable."""
+    what = _ROLE_NAMES.get(role, role)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            return fh.read(HEAD_BYTES), size
+    except IsADirectoryError as exc:
+        raise EvidenceError(f"{what} {path} is a folder; expected {EXPECTED[role]}") from exc
+    except OSError as exc:
+        raise EvidenceError(
+            f"cannot read {what} {path}: {exc.strerror or exc}; expected {EXPECTED[role]}"
+        ) from exc
+
+
+def check_text_file(path: str | os.PathLike[str], role: str) -> str:
+    """Check that ``path`` is a non-empty text file with line ends; return its first line.
+
+    Parameters
+    ----------
+    path : path-like
+        The file (opened read-only, its first MiB read).
+    role : {"leak", "patient_index", "transfers", "case"}
+        What the file is for (named in the message, with :data:`EXPECTED`).
+
+    Returns
+    -------
+    str
+        The first non-blank line (decoded: UTF-16 with a BOM, UTF-8, else cp1252).
+
+    Raises
+    ------
+    EvidenceError
+        Unreadable, empty or blank, binary (NUL bytes without a UTF-16 BOM, or
+        more than 1 control character in 1,000), or no line end in the first MiB
+        of a larger file. The message names the file and what was expected, never
+        the file's content.
+    """
+    p = Path(path)
+    what = _ROLE_NAMES.get(role, role)
+    expected = EXPECTED[role]
+    head, size = _head(p, role)
+    if size == 0:
+        raise EvidenceError(f"{what} {p} is empty (0 bytes); expected {expected}")
+    if head[:2] in _BOMS:
+        text = head[: len(head) & ~1].decode("utf-16", errors="replace")
+    elif b"\x00" in head:
+        raise EvidenceError(
+            f"{what} {p} is binary (it holds NUL bytes; or it is UTF-16 without a byte-order "
+            f"mark); expected {expected}: export it again as UTF-8 or as Unicode text with a BOM"
+        )
+    else:
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            # a multi-byte character cut at the end of the head is not an error
+            text = head[: exc.start].decode("utf-8-sig") if exc.start > len(head) - 4 else (
+                head.decode("cp1252", errors="replace"))  # fmt: skip
+    text = text.lstrip("\ufeff")
+    ctrl = sum(1 for c in text if c < " " and c not in "\t\r\n\f\v")
+    if ctrl > max(8, len(text) // 1000):
+        raise EvidenceError(
+            f"{what} {p} is binary ({ctrl:,} control characters in its first "
+            f"{len(head):,} bytes); expected {expected}"
+        )
+    if size > len(head) and "\n" not in text and "\r" not in text:
+        raise EvidenceError(
+            f"{what} {p} has no line end in its first {HEAD_BYTES // (1 << 20)} MiB "
+            f"({size:,} bytes in all): not a text table; expected {expected}"
+        )
+    first = next((ln for ln in text.splitlines() if ln.strip()), None)
+    if first is None:
+        raise EvidenceError(f"{what} {p} holds only blank lines; expected {expected}")
+    return first
+
+
+def _check_leak_list(path: Path) -> None:
+    """An identifier list must give at least one identifier (every line accounted for)."""
+    from .leak.reader import _read_leak_lines
+
+    df, report = _read_leak_lines(path)
+    if len(df) == 0:
+        raise EvidenceError(
+            f"leak file {path} holds no identifier ({report['lines_read']:,} line(s), "
+            f"{report['malformed']:,} malformed); expected {EXPECTED['leak']}"
+        )
+
+
+def _check_header(path: Path, role: str, mappings: Sequence[Any]) -> None:
+    """A patient index or dump file must start with a header of known column names
+    (unless a column mapping is given, or its first line is a fixed-width layout)."""
+    from .leak._tables import _SEPARATORS, _known_header, infer_fixed_width, sniff_separator
+    from .leak.mapping import choose_mapping
+
+    first = check_text_file(path, role)
+    if mappings and choose_mapping(tuple(mappings), path.name, first) is not None:
+        return
+    if not any(c in first for c in _SEPARATORS) and infer_fixed_width(first) is not None:
+        return
+    try:
+        _known_header(path, first, sniff_separator(first))
+    except EvidenceError as exc:
+        raise EvidenceError(f"{_ROLE_NAMES[role]} {exc}; expected {EXPECTED[role]}") from exc
+
+
+def _check_transfers(path: Path, case: Any) -> None:
+    """A transfer log must hold at least one xferlog line (blank lines aside)."""
+    from .transfers import read_transfers
+
+    check_text_file(path, "transfers")
+    t = read_transfers(path, case=case)
+    r = t.report
+    if len(t.transfers) == 0 and r.rows_read > r.ignored:
+        raise EvidenceError(
+            f"transfer log {path}: none of its {r.rows_read:,} line(s) is an xferlog "
+            f"transfer; expected {EXPECTED['transfers']}"
+        )
+
+
+def check_companions(
+    *,
+    leak: Path | None,
+    leak_is_dump: bool,
+    leak_files: Iterable[Path],
+    patient_files: Iterable[Path],
+    transfers: Path | None,
+    case: Any = None,
+) -> None:
+    """Open and check the leak, the patient indexes and the transfer log (see module).
+
+    Parameters
+    ----------
+    leak : path or None
+        The leak as given (a file, or a folder of dump files).
+    leak_is_dump : bool
+        Whether it is a dump of people (else a list of identifiers).
+    leak_files, patient_files : iterable of path
+        The dump's files (when a dump) and the patient index files.
+    transfers : path or None
+        The xferlog.
+    case : CaseContext, optional
+        Its ``leak_mappings`` (column mappings) and time zone.
+
+    Raises
+    ------
+    EvidenceError
+        On the first file that fails, naming it and what was expected.
+    """
+    maps: Sequence[Any] = tuple(getattr(case, "leak_mappings", ()) or ())
+    if maps:
+        from .leak.mapping import load_mappings
+
+        maps = load_mappings(list(maps))
+    if leak is not None and not leak_is_dump:
+        check_text_file(leak, "leak")
+        _check_leak_list(Path(leak))
+    elif leak is not None:
+        for f in leak_files:
+            _check_header(Path(f), "leak", maps)
+    for f in patient_files:
+        _check_header(Path(f), "patient_index", maps)
+    if transfers is not None:
+        _check_transfers(Path(transfers), case)
+
+
+def first_recognised(
+    files: Sequence[Path], profile: Any = None
+) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The first evidence file a reader recognises, else why none was.
+
+    Parameters
+    ----------
+    files : sequence of path
+        The evidence files (expanded), in the order read.
+    profile : str, path or list, optional
+        The ingest profiles (as :func:`labforensics.read_evidence`).
+
+    Returns
+    -------
+    first : path or None
+        The first recognised file; None when none is.
+    why : list of (path, reason)
+        For each file looked at before it: why no reader took it.
+    """
+    from .ingest._engine import _choose_profile_reader
+    from .ingest.files import read_head, unrecognised_reason
+    from .ingest.profiles import load_profiles
+
+    profs = load_profiles(
+        list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile
+    )
+    why: list[tuple[Path, str]] = []
+    for f in files:
+        try:
+            head = read_head(f)
+        except (OSError, LabForensicsError) as exc:
+            why.append((f, f"unreadable: {getattr(exc, 'strerror', None) or exc}"))
+            continue
+        spec, _ = _choose_profile_reader(head, f.name, tuple(profs))
+        if spec is not None:
+            return f, why
+        why.append((f, unrecognised_reason(f, head)))
+    return None, why

@@ -1,0 +1,117 @@
+"""``report.pdf``: the HTML report printed by Debian's headless Chromium.
+
+Why Chromium rather than WeasyPrint: it is the engine the browser test already
+drives (``tests/test_browser.py``), so the page the expert reads on screen and
+the page printed are laid out by one engine and checked by one test; it needs no
+Python dependency (WeasyPrint brings Pango, cairo and a dozen wheels, and lays
+out CSS its own way: flexbox and ``overflow-wrap: anywhere`` differ); and it is a
+Debian package (``apt-get install chromium``) that CI installs already. The
+print layout is the report's own ``@media print`` CSS (A4, tables of fixed
+layout whose long cells wrap), so the PDF has no cut-off column.
+
+When no Chromium is installed, :func:`write_pdf` returns why (one line) and the
+caller records in ``manifest.json`` that the PDF was not produced: the HTML
+report is the reference document, the PDF its printable copy.
+
+Chromium is run with a fresh profile folder (removed afterwards), no network
+(``--disable-background-networking``; the report loads no external resource),
+no sandbox only when running as root (Chromium refuses to start otherwise), and
+a time limit (:data:`PDF_TIMEOUT_S`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["PDF_TIMEOUT_S", "PdfResult", "find_chromium", "write_pdf"]
+
+#: Names of the Chromium binary tried in order (Debian: ``chromium``).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: Longest time given to Chromium to print the report (seconds); the demo's report
+#: (30 labs, ~40 figures) prints in well under a minute on two cores.
+PDF_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class PdfResult:
+    """What :func:`write_pdf` did.
+
+    Attributes
+    ----------
+    path : pathlib.Path or None
+        The PDF written; None when it was not produced.
+    note : str
+        Empty when written; else one line saying why not (for the console and the
+        manifest).
+    """
+
+    path: Path | None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """``{"produced": bool, "note": str}`` for ``manifest.json``."""
+        return {"produced": self.path is not None, "note": self.note}
+
+
+def find_chromium() -> str | None:
+    """The Chromium binary: ``$LABFORENSICS_CHROMIUM``, else the first of
+    :data:`CHROMIUM_NAMES` on ``PATH``, else ``/usr/bin/chromium``; None when absent."""
+    env = os.environ.get("LABFORENSICS_CHROMIUM")
+    if env:
+        return env if Path(env).exists() else None
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def write_pdf(html: str | os.PathLike[str], pdf: str | os.PathLike[str]) -> PdfResult:
+    """Print ``html`` to ``pdf`` with headless Chromium (A4, the report's print CSS).
+
+    Parameters
+    ----------
+    html : path
+        The self-contained ``report.html``.
+    pdf : path
+        The PDF to write (replaced when it exists).
+
+    Returns
+    -------
+    PdfResult
+        Never raises for a missing or failing Chromium: the note says why no PDF
+        was written (and a partial file is removed).
+    """
+    exe = find_chromium()
+    src, dst = Path(html).resolve(), Path(pdf).resolve()
+    if exe is None:
+        return PdfResult(None, "report.pdf not produced: Chromium is not installed "
+                               "(apt-get install chromium); report.html is complete")  # fmt: skip
+    profile = tempfile.mkdtemp(prefix="lf-pdf-")
+    args = [exe, "--headless", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--no-first-run", "--disable-extensions",
+            f"--user-data-dir={profile}", "--no-pdf-header-footer", "--print-to-pdf-no-header",
+            f"--print-to-pdf={dst}", src.as_uri()]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    dst.unlink(missing_ok=True)
+    try:
+        r = subprocess.run(args, capture_output=True, timeout=PDF_TIMEOUT_S, check=False,
+                           stdin=subprocess.DEVNULL)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        dst.unlink(missing_ok=True)
+        why = "timed out" if isinstance(exc, subprocess.TimeoutExpired) else str(exc)
+        return PdfResult(None, f"report.pdf not produced: Chromium failed ({why})")
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    if not dst.is_file() or dst.stat().st_size == 0 or dst.read_bytes()[:5] != b"%PDF-":
+        dst.unlink(missing_ok=True)
+        tail = r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        return PdfResult(None, f"report.pdf not produced: Chromium exit {r.returncode} "
+                               f"({tail[0][:200]})")  # fmt: skip
+    return PdfResult(dst)
