@@ -57,8 +57,18 @@ def test_share_capped_with_reason():
     assert "more records than patients seen so far" in got
 
 
-def test_rule_reason_share_capped():
-    rule = next(r for r in load_rules() if "share_lab_patients" in r.reason)
+def test_rule_reason_share_capped(tmp_path):
+    # the default rules no longer print a share; a user's rule may: it is capped too
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rule]]\nid = "share"\nunit = "session"\ndescription = "d"\nweight = 6.0\n'
+        'reason = "extraction of {records_extracted:,.0f} records, '
+        '{share_lab_patients:.0%} of the patients seen at the lab so far"\n'
+        'rationale = "r"\nreferences = ["x"]\nknown_false_positives = ["y"]\n'
+        'all = [{ feature = "records_extracted", op = ">", value = 0 }]\n',
+        encoding="utf-8",
+    )
+    (rule,) = load_rules(rules)
     row = {"records_extracted": 329.0, "share_lab_patients": 3.29, "start_local": "00:57"}
     got = render_reason(rule, row)
     # never "329% of the patients": 100% and the reason, with the count kept
