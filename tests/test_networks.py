@@ -130,6 +130,7 @@ def test_mass_extraction_rule_does_not_fire_on_unknown_networks():
             "net_other": [0.0, 0.0, 0.5, 0.0],
             "net_vendor": [0.0, 0.0, 0.0, 0.5],
             "records_out": [900.0] * 4,
+            "records_not_authorised": [900.0] * 4,
         }
     )
     fired, skipped = apply_rules(frame, [rule], "session")
