@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ._repr import short_repr
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import assess_exports, exports_summary, read_authorisations
 from .case import (
@@ -134,8 +135,6 @@ class InvestigationResult:
                        if self.pdf_note else "")  # fmt: skip
 
     def __repr__(self) -> str:
-        from ._repr import short_repr
-
         c = self.findings.get("counts") or {}
         facts = {"out": str(self.out), "verdict": self.verdict, "events": c.get("events"),
                  "sessions": c.get("sessions"), "flagged": c.get("flagged_sessions")}  # fmt: skip

@@ -31,6 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EvidenceError, LabForensicsError
+from .ingest._engine import _choose_profile_reader
+from .ingest.files import read_head, unrecognised_reason
+from .ingest.profiles import load_profiles
+from .leak._tables import _SEPARATORS, _known_header, infer_fixed_width, sniff_separator
+from .leak.mapping import choose_mapping, load_mappings
+from .leak.reader import _read_leak_lines
+from .transfers import read_transfers
 
 __all__ = [
     "EXPECTED",
@@ -136,7 +143,6 @@ def check_text_file(path: str | os.PathLike[str], role: str) -> str:
 
 def _check_leak_list(path: Path) -> None:
     """An identifier list must give at least one identifier (every line accounted for)."""
-    from .leak.reader import _read_leak_lines
 
     df, report = _read_leak_lines(path)
     if len(df) == 0:
@@ -149,8 +155,6 @@ def _check_leak_list(path: Path) -> None:
 def _check_header(path: Path, role: str, mappings: Sequence[Any]) -> None:
     """A patient index or dump file must start with a header of known column names
     (unless a column mapping is given, or its first line is a fixed-width layout)."""
-    from .leak._tables import _SEPARATORS, _known_header, infer_fixed_width, sniff_separator
-    from .leak.mapping import choose_mapping
 
     first = check_text_file(path, role)
     if mappings and choose_mapping(tuple(mappings), path.name, first) is not None:
@@ -165,7 +169,6 @@ def _check_header(path: Path, role: str, mappings: Sequence[Any]) -> None:
 
 def _check_transfers(path: Path, case: Any) -> None:
     """A transfer log must hold at least one xferlog line (blank lines aside)."""
-    from .transfers import read_transfers
 
     check_text_file(path, "transfers")
     t = read_transfers(path, case=case)
@@ -208,8 +211,6 @@ def check_companions(
     """
     maps: Sequence[Any] = tuple(getattr(case, "leak_mappings", ()) or ())
     if maps:
-        from .leak.mapping import load_mappings
-
         maps = load_mappings(list(maps))
     if leak is not None and not leak_is_dump:
         check_text_file(leak, "leak")
@@ -242,9 +243,6 @@ def first_recognised(
     why : list of (path, reason)
         For each file looked at before it: why no reader took it.
     """
-    from .ingest._engine import _choose_profile_reader
-    from .ingest.files import read_head, unrecognised_reason
-    from .ingest.profiles import load_profiles
 
     profs = load_profiles(
         list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile

@@ -133,6 +133,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _sessions_kernels as K
+from ._repr import short_repr
 from ._sessions_failed import failed_logins, first_known
 from ._sessions_logon import logon_pair_keys, logon_pair_rows, split_logon_pairs
 from ._validation import Constraint, Duration, constrained, validate
@@ -269,8 +270,6 @@ class Sessions:
     params: SessionParams
 
     def __repr__(self) -> str:
-        from ._repr import short_repr
-
         return short_repr("Sessions", {"sessions": self.sessions, "events": self.events},
                           {"sessions": len(self.sessions), "events": len(self.events)})  # fmt: skip
 

@@ -48,6 +48,8 @@ def test_cli_option_reaches_investigate(monkeypatch, tmp_path):
     seen = {}
 
     class _Res:
+        pdf_note = ""
+
         def summary(self):
             return "ok"
 

@@ -140,6 +140,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._repr import short_repr
 from ..case import CaseContext, case_key_of
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
 from ..leak.horizon import as_leak_rows
@@ -282,8 +283,6 @@ class Attribution:
     conclusion: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
-        from .._repr import short_repr
-
         return short_repr(
             "Attribution",
             {"hypotheses": self.hypotheses, "windows": self.windows,

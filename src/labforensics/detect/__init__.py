@@ -68,6 +68,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import __version__
+from .._repr import short_repr
 from .._validation import Constraint, Interval, OneOf, SubsetOf, constrained, validate
 from ..case import CaseContext
 from ..errors import ParameterError, SchemaError
@@ -267,8 +268,6 @@ class Scores:
     metadata: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        from .._repr import short_repr
-
         flagged = {u: int(t["flagged"].sum()) for u, t in self.tables().items()
                    if "flagged" in t.columns}  # fmt: skip
         return short_repr("Scores", self.tables(), {"flagged": flagged})

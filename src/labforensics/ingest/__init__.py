@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from .._arrow_pool import arrow_memory_pool
+from .._repr import short_repr
 from ..case import CaseContext, case_key_of, resolve_fact
 from ..custody import EvidenceFile
 from ..errors import ParameterError
@@ -95,8 +96,6 @@ class Evidence:
     case_key_fingerprint: str = ""
 
     def __repr__(self) -> str:
-        from .._repr import short_repr
-
         return short_repr("Evidence", {"events": self.events, "quarantine": self.quarantine},
                           {"events": len(self.events), "quarantined": len(self.quarantine),
                            "files": len(self.manifest)})  # fmt: skip
