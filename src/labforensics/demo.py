@@ -18,6 +18,7 @@ stops when ``../shared`` is absent.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -55,6 +56,63 @@ vendor = ["172.16.0.0/16"]
 [accounts]
 vendor = ["hotline.editeur", "migration.editeur"]
 {labs}"""
+
+
+#: What each lab ordered from the vendor for its migration, in the demo's register: the
+#: patients seen in the two years before the migration (the demo's story follows the
+#: regulator's finding, CNIL SAN-2022-009: the vendor extracted far more than was asked).
+MIGRATION_SCOPE_YEARS = 2
+#: The migration ticket's window: from three weeks before the migration to a week after.
+MIGRATION_WINDOW_DAYS = (21, 7)
+
+
+def write_demo_register(truth: dict[str, Any], path: Path) -> Path:
+    """Write the demo's authorisation register (``shared/formats/authorisations.md``).
+
+    The register is what the labs and the vendor signed, typed by the investigator:
+    per lab a migration order for ``migration.editeur`` (its window around the lab's
+    migration date, scope: patients seen in the :data:`MIGRATION_SCOPE_YEARS` years
+    before it), and the routine exports the lab declared (monthly billing, the yearly
+    statistics extraction, the nightly backup of ``batch.nuit``), from the accounts
+    the scenario gave those duties. Nothing is written for the hotline account (no
+    support ticket ordered an export) nor from the incidents.
+
+    Parameters
+    ----------
+    truth : dict
+        The demo case's ``truth.json`` (its ``labs`` and the benign ``traps`` that
+        name each lab's billing and statistics accounts).
+    path : Path
+        The register file written (UTF-8, ``;``).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    start = str(truth.get("parameters", {}).get("start", "2015-01-01"))
+    duty: dict[tuple[str, str], str] = {}
+    for t in truth.get("traps", []):
+        if t.get("kind") in ("billing", "statistics") and t.get("account"):
+            duty.setdefault((t["lab"], t["kind"]), t["account"])
+    rows = ["ticket;lab;account;kind;start;end;scope_patients_since;scope_max_records;"
+            "destination;purpose"]  # fmt: skip
+    before, after = (dt.timedelta(days=d) for d in MIGRATION_WINDOW_DAYS)
+    for lab in truth.get("labs", []):
+        code = lab["code"]
+        mig = dt.date.fromisoformat(str(lab["migration_date"]))
+        since = mig.replace(year=mig.year - MIGRATION_SCOPE_YEARS, day=min(mig.day, 28))
+        rows.append(f"MIG-{code};{code};migration.editeur;migration;{mig - before};"
+                    f"{mig + after};{since};;;Migration vers le nouveau produit: patients "
+                    f"vus depuis {since}")  # fmt: skip
+        rows.append(f"SAUV-{code};{code};batch.nuit;backup;{start};;;;;Sauvegarde nocturne")
+        for kind, ticket, what in (("billing", "FACT", "billing"),
+                                   ("statistics", "STAT", "other")):  # fmt: skip
+            acc = duty.get((code, kind))
+            if acc:
+                rows.append(f"{ticket}-{code};{code};{acc};{what};{start};;;;;{kind}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
 
 
 def _same_parameters(case_dir: Path, params: dict[str, Any]) -> bool:
@@ -123,7 +181,9 @@ def run_demo(
     case_file = out / "case.toml"
     # the generator's labs keep this clock (truth.json's parameters.timezone)
     tz = truth.get("parameters", {}).get("timezone") or DEFAULT_TZ
-    case_file.write_text(CASE_TOML.format(tz=tz, seed=params["seed"], labs=labs),
+    register = write_demo_register(truth, out / "authorisations.csv")
+    case_file.write_text(CASE_TOML.format(tz=tz, seed=params["seed"], labs=labs)
+                         + f'\n[authorisations]\nregister = "{register.name}"\n',
                          encoding="utf-8")  # fmt: skip
     # the leaked dump linked to the patient indexes; a case generated without
     # linkage (params={"linkage": False}) falls back to the leaked identifier list
