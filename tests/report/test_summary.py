@@ -76,27 +76,84 @@ def test_first_screen_answers_every_question():
                                   "(1 anonymously).")  # fmt: skip
 
 
-def test_what_else_lists_every_other_incident_with_its_section():
-    got = summary_view(_findings(campaigns=[{"id": 1}, {"id": 2}]), WHEN)
+def test_what_else_without_campaigns_groups_flagged_sessions():
+    got = summary_view(_findings(), WHEN)
     others = {o["href"]: o["text"] for o in got["others"]}
     # the two flagged sessions outside the vendor pathway, grouped by lab and kind
     assert others["#sessions"] == ("2 other flagged session(s) of the 3 flagged in all (1 at L03 "
                                    "by shared accounts; 1 at L03 by staff accounts)")  # fmt: skip
-    assert others["#campaigns"] == "2 campaign(s) of grouped sessions"
     assert others["#sources"].startswith("2 source address(es) with bursts of failed logins")
     assert others["#quarantine"].startswith("7 input row(s) quarantined")
     assert others["#gaps"] == "1 run(s) of days without any logged event"
 
 
+CAMPAIGNS = {
+    "count": 40, "flagged": 3, "flagged_sessions": 5,
+    "top": [
+        {"rank": 1, "flagged": True, "best_session_id": "a", "activity": "export",
+         "account": "migration.editeur", "lab": "L01"},
+        {"rank": 2, "flagged": True, "best_session_id": "b", "activity": "export",
+         "account": "hotline", "lab": "L03"},
+        {"rank": 3, "flagged": True, "best_session_id": "c", "activity": "patient_reading",
+         "account": "paul.t", "lab": "L03"},
+        {"rank": 4, "flagged": False, "best_session_id": "d", "activity": "patient_reading",
+         "account": "anne.b", "lab": "L01"},
+    ],
+}  # fmt: skip
+
+
+def test_what_else_one_line_per_kind_of_campaign_and_export():
+    ex = {"register": True, "operations": 12,
+          "by_status": {"authorised": 8, "beyond": 1, "unregistered": 3, "undetermined": 0,
+                        "unknown": 0}}  # fmt: skip
+    got = summary_view(_findings(campaigns=CAMPAIGNS, exports=ex), WHEN)
+    texts = [o["text"] for o in got["others"]]
+    # the leading story's campaign (its session "a" is the vendor pathway's) is not repeated;
+    # one line per activity class, in rank order; the unflagged campaign is left out
+    assert texts[:3] == [
+        "1 flagged campaign(s) of exports or extractions among the top 4: hotline at L03",
+        "1 flagged campaign(s) of patient reading among the top 4: paul.t at L03",
+        "3 flagged campaign(s) in all, 5 flagged session(s)",
+    ]
+    assert "#sessions" not in {o["href"] for o in got["others"]}  # said by the campaigns
+    # exports needing a look, by status; authorised ones are not listed
+    assert texts[3:5] == ["1 export(s)/extraction(s) beyond their authorisation",
+                          "3 export(s)/extraction(s) by an account nobody authorised to export"]  # fmt: skip
+
+
+def test_exports_without_register_say_so():
+    ex = {"register": False, "operations": 12, "by_status": {"unknown": 12}}
+    texts = [o["text"] for o in summary_view(_findings(exports=ex), WHEN)["others"]]
+    assert ("12 export(s) and extraction(s), none checked against an authorisation register "
+            "(none was given)") in texts  # fmt: skip
+
+
 def test_conclusion_used_when_present():
-    c = {"proposition": "vendor", "log10_lr": 3.2, "verbal": "strong"}
-    got = summary_view(_findings(conclusion=c), WHEN)
-    how = got["rows"][0]["answer"]
-    # the conclusion stage's scale replaces the share rule
-    assert how.startswith("Copied through the LIS vendor (its extraction tool or accounts) "
-                          "(strong support), likelihood ratio 10^3.2 against the best "
-                          "alternative")  # fmt: skip
-    assert "share rule" not in how
+    c = {"proposition": "vendor", "log10_lr": 3.2, "verbal": "strong",
+         "alternative": "outside_evidence",
+         "coverage": {"total": 450, "producible": 95, "not_in_evidence": 300, "not_weighed": 40,
+                      "unplaced": 15}}  # fmt: skip
+    per_lab = [
+        {"lab": "L01", "coverage": {"linked": 150, "producible": 60},
+         "window": {"after": "2019-09-10T05:03:39Z", "before": "2019-09-11T06:42:13Z"}},
+        {"lab": "L02", "coverage": {"linked": 300, "producible": 35}, "window": {}},
+    ]  # fmt: skip
+    got = summary_view(_findings(conclusion=c, per_lab=per_lab), WHEN)
+    ans = {r["question"]: r["answer"] for r in got["rows"]}
+    # the conclusion's scale and its own coverage (rows): 95 / 450 = 21 %; 40 + 15 = 55
+    assert ans["How sure"] == (
+        "Copied through the LIS vendor (its extraction tool or accounts) (strong support on the "
+        "ENFSI (2015) verbal scale: log10 likelihood ratio 3.20 against somewhere the evidence "
+        "does not cover); of the 450 leaked rows, 95 (21 %) could have been produced by a "
+        "logged operation, 300 are not in the evidence, 55 in labs not weighed or in no lab."
+    )
+    assert "share rule" not in ans["How sure"]
+    # what: the conclusion's per-lab counts, largest first, summing to its rows
+    assert ans["What"] == ("450 leaked rows tied to 2 lab(s) weighed: L02 (35 of its 300 leaked "
+                           "rows producible), L01 (60 of its 150 leaked rows producible).")  # fmt: skip
+    # when: the conclusion's window (a lab without one is left out)
+    assert ans["When"] == ("The copy was taken L01: after 2019-09-10 07:03 CEST (05:03 UTC) and "
+                           "before 2019-09-11 08:42 CEST (06:42 UTC).")  # fmt: skip
 
 
 def test_no_leak_names_no_hypothesis():

@@ -91,10 +91,23 @@ def _how_sure(f: Mapping[str, Any]) -> str:
     if c:
         words = HYPOTHESIS_WORDS.get(str(c.get("proposition")), str(c.get("proposition")))
         lr = c.get("log10_lr")
-        lr_text = (f", likelihood ratio 10^{float(lr):.1f} against the best alternative"
+        alt = c.get("alternative")
+        alt_words = HYPOTHESIS_WORDS.get(str(alt), str(alt)) if alt else "the best alternative"
+        lr_text = (f": log10 likelihood ratio {float(lr):.2f} against {alt_words}"
                    if isinstance(lr, int | float) else "")  # fmt: skip
-        verbal = f" ({c['verbal']} support)" if c.get("verbal") else ""
-        return f"Copied through {words}{verbal}{lr_text}{cover}."
+        verbal = (f"{c['verbal']} support on the ENFSI (2015) verbal scale"
+                  if c.get("verbal") else "no likelihood ratio")  # fmt: skip
+        if str(c.get("proposition")) == "undetermined":
+            return f"Undetermined: {c.get('reason') or 'no proposition leads'}{cover}."
+        cov = c.get("coverage") if isinstance(c.get("coverage"), Mapping) else None
+        if cov and cov.get("total"):
+            cover = (f"; of the {_n(cov.get('total'))} leaked rows, {_n(cov.get('producible'))} "
+                     f"({_pct(cov.get('producible'), cov.get('total'))}) could have been "
+                     f"produced by a logged operation, {_n(cov.get('not_in_evidence'))} are "
+                     "not in the evidence, "
+                     f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} in "
+                     "labs not weighed or in no lab")  # fmt: skip
+        return f"Copied through {words} ({verbal}{lr_text}){cover}."
     v = f.get("verdict") or {}
     code = str(v.get("verdict") or "undetermined")
     if code in ("undetermined", "none"):
@@ -126,6 +139,15 @@ def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
     leak = f.get("leak") or {}
     if not leak.get("given"):
         return "No leak was given: nothing to reconcile."
+    per_lab = [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
+               and isinstance(p.get("coverage"), Mapping)]  # fmt: skip
+    if per_lab:  # the conclusion's own counts (leaked rows), the same as its coverage
+        per_lab.sort(key=lambda p: (-(p["coverage"].get("linked") or 0), str(p.get("lab"))))
+        labs = [f"{p.get('lab')} ({_n(p['coverage'].get('producible'))} of its "
+                f"{_n(p['coverage'].get('linked'))} leaked rows producible)" for p in per_lab]  # fmt: skip
+        total = sum(int(p["coverage"].get("linked") or 0) for p in per_lab)
+        return (f"{_n(total)} leaked rows tied to {len(per_lab)} lab(s) weighed: "
+                f"{_names(labs)}.")  # fmt: skip
     cov = [c for c in (f.get("coverage") or []) if isinstance(c, Mapping)]
     cov = [c for c in cov if (c.get("leaked_found") or 0) > 0]
     cov.sort(key=lambda c: (-(c.get("leaked_found") or 0), str(c.get("lab"))))
@@ -141,7 +163,12 @@ def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
 
 
 def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
-    wins = [w for w in (f.get("windows") or []) if isinstance(w, Mapping)]
+    per_lab = [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)]
+    wins = [{"lab": p.get("lab"), **p["window"]} for p in per_lab
+            if isinstance(p.get("window"), Mapping)
+            and (p["window"].get("after") or p["window"].get("before"))]  # fmt: skip
+    if not wins:  # no conclusion (or no window in it): the evidence-based windows
+        wins = [w for w in (f.get("windows") or []) if isinstance(w, Mapping)]
     if not wins:
         return "No exfiltration window could be established."
     parts = []
@@ -189,7 +216,10 @@ def _else(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]
     top = [s for s in (f.get("top_sessions") or []) if isinstance(s, Mapping)]
     other = [s for s in top if s.get("flagged") and str(s.get("session_id")) not in lead_sessions]
     n_flagged = int((f.get("counts") or {}).get("flagged_sessions") or 0)
-    if other:
+    has_campaigns = isinstance(f.get("campaigns"), Mapping) and bool(f["campaigns"].get("top"))
+    if has_campaigns:
+        pass  # the campaigns' lines below say it, grouped
+    elif other:
         kinds = Counter((str(s.get("lab")), str(s.get("account_kind") or "unknown")) for s in other)
         groups = "; ".join(f"{n} at {lab} by {kind} accounts" for (lab, kind), n in
                            sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:4])  # fmt: skip
@@ -197,11 +227,8 @@ def _else(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]
                             f"flagged in all ({groups})", "href": "#sessions"})  # fmt: skip
     elif n_flagged > len(lead_sessions):
         out.append({"text": f"{n_flagged:,} flagged session(s) in all", "href": "#sessions"})
-    for key, label, href in (("campaigns", "campaign(s) of grouped sessions", "#campaigns"),
-                             ("exports", "export(s) to review for authorisation", "#exports")):  # fmt: skip
-        items = f.get(key)
-        if isinstance(items, list) and items:
-            out.append({"text": f"{len(items):,} {label}", "href": href})
+    out += _other_campaigns(f, lead_sessions)
+    out += _exports_lines(f)
     c = f.get("counts") or {}
     if c.get("flagged_sources"):
         out.append({"text": f"{_n(c['flagged_sources'])} source address(es) with bursts of "
@@ -218,6 +245,61 @@ def _else(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]
         out.append({"text": f"{len(acc['unrecognised']):,} file(s) no reader recognised",
                     "href": "#evidence"})  # fmt: skip
     return out
+
+
+#: Activity classes of :mod:`labforensics.detect.campaigns`, in words.
+ACTIVITY_WORDS = {
+    "export": "exports or extractions",
+    "failed_login": "logins after failed logins",
+    "patient_reading": "patient reading",
+    "administration": "administration",
+    "other": "other activity",
+}
+
+
+def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]:
+    """One line per activity class of the flagged campaigns outside the leading story."""
+    camp = f.get("campaigns") if isinstance(f.get("campaigns"), Mapping) else None
+    if not camp or not camp.get("flagged"):
+        return []
+    top = [t for t in (camp.get("top") or []) if isinstance(t, Mapping) and t.get("flagged")]
+    rest = [t for t in top if str(t.get("best_session_id")) not in lead_sessions]
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for t in rest:
+        by_kind.setdefault(str(t.get("activity") or "other"), []).append(t)
+    out = []
+    for kind, items in sorted(
+        by_kind.items(), key=lambda kv: min(t.get("rank") or 0 for t in kv[1])
+    ):
+        accounts = sorted({f"{t.get('account')} at {t.get('lab')}" for t in items})
+        out.append({"text": f"{len(items)} flagged campaign(s) of "
+                            f"{ACTIVITY_WORDS.get(kind, kind)} among the top "
+                            f"{len(camp.get('top') or [])}: {_names(accounts, 4)}",
+                    "href": "#campaigns"})  # fmt: skip
+    out.append({"text": f"{_n(camp.get('flagged'))} flagged campaign(s) in all, "
+                        f"{_n(camp.get('flagged_sessions'))} flagged session(s)",
+                "href": "#campaigns"})  # fmt: skip
+    return out
+
+
+def _exports_lines(f: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The exports and extractions that need a look: beyond, unregistered, undetermined."""
+    ex = f.get("exports") if isinstance(f.get("exports"), Mapping) else None
+    if not ex:
+        return []
+    st = ex.get("by_status") or {}
+    if not ex.get("register"):
+        return [{"text": f"{_n(ex.get('operations'))} export(s) and extraction(s), none "
+                         "checked against an authorisation register (none was given)",
+                 "href": "#exports"}]  # fmt: skip
+    words = (("beyond", "beyond their authorisation"), ("unregistered", "by an account "
+             "nobody authorised to export"), ("undetermined", "whose scope the evidence "
+             "cannot judge"))  # fmt: skip
+    return [
+        {"text": f"{_n(st.get(k))} export(s)/extraction(s) {w}", "href": "#exports"}
+        for k, w in words
+        if st.get(k)
+    ]
 
 
 def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, Any]:
