@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 import threading
@@ -52,6 +53,7 @@ class PeakRSS:
 
     def __init__(self, period: float = 0.2) -> None:
         self.peak = 0
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(period,), daemon=True)
 
@@ -65,6 +67,7 @@ class PeakRSS:
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+            self.samples.append((time.perf_counter(), total))
             time.sleep(period)
 
     def __enter__(self) -> PeakRSS:
@@ -74,6 +77,31 @@ class PeakRSS:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class Phases(logging.Handler):
+    """Phase marks (wall clock, process CPU incl. DuckDB's threads): the benchmark's own
+    and the linkage's ``phase <name>`` debug records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.marks: list[tuple[str, float, float]] = []
+
+    def mark(self, name: str) -> None:
+        self.marks.append((name, time.perf_counter(), time.process_time()))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.startswith("phase "):
+            self.mark("link:" + msg[6:])
+
+    def table(self, samples: list[tuple[float, int]]) -> pd.DataFrame:
+        rows = []
+        for (name, t, c), (_, t2, c2) in zip(self.marks, self.marks[1:], strict=False):
+            inside = [r for s, r in samples if t <= s <= t2]
+            rows.append({"phase": name, "wall_s": round(t2 - t, 1), "cpu_s": round(c2 - c, 1),
+                         "peak_rss_gib": round(max(inside, default=0) / 1024**3, 2)})  # fmt: skip
+        return pd.DataFrame(rows)
 
 
 def exact_nir_baseline(index: pd.DataFrame, dump: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -182,7 +210,12 @@ def main() -> None:
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="lf-bench-linkage-")
 
+    phases = Phases()
+    link_log = logging.getLogger("labforensics.leak.linkage")
+    link_log.setLevel(logging.DEBUG)
+    link_log.addHandler(phases)
     with PeakRSS() as rss:
+        phases.mark("generate")
         t0 = time.perf_counter()
         index, dump, truth = make_case(args.index, args.dump, args.labs, seed=args.seed)
         t_gen = time.perf_counter() - t0
@@ -191,7 +224,9 @@ def main() -> None:
         link_index, link_dump_rows = index, dump
         if args.files:
             folder = Path(tmp.name)
+            phases.mark("write files")
             index_ids = write_files(index, dump, folder)
+            phases.mark("read files")
             t1 = time.perf_counter()
             ix, dm, p_ids, d_ids = read_files(folder, index_ids, dump["record_id"].astype(str))
             t_read = time.perf_counter() - t1
@@ -206,9 +241,11 @@ def main() -> None:
         )
         res = link_dump(link_index, link_dump_rows, seed=args.seed, params=params)
         t_link = time.perf_counter() - t1
+        phases.mark("exact-NIR")
         t2 = time.perf_counter()
         base = exact_nir_baseline(index, dump, truth)
         t_base = time.perf_counter() - t2
+        phases.mark("end")
 
     print("\ncomparisons per blocking rule (Splink count_comparisons_from_blocking_rules):")
     print(res.comparisons.to_string(index=False))
@@ -223,6 +260,8 @@ def main() -> None:
     print(f"  {'total':16s} {total_s:8.1f}   (target < {TARGET_SECONDS} s: "
           f"{'met' if total_s < TARGET_SECONDS else 'NOT met'})")  # fmt: skip
     print(f"  {'exact-NIR':16s} {t_base:8.1f}")
+    print("\nper phase (wall, process CPU incl. DuckDB threads, peak RSS of the tree):")
+    print(phases.table(rss.samples).to_string(index=False))
     peak_ok = "met" if rss.peak < TARGET_BYTES else "NOT met"
     print(f"peak RSS (process tree) {rss.peak / 1024**3:.2f} GiB (target < 6 GiB: {peak_ok})")
     links_at = res.links_at

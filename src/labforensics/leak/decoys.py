@@ -52,9 +52,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from labforensics.errors import ParameterError
-from labforensics.leak.decisions import _label_candidates, _top_candidates_sql, classify
+from labforensics.leak.decisions import (
+    _candidate_arrays,
+    _classify,
+    _label_candidates,
+    fetch_table,
+    top_candidates_on_predict,
+)
 from labforensics.leak.phonetic import french_phonetic
 
 __all__ = ["DECOY_BLOCKS", "build_decoy_index", "default_threshold", "fmr_table", "score_decoy"]
@@ -105,38 +113,39 @@ def build_decoy_index(
     n = len(real)
     rng = np.random.default_rng([int(seed) % (2**63), 0xDEC0])
     decoy = real.copy()
-    decoy_ids = pd.Series([f"X{i:015d}" for i in range(n)], dtype="string")
+    # "X" + 15 digits of the row number (vectorised; same text as f"X{i:015d}")
+    decoy_ids = "X" + pd.Series(np.arange(n), dtype="int64").astype("string").str.zfill(15)
+    real_ids = real["record_id"].astype("string").array
     prov = []
     for _, cols in DECOY_BLOCKS.items():
         perm = rng.permutation(n)
         present = [c for c in cols if c in real.columns]
         for c in present:
-            decoy[c] = real[c].iloc[perm].to_numpy()
-            decoy[c] = decoy[c].astype(real[c].dtype)
-        prov.append(
-            pd.DataFrame(
-                {
-                    "decoy_id": decoy_ids.to_numpy(),
-                    "src_id": real["record_id"].astype("string").to_numpy()[perm],
-                }
-            )
-        )
-    decoy["record_id"] = decoy_ids.to_numpy()
+            # Arrow / masked take: no Python object per value
+            decoy[c] = pd.Series(real[c].array.take(perm), index=decoy.index).astype(real[c].dtype)
+        prov.append(pd.DataFrame({"decoy_id": decoy_ids.array, "src_id": real_ids.take(perm)}))
+    decoy["record_id"] = decoy_ids.array
     decoy["record_id"] = decoy["record_id"].astype("string")
 
-    def keys(frame: pd.DataFrame) -> pd.Series:
-        return (
+    def keys(frame: pd.DataFrame) -> pa.Array:
+        k = (
             french_phonetic(frame["surname"].astype("string")).fillna("")
             + "\x1f"
             + frame["first_name_first"].astype("string").fillna("")
             + "\x1f"
             + frame["birth_date"].astype("string").fillna("")
         )
+        return pa.array(k.array)
 
-    equal = keys(decoy).isin(set(keys(real)))
-    decoy = decoy[~equal.to_numpy()].reset_index(drop=True)
+    # exact string membership in Arrow (pandas' isin with a set makes a Python
+    # string per value)
+    equal = pc.is_in(keys(decoy), value_set=keys(real)).to_numpy(zero_copy_only=False)
+    decoy = decoy[~equal].reset_index(drop=True)
     provenance = pd.concat(prov, ignore_index=True)
-    provenance = provenance[provenance["decoy_id"].isin(set(decoy["record_id"]))]
+    kept = pc.is_in(
+        pa.array(provenance["decoy_id"].array), value_set=pa.array(decoy_ids[~equal].array)
+    )
+    provenance = provenance[kept.to_numpy(zero_copy_only=False)]
     provenance = provenance.drop_duplicates().reset_index(drop=True)
     provenance = provenance.astype({"decoy_id": "string", "src_id": "string"})
     return decoy, provenance
@@ -160,12 +169,11 @@ def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, provenance, cand, param
         exclude.astype({"row_id": "string", "decoy_id": "string"}),
         dataset_display_name="decoy_exclude",
     )
-    pred = linker.inference.predict_between(dmp_sdf, decoy_sdf, warning_mode="never")
-    decoy_cand = con.execute(
-        _top_candidates_sql(pred.physical_name, params.top_k, exclude_sdf.physical_name)
-    ).df()
+    with top_candidates_on_predict(db_api, params.top_k, exclude_sdf.physical_name):
+        pred = linker.inference.predict_between(dmp_sdf, decoy_sdf, warning_mode="never")
+    decoy_cand = _label_candidates(fetch_table(con, pred.physical_name))
     pred.drop_table_from_database_and_remove_from_cache()
-    return _label_candidates(decoy_cand)
+    return decoy_cand
 
 
 def fmr_table(
@@ -182,9 +190,11 @@ def fmr_table(
     """
     n = len(row_ids)
     rows = []
+    real_arrays = _candidate_arrays(cand, row_ids)
+    fake_arrays = _candidate_arrays(decoy_cand, row_ids)
     for t in sorted(params.thresholds):
-        real = classify(cand, row_ids, t, params.ambiguity_margin)
-        fake = classify(decoy_cand, row_ids, t, params.ambiguity_margin)
+        real = _classify(real_arrays, t, params.ambiguity_margin)
+        fake = _classify(fake_arrays, t, params.ambiguity_margin)
         r = int(real["match"].isin(["unique", "two_labs"]).sum())
         d = int(fake["match"].isin(["unique", "two_labs"]).sum())
         rate = d / n if n else 0.0

@@ -88,10 +88,15 @@ from labforensics.leak.decisions import (
     EM_RULES,
     MATCH_CLASSES,
     _label_candidates,
-    _top_candidates_sql,
     classify,
+    fetch_table,
+    top_candidates_on_predict,
 )
 from labforensics.leak.phonetic import french_phonetic
+
+#: Logs the start of each phase at DEBUG (``"phase <name>"``, no data): lets a
+#: benchmark attribute time and memory to phases.
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "COMPARISON_LEVELS",
@@ -536,6 +541,7 @@ def link_dump(
     _check_people(dump_people, "dump")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    _log.debug("phase prepare")
     idx = _prepare(index_people, "index")
     dmp = _prepare(dump_people, "dump")
     decoy_idx = decoy_prov = None
@@ -547,6 +553,7 @@ def link_dump(
         idx, dmp, (decoy_idx, decoy_prov), seed, params, avoid_dirs, timings
     )
     t = time.perf_counter()
+    _log.debug("phase classify")
     links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params)
     timings["classify"] = time.perf_counter() - t
     return Linkage(
@@ -611,6 +618,7 @@ def _score_privately(
             ) as con,
         ):
             phase = "register"
+            _log.debug("phase register")
             db_api = DuckDBAPI(connection=con)
             idx_sdf = db_api.register(idx, dataset_display_name="index")
             dmp_sdf = db_api.register(dmp, dataset_display_name="dump")
@@ -619,23 +627,27 @@ def _score_privately(
                 tf = db_api.register(_tf_frame(idx, col), dataset_display_name=f"tf_idx_{col}")
                 linker.table_management.register_term_frequency_lookup(tf, col)
             phase, t = "blocking", time.perf_counter()
+            _log.debug("phase blocking")
             comparisons = _count_comparisons(
                 db_api, idx_sdf, dmp_sdf, params.count_sample_proportion
             )
             timings["blocking_count"] = time.perf_counter() - t
             phase, t = "training", time.perf_counter()
+            _log.debug("phase training")
             _train(linker, seed, params)
             timings["training"] = time.perf_counter() - t
             model = _model_summary(linker)
             phase, t = "predict", time.perf_counter()
-            pred = linker.inference.predict(warning_mode="never")
-            cand = con.execute(_top_candidates_sql(pred.physical_name, params.top_k, None)).df()
+            _log.debug("phase predict")
+            with top_candidates_on_predict(db_api, params.top_k, None):
+                pred = linker.inference.predict(warning_mode="never")
+            cand = _label_candidates(fetch_table(con, pred.physical_name))
             pred.drop_table_from_database_and_remove_from_cache()
-            cand = _label_candidates(cand)
             timings["predict"] = time.perf_counter() - t
             decoy_cand = None
             if params.decoy:
                 phase, t = "decoy", time.perf_counter()
+                _log.debug("phase decoy")
                 decoy_cand = decoys.score_decoy(
                     con, db_api, linker, dmp_sdf, decoy[0], decoy[1], cand, params
                 )
