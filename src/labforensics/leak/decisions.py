@@ -194,6 +194,12 @@ def top_candidates_on_predict(db_api: Any, top_k: int, exclude_table: str | None
         del db_api.sql_pipeline_to_splink_dataframe
 
 
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A model frame as an Arrow table for DuckDB to scan (its string columns are
+    Arrow already: no copy; DuckDB scans Arrow faster than a pandas frame)."""
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 def fetch_table(con: Any, table: str) -> pd.DataFrame:
     """A DuckDB table as a pandas frame through Arrow (no Python string objects)."""
     return con.execute(f"select * from {table}").to_arrow_table().to_pandas()

@@ -60,6 +60,7 @@ from labforensics.leak.decisions import (
     _candidate_arrays,
     _classify,
     _label_candidates,
+    arrow_table,
     fetch_table,
     top_candidates_on_predict,
 )
@@ -159,7 +160,7 @@ def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, provenance, cand, param
     (see :func:`labforensics.leak.decisions._label_candidates`), pairs whose
     decoy row holds a block of one of the row's own real candidates left out.
     """
-    decoy_sdf = db_api.register(decoy_idx, dataset_display_name="decoy")
+    decoy_sdf = db_api.register(arrow_table(decoy_idx), dataset_display_name="decoy")
     own = cand[cand["eligible"] & (cand["probability"] >= min(params.thresholds))][
         ["row_id", "record_id"]
     ]

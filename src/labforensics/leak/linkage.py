@@ -88,6 +88,7 @@ from labforensics.leak.decisions import (
     EM_RULES,
     MATCH_CLASSES,
     _label_candidates,
+    arrow_table,
     classify,
     fetch_table,
     top_candidates_on_predict,
@@ -293,7 +294,13 @@ def _check_people(people: pd.DataFrame, what: str) -> None:
 
 def _prepare(people: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Columns the model reads, in canonical order (sorted by record id)."""
-    p = people.sort_values("record_id", kind="stable").reset_index(drop=True)
+    used = [
+        "record_id", "lab", "surname", "birth_name", "first_name", "first_name_first",
+        "birth_date", "birth_year", "birth_month", "birth_day", "nir", "address",
+        "postcode", "phone",
+    ]  # fmt: skip
+    # sort only the columns read here (not a copy of the whole person frame)
+    p = people[used].sort_values("record_id", kind="stable").reset_index(drop=True)
     s = lambda c: p[c].astype("string")  # noqa: E731
     out = pd.DataFrame(
         {
@@ -326,7 +333,6 @@ def _prepare(people: pd.DataFrame, dataset: str) -> pd.DataFrame:
         + month.astype("string").str.zfill(2)
     )
     out["dob_swap"] = swapped.where(swappable.fillna(False)).astype("string")
-    out["fn_known"] = out["fn1"].notna()
     return out
 
 
@@ -548,6 +554,7 @@ def link_dump(
     if params.decoy:
         decoy_people, decoy_prov = decoys.build_decoy_index(index_people, seed=seed)
         decoy_idx = _prepare(decoy_people, "index")
+        del decoy_people  # a whole person frame: not kept while scoring
     timings["prepare"] = time.perf_counter() - t0
     model, cand, decoy_cand, comparisons = _score_privately(
         idx, dmp, (decoy_idx, decoy_prov), seed, params, avoid_dirs, timings
@@ -620,8 +627,8 @@ def _score_privately(
             phase = "register"
             _log.debug("phase register")
             db_api = DuckDBAPI(connection=con)
-            idx_sdf = db_api.register(idx, dataset_display_name="index")
-            dmp_sdf = db_api.register(dmp, dataset_display_name="dump")
+            idx_sdf = db_api.register(arrow_table(idx), dataset_display_name="index")
+            dmp_sdf = db_api.register(arrow_table(dmp), dataset_display_name="dump")
             linker = Linker([dmp_sdf, idx_sdf], _settings(len(idx), params), log_level=None)
             for col in ("fn", "sn"):
                 tf = db_api.register(_tf_frame(idx, col), dataset_display_name=f"tf_idx_{col}")
