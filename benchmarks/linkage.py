@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "leak"))
 from gen_people import evaluate, make_case
@@ -141,6 +143,12 @@ def _cells(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: df[c].astype("string").fillna("") for c in cols})
 
 
+def _join_cells(df: pd.DataFrame) -> list[str]:
+    """Each row's cells joined by ';' (vectorised in Arrow; cells are never NA here)."""
+    cols = [pa.array(df[c].astype(str).to_numpy(), type=pa.string()) for c in df.columns]
+    return pc.binary_join_element_wise(*cols, ";").to_pylist()
+
+
 def write_files(index: pd.DataFrame, dump: pd.DataFrame, folder: Path) -> pd.DataFrame:
     """Write the frames as files; return (lab, IPP, generator record id) per index record."""
     idx = index.reset_index(drop=True)
@@ -155,14 +163,14 @@ def write_files(index: pd.DataFrame, dump: pd.DataFrame, folder: Path) -> pd.Dat
     out["DERNIERE_VISITE"] = ""
     (folder / "patients").mkdir()
     for lab, part in out.groupby(idx["lab"].astype(str), sort=True):
-        lines = part.astype(str).agg(";".join, axis=1)
+        lines = _join_cells(part)
         text = INDEX_HEADER + "\n" + "\n".join(lines) + "\n"
         (folder / "patients" / f"PATIENTS_{lab}.csv").write_text(text, encoding="utf-8")
     d = dump.reset_index(drop=True)
     dout = _cells(d, ["surname", "first_name", "sex"])
     dout["DATE_NAISSANCE"] = _dmy(d["birth_date"])
     dout = pd.concat([dout, _cells(d, ["nir", "address", "postcode", "city", "phone"])], axis=1)
-    lines = dout.astype(str).agg(";".join, axis=1)
+    lines = _join_cells(dout)
     (folder / "dump").mkdir()
     (folder / "dump" / "dump.csv").write_text(
         DUMP_HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8"
@@ -188,9 +196,7 @@ def id_maps(index_ids: pd.DataFrame, dump_people: pd.DataFrame, dump_ids: pd.Ser
 
     The reader keys (lab, IPP) into the P id: rebuilt here with the same key; a dump
     row's generator id is found from its line (header on line 1)."""
-    pseud = KeyedIds(BENCH_KEY).patients(
-        index_ids["lab"].tolist(), index_ids["ipp"].tolist()
-    )
+    pseud = KeyedIds(BENCH_KEY).patients(index_ids["lab"].tolist(), index_ids["ipp"].tolist())
     p_ids = pd.Series(index_ids["gen_id"].to_numpy(), index=pd.Index(pseud.to_pandas()))
     lines = dump_people["source_line"].astype("int64").to_numpy()
     d_ids = pd.Series(
