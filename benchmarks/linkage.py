@@ -224,7 +224,7 @@ def main() -> None:
     ap.add_argument("--dump", type=int, default=50_000)
     ap.add_argument("--labs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--memory-gib", type=float, default=3.0)
+    ap.add_argument("--memory-gib", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--frames", dest="files", action="store_false",
                     help="link the generated frames directly (no files written and read)")  # fmt: skip

@@ -65,7 +65,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -548,16 +548,18 @@ def link_dump(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     _log.debug("phase prepare")
-    idx = _prepare(index_people, "index")
+    # the model frame of the index is handed over (not kept here) so that it can be
+    # released once the real index is scored, before the decoy is built
+    frames = {"index": _prepare(index_people, "index")}
     dmp = _prepare(dump_people, "dump")
-    decoy_idx = decoy_prov = None
-    if params.decoy:
-        decoy_people, decoy_prov = decoys.build_decoy_index(index_people, seed=seed)
-        decoy_idx = _prepare(decoy_people, "index")
-        del decoy_people  # a whole person frame: not kept while scoring
     timings["prepare"] = time.perf_counter() - t0
+
+    def make_decoy() -> tuple[pd.DataFrame, pd.DataFrame]:
+        decoy_people, decoy_prov = decoys.build_decoy_index(index_people, seed=seed)
+        return _prepare(decoy_people, "index"), decoy_prov
+
     model, cand, decoy_cand, comparisons = _score_privately(
-        idx, dmp, (decoy_idx, decoy_prov), seed, params, avoid_dirs, timings
+        frames, dmp, make_decoy if params.decoy else None, seed, params, avoid_dirs, timings
     )
     t = time.perf_counter()
     _log.debug("phase classify")
@@ -594,15 +596,20 @@ def _train(linker: Any, seed: int, params: LinkageParams) -> None:
 
 
 def _score_privately(
-    idx: pd.DataFrame,
+    frames: dict[str, pd.DataFrame],
     dmp: pd.DataFrame,
-    decoy: tuple[pd.DataFrame | None, pd.DataFrame | None],
+    make_decoy: Callable[[], tuple[pd.DataFrame, pd.DataFrame]] | None,
     seed: int,
     params: LinkageParams,
     avoid_dirs: Iterable[str | os.PathLike[str]],
     timings: dict[str, float],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
     """Train, score the real and the decoy index on the private DuckDB connection.
+
+    ``frames["index"]`` (the index model frame) is taken out of ``frames`` and
+    released once the real index is scored; ``make_decoy`` (None: no decoy run)
+    builds the decoy model frame and its provenance only then, so that the two
+    index frames never coexist.
 
     Returns the model summary, the real candidates, the decoy candidates (None
     without decoy) and the comparison counts; fills ``timings`` per phase.
@@ -627,6 +634,7 @@ def _score_privately(
             phase = "register"
             _log.debug("phase register")
             db_api = DuckDBAPI(connection=con)
+            idx = frames.pop("index")
             idx_sdf = db_api.register(arrow_table(idx), dataset_display_name="index")
             dmp_sdf = db_api.register(arrow_table(dmp), dataset_display_name="dump")
             linker = Linker([dmp_sdf, idx_sdf], _settings(len(idx), params), log_level=None)
@@ -650,14 +658,20 @@ def _score_privately(
                 pred = linker.inference.predict(warning_mode="never")
             cand = _label_candidates(fetch_table(con, pred.physical_name))
             pred.drop_table_from_database_and_remove_from_cache()
+            # the real index is scored: release its frame (DuckDB's view and ours);
+            # the decoy reads the dump, the decoy and the registered term frequencies
+            con.unregister(idx_sdf.physical_name)
+            del idx
             timings["predict"] = time.perf_counter() - t
             decoy_cand = None
-            if params.decoy:
+            if make_decoy is not None:
                 phase, t = "decoy", time.perf_counter()
                 _log.debug("phase decoy")
+                decoy_idx, decoy_prov = make_decoy()
                 decoy_cand = decoys.score_decoy(
-                    con, db_api, linker, dmp_sdf, decoy[0], decoy[1], cand, params
+                    con, db_api, linker, dmp_sdf, decoy_idx, decoy_prov, cand, params
                 )
+                del decoy_idx, decoy_prov
                 timings["decoy"] = time.perf_counter() - t
     except (LabForensicsError, KeyboardInterrupt, LinkageTerminated):
         raise
