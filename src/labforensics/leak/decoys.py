@@ -50,6 +50,8 @@ namesake) are measured on generated cases (see the benchmark).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -88,7 +90,7 @@ DECOY_BLOCKS: dict[str, tuple[str, ...]] = {
 
 
 def build_decoy_index(
-    index_people: pd.DataFrame, *, seed: int
+    index_people: pd.DataFrame, *, seed: int, columns: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Shuffle blocks of fields across the index rows (seeded).
 
@@ -99,17 +101,25 @@ def build_decoy_index(
     seed : int
         The case seed (combined with a fixed tag so the decoy draw differs
         from the other uses of the seed).
+    columns : sequence of str, optional
+        Columns to build (``record_id``, ``surname``, ``first_name_first`` and
+        ``birth_date`` are always built); None: all. The draw does not depend
+        on it: the decoy's values in these columns are the same either way.
 
     Returns
     -------
     decoy : pandas.DataFrame
-        Same columns and dtypes as ``index_people``; ``record_id`` ``X`` + 15
+        The columns (all, or ``columns``) and dtypes of ``index_people``; ``record_id`` ``X`` + 15
         digits (row number in the sorted index); rows equal to a real record
         on (phonetic surname, first name, birth date) dropped.
     provenance : pandas.DataFrame
         ``decoy_id``, ``src_id`` (string): the real record each block of
         each decoy row came from (one row per block).
     """
+    if columns is not None:
+        keep = ["record_id", "surname", "first_name_first", "birth_date"]
+        keep += [c for c in index_people.columns if c in set(columns) and c not in keep]
+        index_people = index_people[[c for c in index_people.columns if c in set(keep)]]
     real = index_people.sort_values("record_id", kind="stable").reset_index(drop=True)
     n = len(real)
     rng = np.random.default_rng([int(seed) % (2**63), 0xDEC0])
@@ -124,7 +134,7 @@ def build_decoy_index(
         for c in present:
             # Arrow / masked take: no Python object per value
             decoy[c] = pd.Series(real[c].array.take(perm), index=decoy.index).astype(real[c].dtype)
-        prov.append(pd.DataFrame({"decoy_id": decoy_ids.array, "src_id": real_ids.take(perm)}))
+        prov.append(perm)
     decoy["record_id"] = decoy_ids.array
     decoy["record_id"] = decoy["record_id"].astype("string")
 
@@ -142,13 +152,21 @@ def build_decoy_index(
     # string per value)
     equal = pc.is_in(keys(decoy), value_set=keys(real)).to_numpy(zero_copy_only=False)
     decoy = decoy[~equal].reset_index(drop=True)
-    provenance = pd.concat(prov, ignore_index=True)
-    kept = pc.is_in(
-        pa.array(provenance["decoy_id"].array), value_set=pa.array(decoy_ids[~equal].array)
+    # provenance: (decoy row, source row) per block, as integer positions until the
+    # end (same rows and order as building it from the ids: block by block, first
+    # occurrence kept, decoy rows dropped above left out)
+    d_pos = np.tile(np.arange(n, dtype=np.int64), len(prov))
+    s_pos = np.concatenate(prov).astype(np.int64) if prov else np.zeros(0, dtype=np.int64)
+    kept = ~equal[d_pos]
+    d_pos, s_pos = d_pos[kept], s_pos[kept]
+    first = ~pd.DataFrame({"d": d_pos, "s": s_pos}).duplicated().to_numpy()
+    d_pos, s_pos = d_pos[first], s_pos[first]
+    provenance = pd.DataFrame(
+        {
+            "decoy_id": pd.Series(decoy_ids.array.take(d_pos), dtype="string"),
+            "src_id": pd.Series(real_ids.take(s_pos), dtype="string"),
+        }
     )
-    provenance = provenance[kept.to_numpy(zero_copy_only=False)]
-    provenance = provenance.drop_duplicates().reset_index(drop=True)
-    provenance = provenance.astype({"decoy_id": "string", "src_id": "string"})
     return decoy, provenance
 
 

@@ -133,6 +133,13 @@ PERSON_COLUMNS = (
     "phone",
 )
 
+#: The person-frame columns the model reads (:func:`_prepare`).
+MODEL_INPUT_COLUMNS = (
+    "record_id", "lab", "surname", "birth_name", "first_name", "first_name_first",
+    "birth_date", "birth_year", "birth_month", "birth_day", "nir", "address",
+    "postcode", "phone",
+)  # fmt: skip
+
 LINK_COLUMNS = (
     "source_file",
     "source_line",
@@ -294,13 +301,9 @@ def _check_people(people: pd.DataFrame, what: str) -> None:
 
 def _prepare(people: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """Columns the model reads, in canonical order (sorted by record id)."""
-    used = [
-        "record_id", "lab", "surname", "birth_name", "first_name", "first_name_first",
-        "birth_date", "birth_year", "birth_month", "birth_day", "nir", "address",
-        "postcode", "phone",
-    ]  # fmt: skip
     # sort only the columns read here (not a copy of the whole person frame)
-    p = people[used].sort_values("record_id", kind="stable").reset_index(drop=True)
+    p = people[list(MODEL_INPUT_COLUMNS)].sort_values("record_id", kind="stable")
+    p = p.reset_index(drop=True)
     s = lambda c: p[c].astype("string")  # noqa: E731
     out = pd.DataFrame(
         {
@@ -590,7 +593,10 @@ def link_dump(
     timings["prepare"] = time.perf_counter() - t0
 
     def make_decoy() -> tuple[pd.DataFrame, pd.DataFrame]:
-        decoy_people, decoy_prov = decoys.build_decoy_index(index_people, seed=seed)
+        decoy_people, decoy_prov = decoys.build_decoy_index(
+            index_people, seed=seed, columns=MODEL_INPUT_COLUMNS
+        )
+        _log.debug("phase decoy_score")  # (a log mark only; timed within "decoy")
         return _prepare(decoy_people, "index"), decoy_prov
 
     model, cand, decoy_cand, comparisons = _score_privately(
