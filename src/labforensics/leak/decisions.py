@@ -178,13 +178,21 @@ def top_candidates_on_predict(db_api: Any, top_k: int, exclude_table: str | None
         Candidates kept per dump row.
     exclude_table : str or None
         Physical name of a (``row_id``, ``decoy_id``) table of pairs to leave out.
+
+    Raises
+    ------
+    LinkageError
+        The predict run inside did not end in ``__splink__df_predict`` exactly
+        once (another Splink version: the candidates would be wrong).
     """
     run = db_api.sql_pipeline_to_splink_dataframe
+    appended = []
 
     def run_with_top(pipeline: Any) -> Any:
         if pipeline.queue and pipeline.queue[-1].output_table_name == "__splink__df_predict":
             for sql, name in _top_candidates_sqls("__splink__df_predict", top_k, exclude_table):
                 pipeline.enqueue_sql(sql, name)
+            appended.append(True)
         return run(pipeline)
 
     db_api.sql_pipeline_to_splink_dataframe = run_with_top
@@ -192,6 +200,11 @@ def top_candidates_on_predict(db_api: Any, top_k: int, exclude_table: str | None
         yield
     finally:
         del db_api.sql_pipeline_to_splink_dataframe
+    if len(appended) != 1:
+        raise LinkageError(
+            "internal error: Splink's predict did not run one pipeline ending in "
+            "__splink__df_predict (a Splink version outside splink>=5,<6?)"
+        )
 
 
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
