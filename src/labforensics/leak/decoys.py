@@ -68,7 +68,14 @@ from labforensics.leak.decisions import (
 )
 from labforensics.leak.phonetic import french_phonetic
 
-__all__ = ["DECOY_BLOCKS", "build_decoy_index", "default_threshold", "fmr_table", "score_decoy"]
+__all__ = [
+    "DECOY_BLOCKS",
+    "build_decoy_index",
+    "decoy_exclusions",
+    "default_threshold",
+    "fmr_table",
+    "score_decoy",
+]
 
 #: Blocks of fields shuffled together across rows.
 DECOY_BLOCKS: dict[str, tuple[str, ...]] = {
@@ -170,24 +177,28 @@ def build_decoy_index(
     return decoy, provenance
 
 
-def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, provenance, cand, params):
-    """Score the dump against the decoy with the trained model (no EM).
-
-    Runs inside :func:`labforensics.leak.linkage.link_dump`'s private
-    connection. Returns the decoy candidates labelled like the real ones
-    (see :func:`labforensics.leak.decisions._label_candidates`), pairs whose
-    decoy row holds a block of one of the row's own real candidates left out.
-    """
-    decoy_sdf = db_api.register(arrow_table(decoy_idx), dataset_display_name="decoy")
+def decoy_exclusions(cand: pd.DataFrame, provenance: pd.DataFrame, params) -> pd.DataFrame:
+    """Pairs (``row_id``, ``decoy_id``) the decoy scoring leaves out: the decoy rows
+    holding a block of one of the dump row's own real candidates (eligible, at or
+    above the lowest threshold of the grid); string columns, no duplicates."""
     own = cand[cand["eligible"] & (cand["probability"] >= min(params.thresholds))][
         ["row_id", "record_id"]
     ]
     exclude = own.merge(provenance, left_on="record_id", right_on="src_id")[["row_id", "decoy_id"]]
     exclude = exclude.drop_duplicates().reset_index(drop=True)
-    exclude_sdf = db_api.register(
-        exclude.astype({"row_id": "string", "decoy_id": "string"}),
-        dataset_display_name="decoy_exclude",
-    )
+    return exclude.astype({"row_id": "string", "decoy_id": "string"})
+
+
+def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, exclude, params):
+    """Score the dump against the decoy with the trained model (no EM).
+
+    Runs inside :func:`labforensics.leak.linkage.link_dump`'s private
+    connection. Returns the decoy candidates labelled like the real ones
+    (see :func:`labforensics.leak.decisions._label_candidates`), the pairs of
+    ``exclude`` (:func:`decoy_exclusions`) left out.
+    """
+    decoy_sdf = db_api.register(arrow_table(decoy_idx), dataset_display_name="decoy")
+    exclude_sdf = db_api.register(exclude, dataset_display_name="decoy_exclude")
     with top_candidates_on_predict(db_api, params.top_k, exclude_sdf.physical_name):
         pred = linker.inference.predict_between(dmp_sdf, decoy_sdf, warning_mode="never")
     decoy_cand = _label_candidates(fetch_table(con, pred.physical_name))

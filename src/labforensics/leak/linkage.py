@@ -709,10 +709,13 @@ def _score_privately(
                 phase, t = "decoy", time.perf_counter()
                 _log.debug("phase decoy")
                 decoy_idx, decoy_prov = make_decoy()
+                # the provenance (4 rows per decoy row) is not kept while scoring
+                exclude = decoys.decoy_exclusions(cand, decoy_prov, params)
+                del decoy_prov
                 decoy_cand = decoys.score_decoy(
-                    con, db_api, linker, dmp_sdf, decoy_idx, decoy_prov, cand, params
+                    con, db_api, linker, dmp_sdf, decoy_idx, exclude, params
                 )
-                del decoy_idx, decoy_prov
+                del decoy_idx, exclude
                 timings["decoy"] = time.perf_counter() - t
     except (LabForensicsError, KeyboardInterrupt, LinkageTerminated):
         raise
