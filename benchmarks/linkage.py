@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 import threading
@@ -34,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "leak"))
 from gen_people import evaluate, make_case
@@ -44,6 +47,7 @@ from labforensics.leak.patients import read_patient_index
 from labforensics.privacy import CaseKey, KeyedIds
 
 TARGET_SECONDS = 600
+BENCH_KEY = CaseKey(b"benchmark-key-0123456789abcdef01")
 TARGET_BYTES = 6 * 1024**3
 
 
@@ -52,6 +56,7 @@ class PeakRSS:
 
     def __init__(self, period: float = 0.2) -> None:
         self.peak = 0
+        self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(period,), daemon=True)
 
@@ -65,6 +70,7 @@ class PeakRSS:
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+            self.samples.append((time.perf_counter(), total))
             time.sleep(period)
 
     def __enter__(self) -> PeakRSS:
@@ -74,6 +80,31 @@ class PeakRSS:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class Phases(logging.Handler):
+    """Phase marks (wall clock, process CPU incl. DuckDB's threads): the benchmark's own
+    and the linkage's ``phase <name>`` debug records."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.marks: list[tuple[str, float, float]] = []
+
+    def mark(self, name: str) -> None:
+        self.marks.append((name, time.perf_counter(), time.process_time()))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.startswith("phase "):
+            self.mark("link:" + msg[6:])
+
+    def table(self, samples: list[tuple[float, int]]) -> pd.DataFrame:
+        rows = []
+        for (name, t, c), (_, t2, c2) in zip(self.marks, self.marks[1:], strict=False):
+            inside = [r for s, r in samples if t <= s <= t2]
+            rows.append({"phase": name, "wall_s": round(t2 - t, 1), "cpu_s": round(c2 - c, 1),
+                         "peak_rss_gib": round(max(inside, default=0) / 1024**3, 2)})  # fmt: skip
+        return pd.DataFrame(rows)
 
 
 def exact_nir_baseline(index: pd.DataFrame, dump: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -112,8 +143,14 @@ def _cells(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: df[c].astype("string").fillna("") for c in cols})
 
 
-def write_files(index: pd.DataFrame, dump: pd.DataFrame, folder: Path) -> dict[str, str]:
-    """Write the frames as files; return IPP-of-lab -> generator record id."""
+def _join_cells(df: pd.DataFrame) -> list[str]:
+    """Each row's cells joined by ';' (vectorised in Arrow; cells are never NA here)."""
+    cols = [pa.array(df[c].astype(str).to_numpy(), type=pa.string()) for c in df.columns]
+    return pc.binary_join_element_wise(*cols, ";").to_pylist()
+
+
+def write_files(index: pd.DataFrame, dump: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """Write the frames as files; return (lab, IPP, generator record id) per index record."""
     idx = index.reset_index(drop=True)
     ipp = pd.Series(np.arange(1, len(idx) + 1), dtype="int64").map("{:08d}".format)
     out = _cells(idx, ["surname", "birth_name", "first_name", "sex"])
@@ -126,35 +163,47 @@ def write_files(index: pd.DataFrame, dump: pd.DataFrame, folder: Path) -> dict[s
     out["DERNIERE_VISITE"] = ""
     (folder / "patients").mkdir()
     for lab, part in out.groupby(idx["lab"].astype(str), sort=True):
-        lines = part.astype(str).agg(";".join, axis=1)
+        lines = _join_cells(part)
         text = INDEX_HEADER + "\n" + "\n".join(lines) + "\n"
         (folder / "patients" / f"PATIENTS_{lab}.csv").write_text(text, encoding="utf-8")
     d = dump.reset_index(drop=True)
     dout = _cells(d, ["surname", "first_name", "sex"])
     dout["DATE_NAISSANCE"] = _dmy(d["birth_date"])
     dout = pd.concat([dout, _cells(d, ["nir", "address", "postcode", "city", "phone"])], axis=1)
-    lines = dout.astype(str).agg(";".join, axis=1)
+    lines = _join_cells(dout)
     (folder / "dump").mkdir()
     (folder / "dump" / "dump.csv").write_text(
         DUMP_HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8"
     )
-    return dict(
-        zip(idx["lab"].astype(str) + "\x1f" + ipp, idx["record_id"].astype(str), strict=True)
+    return pd.DataFrame(
+        {
+            "lab": idx["lab"].astype("string"),
+            "ipp": ipp.astype("string"),
+            "gen_id": idx["record_id"].astype("string"),
+        }
     )
 
 
-def read_files(folder: Path, index_ids: dict[str, str], dump_ids: pd.Series):
-    """Read the files back; return index people, dump people, P-id -> gen id, D-id -> gen id."""
-    key = CaseKey(b"benchmark-key-0123456789abcdef01")
-    ix = read_patient_index(folder / "patients", case_key=key)
-    dm = read_dump(folder / "dump", case_key=key)
-    # the reader keys (lab, IPP) into the P id: rebuild the map with the same key
-    labs, ipps = zip(*(k.split("\x1f") for k in index_ids), strict=True)
-    pseud = KeyedIds(key).patients(list(labs), list(ipps)).to_pylist()
-    p_ids = dict(zip(pseud, index_ids.values(), strict=True))
-    d_gen = dm.people["source_line"].astype("int64").map(lambda n: dump_ids.iloc[n - 2])
-    d_ids = dict(zip(dm.people["record_id"].astype(str), d_gen, strict=True))
-    return ix, dm, p_ids, d_ids
+def read_files(folder: Path):
+    """Read the files back (what is timed): index people, dump people."""
+    ix = read_patient_index(folder / "patients", case_key=BENCH_KEY)
+    dm = read_dump(folder / "dump", case_key=BENCH_KEY)
+    return ix, dm
+
+
+def id_maps(index_ids: pd.DataFrame, dump_people: pd.DataFrame, dump_ids: pd.Series):
+    """P id -> generator id and D id -> generator id (string Series), for scoring only.
+
+    The reader keys (lab, IPP) into the P id: rebuilt here with the same key; a dump
+    row's generator id is found from its line (header on line 1)."""
+    pseud = KeyedIds(BENCH_KEY).patients(index_ids["lab"].tolist(), index_ids["ipp"].tolist())
+    p_ids = pd.Series(index_ids["gen_id"].to_numpy(), index=pd.Index(pseud.to_pandas()))
+    lines = dump_people["source_line"].astype("int64").to_numpy()
+    d_ids = pd.Series(
+        dump_ids.to_numpy()[lines - 2],
+        index=pd.Index(dump_people["record_id"].astype(str).to_numpy()),
+    )
+    return p_ids, d_ids
 
 
 def to_generator_ids(links: pd.DataFrame, mapped, dump: pd.DataFrame) -> pd.DataFrame:
@@ -175,26 +224,39 @@ def main() -> None:
     ap.add_argument("--dump", type=int, default=50_000)
     ap.add_argument("--labs", type=int, default=30)
     ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--memory-gib", type=float, default=3.0)
+    ap.add_argument("--memory-gib", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--frames", dest="files", action="store_false",
                     help="link the generated frames directly (no files written and read)")  # fmt: skip
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="lf-bench-linkage-")
 
+    phases = Phases()
+    link_log = logging.getLogger("labforensics.leak.linkage")
+    link_log.setLevel(logging.DEBUG)
+    link_log.addHandler(phases)
     with PeakRSS() as rss:
+        phases.mark("generate")
         t0 = time.perf_counter()
         index, dump, truth = make_case(args.index, args.dump, args.labs, seed=args.seed)
         t_gen = time.perf_counter() - t0
         print(f"generated {len(index):,} index records, {len(dump):,} dump rows in {t_gen:.1f} s")
         t_read, mapped = 0.0, None
-        link_index, link_dump_rows = index, dump
-        if args.files:
+        if not args.files:
+            link_index, link_dump_rows = index, dump
+        else:
             folder = Path(tmp.name)
+            phases.mark("write files")
             index_ids = write_files(index, dump, folder)
+            # only the NIR baseline reads the generator's index after this (harness memory)
+            index = index[["record_id", "nir"]].copy()
+            phases.mark("read files")
             t1 = time.perf_counter()
-            ix, dm, p_ids, d_ids = read_files(folder, index_ids, dump["record_id"].astype(str))
+            ix, dm = read_files(folder)
             t_read = time.perf_counter() - t1
+            phases.mark("id maps")
+            p_ids, d_ids = id_maps(index_ids, dm.people, dump["record_id"].astype(str))
+            del index_ids
             print(
                 f"read {len(ix.people):,} index patients and {len(dm.people):,} dump rows "
                 f"from files in {t_read:.1f} s (dump lines: {dm.report['lines']})"
@@ -206,9 +268,11 @@ def main() -> None:
         )
         res = link_dump(link_index, link_dump_rows, seed=args.seed, params=params)
         t_link = time.perf_counter() - t1
+        phases.mark("exact-NIR")
         t2 = time.perf_counter()
         base = exact_nir_baseline(index, dump, truth)
         t_base = time.perf_counter() - t2
+        phases.mark("end")
 
     print("\ncomparisons per blocking rule (Splink count_comparisons_from_blocking_rules):")
     print(res.comparisons.to_string(index=False))
@@ -223,6 +287,8 @@ def main() -> None:
     print(f"  {'total':16s} {total_s:8.1f}   (target < {TARGET_SECONDS} s: "
           f"{'met' if total_s < TARGET_SECONDS else 'NOT met'})")  # fmt: skip
     print(f"  {'exact-NIR':16s} {t_base:8.1f}")
+    print("\nper phase (wall, process CPU incl. DuckDB threads, peak RSS of the tree):")
+    print(phases.table(rss.samples).to_string(index=False))
     peak_ok = "met" if rss.peak < TARGET_BYTES else "NOT met"
     print(f"peak RSS (process tree) {rss.peak / 1024**3:.2f} GiB (target < 6 GiB: {peak_ok})")
     links_at = res.links_at

@@ -13,8 +13,14 @@ same decisions (:mod:`labforensics.leak.decoys`).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from labforensics.errors import LinkageError
 
@@ -114,11 +120,14 @@ def _gamma_labels(comparison: str) -> dict[int, str]:
     return out
 
 
-def _top_candidates_sql(predict_table: str, top_k: int, exclude_table: str | None) -> str:
-    """SQL: keep the ``top_k`` best candidates per dump row, with the candidate count."""
+def _top_candidates_sqls(
+    predict_table: str, top_k: int, exclude_table: str | None
+) -> list[tuple[str, str]]:
+    """SQL steps (sql, output name): the ``top_k`` best candidates per dump row,
+    with the candidate count, from the scored pairs in ``predict_table``."""
     cols = ", ".join(f"gamma_{c}" for c in COMPARISON_LEVELS)
     # Either side may hold the dump row: select both orientations.
-    base = f"""
+    pairs = f"""
         select case when source_dataset_l = 'dump' then unique_id_l else unique_id_r end
                    as row_id,
                case when source_dataset_l = 'dump' then unique_id_r else unique_id_l end
@@ -129,18 +138,84 @@ def _top_candidates_sql(predict_table: str, top_k: int, exclude_table: str | Non
         from {predict_table}
     """
     if exclude_table is not None:
-        base = f"""
-            select p.* from ({base}) p
+        pairs = f"""
+            select p.* from ({pairs}) p
             anti join {exclude_table} x
               on x.row_id = p.row_id and x.decoy_id = p.record_id
         """
-    return f"""
-        with pairs as ({base})
+    top = f"""
         select *, count(*) over (partition by row_id) as n_candidates
-        from pairs
+        from {TOP_CANDIDATES_TABLE}_pairs
         qualify row_number() over (partition by row_id order by weight desc, record_id)
                 <= {int(top_k)}
     """
+    return [(pairs, f"{TOP_CANDIDATES_TABLE}_pairs"), (top, TOP_CANDIDATES_TABLE)]
+
+
+#: Name of the top-candidates step appended to Splink's predict pipeline.
+TOP_CANDIDATES_TABLE = "__labforensics_top_candidates"
+
+
+@contextlib.contextmanager
+def top_candidates_on_predict(db_api: Any, top_k: int, exclude_table: str | None) -> Iterator[None]:
+    """Make Splink's next predict end in :func:`_top_candidates_sql` (one query).
+
+    Splink runs a predict as one pipeline of SQL steps (blocked pairs -> comparison
+    vectors -> match weights -> ``__splink__df_predict``) executed as a single
+    ``create table as`` query. While this context is open, a pipeline whose last
+    step is ``__splink__df_predict`` gets the top-candidates step appended, so
+    the table created holds only the ``top_k`` candidates per dump row: the full
+    predict table (every blocked pair, with the matching columns of both sides)
+    is never materialised, and DuckDB drops the columns no later step reads. The
+    scores are the same SQL expressions, so the candidates are the same.
+
+    Parameters
+    ----------
+    db_api : splink.DuckDBAPI
+        The linker's database API (its method is wrapped on the instance and
+        restored on exit).
+    top_k : int
+        Candidates kept per dump row.
+    exclude_table : str or None
+        Physical name of a (``row_id``, ``decoy_id``) table of pairs to leave out.
+
+    Raises
+    ------
+    LinkageError
+        The predict run inside did not end in ``__splink__df_predict`` exactly
+        once (another Splink version: the candidates would be wrong).
+    """
+    run = db_api.sql_pipeline_to_splink_dataframe
+    appended = []
+
+    def run_with_top(pipeline: Any) -> Any:
+        if pipeline.queue and pipeline.queue[-1].output_table_name == "__splink__df_predict":
+            for sql, name in _top_candidates_sqls("__splink__df_predict", top_k, exclude_table):
+                pipeline.enqueue_sql(sql, name)
+            appended.append(True)
+        return run(pipeline)
+
+    db_api.sql_pipeline_to_splink_dataframe = run_with_top
+    try:
+        yield
+    finally:
+        del db_api.sql_pipeline_to_splink_dataframe
+    if len(appended) != 1:
+        raise LinkageError(
+            "internal error: Splink's predict did not run one pipeline ending in "
+            "__splink__df_predict (a Splink version outside splink>=5,<6?)"
+        )
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A model frame as an Arrow table for DuckDB to scan (its string columns are
+    Arrow already: no copy; DuckDB scans Arrow faster than a pandas frame)."""
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def fetch_table(con: Any, table: str) -> pd.DataFrame:
+    """A DuckDB table as a pandas frame through Arrow (no Python string objects)."""
+    return con.execute(f"select * from {table}").to_arrow_table().to_pandas()
 
 
 def _label_candidates(cand: pd.DataFrame) -> pd.DataFrame:
@@ -208,36 +283,83 @@ def classify(
         ``n_candidates``, ``runner_up_lab``, ``runner_up_patient``,
         ``runner_up_probability``, ``best_weight``, sorted by ``row_id``.
     """
+    return _classify(_candidate_arrays(cand, row_ids), threshold, margin)
+
+
+@dataclass(frozen=True)
+class _CandidateArrays:
+    """The threshold-independent part of :func:`classify` (computed once per frame)."""
+
+    rid: pd.Series  # every dump row id, sorted (string)
+    codes: np.ndarray  # candidate -> position in rid
+    lab: pa.Array  # candidate lab (string)
+    lab_code: np.ndarray  # candidate lab as an integer code (NA -1)
+    rec: pa.Array  # candidate record id (string)
+    weight: np.ndarray
+    prob: np.ndarray
+    eligible: np.ndarray
+    ncand: np.ndarray
+    first_any: np.ndarray  # per row: its first candidate (-1 none)
+    second: np.ndarray  # per row: its second candidate (-1 none)
+    hh: np.ndarray  # per row: its first candidate with household evidence (-1 none)
+
+
+def _arrow_strings(s: pd.Series) -> pa.Array:
+    return pa.array(s.astype("string").array, type=pa.large_string())
+
+
+def _candidate_arrays(cand: pd.DataFrame, row_ids: pd.Series) -> _CandidateArrays:
     rid = pd.Series(np.sort(pd.Series(row_ids, dtype="string").to_numpy()), dtype="string")
     n = len(rid)
     codes = pd.Index(rid).get_indexer(cand["row_id"])
     if (codes < 0).any():
         raise LinkageError("a candidate belongs to no dump row (internal error)")
-    lab = cand["lab"].to_numpy(dtype=object, na_value=None)
-    rec = cand["record_id"].to_numpy(dtype=object, na_value=None)
-    weight = cand["weight"].to_numpy(dtype="float64")
-    prob = cand["probability"].to_numpy(dtype="float64")
-    elig = cand["eligible"].to_numpy(dtype=bool) & (prob >= threshold)
-    hhmask = cand["household_evidence"].to_numpy(dtype=bool)
-    ncand_all = cand["n_candidates"].to_numpy(dtype="int64")
-
+    lab_code, _ = pd.factorize(cand["lab"], use_na_sentinel=True)
     first_any = _first_per_row(codes, np.ones(len(cand), dtype=bool), n)
+    pos = np.arange(len(cand))
+    return _CandidateArrays(
+        rid=rid,
+        codes=codes,
+        lab=_arrow_strings(cand["lab"]),
+        lab_code=np.asarray(lab_code, dtype=np.int64),
+        rec=_arrow_strings(cand["record_id"]),
+        weight=cand["weight"].to_numpy(dtype="float64"),
+        prob=cand["probability"].to_numpy(dtype="float64"),
+        eligible=cand["eligible"].to_numpy(dtype=bool),
+        ncand=cand["n_candidates"].to_numpy(dtype="int64"),
+        first_any=first_any,
+        second=_first_per_row(codes, pos != np.where(codes >= 0, first_any[codes], -1), n),
+        hh=_first_per_row(codes, cand["household_evidence"].to_numpy(dtype=bool), n),
+    )
+
+
+def _take_strings(values: pa.Array, at: np.ndarray) -> pd.Series:
+    """``values[at]`` as a string Series, NA where ``at`` is -1."""
+    taken = values.take(pa.array(np.where(at >= 0, at, 0), mask=at < 0))
+    return pd.Series(taken.to_pandas(types_mapper=lambda t: pd.StringDtype()), dtype="string")
+
+
+def _classify(a: _CandidateArrays, threshold: float, margin: float) -> pd.DataFrame:
+    """:func:`classify` on precomputed arrays."""
+    n = len(a.rid)
+    codes = a.codes
+    weight, prob = a.weight, a.prob
+    elig = a.eligible & (prob >= threshold)
     best = _first_per_row(codes, elig, n)
     has_best = best >= 0
     cand_best = np.where(codes >= 0, best[codes], -1)
-    pos = np.arange(len(cand))
-    best_lab = np.array([None] * len(cand), dtype=object)
+    pos = np.arange(len(codes))
     ok = cand_best >= 0
-    best_lab[ok] = lab[cand_best[ok]]
-    best_w = np.full(len(cand), np.nan)
+    best_lab = np.full(len(codes), -2, dtype=np.int64)  # -2: no best (never a lab code)
+    best_lab[ok] = a.lab_code[cand_best[ok]]
+    best_w = np.full(len(codes), np.nan)
     best_w[ok] = weight[cand_best[ok]]
     rival = elig & ok & (pos != cand_best)
-    same_lab = rival & (lab == best_lab) & (weight >= best_w - margin)
-    other_lab = rival & (lab != best_lab)
+    same_lab = rival & (a.lab_code == best_lab) & (weight >= best_w - margin)
+    other_lab = rival & (a.lab_code != best_lab)
     amb = _first_per_row(codes, same_lab, n)
     two = _first_per_row(codes, other_lab, n)
-    hh = _first_per_row(codes, hhmask, n)
-    second = _first_per_row(codes, pos != np.where(codes >= 0, first_any[codes], -1), n)
+    hh, first_any, second = a.hh, a.first_any, a.second
 
     is_amb = has_best & (amb >= 0)
     is_two = has_best & ~is_amb & (two >= 0)
@@ -248,7 +370,7 @@ def classify(
     )
 
     def take(values: np.ndarray, at: np.ndarray, fill: object) -> np.ndarray:
-        out = np.full(n, fill, dtype=values.dtype if values.dtype != object else object)
+        out = np.full(n, fill, dtype=values.dtype)
         sel = at >= 0
         out[sel] = values[at[sel]]
         return out
@@ -256,14 +378,15 @@ def classify(
     shown = np.where(has_best, best, np.where(is_hh, hh, first_any))
     ru = np.where(is_amb, amb, np.where(is_two, two, np.where(is_hh, hh, second)))
     ru = np.where(is_none, first_any, ru)
-    out = pd.DataFrame({"row_id": rid})
-    out["lab"] = pd.Series(take(lab, np.where(has_best, best, -1), None), dtype="string")
-    out["patient"] = pd.Series(take(rec, np.where(has_best, best, -1), None), dtype="string")
+    linked = np.where(has_best, best, -1)
+    out = pd.DataFrame({"row_id": a.rid})
+    out["lab"] = _take_strings(a.lab, linked)
+    out["patient"] = _take_strings(a.rec, linked)
     out["probability"] = take(prob, shown, np.nan)
     out["match"] = pd.Series(match, dtype="string")
-    out["n_candidates"] = take(ncand_all, first_any, 0).astype("int64")
-    out["runner_up_lab"] = pd.Series(take(lab, ru, None), dtype="string")
-    out["runner_up_patient"] = pd.Series(take(rec, ru, None), dtype="string")
+    out["n_candidates"] = take(a.ncand, first_any, 0).astype("int64")
+    out["runner_up_lab"] = _take_strings(a.lab, ru)
+    out["runner_up_patient"] = _take_strings(a.rec, ru)
     out["runner_up_probability"] = take(prob, ru, np.nan)
-    out["best_weight"] = take(weight, np.where(has_best, best, -1), np.nan)
+    out["best_weight"] = take(weight, linked, np.nan)
     return out

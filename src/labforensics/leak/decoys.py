@@ -50,14 +50,32 @@ namesake) are measured on generated cases (see the benchmark).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from labforensics.errors import ParameterError
-from labforensics.leak.decisions import _label_candidates, _top_candidates_sql, classify
+from labforensics.leak.decisions import (
+    _candidate_arrays,
+    _classify,
+    _label_candidates,
+    arrow_table,
+    fetch_table,
+    top_candidates_on_predict,
+)
 from labforensics.leak.phonetic import french_phonetic
 
-__all__ = ["DECOY_BLOCKS", "build_decoy_index", "default_threshold", "fmr_table", "score_decoy"]
+__all__ = [
+    "DECOY_BLOCKS",
+    "build_decoy_index",
+    "decoy_exclusions",
+    "default_threshold",
+    "fmr_table",
+    "score_decoy",
+]
 
 #: Blocks of fields shuffled together across rows.
 DECOY_BLOCKS: dict[str, tuple[str, ...]] = {
@@ -79,7 +97,7 @@ DECOY_BLOCKS: dict[str, tuple[str, ...]] = {
 
 
 def build_decoy_index(
-    index_people: pd.DataFrame, *, seed: int
+    index_people: pd.DataFrame, *, seed: int, columns: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Shuffle blocks of fields across the index rows (seeded).
 
@@ -90,82 +108,102 @@ def build_decoy_index(
     seed : int
         The case seed (combined with a fixed tag so the decoy draw differs
         from the other uses of the seed).
+    columns : sequence of str, optional
+        Columns to build (``record_id``, ``surname``, ``first_name_first`` and
+        ``birth_date`` are always built); None: all. The draw does not depend
+        on it: the decoy's values in these columns are the same either way.
 
     Returns
     -------
     decoy : pandas.DataFrame
-        Same columns and dtypes as ``index_people``; ``record_id`` ``X`` + 15
+        The columns (all, or ``columns``) and dtypes of ``index_people``; ``record_id`` ``X`` + 15
         digits (row number in the sorted index); rows equal to a real record
         on (phonetic surname, first name, birth date) dropped.
     provenance : pandas.DataFrame
         ``decoy_id``, ``src_id`` (string): the real record each block of
         each decoy row came from (one row per block).
     """
+    if columns is not None:
+        keep = ["record_id", "surname", "first_name_first", "birth_date"]
+        keep += [c for c in index_people.columns if c in set(columns) and c not in keep]
+        index_people = index_people[[c for c in index_people.columns if c in set(keep)]]
     real = index_people.sort_values("record_id", kind="stable").reset_index(drop=True)
     n = len(real)
     rng = np.random.default_rng([int(seed) % (2**63), 0xDEC0])
     decoy = real.copy()
-    decoy_ids = pd.Series([f"X{i:015d}" for i in range(n)], dtype="string")
+    # "X" + 15 digits of the row number (vectorised; same text as f"X{i:015d}")
+    decoy_ids = "X" + pd.Series(np.arange(n), dtype="int64").astype("string").str.zfill(15)
+    real_ids = real["record_id"].astype("string").array
     prov = []
     for _, cols in DECOY_BLOCKS.items():
         perm = rng.permutation(n)
         present = [c for c in cols if c in real.columns]
         for c in present:
-            decoy[c] = real[c].iloc[perm].to_numpy()
-            decoy[c] = decoy[c].astype(real[c].dtype)
-        prov.append(
-            pd.DataFrame(
-                {
-                    "decoy_id": decoy_ids.to_numpy(),
-                    "src_id": real["record_id"].astype("string").to_numpy()[perm],
-                }
-            )
-        )
-    decoy["record_id"] = decoy_ids.to_numpy()
+            # Arrow / masked take: no Python object per value
+            decoy[c] = pd.Series(real[c].array.take(perm), index=decoy.index).astype(real[c].dtype)
+        prov.append(perm)
+    decoy["record_id"] = decoy_ids.array
     decoy["record_id"] = decoy["record_id"].astype("string")
 
-    def keys(frame: pd.DataFrame) -> pd.Series:
-        return (
+    def keys(frame: pd.DataFrame) -> pa.Array:
+        k = (
             french_phonetic(frame["surname"].astype("string")).fillna("")
             + "\x1f"
             + frame["first_name_first"].astype("string").fillna("")
             + "\x1f"
             + frame["birth_date"].astype("string").fillna("")
         )
+        return pa.array(k.array)
 
-    equal = keys(decoy).isin(set(keys(real)))
-    decoy = decoy[~equal.to_numpy()].reset_index(drop=True)
-    provenance = pd.concat(prov, ignore_index=True)
-    provenance = provenance[provenance["decoy_id"].isin(set(decoy["record_id"]))]
-    provenance = provenance.drop_duplicates().reset_index(drop=True)
-    provenance = provenance.astype({"decoy_id": "string", "src_id": "string"})
+    # exact string membership in Arrow (pandas' isin with a set makes a Python
+    # string per value)
+    equal = pc.is_in(keys(decoy), value_set=keys(real)).to_numpy(zero_copy_only=False)
+    decoy = decoy[~equal].reset_index(drop=True)
+    # provenance: (decoy row, source row) per block, as integer positions until the
+    # end (same rows and order as building it from the ids: block by block, first
+    # occurrence kept, decoy rows dropped above left out)
+    d_pos = np.tile(np.arange(n, dtype=np.int64), len(prov))
+    s_pos = np.concatenate(prov).astype(np.int64) if prov else np.zeros(0, dtype=np.int64)
+    kept = ~equal[d_pos]
+    d_pos, s_pos = d_pos[kept], s_pos[kept]
+    first = ~pd.DataFrame({"d": d_pos, "s": s_pos}).duplicated().to_numpy()
+    d_pos, s_pos = d_pos[first], s_pos[first]
+    provenance = pd.DataFrame(
+        {
+            "decoy_id": pd.Series(decoy_ids.array.take(d_pos), dtype="string"),
+            "src_id": pd.Series(real_ids.take(s_pos), dtype="string"),
+        }
+    )
     return decoy, provenance
 
 
-def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, provenance, cand, params):
-    """Score the dump against the decoy with the trained model (no EM).
-
-    Runs inside :func:`labforensics.leak.linkage.link_dump`'s private
-    connection. Returns the decoy candidates labelled like the real ones
-    (see :func:`labforensics.leak.decisions._label_candidates`), pairs whose
-    decoy row holds a block of one of the row's own real candidates left out.
-    """
-    decoy_sdf = db_api.register(decoy_idx, dataset_display_name="decoy")
+def decoy_exclusions(cand: pd.DataFrame, provenance: pd.DataFrame, params) -> pd.DataFrame:
+    """Pairs (``row_id``, ``decoy_id``) the decoy scoring leaves out: the decoy rows
+    holding a block of one of the dump row's own real candidates (eligible, at or
+    above the lowest threshold of the grid); string columns, no duplicates."""
     own = cand[cand["eligible"] & (cand["probability"] >= min(params.thresholds))][
         ["row_id", "record_id"]
     ]
     exclude = own.merge(provenance, left_on="record_id", right_on="src_id")[["row_id", "decoy_id"]]
     exclude = exclude.drop_duplicates().reset_index(drop=True)
-    exclude_sdf = db_api.register(
-        exclude.astype({"row_id": "string", "decoy_id": "string"}),
-        dataset_display_name="decoy_exclude",
-    )
-    pred = linker.inference.predict_between(dmp_sdf, decoy_sdf, warning_mode="never")
-    decoy_cand = con.execute(
-        _top_candidates_sql(pred.physical_name, params.top_k, exclude_sdf.physical_name)
-    ).df()
+    return exclude.astype({"row_id": "string", "decoy_id": "string"})
+
+
+def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, exclude, params):
+    """Score the dump against the decoy with the trained model (no EM).
+
+    Runs inside :func:`labforensics.leak.linkage.link_dump`'s private
+    connection. Returns the decoy candidates labelled like the real ones
+    (see :func:`labforensics.leak.decisions._label_candidates`), the pairs of
+    ``exclude`` (:func:`decoy_exclusions`) left out.
+    """
+    decoy_sdf = db_api.register(arrow_table(decoy_idx), dataset_display_name="decoy")
+    exclude_sdf = db_api.register(exclude, dataset_display_name="decoy_exclude")
+    with top_candidates_on_predict(db_api, params.top_k, exclude_sdf.physical_name):
+        pred = linker.inference.predict_between(dmp_sdf, decoy_sdf, warning_mode="never")
+    decoy_cand = _label_candidates(fetch_table(con, pred.physical_name))
     pred.drop_table_from_database_and_remove_from_cache()
-    return _label_candidates(decoy_cand)
+    return decoy_cand
 
 
 def fmr_table(
@@ -182,9 +220,11 @@ def fmr_table(
     """
     n = len(row_ids)
     rows = []
+    real_arrays = _candidate_arrays(cand, row_ids)
+    fake_arrays = _candidate_arrays(decoy_cand, row_ids)
     for t in sorted(params.thresholds):
-        real = classify(cand, row_ids, t, params.ambiguity_margin)
-        fake = classify(decoy_cand, row_ids, t, params.ambiguity_margin)
+        real = _classify(real_arrays, t, params.ambiguity_margin)
+        fake = _classify(fake_arrays, t, params.ambiguity_margin)
         r = int(real["match"].isin(["unique", "two_labs"]).sum())
         d = int(fake["match"].isin(["unique", "two_labs"]).sum())
         rate = d / n if n else 0.0
