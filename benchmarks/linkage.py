@@ -39,12 +39,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "leak"))
-from gen_people import evaluate, make_case
+from gen_people import GenRates, evaluate, make_case
 
 from labforensics.leak.dump import read_dump
 from labforensics.leak.linkage import LinkageParams, link_dump
 from labforensics.leak.patients import read_patient_index
 from labforensics.privacy import CaseKey, KeyedIds
+
+#: The three generator settings of issue 13 ("rates differ": NIR missing 30 % / 60 %,
+#: names mangled 15 % / 30 %, outsiders 5 % / 10 %, half of them relatives).
+SETTINGS = {
+    "base": GenRates(),
+    "mid": GenRates(nir_missing=0.45, mangled=0.22, outsiders=0.05),
+    "hard": GenRates(nir_missing=0.60, mangled=0.30, outsiders=0.10),
+}
 
 TARGET_SECONDS = 600
 BENCH_KEY = CaseKey(b"benchmark-key-0123456789abcdef01")
@@ -226,6 +234,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--memory-gib", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--setting", choices=sorted(SETTINGS), default="base",
+                    help="generator rates (issue 13's three settings)")  # fmt: skip
     ap.add_argument("--frames", dest="files", action="store_false",
                     help="link the generated frames directly (no files written and read)")  # fmt: skip
     args = ap.parse_args()
@@ -238,7 +248,9 @@ def main() -> None:
     with PeakRSS() as rss:
         phases.mark("generate")
         t0 = time.perf_counter()
-        index, dump, truth = make_case(args.index, args.dump, args.labs, seed=args.seed)
+        index, dump, truth = make_case(
+            args.index, args.dump, args.labs, seed=args.seed, rates=SETTINGS[args.setting]
+        )
         t_gen = time.perf_counter() - t0
         print(f"generated {len(index):,} index records, {len(dump):,} dump rows in {t_gen:.1f} s")
         t_read, mapped = 0.0, None
