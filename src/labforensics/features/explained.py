@@ -230,7 +230,8 @@ def explain_accesses(
         ``patient`` (pseudonym, missing when none) and ``action`` (canonical).
     role, kind : pandas.Series
         ``(n_events,)`` role and account kind of each event's account (missing
-        allowed); staff accesses (kind ``"staff"``) set the automatic window.
+        allowed); staff accesses (kind ``"staff"``) set the automatic window and are
+        the colleagues of explanation (c).
     window : "auto" or pandas.Timedelta
         See the module doc.
     window_max : pandas.Timedelta
