@@ -113,6 +113,9 @@ def events_from_truth(out: Path) -> pd.DataFrame:
             "records": te["records"],
             "bytes": te["bytes"],
             "app_session": te["app_session"],
+            # free text as the readers give it (identifiers redacted): output file names
+            # decide the register's destination limit (labforensics.authorisation)
+            "detail": _redacted(te["detail"]),
             "source_format": "synth_truth",
             "source_file": te["source_file"],
             "source_line": te["source_line"],
@@ -121,6 +124,17 @@ def events_from_truth(out: Path) -> pd.DataFrame:
     df = df.sort_values(["ts", "source_file", "source_line"], kind="stable").reset_index(drop=True)
     df["seq"] = np.arange(len(df), dtype="int64")
     return coerce_events(df)
+
+
+def _redacted(detail: pd.Series) -> pd.Series:
+    """Free text with identifiers redacted (:func:`labforensics.privacy.redact_identifiers`),
+    once per distinct value."""
+    from labforensics.privacy import redact_identifiers
+
+    d = detail.astype("object")
+    uniq = pd.unique(d[d.notna()])
+    red = {u: redact_identifiers(str(u)) for u in uniq}
+    return d.map(red)
 
 
 def case_facts(truth: dict, seed: int = 0) -> CaseContext:
@@ -254,6 +268,18 @@ def variant_case(out: Path) -> CaseContext:
     return CaseContext.from_file(q)
 
 
+def variant_exports(ss, case: CaseContext) -> pd.DataFrame:
+    """Every export and extraction with its status against the case's register, as the
+    pipeline gives them to the features (``labforensics.pipeline``: the register of
+    ``[authorisations]``; no patient index, the variants' case files name none)."""
+    from labforensics.authorisation import assess_exports, read_authorisations
+
+    reg = None
+    if getattr(case, "authorisations", None) is not None:
+        reg = read_authorisations(case.authorisations, case)
+    return assess_exports(ss.events, ss.sessions, register=reg, case=case)
+
+
 def _campaigns_for(s2, ss, sc, col: str, name: str) -> pd.DataFrame:
     """The package's campaigns (:func:`labforensics.detect.campaigns.group_campaigns`) of one
     configuration: sessions scored by ``col`` and flagged as that configuration flags."""
@@ -296,7 +322,8 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
     case = variant_case(tmp)
     events = events_from_truth(tmp)
     ss = sessionize(events)
-    ft = build_features(ss.events, ss.sessions, FeatureParams(), case=case)
+    exports = variant_exports(ss, case)
+    ft = build_features(ss.events, ss.sessions, FeatureParams(), case=case, exports=exports)
     sc = score(ft, DetectParams(), case=case)
     labels = label_units(ss.events, truth, case=case)
     n_labs = len(truth["labs"])

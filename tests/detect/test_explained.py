@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,9 +57,10 @@ def _rows() -> list[dict]:
         [("read", "PA"), ("read", "N1"), ("read", "N2"), ("read", "N3"), ("read", "N1")],
     )
     # day 20: tech.c reads PB, whose only clinical event is 20 days old but which tech.c
-    # handled itself (explained); bio.b reads PB too (unexplained: not within 3 days)
+    # handled itself (explained); day 34: bio.b reads PB too (unexplained: 34 days after
+    # the update, 14 days after tech.c's read, beyond the 3-day and the 10-day windows)
     rows += _session("tech.c", "TECHNICIEN", D0 + 20 * day, [("read", "PB")])
-    rows += _session("bio.b", "BIOLOGISTE", D0 + 20 * day + pd.Timedelta(hours=1), [("read", "PB")])
+    rows += _session("bio.b", "BIOLOGISTE", D0 + 34 * day, [("read", "PB")])
     return rows
 
 
@@ -93,7 +95,7 @@ def test_request_the_day_before_explains_and_neighbours_do_not(feats):
 def test_the_account_that_handled_the_request_explains_it(feats):
     # 20 days after its own update, tech.c's read of PB is explained; bio.b's is not
     tech = _row(feats.session, "tech.c", "2021-01-24")
-    bio = _row(feats.session, "bio.b", "2021-01-24")
+    bio = _row(feats.session, "bio.b", "2021-02-07")
     assert tech["accessed_patients"] == 1 and tech["unexplained_patients"] == 0
     assert bio["accessed_patients"] == 1 and bio["unexplained_patients"] == 1
     assert bio["unexplained_p"] == pytest.approx(0.06)
@@ -189,8 +191,9 @@ def test_small_evidence_uses_the_cap_and_the_cap_is_a_knob(feats):
     w = ft.notes["explain_window"]
     # fewer than 100 staff gaps: the cap, 10 days
     assert set(w["basis"]) == {"max"} and set(w["window_days"]) == {10.0}
-    # with 10 days, bio.b's read of PB (20 days after its update) is still unexplained
-    bio = _row(ft.session, "bio.b", "2021-01-24")
+    # with 10 days, bio.b's read of PB (34 days after its update, 14 after tech.c's
+    # read) is still unexplained
+    bio = _row(ft.session, "bio.b", "2021-02-07")
     assert bio["unexplained_patients"] == 1
 
 
@@ -198,3 +201,42 @@ def test_small_evidence_uses_the_cap_and_the_cap_is_a_knob(feats):
 def test_window_knob_refuses_bad_values(bad):
     with pytest.raises(ParameterError, match="explain_window"):
         FeatureParams(explain_window=bad)
+
+
+def test_a_colleague_reading_the_patient_nearby_explains_the_access():
+    # no clinical event for PC or PD; tech.c (staff) reads PC at D0, sec.a reads PC and
+    # PD 2 days later: PC is explained by the colleague (2 days <= 3), PD by nobody;
+    # hotline.e (vendor, not a colleague) read PD the same day: no explanation; tech.c's
+    # own second read of PC 10 days later: its own earlier read does not explain it, and
+    # sec.a's read is 8 days away (> 3)
+    day = pd.Timedelta(days=1)
+    rows = _session("tech.c", "TECHNICIEN", D0, [("read", "PC"), ("update", "PE")])
+    rows += _session("hotline.e", "EDITEUR", D0 + 2 * day - pd.Timedelta(hours=2),
+                     [("read", "PD")])  # fmt: skip
+    rows += _session("sec.a", "SECRETAIRE", D0 + 2 * day, [("read", "PC"), ("read", "PD")])
+    rows += _session("tech.c", "TECHNICIEN", D0 + 10 * day, [("read", "PC")])
+    ev = make_events(rows)
+    ev.loc[ev["account"] == "hotline.e", "account_kind"] = "vendor"
+    ss = sessionize(ev)
+    ft = build_features(
+        ss.events, ss.sessions, FeatureParams(explain_window="3D", warmup="0s"), case=CASE
+    )
+    sec = _row(ft.session, "sec.a", "2021-01-06")
+    assert (sec["accessed_patients"], sec["unexplained_patients"]) == (2, 1)
+    late = _row(ft.session, "tech.c", "2021-01-14")
+    assert (late["accessed_patients"], late["unexplained_patients"]) == (1, 1)
+
+
+def test_nearest_other_account_gap_by_hand():
+    from labforensics.features.explained import _nearest_other_gap
+
+    # key 0: account 1 at t 0 and 10, account 2 at 100, account 1 at 105; key 1: 1 at 0,
+    # 2 at 50. Nearest other account: 100, 90, 5, 5 (key 0); 50, 50 (key 1)
+    key = np.array([0, 0, 0, 0, 1, 1])
+    acc = np.array([1, 1, 2, 1, 1, 2])
+    t = np.array([0, 10, 100, 105, 0, 50])
+    ones = np.ones(6, dtype=bool)
+    assert _nearest_other_gap(key, acc, t, ones, ones).tolist() == [100, 90, 5, 5, 50, 50]
+    # only account 2's events as anchors: account 2 itself has no other anchor (NaN)
+    got = _nearest_other_gap(key, acc, t, ones, acc == 2)
+    assert np.array_equal(got, [100, 90, np.nan, 5, 50, np.nan], equal_nan=True)

@@ -11,7 +11,10 @@ key columns
     ``account_kind``, ``role``, ``day`` or ``month``, ``start``, ``end``
     (account-day / account-month). A hand-made table keeps its own key columns.
 ``score`` (float64)
-    ``ensemble + rules_score``; higher is more anomalous.
+    ``ensemble + rules_score``; higher is more anomalous. A unit whose every
+    export or extraction the authorisation register authorises
+    (:func:`documented_by_register`) scores ``rules_score`` alone and is never
+    flagged by the ensemble alone.
 ``rank`` (int64)
     1 = most anomalous. Ties are broken by ``score`` descending, then the unit's
     key columns ascending (``session_id``; or ``lab``, ``account``, ``day``/``month``),
@@ -84,6 +87,7 @@ __all__ = [
     "DetectParams",
     "Scores",
     "SourceParams",
+    "documented_by_register",
     "score",
     "score_sources",
 ]
@@ -379,12 +383,13 @@ def _score_table(
         fired[rid] = f
     rule_cols = _rule_columns(fired, rules, unit, inherited)
     rules_score = np.sum(list(rule_cols.values()), axis=0) if rule_cols else np.zeros(n)
-    total = ens + rules_score
+    documented = documented_by_register(frame)
+    total = np.where(documented, 0.0, ens) + rules_score
     thr = _robust_threshold(ens, params.flag_k) if n else float("nan")
     any_rule = np.zeros(n, dtype=bool)
     for f in fired.values():
         any_rule |= f
-    flagged = any_rule | (ens > thr)
+    flagged = any_rule | ((ens > thr) & ~documented)
 
     out = table.keys.reset_index(drop=True).copy()
     out["score"] = total
@@ -425,6 +430,44 @@ def _score_table(
         "combine": params.combine,
     }
     return out, meta, own_fired
+
+
+def documented_by_register(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose every export or extraction the authorisation register authorises.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A unit table with ``ops_authorised`` (operations ``authorised``) and
+        ``records_not_authorised`` (records of operations not ``authorised``), as
+        :func:`labforensics.features.build_features` gives sessions with an
+        exports table; a table without them has no documented row.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_rows,)
+        At least one operation authorised and no record sent out otherwise
+        (``beyond``, ``unregistered``, ``undetermined`` and ``unknown`` records
+        count as not authorised).
+
+    Notes
+    -----
+    ``shared/formats/authorisations.md``: an ``authorised`` operation "is shown and
+    counted, and is not an incident by itself". Such a session is documented work:
+    a ticket names its account, lab, window, limit and destination, so what makes
+    it unusual to the detectors (a new migration account at night from the vendor's
+    address, a month's billing volume) is what the ticket describes. :func:`score`
+    leaves its ensemble out of its score and of the flags (the ``ensemble`` column
+    keeps the value); rules still fire on it (reads of unexplained patients, failed
+    logins, a new address after failures), so a compromised account doing
+    authorised work is judged by them.
+    """
+    n = len(frame)
+    if "ops_authorised" not in frame.columns or "records_not_authorised" not in frame.columns:
+        return np.zeros(n, dtype=bool)
+    ok = pd.to_numeric(frame["ops_authorised"], errors="coerce").fillna(0).to_numpy() > 0
+    rest = pd.to_numeric(frame["records_not_authorised"], errors="coerce").fillna(0).to_numpy()
+    return ok & (rest <= 0)
 
 
 def _detector_columns(table: FeatureTable, params: DetectParams, hand_made: bool) -> list[str]:

@@ -52,8 +52,9 @@ explanation (:mod:`labforensics.features.explained`)
     ``accessed_patients``, ``unexplained_patients``, ``unexplained_share``,
     ``unexplained_p``, ``explain_usable``, ``explain_window_days``: patients read
     with no request, sample or result at the lab within the window around the
-    access and not handled by the account (Fabbri & LeFevre's explanation-based
-    auditing), per session and per account-day/month (the event's own local
+    access, not handled by the account and not accessed by a staff colleague of
+    the lab within the window (Fabbri & LeFevre's explanation-based auditing;
+    the collaborative explanation of Chen, Nyemba & Malin), per session and per account-day/month (the event's own local
     period); the windows used are in ``Features.notes``.
 habits (:mod:`labforensics.features.habits`)
     ``first_outbound`` (the account's first session with records out, after the
