@@ -472,7 +472,7 @@ def _run_stages(
             lambda: link_leak(plan.leak, plan.patients, case=case, case_key=key,
                               mappings=list(case.leak_mappings) or None,
                               avoid_dirs=[out] if out is not None else (),
-                              sighted_at=case.sighted_at),
+                              sighted_at=case.sighted_at, progress=progress),
             lambda ll: f"{ll.summary['rows_linked']:,} of {ll.summary['rows']:,} dump rows linked",
         )  # fmt: skip
         leak = linked

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -10,7 +13,17 @@ import pytest
 from labforensics.errors import LinkageError
 from labforensics.leak.decisions import arrow_table, top_candidates_on_predict
 from labforensics.leak.decoys import build_decoy_index
-from labforensics.leak.linkage import _prediction_rules, blocking_rules
+from labforensics.leak.linkage import (
+    PHASES,
+    _prediction_rules,
+    blocking_rules,
+    link_dump,
+    on_phase,
+    phase_progress,
+)
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gen_people import make_case
 
 
 def _pairs(con: duckdb.DuckDBPyConnection, conds: list[str]) -> set[tuple[str, str]]:
@@ -104,3 +117,18 @@ def test_decoy_with_fewer_columns_is_the_same_draw():
     pd.testing.assert_frame_equal(prov_part, prov_full)
     # 4 blocks per kept decoy row, fewer only where a row drew one source twice
     assert len(prov_full) <= 4 * len(full)
+
+
+def test_phases_marked_in_order_and_bar_moves(capsys):
+    # link_dump marks its phases in PHASES order (the readers' two come first in
+    # link_leak); the progress bar is drawn on stderr and names phases, never data
+    idx, dmp, _ = make_case(300, 100, 2, seed=3)
+    seen: list[str] = []
+    with on_phase(seen.append):
+        link_dump(idx, dmp, seed=1)
+    assert [p for p in seen if p in PHASES] == list(PHASES[2:])
+    with phase_progress(True):
+        link_dump(idx, dmp, seed=1)
+    err = capsys.readouterr().err
+    assert "leak linkage" in err and "classify" in err
+    assert not any(str(v) in err for v in idx["surname"].dropna().head(20))

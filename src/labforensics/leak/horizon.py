@@ -70,7 +70,7 @@ from ..errors import AttributionError
 from ._tables import decode, file_list, sniff_separator
 from .decisions import COMPARISON_LEVELS, MATCH_CLASSES
 from .dump import read_dump
-from .linkage import link_dump
+from .linkage import link_dump, mark_phase, phase_progress
 from .mapping import _NAMES, header_key
 from .patients import read_patient_index
 from .reader import read_leak
@@ -327,8 +327,11 @@ def link_leak(
     params: Any = None,
     avoid_dirs: Iterable[str | os.PathLike[str]] = (),
     sighted_at: pd.Timestamp | None = None,
+    progress: bool = False,
 ) -> LeakLinkage:
     """Read a dump and the patient indexes, link them and summarise per lab.
+
+    With ``progress`` a bar (stderr) moves at each phase (:data:`~.linkage.PHASES`).
 
     Parameters
     ----------
@@ -361,10 +364,13 @@ def link_leak(
         From the readers and the linkage.
     """
 
-    idx = read_patient_index(patients, case, mappings, case_key=case_key)
-    dmp = read_dump(dump, case, mappings, case_key=case_key)
-    seed = int(getattr(case, "seed", 0) or 0)
-    lk = link_dump(idx.people, dmp.people, seed=seed, params=params, avoid_dirs=avoid_dirs)
+    with phase_progress(progress):
+        mark_phase("read_index")
+        idx = read_patient_index(patients, case, mappings, case_key=case_key)
+        mark_phase("read_dump")
+        dmp = read_dump(dump, case, mappings, case_key=case_key)
+        seed = int(getattr(case, "seed", 0) or 0)
+        lk = link_dump(idx.people, dmp.people, seed=seed, params=params, avoid_dirs=avoid_dirs)
     summary = summarise(lk, dmp, idx, sighted_at=sighted_at)
     return LeakLinkage(dump=dmp, index=idx, linkage=lk, summary=summary)
 

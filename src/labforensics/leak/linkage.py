@@ -63,14 +63,18 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from labforensics._validation import (
     Boolean,
@@ -98,6 +102,51 @@ from labforensics.leak.phonetic import french_phonetic
 #: Logs the start of each phase at DEBUG (``"phase <name>"``, no data): lets a
 #: benchmark attribute time and memory to phases.
 _log = logging.getLogger(__name__)
+
+#: The phases of a leak linkage in the order they run: the readers' (in
+#: :func:`labforensics.leak.horizon.link_leak`) and :func:`link_dump`'s. Each is
+#: marked by :func:`mark_phase` (a ``phase <name>`` debug record, and the hook of
+#: :func:`on_phase`, which the progress bar uses).
+PHASES = ("read_index", "read_dump", "prepare", "register", "blocking", "training",
+          "predict", "decoy", "classify")  # fmt: skip
+_PHASE_HOOK: ContextVar[Callable[[str], None] | None] = ContextVar("lf_phase", default=None)
+
+
+def mark_phase(name: str) -> None:
+    """Mark the start of a linkage phase (a debug record; the :func:`on_phase` hook)."""
+    _log.debug("phase %s", name)
+    hook = _PHASE_HOOK.get()
+    if hook is not None:
+        hook(name)
+
+
+@contextmanager
+def on_phase(callback: Callable[[str], None]) -> Iterator[None]:
+    """Call ``callback(name)`` at each phase marked inside the block (names only, no data)."""
+    token = _PHASE_HOOK.set(callback)
+    try:
+        yield
+    finally:
+        _PHASE_HOOK.reset(token)
+
+
+@contextmanager
+def phase_progress(enabled: bool, desc: str = "leak linkage") -> Iterator[None]:
+    """A tqdm bar (stderr) that moves at each phase of :data:`PHASES` run inside the block."""
+    if not enabled:
+        yield
+        return
+    with tqdm(total=len(PHASES), desc=desc, file=sys.stderr, leave=False, unit="phase") as bar:
+
+        def step(name: str) -> None:
+            if name in PHASES:
+                bar.n = PHASES.index(name)
+                bar.set_postfix_str(name, refresh=False)
+                bar.refresh()
+
+        with on_phase(step):
+            yield
+
 
 __all__ = [
     "COMPARISON_LEVELS",
@@ -587,7 +636,7 @@ def link_dump(
     _check_people(dump_people, "dump")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    _log.debug("phase prepare")
+    mark_phase("prepare")
     # the model frame of the index is handed over (not kept here) so that it can be
     # released once the real index is scored, before the decoy is built
     frames = {"index": _prepare(index_people, "index")}
@@ -598,14 +647,14 @@ def link_dump(
         decoy_people, decoy_prov = decoys.build_decoy_index(
             index_people, seed=seed, columns=MODEL_INPUT_COLUMNS
         )
-        _log.debug("phase decoy_score")  # (a log mark only; timed within "decoy")
+        mark_phase("decoy_score")  # (a log mark only; timed within "decoy")
         return _prepare(decoy_people, "index"), decoy_prov
 
     model, cand, decoy_cand, comparisons = _score_privately(
         frames, dmp, make_decoy if params.decoy else None, seed, params, avoid_dirs, timings
     )
     t = time.perf_counter()
-    _log.debug("phase classify")
+    mark_phase("classify")
     links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params)
     timings["classify"] = time.perf_counter() - t
     return Linkage(
@@ -675,7 +724,7 @@ def _score_privately(
             ) as con,
         ):
             phase = "register"
-            _log.debug("phase register")
+            mark_phase("register")
             db_api = DuckDBAPI(connection=con)
             idx = frames.pop("index")
             idx_sdf = db_api.register(arrow_table(idx), dataset_display_name="index")
@@ -685,18 +734,18 @@ def _score_privately(
                 tf = db_api.register(_tf_frame(idx, col), dataset_display_name=f"tf_idx_{col}")
                 linker.table_management.register_term_frequency_lookup(tf, col)
             phase, t = "blocking", time.perf_counter()
-            _log.debug("phase blocking")
+            mark_phase("blocking")
             comparisons = _count_comparisons(
                 db_api, idx_sdf, dmp_sdf, params.count_sample_proportion
             )
             timings["blocking_count"] = time.perf_counter() - t
             phase, t = "training", time.perf_counter()
-            _log.debug("phase training")
+            mark_phase("training")
             _train(linker, seed, params)
             timings["training"] = time.perf_counter() - t
             model = _model_summary(linker)
             phase, t = "predict", time.perf_counter()
-            _log.debug("phase predict")
+            mark_phase("predict")
             with top_candidates_on_predict(db_api, params.top_k, None):
                 pred = linker.inference.predict(warning_mode="never")
             cand = _label_candidates(fetch_table(con, pred.physical_name))
@@ -709,7 +758,7 @@ def _score_privately(
             decoy_cand = None
             if make_decoy is not None:
                 phase, t = "decoy", time.perf_counter()
-                _log.debug("phase decoy")
+                mark_phase("decoy")
                 decoy_idx, decoy_prov = make_decoy()
                 # the provenance (4 rows per decoy row) is not kept while scoring
                 exclude = decoys.decoy_exclusions(cand, decoy_prov, params)
