@@ -111,8 +111,8 @@ def test_what_else_one_line_per_kind_of_campaign_and_export():
     # the leading story's campaign (its session "a" is the vendor pathway's) is not repeated;
     # one line per activity class, in rank order; the unflagged campaign is left out
     assert texts[:3] == [
-        "1 flagged campaign(s) of exports or extractions among the top 4: hotline at L03",
-        "1 flagged campaign(s) of patient reading among the top 4: paul.t at L03",
+        "1 flagged campaign(s) of exports or extractions (best rank 2): hotline at L03",
+        "1 flagged campaign(s) of patient reading (best rank 3): paul.t at L03",
         "3 flagged campaign(s) in all, 5 flagged session(s)",
     ]
     assert "#sessions" not in {o["href"] for o in got["others"]}  # said by the campaigns
@@ -135,7 +135,9 @@ def test_conclusion_used_when_present():
                       "unplaced": 15}}  # fmt: skip
     per_lab = [
         {"lab": "L01", "coverage": {"linked": 150, "producible": 60},
-         "window": {"after": "2019-09-10T05:03:39Z", "before": "2019-09-11T06:42:13Z"}},
+         "window": {"after": "2019-09-10T05:03:39Z", "before": "2019-09-11T06:42:13Z"},
+         "operation": {"account": "migration.editeur", "hypothesis": "vendor",
+                       "network": "vendor", "records": 1440, "time": "2019-09-10T23:35:56Z"}},
         {"lab": "L02", "coverage": {"linked": 300, "producible": 35}, "window": {}},
     ]  # fmt: skip
     got = summary_view(_findings(conclusion=c, per_lab=per_lab), WHEN)
@@ -148,6 +150,10 @@ def test_conclusion_used_when_present():
         "logged operation, 300 are not in the evidence, 55 in labs not weighed or in no lab."
     )
     assert "share rule" not in ans["How sure"]
+    # who: the conclusion's leading operation, not the share rule's pathway
+    assert ans["Who"] == ("migration.editeur (the LIS vendor (its extraction tool or accounts)): "
+                          "the leading operation at 1 lab(s), L01 from the vendor network; at "
+                          "L01: 1,440 records at 2019-09-11 01:35 CEST (2019-09-10 23:35 UTC).")  # fmt: skip
     # what: the conclusion's per-lab counts, largest first, summing to its rows
     assert ans["What"] == ("450 leaked rows tied to 2 lab(s) weighed: L02 (35 of its 300 leaked "
                            "rows producible), L01 (60 of its 150 leaked rows producible).")  # fmt: skip

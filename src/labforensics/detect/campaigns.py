@@ -96,6 +96,8 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
 
 #: Campaigns listed one by one in findings.json (every campaign is in campaigns.parquet).
 TOP_CAMPAIGNS = 20
+#: Flagged campaigns listed in findings.json beyond the top ones, at most.
+MORE_FLAGGED = 500
 
 
 @dataclass(frozen=True)
@@ -443,7 +445,9 @@ def campaign_findings(campaigns: pd.DataFrame, top: int = TOP_CAMPAIGNS) -> dict
     campaigns : pandas.DataFrame
         :func:`group_campaigns` output.
     top : int
-        Campaigns listed (best ranks first; every flagged one when fewer).
+        Campaigns listed by rank; every flagged campaign ranked below them is
+        listed too (at most :data:`MORE_FLAGGED` more), so that no flagged story is
+        missing from the findings and the first screen.
 
     Returns
     -------
@@ -458,7 +462,9 @@ def campaign_findings(campaigns: pd.DataFrame, top: int = TOP_CAMPAIGNS) -> dict
     """
     cols = ["campaign_id", "rank", "lab", "account", "account_kind", "activity", "first",
             "last", "n_sessions", "n_flagged", "score", "flagged", "best_session_id"]  # fmt: skip
-    head = campaigns.head(top)
+    ranked = campaigns.sort_values("rank", kind="stable")
+    keep = (np.arange(len(ranked)) < top) | ranked["flagged"].to_numpy(dtype=bool)
+    head = ranked[keep].head(top + MORE_FLAGGED)
     rows = json_safe(head[cols])
     for r, reasons, rules in zip(rows, head["reasons"], head["rules"], strict=True):
         r["reasons"] = [str(x) for x in (reasons if reasons is not None else [])]

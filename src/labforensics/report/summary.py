@@ -135,6 +135,29 @@ def _who(pw: list[Mapping[str, Any]]) -> str:
     return "; ".join(parts) + more + "."
 
 
+def _who_from_conclusion(f: Mapping[str, Any], when: Callable[..., str]) -> str | None:
+    """Who, from the conclusion's leading operation per lab (None without one)."""
+    ops: dict[tuple[str, str], list[tuple[str, Mapping[str, Any]]]] = {}
+    for p in f.get("per_lab") or []:
+        op = p.get("operation") if isinstance(p, Mapping) else None
+        if not isinstance(op, Mapping) or not op.get("account"):
+            continue
+        key = (str(op.get("account")), str(op.get("hypothesis") or p.get("proposition")))
+        ops.setdefault(key, []).append((str(p.get("lab")), op))
+    if not ops:
+        return None
+    parts = []
+    for (account, hyp), items in sorted(ops.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        labs = _names(sorted(lab for lab, _ in items))
+        lab0, op0 = items[0]
+        net = f" from the {op0['network']} network" if op0.get("network") else ""
+        first = (f"; at {lab0}: {_n(op0.get('records'))} records at "
+                 f"{when(op0.get('time'), seconds=False)}" if op0.get("time") else "")  # fmt: skip
+        parts.append(f"{account} ({HYPOTHESIS_WORDS.get(hyp, hyp)}): the leading operation at "
+                     f"{len(items)} lab(s), {labs}{net}{first}")  # fmt: skip
+    return "; ".join(parts[:4]) + "."
+
+
 def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
     leak = f.get("leak") or {}
     if not leak.get("given"):
@@ -272,9 +295,10 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
         by_kind.items(), key=lambda kv: min(t.get("rank") or 0 for t in kv[1])
     ):
         accounts = sorted({f"{t.get('account')} at {t.get('lab')}" for t in items})
+        best = min(int(t.get("rank") or 0) for t in items)
         out.append({"text": f"{len(items)} flagged campaign(s) of "
-                            f"{ACTIVITY_WORDS.get(kind, kind)} among the top "
-                            f"{len(camp.get('top') or [])}: {_names(accounts, 4)}",
+                            f"{ACTIVITY_WORDS.get(kind, kind)} (best rank {best}): "
+                            f"{_names(accounts, 4)}",
                     "href": "#campaigns"})  # fmt: skip
     out.append({"text": f"{_n(camp.get('flagged'))} flagged campaign(s) in all, "
                         f"{_n(camp.get('flagged_sessions'))} flagged session(s)",
@@ -329,7 +353,7 @@ def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, An
                      and any(s.get("account") == p.get("account") for p in lead_pw)}  # fmt: skip
     rows = [
         {"question": "How sure", "answer": _how_sure(f)},
-        {"question": "Who", "answer": _who(lead_pw)},
+        {"question": "Who", "answer": _who_from_conclusion(f, when) or _who(lead_pw)},
         {"question": "What", "answer": _what(f, lead_pw)},
         {"question": "When", "answer": _when(f, when)},
         {"question": "How it left", "answer": _how_left(f)},
