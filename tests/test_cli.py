@@ -308,3 +308,38 @@ def test_investigate_case_key_file(cli_run, tmp_path, monkeypatch, capsys):
                "--case-key", str(tmp_path / "nope.key"), "--quiet"])  # fmt: skip
     assert rc == 2 and "nope.key" in capsys.readouterr().err
     assert not (tmp_path / "nope.key").exists()
+
+
+def test_reidentify_refuses_the_evidence_folder(cli_run, tmp_path, capsys):
+    # names must never be written among the evidence (QA: it wrote real IPPs there)
+    listing = tmp_path / "p.txt"
+    listing.write_text("P0123456789abcdef\n")
+    ev = cli_run["paths"]["evidence"]
+    rc = main(["reidentify", "--case-key", str(cli_run["base"] / "out.key"), "--evidence",
+               str(ev), "--pseudonyms", str(listing), "--out", str(ev / "notify.csv")])  # fmt: skip
+    assert rc == 2 and "inside the input folder" in capsys.readouterr().err
+    assert not (ev / "notify.csv").exists()
+
+
+def test_missing_leak_or_index_named_plainly(small_evidence, tmp_path, capsys):
+    ev = str(small_evidence["evidence"])
+    for opt, role in (("--leak", "leak"), ("--transfers", "transfer log")):
+        rc = main(["investigate", ev, "--out", str(tmp_path / opt), opt,
+                   str(tmp_path / "nope.csv"), "--quiet"])  # fmt: skip
+        err = capsys.readouterr().err
+        assert rc == 2 and f"the {role} {tmp_path / 'nope.csv'} does not exist" in err
+    assert not (tmp_path / "--leak").exists()  # refused before any output
+
+
+def test_unrecognised_file_warned_on_stderr(small_evidence, tmp_path, capsys):
+    ev = small_evidence["evidence"]
+    (ev / "junk.bin").write_bytes(bytes(range(256)) * 8)
+    try:
+        rc = main(["investigate", str(ev), "--out", str(tmp_path / "o"), "--quiet"])
+    finally:
+        (ev / "junk.bin").unlink()
+    err = capsys.readouterr().err
+    # exit 0 (the rest was read), but one line says a file was left out, with no raw byte
+    assert rc == 0 and "warning: 1 input file(s) left out" in err and "junk.bin" in err
+    line = next(x for x in err.splitlines() if "left out" in x)
+    assert line.isprintable()

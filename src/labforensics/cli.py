@@ -102,7 +102,26 @@ def _cmd_investigate(ns: argparse.Namespace) -> int:
     print(res.summary())
     if res.pdf_note:
         print(f"labforensics: note: {res.pdf_note}", file=sys.stderr)
+    _warn_unrecognised(res)
     return 0
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """Text safe for a terminal line: control and non-printable characters as '?', cut."""
+    out = "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in str(text))
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _warn_unrecognised(res: object) -> None:
+    """One stderr line when input files were left out (no reader recognised them)."""
+    report = getattr(getattr(res, "evidence", None), "report", None)
+    bad = list(getattr(report, "unrecognised", None) or [])
+    if bad:
+        why = getattr(report, "unrecognised_reasons", None) or {}
+        names = ", ".join(f"{b} ({_printable(why[b])})" if why.get(b) else str(b) for b in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        print(f"labforensics: warning: {len(bad)} input file(s) left out, no reader "
+              f"recognised them ({names}{more}); see the report's section 2", file=sys.stderr)  # fmt: skip
 
 
 def _cmd_reidentify(ns: argparse.Namespace) -> int:

@@ -364,6 +364,11 @@ def _plan(
         ingest_kw["lab"] = lab
     leak_p = Path(leak) if leak is not None else case_.leak
     pats = _patient_paths(patients, case_)
+    transfers_p = Path(transfers) if transfers is not None else case_.transfers
+    for role, path in (("leak", leak_p), ("transfer log", transfers_p),
+                       *(("patient index", q) for q in pats)):  # fmt: skip
+        if path is not None and not path.exists():  # before any reading: say so plainly
+            raise ParameterError(f"the {role} {path} does not exist")
     if leak_p is not None and leak_p.is_file():
         check_text_file(leak_p, "leak")  # empty, binary, one huge line: refused here
     is_dump = leak_p is not None and not is_identifier_list(leak_p)
@@ -384,7 +389,7 @@ def _plan(
         detection=params_from_case(DetectParams, case_, "detection"),
         attribution=params_from_case(AttributionParams, case_, "attribution"),
         leak=leak_p,
-        transfers=Path(transfers) if transfers is not None else case_.transfers,
+        transfers=transfers_p,
         evidence=_evidence_paths(evidence, case_),
         overrides={"tz": tz, "year": year, "lab": lab},
         patients=pats,

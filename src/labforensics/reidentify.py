@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -293,6 +294,15 @@ def _read_pseudonyms(path: Path) -> pd.Series:
     return pd.Series(sorted(set(found)), dtype="string", name="pseudonym")
 
 
+def _as_paths(x: Any) -> list[Any]:
+    """A path or an iterable of paths, as a list (nothing for None)."""
+    if x is None:
+        return []
+    if isinstance(x, str | os.PathLike):
+        return [x]
+    return list(x)
+
+
 def reidentify(
     case_key,
     evidence,
@@ -339,7 +349,8 @@ def reidentify(
     Raises
     ------
     ParameterError
-        When ``out`` lies inside an investigation output folder.
+        When ``out`` lies inside an investigation output folder or inside an input
+        folder (evidence, dump, indexes).
     OutputExistsError
         When ``out`` exists and ``force`` is False.
     """
@@ -352,6 +363,13 @@ def reidentify(
         )
     if out_p.is_dir():
         raise ParameterError(f"--out {out_p} is a folder; name the CSV file to write")
+    for src in (*_as_paths(evidence), *_as_paths(dumps), *_as_paths(leak), *_as_paths(patients)):
+        root = Path(src).resolve()
+        if root.is_dir() and out_p.is_relative_to(root):  # evidence is read-only, and
+            raise ParameterError(  # names must not travel with it
+                f"refusing to write re-identified patients inside the input folder {root}: "
+                "evidence is never written to; choose a file elsewhere"
+            )
     if out_p.exists() and not force:
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
     key = load_case_key(case_key)

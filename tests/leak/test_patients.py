@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from labforensics.errors import AttributionError, LabForensicsError
-from labforensics.leak.patients import read_patient_index
+from labforensics.leak.patients import LAB_FROM_NAME, read_patient_index
 from labforensics.leak.people import PEOPLE_COLUMNS
 from labforensics.privacy import CaseKey, pseudonymise_one
 
@@ -216,3 +216,10 @@ def test_same_row_in_two_files_is_a_duplicate(tmp_path):
     assert len(idx.people) == 3  # IPPs 1, 2, 3 of L05
     assert idx.report["lines"]["duplicate"] == 1
     assert idx.rejected["reason"].tolist() == ["duplicate row of PATIENTS_L05.csv:2"]
+
+
+def test_lab_from_file_name_both_namings():
+    # the format's PATIENTS_<LAB> and the synthetic NIR lists' patient_index_<LAB>
+    assert LAB_FROM_NAME.match("PATIENTS_L01.csv")["lab"] == "L01"
+    assert LAB_FROM_NAME.match("patient_index_L07.csv")["lab"] == "L07"
+    assert LAB_FROM_NAME.match("index_L07.csv") is None

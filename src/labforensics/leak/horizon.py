@@ -72,7 +72,7 @@ from .decisions import COMPARISON_LEVELS, MATCH_CLASSES
 from .dump import read_dump
 from .linkage import link_dump, mark_phase, phase_progress
 from .mapping import _NAMES, header_key
-from .patients import read_patient_index
+from .patients import LAB_FROM_NAME, read_patient_index
 from .reader import read_leak
 
 __all__ = [
@@ -412,15 +412,13 @@ def as_leak_rows(leak: Any, patients: Any = None, *, case: Any = None, case_key:
     return link_leak(leak, patients, case=case, case_key=case_key).leak_rows()
 
 
-_PATIENTS_FILE = re.compile(r"^PATIENTS_(?P<lab>[^.]+)\.[^.]+$", re.IGNORECASE)
-
-
 def index_sources(paths: Iterable[str | os.PathLike[str]]) -> Any:
     """Patient index files as :func:`read_leak`'s ``patient_index`` takes them: a
-    mapping lab -> file when every file is named ``PATIENTS_<LAB>.<ext>``, else the
-    list of files (each then needs a lab column)."""
+    mapping lab -> file when every file is named ``PATIENTS_<LAB>.<ext>`` (or
+    ``patient_index_<LAB>.<ext>``: :data:`~.patients.LAB_FROM_NAME`), else the list of
+    files (each then needs a lab column)."""
     files = leak_files(paths)
-    labs = [_PATIENTS_FILE.match(f.name) for f in files]
+    labs = [LAB_FROM_NAME.match(f.name) for f in files]
     if files and all(labs):
         return {m["lab"]: f for m, f in zip(labs, files, strict=True)}
     return files

@@ -40,8 +40,12 @@ from .people import PEOPLE_COLUMNS, empty_people, normalise_fields
 
 __all__ = ["PatientIndex", "read_patient_index"]
 
-#: ``PATIENTS_<LAB>.csv`` (any extension, case-insensitive): the lab code of an index file.
-LAB_FROM_NAME = re.compile(r"^PATIENTS?_(?P<lab>.+?)(?:\.[A-Za-z0-9]{1,4})?$", re.IGNORECASE)
+#: ``PATIENTS_<LAB>.csv`` (the format's name) or ``patient_index_<LAB>.csv`` (the name the
+#: synthetic cases' NIR lists came with), any extension, case-insensitive: the lab code
+#: of an index file.
+LAB_FROM_NAME = re.compile(
+    r"^(?:PATIENT_INDEX|PATIENTS?)_(?P<lab>.+?)(?:\.[A-Za-z0-9]{1,4})?$", re.IGNORECASE
+)
 
 
 @dataclass(repr=False)
