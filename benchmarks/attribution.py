@@ -93,6 +93,16 @@ def events_from_truth(out: Path) -> pd.DataFrame:
 #: Incident kind of the generator -> the proposition it makes true (before_logs: none).
 TRUE_PROPOSITION = {"a": "vendor", "c": "external", "d": "insider", None: "outside_evidence"}
 
+#: Incident kind -> every proposition true of the generated copy. The generator's staff
+#: export (synth/tie.py, incident d, synth/lab_build.py ``_incident_d``) logs no export:
+#: the insider consults a few hundred random patients and the dump is a random 30 % of
+#: the lab, unrelated to them. By issue 15's definitions that copy was made by lab staff
+#: (``insider``) *by an unlogged means* (``outside_evidence``: "from somewhere the
+#: evidence does not cover ... a copy by an unlogged means"): both are true, neither
+#: counted as misleading; ``--strict`` counts ``outside_evidence`` as false there.
+TRUE_SET = {"a": {"vendor"}, "c": {"external"}, "d": {"insider", "outside_evidence"},
+            None: {"outside_evidence"}}  # fmt: skip
+
 
 def _linkage_case_conclusion(out: Path, scenario: str, seed: int, scale: float) -> dict:
     """Generate one tiny linkage case and return the attribution's conclusion and truth."""
@@ -116,8 +126,10 @@ def _linkage_case_conclusion(out: Path, scenario: str, seed: int, scale: float) 
     att = attribute(s.events, s.sessions, leak=ll, transfers=out / "transfers" / "xferlog",
                     case_key=KEY, params=AttributionParams(stability=False), case=case)  # fmt: skip
     lt = json.loads((out / "linkage_truth.json").read_text("utf-8"))
-    want = {h["lab"]: TRUE_PROPOSITION[(h["incident"] or "")[:1] or None] for h in lt["horizons"]}
-    return {"conclusion": att.conclusion, "truth": want}
+    kinds = {h["lab"]: (h["incident"] or "")[:1] or None for h in lt["horizons"]}
+    want = {lab: TRUE_PROPOSITION[k] for lab, k in kinds.items()}
+    true_set = {lab: TRUE_SET[k] for lab, k in kinds.items()}
+    return {"conclusion": att.conclusion, "truth": want, "true_set": true_set}
 
 
 def calibration(a: argparse.Namespace) -> int:
@@ -128,7 +140,8 @@ def calibration(a: argparse.Namespace) -> int:
     dump linked and attributed. For each copied lab and each proposition ``p``
     weighed there, ``log10 LR_p`` is ``p``'s log10 likelihood minus the best other
     proposition's. Misleading evidence: ``LR_p > 1`` for a false ``p`` (every false
-    proposition counted), and ``LR_p < 1`` for the true one; ratios before the ceilings
+    proposition counted), and ``LR_p < 1`` for a true one (:data:`TRUE_SET`); ratios
+    are the conclusion's ``log10_lr_by_proposition`` (ties applied) before the ceilings
     (the sign, hence the rates, is the same). The Tippett plot (the
     share of ``log10 LR_p`` above x, for true and for false ``p``) is written to
     ``--tippett``.
@@ -136,7 +149,8 @@ def calibration(a: argparse.Namespace) -> int:
     from labforensics.synth import SCENARIOS
 
     scales = [float(x) for x in a.settings.split(",") if x.strip()]
-    rows = []
+    rows: list[dict] = []
+    cases: list[dict] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for scale in scales:
@@ -149,20 +163,29 @@ def calibration(a: argparse.Namespace) -> int:
                         continue
                     case_true = sorted(set(r["truth"].values()))
                     case_want = case_true[0] if len(case_true) == 1 else "mixed"
+                    sets = list(r["true_set"].values())
+                    ok = {"mixed"} if len(case_true) > 1 else ({case_want} if a.strict else sets[0])
                     got = r["conclusion"]["proposition"]
+                    cases.append({"scenario": scenario, "seed": seed, "scale": scale,
+                                  "got": got, "right": got in ok})  # fmt: skip
                     print(f"{scenario:18s} seed {seed:2d} scale {scale}: {got:16s} "
-                          f"(true {case_want}) log10 LR {r['conclusion']['log10_lr']}")  # fmt: skip
+                          f"(true {'/'.join(sorted(ok))}) log10 LR {r['conclusion']['log10_lr']}")  # fmt: skip
                     for p in r["conclusion"]["per_lab"]:
                         true = r["truth"].get(p["lab"])
-                        lls = p.get("log10_likelihoods") or {}
-                        if true is None or len(lls) < 2:
+                        trues = {true} if a.strict else r["true_set"].get(p["lab"], set())
+                        lrs = p.get("log10_lr_by_proposition")
+                        if lrs is None:  # an earlier model: from the likelihoods
+                            lls = p.get("log10_likelihoods") or {}
+                            lrs = {q: v - max(w for o, w in lls.items() if o != q)
+                                   for q, v in lls.items() if len(lls) > 1}  # fmt: skip
+                        if true is None or len(lrs) < 2:
                             continue
-                        for prop, llv in lls.items():
-                            other = max(v for q, v in lls.items() if q != prop)
+                        for prop, lr in lrs.items():
                             rows.append({"scenario": scenario, "seed": seed, "scale": scale,
                                          "lab": p["lab"], "proposition": prop,
-                                         "true": prop == true, "log10_lr": llv - other,
-                                         "case_right": got == case_want})  # fmt: skip
+                                         "true": prop in trues, "log10_lr": lr,
+                                         "generator_true": prop == true,
+                                         "case_right": got in ok})  # fmt: skip
     df = pd.DataFrame(rows)
     if df.empty:
         print("no case weighed")
@@ -179,6 +202,26 @@ def calibration(a: argparse.Namespace) -> int:
         f"misleading for the true proposition (LR < 1): {(true['log10_lr'] < 0).mean():.1%} "
         f"of {len(true)}"
     )
+    g_false = df[~df["generator_true"]]
+    g_true = df[df["generator_true"]]
+    print(
+        f"with the generator's own label only (staff export: insider): misleading "
+        f"{int((g_false['log10_lr'] > 0).sum())} of {len(g_false)} false "
+        f"({(g_false['log10_lr'] > 0).mean():.1%}); true with LR < 1 "
+        f"{int((g_true['log10_lr'] < 0).sum())} of {len(g_true)}"
+    )
+    cs = pd.DataFrame(cases)
+    print("right case proposition per scenario:")
+    for sc, g in cs.groupby("scenario", sort=False):
+        print(f"  {sc:18s} {int(g['right'].sum())}/{len(g)}  ({', '.join(g['got'])})")
+    print(
+        f"misleading count: {int((false['log10_lr'] > 0).sum())} of {len(false)} false; "
+        f"true with LR < 1: {int((true['log10_lr'] < 0).sum())} of {len(true)}"
+    )
+    bad = df[(~df["true"] & (df["log10_lr"] > 0)) | (df["true"] & (df["log10_lr"] < 0))]
+    if len(bad):
+        print("misleading ratios (false with LR > 1, true with LR < 1):")
+        print(bad.drop(columns=["case_right", "generator_true"]).round(3).to_string(index=False))
     print(df.groupby(["scenario", "true"])["log10_lr"].describe().round(2).to_string())
     _tippett(df, Path(a.tippett))
     print(f"Tippett plot: {a.tippett}")
@@ -231,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         help="calibration: generator scales (the three generator settings), comma-separated",
     )
     ap.add_argument("--tippett", default="tippett.png", help="calibration: the plot's file")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="calibration: only the generator's own label is true (staff export: insider)",
+    )
     a = ap.parse_args(argv)
     if a.calibration:
         return calibration(a)

@@ -20,7 +20,9 @@ from labforensics.attribution.likelihood import (
     verbal,
 )
 
-P = AttributionParams(stability=False)
+# the hand-worked lab below runs on hours: its operations are weighed at their instant
+# (copy_lag_h 0); the day of lag has its own test
+P = AttributionParams(stability=False, copy_lag_h=0.0)
 T = pd.Timestamp("2020-01-01", tz="UTC")
 
 
@@ -230,3 +232,95 @@ def test_likelihood_interval_by_hand():
         _hours(5.5),
         _hours(10.5),
     )
+
+
+def test_a_proposition_is_the_mean_of_its_operations():
+    # 10 patients known at hours 1..10, the first 4 leaked, eps 1 %. Vendor has two
+    # operations: E at 4.5 h (set 4, all leaked: log10 L = 10 log10 0.99 = -0.043648) and
+    # H at 9.5 h (set 9, rho 4/9: 4 log10(4/9) + 5 log10(5/9) + log10 0.99 = -2.689457);
+    # either may be the copy (1/2 each): log10 L_vendor = log10((10^-0.043648 +
+    # 10^-2.689457) / 2) = -0.343697. Insider F at 6.5 h: -1.676067 (test above).
+    # -> vendor against insider, log10 LR 1.332369 (moderate), not the best operation's
+    #    1.632419: a proposition gains nothing from the number of its operations
+    ops = _ops(
+        [("E", "vendor", _hours(4.5), 4), ("H", "vendor", _hours(9.5), 9),
+         ("F", "insider", _hours(6.5), 6)]
+    )  # fmt: skip
+    r = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
+    assert r["proposition"] == "vendor" and r["alternative"] == "insider"
+    assert r["log10_lr"] == pytest.approx(1.332369, abs=1e-5)
+    assert r["verbal"] == "moderate"
+    assert r["log10_likelihoods"]["vendor"] == pytest.approx(-0.343697, abs=1e-5)
+    assert r["operation"]["op"] == "E"
+
+
+def test_a_tie_between_two_hypotheses_gives_no_support():
+    # Vendor E at 4.2 h and insider F at 4.7 h: no patient becomes known between them, so
+    # both hold the same 4 leaked patients (log10 L = -0.043648 each); insider also has G
+    # at 9.5 h (-2.689457), so its mean is -0.343697 and the raw ratio vendor/insider is
+    # 10^0.300049 (~2, "weak") only because insider has one more operation. The leaked set
+    # cannot tell E from F: the ratio is 1 ("no support"), and the reason says so.
+    ops = _ops(
+        [("E", "vendor", _hours(4.2), 4), ("F", "insider", _hours(4.7), 4),
+         ("G", "insider", _hours(9.5), 9)]
+    )  # fmt: skip
+    r = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
+    assert r["proposition"] == "vendor" and r["alternative"] == "insider"
+    assert r["log10_lr"] == 0.0 and r["verbal"] == "no support"
+    assert r["alternatives"][0]["log10_lr_uncapped"] == 0.0
+    assert "cannot tell vendor from insider" in r["reason"]
+    by = r["log10_lr_by_proposition"]
+    # vendor and insider weighed together (-0.043648 each): 0 against each other; outside
+    # (instant 8.5 h, cut 8, rho 1/2): 8 log10(1/2) + 2 log10(0.99) = -2.416970, -2.373322
+    assert by["vendor"] == 0.0 and by["insider"] == 0.0
+    assert by["outside_evidence"] == pytest.approx(-2.373322, abs=1e-5)
+
+
+def test_a_tie_within_one_hypothesis_keeps_it():
+    # E and F both vendor, tied (4.2 h and 4.7 h): one proposition; its mean is the tied
+    # value -0.043648; against outside_evidence (-2.416970) log10 LR 2.373322
+    ops = _ops([("E", "vendor", _hours(4.2), 4), ("F", "vendor", _hours(4.7), 4)])
+    r = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
+    assert r["proposition"] == "vendor" and r["alternative"] == "outside_evidence"
+    assert r["log10_lr"] == pytest.approx(2.373322, abs=1e-5)
+    assert "cannot tell" not in r["reason"]
+
+
+def test_a_leaked_patient_known_after_the_horizons_day_is_taken_at_its_end():
+    # 10 patients known at hours 1..10; leaked: the first 4 and the one known at hour 8
+    # (a false link, or a registration recorded late). The horizon is the start of a day
+    # ending at hour 4: the hour-8 patient is moved to hour 4 (late_leaked 1).
+    # E (vendor, 4.5 h, 5 records) holds the 5 leaked: log10 L = 10 log10 0.99 = -0.043648
+    # F (insider, 8.5 h, 8 records): 8 patients, 5 leaked, rho 5/8:
+    #   5 log10(5/8) + 3 log10(3/8) + 2 log10(0.99) = -2.307236
+    # -> E against F: 2.263588 (without the move E would hold 4 of them, the hour-8 one a
+    #    mismatch: 9 log10 0.99 + log10 0.01 = -2.039283, ahead of F by only 0.267953)
+    ops = _ops([("E", "vendor", _hours(4.5), 5), ("F", "insider", _hours(8.5), 8)])
+    d = _lab("L01", 4, ops, horizon_h=-20.0)
+    d.leaked[7] = True
+    d.n_linked = 5
+    r = lab_conclusion(d, None, T + pd.Timedelta(hours=8.5), P, _default())
+    assert r["late_leaked"] == 1
+    assert r["proposition"] == "vendor"
+    alts = {a["proposition"]: a["log10_lr_uncapped"] for a in r["alternatives"]}
+    assert alts["insider"] == pytest.approx(2.263588, abs=1e-5)
+    assert r["log10_likelihoods"]["vendor"] == pytest.approx(-0.043648, abs=1e-5)
+
+
+def test_a_size_only_operation_is_weighed_at_its_best_cut_within_the_lag():
+    # 10 patients known at hours 1..10, the first 4 leaked; the copied data may lag the
+    # operation by copy_lag_h = 3 h. E (vendor) at 6.5 h (6 records) may hold the cut at
+    # 3.5..6.5 h: the best is 4 patients, all leaked: log10 L = 10 log10 0.99 = -0.043648
+    # (at its instant only, 6 patients, rho 2/3: -1.676067). F (insider) at 9.5 h
+    # (9 records): best cut in 6.5..9.5 h is 6 patients: -1.676067 (at 9.5 h: -2.689457).
+    # -> vendor against insider 1.632419 (at their instants only: 1.013390)
+    ops = _ops([("E", "vendor", _hours(6.5), 6), ("F", "insider", _hours(9.5), 9)])
+    lagged = AttributionParams(stability=False, copy_lag_h=3.0)
+    r = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), lagged, _default())
+    assert r["proposition"] == "vendor"
+    alts = {a["proposition"]: a["log10_lr_uncapped"] for a in r["alternatives"]}
+    assert alts["insider"] == pytest.approx(1.632419, abs=1e-5)
+    assert r["operation"]["producible"] == 4
+    r0 = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
+    alts0 = {a["proposition"]: a["log10_lr_uncapped"] for a in r0["alternatives"]}
+    assert alts0["insider"] == pytest.approx(1.013390, abs=1e-5)

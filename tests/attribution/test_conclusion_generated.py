@@ -60,8 +60,16 @@ def test_staff_export(tmp_path):
     att, copied = _run(tmp_path, "staff_export")
     assert copied == {"L02": "d"}  # the staff (insider) copy of L02
     per = _per_lab(att)
-    assert att.verdict == "insider" and per["L02"]["proposition"] == "insider"
-    assert per["L02"]["log10_lr"] > 0  # measured 0.31 (weak)
+    # the generator's staff copy (synth/lab_build.py _incident_d, synth/tie.py) logs no
+    # export: the insider consults a few hundred random patients and the dump is a random
+    # 30 % of the lab, unrelated to them. By issue 15's definitions it is a copy by lab
+    # staff (insider) by an unlogged means (outside_evidence): either may lead, never the
+    # vendor or an intrusion (LR > 1 for them would be misleading evidence)
+    assert att.verdict in ("insider", "outside_evidence")
+    assert per["L02"]["proposition"] in ("insider", "outside_evidence")
+    assert per["L02"]["log10_lr"] >= 0
+    by = per["L02"]["log10_lr_by_proposition"]
+    assert by.get("vendor", -1.0) <= 0 and by.get("external", -1.0) <= 0
     _coverage_adds_up(att)
 
 
@@ -78,12 +86,17 @@ def test_vendor_extraction(tmp_path):
     att, copied = _run(tmp_path, "vendor_extraction")
     assert copied == {"L01": "a", "L02": "a"}  # the vendor's extraction of both labs
     per = _per_lab(att)
-    assert att.verdict == "vendor" and {p["proposition"] for p in per.values()} == {"vendor"}
-    assert per["L02"]["log10_lr"] > 0  # measured 1.09 (moderate) against outside_evidence
-    # L01: a staff export 16 h before the extraction holds the same patients (none is first
-    # seen between them in this tiny case): the leaked set cannot tell them apart, LR 1
-    assert per["L01"]["log10_lr"] == pytest.approx(0.0, abs=1e-9)
+    # L01: the extraction against an unlogged copy, measured 2.10 (moderately strong); the
+    # staff export 16 h before it misses the patients registered that day (log10 -5.97)
+    assert per["L01"]["proposition"] == "vendor" and per["L01"]["log10_lr"] > 1.0
     assert per["L01"]["operation"]["account"] == "migration.editeur"
+    # L02 (known limit of the mean over operations): the vendor's extraction fits best
+    # (log10 L -25.85) but the vendor also has ~17 hotline sessions that cannot hold the
+    # copy, so "the vendor" (their mean, -27.08) and an unlogged copy at an instant of the
+    # range (-27.00) fit alike: no support either way (measured 0.08), never moderate
+    assert {per["L02"]["proposition"], per["L02"]["alternative"]} == {"vendor", "outside_evidence"}
+    assert abs(per["L02"]["log10_lr"]) < 0.5
+    assert att.verdict in ("vendor", "mixed") and att.conclusion["log10_lr"] < 0.5
     # each lab's window (registrations' likelihood interval within [horizon, ...]) holds
     # the true extraction instant (linkage_truth.json: L01 2019-03-08T00:39:30Z, L02
     # 2019-01-31T00:44:15Z), which the first-seen window of L02 missed
@@ -111,10 +124,11 @@ def test_two_sources(tmp_path):
     assert copied == {"L02": "a", "L01": "c"}  # the vendor copies L02, an intruder L01
     per = _per_lab(att)
     assert att.verdict == "mixed"
-    assert per["L02"]["proposition"] == "vendor" and per["L02"]["log10_lr"] > 0  # 1.05
-    # L01 (known limit): only 9 patients become known in the 20 days after the intrusion,
-    # so the intruder's export and an unlogged copy later fit alike: outside_evidence
-    # leads by log10 0.21 ("no support"), the external export is its alternative
-    assert per["L01"]["alternative"] == "external" or per["L01"]["proposition"] == "external"
-    assert abs(per["L01"]["log10_lr"]) < 0.5
+    # L01: the intruder's export weighed at its day's start (the copied data stop the day
+    # before the attack: copy_lag_h), against an unlogged copy: measured 1.74 (moderate)
+    assert per["L01"]["proposition"] == "external" and per["L01"]["log10_lr"] > 1.0
+    # L02 (known limit, as in test_vendor_extraction's L02): the extraction against an
+    # unlogged copy, no support either way (measured 0.14 for outside_evidence)
+    assert {per["L02"]["proposition"], per["L02"]["alternative"]} == {"vendor", "outside_evidence"}
+    assert abs(per["L02"]["log10_lr"]) < 0.5
     _coverage_adds_up(att)

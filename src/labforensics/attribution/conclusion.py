@@ -17,14 +17,51 @@ Propositions
 Per lab, the findings bearing on each: its logged *operations* (sessions that
 exported or extracted records, not routine, from the lab's first known patient
 to the first public sighting; and each account's consultations up to the
-sighting), each with its patient set (:mod:`.likelihood`); the first three
-propositions take the likelihood of their best operation (the hypothesis of an
+sighting), each with its patient set (:mod:`.likelihood`) (the hypothesis of an
 operation is :func:`~labforensics.attribution.candidates._candidate_features`'s:
 failed-login burst or outside address -> external, vendor account or address ->
 vendor, else insider; the transfers of its files and who fetched them, the
 detection scores and failed-login bursts are listed with it);
 ``outside_evidence`` takes the marginal likelihood of a full copy at an instant
 uniform over the prior range (:func:`~.likelihood.marginal_loglik`).
+
+One operation among many. Each of the first three propositions takes the *mean*
+of its operations' likelihoods (:func:`proposition_loglik`): under "the vendor
+made the copy" any of the vendor's operations may be the one, each equally likely
+a priori, as under ``outside_evidence`` any instant of the range is. Taking the
+best operation instead (the earlier model) let a proposition with many operations
+win by chance: among thirty hotline sessions one falls near the instant the
+registrations point to, and a size-only session holds then the same patients as
+an unlogged copy would; on generated staff exports (a copy by no logged operation)
+the vendor's hotline led, "weak" to "moderate". A proposition's best operation is
+still the one reported (and the one whose coverage is counted).
+
+Ties. Two propositions whose best operations the leaked set cannot tell apart
+(the same log-likelihood: no patient becomes known between two size-only
+operations, or the same counts) are weighed together: each takes the larger of
+their two likelihoods (:func:`_tied`), so the ratio between them is 1 ("no
+support") whatever the number of their other operations, the lead between them
+goes to the more anomalous best operation, and the reason says the leaked set
+cannot tell them apart. Two operations of one hypothesis are one proposition: the
+tie then costs nothing.
+
+The horizon's own uncertainty. The linkage's horizon is the start of the local day
+of the ``m``-th newest dated leaked row (:func:`~labforensics.leak.horizon.horizon_m`):
+fewer than ``m`` rows are newer, as many as false links (or registration dates
+recorded late) could make. A leaked patient the evidence knows only after the
+horizon's day is therefore taken as known at that day's end
+(:func:`_late_at_horizon`, counted in ``late_leaked``): otherwise one such patient
+(a factor ``1 / eps``, 100) made every instant after it, hence the unlogged copy of
+``outside_evidence``, beat the logged operation at the true instant; timing then
+rests on the horizon, not on the few rows past it. And the dates the copy and the
+patient index carry are days: a copy made during a day may hold that day's
+registrations or only the days before (a copy of the last night's state, a
+registration entered late). A size-only operation at ``t`` is therefore weighed at
+the cut in ``[t - copy_lag_h, t]`` (:class:`AttributionParams`, a day) that fits
+best, not only at ``t``: an operation the evening after the copied data stop is
+no longer ruled out by that day's registrations (a factor ``1 / eps`` each), and
+two size-only operations within a day of each other with no patient known between
+their best cuts tie.
 
 The leading proposition is the most likely; ``log10_lr`` is its log10 likelihood
 ratio against the next (``alternative``), capped (:func:`~.likelihood.ceiling_log10`,
@@ -381,15 +418,25 @@ def _op_loglik(
     eps: float,
     tol: float,
     dated: bool,
+    lag_ns: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log-likelihood and producible count of each operation."""
+    """Log-likelihood and producible count of each operation; a size-only operation
+    at ``t`` is weighed at its best cut in ``[t - lag_ns, t]`` (module docstring)."""
     if ops.empty:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
-    k = np.searchsorted(known_ns, ops["t_ns"].to_numpy(dtype=np.int64), side="right")
+    t = ops["t_ns"].to_numpy(dtype=np.int64)
+    k = np.searchsorted(known_ns, t, side="right")
+    k_lo = np.searchsorted(known_ns, t - lag_ns, side="right")
     cut = ops["kind"].to_numpy() == "cut"
+    rec = ops["records"].to_numpy(dtype=float)
+    # one pass per size-only operation with patients known within its lag (a few dozen)
+    for i in np.flatnonzero(cut & (k_lo < k)):
+        ks = np.arange(k_lo[i], k[i] + 1)
+        cap = rec[i] / np.maximum((1.0 - tol) * np.maximum(ks, 1), 1e-9)
+        v = np.round(set_loglik(cum[ks], ks, n_leak, n_uni, eps, cap, free_outside=not dated), 9)
+        k[i] = ks[len(v) - 1 - int(np.argmax(v[::-1]))]  # the latest of the best cuts
     n_set = np.where(cut, k, ops["n_set"].to_numpy())
     n11 = np.where(cut, cum[k], ops["n11"].to_numpy())
-    rec = ops["records"].to_numpy(dtype=float)
     capacity = np.where(cut, rec / np.maximum((1.0 - tol) * np.maximum(n_set, 1), 1e-9), 1.0)
     ll = set_loglik(n11, n_set, n_leak, n_uni, eps, capacity, free_outside=cut & (not dated))
     prod = np.minimum(n11, np.where(cut, rec, n11)).astype(np.int64)
@@ -443,22 +490,25 @@ def lab_conclusion(
             ),  # fmt: skip
             "coverage": lines,
         }
-    cum = np.concatenate([[0], np.cumsum(d.leaked, dtype=np.int64)])
-    ll_ops, prod = _op_loglik(d.ops, d.known_ns, cum, n_leak, n_uni, eps, tol, d.dated)
-    curve = cut_curve(d.leaked, eps, free_outside=not d.dated)
-    lo = int(horizon.value) if horizon is not None else int(d.known_ns[0])
+    known_ns, leaked, n_late = _late_at_horizon(d.known_ns, d.leaked, horizon)
+    base["late_leaked"] = n_late
+    cum = np.concatenate([[0], np.cumsum(leaked, dtype=np.int64)])
+    lag_ns = int(params.copy_lag_h * 3600e9)
+    ll_ops, prod = _op_loglik(d.ops, known_ns, cum, n_leak, n_uni, eps, tol, d.dated, lag_ns)
+    curve = cut_curve(leaked, eps, free_outside=not d.dated)
+    lo = int(horizon.value) if horizon is not None else int(known_ns[0])
     hi_t = sight if sight is not None else d.evidence_end
-    hi = int(hi_t.value) if hi_t is not None else int(d.known_ns[-1])
-    ll_out, k_best = marginal_loglik(curve, d.known_ns, lo, hi)
+    hi = int(hi_t.value) if hi_t is not None else int(known_ns[-1])
+    ll_out, k_best = marginal_loglik(curve, known_ns, lo, hi)
     win["registrations_point_to"] = [
-        _iso(d.known_ns[k_best - 1]) if k_best > 0 else None,
-        _iso(d.known_ns[k_best]) if k_best < n_uni else None,
+        _iso(known_ns[k_best - 1]) if k_best > 0 else None,
+        _iso(known_ns[k_best]) if k_best < n_uni else None,
     ]
     if d.dated:
         # with registration dates, the evidence-based bounds are the likelihood interval of
         # the copy instant (instants within a factor LIKELIHOOD_INTERVAL of the best), not
         # the first-seen window (a proxy the registrations make unnecessary)
-        a_ns, b_ns = likelihood_interval(curve, d.known_ns, lo, hi)
+        a_ns, b_ns = likelihood_interval(curve, known_ns, lo, hi)
         win = _window(
             replace(d, window_after=_ts(a_ns), window_before=_ts(b_ns)), horizon, sight
         ) | {"registrations_point_to": win["registrations_point_to"],
@@ -476,8 +526,15 @@ def lab_conclusion(
         if idx.size:
             # the best operation; among equally likely ones the most anomalous
             j = int(idx[np.lexsort((-anom[idx], -np.round(ll_ops[idx], 9)))[0]])
-            lls[h] = float(ll_ops[j])
+            # the proposition: any of its operations, each equally likely a priori (a
+            # marginal likelihood, as outside_evidence's over instants; module docstring)
+            lls[h] = proposition_loglik(ll_ops[idx])
             best_op[h] = j
+    tied = _tied(lls, best_op, ll_ops)
+    # propositions whose best operations the leaked set cannot tell apart are weighed
+    # together (module docstring, "ties"): each takes the larger likelihood, so the
+    # ratio between them is 1 whatever the number of their other operations
+    lls = {h: max([lls[h]] + [lls[g] for g in tied[h]]) for h in lls}
     # order: likelihood, then (a tie: the leaked set cannot tell them apart, LR 1) the
     # anomaly of the best operation, then the report order
     ranked = sorted(
@@ -514,6 +571,11 @@ def lab_conclusion(
             "alternative": a["proposition"],
             "reason": _reason(d, lead, a, lines, horizon, logs_cover, q),
         }
+    if alts and alts[0]["proposition"] in tied.get(lead, ()):
+        res["reason"] = (
+            f"{d.lab}: the leaked set cannot tell {lead} from {alts[0]['proposition']} (their best "
+            "operations hold the same leaked patients): no support for either; " + res["reason"]
+        )
     return {
         **base,
         **res,
@@ -521,11 +583,87 @@ def lab_conclusion(
         "alternatives": alts,
         # log10 likelihood of each proposition weighed (calibration: benchmarks/attribution.py)
         "log10_likelihoods": {h: float(lls[h] / _LN10) for h in ranked},
+        # log10 LR of each proposition against the best other, ties applied, before the
+        # ceilings (calibration: benchmarks/attribution.py)
+        "log10_lr_by_proposition": _lr_by_proposition(lls),
         "operations": ops_out,
         "coverage": lines,
         "ceiling_log10": cap,
         "coverage_ceiling_log10": coverage_ceiling_log10(q),
     }
+
+
+def _late_at_horizon(
+    known_ns: np.ndarray, leaked: np.ndarray, horizon: pd.Timestamp | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Leaked patients the evidence knows only after the horizon's day, taken as known at
+    its end (module docstring, "the horizon's own uncertainty").
+
+    Parameters
+    ----------
+    known_ns : numpy.ndarray of int64, shape (n,)
+        ``known_at`` sorted ascending (ns).
+    leaked : numpy.ndarray of bool, shape (n,)
+    horizon : pandas.Timestamp or None
+        The linkage's horizon (start of a local day); None: nothing moved.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, int)
+        ``known_ns`` and ``leaked`` re-sorted (stable) after the move, and the number
+        of leaked patients moved.
+    """
+    if horizon is None or not len(known_ns):
+        return known_ns, leaked, 0
+    end = int((horizon + pd.Timedelta(days=1)).value)
+    late = leaked & (known_ns > end)
+    if not late.any():
+        return known_ns, leaked, 0
+    k = np.where(late, end, known_ns)
+    order = np.argsort(k, kind="stable")
+    return k[order], leaked[order], int(late.sum())
+
+
+def proposition_loglik(ll_ops: np.ndarray) -> float:
+    """A logged proposition's log-likelihood: the mean of its operations' likelihoods.
+
+    Parameters
+    ----------
+    ll_ops : numpy.ndarray of float64, shape (n,), n >= 1
+        Natural log-likelihood of each of the proposition's operations.
+
+    Returns
+    -------
+    float
+        ``ln((1/n) sum_j exp(ll_j))`` (log-sum-exp): each operation equally likely a
+        priori to be the copy (module docstring, "one operation among many").
+    """
+    v = np.asarray(ll_ops, dtype=float)
+    m = float(v.max())
+    return m + math.log(float(np.mean(np.exp(v - m))))
+
+
+def _tied(
+    lls: dict[str, float], best_op: dict[str, int], ll_ops: np.ndarray
+) -> dict[str, set[str]]:
+    """Propositions whose best operations the leaked set cannot tell apart (the same
+    log-likelihood to 1e-9: no leaked patient known between them, or the same counts)."""
+    out: dict[str, set[str]] = {h: set() for h in lls}
+    for h, j in best_op.items():
+        for g, k in best_op.items():
+            if g != h and abs(float(ll_ops[j]) - float(ll_ops[k])) <= 1e-9:
+                out[h].add(g)
+    return out
+
+
+def _lr_by_proposition(lls: dict[str, float]) -> dict[str, float]:
+    """log10 LR of each proposition against the best other (ties already weighed together)."""
+    out = {}
+    for h in lls:
+        others = [lls[g] for g in lls if g != h]
+        if others:
+            out[h] = float((lls[h] - max(others)) / _LN10)
+    return out
 
 
 def _verdict_none(prop: str, reason: str) -> dict[str, Any]:

@@ -48,7 +48,11 @@ event): its likelihood is the average of the full-copy likelihood over ``t``
 therefore gains over it only the factor by which its time is sharper than the
 range; an operation far from the instant the registrations point to loses by the
 registrations between (a horizon's own uncertainty is in the curve, so an
-operation outside the window is strongly disfavoured, never impossible).
+operation outside the window is strongly disfavoured, never impossible). A logged
+proposition is, symmetrically, the mean over its operations
+(:func:`~.conclusion.proposition_loglik`): its many operations do not buy it the
+best instant by chance; leaked patients known only after the horizon's day are
+moved to its end (:mod:`.conclusion`, "the horizon's own uncertainty").
 
 Ceilings
 --------

@@ -49,6 +49,13 @@ class AttributionParams:
         Share of the patients existing at a full copy that its leak may lack
         (merged or deleted records): the floor of the not-leaked rate before a
         copy in the onset test.
+    copy_lag_h : float, default 24.0
+        Largest lag, in hours, of a copy's data behind the instant of a size-only
+        operation: the resolution of the dates the copy and the patient index
+        carry (a day; a copy during a day may hold that day's registrations or only
+        the days before). The operation is weighed at the cut in
+        ``[t - copy_lag_h, t]`` that fits best (conclusion: "the horizon's own
+        uncertainty"); 0: at its instant only.
     min_prefix : int, default 20
         Patients needed before an onset of not-leaked patients can be declared.
     post_sample : int, default 30
@@ -99,6 +106,7 @@ class AttributionParams:
     cp_penalty: float = constrained(1.0, _NONNEG)
     drop_ratio: float = constrained(0.1, _UNIT)
     leak_noise: float = constrained(0.01, Interval(0, 1, high_open=True))
+    copy_lag_h: float = constrained(24.0, _NONNEG)
     min_prefix: int = constrained(20, Interval(0, None, integer=True))
     post_sample: int = constrained(30, Interval(1, None, integer=True))
     routine_days: int = constrained(20, Interval(1, None, integer=True))
