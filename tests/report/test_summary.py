@@ -96,7 +96,9 @@ CAMPAIGNS = {
          "account": "hotline", "lab": "L03"},
         {"rank": 3, "flagged": True, "best_session_id": "c", "activity": "patient_reading",
          "account": "paul.t", "lab": "L03"},
-        {"rank": 4, "flagged": False, "best_session_id": "d", "activity": "patient_reading",
+        {"rank": 4, "flagged": True, "best_session_id": "e", "activity": "export",
+         "account": "migration.editeur", "lab": "L02"},
+        {"rank": 5, "flagged": False, "best_session_id": "d", "activity": "patient_reading",
          "account": "anne.b", "lab": "L01"},
     ],
 }  # fmt: skip
@@ -106,9 +108,11 @@ def test_what_else_one_line_per_kind_of_campaign_and_export():
     ex = {"register": True, "operations": 12,
           "by_status": {"authorised": 8, "beyond": 1, "unregistered": 3, "undetermined": 0,
                         "unknown": 0}}  # fmt: skip
-    got = summary_view(_findings(campaigns=CAMPAIGNS, exports=ex), WHEN)
+    per_lab = [{"lab": "L02", "operation": {"account": "migration.editeur"}}]
+    got = summary_view(_findings(campaigns=CAMPAIGNS, exports=ex, per_lab=per_lab), WHEN)
     texts = [o["text"] for o in got["others"]]
-    # the leading story's campaign (its session "a" is the vendor pathway's) is not repeated;
+    # the leading story's campaigns (session "a" is the vendor pathway's; migration.editeur
+    # at L02 is the conclusion's leading operation there) are not repeated;
     # one line per activity class, in rank order; the unflagged campaign is left out
     assert texts[:3] == [
         "1 flagged campaign(s) of exports or extractions (best rank 2): hotline at L03",

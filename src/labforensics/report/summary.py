@@ -286,7 +286,11 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
     if not camp or not camp.get("flagged"):
         return []
     top = [t for t in (camp.get("top") or []) if isinstance(t, Mapping) and t.get("flagged")]
-    rest = [t for t in top if str(t.get("best_session_id")) not in lead_sessions]
+    lead_ops = {(str(p.get("lab")), str(p["operation"].get("account")))
+                for p in f.get("per_lab") or []
+                if isinstance(p, Mapping) and isinstance(p.get("operation"), Mapping)}  # fmt: skip
+    rest = [t for t in top if str(t.get("best_session_id")) not in lead_sessions
+            and (str(t.get("lab")), str(t.get("account"))) not in lead_ops]  # fmt: skip
     by_kind: dict[str, list[Mapping[str, Any]]] = {}
     for t in rest:
         by_kind.setdefault(str(t.get("activity") or "other"), []).append(t)
