@@ -11,7 +11,12 @@ import pytest
 from attribution_scenarios import base_case, build
 
 from labforensics.attribution import AttributionParams, attribute
-from labforensics.attribution.conclusion import _LabData, conclude, lab_conclusion
+from labforensics.attribution.conclusion import (
+    _LabData,
+    _not_weighed_reason,
+    conclude,
+    lab_conclusion,
+)
 from labforensics.attribution.coverage import LINES, lab_lines
 from labforensics.attribution.likelihood import (
     ceiling_log10,
@@ -324,3 +329,19 @@ def test_a_size_only_operation_is_weighed_at_its_best_cut_within_the_lag():
     r0 = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
     alts0 = {a["proposition"]: a["log10_lr_uncapped"] for a in r0["alternatives"]}
     assert alts0["insider"] == pytest.approx(1.013390, abs=1e-5)
+
+
+def test_not_weighed_reason_gives_its_counts():
+    # 1,000 rows linked at FMR 0.1 %: Binomial(1000, 0.001) >= 4 has chance 0.019, >= 5
+    # 0.0037 < 1 %, so false links could make up to m = 5 rows; 3 rows linked to this lab
+    # alone are fewer; the other 27 are of people also at another lab (QA: the old text
+    # said "no more rows than false links could make" for labs with ~1,000 linked rows)
+    d = _LabData(lab="L09", known_ns=np.zeros(0, dtype=np.int64), leaked=np.zeros(0, bool),
+                 n_linked=30, n_unique=3, has_logs=True, evidence_start=None,
+                 evidence_end=None, horizon=None, window_after=None, window_before=None,
+                 ops=pd.DataFrame(), dated=False)  # fmt: skip
+    assert _not_weighed_reason(d, 0.001, 1000) == (
+        "3 leaked row(s) linked to this lab alone, fewer than the 5 that false links could "
+        "make; its other 27 linked row(s) are of people also at another lab, which bound "
+        "neither lab's copy"
+    )

@@ -402,6 +402,19 @@ def _get(win: pd.DataFrame | None, lab: str, col: str) -> pd.Timestamp | None:
     return None if pd.isna(v) else pd.Timestamp(v)
 
 
+def _not_weighed_reason(d: _LabData, fmr: float | None, n_rows: int | None) -> str:
+    """Why a lab is not weighed, with its counts (the rows of people at two labs bound
+    neither lab's copy, so only the rows linked to this lab alone count)."""
+    if d.n_unique is None:
+        return "no leaked row is linked to this lab"
+    m = horizon_m(int(n_rows or d.n_linked), fmr)
+    others = max(int(d.n_linked) - int(d.n_unique), 0)
+    return (f"{int(d.n_unique):,} leaked row(s) linked to this lab alone, fewer than the "
+            f"{m:,} that false links could make"
+            + (f"; its other {others:,} linked row(s) are of people also at another lab, "
+               "which bound neither lab's copy" if others else ""))  # fmt: skip
+
+
 def _material(d: _LabData, fmr: float | None, n_rows: int | None) -> bool:
     """Whether a lab's leaked rows are more than false links could make."""
     if d.n_unique is None:
@@ -807,8 +820,8 @@ def conclude(
     for lab, d in sorted(prep["labs"].items()):
         if not _material(d, prep["fmr"], prep["n_rows_linked"]):
             skipped.append({"lab": lab, "linked": d.n_linked, "linked_alone": d.n_unique,
-                            "reason": "no more rows linked to this lab alone than false links "
-                                      "could make"})  # fmt: skip
+                            "reason": _not_weighed_reason(d, prep["fmr"],
+                                                          prep["n_rows_linked"])})  # fmt: skip
             continue
         per.append(lab_conclusion(d, prep["fmr"], prep["sighted_at"], params, s))
     per, skipped = _place_ambiguous(per, skipped, prep["labs"])
