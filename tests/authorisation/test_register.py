@@ -104,3 +104,22 @@ def test_bom_and_crlf(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(RegisterError, match="cannot be read"):
         read_authorisations(tmp_path / "nope.csv", CASE)
+
+
+def test_formula_ticket_and_unclosed_bracket_refused(tmp_path):
+    # QA: a ticket "=HYPERLINK(...)" and an account pattern "[abc" were accepted silently
+    lines = [
+        "OK;L07;migr.*;migration;2020-01-01;;;;L07_*.csv;",  # line 2
+        '=HYPERLINK("http://x");L07;a;other;2020-01-01;;;;;',  # line 3
+        "C1;L07;[abc;other;2020-01-01;;;;;",  # line 4: account pattern
+        "C2;L07;a;other;2020-01-01;;;;L07_[0-9.csv;",  # line 5: destination pattern
+        "C3;L07;[!x]y;other;2020-01-01;;;;;",  # line 6: a closed class is fine
+    ]
+    p = write_register(tmp_path, lines, name="reg.csv")
+    with pytest.raises(RegisterError) as ei:
+        read_authorisations(p, CASE)
+    msg = str(ei.value)
+    assert "3 bad line(s)" in msg
+    assert "line 3: ticket starts like a spreadsheet formula" in msg
+    assert "line 4: account pattern has a '[' without its ']'" in msg
+    assert "line 5: destination pattern has a '[' without its ']'" in msg

@@ -28,6 +28,7 @@ import pandas as pd
 from ..case import DEFAULT_TZ
 from ..errors import ParameterError
 from ..identity import canonical_account
+from ..outputs import FORMULA_PREFIXES
 
 __all__ = ["KINDS", "REGISTER_COLUMNS", "REGISTER_HEADER", "RegisterError", "read_authorisations"]
 
@@ -122,6 +123,20 @@ def _instant(text: str, tz: ZoneInfo, *, end: bool) -> pd.Timestamp:
     return ts
 
 
+def _unclosed_bracket(pattern: str) -> bool:
+    """Whether a shell-style pattern opens a ``[`` class it never closes (fnmatch would
+    then match the ``[`` literally, silently: almost always a typo in a register)."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            j = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
+            if j < 0:
+                return True
+            i = j
+        i += 1
+    return False
+
+
 def _row(
     cells: dict[str, str], tz: ZoneInfo, aliases: dict[str, str]
 ) -> tuple[dict[str, Any] | None, str | None]:
@@ -129,6 +144,8 @@ def _row(
     ticket = cells["ticket"].strip()
     if not ticket:
         return None, "empty ticket (give the ticket or order reference)"
+    if ticket[0] in FORMULA_PREFIXES:  # OWASP CSV injection: a reference never starts so
+        return None, "ticket starts like a spreadsheet formula (=, +, -, @): not a reference"
     lab = cells["lab"].strip()
     if not lab:
         return None, "empty lab (a lab code, its FINESS number, or * for every lab)"
@@ -136,6 +153,9 @@ def _row(
     acc_raw = cells["account"].strip()
     if not acc_raw:
         return None, "empty account (an account or a pattern such as migr.*)"
+    for what, pat in (("account", acc_raw), ("destination", cells["destination"].strip())):
+        if _unclosed_bracket(pat):
+            return None, f"{what} pattern has a '[' without its ']' (a typo?): write [[] for '['"
     kind = cells["kind"].strip().lower()
     if kind not in KINDS:
         return None, f"kind {cells['kind'].strip()!r} is not one of {', '.join(KINDS)}"
