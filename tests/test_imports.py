@@ -26,7 +26,13 @@ PKG = Path(labforensics.__file__).resolve().parent
 SRC = PKG.parent
 
 #: Modules above the stages: no stage imports them.
-UPPER = ("labforensics.cli", "labforensics.pipeline", "labforensics.demo", "labforensics.testing")
+UPPER = (
+    "labforensics.cli",
+    "labforensics.pipeline",
+    "labforensics.result",
+    "labforensics.demo",
+    "labforensics.testing",
+)  # fmt: skip  (result: the pipeline's return value)
 #: Modules of the layout that keep every import at the top of the file (issue 11: no
 #: function-local import except optional heavy dependencies and the lazy public API).
 TOP_IMPORTS_ONLY = (

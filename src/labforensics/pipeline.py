@@ -30,14 +30,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._repr import short_repr
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import assess_exports, exports_summary, read_authorisations
 from .case import (
@@ -72,75 +71,13 @@ from .report.findings import (
     params_dict,
     reproduce_text,
     session_scores_table,
-    summary_text,
 )
 from .report.pdf import PdfResult, write_pdf
+from .result import InvestigationResult
 from .sessions import SessionParams, Sessions, sessionize
 from .store import load_store, store_manifest_path, store_options
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
-
-# --- the result --------------------------------------------------------------------------
-
-
-@dataclass
-class InvestigationResult:
-    """What :func:`investigate` returns.
-
-    Attributes
-    ----------
-    out : pathlib.Path
-        The output folder.
-    findings : dict
-        The content of ``findings.json``.
-    timings : dict of str to float
-        Elapsed seconds per stage (not in findings: wall-clock values).
-    evidence, sessions, scores, attribution : Evidence, Sessions, Scores, Attribution
-        The stages' results, for further work in a notebook.
-    key_file : pathlib.Path or None
-        The case key file used (None when the key came from the environment).
-    campaigns : pandas.DataFrame or None
-        ``campaigns.parquet``'s table
-        (:func:`labforensics.detect.campaigns.group_campaigns`).
-    pdf_note : str
-        Why ``report.pdf`` was not written (empty when it was).
-    """
-
-    out: Path
-    findings: dict[str, Any]
-    timings: dict[str, float] = field(default_factory=dict)
-    evidence: Evidence | None = None
-    sessions: Sessions | None = None
-    scores: Scores | None = None
-    attribution: Attribution | None = None
-    key_file: Path | None = None
-    campaigns: pd.DataFrame | None = None
-    pdf_note: str = ""
-
-    @property
-    def verdict(self) -> str:
-        """The verdict's code (``vendor``, ``insider``, ``outside``, ``none`` ...)."""
-        return str(self.findings["verdict"]["verdict"])
-
-    @property
-    def report(self) -> Path:
-        """The path of ``report.html``."""
-        return self.out / "report.html"
-
-    def summary(self) -> str:
-        """One screen of text: verdict, top findings, where the report (and its PDF) is."""
-        text = summary_text(self.findings, self.out, key_file=self.key_file, timings=self.timings)
-        pdf = self.out / "report.pdf"
-        return text + (f"\nPDF:      {pdf}" if pdf.is_file() else f"\nPDF:      {self.pdf_note}"
-                       if self.pdf_note else "")  # fmt: skip
-
-    def __repr__(self) -> str:
-        c = self.findings.get("counts") or {}
-        facts = {"out": str(self.out), "verdict": self.verdict, "events": c.get("events"),
-                 "sessions": c.get("sessions"), "flagged": c.get("flagged_sessions")}  # fmt: skip
-        top = self.scores.session if self.scores is not None else None
-        return short_repr("InvestigationResult", {"top sessions": top} if top is not None
-                          else {}, facts)  # fmt: skip
 
 
 def _utcnow() -> str:

@@ -13,14 +13,8 @@ import pytest
 from labforensics.errors import LinkageError
 from labforensics.leak.decisions import arrow_table, top_candidates_on_predict
 from labforensics.leak.decoys import build_decoy_index
-from labforensics.leak.linkage import (
-    PHASES,
-    _prediction_rules,
-    blocking_rules,
-    link_dump,
-    on_phase,
-    phase_progress,
-)
+from labforensics.leak.linkage import _prediction_rules, blocking_rules, link_dump
+from labforensics.leak.phases import PHASES, on_phase, phase_progress
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gen_people import make_case

@@ -70,9 +70,10 @@ from ..errors import AttributionError
 from ._tables import decode, file_list, sniff_separator
 from .decisions import COMPARISON_LEVELS, MATCH_CLASSES
 from .dump import read_dump
-from .linkage import link_dump, mark_phase, phase_progress
+from .linkage import link_dump
 from .mapping import _NAMES, header_key
 from .patients import LAB_FROM_NAME, read_patient_index
+from .phases import mark_phase, phase_progress
 from .reader import read_leak
 
 __all__ = [

@@ -1,0 +1,291 @@
+"""Per-lab data of the conclusion (:mod:`.conclusion`): each lab's universe of
+known patients, its leaked set, its logged operations and their patient sets, computed
+once from the attribution context and reused by every sensitivity rerun."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import coverage as cov
+from .candidates import _candidate_features
+from .context import _Context
+from .params import AttributionParams
+
+
+def _ns(s: pd.Series) -> np.ndarray:
+    return s.astype("datetime64[ns, UTC]").dt.tz_convert(None).to_numpy().view("int64")
+
+
+def _iso(ns: Any) -> str | None:
+    if ns is None or (isinstance(ns, float) and math.isnan(ns)):
+        return None
+    t = pd.Timestamp(int(ns), tz="UTC") if not isinstance(ns, pd.Timestamp) else ns
+    if pd.isna(t):
+        return None
+    return t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _LabData:
+    """Everything a lab's conclusion needs, independent of the assumptions."""
+
+    lab: str
+    known_ns: np.ndarray  # universe known_at sorted (ns)
+    leaked: np.ndarray  # bool, aligned
+    n_linked: int
+    n_unique: int | None  # rows linked to this lab alone (dump), None for a list
+    has_logs: bool
+    evidence_start: pd.Timestamp | None
+    evidence_end: pd.Timestamp | None
+    horizon: pd.Timestamp | None
+    window_after: pd.Timestamp | None
+    window_before: pd.Timestamp | None
+    ops: pd.DataFrame  # operations: op, kind, hypothesis, t_ns, records, n_set, n11, ...
+    dated: bool  # the lab's patient index gives registration dates
+    leak_ids: frozenset[str] = frozenset()  # the leaked identifiers placed in this lab
+    n_ambiguous: int = 0  # of them, lab-less identifiers also found in another lab
+
+
+def _linkage_info(linkage: dict[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
+    if not linkage:
+        return None, {}
+    horizons = {
+        str(p["lab"]): pd.Timestamp(p["horizon"])
+        for p in linkage.get("per_lab", [])
+        if p.get("horizon")
+    }
+    return linkage.get("false_match_rate"), horizons
+
+
+def _unique_rows(links: pd.DataFrame | None) -> dict[str, int] | None:
+    if links is None or "match" not in links.columns:
+        return None
+    u = links[links["match"].eq("unique") & links["patient"].notna()]
+    return {str(k): int(v) for k, v in u.groupby(u["lab"].astype(str)).size().items()}
+
+
+def _operations(
+    ctx: _Context,
+    pe: pd.DataFrame,
+    sessions: pd.DataFrame,
+    lab: str,
+    leaked_set: set[str],
+    hi_ns: int | None,
+    params: AttributionParams,
+) -> pd.DataFrame:
+    """A lab's operations with their set sizes (see module docstring)."""
+    rows: list[dict[str, Any]] = []
+    ss = ctx.sessions[ctx.sessions["lab"] == lab]
+    if hi_ns is not None:
+        ss = ss[_ns(ss["start"]) <= hi_ns]
+    ss = ss[ss["pathway_days"] < params.routine_days]
+    if len(ss):
+        feats = _candidate_features(ctx, ss, params)
+        named = _named_sets(pe, feats["session_id"], leaked_set)
+        for r in feats.itertuples(index=False):
+            n_set, n11 = named.get(str(r.session_id), (0, 0))
+            rows.append(
+                {
+                    "op": str(r.session_id),
+                    "kind": "known_set" if n_set >= int(r.records) else "cut",
+                    "hypothesis": str(r.hypothesis),
+                    "account": str(r.account),
+                    "t_ns": int(_ns(pd.Series([r.end]))[0]),
+                    "records": int(r.records),
+                    "n_set": int(n_set),
+                    "n11": int(n11),
+                    "score": float(r.score) if pd.notna(r.score) else None,
+                    "anomaly": float(r.anomaly) if pd.notna(r.anomaly) else 0.0,
+                    "failed_burst": bool(r.failed_burst),
+                    "network": str(r.network),
+                    "retrieved_outside": bool(r.retrieved_outside),
+                    "fetched_outside_by": [str(x) for x in (r.fetched_outside_by or [])],
+                }
+            )
+    rows += _consultations(pe, sessions, lab, leaked_set, hi_ns, params)
+    cols = ["op", "kind", "hypothesis", "account", "t_ns", "records", "n_set", "n11", "score",
+            "anomaly", "failed_burst", "network", "retrieved_outside", "fetched_outside_by"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _patient_events(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Events naming a patient, per lab (one pass over the event table): ``account``,
+    ``session_id`` ("" when none), ``patient`` (str), ``t`` (ns), ``consult`` (not an
+    export, extraction or login event)."""
+    has = events["patient"].notna().to_numpy()
+    ev = events[has]
+    act = ev["action"].astype(str)
+    pe = pd.DataFrame(
+        {
+            "lab": ev["lab"].astype(str).to_numpy(),
+            "account": ev["account"].astype(str).to_numpy(),
+            "session_id": (
+                ev["session_id"].astype("string").fillna("").astype(str).to_numpy()
+                if "session_id" in ev.columns
+                else np.full(len(ev), "", dtype=object)
+            ),
+            "patient": ev["patient"].astype(str).to_numpy(),
+            "t": _ns(pd.to_datetime(ev["ts"], utc=True)),
+            "consult": ~act.isin(
+                ["export", "extract", "login", "logout", "login_failed"]
+            ).to_numpy(),
+        }
+    )
+    return {str(k): g for k, g in pe.groupby("lab", sort=True)}
+
+
+def _named_sets(
+    pe: pd.DataFrame, sids: pd.Series, leaked_set: set[str]
+) -> dict[str, tuple[int, int]]:
+    """session_id -> (patients its own events name, of which leaked); ``pe`` the lab's
+    :func:`_patient_events`."""
+    if pe.empty or not len(sids):
+        return {}
+    ev = pe[pe["session_id"].isin(set(sids.astype(str)))]
+    if ev.empty:
+        return {}
+    d = pd.DataFrame({"s": ev["session_id"], "p": ev["patient"]}).drop_duplicates()
+    d["lk"] = d["p"].isin(leaked_set)
+    g = d.groupby("s")["lk"].agg(["size", "sum"])
+    return {str(k): (int(a), int(b)) for k, a, b in zip(g.index, g["size"], g["sum"], strict=True)}
+
+
+def _consultations(
+    pe: pd.DataFrame,
+    sessions: pd.DataFrame,
+    lab: str,
+    leaked_set: set[str],
+    hi_ns: int | None,
+    params: AttributionParams,
+) -> list[dict[str, Any]]:
+    """Each account's consulted patients up to the sighting (a known set), for the
+    accounts whose events name at least ``partial_min_share`` of the lab's leak."""
+    if not leaked_set:
+        return []
+    d = pe[pe["consult"]]
+    if hi_ns is not None:
+        d = d[d["t"] <= hi_ns]
+    if d.empty:
+        return []
+    d = pd.DataFrame({"a": d["account"], "p": d["patient"], "t": d["t"]})
+    d["lk"] = d["p"].isin(leaked_set)
+    per = d.drop_duplicates(["a", "p"]).groupby("a")["lk"].agg(["size", "sum"])
+    last = d.groupby("a")["t"].max()
+    need = max(1, math.ceil(params.partial_min_share * len(leaked_set)))
+    per = per[per["sum"] >= need]
+    ss = sessions[sessions["lab"].astype("string") == lab]
+    kind = ss.groupby(ss["account"].astype(str))["account_kind"].first().astype(str)
+    role = ss.groupby(ss["account"].astype(str))["role"].first().fillna("").astype(str).str.upper()
+    burst = (
+        pd.to_numeric(ss["failed_logins_before"]).fillna(0).groupby(ss["account"].astype(str)).max()
+        >= params.failed_burst
+    )
+    out = []
+    for a, r in per.sort_index().iterrows():
+        hyp = (
+            "external"
+            if bool(burst.get(a, False))
+            else "vendor"
+            if kind.get(a) == "vendor" or role.get(a) == "EDITEUR"
+            else "insider"
+        )
+        out.append(
+            {
+                "op": f"consultations:{a}",
+                "kind": "consultations",
+                "hypothesis": hyp,
+                "account": a,
+                "t_ns": int(last[a]),
+                "records": int(r["size"]),
+                "n_set": int(r["size"]),
+                "n11": int(r["sum"]),
+                "score": None,
+                "anomaly": 0.0,
+                "failed_burst": bool(burst.get(a, False)),
+                "network": "",
+                "retrieved_outside": False,
+                "fetched_outside_by": [],
+            }
+        )
+    return out
+
+
+def prepare(
+    ctx: _Context,
+    run: Any,
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: AttributionParams,
+    registry: pd.DataFrame | None,
+    linkage: dict[str, Any] | None,
+    links: pd.DataFrame | None,
+    sighted_at: pd.Timestamp | None,
+) -> dict[str, Any]:
+    """Per-lab data of the conclusion (computed once for every sensitivity rerun)."""
+    fmr, horizons = _linkage_info(linkage)
+    pairs, unplaced = cov.leaked_pairs(ctx)
+    uni = cov.universe(ctx, registry)
+    uniq = _unique_rows(links)
+    span = ctx.lab_span.set_index(ctx.lab_span["lab"].astype(str))
+    win = run.windows.set_index(run.windows["lab"].astype(str)) if len(run.windows) else None
+    labs = sorted(set(pairs["lab"].astype(str)))
+    # lab-less identifiers found in several labs: one person at one lab, not said which
+    given = set(ctx.leak.loc[ctx.leak["lab_given"].astype(bool), "leak_id"].astype(str))
+    m = ctx.matches
+    ambiguous = set(m.loc[m["n_labs"] > 1, "leak_id"].astype(str)) - given if len(m) else set()
+    pev = _patient_events(events)
+    empty = pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in ("lab", "account", "session_id", "patient")}
+        | {"t": pd.Series([], dtype="int64"), "consult": pd.Series([], dtype=bool)}
+    )
+    data = {}
+    sight_ns = int(sighted_at.value) if sighted_at is not None else None
+    for lab in labs:
+        p = pairs[pairs["lab"] == lab]
+        u = uni[uni["lab"] == lab]
+        leaked_set = set(p["patient"].dropna().astype(str))
+        lk = u["patient"].astype(str).isin(leaked_set).to_numpy()
+        has_logs = lab in span.index
+        hz = horizons.get(lab)
+        ids = frozenset(p["leak_id"].astype(str))
+        data[lab] = _LabData(
+            lab=lab,
+            leak_ids=ids,
+            n_ambiguous=len(ids & ambiguous),
+            known_ns=_ns(u["known_at"]),
+            leaked=lk,
+            n_linked=int(p["leak_id"].nunique()),
+            n_unique=None if uniq is None else int(uniq.get(lab, 0)),
+            has_logs=has_logs,
+            evidence_start=span.loc[lab, "evidence_start"] if has_logs else None,
+            evidence_end=span.loc[lab, "evidence_end"] if has_logs else None,
+            horizon=hz,
+            window_after=_get(win, lab, "after"),
+            window_before=_get(win, lab, "before"),
+            dated=registry is not None and bool((registry["lab"] == lab).any()),
+            ops=_operations(ctx, pev.get(lab, empty), sessions, lab, leaked_set, sight_ns, params)
+            if has_logs
+            else pd.DataFrame(),
+        )
+    return {
+        "labs": data,
+        "fmr": fmr,
+        "unplaced": unplaced,
+        "sighted_at": sighted_at,
+        "n_rows_linked": int(linkage.get("rows_linked") or 0) if linkage else None,
+    }
+
+
+def _get(win: pd.DataFrame | None, lab: str, col: str) -> pd.Timestamp | None:
+    if win is None or lab not in win.index:
+        return None
+    v = win.loc[lab, col]
+    return None if pd.isna(v) else pd.Timestamp(v)
+
+
+__all__ = ["prepare"]

@@ -1,0 +1,254 @@
+"""The view of the "Leak linkage" section (issue 13): counts per lab with the
+false-match rate, the threshold figure, the waterfalls and the dump's shape, from
+``findings["leak_linkage"]`` (numbers and pseudonyms only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from . import figures, tables
+from .numbers import _count, _num, pct
+
+# --- leak linkage (findings["leak_linkage"], issue 13) ---------------------------------
+
+#: Labs named one by one in the leak linkage section; the rest are collapsed with a count.
+LINKAGE_LABS_SHOWN = 8
+#: Labs in the horizon table before it is collapsed with a count.
+LINKAGE_HORIZONS_SHOWN = 10
+#: Dump files listed before the per-file table is collapsed with a count.
+LINKAGE_FILES_SHOWN = 10
+#: Columns listed per dump file (the rest counted).
+LINKAGE_COLUMNS_SHOWN = 12
+#: Pairs drawn as match-weight waterfalls (every example is in findings.json).
+LINKAGE_WATERFALLS = 6
+
+#: Match classes of ``leak_links`` in report order: (code, label, counted as linked, meaning).
+MATCH_CLASSES = (
+    ("unique", "unique", True, "tied to one patient of one lab"),
+    ("two_labs", "two labs", True, "the same person, tied to a patient at each of two labs"),
+    ("ambiguous", "ambiguous", False,
+     "another patient scores within the margin of the best (duplicate records of one person, "
+     "twins): not counted"),
+    ("household", "household", False,
+     "agrees with a patient on family fields only (surname, address, phone, the insured "
+     "person's NIR): a relative, never a match"),
+    ("none", "none", False, "no patient of any index comes close"),
+)  # fmt: skip
+
+#: How a dump file's separator is shown.
+SEPARATOR_NAMES = {";": "; (semicolon)", ",": ", (comma)", "\t": "tab", "|": "| (pipe)",
+                   " ": "space"}  # fmt: skip
+
+#: The glossary line, for a court expert and a data-protection officer.
+LINKAGE_GLOSSARY = (
+    ("Record linkage", "deciding which leaked row and which laboratory patient describe the "
+     "same person by comparing names, birth date, social security number (NIR), address and "
+     "phone, because the leaked files hold none of the laboratories' own patient numbers"),
+    ("match probability", "the model's probability, from 0 to 1, that a leaked row and a "
+     "patient are the same person, combining the evidence of every field compared; a row is "
+     "linked only at or above the threshold"),
+    ("false-match rate", "the estimated share of linked rows tied to a patient although the "
+     "person is in no laboratory's index; measured with the decoy index"),
+    ("decoy index", "a copy of the patient indexes whose fields were shuffled in blocks "
+     "between patients, so that none of its records is a real person; every link to it is a "
+     "false match, which measures how often the method errs"),
+    ("household", "a leaked row that agrees with a patient only on what a family shares "
+     "(surname, address, phone, the insured person's NIR): a relative, never counted as "
+     "that patient"),
+    ("ambiguous", "a leaked row that two patients fit almost equally well (duplicate records "
+     "of one person, twins): not counted as linked"),
+)  # fmt: skip
+
+
+def _fmr_phrase(fmr: Any) -> str:
+    return ("false-match rate not measured" if _num(fmr) is None
+            else f"estimated false-match rate {pct(fmr)}")  # fmt: skip
+
+
+def _shown_list(values: Any, limit: int) -> str:
+    """Items joined by ", ", the first ``limit`` then "… (N more)"."""
+    items = [str(v) for v in (values or []) if v is not None]
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", … ({len(items) - limit:,} more)"
+
+
+def _file_shape(r: Mapping[str, Any]) -> dict[str, str]:
+    sep = r.get("separator")
+    cols = list(r.get("columns") or [])
+    return {
+        "source_file": str(r.get("source_file") or ""),
+        "rows": _count(r.get("rows")),
+        "columns": f"{len(cols):,}: " + _shown_list(cols, LINKAGE_COLUMNS_SHOWN) if cols else "",
+        "encoding": str(r.get("encoding") or ""),
+        "separator": "none (fixed width)" if sep is None or sep == "" else
+                     SEPARATOR_NAMES.get(str(sep), str(sep)),
+        "date_formats": ", ".join(str(d) for d in (r.get("date_formats") or [])) or "none",
+        "sorted_by": str(r.get("sorted_by")) if r.get("sorted_by") else "not sorted",
+    }  # fmt: skip
+
+
+def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any] | None:
+    """What the "Leak linkage" section shows, from ``findings["leak_linkage"]``.
+
+    Parameters
+    ----------
+    ll : dict or None
+        ``findings["leak_linkage"]`` (``/work/LEAK-CONTRACT.md``: ``threshold``,
+        ``false_match_rate``, ``rows``, ``rows_linked``, ``by_match``, ``unlinked``,
+        ``per_lab``, ``files``, ``fmr_by_threshold``, ``examples``). None or empty
+        when no dump was linked (an identifier list, or no leak).
+    when : callable
+        :func:`make_formatter` of the case's time zone (horizons local with UTC).
+
+    Returns
+    -------
+    dict or None
+        Plain strings, row dicts and ``data:`` URIs of the figures (PNG); None
+        when there is nothing to show. Every text is escaped by the template.
+    """
+    if not isinstance(ll, Mapping) or not ll:
+        return None
+    fmr = ll.get("false_match_rate")
+    fmr_text = _fmr_phrase(fmr)
+    thr = _num(ll.get("threshold"))
+    thr_text = "?" if thr is None else figures.probability_text(thr)
+    rows, linked = ll.get("rows"), ll.get("rows_linked")
+    share_linked = (_num(linked) or 0.0) / _num(rows) if _num(rows) else None
+    summary = (f"Of {_count(rows)} data rows in the leaked files, {_count(linked)} "
+               f"({pct(share_linked)}) are linked to a patient of an indexed laboratory at match "
+               f"probability ≥ {thr_text} ({fmr_text}).")  # fmt: skip
+    by = ll.get("by_match") or {}
+    by_match = _by_match_rows(by, rows)
+    below_text = _below_threshold_text(by, linked)
+    un = ll.get("unlinked") if isinstance(ll.get("unlinked"), Mapping) else {}
+    unlinked_text, exceeds, exceeds_text = _unlinked_texts(un)
+    labs, horizons = _per_lab_views(ll.get("per_lab") or [], fmr_text, when)
+    files = [_file_shape(r) for r in (ll.get("files") or []) if isinstance(r, Mapping)]
+    thr_table, thr_rows, fig_thr = _threshold_view(ll.get("fmr_by_threshold"), thr)
+    examples = [e for e in (ll.get("examples") or []) if isinstance(e, Mapping)]
+    drawable = [e for e in examples if e.get("levels")]
+    waterfalls = _waterfalls(drawable)
+    return {
+        "summary": summary, "fmr_text": fmr_text, "threshold": thr_text,
+        "by_match": by_match, "below_threshold": below_text,
+        "unlinked": unlinked_text, "exceeds_decoy": exceeds, "exceeds_text": exceeds_text,
+        "labs": labs[:LINKAGE_LABS_SHOWN], "labs_more": labs[LINKAGE_LABS_SHOWN:],
+        "horizons": horizons, "horizons_shown": LINKAGE_HORIZONS_SHOWN,
+        "files": files, "files_shown": LINKAGE_FILES_SHOWN,
+        "thresholds": thr_rows, "threshold_listed": bool(thr_table["used"].any()),
+        "fig_thresholds": fig_thr, "waterfalls": waterfalls, "examples_total": len(drawable),
+        "glossary": LINKAGE_GLOSSARY,
+    }  # fmt: skip
+
+
+def _by_match_rows(by: Mapping[str, Any], rows: Any) -> list[dict[str, str]]:
+    """One row per match class: rows, share of the dump, linked or not, meaning."""
+    by_match = []
+    for code, label, is_linked, meaning in MATCH_CLASSES:
+        n = by.get(code)
+        by_match.append({"class": label, "rows": _count(n) if n is not None else "0",
+                         "share": pct((_num(n) or 0.0) / _num(rows)) if _num(rows) else "n/a",
+                         "linked": "yes (at or above the threshold)" if is_linked else "no",
+                         "meaning": meaning})  # fmt: skip
+    return by_match
+
+
+def _below_threshold_text(by: Mapping[str, Any], linked: Any) -> str:
+    """Rows of a linkable class that score below the threshold, in words ("" when none)."""
+    linked_classes = sum(_num(by.get(c)) or 0.0 for c in ("unique", "two_labs"))
+    below = int(linked_classes - (_num(linked) or 0.0))
+    below_text = (f"{below:,} row(s) of class unique or two labs score below the threshold and "
+                  "are not counted as linked." if below > 0 else "")  # fmt: skip
+    return below_text
+
+
+def _unlinked_texts(un: Mapping[str, Any]) -> tuple[str, bool | None, str]:
+    """Unlinked rows against the decoy rate: sentence, whether they exceed it, its reading."""
+    unlinked_text = ""
+    if un.get("rows") is not None:
+        unlinked_text = (f"{_count(un.get('rows'))} rows ({pct(un.get('share'))}) are linked to "
+                         "no indexed patient (ambiguous, household or no candidate)")  # fmt: skip
+        if _num(un.get("decoy_share")) is not None:
+            unlinked_text += f", against a decoy rate of {pct(un.get('decoy_share'))}"
+        unlinked_text += "."
+    exceeds: bool | None = un.get("exceeds_decoy")
+    if not isinstance(exceeds, bool):
+        share, decoy = _num(un.get("share")), _num(un.get("decoy_share"))
+        exceeds = None if share is None or decoy is None else share > decoy
+    exceeds_text = {
+        True: "The unlinked share exceeds the decoy rate: these rows belong to no indexed "
+              "laboratory; they come from other sources or are fabricated rows.",
+        False: "The unlinked share does not exceed the decoy rate.",
+        None: "",
+    }[exceeds]  # fmt: skip
+    return unlinked_text, exceeds, exceeds_text
+
+
+def _per_lab_views(
+    per_lab: list[Any], fmr_text: str, when: Any
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Per indexed lab: a sentence of patients in the dump, and its horizon row."""
+    labs, horizons = [], []
+    for r in per_lab:
+        if not isinstance(r, Mapping):
+            continue
+        lab = str(r.get("lab") or "?")
+        labs.append(f"{_count(r.get('patients_in_dump'))} patients of {lab} ({fmr_text}), from "
+                    f"{_count(r.get('rows_linked'))} linked rows; {pct(r.get('share_of_patients'))} "
+                    f"of the lab's {_count(r.get('patients_known'))} indexed patients.")  # fmt: skip
+        h = r.get("horizon")
+        m = r.get("horizon_m")
+        horizons.append({
+            "lab": lab,
+            "horizon": when(h, seconds=False) if h else "none (too few linked rows with a date)",
+            "support": (f"{_count(r.get('horizon_support'))} linked rows (m = {_count(m)})"
+                        if h else (f"m = {_count(m)}" if m is not None else "")),
+            "before": pct(r.get("share_registered_before_horizon")),
+        })  # fmt: skip
+    return labs, horizons
+
+
+def _threshold_view(
+    fmr_by_threshold: Any, thr: float | None
+) -> tuple[pd.DataFrame, list[dict[str, str]], str | None]:
+    """The threshold table, its rows as text, and its figure (``data:`` URI, None if empty)."""
+    thr_table = tables.leak_threshold_table(fmr_by_threshold, thr)
+    thr_rows = [{"threshold": figures.probability_text(t.threshold),
+                 "links": _count(t.links) if t.links is not pd.NA else "",
+                 "decoy_links": _count(t.decoy_links) if t.decoy_links is not pd.NA else "",
+                 "fmr": pct(t.fmr), "precision": pct(t.precision),
+                 "used": "← used" if t.used else ""} for t in thr_table.itertuples()]  # fmt: skip
+    fig_thr = None
+    if not thr_table.empty:
+        fig_thr = figures.data_uri(figures.png_bytes(
+            lambda: figures.linkage_thresholds(thr_table, threshold=thr)))  # fmt: skip
+    return thr_table, thr_rows, fig_thr
+
+
+def _waterfalls(drawable: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Match-weight waterfall figures of the first drawable examples, with alt text and caption."""
+    waterfalls = []
+    for e in drawable[:LINKAGE_WATERFALLS]:
+        steps = tables.waterfall_steps(e)
+        p = _num(e.get("probability"))
+        row_id, patient = str(e.get("row_id") or "?"), str(e.get("patient") or "?")
+        title = f"dump row {row_id} · patient {patient} ({e.get('lab') or '?'}) · {e.get('match') or '?'}"
+        final = float(steps["end"].iloc[-1])
+        waterfalls.append({
+            "uri": figures.data_uri(figures.png_bytes(
+                lambda steps=steps, title=title, p=p: figures.match_waterfall(
+                    steps, title=title, probability=p))),
+            "alt": f"Match weight of dump row {row_id} against patient {patient}",
+            "caption": (f"Dump row {row_id} against patient {patient}: final match weight "
+                        f"{final:.2f} bits"
+                        + (f", match probability {figures.probability_text(p)}" if p is not None else "")
+                        + "."),
+        })  # fmt: skip
+    return waterfalls
+
+
+__all__ = ["leak_linkage_view"]

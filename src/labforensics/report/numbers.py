@@ -1,0 +1,42 @@
+"""Numbers as the report writes them: counts with thousands separators, shares as
+percentages, missing values as an em dash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _count(value: Any) -> str:
+    """A count with comma thousands separators; "?" when missing."""
+    f = _num(value)
+    return "?" if f is None else f"{int(round(f)):,}"
+
+
+def pct(share: Any) -> str:
+    """A share as a percentage with a space before ``%``: 0.004 -> ``0.4 %``.
+
+    One decimal from 0.1 % up; below, one significant digit (0.0004 -> ``0.04 %``);
+    ``n/a`` when missing.
+    """
+    f = _num(share)
+    if f is None:
+        return "n/a"
+    v = 100.0 * f
+    if v == 0.0:
+        return "0 %"
+    if abs(v) >= 0.1:
+        return f"{v:,.1f} %"
+    return f"{v:.{-int(np.floor(np.log10(abs(v))))}f} %"
+
+
+__all__ = ["pct"]
