@@ -55,6 +55,40 @@ EVIDENCE_ROW_COLUMNS = ("ts", "action", "action_raw", "module", "host", "src_ip"
                         "records", "bytes", "detail", "source_file", "source_line")  # fmt: skip
 #: Evidence rows shown per top session (the rest are in events.parquet).
 MAX_EVIDENCE_ROWS = 25
+#: Longest text shown whole in the report, in characters: a longer value (a free-text
+#: field of the evidence can hold megabytes) is cut there and says how many characters
+#: were left out. The output tables (events.parquet, quarantine.csv) keep the value whole.
+MAX_TEXT_CHARS = 1000
+
+
+def clip_text(value: Any, limit: int = MAX_TEXT_CHARS) -> Any:
+    """A text cut to ``limit`` characters with the count left out; other values unchanged.
+
+    Markup built by the templates (tables, figures' ``data:`` URIs) is never cut: only
+    plain strings are, which is what a value from the evidence is.
+
+    Parameters
+    ----------
+    value : object
+        Anything a template prints.
+    limit : int
+        Characters kept.
+
+    Returns
+    -------
+    object
+        ``value``, or for a ``str`` longer than ``limit`` (not :class:`Markup`, not a
+        ``data:image/`` URI) its first ``limit`` characters followed by
+        ``" … [N characters left out]"``.
+    """
+    if (
+        isinstance(value, str)
+        and not isinstance(value, Markup)
+        and len(value) > limit
+        and not value.startswith("data:image/")
+    ):
+        return f"{value[:limit]} … [{len(value) - limit:,} characters left out]"
+    return value
 
 
 @dataclass
@@ -164,7 +198,7 @@ def _cell(value: Any) -> Any:
 
 def _attr(value: Any) -> Markup:
     """Escape a value for an HTML attribute (``"`` as ``&quot;``, ``'`` as ``&#x27;``)."""
-    return Markup(_html.escape("" if value is None else str(_cell(value)), quote=True))
+    return Markup(_html.escape("" if value is None else str(clip_text(_cell(value))), quote=True))
 
 
 def _columns(rows: Sequence[Mapping[str, Any]], prefer: Iterable[str] = ()) -> list[str]:
@@ -457,6 +491,7 @@ def _environment() -> Environment:
             enabled_extensions=("html", "j2", "html.j2"), default_for_string=True, default=True
         ),  # fmt: skip
         undefined=ChainableUndefined,
+        finalize=clip_text,  # every printed value: no free text copied whole (QA, session 4)
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -486,6 +521,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         Markup('<span class="t">{}</span>').format(when(v)) if _to_ts(v) is not None else _cell(v)
     )
     env.filters["attr"] = _attr
+    # texts this package writes and a reader needs whole (parameters, commands)
+    env.filters["whole"] = lambda v: Markup(_html.escape("" if v is None else str(v)))
     env.filters["label"] = header_label
     env.filters["share"] = share_cell
     env.filters["labs"] = labs_cell
