@@ -68,6 +68,7 @@ from .privacy import CaseKey
 from .report import ReportData, write_report
 from .report.findings import (
     build_findings,
+    input_limits,
     params_dict,
     reproduce_text,
     session_scores_table,
@@ -472,9 +473,12 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
 def _write_outputs(
     out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]], key: CaseKey,
     unreadable: list[dict[str, str]], stages: list[dict[str, Any]],
-    run: Mapping[str, Any] | None = None,
+    run: Mapping[str, Any] | None = None, transfer_quarantine: pd.DataFrame | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Write findings.json, the Parquet tables, the CSV files and report.html."""
+    """Write findings.json, the Parquet tables, the CSV files and report.html.
+
+    ``transfer_quarantine`` (the transfer log's refused lines) joins quarantine.csv; it
+    and a register naming labs not in the evidence add a limit each (and a warning)."""
     ev, ss, case = res.evidence, res.sessions, plan.case
     reproduce = reproduce_text(
         plan.evidence if plan.store is None else [], case_file=case.path, leak=plan.leak,
@@ -493,6 +497,19 @@ def _write_outputs(
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
         reproduce=reproduce, sources=res.sources,
     )  # fmt: skip
+    notes = input_limits(
+        evidence_labs=ss.events["lab"].dropna().astype(str).unique(), register=plan.register,
+        register_name=plan.authorisations.name if plan.authorisations else None,
+        transfer_quarantine=transfer_quarantine,
+        transfers_name=plan.transfers.name if plan.transfers else None,
+    )  # fmt: skip
+    if notes:  # only then: findings.json is unchanged for runs without them
+        findings["limits"] = [*findings.get("limits", []), *notes]
+        for n in notes:
+            print(f"labforensics: warning: {_printable(n)}", file=sys.stderr)
+    quarantine = ev.quarantine
+    if transfer_quarantine is not None and len(transfer_quarantine):
+        quarantine = pd.concat([ev.quarantine, transfer_quarantine], ignore_index=True)
     if res.leak_linkage is not None:  # LEAK-CONTRACT.md: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
@@ -508,16 +525,21 @@ def _write_outputs(
     write_parquet(events_out, out / "events.parquet")
     write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
     write_parquet(res.scored, out / "scores.parquet")
-    write_csv(ev.quarantine, out / "quarantine.csv")
+    write_csv(quarantine, out / "quarantine.csv")
     write_csv(res.sources, out / "sources.csv")
     data = ReportData(
-        findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
+        findings=findings, events=events_out, sessions=ss.sessions, quarantine=quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
         session_scores=res.session_scores, campaigns=res.campaigns,
         exports=res.exports, run=dict(run or {}),
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
+
+
+def _printable(text: str) -> str:
+    """A stderr line: control and non-printable characters as '?'."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _write_pdf(out: Path) -> PdfResult:
@@ -723,7 +745,7 @@ def investigate(
     readable, unreadable = (
         _check_inputs(plan.evidence, plan.ingest.get("profile")) if store is None else ([], [])
     )
-    check_companions(
+    transfer_q = check_companions(
         leak=plan.leak, leak_is_dump=plan.leak_is_dump,
         leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
         patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
@@ -738,7 +760,7 @@ def investigate(
     findings = st.run(
         "report",
         lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key, unreadable=unreadable,
-                               stages=st.rows, run=run),
+                               stages=st.rows, run=run, transfer_quarantine=transfer_q),
         lambda f: f"verdict {f['verdict']['verdict']}",
     )  # fmt: skip
     if plan.store is not None:  # the store read: its manifest, hashed, as an input

@@ -30,13 +30,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .errors import EvidenceError, LabForensicsError
 from .ingest._engine import _choose_profile_reader
 from .ingest.files import read_head, unrecognised_reason
 from .ingest.profiles import load_profiles
 from .leak._tables import _SEPARATORS, _known_header, infer_fixed_width, sniff_separator
 from .leak.mapping import choose_mapping, load_mappings
-from .leak.reader import _read_leak_lines
+from .leak.reader import _DATE_NAMES, _LAB_NAMES, _read_leak_lines
 from .transfers import read_transfers
 
 __all__ = [
@@ -141,8 +143,19 @@ def check_text_file(path: str | os.PathLike[str], role: str) -> str:
     return first
 
 
+#: What a leaked identifier looks like (``shared/formats/patient-index.md``: an IPP is
+#: the lab's permanent patient id, digits; a NIR is 13 digits (Corsica 2A/2B) with an
+#: optional 2-digit key; a pseudonym is ``P`` and 16 hex digits, as
+#: :func:`labforensics.privacy.pseudonymise` writes). Spaces, dots and dashes between
+#: digit groups are allowed. A value of another shape (words, sentences) is no identifier.
+_IDENTIFIER_SHAPE = r"\d{1,20}|[1-478]\d{4}(?:\d{2}|2[AB])\d{6}(?:\d{2})?|P[0-9a-f]{16}"
+
+
 def _check_leak_list(path: Path) -> None:
-    """An identifier list must give at least one identifier (every line accounted for)."""
+    """An identifier list must give at least one identifier (every line accounted for),
+    and at least one of its values must have an identifier's shape (``_IDENTIFIER_SHAPE``):
+    a file of words or sentences is refused, never weighed (QA, session 4: a leak list of
+    junk gave a conclusion built on nothing)."""
 
     df, report = _read_leak_lines(path)
     if len(df) == 0:
@@ -150,6 +163,16 @@ def _check_leak_list(path: Path) -> None:
             f"leak file {path} holds no identifier ({report['lines_read']:,} line(s), "
             f"{report['malformed']:,} malformed); expected {EXPECTED['leak']}"
         )
+    skip = {n.lower() for n in (*_LAB_NAMES, *_DATE_NAMES)} | {"_line"}
+    cols = [c for c in df.columns if str(c).strip().lower() not in skip]
+    for c in cols:
+        v = df[c].astype("string").str.strip().str.replace(r"[\s.\-\u00a0]", "", regex=True)
+        if bool(v.str.fullmatch(_IDENTIFIER_SHAPE).fillna(False).any()):
+            return
+    raise EvidenceError(
+        f"leak file {path}: none of its {len(df):,} row(s) holds an identifier (an IPP of "
+        f"digits, a NIR or a pseudonym P + 16 hex digits); expected {EXPECTED['leak']}"
+    )
 
 
 def _check_header(path: Path, role: str, mappings: Sequence[Any]) -> None:
@@ -167,8 +190,9 @@ def _check_header(path: Path, role: str, mappings: Sequence[Any]) -> None:
         raise EvidenceError(f"{_ROLE_NAMES[role]} {exc}; expected {EXPECTED[role]}") from exc
 
 
-def _check_transfers(path: Path, case: Any) -> None:
-    """A transfer log must hold at least one xferlog line (blank lines aside)."""
+def _check_transfers(path: Path, case: Any) -> pd.DataFrame:
+    """A transfer log must hold at least one xferlog line (blank lines aside); returns
+    its refused lines (``source_file``, ``source_line``, ``reason``, ``raw``)."""
 
     check_text_file(path, "transfers")
     t = read_transfers(path, case=case)
@@ -178,6 +202,7 @@ def _check_transfers(path: Path, case: Any) -> None:
             f"transfer log {path}: none of its {r.rows_read:,} line(s) is an xferlog "
             f"transfer; expected {EXPECTED['transfers']}"
         )
+    return t.quarantine
 
 
 def check_companions(
@@ -188,7 +213,7 @@ def check_companions(
     patient_files: Iterable[Path],
     transfers: Path | None,
     case: Any = None,
-) -> None:
+) -> pd.DataFrame:
     """Open and check the leak, the patient indexes and the transfer log (see module).
 
     Parameters
@@ -203,6 +228,15 @@ def check_companions(
         The xferlog.
     case : CaseContext, optional
         Its ``leak_mappings`` (column mappings) and time zone.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The transfer log's lines that are not xferlog transfers (blank lines aside),
+        one row each: ``source_file`` (string), ``source_line`` (Int64, 1-based),
+        ``reason`` and ``raw`` (string, capped and redacted), as ``quarantine.csv``;
+        empty without a transfer log. The pipeline adds them to ``quarantine.csv``
+        (a junk line was dropped with no trace: QA, session 4).
 
     Raises
     ------
@@ -221,7 +255,8 @@ def check_companions(
     for f in patient_files:
         _check_header(Path(f), "patient_index", maps)
     if transfers is not None:
-        _check_transfers(Path(transfers), case)
+        return _check_transfers(Path(transfers), case)
+    return pd.DataFrame(columns=["source_file", "source_line", "reason", "raw"])
 
 
 def first_recognised(

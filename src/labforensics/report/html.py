@@ -573,6 +573,12 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "quarantine_groups": quarantine_groups,
         "quarantine_max": MAX_QUARANTINE_ROWS,
         "quarantine_total": 0 if data.quarantine is None else int(len(data.quarantine)),
+        # rows of companion files (the transfer log) beyond the evidence's accounting
+        "quarantine_companion": max(
+            0,
+            (0 if data.quarantine is None else int(len(data.quarantine)))
+            - int(((f.get("accounting") or {}).get("totals") or {}).get("quarantined") or 0),
+        ),
         "quarantine_sample": _frame_rows(data.quarantine, 20)
         if data.quarantine is not None
         else [],
