@@ -63,6 +63,7 @@ from .leak.horizon import (
 )
 from .leak.patients import read_patient_index
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
+from .per_lab import sessionize_by_lab
 from .preflight import EXPECTED, check_companions, check_text_file, first_recognised
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -75,7 +76,7 @@ from .report.findings import (
 )
 from .report.pdf import PdfResult, write_pdf
 from .result import InvestigationResult
-from .sessions import SessionParams, Sessions, sessionize
+from .sessions import SessionParams, Sessions
 from .store import load_store, store_manifest_path, store_options
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
@@ -391,7 +392,7 @@ def _run_stages(
                 lambda e: f"{len(e.events):,} events, {int(len(e.quarantine)):,} quarantined")  # fmt: skip
     src = st.run("sources", lambda: score_sources(ev.events, plan.sources),
                  lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
-    ss = st.run("sessions", lambda: sessionize(ev.events, plan.sessions),
+    ss = st.run("sessions", lambda: sessionize_by_lab(ev.events, plan.sessions, progress),
                 lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
     exports = st.run("authorisations", lambda: _assess_exports(ss, plan, key),
                      lambda t: f"{len(t):,} exports/extractions")  # fmt: skip
