@@ -93,15 +93,21 @@ def test_every_table_fits_the_printed_page(report):
             "width": A4_CONTENT_PX, "height": 1100, "deviceScaleFactor": 1, "mobile": False})  # fmt: skip
         drv.get(report.as_uri())
         drv.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        # every table, those in closed <details> too (opened first: a reader may open
+        # them before printing); none is left unmeasured
         rows = drv.execute_script("""
+            document.querySelectorAll('details').forEach(d => { d.open = true; });
             const page = document.querySelector('main').clientWidth;
             return Array.from(document.querySelectorAll('table'))
-              .filter(t => t.offsetParent !== null)
               .map(t => ({where: (t.closest('section') || {}).id || '?',
                           head: (t.querySelector('th') || {}).textContent || '',
                           width: Math.ceil(t.getBoundingClientRect().width),
                           scroll: t.scrollWidth, page: page}));""")
         assert len(rows) >= 8, rows  # the fixture's report shows many tables
+        n_tables = report.read_text(encoding="utf-8").count("<table")
+        assert len(rows) == n_tables  # every table of the page was measured
+        hidden = [r for r in rows if r["width"] == 0]
+        assert hidden == [], hidden  # none left unrendered (display: none)
         assert all(r["page"] <= A4_CONTENT_PX for r in rows)
         too_wide = [r for r in rows if r["width"] > r["page"] + 1 or r["scroll"] > r["page"] + 1]
         assert too_wide == [], too_wide

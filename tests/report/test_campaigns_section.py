@@ -98,6 +98,8 @@ def test_lines_in_rank_order_with_best_sessions(case):
     l02 = l02[: l02.index("</details>")]
     assert '<span class="n-sessions">25</span>' in l02
     assert l02.count('<td class="c-session_id">') == 3
+    # every flagged campaign's best sessions are expanded (open), in print too
+    assert sec.count('<details class="campaign" open>') == N_FLAGGED_CAMPAIGNS
 
 
 def test_timeline_marks_every_flagged_session(case, monkeypatch):

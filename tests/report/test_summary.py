@@ -149,11 +149,22 @@ def test_conclusion_used_when_present():
     # the conclusion's scale and its own coverage (rows): 95 / 450 = 21 %; 40 + 15 = 55
     assert ans["How sure"] == (
         "Copied through the LIS vendor (its extraction tool or accounts) (strong support on the "
-        "ENFSI (2015) verbal scale: log10 likelihood ratio 3.20 against somewhere the evidence "
-        "does not cover); of the 450 leaked rows, 95 (21 %) could have been produced by a "
+        "ENFSI (2015) verbal scale: log10 likelihood ratio 3.20 against a copy the logs do "
+        "not cover); of the 450 leaked rows, 95 (21 %) could have been produced by a "
         "logged operation, 300 are not in the evidence, 55 in labs not weighed or in no lab."
     )
     assert "share rule" not in ans["How sure"]
+    # the scale's "no support" is not followed by a second "support"; the copy outside
+    # the logs leading reads as a means the logs do not record
+    c2 = {**c, "verbal": "no support", "log10_lr": 0.17}
+    got2 = summary_view(_findings(conclusion=c2, per_lab=per_lab), WHEN)
+    how = {r["question"]: r["answer"] for r in got2["rows"]}["How sure"]
+    assert "(no support on the ENFSI (2015) verbal scale: log10 likelihood ratio 0.17" in how
+    c3 = {**c, "proposition": "outside_evidence", "alternative": "vendor"}
+    got3 = summary_view(_findings(conclusion=c3, per_lab=per_lab), WHEN)
+    how3 = {r["question"]: r["answer"] for r in got3["rows"]}["How sure"]
+    assert how3.startswith("Copied by a means the logs do not record (strong support")
+    assert "against the LIS vendor" in how3
     # who: the conclusion's leading operation, not the share rule's pathway
     assert ans["Who"] == ("migration.editeur (the LIS vendor (its extraction tool or accounts)): "
                           "the leading operation at 1 lab(s), L01 from the vendor network; at "

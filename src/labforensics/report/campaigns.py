@@ -23,8 +23,10 @@ __all__ = ["BEST_SESSIONS", "OPEN_CAMPAIGNS", "campaigns_view", "flagged_session
 
 #: Best sessions (highest scores) shown under each flagged campaign.
 BEST_SESSIONS = 3
-#: Flagged campaigns whose best sessions are shown open (the rest: one click).
-OPEN_CAMPAIGNS = 10
+#: Flagged campaigns whose best sessions are shown open (the rest: one click); None: all
+#: of them (issue 16: every flagged campaign with its best sessions expanded, and a closed
+#: <details> stays closed in report.pdf).
+OPEN_CAMPAIGNS: int | None = None
 
 _SESSION_COLUMNS = ("lab", "account", "start", "end", "records_exported", "records_extracted",
                     "distinct_patients")  # fmt: skip
@@ -226,7 +228,7 @@ def campaigns_view(
         "gap": _gap_text(params),
         "signature": _SIGNATURE_TEXT.get(str(sig), str(sig)),
         "rows": rows,
-        "open": OPEN_CAMPAIGNS,
+        "open": len(rows) if OPEN_CAMPAIGNS is None else OPEN_CAMPAIGNS,
         "best_n": BEST_SESSIONS,
         "labs": labs,
     }

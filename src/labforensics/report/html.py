@@ -47,6 +47,7 @@ from .numbers import (
     pct,
 )
 from .summary import GLOSSARY, summary_view
+from .words import COLUMN_WORDS, coded, in_words, pathway_words
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -256,6 +257,11 @@ COLUMN_LABELS = {
     "truncation_note": "why cut short", "source_file": "file", "source_line": "line",
     "action_raw": "action as logged", "src_ips": "source addresses", "sha256": "SHA-256",
     "size": "size (bytes)", "first_day": "first day", "last_day": "last day",
+    "n_labs": "labs", "n_pathways": "pathways", "patients_explained": "leaked patients explained",
+    "share_retrieved_outside": "share fetched from outside", "evidence_for": "evidence for",
+    "evidence_against": "evidence against", "fit": "fit (see the glossary)",
+    "source_format": "format", "from_format": "from format", "to_format": "to format",
+    "last_old_ts": "last event in the old format", "first_ts": "first event in the new format",
 }  # fmt: skip
 
 
@@ -491,7 +497,9 @@ def _environment() -> Environment:
             enabled_extensions=("html", "j2", "html.j2"), default_for_string=True, default=True
         ),  # fmt: skip
         undefined=ChainableUndefined,
-        finalize=clip_text,  # every printed value: no free text copied whole (QA, session 4)
+        # every printed value: no free text copied whole (QA, session 4); internal terms
+        # in words, the term in a title (issue 16 item 3)
+        finalize=lambda v: in_words(clip_text(v)),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -522,11 +530,14 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     )
     env.filters["attr"] = _attr
     # texts this package writes and a reader needs whole (parameters, commands)
+    env.filters["coded"] = coded
+    env.globals["CODED"] = tuple(COLUMN_WORDS)
     env.filters["whole"] = lambda v: Markup(_html.escape("" if v is None else str(v)))
     env.filters["label"] = header_label
     env.filters["share"] = share_cell
     env.filters["labs"] = labs_cell
     f = data.findings
+    env.filters["pathway"] = pathway_words(f.get("pathways"))
     top = list(f.get("top_sessions", []))[:top_n]
     # flagged sessions (and at least the first three) get a card with figure and rows
     detailed = [s for i, s in enumerate(top) if s.get("flagged") or i < 3]

@@ -35,7 +35,7 @@ HYPOTHESIS_WORDS = {
     "insider": "laboratory staff",
     "external": "an outside intrusion",
     "outside": "an outside intrusion",
-    "outside_evidence": "somewhere the evidence does not cover",
+    "outside_evidence": "a copy the logs do not cover",
     "mixed": "different sources at different labs",
     "undetermined": "undetermined",
     "none": "undetermined",
@@ -95,8 +95,10 @@ def _how_sure(f: Mapping[str, Any]) -> str:
         alt_words = HYPOTHESIS_WORDS.get(str(alt), str(alt)) if alt else "the best alternative"
         lr_text = (f": log10 likelihood ratio {float(lr):.2f} against {alt_words}"
                    if isinstance(lr, int | float) else "")  # fmt: skip
-        verbal = (f"{c['verbal']} support on the ENFSI (2015) verbal scale"
-                  if c.get("verbal") else "no likelihood ratio")  # fmt: skip
+        # the scale's labels "no support" and "support for the alternative" hold the word
+        vb = str(c.get("verbal") or "")
+        verbal = (f"{vb}{'' if 'support' in vb else ' support'} on the ENFSI (2015) verbal scale"
+                  if vb else "no likelihood ratio")  # fmt: skip
         if str(c.get("proposition")) == "undetermined":
             return f"Undetermined: {c.get('reason') or 'no proposition leads'}{cover}."
         cov = c.get("coverage") if isinstance(c.get("coverage"), Mapping) else None
@@ -107,7 +109,12 @@ def _how_sure(f: Mapping[str, Any]) -> str:
                      "not in the evidence, "
                      f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} in "
                      "labs not weighed or in no lab")  # fmt: skip
-        return f"Copied through {words} ({verbal}{lr_text}){cover}."
+        lead = (
+            "Copied by a means the logs do not record"
+            if str(c.get("proposition")) == "outside_evidence"
+            else f"Copied through {words}"
+        )
+        return f"{lead} ({verbal}{lr_text}){cover}."
     v = f.get("verdict") or {}
     code = str(v.get("verdict") or "undetermined")
     if code in ("undetermined", "none"):
