@@ -31,10 +31,26 @@ def sessionize_by_lab(events: pd.DataFrame, params: SessionParams, progress: boo
     one loop per lab. Without ``lab`` values for every row, or with one lab, the whole
     table is sessionized at once (the bar has one step).
 
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`), any row order,
+        ``seq`` unique.
+    params : SessionParams
+        As :func:`labforensics.sessionize`.
+    progress : bool
+        Show the per-lab bar (stderr; a widget in a notebook); the
+        :func:`labforensics.progress.on_lab` hook is called either way.
+
     Returns
     -------
     Sessions
         As :func:`labforensics.sessionize`.
+
+    Raises
+    ------
+    SchemaError, ParameterError
+        As :func:`labforensics.sessionize` (raised by the first lab that fails).
     """
     codes, labs = pd.factorize(events["lab"], sort=True)
     if len(labs) <= 1 or (codes < 0).any():

@@ -71,3 +71,22 @@ def test_parameters_and_commands_are_never_cut():
     ev = standin_events()
     html = _render(ev)
     assert "characters left out" not in html
+
+
+def test_investigate_keeps_the_field_whole_in_parquet_and_cuts_it_in_the_report(tmp_path):
+    # the hostile case's weekly export comments made 50,000 characters long: events.parquet
+    # keeps each whole; report.html shows 1,000 of them and says 49,000 were left out
+    import labforensics as lf
+    from hostile import write_hostile_case
+
+    p = write_hostile_case(tmp_path / "case", days=3)
+    long = "X" * 50_000
+    for f in p["evidence"].glob("*.csv"):
+        f.write_bytes(f.read_bytes().replace(b"export hebdo", long.encode()))
+    res = lf.investigate(p["evidence"], tmp_path / "out", leak=p["leak"], progress=False)
+    ev = pd.read_parquet(res.out / "events.parquet")
+    kept = ev["detail"].dropna()
+    assert (kept.str.len() == 50_000).sum() == 9  # 3 days x 3 technicians' exports
+    html = (res.out / "report.html").read_text(encoding="utf-8")
+    assert "X" * MAX_TEXT_CHARS + " … [49,000 characters left out]" in html
+    assert "X" * (MAX_TEXT_CHARS + 1) not in html  # no field copied whole

@@ -159,9 +159,21 @@ def in_words(text: Any) -> Any:
 def coded(value: Any, column: str) -> Any:
     """A table cell of ``column`` in words with its code as a ``title``, when it is a code.
 
-    Values are matched as written and upper-cased (the current LIS dialect writes codes
-    in lower case); a list cell (``"RESULTATS | ADMIN"``) is worded item by item. A
-    value with no words is returned unchanged.
+    Parameters
+    ----------
+    value : object
+        The cell's value; only plain strings are worded. Codes are matched as written,
+        upper-cased and lower-cased (the current LIS dialect writes codes in lower case);
+        a list cell (``"RESULTATS | ADMIN"``) is worded item by item.
+    column : str
+        The column's name, a key of :data:`COLUMN_WORDS` (other columns: unchanged).
+
+    Returns
+    -------
+    object
+        :class:`Markup` with each known code as
+        ``<span class="coded" title="code">words</span>`` (unknown items escaped);
+        the value unchanged when none of its items has words.
     """
     table = COLUMN_WORDS.get(column)
     if table is None or value is None or not isinstance(value, str) or isinstance(value, Markup):
