@@ -493,7 +493,7 @@ def _write_outputs(
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
         reproduce=reproduce, sources=res.sources,
     )  # fmt: skip
-    if res.leak_linkage is not None:  # LEAK-CONTRACT.md: numbers and pseudonyms only
+    if res.leak_linkage is not None:  # leak/horizon.py summarise: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
     if res.campaigns is not None:  # pseudonymous ids only; session lists in the Parquet file

@@ -3,7 +3,7 @@
 :func:`link_leak` reads a dump and the labs' patient indexes, links them
 (:func:`labforensics.leak.linkage.link_dump`, decoy linkage on) and returns a
 :class:`LeakLinkage`: the per-row links, the ``findings.json`` section
-``leak_linkage`` (:func:`summarise`, ``LEAK-CONTRACT.md``) and the leaked
+``leak_linkage`` (:func:`summarise`, :mod:`labforensics.leak.people`) and the leaked
 (lab, patient) rows attribution consumes (:meth:`LeakLinkage.leak_rows`).
 
 Linked
@@ -220,7 +220,7 @@ class LeakLinkage:
 
     @property
     def links(self) -> pd.DataFrame:
-        """``leak_links``: one row per dump row (``LEAK-CONTRACT.md``)."""
+        """``leak_links``: one row per dump row (:data:`~.linkage.LINK_COLUMNS`)."""
         return self.linkage.links
 
     def leak_rows(self) -> pd.DataFrame:
@@ -621,7 +621,7 @@ def _examples(linkage: Any, per_class: int = 2) -> list[dict[str, Any]]:
 def summarise(
     linkage: Any, dump: Any, index: Any, *, sighted_at: pd.Timestamp | None = None
 ) -> dict[str, Any]:
-    """The ``findings.json`` section ``leak_linkage`` (``LEAK-CONTRACT.md``).
+    """The ``findings.json`` section ``leak_linkage`` (:mod:`labforensics.leak.people`).
 
     Parameters
     ----------
