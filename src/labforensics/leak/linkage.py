@@ -611,7 +611,7 @@ def link_dump(
     model, cand, decoy_cand, comparisons = _score_privately(
         frames, dmp, make_decoy if params.decoy else None, seed, params, avoid_dirs, timings,
         em_rules=em.rules,
-    )
+    )  # fmt: skip
     t = time.perf_counter()
     mark_phase("classify")
     links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params)
