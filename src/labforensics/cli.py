@@ -32,9 +32,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__, synth
-from .case import DEFAULT_TZ, load_case
+from .case import DEFAULT_TZ, default_key_file, load_case
 from .errors import EvidenceError, LabForensicsError, ParameterError
 from .pipeline import ingest_only, investigate
+from .privacy import ENV_VAR
 from .reidentify import reidentify
 from .store import ingest_to_store
 
@@ -75,6 +76,8 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
     )  # fmt: skip
     print(ev.report.summary())
     print(f"written to {ns.out}")
+    if ns.case_key is None and not os.environ.get(ENV_VAR):  # the key ingest_only made/reused
+        print(f"Case key: {default_key_file(Path(ns.out))} (keep it: it re-identifies patients)")
     return 0
 
 

@@ -583,7 +583,10 @@ def ingest_only(
     out : path
         Output folder; must not exist or be empty unless ``force``.
     tz, profile, case_key, year, lab
-        As :func:`labforensics.read_evidence`.
+        As :func:`labforensics.read_evidence`; without ``case_key``, as
+        :func:`investigate`: ``$LABFORENSICS_CASE_KEY``, else the key file
+        ``<out>.key`` beside the output folder (created on the first run, reused
+        after: :func:`labforensics.case.resolve_case_key`).
     force : bool
         Overwrite a previous labforensics output folder.
     progress : bool
@@ -606,6 +609,8 @@ def ingest_only(
     expand_evidence([Path(e) for e in evidence])  # a missing path or a link loop: exit 2
     out_p = prepare_out(Path(out), force)
     written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
+    if case_key is None:  # as investigate: $LABFORENSICS_CASE_KEY, else <out>.key kept
+        case_key = resolve_case_key(CaseContext(), out_p)[0]
     try:
         ev = read_evidence(evidence, tz=tz, profile=profile, case_key=case_key, year=year,
                            lab=lab, progress=progress)  # fmt: skip
@@ -728,6 +733,8 @@ def investigate(
         leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
         patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
     )  # fmt: skip
+    if plan.case.key_file is not None:  # a missing key file refused before out is made
+        resolve_case_key(plan.case, out_p)
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(11 if plan.leak_is_dump else 10, progress)
