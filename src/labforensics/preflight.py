@@ -32,7 +32,7 @@ from typing import Any
 
 from .errors import EvidenceError, LabForensicsError
 from .ingest._engine import _choose_profile_reader
-from .ingest.files import read_head, unrecognised_reason
+from .ingest.files import read_head, unrecognised_reason, utf16_without_bom
 from .ingest.profiles import load_profiles
 from .leak._tables import _SEPARATORS, _known_header, infer_fixed_width, sniff_separator
 from .leak.mapping import choose_mapping, load_mappings
@@ -112,6 +112,9 @@ def check_text_file(path: str | os.PathLike[str], role: str) -> str:
     if head[:2] in _BOMS:
         text = head[: len(head) & ~1].decode("utf-16", errors="replace")
     elif b"\x00" in head:
+        utf16 = utf16_without_bom(head)
+        if utf16 is not None:
+            raise EvidenceError(f"{what} {p} {utf16}; expected {expected}")
         raise EvidenceError(
             f"{what} {p} is binary (it holds NUL bytes; or it is UTF-16 without a byte-order "
             f"mark); expected {expected}: export it again as UTF-8 or as Unicode text with a BOM"
