@@ -62,6 +62,7 @@ from .leak.horizon import (
     read_identifier_list,
 )
 from .leak.patients import read_patient_index
+from .leak.quarantine import leak_input_checks, with_leak_quarantine
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .preflight import EXPECTED, check_companions, check_text_file, first_recognised
 from .privacy import CaseKey
@@ -493,8 +494,10 @@ def _write_outputs(
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
         reproduce=reproduce, sources=res.sources,
     )  # fmt: skip
+    quarantine = with_leak_quarantine(ev.quarantine, res.leak_linkage)  # + index/dump lines
     if res.leak_linkage is not None:  # leak/horizon.py summarise: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
+        findings["leak_linkage"]["inputs_checked"] = leak_input_checks(res.leak_linkage)
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
     if res.campaigns is not None:  # pseudonymous ids only; session lists in the Parquet file
         findings["campaigns"] = campaign_findings(res.campaigns)
@@ -508,10 +511,10 @@ def _write_outputs(
     write_parquet(events_out, out / "events.parquet")
     write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
     write_parquet(res.scored, out / "scores.parquet")
-    write_csv(ev.quarantine, out / "quarantine.csv")
+    write_csv(quarantine, out / "quarantine.csv")
     write_csv(res.sources, out / "sources.csv")
     data = ReportData(
-        findings=findings, events=events_out, sessions=ss.sessions, quarantine=ev.quarantine,
+        findings=findings, events=events_out, sessions=ss.sessions, quarantine=quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
         session_scores=res.session_scores, campaigns=res.campaigns,
         exports=res.exports, run=dict(run or {}),

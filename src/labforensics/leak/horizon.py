@@ -314,7 +314,8 @@ def _clip_to_horizons(rows: pd.DataFrame, summary: Mapping[str, Any]) -> pd.Seri
         p["lab"]: pd.Timestamp(p["horizon"]) if p.get("horizon") else pd.NaT
         for p in summary.get("per_lab", [])
     }
-    h = rows["lab"].map(horizons).astype("datetime64[ns, UTC]")
+    # to_datetime(utc=True): a map of NaT only comes out tz-naive (no lab with a horizon)
+    h = pd.to_datetime(rows["lab"].map(horizons), utc=True).astype("datetime64[ns, UTC]")
     return rows["date"].where(rows["date"] <= h, h)
 
 
