@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EvidenceError, LabForensicsError
+from .ingest._common import MAX_LINE_BYTES
 from .ingest._engine import _choose_profile_reader
 from .ingest.files import read_head, unrecognised_reason, utf16_without_bom
 from .ingest.profiles import load_profiles
@@ -59,7 +60,7 @@ EXPECTED = {
     "logs, IHE ATNA XML or HL7 FHIR AuditEvent JSON",
 }
 #: The head read to check a file (1 MiB): enough for any header line.
-HEAD_BYTES = 1 << 20
+HEAD_BYTES = MAX_LINE_BYTES
 _BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ROLE_NAMES = {"leak": "leak file", "patient_index": "patient index",
                "transfers": "transfer log", "case": "case file"}  # fmt: skip
