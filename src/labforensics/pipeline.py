@@ -252,6 +252,8 @@ class _Plan:
     store: Path | None = None  # an evidence store read instead of the files (labforensics.store)
     authorisations: Path | None = None
     register: pd.DataFrame | None = None
+    #: Files of a dump folder skipped by the checks (path, reason): not linked.
+    leak_skipped: tuple[tuple[Path, str], ...] = ()
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -412,7 +414,7 @@ def _run_stages(
     if plan.leak_is_dump:  # a dump of people: link it to the patient indexes first
         linked = st.run(
             "leak linkage",
-            lambda: link_leak(plan.leak, plan.patients, case=case, case_key=key,
+            lambda: link_leak(_dump_paths(plan), plan.patients, case=case, case_key=key,
                               mappings=list(case.leak_mappings) or None,
                               avoid_dirs=[out] if out is not None else (),
                               sighted_at=case.sighted_at, progress=progress),
@@ -432,6 +434,14 @@ def _run_stages(
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
                     scored=scored, attribution=at, leak_linkage=linked,
                     exports=exports, campaigns=camp)  # fmt: skip
+
+
+def _dump_paths(plan: _Plan) -> Any:
+    """The dump to link: as given, or its folder's files less those skipped."""
+    if not plan.leak_skipped:
+        return plan.leak
+    skipped = {f for f, _ in plan.leak_skipped}
+    return [f for f in leak_files([plan.leak]) if f not in skipped]
 
 
 def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
@@ -495,6 +505,11 @@ def _write_outputs(
         reproduce=reproduce, sources=res.sources,
     )  # fmt: skip
     quarantine = with_leak_quarantine(ev.quarantine, res.leak_linkage)  # + index/dump lines
+    if plan.leak_skipped:  # a dump folder's file left out is a limit of the linkage
+        findings["limits"].append(
+            f"{len(plan.leak_skipped):,} file(s) of the leak folder skipped (not a readable "
+            "dump table: see the unreadable inputs); the dump rows they may hold are not linked"
+        )
     if res.leak_linkage is not None:  # leak/horizon.py summarise: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
         findings["leak_linkage"]["inputs_checked"] = leak_input_checks(res.leak_linkage)
@@ -731,11 +746,19 @@ def investigate(
     readable, unreadable = (
         _check_inputs(plan.evidence, plan.ingest.get("profile")) if store is None else ([], [])
     )
-    check_companions(
+    leak_skipped = check_companions(
         leak=plan.leak, leak_is_dump=plan.leak_is_dump,
         leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
         patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
     )  # fmt: skip
+    if leak_skipped:  # files of a dump folder left out: said on stderr and in the report
+        plan = dataclasses.replace(plan, leak_skipped=tuple(leak_skipped))
+        for _f, why in leak_skipped:
+            print(f"labforensics: warning: skipped (the leak folder's other files are linked): "
+                  f"{why}", file=sys.stderr)  # fmt: skip
+        unreadable = [*unreadable, *({"source_file": f.name,
+                                     "problem": "skipped: " + why.replace(str(f), f.name)}
+                                    for f, why in leak_skipped)]  # fmt: skip
     if plan.case.key_file is not None:  # a missing key file refused before out is made
         resolve_case_key(plan.case, out_p)
     prepare_out(out_p, force)

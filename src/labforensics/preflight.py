@@ -192,7 +192,7 @@ def check_companions(
     patient_files: Iterable[Path],
     transfers: Path | None,
     case: Any = None,
-) -> None:
+) -> list[tuple[Path, str]]:
     """Open and check the leak, the patient indexes and the transfer log (see module).
 
     Parameters
@@ -208,24 +208,48 @@ def check_companions(
     case : CaseContext, optional
         Its ``leak_mappings`` (column mappings) and time zone.
 
+    Returns
+    -------
+    list of (pathlib.Path, str)
+        The files of a dump FOLDER that fail the checks (binary, undecodable, no
+        known header...), each with the one-line reason: skipped, as an evidence
+        folder lists and skips a file no reader recognises. Empty otherwise.
+
     Raises
     ------
     EvidenceError
-        On the first file that fails, naming it and what was expected.
+        On the first file that fails, naming it and what was expected; for a dump
+        folder, only when none of its files passes (naming the first failure).
     """
     maps: Sequence[Any] = tuple(getattr(case, "leak_mappings", ()) or ())
     if maps:
         maps = load_mappings(list(maps))
+    skipped: list[tuple[Path, str]] = []
     if leak is not None and not leak_is_dump:
         check_text_file(leak, "leak")
         _check_leak_list(Path(leak))
     elif leak is not None:
-        for f in leak_files:
-            _check_header(Path(f), "leak", maps)
+        files = [Path(f) for f in leak_files]
+        folder = Path(leak).is_dir()
+        errors: list[EvidenceError] = []
+        for f in files:
+            try:
+                _check_header(f, "leak", maps)
+            except EvidenceError as exc:
+                if not folder:
+                    raise
+                errors.append(exc)
+                skipped.append((f, str(exc)))
+        if files and len(skipped) == len(files):
+            raise EvidenceError(
+                f"no readable dump file in the leak folder {leak} ({len(files):,} file(s)); "
+                f"the first: {errors[0]}"
+            )
     for f in patient_files:
         _check_header(Path(f), "patient_index", maps)
     if transfers is not None:
         _check_transfers(Path(transfers), case)
+    return skipped
 
 
 def first_recognised(

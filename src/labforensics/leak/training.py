@@ -160,10 +160,12 @@ def choose_em_rules(index: pd.DataFrame, dump: pd.DataFrame) -> EmChoice:
         raise LinkageError(
             "record linkage cannot be trained: no dump row agrees with an index row on "
             "any training field (birth date; first name with postcode, phone or surname; "
-            "NIR; phone; surname). The dump holds values for: "
+            "NIR; phone; surname), so no row could be linked either. The dump holds values "
+            "for: "
             + (", ".join(informed) or "none of name, first name, birth date, NIR, contact")
-            + ". Map the dump's columns (labforensics.leak.mapping; the format documents "
-            "list the column names recognised) or give the indexes these patients are in"
+            + ". Either it holds none of these labs' patients (give the indexes of the labs "
+            "it may come from) or its columns were not recognised (map them: "
+            "labforensics.leak.mapping; the format documents list the names recognised)"
         )
     rules = tuple(r for r in EM_CANDIDATES if r in chosen)
     return EmChoice(rules=rules, informed=tuple(informed), untrained=tuple(untrained))
