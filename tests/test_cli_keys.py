@@ -62,3 +62,22 @@ def test_ingest_without_key_keeps_one_key_beside_the_output(tmp_path, capsys, mo
     assert fp == CaseKey.from_file(key).fingerprint  # the events were keyed with that file
     assert main(["ingest", str(ev), "--out", str(out), "--force", "--quiet"]) == 0
     assert json.loads((out / "manifest.json").read_text())["case_key_fingerprint"] == fp
+
+
+def test_ingest_to_a_store_without_key_keeps_one_beside_it(tmp_path, capsys, monkeypatch):
+    # the store path warned the same raw UserWarning and kept no key: <store>.key now,
+    # reused by a second ingest into that store (a store refuses another key)
+    monkeypatch.delenv("LABFORENSICS_CASE_KEY", raising=False)
+    ev = _evidence(tmp_path)
+    store = tmp_path / "st"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["ingest", str(ev), "--store", str(store), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    key = tmp_path / "st.key"
+    assert key.is_file() and f"Case key: {key}" in out
+    (ev / "AUDIT_L01_20200304.csv").write_text(
+        LIS.replace("03/03/2020", "04/03/2020"), encoding="utf-8"
+    )
+    assert main(["ingest", str(ev), "--store", str(store), "--quiet"]) == 0
+    assert "1 file(s) added" in capsys.readouterr().out
