@@ -12,7 +12,7 @@ Example::
     name = "Vendor support account, 2020"
     tz = "Indian/Reunion"        # IANA zone of the sources' local times (default DEFAULT_TZ)
     seed = 0                     # every seeded randomness of the run
-    key_file = "case.key"        # case key (hex), relative to this file; never inside --out
+    key_file = "case.key"        # case key (hex), relative to this file, must exist; never inside --out
 
     [networks]
     lab = ["10.0.0.0/8"]         # CIDR blocks of every lab's network
@@ -753,9 +753,11 @@ def _inside(path: Path, folder: Path) -> bool:
 def resolve_case_key(case: CaseContext, out: Path) -> tuple[CaseKey, Path | None]:
     """The case key and the file it lives in.
 
-    Order: the case's ``key_file`` (created with a random key when it does not
-    exist yet), ``$LABFORENSICS_CASE_KEY``, then ``<out>.key`` beside the output
-    folder (created when absent, reused otherwise).
+    Order: the case's ``key_file`` (which must exist: a mistyped name must not
+    silently start a new key whose pseudonyms match no earlier run, as
+    ``--case-key`` already refuses), ``$LABFORENSICS_CASE_KEY``, then
+    ``<out>.key`` beside the output folder (created when absent, reused
+    otherwise: the deliberate way to make a new key).
 
     Returns
     -------
@@ -765,7 +767,8 @@ def resolve_case_key(case: CaseContext, out: Path) -> tuple[CaseKey, Path | None
     Raises
     ------
     CaseKeyError
-        When the key file lies inside the output folder, or is unreadable.
+        When the key file lies inside the output folder, is unreadable, or is the
+        case file's ``key_file`` and does not exist.
     """
     if case.key_file is not None:
         path = case.key_file
@@ -777,6 +780,14 @@ def resolve_case_key(case: CaseContext, out: Path) -> tuple[CaseKey, Path | None
         raise CaseKeyError(
             f"case key file {path} lies inside the output folder {out}: a key must never be "
             "shipped with the report; move it beside the folder"
+        )
+    if case.key_file is not None and not path.exists():
+        raise CaseKeyError(
+            f"case key file {path} not found (the case file's [case] key_file): a new "
+            "key would give pseudonyms that match no earlier run. Fix the path; for a new "
+            "case, leave key_file out of the case file: the run then creates its key "
+            f"beside the output folder ({default_key_file(out).name}), to name in "
+            "key_file afterwards"
         )
     if path.exists():
         return CaseKey.from_file(path), path

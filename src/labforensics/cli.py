@@ -32,9 +32,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__, synth
-from .case import DEFAULT_TZ, load_case
+from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
 from .pipeline import ingest_only, investigate
+from .privacy import ENV_VAR
 from .reidentify import reidentify
 from .store import ingest_to_store
 
@@ -52,12 +53,18 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 
 def _cmd_ingest_store(ns: argparse.Namespace) -> int:
     case = load_case(ns.case) if ns.case is not None else None
+    key, key_file = ns.case_key, None
+    if key is None and not os.environ.get(ENV_VAR) and getattr(case, "key_file", None) is None:
+        # as investigate: <store>.key beside the store, made once, reused after
+        key, key_file = resolve_case_key(CaseContext(), Path(ns.store))
     res = ingest_to_store(
-        ns.evidence, ns.store, tz=ns.tz, profile=ns.profile, case_key=ns.case_key,
+        ns.evidence, ns.store, tz=ns.tz, profile=ns.profile, case_key=key,
         year=ns.year, lab=ns.lab, case=case, root=ns.root, progress=not ns.quiet,
         command=["labforensics", *ns.argv],
     )  # fmt: skip
     print(res.summary())
+    if key_file is not None:
+        print(f"Case key: {key_file} (keep it: it re-identifies patients)")
     return 0
 
 
@@ -75,6 +82,8 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
     )  # fmt: skip
     print(ev.report.summary())
     print(f"written to {ns.out}")
+    if ns.case_key is None and not os.environ.get(ENV_VAR):  # the key ingest_only made/reused
+        print(f"Case key: {default_key_file(Path(ns.out))} (keep it: it re-identifies patients)")
     return 0
 
 

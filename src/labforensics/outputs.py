@@ -33,7 +33,7 @@ quarantined, duplicates, unrecognised files and why).
 ``sources.csv``        source addresses ranked by their authentication attempts (brute
                        force), :func:`labforensics.detect.score_sources` (neutralised)
 ``leak_links.parquet``  with a dump of people: one row per dump row, its (lab, patient)
-                       link, probability and match class (``LEAK-CONTRACT.md``;
+                       link, probability and match class (``leak.linkage.LINK_COLUMNS``;
                        pseudonyms and ``D`` row ids only)
 ``exports.parquet``    every export and extraction with its status against the
                        authorisation register (:func:`labforensics.authorisation.assess_exports`)

@@ -62,6 +62,7 @@ from .leak.horizon import (
     read_identifier_list,
 )
 from .leak.patients import read_patient_index
+from .leak.quarantine import leak_input_checks, with_leak_quarantine
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .per_lab import sessionize_by_lab
 from .preflight import EXPECTED, check_companions, check_text_file, first_recognised
@@ -253,6 +254,8 @@ class _Plan:
     store: Path | None = None  # an evidence store read instead of the files (labforensics.store)
     authorisations: Path | None = None
     register: pd.DataFrame | None = None
+    #: Files of a dump folder skipped by the checks (path, reason): not linked.
+    leak_skipped: tuple[tuple[Path, str], ...] = ()
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -413,7 +416,7 @@ def _run_stages(
     if plan.leak_is_dump:  # a dump of people: link it to the patient indexes first
         linked = st.run(
             "leak linkage",
-            lambda: link_leak(plan.leak, plan.patients, case=case, case_key=key,
+            lambda: link_leak(_dump_paths(plan), plan.patients, case=case, case_key=key,
                               mappings=list(case.leak_mappings) or None,
                               avoid_dirs=[out] if out is not None else (),
                               sighted_at=case.sighted_at, progress=progress),
@@ -433,6 +436,14 @@ def _run_stages(
     return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
                     scored=scored, attribution=at, leak_linkage=linked,
                     exports=exports, campaigns=camp)  # fmt: skip
+
+
+def _dump_paths(plan: _Plan) -> Any:
+    """The dump to link: as given, or its folder's files less those skipped."""
+    if not plan.leak_skipped:
+        return plan.leak
+    skipped = {f for f, _ in plan.leak_skipped}
+    return [f for f in leak_files([plan.leak]) if f not in skipped]
 
 
 def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
@@ -498,6 +509,11 @@ def _write_outputs(
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
         reproduce=reproduce, sources=res.sources,
     )  # fmt: skip
+    if plan.leak_skipped:  # a dump folder's file left out is a limit of the linkage
+        findings["limits"].append(
+            f"{len(plan.leak_skipped):,} file(s) of the leak folder skipped (not a readable "
+            "dump table: see the unreadable inputs); the dump rows they may hold are not linked"
+        )
     notes = input_limits(
         evidence_labs=ss.events["lab"].dropna().astype(str).unique(), register=plan.register,
         register_name=plan.authorisations.name if plan.authorisations else None,
@@ -508,11 +524,12 @@ def _write_outputs(
         findings["limits"] = [*findings.get("limits", []), *notes]
         for n in notes:
             print(f"labforensics: warning: {_printable(n)}", file=sys.stderr)
-    quarantine = ev.quarantine
+    quarantine = with_leak_quarantine(ev.quarantine, res.leak_linkage)  # + index/dump lines
     if transfer_quarantine is not None and len(transfer_quarantine):
-        quarantine = pd.concat([ev.quarantine, transfer_quarantine], ignore_index=True)
-    if res.leak_linkage is not None:  # LEAK-CONTRACT.md: numbers and pseudonyms only
+        quarantine = pd.concat([quarantine, transfer_quarantine], ignore_index=True)
+    if res.leak_linkage is not None:  # leak/horizon.py summarise: numbers and pseudonyms only
         findings["leak_linkage"] = res.leak_linkage.summary
+        findings["leak_linkage"]["inputs_checked"] = leak_input_checks(res.leak_linkage)
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
     if res.campaigns is not None:  # pseudonymous ids only; session lists in the Parquet file
         findings["campaigns"] = campaign_findings(res.campaigns)
@@ -606,7 +623,10 @@ def ingest_only(
     out : path
         Output folder; must not exist or be empty unless ``force``.
     tz, profile, case_key, year, lab
-        As :func:`labforensics.read_evidence`.
+        As :func:`labforensics.read_evidence`; without ``case_key``, as
+        :func:`investigate`: ``$LABFORENSICS_CASE_KEY``, else the key file
+        ``<out>.key`` beside the output folder (created on the first run, reused
+        after: :func:`labforensics.case.resolve_case_key`).
     force : bool
         Overwrite a previous labforensics output folder.
     progress : bool
@@ -629,6 +649,8 @@ def ingest_only(
     expand_evidence([Path(e) for e in evidence])  # a missing path or a link loop: exit 2
     out_p = prepare_out(Path(out), force)
     written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
+    if case_key is None:  # as investigate: $LABFORENSICS_CASE_KEY, else <out>.key kept
+        case_key = resolve_case_key(CaseContext(), out_p)[0]
     try:
         ev = read_evidence(evidence, tz=tz, profile=profile, case_key=case_key, year=year,
                            lab=lab, progress=progress)  # fmt: skip
@@ -746,11 +768,21 @@ def investigate(
     readable, unreadable = (
         _check_inputs(plan.evidence, plan.ingest.get("profile")) if store is None else ([], [])
     )
-    transfer_q = check_companions(
+    transfer_q, leak_skipped = check_companions(
         leak=plan.leak, leak_is_dump=plan.leak_is_dump,
         leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
         patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
     )  # fmt: skip
+    if leak_skipped:  # files of a dump folder left out: said on stderr and in the report
+        plan = dataclasses.replace(plan, leak_skipped=tuple(leak_skipped))
+        for _f, why in leak_skipped:
+            print(f"labforensics: warning: skipped (the leak folder's other files are linked): "
+                  f"{why}", file=sys.stderr)  # fmt: skip
+        unreadable = [*unreadable, *({"source_file": f.name,
+                                     "problem": "skipped: " + why.replace(str(f), f.name)}
+                                    for f, why in leak_skipped)]  # fmt: skip
+    if plan.case.key_file is not None:  # a missing key file refused before out is made
+        resolve_case_key(plan.case, out_p)
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(11 if plan.leak_is_dump else 10, progress)

@@ -28,13 +28,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
 from .errors import EvidenceError, LabForensicsError
+from .ingest._common import MAX_LINE_BYTES
 from .ingest._engine import _choose_profile_reader
-from .ingest.files import read_head, unrecognised_reason
+from .ingest.files import read_head, unrecognised_reason, utf16_without_bom
 from .ingest.profiles import load_profiles
 from .leak._tables import _SEPARATORS, _known_header, infer_fixed_width, sniff_separator
 from .leak.mapping import choose_mapping, load_mappings
@@ -61,7 +62,7 @@ EXPECTED = {
     "logs, IHE ATNA XML or HL7 FHIR AuditEvent JSON",
 }
 #: The head read to check a file (1 MiB): enough for any header line.
-HEAD_BYTES = 1 << 20
+HEAD_BYTES = MAX_LINE_BYTES
 _BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ROLE_NAMES = {"leak": "leak file", "patient_index": "patient index",
                "transfers": "transfer log", "case": "case file"}  # fmt: skip
@@ -114,6 +115,9 @@ def check_text_file(path: str | os.PathLike[str], role: str) -> str:
     if head[:2] in _BOMS:
         text = head[: len(head) & ~1].decode("utf-16", errors="replace")
     elif b"\x00" in head:
+        utf16 = utf16_without_bom(head)
+        if utf16 is not None:
+            raise EvidenceError(f"{what} {p} {utf16}; expected {expected}")
         raise EvidenceError(
             f"{what} {p} is binary (it holds NUL bytes; or it is UTF-16 without a byte-order "
             f"mark); expected {expected}: export it again as UTF-8 or as Unicode text with a BOM"
@@ -205,6 +209,13 @@ def _check_transfers(path: Path, case: Any) -> pd.DataFrame:
     return t.quarantine
 
 
+class CompanionCheck(NamedTuple):
+    """What :func:`check_companions` sets aside: transfer-log junk lines, skipped dump files."""
+
+    transfer_quarantine: pd.DataFrame
+    leak_skipped: list[tuple[Path, str]]
+
+
 def check_companions(
     *,
     leak: Path | None,
@@ -213,7 +224,7 @@ def check_companions(
     patient_files: Iterable[Path],
     transfers: Path | None,
     case: Any = None,
-) -> pd.DataFrame:
+) -> CompanionCheck:
     """Open and check the leak, the patient indexes and the transfer log (see module).
 
     Parameters
@@ -231,32 +242,54 @@ def check_companions(
 
     Returns
     -------
-    pandas.DataFrame
-        The transfer log's lines that are not xferlog transfers (blank lines aside),
-        one row each: ``source_file`` (string), ``source_line`` (Int64, 1-based),
-        ``reason`` and ``raw`` (string, capped and redacted), as ``quarantine.csv``;
-        empty without a transfer log. The pipeline adds them to ``quarantine.csv``
+    CompanionCheck
+        ``transfer_quarantine`` (pandas.DataFrame): the transfer log's lines that are
+        not xferlog transfers (blank lines aside), one row each: ``source_file``
+        (string), ``source_line`` (Int64, 1-based), ``reason`` and ``raw`` (string,
+        capped and redacted), as ``quarantine.csv``; empty without a transfer log
         (a junk line was dropped with no trace: QA, session 4).
+        ``leak_skipped`` (list of (pathlib.Path, str)): the files of a dump FOLDER
+        that fail the checks (binary, undecodable, no known header...), each with
+        the one-line reason: skipped, as an evidence folder lists and skips a file
+        no reader recognises. Empty otherwise.
 
     Raises
     ------
     EvidenceError
-        On the first file that fails, naming it and what was expected.
+        On the first file that fails, naming it and what was expected; for a dump
+        folder, only when none of its files passes (naming the first failure).
     """
     maps: Sequence[Any] = tuple(getattr(case, "leak_mappings", ()) or ())
     if maps:
         maps = load_mappings(list(maps))
+    skipped: list[tuple[Path, str]] = []
     if leak is not None and not leak_is_dump:
         check_text_file(leak, "leak")
         _check_leak_list(Path(leak))
     elif leak is not None:
-        for f in leak_files:
-            _check_header(Path(f), "leak", maps)
+        files = [Path(f) for f in leak_files]
+        folder = Path(leak).is_dir()
+        errors: list[EvidenceError] = []
+        for f in files:
+            try:
+                _check_header(f, "leak", maps)
+            except EvidenceError as exc:
+                if not folder:
+                    raise
+                errors.append(exc)
+                skipped.append((f, str(exc)))
+        if files and len(skipped) == len(files):
+            raise EvidenceError(
+                f"no readable dump file in the leak folder {leak} ({len(files):,} file(s)); "
+                f"the first: {errors[0]}"
+            )
     for f in patient_files:
         _check_header(Path(f), "patient_index", maps)
     if transfers is not None:
-        return _check_transfers(Path(transfers), case)
-    return pd.DataFrame(columns=["source_file", "source_line", "reason", "raw"])
+        return CompanionCheck(_check_transfers(Path(transfers), case), skipped)
+    return CompanionCheck(
+        pd.DataFrame(columns=["source_file", "source_line", "reason", "raw"]), skipped
+    )
 
 
 def first_recognised(

@@ -60,13 +60,25 @@ def test_email_still_redacted_after_the_linear_fix():
 
 
 def test_huge_free_text_field_reads_in_linear_time(tmp_path):
-    # was quadratic (250 KB: > 120 s); 2 MB of letters must now read in seconds
-    com = "Commentaire " + "abcdefghij" * 200_000
+    # was quadratic (250 KB: > 120 s); 900 KB of letters (under the 1 MiB a line may
+    # have) must now read whole in seconds
+    com = "Commentaire " + "abcdefghij" * 90_000
     p = write_current(tmp_path, [cur_row(com=com)])
     t = time.perf_counter()
     ev = read_evidence([p], case_key=KEY)
     assert time.perf_counter() - t < 20.0
     assert len(ev.events) == 1 and len(ev.events["detail"].iloc[0]) == len(com)
+
+
+def test_record_over_one_mib_is_quarantined_in_linear_time(tmp_path):
+    # 2 MB of letters: over the 1 MiB limit (README, preflight), quarantined, quickly
+    com = "Commentaire " + "abcdefghij" * 200_000
+    p = write_current(tmp_path, [cur_row(com=com)])
+    t = time.perf_counter()
+    ev = read_evidence([p], case_key=KEY)
+    assert time.perf_counter() - t < 20.0
+    assert len(ev.events) == 0 and len(ev.quarantine) == 1
+    assert "longer than the 1 MiB a line may have" in ev.quarantine["reason"].iloc[0]
 
 
 def test_redactor_on_long_texts_is_fast():

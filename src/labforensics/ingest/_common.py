@@ -29,6 +29,10 @@ from .registry import FieldProblem, FileRead, QuarantineRow, ReadContext
 UNKNOWN_LAB = "UNKNOWN"
 #: Cap on the raw text kept in a quarantine row (characters).
 RAW_CAP = 65536
+#: Longest line (record) a text table may have, bytes: 1 MiB. The README and
+#: :mod:`labforensics.preflight` (``HEAD_BYTES``) refuse a file of one endless line on
+#: it; a record longer than it in a readable file is quarantined, never read whole.
+MAX_LINE_BYTES = 1 << 20
 #: The marker that ends a text cut at ``RAW_CAP`` characters (see :func:`cut_marker`).
 CUT_MARK = re.compile(r"… \[[\d,]+ more characters? cut\]$")
 

@@ -53,6 +53,7 @@ __all__ = [
     "read_head",
     "relative_name",
     "unrecognised_reason",
+    "utf16_without_bom",
 ]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -356,11 +357,52 @@ def _utf16_head(head: bytes, size: int) -> bytes:
     return utf16_to_utf8(head[: len(head) & ~1])[:size]
 
 
+#: Bytes looked at by :func:`utf16_without_bom` (an even count).
+_UTF16_SNIFF = 512
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """Why a head with NUL bytes and no byte-order mark is likely UTF-16 text.
+
+    Text of the Latin range saved as UTF-16 has a NUL as the high byte of every
+    character: NUL bytes at every other position (odd positions for little
+    endian, even ones for big endian) and hardly any at the others. A binary
+    file's NUL bytes fall anywhere.
+
+    Parameters
+    ----------
+    head : bytes
+        The file's first bytes (its first :data:`_UTF16_SNIFF` are looked at).
+
+    Returns
+    -------
+    str or None
+        ``"looks like UTF-16 (little endian) without a byte-order mark: re-save it
+        with a BOM or as UTF-8"`` (or big endian), or None when the head has a BOM,
+        fewer than 8 bytes, or NUL bytes that do not alternate (at least 90 % of
+        one parity NUL, at most 10 % of the other).
+    """
+    h = head[: min(len(head), _UTF16_SNIFF) & ~1]
+    if len(h) < 8 or h[:2] in UTF16_BOMS:
+        return None
+    even, odd = h[0::2], h[1::2]
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    order = None
+    if nul_odd >= 0.9 and nul_even <= 0.1:
+        order = "little endian"
+    elif nul_even >= 0.9 and nul_odd <= 0.1:
+        order = "big endian"
+    if order is None:
+        return None
+    hint = "re-save it with a BOM or as UTF-8"
+    return f"looks like UTF-16 ({order}) without a byte-order mark: {hint}"
+
+
 def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     """Why no reader took a file (``head``: its first decompressed bytes).
 
     Returns ``"empty file"``, ``"not gzip despite .gz suffix"``, ``"gzip stream cut
-    before any data"``, or ``"no reader recognises the header: first bytes '...'"``
+    before any data"``, the hint of :func:`utf16_without_bom`, or ``"no reader recognises the header: first bytes '...'"``
     (the first 60 bytes as text, control characters as ``.``; the caller redacts it).
     """
     p = Path(path)
@@ -374,6 +416,9 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
         return "gzip stream cut before any data"
     if not head.strip():
         return "no reader recognises the header: only blank bytes"
+    utf16 = utf16_without_bom(head)
+    if utf16 is not None:
+        return utf16
     text = head[:60].decode("utf-8", errors="replace").lstrip("\ufeff")
     text = "".join(c if c.isprintable() else "." for c in text)
     return f"no reader recognises the header: first bytes {text!r}"

@@ -109,6 +109,31 @@ def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
     return None
 
 
+def _field_roles(text: str, p: Profile, roles: Mapping[int, str]) -> dict[int, str]:
+    """Which fields of a raw record to key, and as what (``patient`` or ``request``).
+
+    ``roles``: column position -> role of the identifier columns. In a record of the
+    profile's width each column's own field. In a record of another width (fields
+    shifted by an unknown amount ``d``, see
+    :func:`labforensics.privacy.redact_record_field`), every field a column could have
+    shifted to; a field that two columns could have shifted to takes the role of the
+    column it is nearest to (its own column's role when it is one: a request number
+    in place is never keyed as a patient), the patient role on a tie (the more
+    sensitive one). More than two fields missing: a record cut short, fields in place.
+    """
+    n = len(record_field_spans(text, p.separator, p.quote))
+    d = n - len(p.header)
+    if d < -2:  # privacy._MAX_MERGED: a record cut short or junk, not merged fields
+        d = 0
+    best: dict[int, tuple[int, int, str]] = {}
+    for col, kind in roles.items():
+        for pos in range(max(min(col, col + d), 0), min(max(col, col + d), n - 1) + 1):
+            cand = (abs(pos - col), kind != "patient", kind)
+            if pos not in best or cand < best[pos]:
+                best[pos] = cand
+    return {pos: c[2] for pos, c in best.items()}
+
+
 def _redact_quarantined(
     text: str | None,
     redactor: Redactor,
@@ -143,27 +168,12 @@ def _redact_quarantined(
             if li < len(spans):
                 own = text[spans[li][0] : spans[li][1]].strip().strip(p.quote).strip()
                 rec_lab = aliases.get(own, own) if own else lab
-        text = redact_record_field(
-            text,
-            key,
-            rec_lab,
-            separator=p.separator,
-            quote=p.quote,
-            ipp_index=header.index(ipp_col),
-            width=len(header),
-        )
-    req_col = p.columns.get("request")
-    if req_col in header:  # the request number's field becomes its R id, as the IPP's
-        text = redact_record_field(
-            text,
-            key,
-            rec_lab,
-            separator=p.separator,
-            quote=p.quote,
-            ipp_index=header.index(req_col),
-            width=len(header),
-            kind="request",
-        )
+    roles = {header.index(c): kind for c, kind in ((ipp_col, "patient"),
+             (p.columns.get("request"), "request")) if c in header}  # fmt: skip
+    for pos, kind in sorted(_field_roles(text, p, roles).items(), reverse=True):
+        # one field at a time (right to left), with the role of its own column
+        text = redact_record_field(text, key, rec_lab, separator=p.separator, quote=p.quote,
+                                   ipp_index=pos, kind=kind)  # fmt: skip
     text = redactor.redact(text, rec_lab)
     return redact_digit_runs(text, key, rec_lab)
 

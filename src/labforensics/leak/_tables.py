@@ -24,7 +24,13 @@ import pyarrow.compute as pc
 from ..case import DEFAULT_TZ
 from ..custody import sha256_bytes
 from ..errors import EvidenceError, ProfileError
-from ..ingest.files import common_root, expand_paths, read_bytes, relative_name
+from ..ingest.files import (
+    common_root,
+    expand_paths,
+    read_bytes,
+    relative_name,
+    utf16_without_bom,
+)
 from ..privacy import load_case_key
 from .mapping import (
     DEFAULT_EMPTY,
@@ -104,6 +110,9 @@ def decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
     elif encoding == "utf-16":
         raise EvidenceError(f"{path}: mapping says UTF-16 but the file has no BOM; {_EXPECTED}")
     elif b"\x00" in data[: 1 << 20]:
+        utf16 = utf16_without_bom(data)
+        if utf16 is not None:
+            raise EvidenceError(f"{path}: {utf16}; expected {_EXPECTED}")
         raise EvidenceError(
             f"{path}: holds NUL bytes (a binary file, or UTF-16 without a BOM); expected "
             f"{_EXPECTED}: export it again as UTF-8 or as Unicode text with a BOM"

@@ -104,7 +104,7 @@ def build_decoy_index(
     Parameters
     ----------
     index_people : pandas.DataFrame
-        Canonical index person frame (``LEAK-CONTRACT.md``).
+        Canonical index person frame (:mod:`labforensics.leak.people`).
     seed : int
         The case seed (combined with a fixed tag so the decoy draw differs
         from the other uses of the seed).

@@ -3,7 +3,7 @@
 :func:`link_leak` reads a dump and the labs' patient indexes, links them
 (:func:`labforensics.leak.linkage.link_dump`, decoy linkage on) and returns a
 :class:`LeakLinkage`: the per-row links, the ``findings.json`` section
-``leak_linkage`` (:func:`summarise`, ``LEAK-CONTRACT.md``) and the leaked
+``leak_linkage`` (:func:`summarise`, :mod:`labforensics.leak.people`) and the leaked
 (lab, patient) rows attribution consumes (:meth:`LeakLinkage.leak_rows`).
 
 Linked
@@ -220,7 +220,7 @@ class LeakLinkage:
 
     @property
     def links(self) -> pd.DataFrame:
-        """``leak_links``: one row per dump row (``LEAK-CONTRACT.md``)."""
+        """``leak_links``: one row per dump row (:data:`~.linkage.LINK_COLUMNS`)."""
         return self.linkage.links
 
     def leak_rows(self) -> pd.DataFrame:
@@ -314,7 +314,8 @@ def _clip_to_horizons(rows: pd.DataFrame, summary: Mapping[str, Any]) -> pd.Seri
         p["lab"]: pd.Timestamp(p["horizon"]) if p.get("horizon") else pd.NaT
         for p in summary.get("per_lab", [])
     }
-    h = rows["lab"].map(horizons).astype("datetime64[ns, UTC]")
+    # to_datetime(utc=True): a map of NaT only comes out tz-naive (no lab with a horizon)
+    h = pd.to_datetime(rows["lab"].map(horizons), utc=True).astype("datetime64[ns, UTC]")
     return rows["date"].where(rows["date"] <= h, h)
 
 
@@ -621,7 +622,7 @@ def _examples(linkage: Any, per_class: int = 2) -> list[dict[str, Any]]:
 def summarise(
     linkage: Any, dump: Any, index: Any, *, sighted_at: pd.Timestamp | None = None
 ) -> dict[str, Any]:
-    """The ``findings.json`` section ``leak_linkage`` (``LEAK-CONTRACT.md``).
+    """The ``findings.json`` section ``leak_linkage`` (:mod:`labforensics.leak.people`).
 
     Parameters
     ----------

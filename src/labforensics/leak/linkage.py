@@ -1,6 +1,6 @@
 """Record linkage of a leaked dump to the labs' patient indexes (issue 13, item 3).
 
-Inputs are the canonical person frames of ``LEAK-CONTRACT.md`` (index
+Inputs are the canonical person frames of :mod:`labforensics.leak.people` (index
 ``people``: one row per (lab, IPP); dump ``people``: one row per dump data
 row). The model is a Fellegi-Sunter model fitted and scored by Splink 5 on a
 private DuckDB connection (:mod:`labforensics.leak._duckdb`); this module only
@@ -28,8 +28,9 @@ Model (one comparison per kind of evidence)
 
 Term frequencies come from the indexes only (first name, surname). u is
 estimated by random sampling (``u_max_pairs`` pairs, the case seed); m by EM
-(without term frequencies) on two tight blocking rules, :data:`EM_RULES`
-(full birth date; full first name + postcode: not a household block), each
+(without term frequencies) on tight blocking rules, by default :data:`EM_RULES`
+(full birth date; full first name + postcode: not a household block), chosen
+from the fields the dump holds (:mod:`labforensics.leak.training`), each
 capped at ``em_max_pairs`` pairs by Splink's deterministic hash sample; m is
 then floored (a level unseen in the sample must not veto a link; the NIR
 ``differs`` level at 0.02 for double attachment) and m, u rounded to 6
@@ -95,6 +96,7 @@ from labforensics.leak.decisions import (
 )
 from labforensics.leak.phases import mark_phase
 from labforensics.leak.phonetic import french_phonetic
+from labforensics.leak.training import choose_em_rules
 
 #: Logs the start of each phase at DEBUG (``"phase <name>"``, no data): lets a
 #: benchmark attribute time and memory to phases.
@@ -271,6 +273,9 @@ class Linkage:
     timings: dict[str, float] = field(default_factory=dict)
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     ambiguity_margin: float = 3.0
+    #: EM training blocks run and the comparisons left untrained (:mod:`.training`).
+    em_rules: tuple[str, ...] = EM_RULES
+    untrained: tuple[str, ...] = ()
 
     def links_at(self, threshold: float) -> pd.DataFrame:
         """``links`` as decided at another ``threshold`` (same columns and order)."""
@@ -296,7 +301,7 @@ def _check_people(people: pd.DataFrame, what: str) -> None:
     if missing:
         raise SchemaError(
             f"{what} people frame lacks columns {missing}; build it with the leak readers "
-            "(LEAK-CONTRACT.md, PEOPLE_COLUMNS)"
+            "(labforensics.leak.people.PEOPLE_COLUMNS)"
         )
     if people["record_id"].isna().any() or people["record_id"].duplicated().any():
         raise SchemaError(f"{what} people frame: record_id must be unique and not NA")
@@ -557,7 +562,7 @@ def link_dump(
     Parameters
     ----------
     index_people : pandas.DataFrame
-        Canonical person frame of the indexes (``LEAK-CONTRACT.md``): one row
+        Canonical person frame of the indexes (:mod:`labforensics.leak.people`): one row
         per (lab, IPP), ``record_id`` the patient pseudonym.
     dump_people : pandas.DataFrame
         Canonical person frame of the dump: one row per dump row,
@@ -593,6 +598,7 @@ def link_dump(
     # released once the real index is scored, before the decoy is built
     frames = {"index": _prepare(index_people, "index")}
     dmp = _prepare(dump_people, "dump")
+    em = choose_em_rules(frames["index"], dmp)  # from the fields the dump holds
     timings["prepare"] = time.perf_counter() - t0
 
     def make_decoy() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -603,8 +609,9 @@ def link_dump(
         return _prepare(decoy_people, "index"), decoy_prov
 
     model, cand, decoy_cand, comparisons = _score_privately(
-        frames, dmp, make_decoy if params.decoy else None, seed, params, avoid_dirs, timings
-    )
+        frames, dmp, make_decoy if params.decoy else None, seed, params, avoid_dirs, timings,
+        em_rules=em.rules,
+    )  # fmt: skip
     t = time.perf_counter()
     mark_phase("classify")
     links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params)
@@ -619,20 +626,26 @@ def link_dump(
         timings=timings,
         candidates=cand,
         ambiguity_margin=params.ambiguity_margin,
+        em_rules=em.rules,
+        untrained=em.untrained,
     )
 
 
-def _train(linker: Any, seed: int, params: LinkageParams) -> None:
-    """u by seeded random sampling, m by EM on two tight rules, then the m floors.
+def _train(
+    linker: Any, seed: int, params: LinkageParams, em_rules: tuple[str, ...] = EM_RULES
+) -> None:
+    """u by seeded random sampling, m by EM on tight rules, then the m floors.
 
     A blocked comparison is not trained on its own rule, so birth date trains first
     name + household, and full first name + postcode trains NIR + birth date (not a
-    household block: relatives rarely share a full first name).
+    household block: relatives rarely share a full first name). ``em_rules`` are
+    those :func:`~labforensics.leak.training.choose_em_rules` chose from the fields
+    the dump holds (the two defaults when it holds them all).
     """
     linker.training.estimate_u_using_random_sampling(
         max_pairs=params.u_max_pairs, seed=int(seed) % (2**31)
     )
-    for rule in EM_RULES:
+    for rule in em_rules:
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, max_pairs=params.em_max_pairs, estimate_without_term_frequencies=True
         )
@@ -647,6 +660,7 @@ def _score_privately(
     params: LinkageParams,
     avoid_dirs: Iterable[str | os.PathLike[str]],
     timings: dict[str, float],
+    em_rules: tuple[str, ...] = EM_RULES,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
     """Train, score the real and the decoy index on the private DuckDB connection.
 
@@ -693,7 +707,7 @@ def _score_privately(
             timings["blocking_count"] = time.perf_counter() - t
             phase, t = "training", time.perf_counter()
             mark_phase("training")
-            _train(linker, seed, params)
+            _train(linker, seed, params, em_rules)
             timings["training"] = time.perf_counter() - t
             model = _model_summary(linker)
             phase, t = "predict", time.perf_counter()
@@ -727,7 +741,8 @@ def _score_privately(
             raise
         raise LinkageError(
             f"record linkage failed during {phase} ({type(exc).__name__}); "
-            "no value is shown; check the input frames against LEAK-CONTRACT.md"
+            "no value is shown; check the input frames against the person-frame columns "
+            "of labforensics.leak.people (PEOPLE_COLUMNS) and the linkage module docstring"
         ) from None
     return model, cand, decoy_cand, comparisons
 

@@ -2,7 +2,7 @@
 
 :data:`PEOPLE_COLUMNS` is the contract between the readers
 (:func:`labforensics.leak.patients.read_patient_index`,
-:func:`labforensics.leak.dump.read_dump`) and the linkage (``/work/LEAK-CONTRACT.md``).
+:func:`labforensics.leak.dump.read_dump`) and the linkage (:mod:`labforensics.leak.people`).
 Every normaliser here works on a whole column: the column is factorised, the
 distinct values are normalised (pyarrow string kernels; ``ftfy`` and
 ``phonenumbers`` only on distinct values that need them) and the result taken
@@ -46,7 +46,7 @@ __all__ = [
 
 _UTC_NS = "datetime64[ns, UTC]"
 
-#: Column -> dtype of the person frame (``LEAK-CONTRACT.md``), in order.
+#: Column -> dtype of the person frame (:mod:`labforensics.leak.people`), in order.
 PEOPLE_COLUMNS: dict[str, str] = {
     "record_id": "string",
     "lab": "string",

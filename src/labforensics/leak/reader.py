@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..case import DEFAULT_TZ
 from ..errors import AttributionError
+from ..ingest.files import utf16_without_bom
 from ..privacy import CaseKey, load_case_key, pseudonymise, pseudonymise_nirs
 from .index import (
     _LAB_NAMES,
@@ -79,6 +80,9 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     text = _read_text(p, "leak file")
     text = text.lstrip("\ufeff")
     if "\x00" in text:
+        utf16 = utf16_without_bom(text[:512].encode("utf-8", errors="replace"))
+        if utf16 is not None:
+            raise AttributionError(f"leak file {p} {utf16}")
         raise AttributionError(
             f"leak file {p} is not text (it holds NUL bytes: binary, or UTF-16 without a "
             "byte-order mark); expected a delimited text file (CSV), UTF-8 or cp1252"

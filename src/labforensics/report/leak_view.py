@@ -97,7 +97,7 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
     Parameters
     ----------
     ll : dict or None
-        ``findings["leak_linkage"]`` (``/work/LEAK-CONTRACT.md``: ``threshold``,
+        ``findings["leak_linkage"]`` (:mod:`labforensics.leak.people`: ``threshold``,
         ``false_match_rate``, ``rows``, ``rows_linked``, ``by_match``, ``unlinked``,
         ``per_lab``, ``files``, ``fmr_by_threshold``, ``examples``). None or empty
         when no dump was linked (an identifier list, or no leak).

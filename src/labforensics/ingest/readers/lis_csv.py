@@ -66,6 +66,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._common import MAX_LINE_BYTES
 from .._lis_convert import _convert
 from .._lis_structure import (
     _BOM,
@@ -289,7 +290,8 @@ def _quarantine_bad_records(
     truncated: list[bool],
 ) -> None:
     """Quarantine (``kind`` 4) the data records that cannot be read as one row each:
-    cut by a gzip cut, a quote left open, a wrong width, bad quoting; ``scan``:
+    cut by a gzip cut, a quote left open, a wrong width, bad quoting, or else longer
+    than :data:`~.._common.MAX_LINE_BYTES`; ``scan``:
     (counts, open_end, bad_break) of :func:`_lis_kernels.scan_records`."""
     counts, open_end, bad_break = scan
 
@@ -337,6 +339,14 @@ def _quarantine_bad_records(
                 int(lines[i]), "unparseable quoting: line break outside quotes", raw_text(i)
             )
         )
+        kind[i] = 4
+    # a record otherwise well formed but longer than a line may be: no table row
+    for i in np.flatnonzero((kind == 0) & (ce - rs > MAX_LINE_BYTES)):
+        reason = (
+            f"record of {int(ce[i] - rs[i]):,} bytes, longer than the "
+            f"{MAX_LINE_BYTES // (1 << 20)} MiB a line may have: not read"
+        )
+        quarantine[int(rfile[i])].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
         kind[i] = 4
 
 
