@@ -92,3 +92,17 @@ def test_dask_engine_gives_the_local_findings_byte_for_byte(case, tmp_path):
                  "campaigns.parquet", "exports.parquet"):  # fmt: skip
         assert (local.out / name).read_bytes() == (dask.out / name).read_bytes(), name
     assert local.findings["verdict"]["verdict"] == "vendor"  # the fixture's truth
+
+
+def test_cli_engine_options():
+    from labforensics.cli import build_parser
+
+    ns = build_parser().parse_args(
+        ["investigate", "ev", "--out", "o", "--engine", "dask", "--scheduler", "tcp://h:8786",
+         "--memory-budget", "2000000000"]
+    )  # fmt: skip
+    # the three options reach investigate's keywords as given
+    assert (ns.engine, ns.scheduler, ns.memory_budget) == ("dask", "tcp://h:8786", 2_000_000_000)
+    assert build_parser().parse_args(["investigate", "ev", "--out", "o"]).engine == "local"
+    with pytest.raises(SystemExit):  # an engine the package does not have
+        build_parser().parse_args(["investigate", "ev", "--out", "o", "--engine", "spark"])

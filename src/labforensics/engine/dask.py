@@ -65,10 +65,19 @@ class DaskEngine:
             self.client = Client(scheduler)
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
-        """One task per item: ``fn(item, *args)``; futures, in item order."""
+        """One task per item: ``fn(item, *args)``; futures, in item order.
+
+        Arguments shared by every task (the settings, the summaries, the models) are
+        sent to the workers once (``Client.scatter``), not once per task.
+        """
         self._step += 1
+        shared = [
+            a if a is None or isinstance(a, int | float | str)
+            else self.client.scatter([a], broadcast=True, hash=False)[0]
+            for a in args
+        ]  # fmt: skip
         return [
-            self.client.submit(fn, x, *args, pure=False, key=f"{fn.__name__}-{self._step}-{i}")
+            self.client.submit(fn, x, *shared, pure=False, key=f"{fn.__name__}-{self._step}-{i}")
             for i, x in enumerate(items)
         ]
 
