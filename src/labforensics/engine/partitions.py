@@ -88,6 +88,10 @@ class FramePartition:
     def __call__(self) -> pd.DataFrame:
         return widen(self.events)
 
+    def release(self) -> None:
+        """Drop the events (once read: the lab's stage holds its own copy)."""
+        self.events = self.events.iloc[:0]
+
     def __len__(self) -> int:
         return len(self.events)
 

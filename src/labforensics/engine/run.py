@@ -114,7 +114,10 @@ class EngineResult:
 
 
 def _first(partition: Any, settings: LabSettings) -> LabPart:
-    return lab_stage(partition(), partition.lab, settings)
+    events = partition()
+    if hasattr(partition, "release"):  # events held in memory: the part holds them now
+        partition.release()
+    return lab_stage(events, partition.lab, settings)
 
 
 def _meta(part: LabPart) -> dict[str, Any]:
@@ -158,6 +161,7 @@ class LabRun:
 
     def first(self) -> int:
         self.parts = self.eng.map(_first, self.partitions, self.settings)
+        self.partitions = []  # a lab's events, once passed on, are held by its part only
         self.meta = self.eng.gather(self.eng.map(_meta, self.parts))
         return sum(m["n_sessions"] for m in self.meta)
 
