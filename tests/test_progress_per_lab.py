@@ -1,53 +1,34 @@
-"""Progress per lab (issue 16 item 6): the sessions stage runs one lab at a time with a
-bar that moves per lab and estimates the time left; the result is the whole-table one."""
+"""Progress per lab (issue 16 item 6): the per-lab engine's passes (sessions, features,
+detection) each move a bar per lab that estimates the time left."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-import pytest
-
 import labforensics as lf
-from labforensics.per_lab import sessionize_by_lab
 from labforensics.progress import lab_progress, on_lab
-from labforensics.sessions import SessionParams, sessionize
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "damaged-files"
 
 
-@pytest.fixture(scope="module")
-def events():
-    case = lf.CaseContext.from_file(FIXTURE / "case.toml")
-    return lf.read_evidence([str(FIXTURE / "evidence")], case=case, case_key=b"\x01" * 32,
-                            progress=False).events  # fmt: skip
-
-
-def test_per_lab_equals_whole_table(events):
-    # a session is one account at one lab: per lab gives the same rows, order and dtypes
-    assert events["lab"].nunique() == 2
-    whole = sessionize(events, SessionParams())
-    per_lab = sessionize_by_lab(events, SessionParams(), progress=False)
-    pd.testing.assert_frame_equal(per_lab.sessions, whole.sessions)
-    pd.testing.assert_frame_equal(per_lab.events, whole.events)
-    # rows in another order (not evidence order): still the same result
-    shuffled = sessionize_by_lab(events.sample(frac=1.0, random_state=0), SessionParams(), False)
-    pd.testing.assert_frame_equal(shuffled.sessions, whole.sessions)
-    pd.testing.assert_frame_equal(shuffled.events, whole.events)
-
-
-def test_bar_moves_per_lab_with_time_left(events, capsys):
+def test_bar_moves_per_lab_with_time_left(tmp_path, capsys):
     # one step per lab, in lab order, with (done, total); tqdm's line counts labs and
     # shows "elapsed<left"
     seen = []
+    case = lf.CaseContext.from_file(FIXTURE / "case.toml")
     with on_lab(lambda *a: seen.append(a)):
-        sessionize_by_lab(events, SessionParams(), progress=True)
-    assert seen == [("sessions", "L01", 1, 2), ("sessions", "L02", 2, 2)]
+        lf.investigate(None, tmp_path / "out", case=case, progress=True)
+    assert [s for s in seen if s[0] == "sessions"] == [
+        ("sessions", "L01", 1, 2),
+        ("sessions", "L02", 2, 2),
+    ]
     err = capsys.readouterr().err
     assert "sessions per lab" in err and "2/2" in err
     assert "lab/s" in err or "s/lab" in err  # tqdm's rate, in labs
-    last = err.replace("\r", "\n").strip().splitlines()[-1]
-    assert "<" in last  # tqdm's time left
+    bar = [
+        x for x in err.replace("\r", "\n").splitlines() if "sessions per lab" in x and "2/2" in x
+    ]
+    assert bar and "<" in bar[-1]  # tqdm's time left
 
 
 def test_hook_without_bar():
@@ -65,4 +46,8 @@ def test_investigate_moves_per_lab(tmp_path):
     case = lf.CaseContext.from_file(FIXTURE / "case.toml")
     with on_lab(lambda *a: seen.append(a)):
         lf.investigate(None, tmp_path / "out", case=case, progress=False)
-    assert [(s[0], s[1]) for s in seen] == [("sessions", "L01"), ("sessions", "L02")]
+    # the per-lab engine's three passes: sessions, features (peer baselines applied),
+    # detection (the fitted models applied), each lab after the other
+    assert [(s[0], s[1]) for s in seen] == [
+        (stage, lab) for stage in ("sessions", "features", "detection") for lab in ("L01", "L02")
+    ]

@@ -107,6 +107,7 @@ def _cmd_investigate(ns: argparse.Namespace) -> int:
         case=case, patients=ns.patients or None, force=ns.force, progress=not ns.quiet,
         command=["labforensics", *ns.argv], tz=ns.tz, year=ns.year, lab=ns.lab,
         authorisations=ns.authorisations,
+        engine=ns.engine, scheduler=ns.scheduler, memory_budget=ns.memory_budget,
     )  # fmt: skip
     print(res.summary())
     if res.pdf_note:
@@ -203,6 +204,9 @@ def _add_investigate(p: argparse.ArgumentParser) -> None:
     p.add_argument("evidence", nargs="*", help="evidence files, folders or globs")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--store", type=Path, default=None, help="an evidence store (labforensics ingest --store) instead of EVIDENCE")  # fmt: skip
+    p.add_argument("--engine", choices=("local", "dask"), default="local", help="who runs the per-lab stages: this process, or Dask tasks (pip install 'labforensics[scale]')")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="with --engine dask: the scheduler (tcp://host:8786); default a two-worker LocalCluster")  # fmt: skip
+    p.add_argument("--memory-budget", type=int, default=None, metavar="BYTES", help="bytes one lab's stage may hold (recorded; labs are not cut into account batches yet)")  # fmt: skip
     p.add_argument(
         "--leak", type=Path, default=None,
         help="the leak: a list of identifiers (IPP, pseudonym or NIR column), or a dump of "

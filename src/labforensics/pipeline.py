@@ -47,10 +47,12 @@ from .case import (
     resolve_case_key,
 )
 from .custody import EvidenceFile, run_manifest
-from .detect import DetectParams, Scores, SourceParams, score, score_sources
+from .detect import DetectParams, Scores, SourceParams, score_sources
 from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
+from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
+from .engine.partitions import store_evidence
 from .errors import EvidenceError, ParameterError
-from .features import FeatureParams, build_features
+from .features import FeatureParams
 from .ingest import Evidence, read_evidence
 from .ingest.files import expand_paths
 from .ingest.options import ingest_options
@@ -64,7 +66,6 @@ from .leak.horizon import (
 from .leak.patients import read_patient_index
 from .leak.quarantine import leak_input_checks, with_leak_quarantine
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
-from .per_lab import sessionize_by_lab
 from .preflight import EXPECTED, check_companions, check_text_file, first_recognised
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -256,6 +257,9 @@ class _Plan:
     register: pd.DataFrame | None = None
     #: Files of a dump folder skipped by the checks (path, reason): not linked.
     leak_skipped: tuple[tuple[Path, str], ...] = ()
+    engine: Any = "local"  # labforensics.engine: "local", "dask" or an engine object
+    scheduler: str | None = None  # the Dask scheduler's address (None: a LocalCluster)
+    memory_budget: int | None = None  # bytes (stated; see investigate)
 
     def parameters(self) -> dict[str, Any]:
         """The ``parameters`` section of findings.json and manifest.json."""
@@ -270,6 +274,7 @@ class _Plan:
             "tz": self.case.tz,
             "seed": self.case.seed,
             "ingest": {k: v for k, v in sorted(self.ingest.items()) if k != "progress"},
+            "memory_budget": self.memory_budget,
         }
 
 
@@ -384,28 +389,57 @@ def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) ->
     )
 
 
+def _ingest_parts(
+    files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool
+) -> tuple[Evidence, list[Any]]:
+    """The evidence's accounting and its lab partitions (:mod:`labforensics.engine`).
+
+    From files: the whole read, split by lab (its events then live in the partitions
+    only). From a store: the accounting only; each lab is read from the store by the
+    engine running it (:class:`~labforensics.engine.StorePartition`).
+    """
+    if plan.store is not None:
+        opts = store_options(tz=None, profile=plan.ingest.get("profile"),
+                             year=plan.ingest.get("year"), lab=plan.ingest.get("lab"),
+                             case=plan.case)  # fmt: skip
+        return store_evidence(plan.store, options=opts, key_fingerprint=key.fingerprint)
+    ev = _ingest(files, plan, key, progress)
+    parts = split_by_lab(ev.events)
+    return dataclasses.replace(ev, events=ev.events.iloc[:0]), parts
+
+
 def _run_stages(
     st: _Stages, files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool,
     out: Path | None = None,
 ) -> _Results:  # fmt: skip
-    """Ingest, source addresses, sessions, features and detection, attribution; every
-    stage that uses a case fact receives the one :class:`CaseContext` as ``case=``."""
+    """Ingest, sessions, features and detection lab by lab (:mod:`labforensics.engine`),
+    source addresses, campaigns, attribution; every stage that uses a case fact receives
+    the one :class:`CaseContext` as ``case=``."""
     case = plan.case
-    ev = st.run("ingest", lambda: _ingest(files, plan, key, progress),
-                lambda e: f"{len(e.events):,} events, {int(len(e.quarantine)):,} quarantined")  # fmt: skip
+    ev, parts = st.run("ingest", lambda: _ingest_parts(files, plan, key, progress),
+                       lambda r: f"{sum(len(p) for p in r[1]):,} events in {len(r[1]):,} "
+                                 f"partitions, {int(len(r[0].quarantine)):,} quarantined")  # fmt: skip
+    settings = LabSettings(case=case, sessions=plan.sessions, features=plan.features,
+                           register=plan.register,
+                           patient_index=_patient_index(plan, key))  # fmt: skip
+    eng = (make_engine(plan.engine, plan.scheduler) if isinstance(plan.engine, str)
+           else plan.engine)  # fmt: skip
+    try:
+        run = LabRun(parts, settings, plan.detection, eng, progress=progress)
+        del parts
+        st.run("sessions", run.first, lambda n: f"{n:,} sessions")
+        st.run("features", run.peer)
+        sc = st.run("detection", run.detect,
+                    lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
+                              "sessions flagged")  # fmt: skip
+        er = run.collect()
+    finally:
+        eng.close()
+    ss, exports = er.sessions, er.exports
+    ev = dataclasses.replace(ev, events=ss.events[[c for c in ss.events.columns
+                                                   if c != "session_id"]])  # fmt: skip
     src = st.run("sources", lambda: score_sources(ev.events, plan.sources),
                  lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
-    ss = st.run("sessions", lambda: sessionize_by_lab(ev.events, plan.sessions, progress),
-                lambda s: f"{len(s.sessions):,} sessions")  # fmt: skip
-    exports = st.run("authorisations", lambda: _assess_exports(ss, plan, key),
-                     lambda t: f"{len(t):,} exports/extractions")  # fmt: skip
-    feats = [st.run("features", lambda: build_features(ss.events, ss.sessions, plan.features,
-                                                       case=case, exports=exports))]  # fmt: skip
-    # popped: the feature tables are freed once scored
-    sc = st.run("detection",
-                lambda: score(feats.pop(), plan.detection, case=case, progress=progress),
-                lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
-                          "sessions flagged")  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     camp = st.run("campaigns",
@@ -444,6 +478,16 @@ def _dump_paths(plan: _Plan) -> Any:
         return plan.leak
     skipped = {f for f, _ in plan.leak_skipped}
     return [f for f in leak_files([plan.leak]) if f not in skipped]
+
+
+def _patient_index(plan: _Plan, key: CaseKey) -> pd.DataFrame | None:
+    """The patient indexes' people when a register is given (they bound the exports'
+    scope), else None."""
+    if plan.register is None or not plan.patients:
+        return None
+    case = plan.case
+    return read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
+                              case_key=key).people  # fmt: skip
 
 
 def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
@@ -577,6 +621,8 @@ def _write_manifest(
         key_fingerprint=key.fingerprint,
         extra={"seed": plan.case.seed, "tz": plan.case.tz,
                "timings_s": {k: round(v, 3) for k, v in timings.items()},
+               "engine": {"engine": getattr(plan.engine, "name", plan.engine),
+                          "scheduler": plan.scheduler, "memory_budget": plan.memory_budget},
                **({"report_pdf": pdf.to_dict()} if pdf is not None else {})},
     )  # fmt: skip
     write_json(manifest, out / "manifest.json")
@@ -692,6 +738,9 @@ def investigate(
     lab: str | None = None,
     store: str | os.PathLike[str] | None = None,
     authorisations: str | os.PathLike[str] | None = None,
+    engine: str | Any = "local",
+    scheduler: str | None = None,
+    memory_budget: int | None = None,
 ) -> InvestigationResult:
     """Run the whole investigation and write the forensic report.
 
@@ -741,6 +790,19 @@ def investigate(
         ``[authorisations] register``. Every export and extraction gets a status
         (``exports.parquet``, ``findings["exports"]``, the report's table); without
         one every status is ``unknown``.
+    engine : {"local", "dask"}
+        Who runs the per-lab stages (sessions, exports, features, scoring:
+        :mod:`labforensics.engine`): this process, lab after lab, or ``dask.distributed``
+        tasks, one per lab (the ``scale`` extra). Same findings, byte for byte. An
+        engine object (:class:`labforensics.engine.dask.DaskEngine` on your own
+        ``distributed.Client``) is used as given.
+    scheduler : str, optional
+        With ``engine="dask"``: the scheduler's address (``tcp://host:8786``); None
+        starts a two-worker ``LocalCluster`` for the run (closed at its end).
+    memory_budget : int, optional
+        Bytes one lab's stage may hold, recorded in the parameters. Stated, not
+        enforced: one lab's events are processed at a time, but a lab larger than the
+        budget is not yet cut into account batches.
 
     Returns
     -------
@@ -761,6 +823,14 @@ def investigate(
     plan = _plan(evidence if store is None else [store], case, leak=leak, transfers=transfers,
                  tz=tz, year=year, lab=lab, patients=patients,
                  authorisations=authorisations)  # fmt: skip
+    if isinstance(engine, str) and engine not in ENGINES:
+        raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if memory_budget is not None and int(memory_budget) <= 0:
+        raise ParameterError(
+            f"memory_budget must be a positive number of bytes, not {memory_budget}"
+        )
+    plan = dataclasses.replace(plan, engine=engine, scheduler=scheduler,
+                               memory_budget=None if memory_budget is None else int(memory_budget))  # fmt: skip
     if store is not None:
         plan = dataclasses.replace(plan, store=Path(store).absolute())
     out_p = Path(out).resolve()
@@ -785,7 +855,7 @@ def investigate(
         resolve_case_key(plan.case, out_p)
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
-    st = _Stages(11 if plan.leak_is_dump else 10, progress)
+    st = _Stages(10 if plan.leak_is_dump else 9, progress)
     res = _run_stages(st, readable, plan, key, progress, out_p)
     companion_files, companion_inputs = _companions(plan)
     inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]

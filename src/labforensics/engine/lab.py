@@ -1,0 +1,241 @@
+"""The per-lab stage: one lab's events in, its sessions, exports, features and summaries out.
+
+Accounts belong to a lab (sessions are keyed by ``(lab, account)``), so sessions, the
+authorisation status of exports and every feature but one are computed from one lab's
+events alone. The exception is the peer-role baseline (``m_z_peer_role``: the same role
+at every lab), which :func:`lab_stage` hands up as per-lab summaries
+(:func:`labforensics.features.baselines.lab_summaries`: count, median, MAD and upper
+spread per (lab, role, activity)) and :func:`apply_peer_summaries` recomputes from the
+summaries of every lab (:func:`labforensics.features.baselines.cross_lab_z`). That second
+pass is exact: the whole-case computation uses the same per-lab summaries.
+
+Events without a lab form their own partition (``lab`` missing): a lab is a partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..authorisation import assess_exports
+from ..case import CaseContext
+from ..features import FeatureParams, Features, FeatureTable, build_features
+from ..features.baselines import cross_lab_z, lab_summaries
+from ..features.specs import BASELINE_METRICS, feature_spec
+from ..sessions import SessionParams, Sessions, sessionize
+from .partitions import narrow, widen
+
+__all__ = [
+    "LabPart",
+    "LabSettings",
+    "apply_peer_summaries",
+    "lab_stage",
+    "peer_key",
+]
+
+#: Events columns a per-lab part keeps for the whole-case stages (every column).
+UNITS: tuple[str, ...] = ("session", "account_day", "account_month")
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """What every lab's stage needs, the same for every lab (picklable: sent to workers).
+
+    Attributes
+    ----------
+    case : CaseContext
+        The case's facts (``tz``, ``seed``, networks, lab aliases).
+    sessions, features : SessionParams, FeatureParams
+        The stages' knobs.
+    register : pandas.DataFrame or None
+        The authorisation register (:func:`labforensics.authorisation.read_authorisations`).
+    patient_index : pandas.DataFrame or None
+        The labs' patient indexes (``.people``), bounding the exports' scope.
+    """
+
+    case: CaseContext
+    sessions: SessionParams
+    features: FeatureParams
+    register: pd.DataFrame | None = None
+    patient_index: pd.DataFrame | None = None
+
+
+@dataclass
+class LabPart:
+    """One lab's results of the per-lab stage.
+
+    Attributes
+    ----------
+    lab : str or None
+        The lab code (None: events that name no lab).
+    sessions : Sessions
+        :func:`labforensics.sessionize` of the lab's events, its events held
+        dictionary-encoded (:func:`~labforensics.engine.partitions.narrow`) until
+        :meth:`whole_sessions` gives them back with the canonical dtypes.
+    exports : pandas.DataFrame
+        :func:`labforensics.authorisation.assess_exports` of the lab's events.
+    features : Features
+        :func:`labforensics.build_features` of the lab; the ``*_z_peer_role``,
+        ``*_z`` and ``*_ref`` columns are the lab's own until
+        :func:`apply_peer_summaries` replaces them with the cross-lab ones.
+    summaries : dict of str to pandas.DataFrame
+        Per unit: one row per (metric, role, outbound) with ``lab``, ``n``,
+        ``median``, ``mad``, ``tail`` (the peer-role summaries, metric units).
+    n_events : int
+        The lab's events (records).
+    """
+
+    lab: str | None
+    sessions: Sessions
+    exports: pd.DataFrame
+    features: Features
+    summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
+    n_events: int = 0
+
+    def whole_sessions(self) -> Sessions:
+        """The lab's sessions with its events in the canonical dtypes."""
+        s = self.sessions
+        return Sessions(sessions=s.sessions, events=widen(s.events), params=s.params)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per feature unit (what the model's sample allocation needs)."""
+        return {u: len(t) for u, t in self.features.tables().items()}
+
+
+def peer_key(keys: pd.DataFrame, values: pd.DataFrame) -> pd.Series:
+    """The peer-role group of each unit: ``"<role>|<outbound>"`` (role ``?`` when missing).
+
+    The same grouping as :func:`labforensics.features.baselines._add_baselines` (role,
+    and whether records were sent out), as a string so it means the same in every lab.
+    """
+    role = keys["role"].astype("object").fillna("?").astype(str).to_numpy()
+    out = (values["records_out"].to_numpy() > 0).astype("int8").astype(str)
+    return pd.Series(np.char.add(np.char.add(role.astype(str), "|"), out), index=values.index)
+
+
+def _summaries(table: FeatureTable, lab: str | None) -> pd.DataFrame:
+    """Per-metric peer-role summaries of one lab's table (see :class:`LabPart`)."""
+    v, k = table.values, table.keys
+    if not len(v):
+        return pd.DataFrame(columns=["metric", "lab", "peer", "n", "median", "mad", "tail"])
+    peer = peer_key(k, v)
+    labs = pd.Series([lab] * len(v), index=v.index, dtype="object")
+    rows = []
+    for m in BASELINE_METRICS[table.unit]:
+        if m in v:
+            s = lab_summaries(v[m].astype("float64"), labs, peer)
+            s.insert(0, "metric", m)
+            rows.append(s)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def lab_stage(events: pd.DataFrame, lab: str | None, settings: LabSettings) -> LabPart:
+    """Sessions, exports and features of one lab (the first, per-lab pass).
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The lab's canonical events (:data:`labforensics.schema.EVENT_DTYPES`), every
+        one with ``lab == lab`` (missing when ``lab`` is None).
+    lab : str or None
+        The lab code.
+    settings : LabSettings
+        The case and the stages' knobs.
+
+    Returns
+    -------
+    LabPart
+    """
+    case = settings.case
+    ss = sessionize(events, settings.sessions)
+    if settings.register is None:
+        exports = assess_exports(ss.events, ss.sessions, case=case)
+    else:
+        exports = assess_exports(ss.events, ss.sessions, register=settings.register,
+                                 patient_index=settings.patient_index, case=case)  # fmt: skip
+    feats = build_features(ss.events, ss.sessions, settings.features, case=case,
+                           exports=exports)  # fmt: skip
+    summ = {u: _summaries(t, lab) for u, t in feats.tables().items()}
+    held = Sessions(sessions=ss.sessions, events=narrow(ss.events), params=ss.params)
+    return LabPart(lab=lab, sessions=held, exports=exports, features=feats, summaries=summ,
+                   n_events=len(events))  # fmt: skip
+
+
+def merge_summaries(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Every lab's peer summaries, per unit, in lab order (the second pass's input)."""
+    out = {}
+    for u in UNITS:
+        frames = [p[u] for p in parts if u in p and len(p[u])]
+        out[u] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return out
+
+
+def apply_peer_summaries(
+    features: Features, summaries: Mapping[str, pd.DataFrame], params: FeatureParams
+) -> Features:
+    """Replace a lab's peer-role baselines with the cross-lab ones (the second pass).
+
+    For each metric ``m``: ``m_z_peer_role`` from every lab's summaries
+    (:func:`~labforensics.features.baselines.cross_lab_z`), then ``m_z`` (own, else
+    peer-lab, else peer-role) and, where neither own nor peer-lab was defined,
+    ``m_ref``, as :func:`labforensics.features.baselines._add_baselines` combines them.
+    Exact: the whole-case computation reads the same summaries.
+
+    Parameters
+    ----------
+    features : Features
+        One lab's features (:func:`lab_stage`).
+    summaries : mapping of unit to pandas.DataFrame
+        :func:`merge_summaries` of every lab.
+    params : FeatureParams
+        ``min_history`` (least peer group size).
+
+    Returns
+    -------
+    Features
+        A copy with the peer-role, ``_z`` and ``_ref`` columns replaced.
+    """
+    tables = {}
+    for u, t in features.tables().items():
+        summ = summaries.get(u)
+        if summ is None or not len(summ) or not len(t):
+            tables[u] = t
+            continue
+        v = t.values.copy()
+        peer = peer_key(t.keys, v)
+        for m, sm in summ.groupby("metric", sort=False):
+            if m not in v:
+                continue
+            x = v[m].astype("float64")
+            z_role, ref_role = cross_lab_z(x, peer, sm.drop(columns="metric"),
+                                           feature_spec(str(m)).min_scale,
+                                           params.min_history)  # fmt: skip
+            v[f"{m}_z_peer_role"] = z_role
+            local = v[f"{m}_z_own"].notna() | v[f"{m}_z_peer_lab"].notna()
+            v[f"{m}_z"] = v[f"{m}_z_own"].fillna(v[f"{m}_z_peer_lab"]).fillna(z_role)
+            v[f"{m}_ref"] = v[f"{m}_ref"].where(local, ref_role)
+        tables[u] = FeatureTable(t.unit, t.keys, v, t.key_columns)
+    return replace(features, **tables)
+
+
+def concat_features(parts: list[Features], params: FeatureParams, tz: str) -> Features:
+    """Every lab's features as one :class:`Features` (tables and notes concatenated).
+
+    Columns absent from a lab's table (none today: every table has the same columns)
+    would be missing (``NaN``) in that lab's rows.
+    """
+    tables: dict[str, Any] = {}
+    for u in UNITS:
+        ts = [p.tables()[u] for p in parts]
+        keys = pd.concat([t.keys for t in ts], ignore_index=True)
+        values = pd.concat([t.values for t in ts], ignore_index=True)
+        tables[u] = FeatureTable(u, keys, values, ts[0].key_columns)
+    notes: dict[str, pd.DataFrame] = {}
+    for name in sorted({n for p in parts for n in p.notes}):
+        frames = [p.notes[name] for p in parts if name in p.notes and len(p.notes[name])]
+        notes[name] = pd.concat(frames, ignore_index=True) if frames else parts[0].notes[name]
+    return Features(**tables, params=params, tz=tz, notes=notes)

@@ -1,0 +1,245 @@
+"""Lab partitions: where one lab's events come from (events in memory, or the store).
+
+A partition is a callable returning one lab's canonical events in ``(ts, seq)`` order:
+:class:`FramePartition` holds them (the events of a read of files, split by lab);
+:class:`StorePartition` reads them from an evidence store
+(:mod:`labforensics.store`, ``events/lab=<L>/month=<M>/*.parquet``) when called, so a
+worker reads its own lab and nothing crosses the network but the lab's path and the
+``seq`` numbers.
+
+``seq`` from a store. The store keeps each event's position in its file; the dense
+``seq`` of the whole evidence is its rank in (file rank, position) over every lab
+(:func:`labforensics.store.load_store`). :func:`store_partitions` computes it once on
+the client from two narrow columns of every part (``source_file``, dictionary-encoded,
+and ``seq``: about 12 bytes per event, freed lab by lab) and gives each partition its
+lab's ``seq`` array (8 bytes per event of the lab).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from .. import schema
+from ..store._layout import EVENTS_DIR
+from ..store._load import _file_rank
+
+__all__ = [
+    "FramePartition",
+    "StorePartition",
+    "narrow",
+    "split_by_lab",
+    "store_partitions",
+    "widen",
+]
+
+
+def narrow(df: pd.DataFrame) -> pd.DataFrame:
+    """Events held while waiting, dictionary-encoded: every string column as ``category``.
+
+    The canonical string columns (Arrow strings, about 17-35 bytes an event each)
+    become one small integer code per event plus one copy of each distinct value; the
+    other columns (instants ``datetime64[ns, UTC]``, ``seq`` int64, counts ``Int64``,
+    the categorical codes, the lists) are kept. :func:`widen` gives back the same
+    table (same values, same dtypes). Measured on a generated case (6 labs, 195,221
+    events): 383 bytes an event as read, 85 dictionary-encoded.
+    """
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        out[c] = s.astype("category") if s.dtype == schema.STRING else s
+    return pd.DataFrame(out, index=df.index)
+
+
+def widen(df: pd.DataFrame, like: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The canonical dtypes back from :func:`narrow` (``category`` -> Arrow string).
+
+    Columns that were categorical before :func:`narrow` (``action``, ``account_kind``
+    ...) are recognised by their dtype in :data:`labforensics.schema.EVENT_DTYPES` (or
+    in ``like``) and kept.
+    """
+    keep = {c: t for c, t in schema.EVENT_DTYPES.items()}
+    if like is not None:
+        keep.update({c: like[c].dtype for c in like.columns})
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        want = keep.get(c, schema.STRING)
+        if isinstance(s.dtype, pd.CategoricalDtype) and want == schema.STRING:
+            s = s.astype(schema.STRING)
+        out[c] = s
+    return pd.DataFrame(out, index=df.index)
+
+
+@dataclass
+class FramePartition:
+    """One lab's events, held in memory dictionary-encoded (:func:`narrow`) until called."""
+
+    lab: str | None
+    events: pd.DataFrame
+
+    def __call__(self) -> pd.DataFrame:
+        return widen(self.events)
+
+    def release(self) -> None:
+        """Drop the events (once read: the lab's stage holds its own copy)."""
+        self.events = self.events.iloc[:0]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def split_by_lab(events: pd.DataFrame) -> list[FramePartition]:
+    """The events of a whole read split by lab (labs sorted, no lab last), order kept.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical events in ``(ts, seq)`` order.
+
+    Returns
+    -------
+    list of FramePartition
+        One per lab present (none when there is no event).
+    """
+    if not len(events):
+        return [FramePartition(None, events)]
+    codes, labs = pd.factorize(events["lab"].astype("object"), use_na_sentinel=True)
+    out = []
+    named = sorted((str(x), i) for i, x in enumerate(labs))
+    for lab, i in named:
+        out.append(FramePartition(lab, narrow(events[codes == i].reset_index(drop=True))))
+    if (codes < 0).any():
+        out.append(FramePartition(None, narrow(events[codes < 0].reset_index(drop=True))))
+    return out
+
+
+def _parts_by_lab(man: Mapping[str, Any]) -> dict[str | None, list[str]]:
+    """The manifest's event parts per lab (``events/lab=<L>/month=<M>/...``), paths sorted."""
+    parts = sorted(p for g in man["groups"].values() for p in g["parts"])
+    out: dict[str | None, list[str]] = {}
+    for p in parts:
+        seg = [s for s in Path(p).parts if s.startswith("lab=")]
+        lab = seg[0][4:] if seg else None
+        lab = None if lab in (None, "", "__HIVE_DEFAULT_PARTITION__") else lab
+        out.setdefault(lab, []).append(p)
+    return out
+
+
+def _dataset(store: Path, parts: list[str]) -> ds.Dataset:
+    part = ds.partitioning(pa.schema([("lab", pa.string()), ("month", pa.string())]), flavor="hive")
+    return ds.dataset([(store / p).as_posix() for p in parts], format="parquet",
+                      partitioning=part, partition_base_dir=(store / EVENTS_DIR).as_posix())  # fmt: skip
+
+
+def _keys(df: pd.DataFrame, rank: Mapping[str, int]) -> np.ndarray:
+    """(file rank, position in the file) of each row as one sortable int64."""
+    codes, names = pd.factorize(df["source_file"].astype(object))
+    frank = np.asarray([rank.get(n, len(rank)) for n in names], dtype=np.int64)[codes]
+    return (frank << 40) | df["seq"].to_numpy(dtype=np.int64)
+
+
+@dataclass
+class StorePartition:
+    """One lab of an evidence store, read when called (on a worker, with the Dask engine).
+
+    Attributes
+    ----------
+    lab : str or None
+    store : Path
+    parts : list of str
+        The lab's event parts the manifest names (relative to the store).
+    seq : numpy.ndarray of int64
+        The dense ``seq`` of the whole evidence of each of the lab's events, in
+        (file rank, position) order.
+    rank : dict of str to int
+        File rank of each ``source_file`` (evidence order).
+    """
+
+    lab: str | None
+    store: Path
+    parts: list[str]
+    seq: np.ndarray
+    rank: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def __call__(self) -> pd.DataFrame:
+        """The lab's events as :func:`labforensics.store.load_store` gives them."""
+        raw = _dataset(self.store, self.parts).to_table()
+        if not raw.num_rows:
+            return schema.empty_events()
+        raw = raw.drop_columns(["month"]).to_pandas(ignore_metadata=True)
+        key = _keys(raw, self.rank)
+        ev_order = np.argsort(key, kind="stable")
+        seq = np.empty(len(raw), dtype=np.int64)
+        seq[ev_order] = self.seq
+        ts = pd.to_datetime(raw["ts"], utc=True).dt.as_unit("ns")
+        order = np.lexsort((seq, ts.to_numpy(dtype="datetime64[ns]").view("int64")))
+        raw = raw.iloc[order].reset_index(drop=True)
+        raw["seq"] = seq[order]
+        return schema.coerce_events(raw)[list(schema.EVENT_COLUMNS)]
+
+
+def store_partitions(store: Path, man: Mapping[str, Any]) -> list[StorePartition]:
+    """One :class:`StorePartition` per lab of the store (labs sorted, no lab last).
+
+    Reads ``source_file`` and ``seq`` of every part once, lab by lab, to number the
+    events in evidence order (see the module doc).
+    """
+    rank = _file_rank(man)
+    by_lab = _parts_by_lab(man)
+    labs = sorted(x for x in by_lab if x is not None) + ([None] if None in by_lab else [])
+    keys = []
+    for lab in labs:
+        t = _dataset(store, by_lab[lab]).to_table(columns=["source_file", "seq"])
+        keys.append(np.sort(_keys(t.to_pandas(ignore_metadata=True), rank)))
+    allk = np.sort(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
+    out = []
+    for lab, k in zip(labs, keys, strict=True):
+        seq = np.searchsorted(allk, k).astype(np.int64)  # keys are unique: rank = seq
+        out.append(StorePartition(lab, store, by_lab[lab], seq, rank))
+    return out
+
+
+def store_evidence(
+    store: Path, *, options: Mapping[str, Any] | None = None, key_fingerprint: str | None = None
+) -> tuple[Any, list[StorePartition]]:
+    """A store's accounting, quarantine and custody records, and its lab partitions.
+
+    As :func:`labforensics.store.load_store` without reading the events: the
+    :class:`~labforensics.ingest.Evidence` has no events (the engine reads each lab);
+    options and key are checked the same way.
+
+    Raises
+    ------
+    StoreError
+        When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
+    """
+    from ..custody import EvidenceFile
+    from ..ingest import Evidence
+    from ..store._load import assemble_report, check_options, read_manifest
+
+    store_p = Path(store).absolute()
+    man = read_manifest(store_p)
+    if options is not None or key_fingerprint is not None:
+        check_options(
+            man,
+            options if options is not None else man["options"],
+            key_fingerprint if key_fingerprint is not None else man["case_key_fingerprint"],
+            store_p,
+        )
+    report, quarantine = assemble_report(store_p, man)
+    manifest = [EvidenceFile(f["path"], f["source_file"], f["size"], f["sha256"], f["format"])
+                for f in man["files"]]  # fmt: skip
+    ev = Evidence(events=schema.empty_events(), report=report, quarantine=quarantine,
+                  manifest=manifest, case_key_fingerprint=man["case_key_fingerprint"])  # fmt: skip
+    return ev, store_partitions(store_p, man)

@@ -1,0 +1,255 @@
+"""The engines: the same per-lab functions run in this process or as Dask tasks.
+
+:func:`run_labs` is the one orchestration both engines follow, written against two
+primitives (``map`` a function over per-lab handles, ``gather`` small results back):
+:class:`LocalEngine` calls the functions in this process, lab after lab;
+:class:`~labforensics.engine.dask.DaskEngine` submits them as tasks
+(``dask.distributed``), one per lab, the results staying on the workers until
+gathered. Both therefore compute the same thing in the same order, which is what makes
+their outputs byte-identical.
+
+Passes (``L`` labs, each step one task per lab unless said):
+
+1. :func:`~labforensics.engine.lab.lab_stage`: read the lab (from the store, on the
+   worker), sessions, exports, features; hand up the peer-role summaries and the row
+   counts (small).
+2. On the client: merge the summaries (exact).
+3. :func:`~labforensics.engine.lab.apply_peer_summaries`: the cross-lab peer baselines.
+4. Stratified sample of each lab's feature rows (:mod:`labforensics.engine.model`);
+   gathered; the detector model fitted on the client.
+5. Each lab scored with the model (rules, inherited session rules, reasons).
+6. On the client: the global ranking, the reasons kept for flagged and top-ranked
+   rows, and the labs' sessions, events and exports concatenated in evidence order for
+   the whole-case stages (campaigns, attribution, the report).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..detect import DetectParams, Scores
+from ..errors import ParameterError
+from ..progress import lab_progress
+from ..sessions import Sessions
+from .combine import concat_exports, concat_sessions
+from .lab import UNITS, LabPart, LabSettings, apply_peer_summaries, lab_stage, merge_summaries
+from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
+from .partitions import widen
+
+__all__ = ["ENGINES", "EngineResult", "LabRun", "LocalEngine", "make_engine", "run_labs"]
+
+#: The engines :func:`make_engine` knows.
+ENGINES: tuple[str, ...] = ("local", "dask")
+
+
+class LocalEngine:
+    """Runs each per-lab function in this process, lab after lab.
+
+    ``memory_budget`` (bytes) is recorded and stated; one lab's events are held at a time
+    while its first pass runs (account batches inside a lab larger than the budget are
+    not built).
+    """
+
+    name = "local"
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
+        return [fn(x, *args) for x in items]
+
+    def gather(self, handles: Sequence[Any]) -> list[Any]:
+        return list(handles)
+
+    def release(self, handles: Sequence[Any]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def make_engine(name: str = "local", scheduler: str | None = None) -> Any:
+    """The engine by name: ``"local"``, or ``"dask"`` on ``scheduler`` (an address such as
+    ``tcp://host:8786``; None starts a two-worker ``LocalCluster``). Close it when done.
+
+    Raises
+    ------
+    ParameterError
+        On an unknown engine name, or ``"dask"`` when dask.distributed is not installed.
+    """
+    if name == "local":
+        if scheduler is not None:
+            raise ParameterError("a scheduler address is for engine='dask' only")
+        return LocalEngine()
+    if name == "dask":
+        from .dask import DaskEngine
+
+        return DaskEngine(scheduler)
+    raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
+
+
+@dataclass
+class EngineResult:
+    """The per-lab stages' results, put back together.
+
+    Attributes
+    ----------
+    sessions : Sessions
+        Every lab's sessions and events, in evidence order.
+    exports : pandas.DataFrame
+        Every export and extraction with its status, in evidence order.
+    scores : Scores
+        Ranked scored tables (as :func:`labforensics.score` returns them) and metadata,
+        including ``metadata["engine"]`` (engine, labs, sample sizes per unit).
+    labs : list
+        The labs, in processing order.
+    """
+
+    sessions: Sessions
+    exports: pd.DataFrame
+    scores: Scores
+    labs: list[str | None]
+
+
+def _first(partition: Any, settings: LabSettings) -> LabPart:
+    events = partition()
+    if hasattr(partition, "release"):  # events held in memory: the part holds them now
+        partition.release()
+    return lab_stage(events, partition.lab, settings)
+
+
+def _meta(part: LabPart) -> dict[str, Any]:
+    return {"lab": part.lab, "counts": part.counts(), "summaries": part.summaries,
+            "n_sessions": len(part.sessions.sessions), "n_events": part.n_events}  # fmt: skip
+
+
+def _peer(part: LabPart, summaries: dict[str, pd.DataFrame], settings: LabSettings) -> LabPart:
+    part.features = apply_peer_summaries(part.features, summaries, settings.features)
+    return part
+
+
+def _sample(part: LabPart, alloc: dict[Any, dict[str, int]], seed: int) -> dict[str, Any]:
+    return lab_sample(part.features, alloc[part.lab], part.lab, seed)
+
+
+def _collect(part: LabPart) -> tuple[Sessions, pd.DataFrame]:
+    return part.sessions, part.exports  # events dictionary-encoded: widened on the client
+
+
+class LabRun:
+    """:func:`run_labs` step by step, so the pipeline can time each pass as a stage.
+
+    ``first()`` (sessions, exports, features per lab: returns the number of sessions),
+    ``peer()`` (the cross-lab peer baselines), ``detect()`` (the model and the scores:
+    returns :class:`~labforensics.detect.Scores`), ``collect()`` (the labs' sessions and
+    exports put back together: returns :class:`EngineResult`).
+    """
+
+    def __init__(self, partitions: Sequence[Any], settings: LabSettings,
+                 detection: DetectParams, engine: Any = None, progress: bool = False,
+                 ) -> None:  # fmt: skip
+        self.progress = progress
+        self.partitions = partitions
+        self.settings = settings
+        self.detection = detection
+        self.eng = engine or LocalEngine()
+        self.parts: list[Any] = []
+        self.meta: list[dict[str, Any]] = []
+        self.scores: Scores | None = None
+
+    def _map(self, stage: str, labs: Sequence[Any], fn: Callable[..., Any],
+             items: Sequence[Any], *args: Any) -> list[Any]:  # fmt: skip
+        """``eng.map`` with a per-lab bar (issue 16 item 6) when the labs run here, one
+        after the other; a Dask engine's tasks run at once on the workers (no bar)."""
+        if not isinstance(self.eng, LocalEngine):
+            return self.eng.map(fn, items, *args)
+        names = [str(lab) if lab is not None else "(no lab)" for lab in labs]
+        out = []
+        with lab_progress(stage, names, self.progress) as step:
+            for x, name in zip(items, names, strict=True):
+                out.append(fn(x, *args))
+                step(name)
+        return out
+
+    def first(self) -> int:
+        labs = [getattr(p, "lab", None) for p in self.partitions]
+        self.parts = self._map("sessions", labs, _first, self.partitions, self.settings)
+        self.partitions = []  # a lab's events, once passed on, are held by its part only
+        self.meta = self.eng.gather(self.eng.map(_meta, self.parts))
+        return sum(m["n_sessions"] for m in self.meta)
+
+    def peer(self) -> None:
+        summaries = merge_summaries([m["summaries"] for m in self.meta])
+        self.parts = self._map("features", [m["lab"] for m in self.meta], _peer, self.parts,
+                               summaries, self.settings)  # fmt: skip
+
+    def detect(self) -> Scores:
+        det, seed = self.detection, self.settings.case.seed
+        alloc = sample_allocation({m["lab"]: m["counts"] for m in self.meta}, det)
+        samples = self.eng.gather(self.eng.map(_sample, self.parts, alloc, seed))
+        with tqdm(total=len(UNITS) * len(det.detectors), desc="detectors", unit="detector",
+                  disable=not self.progress, file=sys.stderr, leave=False,
+                  mininterval=0) as bar:  # fmt: skip
+
+            def step(unit: str, name: str) -> None:
+                bar.set_postfix_str(f"{unit} {name}", refresh=False)
+                bar.update(1)
+
+            models = fit_models(samples, det, self.settings.case, step)
+        scored = self.eng.gather(self._map("detection", [m["lab"] for m in self.meta],
+                                           score_lab, self.parts, models, det,
+                                           self.settings.case))  # fmt: skip
+        scores = scores_from_labs(scored, models, det, self.settings.case)
+        scores.metadata["engine"] = {
+            "labs": [m["lab"] if m["lab"] is not None else "(no lab)" for m in self.meta],
+            "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
+        }
+        self.scores = scores
+        return scores
+
+    def collect(self) -> EngineResult:
+        collected = self.eng.gather(self.eng.map(_collect, self.parts))
+        self.eng.release(self.parts)
+        self.parts = []
+        whole = []
+        for i, c in enumerate(collected):  # widened lab by lab, each freed once copied
+            whole.append(Sessions(c[0].sessions, widen(c[0].events), c[0].params))
+            collected[i] = (None, c[1])
+        sess = concat_sessions(whole, self.settings.sessions)
+        exports = concat_exports([c[1] for c in collected], sess.events)
+        assert self.scores is not None
+        return EngineResult(sessions=sess, exports=exports, scores=self.scores,
+                            labs=[m["lab"] for m in self.meta])  # fmt: skip
+
+
+def run_labs(
+    partitions: Sequence[Any],
+    settings: LabSettings,
+    detection: DetectParams,
+    *,
+    engine: Any = None,
+) -> EngineResult:
+    """Sessions, exports, features and scores of every lab, lab by lab (see module doc).
+
+    Parameters
+    ----------
+    partitions : sequence of callables
+        One per lab (:mod:`labforensics.engine.partitions`), each with ``.lab``;
+        labs sorted, the no-lab partition last.
+    settings : LabSettings
+    detection : DetectParams
+    engine : LocalEngine or DaskEngine, optional
+        Default :class:`LocalEngine`.
+
+    Returns
+    -------
+    EngineResult
+    """
+    run = LabRun(partitions, settings, detection, engine)
+    run.first()
+    run.peer()
+    run.detect()
+    return run.collect()
