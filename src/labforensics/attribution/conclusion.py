@@ -283,7 +283,8 @@ def lab_conclusion(
         if d.censor_end is not None and not d.dated
         else 0
     )
-    base["censored_until"] = _iso(d.censor_end) if k_cens else None
+    if k_cens:
+        base["censored_until"] = _iso(d.censor_end)
     ll_ops, prod = _op_loglik(
         d.ops, known_ns, cum, n_leak, n_uni, eps, tol, d.dated, lag_ns, leaked, k_cens
     )
