@@ -291,7 +291,7 @@ def _rates(ratios: pd.DataFrame) -> dict:
     }
 
 
-def summarise(a: argparse.Namespace) -> int:
+def summarise(a: argparse.Namespace, argv: list[str] | None = None) -> int:
     """Summary of the calibration's JSON lines: rates per way and setting, overall, the
     misleading ratios listed, the Tippett plot, and the validation file's section."""
     paths = [Path(a.rows)] + [Path(p) for p in (a.more_rows or [])]
@@ -338,14 +338,11 @@ def summarise(a: argparse.Namespace) -> int:
             a.write_validation,
             "attribution_calibration",
             {
-                "measured_on": "synthetic evidence (labforensics.synth.generate, linkage=True)",
-                "case": "2 labs, 2019-01-07..2019-04-30, dump linked with its patient indexes",
-                "ways": sorted(set(cases["scenario"])),
+                "case": "2 labs, 2019-01-07..2019-04-30, the dump linked with its patient indexes",
                 "settings": {
                     k: {"scale": CAL_SETTINGS[k][0], "linkage_rates": CAL_SETTINGS[k][1]}
                     for k in sorted(set(cases["setting"]))
-                },  # fmt: skip
-                "seeds": [seeds[0], seeds[-1]] if seeds else [],
+                },
                 "cases": len(cases),
                 "cases_failed": len(errs),
                 "failures": [
@@ -353,19 +350,25 @@ def summarise(a: argparse.Namespace) -> int:
                 ],
                 "definition": "misleading: log10 LR > 0 for a false proposition of a copied lab, "
                 "before the ceilings; every false proposition counted (one with no logged "
-                "operation has likelihood 0 and is not misleading); staff export true for "
+                "operation has likelihood 0 and is not misleading); the staff export is true for "
                 "insider and outside_evidence (an unlogged copy by staff)",
+                "reproduce": "python benchmarks/attribution.py --calibration --seeds 20 "
+                "--settings base,mid,hard --write-validation src/labforensics/data/validation.json "
+                "(or several processes, one --rows file each, then --summarise --more-rows ...)",
                 "overall": overall,
                 "overall_generator_label_only": overall_strict,
                 "per_way_setting": per,
-                "misleading_cases": [
+                "misleading_ratios": [
                     {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
                     for r in bad.to_dict("records")
-                ],  # fmt: skip
+                ],
             },
-            command=" ".join(["python", "benchmarks/attribution.py", *sys.argv[1:]]),
-            size=f"{len(cases)} cases of 2 labs, scales "
+            command=" ".join(["python", "benchmarks/attribution.py", *(argv or sys.argv[1:])]),
+            size=f"{len(cases)} generated cases of 2 labs over 16 weeks, scales "
             + "/".join(str(CAL_SETTINGS[k][0]) for k in sorted(set(cases["setting"]))),
+            seeds=seeds,
+            variants=sorted(set(cases["scenario"])),
+            measured_on="synthetic evidence (labforensics.synth.generate, linkage=True)",
         )
         print(f"validation file: {a.write_validation}")
     return 0
@@ -380,11 +383,13 @@ def _tippett(df: pd.DataFrame, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for flag, label in ((True, "true proposition"), (False, "false propositions")):
-        v = np.sort(df.loc[df["true"] == flag, "log10_lr"].to_numpy())
+        # clipped at +-8 (beyond the ceilings' 6 and the verbal scale) so the crossing at 0 shows
+        v = np.sort(np.clip(df.loc[df["true"] == flag, "log10_lr"].to_numpy(dtype=float), -8, 8))
         if v.size:
             ax.step(v, 1.0 - np.arange(v.size) / v.size, where="post", label=f"{label} ({v.size})")
     ax.axvline(0.0, color="grey", lw=0.8)
-    ax.set_xlabel("log10 likelihood ratio (before the ceilings)")
+    ax.set_xlabel("log10 likelihood ratio (before the ceilings; clipped at +-8)")
+    ax.set_xlim(-8.5, 8.5)
     ax.set_ylabel("share of ratios >= x")
     ax.set_title("Tippett plot: generated linkage cases")
     ax.legend()

@@ -749,9 +749,12 @@ def limits(
 ) -> list[str]:
     """The "Limits of this analysis" lines of the conclusion (linkage FMR, coverage,
     labs not weighed, model ceilings)."""
+    from ..validation import limits_lines
+
     out = []
     if prep is None:
-        return ["no leak was given: no proposition about a copy is weighed"]
+        # the method's error rates measured on synthetic evidence (validation file)
+        return ["no leak was given: no proposition about a copy is weighed", *limits_lines()]
     fmr = prep["fmr"]
     if fmr is not None:
         c = conc.get("coverage") or {}
@@ -783,6 +786,17 @@ def limits(
         "only; routine jobs (records moved on many days) are not weighed as operations: a copy of "
         "their output is a copy outside the logged software"
     )
+    cens = [p for p in conc.get("per_lab", []) if p.get("censored_until")]
+    if cens:
+        out.append(
+            "no registration dates for "
+            + ", ".join(f"{p['lab']} (censored until {p['censored_until']})" for p in cens)
+            + ": patients are known from their first event; within a lab's censoring period (90 % "
+            "quantile of the time to the next visit, from its own revisit gaps, a lower bound "
+            "when the logs are short) an operation cannot be told from a copy before the logs"
+        )
+    # the method's error rates measured on synthetic evidence (validation file)
+    out.extend(limits_lines())
     return out
 
 
