@@ -39,6 +39,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import __version__
+
 #: Version of the file's layout (bumped when a key changes meaning).
 FORMAT_VERSION = 1
 
@@ -118,8 +120,6 @@ def write_section(
         ``path``. The JSON is written sorted, indented, UTF-8, with a final newline
         (the same content gives the same bytes).
     """
-    from . import __version__
-
     p = Path(path)
     data = load_validation(p) if p.is_file() else None
     data = data or {}

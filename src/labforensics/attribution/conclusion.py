@@ -116,6 +116,7 @@ import numpy as np
 import pandas as pd
 
 from ..leak.horizon import horizon_m
+from ..validation import limits_lines
 from . import coverage as cov
 from .context import _Context
 from .lab_data import (
@@ -749,8 +750,6 @@ def limits(
 ) -> list[str]:
     """The "Limits of this analysis" lines of the conclusion (linkage FMR, coverage,
     labs not weighed, model ceilings)."""
-    from ..validation import limits_lines
-
     out = []
     if prep is None:
         # the method's error rates measured on synthetic evidence (validation file)
