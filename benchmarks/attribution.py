@@ -312,6 +312,10 @@ def summarise(a: argparse.Namespace, argv: list[str] | None = None) -> int:
         per.append({"way": sc, "setting": st, "cases": len(c),
                     "right_proposition": int(c["right"].sum()), **_rates(g)})  # fmt: skip
     overall = _rates(ratios)
+    per_way = {str(w): _rates(g) for w, g in ratios.groupby("scenario", sort=True)}
+    for w, r in per_way.items():
+        print(f"  {w:18s} misleading {r['misleading']} of {r['false_propositions']} "
+              f"({r['rate_misleading']:.1%})")  # fmt: skip
     strict = ratios.assign(true=ratios["generator_true"])
     overall_strict = _rates(strict)
     tab = pd.DataFrame(per)
@@ -357,6 +361,7 @@ def summarise(a: argparse.Namespace, argv: list[str] | None = None) -> int:
                 "(or several processes, one --rows file each, then --summarise --more-rows ...)",
                 "overall": overall,
                 "overall_generator_label_only": overall_strict,
+                "per_way": per_way,
                 "per_way_setting": per,
                 "misleading_ratios": [
                     {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
@@ -364,8 +369,12 @@ def summarise(a: argparse.Namespace, argv: list[str] | None = None) -> int:
                 ],
             },
             command=" ".join(["python", "benchmarks/attribution.py", *(argv or sys.argv[1:])]),
-            size=f"{len(cases)} generated cases of 2 labs over 16 weeks, scales "
-            + "/".join(str(CAL_SETTINGS[k][0]) for k in sorted(set(cases["setting"]))),
+            size=f"{len(cases)} generated cases of 2 labs over 16 weeks; settings "
+            + ", ".join(
+                f"{k} (scale {CAL_SETTINGS[k][0]}, linkage rates {CAL_SETTINGS[k][1]})"
+                for k in CAL_SETTINGS
+                if k in set(cases["setting"])
+            ),
             seeds=seeds,
             variants=sorted(set(cases["scenario"])),
             measured_on="synthetic evidence (labforensics.synth.generate, linkage=True)",
