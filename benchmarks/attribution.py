@@ -31,9 +31,11 @@ events the readers would produce, minus CSV parsing, which
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -99,12 +101,45 @@ TRUE_PROPOSITION = {"a": "vendor", "c": "external", "d": "insider", None: "outsi
 #: the lab, unrelated to them. By issue 15's definitions that copy was made by lab staff
 #: (``insider``) *by an unlogged means* (``outside_evidence``: "from somewhere the
 #: evidence does not cover ... a copy by an unlogged means"): both are true, neither
-#: counted as misleading; ``--strict`` counts ``outside_evidence`` as false there.
+#: counted as misleading; the summary also gives the rate with the generator's label only.
 TRUE_SET = {"a": {"vendor"}, "c": {"external"}, "d": {"insider", "outside_evidence"},
             None: {"outside_evidence"}}  # fmt: skip
 
 
-def _linkage_case_conclusion(out: Path, scenario: str, seed: int, scale: float) -> dict:
+#: The three generator settings of the calibration: the audit generator's scale and the
+#: linkage generator's rates (issue 13's presets, ``labforensics.synth.people.PRESETS``:
+#: NIR missing 30 / 45 / 60 %, names mangled 15 / 22 / 30 %, outsiders 5 / 7.5 / 10 %).
+CAL_SETTINGS: dict[str, tuple[float, str]] = {
+    "base": (0.1, "base"),
+    "mid": (0.15, "mid"),
+    "hard": (0.2, "hard"),
+}
+
+
+@contextlib.contextmanager
+def _linkage_rates(preset: str) -> Iterator[None]:
+    """Generate the tied linkage case with a preset's rates (``synth.tie`` builds its
+    ``LinkageSettings`` with the dates only: the preset's other fields are added here;
+    a benchmark-only patch, undone on exit)."""
+    from dataclasses import fields
+
+    from labforensics.synth import tie
+    from labforensics.synth.people import PRESETS, LinkageSettings
+
+    default, chosen = LinkageSettings(), PRESETS[preset]
+    rates = {f.name: getattr(chosen, f.name) for f in fields(LinkageSettings)
+             if getattr(chosen, f.name) != getattr(default, f.name)}  # fmt: skip
+    orig = tie.LinkageSettings
+    tie.LinkageSettings = lambda **kw: orig(**{**rates, **kw})  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        tie.LinkageSettings = orig  # type: ignore[assignment]
+
+
+def _linkage_case_conclusion(
+    out: Path, scenario: str, seed: int, scale: float, rates: str = "base"
+) -> dict:
     """Generate one tiny linkage case and return the attribution's conclusion and truth."""
     import json
 
@@ -113,8 +148,9 @@ def _linkage_case_conclusion(out: Path, scenario: str, seed: int, scale: float) 
     from labforensics.synth import SCENARIOS
 
     assert scenario in SCENARIOS
-    generate(out, labs=2, start="2019-01-07", end="2019-04-30", scale=scale, seed=seed,
-             linkage=True, linkage_scenario=scenario)  # fmt: skip
+    with _linkage_rates(rates):
+        generate(out, labs=2, start="2019-01-07", end="2019-04-30", scale=scale, seed=seed,
+                 linkage=True, linkage_scenario=scenario)  # fmt: skip
     truth = load_truth(out)
     nets = {lab["code"]: (lab["networks"]["lab"],) for lab in truth["labs"]}
     vendor = tuple(sorted({lab["networks"]["vendor"] for lab in truth["labs"]}))
@@ -132,99 +168,218 @@ def _linkage_case_conclusion(out: Path, scenario: str, seed: int, scale: float) 
     return {"conclusion": att.conclusion, "truth": want, "true_set": true_set}
 
 
+def _case_rows(r: dict, scenario: str, seed: int, setting: str) -> dict:
+    """One case's record (a JSON line): the case proposition and every (lab, proposition)
+    ratio of a copied lab, with the generator's label and issue 15's true set."""
+    case_true = sorted(set(r["truth"].values()))
+    sets = list(r["true_set"].values())
+    ok = {"mixed"} if len(case_true) > 1 else set(sets[0])
+    got = r["conclusion"]["proposition"]
+    ratios = []
+    for p in r["conclusion"]["per_lab"]:
+        true = r["truth"].get(p["lab"])
+        if true is None:  # a lab not copied, weighed on false links: no true proposition
+            continue
+        lrs = p.get("log10_lr_by_proposition") or {}
+        weighed = set(lrs) if len(lrs) >= 2 else set()
+        for prop in PROPOSITIONS:
+            ratios.append({"lab": p["lab"], "proposition": prop,
+                           "true": prop in r["true_set"].get(p["lab"], set()),
+                           "generator_true": prop == true,
+                           # a proposition with no logged operation is not weighed: its
+                           # likelihood is 0 (LR 0), never misleading for a false one
+                           "log10_lr": float(lrs[prop]) if prop in weighed else None})  # fmt: skip
+    return {"scenario": scenario, "seed": seed, "setting": setting, "got": got,
+            "ok": sorted(ok), "right": got in ok,
+            "log10_lr": r["conclusion"]["log10_lr"], "ratios": ratios}  # fmt: skip
+
+
+#: The propositions a copied lab's ratios are counted for (``mixed`` is a case's only).
+PROPOSITIONS = ("vendor", "insider", "external", "outside_evidence")
+
+
 def calibration(a: argparse.Namespace) -> int:
     """Rate of misleading evidence and a Tippett plot over generated linkage cases.
 
-    For every scenario of :data:`labforensics.synth.SCENARIOS`, seed and generator
-    setting (the scale), a 2-lab case (2019-01-07..2019-04-30) is generated, its
-    dump linked and attributed. For each copied lab and each proposition ``p``
-    weighed there, ``log10 LR_p`` is ``p``'s log10 likelihood minus the best other
-    proposition's. Misleading evidence: ``LR_p > 1`` for a false ``p`` (every false
-    proposition counted), and ``LR_p < 1`` for a true one (:data:`TRUE_SET`); ratios
-    are the conclusion's ``log10_lr_by_proposition`` (ties applied) before the ceilings
-    (the sign, hence the rates, is the same). The Tippett plot (the
-    share of ``log10 LR_p`` above x, for true and for false ``p``) is written to
-    ``--tippett``.
+    For every scenario of :data:`labforensics.synth.SCENARIOS` (vendor extraction,
+    staff export, intrusion, copy before the logs, two labs), seed and generator
+    setting (:data:`CAL_SETTINGS`), a 2-lab case (2019-01-07..2019-04-30) is generated,
+    its dump linked and attributed. For each copied lab and each proposition ``p``,
+    ``log10 LR_p`` is ``p``'s log10 likelihood minus the best other proposition's (the
+    conclusion's ``log10_lr_by_proposition``, ties applied, before the ceilings: the
+    sign, hence the rates, is the same). Misleading evidence: ``LR_p > 1`` for a false
+    ``p``; every false proposition is counted, a proposition with no logged operation
+    as not weighed (likelihood 0, never misleading: counted in the denominator and
+    reported apart). ``LR_p < 1`` for a true ``p`` is reported too. Each case is one
+    JSON line of ``--rows`` (appended as it ends: a long run can be resumed, several
+    processes can share the settings); the summary (:func:`summarise`) is printed,
+    written to ``--write-validation`` (``attribution_calibration``) and the Tippett plot
+    to ``--tippett``.
     """
+    import json
+
     from labforensics.synth import SCENARIOS
 
-    scales = [float(x) for x in a.settings.split(",") if x.strip()]
-    rows: list[dict] = []
-    cases: list[dict] = []
+    settings = [x.strip() for x in a.settings.split(",") if x.strip()]
+    rows_path = Path(a.rows)
+    done = set()
+    if rows_path.exists():
+        for line in rows_path.read_text("utf-8").splitlines():
+            c = json.loads(line)
+            done.add((c["scenario"], c["seed"], c["setting"]))
+    seeds = range(a.seed0, a.seed0 + a.seeds)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for scale in scales:
-            for scenario in SCENARIOS:
-                for seed in range(a.seeds):
-                    try:
-                        r = _linkage_case_conclusion(Path(tmp) / "c", scenario, seed, scale)
-                    except Exception as exc:  # a generator refusal: counted, not hidden
-                        print(f"{scenario} seed {seed} scale {scale}: skipped ({exc})")
+        for setting in settings:
+            scale, rates = CAL_SETTINGS[setting]
+            for seed in seeds:
+                for scenario in SCENARIOS:
+                    if (scenario, seed, setting) in done:
                         continue
-                    case_true = sorted(set(r["truth"].values()))
-                    case_want = case_true[0] if len(case_true) == 1 else "mixed"
-                    sets = list(r["true_set"].values())
-                    ok = {"mixed"} if len(case_true) > 1 else ({case_want} if a.strict else sets[0])
-                    got = r["conclusion"]["proposition"]
-                    cases.append({"scenario": scenario, "seed": seed, "scale": scale,
-                                  "got": got, "right": got in ok})  # fmt: skip
-                    print(f"{scenario:18s} seed {seed:2d} scale {scale}: {got:16s} "
-                          f"(true {'/'.join(sorted(ok))}) log10 LR {r['conclusion']['log10_lr']}")  # fmt: skip
-                    for p in r["conclusion"]["per_lab"]:
-                        true = r["truth"].get(p["lab"])
-                        trues = {true} if a.strict else r["true_set"].get(p["lab"], set())
-                        lrs = p.get("log10_lr_by_proposition")
-                        if lrs is None:  # an earlier model: from the likelihoods
-                            lls = p.get("log10_likelihoods") or {}
-                            lrs = {q: v - max(w for o, w in lls.items() if o != q)
-                                   for q, v in lls.items() if len(lls) > 1}  # fmt: skip
-                        if true is None or len(lrs) < 2:
-                            continue
-                        for prop, lr in lrs.items():
-                            rows.append({"scenario": scenario, "seed": seed, "scale": scale,
-                                         "lab": p["lab"], "proposition": prop,
-                                         "true": prop in trues, "log10_lr": lr,
-                                         "generator_true": prop == true,
-                                         "case_right": got in ok})  # fmt: skip
-    df = pd.DataFrame(rows)
-    if df.empty:
-        print("no case weighed")
+                    t1 = time.perf_counter()
+                    try:
+                        r = _linkage_case_conclusion(Path(tmp) / "c", scenario, seed, scale, rates)
+                        rec = _case_rows(r, scenario, seed, setting)
+                    except Exception as exc:  # a refusal or a linkage failure: counted, not hidden
+                        rec = {"scenario": scenario, "seed": seed, "setting": setting,
+                               "error": f"{type(exc).__name__}: {exc}"[:300]}  # fmt: skip
+                    rec["seconds"] = round(time.perf_counter() - t1, 1)
+                    with rows_path.open("a", encoding="utf-8") as f:
+                        f.write(json.dumps(rec, sort_keys=True) + "\n")
+                    print(f"{scenario:18s} seed {seed:2d} {setting}: {rec.get('got', rec.get('error'))} "
+                          f"log10 LR {rec.get('log10_lr')} ({rec['seconds']} s, "
+                          f"{time.perf_counter() - t0:.0f} s in all)", flush=True)  # fmt: skip
+    return summarise(a)
+
+
+def _load_rows(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cases and ratios from the JSON lines files (the last record of a case wins)."""
+    import json
+
+    recs: dict[tuple, dict] = {}
+    for p in paths:
+        for line in Path(p).read_text("utf-8").splitlines():
+            c = json.loads(line)
+            recs[(c["scenario"], c["seed"], c["setting"])] = c
+    cases = pd.DataFrame([{k: v for k, v in c.items() if k != "ratios"} for c in recs.values()])
+    ratios = pd.DataFrame(
+        [
+            {"scenario": c["scenario"], "seed": c["seed"], "setting": c["setting"], **x}
+            for c in recs.values()
+            for x in c.get("ratios", [])
+        ]  # fmt: skip
+    )
+    return cases, ratios
+
+
+def _rates(ratios: pd.DataFrame) -> dict:
+    """Misleading counts of a group of ratios (see :func:`calibration`)."""
+    false = ratios[~ratios["true"]]
+    true = ratios[ratios["true"]]
+    weighed_false = false[false["log10_lr"].notna()]
+    mis = int((weighed_false["log10_lr"] > 0).sum())
+    t_w = true[true["log10_lr"].notna()]
+    return {
+        "false_propositions": len(false),
+        "false_weighed": len(weighed_false),
+        "misleading": mis,
+        "rate_misleading": mis / len(false) if len(false) else None,
+        "rate_misleading_of_weighed": mis / len(weighed_false) if len(weighed_false) else None,
+        "true_propositions": len(true),
+        "true_below_1": int((t_w["log10_lr"] < 0).sum()),
+        "true_not_weighed": int(true["log10_lr"].isna().sum()),
+    }
+
+
+def summarise(a: argparse.Namespace, argv: list[str] | None = None) -> int:
+    """Summary of the calibration's JSON lines: rates per way and setting, overall, the
+    misleading ratios listed, the Tippett plot, and the validation file's section."""
+    paths = [Path(a.rows)] + [Path(p) for p in (a.more_rows or [])]
+    cases, ratios = _load_rows([p for p in paths if p.exists()])
+    if cases.empty:
+        print("no case")
         return 1
-    false = df[~df["true"]]
-    true = df[df["true"]]
-    print(f"\n{len(df)} (lab, proposition) ratios over {df.groupby(['scenario', 'seed', 'scale']).ngroups}"
-          f" cases in {time.perf_counter() - t0:.0f} s")  # fmt: skip
-    print(
-        f"misleading for a false proposition (LR > 1): {(false['log10_lr'] > 0).mean():.1%} "
-        f"of {len(false)}"
-    )
-    print(
-        f"misleading for the true proposition (LR < 1): {(true['log10_lr'] < 0).mean():.1%} "
-        f"of {len(true)}"
-    )
-    g_false = df[~df["generator_true"]]
-    g_true = df[df["generator_true"]]
-    print(
-        f"with the generator's own label only (staff export: insider): misleading "
-        f"{int((g_false['log10_lr'] > 0).sum())} of {len(g_false)} false "
-        f"({(g_false['log10_lr'] > 0).mean():.1%}); true with LR < 1 "
-        f"{int((g_true['log10_lr'] < 0).sum())} of {len(g_true)}"
-    )
-    cs = pd.DataFrame(cases)
-    print("right case proposition per scenario:")
-    for sc, g in cs.groupby("scenario", sort=False):
-        print(f"  {sc:18s} {int(g['right'].sum())}/{len(g)}  ({', '.join(g['got'])})")
-    print(
-        f"misleading count: {int((false['log10_lr'] > 0).sum())} of {len(false)} false; "
-        f"true with LR < 1: {int((true['log10_lr'] < 0).sum())} of {len(true)}"
-    )
-    bad = df[(~df["true"] & (df["log10_lr"] > 0)) | (df["true"] & (df["log10_lr"] < 0))]
+    errs = cases[cases["error"].notna()] if "error" in cases.columns else cases.iloc[:0]
+    ok_cases = cases.drop(errs.index)
+    print(f"{len(cases)} cases ({len(errs)} failed), {len(ratios)} (lab, proposition) ratios")
+    for r in errs.itertuples():
+        print(f"  failed: {r.scenario} seed {r.seed} {r.setting}: {r.error}")
+    if ratios.empty:
+        return 1
+    per = []
+    for (sc, st), g in ratios.groupby(["scenario", "setting"], sort=True):
+        c = ok_cases[(ok_cases["scenario"] == sc) & (ok_cases["setting"] == st)]
+        per.append({"way": sc, "setting": st, "cases": len(c),
+                    "right_proposition": int(c["right"].sum()), **_rates(g)})  # fmt: skip
+    overall = _rates(ratios)
+    per_way = {str(w): _rates(g) for w, g in ratios.groupby("scenario", sort=True)}
+    for w, r in per_way.items():
+        print(f"  {w:18s} misleading {r['misleading']} of {r['false_propositions']} "
+              f"({r['rate_misleading']:.1%})")  # fmt: skip
+    strict = ratios.assign(true=ratios["generator_true"])
+    overall_strict = _rates(strict)
+    tab = pd.DataFrame(per)
+    print(tab.to_string(index=False))
+    print(f"overall: misleading {overall['misleading']} of {overall['false_propositions']} false "
+          f"propositions ({overall['rate_misleading']:.1%}; of those weighed "
+          f"{overall['misleading']}/{overall['false_weighed']}); true with LR < 1: "
+          f"{overall['true_below_1']} of {overall['true_propositions']}")  # fmt: skip
+    print(f"with the generator's label only (staff export: insider): misleading "
+          f"{overall_strict['misleading']} of {overall_strict['false_propositions']} "
+          f"({overall_strict['rate_misleading']:.1%})")  # fmt: skip
+    bad = ratios[(~ratios["true"]) & (ratios["log10_lr"] > 0)]
     if len(bad):
-        print("misleading ratios (false with LR > 1, true with LR < 1):")
-        print(bad.drop(columns=["case_right", "generator_true"]).round(3).to_string(index=False))
-    print(df.groupby(["scenario", "true"])["log10_lr"].describe().round(2).to_string())
-    _tippett(df, Path(a.tippett))
+        print("misleading ratios (false proposition with LR > 1):")
+        print(bad.round(3).to_string(index=False))
+    weighed = ratios[ratios["log10_lr"].notna()]
+    _tippett(weighed, Path(a.tippett))
     print(f"Tippett plot: {a.tippett}")
+    if a.write_validation:
+        from labforensics.validation import write_section
+
+        seeds = sorted({int(x) for x in cases["seed"]})
+        write_section(
+            a.write_validation,
+            "attribution_calibration",
+            {
+                "case": "2 labs, 2019-01-07..2019-04-30, the dump linked with its patient indexes",
+                "settings": {
+                    k: {"scale": CAL_SETTINGS[k][0], "linkage_rates": CAL_SETTINGS[k][1]}
+                    for k in sorted(set(cases["setting"]))
+                },
+                "cases": len(cases),
+                "cases_failed": len(errs),
+                "failures": [
+                    f"{r.scenario} seed {r.seed} {r.setting}: {r.error}" for r in errs.itertuples()
+                ],
+                "definition": "misleading: log10 LR > 0 for a false proposition of a copied lab, "
+                "before the ceilings; every false proposition counted (one with no logged "
+                "operation has likelihood 0 and is not misleading); the staff export is true for "
+                "insider and outside_evidence (an unlogged copy by staff)",
+                "reproduce": "python benchmarks/attribution.py --calibration --seeds 20 "
+                "--settings base,mid,hard --write-validation src/labforensics/data/validation.json "
+                "(or several processes, one --rows file each, then --summarise --more-rows ...)",
+                "overall": overall,
+                "overall_generator_label_only": overall_strict,
+                "per_way": per_way,
+                "per_way_setting": per,
+                "misleading_ratios": [
+                    {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+                    for r in bad.to_dict("records")
+                ],
+            },
+            command=" ".join(["python", "benchmarks/attribution.py", *(argv or sys.argv[1:])]),
+            size=f"{len(cases)} generated cases of 2 labs over 16 weeks; settings "
+            + ", ".join(
+                f"{k} (scale {CAL_SETTINGS[k][0]}, linkage rates {CAL_SETTINGS[k][1]})"
+                for k in CAL_SETTINGS
+                if k in set(cases["setting"])
+            ),
+            seeds=seeds,
+            variants=sorted(set(cases["scenario"])),
+            measured_on="synthetic evidence (labforensics.synth.generate, linkage=True)",
+        )
+        print(f"validation file: {a.write_validation}")
     return 0
 
 
@@ -237,11 +392,13 @@ def _tippett(df: pd.DataFrame, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for flag, label in ((True, "true proposition"), (False, "false propositions")):
-        v = np.sort(df.loc[df["true"] == flag, "log10_lr"].to_numpy())
+        # clipped at +-8 (beyond the ceilings' 6 and the verbal scale) so the crossing at 0 shows
+        v = np.sort(np.clip(df.loc[df["true"] == flag, "log10_lr"].to_numpy(dtype=float), -8, 8))
         if v.size:
             ax.step(v, 1.0 - np.arange(v.size) / v.size, where="post", label=f"{label} ({v.size})")
     ax.axvline(0.0, color="grey", lw=0.8)
-    ax.set_xlabel("log10 likelihood ratio (before the ceilings)")
+    ax.set_xlabel("log10 likelihood ratio (before the ceilings; clipped at +-8)")
+    ax.set_xlim(-8.5, 8.5)
     ax.set_ylabel("share of ratios >= x")
     ax.set_title("Tippett plot: generated linkage cases")
     ax.legend()
@@ -268,18 +425,23 @@ def main(argv: list[str] | None = None) -> int:
         "(one per scenario x seed x setting; see calibration())",
     )
     ap.add_argument("--seeds", type=int, default=20, help="calibration: seeds per scenario")
+    ap.add_argument("--seed0", type=int, default=0, help="calibration: first seed")
     ap.add_argument(
         "--settings",
-        default="0.1,0.2,0.3",
-        help="calibration: generator scales (the three generator settings), comma-separated",
+        default="base,mid,hard",
+        help="calibration: generator settings of CAL_SETTINGS, comma-separated",
     )
     ap.add_argument("--tippett", default="tippett.png", help="calibration: the plot's file")
-    ap.add_argument(
-        "--strict",
-        action="store_true",
-        help="calibration: only the generator's own label is true (staff export: insider)",
-    )
+    ap.add_argument("--rows", default="calibration_rows.jsonl",
+                    help="calibration: one JSON line per case (appended; resumes)")  # fmt: skip
+    ap.add_argument("--more-rows", nargs="*", help="calibration: other processes' rows files")
+    ap.add_argument("--summarise", action="store_true",
+                    help="calibration: summarise the rows files only (no new case)")  # fmt: skip
+    ap.add_argument("--write-validation", metavar="PATH",
+                    help="calibration: write its figures into this validation file")  # fmt: skip
     a = ap.parse_args(argv)
+    if a.summarise:
+        return summarise(a)
     if a.calibration:
         return calibration(a)
     if a.full:

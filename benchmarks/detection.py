@@ -395,6 +395,15 @@ def main_variants(args) -> int:
     for label, good in checks.items():
         print(f"  {'PASS' if good else 'MISS'}  {label}")
     print(json.dumps({"all_targets_met": bool(all(checks.values()))}))
+    if getattr(args, "write_validation", None):  # issue 15 item 7: labforensics.validation
+        from labforensics.validation import detection_values, write_section
+
+        size = ", ".join(f"{k} {v}" for k, v in SIZES[args.size].items())
+        write_section(args.write_validation, "detection", detection_values(t),
+                      command="python benchmarks/detection.py " + " ".join(sys.argv[1:]),
+                      size=f"{args.size} ({size})", seeds=args.seeds, variants=names,
+                      measured_on="synthetic evidence (labforensics.synth variants)")  # fmt: skip
+        print(f"validation file: {args.write_validation}")
     return 0
 
 
@@ -413,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--variants", default=None, help="comma-separated variants, or all")
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--write-validation", metavar="PATH",
+                    help="--variants: write the figures into this validation file")  # fmt: skip
     args = ap.parse_args(argv)
     if args.variants:
         pd.set_option("display.width", 250)

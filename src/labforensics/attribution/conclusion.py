@@ -63,6 +63,22 @@ no longer ruled out by that day's registrations (a factor ``1 / eps`` each), and
 two size-only operations within a day of each other with no patient known between
 their best cuts tie.
 
+Left-censoring (no registration dates). A lab known only from its events (an
+identifier list, no patient index) has its patients "known" from their first event:
+one registered before the logs is first seen at its next visit. Its time cuts take an
+isotonic (non-increasing) outside rate (:mod:`.likelihood`, "left-censoring"), and
+its *censoring period* runs from the start of its logs to ``censored_until`` = start
++ :func:`~.lab_data.censoring_period` (the 90 % quantile of the forward-recurrence
+time of its own revisit gaps). A full or size-only operation within that period
+cannot be told from a copy made before the logs (the first-seen dates there are
+censored: the same patients, at or before): ``outside_evidence`` takes at least that
+operation's likelihood (:func:`_censored`), so the ratio between them is at most 1
+and the reason says why; the operation's leaked patients first seen within the
+period are producible. This replaces the earlier reading, where a vendor extraction
+of exactly the leak's size four days after the logs started read
+``outside_evidence`` "very strong": most leaked patients were first seen after it,
+and a constant outside rate fitted to their decline put the best cut weeks later.
+
 The leading proposition is the most likely; ``log10_lr`` is its log10 likelihood
 ratio against the next (``alternative``), capped (:func:`~.likelihood.ceiling_log10`,
 and for a logged proposition :func:`~.likelihood.coverage_ceiling_log10` of the
@@ -100,6 +116,7 @@ import numpy as np
 import pandas as pd
 
 from ..leak.horizon import horizon_m
+from ..validation import limits_lines
 from . import coverage as cov
 from .context import _Context
 from .lab_data import (
@@ -116,6 +133,7 @@ from .likelihood import (
     mismatch_rate,
     set_loglik,
     verbal,
+    zone,
 )
 from .params import AttributionParams
 
@@ -165,11 +183,24 @@ def _op_loglik(
     tol: float,
     dated: bool,
     lag_ns: int = 0,
+    leaked: np.ndarray | None = None,
+    k_cens: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log-likelihood and producible count of each operation; a size-only operation
-    at ``t`` is weighed at its best cut in ``[t - lag_ns, t]`` (module docstring)."""
+    at ``t`` is weighed at its best cut in ``[t - lag_ns, t]`` (module docstring).
+    Without registration dates, the outside of a cut is isotonic
+    (:func:`~.likelihood.suffix_isotonic_loglik` on ``leaked``, in ``known_at`` order), and the leaked patients among the first ``k_cens`` (first
+    seen within the censoring period) are producible by a cut before them
+    (:mod:`.likelihood`, "left-censoring")."""
     if ops.empty:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
+    kc = 0 if dated or leaked is None else int(k_cens)
+
+    def zn(kk: np.ndarray, cap: np.ndarray) -> dict[str, np.ndarray]:
+        # the censored zone of cuts kk (likelihood module, "left-censoring")
+        a, b, c = zone(leaked if leaked is not None else np.zeros(0, bool), cum, kk, cap, eps, kc)
+        return {"zone_n": a, "zone_n11": b, "zone_ll": c}
+
     t = ops["t_ns"].to_numpy(dtype=np.int64)
     k = np.searchsorted(known_ns, t, side="right")
     k_lo = np.searchsorted(known_ns, t - lag_ns, side="right")
@@ -179,13 +210,19 @@ def _op_loglik(
     for i in np.flatnonzero(cut & (k_lo < k)):
         ks = np.arange(k_lo[i], k[i] + 1)
         cap = rec[i] / np.maximum((1.0 - tol) * np.maximum(ks, 1), 1e-9)
-        v = np.round(set_loglik(cum[ks], ks, n_leak, n_uni, eps, cap, free_outside=not dated), 9)
+        v = np.round(set_loglik(cum[ks], ks, n_leak, n_uni, eps, cap, free_outside=not dated,
+                                **zn(ks, cap)), 9)  # fmt: skip
         k[i] = ks[len(v) - 1 - int(np.argmax(v[::-1]))]  # the latest of the best cuts
     n_set = np.where(cut, k, ops["n_set"].to_numpy())
     n11 = np.where(cut, cum[k], ops["n11"].to_numpy())
     capacity = np.where(cut, rec / np.maximum((1.0 - tol) * np.maximum(n_set, 1), 1e-9), 1.0)
-    ll = set_loglik(n11, n_set, n_leak, n_uni, eps, capacity, free_outside=cut & (not dated))
-    prod = np.minimum(n11, np.where(cut, rec, n11)).astype(np.int64)
+    free = cut & (not dated)
+    ll = set_loglik(n11, n_set, n_leak, n_uni, eps, capacity, free_outside=free,
+                    **zn(k, capacity))  # fmt: skip
+    # a leaked patient first seen within the censoring period may have existed at t: a
+    # full or size-only operation there could have produced it
+    held = np.where(free, cum[np.maximum(k, kc)], n11)
+    prod = np.minimum(held, np.where(cut, rec, held)).astype(np.int64)
     return ll, prod
 
 
@@ -240,8 +277,19 @@ def lab_conclusion(
     base["late_leaked"] = n_late
     cum = np.concatenate([[0], np.cumsum(leaked, dtype=np.int64)])
     lag_ns = int(params.copy_lag_h * 3600e9)
-    ll_ops, prod = _op_loglik(d.ops, known_ns, cum, n_leak, n_uni, eps, tol, d.dated, lag_ns)
-    curve = cut_curve(leaked, eps, free_outside=not d.dated)
+    # without registration dates: the isotonic outside of a cut, and the patients first
+    # seen within the lab's censoring period (likelihood module, "left-censoring")
+    k_cens = (
+        int(np.searchsorted(known_ns, int(d.censor_end.value), side="right"))
+        if d.censor_end is not None and not d.dated
+        else 0
+    )
+    if k_cens:
+        base["censored_until"] = _iso(d.censor_end)
+    ll_ops, prod = _op_loglik(
+        d.ops, known_ns, cum, n_leak, n_uni, eps, tol, d.dated, lag_ns, leaked, k_cens
+    )
+    curve = cut_curve(leaked, eps, free_outside=not d.dated, k_cens=k_cens)
     lo = int(horizon.value) if horizon is not None else int(known_ns[0])
     hi_t = sight if sight is not None else d.evidence_end
     hi = int(hi_t.value) if hi_t is not None else int(known_ns[-1])
@@ -281,6 +329,13 @@ def lab_conclusion(
     # together (module docstring, "ties"): each takes the larger likelihood, so the
     # ratio between them is 1 whatever the number of their other operations
     lls = {h: max([lls[h]] + [lls[g] for g in tied[h]]) for h in lls}
+    censored = _censored(d, k_cens, best_op)
+    if censored:
+        # without registration dates a full or size-only operation within the censoring
+        # period cannot be told from a copy before the logs (module docstring,
+        # "left-censoring"): outside_evidence fits at least as well as it
+        # (only outside_evidence is raised: the operation keeps its own likelihood)
+        lls["outside_evidence"] = max([lls["outside_evidence"]] + [lls[h] for h in censored])
     # order: likelihood, then (a tie: the leaked set cannot tell them apart, LR 1) the
     # anomaly of the best operation, then the report order
     ranked = sorted(
@@ -317,7 +372,16 @@ def lab_conclusion(
             "alternative": a["proposition"],
             "reason": _reason(d, lead, a, lines, horizon, logs_cover, q),
         }
-    if alts and alts[0]["proposition"] in tied.get(lead, ()):
+    pair = {lead, alts[0]["proposition"]} if alts else set()
+    if alts and "outside_evidence" in pair and (pair - {"outside_evidence"}) & set(censored):
+        h = next(iter(pair - {"outside_evidence"}))
+        res["reason"] = (
+            f"{d.lab}: no registration dates, and {h}'s operation falls within the lab's "
+            f"censoring period (its logs start {_iso(d.evidence_start)}; patients registered "
+            f"before them are first seen up to {_iso(d.censor_end)}, from its revisit gaps): a "
+            "copy before the logs fits as well, no support for either; " + res["reason"]
+        )
+    elif alts and alts[0]["proposition"] in tied.get(lead, ()):
         res["reason"] = (
             f"{d.lab}: the leaked set cannot tell {lead} from {alts[0]['proposition']} (their best "
             "operations hold the same leaked patients): no support for either; " + res["reason"]
@@ -387,6 +451,17 @@ def proposition_loglik(ll_ops: np.ndarray) -> float:
     v = np.asarray(ll_ops, dtype=float)
     m = float(v.max())
     return m + math.log(float(np.mean(np.exp(v - m))))
+
+
+def _censored(d: _LabData, k_cens: int, best_op: dict[str, int]) -> list[str]:
+    """Logged propositions whose best operation is a full or size-only one within the
+    lab's censoring period (no registration dates; module docstring, "left-censoring")."""
+    if not k_cens or d.censor_end is None or d.dated or d.ops.empty:
+        return []
+    c_ns = int(d.censor_end.value)
+    t = d.ops["t_ns"].to_numpy(dtype=np.int64)
+    kind = d.ops["kind"].to_numpy()
+    return [h for h, j in best_op.items() if kind[j] == "cut" and t[j] <= c_ns]
 
 
 def _tied(
@@ -677,7 +752,8 @@ def limits(
     labs not weighed, model ceilings)."""
     out = []
     if prep is None:
-        return ["no leak was given: no proposition about a copy is weighed"]
+        # the method's error rates measured on synthetic evidence (validation file)
+        return ["no leak was given: no proposition about a copy is weighed", *limits_lines()]
     fmr = prep["fmr"]
     if fmr is not None:
         c = conc.get("coverage") or {}
@@ -709,6 +785,17 @@ def limits(
         "only; routine jobs (records moved on many days) are not weighed as operations: a copy of "
         "their output is a copy outside the logged software"
     )
+    cens = [p for p in conc.get("per_lab", []) if p.get("censored_until")]
+    if cens:
+        out.append(
+            "no registration dates for "
+            + ", ".join(f"{p['lab']} (censored until {p['censored_until']})" for p in cens)
+            + ": patients are known from their first event; within a lab's censoring period (90 % "
+            "quantile of the time to the next visit, from its own revisit gaps, a lower bound "
+            "when the logs are short) an operation cannot be told from a copy before the logs"
+        )
+    # the method's error rates measured on synthetic evidence (validation file)
+    out.extend(limits_lines())
     return out
 
 

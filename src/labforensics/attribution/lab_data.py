@@ -49,6 +49,8 @@ class _LabData:
     dated: bool  # the lab's patient index gives registration dates
     leak_ids: frozenset[str] = frozenset()  # the leaked identifiers placed in this lab
     n_ambiguous: int = 0  # of them, lab-less identifiers also found in another lab
+    # end of the censoring period (no registration dates: likelihood, "left-censoring")
+    censor_end: pd.Timestamp | None = None
 
 
 def _linkage_info(linkage: dict[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
@@ -153,6 +155,57 @@ def _named_sets(
     d["lk"] = d["p"].isin(leaked_set)
     g = d.groupby("s")["lk"].agg(["size", "sum"])
     return {str(k): (int(a), int(b)) for k, a, b in zip(g.index, g["size"], g["sum"], strict=True)}
+
+
+#: Share of the patients registered before the logs that are first seen within the
+#: censoring period (:func:`censoring_period`): a 90 % quantile, the usual coverage of a
+#: one-sided bound; the remaining 10 % are left to the outside rate of the cut model.
+CENSOR_QUANTILE = 0.9
+
+
+def censoring_period(pe: pd.DataFrame, quantile: float = CENSOR_QUANTILE) -> pd.Timedelta | None:
+    """A lab's censoring period: the time from the start of its logs within which a
+    patient registered before them is first seen, with probability ``quantile``.
+
+    The time from an arbitrary instant (the start of the logs) to a patient's next
+    visit is the forward-recurrence time of its visits; for visit gaps ``g`` its
+    survival is ``S(x) = sum max(g - x, 0) / sum g`` (Cox, *Renewal Theory*, 1962,
+    ch. 5: the equilibrium distribution). The period is the ``x`` with
+    ``S(x) = 1 - quantile``, from the lab's own gaps between consecutive days on which
+    events name the same patient (gaps longer than the logs cannot be seen: with short
+    logs the period is a lower bound, stated in the conclusion's limits).
+
+    Parameters
+    ----------
+    pe : pandas.DataFrame
+        The lab's events naming a patient (:func:`_patient_events`): ``patient`` (str),
+        ``t`` (int64 ns since the epoch, UTC).
+    quantile : float, default :data:`CENSOR_QUANTILE`
+        In (0, 1).
+
+    Returns
+    -------
+    pandas.Timedelta or None
+        Whole days (the gaps are counted in days); None when no patient comes back.
+    """
+    if pe.empty:
+        return None
+    day = pd.DataFrame({"p": pe["patient"].to_numpy(), "d": pe["t"].to_numpy() // (86400 * 10**9)})
+    day = day.drop_duplicates().sort_values(["p", "d"], kind="stable")
+    same = day["p"].to_numpy()[1:] == day["p"].to_numpy()[:-1]
+    g = np.diff(day["d"].to_numpy())[same].astype(float)
+    g = np.sort(g[g > 0])[::-1]  # descending
+    if not g.size:
+        return None
+    # F(x) = sum max(g - x, 0) is piecewise linear and decreasing; solve F(x) = (1 - q) sum g
+    target = (1.0 - quantile) * g.sum()
+    top = np.cumsum(g)  # sum of the j + 1 largest gaps
+    j = np.arange(1, g.size + 1)
+    f_at = top - j * g  # F at x = g[j - 1]: the j - 1 largest gaps exceed it
+    i = int(np.searchsorted(f_at, target, side="left"))  # f_at increases with j
+    # on [g[i], g[i - 1]] exactly the i largest gaps exceed x: F(x) = top[i - 1] - i x
+    x = (top[i - 1] - target) / i if i > 0 else g[0]
+    return pd.Timedelta(days=float(np.ceil(max(x, 0.0))))
 
 
 def _consultations(
@@ -267,7 +320,10 @@ def prepare(
             horizon=hz,
             window_after=_get(win, lab, "after"),
             window_before=_get(win, lab, "before"),
-            dated=registry is not None and bool((registry["lab"] == lab).any()),
+            dated=(dated := registry is not None and bool((registry["lab"] == lab).any())),
+            censor_end=_censor_end(pev.get(lab, empty), span, lab)
+            if has_logs and not dated
+            else None,
             ops=_operations(ctx, pev.get(lab, empty), sessions, lab, leaked_set, sight_ns, params)
             if has_logs
             else pd.DataFrame(),
@@ -281,6 +337,14 @@ def prepare(
     }
 
 
+def _censor_end(pe: pd.DataFrame, span: pd.DataFrame, lab: str) -> pd.Timestamp | None:
+    """The start of the lab's logs plus its censoring period (None when no patient
+    comes back)."""
+    c = censoring_period(pe)
+    start = span.loc[lab, "evidence_start"]
+    return None if c is None or pd.isna(start) else pd.Timestamp(start) + c
+
+
 def _get(win: pd.DataFrame | None, lab: str, col: str) -> pd.Timestamp | None:
     if win is None or lab not in win.index:
         return None
@@ -288,4 +352,4 @@ def _get(win: pd.DataFrame | None, lab: str, col: str) -> pd.Timestamp | None:
     return None if pd.isna(v) else pd.Timestamp(v)
 
 
-__all__ = ["prepare"]
+__all__ = ["CENSOR_QUANTILE", "censoring_period", "prepare"]

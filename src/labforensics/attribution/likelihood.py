@@ -33,12 +33,36 @@ The set of each operation (issue 15, item 2):
   an account's consultations (reads) up to the first public sighting: S = the
   patients those events name.
 
-Without registration dates (no patient index), ``known_at`` is the first event
-naming the patient, a proxy: old patients keep coming back after a copy and are
-first seen then. For the time cuts of such a lab the outside rate is not ``eps``
-but estimated (the leaked share of the patients first seen after the cut, kept in
-``[eps, rho]``), which makes the cut a two-segment Bernoulli change point (as the
-window of :mod:`.windows`); a known set keeps ``eps`` (its events name its patients).
+*Left-censoring* (no registration dates, no patient index). ``known_at`` is then the
+first event naming the patient, a proxy: a patient registered before the logs start
+is first seen at its next visit, whenever that falls, so "first seen after ``t``" is
+no evidence that a patient was unknown at ``t``. When the logs start shortly before a
+copy, most patients the copy held are first seen after it, and the leaked share of
+the patients first seen after the copy does not drop to a constant: it *declines* as
+the old patients come back (fast at first, then slower: the forward-recurrence time
+of their visits). The outside rate of such a lab's time cuts is therefore not
+``eps`` and not one constant (the earlier model: a constant fitted to a decline made
+a later cut, hence the unlogged copy of ``outside_evidence``, beat the true
+extraction, "very strong", on logs that started four days before it) but any
+*non-increasing* function of the first-seen order, fitted by isotonic regression
+(pool-adjacent-violators; Robertson, Wright & Dykstra, *Order Restricted
+Statistical Inference*, 1988) on the patients after the cut
+(:func:`suffix_isotonic_loglik`). The decline then explains nothing by itself: a
+cut is favoured only by the patients inside it (all existing at ``t``: leaked with
+probability ``rho``) and disfavoured by those the copy could not hold. Every instant
+before the true copy fits about as well (the copy held them all; the decline after
+them absorbs the rest): the data say "at or before", and the ratio of a logged
+operation at the copy against ``outside_evidence`` is about the range over that
+stretch, not a product over thousands of first-seen dates; within the lab's
+censoring period it is at most 1 (:mod:`.conclusion`, "left-censoring"). A known set keeps
+``eps`` (its events name its patients). Coverage: a leaked patient first seen within
+the lab's censoring period (:func:`~labforensics.attribution.lab_data.censoring_period`,
+from its own revisit gaps) may have existed before any instant there, so a full or
+size-only operation counts it as producible. Why not the count match (an extraction
+of exactly the leak's size): a count is one number any operation of that size
+shares; the isotonic outside rate removes the cause of the error (a first-seen date
+read as a registration date), not a symptom. With registration dates there is no
+censoring: ``known_at`` is the registration.
 
 *Copy at an unlogged time* (the ``outside_evidence`` proposition): a full copy at
 an instant ``t`` uniform over the prior range ``[lo, hi]`` (the linkage horizon or
@@ -82,6 +106,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 #: Largest log10 likelihood ratio ever reported (see module docstring).
@@ -162,6 +187,9 @@ def set_loglik(
     eps: float,
     capacity: np.ndarray | float | None = None,
     free_outside: bool | np.ndarray = False,
+    zone_n: np.ndarray | float = 0,
+    zone_n11: np.ndarray | float = 0,
+    zone_ll: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Log-likelihood (natural log) of the leaked set under a set model (module docstring).
 
@@ -182,6 +210,11 @@ def set_loglik(
         ``[eps, rho]``) instead of ``eps``: for a time cut over *first-seen* times
         (no registration dates), where patients first seen after the cut may be
         old patients the logs show late (module docstring).
+    zone_n, zone_n11, zone_ll : array, default 0
+        With ``free_outside``: the patients after the cut within the lab's censoring
+        period, the leaked among them, and their log-likelihood under a non-increasing
+        share (:func:`suffix_isotonic_loglik`); they are left out of the constant
+        outside rate (module docstring, "left-censoring").
 
     Returns
     -------
@@ -190,28 +223,120 @@ def set_loglik(
     """
     n11 = np.asarray(n11, dtype=float)
     n_set = np.asarray(n_set, dtype=float)
+    fo = np.asarray(free_outside, dtype=bool)
+    zn = np.where(fo, np.asarray(zone_n, dtype=float), 0.0)
+    z11 = np.where(fo, np.asarray(zone_n11, dtype=float), 0.0)
+    zll = np.where(fo, np.asarray(zone_ll, dtype=float), 0.0)
     n10 = n_set - n11
-    n01 = n_leaked - n11
-    n00 = (n_universe - n_set) - n01
+    n01 = n_leaked - n11 - z11
+    n00 = (n_universe - n_set - zn) - n01
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(n_set > 0, n11 / np.maximum(n_set, 1), 0.0)
     if capacity is not None:
         rho = np.minimum(rho, np.asarray(capacity, dtype=float))
     rho = _clip(rho, eps)
-    n_out = np.maximum(n_universe - n_set, 0)
+    n_out = np.maximum(n_universe - n_set - zn, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         free = np.clip(np.where(n_out > 0, n01 / np.maximum(n_out, 1), eps), eps, rho)
-    out_rate = np.where(np.asarray(free_outside, dtype=bool), free, eps)
+    out_rate = np.where(fo, free, eps)
     out_rate = _clip(out_rate, eps)
     return (
         n11 * np.log(rho)
         + n10 * np.log1p(-rho)
         + n01 * np.log(out_rate)
         + np.maximum(n00, 0) * np.log1p(-out_rate)
+        + zll
     )
 
 
-def cut_curve(leaked_sorted: np.ndarray, eps: float, free_outside: bool = False) -> np.ndarray:
+def suffix_isotonic_loglik(
+    leaked_sorted: np.ndarray, eps: float, k: np.ndarray, cap: np.ndarray
+) -> np.ndarray:
+    """Log-likelihood of the patients after cuts under a non-increasing leaked share
+    kept at or below the inside rate (module docstring, "left-censoring").
+
+    The share of the suffix ``k..n-1`` is fitted by pool-adjacent-violators (Robertson,
+    Wright & Dykstra, 1988); the fit bounded above by ``cap`` is the unbounded one
+    clipped at ``cap`` (isotonic regression under a box constraint), each block's rate
+    kept in ``[eps, 1 - eps]``. The suffixes are built from the end, one patient at a
+    time (a sequential pass in numba: amortised linear, plus the blocks above each
+    query's cap).
+
+    Parameters
+    ----------
+    leaked_sorted : numpy.ndarray of bool, shape (n,)
+        Leaked flags in ``known_at`` order.
+    eps : float
+        Mismatch allowance (rate floor and ceiling margin).
+    k : numpy.ndarray of int, shape (m,)
+        The cuts (0..n: patients inside).
+    cap : numpy.ndarray of float, shape (m,)
+        Upper bound of the outside rate of each cut (its inside rate ``rho``).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (m,)
+        The suffix's log-likelihood of each cut (0 for ``k = n``).
+    """
+    x = np.ascontiguousarray(leaked_sorted, dtype=np.float64)
+    kk = np.ascontiguousarray(np.asarray(k, dtype=np.int64).ravel())
+    cc = np.ascontiguousarray(np.broadcast_to(np.asarray(cap, dtype=np.float64), kk.shape))
+    return _suffix_iso(x, float(eps), kk, cc)
+
+
+@numba.njit(cache=True)
+def _block_ll(s: float, c: float, p: float, eps: float) -> float:  # pragma: no cover - numba
+    p = min(max(p, eps), 1.0 - eps)
+    return s * math.log(p) + (c - s) * math.log(1.0 - p)
+
+
+@numba.njit(cache=True)
+def _suffix_iso(
+    x: np.ndarray, eps: float, qk: np.ndarray, qr: np.ndarray
+) -> np.ndarray:  # pragma: no cover - numba
+    n = x.shape[0]
+    m = qk.shape[0]
+    out = np.zeros(m)
+    order = np.argsort(-qk, kind="mergesort")
+    bs = np.empty(n)  # block sums; stack top = the earliest block (highest share)
+    bc = np.empty(n)  # block counts
+    bl = np.empty(n)  # block log-likelihoods at their own share
+    top = 0
+    total = 0.0
+    j = 0
+    while j < m and qk[order[j]] >= n:
+        j += 1  # empty suffix: 0
+    for i in range(n - 1, -1, -1):
+        s = x[i]
+        c = 1.0
+        # a block earlier in time must have a share >= the block after it: merge while not
+        while top > 0 and s * bc[top - 1] < bs[top - 1] * c:
+            top -= 1
+            s += bs[top]
+            c += bc[top]
+            total -= bl[top]
+        ll = _block_ll(s, c, s / c, eps)
+        bs[top] = s
+        bc[top] = c
+        bl[top] = ll
+        top += 1
+        total += ll
+        while j < m and qk[order[j]] == i:
+            q = order[j]
+            r = qr[q]
+            v = total
+            t = top - 1
+            while t >= 0 and bs[t] > r * bc[t]:  # blocks above the cap, clipped to it
+                v += _block_ll(bs[t], bc[t], r, eps) - bl[t]
+                t -= 1
+            out[q] = v
+            j += 1
+    return out
+
+
+def cut_curve(
+    leaked_sorted: np.ndarray, eps: float, free_outside: bool = False, k_cens: int = 0
+) -> np.ndarray:
     """Full-copy log-likelihood at every cut of the universe in ``known_at`` order.
 
     Parameters
@@ -221,6 +346,9 @@ def cut_curve(leaked_sorted: np.ndarray, eps: float, free_outside: bool = False)
     eps : float
     free_outside : bool
         See :func:`set_loglik`.
+    k_cens : int, default 0
+        With ``free_outside``: patients known at the end of the lab's censoring period
+        (:func:`zone`).
 
     Returns
     -------
@@ -230,7 +358,54 @@ def cut_curve(leaked_sorted: np.ndarray, eps: float, free_outside: bool = False)
     n = len(leaked_sorted)
     c = np.concatenate([[0], np.cumsum(leaked_sorted, dtype=np.int64)])
     k = np.arange(n + 1)
-    return set_loglik(c, k, int(c[-1]), n, eps, free_outside=free_outside)
+    zn, z11, zll = zone(leaked_sorted, c, k, np.ones(n + 1), eps, k_cens if free_outside else 0)
+    return set_loglik(c, k, int(c[-1]), n, eps, free_outside=free_outside,
+                      zone_n=zn, zone_n11=z11, zone_ll=zll)  # fmt: skip
+
+
+def zone(
+    leaked_sorted: np.ndarray,
+    cum: np.ndarray,
+    k: np.ndarray,
+    capacity: np.ndarray,
+    eps: float,
+    k_cens: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The censored zone of each cut: patients after it within the censoring period,
+    the leaked among them, and their isotonic log-likelihood bounded by the cut's inside
+    rate (module docstring, "left-censoring"; zeros for a cut at or after the period).
+
+    Parameters
+    ----------
+    leaked_sorted : numpy.ndarray of bool, shape (n,)
+    cum : numpy.ndarray of int64, shape (n + 1,)
+        Cumulative leaked count (``cum[0] = 0``).
+    k : numpy.ndarray of int, shape (m,)
+        The cuts.
+    capacity : numpy.ndarray of float, shape (m,)
+        Upper bound of each cut's inside rate (records over set size; 1: none).
+    eps : float
+    k_cens : int
+        Patients known at the end of the censoring period (0: no censoring).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Float64 arrays of shape (m,).
+    """
+    k = np.asarray(k, dtype=np.int64)
+    zn = np.maximum(int(k_cens) - k, 0).astype(float)
+    if not k_cens or not (zn > 0).any():
+        return zn, np.zeros(k.shape), np.zeros(k.shape)
+    hi = np.maximum(k, int(k_cens))
+    z11 = (cum[hi] - cum[k]).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(k > 0, cum[k] / np.maximum(k, 1), 0.0)
+    rho = np.clip(np.minimum(rho, capacity), eps, 1.0 - eps)
+    inz = zn > 0
+    zll = np.zeros(k.shape)
+    zll[inz] = suffix_isotonic_loglik(leaked_sorted[: int(k_cens)], eps, k[inz], rho[inz])
+    return zn, z11, zll
 
 
 def marginal_loglik(
