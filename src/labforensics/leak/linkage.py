@@ -83,6 +83,7 @@ from labforensics._validation import (
 from labforensics.errors import LabForensicsError, LinkageError, SchemaError
 from labforensics.leak import decoys
 from labforensics.leak._duckdb import LinkageTerminated, private_connection
+from labforensics.leak._em import em_m_u_held_at_minimum
 from labforensics.leak.decisions import (
     COMPARISON_LEVELS,
     EM_RULES,
@@ -632,10 +633,11 @@ def _train(linker: Any, seed: int, params: LinkageParams) -> None:
     linker.training.estimate_u_using_random_sampling(
         max_pairs=params.u_max_pairs, seed=int(seed) % (2**31)
     )
-    for rule in EM_RULES:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=params.em_max_pairs, estimate_without_term_frequencies=True
-        )
+    with em_m_u_held_at_minimum():  # an m driven to 0 by EM is held at 1e-300, see _em
+        for rule in EM_RULES:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=params.em_max_pairs, estimate_without_term_frequencies=True
+            )
     _stabilise_model(linker, params)
 
 
