@@ -45,13 +45,18 @@ decimals, then by pseudonym: log-odds do not saturate as probabilities do at
 first-name agreement, or NIR with birth date / first name) and is not a
 relative: household evidence (the NIR, or surname + contact / postcode, or
 contact) together with a contradiction (birth dates that differ, first names
-that differ) marks a relative (a twin, a father and son of one first name), so
-a candidate agreeing on NIR, birth date, surname and address but not on the
-first name is not linked. A row whose candidates carry only household evidence
-is ``household`` and never linked. Among eligible candidates at
-or above the threshold: another patient of the same lab within
-``ambiguity_margin`` bits of the best -> ``ambiguous``; else the best of
-another lab at or above the threshold -> ``two_labs``; else ``unique``. Rows
+that differ, or another valid NIR without an agreeing birth date: another
+insured person of the household) marks a relative (a twin, a father and son of
+one first name, a spouse insured in their own right), so a candidate agreeing
+on NIR, birth date, surname and address but not on the first name is not
+linked. A row whose candidates carry only household evidence is ``household``
+and never linked. Among eligible candidates at or above the threshold: another
+patient within ``ambiguity_margin`` bits of the best -> ``ambiguous`` (a
+patient of the same lab, or of another lab whose record's birth date differs
+from the best's: two people, such as a father and son of one first name with a
+row without birth date); else the best of another lab at or above the
+threshold, not contradicting the best's birth date -> ``two_labs`` (one person
+at two labs); else ``unique``. Rows
 with no eligible candidate above the threshold and no household evidence are
 ``none``. ``lab``/``patient`` are filled for ``unique``, ``two_labs`` and
 ``ambiguous``; for ``household`` and ``none`` they are NA and the relative or
@@ -259,7 +264,8 @@ class Linkage:
         Seconds per phase.
     candidates : pandas.DataFrame
         The ``top_k`` scored candidates per dump row (ids, rounded weight and
-        probability, level labels, evidence flags; no raw value), from which
+        probability, level labels, evidence flags, ``record_dob``: a code per
+        distinct birth date of the candidate records, -1 unknown; no raw value), from which
         :meth:`links_at` decides at another threshold.
     """
 
