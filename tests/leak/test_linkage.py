@@ -277,6 +277,18 @@ def test_outsider_with_own_nir_and_the_indexed_spouses_first_name_is_household(l
         assert at.loc["D10KERG_HUSBAND", "match"] in {"household", "none"}
 
 
+def test_nir_alone_weighs_nothing_beside_the_household_comparison(linked):
+    # NIR agreement without birth date or first name is the household's (a dependant
+    # carries the insured person's NIR): Bayes factor 1 (m = u), so it cannot outrank
+    # NIR + first name, nor add a second household weight to surname + contact
+    model = linked.model.set_index(["comparison", "level"])
+    hh = model.loc[("nir", "nir_only_household")]
+    assert hh["m"] == hh["u"] and hh["bayes_factor"] == 1.0
+    assert model.loc[("nir", "nir+first_name"), "bayes_factor"] > 1.0
+    # the other NIR levels' m still sum with it to 1
+    assert abs(model.loc["nir", "m"].sum() - 1.0) < 1e-5
+
+
 def test_child_attached_to_both_parents(linked):
     # Mael is the dependant of his father at LAB00 and of his mother at LAB02: whichever
     # parent's NIR the dump carries, the row is Mael (at one lab or both), never a parent.

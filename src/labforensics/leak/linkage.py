@@ -443,6 +443,14 @@ def _stabilise_model(linker, params: LinkageParams) -> None:
     be the other parent's); m is renormalised per comparison; m and u are rounded
     to 6 significant digits so that float noise from parallel sums cannot change a
     decision between two runs.
+
+    The NIR's household level (``nir_only_household``: the NIR agrees, neither the
+    birth date nor the first name does) gets m = u, a Bayes factor of 1: a
+    dependant carries the insured person's NIR, so this agreement says "same
+    household", which the household comparison already weighs (issue 13: household
+    fields are one comparison, not added as independent evidence). Trained freely,
+    EM gave it more weight than NIR + first name (at 1.59 M x 500,000 a parent
+    sharing the NIR with a similar first name outranked the row's own record).
     """
     for comp in linker._settings_obj.comparisons:
         levels = [lv for lv in comp.comparison_levels if not lv.is_null_level]
@@ -453,9 +461,16 @@ def _stabilise_model(linker, params: LinkageParams) -> None:
             if comp.output_column_name == "nir" and lv.label_for_charts == "differs":
                 floor = params.nir_differs_m_floor
             ms.append(max(m, floor))
-        total = sum(ms)
+        fixed = {
+            i: max(float(lv.u_probability or 0.0), 1e-9)
+            for i, lv in enumerate(levels)
+            if comp.output_column_name == "nir" and lv.label_for_charts == "nir_only_household"
+        }
+        free = sum(m for i, m in enumerate(ms) if i not in fixed)
+        scale = (1.0 - sum(fixed.values())) / free
+        ms = [fixed[i] if i in fixed else m * scale for i, m in enumerate(ms)]
         for lv, m in zip(levels, ms, strict=False):
-            lv.m_probability = float(f"{m / total:.6g}")
+            lv.m_probability = float(f"{m:.6g}")
             u = lv.u_probability
             if u is not None:
                 lv.u_probability = float(f"{max(float(u), 1e-9):.6g}")
