@@ -226,6 +226,74 @@ def to_generator_ids(links: pd.DataFrame, mapped, dump: pd.DataFrame) -> pd.Data
     return pd.concat([out, extra], ignore_index=True)
 
 
+def _relation(p: pd.Series, q: pd.Series) -> str:
+    """The generator's relation of a dump row's true person ``p`` to the linked record's ``q``."""
+    if p["hh"] != q["hh"]:
+        return "other household"
+    kinds = {0: "insured", 1: "spouse"}
+    a, b = kinds.get(int(p["member"]), "child"), kinds.get(int(q["member"]), "child")
+    if a == b == "child":
+        return "twin" if p["dob"] == q["dob"] else "sibling"
+    return f"{a} -> {b}"  # the dump row's person -> the linked record's person
+
+
+def wrong_links(
+    links: pd.DataFrame,
+    levels: pd.DataFrame,
+    truth: pd.DataFrame,
+    details: dict,
+    dump: pd.DataFrame,
+) -> pd.DataFrame:
+    """Rows linked to a record of another person (analysis only: the generator's truth).
+
+    ``links``/``levels`` in generator ids. One row per wrong link: the dump row's kind
+    (``relative`` = outsider relative), the relation of its true person to the linked
+    record's person, the deciding levels and what the dump row held."""
+    linked = links[links["match"].isin(["unique", "two_labs"])]
+    t = truth.set_index("row_id")
+    df = linked.join(t, on="row_id", how="inner")
+    ok = np.array(
+        [bool(p) and p in r.split("|") for p, r in
+         zip(df["patient"].fillna(""), df["records"].fillna(""), strict=True)]
+    )  # fmt: skip
+    bad = df[~ok]
+    if bad.empty:
+        return pd.DataFrame()
+    people = details["people"].set_index("person")
+    q = bad["patient"].map(details["record_person"])
+    lv = levels.set_index(["row_id", "patient"])
+    d = dump.set_index("record_id")
+    rows = []
+    for (_, r), qp in zip(bad.iterrows(), q, strict=True):  # per wrong link (a handful)
+        key = (r["row_id"], r["patient"])
+        lev = lv.loc[key] if key in lv.index else None
+        rel = (
+            "fabricated" if r["person"] < 0 else _relation(people.loc[r["person"]], people.loc[qp])
+        )
+        dr = d.loc[r["row_id"]]
+        pp, qq = (people.loc[r["person"]] if r["person"] >= 0 else None), people.loc[qp]
+        rows.append(
+            {
+                "kind": r["kind"],
+                "match": r["match"],
+                "relation": rel,
+                "linked_qualite": qq["qualite"],
+                "same_first_name": None if pp is None else pp["first_name"] == qq["first_name"],
+                "same_sex": None if pp is None else pp["sex"] == qq["sex"],
+                "same_birth_year": None if pp is None else pp["dob"].year == qq["dob"].year,
+                "dump_nir": pd.notna(dr["nir"]),
+                "dump_dob": pd.notna(dr["birth_date"]),
+                **{
+                    c: (None if lev is None else lev[c])
+                    for c in ("nir", "dob", "first_name", "household")
+                },
+                "weight": None if lev is None else lev["match_weight"],
+                "p": r["probability"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", type=int, default=150_000)
@@ -248,9 +316,16 @@ def main() -> None:
     with PeakRSS() as rss:
         phases.mark("generate")
         t0 = time.perf_counter()
+        details: dict = {}
         index, dump, truth = make_case(
-            args.index, args.dump, args.labs, seed=args.seed, rates=SETTINGS[args.setting]
-        )
+            args.index, args.dump, args.labs, seed=args.seed, rates=SETTINGS[args.setting],
+            details=details,
+        )  # fmt: skip
+        # the error analysis's people, compact (categories: ~100 MB at 2.5 M people)
+        pe = details["people"].drop(columns=["nir"])
+        for c in ("sex", "first_name", "qualite"):
+            pe[c] = pe[c].astype("category")
+        details["people"] = pe
         t_gen = time.perf_counter() - t0
         print(f"generated {len(index):,} index records, {len(dump):,} dump rows in {t_gen:.1f} s")
         t_read, mapped = 0.0, None
@@ -321,6 +396,7 @@ def main() -> None:
                 "precision": round(ev["precision"], 4),
                 "recall": round(ev["recall"], 4),
                 "est_fmr": round(est, 5),
+                "est_fmr_exact": float(est),
                 "upper": round(upper, 5),
                 "true_fmr": round(ev["true_fmr"], 5),
                 "not_indexed_links": ev["not_indexed_links"],
@@ -328,7 +404,37 @@ def main() -> None:
                 "wrong_indexed": ev["wrong_indexed"],
             }
         )
-    print(pd.DataFrame(rows).to_string(index=False))
+    print(pd.DataFrame(rows).drop(columns=["est_fmr_exact"]).to_string(index=False))
+    # issue 13's criterion "the share of outsider-relative rows linked <= the estimated
+    # rate", in both readings: over the links (as the FMR is) and over the relative rows
+    n_rel = int((truth["kind"] == "relative").sum())
+    print(f"\noutsider-relative rows linked ({n_rel:,} outsider-relative rows in the dump):")
+    crit = pd.DataFrame(
+        {
+            "threshold": [r["threshold"] for r in rows],
+            "relative_linked": [r["relative_linked"] for r in rows],
+            "share_of_links_%": [100 * r["relative_linked"] / max(r["linked"], 1) for r in rows],
+            "share_of_relative_rows_%": [100 * r["relative_linked"] / max(n_rel, 1) for r in rows],
+            "estimated_fmr_%": [100 * r["est_fmr_exact"] for r in rows],
+        }
+    )
+    crit["met (links)"] = crit["share_of_links_%"] <= crit["estimated_fmr_%"]
+    crit["met (relative rows)"] = crit["share_of_relative_rows_%"] <= crit["estimated_fmr_%"]
+    print(crit.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    # every wrong link at the chosen threshold, with the levels that decided it
+    lv = res.levels
+    if mapped is not None:
+        p_ids, d_ids = mapped
+        lv = lv.assign(
+            row_id=lv["row_id"].astype(str).map(d_ids),
+            patient=lv["patient"].astype("string").map(p_ids),
+        )
+    wrong = wrong_links(links_at(res.threshold), lv, truth, details, dump)
+    print(f"\nwrong links at threshold {res.threshold} (generator's truth; analysis only): "
+          f"{len(wrong)}")  # fmt: skip
+    if len(wrong):
+        with pd.option_context("display.width", 250, "display.max_columns", 30):
+            print(wrong.sort_values(["kind", "relation"]).to_string(index=False))
     # per class at the chosen threshold
     d = dump.set_index("record_id")
     strong = (d["nir"].notna() | d["birth_date"].notna()).rename("strong")

@@ -97,7 +97,12 @@ def _mangle(rng: np.random.Generator, s: pd.Series, mask: np.ndarray) -> pd.Seri
 
 
 def make_case(
-    n_index: int, n_dump: int, n_labs: int, seed: int, rates: GenRates | None = None
+    n_index: int,
+    n_dump: int,
+    n_labs: int,
+    seed: int,
+    rates: GenRates | None = None,
+    details: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Generate index people, dump people and the truth.
 
@@ -109,6 +114,12 @@ def make_case(
         ``row_id``, ``person`` (int64, -1 fabricated), ``indexed`` (bool), ``kind``
         (``indexed``, ``relative``, ``stranger``, ``fabricated``), and
         ``records``: a ``|``-joined list of the person's index record ids.
+
+    If ``details`` is a dict it receives, for analyses only (the same draws),
+    ``people`` (every generated person: ``person``, ``hh``, ``member`` (0 the
+    insured person, 1 the spouse, 2-3 children), ``sex``, ``dob``, ``first_name``,
+    ``nir``, ``qualite``, ``rang``) and ``record_person`` (index ``record_id`` ->
+    ``person``).
     """
     rates = rates or GenRates()
     rng = np.random.default_rng(seed)
@@ -182,6 +193,12 @@ def make_case(
     recs = pd.concat([recs, second, dup], ignore_index=True)
     recs["record_id"] = pd.Series([f"P{i:015x}" for i in rng.permutation(10**7)[: len(recs)]])
     index_people = _frame(recs, "index", rng)
+    if details is not None:
+        cols = ["person", "hh", "sex", "dob", "first_name", "nir", "qualite", "rang"]
+        details["people"] = people[cols].assign(member=member)
+        details["record_person"] = pd.Series(
+            recs["person"].to_numpy(), index=pd.Index(recs["record_id"].astype(STR))
+        )
 
     # dump rows
     n_out = int(n_dump * rates.outsiders)

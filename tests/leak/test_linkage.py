@@ -39,6 +39,9 @@ N_TWINS = nir("1750629045012")  # BRANDOUX parent's NIR
 N_LAND = nir("1650256078090")  # LANDREVIN Pascal's NIR
 N_FATHER = nir("1720335238011")  # ROSCANVEL Erwan's NIR
 N_MOTHER = nir("2740529019077")  # ROSCANVEL Anaïs's NIR (her own, not her husband's)
+N_QUEL = nir("1610822118034")  # QUELLEC Gwenaël senior's NIR, carried by his son
+N_KERG_W = nir("2780135099021")  # KERGUELEN Camille's own NIR (the wife, indexed)
+N_KERG_H = nir("1760435099033")  # KERGUELEN Camille's own NIR (the husband, outsider)
 
 
 def person(rid, lab, sn, fn, sex, dob, nir_=None, q="00", rang=1, addr=None, pc=None, ph=None):
@@ -101,6 +104,15 @@ HAND_INDEX = [
            "8 RUE DES ROCHES", "29000", "+33298000007"),
     person("P7ROSC_CHILD_M", "LAB02", "ROSCANVEL", "MAEL", "M", "2012-11-09", N_MOTHER, "06", 1,
            "8 RUE DES ROCHES", "29000", None),
+    # a father and his son of one first name, the son a dependant carrying his NIR,
+    # each registered at another lab (their household's fields agree)
+    person("P8QUEL_FATHER", "LAB00", "QUELLEC", "GWENAEL", "M", "1961-08-14", N_QUEL, "00", 1,
+           "5 RUE DU PORT", "29760", "+33298000008"),
+    person("P8QUEL_SON", "LAB02", "QUELLEC", "GWENAEL", "M", "1994-02-27", N_QUEL, "06", 1,
+           "5 RUE DU PORT", "29760", "+33298000008"),
+    # a wife insured under her own NIR; her husband (same first name) is in no index
+    person("P9KERG_WIFE", "LAB01", "KERGUELEN", "CAMILLE", "F", "1978-01-09", N_KERG_W, "00", 1,
+           "12 HAMEAU DE KERHOAS", "29830", "+33298000009"),
     # day/month swap target
     person("P6MORV", "LAB00", "MORVANEC", "GAELLE", "F", "1980-03-07", None, "00", 1,
            "1 QUAI NORD", "22000", "+33296000006"),
@@ -123,6 +135,12 @@ HAND_DUMP = [
     person("D8CHILD_FATHER_NIR", None, "ROSCANVEL", "MAEL", "M", "2012-11-09", N_FATHER, None,
            None, "8 RUE DES ROCHES", "29000", "+33298000007"),
     person("D8CHILD_NODATE", None, "ROSCANVEL", "MAEL", "M", None, N_MOTHER, None, None),
+    person("D9QUEL_NODATE", None, "QUELLEC", "GWENAEL", "M", None, N_QUEL, None, None,
+           "5 RUE DU PORT", "29760", "+33298000008"),
+    person("D9QUEL_SON", None, "QUELLEC", "GWENAEL", "M", "1994-02-27", N_QUEL, None, None,
+           "5 RUE DU PORT", "29760", None),
+    person("D10KERG_HUSBAND", None, "KERGUELEN", "CAMILLE", "M", None, N_KERG_H, None, None,
+           "12 HAMEAU DE KERHOAS", "29830", "+33298000009"),
     person("D7SWAP", None, "MORVANEC", "GAELLE", "F", "1980-07-03", None, None, None,
            "1 QUAI NORD", "22000", None),
 ]  # fmt: skip
@@ -222,6 +240,53 @@ def test_outsider_relative_is_household_never_a_match(linked):
             "household",
             "none",
         }
+
+
+def test_father_and_son_of_one_first_name_at_two_labs_are_not_one_person(linked):
+    # no birth date in the row: the father's NIR, first name, surname, address and phone
+    # fit the father at LAB00 and his son at LAB02 equally (same levels, same weight).
+    # `two_labs` would say they are one person at two labs, but the two records' birth
+    # dates differ (1961, 1994): two people the row cannot choose between -> ambiguous,
+    # and neither lab is credited with the row
+    r = row(linked, "D9QUEL_NODATE")
+    assert r["match"] == "ambiguous"
+    assert {r["patient"], r["runner_up_patient"]} == {"P8QUEL_FATHER", "P8QUEL_SON"}
+    lv = linked.levels.set_index("row_id").loc["D9QUEL_NODATE"]
+    assert (lv["nir"], lv["dob"], lv["first_name"]) == ("nir+first_name", "null", "exact")
+    for t in (0.01, 0.5):
+        assert linked.links_at(t).set_index("row_id").loc["D9QUEL_NODATE", "match"] == "ambiguous"
+    # with the son's birth date the father's record contradicts it (a relative): the son
+    r = row(linked, "D9QUEL_SON")
+    assert (r["match"], r["patient"]) == ("unique", "P8QUEL_SON")
+
+
+def test_outsider_with_own_nir_and_the_indexed_spouses_first_name_is_household(linked):
+    # the husband, in no index, shares his wife's first name, surname, address and phone,
+    # but his NIR is another valid NIR than hers and the row has no birth date: another
+    # insured person of the household (the same person would need a change of NIR,
+    # which only a birth date could confirm) -> household, never linked to her
+    r = row(linked, "D10KERG_HUSBAND")
+    assert r["match"] == "household" and pd.isna(r["patient"])
+    assert r["runner_up_patient"] == "P9KERG_WIFE"
+    lv = linked.levels.set_index("row_id").loc["D10KERG_HUSBAND"]
+    assert (lv["nir"], lv["dob"], lv["first_name"], lv["household"]) == (
+        "differs", "null", "exact", "surname+contact",
+    )  # fmt: skip
+    for t in (0.01, 0.5):
+        at = linked.links_at(t).set_index("row_id")
+        assert at.loc["D10KERG_HUSBAND", "match"] in {"household", "none"}
+
+
+def test_nir_alone_weighs_nothing_beside_the_household_comparison(linked):
+    # NIR agreement without birth date or first name is the household's (a dependant
+    # carries the insured person's NIR): Bayes factor 1 (m = u), so it cannot outrank
+    # NIR + first name, nor add a second household weight to surname + contact
+    model = linked.model.set_index(["comparison", "level"])
+    hh = model.loc[("nir", "nir_only_household")]
+    assert hh["m"] == hh["u"] and hh["bayes_factor"] == 1.0
+    assert model.loc[("nir", "nir+first_name"), "bayes_factor"] > 1.0
+    # the other NIR levels' m still sum with it to 1
+    assert abs(model.loc["nir", "m"].sum() - 1.0) < 1e-5
 
 
 def test_child_attached_to_both_parents(linked):

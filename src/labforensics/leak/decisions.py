@@ -100,6 +100,11 @@ HOUSEHOLD_EVIDENCE = {
 }
 #: Levels that contradict the person: with household evidence they mark a relative
 #: (a twin with another first name, a father and son of one first name born apart).
+#: :func:`_label_candidates` adds the NIR ``differs`` level when the birth date does
+#: not agree: a valid NIR other than the record's belongs to another insured person
+#: (the same person carries another NIR only through a change of attachment, which
+#: the birth date must confirm: a child under the other parent, a spouse insured in
+#: their own right).
 PERSON_CONFLICT = {
     "dob": {"differs"},
     "first_name": {"differs", "jaro_winkler_0.80"},
@@ -120,6 +125,14 @@ def _gamma_labels(comparison: str) -> dict[int, str]:
     return out
 
 
+#: The index record's birth date as a hash (never the value; NULL when unknown): two
+#: candidates of one row at two labs are one person only if these do not differ.
+_RECORD_DOB_HASH = (
+    "case when (case when source_dataset_l = 'dump' then dob_r else dob_l end) is null "
+    "then null else hash(case when source_dataset_l = 'dump' then dob_r else dob_l end) end"
+)
+
+
 def _top_candidates_sqls(
     predict_table: str, top_k: int, exclude_table: str | None
 ) -> list[tuple[str, str]]:
@@ -134,6 +147,7 @@ def _top_candidates_sqls(
                    as record_id,
                case when source_dataset_l = 'dump' then lab_r else lab_l end as lab,
                round(match_weight, 4) as weight, round(match_probability, 6) as probability,
+               {_RECORD_DOB_HASH} as record_dob_hash,
                {cols}
         from {predict_table}
     """
@@ -233,9 +247,16 @@ def _label_candidates(cand: pd.DataFrame) -> pd.DataFrame:
             household |= labels.isin(HOUSEHOLD_EVIDENCE[comp]).to_numpy()
         if comp in PERSON_CONFLICT:
             conflict |= labels.isin(PERSON_CONFLICT[comp]).to_numpy()
+    # a different valid NIR is another insured person: the same person only through a
+    # change of attachment (a child under the other parent, a spouse with their own
+    # NIR), which the birth date must then confirm
+    dob_agrees = out["dob"].isin(PERSON_EVIDENCE["dob"]).to_numpy()
+    conflict |= (out["nir"] == "differs").to_numpy() & ~dob_agrees
     relative = household & conflict
     out["eligible"] = person & ~relative
     out["household_evidence"] = household & ~out["eligible"].to_numpy()
+    codes, _ = pd.factorize(out.pop("record_dob_hash"), use_na_sentinel=True)
+    out["record_dob"] = np.asarray(codes, dtype=np.int64)  # a code per birth date, -1 unknown
     out["record_id"] = out["record_id"].astype("string")
     out["row_id"] = out["row_id"].astype("string")
     out["lab"] = out["lab"].astype("string")
@@ -267,7 +288,9 @@ def classify(
     cand : pandas.DataFrame
         Candidates from :func:`_label_candidates`: ``row_id``, ``record_id``,
         ``lab``, ``weight`` (log2, rounded), ``probability`` (rounded),
-        ``n_candidates``, ``eligible``, ``household_evidence``; sorted by
+        ``n_candidates``, ``eligible``, ``household_evidence`` and optionally
+        ``record_dob`` (int64 code of the record's birth date, -1 unknown: two
+        candidates at two labs whose codes differ are two people); sorted by
         ``row_id`` then best first (weight descending, record id ascending).
     row_ids : pandas.Series
         Every dump row id (rows without candidates become ``none``).
@@ -302,6 +325,7 @@ class _CandidateArrays:
     first_any: np.ndarray  # per row: its first candidate (-1 none)
     second: np.ndarray  # per row: its second candidate (-1 none)
     hh: np.ndarray  # per row: its first candidate with household evidence (-1 none)
+    dob: np.ndarray  # candidate record's birth-date code (-1 unknown)
 
 
 def _arrow_strings(s: pd.Series) -> pa.Array:
@@ -330,6 +354,11 @@ def _candidate_arrays(cand: pd.DataFrame, row_ids: pd.Series) -> _CandidateArray
         first_any=first_any,
         second=_first_per_row(codes, pos != np.where(codes >= 0, first_any[codes], -1), n),
         hh=_first_per_row(codes, cand["household_evidence"].to_numpy(dtype=bool), n),
+        dob=(
+            cand["record_dob"].to_numpy(dtype=np.int64)
+            if "record_dob" in cand.columns
+            else np.full(len(cand), -1, dtype=np.int64)
+        ),
     )
 
 
@@ -355,8 +384,15 @@ def _classify(a: _CandidateArrays, threshold: float, margin: float) -> pd.DataFr
     best_w = np.full(len(codes), np.nan)
     best_w[ok] = weight[cand_best[ok]]
     rival = elig & ok & (pos != cand_best)
-    same_lab = rival & (a.lab_code == best_lab) & (weight >= best_w - margin)
-    other_lab = rival & (a.lab_code != best_lab)
+    # a record of another lab is the same person unless the two records' birth dates
+    # differ (a parent and a child, siblings of one first name): then it is another
+    # patient, and ambiguous within the margin like one of the same lab
+    best_dob = np.full(len(codes), -1, dtype=np.int64)
+    best_dob[ok] = a.dob[cand_best[ok]]
+    other_person = (a.dob >= 0) & (best_dob >= 0) & (a.dob != best_dob)
+    near = weight >= best_w - margin
+    same_lab = rival & (((a.lab_code == best_lab) | other_person) & near)
+    other_lab = rival & (a.lab_code != best_lab) & ~other_person
     amb = _first_per_row(codes, same_lab, n)
     two = _first_per_row(codes, other_lab, n)
     hh, first_any, second = a.hh, a.first_any, a.second

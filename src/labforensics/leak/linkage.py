@@ -46,13 +46,18 @@ decimals, then by pseudonym: log-odds do not saturate as probabilities do at
 first-name agreement, or NIR with birth date / first name) and is not a
 relative: household evidence (the NIR, or surname + contact / postcode, or
 contact) together with a contradiction (birth dates that differ, first names
-that differ) marks a relative (a twin, a father and son of one first name), so
-a candidate agreeing on NIR, birth date, surname and address but not on the
-first name is not linked. A row whose candidates carry only household evidence
-is ``household`` and never linked. Among eligible candidates at
-or above the threshold: another patient of the same lab within
-``ambiguity_margin`` bits of the best -> ``ambiguous``; else the best of
-another lab at or above the threshold -> ``two_labs``; else ``unique``. Rows
+that differ, or another valid NIR without an agreeing birth date: another
+insured person of the household) marks a relative (a twin, a father and son of
+one first name, a spouse insured in their own right), so a candidate agreeing
+on NIR, birth date, surname and address but not on the first name is not
+linked. A row whose candidates carry only household evidence is ``household``
+and never linked. Among eligible candidates at or above the threshold: another
+patient within ``ambiguity_margin`` bits of the best -> ``ambiguous`` (a
+patient of the same lab, or of another lab whose record's birth date differs
+from the best's: two people, such as a father and son of one first name with a
+row without birth date); else the best of another lab at or above the
+threshold, not contradicting the best's birth date -> ``two_labs`` (one person
+at two labs); else ``unique``. Rows
 with no eligible candidate above the threshold and no household evidence are
 ``none``. ``lab``/``patient`` are filled for ``unique``, ``two_labs`` and
 ``ambiguous``; for ``household`` and ``none`` they are NA and the relative or
@@ -84,6 +89,7 @@ from labforensics._validation import (
 from labforensics.errors import LabForensicsError, LinkageError, SchemaError
 from labforensics.leak import decoys
 from labforensics.leak._duckdb import LinkageTerminated, private_connection
+from labforensics.leak._em import em_m_u_held_at_minimum
 from labforensics.leak.decisions import (
     COMPARISON_LEVELS,
     EM_RULES,
@@ -260,7 +266,8 @@ class Linkage:
         Seconds per phase.
     candidates : pandas.DataFrame
         The ``top_k`` scored candidates per dump row (ids, rounded weight and
-        probability, level labels, evidence flags; no raw value), from which
+        probability, level labels, evidence flags, ``record_dob``: a code per
+        distinct birth date of the candidate records, -1 unknown; no raw value), from which
         :meth:`links_at` decides at another threshold.
     """
 
@@ -441,6 +448,14 @@ def _stabilise_model(linker, params: LinkageParams) -> None:
     be the other parent's); m is renormalised per comparison; m and u are rounded
     to 6 significant digits so that float noise from parallel sums cannot change a
     decision between two runs.
+
+    The NIR's household level (``nir_only_household``: the NIR agrees, neither the
+    birth date nor the first name does) gets m = u, a Bayes factor of 1: a
+    dependant carries the insured person's NIR, so this agreement says "same
+    household", which the household comparison already weighs (issue 13: household
+    fields are one comparison, not added as independent evidence). Trained freely,
+    EM gave it more weight than NIR + first name (at 1.59 M x 500,000 a parent
+    sharing the NIR with a similar first name outranked the row's own record).
     """
     for comp in linker._settings_obj.comparisons:
         levels = [lv for lv in comp.comparison_levels if not lv.is_null_level]
@@ -451,9 +466,16 @@ def _stabilise_model(linker, params: LinkageParams) -> None:
             if comp.output_column_name == "nir" and lv.label_for_charts == "differs":
                 floor = params.nir_differs_m_floor
             ms.append(max(m, floor))
-        total = sum(ms)
+        fixed = {
+            i: max(float(lv.u_probability or 0.0), 1e-9)
+            for i, lv in enumerate(levels)
+            if comp.output_column_name == "nir" and lv.label_for_charts == "nir_only_household"
+        }
+        free = sum(m for i, m in enumerate(ms) if i not in fixed)
+        scale = (1.0 - sum(fixed.values())) / free
+        ms = [fixed[i] if i in fixed else m * scale for i, m in enumerate(ms)]
         for lv, m in zip(levels, ms, strict=False):
-            lv.m_probability = float(f"{m / total:.6g}")
+            lv.m_probability = float(f"{m:.6g}")
             u = lv.u_probability
             if u is not None:
                 lv.u_probability = float(f"{max(float(u), 1e-9):.6g}")
@@ -645,10 +667,11 @@ def _train(
     linker.training.estimate_u_using_random_sampling(
         max_pairs=params.u_max_pairs, seed=int(seed) % (2**31)
     )
-    for rule in em_rules:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=params.em_max_pairs, estimate_without_term_frequencies=True
-        )
+    with em_m_u_held_at_minimum():  # an m driven to 0 by EM is held at 1e-300, see _em
+        for rule in em_rules:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=params.em_max_pairs, estimate_without_term_frequencies=True
+            )
     _stabilise_model(linker, params)
 
 
