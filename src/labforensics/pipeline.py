@@ -38,7 +38,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .attribution import Attribution, AttributionParams, attribute
-from .authorisation import assess_exports, exports_summary, read_authorisations
+from .authorisation import exports_summary, read_authorisations
 from .case import (
     CaseContext,
     _inside,
@@ -488,20 +488,6 @@ def _patient_index(plan: _Plan, key: CaseKey) -> pd.DataFrame | None:
     case = plan.case
     return read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
                               case_key=key).people  # fmt: skip
-
-
-def _assess_exports(ss: Sessions, plan: _Plan, key: CaseKey) -> pd.DataFrame:
-    """Every export and extraction with its status against the register (``unknown`` for
-    all without one); the patient indexes, when given, bound the scope."""
-    case = plan.case
-    if plan.register is None:
-        return assess_exports(ss.events, ss.sessions, case=case)
-    index = None
-    if plan.patients:
-        index = read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
-                                   case_key=key).people  # fmt: skip
-    return assess_exports(ss.events, ss.sessions, register=plan.register, patient_index=index,
-                          case=case)  # fmt: skip
 
 
 # --- the outputs -------------------------------------------------------------------------
