@@ -177,7 +177,11 @@ def test_layers_point_one_way():
 
 #: Package modules that may be imported inside a function: the numba kernels (importing
 #: them compiles or loads machine code, a cost only the readers that need them pay).
-LAZY_ALLOWED = ("labforensics.ingest._lis_kernels", "labforensics._sessions_kernels")
+LAZY_ALLOWED = (
+    "labforensics.ingest._lis_kernels",
+    "labforensics._sessions_kernels",
+    "labforensics.engine.dask",  # imports dask.distributed, an optional dependency
+)
 
 
 def test_top_level_imports_only():

@@ -41,7 +41,6 @@ from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
 from .case import (
     CaseContext,
-    _inside,
     load_case,
     params_from_case,
     resolve_case_key,
@@ -52,9 +51,9 @@ from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
 from .engine.partitions import store_evidence
 from .errors import EvidenceError, ParameterError
+from .evidence_paths import _check_inputs, _check_no_overlap, _evidence_paths, expand_evidence
 from .features import FeatureParams
 from .ingest import Evidence, read_evidence
-from .ingest.files import expand_paths
 from .ingest.options import ingest_options
 from .leak.horizon import (
     LeakLinkage,
@@ -66,7 +65,7 @@ from .leak.horizon import (
 from .leak.patients import read_patient_index
 from .leak.quarantine import leak_input_checks, with_leak_quarantine
 from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
-from .preflight import EXPECTED, check_companions, check_text_file, first_recognised
+from .preflight import EXPECTED, check_companions, check_text_file
 from .privacy import CaseKey
 from .report import ReportData, write_report
 from .report.findings import (
@@ -86,110 +85,6 @@ __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate
 
 def _utcnow() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- inputs ------------------------------------------------------------------------------
-
-
-def expand_evidence(paths: Sequence[Path]) -> list[tuple[Path, Any]]:
-    """:func:`labforensics.ingest.files.expand_paths` with its failures as EvidenceError.
-
-    A symbolic-link loop inside an evidence folder (RuntimeError "Symlink loop" from
-    :meth:`pathlib.Path.resolve`) or an unreadable folder (OSError) names the path.
-
-    Raises
-    ------
-    EvidenceError
-        When a path does not exist, cannot be listed, or holds a link loop.
-    """
-    try:
-        return list(expand_paths(paths))  # raises EvidenceError naming a missing path
-    except EvidenceError:
-        raise
-    except RuntimeError as exc:  # pathlib: "Symlink loop from '...'"
-        raise EvidenceError(
-            f"cannot expand the evidence {', '.join(str(p) for p in paths)}: {exc} "
-            "(a symbolic link points to itself; remove it or name the files explicitly)"
-        ) from exc
-    except OSError as exc:
-        where = exc.filename or ", ".join(str(p) for p in paths)
-        raise EvidenceError(
-            f"cannot expand the evidence at {where}: {exc.strerror or exc}"
-        ) from exc
-
-
-def _check_inputs(
-    paths: Sequence[Path], profile: Any = None
-) -> tuple[list[Path], list[dict[str, str]]]:
-    """Drop unreadable files from the inputs, recording why (the run goes on without them).
-
-    Folders and globs are expanded only when one of their files cannot be read;
-    otherwise the paths are passed on as given. Then at least one file must be of
-    a format some reader recognises (:func:`labforensics.preflight.first_recognised`,
-    one 64 KiB head read per file until the first recognised one).
-
-    Raises
-    ------
-    EvidenceError
-        When a path does not exist (a typo must not silently shrink the evidence),
-        when no readable input is left, or when no reader recognises any file (the
-        message names up to five files, why, and the formats expected).
-    """
-    items = expand_evidence(paths)
-    bad: list[dict[str, str]] = []
-    ok_files: list[Path] = []
-    for p, _ in items:
-        try:
-            with open(p, "rb") as fh:
-                fh.read(1)
-        except OSError as exc:
-            bad.append({"source_file": p.name, "problem": f"unreadable: {exc.strerror or exc}"})
-            continue
-        ok_files.append(p)
-    if not ok_files:
-        raise EvidenceError(
-            "no readable evidence file in "
-            + ", ".join(str(p) for p in paths)
-            + ("; " + "; ".join(f"{b['source_file']} {b['problem']}" for b in bad) if bad else "")
-        )
-    first, why = first_recognised(ok_files, profile)
-    if first is None:
-        listed = "; ".join(f"{p.name}: {w}" for p, w in why[:5])
-        more = f"; {len(why) - 5:,} more" if len(why) > 5 else ""
-        raise EvidenceError(
-            f"no readable evidence file in {', '.join(str(p) for p in paths)} ({listed}{more}); "
-            f"expected {EXPECTED['evidence']}"
-        )
-    return (list(paths) if not bad else ok_files), bad
-
-
-def _evidence_paths(
-    evidence: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None, case: CaseContext
-) -> list[Path]:
-    """The evidence paths as given, else the case file's ``[evidence] paths``.
-
-    Raises
-    ------
-    ParameterError
-        When no evidence is given and the case file names none.
-    """
-    if evidence is None or (isinstance(evidence, Sequence) and not isinstance(evidence, str)
-                            and len(evidence) == 0):  # fmt: skip
-        if not case.evidence:
-            raise ParameterError(
-                "no evidence given and the case file names none ([evidence] paths)"
-            )
-        evidence = list(case.evidence)
-    if isinstance(evidence, str | os.PathLike):
-        return [Path(evidence)]
-    return [Path(p) for p in evidence]
-
-
-def _check_no_overlap(paths: Sequence[Path], out: Path) -> None:
-    """Refuse an output folder inside the evidence, or evidence inside the output folder."""
-    for p in paths:
-        if _inside(out, p) or _inside(p, out):
-            raise ParameterError(f"the output folder {out} and the evidence {p} overlap")
 
 
 # --- the stages --------------------------------------------------------------------------

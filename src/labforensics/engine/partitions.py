@@ -28,8 +28,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from .. import schema
+from ..custody import EvidenceFile
+from ..ingest import Evidence
 from ..store._layout import EVENTS_DIR
-from ..store._load import _file_rank
+from ..store._load import _file_rank, assemble_report, check_options, read_manifest
 
 __all__ = [
     "FramePartition",
@@ -224,9 +226,6 @@ def store_evidence(
     StoreError
         When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
     """
-    from ..custody import EvidenceFile
-    from ..ingest import Evidence
-    from ..store._load import assemble_report, check_options, read_manifest
 
     store_p = Path(store).absolute()
     man = read_manifest(store_p)
