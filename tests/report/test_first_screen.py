@@ -161,6 +161,11 @@ def test_conclusion_table_in_local_time(vendor):
     assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z", table)  # no ISO UTC
     op = vendor["f"]["per_lab"][0]["operation"]
     assert f'at <span class="t">{WHEN(op["time"])}</span>' in table  # local (UTC in brackets)
+    # the conclusion's coverage line and table count in the first screen's unit (the
+    # Limits' sentences are attribution's text, not changed here)
+    section = html[html.index('<section id="conclusion"') : html.index('<section id="answer"')]
+    cover = re.search(r"<p>Coverage: (.*?)</p>", section).group(1)
+    assert "leaked rows" not in cover + table and "lab-patient pairs" in cover + table
 
 
 def test_first_screen_terms_plain_or_linked(vendor, attacker):
