@@ -71,9 +71,10 @@ def test_first_screen_answers_every_question():
     assert "L02: not established" in ans["When"] and "none confidence" not in ans["When"]
     # how it left: put on the server by the account, fetched anonymously from outside
     assert ans["How it left"] == ("1 extraction file(s) put on the FTP server by "
-                                  "migration.editeur; 1 fetched from it by anonymous, 1 of "
-                                  "them from outside address(es) 198.51.100.23 "
-                                  "(1 anonymously).")  # fmt: skip
+                                  "migration.editeur; 1 fetched from it: 1 through anonymous "
+                                  "FTP logins (the e-mail address given as password is "
+                                  "redacted); 1 of them from outside address(es) "
+                                  "198.51.100.23.")  # fmt: skip
 
 
 def test_what_else_without_campaigns_groups_flagged_sessions():
@@ -115,10 +116,14 @@ def test_what_else_one_line_per_kind_of_campaign_and_export():
     # at L02 is the conclusion's leading operation there) are not repeated;
     # one line per activity class, in rank order; the unflagged campaign is left out
     assert texts[:3] == [
-        "1 flagged campaign(s) of exports or extractions (best rank 2): hotline at L03",
-        "1 flagged campaign(s) of patient reading (best rank 3): paul.t at L03",
+        "1 flagged campaign(s) of exports or extractions, most suspicious first (no. = rank "
+        "of all campaigns by anomaly score)",
+        "1 flagged campaign(s) of patient reading, most suspicious first (no. = rank of all "
+        "campaigns by anomaly score)",
         "3 flagged campaign(s) in all, 5 flagged session(s)",
     ]
+    assert [[i["text"] for i in o["links"]] for o in got["others"][:2]] == [
+        ["no. 2: hotline at L03"], ["no. 3: paul.t at L03"]]  # fmt: skip
     assert "#sessions" not in {o["href"] for o in got["others"]}  # said by the campaigns
     # exports needing a look, by status; authorised ones are not listed
     assert texts[3:5] == ["1 export(s)/extraction(s) beyond their authorisation",
@@ -147,11 +152,16 @@ def test_conclusion_used_when_present():
     got = summary_view(_findings(conclusion=c, per_lab=per_lab), WHEN)
     ans = {r["question"]: r["answer"] for r in got["rows"]}
     # the conclusion's scale and its own coverage (rows): 95 / 450 = 21 %; 40 + 15 = 55
+    # 10**3.2 = 1,585, said to two figures; the unit (lab-patient pairs) named
     assert ans["How sure"] == (
         "Copied through the LIS vendor (its extraction tool or accounts) (strong support on the "
-        "ENFSI (2015) verbal scale: log10 likelihood ratio 3.20 against a copy the logs do "
-        "not cover); of the 450 leaked rows, 95 (21 %) could have been produced by a "
-        "logged operation, 300 are not in the evidence, 55 in labs not weighed or in no lab."
+        "verbal scale of the European forensic institutes (ENFSI, 2015): the findings are about "
+        "1,600 times more probable under this proposition than under the alternative, a copy "
+        "the logs do not cover (likelihood ratio, log10 3.20)). Coverage, in lab-patient pairs "
+        "(a leaked patient counted once for each lab whose records hold them): of the 450 "
+        "pairs, 95 (21 %) could have been produced by a logged operation, 300 are not in the "
+        "logs, 55 are of labs left out of the weighing (too few patients of their own to tell "
+        "a copy from false matches) or of no lab."
     )
     assert "share rule" not in ans["How sure"]
     # the scale's "no support" is not followed by a second "support"; the copy outside
@@ -159,19 +169,25 @@ def test_conclusion_used_when_present():
     c2 = {**c, "verbal": "no support", "log10_lr": 0.17}
     got2 = summary_view(_findings(conclusion=c2, per_lab=per_lab), WHEN)
     how = {r["question"]: r["answer"] for r in got2["rows"]}["How sure"]
-    assert "(no support on the ENFSI (2015) verbal scale: log10 likelihood ratio 0.17" in how
+    assert "(no support on the verbal scale of the European forensic institutes" in how
+    assert "about 1.5 times more probable" in how  # 10**0.17 = 1.48
     c3 = {**c, "proposition": "outside_evidence", "alternative": "vendor"}
     got3 = summary_view(_findings(conclusion=c3, per_lab=per_lab), WHEN)
     how3 = {r["question"]: r["answer"] for r in got3["rows"]}["How sure"]
     assert how3.startswith("Copied by a means the logs do not record (strong support")
-    assert "against the LIS vendor" in how3
+    assert "than under the alternative, the LIS vendor" in how3
     # who: the conclusion's leading operation, not the share rule's pathway
     assert ans["Who"] == ("migration.editeur (the LIS vendor (its extraction tool or accounts)): "
                           "the leading operation at 1 lab(s), L01 from the vendor network; at "
                           "L01: 1,440 records at 2019-09-11 01:35 CEST (2019-09-10 23:35 UTC).")  # fmt: skip
     # what: the conclusion's per-lab counts, largest first, summing to its rows
-    assert ans["What"] == ("450 leaked rows tied to 2 lab(s) weighed: L02 (35 of its 300 leaked "
-                           "rows producible), L01 (60 of its 150 leaked rows producible).")  # fmt: skip
+    assert ans["What"] == (
+        "450 distinct patients in the leak, 111 of them found in the logs. Counted per lab "
+        "(lab-patient pairs: a patient of two labs counts at each), the leak holds 450 pairs; "
+        "450 of them are of the 2 lab(s) weighed: L02 (300 pairs, 35 of them could have been "
+        "produced by a logged operation), L01 (150 pairs, 60 of them could have been produced "
+        "by a logged operation)."
+    )
     # when: the conclusion's window (a lab without one is left out)
     assert ans["When"] == ("The copy was taken L01: after 2019-09-10 07:03 CEST (05:03 UTC) and "
                            "before 2019-09-11 08:42 CEST (06:42 UTC).")  # fmt: skip

@@ -232,9 +232,10 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             "label": label,
             "strength": strength,
             "rule": d.get("rule") or "",
-            "stability": d.get("stability", {}).get("agreement")
-            if isinstance(d.get("stability"), dict)
-            else d.get("stability"),
+            # the share of reruns reaching the same proposition, of the same reruns the
+            # stability_text describes (the conclusion's sensitivity when it ran; the
+            # share rule's threshold reruns otherwise)
+            "stability": _stability_share(conc, d.get("stability")),
             "stability_text": _sensitivity_text(conc) or _stability_text(d.get("stability")),
             "summary": group_counts(str(summary)),
         },
@@ -252,6 +253,19 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             if k not in _SURFACED and k not in ("verdict", "conclusion", "per_lab")
         },
     }
+
+
+def _stability_share(conc: Mapping[str, Any] | None, stab: Any) -> Any:
+    """The agreement of the reruns that ``stability_text`` describes.
+
+    The conclusion's sensitivity reruns (``conclusion.sensitivity.agreement``) when they
+    ran, else the share rule's threshold reruns (``stability.agreement``): both were
+    written next to each other before, and the text and the figure told different runs.
+    """
+    sens = (conc or {}).get("sensitivity")
+    if isinstance(sens, Mapping) and sens.get("runs"):
+        return sens.get("agreement")
+    return stab.get("agreement") if isinstance(stab, Mapping) else stab
 
 
 def _sensitivity_text(conc: Mapping[str, Any] | None) -> str | None:

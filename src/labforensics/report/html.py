@@ -46,7 +46,7 @@ from .numbers import (
     _num,
     pct,
 )
-from .summary import GLOSSARY, summary_view
+from .summary import GLOSSARY, glossary_anchor, summary_view
 from .words import COLUMN_WORDS, coded, in_words, pathway_words
 
 __all__ = ["ReportData", "render_report", "write_report"]
@@ -609,7 +609,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
         "summary": summary_view(f, when),
         # linkage terms only when a dump was linked (its section is then shown)
-        "glossary": [g for g in GLOSSARY
+        "glossary": [(*g, glossary_anchor(g[0])) for g in GLOSSARY
                      if f.get("leak_linkage") or g[0] != "false-match rate"],  # fmt: skip
         "run": {"command": [shlex.quote(str(a)) for a in data.run["command"]]
                 if data.run.get("command") else None, "date": data.run.get("date")},

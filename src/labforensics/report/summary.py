@@ -23,6 +23,7 @@ report's formatter (local time with UTC).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -42,6 +43,8 @@ HYPOTHESIS_WORDS = {
 }
 #: Labs named one by one before the rest are counted.
 LABS_NAMED = 6
+#: Campaigns of one activity named (and linked) one by one before the rest are counted.
+CAMPAIGNS_NAMED = 8
 
 
 def _n(v: Any) -> str:
@@ -56,6 +59,13 @@ def _pct(num: Any, den: Any) -> str:
         return f"{100.0 * min(float(num) / float(den), 1.0):.0f} %" if float(den) > 0 else "n/a"
     except (TypeError, ValueError):
         return "n/a"
+
+
+def _lr_words(lr: Any) -> str:
+    """A log10 likelihood ratio as a rounded plain ratio ("100", "2,200")."""
+    v = 10.0 ** float(lr)
+    digits = max(0, len(f"{v:.0f}") - 2)  # two significant figures
+    return f"{round(v, -digits):,.0f}" if v >= 10 else f"{v:.1f}"
 
 
 def _names(items: Sequence[str], limit: int = LABS_NAMED) -> str:
@@ -93,22 +103,28 @@ def _how_sure(f: Mapping[str, Any]) -> str:
         lr = c.get("log10_lr")
         alt = c.get("alternative")
         alt_words = HYPOTHESIS_WORDS.get(str(alt), str(alt)) if alt else "the best alternative"
-        lr_text = (f": log10 likelihood ratio {float(lr):.2f} against {alt_words}"
+        lr_text = (f": the findings are about {_lr_words(lr)} times more probable under this "
+                   f"proposition than under the alternative, {alt_words} (likelihood ratio, "
+                   f"log10 {float(lr):.2f})"
                    if isinstance(lr, int | float) else "")  # fmt: skip
         # the scale's labels "no support" and "support for the alternative" hold the word
         vb = str(c.get("verbal") or "")
-        verbal = (f"{vb}{'' if 'support' in vb else ' support'} on the ENFSI (2015) verbal scale"
+        verbal = (f"{vb}{'' if 'support' in vb else ' support'} on the verbal scale of the "
+                  "European forensic institutes (ENFSI, 2015)"
                   if vb else "no likelihood ratio")  # fmt: skip
         if str(c.get("proposition")) == "undetermined":
             return f"Undetermined: {c.get('reason') or 'no proposition leads'}{cover}."
         cov = c.get("coverage") if isinstance(c.get("coverage"), Mapping) else None
         if cov and cov.get("total"):
-            cover = (f"; of the {_n(cov.get('total'))} leaked rows, {_n(cov.get('producible'))} "
+            cover = (f". Coverage, in lab-patient pairs (a leaked patient counted once for each "
+                     f"lab whose records hold them): of the {_n(cov.get('total'))} pairs, "
+                     f"{_n(cov.get('producible'))} "
                      f"({_pct(cov.get('producible'), cov.get('total'))}) could have been "
                      f"produced by a logged operation, {_n(cov.get('not_in_evidence'))} are "
-                     "not in the evidence, "
-                     f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} in "
-                     "labs not weighed or in no lab")  # fmt: skip
+                     "not in the logs, "
+                     f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} are of "
+                     "labs left out of the weighing (too few patients of their own to tell a "
+                     "copy from false matches) or of no lab")  # fmt: skip
         lead = (
             "Copied by a means the logs do not record"
             if str(c.get("proposition")) == "outside_evidence"
@@ -171,13 +187,30 @@ def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
         return "No leak was given: nothing to reconcile."
     per_lab = [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
                and isinstance(p.get("coverage"), Mapping)]  # fmt: skip
-    if per_lab:  # the conclusion's own counts (leaked rows), the same as its coverage
+    if per_lab:  # the conclusion's own counts (lab-patient pairs), the same as its coverage
         per_lab.sort(key=lambda p: (-(p["coverage"].get("linked") or 0), str(p.get("lab"))))
-        labs = [f"{p.get('lab')} ({_n(p['coverage'].get('producible'))} of its "
-                f"{_n(p['coverage'].get('linked'))} leaked rows producible)" for p in per_lab]  # fmt: skip
+        own = {str(r.get("lab")): r for r in ((f.get("leak_linkage") or {}).get("per_lab") or [])
+               if isinstance(r, Mapping)}  # fmt: skip
+
+        def lab_text(p: Mapping[str, Any]) -> str:
+            r = own.get(str(p.get("lab")))
+            share = (f"; {_n(r.get('patients_in_dump'))} of the lab's "
+                     f"{_n(r.get('patients_known'))} known patients "
+                     f"({_pct(r.get('patients_in_dump'), r.get('patients_known'))})"
+                     if r and r.get("patients_known") else "")  # fmt: skip
+            return (f"{p.get('lab')} ({_n(p['coverage'].get('linked'))} pairs, "
+                    f"{_n(p['coverage'].get('producible'))} of them could have been produced "
+                    f"by a logged operation{share})")  # fmt: skip
+
         total = sum(int(p["coverage"].get("linked") or 0) for p in per_lab)
-        return (f"{_n(total)} leaked rows tied to {len(per_lab)} lab(s) weighed: "
-                f"{_names(labs)}.")  # fmt: skip
+        cov = (f.get("conclusion") or {}).get("coverage") or {}
+        head = (f"{_n(leak.get('patients'))} distinct patients in the leak, "
+                f"{_n(leak.get('found'))} of them found in the logs. Counted per lab "
+                "(lab-patient pairs: a patient of two labs counts at each)")  # fmt: skip
+        if cov.get("total"):
+            head += f", the leak holds {_n(cov.get('total'))} pairs"
+        return (f"{head}; {_n(total)} of them are of the {len(per_lab)} lab(s) weighed: "
+                f"{_names([lab_text(p) for p in per_lab])}.")  # fmt: skip
     cov = [c for c in (f.get("coverage") or []) if isinstance(c, Mapping)]
     cov = [c for c in cov if (c.get("leaked_found") or 0) > 0]
     cov.sort(key=lambda c: (-(c.get("leaked_found") or 0), str(c.get("lab"))))
@@ -211,6 +244,16 @@ def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
                 and w.get("confidence") != "none" and (lo or hi) else "")  # fmt: skip
         parts.append(f"{w.get('lab')}: {span}{conf}")
     more = f"; {len(wins) - LABS_NAMED} more lab(s) in section 5" if len(wins) > LABS_NAMED else ""
+    # the overall span: the earliest opening and the latest closing of the labs' windows
+    # (ISO-8601 UTC strings of findings.json sort as instants)
+    los = sorted((str(w["after"]), str(w.get("lab"))) for w in wins if w.get("after"))
+    his = sorted((str(w["before"]), str(w.get("lab"))) for w in wins if w.get("before"))
+    span = ""
+    if len(wins) > 1 and los and his:
+        span = (f"The copies were taken between {when(los[0][0], seconds=False)} (the first "
+                f"window opens, {los[0][1]}) and {when(his[-1][0], seconds=False)} (the last "
+                f"closes, {his[-1][1]}), each lab's in its own window: ")  # fmt: skip
+        return span + "; ".join(parts) + more + "."
     return "The copy was taken " + "; ".join(parts) + more + "."
 
 
@@ -230,17 +273,25 @@ def _how_left(f: Mapping[str, Any]) -> str:
         outside = [t for t in down if t.get("outside") or t.get("external_fetch")]
         anon = [t for t in down if t.get("anonymous")]
         hosts = sorted({str(t.get("remote_host")) for t in outside if t.get("remote_host")})
-        users = sorted({str(t.get("user")) for t in down if t.get("user")})
-        text = f"{len(down)} fetched from it by {_names(users)}"
+        # an anonymous FTP login gives an e-mail address as password, which the xferlog
+        # records as the user and privacy redacts to a token: say so, not the token
+        users = sorted(
+            {str(t.get("user")) for t in down if t.get("user") and not t.get("anonymous")}
+        )
+        who = [f"{len(anon)} through anonymous FTP logins (the e-mail address given as "
+               "password is redacted)"] if anon else []  # fmt: skip
+        if users:
+            who.append(f"{len(down) - len(anon)} by {_names(users)}")
+        text = f"{len(down)} fetched from it: " + ", ".join(who)
         if outside:
-            text += f", {len(outside)} of them from outside address(es) {_names(hosts)}"
-        if anon:
-            text += f" ({len(anon)} anonymously)"
+            text += f"; {len(outside)} of them from outside address(es) {_names(hosts)}"
         parts.append(text)
     return "; ".join(parts) + "."
 
 
-def _else(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]:
+def _else(
+    f: Mapping[str, Any], lead_sessions: set[str], when: Callable[..., str] = str
+) -> list[dict[str, Any]]:
     """One line per other incident kind, each with the anchor of its section."""
     out: list[dict[str, str]] = []
     top = [s for s in (f.get("top_sessions") or []) if isinstance(s, Mapping)]
@@ -261,8 +312,7 @@ def _else(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]
     out += _exports_lines(f)
     c = f.get("counts") or {}
     if c.get("flagged_sources"):
-        out.append({"text": f"{_n(c['flagged_sources'])} source address(es) with bursts of "
-                            "failed logins (password guessing)", "href": "#sources"})  # fmt: skip
+        out += _sources_lines(f, int(c["flagged_sources"]), when)
     if c.get("quarantined"):
         out.append({"text": f"{_n(c['quarantined'])} input row(s) quarantined (unreadable "
                             "rows, kept aside with their reason)", "href": "#quarantine"})  # fmt: skip
@@ -274,6 +324,35 @@ def _else(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]
     if acc.get("unrecognised"):
         out.append({"text": f"{len(acc['unrecognised']):,} file(s) no reader recognised",
                     "href": "#evidence"})  # fmt: skip
+    return out
+
+
+def _sources_lines(
+    f: Mapping[str, Any], n_flagged: int, when: Callable[..., str] = str
+) -> list[dict[str, str]]:
+    """One line per flagged source address: its failed logins and whether one succeeded.
+
+    From ``top_sources`` (the failed-login detector's rows: ``src_ip``, ``lab``,
+    ``failed_logins``, ``distinct_accounts_tried``, ``success_after_failures``,
+    ``accounts_succeeded``, ``first``, ``last``); a flagged source not among them is
+    counted only.
+    """
+    rows = [s for s in (f.get("top_sources") or []) if isinstance(s, Mapping) and s.get("flagged")]
+    rows.sort(key=lambda s: (int(s.get("rank") or 0), str(s.get("src_ip"))))
+    out = []
+    for s in rows:
+        after = (f"then a successful login from it as {s.get('accounts_succeeded')}"
+                 if s.get("success_after_failures") and s.get("accounts_succeeded")
+                 else "no login from it succeeded afterwards")  # fmt: skip
+        out.append({"text": f"address {s.get('src_ip')}: {_n(s.get('failed_logins'))} failed "
+                            f"logins at {s.get('lab')} on {_n(s.get('distinct_accounts_tried'))} "
+                            f"account(s) (password guessing) from "
+                            f"{when(s.get('first'), seconds=False)}, {after}",
+                    "href": "#sources"})  # fmt: skip
+    if n_flagged > len(rows):
+        more = " more" if rows else ""
+        out.append({"text": f"{_n(n_flagged - len(rows))}{more} source address(es) with bursts "
+                            "of failed logins (password guessing)", "href": "#sources"})  # fmt: skip
     return out
 
 
@@ -303,14 +382,20 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
         by_kind.setdefault(str(t.get("activity") or "other"), []).append(t)
     out = []
     for kind, items in sorted(
-        by_kind.items(), key=lambda kv: min(t.get("rank") or 0 for t in kv[1])
+        by_kind.items(), key=lambda kv: min(int(t.get("rank") or 0) for t in kv[1])
     ):
-        accounts = sorted({f"{t.get('account')} at {t.get('lab')}" for t in items})
-        best = min(int(t.get("rank") or 0) for t in items)
+        # most suspicious first: the campaigns' rank (1 = highest anomaly score), each
+        # linked to its line in the campaigns section (anchor = its campaign id)
+        items = sorted(items, key=lambda t: (int(t.get("rank") or 0), str(t.get("campaign_id"))))
+        links = [{"text": f"no. {t.get('rank')}: {t.get('account')} at {t.get('lab')}",
+                  "href": f"#{t['campaign_id']}" if t.get("campaign_id") else "#campaigns"}
+                 for t in items]  # fmt: skip
+        shown = links[:CAMPAIGNS_NAMED]
         out.append({"text": f"{len(items)} flagged campaign(s) of "
-                            f"{ACTIVITY_WORDS.get(kind, kind)} (best rank {best}): "
-                            f"{_names(accounts, 4)}",
-                    "href": "#campaigns"})  # fmt: skip
+                            f"{ACTIVITY_WORDS.get(kind, kind)}, most suspicious first "
+                            "(no. = rank of all campaigns by anomaly score)",
+                    "href": "#campaigns", "links": shown,
+                    "more": len(links) - len(shown)})  # fmt: skip
     out.append({"text": f"{_n(camp.get('flagged'))} flagged campaign(s) in all, "
                         f"{_n(camp.get('flagged_sessions'))} flagged session(s)",
                 "href": "#campaigns"})  # fmt: skip
@@ -369,7 +454,53 @@ def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, An
         {"question": "When", "answer": _when(f, when)},
         {"question": "How it left", "answer": _how_left(f)},
     ]
-    return {"rows": rows, "others": _else(f, lead_sessions), "leading": lead}
+
+    def used(t: str, text: str) -> bool:
+        return any(w.lower() in text.lower() for w in (t, *TERM_SHOWN_AS.get(t, ())))
+
+    for r in rows:  # the glossary entries of the terms each answer uses, linked
+        r["terms"] = [{"term": t, "href": "#" + glossary_anchor(t)}
+                      for t in ROW_TERMS.get(r["question"], ())
+                      if t in _GLOSSARY_TERMS and used(t, r["answer"])]  # fmt: skip
+    others = _else(f, lead_sessions, when)
+    alltext = " ".join([o["text"] for o in others]
+                       + [i["text"] for o in others for i in o.get("links") or []])  # fmt: skip
+    other_terms = [{"term": t, "href": "#" + glossary_anchor(t)} for t in ROW_TERMS["What else"]
+                   if t in _GLOSSARY_TERMS and used(t, alltext)]  # fmt: skip
+    return {"rows": rows, "others": others, "other_terms": other_terms, "leading": lead}
+
+
+def glossary_anchor(term: str) -> str:
+    """The HTML id of a glossary entry (``g-`` and the term's letters and digits)."""
+    return "g-" + "-".join(re.findall(r"[^\W_]+", term.lower()))
+
+
+#: The glossary terms each first-screen answer may use (linked when the answer does).
+ROW_TERMS: dict[str, tuple[str, ...]] = {
+    "How sure": (
+        "likelihood ratio",
+        "verbal scale",
+        "lab-patient pair",
+        "labs weighed",
+        "coverage",
+    ),
+    "Who": ("account",),
+    "What": ("lab-patient pair", "labs weighed"),
+    "When": ("exfiltration window",),
+    "How it left": ("extraction",),
+    "What else": ("campaign", "campaign rank", "flagged", "quarantine"),
+}
+#: How a glossary term shows in the first screen's text, when not as itself.
+TERM_SHOWN_AS: dict[str, tuple[str, ...]] = {
+    "lab-patient pair": ("pairs",),
+    "labs weighed": ("weighed", "weighing"),
+    "verbal scale": ("verbal scale",),
+    "campaign": ("campaign",),
+    "campaign rank": ("no. ",),
+    "flagged": ("flagged",),
+    "exfiltration window": ("window",),
+    "quarantine": ("quarantined",),
+}
 
 
 #: The report's glossary: (term, meaning), for a reader told nothing of the design.
@@ -458,6 +589,23 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "support.",
     ),
     (
+        "lab-patient pair",
+        "the unit the conclusion counts in: a leaked patient tied to a laboratory, counted "
+        "once for each laboratory whose records hold them (a patient of two labs makes two "
+        "pairs); distinct patients are counted apart.",
+    ),
+    (
+        "labs weighed",
+        "the laboratories for which the likelihood ratio is computed. A lab is left out of "
+        "the weighing when too few leaked patients are tied to it alone to tell a copy of its "
+        "records from false matches of the record linkage; its pairs are counted apart.",
+    ),
+    (
+        "campaign rank",
+        "the place of a campaign when all campaigns are sorted by anomaly score, highest "
+        "first: no. 1 is the most unusual.",
+    ),
+    (
         "false-match rate",
         "the estimated share of leaked rows tied to a patient although the "
         "person is in no laboratory's index (record linkage error).",
@@ -481,3 +629,5 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "it is shown as 100 % with the count beside.",
     ),
 )
+
+_GLOSSARY_TERMS = frozenset(t for t, _ in GLOSSARY)
