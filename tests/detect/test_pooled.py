@@ -136,3 +136,80 @@ def test_explain_pool_zero_days_is_the_day_alone(feats):
     # a day alone: 2 of 2 each, p = 0.0036 > 0.001, so nothing pools
     assert snoop["unexplained_patients_pooled"].tolist() == [2, 2]
     assert snoop["unexplained_p_pooled"].tolist() == pytest.approx([0.06**2] * 2)
+
+
+def _family_rows() -> list[dict]:
+    rows: list[dict] = []
+    h = pd.Timedelta(hours=1)
+    # sec.a enters the requests of P1..P7 on day 0; doc.d, doc.e, doc.f read them all
+    # (one sitting each, explained)
+    rows += _session("sec.a", "SECRETAIRE", D0, [("update", f"P{i}") for i in range(1, 8)])
+    for k, doc in enumerate(("doc.d", "doc.e", "doc.f")):
+        rows += _session(doc, "BIOLOGISTE", D0 + (2 + k) * h,
+                         [("read", f"P{i}") for i in range(1, 8)])  # fmt: skip
+    # tec.x, day 1: reads P1..P7 and Q1..Q3 (3 unexplained of 10) and works on W1..W11
+    rows += _session("tec.x", "TECHNICIEN", D0 + DAY,
+                     [("read", f"P{i}") for i in range(1, 8)]
+                     + [("read", f"Q{i}") for i in range(1, 4)]
+                     + [("update", f"W{i}") for i in range(1, 12)])  # fmt: skip
+    # sec.s, day 2: reads 7 neighbours nobody else touches, in one sitting
+    rows += _session("sec.s", "SECRETAIRE", D0 + 2 * DAY,
+                     [("read", f"N{i}") for i in range(1, 8)])  # fmt: skip
+    return rows
+
+
+@pytest.fixture(scope="module")
+def family():
+    ss = sessionize(make_events(_family_rows()))
+    params = FeatureParams(explain_window="3D", warmup="0s")
+    return build_features(ss.events, ss.sessions, params, case=CASE).session.frame()
+
+
+def test_family_adjusted_sitting_rule(family):
+    f = family.set_index("account")
+    # lab rate: median explained share of doc.d, doc.e, doc.f (1), tec.x (0.7), sec.s (0)
+    # = 1, so the 6 % floor; 5 sittings read patients (3 doctors, tec.x, sec.s)
+    s, t = f.loc["sec.s"], f.loc["tec.x"]
+    assert s["unexplained_p"] == pytest.approx(0.06**7)
+    assert s["unexplained_p_family"] == pytest.approx(5 * 0.06**7)  # 1.4e-8 <= 0.05
+    # tec.x: P(X >= 3 | 10, 0.06) = 1 - (0.94^10 + 10*0.06*0.94^9 + 45*0.06^2*0.94^8)
+    p = 1 - (0.94**10 + 10 * 0.06 * 0.94**9 + 45 * 0.06**2 * 0.94**8)
+    assert t["unexplained_p"] == pytest.approx(p)  # 0.0188
+    assert t["unexplained_p_family"] == pytest.approx(5 * p)  # 0.094 > 0.05
+    rules = {r.id: r for r in load_rules()}
+    rule = rules["unexplained_patients_sitting"]
+    fired, skipped = apply_rules(family, [rule], "session")
+    assert not skipped
+    assert family.loc[fired[rule.id], "account"].tolist() == ["sec.s"]
+    assert render_reason(rule, s.to_dict()) == (
+        "7 of 7 patients read in one sitting have no request, sample or result at this lab "
+        "within 3 days (family-wise p = 1.4e-08)"
+    )
+
+
+def test_share_touched_counts_the_patients_worked_on(family):
+    f = family.set_index("account")
+    # tec.x touched 21 patients (10 read, 11 worked on), 3 unexplained: 3/10 of those
+    # read, 3/21 of those touched; sec.s 7 of 7 either way
+    t = f.loc["tec.x"]
+    assert (t["distinct_patients"], t["accessed_patients"], t["unexplained_patients"]) == (
+        21,
+        10,
+        3,
+    )
+    assert t["unexplained_share"] == pytest.approx(0.3)
+    assert t["unexplained_share_touched"] == pytest.approx(3 / 21)
+    assert f.loc["sec.s", "unexplained_share_touched"] == 1.0
+
+
+def test_far_above_peers_needs_most_touched_patients_unexplained():
+    rule = {r.id: r for r in load_rules()}["patients_far_above_peers"]
+    base = dict(kind_service=0.0, regular_job=0.0, distinct_patients=15.0,
+                distinct_patients_z=8.0, distinct_patients_z_peer_lab=8.0, explain_usable=1.0,
+                unexplained_share=0.8)  # fmt: skip
+    # 15 patients touched, 5 read, 4 of them unexplained: 4/5 of the reads, but 4/15 of
+    # the patients (the session worked on the other 10): not mostly unexplained
+    frame = pd.DataFrame([{**base, "unexplained_share_touched": 4 / 15},
+                          {**base, "unexplained_share_touched": 9 / 15}])  # fmt: skip
+    fired, _ = apply_rules(frame, [rule], "session")
+    assert fired[rule.id].tolist() == [False, True]

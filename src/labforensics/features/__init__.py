@@ -59,7 +59,10 @@ explanation (:mod:`labforensics.features.explained`)
     account-day, ``accessed_patients_pooled``, ``unexplained_patients_pooled``
     and ``unexplained_p_pooled``: the account's reads at the lab pooled over the
     days within ``FeatureParams.explain_pool`` (7) either side of the unit's local
-    day (:func:`labforensics.features.explained.pooled_counts`).
+    day (:func:`labforensics.features.explained.pooled_counts`);
+    ``unexplained_p_family`` (``unexplained_p`` with Bonferroni's adjustment for
+    the units of the table tested) and ``unexplained_share_touched`` (unexplained
+    patients over every patient the unit touched, read or worked on).
 habits (:mod:`labforensics.features.habits`)
     ``first_outbound`` (the account's first session with records out, after the
     warm-up), ``n_outbound_account`` (its sessions with records out over the
@@ -325,6 +328,8 @@ def build_features(
 
     day, month = _rollups(loc, keys, values, ev, params, case.tz, ex)
     _add_pooled(session, day, loc, ex, params)
+    for t in (session, day):
+        _add_family_tests(t)
     add_authorisation_features(session, day, month, exports, case.tz)
     notes = {"explain_window": ex.windows, "explain_labs": ex.labs}
     return Features(session, day, month, params, case.tz, notes)
@@ -364,6 +369,26 @@ def _add_pooled(
         day.values[c] = x
         neutral = 1.0 if c == "unexplained_p_pooled" else 0.0
         session.values[c] = np.where(where >= 0, x[np.maximum(where, 0)], neutral)
+
+
+def _add_family_tests(table: FeatureTable) -> None:
+    """``unexplained_p_family`` and ``unexplained_share_touched`` (in place).
+
+    ``unexplained_p_family`` is ``unexplained_p`` times the number of units of the
+    table that read patients at a lab with an explanation signal (the family of
+    tests made), capped at 1: Bonferroni's family-wise adjustment, so a unit
+    below 0.05 is significant even after every sitting of the evidence was
+    tested. ``unexplained_share_touched`` is the unit's unexplained patients over
+    every patient it touched (read or worked on: ``distinct_patients``), 0 when
+    none.
+    """
+    v = table.values
+    une = v["unexplained_patients"].to_numpy(dtype="float64")
+    tested = (v["accessed_patients"].to_numpy() > 0) & (v["explain_usable"].to_numpy() == 1)
+    m = max(int(tested.sum()), 1)
+    v["unexplained_p_family"] = np.minimum(v["unexplained_p"].to_numpy(dtype="float64") * m, 1.0)
+    den = np.maximum(v["distinct_patients"].to_numpy(dtype="float64"), v["accessed_patients"])
+    v["unexplained_share_touched"] = np.divide(une, den, out=np.zeros(len(v)), where=den > 0)
 
 
 def _explain(
