@@ -213,3 +213,23 @@ def test_far_above_peers_needs_most_touched_patients_unexplained():
                           {**base, "unexplained_share_touched": 9 / 15}])  # fmt: skip
     fired, _ = apply_rules(frame, [rule], "session")
     assert fired[rule.id].tolist() == [False, True]
+
+
+@pytest.mark.parametrize("rule_id", ["unexplained_patients", "unexplained_patients_day"])
+def test_unexplained_rule_needs_most_touched_patients_unexplained(rule_id):
+    # full-size snooping variant, L18: a routine sitting validating 10 patients that reads
+    # 5, 4 of them unexplained (4 of 7 pooled: P(X >= 4 | 7, 0.06) = 3.9e-4 <= 0.001;
+    # the sitting's 4 of 5: 6.2e-5 <= 0.01) passed both tests, yet 4 of the 15 patients
+    # it touched are unexplained; a snoop's 3 of 3 read and touched fires
+    rule = {r.id: r for r in load_rules()}[rule_id]
+    p_pool = 35 * 0.06**4 * 0.94**3 + 21 * 0.06**5 * 0.94**2 + 7 * 0.06**6 * 0.94 + 0.06**7
+    assert p_pool == pytest.approx(3.9e-4, rel=0.01)  # binomial tail by hand
+    base = dict(kind_service=0.0, regular_job=0.0, explain_usable=1.0,
+                unexplained_patients_pooled=4.0, unexplained_p_pooled=p_pool,
+                unexplained_patients=4.0, unexplained_p=5 * 0.06**4 * 0.94 + 0.06**5,
+                accessed_patients=5.0, accessed_patients_pooled=7.0, explain_window_days=30.0)  # fmt: skip
+    frame = pd.DataFrame([{**base, "unexplained_share_touched": 4 / 15},
+                          {**base, "unexplained_share_touched": 3 / 3}])  # fmt: skip
+    fired, skipped = apply_rules(frame, [rule], rule.unit)
+    assert not skipped
+    assert fired[rule.id].tolist() == [False, True]
