@@ -280,6 +280,37 @@ def variant_exports(ss, case: CaseContext) -> pd.DataFrame:
     return assess_exports(ss.events, ss.sessions, register=reg, case=case)
 
 
+def status_metrics(exports: pd.DataFrame, truth: dict) -> dict:
+    """Every export and extraction's status against the generator's ``exports_truth``
+    (issue 14, Done when: the right status, the beyond-scope ones with the count certainly
+    out of scope). Matched on (lab, account, ts). Of the operations beyond their scope
+    (the truth's ``out_of_scope``), ``scope_count_certain`` counts those whose
+    ``out_of_scope_min`` is known and at most the truth's (a certain count never exceeds the
+    true one) and ``scope_count_exact`` those equal to it; ``scope_counts`` lists the pairs."""
+    t = pd.DataFrame(truth.get("exports_truth", []))
+    out = {"ops": len(exports), "ops_truth": len(t), "matched": 0, "status_ok": 0,
+           "beyond": 0, "beyond_scope": 0, "scope_count_certain": 0, "scope_count_exact": 0}  # fmt: skip
+    if t.empty:
+        return out
+    t["ts"] = pd.to_datetime(t["ts"], utc=True)
+    e = exports.assign(ts=pd.to_datetime(exports["ts"], utc=True))
+    m = e.merge(t, on=["lab", "account", "ts"], how="outer", suffixes=("", "_t"), indicator=True)
+    both = m[m["_merge"] == "both"]
+    ok = both["status"].astype(str) == both["status_t"].astype(str)
+    b = both[both["status_t"].astype(str) == "beyond"]
+    oos_t = pd.to_numeric(b.get("out_of_scope", pd.Series(np.nan, index=b.index)), errors="coerce")
+    sc = b[oos_t.notna()]
+    oos = pd.to_numeric(sc["out_of_scope_min"], errors="coerce")
+    out.update(matched=len(both), status_ok=int(ok.sum()), beyond=len(b), beyond_scope=len(sc),
+               scope_count_certain=int((oos.notna() & (oos <= oos_t[sc.index])).sum()),
+               scope_count_exact=int((oos == oos_t[sc.index]).sum()),
+               scope_counts=[(str(la), None if pd.isna(x) else int(x), int(y)) for la, x, y
+                             in zip(sc["lab"], oos, oos_t[sc.index], strict=True)],
+               mismatch=both.loc[~ok, ["status", "status_t"]].astype(str)
+               .value_counts().to_dict())  # fmt: skip
+    return out
+
+
 def _campaigns_for(s2, ss, sc, col: str, name: str) -> pd.DataFrame:
     """The package's campaigns (:func:`labforensics.detect.campaigns.group_campaigns`) of one
     configuration: sessions scored by ``col`` and flagged as that configuration flags."""
@@ -334,6 +365,7 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
         f"{len(truth['incidents'])} incidents, {lab_months:.1f} lab-months "
         f"({time.perf_counter() - t0:.0f} s)"
     )
+    print(f"{variant} seed {seed}: export statuses {status_metrics(exports, truth)}")
     rows = []
     for name, col in CONFIGS.items():
         s2 = sc if name == "combination" else _rerank(sc, col)

@@ -117,11 +117,13 @@ def test_unexplained_rule_fires_with_a_reason_for_a_reader(feats):
     fired, skipped = apply_rules(f, [rules["unexplained_patients"]], "session")
     assert not skipped
     hit = f[fired["unexplained_patients"]]
-    # only bio.b's day-1 session: 3 of 4 unexplained, p = 0.0008 <= 0.001
+    # only bio.b's day-1 session: 3 of 4 unexplained, p = 0.0008 <= 0.01; pooled over
+    # a week either side the same 3 of 4 (bio.b's next read is 33 days later): <= 0.001
     assert hit["account"].tolist() == ["bio.b"] and len(hit) == 1
     text = render_reason(rules["unexplained_patients"], hit.iloc[0].to_dict())
     assert text == (
-        "3 of 4 patients read have no request, sample or result at this lab within 3 days"
+        "3 of 4 patients read have no request, sample or result at this lab within 3 days "
+        "(3 of 4 patient reads by this account within a week either side)"
     )
 
 

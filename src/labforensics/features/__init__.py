@@ -55,7 +55,14 @@ explanation (:mod:`labforensics.features.explained`)
     access, not handled by the account and not accessed by a staff colleague of
     the lab within the window (Fabbri & LeFevre's explanation-based auditing;
     the collaborative explanation of Chen, Nyemba & Malin), per session and per account-day/month (the event's own local
-    period); the windows used are in ``Features.notes``.
+    period); the windows used are in ``Features.notes``. Per session and
+    account-day, ``accessed_patients_pooled``, ``unexplained_patients_pooled``
+    and ``unexplained_p_pooled``: the account's reads at the lab pooled over the
+    days within ``FeatureParams.explain_pool`` (7) either side of the unit's local
+    day (:func:`labforensics.features.explained.pooled_counts`);
+    ``unexplained_p_family`` (``unexplained_p`` with Bonferroni's adjustment for
+    the units of the table tested) and ``unexplained_share_touched`` (unexplained
+    patients over every patient the unit touched, read or worked on).
 habits (:mod:`labforensics.features.habits`)
     ``first_outbound`` (the account's first session with records out, after the
     warm-up), ``n_outbound_account`` (its sessions with records out over the
@@ -109,7 +116,14 @@ from ..schema import ACCOUNT_KINDS, STRING, check_table
 from .authorisation import add_authorisation_features
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
-from .explained import Explanation, explain_accesses, session_windows, unit_counts
+from .explained import (
+    EXPLAINED_SHARE_EHR,
+    Explanation,
+    explain_accesses,
+    pooled_counts,
+    session_windows,
+    unit_counts,
+)
 from .habits import first_outbound, lab_first_instant, regular_job
 from .params import FeatureParams
 from .rollup import _aggregate, _lab_patients_to_date, _lab_shares
@@ -313,9 +327,68 @@ def build_features(
     session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
 
     day, month = _rollups(loc, keys, values, ev, params, case.tz, ex)
+    _add_pooled(session, day, loc, ex, params)
+    for t in (session, day):
+        _add_family_tests(t)
     add_authorisation_features(session, day, month, exports, case.tz)
     notes = {"explain_window": ex.windows, "explain_labs": ex.labs}
     return Features(session, day, month, params, case.tz, notes)
+
+
+def _add_pooled(
+    session: FeatureTable,
+    day: FeatureTable,
+    loc: pd.Series,
+    ex: Explanation,
+    params: FeatureParams,
+) -> None:
+    """``*_pooled`` explanation counts on the account-days and, through the local
+    day of their start, on the sessions (in place)."""
+    dk = day.keys
+    rate = pd.Series(ex.labs["unexplained_rate"].to_numpy(), index=ex.labs["lab"].to_numpy())
+    r = dk["lab"].astype("object").map(rate).fillna(1.0 - EXPLAINED_SHARE_EHR)
+    pooled = pooled_counts(
+        dk["lab"].astype("object").to_numpy(),
+        dk["account"].astype("object").to_numpy(),
+        dk["day"].astype("object").to_numpy().astype("datetime64[D]"),
+        day.values["accessed_patients"].to_numpy(),
+        day.values["unexplained_patients"].to_numpy(),
+        r.to_numpy(dtype="float64"),
+        int(params.explain_pool // pd.Timedelta("1D")),
+    )
+    k = pd.MultiIndex.from_frame(dk[["lab", "account", "day"]].astype("object"))
+    sk = session.keys
+    sday = loc.dt.strftime("%Y-%m-%d").astype("object").to_numpy()
+    where = k.get_indexer(
+        pd.MultiIndex.from_arrays(
+            [sk["lab"].astype("object").to_numpy(), sk["account"].astype("object").to_numpy(),
+             sday]
+        )
+    )  # fmt: skip
+    for c, x in pooled.items():
+        day.values[c] = x
+        neutral = 1.0 if c == "unexplained_p_pooled" else 0.0
+        session.values[c] = np.where(where >= 0, x[np.maximum(where, 0)], neutral)
+
+
+def _add_family_tests(table: FeatureTable) -> None:
+    """``unexplained_p_family`` and ``unexplained_share_touched`` (in place).
+
+    ``unexplained_p_family`` is ``unexplained_p`` times the number of units of the
+    table that read patients at a lab with an explanation signal (the family of
+    tests made), capped at 1: Bonferroni's family-wise adjustment, so a unit
+    below 0.05 is significant even after every sitting of the evidence was
+    tested. ``unexplained_share_touched`` is the unit's unexplained patients over
+    every patient it touched (read or worked on: ``distinct_patients``), 0 when
+    none.
+    """
+    v = table.values
+    une = v["unexplained_patients"].to_numpy(dtype="float64")
+    tested = (v["accessed_patients"].to_numpy() > 0) & (v["explain_usable"].to_numpy() == 1)
+    m = max(int(tested.sum()), 1)
+    v["unexplained_p_family"] = np.minimum(v["unexplained_p"].to_numpy(dtype="float64") * m, 1.0)
+    den = np.maximum(v["distinct_patients"].to_numpy(dtype="float64"), v["accessed_patients"])
+    v["unexplained_share_touched"] = np.divide(une, den, out=np.zeros(len(v)), where=den > 0)
 
 
 def _explain(

@@ -78,6 +78,13 @@ class FeatureParams:
         Upper bound of the automatic window (so that a few accesses to long-past
         requests cannot widen it without limit). Our choice, not sourced: a month
         covers a request's results being read, corrected and re-read.
+    explain_pool : pandas.Timedelta, default 7 days
+        Half-width of the window over which an account's reads are pooled for
+        ``*_pooled`` (:func:`labforensics.features.explained.pooled_counts`), in
+        whole local days either side of the unit's day (a fraction is dropped).
+        7 days, one working week: the campaign gap
+        (:class:`labforensics.detect.campaigns.CampaignParams`), within which an
+        account resuming the same activity continues the same piece of work.
 
     Raises
     ------
@@ -91,6 +98,7 @@ class FeatureParams:
     min_lab_patients: int = constrained(100, Interval(1, None, integer=True))
     explain_window: str | pd.Timedelta = constrained("auto", _AutoOrDuration())
     explain_window_max: pd.Timedelta = constrained(pd.Timedelta("30D"), Duration(low_open=True))
+    explain_pool: pd.Timedelta = constrained(pd.Timedelta("7D"), Duration())
 
     def __post_init__(self) -> None:
         validate(self)

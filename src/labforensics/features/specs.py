@@ -96,6 +96,21 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "unexplained_p": _spec(
         "probability", 0.01, "chance of so many unexplained patients at the lab's routine rate"
     ),
+    "accessed_patients_pooled": _spec(
+        "patient-days", 1, "patients read by the account within a week either side (per day)"
+    ),
+    "unexplained_patients_pooled": _spec(
+        "patient-days", 1, "unexplained patients of the account within a week either side"
+    ),
+    "unexplained_p_pooled": _spec(
+        "probability", 0.01, "chance of so many unexplained reads by the account within a week"
+    ),
+    "unexplained_p_family": _spec(
+        "probability", 0.01, "unexplained_p adjusted for every unit tested (Bonferroni)"
+    ),
+    "unexplained_share_touched": _spec(
+        "share", 0.01, "share of the patients touched (read or worked on) that are unexplained"
+    ),
     "explain_usable": _spec("flag", 1, "the lab's evidence records its clinical events"),
     "explain_window_days": _spec("days", 1, "explanation window"),
     "first_outbound": _spec("flag", 1, "the account's first export or extraction"),
