@@ -13,7 +13,13 @@ from labforensics import build_features, read_evidence, sessionize
 from labforensics.authorisation import assess_exports
 from labforensics.case import CaseContext
 from labforensics.engine import LabSettings, lab_stage, split_by_lab
-from labforensics.engine.lab import apply_peer_summaries, concat_features, merge_summaries
+from labforensics.engine.lab import (
+    apply_peer_summaries,
+    concat_features,
+    lab_family,
+    merge_family,
+    merge_summaries,
+)
 from labforensics.errors import ParameterError
 from labforensics.features import FeatureParams
 from labforensics.pipeline import investigate
@@ -43,8 +49,9 @@ def test_features_lab_by_lab_equal_the_whole_case(case):
     parts = [lab_stage(p(), p.lab, settings) for p in split_by_lab(ev.events)]
     assert [p.lab for p in parts] == ["L01", "L02"]
     summ = merge_summaries([p.summaries for p in parts])
+    family = merge_family([lab_family(p.features) for p in parts])  # Bonferroni family
     per_lab = concat_features(
-        [apply_peer_summaries(p.features, summ, FeatureParams()) for p in parts],
+        [apply_peer_summaries(p.features, summ, FeatureParams(), family) for p in parts],
         FeatureParams(), case.tz,
     )  # fmt: skip
     n_peer = 0

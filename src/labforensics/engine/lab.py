@@ -23,7 +23,14 @@ import pandas as pd
 
 from ..authorisation import assess_exports
 from ..case import CaseContext
-from ..features import FeatureParams, Features, FeatureTable, build_features
+from ..features import (
+    FeatureParams,
+    Features,
+    FeatureTable,
+    build_features,
+    family_tested,
+    set_family_size,
+)
 from ..features.baselines import cross_lab_z, lab_summaries
 from ..features.specs import BASELINE_METRICS, feature_spec
 from ..sessions import SessionParams, Sessions, sessionize
@@ -33,6 +40,8 @@ __all__ = [
     "LabPart",
     "LabSettings",
     "apply_peer_summaries",
+    "lab_family",
+    "merge_family",
     "lab_stage",
     "peer_key",
 ]
@@ -174,8 +183,22 @@ def merge_summaries(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.Dat
     return out
 
 
+def lab_family(features: Features) -> dict[str, int]:
+    """Per unit, the lab's units tested for unexplained reads (the Bonferroni family's
+    share of this lab: :func:`labforensics.features.family_tested`)."""
+    return {u: family_tested(t) for u, t in features.tables().items()}
+
+
+def merge_family(parts: list[Mapping[str, int]]) -> dict[str, int]:
+    """Every lab's :func:`lab_family` summed per unit: the family of the whole evidence."""
+    return {u: sum(int(p.get(u, 0)) for p in parts) for u in UNITS}
+
+
 def apply_peer_summaries(
-    features: Features, summaries: Mapping[str, pd.DataFrame], params: FeatureParams
+    features: Features,
+    summaries: Mapping[str, pd.DataFrame],
+    params: FeatureParams,
+    family: Mapping[str, int] | None = None,
 ) -> Features:
     """Replace a lab's peer-role baselines with the cross-lab ones (the second pass).
 
@@ -193,11 +216,15 @@ def apply_peer_summaries(
         :func:`merge_summaries` of every lab.
     params : FeatureParams
         ``min_history`` (least peer group size).
+    family : mapping of unit to int, optional
+        :func:`merge_family` of every lab: ``unexplained_p_family`` is re-adjusted for
+        every sitting of the evidence (Bonferroni), as a whole-case run adjusts it.
 
     Returns
     -------
     Features
-        A copy with the peer-role, ``_z`` and ``_ref`` columns replaced.
+        A copy with the peer-role, ``_z`` and ``_ref`` columns replaced (and
+        ``unexplained_p_family`` when ``family`` is given).
     """
     tables = {}
     for u, t in features.tables().items():
@@ -219,6 +246,11 @@ def apply_peer_summaries(
             v[f"{m}_z"] = v[f"{m}_z_own"].fillna(v[f"{m}_z_peer_lab"]).fillna(z_role)
             v[f"{m}_ref"] = v[f"{m}_ref"].where(local, ref_role)
         tables[u] = FeatureTable(t.unit, t.keys, v, t.key_columns)
+    if family is not None:  # Bonferroni over every lab's sittings, not this lab's
+        for u, t in list(tables.items()):
+            if u in family and "unexplained_p_family" in t.values:
+                t = tables[u] = FeatureTable(t.unit, t.keys, t.values.copy(), t.key_columns)
+                set_family_size(t, family[u])
     return replace(features, **tables)
 
 

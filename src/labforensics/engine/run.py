@@ -38,7 +38,16 @@ from ..errors import ParameterError
 from ..progress import lab_progress
 from ..sessions import Sessions
 from .combine import concat_exports, concat_sessions
-from .lab import UNITS, LabPart, LabSettings, apply_peer_summaries, lab_stage, merge_summaries
+from .lab import (
+    UNITS,
+    LabPart,
+    LabSettings,
+    apply_peer_summaries,
+    lab_family,
+    lab_stage,
+    merge_family,
+    merge_summaries,
+)
 from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
 from .partitions import widen
 
@@ -123,11 +132,14 @@ def _first(partition: Any, settings: LabSettings) -> LabPart:
 
 def _meta(part: LabPart) -> dict[str, Any]:
     return {"lab": part.lab, "counts": part.counts(), "summaries": part.summaries,
-            "n_sessions": len(part.sessions.sessions), "n_events": part.n_events}  # fmt: skip
+            "n_sessions": len(part.sessions.sessions), "n_events": part.n_events,
+            "family": lab_family(part.features),
+            }  # fmt: skip
 
 
-def _peer(part: LabPart, summaries: dict[str, pd.DataFrame], settings: LabSettings) -> LabPart:
-    part.features = apply_peer_summaries(part.features, summaries, settings.features)
+def _peer(part: LabPart, summaries: dict[str, pd.DataFrame], settings: LabSettings,
+          family: dict[str, int] | None = None) -> LabPart:  # fmt: skip
+    part.features = apply_peer_summaries(part.features, summaries, settings.features, family)
     return part
 
 
@@ -183,8 +195,9 @@ class LabRun:
 
     def peer(self) -> None:
         summaries = merge_summaries([m["summaries"] for m in self.meta])
+        family = merge_family([m["family"] for m in self.meta])
         self.parts = self._map("features", [m["lab"] for m in self.meta], _peer, self.parts,
-                               summaries, self.settings)  # fmt: skip
+                               summaries, self.settings, family)  # fmt: skip
 
     def detect(self) -> Scores:
         det, seed = self.detection, self.settings.case.seed

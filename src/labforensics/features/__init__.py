@@ -145,6 +145,8 @@ __all__ = [
     "FeatureTable",
     "Features",
     "build_features",
+    "family_tested",
+    "set_family_size",
     "feature_spec",
     "robust_z",
 ]
@@ -371,22 +373,43 @@ def _add_pooled(
         session.values[c] = np.where(where >= 0, x[np.maximum(where, 0)], neutral)
 
 
+def family_tested(table: FeatureTable) -> int:
+    """The units of ``table`` that read patients at a lab with an explanation signal: the
+    family of tests :func:`set_family_size` adjusts for (per lab, summed by the per-lab
+    engine so the family is the whole evidence's, as in one whole-case run)."""
+    v = table.values
+    if not len(v) or "accessed_patients" not in v:
+        return 0
+    tested = (v["accessed_patients"].to_numpy() > 0) & (v["explain_usable"].to_numpy() == 1)
+    return int(tested.sum())
+
+
+def set_family_size(table: FeatureTable, m: int) -> None:
+    """``unexplained_p_family`` = ``unexplained_p`` times ``m`` (at least 1), capped at 1
+    (in place): Bonferroni's family-wise adjustment over ``m`` tests."""
+    v = table.values
+    if "unexplained_p" not in v:
+        return
+    v["unexplained_p_family"] = np.minimum(
+        v["unexplained_p"].to_numpy(dtype="float64") * max(int(m), 1), 1.0
+    )
+
+
 def _add_family_tests(table: FeatureTable) -> None:
     """``unexplained_p_family`` and ``unexplained_share_touched`` (in place).
 
     ``unexplained_p_family`` is ``unexplained_p`` times the number of units of the
     table that read patients at a lab with an explanation signal (the family of
-    tests made), capped at 1: Bonferroni's family-wise adjustment, so a unit
-    below 0.05 is significant even after every sitting of the evidence was
-    tested. ``unexplained_share_touched`` is the unit's unexplained patients over
-    every patient it touched (read or worked on: ``distinct_patients``), 0 when
-    none.
+    tests made, :func:`family_tested`), capped at 1: Bonferroni's family-wise
+    adjustment, so a unit below 0.05 is significant even after every sitting of the
+    evidence was tested (the per-lab engine re-applies it with the family of every
+    lab: :func:`set_family_size`). ``unexplained_share_touched`` is the unit's
+    unexplained patients over every patient it touched (read or worked on:
+    ``distinct_patients``), 0 when none.
     """
     v = table.values
     une = v["unexplained_patients"].to_numpy(dtype="float64")
-    tested = (v["accessed_patients"].to_numpy() > 0) & (v["explain_usable"].to_numpy() == 1)
-    m = max(int(tested.sum()), 1)
-    v["unexplained_p_family"] = np.minimum(v["unexplained_p"].to_numpy(dtype="float64") * m, 1.0)
+    set_family_size(table, family_tested(table))
     den = np.maximum(v["distinct_patients"].to_numpy(dtype="float64"), v["accessed_patients"])
     v["unexplained_share_touched"] = np.divide(une, den, out=np.zeros(len(v)), where=den > 0)
 
