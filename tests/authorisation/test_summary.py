@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from labforensics.authorisation.summary import MAX_ROUTINE_ROWS, exports_summary, exports_view
+from labforensics.report.html import _environment
 from labforensics.schema import STRING_LIST
 
 
@@ -53,6 +54,18 @@ def test_view_lists_beyond_first_and_caps_routine_rows():
     assert v["rows"][0]["status"] == "beyond" and v["rows"][0]["limits"] == "x"
     assert len(v["rows"]) == MAX_ROUTINE_ROWS + 1
     assert v["left_out"] == "5 more unregistered"
+    # the headline counts every operation, not the rows shown (QA, session 5: the demo
+    # read "266 export(s) and extraction(s): 24 beyond, 42 unregistered, 66,178 authorised")
+    assert v["total"] == MAX_ROUTINE_ROWS + 6
+
+
+def test_section_headline_counts_every_operation():
+    t = _table(["unregistered"] * (MAX_ROUTINE_ROWS + 5) + ["beyond"])
+    v = exports_view(t, exports_summary(t, register_given=True), "Europe/Paris")
+    html = _environment().get_template("exports.html.j2").render(exports_view=v)
+    n = MAX_ROUTINE_ROWS + 6
+    assert f"{n:,} export(s) and extraction(s): 1 beyond, {n - 1:,} unregistered; " in html
+    assert f"{MAX_ROUTINE_ROWS + 1:,} shown below" in html
 
 
 def test_no_register_note():

@@ -52,11 +52,12 @@ def test_campaigns_by_rank_with_rank_and_link(attacker):
     f, html = attacker["f"], attacker["html"]
     reading = sorted((t["rank"], t["account"]) for t in f["campaigns"]["top"]
                      if t["flagged"] and t["activity"] == "patient_reading")  # fmt: skip
-    # this fixture's two flagged reading campaigns; no. 2 is the intruder's own (anaïs.f
-    # at L02, the leading operation, told under "Who"), so "What else" lists no. 3
-    assert reading == [(2, "anaïs.f"), (3, "hugo.h")]
+    # this fixture's one flagged reading campaign (hugo.h at L01; since the share-of-
+    # touched guard of session 5 anaïs.f's routine L02 reading is no longer flagged): it
+    # is not the leading operation, so "What else" lists it with its rank
+    assert reading == [(2, "hugo.h")]
     line = next(s for s in _else_lines(attacker["first"]) if "of patient reading" in s)
-    assert re.findall(r"no\. (\d+):", line) == ["3"]
+    assert re.findall(r"no\. (\d+):", line) == ["2"]
     # every campaign link points at a campaign's line in the campaigns section
     for href in re.findall(r'<a href="#(C[0-9a-f]+)">no\.', attacker["first"]):
         assert f'id="{href}"' in html
@@ -180,3 +181,23 @@ def test_first_screen_terms_plain_or_linked(vendor, attacker):
     # ENFSI's scale, likelihood ratio, the pair unit, labs weighed, campaign: each linked
     assert {"g-verbal-scale", "g-likelihood-ratio", "g-lab-patient-pair", "g-labs-weighed",
             "g-campaign"} <= links  # fmt: skip
+
+
+def test_a_long_answer_is_printed_whole_not_clipped():
+    # QA (session 5): the demo's "What" (24 labs' shares) passed the 1,000 characters of a
+    # clipped free text and read "17,236 of the lab's 28,472 k … [34 characters left out]"
+    from labforensics.report.html import MAX_TEXT_CHARS, clip_text
+    from labforensics.report.numbers import Composed
+
+    per_lab = [{"lab": f"L{i:02d}", "coverage": {"linked": 1000 + i, "producible": 900}}
+               for i in range(1, 31)]  # fmt: skip
+    f = {"leak": {"given": True, "patients": 40_000, "found": 30_000},
+         "conclusion": {"proposition": "vendor", "coverage": {"total": 40_000}},
+         "per_lab": per_lab,
+         "leak_linkage": {"per_lab": [{"lab": p["lab"], "patients_in_dump": 900,
+                                       "patients_known": 3000} for p in per_lab]}}  # fmt: skip
+    rows = summary_view(f, WHEN)["rows"]
+    assert all(isinstance(r["answer"], Composed) for r in rows)  # every answer is ours
+    long = Composed("x" * (5 * MAX_TEXT_CHARS))
+    assert clip_text(long) == long  # printed whole
+    assert "left out" in clip_text(str(long))  # a plain text of that size is cut

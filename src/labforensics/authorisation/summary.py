@@ -157,6 +157,7 @@ def exports_view(
     return {
         "note": summary["note"],
         "counts": counts or "none",
+        "total": int(sum(summary["by_status"].values())),
         "rows": rows,
         "columns": list(VIEW_COLUMNS),
         "register": summary["register"],

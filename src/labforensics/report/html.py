@@ -43,6 +43,8 @@ from .leak_view import (
     leak_linkage_view,
 )
 from .numbers import (
+    COMPOSED_MAX_CHARS,
+    Composed,
     _num,
     pct,
 )
@@ -82,6 +84,8 @@ def clip_text(value: Any, limit: int = MAX_TEXT_CHARS) -> Any:
         ``data:image/`` URI) its first ``limit`` characters followed by
         ``" … [N characters left out]"``.
     """
+    if isinstance(value, Composed):  # our own sentence: a far larger bound
+        limit = max(limit, COMPOSED_MAX_CHARS)
     if (
         isinstance(value, str)
         and not isinstance(value, Markup)

@@ -40,3 +40,15 @@ def pct(share: Any) -> str:
 
 
 __all__ = ["pct"]
+
+
+class Composed(str):
+    """A sentence the report composes itself (the first screen's answers): printed up to
+    :data:`COMPOSED_MAX_CHARS`, not cut at the 1,000 characters of a text copied from
+    the evidence (:func:`labforensics.report.html.clip_text`); still escaped."""
+
+    __slots__ = ()
+
+
+#: Characters of a :class:`Composed` sentence printed (a list of 30 labs' shares fits).
+COMPOSED_MAX_CHARS = 20_000

@@ -28,6 +28,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .numbers import Composed
+
 __all__ = ["GLOSSARY", "HYPOTHESIS_WORDS", "summary_view"]
 
 #: Hypothesis and proposition codes in words.
@@ -448,12 +450,12 @@ def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, An
                      if isinstance(s, Mapping) and s.get("flagged")
                      and any(s.get("account") == p.get("account") for p in lead_pw)}  # fmt: skip
     rows = [
-        {"question": "How sure", "answer": _how_sure(f)},
-        {"question": "Who", "answer": _who_from_conclusion(f, when) or _who(lead_pw)},
-        {"question": "What", "answer": _what(f, lead_pw)},
-        {"question": "When", "answer": _when(f, when)},
-        {"question": "How it left", "answer": _how_left(f)},
-    ]
+        {"question": "How sure", "answer": Composed(_how_sure(f))},
+        {"question": "Who", "answer": Composed(_who_from_conclusion(f, when) or _who(lead_pw))},
+        {"question": "What", "answer": Composed(_what(f, lead_pw))},
+        {"question": "When", "answer": Composed(_when(f, when))},
+        {"question": "How it left", "answer": Composed(_how_left(f))},
+    ]  # Composed: printed whole (a 30-lab list is longer than a clipped free text)
 
     def used(t: str, text: str) -> bool:
         return any(w.lower() in text.lower() for w in (t, *TERM_SHOWN_AS.get(t, ())))
