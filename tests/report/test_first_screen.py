@@ -201,3 +201,18 @@ def test_a_long_answer_is_printed_whole_not_clipped():
     long = Composed("x" * (5 * MAX_TEXT_CHARS))
     assert clip_text(long) == long  # printed whole
     assert "left out" in clip_text(str(long))  # a plain text of that size is cut
+
+
+def test_section_6_does_not_contradict_the_conclusions_strength(vendor):
+    # QA (session 5): the first screen read "moderate" (the conclusion's LR) while the
+    # hypotheses table of section 6 read "strength strong" (the earlier share rule's grade)
+    html = vendor["html"]
+    sec = html[html.index('<section id="hypotheses">') :]
+    sec = sec[: sec.index("</section>")]
+    assert "The earlier share rule&#39;s view, shown for comparison" in sec or (
+        "The earlier share rule's view, shown for comparison" in sec
+    )
+    assert re.search(
+        r"<th>grade of the earlier share rule \(not the conclusion(&#39;|')s strength\)</th>", sec
+    )
+    assert not re.search(r"<th>strength</th>", sec)

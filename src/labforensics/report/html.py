@@ -264,6 +264,7 @@ COLUMN_LABELS = {
     "n_labs": "labs", "n_pathways": "pathways", "patients_explained": "leaked patients explained",
     "share_retrieved_outside": "share fetched from outside", "evidence_for": "evidence for",
     "evidence_against": "evidence against", "fit": "fit (see the glossary)",
+    "strength": "grade of the earlier share rule (not the conclusion's strength)",
     "source_format": "format", "from_format": "from format", "to_format": "to format",
     "last_old_ts": "last event in the old format", "first_ts": "first event in the new format",
 }  # fmt: skip
