@@ -1,0 +1,79 @@
+"""The window of a lab's copy, as the conclusion states it.
+
+``_window``: the evidence-based bounds (the first-seen window of
+:mod:`labforensics.attribution.windows`) intersected with [horizon, first public
+sighting] (issue 15 item 5: an intersection, so never wider than either);
+:func:`likelihood_interval`: the instants whose full-copy likelihood is within
+:data:`LIKELIHOOD_INTERVAL` of the best. Used by
+:mod:`labforensics.attribution.conclusion`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .lab_data import _iso, _LabData
+
+__all__ = ["LIKELIHOOD_INTERVAL", "likelihood_interval"]
+
+
+#: Likelihood interval of the copy instant: instants whose full-copy likelihood is at
+#: least 1/100 of the best (the ENFSI "moderately strong" boundary; Royall (1997)'s
+#: likelihood intervals).
+LIKELIHOOD_INTERVAL = 100.0
+
+
+def likelihood_interval(
+    curve: np.ndarray, known_ns: np.ndarray, lo_ns: int, hi_ns: int
+) -> tuple[int | None, int | None]:
+    """The instants in ``[lo, hi]`` whose full-copy likelihood is within
+    :data:`LIKELIHOOD_INTERVAL` of the best there: (first, last) in ns (None when the
+    range holds no instant).
+
+    A cut ``k`` holds from the ``k``-th known instant to the next; the interval runs
+    from the first kept cut's start to the last kept cut's end (clipped to the range).
+    """
+    lo, hi = (lo_ns, hi_ns) if lo_ns <= hi_ns else (hi_ns, lo_ns)
+    n = len(known_ns)
+    starts = np.concatenate([[np.iinfo(np.int64).min], known_ns])
+    ends = np.concatenate([known_ns, [np.iinfo(np.int64).max]])
+    inrange = (ends > lo) & (starts <= hi)
+    if not inrange.any():
+        return None, None
+    ks = np.flatnonzero(inrange)
+    best = curve[ks].max()
+    keep = ks[curve[ks] >= best - math.log(LIKELIHOOD_INTERVAL)]
+    a = max(int(starts[keep[0]]), lo) if keep[0] > 0 else lo
+    b = min(int(ends[keep[-1]]), hi) if keep[-1] < n else hi
+    return a, b
+
+
+def _ts(ns: int | None) -> pd.Timestamp | None:
+    return None if ns is None else pd.Timestamp(int(ns), tz="UTC")
+
+
+def _window(
+    d: _LabData, horizon: pd.Timestamp | None, sight: pd.Timestamp | None
+) -> dict[str, Any]:
+    """Evidence bounds intersected with [horizon, sighting]."""
+    los = [t for t in (d.window_after, horizon) if t is not None]
+    his = [t for t in (d.window_before, sight) if t is not None]
+    lo = max(los) if los else None
+    hi = min(his) if his else None
+    conflict = lo is not None and hi is not None and lo > hi
+    return {
+        "after": _iso(lo),
+        "before": _iso(hi),
+        "horizon": _iso(horizon),
+        "sighted_at": _iso(sight),
+        "evidence_after": _iso(d.window_after),
+        "evidence_before": _iso(d.window_before),
+        "conflict": bool(conflict),
+        "width_h": (hi - lo).total_seconds() / 3600.0
+        if lo is not None and hi is not None
+        else None,
+    }
