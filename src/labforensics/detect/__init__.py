@@ -352,6 +352,41 @@ def _default_columns(table: FeatureTable, hand_made: bool) -> list[str]:
     return cols
 
 
+def _scored_rows(
+    keys: pd.DataFrame,
+    frame: pd.DataFrame,
+    ens: np.ndarray,
+    det: dict[str, np.ndarray],
+    rule_cols: dict[str, np.ndarray],
+    fired: dict[str, np.ndarray],
+    threshold: float,
+    detectors: Any,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One unit's scored rows: the score (ensemble, zero for a row the register wholly
+    authorises, plus the rules' weights), the flag (a rule fired, or the ensemble above
+    ``threshold`` and not documented by the register), the ensemble, each detector and
+    each rule column; with the score and the flag as arrays. Shared by :func:`score`
+    and the per-lab engine (:mod:`labforensics.engine.model`)."""
+    n = len(keys)
+    rules_score = np.sum(list(rule_cols.values()), axis=0) if rule_cols else np.zeros(n)
+    documented = documented_by_register(frame)
+    total = np.where(documented, 0.0, ens) + rules_score
+    any_rule = np.zeros(n, dtype=bool)
+    for f in fired.values():
+        any_rule |= f
+    flagged = any_rule | ((ens > threshold) & ~documented)
+    out = keys.reset_index(drop=True).copy()
+    out["score"] = total
+    out["flagged"] = flagged
+    out["ensemble"] = ens
+    for d in detectors:
+        out[f"det_{d.lower()}"] = det[d] if d in det else np.nan
+    out["rules_score"] = rules_score
+    for c, v in rule_cols.items():
+        out[c] = v
+    return out, total, flagged
+
+
 def _robust_threshold(ens: np.ndarray, k: float) -> float:
     med = float(np.median(ens))
     mad = float(np.median(np.abs(ens - med)))
@@ -382,24 +417,9 @@ def _score_table(
     for rid, f in (inherited or {}).items():
         fired[rid] = f
     rule_cols = _rule_columns(fired, rules, unit, inherited)
-    rules_score = np.sum(list(rule_cols.values()), axis=0) if rule_cols else np.zeros(n)
-    documented = documented_by_register(frame)
-    total = np.where(documented, 0.0, ens) + rules_score
     thr = _robust_threshold(ens, params.flag_k) if n else float("nan")
-    any_rule = np.zeros(n, dtype=bool)
-    for f in fired.values():
-        any_rule |= f
-    flagged = any_rule | ((ens > thr) & ~documented)
-
-    out = table.keys.reset_index(drop=True).copy()
-    out["score"] = total
-    out["flagged"] = flagged
-    out["ensemble"] = ens
-    for d in params.detectors:
-        out[f"det_{d.lower()}"] = det[d] if d in det else np.nan
-    out["rules_score"] = rules_score
-    for c, v in rule_cols.items():
-        out[c] = v
+    out, total, flagged = _scored_rows(table.keys, frame, ens, det, rule_cols, fired, thr,
+                                       params.detectors)  # fmt: skip
     order, rank = _ranking(out, total, table.key_columns)
     out["rank"] = rank
     # reasons for flagged and top-ranked rows

@@ -57,7 +57,7 @@ import pandas as pd
 from scipy.stats import skew
 
 from ..case import CaseContext
-from ..detect import DetectParams, Scores, documented_by_register
+from ..detect import DetectParams, Scores
 from ..detect import _add_local_start as add_local_start
 from ..detect import _canonical_order as canonical_order
 from ..detect import _detector_columns as detector_columns
@@ -66,6 +66,7 @@ from ..detect import _inherit as inherit
 from ..detect import _ranking as ranking
 from ..detect import _robust_threshold as robust_threshold
 from ..detect import _rule_columns as rule_columns
+from ..detect import _scored_rows as scored_rows
 from ..detect import _versions as versions
 from ..detect.detectors import Q90_TO_SD, Standardized, _make, standardize
 from ..detect.explain import explain_rows
@@ -335,22 +336,8 @@ def score_lab(part: Any, models: dict[str, UnitModel], params: DetectParams,
         for rid, f in (inherited or {}).items():
             fired[rid] = f
         rcols = rule_columns(fired, rules, u, inherited)
-        rules_score = np.sum(list(rcols.values()), axis=0) if rcols else np.zeros(n)
-        documented = documented_by_register(frame)
-        total = np.where(documented, 0.0, ens) + rules_score
-        any_rule = np.zeros(n, dtype=bool)
-        for f in fired.values():
-            any_rule |= f
-        flagged = any_rule | ((ens > model.threshold) & ~documented)
-        out = t.keys.reset_index(drop=True).copy()
-        out["score"] = total
-        out["flagged"] = flagged
-        out["ensemble"] = ens
-        for d in params.detectors:
-            out[f"det_{d.lower()}"] = det[d] if d in det else np.nan
-        out["rules_score"] = rules_score
-        for c, v in rcols.items():
-            out[c] = v
+        out, total, flagged = scored_rows(t.keys, frame, ens, det, rcols, fired,
+                                          model.threshold, params.detectors)  # fmt: skip
         _, local_rank = ranking(out, total, t.key_columns)
         explain = np.flatnonzero(flagged | (local_rank <= params.explain_top))
         add_local_start(frame, explain, case.tz)

@@ -31,7 +31,7 @@ from .. import schema
 from ..custody import EvidenceFile
 from ..ingest import Evidence
 from ..store._layout import EVENTS_DIR
-from ..store._load import _file_rank, assemble_report, check_options, read_manifest
+from ..store._load import _file_rank, open_store
 
 __all__ = [
     "FramePartition",
@@ -227,16 +227,7 @@ def store_evidence(
         When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
     """
 
-    store_p = Path(store).absolute()
-    man = read_manifest(store_p)
-    if options is not None or key_fingerprint is not None:
-        check_options(
-            man,
-            options if options is not None else man["options"],
-            key_fingerprint if key_fingerprint is not None else man["case_key_fingerprint"],
-            store_p,
-        )
-    report, quarantine = assemble_report(store_p, man)
+    store_p, man, report, quarantine = open_store(store, options, key_fingerprint)
     manifest = [EvidenceFile(f["path"], f["source_file"], f["size"], f["sha256"], f["format"])
                 for f in man["files"]]  # fmt: skip
     ev = Evidence(events=schema.empty_events(), report=report, quarantine=quarantine,

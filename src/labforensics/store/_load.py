@@ -193,16 +193,7 @@ def load_store(
     StoreError
         When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
     """
-    store_p = Path(store).absolute()
-    man = read_manifest(store_p)
-    if options is not None or key_fingerprint is not None:
-        check_options(
-            man,
-            options if options is not None else man["options"],
-            key_fingerprint if key_fingerprint is not None else man["case_key_fingerprint"],
-            store_p,
-        )
-    report, quarantine = assemble_report(store_p, man)
+    store_p, man, report, quarantine = open_store(store, options, key_fingerprint)
     raw = _read_events(store_p, man)
     if len(raw):
         rank = _file_rank(man)
@@ -230,3 +221,28 @@ def load_store(
         manifest=manifest,
         case_key_fingerprint=man["case_key_fingerprint"],
     )
+
+
+def open_store(
+    store: Path | str, options: Mapping[str, Any] | None, key_fingerprint: str | None
+) -> tuple[Path, dict[str, Any], Any, pd.DataFrame]:
+    """A store's path, manifest, ingest report and quarantine, its options and key checked
+    against the caller's (each only when given). Shared by :func:`load_store` and the
+    per-lab engine's :func:`labforensics.engine.partitions.store_evidence`.
+
+    Raises
+    ------
+    StoreError
+        When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
+    """
+    store_p = Path(store).absolute()
+    man = read_manifest(store_p)
+    if options is not None or key_fingerprint is not None:
+        check_options(
+            man,
+            options if options is not None else man["options"],
+            key_fingerprint if key_fingerprint is not None else man["case_key_fingerprint"],
+            store_p,
+        )
+    report, quarantine = assemble_report(store_p, man)
+    return store_p, man, report, quarantine
