@@ -40,8 +40,13 @@ significant digits (:func:`_stabilise_model`). The prior is
 Decisions
 ---------
 Candidates are ranked by ``match_weight`` (log2 Bayes factor) rounded to 4
-decimals, then by pseudonym: log-odds do not saturate as probabilities do at
-1.0, and rounding removes float noise from parallel sums. A candidate is
+decimals, then by the record's place in the indexes (file, line): log-odds do
+not saturate as probabilities do at 1.0, and rounding removes float noise from
+parallel sums. The model never sees the keyed ids: Splink samples pairs by a hash
+of the ids and the decoy permutes rows in id order, so keyed ids would make the
+model, the links and the error rate change with the case key (the demo's linked
+rows moved by 1.4 % between two keys); the linkage runs on ids made from each
+row's file and line and the keyed ids are put back in its outputs. A candidate is
 *eligible* when it carries person evidence (birth date exact or swapped, or a
 first-name agreement, or NIR with birth date / first name) and is not a
 relative: household evidence (the NIR, or surname + contact / postcode, or
@@ -77,6 +82,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from labforensics._validation import (
     Boolean,
@@ -529,6 +535,13 @@ def link_dump(
     params = params or LinkageParams()
     _check_people(index_people, "index")
     _check_people(dump_people, "dump")
+    # Splink samples pairs by a hash of the record ids (u sampling, EM's pair cap) and
+    # the decoy permutes rows in record-id order: with the keyed ids (HMAC of the case
+    # key) the trained model, and so the links, would change with the key. The model
+    # runs on ids made from the rows' place in the evidence instead; the keyed ids are
+    # put back in the outputs (:func:`_restore_ids`).
+    index_people, index_ids = _surrogate_ids(index_people, "i")
+    dump_people, dump_ids = _surrogate_ids(dump_people, "r")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     mark_phase("prepare")
@@ -553,6 +566,7 @@ def link_dump(
     t = time.perf_counter()
     mark_phase("classify")
     links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params)
+    links, levels, cand = _restore_ids(links, levels, cand, index_ids, dump_ids)
     timings["classify"] = time.perf_counter() - t
     return Linkage(
         links=links,
@@ -567,6 +581,62 @@ def link_dump(
         em_rules=em.rules,
         untrained=em.untrained,
     )
+
+
+def _surrogate_ids(people: pd.DataFrame, prefix: str) -> tuple[pd.DataFrame, pa.Array]:
+    """``people`` with ``record_id`` replaced by an id that does not depend on the key.
+
+    The id is ``prefix`` + 12 digits of the row's place in the order of
+    (``source_file``, ``source_line``), the keyed ``record_id`` breaking ties (none
+    with the readers' frames: one row per file line). Returns the frame (rows in
+    that order) and the keyed ids by place, for :func:`_restore_ids`.
+    """
+    order = people[["source_file", "source_line", "record_id"]].astype(
+        {"source_file": "string", "record_id": "string"}
+    )
+    order = order.sort_values(["source_file", "source_line", "record_id"], kind="stable")
+    # only the columns the linkage reads (the person frames carry more)
+    out = people.loc[order.index, list(PERSON_COLUMNS)].reset_index(drop=True)
+    keyed = pa.array(out["record_id"].astype("string").array, type=pa.large_string())
+    place = pd.Series(np.arange(len(out), dtype=np.int64)).astype("string").str.zfill(12)
+    out["record_id"] = (prefix + place).astype("string").array
+    return out, keyed
+
+
+def _keyed(ids: pd.Series, keyed: pa.Array) -> pd.Series:
+    """Surrogate ids (:func:`_surrogate_ids`) back to the keyed ids; NA stays NA."""
+    s = pd.Series(ids, dtype="string")
+    at = s.str.slice(1).astype("Int64").to_numpy(dtype=np.int64, na_value=-1)
+    taken = keyed.take(pa.array(np.where(at >= 0, at, 0), mask=at < 0))
+    return pd.Series(
+        taken.to_pandas(types_mapper=lambda t: pd.StringDtype()), index=s.index, dtype="string"
+    )
+
+
+def _restore_ids(
+    links: pd.DataFrame,
+    levels: pd.DataFrame,
+    cand: pd.DataFrame,
+    index_ids: pa.Array,
+    dump_ids: pa.Array,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The keyed ids back in the links, levels and candidates, each sorted by the keyed
+    row id as before (stable: a row's candidates keep their order, so
+    :meth:`Linkage.links_at` decides as the linkage did)."""
+    links = links.copy()
+    links["row_id"] = _keyed(links["row_id"], dump_ids)
+    for col in ("patient", "runner_up_patient"):
+        links[col] = _keyed(links[col], index_ids)
+    links = links.sort_values("row_id", kind="stable").reset_index(drop=True)
+    levels = levels.copy()
+    levels["row_id"] = _keyed(levels["row_id"], dump_ids)
+    levels["patient"] = _keyed(levels["patient"], index_ids)
+    levels = levels.sort_values("row_id", kind="stable").reset_index(drop=True)
+    cand = cand.copy()
+    cand["row_id"] = _keyed(cand["row_id"], dump_ids)
+    cand["record_id"] = _keyed(cand["record_id"], index_ids)
+    cand = cand.sort_values("row_id", kind="stable").reset_index(drop=True)
+    return links, levels, cand
 
 
 def _train(
