@@ -1,0 +1,185 @@
+"""Sections 5 and 6 in the conclusion's terms (issue 16: one source of truth).
+
+The attribution keeps two views of the leak: the conclusion (``per_lab``: the labs
+weighed, each with the window of its copy) and the earlier share rule (``windows``,
+``coverage``, ``hypotheses``: first-seen bounds and "explained" shares over every
+lab). A reader of the report meets the conclusion first ("In short"); these views
+make sections 5 and 6 state the conclusion's windows, label the share rule's bounds as
+that rule's, and give each lab the conclusion leaves out of the weighing its reason
+(too few patients tied to it alone to tell a copy from false matches of the record
+linkage) instead of an unexplained leak.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..attribution.conclusion import pairs_words
+
+__all__ = [
+    "NOT_WEIGHED",
+    "annotated_hypotheses",
+    "coverage_rows",
+    "not_weighed",
+    "window_note",
+    "window_rows",
+]
+
+#: What a lab left out of the weighing shows where a window or a status is expected.
+NOT_WEIGHED = "left out of the weighing"
+
+
+def not_weighed(f: Mapping[str, Any]) -> dict[str, str]:
+    """The labs the conclusion leaves out of the weighing, each with its reason in words.
+
+    Parameters
+    ----------
+    f : dict
+        ``findings.json`` (``conclusion.not_weighed``: ``lab``, ``reason``).
+
+    Returns
+    -------
+    dict
+        lab -> "left out of the weighing: <reason, counted in lab-patient pairs>; its
+        leaked patients may be false matches of the record linkage, not a copy".
+    """
+    out: dict[str, str] = {}
+    for s in (f.get("conclusion") or {}).get("not_weighed") or []:
+        if isinstance(s, Mapping) and s.get("lab"):
+            out[str(s["lab"])] = (
+                f"{NOT_WEIGHED} by the conclusion ({pairs_words(str(s.get('reason') or ''))}): "
+                "its leaked patients may be false matches of the record linkage rather than a "
+                "copy of its records, so no source is stated for it"
+            )
+    return out
+
+
+def _conclusion_windows(f: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(p.get("lab")): p.get("window") or {} for p in f.get("per_lab") or []
+            if isinstance(p, Mapping)}  # fmt: skip
+
+
+def window_rows(f: Mapping[str, Any], when: Callable[..., str]) -> list[dict[str, Any]]:
+    """Section 5's window table: the conclusion's window of each lab's copy (as on the
+    first screen, local time with UTC, to the minute), then the earlier share rule's
+    first-seen bounds, labelled as that rule's.
+
+    Returns
+    -------
+    list of dict
+        ``lab``, ``n_patients`` (patients seen in the lab's logs over the whole
+        period), ``n_leaked``, ``leaked_share``, ``copy_after``, ``copy_before`` (the
+        conclusion's; :data:`NOT_WEIGHED` for a lab it leaves out), ``first_seen_after``,
+        ``first_seen_before`` (the share rule's), ``confidence`` (the share rule's).
+    """
+    conc = _conclusion_windows(f)
+    left = not_weighed(f)
+    rows = []
+    seen = set()
+    for w in f.get("windows") or []:
+        if not isinstance(w, Mapping):
+            continue
+        lab = str(w.get("lab"))
+        seen.add(lab)
+        rows.append(_window_row(lab, w, conc, left, when))
+    # a lab weighed, or left out, without a first-seen window of the share rule
+    for lab in sorted((set(conc) | set(left)) - seen):
+        rows.append(_window_row(lab, {}, conc, left, when))
+    return rows
+
+
+def _window_row(lab: str, w: Mapping[str, Any], conc: Mapping[str, Mapping[str, Any]],
+                left: Mapping[str, str], when: Callable[..., str]) -> dict[str, Any]:  # fmt: skip
+    def t(v: Any) -> str:
+        return when(v, seconds=False) if v else ""
+
+    c = conc.get(lab)
+    if c is not None:
+        after, before = t(c.get("after")) or "not bounded", t(c.get("before")) or "not bounded"
+    else:
+        after = before = NOT_WEIGHED if lab in left else "not weighed"
+    return {
+        "lab": lab,
+        "n_patients": w.get("n_patients"),
+        "n_leaked": w.get("n_leaked"),
+        "leaked_share": w.get("leaked_share"),
+        "copy_after": after,
+        "copy_before": before,
+        "first_seen_after": t(w.get("after")) or "none",
+        "first_seen_before": t(w.get("before")) or "none",
+        "confidence": w.get("confidence"),
+    }
+
+
+def window_note(f: Mapping[str, Any], when: Callable[..., str]) -> str:
+    """Why the conclusion's windows and the share rule's first-seen bounds differ, with
+    the first lab where they do as the example ("" when they agree everywhere)."""
+    conc = _conclusion_windows(f)
+    for w in f.get("windows") or []:
+        if not isinstance(w, Mapping) or str(w.get("lab")) not in conc:
+            continue
+        c = conc[str(w.get("lab"))]
+        for key, word in (("after", "opens"), ("before", "closes")):
+            if c.get(key) and w.get(key) != c.get(key):
+                share = when(w.get(key), seconds=False) if w.get(key) else "no bound"
+                return (
+                    f"The copy's window is the conclusion's, as on the first screen: the "
+                    "bounds the logs give, narrowed to the leak's horizon (the newest date its "
+                    "linked rows support, section 5b) and its first public sighting, so never "
+                    "wider than either. The first-seen bounds of the earlier share rule use "
+                    "the logs alone and are shown for comparison only; they differ where the "
+                    f"horizon or the sighting narrows the window: at {w.get('lab')} the "
+                    f"conclusion's window {word} {when(c[key], seconds=False)}, the share "
+                    f"rule's bound is {share}."
+                )
+    return (
+        "The copy's window is the conclusion's, as on the first screen; the first-seen "
+        "bounds of the earlier share rule are shown for comparison only."
+        if conc
+        else ""
+    )
+
+
+def coverage_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Section 5's coverage table, each row with the conclusion's view of its lab
+    (``conclusion``: weighed, or left out of the weighing and why); a lab left out shows
+    no "unexplained" count (it is not a leak the conclusion attributes)."""
+    weighed = set(_conclusion_windows(f))
+    left = not_weighed(f)
+    out = []
+    for c in f.get("coverage") or []:
+        if not isinstance(c, Mapping):
+            continue
+        row = dict(c)
+        lab = str(c.get("lab"))
+        if lab in left:
+            row["conclusion"] = left[lab]
+            row["unexplained"] = None
+            row["explained_share"] = None
+        else:
+            row["conclusion"] = "weighed" if lab in weighed else ""
+        out.append(row)
+    return out
+
+
+def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Section 6's hypotheses, the labs the conclusion leaves out of the weighing marked
+    as such in their "evidence against" (the share rule lists them as not explained)."""
+    left = sorted(not_weighed(f))
+    out = []
+    for h in f.get("hypotheses") or []:
+        if not isinstance(h, Mapping):
+            continue
+        row = dict(h)
+        text = row.get("evidence_against")
+        if isinstance(text, str) and left:
+            for lab in left:
+                # "L15: 942 of 942 leaked patients unexplained" -> the conclusion's reason
+                text = re.sub(rf"(?<![\w]){re.escape(lab)}: ",
+                              f"{lab} ({NOT_WEIGHED} by the conclusion: too few patients "
+                              "tied to it alone to tell a copy from false matches): ", text)  # fmt: skip
+            row["evidence_against"] = text
+        out.append(row)
+    return out
