@@ -319,6 +319,8 @@ def test_account_takeover_named_with_its_evidence(attacker):
             and "then a successful login from it as anaïs.f: account takeover (credential "
             "compromise: a guessed password) of anaïs.f" in line)  # fmt: skip
     assert 'href="#g-account-takeover"' in attacker["first"]  # the term, in the glossary
+    main = next(t for t in attacker["f"]["findings_text"] if "203.0.113.11" in t)
+    assert "account takeover (credential compromise) of anaïs.f" in main  # section 1
 
 
 def test_takeover_on_the_campaign_lines():

@@ -337,9 +337,15 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
         )
     flagged_src = [s for s in f.get("top_sources", []) if s.get("flagged")]
     for s in flagged_src[:TEXT_SOURCES]:
+        taken = (
+            f"; account takeover (credential compromise) of {s.get('accounts_succeeded')}: "
+            "a successful login from the same address after its failed logins"
+            if s.get("success_after_failures") and s.get("accounts_succeeded")
+            else ""
+        )
         out.append(
             f"Authentication attack from {s.get('src_ip')} at {s.get('lab')}, "
-            f"{when(s.get('first'))} to {when(s.get('last'))}: {s.get('reasons')}"
+            f"{when(s.get('first'))} to {when(s.get('last'))}: {s.get('reasons')}{taken}"
         )
     n_more = f["counts"].get("flagged_sources", 0) - min(len(flagged_src), TEXT_SOURCES)
     if n_more > 0:
