@@ -379,14 +379,15 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
         out.append(f"{len(f['windows'])} lab(s) with first-seen bounds of the copy from the "
                    "leak (section 5).")  # fmt: skip
     if f.get("pathways"):
-        out.append(f"{len(f['pathways'])} pathway(s) across labs.")
+        out.append(f"{len(f['pathways'])} pathway(s) (accounts whose operations could have "
+                   "produced leaked patients, the earlier share rule's candidates) in section 5.")  # fmt: skip
     tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
     if tr:
         up = sum(t.get("direction") == "upload" for t in tr)
         down = sum(t.get("direction") == "download" for t in tr)
         other = len(tr) - up - down
         out.append(f"{up:,} extraction file(s) put on the FTP server (uploads) and {down:,} "
-                   "download(s) of them (the first screen's 'fetched')"
+                   "download(s) of them (fetched, as the first screen says)"
                    + (f", {other:,} other transfer(s)" if other else "")
                    + f": {len(tr):,} transfer(s) in section 5.")  # fmt: skip
     return out

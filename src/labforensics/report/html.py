@@ -247,7 +247,7 @@ COVERAGE_COLUMNS = ("lab", "n_patients", "leaked_found", "leaked_share", "explai
 #: spaces. The units are in the header: h hours, s seconds.
 COLUMN_LABELS = {
     "n_patients": "patients seen in the lab's logs (whole period)",
-    "n_leaked": "leaked patients found",
+    "n_leaked": "leaked patients found in the lab's logs",
     "leaked_share": "share of the lab's patients leaked", "after": "copy taken after",
     "before": "copy taken before", "width_h": "window width (h)",
     "copy_after": "copy taken after (the conclusion's window)",
@@ -262,7 +262,7 @@ COLUMN_LABELS = {
     "last": "last operation", "extraction_ts": "extraction time", "file_base": "file",
     "transfer_ts": "transfer time", "delay_h": "delay after extraction (h)",
     "remote_host": "remote address", "access_mode": "FTP access",
-    "completion": "transfer complete", "leaked_found": "leaked patients found",
+    "completion": "transfer complete", "leaked_found": "leaked patients found in the lab's logs",
     "explained": "leaked patients explained", "unexplained": "leaked patients unexplained",
     "explained_share": "share explained", "explained_by": "explained by pathway",
     "window_confidence": "window confidence", "records_exported": "records exported",

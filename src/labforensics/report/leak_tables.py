@@ -114,32 +114,52 @@ def _window_row(lab: str, w: Mapping[str, Any], conc: Mapping[str, Mapping[str, 
 
 
 def window_note(f: Mapping[str, Any], when: Callable[..., str]) -> str:
-    """Why the conclusion's windows and the share rule's first-seen bounds differ, with
-    the first lab where they do as the example ("" when they agree everywhere)."""
+    """Where the conclusion's windows come from and why the share rule's first-seen
+    bounds differ, with the first lab where they do as the example ("" without a
+    conclusion's window).
+
+    The conclusion's window (``per_lab[].window``) is the interval the evidence supports
+    for the copy's time (``evidence_bounds``: e.g. the likelihood interval of the
+    registrations) intersected with [horizon, first public sighting]
+    (:mod:`labforensics.attribution.copy_window`); the share rule's bounds
+    (``windows``) are when the leaked patients were first seen in the logs, raised to
+    the leak's latest sample date (their ``note``).
+    """
     conc = _conclusion_windows(f)
+    if not conc:
+        return ""
+    head = (
+        "The copy's window is the conclusion's, as on the first screen: the interval the "
+        "evidence supports for the time of the copy, narrowed to the leak's horizon (the "
+        "newest date its linked rows support, section 5b) and to its first public sighting "
+        "when known, so never wider than either. The earlier share rule's first-seen bounds "
+        "(when the leaked patients were first seen in the logs, raised to the leak's latest "
+        "sample date) are shown for comparison only."
+    )
     for w in f.get("windows") or []:
         if not isinstance(w, Mapping) or str(w.get("lab")) not in conc:
             continue
         c = conc[str(w.get("lab"))]
         for key, word in (("after", "opens"), ("before", "closes")):
-            if c.get(key) and w.get(key) != c.get(key):
-                share = when(w.get(key), seconds=False) if w.get(key) else "no bound"
-                return (
-                    f"The copy's window is the conclusion's, as on the first screen: the "
-                    "bounds the logs give, narrowed to the leak's horizon (the newest date its "
-                    "linked rows support, section 5b) and its first public sighting, so never "
-                    "wider than either. The first-seen bounds of the earlier share rule use "
-                    "the logs alone and are shown for comparison only; they differ where the "
-                    f"horizon or the sighting narrows the window: at {w.get('lab')} the "
-                    f"conclusion's window {word} {when(c[key], seconds=False)}, the share "
-                    f"rule's bound is {share}."
-                )
-    return (
-        "The copy's window is the conclusion's, as on the first screen; the first-seen "
-        "bounds of the earlier share rule are shown for comparison only."
-        if conc
-        else ""
-    )
+            if not c.get(key) or w.get(key) == c.get(key):
+                continue
+            if c.get(key) == c.get(f"evidence_{key}") and c.get("evidence_bounds"):
+                source = f"from the {c['evidence_bounds']}"
+            elif c.get(key) == c.get("horizon"):
+                source = "the leak's horizon"
+            elif c.get(key) == c.get("sighted_at"):
+                source = "the first public sighting"
+            else:
+                source = "from the evidence"
+            share = when(w.get(key), seconds=False) if w.get(key) else "none"
+            horizon = (f"; the leak's horizon there is {when(c['horizon'], seconds=False)}"
+                       if c.get("horizon") else "")  # fmt: skip
+            return (
+                f"{head} They differ: at {w.get('lab')}, for example, the conclusion's window "
+                f"{word} {when(c[key], seconds=False)} ({source}), the share rule's bound is "
+                f"{share}{horizon}."
+            )
+    return head
 
 
 def coverage_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -158,6 +178,7 @@ def coverage_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
             row["conclusion"] = left[lab]
             row["unexplained"] = None
             row["explained_share"] = None
+            row["explained_by"] = row.get("explained_by") or ""
         else:
             row["conclusion"] = "weighed" if lab in weighed else ""
         out.append(row)
@@ -177,9 +198,12 @@ def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
         if isinstance(text, str) and left:
             for lab in left:
                 # "L15: 942 of 942 leaked patients unexplained" -> the conclusion's reason
-                text = re.sub(rf"(?<![\w]){re.escape(lab)}: ",
-                              f"{lab} ({NOT_WEIGHED} by the conclusion: too few patients "
-                              "tied to it alone to tell a copy from false matches): ", text)  # fmt: skip
+                why = (f"{lab} ({NOT_WEIGHED} by the conclusion: too few patients tied to it "
+                       "alone to tell a copy from false matches)")  # fmt: skip
+                text = re.sub(rf"(?<![\w]){re.escape(lab)}: [\d,]+ of ([\d,]+) leaked patients "
+                              "unexplained", rf"{why}: \1 leaked patients found in its logs, "
+                              "none attributed", text)  # fmt: skip
+                text = re.sub(rf"(?<![\w]){re.escape(lab)}: ", f"{why}: ", text)
             row["evidence_against"] = text
         out.append(row)
     return out
