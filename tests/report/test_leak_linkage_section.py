@@ -300,3 +300,11 @@ def test_sparse_linkage_renders():
     assert "No example pair was recorded." in sec and "<img" not in sec
     assert "No false-match rate was measured per threshold." in sec
     assert "No leaked row was linked to a laboratory." in sec
+
+
+def test_rows_told_apart_from_patients(html):
+    # 5,504 rows of the leaked files against the 5,300 distinct patients of the stand-in's
+    # leak (leak_patients=5300 in test_html's findings): two units, said to differ
+    sec = _section(html)
+    assert "Counted in rows of the leaked files: one person can fill several rows" in sec
+    assert "The leak holds 5,300 distinct patients: the units of the first screen" in sec

@@ -120,3 +120,18 @@ def test_campaign_line_counts_every_export_of_its_sessions():
     v = campaigns_view(camp, session_scores=None, sessions=None, when=WHEN, tz="Europe/Paris",
                        exports=ex)  # fmt: skip
     assert v["rows"][0]["exports"] == "4 export(s)/extraction(s), 100 records, in its 3 session(s)"
+
+
+def test_pathway_note_names_the_labs_the_share_rule_misses():
+    # the demo (session 6): migration.editeur leads at 24 labs in the conclusion, its share
+    # rule pathway holds 22 (L24's and L26's first-seen windows lie in 2015); by hand: 3
+    # labs weighed, the pathway holds L01 and L02
+    from labforensics.report.leak_tables import pathway_note
+
+    op = {"account": "migration.editeur"}
+    f = {"per_lab": [{"lab": lab, "operation": op} for lab in ("L01", "L02", "L24")],
+         "pathways": [{"account": "migration.editeur", "labs": "L01 | L02"}]}  # fmt: skip
+    note = pathway_note(f)
+    assert note.startswith("The earlier share rule's pathways, shown for comparison")
+    assert ("migration.editeur is the conclusion's leading operation at 3 lab(s) and in this "
+            "rule's pathways at 2 of them; at L24 the rule's pathways do not hold it") in note  # fmt: skip

@@ -43,6 +43,7 @@ from .leak_tables import (
     annotated_hypotheses,
     coverage_rows,
     not_weighed,
+    pathway_note,
     window_note,
     window_rows,
 )
@@ -643,6 +644,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "window_rows": window_rows(f, when),
         "window_note": window_note(f, when),
         "coverage_rows": coverage_rows(f),
+        "pathway_note": pathway_note(f),
         "hypotheses": annotated_hypotheses(f),
         "left_out": not_weighed(f),
         # linkage terms only when a dump was linked (its section is then shown)

@@ -23,6 +23,7 @@ __all__ = [
     "annotated_hypotheses",
     "coverage_rows",
     "not_weighed",
+    "pathway_note",
     "window_note",
     "window_rows",
 ]
@@ -207,3 +208,35 @@ def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
             row["evidence_against"] = text
         out.append(row)
     return out
+
+
+def _lab_list(value: Any) -> list[str]:
+    items = value if isinstance(value, list | tuple) else str(value or "").split("|")
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def pathway_note(f: Mapping[str, Any]) -> str:
+    """Section 5's pathways are the earlier share rule's: where a pathway names fewer labs
+    than the conclusion's leading operations of the same account, say so and which."""
+    ops: dict[str, set[str]] = {}
+    for p in f.get("per_lab") or []:
+        op = p.get("operation") if isinstance(p, Mapping) else None
+        if isinstance(op, Mapping) and op.get("account"):
+            ops.setdefault(str(op["account"]), set()).add(str(p.get("lab")))
+    head = ("The earlier share rule's pathways, shown for comparison: an account's operations "
+            "inside that rule's first-seen windows. The conclusion weighs each lab's operations "
+            "itself (Conclusion).")  # fmt: skip
+    if not ops:
+        return head if f.get("pathways") else ""
+    parts = []
+    for account, labs in sorted(ops.items()):
+        pw = [set(_lab_list(p.get("labs"))) for p in f.get("pathways") or []
+              if isinstance(p, Mapping) and str(p.get("account")) == account]  # fmt: skip
+        here = set().union(*pw) if pw else set()
+        missing = sorted(labs - here)
+        if missing:
+            parts.append(f"{account} is the conclusion's leading operation at {len(labs)} lab(s) "
+                         f"and in this rule's pathways at {len(labs & here)} of them; at "
+                         f"{', '.join(missing)} the rule's pathways do not hold it (the rule "
+                         "counts operations inside its first-seen windows only: table above)")  # fmt: skip
+    return head + (" " + "; ".join(parts) + "." if parts else "")
