@@ -376,3 +376,17 @@ def test_campaign_lines_count_exports_on_section_5cs_basis(vendor):
             assert "c-exports" not in line
         assert "reasons (figures of the best session showing each)" in line or not len(c.reasons)
     assert checked >= 1  # the fixture's extraction campaign(s) of migration.editeur
+
+
+def test_each_patient_count_names_its_basis(vendor):
+    # QA (session 5): L24 read 44,439 (index), 40,458 (seen in the logs) and 27,839 ("so
+    # far") with no basis named; each is now labelled, and the glossary tells the three apart
+    html = vendor["html"]
+    sec5 = _section(html, "leak")
+    assert "<th>patients seen in the lab&#39;s logs (whole period)</th>" in sec5
+    assert "<th>leaked patients found in the lab&#39;s logs</th>" in sec5
+    gl = _section(html, "glossary")
+    entry = re.search(r'<dt id="g-patients-of-a-lab">patients of a lab</dt><dd>(.*?)</dd>', gl)
+    assert entry, "glossary entry"
+    for basis in ("in the lab&#39;s index", "seen in the lab&#39;s logs", "seen so far"):
+        assert basis in entry.group(1)
