@@ -325,6 +325,10 @@ def test_account_takeover_named_with_its_evidence(attacker):
             and "then a successful login from it as anaïs.f: account takeover (credential "
             "compromise: a guessed password) of anaïs.f" in line)  # fmt: skip
     assert 'href="#g-account-takeover"' in attacker["first"]  # the term, in the glossary
+    sources = _section(attacker["html"], "sessions")  # section 4's source addresses
+    assert re.search(r'<p class="takeover"><b>At L\d\d: account takeover \(credential '
+                     r"compromise: a guessed password\): \d+ failed logins from address "
+                     r"203\.0\.113\.11 ", sources)  # fmt: skip
     main = next(t for t in attacker["f"]["findings_text"] if "203.0.113.11" in t)
     assert "account takeover (credential compromise) of anaïs.f" in main  # section 1
 

@@ -645,6 +645,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "window_note": window_note(f, when),
         "coverage_rows": coverage_rows(f),
         "pathway_note": pathway_note(f),
+        "takeover_lines": [f"At {lab}: {t}" for (lab, _), t in takeovers(f, when).items()],
         "hypotheses": annotated_hypotheses(f),
         "left_out": not_weighed(f),
         # linkage terms only when a dump was linked (its section is then shown)
