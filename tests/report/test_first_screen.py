@@ -28,7 +28,7 @@ def _run(tmp_path_factory, name: str) -> dict:
     lf.investigate(None, out, case=case, progress=False)
     html = (out / "report.html").read_text(encoding="utf-8")
     first = html[html.index('<section id="summary"') : html.index('<section id="conclusion"')]
-    return {"html": html, "first": first,
+    return {"html": html, "first": first, "out": out,
             "f": json.loads((out / "findings.json").read_text(encoding="utf-8"))}  # fmt: skip
 
 
@@ -110,7 +110,8 @@ def test_each_labs_share_of_its_own_patients():
          "leak_linkage": {"per_lab": [{"lab": "L01", "patients_in_dump": 24,
                                        "patients_known": 96}]}}  # fmt: skip
     what = summary_view(f, WHEN)["rows"][2]["answer"]
-    assert "24 of the lab's 96 known patients (25 %)" in what  # 24/96
+    # 24/96, the base named (the lab's index, not the patients seen in its logs)
+    assert "24 of the 96 patients in the lab's index (25 %)" in what
 
 
 def test_when_gives_the_overall_span(vendor):
@@ -216,3 +217,180 @@ def test_section_6_does_not_contradict_the_conclusions_strength(vendor):
         r"<th>grade of the earlier share rule \(not the conclusion(&#39;|')s strength\)</th>", sec
     )
     assert not re.search(r"<th>strength</th>", sec)
+
+
+# --- issue 16, session 6: one basis for each number, the same in every section -----------
+
+
+def _section(html: str, sid: str) -> str:
+    sec = html[html.index(f'<section id="{sid}"') :]
+    return sec[: sec.index("</section>")]
+
+
+def test_windows_of_section_5_are_the_first_screens(vendor):
+    # QA (session 5): section 5 read L01 "after 2018-03-14" (the share rule's first-seen
+    # bound) where the first screen read "after 2018-03-15 00:00 CET" (the conclusion's)
+    f, html = vendor["f"], vendor["html"]
+    when = re.search(r"<dt>When</dt><dd>(.*?)</dd>", vendor["first"], re.S).group(1)
+    sec5 = _section(html, "leak")
+    conc = _section(html, "conclusion")
+    for p in f["per_lab"]:
+        after = p["window"].get("after")
+        if not after:
+            continue
+        text = WHEN(after, seconds=False)  # local time with zone, UTC in brackets
+        assert f"{p['lab']}: after {text}" in when
+        assert f'after <span class="t">{text}</span>' in conc  # the conclusion's table
+        row = re.search(rf"<tr><td class=\"c-lab\">{p['lab']}</td>(.*?)</tr>", sec5, re.S).group(1)
+        assert f'<td class="c-copy_after">{text}</td>' in row
+    # the share rule's bounds stay, labelled as that rule's
+    assert "first-seen bound after (earlier share rule)" in sec5
+    assert "copy taken after (the conclusion&#39;s window)" in sec5
+
+
+def test_window_note_by_hand():
+    from labforensics.report.leak_tables import window_note, window_rows
+
+    # L01: the share rule's first-seen bound 2018-03-13T23:00Z, the conclusion's (raised to
+    # the horizon) 2018-03-14T23:00Z: CET (UTC+1) before the 25 March 2018 change
+    f = {"windows": [{"lab": "L01", "after": "2018-03-13T23:00:00Z", "before": None,
+                      "n_patients": 20519, "n_leaked": 12509}],
+         "per_lab": [{"lab": "L01", "window": {
+             "after": "2018-03-14T23:00:00Z", "before": "2018-03-15T06:46:50Z",
+             "evidence_after": "2018-03-14T23:00:00Z", "horizon": "2018-03-13T23:00:00Z",
+             "evidence_bounds": "likelihood interval of the registrations"}}]}  # fmt: skip
+    row = window_rows(f, WHEN)[0]
+    assert row["copy_after"] == "2018-03-15 00:00 CET (2018-03-14 23:00 UTC)"
+    assert row["copy_before"] == "2018-03-15 07:46 CET (06:46 UTC)"
+    assert row["first_seen_after"] == "2018-03-14 00:00 CET (2018-03-13 23:00 UTC)"
+    assert row["first_seen_before"] == "none"
+    note = window_note(f, WHEN)
+    # the demo's L01 (session 6): the conclusion's opening is the registrations' likelihood
+    # interval's, a day after the leak's horizon, which the share rule's bound sits on
+    assert ("at L01, for example, the conclusion's window opens 2018-03-15 00:00 CET "
+            "(2018-03-14 23:00 UTC) (from the likelihood interval of the registrations), the "
+            "share rule's bound is 2018-03-14 00:00 CET (2018-03-13 23:00 UTC); the leak's "
+            "horizon there is 2018-03-14 00:00 CET (2018-03-13 23:00 UTC).") in note  # fmt: skip
+    assert "sighting" in note and "shown for comparison only" in note
+
+
+def test_section_1_counts_in_the_first_screens_units(vendor):
+    f, html = vendor["f"], vendor["html"]
+    main = " ".join(f["findings_text"])
+    # expected/conclusion.json: 2 labs weighed (L01, L02), none left out
+    assert "2 lab(s) weighed by the conclusion" in main
+    assert "exfiltration window(s) established" not in main
+    # transfers/xferlog: 2 uploads of /pub/transfert/ files by migration.editeur ('i'),
+    # 4 downloads of them ('o'): 6 transfers
+    assert ("2 extraction file(s) put on the FTP server (uploads) and 4 download(s) of them"
+            in main and "6 transfer(s) in section 5" in main)  # fmt: skip
+    left = re.search(r"<dt>How it left</dt><dd>(.*?)</dd>", vendor["first"], re.S).group(1)
+    assert left.startswith("2 extraction file(s) put on the FTP server") and "; 4 fetched" in left
+    # the key figures: distinct patients, as the first screen (450 in leak/leaked_ipps.csv)
+    assert f"<b>{f['leak']['patients']:,}</b><span>distinct patients in the leak</span>" in html
+    assert f["leak"]["patients"] == 450
+    assert "<b>2</b><span>labs weighed by the conclusion</span>" in html
+
+
+def test_limits_count_lab_patient_pairs(vendor):
+    sec = _section(vendor["html"], "limits")
+    assert "leaked rows" not in sec and "lab-patient pairs" in sec
+    assert "leaked rows" not in vendor["f"]["verdict"]["summary"]
+
+
+def test_limits_text_by_hand():
+    from labforensics.attribution.conclusion import limits
+
+    conc = {"coverage": {"linked": 1000, "total": 1200, "producible": 900,
+                         "share_producible": 0.75, "not_in_evidence": 100,
+                         "logs_after_horizon": 0, "not_producible": 50, "unplaced": 0,
+                         "not_weighed": 150},
+            "not_weighed": [{"lab": "L15", "linked": 150, "linked_alone": 3,
+                             "reason": "3 leaked row(s) linked to this lab alone, fewer than "
+                                       "the 5 that false links could make"}]}  # fmt: skip
+    text = " | ".join(limits({"fmr": 0.01}, conc, None))
+    assert "leaked row" not in text
+    # 1 % of the 1,000 pairs of the labs weighed: about 10
+    assert "about 10 of the 1,000 lab-patient pairs of the labs weighed" in text
+    assert "900 of 1,200 pairs (75.0 %)" in text
+    assert ("L15: left out of the weighing, so no proposition is stated for it (3 lab-patient "
+            "pair(s) linked to this lab alone") in text  # fmt: skip
+
+
+def test_account_takeover_named_with_its_evidence(attacker):
+    # truth.json: failed logins from 203.0.113.11, then a login as anaïs.f
+    src = next(s for s in attacker["f"]["top_sources"] if s["flagged"])
+    line = next(s for s in _else_lines(attacker["first"]) if "203.0.113.11" in s)
+    assert (f"{src['failed_logins']} failed logins at {src['lab']}" in line
+            and "then a successful login from it as anaïs.f: account takeover (credential "
+            "compromise: a guessed password) of anaïs.f" in line)  # fmt: skip
+    assert 'href="#g-account-takeover"' in attacker["first"]  # the term, in the glossary
+    sources = _section(attacker["html"], "sessions")  # section 4's source addresses
+    assert re.search(r'<p class="takeover"><b>At L\d\d: account takeover \(credential '
+                     r"compromise: a guessed password\): \d+ failed logins from address "
+                     r"203\.0\.113\.11 ", sources)  # fmt: skip
+    main = next(t for t in attacker["f"]["findings_text"] if "203.0.113.11" in t)
+    assert "account takeover (credential compromise) of anaïs.f" in main  # section 1
+
+
+def test_takeover_on_the_campaign_lines():
+    # hand-built: a flagged burst from 203.0.113.9 at L01 then a login as hugo.u; hugo.u's
+    # campaign at L01 says so, lisa.b's does not
+    from labforensics.report.summary import takeovers
+
+    f = {"top_sources": [{"src_ip": "203.0.113.9", "lab": "L01", "failed_logins": 37,
+                          "flagged": True, "success_after_failures": True,
+                          "accounts_succeeded": "hugo.u", "rank": 1,
+                          "first": "2017-08-09T20:00:00Z"}],
+         "campaigns": {"flagged": 2, "flagged_sessions": 2, "top": [
+             {"account": a, "lab": "L01", "activity": "export", "rank": r, "flagged": True,
+              "campaign_id": f"C{r:012x}", "best_session_id": f"s{r}"}
+             for a, r in (("hugo.u", 21), ("lisa.b", 22))]}}  # fmt: skip
+    links = summary_view(f, WHEN)["others"][0]["links"]
+    assert [x["text"] for x in links] == ["no. 21: hugo.u at L01 (account takeover)",
+                                          "no. 22: lisa.b at L01"]  # fmt: skip
+    t = takeovers(f, WHEN)[("L01", "hugo.u")]
+    assert t.startswith("account takeover (credential compromise")
+    # 2017-08-09 20:00 UTC is 22:00 CEST
+    assert "37 failed logins from address 203.0.113.9 from 2017-08-09 22:00 CEST" in t
+
+
+def test_campaign_lines_count_exports_on_section_5cs_basis(vendor):
+    # each flagged campaign's line counts the exports of all its sessions, the rows of
+    # exports.parquet (section 5c's basis), not its best session's (QA, session 5: "2
+    # exports, 122 records" on the line, 22 and 1,424 in section 5c)
+    import pandas as pd
+
+    html = vendor["html"]
+    camp = pd.read_parquet(vendor["out"] / "campaigns.parquet")
+    ex = pd.read_parquet(vendor["out"] / "exports.parquet")
+    ids = set(ex["session_id"].astype(str))
+    checked = 0
+    for c in camp[camp["flagged"]].itertuples():
+        sids = {str(s) for s in c.session_ids}
+        mine = ex[ex["session_id"].astype(str).isin(sids)]
+        line = re.search(rf'<li class="campaign" id="{c.campaign_id}">(.*?)</summary>', html,
+                         re.S).group(1)  # fmt: skip
+        if sids & ids:
+            want = (f"{len(mine):,} export(s)/extraction(s), {int(mine['records'].sum()):,} "
+                    f"records, in its {c.n_sessions:,} session(s)")  # fmt: skip
+            assert f'<span class="c-exports">{want}</span>' in line
+            checked += 1
+        else:
+            assert "c-exports" not in line
+        assert "reasons (figures of the best session showing each)" in line or not len(c.reasons)
+    assert checked >= 1  # the fixture's extraction campaign(s) of migration.editeur
+
+
+def test_each_patient_count_names_its_basis(vendor):
+    # QA (session 5): L24 read 44,439 (index), 40,458 (seen in the logs) and 27,839 ("so
+    # far") with no basis named; each is now labelled, and the glossary tells the three apart
+    html = vendor["html"]
+    sec5 = _section(html, "leak")
+    assert "<th>patients seen in the lab&#39;s logs (whole period)</th>" in sec5
+    assert "<th>leaked patients found in the lab&#39;s logs</th>" in sec5
+    gl = _section(html, "glossary")
+    entry = re.search(r'<dt id="g-patients-of-a-lab">patients of a lab</dt><dd>(.*?)</dd>', gl)
+    assert entry, "glossary entry"
+    for basis in ("in the lab&#39;s index", "seen in the lab&#39;s logs", "seen so far"):
+        assert basis in entry.group(1)

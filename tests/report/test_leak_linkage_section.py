@@ -116,7 +116,7 @@ def test_counts_per_lab_with_fmr(html):
     sec = _section(html)
     # the brief's wording: count, lab, the decoy FMR at the threshold (0.004 -> 0.4 %)
     assert ("812 patients of L01 (estimated false-match rate 0.4 %), from 1,900 linked rows; "
-            "67.7 % of the lab&#39;s 1,200 indexed patients.") in sec  # fmt: skip
+            "67.7 % of the 1,200 patients in the lab&#39;s index.") in sec  # fmt: skip
     assert "2,345 patients of L02 (estimated false-match rate 0.4 %)" in sec
     # totals: 4,801 / 5,504 = 87.23 % linked at p >= 0.97
     assert ("Of 5,504 data rows in the leaked files, 4,801 (87.2 %) are linked to a patient of "
@@ -300,3 +300,11 @@ def test_sparse_linkage_renders():
     assert "No example pair was recorded." in sec and "<img" not in sec
     assert "No false-match rate was measured per threshold." in sec
     assert "No leaked row was linked to a laboratory." in sec
+
+
+def test_rows_told_apart_from_patients(html):
+    # 5,504 rows of the leaked files against the 5,300 distinct patients of the stand-in's
+    # leak (leak_patients=5300 in test_html's findings): two units, said to differ
+    sec = _section(html)
+    assert "Counted in rows of the leaked files: one person can fill several rows" in sec
+    assert "The leak holds 5,300 distinct patients: the units of the first screen" in sec

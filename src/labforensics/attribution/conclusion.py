@@ -686,6 +686,28 @@ def sensitivity(
     }
 
 
+def pairs_words(text: str) -> str:
+    """A reason's counts in the report's unit: "leaked row(s)" linked to a lab are
+    lab-patient pairs (a leaked patient counted once for each lab whose records hold
+    them: the report's glossary), so the Limits and the report say so.
+
+    Parameters
+    ----------
+    text : str
+        A reason or limit sentence of the conclusion.
+
+    Returns
+    -------
+    str
+        The same sentence with "leaked row(s)" / "linked row(s)" read as pairs.
+    """
+    for a, b in (("leaked row(s)", "lab-patient pair(s)"), ("leaked rows", "lab-patient pairs"),
+                 ("leaked row ", "lab-patient pair "), ("linked row(s)", "linked pair(s)"),
+                 ("rows linked", "pairs linked")):  # fmt: skip
+        text = text.replace(a, b)
+    return text
+
+
 def limits(
     prep: dict[str, Any] | None,
     conc: dict[str, Any],
@@ -702,22 +724,28 @@ def limits(
         c = conc.get("coverage") or {}
         out.append(
             f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
-            f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} leaked rows linked "
-            "to a lab may be false links)"
+            f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
+            "pairs of the labs weighed may be false links)"
         )
     else:
         out.append("the leak is a list of identifiers: no linkage, no false-match rate")
     c = conc.get("coverage") or {}
     if c.get("total"):
         out.append(
-            f"coverage: {c['producible']:,} of {c['total']:,} leaked rows ({100 * (c['share_producible'] or 0):.1f} %) "
-            f"a logged operation could have produced; {c['not_in_evidence']:,} not in the evidence, "
+            f"coverage, in lab-patient pairs (a leaked patient counted once for each lab whose "
+            f"records hold them): {c['producible']:,} of {c['total']:,} pairs "
+            f"({100 * (c['share_producible'] or 0):.1f} %) a logged operation could have produced; "
+            f"{c['not_in_evidence']:,} not in the evidence, "
             f"{c['logs_after_horizon']:,} in labs whose logs start after the horizon, "
             f"{c['not_producible']:,} outside the best operation's set, {c['unplaced']:,} in no lab, "
-            f"{c.get('not_weighed', 0):,} in labs not weighed"
+            f"{c.get('not_weighed', 0):,} in labs left out of the weighing"
         )
     for s in conc.get("not_weighed", []):
-        out.append(f"{s['lab']}: not weighed ({s['reason']})")
+        out.append(
+            f"{s['lab']}: left out of the weighing, so no proposition is stated for it "
+            f"({pairs_words(str(s['reason']))}): its leaked patients may be false links of the "
+            "record linkage, not a copy of its records"
+        )
     out.append(
         "likelihood ratios capped at min(6, 2 log10(1/mismatch rate)) for dependence between "
         "patients and linkage error, and for a logged proposition at -2 log10(1 - covered share) "
@@ -748,6 +776,7 @@ __all__ = [
     "conclude",
     "lab_conclusion",
     "limits",
+    "pairs_words",
     "prepare",
     "sensitivity",
 ]

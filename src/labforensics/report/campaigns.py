@@ -110,6 +110,10 @@ _SIGNATURE_TEXT = {
 }
 
 
+#: An activity class in words where its code is not plain English.
+_ACTIVITY_TEXT = {"failed_login": "failed logins then a login (suspected account takeover)"}
+
+
 def _gap_text(params: Mapping[str, Any] | None) -> str:
     """The campaigns' grouping gap in words (``gap`` in seconds, as in findings.json)."""
     g = (params or {}).get("gap")
@@ -156,6 +160,21 @@ def _lab_figures(flagged: pd.DataFrame, fs: pd.DataFrame, tz: str) -> list[dict[
     return out
 
 
+def _exports_per_campaign(
+    flagged: pd.DataFrame, exports: pd.DataFrame | None
+) -> dict[int, tuple[int, int]]:
+    """Campaign position -> (exports and extractions, records) of all its sessions."""
+    if exports is None or not len(exports) or "session_id" not in exports:
+        return {}
+    pairs = _ids_frame(flagged)
+    e = pd.DataFrame({"session_id": exports["session_id"].astype(str).to_numpy(),
+                      "records": pd.to_numeric(exports.get("records"), errors="coerce")
+                      .fillna(0).astype("int64").to_numpy()})  # fmt: skip
+    m = pairs.merge(e, on="session_id")
+    g = m.groupby("pos")["records"].agg(["size", "sum"])
+    return {int(p): (int(r["size"]), int(r["sum"])) for p, r in g.iterrows()}
+
+
 def campaigns_view(
     campaigns: pd.DataFrame | None,
     *,
@@ -164,6 +183,8 @@ def campaigns_view(
     when: Callable[..., str],
     tz: str,
     params: Mapping[str, Any] | None = None,
+    exports: pd.DataFrame | None = None,
+    takeovers: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any] | None:
     """What the "Campaigns" section shows; None when no campaign table was given.
 
@@ -183,6 +204,13 @@ def campaigns_view(
         ``findings["parameters"]["campaigns"]`` (``gap`` in seconds, ``signature``),
         stated in the text; the defaults of
         :class:`~labforensics.detect.campaigns.CampaignParams` when missing.
+    exports : pandas.DataFrame, optional
+        ``exports.parquet`` (``session_id``, ``records``): each campaign's line counts
+        the exports and extractions of all its sessions (the basis of section 5c), not
+        only those of the best session its reasons quote.
+    takeovers : mapping, optional
+        (lab, account) -> words (:func:`labforensics.report.summary.takeovers`): the
+        campaign of an account taken over says so.
 
     Returns
     -------
@@ -206,7 +234,8 @@ def campaigns_view(
             "campaign_id": r.campaign_id, "rank": int(r.rank), "lab": r.lab,
             "account": r.account if isinstance(r.account, str) else "(no account)",
             "account_kind": r.account_kind if isinstance(r.account_kind, str) else "",
-            "activity": str(r.activity).replace("_", " ") if isinstance(r.activity, str) else "",
+            "activity": _ACTIVITY_TEXT.get(str(r.activity), str(r.activity).replace("_", " "))
+            if isinstance(r.activity, str) else "",
             "first": when(r.first, seconds=False), "last": when(r.last, seconds=False),
             "n_sessions": int(r.n_sessions), "n_flagged": int(r.n_flagged),
             "score": float(r.score), "reasons": _reasons_text(r.reasons),
@@ -219,6 +248,12 @@ def campaigns_view(
                 "reasons": _reasons_text(s.get("reasons")),
             } for s in json_safe(b.drop(columns="pos"))] if len(b) else [],
         })  # fmt: skip
+    ops = _exports_per_campaign(flagged, exports) if len(flagged) else {}
+    for i, row in enumerate(rows):
+        n, rec = ops.get(i, (0, 0))
+        row["exports"] = (f"{n:,} export(s)/extraction(s), {rec:,} records, in its "
+                          f"{row['n_sessions']:,} session(s)" if n else "")  # fmt: skip
+        row["takeover"] = (takeovers or {}).get((str(row["lab"]), str(row["account"])), "")
     fs = flagged_sessions(session_scores, sessions)
     labs = _lab_figures(flagged, fs, tz) if fs is not None and len(flagged) else []
     return {

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import __version__
+from ..attribution.conclusion import pairs_words
 from ..case import CaseContext
 from ..outputs import json_safe
 from ..schema import join_list
@@ -237,7 +238,9 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             # share rule's threshold reruns otherwise)
             "stability": _stability_share(conc, d.get("stability")),
             "stability_text": _sensitivity_text(conc) or _stability_text(d.get("stability")),
-            "summary": group_counts(str(summary)),
+            # the conclusion's counts of leaked rows linked to a lab are lab-patient pairs,
+            # the report's one unit for them (glossary)
+            "summary": pairs_words(group_counts(str(summary))),
         },
         "hypotheses": hyps,
         "windows": section("windows"),
@@ -334,22 +337,59 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
         )
     flagged_src = [s for s in f.get("top_sources", []) if s.get("flagged")]
     for s in flagged_src[:TEXT_SOURCES]:
+        taken = (
+            f"; account takeover (credential compromise) of {s.get('accounts_succeeded')}: "
+            "a successful login from the same address after its failed logins"
+            if s.get("success_after_failures") and s.get("accounts_succeeded")
+            else ""
+        )
         out.append(
             f"Authentication attack from {s.get('src_ip')} at {s.get('lab')}, "
-            f"{when(s.get('first'))} to {when(s.get('last'))}: {s.get('reasons')}"
+            f"{when(s.get('first'))} to {when(s.get('last'))}: {s.get('reasons')}{taken}"
         )
     n_more = f["counts"].get("flagged_sources", 0) - min(len(flagged_src), TEXT_SOURCES)
     if n_more > 0:
         out.append(f"{n_more:,} more source address(es) flagged for authentication attacks "
                    "(sources.csv).")  # fmt: skip
-    if f["windows"]:
-        out.append(f"{len(f['windows'])} exfiltration window(s) established from the leak.")
-    if f["pathways"]:
-        out.append(f"{len(f['pathways'])} pathway(s) across labs.")
-    if f["transfers"]:
-        out.append(f"{len(f['transfers'])} transfer(s) of extraction files from the FTP server.")
+    out += _leak_findings_text(f)
     if f["counts"]["quarantined"]:
         out.append(f"{f['counts']['quarantined']:,} input rows quarantined (see section 2).")
+    return out
+
+
+def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
+    """Section 1's lines on the leak, in the first screen's units: labs weighed (and left
+    out) by the conclusion, each with its window; extraction files put on the FTP server
+    (uploads) and downloads of them, apart (the first screen counts the downloads)."""
+    out: list[str] = []
+    per_lab = [p for p in f.get("per_lab") or [] if isinstance(p, Mapping)]
+    left = [s for s in (f.get("conclusion") or {}).get("not_weighed") or []
+            if isinstance(s, Mapping)]  # fmt: skip
+    if per_lab:
+        wins = [p for p in per_lab if (p.get("window") or {}).get("after")
+                or (p.get("window") or {}).get("before")]  # fmt: skip
+        text = (f"{len(per_lab)} lab(s) weighed by the conclusion, {len(wins)} of them with a "
+                "window for the copy (Conclusion)")  # fmt: skip
+        if left:
+            text += (f"; {len(left)} more lab(s) with leaked patients left out of the weighing "
+                     "(too few patients tied to each alone to tell a copy from false matches "
+                     "of the record linkage): " + ", ".join(str(s.get("lab")) for s in left))  # fmt: skip
+        out.append(text + ".")
+    elif f.get("windows"):
+        out.append(f"{len(f['windows'])} lab(s) with first-seen bounds of the copy from the "
+                   "leak (section 5).")  # fmt: skip
+    if f.get("pathways"):
+        out.append(f"{len(f['pathways'])} pathway(s) (accounts whose operations could have "
+                   "produced leaked patients, the earlier share rule's candidates) in section 5.")  # fmt: skip
+    tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
+    if tr:
+        up = sum(t.get("direction") == "upload" for t in tr)
+        down = sum(t.get("direction") == "download" for t in tr)
+        other = len(tr) - up - down
+        out.append(f"{up:,} extraction file(s) put on the FTP server (uploads) and {down:,} "
+                   "download(s) of them (fetched, as the first screen says)"
+                   + (f", {other:,} other transfer(s)" if other else "")
+                   + f": {len(tr):,} transfer(s) in section 5.")  # fmt: skip
     return out
 
 

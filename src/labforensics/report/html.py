@@ -39,6 +39,14 @@ from ..case import DEFAULT_TZ
 from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
+from .leak_tables import (
+    annotated_hypotheses,
+    coverage_rows,
+    not_weighed,
+    pathway_note,
+    window_note,
+    window_rows,
+)
 from .leak_view import (
     leak_linkage_view,
 )
@@ -48,7 +56,7 @@ from .numbers import (
     _num,
     pct,
 )
-from .summary import GLOSSARY, glossary_anchor, summary_view
+from .summary import GLOSSARY, glossary_anchor, summary_view, takeovers
 from .words import COLUMN_WORDS, coded, in_words, pathway_words
 
 __all__ = ["ReportData", "render_report", "write_report"]
@@ -222,8 +230,8 @@ def _pick(rows: Sequence[Mapping[str, Any]], wanted: Sequence[str]) -> list[str]
 
 
 #: Columns shown in the report for the attribution's tables (findings.json has them all).
-WINDOW_COLUMNS = ("lab", "n_patients", "n_leaked", "leaked_share", "after", "before", "width_h",
-                  "extraction", "confidence")  # fmt: skip
+WINDOW_COLUMNS = ("lab", "n_patients", "n_leaked", "leaked_share", "copy_after", "copy_before",
+                  "first_seen_after", "first_seen_before", "confidence")  # fmt: skip
 #: Labs named in a table cell before the rest are counted ("L01, L02, … (30 labs)").
 LABS_IN_CELL = 6
 PATHWAY_COLUMNS = ("pathway_id", "hypothesis", "account", "account_kind", "role", "module",
@@ -233,23 +241,29 @@ TRANSFER_COLUMNS = ("lab", "account", "extraction_ts", "file_base", "transfer_ts
                     "direction", "remote_host", "network", "access_mode", "bytes", "completion",
                     "anonymous")  # fmt: skip
 COVERAGE_COLUMNS = ("lab", "n_patients", "leaked_found", "leaked_share", "explained",
-                    "unexplained", "explained_share", "explained_by", "window_confidence")  # fmt: skip
+                    "unexplained", "explained_share", "explained_by", "conclusion")  # fmt: skip
 
 
 #: Column headers in words (issue 16 item 3); a column not listed shows its name with
 #: spaces. The units are in the header: h hours, s seconds.
 COLUMN_LABELS = {
-    "n_patients": "patients seen at the lab", "n_leaked": "leaked patients found",
+    "n_patients": "patients seen in the lab's logs (whole period)",
+    "n_leaked": "leaked patients found in the lab's logs",
     "leaked_share": "share of the lab's patients leaked", "after": "copy taken after",
     "before": "copy taken before", "width_h": "window width (h)",
-    "extraction": "kind of copy", "confidence": "window confidence",
+    "copy_after": "copy taken after (the conclusion's window)",
+    "copy_before": "copy taken before (the conclusion's window)",
+    "first_seen_after": "first-seen bound after (earlier share rule)",
+    "first_seen_before": "first-seen bound before (earlier share rule)",
+    "conclusion": "in the conclusion",
+    "extraction": "kind of copy", "confidence": "confidence of the share rule's bounds",
     "pathway_id": "pathway", "account_kind": "account kind", "n_sessions": "sessions",
     "records": "records sent out", "leaked_explained": "leaked patients explained",
     "share": "share of the leak explained", "first": "first operation",
     "last": "last operation", "extraction_ts": "extraction time", "file_base": "file",
     "transfer_ts": "transfer time", "delay_h": "delay after extraction (h)",
     "remote_host": "remote address", "access_mode": "FTP access",
-    "completion": "transfer complete", "leaked_found": "leaked patients found",
+    "completion": "transfer complete", "leaked_found": "leaked patients found in the lab's logs",
     "explained": "leaked patients explained", "unexplained": "leaked patients unexplained",
     "explained_share": "share explained", "explained_by": "explained by pathway",
     "window_confidence": "window confidence", "records_exported": "records exported",
@@ -418,7 +432,10 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
     mig = pd.DataFrame(f.get("migrations", []), columns=["lab", "first_ts"])
     mig = pd.DataFrame({"lab": mig["lab"], "date": _naive_local(mig["first_ts"], tz)})
     wrows = []
-    for w in f.get("windows", []):
+    # the conclusion's windows (the first screen's), else the share rule's first-seen ones
+    conc_wins = [{"lab": p.get("lab"), **p["window"]} for p in f.get("per_lab") or []
+                 if isinstance(p, Mapping) and isinstance(p.get("window"), Mapping)]  # fmt: skip
+    for w in conc_wins or f.get("windows", []):
         if not isinstance(w, Mapping):
             continue
         lo, hi = w.get("after") or w.get("start"), w.get("before") or w.get("end")
@@ -449,6 +466,9 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
         cov = cov.assign(leaked=cov["leaked_found"])
     if {"leaked", "explained"} <= set(cov.columns):
         cov = cov[cov["leaked"].fillna(0) > 0]
+    left = not_weighed(f)
+    if left and "lab" in cov.columns:  # the conclusion's labs left out, named on the axis
+        cov = cov.assign(lab=[f"{x} (not weighed)" if str(x) in left else x for x in cov["lab"]])
     if {"lab", "leaked", "explained"} <= set(cov.columns):
         out["leak"] = figures.data_uri(figures.png_bytes(lambda: figures.leak_coverage(cov)))
     if data.session_scores is not None and not data.session_scores.empty:
@@ -533,6 +553,12 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     env.filters["show"] = lambda v: (
         Markup('<span class="t">{}</span>').format(when(v)) if _to_ts(v) is not None else _cell(v)
     )
+    # to the minute, as the first screen's windows (the same instant reads the same)
+    env.filters["minute"] = lambda v: (
+        Markup('<span class="t">{}</span>').format(when(v, seconds=False))
+        if _to_ts(v) is not None
+        else _cell(v)
+    )
     env.filters["attr"] = _attr
     # texts this package writes and a reader needs whole (parameters, commands)
     env.filters["coded"] = coded
@@ -610,9 +636,18 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
         "campaigns": campaigns_view(data.campaigns, session_scores=data.session_scores,
                                     sessions=data.sessions, when=when, tz=data.tz,
-                                    params=(f.get("parameters") or {}).get("campaigns")),  # fmt: skip
+                                    params=(f.get("parameters") or {}).get("campaigns"),
+                                    exports=data.exports, takeovers=takeovers(f, when)),  # fmt: skip
         "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
         "summary": summary_view(f, when),
+        # sections 5 and 6 in the conclusion's terms (windows, labs left out)
+        "window_rows": window_rows(f, when),
+        "window_note": window_note(f, when),
+        "coverage_rows": coverage_rows(f),
+        "pathway_note": pathway_note(f),
+        "takeover_lines": [f"At {lab}: {t}" for (lab, _), t in takeovers(f, when).items()],
+        "hypotheses": annotated_hypotheses(f),
+        "left_out": not_weighed(f),
         # linkage terms only when a dump was linked (its section is then shown)
         "glossary": [(*g, glossary_anchor(g[0])) for g in GLOSSARY
                      if f.get("leak_linkage") or g[0] != "false-match rate"],  # fmt: skip

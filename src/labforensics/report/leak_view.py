@@ -199,7 +199,7 @@ def _per_lab_views(
         lab = str(r.get("lab") or "?")
         labs.append(f"{_count(r.get('patients_in_dump'))} patients of {lab} ({fmr_text}), from "
                     f"{_count(r.get('rows_linked'))} linked rows; {pct(r.get('share_of_patients'))} "
-                    f"of the lab's {_count(r.get('patients_known'))} indexed patients.")  # fmt: skip
+                    f"of the {_count(r.get('patients_known'))} patients in the lab's index.")  # fmt: skip
         h = r.get("horizon")
         m = r.get("horizon_m")
         horizons.append({

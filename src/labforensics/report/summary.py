@@ -178,6 +178,10 @@ def _who_from_conclusion(f: Mapping[str, Any], when: Callable[..., str]) -> str 
         net = f" from the {op0['network']} network" if op0.get("network") else ""
         first = (f"; at {lab0}: {_n(op0.get('records'))} records at "
                  f"{when(op0.get('time'), seconds=False)}" if op0.get("time") else "")  # fmt: skip
+        taken = [t for (lab, acc), t in takeovers(f, when).items()
+                 if acc == account and lab in {x for x, _ in items}]  # fmt: skip
+        if taken:
+            first += f"; the account was taken over: {taken[0]}"
         parts.append(f"{account} ({HYPOTHESIS_WORDS.get(hyp, hyp)}): the leading operation at "
                      f"{len(items)} lab(s), {labs}{net}{first}")  # fmt: skip
     return "; ".join(parts[:4]) + "."
@@ -196,8 +200,8 @@ def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
 
         def lab_text(p: Mapping[str, Any]) -> str:
             r = own.get(str(p.get("lab")))
-            share = (f"; {_n(r.get('patients_in_dump'))} of the lab's "
-                     f"{_n(r.get('patients_known'))} known patients "
+            share = (f"; {_n(r.get('patients_in_dump'))} of the "
+                     f"{_n(r.get('patients_known'))} patients in the lab's index "
                      f"({_pct(r.get('patients_in_dump'), r.get('patients_known'))})"
                      if r and r.get("patients_known") else "")  # fmt: skip
             return (f"{p.get('lab')} ({_n(p['coverage'].get('linked'))} pairs, "
@@ -343,7 +347,11 @@ def _sources_lines(
     rows.sort(key=lambda s: (int(s.get("rank") or 0), str(s.get("src_ip"))))
     out = []
     for s in rows:
-        after = (f"then a successful login from it as {s.get('accounts_succeeded')}"
+        # a success after a burst of failures from the same address is the mark of a
+        # guessed password: the account is taken over (MITRE ATT&CK T1110 brute force,
+        # then T1078 valid accounts)
+        after = (f"then a successful login from it as {s.get('accounts_succeeded')}: "
+                 f"{TAKEOVER_WORDS} of {s.get('accounts_succeeded')}"
                  if s.get("success_after_failures") and s.get("accounts_succeeded")
                  else "no login from it succeeded afterwards")  # fmt: skip
         out.append({"text": f"address {s.get('src_ip')}: {_n(s.get('failed_logins'))} failed "
@@ -358,10 +366,41 @@ def _sources_lines(
     return out
 
 
+#: A login that succeeds after a burst of failed logins, in the field's words.
+TAKEOVER_WORDS = "account takeover (credential compromise: a guessed password)"
+
+
+def _plain(value: Any, seconds: bool = True) -> str:
+    return str(value)
+
+
+def takeovers(
+    f: Mapping[str, Any], when: Callable[..., str] = _plain
+) -> dict[tuple[str, str], str]:
+    """The accounts taken over: a successful login after a flagged burst of failed logins
+    from one address (``top_sources`` rows with ``success_after_failures``).
+
+    Returns
+    -------
+    dict
+        (lab, account) -> the evidence in words (failures, address, first failure, success).
+    """
+    out: dict[tuple[str, str], str] = {}
+    rows = [s for s in (f.get("top_sources") or []) if isinstance(s, Mapping) and s.get("flagged")
+            and s.get("success_after_failures") and s.get("accounts_succeeded")]  # fmt: skip
+    for s in sorted(rows, key=lambda s: (int(s.get("rank") or 0), str(s.get("src_ip")))):
+        for account in _labs(s.get("accounts_succeeded")):
+            out.setdefault((str(s.get("lab")), account), (
+                f"{TAKEOVER_WORDS}: {_n(s.get('failed_logins'))} failed logins from address "
+                f"{s.get('src_ip')} from {when(s.get('first'), seconds=False)}, then a "
+                f"successful login from it as {account}"))  # fmt: skip
+    return out
+
+
 #: Activity classes of :mod:`labforensics.detect.campaigns`, in words.
 ACTIVITY_WORDS = {
     "export": "exports or extractions",
-    "failed_login": "logins after failed logins",
+    "failed_login": "suspected account takeover (a login after failed logins)",
     "patient_reading": "patient reading",
     "administration": "administration",
     "other": "other activity",
@@ -377,6 +416,7 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
     lead_ops = {(str(p.get("lab")), str(p["operation"].get("account")))
                 for p in f.get("per_lab") or []
                 if isinstance(p, Mapping) and isinstance(p.get("operation"), Mapping)}  # fmt: skip
+    taken = takeovers(f)
     rest = [t for t in top if str(t.get("best_session_id")) not in lead_sessions
             and (str(t.get("lab")), str(t.get("account"))) not in lead_ops]  # fmt: skip
     by_kind: dict[str, list[Mapping[str, Any]]] = {}
@@ -389,7 +429,9 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
         # most suspicious first: the campaigns' rank (1 = highest anomaly score), each
         # linked to its line in the campaigns section (anchor = its campaign id)
         items = sorted(items, key=lambda t: (int(t.get("rank") or 0), str(t.get("campaign_id"))))
-        links = [{"text": f"no. {t.get('rank')}: {t.get('account')} at {t.get('lab')}",
+        links = [{"text": f"no. {t.get('rank')}: {t.get('account')} at {t.get('lab')}"
+                          + (" (account takeover)" if (str(t.get("lab")), str(t.get("account")))
+                             in taken else ""),
                   "href": f"#{t['campaign_id']}" if t.get("campaign_id") else "#campaigns"}
                  for t in items]  # fmt: skip
         shown = links[:CAMPAIGNS_NAMED]
@@ -487,10 +529,10 @@ ROW_TERMS: dict[str, tuple[str, ...]] = {
         "coverage",
     ),
     "Who": ("account",),
-    "What": ("lab-patient pair", "labs weighed"),
+    "What": ("lab-patient pair", "labs weighed", "patients of a lab"),
     "When": ("exfiltration window",),
     "How it left": ("extraction",),
-    "What else": ("campaign", "campaign rank", "flagged", "quarantine"),
+    "What else": ("campaign", "campaign rank", "flagged", "quarantine", "account takeover"),
 }
 #: How a glossary term shows in the first screen's text, when not as itself.
 TERM_SHOWN_AS: dict[str, tuple[str, ...]] = {
@@ -502,6 +544,7 @@ TERM_SHOWN_AS: dict[str, tuple[str, ...]] = {
     "flagged": ("flagged",),
     "exfiltration window": ("window",),
     "quarantine": ("quarantined",),
+    "patients of a lab": ("lab's index",),
 }
 
 
@@ -603,13 +646,28 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "records from false matches of the record linkage; its pairs are counted apart.",
     ),
     (
+        "patients of a lab",
+        "counted on one of three bases, each named where it is used: the patients in the "
+        "lab's index (its patient register, whatever the logs show), the "
+        "patients seen in the lab's logs (with at least one logged event over the whole "
+        "period of the logs), and the patients seen so far (seen in the logs before a given "
+        "session: the base of a session's share of records over patients). For one lab they "
+        "usually decrease in that order.",
+    ),
+    (
+        "account takeover",
+        "a login to an account by someone other than its holder (credential compromise), "
+        "here a successful login from an address right after a burst of failed logins from "
+        "it (a guessed password); what follows is done under the holder's name.",
+    ),
+    (
         "campaign rank",
         "the place of a campaign when all campaigns are sorted by anomaly score, highest "
         "first: no. 1 is the most unusual.",
     ),
     (
         "false-match rate",
-        "the estimated share of leaked rows tied to a patient although the "
+        "the estimated share of the leak file's rows tied to a patient although the "
         "person is in no laboratory's index (record linkage error).",
     ),
     (

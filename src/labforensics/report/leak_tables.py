@@ -1,0 +1,242 @@
+"""Sections 5 and 6 in the conclusion's terms (issue 16: one source of truth).
+
+The attribution keeps two views of the leak: the conclusion (``per_lab``: the labs
+weighed, each with the window of its copy) and the earlier share rule (``windows``,
+``coverage``, ``hypotheses``: first-seen bounds and "explained" shares over every
+lab). A reader of the report meets the conclusion first ("In short"); these views
+make sections 5 and 6 state the conclusion's windows, label the share rule's bounds as
+that rule's, and give each lab the conclusion leaves out of the weighing its reason
+(too few patients tied to it alone to tell a copy from false matches of the record
+linkage) instead of an unexplained leak.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..attribution.conclusion import pairs_words
+
+__all__ = [
+    "NOT_WEIGHED",
+    "annotated_hypotheses",
+    "coverage_rows",
+    "not_weighed",
+    "pathway_note",
+    "window_note",
+    "window_rows",
+]
+
+#: What a lab left out of the weighing shows where a window or a status is expected.
+NOT_WEIGHED = "left out of the weighing"
+
+
+def not_weighed(f: Mapping[str, Any]) -> dict[str, str]:
+    """The labs the conclusion leaves out of the weighing, each with its reason in words.
+
+    Parameters
+    ----------
+    f : dict
+        ``findings.json`` (``conclusion.not_weighed``: ``lab``, ``reason``).
+
+    Returns
+    -------
+    dict
+        lab -> "left out of the weighing: <reason, counted in lab-patient pairs>; its
+        leaked patients may be false matches of the record linkage, not a copy".
+    """
+    out: dict[str, str] = {}
+    for s in (f.get("conclusion") or {}).get("not_weighed") or []:
+        if isinstance(s, Mapping) and s.get("lab"):
+            out[str(s["lab"])] = (
+                f"{NOT_WEIGHED} by the conclusion ({pairs_words(str(s.get('reason') or ''))}): "
+                "its leaked patients may be false matches of the record linkage rather than a "
+                "copy of its records, so no source is stated for it"
+            )
+    return out
+
+
+def _conclusion_windows(f: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(p.get("lab")): p.get("window") or {} for p in f.get("per_lab") or []
+            if isinstance(p, Mapping)}  # fmt: skip
+
+
+def window_rows(f: Mapping[str, Any], when: Callable[..., str]) -> list[dict[str, Any]]:
+    """Section 5's window table: the conclusion's window of each lab's copy (as on the
+    first screen, local time with UTC, to the minute), then the earlier share rule's
+    first-seen bounds, labelled as that rule's.
+
+    Returns
+    -------
+    list of dict
+        ``lab``, ``n_patients`` (patients seen in the lab's logs over the whole
+        period), ``n_leaked``, ``leaked_share``, ``copy_after``, ``copy_before`` (the
+        conclusion's; :data:`NOT_WEIGHED` for a lab it leaves out), ``first_seen_after``,
+        ``first_seen_before`` (the share rule's), ``confidence`` (the share rule's).
+    """
+    conc = _conclusion_windows(f)
+    left = not_weighed(f)
+    rows = []
+    seen = set()
+    for w in f.get("windows") or []:
+        if not isinstance(w, Mapping):
+            continue
+        lab = str(w.get("lab"))
+        seen.add(lab)
+        rows.append(_window_row(lab, w, conc, left, when))
+    # a lab weighed, or left out, without a first-seen window of the share rule
+    for lab in sorted((set(conc) | set(left)) - seen):
+        rows.append(_window_row(lab, {}, conc, left, when))
+    return rows
+
+
+def _window_row(lab: str, w: Mapping[str, Any], conc: Mapping[str, Mapping[str, Any]],
+                left: Mapping[str, str], when: Callable[..., str]) -> dict[str, Any]:  # fmt: skip
+    def t(v: Any) -> str:
+        return when(v, seconds=False) if v else ""
+
+    c = conc.get(lab)
+    if c is not None:
+        after, before = t(c.get("after")) or "not bounded", t(c.get("before")) or "not bounded"
+    else:
+        after = before = NOT_WEIGHED if lab in left else "not weighed"
+    return {
+        "lab": lab,
+        "n_patients": w.get("n_patients"),
+        "n_leaked": w.get("n_leaked"),
+        "leaked_share": w.get("leaked_share"),
+        "copy_after": after,
+        "copy_before": before,
+        "first_seen_after": t(w.get("after")) or "none",
+        "first_seen_before": t(w.get("before")) or "none",
+        "confidence": w.get("confidence"),
+    }
+
+
+def window_note(f: Mapping[str, Any], when: Callable[..., str]) -> str:
+    """Where the conclusion's windows come from and why the share rule's first-seen
+    bounds differ, with the first lab where they do as the example ("" without a
+    conclusion's window).
+
+    The conclusion's window (``per_lab[].window``) is the interval the evidence supports
+    for the copy's time (``evidence_bounds``: e.g. the likelihood interval of the
+    registrations) intersected with [horizon, first public sighting]
+    (:mod:`labforensics.attribution.copy_window`); the share rule's bounds
+    (``windows``) are when the leaked patients were first seen in the logs, raised to
+    the leak's latest sample date (their ``note``).
+    """
+    conc = _conclusion_windows(f)
+    if not conc:
+        return ""
+    head = (
+        "The copy's window is the conclusion's, as on the first screen: the interval the "
+        "evidence supports for the time of the copy, narrowed to the leak's horizon (the "
+        "newest date its linked rows support, section 5b) and to its first public sighting "
+        "when known, so never wider than either. The earlier share rule's first-seen bounds "
+        "(when the leaked patients were first seen in the logs, raised to the leak's latest "
+        "sample date) are shown for comparison only."
+    )
+    for w in f.get("windows") or []:
+        if not isinstance(w, Mapping) or str(w.get("lab")) not in conc:
+            continue
+        c = conc[str(w.get("lab"))]
+        for key, word in (("after", "opens"), ("before", "closes")):
+            if not c.get(key) or w.get(key) == c.get(key):
+                continue
+            if c.get(key) == c.get(f"evidence_{key}") and c.get("evidence_bounds"):
+                source = f"from the {c['evidence_bounds']}"
+            elif c.get(key) == c.get("horizon"):
+                source = "the leak's horizon"
+            elif c.get(key) == c.get("sighted_at"):
+                source = "the first public sighting"
+            else:
+                source = "from the evidence"
+            share = when(w.get(key), seconds=False) if w.get(key) else "none"
+            horizon = (f"; the leak's horizon there is {when(c['horizon'], seconds=False)}"
+                       if c.get("horizon") else "")  # fmt: skip
+            return (
+                f"{head} They differ: at {w.get('lab')}, for example, the conclusion's window "
+                f"{word} {when(c[key], seconds=False)} ({source}), the share rule's bound is "
+                f"{share}{horizon}."
+            )
+    return head
+
+
+def coverage_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Section 5's coverage table, each row with the conclusion's view of its lab
+    (``conclusion``: weighed, or left out of the weighing and why); a lab left out shows
+    no "unexplained" count (it is not a leak the conclusion attributes)."""
+    weighed = set(_conclusion_windows(f))
+    left = not_weighed(f)
+    out = []
+    for c in f.get("coverage") or []:
+        if not isinstance(c, Mapping):
+            continue
+        row = dict(c)
+        lab = str(c.get("lab"))
+        if lab in left:
+            row["conclusion"] = left[lab]
+            row["unexplained"] = None
+            row["explained_share"] = None
+            row["explained_by"] = row.get("explained_by") or ""
+        else:
+            row["conclusion"] = "weighed" if lab in weighed else ""
+        out.append(row)
+    return out
+
+
+def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Section 6's hypotheses, the labs the conclusion leaves out of the weighing marked
+    as such in their "evidence against" (the share rule lists them as not explained)."""
+    left = sorted(not_weighed(f))
+    out = []
+    for h in f.get("hypotheses") or []:
+        if not isinstance(h, Mapping):
+            continue
+        row = dict(h)
+        text = row.get("evidence_against")
+        if isinstance(text, str) and left:
+            for lab in left:
+                # "L15: 942 of 942 leaked patients unexplained" -> the conclusion's reason
+                why = (f"{lab} ({NOT_WEIGHED} by the conclusion: too few patients tied to it "
+                       "alone to tell a copy from false matches)")  # fmt: skip
+                text = re.sub(rf"(?<![\w]){re.escape(lab)}: [\d,]+ of ([\d,]+) leaked patients "
+                              "unexplained", rf"{why}: \1 leaked patients found in its logs, "
+                              "none attributed", text)  # fmt: skip
+                text = re.sub(rf"(?<![\w]){re.escape(lab)}: ", f"{why}: ", text)
+            row["evidence_against"] = text
+        out.append(row)
+    return out
+
+
+def _lab_list(value: Any) -> list[str]:
+    items = value if isinstance(value, list | tuple) else str(value or "").split("|")
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def pathway_note(f: Mapping[str, Any]) -> str:
+    """Section 5's pathways are the earlier share rule's: where a pathway names fewer labs
+    than the conclusion's leading operations of the same account, say so and which."""
+    ops: dict[str, set[str]] = {}
+    for p in f.get("per_lab") or []:
+        op = p.get("operation") if isinstance(p, Mapping) else None
+        if isinstance(op, Mapping) and op.get("account"):
+            ops.setdefault(str(op["account"]), set()).add(str(p.get("lab")))
+    head = ("The earlier share rule's pathways, shown for comparison: an account's operations "
+            "inside that rule's first-seen windows. The conclusion weighs each lab's operations "
+            "itself (Conclusion).")  # fmt: skip
+    if not ops:
+        return head if f.get("pathways") else ""
+    parts = []
+    for account, labs in sorted(ops.items()):
+        pw = [set(_lab_list(p.get("labs"))) for p in f.get("pathways") or []
+              if isinstance(p, Mapping) and str(p.get("account")) == account]  # fmt: skip
+        here = set().union(*pw) if pw else set()
+        missing = sorted(labs - here)
+        if missing:
+            parts.append(f"{account} is the conclusion's leading operation at {len(labs)} lab(s) "
+                         f"and in this rule's pathways at {len(labs & here)} of them; at "
+                         f"{', '.join(missing)} the rule's pathways do not hold it (the rule "
+                         "counts operations inside its first-seen windows only: table above)")  # fmt: skip
+    return head + (" " + "; ".join(parts) + "." if parts else "")
