@@ -341,7 +341,7 @@ def test_not_weighed_reason_gives_its_counts():
                  evidence_end=None, horizon=None, window_after=None, window_before=None,
                  ops=pd.DataFrame(), dated=False)  # fmt: skip
     assert _not_weighed_reason(d, 0.001, 1000) == (
-        "3 leaked row(s) linked to this lab alone, fewer than the 5 that false links could "
-        "make; its other 27 linked row(s) are of people also at another lab, which bound "
+        "3 lab-patient pair(s) linked to this lab alone, fewer than the 5 that false links could "
+        "make; its other 27 linked pair(s) are of people also at another lab, which bound "
         "neither lab's copy"
     )

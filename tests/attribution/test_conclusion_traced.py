@@ -119,7 +119,7 @@ def test_case_coverage_is_the_labs_summed(run):
     assert c["total"] == sum(c[k] for k in LINES) + c["unplaced"] + c["not_weighed"]
     assert c["share_producible"] == pytest.approx(c["producible"] / c["total"], abs=1e-6)
     # the reasons' figures are the coverage's
-    line = "{:,} of {:,} leaked rows a logged operation could have produced"
+    line = "{:,} of {:,} lab-patient pairs a logged operation could have produced"
     assert line.format(c["producible"], c["total"]) in f["conclusion"]["reason"]
     for p in per.values():
         if p.get("operation"):

@@ -158,12 +158,12 @@ def _not_weighed_reason(d: _LabData, fmr: float | None, n_rows: int | None) -> s
     """Why a lab is not weighed, with its counts (the rows of people at two labs bound
     neither lab's copy, so only the rows linked to this lab alone count)."""
     if d.n_unique is None:
-        return "no leaked row is linked to this lab"
+        return "no lab-patient pair of the leak is linked to this lab"
     m = horizon_m(int(n_rows or d.n_linked), fmr)
     others = max(int(d.n_linked) - int(d.n_unique), 0)
-    return (f"{int(d.n_unique):,} leaked row(s) linked to this lab alone, fewer than the "
+    return (f"{int(d.n_unique):,} lab-patient pair(s) linked to this lab alone, fewer than the "
             f"{m:,} that false links could make"
-            + (f"; its other {others:,} linked row(s) are of people also at another lab, "
+            + (f"; its other {others:,} linked pair(s) are of people also at another lab, "
                "which bound neither lab's copy" if others else ""))  # fmt: skip
 
 
@@ -258,7 +258,7 @@ def lab_conclusion(
             **_verdict_none(
                 "outside_evidence",
                 f"{d.lab} has no logs in the evidence: the copy of its "
-                f"{d.n_linked:,} leaked rows cannot be weighed",
+                f"{d.n_linked:,} lab-patient pairs cannot be weighed",
             ),  # fmt: skip
             "coverage": lines,
         }
@@ -268,7 +268,7 @@ def lab_conclusion(
             **base,
             **_verdict_none(
                 "outside_evidence",
-                f"none of the {d.n_linked:,} leaked rows of "
+                f"none of the {d.n_linked:,} lab-patient pairs of "
                 f"{d.lab} is a patient the evidence knows: the copy cannot be traced "
                 "to logged activity",
             ),  # fmt: skip
@@ -537,7 +537,7 @@ def _reason(
     t = (
         f"{d.lab}: {lead} against {a['proposition']}, log10 LR {a['log10_lr']:.2f} "
         f"(uncapped {a['log10_lr_uncapped']:.1f}); "
-        f"{lines['producible']:,} of {lines['linked']:,} leaked rows a logged operation could have produced"
+        f"{lines['producible']:,} of {lines['linked']:,} lab-patient pairs a logged operation could have produced"
     )
     if not logs_cover and horizon is not None and d.evidence_start is not None:
         gap = (d.evidence_start - horizon).total_seconds() / 86400.0
@@ -585,7 +585,7 @@ def conclude(
         return {
             **_verdict_none(
                 "outside_evidence",
-                "none of the leaked rows is linked to a lab of the evidence beyond false links",
+                "no lab-patient pair of the leak is at a lab of the evidence beyond false links",
             ),  # fmt: skip
             "window": None,
             "coverage": lines,
@@ -603,7 +603,7 @@ def conclude(
     reason = (
         f"{len(per)} lab(s) weighed: "
         + "; ".join(f"{p['lab']} {p['proposition']}" for p in per)
-        + f"; {lines['producible']:,} of {lines['total']:,} leaked rows a logged operation could "
+        + f"; {lines['producible']:,} of {lines['total']:,} lab-patient pairs a logged operation could "
         f"have produced"
     )
     if weakest is not None:
