@@ -704,7 +704,7 @@ def _score_privately(
             if make_relative is not None:
                 phase, t = "relative_decoy", time.perf_counter()
                 mark_phase("relative_decoy")
-                relative = _score_relative(
+                relative = relative_decoy.score_relative_decoy(
                     con, db_api, linker, dmp, cand, make_relative, seed, params
                 )
                 timings["relative_decoy"] = time.perf_counter() - t
@@ -719,32 +719,6 @@ def _score_privately(
             "of labforensics.leak.people (PEOPLE_COLUMNS) and the linkage module docstring"
         ) from None
     return model, cand, decoy_cand, comparisons, relative
-
-
-def _score_relative(
-    con: Any,
-    db_api: Any,
-    linker: Any,
-    dmp: pd.DataFrame,
-    cand: pd.DataFrame,
-    make_relative: Callable[[], tuple[pd.DataFrame, pd.DataFrame]],
-    seed: int,
-    params: LinkageParams,
-) -> tuple[pd.DataFrame, pd.Series]:
-    """The sampled dump rows scored against the relative decoy (their own person
-    blocks left out): (labelled candidates, sampled row ids)."""
-    sample = relative_decoy.sample_rows(dmp["unique_id"], params.relative_sample_rows, seed)
-    in_sample = dmp["unique_id"].isin(sample).to_numpy()
-    dmp_s = dmp[in_sample].reset_index(drop=True)
-    dmp_s_sdf = db_api.register(arrow_table(dmp_s), dataset_display_name="dump_relative_sample")
-    rel_idx, rel_prov = make_relative()
-    own = cand[cand["row_id"].isin(sample).to_numpy()]
-    exclude = decoys.decoy_exclusions(own, rel_prov, params)
-    del rel_prov
-    rel_cand = decoys.score_decoy(
-        con, db_api, linker, dmp_s_sdf, rel_idx, exclude, params, name="relative_decoy"
-    )
-    return rel_cand, sample
 
 
 def _decide(

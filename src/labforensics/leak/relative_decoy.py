@@ -99,14 +99,16 @@ the generator's truth.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from labforensics.leak.decisions import HOUSEHOLD_EVIDENCE
+from labforensics.leak import decoys
+from labforensics.leak.decisions import HOUSEHOLD_EVIDENCE, arrow_table
 from labforensics.leak.phonetic import french_phonetic
 
 __all__ = [
@@ -115,6 +117,7 @@ __all__ = [
     "clopper_pearson",
     "exposed_rows",
     "sample_rows",
+    "score_relative_decoy",
 ]
 
 #: The household block (kept from the real row) and the person block (taken from
@@ -287,3 +290,54 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     low = 0.0 if k <= 0 else float(beta.ppf(a / 2, k, n - k + 1))
     high = 1.0 if k >= n else float(beta.ppf(1 - a / 2, k + 1, n - k))
     return low, high
+
+
+def score_relative_decoy(
+    con: Any,
+    db_api: Any,
+    linker: Any,
+    dmp: pd.DataFrame,
+    cand: pd.DataFrame,
+    make_relative: Callable[[], tuple[pd.DataFrame, pd.DataFrame]],
+    seed: int,
+    params: Any,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Score a seeded sample of dump rows against the relative decoy (no EM).
+
+    Runs inside :func:`labforensics.leak.linkage.link_dump`'s private connection,
+    after the block decoy is released.
+
+    Parameters
+    ----------
+    con, db_api, linker
+        The private DuckDB connection, Splink's API on it and the trained linker.
+    dmp : pandas.DataFrame
+        The dump's model frame (``unique_id`` the row id).
+    cand : pandas.DataFrame
+        The real index's labelled candidates (the rows' own records, whose person
+        blocks are left out).
+    make_relative : callable
+        Builds the relative decoy's model frame and its provenance
+        (:func:`build_relative_decoy` then the model preparation).
+    seed : int
+        The case seed (the sample).
+    params : LinkageParams
+        ``relative_sample_rows``, ``thresholds``, ``top_k``.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.Series)
+        The sampled rows' labelled candidates in the relative decoy, and the
+        sampled row ids (:func:`sample_rows`).
+    """
+    sample = sample_rows(dmp["unique_id"], params.relative_sample_rows, seed)
+    dmp_s = dmp[dmp["unique_id"].isin(sample).to_numpy()].reset_index(drop=True)
+    dmp_s_sdf = db_api.register(arrow_table(dmp_s), dataset_display_name="dump_relative_sample")
+    rel_idx, rel_prov = make_relative()
+    own = cand[cand["row_id"].isin(sample).to_numpy()]
+    exclude = decoys.decoy_exclusions(own, rel_prov, params)
+    del rel_prov
+    rel_cand = decoys.score_decoy(
+        con, db_api, linker, dmp_s_sdf, rel_idx, exclude, params, name="relative_decoy"
+    )
+    return rel_cand, sample
