@@ -243,8 +243,8 @@ def fmr_table(
         ``decoy_unexposed_links`` (D_u), ``unlinked_exposed`` (X),
         ``relative_sample`` (n_s), ``relative_exposed`` (E_r), ``relative_links``
         (D_r) as int64 (without the relative decoy, E_r and D_r are the block
-        decoy's exposed rows and their links, n_s is 0); ``decoy_rate`` (D/N), ``stranger_rate`` (q_s = D_u/N_u),
-        ``relative_weight`` (X/U),
+        decoy's exposed rows and their links, n_s is 0); ``decoy_rate`` (D/N),
+        ``stranger_rate`` (q_s = D_u/N_u), ``relative_weight`` (X/U),
         ``relative_rate`` (q_r), ``relative_rate_high`` (its 95 % upper bound),
         ``fmr_stranger``, ``fmr_relative``, ``fmr`` (their sum, at most 1),
         ``fmr_high``, ``fmr_upper`` as float64 (rates NaN when no real link).
@@ -311,8 +311,16 @@ def fmr_table(
                 "fmr_upper": _capped(max(q_s, q_r) * n, r),
             }
         )
-    ints = ("real_links", "decoy_links", "decoy_unexposed_rows", "decoy_unexposed_links",
-            "unlinked_exposed", "relative_sample", "relative_exposed", "relative_links")  # fmt: skip
+    ints = (
+        "real_links",
+        "decoy_links",
+        "decoy_unexposed_rows",
+        "decoy_unexposed_links",
+        "unlinked_exposed",
+        "relative_sample",
+        "relative_exposed",
+        "relative_links",
+    )
     return pd.DataFrame(rows).astype({c: "int64" for c in ints})
 
 

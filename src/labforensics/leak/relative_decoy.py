@@ -55,8 +55,9 @@ household, as far as the fields tell, is indexed. ``X`` = exposed rows among the
 3. The rows not linked are outsiders or indexed rows missed (recall < 1). The
    exposed ones (``X``) are counted as outsiders with an indexed relative (or
    who agree with an indexed household by chance), the others (``U - X``) as
-   outsiders with none (exposure is read on the ``top_k`` candidates kept); counting the missed indexed rows
-   as outsiders makes the estimate conservative. ``w = X / U`` is what the dump
+   outsiders with none (exposure is read on the ``top_k`` candidates kept);
+   counting the missed indexed rows as outsiders makes the estimate
+   conservative. ``w = X / U`` is what the dump
    says about the share of relatives among the outsiders.
 4. ``q_s`` (an unexposed outsider links) is the block decoy's rate among the
    rows it leaves unexposed: ``q_s = D_u / N_u``, ``N_u`` the dump rows with no
@@ -81,8 +82,9 @@ household, as far as the fields tell, is indexed. ``X`` = exposed rows among the
    ``fmr_high`` takes ``q_r`` at the upper end of its 95 % Clopper-Pearson
    interval (``D_r`` of ``E_r``, :func:`clopper_pearson`). Without the relative
    decoy (``relative_sample_rows=0``) ``q_r`` is the block decoy's rate among
-   the rows it exposes (by chance only: it holds no household). ``fmr_upper = min(1, max(q_s, q_r) N / R)`` treats every row as
-   a possible outsider.
+   the rows it exposes (by chance only: it holds no household).
+   ``fmr_upper = min(1, max(q_s, q_r) N / R)`` treats every row as a possible
+   outsider.
 
 Before this module the estimate was ``D / N * U / R``: the block decoy's rate
 over every row applied to every row not linked, which left out outsiders with
