@@ -448,7 +448,7 @@ def main() -> None:
                 "est_rel_%": 100 * f.fmr_relative,
                 "est_%": 100 * f.fmr,
                 "est_hi_%": 100 * f.fmr_high,
-                "true_%": 100 * r["true_fmr"],
+                "true_%": 100 * r["not_indexed_links"] / max(r["linked"], 1),
                 "not_idx": r["not_indexed_links"],
             }
         )
