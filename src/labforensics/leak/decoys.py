@@ -31,21 +31,17 @@ plays, for every dump row, an index that does not hold that row's person.
 
 Estimator
 ---------
-With ``N`` dump rows, ``R(t)`` rows linked to the real index at threshold
-``t`` and ``D(t)`` rows linked to the decoy:
-
-- ``D(t) / N`` estimates the chance that a row whose person is in no index
-  links at ``t`` anyway;
-- ``N - R(t)`` bounds the rows whose person is in no index (every row not
-  linked: outsiders, fabricated rows, and indexed people missed);
-- ``fmr(t) = D(t) / N * (N - R(t)) / R(t)``: estimated not-indexed false
-  links over links. It is conservative where recall is below 1 (the missed
-  indexed rows count as outsiders).
-
-``fmr_upper(t) = D(t) / R(t)`` (every dump row treated as a possible
-outsider) is given beside it as an upper bound. The rate covers links to
-people who are in no index; links to a wrong indexed person (a relative, a
-namesake) are measured on generated cases (see the benchmark).
+Among the dump rows with no household-agreeing candidate in the decoy
+(``N_u``), the share ``q_s = D_u(t) / N_u`` linked to it at threshold ``t``
+estimates the chance that a row whose person is in no index, and none of whose
+household is, links at ``t`` anyway (``D(t) / N``, over every row, is kept as
+``decoy_rate``). The block decoy holds no
+household, so the rate of outsiders with an indexed relative is estimated by
+a second decoy (:mod:`labforensics.leak.relative_decoy`, which derives the
+combined estimator step by step); :func:`fmr_table` gives both parts, their
+weight from the dump and the combined not-indexed false-match rate. Links to
+a wrong indexed person (a relative or namesake who IS indexed) are measured
+on generated cases (see the benchmark).
 """
 
 from __future__ import annotations
@@ -189,16 +185,17 @@ def decoy_exclusions(cand: pd.DataFrame, provenance: pd.DataFrame, params) -> pd
     return exclude.astype({"row_id": "string", "decoy_id": "string"})
 
 
-def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, exclude, params):
+def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, exclude, params, name="decoy"):
     """Score the dump against the decoy with the trained model (no EM).
 
     Runs inside :func:`labforensics.leak.linkage.link_dump`'s private
     connection. Returns the decoy candidates labelled like the real ones
     (see :func:`labforensics.leak.decisions._label_candidates`), the pairs of
-    ``exclude`` (:func:`decoy_exclusions`) left out.
+    ``exclude`` (:func:`decoy_exclusions`) left out. ``name`` names the
+    registered tables (the block decoy ``decoy``, the relative decoy another).
     """
-    decoy_sdf = db_api.register(arrow_table(decoy_idx), dataset_display_name="decoy")
-    exclude_sdf = db_api.register(exclude, dataset_display_name="decoy_exclude")
+    decoy_sdf = db_api.register(arrow_table(decoy_idx), dataset_display_name=name)
+    exclude_sdf = db_api.register(exclude, dataset_display_name=f"{name}_exclude")
     with top_candidates_on_predict(db_api, params.top_k, exclude_sdf.physical_name):
         pred = linker.inference.predict_between(dmp_sdf, decoy_sdf, warning_mode="never")
     decoy_cand = _label_candidates(fetch_table(con, pred.physical_name))
@@ -206,39 +203,125 @@ def score_decoy(con, db_api, linker, dmp_sdf, decoy_idx, exclude, params):
     return decoy_cand
 
 
+def _odds(q: float) -> float:
+    """``q / (1 - q)``: false links per row not linked, for a link chance ``q``."""
+    return q / (1.0 - q) if q < 1.0 else np.inf
+
+
+def _capped(false_links: float, links: int) -> float:
+    """False links over links, at most 1 (false links are links); NaN without a link."""
+    return min(1.0, false_links / links) if links else np.nan
+
+
 def fmr_table(
-    cand: pd.DataFrame, decoy_cand: pd.DataFrame, row_ids: pd.Series, params
+    cand: pd.DataFrame,
+    decoy_cand: pd.DataFrame,
+    row_ids: pd.Series,
+    params,
+    relative: tuple[pd.DataFrame, pd.Series] | None = None,
 ) -> pd.DataFrame:
-    """False-match rate per threshold (estimator in the module docstring).
+    """False-match rate per threshold (estimator derived in
+    :mod:`labforensics.leak.relative_decoy`, steps 1-6).
+
+    Parameters
+    ----------
+    cand, decoy_cand : pandas.DataFrame
+        Labelled candidates of the real index and of the block decoy.
+    row_ids : pandas.Series
+        Every dump row id.
+    params : LinkageParams
+        ``thresholds``, ``ambiguity_margin``.
+    relative : (pandas.DataFrame, pandas.Series), optional
+        The relative decoy's labelled candidates and the sampled row ids scored
+        against it; None: no relative decoy (``q_r = q_s``).
 
     Returns
     -------
     pandas.DataFrame
-        ``threshold`` (float64), ``real_links``, ``decoy_links`` (int64),
-        ``decoy_rate`` = D/N, ``fmr``, ``fmr_upper`` (float64; NaN when no
-        real link).
+        One row per threshold: ``threshold``; ``real_links`` (R), ``decoy_links``
+        (D, every row linked to the block decoy), ``decoy_unexposed_rows`` (N_u),
+        ``decoy_unexposed_links`` (D_u), ``unlinked_exposed`` (X),
+        ``relative_sample`` (n_s), ``relative_exposed`` (E_r), ``relative_links``
+        (D_r) as int64 (without the relative decoy, E_r and D_r are the block
+        decoy's exposed rows and their links, n_s is 0); ``decoy_rate`` (D/N),
+        ``stranger_rate`` (q_s = D_u/N_u), ``relative_weight`` (X/U),
+        ``relative_rate`` (q_r), ``relative_rate_high`` (its 95 % upper bound),
+        ``fmr_stranger``, ``fmr_relative``, ``fmr`` (their sum, at most 1),
+        ``fmr_high``, ``fmr_upper`` as float64 (rates NaN when no real link).
     """
+    from labforensics.leak.relative_decoy import clopper_pearson, exposed_rows
+
     n = len(row_ids)
     rows = []
     real_arrays = _candidate_arrays(cand, row_ids)
     fake_arrays = _candidate_arrays(decoy_cand, row_ids)
+    exposed = real_arrays.rid.isin(exposed_rows(cand)).to_numpy()
+    fake_exposed = fake_arrays.rid.isin(exposed_rows(decoy_cand)).to_numpy()
+    n_unexp = int((~fake_exposed).sum())
+    rel_arrays = rel_exposed = None
+    n_s = 0
+    if relative is not None:
+        rel_cand, sample = relative
+        rel_arrays = _candidate_arrays(rel_cand, sample)
+        rel_exposed = rel_arrays.rid.isin(exposed_rows(rel_cand)).to_numpy()
+        n_s = len(rel_arrays.rid)
     for t in sorted(params.thresholds):
         real = _classify(real_arrays, t, params.ambiguity_margin)
         fake = _classify(fake_arrays, t, params.ambiguity_margin)
-        r = int(real["match"].isin(["unique", "two_labs"]).sum())
-        d = int(fake["match"].isin(["unique", "two_labs"]).sum())
-        rate = d / n if n else 0.0
+        linked = real["match"].isin(["unique", "two_labs"]).to_numpy()
+        fake_linked = fake["match"].isin(["unique", "two_labs"]).to_numpy()
+        r = int(linked.sum())
+        d = int(fake_linked.sum())
+        d_unexp = int((fake_linked & ~fake_exposed).sum())
+        u = n - r
+        x = int((exposed & ~linked).sum())
+        q_s = d_unexp / n_unexp if n_unexp else 0.0
+        # without the relative decoy, exposed rows take the block decoy's rate among
+        # its exposed rows (chance household agreements only)
+        e_r, d_r = len(fake_exposed) - n_unexp, d - d_unexp
+        if rel_arrays is not None:
+            rel = _classify(rel_arrays, t, params.ambiguity_margin)
+            rel_linked = rel["match"].isin(["unique", "two_labs"]).to_numpy()
+            e_r = int(rel_exposed.sum())
+            d_r = int((rel_linked & rel_exposed).sum())
+        q_r, q_r_high = (d_r / e_r, clopper_pearson(d_r, e_r)[1]) if e_r else (q_s, q_s)
+        f_s = (u - x) * _odds(q_s) if u > x else 0.0
+        f_r = x * _odds(q_r) if x else 0.0
+        f_r_high = x * _odds(q_r_high) if x else 0.0
         rows.append(
             {
                 "threshold": float(t),
                 "real_links": r,
                 "decoy_links": d,
-                "decoy_rate": rate,
-                "fmr": rate * (n - r) / r if r else np.nan,
-                "fmr_upper": d / r if r else np.nan,
+                "decoy_rate": d / n if n else 0.0,
+                "decoy_unexposed_rows": n_unexp,
+                "decoy_unexposed_links": d_unexp,
+                "stranger_rate": q_s,
+                "unlinked_exposed": x,
+                "relative_weight": x / u if u else np.nan,
+                "relative_sample": n_s,
+                "relative_exposed": e_r,
+                "relative_links": d_r,
+                "relative_rate": q_r,
+                "relative_rate_high": q_r_high,
+                "fmr_stranger": f_s / r if r else np.nan,
+                "fmr_relative": f_r / r if r else np.nan,
+                "fmr": _capped(f_s + f_r, r),
+                "fmr_high": _capped(f_s + f_r_high, r),
+                "fmr_upper": _capped(max(q_s, q_r) * n, r),
             }
         )
-    return pd.DataFrame(rows).astype({"real_links": "int64", "decoy_links": "int64"})
+    ints = (
+        "real_links",
+        "decoy_links",
+        "decoy_unexposed_rows",
+        "decoy_unexposed_links",
+        "unlinked_exposed",
+        "relative_sample",
+        "relative_exposed",
+        "relative_links",
+    )
+    return pd.DataFrame(rows).astype({c: "int64" for c in ints})
 
 
 def default_threshold(fmr: pd.DataFrame, params) -> float:

@@ -619,6 +619,18 @@ def _examples(linkage: Any, per_class: int = 2) -> list[dict[str, Any]]:
     return out
 
 
+def _fmr_parts(row: pd.Series) -> dict[str, Any] | None:
+    """The false-match rate's parts at the threshold (:mod:`.relative_decoy`, steps 1-6):
+    numbers only; None for a table without them."""
+    if "fmr_relative" not in row.index:
+        return None
+    ints = ("decoy_unexposed_rows", "decoy_unexposed_links", "unlinked_exposed",
+            "relative_sample", "relative_exposed", "relative_links")  # fmt: skip
+    floats = ("fmr_stranger", "fmr_relative", "fmr_high", "stranger_rate", "relative_rate",
+              "relative_rate_high", "relative_weight")  # fmt: skip
+    return {**{k: int(row[k]) for k in ints}, **{k: _r(row[k]) for k in floats}}
+
+
 def summarise(
     linkage: Any, dump: Any, index: Any, *, sighted_at: pd.Timestamp | None = None
 ) -> dict[str, Any]:
@@ -635,7 +647,9 @@ def summarise(
     Returns
     -------
     dict
-        ``threshold``, ``false_match_rate``, ``rows``, ``rows_linked``,
+        ``threshold``, ``false_match_rate``, ``false_match_rate_parts`` (the
+        stranger and relative parts at the threshold, their weight and rates:
+        :mod:`labforensics.leak.relative_decoy`), ``rows``, ``rows_linked``,
         ``by_match`` (every class), ``unlinked`` (``rows``, ``share``,
         ``decoy_share``, ``exceeds_decoy``), ``per_lab`` (sorted by lab; rules
         in the module docstring), ``files``, ``fmr_by_threshold``,
@@ -649,13 +663,14 @@ def summarise(
     by_match = {c: int(counts.get(c, 0)) for c in MATCH_CLASSES}
     linked = by_match["unique"] + by_match["two_labs"]
     fmr_t = linkage.fmr
-    fmr = decoy_share = None
+    fmr = decoy_share = parts = None
     table = []
     if fmr_t is not None and not fmr_t.empty:
         at = fmr_t[np.isclose(fmr_t["threshold"], linkage.threshold)]
         if len(at):
             fmr = _r(at["fmr"].iloc[0])
             decoy_share = _r(at["decoy_rate"].iloc[0])
+            parts = _fmr_parts(at.iloc[0])
         table = [
             {
                 "threshold": _r(r.threshold),
@@ -663,6 +678,9 @@ def summarise(
                 "decoy_links": int(r.decoy_links),
                 "fmr": _r(r.fmr),
                 "fmr_upper": _r(r.fmr_upper),
+                **{
+                    k: _r(getattr(r, k, None)) for k in ("fmr_stranger", "fmr_relative", "fmr_high")
+                },
             }
             for r in fmr_t.sort_values("threshold").itertuples(index=False)
         ]
@@ -671,6 +689,7 @@ def summarise(
     return {
         "threshold": _r(linkage.threshold),
         "false_match_rate": fmr,
+        "false_match_rate_parts": parts,
         "rows": int(n),
         "rows_linked": int(linked),
         "by_match": by_match,

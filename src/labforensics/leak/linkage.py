@@ -93,7 +93,7 @@ from labforensics._validation import (
     validate,
 )
 from labforensics.errors import LabForensicsError, LinkageError, SchemaError
-from labforensics.leak import decoys
+from labforensics.leak import decoys, relative_decoy
 from labforensics.leak._duckdb import LinkageTerminated, private_connection
 from labforensics.leak._em import em_m_u_held_at_minimum
 from labforensics.leak.blocking import _count_comparisons, _prediction_rules, blocking_rules
@@ -215,6 +215,11 @@ class LinkageParams:
         of the pairs.
     nir_differs_m_floor : float
         Lowest m of the NIR ``differs`` level (double attachment).
+    relative_sample_rows : int
+        Dump rows (a seeded sample; all when the dump is smaller) scored against
+        the relative decoy (:mod:`labforensics.leak.relative_decoy`), whose rate
+        covers outsiders with an indexed relative; 0: no relative decoy. 50,000
+        rows give a rate of 0.1 % with a 95 % interval of about 0.07-0.13 %.
     """
 
     threshold: float | None = constrained(
@@ -236,6 +241,7 @@ class LinkageParams:
     m_floor: float = constrained(1e-4, Interval(0, 1, low_open=True, high_open=True))
     count_sample_proportion: float = constrained(0.1, Interval(0, 1, low_open=True))
     nir_differs_m_floor: float = constrained(0.02, Interval(0, 1, low_open=True, high_open=True))
+    relative_sample_rows: int = constrained(50_000, Interval(0, None, integer=True))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -261,8 +267,10 @@ class Linkage:
         ``comparison``, ``level``, ``m``, ``u``, ``bayes_factor``: numbers only.
     fmr : pandas.DataFrame
         Per threshold: ``threshold``, ``real_links``, ``decoy_links``,
-        ``fmr`` (estimate), ``fmr_upper`` (decoy/real links), see
-        :mod:`labforensics.leak.decoys`. Empty without a decoy run.
+        ``fmr`` (estimate: outsiders with no indexed relative, from the block
+        decoy, plus outsiders with one, from the relative decoy), its parts and
+        ``fmr_upper``, see :func:`labforensics.leak.decoys.fmr_table` and
+        :mod:`labforensics.leak.relative_decoy`. Empty without a decoy run.
     threshold : float
         The threshold used for ``links``.
     comparisons : pandas.DataFrame
@@ -559,13 +567,20 @@ def link_dump(
         mark_phase("decoy_score")  # (a log mark only; timed within "decoy")
         return _prepare(decoy_people, "index"), decoy_prov
 
-    model, cand, decoy_cand, comparisons = _score_privately(
+    def make_relative() -> tuple[pd.DataFrame, pd.DataFrame]:
+        rel_people, rel_prov = relative_decoy.build_relative_decoy(
+            index_people, seed=seed, columns=MODEL_INPUT_COLUMNS
+        )
+        return _prepare(rel_people, "index"), rel_prov
+
+    use_relative = params.decoy and params.relative_sample_rows > 0
+    model, cand, decoy_cand, comparisons, relative = _score_privately(
         frames, dmp, make_decoy if params.decoy else None, seed, params, avoid_dirs, timings,
-        em_rules=em.rules,
+        em_rules=em.rules, make_relative=make_relative if use_relative else None,
     )  # fmt: skip
     t = time.perf_counter()
     mark_phase("classify")
-    links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params)
+    links, levels, fmr, threshold = _decide(cand, decoy_cand, dmp, dump_people, params, relative)
     links, levels, cand = _restore_ids(links, levels, cand, index_ids, dump_ids)
     timings["classify"] = time.perf_counter() - t
     return Linkage(
@@ -670,16 +685,28 @@ def _score_privately(
     avoid_dirs: Iterable[str | os.PathLike[str]],
     timings: dict[str, float],
     em_rules: tuple[str, ...] = EM_RULES,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
-    """Train, score the real and the decoy index on the private DuckDB connection.
+    make_relative: Callable[[], tuple[pd.DataFrame, pd.DataFrame]] | None = None,
+) -> tuple[
+    pd.DataFrame,
+    pd.DataFrame,
+    pd.DataFrame | None,
+    pd.DataFrame,
+    tuple[pd.DataFrame, pd.Series] | None,
+]:
+    """Train, score the real and the decoy indexes on the private DuckDB connection.
 
     ``frames["index"]`` (the index model frame) is taken out of ``frames`` and
     released once the real index is scored; ``make_decoy`` (None: no decoy run)
     builds the decoy model frame and its provenance only then, so that the two
     index frames never coexist.
 
+    ``make_relative`` (None: none) builds the relative decoy
+    (:mod:`~labforensics.leak.relative_decoy`), scored after the block decoy is
+    released, for a seeded sample of ``params.relative_sample_rows`` dump rows.
+
     Returns the model summary, the real candidates, the decoy candidates (None
-    without decoy) and the comparison counts; fills ``timings`` per phase.
+    without decoy), the comparison counts and the relative decoy's candidates
+    with the sampled row ids (None without it); fills ``timings`` per phase.
 
     Raises
     ------
@@ -743,6 +770,14 @@ def _score_privately(
                 )
                 del decoy_idx, exclude
                 timings["decoy"] = time.perf_counter() - t
+            relative = None
+            if make_relative is not None:
+                phase, t = "relative_decoy", time.perf_counter()
+                mark_phase("relative_decoy")
+                relative = relative_decoy.score_relative_decoy(
+                    con, db_api, linker, dmp, cand, make_relative, seed, params
+                )
+                timings["relative_decoy"] = time.perf_counter() - t
     except (LabForensicsError, KeyboardInterrupt, LinkageTerminated):
         raise
     except Exception as exc:
@@ -753,7 +788,7 @@ def _score_privately(
             "no value is shown; check the input frames against the person-frame columns "
             "of labforensics.leak.people (PEOPLE_COLUMNS) and the linkage module docstring"
         ) from None
-    return model, cand, decoy_cand, comparisons
+    return model, cand, decoy_cand, comparisons, relative
 
 
 def _decide(
@@ -762,10 +797,15 @@ def _decide(
     dmp: pd.DataFrame,
     dump_people: pd.DataFrame,
     params: LinkageParams,
+    relative: tuple[pd.DataFrame, pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, float]:
     """Links (one row per dump row), the deciding pairs' levels, the FMR table, the threshold."""
     row_ids = dmp["unique_id"]
-    fmr = decoys.fmr_table(cand, decoy_cand, row_ids, params) if params.decoy else pd.DataFrame()
+    fmr = (
+        decoys.fmr_table(cand, decoy_cand, row_ids, params, relative)
+        if params.decoy
+        else pd.DataFrame()
+    )
     threshold = params.threshold
     if threshold is None:
         threshold = decoys.default_threshold(fmr, params)

@@ -68,6 +68,25 @@ def _fmr_phrase(fmr: Any) -> str:
             else f"estimated false-match rate {pct(fmr)}")  # fmt: skip
 
 
+def _fmr_parts_text(parts: Any) -> str:
+    """The false-match rate's two parts in words ("" without them): outsiders with no
+    indexed relative (block decoy) and outsiders sharing a household with an indexed
+    patient (relative decoy, :mod:`labforensics.leak.relative_decoy`)."""
+    if not isinstance(parts, Mapping) or _num(parts.get("fmr_relative")) is None:
+        return ""
+    return (f"The false-match rate counts people in no index linked all the same: "
+            f"{pct(parts.get('fmr_stranger'))} of the links for people with no indexed relative "
+            f"(decoy of shuffled fields: {pct(parts.get('stranger_rate'))} of rows with no "
+            f"household agreement linked) and "
+            f"{pct(parts.get('fmr_relative'))} for relatives of indexed patients "
+            f"({_count(parts.get('unlinked_exposed'))} unlinked rows agree with an indexed "
+            f"household; household decoy: {_count(parts.get('relative_links'))} of "
+            f"{_count(parts.get('relative_exposed'))} such rows linked, {pct(parts.get('relative_rate'))}, "
+            f"at most {pct(parts.get('relative_rate_high'))} at 95 % confidence, from "
+            f"{_count(parts.get('relative_sample'))} sampled rows); with that bound the rate is at "
+            f"most {pct(parts.get('fmr_high'))}.")  # fmt: skip
+
+
 def _shown_list(values: Any, limit: int) -> str:
     """Items joined by ", ", the first ``limit`` then "… (N more)"."""
     items = [str(v) for v in (values or []) if v is not None]
@@ -134,6 +153,7 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
     waterfalls = _waterfalls(drawable)
     return {
         "summary": summary, "fmr_text": fmr_text, "threshold": thr_text,
+        "fmr_parts": _fmr_parts_text(ll.get("false_match_rate_parts")),
         "by_match": by_match, "below_threshold": below_text,
         "unlinked": unlinked_text, "exceeds_decoy": exceeds, "exceeds_text": exceeds_text,
         "labs": labs[:LINKAGE_LABS_SHOWN], "labs_more": labs[LINKAGE_LABS_SHOWN:],
