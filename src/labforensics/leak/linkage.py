@@ -603,18 +603,23 @@ def _surrogate_ids(people: pd.DataFrame, prefix: str) -> tuple[pd.DataFrame, pa.
 
     The id is ``prefix`` + 12 digits of the row's place in the order of
     (``source_file``, ``source_line``), the keyed ``record_id`` breaking ties (none
-    with the readers' frames: one row per file line). Returns the frame (rows in
-    that order) and the keyed ids by place, for :func:`_restore_ids`.
+    with the readers' frames: one row per file line), so that sorting by it (as the
+    model frames and the decoys do) gives that order. Rows stay where they are and
+    only the id column is new (pandas' copy-on-write shares the others). Returns
+    the frame and the keyed ids by place, for :func:`_restore_ids`.
     """
     order = people[["source_file", "source_line", "record_id"]].astype(
         {"source_file": "string", "record_id": "string"}
     )
-    order = order.sort_values(["source_file", "source_line", "record_id"], kind="stable")
-    # only the columns the linkage reads (the person frames carry more)
-    out = people.loc[order.index, list(PERSON_COLUMNS)].reset_index(drop=True)
-    keyed = pa.array(out["record_id"].astype("string").array, type=pa.large_string())
-    place = pd.Series(np.arange(len(out), dtype=np.int64)).astype("string").str.zfill(12)
-    out["record_id"] = (prefix + place).astype("string").array
+    order = order.reset_index(drop=True).sort_values(
+        ["source_file", "source_line", "record_id"], kind="stable"
+    )
+    at = order.index.to_numpy(dtype=np.int64)  # place -> row position
+    place = np.empty(len(at), dtype=np.int64)
+    place[at] = np.arange(len(at), dtype=np.int64)  # row position -> place
+    keyed = pa.array(order["record_id"].array, type=pa.large_string())
+    ids = prefix + pd.Series(place, dtype="int64").astype("string").str.zfill(12)
+    out = people.assign(record_id=pd.Series(ids.array, index=people.index, dtype="string"))
     return out, keyed
 
 
