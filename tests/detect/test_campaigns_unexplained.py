@@ -50,6 +50,8 @@ def _table():
         _sitting("S5", "lucie.b", 1, 4, 0, 4),                # nothing unexplained
         _sitting("S6", "job.nuit", 1, 3, 3, 3, kind="service"),       # a service account
         _sitting("S7", "paul.f", 1, 3, 3, 3, lab="L02", usable=0.0),  # no signal at L02
+        _sitting("S8", "marc.d", 0, 2, 1, 2),                 # 1 of 2 twice: p = 1 - 0.94^2
+        _sitting("S9", "marc.d", 3, 2, 1, 2),
     ])  # fmt: skip
 
 
@@ -61,34 +63,41 @@ def _frame(df):
 def test_groups_and_fisher_by_hand():
     group, groups = unexplained_groups(_frame(_table()))
     # S1, S2 chained (2 days < 7); S3 is no candidate (1 of 10 touched unexplained < 0.5);
-    # S4 starts 16 days after S2: a group of its own; S5-S7: none unexplained, service, no signal
-    assert group.tolist() == [0, 0, -1, 1, -1, -1, -1]
-    assert groups["n_sittings"].tolist() == [2, 1]
-    assert groups["unexplained"].tolist() == [5.0, 1.0]
-    assert groups["accessed"].tolist() == [5.0, 2.0]
+    # S4 starts 16 days after S2: a group of its own; S5-S7: none unexplained, service, no
+    # signal; S8, S9: marc.d's two sittings 3 days apart (groups numbered by lab, account)
+    assert group.tolist() == [0, 0, -1, 1, -1, -1, -1, 2, 2]
+    assert groups["n_sittings"].tolist() == [2, 1, 2]
+    assert groups["unexplained"].tolist() == [5.0, 1.0, 2.0]
+    assert groups["accessed"].tolist() == [5.0, 2.0, 4.0]
     # Fisher: X = -2 (ln 0.06^3 + ln 0.06^2) = -10 ln 0.06; chi-square with 4 df has
     # survival exp(-x/2) (1 + x/2)
     x = -10 * math.log(0.06)
     assert groups["fisher_stat"].iloc[0] == pytest.approx(x, rel=1e-9)
     p0 = math.exp(-x / 2) * (1 + x / 2)  # 1.17e-5
     assert groups["fisher_p"].iloc[0] == pytest.approx(p0, rel=1e-9)
-    # one sitting: Fisher's p is its own p, 1 - 0.94^2 = 0.1164
+    # one sitting: Fisher's p is its own p, 1 - 0.94^2 = 0.1164, but it is not tested
     assert groups["fisher_p"].iloc[1] == pytest.approx(1 - 0.94**2, rel=1e-9)
-    # Bonferroni over the 2 groups tested: 2.3e-5 significant, 0.233 not
-    assert groups["p_adjusted"].tolist() == pytest.approx([2 * p0, 2 * (1 - 0.94**2)])
-    assert groups["significant"].tolist() == [True, False]
+    assert groups["tested"].tolist() == [True, False, True]
+    # marc.d: X = -4 ln 0.1164 = 8.60, 4 df: exp(-4.30) (1 + 4.30) = 0.0718
+    y = -4 * math.log(1 - 0.94**2)
+    p2 = math.exp(-y / 2) * (1 + y / 2)
+    assert groups["fisher_p"].iloc[2] == pytest.approx(p2, rel=1e-9)
+    # Bonferroni over the 2 groups tested: 2.3e-5 significant, 0.144 not; S4 untested
+    assert groups["p_adjusted"].iloc[[0, 2]].tolist() == pytest.approx([2 * p0, 2 * p2])
+    assert np.isnan(groups["p_adjusted"].iloc[1])
+    assert groups["significant"].tolist() == [True, False, False]
 
 
 def test_bonferroni_counts_every_group_tested():
-    # 5,000 other accounts' lone 1-of-2 sittings are tested too: 2.3e-5 * 5,001 > 0.05
-    others = [_sitting(f"X{i}", f"acct{i}", 0, 2, 1, 2) for i in range(5000)]
+    # 5,000 other accounts' pairs of 1-of-2 sittings are tested too: 2.3e-5 * 5,002 > 0.05
+    others = [_sitting(f"X{i}{j}", f"acct{i:04d}", 2 * j, 2, 1, 2)
+              for i in range(5000) for j in (0, 1)]  # fmt: skip
     df = pd.concat([_table(), pd.DataFrame(others)], ignore_index=True)
     _, groups = unexplained_groups(_frame(df))
-    assert len(groups) == 5002
+    assert len(groups) == 5003 and int(groups["tested"].sum()) == 5002
     x = -10 * math.log(0.06)
     p0 = math.exp(-x / 2) * (1 + x / 2)
-    big = groups[groups["n_sittings"] == 2]
-    assert big["p_adjusted"].iloc[0] == pytest.approx(5002 * p0)  # 0.059
+    assert groups["p_adjusted"].min() == pytest.approx(5002 * p0)  # 0.059
     assert not groups["significant"].any()
 
 
@@ -122,6 +131,18 @@ def test_significant_group_is_its_own_flagged_campaign():
     # every other campaign as before: one flagged campaign in all
     assert int(c["flagged"].sum()) == 1
     assert len(c) == len(before) + 1
+
+
+def test_flagged_sittings_are_not_weighed_twice():
+    df = _table()
+    df.loc[df["session_id"] == "S2", ["score", "flagged"]] = [6.2, True]  # a session rule fired
+    sc, sess, ex = _split(df)
+    c = group_campaigns(sc, sess, explanation=ex)
+    top = c.iloc[0]
+    # the campaign of S1, S2 ranks by its flagged sitting's 6.2, not 6.2 + 6
+    assert list(top["session_ids"]) == ["S1", "S2"]
+    assert top["score"] == pytest.approx(6.2) and top["flagged"] and top["n_flagged"] == 1
+    assert UNEXPLAINED_RULE in list(top["rules"])
 
 
 def test_explanation_from_the_scores_and_switch_off():

@@ -41,15 +41,20 @@ session explanation columns (:data:`EXPLANATION_COLUMNS`,
 ``account``) whose touched patients are mostly unexplained
 (``unexplained_share_touched`` >= ``unexplained_share``, the majority guard of
 the ``unexplained_patients`` rules) are chained with the campaign gap into
-*groups*, each group a hypothesis: its sittings' binomial probabilities
+*groups*; each group of at least two sittings is a hypothesis (one sitting is
+the session rules' to judge): its sittings' binomial probabilities
 (``unexplained_p``) are combined by Fisher's method (Fisher, *Statistical
 Methods for Research Workers*, 1932, §21.1: ``-2 sum ln p`` is chi-square with
 ``2k`` degrees of freedom under the null), and the group is a finding when that
 probability times the number of groups tested (Bonferroni's adjustment, the
 family-wise error rate at ``unexplained_alpha`` = 0.05, the convention) is at
 most ``unexplained_alpha``. A significant group becomes a campaign of its own
-(flagged, rule ``unexplained_campaign``, its score the best session's plus
-``unexplained_weight``), so that three weak sittings add up. Caveat: the
+(flagged, rule ``unexplained_campaign``), so that three weak sittings add up;
+when none of its sessions is flagged its score is the best session's plus
+``unexplained_weight``, else the best session's (its flagged sittings already
+carry the weight of the session rules on the same unexplained reads; counting
+them again would lift routine look-alikes the session rules flag above other
+incidents). Caveat: the
 sittings are chosen because most of their patients are unexplained, so their
 unconditional p-values are small by selection and the combined p-value is
 optimistic (discrete binomial p-values make Fisher's method conservative, which
@@ -175,9 +180,9 @@ class CampaignParams:
         Family-wise error rate of the groups' test (Bonferroni over the groups
         tested). Default 0.05, the conventional level.
     unexplained_weight : float, >= 0
-        Added to the best session's score of a significant group: 6, the weight of
-        the session rules on unexplained reads (``rules.toml``), so the group ranks
-        as a sitting firing one of them.
+        Added to the best session's score of a significant group none of whose
+        sessions is flagged: 6, the weight of the session rules on unexplained
+        reads (``rules.toml``), so the group ranks as a sitting firing one of them.
 
     Raises
     ------
@@ -426,11 +431,14 @@ def unexplained_groups(
     at least one unexplained patient and ``unexplained_share_touched`` >= ``share``.
     The candidates of one (``lab``, ``account``), in start order, are chained while
     each starts no more than ``gap`` after the latest end before it (the campaign
-    gap; routine sittings in between do not break a chain). Each group's sittings'
-    ``unexplained_p`` are combined by Fisher's method (``X = -2 sum ln p``,
-    chi-square with ``2k`` degrees of freedom, ``k`` sittings; Fisher 1932), and the
-    group is significant when ``min(1, m * p)`` <= ``alpha``, ``m`` the number of
-    groups formed (Bonferroni). See the module doc for the caveat on selection.
+    gap; routine sittings in between do not break a chain). A group of at least two
+    sittings is *tested*: its sittings' ``unexplained_p`` are combined by Fisher's
+    method (``X = -2 sum ln p``, chi-square with ``2k`` degrees of freedom, ``k``
+    sittings; Fisher 1932), and it is significant when ``min(1, m * p)`` <=
+    ``alpha``, ``m`` the number of groups tested (Bonferroni). A group of one
+    sitting is not tested: one sitting is the session rules' to judge
+    (``unexplained_patients_sitting`` tests it against every sitting of the
+    evidence, a larger family). See the module doc for the caveat on selection.
 
     Parameters
     ----------
@@ -450,10 +458,12 @@ def unexplained_groups(
     group : numpy.ndarray of int64, shape (n,)
         Group of each sitting (``0..g-1``), ``-1`` for a sitting in none.
     groups : pandas.DataFrame
-        ``(g, 7)``, one row per group in order of ``group``: ``n_sittings`` (int64),
+        ``(g, 8)``, one row per group in order of ``group``: ``n_sittings`` (int64),
         ``unexplained`` and ``accessed`` (float64, sums of the sittings' patients),
         ``fisher_stat`` (float64, ``-2 sum ln p``), ``fisher_p`` (float64),
-        ``p_adjusted`` (float64, ``min(1, g * fisher_p)``), ``significant`` (bool).
+        ``tested`` (bool, at least two sittings), ``p_adjusted`` (float64,
+        ``min(1, m * fisher_p)``, ``m`` the groups tested; NaN when not tested),
+        ``significant`` (bool).
     """
     n = len(sessions)
 
@@ -474,8 +484,8 @@ def unexplained_groups(
     if not len(idx):
         empty = pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols})
         return group, empty.astype({"n_sittings": "int64"}).assign(
-            significant=pd.Series([], dtype=bool)
-        )
+            tested=pd.Series([], dtype=bool), significant=pd.Series([], dtype=bool)
+        )[[*cols[:5], "tested", "p_adjusted", "significant"]]
     c = pd.DataFrame({
         "lab": sessions["lab"].astype("string").fillna("").to_numpy(dtype=object)[idx],
         "acct": sessions["account"].astype("string").to_numpy(dtype=object)[idx],
@@ -493,12 +503,14 @@ def unexplained_groups(
     stat = np.bincount(gid, weights=-2.0 * np.log(p), minlength=g)
     k = np.bincount(gid, minlength=g).astype("int64")
     fisher = chi2.sf(stat, 2 * k)
-    adj = np.minimum(1.0, g * fisher)
+    tested = k >= 2
+    adj = np.where(tested, np.minimum(1.0, int(tested.sum()) * fisher), np.nan)
     groups = pd.DataFrame({
         "n_sittings": k,
         "unexplained": np.bincount(gid, weights=une[rows], minlength=g),
         "accessed": np.bincount(gid, weights=num("accessed_patients", 0.0)[rows], minlength=g),
-        "fisher_stat": stat, "fisher_p": fisher, "p_adjusted": adj, "significant": adj <= alpha,
+        "fisher_stat": stat, "fisher_p": fisher, "tested": tested, "p_adjusted": adj,
+        "significant": tested & (adj <= alpha),
     })  # fmt: skip
     return group, groups
 
@@ -550,7 +562,8 @@ def group_campaigns(
         A significant group of sittings with unexplained reads
         (:func:`unexplained_groups`, ``params.unexplained``) is a campaign of its
         own: flagged, rule :data:`UNEXPLAINED_RULE`, its reason first, its score
-        the best session's plus ``params.unexplained_weight``.
+        the best session's plus ``params.unexplained_weight`` when none of its
+        sessions is flagged (module doc).
 
     Returns
     -------
@@ -653,7 +666,8 @@ def group_campaigns(
         "rules": _grouped_list(rc_a[ro], rt_a[ro], m),
     })  # fmt: skip
     if len(uc):  # campaigns of unexplained reads: flagged, weighted, their reason first
-        out.loc[uc, "score"] = out["score"].to_numpy()[uc] + params.unexplained_weight
+        lift = uc[out["n_flagged"].to_numpy()[uc] == 0]  # flagged ones carry the weight
+        out.loc[lift, "score"] = out["score"].to_numpy()[lift] + params.unexplained_weight
         out.loc[uc, "flagged"] = True
         days = (out["last"] - out["first"]).dt.total_seconds().to_numpy() / 86_400
         reasons = out["reasons"].tolist()
