@@ -64,7 +64,7 @@ import pandas as pd
 
 from labforensics.case import CaseContext
 from labforensics.detect import DetectParams, score
-from labforensics.detect.campaigns import EXPLANATION_COLUMNS, group_campaigns
+from labforensics.detect.campaigns import EXPLANATION_COLUMNS, CampaignParams, group_campaigns
 from labforensics.evaluate import evaluate, evaluate_campaigns
 from labforensics.features import FeatureParams, build_features
 from labforensics.networks import NetworkMap
@@ -324,8 +324,9 @@ def _campaigns_for(s2, ss, sc, col: str, name: str, explanation=None) -> pd.Data
     else:
         flagged = sess["flagged"].to_numpy()
     scored = sess.assign(score=sess[col].to_numpy(), flagged=flagged)
-    return group_campaigns(scored, ss.sessions,
-                           explanation=None if name == "ensemble" else explanation)  # fmt: skip
+    if name == "ensemble":  # the campaigns of unexplained reads are a rule: not the ensemble's
+        return group_campaigns(scored, ss.sessions, params=CampaignParams(unexplained=False))
+    return group_campaigns(scored, ss.sessions, explanation=explanation)
 
 
 def campaign_metrics(camps: pd.DataFrame, labels) -> list[dict]:

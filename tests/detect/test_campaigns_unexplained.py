@@ -155,6 +155,17 @@ def test_explanation_from_the_scores_and_switch_off():
     pd.testing.assert_frame_equal(off, group_campaigns(sc, sess))
 
 
+def test_nothing_unexplained_changes_nothing():
+    # no sitting with an unexplained read: no group, the campaigns of the signature alone
+    df = _table()
+    df["unexplained_patients"] = 0.0
+    sc, sess, ex = _split(df)
+    group, groups = unexplained_groups(_frame(df))
+    assert (group == -1).all() and groups.empty and "significant" in groups.columns
+    pd.testing.assert_frame_equal(group_campaigns(sc, sess, explanation=ex),
+                                  group_campaigns(sc, sess))  # fmt: skip
+
+
 def test_same_result_in_any_row_order():
     sc, sess, ex = _split(_table())
     rng = np.random.default_rng(0)

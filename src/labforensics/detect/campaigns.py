@@ -604,8 +604,8 @@ def group_campaigns(
     if x is not None:
         ug, ugroups = unexplained_groups(x, gap=params.gap, share=params.unexplained_share,
                                          alpha=params.unexplained_alpha)  # fmt: skip
-        sig_g = ugroups["significant"].to_numpy()
-        ug = np.where((ug >= 0) & sig_g[np.maximum(ug, 0)], ug, -1)
+        sig_g = np.append(ugroups["significant"].to_numpy(dtype=bool), False)
+        ug = np.where(sig_g[ug], ug, -1)  # -1 (in no group) reads the appended False
         sig = np.where(ug >= 0, "unexplained_reads|" + ug.astype(str).astype(object),
                        sig).astype(object)  # fmt: skip
     key = pd.DataFrame({"lab": lab, "acct": acct, "sig": sig, "start": t["start_ns"].to_numpy(),
