@@ -38,23 +38,25 @@ hold as many), and unflagged they join the account's routine campaign, whose
 score no weak sitting lifts. With ``CampaignParams.unexplained`` on and the
 session explanation columns (:data:`EXPLANATION_COLUMNS`,
 :mod:`labforensics.features.explained`) given, the sittings of one (``lab``,
-``account``) whose touched patients are mostly unexplained
-(``unexplained_share_touched`` >= ``unexplained_share``, the majority guard of
-the ``unexplained_patients`` rules) are chained with the campaign gap into
-*groups*; each group of at least two sittings is a hypothesis (one sitting is
-the session rules' to judge): its sittings' binomial probabilities
+``account``) that are not flagged and whose touched patients are mostly
+unexplained (``unexplained_share_touched`` >= ``unexplained_share``, the
+majority guard of the ``unexplained_patients`` rules) are chained with the
+campaign gap into
+*groups*; each group of at least two sittings is tested (one sitting is the
+session rules' to judge): its sittings' binomial probabilities
 (``unexplained_p``) are combined by Fisher's method (Fisher, *Statistical
 Methods for Research Workers*, 1932, §21.1: ``-2 sum ln p`` is chi-square with
 ``2k`` degrees of freedom under the null), and the group is a finding when that
-probability times the number of groups tested (Bonferroni's adjustment, the
+probability times the number of groups formed, single sittings included
+(every episode examined; Bonferroni's adjustment, the
 family-wise error rate at ``unexplained_alpha`` = 0.05, the convention) is at
 most ``unexplained_alpha``. A significant group becomes a campaign of its own
-(flagged, rule ``unexplained_campaign``), so that three weak sittings add up;
-when none of its sessions is flagged its score is the best session's plus
-``unexplained_weight``, else the best session's (its flagged sittings already
-carry the weight of the session rules on the same unexplained reads; counting
-them again would lift routine look-alikes the session rules flag above other
-incidents). Caveat: the
+(flagged, rule ``unexplained_campaign``, its score the best session's plus
+``unexplained_weight``), so that three weak sittings add up. Flagged sittings
+stay in their own campaigns: grouped by their reads they would join an
+incident's flagged session to the account's routine ones (a compromised
+account's owner reading a few old files), and count twice the weight the
+session rules gave their unexplained reads. Caveat: the
 sittings are chosen because most of their patients are unexplained, so their
 unconditional p-values are small by selection and the combined p-value is
 optimistic (discrete binomial p-values make Fisher's method conservative, which
@@ -180,9 +182,9 @@ class CampaignParams:
         Family-wise error rate of the groups' test (Bonferroni over the groups
         tested). Default 0.05, the conventional level.
     unexplained_weight : float, >= 0
-        Added to the best session's score of a significant group none of whose
-        sessions is flagged: 6, the weight of the session rules on unexplained
-        reads (``rules.toml``), so the group ranks as a sitting firing one of them.
+        Added to the best session's score of a significant group: 6, the weight
+        of the session rules on unexplained reads (``rules.toml``), so the group
+        ranks as a sitting firing one of them.
 
     Raises
     ------
@@ -315,7 +317,7 @@ def _explanation(t: pd.DataFrame, explanation: pd.DataFrame | None) -> pd.DataFr
         x = pd.DataFrame({c: t["x_" + c].to_numpy() for c in EXPLANATION_COLUMNS})
     else:
         return None
-    for c in ("lab", "account", "account_kind", "start_ns", "end_ns"):
+    for c in ("lab", "account", "account_kind", "start_ns", "end_ns", "flagged"):
         x[c] = t[c].to_numpy()
     return x
 
@@ -428,24 +430,27 @@ def unexplained_groups(
 
     A sitting is a *candidate* when its lab has an explanation signal
     (``explain_usable`` > 0), it has an account that is not a service account,
-    at least one unexplained patient and ``unexplained_share_touched`` >= ``share``.
+    it is not flagged (``flagged``, when the column is there), it has at least one
+    unexplained patient and ``unexplained_share_touched`` >= ``share``.
     The candidates of one (``lab``, ``account``), in start order, are chained while
     each starts no more than ``gap`` after the latest end before it (the campaign
     gap; routine sittings in between do not break a chain). A group of at least two
     sittings is *tested*: its sittings' ``unexplained_p`` are combined by Fisher's
     method (``X = -2 sum ln p``, chi-square with ``2k`` degrees of freedom, ``k``
     sittings; Fisher 1932), and it is significant when ``min(1, m * p)`` <=
-    ``alpha``, ``m`` the number of groups tested (Bonferroni). A group of one
-    sitting is not tested: one sitting is the session rules' to judge
-    (``unexplained_patients_sitting`` tests it against every sitting of the
-    evidence, a larger family). See the module doc for the caveat on selection.
+    ``alpha``, ``m`` the number of groups formed (Bonferroni). A group of one
+    sitting counts in ``m`` (an episode examined) but is not tested: one sitting
+    is the session rules' to judge (``unexplained_patients_sitting`` tests it
+    against every sitting of the evidence, a larger family). See the module doc
+    for the caveat on selection.
 
     Parameters
     ----------
     sessions : pandas.DataFrame
         ``(n, ...)``: ``lab``, ``account``, ``start_ns``, ``end_ns`` (int64 ns UTC)
         and the :data:`EXPLANATION_COLUMNS` (float; missing counts as 0, a missing
-        ``unexplained_p`` as 1); ``account_kind`` optional (``"service"`` excluded).
+        ``unexplained_p`` as 1); ``account_kind`` optional (``"service"`` excluded),
+        ``flagged`` optional (bool; flagged sittings excluded).
     gap : pandas.Timedelta
         Longest pause inside a group (:attr:`CampaignParams.gap`).
     share : float
@@ -462,7 +467,7 @@ def unexplained_groups(
         ``unexplained`` and ``accessed`` (float64, sums of the sittings' patients),
         ``fisher_stat`` (float64, ``-2 sum ln p``), ``fisher_p`` (float64),
         ``tested`` (bool, at least two sittings), ``p_adjusted`` (float64,
-        ``min(1, m * fisher_p)``, ``m`` the groups tested; NaN when not tested),
+        ``min(1, g * fisher_p)``, ``g`` the groups formed; NaN when not tested),
         ``significant`` (bool).
     """
     n = len(sessions)
@@ -475,7 +480,7 @@ def unexplained_groups(
     une = num("unexplained_patients", 0.0)
     kind = (sessions["account_kind"].astype("string").fillna("").to_numpy(dtype=object)
             if "account_kind" in sessions.columns else np.full(n, "", dtype=object))  # fmt: skip
-    cand = ((num("explain_usable", 0.0) > 0) & (une >= 1)
+    cand = ((num("explain_usable", 0.0) > 0) & (une >= 1) & (num("flagged", 0.0) == 0)
             & (num("unexplained_share_touched", 0.0) >= share)
             & sessions["account"].notna().to_numpy() & (kind != "service"))  # fmt: skip
     group = np.full(n, -1, dtype="int64")
@@ -504,7 +509,7 @@ def unexplained_groups(
     k = np.bincount(gid, minlength=g).astype("int64")
     fisher = chi2.sf(stat, 2 * k)
     tested = k >= 2
-    adj = np.where(tested, np.minimum(1.0, int(tested.sum()) * fisher), np.nan)
+    adj = np.where(tested, np.minimum(1.0, g * fisher), np.nan)
     groups = pd.DataFrame({
         "n_sittings": k,
         "unexplained": np.bincount(gid, weights=une[rows], minlength=g),
@@ -562,8 +567,8 @@ def group_campaigns(
         A significant group of sittings with unexplained reads
         (:func:`unexplained_groups`, ``params.unexplained``) is a campaign of its
         own: flagged, rule :data:`UNEXPLAINED_RULE`, its reason first, its score
-        the best session's plus ``params.unexplained_weight`` when none of its
-        sessions is flagged (module doc).
+        the best session's plus ``params.unexplained_weight``; flagged sessions
+        stay in their own campaigns (module doc).
 
     Returns
     -------
@@ -666,8 +671,7 @@ def group_campaigns(
         "rules": _grouped_list(rc_a[ro], rt_a[ro], m),
     })  # fmt: skip
     if len(uc):  # campaigns of unexplained reads: flagged, weighted, their reason first
-        lift = uc[out["n_flagged"].to_numpy()[uc] == 0]  # flagged ones carry the weight
-        out.loc[lift, "score"] = out["score"].to_numpy()[lift] + params.unexplained_weight
+        out.loc[uc, "score"] = out["score"].to_numpy()[uc] + params.unexplained_weight
         out.loc[uc, "flagged"] = True
         days = (out["last"] - out["first"]).dt.total_seconds().to_numpy() / 86_400
         reasons = out["reasons"].tolist()
