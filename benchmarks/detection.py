@@ -311,10 +311,12 @@ def status_metrics(exports: pd.DataFrame, truth: dict) -> dict:
     return out
 
 
-def _campaigns_for(s2, ss, sc, col: str, name: str, explanation=None) -> pd.DataFrame:
+def _campaigns_for(s2, ss, sc, col: str, name: str, explanation=None,
+                   unexplained: bool = False) -> pd.DataFrame:  # fmt: skip
     """The package's campaigns (:func:`labforensics.detect.campaigns.group_campaigns`) of one
-    configuration: sessions scored by ``col`` and flagged as that configuration flags; the
-    campaigns of unexplained reads (a rule of the campaigns) with the session features'
+    configuration: sessions scored by ``col`` and flagged as that configuration flags; with
+    ``unexplained`` (``--unexplained-campaigns``; off by default, as in the package) the
+    campaigns of unexplained reads (a rule of the campaigns) from the session features'
     explanation columns, except for the ensemble alone."""
     sess = s2.session
     if name == "rules":
@@ -324,9 +326,9 @@ def _campaigns_for(s2, ss, sc, col: str, name: str, explanation=None) -> pd.Data
     else:
         flagged = sess["flagged"].to_numpy()
     scored = sess.assign(score=sess[col].to_numpy(), flagged=flagged)
-    if name == "ensemble":  # the campaigns of unexplained reads are a rule: not the ensemble's
-        return group_campaigns(scored, ss.sessions, params=CampaignParams(unexplained=False))
-    return group_campaigns(scored, ss.sessions, explanation=explanation)
+    on = unexplained and name != "ensemble"  # a rule of the campaigns: not the ensemble's
+    return group_campaigns(scored, ss.sessions, explanation=explanation,
+                           params=CampaignParams(unexplained=on))  # fmt: skip
 
 
 def campaign_metrics(camps: pd.DataFrame, labels) -> list[dict]:
@@ -396,7 +398,8 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
             fired = s2.session.set_index("session_id")["rules_score"]
             top &= lab_s["session_id"].map(fired).fillna(0).to_numpy() > 0
         benign50 = int(top.sum())
-        camps = _campaigns_for(s2, ss, sc, col, name, explanation)
+        camps = _campaigns_for(s2, ss, sc, col, name, explanation,
+                               getattr(args, "unexplained_campaigns", False))  # fmt: skip
         cm = campaign_metrics(camps, labels)
         n_flag = int(camps["flagged"].sum())
         base = {"variant": variant, "seed": seed, "config": name, "benign_top50": benign50,
@@ -473,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--variants", default=None, help="comma-separated variants, or all")
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--unexplained-campaigns", action="store_true",
+                    help="--variants: campaigns with CampaignParams(unexplained=True) (off by "
+                         "default: labforensics.detect.campaigns)")  # fmt: skip
     ap.add_argument("--reuse", action="store_true",
                     help="--variants: reuse a case already generated in --workdir with the "
                          "same variant, seed and size (its truth.json) instead of generating")  # fmt: skip

@@ -20,6 +20,7 @@ from labforensics.errors import ParameterError
 
 T0 = pd.Timestamp("2021-01-04 10:00", tz="UTC")  # a Monday
 RATE = 0.06  # the floor of a lab's routine unexplained rate (1 - 0.94, Fabbri & LeFevre)
+ON = CampaignParams(unexplained=True)  # off by default (optimistic p-values: module doc)
 
 
 def _sitting(sid, account, day, accessed, unexplained, touched, *, lab="L01", kind="staff",
@@ -111,7 +112,7 @@ def _split(df):
 def test_significant_group_is_its_own_flagged_campaign():
     sc, sess, ex = _split(_table())
     before = group_campaigns(sc, sess)
-    c = group_campaigns(sc, sess, explanation=ex)
+    c = group_campaigns(sc, sess, explanation=ex, params=ON)
     ids = lambda t: sorted(sorted(x) for x in t["session_ids"])  # noqa: E731
     # without the explanation S1-S3 are one routine reading campaign (S4: 16 days later)
     assert ["S1", "S2", "S3"] in ids(before)
@@ -142,7 +143,7 @@ def test_flagged_sittings_stay_in_their_campaigns():
     group, groups = unexplained_groups(_frame(df))
     assert group.tolist() == [0, -1, -1, 1, -1, -1, -1, 2, 2]
     assert groups["tested"].tolist() == [False, False, True]
-    c = group_campaigns(sc, sess, explanation=ex)
+    c = group_campaigns(sc, sess, explanation=ex, params=ON)
     assert not any(UNEXPLAINED_RULE in list(r) for r in c["rules"])
     pd.testing.assert_frame_equal(c, group_campaigns(sc, sess))
 
@@ -150,11 +151,14 @@ def test_flagged_sittings_stay_in_their_campaigns():
 def test_explanation_from_the_scores_and_switch_off():
     sc, sess, ex = _split(_table())
     carried = sc.merge(ex, on="session_id")  # the scores carry the explanation columns
-    a = group_campaigns(carried, sess)
-    b = group_campaigns(sc, sess, explanation=ex)
+    a = group_campaigns(carried, sess, params=ON)
+    b = group_campaigns(sc, sess, explanation=ex, params=ON)
     pd.testing.assert_frame_equal(a, b)
     off = group_campaigns(sc, sess, explanation=ex, params=CampaignParams(unexplained=False))
     pd.testing.assert_frame_equal(off, group_campaigns(sc, sess))
+    # off by default, even when the scores carry the explanation (as the pipeline's do)
+    assert not CampaignParams().unexplained
+    pd.testing.assert_frame_equal(group_campaigns(carried, sess), group_campaigns(sc, sess))
 
 
 def test_nothing_unexplained_changes_nothing():
@@ -164,7 +168,7 @@ def test_nothing_unexplained_changes_nothing():
     sc, sess, ex = _split(df)
     group, groups = unexplained_groups(_frame(df))
     assert (group == -1).all() and groups.empty and "significant" in groups.columns
-    pd.testing.assert_frame_equal(group_campaigns(sc, sess, explanation=ex),
+    pd.testing.assert_frame_equal(group_campaigns(sc, sess, explanation=ex, params=ON),
                                   group_campaigns(sc, sess))  # fmt: skip
 
 
@@ -172,8 +176,8 @@ def test_same_result_in_any_row_order():
     sc, sess, ex = _split(_table())
     rng = np.random.default_rng(0)
     p = rng.permutation(len(sc))
-    a = group_campaigns(sc, sess, explanation=ex)
-    b = group_campaigns(sc.iloc[p], sess.iloc[p[::-1]], explanation=ex.iloc[p])
+    a = group_campaigns(sc, sess, explanation=ex, params=ON)
+    b = group_campaigns(sc.iloc[p], sess.iloc[p[::-1]], explanation=ex.iloc[p], params=ON)
     pd.testing.assert_frame_equal(a, b)
 
 
