@@ -66,8 +66,8 @@ does not offset it); the number of groups formed is the only correction. Measure
 (30 labs, 22 months) it finds one more snooper of ten (three sittings of 2-3
 unknown patients) with no other new flagged campaign, clean included; at small
 size (4 labs, 12 weeks: a few dozen groups, so a lax Bonferroni) it flags a
-routine account's 3 of 3 unknown patients over two sittings in 3 of 4 clean
-cases, doubling their flagged campaigns. So the test does not hold its 5 %
+routine two-sitting group (seed 0: 3 of 3 unknown patients) in 3 of 4 clean
+cases, one more flagged campaign each. So the test does not hold its 5 %
 there, and it is off by default. The valid version, each sitting's p-value
 conditioned on its selection (a binomial truncated at the majority), finds
 nothing the session rules miss.
