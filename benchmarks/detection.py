@@ -64,7 +64,7 @@ import pandas as pd
 
 from labforensics.case import CaseContext
 from labforensics.detect import DetectParams, score
-from labforensics.detect.campaigns import group_campaigns
+from labforensics.detect.campaigns import EXPLANATION_COLUMNS, CampaignParams, group_campaigns
 from labforensics.evaluate import evaluate, evaluate_campaigns
 from labforensics.features import FeatureParams, build_features
 from labforensics.networks import NetworkMap
@@ -311,9 +311,13 @@ def status_metrics(exports: pd.DataFrame, truth: dict) -> dict:
     return out
 
 
-def _campaigns_for(s2, ss, sc, col: str, name: str) -> pd.DataFrame:
+def _campaigns_for(s2, ss, sc, col: str, name: str, explanation=None,
+                   unexplained: bool = False) -> pd.DataFrame:  # fmt: skip
     """The package's campaigns (:func:`labforensics.detect.campaigns.group_campaigns`) of one
-    configuration: sessions scored by ``col`` and flagged as that configuration flags."""
+    configuration: sessions scored by ``col`` and flagged as that configuration flags; with
+    ``unexplained`` (``--unexplained-campaigns``; off by default, as in the package) the
+    campaigns of unexplained reads (a rule of the campaigns) from the session features'
+    explanation columns, except for the ensemble alone."""
     sess = s2.session
     if name == "rules":
         flagged = sess["rules_score"].to_numpy() > 0
@@ -322,7 +326,9 @@ def _campaigns_for(s2, ss, sc, col: str, name: str) -> pd.DataFrame:
     else:
         flagged = sess["flagged"].to_numpy()
     scored = sess.assign(score=sess[col].to_numpy(), flagged=flagged)
-    return group_campaigns(scored, ss.sessions)
+    on = unexplained and name != "ensemble"  # a rule of the campaigns: not the ensemble's
+    return group_campaigns(scored, ss.sessions, explanation=explanation,
+                           params=CampaignParams(unexplained=on))  # fmt: skip
 
 
 def campaign_metrics(camps: pd.DataFrame, labels) -> list[dict]:
@@ -340,6 +346,15 @@ def campaign_metrics(camps: pd.DataFrame, labels) -> list[dict]:
     return [row("all", ev), *(row(k, m) for k, m in ev["by_kind"].items())]
 
 
+def _generated_as(out: Path, wanted: dict) -> bool:
+    """``out`` holds a case the generator wrote with these parameters (its ``truth.json``)."""
+    p = out / "truth.json"
+    if not p.exists():
+        return False
+    got = json.loads(p.read_text(encoding="utf-8")).get("parameters", {})
+    return all(got.get(k) == v for k, v in wanted.items())
+
+
 def run_variant(variant: str, seed: int, args) -> list[dict]:
     """One variant, one seed: session and campaign metrics per configuration and kind."""
     from labforensics.evaluate import label_units
@@ -347,8 +362,13 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
     tmp = Path(args.workdir) / f"{variant}-{seed}"
     t0 = time.perf_counter()
     size = SIZES[args.size]
-    generate(tmp, seed=seed, variant=variant, artefacts=False, hostile=False, transfers=False,
-             **size)  # fmt: skip
+    wanted = {"seed": seed, "variant": variant, "labs": size["labs"], "start": size["start"],
+              "end": size["end"], "scale": size["scale"]}  # fmt: skip
+    if args.reuse and _generated_as(tmp, wanted):
+        print(f"{variant} seed {seed}: reusing the case generated in {tmp}")
+    else:
+        generate(tmp, seed=seed, variant=variant, artefacts=False, hostile=False,
+                 transfers=False, **size)  # fmt: skip
     truth = load_truth(tmp)
     case = variant_case(tmp)
     events = events_from_truth(tmp)
@@ -357,6 +377,7 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
     ft = build_features(ss.events, ss.sessions, FeatureParams(), case=case, exports=exports)
     sc = score(ft, DetectParams(), case=case)
     labels = label_units(ss.events, truth, case=case)
+    explanation = ft.session.frame()[["session_id", *EXPLANATION_COLUMNS]]
     n_labs = len(truth["labs"])
     days = (pd.Timestamp(size["end"]) - pd.Timestamp(size["start"])).days + 1
     lab_months = n_labs * days / 30.4375
@@ -377,7 +398,8 @@ def run_variant(variant: str, seed: int, args) -> list[dict]:
             fired = s2.session.set_index("session_id")["rules_score"]
             top &= lab_s["session_id"].map(fired).fillna(0).to_numpy() > 0
         benign50 = int(top.sum())
-        camps = _campaigns_for(s2, ss, sc, col, name)
+        camps = _campaigns_for(s2, ss, sc, col, name, explanation,
+                               getattr(args, "unexplained_campaigns", False))  # fmt: skip
         cm = campaign_metrics(camps, labels)
         n_flag = int(camps["flagged"].sum())
         base = {"variant": variant, "seed": seed, "config": name, "benign_top50": benign50,
@@ -454,6 +476,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--variants", default=None, help="comma-separated variants, or all")
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
+    ap.add_argument("--unexplained-campaigns", action="store_true",
+                    help="--variants: campaigns with CampaignParams(unexplained=True) (off by "
+                         "default: labforensics.detect.campaigns)")  # fmt: skip
+    ap.add_argument("--reuse", action="store_true",
+                    help="--variants: reuse a case already generated in --workdir with the "
+                         "same variant, seed and size (its truth.json) instead of generating")  # fmt: skip
     ap.add_argument("--write-validation", metavar="PATH",
                     help="--variants: write the figures into this validation file")  # fmt: skip
     args = ap.parse_args(argv)

@@ -10,6 +10,10 @@ key columns
     ``main_module``, ``start``, ``end`` (sessions); ``lab``, ``account``,
     ``account_kind``, ``role``, ``day`` or ``month``, ``start``, ``end``
     (account-day / account-month). A hand-made table keeps its own key columns.
+    Sessions then carry their explanation counts (``accessed_patients``,
+    ``unexplained_patients``, ``unexplained_p``, ``unexplained_share_touched``,
+    ``explain_usable``: :data:`labforensics.detect.campaigns.EXPLANATION_COLUMNS`)
+    for the campaigns of unexplained reads.
 ``score`` (float64)
     ``ensemble + rules_score``; higher is more anomalous. A unit whose every
     export or extraction the authorisation register authorises
@@ -77,6 +81,7 @@ from ..case import CaseContext
 from ..errors import ParameterError, SchemaError
 from ..features import MAD_TO_SD, Features, FeatureTable
 from ..schema import check_table
+from .campaigns import EXPLANATION_COLUMNS
 from .detectors import DETECTORS, run_detectors, standardize
 from .explain import explain_rows
 from .rules import Rule, apply_rules, default_rules_path, load_rules
@@ -384,6 +389,10 @@ def _scored_rows(
     out["rules_score"] = rules_score
     for c, v in rule_cols.items():
         out[c] = v
+    if "session_id" in keys.columns:  # carried for the campaigns of unexplained reads
+        for c in EXPLANATION_COLUMNS:  # (detect.campaigns.group_campaigns)
+            if c in frame.columns:
+                out[c] = frame[c].to_numpy()
     return out, total, flagged
 
 
@@ -429,6 +438,7 @@ def _score_table(
         frame, std, fired, rules, explain, params.n_reasons, set(inherited or ())
     ).to_numpy()
     lead = [c for c in out.columns if c in table.keys.columns]
+    lead += [c for c in EXPLANATION_COLUMNS if c in out.columns and c not in lead]
     rest = ["score", "rank", "flagged", "ensemble"] + [
         c for c in out.columns if c.startswith("det_")
     ]

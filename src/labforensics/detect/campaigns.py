@@ -29,6 +29,48 @@ purges, identity changes, jobs, other actions), ``other``.
 
 Every session belongs to exactly one campaign, routine sessions included (the
 ranking covers all); a session without an account is a campaign of its own.
+
+Campaigns of unexplained reads (:func:`unexplained_groups`)
+-----------------------------------------------------------
+Snooping on a handful of neighbours over a few short sittings leaves sittings
+that are each too weak to flag (2 or 3 unexplained reads: a routine sitting can
+hold as many), and unflagged they join the account's routine campaign, whose
+score no weak sitting lifts. With ``CampaignParams.unexplained`` on (off by
+default, see below) and the
+session explanation columns (:data:`EXPLANATION_COLUMNS`,
+:mod:`labforensics.features.explained`) given, the sittings of one (``lab``,
+``account``) that are not flagged and whose touched patients are mostly
+unexplained (``unexplained_share_touched`` >= ``unexplained_share``, the
+majority guard of the ``unexplained_patients`` rules) are chained with the
+campaign gap into
+*groups*; each group of at least two sittings is tested (one sitting is the
+session rules' to judge): its sittings' binomial probabilities
+(``unexplained_p``) are combined by Fisher's method (Fisher, *Statistical
+Methods for Research Workers*, 1932, §21.1: ``-2 sum ln p`` is chi-square with
+``2k`` degrees of freedom under the null), and the group is a finding when that
+probability times the number of groups formed, single sittings included
+(every episode examined; Bonferroni's adjustment, the
+family-wise error rate at ``unexplained_alpha`` = 0.05, the convention) is at
+most ``unexplained_alpha``. A significant group becomes a campaign of its own
+(flagged, rule ``unexplained_campaign``, its score the best session's plus
+``unexplained_weight``), so that three weak sittings add up. Flagged sittings
+stay in their own campaigns: grouped by their reads they would join an
+incident's flagged session to the account's routine ones (a compromised
+account's owner reading a few old files), and count twice the weight the
+session rules gave their unexplained reads. Caveat: the
+sittings are chosen because most of their patients are unexplained, so their
+unconditional p-values are small by selection and the combined p-value is
+optimistic (discrete binomial p-values make Fisher's method conservative, which
+does not offset it); the number of groups formed is the only correction. Measured
+(``benchmarks/detection.py --unexplained-campaigns``, session 6): at full size
+(30 labs, 22 months) it finds one more snooper of ten (three sittings of 2-3
+unknown patients) with no other new flagged campaign, clean included; at small
+size (4 labs, 12 weeks: a few dozen groups, so a lax Bonferroni) it flags a
+routine two-sitting group (seed 0: 3 of 3 unknown patients) in 3 of 4 clean
+cases, one more flagged campaign each. So the test does not hold its 5 %
+there, and it is off by default. The valid version, each sitting's p-value
+conditioned on its selection (a binomial truncated at the majority), finds
+nothing the session rules miss.
 """
 
 from __future__ import annotations
@@ -40,8 +82,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scipy.stats import chi2
 
-from .._validation import Duration, Interval, OneOf, constrained, validate
+from .._validation import Boolean, Duration, Interval, OneOf, constrained, validate
 from ..errors import SchemaError
 from ..outputs import json_safe
 from ..schema import STRING, STRING_LIST, check_table
@@ -50,10 +93,25 @@ __all__ = [
     "ACTIVITY_CLASSES",
     "CAMPAIGN_COLUMNS",
     "CampaignParams",
+    "EXPLANATION_COLUMNS",
+    "UNEXPLAINED_RULE",
     "activity_class",
     "campaign_findings",
     "group_campaigns",
+    "unexplained_groups",
 ]
+
+#: Per-session explanation columns (:mod:`labforensics.features.explained`) that
+#: :func:`unexplained_groups` reads.
+EXPLANATION_COLUMNS: tuple[str, ...] = (
+    "accessed_patients",
+    "unexplained_patients",
+    "unexplained_p",
+    "unexplained_share_touched",
+    "explain_usable",
+)
+#: Rule name a significant group of unexplained reads adds to its campaign's ``rules``.
+UNEXPLAINED_RULE = "unexplained_campaign"
 
 #: Activity classes in order of precedence (the first that applies names the session).
 ACTIVITY_CLASSES: tuple[str, ...] = (
@@ -94,6 +152,8 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
     "rules",
 )
 
+_WEEK = pd.Timedelta(days=7)
+
 #: Campaigns listed one by one in findings.json (every campaign is in campaigns.parquet).
 TOP_CAMPAIGNS = 20
 #: Flagged campaigns listed in findings.json beyond the top ones, at most.
@@ -119,6 +179,23 @@ class CampaignParams:
         What "doing the same thing" means (module doc).
     n_reasons : int, >= 1
         Reasons kept per campaign (distinct, most frequent first).
+    unexplained : bool
+        Form campaigns of sittings with unexplained reads (module doc) when the
+        explanation columns are given. Default False: its p-values are optimistic
+        (the sittings are selected by their unexplained reads), measured as false
+        findings on small clean evidence (module doc).
+    unexplained_share : float in (0, 1]
+        Least share of a sitting's touched patients that are unexplained for it to
+        join a group. Default 0.5, a majority: the guard of the ``unexplained_patients``
+        rules (``rules.toml``; our choice, after Fabbri & LeFevre 2011's work
+        context of an access).
+    unexplained_alpha : float in (0, 1)
+        Family-wise error rate of the groups' test (Bonferroni over the groups
+        tested). Default 0.05, the conventional level.
+    unexplained_weight : float, >= 0
+        Added to the best session's score of a significant group: 6, the weight
+        of the session rules on unexplained reads (``rules.toml``), so the group
+        ranks as a sitting firing one of them.
 
     Raises
     ------
@@ -131,6 +208,10 @@ class CampaignParams:
         "activity_flagged", OneOf(("activity_flagged", "rules", "activity"))
     )
     n_reasons: int = constrained(5, Interval(1, None, integer=True))
+    unexplained: bool = constrained(False, Boolean())
+    unexplained_share: float = constrained(0.5, Interval(0.0, 1.0, low_open=True))
+    unexplained_alpha: float = constrained(0.05, Interval(0.0, 1.0, low_open=True, high_open=True))
+    unexplained_weight: float = constrained(6.0, Interval(0.0, None))
 
     def __post_init__(self) -> None:
         validate(self)
@@ -222,7 +303,34 @@ def _session_frame(session_scores: pd.DataFrame, sessions: pd.DataFrame | None) 
         out["reasons"] = sc["reasons"].array
     for c in sorted(c for c in sc.columns if str(c).startswith("rule_") and c != "rules_score"):
         out[c] = pd.to_numeric(sc[c], errors="coerce").fillna(0).to_numpy() > 0
+    for c in EXPLANATION_COLUMNS:  # the scores' own, else the session table's
+        src = sc if c in sc.columns else ss if c in ss.columns else None
+        if src is not None:
+            out["x_" + c] = pd.to_numeric(src[c], errors="coerce").to_numpy("float64")
     return out
+
+
+def _explanation(t: pd.DataFrame, explanation: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The explanation columns of each row of ``t`` (from ``explanation`` by session id, else
+    those carried by the scores or the sessions), or None when none is available."""
+    if explanation is not None:
+        check_table(explanation, ("session_id", *EXPLANATION_COLUMNS),
+                    "group_campaigns: explanation")  # fmt: skip
+        e = explanation.drop_duplicates("session_id")
+        where = pd.Index(e["session_id"].astype(str).to_numpy(dtype=object)).get_indexer(
+            t["session_id"].to_numpy(dtype=object)
+        )
+        e = e.iloc[np.maximum(where, 0)].reset_index(drop=True)
+        x = pd.DataFrame({c: np.where(where >= 0, pd.to_numeric(e[c], errors="coerce")
+                                      .to_numpy("float64"), np.nan)
+                          for c in EXPLANATION_COLUMNS})  # fmt: skip
+    elif all("x_" + c in t.columns for c in EXPLANATION_COLUMNS):
+        x = pd.DataFrame({c: t["x_" + c].to_numpy() for c in EXPLANATION_COLUMNS})
+    else:
+        return None
+    for c in ("lab", "account", "account_kind", "start_ns", "end_ns", "flagged"):
+        x[c] = t[c].to_numpy()
+    return x
 
 
 def _signature(t: pd.DataFrame, how: str) -> np.ndarray:
@@ -307,11 +415,138 @@ def _campaign_ids(lab: np.ndarray, account: np.ndarray, first_sid: np.ndarray) -
     )
 
 
+def _chain(keys: list[np.ndarray], start: np.ndarray, end: np.ndarray, gap_ns: int) -> np.ndarray:
+    """Rows already sorted by (keys, start): a new chain where a key changes or a row
+    starts more than ``gap_ns`` after the latest end of its chain so far."""
+    n = len(start)
+    same = np.zeros(n, dtype=bool)
+    same[1:] = True
+    for v in keys:  # rows sorted: a change of key starts a new group
+        same[1:] &= v[1:] == v[:-1]
+    grp = np.cumsum(~same)
+    end_max = pd.Series(end).groupby(grp, sort=False).cummax().to_numpy()
+    gap_ok = np.zeros(n, dtype=bool)
+    gap_ok[1:] = (start[1:] - end_max[:-1]) <= gap_ns
+    return ~(same & gap_ok)
+
+
+def unexplained_groups(
+    sessions: pd.DataFrame,
+    *,
+    gap: pd.Timedelta = _WEEK,
+    share: float = 0.5,
+    alpha: float = 0.05,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Groups of an account's sittings with mostly unexplained reads, and their test.
+
+    A sitting is a *candidate* when its lab has an explanation signal
+    (``explain_usable`` > 0), it has an account that is not a service account,
+    it is not flagged (``flagged``, when the column is there), it has at least one
+    unexplained patient and ``unexplained_share_touched`` >= ``share``.
+    The candidates of one (``lab``, ``account``), in start order, are chained while
+    each starts no more than ``gap`` after the latest end before it (the campaign
+    gap; routine sittings in between do not break a chain). A group of at least two
+    sittings is *tested*: its sittings' ``unexplained_p`` are combined by Fisher's
+    method (``X = -2 sum ln p``, chi-square with ``2k`` degrees of freedom, ``k``
+    sittings; Fisher 1932), and it is significant when ``min(1, m * p)`` <=
+    ``alpha``, ``m`` the number of groups formed (Bonferroni). A group of one
+    sitting counts in ``m`` (an episode examined) but is not tested: one sitting
+    is the session rules' to judge (``unexplained_patients_sitting`` tests it
+    against every sitting of the evidence, a larger family). See the module doc
+    for the caveat on selection.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame
+        ``(n, ...)``: ``lab``, ``account``, ``start_ns``, ``end_ns`` (int64 ns UTC)
+        and the :data:`EXPLANATION_COLUMNS` (float; missing counts as 0, a missing
+        ``unexplained_p`` as 1); ``account_kind`` optional (``"service"`` excluded),
+        ``flagged`` optional (bool; flagged sittings excluded).
+    gap : pandas.Timedelta
+        Longest pause inside a group (:attr:`CampaignParams.gap`).
+    share : float
+        Least share of unexplained touched patients of a candidate sitting.
+    alpha : float
+        Family-wise error rate.
+
+    Returns
+    -------
+    group : numpy.ndarray of int64, shape (n,)
+        Group of each sitting (``0..g-1``), ``-1`` for a sitting in none.
+    groups : pandas.DataFrame
+        ``(g, 8)``, one row per group in order of ``group``: ``n_sittings`` (int64),
+        ``unexplained`` and ``accessed`` (float64, sums of the sittings' patients),
+        ``fisher_stat`` (float64, ``-2 sum ln p``), ``fisher_p`` (float64),
+        ``tested`` (bool, at least two sittings), ``p_adjusted`` (float64,
+        ``min(1, g * fisher_p)``, ``g`` the groups formed; NaN when not tested),
+        ``significant`` (bool).
+    """
+    n = len(sessions)
+
+    def num(c: str, fill: float) -> np.ndarray:
+        if c not in sessions.columns:
+            return np.full(n, fill)
+        return pd.to_numeric(sessions[c], errors="coerce").fillna(fill).to_numpy("float64")
+
+    une = num("unexplained_patients", 0.0)
+    kind = (sessions["account_kind"].astype("string").fillna("").to_numpy(dtype=object)
+            if "account_kind" in sessions.columns else np.full(n, "", dtype=object))  # fmt: skip
+    cand = ((num("explain_usable", 0.0) > 0) & (une >= 1) & (num("flagged", 0.0) == 0)
+            & (num("unexplained_share_touched", 0.0) >= share)
+            & sessions["account"].notna().to_numpy() & (kind != "service"))  # fmt: skip
+    group = np.full(n, -1, dtype="int64")
+    idx = np.flatnonzero(cand)
+    cols = ["n_sittings", "unexplained", "accessed", "fisher_stat", "fisher_p", "p_adjusted"]
+    if not len(idx):
+        empty = pd.DataFrame({c: pd.Series([], dtype="float64") for c in cols})
+        return group, empty.astype({"n_sittings": "int64"}).assign(
+            tested=pd.Series([], dtype=bool), significant=pd.Series([], dtype=bool)
+        )[[*cols[:5], "tested", "p_adjusted", "significant"]]
+    c = pd.DataFrame({
+        "lab": sessions["lab"].astype("string").fillna("").to_numpy(dtype=object)[idx],
+        "acct": sessions["account"].astype("string").to_numpy(dtype=object)[idx],
+        "start": sessions["start_ns"].to_numpy("int64")[idx],
+        "end": sessions["end_ns"].to_numpy("int64")[idx],
+        "i": idx,
+    }).sort_values(["lab", "acct", "start", "i"], kind="mergesort")  # fmt: skip
+    new = _chain([c["lab"].to_numpy(dtype=object), c["acct"].to_numpy(dtype=object)],
+                 c["start"].to_numpy(), c["end"].to_numpy(), gap.value)  # fmt: skip
+    gid = np.cumsum(new) - 1
+    rows = c["i"].to_numpy()
+    group[rows] = gid
+    g = int(gid[-1]) + 1
+    p = np.clip(num("unexplained_p", 1.0)[rows], np.finfo("float64").tiny, 1.0)
+    stat = np.bincount(gid, weights=-2.0 * np.log(p), minlength=g)
+    k = np.bincount(gid, minlength=g).astype("int64")
+    fisher = chi2.sf(stat, 2 * k)
+    tested = k >= 2
+    adj = np.where(tested, np.minimum(1.0, g * fisher), np.nan)
+    groups = pd.DataFrame({
+        "n_sittings": k,
+        "unexplained": np.bincount(gid, weights=une[rows], minlength=g),
+        "accessed": np.bincount(gid, weights=num("accessed_patients", 0.0)[rows], minlength=g),
+        "fisher_stat": stat, "fisher_p": fisher, "tested": tested, "p_adjusted": adj,
+        "significant": tested & (adj <= alpha),
+    })  # fmt: skip
+    return group, groups
+
+
+def _unexplained_reason(r: pd.Series, days: float) -> str:
+    sittings = "one sitting" if r["n_sittings"] == 1 else f"{int(r['n_sittings'])} sittings"
+    span = f" over {days:.0f} days" if days >= 1 else ""
+    return (
+        f"{r['unexplained']:.0f} of {r['accessed']:.0f} patients read in {sittings}{span} "
+        "have no request, sample or result at this lab within the window (combined "
+        f"p = {r['fisher_p']:.2g}, {r['p_adjusted']:.2g} after testing every such group)"
+    )
+
+
 def group_campaigns(
     session_scores: pd.DataFrame,
     sessions: pd.DataFrame | None = None,
     *,
     params: CampaignParams | None = None,
+    explanation: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Group scored sessions into campaigns and rank the campaigns by their best session.
 
@@ -335,6 +570,16 @@ def group_campaigns(
         it carries the counts too).
     params : CampaignParams, optional
         ``CampaignParams()`` when omitted.
+    explanation : pandas.DataFrame, optional
+        Per-session explanation: ``session_id`` and :data:`EXPLANATION_COLUMNS`
+        (the session features of :func:`labforensics.features.build_features`).
+        Without it, those columns of ``session_scores`` or ``sessions`` are used if
+        all are there; with none, no campaign of unexplained reads is formed.
+        With ``params.unexplained`` (off by default), a significant group of
+        sittings with unexplained reads (:func:`unexplained_groups`) is a campaign of its
+        own: flagged, rule :data:`UNEXPLAINED_RULE`, its reason first, its score
+        the best session's plus ``params.unexplained_weight``; flagged sessions
+        stay in their own campaigns (module doc).
 
     Returns
     -------
@@ -369,6 +614,16 @@ def group_campaigns(
     no_acct = t["account"].isna().to_numpy()
     acct = t["account"].astype("string").fillna("").to_numpy(dtype=object)
     sig = _signature(t, params.signature)
+    ug = np.full(len(t), -1, dtype="int64")
+    ugroups = None
+    x = _explanation(t, explanation) if params.unexplained else None
+    if x is not None:
+        ug, ugroups = unexplained_groups(x, gap=params.gap, share=params.unexplained_share,
+                                         alpha=params.unexplained_alpha)  # fmt: skip
+        sig_g = np.append(ugroups["significant"].to_numpy(dtype=bool), False)
+        ug = np.where(sig_g[ug], ug, -1)  # -1 (in no group) reads the appended False
+        sig = np.where(ug >= 0, "unexplained_reads|" + ug.astype(str).astype(object),
+                       sig).astype(object)  # fmt: skip
     key = pd.DataFrame({"lab": lab, "acct": acct, "sig": sig, "start": t["start_ns"].to_numpy(),
                         "sid": t["session_id"].to_numpy(dtype=object)})  # fmt: skip
     order = key.sort_values(["lab", "acct", "sig", "start", "sid"], kind="mergesort").index
@@ -376,18 +631,11 @@ def group_campaigns(
     t = t.iloc[order].reset_index(drop=True)
     key = key.iloc[order].reset_index(drop=True)
     no_acct = no_acct[order]
+    ug = ug[order]
     n = len(t)
-    same = np.zeros(n, dtype=bool)
-    same[1:] = True
-    for c in ("lab", "acct", "sig"):  # rows sorted: a change of key starts a new group
-        v = key[c].to_numpy(dtype=object)
-        same[1:] &= v[1:] == v[:-1]
-    grp = np.cumsum(~same)
     start = t["start_ns"].to_numpy()
-    end_max = pd.Series(t["end_ns"].to_numpy()).groupby(grp, sort=False).cummax().to_numpy()
-    gap_ok = np.zeros(n, dtype=bool)
-    gap_ok[1:] = (start[1:] - end_max[:-1]) <= params.gap.value
-    new = ~(same & gap_ok) | no_acct
+    new = _chain([key[c].to_numpy(dtype=object) for c in ("lab", "acct", "sig")], start,
+                 t["end_ns"].to_numpy(), params.gap.value) | no_acct  # fmt: skip
     cid = np.cumsum(new) - 1
     bounds = np.flatnonzero(new)
     m = len(bounds)
@@ -405,6 +653,10 @@ def group_campaigns(
         hit = np.flatnonzero(np.maximum.reduceat(t[c].to_numpy().astype("int8"), bounds) > 0)
         rc.append(hit)
         rt.append(np.full(len(hit), c[5:], dtype=object))
+    camp_ug = np.maximum.reduceat(ug, bounds)  # the significant group a campaign is, or -1
+    uc = np.flatnonzero(camp_ug >= 0)
+    rc.append(uc)
+    rt.append(np.full(len(uc), UNEXPLAINED_RULE, dtype=object))
     rc_a = np.concatenate(rc) if rc else np.zeros(0, dtype="int64")
     rt_a = np.concatenate(rt) if rt else np.zeros(0, dtype=object)
     ro = np.lexsort((rt_a.astype(str), rc_a)) if len(rc_a) else np.zeros(0, dtype="int64")
@@ -429,6 +681,19 @@ def group_campaigns(
         "activity": pd.array(t["activity"].to_numpy(dtype=object)[best_pos], dtype=STRING),
         "rules": _grouped_list(rc_a[ro], rt_a[ro], m),
     })  # fmt: skip
+    if len(uc):  # campaigns of unexplained reads: flagged, weighted, their reason first
+        out.loc[uc, "score"] = out["score"].to_numpy()[uc] + params.unexplained_weight
+        out.loc[uc, "flagged"] = True
+        days = (out["last"] - out["first"]).dt.total_seconds().to_numpy() / 86_400
+        reasons = out["reasons"].tolist()
+        for j in uc:  # one per significant campaign (rare)
+            own = [str(r) for r in (reasons[j] if reasons[j] is not None else [])]
+            why = _unexplained_reason(ugroups.iloc[int(camp_ug[j])], float(days[j]))
+            reasons[j] = [why, *own][: params.n_reasons]
+        out["reasons"] = pd.Series(
+            pd.arrays.ArrowExtensionArray(pa.array(reasons, type=pa.list_(pa.string()))),
+            dtype=STRING_LIST,
+        )
     cs = np.where(np.isnan(out["score"].to_numpy()), -np.inf, out["score"].to_numpy())
     rank_order = np.lexsort((out["campaign_id"].astype(str).to_numpy(),
                              start[bounds], -cs))  # fmt: skip
