@@ -49,7 +49,7 @@ from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score_sources
 from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
-from .engine.partitions import store_evidence
+from .engine.partitions import release_memory, store_evidence
 from .errors import EvidenceError, ParameterError
 from .evidence_paths import _check_inputs, _check_no_overlap, _evidence_paths, expand_evidence
 from .features import FeatureParams
@@ -102,6 +102,7 @@ class _Stages:
 
     def run(self, name: str, fn: Callable[[], Any], count: Callable[[Any], str] | None = None):
         self.i += 1
+        release_memory()  # the previous stages' freed memory back first (labforensics.engine)
         t0 = time.perf_counter()
         with tqdm(total=1, desc=f"[{self.i}/{self.n}] {name}", disable=not self.progress,
                   leave=True, file=sys.stderr, bar_format="{desc}: {bar:12} {elapsed}{postfix}",

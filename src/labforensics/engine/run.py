@@ -49,7 +49,7 @@ from .lab import (
     merge_summaries,
 )
 from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
-from .partitions import widen
+from .partitions import release_memory
 
 __all__ = ["ENGINES", "EngineResult", "LabRun", "LocalEngine", "make_engine", "run_labs"]
 
@@ -227,12 +227,13 @@ class LabRun:
         collected = self.eng.gather(self.eng.map(_collect, self.parts))
         self.eng.release(self.parts)
         self.parts = []
-        whole = []
-        for i, c in enumerate(collected):  # widened lab by lab, each freed once copied
-            whole.append(Sessions(c[0].sessions, widen(c[0].events), c[0].params))
-            collected[i] = (None, c[1])
-        sess = concat_sessions(whole, self.settings.sessions)
+        # the events stay dictionary-encoded until concat_sessions widens the whole table
+        # once, column by column (three wide copies before: each lab widened, their
+        # concatenation, its sorted copy)
+        sess = concat_sessions([c[0] for c in collected], self.settings.sessions)
         exports = concat_exports([c[1] for c in collected], sess.events)
+        del collected
+        release_memory()
         assert self.scores is not None
         return EngineResult(sessions=sess, exports=exports, scores=self.scores,
                             labs=[m["lab"] for m in self.meta])  # fmt: skip
