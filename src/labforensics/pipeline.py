@@ -321,7 +321,8 @@ def _run_stages(
     eng = (make_engine(plan.engine, plan.scheduler) if isinstance(plan.engine, str)
            else plan.engine)  # fmt: skip
     try:
-        run = LabRun(parts, settings, plan.detection, eng, progress=progress)
+        run = LabRun(parts, settings, plan.detection, eng, progress=progress,
+                     memory_budget=plan.memory_budget)  # fmt: skip
         del parts
         st.run("sessions", run.first, lambda n: f"{n:,} sessions")
         st.run("features", run.peer)
@@ -682,9 +683,12 @@ def investigate(
         With ``engine="dask"``: the scheduler's address (``tcp://host:8786``); None
         starts a two-worker ``LocalCluster`` for the run (closed at its end).
     memory_budget : int, optional
-        Bytes one lab's stage may hold, recorded in the parameters. Stated, not
-        enforced: one lab's events are processed at a time, but a lab larger than the
-        budget is not yet cut into account batches.
+        Bytes one lab's stage may hold, recorded in the parameters. Not enforced: one
+        lab's events are processed at a time, but a lab larger than the budget is not yet
+        cut into account batches; a lab whose events alone exceed it (at
+        :data:`labforensics.engine.run.EVENT_BYTES` an event) is warned of before the labs
+        run (:class:`labforensics.engine.run.MemoryBudgetWarning`, on stderr) and
+        processed whole.
 
     Returns
     -------

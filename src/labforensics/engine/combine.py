@@ -49,7 +49,7 @@ def _union(col: list[pd.Series]) -> pd.Series | None:
     return pd.Series(cat, name=col[0].name)
 
 
-def concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_events(parts: list[pd.DataFrame], consume: bool = False) -> pd.DataFrame:
     """Every lab's events, held dictionary-encoded (:func:`~.partitions.narrow`), as one
     canonical table (:func:`~.partitions.widen`'s dtypes) in ``(ts, seq)`` order.
 
@@ -65,6 +65,9 @@ def concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts : list of pandas.DataFrame
         The labs' events (narrowed or canonical), each with ``ts`` and ``seq``; same
         columns in each.
+    consume : bool
+        Delete each column from the parts once it is in the result (the parts are left
+        without columns), so the narrowed copy is freed as the wide one grows.
 
     Returns
     -------
@@ -90,20 +93,26 @@ def concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
             s = s.take(order).reset_index(drop=True)
         out[c] = s
         del col, whole, s
+        if consume:
+            for p in parts:
+                del p[c]
     return pd.DataFrame(out)
 
 
-def concat_sessions(parts: list[Sessions], params: SessionParams) -> Sessions:
+def concat_sessions(parts: list[Sessions], params: SessionParams, consume: bool = False
+                    ) -> Sessions:  # fmt: skip
     """Every lab's :class:`~labforensics.sessions.Sessions` as one, in evidence order.
 
     Events sorted by ``(ts, seq)`` (:func:`concat_events`: each lab's events may be held
     narrowed, they come back canonical); sessions by ``start`` then the ``seq`` of their
     first event, as :func:`labforensics.sessionize` orders them (``seq`` is unique).
+    ``consume``: the parts' events tables are emptied as the result is built
+    (:func:`concat_events`).
     """
     if len(parts) == 1:
         p = parts[0]
         return Sessions(sessions=p.sessions, events=widen(p.events), params=p.params)
-    ev = concat_events([p.events for p in parts])
+    ev = concat_events([p.events for p in parts], consume=consume)
     ss = pd.concat([p.sessions for p in parts], ignore_index=True)
     if len(ss):
         sid = ev["session_id"]

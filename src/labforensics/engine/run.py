@@ -26,6 +26,7 @@ Passes (``L`` labs, each step one task per lab unless said):
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,18 +52,60 @@ from .lab import (
 from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
 from .partitions import release_memory
 
-__all__ = ["ENGINES", "EngineResult", "LabRun", "LocalEngine", "make_engine", "run_labs"]
+__all__ = [
+    "ENGINES",
+    "EVENT_BYTES",
+    "EngineResult",
+    "LabRun",
+    "LocalEngine",
+    "MemoryBudgetWarning",
+    "labs_over_budget",
+    "make_engine",
+    "run_labs",
+]
 
 #: The engines :func:`make_engine` knows.
 ENGINES: tuple[str, ...] = ("local", "dask")
+
+#: Bytes one event takes in memory as read (canonical dtypes, ``DataFrame.memory_usage(
+#: deep=True)``): measured 383 on a generated 6-lab case of 195,221 events and 406 (with
+#: ``session_id``) on one of 1,112,728 (``benchmarks/scale.py``, session 6). A lab's
+#: first pass holds its events and several times that while it runs.
+EVENT_BYTES = 400
+
+
+class MemoryBudgetWarning(UserWarning):
+    """A lab's events alone are larger than the ``memory_budget`` given."""
+
+
+def labs_over_budget(sizes: dict[Any, int], budget: int | None) -> dict[str, int]:
+    """The labs whose events alone would exceed ``budget`` (bytes).
+
+    Parameters
+    ----------
+    sizes : dict
+        Lab (None: the events naming no lab) -> its number of events.
+    budget : int or None
+        The memory budget in bytes; None: no lab is over.
+
+    Returns
+    -------
+    dict of str to int
+        Lab name (``"(no lab)"`` for None) -> estimated bytes (events x
+        :data:`EVENT_BYTES`), for the labs above the budget, in the order given.
+    """
+    if budget is None:
+        return {}
+    est = {("(no lab)" if k is None else str(k)): int(n) * EVENT_BYTES for k, n in sizes.items()}
+    return {k: v for k, v in est.items() if v > budget}
 
 
 class LocalEngine:
     """Runs each per-lab function in this process, lab after lab.
 
-    ``memory_budget`` (bytes) is recorded and stated; one lab's events are held at a time
-    while its first pass runs (account batches inside a lab larger than the budget are
-    not built).
+    One lab's events are held at a time while its first pass runs (account batches inside
+    a lab larger than the ``memory_budget`` are not built: :class:`LabRun` warns of such
+    labs before running them).
     """
 
     name = "local"
@@ -162,8 +205,10 @@ class LabRun:
 
     def __init__(self, partitions: Sequence[Any], settings: LabSettings,
                  detection: DetectParams, engine: Any = None, progress: bool = False,
-                 ) -> None:  # fmt: skip
+                 memory_budget: int | None = None) -> None:  # fmt: skip
         self.progress = progress
+        self.memory_budget = memory_budget
+        self.over_budget: dict[str, int] = {}
         self.partitions = partitions
         self.settings = settings
         self.detection = detection
@@ -188,10 +233,29 @@ class LabRun:
 
     def first(self) -> int:
         labs = [getattr(p, "lab", None) for p in self.partitions]
+        self._check_budget(labs)
         self.parts = self._map("sessions", labs, _first, self.partitions, self.settings)
         self.partitions = []  # a lab's events, once passed on, are held by its part only
         self.meta = self.eng.gather(self.eng.map(_meta, self.parts))
         return sum(m["n_sessions"] for m in self.meta)
+
+    def _check_budget(self, labs: list[Any]) -> None:
+        """Warn (:class:`MemoryBudgetWarning`) before running when a lab's events alone
+        exceed ``memory_budget``: account batches are not built, so such a lab is processed
+        whole and its pass needs several times its events (recorded in
+        ``scores.metadata["engine"]["over_budget"]``)."""
+        sizes = {lab: len(p) for lab, p in zip(labs, self.partitions, strict=True)}
+        self.over_budget = labs_over_budget(sizes, self.memory_budget)
+        if self.over_budget:
+            listed = ", ".join(f"{k} ~{v / 2**20:,.0f} MiB" for k, v in self.over_budget.items())
+            warnings.warn(
+                f"memory_budget {self.memory_budget / 2**20:,.0f} MiB is below the events of "
+                f"{len(self.over_budget)} lab(s) ({listed}, at {EVENT_BYTES} bytes an event): "
+                "labs are not cut into account batches, so each is processed whole and its "
+                "pass needs several times its events; give a larger budget or more memory",
+                MemoryBudgetWarning,
+                stacklevel=3,
+            )
 
     def peer(self) -> None:
         summaries = merge_summaries([m["summaries"] for m in self.meta])
@@ -219,6 +283,8 @@ class LabRun:
         scores.metadata["engine"] = {
             "labs": [m["lab"] if m["lab"] is not None else "(no lab)" for m in self.meta],
             "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
+            "memory_budget": self.memory_budget,
+            "over_budget": dict(self.over_budget),
         }
         self.scores = scores
         return scores
@@ -226,11 +292,13 @@ class LabRun:
     def collect(self) -> EngineResult:
         collected = self.eng.gather(self.eng.map(_collect, self.parts))
         self.eng.release(self.parts)
-        self.parts = []
+        self.parts = []  # the features and scored rows: freed before the events are widened
+        release_memory()
         # the events stay dictionary-encoded until concat_sessions widens the whole table
         # once, column by column (three wide copies before: each lab widened, their
         # concatenation, its sorted copy)
-        sess = concat_sessions([c[0] for c in collected], self.settings.sessions)
+        sess = concat_sessions([c[0] for c in collected], self.settings.sessions,
+                               consume=True)  # fmt: skip
         exports = concat_exports([c[1] for c in collected], sess.events)
         del collected
         release_memory()
@@ -245,6 +313,7 @@ def run_labs(
     detection: DetectParams,
     *,
     engine: Any = None,
+    memory_budget: int | None = None,
 ) -> EngineResult:
     """Sessions, exports, features and scores of every lab, lab by lab (see module doc).
 
@@ -257,12 +326,15 @@ def run_labs(
     detection : DetectParams
     engine : LocalEngine or DaskEngine, optional
         Default :class:`LocalEngine`.
+    memory_budget : int, optional
+        Bytes; a lab whose events alone exceed it (:func:`labs_over_budget`) is warned
+        of (:class:`MemoryBudgetWarning`) before the labs run, and processed whole.
 
     Returns
     -------
     EngineResult
     """
-    run = LabRun(partitions, settings, detection, engine)
+    run = LabRun(partitions, settings, detection, engine, memory_budget=memory_budget)
     run.first()
     run.peer()
     run.detect()
