@@ -48,7 +48,7 @@ EVENTS_PER_SCALE_YEAR = 195_000
 MODES = ("files", "store", "dask")
 
 
-def _child(mode: str, case: Path, work: Path) -> None:
+def _child(mode: str, case: Path, work: Path, budget: int | None = None) -> None:
     """Run one mode (in a child process); write its timings to ``work/result.json``."""
     import dataclasses
 
@@ -82,7 +82,7 @@ def _child(mode: str, case: Path, work: Path) -> None:
                                         else None), key_file=key_file)  # fmt: skip
     marks: dict[str, float] = {}
     evidence = case / "evidence"
-    kw = {"case": ctx, "progress": False, "force": True}
+    kw = {"case": ctx, "progress": False, "force": True, "memory_budget": budget}
     if mode == "files":
         marks["investigate"] = time.time()
         res = investigate([evidence], work / "out", **kw)
@@ -119,12 +119,14 @@ def _tree_rss(proc) -> int:
     return total
 
 
-def _run_mode(mode: str, case: Path, work: Path) -> dict:
+def _run_mode(mode: str, case: Path, work: Path, budget: int | None = None) -> dict:
     """Run a mode in a child process, sampling its tree's memory every 0.1 s."""
     import psutil
 
     work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, __file__, "--child", mode, str(case), str(work)]
+    if budget is not None:
+        cmd += ["--memory-budget", str(budget)]
     t0 = time.time()
     proc = subprocess.Popen(cmd)
     ps = psutil.Process(proc.pid)
@@ -184,10 +186,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="an existing generated case (its evidence/) instead of --sizes",
     )
+    ap.add_argument("--memory-budget", type=int, default=None,
+                    help="bytes, passed to investigate(memory_budget=...)")  # fmt: skip
     ap.add_argument("--child", nargs=3, metavar=("MODE", "CASE", "WORK"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        _child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        _child(args.child[0], Path(args.child[1]), Path(args.child[2]), args.memory_budget)
         return
     from labforensics import synth
 
@@ -209,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
                                seed=args.seed, scale=size / EVENTS_PER_SCALE_YEAR)  # fmt: skip
             print(f"\ncase {case} (size {size:,.0f}, generated in {time.time() - t:.0f} s)")
             for mode in modes:
-                r = _run_mode(mode, case, root / f"run-{int(size)}-{mode}")
+                r = _run_mode(mode, case, root / f"run-{int(size)}-{mode}", args.memory_budget)
                 n = r["events"] or size
                 print(f"  {mode}: {n:,} events, {r['wall']:.1f} s wall (child), peak "
                       f"{r['peak'] / 2**20:,.0f} MiB = {r['peak'] / n:,.0f} B/event; without the "

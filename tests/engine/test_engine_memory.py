@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -80,10 +81,22 @@ def test_lab_run_warns_before_running_an_over_budget_lab(events):
     assert run.over_budget == {"L02": n["L02"] * EVENT_BYTES}
 
 
-def test_investigate_states_the_labs_over_budget(case, tmp_path):
+def test_investigate_states_the_labs_over_budget_and_spills_them(case, tmp_path, monkeypatch):
+    plain = investigate(None, tmp_path / "plain", case=case, progress=False)
+    assert plain.scores.metadata["engine"]["spilled"] is False  # no budget: held in memory
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     with pytest.warns(MemoryBudgetWarning, match="L01.*L02"):
         res = investigate(None, tmp_path / "out", case=case, progress=False,
                           memory_budget=1)  # fmt: skip
+    # the labs waited in files between passes (every lab's results exceed one byte), and
+    # the folder is gone; the tables are the same bytes as with the labs held in memory
+    assert res.scores.metadata["engine"]["spilled"] is True
+    assert list((tmp_path / "tmp").iterdir()) == []
+    for name in ("events.parquet", "sessions.parquet", "scores.parquet", "campaigns.parquet",
+                 "exports.parquet"):  # fmt: skip
+        assert (res.out / name).read_bytes() == (plain.out / name).read_bytes(), name
+    assert res.findings["verdict"] == plain.findings["verdict"]
     lab_n = res.sessions.events["lab"].value_counts()
     # both labs are over a one-byte budget, each estimated at its events x EVENT_BYTES
     assert res.scores.metadata["engine"]["over_budget"] == {

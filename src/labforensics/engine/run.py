@@ -25,10 +25,14 @@ Passes (``L`` labs, each step one task per lab unless said):
 
 from __future__ import annotations
 
+import pickle
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -59,6 +63,8 @@ __all__ = [
     "LabRun",
     "LocalEngine",
     "MemoryBudgetWarning",
+    "PART_BYTES",
+    "Spilled",
     "labs_over_budget",
     "make_engine",
     "run_labs",
@@ -72,6 +78,14 @@ ENGINES: tuple[str, ...] = ("local", "dask")
 #: ``session_id``) on one of 1,112,728 (``benchmarks/scale.py``, session 6). A lab's
 #: first pass holds its events and several times that while it runs.
 EVENT_BYTES = 400
+
+
+#: Bytes one event's results take while a lab waits between passes (its events
+#: dictionary-encoded, its sessions' features): measured 390 on the vendor-migration
+#: fixture (92 events, 298 features), about 280 on a generated case of 1,112,728 events
+#: (85 and ~190). Above ``memory_budget`` in all, the labs wait in files
+#: (:meth:`LocalEngine.spill`).
+PART_BYTES = 400
 
 
 class MemoryBudgetWarning(UserWarning):
@@ -100,27 +114,78 @@ def labs_over_budget(sizes: dict[Any, int], budget: int | None) -> dict[str, int
     return {k: v for k, v in est.items() if v > budget}
 
 
+class Spilled:
+    """A lab's :class:`~labforensics.engine.lab.LabPart` kept in a file between passes.
+
+    Written with :mod:`pickle` (the exact objects back: same values, dtypes and order) in
+    the engine's private spill folder, read again by the next pass over the lab.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def store(self, part: LabPart) -> Spilled:
+        with open(self.path, "wb") as f:
+            pickle.dump(part, f, protocol=pickle.HIGHEST_PROTOCOL)
+        return self
+
+    def load(self) -> LabPart:
+        with open(self.path, "rb") as f:
+            return pickle.load(f)  # the engine's own file, written just before
+
+
 class LocalEngine:
     """Runs each per-lab function in this process, lab after lab.
 
     One lab's events are held at a time while its first pass runs (account batches inside
     a lab larger than the ``memory_budget`` are not built: :class:`LabRun` warns of such
-    labs before running them).
+    labs before running them). With :meth:`spill` on, each lab's results
+    (:class:`~labforensics.engine.lab.LabPart`: its events dictionary-encoded, sessions,
+    exports, features) wait in a file between passes instead of in memory, so the passes
+    hold one lab at a time; the folder (``tempfile.mkdtemp``: readable by this user only)
+    is removed by :meth:`release` and :meth:`close`.
     """
 
     name = "local"
 
+    def __init__(self) -> None:
+        self.spill_dir: Path | None = None
+        self._n = 0
+
+    def spill(self) -> Path:
+        """Keep the labs' results in files between passes from now on; the folder."""
+        if self.spill_dir is None:
+            self.spill_dir = Path(tempfile.mkdtemp(prefix="labforensics-spill-"))
+        return self.spill_dir
+
+    def _keep(self, handle: Any, result: Any) -> Any:
+        if self.spill_dir is None or not isinstance(result, LabPart):
+            return result
+        if not isinstance(handle, Spilled):
+            self._n += 1
+            handle = Spilled(self.spill_dir / f"part-{self._n}.pkl")
+        return handle.store(result)
+
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
-        return [fn(x, *args) for x in items]
+        out = []
+        for x in items:
+            r = fn(x.load() if isinstance(x, Spilled) else x, *args)
+            out.append(self._keep(x, r))
+            del r
+        return out
 
     def gather(self, handles: Sequence[Any]) -> list[Any]:
-        return list(handles)
+        return [h.load() if isinstance(h, Spilled) else h for h in handles]
 
     def release(self, handles: Sequence[Any]) -> None:
-        return None
+        for h in handles:
+            if isinstance(h, Spilled):
+                h.path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        return None
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+            self.spill_dir = None
 
 
 def make_engine(name: str = "local", scheduler: str | None = None) -> Any:
@@ -227,7 +292,7 @@ class LabRun:
         out = []
         with lab_progress(stage, names, self.progress) as step:
             for x, name in zip(items, names, strict=True):
-                out.append(fn(x, *args))
+                out.extend(self.eng.map(fn, [x], *args))
                 step(name)
         return out
 
@@ -243,9 +308,15 @@ class LabRun:
         """Warn (:class:`MemoryBudgetWarning`) before running when a lab's events alone
         exceed ``memory_budget``: account batches are not built, so such a lab is processed
         whole and its pass needs several times its events (recorded in
-        ``scores.metadata["engine"]["over_budget"]``)."""
+        ``scores.metadata["engine"]["over_budget"]``). When every lab's results
+        (:data:`PART_BYTES` an event) would exceed it, the local engine keeps them in files
+        between passes (:meth:`LocalEngine.spill`)."""
         sizes = {lab: len(p) for lab, p in zip(labs, self.partitions, strict=True)}
         self.over_budget = labs_over_budget(sizes, self.memory_budget)
+        held = sum(sizes.values()) * PART_BYTES
+        if self.memory_budget is not None and held > self.memory_budget:
+            if isinstance(self.eng, LocalEngine):  # the labs wait in files between passes
+                self.eng.spill()
         if self.over_budget:
             listed = ", ".join(f"{k} ~{v / 2**20:,.0f} MiB" for k, v in self.over_budget.items())
             warnings.warn(
@@ -285,6 +356,7 @@ class LabRun:
             "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
             "memory_budget": self.memory_budget,
             "over_budget": dict(self.over_budget),
+            "spilled": getattr(self.eng, "spill_dir", None) is not None,
         }
         self.scores = scores
         return scores
@@ -334,8 +406,13 @@ def run_labs(
     -------
     EngineResult
     """
-    run = LabRun(partitions, settings, detection, engine, memory_budget=memory_budget)
-    run.first()
-    run.peer()
-    run.detect()
-    return run.collect()
+    eng = engine or LocalEngine()
+    try:
+        run = LabRun(partitions, settings, detection, eng, memory_budget=memory_budget)
+        run.first()
+        run.peer()
+        run.detect()
+        return run.collect()
+    finally:
+        if engine is None:  # ours: its spill folder removed
+            eng.close()
