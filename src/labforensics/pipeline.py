@@ -49,7 +49,7 @@ from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score_sources
 from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
-from .engine.partitions import release_memory, store_evidence
+from .engine.partitions import empty_like, release_memory, store_evidence
 from .errors import EvidenceError, ParameterError
 from .evidence_paths import _check_inputs, _check_no_overlap, _evidence_paths, expand_evidence
 from .features import FeatureParams
@@ -301,7 +301,7 @@ def _ingest_parts(
         return store_evidence(plan.store, options=opts, key_fingerprint=key.fingerprint)
     ev = _ingest(files, plan, key, progress)
     parts = split_by_lab(ev.events)
-    return dataclasses.replace(ev, events=ev.events.iloc[:0]), parts
+    return dataclasses.replace(ev, events=empty_like(ev.events)), parts  # no view: freed
 
 
 def _run_stages(

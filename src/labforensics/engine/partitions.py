@@ -39,6 +39,7 @@ from ..store._load import _file_rank, open_store
 __all__ = [
     "FramePartition",
     "StorePartition",
+    "empty_like",
     "narrow",
     "release_memory",
     "split_by_lab",
@@ -75,6 +76,18 @@ def release_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):  # another libc (musl): nothing to trim
             pass
+
+
+def empty_like(df: pd.DataFrame) -> pd.DataFrame:
+    """A table with ``df``'s columns and dtypes and no row, sharing no buffer with it.
+
+    ``df.iloc[:0]`` is a zero-length *view*: its Arrow string columns and numpy arrays
+    keep the whole of ``df``'s buffers alive (measured: an empty slice of a 1.1 M-event
+    read held 320 MiB of Arrow strings), so a table meant to be dropped is emptied with
+    this instead.
+    """
+    return pd.DataFrame({c: pd.Series([], dtype=df[c].dtype) for c in df.columns},
+                        index=pd.RangeIndex(0))  # fmt: skip
 
 
 def narrow(df: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +139,7 @@ class FramePartition:
 
     def release(self) -> None:
         """Drop the events (once read: the lab's stage holds its own copy)."""
-        self.events = self.events.iloc[:0]
+        self.events = empty_like(self.events)
 
     def __len__(self) -> int:
         return len(self.events)
