@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from labforensics import read_evidence, schema
 from labforensics.case import CaseContext
 from labforensics.engine import split_by_lab
 from labforensics.engine.combine import concat_events
-from labforensics.engine.partitions import narrow, widen
+from labforensics.engine.partitions import empty_like, narrow, widen
 from labforensics.engine.run import (
     EVENT_BYTES,
     LabRun,
@@ -103,3 +104,23 @@ def test_investigate_states_the_labs_over_budget_and_spills_them(case, tmp_path,
         "L01": int(lab_n["L01"]) * EVENT_BYTES, "L02": int(lab_n["L02"]) * EVENT_BYTES
     }  # fmt: skip
     assert res.findings["parameters"]["memory_budget"] == 1
+
+
+def test_empty_like_keeps_none_of_the_table():
+    # iloc[:0] is a view that keeps the whole Arrow string buffer (5 MB of text here)
+    # alive; empty_like gives the same columns and dtypes holding nothing of it
+    def table():
+        return pd.DataFrame({"s": pd.Series(["x" * 50] * 100_000, dtype=schema.STRING),
+                             "c": pd.Series(["a", "b"] * 50_000, dtype="category"),
+                             "n": np.arange(100_000)})  # fmt: skip
+
+    base = pa.total_allocated_bytes()
+    view = table().iloc[:0]
+    assert pa.total_allocated_bytes() - base >= 5_000_000  # the bug: 100,000 x 50 bytes held
+    del view
+    df = table()
+    empty = empty_like(df)
+    del df
+    assert pa.total_allocated_bytes() - base < 100_000
+    assert len(empty) == 0 and list(empty.columns) == ["s", "c", "n"]
+    assert list(empty.dtypes) == [schema.STRING, pd.CategoricalDtype(["a", "b"]), np.int64]
