@@ -688,7 +688,9 @@ def investigate(
         cut into account batches; a lab whose events alone exceed it (at
         :data:`labforensics.engine.run.EVENT_BYTES` an event) is warned of before the labs
         run (:class:`labforensics.engine.run.MemoryBudgetWarning`, on stderr) and
-        processed whole.
+        processed whole. When every lab's results (``PART_BYTES`` an event) would exceed
+        it, the local engine keeps them in a private temporary folder between passes
+        (same findings; the folder is removed at the end).
 
     Returns
     -------
