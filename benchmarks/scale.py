@@ -19,9 +19,10 @@ nanny and two worker processes; Chromium for the PDF) is sampled every 0.1 s wit
 * ``dask``: the same store, ``engine="dask"`` on a two-worker ``LocalCluster``
   (``n_workers=2, threads_per_worker=1, processes=True``).
 
-Per stage: the wall time from the run's ``InvestigationResult.timings`` and the peak of
-the samples taken during that stage (stages run one after the other from the start of
-``investigate``; a sample is assigned to the stage whose window holds it). The issue's
+Per stage: its wall time and the peak of the samples taken during it (each stage's
+start and end are recorded in the child, as is the engine's ``collect``: the labs'
+sessions and events put back together between ``detection`` and ``sources``, shown as
+``collect (engine)``; a sample is assigned to the window that holds it). The issue's
 reference figures (the code before the store and the per-lab engine, same machine,
 6 labs, one year) are printed with the table.
 
@@ -47,14 +48,33 @@ EVENTS_PER_SCALE_YEAR = 195_000
 MODES = ("files", "store", "dask")
 
 
-def _child(mode: str, case: Path, work: Path) -> None:
+def _child(mode: str, case: Path, work: Path, budget: int | None = None) -> None:
     """Run one mode (in a child process); write its timings to ``work/result.json``."""
     import dataclasses
 
+    from labforensics import pipeline
     from labforensics.case import load_case
+    from labforensics.engine.run import LabRun
     from labforensics.pipeline import investigate
     from labforensics.privacy import CaseKey
     from labforensics.store import ingest_to_store
+
+    windows: list[tuple[str, float, float]] = []  # (stage, start, end), wall clock
+
+    def timed(name: str, fn):
+        def run(*a, **k):
+            t = time.time()
+            try:
+                return fn(*a, **k)
+            finally:
+                windows.append((name(a) if callable(name) else name, t, time.time()))
+
+        return run
+
+    # each stage's own window (the engine's collect, which is no stage of the run's
+    # table, gets its own row instead of blurring into the stages around it)
+    pipeline._Stages.run = timed(lambda a: a[1], pipeline._Stages.run)
+    LabRun.collect = timed("collect (engine)", LabRun.collect)
 
     key_file = work / "case.key"
     CaseKey(bytes(range(32))).write(key_file)
@@ -62,7 +82,7 @@ def _child(mode: str, case: Path, work: Path) -> None:
                                         else None), key_file=key_file)  # fmt: skip
     marks: dict[str, float] = {}
     evidence = case / "evidence"
-    kw = {"case": ctx, "progress": False, "force": True}
+    kw = {"case": ctx, "progress": False, "force": True, "memory_budget": budget}
     if mode == "files":
         marks["investigate"] = time.time()
         res = investigate([evidence], work / "out", **kw)
@@ -75,7 +95,8 @@ def _child(mode: str, case: Path, work: Path) -> None:
         res = investigate(None, work / "out", store=work / "store", **kw)
     marks["end"] = time.time()
     n_events = int(res.findings["accounting"]["totals"].get("events", 0))
-    out = {"marks": marks, "timings": dict(res.timings), "events": n_events or None}
+    out = {"marks": marks, "timings": dict(res.timings), "events": n_events or None,
+           "windows": sorted(windows, key=lambda w: w[1])}  # fmt: skip
     (work / "result.json").write_text(json.dumps(out), encoding="utf-8")
 
 
@@ -98,12 +119,14 @@ def _tree_rss(proc) -> int:
     return total
 
 
-def _run_mode(mode: str, case: Path, work: Path) -> dict:
+def _run_mode(mode: str, case: Path, work: Path, budget: int | None = None) -> dict:
     """Run a mode in a child process, sampling its tree's memory every 0.1 s."""
     import psutil
 
     work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, __file__, "--child", mode, str(case), str(work)]
+    if budget is not None:
+        cmd += ["--memory-budget", str(budget)]
     t0 = time.time()
     proc = subprocess.Popen(cmd)
     ps = psutil.Process(proc.pid)
@@ -132,10 +155,13 @@ def _run_mode(mode: str, case: Path, work: Path) -> dict:
     windows = []
     if "store ingest" in res["marks"]:
         windows.append(("store ingest", res["marks"]["store ingest"], res["marks"]["investigate"]))
-    t = res["marks"]["investigate"]
-    for name, sec in res["timings"].items():
-        windows.append((name, t, t + sec))
-        t += sec
+    if res.get("windows"):  # measured in the child
+        windows += [tuple(w) for w in res["windows"]]
+    else:
+        t = res["marks"]["investigate"]
+        for name, sec in res["timings"].items():
+            windows.append((name, t, t + sec))
+            t += sec
     res["peak_no_pdf"] = max(
         (r for ts, r in samples for name, a, b in windows if name != "PDF" and a <= ts < b),
         default=0,
@@ -160,10 +186,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="an existing generated case (its evidence/) instead of --sizes",
     )
+    ap.add_argument("--memory-budget", type=int, default=None,
+                    help="bytes, passed to investigate(memory_budget=...)")  # fmt: skip
     ap.add_argument("--child", nargs=3, metavar=("MODE", "CASE", "WORK"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        _child(args.child[0], Path(args.child[1]), Path(args.child[2]))
+        _child(args.child[0], Path(args.child[1]), Path(args.child[2]), args.memory_budget)
         return
     from labforensics import synth
 
@@ -185,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
                                seed=args.seed, scale=size / EVENTS_PER_SCALE_YEAR)  # fmt: skip
             print(f"\ncase {case} (size {size:,.0f}, generated in {time.time() - t:.0f} s)")
             for mode in modes:
-                r = _run_mode(mode, case, root / f"run-{int(size)}-{mode}")
+                r = _run_mode(mode, case, root / f"run-{int(size)}-{mode}", args.memory_budget)
                 n = r["events"] or size
                 print(f"  {mode}: {n:,} events, {r['wall']:.1f} s wall (child), peak "
                       f"{r['peak'] / 2**20:,.0f} MiB = {r['peak'] / n:,.0f} B/event; without the "

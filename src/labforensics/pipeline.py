@@ -49,7 +49,7 @@ from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score_sources
 from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
-from .engine.partitions import store_evidence
+from .engine.partitions import empty_like, release_memory, store_evidence
 from .errors import EvidenceError, ParameterError
 from .evidence_paths import _check_inputs, _check_no_overlap, _evidence_paths, expand_evidence
 from .features import FeatureParams
@@ -102,6 +102,7 @@ class _Stages:
 
     def run(self, name: str, fn: Callable[[], Any], count: Callable[[Any], str] | None = None):
         self.i += 1
+        release_memory()  # the previous stages' freed memory back first (labforensics.engine)
         t0 = time.perf_counter()
         with tqdm(total=1, desc=f"[{self.i}/{self.n}] {name}", disable=not self.progress,
                   leave=True, file=sys.stderr, bar_format="{desc}: {bar:12} {elapsed}{postfix}",
@@ -300,7 +301,7 @@ def _ingest_parts(
         return store_evidence(plan.store, options=opts, key_fingerprint=key.fingerprint)
     ev = _ingest(files, plan, key, progress)
     parts = split_by_lab(ev.events)
-    return dataclasses.replace(ev, events=ev.events.iloc[:0]), parts
+    return dataclasses.replace(ev, events=empty_like(ev.events)), parts  # no view: freed
 
 
 def _run_stages(
@@ -320,7 +321,8 @@ def _run_stages(
     eng = (make_engine(plan.engine, plan.scheduler) if isinstance(plan.engine, str)
            else plan.engine)  # fmt: skip
     try:
-        run = LabRun(parts, settings, plan.detection, eng, progress=progress)
+        run = LabRun(parts, settings, plan.detection, eng, progress=progress,
+                     memory_budget=plan.memory_budget)  # fmt: skip
         del parts
         st.run("sessions", run.first, lambda n: f"{n:,} sessions")
         st.run("features", run.peer)
@@ -681,9 +683,14 @@ def investigate(
         With ``engine="dask"``: the scheduler's address (``tcp://host:8786``); None
         starts a two-worker ``LocalCluster`` for the run (closed at its end).
     memory_budget : int, optional
-        Bytes one lab's stage may hold, recorded in the parameters. Stated, not
-        enforced: one lab's events are processed at a time, but a lab larger than the
-        budget is not yet cut into account batches.
+        Bytes one lab's stage may hold, recorded in the parameters. Not enforced: one
+        lab's events are processed at a time, but a lab larger than the budget is not yet
+        cut into account batches; a lab whose events alone exceed it (at
+        :data:`labforensics.engine.run.EVENT_BYTES` an event) is warned of before the labs
+        run (:class:`labforensics.engine.run.MemoryBudgetWarning`, on stderr) and
+        processed whole. When every lab's results (``PART_BYTES`` an event) would exceed
+        it, the local engine keeps them in a private temporary folder between passes
+        (same findings; the folder is removed at the end).
 
     Returns
     -------

@@ -301,15 +301,15 @@ def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:
     keep = has_ip & (failed | ok.to_numpy(dtype=bool))
     if not keep.any():
         return None
-    ev = pd.DataFrame(
+    ev = pd.DataFrame(  # masked before to_numpy: Python strings for the kept rows only
         {
-            "lab": events["lab"].astype("string").to_numpy()[keep],
-            "src_ip": events["src_ip"].astype("string").to_numpy()[keep],
+            "lab": events["lab"].astype("string")[keep].to_numpy(),
+            "src_ip": events["src_ip"].astype("string")[keep].to_numpy(),
             "ts": pd.to_datetime(events["ts"], utc=True)
             .dt.tz_localize(None)
             .astype("datetime64[ns]")
             .to_numpy()[keep],
-            "account": events["account"].astype("string").to_numpy()[keep],
+            "account": events["account"].astype("string")[keep].to_numpy(),
             "failed": failed[keep],
         }
     )

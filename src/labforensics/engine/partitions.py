@@ -17,6 +17,9 @@ lab's ``seq`` array (8 bytes per event of the lab).
 
 from __future__ import annotations
 
+import ctypes
+import gc
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +39,55 @@ from ..store._load import _file_rank, open_store
 __all__ = [
     "FramePartition",
     "StorePartition",
+    "empty_like",
     "narrow",
+    "release_memory",
     "split_by_lab",
     "store_partitions",
     "widen",
 ]
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system between stages (the findings do not change).
+
+    A collection of reference cycles (pandas objects held in cycles keep their columns
+    until the collector runs), then the allocators' cached free pages returned: Arrow's
+    pools (mimalloc by default, jemalloc during ingest:
+    :mod:`labforensics._arrow_pool`) keep freed pages for reuse, and glibc's ``malloc``
+    keeps large freed blocks of numpy arrays in its heap (``malloc_trim``). Without it a
+    stage's peak adds the previous stages' freed but retained memory.
+    """
+    gc.collect()
+    pools = [pa.default_memory_pool()]
+    for make in (
+        getattr(pa, "jemalloc_memory_pool", None),
+        getattr(pa, "mimalloc_memory_pool", None),
+    ):
+        try:
+            if make is not None:
+                pools.append(make())
+        except (NotImplementedError, pa.ArrowException):
+            pass
+    for pool in pools:
+        pool.release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # another libc (musl): nothing to trim
+            pass
+
+
+def empty_like(df: pd.DataFrame) -> pd.DataFrame:
+    """A table with ``df``'s columns and dtypes and no row, sharing no buffer with it.
+
+    ``df.iloc[:0]`` is a zero-length *view*: its Arrow string columns and numpy arrays
+    keep the whole of ``df``'s buffers alive (measured: an empty slice of a 1.1 M-event
+    read held 320 MiB of Arrow strings), so a table meant to be dropped is emptied with
+    this instead.
+    """
+    return pd.DataFrame({c: pd.Series([], dtype=df[c].dtype) for c in df.columns},
+                        index=pd.RangeIndex(0))  # fmt: skip
 
 
 def narrow(df: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +139,7 @@ class FramePartition:
 
     def release(self) -> None:
         """Drop the events (once read: the lab's stage holds its own copy)."""
-        self.events = self.events.iloc[:0]
+        self.events = empty_like(self.events)
 
     def __len__(self) -> int:
         return len(self.events)

@@ -25,9 +25,14 @@ Passes (``L`` labs, each step one task per lab unless said):
 
 from __future__ import annotations
 
+import pickle
+import shutil
 import sys
+import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -49,35 +54,138 @@ from .lab import (
     merge_summaries,
 )
 from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
-from .partitions import widen
+from .partitions import release_memory
 
-__all__ = ["ENGINES", "EngineResult", "LabRun", "LocalEngine", "make_engine", "run_labs"]
+__all__ = [
+    "ENGINES",
+    "EVENT_BYTES",
+    "EngineResult",
+    "LabRun",
+    "LocalEngine",
+    "MemoryBudgetWarning",
+    "PART_BYTES",
+    "Spilled",
+    "labs_over_budget",
+    "make_engine",
+    "run_labs",
+]
 
 #: The engines :func:`make_engine` knows.
 ENGINES: tuple[str, ...] = ("local", "dask")
+
+#: Bytes one event takes in memory as read (canonical dtypes, ``DataFrame.memory_usage(
+#: deep=True)``): measured 383 on a generated 6-lab case of 195,221 events and 406 (with
+#: ``session_id``) on one of 1,112,728 (``benchmarks/scale.py``, session 6). A lab's
+#: first pass holds its events and several times that while it runs.
+EVENT_BYTES = 400
+
+
+#: Bytes one event's results take while a lab waits between passes (its events
+#: dictionary-encoded, its sessions' features): measured 390 on the vendor-migration
+#: fixture (92 events, 298 features), about 280 on a generated case of 1,112,728 events
+#: (85 and ~190). Above ``memory_budget`` in all, the labs wait in files
+#: (:meth:`LocalEngine.spill`).
+PART_BYTES = 400
+
+
+class MemoryBudgetWarning(UserWarning):
+    """A lab's events alone are larger than the ``memory_budget`` given."""
+
+
+def labs_over_budget(sizes: dict[Any, int], budget: int | None) -> dict[str, int]:
+    """The labs whose events alone would exceed ``budget`` (bytes).
+
+    Parameters
+    ----------
+    sizes : dict
+        Lab (None: the events naming no lab) -> its number of events.
+    budget : int or None
+        The memory budget in bytes; None: no lab is over.
+
+    Returns
+    -------
+    dict of str to int
+        Lab name (``"(no lab)"`` for None) -> estimated bytes (events x
+        :data:`EVENT_BYTES`), for the labs above the budget, in the order given.
+    """
+    if budget is None:
+        return {}
+    est = {("(no lab)" if k is None else str(k)): int(n) * EVENT_BYTES for k, n in sizes.items()}
+    return {k: v for k, v in est.items() if v > budget}
+
+
+class Spilled:
+    """A lab's :class:`~labforensics.engine.lab.LabPart` kept in a file between passes.
+
+    Written with :mod:`pickle` (the exact objects back: same values, dtypes and order) in
+    the engine's private spill folder, read again by the next pass over the lab.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def store(self, part: LabPart) -> Spilled:
+        with open(self.path, "wb") as f:
+            pickle.dump(part, f, protocol=pickle.HIGHEST_PROTOCOL)
+        return self
+
+    def load(self) -> LabPart:
+        with open(self.path, "rb") as f:
+            return pickle.load(f)  # the engine's own file, written just before
 
 
 class LocalEngine:
     """Runs each per-lab function in this process, lab after lab.
 
-    ``memory_budget`` (bytes) is recorded and stated; one lab's events are held at a time
-    while its first pass runs (account batches inside a lab larger than the budget are
-    not built).
+    One lab's events are held at a time while its first pass runs (account batches inside
+    a lab larger than the ``memory_budget`` are not built: :class:`LabRun` warns of such
+    labs before running them). With :meth:`spill` on, each lab's results
+    (:class:`~labforensics.engine.lab.LabPart`: its events dictionary-encoded, sessions,
+    exports, features) wait in a file between passes instead of in memory, so the passes
+    hold one lab at a time; the folder (``tempfile.mkdtemp``: readable by this user only)
+    is removed by :meth:`release` and :meth:`close`.
     """
 
     name = "local"
 
+    def __init__(self) -> None:
+        self.spill_dir: Path | None = None
+        self._n = 0
+
+    def spill(self) -> Path:
+        """Keep the labs' results in files between passes from now on; the folder."""
+        if self.spill_dir is None:
+            self.spill_dir = Path(tempfile.mkdtemp(prefix="labforensics-spill-"))
+        return self.spill_dir
+
+    def _keep(self, handle: Any, result: Any) -> Any:
+        if self.spill_dir is None or not isinstance(result, LabPart):
+            return result
+        if not isinstance(handle, Spilled):
+            self._n += 1
+            handle = Spilled(self.spill_dir / f"part-{self._n}.pkl")
+        return handle.store(result)
+
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
-        return [fn(x, *args) for x in items]
+        out = []
+        for x in items:
+            r = fn(x.load() if isinstance(x, Spilled) else x, *args)
+            out.append(self._keep(x, r))
+            del r
+        return out
 
     def gather(self, handles: Sequence[Any]) -> list[Any]:
-        return list(handles)
+        return [h.load() if isinstance(h, Spilled) else h for h in handles]
 
     def release(self, handles: Sequence[Any]) -> None:
-        return None
+        for h in handles:
+            if isinstance(h, Spilled):
+                h.path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        return None
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+            self.spill_dir = None
 
 
 def make_engine(name: str = "local", scheduler: str | None = None) -> Any:
@@ -162,8 +270,10 @@ class LabRun:
 
     def __init__(self, partitions: Sequence[Any], settings: LabSettings,
                  detection: DetectParams, engine: Any = None, progress: bool = False,
-                 ) -> None:  # fmt: skip
+                 memory_budget: int | None = None) -> None:  # fmt: skip
         self.progress = progress
+        self.memory_budget = memory_budget
+        self.over_budget: dict[str, int] = {}
         self.partitions = partitions
         self.settings = settings
         self.detection = detection
@@ -182,16 +292,41 @@ class LabRun:
         out = []
         with lab_progress(stage, names, self.progress) as step:
             for x, name in zip(items, names, strict=True):
-                out.append(fn(x, *args))
+                out.extend(self.eng.map(fn, [x], *args))
                 step(name)
         return out
 
     def first(self) -> int:
         labs = [getattr(p, "lab", None) for p in self.partitions]
+        self._check_budget(labs)
         self.parts = self._map("sessions", labs, _first, self.partitions, self.settings)
         self.partitions = []  # a lab's events, once passed on, are held by its part only
         self.meta = self.eng.gather(self.eng.map(_meta, self.parts))
         return sum(m["n_sessions"] for m in self.meta)
+
+    def _check_budget(self, labs: list[Any]) -> None:
+        """Warn (:class:`MemoryBudgetWarning`) before running when a lab's events alone
+        exceed ``memory_budget``: account batches are not built, so such a lab is processed
+        whole and its pass needs several times its events (recorded in
+        ``scores.metadata["engine"]["over_budget"]``). When every lab's results
+        (:data:`PART_BYTES` an event) would exceed it, the local engine keeps them in files
+        between passes (:meth:`LocalEngine.spill`)."""
+        sizes = {lab: len(p) for lab, p in zip(labs, self.partitions, strict=True)}
+        self.over_budget = labs_over_budget(sizes, self.memory_budget)
+        held = sum(sizes.values()) * PART_BYTES
+        if self.memory_budget is not None and held > self.memory_budget:
+            if isinstance(self.eng, LocalEngine):  # the labs wait in files between passes
+                self.eng.spill()
+        if self.over_budget:
+            listed = ", ".join(f"{k} ~{v / 2**20:,.0f} MiB" for k, v in self.over_budget.items())
+            warnings.warn(
+                f"memory_budget {self.memory_budget / 2**20:,.0f} MiB is below the events of "
+                f"{len(self.over_budget)} lab(s) ({listed}, at {EVENT_BYTES} bytes an event): "
+                "labs are not cut into account batches, so each is processed whole and its "
+                "pass needs several times its events; give a larger budget or more memory",
+                MemoryBudgetWarning,
+                stacklevel=3,
+            )
 
     def peer(self) -> None:
         summaries = merge_summaries([m["summaries"] for m in self.meta])
@@ -219,6 +354,9 @@ class LabRun:
         scores.metadata["engine"] = {
             "labs": [m["lab"] if m["lab"] is not None else "(no lab)" for m in self.meta],
             "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
+            "memory_budget": self.memory_budget,
+            "over_budget": dict(self.over_budget),
+            "spilled": getattr(self.eng, "spill_dir", None) is not None,
         }
         self.scores = scores
         return scores
@@ -226,13 +364,16 @@ class LabRun:
     def collect(self) -> EngineResult:
         collected = self.eng.gather(self.eng.map(_collect, self.parts))
         self.eng.release(self.parts)
-        self.parts = []
-        whole = []
-        for i, c in enumerate(collected):  # widened lab by lab, each freed once copied
-            whole.append(Sessions(c[0].sessions, widen(c[0].events), c[0].params))
-            collected[i] = (None, c[1])
-        sess = concat_sessions(whole, self.settings.sessions)
+        self.parts = []  # the features and scored rows: freed before the events are widened
+        release_memory()
+        # the events stay dictionary-encoded until concat_sessions widens the whole table
+        # once, column by column (three wide copies before: each lab widened, their
+        # concatenation, its sorted copy)
+        sess = concat_sessions([c[0] for c in collected], self.settings.sessions,
+                               consume=True)  # fmt: skip
         exports = concat_exports([c[1] for c in collected], sess.events)
+        del collected
+        release_memory()
         assert self.scores is not None
         return EngineResult(sessions=sess, exports=exports, scores=self.scores,
                             labs=[m["lab"] for m in self.meta])  # fmt: skip
@@ -244,6 +385,7 @@ def run_labs(
     detection: DetectParams,
     *,
     engine: Any = None,
+    memory_budget: int | None = None,
 ) -> EngineResult:
     """Sessions, exports, features and scores of every lab, lab by lab (see module doc).
 
@@ -256,13 +398,21 @@ def run_labs(
     detection : DetectParams
     engine : LocalEngine or DaskEngine, optional
         Default :class:`LocalEngine`.
+    memory_budget : int, optional
+        Bytes; a lab whose events alone exceed it (:func:`labs_over_budget`) is warned
+        of (:class:`MemoryBudgetWarning`) before the labs run, and processed whole.
 
     Returns
     -------
     EngineResult
     """
-    run = LabRun(partitions, settings, detection, engine)
-    run.first()
-    run.peer()
-    run.detect()
-    return run.collect()
+    eng = engine or LocalEngine()
+    try:
+        run = LabRun(partitions, settings, detection, eng, memory_budget=memory_budget)
+        run.first()
+        run.peer()
+        run.detect()
+        return run.collect()
+    finally:
+        if engine is None:  # ours: its spill folder removed
+            eng.close()
