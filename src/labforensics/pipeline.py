@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ._cleanup import sigterm_raises
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
 from .case import (
@@ -50,6 +51,7 @@ from .detect import DetectParams, Scores, SourceParams, score_sources
 from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
 from .engine.partitions import empty_like, release_memory, store_evidence
+from .engine.run import EngineTerminated
 from .errors import EvidenceError, ParameterError
 from .evidence_paths import _check_inputs, _check_no_overlap, _evidence_paths, expand_evidence
 from .features import FeatureParams
@@ -320,18 +322,20 @@ def _run_stages(
                            patient_index=_patient_index(plan, key))  # fmt: skip
     eng = (make_engine(plan.engine, plan.scheduler) if isinstance(plan.engine, str)
            else plan.engine)  # fmt: skip
-    try:
-        run = LabRun(parts, settings, plan.detection, eng, progress=progress,
-                     memory_budget=plan.memory_budget)  # fmt: skip
-        del parts
-        st.run("sessions", run.first, lambda n: f"{n:,} sessions")
-        st.run("features", run.peer)
-        sc = st.run("detection", run.detect,
-                    lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
-                              "sessions flagged")  # fmt: skip
-        er = run.collect()
-    finally:
-        eng.close()
+    # a SIGTERM raises here so that the engine's spill folder is removed first
+    with sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")):
+        try:
+            run = LabRun(parts, settings, plan.detection, eng, progress=progress,
+                         memory_budget=plan.memory_budget)  # fmt: skip
+            del parts
+            st.run("sessions", run.first, lambda n: f"{n:,} sessions")
+            st.run("features", run.peer)
+            sc = st.run("detection", run.detect,
+                        lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
+                                  "sessions flagged")  # fmt: skip
+            er = run.collect()
+        finally:
+            eng.close()
     ss, exports = er.sessions, er.exports
     ev = dataclasses.replace(ev, events=ss.events[[c for c in ss.events.columns
                                                    if c != "session_id"]])  # fmt: skip

@@ -38,8 +38,9 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .._cleanup import sigterm_raises
 from ..detect import DetectParams, Scores
-from ..errors import ParameterError
+from ..errors import LabForensicsError, ParameterError
 from ..progress import lab_progress
 from ..sessions import Sessions
 from .combine import concat_exports, concat_sessions
@@ -112,6 +113,11 @@ def labs_over_budget(sizes: dict[Any, int], budget: int | None) -> dict[str, int
         return {}
     est = {("(no lab)" if k is None else str(k)): int(n) * EVENT_BYTES for k, n in sizes.items()}
     return {k: v for k, v in est.items() if v > budget}
+
+
+class EngineTerminated(LabForensicsError):
+    """The per-lab run received ``SIGTERM``; raised so that its spill folder is removed
+    (:func:`labforensics._cleanup.sigterm_raises`), then the signal is delivered again."""
 
 
 class Spilled:
@@ -407,12 +413,14 @@ def run_labs(
     EngineResult
     """
     eng = engine or LocalEngine()
-    try:
-        run = LabRun(partitions, settings, detection, eng, memory_budget=memory_budget)
-        run.first()
-        run.peer()
-        run.detect()
-        return run.collect()
-    finally:
-        if engine is None:  # ours: its spill folder removed
-            eng.close()
+    # a SIGTERM raises here, so that the spill folder is removed before the process ends
+    with sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")):
+        try:
+            run = LabRun(partitions, settings, detection, eng, memory_budget=memory_budget)
+            run.first()
+            run.peer()
+            run.detect()
+            return run.collect()
+        finally:
+            if engine is None:  # ours: its spill folder removed
+                eng.close()

@@ -28,15 +28,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import FrameType
 
 import duckdb
 
+from labforensics._cleanup import sigterm_raises
 from labforensics.errors import LabForensicsError, ParameterError
 
 __all__ = ["LinkageTerminated", "private_connection"]
@@ -109,35 +107,23 @@ def private_connection(
             )
     folder = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=system_tmp)
     os.chmod(folder, 0o700)
-    terminated = False
-    previous: object = None
-    install = threading.current_thread() is threading.main_thread()
-
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        nonlocal terminated
-        terminated = True
-        raise LinkageTerminated("linkage interrupted by SIGTERM; temporary files removed")
-
     con: duckdb.DuckDBPyConnection | None = None
-    try:
-        if install:
-            previous = signal.signal(signal.SIGTERM, on_sigterm)
-        con = duckdb.connect(
-            ":memory:",
-            config={
-                "temp_directory": folder,
-                "memory_limit": f"{int(memory_budget_bytes) // (1024 * 1024)}MiB",
-                "threads": int(threads),
-            },
-        )
-        con.execute("SET enable_progress_bar = false")
-        yield con
-    finally:
-        if con is not None:
-            with contextlib.suppress(Exception):
-                con.close()
-        shutil.rmtree(folder, ignore_errors=True)
-        if install:
-            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
-            if terminated:
-                os.kill(os.getpid(), signal.SIGTERM)
+    with sigterm_raises(
+        lambda: LinkageTerminated("linkage interrupted by SIGTERM; temporary files removed")
+    ):
+        try:
+            con = duckdb.connect(
+                ":memory:",
+                config={
+                    "temp_directory": folder,
+                    "memory_limit": f"{int(memory_budget_bytes) // (1024 * 1024)}MiB",
+                    "threads": int(threads),
+                },
+            )
+            con.execute("SET enable_progress_bar = false")
+            yield con
+        finally:
+            if con is not None:
+                with contextlib.suppress(Exception):
+                    con.close()
+            shutil.rmtree(folder, ignore_errors=True)

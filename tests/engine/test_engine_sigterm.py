@@ -1,0 +1,99 @@
+"""The engine's spill folder does not outlive a run killed with SIGTERM.
+
+With a memory budget below the labs' results, the per-lab engine keeps them in a
+private folder between passes (pseudonymised events and their free text). Removed
+in ``finally`` after success or an exception; a default SIGTERM would end the process
+without running it, so the run turns SIGTERM into an exception for its duration
+(:func:`labforensics._cleanup.sigterm_raises`) and delivers the signal again after.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from labforensics._cleanup import sigterm_raises
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sigterm_raises_then_is_delivered_again():
+    # in a child: the block's finally runs (prints), then the process ends by SIGTERM
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        from labforensics._cleanup import sigterm_raises
+        with sigterm_raises(lambda: RuntimeError("term")):
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                print("not reached", flush=True)
+            except RuntimeError as e:
+                print("raised", e, flush=True)
+                raise
+            finally:
+                print("cleanup", flush=True)
+        print("after the block: not reached", flush=True)
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         timeout=60)  # fmt: skip
+    assert out.stdout.decode().split("\n")[:2] == ["raised term", "cleanup"]
+    assert out.returncode == -signal.SIGTERM
+
+
+def test_handler_restored_without_signal():
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_raises(lambda: RuntimeError("term")):
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.slow
+def test_no_spill_folder_after_sigterm(tmp_path):
+    root = tmp_path / "systmp"
+    root.mkdir()
+    script = textwrap.dedent(
+        f"""
+        import dataclasses, time
+        from pathlib import Path
+        from labforensics.case import CaseContext
+        from labforensics.engine import lab as lab_mod, run as run_mod
+        from labforensics.pipeline import investigate
+        from labforensics.privacy import CaseKey
+        fixture = Path({str(ROOT / "fixtures" / "vendor-migration")!r})
+        key = Path({str(tmp_path / "case.key")!r})
+        CaseKey(bytes(range(32))).write(key)
+        case = dataclasses.replace(CaseContext.from_file(fixture / "case.toml"), key_file=key)
+        real = run_mod.LabRun.peer
+        def slow(self, *a, **k):
+            out = real(self, *a, **k)
+            print("SPILLED", flush=True)
+            time.sleep(60)
+            return out
+        run_mod.LabRun.peer = slow
+        import warnings
+        warnings.simplefilter("ignore")
+        investigate(None, Path({str(tmp_path / "out")!r}), case=case, progress=False,
+                    memory_budget=1)
+        """
+    )
+    env = dict(os.environ, TMPDIR=str(root), PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                            cwd=tmp_path)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == b"SPILLED"
+        spills = [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
+        assert len(spills) == 1 and any(spills[0].iterdir())  # the labs' parts are there
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert rc == -signal.SIGTERM  # ended as SIGTERM ends a process
+    assert not [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
