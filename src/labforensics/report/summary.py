@@ -444,7 +444,7 @@ def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
                 f"window opens, {los[0][1]}) and {when(his[-1][0], seconds=False)} (the last "
                 f"closes, {his[-1][1]}), each lab's in its own window")  # fmt: skip
         if len(wins) > WINDOWS_LISTED:  # one screen: each lab's window is in the Conclusion
-            return f"{span} (each lab's in the Conclusion).{fetched}"
+            return f"{span}.{fetched}"
         return span + ": " + "; ".join(parts) + more + "." + fetched
     return "The copy was taken " + "; ".join(parts) + more + "." + fetched
 
