@@ -539,3 +539,13 @@ def test_lr_in_the_conclusion_table_and_section_one_as_on_the_first_screen(vendo
     # 10**0.218 = 1.651 -> "1.65 (0.21)"; L01 0.0 -> "1.00 (0.00)"
     assert "<td>1.65 (0.21)</td>" in table and "<td>1.00 (0.00)</td>" in table
     assert "%.2f" not in html
+
+
+def test_section_one_strength_and_sensitivity_truncated():
+    from labforensics.report.findings import _sensitivity_text, _strength_text
+
+    # the demo's 1.99741 ("moderate") read "log10 LR 2.00" in section 1's verdict box
+    c = {"log10_lr": 1.99741, "verbal": "moderate", "alternative": "outside_evidence",
+         "sensitivity": {"runs": [{}, {}], "agreement": 1.0, "log10_lr_range": [1.99741, 2.5099]}}  # fmt: skip
+    assert _strength_text(c) == "moderate (log10 LR 1.99 against outside_evidence)"
+    assert _sensitivity_text(c).endswith("; log10 LR 1.99 to 2.50")
