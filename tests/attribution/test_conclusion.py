@@ -304,7 +304,8 @@ def test_a_leaked_patient_known_after_the_horizons_day_is_taken_at_its_end():
     d = _lab("L01", 4, ops, horizon_h=-20.0)
     d.leaked[7] = True
     d.n_linked = 5
-    r = lab_conclusion(d, None, T + pd.Timedelta(hours=8.5), P, _default())
+    # the horizon is a local midnight: hour -20 (04:00 UTC) is 00:00 in UTC-4 (Etc/GMT+4)
+    r = lab_conclusion(d, None, T + pd.Timedelta(hours=8.5), P, _default(), tz="Etc/GMT+4")
     assert r["late_leaked"] == 1
     assert r["proposition"] == "vendor"
     alts = {a["proposition"]: a["log10_lr_uncapped"] for a in r["alternatives"]}

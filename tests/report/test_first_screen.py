@@ -16,7 +16,13 @@ import pytest
 
 import labforensics as lf
 from labforensics.report.html import make_formatter
-from labforensics.report.summary import GLOSSARY, glossary_anchor, summary_view
+from labforensics.report.summary import (
+    GLOSSARY,
+    glossary_anchor,
+    log10_text,
+    lr_text,
+    summary_view,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 WHEN = make_formatter("Europe/Paris")
@@ -95,11 +101,10 @@ def test_what_has_distinct_patients_one_unit_and_each_labs_share(vendor):
     what = re.search(r"<dt>What</dt><dd>(.*?)</dd>", first, re.S).group(1)
     # distinct patients of the leak (findings.leak), then lab-patient pairs, labelled
     assert f"{f['leak']['patients']:,} distinct patients in the leak" in what
-    assert f"the leak holds {cov['total']:,} pairs" in what
-    assert f"{cov['linked']:,} of them are of the 2 lab(s) weighed" in what
+    assert f"the leak holds {cov['total']:,}: " in what
+    # every lab weighed named (session 6: no "and N more"); per-lab counts in the Conclusion
+    assert f"{cov['linked']:,} of the 2 lab(s) weighed (L01, L02)" in what
     assert "leaked rows" not in first  # one unit: pairs (and patients), never bare rows
-    for p in f["per_lab"]:
-        assert f"{p['lab']} ({p['coverage']['linked']:,} pairs" in what
 
 
 def test_each_labs_share_of_its_own_patients():
@@ -111,7 +116,7 @@ def test_each_labs_share_of_its_own_patients():
                                        "patients_known": 96}]}}  # fmt: skip
     what = summary_view(f, WHEN)["rows"][2]["answer"]
     # 24/96, the base named (the lab's index, not the patients seen in its logs)
-    assert "24 of the 96 patients in the lab's index (25 %)" in what
+    assert "The leak holds 25.0 % of the patients in L01's index." in what
 
 
 def test_when_gives_the_overall_span(vendor):
@@ -142,8 +147,9 @@ def test_decision_rule_is_the_likelihood_ratio_and_share_rule_labelled(vendor):
     html = vendor["html"]
     rule = re.search(r'<p class="small muted decision-rule">Decision rule: (.*?)</p>', html, re.S)
     assert rule and "likelihood ratio" in rule.group(1) and "ENFSI, 2015" in rule.group(1)
-    lr = vendor["f"]["conclusion"]["log10_lr"]
-    assert f"(log10 {lr:.2f})" in rule.group(1)
+    # the fixture's expected conclusion.json: log10 LR 0.0, so LR 1.00 (log10 0.00)
+    assert vendor["f"]["conclusion"]["log10_lr"] == 0.0
+    assert "likelihood ratio 1.00 (log10 0.00)" in rule.group(1)
     # the share rule only as the earlier rule, for comparison
     assert "The earlier share rule, shown for comparison only" in html
     assert "Decision rule: With a leak: N = distinct" not in html
@@ -394,3 +400,152 @@ def test_each_patient_count_names_its_basis(vendor):
     assert entry, "glossary entry"
     for basis in ("in the lab&#39;s index", "seen in the lab&#39;s logs", "seen so far"):
         assert basis in entry.group(1)
+
+
+# --- session 6: the second reader of the demo report -----------------------------------
+
+
+def test_operation_time_is_the_extraction_event_not_the_logout(vendor):
+    # fixtures/vendor-migration/evidence/L01/AUDIT_L01_20190920.csv: migration.editeur
+    # logs in 01:42:23, EXTRACTION at 01:50:49, DECONNEXION at 01:55:29 (local, CEST =
+    # UTC+2); L02 (AUDIT_L02_20191110.csv): EXTRACTION 01:02:29, logout 01:08:45 (CET)
+    ops = {p["lab"]: p["operation"] for p in vendor["f"]["per_lab"]}
+    assert ops["L01"]["time"] == "2019-09-19T23:50:49Z"
+    assert ops["L02"]["time"] == "2019-11-10T00:02:29Z"
+    who = re.search(r"<dt>Who</dt><dd>(.*?)</dd>", vendor["first"], re.S).group(1)
+    assert "at L01: 121 records at 2019-09-20 01:50 CEST (2019-09-19 23:50 UTC)" in who
+    # the same instant in the Conclusion's table
+    assert "2019-09-20 01:50:49 CEST" in vendor["html"]
+
+
+@pytest.mark.parametrize(
+    ("log10", "lr", "shown"),
+    [
+        # the demo's case: LR 99.405 (log10 1.99741) is "moderate"; rounded it read
+        # "log10 2.00", the next band's lower bound
+        (1.99741, "99.4", "1.99"),
+        (2.0, "100", "2.00"),  # a band's lower bound is in the band: shown as is
+        (2.999957, "999", "2.99"),  # 999.9: rounded "1,000" would read "strong"
+        (3.2, "1,580", "3.20"),  # 1,584.9
+        (0.17, "1.47", "0.17"),  # 1.479
+        (6.0, "1,000,000", "6.00"),
+    ],
+)
+def test_likelihood_ratio_never_crosses_a_band_boundary(log10, lr, shown):
+    assert lr_text(log10) == lr and log10_text(log10) == shown
+
+
+def _hand_case() -> dict:
+    """Three labs weighed (L17 the weakest, 1.99741 as in the demo), two left out."""
+    alts = {
+        "L01": [("outside_evidence", 3.43), ("external", 3.43), ("insider", 3.43)],
+        "L17": [("outside_evidence", 1.99741), ("insider", 3.1)],
+        "L19": [("outside_evidence", 2.49), ("insider", 3.18), ("external", 4.2)],
+    }
+    lr = {"L01": (3.43, "strong"), "L17": (1.99741, "moderate"), "L19": (2.49, "moderately strong")}
+    per_lab = [{"lab": lab, "proposition": "vendor", "log10_lr": lr[lab][0],
+                "verbal": lr[lab][1], "alternative": "outside_evidence",
+                "coverage": {"linked": 100, "producible": 90},
+                "alternatives": [{"proposition": a, "log10_lr": x} for a, x in al],
+                "operation": {"op": f"s{lab}", "account": "migration.editeur",
+                              "hypothesis": "vendor", "records": 10,
+                              "time": "2018-03-15T00:45:44Z"}}
+               for lab, al in alts.items()]  # fmt: skip
+    nw = [{"lab": "L15", "linked": 990, "linked_alone": 4, "reason": "4 leaked row(s) linked "
+           "to this lab alone, fewer than the 250 that false links could make"},
+          {"lab": "L29", "linked": 826, "linked_alone": 1, "reason": "1 leaked row(s) linked "
+           "to this lab alone, fewer than the 250 that false links could make"}]  # fmt: skip
+    return {
+        "leak": {"given": True, "patients": 400, "found": 300},
+        "conclusion": {"proposition": "vendor", "log10_lr": 1.99741, "verbal": "moderate",
+                       "alternative": "outside_evidence", "not_weighed": nw,
+                       "coverage": {"total": 2116, "producible": 270, "not_in_evidence": 30,
+                                    "not_weighed": 1816, "unplaced": 0}},
+        "per_lab": per_lab,
+        "transfers": [
+            {"direction": "download", "outside": True, "transfer_ts": "2018-01-23T10:13:30Z"},
+            {"direction": "download", "outside": True, "transfer_ts": "2020-01-23T04:01:46Z"},
+            {"direction": "download", "outside": False, "transfer_ts": "2021-01-01T00:00:00Z"},
+        ],
+        "exports": {"register": True, "operations": 50,
+                    "by_status": {"authorised": 45, "beyond": 3, "unregistered": 2},
+                    "beyond": [{"session_id": f"s{lab}"} for lab in alts],
+                    "by_lab": {"L10": {"unregistered": 2}}},
+        "campaigns": {"flagged": 4, "flagged_sessions": 4, "top": [
+            {"rank": r, "flagged": True, "account": "migration.editeur", "lab": lab,
+             "activity": "export", "best_session_id": f"s{lab}", "campaign_id": f"C{r}"}
+            for r, lab in ((1, "L01"), (2, "L17"), (3, "L19"))] + [
+            {"rank": 4, "flagged": True, "account": "hotline.editeur", "lab": "L10",
+             "activity": "export", "best_session_id": "h", "campaign_id": "C4",
+             "rules": ["unregistered_export", "vendor_export"]}]},
+    }  # fmt: skip
+
+
+def test_how_sure_says_it_is_the_weakest_lab_and_the_alternatives():
+    ans = {r["question"]: r["answer"] for r in summary_view(_hand_case(), WHEN)["rows"]}
+    how = ans["How sure"]
+    assert "likelihood ratio, log10 1.99" in how and "are 99.4 times more probable" in how
+    # the case's 1.99741 is L17's, the smallest of the three labs' log10 LRs
+    assert "this is the weakest of the 3 labs weighed (L17)" in how
+    # each band once, strongest first: L01 strong, L19 moderately strong, L17 moderate
+    assert "the labs alone: 1 strong, 1 moderately strong, 1 moderate" in how
+    # staff: min(3.43, 3.1, 3.18) = 3.1 at L17 -> 10**3.1 = 1,258.9 -> "1,250", strong;
+    # outside intruder: min(3.43, 4.2) = 3.43 at L01, of the 2 labs where it had one
+    assert ("over laboratory staff by a likelihood ratio of 1,250 or more (strong; the "
+            "weakest of the 3 labs where they had a logged operation, L17)") in how  # fmt: skip
+    assert ("over an outside intruder by a likelihood ratio of 2,690 or more (strong; the "
+            "weakest of the 2 labs where they had a logged operation, L01)") in how  # fmt: skip
+
+
+def test_what_names_every_lab_and_the_left_out_ones_with_why():
+    what = {r["question"]: r["answer"] for r in summary_view(_hand_case(), WHEN)["rows"]}["What"]
+    assert "300 of the 3 lab(s) weighed (L01, L17, L19), 270 of them could" in what
+    # 990 + 826 = 1,816 pairs of the labs left out, each with its own pairs
+    assert (
+        "Left out of the weighing (1,816 pairs): L15 (4 of its own), L29 (1 of its own): "
+        "pairs linked to that lab alone, fewer than the 250 false links could make."
+    ) in what
+    assert "more" not in what
+
+
+def test_when_gives_the_span_of_the_outside_downloads():
+    when = {r["question"]: r["answer"] for r in summary_view(_hand_case(), WHEN)["rows"]}["When"]
+    # the two outside downloads (the third is from inside): 2018-01-23 10:13 UTC = 11:13
+    # CET; 2020-01-23 04:01 UTC = 05:01 CET
+    assert when.endswith("The 2 downloads from outside addresses ran from 2018-01-23 11:13 CET "
+                         "(10:13 UTC) to 2020-01-23 05:01 CET (04:01 UTC).")  # fmt: skip
+
+
+def test_what_else_says_the_hidden_ranks_are_the_leading_operations():
+    others = [o["text"] for o in summary_view(_hand_case(), WHEN)["others"]]
+    assert others[0] == ("campaign(s) no. 1-3: the leading operations above "
+                         "(migration.editeur, exports or extractions)")  # fmt: skip
+    # the three beyond their authorisation are the three leading operations (session ids)
+    assert (
+        "3 export(s)/extraction(s) beyond their authorisation: the leading operations above"
+        in others
+    )
+    assert (
+        "2 export(s)/extraction(s) by an account nobody authorised to export (2 at L10; "
+        "the account of their flagged campaigns: hotline.editeur)"
+    ) in others
+
+
+def test_lr_in_the_conclusion_table_and_section_one_as_on_the_first_screen(vendor):
+    html = vendor["html"]
+    table = html[html.index('<table class="conclusion">') :]
+    table = table[: table.index("</table>")]
+    # fixtures/vendor-migration/expected/conclusion.json: L02 log10 LR 0.218 -> LR
+    # 10**0.218 = 1.651 -> "1.65 (0.21)"; L01 0.0 -> "1.00 (0.00)"
+    assert "<td>1.65 (0.21)</td>" in table and "<td>1.00 (0.00)</td>" in table
+    assert "%.2f" not in html
+
+
+def test_section_one_strength_and_sensitivity_truncated():
+    from labforensics.report.findings import _sensitivity_text, _strength_text
+
+    # the demo's 1.99741 ("moderate") read "log10 LR 2.00" in section 1's verdict box
+    c = {"log10_lr": 1.99741, "verbal": "moderate", "alternative": "outside_evidence",
+         "sensitivity": {"runs": [{}, {}], "agreement": 1.0, "log10_lr_range": [1.99741, 2.5099]}}  # fmt: skip
+    assert _strength_text(c) == "moderate (log10 LR 1.99 against outside_evidence)"
+    assert _sensitivity_text(c).endswith("; log10 LR 1.99 to 2.50")

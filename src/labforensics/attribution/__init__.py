@@ -530,6 +530,8 @@ def _conclusion(
         if ctx.leak is not None
         else None
     )
+    if prep is not None:
+        prep["tz"] = case.tz  # the local days of the horizon (conclusion._late_at_horizon)
     conc = _concl.conclude(prep, params)
     conc["sensitivity"] = _concl.sensitivity(prep, params, conc) if params.stability else None
     conc["limits"] = _concl.limits(prep, conc, ctx)

@@ -115,11 +115,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..case import DEFAULT_TZ
 from ..leak.horizon import horizon_m
 from ..validation import limits_lines
 from . import coverage as cov
 from .context import _Context
-from .copy_window import _ts, _window, likelihood_interval
+from .copy_window import _ts, _window, likelihood_interval, next_local_day
 from .lab_data import (
     _iso,
     _LabData,
@@ -233,8 +234,10 @@ def lab_conclusion(
     sighted_at: pd.Timestamp | None,
     params: AttributionParams,
     s: _Setting,
+    tz: str = DEFAULT_TZ,
 ) -> dict[str, Any]:
-    """One lab's conclusion under the assumptions ``s`` (see module docstring)."""
+    """One lab's conclusion under the assumptions ``s`` (see module docstring); ``tz``
+    the case's IANA zone (the local days of the horizon)."""
     eps = float(min(max(mismatch_rate(fmr, params.leak_noise) * s.eps_factor, 1e-6), 0.49))
     tol = params.records_tolerance if s.records_tolerance is None else s.records_tolerance
     n_uni = len(d.known_ns)
@@ -274,7 +277,7 @@ def lab_conclusion(
             ),  # fmt: skip
             "coverage": lines,
         }
-    known_ns, leaked, n_late = _late_at_horizon(d.known_ns, d.leaked, horizon)
+    known_ns, leaked, n_late = _late_at_horizon(d.known_ns, d.leaked, horizon, tz)
     base["late_leaked"] = n_late
     cum = np.concatenate([[0], np.cumsum(leaked, dtype=np.int64)])
     lag_ns = int(params.copy_lag_h * 3600e9)
@@ -405,7 +408,7 @@ def lab_conclusion(
 
 
 def _late_at_horizon(
-    known_ns: np.ndarray, leaked: np.ndarray, horizon: pd.Timestamp | None
+    known_ns: np.ndarray, leaked: np.ndarray, horizon: pd.Timestamp | None, tz: str = DEFAULT_TZ
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Leaked patients the evidence knows only after the horizon's day, taken as known at
     its end (module docstring, "the horizon's own uncertainty").
@@ -417,6 +420,9 @@ def _late_at_horizon(
     leaked : numpy.ndarray of bool, shape (n,)
     horizon : pandas.Timestamp or None
         The linkage's horizon (start of a local day); None: nothing moved.
+    tz : str
+        The case's IANA zone: the horizon's day ends at the next local midnight
+        (:func:`~.copy_window.next_local_day`), not 24 hours later.
 
     Returns
     -------
@@ -426,7 +432,9 @@ def _late_at_horizon(
     """
     if horizon is None or not len(known_ns):
         return known_ns, leaked, 0
-    end = int((horizon + pd.Timedelta(days=1)).value)
+    # the end of the horizon's local day: the next local midnight, 23 or 25 hours later
+    # across a clock change (a fixed 24 h put L04's window of the demo an hour early)
+    end = int(next_local_day(horizon, tz).value)
     late = leaked & (known_ns > end)
     if not late.any():
         return known_ns, leaked, 0
@@ -574,7 +582,11 @@ def conclude(
                             "reason": _not_weighed_reason(d, prep["fmr"],
                                                           prep["n_rows_linked"])})  # fmt: skip
             continue
-        per.append(lab_conclusion(d, prep["fmr"], prep["sighted_at"], params, s))
+        per.append(
+            lab_conclusion(
+                d, prep["fmr"], prep["sighted_at"], params, s, prep.get("tz") or DEFAULT_TZ
+            )
+        )
     per, skipped = _place_ambiguous(per, skipped, prep["labs"])
     lines = cov.case_lines([p["coverage"] for p in per], prep["unplaced"])
     # identifiers also counted in a weighed lab are not counted again

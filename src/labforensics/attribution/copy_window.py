@@ -10,15 +10,17 @@ sighting] (issue 15 item 5: an intersection, so never wider than either);
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from .lab_data import _iso, _LabData
 
-__all__ = ["LIKELIHOOD_INTERVAL", "likelihood_interval"]
+__all__ = ["LIKELIHOOD_INTERVAL", "likelihood_interval", "local_day_start", "next_local_day"]
 
 
 #: Likelihood interval of the copy instant: instants whose full-copy likelihood is at
@@ -50,6 +52,50 @@ def likelihood_interval(
     a = max(int(starts[keep[0]]), lo) if keep[0] > 0 else lo
     b = min(int(ends[keep[-1]]), hi) if keep[-1] < n else hi
     return a, b
+
+
+def local_day_start(day: dt.date, tz: str) -> pd.Timestamp:
+    """The first instant of a local calendar day, in UTC.
+
+    Parameters
+    ----------
+    day : datetime.date
+        The local calendar day.
+    tz : str
+        IANA time zone of the case (``CaseContext.tz``).
+
+    Returns
+    -------
+    pandas.Timestamp
+        UTC. The offset is the one in force at that day's own midnight, read from
+        :mod:`zoneinfo` (never a fixed offset, nor the offset of another instant):
+        2019-10-28 in Europe/Paris starts 2019-10-27 23:00 UTC (CET), 2019-10-27 starts
+        2019-10-26 22:00 UTC (CEST). A midnight that does not exist locally (a
+        spring-forward at 00:00) maps to the transition instant (``fold=0``, PEP 495).
+    """
+    z = ZoneInfo(tz)
+    return pd.Timestamp(dt.datetime(day.year, day.month, day.day, tzinfo=z)).tz_convert("UTC")
+
+
+def next_local_day(t: pd.Timestamp, tz: str) -> pd.Timestamp:
+    """The start of the local day after the one holding ``t`` (the end of ``t``'s local
+    day), in UTC: 23 hours after a spring-forward midnight, 25 after a fall-back one.
+
+    Parameters
+    ----------
+    t : pandas.Timestamp
+        An instant (tz-aware; a naive one is read as UTC).
+    tz : str
+        IANA time zone of the case.
+
+    Returns
+    -------
+    pandas.Timestamp
+        UTC (:func:`local_day_start` of the next calendar day).
+    """
+    t = t if t.tzinfo is not None else t.tz_localize("UTC")
+    day = t.tz_convert(ZoneInfo(tz)).date()
+    return local_day_start(day + dt.timedelta(days=1), tz)
 
 
 def _ts(ns: int | None) -> pd.Timestamp | None:

@@ -89,7 +89,19 @@ def _operations(
     if len(ss):
         feats = _candidate_features(ctx, ss, params)
         named = _named_sets(pe, feats["session_id"], leaked_set)
-        for r in feats.itertuples(index=False):
+        # the operation's instant: its own last export or extraction event (what it wrote
+        # holds the patients known by then), not the session's logout (the demo's L01
+        # extraction at 01:45 was put at 01:55, after its file had left); the session's
+        # end only for a session with no such event in the evidence
+        ob = ctx.events_out[ctx.events_out["lab"].astype(str) == lab]
+        last_out = (
+            pd.Series(_ns(ob["ts"]), index=ob["session_id"].astype(str).to_numpy())
+            .groupby(level=0)
+            .max()
+        )
+        t_end = pd.Series(_ns(feats["end"]), index=feats["session_id"].astype(str).to_numpy())
+        t_op = last_out.reindex(t_end.index).fillna(t_end).astype("int64").to_numpy()
+        for r, t in zip(feats.itertuples(index=False), t_op, strict=True):
             n_set, n11 = named.get(str(r.session_id), (0, 0))
             rows.append(
                 {
@@ -97,7 +109,7 @@ def _operations(
                     "kind": "known_set" if n_set >= int(r.records) else "cut",
                     "hypothesis": str(r.hypothesis),
                     "account": str(r.account),
-                    "t_ns": int(_ns(pd.Series([r.end]))[0]),
+                    "t_ns": int(t),
                     "records": int(r.records),
                     "n_set": int(n_set),
                     "n11": int(n11),

@@ -27,6 +27,7 @@ from ..case import CaseContext
 from ..outputs import json_safe
 from ..schema import join_list
 from .html import make_formatter
+from .summary import log10_text  # truncated, as printed everywhere (session 6)
 from .tables import log_gaps, migrations
 
 if TYPE_CHECKING:
@@ -277,7 +278,7 @@ def _sensitivity_text(conc: Mapping[str, Any] | None) -> str | None:
     if not isinstance(sens, Mapping) or not sens.get("runs"):
         return None
     rng = sens.get("log10_lr_range")
-    span = f"; log10 LR {rng[0]:.2f} to {rng[1]:.2f}" if rng else ""
+    span = f"; log10 LR {log10_text(rng[0])} to {log10_text(rng[1])}" if rng else ""
     return (
         f"{float(sens['agreement']):.0%} of {len(sens['runs'])} reruns over the model's "
         f"assumptions reach the same proposition{span}"
@@ -290,7 +291,7 @@ def _strength_text(conc: Mapping[str, Any] | None) -> str:
     if not conc or conc.get("log10_lr") is None:
         return "n/a" if not conc else f"not evaluated ({conc.get('reason') or 'no ratio'})"
     return (
-        f"{conc.get('verbal')} (log10 LR {float(conc['log10_lr']):.2f} against "
+        f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])} against "
         f"{conc.get('alternative')})"
     )
 

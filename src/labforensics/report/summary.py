@@ -23,14 +23,16 @@ report's formatter (local time with UTC).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..attribution.likelihood import verbal as _verbal
 from .numbers import Composed
 
-__all__ = ["GLOSSARY", "HYPOTHESIS_WORDS", "summary_view"]
+__all__ = ["GLOSSARY", "HYPOTHESIS_WORDS", "log10_text", "lr_text", "lr_view", "summary_view"]
 
 #: Hypothesis and proposition codes in words.
 HYPOTHESIS_WORDS = {
@@ -45,6 +47,9 @@ HYPOTHESIS_WORDS = {
 }
 #: Labs named one by one before the rest are counted.
 LABS_NAMED = 6
+#: Labs whose windows the first screen lists one by one; more: the span only (each
+#: lab's window is in the Conclusion's table).
+WINDOWS_LISTED = 3
 #: Campaigns of one activity named (and linked) one by one before the rest are counted.
 CAMPAIGNS_NAMED = 8
 
@@ -57,17 +62,73 @@ def _n(v: Any) -> str:
 
 
 def _pct(num: Any, den: Any) -> str:
+    # one rounding rule for shares in the whole report: one decimal, as the Limits
     try:
-        return f"{100.0 * min(float(num) / float(den), 1.0):.0f} %" if float(den) > 0 else "n/a"
+        return f"{100.0 * min(float(num) / float(den), 1.0):.1f} %" if float(den) > 0 else "n/a"
     except (TypeError, ValueError):
         return "n/a"
 
 
-def _lr_words(lr: Any) -> str:
-    """A log10 likelihood ratio as a rounded plain ratio ("100", "2,200")."""
-    v = 10.0 ** float(lr)
-    digits = max(0, len(f"{v:.0f}") - 2)  # two significant figures
-    return f"{round(v, -digits):,.0f}" if v >= 10 else f"{v:.1f}"
+def lr_text(log10_lr: float) -> str:
+    """A likelihood ratio to 3 significant figures, *truncated* ("99.4", "2,710").
+
+    The verbal bands (ENFSI 2015) start at 2, 10, 100, 1,000, 10,000 and 1,000,000,
+    each including its lower bound; a rounded figure can cross a boundary (99.96 shown
+    "100" beside "moderate"), a truncated one cannot.
+
+    Parameters
+    ----------
+    log10_lr : float
+        log10 of the likelihood ratio.
+
+    Returns
+    -------
+    str
+        The ratio, thousands separated, with as many decimals as 3 significant
+        figures need.
+    """
+    x = float(log10_lr)
+    digits = math.floor(x)  # the ratio's order of magnitude
+    q = 10.0 ** (digits - 2)
+    v = math.floor(round(10.0**x / q, 9)) * q  # round(, 9): 10**2 is not 99.999...
+    return f"{v:,.{max(0, 2 - digits)}f}"
+
+
+def log10_text(log10_lr: float) -> str:
+    """log10 of a likelihood ratio to 2 decimals, *truncated* downwards ("1.99" for
+    1.9974: rounded, "2.00" would read as the next band's lower bound).
+
+    Parameters
+    ----------
+    log10_lr : float
+
+    Returns
+    -------
+    str
+    """
+    return f"{math.floor(round(float(log10_lr) * 100.0, 9)) / 100.0:.2f}"
+
+
+def lr_view(f: Mapping[str, Any]) -> dict[str, Any]:
+    """The likelihood ratios as the report prints them (:func:`lr_text`,
+    :func:`log10_text`): ``case`` and ``labs`` (lab -> ``{"lr", "log10"}``) and
+    ``sensitivity`` (``[low, high]`` log10 texts) when present."""
+
+    def one(x: Any) -> dict[str, str] | None:
+        return {"lr": lr_text(x), "log10": log10_text(x)} if isinstance(x, int | float) else None
+
+    c = f.get("conclusion") if isinstance(f.get("conclusion"), Mapping) else {}
+    sens = (c.get("sensitivity") or {}) if isinstance(c.get("sensitivity"), Mapping) else {}
+    rng = sens.get("log10_lr_range")
+    return {
+        "case": one(c.get("log10_lr")),
+        "labs": {
+            str(p.get("lab")): one(p.get("log10_lr"))
+            for p in f.get("per_lab") or []
+            if isinstance(p, Mapping)
+        },  # fmt: skip
+        "sensitivity": [log10_text(rng[0]), log10_text(rng[1])] if rng else None,
+    }
 
 
 def _names(items: Sequence[str], limit: int = LABS_NAMED) -> str:
@@ -92,6 +153,70 @@ def _leading(f: Mapping[str, Any]) -> str:
     return str(code or "undetermined")
 
 
+#: Who each logged proposition names, for the line of the alternatives.
+ALTERNATIVE_WHO = {
+    "vendor": "the LIS vendor",
+    "insider": "laboratory staff",
+    "external": "an outside intruder",
+}
+
+
+def _weighed(f: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
+            and isinstance(p.get("log10_lr"), int | float)]  # fmt: skip
+
+
+def _weakest(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
+    """Whose strength the case's is (the weakest lab weighed), and the labs' own bands."""
+    labs = _weighed(f)
+    if len(labs) < 2:
+        return ""
+    low = min(labs, key=lambda p: (float(p["log10_lr"]), str(p.get("lab"))))
+    lr = float(c.get("log10_lr") or 0.0)
+    if lr + 1e-9 >= float(low["log10_lr"]):
+        head = (f"; this is the weakest of the {len(labs)} labs weighed ({low.get('lab')}): "
+                "the case holds only if every lab's copy is explained")  # fmt: skip
+    else:
+        head = (f"; below the weakest of the {len(labs)} labs weighed ({low.get('lab')}, "
+                f"{low.get('verbal')}): capped for the part of the leak the logs do not "
+                "cover")  # fmt: skip
+    best: dict[str, float] = {}
+    for p in labs:
+        v = str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"])))
+        best[v] = max(best.get(v, -math.inf), float(p["log10_lr"]))
+    n = Counter(str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"]))) for p in labs)
+    bands = ", ".join(f"{n[v]} {v}" for v in sorted(best, key=lambda v: -best[v]))
+    return f"{head}; the labs alone: {bands}"
+
+
+def _alternatives(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
+    """How strongly the findings favour the case's proposition over each other logged
+    proposition (staff, outside intruder, vendor): the weakest across the labs weighed."""
+    prop = str(c.get("proposition"))
+    if prop not in ALTERNATIVE_WHO:
+        return ""
+    labs = [p for p in _weighed(f) if str(p.get("proposition")) == prop]
+    if not labs:
+        return ""
+    parts = []
+    for alt, who in ALTERNATIVE_WHO.items():
+        if alt == prop:
+            continue
+        vals = [(float(a["log10_lr"]), str(p.get("lab"))) for p in labs
+                for a in (p.get("alternatives") or []) if isinstance(a, Mapping)
+                and a.get("proposition") == alt and isinstance(a.get("log10_lr"), int | float)]  # fmt: skip
+        if not vals:
+            parts.append(f"over {who}: no logged operation of theirs is weighed at any lab")
+            continue
+        x, lab = min(vals)
+        where = (f"the weakest of the {len(vals)} labs where they had a logged operation, "
+                 f"{lab}" if len(vals) > 1 else f"at {lab}, the one lab where they had a "
+                 "logged operation")  # fmt: skip
+        parts.append(f"over {who} by a likelihood ratio of {lr_text(x)} or more "
+                     f"({_verbal(10.0**x)}; {where})")  # fmt: skip
+    return (". The findings favour it " + "; ".join(parts)) if parts else ""
+
+
 def _how_sure(f: Mapping[str, Any]) -> str:
     c = f.get("conclusion") if isinstance(f.get("conclusion"), Mapping) else None
     leak = f.get("leak") or {}
@@ -105,10 +230,10 @@ def _how_sure(f: Mapping[str, Any]) -> str:
         lr = c.get("log10_lr")
         alt = c.get("alternative")
         alt_words = HYPOTHESIS_WORDS.get(str(alt), str(alt)) if alt else "the best alternative"
-        lr_text = (f": the findings are about {_lr_words(lr)} times more probable under this "
-                   f"proposition than under the alternative, {alt_words} (likelihood ratio, "
-                   f"log10 {float(lr):.2f})"
-                   if isinstance(lr, int | float) else "")  # fmt: skip
+        ratio = (f": the findings are {lr_text(lr)} times more probable under this "
+                 f"proposition than under the alternative, {alt_words} (likelihood ratio, "
+                 f"log10 {log10_text(lr)})"
+                 if isinstance(lr, int | float) else "")  # fmt: skip
         # the scale's labels "no support" and "support for the alternative" hold the word
         vb = str(c.get("verbal") or "")
         verbal = (f"{vb}{'' if 'support' in vb else ' support'} on the verbal scale of the "
@@ -116,14 +241,16 @@ def _how_sure(f: Mapping[str, Any]) -> str:
                   if vb else "no likelihood ratio")  # fmt: skip
         if str(c.get("proposition")) == "undetermined":
             return f"Undetermined: {c.get('reason') or 'no proposition leads'}{cover}."
+        weakest = _weakest(f, c) if isinstance(lr, int | float) else ""
         cov = c.get("coverage") if isinstance(c.get("coverage"), Mapping) else None
         if cov and cov.get("total"):
-            cover = (f". Coverage, in lab-patient pairs (a leaked patient counted once for each "
-                     f"lab whose records hold them): of the {_n(cov.get('total'))} pairs, "
+            # pairs, not patients: a leaked patient counts once for each lab holding them
+            cover = (f". Coverage, in lab-patient pairs (a leaked patient counted once for "
+                     f"each lab whose records hold them): of the {_n(cov.get('total'))} pairs, "
                      f"{_n(cov.get('producible'))} "
                      f"({_pct(cov.get('producible'), cov.get('total'))}) could have been "
                      f"produced by a logged operation, {_n(cov.get('not_in_evidence'))} are "
-                     "not in the logs, "
+                     "of patients neither in the lab's logs nor dated in its patient index, "
                      f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} are of "
                      "labs left out of the weighing (too few patients of their own to tell a "
                      "copy from false matches) or of no lab")  # fmt: skip
@@ -132,7 +259,8 @@ def _how_sure(f: Mapping[str, Any]) -> str:
             if str(c.get("proposition")) == "outside_evidence"
             else f"Copied through {words}"
         )
-        return f"{lead} ({verbal}{lr_text}){cover}."
+        alts = _alternatives(f, c) if isinstance(lr, int | float) else ""
+        return f"{lead} ({verbal}{ratio}{weakest}){alts}{cover}."
     v = f.get("verdict") or {}
     code = str(v.get("verdict") or "undetermined")
     if code in ("undetermined", "none"):
@@ -173,7 +301,12 @@ def _who_from_conclusion(f: Mapping[str, Any], when: Callable[..., str]) -> str 
         return None
     parts = []
     for (account, hyp), items in sorted(ops.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        labs = _names(sorted(lab for lab, _ in items))
+        codes = sorted(lab for lab, _ in items)
+        weighed = sorted(
+            str(p.get("lab")) for p in f.get("per_lab") or [] if isinstance(p, Mapping)
+        )
+        labs = (f"all {len(codes)} labs weighed" if len(codes) > 1 and codes == weighed
+                else ", ".join(codes))  # fmt: skip
         lab0, op0 = items[0]
         net = f" from the {op0['network']} network" if op0.get("network") else ""
         first = (f"; at {lab0}: {_n(op0.get('records'))} records at "
@@ -182,8 +315,9 @@ def _who_from_conclusion(f: Mapping[str, Any], when: Callable[..., str]) -> str 
                  if acc == account and lab in {x for x, _ in items}]  # fmt: skip
         if taken:
             first += f"; the account was taken over: {taken[0]}"
+        at = labs if labs.startswith("all ") else f"{len(items)} lab(s), {labs}"
         parts.append(f"{account} ({HYPOTHESIS_WORDS.get(hyp, hyp)}): the leading operation at "
-                     f"{len(items)} lab(s), {labs}{net}{first}")  # fmt: skip
+                     f"{at}{net}{first}")  # fmt: skip
     return "; ".join(parts[:4]) + "."
 
 
@@ -194,29 +328,7 @@ def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
     per_lab = [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
                and isinstance(p.get("coverage"), Mapping)]  # fmt: skip
     if per_lab:  # the conclusion's own counts (lab-patient pairs), the same as its coverage
-        per_lab.sort(key=lambda p: (-(p["coverage"].get("linked") or 0), str(p.get("lab"))))
-        own = {str(r.get("lab")): r for r in ((f.get("leak_linkage") or {}).get("per_lab") or [])
-               if isinstance(r, Mapping)}  # fmt: skip
-
-        def lab_text(p: Mapping[str, Any]) -> str:
-            r = own.get(str(p.get("lab")))
-            share = (f"; {_n(r.get('patients_in_dump'))} of the "
-                     f"{_n(r.get('patients_known'))} patients in the lab's index "
-                     f"({_pct(r.get('patients_in_dump'), r.get('patients_known'))})"
-                     if r and r.get("patients_known") else "")  # fmt: skip
-            return (f"{p.get('lab')} ({_n(p['coverage'].get('linked'))} pairs, "
-                    f"{_n(p['coverage'].get('producible'))} of them could have been produced "
-                    f"by a logged operation{share})")  # fmt: skip
-
-        total = sum(int(p["coverage"].get("linked") or 0) for p in per_lab)
-        cov = (f.get("conclusion") or {}).get("coverage") or {}
-        head = (f"{_n(leak.get('patients'))} distinct patients in the leak, "
-                f"{_n(leak.get('found'))} of them found in the logs. Counted per lab "
-                "(lab-patient pairs: a patient of two labs counts at each)")  # fmt: skip
-        if cov.get("total"):
-            head += f", the leak holds {_n(cov.get('total'))} pairs"
-        return (f"{head}; {_n(total)} of them are of the {len(per_lab)} lab(s) weighed: "
-                f"{_names([lab_text(p) for p in per_lab])}.")  # fmt: skip
+        return _what_conclusion(f, per_lab)
     cov = [c for c in (f.get("coverage") or []) if isinstance(c, Mapping)]
     cov = [c for c in cov if (c.get("leaked_found") or 0) > 0]
     cov.sort(key=lambda c: (-(c.get("leaked_found") or 0), str(c.get("lab"))))
@@ -231,6 +343,77 @@ def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
     return text + "."
 
 
+def _left_out(f: Mapping[str, Any]) -> str:
+    """The labs left out of the weighing, each with its reason in a few words."""
+    c = f.get("conclusion") if isinstance(f.get("conclusion"), Mapping) else {}
+    rows = [r for r in (c.get("not_weighed") or []) if isinstance(r, Mapping)]
+    if not rows:
+        return ""
+    few, other = [], []
+    m = None
+    for r in rows:
+        hit = re.search(r"fewer than the ([\d,]+)", str(r.get("reason") or ""))
+        if hit and r.get("linked_alone") is not None:
+            m = hit.group(1)
+            few.append(f"{r.get('lab')} ({_n(r.get('linked_alone'))} of its own)")
+        elif r.get("counted_in"):
+            other.append(f"{r.get('lab')} (its identifiers, no lab given, also found at "
+                         f"{', '.join(str(x) for x in r['counted_in'])})")  # fmt: skip
+        else:
+            other.append(f"{r.get('lab')} ({str(r.get('reason') or 'see Limits')[:60]})")
+    parts = []
+    if few:
+        parts.append(", ".join(few) + f": pairs linked to that lab alone, fewer than the {m} "
+                     "false links could make")  # fmt: skip
+    parts += other
+    total = sum(int(r.get("linked") or 0) for r in rows if not r.get("counted_in"))
+    return f" Left out of the weighing ({_n(total)} pairs): " + "; ".join(parts) + "."
+
+
+def _what_conclusion(f: Mapping[str, Any], per_lab: list[Mapping[str, Any]]) -> str:
+    """What, from the conclusion: distinct patients, then pairs (its unit), every lab
+    weighed named and every lab left out with its reason."""
+    leak = f.get("leak") or {}
+    labs = sorted(str(p.get("lab")) for p in per_lab)
+    total = sum(int(p["coverage"].get("linked") or 0) for p in per_lab)
+    prod = sum(int(p["coverage"].get("producible") or 0) for p in per_lab)
+    cov = (f.get("conclusion") or {}).get("coverage") or {}
+    head = (f"{_n(leak.get('patients'))} distinct patients in the leak, "
+            f"{_n(leak.get('found'))} of them found in the logs. In lab-patient pairs (a "
+            "patient of two labs counts at each)")  # fmt: skip
+    head += f" the leak holds {_n(cov.get('total'))}: " if cov.get("total") else ": "
+    text = (f"{head}{_n(total)} of the {len(labs)} lab(s) weighed ({', '.join(labs)}), "
+            f"{_n(prod)} of them could have been produced by a logged operation (each lab's "
+            "in the Conclusion).")  # fmt: skip
+    # each lab's share of its own index: the linkage's patients of the index found in the
+    # leak (a count of the index, not of the pairs above: one indexed patient may be in
+    # the leak yet not producible, registered after the operation)
+    own = [(r.get("patients_in_dump") / r.get("patients_known"), str(r.get("lab")))
+           for r in ((f.get("leak_linkage") or {}).get("per_lab") or [])
+           if isinstance(r, Mapping) and r.get("patients_known")
+           and r.get("patients_in_dump") is not None and str(r.get("lab")) in labs]  # fmt: skip
+    if own:
+        lo, hi = min(own), max(own)
+        text += (f" The leak holds {_pct(lo[0], 1)} ({lo[1]}) to {_pct(hi[0], 1)} ({hi[1]}) of "
+                 "the patients in each weighed lab's index." if len(own) > 1 else
+                 f" The leak holds {_pct(lo[0], 1)} of the patients in {lo[1]}'s index.")  # fmt: skip
+    return text + _left_out(f)
+
+
+def _fetches(f: Mapping[str, Any], when: Callable[..., str]) -> str:
+    """The span of the downloads from outside (first and last fetch)."""
+    tr = [t for t in (f.get("transfers") or []) if isinstance(t, Mapping)
+          and t.get("direction") == "download" and (t.get("outside") or t.get("external_fetch"))
+          and t.get("transfer_ts")]  # fmt: skip
+    if not tr:
+        return ""
+    ts = sorted(str(t["transfer_ts"]) for t in tr)  # ISO-8601 UTC: sorts as instants
+    if len(ts) == 1:
+        return f" The file was fetched from outside at {when(ts[0], seconds=False)}."
+    return (f" The {len(ts)} downloads from outside addresses ran from "
+            f"{when(ts[0], seconds=False)} to {when(ts[-1], seconds=False)}.")  # fmt: skip
+
+
 def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
     per_lab = [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)]
     wins = [{"lab": p.get("lab"), **p["window"]} for p in per_lab
@@ -239,7 +422,7 @@ def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
     if not wins:  # no conclusion (or no window in it): the evidence-based windows
         wins = [w for w in (f.get("windows") or []) if isinstance(w, Mapping)]
     if not wins:
-        return "No exfiltration window could be established."
+        return "No exfiltration window could be established." + _fetches(f, when)
     parts = []
     for w in wins[:LABS_NAMED]:
         lo, hi = w.get("after"), w.get("before")
@@ -255,12 +438,15 @@ def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
     los = sorted((str(w["after"]), str(w.get("lab"))) for w in wins if w.get("after"))
     his = sorted((str(w["before"]), str(w.get("lab"))) for w in wins if w.get("before"))
     span = ""
+    fetched = _fetches(f, when)
     if len(wins) > 1 and los and his:
         span = (f"The copies were taken between {when(los[0][0], seconds=False)} (the first "
                 f"window opens, {los[0][1]}) and {when(his[-1][0], seconds=False)} (the last "
-                f"closes, {his[-1][1]}), each lab's in its own window: ")  # fmt: skip
-        return span + "; ".join(parts) + more + "."
-    return "The copy was taken " + "; ".join(parts) + more + "."
+                f"closes, {his[-1][1]}), each lab's in its own window")  # fmt: skip
+        if len(wins) > WINDOWS_LISTED:  # one screen: each lab's window is in the Conclusion
+            return f"{span}.{fetched}"
+        return span + ": " + "; ".join(parts) + more + "." + fetched
+    return "The copy was taken " + "; ".join(parts) + more + "." + fetched
 
 
 def _how_left(f: Mapping[str, Any]) -> str:
@@ -419,10 +605,18 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
     taken = takeovers(f)
     rest = [t for t in top if str(t.get("best_session_id")) not in lead_sessions
             and (str(t.get("lab")), str(t.get("account"))) not in lead_ops]  # fmt: skip
+    lead = [t for t in top if t not in rest]
+    out = []
+    if lead:  # the ranks not listed below are the leading story's: say so
+        ranks = _ranges(sorted(int(t.get("rank") or 0) for t in lead))
+        who = sorted({str(t.get("account")) for t in lead})
+        kinds = sorted({ACTIVITY_WORDS.get(str(t.get("activity")), str(t.get("activity")))
+                        for t in lead})  # fmt: skip
+        out.append({"text": f"campaign(s) no. {ranks}: the leading operations above "
+                            f"({', '.join(who)}, {' and '.join(kinds)})", "href": "#conclusion"})  # fmt: skip
     by_kind: dict[str, list[Mapping[str, Any]]] = {}
     for t in rest:
         by_kind.setdefault(str(t.get("activity") or "other"), []).append(t)
-    out = []
     for kind, items in sorted(
         by_kind.items(), key=lambda kv: min(int(t.get("rank") or 0) for t in kv[1])
     ):
@@ -446,6 +640,17 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
     return out
 
 
+def _ranges(ns: Sequence[int]) -> str:
+    """Sorted integers as ranges: [1, 2, 3, 5] -> "1-3, 5"."""
+    out: list[str] = []
+    for n in ns:
+        if out and n == int(out[-1].split("-")[-1]) + 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        elif not out or n != int(out[-1].split("-")[-1]):
+            out.append(str(n))
+    return ", ".join(out)
+
+
 def _exports_lines(f: Mapping[str, Any]) -> list[dict[str, str]]:
     """The exports and extractions that need a look: beyond, unregistered, undetermined."""
     ex = f.get("exports") if isinstance(f.get("exports"), Mapping) else None
@@ -459,11 +664,36 @@ def _exports_lines(f: Mapping[str, Any]) -> list[dict[str, str]]:
     words = (("beyond", "beyond their authorisation"), ("unregistered", "by an account "
              "nobody authorised to export"), ("undetermined", "whose scope the evidence "
              "cannot judge"))  # fmt: skip
-    return [
-        {"text": f"{_n(st.get(k))} export(s)/extraction(s) {w}", "href": "#exports"}
-        for k, w in words
-        if st.get(k)
-    ]
+    lead_ops = {str(p["operation"].get("op")) for p in f.get("per_lab") or []
+                if isinstance(p, Mapping) and isinstance(p.get("operation"), Mapping)}  # fmt: skip
+    beyond = [r for r in (ex.get("beyond") or []) if isinstance(r, Mapping)]
+    n_lead = sum(str(r.get("session_id")) in lead_ops for r in beyond)
+    camp = f.get("campaigns") if isinstance(f.get("campaigns"), Mapping) else {}
+    out = []
+    for k, w in words:
+        if not st.get(k):
+            continue
+        text = f"{_n(st.get(k))} export(s)/extraction(s) {w}"
+        if k == "beyond" and n_lead:
+            text += (": the leading operations above" if n_lead == int(st.get(k) or 0)
+                     else f" ({n_lead:,} of them the leading operations above)")  # fmt: skip
+        if k == "unregistered":
+            # per lab (exports' by_lab), with the accounts the flagged campaigns of
+            # unregistered exports name at that lab
+            by_lab = {str(lab): int(v.get("unregistered") or 0) for lab, v in
+                      (ex.get("by_lab") or {}).items() if isinstance(v, Mapping)
+                      and v.get("unregistered")}  # fmt: skip
+            accts: dict[str, set[str]] = {}
+            for t in camp.get("top") or []:
+                if isinstance(t, Mapping) and "unregistered_export" in (t.get("rules") or []):
+                    accts.setdefault(str(t.get("lab")), set()).add(str(t.get("account")))
+            if by_lab:
+                named = sorted(set().union(*(accts.get(lab, set()) for lab in by_lab)))
+                text += (" (" + ", ".join(f"{n:,} at {lab}" for lab, n in sorted(by_lab.items()))
+                         + (f"; the account of their flagged campaigns: {', '.join(named)}"
+                            if named else "") + ")")  # fmt: skip
+        out.append({"text": text, "href": "#exports"})
+    return out
 
 
 def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, Any]:
@@ -511,7 +741,20 @@ def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, An
                        + [i["text"] for o in others for i in o.get("links") or []])  # fmt: skip
     other_terms = [{"term": t, "href": "#" + glossary_anchor(t)} for t in ROW_TERMS["What else"]
                    if t in _GLOSSARY_TERMS and used(t, alltext)]  # fmt: skip
-    return {"rows": rows, "others": others, "other_terms": other_terms, "leading": lead}
+    for r in rows:  # one screen: the details are a link away
+        if r["question"] in ROW_LINKS and f.get("per_lab"):
+            r["link"] = ROW_LINKS[r["question"]]
+    return {"rows": rows, "others": others, "other_terms": other_terms, "leading": lead,
+            "lr": lr_view(f)}  # fmt: skip
+
+
+#: The section each first-screen answer's details are in (when the conclusion is given).
+ROW_LINKS: dict[str, dict[str, str]] = {
+    "How sure": {"text": "each lab's likelihood ratio", "href": "#conclusion"},
+    "What": {"text": "coverage per lab", "href": "#conclusion"},
+    "When": {"text": "each lab's window", "href": "#conclusion"},
+    "How it left": {"text": "the transfers", "href": "#leak"},
+}
 
 
 def glossary_anchor(term: str) -> str:
