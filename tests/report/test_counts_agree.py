@@ -52,8 +52,11 @@ def test_key_figures_agree_with_the_tables(run):
     assert _int(r"<b>([\d,]+)</b><span>sessions reconstructed</span>", html) == len(t["sessions"])
     assert _int(r"<b>([\d,]+)</b><span>sessions flagged</span>", html) == n_flagged
     # section 4's sentence
-    assert _int(r"The highest-scoring sessions: ([\d,]+) flagged", html) == n_flagged
-    assert _int(r"flagged of ([\d,]+)\.", html) == len(t["sessions"])
+    assert (
+        _int(r"<p class=\"sessions-shown\">([\d,]+) of [\d,]+ sessions are flagged", html)
+        == n_flagged
+    )
+    assert _int(r"[\d,]+ of ([\d,]+) sessions are flagged", html) == len(t["sessions"])
 
 
 def test_campaigns_agree_between_first_screen_section_figures_and_parquet(run):

@@ -44,6 +44,8 @@ from .leak_tables import (
     coverage_rows,
     not_weighed,
     pathway_note,
+    shared_against,
+    transfer_notes,
     window_note,
     window_rows,
 )
@@ -57,7 +59,7 @@ from .numbers import (
     pct,
 )
 from .summary import GLOSSARY, glossary_anchor, summary_view, takeovers
-from .words import COLUMN_WORDS, coded, in_words, pathway_words
+from .words import COLUMN_WORDS, EXTRA_GLOSSARY, coded, in_words, pathway_words
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -70,6 +72,31 @@ MAX_EVIDENCE_ROWS = 25
 #: field of the evidence can hold megabytes) is cut there and says how many characters
 #: were left out. The output tables (events.parquet, quarantine.csv) keep the value whole.
 MAX_TEXT_CHARS = 1000
+
+
+#: What the report prints for a missing value (None, NaN, NaT, pd.NA): never the
+#: Python words "None", "nan" or "NaT" (a reader takes them for data).
+MISSING = "—"
+
+
+def blank(value: Any) -> Any:
+    """``value``, or :data:`MISSING` when it is None, NaN, NaT or ``pd.NA``.
+
+    Parameters
+    ----------
+    value : object
+        Anything a template prints.
+
+    Returns
+    -------
+    object
+        :data:`MISSING` for a missing scalar; every other value unchanged.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return MISSING
+    if isinstance(value, float | np.floating) and value != value:
+        return MISSING
+    return value
 
 
 def clip_text(value: Any, limit: int = MAX_TEXT_CHARS) -> Any:
@@ -495,7 +522,31 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _evidence_rows(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
+#: Evidence rows shown for the best session of each flagged campaign (section 4).
+CAMPAIGN_EVIDENCE_ROWS = 10
+
+
+def _campaign_evidence(data: ReportData, cv: Mapping[str, Any] | None,
+                       shown: set[str]) -> list[dict[str, Any]]:  # fmt: skip
+    """Section 4's evidence of every flagged campaign whose best session is not already
+    shown in full: one entry per campaign (its rank, lab, account, best session id) with
+    that session's first :data:`CAMPAIGN_EVIDENCE_ROWS` evidence rows, outbound first."""
+    out: list[dict[str, Any]] = []
+    for c in (cv or {}).get("rows") or []:
+        best = (c.get("best") or [{}])[0]
+        sid = best.get("session_id")
+        if not sid or sid in shown:
+            continue
+        rows = _evidence_rows(data, [{"session_id": sid}], CAMPAIGN_EVIDENCE_ROWS).get(sid)
+        out.append({"campaign_id": c.get("campaign_id"), "rank": c.get("rank"),
+                    "lab": c.get("lab"), "account": c.get("account"),
+                    "activity": c.get("activity"), "session_id": sid,
+                    "n_sessions": c.get("n_sessions"), "evidence": rows})  # fmt: skip
+    return out
+
+
+def _evidence_rows(data: ReportData, top: list[dict[str, Any]],
+                   limit: int = MAX_EVIDENCE_ROWS) -> dict[str, Any]:  # fmt: skip
     ev = data.events
     res: dict[str, Any] = {}
     if "session_id" not in ev.columns:
@@ -506,10 +557,97 @@ def _evidence_rows(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any
         rows = ev.loc[ev["session_id"] == sid]
         # show outbound events first (they are the reason), then evidence order
         outbound = rows["action"].astype(str).isin(["export", "extract"])
-        shown = pd.concat([rows[outbound], rows[~outbound]]).head(MAX_EVIDENCE_ROWS)
+        shown = pd.concat([rows[outbound], rows[~outbound]]).head(limit)
         shown = shown.sort_values(["ts", "seq"] if "seq" in shown else ["ts"], kind="stable")
         res[sid] = {"rows": _frame_rows(shown[cols]), "total": int(len(rows)), "columns": cols}
     return res
+
+
+#: The earlier share rule's grades in words (attribution.propositions' strength scale:
+#: s the hypothesis' share of the leak explained, f its fit).
+SHARE_RULE_GRADES = (
+    "none: the hypothesis explains no leaked patient; weak: it explains some, less than the "
+    "share each of several hypotheses needs to call the leak mixed ({mixed}), or its fit is "
+    "under 0.5; moderate: it explains at least {mixed} with a fit of at least 0.5; strong: "
+    "it explains at least {dominant} (the share that makes one hypothesis dominant) with a "
+    "fit of at least 0.8"
+)
+
+
+def _log_start(events: pd.DataFrame) -> dict[str, Any]:
+    """lab -> its first logged event (UTC), for the horizons that predate the logs."""
+    if events is None or events.empty or not {"lab", "ts"} <= set(events.columns):
+        return {}
+    first = events.groupby(events["lab"].astype(str), sort=True)["ts"].min()
+    return {str(k): v for k, v in first.items() if not pd.isna(v)}
+
+
+#: What a companion input is, shown in the files table's format column (it has no
+#: evidence format).
+INPUT_ROLE_WORDS = {"leak": "leaked file", "patient_index": "patient index",
+                    "transfers": "FTP transfer log", "case": "case file",
+                    "authorisations": "authorisation register", "evidence": "evidence"}  # fmt: skip
+
+
+def _inputs_rows(inputs: Any) -> list[dict[str, Any]]:
+    """findings' ``inputs`` for the files table: a file without an evidence format
+    shows what it is (its role in words) in the format column."""
+    out = []
+    for r in inputs or []:
+        if not isinstance(r, Mapping):
+            continue
+        row = dict(r)
+        if not row.get("format"):
+            role = str(row.get("role") or "")
+            row["format"] = INPUT_ROLE_WORDS.get(role, role.replace("_", " ") or "not read")
+        out.append(row)
+    return out
+
+
+def _hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
+    """Section 6's context: the hypotheses (shared "evidence against" once), the share
+    fetched from outside in words, the grades defined and the rule's stability."""
+    rows, shared = shared_against(annotated_hypotheses(f))
+    params = (f.get("attribution") or {}).get("params") or {}
+    grades = SHARE_RULE_GRADES.format(mixed=pct(params.get("mixed_share", 0.2)),
+                                      dominant=pct(params.get("dominant_share", 0.8)))  # fmt: skip
+    outside = next((h.get("share_retrieved_outside") for h in rows
+                    if _num(h.get("share_retrieved_outside")) is not None), None)  # fmt: skip
+    stab = (f.get("attribution") or {}).get("stability") or {}
+    runs = stab.get("runs") if isinstance(stab, Mapping) else None
+    runs = runs if isinstance(runs, list) else []
+    stability = ""
+    if runs and _num(stab.get("agreement")) is not None:
+        differ = [r for r in runs if isinstance(r, Mapping) and not r.get("agrees")]
+        stability = (
+            f"Stability of this rule's verdict: {pct(stab['agreement'])} of {len(runs):,} "
+            "reruns with one parameter halved or doubled reach the same verdict"
+            + (
+                " (not: " + "; ".join(f"{r.get('param')} = {_cell(r.get('value'))} gives "
+                                      f"{r.get('verdict')}" for r in differ) + ")"
+                if differ else ""
+            ) + "."
+        )  # fmt: skip
+    service = sorted({str(p.get("account")) for p in f.get("pathways") or []
+                      if isinstance(p, Mapping) and p.get("account_kind") == "service"
+                      and p.get("hypothesis") == "insider"})  # fmt: skip
+    return {
+        "hyp_service": (
+            f"Laboratory staff's pathways include {len(service):,} service account(s) "
+            f"({', '.join(service)}): accounts of the lab's own systems (night batch, "
+            "interfaces), not a person's; the earlier share rule counts them under laboratory "
+            "staff because the lab runs them."
+            if service
+            else ""
+        ),
+        "hypotheses": [
+            {k: v for k, v in h.items() if k != "share_retrieved_outside"} for h in rows
+        ],  # fmt: skip
+        "hyp_shared_against": shared,
+        "hyp_outside_share": outside,
+        "hyp_grades": grades,
+        "hyp_stability": stability,
+    }
 
 
 # --- rendering -------------------------------------------------------------------------
@@ -524,7 +662,7 @@ def _environment() -> Environment:
         undefined=ChainableUndefined,
         # every printed value: no free text copied whole (QA, session 4); internal terms
         # in words, the term in a title (issue 16 item 3)
-        finalize=lambda v: in_words(clip_text(v)),
+        finalize=lambda v: in_words(clip_text(blank(v))),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -597,6 +735,10 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         quarantine_summary = _frame_rows(_quarantine_by_file(q).head(MAX_QUARANTINE_ROWS))
         quarantine_groups = int(q.groupby(["source_file", "reason"], sort=False).ngroups)
         quarantine_kinds = _frame_rows(quarantine_by_reason(q))
+    cv = campaigns_view(data.campaigns, session_scores=data.session_scores,
+                        sessions=data.sessions, when=when, tz=data.tz,
+                        params=(f.get("parameters") or {}).get("campaigns"),
+                        exports=data.exports, takeovers=takeovers(f, when))  # fmt: skip
     gaps = list(f.get("gaps", []))
     gaps_long = sorted(gaps, key=lambda g: (-int(g.get("days", 0)), g.get("lab", "")))[:15]
     ctx = {
@@ -633,11 +775,10 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "TRANSFER_COLUMNS": TRANSFER_COLUMNS,
         "COVERAGE_COLUMNS": COVERAGE_COLUMNS,
         "notes": data.extra_notes,
-        "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
-        "campaigns": campaigns_view(data.campaigns, session_scores=data.session_scores,
-                                    sessions=data.sessions, when=when, tz=data.tz,
-                                    params=(f.get("parameters") or {}).get("campaigns"),
-                                    exports=data.exports, takeovers=takeovers(f, when)),  # fmt: skip
+        "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when, _log_start(data.events)),
+        "campaigns": cv,
+        "campaign_evidence": _campaign_evidence(
+            data, cv, {str(s.get("session_id")) for s in detailed}),
         "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
         "summary": summary_view(f, when),
         # sections 5 and 6 in the conclusion's terms (windows, labs left out)
@@ -645,11 +786,13 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "window_note": window_note(f, when),
         "coverage_rows": coverage_rows(f),
         "pathway_note": pathway_note(f),
+        "inputs": _inputs_rows(f.get("inputs")),
+        "transfer_notes": transfer_notes(f),
         "takeover_lines": [f"At {lab}: {t}" for (lab, _), t in takeovers(f, when).items()],
-        "hypotheses": annotated_hypotheses(f),
+        **_hypotheses_ctx(f),
         "left_out": not_weighed(f),
         # linkage terms only when a dump was linked (its section is then shown)
-        "glossary": [(*g, glossary_anchor(g[0])) for g in GLOSSARY
+        "glossary": [(*g, glossary_anchor(g[0])) for g in (*GLOSSARY, *EXTRA_GLOSSARY)
                      if f.get("leak_linkage") or g[0] != "false-match rate"],  # fmt: skip
         "run": {"command": [shlex.quote(str(a)) for a in data.run["command"]]
                 if data.run.get("command") else None, "date": data.run.get("date")},

@@ -17,10 +17,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..attribution.conclusion import pairs_words
+from .numbers import Composed
 
 __all__ = [
     "NOT_WEIGHED",
     "annotated_hypotheses",
+    "shared_against",
+    "transfer_notes",
     "coverage_rows",
     "not_weighed",
     "pathway_note",
@@ -206,8 +209,54 @@ def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
                               "none attributed", text)  # fmt: skip
                 text = re.sub(rf"(?<![\w]){re.escape(lab)}: ", f"{why}: ", text)
             row["evidence_against"] = text
+        # the rule's own sentences: printed whole, never cut as a free text of the logs
+        for key in ("evidence_for", "evidence_against"):
+            if isinstance(row.get(key), str):
+                row[key] = Composed(row[key])
         out.append(row)
     return out
+
+
+#: Separator of the clauses of a hypothesis' "evidence against" (attribution.hypotheses).
+_CLAUSE_SEP = " ; "
+
+
+def shared_against(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """Section 6's "evidence against" with the clauses every hypothesis shares taken out,
+    to be printed once under the table rather than repeated in each column.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`annotated_hypotheses`' rows (``evidence_against``: clauses joined by
+        ``" ; "``).
+
+    Returns
+    -------
+    (list of dict, str)
+        The rows, each ``evidence_against`` without the shared clauses (and saying where
+        they are), and the shared clauses joined (:class:`Composed`; "" when fewer than two
+        hypotheses or none is shared).
+    """
+    texts = [r.get("evidence_against") for r in rows]
+    if len(rows) < 2 or not all(isinstance(t, str) and t for t in texts):
+        return rows, ""
+    clauses = [[c.strip() for c in str(t).split(_CLAUSE_SEP) if c.strip()] for t in texts]
+    common = [c for c in clauses[0] if all(c in cl for cl in clauses[1:])]
+    if not common:
+        return rows, ""
+    out = []
+    for r, cl in zip(rows, clauses, strict=True):
+        own = [c for c in cl if c not in common]
+        out.append(
+            {
+                **r,
+                "evidence_against": Composed(
+                    "; ".join(own + ["the labs no candidate explains (under the table)"])
+                ),
+            }
+        )
+    return out, Composed("; ".join(common))
 
 
 def _lab_list(value: Any) -> list[str]:
@@ -240,3 +289,38 @@ def pathway_note(f: Mapping[str, Any]) -> str:
                          f"{', '.join(missing)} the rule's pathways do not hold it (the rule "
                          "counts operations inside its first-seen windows only: table above)")  # fmt: skip
     return head + (" " + "; ".join(parts) + "." if parts else "")
+
+
+#: A transfer note of the attribution (``attribution.totals.notes``): downloads of files
+#: that no logged extraction names.
+_UNNAMED = re.compile(r"([\d,]+) downloads? of files? no logged extraction names")
+
+
+def transfer_notes(f: Mapping[str, Any]) -> list[str]:
+    """Section 5's transfer notes in words: the attribution's counts of FTP transfers
+    (``attribution.totals.notes``), and what the downloads of files no logged operation
+    produced mean.
+
+    Returns
+    -------
+    list of str
+        One sentence per note (:class:`Composed`); the note about unnamed downloads
+        followed by its reading: files fetched that no logged operation produced, whose
+        content the evidence cannot tell.
+    """
+    notes = ((f.get("attribution") or {}).get("totals") or {}).get("notes") or []
+    out = []
+    for n in notes:
+        if not isinstance(n, str) or "FTP" not in n and not _UNNAMED.search(n):
+            continue
+        text = n[:1].upper() + n[1:] + "."
+        m = _UNNAMED.search(n)
+        if m:
+            text += (
+                f" The {m.group(1)} downloads fetched files that no logged export or "
+                "extraction produced (their names match no extraction file of the logs): "
+                "the evidence cannot say what they held, nor whether they held patients of "
+                "the leak; they are neither counted for nor against any hypothesis."
+            )
+        out.append(Composed(text))
+    return out
