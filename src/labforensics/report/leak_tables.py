@@ -17,11 +17,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..attribution.conclusion import pairs_words
-from .numbers import Composed
+from .numbers import Composed, _num, pct
 
 __all__ = [
     "NOT_WEIGHED",
     "annotated_hypotheses",
+    "hypotheses_ctx",
+    "inputs_rows",
     "shared_against",
     "transfer_notes",
     "coverage_rows",
@@ -324,3 +326,88 @@ def transfer_notes(f: Mapping[str, Any]) -> list[str]:
             )
         out.append(Composed(text))
     return out
+
+
+#: What a companion input is, shown in the files table's format column (it has no
+#: evidence format).
+INPUT_ROLE_WORDS = {"leak": "leaked file", "patient_index": "patient index",
+                    "transfers": "FTP transfer log", "case": "case file",
+                    "authorisations": "authorisation register", "evidence": "evidence"}  # fmt: skip
+
+
+def inputs_rows(inputs: Any) -> list[dict[str, Any]]:
+    """findings' ``inputs`` for the files table: a file without an evidence format
+    shows what it is (its role in words) in the format column."""
+    out = []
+    for r in inputs or []:
+        if not isinstance(r, Mapping):
+            continue
+        row = dict(r)
+        if not row.get("format"):
+            role = str(row.get("role") or "")
+            row["format"] = INPUT_ROLE_WORDS.get(role, role.replace("_", " ") or "not read")
+        out.append(row)
+    return out
+
+
+#: The earlier share rule's grades in words (attribution.propositions' strength scale:
+#: s the hypothesis' share of the leak explained, f its fit).
+SHARE_RULE_GRADES = (
+    "none: the hypothesis explains no leaked patient; weak: it explains some, less than the "
+    "share each of several hypotheses needs to call the leak mixed ({mixed}), or its fit is "
+    "under 0.5; moderate: it explains at least {mixed} with a fit of at least 0.5; strong: "
+    "it explains at least {dominant} (the share that makes one hypothesis dominant) with a "
+    "fit of at least 0.8"
+)
+
+
+def _value(v: Any) -> str:
+    """A parameter's value: a number as ``%g``, anything else as text."""
+    f = _num(v)
+    return f"{f:g}" if f is not None else str(v)
+
+
+def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
+    """Section 6's context: the hypotheses (shared "evidence against" once), the share
+    fetched from outside in words, the grades defined and the rule's stability."""
+    rows, shared = shared_against(annotated_hypotheses(f))
+    params = (f.get("attribution") or {}).get("params") or {}
+    grades = SHARE_RULE_GRADES.format(mixed=pct(params.get("mixed_share", 0.2)),
+                                      dominant=pct(params.get("dominant_share", 0.8)))  # fmt: skip
+    outside = next((h.get("share_retrieved_outside") for h in rows
+                    if _num(h.get("share_retrieved_outside")) is not None), None)  # fmt: skip
+    stab = (f.get("attribution") or {}).get("stability") or {}
+    runs = stab.get("runs") if isinstance(stab, Mapping) else None
+    runs = runs if isinstance(runs, list) else []
+    stability = ""
+    if runs and _num(stab.get("agreement")) is not None:
+        differ = [r for r in runs if isinstance(r, Mapping) and not r.get("agrees")]
+        stability = (
+            f"Stability of this rule's verdict: {pct(stab['agreement'])} of {len(runs):,} "
+            "reruns with one parameter halved or doubled reach the same verdict"
+            + (
+                " (not: " + "; ".join(f"{r.get('param')} = {_value(r.get('value'))} gives "
+                                      f"{r.get('verdict')}" for r in differ) + ")"
+                if differ else ""
+            ) + "."
+        )  # fmt: skip
+    service = sorted({str(p.get("account")) for p in f.get("pathways") or []
+                      if isinstance(p, Mapping) and p.get("account_kind") == "service"
+                      and p.get("hypothesis") == "insider"})  # fmt: skip
+    return {
+        "hyp_service": (
+            f"Laboratory staff's pathways include {len(service):,} service account(s) "
+            f"({', '.join(service)}): accounts of the lab's own systems (night batch, "
+            "interfaces), not a person's; the earlier share rule counts them under laboratory "
+            "staff because the lab runs them."
+            if service
+            else ""
+        ),
+        "hypotheses": [
+            {k: v for k, v in h.items() if k != "share_retrieved_outside"} for h in rows
+        ],  # fmt: skip
+        "hyp_shared_against": shared,
+        "hyp_outside_share": outside,
+        "hyp_grades": grades,
+        "hyp_stability": stability,
+    }
