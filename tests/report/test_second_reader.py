@@ -239,7 +239,12 @@ def test_print_copy_breaks_names_at_dots_and_underscores_only():
     got = break_points(html)
     assert "<style>.a_b { x: 0.5 }</style>" in got  # the style sheet untouched
     assert "migration.<wbr>editeur" in got and "<td>0.04 %</td>" in got
-    assert "AUDIT_<wbr>L15_20150104.<wbr>csv" in got
+    assert "AUDIT_<wbr>L15_<wbr>20150104.<wbr>csv" in got
+    # a logged line breaks after its separators; an entity stays whole
+    assert (
+        break_points("<body><code>a;b;c &amp;x</code>")
+        == "<body><code>a;<wbr>b;<wbr>c &amp;<wbr>x</code>"
+    )
     assert 'src="data:image/png;base64,a.b_c"' in got  # attributes untouched
 
 

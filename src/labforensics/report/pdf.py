@@ -39,9 +39,11 @@ __all__ = [
     "write_pdf",
 ]
 
-#: A dot, underscore or slash between a word character and a letter (``migration.editeur``,
-#: ``AUDIT_L15``, ``report.csv``; not a decimal point): where a long name may break.
-_NAME_BREAK = re.compile(r"(?<=\w)([._/])(?=[^\W\d])")
+#: Where a long name or logged line may break in print: after an underscore, slash, pipe
+#: or semicolon between two non-spaces (``AUDIT_L15_20150104``, a raw line's fields), and
+#: after a dot between a word character and a letter (``migration.editeur``,
+#: ``report.csv``; never a decimal point).
+_NAME_BREAK = re.compile(r"(?<=\S)([_/|;])(?=\S)|(?<=\w)(\.)(?=[^\W\d])")
 #: A text node of the document (between two tags).
 _TEXT_NODE = re.compile(r">([^<]+)<")
 
@@ -71,9 +73,10 @@ def open_details(html: str) -> str:
 
 
 def break_points(html: str) -> str:
-    """``html`` with a line-break opportunity (``<wbr>``) after each dot, underscore or
-    slash inside a name of its body's text, so that a narrow printed column breaks
-    ``migration.editeur`` as "migration." / "editeur", never "migration.e" / "diteur".
+    """``html`` with a line-break opportunity (``<wbr>``) after each dot, underscore,
+    slash, pipe or semicolon inside a name or a logged line of its body's text, so that a
+    narrow printed column breaks ``migration.editeur`` as "migration." / "editeur",
+    never "migration.e" / "diteur".
 
     Only text nodes after ``<body`` are changed (never the style sheet, a tag or an
     attribute, so the figures' ``data:`` URIs stay whole); a decimal point is not a
@@ -87,14 +90,16 @@ def break_points(html: str) -> str:
     Returns
     -------
     str
-        The document, its body's text with ``<wbr>`` after ``.``, ``_`` and ``/`` that
-        sit between a word character and a letter.
+        The document, its body's text with ``<wbr>`` after ``_``, ``/``, ``|`` and ``;``
+        between two non-spaces, and after ``.`` between a word character and a letter.
     """
     at = html.find("<body")
     if at < 0:
         return html
-    body = _TEXT_NODE.sub(lambda m: ">" + _NAME_BREAK.sub(r"\1<wbr>", m.group(1)) + "<",
-                          html[at:])  # fmt: skip
+    body = _TEXT_NODE.sub(
+        lambda m: ">" + _NAME_BREAK.sub(lambda b: b.group(0) + "<wbr>", m.group(1)) + "<",
+        html[at:],
+    )
     return html[:at] + body
 
 
