@@ -302,7 +302,7 @@ COLUMN_LABELS = {
     "truncation_note": "why cut short", "source_file": "file", "source_line": "line",
     "action_raw": "action as logged", "src_ips": "source addresses", "sha256": "SHA-256",
     "size": "size (bytes)", "first_day": "first day", "last_day": "last day",
-    "n_labs": "labs", "n_pathways": "pathways", "patients_explained": "leaked patients explained",
+    "n_labs": "number of labs", "n_pathways": "number of pathways", "patients_explained": "leaked patients explained",
     "share_retrieved_outside": "share fetched from outside", "evidence_for": "evidence for",
     "evidence_against": "evidence against", "fit": "fit (see the glossary)",
     "strength": "grade of the earlier share rule (not the conclusion's strength)",
