@@ -136,3 +136,22 @@ def test_no_campaign_table_no_section(case):
     data = ReportData(findings=d.findings, events=d.events, sessions=d.sessions,
                       quarantine=None, accounting=d.accounting, session_scores=d.session_scores)  # fmt: skip
     assert '<section id="campaigns">' not in render_report(data)
+
+
+def test_section_four_shows_each_flagged_campaigns_best_session(case):
+    # with one top session shown in full (the hostile extraction), the 3 other flagged
+    # campaigns' best sessions follow in section 4 with their evidence rows; the sentence
+    # counts the 32 - 1 = 31 flagged sessions not shown one by one
+    html = render_report(case["data"], top_n=1)
+    sec = html[html.index('id="sessions"') : html.index('id="sources"')]
+    camp = case["camp"]
+    best = set(camp.loc[camp["flagged"], "best_session_id"].astype(str))
+    in_full = set(re.findall(r'<div class="small muted">session <code>([^<]+)</code>', sec))
+    listed = re.findall(r'class="campaign-evidence"><summary>.*?best session <code>([^<]+)</code>',
+                        sec)  # fmt: skip
+    assert in_full == {"SHOSTILE"} and len(listed) == N_FLAGGED_CAMPAIGNS - 1
+    assert best == in_full | set(listed)
+    assert f"The other {N_FLAGGED_SESSIONS - 1} flagged session(s) are not shown one by one" in sec
+    # each listed campaign's evidence rows are there (a table per entry)
+    entries = sec.split('class="campaign-evidence"')[1:]
+    assert all("<table" in e.split("</details>")[0] for e in entries)

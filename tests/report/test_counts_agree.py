@@ -52,8 +52,11 @@ def test_key_figures_agree_with_the_tables(run):
     assert _int(r"<b>([\d,]+)</b><span>sessions reconstructed</span>", html) == len(t["sessions"])
     assert _int(r"<b>([\d,]+)</b><span>sessions flagged</span>", html) == n_flagged
     # section 4's sentence
-    assert _int(r"The highest-scoring sessions: ([\d,]+) flagged", html) == n_flagged
-    assert _int(r"flagged of ([\d,]+)\.", html) == len(t["sessions"])
+    assert (
+        _int(r"<p class=\"sessions-shown\">([\d,]+) of [\d,]+ sessions are flagged", html)
+        == n_flagged
+    )
+    assert _int(r"[\d,]+ of ([\d,]+) sessions are flagged", html) == len(t["sessions"])
 
 
 def test_campaigns_agree_between_first_screen_section_figures_and_parquet(run):
@@ -89,3 +92,22 @@ def test_quarantine_and_exports_agree(run):
     assert _int(r"([\d,]+) export\(s\) and extraction\(s\), none checked", html) == len(
         t["exports"]
     )
+
+
+def test_every_flagged_campaign_has_its_best_session_evidence_in_section_four(run):
+    # issue 16 / second reader: each flagged campaign's best session (campaigns.parquet's
+    # best_session_id) is shown in full in section 4, or its evidence rows follow there
+    html, camp = run["html"], run["t"]["campaigns"]
+    best = set(camp.loc[camp["flagged"], "best_session_id"].astype(str))
+    assert len(best) == 5  # 5 flagged campaigns (expected/flagged.json of the fixture)
+    sec = html[html.index('id="sessions"') : html.index('id="sources"')]
+    in_full = set(re.findall(r'<div class="small muted">session <code>([^<]+)</code>', sec))
+    listed = re.findall(r'class="campaign-evidence"><summary>.*?best session <code>([^<]+)</code>',
+                        sec)  # fmt: skip
+    assert best <= in_full | set(listed)
+    assert not set(listed) & in_full  # never twice
+    # the sentence says how many are not shown one by one, and where they are
+    n_full = len(re.findall(r'<span class="tag flag">flagged</span>', sec))
+    m = re.search(r"The other ([\d,]+) flagged session\(s\) are not shown one by one here", sec)
+    rest = int(run["t"]["scores"]["flagged"].sum()) - n_full
+    assert (int(m.group(1)) if m else 0) == rest  # absent when every one is shown

@@ -134,7 +134,7 @@ def test_match_classes_and_unlinked(html):
                      ("ambiguous", "40", "0.7 %"), ("household", "120", "2.2 %"),
                      ("none", "543", "9.9 %")]  # fmt: skip
     assert ("703 rows (12.8 %) are linked to no indexed patient (ambiguous, household or no "
-            "candidate), against a decoy rate of 1.0 %.") in sec  # fmt: skip
+            "candidate), against the decoy link rate of 1.0 % (the share of all the dump&#39;s rows that link to the decoy index, which holds no real person: the share a dump of strangers would link by chance).") in sec  # fmt: skip
     # 12.8 % > 1 %: the plain sentence about rows of no indexed lab
     assert "they come from other sources or are fabricated rows." in sec
     # 4,700 + 101 = 4,801 = rows_linked: nothing below the threshold to mention
@@ -156,10 +156,10 @@ def test_horizon_support_and_share(html):
     # 2020-09-14T22:00Z is midnight on 15 September in Paris (CEST, UTC+2)
     row = re.search(r'<td class="c-lab">L01</td>.*?</tr>', sec, re.S).group(0)
     assert "2020-09-15 00:00 CEST (2020-09-14 22:00 UTC)" in row
-    assert "25 linked rows (m = 5)" in row and "97.0 %" in row
+    assert "25 linked rows (at least 5 needed)" in row and "97.0 %" in row
     row2 = re.search(r'<td class="c-lab">L02</td>.*?</tr>', sec, re.S).group(0)
     # no horizon: fewer than m rows support one
-    assert "none (too few linked rows with a date)" in row2 and "m = 5" in row2
+    assert "none (too few linked rows with a date)" in row2 and "at least 5 needed" in row2
     assert "99.1 %" in row2
 
 
@@ -232,7 +232,7 @@ def test_file_shapes_and_hostile_names_escaped(html):
     # 20 columns: the first 12 listed, 8 counted; fixed width has no separator
     assert "20: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, … (8 more)" in sec
     assert "none (fixed width)" in sec and "; (semicolon)" in sec
-    assert "%d/%m/%y, serial" in sec and "not sorted" in sec
+    assert "%d/%m/%y, spreadsheet serial numbers" in sec and "not sorted" in sec
 
 
 def test_hostile_lab_and_ids_escaped():

@@ -93,7 +93,7 @@ def test_words_shown_in_their_place(report):
     # the words a reader sees instead of each code
     text = visible_text(report)
     for words in ("a copy the logs do not cover", "LIS audit CSV, legacy dialect",
-                  "vendor staff (hotline, maintenance)", "extraction and migration tool",
+                  "vendor account (LIS editor)", "extraction and migration tool",
                   "migration.editeur (vendor account)", "the least share of the leak to explain"):  # fmt: skip
         assert words in text, words
 

@@ -40,10 +40,12 @@ from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
 from .leak_tables import (
-    annotated_hypotheses,
     coverage_rows,
+    hypotheses_ctx,
+    inputs_rows,
     not_weighed,
     pathway_note,
+    transfer_notes,
     window_note,
     window_rows,
 )
@@ -57,7 +59,7 @@ from .numbers import (
     pct,
 )
 from .summary import GLOSSARY, glossary_anchor, summary_view, takeovers
-from .words import COLUMN_WORDS, coded, in_words, pathway_words
+from .words import COLUMN_WORDS, EXTRA_GLOSSARY, coded, in_words, pathway_words
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -70,6 +72,31 @@ MAX_EVIDENCE_ROWS = 25
 #: field of the evidence can hold megabytes) is cut there and says how many characters
 #: were left out. The output tables (events.parquet, quarantine.csv) keep the value whole.
 MAX_TEXT_CHARS = 1000
+
+
+#: What the report prints for a missing value (None, NaN, NaT, pd.NA): never the
+#: Python words "None", "nan" or "NaT" (a reader takes them for data).
+MISSING = "—"
+
+
+def blank(value: Any) -> Any:
+    """``value``, or :data:`MISSING` when it is None, NaN, NaT or ``pd.NA``.
+
+    Parameters
+    ----------
+    value : object
+        Anything a template prints.
+
+    Returns
+    -------
+    object
+        :data:`MISSING` for a missing scalar; every other value unchanged.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return MISSING
+    if isinstance(value, float | np.floating) and value != value:
+        return MISSING
+    return value
 
 
 def clip_text(value: Any, limit: int = MAX_TEXT_CHARS) -> Any:
@@ -275,7 +302,7 @@ COLUMN_LABELS = {
     "truncation_note": "why cut short", "source_file": "file", "source_line": "line",
     "action_raw": "action as logged", "src_ips": "source addresses", "sha256": "SHA-256",
     "size": "size (bytes)", "first_day": "first day", "last_day": "last day",
-    "n_labs": "labs", "n_pathways": "pathways", "patients_explained": "leaked patients explained",
+    "n_labs": "number of labs", "n_pathways": "number of pathways", "patients_explained": "leaked patients explained",
     "share_retrieved_outside": "share fetched from outside", "evidence_for": "evidence for",
     "evidence_against": "evidence against", "fit": "fit (see the glossary)",
     "strength": "grade of the earlier share rule (not the conclusion's strength)",
@@ -495,7 +522,31 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _evidence_rows(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
+#: Evidence rows shown for the best session of each flagged campaign (section 4).
+CAMPAIGN_EVIDENCE_ROWS = 10
+
+
+def _campaign_evidence(data: ReportData, cv: Mapping[str, Any] | None,
+                       shown: set[str]) -> list[dict[str, Any]]:  # fmt: skip
+    """Section 4's evidence of every flagged campaign whose best session is not already
+    shown in full: one entry per campaign (its rank, lab, account, best session id) with
+    that session's first :data:`CAMPAIGN_EVIDENCE_ROWS` evidence rows, outbound first."""
+    out: list[dict[str, Any]] = []
+    for c in (cv or {}).get("rows") or []:
+        best = (c.get("best") or [{}])[0]
+        sid = best.get("session_id")
+        if not sid or sid in shown:
+            continue
+        rows = _evidence_rows(data, [{"session_id": sid}], CAMPAIGN_EVIDENCE_ROWS).get(sid)
+        out.append({"campaign_id": c.get("campaign_id"), "rank": c.get("rank"),
+                    "lab": c.get("lab"), "account": c.get("account"),
+                    "activity": c.get("activity"), "session_id": sid,
+                    "n_sessions": c.get("n_sessions"), "evidence": rows})  # fmt: skip
+    return out
+
+
+def _evidence_rows(data: ReportData, top: list[dict[str, Any]],
+                   limit: int = MAX_EVIDENCE_ROWS) -> dict[str, Any]:  # fmt: skip
     ev = data.events
     res: dict[str, Any] = {}
     if "session_id" not in ev.columns:
@@ -506,10 +557,18 @@ def _evidence_rows(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any
         rows = ev.loc[ev["session_id"] == sid]
         # show outbound events first (they are the reason), then evidence order
         outbound = rows["action"].astype(str).isin(["export", "extract"])
-        shown = pd.concat([rows[outbound], rows[~outbound]]).head(MAX_EVIDENCE_ROWS)
+        shown = pd.concat([rows[outbound], rows[~outbound]]).head(limit)
         shown = shown.sort_values(["ts", "seq"] if "seq" in shown else ["ts"], kind="stable")
         res[sid] = {"rows": _frame_rows(shown[cols]), "total": int(len(rows)), "columns": cols}
     return res
+
+
+def _log_start(events: pd.DataFrame) -> dict[str, Any]:
+    """lab -> its first logged event (UTC), for the horizons that predate the logs."""
+    if events is None or events.empty or not {"lab", "ts"} <= set(events.columns):
+        return {}
+    first = events.groupby(events["lab"].astype(str), sort=True)["ts"].min()
+    return {str(k): v for k, v in first.items() if not pd.isna(v)}
 
 
 # --- rendering -------------------------------------------------------------------------
@@ -524,7 +583,7 @@ def _environment() -> Environment:
         undefined=ChainableUndefined,
         # every printed value: no free text copied whole (QA, session 4); internal terms
         # in words, the term in a title (issue 16 item 3)
-        finalize=lambda v: in_words(clip_text(v)),
+        finalize=lambda v: in_words(clip_text(blank(v))),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -565,6 +624,9 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     env.globals["CODED"] = tuple(COLUMN_WORDS)
     env.filters["whole"] = lambda v: Markup(_html.escape("" if v is None else str(v)))
     env.filters["label"] = header_label
+    # a list the report itself joins (file names, labs): printed whole, never cut as a
+    # free text of the evidence (each item still escaped)
+    env.filters["ownjoin"] = lambda items, sep=", ": Composed(sep.join(str(i) for i in items))
     env.filters["share"] = share_cell
     env.filters["labs"] = labs_cell
     f = data.findings
@@ -597,6 +659,10 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         quarantine_summary = _frame_rows(_quarantine_by_file(q).head(MAX_QUARANTINE_ROWS))
         quarantine_groups = int(q.groupby(["source_file", "reason"], sort=False).ngroups)
         quarantine_kinds = _frame_rows(quarantine_by_reason(q))
+    cv = campaigns_view(data.campaigns, session_scores=data.session_scores,
+                        sessions=data.sessions, when=when, tz=data.tz,
+                        params=(f.get("parameters") or {}).get("campaigns"),
+                        exports=data.exports, takeovers=takeovers(f, when))  # fmt: skip
     gaps = list(f.get("gaps", []))
     gaps_long = sorted(gaps, key=lambda g: (-int(g.get("days", 0)), g.get("lab", "")))[:15]
     ctx = {
@@ -633,11 +699,10 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "TRANSFER_COLUMNS": TRANSFER_COLUMNS,
         "COVERAGE_COLUMNS": COVERAGE_COLUMNS,
         "notes": data.extra_notes,
-        "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when),
-        "campaigns": campaigns_view(data.campaigns, session_scores=data.session_scores,
-                                    sessions=data.sessions, when=when, tz=data.tz,
-                                    params=(f.get("parameters") or {}).get("campaigns"),
-                                    exports=data.exports, takeovers=takeovers(f, when)),  # fmt: skip
+        "leak_linkage": leak_linkage_view(f.get("leak_linkage"), when, _log_start(data.events)),
+        "campaigns": cv,
+        "campaign_evidence": _campaign_evidence(
+            data, cv, {str(s.get("session_id")) for s in detailed}),
         "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
         "summary": summary_view(f, when),
         # sections 5 and 6 in the conclusion's terms (windows, labs left out)
@@ -645,11 +710,13 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "window_note": window_note(f, when),
         "coverage_rows": coverage_rows(f),
         "pathway_note": pathway_note(f),
+        "inputs": inputs_rows(f.get("inputs")),
+        "transfer_notes": transfer_notes(f),
         "takeover_lines": [f"At {lab}: {t}" for (lab, _), t in takeovers(f, when).items()],
-        "hypotheses": annotated_hypotheses(f),
+        **hypotheses_ctx(f),
         "left_out": not_weighed(f),
         # linkage terms only when a dump was linked (its section is then shown)
-        "glossary": [(*g, glossary_anchor(g[0])) for g in GLOSSARY
+        "glossary": [(*g, glossary_anchor(g[0])) for g in (*GLOSSARY, *EXTRA_GLOSSARY)
                      if f.get("leak_linkage") or g[0] != "false-match rate"],  # fmt: skip
         "run": {"command": [shlex.quote(str(a)) for a in data.run["command"]]
                 if data.run.get("command") else None, "date": data.run.get("date")},

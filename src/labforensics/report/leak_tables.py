@@ -17,10 +17,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..attribution.conclusion import pairs_words
+from .numbers import Composed, _num, pct
 
 __all__ = [
     "NOT_WEIGHED",
     "annotated_hypotheses",
+    "hypotheses_ctx",
+    "inputs_rows",
+    "shared_against",
+    "transfer_notes",
     "coverage_rows",
     "not_weighed",
     "pathway_note",
@@ -206,8 +211,54 @@ def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
                               "none attributed", text)  # fmt: skip
                 text = re.sub(rf"(?<![\w]){re.escape(lab)}: ", f"{why}: ", text)
             row["evidence_against"] = text
+        # the rule's own sentences: printed whole, never cut as a free text of the logs
+        for key in ("evidence_for", "evidence_against"):
+            if isinstance(row.get(key), str):
+                row[key] = Composed(row[key])
         out.append(row)
     return out
+
+
+#: Separator of the clauses of a hypothesis' "evidence against" (attribution.hypotheses).
+_CLAUSE_SEP = " ; "
+
+
+def shared_against(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    """Section 6's "evidence against" with the clauses every hypothesis shares taken out,
+    to be printed once under the table rather than repeated in each column.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`annotated_hypotheses`' rows (``evidence_against``: clauses joined by
+        ``" ; "``).
+
+    Returns
+    -------
+    (list of dict, str)
+        The rows, each ``evidence_against`` without the shared clauses (and saying where
+        they are), and the shared clauses joined (:class:`Composed`; "" when fewer than two
+        hypotheses or none is shared).
+    """
+    texts = [r.get("evidence_against") for r in rows]
+    if len(rows) < 2 or not all(isinstance(t, str) and t for t in texts):
+        return rows, ""
+    clauses = [[c.strip() for c in str(t).split(_CLAUSE_SEP) if c.strip()] for t in texts]
+    common = [c for c in clauses[0] if all(c in cl for cl in clauses[1:])]
+    if not common:
+        return rows, ""
+    out = []
+    for r, cl in zip(rows, clauses, strict=True):
+        own = [c for c in cl if c not in common]
+        out.append(
+            {
+                **r,
+                "evidence_against": Composed(
+                    "; ".join(own + ["the labs no candidate explains (under the table)"])
+                ),
+            }
+        )
+    return out, Composed("; ".join(common))
 
 
 def _lab_list(value: Any) -> list[str]:
@@ -240,3 +291,123 @@ def pathway_note(f: Mapping[str, Any]) -> str:
                          f"{', '.join(missing)} the rule's pathways do not hold it (the rule "
                          "counts operations inside its first-seen windows only: table above)")  # fmt: skip
     return head + (" " + "; ".join(parts) + "." if parts else "")
+
+
+#: A transfer note of the attribution (``attribution.totals.notes``): downloads of files
+#: that no logged extraction names.
+_UNNAMED = re.compile(r"([\d,]+) downloads? of files? no logged extraction names")
+
+
+def transfer_notes(f: Mapping[str, Any]) -> list[str]:
+    """Section 5's transfer notes in words: the attribution's counts of FTP transfers
+    (``attribution.totals.notes``), and what the downloads of files no logged operation
+    produced mean.
+
+    Returns
+    -------
+    list of str
+        One sentence per note (:class:`Composed`); the note about unnamed downloads
+        followed by its reading: files fetched that no logged operation produced, whose
+        content the evidence cannot tell.
+    """
+    notes = ((f.get("attribution") or {}).get("totals") or {}).get("notes") or []
+    out = []
+    for n in notes:
+        if not isinstance(n, str) or "FTP" not in n and not _UNNAMED.search(n):
+            continue
+        text = n[:1].upper() + n[1:] + "."
+        m = _UNNAMED.search(n)
+        if m:
+            text += (
+                f" The {m.group(1)} downloads fetched files that no logged export or "
+                "extraction produced (their names match no extraction file of the logs): "
+                "the evidence cannot say what they held, nor whether they held patients of "
+                "the leak; they are neither counted for nor against any hypothesis."
+            )
+        out.append(Composed(text))
+    return out
+
+
+#: What a companion input is, shown in the files table's format column (it has no
+#: evidence format).
+INPUT_ROLE_WORDS = {"leak": "leaked file", "patient_index": "patient index",
+                    "transfers": "FTP transfer log", "case": "case file",
+                    "authorisations": "authorisation register", "evidence": "evidence"}  # fmt: skip
+
+
+def inputs_rows(inputs: Any) -> list[dict[str, Any]]:
+    """findings' ``inputs`` for the files table: a file without an evidence format
+    shows what it is (its role in words) in the format column."""
+    out = []
+    for r in inputs or []:
+        if not isinstance(r, Mapping):
+            continue
+        row = dict(r)
+        if not row.get("format"):
+            role = str(row.get("role") or "")
+            row["format"] = INPUT_ROLE_WORDS.get(role, role.replace("_", " ") or "not read")
+        out.append(row)
+    return out
+
+
+#: The earlier share rule's grades in words (attribution.propositions' strength scale:
+#: s the hypothesis' share of the leak explained, f its fit).
+SHARE_RULE_GRADES = (
+    "none: the hypothesis explains no leaked patient; weak: it explains some, less than the "
+    "share each of several hypotheses needs to call the leak mixed ({mixed}), or its fit is "
+    "under 0.5; moderate: it explains at least {mixed} with a fit of at least 0.5; strong: "
+    "it explains at least {dominant} (the share that makes one hypothesis dominant) with a "
+    "fit of at least 0.8"
+)
+
+
+def _value(v: Any) -> str:
+    """A parameter's value: a number as ``%g``, anything else as text."""
+    f = _num(v)
+    return f"{f:g}" if f is not None else str(v)
+
+
+def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
+    """Section 6's context: the hypotheses (shared "evidence against" once), the share
+    fetched from outside in words, the grades defined and the rule's stability."""
+    rows, shared = shared_against(annotated_hypotheses(f))
+    params = (f.get("attribution") or {}).get("params") or {}
+    grades = SHARE_RULE_GRADES.format(mixed=pct(params.get("mixed_share", 0.2)),
+                                      dominant=pct(params.get("dominant_share", 0.8)))  # fmt: skip
+    outside = next((h.get("share_retrieved_outside") for h in rows
+                    if _num(h.get("share_retrieved_outside")) is not None), None)  # fmt: skip
+    stab = (f.get("attribution") or {}).get("stability") or {}
+    runs = stab.get("runs") if isinstance(stab, Mapping) else None
+    runs = runs if isinstance(runs, list) else []
+    stability = ""
+    if runs and _num(stab.get("agreement")) is not None:
+        differ = [r for r in runs if isinstance(r, Mapping) and not r.get("agrees")]
+        stability = (
+            f"Stability of this rule's verdict: {pct(stab['agreement'])} of {len(runs):,} "
+            "reruns with one parameter halved or doubled reach the same verdict"
+            + (
+                " (not: " + "; ".join(f"{r.get('param')} = {_value(r.get('value'))} gives "
+                                      f"{r.get('verdict')}" for r in differ) + ")"
+                if differ else ""
+            ) + "."
+        )  # fmt: skip
+    service = sorted({str(p.get("account")) for p in f.get("pathways") or []
+                      if isinstance(p, Mapping) and p.get("account_kind") == "service"
+                      and p.get("hypothesis") == "insider"})  # fmt: skip
+    return {
+        "hyp_service": (
+            f"Laboratory staff's pathways include {len(service):,} service account(s) "
+            f"({', '.join(service)}): accounts of the lab's own systems (night batch, "
+            "interfaces), not a person's; the earlier share rule counts them under laboratory "
+            "staff because the lab runs them."
+            if service
+            else ""
+        ),
+        "hypotheses": [
+            {k: v for k, v in h.items() if k != "share_retrieved_outside"} for h in rows
+        ],  # fmt: skip
+        "hyp_shared_against": shared,
+        "hyp_outside_share": outside,
+        "hyp_grades": grades,
+        "hyp_stability": stability,
+    }

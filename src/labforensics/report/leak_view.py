@@ -4,6 +4,7 @@ false-match rate, the threshold figure, the waterfalls and the dump's shape, fro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,9 +96,29 @@ def _shown_list(values: Any, limit: int) -> str:
     return ", ".join(items[:limit]) + f", … ({len(items) - limit:,} more)"
 
 
+#: Date kinds of a dump file (leak.horizon's _DATE_KINDS) in words.
+DATE_KIND_WORDS = {"yyyy": "full dates", "yy": "two-digit years", "serial": "spreadsheet "
+                   "serial numbers", "partial": "incomplete dates"}  # fmt: skip
+#: A fixed-width column's span, ``name:first-last`` (characters, 1-based).
+_SPAN = re.compile(r"^(.*):(\d+)-(\d+)$")
+#: A span end at or beyond this many characters runs to the end of the line.
+_LINE_END = 1 << 20
+
+
+def _column_words(col: Any) -> str:
+    """A dump column; a fixed-width span ``sample_date:142-1048576`` in words
+    ("sample_date (characters 142 to the end of the line)")."""
+    m = _SPAN.match(str(col))
+    if not m:
+        return str(col)
+    end = int(m.group(3))
+    to = "the end of the line" if end >= _LINE_END else f"{end:,}"
+    return f"{m.group(1)} (characters {int(m.group(2)):,} to {to})"
+
+
 def _file_shape(r: Mapping[str, Any]) -> dict[str, str]:
     sep = r.get("separator")
-    cols = list(r.get("columns") or [])
+    cols = [_column_words(c) for c in (r.get("columns") or [])]
     return {
         "source_file": str(r.get("source_file") or ""),
         "rows": _count(r.get("rows")),
@@ -105,12 +126,14 @@ def _file_shape(r: Mapping[str, Any]) -> dict[str, str]:
         "encoding": str(r.get("encoding") or ""),
         "separator": "none (fixed width)" if sep is None or sep == "" else
                      SEPARATOR_NAMES.get(str(sep), str(sep)),
-        "date_formats": ", ".join(str(d) for d in (r.get("date_formats") or [])) or "none",
+        "date_formats": ", ".join(DATE_KIND_WORDS.get(str(d), str(d))
+                                  for d in (r.get("date_formats") or [])) or "none",
         "sorted_by": str(r.get("sorted_by")) if r.get("sorted_by") else "not sorted",
     }  # fmt: skip
 
 
-def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any] | None:
+def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any,
+                      log_start: Mapping[str, Any] | None = None) -> dict[str, Any] | None:  # fmt: skip
     """What the "Leak linkage" section shows, from ``findings["leak_linkage"]``.
 
     Parameters
@@ -122,6 +145,9 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
         when no dump was linked (an identifier list, or no leak).
     when : callable
         :func:`make_formatter` of the case's time zone (horizons local with UTC).
+    log_start : dict, optional
+        lab -> first logged event (UTC instant): a horizon before it is said to predate
+        the logs.
 
     Returns
     -------
@@ -145,7 +171,7 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
     below_text = _below_threshold_text(by, linked)
     un = ll.get("unlinked") if isinstance(ll.get("unlinked"), Mapping) else {}
     unlinked_text, exceeds, exceeds_text = _unlinked_texts(un)
-    labs, horizons = _per_lab_views(ll.get("per_lab") or [], fmr_text, when)
+    labs, horizons = _per_lab_views(ll.get("per_lab") or [], fmr_text, when, log_start)
     files = [_file_shape(r) for r in (ll.get("files") or []) if isinstance(r, Mapping)]
     thr_table, thr_rows, fig_thr = _threshold_view(ll.get("fmr_by_threshold"), thr)
     examples = [e for e in (ll.get("examples") or []) if isinstance(e, Mapping)]
@@ -161,8 +187,32 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any) -> dict[str, Any]
         "files": files, "files_shown": LINKAGE_FILES_SHOWN,
         "thresholds": thr_rows, "threshold_listed": bool(thr_table["used"].any()),
         "fig_thresholds": fig_thr, "waterfalls": waterfalls, "examples_total": len(drawable),
-        "glossary": LINKAGE_GLOSSARY,
+        "glossary": LINKAGE_GLOSSARY, "figures_relate": _figures_relate(ll),
     }  # fmt: skip
+
+
+def _figures_relate(ll: Mapping[str, Any]) -> str:
+    """How the section's decoy and false-match figures derive from one another, each with
+    what it counts ("" without a decoy count at the threshold used)."""
+    thr = _num(ll.get("threshold"))
+    used = [r for r in (ll.get("fmr_by_threshold") or []) if isinstance(r, Mapping)
+            and thr is not None and _num(r.get("threshold")) is not None
+            and abs(float(r["threshold"]) - thr) < 1e-9]  # fmt: skip
+    n, linked = _num(ll.get("rows")), _num(ll.get("rows_linked"))
+    if not used or not n or not linked or _num(used[0].get("decoy_links")) is None:
+        return ""
+    d = float(used[0]["decoy_links"])
+    return (
+        f"How these figures relate: the decoy index holds no real person, so its "
+        f"{_count(d)} linked rows are all false links, counted over all {_count(n)} rows of "
+        f"the dump (decoy link rate {pct(d / n)} per dump row). A row of a person in no index "
+        f"can only fall among the {_count(n - linked)} rows left unlinked or be falsely "
+        f"linked, so the expected false links among the {_count(linked)} linked rows are about "
+        f"that rate applied to the unlinked rows, divided by the linked rows: the false-match "
+        f'rate {pct(ll.get("false_match_rate"))} is per linked row (README, "False-match '
+        'rate and threshold", for the estimator with the relative decoy). The decoy count is '
+        "therefore not a count of false links in the real linkage."
+    )
 
 
 def _by_match_rows(by: Mapping[str, Any], rows: Any) -> list[dict[str, str]]:
@@ -193,7 +243,12 @@ def _unlinked_texts(un: Mapping[str, Any]) -> tuple[str, bool | None, str]:
         unlinked_text = (f"{_count(un.get('rows'))} rows ({pct(un.get('share'))}) are linked to "
                          "no indexed patient (ambiguous, household or no candidate)")  # fmt: skip
         if _num(un.get("decoy_share")) is not None:
-            unlinked_text += f", against a decoy rate of {pct(un.get('decoy_share'))}"
+            unlinked_text += (
+                f", against the decoy link rate of {pct(un.get('decoy_share'))} "
+                "(the share of all the dump's rows that link to the decoy index, "
+                "which holds no real person: the share a dump of strangers would "
+                "link by chance)"
+            )
         unlinked_text += "."
     exceeds: bool | None = un.get("exceeds_decoy")
     if not isinstance(exceeds, bool):
@@ -209,9 +264,11 @@ def _unlinked_texts(un: Mapping[str, Any]) -> tuple[str, bool | None, str]:
 
 
 def _per_lab_views(
-    per_lab: list[Any], fmr_text: str, when: Any
+    per_lab: list[Any], fmr_text: str, when: Any, log_start: Mapping[str, Any] | None = None
 ) -> tuple[list[str], list[dict[str, str]]]:
-    """Per indexed lab: a sentence of patients in the dump, and its horizon row."""
+    """Per indexed lab: a sentence of patients in the dump, and its horizon row (saying so
+    when the horizon predates the lab's first logged event: the copy's window is then
+    bounded by the logs' start)."""
     labs, horizons = [], []
     for r in per_lab:
         if not isinstance(r, Mapping):
@@ -222,11 +279,17 @@ def _per_lab_views(
                     f"of the {_count(r.get('patients_known'))} patients in the lab's index.")  # fmt: skip
         h = r.get("horizon")
         m = r.get("horizon_m")
+        text = when(h, seconds=False) if h else "none (too few linked rows with a date)"
+        start = (log_start or {}).get(lab)
+        if h and start is not None and pd.Timestamp(h) < pd.Timestamp(start):
+            text += (f"; before the lab's logs start ({when(start, seconds=False)}): the copy's "
+                     "window is then bounded by the logs' start")  # fmt: skip
         horizons.append({
             "lab": lab,
-            "horizon": when(h, seconds=False) if h else "none (too few linked rows with a date)",
-            "support": (f"{_count(r.get('horizon_support'))} linked rows (m = {_count(m)})"
-                        if h else (f"m = {_count(m)}" if m is not None else "")),
+            "horizon": text,
+            "support": (f"{_count(r.get('horizon_support'))} linked rows (at least {_count(m)} "
+                        "needed)" if h else (f"at least {_count(m)} needed" if m is not None
+                                             else "")),
             "before": pct(r.get("share_registered_before_horizon")),
         })  # fmt: skip
     return labs, horizons

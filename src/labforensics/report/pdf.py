@@ -22,13 +22,91 @@ a time limit (:data:`PDF_TIMEOUT_S`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PDF_TIMEOUT_S", "PdfResult", "find_chromium", "write_pdf"]
+__all__ = [
+    "PDF_TIMEOUT_S",
+    "PdfResult",
+    "break_points",
+    "find_chromium",
+    "open_details",
+    "print_copy",
+    "write_pdf",
+]
+
+#: Where a long name or logged line may break in print: after an underscore, slash, pipe
+#: or semicolon between two non-spaces (``AUDIT_L15_20150104``, a raw line's fields), and
+#: after a dot between a word character and a letter (``migration.editeur``,
+#: ``report.csv``; never a decimal point).
+_NAME_BREAK = re.compile(r"(?<=\S)([_/|;])(?=\S)|(?<=\w)(\.)(?=[^\W\d])")
+#: A text node of the document (between two tags).
+_TEXT_NODE = re.compile(r">([^<]+)<")
+
+#: A ``<details`` start tag without an ``open`` attribute.
+_CLOSED_DETAILS = re.compile(r"<details(?![^>]*\bopen\b)(?=[\s>])", re.IGNORECASE)
+
+
+def open_details(html: str) -> str:
+    """``html`` with every ``<details>`` element opened, for print.
+
+    Chromium prints a closed ``<details>`` closed (CSS cannot open it), so a table the
+    text says is "shown below" would be missing from the PDF; the print copy sets the
+    ``open`` attribute on each. Only start tags are changed; the text of the report
+    (escaped, so it holds no ``<details`` of its own) is left as it is.
+
+    Parameters
+    ----------
+    html : str
+        The report's HTML.
+
+    Returns
+    -------
+    str
+        The same document with ``<details open`` for each ``<details`` start tag.
+    """
+    return _CLOSED_DETAILS.sub("<details open", html)
+
+
+def break_points(html: str) -> str:
+    """``html`` with a line-break opportunity (``<wbr>``) after each dot, underscore,
+    slash, pipe or semicolon inside a name or a logged line of its body's text, so that a
+    narrow printed column breaks ``migration.editeur`` as "migration." / "editeur",
+    never "migration.e" / "diteur".
+
+    Only text nodes after ``<body`` are changed (never the style sheet, a tag or an
+    attribute, so the figures' ``data:`` URIs stay whole); a decimal point is not a
+    break. The print CSS breaks inside a word only when a word has no such point.
+
+    Parameters
+    ----------
+    html : str
+        The report's HTML.
+
+    Returns
+    -------
+    str
+        The document, its body's text with ``<wbr>`` after ``_``, ``/``, ``|`` and ``;``
+        between two non-spaces, and after ``.`` between a word character and a letter.
+    """
+    at = html.find("<body")
+    if at < 0:
+        return html
+    body = _TEXT_NODE.sub(
+        lambda m: ">" + _NAME_BREAK.sub(lambda b: b.group(0) + "<wbr>", m.group(1)) + "<",
+        html[at:],
+    )
+    return html[:at] + body
+
+
+def print_copy(html: str) -> str:
+    """The document Chromium prints: :func:`open_details` then :func:`break_points`."""
+    return break_points(open_details(html))
+
 
 #: Names of the Chromium binary tried in order (Debian: ``chromium``).
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -93,10 +171,13 @@ def write_pdf(html: str | os.PathLike[str], pdf: str | os.PathLike[str]) -> PdfR
         return PdfResult(None, "report.pdf not produced: Chromium is not installed "
                                "(apt-get install chromium); report.html is complete")  # fmt: skip
     profile = tempfile.mkdtemp(prefix="lf-pdf-")
+    # print a copy with every <details> open (beside the profile, removed with it)
+    printed = Path(tempfile.mkdtemp(prefix="lf-print-")) / src.name
+    printed.write_text(print_copy(src.read_text(encoding="utf-8")), encoding="utf-8")
     args = [exe, "--headless", "--disable-gpu", "--disable-dev-shm-usage",
             "--disable-background-networking", "--no-first-run", "--disable-extensions",
             f"--user-data-dir={profile}", "--no-pdf-header-footer", "--print-to-pdf-no-header",
-            f"--print-to-pdf={dst}", src.as_uri()]  # fmt: skip
+            f"--print-to-pdf={dst}", printed.as_uri()]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
     dst.unlink(missing_ok=True)
@@ -109,6 +190,7 @@ def write_pdf(html: str | os.PathLike[str], pdf: str | os.PathLike[str]) -> PdfR
         return PdfResult(None, f"report.pdf not produced: Chromium failed ({why})")
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(printed.parent, ignore_errors=True)
     if not dst.is_file() or dst.stat().st_size == 0 or dst.read_bytes()[:5] != b"%PDF-":
         dst.unlink(missing_ok=True)
         tail = r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]

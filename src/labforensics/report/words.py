@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 __all__ = [
     "COLUMN_WORDS",
+    "EXTRA_GLOSSARY",
     "FORMAT_WORDS",
     "MODULE_WORDS",
     "PROPOSITION_WORDS",
@@ -52,7 +53,9 @@ ROLE_WORDS = {
     "SECRETAIRE": "secretary",
     "PRELEVEUR": "sample collector",
     "ADMIN_LABO": "lab administrator",
-    "EDITEUR": "vendor staff (hotline, maintenance)",
+    # the account kind, not its use: the same profile serves the hotline and the
+    # migration tool's accounts (the case's account kinds: staff, vendor, service)
+    "EDITEUR": "vendor account (LIS editor)",
     "INTERFACE": "service account (instruments, HL7, batch jobs)",
 }
 #: LIS modules, ``shared/formats/lis-audit-csv.md``.
@@ -225,3 +228,45 @@ def pathway_words(pathways: Any) -> Any:
         return Markup("; ".join(_span(names[x], x) for x in parts))
 
     return f
+
+
+#: Glossary entries of the terms sections 2 to 6 use (issue 16 item 3), added to the first
+#: screen's :data:`labforensics.report.summary.GLOSSARY`. Sources: the attribution's
+#: candidates (fit), windows (change point), conclusion and likelihood (leading operation,
+#: mismatch rate, uncapped), the leak's horizon (:mod:`labforensics.leak.horizon`).
+EXTRA_GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("fit", "the earlier share rule's measure, from 0 to 1, of how well an operation matches "
+     "a lab's leak: the records it moved over the lab's leaked patients (capped at 1, with a "
+     "5 % tolerance on the count), times 1 / (1 + hours between the operation and the copy's "
+     "window / 24); a hypothesis' fit is the mean over the leaked patients it explains"),
+    ("horizon", "the newest date (a sample date, or the registration date of the linked "
+     "patient) that enough linked rows of the leak support at one lab: the copy was made "
+     "after it (section 5b). A horizon before the lab's first logged event means the logs "
+     "cannot bound the copy's start: its window starts at the logs' start"),
+    ("leading operation", "at a lab the conclusion weighs, the logged operation (an export "
+     "or extraction by one account) that could have produced the most of the lab's leaked "
+     "patients; the conclusion weighs it against a copy the logs do not cover"),
+    ("vendor network", "the address ranges the case file declares as the LIS vendor's (its "
+     "support and remote-access networks): an operation from them was run from the "
+     "vendor's side"),
+    ("change point", "in the earlier share rule, the place in a lab's patients, taken in the "
+     "order they were first seen in the logs, where the share of them found in the leak "
+     "drops (a Bernoulli change point kept when its log-likelihood gain exceeds a penalty): "
+     "patients first seen after it were registered after the copy"),
+    ("first-seen bound", "the earlier share rule's bound of the copy's time at a lab: when "
+     "the leaked patients were first seen in the logs (after the last of them, before the "
+     "first patient of the change point's side not in the leak), raised to the leak's "
+     "latest sample date; shown for comparison with the conclusion's window"),
+    ("uncapped", "a likelihood ratio before its ceiling: the conclusion caps each log10 "
+     "likelihood ratio (see mismatch rate) and shows the uncapped value beside it"),
+    ("mismatch rate", "the share of leaked patients the conclusion allows to be wrongly tied "
+     "to a lab (the record linkage's estimated share of false links, at least the leak's noise allowance "
+     "of 1 %); it caps each log10 likelihood ratio at min(6, 2 log10(1 / mismatch rate)), "
+     "for dependence between patients and linkage error"),
+    ("grade (earlier share rule)", "none, weak, moderate or strong: how much of the leak a "
+     "hypothesis' pathways explain and how well they fit it, by the rule section 6 defines; "
+     "not the conclusion's strength, which is stated on the verbal scale"),
+    ("service account", "an account of the laboratory's own systems (night batch, "
+     "instruments, HL7 interfaces), not a person's; the earlier share rule counts its "
+     "pathways under laboratory staff, as the lab runs it"),
+)  # fmt: skip
