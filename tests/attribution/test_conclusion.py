@@ -343,6 +343,7 @@ def test_not_weighed_reason_gives_its_counts():
                  ops=pd.DataFrame(), dated=False)  # fmt: skip
     assert _not_weighed_reason(d, 0.001, 1000) == (
         "3 lab-patient pair(s) linked to this lab alone, fewer than the 5 that false links could "
-        "make; its other 27 linked pair(s) are of people also at another lab, which bound "
-        "neither lab's copy"
+        "make (fewer than 1 % chance of as many among the 1,000 linked rows at the estimated "
+        "false-match rate); its other 27 linked pair(s) are of people also at another lab, "
+        "which bound neither lab's copy"
     )

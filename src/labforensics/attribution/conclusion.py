@@ -162,8 +162,10 @@ def _not_weighed_reason(d: _LabData, fmr: float | None, n_rows: int | None) -> s
         return "no lab-patient pair of the leak is linked to this lab"
     m = horizon_m(int(n_rows or d.n_linked), fmr)
     others = max(int(d.n_linked) - int(d.n_unique), 0)
+    n = int(n_rows or d.n_linked)
     return (f"{int(d.n_unique):,} lab-patient pair(s) linked to this lab alone, fewer than the "
-            f"{m:,} that false links could make"
+            f"{m:,} that false links could make (fewer than 1 % chance of as many among the "
+            f"{n:,} linked rows at the estimated false-match rate)"
             + (f"; its other {others:,} linked pair(s) are of people also at another lab, "
                "which bound neither lab's copy" if others else ""))  # fmt: skip
 
@@ -737,7 +739,9 @@ def limits(
         out.append(
             f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
             f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
-            "pairs of the labs weighed may be false links)"
+            "pairs of the labs weighed may be false links: the expected number at that rate; a "
+            "lab is left out of the weighing when its own pairs are fewer than the count false "
+            "links reach with 1 % chance)"
         )
     else:
         out.append("the leak is a list of identifiers: no linkage, no false-match rate")
