@@ -69,7 +69,7 @@ def local_day_start(day: dt.date, tz: str) -> pd.Timestamp:
     pandas.Timestamp
         UTC. The offset is the one in force at that day's own midnight, read from
         :mod:`zoneinfo` (never a fixed offset, nor the offset of another instant):
-        2019-10-28 in Europe/Paris starts 2019-10-27 23:00 UTC (CET), 2019-10-27 starts
+        2019-10-28 in the Paris time zone starts 2019-10-27 23:00 UTC (CET), 2019-10-27 starts
         2019-10-26 22:00 UTC (CEST). A midnight that does not exist locally (a
         spring-forward at 00:00) maps to the transition instant (``fold=0``, PEP 495).
     """

@@ -55,6 +55,7 @@ import pyarrow.compute as pc
 
 from labforensics.errors import ParameterError
 from labforensics.leak.decisions import (
+    HOUSEHOLD_EVIDENCE,
     _candidate_arrays,
     _classify,
     _label_candidates,
@@ -213,6 +214,56 @@ def _capped(false_links: float, links: int) -> float:
     return min(1.0, false_links / links) if links else np.nan
 
 
+def exposed_rows(cand: pd.DataFrame) -> pd.Series:
+    """Row ids with a candidate showing household agreement (module docstring).
+
+    Parameters
+    ----------
+    cand : pandas.DataFrame
+        Labelled candidates (:func:`labforensics.leak.decisions._label_candidates`):
+        ``row_id`` and the level labels ``nir`` and ``household``.
+
+    Returns
+    -------
+    pandas.Series
+        The exposed row ids (string), sorted, without duplicates.
+    """
+    hh = cand["household"].isin(HOUSEHOLD_EVIDENCE["household"]).to_numpy(dtype=bool).copy()
+    hh |= cand["nir"].isin(HOUSEHOLD_EVIDENCE["nir"]).to_numpy(dtype=bool)
+    ids = cand.loc[hh, "row_id"].astype("string").unique()
+    return pd.Series(np.sort(np.asarray(ids, dtype=object)), dtype="string")
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) interval of a binomial proportion ``k / n``.
+
+    Parameters
+    ----------
+    k, n : int
+        Successes and trials (``0 <= k <= n``).
+    level : float
+        Two-sided confidence level.
+
+    Returns
+    -------
+    (float, float)
+        Lower and upper bounds; ``(0.0, 1.0)`` when ``n == 0``.
+
+    Notes
+    -----
+    Clopper C. J., Pearson E. S. (1934), Biometrika 26(4): the bounds are beta
+    quantiles, ``B(a/2; k, n-k+1)`` and ``B(1-a/2; k+1, n-k)``.
+    """
+    from scipy.stats import beta
+
+    if n <= 0:
+        return 0.0, 1.0
+    a = 1.0 - level
+    low = 0.0 if k <= 0 else float(beta.ppf(a / 2, k, n - k + 1))
+    high = 1.0 if k >= n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    return low, high
+
+
 def fmr_table(
     cand: pd.DataFrame,
     decoy_cand: pd.DataFrame,
@@ -249,8 +300,6 @@ def fmr_table(
         ``fmr_stranger``, ``fmr_relative``, ``fmr`` (their sum, at most 1),
         ``fmr_high``, ``fmr_upper`` as float64 (rates NaN when no real link).
     """
-    from labforensics.leak.relative_decoy import clopper_pearson, exposed_rows
-
     n = len(row_ids)
     rows = []
     real_arrays = _candidate_arrays(cand, row_ids)

@@ -110,7 +110,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from labforensics.leak import decoys
-from labforensics.leak.decisions import HOUSEHOLD_EVIDENCE, arrow_table
+from labforensics.leak.decisions import arrow_table
+from labforensics.leak.decoys import clopper_pearson, exposed_rows
 from labforensics.leak.phonetic import french_phonetic
 
 __all__ = [
@@ -242,56 +243,6 @@ def sample_rows(row_ids: pd.Series, n_sample: int, seed: int) -> pd.Series:
     rng = np.random.default_rng([int(seed) % (2**63), _TAG_SAMPLE])
     pos = np.sort(rng.choice(len(ids), size=int(n_sample), replace=False))
     return pd.Series(ids[pos], dtype="string")
-
-
-def exposed_rows(cand: pd.DataFrame) -> pd.Series:
-    """Row ids with a candidate showing household agreement (module docstring).
-
-    Parameters
-    ----------
-    cand : pandas.DataFrame
-        Labelled candidates (:func:`labforensics.leak.decisions._label_candidates`):
-        ``row_id`` and the level labels ``nir`` and ``household``.
-
-    Returns
-    -------
-    pandas.Series
-        The exposed row ids (string), sorted, without duplicates.
-    """
-    hh = cand["household"].isin(HOUSEHOLD_EVIDENCE["household"]).to_numpy(dtype=bool).copy()
-    hh |= cand["nir"].isin(HOUSEHOLD_EVIDENCE["nir"]).to_numpy(dtype=bool)
-    ids = cand.loc[hh, "row_id"].astype("string").unique()
-    return pd.Series(np.sort(np.asarray(ids, dtype=object)), dtype="string")
-
-
-def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval of a binomial proportion ``k / n``.
-
-    Parameters
-    ----------
-    k, n : int
-        Successes and trials (``0 <= k <= n``).
-    level : float
-        Two-sided confidence level.
-
-    Returns
-    -------
-    (float, float)
-        Lower and upper bounds; ``(0.0, 1.0)`` when ``n == 0``.
-
-    Notes
-    -----
-    Clopper C. J., Pearson E. S. (1934), Biometrika 26(4): the bounds are beta
-    quantiles, ``B(a/2; k, n-k+1)`` and ``B(1-a/2; k+1, n-k)``.
-    """
-    from scipy.stats import beta
-
-    if n <= 0:
-        return 0.0, 1.0
-    a = 1.0 - level
-    low = 0.0 if k <= 0 else float(beta.ppf(a / 2, k, n - k + 1))
-    high = 1.0 if k >= n else float(beta.ppf(1 - a / 2, k + 1, n - k))
-    return low, high
 
 
 def score_relative_decoy(
