@@ -503,7 +503,8 @@ def test_what_names_every_lab_and_the_left_out_ones_with_why():
     # 990 + 826 = 1,816 pairs of the labs left out, each with its own pairs
     assert (
         "Left out of the weighing (1,816 pairs): L15 (4 of its own), L29 (1 of its own): "
-        "pairs linked to that lab alone, fewer than the 250 false links could make."
+        "pairs linked to that lab alone, fewer than 250, the number of false links reached "
+        "with 1 % chance at the linkage's estimated false-match rate."
     ) in what
     assert "more" not in what
 
@@ -526,7 +527,8 @@ def test_what_else_says_the_hidden_ranks_are_the_leading_operations():
         in others
     )
     assert (
-        "2 export(s)/extraction(s) by an account nobody authorised to export (2 at L10; "
+        "2 export(s)/extraction(s) by an account the authorisation register does not name "
+        "for that work at that lab (2 at L10; "
         "the account of their flagged campaigns: hotline.editeur)"
     ) in others
 

@@ -121,9 +121,11 @@ def test_what_else_one_line_per_kind_of_campaign_and_export():
                         "(migration.editeur, exports or extractions)")  # fmt: skip
     assert texts[1:4] == [
         "1 flagged campaign(s) of exports or extractions, most suspicious first (no. = rank "
-        "of all campaigns by anomaly score)",
+        "of all campaigns by anomaly score; a flag is a lead to examine, not a finding: the "
+        "scores say how strong)",
         "1 flagged campaign(s) of patient reading, most suspicious first (no. = rank of all "
-        "campaigns by anomaly score)",
+        "campaigns by anomaly score; a flag is a lead to examine, not a finding: the scores "
+        "say how strong)",
         "3 flagged campaign(s) in all, 5 flagged session(s)",
     ]
     assert [[i["text"] for i in o["links"]] for o in got["others"][1:3]] == [
@@ -131,7 +133,8 @@ def test_what_else_one_line_per_kind_of_campaign_and_export():
     assert "#sessions" not in {o["href"] for o in got["others"]}  # said by the campaigns
     # exports needing a look, by status; authorised ones are not listed
     assert texts[4:6] == ["1 export(s)/extraction(s) beyond their authorisation",
-                          "3 export(s)/extraction(s) by an account nobody authorised to export"]  # fmt: skip
+                          "3 export(s)/extraction(s) by an account the authorisation register "
+                          "does not name for that work at that lab"]  # fmt: skip
 
 
 def test_exports_without_register_say_so():
@@ -213,3 +216,24 @@ def test_glossary_covers_the_terms_of_the_report():
     assert {"session", "idle timeout", "account", "event", "export", "extraction", "campaign",
             "exfiltration window", "likelihood ratio", "verbal scale", "false-match rate",
             "quarantine", "pseudonym"} <= terms  # fmt: skip
+
+
+def test_what_else_gives_each_campaigns_score_and_the_records_of_each_status():
+    # third reader (session 6): weak flags (score 6-8) sat beside strong ones with nothing
+    # to tell them apart, and the unregistered exports' records were not given
+    camps = {**CAMPAIGNS, "top": [dict(t) for t in CAMPAIGNS["top"]]}
+    camps["top"][1]["score"] = 18.598334  # hotline, rank 2
+    camps["top"][2]["score"] = 6.0  # paul.t, rank 3
+    ex = {"register": True, "operations": 12, "beyond": [],
+          "by_status": {"authorised": 8, "beyond": 1, "unregistered": 3},
+          "records_by_status": {"authorised": 900, "beyond": 120, "unregistered": 2624}}  # fmt: skip
+    got = summary_view(_findings(campaigns=camps, exports=ex), WHEN)
+    links = [i["text"] for o in got["others"] for i in o.get("links") or []]
+    # one decimal, as the campaigns section rounds scores
+    assert "no. 2: hotline at L03 (score 18.6)" in links
+    assert "no. 3: paul.t at L03 (score 6.0)" in links
+    texts = [o["text"] for o in got["others"]]
+    assert "1 export(s)/extraction(s) beyond their authorisation, 120 records in all" in texts
+    assert any(t.startswith("3 export(s)/extraction(s) by an account the authorisation "
+                            "register does not name for that work at that lab, 2,624 records "
+                            "in all") for t in texts)  # fmt: skip

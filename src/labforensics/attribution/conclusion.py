@@ -131,6 +131,7 @@ from .likelihood import (
     ceiling_log10,
     coverage_ceiling_log10,
     cut_curve,
+    cut_log10,
     marginal_loglik,
     mismatch_rate,
     set_loglik,
@@ -545,8 +546,8 @@ def _reason(
 ) -> str:
     op = a.get("operation")
     t = (
-        f"{d.lab}: {lead} against {a['proposition']}, log10 LR {a['log10_lr']:.2f} "
-        f"(uncapped {a['log10_lr_uncapped']:.1f}); "
+        f"{d.lab}: {lead} against {a['proposition']}, log10 LR {cut_log10(a['log10_lr'])} "
+        f"(uncapped {cut_log10(a['log10_lr_uncapped'])}); "
         f"{lines['producible']:,} of {lines['linked']:,} lab-patient pairs a logged operation could have produced"
     )
     if not logs_cover and horizon is not None and d.evidence_start is not None:

@@ -442,3 +442,9 @@ def marginal_loglik(
     m = float(ll[keep].max())
     best = int(ks[keep][np.argmax(ll[keep])])
     return m + math.log(float(np.sum(w[keep] * np.exp(ll[keep] - m)))), best
+
+
+def cut_log10(log10_lr: float) -> str:
+    """log10 LR cut (not rounded) to 2 decimals, so a value never reads as the next
+    verbal band's lower bound (1.997 is "1.99", not "2.00": LR 99.4 is below 100)."""
+    return f"{math.floor(round(float(log10_lr) * 100.0, 9)) / 100.0:.2f}"

@@ -363,8 +363,9 @@ def _left_out(f: Mapping[str, Any]) -> str:
             other.append(f"{r.get('lab')} ({str(r.get('reason') or 'see Limits')[:60]})")
     parts = []
     if few:
-        parts.append(", ".join(few) + f": pairs linked to that lab alone, fewer than the {m} "
-                     "false links could make")  # fmt: skip
+        parts.append(", ".join(few) + f": pairs linked to that lab alone, fewer than {m}, "
+                     "the number of false links reached with 1 % chance at the linkage's "
+                     "estimated false-match rate")  # fmt: skip
     parts += other
     total = sum(int(r.get("linked") or 0) for r in rows if not r.get("counted_in"))
     return f" Left out of the weighing ({_n(total)} pairs): " + "; ".join(parts) + "."
@@ -593,6 +594,12 @@ ACTIVITY_WORDS = {
 }
 
 
+def _notes(parts: list[str]) -> str:
+    """`` (a; b)`` of the non-empty parts, or nothing."""
+    kept = [p for p in parts if p]
+    return f" ({'; '.join(kept)})" if kept else ""
+
+
 def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict[str, str]]:
     """One line per activity class of the flagged campaigns outside the leading story."""
     camp = f.get("campaigns") if isinstance(f.get("campaigns"), Mapping) else None
@@ -624,14 +631,18 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
         # linked to its line in the campaigns section (anchor = its campaign id)
         items = sorted(items, key=lambda t: (int(t.get("rank") or 0), str(t.get("campaign_id"))))
         links = [{"text": f"no. {t.get('rank')}: {t.get('account')} at {t.get('lab')}"
-                          + (" (account takeover)" if (str(t.get("lab")), str(t.get("account")))
-                             in taken else ""),
+                          + _notes(["account takeover" if (str(t.get("lab")),
+                                                           str(t.get("account"))) in taken
+                                    else "",
+                                    f"score {float(t['score']):.1f}"
+                                    if t.get("score") is not None else ""]),
                   "href": f"#{t['campaign_id']}" if t.get("campaign_id") else "#campaigns"}
                  for t in items]  # fmt: skip
         shown = links[:CAMPAIGNS_NAMED]
         out.append({"text": f"{len(items)} flagged campaign(s) of "
                             f"{ACTIVITY_WORDS.get(kind, kind)}, most suspicious first "
-                            "(no. = rank of all campaigns by anomaly score)",
+                            "(no. = rank of all campaigns by anomaly score; a flag is a lead "
+                            "to examine, not a finding: the scores say how strong)",
                     "href": "#campaigns", "links": shown,
                     "more": len(links) - len(shown)})  # fmt: skip
     out.append({"text": f"{_n(camp.get('flagged'))} flagged campaign(s) in all, "
@@ -661,9 +672,9 @@ def _exports_lines(f: Mapping[str, Any]) -> list[dict[str, str]]:
         return [{"text": f"{_n(ex.get('operations'))} export(s) and extraction(s), none "
                          "checked against an authorisation register (none was given)",
                  "href": "#exports"}]  # fmt: skip
-    words = (("beyond", "beyond their authorisation"), ("unregistered", "by an account "
-             "nobody authorised to export"), ("undetermined", "whose scope the evidence "
-             "cannot judge"))  # fmt: skip
+    words = (("beyond", "beyond their authorisation"), ("unregistered", "by an account the "
+             "authorisation register does not name for that work at that lab"),
+             ("undetermined", "whose scope the evidence cannot judge"))  # fmt: skip
     lead_ops = {str(p["operation"].get("op")) for p in f.get("per_lab") or []
                 if isinstance(p, Mapping) and isinstance(p.get("operation"), Mapping)}  # fmt: skip
     beyond = [r for r in (ex.get("beyond") or []) if isinstance(r, Mapping)]
@@ -673,7 +684,10 @@ def _exports_lines(f: Mapping[str, Any]) -> list[dict[str, str]]:
     for k, w in words:
         if not st.get(k):
             continue
-        text = f"{_n(st.get(k))} export(s)/extraction(s) {w}"
+        recs = (ex.get("records_by_status") or {}).get(k)
+        text = f"{_n(st.get(k))} export(s)/extraction(s) {w}" + (
+            f", {_n(recs)} records in all" if recs else ""
+        )
         if k == "beyond" and n_lead:
             text += (": the leading operations above" if n_lead == int(st.get(k) or 0)
                      else f" ({n_lead:,} of them the leading operations above)")  # fmt: skip
