@@ -139,8 +139,12 @@ def test_anonymous_ftp_in_words_not_the_redaction_token(vendor):
     assert {t["user"] for t in down} == {"[EMAIL]", "anonymous"}  # the xferlog's users
     left = re.search(r"<dt>How it left</dt><dd>(.*?)</dd>", vendor["first"], re.S).group(1)
     assert "[EMAIL]" not in left
-    assert (f"{len(down)} through anonymous FTP logins (the e-mail address given as password "
-            "is redacted)") in left  # fmt: skip
+    assert (f"{len(down)} through anonymous FTP logins (no account: the logs do not identify "
+            "who fetched them; the e-mail address given as password is redacted)") in left  # fmt: skip
+    # the fixture's xferlog has one download cut short (completion "i", the last field:
+    # mozilla@example.com), and it is one of the downloads linked to an extraction
+    assert sum(t["completion"] == "i" for t in down) == 1
+    assert f"{len(down)} download(s) of them ({len(down) - 1} complete, 1 cut short)" in left
 
 
 def test_decision_rule_is_the_likelihood_ratio_and_share_rule_labelled(vendor):
@@ -291,7 +295,10 @@ def test_section_1_counts_in_the_first_screens_units(vendor):
     assert ("2 extraction file(s) put on the FTP server (uploads) and 4 download(s) of them"
             in main and "6 transfer(s) in section 5" in main)  # fmt: skip
     left = re.search(r"<dt>How it left</dt><dd>(.*?)</dd>", vendor["first"], re.S).group(1)
-    assert left.startswith("2 extraction file(s) put on the FTP server") and "; 4 fetched" in left
+    assert (
+        left.startswith("2 extraction file(s) put on the FTP server")
+        and "; 4 download(s) of them" in left
+    )
     # the key figures: distinct patients, as the first screen (450 in leak/leaked_ipps.csv)
     assert f"<b>{f['leak']['patients']:,}</b><span>distinct patients in the leak</span>" in html
     assert f["leak"]["patients"] == 450
@@ -551,3 +558,20 @@ def test_section_one_strength_and_sensitivity_truncated():
          "sensitivity": {"runs": [{}, {}], "agreement": 1.0, "log10_lr_range": [1.99741, 2.5099]}}  # fmt: skip
     assert _strength_text(c) == "moderate (log10 LR 1.99 against outside_evidence)"
     assert _sensitivity_text(c).endswith("; log10 LR 1.99 to 2.50")
+
+
+def test_an_alternative_held_at_the_ceiling_says_so():
+    # third reader (session 6): "2,710 or more" read as a measurement; at L01 the outside
+    # intruder's log10 LR is 3.43 capped, 40.2 uncapped: the first screen says it is held
+    f = _hand_case()
+    for p in f["per_lab"]:
+        for a in p["alternatives"]:
+            a["log10_lr_uncapped"] = (
+                40.2 if (p["lab"], a["proposition"]) == ("L01", "external") else a["log10_lr"]
+            )
+    how = {r["question"]: r["answer"] for r in summary_view(f, WHEN)["rows"]}["How sure"]
+    assert ("over an outside intruder by a likelihood ratio of 2,690 or more (strong; the "
+            "weakest of the 2 labs where they had a logged operation, L01; held at the "
+            "method's ceiling, see Limits)") in how  # fmt: skip
+    # staff's weakest (L17, 3.1) is not held: no such words there
+    assert "L17; held" not in how

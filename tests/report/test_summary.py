@@ -71,8 +71,9 @@ def test_first_screen_answers_every_question():
     assert "L02: not established" in ans["When"] and "none confidence" not in ans["When"]
     # how it left: put on the server by the account, fetched anonymously from outside
     assert ans["How it left"] == ("1 extraction file(s) put on the FTP server by "
-                                  "migration.editeur; 1 fetched from it: 1 through anonymous "
-                                  "FTP logins (the e-mail address given as password is "
+                                  "migration.editeur; 1 download(s) of them: 1 through "
+                                  "anonymous FTP logins (no account: the logs do not identify "
+                                  "who fetched them; the e-mail address given as password is "
                                   "redacted); 1 of them from outside address(es) "
                                   "198.51.100.23.")  # fmt: skip
 

@@ -202,18 +202,23 @@ def _alternatives(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
     for alt, who in ALTERNATIVE_WHO.items():
         if alt == prop:
             continue
-        vals = [(float(a["log10_lr"]), str(p.get("lab"))) for p in labs
+        vals = [(float(a["log10_lr"]), str(p.get("lab")),
+                 float(a.get("log10_lr_uncapped", a["log10_lr"])))
+                for p in labs
                 for a in (p.get("alternatives") or []) if isinstance(a, Mapping)
                 and a.get("proposition") == alt and isinstance(a.get("log10_lr"), int | float)]  # fmt: skip
         if not vals:
             parts.append(f"over {who}: no logged operation of theirs is weighed at any lab")
             continue
-        x, lab = min(vals)
+        x, lab, raw = min(vals)
+        # a value held at the method's ceiling (dependence, coverage: Limits) is a floor of
+        # what the evidence gives, not a measurement: say so (third reader, session 6)
+        held = "; held at the method's ceiling, see Limits" if raw > x + 1e-9 else ""
         where = (f"the weakest of the {len(vals)} labs where they had a logged operation, "
                  f"{lab}" if len(vals) > 1 else f"at {lab}, the one lab where they had a "
                  "logged operation")  # fmt: skip
         parts.append(f"over {who} by a likelihood ratio of {lr_text(x)} or more "
-                     f"({_verbal(10.0**x)}; {where})")  # fmt: skip
+                     f"({_verbal(10.0**x)}; {where}{held})")  # fmt: skip
     return (". The findings favour it " + "; ".join(parts)) if parts else ""
 
 
@@ -471,11 +476,15 @@ def _how_left(f: Mapping[str, Any]) -> str:
         users = sorted(
             {str(t.get("user")) for t in down if t.get("user") and not t.get("anonymous")}
         )
-        who = [f"{len(anon)} through anonymous FTP logins (the e-mail address given as "
-               "password is redacted)"] if anon else []  # fmt: skip
+        who = [f"{len(anon)} through anonymous FTP logins (no account: the logs do not "
+               "identify who fetched them; the e-mail address given as password is "
+               "redacted)"] if anon else []  # fmt: skip
         if users:
             who.append(f"{len(down) - len(anon)} by {_names(users)}")
-        text = f"{len(down)} fetched from it: " + ", ".join(who)
+        # xferlog's completion status: "c" complete, "i" incomplete (a fetch cut short)
+        cut = sum(str(t.get("completion") or "") == "i" for t in down)
+        done = f" ({len(down) - cut:,} complete, {cut:,} cut short)" if cut else ""
+        text = f"{len(down)} download(s) of them{done}: " + ", ".join(who)
         if outside:
             text += f"; {len(outside)} of them from outside address(es) {_names(hosts)}"
         parts.append(text)
