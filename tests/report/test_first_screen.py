@@ -575,3 +575,19 @@ def test_an_alternative_held_at_the_ceiling_says_so():
             "method's ceiling, see Limits)") in how  # fmt: skip
     # staff's weakest (L17, 3.1) is not held: no such words there
     assert "L17; held" not in how
+
+
+def test_when_gives_the_span_of_the_leading_operations_themselves():
+    # third reader (session 6): the windows bound the copy; the logged operations' own
+    # times were one click away. L01 at 00:45:44 UTC on 2018-03-15, L17 a year later,
+    # L19 in between: first L01, last L17, in local time with UTC
+    f = _hand_case()
+    times = {"L01": "2018-03-15T00:45:44Z", "L17": "2019-06-18T23:59:13Z",
+             "L19": "2018-10-31T00:30:02Z"}  # fmt: skip
+    for p in f["per_lab"]:
+        p["operation"]["time"] = times[p["lab"]]
+        p["window"] = {"after": "2018-01-01T00:00:00Z", "before": "2019-12-01T00:00:00Z"}
+    when = {r["question"]: r["answer"] for r in summary_view(f, WHEN)["rows"]}["When"]
+    assert ("; the 3 leading operations themselves ran from 2018-03-15 01:45 CET (00:45 UTC) "
+            "(L01) to 2019-06-19 01:59 CEST (2019-06-18 23:59 UTC) (L17), each lab's time in "
+            "the Conclusion") in when  # fmt: skip

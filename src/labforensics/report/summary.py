@@ -420,6 +420,21 @@ def _fetches(f: Mapping[str, Any], when: Callable[..., str]) -> str:
             f"{when(ts[0], seconds=False)} to {when(ts[-1], seconds=False)}.")  # fmt: skip
 
 
+def _operations_span(per_lab: list[Mapping[str, Any]], when: Callable[..., str]) -> str:
+    """When the leading operations themselves ran (the windows bound the copy; these are
+    the logged events), first and last, or "" when fewer than two are timed."""
+    ops = sorted((str(p["operation"]["time"]), str(p.get("lab"))) for p in per_lab
+                 if isinstance(p.get("operation"), Mapping) and p["operation"].get("time"))  # fmt: skip
+    if len(ops) < 2:
+        return ""
+    if ops[0][0] == ops[-1][0]:
+        return f"; the {len(ops)} leading operations all ran at {when(ops[0][0], seconds=False)}"
+    return (f"; the {len(ops)} leading operations themselves ran from "
+            f"{when(ops[0][0], seconds=False)} ({ops[0][1]}) to "
+            f"{when(ops[-1][0], seconds=False)} ({ops[-1][1]}), each lab's time in the "
+            "Conclusion")  # fmt: skip
+
+
 def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
     per_lab = [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)]
     wins = [{"lab": p.get("lab"), **p["window"]} for p in per_lab
@@ -449,6 +464,7 @@ def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
         span = (f"The copies were taken between {when(los[0][0], seconds=False)} (the first "
                 f"window opens, {los[0][1]}) and {when(his[-1][0], seconds=False)} (the last "
                 f"closes, {his[-1][1]}), each lab's in its own window")  # fmt: skip
+        span += _operations_span(per_lab, when)
         if len(wins) > WINDOWS_LISTED:  # one screen: each lab's window is in the Conclusion
             return f"{span}.{fetched}"
         return span + ": " + "; ".join(parts) + more + "." + fetched
