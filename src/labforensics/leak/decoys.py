@@ -93,6 +93,19 @@ DECOY_BLOCKS: dict[str, tuple[str, ...]] = {
 }
 
 
+def blocking_keys(frame: pd.DataFrame) -> pa.Array:
+    """Blocking keys of a person frame (phonetic surname, first name, birth date): a decoy
+    equal to a real record on them is dropped (both decoys)."""
+    k = (
+        french_phonetic(frame["surname"].astype("string")).fillna("")
+        + "\x1f"
+        + frame["first_name_first"].astype("string").fillna("")
+        + "\x1f"
+        + frame["birth_date"].astype("string").fillna("")
+    )
+    return pa.array(k.array)
+
+
 def build_decoy_index(
     index_people: pd.DataFrame, *, seed: int, columns: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -142,19 +155,11 @@ def build_decoy_index(
     decoy["record_id"] = decoy_ids.array
     decoy["record_id"] = decoy["record_id"].astype("string")
 
-    def keys(frame: pd.DataFrame) -> pa.Array:
-        k = (
-            french_phonetic(frame["surname"].astype("string")).fillna("")
-            + "\x1f"
-            + frame["first_name_first"].astype("string").fillna("")
-            + "\x1f"
-            + frame["birth_date"].astype("string").fillna("")
-        )
-        return pa.array(k.array)
-
     # exact string membership in Arrow (pandas' isin with a set makes a Python
     # string per value)
-    equal = pc.is_in(keys(decoy), value_set=keys(real)).to_numpy(zero_copy_only=False)
+    equal = pc.is_in(blocking_keys(decoy), value_set=blocking_keys(real)).to_numpy(
+        zero_copy_only=False
+    )
     decoy = decoy[~equal].reset_index(drop=True)
     # provenance: (decoy row, source row) per block, as integer positions until the
     # end (same rows and order as building it from the ids: block by block, first

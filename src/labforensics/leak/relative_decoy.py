@@ -106,13 +106,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from labforensics.leak import decoys
 from labforensics.leak.decisions import arrow_table
-from labforensics.leak.decoys import clopper_pearson, exposed_rows
-from labforensics.leak.phonetic import french_phonetic
+from labforensics.leak.decoys import blocking_keys, clopper_pearson, exposed_rows
 
 __all__ = [
     "RELATIVE_BLOCKS",
@@ -152,18 +150,6 @@ RELATIVE_BLOCKS: dict[str, tuple[str, ...]] = {
 #: Seed tag of the relative decoy's permutation and of the dump sample (so these
 #: draws differ from the block decoy's and the model's uses of the case seed).
 _TAG_PERSON, _TAG_SAMPLE = 0x4E1A, 0x5A3B
-
-
-def _keys(frame: pd.DataFrame) -> pa.Array:
-    """Blocking keys of a person frame: phonetic surname, first name, birth date."""
-    k = (
-        french_phonetic(frame["surname"].astype("string")).fillna("")
-        + "\x1f"
-        + frame["first_name_first"].astype("string").fillna("")
-        + "\x1f"
-        + frame["birth_date"].astype("string").fillna("")
-    )
-    return pa.array(k.array)
 
 
 def build_relative_decoy(
@@ -206,7 +192,9 @@ def build_relative_decoy(
             decoy[c] = pd.Series(real[c].array.take(perm), index=decoy.index).astype(real[c].dtype)
     ids = "X" + pd.Series(np.arange(n), dtype="int64").astype("string").str.zfill(15)
     decoy["record_id"] = ("Y" + ids.str.slice(1)).astype("string").array
-    equal = pc.is_in(_keys(decoy), value_set=_keys(real)).to_numpy(zero_copy_only=False)
+    equal = pc.is_in(blocking_keys(decoy), value_set=blocking_keys(real)).to_numpy(
+        zero_copy_only=False
+    )
     kept = ~equal
     provenance = pd.DataFrame(
         {

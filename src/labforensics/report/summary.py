@@ -23,13 +23,19 @@ report's formatter (local time with UTC).
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..attribution.likelihood import verbal as _verbal
+from .glossary import _GLOSSARY_TERMS, GLOSSARY, glossary_anchor
+from .lr_words import (
+    _alternatives,
+    _weakest,
+    log10_text,
+    lr_text,
+    lr_view,
+)
 from .numbers import Composed
 
 __all__ = ["GLOSSARY", "HYPOTHESIS_WORDS", "log10_text", "lr_text", "lr_view", "summary_view"]
@@ -69,68 +75,6 @@ def _pct(num: Any, den: Any) -> str:
         return "n/a"
 
 
-def lr_text(log10_lr: float) -> str:
-    """A likelihood ratio to 3 significant figures, *truncated* ("99.4", "2,710").
-
-    The verbal bands (ENFSI 2015) start at 2, 10, 100, 1,000, 10,000 and 1,000,000,
-    each including its lower bound; a rounded figure can cross a boundary (99.96 shown
-    "100" beside "moderate"), a truncated one cannot.
-
-    Parameters
-    ----------
-    log10_lr : float
-        log10 of the likelihood ratio.
-
-    Returns
-    -------
-    str
-        The ratio, thousands separated, with as many decimals as 3 significant
-        figures need.
-    """
-    x = float(log10_lr)
-    digits = math.floor(x)  # the ratio's order of magnitude
-    q = 10.0 ** (digits - 2)
-    v = math.floor(round(10.0**x / q, 9)) * q  # round(, 9): 10**2 is not 99.999...
-    return f"{v:,.{max(0, 2 - digits)}f}"
-
-
-def log10_text(log10_lr: float) -> str:
-    """log10 of a likelihood ratio to 2 decimals, *truncated* downwards ("1.99" for
-    1.9974: rounded, "2.00" would read as the next band's lower bound).
-
-    Parameters
-    ----------
-    log10_lr : float
-
-    Returns
-    -------
-    str
-    """
-    return f"{math.floor(round(float(log10_lr) * 100.0, 9)) / 100.0:.2f}"
-
-
-def lr_view(f: Mapping[str, Any]) -> dict[str, Any]:
-    """The likelihood ratios as the report prints them (:func:`lr_text`,
-    :func:`log10_text`): ``case`` and ``labs`` (lab -> ``{"lr", "log10"}``) and
-    ``sensitivity`` (``[low, high]`` log10 texts) when present."""
-
-    def one(x: Any) -> dict[str, str] | None:
-        return {"lr": lr_text(x), "log10": log10_text(x)} if isinstance(x, int | float) else None
-
-    c = f.get("conclusion") if isinstance(f.get("conclusion"), Mapping) else {}
-    sens = (c.get("sensitivity") or {}) if isinstance(c.get("sensitivity"), Mapping) else {}
-    rng = sens.get("log10_lr_range")
-    return {
-        "case": one(c.get("log10_lr")),
-        "labs": {
-            str(p.get("lab")): one(p.get("log10_lr"))
-            for p in f.get("per_lab") or []
-            if isinstance(p, Mapping)
-        },  # fmt: skip
-        "sensitivity": [log10_text(rng[0]), log10_text(rng[1])] if rng else None,
-    }
-
-
 def _names(items: Sequence[str], limit: int = LABS_NAMED) -> str:
     items = [str(i) for i in items if i]
     if len(items) <= limit:
@@ -151,75 +95,6 @@ def _leading(f: Mapping[str, Any]) -> str:
         v = f.get("verdict") or {}
         code = v.get("verdict") if isinstance(v, Mapping) else None
     return str(code or "undetermined")
-
-
-#: Who each logged proposition names, for the line of the alternatives.
-ALTERNATIVE_WHO = {
-    "vendor": "the LIS vendor",
-    "insider": "laboratory staff",
-    "external": "an outside intruder",
-}
-
-
-def _weighed(f: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
-            and isinstance(p.get("log10_lr"), int | float)]  # fmt: skip
-
-
-def _weakest(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
-    """Whose strength the case's is (the weakest lab weighed), and the labs' own bands."""
-    labs = _weighed(f)
-    if len(labs) < 2:
-        return ""
-    low = min(labs, key=lambda p: (float(p["log10_lr"]), str(p.get("lab"))))
-    lr = float(c.get("log10_lr") or 0.0)
-    if lr + 1e-9 >= float(low["log10_lr"]):
-        head = (f"; this is the weakest of the {len(labs)} labs weighed ({low.get('lab')}): "
-                "the case holds only if every lab's copy is explained")  # fmt: skip
-    else:
-        head = (f"; below the weakest of the {len(labs)} labs weighed ({low.get('lab')}, "
-                f"{low.get('verbal')}): capped for the part of the leak the logs do not "
-                "cover")  # fmt: skip
-    best: dict[str, float] = {}
-    for p in labs:
-        v = str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"])))
-        best[v] = max(best.get(v, -math.inf), float(p["log10_lr"]))
-    n = Counter(str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"]))) for p in labs)
-    bands = ", ".join(f"{n[v]} {v}" for v in sorted(best, key=lambda v: -best[v]))
-    return f"{head}; the labs alone: {bands}"
-
-
-def _alternatives(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
-    """How strongly the findings favour the case's proposition over each other logged
-    proposition (staff, outside intruder, vendor): the weakest across the labs weighed."""
-    prop = str(c.get("proposition"))
-    if prop not in ALTERNATIVE_WHO:
-        return ""
-    labs = [p for p in _weighed(f) if str(p.get("proposition")) == prop]
-    if not labs:
-        return ""
-    parts = []
-    for alt, who in ALTERNATIVE_WHO.items():
-        if alt == prop:
-            continue
-        vals = [(float(a["log10_lr"]), str(p.get("lab")),
-                 float(a.get("log10_lr_uncapped", a["log10_lr"])))
-                for p in labs
-                for a in (p.get("alternatives") or []) if isinstance(a, Mapping)
-                and a.get("proposition") == alt and isinstance(a.get("log10_lr"), int | float)]  # fmt: skip
-        if not vals:
-            parts.append(f"over {who}: no logged operation of theirs is weighed at any lab")
-            continue
-        x, lab, raw = min(vals)
-        # a value held at the method's ceiling (dependence, coverage: Limits) is a floor of
-        # what the evidence gives, not a measurement: say so (third reader, session 6)
-        held = "; held at the method's ceiling, see Limits" if raw > x + 1e-9 else ""
-        where = (f"the weakest of the {len(vals)} labs where they had a logged operation, "
-                 f"{lab}" if len(vals) > 1 else f"at {lab}, the one lab where they had a "
-                 "logged operation")  # fmt: skip
-        parts.append(f"over {who} by a likelihood ratio of {lr_text(x)} or more "
-                     f"({_verbal(10.0**x)}; {where}{held})")  # fmt: skip
-    return (". The findings favour it " + "; ".join(parts)) if parts else ""
 
 
 def _how_sure(f: Mapping[str, Any]) -> str:
@@ -796,11 +671,6 @@ ROW_LINKS: dict[str, dict[str, str]] = {
 }
 
 
-def glossary_anchor(term: str) -> str:
-    """The HTML id of a glossary entry (``g-`` and the term's letters and digits)."""
-    return "g-" + "-".join(re.findall(r"[^\W_]+", term.lower()))
-
-
 #: The glossary terms each first-screen answer may use (linked when the answer does).
 ROW_TERMS: dict[str, tuple[str, ...]] = {
     "How sure": (
@@ -831,145 +701,3 @@ TERM_SHOWN_AS: dict[str, tuple[str, ...]] = {
 
 
 #: The report's glossary: (term, meaning), for a reader told nothing of the design.
-GLOSSARY: tuple[tuple[str, str], ...] = (
-    (
-        "account",
-        "a login name of the laboratory information system (LIS). Its kind: staff "
-        "(laboratory personnel), vendor (the LIS editor's support and extraction accounts), "
-        "service (interfaces and night jobs), or shared (one login used by several people, "
-        "such as a hotline account).",
-    ),
-    (
-        "event",
-        "one line of an audit log turned into one row: who did what, when, from which "
-        "workstation and address, on which patient (pseudonymised).",
-    ),
-    (
-        "session",
-        "the events of one account at one lab from a login to a logout; without a "
-        "logout, the session ends when nothing more happens for longer than the idle timeout.",
-    ),
-    (
-        "idle timeout",
-        "the longest pause allowed inside one session (30 minutes unless the "
-        "case file says otherwise); a longer pause starts a new session.",
-    ),
-    (
-        "export",
-        "an operation that writes patient records out of the LIS for a user (a list, "
-        "a spreadsheet); the log gives its number of records.",
-    ),
-    (
-        "extraction",
-        "a bulk copy of the database by the vendor's extraction tool, usually at "
-        "night; the log gives its number of records and the file it wrote.",
-    ),
-    ("records", "rows sent out by an export or extraction; one patient can have several."),
-    (
-        "flagged",
-        "a session whose anomaly score is high enough to be looked at by a person; "
-        "flagged is not guilty.",
-    ),
-    (
-        "anomaly score",
-        "how unusual a session is against the account's own history and its "
-        "peers (same role), combining rules and statistical detectors; higher is more unusual.",
-    ),
-    (
-        "robust standard deviation",
-        "a measure of spread that a few extreme values do not "
-        "distort (1.4826 times the median absolute deviation).",
-    ),
-    (
-        "campaign",
-        "sessions grouped because they look alike (same account or source, close in "
-        "time, same kind of operation): one incident seen through many sessions.",
-    ),
-    (
-        "pathway",
-        "the operations of one account that could have produced leaked patients, "
-        "across labs: how the data could have left.",
-    ),
-    (
-        "exfiltration window",
-        "the period in which a lab's copy was taken, bounded from the "
-        "patients in the leak: 'after' is the earliest time (patients in the copy had been seen "
-        "by then), 'before' the latest (patients seen later are missing from it); an operation "
-        "fits the window when it falls between the two.",
-    ),
-    (
-        "coverage",
-        "how much of the leak the logs can speak about: leaked patients linked to a "
-        "lab, of those the ones the lab's logs cover, of those the ones a logged operation "
-        "could have produced.",
-    ),
-    (
-        "likelihood ratio",
-        "how many times more probable the findings are if one proposition "
-        "is true than if the alternative is; 1 means the findings do not help decide.",
-    ),
-    (
-        "verbal scale",
-        "the words that go with a likelihood ratio (ENFSI guideline for "
-        "evaluative reporting, 2015): 2-10 weak, 10-100 moderate, 100-1,000 moderately strong, "
-        "1,000-10,000 strong, 10,000-1,000,000 very strong, above that extremely strong "
-        "support.",
-    ),
-    (
-        "lab-patient pair",
-        "the unit the conclusion counts in: a leaked patient tied to a laboratory, counted "
-        "once for each laboratory whose records hold them (a patient of two labs makes two "
-        "pairs); distinct patients are counted apart.",
-    ),
-    (
-        "labs weighed",
-        "the laboratories for which the likelihood ratio is computed. A lab is left out of "
-        "the weighing when too few leaked patients are tied to it alone to tell a copy of its "
-        "records from false matches of the record linkage; its pairs are counted apart.",
-    ),
-    (
-        "patients of a lab",
-        "counted on one of three bases, each named where it is used: the patients in the "
-        "lab's index (its patient register, whatever the logs show), the "
-        "patients seen in the lab's logs (with at least one logged event over the whole "
-        "period of the logs), and the patients seen so far (seen in the logs before a given "
-        "session: the base of a session's share of records over patients). For one lab they "
-        "usually decrease in that order.",
-    ),
-    (
-        "account takeover",
-        "a login to an account by someone other than its holder (credential compromise), "
-        "here a successful login from an address right after a burst of failed logins from "
-        "it (a guessed password); what follows is done under the holder's name.",
-    ),
-    (
-        "campaign rank",
-        "the place of a campaign when all campaigns are sorted by anomaly score, highest "
-        "first: no. 1 is the most unusual.",
-    ),
-    (
-        "false-match rate",
-        "the estimated share of the leak file's rows tied to a patient although the "
-        "person is in no laboratory's index (record linkage error).",
-    ),
-    (
-        "quarantine",
-        "input rows that could not become events (cut short, wrong number of "
-        "fields, a date that does not exist); kept aside with their reason and line number in "
-        "quarantine.csv, never silently dropped.",
-    ),
-    (
-        "pseudonym",
-        "a keyed code (P followed by 16 hexadecimal digits) standing for a "
-        "patient; only the holder of the case key can map it back to the patient "
-        "(labforensics reidentify).",
-    ),
-    (
-        "share capped at 100 %",
-        "a share of records over patients seen so far can exceed "
-        "100 % (more records than patients, or patients registered before the logs begin); "
-        "it is shown as 100 % with the count beside.",
-    ),
-)
-
-_GLOSSARY_TERMS = frozenset(t for t, _ in GLOSSARY)

@@ -1,0 +1,144 @@
+"""Likelihood ratios in words for the first screen: truncated figures (never across a
+verbal band), the weakest lab, and the ratio over each other logged proposition."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from ..attribution.likelihood import verbal as _verbal
+
+__all__ = ["log10_text", "lr_text", "lr_view"]
+
+
+def lr_text(log10_lr: float) -> str:
+    """A likelihood ratio to 3 significant figures, *truncated* ("99.4", "2,710").
+
+    The verbal bands (ENFSI 2015) start at 2, 10, 100, 1,000, 10,000 and 1,000,000,
+    each including its lower bound; a rounded figure can cross a boundary (99.96 shown
+    "100" beside "moderate"), a truncated one cannot.
+
+    Parameters
+    ----------
+    log10_lr : float
+        log10 of the likelihood ratio.
+
+    Returns
+    -------
+    str
+        The ratio, thousands separated, with as many decimals as 3 significant
+        figures need.
+    """
+    x = float(log10_lr)
+    digits = math.floor(x)  # the ratio's order of magnitude
+    q = 10.0 ** (digits - 2)
+    v = math.floor(round(10.0**x / q, 9)) * q  # round(, 9): 10**2 is not 99.999...
+    return f"{v:,.{max(0, 2 - digits)}f}"
+
+
+def log10_text(log10_lr: float) -> str:
+    """log10 of a likelihood ratio to 2 decimals, *truncated* downwards ("1.99" for
+    1.9974: rounded, "2.00" would read as the next band's lower bound).
+
+    Parameters
+    ----------
+    log10_lr : float
+
+    Returns
+    -------
+    str
+    """
+    return f"{math.floor(round(float(log10_lr) * 100.0, 9)) / 100.0:.2f}"
+
+
+def lr_view(f: Mapping[str, Any]) -> dict[str, Any]:
+    """The likelihood ratios as the report prints them (:func:`lr_text`,
+    :func:`log10_text`): ``case`` and ``labs`` (lab -> ``{"lr", "log10"}``) and
+    ``sensitivity`` (``[low, high]`` log10 texts) when present."""
+
+    def one(x: Any) -> dict[str, str] | None:
+        return {"lr": lr_text(x), "log10": log10_text(x)} if isinstance(x, int | float) else None
+
+    c = f.get("conclusion") if isinstance(f.get("conclusion"), Mapping) else {}
+    sens = (c.get("sensitivity") or {}) if isinstance(c.get("sensitivity"), Mapping) else {}
+    rng = sens.get("log10_lr_range")
+    return {
+        "case": one(c.get("log10_lr")),
+        "labs": {
+            str(p.get("lab")): one(p.get("log10_lr"))
+            for p in f.get("per_lab") or []
+            if isinstance(p, Mapping)
+        },  # fmt: skip
+        "sensitivity": [log10_text(rng[0]), log10_text(rng[1])] if rng else None,
+    }
+
+
+#: Who each logged proposition names, for the line of the alternatives.
+ALTERNATIVE_WHO = {
+    "vendor": "the LIS vendor",
+    "insider": "laboratory staff",
+    "external": "an outside intruder",
+}
+
+
+def _weighed(f: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
+            and isinstance(p.get("log10_lr"), int | float)]  # fmt: skip
+
+
+def _weakest(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
+    """Whose strength the case's is (the weakest lab weighed), and the labs' own bands."""
+    labs = _weighed(f)
+    if len(labs) < 2:
+        return ""
+    low = min(labs, key=lambda p: (float(p["log10_lr"]), str(p.get("lab"))))
+    lr = float(c.get("log10_lr") or 0.0)
+    if lr + 1e-9 >= float(low["log10_lr"]):
+        head = (f"; this is the weakest of the {len(labs)} labs weighed ({low.get('lab')}): "
+                "the case holds only if every lab's copy is explained")  # fmt: skip
+    else:
+        head = (f"; below the weakest of the {len(labs)} labs weighed ({low.get('lab')}, "
+                f"{low.get('verbal')}): capped for the part of the leak the logs do not "
+                "cover")  # fmt: skip
+    best: dict[str, float] = {}
+    for p in labs:
+        v = str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"])))
+        best[v] = max(best.get(v, -math.inf), float(p["log10_lr"]))
+    n = Counter(str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"]))) for p in labs)
+    bands = ", ".join(f"{n[v]} {v}" for v in sorted(best, key=lambda v: -best[v]))
+    return f"{head}; the labs alone: {bands}"
+
+
+def _alternatives(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
+    """How strongly the findings favour the case's proposition over each other logged
+    proposition (staff, outside intruder, vendor): the weakest across the labs weighed."""
+    prop = str(c.get("proposition"))
+    if prop not in ALTERNATIVE_WHO:
+        return ""
+    labs = [p for p in _weighed(f) if str(p.get("proposition")) == prop]
+    if not labs:
+        return ""
+    parts = []
+    for alt, who in ALTERNATIVE_WHO.items():
+        if alt == prop:
+            continue
+        vals = [(float(a["log10_lr"]), str(p.get("lab")),
+                 float(a.get("log10_lr_uncapped", a["log10_lr"])))
+                for p in labs
+                for a in (p.get("alternatives") or []) if isinstance(a, Mapping)
+                and a.get("proposition") == alt and isinstance(a.get("log10_lr"), int | float)]  # fmt: skip
+        if not vals:
+            parts.append(f"over {who}: no logged operation of theirs is weighed at any lab")
+            continue
+        x, lab, raw = min(vals)
+        # a value held at the method's ceiling (dependence, coverage: Limits) is a floor of
+        # what the evidence gives, not a measurement: say so (third reader, session 6)
+        held = "; held at the method's ceiling, see Limits" if raw > x + 1e-9 else ""
+        where = (f"the weakest of the {len(vals)} labs where they had a logged operation, "
+                 f"{lab}" if len(vals) > 1 else f"at {lab}, the one lab where they had a "
+                 "logged operation")  # fmt: skip
+        parts.append(f"over {who} by a likelihood ratio of {lr_text(x)} or more "
+                     f"({_verbal(10.0**x)}; {where}{held})")  # fmt: skip
+    return (". The findings favour it " + "; ".join(parts)) if parts else ""
