@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hostile import write_hostile_case
@@ -85,7 +86,11 @@ def test_run_date_and_command_in_report_not_in_findings(case, tmp_path, monkeypa
                      "--leak", str(case["leak"]), "--case-key", str(tmp_path / "first.key")]) == 0  # fmt: skip
     html = (a / "report.html").read_text(encoding="utf-8")
     started = json.loads((a / "manifest.json").read_text(encoding="utf-8"))["started_utc"]
-    assert "run on " + started[:10] in html  # the date of the run, local time first
+    # the date of the run, local time first (the case's zone: after 23:00 UTC in Paris the
+    # local date is the next day; the UTC date follows in brackets when it differs)
+    tz = json.loads((a / "findings.json").read_text(encoding="utf-8"))["case"]["tz"]
+    local = pd.Timestamp(started).tz_convert(tz)
+    assert "run on " + local.strftime("%Y-%m-%d") in html and started[:10] in html
     assert f"labforensics investigate {case['evidence']} --out {a} --quiet --leak" in html
     assert (a / "findings.json").read_bytes() == (b / "findings.json").read_bytes()
     assert started[:16] not in (a / "findings.json").read_text(encoding="utf-8")
