@@ -1,0 +1,259 @@
+"""The case's events held lab by lab, for the whole-case stages (issue 17 item 2).
+
+After the per-lab passes, the stages that look at the whole case (source addresses,
+attribution, the findings, the report and ``events.parquet``) do not need every event
+at once: each needs either a few rows (logins, exports, the rows of a few sessions) or
+per-lab facts (a lab's first and last event, its days with events, its patients' first
+appearance). :class:`CaseEvents` gives them that, one lab at a time, so no stage holds
+the whole event table: each lab's events wait dictionary-encoded
+(:func:`~labforensics.engine.partitions.narrow`), in memory or pickled in the engine's
+private spill folder, and are widened to the canonical dtypes only when asked for.
+
+Order. A lab's events come back in evidence order, ``(ts, seq)`` (``seq`` is unique in
+the case); rows taken from several labs (:meth:`CaseEvents.select`) are put in the same
+order, so they equal the rows a filter of the whole table in evidence order gives.
+
+:meth:`CaseEvents.from_frame` wraps a whole table (the public functions that take an
+events ``DataFrame`` still do); :meth:`CaseEvents.to_frame` gives the whole table back
+(small cases, notebooks).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .partitions import empty_like, narrow, widen
+
+__all__ = ["CaseEvents", "as_case_events"]
+
+#: A lab key: the lab code, or None for the events that name no lab.
+Lab = str | None
+
+
+def _order(df: pd.DataFrame) -> np.ndarray:
+    """Positions of ``df``'s rows in ``(ts, seq)`` order (stable)."""
+    ts = (
+        pd.to_datetime(df["ts"], utc=True)
+        .dt.as_unit("ns")
+        .to_numpy(dtype="datetime64[ns]")
+        .view("int64")
+    )
+    return np.lexsort((df["seq"].to_numpy(dtype="int64"), ts))
+
+
+class CaseEvents:
+    """The case's canonical events, one lab at a time.
+
+    Parameters
+    ----------
+    parts : dict
+        Lab (str, or None for the events naming no lab) -> that lab's events in
+        ``(ts, seq)`` order: a ``DataFrame`` (canonical or :func:`narrow`-ed) or the
+        :class:`~pathlib.Path` of a pickle of one (written by :meth:`spill_part`).
+        Every part has the same columns, including ``ts`` and ``seq``.
+    sizes : dict, optional
+        Lab -> number of events (read from the parts when not given).
+    columns : sequence of str, optional
+        The columns (read from the first part when not given).
+
+    Notes
+    -----
+    Memory: the parts held (about 85 bytes an event dictionary-encoded; nothing for a
+    pickled part) plus, while a method runs, one lab widened (about 400 bytes an event,
+    less for the columns asked for) and the rows it returns.
+    """
+
+    def __init__(self, parts: dict[Lab, pd.DataFrame | Path], sizes: dict[Lab, int] | None = None,
+                 columns: Sequence[str] | None = None) -> None:  # fmt: skip
+        named = sorted(k for k in parts if k is not None)
+        self.labs: list[Lab] = [*named, *([None] if None in parts else [])]
+        self._parts = {k: parts[k] for k in self.labs}
+        if sizes is None or columns is None:
+            first = None
+            sizes = dict(sizes or {})
+            for k in self.labs:
+                p = self._load(k)
+                sizes.setdefault(k, len(p))
+                first = first if first is not None else list(p.columns)
+            columns = columns if columns is not None else (first or [])
+        self._sizes = {k: int(sizes[k]) for k in self.labs}
+        self.columns: list[str] = list(columns)
+        self._spans: pd.DataFrame | None = None
+        #: lab -> positions of its rows in the whole table it came from (from_frame);
+        #: orders rows across labs when the table has no ``seq``
+        self._pos: dict[Lab, np.ndarray] | None = None
+
+    # --- construction -----------------------------------------------------------------
+
+    @classmethod
+    def from_frame(cls, events: pd.DataFrame) -> CaseEvents:
+        """The events of a whole table (canonical, in evidence order), split by lab.
+
+        Each lab's rows keep their order (the table's evidence order).
+        """
+        lab = events["lab"]
+        if not len(events):
+            return cls({None: events.reset_index(drop=True)}, {None: 0}, list(events.columns))
+        codes, uniq = pd.factorize(lab.astype("object"), use_na_sentinel=True)
+        parts: dict[Lab, pd.DataFrame] = {}
+        pos: dict[Lab, np.ndarray] = {}
+        for i, name in enumerate(uniq):
+            pos[str(name)] = np.flatnonzero(codes == i)
+        if (codes < 0).any():
+            pos[None] = np.flatnonzero(codes < 0)
+        for k, at in pos.items():
+            parts[k] = events.iloc[at].reset_index(drop=True)
+        out = cls(parts, {k: len(v) for k, v in parts.items()}, list(events.columns))
+        out._pos = pos  # the table's own order, whether or not it has ``seq``
+        return out
+
+    @staticmethod
+    def spill_part(events: pd.DataFrame, path: Path) -> Path:
+        """Write one lab's events dictionary-encoded to ``path`` (pickle: the same
+        objects come back); the path, for the ``parts`` of :class:`CaseEvents`."""
+        with open(path, "wb") as f:
+            pickle.dump(narrow(events), f, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    # --- access -----------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return sum(self._sizes.values())
+
+    def size(self, lab: Lab) -> int:
+        """Number of events of ``lab`` (0 for a lab not in the case)."""
+        return self._sizes.get(lab, 0)
+
+    def _load(self, lab: Lab) -> pd.DataFrame:
+        p = self._parts[lab]
+        if isinstance(p, Path):
+            with open(p, "rb") as f:
+                return pickle.load(f)  # the engine's own file, written this run
+        return p
+
+    def lab(self, lab: Lab, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """One lab's events, canonical dtypes, evidence order, ``RangeIndex``.
+
+        Parameters
+        ----------
+        lab : str or None
+            A lab of :attr:`labs`.
+        columns : sequence of str, optional
+            The columns wanted (all by default), in that order.
+
+        Raises
+        ------
+        KeyError
+            When ``lab`` is not one of :attr:`labs`.
+        """
+        df = self._load(lab)
+        if columns is not None:
+            df = df[list(columns)]
+        return widen(df).reset_index(drop=True)
+
+    def iter_labs(self, columns: Sequence[str] | None = None) -> Iterator[tuple[Lab, pd.DataFrame]]:
+        """``(lab, events)`` for every lab in :attr:`labs` order (:meth:`lab`)."""
+        for k in self.labs:
+            yield k, self.lab(k, columns)
+
+    def select(
+        self,
+        where: Callable[[pd.DataFrame], Any],
+        columns: Sequence[str] | None = None,
+        need: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The rows of every lab that ``where`` keeps, in evidence order.
+
+        Parameters
+        ----------
+        where : callable
+            Called with one lab's events (the ``need`` columns, canonical dtypes);
+            returns a boolean mask (array or Series aligned with them).
+        columns : sequence of str, optional
+            The columns returned (all by default).
+        need : sequence of str, optional
+            The columns ``where`` reads (all by default).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Canonical dtypes, ``RangeIndex``: the same rows, in the same order, as
+            ``events[where(events)]`` of the whole table in evidence order.
+        """
+        cols = list(self.columns if columns is None else columns)
+        keys = [] if self._pos is not None else ["ts", "seq"]
+        read = list(dict.fromkeys([*cols, *(need or self.columns), *keys]))
+        picked, at = [], []
+        for k in self.labs:
+            df = self.lab(k, read)
+            m = np.asarray(where(df[list(need)] if need is not None else df), dtype=bool)
+            if m.any():
+                picked.append(df.loc[m, list(dict.fromkeys([*cols, *keys]))])
+                if self._pos is not None:
+                    at.append(self._pos[k][m])
+            del df
+        if not picked:
+            return empty_like(self.lab(self.labs[0], cols)) if self.labs else pd.DataFrame()
+        if len(picked) == 1:
+            return picked[0][cols].reset_index(drop=True)
+        out = pd.concat(picked, ignore_index=True)
+        order = np.argsort(np.concatenate(at), kind="stable") if at else _order(out)
+        return out.iloc[order][cols].reset_index(drop=True)
+
+    def spans(self) -> pd.DataFrame:
+        """Per lab: ``lab`` (str; None for the events naming no lab), ``evidence_start``
+        and ``evidence_end`` (datetime64[ns, UTC], first and last event), ``events``
+        (int64), in :attr:`labs` order; labs with no event left out."""
+        if self._spans is None:
+            rows = []
+            for k in self.labs:
+                if not self._sizes[k]:
+                    continue
+                ts = self.lab(k, ["ts"])["ts"]
+                rows.append({"lab": k, "evidence_start": ts.min(), "evidence_end": ts.max(),
+                             "events": int(len(ts))})  # fmt: skip
+            self._spans = pd.DataFrame(
+                rows, columns=["lab", "evidence_start", "evidence_end", "events"]
+            ).astype({"evidence_start": "datetime64[ns, UTC]", "evidence_end": "datetime64[ns, UTC]",
+                      "events": "int64"})  # fmt: skip
+        return self._spans
+
+    def period(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """The first and last event of the case (None, None without events)."""
+        sp = self.spans()
+        if not len(sp):
+            return None, None
+        return sp["evidence_start"].min(), sp["evidence_end"].max()
+
+    def named_labs(self) -> list[str]:
+        """The labs with at least one event, sorted (the events naming no lab left out)."""
+        return [k for k in self.labs if k is not None and self._sizes[k]]
+
+    def to_frame(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The whole table (canonical dtypes, evidence order, ``RangeIndex``): every lab
+        widened at once; for small cases and notebooks."""
+        from .combine import concat_events
+
+        parts = [self._load(k) if columns is None else self._load(k)[list(columns)]
+                 for k in self.labs]  # fmt: skip
+        if not parts:
+            return pd.DataFrame(columns=list(columns or self.columns))
+        if "ts" not in parts[0].columns or "seq" not in parts[0].columns:
+            raise ValueError("to_frame needs the ts and seq columns to put the labs in order")
+        return concat_events(parts)
+
+
+def as_case_events(events: pd.DataFrame | CaseEvents) -> CaseEvents:
+    """``events`` as :class:`CaseEvents` (a whole table is split by lab)."""
+    if isinstance(events, CaseEvents):
+        return events
+    if not isinstance(events, pd.DataFrame):
+        raise TypeError(f"events must be a DataFrame or CaseEvents, not {type(events).__name__}")
+    return CaseEvents.from_frame(events)
+
