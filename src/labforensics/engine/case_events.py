@@ -256,4 +256,3 @@ def as_case_events(events: pd.DataFrame | CaseEvents) -> CaseEvents:
     if not isinstance(events, pd.DataFrame):
         raise TypeError(f"events must be a DataFrame or CaseEvents, not {type(events).__name__}")
     return CaseEvents.from_frame(events)
-
