@@ -68,6 +68,7 @@ __all__ = [
     "json_safe",
     "neutralise_cell",
     "neutralise_frame",
+    "parquet_table",
     "prepare_out",
     "write_csv",
     "write_json",
@@ -297,6 +298,18 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(parquet_table(df), p, **PARQUET_OPTIONS)
+    return p
+
+
+#: How every Parquet output is written (:func:`write_parquet`, and the chunked writer of
+#: :meth:`labforensics.engine.case_events.CaseEvents.write_parquet`).
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
+
+
+def parquet_table(df: pd.DataFrame) -> pa.Table:
+    """``df`` as the Arrow table :func:`write_parquet` writes (no index; list columns'
+    pandas metadata marked ``object``, see there)."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     lists = {str(c) for c in df.columns if is_list_dtype(df[c].dtype)}
     meta = table.schema.pandas_metadata
@@ -307,5 +320,4 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         table = table.replace_schema_metadata(
             {**table.schema.metadata, b"pandas": json.dumps(meta).encode("utf-8")}
         )
-    pq.write_table(table, p, compression="zstd", write_statistics=True)
-    return p
+    return table

@@ -50,6 +50,7 @@ from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score_sources
 from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
+from .engine.case_events import CaseEvents, EventsFolder
 from .engine.partitions import empty_like, release_memory, store_evidence
 from .engine.run import EngineTerminated
 from .errors import EvidenceError, ParameterError
@@ -78,8 +79,8 @@ from .report.findings import (
     session_scores_table,
 )
 from .report.pdf import PdfResult, write_pdf
-from .result import InvestigationResult
-from .sessions import SessionParams, Sessions
+from .result import InvestigationResult, LazyEvidence, LazySessions, result_events
+from .sessions import SessionParams
 from .store import load_store, store_manifest_path, store_options
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
@@ -260,7 +261,9 @@ class _Results:
 
     evidence: Evidence
     sources: pd.DataFrame
-    sessions: Sessions
+    sessions: pd.DataFrame
+    events: CaseEvents
+    session_params: SessionParams
     scores: Scores
     session_scores: pd.DataFrame
     scored: pd.DataFrame
@@ -308,11 +311,13 @@ def _ingest_parts(
 
 def _run_stages(
     st: _Stages, files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool,
-    out: Path | None = None,
+    out: Path | None = None, folder: EventsFolder | None = None,
 ) -> _Results:  # fmt: skip
     """Ingest, sessions, features and detection lab by lab (:mod:`labforensics.engine`),
     source addresses, campaigns, attribution; every stage that uses a case fact receives
-    the one :class:`CaseContext` as ``case=``."""
+    the one :class:`CaseContext` as ``case=``. The events stay per lab after the engine
+    (:class:`~labforensics.engine.case_events.CaseEvents`): in ``folder`` when the engine
+    spilled its labs (``memory_budget``), else in memory."""
     case = plan.case
     ev, parts = st.run("ingest", lambda: _ingest_parts(files, plan, key, progress),
                        lambda r: f"{sum(len(p) for p in r[1]):,} events in {len(r[1]):,} "
@@ -333,18 +338,17 @@ def _run_stages(
             sc = st.run("detection", run.detect,
                         lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
                                   "sessions flagged")  # fmt: skip
-            er = run.collect()
+            spilled = getattr(eng, "spill_dir", None) is not None
+            er = run.collect(folder.make() if spilled and folder is not None else None)
         finally:
             eng.close()
-    ss, exports = er.sessions, er.exports
-    ev = dataclasses.replace(ev, events=ss.events[[c for c in ss.events.columns
-                                                   if c != "session_id"]])  # fmt: skip
-    src = st.run("sources", lambda: score_sources(ev.events, plan.sources),
+    ss, exports, events = er.sessions, er.exports, er.events
+    src = st.run("sources", lambda: score_sources(events, plan.sources),
                  lambda t: f"{len(t):,} source addresses, {int(t['flagged'].sum()):,} flagged")  # fmt: skip
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     camp = st.run("campaigns",
-                  lambda: group_campaigns(scored, ss.sessions, params=plan.campaigns),
+                  lambda: group_campaigns(scored, ss, params=plan.campaigns),
                   lambda c: f"{len(c):,} campaigns, {int(c['flagged'].sum()):,} flagged")  # fmt: skip
     leak: Any = plan.leak
     linked = None
@@ -359,16 +363,17 @@ def _run_stages(
         )  # fmt: skip
         leak = linked
     elif plan.leak is not None and plan.patients:  # a list: NIRs need the indexes
-        labs = sorted(ss.events["lab"].dropna().astype(str).unique())
+        labs = events.named_labs()
         leak = read_identifier_list(plan.leak, plan.patients, case=case, case_key=key, labs=labs)
     at = st.run(
         "attribution",
-        lambda: attribute(ss.events, ss.sessions, scored, leak=leak,
+        lambda: attribute(events.to_frame(), ss, scored, leak=leak,
                           transfers=plan.transfers, case_key=key, params=plan.attribution,
                           case=case),
         lambda a: f"verdict {a.verdict}",
     )  # fmt: skip
-    return _Results(evidence=ev, sources=src, sessions=ss, scores=sc, session_scores=sst,
+    return _Results(evidence=ev, sources=src, sessions=ss, events=events,
+                    session_params=er.params, scores=sc, session_scores=sst,
                     scored=scored, attribution=at, leak_linkage=linked,
                     exports=exports, campaigns=camp)  # fmt: skip
 
@@ -431,10 +436,10 @@ def _write_outputs(
         reproduce = reproduce.replace(
             "labforensics investigate", f"labforensics investigate --store {plan.store.name}", 1
         )
-    events_out = drop_private(ss.events)
+    events_out = res.events.view([c for c in res.events.columns if not str(c).startswith("_")])
     leak_n = res.attribution.totals.get("leak_identifiers") if plan.leak is not None else None
     findings = build_findings(
-        events=events_out, sessions=ss.sessions, session_scores=res.session_scores,
+        events=events_out, sessions=ss, session_scores=res.session_scores,
         attribution=res.attribution, accounting=ev.report.to_dict(), inputs=inputs, case=case,
         parameters=plan.parameters(), key_fingerprint=key.fingerprint, leak_patients=leak_n,
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
@@ -446,7 +451,7 @@ def _write_outputs(
             "dump table: see the unreadable inputs); the dump rows they may hold are not linked"
         )
     notes = input_limits(
-        evidence_labs=ss.events["lab"].dropna().astype(str).unique(), register=plan.register,
+        evidence_labs=res.events.named_labs(), register=plan.register,
         register_name=plan.authorisations.name if plan.authorisations else None,
         transfer_quarantine=transfer_quarantine,
         transfers_name=plan.transfers.name if plan.transfers else None,
@@ -471,13 +476,13 @@ def _write_outputs(
         )
         write_parquet(res.exports, out / "exports.parquet")
     write_json(findings, out / "findings.json")
-    write_parquet(events_out, out / "events.parquet")
-    write_parquet(drop_private(ss.sessions), out / "sessions.parquet")
+    events_out.write_parquet(out / "events.parquet")  # lab by lab when spilled
+    write_parquet(drop_private(ss), out / "sessions.parquet")
     write_parquet(res.scored, out / "scores.parquet")
     write_csv(quarantine, out / "quarantine.csv")
     write_csv(res.sources, out / "sources.csv")
     data = ReportData(
-        findings=findings, events=events_out, sessions=ss.sessions, quarantine=quarantine,
+        findings=findings, events=events_out, sessions=ss, quarantine=quarantine,
         accounting=ev.report.to_frame(), tz=case.tz, title=case.name,
         session_scores=res.session_scores, campaigns=res.campaigns,
         exports=res.exports, run=dict(run or {}),
@@ -748,16 +753,24 @@ def investigate(
     prepare_out(out_p, force)
     key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(10 if plan.leak_is_dump else 9, progress)
-    res = _run_stages(st, readable, plan, key, progress, out_p)
-    companion_files, companion_inputs = _companions(plan)
-    inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest), *companion_inputs]
-    run = {"command": list(command) if command else None, "date": started}
-    findings = st.run(
-        "report",
-        lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key, unreadable=unreadable,
-                               stages=st.rows, run=run, transfer_quarantine=transfer_q),
-        lambda f: f"verdict {f['verdict']['verdict']}",
-    )  # fmt: skip
+    folder = EventsFolder()  # the events between stages, when the engine spilled them
+    # a SIGTERM raises here so that the folder is removed first
+    with sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")):
+        try:
+            res = _run_stages(st, readable, plan, key, progress, out_p, folder)
+            companion_files, companion_inputs = _companions(plan)
+            inputs = [*(_evidence_record(ef) for ef in res.evidence.manifest),
+                      *companion_inputs]  # fmt: skip
+            run = {"command": list(command) if command else None, "date": started}
+            findings = st.run(
+                "report",
+                lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key,
+                                       unreadable=unreadable, stages=st.rows, run=run,
+                                       transfer_quarantine=transfer_q),
+                lambda f: f"verdict {f['verdict']['verdict']}",
+            )  # fmt: skip
+        finally:
+            folder.remove()
     if plan.store is not None:  # the store read: its manifest, hashed, as an input
         companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
                                                  f"{plan.store.name}/manifest.json",
@@ -765,7 +778,10 @@ def investigate(
     pdf = st.run("PDF", lambda: _write_pdf(out_p), lambda r: r.note or "report.pdf")
     _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
                     command=command, key=key, timings=st.timings, pdf=pdf)  # fmt: skip
+    load = result_events(res.events, out_p / "events.parquet")
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
-                               evidence=res.evidence, sessions=res.sessions, scores=res.scores,
+                               evidence=LazyEvidence(res.evidence, load),
+                               sessions=LazySessions(res.sessions, res.session_params, load),
+                               scores=res.scores,
                                attribution=res.attribution, key_file=key_file,
                                campaigns=res.campaigns, pdf_note=pdf.note)  # fmt: skip

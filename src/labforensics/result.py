@@ -3,7 +3,8 @@ the stages' results, with a one-screen summary and a short repr."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,60 @@ from .ingest import Evidence
 from .report.findings import summary_text
 from .sessions import Sessions
 
-__all__ = ["InvestigationResult"]
+__all__ = ["InvestigationResult", "LazyEvidence", "LazySessions", "result_events"]
+
+
+def result_events(events: Any, parquet: Path) -> Callable[[], pd.DataFrame]:
+    """A loader of the run's whole event table (with ``session_id``), called once.
+
+    From the case's events held in memory (:meth:`CaseEvents.to_frame
+    <labforensics.engine.case_events.CaseEvents.to_frame>`), or, when the run kept them in
+    files (a ``memory_budget`` below the evidence: the files are gone after the run),
+    read from the run's ``events.parquet`` (its private ``_`` columns were never
+    written). Nothing is loaded until a notebook asks for ``.events``.
+    """
+    cache: list[pd.DataFrame] = []
+
+    def load() -> pd.DataFrame:
+        if not cache:
+            spilled = events.is_spilled() if hasattr(events, "is_spilled") else False
+            cache.append(pd.read_parquet(parquet) if spilled else events.to_frame())
+        return cache[0]
+
+    return load
+
+
+class LazySessions(Sessions):
+    """:class:`~labforensics.sessions.Sessions` of a finished run whose ``events`` are
+    loaded on first use (:func:`result_events`): the run never held them whole."""
+
+    def __init__(self, sessions: pd.DataFrame, params: Any,
+                 load: Callable[[], pd.DataFrame]) -> None:  # fmt: skip
+        object.__setattr__(self, "sessions", sessions)
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "_load", load)
+
+    @property  # type: ignore[override]
+    def events(self) -> pd.DataFrame:
+        """Every event with ``session_id``, in evidence order."""
+        return self._load()
+
+
+class LazyEvidence(Evidence):
+    """:class:`~labforensics.ingest.Evidence` of a finished run whose ``events`` are
+    loaded on first use (:func:`result_events`, without ``session_id``)."""
+
+    def __init__(self, evidence: Evidence, load: Callable[[], pd.DataFrame]) -> None:
+        for f in fields(evidence):
+            if f.name != "events":
+                object.__setattr__(self, f.name, getattr(evidence, f.name))
+        object.__setattr__(self, "_load", load)
+
+    @property  # type: ignore[override]
+    def events(self) -> pd.DataFrame:
+        """Every event, in evidence order (no ``session_id``)."""
+        ev = self._load()
+        return ev.drop(columns="session_id") if "session_id" in ev.columns else ev
 
 
 @dataclass

@@ -97,3 +97,48 @@ def test_no_spill_folder_after_sigterm(tmp_path):
         proc.kill()
     assert rc == -signal.SIGTERM  # ended as SIGTERM ends a process
     assert not [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
+
+
+def test_no_events_folder_after_sigterm(tmp_path):
+    """After the engine, the case's events wait lab by lab in their own private folder
+    (a budget below the evidence): a SIGTERM in a later stage removes it too."""
+    root = tmp_path / "systmp"
+    root.mkdir()
+    script = textwrap.dedent(
+        f"""
+        import dataclasses, time
+        from pathlib import Path
+        from labforensics import pipeline
+        from labforensics.case import CaseContext
+        from labforensics.privacy import CaseKey
+        fixture = Path({str(ROOT / "fixtures" / "vendor-migration")!r})
+        key = Path({str(tmp_path / "case.key")!r})
+        CaseKey(bytes(range(32))).write(key)
+        case = dataclasses.replace(CaseContext.from_file(fixture / "case.toml"), key_file=key)
+        real = pipeline.score_sources
+        def slow(*a, **k):
+            out = real(*a, **k)
+            print("SOURCES", flush=True)
+            time.sleep(60)
+            return out
+        pipeline.score_sources = slow
+        import warnings
+        warnings.simplefilter("ignore")
+        pipeline.investigate(None, Path({str(tmp_path / "out")!r}), case=case,
+                             progress=False, memory_budget=1)
+        """
+    )
+    env = dict(os.environ, TMPDIR=str(root), PYTHONPATH=str(ROOT / "src"))
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                            cwd=tmp_path)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == b"SOURCES"
+        held = [p for p in root.iterdir() if p.name.startswith("labforensics-events-")]
+        assert len(held) == 1 and len(list(held[0].iterdir())) == 2  # one file per lab
+        assert not [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert rc == -signal.SIGTERM
+    assert not [p for p in root.iterdir() if p.name.startswith("labforensics-")]

@@ -6,7 +6,7 @@ at once: each needs either a few rows (logins, exports, the rows of a few sessio
 per-lab facts (a lab's first and last event, its days with events, its patients' first
 appearance). :class:`CaseEvents` gives them that, one lab at a time, so no stage holds
 the whole event table: each lab's events wait dictionary-encoded
-(:func:`~labforensics.engine.partitions.narrow`), in memory or pickled in the engine's
+(:func:`~labforensics.engine.partitions.narrow`), in memory or in Arrow IPC files in a
 private spill folder, and are widened to the canonical dtypes only when asked for.
 
 Order. A lab's events come back in evidence order, ``(ts, seq)`` (``seq`` is unique in
@@ -20,17 +20,28 @@ events ``DataFrame`` still do); :meth:`CaseEvents.to_frame` gives the whole tabl
 
 from __future__ import annotations
 
-import pickle
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .partitions import empty_like, narrow, widen
 
-__all__ = ["CaseEvents", "as_case_events"]
+__all__ = ["CaseEvents", "EventsFolder", "as_case_events"]
+
+#: Rows per record batch of a lab's spilled events (:meth:`CaseEvents.spill_part`).
+BATCH_ROWS = 65_536
+
+#: Rows per chunk of :meth:`CaseEvents.write_parquet`: pyarrow's largest row group by
+#: default (``pyarrow.parquet.write_table``: 1024 x 1024 rows), so a file written in
+#: chunks has the row groups of one written whole.
+ROW_GROUP_ROWS = 1024 * 1024
 
 #: A lab key: the lab code, or None for the events that name no lab.
 Lab = str | None
@@ -55,7 +66,7 @@ class CaseEvents:
     parts : dict
         Lab (str, or None for the events naming no lab) -> that lab's events in
         ``(ts, seq)`` order: a ``DataFrame`` (canonical or :func:`narrow`-ed) or the
-        :class:`~pathlib.Path` of a pickle of one (written by :meth:`spill_part`).
+        :class:`~pathlib.Path` of an Arrow IPC file of one (:meth:`spill_part`).
         Every part has the same columns, including ``ts`` and ``seq``.
     sizes : dict, optional
         Lab -> number of events (read from the parts when not given).
@@ -65,7 +76,7 @@ class CaseEvents:
     Notes
     -----
     Memory: the parts held (about 85 bytes an event dictionary-encoded; nothing for a
-    pickled part) plus, while a method runs, one lab widened (about 400 bytes an event,
+    spilled part) plus, while a method runs, one lab widened (about 400 bytes an event,
     less for the columns asked for) and the rows it returns.
     """
 
@@ -115,10 +126,17 @@ class CaseEvents:
 
     @staticmethod
     def spill_part(events: pd.DataFrame, path: Path) -> Path:
-        """Write one lab's events dictionary-encoded to ``path`` (pickle: the same
-        objects come back); the path, for the ``parts`` of :class:`CaseEvents`."""
-        with open(path, "wb") as f:
-            pickle.dump(narrow(events), f, protocol=pickle.HIGHEST_PROTOCOL)
+        """Write one lab's events dictionary-encoded to ``path``; the path, for the
+        ``parts`` of :class:`CaseEvents`.
+
+        An Arrow IPC file (uncompressed) of :func:`narrow`'s table in record batches of
+        :data:`BATCH_ROWS` rows, so that a range of rows is read without the rest
+        (:meth:`write_parquet`); :func:`widen` of what is read back gives the same table
+        (values, dtypes, order).
+        """
+        table = pa.Table.from_pandas(narrow(events), preserve_index=False)
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+            w.write_table(table, max_chunksize=BATCH_ROWS)
         return path
 
     # --- access -----------------------------------------------------------------------
@@ -130,12 +148,27 @@ class CaseEvents:
         """Number of events of ``lab`` (0 for a lab not in the case)."""
         return self._sizes.get(lab, 0)
 
-    def _load(self, lab: Lab) -> pd.DataFrame:
+    def _load(self, lab: Lab, columns: Sequence[str] | None = None) -> pd.DataFrame:
         p = self._parts[lab]
         if isinstance(p, Path):
-            with open(p, "rb") as f:
-                return pickle.load(f)  # the engine's own file, written this run
-        return p
+            with pa.OSFile(str(p), "rb") as f:
+                table = pa.ipc.open_file(f).read_all()
+            if columns is not None:
+                table = table.select(list(columns))
+            return table.to_pandas()
+        return p if columns is None else p[list(columns)]
+
+    def _rows(self, lab: Lab, start: int, stop: int) -> pd.DataFrame:
+        """Rows ``start:stop`` of a lab, as held (narrowed or canonical)."""
+        p = self._parts[lab]
+        if not isinstance(p, Path):
+            return p.iloc[start:stop][self.columns]
+        with pa.OSFile(str(p), "rb") as f:
+            r = pa.ipc.open_file(f)
+            first, last = start // BATCH_ROWS, (stop - 1) // BATCH_ROWS
+            table = pa.Table.from_batches([r.get_batch(i) for i in range(first, last + 1)])
+        table = table.slice(start - first * BATCH_ROWS, stop - start).select(self.columns)
+        return table.to_pandas()
 
     def lab(self, lab: Lab, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """One lab's events, canonical dtypes, evidence order, ``RangeIndex``.
@@ -152,10 +185,8 @@ class CaseEvents:
         KeyError
             When ``lab`` is not one of :attr:`labs`.
         """
-        df = self._load(lab)
-        if columns is not None:
-            df = df[list(columns)]
-        return widen(df).reset_index(drop=True)
+        cols = self.columns if columns is None else columns
+        return widen(self._load(lab, cols)).reset_index(drop=True)
 
     def iter_labs(self, columns: Sequence[str] | None = None) -> Iterator[tuple[Lab, pd.DataFrame]]:
         """``(lab, events)`` for every lab in :attr:`labs` order (:meth:`lab`)."""
@@ -240,13 +271,128 @@ class CaseEvents:
         widened at once; for small cases and notebooks."""
         from .combine import concat_events
 
-        parts = [self._load(k) if columns is None else self._load(k)[list(columns)]
-                 for k in self.labs]  # fmt: skip
+        parts = [self._load(k, self.columns if columns is None else columns) for k in self.labs]
         if not parts:
             return pd.DataFrame(columns=list(columns or self.columns))
         if "ts" not in parts[0].columns or "seq" not in parts[0].columns:
             raise ValueError("to_frame needs the ts and seq columns to put the labs in order")
         return concat_events(parts)
+
+    def view(self, columns: Sequence[str]) -> CaseEvents:
+        """The same events with only ``columns`` (the parts are shared, not copied)."""
+        missing = [c for c in columns if c not in self.columns]
+        if missing:
+            raise KeyError(f"no such event column(s): {', '.join(missing)}")
+        out = CaseEvents(self._parts, self._sizes, list(columns))
+        out._pos = self._pos
+        return out
+
+    def is_spilled(self) -> bool:
+        """Whether the events wait in files (:meth:`spill_part`) rather than in memory."""
+        return any(isinstance(p, Path) for p in self._parts.values())
+
+    def write_parquet(
+        self,
+        path: str | Path,
+        transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+        chunk_rows: int = ROW_GROUP_ROWS,
+    ) -> Path:
+        """Every event, in evidence order, into one Parquet file, ``chunk_rows`` at a time.
+
+        The file :func:`labforensics.outputs.write_parquet` writes of the whole table
+        (same rows, order, schema and options; one row group per chunk, as pyarrow cuts
+        a table of more rows), without holding the whole table: the evidence order of
+        every event is computed from ``ts`` and ``seq`` alone (about 30 bytes an event
+        while it is computed, then 4), and each chunk takes, from every lab, the next
+        run of its rows (a lab's rows keep its order), widened and put in order.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file written (its folder is created).
+        transform : callable, optional
+            Applied to each chunk before writing (e.g.
+            :func:`labforensics.outputs.drop_private`); must keep the rows.
+        chunk_rows : int
+            Rows per chunk and row group (default :data:`ROW_GROUP_ROWS`).
+
+        Returns
+        -------
+        Path
+        """
+        from ..outputs import PARQUET_OPTIONS, parquet_table, write_parquet
+
+        path = Path(path)
+        fix = transform or (lambda d: d)
+        labs = [k for k in self.labs if self._sizes[k]]
+        if len(labs) <= 1 or not self.is_spilled():
+            # held in memory: the whole table, as before (small cases)
+            return write_parquet(fix(self.to_frame()), path)
+        ts, seq, lid = [], [], []
+        for i, k in enumerate(labs):
+            d = self._load(k, ["ts", "seq"])
+            ts.append(pd.to_datetime(d["ts"], utc=True).dt.as_unit("ns")
+                      .to_numpy(dtype="datetime64[ns]").view("int64"))  # fmt: skip
+            seq.append(d["seq"].to_numpy(dtype="int64"))
+            lid.append(np.full(len(d), i, dtype=np.int32))
+            del d
+        order = np.lexsort((np.concatenate(seq), np.concatenate(ts)))
+        del ts, seq
+        lab_of = np.concatenate(lid)[order]
+        del order, lid
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cursor = np.zeros(len(labs), dtype=np.int64)
+        writer = None
+        try:
+            for c0 in range(0, len(lab_of), chunk_rows):
+                lo = lab_of[c0 : c0 + chunk_rows]
+                counts = np.bincount(lo, minlength=len(labs))
+                pieces = []
+                for i in np.flatnonzero(counts):
+                    a, b = int(cursor[i]), int(cursor[i] + counts[i])
+                    pieces.append(widen(self._rows(labs[i], a, b)))
+                    cursor[i] = b
+                df = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
+                del pieces
+                perm = np.argsort(lo, kind="stable")  # chunk position of each concatenated row
+                inv = np.empty_like(perm)
+                inv[perm] = np.arange(len(perm))
+                table = parquet_table(fix(df.iloc[inv].reset_index(drop=True)))
+                del df
+                if writer is None:
+                    writer = pq.ParquetWriter(str(path), table.schema, **PARQUET_OPTIONS)
+                elif table.schema != writer.schema:
+                    table = table.cast(writer.schema)
+                writer.write_table(table, row_group_size=chunk_rows)
+                del table
+        finally:
+            if writer is not None:
+                writer.close()
+        return path
+
+
+class EventsFolder:
+    """A private folder for the case's events between the stages, made on first use.
+
+    ``tempfile.mkdtemp`` (mode 0700, under the system's temporary folder); it holds
+    pseudonymised events with their free text, so it is removed by :meth:`remove`
+    (the pipeline calls it at the end of a run, after an error and on SIGTERM).
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+
+    def make(self) -> Path:
+        """The folder (created the first time)."""
+        if self.path is None:
+            self.path = Path(tempfile.mkdtemp(prefix="labforensics-events-"))
+        return self.path
+
+    def remove(self) -> None:
+        """Remove the folder and what it holds (nothing when it was never made)."""
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path = None
 
 
 def as_case_events(events: pd.DataFrame | CaseEvents) -> CaseEvents:

@@ -15,7 +15,14 @@ from .. import schema
 from ..sessions import SessionParams, Sessions
 from .partitions import widen
 
-__all__ = ["concat_events", "concat_exports", "concat_sessions", "lab_order"]
+__all__ = [
+    "concat_events",
+    "concat_exports",
+    "concat_sessions",
+    "first_event_seq",
+    "lab_order",
+    "order_sessions",
+]
 
 
 def lab_order(labs: list[str | None]) -> list[str | None]:
@@ -128,11 +135,45 @@ def concat_sessions(parts: list[Sessions], params: SessionParams, consume: bool 
     return Sessions(sessions=ss, events=ev, params=params)
 
 
-def concat_exports(parts: list[pd.DataFrame], events: pd.DataFrame) -> pd.DataFrame:
+def first_event_seq(sessions: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    """The ``seq`` of each session's first event (int64, aligned with ``sessions``).
+
+    ``events``: the lab's events in ``(ts, seq)`` order with ``session_id`` (narrowed or
+    canonical); a session's first row there is its first event.
+    """
+    if not len(sessions):
+        return np.zeros(0, dtype="int64")
+    sid = events["session_id"]
+    first = events.loc[sid.notna().to_numpy(), ["session_id", "seq"]].drop_duplicates("session_id")
+    at = pd.Series(first["seq"].to_numpy("int64"), index=first["session_id"].astype(str).to_numpy())
+    return sessions["session_id"].astype(str).map(at).to_numpy("int64")
+
+
+def order_sessions(parts: list[pd.DataFrame], firsts: list[np.ndarray]) -> pd.DataFrame:
+    """Every lab's sessions as one table, ordered as :func:`labforensics.sessionize`
+    orders them: by ``start``, then the ``seq`` of the session's first event (``firsts``,
+    :func:`first_event_seq` of each part; ``seq`` is unique in the case)."""
+    if len(parts) == 1:
+        return parts[0]
+    ss = pd.concat(parts, ignore_index=True)
+    if len(ss):
+        fseq = np.concatenate(firsts)
+        st = (
+            pd.to_datetime(ss["start"], utc=True)
+            .dt.as_unit("ns")
+            .to_numpy(dtype="datetime64[ns]")
+            .view("int64")
+        )
+        ss = ss.iloc[np.lexsort((fseq, st))].reset_index(drop=True)
+    return ss
+
+
+def concat_exports(parts: list[pd.DataFrame], events: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every lab's exports table as one, in evidence order of its events.
 
     ``seq`` is not an exports column: rows are ordered by ``ts`` and, at equal instants,
-    by lab order then each lab's own order (its evidence order).
+    by lab order then each lab's own order (its evidence order). ``events`` is not read
+    (kept for callers of earlier versions).
     """
     frames = [p for p in parts if len(p)]
     if not frames:

@@ -19,8 +19,9 @@ Passes (``L`` labs, each step one task per lab unless said):
    gathered; the detector model fitted on the client.
 5. Each lab scored with the model (rules, inherited session rules, reasons).
 6. On the client: the global ranking, the reasons kept for flagged and top-ranked
-   rows, and the labs' sessions, events and exports concatenated in evidence order for
-   the whole-case stages (campaigns, attribution, the report).
+   rows, and the labs' sessions and exports concatenated in evidence order for the
+   whole-case stages (campaigns, attribution, the report); the events gathered one lab
+   at a time and kept per lab (:class:`~labforensics.engine.case_events.CaseEvents`).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from .._cleanup import sigterm_raises
 from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
 from ..progress import lab_progress
-from ..sessions import Sessions
-from .combine import concat_exports, concat_sessions
+from ..sessions import SessionParams, Sessions
+from .case_events import CaseEvents
+from .combine import concat_exports, first_event_seq, order_sessions
 from .lab import (
     UNITS,
     LabPart,
@@ -220,8 +222,9 @@ class EngineResult:
 
     Attributes
     ----------
-    sessions : Sessions
-        Every lab's sessions and events, in evidence order.
+    sessions : pandas.DataFrame
+        Every lab's sessions (:data:`labforensics.schema.SESSION_DTYPES`), in the order
+        of :func:`labforensics.sessionize` (``start``, then the ``seq`` of the first event).
     exports : pandas.DataFrame
         Every export and extraction with its status, in evidence order.
     scores : Scores
@@ -229,12 +232,24 @@ class EngineResult:
         including ``metadata["engine"]`` (engine, labs, sample sizes per unit).
     labs : list
         The labs, in processing order.
+    events : CaseEvents
+        Every lab's events with ``session_id``, held lab by lab
+        (:mod:`labforensics.engine.case_events`).
+    params : SessionParams
+        The sessions' parameters.
     """
 
-    sessions: Sessions
+    sessions: pd.DataFrame
     exports: pd.DataFrame
     scores: Scores
     labs: list[str | None]
+    events: CaseEvents
+    params: SessionParams
+
+    def whole_sessions(self) -> Sessions:
+        """The sessions with every event at once (:meth:`CaseEvents.to_frame`): what
+        :func:`labforensics.sessionize` of the whole case returns; small cases only."""
+        return Sessions(sessions=self.sessions, events=self.events.to_frame(), params=self.params)
 
 
 def _first(partition: Any, settings: LabSettings) -> LabPart:
@@ -261,8 +276,9 @@ def _sample(part: LabPart, alloc: dict[Any, dict[str, int]], seed: int) -> dict[
     return lab_sample(part.features, alloc[part.lab], part.lab, seed)
 
 
-def _collect(part: LabPart) -> tuple[Sessions, pd.DataFrame]:
-    return part.sessions, part.exports  # events dictionary-encoded: widened on the client
+def _collect(part: LabPart) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    # the lab's sessions, its events (dictionary-encoded, with session_id) and exports
+    return part.sessions.sessions, part.sessions.events, part.exports
 
 
 class LabRun:
@@ -299,6 +315,8 @@ class LabRun:
         with lab_progress(stage, names, self.progress) as step:
             for x, name in zip(items, names, strict=True):
                 out.extend(self.eng.map(fn, [x], *args))
+                if self.eng.spill_dir is not None:  # the lab's freed memory back first
+                    release_memory()
                 step(name)
         return out
 
@@ -367,22 +385,42 @@ class LabRun:
         self.scores = scores
         return scores
 
-    def collect(self) -> EngineResult:
-        collected = self.eng.gather(self.eng.map(_collect, self.parts))
-        self.eng.release(self.parts)
-        self.parts = []  # the features and scored rows: freed before the events are widened
-        release_memory()
-        # the events stay dictionary-encoded until concat_sessions widens the whole table
-        # once, column by column (three wide copies before: each lab widened, their
-        # concatenation, its sorted copy)
-        sess = concat_sessions([c[0] for c in collected], self.settings.sessions,
-                               consume=True)  # fmt: skip
-        exports = concat_exports([c[1] for c in collected], sess.events)
-        del collected
+    def collect(self, events_dir: Path | None = None) -> EngineResult:
+        """The labs' results put back together, lab after lab (:class:`EngineResult`).
+
+        Sessions and exports are concatenated in evidence order; the events stay per lab
+        (:class:`~labforensics.engine.case_events.CaseEvents`), dictionary-encoded, in
+        memory or, with ``events_dir``, in Arrow IPC files there (the caller's private
+        folder, which must outlive the result's use and be removed by the caller). One
+        lab's results are gathered at a time, so the whole events table is never held.
+        """
+        sessions, exports, firsts = [], [], []
+        ev_parts: dict[Any, Any] = {}
+        sizes: dict[Any, int] = {}
+        columns: list[str] | None = None
+        for i, (handle, m) in enumerate(zip(self.parts, self.meta, strict=True)):
+            ((ss, ev, ex),) = self.eng.gather(self.eng.map(_collect, [handle]))
+            self.eng.release([handle])
+            lab = m["lab"]
+            sizes[lab] = len(ev)
+            columns = columns if columns is not None else list(ev.columns)
+            firsts.append(first_event_seq(ss, ev))
+            ev_parts[lab] = (CaseEvents.spill_part(ev, events_dir / f"events-{i}.arrow")
+                             if events_dir is not None else ev)  # fmt: skip
+            sessions.append(ss)
+            exports.append(ex)
+            del ss, ev, ex
+        self.parts = []  # the features and scored rows: freed with the parts
         release_memory()
         assert self.scores is not None
-        return EngineResult(sessions=sess, exports=exports, scores=self.scores,
-                            labs=[m["lab"] for m in self.meta])  # fmt: skip
+        return EngineResult(
+            sessions=order_sessions(sessions, firsts),
+            exports=concat_exports(exports),
+            scores=self.scores,
+            labs=[m["lab"] for m in self.meta],
+            events=CaseEvents(ev_parts, sizes, columns),
+            params=self.settings.sessions,
+        )
 
 
 def run_labs(

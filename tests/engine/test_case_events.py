@@ -1,0 +1,89 @@
+"""CaseEvents: the case's events held lab by lab give what the whole table gives."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from labforensics import read_evidence
+from labforensics.engine.case_events import CaseEvents, EventsFolder, as_case_events
+from labforensics.outputs import PARQUET_OPTIONS, drop_private, parquet_table
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "outside-attacker" / "evidence"
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    files = sorted(str(p) for p in FIXTURE.rglob("*") if p.is_file())
+    ev = read_evidence(files, case_key=bytes(range(32))).events.reset_index(drop=True)
+    assert ev["lab"].nunique() == 2  # the test needs events of several labs
+    return ev
+
+
+def _spilled(ev: pd.DataFrame, tmp: Path) -> CaseEvents:
+    mem = CaseEvents.from_frame(ev)
+    return CaseEvents({k: CaseEvents.spill_part(mem.lab(k), tmp / f"{k}.arrow") for k in mem.labs})
+
+
+def _logins(d: pd.DataFrame) -> np.ndarray:
+    return (d["action"].astype(str) == "login").to_numpy()
+
+
+def test_select_and_to_frame_equal_the_whole_table(events, tmp_path):
+    want = events[_logins(events)].reset_index(drop=True)
+    assert 0 < len(want) < len(events)
+    for ce in (CaseEvents.from_frame(events), _spilled(events, tmp_path)):
+        pd.testing.assert_frame_equal(ce.to_frame(), events)
+        pd.testing.assert_frame_equal(ce.select(_logins), want)
+        got = ce.select(_logins, columns=["ts", "account"], need=["action"])
+        pd.testing.assert_frame_equal(got, want[["ts", "account"]])
+        assert len(ce) == len(events)
+        assert ce.named_labs() == sorted(events["lab"].unique())
+
+
+def test_spans_and_period_by_hand(events):
+    ce = CaseEvents.from_frame(events)
+    sp = ce.spans().set_index("lab")
+    for lab, g in events.groupby("lab"):
+        assert sp.loc[lab, "evidence_start"] == g["ts"].min()
+        assert sp.loc[lab, "evidence_end"] == g["ts"].max()
+        assert sp.loc[lab, "events"] == len(g)
+    assert ce.period() == (events["ts"].min(), events["ts"].max())
+
+
+def test_rows_from_several_labs_come_back_in_the_table_order_without_seq(events):
+    ev = events.drop(columns="seq")
+    ce = as_case_events(ev)
+    pd.testing.assert_frame_equal(ce.select(_logins), ev[_logins(ev)].reset_index(drop=True))
+
+
+def test_spilled_parquet_is_byte_identical_to_the_whole_table(events, tmp_path):
+    ce = _spilled(events, tmp_path)
+    assert ce.is_spilled()
+    ce.write_parquet(tmp_path / "a.parquet", transform=drop_private, chunk_rows=100)
+    pq.write_table(parquet_table(drop_private(events)), tmp_path / "b.parquet",
+                   row_group_size=100, **PARQUET_OPTIONS)  # fmt: skip
+    a, b = ((tmp_path / n).read_bytes() for n in ("a.parquet", "b.parquet"))
+    assert hashlib.sha256(a).hexdigest() == hashlib.sha256(b).hexdigest()
+    assert pq.ParquetFile(tmp_path / "a.parquet").metadata.num_row_groups == -(-len(events) // 100)
+
+
+def test_view_keeps_only_the_columns_asked(events):
+    ce = CaseEvents.from_frame(events).view(["ts", "lab", "seq"])
+    assert list(ce.lab(ce.labs[0]).columns) == ["ts", "lab", "seq"]
+    with pytest.raises(KeyError, match="no such event column"):
+        ce.view(["nope"])
+
+
+def test_events_folder_is_private_and_removed():
+    f = EventsFolder()
+    p = f.make()
+    assert p.is_dir() and (p.stat().st_mode & 0o777) == 0o700
+    (p / "x").write_text("pseudonymised events")
+    f.remove()
+    assert not p.exists()
