@@ -45,7 +45,7 @@ the work.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ from .._validation import Duration, Interval, constrained, validate
 from ..identity import canonical_account, canonical_address
 from ..schema import STRING, check_table
 from ..thresholds import FAILED_LOGIN_BURST
+
+if TYPE_CHECKING:
+    from ..engine.case_events import CaseEvents
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
 
@@ -241,15 +244,18 @@ def _reason(r: dict, window: str) -> str:
 EVENT_NEED: tuple[str, ...] = ("ts", "lab", "account", "src_ip", "action", "outcome")
 
 
-def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> pd.DataFrame:
+def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None = None
+                  ) -> pd.DataFrame:  # fmt: skip
     """Rank source addresses by their authentication attempts (brute force, spraying).
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Canonical event table (needs ``ts``, ``lab``, ``account``, ``src_ip``,
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (needs ``ts``, ``lab``, ``account``, ``src_ip``,
         ``action``, ``outcome``). Only ``login_failed`` events and successful
-        ``login`` events with a ``src_ip`` count.
+        ``login`` events with a ``src_ip`` count: from a
+        :class:`~labforensics.engine.case_events.CaseEvents` only those rows (and the
+        columns above) are taken, one lab read at a time; the same table either way.
     params : SourceParams, optional
         Thresholds and score bonus; default :class:`SourceParams()`.
 
@@ -284,6 +290,13 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
         (a ``SchemaError``) when ``events`` lacks a column of :data:`EVENT_NEED`
         (every missing column named).
     """
+    from ..engine.case_events import CaseEvents  # here: engine imports detect
+
+    if isinstance(events, CaseEvents):
+        # the same error as for a table: its columns, no row
+        check_table(pd.DataFrame(columns=list(events.columns)), EVENT_NEED, "score_sources: events")
+        events = events.select(_is_auth, columns=list(EVENT_NEED),
+                               need=["action", "outcome", "src_ip"])  # fmt: skip
     check_table(events, EVENT_NEED, "score_sources: events")
     p = params or SourceParams()
     ev = _auth_events(events)
@@ -292,13 +305,23 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
     return _score_and_rank(_per_source(ev, p), p)
 
 
-def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:
-    """Logins (failed, successful) with an address, canonical, grouped (``g``); None if none."""
+def _auth_mask(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep, failed)``: the logins (failed, successful) with an address, the failed ones."""
     action = events["action"].astype("string")
     failed = (action == "login_failed").fillna(False).to_numpy(dtype=bool)
     ok = ((action == "login") & (events["outcome"].astype("string") == "success")).fillna(False)
     has_ip = events["src_ip"].notna().to_numpy()
-    keep = has_ip & (failed | ok.to_numpy(dtype=bool))
+    return has_ip & (failed | ok.to_numpy(dtype=bool)), failed
+
+
+def _is_auth(events: pd.DataFrame) -> np.ndarray:
+    """The rows :func:`score_sources` counts (a mask, for :meth:`CaseEvents.select`)."""
+    return _auth_mask(events)[0]
+
+
+def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:
+    """Logins (failed, successful) with an address, canonical, grouped (``g``); None if none."""
+    keep, failed = _auth_mask(events)
     if not keep.any():
         return None
     ev = pd.DataFrame(  # masked before to_numpy: Python strings for the kept rows only
