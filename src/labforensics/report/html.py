@@ -445,7 +445,9 @@ def _session_events(events: pd.DataFrame | CaseEvents, top: Iterable[Mapping[str
     if "session_id" not in events.columns:
         return pd.DataFrame(columns=events.columns)
     sids = list(dict.fromkeys(r["session_id"] for r in top if r.get("session_id") is not None))
-    return events.select(lambda d: d["session_id"].isin(sids), need=["session_id"])
+    # the columns shown, the figures' and the order's: fewer columns widened per lab
+    cols = [c for c in events.columns if c in {*EVIDENCE_ROW_COLUMNS, "seq", "session_id"}]
+    return events.select(lambda d: d["session_id"].isin(sids), columns=cols, need=["session_id"])
 
 
 def _figures(data: ReportData, top: list[dict[str, Any]],
@@ -572,7 +574,7 @@ def _evidence_rows(data: ReportData, top: list[dict[str, Any]],
     """session id -> its first ``limit`` evidence rows (outbound first), their total and
     columns; ``rows_of``: the ``top`` sessions' events (:func:`_session_events`)."""
     res: dict[str, Any] = {}
-    if "session_id" not in data.events.columns:
+    if not top or "session_id" not in data.events.columns:
         return res
     ev = _session_events(data.events, top) if rows_of is None else rows_of
     cols = [c for c in EVIDENCE_ROW_COLUMNS if c in ev.columns]
