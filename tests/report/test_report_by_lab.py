@@ -129,8 +129,10 @@ def test_tables_equal(case, tmp_path, whole_only):
     assert tables.event_period(ce) == tables.event_period(ev)
 
 
-def test_score_sources_equal(case, tmp_path, whole_only):
+@pytest.mark.parametrize("unnamed", [False, True], ids=["labs", "with-unnamed"])
+def test_score_sources_equal(case, tmp_path, whole_only, unnamed):
     events, params = case["sources"]
+    events = _with_unnamed(events) if unnamed else events
     ce = _spilled(events, tmp_path / "parts")
     want = score_sources(events, params)
     assert len(want)

@@ -253,9 +253,10 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
     events : pandas.DataFrame or CaseEvents
         Canonical events (needs ``ts``, ``lab``, ``account``, ``src_ip``,
         ``action``, ``outcome``). Only ``login_failed`` events and successful
-        ``login`` events with a ``src_ip`` count: from a
-        :class:`~labforensics.engine.case_events.CaseEvents` only those rows (and the
-        columns above) are taken, one lab read at a time; the same table either way.
+        ``login`` events with a ``src_ip`` count. A
+        :class:`~labforensics.engine.case_events.CaseEvents` is read one lab at a time
+        (the columns above; a source belongs to one lab), so only one lab's logins are
+        held; the same table either way.
     params : SourceParams, optional
         Thresholds and score bonus; default :class:`SourceParams()`.
 
@@ -292,36 +293,29 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
     """
     from ..engine.case_events import CaseEvents  # here: engine imports detect
 
-    if isinstance(events, CaseEvents):
-        # the same error as for a table: its columns, no row
-        check_table(pd.DataFrame(columns=list(events.columns)), EVENT_NEED, "score_sources: events")
-        events = events.select(_is_auth, columns=list(EVENT_NEED),
-                               need=["action", "outcome", "src_ip"])  # fmt: skip
-    check_table(events, EVENT_NEED, "score_sources: events")
     p = params or SourceParams()
-    ev = _auth_events(events)
-    if ev is None:
-        return _empty()
-    return _score_and_rank(_per_source(ev, p), p)
-
-
-def _auth_mask(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(keep, failed)``: the logins (failed, successful) with an address, the failed ones."""
-    action = events["action"].astype("string")
-    failed = (action == "login_failed").fillna(False).to_numpy(dtype=bool)
-    ok = ((action == "login") & (events["outcome"].astype("string") == "success")).fillna(False)
-    has_ip = events["src_ip"].notna().to_numpy()
-    return has_ip & (failed | ok.to_numpy(dtype=bool)), failed
-
-
-def _is_auth(events: pd.DataFrame) -> np.ndarray:
-    """The rows :func:`score_sources` counts (a mask, for :meth:`CaseEvents.select`)."""
-    return _auth_mask(events)[0]
+    if not isinstance(events, CaseEvents):
+        check_table(events, EVENT_NEED, "score_sources: events")
+        ev = _auth_events(events)
+        return _empty() if ev is None else _score_and_rank(_per_source(ev, p), p)
+    # the same error as for a table: its columns, no row
+    check_table(pd.DataFrame(columns=list(events.columns)), EVENT_NEED, "score_sources: events")
+    # a source is a (lab, address): counted lab by lab, ranked over the case
+    parts = []
+    for lab in events.labs:
+        ev = _auth_events(events.lab(lab, EVENT_NEED)) if events.size(lab) else None
+        if ev is not None:
+            parts.append(_per_source(ev, p))
+    return _score_and_rank(pd.concat(parts, ignore_index=True), p) if parts else _empty()
 
 
 def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:
     """Logins (failed, successful) with an address, canonical, grouped (``g``); None if none."""
-    keep, failed = _auth_mask(events)
+    action = events["action"].astype("string")
+    failed = (action == "login_failed").fillna(False).to_numpy(dtype=bool)
+    ok = ((action == "login") & (events["outcome"].astype("string") == "success")).fillna(False)
+    has_ip = events["src_ip"].notna().to_numpy()
+    keep = has_ip & (failed | ok.to_numpy(dtype=bool))
     if not keep.any():
         return None
     ev = pd.DataFrame(  # masked before to_numpy: Python strings for the kept rows only
