@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import labforensics as lf
-from labforensics import pipeline
+from labforensics import pipeline, schema
 from labforensics.detect.sources import score_sources
 from labforensics.engine.case_events import CaseEvents
 from labforensics.outputs import write_json
@@ -155,3 +155,19 @@ def test_empty_case_events():
     assert tables.monthly_coverage(ce).equals(tables.monthly_coverage(ev))
     assert tables.event_period(ce) == (None, None)
     assert tables.first_events(ce) == {}
+
+
+def test_outbound_of_unnamed_events_only(tmp_path):
+    # the one corner a per-lab count cannot give alone: outbound events naming no lab
+    ev = pd.DataFrame({
+        "ts": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 11:00", "2024-02-03 12:00"],
+                             utc=True).as_unit("ns"),
+        "lab": pd.Series(["L01", None, None], dtype=schema.STRING),
+        "action": pd.Series(["read", "export", "extract"], dtype=schema.EVENT_DTYPES["action"]),
+        "records": pd.Series([None, 5, 7], dtype="Int64"),
+        "seq": np.arange(3, dtype="int64"),
+    })  # fmt: skip
+    ce = _spilled(ev, tmp_path / "parts")
+    for period in ("M", "W"):
+        pd.testing.assert_frame_equal(tables.monthly_outbound(ce, "UTC", period),
+                                      tables.monthly_outbound(ev, "UTC", period))  # fmt: skip

@@ -140,8 +140,7 @@ def monthly_outbound(events: Events, tz: str = DEFAULT_TZ, period: str = "M") ->
     Parameters
     ----------
     events : pandas.DataFrame or CaseEvents
-        Canonical events (``ts``, ``lab``, ``action``, ``records``); from a
-        ``CaseEvents`` only the outbound events are taken (one lab read at a time).
+        Canonical events (``ts``, ``lab``, ``action``, ``records``).
     tz : str
         Time zone of the calendar months.
     period : {"M", "W"}
@@ -154,8 +153,32 @@ def monthly_outbound(events: Events, tz: str = DEFAULT_TZ, period: str = "M") ->
         ``lab`` (str), ``month`` (datetime64[ns], naive local first day of month),
         ``records`` (int64, records), ``events`` (int64, outbound events); one row per
         (lab, month) with at least one outbound event, sorted.
+
+    Notes
+    -----
+    A ``CaseEvents`` is counted one lab at a time (``ts``, ``lab``, ``action``,
+    ``records``), the labs' rows put together: no outbound event of two labs is held.
     """
-    out = _outbound(events)
+    if isinstance(events, CaseEvents):
+        parts = [g for g in _per_lab(events, ["ts", "lab", "action", "records"],
+                                     lambda d: _monthly(_outbound(d), tz, period)) if len(g)]  # fmt: skip
+        if not parts:  # none, or only events naming no lab: as the table gives it
+            return _monthly(_outbound(events), tz, period)
+        if len(parts) == 1:
+            return parts[0]
+        g = (
+            pd.concat(parts, ignore_index=True)
+            .groupby(["lab", "month"], sort=True)
+            .agg(records=("records", "sum"), events=("events", "sum"))
+            .reset_index()
+        )
+        g["month"] = g["month"].astype("datetime64[ns]")
+        return g
+    return _monthly(_outbound(events), tz, period)
+
+
+def _monthly(out: pd.DataFrame, tz: str, period: str) -> pd.DataFrame:
+    """:func:`monthly_outbound` of the outbound events ``out`` (``ts``, ``lab``, ``records``)."""
     if out.empty:
         return pd.DataFrame({"lab": pd.Series([], dtype=str),
                              "month": pd.Series([], dtype="datetime64[ns]"),
