@@ -45,7 +45,7 @@ the work.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ from .._validation import Duration, Interval, constrained, validate
 from ..identity import canonical_account, canonical_address
 from ..schema import STRING, check_table
 from ..thresholds import FAILED_LOGIN_BURST
+
+if TYPE_CHECKING:
+    from ..engine.case_events import CaseEvents
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
 
@@ -241,15 +244,19 @@ def _reason(r: dict, window: str) -> str:
 EVENT_NEED: tuple[str, ...] = ("ts", "lab", "account", "src_ip", "action", "outcome")
 
 
-def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> pd.DataFrame:
+def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None = None
+                  ) -> pd.DataFrame:  # fmt: skip
     """Rank source addresses by their authentication attempts (brute force, spraying).
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Canonical event table (needs ``ts``, ``lab``, ``account``, ``src_ip``,
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (needs ``ts``, ``lab``, ``account``, ``src_ip``,
         ``action``, ``outcome``). Only ``login_failed`` events and successful
-        ``login`` events with a ``src_ip`` count.
+        ``login`` events with a ``src_ip`` count. A
+        :class:`~labforensics.engine.case_events.CaseEvents` is read one lab at a time
+        (the columns above; a source belongs to one lab), so only one lab's logins are
+        held; the same table either way.
     params : SourceParams, optional
         Thresholds and score bonus; default :class:`SourceParams()`.
 
@@ -284,12 +291,22 @@ def score_sources(events: pd.DataFrame, params: SourceParams | None = None) -> p
         (a ``SchemaError``) when ``events`` lacks a column of :data:`EVENT_NEED`
         (every missing column named).
     """
-    check_table(events, EVENT_NEED, "score_sources: events")
+    from ..engine.case_events import CaseEvents  # here: engine imports detect
+
     p = params or SourceParams()
-    ev = _auth_events(events)
-    if ev is None:
-        return _empty()
-    return _score_and_rank(_per_source(ev, p), p)
+    if not isinstance(events, CaseEvents):
+        check_table(events, EVENT_NEED, "score_sources: events")
+        ev = _auth_events(events)
+        return _empty() if ev is None else _score_and_rank(_per_source(ev, p), p)
+    # the same error as for a table: its columns, no row
+    check_table(pd.DataFrame(columns=list(events.columns)), EVENT_NEED, "score_sources: events")
+    # a source is a (lab, address): counted lab by lab, ranked over the case
+    parts = []
+    for lab in events.labs:
+        ev = _auth_events(events.lab(lab, EVENT_NEED)) if events.size(lab) else None
+        if ev is not None:
+            parts.append(_per_source(ev, p))
+    return _score_and_rank(pd.concat(parts, ignore_index=True), p) if parts else _empty()
 
 
 def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:

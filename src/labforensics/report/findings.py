@@ -24,11 +24,12 @@ import pandas as pd
 from .. import __version__
 from ..attribution.conclusion import pairs_words
 from ..case import CaseContext
+from ..engine.case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .html import make_formatter
 from .summary import log10_text  # truncated, as printed everywhere (session 6)
-from .tables import log_gaps, migrations
+from .tables import event_period, log_gaps, migrations
 
 if TYPE_CHECKING:
     from ..detect import Scores
@@ -460,8 +461,15 @@ def _leak_section(att: Mapping[str, Any], leak_patients: int | None) -> dict[str
     }
 
 
+def _case_size(events: pd.DataFrame | CaseEvents) -> tuple[int, int]:
+    """Events and named labs (labs with an event; the events naming no lab are not a lab)."""
+    if isinstance(events, CaseEvents):
+        return len(events), len(events.named_labs())
+    return int(len(events)), int(events["lab"].nunique()) if len(events) else 0
+
+
 def _counts_section(
-    ev: pd.DataFrame,
+    size: tuple[int, int],
     sessions: pd.DataFrame,
     session_scores: pd.DataFrame,
     inputs: Sequence[Mapping[str, Any]],
@@ -472,19 +480,19 @@ def _counts_section(
     return {
         "input_files": len([i for i in inputs if i.get("role") == "evidence"]),
         "input_bytes": int(sum(int(i.get("size") or 0) for i in inputs)),
-        "events": int(len(ev)),
+        "events": size[0],
         "quarantined": int(totals.get("quarantined", 0)),
         "sessions": int(len(sessions)),
         "flagged_sessions": int(session_scores["flagged"].sum()) if len(session_scores) else 0,
         "sources": int(len(sources)) if sources is not None else 0,
         "flagged_sources": int(sources["flagged"].sum()) if sources is not None else 0,
-        "labs": int(ev["lab"].nunique()) if len(ev) else 0,
+        "labs": size[1],
     }
 
 
 def build_findings(
     *,
-    events: pd.DataFrame,
+    events: pd.DataFrame | CaseEvents,
     sessions: pd.DataFrame,
     session_scores: pd.DataFrame,
     attribution: Any,
@@ -504,8 +512,13 @@ def build_findings(
 
     Parameters
     ----------
-    events, sessions : pandas.DataFrame
-        Canonical event (with ``session_id``) and session tables.
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (with ``session_id``): the whole table, or the case's events
+        held lab by lab (:class:`~labforensics.engine.case_events.CaseEvents`, read one
+        lab at a time and only the columns needed: ``ts``, ``lab``, ``source_format``).
+        Both give the same findings.
+    sessions : pandas.DataFrame
+        Canonical session table.
     session_scores : pandas.DataFrame
         :func:`session_scores_table` output.
     attribution : Attribution, dict or None
@@ -520,6 +533,8 @@ def build_findings(
     tz = case.tz
     att = attribution_findings(attribution)
     ev = events
+    size = _case_size(ev)
+    start, end = event_period(ev)
     totals = dict(accounting.get("totals", {}))
     if leak_patients is None or _leak_found(att) == 0:
         # stability measures how often reruns reach the same attribution of a leak:
@@ -536,22 +551,19 @@ def build_findings(
         "transfers_given": transfers_given,
         "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS),
         "top_sources": json_safe(sources.head(TOP_SOURCES)) if sources is not None else [],
-        "counts": _counts_section(events, sessions, session_scores, inputs, totals, sources),
-        "period": {
-            "start": ev["ts"].min() if len(ev) else None,
-            "end": ev["ts"].max() if len(ev) else None,
-        },
+        "counts": _counts_section(size, sessions, session_scores, inputs, totals, sources),
+        "period": {"start": start, "end": end},
         "accounting": _accounting_section(accounting),
         "unreadable": list(unreadable),
-        "migrations": migrations(ev) if len(ev) else [],
-        "gaps": log_gaps(ev, tz) if len(ev) else [],
+        "migrations": migrations(ev) if size[0] else [],
+        "gaps": log_gaps(ev, tz) if size[0] else [],
         "inputs": _inputs_section(inputs),
         "parameters": parameters,
         "stages": list(stages),
         "reproduce": reproduce,
     }
     f = json_safe(f)
-    f["limits"] = _limits(f["conclusion"], ev, totals, f["gaps"], f["period"])
+    f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"])
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -559,14 +571,14 @@ def build_findings(
 
 def _limits(
     conc: Mapping[str, Any],
-    ev: pd.DataFrame,
+    size: tuple[int, int],
     totals: Mapping[str, Any],
     gaps: Sequence[Mapping[str, Any]],
     period: Mapping[str, Any],
 ) -> list[str]:
     """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
     (linkage false-match rate, coverage, ceilings), then quarantine, clock and the
-    share of the period without logs."""
+    share of the period without logs. ``size``: events and labs (:func:`_case_size`)."""
     out = [str(t) for t in (conc.get("limits") or [])]
     q = int(totals.get("quarantined", 0) or 0)
     rows = int(totals.get("rows_read", 0) or 0)
@@ -582,9 +594,9 @@ def _limits(
         "index registrations, sample dates) are days, not instants"
     )
     start, end = period.get("start"), period.get("end")
-    if start is not None and end is not None and len(ev):
+    if start is not None and end is not None and size[0]:
         days = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 86400.0
-        lab_days = days * max(int(ev["lab"].nunique()), 1)
+        lab_days = days * max(size[1], 1)
         lost = float(sum(int(g.get("days") or 0) for g in gaps))
         if lab_days > 0:
             out.append(

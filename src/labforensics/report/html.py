@@ -36,6 +36,7 @@ from markupsafe import Markup
 
 from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
+from ..engine.case_events import CaseEvents
 from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
@@ -141,8 +142,12 @@ class ReportData:
         The content of ``findings.json`` (JSON-safe): ``verdict``, ``hypotheses``,
         ``windows``, ``pathways``, ``transfers``, ``coverage``, ``top_sessions``,
         ``accounting``, ``migrations``, ``gaps``, ``inputs``, ``parameters``.
-    events : pandas.DataFrame
-        Canonical event table, with ``session_id`` when sessionized.
+    events : pandas.DataFrame or CaseEvents
+        Canonical events, with ``session_id`` when sessionized: the whole table, or the
+        case's events held lab by lab
+        (:class:`~labforensics.engine.case_events.CaseEvents`: the report then reads one
+        lab at a time, and only the outbound events and the rows of the sessions it
+        shows; the same report either way).
     sessions : pandas.DataFrame
         Session table.
     quarantine : pandas.DataFrame
@@ -164,7 +169,7 @@ class ReportData:
     """
 
     findings: dict[str, Any]
-    events: pd.DataFrame
+    events: pd.DataFrame | CaseEvents
     sessions: pd.DataFrame
     quarantine: pd.DataFrame
     accounting: pd.DataFrame
@@ -431,12 +436,30 @@ def _naive_local(s: pd.Series, tz: str) -> pd.Series:
     return pd.to_datetime(s, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
 
 
-def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
+def _session_events(events: pd.DataFrame | CaseEvents, top: Iterable[Mapping[str, Any]]
+                    ) -> pd.DataFrame:  # fmt: skip
+    """The events of the ``top`` sessions (evidence order): a whole table as it is, from a
+    ``CaseEvents`` the rows of those sessions only (one lab read at a time)."""
+    if not isinstance(events, CaseEvents):
+        return events
+    if "session_id" not in events.columns:
+        return pd.DataFrame(columns=events.columns)
+    sids = list(dict.fromkeys(r["session_id"] for r in top if r.get("session_id") is not None))
+    # the columns shown, the figures' and the order's: fewer columns widened per lab
+    cols = [c for c in events.columns if c in {*EVIDENCE_ROW_COLUMNS, "seq", "session_id"}]
+    return events.select(lambda d: d["session_id"].isin(sids), columns=cols, need=["session_id"])
+
+
+def _figures(data: ReportData, top: list[dict[str, Any]],
+             rows_of: pd.DataFrame | None = None) -> dict[str, Any]:  # fmt: skip
+    """The report's figures (``data:`` URIs); ``rows_of``: the ``top`` sessions' events
+    (:func:`_session_events`, read here when not given)."""
     tz = data.tz
     f = data.findings
     ev = data.events
     out: dict[str, Any] = {}
-    span_days = (ev["ts"].max() - ev["ts"].min()).days if len(ev) else 0
+    start, end = tables.event_period(ev)
+    span_days = (end - start).days if len(ev) else 0
     weekly = span_days < 240  # short cases read better by week
     monthly = tables.monthly_outbound(ev, tz, "W" if weekly else "M")
     # every flagged session (not the top sessions only), when the tables allow
@@ -505,9 +528,10 @@ def _figures(data: ReportData, top: list[dict[str, Any]]) -> dict[str, Any]:
         )
     sessions_fig = {}
     if "session_id" in ev.columns:
+        srows = _session_events(ev, top) if rows_of is None else rows_of
         for r in top:
             sid = r.get("session_id")
-            rows = ev.loc[ev["session_id"] == sid, ["ts", "action", "records"]]
+            rows = srows.loc[srows["session_id"] == sid, ["ts", "action", "records"]]
             title = f"{r.get('lab') or ''} · {r.get('account') or '(no account)'}"
             if r.get("hosts"):
                 title += f" @ {r['hosts']}"
@@ -532,12 +556,11 @@ def _campaign_evidence(data: ReportData, cv: Mapping[str, Any] | None,
     shown in full: one entry per campaign (its rank, lab, account, best session id) with
     that session's first :data:`CAMPAIGN_EVIDENCE_ROWS` evidence rows, outbound first."""
     out: list[dict[str, Any]] = []
-    for c in (cv or {}).get("rows") or []:
-        best = (c.get("best") or [{}])[0]
-        sid = best.get("session_id")
-        if not sid or sid in shown:
-            continue
-        rows = _evidence_rows(data, [{"session_id": sid}], CAMPAIGN_EVIDENCE_ROWS).get(sid)
+    best = [((c.get("best") or [{}])[0].get("session_id"), c) for c in (cv or {}).get("rows") or []]
+    best = [(sid, c) for sid, c in best if sid and sid not in shown]
+    ev_rows = _evidence_rows(data, [{"session_id": sid} for sid, _ in best], CAMPAIGN_EVIDENCE_ROWS)
+    for sid, c in best:
+        rows = ev_rows.get(sid)
         out.append({"campaign_id": c.get("campaign_id"), "rank": c.get("rank"),
                     "lab": c.get("lab"), "account": c.get("account"),
                     "activity": c.get("activity"), "session_id": sid,
@@ -546,11 +569,14 @@ def _campaign_evidence(data: ReportData, cv: Mapping[str, Any] | None,
 
 
 def _evidence_rows(data: ReportData, top: list[dict[str, Any]],
-                   limit: int = MAX_EVIDENCE_ROWS) -> dict[str, Any]:  # fmt: skip
-    ev = data.events
+                   limit: int = MAX_EVIDENCE_ROWS, rows_of: pd.DataFrame | None = None
+                   ) -> dict[str, Any]:  # fmt: skip
+    """session id -> its first ``limit`` evidence rows (outbound first), their total and
+    columns; ``rows_of``: the ``top`` sessions' events (:func:`_session_events`)."""
     res: dict[str, Any] = {}
-    if "session_id" not in ev.columns:
+    if not top or "session_id" not in data.events.columns:
         return res
+    ev = _session_events(data.events, top) if rows_of is None else rows_of
     cols = [c for c in EVIDENCE_ROW_COLUMNS if c in ev.columns]
     for r in top:
         sid = r.get("session_id")
@@ -563,12 +589,9 @@ def _evidence_rows(data: ReportData, top: list[dict[str, Any]],
     return res
 
 
-def _log_start(events: pd.DataFrame) -> dict[str, Any]:
+def _log_start(events: pd.DataFrame | CaseEvents | None) -> dict[str, Any]:
     """lab -> its first logged event (UTC), for the horizons that predate the logs."""
-    if events is None or events.empty or not {"lab", "ts"} <= set(events.columns):
-        return {}
-    first = events.groupby(events["lab"].astype(str), sort=True)["ts"].min()
-    return {str(k): v for k, v in first.items() if not pd.isna(v)}
+    return tables.first_events(events)
 
 
 # --- rendering -------------------------------------------------------------------------
@@ -635,7 +658,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     # flagged sessions (and at least the first three) get a card with figure and rows
     detailed = [s for i, s in enumerate(top) if s.get("flagged") or i < 3]
     others = [s for s in top if s not in detailed]
-    figs = _figures(data, detailed)
+    rows_of = _session_events(data.events, detailed)  # one read of a CaseEvents for both
+    figs = _figures(data, detailed, rows_of)
     acc_frame = data.accounting
     if acc_frame is not None and len(acc_frame) > 200:
         # many files: the notable ones and the total (every file is in manifest.json)
@@ -671,7 +695,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "tz": data.tz,
         "top": top,
         "figs": figs,
-        "evidence_rows": _evidence_rows(data, detailed),
+        "evidence_rows": _evidence_rows(data, detailed, rows_of=rows_of),
         "detailed": detailed,
         "others": others,
         "accounting": acct,

@@ -2,20 +2,31 @@
 
 Every function is vectorised (one pass per lab at most) and deterministic:
 rows sorted by their key columns, times as UTC instants.
+
+Each takes the whole event table (``pandas.DataFrame``) or the case's events held lab
+by lab (:class:`~labforensics.engine.case_events.CaseEvents`, issue 17): from the latter
+they read one lab at a time (the few columns they need) or the few rows they need (the
+outbound events), and reduce per-lab facts (a lab's days with events, its formats' first
+and last events), so no whole-case per-event table is built. Both give the same table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..case import DEFAULT_TZ
+from ..engine.case_events import CaseEvents
 from ..schema import OUTBOUND_ACTIONS
 
 __all__ = [
+    "event_period",
+    "first_events",
+    "lab_days",
     "leak_threshold_table",
     "log_gaps",
     "migrations",
@@ -28,14 +39,108 @@ __all__ = [
 #: Formats that are LIS dialects (a change from one to another is a migration).
 LIS_FORMATS = ("lis_legacy", "lis_current")
 
+#: Events: the whole canonical table, or the case's events held lab by lab.
+Events = pd.DataFrame | CaseEvents
 
-def monthly_outbound(events: pd.DataFrame, tz: str = DEFAULT_TZ, period: str = "M") -> pd.DataFrame:
+
+def _is_empty(events: Events) -> bool:
+    """No event (a ``CaseEvents`` of no event, or an empty table)."""
+    return len(events) == 0 if isinstance(events, CaseEvents) else events.empty
+
+
+def _per_lab(events: Events, columns: list[str], fact: Callable[[pd.DataFrame], pd.DataFrame]
+             ) -> list[pd.DataFrame]:  # fmt: skip
+    """``fact`` of the whole table, or of each lab with events (``columns`` only, one lab
+    widened at a time) in lab order."""
+    if isinstance(events, pd.DataFrame):
+        return [fact(events)]
+    return [fact(events.lab(k, columns)) for k in events.labs if events.size(k)]
+
+
+def _outbound(events: Events) -> pd.DataFrame:
+    """The outbound events' ``ts``, ``lab``, ``records`` (rows in the table's order)."""
+    if isinstance(events, CaseEvents):
+        return events.select(lambda d: d["action"].astype(str).isin(OUTBOUND_ACTIONS),
+                             columns=["ts", "lab", "records"], need=["action"])  # fmt: skip
+    return events.loc[events["action"].astype(str).isin(OUTBOUND_ACTIONS), ["ts", "lab", "records"]]
+
+
+def _days(events: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Distinct ``(lab, day)`` of a table: ``lab`` (``astype(str)``), ``day`` (naive local)."""
+    day = events["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    d = pd.DataFrame({"lab": events["lab"].astype(str).to_numpy(), "day": day.to_numpy()})
+    return d.drop_duplicates()
+
+
+def event_period(events: Events) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The first and last event's ``ts`` (None, None without events); from a
+    ``CaseEvents``, its labs' spans (:meth:`CaseEvents.period`, one lab read at a time)."""
+    if isinstance(events, CaseEvents):
+        return events.period()
+    if not len(events):
+        return None, None
+    return events["ts"].min(), events["ts"].max()
+
+
+def first_events(events: Events | None) -> dict[str, pd.Timestamp]:
+    """lab -> its first event's ``ts`` (UTC), labs sorted; the events naming no lab and
+    labs without a timed event left out; ``{}`` without ``lab`` and ``ts``."""
+    if isinstance(events, CaseEvents):
+        sp = events.spans()
+        # the unnamed lab's key is None, or NaN once pandas infers the column's str dtype
+        return {str(k): v for k, v in zip(sp["lab"], sp["evidence_start"], strict=True)
+                if not pd.isna(k) and not pd.isna(v)}  # fmt: skip
+    if events is None or events.empty or not {"lab", "ts"} <= set(events.columns):
+        return {}
+    first = events.groupby(events["lab"].astype(str), sort=True)["ts"].min()
+    return {str(k): v for k, v in first.items() if not pd.isna(v)}
+
+
+#: CaseEvents -> {tz: its distinct (lab, day)}: log_gaps and monthly_coverage share one pass
+_LAB_DAYS: weakref.WeakKeyDictionary[CaseEvents, dict[str, pd.DataFrame]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def lab_days(events: Events, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+    """The distinct (lab, local day) with at least one event.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (``ts``, ``lab``). A ``CaseEvents`` is read one lab at a time
+        (``ts`` and ``lab`` only); its result is kept for the next call with the same
+        ``tz`` (a few rows per lab and day).
+    tz : str
+        Time zone of the calendar days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lab`` (``astype(str)`` of the lab: missing stays missing), ``day``
+        (datetime64[ns], naive local midnight); one row per pair, in no set order.
+    """
+    if isinstance(events, pd.DataFrame):
+        return _days(events, tz)
+    memo = _LAB_DAYS.setdefault(events, {})
+    if tz not in memo:
+        parts = _per_lab(events, ["ts", "lab"], lambda d: _days(d, tz))
+        memo[tz] = (
+            pd.concat(parts, ignore_index=True).drop_duplicates().reset_index(drop=True)
+            if parts
+            else pd.DataFrame({"lab": pd.Series([], dtype=str),
+                               "day": pd.Series([], dtype="datetime64[ns]")})
+        )  # fmt: skip
+    return memo[tz].copy()
+
+
+def monthly_outbound(events: Events, tz: str = DEFAULT_TZ, period: str = "M") -> pd.DataFrame:
     """Records exported and extracted per lab and local calendar month (or week).
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Canonical event table (``ts``, ``lab``, ``action``, ``records``).
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (``ts``, ``lab``, ``action``, ``records``).
     tz : str
         Time zone of the calendar months.
     period : {"M", "W"}
@@ -48,8 +153,32 @@ def monthly_outbound(events: pd.DataFrame, tz: str = DEFAULT_TZ, period: str = "
         ``lab`` (str), ``month`` (datetime64[ns], naive local first day of month),
         ``records`` (int64, records), ``events`` (int64, outbound events); one row per
         (lab, month) with at least one outbound event, sorted.
+
+    Notes
+    -----
+    A ``CaseEvents`` is counted one lab at a time (``ts``, ``lab``, ``action``,
+    ``records``), the labs' rows put together: no outbound event of two labs is held.
     """
-    out = events.loc[events["action"].astype(str).isin(OUTBOUND_ACTIONS), ["ts", "lab", "records"]]
+    if isinstance(events, CaseEvents):
+        parts = [g for g in _per_lab(events, ["ts", "lab", "action", "records"],
+                                     lambda d: _monthly(_outbound(d), tz, period)) if len(g)]  # fmt: skip
+        if not parts:  # none, or only events naming no lab: as the table gives it
+            return _monthly(_outbound(events), tz, period)
+        if len(parts) == 1:
+            return parts[0]
+        g = (
+            pd.concat(parts, ignore_index=True)
+            .groupby(["lab", "month"], sort=True)
+            .agg(records=("records", "sum"), events=("events", "sum"))
+            .reset_index()
+        )
+        g["month"] = g["month"].astype("datetime64[ns]")
+        return g
+    return _monthly(_outbound(events), tz, period)
+
+
+def _monthly(out: pd.DataFrame, tz: str, period: str) -> pd.DataFrame:
+    """:func:`monthly_outbound` of the outbound events ``out`` (``ts``, ``lab``, ``records``)."""
     if out.empty:
         return pd.DataFrame({"lab": pd.Series([], dtype=str),
                              "month": pd.Series([], dtype="datetime64[ns]"),
@@ -67,9 +196,14 @@ def monthly_outbound(events: pd.DataFrame, tz: str = DEFAULT_TZ, period: str = "
     return g
 
 
-def outbound_days(events: pd.DataFrame, tz: str = DEFAULT_TZ) -> pd.DataFrame:
-    """Records exported and extracted per lab and local day (for zoomed timelines)."""
-    out = events.loc[events["action"].astype(str).isin(OUTBOUND_ACTIONS), ["ts", "lab", "records"]]
+def outbound_days(events: Events, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+    """Records exported and extracted per lab and local day (for zoomed timelines).
+
+    ``events``: a canonical table or a ``CaseEvents`` (its outbound events only are
+    taken). Returns ``lab`` (str), ``day`` (datetime64[ns], naive local midnight),
+    ``records`` (int64), sorted.
+    """
+    out = _outbound(events)
     day = out["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
     return (
         pd.DataFrame({"lab": out["lab"].astype(str).to_numpy(), "day": day.to_numpy(),
@@ -79,11 +213,32 @@ def outbound_days(events: pd.DataFrame, tz: str = DEFAULT_TZ) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def migrations(events: pd.DataFrame) -> pd.DataFrame:
+def _format_spans(events: pd.DataFrame) -> pd.DataFrame | None:
+    """First (``min``) and last (``max``) event per (lab, LIS dialect); None without any."""
+    lis = events.loc[events["source_format"].astype(str).isin(LIS_FORMATS),
+                     ["lab", "source_format", "ts"]]  # fmt: skip
+    if lis.empty:
+        return None
+    return (
+        lis.assign(lab=lis["lab"].astype(str), source_format=lis["source_format"].astype(str))
+        .groupby(["lab", "source_format"], sort=True)["ts"]
+        .agg(["min", "max"])
+        .reset_index()
+    )
+
+
+def migrations(events: Events) -> pd.DataFrame:
     """Per lab, the instant its evidence switches from one LIS dialect to another.
 
     The switch is the first event of the lab's later dialect (``source_format``
     among :data:`LIS_FORMATS`), labs with one dialect only have none.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (``lab``, ``source_format``, ``ts``); a ``CaseEvents`` is read
+        one lab at a time (those three columns), reduced to its (lab, dialect) first
+        and last events.
 
     Returns
     -------
@@ -91,18 +246,20 @@ def migrations(events: pd.DataFrame) -> pd.DataFrame:
         ``lab`` (str), ``from_format``, ``to_format`` (str), ``first_ts`` (datetime64[ns,
         UTC], first event in the new dialect), ``last_old_ts`` (last event in the old one).
     """
-    lis = events.loc[events["source_format"].astype(str).isin(LIS_FORMATS),
-                     ["lab", "source_format", "ts"]]  # fmt: skip
     cols = ["lab", "from_format", "to_format", "first_ts", "last_old_ts"]
-    if lis.empty:
+    parts = [x for x in _per_lab(events, ["lab", "source_format", "ts"], _format_spans)
+             if x is not None]  # fmt: skip
+    if not parts:
         return pd.DataFrame(columns=cols)
-    span = (
-        lis.assign(lab=lis["lab"].astype(str), source_format=lis["source_format"].astype(str))
-        .groupby(["lab", "source_format"], sort=True)["ts"]
-        .agg(["min", "max"])
-        .reset_index()
-        .sort_values(["lab", "min"], kind="stable")
-    )
+    span = parts[0]
+    if len(parts) > 1:  # labs' spans: one row per (lab, dialect) again, sorted
+        span = (
+            pd.concat(parts, ignore_index=True)
+            .groupby(["lab", "source_format"], sort=True)
+            .agg(min=("min", "min"), max=("max", "max"))
+            .reset_index()
+        )
+    span = span.sort_values(["lab", "min"], kind="stable")
     rows = []
     for lab, g in span.groupby("lab", sort=True):
         if len(g) < 2:
@@ -115,7 +272,7 @@ def migrations(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def log_gaps(
-    events: pd.DataFrame,
+    events: Events,
     tz: str = DEFAULT_TZ,
     min_days: int = 1,
     skip_lone_sundays: bool = True,
@@ -128,6 +285,9 @@ def log_gaps(
     ``skip_lone_sundays``; every other gap, holidays included, is listed and a
     reader judges.
 
+    ``events``: a canonical table (``ts``, ``lab``) or a ``CaseEvents``, reduced to its
+    distinct (lab, local day) one lab at a time (:func:`lab_days`).
+
     Returns
     -------
     pandas.DataFrame
@@ -135,11 +295,9 @@ def log_gaps(
         (int64, length of the gap in days), sorted by lab then first day.
     """
     cols = ["lab", "first_day", "last_day", "days"]
-    if events.empty:
+    if _is_empty(events):
         return pd.DataFrame(columns=cols)
-    day = events["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
-    d = pd.DataFrame({"lab": events["lab"].astype(str).to_numpy(), "day": day.to_numpy()})
-    d = d.drop_duplicates().sort_values(["lab", "day"], kind="stable")
+    d = lab_days(events, tz).sort_values(["lab", "day"], kind="stable")
     step = d.groupby("lab", sort=False)["day"].diff().dt.days
     gap = step > 1
     g = d.loc[gap.to_numpy()].copy()
@@ -156,20 +314,27 @@ def log_gaps(
     return res.reset_index(drop=True)
 
 
-def monthly_coverage(events: pd.DataFrame, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+def monthly_coverage(events: Events, tz: str = DEFAULT_TZ) -> pd.DataFrame:
     """Days with at least one event per lab and local month, and days in that month.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (``ts``, ``lab``); a ``CaseEvents`` is reduced to its distinct
+        (lab, local day) one lab at a time (:func:`lab_days`).
+    tz : str
+        Time zone of the calendar days.
 
     Returns
     -------
     pandas.DataFrame
         ``lab``, ``month`` (datetime64[ns], first day), ``days_with_events`` (int64),
-        ``days`` (int64, days of the month inside the whole evidence period).
+        ``days`` (int64, days of the month inside the whole evidence period: the first
+        to the last day with an event of any lab).
     """
-    if events.empty:
+    if _is_empty(events):
         return pd.DataFrame(columns=["lab", "month", "days_with_events", "days"])
-    day = events["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
-    d = pd.DataFrame({"lab": events["lab"].astype(str).to_numpy(), "day": day.to_numpy()})
-    d = d.drop_duplicates()
+    d = lab_days(events, tz)
     d["month"] = d["day"].dt.to_period("M").dt.to_timestamp()
     got = d.groupby(["lab", "month"], sort=True).size().rename("days_with_events").reset_index()
     all_days = pd.date_range(d["day"].min(), d["day"].max(), freq="D")
