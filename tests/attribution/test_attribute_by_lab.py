@@ -6,7 +6,9 @@ The cases: the fixtures ``outside-attacker`` (2 labs, a leak of L02, external) a
 ``vendor-migration`` (2 labs, a leak, an FTP transfer log), read, sessionized and
 given deterministic scores (a hash of the session id), with the stability and
 sensitivity reruns on. ``vendor-migration`` is also run without the ``session_id``
-column (sessions then found by interval).
+column (sessions then found by interval). A built scenario (:mod:`attribution_scenarios`,
+4 labs) adds a staff export whose own events name the leaked patients
+(``touched_leaked``, the conclusion's known sets), sessions found by interval.
 """
 
 from __future__ import annotations
@@ -125,3 +127,41 @@ def test_a_frame_is_still_checked_as_a_frame(case):
         _run(s.events.drop(columns=["patient"]), case)
     with pytest.raises(MissingColumnsError, match="DataFrame"):
         _run(np.zeros(3), case)
+
+
+def test_identity_overlap_by_lab(tmp_path):
+    from attribution_scenarios import (
+        LAB_NET,
+        T0,
+        VENDOR_NET,
+        base_case,
+        build,
+        export_session,
+        lab_ip,
+        leak_frame,
+        sample_before,
+    )
+
+    from labforensics.networks import NetworkMap
+
+    c = base_case()
+    t = T0 + pd.Timedelta(days=45, hours=14)
+    ipps = sample_before("L04", t, 150, 1)
+    export_session(c, "L04", t, "marie.d", "SECRETAIRE", "staff", lab_ip("L04", 33),
+                   "RESULTATS", 150, detail="Export vers C:/Users/marie/export.csv",
+                   read_ipps=ipps)  # fmt: skip
+    ev, ss = build(c, drop_event_session_id=True)
+    ctx = CaseContext(networks=NetworkMap(by_lab=LAB_NET, vendor=[VENDOR_NET]))
+
+    def run(events):
+        return attribute(events, ss, leak=leak_frame([("L04", ipps)]), case_key=KEY, case=ctx)
+
+    whole = run(ev)
+    split = _spilled(ev, tmp_path)
+    by_lab = run(split)
+    assert len(split.named_labs()) == 4 and whole.verdict == "insider"
+    assert whole.candidates["touched_leaked"].max() == 150
+    ops = [o for p in whole.conclusion["per_lab"] for o in p.get("operations", [])]
+    assert ops
+    _assert_same(whole, by_lab)
+    assert split.alive_max == 0

@@ -279,26 +279,52 @@ def _ob_key(ob: pd.DataFrame) -> pd.Series:
     )
 
 
+def _groups(cols: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """The group of each row (0, 1, ...: one per distinct combination of the values of
+    ``cols``, a missing value being one value) and the first row of each group: the keys
+    of a few rows, not a string per event."""
+    code = np.zeros(len(cols[0]) if cols else 0, dtype=np.int64)
+    for c in cols:
+        k, u = pd.factorize(c, use_na_sentinel=False)
+        code = pd.factorize(code * (len(u) + 1) + k)[0]  # dense again: no overflow
+    _, first = np.unique(code, return_index=True)
+    return code, first
+
+
 def _first_use(
     events: pd.DataFrame, ts: pd.Series, lab: pd.Series, ob: pd.DataFrame
 ) -> tuple[pd.Series, pd.Series]:
-    """First event time per (lab, account) key of the outbound events' accounts, and
-    per (lab, account, src_ip) key of their (account, address) pairs, failed logins
-    left out (an attacker's failures precede their session): aggregates, so one lab's
-    ``events`` at a time give the whole case's by concatenation."""
-    ev_ip = events["src_ip"].astype("string")
-    k_acc = lab.astype(str) + "\x1f" + events["account"].astype(str)
-    k_all = k_acc + "\x1f" + ev_ip.fillna("").astype(str)
-    ob_acc = ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str)
-    sel_a = k_acc.isin(set(ob_acc)).to_numpy()
-    acc_first = (
-        pd.Series(ts[sel_a].to_numpy(), index=k_acc[sel_a].to_numpy()).groupby(level=0).min()
-    )
-    sel = (
-        k_all.isin(set(_ob_key(ob))) & (events["action"].astype(str) != "login_failed")
-    ).to_numpy()
-    first = pd.Series(ts[sel].to_numpy(), index=k_all[sel].to_numpy()).groupby(level=0).min()
-    return acc_first, first
+    """First event time per (lab, account) key of the outbound events' accounts, and per
+    (lab, account, src_ip) key of their (account, address) pairs, the latter without
+    the failed logins (an attacker's failures precede their session): aggregates, so
+    one lab's ``events`` at a time give the whole case's by concatenation. The keys
+    are those of :func:`_ob_key`, made for one row per distinct (lab, account, address)."""
+    code, first = _groups([lab, events["account"], events["src_ip"]])
+    at = pd.DataFrame(
+        {
+            "lab": lab.iloc[first],
+            "account": events["account"].iloc[first],
+            "src_ip": events["src_ip"].iloc[first],
+        }  # fmt: skip
+    ).reset_index(drop=True)
+    k_acc = (at["lab"].astype(str) + "\x1f" + at["account"].astype(str)).to_numpy()
+    k_all = _ob_key(at).to_numpy()
+    ns = ts.to_numpy(dtype="datetime64[ns]").view("int64")
+    ob_acc = set(ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str))
+    # per group (every event of a kept group is kept), then per key
+    g_min = pd.Series(ns).groupby(code).min()
+    keep = np.isin(k_acc[g_min.index], list(ob_acc))
+    acc_first = _min_by_key(g_min[keep], k_acc)
+    ok = (events["action"].astype(str) != "login_failed").to_numpy()
+    g_min = pd.Series(ns[ok]).groupby(code[ok]).min()
+    keep = np.isin(k_all[g_min.index], list(set(_ob_key(ob))))
+    return acc_first, _min_by_key(g_min[keep], k_all)
+
+
+def _min_by_key(g_min: pd.Series, keys: np.ndarray) -> pd.Series:
+    """Group -> first time (int64 ns) as key -> first time (datetime64[ns, UTC])."""
+    t = pd.to_datetime(g_min.to_numpy(dtype="int64"), utc=True).as_unit("ns")
+    return pd.Series(t, index=keys[g_min.index.to_numpy(dtype="int64")]).groupby(level=0).min()
 
 
 def _prepare(
@@ -471,7 +497,9 @@ def _session_patients(
     lab_p = lab[has_p]
     acct = events["account"][has_p].astype("string")
     keys = set(ss["lab"].astype(str) + "\x1f" + ss["account"].astype(str))
-    wanted = (lab_p.astype(str) + "\x1f" + acct.astype(str)).isin(keys).to_numpy()
+    code, first = _groups([lab_p, acct])  # the key of one row per (lab, account)
+    at_lab, at_acct = lab_p.iloc[first], acct.iloc[first]
+    wanted = (at_lab.astype(str) + "\x1f" + at_acct.astype(str)).isin(keys).to_numpy()[code]
     pe = pd.DataFrame(
         {
             "ts": ts[has_p][wanted],

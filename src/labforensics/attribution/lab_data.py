@@ -137,37 +137,36 @@ def _operations(
 
 
 #: The event columns :func:`_patient_events` reads (``session_id`` when present).
-_PE_COLUMNS = ("ts", "lab", "account", "action", "patient")
+_PE_COLUMNS = ("ts", "account", "action", "patient")
 
 
 def _patient_events(events: CaseEvents, lab: str) -> pd.DataFrame:
-    """One lab's events naming a patient (that lab's events only are read): ``lab``,
-    ``account``, ``session_id`` ("" when none), ``patient`` (str), ``t`` (ns),
-    ``consult`` (not an export, extraction or login event); evidence order, empty for
-    a lab without events."""
+    """One lab's events naming a patient (that lab's events only are read):
+    ``account``, ``session_id`` ("" when none), ``patient`` (text columns, ``str``
+    dtype: Arrow-backed, no Python object per event), ``t`` (int64 ns), ``consult``
+    (bool: not an export, extraction or login event); evidence order, ``RangeIndex``,
+    no row for a lab without events."""
     if lab not in events.labs:
         return pd.DataFrame(
-            {c: pd.Series([], dtype=object) for c in ("lab", "account", "session_id", "patient")}
+            {c: pd.Series([], dtype=str) for c in ("account", "session_id", "patient")}
             | {"t": pd.Series([], dtype="int64"), "consult": pd.Series([], dtype=bool)}
         )
     sid = "session_id" in events.columns
     ev = events.lab(lab, [*_PE_COLUMNS, *(["session_id"] if sid else [])])
     ev = ev[ev["patient"].notna().to_numpy()]
-    act = ev["action"].astype(str)
     return pd.DataFrame(
         {
-            "lab": ev["lab"].astype(str).to_numpy(),
-            "account": ev["account"].astype(str).to_numpy(),
+            "account": ev["account"].astype(str).array,
             "session_id": (
-                ev["session_id"].astype("string").fillna("").astype(str).to_numpy()
+                ev["session_id"].astype("string").fillna("").astype(str).array
                 if sid
-                else np.full(len(ev), "", dtype=object)
+                else pd.array(np.full(len(ev), "", dtype=object), dtype=str)
             ),
-            "patient": ev["patient"].astype(str).to_numpy(),
+            "patient": ev["patient"].astype(str).array,
             "t": _ns(pd.to_datetime(ev["ts"], utc=True)),
-            "consult": ~act.isin(
-                ["export", "extract", "login", "logout", "login_failed"]
-            ).to_numpy(),
+            "consult": ~ev["action"]
+            .isin(["export", "extract", "login", "logout", "login_failed"])
+            .to_numpy(),
         }
     )
 
@@ -221,7 +220,9 @@ def censoring_period(pe: pd.DataFrame, quantile: float = CENSOR_QUANTILE) -> pd.
     """
     if pe.empty:
         return None
-    day = pd.DataFrame({"p": pe["patient"].to_numpy(), "d": pe["t"].to_numpy() // (86400 * 10**9)})
+    # patients by code (the gaps do not depend on the patients' order; no string per event)
+    p_code = pd.factorize(pe["patient"], use_na_sentinel=False)[0]
+    day = pd.DataFrame({"p": p_code, "d": pe["t"].to_numpy() // (86400 * 10**9)})
     day = day.drop_duplicates().sort_values(["p", "d"], kind="stable")
     same = day["p"].to_numpy()[1:] == day["p"].to_numpy()[:-1]
     g = np.diff(day["d"].to_numpy())[same].astype(float)
