@@ -135,7 +135,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -155,6 +155,9 @@ from .likelihood import VERBAL_SCALE_TEXT
 from .params import AttributionParams
 from .propositions import HYPOTHESES, STRENGTH_SCALE, VERDICT_RULE
 from .stability import _analyse, _Run, _stability
+
+if TYPE_CHECKING:  # imported when called: the engine's package imports the stages
+    from ..engine.case_events import CaseEvents
 
 __all__ = [
     "HYPOTHESES",
@@ -408,7 +411,7 @@ def _leak_summary(ctx: _Context, run: _Run) -> pd.DataFrame:
 
 
 def attribute(
-    events: pd.DataFrame,
+    events: pd.DataFrame | CaseEvents,
     sessions: pd.DataFrame,
     scores: pd.DataFrame | None = None,
     *,
@@ -423,11 +426,13 @@ def attribute(
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`); uses
-        ``ts``, ``lab``, ``account``, ``action``, ``patient``, ``src_ip``,
-        ``module``, ``records``, ``detail``, ``source_file``, ``source_line`` and,
-        when present, ``session_id``.
+    events : pandas.DataFrame or labforensics.engine.case_events.CaseEvents
+        Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`, evidence
+        order), or the case's events held lab by lab (a table is split by lab with
+        :func:`~labforensics.engine.case_events.as_case_events`); uses ``ts``,
+        ``lab``, ``account``, ``action``, ``patient``, ``src_ip``, ``module``,
+        ``records``, ``detail``, ``source_file``, ``source_line`` and, when present,
+        ``session_id``.
     sessions : pandas.DataFrame
         Session table (:data:`labforensics.schema.SESSION_DTYPES`).
     scores : pandas.DataFrame, optional
@@ -470,8 +475,23 @@ def attribute(
         ``SESSION_NEED`` or ``scores`` its ``score`` (every missing column named).
     AttributionError
         The leak, patient index or transfers cannot be read.
+
+    Notes
+    -----
+    Memory (issue 17): the events are read one lab at a time (three passes: the
+    outbound events, the per-lab facts, the leaked labs' patient events for the
+    conclusion), each lab widened for the columns read only; what is kept has one
+    row per outbound event, (lab, patient) first seen, (lab, account, address) of the
+    exporting accounts or (session, patient) of the exporting sessions, never one row
+    per event of the case. A ``DataFrame`` given is split by lab first (a copy of it).
     """
-    check_table(events, EVENT_NEED, "attribute: events")
+    from ..engine.case_events import CaseEvents, as_case_events  # the engine imports stages
+
+    if isinstance(events, CaseEvents):
+        check_table(pd.DataFrame(columns=events.columns), EVENT_NEED, "attribute: events")
+    else:
+        check_table(events, EVENT_NEED, "attribute: events")
+        events = as_case_events(events)
     check_table(sessions, SESSION_NEED, "attribute: sessions")
     if scores is not None:
         check_table(scores, ("score",), "attribute: scores")
@@ -511,7 +531,7 @@ def attribute(
 def _conclusion(
     ctx: _Context,
     run: _Run,
-    events: pd.DataFrame,
+    events: CaseEvents,
     sessions: pd.DataFrame,
     params: AttributionParams,
     given: Any,

@@ -1,12 +1,19 @@
 """Preparation independent of the thresholds: checked tables, first-seen patients,
 exporting sessions with their features, outbound events, leak matches and transfer
-links, gathered in one :class:`_Context` reused by every (stability) run."""
+links, gathered in one :class:`_Context` reused by every (stability) run.
+
+Memory (issue 17): the events are read from a
+:class:`~labforensics.engine.case_events.CaseEvents` one lab at a time
+(:func:`_lab_pass`); what is kept has one row per outbound event, per (lab, patient)
+first seen, per (lab, account[, address]) of the exporting accounts and per (session,
+patient) of the exporting sessions, never one row per event of the whole case.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +25,9 @@ from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
+
+if TYPE_CHECKING:  # imported when called: the engine's package imports the stages
+    from ..engine.case_events import CaseEvents
 
 #: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
 EVENT_NEED = (
@@ -100,53 +110,32 @@ def _assign_sessions(ev: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
     return pd.Series(out, index=ev.index, dtype="string")
 
 
-def _touched_leaked(
-    events: pd.DataFrame,
-    ts: pd.Series,
-    lab: pd.Series,
-    has_p: np.ndarray,
-    ss: pd.DataFrame,
-    matches: pd.DataFrame,
-) -> pd.Series:
-    """Number of leaked patients named by each exporting session's own events."""
-    if matches.empty or ss.empty or not has_p.any():
+def _touched_leaked(pairs: pd.DataFrame | None, matches: pd.DataFrame) -> pd.Series:
+    """Number of leaked patients named by each exporting session's own events.
+
+    ``pairs``: the distinct ``(lab, session_id, patient)`` of the exporting sessions'
+    events naming a patient (:func:`_lab_pass`); ``matches`` the leak's (lab, patient).
+    """
+    if matches.empty or pairs is None or pairs.empty:
         return pd.Series(dtype="int64")
-    pat = events["patient"][has_p].astype("string")
-    lab_p = lab[has_p]
-    leaked = (lab_p.astype(str) + "\x1f" + pat.astype(str)).isin(
+    leaked = (pairs["lab"].astype(str) + "\x1f" + pairs["patient"].astype(str)).isin(
         set(matches["lab"].astype(str) + "\x1f" + matches["patient"].astype(str))
     )
-    keys = set(ss["lab"].astype(str) + "\x1f" + ss["account"].astype(str))
-    acct = events["account"][has_p].astype("string")
-    wanted = (leaked & (lab_p.astype(str) + "\x1f" + acct.astype(str)).isin(keys)).to_numpy()
-    if not wanted.any():
+    if not leaked.any():
         return pd.Series(dtype="int64")
-    pe = pd.DataFrame(
-        {
-            "ts": ts[has_p][wanted],
-            "lab": lab_p[wanted],
-            "account": acct[wanted],
-            "patient": pat[wanted],
-        }
-    )
-    if "session_id" in events.columns:
-        pe["session_id"] = events["session_id"][has_p][wanted].astype("string")
-    else:
-        pe["session_id"] = _assign_sessions(pe, ss)
-    pe = pe[pe["session_id"].isin(ss["session_id"])]
+    pe = pairs[leaked.to_numpy()]
     return pe.drop_duplicates(["session_id", "patient"]).groupby("session_id").size()
 
 
 def _session_features(
-    events: pd.DataFrame,
-    ts: pd.Series,
-    lab: pd.Series,
     outb: pd.DataFrame,
     ss: pd.DataFrame,
     nets: NetworkMap,
+    first_use: tuple[pd.Series, pd.Series],
 ) -> pd.DataFrame:
     """Add ``module``, ``network``, ``new_source``, ``evidence``, ``n_evidence_rows`` and
-    ``output_files`` to the exporting sessions (vectorized; one pass for all runs)."""
+    ``output_files`` to the exporting sessions (vectorized; one pass for all runs);
+    ``first_use`` the first-use times of :func:`_lab_pass`."""
     ob = outb[outb["session_id"].isin(ss["session_id"])]
     ob = ob.assign(_r=ob["records"].fillna(-1).astype("int64"))
     ob = ob.sort_values(["session_id", "ts"], kind="stable")
@@ -170,7 +159,7 @@ def _session_features(
     out["n_evidence_rows"] = sid.map(n_rows).fillna(0).astype("int64")
     out["output_files"] = _as_lists(sid.map(_output_files(ob)))
     if len(ob):
-        out["new_source"] = _new_source(events, ts, lab, ob, has_ip, out)
+        out["new_source"] = _new_source(*first_use, ob, has_ip, out)
     else:
         out["new_source"] = False
     return out
@@ -255,34 +244,22 @@ def _session_network(
 
 
 def _new_source(
-    events: pd.DataFrame,
-    ts: pd.Series,
-    lab: pd.Series,
+    acc_first: pd.Series,
+    first: pd.Series,
     ob: pd.DataFrame,
     has_ip: pd.Series,
     out: pd.DataFrame,
 ) -> pd.Series:
     """New source: an outbound address this account, known at this lab before the
     session, had never used there with success (an account with no earlier event has
-    no history)."""
-    ev_ip = events["src_ip"].astype("string")
-    k_acc = lab.astype(str) + "\x1f" + events["account"].astype(str)
-    k_all = k_acc + "\x1f" + ev_ip.fillna("").astype(str)
+    no history).
+
+    ``acc_first``: (lab, account) key -> the account's first event at the lab;
+    ``first``: (lab, account, src_ip) key -> its first event other than a failed
+    login from that address (:func:`_first_use`, per lab in :func:`_lab_pass`).
+    """
     ob_acc = ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str)
-    sel_a = k_acc.isin(set(ob_acc)).to_numpy()
-    acc_first = (
-        pd.Series(ts[sel_a].to_numpy(), index=k_acc[sel_a].to_numpy()).groupby(level=0).min()
-    )
-    k_ob = (
-        ob["lab"].astype(str)
-        + "\x1f"
-        + ob["account"].astype(str)
-        + "\x1f"
-        + ob["src_ip"].fillna("").astype(str)
-    )
-    # failed logins do not count as use: an attacker's failures precede their session
-    sel = (k_all.isin(set(k_ob)) & (events["action"].astype(str) != "login_failed")).to_numpy()
-    first = pd.Series(ts[sel].to_numpy(), index=k_all[sel].to_numpy()).groupby(level=0).min()
+    k_ob = _ob_key(ob)
     start_of = dict(zip(out["session_id"], out["start"], strict=True))
     ob_first = k_ob.map(first)
     ob_start = ob["session_id"].map(start_of)
@@ -290,8 +267,68 @@ def _new_source(
     return out["session_id"].map(new.groupby(ob["session_id"]).any()).fillna(False).astype(bool)
 
 
+def _ob_key(ob: pd.DataFrame) -> pd.Series:
+    """The (lab, account, src_ip) key of outbound events (or of events), joined by
+    the unit separator ``\\x1f``."""
+    return (
+        ob["lab"].astype(str)
+        + "\x1f"
+        + ob["account"].astype(str)
+        + "\x1f"
+        + ob["src_ip"].astype("string").fillna("").astype(str)
+    )
+
+
+def _groups(cols: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """The group of each row (0, 1, ...: one per distinct combination of the values of
+    ``cols``, a missing value being one value) and the first row of each group: the keys
+    of a few rows, not a string per event."""
+    code = np.zeros(len(cols[0]) if cols else 0, dtype=np.int64)
+    for c in cols:
+        k, u = pd.factorize(c, use_na_sentinel=False)
+        code = pd.factorize(code * (len(u) + 1) + k)[0]  # dense again: no overflow
+    _, first = np.unique(code, return_index=True)
+    return code, first
+
+
+def _first_use(
+    events: pd.DataFrame, ts: pd.Series, lab: pd.Series, ob: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """First event time per (lab, account) key of the outbound events' accounts, and per
+    (lab, account, src_ip) key of their (account, address) pairs, the latter without
+    the failed logins (an attacker's failures precede their session): aggregates, so
+    one lab's ``events`` at a time give the whole case's by concatenation. The keys
+    are those of :func:`_ob_key`, made for one row per distinct (lab, account, address)."""
+    code, first = _groups([lab, events["account"], events["src_ip"]])
+    at = pd.DataFrame(
+        {
+            "lab": lab.iloc[first],
+            "account": events["account"].iloc[first],
+            "src_ip": events["src_ip"].iloc[first],
+        }  # fmt: skip
+    ).reset_index(drop=True)
+    k_acc = (at["lab"].astype(str) + "\x1f" + at["account"].astype(str)).to_numpy()
+    k_all = _ob_key(at).to_numpy()
+    ns = ts.to_numpy(dtype="datetime64[ns]").view("int64")
+    ob_acc = set(ob["lab"].astype(str) + "\x1f" + ob["account"].astype(str))
+    # per group (every event of a kept group is kept), then per key
+    g_min = pd.Series(ns).groupby(code).min()
+    keep = np.isin(k_acc[g_min.index], list(ob_acc))
+    acc_first = _min_by_key(g_min[keep], k_acc)
+    ok = (events["action"].astype(str) != "login_failed").to_numpy()
+    g_min = pd.Series(ns[ok]).groupby(code[ok]).min()
+    keep = np.isin(k_all[g_min.index], list(set(_ob_key(ob))))
+    return acc_first, _min_by_key(g_min[keep], k_all)
+
+
+def _min_by_key(g_min: pd.Series, keys: np.ndarray) -> pd.Series:
+    """Group -> first time (int64 ns) as key -> first time (datetime64[ns, UTC])."""
+    t = pd.to_datetime(g_min.to_numpy(dtype="int64"), utc=True).as_unit("ns")
+    return pd.Series(t, index=keys[g_min.index.to_numpy(dtype="int64")]).groupby(level=0).min()
+
+
 def _prepare(
-    events: pd.DataFrame,
+    events: CaseEvents,
     sessions: pd.DataFrame,
     scores: pd.DataFrame | None,
     leak: Any,
@@ -301,17 +338,22 @@ def _prepare(
     case: CaseContext,
 ) -> _Context:
     """Everything the analysis needs that does not depend on its thresholds (the
-    case's networks, lab aliases and time zone come from ``case``)."""
+    case's networks, lab aliases and time zone come from ``case``).
+
+    ``events`` is read one lab at a time: once for the outbound events
+    (:meth:`~labforensics.engine.case_events.CaseEvents.select`), once for the per-lab
+    facts (:func:`_lab_pass`)."""
     nets = case.networks
     notes = _network_notes(nets)
-    ts, lab, span, has_p, patients = _first_seen(events)
     ss, n_scores = _prepare_sessions(sessions, scores, notes)
-    outb = _outbound(events, ts, lab, ss)
+    outb = _outbound(events, ss)
+    facts = _lab_pass(events, ss, outb, pairs=leak is not None)
+    span, patients = facts.span, facts.patients
     leak_rows, leak_report, matches, never = _match_leak(
         leak, case_key, span, patients, case.lab_aliases
     )
-    touched = _touched_leaked(events, ts, lab, has_p, ss, matches)
-    ss = _session_features(events, ts, lab, outb, ss, nets)
+    touched = _touched_leaked(facts.pairs, matches)
+    ss = _session_features(outb, ss, nets, (facts.acc_first, facts.ip_first))
     # anomaly in [0, 1]: 1 when the detection stage flagged the session; else the smaller
     # of its rank percentile and its pathway's rarity (a routine job stays low even when
     # ranked high); rarity alone for sessions without a score
@@ -359,13 +401,70 @@ def _network_notes(nets: NetworkMap) -> list[str]:
     return notes
 
 
+@dataclass
+class _LabFacts:
+    """What :func:`_lab_pass` keeps of the events, lab by lab (none of it per event)."""
+
+    span: pd.DataFrame  # lab, evidence_start, evidence_end
+    patients: pd.DataFrame  # lab, patient, first_seen
+    pairs: pd.DataFrame | None  # lab, session_id, patient: exporting sessions' patients
+    acc_first: pd.Series  # (lab, account) key -> first event (outbound accounts)
+    ip_first: pd.Series  # (lab, account, src_ip) key -> first event but failed logins
+
+
+#: The event columns :func:`_lab_pass` reads (``session_id`` when present).
+_PASS_COLUMNS = ("ts", "lab", "account", "action", "patient", "src_ip")
+
+
+def _lab_pass(events: CaseEvents, ss: pd.DataFrame, outb: pd.DataFrame, pairs: bool) -> _LabFacts:
+    """One pass over the labs (one lab's events widened at a time): each lab's span,
+    its (lab, patient) first-seen times (:func:`_first_seen`), the first-use times of
+    the outbound accounts and addresses (:func:`_first_use`) and, when ``pairs``, the
+    distinct (session, patient) of the exporting sessions' events (:func:`_session_patients`).
+
+    The tables equal those of the whole table at once: the events naming no lab count
+    for no span nor patient (as a group-by drops them), every key holds its lab."""
+    ob = outb[outb["session_id"].isin(ss["session_id"])]
+    cols = [*_PASS_COLUMNS, *(["session_id"] if "session_id" in events.columns else [])]
+    spans, pats, prs, accs, ips = [], [], [], [], []
+    for k in events.labs:
+        if not events.size(k):
+            continue
+        df = events.lab(k, cols)
+        ts = pd.to_datetime(df["ts"], utc=True).astype("datetime64[ns, UTC]")
+        lab = df["lab"].astype("string")
+        if k is not None:
+            span, patients = _first_seen(df, ts, lab)
+            spans.append(span)
+            pats.append(patients)
+        if len(ob):
+            a, f = _first_use(df, ts, lab, ob)
+            accs += [a] if len(a) else []
+            ips += [f] if len(f) else []
+        if pairs and len(ss):
+            prs.append(_session_patients(df, ts, lab, ss))
+        del df, ts, lab
+    if not spans:  # no event naming a lab: the tables of an empty one
+        e = pd.DataFrame({"patient": pd.Series([], dtype="string")})
+        ts0 = pd.Series([], dtype="datetime64[ns, UTC]")
+        span, patients = _first_seen(e, ts0, pd.Series([], dtype="string"))
+        spans, pats = [span], [patients]
+    empty_first = pd.Series(pd.Series([], dtype="datetime64[ns, UTC]").to_numpy(),
+                            index=pd.Index([], dtype=object)).groupby(level=0).min()  # fmt: skip
+    return _LabFacts(
+        span=pd.concat(spans, ignore_index=True),
+        patients=pd.concat(pats, ignore_index=True),
+        pairs=pd.concat(prs, ignore_index=True) if prs else None,
+        acc_first=pd.concat(accs).groupby(level=0).min() if accs else empty_first,
+        ip_first=pd.concat(ips).groupby(level=0).min() if ips else empty_first,
+    )
+
+
 def _first_seen(
-    events: pd.DataFrame,
-) -> tuple[pd.Series, pd.Series, pd.DataFrame, np.ndarray, pd.DataFrame]:
-    """Event times (UTC) and labs, each lab's evidence span, the events naming a
-    patient, and each (lab, patient)'s first-seen time."""
-    ts = pd.to_datetime(events["ts"], utc=True).astype("datetime64[ns, UTC]")
-    lab = events["lab"].astype("string")
+    events: pd.DataFrame, ts: pd.Series, lab: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The evidence span of each lab of ``events`` (``ts``, ``lab`` its times in UTC and
+    labs) and each (lab, patient)'s first-seen time."""
     span = (
         pd.DataFrame({"lab": lab, "ts": ts})
         .groupby("lab", observed=True)["ts"]
@@ -386,7 +485,35 @@ def _first_seen(
         .rename("first_seen")
         .reset_index()
     )
-    return ts, lab, span, has_p, patients
+    return span, patients
+
+
+def _session_patients(
+    events: pd.DataFrame, ts: pd.Series, lab: pd.Series, ss: pd.DataFrame
+) -> pd.DataFrame:
+    """Distinct ``(lab, session_id, patient)`` of the events of the exporting sessions
+    ``ss`` that name a patient (the session by ``session_id`` or by interval)."""
+    has_p = events["patient"].notna().to_numpy()
+    lab_p = lab[has_p]
+    acct = events["account"][has_p].astype("string")
+    keys = set(ss["lab"].astype(str) + "\x1f" + ss["account"].astype(str))
+    code, first = _groups([lab_p, acct])  # the key of one row per (lab, account)
+    at_lab, at_acct = lab_p.iloc[first], acct.iloc[first]
+    wanted = (at_lab.astype(str) + "\x1f" + at_acct.astype(str)).isin(keys).to_numpy()[code]
+    pe = pd.DataFrame(
+        {
+            "ts": ts[has_p][wanted],
+            "lab": lab_p[wanted],
+            "account": acct[wanted],
+            "patient": events["patient"][has_p][wanted].astype("string"),
+        }
+    )
+    if "session_id" in events.columns:
+        pe["session_id"] = events["session_id"][has_p][wanted].astype("string")
+    else:
+        pe["session_id"] = _assign_sessions(pe, ss)
+    pe = pe[pe["session_id"].isin(ss["session_id"])]
+    return pe[["lab", "session_id", "patient"]].drop_duplicates(["session_id", "patient"])
 
 
 def _prepare_sessions(
@@ -436,16 +563,24 @@ def _prepare_sessions(
     return ss, n_scores
 
 
-def _outbound(
-    events: pd.DataFrame, ts: pd.Series, lab: pd.Series, ss: pd.DataFrame
-) -> pd.DataFrame:
-    """Export and extraction events with their session, evidence row and named files."""
-    is_out = events["action"].astype(str).isin(["export", "extract"]).to_numpy()
-    ev = events[is_out]
+#: The event columns :func:`_outbound` reads (``session_id`` when present).
+_OUT_COLUMNS = ("ts", "lab", "account", "module", "src_ip", "records", "detail",
+                "source_file", "source_line")  # fmt: skip
+
+
+def _outbound(events: CaseEvents, ss: pd.DataFrame) -> pd.DataFrame:
+    """Export and extraction events with their session, evidence row and named files
+    (in evidence order; taken one lab at a time)."""
+    cols = [*_OUT_COLUMNS, *(["session_id"] if "session_id" in events.columns else [])]
+    ev = events.select(
+        lambda d: d["action"].astype(str).isin(["export", "extract"]).to_numpy(),
+        columns=cols,
+        need=["action"],
+    )
     outb = pd.DataFrame(
         {
-            "ts": ts[is_out],
-            "lab": lab[is_out],
+            "ts": pd.to_datetime(ev["ts"], utc=True).astype("datetime64[ns, UTC]"),
+            "lab": ev["lab"].astype("string"),
             "account": ev["account"].astype("string"),
             "module": ev["module"].astype("string").str.upper(),
             "src_ip": ev["src_ip"].astype("string"),

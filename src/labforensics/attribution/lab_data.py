@@ -1,12 +1,18 @@
 """Per-lab data of the conclusion (:mod:`.conclusion`): each lab's universe of
 known patients, its leaked set, its logged operations and their patient sets, computed
-once from the attribution context and reused by every sensitivity rerun."""
+once from the attribution context and reused by every sensitivity rerun.
+
+Memory (issue 17): a lab's events naming a patient (:func:`_patient_events`) are read
+from the case's :class:`~labforensics.engine.case_events.CaseEvents` when
+:func:`prepare` reaches that lab and dropped before the next one; what stays is per
+operation (:class:`_LabData`), never per event.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +21,9 @@ from . import coverage as cov
 from .candidates import _candidate_features
 from .context import _Context
 from .params import AttributionParams
+
+if TYPE_CHECKING:  # imported when called: the engine's package imports the stages
+    from ..engine.case_events import CaseEvents
 
 
 def _ns(s: pd.Series) -> np.ndarray:
@@ -127,30 +136,39 @@ def _operations(
     return pd.DataFrame(rows, columns=cols)
 
 
-def _patient_events(events: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Events naming a patient, per lab (one pass over the event table): ``account``,
-    ``session_id`` ("" when none), ``patient`` (str), ``t`` (ns), ``consult`` (not an
-    export, extraction or login event)."""
-    has = events["patient"].notna().to_numpy()
-    ev = events[has]
-    act = ev["action"].astype(str)
-    pe = pd.DataFrame(
+#: The event columns :func:`_patient_events` reads (``session_id`` when present).
+_PE_COLUMNS = ("ts", "account", "action", "patient")
+
+
+def _patient_events(events: CaseEvents, lab: str) -> pd.DataFrame:
+    """One lab's events naming a patient (that lab's events only are read):
+    ``account``, ``session_id`` ("" when none), ``patient`` (text columns, ``str``
+    dtype: Arrow-backed, no Python object per event), ``t`` (int64 ns), ``consult``
+    (bool: not an export, extraction or login event); evidence order, ``RangeIndex``,
+    no row for a lab without events."""
+    if lab not in events.labs:
+        return pd.DataFrame(
+            {c: pd.Series([], dtype=str) for c in ("account", "session_id", "patient")}
+            | {"t": pd.Series([], dtype="int64"), "consult": pd.Series([], dtype=bool)}
+        )
+    sid = "session_id" in events.columns
+    ev = events.lab(lab, [*_PE_COLUMNS, *(["session_id"] if sid else [])])
+    ev = ev[ev["patient"].notna().to_numpy()]
+    return pd.DataFrame(
         {
-            "lab": ev["lab"].astype(str).to_numpy(),
-            "account": ev["account"].astype(str).to_numpy(),
+            "account": ev["account"].astype(str).array,
             "session_id": (
-                ev["session_id"].astype("string").fillna("").astype(str).to_numpy()
-                if "session_id" in ev.columns
-                else np.full(len(ev), "", dtype=object)
+                ev["session_id"].astype("string").fillna("").astype(str).array
+                if sid
+                else pd.array(np.full(len(ev), "", dtype=object), dtype=str)
             ),
-            "patient": ev["patient"].astype(str).to_numpy(),
+            "patient": ev["patient"].astype(str).array,
             "t": _ns(pd.to_datetime(ev["ts"], utc=True)),
-            "consult": ~act.isin(
-                ["export", "extract", "login", "logout", "login_failed"]
-            ).to_numpy(),
+            "consult": ~ev["action"]
+            .isin(["export", "extract", "login", "logout", "login_failed"])
+            .to_numpy(),
         }
     )
-    return {str(k): g for k, g in pe.groupby("lab", sort=True)}
 
 
 def _named_sets(
@@ -202,7 +220,9 @@ def censoring_period(pe: pd.DataFrame, quantile: float = CENSOR_QUANTILE) -> pd.
     """
     if pe.empty:
         return None
-    day = pd.DataFrame({"p": pe["patient"].to_numpy(), "d": pe["t"].to_numpy() // (86400 * 10**9)})
+    # patients by code (the gaps do not depend on the patients' order; no string per event)
+    p_code = pd.factorize(pe["patient"], use_na_sentinel=False)[0]
+    day = pd.DataFrame({"p": p_code, "d": pe["t"].to_numpy() // (86400 * 10**9)})
     day = day.drop_duplicates().sort_values(["p", "d"], kind="stable")
     same = day["p"].to_numpy()[1:] == day["p"].to_numpy()[:-1]
     g = np.diff(day["d"].to_numpy())[same].astype(float)
@@ -283,7 +303,7 @@ def _consultations(
 def prepare(
     ctx: _Context,
     run: Any,
-    events: pd.DataFrame,
+    events: CaseEvents,
     sessions: pd.DataFrame,
     params: AttributionParams,
     registry: pd.DataFrame | None,
@@ -291,7 +311,12 @@ def prepare(
     links: pd.DataFrame | None,
     sighted_at: pd.Timestamp | None,
 ) -> dict[str, Any]:
-    """Per-lab data of the conclusion (computed once for every sensitivity rerun)."""
+    """Per-lab data of the conclusion (computed once for every sensitivity rerun).
+
+    ``events``: the case's events; each leaked lab with logs has its events naming a
+    patient read when its turn comes (:func:`_patient_events`) and dropped after, so
+    one lab's are held at a time.
+    """
     fmr, horizons = _linkage_info(linkage)
     pairs, unplaced = cov.leaked_pairs(ctx)
     uni = cov.universe(ctx, registry)
@@ -303,11 +328,6 @@ def prepare(
     given = set(ctx.leak.loc[ctx.leak["lab_given"].astype(bool), "leak_id"].astype(str))
     m = ctx.matches
     ambiguous = set(m.loc[m["n_labs"] > 1, "leak_id"].astype(str)) - given if len(m) else set()
-    pev = _patient_events(events)
-    empty = pd.DataFrame(
-        {c: pd.Series([], dtype=object) for c in ("lab", "account", "session_id", "patient")}
-        | {"t": pd.Series([], dtype="int64"), "consult": pd.Series([], dtype=bool)}
-    )
     data = {}
     sight_ns = int(sighted_at.value) if sighted_at is not None else None
     for lab in labs:
@@ -316,6 +336,7 @@ def prepare(
         leaked_set = set(p["patient"].dropna().astype(str))
         lk = u["patient"].astype(str).isin(leaked_set).to_numpy()
         has_logs = lab in span.index
+        pe = _patient_events(events, lab) if has_logs else None
         hz = horizons.get(lab)
         ids = frozenset(p["leak_id"].astype(str))
         data[lab] = _LabData(
@@ -333,13 +354,12 @@ def prepare(
             window_after=_get(win, lab, "after"),
             window_before=_get(win, lab, "before"),
             dated=(dated := registry is not None and bool((registry["lab"] == lab).any())),
-            censor_end=_censor_end(pev.get(lab, empty), span, lab)
-            if has_logs and not dated
-            else None,
-            ops=_operations(ctx, pev.get(lab, empty), sessions, lab, leaked_set, sight_ns, params)
+            censor_end=_censor_end(pe, span, lab) if has_logs and not dated else None,
+            ops=_operations(ctx, pe, sessions, lab, leaked_set, sight_ns, params)
             if has_logs
             else pd.DataFrame(),
         )
+        del pe  # one lab's patient events at a time
     return {
         "labs": data,
         "fmr": fmr,
