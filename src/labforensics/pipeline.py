@@ -367,7 +367,7 @@ def _run_stages(
         leak = read_identifier_list(plan.leak, plan.patients, case=case, case_key=key, labs=labs)
     at = st.run(
         "attribution",
-        lambda: attribute(events.to_frame(), ss, scored, leak=leak,
+        lambda: attribute(events, ss, scored, leak=leak,
                           transfers=plan.transfers, case_key=key, params=plan.attribution,
                           case=case),
         lambda a: f"verdict {a.verdict}",

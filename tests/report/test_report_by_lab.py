@@ -28,16 +28,19 @@ def case(request, tmp_path_factory):
     got: dict = {}
     real_f, real_r, real_s = pipeline.build_findings, pipeline.write_report, pipeline.score_sources
 
+    def whole(events):  # the pipeline passes the engine's CaseEvents: kept as a table
+        return events.to_frame() if isinstance(events, CaseEvents) else events
+
     def spy_f(**kw):
-        got["findings"] = kw
+        got["findings"] = {**kw, "events": whole(kw["events"])}
         return real_f(**kw)
 
     def spy_r(data, path, **kw):
-        got["report"] = data
+        got["report"] = dataclasses.replace(data, events=whole(data.events))
         return real_r(data, path, **kw)
 
     def spy_s(events, params=None):
-        got["sources"] = (events, params)
+        got["sources"] = (whole(events), params)
         return real_s(events, params)
 
     fx = FIXTURES / request.param

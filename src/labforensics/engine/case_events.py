@@ -219,16 +219,17 @@ class CaseEvents:
         """
         cols = list(self.columns if columns is None else columns)
         keys = [] if self._pos is not None else ["ts", "seq"]
-        read = list(dict.fromkeys([*cols, *(need or self.columns), *keys]))
+        out_cols = list(dict.fromkeys([*cols, *keys]))
         picked, at = [], []
         for k in self.labs:
-            df = self.lab(k, read)
-            m = np.asarray(where(df[list(need)] if need is not None else df), dtype=bool)
+            # the mask on the columns it reads, then only the kept rows widened
+            m = np.asarray(where(self.lab(k, list(need or self.columns))), dtype=bool)
             if m.any():
-                picked.append(df.loc[m, list(dict.fromkeys([*cols, *keys]))])
+                held = self._load(k, out_cols)
+                picked.append(widen(held[m]).reset_index(drop=True))
+                del held
                 if self._pos is not None:
                     at.append(self._pos[k][m])
-            del df
         if not picked:
             return empty_like(self.lab(self.labs[0], cols)) if self.labs else pd.DataFrame()
         if len(picked) == 1:
@@ -249,10 +250,13 @@ class CaseEvents:
                 ts = self.lab(k, ["ts"])["ts"]
                 rows.append({"lab": k, "evidence_start": ts.min(), "evidence_end": ts.max(),
                              "events": int(len(ts))})  # fmt: skip
-            self._spans = pd.DataFrame(
+            sp = pd.DataFrame(
                 rows, columns=["lab", "evidence_start", "evidence_end", "events"]
             ).astype({"evidence_start": "datetime64[ns, UTC]", "evidence_end": "datetime64[ns, UTC]",
                       "events": "int64"})  # fmt: skip
+            # object, so that the events naming no lab keep None (a str column: NaN)
+            sp["lab"] = pd.Series([r["lab"] for r in rows], dtype=object)
+            self._spans = sp
         return self._spans
 
     def period(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
