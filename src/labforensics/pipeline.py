@@ -338,8 +338,8 @@ def _run_stages(
             sc = st.run("detection", run.detect,
                         lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
                                   "sessions flagged")  # fmt: skip
-            spilled = getattr(eng, "spill_dir", None) is not None
-            er = run.collect(folder.make() if spilled and folder is not None else None)
+            to_files = run.events_to_files and folder is not None  # the budget's choice
+            er = run.collect(folder.make() if to_files else None)
         finally:
             eng.close()
     ss, exports, events = er.sessions, er.exports, er.events

@@ -296,6 +296,9 @@ class LabRun:
         self.progress = progress
         self.memory_budget = memory_budget
         self.over_budget: dict[str, int] = {}
+        #: whether the case's events should wait in files after the engine (``collect``'s
+        #: ``events_dir``): every lab's results exceed ``memory_budget``, whichever engine
+        self.events_to_files = False
         self.partitions = partitions
         self.settings = settings
         self.detection = detection
@@ -338,7 +341,8 @@ class LabRun:
         sizes = {lab: len(p) for lab, p in zip(labs, self.partitions, strict=True)}
         self.over_budget = labs_over_budget(sizes, self.memory_budget)
         held = sum(sizes.values()) * PART_BYTES
-        if self.memory_budget is not None and held > self.memory_budget:
+        self.events_to_files = self.memory_budget is not None and held > self.memory_budget
+        if self.events_to_files:
             if isinstance(self.eng, LocalEngine):  # the labs wait in files between passes
                 self.eng.spill()
         if self.over_budget:
