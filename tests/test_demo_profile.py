@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -84,6 +85,24 @@ def test_main_full_switch(monkeypatch):
     assert calls[-1] == {"out": Path("demo-full"), "params": None, "full": True}
     assert demo.main(["--full", "--out", "x", "--scale", "0.5", "--quiet"]) == 2
     assert calls[-1] == {"out": Path("x"), "params": {"scale": 0.5}, "full": True}
+
+
+def test_dense_demo_says_how_to_run_the_full_size_case(monkeypatch, capsys):
+    res = SimpleNamespace(summary=lambda: "summary", pdf_note=None, report=Path("r.html"))
+    fulls: list[bool] = []
+
+    def run(out, *, params=None, progress=True, full=False):
+        fulls.append(full)
+        return res, {"investigate": 1.0}
+
+    monkeypatch.setattr(demo, "run_demo", run)
+    assert demo.main(["--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert demo.FULL_SIZE_NOTE in out
+    assert "make demo-full" in out and "--full" in out
+    assert demo.main(["--full", "--quiet"]) == 0
+    assert demo.FULL_SIZE_NOTE not in capsys.readouterr().out
+    assert fulls == [False, True]
 
 
 def test_main_full_and_real_exclusive(capsys):

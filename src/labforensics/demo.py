@@ -68,6 +68,13 @@ FULL_DEMO_PARAMETERS: dict[str, Any] = {
     "linkage": True,
 }
 
+#: What the dense demo prints at its end: how to run the full-size case.
+FULL_SIZE_NOTE = (
+    "The full-size case (30 labs, January 2015 to October 2020, 6.3 M events at about "
+    "100 events per lab per day; about 10 min and 10 GiB of memory): make demo-full, or "
+    "python -m labforensics.demo --full --out demo-full"
+)
+
 #: Generator parameters whose default :func:`labforensics.synth.generate` leaves out of
 #: ``truth["parameters"]`` (a case generated before they existed holds those defaults).
 _UNRECORDED_DEFAULTS: dict[str, Any] = {"session_events": 1.0}
@@ -367,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Elapsed: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
           + f"; total {time.perf_counter() - t0:.1f} s")  # fmt: skip
     print(f"Open the report: {res.report}")
+    if not ns.full:
+        print(FULL_SIZE_NOTE)
     return 0
 
 
