@@ -130,3 +130,27 @@ def test_reuse_with_unrecorded_default(tmp_path):
     truth["parameters"]["session_events"] = 5.0
     (tmp_path / "truth.json").write_text(json.dumps(truth))
     assert _same_parameters(tmp_path, {"labs": 3, "seed": 1, "session_events": 5.0})
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return [r.split(";") for r in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_dense_register_scope_since_the_logs_begin(tmp_path):
+    # three months of logs cannot bound a two-year scope: the dense profile's labs
+    # ordered the patients seen since its first day, so the extractions are judged
+    truth = {
+        "parameters": {"start": "2020-08-01"},
+        "labs": [{"code": "L01", "migration_date": "2020-09-20"}],
+        "traps": [],
+    }
+    full = _rows(demo.write_demo_register(truth, tmp_path / "full.csv"))
+    dense = _rows(demo.write_demo_register(truth, tmp_path / "dense.csv", "2020-08-01"))
+    head = full[0]
+    mig_full = dict(zip(head, full[1], strict=True))
+    mig_dense = dict(zip(head, dense[1], strict=True))
+    assert mig_full["scope_patients_since"] == "2018-09-20"
+    assert mig_dense["scope_patients_since"] == "2020-08-01"
+    # the order's window is the same: three weeks before the migration to a week after
+    assert (mig_dense["start"], mig_dense["end"]) == ("2020-08-30", "2020-09-27")
+    assert (mig_full["start"], mig_full["end"]) == (mig_dense["start"], mig_dense["end"])
