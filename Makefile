@@ -1,4 +1,6 @@
-# labforensics: `make demo` runs the main job on the bundled demo evidence,
+# labforensics: `make demo` runs the main job on the bundled demo evidence
+# (5 labs at a real lab's density, August-October 2020), `make demo-full` on the
+# full-size case (30 labs, 2015-2020: about 10 min and 10 GiB of memory),
 # `make test` runs the test suite. Both create .venv on first use.
 PYTHON ?= python3
 VENV   := .venv
@@ -6,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= demo
 
-.PHONY: demo demo-real test lint bench venv clean
+.PHONY: demo demo-full demo-real test lint bench venv clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +20,9 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m labforensics.demo --out $(DEMO)
+
+demo-full: $(STAMP)
+	$(PY) -m labforensics.demo --full --out $(DEMO)-full
 
 demo-real: $(STAMP)
 	$(PY) -m labforensics.demo --real --out $(DEMO)-real
@@ -36,4 +41,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/attribution.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) $(DEMO)-real .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO) $(DEMO)-full $(DEMO)-real .pytest_cache .hypothesis

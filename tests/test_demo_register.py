@@ -1,6 +1,6 @@
 """The demo's authorisation register (issue 14): the regulator's finding, reproduced.
 
-A two-lab miniature of ``make demo`` (same code path: ``run_demo``), logged from
+A two-lab miniature of ``make demo-full`` (same code path: ``run_demo``), logged from
 2015 so that the migration orders' scope (patients seen in the two years before
 the migration) can be judged from the logs: each migration extraction takes every
 registered patient, so it is ``beyond`` its order by exactly ``records -
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("mini-demo")
     params = {"labs": 2, "start": "2015-01-01", "end": "2018-12-31", "scale": 0.15, "seed": 7}
-    res, _ = run_demo(out, params=params, progress=False)
+    res, _ = run_demo(out, params=params, progress=False, full=True)
     return out, res, pd.read_parquet(out / "report" / "exports.parquet")
 
 

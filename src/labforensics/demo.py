@@ -1,13 +1,20 @@
-"""The bundled demo: ``make demo`` and ``make demo-real``.
+"""The bundled demo: ``make demo``, ``make demo-full`` and ``make demo-real``.
 
-``python -m labforensics.demo --out demo`` generates the demo case (30 labs,
-January 2015 to October 2020, a few million events, with :func:`labforensics.synth.generate`;
-skipped when ``demo/case/truth.json`` already holds the same parameters), with
-``linkage=True``: the labs' patient indexes ``demo/case/patients/PATIENTS_<LAB>.csv``
-and a leaked dump of people ``demo/case/dump/`` tied to the audit evidence (issue 13).
+``python -m labforensics.demo --out demo`` generates the demo case
+(:data:`DEMO_PARAMETERS`: 5 labs, August to October 2020, at a real lab's daily
+activity, about 2,700 events per lab per day, 1.3 M events, with
+:func:`labforensics.synth.generate`; skipped when ``demo/case/truth.json``
+already holds the same parameters), with ``linkage=True``: the labs' patient
+indexes ``demo/case/patients/PATIENTS_<LAB>.csv`` and a leaked dump of people
+``demo/case/dump/`` tied to the audit evidence (issue 13).
 It investigates the evidence with that dump, linked to the indexes, and the FTP
 transfer log into ``demo/report/`` (whose "Leak linkage" section shows the linkage),
 printing the elapsed time of each step and where the report is.
+
+``python -m labforensics.demo --full --out demo-full`` does the same on the
+full-size case (:data:`FULL_DEMO_PARAMETERS`: 30 labs, January 2015 to October
+2020, about 100 events per lab per day, 6.3 M events; about 10 minutes and
+10 GiB of memory).
 
 ``python -m labforensics.demo --real --out demo-real`` investigates the real
 public logs of ``../shared/data/real/`` (auth syslog from loghub, FHIR
@@ -31,10 +38,30 @@ from .errors import LabForensicsError
 from .pipeline import InvestigationResult, investigate
 from .synth.generator import GENERATOR_VERSION
 
-__all__ = ["DEMO_PARAMETERS", "main", "run_demo", "run_real"]
+__all__ = ["DEMO_PARAMETERS", "FULL_DEMO_PARAMETERS", "main", "run_demo", "run_real"]
 
-#: Parameters of the bundled demo case.
+#: Parameters of the bundled demo case (``make demo``): a few labs at a real lab's
+#: density over the last three months of the story, so that the vendor's migrations,
+#: the incidents and the leak all fall inside it. A French lab site sees about 130
+#: patients a day, about 4 tests each, about 25 audit events per visit (issue 17):
+#: ``scale`` 8 gives about 16 x 8 = 128 visits a weekday to a lab of size 1 (and
+#: 32,000 patients registered before the period), ``session_events`` 5 about 25
+#: events a visit (five times denser staff sessions). Measured (seed 2021): 1,261,291
+#: events, 2,742 per lab per calendar day (3,234 per open day), 112 requests per open
+#: day (64 to 171 with the lab's size), 29 events per request.
 DEMO_PARAMETERS: dict[str, Any] = {
+    "labs": 5,
+    "start": "2020-08-01",
+    "end": "2020-10-31",
+    "seed": 2021,
+    "scale": 8.0,
+    "session_events": 5.0,
+    "linkage": True,
+}
+
+#: Parameters of the full-size demo case (``make demo-full``, ``--full``): 30 labs over
+#: six years at about 100 events per lab per day (the demo of sessions 1 to 6).
+FULL_DEMO_PARAMETERS: dict[str, Any] = {
     "labs": 30,
     "start": "2015-01-01",
     "end": "2020-10-31",
@@ -43,9 +70,20 @@ DEMO_PARAMETERS: dict[str, Any] = {
     "linkage": True,
 }
 
-CASE_TOML = """# The bundled demo case (synthetic): 30 labs of one LIS vendor, 2015 to October 2020.
+#: What the dense demo prints at its end: how to run the full-size case.
+FULL_SIZE_NOTE = (
+    "The full-size case (30 labs, January 2015 to October 2020, 6.3 M events at about "
+    "100 events per lab per day; about 10 min and 10 GiB of memory): make demo-full, or "
+    "python -m labforensics.demo --full --out demo-full"
+)
+
+#: Generator parameters whose default :func:`labforensics.synth.generate` leaves out of
+#: ``truth["parameters"]`` (a case generated before they existed holds those defaults).
+_UNRECORDED_DEFAULTS: dict[str, Any] = {"session_events": 1.0}
+
+CASE_TOML = """# The bundled demo case (synthetic): {labs_n} labs of one LIS vendor, {period}.
 [case]
-name = "Demo: 30 laboratories, one LIS vendor, 2015-2020"
+name = "Demo: {labs_n} laboratories, one LIS vendor, {period}"
 tz = "{tz}"
 seed = {seed}
 
@@ -66,16 +104,17 @@ MIGRATION_SCOPE_YEARS = 2
 MIGRATION_WINDOW_DAYS = (21, 7)
 
 
-def write_demo_register(truth: dict[str, Any], path: Path) -> Path:
+def write_demo_register(truth: dict[str, Any], path: Path, scope_since: str | None = None) -> Path:
     """Write the demo's authorisation register (``shared/formats/authorisations.md``).
 
     The register is what the labs and the vendor signed, typed by the investigator:
     per lab a migration order for ``migration.editeur`` (its window around the lab's
     migration date, scope: patients seen in the :data:`MIGRATION_SCOPE_YEARS` years
-    before it), and the routine exports the lab declared (monthly billing, the yearly
-    statistics extraction, the nightly backup of ``batch.nuit``), from the accounts
-    the scenario gave those duties. Nothing is written for the hotline account (no
-    support ticket ordered an export) nor from the incidents.
+    before it, or since ``scope_since``), and the routine exports the lab declared
+    (monthly billing, the yearly statistics extraction, the nightly backup of
+    ``batch.nuit``), from the accounts the scenario gave those duties. Nothing is
+    written for the hotline account (no support ticket ordered an export) nor from
+    the incidents.
 
     Parameters
     ----------
@@ -84,6 +123,12 @@ def write_demo_register(truth: dict[str, Any], path: Path) -> Path:
         name each lab's billing and statistics accounts).
     path : Path
         The register file written (UTF-8, ``;``).
+    scope_since : str, optional
+        ISO date: every migration order covers the patients seen since that day
+        (the dense demo: the start of its three months of logs, the files active this
+        quarter; a two-year scope could not be judged from them, since an order's
+        scope is bounded only where the logs cover it). Default: the
+        :data:`MIGRATION_SCOPE_YEARS` years before each lab's migration.
 
     Returns
     -------
@@ -102,6 +147,8 @@ def write_demo_register(truth: dict[str, Any], path: Path) -> Path:
         code = lab["code"]
         mig = dt.date.fromisoformat(str(lab["migration_date"]))
         since = mig.replace(year=mig.year - MIGRATION_SCOPE_YEARS, day=min(mig.day, 28))
+        if scope_since is not None:
+            since = dt.date.fromisoformat(scope_since)
         rows.append(f"MIG-{code};{code};migration.editeur;migration;{mig - before};"
                     f"{mig + after};{since};;;Migration vers le nouveau produit: patients "
                     f"vus depuis {since}")  # fmt: skip
@@ -135,7 +182,9 @@ def _same_parameters(case_dir: Path, params: dict[str, Any]) -> bool:
     if version != GENERATOR_VERSION:
         return False
     got = truth.get("parameters", {})
-    return isinstance(got, dict) and all(got.get(k) == v for k, v in params.items())
+    return isinstance(got, dict) and all(
+        got.get(k, _UNRECORDED_DEFAULTS.get(k)) == v for k, v in params.items()
+    )
 
 
 def _step(name: str, timings: dict[str, float]):
@@ -154,16 +203,38 @@ def _step(name: str, timings: dict[str, float]):
 
 
 def run_demo(
-    out: str | Path, *, params: dict[str, Any] | None = None, progress: bool = True
+    out: str | Path,
+    *,
+    params: dict[str, Any] | None = None,
+    progress: bool = True,
+    full: bool = False,
 ) -> tuple[InvestigationResult, dict[str, float]]:
     """Generate (or reuse) the demo case under ``out/case`` and investigate it into ``out/report``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The demo folder (``case/``, ``case.toml``, ``authorisations.csv``, ``report/``).
+    params : dict, optional
+        Parameters of :func:`labforensics.synth.generate` that replace the profile's.
+    progress : bool, default True
+        Progress bars.
+    full : bool, default False
+        The full-size case (:data:`FULL_DEMO_PARAMETERS`) instead of the dense one
+        (:data:`DEMO_PARAMETERS`).
 
     Returns
     -------
     (InvestigationResult, dict)
         The investigation and the elapsed seconds of each step.
+
+    Raises
+    ------
+    labforensics.errors.LabForensicsError
+        From the generator or the investigation.
     """
-    params = {**DEMO_PARAMETERS, **(params or {})}
+    base = FULL_DEMO_PARAMETERS if full else DEMO_PARAMETERS
+    params = {**base, **(params or {})}
     out = Path(out)
     case_dir = out / "case"
     timings: dict[str, float] = {}
@@ -181,8 +252,12 @@ def run_demo(
     case_file = out / "case.toml"
     # the generator's labs keep this clock (truth.json's parameters.timezone)
     tz = truth.get("parameters", {}).get("timezone") or DEFAULT_TZ
-    register = write_demo_register(truth, out / "authorisations.csv")
-    case_file.write_text(CASE_TOML.format(tz=tz, seed=params["seed"], labs=labs)
+    # the dense profile's labs ordered the patients seen since its logs begin
+    scope_since = None if full else str(params["start"])
+    register = write_demo_register(truth, out / "authorisations.csv", scope_since)
+    period = f"{str(params['start'])[:7]} to {str(params['end'])[:7]}"
+    case_file.write_text(CASE_TOML.format(tz=tz, seed=params["seed"], labs=labs,
+                                          labs_n=params["labs"], period=period)
                          + f'\n[authorisations]\nregister = "{register.name}"\n',
                          encoding="utf-8")  # fmt: skip
     # the leaked dump linked to the patient indexes; a case generated without
@@ -203,7 +278,14 @@ def run_demo(
             case=case_file,
             force=True,
             progress=progress,
-            command=["python", "-m", "labforensics.demo", "--out", str(out)],
+            command=[
+                "python",
+                "-m",
+                "labforensics.demo",
+                *(["--full"] if full else []),
+                "--out",
+                str(out),
+            ],  # fmt: skip
         )
     return res, timings
 
@@ -260,12 +342,22 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m labforensics.demo", description=__doc__.split("\n")[0]
     )
-    p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default: demo)")
-    p.add_argument("--real", action="store_true", help="investigate ../shared/data/real instead")
+    p.add_argument(
+        "--out", type=Path, default=None, help="demo folder (default: demo, demo-full with --full)"
+    )
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--real", action="store_true", help="investigate ../shared/data/real instead")
+    kind.add_argument(
+        "--full",
+        action="store_true",
+        help="the full-size case: 30 labs, 2015-2020 (about 10 min and 10 GiB)",
+    )
     p.add_argument("--shared", type=Path, default=None, help="the real-logs folder")
     p.add_argument("--scale", type=float, default=None, help="activity scale of the demo case")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     ns = p.parse_args(argv)
+    if ns.out is None:
+        ns.out = Path("demo-full" if ns.full else "demo")
     t0 = time.perf_counter()
     if ns.real:
         run_real(ns.out, ns.shared, progress=not ns.quiet)
@@ -273,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     extra = {"scale": ns.scale} if ns.scale is not None else None
     try:
-        res, timings = run_demo(ns.out, params=extra, progress=not ns.quiet)
+        res, timings = run_demo(ns.out, params=extra, progress=not ns.quiet, full=ns.full)
     except LabForensicsError as exc:
         print(f"labforensics demo: error: {exc}", file=sys.stderr)
         return 2
@@ -285,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     print("Elapsed: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
           + f"; total {time.perf_counter() - t0:.1f} s")  # fmt: skip
     print(f"Open the report: {res.report}")
+    if not ns.full:
+        print(FULL_SIZE_NOTE)
     return 0
 
 

@@ -354,6 +354,24 @@ def test_scale_multiplies_activity(tmp_path):
     assert np.isfinite(hi)
 
 
+def test_session_events_densify_sessions(tmp_path):
+    # the dense demo's knob (issue 17 item 4): at 1.0 nothing changes, byte for byte
+    cfg = dict(labs=1, start="2019-06-03", end="2019-06-16", scale=1.0, seed=4)
+    base = generate(tmp_path / "base", **cfg)
+    one = generate(tmp_path / "one", session_events=1.0, **cfg)
+    assert _digest(base.out) == _digest(one.out)
+    assert "session_events" not in load_truth(base.out)["parameters"]
+    dense = generate(tmp_path / "dense", session_events=4.0, **cfg)
+    assert load_truth(dense.out)["parameters"]["session_events"] == 4.0
+    # about 4x the staff's actions (and the interfaces' events that follow them) in
+    # about as many sessions
+    assert 2.5 < dense.counts["events"] / base.counts["events"] < 4.5
+    assert 0.8 < dense.counts["sessions"] / base.counts["sessions"] < 1.25
+    for bad in (0, -1.0):
+        with pytest.raises(SynthError, match="session_events"):
+            generate(tmp_path / "bad", session_events=bad, **cfg)
+
+
 def test_hostile_text_quoted_and_encoded(small):
     legacy = b"".join(_raw(p) for p in sorted(small.evidence.glob("*/AUDIT_*")))
     current = b"".join(p.read_bytes() for p in sorted(small.evidence.glob("*/audit_*")))

@@ -118,6 +118,7 @@ def generate(
     linkage: bool = False,
     linkage_scenario: str | None = None,
     variant: str | None = None,
+    session_events: float = 1.0,
 ) -> SynthResult:
     """Write synthetic multi-lab LIS audit evidence with its ground truth.
 
@@ -185,6 +186,16 @@ def generate(
         with its true register status) and each incident's ``sessions``
         (numbers of ``truth_sessions.parquet``). Without it the output is
         byte-identical to earlier versions.
+    session_events : float, default 1.0
+        Density of the staff's day sessions: the mean number of actions in a
+        session (5 at 1.0, capped at 30) is multiplied by it and their mean gap
+        (150 s) divided by it, so sessions last as long with that many times
+        more actions (patients' requests, results, validations; the
+        interfaces' events follow the validations). ``scale`` sets how many
+        staff, patients and visits; this sets how busy each session is (the
+        dense demo: about 25 events per visit). At 1.0 the output is
+        byte-identical to earlier versions (``truth["parameters"]`` records it
+        only when it is not 1.0).
 
     Returns
     -------
@@ -195,7 +206,7 @@ def generate(
     SynthError
         On bad parameters (end before start, no labs, unknown incident kind,
         unknown ``linkage_scenario`` or one given without ``linkage``, unknown
-        ``variant``).
+        ``variant``, ``session_events`` not positive).
     labforensics.errors.ParameterError
         With ``linkage=True``, when the scenario's incident is not in the
         evidence (``incidents`` without it, or a period that does not hold it).
@@ -209,6 +220,8 @@ def generate(
     if incidents is None:
         incidents = () if variant is not None else ("a", "b", "c", "d")
     incidents = _check(labs, start, end, d0, d1, leak_sample, scale, incidents)
+    if not session_events > 0:
+        raise SynthError(f"session_events must be positive, got {session_events}")
     if linkage_scenario is not None and not linkage:
         raise SynthError("linkage_scenario needs linkage=True")
     scenario = linkage_scenario or "vendor_extraction"
@@ -225,6 +238,7 @@ def generate(
         acc, plan, out, seed, d0, d1, scale=scale, artefacts=artefacts,
         gzip_after_days=gzip_after_days, leak_sample=leak_sample,
         finess_in_lab_column=finess_in_lab_column, requested_extractions=requested_extractions,
+        session_events=session_events,
     )  # fmt: skip
     leak_ipps, leak_nirs = _write_leak_lists(out, acc)
     xfer_path = None
@@ -246,6 +260,8 @@ def generate(
         params.update(linkage=True, linkage_scenario=scenario)
     if variant is not None:  # likewise
         params["variant"] = variant
+    if session_events != 1.0:  # likewise
+        params["session_events"] = session_events
     seconds = time.perf_counter() - t_begin
     truth_path = out / "truth.json"
     truth = _truth(params, acc, transfers_truth)
@@ -343,6 +359,7 @@ def _run_labs(
     leak_sample: float,
     finess_in_lab_column: bool,
     requested_extractions: bool,
+    session_events: float = 1.0,
 ) -> None:
     """Build and write every lab in turn (one lab's events in memory at a time)."""
     hol = french_holidays(d0 - 1, d1 + 1)
@@ -368,8 +385,9 @@ def _run_labs(
             setup_calendar(lab, d0, d1, hol)
             vrng = variant_rng(seed, acc.variant, lp["k"]) if acc.variant else None
             ev, tags, extra = build_lab(
-                lab, lp, scale, d0, d1, artefacts, acc.hostile, requested_extractions, vrng
-            )
+                lab, lp, scale, d0, d1, artefacts, acc.hostile, requested_extractions, vrng,
+                session_events,
+            )  # fmt: skip
             res = write_lab(lab, ev, tags, out, d0, d1, gzip_after_days, artefacts, acc.sessions)
             ev_writer.write_table(res["events"])
             ss_writer.write_table(res["sessions"])

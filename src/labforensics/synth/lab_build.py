@@ -81,6 +81,7 @@ def build_lab(
     hostile_truth: list[dict],
     requested: bool = False,
     variant_rng: np.random.Generator | None = None,
+    session_events: float = 1.0,
 ) -> tuple[Block, list[Tag], dict]:
     """All events of one lab (unsorted block), the tags they carry, and its extractions.
 
@@ -105,6 +106,9 @@ def build_lab(
         The variant's stream for this lab, when ``lp`` carries a ``variant``
         (:mod:`labforensics.synth.variants`); its operations, tags and register
         rows (``extra["register"]``, ``extra["ops"]``) are added.
+    session_events : float, default 1.0
+        Density of the staff's day sessions
+        (:func:`labforensics.synth.activity.staff_activity`).
 
     Returns
     -------
@@ -113,7 +117,7 @@ def build_lab(
     """
     staff = setup_staff(lab, scale)
     setup_patients(lab, scale)
-    ev_staff = staff_activity(lab, staff)
+    ev_staff = staff_activity(lab, staff, session_events)
     n1 = int(ev_staff["sess"].max()) + 1 if len(ev_staff["sess"]) else 0
     ev_hot = hotline_activity(lab, scale, n1)
     n2 = int(ev_hot["sess"].max()) + 1 if len(ev_hot["sess"]) else n1
