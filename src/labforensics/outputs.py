@@ -303,7 +303,7 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 
 #: How every Parquet output is written (:func:`write_parquet`, and the chunked writer of
-#: :meth:`labforensics.engine.case_events.CaseEvents.write_parquet`).
+#: :meth:`labforensics.case_events.CaseEvents.write_parquet`).
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
 
 

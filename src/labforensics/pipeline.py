@@ -46,11 +46,11 @@ from .case import (
     params_from_case,
     resolve_case_key,
 )
+from .case_events import CaseEvents, EventsFolder
 from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score_sources
 from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
-from .engine.case_events import CaseEvents, EventsFolder
 from .engine.partitions import empty_like, release_memory, store_evidence
 from .engine.run import EngineTerminated
 from .errors import EvidenceError, ParameterError
@@ -316,7 +316,7 @@ def _run_stages(
     """Ingest, sessions, features and detection lab by lab (:mod:`labforensics.engine`),
     source addresses, campaigns, attribution; every stage that uses a case fact receives
     the one :class:`CaseContext` as ``case=``. The events stay per lab after the engine
-    (:class:`~labforensics.engine.case_events.CaseEvents`): in ``folder`` when the engine
+    (:class:`~labforensics.case_events.CaseEvents`): in ``folder`` when the engine
     spilled its labs (``memory_budget``), else in memory."""
     case = plan.case
     ev, parts = st.run("ingest", lambda: _ingest_parts(files, plan, key, progress),

@@ -24,7 +24,7 @@ def result_events(events: Any, parquet: Path) -> Callable[[], pd.DataFrame]:
     """A loader of the run's whole event table (with ``session_id``), called once.
 
     From the case's events held in memory (:meth:`CaseEvents.to_frame
-    <labforensics.engine.case_events.CaseEvents.to_frame>`), or, when the run kept them in
+    <labforensics.case_events.CaseEvents.to_frame>`), or, when the run kept them in
     files (a ``memory_budget`` below the evidence: the files are gone after the run),
     read from the run's ``events.parquet`` (its private ``_`` columns were never
     written). Nothing is loaded until a notebook asks for ``.events``.

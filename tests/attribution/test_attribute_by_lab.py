@@ -1,5 +1,5 @@
 """attribute() lab by lab (issue 17): the same result from the whole event table and
-from a :class:`~labforensics.engine.case_events.CaseEvents` whose labs are pickled
+from a :class:`~labforensics.case_events.CaseEvents` whose labs are pickled
 files, with no two labs' events widened at once.
 
 The cases: the fixtures ``outside-attacker`` (2 labs, a leak of L02, external) and
@@ -26,7 +26,7 @@ import pytest
 
 from labforensics.attribution import attribute
 from labforensics.case import CaseContext
-from labforensics.engine.case_events import CaseEvents
+from labforensics.case_events import CaseEvents
 from labforensics.errors import MissingColumnsError
 from labforensics.privacy import CaseKey
 

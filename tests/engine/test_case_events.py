@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from labforensics import read_evidence
-from labforensics.engine.case_events import CaseEvents, EventsFolder, as_case_events
+from labforensics.case_events import CaseEvents, EventsFolder, as_case_events
 from labforensics.outputs import PARQUET_OPTIONS, drop_private, parquet_table
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "outside-attacker" / "evidence"

@@ -13,8 +13,8 @@ import pytest
 
 import labforensics as lf
 from labforensics import pipeline, schema
+from labforensics.case_events import CaseEvents
 from labforensics.detect.sources import score_sources
-from labforensics.engine.case_events import CaseEvents
 from labforensics.outputs import write_json
 from labforensics.report import render_report, tables
 from labforensics.report.findings import build_findings

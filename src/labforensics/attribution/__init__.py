@@ -135,13 +135,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._repr import short_repr
 from ..case import CaseContext, case_key_of
+from ..case_events import CaseEvents, as_case_events
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
 from ..leak.horizon import as_leak_rows
 from ..leak.reader import read_leak
@@ -155,9 +156,6 @@ from .likelihood import VERBAL_SCALE_TEXT
 from .params import AttributionParams
 from .propositions import HYPOTHESES, STRENGTH_SCALE, VERDICT_RULE
 from .stability import _analyse, _Run, _stability
-
-if TYPE_CHECKING:  # imported when called: the engine's package imports the stages
-    from ..engine.case_events import CaseEvents
 
 __all__ = [
     "HYPOTHESES",
@@ -426,10 +424,10 @@ def attribute(
 
     Parameters
     ----------
-    events : pandas.DataFrame or labforensics.engine.case_events.CaseEvents
+    events : pandas.DataFrame or labforensics.case_events.CaseEvents
         Canonical event table (:data:`labforensics.schema.EVENT_DTYPES`, evidence
         order), or the case's events held lab by lab (a table is split by lab with
-        :func:`~labforensics.engine.case_events.as_case_events`); uses ``ts``,
+        :func:`~labforensics.case_events.as_case_events`); uses ``ts``,
         ``lab``, ``account``, ``action``, ``patient``, ``src_ip``, ``module``,
         ``records``, ``detail``, ``source_file``, ``source_line`` and, when present,
         ``session_id``.
@@ -485,8 +483,6 @@ def attribute(
     exporting accounts or (session, patient) of the exporting sessions, never one row
     per event of the case. A ``DataFrame`` given is split by lab first (a copy of it).
     """
-    from ..engine.case_events import CaseEvents, as_case_events  # the engine imports stages
-
     if isinstance(events, CaseEvents):
         check_table(pd.DataFrame(columns=events.columns), EVENT_NEED, "attribute: events")
     else:

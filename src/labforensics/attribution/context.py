@@ -3,7 +3,7 @@ exporting sessions with their features, outbound events, leak matches and transf
 links, gathered in one :class:`_Context` reused by every (stability) run.
 
 Memory (issue 17): the events are read from a
-:class:`~labforensics.engine.case_events.CaseEvents` one lab at a time
+:class:`~labforensics.case_events.CaseEvents` one lab at a time
 (:func:`_lab_pass`); what is kept has one row per outbound event, per (lab, patient)
 first seen, per (lab, account[, address]) of the exporting accounts and per (session,
 patient) of the exporting sessions, never one row per event of the whole case.
@@ -13,21 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..case import CaseContext
+from ..case_events import CaseEvents
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
 from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
-
-if TYPE_CHECKING:  # imported when called: the engine's package imports the stages
-    from ..engine.case_events import CaseEvents
 
 #: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
 EVENT_NEED = (
@@ -341,7 +339,7 @@ def _prepare(
     case's networks, lab aliases and time zone come from ``case``).
 
     ``events`` is read one lab at a time: once for the outbound events
-    (:meth:`~labforensics.engine.case_events.CaseEvents.select`), once for the per-lab
+    (:meth:`~labforensics.case_events.CaseEvents.select`), once for the per-lab
     facts (:func:`_lab_pass`)."""
     nets = case.networks
     notes = _network_notes(nets)

@@ -3,7 +3,7 @@ known patients, its leaked set, its logged operations and their patient sets, co
 once from the attribution context and reused by every sensitivity rerun.
 
 Memory (issue 17): a lab's events naming a patient (:func:`_patient_events`) are read
-from the case's :class:`~labforensics.engine.case_events.CaseEvents` when
+from the case's :class:`~labforensics.case_events.CaseEvents` when
 :func:`prepare` reaches that lab and dropped before the next one; what stays is per
 operation (:class:`_LabData`), never per event.
 """
@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..case_events import CaseEvents
 from . import coverage as cov
 from .candidates import _candidate_features
 from .context import _Context
 from .params import AttributionParams
-
-if TYPE_CHECKING:  # imported when called: the engine's package imports the stages
-    from ..engine.case_events import CaseEvents
 
 
 def _ns(s: pd.Series) -> np.ndarray:

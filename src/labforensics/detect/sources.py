@@ -45,18 +45,16 @@ the work.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._validation import Duration, Interval, constrained, validate
+from ..case_events import CaseEvents
 from ..identity import canonical_account, canonical_address
 from ..schema import STRING, check_table
 from ..thresholds import FAILED_LOGIN_BURST
-
-if TYPE_CHECKING:
-    from ..engine.case_events import CaseEvents
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
 
@@ -254,7 +252,7 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
         Canonical events (needs ``ts``, ``lab``, ``account``, ``src_ip``,
         ``action``, ``outcome``). Only ``login_failed`` events and successful
         ``login`` events with a ``src_ip`` count. A
-        :class:`~labforensics.engine.case_events.CaseEvents` is read one lab at a time
+        :class:`~labforensics.case_events.CaseEvents` is read one lab at a time
         (the columns above; a source belongs to one lab), so only one lab's logins are
         held; the same table either way.
     params : SourceParams, optional
@@ -291,8 +289,6 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
         (a ``SchemaError``) when ``events`` lacks a column of :data:`EVENT_NEED`
         (every missing column named).
     """
-    from ..engine.case_events import CaseEvents  # here: engine imports detect
-
     p = params or SourceParams()
     if not isinstance(events, CaseEvents):
         check_table(events, EVENT_NEED, "score_sources: events")

@@ -21,7 +21,7 @@ Passes (``L`` labs, each step one task per lab unless said):
 6. On the client: the global ranking, the reasons kept for flagged and top-ranked
    rows, and the labs' sessions and exports concatenated in evidence order for the
    whole-case stages (campaigns, attribution, the report); the events gathered one lab
-   at a time and kept per lab (:class:`~labforensics.engine.case_events.CaseEvents`).
+   at a time and kept per lab (:class:`~labforensics.case_events.CaseEvents`).
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .._cleanup import sigterm_raises
+from ..case_events import CaseEvents
 from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
 from ..progress import lab_progress
 from ..sessions import SessionParams, Sessions
-from .case_events import CaseEvents
 from .combine import concat_exports, first_event_seq, order_sessions
 from .lab import (
     UNITS,
@@ -234,7 +234,7 @@ class EngineResult:
         The labs, in processing order.
     events : CaseEvents
         Every lab's events with ``session_id``, held lab by lab
-        (:mod:`labforensics.engine.case_events`).
+        (:mod:`labforensics.case_events`).
     params : SessionParams
         The sessions' parameters.
     """
@@ -393,7 +393,7 @@ class LabRun:
         """The labs' results put back together, lab after lab (:class:`EngineResult`).
 
         Sessions and exports are concatenated in evidence order; the events stay per lab
-        (:class:`~labforensics.engine.case_events.CaseEvents`), dictionary-encoded, in
+        (:class:`~labforensics.case_events.CaseEvents`), dictionary-encoded, in
         memory or, with ``events_dir``, in Arrow IPC files there (the caller's private
         folder, which must outlive the result's use and be removed by the caller). One
         lab's results are gathered at a time, so the whole events table is never held.

@@ -24,7 +24,7 @@ import pandas as pd
 from .. import __version__
 from ..attribution.conclusion import pairs_words
 from ..case import CaseContext
-from ..engine.case_events import CaseEvents
+from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .html import make_formatter
@@ -514,7 +514,7 @@ def build_findings(
     ----------
     events : pandas.DataFrame or CaseEvents
         Canonical events (with ``session_id``): the whole table, or the case's events
-        held lab by lab (:class:`~labforensics.engine.case_events.CaseEvents`, read one
+        held lab by lab (:class:`~labforensics.case_events.CaseEvents`, read one
         lab at a time and only the columns needed: ``ts``, ``lab``, ``source_format``).
         Both give the same findings.
     sessions : pandas.DataFrame

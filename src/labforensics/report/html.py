@@ -36,7 +36,7 @@ from markupsafe import Markup
 
 from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
-from ..engine.case_events import CaseEvents
+from ..case_events import CaseEvents
 from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
@@ -145,7 +145,7 @@ class ReportData:
     events : pandas.DataFrame or CaseEvents
         Canonical events, with ``session_id`` when sessionized: the whole table, or the
         case's events held lab by lab
-        (:class:`~labforensics.engine.case_events.CaseEvents`: the report then reads one
+        (:class:`~labforensics.case_events.CaseEvents`: the report then reads one
         lab at a time, and only the outbound events and the rows of the sessions it
         shows; the same report either way).
     sessions : pandas.DataFrame

@@ -4,7 +4,7 @@ Every function is vectorised (one pass per lab at most) and deterministic:
 rows sorted by their key columns, times as UTC instants.
 
 Each takes the whole event table (``pandas.DataFrame``) or the case's events held lab
-by lab (:class:`~labforensics.engine.case_events.CaseEvents`, issue 17): from the latter
+by lab (:class:`~labforensics.case_events.CaseEvents`, issue 17): from the latter
 they read one lab at a time (the few columns they need) or the few rows they need (the
 outbound events), and reduce per-lab facts (a lab's days with events, its formats' first
 and last events), so no whole-case per-event table is built. Both give the same table.
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..case import DEFAULT_TZ
-from ..engine.case_events import CaseEvents
+from ..case_events import CaseEvents
 from ..schema import OUTBOUND_ACTIONS
 
 __all__ = [

@@ -31,7 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .partitions import empty_like, narrow, widen
+from ._narrow import empty_like, narrow, widen
+from .outputs import PARQUET_OPTIONS, parquet_table, write_parquet
 
 __all__ = ["CaseEvents", "EventsFolder", "as_case_events"]
 
@@ -273,14 +274,21 @@ class CaseEvents:
     def to_frame(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The whole table (canonical dtypes, evidence order, ``RangeIndex``): every lab
         widened at once; for small cases and notebooks."""
-        from .combine import concat_events
-
-        parts = [self._load(k, self.columns if columns is None else columns) for k in self.labs]
+        parts = [widen(self._load(k, self.columns if columns is None else columns))
+                 for k in self.labs]  # fmt: skip
         if not parts:
             return pd.DataFrame(columns=list(columns or self.columns))
-        if "ts" not in parts[0].columns or "seq" not in parts[0].columns:
+        if len(parts) == 1:
+            return parts[0].reset_index(drop=True)
+        if self._pos is not None:  # the table it came from: its own order back
+            order = np.argsort(np.concatenate([self._pos[k] for k in self.labs]), kind="stable")
+        elif "ts" in parts[0].columns and "seq" in parts[0].columns:
+            order = None
+        else:
             raise ValueError("to_frame needs the ts and seq columns to put the labs in order")
-        return concat_events(parts)
+        out = pd.concat(parts, ignore_index=True)
+        del parts
+        return out.take(_order(out) if order is None else order).reset_index(drop=True)
 
     def view(self, columns: Sequence[str]) -> CaseEvents:
         """The same events with only ``columns`` (the parts are shared, not copied)."""
@@ -324,7 +332,6 @@ class CaseEvents:
         -------
         Path
         """
-        from ..outputs import PARQUET_OPTIONS, parquet_table, write_parquet
 
         path = Path(path)
         fix = transform or (lambda d: d)
