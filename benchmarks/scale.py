@@ -6,9 +6,10 @@ Usage::
     python benchmarks/scale.py --sizes 1e6 --modes store --labs 6 --keep /tmp/scale-cases
 
 For each size (events, approximate) a case is generated (``labforensics.synth.generate``:
-``--labs`` labs over one year from 2020-01-01, ``scale = size / 195,000``: measured
+``--labs`` labs over one year from 2020-01-01, the scale below: measured
 195,221 events for 6 labs, four months, scale 3, i.e. about 195,000 events per unit of
-scale and year; the events actually read are printed). Each mode runs in a child
+scale and year for six labs, so ``scale = size / (195,000 x labs / 6)``; the events actually
+read are printed). Each mode runs in a child
 process, whose whole tree (the investigation, and with ``dask`` the ``LocalCluster``'s
 nanny and two worker processes; Chromium for the PDF) is sampled every 0.1 s with psutil
 (sum of PSS, :func:`_tree_rss`):
@@ -206,11 +207,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         sizes = [0.0] if args.case else [float(s) for s in args.sizes.split(",")]
         for size in sizes:
-            case = args.case or root / f"case-{int(size)}"
+            case = args.case or root / f"case-{int(size)}-{args.labs}labs"
             t = time.time()
             if not args.case:
                 synth.generate(case, labs=args.labs, start="2020-01-01", end="2020-12-31",
-                               seed=args.seed, scale=size / EVENTS_PER_SCALE_YEAR)  # fmt: skip
+                               seed=args.seed,
+                               scale=size / (EVENTS_PER_SCALE_YEAR * args.labs / 6))  # fmt: skip
             print(f"\ncase {case} (size {size:,.0f}, generated in {time.time() - t:.0f} s)")
             for mode in modes:
                 r = _run_mode(mode, case, root / f"run-{int(size)}-{mode}", args.memory_budget)
