@@ -161,17 +161,32 @@ class CaseEvents:
             return table.to_pandas()
         return p if columns is None else p[list(columns)]
 
-    def _rows(self, lab: Lab, start: int, stop: int) -> pd.DataFrame:
-        """Rows ``start:stop`` of a lab, as held (narrowed or canonical)."""
+    def _reader(self, lab: Lab) -> Callable[[int, int], pd.DataFrame]:
+        """A reader of a lab's rows in increasing runs ``(start, stop)``, as held
+        (narrowed or canonical): a spilled lab's record batches are read in order, once
+        each, the unread rest of the last one kept for the next run (at most one batch
+        held per lab)."""
         p = self._parts[lab]
         if not isinstance(p, Path):
-            return p.iloc[start:stop][self.columns]
-        with pa.OSFile(str(p), "rb") as f:
-            r = pa.ipc.open_file(f)
-            first, last = start // BATCH_ROWS, (stop - 1) // BATCH_ROWS
-            table = pa.Table.from_batches([r.get_batch(i) for i in range(first, last + 1)])
-        table = table.slice(start - first * BATCH_ROWS, stop - start).select(self.columns)
-        return table.to_pandas()
+            return lambda start, stop: p.iloc[start:stop][self.columns]
+        state: dict[str, Any] = {"buf": None, "at": 0, "next": 0}
+
+        def take(start: int, stop: int) -> pd.DataFrame:
+            have = [] if state["buf"] is None else [state["buf"]]
+            held = state["at"] + sum(len(t) for t in have)
+            with pa.OSFile(str(p), "rb") as f:
+                r = pa.ipc.open_file(f)
+                while held < stop:
+                    batch = r.get_batch(state["next"])
+                    state["next"] += 1
+                    have.append(pa.Table.from_batches([batch]))
+                    held += batch.num_rows
+            table = pa.concat_tables(have) if len(have) > 1 else have[0]
+            out = table.slice(start - state["at"], stop - start).select(self.columns)
+            state["buf"], state["at"] = table.slice(stop - state["at"]), stop
+            return out.to_pandas()
+
+        return take
 
     def lab(self, lab: Lab, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """One lab's events, canonical dtypes, evidence order, ``RangeIndex``.
@@ -355,6 +370,7 @@ class CaseEvents:
         del order, lid
         path.parent.mkdir(parents=True, exist_ok=True)
         cursor = np.zeros(len(labs), dtype=np.int64)
+        readers = [self._reader(k) for k in labs]
         writer = None
         try:
             for c0 in range(0, len(lab_of), chunk_rows):
@@ -363,7 +379,7 @@ class CaseEvents:
                 pieces = []
                 for i in np.flatnonzero(counts):
                     a, b = int(cursor[i]), int(cursor[i] + counts[i])
-                    pieces.append(widen(self._rows(labs[i], a, b)))
+                    pieces.append(widen(readers[i](a, b)))
                     cursor[i] = b
                 df = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0]
                 del pieces

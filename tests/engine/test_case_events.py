@@ -87,3 +87,15 @@ def test_events_folder_is_private_and_removed():
     (p / "x").write_text("pseudonymised events")
     f.remove()
     assert not p.exists()
+
+
+def test_parquet_from_small_record_batches(events, tmp_path, monkeypatch):
+    """Runs of rows that cross record batches of the spilled files (each read once)."""
+    import labforensics.case_events as ce_mod
+
+    monkeypatch.setattr(ce_mod, "BATCH_ROWS", 7)
+    ce = _spilled(events, tmp_path)
+    ce.write_parquet(tmp_path / "a.parquet", transform=drop_private, chunk_rows=50)
+    pq.write_table(parquet_table(drop_private(events)), tmp_path / "b.parquet",
+                   row_group_size=50, **PARQUET_OPTIONS)  # fmt: skip
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
