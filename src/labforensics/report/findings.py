@@ -28,6 +28,7 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .html import make_formatter
+from .reproduce import reproduce_text
 from .summary import log10_text  # truncated, as printed everywhere (session 6)
 from .tables import event_period, log_gaps, migrations
 
@@ -615,43 +616,6 @@ def params_dict(p: Any) -> Any:
     if dataclasses.is_dataclass(p):
         return json_safe({f.name: getattr(p, f.name) for f in dataclasses.fields(p)})
     return json_safe(p)
-
-
-def reproduce_text(
-    evidence: Sequence[Path],
-    *,
-    case_file: Path | None,
-    leak: Path | None,
-    transfers: Path | None,
-    overrides: Mapping[str, Any],
-    key_fingerprint: str,
-) -> str:
-    """The command that reproduces the run, with file names only (no absolute path).
-
-    Parameters
-    ----------
-    evidence : list of Path
-        The evidence paths as given.
-    case_file, leak, transfers : Path or None
-        The companion files, when given.
-    overrides : dict
-        Command-line overrides of the case file, in order: ``tz``, ``year``, ``lab``
-        (a value of None is left out).
-    key_fingerprint : str
-        Fingerprint of the case key (never the key).
-    """
-    repro = ["labforensics investigate", *[p.name for p in evidence], "--out", "OUT"]
-    for flag, path in (("--case", case_file), ("--leak", leak), ("--transfers", transfers)):
-        if path:
-            repro += [flag, Path(path).name]
-    for name in ("tz", "year", "lab"):
-        if overrides.get(name) is not None:
-            repro += [f"--{name}", str(overrides[name])]
-    return (
-        " ".join(repro)
-        + f"\n# with the case key whose fingerprint is {key_fingerprint}"
-        + f"\n# labforensics {__version__}"
-    )
 
 
 def summary_text(
