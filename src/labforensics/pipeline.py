@@ -430,7 +430,11 @@ def _write_outputs(
     ev, ss, case = res.evidence, res.sessions, plan.case
     reproduce = reproduce_text(
         plan.evidence if plan.store is None else [], case_file=case.path, leak=plan.leak,
-        transfers=plan.transfers, overrides=plan.overrides, key_fingerprint=key.fingerprint,
+        transfers=plan.transfers, key_fingerprint=key.fingerprint, patients=plan.patients,
+        authorisations=plan.authorisations,
+        overrides={**plan.overrides, "memory_budget": plan.memory_budget},
+        # with a store, the line below inserts "--store <its name>": paths from its folder
+        base=plan.store.parent if plan.store is not None else None,
     )  # fmt: skip
     if plan.store is not None:  # the store instead of the evidence paths
         reproduce = reproduce.replace(

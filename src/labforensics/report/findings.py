@@ -28,8 +28,9 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .html import make_formatter
+from .reproduce import reproduce_text
 from .summary import log10_text  # truncated, as printed everywhere (session 6)
-from .tables import event_period, log_gaps, migrations
+from .tables import clock_quality, event_period, log_gaps, migrations
 
 if TYPE_CHECKING:
     from ..detect import Scores
@@ -41,6 +42,7 @@ __all__ = [
     "TOP_SOURCES",
     "attribution_findings",
     "build_findings",
+    "dst_limit",
     "group_counts",
     "input_limits",
     "params_dict",
@@ -557,13 +559,15 @@ def build_findings(
         "unreadable": list(unreadable),
         "migrations": migrations(ev) if size[0] else [],
         "gaps": log_gaps(ev, tz) if size[0] else [],
+        "clock_quality": clock_quality(ev),
         "inputs": _inputs_section(inputs),
         "parameters": parameters,
         "stages": list(stages),
         "reproduce": reproduce,
     }
     f = json_safe(f)
-    f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"])
+    f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
+                          f["clock_quality"])  # fmt: skip
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -575,10 +579,12 @@ def _limits(
     totals: Mapping[str, Any],
     gaps: Sequence[Mapping[str, Any]],
     period: Mapping[str, Any],
+    clock: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
-    (linkage false-match rate, coverage, ceilings), then quarantine, clock and the
-    share of the period without logs. ``size``: events and labs (:func:`_case_size`)."""
+    (linkage false-match rate, coverage, ceilings), then quarantine, clock, the times in a
+    daylight-saving change's hour (``clock``: :func:`clock_quality`) and the share of the
+    period without logs. ``size``: events and labs (:func:`_case_size`)."""
     out = [str(t) for t in (conc.get("limits") or [])]
     q = int(totals.get("quarantined", 0) or 0)
     rows = int(totals.get("rows_read", 0) or 0)
@@ -593,6 +599,8 @@ def _limits(
         "zone; no correction for server clock drift is made, and date-only values (patient "
         "index registrations, sample dates) are days, not instants"
     )
+    if clock is not None and (dst := dst_limit(clock)):
+        out.append(dst)
     start, end = period.get("start"), period.get("end")
     if start is not None and end is not None and size[0]:
         days = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 86400.0
@@ -608,6 +616,37 @@ def _limits(
     return out
 
 
+def dst_limit(clock: Mapping[str, Any]) -> str | None:
+    """The limit sentence on the times in a daylight-saving change's hour, or None when
+    there are none.
+
+    Parameters
+    ----------
+    clock : dict
+        :func:`labforensics.report.tables.clock_quality` output.
+    """
+    n = {q: int(v) for q, v in (clock.get("counts") or {}).items()}
+    shifted = n.get("nonexistent_shifted", 0)
+    resolved, unresolved = n.get("ambiguous_resolved", 0), n.get("ambiguous_unresolved", 0)
+    if not shifted + resolved + unresolved:
+        return None
+    parts = []
+    if shifted:
+        parts.append(f"{shifted:,} event(s) fell in a nonexistent local hour (spring-forward) "
+                     "and were shifted by one hour")  # fmt: skip
+    if resolved + unresolved:
+        parts.append(f"{resolved + unresolved:,}{'' if shifted else ' event(s)'} in a "
+                     "repeated local hour (fall-back: "
+                     f"{resolved:,} placed from the order of their file's lines, "
+                     f"{unresolved:,} read as the first pass)")  # fmt: skip
+    files, labs = clock.get("files") or [], clock.get("labs") or []
+    return (
+        "; ".join(parts)
+        + f", in {len(files):,} file(s) of {len(labs):,} lab(s): their order within a session "
+        "may be wrong (events.parquet, column ts_quality)"
+    )
+
+
 def params_dict(p: Any) -> Any:
     """A parameters dataclass as a JSON-safe dict (field name -> value); None stays None."""
     if p is None:
@@ -615,43 +654,6 @@ def params_dict(p: Any) -> Any:
     if dataclasses.is_dataclass(p):
         return json_safe({f.name: getattr(p, f.name) for f in dataclasses.fields(p)})
     return json_safe(p)
-
-
-def reproduce_text(
-    evidence: Sequence[Path],
-    *,
-    case_file: Path | None,
-    leak: Path | None,
-    transfers: Path | None,
-    overrides: Mapping[str, Any],
-    key_fingerprint: str,
-) -> str:
-    """The command that reproduces the run, with file names only (no absolute path).
-
-    Parameters
-    ----------
-    evidence : list of Path
-        The evidence paths as given.
-    case_file, leak, transfers : Path or None
-        The companion files, when given.
-    overrides : dict
-        Command-line overrides of the case file, in order: ``tz``, ``year``, ``lab``
-        (a value of None is left out).
-    key_fingerprint : str
-        Fingerprint of the case key (never the key).
-    """
-    repro = ["labforensics investigate", *[p.name for p in evidence], "--out", "OUT"]
-    for flag, path in (("--case", case_file), ("--leak", leak), ("--transfers", transfers)):
-        if path:
-            repro += [flag, Path(path).name]
-    for name in ("tz", "year", "lab"):
-        if overrides.get(name) is not None:
-            repro += [f"--{name}", str(overrides[name])]
-    return (
-        " ".join(repro)
-        + f"\n# with the case key whose fingerprint is {key_fingerprint}"
-        + f"\n# labforensics {__version__}"
-    )
 
 
 def summary_text(

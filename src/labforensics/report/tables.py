@@ -24,6 +24,8 @@ from ..case_events import CaseEvents
 from ..schema import OUTBOUND_ACTIONS
 
 __all__ = [
+    "DST_QUALITIES",
+    "clock_quality",
     "event_period",
     "first_events",
     "lab_days",
@@ -211,6 +213,68 @@ def outbound_days(events: Events, tz: str = DEFAULT_TZ) -> pd.DataFrame:
         .groupby(["lab", "day"], sort=True)["records"].sum()
         .reset_index()
     )  # fmt: skip
+
+
+#: ``ts_quality`` values of local times in a daylight-saving change's hour (schema.TS_QUALITY).
+DST_QUALITIES = ("nonexistent_shifted", "ambiguous_resolved", "ambiguous_unresolved")
+
+
+def _dst_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """Events per (``ts_quality`` among :data:`DST_QUALITIES`, lab, source file)."""
+    q = events["ts_quality"].astype("object")
+    hit = events.loc[q.isin(DST_QUALITIES).to_numpy(dtype=bool)]
+    return pd.DataFrame({
+        "ts_quality": hit["ts_quality"].astype(str).to_numpy(),
+        "lab": hit["lab"].astype("object").where(hit["lab"].notna(), "").astype(str).to_numpy(),
+        "source_file": hit["source_file"].astype("object").fillna("").astype(str).to_numpy(),
+    }).value_counts(sort=False).rename("n").reset_index()  # fmt: skip
+
+
+def _by(rows: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
+    """Per ``keys``: events per DST quality (every quality, 0 when none), keys sorted."""
+    wide = rows.pivot_table(index=keys, columns="ts_quality", values="n", aggfunc="sum",
+                            fill_value=0).reindex(columns=list(DST_QUALITIES), fill_value=0)  # fmt: skip
+    wide = wide.sort_index().reset_index()
+    return [{**{k: str(r[k]) for k in keys}, **{q: int(r[q]) for q in DST_QUALITIES}}
+            for r in wide.to_dict("records")]  # fmt: skip
+
+
+def clock_quality(events: Events) -> dict[str, Any]:
+    """The events whose local time fell in a daylight-saving change's hour.
+
+    A spring-forward hour does not exist (the time was read with the winter offset:
+    ``nonexistent_shifted``, one hour off when the clock had in fact switched); a
+    fall-back hour happens twice (``ambiguous_resolved`` from the file's order of lines,
+    ``ambiguous_unresolved`` read as the first pass). Either may misplace an event
+    against the other events of its session.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or CaseEvents
+        Canonical events (``ts_quality``, ``lab``, ``source_file``); a ``CaseEvents`` is
+        read one lab at a time, those three columns only. Without ``ts_quality`` nothing
+        is counted.
+
+    Returns
+    -------
+    dict
+        ``counts``: quality -> number of events (int, every value of
+        :data:`DST_QUALITIES`); ``labs``: one dict per lab concerned (``lab``, str, ``""``
+        for the events naming none, and its count per quality); ``files``: the same per
+        (``lab``, ``source_file``); both sorted.
+    """
+    cols = ["ts_quality", "lab", "source_file"]
+    have = set(events.columns)
+    parts = [] if not set(cols) <= have or _is_empty(events) else _per_lab(events, cols, _dst_rows)
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if rows.empty:
+        return {"counts": dict.fromkeys(DST_QUALITIES, 0), "labs": [], "files": []}
+    counts = rows.groupby("ts_quality", sort=False)["n"].sum()
+    return {
+        "counts": {q: int(counts.get(q, 0)) for q in DST_QUALITIES},
+        "labs": _by(rows, ["lab"]),
+        "files": _by(rows, ["lab", "source_file"]),
+    }
 
 
 def _format_spans(events: pd.DataFrame) -> pd.DataFrame | None:
