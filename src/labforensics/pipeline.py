@@ -432,14 +432,8 @@ def _write_outputs(
         plan.evidence if plan.store is None else [], case_file=case.path, leak=plan.leak,
         transfers=plan.transfers, key_fingerprint=key.fingerprint, patients=plan.patients,
         authorisations=plan.authorisations,
-        overrides={**plan.overrides, "memory_budget": plan.memory_budget},
-        # with a store, the line below inserts "--store <its name>": paths from its folder
-        base=plan.store.parent if plan.store is not None else None,
+        overrides={**plan.overrides, "memory_budget": plan.memory_budget}, store=plan.store,
     )  # fmt: skip
-    if plan.store is not None:  # the store instead of the evidence paths
-        reproduce = reproduce.replace(
-            "labforensics investigate", f"labforensics investigate --store {plan.store.name}", 1
-        )
     events_out = res.events.view([c for c in res.events.columns if not str(c).startswith("_")])
     leak_n = res.attribution.totals.get("leak_identifiers") if plan.leak is not None else None
     findings = build_findings(
