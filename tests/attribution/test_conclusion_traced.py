@@ -65,25 +65,20 @@ def _read(out, name, **kw):
 
 
 def _linked_pairs(out, threshold: float) -> pd.DataFrame:
-    """(lab, leak_id, patient) of the leak, from leak_links.parquet's rows: a row linked
+    """(lab, patient) pairs of the leak, from leak_links.parquet's rows: a row linked
     (``unique`` or ``two_labs``, probability at or above the threshold) gives its
-    (lab, patient); a ``two_labs`` row also gives its runner-up's (lab, patient), under
-    the same identifier (the first patient's pseudonym)."""
+    (lab, patient); a ``two_labs`` row also gives its runner-up's (lab, patient). One
+    row per pair: the unit of the coverage (a person of two labs counts at each, and
+    two rows naming one person's two records in opposite order add no pair)."""
     lk = _read(out, "leak_links")
     ok = lk["match"].isin(["unique", "two_labs"]) & lk["patient"].notna()
     lk = lk[ok]
     assert (lk["probability"] >= threshold).all()  # a link is at or above the threshold
-    first = pd.DataFrame({"lab": lk["lab"], "leak_id": lk["patient"], "patient": lk["patient"]})
+    first = pd.DataFrame({"lab": lk["lab"], "patient": lk["patient"]})
     two = lk[lk["match"].eq("two_labs") & lk["runner_up_patient"].notna()]
-    second = pd.DataFrame(
-        {
-            "lab": two["runner_up_lab"],
-            "leak_id": two["patient"],
-            "patient": two["runner_up_patient"],
-        }
-    )
+    second = pd.DataFrame({"lab": two["runner_up_lab"], "patient": two["runner_up_patient"]})
     pairs = pd.concat([first, second], ignore_index=True).astype("string")
-    return pairs.drop_duplicates(["lab", "leak_id"], ignore_index=True)
+    return pairs.drop_duplicates(["lab", "patient"], ignore_index=True)
 
 
 def _per_lab(f):
@@ -100,7 +95,7 @@ def test_linked_counts_from_leak_links(run):
     f, out = run
     pairs = _linked_pairs(out, f["leak_linkage"]["threshold"])
     per = _per_lab(f)
-    want = pairs.groupby("lab")["leak_id"].nunique().to_dict()
+    want = pairs.groupby("lab")["patient"].nunique().to_dict()
     assert {lab: p["coverage"]["linked"] for lab, p in per.items()} == want
     c = f["conclusion"]["coverage"]
     assert c["linked"] == len(pairs)

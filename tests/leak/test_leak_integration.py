@@ -406,9 +406,23 @@ def test_attribute_takes_a_dump_path(run, tmp_path):
     at = attribute(ev, ss, leak=case.out / "dump", patients=case.out / "patients",
                    case_key=CaseKey.from_hex(KEY_HEX), case=load_case(FIXTURE / "case.toml"))  # fmt: skip
     links = pd.read_parquet(out / "leak_links.parquet")
-    lk = links[links["match"].isin(["unique", "two_labs"])]
-    # leak_id is the primary link's patient pseudonym: one identifier per such patient
-    assert at.totals["leak_identifiers"] == lk["patient"].nunique()
+    # one identifier per person: the linked (lab, patient) pairs joined by two_labs rows
+    # (in either order), counted here by a union-find of their own
+    ll = lab_links(links)
+    parent = {(a, b): (a, b) for a, b in zip(ll["lab"], ll["patient"], strict=True)}
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    two = links[links["match"].eq("two_labs") & links["runner_up_patient"].notna()]
+    for r in two.itertuples(index=False):
+        parent[root((r.lab, r.patient))] = root((r.runner_up_lab, r.runner_up_patient))
+    persons = len({root(x) for x in parent})
+    assert at.totals["leak_identifiers"] == persons
+    rows = at.leak_summary.set_index("lab")["leaked_found"]
+    assert persons <= len(parent) and at.totals["found"] <= rows.sum()
     assert at.totals["leak_id_kind"] == ["linked"]
 
 

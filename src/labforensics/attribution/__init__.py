@@ -215,7 +215,7 @@ class Attribution:
         ``n_leaked_lab``, ``capacity`` (records / leaked found), ``holds``,
         ``distance_h`` (hours to the window, 0 inside), ``in_window``, ``fit``,
         ``anomaly``, ``pathway_days``, ``routine``, ``leak_ids_lab`` (leaked
-        identifiers the leak gives that lab, found or not), ``size_ratio``
+        (lab, patient) pairs the leak gives that lab, found or not), ``size_ratio``
         (records / leak_ids_lab), ``rank_value``, ``touched_leaked``, ``score``,
         ``score_rank``, ``patients_lab``, ``anomalous_volume``,
         ``failed_logins_before``, ``failed_burst``, ``new_source`` (an address

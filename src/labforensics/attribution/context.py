@@ -71,7 +71,7 @@ class _Context:
     scores_n: int
     notes: list[str]
     touched: pd.Series  # session_id -> leaked patients the session's own events name
-    leak_ids_by_lab: pd.Series  # lab -> leaked identifiers the leak attributes to it
+    leak_ids_by_lab: pd.Series  # lab -> leaked (lab, patient) pairs the leak gives it
     nets: NetworkMap | None = None
     arrays: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]] | None = None  # cache
     leak_report: dict[str, Any] | None = None  # how the leak was read (read_leak)
@@ -372,14 +372,21 @@ def _prepare(
         notes=notes,
         touched=touched,
         leak_report=leak_report,
-        leak_ids_by_lab=(
-            leak_rows[leak_rows["lab_given"]].groupby("lab")["leak_id"].nunique()
-            if leak_rows is not None
-            else pd.Series(dtype="int64")
-        ),
+        leak_ids_by_lab=_pairs_by_lab(leak_rows),
     )
     ctx.nets = nets
     return ctx
+
+
+def _pairs_by_lab(leak_rows: pd.DataFrame | None) -> pd.Series:
+    """Lab -> the leaked (lab, patient) pairs the leak gives it (``lab_given`` rows; a
+    row without a patient counts once per identifier): patients, not identifiers (one
+    person's two records at a lab are two pairs, as in the lab's universe)."""
+    if leak_rows is None:
+        return pd.Series(dtype="int64")
+    g = leak_rows[leak_rows["lab_given"]]
+    unit = g["patient"].astype("string").fillna("\x1f" + g["leak_id"].astype("string"))
+    return unit.groupby(g["lab"]).nunique()
 
 
 def _network_notes(nets: NetworkMap) -> list[str]:

@@ -91,17 +91,23 @@ def universe(ctx: _Context, registry: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def leaked_pairs(ctx: _Context) -> tuple[pd.DataFrame, int]:
-    """Leaked (lab, identifier, patient) rows and the identifiers found in no lab.
+    """Leaked (lab, patient) pairs with their identifier, and the identifiers found in
+    no lab.
 
     Rows of the leak that give a lab (``lab_given``) keep it (found in the evidence or
     not); an identifier without a lab takes the labs where it was found
-    (``ctx.matches``).
+    (``ctx.matches``). The unit is the (lab, patient) pair, as in ``leak_links`` and
+    the universe: one person's records at two labs are two pairs, and two identifiers
+    naming one patient (or one person's two records at a lab sharing an identifier)
+    are not counted as one pair each of the other; a row without a patient counts
+    once per (lab, identifier).
 
     Returns
     -------
     (pandas.DataFrame, int)
-        ``lab``, ``leak_id``, ``patient`` (string; one row per (lab, leak_id)),
-        and the number of identifiers with no lab and found nowhere.
+        ``lab``, ``leak_id``, ``patient`` (string; one row per (lab, patient), or per
+        (lab, leak_id) where the patient is missing), and the number of identifiers
+        with no lab and found nowhere.
     """
     cols = ["lab", "leak_id", "patient"]
     if ctx.leak is None:
@@ -109,7 +115,9 @@ def leaked_pairs(ctx: _Context) -> tuple[pd.DataFrame, int]:
     lr = ctx.leak[ctx.leak["lab"].notna() & ctx.leak["lab_given"].astype(bool)][cols]
     m = ctx.matches[cols] if len(ctx.matches) else pd.DataFrame(columns=cols)
     pairs = pd.concat([lr, m], ignore_index=True).astype("string")
-    pairs = pairs.drop_duplicates(["lab", "leak_id"]).sort_values(cols, ignore_index=True)
+    unit = pairs["patient"].fillna("\x1f" + pairs["leak_id"])  # the pair's patient
+    pairs = pairs[~pd.DataFrame({"lab": pairs["lab"], "u": unit}).duplicated()]
+    pairs = pairs.sort_values(cols, ignore_index=True)
     unplaced = int(ctx.never_seen["lab"].isna().sum()) if len(ctx.never_seen) else 0
     return pairs, unplaced
 

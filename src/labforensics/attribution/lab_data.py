@@ -44,7 +44,7 @@ class _LabData:
     lab: str
     known_ns: np.ndarray  # universe known_at sorted (ns)
     leaked: np.ndarray  # bool, aligned
-    n_linked: int
+    n_linked: int  # leaked (lab, patient) pairs of this lab
     n_unique: int | None  # rows linked to this lab alone (dump), None for a list
     has_logs: bool
     evidence_start: pd.Timestamp | None
@@ -55,7 +55,7 @@ class _LabData:
     ops: pd.DataFrame  # operations: op, kind, hypothesis, t_ns, records, n_set, n11, ...
     dated: bool  # the lab's patient index gives registration dates
     leak_ids: frozenset[str] = frozenset()  # the leaked identifiers placed in this lab
-    n_ambiguous: int = 0  # of them, lab-less identifiers also found in another lab
+    n_ambiguous: int = 0  # of its pairs, those of lab-less identifiers also found elsewhere
     # end of the censoring period (no registration dates: likelihood, "left-censoring")
     censor_end: pd.Timestamp | None = None
 
@@ -340,10 +340,10 @@ def prepare(
         data[lab] = _LabData(
             lab=lab,
             leak_ids=ids,
-            n_ambiguous=len(ids & ambiguous),
+            n_ambiguous=int(p["leak_id"].astype(str).isin(ambiguous).sum()),
             known_ns=_ns(u["known_at"]),
             leaked=lk,
-            n_linked=int(p["leak_id"].nunique()),
+            n_linked=len(p),  # (lab, patient) pairs (coverage.leaked_pairs), not identifiers
             n_unique=None if uniq is None else int(uniq.get(lab, 0)),
             has_logs=has_logs,
             evidence_start=span.loc[lab, "evidence_start"] if has_logs else None,

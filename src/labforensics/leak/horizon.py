@@ -16,7 +16,9 @@ the other lab). Per-lab counts count such a row at each of its two labs, but
 its sample date bounds neither lab's copy: the sample was taken at one of the
 two labs and the row does not say which (on a generated case, crediting both
 put one lab's horizon two weeks after its true copy, from samples of people
-also registered at a lab copied later).
+also registered at a lab copied later). The leak is counted in linked (lab,
+patient) pairs and in persons (:func:`linked_persons`: the pairs ``two_labs``
+rows join, in whichever order they name them), never in rows nor best matches.
 
 Horizon (rule)
 --------------
@@ -63,6 +65,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.stats import binom
 
 from ..case import DEFAULT_TZ
@@ -84,6 +88,7 @@ __all__ = [
     "is_identifier_list",
     "leak_files",
     "leak_rows_from_links",
+    "linked_persons",
     "index_sources",
     "link_leak",
     "read_identifier_list",
@@ -250,37 +255,43 @@ def leak_rows_from_links(
     Returns
     -------
     pandas.DataFrame
-        :func:`labforensics.leak.reader.read_leak`'s columns: ``leak_id`` (the
-        pseudonym of the row's linked patient, one identifier per person:
-        several samples of one patient are one identifier; a ``two_labs`` row
-        gives that identifier at both labs), ``lab``, ``patient``, ``id_kind``
-        (``"linked"``), ``lab_given`` (True), ``date`` (the newest sample date of
-        the identifier's rows at that lab, datetime64[ns, UTC], NaT when none).
-        Sorted by ``leak_id``, ``lab``.
+        :func:`labforensics.leak.reader.read_leak`'s columns, one row per linked
+        (lab, patient) pair of :func:`lab_links`: ``leak_id`` (the pair's person,
+        :func:`linked_persons`: several samples of one patient are one identifier,
+        and the records at two labs that ``two_labs`` rows join, in either order,
+        are one identifier), ``lab``, ``patient``, ``id_kind`` (``"linked"``),
+        ``lab_given`` (True), ``date`` (the newest sample date of the rows whose
+        best match is that pair, datetime64[ns, UTC], NaT when none: a ``two_labs``
+        row gives none at its runner-up lab). Sorted by ``leak_id``, ``lab``,
+        ``patient``.
     """
     lk = links[links["match"].isin(LINKED) & links["patient"].notna()]
     sd = dump_people.set_index(dump_people["record_id"].astype("string"))["sample_date"]
-    date = lk["row_id"].map(sd)
-    first = pd.DataFrame(
-        {"leak_id": lk["patient"], "lab": lk["lab"], "patient": lk["patient"], "date": date}
-    )
+    date = lk["row_id"].astype("string").map(sd)
     two = lk["match"].eq("two_labs") & lk["runner_up_patient"].notna()
-    date = date.mask(two)  # a two_labs sample belongs to one of its labs, not said which
-    second = pd.DataFrame(
-        {
-            "leak_id": lk.loc[two, "patient"],
-            "lab": lk.loc[two, "runner_up_lab"],
-            "patient": lk.loc[two, "runner_up_patient"],
-            "date": date[two],
-        }
-    )
-    rows = pd.concat([first, second], ignore_index=True)
+    rows = pd.concat(
+        [
+            pd.DataFrame({"lab": lk["lab"], "patient": lk["patient"], "date": date}),
+            # a two_labs sample belongs to one of its labs, not said which: no date at
+            # the runner-up lab
+            pd.DataFrame(
+                {
+                    "lab": lk.loc[two, "runner_up_lab"],
+                    "patient": lk.loc[two, "runner_up_patient"],
+                    "date": pd.NaT,
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).astype({"lab": "string", "patient": "string"})
     rows["date"] = pd.to_datetime(rows["date"], utc=True).astype("datetime64[ns, UTC]")
-    out = (
-        rows.groupby(["leak_id", "lab", "patient"], sort=True, dropna=False)["date"]
-        .max()
-        .reset_index()
-    )
+    # one row per linked (lab, patient) pair; its leak_id is its person (linked_persons),
+    # not the row's best match (two rows naming one person's two records in opposite
+    # order gave the person two identifiers, counted twice)
+    out = rows.groupby(["lab", "patient"], sort=False)["date"].max().reset_index()
+    per = linked_persons(links).set_index(["lab", "patient"])["person"]
+    out["leak_id"] = per.reindex(pd.MultiIndex.from_frame(out[["lab", "patient"]])).to_numpy()
+    out = out.sort_values(["leak_id", "lab", "patient"], ignore_index=True)
     out = pd.DataFrame(
         {
             "leak_id": out["leak_id"].astype("string"),
@@ -491,6 +502,52 @@ def lab_links(links: pd.DataFrame) -> pd.DataFrame:
     )
     out = pd.concat([a, b], ignore_index=True).astype("string")
     return out.sort_values(["lab", "row_id"], ignore_index=True)
+
+
+def linked_persons(links: pd.DataFrame) -> pd.DataFrame:
+    """The person of each linked (lab, patient) pair: the pairs ``two_labs`` rows join.
+
+    Each linked pair of :func:`lab_links` is a node; each ``two_labs`` row joins its
+    best match and its runner-up (one person's records at two labs). A person is a
+    connected component, whichever order the rows name its records in (two rows
+    naming the same two records in opposite order are one person, not two).
+
+    Parameters
+    ----------
+    links : pandas.DataFrame
+        ``leak_links`` (one row per dump row: ``match``, ``lab``, ``patient``,
+        ``runner_up_lab``, ``runner_up_patient``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lab``, ``patient``, ``person`` (string: the smallest patient pseudonym of
+        the component, so one identifier per person, stable under row order); one
+        row per distinct linked (lab, patient), sorted by ``person``, ``lab``,
+        ``patient``.
+    """
+    ll = lab_links(links)
+    nodes = ll[["lab", "patient"]].drop_duplicates(ignore_index=True)
+    if nodes.empty:
+        return nodes.assign(person=nodes["patient"])
+    ix = pd.MultiIndex.from_frame(nodes)
+    two = links[links["match"].eq("two_labs") & links["patient"].notna()]
+    two = two[two["runner_up_patient"].notna()]
+    a = ix.get_indexer(
+        pd.MultiIndex.from_arrays([two[c].astype("string") for c in ("lab", "patient")])
+    )
+    b = ix.get_indexer(
+        pd.MultiIndex.from_arrays(
+            [two[c].astype("string") for c in ("runner_up_lab", "runner_up_patient")]
+        )
+    )
+    ok = (a >= 0) & (b >= 0)
+    n = len(nodes)
+    graph = coo_matrix((np.ones(int(ok.sum()), dtype=np.int8), (a[ok], b[ok])), shape=(n, n))
+    comp = connected_components(graph, directed=False)[1]
+    first = nodes["patient"].groupby(comp).transform("min")
+    out = nodes.assign(person=first.astype("string"))
+    return out.sort_values(["person", "lab", "patient"], ignore_index=True)
 
 
 def _per_lab(
