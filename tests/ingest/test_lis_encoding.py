@@ -150,13 +150,33 @@ def test_transcode_positions():
 
 
 def test_utf8_starts_rejects_overlong_and_surrogates():
-    def starts(b: bytes) -> list[int]:
-        return _utf8_starts(np.frombuffer(b, dtype=np.uint8)).tolist()
+    def starts(b: bytes) -> tuple[list[int], list[int]]:
+        a, t = _utf8_starts(np.frombuffer(b, dtype=np.uint8))
+        return a.tolist(), t.tolist()
 
-    assert starts("é".encode()) == [0]
-    assert starts("x€y𝄞".encode()) == [1, 5]
-    assert starts(b"\xc0\xaf\xe0\x80\x80\xed\xa0\x80\xf4\x90\x80\x80") == []
-    assert starts("é".encode("cp1252") + b" " + "è".encode("cp1252")) == []
+    assert starts("é".encode()) == ([0], [0])
+    # € (E2 82 AC) typical; 𝄞 (F0 9D 84 9E) valid, not typical
+    assert starts("x€y𝄞".encode()) == ([1, 5], [1])
+    assert starts(b"\xc0\xaf\xe0\x80\x80\xed\xa0\x80\xf4\x90\x80\x80") == ([], [])
+    assert starts("é".encode("cp1252") + b" " + "è".encode("cp1252")) == ([], [])
+    # cp1252 text that is valid UTF-8 by chance: 'É—' (C9 97, 'ɗ'), 'é€—' (E9 80 97, CJK)
+    assert starts("É—".encode("cp1252")) == ([0], [])
+    assert starts("é€—".encode("cp1252")) == ([0], [])
+
+
+def test_cp1252_text_valid_utf8_by_chance_stays_cp1252():
+    # hypothesis found 'É—' (bytes C9 97): valid UTF-8 ('ɗ'), but not what a UTF-8
+    # writer of Latin text produces: read as cp1252, nothing reported
+    data = (LEG + "\r\n" + leg_row("É—", "é€—") + leg_row("Ã")).encode("cp1252")
+    fr = parse(data, "legacy", LEG_NAME)
+    assert fr.events["account"].tolist() == ["É—", "Ã"]
+    assert fr.events["detail"].tolist()[0] == "é€—"
+    assert (fr.rows_recoded, fr.replacement_chars, fr.field_problems) == (0, 0, [])
+    # a typical sequence in a line that is not UTF-8 as a whole ('Ã©' then a lone 'é'):
+    # the line stays cp1252
+    data = (LEG + "\r\n" + leg_row("Ã©é")).encode("cp1252")
+    fr = parse(data, "legacy", LEG_NAME)
+    assert fr.events["account"].tolist() == ["Ã©é"] and fr.rows_recoded == 0
 
 
 REGEX_PROFILE = """

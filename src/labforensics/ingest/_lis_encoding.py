@@ -5,10 +5,11 @@ Two things a plain ``data.decode(encoding, errors="replace")`` hides:
 * **Rows written in UTF-8 inside a single-byte file** (a cp1252 export appended
   to by a second program that writes UTF-8): decoded as cp1252 they turn into
   mojibake (``hélène.m`` becomes ``hÃ©lÃ¨ne.m``, a separate account). A cp1252
-  text practically never holds a valid UTF-8 multi-byte sequence (a lead byte
-  ``Ã``..``ô`` followed by the right number of bytes 0x80-0xBF: ``Ã©``, ``Ã¨``),
-  so a physical line that holds one and decodes as UTF-8 as a whole is decoded
-  as UTF-8. The positions of its multi-byte characters are returned, so the
+  text practically never holds the UTF-8 sequences of Latin-script text (their
+  cp1252 reading is ``Ã©``, ``Ã¨``, ``â€™``: see :func:`_utf8_starts`), so a
+  physical line that holds one and decodes as UTF-8 as a whole is decoded as
+  UTF-8. Other valid sequences occur in cp1252 text by chance (``É—`` is C9 97,
+  UTF-8 for ``ɗ``) and alone never make a line UTF-8. The positions of its multi-byte characters are returned, so the
   reader reports each such row (file, line, field).
 * **Undecodable bytes** (an invalid UTF-8 byte, one of the five bytes cp1252
   leaves undefined) become U+FFFD, as before; the position of each replacement
@@ -104,17 +105,25 @@ def _decode_counting(raw: bytes | memoryview, encoding: str) -> tuple[bytes, np.
     return b"".join(parts), np.asarray(where, dtype=np.int64)
 
 
-def _utf8_starts(arr: np.ndarray) -> np.ndarray:
-    """int64 positions in ``arr`` (uint8) where a valid UTF-8 multi-byte sequence starts.
+def _utf8_starts(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where valid UTF-8 multi-byte sequences start in ``arr`` (uint8): all, and typical.
 
     Worked on the positions of the bytes >= 0x80 only: a sequence is a lead byte
     followed by 1-3 continuation bytes (0x80-0xBF) at the next positions, with the
     second-byte limits that exclude overlong forms and surrogates.
+
+    Returns
+    -------
+    all, typical : numpy.ndarray
+        int64 positions, ascending. ``typical``: the sequences of the characters a
+        UTF-8 writer of Latin-script text produces (see the code); a cp1252 text can
+        hold a valid sequence by chance (``É—`` is bytes C9 97, UTF-8 for ``ɗ``;
+        ``é€—`` is a CJK character), so only a typical one makes a line UTF-8.
     """
     p = np.flatnonzero(arr >= 0x80)
     m = len(p)
     if m < 2:
-        return _EMPTY
+        return _EMPTY, _EMPTY
     b = arr[p]
     cont = b <= 0xBF
 
@@ -144,7 +153,18 @@ def _utf8_starts(arr: np.ndarray) -> np.ndarray:
         & ~((b == 0xF0) & (second < 0x90))
         & ~((b == 0xF4) & (second > 0x8F))
     )
-    return p[ok2 | ok3 | ok4].astype(np.int64)
+    ok = ok2 | ok3 | ok4
+    # the sequences a UTF-8 writer of Latin-script text produces, and a cp1252 text
+    # does not (their cp1252 reading is mojibake: 'Ã©', 'â€™', 'Å“', 'Ð¸'): U+0080-U+017F
+    # (lead 0xC2-0xC5), Greek and Cyrillic (0xCE-0xD3), U+2000-U+21BF (0xE2 0x80-0x86:
+    # punctuation, currency, letterlike), emoji (0xF0 0x9F)
+    typical = (
+        ((b >= 0xC2) & (b <= 0xC5))
+        | ((b >= 0xCE) & (b <= 0xD3))
+        | ((b == 0xE2) & (second <= 0x86))
+        | ((b == 0xF0) & (second == 0x9F))
+    )
+    return p[ok].astype(np.int64), p[ok & typical].astype(np.int64)
 
 
 def transcode(data: bytes | memoryview, encoding: str) -> Transcoded:
@@ -177,8 +197,8 @@ def transcode(data: bytes | memoryview, encoding: str) -> Transcoded:
         out, where = _decode_counting(raw, encoding)
         return Transcoded(out, where, _EMPTY)
     arr = np.frombuffer(raw, dtype=np.uint8)
-    starts = _utf8_starts(arr)
-    if not len(starts):  # a plain single-byte file: the usual case
+    starts, typical = _utf8_starts(arr)
+    if not len(typical):  # a plain single-byte file: the usual case
         out, where = _decode_counting(raw, encoding)
         return Transcoded(out, where, _EMPTY)
     try:  # the whole file is UTF-8 (a profile naming the wrong encoding)
@@ -186,14 +206,17 @@ def transcode(data: bytes | memoryview, encoding: str) -> Transcoded:
         return Transcoded(data, _EMPTY, starts)
     except UnicodeDecodeError:
         pass
-    return _mixed(raw, arr, starts, encoding)
+    return _mixed(raw, arr, starts, typical, encoding)
 
 
-def _mixed(raw: bytes, arr: np.ndarray, starts: np.ndarray, encoding: str) -> Transcoded:
-    """A single-byte file with some lines in UTF-8: those lines decoded as UTF-8."""
+def _mixed(
+    raw: bytes, arr: np.ndarray, starts: np.ndarray, typical: np.ndarray, encoding: str
+) -> Transcoded:
+    """A single-byte file with some lines in UTF-8: a line holding a typical sequence
+    (:func:`_utf8_starts`) that decodes as UTF-8 as a whole is decoded as UTF-8."""
     nl = np.flatnonzero(arr == 10)
     line = np.searchsorted(nl, starts, side="left")  # 0-based physical line of each start
-    cand = np.unique(line)
+    cand = np.unique(np.searchsorted(nl, typical, side="left"))
     ls = np.where(cand > 0, nl[np.maximum(cand - 1, 0)] + 1, 0)
     le = np.where(cand < len(nl), nl[np.minimum(cand, len(nl) - 1)], len(raw))
     view = memoryview(raw)
@@ -221,7 +244,8 @@ def _mixed(raw: bytes, arr: np.ndarray, starts: np.ndarray, encoding: str) -> Tr
     out, where = _decode_counting(view[pos:], encoding)
     parts.append(out)
     replaced.append(where + olen)
-    return Transcoded(b"".join(parts), np.concatenate(replaced), np.concatenate(recoded))
+    rec = np.concatenate(recoded) if recoded else _EMPTY
+    return Transcoded(b"".join(parts), np.concatenate(replaced), rec)
 
 
 _LINES_SHOWN = 20
