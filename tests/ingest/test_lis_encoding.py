@@ -213,3 +213,13 @@ def test_regex_profile_mixed_lines(tmp_path):
     )
     assert ev.report.field_problems["source_line"].tolist() == [2, 3]
     assert ev.events["account"].iloc[0] == ev.events["account"].iloc[1]  # one account
+
+
+def test_accounting_frame_has_the_encoding_counts(tmp_path):
+    (tmp_path / LEG_NAME).write_bytes(mixed_legacy())
+    (tmp_path / CUR_NAME).write_bytes(utf8_one_bad_byte())
+    fr = read_evidence(tmp_path, case_key=CaseKey(b"e" * 32)).report.to_frame()
+    fr = fr.set_index("source_file")
+    assert fr.loc[LEG_NAME, "rows_recoded"] == 2 and fr.loc[CUR_NAME, "replacement_chars"] == 1
+    assert fr.loc["TOTAL", "rows_recoded"] == 2 and fr.loc["TOTAL", "replacement_chars"] == 1
+    assert fr.loc[CUR_NAME, "encoding_note"].endswith("line(s) 3")

@@ -185,13 +185,16 @@ class IngestReport:
         pandas.DataFrame
             Columns ``source_file``, ``format``, ``lab``, ``size`` (bytes), ``sha256``,
             the counts of the identity, ``events_out``, ``field_problems``,
-            ``truncated``, ``truncation_note``, ``line_order``, ``reversed``.
+            ``truncated``, ``truncation_note``, ``line_order``, ``reversed``,
+            ``rows_recoded``, ``replacement_chars``, ``encoding_note``.
         """
+        enc = ("rows_recoded", "replacement_chars")
         cols = ["source_file", "format", "lab", "size", "sha256", *_COUNTS]
-        cols += ["truncated", "truncation_note", "line_order", "reversed"]
+        cols += ["truncated", "truncation_note", "line_order", "reversed", *enc]
+        cols += ["encoding_note"]
         rows = [{c: getattr(f, c) for c in cols} for f in self.files]
         total = {c: "" for c in cols}
-        total.update({c: self._sum(c) for c in _COUNTS})
+        total.update({c: self._sum(c) for c in (*_COUNTS, *enc)})
         total["source_file"] = "TOTAL"
         total["size"] = self._sum("size")
         total["truncated"] = bool(self.truncated_files)
