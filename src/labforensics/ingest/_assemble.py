@@ -372,6 +372,9 @@ def file_reports(
             lab=fr.lab,
             line_order=clock.LINE_ORDERS[int(line_order[k])],
             reversed=bool(reversed_file[k]),
+            rows_recoded=fr.rows_recoded,
+            replacement_chars=fr.replacement_chars,
+            encoding_note=fr.encoding_note,
         )
         report.files.append(frep)
         reads.append((fr, frep, f.spec))

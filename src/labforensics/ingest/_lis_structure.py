@@ -323,25 +323,6 @@ def _nul_runs(arr: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def _to_utf8(data: bytes | memoryview, encoding: str) -> bytes | memoryview:
-    """The bytes of one file as UTF-8 (undecodable bytes become U+FFFD).
-
-    ``;``, ``"`` and line ends keep their places in the structure: they are ASCII,
-    and no UTF-8 multi-byte sequence holds an ASCII byte.
-    """
-    enc = encoding.lower().replace("_", "-")
-    raw = bytes(data) if isinstance(data, memoryview) else data
-    if raw.isascii():
-        return data
-    if enc in ("utf-8", "utf8", "utf-8-sig"):
-        try:
-            raw.decode("utf-8")
-            return data
-        except UnicodeDecodeError:
-            pass
-    return raw.decode(encoding, errors="replace").encode("utf-8")
-
-
 def _parse_records(
     arr: np.ndarray,
     rs: np.ndarray,
@@ -409,12 +390,35 @@ def _nul_problems(
 ) -> list[tuple[int, FieldProblem]]:
     """One field problem per (data record, field) that held NUL bytes (read as spaces).
 
+    ``nul_runs``: start of each run of NUL bytes in ``data`` (:func:`_nul_runs`),
+    ascending; ``data``: NULs already replaced by spaces. See :func:`_problems_at`.
+    """
+    return _problems_at(
+        nul_runs, "NUL byte replaced by space", data, rs, ce, kind, rfile, lines, profile
+    )
+
+
+def _problems_at(
+    pos: np.ndarray,
+    problem: str,
+    data: bytes,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    kind: np.ndarray,
+    rfile: np.ndarray,
+    lines: np.ndarray,
+    profile: Profile,
+) -> list[tuple[int, FieldProblem]]:
+    """One field problem ``<column>: <problem>`` per (data record, field) holding a position.
+
     Parameters
     ----------
-    nul_runs : numpy.ndarray
-        Start of each run of NUL bytes in ``data`` (:func:`_nul_runs`), ascending.
+    pos : numpy.ndarray
+        int64 byte positions in ``data``, ascending; each lies inside one field (it
+        is not a separator, quote or line end).
+    problem : str
     data : bytes
-        The batch's UTF-8 bytes, NULs already replaced by spaces.
+        The batch's UTF-8 bytes.
     rs, ce : numpy.ndarray
         Byte start and content end of each record, ascending.
     kind : numpy.ndarray
@@ -429,10 +433,10 @@ def _nul_problems(
         ``(file, problem)`` in record order, then field order: the value is the
         field's text capped like :func:`_capped_text`, ``""`` for the IPP field.
     """
-    rec = np.searchsorted(rs, nul_runs, side="right") - 1
+    rec = np.searchsorted(rs, pos, side="right") - 1
     rc = np.maximum(rec, 0)
-    keep = (rec >= 0) & (nul_runs < ce[rc]) & (kind[rc] == 0)
-    runs, rec = nul_runs[keep], rec[keep]  # both ascending: one slice of runs a record
+    keep = (rec >= 0) & (pos < ce[rc]) & (kind[rc] == 0)
+    runs, rec = pos[keep], rec[keep]  # both ascending: one slice of runs a record
     recs, lo = np.unique(rec, return_index=True)
     hi = np.append(lo[1:], len(rec)).astype(np.int64) if len(rec) else lo
     canon = {src: c for c, src in profile.columns.items()}
@@ -458,7 +462,7 @@ def _nul_problems(
                         int(lines[r]),
                         canon.get(name, name),
                         val,
-                        f"{name}: NUL byte replaced by space",
+                        f"{name}: {problem}",
                     ),
                 )
             )

@@ -34,7 +34,12 @@ class AccountingError(LabForensicsError):
 
 @dataclass
 class FileReport:
-    """Accounting of one evidence file (see the module docstring for the identity)."""
+    """Accounting of one evidence file (see the module docstring for the identity).
+
+    ``rows_recoded``: rows written in UTF-8 inside a cp1252 (single-byte) file, read
+    as UTF-8; ``replacement_chars``: U+FFFD standing for undecodable bytes;
+    ``encoding_note``: their lines (each field concerned is also a field problem).
+    """
 
     source_file: str
     path: str
@@ -54,6 +59,9 @@ class FileReport:
     lab: str | None = None
     line_order: str = ""
     reversed: bool = False
+    rows_recoded: int = 0
+    replacement_chars: int = 0
+    encoding_note: str = ""
 
     def check(self) -> None:
         """Raise :class:`AccountingError` when the identity does not hold."""
@@ -177,13 +185,16 @@ class IngestReport:
         pandas.DataFrame
             Columns ``source_file``, ``format``, ``lab``, ``size`` (bytes), ``sha256``,
             the counts of the identity, ``events_out``, ``field_problems``,
-            ``truncated``, ``truncation_note``, ``line_order``, ``reversed``.
+            ``truncated``, ``truncation_note``, ``line_order``, ``reversed``,
+            ``rows_recoded``, ``replacement_chars``, ``encoding_note``.
         """
+        enc = ("rows_recoded", "replacement_chars")
         cols = ["source_file", "format", "lab", "size", "sha256", *_COUNTS]
-        cols += ["truncated", "truncation_note", "line_order", "reversed"]
+        cols += ["truncated", "truncation_note", "line_order", "reversed", *enc]
+        cols += ["encoding_note"]
         rows = [{c: getattr(f, c) for c in cols} for f in self.files]
         total = {c: "" for c in cols}
-        total.update({c: self._sum(c) for c in _COUNTS})
+        total.update({c: self._sum(c) for c in (*_COUNTS, *enc)})
         total["source_file"] = "TOTAL"
         total["size"] = self._sum("size")
         total["truncated"] = bool(self.truncated_files)
@@ -208,6 +219,9 @@ class IngestReport:
         ]
         if self.truncated_files:
             lines.append(f"truncated files: {len(self.truncated_files)}")
+        for f in self.files:
+            if f.encoding_note:
+                lines.append(f"encoding: {f.source_file}: {f.encoding_note}")
         for label, names in (
             ("written newest first, read bottom-up", self.reversed_files),
             ("line order cannot be told, read as written", self.unclear_order_files),

@@ -141,6 +141,14 @@ class FileRead:
         The lab of the file (for rotation grouping), when one lab only.
     file_date : datetime.date or None
         The date in the file's name (for file order), when it has one.
+    rows_recoded : int
+        Rows written in UTF-8 inside a file of a single-byte encoding (cp1252),
+        decoded as UTF-8 (each field concerned is also a field problem).
+    replacement_chars : int
+        U+FFFD characters standing for bytes the file's encoding cannot decode
+        (each field concerned is also a field problem).
+    encoding_note : str
+        The lines of the two above, ``""`` when none.
     """
 
     events: pd.DataFrame
@@ -155,6 +163,9 @@ class FileRead:
     unknown_codes: dict[str, int] = field(default_factory=dict)
     lab: str | None = None
     file_date: dt.date | None = None
+    rows_recoded: int = 0
+    replacement_chars: int = 0
+    encoding_note: str = ""
 
 
 @dataclass

@@ -16,9 +16,16 @@ batch of one): every fixed cost is paid once per batch, not once per file.
    hundreds of megabytes of them.
    **Line ends**: a file whose head (64 KiB) has CR but no LF (old Mac style)
    has each CR read as a line end (physical lines numbered per CR).
-   **Transcoding**: each file's bytes become UTF-8 (``cp1252`` decoded, invalid
-   bytes U+FFFD), BOM dropped, a line end added after a last line without one
-   (remembered: that record was cut short); the files are laid end to end.
+   **Transcoding** (:mod:`labforensics.ingest._lis_encoding`): each file's bytes
+   become UTF-8, BOM dropped, a line end added after a last line without one
+   (remembered: that record was cut short); the files are laid end to end. In a
+   cp1252 file, a line holding valid UTF-8 multi-byte sequences that decodes as
+   UTF-8 (a second program appending in UTF-8) is decoded as UTF-8, not read as
+   mojibake (``hÃ©lÃ¨ne.m``); undecodable bytes become U+FFFD. Both are counted
+   per file (``rows_recoded``, ``replacement_chars``, ``encoding_note`` with the
+   lines) and each (record, field) concerned is a field problem
+   ``<column>: written in UTF-8 in a cp1252 file: decoded as UTF-8`` or
+   ``<column>: undecodable byte(s) (utf-8) read as U+FFFD``.
 1. **Record structure on raw bytes** (numba, numpy). ``;``, ``"`` and ``\\n`` are
    ASCII, so quote parity is counted on bytes: a physical line with an odd
    number of quote bytes opens (or closes) a quoted field. Only those rare lines
@@ -68,6 +75,7 @@ import numpy as np
 
 from .._common import MAX_LINE_BYTES
 from .._lis_convert import _convert
+from .._lis_encoding import encoding_account, transcode
 from .._lis_structure import (
     _BOM,
     _NUL_TO_SPACE,
@@ -80,7 +88,6 @@ from .._lis_structure import (
     _nul_runs,
     _parse_records,
     _structure,
-    _to_utf8,
 )
 from ..files import read_bytes
 from ..profile_choice import sniff_profile
@@ -175,19 +182,29 @@ def parse_lis_bytes(
     return _one(_parse_many([(data, ctx, name, truncated, truncation_note)], profile, fmt_name))
 
 
-def _join_files(items: list[tuple], profile: Profile) -> tuple[bytes, np.ndarray, np.ndarray]:
+def _join_files(
+    items: list[tuple], profile: Profile
+) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The files' bytes as UTF-8, end to end: the data, each file's start (and the end),
-    and whether a line end was added after its last line."""
+    whether a line end was added after its last line, and the positions in the data of
+    the replacement characters and of the characters of lines decoded as UTF-8 in a
+    single-byte file (:func:`labforensics.ingest._lis_encoding.transcode`)."""
     nf = len(items)
     parts: list[bytes | memoryview] = []
     starts = np.zeros(nf + 1, dtype=np.int64)
     appended = np.zeros(nf, dtype=bool)
+    replaced, recoded = [], []
     pos = 0
     for k, (d, _ctx, _name, _tr, _note) in enumerate(items):
         starts[k] = pos
         if _cr_only(d):  # each CR is a line end (one physical line each): make it LF
             d = bytes(d).replace(b"\r", b"\n")
-        v = _to_utf8(memoryview(d)[3:] if d.startswith(_BOM) else d, profile.encoding)
+        t = transcode(memoryview(d)[3:] if d.startswith(_BOM) else d, profile.encoding)
+        v = t.data
+        if len(t.replaced):
+            replaced.append(t.replaced + pos)
+        if len(t.recoded):
+            recoded.append(t.recoded + pos)
         parts.append(v)
         pos += len(v)
         if len(v) and v[-1] != 10:  # a last line without line end: give it one
@@ -195,7 +212,11 @@ def _join_files(items: list[tuple], profile: Profile) -> tuple[bytes, np.ndarray
             appended[k] = True
             pos += 1
     starts[nf] = pos
-    return b"".join(parts), starts, appended
+
+    def cat(a: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(a) if a else np.zeros(0, dtype=np.int64)
+
+    return b"".join(parts), starts, appended, cat(replaced), cat(recoded)
 
 
 def _raw_text(data: bytes, rs: np.ndarray, ce: np.ndarray, i: int) -> str:
@@ -361,13 +382,19 @@ def _per_file_problems(
     rfile: np.ndarray,
     lines: np.ndarray,
     profile: Profile,
+    enc_problems: list[tuple[int, FieldProblem]],
 ) -> list[list[FieldProblem]]:
-    """Each file's field problems: the conversion's, then the NUL bytes' (sorted by line)."""
+    """Each file's field problems: the conversion's, then the NUL bytes' and the
+    encoding's (sorted by line)."""
     per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
     for f, p in problems:
         per_file_problems[f].append(p)
-    if len(nul_runs):
-        for f, p in _nul_problems(nul_runs, data, rs, ce, kind, rfile, lines, profile):
+    if len(nul_runs) or enc_problems:
+        if len(nul_runs):
+            enc_problems = enc_problems + _nul_problems(
+                nul_runs, data, rs, ce, kind, rfile, lines, profile
+            )
+        for f, p in enc_problems:
             per_file_problems[f].append(p)
         for fp in per_file_problems:
             fp.sort(key=lambda p: p.line or 0)
@@ -420,7 +447,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     from .. import _lis_kernels as _k  # numba: imported on first read
 
     nf = len(items)
-    data, starts, appended = _join_files(items, profile)
+    data, starts, appended, replaced, recoded = _join_files(items, profile)
     # NUL bytes (a crashed writer, binary junk) are read as spaces: each run is reported
     # below as a field problem of its record's field, so the change is visible.
     nul_runs = np.zeros(0, dtype=np.int64)
@@ -486,13 +513,18 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     )
     for f, q in qrows:
         quarantine[f].append(q)
+    enc = encoding_account(replaced, recoded, starts, data, rs, ce, kind, rfile, lines, profile)
     per_file_problems = _per_file_problems(
-        nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile
+        nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile, enc.problems
     )
     n_ev, files = _file_reads(
         items, g_file, rfile, kind, quarantine, per_file_problems, truncated, notes, labs,
         file_lab_date,
     )  # fmt: skip
+    for f, fr in enumerate(files):
+        fr.rows_recoded = int(enc.recoded_rows[f])
+        fr.replacement_chars = int(enc.replaced[f])
+        fr.encoding_note = enc.notes[f]
     return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)
 
 

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._lis_convert import _convert
-from .._lis_structure import _cells, _to_utf8
+from .._lis_encoding import line_account, transcode
+from .._lis_structure import _cells
 from .._timeformats import _MONTHS, EPOCH_UNITS, human_format
 from ..files import read_bytes
 from ..profiles import Profile, TimestampSpec
@@ -67,13 +68,15 @@ def _as_written(q, table: pa.Table, as_written: pa.Table, row: int, formats: lis
 
 def _read_lines(
     paths: list[Path], profile: Profile
-) -> tuple[pa.Array, np.ndarray, np.ndarray, list[bool], list[str], list[list]]:
+) -> tuple[pa.Array, np.ndarray, np.ndarray, list[bool], list[str], list[list], list[tuple]]:
     """The files' lines as one Arrow array (line end dropped), each line's file and number,
-    each file's truncation flag and note, and its field problems (NUL bytes)."""
+    each file's truncation flag and note, its field problems (NUL bytes, encoding) and
+    its (rows recoded, replacement characters, encoding note)."""
     nf = len(paths)
     arrays, fidx_parts, line_parts = [], [], []
     truncated, notes = [], []
     per_file_problems: list[list] = [[] for _ in range(nf)]
+    enc: list[tuple] = [(0, 0, "")] * nf  # rows recoded, replacement chars, note
     for k, path in enumerate(paths):
         dec = read_bytes(path)
         data = dec.data
@@ -81,9 +84,15 @@ def _read_lines(
             data = data[3:]
         if b"\n" not in data[:65536] and b"\r" in data[:65536]:  # old Mac line ends
             data = data.replace(b"\r", b"\n")
-        utf8 = bytes(_to_utf8(data, profile.encoding))  # valid UTF-8 from here
+        t = transcode(data, profile.encoding)
+        utf8 = bytes(t.data)  # valid UTF-8 from here
         if utf8 and not utf8.endswith(b"\n"):
             utf8 += b"\n"
+        if len(t.replaced) or len(t.recoded):  # rows in UTF-8, undecodable bytes: named
+            nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
+            *counts, probs = line_account(t, nl, profile.encoding)
+            enc[k] = tuple(counts)
+            per_file_problems[k] += probs
         # lines as one Arrow array over the file's bytes: offsets from the line feeds
         if b"\x00" in utf8:  # NUL bytes (a crashed writer): read as U+FFFD, reported
             nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
@@ -115,7 +124,7 @@ def _read_lines(
     lines = pc.replace_substring_regex(lines, r"\r?\n$", "")  # the line end
     fidx = np.concatenate(fidx_parts) if fidx_parts else np.zeros(0, np.int64)
     lineno = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
-    return lines, fidx, lineno, truncated, notes, per_file_problems
+    return lines, fidx, lineno, truncated, notes, per_file_problems, enc
 
 
 def _match_lines(
@@ -254,7 +263,7 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         Never raises on content.
     """
     nf = len(paths)
-    lines, fidx, lineno, truncated, notes, per_file_problems = _read_lines(paths, profile)
+    lines, fidx, lineno, truncated, notes, per_file_problems, enc = _read_lines(paths, profile)
     table, g_lines, good, blank, quarantine = _match_lines(lines, fidx, lineno, profile, nf)
     as_written = table
     table, spec = _normalise_times(table, profile.timestamp)
@@ -287,4 +296,6 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         paths, fidx, g_file, blank, quarantine, per_file_problems, truncated, notes, labs,
         file_lab_date,
     )  # fmt: skip
+    for fr, (n_rec, n_rep, note) in zip(files, enc, strict=True):
+        fr.rows_recoded, fr.replacement_chars, fr.encoding_note = n_rec, n_rep, note
     return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)

@@ -1,0 +1,394 @@
+"""A file's bytes as UTF-8, with every byte not decoded in the file's encoding accounted for.
+
+Two things a plain ``data.decode(encoding, errors="replace")`` hides:
+
+* **Rows written in UTF-8 inside a single-byte file** (a cp1252 export appended
+  to by a second program that writes UTF-8): decoded as cp1252 they turn into
+  mojibake (``hélène.m`` becomes ``hÃ©lÃ¨ne.m``, a separate account). A cp1252
+  text practically never holds the UTF-8 sequences of Latin-script text (their
+  cp1252 reading is ``Ã©``, ``Ã¨``, ``â€™``: see :func:`_utf8_starts`), so a
+  physical line that holds one and decodes as UTF-8 as a whole is decoded as
+  UTF-8. Other valid sequences occur in cp1252 text by chance (``É—`` is C9 97,
+  UTF-8 for ``ɗ``) and alone never make a line UTF-8. The positions of its multi-byte characters are returned, so the
+  reader reports each such row (file, line, field).
+* **Undecodable bytes** (an invalid UTF-8 byte, one of the five bytes cp1252
+  leaves undefined) become U+FFFD, as before; the position of each replacement
+  character is returned, so the reader counts and names them.
+
+Cost on a normal file: :meth:`bytes.isascii` for an ASCII file; for a non-ASCII
+single-byte file one vectorised pass (the positions of bytes >= 0x80, then a few
+operations on those positions only) and the strict decode that was done anyway.
+Python loops run only per UTF-8 line found in a single-byte file and per
+undecodable byte.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Transcoded", "transcode"]
+
+_FFFD = "\ufffd".encode()
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class Transcoded:
+    """One file's bytes as UTF-8 and what was decoded otherwise.
+
+    Attributes
+    ----------
+    data : bytes or memoryview
+        Valid UTF-8 (the input itself when nothing needed decoding).
+    replaced : numpy.ndarray
+        int64, ascending: byte position in ``data`` of each U+FFFD that stands for
+        undecodable input bytes (one per maximal invalid sequence, as
+        ``errors="replace"``).
+    recoded : numpy.ndarray
+        int64, ascending: byte position in ``data`` of each multi-byte character of
+        the lines decoded as UTF-8 in a file of a single-byte encoding.
+    """
+
+    data: bytes | memoryview
+    replaced: np.ndarray
+    recoded: np.ndarray
+
+
+def _is_utf8(enc: str) -> bool:
+    return enc.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+
+
+@functools.lru_cache(maxsize=16)
+def _single_byte(encoding: str) -> bool:
+    """True for an ASCII-compatible single-byte codec (cp1252, latin-1, iso-8859-15 ...)."""
+    if _is_utf8(encoding):
+        return False
+    try:
+        singles = [bytes([b]).decode(encoding, errors="replace") for b in range(256)]
+        whole = bytes(range(256)).decode(encoding, errors="replace")
+    except LookupError:
+        return False
+    ascii_ok = all(singles[b] == chr(b) for b in range(128))
+    return ascii_ok and all(len(s) == 1 for s in singles) and "".join(singles) == whole
+
+
+def _decode_counting(raw: bytes | memoryview, encoding: str) -> tuple[bytes, np.ndarray]:
+    """``raw`` decoded (undecodable bytes U+FFFD) as UTF-8, and where each U+FFFD went.
+
+    The strict decode is tried first (the usual case, one C call); on failure the
+    bytes are decoded piece by piece between the errors the strict decoder reports
+    (the same maximal invalid sequences ``errors="replace"`` replaces).
+    """
+    try:
+        return str(raw, encoding).encode("utf-8"), _EMPTY
+    except UnicodeDecodeError:
+        pass
+    view = memoryview(raw)
+    parts: list[bytes] = []
+    where: list[int] = []
+    pos, olen, n = 0, 0, len(view)
+    while pos < n:  # one turn per undecodable sequence: rare
+        try:
+            good = str(view[pos:], encoding).encode("utf-8")
+            parts.append(good)
+            break
+        except UnicodeDecodeError as e:
+            good = str(view[pos : pos + e.start], encoding).encode("utf-8")
+            parts += [good, _FFFD]
+            olen += len(good)
+            where.append(olen)
+            olen += 3
+            pos += max(e.end, e.start + 1)  # e.start, e.end: within view[pos:]
+    return b"".join(parts), np.asarray(where, dtype=np.int64)
+
+
+def _utf8_starts(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where valid UTF-8 multi-byte sequences start in ``arr`` (uint8): all, and typical.
+
+    Worked on the positions of the bytes >= 0x80 only: a sequence is a lead byte
+    followed by 1-3 continuation bytes (0x80-0xBF) at the next positions, with the
+    second-byte limits that exclude overlong forms and surrogates.
+
+    Returns
+    -------
+    all, typical : numpy.ndarray
+        int64 positions, ascending. ``typical``: the sequences of the characters a
+        UTF-8 writer of Latin-script text produces (see the code); a cp1252 text can
+        hold a valid sequence by chance (``É—`` is bytes C9 97, UTF-8 for ``ɗ``;
+        ``é€—`` is a CJK character), so only a typical one makes a line UTF-8.
+    """
+    p = np.flatnonzero(arr >= 0x80)
+    m = len(p)
+    if m < 2:
+        return _EMPTY, _EMPTY
+    b = arr[p]
+    cont = b <= 0xBF
+
+    def follows(k: int) -> np.ndarray:  # the k-th non-ASCII byte after is adjacent, a cont.
+        out = np.zeros(m, dtype=bool)
+        if m > k:
+            out[:-k] = (p[k:] - p[:-k] == k) & cont[k:]
+        return out
+
+    f1 = follows(1)
+    second = np.zeros(m, dtype=np.int64)
+    second[:-1] = b[1:]
+    ok2 = (b >= 0xC2) & (b <= 0xDF) & f1
+    f2 = f1 & follows(2)
+    ok3 = (
+        (b >= 0xE0)
+        & (b <= 0xEF)
+        & f2
+        & ~((b == 0xE0) & (second < 0xA0))
+        & ~((b == 0xED) & (second > 0x9F))
+    )
+    ok4 = (
+        (b >= 0xF0)
+        & (b <= 0xF4)
+        & f2
+        & follows(3)
+        & ~((b == 0xF0) & (second < 0x90))
+        & ~((b == 0xF4) & (second > 0x8F))
+    )
+    ok = ok2 | ok3 | ok4
+    # the sequences a UTF-8 writer of Latin-script text produces, and a cp1252 text
+    # does not (their cp1252 reading is mojibake: 'Ã©', 'â€™', 'Å“', 'Ð¸'): U+0080-U+017F
+    # (lead 0xC2-0xC5), Greek and Cyrillic (0xCE-0xD3), U+2000-U+21BF (0xE2 0x80-0x86:
+    # punctuation, currency, letterlike), emoji (0xF0 0x9F)
+    typical = (
+        ((b >= 0xC2) & (b <= 0xC5))
+        | ((b >= 0xCE) & (b <= 0xD3))
+        | ((b == 0xE2) & (second <= 0x86))
+        | ((b == 0xF0) & (second == 0x9F))
+    )
+    return p[ok].astype(np.int64), p[ok & typical].astype(np.int64)
+
+
+def transcode(data: bytes | memoryview, encoding: str) -> Transcoded:
+    """One file's bytes (BOM dropped) as UTF-8; see the module docstring.
+
+    Parameters
+    ----------
+    data : bytes or memoryview
+        The file's bytes, line ends LF or CRLF.
+    encoding : str
+        The profile's codec (``"cp1252"``, ``"utf-8"``, ``"utf-8-sig"`` ...).
+
+    Returns
+    -------
+    Transcoded
+        ``;``, ``"`` and line ends keep their places: they are ASCII, and no UTF-8
+        multi-byte sequence holds an ASCII byte.
+    """
+    raw = bytes(data) if isinstance(data, memoryview) else data
+    if raw.isascii():
+        return Transcoded(data, _EMPTY, _EMPTY)
+    if _is_utf8(encoding):
+        try:
+            raw.decode("utf-8")
+            return Transcoded(data, _EMPTY, _EMPTY)
+        except UnicodeDecodeError:
+            out, where = _decode_counting(raw, "utf-8")
+            return Transcoded(out, where, _EMPTY)
+    if not _single_byte(encoding):
+        out, where = _decode_counting(raw, encoding)
+        return Transcoded(out, where, _EMPTY)
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    starts, typical = _utf8_starts(arr)
+    if not len(typical):  # a plain single-byte file: the usual case
+        out, where = _decode_counting(raw, encoding)
+        return Transcoded(out, where, _EMPTY)
+    try:  # the whole file is UTF-8 (a profile naming the wrong encoding)
+        raw.decode("utf-8")
+        return Transcoded(data, _EMPTY, starts)
+    except UnicodeDecodeError:
+        pass
+    return _mixed(raw, arr, starts, typical, encoding)
+
+
+def _mixed(
+    raw: bytes, arr: np.ndarray, starts: np.ndarray, typical: np.ndarray, encoding: str
+) -> Transcoded:
+    """A single-byte file with some lines in UTF-8: a line holding a typical sequence
+    (:func:`_utf8_starts`) that decodes as UTF-8 as a whole is decoded as UTF-8."""
+    nl = np.flatnonzero(arr == 10)
+    line = np.searchsorted(nl, starts, side="left")  # 0-based physical line of each start
+    cand = np.unique(np.searchsorted(nl, typical, side="left"))
+    ls = np.where(cand > 0, nl[np.maximum(cand - 1, 0)] + 1, 0)
+    le = np.where(cand < len(nl), nl[np.minimum(cand, len(nl) - 1)], len(raw))
+    view = memoryview(raw)
+    is_utf8 = np.zeros(len(cand), dtype=bool)
+    for i, (a, b) in enumerate(zip(ls.tolist(), le.tolist(), strict=True)):  # UTF-8 lines: rare
+        try:
+            str(view[a:b], "utf-8")
+            is_utf8[i] = True
+        except UnicodeDecodeError:  # a valid sequence in a line that is not UTF-8: cp1252
+            pass
+    parts: list[bytes | memoryview] = []
+    replaced: list[np.ndarray] = []
+    recoded: list[np.ndarray] = []
+    pos, olen = 0, 0
+    sel = (cand[is_utf8].tolist(), ls[is_utf8].tolist(), le[is_utf8].tolist())
+    for ci, a, b in zip(*sel, strict=True):
+        out, where = _decode_counting(view[pos:a], encoding)
+        parts.append(out)
+        replaced.append(where + olen)
+        olen += len(out)
+        parts.append(view[a:b])  # valid UTF-8: kept as written
+        recoded.append(starts[line == ci] - a + olen)
+        olen += b - a
+        pos = b
+    out, where = _decode_counting(view[pos:], encoding)
+    parts.append(out)
+    replaced.append(where + olen)
+    rec = np.concatenate(recoded) if recoded else _EMPTY
+    return Transcoded(b"".join(parts), np.concatenate(replaced), rec)
+
+
+_LINES_SHOWN = 20
+
+
+def _line_list(lns: np.ndarray) -> str:
+    shown = ", ".join(str(x) for x in lns[:_LINES_SHOWN].tolist())
+    more = len(lns) - _LINES_SHOWN
+    return shown + (f" (+{more} more, each a field problem)" if more > 0 else "")
+
+
+@dataclass
+class EncodingAccount:
+    """What a batch's transcoding changed, per file (see :func:`encoding_account`).
+
+    Attributes
+    ----------
+    recoded_rows, replaced : numpy.ndarray
+        int64, shape (n_files,): records decoded as UTF-8 in a single-byte file;
+        U+FFFD characters standing for undecodable bytes.
+    notes : list of str
+        One per file, ``""`` when nothing changed, else the lines concerned.
+    problems : list of (int, FieldProblem)
+        ``(file, problem)``: one per (data record, field) concerned.
+    """
+
+    recoded_rows: np.ndarray
+    replaced: np.ndarray
+    notes: list[str]
+    problems: list
+
+
+def encoding_account(
+    replaced: np.ndarray,
+    recoded: np.ndarray,
+    starts: np.ndarray,
+    data: bytes,
+    rs: np.ndarray,
+    ce: np.ndarray,
+    kind: np.ndarray,
+    rfile: np.ndarray,
+    lines: np.ndarray,
+    profile,
+) -> EncodingAccount:
+    """Count and name the batch's re-decoded rows and replacement characters.
+
+    Parameters
+    ----------
+    replaced, recoded : numpy.ndarray
+        int64 positions in ``data`` (the batch's UTF-8 bytes), ascending
+        (:class:`Transcoded` positions moved by each file's start).
+    starts : numpy.ndarray
+        int64, shape (n_files + 1,): each file's start in ``data``, then its end.
+    data : bytes
+    rs, ce, kind, rfile, lines : numpy.ndarray
+        Each record's byte start and content end, kind (0: data), file and 1-based
+        first physical line.
+    profile : Profile
+
+    Returns
+    -------
+    EncodingAccount
+    """
+    from ._lis_structure import _problems_at
+
+    nf = len(starts) - 1
+    notes = [""] * nf
+    out = EncodingAccount(np.zeros(nf, np.int64), np.zeros(nf, np.int64), notes, [])
+    if not len(replaced) and not len(recoded):
+        return out
+    enc = profile.encoding
+    parts: list[list[str]] = [[] for _ in range(nf)]
+    for pos, what in (
+        (recoded, f"written in UTF-8 in a {enc} file: decoded as UTF-8"),
+        (replaced, f"undecodable byte(s) ({enc}) read as U+FFFD"),
+    ):
+        if not len(pos):
+            continue
+        fpos = np.searchsorted(starts, pos, side="right") - 1
+        rec = np.maximum(np.searchsorted(rs, pos, side="right") - 1, 0)
+        if pos is replaced:
+            out.replaced += np.bincount(fpos, minlength=nf)[:nf]
+        # (file, record) pairs: a record lies in one file
+        recs = np.unique(rec) if len(rs) else rec[:0]
+        if pos is recoded:
+            out.recoded_rows += np.bincount(rfile[recs], minlength=nf)[:nf]
+        for f in np.unique(rfile[recs]).tolist():
+            lns = lines[recs[rfile[recs] == f]]
+            if pos is recoded:
+                parts[f].append(
+                    f"{len(lns)} row(s) written in UTF-8 in this {enc} file, decoded as "
+                    f"UTF-8: line(s) {_line_list(lns)}"
+                )
+            else:
+                n = int(np.count_nonzero(fpos == f))
+                parts[f].append(
+                    f"{n} undecodable byte sequence(s) ({enc}) read as U+FFFD: "
+                    f"line(s) {_line_list(lns)}"
+                )
+        out.problems += _problems_at(pos, what, data, rs, ce, kind, rfile, lines, profile)
+    for f in range(nf):
+        notes[f] = "; ".join(parts[f])
+    return out
+
+
+def line_account(t: Transcoded, nl: np.ndarray, encoding: str) -> tuple[int, int, str, list]:
+    """The same accounting for a reader of one record a line (regex profiles).
+
+    Parameters
+    ----------
+    t : Transcoded
+    nl : numpy.ndarray
+        int64 positions of the line feeds in ``t.data``.
+    encoding : str
+
+    Returns
+    -------
+    tuple
+        ``(rows_recoded, replacement_chars, note, problems)``: problems one
+        :class:`~labforensics.ingest.registry.FieldProblem` per line concerned,
+        column ``line``, value ``""`` (the line may hold a patient identifier).
+    """
+    from .registry import FieldProblem
+
+    parts, problems = [], []
+    n_rec, n_rep = 0, len(t.replaced)
+    for pos, what in (
+        (t.recoded, f"written in UTF-8 in a {encoding} file: decoded as UTF-8"),
+        (t.replaced, f"undecodable byte(s) ({encoding}) read as U+FFFD"),
+    ):
+        if not len(pos):
+            continue
+        lns = np.unique(np.searchsorted(nl, pos, side="left") + 1)
+        problems += [FieldProblem(int(x), "line", "", what) for x in lns.tolist()]
+        if pos is t.recoded:
+            n_rec = len(lns)
+            parts.append(
+                f"{n_rec} row(s) written in UTF-8 in this {encoding} file, decoded as "
+                f"UTF-8: line(s) {_line_list(lns)}"
+            )
+        else:
+            parts.append(
+                f"{n_rep} undecodable byte sequence(s) ({encoding}) read as U+FFFD: "
+                f"line(s) {_line_list(lns)}"
+            )
+    return n_rec, n_rep, "; ".join(parts), problems

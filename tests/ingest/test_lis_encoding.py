@@ -1,0 +1,225 @@
+"""QA: mixed encodings in LIS CSV files are decoded right and never silently.
+
+A cp1252 export appended to by a second program writing UTF-8: the UTF-8 rows are
+decoded as UTF-8 (``hélène.m`` stays one account), counted and named per file.
+An undecodable byte becomes U+FFFD, counted and named (file, line, column).
+Expected values are worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labforensics.ingest import read_evidence
+from labforensics.ingest._lis_encoding import _utf8_starts, transcode
+from labforensics.ingest.profiles import load_profile
+from labforensics.ingest.readers.lis_csv import parse_lis_bytes
+from labforensics.ingest.registry import ReadContext
+from labforensics.privacy import CaseKey
+
+LEG = (
+    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
+    "NB_ENREG;DETAIL"
+)
+CUR = (
+    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
+    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
+)
+LEG_NAME = "AUDIT_L02_20180305.csv"
+CUR_NAME = "audit_L02_2020-03-05.csv"
+
+
+def leg_row(account: str, detail: str = "") -> str:
+    return (
+        f"05/03/2018;10:00:00;L02;S1;{account};TECHNICIEN;PC1;10.0.0.1;RESULTATS;"
+        f"CONSULTATION;OK;;D1;;{detail}\r\n"
+    )
+
+
+def cur_row(account: str, comment: str = "") -> str:
+    return (
+        f"2020-03-05T10:00:00+01:00;L02;S1;{account};technicien;PC1;10.0.0.1;resultats;"
+        f"consultation;succes;;D1;;;;{comment}\n"
+    )
+
+
+def mixed_legacy() -> bytes:
+    cp = lambda s: s.encode("cp1252")  # noqa: E731
+    u8 = lambda s: s.encode("utf-8")  # noqa: E731
+    return (
+        cp(LEG + "\r\n")  # line 1
+        + cp(leg_row("hélène.m"))  # line 2: cp1252
+        + u8(leg_row("hélène.m", "réglé"))  # line 3: UTF-8, two fields non-ASCII
+        + cp(leg_row("hélène.m", "€ 12"))  # line 4: cp1252 (€ is byte 0x80)
+        + u8(leg_row("hélène.m"))  # line 5: UTF-8
+        + cp(leg_row("jérôme"))  # line 6: cp1252
+    )
+
+
+def utf8_one_bad_byte() -> bytes:
+    return (
+        b"\xef\xbb\xbf"
+        + (CUR + "\n").encode()  # line 1
+        + cur_row("hélène.m").encode()  # line 2
+        + cur_row("hélène.m", "vu").encode()[:-3]
+        + b"v\xffu\n"  # line 3: 0xFF never occurs in UTF-8
+        + cur_row("jérôme").encode()  # line 4
+    )
+
+
+def parse(data: bytes, profile: str, name: str):
+    return parse_lis_bytes(
+        data, ReadContext(source_file=name), load_profile(profile), f"lis_{profile}", name=name
+    )
+
+
+def test_cp1252_file_with_two_utf8_rows():
+    fr = parse(mixed_legacy(), "legacy", LEG_NAME)
+    ev = fr.events
+    # one account, not a second one 'hÃ©lÃ¨ne.m'
+    assert ev["account"].tolist() == ["hélène.m"] * 4 + ["jérôme"]
+    assert ev["detail"].tolist()[1:3] == ["réglé", "€ 12"]
+    assert fr.rows_read == 5 and fr.rows_to_events == 5 and fr.quarantine == []
+    assert fr.rows_recoded == 2 and fr.replacement_chars == 0
+    assert fr.encoding_note == (
+        "2 row(s) written in UTF-8 in this cp1252 file, decoded as UTF-8: line(s) 3, 5"
+    )
+    got = [(p.line, p.column, p.value, p.problem) for p in fr.field_problems]
+    what = "written in UTF-8 in a cp1252 file: decoded as UTF-8"
+    assert got == [
+        (3, "account", "hélène.m", f"UTILISATEUR: {what}"),
+        (3, "detail", "réglé", f"DETAIL: {what}"),
+        (5, "account", "hélène.m", f"UTILISATEUR: {what}"),
+    ]
+
+
+def test_utf8_file_with_one_invalid_byte():
+    fr = parse(utf8_one_bad_byte(), "current", CUR_NAME)
+    assert fr.events["account"].tolist() == ["hélène.m", "hélène.m", "jérôme"]
+    assert fr.events["detail"].tolist()[1] == "v\ufffdu"
+    assert fr.rows_recoded == 0 and fr.replacement_chars == 1
+    assert (
+        fr.encoding_note == "1 undecodable byte sequence(s) (utf-8-sig) read as U+FFFD: line(s) 3"
+    )
+    got = [(p.line, p.column, p.value, p.problem) for p in fr.field_problems]
+    assert got == [
+        (3, "detail", "v\ufffdu", "commentaire: undecodable byte(s) (utf-8-sig) read as U+FFFD")
+    ]
+
+
+def test_read_evidence_reports_both(tmp_path):
+    (tmp_path / LEG_NAME).write_bytes(mixed_legacy())
+    (tmp_path / CUR_NAME).write_bytes(utf8_one_bad_byte())
+    ev = read_evidence(tmp_path, case_key=CaseKey(b"e" * 32))
+    reps = {f.source_file: f for f in ev.report.files}
+    leg, cur = reps[LEG_NAME], reps[CUR_NAME]
+    assert (leg.rows_recoded, leg.replacement_chars, leg.field_problems) == (2, 0, 3)
+    assert (cur.rows_recoded, cur.replacement_chars, cur.field_problems) == (0, 1, 1)
+    assert "line(s) 3, 5" in leg.encoding_note and "line(s) 3" in cur.encoding_note
+    summary = ev.report.summary()
+    assert f"encoding: {LEG_NAME}: 2 row(s) written in UTF-8" in summary
+    assert f"encoding: {CUR_NAME}: 1 undecodable byte" in summary
+    fp = ev.report.field_problems
+    assert sorted(zip(fp["source_file"], fp["source_line"], strict=True)) == [
+        (LEG_NAME, 3), (LEG_NAME, 3), (LEG_NAME, 5), (CUR_NAME, 3)
+    ]  # fmt: skip
+    # the two spellings are one account: 5 legacy events, one pseudonym for hélène.m
+    leg_acc = ev.events.loc[ev.events["source_file"] == LEG_NAME, "account"]
+    assert leg_acc.nunique() == 2
+
+
+def test_transcode_positions():
+    cp = "a;é\n".encode("cp1252")
+    u8 = "b;é€\n".encode()
+    t = transcode(cp + u8 + b"c\x81\n", "cp1252")  # 0x81: undefined in cp1252
+    assert bytes(t.data) == "a;é\nb;é€\nc\ufffd\n".encode()
+    # 'a;é\n' is bytes 0-4; 'b;' 5-6, é 7-8, € 9-11, '\n' 12, 'c' 13: U+FFFD at 14
+    assert t.recoded.tolist() == [7, 9] and t.replaced.tolist() == [14]
+    # a whole file in UTF-8 under a cp1252 profile: kept, every character named
+    t = transcode(u8 + u8, "cp1252")
+    assert bytes(t.data) == u8 + u8 and t.recoded.tolist() == [2, 4, 10, 12]  # 8 bytes a row
+    # a plain cp1252 or ASCII file: nothing found, nothing to report
+    for data in ("jérôme;«€»\n".encode("cp1252"), b"abc\n"):
+        t = transcode(data, "cp1252")
+        assert len(t.recoded) == 0 and len(t.replaced) == 0
+    # UTF-8: each maximal invalid sequence is one U+FFFD, as errors="replace"
+    bad = b"ok\nx\xff\xc3y\n\xe2\x82"
+    t = transcode(bad, "utf-8")
+    assert bytes(t.data) == bad.decode("utf-8", errors="replace").encode()
+    assert t.replaced.tolist() == [4, 7, 12]
+
+
+def test_utf8_starts_rejects_overlong_and_surrogates():
+    def starts(b: bytes) -> tuple[list[int], list[int]]:
+        a, t = _utf8_starts(np.frombuffer(b, dtype=np.uint8))
+        return a.tolist(), t.tolist()
+
+    assert starts("é".encode()) == ([0], [0])
+    # € (E2 82 AC) typical; 𝄞 (F0 9D 84 9E) valid, not typical
+    assert starts("x€y𝄞".encode()) == ([1, 5], [1])
+    assert starts(b"\xc0\xaf\xe0\x80\x80\xed\xa0\x80\xf4\x90\x80\x80") == ([], [])
+    assert starts("é".encode("cp1252") + b" " + "è".encode("cp1252")) == ([], [])
+    # cp1252 text that is valid UTF-8 by chance: 'É—' (C9 97, 'ɗ'), 'é€—' (E9 80 97, CJK)
+    assert starts("É—".encode("cp1252")) == ([0], [])
+    assert starts("é€—".encode("cp1252")) == ([0], [])
+
+
+def test_cp1252_text_valid_utf8_by_chance_stays_cp1252():
+    # hypothesis found 'É—' (bytes C9 97): valid UTF-8 ('ɗ'), but not what a UTF-8
+    # writer of Latin text produces: read as cp1252, nothing reported
+    data = (LEG + "\r\n" + leg_row("É—", "é€—") + leg_row("Ã")).encode("cp1252")
+    fr = parse(data, "legacy", LEG_NAME)
+    assert fr.events["account"].tolist() == ["É—", "Ã"]
+    assert fr.events["detail"].tolist()[0] == "é€—"
+    assert (fr.rows_recoded, fr.replacement_chars, fr.field_problems) == (0, 0, [])
+    # a typical sequence in a line that is not UTF-8 as a whole ('Ã©' then a lone 'é'):
+    # the line stays cp1252
+    data = (LEG + "\r\n" + leg_row("Ã©é")).encode("cp1252")
+    fr = parse(data, "legacy", LEG_NAME)
+    assert fr.events["account"].tolist() == ["Ã©é"] and fr.rows_recoded == 0
+
+
+REGEX_PROFILE = """
+name = "rx"
+format = "regex"
+encoding = "cp1252"
+pattern = '^(?P<t>\\d+) (?P<u>\\S+)$'
+[columns]
+account = "u"
+action = "=read"
+[timestamp]
+column = "t"
+format = "epoch_s"
+"""
+
+
+def test_regex_profile_mixed_lines(tmp_path):
+    prof = tmp_path / "rx.toml"
+    prof.write_text(REGEX_PROFILE, encoding="utf-8")
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "badge.log").write_bytes(
+        "1262304000 hélène.m\n".encode("cp1252")  # line 1: cp1252
+        + "1262304001 hélène.m\n".encode()  # line 2: UTF-8
+        + b"1262304002 h\x81l\n"  # line 3: 0x81 is undefined in cp1252
+    )
+    ev = read_evidence(
+        tmp_path / "ev" / "badge.log", case_key=CaseKey(b"r" * 32), profile=prof, lab="SIM"
+    )
+    (rep,) = ev.report.files
+    assert (rep.rows_recoded, rep.replacement_chars, rep.field_problems) == (1, 1, 2)
+    assert rep.encoding_note == (
+        "1 row(s) written in UTF-8 in this cp1252 file, decoded as UTF-8: line(s) 2; "
+        "1 undecodable byte sequence(s) (cp1252) read as U+FFFD: line(s) 3"
+    )
+    assert ev.report.field_problems["source_line"].tolist() == [2, 3]
+    assert ev.events["account"].iloc[0] == ev.events["account"].iloc[1]  # one account
+
+
+def test_accounting_frame_has_the_encoding_counts(tmp_path):
+    (tmp_path / LEG_NAME).write_bytes(mixed_legacy())
+    (tmp_path / CUR_NAME).write_bytes(utf8_one_bad_byte())
+    fr = read_evidence(tmp_path, case_key=CaseKey(b"e" * 32)).report.to_frame()
+    fr = fr.set_index("source_file")
+    assert fr.loc[LEG_NAME, "rows_recoded"] == 2 and fr.loc[CUR_NAME, "replacement_chars"] == 1
+    assert fr.loc["TOTAL", "rows_recoded"] == 2 and fr.loc["TOTAL", "replacement_chars"] == 1
+    assert fr.loc[CUR_NAME, "encoding_note"].endswith("line(s) 3")
