@@ -29,6 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._lis_structure import _problems_at
+from .registry import FieldProblem
+
 __all__ = ["Transcoded", "transcode"]
 
 _FFFD = "\ufffd".encode()
@@ -309,7 +312,6 @@ def encoding_account(
     -------
     EncodingAccount
     """
-    from ._lis_structure import _problems_at
 
     nf = len(starts) - 1
     notes = [""] * nf
@@ -368,7 +370,6 @@ def line_account(t: Transcoded, nl: np.ndarray, encoding: str) -> tuple[int, int
         :class:`~labforensics.ingest.registry.FieldProblem` per line concerned,
         column ``line``, value ``""`` (the line may hold a patient identifier).
     """
-    from .registry import FieldProblem
 
     parts, problems = [], []
     n_rec, n_rep = 0, len(t.replaced)
