@@ -30,16 +30,6 @@ def lab_order(labs: list[str | None]) -> list[str | None]:
     return sorted(x for x in labs if x is not None) + ([None] if None in labs else [])
 
 
-def _ts_seq_order(df: pd.DataFrame) -> np.ndarray:
-    ts = (
-        pd.to_datetime(df["ts"], utc=True)
-        .dt.as_unit("ns")
-        .to_numpy(dtype="datetime64[ns]")
-        .view("int64")
-    )
-    return np.lexsort((df["seq"].to_numpy(dtype="int64"), ts))
-
-
 def _narrowed(col: list[pd.Series]) -> bool:
     """Whether a column's per-lab pieces are all :func:`~.partitions.narrow`'s categories
     of a canonical string column (to be widened back to Arrow strings)."""
@@ -121,18 +111,7 @@ def concat_sessions(parts: list[Sessions], params: SessionParams, consume: bool 
         return Sessions(sessions=p.sessions, events=widen(p.events), params=p.params)
     ev = concat_events([p.events for p in parts], consume=consume)
     ss = pd.concat([p.sessions for p in parts], ignore_index=True)
-    if len(ss):
-        sid = ev["session_id"]
-        first = ev.loc[sid.notna(), ["session_id", "seq"]].drop_duplicates("session_id")
-        fseq = ss["session_id"].map(first.set_index("session_id")["seq"]).to_numpy("int64")
-        st = (
-            pd.to_datetime(ss["start"], utc=True)
-            .dt.as_unit("ns")
-            .to_numpy(dtype="datetime64[ns]")
-            .view("int64")
-        )
-        ss = ss.iloc[np.lexsort((fseq, st))].reset_index(drop=True)
-    return Sessions(sessions=ss, events=ev, params=params)
+    return Sessions(sessions=_by_start(ss, first_event_seq(ss, ev)), events=ev, params=params)
 
 
 def first_event_seq(sessions: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
@@ -156,16 +135,15 @@ def order_sessions(parts: list[pd.DataFrame], firsts: list[np.ndarray]) -> pd.Da
     if len(parts) == 1:
         return parts[0]
     ss = pd.concat(parts, ignore_index=True)
-    if len(ss):
-        fseq = np.concatenate(firsts)
-        st = (
-            pd.to_datetime(ss["start"], utc=True)
-            .dt.as_unit("ns")
-            .to_numpy(dtype="datetime64[ns]")
-            .view("int64")
-        )
-        ss = ss.iloc[np.lexsort((fseq, st))].reset_index(drop=True)
-    return ss
+    return _by_start(ss, np.concatenate(firsts)) if len(ss) else ss
+
+
+def _by_start(ss: pd.DataFrame, fseq: np.ndarray) -> pd.DataFrame:
+    """``ss`` sorted by ``start``, then ``fseq`` (each session's first-event ``seq``)."""
+    if not len(ss):
+        return ss
+    st = pd.to_datetime(ss["start"], utc=True).dt.as_unit("ns").to_numpy(dtype="datetime64[ns]")
+    return ss.iloc[np.lexsort((fseq, st.view("int64")))].reset_index(drop=True)
 
 
 def concat_exports(parts: list[pd.DataFrame], events: pd.DataFrame | None = None) -> pd.DataFrame:
