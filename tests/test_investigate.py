@@ -24,8 +24,9 @@ from labforensics.errors import EvidenceError, OutputExistsError
 from labforensics.identity import canonical_host
 
 OUTPUTS = ("report.html", "findings.json", "events.parquet", "sessions.parquet",
-           "scores.parquet", "campaigns.parquet", "exports.parquet", "quarantine.csv",
-           "sources.csv", "manifest.json")  # fmt: skip
+           "scores.parquet", "scores_account_day.parquet", "scores_account_month.parquet",
+           "campaigns.parquet", "exports.parquet", "quarantine.csv", "sources.csv",
+           "manifest.json")  # fmt: skip
 
 
 def _hashes(folder: Path) -> dict[str, str]:

@@ -26,6 +26,10 @@ quarantined, duplicates, unrecognised files and why).
 ``sessions.parquet``   the session table
 ``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
                        ``reasons``
+``scores_account_day.parquet``, ``scores_account_month.parquet``
+                       account-day and account-month scores (columns as
+                       :class:`labforensics.detect.Scores`; written right after
+                       detection and not held in memory: :mod:`labforensics.account_scores`)
 ``campaigns.parquet``  sessions grouped into campaigns (one account, one activity, no long
                        pause), ranked by their best session:
                        :func:`labforensics.detect.campaigns.group_campaigns`
@@ -89,6 +93,8 @@ OUTPUT_NAMES = frozenset(
         "findings.json",
         "sessions.parquet",
         "scores.parquet",
+        "scores_account_day.parquet",
+        "scores_account_month.parquet",
         "sources.csv",
         "report.html",
         "report.pdf",

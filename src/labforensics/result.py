@@ -17,7 +17,7 @@ from .ingest import Evidence
 from .report.findings import summary_text
 from .sessions import Sessions
 
-__all__ = ["InvestigationResult", "LazyEvidence", "LazySessions", "result_events"]
+__all__ = ["InvestigationResult", "LazyEvidence", "LazyScores", "LazySessions", "result_events"]
 
 
 def result_events(events: Any, parquet: Path) -> Callable[[], pd.DataFrame]:
@@ -71,6 +71,59 @@ class LazyEvidence(Evidence):
         """Every event, in evidence order (no ``session_id``)."""
         ev = self._load()
         return ev.drop(columns="session_id") if "session_id" in ev.columns else ev
+
+
+class LazyScores(Scores):
+    """:class:`~labforensics.detect.Scores` of a finished run whose account-level tables
+    are read from the output folder on first use: the run wrote them there and did not
+    keep them (:mod:`labforensics.account_scores`).
+
+    Parameters
+    ----------
+    scores : Scores
+        The run's scores (session table and metadata; account tables set aside).
+    files : dict of str to pathlib.Path
+        ``"account_day"`` / ``"account_month"`` -> its Parquet output; a unit neither
+        there nor held by ``scores`` was not scored (its attribute is None).
+    """
+
+    def __init__(self, scores: Scores, files: dict[str, Path]) -> None:
+        object.__setattr__(self, "session", scores.session)
+        object.__setattr__(self, "metadata", scores.metadata)
+        object.__setattr__(self, "_files", dict(files))
+        held = {u: getattr(scores, u) for u in ("account_day", "account_month")}
+        object.__setattr__(self, "_cache", {u: t for u, t in held.items() if t is not None})
+
+    def _table(self, unit: str) -> pd.DataFrame | None:
+        if unit not in self._cache:
+            path = self._files.get(unit)
+            self._cache[unit] = pd.read_parquet(path) if path is not None else None
+        return self._cache[unit]
+
+    @property  # type: ignore[override]
+    def account_day(self) -> pd.DataFrame | None:
+        """Account-day scores (``scores_account_day.parquet``), read on first use."""
+        return self._table("account_day")
+
+    @account_day.setter
+    def account_day(self, value: pd.DataFrame | None) -> None:
+        self._cache["account_day"] = value
+
+    @property  # type: ignore[override]
+    def account_month(self) -> pd.DataFrame | None:
+        """Account-month scores (``scores_account_month.parquet``), read on first use."""
+        return self._table("account_month")
+
+    @account_month.setter
+    def account_month(self, value: pd.DataFrame | None) -> None:
+        self._cache["account_month"] = value
+
+    def __repr__(self) -> str:  # the session table only: nothing read for a repr
+        units = (self.metadata or {}).get("units", {})
+        flagged = {u: m.get("n_flagged") for u, m in units.items() if "n_flagged" in m}
+        files = {u: p.name for u, p in self._files.items()}
+        return short_repr("Scores", {"session": self.session},
+                          {"flagged": flagged, "files": files})  # fmt: skip
 
 
 @dataclass

@@ -95,7 +95,8 @@ def test_investigate_states_the_labs_over_budget_and_spills_them(case, tmp_path,
     assert res.scores.metadata["engine"]["spilled"] is True
     assert list((tmp_path / "tmp").iterdir()) == []
     for name in ("events.parquet", "sessions.parquet", "scores.parquet", "campaigns.parquet",
-                 "exports.parquet"):  # fmt: skip
+                 "exports.parquet", "scores_account_day.parquet",
+                 "scores_account_month.parquet"):  # fmt: skip
         assert (res.out / name).read_bytes() == (plain.out / name).read_bytes(), name
     assert res.findings["verdict"] == plain.findings["verdict"]
     lab_n = res.sessions.events["lab"].value_counts()

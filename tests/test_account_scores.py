@@ -1,0 +1,77 @@
+"""The account-day and account-month scores are outputs, not held by the run (issue 17)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import labforensics as lf
+from hostile import write_hostile_case
+from labforensics import pipeline
+from labforensics.account_scores import ACCOUNT_SCORE_FILES
+from labforensics.outputs import OUTPUT_NAMES
+from labforensics.result import LazyScores
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("acct")
+    p = write_hostile_case(tmp / "case", days=3)
+    seen = {}
+    real = pipeline._write_outputs
+
+    def spy(out, res, plan, **kw):  # what the run holds when it writes its outputs
+        seen["day"], seen["month"] = res.scores.account_day, res.scores.account_month
+        seen["files"] = dict(res.account_scores)
+        return real(out, res, plan, **kw)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(pipeline, "_write_outputs", spy)
+    try:
+        res = lf.investigate(p["evidence"], tmp / "out", leak=p["leak"], progress=False)
+    finally:
+        mp.undo()
+    return res, seen
+
+
+def test_account_tables_are_outputs_and_not_held(run):
+    res, seen = run
+    assert set(ACCOUNT_SCORE_FILES.values()) <= OUTPUT_NAMES
+    # dropped right after detection: the run reached its outputs without them
+    assert seen["day"] is None and seen["month"] is None
+    assert set(seen["files"]) == {"account_day", "account_month"}
+    for unit, name in ACCOUNT_SCORE_FILES.items():
+        path = res.out / name
+        assert path.is_file()
+        table = pd.read_parquet(path)
+        meta = res.scores.metadata["units"][unit]
+        # every row scored is there, ranked, with the flagged count detection recorded
+        assert len(table) == meta["n_rows"]
+        assert table["rank"].tolist() == list(range(1, len(table) + 1))
+        assert int(table["flagged"].sum()) == meta["n_flagged"]
+        assert {"lab", "account", "score", "flagged"} <= set(table.columns)
+    # hashed in the chain of custody like every other output
+    manifest = json.loads((res.out / "manifest.json").read_text(encoding="utf-8"))
+    hashed = json.dumps(manifest["outputs"])
+    assert all(name in hashed for name in ACCOUNT_SCORE_FILES.values())
+
+
+def test_result_reads_them_on_first_use(run):
+    res, _ = run
+    sc = res.scores
+    assert isinstance(sc, LazyScores) and sc._cache == {}
+    assert "Scores(flagged=" in repr(sc) and sc._cache == {}  # a repr reads nothing
+    day = sc.account_day
+    pd.testing.assert_frame_equal(
+        day, pd.read_parquet(res.out / ACCOUNT_SCORE_FILES["account_day"])
+    )
+    assert sc.account_day is day  # read once
+    assert set(sc.tables()) == {"session", "account_day", "account_month"}
+
+
+def test_held_tables_are_kept_when_none_was_set_aside():
+    day = pd.DataFrame({"rank": [1], "score": [0.5]})
+    sc = LazyScores(lf.detect.Scores(session=None, account_day=day), {})
+    assert sc.account_day is day and sc.account_month is None
