@@ -50,7 +50,8 @@ from .case import (
 from .case_events import CaseEvents, EventsFolder
 from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score_sources
-from .detect.campaigns import CampaignParams, campaign_findings, group_campaigns
+from .detect.campaign_labs import group_campaigns_by_lab
+from .detect.campaigns import CampaignParams, campaign_findings
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
 from .engine.partitions import empty_like, release_memory, store_evidence
 from .engine.run import EngineTerminated
@@ -351,7 +352,7 @@ def _run_stages(
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     camp = st.run("campaigns",
-                  lambda: group_campaigns(scored, ss, params=plan.campaigns),
+                  lambda: group_campaigns_by_lab(scored, ss, params=plan.campaigns),
                   lambda c: f"{len(c):,} campaigns, {int(c['flagged'].sum()):,} flagged")  # fmt: skip
     leak: Any = plan.leak
     linked = None
