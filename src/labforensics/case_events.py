@@ -401,7 +401,9 @@ class CaseEvents:
 
 
 class EventsFolder:
-    """A private folder for the case's events between the stages, made on first use.
+    """A private folder for the case's events between the stages, made on first use
+    (and for the account-level scores until they are moved into the outputs:
+    :mod:`labforensics.account_scores`).
 
     ``tempfile.mkdtemp`` (mode 0700, under the system's temporary folder); it holds
     pseudonymised events with their free text, so it is removed by :meth:`remove`
