@@ -19,14 +19,15 @@ COLUMNS_NAMED = 10
 HEAD_ROWS, HEAD_COLUMNS, CELL_CHARS = 3, 6, 24
 
 
-def _table(name: str, df: pd.DataFrame | None, head: bool) -> list[str]:
+def _table(name: str, df: pd.DataFrame | None, head: bool, rows: int | None = None) -> list[str]:
     if df is None:
         return [f"  {name}: none"]
     cols = [str(c) for c in df.columns]
     named = ", ".join(cols[:COLUMNS_NAMED]) + (
         f", … ({len(cols) - COLUMNS_NAMED} more)" if len(cols) > COLUMNS_NAMED else ""
     )
-    lines = [f"  {name}: {len(df):,} rows × {len(cols)} columns ({named})"]
+    n = len(df) if rows is None else rows
+    lines = [f"  {name}: {n:,} rows × {len(cols)} columns ({named})"]
     if head and len(df):
         part = (
             df.iloc[:HEAD_ROWS, :HEAD_COLUMNS]
@@ -45,6 +46,7 @@ def short_repr(
     facts: Mapping[str, object] | None = None,
     *,
     head: bool = True,
+    rows: Mapping[str, int] | None = None,
 ) -> str:
     """``Kind(fact=value, ...)`` then one line per table (rows × columns, names) and a head.
 
@@ -58,6 +60,9 @@ def short_repr(
         Counts and codes shown on the first line (``verdict='vendor'``, ``flagged=65``).
     head : bool, default True
         Show the first :data:`HEAD_ROWS` rows and :data:`HEAD_COLUMNS` columns of each.
+    rows : mapping of str to int, optional
+        The row count of a table given by its first rows only (a table read lazily
+        from a file: its head is read, its count taken from the file's metadata).
 
     Returns
     -------
@@ -67,5 +72,5 @@ def short_repr(
     first = f"{kind}(" + ", ".join(f"{k}={v!r}" for k, v in (facts or {}).items()) + ")"
     lines = [first]
     for name, df in tables.items():
-        lines += _table(name, df, head)
+        lines += _table(name, df, head, (rows or {}).get(name))
     return "\n".join(lines)

@@ -402,8 +402,8 @@ class CaseEvents:
 
 class EventsFolder:
     """A private folder for the case's events between the stages, made on first use
-    (and for the account-level scores until they are moved into the outputs:
-    :mod:`labforensics.account_scores`).
+    (and for the scored tables until they are moved into the outputs:
+    :mod:`labforensics.score_files`).
 
     ``tempfile.mkdtemp`` (mode 0700, under the system's temporary folder); it holds
     pseudonymised events with their free text, so it is removed by :meth:`remove`

@@ -25,11 +25,12 @@ quarantined, duplicates, unrecognised files and why).
 ``events.parquet``     the canonical event table with ``session_id`` (pseudonymised)
 ``sessions.parquet``   the session table
 ``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
-                       ``reasons``
+                       ``reasons``, the detectors' and rules' columns
 ``scores_account_day.parquet``, ``scores_account_month.parquet``
                        account-day and account-month scores (columns as
-                       :class:`labforensics.detect.Scores`; written right after
-                       detection and not held in memory: :mod:`labforensics.account_scores`)
+                       :class:`labforensics.detect.Scores`); the three scored tables
+                       are written right after detection and not held in memory
+                       (:mod:`labforensics.score_files`)
 ``campaigns.parquet``  sessions grouped into campaigns (one account, one activity, no long
                        pause), ranked by their best session:
                        :func:`labforensics.detect.campaigns.group_campaigns`

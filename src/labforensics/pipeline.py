@@ -38,7 +38,6 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ._cleanup import sigterm_raises
-from .account_scores import move_into, set_aside
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
 from .case import (
@@ -82,6 +81,7 @@ from .report.findings import (
 )
 from .report.pdf import PdfResult, write_pdf
 from .result import InvestigationResult, LazyEvidence, LazyScores, LazySessions, result_events
+from .score_files import move_into, set_aside
 from .sessions import SessionParams
 from .store import load_store, store_manifest_path, store_options
 
@@ -273,7 +273,7 @@ class _Results:
     leak_linkage: LeakLinkage | None = None
     campaigns: pd.DataFrame | None = None
     exports: pd.DataFrame | None = None
-    account_scores: dict[str, Path] = dataclasses.field(default_factory=dict)
+    score_files: dict[str, Path] = dataclasses.field(default_factory=dict)
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
@@ -341,7 +341,7 @@ def _run_stages(
             sc = st.run("detection", run.detect,
                         lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
                                   "sessions flagged")  # fmt: skip
-            aside = set_aside(sc, folder.make()) if folder is not None else {}  # not held
+            aside = set_aside(sc, folder.make()) if folder is not None else {}  # slim, files
             to_files = run.events_to_files and folder is not None  # the budget's choice
             er = run.collect(folder.make() if to_files else None)
         finally:
@@ -379,7 +379,7 @@ def _run_stages(
     return _Results(evidence=ev, sources=src, sessions=ss, events=events,
                     session_params=er.params, scores=sc, session_scores=sst,
                     scored=scored, attribution=at, leak_linkage=linked,
-                    exports=exports, campaigns=camp, account_scores=aside)  # fmt: skip
+                    exports=exports, campaigns=camp, score_files=aside)  # fmt: skip
 
 
 def _dump_paths(plan: _Plan) -> Any:
@@ -480,8 +480,9 @@ def _write_outputs(
     write_json(findings, out / "findings.json")
     events_out.write_parquet(out / "events.parquet")  # lab by lab when spilled
     write_parquet(drop_private(ss), out / "sessions.parquet")
-    write_parquet(res.scored, out / "scores.parquet")
-    res.account_scores = move_into(res.account_scores, out)  # account_scores.py
+    if "session" not in res.score_files:  # else written after detection (score_files.py)
+        write_parquet(res.scored, out / "scores.parquet")
+    res.score_files = move_into(res.score_files, out)
     write_csv(quarantine, out / "quarantine.csv")
     write_csv(res.sources, out / "sources.csv")
     data = ReportData(
@@ -785,6 +786,6 @@ def investigate(
     return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
                                evidence=LazyEvidence(res.evidence, load),
                                sessions=LazySessions(res.sessions, res.session_params, load),
-                               scores=LazyScores(res.scores, res.account_scores),
+                               scores=LazyScores(res.scores, res.score_files),
                                attribution=res.attribution, key_file=key_file,
                                campaigns=res.campaigns, pdf_note=pdf.note)  # fmt: skip

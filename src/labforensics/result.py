@@ -9,13 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from ._repr import short_repr
+from ._repr import HEAD_ROWS, short_repr
 from .attribution import Attribution
 from .detect import Scores
 from .ingest import Evidence
 from .report.findings import summary_text
 from .sessions import Sessions
+
+#: The scored units, as :class:`~labforensics.detect.Scores` names them.
+UNITS = ("session", "account_day", "account_month")
 
 __all__ = ["InvestigationResult", "LazyEvidence", "LazyScores", "LazySessions", "result_events"]
 
@@ -74,31 +78,39 @@ class LazyEvidence(Evidence):
 
 
 class LazyScores(Scores):
-    """:class:`~labforensics.detect.Scores` of a finished run whose account-level tables
-    are read from the output folder on first use: the run wrote them there and did not
-    keep them (:mod:`labforensics.account_scores`).
+    """:class:`~labforensics.detect.Scores` of a finished run whose tables are read from
+    the output folder on first use: the run wrote them there after detection and kept
+    only the columns its later stages read (:mod:`labforensics.score_files`).
 
     Parameters
     ----------
     scores : Scores
-        The run's scores (session table and metadata; account tables set aside).
+        The run's scores (metadata; tables set aside, or held when none was).
     files : dict of str to pathlib.Path
-        ``"account_day"`` / ``"account_month"`` -> its Parquet output; a unit neither
-        there nor held by ``scores`` was not scored (its attribute is None).
+        ``"session"`` / ``"account_day"`` / ``"account_month"`` -> its Parquet output
+        (:data:`~labforensics.score_files.SCORE_FILES`); a unit without a file has the
+        table ``scores`` holds (None: not scored).
     """
 
     def __init__(self, scores: Scores, files: dict[str, Path]) -> None:
-        object.__setattr__(self, "session", scores.session)
         object.__setattr__(self, "metadata", scores.metadata)
         object.__setattr__(self, "_files", dict(files))
-        held = {u: getattr(scores, u) for u in ("account_day", "account_month")}
-        object.__setattr__(self, "_cache", {u: t for u, t in held.items() if t is not None})
+        held = {u: getattr(scores, u) for u in UNITS if u not in files}
+        object.__setattr__(self, "_cache", held)
 
     def _table(self, unit: str) -> pd.DataFrame | None:
         if unit not in self._cache:
-            path = self._files.get(unit)
-            self._cache[unit] = pd.read_parquet(path) if path is not None else None
+            self._cache[unit] = pd.read_parquet(self._files[unit])
         return self._cache[unit]
+
+    @property  # type: ignore[override]
+    def session(self) -> pd.DataFrame | None:
+        """Session scores (``scores.parquet``: every column), read on first use."""
+        return self._table("session")
+
+    @session.setter
+    def session(self, value: pd.DataFrame | None) -> None:
+        self._cache["session"] = value
 
     @property  # type: ignore[override]
     def account_day(self) -> pd.DataFrame | None:
@@ -118,12 +130,17 @@ class LazyScores(Scores):
     def account_month(self, value: pd.DataFrame | None) -> None:
         self._cache["account_month"] = value
 
-    def __repr__(self) -> str:  # the session table only: nothing read for a repr
+    def __repr__(self) -> str:  # the session table's first rows only: no table read whole
         units = (self.metadata or {}).get("units", {})
         flagged = {u: m.get("n_flagged") for u, m in units.items() if "n_flagged" in m}
-        files = {u: p.name for u, p in self._files.items()}
-        return short_repr("Scores", {"session": self.session},
-                          {"flagged": flagged, "files": files})  # fmt: skip
+        if "session" in self._cache or "session" not in self._files:
+            return short_repr("Scores", {"session": self._cache.get("session")},
+                              {"flagged": flagged})  # fmt: skip
+        pf = pq.ParquetFile(self._files["session"])
+        head = next(pf.iter_batches(batch_size=HEAD_ROWS), None)
+        table = head.to_pandas() if head is not None else pf.schema_arrow.empty_table().to_pandas()
+        return short_repr("Scores", {"session": table}, {"flagged": flagged},
+                          rows={"session": pf.metadata.num_rows})  # fmt: skip
 
 
 @dataclass
