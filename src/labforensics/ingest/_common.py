@@ -443,12 +443,16 @@ def finish_file_read(
     truncated: bool,
     note: str,
     unknown: dict[str, int],
+    replacement_chars: int = 0,
+    encoding_note: str = "",
 ) -> FileRead:
     """The :class:`FileRead` of a message-based reader (FHIR, ATNA), masked and counted.
 
     Quarantined records and field-problem values never reach pseudonymisation, so
     the patient references in them are masked here (:func:`mask_raw`); quarantine
     rows are sorted by line; ``rows_read = rows_to_events + ignored + quarantined``.
+    ``replacement_chars`` and ``encoding_note``: the file's undecodable bytes
+    (:func:`labforensics.ingest._lis_encoding.decode_utf8_accounted`).
     """
     quarantine = sorted(quarantine, key=lambda q: q.line or 0)
     quarantine = [QuarantineRow(q.line, q.reason, mask_raw(q.raw)) for q in quarantine]
@@ -464,4 +468,6 @@ def finish_file_read(
         truncation_note=note,
         unknown_codes=unknown,
         lab=ctx.lab,
+        replacement_chars=replacement_chars,
+        encoding_note=encoding_note,
     )
