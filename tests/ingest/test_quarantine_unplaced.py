@@ -208,3 +208,46 @@ def test_redact_unplaced_record_keeps_quotes_shape_and_ids():
     text = f'"a;b";;{p};01/03/2019;  '
     out = redact_unplaced_record(text, KEY, "L01", separator=";", quote='"', keep=time_value)
     assert out == f"{P('a;b')};;{p};01/03/2019;  "
+
+
+# --- FHIR and ATNA records quarantined: masked by key, and a record cut inside a value ----
+
+
+def test_fhir_record_cut_inside_an_identifier_hides_it(tmp_path):
+    # invalid JSON (the record ends inside the identifier's value, and a name is shown as
+    # the display of the patient's reference): the value to the end, the display and the
+    # entity's name are masked; before, "PAT-77" and "DUPONT Jeanne" were written as logged
+    from labforensics.ingest.readers.fhir import read_fhir
+    from labforensics.ingest.registry import ReadContext
+
+    rec = (
+        '{"resourceType":"AuditEvent","entity":[{"what":{"reference":"Patient/PAT-77",'
+        '"display":"DUPONT Jeanne"},"name":"DUPONT Jeanne"}],"agent":[{"who":{"identifier":'
+        '{"value":"PAT-77'
+    )
+    p = tmp_path / "audit.ndjson"
+    p.write_text(rec + "\n", encoding="utf-8")
+    r = read_fhir(p, ReadContext(source_file="audit.ndjson", lab="L01"))
+    (q,) = r.quarantine
+    assert q.raw == (
+        '{"resourceType":"AuditEvent","entity":[{"what":{"reference":"Patient/[REDACTED]",'
+        '"display":"[REDACTED]"},"name":"[REDACTED]"}],"agent":[{"who":{"identifier":'
+        '{"value":"[REDACTED]'
+    )
+
+
+def test_atna_message_cut_inside_a_participant_object_hides_it(tmp_path):
+    from labforensics.ingest.readers.atna import read_atna
+    from labforensics.ingest.registry import ReadContext
+
+    msg = (
+        '<AuditMessage><EventIdentification EventActionCode="R" '
+        'EventDateTime="2024-05-02T09:15:00+02:00" EventOutcomeIndicator="0">'
+        '<EventID csd-code="110110"/></EventIdentification>'
+        '<ParticipantObjectIdentification ParticipantObjectID="PAT-1234'
+    )
+    p = tmp_path / "audit.xml"
+    p.write_text(msg, encoding="utf-8")
+    r = read_atna(p, ReadContext(source_file="audit.xml", lab="L01"))
+    (q,) = r.quarantine
+    assert q.raw.endswith('ParticipantObjectID="[REDACTED]') and "PAT-1234" not in q.raw
