@@ -4,7 +4,10 @@ Patients (lab, IPP) and request numbers become keyed ids (:class:`privacy.KeyedI
 never kept raw in the events. Columns are dictionary-encoded once; trimming, pairing
 and hashing are done per distinct value, never per row. Free text (details,
 quarantined lines, field-problem values) is redacted: known IPPs and request numbers,
-NIR, e-mail, phone, and for the LIS dialects the fields at the profile's positions.
+NIR, e-mail, phone, and for the LIS dialects the fields at the profile's positions; a
+quarantined record whose fields are out of place (another width than its header's, a
+line its regex profile did not read) has every field keyed but those proven harmless
+(:func:`harmless_values`), and its reason says so (:data:`UNPLACED_NOTE`).
 """
 
 from __future__ import annotations
