@@ -34,13 +34,17 @@ numbers become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]``. A keyed id
 already in the text is never rewritten: no digit run inside a ``P``, ``R``, ``N``
 or ``D`` id is redacted.
 
-Quarantined records of the LIS dialects get two more rules, because a row that did
-not parse may hold an IPP the evidence never revealed as one: the field at the
-profile's IPP position becomes its keyed pseudonym (:func:`redact_record_field`),
-and every remaining run of 5 or more digits becomes a keyed pseudonym of
-(lab, digits) (:func:`redact_digit_runs`). The second rule is conservative: it
-may also hide request numbers or byte counts in quarantined text (the raw bytes
-stay in the evidence, whose SHA-256 is in the manifest).
+Quarantined records of the LIS dialects get more rules, because a row that did
+not parse may hold an IPP the evidence never revealed as one: in a record of the
+header's width, the field at the profile's IPP position becomes its keyed
+pseudonym (:func:`redact_record_field`); in a record of another width no field's
+position can be trusted, so *every* field becomes a keyed id except those proven
+harmless (blank, a valid date or time, a code of the profile's tables, a lab code:
+:func:`redact_unplaced_record`); and every remaining run of 5 or more digits
+becomes a keyed pseudonym of (lab, digits) (:func:`redact_digit_runs`). These
+rules are conservative: they may also hide accounts, request numbers or byte
+counts in quarantined text (the raw bytes stay in the evidence, whose SHA-256 is
+in the manifest, and the quarantine row gives the file and line).
 
 References
 ----------
@@ -51,12 +55,13 @@ with Corsica ``2A``/``2B`` read as 19/18 (:mod:`labforensics.leak.nir`).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
 import secrets
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,8 +90,10 @@ __all__ = [
     "redact_digit_runs",
     "redact_identifiers",
     "redact_record_field",
+    "redact_unplaced_record",
     "record_field_spans",
     "request_id",
+    "time_value",
 ]
 
 #: Environment variable that may hold the case key (hex, at least 16 bytes).
@@ -705,3 +712,87 @@ def redact_digit_runs(text: str, key: CaseKey, lab: str | None) -> str:
         return g if g[0] in _PREFIXES else pseudonymise_one(key, use, g)
 
     return _DIGIT_RUN.sub(sub, text)
+
+
+# --- quarantined records whose fields are out of place -----------------------------------
+
+# A date, a time, or a date and a time (see time_value): never digits alone.
+_D = (
+    r"(?:(?P<d>\d{2})(?P<s1>[/.-])(?P<m>\d{2})(?P=s1)(?P<y>\d{4})"
+    r"|(?P<Y>\d{4})(?P<s2>[/.-])(?P<M>\d{2})(?P=s2)(?P<D>\d{2}))"
+)
+_T = r"(?P<H>\d{2}):(?P<N>\d{2})(?::(?P<S>\d{2})(?:[.,]\d{1,9})?)?"
+_WHEN = (re.compile(rf"{_D}(?:[T ]{_T}(?:Z|[+-]\d{{2}}(?::?\d{{2}})?)?)?"), re.compile(_T))
+
+
+def time_value(value: str) -> bool:
+    """True when ``value`` is a valid date, time of day, or date and time.
+
+    ``dd/mm/yyyy`` or ``yyyy-mm-dd`` (``/``, ``-`` or ``.`` between), ``HH:MM[:SS[.f]]``,
+    or a date, ``T`` or a space, a time, then ``Z`` or an offset; the date must exist
+    (not ``31/02/2020``), the time be on a clock (not ``24:00``). Digits alone
+    (``20190301``) are never a date: they could be an identifier.
+    """
+    m = _WHEN[0].fullmatch(value) or _WHEN[1].fullmatch(value)
+    if m is None:
+        return False
+    g = {"d": None, "Y": None, "H": None, **m.groupdict()}
+    if g["d"] or g["Y"]:
+        y, mo, d = (g["y"], g["m"], g["d"]) if g["d"] else (g["Y"], g["M"], g["D"])
+        try:
+            dt.date(int(y), int(mo), int(d))
+        except ValueError:
+            return False
+    return g["H"] is None or (int(g["H"]) < 24 and int(g["N"]) < 60 and int(g["S"] or 0) < 61)
+
+
+def redact_unplaced_record(
+    text: str,
+    key: CaseKey,
+    lab: str | None,
+    *,
+    separator: str | None,
+    quote: str,
+    keep: Callable[[str], bool],
+    roles: Mapping[int, str] | None = None,
+    known: Callable[[str], str | None] | None = None,
+) -> str:
+    """Replace every field of a record whose positions cannot be trusted by its keyed id.
+
+    A record of another width than its header's (fields missing, extra separators) or
+    a line its profile's pattern does not match may hold a patient identifier in any
+    field, and a harmless value where the IPP column is. Every field (split by
+    :func:`record_field_spans`; with ``separator`` None, every run of non-blank
+    characters) whose value, quotes and surrounding blanks removed, is neither blank,
+    nor a keyed id already, nor kept by ``keep`` (the caller's proof of harmlessness:
+    a date or time, :func:`time_value`; a code of the profile's tables; a lab code)
+    becomes the id ``known`` gives it (a value the evidence reveals as an IPP or a
+    request number: its ``P`` or ``R`` id), else ``pseudonymise_one(key, lab, value)``
+    (``P``), or ``request_id`` (``R``) where ``roles`` (field position -> ``"patient"``
+    or ``"request"``) says ``"request"``. Separators and kept fields stay as written,
+    so the record's shape (its field count) shows. Linear in the text.
+    """
+    roles, use, ids = roles or {}, lab or "", KeyedIds(key)
+    if separator is None:
+        spans = [m.span() for m in re.finditer(r"\S+", text)]
+    else:
+        spans = record_field_spans(text, separator, quote)
+    out: list[str] = []
+    prev = 0
+    for i, (a, b) in enumerate(spans):
+        val = text[a:b]
+        if len(val) >= 2 and val[0] == quote and val[-1] == quote:
+            val = val[1:-1].replace(quote * 2, quote)
+        val = val.strip()
+        out.append(text[prev:a])
+        if not val or _PSEUDONYM.fullmatch(val) or keep(val):
+            out.append(text[a:b])
+        elif known is not None and (got := known(val)) is not None:
+            out.append(got)
+        else:
+            req = roles.get(i) == "request"  # the ids of KeyedIds.patients and .requests
+            msg = ("request" + _SEP if req else "") + use + _SEP + val
+            out.append(("R" if req else "P") + ids.digest_hex(msg.encode())[:16])
+        prev = b
+    out.append(text[prev:])
+    return "".join(out)

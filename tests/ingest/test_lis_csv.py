@@ -12,6 +12,7 @@ from labforensics.errors import ProfileError
 from labforensics.ingest import read_evidence
 from labforensics.ingest.profile_choice import sniff_profile
 from labforensics.ingest.profiles import load_profile
+from labforensics.ingest.protection import UNPLACED_NOTE
 
 LEG = (
     "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
@@ -95,7 +96,11 @@ def test_wrong_width_quarantined_with_line(tmp_path, test_key):
     assert len(ev.events) == 2
     q = ev.quarantine.iloc[0]
     # the short row has 5 fields; line 3 (header is line 1)
-    assert (q["source_line"], q["reason"]) == (3, "wrong field count: 5 fields, expected 15")
+    # its fields out of place (QA, session 8): the reason says how they are shown
+    assert (q["source_line"], q["reason"]) == (
+        3,
+        "wrong field count: 5 fields, expected 15" + UNPLACED_NOTE,
+    )
     assert ev.events["source_line"].tolist() == [2, 4]
 
 
@@ -201,7 +206,7 @@ def test_quotes_mid_field_follow_csv_rules(tmp_path, test_key):
     # so 'a"b;c"d' is two fields (16 in all); lines 3-4 are joined by their odd quote
     # counts but the line break between them lies outside quotes, as does a lone CR
     assert ev.quarantine[["source_line", "reason"]].values.tolist() == [
-        [2, "wrong field count: 16 fields, expected 15"],
+        [2, "wrong field count: 16 fields, expected 15" + UNPLACED_NOTE],
         [3, "unparseable quoting: line break outside quotes"],
         [5, "unparseable quoting: line break outside quotes"],
     ]

@@ -15,6 +15,7 @@ from labforensics.ingest import _lis_structure, read_evidence
 from labforensics.ingest._common import RAW_CAP
 from labforensics.ingest._lis_structure import _nul_runs
 from labforensics.ingest.profiles import load_profile
+from labforensics.ingest.protection import UNPLACED_NOTE
 from labforensics.ingest.readers.lis_csv import parse_lis_bytes, read_lis_many
 from labforensics.ingest.registry import ReadContext
 from labforensics.privacy import CaseKey
@@ -103,7 +104,7 @@ def test_valid_row_then_5mb_of_nuls_read_evidence(tmp_path):
     q = ev.quarantine
     assert list(q["source_line"]) == [3]
     assert list(q["reason"]) == [
-        "record cut short: 1 fields, expected 15, no line end at end of file"
+        "record cut short: 1 fields, expected 15, no line end at end of file" + UNPLACED_NOTE
     ]
     # whatever the redaction makes of it, the text stays within the cap and its marker
     assert len(q["raw"].iloc[0]) <= RAW_CAP + len("… [5,177,344 more characters cut]")

@@ -128,12 +128,19 @@ def test_wrong_width_row_never_shows_its_ipp(tmp_path, test_key, ipp_field, extr
     assert ";TECHNICIEN;" in raw and ";RESULTATS;" in raw  # fields before the window kept
 
 
-def test_short_junk_line_is_not_pseudonymised(tmp_path, test_key):
-    # one field where 15 are expected: a line of junk, not an IPP shifted left
+def test_short_rows_show_only_dates_times_and_lab_codes(tmp_path, test_key):
+    # a row of 1 or 5 fields where 15 are expected: no field's position can be trusted, so
+    # every field is keyed (P of (L01, value)) but the date, the time and the lab code (QA,
+    # session 8: was shown as logged, "-5.2" and the account "u1" included)
     rows = HEADER + "-5.2\r\n" + "01/03/2019;10:00:00;L01;S1;u1\r\n"
     (tmp_path / "AUDIT_L01_20190301.csv").write_bytes(rows.encode("cp1252"))
     ev = read_evidence(tmp_path, case_key=test_key)
-    assert ev.quarantine["raw"].tolist() == ["-5.2", "01/03/2019;10:00:00;L01;S1;u1"]
+    p = {v: pseudonymise_one(test_key, "L01", v) for v in ("-5.2", "S1", "u1")}
+    assert ev.quarantine["raw"].tolist() == [
+        p["-5.2"],
+        f"01/03/2019;10:00:00;L01;{p['S1']};{p['u1']}",
+    ]
+    assert ev.quarantine["reason"].str.endswith("times, codes and lab codes").all()
 
 
 def test_missing_separator_before_ipp_is_covered(tmp_path, test_key):

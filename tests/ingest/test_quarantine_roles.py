@@ -1,6 +1,7 @@
 """Quarantined raw records keep each identifier field's role (QA session 5, item 5): in a
 row of 17 fields (15 expected) the request number "D1" was keyed as a patient (``P...``)
-because it lay where a shifted IPP could be."""
+because it lay where a shifted IPP could be. Since QA session 8 every other field of a row
+of the wrong width is keyed too, but blanks, dates, times, codes and lab codes."""
 
 from __future__ import annotations
 
@@ -24,22 +25,35 @@ def _raw(tmp_path, row: str) -> str:
     return str(q["raw"].iloc[0])
 
 
+def _ids(k: CaseKey, *values: str) -> dict[str, str]:
+    return {v: pseudonymise_one(k, "L01", v) for v in values}
+
+
 def test_wider_row_keys_the_request_number_as_a_request(tmp_path):
     # 17 fields: the IPP (column 12) and the request number (column 13) are in place, two
-    # extra fields at the end; each keeps its own column's role
+    # extra fields at the end; each keeps its own column's role. No other field's position
+    # can be trusted (QA, session 8): all are keyed but the date, time, lab and codes
     k = CaseKey.from_hex(KEY)
     raw = _raw(tmp_path, HEAD + "888888;D1;;;extra;cols")
-    p, r = pseudonymise_one(k, "L01", "888888"), request_id(k, "L01", "D1")
-    assert raw == HEAD.replace("'", "") + f"{p};{r};;;extra;cols"
+    p = _ids(k, "S1", "tech.a", "PC-01", "10.0.0.5", "888888", "extra", "cols")
+    r = request_id(k, "L01", "D1")
+    assert raw == (
+        f"03/03/2020;08:06:00;L01;{p['S1']};{p['tech.a']};TECHNICIEN;{p['PC-01']};"
+        f"{p['10.0.0.5']};RESULTATS;CONSULTATION;OK;{p['888888']};{r};;;{p['extra']};"
+        f"{p['cols']}"
+    )
     assert r.startswith("R") and "888888" not in raw
 
 
 def test_narrower_row_still_hides_a_shifted_ipp(tmp_path):
-    # 14 fields (NB_ENREG missing): the IPP may have shifted one left, so RESULTAT's field
-    # is keyed as a patient too (the conservative rule); the request number stays R
+    # 14 fields (NB_ENREG missing): the IPP may have shifted one left, onto RESULTAT's
+    # column, whose value "OK" is a code of the outcome table (harmless: kept); the IPP is a
+    # patient, the request number stays R, the last field is keyed as a patient
     k = CaseKey.from_hex(KEY)
     raw = _raw(tmp_path, HEAD + "888888;D1;x")
     fields = raw.split(";")
-    assert fields[10] == pseudonymise_one(k, "L01", "OK")
+    assert len(fields) == 14
+    assert fields[10] == "OK"
     assert fields[11] == pseudonymise_one(k, "L01", "888888")
     assert fields[12] == request_id(k, "L01", "D1")
+    assert fields[13] == pseudonymise_one(k, "L01", "x")

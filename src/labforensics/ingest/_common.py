@@ -398,6 +398,13 @@ _RAW_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1[REDACTED]\3",
     ),
     (re.compile(r'("query"\s*:\s*")((?:[^"\\]|\\.)*)(")'), r"\1[REDACTED]\3"),
+    # names: an entity's or a reference's (a patient's name, the display of Patient/...),
+    # HumanName parts; an agent's name too (conservative: the record did not parse)
+    (
+        re.compile(r'("(?:display|name|family|text)"\s*:\s*")((?:[^"\\]|\\.)*)(")'),
+        r"\1[REDACTED]\3",
+    ),
+    (re.compile(r'("(?:given|prefix|suffix)"\s*:\s*\[)([^\]]*)(\])'), r"\1[REDACTED]\3"),
     # ATNA XML: participant object ids, names, queries, details
     (re.compile(r'(ParticipantObjectID\s*=\s*")([^"]*)(")'), r"\1[REDACTED]\3"),
     (re.compile(r"(ParticipantObjectID\s*=\s*')([^']*)(')"), r"\1[REDACTED]\3"),
@@ -414,14 +421,26 @@ _RAW_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: A record cut inside a value to be masked (its closing quote lost): masked to the end.
+_CUT_RULES: tuple[re.Pattern[str], ...] = (
+    re.compile(r'("(?:value|query|display|name|family|text|reference)"\s*:\s*")((?:[^"\\]|\\.)*)$'),
+    re.compile(r'("(?:given|prefix|suffix)"\s*:\s*\[)([^\]]*)$'),
+    re.compile(r"(ParticipantObjectID\s*=\s*[\"'])([^\"']*)$"),
+    re.compile(r'(<(?:\w+:)?ParticipantObjectDetail\b[^>]*\bvalue\s*=\s*")([^"]*)$'),
+    re.compile(r"(<(?:\w+:)?(?:ParticipantObjectQuery|ParticipantObjectName)\b[^>]*>)([^<]*)$"),
+)
+
+
 def mask_raw(text: str) -> str:
     """Mask patient references in a quarantined FHIR or ATNA record's raw text.
 
     A quarantined record never reaches the patient pseudonymisation, so the
     identifiers it holds would otherwise be written as they are. Masked:
     ``Patient/<id>`` references, FHIR ``identifier.value`` and ``query`` values,
-    ATNA ``ParticipantObjectID``, ``ParticipantObjectQuery``,
-    ``ParticipantObjectName`` and ``ParticipantObjectDetail/@value``; then the
+    names (``display``, ``name``, ``text`` and the parts of a HumanName: a patient's
+    name, an agent's too), ATNA ``ParticipantObjectID``, ``ParticipantObjectQuery``,
+    ``ParticipantObjectName`` and ``ParticipantObjectDetail/@value``; a record cut
+    inside one of those values (no closing quote) is masked to its end; then the
     decoded-query rules of :func:`mask_query`. The rest stays as written, to show
     what was wrong with the record.
     """
@@ -429,6 +448,8 @@ def mask_raw(text: str) -> str:
         return text
     for rx, rep in _RAW_RULES:
         text = rx.sub(rep, text)
+    for rx in _CUT_RULES:  # a record cut short (invalid JSON, XML not well formed)
+        text = rx.sub(lambda m: m.group(1) + _MASK if m.group(2) else m.group(0), text)
     return mask_query(text)
 
 
@@ -443,12 +464,16 @@ def finish_file_read(
     truncated: bool,
     note: str,
     unknown: dict[str, int],
+    replacement_chars: int = 0,
+    encoding_note: str = "",
 ) -> FileRead:
     """The :class:`FileRead` of a message-based reader (FHIR, ATNA), masked and counted.
 
     Quarantined records and field-problem values never reach pseudonymisation, so
     the patient references in them are masked here (:func:`mask_raw`); quarantine
     rows are sorted by line; ``rows_read = rows_to_events + ignored + quarantined``.
+    ``replacement_chars`` and ``encoding_note``: the file's undecodable bytes
+    (:func:`labforensics.ingest._lis_encoding.decode_utf8_accounted`).
     """
     quarantine = sorted(quarantine, key=lambda q: q.line or 0)
     quarantine = [QuarantineRow(q.line, q.reason, mask_raw(q.raw)) for q in quarantine]
@@ -464,4 +489,6 @@ def finish_file_read(
         truncation_note=note,
         unknown_codes=unknown,
         lab=ctx.lab,
+        replacement_chars=replacement_chars,
+        encoding_note=encoding_note,
     )

@@ -32,7 +32,7 @@ import numpy as np
 from ._lis_structure import _problems_at
 from .registry import FieldProblem
 
-__all__ = ["Transcoded", "transcode"]
+__all__ = ["Transcoded", "decode_utf8_accounted", "transcode"]
 
 _FFFD = "\ufffd".encode()
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -393,3 +393,34 @@ def line_account(t: Transcoded, nl: np.ndarray, encoding: str) -> tuple[int, int
                 f"line(s) {_line_list(lns)}"
             )
     return n_rec, n_rep, "; ".join(parts), problems
+
+
+def decode_utf8_accounted(data: bytes) -> tuple[str, int, str, list]:
+    """UTF-8 text of a file (a BOM dropped), with its undecodable bytes accounted for.
+
+    For the readers that decode a whole file as UTF-8 (syslog, FHIR; ATNA for the
+    count): undecodable bytes become U+FFFD as ``errors="replace"`` makes them, and
+    are counted and named the way :func:`line_account` does for the regex profiles,
+    so that no loss is silent. A file that decodes (the usual case) costs one strict
+    decode.
+
+    Returns
+    -------
+    text : str
+    replacement_chars : int
+        U+FFFD characters standing for undecodable byte sequences.
+    note : str
+        ``""``, or how many and their lines (``FileRead.encoding_note``).
+    problems : list of FieldProblem
+        One per line concerned, column ``line``, value ``""``.
+    """
+    if data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    try:
+        return str(data, "utf-8"), 0, "", []
+    except UnicodeDecodeError:
+        pass
+    utf8, where = _decode_counting(data, "utf-8")
+    nl = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == 10)
+    _, n_rep, note, problems = line_account(Transcoded(utf8, where, _EMPTY), nl, "utf-8")
+    return utf8.decode("utf-8"), n_rep, note, problems

@@ -4,13 +4,16 @@ Patients (lab, IPP) and request numbers become keyed ids (:class:`privacy.KeyedI
 never kept raw in the events. Columns are dictionary-encoded once; trimming, pairing
 and hashing are done per distinct value, never per row. Free text (details,
 quarantined lines, field-problem values) is redacted: known IPPs and request numbers,
-NIR, e-mail, phone, and for the LIS dialects the fields at the profile's positions.
+NIR, e-mail, phone, and for the LIS dialects the fields at the profile's positions; a
+quarantined record whose fields are out of place (another width than its header's, a
+line its regex profile did not read) has every field keyed but those proven harmless
+(:func:`harmless_values`), and its reason says so (:data:`UNPLACED_NOTE`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,12 +24,15 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..privacy import (
+    KEYED_ID,
     CaseKey,
     KeyedIds,
     Redactor,
     record_field_spans,
     redact_digit_runs,
     redact_record_field,
+    redact_unplaced_record,
+    time_value,
 )
 from ._assemble import _Pool, sort_pool
 from ._columns import _chunked, _codes, _from_codes, _pairs_of
@@ -96,14 +102,13 @@ _TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")  # as privacy.Redactor's to
 
 
 def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
-    """The CSV profile a file was read with (``prof``: the file's own), else None.
+    """The profile a file was read with (``prof``: the file's own), else None.
 
     Built-in dialects (``lis_legacy``, ``lis_current``) whether sniffed or chosen;
-    a user CSV profile; None for a regex profile (no fields to locate by position)
-    and for every other reader.
+    a user profile, CSV or regex; None for every other reader.
     """
     if prof is not None:
-        return prof if prof.kind == "csv" else None
+        return prof
     if spec.name in ("lis_legacy", "lis_current"):
         return load_profile(spec.name[4:])
     return None
@@ -134,6 +139,66 @@ def _field_roles(text: str, p: Profile, roles: Mapping[int, str]) -> dict[int, s
     return {pos: c[2] for pos, c in best.items()}
 
 
+#: Added to the reason of a quarantined record whose fields are out of place (a CSV
+#: record of another width than its header's, a line its regex profile does not match).
+UNPLACED_NOTE = (
+    "; field positions unknown: every field shown as its keyed id but blanks, dates, "
+    "times, codes and lab codes"
+)
+
+
+def _letters(v: str) -> bool:
+    """A value with a letter: a value of digits (and signs) alone is never proven harmless."""
+    return any(c.isalpha() for c in v)
+
+
+def harmless_values(p: Profile, labs: Iterable[str]) -> Callable[[str], bool]:
+    """The proof that a field of a quarantined record holds no patient identifier.
+
+    A value is harmless when it is one of the profile's missing-value marks, a valid
+    date or time (:func:`labforensics.privacy.time_value`), or, holding a letter,
+    exactly (case aside) a code of the profile's tables (action codes, modules, roles,
+    outcome values; :data:`labforensics.schema.LIS_ACTION_CODES`,
+    :data:`~labforensics.schema.LIS_MODULES`,
+    :data:`~labforensics.schema.ROLE_ACCOUNT_KIND` and the profile's own) or one of
+    ``labs`` (lab codes and their aliases). Closed vocabularies and times: an IPP, a
+    name or a NIR is none of them.
+    """
+    codes = {str(c).upper() for c in (*schema.LIS_ACTION_CODES, *schema.LIS_MODULES,
+             *schema.ROLE_ACCOUNT_KIND, *p.action_codes, *p.role_kinds, *p.success_values,
+             *p.failure_values)}  # fmt: skip
+    codes = {c for c in codes if _letters(c)}
+    lab_set = {str(v) for v in labs if v and _letters(str(v))}
+    missing = set(p.missing_values)
+
+    def keep(v: str) -> bool:
+        return (
+            v in missing or time_value(v) or (_letters(v) and (v.upper() in codes or v in lab_set))
+        )
+
+    return keep
+
+
+def _digit_rule(p: Profile | None) -> bool:
+    """Whether quarantined text and field-problem values of a file read with ``p`` get
+    :func:`labforensics.privacy.redact_digit_runs`: CSV profiles (the LIS dialects and
+    user profiles), and regex profiles that map an IPP or a request column."""
+    if p is None:
+        return False
+    return p.kind == "csv" or any(p.columns.get(c) in p.header for c in ("ipp", "request"))
+
+
+def _known_ids(redactor: Redactor, lab: str | None) -> Callable[[str], str | None]:
+    """The id of a whole value the evidence reveals as an IPP or a request number of
+    ``lab`` (the :class:`Redactor`'s ``P`` or ``R`` id), else None."""
+
+    def known(v: str) -> str | None:
+        got = redactor.redact(v, lab)
+        return got if got != v and got and KEYED_ID.fullmatch(got) else None
+
+    return known
+
+
 def _redact_quarantined(
     text: str | None,
     redactor: Redactor,
@@ -141,41 +206,83 @@ def _redact_quarantined(
     p: Profile | None,
     lab: str | None,
     aliases: Mapping[str, str],
-) -> str | None:
-    """Redact a quarantined raw record (or a field-problem value).
+    keep: Callable[[str], bool] = lambda v: False,
+    labs: frozenset[str] = frozenset(),
+) -> tuple[str | None, bool]:
+    """Redact a quarantined raw record (or a field-problem value); and whether its fields
+    were out of place.
 
-    Known IPPs, NIR, e-mail and phone by the :class:`Redactor`; for the LIS dialects
-    (``p`` given) also, first, the field at the profile's IPP position (even when the
-    row is otherwise bad; in a row of the wrong width, every field the IPP could
-    have shifted to) and, last, every run of 5+ digits (a partial IPP cut
-    mid-number): see :func:`labforensics.privacy.redact_record_field` and
+    Known IPPs, NIR, e-mail and phone by the :class:`Redactor`. For a profile that maps
+    an IPP or a request column (``p``; the LIS dialects), first:
+
+    * a CSV record of its header's width: the fields at the IPP and request positions
+      (:func:`labforensics.privacy.redact_record_field`);
+    * a CSV record of another width, or any quarantined line of a regex profile: no
+      field's position can be trusted, so every field but those ``keep`` proves
+      harmless (:func:`harmless_values`) becomes its keyed id
+      (:func:`labforensics.privacy.redact_unplaced_record`; ``P``, or ``R`` where the
+      request column could have shifted to). The record's lab (for the ids) is its lab
+      field when that is one of ``labs``, else ``lab``. Returns True as second value:
+      the caller adds :data:`UNPLACED_NOTE` to the reason. A field whose whole value
+      the evidence reveals as an IPP or a request number (an event's) gets that id
+      (:func:`_known_ids`): the patient's pseudonym wherever the IPP shifted to.
+
+    Last, every run of 5+ digits (a partial IPP cut mid-number):
     :func:`labforensics.privacy.redact_digit_runs`.
     """
-    if not text or p is None:
-        return redactor.redact(text, lab)
+    header = list(p.header) if p is not None else []
+    roles = {header.index(c): kind for c, kind in ((p.columns.get("ipp"), "patient"),
+             (p.columns.get("request"), "request")) if c in header} if p else {}  # fmt: skip
+    if not text or not roles:  # the digit rule for CSV profiles, as always
+        red = redactor.redact(text, lab)
+        return (redact_digit_runs(red, key, lab) if red and _digit_rule(p) else red), False
     cut = CUT_MARK.search(text)  # a record capped by its reader: redact what is kept
     if cut is not None:
-        kept = _redact_quarantined(text[: cut.start()], redactor, key, p, lab, aliases)
-        return (kept or "") + cut.group(0)
-    header = list(p.header)
-    ipp_col = p.columns.get("ipp")
-    lab_col = p.columns.get("lab")
-    rec_lab = lab
-    if ipp_col in header:
-        li = header.index(lab_col) if lab_col in header else None
-        if li is not None:  # the record's own lab (a FINESS number mapped), else the file's
-            spans = record_field_spans(text, p.separator, p.quote)
-            if li < len(spans):
-                own = text[spans[li][0] : spans[li][1]].strip().strip(p.quote).strip()
-                rec_lab = aliases.get(own, own) if own else lab
-    roles = {header.index(c): kind for c, kind in ((ipp_col, "patient"),
-             (p.columns.get("request"), "request")) if c in header}  # fmt: skip
-    for pos, kind in sorted(_field_roles(text, p, roles).items(), reverse=True):
-        # one field at a time (right to left), with the role of its own column
-        text = redact_record_field(text, key, rec_lab, separator=p.separator, quote=p.quote,
-                                   ipp_index=pos, kind=kind)  # fmt: skip
+        kept, unplaced = _redact_quarantined(text[: cut.start()], redactor, key, p, lab, aliases,
+                                             keep, labs)  # fmt: skip
+        return (kept or "") + cut.group(0), unplaced
+    if p.kind == "regex":  # a line that did not become an event: no field is placed
+        text = redact_unplaced_record(text, key, lab, separator=None, quote=p.quote, keep=keep,
+                                      known=_known_ids(redactor, lab))  # fmt: skip
+        return redact_digit_runs(redactor.redact(text, lab), key, lab), True
+    spans = record_field_spans(text, p.separator, p.quote)
+    li = header.index(p.columns["lab"]) if p.columns.get("lab") in header else None
+    own = ""
+    if li is not None and li < len(spans):  # the record's own lab (a FINESS number mapped)
+        own = text[spans[li][0] : spans[li][1]].strip().strip(p.quote).strip()
+    unplaced = len(spans) != len(header)
+    if unplaced:
+        rec_lab = aliases.get(own, own) if own in labs else lab
+        text = redact_unplaced_record(text, key, rec_lab, separator=p.separator, quote=p.quote,
+                                      keep=keep, roles=_field_roles(text, p, roles),
+                                      known=_known_ids(redactor, rec_lab))  # fmt: skip
+    else:
+        rec_lab = aliases.get(own, own) if own else lab
+        for pos, kind in sorted(roles.items(), reverse=True):
+            # one field at a time (right to left), with the role of its own column
+            text = redact_record_field(text, key, rec_lab, separator=p.separator,
+                                       quote=p.quote, ipp_index=pos, kind=kind)  # fmt: skip
     text = redactor.redact(text, rec_lab)
-    return redact_digit_runs(text, key, rec_lab)
+    return redact_digit_runs(text, key, rec_lab), unplaced
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _redact_reason(reason: str, redactor: Redactor, key: CaseKey, lab: str | None,
+                   digits: bool) -> str:  # fmt: skip
+    """A quarantine reason with the values it quotes redacted (a field's value: a bad time,
+    an unknown outcome): known IPPs and request numbers, NIR, e-mail and phone by the
+    :class:`Redactor`, then, with ``digits``, every run of 5+ digits
+    (:func:`labforensics.privacy.redact_digit_runs`). Only the quoted values: the
+    reason's own numbers (a line, a field count) are never taken for identifiers."""
+
+    def sub(m: re.Match[str]) -> str:
+        q, v = m.group(0)[0], m.group(0)[1:-1]
+        red = redactor.redact(v, lab) or v
+        return q + (redact_digit_runs(red, key, lab) if digits else red) + q
+
+    return _QUOTED.sub(sub, reason)
 
 
 _EMPTY = pa.array([], type=pa.string())
@@ -294,33 +401,48 @@ def _report_rows(
     key: CaseKey,
     aliases: Mapping[str, str],
     lab_notes: list[dict[str, object]],
+    lab_vals: Iterable[str] = (),
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Quarantine rows and field-problem rows (after ``lab_notes``), their text redacted."""
+    """Quarantine rows and field-problem rows (after ``lab_notes``), their text redacted.
+
+    ``lab_vals``: the labs of the events; with the aliases (both sides) and each file's
+    lab, the lab codes a quarantined field may show (:func:`harmless_values`). A
+    quarantined record whose fields are out of place has :data:`UNPLACED_NOTE` after
+    its reason; the values a reason quotes are redacted (:func:`_redact_reason`).
+    """
     qrows: list[dict[str, object]] = []
     fprows: list[dict[str, object]] = list(lab_notes)
+    known = {str(v) for v in (*lab_vals, *aliases, *aliases.values()) if v}
+    keeps: dict[tuple[str, str | None], Callable[[str], bool]] = {}
     for (fr, frep, spec), f in zip(reads, pool.files, strict=True):
         lp = _lis_profile(spec, jobs[f.job][3].profile)
         flab = frep.lab or jobs[f.job][3].lab
+        labs = frozenset(known | ({flab} if flab else set()))
+        keep: Callable[[str], bool] = lambda v: False  # noqa: E731
+        if lp is not None and fr.quarantine:
+            kk = (lp.reader_name, flab)
+            keep = keeps[kk] if kk in keeps else keeps.setdefault(kk, harmless_values(lp, labs))
+        digits = _digit_rule(lp)
         for q in fr.quarantine:
+            raw, unplaced = _redact_quarantined(q.raw, redactor, key, lp, flab, aliases, keep,
+                                                labs)  # fmt: skip
+            reason = _redact_reason(q.reason, redactor, key, flab, digits)
             qrows.append(
                 {
                     "source_file": frep.source_file,
                     "source_line": q.line,
-                    "reason": q.reason,
-                    "raw": _redact_quarantined(q.raw, redactor, key, lp, flab, aliases),
+                    "reason": reason + (UNPLACED_NOTE if unplaced else ""),
+                    "raw": raw,
                 }
             )
         for p in fr.field_problems:
+            red = redactor.redact(p.value, flab)
             fprows.append(
                 {
                     "source_file": frep.source_file,
                     "source_line": p.line,
                     "column": p.column,
-                    "value": (
-                        redact_digit_runs(redactor.redact(p.value, flab), key, flab)
-                        if lp is not None
-                        else redactor.redact(p.value, flab)
-                    ),
+                    "value": redact_digit_runs(red, key, flab) if digits else red,
                     "problem": p.problem,
                 }
             )
@@ -358,4 +480,4 @@ def redact_free_text(
         red = [redactor.redact(tx, lb or None) for lb, tx in det_pairs]
         if any(r != tx for r, (_, tx) in zip(red, det_pairs, strict=True)):
             raw["detail"] = _from_codes(det_codes, red)  # else: nothing to redact, kept
-    return _report_rows(reads, jobs, pool, redactor, key, aliases, lab_notes)
+    return _report_rows(reads, jobs, pool, redactor, key, aliases, lab_notes, lab_vals)

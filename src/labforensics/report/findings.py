@@ -27,6 +27,7 @@ from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
+from .encoding_notes import encoding_limit
 from .html import make_formatter
 from .reproduce import reproduce_text
 from .summary import log10_text  # truncated, as printed everywhere (session 6)
@@ -400,7 +401,8 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
 #: Above this many evidence files, findings.json lists per-file rows only for notable files
 #: (manifest.json always lists every file with its SHA-256).
 MAX_LISTED_FILES = 500
-_NOTABLE = ("quarantined", "rotation_duplicates", "repeated_headers", "ignored", "field_problems")
+_NOTABLE = ("quarantined", "rotation_duplicates", "repeated_headers", "ignored", "field_problems",
+            "rows_recoded", "replacement_chars")  # fmt: skip
 
 
 def _accounting_section(accounting: Mapping[str, Any]) -> dict[str, Any]:
@@ -567,7 +569,7 @@ def build_findings(
     }
     f = json_safe(f)
     f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
-                          f["clock_quality"])  # fmt: skip
+                          f["clock_quality"], accounting.get("files", ()))  # fmt: skip
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -580,11 +582,13 @@ def _limits(
     gaps: Sequence[Mapping[str, Any]],
     period: Mapping[str, Any],
     clock: Mapping[str, Any] | None = None,
+    files: Iterable[Mapping[str, Any]] = (),
 ) -> list[str]:
     """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
-    (linkage false-match rate, coverage, ceilings), then quarantine, clock, the times in a
-    daylight-saving change's hour (``clock``: :func:`clock_quality`) and the share of the
-    period without logs. ``size``: events and labs (:func:`_case_size`)."""
+    (linkage false-match rate, coverage, ceilings), then quarantine, undecodable bytes
+    (``files``: the per-file accounting, :func:`~.encoding_notes.encoding_limit`), clock,
+    the times in a daylight-saving change's hour (``clock``: :func:`clock_quality`) and
+    the share of the period without logs. ``size``: events and labs (:func:`_case_size`)."""
     out = [str(t) for t in (conc.get("limits") or [])]
     q = int(totals.get("quarantined", 0) or 0)
     rows = int(totals.get("rows_read", 0) or 0)
@@ -594,6 +598,8 @@ def _limits(
             + (f" ({100 * q / rows:.2f} % of {rows:,} rows read)" if rows else "")
             + ": their events are not in the analysis (quarantine.csv lists each with its line)"
         )
+    if enc := encoding_limit(files):
+        out.append(enc)
     out.append(
         "clock: event times are the LIS servers' clocks converted to UTC from the case's time "
         "zone; no correction for server clock drift is made, and date-only values (patient "

@@ -40,6 +40,7 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
+from .encoding_notes import encoding_files
 from .leak_tables import (
     coverage_rows,
     hypotheses_ctx,
@@ -313,6 +314,8 @@ COLUMN_LABELS = {
     "strength": "grade of the earlier share rule (not the conclusion's strength)",
     "source_format": "format", "from_format": "from format", "to_format": "to format",
     "last_old_ts": "last event in the old format", "first_ts": "first event in the new format",
+    "rows_recoded": "rows read as UTF-8", "replacement_chars": "undecodable bytes (U+FFFD)",
+    "encoding_note": "lines concerned",
 }  # fmt: skip
 
 
@@ -664,7 +667,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     if acc_frame is not None and len(acc_frame) > 200:
         # many files: the notable ones and the total (every file is in manifest.json)
         cols = [c for c in ("quarantined", "rotation_duplicates", "repeated_headers", "ignored",
-                            "field_problems") if c in acc_frame.columns]  # fmt: skip
+                            "field_problems", "rows_recoded", "replacement_chars")
+                if c in acc_frame.columns]  # fmt: skip
         notable = acc_frame[cols].fillna(0).astype(bool).any(axis=1)
         if "truncated" in acc_frame.columns:
             notable |= acc_frame["truncated"].fillna(False).astype(bool)
@@ -699,6 +703,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "detailed": detailed,
         "others": others,
         "accounting": acct,
+        # files read otherwise than their encoding says (per-file accounting of findings)
+        "encoding_files": encoding_files((f.get("accounting") or {}).get("files") or ()),
         "accounting_cols": list(data.accounting.columns) if data.accounting is not None else [],
         "quarantine_summary": quarantine_summary,
         "quarantine_kinds": quarantine_kinds,

@@ -112,6 +112,7 @@ from .._common import (
     read_bytes,
 )
 from .._instants import parse_instants
+from .._lis_encoding import decode_utf8_accounted
 from ..registry import (
     FieldProblem,
     FileRead,
@@ -400,7 +401,9 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     quarantine = [QuarantineRow(line_of(o), why, cap_text(_text(raw))) for o, why, raw in bad]
     if bad and bad[-1][0] + len(bad[-1][2]) >= len(data.rstrip()) and "frame" in bad[-1][1]:
         truncated, note = True, note or bad[-1][1]
-    problems: list[FieldProblem] = []
+    # messages are UTF-8 XML: a byte sequence that is not UTF-8 is counted (U+FFFD where
+    # decoded as text, refused by the XML parser inside a message)
+    _, n_rep, enc_note, problems = decode_utf8_accounted(data)
     rec, raw_of, unknown, ignored, rows_to_events, cut_note = _collect(
         records, data, line_of, ctx, problems, quarantine
     )
@@ -432,6 +435,7 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     return finish_file_read(
         ctx, events, rows_to_events=rows_to_events, ignored=ignored, quarantine=quarantine,
         problems=problems, truncated=truncated, note=note, unknown=unknown,
+        replacement_chars=n_rep, encoding_note=enc_note,
     )  # fmt: skip
 
 

@@ -116,13 +116,13 @@ import pandas as pd
 from .._common import (
     build_events,
     cap_text,
-    decode,
     finish_file_read,
     read_bytes,
     split_lines,
 )
 from .._fhir_fields import _agent, _detail, _kind, _outcome, _patients, _Problems, _site, _when
 from .._instants import parse_instants
+from .._lis_encoding import decode_utf8_accounted
 from ..registry import (
     FieldProblem,
     FileRead,
@@ -400,8 +400,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
         Only when the file cannot be read.
     """
     data, truncated, note = read_bytes(path)
-    text = decode(data)
-    problems: list[FieldProblem] = []
+    text, n_rep, enc_note, problems = decode_utf8_accounted(data)  # U+FFFD counted
     quarantine: list[QuarantineRow] = []
     rows, ignored, (truncated, note) = _rows_of(path, text, quarantine, (truncated, note))
     rec, unknown, rows_to_events, not_audit = _collect(rows, ctx, problems, quarantine)
@@ -412,6 +411,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     return finish_file_read(
         ctx, events, rows_to_events=rows_to_events, ignored=ignored, quarantine=quarantine,
         problems=problems, truncated=truncated, note=note, unknown=unknown,
+        replacement_chars=n_rep, encoding_note=enc_note,
     )  # fmt: skip
 
 

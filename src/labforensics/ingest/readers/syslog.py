@@ -204,7 +204,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._common import build_events, decode, read_bytes, split_lines
+from .._common import build_events, read_bytes, split_lines
+from .._lis_encoding import decode_utf8_accounted
 from .._syslog_headers import (
     _HEADERS,
     YEAR_REASON,
@@ -509,7 +510,9 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         Only when the file cannot be read.
     """
     data, truncated, note = read_bytes(path)
-    lines, ends_nl = split_lines(decode(data))
+    text, n_rep, enc_note, enc_problems = decode_utf8_accounted(data)  # U+FFFD counted
+    lines, ends_nl = split_lines(text)
+    del text
     n = len(lines)
     s = pd.Series(lines, dtype=object)
     line_no = np.arange(1, n + 1, dtype=np.int64)
@@ -558,9 +561,12 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         rows_to_events=int(to_event.sum()),
         ignored=int(ignored.sum()),
         quarantine=quarantine,
+        field_problems=enc_problems,
         truncated=truncated,
         truncation_note=note,
         lab=ctx.lab,
+        replacement_chars=n_rep,
+        encoding_note=enc_note,
     )
 
 
