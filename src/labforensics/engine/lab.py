@@ -32,6 +32,7 @@ from ..features import (
     set_family_size,
 )
 from ..features.baselines import cross_lab_z, lab_summaries
+from ..features.night import ROSTER_COLUMNS, add_other_labs
 from ..features.specs import BASELINE_METRICS, feature_spec
 from ..sessions import SessionParams, Sessions, sessionize
 from .partitions import narrow, widen
@@ -48,6 +49,8 @@ __all__ = [
 
 #: Events columns a per-lab part keeps for the whole-case stages (every column).
 UNITS: tuple[str, ...] = ("session", "account_day", "account_month")
+#: The summaries' key of the lab's night roster (:func:`labforensics.features.night.night_roster`).
+NIGHT_ROSTER = "night_roster"
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,10 @@ class LabPart:
         :func:`apply_peer_summaries` replaces them with the cross-lab ones.
     summaries : dict of str to pandas.DataFrame
         Per unit: one row per (metric, role, outbound) with ``lab``, ``n``,
-        ``median``, ``mad``, ``tail`` (the peer-role summaries, metric units).
+        ``median``, ``mad``, ``tail`` (the peer-role summaries, metric units); and
+        under :data:`NIGHT_ROSTER` the distinct ``lab``, ``role``, ``night`` of its staff
+        accounts' night sessions (no account named: the colleagues' nights of
+        :mod:`labforensics.features.night`).
     n_events : int
         The lab's events (records).
     """
@@ -169,6 +175,7 @@ def lab_stage(events: pd.DataFrame, lab: str | None, settings: LabSettings) -> L
     feats = build_features(ss.events, ss.sessions, settings.features, case=case,
                            exports=exports)  # fmt: skip
     summ = {u: _summaries(t, lab) for u, t in feats.tables().items()}
+    summ[NIGHT_ROSTER] = feats.notes.get(NIGHT_ROSTER, pd.DataFrame(columns=ROSTER_COLUMNS))
     held = Sessions(sessions=ss.sessions, events=narrow(ss.events), params=ss.params)
     return LabPart(lab=lab, sessions=held, exports=exports, features=feats, summaries=summ,
                    n_events=len(events))  # fmt: skip
@@ -177,7 +184,7 @@ def lab_stage(events: pd.DataFrame, lab: str | None, settings: LabSettings) -> L
 def merge_summaries(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """Every lab's peer summaries, per unit, in lab order (the second pass's input)."""
     out = {}
-    for u in UNITS:
+    for u in (*UNITS, NIGHT_ROSTER):
         frames = [p[u] for p in parts if u in p and len(p[u])]
         out[u] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return out
@@ -206,6 +213,8 @@ def apply_peer_summaries(
     (:func:`~labforensics.features.baselines.cross_lab_z`), then ``m_z`` (own, else
     peer-lab, else peer-role) and, where neither own nor peer-lab was defined,
     ``m_ref``, as :func:`labforensics.features.baselines._add_baselines` combines them.
+    Then the night rota: the other labs' colleague nights of the summaries'
+    :data:`NIGHT_ROSTER` (:func:`labforensics.features.night.add_other_labs`).
     Exact: the whole-case computation reads the same summaries.
 
     Parameters
@@ -213,7 +222,7 @@ def apply_peer_summaries(
     features : Features
         One lab's features (:func:`lab_stage`).
     summaries : mapping of unit to pandas.DataFrame
-        :func:`merge_summaries` of every lab.
+        :func:`merge_summaries` of every lab (with its :data:`NIGHT_ROSTER`).
     params : FeatureParams
         ``min_history`` (least peer group size).
     family : mapping of unit to int, optional
@@ -224,7 +233,8 @@ def apply_peer_summaries(
     -------
     Features
         A copy with the peer-role, ``_z`` and ``_ref`` columns replaced (and
-        ``unexplained_p_family`` when ``family`` is given).
+        ``unexplained_p_family`` when ``family`` is given; ``night_colleague_nights``
+        and ``night_unusual`` with a night roster).
     """
     tables = {}
     for u, t in features.tables().items():
@@ -251,7 +261,11 @@ def apply_peer_summaries(
             if u in family and "unexplained_p_family" in t.values:
                 t = tables[u] = FeatureTable(t.unit, t.keys, t.values.copy(), t.key_columns)
                 set_family_size(t, family[u])
-    return replace(features, **tables)
+    out = replace(features, **tables)
+    roster = summaries.get(NIGHT_ROSTER)
+    if roster is not None and len(roster):  # the other labs' night rota
+        out = add_other_labs(out, roster, params)
+    return out
 
 
 def concat_features(parts: list[Features], params: FeatureParams, tz: str) -> Features:

@@ -32,7 +32,11 @@ time
     ``hour_sin``/``hour_cos`` (local start hour on the unit circle), ``night``
     (start in ``FeatureParams.night``), ``weekend``, ``holiday`` (French public
     holiday, :mod:`holidays`), ``night_unusual`` (night times the share of the
-    account's sessions that are *not* at night: a night job is not unusual).
+    account's sessions that are *not* at night: a night job is not unusual; 0 where
+    night work is a habit of the account, of its colleagues of the same role (an
+    on-call rota) or, for a service account, its usual work:
+    :mod:`labforensics.features.night`), ``night_colleague_nights`` (the distinct
+    lab-nights other staff accounts of the role worked at night).
 context
     ``kind_*`` (account kind one-hot), ``role_*`` (role one-hot), ``module_*``
     (share of the session's events in each module), ``net_lab``, ``net_vendor``,
@@ -125,6 +129,7 @@ from .explained import (
     unit_counts,
 )
 from .habits import first_outbound, lab_first_instant, regular_job
+from .night import night_habits
 from .params import FeatureParams
 from .rollup import _aggregate, _lab_patients_to_date, _lab_shares
 from .specs import (
@@ -303,6 +308,8 @@ def build_features(
     v["explain_window_days"] = session_windows(ex, lab, role)
     v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params))
     v.update(_time_features(loc, lab, account, params))
+    roster = night_habits(v, {"lab": lab, "account": account, "role": role, "kind": kind},
+                          _codes([lab, account]), loc, per.ecode, ev["action"], params)  # fmt: skip
     v.update(_network_shares(ev, per, case.networks))
     mod_code, mod_uniq = pd.factorize(ev["module"])
     onehots = [
@@ -333,7 +340,7 @@ def build_features(
     for t in (session, day):
         _add_family_tests(t)
     add_authorisation_features(session, day, month, exports, case.tz)
-    notes = {"explain_window": ex.windows, "explain_labs": ex.labs}
+    notes = {"explain_window": ex.windows, "explain_labs": ex.labs, "night_roster": roster}
     return Features(session, day, month, params, case.tz, notes)
 
 
@@ -575,7 +582,8 @@ def _time_features(
     loc: pd.Series, lab: pd.Series, account: pd.Series, params: FeatureParams
 ) -> dict[str, pd.Series]:
     """Time of the local start: hour on the unit circle, night, weekend, holiday and
-    night for an account rarely active at night."""
+    night for an account rarely active at night (before the habits of
+    :func:`labforensics.features.night.night_habits`)."""
     v: dict[str, pd.Series] = {}
     hour = loc.dt.hour + loc.dt.minute / 60.0
     v["hour_sin"] = np.sin(2 * np.pi * hour / 24.0).astype("float64")

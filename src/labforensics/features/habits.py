@@ -51,9 +51,11 @@ __all__ = [
     "REGULAR_MIN_DAYS",
     "REGULAR_MIN_DAY_SHARE",
     "REGULAR_MIN_JACCARD",
+    "action_masks",
     "first_outbound",
     "lab_first_instant",
     "regular_job",
+    "usual_work",
 ]
 
 REGULAR_MIN_DAY_SHARE: float = 0.8
@@ -101,8 +103,22 @@ def first_outbound(
     return first, n_out.astype("float64")
 
 
-def _action_masks(ecode: np.ndarray, action: pd.Series, n_sessions: int) -> np.ndarray:
-    """Bit mask of each session's actions (logins and logouts aside), int64."""
+def action_masks(ecode: np.ndarray, action: pd.Series, n_sessions: int) -> np.ndarray:
+    """Bit mask of each session's actions (logins and logouts aside).
+
+    Parameters
+    ----------
+    ecode : numpy.ndarray of int, shape (n_events,)
+        Session position of each event (``-1``: none).
+    action : pandas.Series, shape (n_events,)
+        Canonical action of each event.
+    n_sessions : int
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_sessions,)
+        Bit ``k`` set when the session holds action ``schema.ACTIONS[k]``.
+    """
     masks = np.zeros(n_sessions, dtype=np.int64)
     a = pd.Categorical(action.astype(object), categories=list(ACTIONS)).codes
     keep = (ecode >= 0) & (a >= 0)
@@ -124,6 +140,33 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _hour_dev(h: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Distance in hours between local hours on the 24 h circle (0-12)."""
     return np.abs(((h - ref + 12.0) % 24.0) - 12.0)
+
+
+def usual_work(acct: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Whether each session does its account's usual work: the set of its actions (logins
+    and logouts aside) has a Jaccard index of at least :data:`REGULAR_MIN_JACCARD` (0.5)
+    with the account's most frequent set (ties: the smallest bit mask, so the result is
+    stable), the test :func:`regular_job` applies.
+
+    Parameters
+    ----------
+    acct : numpy.ndarray of int, shape (n_sessions,)
+        Account code of each session (``(lab, account)``).
+    masks : numpy.ndarray of int64, shape (n_sessions,)
+        Bit mask of each session's actions (:func:`action_masks`).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_sessions,)
+    """
+    if len(acct) == 0:
+        return np.zeros(0, dtype=bool)
+    s = pd.DataFrame({"a": acct, "mask": masks})
+    vc = s.value_counts().rename("n").reset_index()
+    vc = vc.sort_values(["a", "n", "mask"], ascending=[True, False, True], kind="stable")
+    mode = vc.drop_duplicates("a").set_index("a")["mask"]
+    m = mode.reindex(s["a"]).to_numpy(dtype=np.int64)
+    return _jaccard(masks.astype(np.int64), m) >= REGULAR_MIN_JACCARD
 
 
 def regular_job(
@@ -156,7 +199,7 @@ def regular_job(
         return np.zeros(0)
     day = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[D]").view("int64")
     hour = (loc.dt.hour + loc.dt.minute / 60.0 + loc.dt.second / 3600.0).to_numpy("float64")
-    masks = _action_masks(ecode, action, n)
+    masks = action_masks(ecode, action, n)
     s = pd.DataFrame(
         {
             "lab": lab.astype(object).to_numpy(),
@@ -180,15 +223,9 @@ def regular_job(
     first_dev = _hour_dev(first["hour"].to_numpy(), acc["mean_h"].reindex(first["a"]).to_numpy())
     on_time = pd.Series(first_dev <= REGULAR_MAX_SPREAD_H).groupby(first["a"].to_numpy()).mean()
     acc["on_time"] = on_time
-    # the most frequent action set (ties: the smallest mask, so the result is stable)
-    vc = s[["a", "mask"]].value_counts().rename("n").reset_index()
-    vc = vc.sort_values(["a", "n", "mask"], ascending=[True, False, True], kind="stable")
-    acc["mode"] = vc.drop_duplicates("a").set_index("a")["mask"]
     acc["span"] = s.groupby("a")["span"].first()
-    # per session: its match with the account's habits
-    mode = acc["mode"].reindex(s["a"]).to_numpy(dtype=np.int64)
-    jac = _jaccard(s["mask"].to_numpy(np.int64), mode)
-    s["match"] = jac >= REGULAR_MIN_JACCARD
+    # per session: its match with the account's most frequent action set
+    s["match"] = usual_work(acct, masks)
     acc["match"] = s.groupby("a")["match"].mean()
     ok = (
         (acc["days"] >= REGULAR_MIN_DAYS)

@@ -60,7 +60,9 @@ class FeatureParams:
         Night as local hours ``(start, end)``: 21 to 6 means 21:00-05:59.
     min_history : int, default 5
         Least number of units in a group for a baseline (own or peer) to be used
-        (>= 2: a median and a MAD need data).
+        (>= 2: a median and a MAD need data); also the least number of distinct nights
+        that make night work a habit (the account's earlier nights, its colleagues'
+        lab-nights: :mod:`labforensics.features.night`).
     warmup : pandas.Timedelta, default 14 days
         First-seen signals count only this long after the lab's first event.
     min_lab_patients : int, default 100

@@ -66,6 +66,9 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "weekend": _spec("flag", 1, "activity on a weekend"),
     "holiday": _spec("flag", 1, "activity on a French public holiday"),
     "night_unusual": _spec("share", 0.01, "night activity for an account rarely active at night"),
+    "night_colleague_nights": _spec(
+        "lab-nights", 1, "nights other staff accounts of the role worked at night"
+    ),
     "net_lab": _spec("share", 0.01, "events from the lab network"),
     "net_vendor": _spec("share", 0.01, "events from the vendor network"),
     "net_other": _spec("share", 0.01, "events from an outside network"),
