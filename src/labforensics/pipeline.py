@@ -770,7 +770,7 @@ def investigate(
                 lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key,
                                        unreadable=unreadable, stages=st.rows, run=run,
                                        transfer_quarantine=transfer_q),
-                lambda f: f"verdict {f['verdict']['verdict']}",
+                lambda f: f"verdict: {f['verdict']['label']}",  # words, not the code
             )  # fmt: skip
         finally:
             folder.remove()

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .context import _as_lists, _Context
+from .labels import proposition_who
 from .params import AttributionParams
 from .pathways import _fmt_ts
 
@@ -253,7 +254,7 @@ def _evidence_texts(
             "(see transfers)"
         )
     if pw.empty:
-        against.append(f"no candidate session of the {h} kind in or near the windows")
+        against.append(f"no candidate session of {proposition_who(h)} in or near the windows")
     if with_leak and unexplained:
         labs = "; ".join(_gap_text(u, params) for u in unexplained[:10])
         against.append(f"labs not explained by any candidate: {labs}")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from .. import __version__
 from ..attribution.conclusion import pairs_words
+from ..attribution.labels import proposition_words, reason_words, verdict_label
 from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
@@ -146,17 +147,6 @@ def _verdict_class(code: str) -> str:
     return "undetermined"
 
 
-_VERDICT_LABELS = {
-    "vendor": "The LIS vendor",
-    "insider": "Laboratory staff (insider)",
-    "outside": "An outside attacker",
-    "mixed": "Mixed: several sources",
-    "outside_evidence": "Outside the evidence: the logs do not cover the copy",
-    "none": "No exfiltration found",
-    "undetermined": "Undetermined",
-}
-
-
 def _stability_text(stab: Any) -> str:
     if stab is None:
         return "not assessed"
@@ -227,9 +217,8 @@ def attribution_findings(att: Any) -> dict[str, Any]:
     summary = str((conc or {}).get("reason") or d.get("verdict_rule") or "")
     if att is None:
         summary = "No attribution was made."
-    label = _VERDICT_LABELS[cls]
-    if cls == "undetermined" and code not in ("undetermined", ""):
-        label = code
+    # the heading in words (the one table); an unknown code said as it is, spaced
+    label = verdict_label(code if cls == "undetermined" and code else cls)
     return {
         "verdict": {
             "verdict": code,
@@ -244,7 +233,7 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             "stability_text": _sensitivity_text(conc) or _stability_text(d.get("stability")),
             # the conclusion's counts of leaked rows linked to a lab are lab-patient pairs,
             # the report's one unit for them (glossary)
-            "summary": pairs_words(group_counts(str(summary))),
+            "summary": reason_words(pairs_words(group_counts(str(summary)))),
         },
         "hypotheses": hyps,
         "windows": section("windows"),
@@ -292,10 +281,11 @@ def _strength_text(conc: Mapping[str, Any] | None) -> str:
     """The conclusion's strength in words: the ENFSI verbal equivalent with its log10 LR
     and alternative, or why none was computed."""
     if not conc or conc.get("log10_lr") is None:
-        return "n/a" if not conc else f"not evaluated ({conc.get('reason') or 'no ratio'})"
+        return ("n/a" if not conc
+                else f"not evaluated ({reason_words(conc.get('reason') or 'no ratio')})")  # fmt: skip
     return (
         f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])} against "
-        f"{conc.get('alternative')})"
+        f"{proposition_words(conc.get('alternative'))})"
     )
 
 
@@ -562,7 +552,8 @@ def build_findings(
         "clock_quality": clock_quality(ev),
         "inputs": _inputs_section(inputs),
         "parameters": parameters,
-        "stages": list(stages),
+        # a stage's note in words ("verdict vendor" -> "verdict: the LIS vendor ...")
+        "stages": [{**r, "output": reason_words(r.get("output") or "")} for r in stages],
         "reproduce": reproduce,
     }
     f = json_safe(f)

@@ -60,7 +60,7 @@ from .numbers import (
     pct,
 )
 from .summary import GLOSSARY, glossary_anchor, summary_view, takeovers
-from .words import COLUMN_WORDS, EXTRA_GLOSSARY, coded, in_words, pathway_words
+from .words import COLUMN_WORDS, EXTRA_GLOSSARY, coded, in_words, pathway_words, reason_html
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -644,6 +644,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     env.filters["attr"] = _attr
     # texts this package writes and a reader needs whole (parameters, commands)
     env.filters["coded"] = coded
+    env.filters["reason"] = reason_html  # the conclusion's sentences: propositions in words
     env.globals["CODED"] = tuple(COLUMN_WORDS)
     env.filters["whole"] = lambda v: Markup(_html.escape("" if v is None else str(v)))
     env.filters["label"] = header_label

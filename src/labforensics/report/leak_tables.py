@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..attribution.conclusion import pairs_words
+from ..attribution.labels import proposition_words
 from .numbers import Composed, _num, pct
 
 __all__ = [
@@ -387,7 +388,7 @@ def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
             "reruns with one parameter halved or doubled reach the same verdict"
             + (
                 " (not: " + "; ".join(f"{r.get('param')} = {_value(r.get('value'))} gives "
-                                      f"{r.get('verdict')}" for r in differ) + ")"
+                                      f"{proposition_words(r.get('verdict'))}" for r in differ) + ")"
                 if differ else ""
             ) + "."
         )  # fmt: skip

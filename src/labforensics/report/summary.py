@@ -37,20 +37,13 @@ from .lr_words import (
     lr_view,
 )
 from .numbers import Composed
+from .words import PROPOSITION_WORDS
 
 __all__ = ["GLOSSARY", "HYPOTHESIS_WORDS", "log10_text", "lr_text", "lr_view", "summary_view"]
 
-#: Hypothesis and proposition codes in words.
-HYPOTHESIS_WORDS = {
-    "vendor": "the LIS vendor (its extraction tool or accounts)",
-    "insider": "laboratory staff",
-    "external": "an outside intrusion",
-    "outside": "an outside intrusion",
-    "outside_evidence": "a copy the logs do not cover",
-    "mixed": "different sources at different labs",
-    "undetermined": "undetermined",
-    "none": "undetermined",
-}
+#: Hypothesis and proposition codes in words: the one table's
+#: (:data:`labforensics.attribution.labels.PROPOSITION_LABELS`).
+HYPOTHESIS_WORDS = PROPOSITION_WORDS
 #: Labs named one by one before the rest are counted.
 LABS_NAMED = 6
 #: Labs whose windows the first screen lists one by one; more: the span only (each
