@@ -373,8 +373,12 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
         out.append(f"{len(f['windows'])} lab(s) with first-seen bounds of the copy from the "
                    "leak (section 5).")  # fmt: skip
     if f.get("pathways"):
-        out.append(f"{len(f['pathways'])} pathway(s) (accounts whose operations could have "
-                   "produced leaked patients, the earlier share rule's candidates) in section 5.")  # fmt: skip
+        # without a leak there are no leaked patients: what a pathway could have produced
+        # is a copy of the patients its operations touched
+        what = ("leaked patients" if (f.get("leak") or {}).get("given")
+                else "a copy of the patients they touched (no leak was given)")  # fmt: skip
+        out.append(f"{len(f['pathways']):,} pathway(s) (accounts whose operations could have "
+                   f"produced {what}, the earlier share rule's candidates) in section 5.")  # fmt: skip
     tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
     if tr:
         up = sum(t.get("direction") == "upload" for t in tr)

@@ -292,6 +292,7 @@ COLUMN_LABELS = {
     "pathway_id": "pathway", "account_kind": "account kind", "n_sessions": "sessions",
     "records": "records sent out", "leaked_explained": "leaked patients explained",
     "share": "share of the leak explained", "first": "first operation",
+    "volume_share": "share of the anomalous records moved",
     "last": "last operation", "extraction_ts": "extraction time", "file_base": "file",
     "transfer_ts": "transfer time", "delay_h": "delay after extraction (h)",
     "remote_host": "remote address", "access_mode": "FTP access",

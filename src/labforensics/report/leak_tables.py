@@ -196,11 +196,16 @@ def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Section 6's hypotheses, the labs the conclusion leaves out of the weighing marked
     as such in their "evidence against" (the share rule lists them as not explained)."""
     left = sorted(not_weighed(f))
+    given = bool((f.get("leak") or {}).get("given"))
     out = []
     for h in f.get("hypotheses") or []:
         if not isinstance(h, Mapping):
             continue
-        row = dict(h)
+        # without a leak no patient is leaked: the share is of the anomalous records moved
+        # (attribution.propositions), and no leaked patient is explained
+        row = (dict(h) if given else
+               {("volume_share" if k == "share" else k): v for k, v in h.items()
+                if k != "patients_explained"})  # fmt: skip
         text = row.get("evidence_against")
         if isinstance(text, str) and left:
             for lab in left:

@@ -145,8 +145,15 @@ def _how_sure(f: Mapping[str, Any]) -> str:
             f"{v.get('stability_text') or ''}".rstrip("; ") + ".")  # fmt: skip
 
 
-def _who(pw: list[Mapping[str, Any]]) -> str:
+def _who(pw: list[Mapping[str, Any]], f: Mapping[str, Any] | None = None) -> str:
     if not pw:
+        if not ((f or {}).get("leak") or {}).get("given"):
+            # no leak: no account is tied to a copy; the pathways are candidates only
+            n = len([p for p in ((f or {}).get("pathways") or []) if isinstance(p, Mapping)])
+            return ("No leak was given: no account is tied to a copy of patient records"
+                    + (f"; section 5 lists {n:,} pathway(s), accounts whose operations could "
+                       "have produced a copy of the patients they touched" if n else "")
+                    + ".")  # fmt: skip
         return "No account's operations explain the leak."
     parts = []
     for p in pw[:4]:
@@ -630,7 +637,7 @@ def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, An
                      and any(s.get("account") == p.get("account") for p in lead_pw)}  # fmt: skip
     rows = [
         {"question": "How sure", "answer": Composed(_how_sure(f))},
-        {"question": "Who", "answer": Composed(_who_from_conclusion(f, when) or _who(lead_pw))},
+        {"question": "Who", "answer": Composed(_who_from_conclusion(f, when) or _who(lead_pw, f))},
         {"question": "What", "answer": Composed(_what(f, lead_pw))},
         {"question": "When", "answer": Composed(_when(f, when))},
         {"question": "How it left", "answer": Composed(_how_left(f))},
