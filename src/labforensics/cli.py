@@ -24,11 +24,13 @@ fails to import makes every command, ``--help`` included, fail with its tracebac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from . import __version__, synth
@@ -286,12 +288,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@contextlib.contextmanager
+def _own_warnings_as_lines() -> Iterator[None]:
+    """The package's own warnings (a category defined in labforensics, such as
+    :class:`labforensics.engine.run.MemoryBudgetWarning`) printed as one stderr line
+    ``labforensics: warning: ...``, as the command's other warnings, not as Python's
+    ``file:line: Category: ...`` with a source path; other warnings as Python shows them."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(getattr(category, "__module__", "")).split(".")[0] == "labforensics":
+            print(f"labforensics: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
     ns = build_parser().parse_args(argv)
     ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
-        return int(ns.func(ns) or 0)
+        with _own_warnings_as_lines():
+            return int(ns.func(ns) or 0)
     except LabForensicsError as exc:
         print(f"labforensics: error: {exc}", file=sys.stderr)
         return 2
