@@ -36,6 +36,7 @@ from pathlib import Path
 from . import __version__, synth
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
+from .outputs import remove_if_empty
 from .pipeline import ingest_only, investigate
 from .privacy import ENV_VAR
 from .reidentify import reidentify
@@ -309,12 +310,27 @@ def _own_warnings_as_lines() -> Iterator[None]:
         warnings.showwarning = shown
 
 
+@contextlib.contextmanager
+def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
+    """A failed ``ingest --out`` or ``investigate`` leaves no empty output folder that it
+    created (:func:`labforensics.outputs.remove_if_empty`: only the folder the run made,
+    only when nothing is in it); a folder that existed before is left as it was."""
+    out = getattr(ns, "out", None) if ns.command in ("ingest", "investigate") else None
+    new = out is not None and not os.path.lexists(out)
+    try:
+        yield
+    except BaseException:
+        if new:
+            remove_if_empty(Path(out))
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
     ns = build_parser().parse_args(argv)
     ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
-        with _own_warnings_as_lines():
+        with _own_warnings_as_lines(), _no_empty_out_left(ns):
             return int(ns.func(ns) or 0)
     except LabForensicsError as exc:
         print(f"labforensics: error: {exc}", file=sys.stderr)

@@ -69,7 +69,14 @@ from .leak.horizon import (
 )
 from .leak.patients import read_patient_index
 from .leak.quarantine import leak_input_checks, with_leak_quarantine
-from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
+from .outputs import (
+    drop_private,
+    prepare_out,
+    remove_if_empty,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from .preflight import EXPECTED, check_companions, check_text_file
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -772,6 +779,9 @@ def investigate(
                                        transfer_quarantine=transfer_q),
                 lambda f: f"verdict: {f['verdict']['label']}",  # words, not the code
             )  # fmt: skip
+        except BaseException:  # failed or SIGTERM: no empty output folder of ours left
+            remove_if_empty(out_p)
+            raise
         finally:
             folder.remove()
     if plan.store is not None:  # the store read: its manifest, hashed, as an input
