@@ -46,8 +46,11 @@ def parts():
                                           (400_000, "390.6 KiB (400,000 bytes)")])  # fmt: skip
 def test_budget_below_one_mib_is_said_in_its_unit(parts, budget, said):
     run = LabRun(list(parts), settings=None, detection=None, memory_budget=budget)
-    with pytest.warns(MemoryBudgetWarning) as got:
-        run._check_budget([p.lab for p in parts])
+    try:
+        with pytest.warns(MemoryBudgetWarning) as got:
+            run._check_budget([p.lab for p in parts])
+    finally:
+        run.eng.close()  # the spill folder the budget made
     (w,) = got
     text = str(w.message)
     assert text.startswith(f"the memory budget of {said} is below the events of ")

@@ -370,7 +370,12 @@ class LabRun:
         self.events_to_files = self.memory_budget is not None and held > self.memory_budget
         if self.events_to_files:
             if isinstance(self.eng, LocalEngine):  # the labs wait in files between passes
-                self.eng.spill()
+                import weakref  # stdlib, only for this safety net
+
+                # never left behind: removed with the engine when nobody closes it (a
+                # LabRun made without an engine, a caller that forgot close()), at the
+                # latest when the interpreter exits; close() removes it first as before
+                weakref.finalize(self.eng, shutil.rmtree, self.eng.spill(), ignore_errors=True)
         if self.over_budget:
             # for a person (the command prints it as one "labforensics: warning:" line)
             listed = ", ".join(f"{k} ~{size_text(v)}" for k, v in self.over_budget.items())
