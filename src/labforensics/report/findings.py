@@ -562,7 +562,7 @@ def build_findings(
     }
     f = json_safe(f)
     f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
-                          f["clock_quality"])  # fmt: skip
+                          f["clock_quality"], tz=tz)  # fmt: skip
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -575,6 +575,7 @@ def _limits(
     gaps: Sequence[Mapping[str, Any]],
     period: Mapping[str, Any],
     clock: Mapping[str, Any] | None = None,
+    tz: str | None = None,
 ) -> list[str]:
     """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
     (linkage false-match rate, coverage, ceilings), then quarantine, clock, the times in a
@@ -603,12 +604,20 @@ def _limits(
         lost = float(sum(int(g.get("days") or 0) for g in gaps))
         if lab_days > 0:
             out.append(
-                f"logs cover {pd.Timestamp(start).strftime('%Y-%m-%d')} to "
-                f"{pd.Timestamp(end).strftime('%Y-%m-%d')}; {100 * min(lost, lab_days) / lab_days:.1f} % "
-                f"of the lab-days of that period lie in {len(gaps)} gap(s) without any event "
+                f"logs cover {_day(start, tz)} to {_day(end, tz)} "
+                f"({f'local dates, {tz}' if tz else 'UTC dates'}); "
+                f"{100 * min(lost, lab_days) / lab_days:.1f} % "
+                f"of the lab-days of that period lie in {len(gaps):,} gap(s) without any event "
                 "(section 2)"
             )
     return out
+
+
+def _day(instant: Any, tz: str | None) -> str:
+    """The date of an instant (a UTC time, ISO text or Timestamp) in ``tz`` (None: UTC)."""
+    t = pd.Timestamp(instant)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t
+    return (t.tz_convert(tz) if tz else t.tz_convert("UTC")).strftime("%Y-%m-%d")
 
 
 def dst_limit(clock: Mapping[str, Any]) -> str | None:

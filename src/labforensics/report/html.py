@@ -100,6 +100,28 @@ def blank(value: Any) -> Any:
     return value
 
 
+def as_printed(value: Any) -> Any:
+    """A count or a list as a reader reads it, for a value a template prints as it is.
+
+    Parameters
+    ----------
+    value : object
+        Anything a template prints.
+
+    Returns
+    -------
+    object
+        An integer (not a boolean) with comma thousands separators (``1200`` ->
+        ``"1,200"``); a list or tuple as its items joined by ", " (never Python's
+        ``['a', 'b']``), each item so printed; every other value unchanged.
+    """
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        return f"{int(value):,}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(blank(as_printed(v))) for v in value)
+    return value
+
+
 def clip_text(value: Any, limit: int = MAX_TEXT_CHARS) -> Any:
     """A text cut to ``limit`` characters with the count left out; other values unchanged.
 
@@ -607,7 +629,8 @@ def _environment() -> Environment:
         undefined=ChainableUndefined,
         # every printed value: no free text copied whole (QA, session 4); internal terms
         # in words, the term in a title (issue 16 item 3)
-        finalize=lambda v: in_words(clip_text(blank(v))),
+        # counts with thousands separators and lists joined, never Python's repr
+        finalize=lambda v: in_words(clip_text(blank(as_printed(v)))),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
