@@ -84,10 +84,15 @@ def test_section_six_without_a_leak_shows_no_leak_share(no_incident):
 
 
 def test_hypotheses_rows_keep_the_leak_share_with_a_leak():
+    # a leak weighed by the attribution (its totals count the leak), even when the
+    # findings were built without the leak's patients (leak.given False)
     from labforensics.report.leak_tables import annotated_hypotheses
 
     h = {"hypothesis": "vendor", "share": 0.5, "patients_explained": 3, "n_labs": 1}
     (with_leak,) = annotated_hypotheses({"hypotheses": [h], "leak": {"given": True}})
+    (weighed,) = annotated_hypotheses({"hypotheses": [h], "leak": {"given": False},
+                                       "attribution": {"totals": {"leak_identifiers": 9}}})  # fmt: skip
+    assert weighed == with_leak
     (without,) = annotated_hypotheses({"hypotheses": [h], "leak": {"given": False}})
     assert list(with_leak) == ["hypothesis", "share", "patients_explained", "n_labs"]
     assert without == {"hypothesis": "vendor", "volume_share": 0.5, "n_labs": 1}

@@ -29,6 +29,7 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .html import make_formatter
+from .leak_tables import leak_given
 from .reproduce import reproduce_text
 from .summary import log10_text  # truncated, as printed everywhere (session 6)
 from .tables import clock_quality, event_period, log_gaps, migrations
@@ -375,7 +376,7 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
     if f.get("pathways"):
         # without a leak there are no leaked patients: what a pathway could have produced
         # is a copy of the patients its operations touched
-        what = ("leaked patients" if (f.get("leak") or {}).get("given")
+        what = ("leaked patients" if leak_given(f)
                 else "a copy of the patients they touched (no leak was given)")  # fmt: skip
         out.append(f"{len(f['pathways']):,} pathway(s) (accounts whose operations could have "
                    f"produced {what}, the earlier share rule's candidates) in section 5.")  # fmt: skip

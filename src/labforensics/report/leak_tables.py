@@ -192,11 +192,19 @@ def coverage_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def leak_given(f: Mapping[str, Any]) -> bool:
+    """Whether the findings weigh a leak: ``leak.given``, or an attribution made with one
+    (its totals count the leak's identifiers) when the findings were built without the
+    leak's patients. Without one there are no leaked patients to speak of."""
+    totals = (f.get("attribution") or {}).get("totals") or {}
+    return bool((f.get("leak") or {}).get("given")) or bool(totals.get("leak_identifiers"))
+
+
 def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Section 6's hypotheses, the labs the conclusion leaves out of the weighing marked
     as such in their "evidence against" (the share rule lists them as not explained)."""
     left = sorted(not_weighed(f))
-    given = bool((f.get("leak") or {}).get("given"))
+    given = leak_given(f)
     out = []
     for h in f.get("hypotheses") or []:
         if not isinstance(h, Mapping):
@@ -416,4 +424,5 @@ def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
         "hyp_outside_share": outside,
         "hyp_grades": grades,
         "hyp_stability": stability,
+        "hyp_leak": leak_given(f),
     }

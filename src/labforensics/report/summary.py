@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .glossary import _GLOSSARY_TERMS, GLOSSARY, glossary_anchor
+from .leak_tables import leak_given
 from .lr_words import (
     _alternatives,
     _weakest,
@@ -147,7 +148,7 @@ def _how_sure(f: Mapping[str, Any]) -> str:
 
 def _who(pw: list[Mapping[str, Any]], f: Mapping[str, Any] | None = None) -> str:
     if not pw:
-        if not ((f or {}).get("leak") or {}).get("given"):
+        if not leak_given(f or {}):
             # no leak: no account is tied to a copy; the pathways are candidates only
             n = len([p for p in ((f or {}).get("pathways") or []) if isinstance(p, Mapping)])
             return ("No leak was given: no account is tied to a copy of patient records"
