@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from labforensics import pipeline
+from labforensics._cleanup import remove_if_empty
 from labforensics.case import CaseContext
 from labforensics.cli import main
-from labforensics.outputs import prepare_out, remove_if_empty
+from labforensics.outputs import prepare_out
 from labforensics.privacy import CaseKey
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from . import __version__, synth
+from ._cleanup import remove_if_empty
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
-from .outputs import remove_if_empty
 from .pipeline import ingest_only, investigate
 from .privacy import ENV_VAR
 from .reidentify import reidentify
@@ -313,7 +313,7 @@ def _own_warnings_as_lines() -> Iterator[None]:
 @contextlib.contextmanager
 def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
     """A failed ``ingest --out`` or ``investigate`` leaves no empty output folder that it
-    created (:func:`labforensics.outputs.remove_if_empty`: only the folder the run made,
+    created (:func:`labforensics._cleanup.remove_if_empty`: only the folder the run made,
     only when nothing is in it); a folder that existed before is left as it was."""
     out = getattr(ns, "out", None) if ns.command in ("ingest", "investigate") else None
     new = out is not None and not os.path.lexists(out)

@@ -61,6 +61,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ._cleanup import forget_made, missing_folders, record_made
 from .errors import OutputExistsError
 from .schema import is_list_dtype, join_list
 
@@ -74,7 +75,6 @@ __all__ = [
     "neutralise_frame",
     "parquet_table",
     "prepare_out",
-    "remove_if_empty",
     "write_csv",
     "write_json",
     "write_parquet",
@@ -130,7 +130,7 @@ def prepare_out(out: Path, force: bool) -> Path:
         labforensics did not write.
     """
     out = Path(out)
-    _MADE.pop(out.absolute(), None)  # what an earlier run made is not this run's
+    forget_made(out)  # what an earlier run made is not this run's (remove_if_empty)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(
             f"--out {out} is a file, not a folder; choose a folder path (new or empty)"
@@ -165,60 +165,15 @@ def prepare_out(out: Path, force: bool) -> Path:
                 raise OutputExistsError(
                     f"cannot remove the previous output {e}: {exc.strerror or exc}"
                 ) from exc
-    made = _missing_folders(out)
+    made = missing_folders(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputExistsError(
             f"cannot create output folder {out}: {exc.strerror or exc}"
         ) from exc
-    _MADE[out.absolute()] = [d for d in made if d.is_dir()]
+    record_made(out, made)  # removed again by a failed run while still empty
     return out
-
-
-#: The folders :func:`prepare_out` created for an output folder (absolute path -> the
-#: folder and the parents it made, deepest first); an output folder that existed before
-#: has none. :func:`remove_if_empty` removes only these.
-_MADE: dict[Path, list[Path]] = {}
-
-
-def _missing_folders(out: Path) -> list[Path]:
-    """``out`` and its parents that do not exist yet, deepest first (absolute)."""
-    missing = []
-    for d in (out.absolute(), *out.absolute().parents):
-        if os.path.lexists(d):
-            break
-        missing.append(d)
-    return missing
-
-
-def remove_if_empty(out: Path) -> bool:
-    """After a failed or terminated run: remove the output folder :func:`prepare_out` made
-    for it (and the parents it made) when nothing is in it, so that no empty folder is
-    left behind and the same command can run again as it is.
-
-    Never removes a folder that existed before the run, nor one holding anything: each
-    folder is removed by :func:`os.rmdir`, which refuses a folder that is not empty.
-
-    Parameters
-    ----------
-    out : path
-        The output folder given to :func:`prepare_out`.
-
-    Returns
-    -------
-    bool
-        True when the output folder was removed.
-    """
-    made = _MADE.pop(Path(out).absolute(), [])
-    removed = False
-    for d in made:  # deepest first: a parent only once its child is gone
-        try:
-            os.rmdir(d)
-        except OSError:  # not empty (a file of the run, or anyone's), or already gone
-            break
-        removed = removed or d == made[0]
-    return removed
 
 
 def drop_private(df: pd.DataFrame) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._cleanup import sigterm_raises
+from ._cleanup import remove_if_empty, sigterm_raises
 from .account_scores import move_into, set_aside
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
@@ -69,14 +69,7 @@ from .leak.horizon import (
 )
 from .leak.patients import read_patient_index
 from .leak.quarantine import leak_input_checks, with_leak_quarantine
-from .outputs import (
-    drop_private,
-    prepare_out,
-    remove_if_empty,
-    write_csv,
-    write_json,
-    write_parquet,
-)
+from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
 from .preflight import EXPECTED, check_companions, check_text_file
 from .privacy import CaseKey
 from .report import ReportData, write_report
