@@ -127,3 +127,16 @@ def test_failed_pass_after_the_spill_leaves_no_folder(systmp, tmp_path, monkeypa
         pipeline.investigate(None, tmp_path / "out", case=case, progress=False,
                              memory_budget=1)  # fmt: skip
     assert list(systmp.iterdir()) == []
+
+
+def test_events_folder_never_removed_by_hand_is_removed_with_its_object(systmp):
+    # the case's events between stages (pseudonymised, with their free text): the same net
+    from labforensics.case_events import EventsFolder
+
+    f = EventsFolder()
+    path = f.make()
+    (path / "part.arrow").write_text("events")
+    assert path.parent == systmp and path.name.startswith("labforensics-events-")
+    del f  # nobody called remove()
+    gc.collect()
+    assert list(systmp.iterdir()) == []
