@@ -55,13 +55,24 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(p): p for p in sorted(PKG.rglob("*.py"))}
 
 
-def _resolve(module: str, node: ast.ImportFrom) -> str:
-    """The absolute module an ``ImportFrom`` names (relative imports resolved)."""
+#: The name :func:`_resolve` gives a relative import that climbs above the top-level
+#: package (``from ..outputs import x`` in ``labforensics/case_events.py``): Python raises
+#: ImportError when it runs, so a function-local one fails only at run time.
+BEYOND = "<beyond the top-level package>"
+
+
+def _resolve(module: str, node: ast.ImportFrom, is_pkg: bool | None = None) -> str:
+    """The absolute module an ``ImportFrom`` names (relative imports resolved as Python
+    does: from the module's package, ``level - 1`` packages up), or :data:`BEYOND` with
+    the import's text when it climbs above the top-level package."""
     if not node.level:
         return node.module or ""
-    is_pkg = MODULES[module].name == "__init__.py"
-    base = module.split(".")
-    base = base[: len(base) - node.level + (1 if is_pkg else 0)]
+    if is_pkg is None:
+        is_pkg = MODULES[module].name == "__init__.py"
+    package = module.split(".") if is_pkg else module.split(".")[:-1]
+    if node.level > len(package):  # "attempted relative import beyond top-level package"
+        return f"{BEYOND} {module}: from {'.' * node.level}{node.module or ''}"
+    base = package[: len(package) - node.level + 1]
     return ".".join([*base, node.module] if node.module else base)
 
 
@@ -72,13 +83,19 @@ def _type_checking(node: ast.If) -> bool:
     )
 
 
-def _imports(module: str) -> list[tuple[str, bool]]:
+def _imports(
+    module: str, source: str | None = None, is_pkg: bool | None = None
+) -> list[tuple[str, bool]]:
     """``(imported labforensics module, at module level)`` for every import of ``module``.
 
     Imports under ``if TYPE_CHECKING:`` are left out (never run). ``from X import name``
-    counts as an import of ``X.name`` when that is a module, else of ``X``.
+    counts as an import of ``X.name`` when that is a module, else of ``X``. A relative
+    import above the top-level package counts as :data:`BEYOND`. ``source`` and
+    ``is_pkg`` (default: the package's own file) let the checker read a module given as
+    text.
     """
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    text = MODULES[module].read_text(encoding="utf-8") if source is None else source
+    tree = ast.parse(text)
     found: list[tuple[str, bool]] = []
 
     def visit(node: ast.AST, top: bool) -> None:
@@ -88,7 +105,7 @@ def _imports(module: str) -> list[tuple[str, bool]]:
             if isinstance(child, ast.Import):
                 found.extend((a.name, top) for a in child.names)
             elif isinstance(child, ast.ImportFrom):
-                target = _resolve(module, child)
+                target = _resolve(module, child, is_pkg)
                 for a in child.names:
                     sub = f"{target}.{a.name}"
                     found.append((sub if sub in MODULES else target, top))
@@ -96,7 +113,7 @@ def _imports(module: str) -> list[tuple[str, bool]]:
             visit(child, top and not inner)
 
     visit(tree, True)
-    return [(m, top) for m, top in found if m.startswith("labforensics")]
+    return [(m, top) for m, top in found if m.startswith(("labforensics", BEYOND))]
 
 
 #: module -> the package modules it imports, at module level or inside a function: a cycle
@@ -141,6 +158,46 @@ def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
 
 def _in(module: str, prefixes: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def test_no_relative_import_beyond_the_package():
+    # Python refuses it when it runs: at import for a module-level one, only when its
+    # function runs for a function-local one (which no other test would notice)
+    beyond = [t for m in MODULES for t, _ in _imports(m) if t.startswith(BEYOND)]
+    assert beyond == []
+
+
+FAKE = textwrap.dedent(
+    """
+    from __future__ import annotations
+
+    from .schema import STRING
+
+
+    def late():
+        from ..outputs import write_json  # one dot too many: beyond labforensics
+
+        return write_json, STRING
+    """
+)
+
+
+def test_checker_flags_a_relative_import_beyond_the_package():
+    # a top-level module of the package (labforensics/case_events.py) given as text
+    got = _imports("labforensics.case_events", FAKE, is_pkg=False)
+    assert ("labforensics.schema", True) in got
+    assert (f"{BEYOND} labforensics.case_events: from ..outputs", False) in got
+    # flagged by the function-local rule too
+    assert [t for t, top in got if not top and t not in LAZY_ALLOWED]
+    # the same two dots from a subpackage's module, or from a package's __init__, stay in
+    good = textwrap.dedent("def f():\n    from ..outputs import write_json\n")
+    assert _imports("labforensics.report.findings", good, is_pkg=False) == [
+        ("labforensics.outputs", False)
+    ]
+    assert _imports("labforensics.report", good, is_pkg=True) == [("labforensics.outputs", False)]
+    assert _imports("labforensics", "from .. import x\n", is_pkg=True) == [
+        (f"{BEYOND} labforensics: from ..", True)
+    ]
 
 
 def test_graph_reads_the_known_edges():

@@ -8,6 +8,11 @@ at once. :func:`sigterm_raises` installs, for the duration of a ``with`` block, 
 handler that raises instead, so the ``finally`` blocks inside run; on leaving the
 block the previous handler is restored and, if the signal came, it is delivered again
 so that the process still ends as a ``SIGTERM`` would have ended it.
+
+An output folder a failed or terminated run made is not left behind empty either:
+:func:`labforensics.outputs.prepare_out` records the folders it creates
+(:func:`record_made`), and :func:`remove_if_empty`, called when the run fails, removes
+those that are still empty (never a folder that existed before the run, never a file).
 """
 
 from __future__ import annotations
@@ -17,9 +22,73 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 
-__all__ = ["sigterm_raises"]
+__all__ = ["forget_made", "missing_folders", "record_made", "remove_if_empty", "sigterm_raises"]
+
+#: The folders :func:`labforensics.outputs.prepare_out` created for an output folder
+#: (absolute path -> the folder and the parents it made, deepest first); an output folder
+#: that existed before has none. :func:`remove_if_empty` removes only these.
+_MADE: dict[Path, list[Path]] = {}
+
+
+def missing_folders(out: Path) -> list[Path]:
+    """``out`` and its parents that do not exist yet, deepest first (absolute paths).
+
+    Parameters
+    ----------
+    out : path
+
+    Returns
+    -------
+    list of Path
+    """
+    missing = []
+    for d in (Path(out).absolute(), *Path(out).absolute().parents):
+        if os.path.lexists(d):
+            break
+        missing.append(d)
+    return missing
+
+
+def record_made(out: Path, made: list[Path]) -> None:
+    """Record the folders made for ``out`` (:func:`missing_folders` before they were
+    made); those that exist now are this run's."""
+    _MADE[Path(out).absolute()] = [d for d in made if d.is_dir()]
+
+
+def forget_made(out: Path) -> None:
+    """Forget what an earlier run made for ``out`` (a new run starts)."""
+    _MADE.pop(Path(out).absolute(), None)
+
+
+def remove_if_empty(out: Path) -> bool:
+    """After a failed or terminated run: remove the output folder
+    :func:`labforensics.outputs.prepare_out` made for it (and the parents it made) when
+    nothing is in it, so that no empty folder is left behind and the same command can run
+    again as it is.
+
+    Never removes a folder that existed before the run, nor one holding anything: each
+    folder is removed by :func:`os.rmdir`, which refuses a folder that is not empty.
+
+    Parameters
+    ----------
+    out : path
+        The output folder given to :func:`~labforensics.outputs.prepare_out`.
+
+    Returns
+    -------
+    bool
+        True when the output folder was removed.
+    """
+    made = _MADE.pop(Path(out).absolute(), [])
+    for d in made:  # deepest first: a parent only once its child is gone
+        try:
+            os.rmdir(d)
+        except OSError:  # not empty (a file of the run, or anyone's), or already gone
+            break
+    return bool(made) and not os.path.lexists(made[0])
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -414,9 +415,11 @@ class EventsFolder:
         self.path: Path | None = None
 
     def make(self) -> Path:
-        """The folder (created the first time)."""
+        """The folder (created the first time). Removed by :meth:`remove`; also, should
+        nobody call it, when this object is collected or the interpreter exits."""
         if self.path is None:
             self.path = Path(tempfile.mkdtemp(prefix="labforensics-events-"))
+            weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
         return self.path
 
     def remove(self) -> None:

@@ -24,14 +24,17 @@ fails to import makes every command, ``--help`` included, fail with its tracebac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from . import __version__, synth
+from ._cleanup import remove_if_empty
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
 from .pipeline import ingest_only, investigate
@@ -286,12 +289,49 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@contextlib.contextmanager
+def _own_warnings_as_lines() -> Iterator[None]:
+    """The package's own warnings (a category defined in labforensics, such as
+    :class:`labforensics.engine.run.MemoryBudgetWarning`) printed as one stderr line
+    ``labforensics: warning: ...``, as the command's other warnings, not as Python's
+    ``file:line: Category: ...`` with a source path; other warnings as Python shows them."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if str(getattr(category, "__module__", "")).split(".")[0] == "labforensics":
+            print(f"labforensics: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
+@contextlib.contextmanager
+def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
+    """A failed ``ingest --out`` or ``investigate`` leaves no empty output folder that it
+    created (:func:`labforensics._cleanup.remove_if_empty`: only the folder the run made,
+    only when nothing is in it); a folder that existed before is left as it was."""
+    out = getattr(ns, "out", None) if ns.command in ("ingest", "investigate") else None
+    new = out is not None and not os.path.lexists(out)
+    try:
+        yield
+    except BaseException:
+        if new:
+            remove_if_empty(Path(out))
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
     ns = build_parser().parse_args(argv)
     ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
-        return int(ns.func(ns) or 0)
+        with _own_warnings_as_lines(), _no_empty_out_left(ns):
+            return int(ns.func(ns) or 0)
     except LabForensicsError as exc:
         print(f"labforensics: error: {exc}", file=sys.stderr)
         return 2

@@ -62,6 +62,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ._cleanup import forget_made, missing_folders, record_made
 from .errors import OutputExistsError
 from .schema import is_list_dtype, join_list
 
@@ -130,6 +131,7 @@ def prepare_out(out: Path, force: bool) -> Path:
         labforensics did not write.
     """
     out = Path(out)
+    forget_made(out)  # what an earlier run made is not this run's (remove_if_empty)
     if out.exists() and not out.is_dir():
         raise OutputExistsError(
             f"--out {out} is a file, not a folder; choose a folder path (new or empty)"
@@ -164,12 +166,14 @@ def prepare_out(out: Path, force: bool) -> Path:
                 raise OutputExistsError(
                     f"cannot remove the previous output {e}: {exc.strerror or exc}"
                 ) from exc
+    made = missing_folders(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputExistsError(
             f"cannot create output folder {out}: {exc.strerror or exc}"
         ) from exc
+    record_made(out, made)  # removed again by a failed run while still empty
     return out
 
 

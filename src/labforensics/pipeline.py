@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._cleanup import sigterm_raises
+from ._cleanup import remove_if_empty, sigterm_raises
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
 from .case import (
@@ -771,8 +771,11 @@ def investigate(
                 lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key,
                                        unreadable=unreadable, stages=st.rows, run=run,
                                        transfer_quarantine=transfer_q),
-                lambda f: f"verdict {f['verdict']['verdict']}",
+                lambda f: f"verdict: {f['verdict']['label']}",  # words, not the code
             )  # fmt: skip
+        except BaseException:  # failed or SIGTERM: no empty output folder of ours left
+            remove_if_empty(out_p)
+            raise
         finally:
             folder.remove()
     if plan.store is not None:  # the store read: its manifest, hashed, as an input

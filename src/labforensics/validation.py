@@ -231,6 +231,12 @@ def _fmt(x: Any) -> str:
     return "n/a" if f is None else f"{f:.2f}"
 
 
+def _n(x: Any) -> str:
+    """A count with comma thousands separators (1200 -> "1,200"); "n/a" when missing."""
+    f = _num(x)
+    return "n/a" if f is None else f"{int(round(f)):,}"
+
+
 def limits_lines(data: Mapping[str, Any] | None = None, digest: str | None = None) -> list[str]:
     """The "Limits of this analysis" lines citing the validation file.
 
@@ -269,7 +275,7 @@ def limits_lines(data: Mapping[str, Any] | None = None, digest: str | None = Non
             f"recall in the top 20 campaigns {_fmt(o.get('recall_top20_mean'))} (lowest "
             f"{_fmt(o.get('recall_top20_min'))}) over {len(o.get('variants_with_incidents') or [])} "
             f"variants with incidents; benign sessions in the top 50: "
-            f"{o.get('benign_top50_total')}; on variants {', '.join(d.get('variants') or [])}; "
+            f"{_n(o.get('benign_top50_total'))}; on variants {', '.join(d.get('variants') or [])}; "
             f"seeds {_seeds_text(d.get('seeds'))}; size {d.get('size')}; package "
             f"{d.get('package_version')}; {src}"
         )
@@ -280,10 +286,10 @@ def limits_lines(data: Mapping[str, Any] | None = None, digest: str | None = Non
         out.append(
             f"likelihood ratios calibrated on {c.get('measured_on')}, not on real cases: "
             f"misleading evidence (LR > 1 for a false proposition) "
-            f"{o.get('misleading')} of {o.get('false_propositions')} false propositions "
+            f"{_n(o.get('misleading'))} of {_n(o.get('false_propositions'))} false propositions "
             f"({_pct(o.get('rate_misleading'))}); the true proposition below LR 1 "
-            f"{o.get('true_below_1')} of {o.get('true_propositions')}; over {v.get('cases')} "
-            f"cases ({v.get('cases_failed')} failed) of the ways "
+            f"{_n(o.get('true_below_1'))} of {_n(o.get('true_propositions'))}; over "
+            f"{_n(v.get('cases'))} cases ({_n(v.get('cases_failed'))} failed) of the ways "
             f"{', '.join(c.get('variants') or [])}; seeds {_seeds_text(c.get('seeds'))}; "
             f"size {c.get('size')}; package {c.get('package_version')}; {src}"
         )

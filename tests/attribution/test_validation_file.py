@@ -50,8 +50,8 @@ def _expected_lines(data: dict, digest: str) -> list[str]:
     if cal:
         c = cal["values"]["overall"]
         want += [
-            f"misleading evidence (LR > 1 for a false proposition) {c['misleading']} of "
-            f"{c['false_propositions']} false propositions ({100 * c['rate_misleading']:.1f} %)",
+            f"misleading evidence (LR > 1 for a false proposition) {c['misleading']:,} of "
+            f"{c['false_propositions']:,} false propositions ({100 * c['rate_misleading']:.1f} %)",
             "calibrated on synthetic evidence",
         ]
     return want

@@ -556,7 +556,9 @@ def test_section_one_strength_and_sensitivity_truncated():
     # the demo's 1.99741 ("moderate") read "log10 LR 2.00" in section 1's verdict box
     c = {"log10_lr": 1.99741, "verbal": "moderate", "alternative": "outside_evidence",
          "sensitivity": {"runs": [{}, {}], "agreement": 1.0, "log10_lr_range": [1.99741, 2.5099]}}  # fmt: skip
-    assert _strength_text(c) == "moderate (log10 LR 1.99 against outside_evidence)"
+    # the alternative in words, not its code (QA, session 8)
+    assert _strength_text(c) == ("moderate (log10 LR 1.99 against a copy outside the logged "
+                                 "evidence (no logged operation can produce it))")  # fmt: skip
     assert _sensitivity_text(c).endswith("; log10 LR 1.99 to 2.50")
 
 

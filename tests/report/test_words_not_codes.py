@@ -92,7 +92,7 @@ def test_no_internal_term_outside_code_or_title(report):
 def test_words_shown_in_their_place(report):
     # the words a reader sees instead of each code
     text = visible_text(report)
-    for words in ("a copy the logs do not cover", "LIS audit CSV, legacy dialect",
+    for words in ("a copy outside the logged evidence", "LIS audit CSV, legacy dialect",
                   "vendor account (LIS editor)", "extraction and migration tool",
                   "migration.editeur (vendor account)", "the least share of the leak to explain"):  # fmt: skip
         assert words in text, words
@@ -101,8 +101,8 @@ def test_words_shown_in_their_place(report):
 def test_in_words_and_coded_by_hand():
     # a sentence: the term becomes a span, the rest escaped; a cell: words and the code
     got = in_words("vendor against outside_evidence <b>")
-    assert got == ('vendor against <span class="coded" title="outside_evidence">a copy the '
-                   "logs do not cover</span> &lt;b&gt;")  # fmt: skip
+    assert got == ('vendor against <span class="coded" title="outside_evidence">a copy outside '
+                   "the logged evidence (no logged operation can produce it)</span> &lt;b&gt;")  # fmt: skip
     assert in_words("role EDITEUR, module EXTRACTION").count('class="coded"') == 2
     assert in_words("nothing to change") == "nothing to change"
     # lower-case codes of the current dialect, and list cells

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .context import _as_lists, _Context
+from .labels import proposition_who
 from .params import AttributionParams
 from .pathways import _fmt_ts
 
@@ -187,9 +188,9 @@ def _unexplained(
 
 def _gap_text(u: dict[str, Any], params: AttributionParams) -> str:
     t = (
-        f"{u['lab']}: {u['unexplained']} of {u['leaked']} leaked patients unexplained "
+        f"{u['lab']}: {u['unexplained']:,} of {u['leaked']:,} leaked patients unexplained "
         f"(largest non-routine export/extraction within {params.window_margin_h:g} h of the "
-        f"window: {u['largest_nonroutine_near_window']} records"
+        f"window: {u['largest_nonroutine_near_window']:,} records"
     )
     if u["routine_holding"]:
         t += (
@@ -198,6 +199,12 @@ def _gap_text(u: dict[str, Any], params: AttributionParams) -> str:
             + ", so a copy of their output would have been made outside the logged software"
         )
     return t + ")"
+
+
+def _listed(items: list[str], limit: int = 10) -> str:
+    """Names in a sentence: the first ``limit`` joined by ", ", then how many more."""
+    more = f" and {len(items) - limit:,} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
 
 
 def _evidence_texts(
@@ -214,36 +221,38 @@ def _evidence_texts(
     against: list[str] = []
     for r in pw.head(5).itertuples(index=False):
         what = (
-            f"{r.leaked_explained} leaked patients ({100 * (r.share or 0):.1f}%)"
+            f"{r.leaked_explained:,} leaked patients ({100 * (r.share or 0):.1f}%)"
             if with_leak
             else f"{r.records:,} records ({100 * r.volume_share:.1f}% of anomalous volume)"
         )
         labs = " | ".join(r.labs)  # a list cell, as text
         ev_for.append(
             f"{r.pathway_id}: {r.account_kind} account {r.account!r} (role {r.role}, module "
-            f"{r.module}, network {r.network}) at {r.n_labs} lab(s) [{labs}], {what}, "
+            f"{r.module}, network {r.network}) at {r.n_labs:,} lab(s) [{labs}], {what}, "
             f"{_fmt_ts(r.first)} to {_fmt_ts(r.last)}"
         )
     if len(pw) > 5:
-        ev_for.append(f"and {len(pw) - 5} more pathway(s)")
+        ev_for.append(f"and {len(pw) - 5:,} more pathway(s)")
     if h == "external":
         c = cand[cand["hypothesis"] == "external"] if not cand.empty else cand
         nb = int(c["failed_burst"].astype(bool).sum()) if len(c) else 0
         no = int((c["network"] == "other").sum()) if len(c) else 0
         if nb:
             ev_for.append(
-                f"{nb} candidate session(s) follow a burst of >= {params.failed_burst} failed logins"
+                f"{nb:,} candidate session(s) follow a burst of >= {params.failed_burst} failed "
+                "logins"
             )
         if no:
             ev_for.append(
-                f"{no} candidate session(s) come from outside the lab and vendor networks"
+                f"{no:,} candidate session(s) come from outside the lab and vendor networks"
             )
         if len(ext_links):
             hosts = sorted(set(ext_links["remote_host"].astype(str)))
             files = sorted(set(ext_links["file_base"].astype(str)))
             ev_for.append(
-                f"{len(ext_links)} download(s) of extraction file(s) {files[:10]} anonymously or "
-                f"from outside ({hosts[:10]}): files left by the extraction on the FTP server were "
+                f"{len(ext_links):,} download(s) of extraction file(s) {_listed(files)} "
+                f"anonymously or from outside ({_listed(hosts)}): files left by the extraction "
+                "on the FTP server were "
                 "fetched by an outsider (vendor negligence + outsider retrieval; counted in "
                 "share_retrieved_outside, not in share)"
             )
@@ -253,7 +262,7 @@ def _evidence_texts(
             "(see transfers)"
         )
     if pw.empty:
-        against.append(f"no candidate session of the {h} kind in or near the windows")
+        against.append(f"no candidate session of {proposition_who(h)} in or near the windows")
     if with_leak and unexplained:
         labs = "; ".join(_gap_text(u, params) for u in unexplained[:10])
         against.append(f"labs not explained by any candidate: {labs}")

@@ -95,6 +95,32 @@ class MemoryBudgetWarning(UserWarning):
     """A lab's events alone are larger than the ``memory_budget`` given."""
 
 
+def size_text(n_bytes: float, exact: bool = False) -> str:
+    """A size for a person: bytes below 1 KiB, else KiB, MiB or GiB to one decimal, with
+    thousands separators ("1 byte", "900 bytes", "1.5 KiB", "3,072.0 GiB").
+
+    Parameters
+    ----------
+    n_bytes : int or float
+        The size in bytes (rounded to a whole byte).
+    exact : bool, default False
+        Also give the exact count of bytes in parentheses, above 1 KiB
+        ("1.9 GiB (2,000,000,000 bytes)"): a budget the user gave in bytes.
+
+    Returns
+    -------
+    str
+    """
+    n = int(round(float(n_bytes)))
+    if abs(n) < 1024:
+        return f"{n:,} byte" + ("" if n == 1 else "s")
+    k = 3 if abs(n) >= 1024**3 else 2 if abs(n) >= 1024**2 else 1
+    if k < 3 and round(abs(n) / 1024**k, 1) >= 1024:  # 1,048,575 bytes: "1.0 MiB"
+        k += 1
+    text = f"{n / 1024**k:,.1f} {('KiB', 'MiB', 'GiB')[k - 1]}"
+    return text + (f" ({n:,} bytes)" if exact else "")
+
+
 def labs_over_budget(sizes: dict[Any, int], budget: int | None) -> dict[str, int]:
     """The labs whose events alone would exceed ``budget`` (bytes).
 
@@ -344,14 +370,21 @@ class LabRun:
         self.events_to_files = self.memory_budget is not None and held > self.memory_budget
         if self.events_to_files:
             if isinstance(self.eng, LocalEngine):  # the labs wait in files between passes
-                self.eng.spill()
+                import weakref  # stdlib, only for this safety net
+
+                # never left behind: removed with the engine when nobody closes it (a
+                # LabRun made without an engine, a caller that forgot close()), at the
+                # latest when the interpreter exits; close() removes it first as before
+                weakref.finalize(self.eng, shutil.rmtree, self.eng.spill(), ignore_errors=True)
         if self.over_budget:
-            listed = ", ".join(f"{k} ~{v / 2**20:,.0f} MiB" for k, v in self.over_budget.items())
+            # for a person (the command prints it as one "labforensics: warning:" line)
+            listed = ", ".join(f"{k} ~{size_text(v)}" for k, v in self.over_budget.items())
             warnings.warn(
-                f"memory_budget {self.memory_budget / 2**20:,.0f} MiB is below the events of "
-                f"{len(self.over_budget)} lab(s) ({listed}, at {EVENT_BYTES} bytes an event): "
-                "labs are not cut into account batches, so each is processed whole and its "
-                "pass needs several times its events; give a larger budget or more memory",
+                f"the memory budget of {size_text(self.memory_budget, exact=True)} is below "
+                f"the events of {len(self.over_budget):,} lab(s) ({listed}, estimated at "
+                f"{EVENT_BYTES:,} bytes an event): a lab is not cut into smaller batches, so "
+                "each of these is processed whole and may need several times that memory; "
+                "give a larger memory budget, or run on a machine with more memory",
                 MemoryBudgetWarning,
                 stacklevel=3,
             )

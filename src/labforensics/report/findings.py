@@ -23,12 +23,14 @@ import pandas as pd
 
 from .. import __version__
 from ..attribution.conclusion import pairs_words
+from ..attribution.labels import proposition_words, reason_words, verdict_label
 from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .encoding_notes import encoding_limit
 from .html import make_formatter
+from .leak_tables import leak_given
 from .reproduce import reproduce_text
 from .summary import log10_text  # truncated, as printed everywhere (session 6)
 from .tables import clock_quality, event_period, log_gaps, migrations
@@ -147,17 +149,6 @@ def _verdict_class(code: str) -> str:
     return "undetermined"
 
 
-_VERDICT_LABELS = {
-    "vendor": "The LIS vendor",
-    "insider": "Laboratory staff (insider)",
-    "outside": "An outside attacker",
-    "mixed": "Mixed: several sources",
-    "outside_evidence": "Outside the evidence: the logs do not cover the copy",
-    "none": "No exfiltration found",
-    "undetermined": "Undetermined",
-}
-
-
 def _stability_text(stab: Any) -> str:
     if stab is None:
         return "not assessed"
@@ -228,9 +219,8 @@ def attribution_findings(att: Any) -> dict[str, Any]:
     summary = str((conc or {}).get("reason") or d.get("verdict_rule") or "")
     if att is None:
         summary = "No attribution was made."
-    label = _VERDICT_LABELS[cls]
-    if cls == "undetermined" and code not in ("undetermined", ""):
-        label = code
+    # the heading in words (the one table); an unknown code said as it is, spaced
+    label = verdict_label(code if cls == "undetermined" and code else cls)
     return {
         "verdict": {
             "verdict": code,
@@ -245,7 +235,7 @@ def attribution_findings(att: Any) -> dict[str, Any]:
             "stability_text": _sensitivity_text(conc) or _stability_text(d.get("stability")),
             # the conclusion's counts of leaked rows linked to a lab are lab-patient pairs,
             # the report's one unit for them (glossary)
-            "summary": pairs_words(group_counts(str(summary))),
+            "summary": reason_words(pairs_words(group_counts(str(summary)))),
         },
         "hypotheses": hyps,
         "windows": section("windows"),
@@ -293,10 +283,11 @@ def _strength_text(conc: Mapping[str, Any] | None) -> str:
     """The conclusion's strength in words: the ENFSI verbal equivalent with its log10 LR
     and alternative, or why none was computed."""
     if not conc or conc.get("log10_lr") is None:
-        return "n/a" if not conc else f"not evaluated ({conc.get('reason') or 'no ratio'})"
+        return ("n/a" if not conc
+                else f"not evaluated ({reason_words(conc.get('reason') or 'no ratio')})")  # fmt: skip
     return (
         f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])} against "
-        f"{conc.get('alternative')})"
+        f"{proposition_words(conc.get('alternative'))})"
     )
 
 
@@ -384,8 +375,12 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
         out.append(f"{len(f['windows'])} lab(s) with first-seen bounds of the copy from the "
                    "leak (section 5).")  # fmt: skip
     if f.get("pathways"):
-        out.append(f"{len(f['pathways'])} pathway(s) (accounts whose operations could have "
-                   "produced leaked patients, the earlier share rule's candidates) in section 5.")  # fmt: skip
+        # without a leak there are no leaked patients: what a pathway could have produced
+        # is a copy of the patients its operations touched
+        what = ("leaked patients" if leak_given(f)
+                else "a copy of the patients they touched (no leak was given)")  # fmt: skip
+        out.append(f"{len(f['pathways']):,} pathway(s) (accounts whose operations could have "
+                   f"produced {what}, the earlier share rule's candidates) in section 5.")  # fmt: skip
     tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
     if tr:
         up = sum(t.get("direction") == "upload" for t in tr)
@@ -564,12 +559,13 @@ def build_findings(
         "clock_quality": clock_quality(ev),
         "inputs": _inputs_section(inputs),
         "parameters": parameters,
-        "stages": list(stages),
+        # a stage's note in words ("verdict vendor" -> "verdict: the LIS vendor ...")
+        "stages": [{**r, "output": reason_words(r.get("output") or "")} for r in stages],
         "reproduce": reproduce,
     }
     f = json_safe(f)
     f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
-                          f["clock_quality"], accounting.get("files", ()))  # fmt: skip
+                          f["clock_quality"], accounting.get("files", ()), tz=tz)  # fmt: skip
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -583,6 +579,7 @@ def _limits(
     period: Mapping[str, Any],
     clock: Mapping[str, Any] | None = None,
     files: Iterable[Mapping[str, Any]] = (),
+    tz: str | None = None,
 ) -> list[str]:
     """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
     (linkage false-match rate, coverage, ceilings), then quarantine, undecodable bytes
@@ -614,12 +611,20 @@ def _limits(
         lost = float(sum(int(g.get("days") or 0) for g in gaps))
         if lab_days > 0:
             out.append(
-                f"logs cover {pd.Timestamp(start).strftime('%Y-%m-%d')} to "
-                f"{pd.Timestamp(end).strftime('%Y-%m-%d')}; {100 * min(lost, lab_days) / lab_days:.1f} % "
-                f"of the lab-days of that period lie in {len(gaps)} gap(s) without any event "
+                f"logs cover {_day(start, tz)} to {_day(end, tz)} "
+                f"({f'local dates, {tz}' if tz else 'UTC dates'}); "
+                f"{100 * min(lost, lab_days) / lab_days:.1f} % "
+                f"of the lab-days of that period lie in {len(gaps):,} gap(s) without any event "
                 "(section 2)"
             )
     return out
+
+
+def _day(instant: Any, tz: str | None) -> str:
+    """The date of an instant (a UTC time, ISO text or Timestamp) in ``tz`` (None: UTC)."""
+    t = pd.Timestamp(instant)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t
+    return (t.tz_convert(tz) if tz else t.tz_convert("UTC")).strftime("%Y-%m-%d")
 
 
 def dst_limit(clock: Mapping[str, Any]) -> str | None:

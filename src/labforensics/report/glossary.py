@@ -72,8 +72,9 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ),
     (
         "pathway",
-        "the operations of one account that could have produced leaked patients, "
-        "across labs: how the data could have left.",
+        "the operations of one account, across labs, that could have produced a copy of "
+        "patient records: with a leak, of the leaked patients (how the data could have "
+        "left); without one, of the patients they touched.",
     ),
     (
         "exfiltration window",

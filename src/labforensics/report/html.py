@@ -61,7 +61,7 @@ from .numbers import (
     pct,
 )
 from .summary import GLOSSARY, glossary_anchor, summary_view, takeovers
-from .words import COLUMN_WORDS, EXTRA_GLOSSARY, coded, in_words, pathway_words
+from .words import COLUMN_WORDS, EXTRA_GLOSSARY, coded, in_words, pathway_words, reason_html
 
 __all__ = ["ReportData", "render_report", "write_report"]
 
@@ -98,6 +98,28 @@ def blank(value: Any) -> Any:
         return MISSING
     if isinstance(value, float | np.floating) and value != value:
         return MISSING
+    return value
+
+
+def as_printed(value: Any) -> Any:
+    """A count or a list as a reader reads it, for a value a template prints as it is.
+
+    Parameters
+    ----------
+    value : object
+        Anything a template prints.
+
+    Returns
+    -------
+    object
+        An integer (not a boolean) with comma thousands separators (``1200`` ->
+        ``"1,200"``); a list or tuple as its items joined by ", " (never Python's
+        ``['a', 'b']``), each item so printed; every other value unchanged.
+    """
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        return f"{int(value):,}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(blank(as_printed(v))) for v in value)
     return value
 
 
@@ -293,6 +315,7 @@ COLUMN_LABELS = {
     "pathway_id": "pathway", "account_kind": "account kind", "n_sessions": "sessions",
     "records": "records sent out", "leaked_explained": "leaked patients explained",
     "share": "share of the leak explained", "first": "first operation",
+    "volume_share": "share of the anomalous records moved",
     "last": "last operation", "extraction_ts": "extraction time", "file_base": "file",
     "transfer_ts": "transfer time", "delay_h": "delay after extraction (h)",
     "remote_host": "remote address", "access_mode": "FTP access",
@@ -609,7 +632,8 @@ def _environment() -> Environment:
         undefined=ChainableUndefined,
         # every printed value: no free text copied whole (QA, session 4); internal terms
         # in words, the term in a title (issue 16 item 3)
-        finalize=lambda v: in_words(clip_text(blank(v))),
+        # counts with thousands separators and lists joined, never Python's repr
+        finalize=lambda v: in_words(clip_text(blank(as_printed(v)))),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -647,6 +671,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
     env.filters["attr"] = _attr
     # texts this package writes and a reader needs whole (parameters, commands)
     env.filters["coded"] = coded
+    env.filters["reason"] = reason_html  # the conclusion's sentences: propositions in words
     env.globals["CODED"] = tuple(COLUMN_WORDS)
     env.filters["whole"] = lambda v: Markup(_html.escape("" if v is None else str(v)))
     env.filters["label"] = header_label

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..attribution.conclusion import pairs_words
+from ..attribution.labels import proposition_words
 from .numbers import Composed, _num, pct
 
 __all__ = [
@@ -191,15 +192,28 @@ def coverage_rows(f: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def leak_given(f: Mapping[str, Any]) -> bool:
+    """Whether the findings weigh a leak: ``leak.given``, or an attribution made with one
+    (its totals count the leak's identifiers) when the findings were built without the
+    leak's patients. Without one there are no leaked patients to speak of."""
+    totals = (f.get("attribution") or {}).get("totals") or {}
+    return bool((f.get("leak") or {}).get("given")) or bool(totals.get("leak_identifiers"))
+
+
 def annotated_hypotheses(f: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Section 6's hypotheses, the labs the conclusion leaves out of the weighing marked
     as such in their "evidence against" (the share rule lists them as not explained)."""
     left = sorted(not_weighed(f))
+    given = leak_given(f)
     out = []
     for h in f.get("hypotheses") or []:
         if not isinstance(h, Mapping):
             continue
-        row = dict(h)
+        # without a leak no patient is leaked: the share is of the anomalous records moved
+        # (attribution.propositions), and no leaked patient is explained
+        row = (dict(h) if given else
+               {("volume_share" if k == "share" else k): v for k, v in h.items()
+                if k != "patients_explained"})  # fmt: skip
         text = row.get("evidence_against")
         if isinstance(text, str) and left:
             for lab in left:
@@ -387,7 +401,7 @@ def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
             "reruns with one parameter halved or doubled reach the same verdict"
             + (
                 " (not: " + "; ".join(f"{r.get('param')} = {_value(r.get('value'))} gives "
-                                      f"{r.get('verdict')}" for r in differ) + ")"
+                                      f"{proposition_words(r.get('verdict'))}" for r in differ) + ")"
                 if differ else ""
             ) + "."
         )  # fmt: skip
@@ -410,4 +424,5 @@ def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
         "hyp_outside_share": outside,
         "hyp_grades": grades,
         "hyp_stability": stability,
+        "hyp_leak": leak_given(f),
     }

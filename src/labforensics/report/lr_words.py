@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from ..attribution.labels import proposition_who
 from ..attribution.likelihood import verbal as _verbal
 
 __all__ = ["log10_text", "lr_text", "lr_view"]
@@ -75,12 +76,9 @@ def lr_view(f: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-#: Who each logged proposition names, for the line of the alternatives.
-ALTERNATIVE_WHO = {
-    "vendor": "the LIS vendor",
-    "insider": "laboratory staff",
-    "external": "an outside intruder",
-}
+#: Who each logged proposition names, for the line of the alternatives (the one table's
+#: :func:`labforensics.attribution.labels.proposition_who`).
+ALTERNATIVE_WHO = {code: proposition_who(code) for code in ("vendor", "insider", "external")}
 
 
 def _weighed(f: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .glossary import _GLOSSARY_TERMS, GLOSSARY, glossary_anchor
+from .leak_tables import leak_given
 from .lr_words import (
     _alternatives,
     _weakest,
@@ -37,20 +38,13 @@ from .lr_words import (
     lr_view,
 )
 from .numbers import Composed
+from .words import PROPOSITION_WORDS
 
 __all__ = ["GLOSSARY", "HYPOTHESIS_WORDS", "log10_text", "lr_text", "lr_view", "summary_view"]
 
-#: Hypothesis and proposition codes in words.
-HYPOTHESIS_WORDS = {
-    "vendor": "the LIS vendor (its extraction tool or accounts)",
-    "insider": "laboratory staff",
-    "external": "an outside intrusion",
-    "outside": "an outside intrusion",
-    "outside_evidence": "a copy the logs do not cover",
-    "mixed": "different sources at different labs",
-    "undetermined": "undetermined",
-    "none": "undetermined",
-}
+#: Hypothesis and proposition codes in words: the one table's
+#: (:data:`labforensics.attribution.labels.PROPOSITION_LABELS`).
+HYPOTHESIS_WORDS = PROPOSITION_WORDS
 #: Labs named one by one before the rest are counted.
 LABS_NAMED = 6
 #: Labs whose windows the first screen lists one by one; more: the span only (each
@@ -152,8 +146,15 @@ def _how_sure(f: Mapping[str, Any]) -> str:
             f"{v.get('stability_text') or ''}".rstrip("; ") + ".")  # fmt: skip
 
 
-def _who(pw: list[Mapping[str, Any]]) -> str:
+def _who(pw: list[Mapping[str, Any]], f: Mapping[str, Any] | None = None) -> str:
     if not pw:
+        if not leak_given(f or {}):
+            # no leak: no account is tied to a copy; the pathways are candidates only
+            n = len([p for p in ((f or {}).get("pathways") or []) if isinstance(p, Mapping)])
+            return ("No leak was given: no account is tied to a copy of patient records"
+                    + (f"; section 5 lists {n:,} pathway(s), accounts whose operations could "
+                       "have produced a copy of the patients they touched" if n else "")
+                    + ".")  # fmt: skip
         return "No account's operations explain the leak."
     parts = []
     for p in pw[:4]:
@@ -637,7 +638,7 @@ def summary_view(f: Mapping[str, Any], when: Callable[..., str]) -> dict[str, An
                      and any(s.get("account") == p.get("account") for p in lead_pw)}  # fmt: skip
     rows = [
         {"question": "How sure", "answer": Composed(_how_sure(f))},
-        {"question": "Who", "answer": Composed(_who_from_conclusion(f, when) or _who(lead_pw))},
+        {"question": "Who", "answer": Composed(_who_from_conclusion(f, when) or _who(lead_pw, f))},
         {"question": "What", "answer": Composed(_what(f, lead_pw))},
         {"question": "When", "answer": Composed(_when(f, when))},
         {"question": "How it left", "answer": Composed(_how_left(f))},

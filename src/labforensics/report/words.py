@@ -22,6 +22,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..attribution.labels import PROPOSITION_LABELS, reason_words
+
 __all__ = [
     "COLUMN_WORDS",
     "EXTRA_GLOSSARY",
@@ -33,19 +35,13 @@ __all__ = [
     "coded",
     "in_words",
     "pathway_words",
+    "reason_html",
 ]
 
 #: Propositions and hypotheses (findings' ``proposition``, ``alternative``,
-#: ``hypothesis``, verdict codes).
-PROPOSITION_WORDS = {
-    "vendor": "the LIS vendor",
-    "insider": "laboratory staff",
-    "external": "an outside intrusion",
-    "outside": "an outside intrusion",
-    "outside_evidence": "a copy the logs do not cover",
-    "mixed": "several sources",
-    "undetermined": "undetermined",
-}
+#: ``hypothesis``, verdict codes), from the one table of
+#: :data:`labforensics.attribution.labels.PROPOSITION_LABELS`.
+PROPOSITION_WORDS = {code: label.words for code, label in PROPOSITION_LABELS.items()}
 #: LIS profiles (roles), ``shared/formats/lis-audit-csv.md``.
 ROLE_WORDS = {
     "BIOLOGISTE": "biologist",
@@ -157,6 +153,33 @@ def in_words(text: Any) -> Any:
     out = _TERM_RE.sub(lambda m: _span(TERM_WORDS[m.group(1)], m.group(1)), out)
     out = _PATHWAY_RE.sub(lambda m: _span(f"pathway {int(m.group(1))}", m.group(0)), out)
     return Markup(out)
+
+
+def reason_html(text: Any) -> Any:
+    """A sentence of the conclusion (``reason``) for the report: its proposition codes in
+    words (:func:`labforensics.attribution.labels.reason_words`), each code kept in a
+    ``title``; the rest escaped. Values other than plain strings are returned as they are.
+
+    Parameters
+    ----------
+    text : object
+
+    Returns
+    -------
+    object
+        :class:`Markup` for a plain string, else ``text`` unchanged.
+    """
+    if not isinstance(text, str) or isinstance(text, Markup):
+        return text
+    spans: list[str] = []
+
+    def mark(code: str, words: str) -> str:  # worded on the raw text, escaped after
+        spans.append(_span(words, code))
+        return f"\x00{len(spans) - 1}\x01"
+
+    out = _html.escape(reason_words(text.replace("\x00", "").replace("\x01", ""), wrap=mark),
+                       quote=False)  # fmt: skip
+    return Markup(re.sub(r"\x00(\d+)\x01", lambda m: spans[int(m.group(1))], out))
 
 
 def coded(value: Any, column: str) -> Any:

@@ -1,0 +1,133 @@
+"""A failed or terminated run leaves no empty output folder that it created (QA, session
+8: after a SIGTERM during ``investigate`` an empty ``--out`` folder was left behind).
+
+Only the folders :func:`labforensics.outputs.prepare_out` made for this run are removed,
+and only when empty: a folder that existed before the run, or one holding anything
+(a file of the run, or of anyone), is left as it is."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from labforensics import pipeline
+from labforensics._cleanup import remove_if_empty
+from labforensics.case import CaseContext
+from labforensics.cli import main
+from labforensics.outputs import prepare_out
+from labforensics.privacy import CaseKey
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "fixtures" / "vendor-migration"
+
+
+def test_remove_if_empty_only_what_prepare_out_made(tmp_path):
+    # a new folder two levels down: it and the parent it made go, the rest stays
+    out = tmp_path / "a" / "b" / "out"
+    prepare_out(out, False)
+    assert remove_if_empty(out) and not (tmp_path / "a").exists() and tmp_path.is_dir()
+    # a folder that existed before the run (empty) is kept
+    before = tmp_path / "before"
+    before.mkdir()
+    prepare_out(before, False)
+    assert not remove_if_empty(before) and before.is_dir()
+    # a folder holding a file is kept, with the file (rmdir refuses it)
+    made = tmp_path / "made"
+    prepare_out(made, False)
+    (made / "someone.txt").write_text("x")
+    assert not remove_if_empty(made) and (made / "someone.txt").read_text() == "x"
+    # a folder never given to prepare_out, or given twice: the second run did not make it
+    again = tmp_path / "again"
+    prepare_out(again, False)
+    prepare_out(again, False)
+    assert not remove_if_empty(again) and again.is_dir()
+    assert not remove_if_empty(tmp_path / "never")
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    key = tmp_path_factory.mktemp("key") / "case.key"
+    CaseKey(bytes(range(32))).write(key)
+    return dataclasses.replace(CaseContext.from_file(FIXTURE / "case.toml"), key_file=key)
+
+
+def _broken_stage(*_a, **_k):
+    raise RuntimeError("a stage failed")
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_failed_investigation_leaves_no_empty_folder(case, tmp_path, monkeypatch, existed):
+    monkeypatch.setattr(pipeline, "score_sources", _broken_stage)
+    out = tmp_path / "new" / "out"
+    if existed:
+        out.mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="a stage failed"):
+        pipeline.investigate(None, out, case=case, progress=False)
+    # made by the run: removed with the parent it made; there before: kept as it was
+    assert out.is_dir() == existed and (tmp_path / "new").is_dir() == existed
+    assert not existed or list(out.iterdir()) == []
+
+
+def test_failed_command_leaves_no_empty_folder(case, tmp_path, monkeypatch, capsys):
+    # the command's own net: ingest (the API keeps the emptied folder) and investigate
+    monkeypatch.setenv("LABFORENSICS_CASE_KEY", "00" * 32)
+    monkeypatch.setattr(pipeline, "write_json", _broken_stage)
+    with pytest.raises(RuntimeError):
+        main(["ingest", str(FIXTURE / "evidence"), "--out", str(tmp_path / "ing")])
+    assert not (tmp_path / "ing").exists()
+    # a refused run does not touch a folder that was there (not empty: refused)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "mine.txt").write_text("x")
+    assert main(["ingest", str(FIXTURE / "evidence"), "--out", str(kept)]) == 2
+    assert (kept / "mine.txt").read_text() == "x"
+    capsys.readouterr()
+
+
+_SCRIPT = """
+import dataclasses, time
+from pathlib import Path
+from labforensics import pipeline
+from labforensics.case import CaseContext
+from labforensics.privacy import CaseKey
+key = Path({key!r})
+CaseKey(bytes(range(32))).write(key)
+case = dataclasses.replace(CaseContext.from_file(Path({case!r})), key_file=key)
+real = pipeline.score_sources
+def slow(*a, **k):
+    out = real(*a, **k)
+    print("SOURCES", flush=True)
+    time.sleep(60)
+    return out
+pipeline.score_sources = slow
+pipeline.investigate(None, Path({out!r}), case=case, progress=False)
+"""
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_no_empty_folder_after_sigterm(tmp_path, existed):
+    out = tmp_path / "made" / "out"
+    if existed:
+        out.mkdir(parents=True)
+    script = textwrap.dedent(_SCRIPT).format(key=str(tmp_path / "case.key"),
+                                             case=str(FIXTURE / "case.toml"), out=str(out))  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TMPDIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                            cwd=tmp_path)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == b"SOURCES"
+        assert out.is_dir() and list(out.iterdir()) == []  # made, nothing written yet
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert rc == -signal.SIGTERM  # ended as SIGTERM ends a process
+    assert out.is_dir() == existed and (tmp_path / "made").is_dir() == existed
+    assert (tmp_path / "case.key").is_file()  # the key beside it is kept
