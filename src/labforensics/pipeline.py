@@ -782,13 +782,18 @@ def investigate(
         companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
                                                  f"{plan.store.name}/manifest.json",
                                                  "labforensics_store"))  # fmt: skip
-    pdf = st.run("PDF", lambda: _write_pdf(out_p), lambda r: r.note or "report.pdf")
-    _write_manifest(out_p, plan, [*res.evidence.manifest, *companion_files], started=started,
-                    command=command, key=key, timings=st.timings, pdf=pdf)  # fmt: skip
     load = result_events(res.events, out_p / "events.parquet")
-    return InvestigationResult(out=out_p, findings=findings, timings=st.timings,
-                               evidence=LazyEvidence(res.evidence, load),
-                               sessions=LazySessions(res.sessions, res.session_params, load),
-                               scores=LazyScores(res.scores, res.score_files),
-                               attribution=res.attribution, key_file=key_file,
-                               campaigns=res.campaigns, pdf_note=pdf.note)  # fmt: skip
+    # events in files (memory_budget): no whole table held in the PDF stage nor the result
+    ss = out_p / "sessions.parquet" if res.events.is_spilled() else res.sessions
+    result = InvestigationResult(
+        out=out_p, findings=findings, timings=st.timings, key_file=key_file,
+        evidence=LazyEvidence(res.evidence, load), attribution=res.attribution,
+        sessions=LazySessions(ss, res.session_params, load), campaigns=res.campaigns,
+        scores=LazyScores(res.scores, res.score_files))  # fmt: skip
+    manifest_files, res, ss = [*res.evidence.manifest, *companion_files], None, None
+    release_memory()
+    pdf = st.run("PDF", lambda: _write_pdf(out_p), lambda r: r.note or "report.pdf")
+    _write_manifest(out_p, plan, manifest_files, started=started, command=command, key=key,
+                    timings=st.timings, pdf=pdf)  # fmt: skip
+    result.pdf_note = pdf.note
+    return result

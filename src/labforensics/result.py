@@ -46,13 +46,27 @@ def result_events(events: Any, parquet: Path) -> Callable[[], pd.DataFrame]:
 
 class LazySessions(Sessions):
     """:class:`~labforensics.sessions.Sessions` of a finished run whose ``events`` are
-    loaded on first use (:func:`result_events`): the run never held them whole."""
+    loaded on first use (:func:`result_events`): the run never held them whole; and,
+    given as a path (a run that kept its events in files), so is its session table
+    (``sessions.parquet``, read on first use)."""
 
-    def __init__(self, sessions: pd.DataFrame, params: Any,
+    def __init__(self, sessions: pd.DataFrame | Path, params: Any,
                  load: Callable[[], pd.DataFrame]) -> None:  # fmt: skip
-        object.__setattr__(self, "sessions", sessions)
+        object.__setattr__(self, "_sessions", sessions)
         object.__setattr__(self, "params", params)
         object.__setattr__(self, "_load", load)
+
+    @property  # type: ignore[override]
+    def sessions(self) -> pd.DataFrame:
+        """The session table (read from ``sessions.parquet`` on first use when the run
+        handed its path)."""
+        if isinstance(self._sessions, Path):
+            object.__setattr__(self, "_sessions", pd.read_parquet(self._sessions))
+        return self._sessions
+
+    @sessions.setter
+    def sessions(self, value: pd.DataFrame) -> None:
+        object.__setattr__(self, "_sessions", value)
 
     @property  # type: ignore[override]
     def events(self) -> pd.DataFrame:

@@ -105,6 +105,13 @@ def test_investigate_states_the_labs_over_budget_and_spills_them(case, tmp_path,
         "L01": int(lab_n["L01"]) * EVENT_BYTES, "L02": int(lab_n["L02"]) * EVENT_BYTES
     }  # fmt: skip
     assert res.findings["parameters"]["memory_budget"] == 1
+    # the run kept no session table for its PDF stage and result: read back on first use
+    assert isinstance(res.sessions._sessions, Path) and not isinstance(
+        plain.sessions._sessions, Path
+    )
+    back = res.sessions.sessions
+    pd.testing.assert_frame_equal(back, pd.read_parquet(res.out / "sessions.parquet"))
+    assert back["session_id"].tolist() == plain.sessions.sessions["session_id"].tolist()
 
 
 def test_empty_like_keeps_none_of_the_table():
