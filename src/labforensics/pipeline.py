@@ -328,8 +328,8 @@ def _run_stages(
     settings = LabSettings(case=case, sessions=plan.sessions, features=plan.features,
                            register=plan.register,
                            patient_index=_patient_index(plan, key))  # fmt: skip
-    eng = (make_engine(plan.engine, plan.scheduler) if isinstance(plan.engine, str)
-           else plan.engine)  # fmt: skip
+    eng = (make_engine(plan.engine, plan.scheduler, plan.memory_budget)
+           if isinstance(plan.engine, str) else plan.engine)  # fmt: skip
     # a SIGTERM raises here so that the engine's spill folder is removed first
     with sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")):
         try:

@@ -222,9 +222,12 @@ class LocalEngine:
             self.spill_dir = None
 
 
-def make_engine(name: str = "local", scheduler: str | None = None) -> Any:
+def make_engine(name: str = "local", scheduler: str | None = None,
+                memory_budget: int | None = None) -> Any:  # fmt: skip
     """The engine by name: ``"local"``, or ``"dask"`` on ``scheduler`` (an address such as
-    ``tcp://host:8786``; None starts a two-worker ``LocalCluster``). Close it when done.
+    ``tcp://host:8786``; None starts a two-worker ``LocalCluster`` whose workers share
+    ``memory_budget`` and spill above it: :mod:`labforensics.engine.dask`). Close it when
+    done.
 
     Raises
     ------
@@ -238,7 +241,7 @@ def make_engine(name: str = "local", scheduler: str | None = None) -> Any:
     if name == "dask":
         from .dask import DaskEngine
 
-        return DaskEngine(scheduler)
+        return DaskEngine(scheduler, memory_budget=memory_budget)
     raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
 
 
