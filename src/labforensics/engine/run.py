@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -373,8 +374,6 @@ class LabRun:
         self.events_to_files = self.memory_budget is not None and held > self.memory_budget
         if self.events_to_files:
             if isinstance(self.eng, LocalEngine):  # the labs wait in files between passes
-                import weakref  # stdlib, only for this safety net
-
                 # never left behind: removed with the engine when nobody closes it (a
                 # LabRun made without an engine, a caller that forgot close()), at the
                 # latest when the interpreter exits; close() removes it first as before
