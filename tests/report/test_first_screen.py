@@ -335,15 +335,15 @@ def test_account_takeover_named_with_its_evidence(attacker):
     src = next(s for s in attacker["f"]["top_sources"] if s["flagged"])
     line = next(s for s in _else_lines(attacker["first"]) if "203.0.113.11" in s)
     assert (f"{src['failed_logins']} failed logins at {src['lab']}" in line
-            and "then a successful login from it as anaïs.f: account takeover (credential "
-            "compromise: a guessed password) of anaïs.f" in line)  # fmt: skip
+            and "then a successful login from it as anaïs.f: suspected account takeover "
+            "(credential compromise: a password guessed, then used) of anaïs.f" in line)  # fmt: skip
     assert 'href="#g-account-takeover"' in attacker["first"]  # the term, in the glossary
     sources = _section(attacker["html"], "sessions")  # section 4's source addresses
-    assert re.search(r'<p class="takeover"><b>At L\d\d: account takeover \(credential '
-                     r"compromise: a guessed password\): \d+ failed logins from address "
+    assert re.search(r'<p class="takeover"><b>At L\d\d: suspected account takeover \(credential '
+                     r"compromise: a password guessed, then used\): \d+ failed logins from address "
                      r"203\.0\.113\.11 ", sources)  # fmt: skip
     main = next(t for t in attacker["f"]["findings_text"] if "203.0.113.11" in t)
-    assert "account takeover (credential compromise) of anaïs.f" in main  # section 1
+    assert "suspected account takeover (credential compromise) of anaïs.f" in main  # section 1
 
 
 def test_takeover_on_the_campaign_lines():
@@ -360,10 +360,10 @@ def test_takeover_on_the_campaign_lines():
               "campaign_id": f"C{r:012x}", "best_session_id": f"s{r}"}
              for a, r in (("hugo.u", 21), ("lisa.b", 22))]}}  # fmt: skip
     links = summary_view(f, WHEN)["others"][0]["links"]
-    assert [x["text"] for x in links] == ["no. 21: hugo.u at L01 (account takeover)",
+    assert [x["text"] for x in links] == ["no. 21: hugo.u at L01 (suspected account takeover)",
                                           "no. 22: lisa.b at L01"]  # fmt: skip
     t = takeovers(f, WHEN)[("L01", "hugo.u")]
-    assert t.startswith("account takeover (credential compromise")
+    assert t.startswith("suspected account takeover (credential compromise")
     # 2017-08-09 20:00 UTC is 22:00 CEST
     assert "37 failed logins from address 203.0.113.9 from 2017-08-09 22:00 CEST" in t
 
