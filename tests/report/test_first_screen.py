@@ -593,3 +593,14 @@ def test_when_gives_the_span_of_the_leading_operations_themselves():
     assert ("; the 3 leading operations themselves ran from 2018-03-15 01:45 CET (00:45 UTC) "
             "(L01) to 2019-06-19 01:59 CEST (2019-06-18 23:59 UTC) (L17), each lab's time in "
             "the Conclusion") in when  # fmt: skip
+
+
+def test_evidence_rows_give_the_events_own_record_count(attacker):
+    # QA, session 9: a search's 17,636 hits were shown under "records sent out"; an
+    # evidence row's count is the event's own (found, read or sent)
+    sec = _section(attacker["html"], "sessions")
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", sec)
+    assert "records (the event's own count: found, read or sent)" in [
+        re.sub(r"<[^>]+>", "", h).replace("&#39;", "'") for h in heads
+    ]
+    assert "records sent out" not in [re.sub(r"<[^>]+>", "", h) for h in heads]
