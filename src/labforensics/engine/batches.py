@@ -126,7 +126,7 @@ def account_batches(counts: pd.Series, max_events: int) -> list[AccountBatch]:
     """
     if max_events < 1:
         raise ValueError(f"max_events must be at least 1, not {max_events}")
-    named = [(a, int(n)) for a, n in counts.items() if a is not None]
+    named = [(str(a), int(n)) for a, n in counts.items() if not pd.isna(a)]
     total = sum(n for _, n in named)
     out: list[AccountBatch] = []
     if named:
@@ -143,7 +143,7 @@ def account_batches(counts: pd.Series, max_events: int) -> list[AccountBatch]:
             cur.append(a)
             size += n
         out.append((cur, False))
-    if None in counts.index and int(counts[counts.index.isna()].sum()):
+    if int(counts[counts.index.isna()].sum()):
         out.append(([], True))
     return out
 
@@ -158,7 +158,7 @@ def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None) -> pd.Da
     acc = ev["account"]
     sel = acc.isin(accounts).to_numpy(dtype=bool)
     if missing:
-        sel |= acc.isna().to_numpy(dtype=bool)
+        sel = sel | acc.isna().to_numpy(dtype=bool)
     return widen(ev[sel].reset_index(drop=True))
 
 
