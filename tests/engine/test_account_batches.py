@@ -201,5 +201,7 @@ def test_warning_only_for_an_account_above_the_budget(events):
         run._check_budget([p.lab for p in parts])  # labs over it, cut: no warning
     assert run.over_budget and all(v > 1 for v in run.batches.values())
     run = LabRun(parts, settings=None, detection=None, memory_budget=(big - 1) * EVENT_BYTES)
-    with pytest.warns(MemoryBudgetWarning, match=r"one account alone in .* account batches, its largest account"):
+    with pytest.warns(
+        MemoryBudgetWarning, match=r"one account alone in .* account batches, its largest account"
+    ):
         run._check_budget([p.lab for p in parts])

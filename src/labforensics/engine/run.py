@@ -446,8 +446,10 @@ class LabRun:
             "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
             "memory_budget": self.memory_budget,
             "over_budget": dict(self.over_budget),
-            "batches": {(m["lab"] if m["lab"] is not None else "(no lab)"): m["n_batches"]
-                        for m in self.meta},  # fmt: skip
+            "batches": {
+                (m["lab"] if m["lab"] is not None else "(no lab)"): m["n_batches"]
+                for m in self.meta
+            },  # fmt: skip
             "spilled": getattr(self.eng, "spill_dir", None) is not None,
         }
         self.scores = scores

@@ -553,7 +553,16 @@ def _rollups(
     account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params, ex,
                              pat_ev, ctx is None)  # fmt: skip
     account_month = _aggregate(
-        "account_month", "month", naive, keys, values, ev, ev_naive, params, ex, pat_ev,
+        "account_month",
+        "month",
+        naive,
+        keys,
+        values,
+        ev,
+        ev_naive,
+        params,
+        ex,
+        pat_ev,
         ctx is None,
     )
     return account_day, account_month

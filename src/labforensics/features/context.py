@@ -323,7 +323,7 @@ class LabContextBuilder:
             "action": action,
         }).iloc[order].reset_index(drop=True)  # fmt: skip
         role = col("role")
-        role[len(seq):] = roles
+        role[len(seq) :] = roles
         role = pd.Series(role, dtype=object).iloc[order].reset_index(drop=True)
         kind = pd.Series(col("kind"), dtype=object).iloc[order].reset_index(drop=True)
         ex = explain_accesses(frame, role, kind.fillna("unknown"), p.explain_window,
