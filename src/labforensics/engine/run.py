@@ -47,6 +47,7 @@ from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
 from ..progress import lab_progress
 from ..sessions import SessionParams, Sessions
+from .batches import account_batches, account_counts, lab_stage_batched
 from .combine import concat_exports, first_event_seq, order_sessions
 from .lab import (
     UNITS,
@@ -58,7 +59,6 @@ from .lab import (
     merge_family,
     merge_summaries,
 )
-from .batches import account_batches, account_counts, lab_stage_batched
 from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
 from .partitions import release_memory
 
