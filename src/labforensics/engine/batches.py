@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from ..authorisation.operations import operations
 from ..authorisation.status import assess_operations
@@ -174,14 +175,22 @@ def _concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for c in parts[0].columns:
         col = [p[c] for p in parts]
+        whole = None
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in col) and not all(
             s.dtype == col[0].dtype for s in col
-        ):  # a narrowed string column: categories of each batch
-            whole = pd.concat([s.astype(STRING) for s in col], ignore_index=True)
-            out[c] = whole.take(order).reset_index(drop=True).astype("category")
-        else:
-            out[c] = pd.concat(col, ignore_index=True).take(order).reset_index(drop=True)
-        del col
+        ):  # a narrowed string column: each batch's categories, unioned and sorted
+            try:
+                cat = union_categoricals([s.array for s in col], sort_categories=True)
+                whole = pd.Series(cat, name=c).take(order).reset_index(drop=True)
+            except TypeError:  # categories of different dtypes: through the strings
+                s = pd.concat([x.astype(STRING) for x in col], ignore_index=True)
+                whole = s.take(order).reset_index(drop=True).astype("category")
+        if whole is None:
+            whole = pd.concat(col, ignore_index=True).take(order).reset_index(drop=True)
+        out[c] = whole
+        del col, whole
+        for p in parts:  # freed as soon as it is in the table
+            del p[c]
     return pd.DataFrame(out)
 
 
