@@ -205,3 +205,32 @@ def test_warning_only_for_an_account_above_the_budget(events):
         MemoryBudgetWarning, match=r"one account alone in .* account batches, its largest account"
     ):
         run._check_budget([p.lab for p in parts])
+
+
+@pytest.mark.slow
+def test_dask_engine_runs_the_batches_on_the_workers(gen, events, tmp_path):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from labforensics.engine.dask import DaskEngine
+
+    store = tmp_path / "store"
+    ingest_to_store([gen / "evidence"], store, case_key=KEY)
+    st = _settings()
+    det = DetectParams()
+    plain = run_labs(store_evidence(store)[1], st, det)
+    _, parts = store_evidence(store)
+    budget = (max(int(account_counts(p).max()) for p in parts) + 1) * EVENT_BYTES
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=":0")  # fmt: skip
+    client = Client(cluster)
+    try:
+        res = run_labs(parts, st, det, engine=DaskEngine(client=client), memory_budget=budget)
+    finally:
+        client.close()
+        cluster.close()
+    assert all(v > 1 for v in res.scores.metadata["engine"]["batches"].values())
+    for u, t in plain.scores.tables().items():
+        pd.testing.assert_frame_equal(t, res.scores.tables()[u], check_exact=True)
+    pd.testing.assert_frame_equal(plain.sessions, res.sessions, check_exact=True)
+    pd.testing.assert_frame_equal(plain.exports, res.exports, check_exact=True)
