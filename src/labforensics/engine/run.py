@@ -12,7 +12,9 @@ Passes (``L`` labs, each step one task per lab unless said):
 
 1. :func:`~labforensics.engine.lab.lab_stage`: read the lab (from the store, on the
    worker), sessions, exports, features; hand up the peer-role summaries and the row
-   counts (small).
+   counts (small). A lab whose events exceed ``memory_budget`` runs in account batches
+   on the same worker (:func:`~labforensics.engine.batches.lab_stage_batched`), with the
+   same result.
 2. On the client: merge the summaries (exact).
 3. :func:`~labforensics.engine.lab.apply_peer_summaries`: the cross-lab peer baselines.
 4. Stratified sample of each lab's feature rows (:mod:`labforensics.engine.model`);
@@ -46,6 +48,7 @@ from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
 from ..progress import lab_progress
 from ..sessions import SessionParams, Sessions
+from .batches import account_batches, account_counts, lab_stage_batched
 from .combine import concat_exports, first_event_seq, order_sessions
 from .lab import (
     UNITS,
@@ -282,7 +285,10 @@ class EngineResult:
         return Sessions(sessions=self.sessions, events=self.events.to_frame(), params=self.params)
 
 
-def _first(partition: Any, settings: LabSettings) -> LabPart:
+def _first(partition: Any, settings: LabSettings, budget: int | None = None) -> LabPart:
+    if budget is not None and len(partition) * EVENT_BYTES > budget:  # account batches
+        return lab_stage_batched(partition, partition.lab, settings, budget,
+                                 event_bytes=EVENT_BYTES)  # fmt: skip
     events = partition()
     if hasattr(partition, "release"):  # events held in memory: the part holds them now
         partition.release()
@@ -292,7 +298,7 @@ def _first(partition: Any, settings: LabSettings) -> LabPart:
 def _meta(part: LabPart) -> dict[str, Any]:
     return {"lab": part.lab, "counts": part.counts(), "summaries": part.summaries,
             "n_sessions": len(part.sessions.sessions), "n_events": part.n_events,
-            "family": lab_family(part.features),
+            "family": lab_family(part.features), "n_batches": part.n_batches,
             }  # fmt: skip
 
 
@@ -326,6 +332,11 @@ class LabRun:
         self.progress = progress
         self.memory_budget = memory_budget
         self.over_budget: dict[str, int] = {}
+        #: per lab over the budget, its account batches (:func:`account_batches`)
+        self.batches: dict[str, int] = {}
+        #: per lab with an account whose events alone exceed the budget: its largest
+        #: account's estimated bytes (such an account is a batch of its own)
+        self.accounts_over: dict[str, int] = {}
         #: whether the case's events should wait in files after the engine (``collect``'s
         #: ``events_dir``): every lab's results exceed ``memory_budget``, whichever engine
         self.events_to_files = False
@@ -356,20 +367,33 @@ class LabRun:
     def first(self) -> int:
         labs = [getattr(p, "lab", None) for p in self.partitions]
         self._check_budget(labs)
-        self.parts = self._map("sessions", labs, _first, self.partitions, self.settings)
+        self.parts = self._map("sessions", labs, _first, self.partitions, self.settings,
+                               self.memory_budget)  # fmt: skip
         self.partitions = []  # a lab's events, once passed on, are held by its part only
         self.meta = self.eng.gather(self.eng.map(_meta, self.parts))
         return sum(m["n_sessions"] for m in self.meta)
 
     def _check_budget(self, labs: list[Any]) -> None:
-        """Warn (:class:`MemoryBudgetWarning`) before running when a lab's events alone
-        exceed ``memory_budget``: account batches are not built, so such a lab is processed
-        whole and its pass needs several times its events (recorded in
-        ``scores.metadata["engine"]["over_budget"]``). When every lab's results
-        (:data:`PART_BYTES` an event) would exceed it, the local engine keeps them in files
-        between passes (:meth:`LocalEngine.spill`)."""
+        """Before running: the labs whose events alone exceed ``memory_budget``
+        (``over_budget``, recorded in ``scores.metadata["engine"]``) are processed in
+        account batches (:func:`~labforensics.engine.batches.lab_stage_batched`; their
+        count per lab in ``batches``); a warning (:class:`MemoryBudgetWarning`) only
+        when an account's events alone exceed it (``accounts_over``): an account is
+        never cut, so its batch needs several times its events. When every lab's results
+        (:data:`PART_BYTES` an event) would exceed the budget, the local engine keeps
+        them in files between passes (:meth:`LocalEngine.spill`)."""
         sizes = {lab: len(p) for lab, p in zip(labs, self.partitions, strict=True)}
         self.over_budget = labs_over_budget(sizes, self.memory_budget)
+        budget = self.memory_budget
+        for lab, p in zip(labs, self.partitions, strict=True):
+            name = lab if lab is not None else "(no lab)"
+            if budget is None or name not in self.over_budget:
+                continue
+            counts = account_counts(p)  # one column of the lab
+            self.batches[name] = len(account_batches(counts, max(1, budget // EVENT_BYTES)))
+            big = int(counts.max()) * EVENT_BYTES if len(counts) else 0
+            if big > budget:
+                self.accounts_over[name] = big
         held = sum(sizes.values()) * PART_BYTES
         self.events_to_files = self.memory_budget is not None and held > self.memory_budget
         if self.events_to_files:
@@ -378,15 +402,20 @@ class LabRun:
                 # LabRun made without an engine, a caller that forgot close()), at the
                 # latest when the interpreter exits; close() removes it first as before
                 weakref.finalize(self.eng, shutil.rmtree, self.eng.spill(), ignore_errors=True)
-        if self.over_budget:
+        if self.accounts_over:
             # for a person (the command prints it as one "labforensics: warning:" line)
-            listed = ", ".join(f"{k} ~{size_text(v)}" for k, v in self.over_budget.items())
+            listed = ", ".join(
+                f"{k} ~{size_text(self.over_budget[k])} in {self.batches[k]:,} account "
+                f"batches, its largest account ~{size_text(v)}"
+                for k, v in self.accounts_over.items()
+            )
             warnings.warn(
-                f"the memory budget of {size_text(self.memory_budget, exact=True)} is below "
-                f"the events of {len(self.over_budget):,} lab(s) ({listed}, estimated at "
-                f"{EVENT_BYTES:,} bytes an event): a lab is not cut into smaller batches, so "
-                "each of these is processed whole and may need several times that memory; "
-                "give a larger memory budget, or run on a machine with more memory",
+                f"the memory budget of {size_text(budget, exact=True)} is below the events "
+                f"of one account alone in {len(self.accounts_over):,} lab(s) ({listed}; "
+                f"estimated at {EVENT_BYTES:,} bytes an event): a lab above the budget is "
+                "cut into account batches, but an account is never cut, so a batch of an "
+                "account above the budget alone may need several times that memory; give a "
+                "larger memory budget, or run on a machine with more memory",
                 MemoryBudgetWarning,
                 stacklevel=3,
             )
@@ -419,6 +448,10 @@ class LabRun:
             "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
             "memory_budget": self.memory_budget,
             "over_budget": dict(self.over_budget),
+            "batches": {
+                (m["lab"] if m["lab"] is not None else "(no lab)"): m["n_batches"]
+                for m in self.meta
+            },  # fmt: skip
             "spilled": getattr(self.eng, "spill_dir", None) is not None,
         }
         self.scores = scores
@@ -482,8 +515,10 @@ def run_labs(
     engine : LocalEngine or DaskEngine, optional
         Default :class:`LocalEngine`.
     memory_budget : int, optional
-        Bytes; a lab whose events alone exceed it (:func:`labs_over_budget`) is warned
-        of (:class:`MemoryBudgetWarning`) before the labs run, and processed whole.
+        Bytes; a lab whose events alone exceed it (:func:`labs_over_budget`) is processed
+        in account batches (:mod:`labforensics.engine.batches`), with a warning
+        (:class:`MemoryBudgetWarning`) before the labs run when one account alone
+        exceeds it.
 
     Returns
     -------
