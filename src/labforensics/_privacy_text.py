@@ -112,7 +112,14 @@ _WORD = rf"(?!{_STOP})(?![PRNDU][0-9a-f]{{16}}(?!\w))[A-ZÀ-ÖØ-Þ][\w'’-]*(?
 _NAME = re.compile(rf"(?P<m>{_MARKER})(?P<n>{_WORD}(?:[ \t]+{_WORD}){{0,3}})")
 #: An RE2 superset of the markers (pyarrow's ``match_substring_regex``): texts without
 #: one are never scanned by :data:`_NAME`.
-NAME_HINT = r"(?i)(patient|pat\.|mme|mlle|melle|mr|m\.|madame|monsieur|nom|n[ée])"
+NAME_HINT = (
+    r"(?i)\b(?:patiente?|pat\.|mmes?\.?|mlle\.?|melle\.?|mr\.?|m\.|madame|monsieur|nom"
+    r"|n[ée]e?)[\s:=]"
+)
+
+
+def _name_sub(m: re.Match[str]) -> str:
+    return m.group("m") + "[NAME]"
 
 
 def redact_names(text: str) -> str:
@@ -123,7 +130,7 @@ def redact_names(text: str) -> str:
     """
     if not text:
         return text
-    return _NAME.sub(r"\g<m>[NAME]", text)
+    return _NAME.sub(_name_sub, text)
 
 
 # --- identifier-shaped numbers in event details ----------------------------------------------
@@ -137,12 +144,9 @@ _AFTER = (
     r"|examens?|entr[ée]es?|entries|[ée]l[ée]ments?|items?|comptes?|accounts?|pages?|ms"
     r"|s|sec|secondes?|seconds?|min|minutes?|jours?|days?|tubes?|pr[ée]l[èe]vements?)(?!\w)"
 )
-_DETAIL_RUN = re.compile(
-    rf"{_ID}"
-    rf"|(?P<pre>{_BEFORE}[ \t]*(?:#|n°|no\.?|[:=])?[ \t]*)?"
-    rf"(?<![\w./\\@-])(?<!\d:)(?P<run>\d{{5,}})(?![\w/\\@]|[.,:-]\d|\.\w)"
-    rf"(?P<post>[ \t]*{_AFTER})?"
-)
+_RUN = re.compile(r"(?<![\w./\\@-])(?<!\d:)\d{5,}(?![\w/\\@]|[.,:-]\d|\.\w)")
+_PRE = re.compile(rf"{_BEFORE}[ \t]*(?:#|n°|no\.?|[:=])?[ \t]*$")
+_POST = re.compile(rf"[ \t]*{_AFTER}")
 
 
 def redact_detail_numbers(text: str, make: Callable[[str], str]) -> str:
@@ -153,14 +157,16 @@ def redact_detail_numbers(text: str, make: Callable[[str], str]) -> str:
     of 5 or more digits is taken when it is a word of its own (not inside a word, a
     path, a file name, a decimal or a time) and not a count or a reference (a unit
     after it, ``ticket``/``nb``/``total``... before it): see the module docstring.
-    A keyed id already in the text is kept. Linear in the text's length.
+    A keyed id already in the text is kept (a run inside it follows a letter or a digit).
+    Linear in the text's length.
     """
     if not text:
         return text
 
     def sub(m: re.Match[str]) -> str:
-        if m.group("run") is None or m.group("pre") or m.group("post"):
-            return m.group(0)
-        return make(m.group("run"))
+        a, b = m.span()
+        if _POST.match(text, b) or _PRE.search(text, max(a - 24, 0), a):
+            return m.group(0)  # a count or a reference
+        return make(m.group(0))
 
-    return _DETAIL_RUN.sub(sub, text)
+    return _RUN.sub(sub, text)

@@ -420,7 +420,7 @@ def _read_pseudonyms(path: Path) -> pd.Series:
     found = KEYED_ID.findall(text)
     if not found:
         raise ParameterError(
-            f"{path}: no keyed id (P, R, D or N + 16 hex digits) found; give a file listing "
+            f"{path}: no keyed id (P, R, U, D or N + 16 hex digits) found; give a file listing "
             "them, "
             "for example a column copied from findings.json or events.parquet"
         )

@@ -455,11 +455,12 @@ def names_and_numbers(texts: list[str], labs: list[str | None], key: CaseKey) ->
     for i in todo.tolist():
         lab = labs[i] or ""
 
-        def make(run: str, lab: str = lab) -> str:
-            k = (lab, run)
-            if k not in made:
-                made[k] = ids.patients([lab], [run])[0].as_py()
-            return made[k]
+        def make(run: str, lab: str = lab) -> str:  # P id of (lab, run), as KeyedIds.patients
+            k = lab + "\x1f" + run
+            got = made.get(k)
+            if got is None:
+                got = made[k] = "P" + ids.digest_hex(k.encode())[:16]
+            return got
 
         out[i] = redact_detail_numbers(redact_names(out[i]), make)
     return out
