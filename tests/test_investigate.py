@@ -127,11 +127,12 @@ def test_hostile_quote_escaped_in_attribute(tmp_path):
 def test_hostile_text_neutralised_in_csv(runs):
     q = pd.read_csv(runs["a"].out / "quarantine.csv", dtype=str)
     # the three hostile lines have 1 or 2 fields of 16: no field's position can be trusted,
-    # so each field is a keyed id (QA, session 8) and no formula text is left (the leading
-    # quote on formula-looking cells is checked by tests/test_outputs.py)
+    # so each field is a keyed id (QA, session 8; a U id, unplaced value, since session 9)
+    # and no formula text is left (the leading quote on formula-looking cells is checked by
+    # tests/test_outputs.py)
     hostile = q[q["reason"].str.startswith("wrong field count")]
     assert len(hostile) == 3
-    assert all(re.fullmatch(r"P[0-9a-f]{16}(;P[0-9a-f]{16})?", r) for r in hostile["raw"])
+    assert all(re.fullmatch(r"U[0-9a-f]{16}(;U[0-9a-f]{16})?", r) for r in hostile["raw"])
     assert not any(t in r for r in q["raw"] for t in ("HYPERLINK", "SUM(", "-5.2"))
     # the numeric column stays numbers
     q2 = pd.read_csv(runs["a"].out / "quarantine.csv")

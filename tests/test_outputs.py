@@ -21,17 +21,25 @@ def test_text_cells_starting_with_formula_characters_are_prefixed():
                 "+33 2 99",
                 "-5.2",
                 "ok",
+                "-2+3+cmd|' /C calc'!A0",
+                "+33612345616",
+                "+33 (0)6 12 34 56 16",
             ],
-            "score": [-5.2, 1.0, 2.0, 3.0, 4.0],
+            "score": [-5.2, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
         }
     )
     out = neutralise_frame(df)
     assert out["account"].tolist() == [
         '\'=HYPERLINK("http://x.example/?"&A1;"ok")',
         "'@SUM(1+1)",
-        "'+33 2 99",
-        "'-5.2",  # text that looks like a number is still text
+        # a signed plain number is no formula: written as recorded (QA session 9: a phone
+        # came back from reidentify as '+33612345616, the quote inside the data)
+        "+33 2 99",
+        "-5.2",
         "ok",
+        "'-2+3+cmd|' /C calc'!A0",  # an operator and a pipe: a formula, prefixed
+        "+33612345616",
+        "+33 (0)6 12 34 56 16",
     ]
     assert out["score"].dtype == np.float64 and out["score"].iloc[0] == -5.2  # numbers stay numbers
 

@@ -39,7 +39,7 @@ from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_
 from .errors import EvidenceError, LabForensicsError, ParameterError
 from .pipeline import ingest_only, investigate
 from .privacy import ENV_VAR
-from .reidentify import reidentify
+from .reidentify import reidentify, resolution_hint
 from .store import ingest_to_store
 
 __all__ = ["build_parser", "main"]
@@ -143,9 +143,11 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
         raise EvidenceError(f"case key file {ns.case_key} not found")
     res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, case=case,
                      force=ns.force, dumps=ns.dumps, leak=ns.leak,
-                     patients=ns.patients)  # fmt: skip
+                     patients=ns.patients, run=ns.run)  # fmt: skip
     n = int(res["found"].sum())
     print(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
+    if hint := resolution_hint(res):
+        print(f"labforensics: warning: {hint}", file=sys.stderr)
     return 0
 
 
@@ -259,6 +261,11 @@ def _add_reidentify(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--patients", nargs="+", default=[],
         help="the labs' patient indexes: P ids mapped to name and address",
+    )  # fmt: skip
+    p.add_argument(
+        "--run", type=Path, default=None,
+        help="the investigation's output folder: its key fingerprint is checked "
+             "(default: the folder holding --pseudonyms, if it is one)",
     )  # fmt: skip
     p.set_defaults(func=_cmd_reidentify)
 

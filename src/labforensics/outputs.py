@@ -53,6 +53,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ from .schema import is_list_dtype, join_list
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "PLAIN_NUMBER",
     "OUTPUT_NAMES",
     "STORE_NAMES",
     "drop_private",
@@ -83,6 +85,11 @@ __all__ = [
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: A signed plain number (digits, blanks, ``.``, ``,``, parentheses: ``+33612345616``,
+#: ``+33 (0)6 12 34 56 16``, ``-5.2``): no function, no reference, no link, so nothing a
+#: spreadsheet could run; written as it is (a ``'`` would corrupt the value for anyone
+#: reading the CSV as data).
+PLAIN_NUMBER = r"[+-]\d[\d \u00a0\u202f.,()]*"
 
 
 #: Every file name labforensics writes in an output folder (ingest and investigate).
@@ -184,8 +191,16 @@ def drop_private(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def neutralise_cell(value: object) -> object:
-    """Prefix a text cell with ``'`` when it starts with a formula character."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix a text cell with ``'`` when it starts with a formula character.
+
+    A signed plain number (:data:`PLAIN_NUMBER`: a phone ``+33612345616``, ``-5.2``) is
+    no formula and is left as it is.
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_PREFIXES)
+        and not re.fullmatch(PLAIN_NUMBER, value)
+    ):
         return "'" + value
     return value
 
@@ -194,8 +209,11 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy whose text columns are neutralised (numbers untouched).
 
     Text columns are those of dtype object, string or category; numeric,
-    boolean and datetime columns are kept as they are, so a score of -5.2 stays
-    a number while a text cell ``"-5.2"`` becomes ``"'-5.2"``.
+    boolean and datetime columns are kept as they are. A text cell starting with
+    ``=``, ``+``, ``-``, ``@``, tab or CR (OWASP, CSV injection) gets a leading ``'``,
+    unless it is a signed plain number (:data:`PLAIN_NUMBER`): ``+33612345616`` and
+    ``-5.2`` are data no spreadsheet can run, and a ``'`` inside them would change the
+    value for every reader of the CSV as data (QA session 9).
     """
     out = df.copy()
     for col in out.columns:
@@ -205,6 +223,7 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             txt = s.astype("string")
             starts = txt.str[:1].isin(list(FORMULA_PREFIXES)).fillna(False).astype(bool)
+            starts &= ~txt.str.fullmatch(PLAIN_NUMBER).fillna(False).astype(bool)
             if s.dtype == object:
                 # object columns may mix numbers and text: only text cells are prefixed
                 is_text = s.map(lambda v: isinstance(v, str)).astype(bool)

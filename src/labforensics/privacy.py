@@ -13,11 +13,14 @@ prefix  namespace                     message (fields joined by U+001F)
 ``R``   request number (lab, number)  ``"request" ␟ lab ␟ number``
 ``N``   NIR (leak linkage)            ``"nir" ␟ NIR`` (as the caller normalised it)
 ``D``   row of a leaked dump          ``"dump" ␟ SHA-256 of the file (hex) ␟ line``
+``U``   unplaced value (lab, value)   ``"unplaced" ␟ lab ␟ value``
 ======  ============================  =================================================
 
 Two namespaces can never give the same id: the prefix letters differ, and the
-messages of the ``R``, ``N`` and ``D`` namespaces start with a label of their own
-(domain separation). A patient is the pair (lab, IPP): an IPP is unique within a
+messages of the ``R``, ``N``, ``D`` and ``U`` namespaces start with a label of their
+own (domain separation). ``U`` names a field of a quarantined record whose field
+positions cannot be trusted (:func:`redact_unplaced_record`): it may be a site, an
+account, an IPP...; ``labforensics reidentify`` gives it back from the evidence. A patient is the pair (lab, IPP): an IPP is unique within a
 lab only; a request number likewise. The key is the *case key*; it is never
 derived from the evidence or its hashes (IPPs are short numbers: anyone holding a
 deterministic, unkeyed hash could re-identify every patient by enumeration).
@@ -30,16 +33,20 @@ Free text that leaves a reader (details, quarantined raw lines) is redacted:
 every IPP and request number that the evidence itself reveals becomes its keyed
 id, and NIRs (French social security numbers with a valid key, written with any
 separators: :mod:`labforensics.leak.nir`), e-mail addresses and French phone
-numbers become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]``. A keyed id
-already in the text is never rewritten: no digit run inside a ``P``, ``R``, ``N``
-or ``D`` id is redacted.
+numbers become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]``, a name after a
+patient marker (``Patient DUPONT Jean``, ``Mme ...``) ``[NAME]``, and in event details
+every other identifier-shaped run of 5+ digits (a word of its own, not a count such
+as ``17636 records``) the ``P`` id of (lab, digits): the patterns and their limits
+are in :mod:`labforensics._privacy_text`. A keyed id
+already in the text is never rewritten: no digit run inside a keyed id is redacted.
 
 Quarantined records of the LIS dialects get more rules, because a row that did
 not parse may hold an IPP the evidence never revealed as one: in a record of the
 header's width, the field at the profile's IPP position becomes its keyed
 pseudonym (:func:`redact_record_field`); in a record of another width no field's
-position can be trusted, so *every* field becomes a keyed id except those proven
-harmless (blank, a valid date or time, a code of the profile's tables, a lab code:
+position can be trusted, so *every* field becomes a keyed id (``U``, or the ``P``/``R``
+id of a value the evidence reveals as an IPP/request) except those proven harmless
+(blank, a valid date or time, a code of the profile's tables, a lab code:
 :func:`redact_unplaced_record`); and every remaining run of 5 or more digits
 becomes a keyed pseudonym of (lab, digits) (:func:`redact_digit_runs`). These
 rules are conservative: they may also hide accounts, request numbers or byte
@@ -70,8 +77,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._privacy_text import (
+    _EMAIL,  # noqa: F401 - re-exported: tests and readers match on these patterns
+    _ID,
+    _NIR,  # noqa: F401
+    _PHONE,  # noqa: F401
+    _PREFIXES,
+    nir_key_is_valid,  # noqa: F401
+    redact_identifiers,
+)
 from .errors import CaseKeyError, ParameterError
-from .leak.nir import NIR_SEPARATORS, normalise_nir
 
 __all__ = [
     "ENV_VAR",
@@ -94,17 +109,16 @@ __all__ = [
     "record_field_spans",
     "request_id",
     "time_value",
+    "unplaced_id",
+    "unplaced_values",
 ]
 
 #: Environment variable that may hold the case key (hex, at least 16 bytes).
 ENV_VAR = "LABFORENSICS_CASE_KEY"
 _MIN_KEY_BYTES = 16
 _SEP = "\x1f"  # unit separator: joins the fields of a keyed id's message
-#: Prefix letters of the keyed ids: patient, request, NIR, dump row.
-_PREFIXES = "PRND"
 #: A keyed id as written in any output: prefix letter and 16 lower-case hex digits.
-KEYED_ID = re.compile(r"(?<![0-9A-Za-z])[PRND][0-9a-f]{16}(?![0-9A-Za-z])")
-_ID = r"(?<!\w)[PRND][0-9a-f]{16}(?!\w)"  # a keyed id inside free text: kept as it is
+KEYED_ID = re.compile(r"(?<![0-9A-Za-z])[PRNDU][0-9a-f]{16}(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -326,10 +340,19 @@ class KeyedIds:
         """
         return self._ids("D", self._messages("dump", file_sha256.lower(), [str(i) for i in lines]))
 
+    def unplaced(self, labs: Sequence[str], values: Sequence[str]) -> pa.Array:
+        """``U`` ids of (lab, value) pairs: HMAC(key, "unplaced" ␟ lab ␟ value)."""
+        return self._ids("U", self._messages("unplaced", labs, values))
+
 
 def pseudonymise_one(key: CaseKey, lab: str, ipp: str) -> str:
     """Pseudonym of one patient (lab, IPP): ``P`` + 16 hex digits of HMAC(key, lab ␟ IPP)."""
     return KeyedIds(key).patients([lab], [ipp])[0].as_py()
+
+
+def unplaced_id(key: CaseKey, lab: str, value: str) -> str:
+    """``U`` id of one value of a quarantined record whose field positions are unknown."""
+    return KeyedIds(key).unplaced([lab], [value])[0].as_py()
 
 
 def request_id(key: CaseKey, lab: str, request: str) -> str:
@@ -454,61 +477,7 @@ def pseudonymise_nirs(key: CaseKey, nir: pd.Series) -> pd.Series:
     return pd.Series(out, index=value.index, dtype="string[pyarrow]")
 
 
-# --- free-text redaction -------------------------------------------------------------
-# Every pattern is linear in the text's length: no nested quantifiers, and each
-# alternative has a bounded length from a start position fixed by a look-behind.
-
-# A match may start only where a run of local-part characters starts (the look-behind):
-# without it, a long run with no "@" was rescanned from every position (quadratic: a
-# 250 KB free-text field took minutes). Each run is now scanned once (linear).
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_S = NIR_SEPARATORS + "?"  # at most one separator between two groups
-# French phone numbers: 0X XX XX XX XX, +33 X XX XX XX XX, 0033 X ..., +33 (0)X ...,
-# grouped with spaces, no-break spaces, dots or dashes, or not grouped.
-_PHONE = re.compile(
-    rf"(?<![\w+])(?:(?:\+|00)33{_S}(?:\(0\){_S})?[1-9]|0[1-9])(?:{_S}\d{{2}}){{4}}(?!\d)"
-)
-# NIR: sex, year, month, then the place of birth (department 2 digits or 2A/2B +
-# commune 3 digits, or an overseas department 97x/98x + commune 2 digits), order,
-# key; plain or with one separator between groups. Bounded by non-digits only (not
-# word boundaries): a NIR glued to letters (``x269049912345646y``) is still one. A
-# keyed id already written (first alternative) is kept as it is, so its hex digits
-# are never read as a NIR. The key is checked by labforensics.leak.nir.
-_NIR = re.compile(
-    rf"{_ID}"
-    rf"|(?<![0-9])[1-478]{_S}\d{{2}}{_S}\d{{2}}{_S}"
-    rf"(?:(?:\d{{2}}|2[AaBb]){_S}\d{{3}}|9[78]\d{_S}\d{{2}})"
-    rf"{_S}\d{{3}}{_S}\d{{2}}(?![0-9])"
-)
-
-
-def nir_key_is_valid(nir13: str, key: str) -> bool:
-    """True when ``key`` is the INSEE control key of the 13 leading characters ``nir13``.
-
-    Corsica departments ``2A`` and ``2B`` are read as 19 and 18 for the computation
-    (see :func:`labforensics.leak.nir.is_valid_nir`, which this calls).
-    """
-    return normalise_nir(nir13 + key) is not None
-
-
-def _nir_sub(m: re.Match[str]) -> str:
-    text = m.group(0)
-    if text[0] in _PREFIXES:  # a keyed id
-        return text
-    return "[NIR]" if normalise_nir(text) is not None else text
-
-
-def redact_identifiers(text: str) -> str:
-    """Replace NIRs (valid key, any separators), e-mail addresses and phone numbers by tags.
-
-    ``[NIR]``, ``[EMAIL]``, ``[PHONE]``; a keyed id (``P``, ``R``, ``N``, ``D`` + 16
-    hex digits) is left intact. Linear in the text's length.
-    """
-    if not text:
-        return text
-    text = _EMAIL.sub("[EMAIL]", text)
-    text = _NIR.sub(_nir_sub, text)
-    return _PHONE.sub("[PHONE]", text)
+# --- free-text redaction: the patterns are in labforensics._privacy_text -----------------
 
 
 class Redactor:
@@ -592,7 +561,7 @@ class Redactor:
 
 # A run of 5 or more digits, not the fraction of a time (``09:00:00.123456``).
 # A keyed id already written (first alternative) is kept as it is.
-_PSEUDONYM = re.compile(r"[PRND][0-9a-f]{16}")
+_PSEUDONYM = re.compile(r"[PRNDU][0-9a-f]{16}")
 #: Fields a record may lack and still be read as fields merged by missing separators.
 _MAX_MERGED = 2
 _DIGIT_RUN = re.compile(rf"{_ID}|(?<!\d)(?<!:\d\d[.,])\d{{5,}}(?!\d)")
@@ -746,6 +715,27 @@ def time_value(value: str) -> bool:
     return g["H"] is None or (int(g["H"]) < 24 and int(g["N"]) < 60 and int(g["S"] or 0) < 61)
 
 
+def unplaced_values(text: str, separator: str | None, quote: str) -> list[tuple[int, int, str]]:
+    """(start, end, value) of each field of a record whose field positions are unknown.
+
+    Fields split by :func:`record_field_spans` (with ``separator`` None, every run of
+    non-blank characters); the value is the field's text, quotes (``""`` read as one)
+    and surrounding blanks removed. Shared by :func:`redact_unplaced_record` and
+    ``labforensics reidentify`` (which gives ``U`` ids back). Linear in the text.
+    """
+    if separator is None:
+        spans = [m.span() for m in re.finditer(r"\S+", text)]
+    else:
+        spans = record_field_spans(text, separator, quote)
+    out = []
+    for a, b in spans:
+        val = text[a:b]
+        if len(val) >= 2 and val[0] == quote and val[-1] == quote:
+            val = val[1:-1].replace(quote * 2, quote)
+        out.append((a, b, val.strip()))
+    return out
+
+
 def redact_unplaced_record(
     text: str,
     key: CaseKey,
@@ -754,45 +744,35 @@ def redact_unplaced_record(
     separator: str | None,
     quote: str,
     keep: Callable[[str], bool],
-    roles: Mapping[int, str] | None = None,
     known: Callable[[str], str | None] | None = None,
 ) -> str:
     """Replace every field of a record whose positions cannot be trusted by its keyed id.
 
     A record of another width than its header's (fields missing, extra separators) or
     a line its profile's pattern does not match may hold a patient identifier in any
-    field, and a harmless value where the IPP column is. Every field (split by
-    :func:`record_field_spans`; with ``separator`` None, every run of non-blank
-    characters) whose value, quotes and surrounding blanks removed, is neither blank,
-    nor a keyed id already, nor kept by ``keep`` (the caller's proof of harmlessness:
-    a date or time, :func:`time_value`; a code of the profile's tables; a lab code)
-    becomes the id ``known`` gives it (a value the evidence reveals as an IPP or a
-    request number: its ``P`` or ``R`` id), else ``pseudonymise_one(key, lab, value)``
-    (``P``), or ``request_id`` (``R``) where ``roles`` (field position -> ``"patient"``
-    or ``"request"``) says ``"request"``. Separators and kept fields stay as written,
-    so the record's shape (its field count) shows. Linear in the text.
+    field, and a harmless value where the IPP column is. Every field
+    (:func:`unplaced_values`) whose value is neither blank, nor a keyed id already,
+    nor kept by ``keep`` (the caller's proof of harmlessness: a date or time,
+    :func:`time_value`; a code of the profile's tables; a lab code) becomes the id
+    ``known`` gives it (a value the evidence reveals as an IPP or a request number:
+    its ``P`` or ``R`` id), else its ``U`` id, :func:`unplaced_id` of (``lab``, value):
+    not a patient's ``P`` id, since what the value is cannot be told (a site, an
+    account, an IPP...); ``labforensics reidentify`` gives it back from the evidence.
+    Separators and kept fields stay as written, so the record's shape (its field
+    count) shows. Linear in the text.
     """
-    roles, use, ids = roles or {}, lab or "", KeyedIds(key)
-    if separator is None:
-        spans = [m.span() for m in re.finditer(r"\S+", text)]
-    else:
-        spans = record_field_spans(text, separator, quote)
+    use, ids = lab or "", KeyedIds(key)
     out: list[str] = []
     prev = 0
-    for i, (a, b) in enumerate(spans):
-        val = text[a:b]
-        if len(val) >= 2 and val[0] == quote and val[-1] == quote:
-            val = val[1:-1].replace(quote * 2, quote)
-        val = val.strip()
+    for a, b, val in unplaced_values(text, separator, quote):
         out.append(text[prev:a])
         if not val or _PSEUDONYM.fullmatch(val) or keep(val):
             out.append(text[a:b])
         elif known is not None and (got := known(val)) is not None:
             out.append(got)
         else:
-            req = roles.get(i) == "request"  # the ids of KeyedIds.patients and .requests
-            msg = ("request" + _SEP if req else "") + use + _SEP + val
-            out.append(("R" if req else "P") + ids.digest_hex(msg.encode())[:16])
+            msg = "unplaced" + _SEP + use + _SEP + val  # as KeyedIds.unplaced
+            out.append("U" + ids.digest_hex(msg.encode())[:16])
         prev = b
     out.append(text[prev:])
     return "".join(out)

@@ -11,21 +11,38 @@ names, never inside an investigation output folder::
 It re-reads the evidence's raw IPPs and request numbers per lab with the
 registered readers, computes their keyed ids (:class:`labforensics.privacy.KeyedIds`:
 ``P`` for each distinct (lab, IPP), ``R`` for each distinct (lab, request number))
-and joins the requested ids. ``D`` ids (rows of a leaked dump) are mapped back to
+and joins the requested ids. It also re-reads what the investigation keyed in free
+text and quarantined rows: each run of 5+ digits of an event's detail or of a
+quarantined line (``P`` of (lab, digits), kind ``patient``, ``seen_in`` saying
+where), and each field of a quarantined line (``U`` ids, kind ``unplaced_value``,
+the field's value in ``value``): a row of the wrong width has no trusted field
+positions, so its values were keyed as unplaced values, a site or an account as
+well as a patient number, and the officer reads what each one is. ``D`` ids (rows of a leaked dump) are mapped back to
 (dump file, line) when the dump files are given (``--dumps``). With the labs'
 patient indexes (``--patients``) ``P`` ids get the index file, line, name,
-birth date and address (comparison form: upper case, no accents); with the
+birth date, address and phone exactly as the file records them (the normalised
+forms the linkage compares are for matching only); with the
 leaked dump (``--leak``, files or a folder) ``D`` ids get their dump file and
 line, and with both the dump is linked (:func:`labforensics.leak.horizon.link_leak`,
 the case's seed) and a linked ``D`` id gets its patient and that patient's
 name and address from the index (else the dump row's own). ``N`` ids (NIR
 hashes) cannot be mapped back from the evidence and are listed as not found.
 Nothing of it enters a report.
+
+The key must be the run's: when the pseudonyms file lies in a run folder (or
+``run`` names it), the fingerprint of the key given is compared with the
+``case_key_fingerprint`` of the run's ``manifest.json`` and a difference is an error
+naming both fingerprints (never the key). The CSV is written with
+:func:`labforensics.outputs.write_csv`: a cell that could run as a spreadsheet
+formula gets a leading ``'``; a plain number (a phone ``+33612345616``) is written
+as recorded.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -35,10 +52,13 @@ import pandas as pd
 
 from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
-from .errors import EvidenceError, OutputExistsError, ParameterError
+from .errors import CaseKeyError, EvidenceError, OutputExistsError, ParameterError
+from .ingest._common import CUT_MARK
 from .ingest._engine import _choose_reader
 from .ingest.files import common_root, expand_paths, read_head, relative_name
+from .ingest.protection import _lis_profile
 from .ingest.registry import ReadContext
+from .leak._tables import file_list, read_table
 from .leak.dump import read_dump
 from .leak.horizon import LINKED, link_leak
 from .leak.patients import read_patient_index
@@ -48,17 +68,26 @@ from .privacy import (
     KeyedIds,
     load_case_key,
     normalise_ipp,
-    pseudonymise,
-    pseudonymise_requests,
+    unplaced_values,
 )
 
-__all__ = ["dump_rows", "evidence_ids", "evidence_patients", "people_ids", "reidentify"]
+__all__ = [
+    "dump_rows",
+    "evidence_ids",
+    "evidence_patients",
+    "people_ids",
+    "reidentify",
+    "resolution_hint",
+]
 
-#: Person columns written for ``P`` and ``D`` ids (comparison forms of the readers).
+#: Person columns written for ``P`` and ``D`` ids (as the index or dump records them).
 _PERSON = ("surname", "birth_name", "first_name", "birth_date", "address", "postcode", "city",
            "phone")  # fmt: skip
 
-_KIND = {"P": "patient", "R": "request", "D": "dump_row", "N": "nir"}
+_KIND = {"P": "patient", "R": "request", "D": "dump_row", "N": "nir", "U": "unplaced_value"}
+#: Where an evidence value was seen (``seen_in``), in order of preference.
+_SEEN = ("ipp column", "request column", "free text", "quarantined row")
+_RUN = re.compile(r"\d{5,}")
 
 
 def _is_investigation_folder(folder: Path) -> bool:
@@ -72,17 +101,71 @@ def _inside_investigation(path: Path) -> Path | None:
     return None
 
 
+def _runs_in(lab: pd.Series, text: pd.Series) -> pd.DataFrame:
+    """(lab, run) of every run of 5+ digits of free text, once per distinct pair.
+
+    pandas' ``str.extractall`` over the distinct (lab, text) pairs: a superset of the runs
+    the investigation keyed (it keeps counts, ticket numbers, file names), which is
+    harmless here, where ids are only joined.
+    """
+    df = pd.DataFrame({"lab": lab, "text": text.astype("string")}).dropna(subset=["text"])
+    df = df[df["text"].str.contains(r"\d{5}", regex=True)].drop_duplicates()
+    if df.empty:
+        return pd.DataFrame({"lab": [], "value": []}, dtype="string")
+    runs = df["text"].str.extractall(r"(\d{5,})")[0]
+    labs = df["lab"].reindex(runs.index.get_level_values(0))
+    return pd.DataFrame({"lab": labs.to_numpy(), "value": runs.to_numpy()}, dtype="string")
+
+
+def _quarantined_values(
+    rows: list[tuple[str | None, str, Any]], labs: set[str]
+) -> list[pd.DataFrame]:
+    """Digit runs (``patient``) and fields (``unplaced_value``) of quarantined lines.
+
+    ``rows``: (file's lab, text without its cut mark, the profile the file was read
+    with or None). The lab the investigation keyed a value with is the file's lab or
+    the record's own lab field: each value is listed under every lab of the evidence
+    (``labs``), the file's lab and ``""``, so that its id is among them. A field is
+    listed with its ``U`` id and, for runs made before ``U`` ids existed (QA session 9),
+    with the ``P`` and ``R`` ids such a field was given then (column ``id``).
+    """
+    pat: list[tuple[str, str]] = []
+    unp: list[tuple[str, str]] = []
+    for flab, text, prof in rows:
+        cand = sorted({*labs, flab or "", ""})
+        runs = set(_RUN.findall(text))
+        vals: set[str] = set()
+        if prof is not None:
+            sep = None if prof.kind == "regex" else prof.separator
+            vals = {v for *_, v in unplaced_values(text, sep, prof.quote) if v}
+        pat += [(lb, v) for v in sorted(runs) for lb in cand]
+        unp += [(lb, v) for v in sorted(vals) for lb in cand]
+    out = []
+    for kind, pairs, how in (("patient", pat, "P"), ("unplaced_value", unp, "U"),
+                             ("unplaced_value", unp, "P"), ("unplaced_value", unp, "R")):  # fmt: skip
+        if pairs:
+            df = pd.DataFrame(pairs, columns=["lab", "value"], dtype="string")
+            out.append(df.assign(kind=kind, seen_in="quarantined row", id=how))
+    return out
+
+
 def evidence_ids(
     evidence: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     key,
     *,
     case: CaseContext | None = None,
 ) -> pd.DataFrame:
-    """Every distinct (lab, IPP) and (lab, request number) the evidence reveals, keyed.
+    """Every distinct value the evidence reveals that the investigation keyed, with its id.
 
     Each file is read once with its registered reader, as :func:`labforensics.read_evidence`
     reads it: values stripped of surrounding white space (blank is missing), lab codes
-    mapped through ``lab_aliases``, a missing lab read as ``UNKNOWN``.
+    mapped through ``lab_aliases``, a missing lab read as ``UNKNOWN``. Listed: each
+    (lab, IPP) and (lab, request number) of the events' columns; each run of 5+ digits
+    of an event's detail and of a quarantined line (the ``P`` id the investigation gave
+    it: :func:`labforensics._privacy_text.redact_detail_numbers`,
+    :func:`labforensics.privacy.redact_digit_runs`); each field of a quarantined line
+    (its ``U`` id: :func:`labforensics.privacy.redact_unplaced_record`), under every lab
+    it may have been keyed with.
 
     Parameters
     ----------
@@ -97,43 +180,59 @@ def evidence_ids(
     Returns
     -------
     pandas.DataFrame
-        ``pseudonym`` (``P`` or ``R`` id), ``kind`` (``patient`` or ``request``),
-        ``lab``, ``value`` (the raw IPP or request number), all ``string``; one row
-        per distinct (kind, lab, value), sorted by pseudonym. Holds raw identifiers:
+        ``pseudonym`` (``P``, ``R`` or ``U`` id), ``kind`` (``patient``, ``request`` or
+        ``unplaced_value``), ``lab``, ``value`` (the raw IPP, request number, digits or
+        field), ``seen_in`` (``ipp column``, ``request column``, ``free text`` or
+        ``quarantined row``: the first of these where it was seen), all ``string``; one
+        row per distinct (kind, lab, value), sorted by pseudonym. Holds raw identifiers:
         never write it to a report.
     """
     case = case or CaseContext()
     items = expand_paths(evidence)
     root = common_root([p for p, _ in items])
     aliases = dict(case.lab_aliases)
-    frames: dict[str, list[pd.DataFrame]] = {"patient": [], "request": []}
+    frames: list[pd.DataFrame] = []
+    quarantined: list[tuple[str | None, str, Any]] = []
     for path, _ in items:
         spec = _choose_reader(read_head(path), path.name, None)
         if spec is None:
             continue
         ctx = ReadContext(tz=ZoneInfo(case.tz), source_file=relative_name(path, root),
                           lab_aliases=aliases)  # fmt: skip
-        ev = spec.read(path, ctx).events
+        fr = spec.read(path, ctx)
+        ev = fr.events
+        prof = _lis_profile(spec, None)
+        quarantined += [(fr.lab, CUT_MARK.sub("", q.raw), prof) for q in fr.quarantine if q.raw]
         if "lab" not in ev.columns or not len(ev):
             continue
-        lab = ev["lab"].astype("string")
-        for kind, col in (("patient", "_ipp"), ("request", "request")):
+        lab = ev["lab"].astype("string").replace(aliases).fillna("UNKNOWN")
+        for kind, col, seen in (("patient", "_ipp", "ipp column"),
+                                ("request", "request", "request column")):  # fmt: skip
             if col in ev.columns:
                 sub = pd.DataFrame({"lab": lab, "value": normalise_ipp(ev[col])})
-                frames[kind].append(sub.dropna(subset=["value"]).drop_duplicates())
-    out = []
-    for kind, make in (("patient", pseudonymise), ("request", pseudonymise_requests)):
-        if not frames[kind]:
-            continue
-        pairs = pd.concat(frames[kind], ignore_index=True)
-        pairs["lab"] = pairs["lab"].replace(aliases).fillna("UNKNOWN")
-        pairs = pairs.drop_duplicates().reset_index(drop=True)
-        pairs.insert(0, "pseudonym", make(key, pairs["lab"], pairs["value"]))
-        pairs.insert(1, "kind", kind)
-        out.append(pairs)
-    if not out:
-        return pd.DataFrame({"pseudonym": [], "kind": [], "lab": [], "value": []}, dtype="string")
-    res = pd.concat(out, ignore_index=True).astype("string")
+                sub = sub.dropna(subset=["value"]).drop_duplicates()
+                frames.append(sub.assign(kind=kind, seen_in=seen, id=kind[0].upper()))
+        if "detail" in ev.columns:
+            runs = _runs_in(lab, ev["detail"])
+            frames.append(runs.assign(kind="patient", seen_in="free text", id="P"))
+    labs = {str(v) for f in frames for v in f["lab"].dropna().unique()} | set(aliases.values())
+    frames += _quarantined_values(quarantined, labs)
+    cols = ["pseudonym", "kind", "lab", "value", "seen_in"]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({c: [] for c in cols}, dtype="string")
+    pairs = pd.concat(frames, ignore_index=True).astype("string")
+    pairs["rank"] = pairs["seen_in"].map({s: i for i, s in enumerate(_SEEN)})
+    pairs = pairs.sort_values("rank", kind="stable").drop_duplicates(["id", "lab", "value"])
+    ids = KeyedIds(key)
+    made = pd.Series(pd.NA, index=pairs.index, dtype="string")
+    for how, make in (("P", ids.patients), ("R", ids.requests), ("U", ids.unplaced)):
+        sel = (pairs["id"] == how).to_numpy()
+        if sel.any():
+            lb, v = pairs.loc[sel, "lab"].tolist(), pairs.loc[sel, "value"].tolist()
+            made[sel] = make(lb, v).to_pylist()
+    pairs["pseudonym"] = made
+    res = pairs[cols].drop_duplicates("pseudonym").astype("string")  # first by seen_in
     return res.sort_values(["pseudonym", "lab", "value"], kind="stable").reset_index(drop=True)
 
 
@@ -162,8 +261,8 @@ def evidence_patients(
         sorted by pseudonym. Holds raw identifiers: never write it to a report.
     """
     ids = evidence_ids(evidence, key, case=case)
-    pat = ids[ids["kind"] == "patient"].drop(columns=["kind"]).rename(columns={"value": "ipp"})
-    return pat.reset_index(drop=True)
+    pat = ids[ids["seen_in"] == "ipp column"].drop(columns=["kind", "seen_in"])
+    return pat.rename(columns={"value": "ipp"}).reset_index(drop=True)
 
 
 def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
@@ -205,6 +304,39 @@ def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _as_recorded(people: pd.DataFrame, paths: list[Any]) -> pd.DataFrame:
+    """``people`` with :data:`_PERSON` as the files record them (QA session 9, item 3).
+
+    The readers keep comparison forms (upper case, no accents, a birth date as a date,
+    ``00/00/1950`` as missing, a phone in E.164 form): right for matching, wrong for a
+    notification letter. Each file is read again as a raw table
+    (:func:`labforensics.leak._tables.read_table`: cells trimmed, the format's empty marks
+    missing) and the cells of each row (``source_file``, ``source_line``) replace those
+    forms; a field the file has no column for keeps the reader's value.
+    """
+    if people.empty:
+        return people
+    files, root = file_list(paths)
+    frames, has = [], {}
+    for path in files:
+        t = read_table(path, root, ())
+        raw = {c: t.fields[c].reset_index(drop=True) for c in _PERSON if c in t.fields}
+        has[t.name] = set(raw)
+        frames.append(pd.DataFrame({"source_file": t.name, "source_line": t.lines, **raw}))
+    raw = pd.concat(frames, ignore_index=True)
+    raw = raw.astype({c: "string" for c in raw.columns if c != "source_line"})
+    on = ["source_file", "source_line"]
+    got = people[on].astype({"source_file": "string", "source_line": "int64"})
+    got = got.merge(raw.astype({"source_line": "int64"}), on=on, how="left")
+    out = people.copy()
+    for c in _PERSON:
+        if c in raw.columns:
+            from_file = got["source_file"].map({f: c in cs for f, cs in has.items()})
+            take = from_file.fillna(False).astype(bool).to_numpy()
+            out[c] = out[c].astype("string").mask(take, got[c].to_numpy())
+    return out
+
+
 def people_ids(
     key,
     *,
@@ -227,8 +359,9 @@ def people_ids(
     pandas.DataFrame
         ``pseudonym``, ``lab``, ``source_file``, ``source_line`` (Int64),
         ``linked_patient`` (``D`` ids linked ``unique``/``two_labs``), ``match`` and
-        :data:`_PERSON` (for a linked ``D`` id, from the index): raw personal data,
-        never to be written inside an investigation folder.
+        :data:`_PERSON` exactly as the file records them (for a linked ``D`` id, from the
+        index; :func:`_as_recorded`): raw personal data, never to be written inside an
+        investigation folder.
     """
 
     leak, patients = list(leak), list(patients)
@@ -237,12 +370,13 @@ def people_ids(
     frames = []
     idx = read_patient_index(patients, case, case_key=key) if patients else None
     if idx is not None:
+        idx.people = _as_recorded(idx.people, patients)  # names as recorded, not compared
         p = idx.people.rename(columns={"record_id": "pseudonym"})
         frames.append(p.assign(linked_patient=pd.NA, match=pd.NA)[cols])
     if leak:
         if idx is not None:
             ll = link_leak(leak, patients, case=case, case_key=key)
-            d = ll.dump.people.rename(columns={"record_id": "pseudonym"})
+            d = _as_recorded(ll.dump.people, leak).rename(columns={"record_id": "pseudonym"})
             links = ll.links.set_index("row_id")
             d["match"] = d["pseudonym"].map(links["match"])
             linked = d["match"].isin(LINKED)
@@ -256,9 +390,8 @@ def people_ids(
                     .mask(linked, d["linked_patient"].map(by[c].astype("string")))
                 )
         else:
-            d = read_dump(leak, case, case_key=key).people.rename(
-                columns={"record_id": "pseudonym"}
-            )
+            d = _as_recorded(read_dump(leak, case, case_key=key).people, leak)
+            d = d.rename(columns={"record_id": "pseudonym"})
             d = d.assign(linked_patient=pd.NA, match=pd.NA)
         frames.append(d[cols])
     if not frames:
@@ -287,7 +420,7 @@ def _read_pseudonyms(path: Path) -> pd.Series:
     found = KEYED_ID.findall(text)
     if not found:
         raise ParameterError(
-            f"{path}: no keyed id (P, R, D or N + 16 hex digits) found; give a file listing "
+            f"{path}: no keyed id (P, R, U, D or N + 16 hex digits) found; give a file listing "
             "them, "
             "for example a column copied from findings.json or events.parquet"
         )
@@ -314,6 +447,7 @@ def reidentify(
     dumps: Iterable[str | os.PathLike[str]] = (),
     leak: Iterable[str | os.PathLike[str]] = (),
     patients: Iterable[str | os.PathLike[str]] = (),
+    run: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Write what each requested keyed id names to ``out`` (one row per id).
 
@@ -336,21 +470,31 @@ def reidentify(
     leak, patients : iterable of path-like, optional
         The leaked dump and the labs' patient indexes (files or folders): see
         :func:`people_ids`; adds ``source_file``, ``source_line``,
-        ``linked_patient``, ``match`` and the person's name, birth date and address.
+        ``linked_patient``, ``match`` and the person's name, birth date, address and
+        phone as recorded.
+    run : path, optional
+        The run folder the ids come from (its ``manifest.json``); default: the run
+        folder holding the pseudonyms file, if it lies in one.
 
     Returns
     -------
     pandas.DataFrame
         The table written: ``pseudonym``, ``kind`` (``patient``, ``request``,
-        ``dump_row``, ``nir``), ``lab``, ``ipp`` (patients), ``request`` (request
-        numbers), ``dump_file`` and ``line`` (dump rows), ``found`` (False for an id
-        that no evidence row or dump line gives; always for ``nir``).
+        ``unplaced_value``, ``dump_row``, ``nir``), ``lab``, ``ipp`` (patients),
+        ``request`` (request numbers), ``value`` (a quarantined field keyed as an
+        unplaced value), ``seen_in`` (where the evidence shows it: :func:`evidence_ids`),
+        ``dump_file`` and ``line`` (dump rows), ``found`` (False for an id that no
+        evidence row or dump line gives; always for ``nir``). ``attrs["key_fingerprint"]``
+        is the key's fingerprint (:func:`resolution_hint`).
 
     Raises
     ------
     ParameterError
         When ``out`` lies inside an investigation output folder or inside an input
-        folder (evidence, dump, indexes).
+        folder (evidence, dump, indexes); when ``run`` has no manifest with a key
+        fingerprint.
+    CaseKeyError
+        When the key's fingerprint differs from the run's (both are named, never the key).
     OutputExistsError
         When ``out`` exists and ``force`` is False.
     """
@@ -373,21 +517,26 @@ def reidentify(
     if out_p.exists() and not force:
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
     key = load_case_key(case_key)
+    _check_run_key(key, run, Path(pseudonyms))
     wanted = _read_pseudonyms(Path(pseudonyms))
     ids = evidence_ids(evidence, key, case=case)
-    is_pat = ids["kind"] == "patient"
     table = pd.DataFrame(
         {
             "pseudonym": ids["pseudonym"],
+            "found_kind": ids["kind"],
             "lab": ids["lab"],
-            "ipp": ids["value"].where(is_pat),
-            "request": ids["value"].where(~is_pat),
+            **{c: ids["value"].where(ids["kind"] == k)
+               for c, k in (("ipp", "patient"), ("request", "request"),
+                            ("value", "unplaced_value"))},
+            "seen_in": ids["seen_in"],
         }
-    )
+    )  # fmt: skip
     rows = dump_rows(dumps, key)
     res = pd.DataFrame({"pseudonym": wanted})
     res.insert(1, "kind", res["pseudonym"].str[0].map(_KIND).astype("string"))
     res = res.merge(table, on="pseudonym", how="left").merge(rows, on="pseudonym", how="left")
+    # a P or R id a field of a wrong-width row had before U ids: its kind is the field's
+    res["kind"] = res.pop("found_kind").fillna(res["kind"])
     leak, patients = list(leak), list(patients)
     if leak or patients:
         ppl = people_ids(key, case=case, leak=leak, patients=patients)
@@ -401,4 +550,72 @@ def reidentify(
         os.chmod(out_p, 0o600)
     except OSError:  # pragma: no cover - some file systems ignore modes
         pass
+    res.attrs["key_fingerprint"] = key.fingerprint
     return res
+
+
+def _check_run_key(key, run: str | os.PathLike[str] | None, pseudonyms: Path) -> None:
+    """Refuse a key that is not the run's (QA session 9, item 4).
+
+    The run is ``run``, else the run folder holding ``pseudonyms`` (if any); its
+    ``manifest.json`` records ``case_key_fingerprint``. A run folder without one (an
+    older run, a hand-made folder) is not checked, unless ``run`` named it.
+
+    Raises
+    ------
+    CaseKeyError
+        The fingerprints differ: the message names both, never the key.
+    ParameterError
+        ``run`` has no readable manifest with a key fingerprint.
+    """
+    folder = Path(run) if run is not None else _inside_investigation(pseudonyms)
+    if folder is None:
+        return
+    try:
+        fp = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))[
+            "case_key_fingerprint"
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        fp = None
+    if not isinstance(fp, str) or not fp:
+        if run is not None:
+            raise ParameterError(
+                f"--run {folder}: no manifest.json recording a case_key_fingerprint; give the "
+                "output folder of the investigation the ids come from"
+            )
+        return
+    if fp != key.fingerprint:
+        raise CaseKeyError(
+            f"the case key given has fingerprint {key.fingerprint} but the run {folder} was "
+            f"made with the key of fingerprint {fp} (its manifest.json): its keyed ids cannot "
+            "be resolved with this key; give that run's key file (written beside its output "
+            "folder as <folder>.key unless another was named)"
+        )
+
+
+def resolution_hint(res: pd.DataFrame, key_fingerprint: str | None = None) -> str | None:
+    """A warning when no id that the evidence could give back was resolved, else None.
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+        :func:`reidentify`'s table (``kind``, ``found``).
+    key_fingerprint : str, optional
+        The key's fingerprint (default ``res.attrs["key_fingerprint"]``).
+
+    Returns
+    -------
+    str or None
+        The sentence naming the key's fingerprint (never the key) and what to check,
+        when ids other than ``N`` ids (which never resolve) were asked and none resolved.
+    """
+    asked = res["kind"] != "nir"
+    if not asked.any() or res.loc[asked, "found"].any():
+        return None
+    fp = key_fingerprint or res.attrs.get("key_fingerprint") or "unknown"
+    return (
+        f"none of the {int(asked.sum()):,} keyed id(s) resolved: the case key (fingerprint "
+        f"{fp}) or the evidence (and --dumps, --leak, --patients) may not be the run's; "
+        "compare the fingerprint with case_key_fingerprint in the run's manifest.json and "
+        "give the same evidence as the investigation"
+    )

@@ -235,10 +235,11 @@ def test_cut_and_wrong_width_rows_hold_no_raw_ipp(tmp_path):
     assert len(ev.quarantine) == 4
     ipps = {"51234567", "51234568", "51234569", "51234571"}
     assert _leaks(ev, ipps) == []
-    # the wrong-width row's IPP field became the patient's keyed pseudonym (lab L07)
-    from labforensics.privacy import pseudonymise_one
+    # the wrong-width row's IPP field became its keyed id (lab L07): an unplaced value's U
+    # id since QA session 9 (the patient's P id before: which field is the IPP is unknown)
+    from labforensics.privacy import unplaced_id
 
-    assert pseudonymise_one(KEY, "L07", "51234568") in ev.quarantine["raw"].iloc[0]
+    assert unplaced_id(KEY, "L07", "51234568") in ev.quarantine["raw"].iloc[0]
 
 
 # --------------------------------------------------------------------------- 5. CR only

@@ -15,7 +15,7 @@ from labforensics.privacy import (
     pseudonymise,
     pseudonymise_one,
     redact_identifiers,
-    request_id,
+    unplaced_id,
 )
 
 HEADER = (
@@ -121,21 +121,20 @@ def test_wrong_width_row_never_shows_its_ipp(tmp_path, test_key, ipp_field, extr
     assert len(ev.events) == 0 and len(ev.quarantine) == 1
     raw = ev.quarantine["raw"].iloc[0]
     assert ipp_field not in raw.split(";")
-    # shifted onto the request number's column, it is keyed with that column's role (an R
-    # id: never in clear; the commoner wider row has free text with separators at the end,
-    # its identifiers in place: QA session 5, tests/ingest/test_quarantine_roles.py)
-    assert request_id(test_key, "L01", ipp_field) in raw
+    # no field's position can be trusted: it is keyed as an unplaced value (a U id, QA
+    # session 9; an R id by its column's role before): never in clear, never a patient's id
+    assert unplaced_id(test_key, "L01", ipp_field) in raw
     assert ";TECHNICIEN;" in raw and ";RESULTATS;" in raw  # fields before the window kept
 
 
 def test_short_rows_show_only_dates_times_and_lab_codes(tmp_path, test_key):
     # a row of 1 or 5 fields where 15 are expected: no field's position can be trusted, so
-    # every field is keyed (P of (L01, value)) but the date, the time and the lab code (QA,
-    # session 8: was shown as logged, "-5.2" and the account "u1" included)
+    # every field is keyed (U of (L01, value) since QA session 9, P before) but the date, the
+    # time and the lab code (QA, session 8: was shown as logged, "-5.2" and "u1" included)
     rows = HEADER + "-5.2\r\n" + "01/03/2019;10:00:00;L01;S1;u1\r\n"
     (tmp_path / "AUDIT_L01_20190301.csv").write_bytes(rows.encode("cp1252"))
     ev = read_evidence(tmp_path, case_key=test_key)
-    p = {v: pseudonymise_one(test_key, "L01", v) for v in ("-5.2", "S1", "u1")}
+    p = {v: unplaced_id(test_key, "L01", v) for v in ("-5.2", "S1", "u1")}
     assert ev.quarantine["raw"].tolist() == [
         p["-5.2"],
         f"01/03/2019;10:00:00;L01;{p['S1']};{p['u1']}",
@@ -148,4 +147,4 @@ def test_missing_separator_before_ipp_is_covered(tmp_path, test_key):
     row = "01/03/2019;10:00:00;L01;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;AB7731;D1;;\r\n"
     (tmp_path / "AUDIT_L01_20190301.csv").write_bytes((HEADER + row).encode("cp1252"))
     raw = read_evidence(tmp_path, case_key=test_key).quarantine["raw"].iloc[0]
-    assert "AB7731" not in raw and pseudonymise_one(test_key, "L01", "AB7731") in raw
+    assert "AB7731" not in raw and unplaced_id(test_key, "L01", "AB7731") in raw

@@ -9,6 +9,11 @@ and lab codes (:func:`labforensics.privacy.redact_unplaced_record`), and the rea
 says so (:data:`labforensics.ingest.protection.UNPLACED_NOTE`). The expected texts are
 worked out field by field in the comments; a keyed id is named by the function that
 computes it (``P``: ``pseudonymise_one(key, lab, value)``, ``R``: ``request_id``).
+
+QA session 9, item 2: an unplaced field whose value the evidence does not show as an IPP
+or a request number was a ``P`` id (the patient prefix) that ``reidentify`` could not
+resolve; it is now a ``U`` id (``unplaced_id``: its own namespace), and ``reidentify``
+gives it back from the evidence (:func:`test_reidentify_gives_unplaced_values_back`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from labforensics.privacy import (
     redact_unplaced_record,
     request_id,
     time_value,
+    unplaced_id,
 )
 
 KEY = CaseKey(bytes(range(32)))
@@ -43,6 +49,10 @@ def R(v: str, lab: str = "L01") -> str:
     return request_id(KEY, lab, v)
 
 
+def U(v: str, lab: str = "L01") -> str:
+    return unplaced_id(KEY, lab, v)
+
+
 def _quarantine(tmp_path, *rows: str):
     f = tmp_path / "AUDIT_L01_20190301.csv"
     f.write_bytes((LEG + GOOD + "\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1252"))
@@ -57,15 +67,15 @@ def test_short_row_with_the_ipp_shifted_left(tmp_path):
     # "cut short, fields in place", only column 12 keyed: "AB7731", the name and the NIR
     # were written as logged. Now: date, time, lab L01, TECHNICIEN (role), RESULTATS
     # (module), CONSULTATION (action), OK (outcome) and the blank stay; the account "u1",
-    # the IPP and the free text become P ids of (L01, value)
+    # the IPP and the free text become U ids of (L01, value) (P ids before session 9)
     q = _quarantine(
         tmp_path,
         f"01/03/2019;10:00:00;L01;u1;TECHNICIEN;RESULTATS;CONSULTATION;OK;AB7731;;{NAME} {NIR}",
     )
     assert q["source_line"].tolist() == [3]
     assert q["raw"].iloc[0] == (
-        f"01/03/2019;10:00:00;L01;{P('u1')};TECHNICIEN;RESULTATS;CONSULTATION;OK;"
-        f"{P('AB7731')};;{P(f'{NAME} {NIR}')}"
+        f"01/03/2019;10:00:00;L01;{U('u1')};TECHNICIEN;RESULTATS;CONSULTATION;OK;"
+        f"{U('AB7731')};;{U(f'{NAME} {NIR}')}"
     )
     assert q["reason"].iloc[0] == "wrong field count: 11 fields, expected 15" + UNPLACED_NOTE
     text = q.astype(str).to_csv()
@@ -79,11 +89,11 @@ def test_long_row_with_the_ipp_shifted_right(tmp_path, seen):
     # Jeanne NIR" add two separators. Fields, 0-based: 11 "OK", 12 the IPP "AB7732"
     # (column 11 in a good row), 13 the request number "D9", 14 blank, 15 "vu", 16 the
     # name and NIR. Before: columns 11-13 were keyed and the name and NIR shown as logged.
-    # Now: S1, dupont, j, PC1, 10.0.0.1, vu and the text are P ids; date, time, L01 and the
-    # codes stay. With 2 fields too many the IPP could lie in columns 11-13 and the request
-    # number in 12-14: field 12 is nearer the request's column and 13 too, so both are R
-    # ids... unless the evidence shows the value as an IPP: when a good row of patient
-    # AB7732 was read (seen), field 12 is that patient's own P id, as in the events
+    # Now: S1, dupont, j, PC1, 10.0.0.1, vu and the text are U ids; date, time, L01 and the
+    # codes stay. Which field is the IPP cannot be told, so the IPP and the request number
+    # are U ids too (a guess of R by the nearest column before session 9)... unless the
+    # evidence shows the value as an IPP: when a good row of patient AB7732 was read
+    # (seen), field 12 is that patient's own P id, as in the events
     good = GOOD.replace("AB7700", "AB7732") if seen else GOOD
     row = (
         "01/03/2019;10:00:00;L01;S1;dupont;j;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;"
@@ -93,11 +103,11 @@ def test_long_row_with_the_ipp_shifted_right(tmp_path, seen):
     f.write_bytes((LEG + good + "\r\n" + row + "\r\n").encode("cp1252"))
     ev = read_evidence(f, case_key=KEY)
     q = ev.quarantine
-    ipp = P("AB7732") if seen else R("AB7732")
+    ipp = P("AB7732") if seen else U("AB7732")
     assert q["raw"].iloc[0] == (
-        f"01/03/2019;10:00:00;L01;{P('S1')};{P('dupont')};{P('j')};TECHNICIEN;{P('PC1')};"
-        f"{P('10.0.0.1')};RESULTATS;CONSULTATION;OK;{ipp};{R('D9')};;{P('vu')};"
-        f"{P(f'{NAME} {NIR}')}"
+        f"01/03/2019;10:00:00;L01;{U('S1')};{U('dupont')};{U('j')};TECHNICIEN;{U('PC1')};"
+        f"{U('10.0.0.1')};RESULTATS;CONSULTATION;OK;{ipp};{U('D9')};;{U('vu')};"
+        f"{U(f'{NAME} {NIR}')}"
     )
     if seen:
         assert ev.events["patient"].tolist() == [P("AB7732")]
@@ -129,12 +139,12 @@ def test_a_value_quoted_by_a_reason_is_redacted(tmp_path):
 
 def test_mapped_lab_field_keys_the_ids_of_a_short_row(tmp_path):
     # a FINESS number in the lab field, mapped to L01: it is a known lab, so the ids are
-    # (L01, value)'s; its 9 digits are then keyed by the digit rule as (L01, "750000001")
+    # (L01, value)'s; digits alone are never proven harmless: the FINESS is keyed too
     row = "01/03/2019;10:00:00;750000001;u1;AB7734"
     f = tmp_path / "AUDIT_L09_20190301.csv"
     f.write_bytes((LEG + row + "\r\n").encode("cp1252"))
     q = read_evidence(f, case_key=KEY, lab_aliases={"750000001": "L01"}).quarantine
-    assert q["raw"].iloc[0] == f"01/03/2019;10:00:00;{P('750000001')};{P('u1')};{P('AB7734')}"
+    assert q["raw"].iloc[0] == f"01/03/2019;10:00:00;{U('750000001')};{U('u1')};{U('AB7734')}"
 
 
 REGEX_PROFILE = """
@@ -171,10 +181,10 @@ def test_regex_profile_lines_not_read_are_keyed_but_codes_and_times(tmp_path):
     q = ev.quarantine
     assert q["raw"].tolist() == [
         "2019-03-01T09:01:00+01:00 "
-        + " ".join([P("alice", "L05"), "CONSULTATION", P("AB7735", "L05"), P("DUPONT", "L05")]),
-        " ".join(P(v, "L05") for v in ("2019-13-01T09:02:00+01:00", "bob"))
+        + " ".join([U("alice", "L05"), "CONSULTATION", U("AB7735", "L05"), U("DUPONT", "L05")]),
+        " ".join(U(v, "L05") for v in ("2019-13-01T09:02:00+01:00", "bob"))
         + " CONSULTATION "
-        + P("ipp=AB7736", "L05"),
+        + U("ipp=AB7736", "L05"),
     ]
     assert q["reason"].str.endswith(UNPLACED_NOTE).all()
 
@@ -207,7 +217,7 @@ def test_redact_unplaced_record_keeps_quotes_shape_and_ids():
     p = P("x")
     text = f'"a;b";;{p};01/03/2019;  '
     out = redact_unplaced_record(text, KEY, "L01", separator=";", quote='"', keep=time_value)
-    assert out == f"{P('a;b')};;{p};01/03/2019;  "
+    assert out == f"{U('a;b')};;{p};01/03/2019;  "
 
 
 # --- FHIR and ATNA records quarantined: masked by key, and a record cut inside a value ----

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
+from .._privacy_text import NAME_HINT, redact_detail_numbers, redact_names
 from ..privacy import (
     KEYED_ID,
     CaseKey,
@@ -114,36 +115,12 @@ def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
     return None
 
 
-def _field_roles(text: str, p: Profile, roles: Mapping[int, str]) -> dict[int, str]:
-    """Which fields of a raw record to key, and as what (``patient`` or ``request``).
-
-    ``roles``: column position -> role of the identifier columns. In a record of the
-    profile's width each column's own field. In a record of another width (fields
-    shifted by an unknown amount ``d``, see
-    :func:`labforensics.privacy.redact_record_field`), every field a column could have
-    shifted to; a field that two columns could have shifted to takes the role of the
-    column it is nearest to (its own column's role when it is one: a request number
-    in place is never keyed as a patient), the patient role on a tie (the more
-    sensitive one). More than two fields missing: a record cut short, fields in place.
-    """
-    n = len(record_field_spans(text, p.separator, p.quote))
-    d = n - len(p.header)
-    if d < -2:  # privacy._MAX_MERGED: a record cut short or junk, not merged fields
-        d = 0
-    best: dict[int, tuple[int, int, str]] = {}
-    for col, kind in roles.items():
-        for pos in range(max(min(col, col + d), 0), min(max(col, col + d), n - 1) + 1):
-            cand = (abs(pos - col), kind != "patient", kind)
-            if pos not in best or cand < best[pos]:
-                best[pos] = cand
-    return {pos: c[2] for pos, c in best.items()}
-
-
 #: Added to the reason of a quarantined record whose fields are out of place (a CSV
 #: record of another width than its header's, a line its regex profile does not match).
 UNPLACED_NOTE = (
-    "; field positions unknown: every field shown as its keyed id but blanks, dates, "
-    "times, codes and lab codes"
+    "; field positions unknown: every field shown as a keyed id (U, unplaced value; P or R "
+    "for a value the evidence shows as an IPP or request) but blanks, dates, times, codes "
+    "and lab codes"
 )
 
 
@@ -220,8 +197,8 @@ def _redact_quarantined(
     * a CSV record of another width, or any quarantined line of a regex profile: no
       field's position can be trusted, so every field but those ``keep`` proves
       harmless (:func:`harmless_values`) becomes its keyed id
-      (:func:`labforensics.privacy.redact_unplaced_record`; ``P``, or ``R`` where the
-      request column could have shifted to). The record's lab (for the ids) is its lab
+      (:func:`labforensics.privacy.redact_unplaced_record`: its ``U`` id, not a
+      patient's, since what it is cannot be told). The record's lab (for the ids) is its lab
       field when that is one of ``labs``, else ``lab``. Returns True as second value:
       the caller adds :data:`UNPLACED_NOTE` to the reason. A field whose whole value
       the evidence reveals as an IPP or a request number (an event's) gets that id
@@ -254,8 +231,7 @@ def _redact_quarantined(
     if unplaced:
         rec_lab = aliases.get(own, own) if own in labs else lab
         text = redact_unplaced_record(text, key, rec_lab, separator=p.separator, quote=p.quote,
-                                      keep=keep, roles=_field_roles(text, p, roles),
-                                      known=_known_ids(redactor, rec_lab))  # fmt: skip
+                                      keep=keep, known=_known_ids(redactor, rec_lab))  # fmt: skip
     else:
         rec_lab = aliases.get(own, own) if own else lab
         for pos, kind in sorted(roles.items(), reverse=True):
@@ -279,7 +255,7 @@ def _redact_reason(reason: str, redactor: Redactor, key: CaseKey, lab: str | Non
 
     def sub(m: re.Match[str]) -> str:
         q, v = m.group(0)[0], m.group(0)[1:-1]
-        red = redactor.redact(v, lab) or v
+        red = redact_names(redactor.redact(v, lab) or v)
         return q + (redact_digit_runs(red, key, lab) if digits else red) + q
 
     return _QUOTED.sub(sub, reason)
@@ -426,6 +402,7 @@ def _report_rows(
         for q in fr.quarantine:
             raw, unplaced = _redact_quarantined(q.raw, redactor, key, lp, flab, aliases, keep,
                                                 labs)  # fmt: skip
+            raw = redact_names(raw) if raw else raw
             reason = _redact_reason(q.reason, redactor, key, flab, digits)
             qrows.append(
                 {
@@ -442,11 +419,51 @@ def _report_rows(
                     "source_file": frep.source_file,
                     "source_line": p.line,
                     "column": p.column,
-                    "value": redact_digit_runs(red, key, flab) if digits else red,
+                    "value": redact_names(redact_digit_runs(red, key, flab) if digits else red),
                     "problem": p.problem,
                 }
             )
     return qrows, fprows
+
+
+def names_and_numbers(texts: list[str], labs: list[str | None], key: CaseKey) -> list[str]:
+    """Event details with names after a patient marker and identifier-shaped numbers keyed.
+
+    The rules of :mod:`labforensics._privacy_text` (:func:`~labforensics._privacy_text.
+    redact_names`, :func:`~labforensics._privacy_text.redact_detail_numbers`: a run of
+    5+ digits standing alone, not a count, becomes the ``P`` id of (lab, digits), the
+    same id as :func:`labforensics.privacy.redact_digit_runs` gives in quarantined text).
+    ``texts`` are distinct (lab, text) pairs' texts (already redacted by the
+    :class:`Redactor`); pyarrow finds, over the whole array, the texts that can hold a
+    marker or a run of 5 digits, and only those are scanned in Python. Each (lab, run)
+    is hashed once.
+
+    Returns
+    -------
+    list of str
+        ``texts`` with those replaced, same length and order.
+    """
+    if not texts:
+        return texts
+    arr = pa.array(texts, type=pa.string())
+    hint = pc.or_(pc.match_substring_regex(arr, NAME_HINT), pc.match_substring_regex(arr, r"\d{5}"))
+    todo = np.flatnonzero(hint.fill_null(False).to_numpy(zero_copy_only=False))
+    if not len(todo):
+        return texts
+    ids, made = KeyedIds(key), {}
+    out = list(texts)
+    for i in todo.tolist():
+        lab = labs[i] or ""
+
+        def make(run: str, lab: str = lab) -> str:  # P id of (lab, run), as KeyedIds.patients
+            k = lab + "\x1f" + run
+            got = made.get(k)
+            if got is None:
+                got = made[k] = "P" + ids.digest_hex(k.encode())[:16]
+            return got
+
+        out[i] = redact_detail_numbers(redact_names(out[i]), make)
+    return out
 
 
 def redact_free_text(
@@ -478,6 +495,7 @@ def redact_free_text(
     redactor = _free_text_redactor(key, keyed, [t for _, t in det_pairs], reads)
     if det_codes is not None:
         red = [redactor.redact(tx, lb or None) for lb, tx in det_pairs]
+        red = names_and_numbers(red, [lb for lb, _ in det_pairs], key)
         if any(r != tx for r, (_, tx) in zip(red, det_pairs, strict=True)):
             raw["detail"] = _from_codes(det_codes, red)  # else: nothing to redact, kept
     return _report_rows(reads, jobs, pool, redactor, key, aliases, lab_notes, lab_vals)

@@ -1,0 +1,172 @@
+"""Free-text patterns of :mod:`labforensics.privacy`: tags, names, identifier-shaped numbers.
+
+Free text (an event's detail, a quarantined line, a field-problem value) may hold
+what a column would have held: a NIR, a phone number, an e-mail address, a
+patient's name, an IPP. :mod:`labforensics.privacy` replaces the IPPs and request
+numbers the evidence reveals as such by their keyed ids; this module holds the
+patterns for the rest, each anchored (a look-behind or a fixed marker fixes where a
+match starts) and linear in the text's length:
+
+* NIRs with a valid key, e-mail addresses and French phone numbers become the tags
+  ``[NIR]``, ``[EMAIL]`` and ``[PHONE]`` (:func:`redact_identifiers`);
+* a person's name after an explicit marker (``Patient``, ``Pat.``, ``Mme``, ``M.``,
+  ``Mr``, ``Mlle``, ``Madame``, ``Monsieur``, ``Nom``, ``né``/``née``, case aside,
+  then ``:``, ``=`` or blanks) becomes ``[NAME]`` (:func:`redact_names`): one to four
+  words each starting with a capital letter, a word naming an identifier (``NIR``,
+  ``IPP``, ``tel``, ``mail``...) ending it;
+* in event details, a run of 5 or more digits standing as a word of its own (the
+  shape of an IPP in the LIS formats: digits, leading zeros significant) becomes the
+  ``P`` id of (lab, digits) (:func:`redact_detail_numbers`), unless it is a count or
+  a reference: followed by a unit (``17636 records``, ``lignes``, ``octets``...) or
+  preceded by ``ticket``, ``nb``, ``total``, ``port``... A run inside a word, a path
+  or a file name (``L01_export_20200901.csv``), a date or a time is not a word of
+  its own: the file names that link extractions to transfers are kept.
+
+Limits: a name written without a marker (``DUPONT Jean a appelé``), or in lower
+case, stays; a number written with separators (``40 000 002``) is not one run.
+The raw text stays in the evidence (its SHA-256 is in the manifest).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .leak.nir import NIR_SEPARATORS, normalise_nir
+
+#: Prefix letters of the keyed ids: patient, request, NIR, dump row, unplaced value.
+_PREFIXES = "PRNDU"
+_ID = r"(?<!\w)[PRNDU][0-9a-f]{16}(?!\w)"  # a keyed id inside free text: kept as it is
+
+# Every pattern is linear in the text's length: no nested quantifiers, and each
+# alternative has a bounded length from a start position fixed by a look-behind.
+
+# A match may start only where a run of local-part characters starts (the look-behind):
+# without it, a long run with no "@" was rescanned from every position (quadratic: a
+# 250 KB free-text field took minutes). Each run is now scanned once (linear).
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_S = NIR_SEPARATORS + "?"  # at most one separator between two groups
+# French phone numbers: 0X XX XX XX XX, +33 X XX XX XX XX, 0033 X ..., +33 (0)X ...,
+# grouped with spaces, no-break spaces, dots or dashes, or not grouped.
+_PHONE = re.compile(
+    rf"(?<![\w+])(?:(?:\+|00)33{_S}(?:\(0\){_S})?[1-9]|0[1-9])(?:{_S}\d{{2}}){{4}}(?!\d)"
+)
+# NIR: sex, year, month, then the place of birth (department 2 digits or 2A/2B +
+# commune 3 digits, or an overseas department 97x/98x + commune 2 digits), order,
+# key; plain or with one separator between groups. Bounded by non-digits only (not
+# word boundaries): a NIR glued to letters (``x269049912345646y``) is still one. A
+# keyed id already written (first alternative) is kept as it is, so its hex digits
+# are never read as a NIR. The key is checked by labforensics.leak.nir.
+_NIR = re.compile(
+    rf"{_ID}"
+    rf"|(?<![0-9])[1-478]{_S}\d{{2}}{_S}\d{{2}}{_S}"
+    rf"(?:(?:\d{{2}}|2[AaBb]){_S}\d{{3}}|9[78]\d{_S}\d{{2}})"
+    rf"{_S}\d{{3}}{_S}\d{{2}}(?![0-9])"
+)
+
+
+def nir_key_is_valid(nir13: str, key: str) -> bool:
+    """True when ``key`` is the INSEE control key of the 13 leading characters ``nir13``.
+
+    Corsica departments ``2A`` and ``2B`` are read as 19 and 18 for the computation
+    (see :func:`labforensics.leak.nir.is_valid_nir`, which this calls).
+    """
+    return normalise_nir(nir13 + key) is not None
+
+
+def _nir_sub(m: re.Match[str]) -> str:
+    text = m.group(0)
+    if text[0] in _PREFIXES:  # a keyed id
+        return text
+    return "[NIR]" if normalise_nir(text) is not None else text
+
+
+def redact_identifiers(text: str) -> str:
+    """Replace NIRs (valid key, any separators), e-mail addresses and phone numbers by tags.
+
+    ``[NIR]``, ``[EMAIL]``, ``[PHONE]``; a keyed id (a prefix letter + 16 hex digits)
+    is left intact. Linear in the text's length.
+    """
+    if not text:
+        return text
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _NIR.sub(_nir_sub, text)
+    return _PHONE.sub("[PHONE]", text)
+
+
+# --- names after a patient marker ----------------------------------------------------------
+
+# A marker, as a word of its own (``patients`` is none), then ":" / "=" or blanks.
+_MARKER = (
+    r"(?<![\w.])(?i:patiente?|pat\.|mmes?\.?|mlle\.?|melle\.?|mr\.?|m\.|madame|monsieur"
+    r"|nom(?: de naissance| d'usage| usuel)?|n[ée]e?)(?!\w)(?:[ \t]*[:=][ \t]*|[ \t]+)"
+)
+# A word that names an identifier or a field: it ends a name (``DUPONT Jean NIR ...``).
+_STOP = (
+    r"(?i:nir|nss|ins|ipp|ddn|dob|t[ée]l|t[ée]l[ée]phone|mail|e-?mail|n[ée]e?|dossier"
+    r"|demande|num|id|vers|pour|par)(?![\w'’-])"
+)
+# A name word: a capital letter, then letters, digits, apostrophes and hyphens; never a
+# keyed id, never the start of a path or file name (``L01_export.csv``).
+_WORD = rf"(?!{_STOP})(?![PRNDU][0-9a-f]{{16}}(?!\w))[A-ZÀ-ÖØ-Þ][\w'’-]*(?![\w'’-]|[./\\:@]\w)"
+_NAME = re.compile(rf"(?P<m>{_MARKER})(?P<n>{_WORD}(?:[ \t]+{_WORD}){{0,3}})")
+#: An RE2 superset of the markers (pyarrow's ``match_substring_regex``): texts without
+#: one are never scanned by :data:`_NAME`.
+NAME_HINT = (
+    r"(?i)\b(?:patiente?|pat\.|mmes?\.?|mlle\.?|melle\.?|mr\.?|m\.|madame|monsieur|nom"
+    r"|n[ée]e?)[\s:=]"
+)
+
+
+def _name_sub(m: re.Match[str]) -> str:
+    return m.group("m") + "[NAME]"
+
+
+def redact_names(text: str) -> str:
+    """Replace the name after each patient marker by ``[NAME]`` (the marker stays).
+
+    ``Patient DUPONT Jean NIR [NIR]`` -> ``Patient [NAME] NIR [NIR]``;
+    ``Mme O'BRIEN-LEFÈVRE Zoë`` -> ``Mme [NAME]``. Linear in the text's length.
+    """
+    if not text:
+        return text
+    return _NAME.sub(_name_sub, text)
+
+
+# --- identifier-shaped numbers in event details ----------------------------------------------
+
+# Words before a number that make it a count or a reference, not an identifier.
+_BEFORE = r"(?<!\w)(?i:ticket|nb|nbre|nombre|total|count|volume|taille|size|port|pid|version)"
+# Units after a number that make it a count.
+_AFTER = (
+    r"(?i:records?|enreg\w*|lignes?|lines?|rows?|r[ée]sultats?|results?|patients?|dossiers?"
+    r"|demandes?|requests?|fichiers?|files?|octets?|bytes?|[kmgt]?o|[kmgt]i?b|analyses?"
+    r"|examens?|entr[ée]es?|entries|[ée]l[ée]ments?|items?|comptes?|accounts?|pages?|ms"
+    r"|s|sec|secondes?|seconds?|min|minutes?|jours?|days?|tubes?|pr[ée]l[èe]vements?)(?!\w)"
+)
+_RUN = re.compile(r"(?<![\w./\\@-])(?<!\d:)\d{5,}(?![\w/\\@]|[.,:-]\d|\.\w)")
+_PRE = re.compile(rf"{_BEFORE}[ \t]*(?:#|n°|no\.?|[:=])?[ \t]*$")
+_POST = re.compile(rf"[ \t]*{_AFTER}")
+
+
+def redact_detail_numbers(text: str, make: Callable[[str], str]) -> str:
+    """Replace each identifier-shaped run of digits of an event detail by ``make(run)``.
+
+    ``make`` gives the keyed id (the caller's ``P`` id of (lab, digits), as
+    :func:`labforensics.privacy.redact_digit_runs` gives in quarantined text). A run
+    of 5 or more digits is taken when it is a word of its own (not inside a word, a
+    path, a file name, a decimal or a time) and not a count or a reference (a unit
+    after it, ``ticket``/``nb``/``total``... before it): see the module docstring.
+    A keyed id already in the text is kept (a run inside it follows a letter or a digit).
+    Linear in the text's length.
+    """
+    if not text:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        a, b = m.span()
+        if _POST.match(text, b) or _PRE.search(text, max(a - 24, 0), a):
+            return m.group(0)  # a count or a reference
+        return make(m.group(0))
+
+    return _RUN.sub(sub, text)
