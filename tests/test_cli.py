@@ -343,3 +343,16 @@ def test_unrecognised_file_warned_on_stderr(small_evidence, tmp_path, capsys):
     assert rc == 0 and "warning: 1 input file(s) left out" in err and "junk.bin" in err
     line = next(x for x in err.splitlines() if "left out" in x)
     assert line.isprintable()
+
+
+def test_python_dash_m_runs_the_command():
+    # QA, session 9: `python -m labforensics` failed (no __main__.py)
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "labforensics", "--help"], capture_output=True,
+                       text=True, check=False)  # fmt: skip
+    assert r.returncode == 0 and "investigate" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "labforensics", "investigate"], capture_output=True,
+                       text=True, check=False)  # fmt: skip
+    assert r.returncode == 2 and "usage" in r.stderr

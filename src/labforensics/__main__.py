@@ -1,0 +1,7 @@
+"""``python -m labforensics``: the ``labforensics`` command (:func:`labforensics.cli.main`)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
