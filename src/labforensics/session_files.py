@@ -49,7 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .detect.campaigns import EXPLANATION_COLUMNS
+from .detect.campaigns import _CLASS_COLUMNS, EXPLANATION_COLUMNS
 from .outputs import drop_private, write_parquet
 from .schema import STRING
 
@@ -79,13 +79,14 @@ SLIM_COLUMNS: tuple[str, ...] = (
     *EXPLANATION_COLUMNS,  # not session columns today; kept should a table carry them
 )  # fmt: skip
 
-#: Counts the campaigns' activity class reads as "above zero" only
-#: (:data:`labforensics.detect.campaigns._CLASS_COLUMNS` less those of
-#: :data:`SLIM_COLUMNS`): held as bool.
-ACTIVITY_COUNTS: tuple[str, ...] = (
-    "n_export", "n_extract", "n_read", "n_query", "n_print", "n_break_glass", "n_update",
-    "n_validate", "n_transmit", "n_purge", "n_privilege", "n_job", "n_other",
-)  # fmt: skip
+#: Counts the campaigns' activity class reads as "above zero" only (the class columns of
+#: :func:`~labforensics.detect.campaigns.activity_class` less :data:`SLIM_COLUMNS`:
+#: ``n_export``, ``n_extract``, ``n_read``, ``n_query``, ``n_print``, ``n_break_glass``,
+#: ``n_update``, ``n_validate``, ``n_transmit``, ``n_purge``, ``n_privilege``, ``n_job``,
+#: ``n_other``): held as bool.
+ACTIVITY_COUNTS: tuple[str, ...] = tuple(
+    c for cols in _CLASS_COLUMNS.values() for c in cols if c not in SLIM_COLUMNS
+)
 
 #: Rows of the file read at a time by :meth:`SessionFile.rows` (about 25 MB of Arrow).
 BATCH_ROWS = 65_536
@@ -110,7 +111,8 @@ def slim_sessions(table: pd.DataFrame) -> pd.DataFrame:
         the others with their dtype) and the :data:`ACTIVITY_COUNTS` it has as bool
         (count > 0, a missing count 0: all
         :func:`~labforensics.detect.campaigns.activity_class` reads of them), in the
-        table's column order. About 90 bytes a session instead of 370.
+        table's column order. About 107 bytes a session instead of 382 (the 1.2 M-event,
+        30-lab generated case: 183,805 sessions, 19.6 MB against 70.3 MB held).
     """
     out: dict[str, Any] = {}
     for c in table.columns:
