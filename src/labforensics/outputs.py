@@ -23,7 +23,9 @@ quarantined, duplicates, unrecognised files and why).
                        accounting and parameters; byte-identical across re-runs (no
                        wall-clock time, no absolute path)
 ``events.parquet``     the canonical event table with ``session_id`` (pseudonymised)
-``sessions.parquet``   the session table
+``sessions.parquet``   the session table (a run keeping its events in files writes it
+                       right after collect and holds a slim table:
+                       :mod:`labforensics.session_files`)
 ``scores.parquet``     session scores: ``session_id``, ``score``, ``rank``, ``flagged``,
                        ``reasons``, the detectors' and rules' columns
 ``scores_account_day.parquet``, ``scores_account_month.parquet``

@@ -68,7 +68,7 @@ from .leak.horizon import (
 )
 from .leak.patients import read_patient_index
 from .leak.quarantine import leak_input_checks, with_leak_quarantine
-from .outputs import OUTPUT_NAMES, drop_private, prepare_out, write_csv, write_json, write_parquet
+from .outputs import OUTPUT_NAMES, prepare_out, write_csv, write_json, write_parquet
 from .preflight import EXPECTED, check_companions, check_text_file
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -82,6 +82,7 @@ from .report.findings import (
 from .report.pdf import PdfResult, write_pdf
 from .result import InvestigationResult, LazyEvidence, LazyScores, LazySessions, result_events
 from .score_files import move_into, set_aside
+from .session_files import SessionFile, collect_slim, rows_of, write_sessions
 from .sessions import SessionParams
 from .store import load_store, store_manifest_path, store_options
 
@@ -274,6 +275,7 @@ class _Results:
     campaigns: pd.DataFrame | None = None
     exports: pd.DataFrame | None = None
     score_files: dict[str, Path] = dataclasses.field(default_factory=dict)
+    session_file: SessionFile | None = None  # the session table set aside (session_files.py)
 
 
 def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) -> Evidence:
@@ -342,8 +344,7 @@ def _run_stages(
                         lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
                                   "sessions flagged")  # fmt: skip
             aside = set_aside(sc, folder.make()) if folder is not None else {}  # slim, files
-            to_files = run.events_to_files and folder is not None  # the budget's choice
-            er = run.collect(folder.make() if to_files else None)
+            er, ss_file = collect_slim(run, folder)  # the budget decides: events, sessions in files
         finally:
             eng.close()
     ss, exports, events = er.sessions, er.exports, er.events
@@ -373,10 +374,10 @@ def _run_stages(
         "attribution",
         lambda: attribute(events, ss, scored, leak=leak,
                           transfers=plan.transfers, case_key=key, params=plan.attribution,
-                          case=case),
+                          case=case, session_rows=rows_of(ss_file)),
         lambda a: f"verdict {a.verdict}",
     )  # fmt: skip
-    return _Results(evidence=ev, sources=src, sessions=ss, events=events,
+    return _Results(evidence=ev, sources=src, sessions=ss, events=events, session_file=ss_file,
                     session_params=er.params, scores=sc, session_scores=sst,
                     scored=scored, attribution=at, leak_linkage=linked,
                     exports=exports, campaigns=camp, score_files=aside)  # fmt: skip
@@ -445,7 +446,7 @@ def _write_outputs(
         attribution=res.attribution, accounting=ev.report.to_dict(), inputs=inputs, case=case,
         parameters=plan.parameters(), key_fingerprint=key.fingerprint, leak_patients=leak_n,
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
-        reproduce=reproduce, sources=res.sources,
+        reproduce=reproduce, sources=res.sources, session_rows=rows_of(res.session_file),
     )  # fmt: skip
     if plan.leak_skipped:  # a dump folder's file left out is a limit of the linkage
         findings["limits"].append(
@@ -479,7 +480,7 @@ def _write_outputs(
         write_parquet(res.exports, out / "exports.parquet")
     write_json(findings, out / "findings.json")
     events_out.write_parquet(out / "events.parquet")  # lab by lab when spilled
-    write_parquet(drop_private(ss), out / "sessions.parquet")
+    write_sessions(ss, res.session_file, out)  # moved when set aside after collect
     if "session" not in res.score_files:  # else written after detection (score_files.py)
         write_parquet(res.scored, out / "scores.parquet")
     res.score_files = move_into(res.score_files, out)
@@ -779,8 +780,7 @@ def investigate(
                                                      f"{plan.store.name}/manifest.json",
                                                      "labforensics_store"))  # fmt: skip
         load = result_events(res.events, out_p / "events.parquet")
-        # events in files (memory_budget): no whole table held in the PDF stage nor the result
-        ss = out_p / "sessions.parquet" if res.events.is_spilled() else res.sessions
+        ss = res.session_file.path if res.session_file else res.sessions  # the file: read on use
         result = InvestigationResult(
             out=out_p, findings=findings, timings=st.timings, key_file=key_file,
             evidence=LazyEvidence(res.evidence, load), attribution=res.attribution,

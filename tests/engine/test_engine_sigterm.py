@@ -134,10 +134,12 @@ def test_no_events_folder_after_sigterm(tmp_path):
     try:
         assert proc.stdout.readline().strip() == b"SOURCES"
         held = [p for p in root.iterdir() if p.name.startswith("labforensics-events-")]
-        # one events file per lab, and the scored tables set aside after detection
+        # one events file per lab, the scored tables set aside after detection and the
+        # session table after collect (labforensics.session_files)
         names = sorted(p.name for p in held[0].iterdir()) if len(held) == 1 else []
         assert names == ["events-0.arrow", "events-1.arrow", "scores.parquet",
-                         "scores_account_day.parquet", "scores_account_month.parquet"]  # fmt: skip
+                         "scores_account_day.parquet", "scores_account_month.parquet",
+                         "sessions.parquet"]  # fmt: skip
         assert not [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=60)

@@ -133,7 +133,7 @@ LIS; who received it is a separate question the transfer log may answer.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +150,7 @@ from ..outputs import json_safe
 from ..privacy import CaseKey
 from ..schema import check_table, is_list_dtype, join_list
 from . import conclusion as _concl
-from .context import EVENT_NEED, SESSION_NEED, _as_lists, _Context, _prepare
+from .context import EVENT_NEED, SESSION_KEYS, SESSION_NEED, _as_lists, _Context, _prepare
 from .coverage import registry_of
 from .likelihood import VERBAL_SCALE_TEXT
 from .params import AttributionParams
@@ -419,6 +419,7 @@ def attribute(
     params: AttributionParams | None = None,
     case: CaseContext | None = None,
     patients: Any = None,
+    session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
 ) -> Attribution:
     """Attribute a leak to pathways, hypotheses and a verdict.
 
@@ -460,6 +461,14 @@ def attribute(
         ``lab_aliases`` (FINESS in the leak) and ``tz`` (an xferlog given as a
         path); ``CaseContext()`` when omitted (no networks: every non-local address
         ``unknown``, never outside).
+    session_rows : callable, optional
+        ``session_rows(ids)``: the whole rows (every column of ``sessions``' table, its
+        dtypes) of the sessions ``ids`` (a ``Series`` of ``session_id``), in that order
+        (:meth:`labforensics.session_files.SessionFile.rows`). When given, the sessions
+        that moved records are read with it, and ``sessions`` needs only
+        ``SESSION_KEYS`` (:data:`~labforensics.attribution.context.SESSION_KEYS`), the
+        columns read of every session: a run that holds a slim session table
+        (:mod:`labforensics.session_files`) gets the attribution of the whole one.
 
     Returns
     -------
@@ -470,7 +479,8 @@ def attribute(
     labforensics.errors.MissingColumnsError
         (a ``SchemaError``) when ``events`` lacks a column of
         :data:`~labforensics.attribution.context.EVENT_NEED`, ``sessions`` one of
-        ``SESSION_NEED`` or ``scores`` its ``score`` (every missing column named).
+        ``SESSION_NEED`` (``SESSION_KEYS`` with ``session_rows``) or ``scores`` its
+        ``score`` (every missing column named).
     AttributionError
         The leak, patient index or transfers cannot be read.
 
@@ -488,7 +498,8 @@ def attribute(
     else:
         check_table(events, EVENT_NEED, "attribute: events")
         events = as_case_events(events)
-    check_table(sessions, SESSION_NEED, "attribute: sessions")
+    check_table(sessions, SESSION_NEED if session_rows is None else SESSION_KEYS,
+                "attribute: sessions")  # fmt: skip
     if scores is not None:
         check_table(scores, ("score",), "attribute: scores")
     params = params or AttributionParams()
@@ -496,7 +507,8 @@ def attribute(
     case_key = case_key_of(case_key, case)
     given = leak
     leak = as_leak_rows(leak, patients, case=case, case_key=case_key)  # a dump: linked
-    ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case)
+    ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case,
+                   session_rows)  # fmt: skip
     run = _analyse(ctx, params)
     stab = (
         _stability(ctx, params, run)

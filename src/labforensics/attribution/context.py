@@ -11,7 +11,7 @@ patient) of the exporting sessions, never one row per event of the whole case.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,11 @@ SESSION_NEED = (
     "failed_logins_before",
     "concurrent_sessions",
 )
+#: Session columns :func:`labforensics.attribute` reads of every session when the whole
+#: rows of the sessions that moved records are read apart (its ``session_rows``): the
+#: rest of :data:`SESSION_NEED` is read of those rows only.
+SESSION_KEYS = ("session_id", "lab", "account", "account_kind", "role", "records_exported",
+                "records_extracted", "failed_logins_before")  # fmt: skip
 
 
 @dataclass
@@ -334,16 +339,17 @@ def _prepare(
     case_key: Any,
     params: AttributionParams,
     case: CaseContext,
+    session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
 ) -> _Context:
     """Everything the analysis needs that does not depend on its thresholds (the
     case's networks, lab aliases and time zone come from ``case``).
 
     ``events`` is read one lab at a time: once for the outbound events
     (:meth:`~labforensics.case_events.CaseEvents.select`), once for the per-lab
-    facts (:func:`_lab_pass`)."""
+    facts (:func:`_lab_pass`). ``session_rows``: see :func:`_prepare_sessions`."""
     nets = case.networks
     notes = _network_notes(nets)
-    ss, n_scores = _prepare_sessions(sessions, scores, notes)
+    ss, n_scores = _prepare_sessions(sessions, scores, notes, session_rows)
     outb = _outbound(events, ss)
     facts = _lab_pass(events, ss, outb, pairs=leak is not None)
     span, patients = facts.span, facts.patients
@@ -522,18 +528,26 @@ def _session_patients(
 
 
 def _prepare_sessions(
-    sessions: pd.DataFrame, scores: pd.DataFrame | None, notes: list[str]
+    sessions: pd.DataFrame,
+    scores: pd.DataFrame | None,
+    notes: list[str],
+    session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Sessions that moved records, typed, with their detection score, rank, flag and
     rank percentile (NaN without scores; a note says so). Returns the table and the
-    number of scores given."""
+    number of scores given. ``session_rows`` (ids -> their whole rows, in that order),
+    when given, gives those sessions' rows instead of ``sessions``, which may then hold
+    :data:`SESSION_KEYS` only (:mod:`labforensics.session_files`)."""
     records = pd.to_numeric(sessions["records_exported"]).fillna(0).astype("int64") + pd.to_numeric(
         sessions["records_extracted"]
     ).fillna(0).astype("int64")
     moved = (records > 0).to_numpy()
     # only the sessions that moved records are copied (a copy of every session cost as much
     # as the sessions table: 1.5 GB at 33 M events)
-    ss = sessions.loc[moved].copy()
+    if session_rows is None:
+        ss = sessions.loc[moved].copy()
+    else:  # the same rows, with the same index (records below is aligned on it)
+        ss = session_rows(sessions.loc[moved, "session_id"]).set_axis(sessions.index[moved])
     ss["session_id"] = ss["session_id"].astype("string")
     ss["lab"] = ss["lab"].astype("string")
     ss["start"] = pd.to_datetime(ss["start"], utc=True).astype("datetime64[ns, UTC]")

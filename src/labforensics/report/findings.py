@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,9 +115,15 @@ def session_scores_table(scores: Scores | pd.DataFrame) -> pd.DataFrame:
     return res.sort_values(["rank", "session_id"], kind="stable").reset_index(drop=True)
 
 
-def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int) -> list[dict[str, Any]]:
+def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int,
+                  rows: Callable[[pd.Series], pd.DataFrame] | None = None
+                  ) -> list[dict[str, Any]]:  # fmt: skip
+    """The ``n`` first scored sessions with their facts (from ``sessions``, or their whole
+    rows read by ``rows``: see :func:`build_findings`)."""
     if ss.empty or sessions.empty:
         return []
+    if rows is not None:
+        sessions = rows(ss["session_id"].head(n))
     keep = [c for c in ("session_id", "lab", "account", "account_kind", "role", "start", "end",
                         "duration_s", "n_events", "hosts", "src_ips", "modules",
                         "records_exported", "records_extracted", "bytes_out",
@@ -506,6 +512,7 @@ def build_findings(
     unreadable: Sequence[Mapping[str, str]] = (),
     stages: Sequence[Mapping[str, Any]] = (),
     reproduce: str = "",
+    session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Assemble ``findings.json`` (JSON-safe, deterministic, no wall-clock time, no absolute path).
 
@@ -517,7 +524,8 @@ def build_findings(
         lab at a time and only the columns needed: ``ts``, ``lab``, ``source_format``).
         Both give the same findings.
     sessions : pandas.DataFrame
-        Canonical session table.
+        Canonical session table (one row per session; with ``session_rows``, its
+        ``session_id`` column is enough).
     session_scores : pandas.DataFrame
         :func:`session_scores_table` output.
     attribution : Attribution, dict or None
@@ -528,6 +536,11 @@ def build_findings(
     sources : pandas.DataFrame, optional
         :func:`labforensics.detect.score_sources` output, sorted by rank; its first
         :data:`TOP_SOURCES` rows become ``top_sources``.
+    session_rows : callable, optional
+        ``session_rows(ids)``: the whole rows of the sessions ``ids`` (a ``Series`` of
+        ``session_id``), in that order, with the table's columns and dtypes
+        (:meth:`labforensics.session_files.SessionFile.rows`): the top sessions' facts
+        are read with it instead of from ``sessions`` (a run holding a slim table).
     """
     tz = case.tz
     att = attribution_findings(attribution)
@@ -548,7 +561,7 @@ def build_findings(
         "attribution": att["raw"],
         "leak": _leak_section(att, leak_patients),
         "transfers_given": transfers_given,
-        "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS),
+        "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS, session_rows),
         "top_sources": json_safe(sources.head(TOP_SOURCES)) if sources is not None else [],
         "counts": _counts_section(size, sessions, session_scores, inputs, totals, sources),
         "period": {"start": start, "end": end},
