@@ -338,10 +338,10 @@ def _run_stages(
             del parts
             st.run("sessions", run.first, lambda n: f"{n:,} sessions")
             st.run("features", run.peer)
-            sc = st.run("detection", run.detect,
+            sc = st.run("detection", lambda: run.detect(folder and folder.make()),
                         lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
                                   "sessions flagged")  # fmt: skip
-            aside = set_aside(sc, folder.make()) if folder is not None else {}  # slim, files
+            aside = run.score_files or (set_aside(sc, folder.make()) if folder else {})  # slim
             to_files = run.events_to_files and folder is not None  # the budget's choice
             er = run.collect(folder.make() if to_files else None)
         finally:
