@@ -9,20 +9,24 @@ table and the metadata must be the same.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import io
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from labforensics import outputs
+from labforensics import outputs, pipeline, synth
 from labforensics.case import CaseContext
 from labforensics.detect import DetectParams
 from labforensics.engine import score_spill
 from labforensics.engine.model import UNITS, UnitModel, scores_from_labs
+from labforensics.engine.run import MemoryBudgetWarning
 from labforensics.engine.score_spill import ScoreSpill, rank_order, value_kind
+from labforensics.pipeline import investigate
+from labforensics.privacy import CaseKey
+from labforensics.result import LazyScores
 from labforensics.score_files import SCORE_FILES, set_aside
 
 STRING = "string"
@@ -215,10 +219,95 @@ def test_value_kinds():
     assert value_kind(np.array(["a"], dtype=object)) != value_kind(np.array([], dtype=object))
 
 
-def test_run_spills_its_scores_only_over_the_budget(tmp_path):
-    # LabRun.detect writes through ScoreSpill only when its labs wait in files
-    from labforensics.engine.run import LabRun
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A generated three-lab case, its context (explain_top 25: reasons blanked), and the
+    run of it with every table held in memory (the reference)."""
+    root = tmp_path_factory.mktemp("spillcase")
+    synth.generate(root / "case", labs=3, start="2020-01-01", end="2020-02-29", seed=11,
+                   scale=0.3, artefacts=False, hostile=False, transfers=False)  # fmt: skip
+    key_file = root / "case.key"
+    CaseKey(bytes(range(32))).write(key_file)
+    case = CaseContext(sections={"detection": {"explain_top": 25}}, key_file=key_file)
+    return root, case, _investigate(root, "plain", case)
 
-    run = LabRun([], settings=None, detection=DetectParams())
-    assert run.score_files == {} and run.events_to_files is False
-    assert dataclasses.is_dataclass(DetectParams())
+
+def _investigate(root, name, case, **kw):
+    """investigate, with the slim session scores the later stages got, and the units the
+    spill ranked at once."""
+    seen = {"whole": [], "labs": 0}
+    real_out, real_whole = pipeline._write_outputs, score_spill._write_whole
+    real_add = ScoreSpill.add
+
+    def add(self, scored):  # a lab's rows into files
+        seen["labs"] += 1
+        return real_add(self, scored)
+
+    def spy(out, res, plan, **k):
+        seen["scored"] = res.scored
+        seen["held"] = (res.scores.account_day, res.scores.account_month)
+        return real_out(out, res, plan, **k)
+
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", MemoryBudgetWarning)
+        mp.setattr(pipeline, "_write_outputs", spy)
+        mp.setattr(ScoreSpill, "add", add)
+        mp.setattr(score_spill, "_write_whole",
+                   lambda e, u, *a: seen["whole"].append(u) or real_whole(e, u, *a))  # fmt: skip
+        res = investigate([root / "case" / "evidence"], root / name, case=case, progress=False,
+                          **kw)  # fmt: skip
+    return res, seen
+
+
+def _same_run(got, want):
+    (res, seen), (ref, ref_seen) = got, want
+    assert seen["labs"] == 3 and ref_seen["labs"] == 0  # over the budget only, lab by lab
+    assert seen["whole"] == []  # every unit ranked from its small columns
+    assert seen["held"] == (None, None)
+    for name in [*SCORE_FILES.values(), "campaigns.parquet", "sessions.parquet"]:
+        assert (res.out / name).read_bytes() == (ref.out / name).read_bytes(), name
+    budget = ("parameters", "parameters_text", "reproduce")  # they name the memory budget
+    assert {k: v for k, v in res.findings.items() if k not in budget} == {
+        k: v for k, v in ref.findings.items() if k not in budget
+    }
+    pd.testing.assert_frame_equal(seen["scored"], ref_seen["scored"], check_exact=True)
+    assert _parquet_bytes(seen["scored"]) == _parquet_bytes(ref_seen["scored"])
+    meta = {k: v for k, v in res.scores.metadata.items() if k != "engine"}
+    want_meta = {k: v for k, v in ref.scores.metadata.items() if k != "engine"}
+    assert json.dumps(meta, sort_keys=True, default=str) == json.dumps(
+        want_meta, sort_keys=True, default=str
+    )
+    # the result reads the files on first use
+    assert isinstance(res.scores, LazyScores) and res.scores._cache == {}
+    pd.testing.assert_frame_equal(res.scores.account_day, ref.scores.account_day)
+    return res
+
+
+def test_a_run_over_its_budget_writes_the_same_scores(generated):
+    root, case, plain = generated
+    res = _same_run(_investigate(root, "budget", case, memory_budget=1), plain)
+    table = res.scores.session
+    # blanking at work: reasons only for the flagged and the 25 best-ranked sessions
+    assert len(table) > 25 + int(table["flagged"].sum())
+    has = table["reasons"].notna().to_numpy()
+    assert not (has & ~(table["flagged"].to_numpy() | (table["rank"].to_numpy() <= 25))).any()
+    assert table["lab"].nunique() == 3
+
+
+@pytest.mark.slow
+def test_dask_over_its_budget_writes_the_same_scores(generated):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from labforensics.engine.dask import DaskEngine
+
+    root, case, plain = generated
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=":0")  # fmt: skip
+    client = Client(cluster)
+    try:
+        got = _investigate(root, "dask", case, memory_budget=1, engine=DaskEngine(client=client))
+    finally:
+        client.close()
+        cluster.close()
+    _same_run(got, plain)
