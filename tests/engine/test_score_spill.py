@@ -206,6 +206,16 @@ def test_labs_of_other_dtypes_are_ranked_as_before(tmp_path, monkeypatch):
     _assert_same(tmp_path, mem, spl)
 
 
+def test_a_unit_without_rows_in_any_lab(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "ROW_GROUP_ROWS", 3)
+    scored = _labs()
+    for lab in scored:
+        lab["account_month"]["out"] = lab["account_month"]["out"].iloc[:0]
+    mem, spl = _both(tmp_path, scored, DetectParams(explain_top=4))
+    _assert_same(tmp_path, mem, spl)
+    assert len(pd.read_parquet(spl[1]["account_month"])) == 0
+
+
 def test_rank_order_is_the_rankings():
     small = pd.DataFrame({"k": pd.array(["b", "a", "c", "a", "b"], dtype=STRING),
                           "score": [1.0, 2.0, 1.0, 2.0, 3.0]})  # fmt: skip

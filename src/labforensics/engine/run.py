@@ -17,11 +17,16 @@ Passes (``L`` labs, each step one task per lab unless said):
 3. :func:`~labforensics.engine.lab.apply_peer_summaries`: the cross-lab peer baselines.
 4. Stratified sample of each lab's feature rows (:mod:`labforensics.engine.model`);
    gathered; the detector model fitted on the client.
-5. Each lab scored with the model (rules, inherited session rules, reasons).
+5. Each lab scored with the model (rules, inherited session rules, reasons). Over the
+   ``memory_budget``, each lab's scored rows go to files as the lab is scored (on Dask:
+   gathered one lab at a time) and only the ranking's columns are kept
+   (:mod:`~labforensics.engine.score_spill`).
 6. On the client: the global ranking, the reasons kept for flagged and top-ranked
-   rows, and the labs' sessions and exports concatenated in evidence order for the
-   whole-case stages (campaigns, attribution, the report); the events gathered one lab
-   at a time and kept per lab (:class:`~labforensics.case_events.CaseEvents`).
+   rows (over the budget: ranked from the kept columns, the scored tables written from
+   the labs' files in rank order), and the labs' sessions and exports concatenated in
+   evidence order for the whole-case stages (campaigns, attribution, the report); the
+   events gathered one lab at a time and kept per lab
+   (:class:`~labforensics.case_events.CaseEvents`).
 """
 
 from __future__ import annotations

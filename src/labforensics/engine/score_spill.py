@@ -77,8 +77,10 @@ def value_kind(v: Any) -> Any:
     None for a missing value (None, NaN, ``pd.NA``, ``NaT``); for a list, tuple or array,
     its kind and the set of its items' kinds; else the Python type's name.
     """
+    if isinstance(v, str):
+        return "str"
     if isinstance(v, list | tuple | np.ndarray):
-        dt = str(v.dtype) if isinstance(v, np.ndarray) else ""
+        dt = v.dtype if isinstance(v, np.ndarray) else None
         return (type(v).__name__, dt, frozenset(value_kind(x) for x in v))
     if isinstance(v, dict):
         return ("dict", frozenset((str(k), value_kind(x)) for k, x in v.items()))
@@ -89,9 +91,11 @@ def value_kind(v: Any) -> Any:
 
 def _kinds(col: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """Positions of ``col``'s non-missing values and their kinds (:func:`value_kind`)."""
-    kinds = [value_kind(v) for v in col.to_numpy()]
-    pos = np.array([i for i, k in enumerate(kinds) if k is not None], dtype=np.int64)
-    return pos, [kinds[i] for i in pos]
+    values = col.to_numpy()
+    at = np.flatnonzero(col.notna().to_numpy())  # missing values have no kind
+    kinds = [value_kind(values[i]) for i in at]
+    keep = [j for j, k in enumerate(kinds) if k is not None]
+    return at[keep].astype(np.int64), [kinds[j] for j in keep]
 
 
 def rank_order(small: pd.DataFrame, key_columns: tuple[str, ...] | list[str]) -> np.ndarray:
