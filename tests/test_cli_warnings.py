@@ -43,7 +43,7 @@ def parts():
 
 
 @pytest.mark.parametrize("budget, said", [(1, "1 byte"), (1000, "1,000 bytes"),
-                                          (400_000, "390.6 KiB (400,000 bytes)")])  # fmt: skip
+                                          (40_000, "39.1 KiB (40,000 bytes)")])  # fmt: skip
 def test_budget_below_one_mib_is_said_in_its_unit(parts, budget, said):
     run = LabRun(list(parts), settings=None, detection=None, memory_budget=budget)
     try:
@@ -55,8 +55,10 @@ def test_budget_below_one_mib_is_said_in_its_unit(parts, budget, said):
     text = str(w.message)
     assert text.startswith(f"the memory budget of {said} is below the events of ")
     assert "0 MiB" not in text and "memory_budget" not in text
-    for lab, size in run.over_budget.items():  # each lab over it, in words
-        assert f"{lab} ~{size_text(size)}" in text
+    assert run.accounts_over  # a warning only for an account above the budget alone
+    for lab, size in run.accounts_over.items():  # each such lab and account, in words
+        assert f"{lab} ~{size_text(run.over_budget[lab])} in " in text
+        assert f"its largest account ~{size_text(size)}" in text
     assert f"estimated at {EVENT_BYTES:,} bytes an event" in text
 
 

@@ -131,3 +131,70 @@ def test_no_empty_folder_after_sigterm(tmp_path, existed):
     assert rc == -signal.SIGTERM  # ended as SIGTERM ends a process
     assert out.is_dir() == existed and (tmp_path / "made").is_dir() == existed
     assert (tmp_path / "case.key").is_file()  # the key beside it is kept
+
+
+# --- a run that fails after writing some outputs (session 8's note: partial files that
+# --force then refused, having no manifest) ------------------------------------------
+
+
+def _broken_manifest(*_a, **_k):
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_failure_after_outputs_leaves_none_and_the_command_runs_again(case, tmp_path,
+                                                                      monkeypatch, existed):  # fmt: skip
+    out = tmp_path / "new" / "out"
+    if existed:
+        out.mkdir(parents=True)
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "_write_manifest", _broken_manifest)
+        with pytest.raises(OSError, match="No space left"):
+            pipeline.investigate(None, out, case=case, progress=False)
+    # every output had been written (the report included) before the manifest failed
+    assert out.is_dir() == existed and (not existed or list(out.iterdir()) == [])
+    # the same command, without --force, runs again and finishes
+    res = pipeline.investigate(None, out, case=case, progress=False)
+    assert (out / "manifest.json").is_file() and res.verdict == "vendor"
+
+
+def test_failure_keeps_what_the_run_did_not_write(case, tmp_path, monkeypatch):
+    # a previous output emptied by --force, then this run fails: only output names go
+    out = tmp_path / "out"
+    pipeline.investigate(None, out, case=case, progress=False)
+    names = sorted(p.name for p in out.iterdir())
+    assert "manifest.json" in names and "findings.json" in names
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "_write_manifest", _broken_manifest)
+        with pytest.raises(OSError):
+            pipeline.investigate(None, out, case=case, progress=False, force=True)
+    assert out.is_dir() and list(out.iterdir()) == []  # there before: kept, emptied
+
+
+def test_discard_on_failure_removes_only_named_regular_files(tmp_path):
+    from labforensics._cleanup import discard_on_failure
+
+    out = tmp_path / "out"
+    prepare_out(out, False)
+    (out / "events.parquet").write_bytes(b"partial")
+    (out / "notes.txt").write_text("someone's")
+    (tmp_path / "target").write_text("t")
+    (out / "report.html").symlink_to(tmp_path / "target")
+    with pytest.raises(KeyboardInterrupt):
+        with discard_on_failure(out, {"events.parquet", "report.html", "sessions.parquet"}):
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "report.html"]
+    assert (tmp_path / "target").read_text() == "t"
+    # nothing raised: nothing removed
+    with discard_on_failure(out, {"notes.txt"}):
+        pass
+    assert (out / "notes.txt").is_file()
+
+
+def test_failed_ingest_only_leaves_no_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABFORENSICS_CASE_KEY", "00" * 32)
+    monkeypatch.setattr(pipeline, "write_json", _broken_manifest)
+    with pytest.raises(OSError):
+        pipeline.ingest_only([FIXTURE / "evidence"], tmp_path / "a" / "ing", tz="Europe/Paris",
+                             progress=False)  # fmt: skip
+    assert not (tmp_path / "a").exists()

@@ -21,7 +21,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -89,6 +89,38 @@ def remove_if_empty(out: Path) -> bool:
         except OSError:  # not empty (a file of the run, or anyone's), or already gone
             break
     return bool(made) and not os.path.lexists(made[0])
+
+
+@contextlib.contextmanager
+def discard_on_failure(out: Path, names: Collection[str]) -> Iterator[None]:
+    """Within the block, a failure (any exception, a ``SIGTERM`` raised by
+    :func:`sigterm_raises`, Ctrl-C) removes the run's output files from ``out``, then the
+    folder when the run made it (:func:`remove_if_empty`), and is raised again.
+
+    A run that stops before its ``manifest.json`` is written leaves outputs nobody can
+    check against a manifest, and that ``--force`` refuses to remove (it removes only a
+    folder with a manifest): the next run of the same command would fail. The files
+    removed are the regular files of ``out`` named in ``names`` (symbolic links and
+    other names are never touched); they are this run's, because
+    :func:`labforensics.outputs.prepare_out` emptied the folder of them before it began.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The output folder (:func:`~labforensics.outputs.prepare_out`'s).
+    names : collection of str
+        The file names the run writes (:data:`labforensics.outputs.OUTPUT_NAMES`).
+    """
+    try:
+        yield
+    except BaseException:
+        for name in sorted(names):
+            p = Path(out) / name
+            if p.is_file() and not p.is_symlink():
+                with contextlib.suppress(OSError):  # the failure being raised matters more
+                    p.unlink()
+        remove_if_empty(out)
+        raise
 
 
 @contextlib.contextmanager

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._cleanup import remove_if_empty, sigterm_raises
+from ._cleanup import discard_on_failure, sigterm_raises
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
 from .case import (
@@ -68,7 +68,7 @@ from .leak.horizon import (
 )
 from .leak.patients import read_patient_index
 from .leak.quarantine import leak_input_checks, with_leak_quarantine
-from .outputs import drop_private, prepare_out, write_csv, write_json, write_parquet
+from .outputs import OUTPUT_NAMES, drop_private, prepare_out, write_csv, write_json, write_parquet
 from .preflight import EXPECTED, check_companions, check_text_file
 from .privacy import CaseKey
 from .report import ReportData, write_report
@@ -328,8 +328,8 @@ def _run_stages(
     settings = LabSettings(case=case, sessions=plan.sessions, features=plan.features,
                            register=plan.register,
                            patient_index=_patient_index(plan, key))  # fmt: skip
-    eng = (make_engine(plan.engine, plan.scheduler) if isinstance(plan.engine, str)
-           else plan.engine)  # fmt: skip
+    eng = (make_engine(plan.engine, plan.scheduler, plan.memory_budget)
+           if isinstance(plan.engine, str) else plan.engine)  # fmt: skip
     # a SIGTERM raises here so that the engine's spill folder is removed first
     with sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")):
         try:
@@ -593,7 +593,8 @@ def ingest_only(
     written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
     if case_key is None:  # as investigate: $LABFORENSICS_CASE_KEY, else <out>.key kept
         case_key = resolve_case_key(CaseContext(), out_p)[0]
-    try:
+    # a failure leaves none of these files, nor an empty folder the command made
+    with discard_on_failure(out_p, [*(f.name for f in written), "manifest.json"]):
         ev = read_evidence(evidence, tz=tz, profile=profile, case_key=case_key, year=year,
                            lab=lab, progress=progress)  # fmt: skip
         if not ev.report.files:
@@ -608,10 +609,6 @@ def ingest_only(
             key_fingerprint=ev.case_key_fingerprint,
         )  # fmt: skip
         write_json(manifest, out_p / "manifest.json")
-    except BaseException:
-        for f in [*written, out_p / "manifest.json"]:
-            f.unlink(missing_ok=True)
-        raise
     return ev
 
 
@@ -758,8 +755,10 @@ def investigate(
     key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(10 if plan.leak_is_dump else 9, progress)
     folder = EventsFolder()  # the events between stages, when the engine spilled them
-    # a SIGTERM raises here so that the folder is removed first
-    with sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")):
+    # a SIGTERM raises here so that the folder is removed first; a failure or a SIGTERM
+    # leaves no output (nor an empty folder of ours): the same command can run again
+    with (sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")),
+          discard_on_failure(out_p, OUTPUT_NAMES)):  # fmt: skip
         try:
             res = _run_stages(st, readable, plan, key, progress, out_p, folder)
             companion_files, companion_inputs = _companions(plan)
@@ -773,27 +772,24 @@ def investigate(
                                        transfer_quarantine=transfer_q),
                 lambda f: f"verdict: {f['verdict']['label']}",  # words, not the code
             )  # fmt: skip
-        except BaseException:  # failed or SIGTERM: no empty output folder of ours left
-            remove_if_empty(out_p)
-            raise
         finally:
             folder.remove()
-    if plan.store is not None:  # the store read: its manifest, hashed, as an input
-        companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
-                                                 f"{plan.store.name}/manifest.json",
-                                                 "labforensics_store"))  # fmt: skip
-    load = result_events(res.events, out_p / "events.parquet")
-    # events in files (memory_budget): no whole table held in the PDF stage nor the result
-    ss = out_p / "sessions.parquet" if res.events.is_spilled() else res.sessions
-    result = InvestigationResult(
-        out=out_p, findings=findings, timings=st.timings, key_file=key_file,
-        evidence=LazyEvidence(res.evidence, load), attribution=res.attribution,
-        sessions=LazySessions(ss, res.session_params, load), campaigns=res.campaigns,
-        scores=LazyScores(res.scores, res.score_files))  # fmt: skip
-    manifest_files, res, ss = [*res.evidence.manifest, *companion_files], None, None
-    release_memory()
-    pdf = st.run("PDF", lambda: _write_pdf(out_p), lambda r: r.note or "report.pdf")
-    _write_manifest(out_p, plan, manifest_files, started=started, command=command, key=key,
-                    timings=st.timings, pdf=pdf)  # fmt: skip
+        if plan.store is not None:  # the store read: its manifest, hashed, as an input
+            companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
+                                                     f"{plan.store.name}/manifest.json",
+                                                     "labforensics_store"))  # fmt: skip
+        load = result_events(res.events, out_p / "events.parquet")
+        # events in files (memory_budget): no whole table held in the PDF stage nor the result
+        ss = out_p / "sessions.parquet" if res.events.is_spilled() else res.sessions
+        result = InvestigationResult(
+            out=out_p, findings=findings, timings=st.timings, key_file=key_file,
+            evidence=LazyEvidence(res.evidence, load), attribution=res.attribution,
+            sessions=LazySessions(ss, res.session_params, load), campaigns=res.campaigns,
+            scores=LazyScores(res.scores, res.score_files))  # fmt: skip
+        manifest_files, res, ss = [*res.evidence.manifest, *companion_files], None, None
+        release_memory()
+        pdf = st.run("PDF", lambda: _write_pdf(out_p), lambda r: r.note or "report.pdf")
+        _write_manifest(out_p, plan, manifest_files, started=started, command=command, key=key,
+                        timings=st.timings, pdf=pdf)  # fmt: skip
     result.pdf_note = pdf.note
     return result

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from ._repr import HEAD_ROWS, short_repr
 from .attribution import Attribution
+from .attribution.labels import verdict_label
 from .detect import Scores
 from .ingest import Evidence
 from .report.findings import summary_text
@@ -21,27 +22,69 @@ from .sessions import Sessions
 #: The scored units, as :class:`~labforensics.detect.Scores` names them.
 UNITS = ("session", "account_day", "account_month")
 
-__all__ = ["InvestigationResult", "LazyEvidence", "LazyScores", "LazySessions", "result_events"]
+__all__ = ["EventsLoader", "InvestigationResult", "LazyEvidence", "LazyScores", "LazySessions",
+           "result_events"]  # fmt: skip
 
 
-def result_events(events: Any, parquet: Path) -> Callable[[], pd.DataFrame]:
+class EventsLoader:
+    """The loader :func:`result_events` returns: called, the run's whole event table
+    (with ``session_id``), read once; without reading it, its row count and first rows
+    (what a repr shows) when the run kept its events in files."""
+
+    def __init__(self, events: Any, parquet: Path) -> None:
+        self._events = events
+        self._parquet = parquet
+        self._cache: list[pd.DataFrame] = []
+        #: whether the events wait in files: then ``events.parquet`` is what loads
+        self.spilled = bool(events.is_spilled()) if hasattr(events, "is_spilled") else False
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the whole table was read."""
+        return bool(self._cache)
+
+    def __call__(self) -> pd.DataFrame:
+        if not self._cache:
+            self._cache.append(
+                pd.read_parquet(self._parquet) if self.spilled else self._events.to_frame()
+            )
+        return self._cache[0]
+
+    def rows(self) -> int:
+        """Number of events (from the held parts or the Parquet footer: nothing read)."""
+        if self._cache:
+            return len(self._cache[0])
+        if self.spilled:
+            return int(pq.ParquetFile(self._parquet).metadata.num_rows)
+        return len(self._events)
+
+    def head(self) -> pd.DataFrame:
+        """The first :data:`~labforensics._repr.HEAD_ROWS` events: from the loaded table,
+        or the first record batch of ``events.parquet`` (the whole table is not read)."""
+        if self._cache or not self.spilled:
+            return self().head(HEAD_ROWS)
+        return _parquet_head(self._parquet)
+
+
+def _parquet_head(path: Path) -> pd.DataFrame:
+    """The first :data:`~labforensics._repr.HEAD_ROWS` rows of a Parquet file (its first
+    record batch only; an empty table with the file's columns when it has no rows)."""
+    pf = pq.ParquetFile(path)
+    batch = next(pf.iter_batches(batch_size=HEAD_ROWS), None)
+    return batch.to_pandas() if batch is not None else pf.schema_arrow.empty_table().to_pandas()
+
+
+def result_events(events: Any, parquet: Path) -> EventsLoader:
     """A loader of the run's whole event table (with ``session_id``), called once.
 
     From the case's events held in memory (:meth:`CaseEvents.to_frame
     <labforensics.case_events.CaseEvents.to_frame>`), or, when the run kept them in
     files (a ``memory_budget`` below the evidence: the files are gone after the run),
     read from the run's ``events.parquet`` (its private ``_`` columns were never
-    written). Nothing is loaded until a notebook asks for ``.events``.
+    written). Nothing is loaded until a notebook asks for ``.events``; the reprs of
+    :class:`LazySessions` and :class:`LazyEvidence` read the file's first rows only.
     """
-    cache: list[pd.DataFrame] = []
-
-    def load() -> pd.DataFrame:
-        if not cache:
-            spilled = events.is_spilled() if hasattr(events, "is_spilled") else False
-            cache.append(pd.read_parquet(parquet) if spilled else events.to_frame())
-        return cache[0]
-
-    return load
+    return EventsLoader(events, parquet)
 
 
 class LazySessions(Sessions):
@@ -73,6 +116,19 @@ class LazySessions(Sessions):
         """Every event with ``session_id``, in evidence order."""
         return self._load()
 
+    def __repr__(self) -> str:  # first rows only: neither table read whole
+        ld = self._load
+        if not isinstance(ld, EventsLoader) or not ld.spilled or ld.loaded:
+            return super().__repr__()
+        if isinstance(self._sessions, Path):
+            head = _parquet_head(self._sessions)
+            n = int(pq.ParquetFile(self._sessions).metadata.num_rows)
+        else:
+            head, n = self._sessions, len(self._sessions)
+        rows = {"sessions": n, "events": ld.rows()}
+        return short_repr("Sessions", {"sessions": head, "events": ld.head()}, rows,
+                          rows=rows)  # fmt: skip
+
 
 class LazyEvidence(Evidence):
     """:class:`~labforensics.ingest.Evidence` of a finished run whose ``events`` are
@@ -89,6 +145,17 @@ class LazyEvidence(Evidence):
         """Every event, in evidence order (no ``session_id``)."""
         ev = self._load()
         return ev.drop(columns="session_id") if "session_id" in ev.columns else ev
+
+    def __repr__(self) -> str:  # first rows only: the event table is not read whole
+        ld = self._load
+        if not isinstance(ld, EventsLoader) or not ld.spilled or ld.loaded:
+            return super().__repr__()
+        head = ld.head()
+        head = head.drop(columns="session_id") if "session_id" in head.columns else head
+        n = ld.rows()
+        return short_repr("Evidence", {"events": head, "quarantine": self.quarantine},
+                          {"events": n, "quarantined": len(self.quarantine),
+                           "files": len(self.manifest)}, rows={"events": n})  # fmt: skip
 
 
 class LazyScores(Scores):
@@ -150,11 +217,9 @@ class LazyScores(Scores):
         if "session" in self._cache or "session" not in self._files:
             return short_repr("Scores", {"session": self._cache.get("session")},
                               {"flagged": flagged})  # fmt: skip
-        pf = pq.ParquetFile(self._files["session"])
-        head = next(pf.iter_batches(batch_size=HEAD_ROWS), None)
-        table = head.to_pandas() if head is not None else pf.schema_arrow.empty_table().to_pandas()
-        return short_repr("Scores", {"session": table}, {"flagged": flagged},
-                          rows={"session": pf.metadata.num_rows})  # fmt: skip
+        path = self._files["session"]
+        return short_repr("Scores", {"session": _parquet_head(path)}, {"flagged": flagged},
+                          rows={"session": pq.ParquetFile(path).metadata.num_rows})  # fmt: skip
 
 
 @dataclass
@@ -210,7 +275,8 @@ class InvestigationResult:
 
     def __repr__(self) -> str:
         c = self.findings.get("counts") or {}
-        facts = {"out": str(self.out), "verdict": self.verdict, "events": c.get("events"),
+        facts = {"out": str(self.out), "verdict": verdict_label(self.verdict),
+                 "events": c.get("events"),
                  "sessions": c.get("sessions"), "flagged": c.get("flagged_sessions")}  # fmt: skip
         top = self.scores.session if self.scores is not None else None
         return short_repr("InvestigationResult", {"top sessions": top} if top is not None

@@ -178,7 +178,7 @@ def read_transfers(
     case_key = case_key_of(case_key, case)
     key = load_case_key(case_key, warn=False) if case_key is not None else None
     name = source_file or p.name
-    data, truncated, note = read_bytes(p)
+    data, truncated, note, _utf16 = read_bytes(p)
     with open(p, "rb") as fh:
         raw_file = fh.read()
     lines, ends_nl = split_lines(decode(data))

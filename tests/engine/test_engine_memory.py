@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -71,15 +72,23 @@ def test_labs_over_budget_by_events():
     assert labs_over_budget(sizes, None) == {}  # no budget: nothing over
 
 
-def test_lab_run_warns_before_running_an_over_budget_lab(events):
+def test_lab_run_cuts_an_over_budget_lab_into_account_batches(events):
     parts = split_by_lab(events)
     n = {p.lab: len(p) for p in parts}
     run = LabRun(parts, settings=None, detection=None, memory_budget=n["L01"] * EVENT_BYTES)
-    # L02 is the larger lab (1,127 events against 828): over; L01 exactly at the budget
+    # L02 is the larger lab (1,127 events against 828): over; L01 exactly at the budget.
+    # No account of L02 is above the budget alone: it is cut into batches, no warning
     assert n["L02"] > n["L01"]
-    with pytest.warns(MemoryBudgetWarning, match=r"1 lab\(s\) \(L02 ~"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MemoryBudgetWarning)
         run._check_budget([p.lab for p in parts])
     assert run.over_budget == {"L02": n["L02"] * EVENT_BYTES}
+    assert run.batches == {"L02": 2} and run.accounts_over == {}
+    # a budget below an account's events: that account is a batch alone, and said
+    run = LabRun(parts, settings=None, detection=None, memory_budget=100 * EVENT_BYTES)
+    with pytest.warns(MemoryBudgetWarning, match=r"one account alone in 2 lab\(s\) \(L01 ~"):
+        run._check_budget([p.lab for p in parts])
+    assert set(run.accounts_over) == {"L01", "L02"}
 
 
 def test_investigate_states_the_labs_over_budget_and_spills_them(case, tmp_path, monkeypatch):
@@ -100,7 +109,16 @@ def test_investigate_states_the_labs_over_budget_and_spills_them(case, tmp_path,
         assert (res.out / name).read_bytes() == (plain.out / name).read_bytes(), name
     assert res.findings["verdict"] == plain.findings["verdict"]
     lab_n = res.sessions.events["lab"].value_counts()
-    # both labs are over a one-byte budget, each estimated at its events x EVENT_BYTES
+    # both labs are over a one-byte budget, each estimated at its events x EVENT_BYTES,
+    # each processed one account at a time (every account above the budget alone): the
+    # same bytes as the labs processed whole
+    batches = res.scores.metadata["engine"]["batches"]
+    assert batches == {lab: int(res.sessions.events.loc[res.sessions.events["lab"] == lab,
+                                                        "account"].nunique())
+                       + int(res.sessions.events.loc[res.sessions.events["lab"] == lab,
+                                                     "account"].isna().any())
+                       for lab in ("L01", "L02")}  # fmt: skip
+    assert plain.scores.metadata["engine"]["batches"] == {"L01": 1, "L02": 1}
     assert res.scores.metadata["engine"]["over_budget"] == {
         "L01": int(lab_n["L01"]) * EVENT_BYTES, "L02": int(lab_n["L02"]) * EVENT_BYTES
     }  # fmt: skip

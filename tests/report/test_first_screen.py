@@ -335,15 +335,15 @@ def test_account_takeover_named_with_its_evidence(attacker):
     src = next(s for s in attacker["f"]["top_sources"] if s["flagged"])
     line = next(s for s in _else_lines(attacker["first"]) if "203.0.113.11" in s)
     assert (f"{src['failed_logins']} failed logins at {src['lab']}" in line
-            and "then a successful login from it as anaïs.f: account takeover (credential "
-            "compromise: a guessed password) of anaïs.f" in line)  # fmt: skip
+            and "then a successful login from it as anaïs.f: suspected account takeover "
+            "(credential compromise: a password guessed, then used) of anaïs.f" in line)  # fmt: skip
     assert 'href="#g-account-takeover"' in attacker["first"]  # the term, in the glossary
     sources = _section(attacker["html"], "sessions")  # section 4's source addresses
-    assert re.search(r'<p class="takeover"><b>At L\d\d: account takeover \(credential '
-                     r"compromise: a guessed password\): \d+ failed logins from address "
+    assert re.search(r'<p class="takeover"><b>At L\d\d: suspected account takeover \(credential '
+                     r"compromise: a password guessed, then used\): \d+ failed logins from address "
                      r"203\.0\.113\.11 ", sources)  # fmt: skip
     main = next(t for t in attacker["f"]["findings_text"] if "203.0.113.11" in t)
-    assert "account takeover (credential compromise) of anaïs.f" in main  # section 1
+    assert "suspected account takeover (credential compromise) of anaïs.f" in main  # section 1
 
 
 def test_takeover_on_the_campaign_lines():
@@ -360,10 +360,10 @@ def test_takeover_on_the_campaign_lines():
               "campaign_id": f"C{r:012x}", "best_session_id": f"s{r}"}
              for a, r in (("hugo.u", 21), ("lisa.b", 22))]}}  # fmt: skip
     links = summary_view(f, WHEN)["others"][0]["links"]
-    assert [x["text"] for x in links] == ["no. 21: hugo.u at L01 (account takeover)",
+    assert [x["text"] for x in links] == ["no. 21: hugo.u at L01 (suspected account takeover)",
                                           "no. 22: lisa.b at L01"]  # fmt: skip
     t = takeovers(f, WHEN)[("L01", "hugo.u")]
-    assert t.startswith("account takeover (credential compromise")
+    assert t.startswith("suspected account takeover (credential compromise")
     # 2017-08-09 20:00 UTC is 22:00 CEST
     assert "37 failed logins from address 203.0.113.9 from 2017-08-09 22:00 CEST" in t
 
@@ -593,3 +593,14 @@ def test_when_gives_the_span_of_the_leading_operations_themselves():
     assert ("; the 3 leading operations themselves ran from 2018-03-15 01:45 CET (00:45 UTC) "
             "(L01) to 2019-06-19 01:59 CEST (2019-06-18 23:59 UTC) (L17), each lab's time in "
             "the Conclusion") in when  # fmt: skip
+
+
+def test_evidence_rows_give_the_events_own_record_count(attacker):
+    # QA, session 9: a search's 17,636 hits were shown under "records sent out"; an
+    # evidence row's count is the event's own (found, read or sent)
+    sec = _section(attacker["html"], "sessions")
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", sec)
+    assert "records (the event's own count: found, read or sent)" in [
+        re.sub(r"<[^>]+>", "", h).replace("&#39;", "'") for h in heads
+    ]
+    assert "records sent out" not in [re.sub(r"<[^>]+>", "", h) for h in heads]

@@ -37,7 +37,7 @@ from .operations import operations
 from .register import read_authorisations
 from .scope import scope_bounds
 
-__all__ = ["EXPORT_COLUMNS", "STATUSES", "assess_exports"]
+__all__ = ["EXPORT_COLUMNS", "STATUSES", "assess_exports", "assess_operations"]
 
 #: The statuses, in the order the report lists them.
 STATUSES: tuple[str, ...] = ("beyond", "unregistered", "undetermined", "authorised", "unknown")
@@ -182,9 +182,45 @@ def assess_exports(
     labforensics.errors.MissingColumnsError
         When ``events`` lacks a needed column.
     """
+    return assess_operations(operations(events, sessions), events, register=register,
+                             patient_index=patient_index, case=case)  # fmt: skip
+
+
+def assess_operations(
+    ops: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    register: pd.DataFrame | Any = None,
+    patient_index: pd.DataFrame | Any = None,
+    case: Any = None,
+) -> pd.DataFrame:
+    """:func:`assess_exports` of operations already listed.
+
+    Parameters
+    ----------
+    ops : pandas.DataFrame
+        :func:`~labforensics.authorisation.operations.operations` of the events (in
+        evidence order, ``RangeIndex``): the concatenation of each account batch's, put
+        back in ``(ts, seq)`` order, is the lab's.
+    events : pandas.DataFrame
+        What the scope bounds read (:func:`~labforensics.authorisation.scope.scope_bounds`):
+        ``ts``, ``lab`` and ``patient`` of the events, or a projection with the same
+        patients' events and each lab's first event.
+    register, patient_index, case
+        As :func:`assess_exports`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`assess_exports`.
+
+    Raises
+    ------
+    labforensics.authorisation.register.RegisterError
+        When ``register`` is a path to a bad register.
+    """
     tz = getattr(case, "tz", None) or DEFAULT_TZ
     aliases = {str(k): str(v) for k, v in (getattr(case, "lab_aliases", None) or {}).items()}
-    ops = operations(events, sessions)
     n = len(ops)
     res = pd.DataFrame(
         {

@@ -8,11 +8,15 @@ cross-lab peer baselines from per-lab summaries (exact) and the detector model f
 on a stratified sample and applied lab by lab (:mod:`labforensics.engine.model`).
 ``engine="local"`` (:class:`LocalEngine`) runs the labs one after the other in this
 process; ``engine="dask"`` (:class:`~labforensics.engine.dask.DaskEngine`) runs the
-same functions as ``dask.distributed`` tasks, one per lab.
+same functions as ``dask.distributed`` tasks, one per lab. A lab whose events exceed
+the memory budget is processed in account batches
+(:func:`~labforensics.engine.batches.lab_stage_batched`, :mod:`labforensics.engine.batches`),
+with the same result as the lab whole.
 """
 
 from __future__ import annotations
 
+from .batches import lab_stage_batched
 from .lab import LabPart, LabSettings, lab_stage
 from .partitions import FramePartition, StorePartition, split_by_lab, store_partitions
 from .run import ENGINES, EngineResult, LabRun, LocalEngine, make_engine, run_labs
@@ -27,6 +31,7 @@ __all__ = [
     "LocalEngine",
     "StorePartition",
     "lab_stage",
+    "lab_stage_batched",
     "make_engine",
     "run_labs",
     "split_by_lab",

@@ -14,16 +14,81 @@ sent with its task.
 Requires the ``scale`` extra (``pip install 'labforensics[scale]'``:
 ``dask[distributed]``). With ``scheduler=None`` a ``LocalCluster`` of two worker
 processes of one thread each is started for the run and closed by :meth:`close`.
+
+Memory: the labs' results wait on the workers between passes. Given a ``memory_budget``,
+the local cluster's workers each get an equal share of it as their ``memory_limit``, and
+Dask's own worker memory management moves results to disk above 60 % of it and writes
+the least recently used ones out above 70 % (``distributed.worker.memory.target`` and
+``.spill``, Dask's defaults: "Worker Memory Management", distributed documentation), in a
+private folder (``tempfile.mkdtemp``: this user only) removed by :meth:`close`. Pausing
+and killing a worker above its limit are switched off for these workers
+(``distributed.worker.memory.pause`` / ``.terminate`` false): a lab's first pass may
+exceed a share of the budget for a moment (one lab is processed whole, see
+:class:`~labforensics.engine.run.LabRun`), and a killed or paused worker would fail or
+stall the run rather than finish it. On a cluster of your own (``scheduler``), the
+workers' limits and spill folders are theirs (``dask worker --memory-limit
+--local-directory``): the budget is not sent to them.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ParameterError
 
-__all__ = ["DaskEngine"]
+__all__ = ["DaskEngine", "N_WORKERS", "worker_memory_limit"]
+
+#: Worker processes of the local cluster (one thread each: the labs' passes hold the GIL).
+N_WORKERS = 2
+
+#: Dask settings for the local cluster's workers (see the module doc): spill at Dask's
+#: default fractions, never pause nor kill a worker for its memory.
+WORKER_MEMORY_CONFIG: dict[str, Any] = {
+    "distributed.worker.memory.pause": False,
+    "distributed.worker.memory.terminate": False,
+}
+
+
+def worker_memory_limit(memory_budget: int | None, n_workers: int = N_WORKERS) -> int | str:
+    """Each local worker's ``memory_limit``: an equal share of ``memory_budget``.
+
+    Parameters
+    ----------
+    memory_budget : int or None
+        The run's memory budget in bytes; None: Dask's ``"auto"`` (the machine's memory
+        shared between the workers).
+    n_workers : int, default :data:`N_WORKERS`
+
+    Returns
+    -------
+    int or str
+        Bytes per worker (at least 1), or ``"auto"``.
+
+    Raises
+    ------
+    ParameterError
+        When ``memory_budget`` is not positive or ``n_workers`` is below 1.
+
+    Examples
+    --------
+    >>> worker_memory_limit(2_000_000_000)
+    1000000000
+    >>> worker_memory_limit(None)
+    'auto'
+    """
+    if n_workers < 1:
+        raise ParameterError(f"n_workers must be at least 1, not {n_workers}")
+    if memory_budget is None:
+        return "auto"
+    if int(memory_budget) <= 0:
+        raise ParameterError(
+            f"memory_budget must be a positive number of bytes, not {memory_budget}"
+        )
+    return max(int(memory_budget) // n_workers, 1)
 
 
 class DaskEngine:
@@ -36,6 +101,10 @@ class DaskEngine:
         ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``.
     client : distributed.Client, optional
         An existing client to use (not closed by :meth:`close`).
+    memory_budget : int, optional
+        Bytes, for the local cluster started when ``scheduler`` and ``client`` are None:
+        each worker's ``memory_limit`` is its share (:func:`worker_memory_limit`) and
+        results above Dask's spill fractions go to a private folder (module doc).
 
     Raises
     ------
@@ -45,8 +114,10 @@ class DaskEngine:
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, client: Any = None) -> None:
+    def __init__(self, scheduler: str | None = None, client: Any = None,
+                 memory_budget: int | None = None) -> None:  # fmt: skip
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ParameterError(
@@ -55,11 +126,20 @@ class DaskEngine:
         self._cluster = None
         self._own = client is None
         self._step = 0
+        #: the local workers' spill folder (None on a cluster of one's own)
+        self.spill_dir: str | None = None
         if client is not None:
             self.client = client
         elif scheduler is None:
-            self._cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                         dashboard_address=":0")  # fmt: skip
+            limit = worker_memory_limit(memory_budget)
+            self.spill_dir = tempfile.mkdtemp(prefix="labforensics-dask-")
+            # removed by close(); at the latest when the engine is collected or Python exits
+            weakref.finalize(self, shutil.rmtree, self.spill_dir, ignore_errors=True)
+            with dask.config.set(WORKER_MEMORY_CONFIG):  # the nannies pass it to the workers
+                self._cluster = LocalCluster(n_workers=N_WORKERS, threads_per_worker=1,
+                                             processes=True, dashboard_address=":0",
+                                             memory_limit=limit,
+                                             local_directory=self.spill_dir)  # fmt: skip
             self.client = Client(self._cluster)
         else:
             self.client = Client(scheduler)
@@ -96,3 +176,5 @@ class DaskEngine:
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)

@@ -102,6 +102,9 @@ class LabPart:
         :mod:`labforensics.features.night`).
     n_events : int
         The lab's events (records).
+    n_batches : int
+        Account batches the lab was processed in (1: whole;
+        :func:`labforensics.engine.batches.lab_stage_batched`).
     """
 
     lab: str | None
@@ -110,6 +113,7 @@ class LabPart:
     features: Features
     summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
     n_events: int = 0
+    n_batches: int = 1
 
     def whole_sessions(self) -> Sessions:
         """The lab's sessions with its events in the canonical dtypes."""
@@ -174,11 +178,19 @@ def lab_stage(events: pd.DataFrame, lab: str | None, settings: LabSettings) -> L
                                  patient_index=settings.patient_index, case=case)  # fmt: skip
     feats = build_features(ss.events, ss.sessions, settings.features, case=case,
                            exports=exports)  # fmt: skip
+    return part_of(lab, ss, exports, feats, len(events))
+
+
+def part_of(lab: str | None, ss: Sessions, exports: pd.DataFrame, feats: Features,
+            n_events: int, narrowed: bool = False) -> LabPart:  # fmt: skip
+    """The :class:`LabPart` of a lab's sessions, exports and features (its summaries
+    computed; its events dictionary-encoded unless ``narrowed`` says they are)."""
     summ = {u: _summaries(t, lab) for u, t in feats.tables().items()}
     summ[NIGHT_ROSTER] = feats.notes.get(NIGHT_ROSTER, pd.DataFrame(columns=ROSTER_COLUMNS))
-    held = Sessions(sessions=ss.sessions, events=narrow(ss.events), params=ss.params)
+    ev = ss.events if narrowed else narrow(ss.events)
+    held = Sessions(sessions=ss.sessions, events=ev, params=ss.params)
     return LabPart(lab=lab, sessions=held, exports=exports, features=feats, summaries=summ,
-                   n_events=len(events))  # fmt: skip
+                   n_events=n_events)  # fmt: skip
 
 
 def merge_summaries(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

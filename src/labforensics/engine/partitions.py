@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from .. import schema
@@ -183,6 +184,52 @@ class StorePartition:
         ev_order = np.argsort(key, kind="stable")
         seq = np.empty(len(raw), dtype=np.int64)
         seq[ev_order] = self.seq
+        return self._canonical(raw, seq)
+
+    def accounts(self) -> pd.Series:
+        """The ``account`` of every event of the lab (one column read), store order."""
+        t = _dataset(self.store, self.parts).to_table(columns=["account"])
+        return t.column("account").to_pandas()
+
+    def sorted_keys(self) -> np.ndarray:
+        """The lab's (file rank, position) keys, sorted (int64, shape (n_events,)): the
+        i-th is the event whose evidence ``seq`` is ``self.seq[i]`` (two columns read)."""
+        t = _dataset(self.store, self.parts).to_table(columns=["source_file", "seq"])
+        return np.sort(_keys(t.to_pandas(ignore_metadata=True), self.rank))
+
+    def read_accounts(self, accounts: list[str], missing: bool, keys: np.ndarray
+                      ) -> pd.DataFrame:  # fmt: skip
+        """The lab's events of some accounts only, as :meth:`__call__` gives them.
+
+        Parameters
+        ----------
+        accounts : list of str
+            The accounts read (a Parquet filter: only their row groups' rows).
+        missing : bool
+            Also read the events without an account.
+        keys : numpy.ndarray of int64
+            :meth:`sorted_keys` (each read event's ``seq`` is found there).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Canonical events in ``(ts, seq)`` order: the rows of :meth:`__call__` with
+            those accounts, in its order, with its values.
+        """
+        field = pc.field("account")
+        flt = field.isin(pa.array(accounts, pa.string()))
+        if missing:
+            flt = flt | field.is_null()
+        raw = _dataset(self.store, self.parts).to_table(filter=flt)
+        if not raw.num_rows:
+            return schema.empty_events()
+        raw = raw.drop_columns(["month"]).to_pandas(ignore_metadata=True)
+        seq = self.seq[np.searchsorted(keys, _keys(raw, self.rank))]
+        return self._canonical(raw, seq)
+
+    @staticmethod
+    def _canonical(raw: pd.DataFrame, seq: np.ndarray) -> pd.DataFrame:
+        """Raw rows with their evidence ``seq`` as canonical events in ``(ts, seq)`` order."""
         ts = pd.to_datetime(raw["ts"], utc=True).dt.as_unit("ns")
         order = np.lexsort((seq, ts.to_numpy(dtype="datetime64[ns]").view("int64")))
         raw = raw.iloc[order].reset_index(drop=True)

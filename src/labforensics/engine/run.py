@@ -12,7 +12,9 @@ Passes (``L`` labs, each step one task per lab unless said):
 
 1. :func:`~labforensics.engine.lab.lab_stage`: read the lab (from the store, on the
    worker), sessions, exports, features; hand up the peer-role summaries and the row
-   counts (small).
+   counts (small). A lab whose events exceed ``memory_budget`` runs in account batches
+   on the same worker (:func:`~labforensics.engine.batches.lab_stage_batched`), with the
+   same result.
 2. On the client: merge the summaries (exact).
 3. :func:`~labforensics.engine.lab.apply_peer_summaries`: the cross-lab peer baselines.
 4. Stratified sample of each lab's feature rows (:mod:`labforensics.engine.model`);
@@ -36,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +53,7 @@ from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
 from ..progress import lab_progress
 from ..sessions import SessionParams, Sessions
+from .batches import account_batches, account_counts, lab_stage_batched
 from .combine import concat_exports, first_event_seq, order_sessions
 from .lab import (
     UNITS,
@@ -228,9 +232,12 @@ class LocalEngine:
             self.spill_dir = None
 
 
-def make_engine(name: str = "local", scheduler: str | None = None) -> Any:
+def make_engine(name: str = "local", scheduler: str | None = None,
+                memory_budget: int | None = None) -> Any:  # fmt: skip
     """The engine by name: ``"local"``, or ``"dask"`` on ``scheduler`` (an address such as
-    ``tcp://host:8786``; None starts a two-worker ``LocalCluster``). Close it when done.
+    ``tcp://host:8786``; None starts a two-worker ``LocalCluster`` whose workers share
+    ``memory_budget`` and spill above it: :mod:`labforensics.engine.dask`). Close it when
+    done.
 
     Raises
     ------
@@ -244,7 +251,7 @@ def make_engine(name: str = "local", scheduler: str | None = None) -> Any:
     if name == "dask":
         from .dask import DaskEngine
 
-        return DaskEngine(scheduler)
+        return DaskEngine(scheduler, memory_budget=memory_budget)
     raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
 
 
@@ -284,7 +291,10 @@ class EngineResult:
         return Sessions(sessions=self.sessions, events=self.events.to_frame(), params=self.params)
 
 
-def _first(partition: Any, settings: LabSettings) -> LabPart:
+def _first(partition: Any, settings: LabSettings, budget: int | None = None) -> LabPart:
+    if budget is not None and len(partition) * EVENT_BYTES > budget:  # account batches
+        return lab_stage_batched(partition, partition.lab, settings, budget,
+                                 event_bytes=EVENT_BYTES)  # fmt: skip
     events = partition()
     if hasattr(partition, "release"):  # events held in memory: the part holds them now
         partition.release()
@@ -294,7 +304,7 @@ def _first(partition: Any, settings: LabSettings) -> LabPart:
 def _meta(part: LabPart) -> dict[str, Any]:
     return {"lab": part.lab, "counts": part.counts(), "summaries": part.summaries,
             "n_sessions": len(part.sessions.sessions), "n_events": part.n_events,
-            "family": lab_family(part.features),
+            "family": lab_family(part.features), "n_batches": part.n_batches,
             }  # fmt: skip
 
 
@@ -333,6 +343,11 @@ class LabRun:
         self.progress = progress
         self.memory_budget = memory_budget
         self.over_budget: dict[str, int] = {}
+        #: per lab over the budget, its account batches (:func:`account_batches`)
+        self.batches: dict[str, int] = {}
+        #: per lab with an account whose events alone exceed the budget: its largest
+        #: account's estimated bytes (such an account is a batch of its own)
+        self.accounts_over: dict[str, int] = {}
         #: whether the case's events should wait in files after the engine (``collect``'s
         #: ``events_dir``): every lab's results exceed ``memory_budget``, whichever engine
         self.events_to_files = False
@@ -365,39 +380,55 @@ class LabRun:
     def first(self) -> int:
         labs = [getattr(p, "lab", None) for p in self.partitions]
         self._check_budget(labs)
-        self.parts = self._map("sessions", labs, _first, self.partitions, self.settings)
+        self.parts = self._map("sessions", labs, _first, self.partitions, self.settings,
+                               self.memory_budget)  # fmt: skip
         self.partitions = []  # a lab's events, once passed on, are held by its part only
         self.meta = self.eng.gather(self.eng.map(_meta, self.parts))
         return sum(m["n_sessions"] for m in self.meta)
 
     def _check_budget(self, labs: list[Any]) -> None:
-        """Warn (:class:`MemoryBudgetWarning`) before running when a lab's events alone
-        exceed ``memory_budget``: account batches are not built, so such a lab is processed
-        whole and its pass needs several times its events (recorded in
-        ``scores.metadata["engine"]["over_budget"]``). When every lab's results
-        (:data:`PART_BYTES` an event) would exceed it, the local engine keeps them in files
-        between passes (:meth:`LocalEngine.spill`)."""
+        """Before running: the labs whose events alone exceed ``memory_budget``
+        (``over_budget``, recorded in ``scores.metadata["engine"]``) are processed in
+        account batches (:func:`~labforensics.engine.batches.lab_stage_batched`; their
+        count per lab in ``batches``); a warning (:class:`MemoryBudgetWarning`) only
+        when an account's events alone exceed it (``accounts_over``): an account is
+        never cut, so its batch needs several times its events. When every lab's results
+        (:data:`PART_BYTES` an event) would exceed the budget, the local engine keeps
+        them in files between passes (:meth:`LocalEngine.spill`)."""
         sizes = {lab: len(p) for lab, p in zip(labs, self.partitions, strict=True)}
         self.over_budget = labs_over_budget(sizes, self.memory_budget)
+        budget = self.memory_budget
+        for lab, p in zip(labs, self.partitions, strict=True):
+            name = lab if lab is not None else "(no lab)"
+            if budget is None or name not in self.over_budget:
+                continue
+            counts = account_counts(p)  # one column of the lab
+            self.batches[name] = len(account_batches(counts, max(1, budget // EVENT_BYTES)))
+            big = int(counts.max()) * EVENT_BYTES if len(counts) else 0
+            if big > budget:
+                self.accounts_over[name] = big
         held = sum(sizes.values()) * PART_BYTES
         self.events_to_files = self.memory_budget is not None and held > self.memory_budget
         if self.events_to_files:
             if isinstance(self.eng, LocalEngine):  # the labs wait in files between passes
-                import weakref  # stdlib, only for this safety net
-
                 # never left behind: removed with the engine when nobody closes it (a
                 # LabRun made without an engine, a caller that forgot close()), at the
                 # latest when the interpreter exits; close() removes it first as before
                 weakref.finalize(self.eng, shutil.rmtree, self.eng.spill(), ignore_errors=True)
-        if self.over_budget:
+        if self.accounts_over:
             # for a person (the command prints it as one "labforensics: warning:" line)
-            listed = ", ".join(f"{k} ~{size_text(v)}" for k, v in self.over_budget.items())
+            listed = ", ".join(
+                f"{k} ~{size_text(self.over_budget[k])} in {self.batches[k]:,} account "
+                f"batches, its largest account ~{size_text(v)}"
+                for k, v in self.accounts_over.items()
+            )
             warnings.warn(
-                f"the memory budget of {size_text(self.memory_budget, exact=True)} is below "
-                f"the events of {len(self.over_budget):,} lab(s) ({listed}, estimated at "
-                f"{EVENT_BYTES:,} bytes an event): a lab is not cut into smaller batches, so "
-                "each of these is processed whole and may need several times that memory; "
-                "give a larger memory budget, or run on a machine with more memory",
+                f"the memory budget of {size_text(budget, exact=True)} is below the events "
+                f"of one account alone in {len(self.accounts_over):,} lab(s) ({listed}; "
+                f"estimated at {EVENT_BYTES:,} bytes an event): a lab above the budget is "
+                "cut into account batches, but an account is never cut, so a batch of an "
+                "account above the budget alone may need several times that memory; give a "
+                "larger memory budget, or run on a machine with more memory",
                 MemoryBudgetWarning,
                 stacklevel=3,
             )
@@ -451,6 +482,10 @@ class LabRun:
             "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
             "memory_budget": self.memory_budget,
             "over_budget": dict(self.over_budget),
+            "batches": {
+                (m["lab"] if m["lab"] is not None else "(no lab)"): m["n_batches"]
+                for m in self.meta
+            },  # fmt: skip
             "spilled": getattr(self.eng, "spill_dir", None) is not None,
         }
         self.scores = scores
@@ -531,8 +566,10 @@ def run_labs(
     engine : LocalEngine or DaskEngine, optional
         Default :class:`LocalEngine`.
     memory_budget : int, optional
-        Bytes; a lab whose events alone exceed it (:func:`labs_over_budget`) is warned
-        of (:class:`MemoryBudgetWarning`) before the labs run, and processed whole.
+        Bytes; a lab whose events alone exceed it (:func:`labs_over_budget`) is processed
+        in account batches (:mod:`labforensics.engine.batches`), with a warning
+        (:class:`MemoryBudgetWarning`) before the labs run when one account alone
+        exceeds it.
 
     Returns
     -------

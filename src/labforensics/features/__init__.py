@@ -107,6 +107,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import holidays
 import numpy as np
@@ -129,7 +130,7 @@ from .explained import (
     unit_counts,
 )
 from .habits import first_outbound, lab_first_instant, regular_job
-from .night import night_habits
+from .night import is_night, night_habits
 from .params import FeatureParams
 from .rollup import _aggregate, _lab_patients_to_date, _lab_shares
 from .specs import (
@@ -141,6 +142,9 @@ from .specs import (
     feature_spec,
 )
 from .tables import Features, FeatureTable
+
+if TYPE_CHECKING:
+    from .context import BatchContext
 
 __all__ = [
     "BASELINE_METRICS",
@@ -290,6 +294,28 @@ def build_features(
     check_table(sessions, SESSION_NEED, "build_features: sessions")
     params = params or FeatureParams()
     case = case or CaseContext()
+    session, day, month, loc, ex, roster = _unit_tables(events, sessions, params, case, None)
+    return _finish(session, day, month, loc, ex, roster, params, case, exports)
+
+
+def _unit_tables(
+    events: pd.DataFrame,
+    sessions: pd.DataFrame,
+    params: FeatureParams,
+    case: CaseContext,
+    ctx: BatchContext | None,
+) -> tuple[FeatureTable, FeatureTable, FeatureTable, pd.Series, Explanation, pd.DataFrame]:
+    """The session, account-day and account-month tables of :func:`build_features`,
+    before the explanation pooling, the Bonferroni family and the authorisation columns.
+
+    ``ctx`` None: every lab-wide figure from ``events`` and ``sessions`` themselves, and
+    the baselines added (the whole computation). With a
+    :class:`~labforensics.features.context.BatchContext` (one account batch of a lab,
+    :mod:`labforensics.engine.batches`): the lab-wide figures come from it, and no
+    baseline is added (the caller adds them on the lab's concatenated tables). Returns
+    the tables, the local session starts, the explanation (this table's events) and the
+    night roster (empty with ``ctx``).
+    """
     ss = sessions.reset_index(drop=True)
     start = pd.to_datetime(ss["start"], utc=True)
     end = pd.to_datetime(ss["end"], utc=True)
@@ -300,16 +326,21 @@ def build_features(
     v = _volume(ss, start, end)
     ev = _session_events(events, ss)
     per = _PerSession(ev, ss)
-    _queries_and_patients(v, ev, ss, per, lab, end, params)
+    pat_ev = ev if ctx is None else ctx.patients_first
+    _queries_and_patients(v, ev, ss, per, lab, end, params, pat_ev)
     loc = _local(start, case.tz)
-    ex = _explain(ev, per, ss, events, params)
+    if ctx is None:
+        ex = _explain(ev, per, ss, events, params)
+    else:
+        ex = ctx.explanation_of(ev, events, _event_role_kind(ev, per, ss, events)[0])
     pat_code = pd.factorize(ev["patient"])[0] if len(ev) else np.zeros(0, np.int64)
     v.update(unit_counts(per.ecode, len(ss), pat_code, ex))
     v["explain_window_days"] = session_windows(ex, lab, role)
-    v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params))
+    v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params, ctx))
     v.update(_time_features(loc, lab, account, params))
     roster = night_habits(v, {"lab": lab, "account": account, "role": role, "kind": kind},
-                          _codes([lab, account]), loc, per.ecode, ev["action"], params)  # fmt: skip
+                          _codes([lab, account]), loc, per.ecode, ev["action"], params,
+                          None if ctx is None else ctx.colleague_nights)  # fmt: skip
     v.update(_network_shares(ev, per, case.networks))
     mod_code, mod_uniq = pd.factorize(ev["module"])
     onehots = [
@@ -319,7 +350,7 @@ def build_features(
         _onehot(role, "role", KNOWN_ROLES),
         _module_shares(per, mod_code, mod_uniq, len(ev), ss.index),
     ]
-    v.update(_first_use(ev, per, params))
+    v.update(_first_use(ev, per, params, None if ctx is None else ctx.first_event_ns))
     main_module = _main_module(per.ecode, mod_code, mod_uniq, ss)
     for c in ("failed_logins_before", "failed_login_src_ips", "concurrent_sessions"):
         v[c] = _col(ss, c)
@@ -332,10 +363,27 @@ def build_features(
     ).assign(
         account_kind=kind.astype(STRING), role=role, main_module=main_module, start=start, end=end
     )
-    _add_baselines(values, keys, "session", params)
+    if ctx is None:
+        _add_baselines(values, keys, "session", params)
     session = FeatureTable("session", keys, values.astype("float64"), ("session_id",))
 
-    day, month = _rollups(loc, keys, values, ev, params, case.tz, ex)
+    day, month = _rollups(loc, keys, values, ev, params, case.tz, ex, ctx)
+    return session, day, month, loc, ex, roster
+
+
+def _finish(
+    session: FeatureTable,
+    day: FeatureTable,
+    month: FeatureTable,
+    loc: pd.Series,
+    ex: Explanation,
+    roster: pd.DataFrame,
+    params: FeatureParams,
+    case: CaseContext,
+    exports: pd.DataFrame | None,
+) -> Features:
+    """The last steps of :func:`build_features` on complete tables (in place): pooled
+    explanation counts, the Bonferroni family, the authorisation columns; the notes."""
     _add_pooled(session, day, loc, ex, params)
     for t in (session, day):
         _add_family_tests(t)
@@ -430,6 +478,17 @@ def _explain(
 ) -> Explanation:
     """Explanation of each patient access (role and kind from the event's session,
     else from the event's own columns when present)."""
+    role, kind = _event_role_kind(ev, per, ss, events)
+    return explain_accesses(
+        ev, role, kind.fillna("unknown"), params.explain_window, params.explain_window_max
+    )
+
+
+def _event_role_kind(
+    ev: pd.DataFrame, per: _PerSession, ss: pd.DataFrame, events: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """Role and account kind of each event of ``ev`` (object, shape (n_events,)): its
+    session's, else the event's own columns when present (missing otherwise)."""
     sel = per.ecode >= 0
     ecode = np.where(sel, per.ecode, 0)
     role = pd.Series(pd.NA, index=ev.index, dtype="object")
@@ -443,9 +502,7 @@ def _explain(
         kind = kind.fillna(
             pd.Series(events["account_kind"].astype("object").to_numpy()[ev["_row"]])
         )
-    return explain_accesses(
-        ev, role, kind.fillna("unknown"), params.explain_window, params.explain_window_max
-    )
+    return role, kind
 
 
 def _outbound_habits(
@@ -458,12 +515,15 @@ def _outbound_habits(
     start: pd.Series,
     loc: pd.Series,
     params: FeatureParams,
+    ctx: BatchContext | None = None,
 ) -> dict[str, pd.Series]:
-    """``first_outbound``, ``n_outbound_account`` and ``regular_job`` per session."""
+    """``first_outbound``, ``n_outbound_account`` and ``regular_job`` per session (the
+    lab's first instant and evidence span from ``ctx`` when given)."""
     acct = _codes([lab, account])
-    t0 = lab_first_instant(ev, lab, start)
+    t0 = lab_first_instant(ev if ctx is None else ctx.first_event, lab, start)
     first, n_out = first_outbound(acct, start, v["records_out"], t0, params.warmup.value)
-    reg = regular_job(lab, acct, loc, per.ecode, ev["action"])
+    reg = regular_job(lab, acct, loc, per.ecode, ev["action"],
+                      None if ctx is None else ctx.lab_span)  # fmt: skip
     return {
         "first_outbound": pd.Series(first, index=ss.index),
         "n_outbound_account": pd.Series(n_out, index=ss.index),
@@ -479,17 +539,31 @@ def _rollups(
     params: FeatureParams,
     tz: str,
     ex: Explanation,
+    ctx: BatchContext | None = None,
 ) -> tuple[FeatureTable, FeatureTable]:
-    """Account-day and account-month aggregates of the session features."""
+    """Account-day and account-month aggregates of the session features (with ``ctx``:
+    the lab's patients from it, no baseline added)."""
+    pat_ev = ev if ctx is None else ctx.patients_first
     naive = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     ev_naive = (
         _local(ev["ts"], tz).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
         if len(ev)
         else np.zeros(0, dtype="datetime64[ns]")
     )
-    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params, ex)
+    account_day = _aggregate("account_day", "day", naive, keys, values, ev, ev_naive, params, ex,
+                             pat_ev, ctx is None)  # fmt: skip
     account_month = _aggregate(
-        "account_month", "month", naive, keys, values, ev, ev_naive, params, ex
+        "account_month",
+        "month",
+        naive,
+        keys,
+        values,
+        ev,
+        ev_naive,
+        params,
+        ex,
+        pat_ev,
+        ctx is None,
     )
     return account_day, account_month
 
@@ -564,9 +638,11 @@ def _queries_and_patients(
     lab: pd.Series,
     end: pd.Series,
     params: FeatureParams,
+    pat_ev: pd.DataFrame | None = None,
 ) -> None:
     """Add query result-set sizes, distinct patients (from the events when the session
-    table lacks them) and ``share_lab_patients`` to ``v``."""
+    table lacks them) and ``share_lab_patients`` to ``v`` (the lab's patients to date
+    from ``pat_ev``, default ``ev``)."""
     is_query = (ev["action"] == "query").to_numpy()
     q = np.where(is_query, ev["records"].to_numpy(dtype="float64", na_value=np.nan), np.nan)
     v["max_query_records"] = per(q, "max")
@@ -574,7 +650,7 @@ def _queries_and_patients(
     pat_code = pd.factorize(ev["patient"])[0].astype("float64") if len(ev) else np.zeros(0)
     if "distinct_patients" not in ss:
         v["distinct_patients"] = per(np.where(pat_code >= 0, pat_code, np.nan), "nunique")
-    lab_pat = _lab_patients_to_date(ev, lab, end)
+    lab_pat = _lab_patients_to_date(ev if pat_ev is None else pat_ev, lab, end)
     v.update(_lab_shares(v["distinct_patients"], v["records_out"], lab_pat, params))
 
 
@@ -588,10 +664,7 @@ def _time_features(
     hour = loc.dt.hour + loc.dt.minute / 60.0
     v["hour_sin"] = np.sin(2 * np.pi * hour / 24.0).astype("float64")
     v["hour_cos"] = np.cos(2 * np.pi * hour / 24.0).astype("float64")
-    h0, h1 = params.night
-    hh = loc.dt.hour
-    night = (hh >= h0) | (hh < h1) if h0 > h1 else (hh >= h0) & (hh < h1)
-    v["night"] = night.astype("float64")
+    v["night"] = is_night(loc, params.night).astype("float64")
     v["weekend"] = (loc.dt.day_of_week >= 5).astype("float64")
     v["holiday"] = _is_holiday(loc)
     # night for an account that is rarely active at night (a night job is not
@@ -628,17 +701,23 @@ def _module_shares(
     return pd.DataFrame(mod, index=index)
 
 
-def _first_use(ev: pd.DataFrame, per: _PerSession, params: FeatureParams) -> dict[str, pd.Series]:
+def _first_use(
+    ev: pd.DataFrame, per: _PerSession, params: FeatureParams, lab_t0: int | None = None
+) -> dict[str, pd.Series]:
     """``new_src_ip``, ``new_host``, ``new_module``, ``new_action``: first use in the
-    account's history, after the lab's warm-up."""
+    account's history, after the lab's warm-up (the lab's first event, ns since the
+    epoch: ``lab_t0``, else the earliest of ``ev`` per lab)."""
     # first-seen over session events only: failed logins (an attacker's tries) are
     # not part of the account's history of use
     v: dict[str, pd.Series] = {}
     ev_acct = _codes([ev["lab"], ev["account"]]) if len(ev) else np.zeros(0, np.int64)
     ts_ns = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    lab_code = _codes([ev["lab"]]) if len(ev) else np.zeros(0, np.int64)
-    lab_t0 = pd.Series(ts_ns).groupby(lab_code).transform("min").to_numpy()
-    after_warmup = ts_ns >= lab_t0 + params.warmup.value
+    if lab_t0 is None:
+        lab_code = _codes([ev["lab"]]) if len(ev) else np.zeros(0, np.int64)
+        t0 = pd.Series(ts_ns).groupby(lab_code).transform("min").to_numpy()
+    else:  # one lab's batch: the lab's first event, whichever batch holds it
+        t0 = np.full(len(ts_ns), lab_t0, dtype=np.int64)
+    after_warmup = ts_ns >= t0 + params.warmup.value
     for col, name in (
         ("src_ip", "new_src_ip"),
         ("host", "new_host"),

@@ -89,7 +89,9 @@ __all__ = [
     "MIN_GAPS",
     "MIN_LAB_COVERAGE",
     "WINDOW_MIN",
+    "event_windows",
     "explain_accesses",
+    "lab_signal",
     "pooled_counts",
     "session_windows",
     "unit_counts",
@@ -287,15 +289,7 @@ def explain_accesses(
         window,
         window_max,
     )
-    wmap = pd.Series(
-        windows["window_days"].to_numpy(),
-        index=pd.MultiIndex.from_frame(windows[["lab", "role"]]),
-    )
-    if n:
-        idx = pd.MultiIndex.from_arrays([lab.to_numpy(dtype=object), role_o])
-        wdays = wmap.reindex(idx).to_numpy(dtype="float64")
-    else:
-        wdays = np.zeros(0)
+    wdays = event_windows(windows, lab, role_o)
     ok = (gap <= wdays * _NS_PER_DAY) | handled | (colleague <= wdays * _NS_PER_DAY)
     explained = np.where(is_access, ok.astype("float64"), np.nan)
 
@@ -325,17 +319,58 @@ def explain_accesses(
         1.0 - lab_tab["explained_share"].fillna(1.0), 1.0 - EXPLAINED_SHARE_EHR
     )
     lab_tab = lab_tab.reset_index()
-    if n:
-        usable = lab.map(dict(zip(lab_tab["lab"], lab_tab["usable"], strict=True)))
-        usable = usable.fillna(False).to_numpy(dtype=bool)
-        rate = lab.map(dict(zip(lab_tab["lab"], lab_tab["unexplained_rate"], strict=True)))
-        rate = rate.to_numpy(dtype="float64")
-    else:
-        usable, rate = np.zeros(0, dtype=bool), np.zeros(0)
+    usable, rate = lab_signal(lab_tab, lab)
     max_days = window_max / pd.Timedelta("1D")
     if not isinstance(window, str):
         max_days = window / pd.Timedelta("1D")
     return Explanation(is_access, explained, wdays, usable, rate, float(max_days), windows, lab_tab)
+
+
+def event_windows(windows: pd.DataFrame, lab: pd.Series, role: np.ndarray) -> np.ndarray:
+    """The window of each event's (lab, role), in days.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        :attr:`Explanation.windows`.
+    lab : pandas.Series of object, shape (n_events,)
+    role : numpy.ndarray of object, shape (n_events,)
+        Role of each event's account, ``"?"`` when missing.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_events,)
+        ``NaN`` for a (lab, role) not in ``windows``.
+    """
+    wmap = pd.Series(
+        windows["window_days"].to_numpy(),
+        index=pd.MultiIndex.from_frame(windows[["lab", "role"]]),
+    )
+    if not len(lab):
+        return np.zeros(0)
+    idx = pd.MultiIndex.from_arrays([lab.to_numpy(dtype=object), role])
+    return wmap.reindex(idx).to_numpy(dtype="float64")
+
+
+def lab_signal(labs: pd.DataFrame, lab: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each event's lab has an explanation signal, and its routine rate.
+
+    Parameters
+    ----------
+    labs : pandas.DataFrame
+        :attr:`Explanation.labs`.
+    lab : pandas.Series of object, shape (n_events,)
+
+    Returns
+    -------
+    (usable, rate) : numpy.ndarray of bool and of float64, shape (n_events,)
+    """
+    if not len(lab):
+        return np.zeros(0, dtype=bool), np.zeros(0)
+    usable = lab.map(dict(zip(labs["lab"], labs["usable"], strict=True)))
+    usable = usable.fillna(False).to_numpy(dtype=bool)
+    rate = lab.map(dict(zip(labs["lab"], labs["unexplained_rate"], strict=True)))
+    return usable, rate.to_numpy(dtype="float64")
 
 
 def _windows(

@@ -54,6 +54,7 @@ __all__ = [
     "action_masks",
     "first_outbound",
     "lab_first_instant",
+    "lab_spans",
     "regular_job",
     "usual_work",
 ]
@@ -175,6 +176,7 @@ def regular_job(
     loc: pd.Series,
     ecode: np.ndarray,
     action: pd.Series,
+    lab_span: pd.Series | None = None,
 ) -> np.ndarray:
     """``regular_job`` per session (see the module doc); vectorised per account.
 
@@ -189,6 +191,9 @@ def regular_job(
         Session position of each event (``-1``: none).
     action : pandas.Series, shape (n_events,)
         Canonical action of each event.
+    lab_span : pandas.Series, optional
+        Lab -> days its sessions span (:func:`lab_spans`); default from these sessions
+        (an account batch of a lab gives the whole lab's).
 
     Returns
     -------
@@ -197,7 +202,7 @@ def regular_job(
     n = len(acct)
     if n == 0:
         return np.zeros(0)
-    day = loc.dt.tz_localize(None).to_numpy(dtype="datetime64[D]").view("int64")
+    day = _local_days(loc)
     hour = (loc.dt.hour + loc.dt.minute / 60.0 + loc.dt.second / 3600.0).to_numpy("float64")
     masks = action_masks(ecode, action, n)
     s = pd.DataFrame(
@@ -210,8 +215,7 @@ def regular_job(
             "i": np.arange(n),
         }
     )
-    gl = s.groupby("lab")["day"]
-    span = gl.max() - gl.min() + 1
+    span = lab_spans(s["lab"], day) if lab_span is None else lab_span
     s["span"] = s["lab"].map(span).to_numpy(dtype="float64")
     # first session of each day: its start hour on the unit circle
     first = s.sort_values(["a", "day", "hour"], kind="stable").drop_duplicates(["a", "day"])
@@ -241,6 +245,31 @@ def regular_job(
         & (dev <= REGULAR_MAX_HOUR_DEV)
     )
     return reg.astype("float64")
+
+
+def _local_days(loc: pd.Series) -> np.ndarray:
+    """Local calendar day of each local instant, as int64 days since the epoch."""
+    return loc.dt.tz_localize(None).to_numpy(dtype="datetime64[D]").view("int64")
+
+
+def lab_spans(lab: pd.Series | np.ndarray, day: np.ndarray) -> pd.Series:
+    """Days each lab's sessions span, first and last local day included.
+
+    Parameters
+    ----------
+    lab : pandas.Series or numpy.ndarray, shape (n_sessions,)
+        Lab of each session (object; a missing lab belongs to no lab).
+    day : numpy.ndarray of int64, shape (n_sessions,)
+        Local day of each session's start (days since the epoch).
+
+    Returns
+    -------
+    pandas.Series of int64
+        Lab -> ``max(day) - min(day) + 1``.
+    """
+    lab = np.asarray(lab, dtype=object)
+    gl = pd.DataFrame({"lab": lab, "day": day}).groupby("lab")["day"]
+    return gl.max() - gl.min() + 1
 
 
 def lab_first_instant(ev: pd.DataFrame, lab: pd.Series, start: pd.Series) -> np.ndarray:

@@ -79,6 +79,7 @@ __all__ = [
     "ROSTER_COLUMNS",
     "add_other_labs",
     "colleague_nights",
+    "is_night",
     "night_habits",
     "night_of",
     "night_roster",
@@ -87,6 +88,24 @@ __all__ = [
 
 #: Columns of :func:`night_roster`.
 ROSTER_COLUMNS: tuple[str, ...] = ("lab", "role", "night")
+
+
+def is_night(loc: pd.Series, night: tuple[int, int]) -> pd.Series:
+    """Whether each local start's hour is a night hour (``FeatureParams.night``: from the
+    start hour, inclusive, to the end hour, exclusive, across midnight when start > end).
+
+    Parameters
+    ----------
+    loc : pandas.Series of datetime64 (local zone), shape (n,)
+    night : (int, int)
+
+    Returns
+    -------
+    pandas.Series of bool, shape (n,)
+    """
+    h0, h1 = night
+    hh = loc.dt.hour
+    return (hh >= h0) | (hh < h1) if h0 > h1 else (hh >= h0) & (hh < h1)
 
 
 def night_of(loc: pd.Series, night: tuple[int, int]) -> np.ndarray:
@@ -234,6 +253,7 @@ def night_habits(
     ecode: np.ndarray,
     action: pd.Series,
     params: FeatureParams,
+    colleague: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """``night_unusual`` set to 0 where night work is a habit; ``night_colleague_nights``.
 
@@ -258,6 +278,10 @@ def night_habits(
         Canonical action of each event.
     params : FeatureParams
         ``night`` and ``min_history``.
+    colleague : numpy.ndarray of float64, shape (n,), optional
+        The colleague lab-nights of each session when counted elsewhere (an account
+        batch of a lab: :func:`colleague_nights` over the lab's every session, since a
+        batch does not hold its colleagues); default counted over these sessions.
 
     Returns
     -------
@@ -273,7 +297,10 @@ def night_habits(
     n_sess = pd.Series(acct).groupby(acct).transform("size").to_numpy()
     usual = service & (n_sess >= k) & usual_work(acct, action_masks(ecode, action, len(acct)))
     rota_mask = staff & is_night
-    col = colleague_nights(keys["lab"], keys["account"], keys["role"], nights, rota_mask)
+    if colleague is None:
+        col = colleague_nights(keys["lab"], keys["account"], keys["role"], nights, rota_mask)
+    else:
+        col = np.asarray(colleague, dtype="float64")
     col = np.where(rota_mask, col, 0.0)
     habit = own | usual | (col >= k)
     nu = values["night_unusual"]

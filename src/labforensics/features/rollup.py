@@ -67,8 +67,14 @@ def _aggregate(
     ev_naive: np.ndarray,
     params: FeatureParams,
     ex: Explanation | None = None,
+    pat_ev: pd.DataFrame | None = None,
+    baselines: bool = True,
 ) -> FeatureTable:
-    """Aggregate session features to (lab, account, period), rows sorted by those keys."""
+    """Aggregate session features to (lab, account, period), rows sorted by those keys.
+
+    ``pat_ev``: the events the lab's patients to date are counted from (default ``ev``;
+    an account batch gives the lab's first sightings). ``baselines`` False: no
+    ``*_z*``/``*_ref`` column (an account batch's, added on the lab's whole table)."""
     per = _period_strings(naive, period)
     kdf = pd.DataFrame(
         {
@@ -148,14 +154,15 @@ def _aggregate(
         values["distinct_patients"] = dp.reindex(k).fillna(0).to_numpy(dtype="float64")
     else:
         values["distinct_patients"] = g["distinct_patients"].sum().to_numpy(dtype="float64")
-    lab_pat = _lab_patients_to_date(ev, keys["lab"], keys["end"])
+    lab_pat = _lab_patients_to_date(ev if pat_ev is None else pat_ev, keys["lab"], keys["end"])
     for c, x in _lab_shares(
         values["distinct_patients"], values["records_out"], lab_pat, params
     ).items():
         values[c] = x
     if ex is not None:
         _explained_by_period(values, keys, period, ev, ev_naive, ex)
-    _add_baselines(values, keys, unit, params)
+    if baselines:
+        _add_baselines(values, keys, unit, params)
     return FeatureTable(unit, keys, values.astype("float64"), ("lab", "account", period))
 
 

@@ -55,7 +55,7 @@ def cap_text(text: str) -> str:
     return text[:RAW_CAP] + cut_marker(len(text) - RAW_CAP)
 
 
-def read_bytes(path: Path) -> tuple[bytes, bool, str]:
+def read_bytes(path: Path) -> tuple[bytes, bool, str, np.ndarray | None]:
     """Read an evidence file read-only, undoing gzip when the file is gzip.
 
     Parameters
@@ -70,6 +70,10 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str]:
         True when a gzip stream is cut short (what could be read is returned).
     note : str
         Why it is truncated, or ``""``.
+    utf16 : numpy.ndarray or None
+        None unless the file was UTF-16 text; then the positions in ``data`` of the
+        U+FFFD its conversion made (:attr:`labforensics.ingest.files.Decompressed.utf16`),
+        for :func:`labforensics.ingest._lis_encoding.decode_utf8_accounted`.
 
     Raises
     ------
@@ -83,7 +87,7 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str]:
     current custody log).
     """
     dec = _files.read_bytes(path)
-    return dec.data, dec.truncated, dec.note
+    return dec.data, dec.truncated, dec.note, dec.utf16
 
 
 def decode(data: bytes) -> str:

@@ -292,6 +292,7 @@ def encoding_account(
     rfile: np.ndarray,
     lines: np.ndarray,
     profile,
+    encodings: list[str | None] | None = None,
 ) -> EncodingAccount:
     """Count and name the batch's re-decoded rows and replacement characters.
 
@@ -307,6 +308,9 @@ def encoding_account(
         Each record's byte start and content end, kind (0: data), file and 1-based
         first physical line.
     profile : Profile
+    encodings : list of (str or None), optional
+        Per file, the encoding its replacement characters are named with when it is not
+        the profile's (``"UTF-16"`` for a file that was UTF-16 text); None: the profile's.
 
     Returns
     -------
@@ -319,6 +323,7 @@ def encoding_account(
     if not len(replaced) and not len(recoded):
         return out
     enc = profile.encoding
+    label = [(e or enc) for e in (encodings or [None] * nf)]
     parts: list[list[str]] = [[] for _ in range(nf)]
     for pos, what in (
         (recoded, f"written in UTF-8 in a {enc} file: decoded as UTF-8"),
@@ -344,10 +349,16 @@ def encoding_account(
             else:
                 n = int(np.count_nonzero(fpos == f))
                 parts[f].append(
-                    f"{n} undecodable byte sequence(s) ({enc}) read as U+FFFD: "
+                    f"{n} undecodable byte sequence(s) ({label[f]}) read as U+FFFD: "
                     f"line(s) {_line_list(lns)}"
                 )
-        out.problems += _problems_at(pos, what, data, rs, ce, kind, rfile, lines, profile)
+        if pos is recoded or all(x == enc for x in label):
+            out.problems += _problems_at(pos, what, data, rs, ce, kind, rfile, lines, profile)
+            continue
+        for lab in sorted(set(label)):  # each file's replacement characters by its encoding
+            sel = np.asarray(label, dtype=object)[fpos] == lab
+            out.problems += _problems_at(pos[sel], f"undecodable byte(s) ({lab}) read as U+FFFD",
+                                         data, rs, ce, kind, rfile, lines, profile)  # fmt: skip
     for f in range(nf):
         notes[f] = "; ".join(parts[f])
     return out
@@ -395,7 +406,9 @@ def line_account(t: Transcoded, nl: np.ndarray, encoding: str) -> tuple[int, int
     return n_rec, n_rep, "; ".join(parts), problems
 
 
-def decode_utf8_accounted(data: bytes) -> tuple[str, int, str, list]:
+def decode_utf8_accounted(
+    data: bytes, utf16: np.ndarray | None = None
+) -> tuple[str, int, str, list]:
     """UTF-8 text of a file (a BOM dropped), with its undecodable bytes accounted for.
 
     For the readers that decode a whole file as UTF-8 (syslog, FHIR; ATNA for the
@@ -403,6 +416,15 @@ def decode_utf8_accounted(data: bytes) -> tuple[str, int, str, list]:
     are counted and named the way :func:`line_account` does for the regex profiles,
     so that no loss is silent. A file that decodes (the usual case) costs one strict
     decode.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes (decompressed; UTF-16 already made UTF-8).
+    utf16 : numpy.ndarray, optional
+        For a file that was UTF-16 text (:attr:`~labforensics.ingest.files.Decompressed.utf16`):
+        the int64 positions in ``data`` of the U+FFFD its conversion made; they are counted
+        and named as undecodable UTF-16 (the converted bytes are valid UTF-8).
 
     Returns
     -------
@@ -414,13 +436,16 @@ def decode_utf8_accounted(data: bytes) -> tuple[str, int, str, list]:
     problems : list of FieldProblem
         One per line concerned, column ``line``, value ``""``.
     """
-    if data[:3] == b"\xef\xbb\xbf":
-        data = data[3:]
-    try:
-        return str(data, "utf-8"), 0, "", []
-    except UnicodeDecodeError:
-        pass
-    utf8, where = _decode_counting(data, "utf-8")
+    bom = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    data = data[bom:]
+    if utf16 is not None and len(utf16):  # valid UTF-8: the conversion's U+FFFD counted
+        utf8, where, label = data, np.asarray(utf16, dtype=np.int64) - bom, "UTF-16"
+    else:
+        try:
+            return str(data, "utf-8"), 0, "", []
+        except UnicodeDecodeError:
+            pass
+        (utf8, where), label = _decode_counting(data, "utf-8"), "utf-8"
     nl = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == 10)
-    _, n_rep, note, problems = line_account(Transcoded(utf8, where, _EMPTY), nl, "utf-8")
+    _, n_rep, note, problems = line_account(Transcoded(utf8, where, _EMPTY), nl, label)
     return utf8.decode("utf-8"), n_rep, note, problems

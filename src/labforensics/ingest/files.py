@@ -24,6 +24,7 @@ RFC 1952 (gzip file format), section 2.2 (members) and 2.3.1 (magic bytes).
 
 from __future__ import annotations
 
+import codecs
 import contextvars
 import dataclasses
 import glob
@@ -35,8 +36,10 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from ..custody import open_evidence
 from ..errors import EvidenceError
@@ -125,6 +128,11 @@ class Decompressed:
         What was wrong, in words (empty when nothing was).
     members : int
         Complete gzip members read.
+    utf16 : numpy.ndarray or None
+        None when the file was not UTF-16 text; else int64 byte positions in ``data``
+        (UTF-8 from :func:`utf16_to_utf8_accounted`, its BOM included), ascending, of
+        each U+FFFD standing for undecodable UTF-16 (an odd last byte, a lone
+        surrogate): the readers count and name them with their own.
     """
 
     data: bytes
@@ -132,6 +140,7 @@ class Decompressed:
     truncated: bool = False
     note: str = ""
     members: int = 0
+    utf16: np.ndarray | None = field(default=None, compare=False)
 
 
 def is_gzip(path: str | os.PathLike[str]) -> bool:
@@ -287,10 +296,11 @@ def read_bytes(path: str | os.PathLike[str], *, utf16: bool = True) -> Decompres
                 ) from exc
             _check_unchanged(path, before, len(raw), after)
     _record_custody(path, raw)
-    if raw[:2] == GZIP_MAGIC:
-        got = _gunzip(raw)
-        return dataclasses.replace(got, data=utf16_to_utf8(got.data)) if utf16 else got
-    return Decompressed(utf16_to_utf8(raw) if utf16 else raw)
+    got = _gunzip(raw) if raw[:2] == GZIP_MAGIC else Decompressed(raw)
+    if not utf16 or got.data[:2] not in UTF16_BOMS:
+        return got
+    data, where = utf16_to_utf8_accounted(got.data)
+    return dataclasses.replace(got, data=data, utf16=where)
 
 
 #: Byte-order marks of UTF-16 (little and big endian), what a spreadsheet writes as
@@ -298,16 +308,65 @@ def read_bytes(path: str | os.PathLike[str], *, utf16: bool = True) -> Decompres
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def utf16_to_utf8(data: bytes) -> bytes:
-    """UTF-16 text with a byte-order mark as UTF-8 with a BOM; other bytes unchanged.
+#: What an undecodable UTF-16 sequence decodes to first, to be found again: U+10FFFE, a
+#: noncharacter (The Unicode Standard, section 23.7: never interchanged as text).
+_MARK = "\U0010fffe"
+codecs.register_error("labforensics.utf16-mark", lambda exc: (_MARK, exc.end))
+
+
+def utf16_to_utf8_accounted(data: bytes) -> tuple[bytes, np.ndarray]:
+    """UTF-16 text with a byte-order mark as UTF-8 with a BOM, and where it was damaged.
 
     Like gzip, UTF-16 is a transport encoding of the text the readers parse: the
     custody hash stays that of the bytes on disk, line numbers are unchanged (one
-    line end for one), and an odd last byte or a lone surrogate becomes U+FFFD.
+    line end for one), and an odd last byte or a lone surrogate becomes U+FFFD, whose
+    positions are returned so that the readers count them (``replacement_chars``) and
+    name their lines as they do for their own undecodable bytes.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes (decompressed).
+
+    Returns
+    -------
+    utf8 : bytes
+        ``data`` itself when it does not start with a UTF-16 BOM; else the text as UTF-8
+        after the UTF-8 BOM (3 bytes).
+    replaced : numpy.ndarray
+        int64, ascending: the byte position in ``utf8`` of each U+FFFD that stands for
+        undecodable UTF-16 (one per undecodable sequence, as ``errors="replace"``).
+        A U+10FFFE in the file itself (a noncharacter) is counted as one too.
+
+    Examples
+    --------
+    >>> text = "é\\n".encode("utf-16")  # BOM, then two code units
+    >>> utf8, where = utf16_to_utf8_accounted(text + b"\\x41")  # an odd last byte
+    >>> utf8, where.tolist()
+    (b'\\xef\\xbb\\xbf\\xc3\\xa9\\n\\xef\\xbf\\xbd', [6])
     """
+    none = np.zeros(0, dtype=np.int64)
     if data[:2] not in UTF16_BOMS:
-        return data
-    return b"\xef\xbb\xbf" + data.decode("utf-16", errors="replace").encode("utf-8")
+        return data, none
+    try:
+        return b"\xef\xbb\xbf" + data.decode("utf-16").encode("utf-8"), none
+    except UnicodeDecodeError:
+        pass
+    utf8 = data.decode("utf-16", errors="labforensics.utf16-mark").encode("utf-8")
+    mark = _MARK.encode("utf-8")  # 4 bytes, then 3 as U+FFFD: each earlier one is 1 shorter
+    arr = np.frombuffer(utf8, dtype=np.uint8)
+    at = np.flatnonzero(arr == mark[0])
+    at = at[at + 4 <= len(arr)]
+    for i in range(1, 4):
+        at = at[arr[at + i] == mark[i]]
+    where = (at - np.arange(len(at)) + 3).astype(np.int64)
+    return b"\xef\xbb\xbf" + utf8.replace(mark, "\ufffd".encode("utf-8")), where
+
+
+def utf16_to_utf8(data: bytes) -> bytes:
+    """UTF-16 text with a byte-order mark as UTF-8 with a BOM; other bytes unchanged
+    (:func:`utf16_to_utf8_accounted` without the positions)."""
+    return utf16_to_utf8_accounted(data)[0]
 
 
 def _check_unchanged(

@@ -334,7 +334,7 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
     flagged_src = [s for s in f.get("top_sources", []) if s.get("flagged")]
     for s in flagged_src[:TEXT_SOURCES]:
         taken = (
-            f"; account takeover (credential compromise) of {s.get('accounts_succeeded')}: "
+            f"; suspected account takeover (credential compromise) of {s.get('accounts_succeeded')}: "
             "a successful login from the same address after its failed logins"
             if s.get("success_after_failures") and s.get("accounts_succeeded")
             else ""

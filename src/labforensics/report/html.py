@@ -68,6 +68,8 @@ __all__ = ["ReportData", "render_report", "write_report"]
 #: Columns of the evidence rows shown under each top session.
 EVIDENCE_ROW_COLUMNS = ("ts", "action", "action_raw", "module", "host", "src_ip", "patient",
                         "records", "bytes", "detail", "source_file", "source_line")  # fmt: skip
+#: Evidence-row columns shown under another name than the same column of other tables.
+EVIDENCE_ROW_NAMES = {"records": "event_records"}
 #: Evidence rows shown per top session (the rest are in events.parquet).
 MAX_EVIDENCE_ROWS = 25
 #: Longest text shown whole in the report, in characters: a longer value (a free-text
@@ -314,6 +316,7 @@ COLUMN_LABELS = {
     "extraction": "kind of copy", "confidence": "confidence of the share rule's bounds",
     "pathway_id": "pathway", "account_kind": "account kind", "n_sessions": "sessions",
     "records": "records sent out", "leaked_explained": "leaked patients explained",
+    "event_records": "records (the event's own count: found, read or sent)",
     "share": "share of the leak explained", "first": "first operation",
     "volume_share": "share of the anomalous records moved",
     "last": "last operation", "extraction_ts": "extraction time", "file_base": "file",
@@ -611,7 +614,11 @@ def _evidence_rows(data: ReportData, top: list[dict[str, Any]],
         outbound = rows["action"].astype(str).isin(["export", "extract"])
         shown = pd.concat([rows[outbound], rows[~outbound]]).head(limit)
         shown = shown.sort_values(["ts", "seq"] if "seq" in shown else ["ts"], kind="stable")
-        res[sid] = {"rows": _frame_rows(shown[cols]), "total": int(len(rows)), "columns": cols}
+        # an event's own record count (a search's hits, an export's records): not
+        # "records sent out", the pathways' column (QA, session 9)
+        shown = shown[cols].rename(columns=EVIDENCE_ROW_NAMES)
+        res[sid] = {"rows": _frame_rows(shown), "total": int(len(rows)),
+                    "columns": list(shown.columns)}  # fmt: skip
     return res
 
 

@@ -399,8 +399,8 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     EvidenceError
         Only when the file cannot be read.
     """
-    data, truncated, note = read_bytes(path)
-    text, n_rep, enc_note, problems = decode_utf8_accounted(data)  # U+FFFD counted
+    data, truncated, note, utf16 = read_bytes(path)
+    text, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16)  # U+FFFD counted
     quarantine: list[QuarantineRow] = []
     rows, ignored, (truncated, note) = _rows_of(path, text, quarantine, (truncated, note))
     rec, unknown, rows_to_events, not_audit = _collect(rows, ctx, problems, quarantine)

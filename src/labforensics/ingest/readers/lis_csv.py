@@ -157,7 +157,7 @@ def read_lis_many(
     items = []
     for path, ctx in zip(paths, ctxs, strict=True):
         dec = read_bytes(path)
-        items.append((dec.data, ctx, path.name, dec.truncated, dec.note))
+        items.append((dec.data, ctx, path.name, dec.truncated, dec.note, dec.utf16))
     return _parse_many(items, prof, fmt_name)
 
 
@@ -179,7 +179,8 @@ def parse_lis_bytes(
     truncation_note: str = "",
 ) -> FileRead:
     """Read the (decompressed) bytes of one LIS CSV export. See :func:`read_lis`."""
-    return _one(_parse_many([(data, ctx, name, truncated, truncation_note)], profile, fmt_name))
+    return _one(_parse_many([(data, ctx, name, truncated, truncation_note, None)], profile,
+                            fmt_name))  # fmt: skip
 
 
 def _join_files(
@@ -188,22 +189,27 @@ def _join_files(
     """The files' bytes as UTF-8, end to end: the data, each file's start (and the end),
     whether a line end was added after its last line, and the positions in the data of
     the replacement characters and of the characters of lines decoded as UTF-8 in a
-    single-byte file (:func:`labforensics.ingest._lis_encoding.transcode`)."""
+    single-byte file (:func:`labforensics.ingest._lis_encoding.transcode`); a file that
+    was UTF-16 text (item 5: the positions of the U+FFFD its conversion made) is valid
+    UTF-8 here, so its replacement characters are those positions."""
     nf = len(items)
     parts: list[bytes | memoryview] = []
     starts = np.zeros(nf + 1, dtype=np.int64)
     appended = np.zeros(nf, dtype=bool)
     replaced, recoded = [], []
     pos = 0
-    for k, (d, _ctx, _name, _tr, _note) in enumerate(items):
+    for k, (d, _ctx, _name, _tr, _note, utf16) in enumerate(items):
         starts[k] = pos
         if _cr_only(d):  # each CR is a line end (one physical line each): make it LF
             d = bytes(d).replace(b"\r", b"\n")
-        t = transcode(memoryview(d)[3:] if d.startswith(_BOM) else d, profile.encoding)
+        bom = 3 if d.startswith(_BOM) else 0
+        t = transcode(memoryview(d)[bom:] if bom else d, profile.encoding)
         v = t.data
+        if utf16 is not None:  # UTF-16 text: Unicode, nothing re-decoded; its U+FFFD
+            replaced.append(np.asarray(utf16, dtype=np.int64) - bom + pos)
         if len(t.replaced):
             replaced.append(t.replaced + pos)
-        if len(t.recoded):
+        if len(t.recoded) and utf16 is None:
             recoded.append(t.recoded + pos)
         parts.append(v)
         pos += len(v)
@@ -513,7 +519,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     )
     for f, q in qrows:
         quarantine[f].append(q)
-    enc = encoding_account(replaced, recoded, starts, data, rs, ce, kind, rfile, lines, profile)
+    enc = encoding_account(replaced, recoded, starts, data, rs, ce, kind, rfile, lines, profile,
+                           [None if it[5] is None else "UTF-16" for it in items])  # fmt: skip
     per_file_problems = _per_file_problems(
         nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile, enc.problems
     )

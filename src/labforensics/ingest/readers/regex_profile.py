@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._lis_convert import _convert
-from .._lis_encoding import line_account, transcode
+from .._lis_encoding import Transcoded, line_account, transcode
 from .._lis_structure import _cells
 from .._timeformats import _MONTHS, EPOCH_UNITS, human_format
 from ..files import read_bytes
@@ -80,17 +80,22 @@ def _read_lines(
     for k, path in enumerate(paths):
         dec = read_bytes(path)
         data = dec.data
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
+        bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        data = data[bom:]
         if b"\n" not in data[:65536] and b"\r" in data[:65536]:  # old Mac line ends
             data = data.replace(b"\r", b"\n")
         t = transcode(data, profile.encoding)
+        label = profile.encoding
+        if dec.utf16 is not None:  # UTF-16 text: Unicode, nothing re-decoded; the
+            # conversion's U+FFFD are its undecodable sequences
+            t = Transcoded(t.data, np.asarray(dec.utf16, dtype=np.int64) - bom, t.recoded[:0])
+            label = "UTF-16"
         utf8 = bytes(t.data)  # valid UTF-8 from here
         if utf8 and not utf8.endswith(b"\n"):
             utf8 += b"\n"
         if len(t.replaced) or len(t.recoded):  # rows in UTF-8, undecodable bytes: named
             nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
-            *counts, probs = line_account(t, nl, profile.encoding)
+            *counts, probs = line_account(t, nl, label)
             enc[k] = tuple(counts)
             per_file_problems[k] += probs
         # lines as one Arrow array over the file's bytes: offsets from the line feeds

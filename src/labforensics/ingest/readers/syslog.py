@@ -509,8 +509,8 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     EvidenceError
         Only when the file cannot be read.
     """
-    data, truncated, note = read_bytes(path)
-    text, n_rep, enc_note, enc_problems = decode_utf8_accounted(data)  # U+FFFD counted
+    data, truncated, note, utf16 = read_bytes(path)
+    text, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16)  # U+FFFD counted
     lines, ends_nl = split_lines(text)
     del text
     n = len(lines)
