@@ -33,15 +33,21 @@ aside) and dtypes, that unit is ranked as before, from its labs' files read back
 (:func:`~labforensics.engine.model.scores_from_labs`): the same bytes, without the memory
 saving.
 
-Memory: per lab, the small columns (about 40 bytes a row, more for the session unit's
-kept reasons); while a unit is written, one lab's rows read back and one row group of
-the table (as pandas, then Arrow).
+Memory: per lab, the small columns (about 60 to 110 bytes a row: the key columns as
+Arrow-backed text, the session unit's slim columns); while a unit is written, its slim
+table, one lab's rows read back, and one row group of the table (at most
+:data:`~labforensics.outputs.ROW_GROUP_ROWS` rows, held at most twice: the labs' rows
+converted to Arrow, and the row group in rank order). Measured with
+``benchmarks/score_spill_peak.py`` (30 labs, 1.5 million session rows and 1.05 million
+account-day rows of the real columns): 1,215 MiB above the process's memory before the
+first lab, against 2,008 MiB for the same tables ranked in memory.
 """
 
 from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,8 +284,9 @@ def _write_unit(entries: list[_LabUnit], unit: str, path: Path, params: DetectPa
             missing = {c: np.zeros(len(s), dtype=bool) for c in rcols if c not in s.columns}
             s = s.assign(**missing) if missing else s
         smalls.append(s)
+        e.small = e.empty  # held by the concatenation only
     small = pd.concat(smalls, ignore_index=True)
-    del smalls
+    del smalls, s
     n = len(small)
     src = rank_order(small, kc)
     flagged = small["flagged"].to_numpy(dtype=bool)
@@ -290,43 +297,68 @@ def _write_unit(entries: list[_LabUnit], unit: str, path: Path, params: DetectPa
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     lab_of = np.repeat(np.arange(len(entries), dtype=np.int32), sizes)[src]
     pos = src - starts[lab_of]
+    del src
     cols = score_columns(list(entries[0].empty.columns), [e.meta for e in entries])
 
-    def rows(idx: np.ndarray) -> pd.DataFrame:
-        """The table's rows at ``idx`` (rank positions, increasing), as the whole table
-        has them: every lab's rows (none for some) concatenated in lab order, then put in
-        rank order."""
-        lo, at = lab_of[idx], pos[idx]
-        pieces = []
+    def pieces(idx: np.ndarray) -> Iterator[tuple[int, pd.DataFrame]]:
+        """Per lab with rows at ``idx`` (rank positions, increasing): the lab, its rows
+        there as the whole table has them (rule columns it lacks at 0.0, ``rank``, the
+        reasons blanked), in rank order."""
+        lo = lab_of[idx]
         for i, e in enumerate(entries):
-            sel = at[lo == i]
-            piece = e.load().iloc[sel] if len(sel) else e.empty
-            missing = {c: np.zeros(len(piece)) for c in rcols if c not in piece.columns}
-            pieces.append(piece.assign(**missing) if missing else piece)
-            del piece
-        df = pd.concat(pieces, ignore_index=True)
-        del pieces
-        inv = np.empty(len(lo), dtype=np.int64)
-        inv[np.argsort(lo, kind="stable")] = np.arange(len(lo))
-        df = df.iloc[inv].reset_index(drop=True)
-        df["rank"] = idx + 1
-        k = keep[idx]
-        df[BLANKED] = np.where(k, df[BLANKED].to_numpy(), None)
-        df[BLANKED] = df[BLANKED].where(k, pd.NA)
-        return df[cols]
+            mine = idx[lo == i]
+            if not len(mine):
+                continue
+            df = e.load().iloc[pos[mine]].reset_index(drop=True)
+            for c in rcols:
+                if c not in df.columns:
+                    df[c] = 0.0
+            df["rank"] = mine + 1
+            k = keep[mine]
+            df[BLANKED] = np.where(k, df[BLANKED].to_numpy(), None)
+            df[BLANKED] = df[BLANKED].where(k, pd.NA)
+            yield i, df[cols]
 
-    chunk = outputs.ROW_GROUP_ROWS
-    if n <= chunk:  # one row group: the whole table, written as set_aside writes it
-        outputs.write_parquet(rows(np.arange(n, dtype=np.int64)), path)
-        return int(flagged.sum()), slim
+    def proxy(idx: np.ndarray) -> pd.DataFrame:
+        """The rows at ``idx`` as one frame in rank order (a few: for the schema)."""
+        got = dict(pieces(idx))
+        first = entries[0].empty.assign(
+            **{c: np.zeros(0) for c in rcols}, rank=np.zeros(0, np.int64)
+        )
+        df = pd.concat([first[cols], *got.values()], ignore_index=True)
+        order = np.argsort(lab_of[idx], kind="stable")  # the pieces' rows, lab by lab
+        inv = np.empty(len(idx), dtype=np.int64)
+        inv[order] = np.arange(len(idx))
+        return df.iloc[inv].reset_index(drop=True)
+
     # the whole table's schema, from one row per kind of value of each object column
-    schema = _schema(rows(_witnesses(entries, src, keep)))
+    schema = _schema(proxy(_witnesses(entries, lab_of, pos, keep)))
+    chunk = outputs.ROW_GROUP_ROWS
     with pq.ParquetWriter(str(path), schema, **outputs.PARQUET_OPTIONS) as writer:
-        for a in range(0, n, chunk):
-            part = outputs.parquet_table(rows(np.arange(a, min(a + chunk, n))), schema)
-            writer.write_table(part, row_group_size=chunk)
-            del part
+        for a in range(0, max(n, 1), chunk):
+            idx = np.arange(a, min(a + chunk, n), dtype=np.int64)
+            writer.write_table(_arrow_rows(pieces(idx), lab_of[idx], schema),
+                               row_group_size=chunk)  # fmt: skip
     return int(flagged.sum()), slim
+
+
+def _arrow_rows(pieces: Iterator[tuple[int, pd.DataFrame]], lo: np.ndarray, schema: pa.Schema
+                ) -> pa.Table:  # fmt: skip
+    """One row group: each lab's rows converted as :func:`labforensics.outputs.parquet_table`
+    converts a chunk (``schema``), then put in rank order column by column (a column of
+    the labs' rows given up once taken: the row group is held at most twice, never as
+    pandas and Arrow at once). ``lo`` is the lab of each row in rank order."""
+    parts = [pa.Table.from_pandas(df, schema=schema, preserve_index=False) for _, df in pieces]
+    inv = np.empty(len(lo), dtype=np.int64)  # rank order -> row of the labs' rows in lab order
+    inv[np.argsort(lo, kind="stable")] = np.arange(len(lo))
+    take = pa.array(inv)
+    columns = []
+    for f in schema:
+        col = pa.chunked_array([c for t in parts for c in t.column(f.name).chunks], type=f.type)
+        col = col.take(take)
+        columns.append(col.combine_chunks() if col.num_chunks > 1 else col)
+        parts = [t.drop_columns([f.name]) for t in parts]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _schema(proxy: pd.DataFrame) -> pa.Schema:
@@ -335,20 +367,23 @@ def _schema(proxy: pd.DataFrame) -> pa.Schema:
     return outputs._lists_as_object(proxy, pa.Schema.from_pandas(proxy, preserve_index=False))
 
 
-def _witnesses(entries: list[_LabUnit], src: np.ndarray, keep: np.ndarray) -> np.ndarray:
+def _witnesses(entries: list[_LabUnit], lab_of: np.ndarray, pos: np.ndarray, keep: np.ndarray
+               ) -> np.ndarray:  # fmt: skip
     """Rank positions of one row per kind of value of each object column, in every lab
-    (the reasons: among the rows whose reasons are kept), increasing."""
-    n = len(src)
+    (the reasons: among the rows whose reasons are kept), increasing; ``lab_of`` and
+    ``pos`` give each rank position's lab and row in the lab."""
+    n = len(lab_of)
+    starts = np.concatenate([[0], np.cumsum([e.n for e in entries])[:-1]]).astype(np.int64)
     where = np.empty(n, dtype=np.int64)  # concatenated row -> its rank position
-    where[src] = np.arange(n)
+    where[starts[lab_of] + pos] = np.arange(n)
     picked: set[int] = set()
     start = 0
     for e in entries:
         for firsts in e.kinds.values():
             picked.update(int(where[start + p]) for p in firsts.values())
-        pos, kinds = e.blanked
+        at, kinds = e.blanked
         seen: set[Any] = set()
-        for p, k in zip(pos, kinds, strict=True):
+        for p, k in zip(at, kinds, strict=True):
             r = int(where[start + p])
             if k not in seen and keep[r]:
                 seen.add(k)
