@@ -340,10 +340,10 @@ def _run_stages(
             del parts
             st.run("sessions", run.first, lambda n: f"{n:,} sessions")
             st.run("features", run.peer)
-            sc = st.run("detection", run.detect,
+            sc = st.run("detection", lambda: run.detect(folder and folder.make()),
                         lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
                                   "sessions flagged")  # fmt: skip
-            aside = set_aside(sc, folder.make()) if folder is not None else {}  # slim, files
+            aside = run.score_files or (set_aside(sc, folder.make()) if folder else {})  # slim
             er, ss_file = collect_slim(run, folder)  # the budget decides: events, sessions in files
         finally:
             eng.close()

@@ -12,7 +12,9 @@ and keeps of the session table only :func:`slim_session_scores`; :func:`move_int
 then moves the files into the output folder with the other outputs, where
 :class:`~labforensics.result.LazyScores` reads them when a notebook asks (issue 17: peak
 memory must not grow with columns no stage needs). The files are the bytes the whole
-tables would have been written as at the end.
+tables would have been written as at the end. A run over its ``memory_budget`` never holds
+the whole tables: detection writes the same files and slim table itself, from each lab's
+scored rows in files (:mod:`labforensics.engine.score_spill`).
 
 Files (registered in :data:`labforensics.outputs.OUTPUT_NAMES`, hashed in
 ``manifest.json``): :data:`SCORE_FILES`.

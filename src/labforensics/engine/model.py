@@ -360,17 +360,7 @@ def scores_from_labs(scored: list[dict[str, Any]], models: dict[str, UnitModel],
     best-ranked, blanked elsewhere.
     """
     res = Scores()
-    pdict = {k: (str(v) if isinstance(v, Path) else v)
-             for k, v in dataclasses.asdict(params).items()}  # fmt: skip
-    res.metadata = {
-        "seed": case.seed,
-        "tz": case.tz,
-        "params": pdict,
-        "versions": versions(),
-        "rules_file": None if params.rules_path == "" else str(params.rules_path
-                                                              or default_rules_path()),
-        "units": {},
-    }  # fmt: skip
+    res.metadata = scores_metadata(params, case)
     for u in UNITS:
         labs = [s[u] for s in scored if u in s]
         if not labs or u not in models:
@@ -395,33 +385,61 @@ def scores_from_labs(scored: list[dict[str, Any]], models: dict[str, UnitModel],
         keep = out["flagged"].to_numpy(dtype=bool) | (rank <= params.explain_top)
         out["reasons"] = np.where(keep, out["reasons"].to_numpy(), None)
         out["reasons"] = out["reasons"].where(keep, pd.NA)
-        # the column order of labforensics.score: keys, scores, detectors, rules, reasons
-        keys = [c for c in frames[0].columns if c not in _SCORE_COLUMNS
-                and not c.startswith(("det_", "rule_"))]  # fmt: skip
-        dets = [c for c in frames[0].columns if c.startswith("det_")]
-        lab_rcols = [c for x in labs for c in x["rule_columns"]]
-        rule_order = list(dict.fromkeys(lab_rcols))
-        cols = [*keys, "score", "rank", "flagged", "ensemble", *dets, "rules_score",
-                *rule_order, "reasons"]  # fmt: skip
+        cols = score_columns(list(frames[0].columns), labs)
         out = out[cols].iloc[order].reset_index(drop=True)
         setattr(res, u, out)
-        res.metadata["units"][u] = {
-            "n_rows": int(len(out)),
-            "columns": list(model.columns),
-            "dropped_columns": dict(model.dropped),
-            "detectors": list(model.names),
-            "skipped_detectors": dict(model.skipped),
-            "clamped_detectors": dict(model.clamped),
-            "sample_sizes": dict(model.sample_sizes),
-            "rules_applied": sorted({r for x in labs for r in x["rules_applied"]}),
-            "rules_inherited": sorted({r for x in labs for r in x["rules_inherited"]}),
-            "rules_skipped": {k: v for x in labs for k, v in x["rules_skipped"].items()},
-            "threshold": model.threshold,
-            "n_flagged": int(out["flagged"].sum()),
-            "combine": params.combine,
-            "fit_sample_rows": int(model.n_sample),
-        }
+        res.metadata["units"][u] = unit_metadata(model, labs, len(out), int(out["flagged"].sum()),
+                                                 params)  # fmt: skip
     return res
+
+
+def score_columns(first: list[str], labs: list[dict[str, Any]]) -> list[str]:
+    """The column order of :func:`labforensics.score`'s tables: keys, scores, detectors,
+    rules, reasons; keys and detectors as in the first lab's rows (``first``, its columns),
+    the rule columns in the order the labs (:func:`score_lab`'s entries) name them."""
+    keys = [c for c in first if c not in _SCORE_COLUMNS and not c.startswith(("det_", "rule_"))]
+    dets = [c for c in first if c.startswith("det_")]
+    rule_order = list(dict.fromkeys(c for x in labs for c in x["rule_columns"]))
+    return [*keys, "score", "rank", "flagged", "ensemble", *dets, "rules_score", *rule_order,
+            "reasons"]  # fmt: skip
+
+
+def scores_metadata(params: DetectParams, case: CaseContext) -> dict[str, Any]:
+    """:attr:`Scores.metadata` of a run but its ``units`` (empty), as
+    :func:`scores_from_labs` starts it."""
+    pdict = {k: (str(v) if isinstance(v, Path) else v)
+             for k, v in dataclasses.asdict(params).items()}  # fmt: skip
+    return {
+        "seed": case.seed,
+        "tz": case.tz,
+        "params": pdict,
+        "versions": versions(),
+        "rules_file": None if params.rules_path == "" else str(params.rules_path
+                                                              or default_rules_path()),
+        "units": {},
+    }  # fmt: skip
+
+
+def unit_metadata(model: UnitModel, labs: list[dict[str, Any]], n_rows: int, n_flagged: int,
+                  params: DetectParams) -> dict[str, Any]:  # fmt: skip
+    """One unit's ``metadata["units"]`` entry: its model, the rules of its labs (the
+    ``rules_*`` entries of :func:`score_lab`'s result, in lab order), rows and flags."""
+    return {
+        "n_rows": int(n_rows),
+        "columns": list(model.columns),
+        "dropped_columns": dict(model.dropped),
+        "detectors": list(model.names),
+        "skipped_detectors": dict(model.skipped),
+        "clamped_detectors": dict(model.clamped),
+        "sample_sizes": dict(model.sample_sizes),
+        "rules_applied": sorted({r for x in labs for r in x["rules_applied"]}),
+        "rules_inherited": sorted({r for x in labs for r in x["rules_inherited"]}),
+        "rules_skipped": {k: v for x in labs for k, v in x["rules_skipped"].items()},
+        "threshold": model.threshold,
+        "n_flagged": int(n_flagged),
+        "combine": params.combine,
+        "fit_sample_rows": int(model.n_sample),
+    }
 
 
 _SCORE_COLUMNS = frozenset({"score", "rank", "flagged", "ensemble", "rules_score", "reasons"})

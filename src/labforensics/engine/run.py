@@ -19,11 +19,16 @@ Passes (``L`` labs, each step one task per lab unless said):
 3. :func:`~labforensics.engine.lab.apply_peer_summaries`: the cross-lab peer baselines.
 4. Stratified sample of each lab's feature rows (:mod:`labforensics.engine.model`);
    gathered; the detector model fitted on the client.
-5. Each lab scored with the model (rules, inherited session rules, reasons).
+5. Each lab scored with the model (rules, inherited session rules, reasons). Over the
+   ``memory_budget``, each lab's scored rows go to files as the lab is scored (on Dask:
+   gathered one lab at a time) and only the ranking's columns are kept
+   (:mod:`~labforensics.engine.score_spill`).
 6. On the client: the global ranking, the reasons kept for flagged and top-ranked
-   rows, and the labs' sessions and exports concatenated in evidence order for the
-   whole-case stages (campaigns, attribution, the report); the events gathered one lab
-   at a time and kept per lab (:class:`~labforensics.case_events.CaseEvents`).
+   rows (over the budget: ranked from the kept columns, the scored tables written from
+   the labs' files in rank order), and the labs' sessions and exports concatenated in
+   evidence order for the whole-case stages (campaigns, attribution, the report); the
+   events gathered one lab at a time and kept per lab
+   (:class:`~labforensics.case_events.CaseEvents`).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from .lab import (
 )
 from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
 from .partitions import release_memory
+from .score_spill import ScoreSpill
 
 __all__ = [
     "ENGINES",
@@ -312,6 +318,11 @@ def _sample(part: LabPart, alloc: dict[Any, dict[str, int]], seed: int) -> dict[
     return lab_sample(part.features, alloc[part.lab], part.lab, seed)
 
 
+def _score_into(part: LabPart, models: dict[str, Any], det: DetectParams, case: Any,
+                spill: ScoreSpill) -> None:  # fmt: skip
+    spill.add(score_lab(part, models, det, case))  # the lab's rows into files, here
+
+
 def _collect(part: LabPart) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     # the lab's sessions, its events (dictionary-encoded, with session_id) and exports
     return part.sessions.sessions, part.sessions.events, part.exports
@@ -347,6 +358,8 @@ class LabRun:
         self.parts: list[Any] = []
         self.meta: list[dict[str, Any]] = []
         self.scores: Scores | None = None
+        #: unit -> its scored table's file, when :meth:`detect` wrote them (else empty)
+        self.score_files: dict[str, Path] = {}
 
     def _map(self, stage: str, labs: Sequence[Any], fn: Callable[..., Any],
              items: Sequence[Any], *args: Any) -> list[Any]:  # fmt: skip
@@ -426,7 +439,24 @@ class LabRun:
         self.parts = self._map("features", [m["lab"] for m in self.meta], _peer, self.parts,
                                summaries, self.settings, family)  # fmt: skip
 
-    def detect(self) -> Scores:
+    def detect(self, folder: Path | None = None) -> Scores:
+        """The detector model fitted on every lab's sample, every lab scored and ranked.
+
+        Parameters
+        ----------
+        folder : pathlib.Path, optional
+            The run's private folder. When given and the run keeps its labs in files
+            (:attr:`events_to_files`), each lab's scored rows go to files there as the lab
+            is scored, and the scored tables are written there from them
+            (:class:`~labforensics.engine.score_spill.ScoreSpill`): :attr:`score_files`
+            names them, and the scores returned hold the slim session table only (as
+            :func:`~labforensics.score_files.set_aside` leaves them). Else every lab's
+            rows are ranked in memory and the scores hold the whole tables.
+
+        Returns
+        -------
+        Scores
+        """
         det, seed = self.detection, self.settings.case.seed
         alloc = sample_allocation({m["lab"]: m["counts"] for m in self.meta}, det)
         samples = self.eng.gather(self.eng.map(_sample, self.parts, alloc, seed))
@@ -439,10 +469,14 @@ class LabRun:
                 bar.update(1)
 
             models = fit_models(samples, det, self.settings.case, step)
-        scored = self.eng.gather(self._map("detection", [m["lab"] for m in self.meta],
-                                           score_lab, self.parts, models, det,
-                                           self.settings.case))  # fmt: skip
-        scores = scores_from_labs(scored, models, det, self.settings.case)
+        labs = [m["lab"] for m in self.meta]
+        if folder is not None and self.events_to_files:  # each lab's rows into files
+            scores, self.score_files = self._detect_to_files(folder, labs, models)
+        else:
+            scored = self.eng.gather(self._map("detection", labs, score_lab, self.parts,
+                                               models, det, self.settings.case))  # fmt: skip
+            scores = scores_from_labs(scored, models, det, self.settings.case)
+            del scored
         scores.metadata["engine"] = {
             "labs": [m["lab"] if m["lab"] is not None else "(no lab)" for m in self.meta],
             "fit_sample_rows": {u: {str(k): v[u] for k, v in alloc.items()} for u in models},
@@ -456,6 +490,23 @@ class LabRun:
         }
         self.scores = scores
         return scores
+
+    def _detect_to_files(self, folder: Path, labs: list[Any], models: dict[str, Any]
+                         ) -> tuple[Scores, dict[str, Path]]:  # fmt: skip
+        """Every lab scored, its rows written to files as they come (:class:`ScoreSpill`),
+        then ranked and written as the scored tables. Here, each lab is scored and written
+        in turn; on Dask, the labs are scored as tasks and gathered one at a time."""
+        spill = ScoreSpill(folder)
+        det, case = self.detection, self.settings.case
+        if isinstance(self.eng, LocalEngine):
+            self._map("detection", labs, _score_into, self.parts, models, det, case, spill)
+        else:
+            for handle in self.eng.map(score_lab, self.parts, models, det, case):
+                (scored,) = self.eng.gather([handle])
+                self.eng.release([handle])
+                spill.add(scored)
+                del scored
+        return spill.finish(models, det, case)
 
     def collect(self, events_dir: Path | None = None) -> EngineResult:
         """The labs' results put back together, lab after lab (:class:`EngineResult`).
