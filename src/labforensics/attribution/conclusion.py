@@ -125,6 +125,7 @@ from .lab_data import (
     prepare,
 )
 from .likelihood import (
+    SUPPORT_MIN_LR,
     ceiling_log10,
     coverage_ceiling_log10,
     cut_curve,
@@ -132,6 +133,7 @@ from .likelihood import (
     marginal_loglik,
     mismatch_rate,
     set_loglik,
+    supports,
     verbal,
     zone,
 )
@@ -391,6 +393,9 @@ def lab_conclusion(
             f"{d.lab}: the leaked set cannot tell {lead} from {alts[0]['proposition']} (their best "
             "operations hold the same leaked patients): no support for either; " + res["reason"]
         )
+    res["leading"] = lead
+    if alts and not supports(res["log10_lr"]):
+        res = _undetermined(res, f"{d.lab}: ")
     return {
         **base,
         **res,
@@ -497,9 +502,34 @@ def _lr_by_proposition(lls: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def _undetermined(res: dict[str, Any], who: str) -> dict[str, Any]:
+    """A conclusion whose leading proposition the findings do not support over its
+    alternative (LR below 2, "no support": :func:`~.likelihood.supports`): no source is
+    named. ``proposition`` becomes ``undetermined``; ``leading``, the ratio, its band and
+    the alternative are kept; the reason says why first (``who``: "L01: " or "")."""
+    return {**res, "proposition": "undetermined",
+            "reason": f"{who}undetermined, no source named: the likelihood ratio is below "
+                      f"{SUPPORT_MIN_LR:g} (no support on the verbal scale); " + res["reason"]}  # fmt: skip
+
+
+def _not_in_evidence(d: _LabData) -> dict[str, Any] | None:
+    """A lab of the leak the evidence holds nothing of (no logs, or none of its leaked
+    patients known to them): not weighed, its pairs counted ``not_in_evidence`` (a
+    limit), never a proposition of its own; None for a lab to weigh."""
+    if d.has_logs and len(d.known_ns) and d.leaked.any():
+        return None
+    why = ("no logs of this lab are in the evidence" if not d.has_logs or not len(d.known_ns)
+           else "none of its leaked patients is known to its logs or patient index")  # fmt: skip
+    return {"lab": d.lab, "linked": d.n_linked, "linked_alone": d.n_unique,
+            "not_in_evidence": True, "coverage": cov.lab_lines(d.n_linked, 0, False, 0),
+            "reason": f"not in the evidence: {why}, so its {d.n_linked:,} lab-patient pair(s) "
+                      "cannot be weighed"}  # fmt: skip
+
+
 def _verdict_none(prop: str, reason: str) -> dict[str, Any]:
     return {
         "proposition": prop,
+        "leading": prop,
         "log10_lr": None,
         "likelihood_ratio": None,
         "verbal": None,
@@ -566,6 +596,7 @@ def conclude(
     if prep is None:
         return {
             "proposition": "undetermined",
+            "leading": None,
             "reason": "no leak",
             "log10_lr": None,
             "likelihood_ratio": None,
@@ -583,30 +614,38 @@ def conclude(
                             "reason": _not_weighed_reason(d, prep["fmr"],
                                                           prep["n_rows_linked"])})  # fmt: skip
             continue
+        if (gone := _not_in_evidence(d)) is not None:
+            skipped.append(gone)
+            continue
         per.append(
             lab_conclusion(
                 d, prep["fmr"], prep["sighted_at"], params, s, prep.get("tz") or DEFAULT_TZ
             )
         )
     per, skipped = _place_ambiguous(per, skipped, prep["labs"])
-    lines = cov.case_lines([p["coverage"] for p in per], prep["unplaced"])
+    gone = [x for x in skipped if x.get("not_in_evidence")]  # their pairs: not_in_evidence
+    lines = cov.case_lines([p["coverage"] for p in per + gone], prep["unplaced"])
     # identifiers also counted in a weighed lab are not counted again
-    lines["not_weighed"] = sum(x["linked"] for x in skipped if not x.get("counted_in"))
+    lines["not_weighed"] = sum(x["linked"] for x in skipped
+                               if not x.get("counted_in") and x not in gone)  # fmt: skip
     lines["total"] += lines["not_weighed"]
     lines["share_producible"] = lines["producible"] / lines["total"] if lines["total"] else None
     if not per:
         return {
             **_verdict_none(
                 "outside_evidence",
-                "no lab-patient pair of the leak is at a lab of the evidence beyond false links",
+                "no lab-patient pair of the leak is at a lab of the evidence beyond false links"
+                + "".join(f"; {x['lab']} {x['reason']}" for x in gone),
             ),  # fmt: skip
             "window": None,
             "coverage": lines,
             "per_lab": per,
             "not_weighed": skipped,
         }
-    props = sorted({p["proposition"] for p in per}, key=PROPOSITIONS.index)
-    prop = props[0] if len(props) == 1 else "mixed"
+    props = {p["proposition"] for p in per}
+    leads = {p["leading"] for p in per}
+    lead = leads.pop() if len(leads) == 1 else "mixed"  # the labs' leading propositions
+    prop = props.pop() if len(props) == 1 else "mixed"
     lrs = [p["log10_lr"] for p in per]
     weakest = None if any(x is None for x in lrs) else min(per, key=lambda p: p["log10_lr"])
     log10_lr = weakest["log10_lr"] if weakest else None
@@ -621,8 +660,9 @@ def conclude(
     )
     if weakest is not None:
         reason += f"; weakest lab {weakest['lab']} ({weakest['reason']})"
-    return {
+    res = {
         "proposition": prop,
+        "leading": lead,
         "log10_lr": log10_lr,
         "likelihood_ratio": float(10.0**log10_lr) if log10_lr is not None else None,
         "verbal": verbal(10.0**log10_lr) if log10_lr is not None else None,
@@ -633,6 +673,13 @@ def conclude(
         "per_lab": per,
         "not_weighed": skipped,
     }
+    # a lab without support, or the case's weakest ratio below 2: no source is named (a
+    # "mixed" of labs at LR about 1 is no verdict either)
+    if "undetermined" in {p["proposition"] for p in per} or (
+        log10_lr is not None and not supports(log10_lr)
+    ):
+        return _undetermined(res, "")
+    return res
 
 
 def _place_ambiguous(
@@ -646,7 +693,7 @@ def _place_ambiguous(
         return per, skipped
 
     def key(p: dict[str, Any]) -> tuple[int, float, str]:
-        logged = p["proposition"] in ("vendor", "insider", "external")
+        logged = p.get("leading", p["proposition"]) in ("vendor", "insider", "external")
         return (0 if logged else 1, -(p["log10_lr"] or 0.0), p["lab"])
 
     kept: list[dict[str, Any]] = []

@@ -69,6 +69,12 @@ def limits(
             f"{c.get('not_weighed', 0):,} in labs left out of the weighing"
         )
     for s in conc.get("not_weighed", []):
+        if s.get("not_in_evidence"):  # a lab the evidence holds nothing of: a coverage limit
+            out.append(
+                f"{s['lab']}: {s['reason']}: no proposition is stated for it; its pairs are "
+                "counted among those not in the evidence"
+            )
+            continue
         out.append(
             f"{s['lab']}: left out of the weighing, so no proposition is stated for it "
             f"({pairs_words(str(s['reason']))}): its leaked patients may be false links of the "

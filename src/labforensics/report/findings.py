@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import __version__
 from ..attribution.conclusion import pairs_words
-from ..attribution.labels import proposition_words, reason_words, verdict_label
+from ..attribution.labels import proposition_who, proposition_words, reason_words, verdict_label
 from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
@@ -285,6 +285,13 @@ def _strength_text(conc: Mapping[str, Any] | None) -> str:
     if not conc or conc.get("log10_lr") is None:
         return ("n/a" if not conc
                 else f"not evaluated ({reason_words(conc.get('reason') or 'no ratio')})")  # fmt: skip
+    if conc.get("proposition") == "undetermined" and conc.get("leading"):
+        # no source named (LR below 2): the ratio is of the leading proposition, not the verdict
+        return (
+            f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])}, "
+            f"{proposition_who(conc.get('leading'))} against "
+            f"{proposition_who(conc.get('alternative'))}): no source is named"
+        )
     return (
         f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])} against "
         f"{proposition_words(conc.get('alternative'))})"
@@ -295,7 +302,7 @@ def _conclusion_section(conc: Mapping[str, Any] | None, made: bool) -> dict[str,
     """``conclusion`` of findings.json (issue 15, item 7): proposition, log10_lr,
     likelihood_ratio, verbal, alternative, window, coverage, reason, plus the
     sensitivity reruns and the verbal scale; ``undetermined`` without an attribution."""
-    keys = ("proposition", "log10_lr", "likelihood_ratio", "verbal", "alternative", "window",
+    keys = ("proposition", "leading", "log10_lr", "likelihood_ratio", "verbal", "alternative", "window",
             "coverage", "reason", "sensitivity", "not_weighed", "verbal_scale", "limits")  # fmt: skip
     if not conc:
         base = {k: None for k in keys}

@@ -54,7 +54,9 @@ def not_weighed(f: Mapping[str, Any]) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     for s in (f.get("conclusion") or {}).get("not_weighed") or []:
-        if isinstance(s, Mapping) and s.get("lab"):
+        if isinstance(s, Mapping) and s.get("lab") and s.get("not_in_evidence"):
+            out[str(s["lab"])] = f"{s.get('reason')}: no source is stated for it"
+        elif isinstance(s, Mapping) and s.get("lab"):
             out[str(s["lab"])] = (
                 f"{NOT_WEIGHED} by the conclusion ({pairs_words(str(s.get('reason') or ''))}): "
                 "its leaked patients may be false matches of the record linkage rather than a "
