@@ -373,10 +373,16 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
                 or (p.get("window") or {}).get("before")]  # fmt: skip
         text = (f"{len(per_lab)} lab(s) weighed by the conclusion, {len(wins)} of them with a "
                 "window for the copy (Conclusion)")  # fmt: skip
-        if left:
-            text += (f"; {len(left)} more lab(s) with leaked patients left out of the weighing "
+        few = [s for s in left if not s.get("not_in_evidence")]
+        gone = [s for s in left if s.get("not_in_evidence")]
+        if few:
+            text += (f"; {len(few)} more lab(s) with leaked patients left out of the weighing "
                      "(too few patients tied to each alone to tell a copy from false matches "
-                     "of the record linkage): " + ", ".join(str(s.get("lab")) for s in left))  # fmt: skip
+                     "of the record linkage): " + ", ".join(str(s.get("lab")) for s in few))  # fmt: skip
+        if gone:
+            text += (f"; {len(gone)} lab(s) of the leak not in the evidence (no logs, or none "
+                     "of its leaked patients known to them), not weighed: "
+                     + ", ".join(str(s.get("lab")) for s in gone))  # fmt: skip
         out.append(text + ".")
     elif f.get("windows"):
         out.append(f"{len(f['windows'])} lab(s) with first-seen bounds of the copy from the "
@@ -384,10 +390,16 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
     if f.get("pathways"):
         # without a leak there are no leaked patients: what a pathway could have produced
         # is a copy of the patients its operations touched
-        what = ("leaked patients" if leak_given(f)
-                else "a copy of the patients they touched (no leak was given)")  # fmt: skip
-        out.append(f"{len(f['pathways']):,} pathway(s) (accounts whose operations could have "
-                   f"produced {what}, the earlier share rule's candidates) in section 5.")  # fmt: skip
+        pws = [p for p in f["pathways"] if isinstance(p, Mapping)]
+        if leak_given(f):  # a pathway explaining no leaked patient could not have produced them
+            n = sum(int(p.get("leaked_explained") or 0) > 0 for p in pws)
+            out.append(f"{len(pws):,} pathway(s) (an account's exports or extractions, the "
+                       f"earlier share rule's candidates) in section 5: {n:,} could have "
+                       f"produced leaked patients, {len(pws) - n:,} explain none of them.")  # fmt: skip
+        else:
+            out.append(f"{len(pws):,} pathway(s) (accounts whose operations could have produced "
+                       "a copy of the patients they touched (no leak was given), the earlier "
+                       "share rule's candidates) in section 5.")  # fmt: skip
     tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
     if tr:
         up = sum(t.get("direction") == "upload" for t in tr)
