@@ -395,7 +395,9 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
             n = sum(int(p.get("leaked_explained") or 0) > 0 for p in pws)
             out.append(f"{len(pws):,} pathway(s) (an account's exports or extractions, the "
                        f"earlier share rule's candidates) in section 5: {n:,} could have "
-                       f"produced leaked patients, {len(pws) - n:,} explain none of them.")  # fmt: skip
+                       "produced leaked patients"
+                       + (f", {len(pws) - n:,} explain none of them" if n < len(pws) else "")
+                       + ".")  # fmt: skip
         else:
             out.append(f"{len(pws):,} pathway(s) (accounts whose operations could have produced "
                        "a copy of the patients they touched (no leak was given), the earlier "
