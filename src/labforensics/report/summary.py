@@ -282,6 +282,9 @@ def _left_out(f: Mapping[str, Any]) -> str:
         if hit and r.get("linked_alone") is not None:
             m = hit.group(1)
             few.append(f"{r.get('lab')} ({_n(r.get('linked_alone'))} of its own)")
+        elif r.get("not_in_evidence"):
+            other.append(f"{r.get('lab')} (not in the evidence: no logs, or none of its "
+                         "leaked patients known to them)")  # fmt: skip
         elif r.get("counted_in"):
             other.append(f"{r.get('lab')} (its identifiers, no lab given, also found at "
                          f"{', '.join(str(x) for x in r['counted_in'])})")  # fmt: skip
