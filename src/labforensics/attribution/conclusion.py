@@ -91,7 +91,16 @@ listed and not weighed.
 Case: the labs' leading propositions when they agree, else ``mixed``; its
 ``log10_lr`` is the smallest of the labs' (every lab's proposition must hold),
 capped by the case's coverage ceiling; no leak: ``undetermined``, reason
-``no leak``, no ratio.
+``no leak``, no ratio. A lab of the leak the evidence holds nothing of (no logs, or
+none of its leaked patients known) is not weighed: listed ``not_in_evidence`` in
+``not_weighed``, its pairs on that coverage line (:func:`_not_in_evidence`).
+
+Support. A ratio below 2 ("no support" on the verbal scale,
+:func:`~.likelihood.supports`) names no source: the lab's, or the case's,
+``proposition`` is ``undetermined`` and the one ranked first is kept as ``leading``
+(with its ratio, band and alternative); a case with such a lab is undetermined too,
+never ``mixed`` of it (:func:`_undetermined`). ``leading`` equals ``proposition``
+when a source is named.
 
 Window per lab: the evidence-based bounds intersected with ``[horizon, first
 public sighting]``. The evidence-based bounds are, with a patient index's
