@@ -37,7 +37,12 @@ def test_six_fixtures_present():
 def test_fixture(case, tmp_path, request):
     findings = replay_case(case / "case.toml", tmp_path)
     if case.name in TRUE_VERDICT:
-        assert findings["verdict"]["verdict"] == TRUE_VERDICT[case.name]
+        # the proposition the findings favour is the true one; it is the verdict only when
+        # they support it (LR 2 or more): at "no support" no source is named (QA session 9)
+        c, verdict = findings["conclusion"], findings["verdict"]["verdict"]
+        truth = TRUE_VERDICT[case.name]
+        assert (c.get("leading") or verdict) == truth
+        assert verdict == truth or (verdict == "undetermined" and c["verbal"] == "no support")
     update = request.config.getoption("--lf-update-expected")
     problems = compare_expected(case, expected_from_findings(findings), update=update)
     assert not problems, "\n".join(f"--- {n}\n{d}" for n, d in problems)

@@ -463,7 +463,7 @@ def _write_outputs(
         findings["limits"] = [*findings.get("limits", []), *notes]
         for n in notes:
             print(f"labforensics: warning: {_printable(n)}", file=sys.stderr)
-    quarantine = with_leak_quarantine(ev.quarantine, res.leak_linkage)  # + index/dump lines
+    quarantine = with_leak_quarantine(ev.quarantine, res.leak_linkage, res.attribution)  # + leak
     if transfer_quarantine is not None and len(transfer_quarantine):
         quarantine = pd.concat([quarantine, transfer_quarantine], ignore_index=True)
     if res.leak_linkage is not None:  # leak/horizon.py summarise: numbers and pseudonyms only

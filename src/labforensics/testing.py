@@ -103,13 +103,15 @@ def expected_from_findings(findings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _conclusion_expected(findings: dict[str, Any]) -> dict[str, Any]:
-    """The conclusion's proposition, strength (log10 LR to 3 decimals, verbal,
-    alternative) and coverage lines, for the case and per lab (issue 15)."""
+    """The conclusion's proposition, leading proposition (the one named, or the one the
+    likelihoods rank first when no source is named), strength (log10 LR to 3 decimals,
+    verbal, alternative) and coverage lines, for the case and per lab (issue 15)."""
 
     def one(c: dict[str, Any]) -> dict[str, Any]:
         lr = c.get("log10_lr")
         return {
             "proposition": c.get("proposition"),
+            "leading": c.get("leading"),
             "log10_lr": None if lr is None else round(float(lr), 3),
             "verbal": c.get("verbal"),
             "alternative": c.get("alternative"),

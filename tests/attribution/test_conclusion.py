@@ -264,13 +264,15 @@ def test_a_tie_between_two_hypotheses_gives_no_support():
     # both hold the same 4 leaked patients (log10 L = -0.043648 each); insider also has G
     # at 9.5 h (-2.689457), so its mean is -0.343697 and the raw ratio vendor/insider is
     # 10^0.300049 (~2, "weak") only because insider has one more operation. The leaked set
-    # cannot tell E from F: the ratio is 1 ("no support"), and the reason says so.
+    # cannot tell E from F: the ratio is 1 ("no support"), and the reason says so. At no
+    # support no source is named: undetermined, vendor (the tie's more anomalous) leading.
     ops = _ops(
         [("E", "vendor", _hours(4.2), 4), ("F", "insider", _hours(4.7), 4),
          ("G", "insider", _hours(9.5), 9)]
     )  # fmt: skip
     r = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
-    assert r["proposition"] == "vendor" and r["alternative"] == "insider"
+    assert r["proposition"] == "undetermined" and r["leading"] == "vendor"
+    assert r["alternative"] == "insider"
     assert r["log10_lr"] == 0.0 and r["verbal"] == "no support"
     assert r["alternatives"][0]["log10_lr_uncapped"] == 0.0
     assert "cannot tell vendor from insider" in r["reason"]

@@ -93,7 +93,9 @@ def test_an_extraction_within_the_censoring_period_is_not_outside_evidence():
     r = lab_conclusion(_lab(23.0), None, None, P, _Setting())
     # within the censoring period a copy before the logs fits at least as well as the
     # extraction (outside_evidence takes its likelihood), and no better here: LR exactly 1
-    assert r["proposition"] == "vendor" and r["alternative"] == "outside_evidence"
+    # (no support: no source named, the vendor leading; QA session 9)
+    assert r["proposition"] == "undetermined" and r["leading"] == "vendor"
+    assert r["alternative"] == "outside_evidence"
     assert r["log10_lr"] == 0.0 and r["verbal"] == "no support"
     assert "censoring period" in r["reason"] and r["censored_until"] == "2020-01-29T00:00:00Z"
     # producible: the leaked patients first seen by day 23 may have existed at day 4.3:

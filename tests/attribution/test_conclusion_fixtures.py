@@ -25,8 +25,9 @@ def test_damaged_files_is_not_strong_on_a_quarter_of_the_leak():
     assert n_leak == 450 and cov["total"] == n_leak
     assert sum(cov[k] for k in LINES) + cov["unplaced"] + cov["not_weighed"] == n_leak
     assert cov["in_evidence"] == 111 and cov["producible"] / cov["total"] < 0.3
-    assert c["proposition"] == "vendor"
-    assert c["verbal"] in ("no support", "weak") and "strong" not in c["verbal"]
+    # "no support" (LR 1): the vendor leads, but no source is named (QA session 9)
+    assert c["leading"] == "vendor" and c["verbal"] == "no support"
+    assert c["proposition"] == "undetermined"
     # each lab's lines add up to its leaked rows, and the labs to the case
     assert sum(p["coverage"]["linked"] for p in c["per_lab"]) == cov["linked"]
     for p in c["per_lab"]:
@@ -39,6 +40,7 @@ def test_no_incident_names_no_proposition():
     assert c == {
         "alternative": None,
         "coverage": None,
+        "leading": None,
         "log10_lr": None,
         "per_lab": [],
         "proposition": "undetermined",

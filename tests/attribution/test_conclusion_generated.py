@@ -65,8 +65,9 @@ def test_staff_export(tmp_path):
     # 30 % of the lab, unrelated to them. By issue 15's definitions it is a copy by lab
     # staff (insider) by an unlogged means (outside_evidence): either may lead, never the
     # vendor or an intrusion (LR > 1 for them would be misleading evidence)
-    assert att.verdict in ("insider", "outside_evidence")
-    assert per["L02"]["proposition"] in ("insider", "outside_evidence")
+    # (at no support neither is named: undetermined, one of them leading; QA session 9)
+    assert att.verdict in ("insider", "outside_evidence", "undetermined")
+    assert per["L02"]["leading"] in ("insider", "outside_evidence")
     assert per["L02"]["log10_lr"] >= 0
     by = per["L02"]["log10_lr_by_proposition"]
     assert by.get("vendor", -1.0) <= 0 and by.get("external", -1.0) <= 0
@@ -94,9 +95,15 @@ def test_vendor_extraction(tmp_path):
     # (log10 L -25.85) but the vendor also has ~17 hotline sessions that cannot hold the
     # copy, so "the vendor" (their mean, -27.08) and an unlogged copy at an instant of the
     # range (-27.00) fit alike: no support either way (measured 0.08), never moderate
-    assert {per["L02"]["proposition"], per["L02"]["alternative"]} == {"vendor", "outside_evidence"}
+    assert {per["L02"]["leading"], per["L02"]["alternative"]} == {"vendor", "outside_evidence"}
     assert abs(per["L02"]["log10_lr"]) < 0.5
-    assert att.verdict in ("vendor", "mixed") and att.conclusion["log10_lr"] < 0.5
+    # L02 at no support names no source, so neither does the case (QA session 9)
+    assert per["L02"]["proposition"] == "undetermined" and per["L02"]["verbal"] == "no support"
+    assert att.verdict == "undetermined" and att.conclusion["log10_lr"] < 0.5
+    # the labs' leading propositions: L01 vendor, L02 whichever of the two leads (measured
+    # outside_evidence): the case's leading is "mixed" unless both are the vendor
+    lead = {per["L01"]["leading"], per["L02"]["leading"]}
+    assert att.conclusion["leading"] == (lead.pop() if len(lead) == 1 else "mixed")
     # each lab's window (registrations' likelihood interval within [horizon, ...]) holds
     # the true extraction instant (linkage_truth.json: L01 2019-03-08T00:39:30Z, L02
     # 2019-01-31T00:44:15Z), which the first-seen window of L02 missed
@@ -123,12 +130,14 @@ def test_two_sources(tmp_path):
     att, copied = _run(tmp_path, "two_sources")
     assert copied == {"L02": "a", "L01": "c"}  # the vendor copies L02, an intruder L01
     per = _per_lab(att)
-    assert att.verdict == "mixed"
+    # L02 at no support (below) names no source: not "mixed" but undetermined (QA session 9)
+    assert att.verdict == "undetermined" and att.conclusion["leading"] == "mixed"
     # L01: the intruder's export weighed at its day's start (the copied data stop the day
     # before the attack: copy_lag_h), against an unlogged copy: measured 1.74 (moderate)
     assert per["L01"]["proposition"] == "external" and per["L01"]["log10_lr"] > 1.0
     # L02 (known limit, as in test_vendor_extraction's L02): the extraction against an
     # unlogged copy, no support either way (measured 0.14 for outside_evidence)
-    assert {per["L02"]["proposition"], per["L02"]["alternative"]} == {"vendor", "outside_evidence"}
+    assert {per["L02"]["leading"], per["L02"]["alternative"]} == {"vendor", "outside_evidence"}
+    assert per["L02"]["proposition"] == "undetermined"
     assert abs(per["L02"]["log10_lr"]) < 0.5
     _coverage_adds_up(att)

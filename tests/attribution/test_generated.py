@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from labforensics.attribution import AttributionParams, attribute
+from labforensics.attribution.likelihood import supports
 from labforensics.case import CaseContext
 from labforensics.networks import NetworkMap
 from labforensics.privacy import CaseKey
@@ -143,7 +144,9 @@ def test_vendor_leak_file(case):
         params=P,
         case=facts,
     )
-    assert a.verdict == "vendor", a.verdict_rule
+    # the vendor leads; it is the verdict only when the findings support it (LR >= 2)
+    assert a.conclusion["leading"] == "vendor", a.verdict_rule
+    assert a.verdict == ("vendor" if supports(a.conclusion["log10_lr"]) else "undetermined")
     top = a.pathways.iloc[0]
     # the migration account's one pathway explains (nearly) every leaked patient found
     assert top["account"] == "migration.editeur" and top["share"] >= 0.95
@@ -190,7 +193,8 @@ def test_vendor_leak_as_nirs(case):
         case=case["facts"],
     )
     # NIRs mapped through the labs' indexes find exactly the patients the IPPs find
-    assert a.verdict == b.verdict == "vendor"
+    assert a.conclusion["leading"] == b.conclusion["leading"] == "vendor"
+    assert a.verdict == b.verdict
     assert a.totals["found"] == b.totals["found"] and a.totals["leak_id_kind"] == ["nir"]
 
 
@@ -264,7 +268,8 @@ def test_mixed_vendor_and_insider(case):
     leak = pd.concat([vend[vend["lab"] == inc["lab"]], _leak([(lab, ipps)])], ignore_index=True)
     a = attribute(ev, ss, leak=leak, case_key=KEY, params=case["params"], case=case["facts"])
     h = a.hypotheses.set_index("hypothesis")
-    assert a.verdict == "mixed"
+    assert a.conclusion["leading"] == "mixed"
+    assert a.verdict == ("mixed" if supports(a.conclusion["log10_lr"]) else "undetermined")
     # each share is its own lab's leaked-and-found patients over all found
     n_ins = a.leak_summary.set_index("lab").loc[lab, "leaked_found"]
     assert h.loc["insider", "share"] == pytest.approx(n_ins / a.totals["found"])

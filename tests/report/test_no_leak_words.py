@@ -25,8 +25,9 @@ def _pathway_line(given: bool) -> str:
 
 def test_pathways_line_with_and_without_a_leak():
     assert _pathway_line(True) == (
-        "1,200 pathway(s) (accounts whose operations could have produced leaked patients, "
-        "the earlier share rule's candidates) in section 5."
+        "1,200 pathway(s) (an account's exports or extractions, the earlier share rule's "
+        "candidates) in section 5: 0 could have produced leaked patients, 1,200 explain none "
+        "of them."
     )
     assert _pathway_line(False) == (
         "1,200 pathway(s) (accounts whose operations could have produced a copy of the "

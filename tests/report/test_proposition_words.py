@@ -130,7 +130,9 @@ def test_cli_verdict_line_and_report_in_words(tmp_path, capsys):
     assert not bare_codes(verdict), verdict
     # the stage notes in words (findings.json's stages, the report's table)
     notes = {r["stage"]: r["output"] for r in f["stages"]}
-    assert notes["attribution"] == "verdict: laboratory staff"
+    # laboratory staff leads at no support (LR 1.96): no source is named (QA session 9)
+    assert notes["attribution"] == "verdict: undetermined"
+    assert f["conclusion"]["leading"] == "insider"
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert ">verdict insider<" not in html and ">verdict: laboratory staff</td>" in html
+    assert ">verdict insider<" not in html and ">verdict: undetermined</td>" in html
     assert f"against {OUTSIDE}" in html

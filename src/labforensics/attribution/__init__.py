@@ -183,7 +183,9 @@ class Attribution:
     verdict : str
         The conclusion's proposition (``conclusion["proposition"]``): ``vendor``,
         ``insider``, ``external``, ``outside_evidence``, ``mixed`` or
-        ``undetermined`` (no leak). The former share rule's verdict is
+        ``undetermined`` (no leak, or a likelihood ratio below 2: "no support", no
+        source named; the proposition ranked first is ``conclusion["leading"]``). The
+        former share rule's verdict is
         ``totals["share_rule_verdict"]``.
     verdict_rule : str
         The rule as applied (:data:`VERDICT_RULE`), with the figures that decided

@@ -91,7 +91,16 @@ listed and not weighed.
 Case: the labs' leading propositions when they agree, else ``mixed``; its
 ``log10_lr`` is the smallest of the labs' (every lab's proposition must hold),
 capped by the case's coverage ceiling; no leak: ``undetermined``, reason
-``no leak``, no ratio.
+``no leak``, no ratio. A lab of the leak the evidence holds nothing of (no logs, or
+none of its leaked patients known) is not weighed: listed ``not_in_evidence`` in
+``not_weighed``, its pairs on that coverage line (:func:`_not_in_evidence`).
+
+Support. A ratio below 2 ("no support" on the verbal scale,
+:func:`~.likelihood.supports`) names no source: the lab's, or the case's,
+``proposition`` is ``undetermined`` and the one ranked first is kept as ``leading``
+(with its ratio, band and alternative); a case with such a lab is undetermined too,
+never ``mixed`` of it (:func:`_undetermined`). ``leading`` equals ``proposition``
+when a source is named.
 
 Window per lab: the evidence-based bounds intersected with ``[horizon, first
 public sighting]``. The evidence-based bounds are, with a patient index's
@@ -117,9 +126,7 @@ import pandas as pd
 
 from ..case import DEFAULT_TZ
 from ..leak.horizon import horizon_m
-from ..validation import limits_lines
 from . import coverage as cov
-from .context import _Context
 from .copy_window import _ts, _window, likelihood_interval, next_local_day
 from .lab_data import (
     _iso,
@@ -127,7 +134,7 @@ from .lab_data import (
     prepare,
 )
 from .likelihood import (
-    VERBAL_SCALE_TEXT,
+    SUPPORT_MIN_LR,
     ceiling_log10,
     coverage_ceiling_log10,
     cut_curve,
@@ -135,9 +142,11 @@ from .likelihood import (
     marginal_loglik,
     mismatch_rate,
     set_loglik,
+    supports,
     verbal,
     zone,
 )
+from .limits import limits, pairs_words
 from .params import AttributionParams
 
 #: Propositions, in report (and tie-break) order.
@@ -393,6 +402,9 @@ def lab_conclusion(
             f"{d.lab}: the leaked set cannot tell {lead} from {alts[0]['proposition']} (their best "
             "operations hold the same leaked patients): no support for either; " + res["reason"]
         )
+    res["leading"] = lead
+    if alts and not supports(res["log10_lr"]):
+        res = _undetermined(res, f"{d.lab}: ")
     return {
         **base,
         **res,
@@ -499,9 +511,34 @@ def _lr_by_proposition(lls: dict[str, float]) -> dict[str, float]:
     return out
 
 
+def _undetermined(res: dict[str, Any], who: str) -> dict[str, Any]:
+    """A conclusion whose leading proposition the findings do not support over its
+    alternative (LR below 2, "no support": :func:`~.likelihood.supports`): no source is
+    named. ``proposition`` becomes ``undetermined``; ``leading``, the ratio, its band and
+    the alternative are kept; the reason says why first (``who``: "L01: " or "")."""
+    return {**res, "proposition": "undetermined",
+            "reason": f"{who}undetermined, no source named: the likelihood ratio is below "
+                      f"{SUPPORT_MIN_LR:g} (no support on the verbal scale); " + res["reason"]}  # fmt: skip
+
+
+def _not_in_evidence(d: _LabData) -> dict[str, Any] | None:
+    """A lab of the leak the evidence holds nothing of (no logs, or none of its leaked
+    patients known to them): not weighed, its pairs counted ``not_in_evidence`` (a
+    limit), never a proposition of its own; None for a lab to weigh."""
+    if d.has_logs and len(d.known_ns) and d.leaked.any():
+        return None
+    why = ("no logs of this lab are in the evidence" if not d.has_logs or not len(d.known_ns)
+           else "none of its leaked patients is known to its logs or patient index")  # fmt: skip
+    return {"lab": d.lab, "linked": d.n_linked, "linked_alone": d.n_unique,
+            "not_in_evidence": True, "coverage": cov.lab_lines(d.n_linked, 0, False, 0),
+            "reason": f"not in the evidence: {why}, so its {d.n_linked:,} lab-patient pair(s) "
+                      "cannot be weighed"}  # fmt: skip
+
+
 def _verdict_none(prop: str, reason: str) -> dict[str, Any]:
     return {
         "proposition": prop,
+        "leading": prop,
         "log10_lr": None,
         "likelihood_ratio": None,
         "verbal": None,
@@ -568,6 +605,7 @@ def conclude(
     if prep is None:
         return {
             "proposition": "undetermined",
+            "leading": None,
             "reason": "no leak",
             "log10_lr": None,
             "likelihood_ratio": None,
@@ -585,30 +623,38 @@ def conclude(
                             "reason": _not_weighed_reason(d, prep["fmr"],
                                                           prep["n_rows_linked"])})  # fmt: skip
             continue
+        if (gone := _not_in_evidence(d)) is not None:
+            skipped.append(gone)
+            continue
         per.append(
             lab_conclusion(
                 d, prep["fmr"], prep["sighted_at"], params, s, prep.get("tz") or DEFAULT_TZ
             )
         )
     per, skipped = _place_ambiguous(per, skipped, prep["labs"])
-    lines = cov.case_lines([p["coverage"] for p in per], prep["unplaced"])
+    gone = [x for x in skipped if x.get("not_in_evidence")]  # their pairs: not_in_evidence
+    lines = cov.case_lines([p["coverage"] for p in per + gone], prep["unplaced"])
     # identifiers also counted in a weighed lab are not counted again
-    lines["not_weighed"] = sum(x["linked"] for x in skipped if not x.get("counted_in"))
+    lines["not_weighed"] = sum(x["linked"] for x in skipped
+                               if not x.get("counted_in") and x not in gone)  # fmt: skip
     lines["total"] += lines["not_weighed"]
     lines["share_producible"] = lines["producible"] / lines["total"] if lines["total"] else None
     if not per:
         return {
             **_verdict_none(
                 "outside_evidence",
-                "no lab-patient pair of the leak is at a lab of the evidence beyond false links",
+                "no lab-patient pair of the leak is at a lab of the evidence beyond false links"
+                + "".join(f"; {x['lab']} {x['reason']}" for x in gone),
             ),  # fmt: skip
             "window": None,
             "coverage": lines,
             "per_lab": per,
             "not_weighed": skipped,
         }
-    props = sorted({p["proposition"] for p in per}, key=PROPOSITIONS.index)
-    prop = props[0] if len(props) == 1 else "mixed"
+    props = {p["proposition"] for p in per}
+    leads = {p["leading"] for p in per}
+    lead = leads.pop() if len(leads) == 1 else "mixed"  # the labs' leading propositions
+    prop = props.pop() if len(props) == 1 else "mixed"
     lrs = [p["log10_lr"] for p in per]
     weakest = None if any(x is None for x in lrs) else min(per, key=lambda p: p["log10_lr"])
     log10_lr = weakest["log10_lr"] if weakest else None
@@ -623,8 +669,9 @@ def conclude(
     )
     if weakest is not None:
         reason += f"; weakest lab {weakest['lab']} ({weakest['reason']})"
-    return {
+    res = {
         "proposition": prop,
+        "leading": lead,
         "log10_lr": log10_lr,
         "likelihood_ratio": float(10.0**log10_lr) if log10_lr is not None else None,
         "verbal": verbal(10.0**log10_lr) if log10_lr is not None else None,
@@ -635,6 +682,13 @@ def conclude(
         "per_lab": per,
         "not_weighed": skipped,
     }
+    # a lab without support, or the case's weakest ratio below 2: no source is named (a
+    # "mixed" of labs at LR about 1 is no verdict either)
+    if "undetermined" in {p["proposition"] for p in per} or (
+        log10_lr is not None and not supports(log10_lr)
+    ):
+        return _undetermined(res, "")
+    return res
 
 
 def _place_ambiguous(
@@ -648,7 +702,7 @@ def _place_ambiguous(
         return per, skipped
 
     def key(p: dict[str, Any]) -> tuple[int, float, str]:
-        logged = p["proposition"] in ("vendor", "insider", "external")
+        logged = p.get("leading", p["proposition"]) in ("vendor", "insider", "external")
         return (0 if logged else 1, -(p["log10_lr"] or 0.0), p["lab"])
 
     kept: list[dict[str, Any]] = []
@@ -699,92 +753,6 @@ def sensitivity(
         "log10_lr_range": [min(vals), max(vals)] if vals else None,
         "agreement": sum(r["agrees"] for r in runs) / len(runs),
     }
-
-
-def pairs_words(text: str) -> str:
-    """A reason's counts in the report's unit: "leaked row(s)" linked to a lab are
-    lab-patient pairs (a leaked patient counted once for each lab whose records hold
-    them: the report's glossary), so the Limits and the report say so.
-
-    Parameters
-    ----------
-    text : str
-        A reason or limit sentence of the conclusion.
-
-    Returns
-    -------
-    str
-        The same sentence with "leaked row(s)" / "linked row(s)" read as pairs.
-    """
-    for a, b in (("leaked row(s)", "lab-patient pair(s)"), ("leaked rows", "lab-patient pairs"),
-                 ("leaked row ", "lab-patient pair "), ("linked row(s)", "linked pair(s)"),
-                 ("rows linked", "pairs linked")):  # fmt: skip
-        text = text.replace(a, b)
-    return text
-
-
-def limits(
-    prep: dict[str, Any] | None,
-    conc: dict[str, Any],
-    ctx: _Context,
-) -> list[str]:
-    """The "Limits of this analysis" lines of the conclusion (linkage FMR, coverage,
-    labs not weighed, model ceilings)."""
-    out = []
-    if prep is None:
-        # the method's error rates measured on synthetic evidence (validation file)
-        return ["no leak was given: no proposition about a copy is weighed", *limits_lines()]
-    fmr = prep["fmr"]
-    if fmr is not None:
-        c = conc.get("coverage") or {}
-        out.append(
-            f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
-            f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
-            "pairs of the labs weighed may be false links: the expected number at that rate; a "
-            "lab is left out of the weighing when its own pairs are fewer than the count false "
-            "links reach with 1 % chance)"
-        )
-    else:
-        out.append("the leak is a list of identifiers: no linkage, no false-match rate")
-    c = conc.get("coverage") or {}
-    if c.get("total"):
-        out.append(
-            f"coverage, in lab-patient pairs (a leaked patient counted once for each lab whose "
-            f"records hold them): {c['producible']:,} of {c['total']:,} pairs "
-            f"({100 * (c['share_producible'] or 0):.1f} %) a logged operation could have produced; "
-            f"{c['not_in_evidence']:,} not in the evidence, "
-            f"{c['logs_after_horizon']:,} in labs whose logs start after the horizon, "
-            f"{c['not_producible']:,} outside the best operation's set, {c['unplaced']:,} in no lab, "
-            f"{c.get('not_weighed', 0):,} in labs left out of the weighing"
-        )
-    for s in conc.get("not_weighed", []):
-        out.append(
-            f"{s['lab']}: left out of the weighing, so no proposition is stated for it "
-            f"({pairs_words(str(s['reason']))}): its leaked patients may be false links of the "
-            "record linkage, not a copy of its records"
-        )
-    out.append(
-        "likelihood ratios capped at min(6, 2 log10(1/mismatch rate)) for dependence between "
-        "patients and linkage error, and for a logged proposition at -2 log10(1 - covered share) "
-        "for the part of the leak the logs do not cover; " + VERBAL_SCALE_TEXT
-    )
-    out.append(
-        "an export whose own events do not name each exported patient enters by its size and time "
-        "only; routine jobs (records moved on many days) are not weighed as operations: a copy of "
-        "their output is a copy outside the logged software"
-    )
-    cens = [p for p in conc.get("per_lab", []) if p.get("censored_until")]
-    if cens:
-        out.append(
-            "no registration dates for "
-            + ", ".join(f"{p['lab']} (censored until {p['censored_until']})" for p in cens)
-            + ": patients are known from their first event; within a lab's censoring period (90 % "
-            "quantile of the time to the next visit, from its own revisit gaps, a lower bound "
-            "when the logs are short) an operation cannot be told from a copy before the logs"
-        )
-    # the method's error rates measured on synthetic evidence (validation file)
-    out.extend(limits_lines())
-    return out
 
 
 __all__ = [

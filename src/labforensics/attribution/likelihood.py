@@ -99,7 +99,10 @@ a product over thousands of patients, is never reported as is. It is capped by:
 Verbal scale
 ------------
 ENFSI (2015), *Guideline for evaluative reporting in forensic science*, verbal
-equivalents of the likelihood ratio (:data:`VERBAL_SCALE`, half-open bands).
+equivalents of the likelihood ratio (:data:`VERBAL_SCALE`, half-open bands). A ratio
+in the "no support" band (1 to 2) supports neither proposition: the conclusion then
+names no source (:func:`supports`; ``undetermined``, the leading proposition kept as
+``leading``).
 """
 
 from __future__ import annotations
@@ -154,6 +157,36 @@ def verbal(likelihood_ratio: float | None) -> str | None:
         if likelihood_ratio >= low:
             label = name
     return label
+
+
+#: The smallest likelihood ratio that supports the proposition it favours: the lower
+#: bound of the scale's "weak" band. Below it ("no support", LR 1 to 2) the findings do
+#: not favour the leading proposition over its best alternative, so no source is named:
+#: the verdict, of a lab or of the case, is ``undetermined`` (:func:`supports`).
+SUPPORT_MIN_LR: float = next(low for low, name in VERBAL_SCALE if name == "weak")
+
+#: The bands in which no proposition is supported over its alternative.
+NO_SUPPORT: frozenset[str] = frozenset(name for low, name in VERBAL_SCALE if low < SUPPORT_MIN_LR)
+
+
+def supports(log10_lr: float | None) -> bool:
+    """Whether a log10 likelihood ratio supports the proposition it favours.
+
+    Parameters
+    ----------
+    log10_lr : float or None
+        log10 of the ratio of the leading proposition against its best alternative.
+
+    Returns
+    -------
+    bool
+        True when :func:`verbal` of the ratio is "weak" or stronger (LR >= 2, the
+        band including its lower bound); False in the "no support" band, below it,
+        and for None or NaN (no ratio: nothing weighed supports anything).
+    """
+    if log10_lr is None or not np.isfinite(log10_lr):
+        return False
+    return verbal(10.0 ** float(log10_lr)) not in NO_SUPPORT
 
 
 def mismatch_rate(fmr: float | None, floor: float) -> float:

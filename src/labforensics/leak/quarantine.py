@@ -8,7 +8,10 @@ field). :func:`leak_quarantine` turns both lists into rows of ``quarantine.csv``
 (the evidence's quarantine columns), so that every input line not used is
 accounted for with its file, line and reason next to the evidence's. Only the
 reason and the line number are written: the ``raw`` column is empty, as the
-rows of an index or a dump hold names, birth dates and NIRs.
+rows of an index or a dump hold names, birth dates and NIRs. The lines of a leaked
+identifier list set aside by :func:`labforensics.leak.reader.read_leak` (malformed, empty
+or invalid identifier: its ``leak_report``) join them (:func:`list_quarantine`), prefixed
+``"leak list: "``.
 :func:`leak_input_checks` gives the counts the report states beside them (lines
 set aside; NIRs and birth dates written but unreadable, read as missing).
 """
@@ -22,7 +25,7 @@ import pandas as pd
 from labforensics import schema
 from labforensics.ingest.accounting import QUARANTINE_COLUMNS
 
-__all__ = ["leak_input_checks", "leak_quarantine", "with_leak_quarantine"]
+__all__ = ["leak_input_checks", "leak_quarantine", "list_quarantine", "with_leak_quarantine"]
 
 #: Role prefix of each reader's reasons in ``quarantine.csv``.
 _ROLES = (("index", "patient index"), ("dump", "dump"))
@@ -77,9 +80,46 @@ def _empty() -> pd.DataFrame:
     )
 
 
-def with_leak_quarantine(quarantine: pd.DataFrame, linked: Any) -> pd.DataFrame:
-    """The evidence's quarantine followed by :func:`leak_quarantine` (same columns)."""
-    extra = leak_quarantine(linked)
+def list_quarantine(leak_report: Any) -> pd.DataFrame:
+    """Quarantine rows for the lines of a leaked identifier list set aside.
+
+    Parameters
+    ----------
+    leak_report : dict or None
+        ``read_leak``'s report (``source_file``, ``rejected``: ``{"line", "reason"}``,
+        at most ``LEAK_REJECTED_LISTED``), as an attribution keeps it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`leak_quarantine`'s columns, reasons prefixed ``"leak list: "``, ``raw``
+        all NA (an identifier is never written); empty without a report or a file.
+    """
+    rep = leak_report if isinstance(leak_report, dict) else {}
+    rej = [r for r in rep.get("rejected") or [] if isinstance(r, dict)]
+    if not rej or not rep.get("source_file"):
+        return _empty()
+    n = len(rej)
+    return pd.DataFrame(
+        {
+            "source_file": pd.Series([str(rep["source_file"])] * n, dtype=schema.STRING),
+            "source_line": pd.Series([int(r["line"]) for r in rej], dtype="Int64"),
+            "reason": pd.Series([f"leak list: {r['reason']}" for r in rej], dtype=schema.STRING),
+            "raw": pd.Series([pd.NA] * n, dtype=schema.STRING),
+        }
+    )[list(QUARANTINE_COLUMNS)]
+
+
+def with_leak_quarantine(
+    quarantine: pd.DataFrame, linked: Any, attribution: Any = None
+) -> pd.DataFrame:
+    """The evidence's quarantine followed by :func:`leak_quarantine` and, for a leaked
+    identifier list, :func:`list_quarantine` of ``attribution.leak_report`` (same
+    columns)."""
+    parts = [leak_quarantine(linked)]
+    if linked is None:  # a dump's rows are the linkage's (leak_quarantine)
+        parts.append(list_quarantine(getattr(attribution, "leak_report", None)))
+    extra = pd.concat([p for p in parts if not p.empty] or [_empty()], ignore_index=True)
     if extra.empty:
         return quarantine
     return pd.concat([quarantine, extra.astype(quarantine.dtypes.to_dict())], ignore_index=True)

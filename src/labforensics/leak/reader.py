@@ -18,6 +18,7 @@ import pandas as pd
 from ..case import DEFAULT_TZ
 from ..errors import AttributionError
 from ..ingest.files import utf16_without_bom
+from ..outputs import FORMULA_PREFIXES
 from ..privacy import CaseKey, load_case_key, pseudonymise, pseudonymise_nirs
 from .index import (
     _LAB_NAMES,
@@ -30,6 +31,19 @@ from .index import (
 )
 
 _PSEUDO_RE = re.compile(r"^P[0-9a-f]{16}$")
+
+#: The shape of an identifier of each kind, and why a value without it is set aside:
+#: an IPP is the lab's permanent patient id, digits with leading zeros significant
+#: (``shared/formats/patient-index.md``); a pseudonym is ``P`` + 16 hex digits (keyed
+#: with the case key); a NIR, separators and key dropped, is sex, year, month, place
+#: and order (13 characters: ``leak.nir``).
+ID_SHAPES: dict[str, tuple[str, str]] = {
+    "ipp": (r"\d+", "not an IPP (digits only, leading zeros kept: patient-index.md)"),
+    "pseudonym": (r"P[0-9a-f]{16}", "not a pseudonym (P and 16 hexadecimal digits)"),
+    "nir": (r"[1-478]\d{4}(?:\d{2}|2A|2B)\d{6}",
+            "not a NIR (15 characters, or 13 without the key: sex, year, month, place, order)"),
+}  # fmt: skip
+_FORMULA = "starts like a spreadsheet formula (=, +, -, @): not an identifier"
 
 
 _ID_NAMES = ("ipp", "patient", "patient_id", "id_patient", "pseudonym", "pseudonyme", "id")
@@ -270,9 +284,13 @@ def read_leak(
         out.attrs["leak_report"] = _finish_leak_report(report, 0, 0, 0, [], out, labs)
         return out
     rows = _leak_rows(df, report, line_no, aliases, id_column, lab_column, date_column, tz)
-    out = _pseudonymise_leak(rows, key, labs, aliases, patient_index, index_lab_column)
+    out = (
+        _pseudonymise_leak(rows, key, labs, aliases, patient_index, index_lab_column)
+        if len(rows.ids)
+        else _empty_leak()  # every row set aside: nothing to key
+    )
     out.attrs["leak_report"] = _finish_leak_report(
-        report, rows.used, rows.n_ids, rows.n_dup, rows.empty_lines, out, labs
+        report, rows.used, rows.n_ids, rows.n_dup, rows.empty_lines, out, labs, rows.invalid
     )
     return out
 
@@ -286,12 +304,14 @@ def _leak_frame(source: Any) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray]:
         "blank": 0,
         "malformed": 0,
         "rejected": [],
+        "source_file": None,
     }
     if isinstance(source, pd.DataFrame):
         df = source.copy()
         df.columns = [str(c) for c in df.columns]
     elif isinstance(source, str | os.PathLike):
         df, report = _read_leak_lines(source)
+        report["source_file"] = Path(source).name
     elif isinstance(source, pd.Series):
         df = pd.DataFrame({"id": source.to_numpy()})
     else:
@@ -315,6 +335,7 @@ class _LeakRows:
     n_ids: int  # distinct (lab, identifier) pairs
     n_dup: int  # rows repeating an earlier pair
     empty_lines: list[int]  # line numbers of rows without identifier
+    invalid: list[tuple[int, str]]  # (line, reason) of rows whose identifier or lab is junk
 
 
 def _leak_rows(
@@ -351,13 +372,18 @@ def _leak_rows(
     ids = df[id_c].astype("string").str.strip()
     keep = (ids.notna() & (ids != "")).to_numpy(dtype=bool)
     empty_lines = line_no[~keep].tolist()
-    df, ids = df[keep], ids[keep]
+    df, ids, line_no = df[keep], ids[keep], line_no[keep]
     lab = (
         df[lab_c].astype("string").str.strip().replace(aliases).astype("string")
         if lab_c is not None
         else pd.Series(pd.NA, index=df.index, dtype="string")
     )
     lab = lab.mask(lab == "")
+    kind = _id_kind(ids, nir_c == id_c)
+    why = _invalid_ids(ids, lab, kind)
+    bad = why.notna().to_numpy(dtype=bool)
+    invalid = list(zip(line_no[bad].tolist(), why[bad].astype(str).tolist(), strict=True))
+    df, ids, lab = df[~bad], ids[~bad], lab[~bad]
     pair = pd.DataFrame({"lab": lab.fillna("\x00"), "id": ids})
     n_dup = int(pair.duplicated().sum())  # rows repeating an earlier (lab, identifier)
     n_ids = len(pair) - n_dup
@@ -365,14 +391,31 @@ def _leak_rows(
         date = _parse_dates(df[date_c], tz)
     else:
         date = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]")
+    return _LeakRows(ids, lab, date, kind, len(ids), n_ids, n_dup, empty_lines, invalid)
 
-    if bool(ids.str.fullmatch(_PSEUDO_RE.pattern).mean() >= 0.95):
-        kind = "pseudonym"
-    elif nir_c == id_c or _looks_like_nir(ids):
-        kind = "nir"
-    else:
-        kind = "ipp"
-    return _LeakRows(ids, lab, date, kind, int(keep.sum()), n_ids, n_dup, empty_lines)
+
+def _id_kind(ids: pd.Series, nir_column: bool) -> str:
+    """The identifiers' kind (``pseudonym``, ``nir`` or ``ipp``), told from the values
+    that do not start like a spreadsheet formula."""
+    v = ids[~ids.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)]
+    if len(v) and bool(v.str.fullmatch(_PSEUDO_RE.pattern).mean() >= 0.95):
+        return "pseudonym"
+    if nir_column or _looks_like_nir(v):
+        return "nir"
+    return "ipp"
+
+
+def _invalid_ids(ids: pd.Series, lab: pd.Series, kind: str) -> pd.Series:
+    """Why each row is set aside (string, missing for a row kept): an identifier starting
+    like a spreadsheet formula, or without its kind's shape (:data:`ID_SHAPES`), or a lab
+    starting like a formula. Never the value itself."""
+    shape, reason = ID_SHAPES[kind]
+    v = _normalise_nir(ids) if kind == "nir" else ids
+    out = pd.Series(pd.NA, index=ids.index, dtype="string")
+    out = out.mask(~v.str.fullmatch(shape).fillna(False).astype(bool), reason)
+    out = out.mask(ids.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool), _FORMULA)
+    lab_f = lab.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+    return out.mask(lab_f & out.isna(), "lab " + _FORMULA.replace("not an identifier", "not a lab"))
 
 
 def _pseudonymise_leak(
@@ -512,6 +555,7 @@ def _finish_leak_report(
     empty_lines: list[int],
     leak_rows: pd.DataFrame,
     labs: Iterable[str] | None,
+    invalid: list[tuple[int, str]] = (),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     """Complete the leak-reading report (JSON-safe; line numbers and counts, no identifier).
 
@@ -519,16 +563,19 @@ def _finish_leak_report(
     None for a table), ``header_line``, ``blank``, ``rows_used`` (rows with an
     identifier), ``identifiers`` (distinct (lab, identifier) pairs), ``duplicates``
     (used rows repeating an earlier pair), ``empty`` (rows without identifier),
-    ``malformed`` (field count differs from the header), ``rejected`` (``{"line",
-    "reason"}`` of malformed and empty rows, by line, at most
-    :data:`LEAK_REJECTED_LISTED`), ``rejected_truncated``, ``unknown_lab``
-    (``{"identifiers", "labs"}``: a lab absent from the evidence; None when the
-    evidence labs are not known). For a file, ``lines_read = header + blank +
-    malformed + empty + rows_used``.
+    ``malformed`` (field count differs from the header), ``invalid`` (an identifier
+    without its kind's shape or starting like a spreadsheet formula, or such a lab:
+    :data:`ID_SHAPES`), ``rejected`` (``{"line", "reason"}`` of malformed, empty and
+    invalid rows, by line, at most :data:`LEAK_REJECTED_LISTED`), ``rejected_truncated``,
+    ``unknown_lab`` (``{"identifiers", "labs"}``: a lab absent from the evidence; None
+    when the evidence labs are not known), ``source_file`` (the file's name; None for a
+    table). For a file, ``lines_read = header + blank + malformed + empty + invalid +
+    rows_used``. Rejected rows are never counted as identifiers.
     """
     rep = dict(report)
     rej = list(rep.get("rejected", []))
     rej += [{"line": int(ln), "reason": "empty identifier"} for ln in empty_lines]
+    rej += [{"line": int(ln), "reason": why} for ln, why in invalid]
     rej.sort(key=lambda r: r["line"])
     rep.update(
         {
@@ -536,6 +583,7 @@ def _finish_leak_report(
             "identifiers": int(identifiers),
             "duplicates": int(duplicates),
             "empty": len(empty_lines),
+            "invalid": len(invalid),
             "rejected": rej[:LEAK_REJECTED_LISTED],
             "rejected_truncated": len(rej) > LEAK_REJECTED_LISTED,
             "unknown_lab": _unknown_labs(leak_rows, labs),

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import __version__
 from ..attribution.conclusion import pairs_words
-from ..attribution.labels import proposition_words, reason_words, verdict_label
+from ..attribution.labels import proposition_who, proposition_words, reason_words, verdict_label
 from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
@@ -291,6 +291,13 @@ def _strength_text(conc: Mapping[str, Any] | None) -> str:
     if not conc or conc.get("log10_lr") is None:
         return ("n/a" if not conc
                 else f"not evaluated ({reason_words(conc.get('reason') or 'no ratio')})")  # fmt: skip
+    if conc.get("proposition") == "undetermined" and conc.get("leading"):
+        # no source named (LR below 2): the ratio is of the leading proposition, not the verdict
+        return (
+            f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])}, "
+            f"{proposition_who(conc.get('leading'))} against "
+            f"{proposition_who(conc.get('alternative'))}): no source is named"
+        )
     return (
         f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])} against "
         f"{proposition_words(conc.get('alternative'))})"
@@ -301,7 +308,7 @@ def _conclusion_section(conc: Mapping[str, Any] | None, made: bool) -> dict[str,
     """``conclusion`` of findings.json (issue 15, item 7): proposition, log10_lr,
     likelihood_ratio, verbal, alternative, window, coverage, reason, plus the
     sensitivity reruns and the verbal scale; ``undetermined`` without an attribution."""
-    keys = ("proposition", "log10_lr", "likelihood_ratio", "verbal", "alternative", "window",
+    keys = ("proposition", "leading", "log10_lr", "likelihood_ratio", "verbal", "alternative", "window",
             "coverage", "reason", "sensitivity", "not_weighed", "verbal_scale", "limits")  # fmt: skip
     if not conc:
         base = {k: None for k in keys}
@@ -372,10 +379,16 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
                 or (p.get("window") or {}).get("before")]  # fmt: skip
         text = (f"{len(per_lab)} lab(s) weighed by the conclusion, {len(wins)} of them with a "
                 "window for the copy (Conclusion)")  # fmt: skip
-        if left:
-            text += (f"; {len(left)} more lab(s) with leaked patients left out of the weighing "
+        few = [s for s in left if not s.get("not_in_evidence")]
+        gone = [s for s in left if s.get("not_in_evidence")]
+        if few:
+            text += (f"; {len(few)} more lab(s) with leaked patients left out of the weighing "
                      "(too few patients tied to each alone to tell a copy from false matches "
-                     "of the record linkage): " + ", ".join(str(s.get("lab")) for s in left))  # fmt: skip
+                     "of the record linkage): " + ", ".join(str(s.get("lab")) for s in few))  # fmt: skip
+        if gone:
+            text += (f"; {len(gone)} lab(s) of the leak not in the evidence (no logs, or none "
+                     "of its leaked patients known to them), not weighed: "
+                     + ", ".join(str(s.get("lab")) for s in gone))  # fmt: skip
         out.append(text + ".")
     elif f.get("windows"):
         out.append(f"{len(f['windows'])} lab(s) with first-seen bounds of the copy from the "
@@ -383,10 +396,18 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
     if f.get("pathways"):
         # without a leak there are no leaked patients: what a pathway could have produced
         # is a copy of the patients its operations touched
-        what = ("leaked patients" if leak_given(f)
-                else "a copy of the patients they touched (no leak was given)")  # fmt: skip
-        out.append(f"{len(f['pathways']):,} pathway(s) (accounts whose operations could have "
-                   f"produced {what}, the earlier share rule's candidates) in section 5.")  # fmt: skip
+        pws = [p for p in f["pathways"] if isinstance(p, Mapping)]
+        if leak_given(f):  # a pathway explaining no leaked patient could not have produced them
+            n = sum(int(p.get("leaked_explained") or 0) > 0 for p in pws)
+            out.append(f"{len(pws):,} pathway(s) (an account's exports or extractions, the "
+                       f"earlier share rule's candidates) in section 5: {n:,} could have "
+                       "produced leaked patients"
+                       + (f", {len(pws) - n:,} explain none of them" if n < len(pws) else "")
+                       + ".")  # fmt: skip
+        else:
+            out.append(f"{len(pws):,} pathway(s) (accounts whose operations could have produced "
+                       "a copy of the patients they touched (no leak was given), the earlier "
+                       "share rule's candidates) in section 5.")  # fmt: skip
     tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
     if tr:
         up = sum(t.get("direction") == "upload" for t in tr)

@@ -54,7 +54,9 @@ def not_weighed(f: Mapping[str, Any]) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     for s in (f.get("conclusion") or {}).get("not_weighed") or []:
-        if isinstance(s, Mapping) and s.get("lab"):
+        if isinstance(s, Mapping) and s.get("lab") and s.get("not_in_evidence"):
+            out[str(s["lab"])] = f"{s.get('reason')}: no source is stated for it"
+        elif isinstance(s, Mapping) and s.get("lab"):
             out[str(s["lab"])] = (
                 f"{NOT_WEIGHED} by the conclusion ({pairs_words(str(s.get('reason') or ''))}): "
                 "its leaked patients may be false matches of the record linkage rather than a "
@@ -291,6 +293,13 @@ def pathway_note(f: Mapping[str, Any]) -> str:
     head = ("The earlier share rule's pathways, shown for comparison: an account's operations "
             "inside that rule's first-seen windows. The conclusion weighs each lab's operations "
             "itself (Conclusion).")  # fmt: skip
+    service = sorted({str(p.get("account")) for p in f.get("pathways") or []
+                      if isinstance(p, Mapping) and p.get("account_kind") == "service"
+                      and p.get("hypothesis") == "insider"})  # fmt: skip
+    if service:  # the lab's own systems, not a person: said where the table calls them staff
+        head += (f" Service account(s) {', '.join(service)}: the lab's own systems (night "
+                 "batch, interfaces), not a person; this rule lists them under laboratory staff "
+                 "because the lab runs them, and a routine job is never credited with a leak.")  # fmt: skip
     if not ops:
         return head if f.get("pathways") else ""
     parts = []

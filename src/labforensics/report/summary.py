@@ -28,6 +28,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..attribution.labels import reason_words
+from ..attribution.likelihood import SUPPORT_MIN_LR
 from .glossary import _GLOSSARY_TERMS, GLOSSARY, glossary_anchor
 from .leak_tables import leak_given
 from .lr_words import (
@@ -113,9 +115,12 @@ def _how_sure(f: Mapping[str, Any]) -> str:
         verbal = (f"{vb}{'' if 'support' in vb else ' support'} on the verbal scale of the "
                   "European forensic institutes (ENFSI, 2015)"
                   if vb else "no likelihood ratio")  # fmt: skip
-        if str(c.get("proposition")) == "undetermined":
-            return f"Undetermined: {c.get('reason') or 'no proposition leads'}{cover}."
-        weakest = _weakest(f, c) if isinstance(lr, int | float) else ""
+        undetermined = str(c.get("proposition")) == "undetermined"
+        if undetermined and not isinstance(lr, int | float):
+            return (
+                f"Undetermined: {reason_words(c.get('reason') or 'no proposition leads')}{cover}."
+            )
+        weakest = _weakest(f, c) if isinstance(lr, int | float) and not undetermined else ""
         cov = c.get("coverage") if isinstance(c.get("coverage"), Mapping) else None
         if cov and cov.get("total"):
             # pairs, not patients: a leaked patient counts once for each lab holding them
@@ -128,6 +133,8 @@ def _how_sure(f: Mapping[str, Any]) -> str:
                      f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} are of "
                      "labs left out of the weighing (too few patients of their own to tell a "
                      "copy from false matches) or of no lab")  # fmt: skip
+        if undetermined:
+            return _no_support(f, c) + cover + "."
         lead = (
             "Copied by a means the logs do not record"
             if str(c.get("proposition")) == "outside_evidence"
@@ -144,6 +151,38 @@ def _how_sure(f: Mapping[str, Any]) -> str:
             f"{v.get('strength') or 'n/a'} on the tool's share rule (the share of the leaked "
             f"patients found in the logs that this hypothesis's operations explain){cover}; "
             f"{v.get('stability_text') or ''}".rstrip("; ") + ".")  # fmt: skip
+
+
+def _no_support(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
+    """How sure, when no source is named: the findings do not favour the leading
+    proposition over its alternative (a ratio below 2, "no support"), at the weakest lab
+    without support (or the case's ratio, capped for coverage), every such lab named."""
+    labs = [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
+            and p.get("proposition") == "undetermined" and p.get("leading")
+            and isinstance(p.get("log10_lr"), int | float)]  # fmt: skip
+    src = min(labs, key=lambda p: (float(p["log10_lr"]), str(p.get("lab")))) if labs else c
+    lead, alt = src.get("leading"), src.get("alternative")
+    where = f" at {src.get('lab')}" if labs and len(f.get("per_lab") or []) > 1 else ""
+    x = float(src.get("log10_lr") or 0.0)
+    text = (f"Undetermined: no source is named. The findings{where} do not favour "
+            f"{HYPOTHESIS_WORDS.get(str(lead), str(lead))} over "
+            f"{HYPOTHESIS_WORDS.get(str(alt), str(alt)) if alt else 'the best alternative'}: "
+            f"likelihood ratio {lr_text(x)} (log10 {log10_text(x)}), no support on the verbal "
+            "scale of the European forensic institutes (ENFSI, 2015), where support starts at "
+            f"a ratio of {SUPPORT_MIN_LR:g}")  # fmt: skip
+    if len(labs) > 1:
+        text += (f"; {len(labs)} labs without support: "
+                 + _names(sorted(str(p.get("lab")) for p in labs)))  # fmt: skip
+    elif not labs:
+        text += " (the case's ratio, capped for the part of the leak the logs do not cover)"
+    return text
+
+
+def _stated(f: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The labs whose conclusion names a source (not ``undetermined``), with an operation."""
+    return [p for p in (f.get("per_lab") or []) if isinstance(p, Mapping)
+            and p.get("proposition") != "undetermined"
+            and isinstance(p.get("operation"), Mapping)]  # fmt: skip
 
 
 def _who(pw: list[Mapping[str, Any]], f: Mapping[str, Any] | None = None) -> str:
@@ -170,16 +209,22 @@ def _who(pw: list[Mapping[str, Any]], f: Mapping[str, Any] | None = None) -> str
 
 
 def _who_from_conclusion(f: Mapping[str, Any], when: Callable[..., str]) -> str | None:
-    """Who, from the conclusion's leading operation per lab (None without one)."""
+    """Who, from the conclusion's leading operation per lab naming a source (None without
+    one); a lab without support names no account."""
     ops: dict[tuple[str, str], list[tuple[str, Mapping[str, Any]]]] = {}
-    for p in f.get("per_lab") or []:
-        op = p.get("operation") if isinstance(p, Mapping) else None
+    unnamed = sorted(str(p.get("lab")) for p in f.get("per_lab") or [] if isinstance(p, Mapping)
+                     and p.get("proposition") == "undetermined")  # fmt: skip
+    for p in _stated(f):
+        op = p.get("operation")
         if not isinstance(op, Mapping) or not op.get("account"):
             continue
         key = (str(op.get("account")), str(op.get("hypothesis") or p.get("proposition")))
         ops.setdefault(key, []).append((str(p.get("lab")), op))
+    no_one = (f"No account is named at {_names(unnamed)}: the findings there do not favour "
+              "one proposition over another (no support; each proposition's best operation is "
+              "in the Conclusion)" if unnamed else "")  # fmt: skip
     if not ops:
-        return None
+        return no_one + "." if no_one else None
     parts = []
     for (account, hyp), items in sorted(ops.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         codes = sorted(lab for lab, _ in items)
@@ -199,7 +244,7 @@ def _who_from_conclusion(f: Mapping[str, Any], when: Callable[..., str]) -> str 
         at = labs if labs.startswith("all ") else f"{len(items)} lab(s), {labs}"
         parts.append(f"{account} ({HYPOTHESIS_WORDS.get(hyp, hyp)}): the leading operation at "
                      f"{at}{net}{first}")  # fmt: skip
-    return "; ".join(parts[:4]) + "."
+    return "; ".join(parts[:4] + ([no_one] if no_one else [])) + "."
 
 
 def _what(f: Mapping[str, Any], pw: list[Mapping[str, Any]]) -> str:
@@ -237,6 +282,9 @@ def _left_out(f: Mapping[str, Any]) -> str:
         if hit and r.get("linked_alone") is not None:
             m = hit.group(1)
             few.append(f"{r.get('lab')} ({_n(r.get('linked_alone'))} of its own)")
+        elif r.get("not_in_evidence"):
+            other.append(f"{r.get('lab')} (not in the evidence: no logs, or none of its "
+                         "leaked patients known to them)")  # fmt: skip
         elif r.get("counted_in"):
             other.append(f"{r.get('lab')} (its identifiers, no lab given, also found at "
                          f"{', '.join(str(x) for x in r['counted_in'])})")  # fmt: skip
@@ -340,7 +388,7 @@ def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
         span = (f"The copies were taken between {when(los[0][0], seconds=False)} (the first "
                 f"window opens, {los[0][1]}) and {when(his[-1][0], seconds=False)} (the last "
                 f"closes, {his[-1][1]}), each lab's in its own window")  # fmt: skip
-        span += _operations_span(per_lab, when)
+        span += _operations_span(_stated(f), when)  # the labs naming a source
         if len(wins) > WINDOWS_LISTED:  # one screen: each lab's window is in the Conclusion
             return f"{span}.{fetched}"
         return span + ": " + "; ".join(parts) + more + "." + fetched
@@ -509,9 +557,7 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
     if not camp or not camp.get("flagged"):
         return []
     top = [t for t in (camp.get("top") or []) if isinstance(t, Mapping) and t.get("flagged")]
-    lead_ops = {(str(p.get("lab")), str(p["operation"].get("account")))
-                for p in f.get("per_lab") or []
-                if isinstance(p, Mapping) and isinstance(p.get("operation"), Mapping)}  # fmt: skip
+    lead_ops = {(str(p.get("lab")), str(p["operation"].get("account"))) for p in _stated(f)}
     taken = takeovers(f)
     rest = [t for t in top if str(t.get("best_session_id")) not in lead_sessions
             and (str(t.get("lab")), str(t.get("account"))) not in lead_ops]  # fmt: skip
@@ -578,8 +624,7 @@ def _exports_lines(f: Mapping[str, Any]) -> list[dict[str, str]]:
     words = (("beyond", "beyond their authorisation"), ("unregistered", "by an account the "
              "authorisation register does not name for that work at that lab"),
              ("undetermined", "whose scope the evidence cannot judge"))  # fmt: skip
-    lead_ops = {str(p["operation"].get("op")) for p in f.get("per_lab") or []
-                if isinstance(p, Mapping) and isinstance(p.get("operation"), Mapping)}  # fmt: skip
+    lead_ops = {str(p["operation"].get("op")) for p in _stated(f)}
     beyond = [r for r in (ex.get("beyond") or []) if isinstance(r, Mapping)]
     n_lead = sum(str(r.get("session_id")) in lead_ops for r in beyond)
     camp = f.get("campaigns") if isinstance(f.get("campaigns"), Mapping) else {}

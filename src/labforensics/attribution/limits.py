@@ -1,0 +1,104 @@
+"""The "Limits of this analysis" lines of the conclusion (:mod:`.conclusion`), and its
+counts in the report's unit (lab-patient pairs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..validation import limits_lines
+from .context import _Context
+from .likelihood import VERBAL_SCALE_TEXT
+
+__all__ = ["limits", "pairs_words"]
+
+
+def pairs_words(text: str) -> str:
+    """A reason's counts in the report's unit: "leaked row(s)" linked to a lab are
+    lab-patient pairs (a leaked patient counted once for each lab whose records hold
+    them: the report's glossary), so the Limits and the report say so.
+
+    Parameters
+    ----------
+    text : str
+        A reason or limit sentence of the conclusion.
+
+    Returns
+    -------
+    str
+        The same sentence with "leaked row(s)" / "linked row(s)" read as pairs.
+    """
+    for a, b in (("leaked row(s)", "lab-patient pair(s)"), ("leaked rows", "lab-patient pairs"),
+                 ("leaked row ", "lab-patient pair "), ("linked row(s)", "linked pair(s)"),
+                 ("rows linked", "pairs linked")):  # fmt: skip
+        text = text.replace(a, b)
+    return text
+
+
+def limits(
+    prep: dict[str, Any] | None,
+    conc: dict[str, Any],
+    ctx: _Context,
+) -> list[str]:
+    """The "Limits of this analysis" lines of the conclusion (linkage FMR, coverage,
+    labs not weighed, model ceilings)."""
+    out = []
+    if prep is None:
+        # the method's error rates measured on synthetic evidence (validation file)
+        return ["no leak was given: no proposition about a copy is weighed", *limits_lines()]
+    fmr = prep["fmr"]
+    if fmr is not None:
+        c = conc.get("coverage") or {}
+        out.append(
+            f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
+            f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
+            "pairs of the labs weighed may be false links: the expected number at that rate; a "
+            "lab is left out of the weighing when its own pairs are fewer than the count false "
+            "links reach with 1 % chance)"
+        )
+    else:
+        out.append("the leak is a list of identifiers: no linkage, no false-match rate")
+    c = conc.get("coverage") or {}
+    if c.get("total"):
+        out.append(
+            f"coverage, in lab-patient pairs (a leaked patient counted once for each lab whose "
+            f"records hold them): {c['producible']:,} of {c['total']:,} pairs "
+            f"({100 * (c['share_producible'] or 0):.1f} %) a logged operation could have produced; "
+            f"{c['not_in_evidence']:,} not in the evidence, "
+            f"{c['logs_after_horizon']:,} in labs whose logs start after the horizon, "
+            f"{c['not_producible']:,} outside the best operation's set, {c['unplaced']:,} in no lab, "
+            f"{c.get('not_weighed', 0):,} in labs left out of the weighing"
+        )
+    for s in conc.get("not_weighed", []):
+        if s.get("not_in_evidence"):  # a lab the evidence holds nothing of: a coverage limit
+            out.append(
+                f"{s['lab']}: {s['reason']}: no proposition is stated for it; its pairs are "
+                "counted among those not in the evidence"
+            )
+            continue
+        out.append(
+            f"{s['lab']}: left out of the weighing, so no proposition is stated for it "
+            f"({pairs_words(str(s['reason']))}): its leaked patients may be false links of the "
+            "record linkage, not a copy of its records"
+        )
+    out.append(
+        "likelihood ratios capped at min(6, 2 log10(1/mismatch rate)) for dependence between "
+        "patients and linkage error, and for a logged proposition at -2 log10(1 - covered share) "
+        "for the part of the leak the logs do not cover; " + VERBAL_SCALE_TEXT
+    )
+    out.append(
+        "an export whose own events do not name each exported patient enters by its size and time "
+        "only; routine jobs (records moved on many days) are not weighed as operations: a copy of "
+        "their output is a copy outside the logged software"
+    )
+    cens = [p for p in conc.get("per_lab", []) if p.get("censored_until")]
+    if cens:
+        out.append(
+            "no registration dates for "
+            + ", ".join(f"{p['lab']} (censored until {p['censored_until']})" for p in cens)
+            + ": patients are known from their first event; within a lab's censoring period (90 % "
+            "quantile of the time to the next visit, from its own revisit gaps, a lower bound "
+            "when the logs are short) an operation cannot be told from a copy before the logs"
+        )
+    # the method's error rates measured on synthetic evidence (validation file)
+    out.extend(limits_lines())
+    return out
