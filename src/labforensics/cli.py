@@ -35,6 +35,7 @@ from pathlib import Path
 
 from . import __version__, synth
 from ._cleanup import remove_if_empty
+from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
 from .pipeline import ingest_only, investigate
@@ -45,12 +46,19 @@ from .store import ingest_to_store
 __all__ = ["build_parser", "main"]
 
 
+def _say(text: object, *, file=None, flush: bool = False) -> None:
+    """Print one message of the command: every text printed to the terminal goes through
+    :func:`labforensics._terminal.visible` (evidence with escape sequences is shown as
+    ``\\x1b[2J``, never obeyed; QA session 9)."""
+    print(visible(text), file=sys.stdout if file is None else file, flush=flush)
+
+
 def _cmd_synth(ns: argparse.Namespace) -> int:
     kwargs = dict(labs=ns.labs, start=ns.start, end=ns.end, seed=ns.seed, scale=ns.scale,
                   linkage=ns.linkage, linkage_scenario=ns.linkage_scenario, variant=ns.variant)  # fmt: skip
     res = synth.generate(ns.out, **kwargs)
-    print(f"synthetic evidence written to {ns.out}")
-    print(res)
+    _say(f"synthetic evidence written to {ns.out}")
+    _say(res)
     return 0
 
 
@@ -65,9 +73,9 @@ def _cmd_ingest_store(ns: argparse.Namespace) -> int:
         year=ns.year, lab=ns.lab, case=case, root=ns.root, progress=not ns.quiet,
         command=["labforensics", *ns.argv],
     )  # fmt: skip
-    print(res.summary())
+    _say(res.summary())
     if key_file is not None:
-        print(f"Case key: {key_file} (keep it: it re-identifies patients)")
+        _say(f"Case key: {key_file} (keep it: it re-identifies patients)")
     return 0
 
 
@@ -83,10 +91,10 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
         year=ns.year, lab=ns.lab, force=ns.force, progress=not ns.quiet,
         command=["labforensics", *ns.argv],
     )  # fmt: skip
-    print(ev.report.summary())
-    print(f"written to {ns.out}")
+    _say(ev.report.summary())
+    _say(f"written to {ns.out}")
     if ns.case_key is None and not os.environ.get(ENV_VAR):  # the key ingest_only made/reused
-        print(f"Case key: {default_key_file(Path(ns.out))} (keep it: it re-identifies patients)")
+        _say(f"Case key: {default_key_file(Path(ns.out))} (keep it: it re-identifies patients)")
     return 0
 
 
@@ -112,17 +120,18 @@ def _cmd_investigate(ns: argparse.Namespace) -> int:
         authorisations=ns.authorisations,
         engine=ns.engine, scheduler=ns.scheduler, memory_budget=ns.memory_budget,
     )  # fmt: skip
-    print(res.summary())
+    _say(res.summary())
     if res.pdf_note:
-        print(f"labforensics: note: {res.pdf_note}", file=sys.stderr)
+        _say(f"labforensics: note: {res.pdf_note}", file=sys.stderr)
     _warn_unrecognised(res)
     return 0
 
 
 def _printable(text: str, limit: int = 80) -> str:
-    """Text safe for a terminal line: control and non-printable characters as '?', cut."""
-    out = "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    """A piece of evidence inside one line: cut to ``limit`` characters, then its
+    control characters, newlines included, as escapes (:func:`visible`)."""
+    s = str(text)
+    return visible(s if len(s) <= limit else s[: limit - 1] + "…", keep="")
 
 
 def _warn_unrecognised(res: object) -> None:
@@ -133,7 +142,7 @@ def _warn_unrecognised(res: object) -> None:
         why = getattr(report, "unrecognised_reasons", None) or {}
         names = ", ".join(f"{b} ({_printable(why[b])})" if why.get(b) else str(b) for b in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        print(f"labforensics: warning: {len(bad)} input file(s) left out, no reader "
+        _say(f"labforensics: warning: {len(bad)} input file(s) left out, no reader "
               f"recognised them ({names}{more}); see the report's section 2", file=sys.stderr)  # fmt: skip
 
 
@@ -145,7 +154,7 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
                      force=ns.force, dumps=ns.dumps, leak=ns.leak,
                      patients=ns.patients)  # fmt: skip
     n = int(res["found"].sum())
-    print(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
+    _say(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
     return 0
 
 
@@ -299,9 +308,9 @@ def _own_warnings_as_lines() -> Iterator[None]:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if str(getattr(category, "__module__", "")).split(".")[0] == "labforensics":
-            print(f"labforensics: warning: {message}", file=sys.stderr, flush=True)
-        else:
-            shown(message, category, filename, lineno, file, line)
+            _say(f"labforensics: warning: {message}", file=sys.stderr, flush=True)
+        else:  # another library's text may quote the evidence too (a glyph's name)
+            shown(visible(message), category, filename, lineno, file, line)
 
     warnings.showwarning = show
     try:
@@ -333,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _own_warnings_as_lines(), _no_empty_out_left(ns):
             return int(ns.func(ns) or 0)
     except LabForensicsError as exc:
-        print(f"labforensics: error: {exc}", file=sys.stderr)
+        _say(f"labforensics: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -38,6 +38,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ._cleanup import discard_on_failure, sigterm_raises
+from ._terminal import visible
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
 from .case import (
@@ -461,7 +462,7 @@ def _write_outputs(
     if notes:  # only then: findings.json is unchanged for runs without them
         findings["limits"] = [*findings.get("limits", []), *notes]
         for n in notes:
-            print(f"labforensics: warning: {_printable(n)}", file=sys.stderr)
+            print(f"labforensics: warning: {visible(n, keep='')}", file=sys.stderr)
     quarantine = with_leak_quarantine(ev.quarantine, res.leak_linkage)  # + index/dump lines
     if transfer_quarantine is not None and len(transfer_quarantine):
         quarantine = pd.concat([quarantine, transfer_quarantine], ignore_index=True)
@@ -493,11 +494,6 @@ def _write_outputs(
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
-
-
-def _printable(text: str) -> str:
-    """A stderr line: control and non-printable characters as '?'."""
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _write_pdf(out: Path) -> PdfResult:
@@ -745,7 +741,7 @@ def investigate(
         plan = dataclasses.replace(plan, leak_skipped=tuple(leak_skipped))
         for _f, why in leak_skipped:
             print(f"labforensics: warning: skipped (the leak folder's other files are linked): "
-                  f"{why}", file=sys.stderr)  # fmt: skip
+                  f"{visible(why, keep='')}", file=sys.stderr)  # fmt: skip
         unreadable = [*unreadable, *({"source_file": f.name,
                                      "problem": "skipped: " + why.replace(str(f), f.name)}
                                     for f, why in leak_skipped)]  # fmt: skip

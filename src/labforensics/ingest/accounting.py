@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from .._terminal import visible
 from ..errors import LabForensicsError
 
 __all__ = ["AccountingError", "FileReport", "IngestReport", "QUARANTINE_COLUMNS"]
@@ -237,7 +238,7 @@ class IngestReport:
         if self.unknown_codes:
             codes = ", ".join(f"{k} ({v})" for k, v in sorted(self.unknown_codes.items()))
             lines.append(f"unknown action codes kept as 'other': {codes}")
-        return "\n".join(lines)
+        return "\n".join(visible(line, keep="") for line in lines)  # names, codes: evidence
 
     def to_dict(self) -> dict[str, object]:
         """JSON-safe summary: totals, per-file rows, unrecognised files, unknown codes."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import __version__
+from .._terminal import visible
 from ..attribution.conclusion import pairs_words
 from ..attribution.labels import proposition_words, reason_words, verdict_label
 from ..case import CaseContext
@@ -707,7 +708,9 @@ def summary_text(
         lines.append(f"Case key: {key_file} (keep it: it re-identifies patients)")
     if timings:
         lines.append("Time:     " + ", ".join(f"{k} {s:.1f}s" for k, s in timings.items()))
-    return "\n".join(lines)
+    # an account, a lab, a path may hold control characters: shown as escapes, and a
+    # newline in one cannot forge a line of its own (labforensics._terminal)
+    return "\n".join(visible(line, keep="") for line in lines)
 
 
 def input_limits(
