@@ -323,19 +323,37 @@ def _own_warnings_as_lines() -> Iterator[None]:
 def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
     """A failed ``ingest --out`` or ``investigate`` leaves no empty output folder that it
     created (:func:`labforensics._cleanup.remove_if_empty`: only the folder the run made,
-    only when nothing is in it); a folder that existed before is left as it was."""
+    only when nothing is in it); a folder that existed before is left as it was. Nor the
+    case key ``<out>.key`` the run made beside it (Ctrl-C, QA session 9): it pseudonymised
+    nothing that was kept, and a key file is not left lying about for no output; a key
+    file that existed before the run is never touched."""
     out = getattr(ns, "out", None) if ns.command in ("ingest", "investigate") else None
     new = out is not None and not os.path.lexists(out)
+    key = default_key_file(Path(out)) if out is not None else None
+    new_key = key is not None and not os.path.lexists(key)
     try:
         yield
     except BaseException:
         if new:
             remove_if_empty(Path(out))
+        if new_key and key.is_file() and not key.is_symlink():
+            with contextlib.suppress(OSError):
+                key.unlink()
         raise
 
 
+#: The exit status of a run stopped by Ctrl-C: 128 + SIGINT, as the shells report it.
+EXIT_INTERRUPTED = 128 + 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
+    """Run the command; returns the exit status.
+
+    0 ok, 2 usage or evidence error, :data:`EXIT_INTERRUPTED` (130) after Ctrl-C: one
+    line ``labforensics: interrupted``, no traceback, once the ``finally`` blocks of the
+    run have removed its temporary folders and the outputs of the unfinished run
+    (:func:`labforensics._cleanup.discard_on_failure`).
+    """
     ns = build_parser().parse_args(argv)
     ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
@@ -347,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: the cleanup has run on the way out
+        _say("\nlabforensics: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover
