@@ -38,7 +38,9 @@ from ._cleanup import remove_if_empty
 from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
+from .evidence_paths import expand_evidence
 from .pipeline import ingest_only, investigate
+from .preflight import require_year
 from .privacy import ENV_VAR
 from .reidentify import reidentify
 from .store import ingest_to_store
@@ -79,9 +81,18 @@ def _cmd_ingest_store(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _check_year(ns: argparse.Namespace) -> None:
+    """Syslog evidence whose lines carry no year is refused without ``--year``, before
+    anything is read or written (:func:`labforensics.preflight.require_year`)."""
+    if ns.year is None:
+        files = [p for p, _ in expand_evidence([Path(e) for e in ns.evidence])]
+        require_year(files, ns.profile)
+
+
 def _cmd_ingest(ns: argparse.Namespace) -> int:
     if (ns.out is None) == (ns.store is None):
         raise ParameterError("give --out DIR (one ingest) or --store DIR (an evidence store)")
+    _check_year(ns)
     if ns.store is not None:
         return _cmd_ingest_store(ns)
     if ns.root is not None or ns.case is not None:

@@ -730,7 +730,9 @@ def investigate(
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
     readable, unreadable = (
-        _check_inputs(plan.evidence, plan.ingest.get("profile")) if store is None else ([], [])
+        _check_inputs(plan.evidence, plan.ingest.get("profile"), plan.ingest.get("year"))
+        if store is None
+        else ([], [])
     )
     transfer_q, leak_skipped = check_companions(
         leak=plan.leak, leak_is_dump=plan.leak_is_dump,

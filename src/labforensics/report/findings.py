@@ -30,6 +30,7 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .encoding_notes import encoding_limit
+from .field_notes import files_read
 from .html import make_formatter
 from .leak_tables import leak_given
 from .reproduce import reproduce_text
@@ -476,9 +477,16 @@ def _counts_section(
     totals: Mapping[str, Any],
     sources: pd.DataFrame | None,
 ) -> dict[str, int]:
-    """``counts``: input files and bytes, events, quarantined rows, sessions, sources, labs."""
+    """``counts``: input files and bytes, events, quarantined rows, sessions, sources, labs.
+
+    ``input_files`` counts every evidence file hashed; ``input_files_not_read`` those
+    of them no reader took (no ``format``: a licence text, a README beside the logs),
+    said apart in the summary (QA session 9: "3 file(s)" for one log read).
+    """
+    evidence = [i for i in inputs if i.get("role") == "evidence"]
     return {
-        "input_files": len([i for i in inputs if i.get("role") == "evidence"]),
+        "input_files": len(evidence),
+        "input_files_not_read": sum(1 for i in evidence if not i.get("format")),
         "input_bytes": int(sum(int(i.get("size") or 0) for i in inputs)),
         "events": size[0],
         "quarantined": int(totals.get("quarantined", 0)),
@@ -694,7 +702,7 @@ def summary_text(
         f"Verdict: {v['label']} (strength: {v['strength']}; stability: {v['stability_text']})",
         f"  {v['summary']}",
         "",
-        f"Evidence: {f['counts']['input_files']} file(s), {f['counts']['events']:,} events, "
+        f"Evidence: {files_read(f['counts'])}, {f['counts']['events']:,} events, "
         f"{f['counts']['quarantined']:,} quarantined, {f['counts']['sessions']:,} sessions, "
         f"{f['counts']['flagged_sessions']:,} flagged.",
     ]
