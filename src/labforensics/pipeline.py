@@ -3,9 +3,9 @@
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
 ``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``campaigns.parquet``,
-``exports.parquet``, ``quarantine.csv``, ``sources.csv``, ``report.pdf`` (when Chromium
-is installed: :mod:`labforensics.report.pdf`) and ``manifest.json`` (each described in
-:mod:`labforensics.outputs`).
+``exports.parquet``, ``quarantine.csv``, ``field_problems.csv``, ``sources.csv``,
+``report.pdf`` (with Chromium: :mod:`labforensics.report.pdf`) and ``manifest.json``
+(each described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -485,6 +485,7 @@ def _write_outputs(
         write_parquet(res.scored, out / "scores.parquet")
     res.score_files = move_into(res.score_files, out)
     write_csv(quarantine, out / "quarantine.csv")
+    write_csv(ev.report.field_problems, out / "field_problems.csv")  # values redacted
     write_csv(res.sources, out / "sources.csv")
     data = ReportData(
         findings=findings, events=events_out, sessions=ss, quarantine=quarantine,
@@ -550,8 +551,8 @@ def ingest_only(
 ) -> Evidence:
     """Read the evidence and write its tables alone (``labforensics ingest``).
 
-    Writes ``events.parquet``, ``quarantine.csv``, ``ingest_report.json`` and
-    ``manifest.json`` into ``out``. On any failure, what the run wrote is removed
+    Writes ``events.parquet``, ``quarantine.csv``, ``field_problems.csv``,
+    ``ingest_report.json`` and ``manifest.json`` into ``out``. On any failure, what the run wrote is removed
     again: a half-written output is never left behind (nor mistaken for a whole one).
 
     Parameters
@@ -586,7 +587,8 @@ def ingest_only(
     started = _utcnow()
     expand_evidence([Path(e) for e in evidence])  # a missing path or a link loop: exit 2
     out_p = prepare_out(Path(out), force)
-    written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
+    written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json",
+                                   "field_problems.csv")]  # fmt: skip
     if case_key is None:  # as investigate: $LABFORENSICS_CASE_KEY, else <out>.key kept
         case_key = resolve_case_key(CaseContext(), out_p)[0]
     # a failure leaves none of these files, nor an empty folder the command made
@@ -598,6 +600,7 @@ def ingest_only(
         write_parquet(ev.events, written[0])
         write_csv(ev.quarantine, written[1])
         write_json(ev.report.to_dict(), written[2])
+        write_csv(ev.report.field_problems, written[3])
         manifest = run_manifest(
             inputs=list(ev.manifest), out=out_p,
             parameters={"tz": tz, "profile": profile, "year": year, "lab": lab},

@@ -252,4 +252,18 @@ class IngestReport:
             "unrecognised_reasons": dict(sorted(self.unrecognised_reasons.items())),
             "unknown_codes": dict(sorted(self.unknown_codes.items())),
             "field_problems": int(len(self.field_problems)),
+            **self._date_problems(),
         }
+
+    def _date_problems(self) -> dict[str, int]:
+        """``field_problems_dates``: field problems of the event time (an implausible
+        year, a date after the analysis); ``field_problems_future``: of these, the dates
+        after the analysis (:mod:`labforensics.ingest._event_checks`)."""
+        from ._event_checks import FUTURE_PREFIX  # it imports this module
+
+        fp = self.field_problems
+        if not len(fp):
+            return {"field_problems_dates": 0, "field_problems_future": 0}
+        ts = fp["column"].astype("string") == "ts"
+        future = fp["problem"].astype("string").str.startswith(FUTURE_PREFIX)
+        return {"field_problems_dates": int(ts.sum()), "field_problems_future": int(future.sum())}

@@ -30,7 +30,7 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .encoding_notes import encoding_limit
-from .field_notes import files_read
+from .field_notes import coverage_caveat, field_problem_limit, files_read
 from .html import make_formatter
 from .leak_tables import leak_given
 from .reproduce import reproduce_text
@@ -574,7 +574,8 @@ def build_findings(
     }
     f = json_safe(f)
     f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
-                          f["clock_quality"], accounting.get("files", ()), tz=tz)  # fmt: skip
+                          f["clock_quality"], accounting.get("files", ()), tz=tz,
+                          accounting=accounting)  # fmt: skip
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -589,9 +590,11 @@ def _limits(
     clock: Mapping[str, Any] | None = None,
     files: Iterable[Mapping[str, Any]] = (),
     tz: str | None = None,
+    accounting: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
-    (linkage false-match rate, coverage, ceilings), then quarantine, undecodable bytes
+    (linkage false-match rate, coverage, ceilings), then quarantine, field problems and
+    dates that cannot be right (``accounting``: :mod:`~.field_notes`), undecodable bytes
     (``files``: the per-file accounting, :func:`~.encoding_notes.encoding_limit`), clock,
     the times in a daylight-saving change's hour (``clock``: :func:`clock_quality`) and
     the share of the period without logs. ``size``: events and labs (:func:`_case_size`)."""
@@ -604,6 +607,8 @@ def _limits(
             + (f" ({100 * q / rows:.2f} % of {rows:,} rows read)" if rows else "")
             + ": their events are not in the analysis (quarantine.csv lists each with its line)"
         )
+    if fp := field_problem_limit(accounting or {}):
+        out.append(fp)
     if enc := encoding_limit(files):
         out.append(enc)
     out.append(
@@ -624,7 +629,7 @@ def _limits(
                 f"({f'local dates, {tz}' if tz else 'UTC dates'}); "
                 f"{100 * min(lost, lab_days) / lab_days:.1f} % "
                 f"of the lab-days of that period lie in {len(gaps):,} gap(s) without any event "
-                "(section 2)"
+                "(section 2)" + coverage_caveat(accounting or {})
             )
     return out
 
