@@ -34,7 +34,7 @@ from .field_notes import coverage_caveat, field_problem_limit, files_read
 from .html import make_formatter
 from .leak_tables import leak_given
 from .reproduce import reproduce_text
-from .summary import log10_text  # truncated, as printed everywhere (session 6)
+from .summary import log10_text  # rounded, never across a band, as printed everywhere
 from .tables import clock_quality, event_period, log_gaps, migrations
 
 if TYPE_CHECKING:
