@@ -1,4 +1,4 @@
-"""Sentences on the evidence's files and field problems (QA session 9, items 3 and 4).
+"""Sentences on the inputs: files, field problems, quarantined rows (QA session 9).
 
 The summary counted a licence text beside an auth log as an evidence file ("3
 file(s)" for one log read); the field problems were counted ("field_problems: 7")
@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["coverage_caveat", "field_problem_limit", "files_read"]
+import pandas as pd
+
+__all__ = ["coverage_caveat", "field_problem_limit", "files_read", "quarantine_origins"]
 
 
 def files_read(counts: Mapping[str, Any]) -> str:
@@ -63,3 +65,48 @@ def coverage_caveat(accounting: Mapping[str, Any]) -> str:
         f"(before 1990, after 2100 or after the analysis{part}: field problems, "
         "field_problems.csv)"
     )
+
+
+#: Where a quarantined row comes from, by the prefix of its reason
+#: (:mod:`labforensics.leak.quarantine`), as the report names them.
+_ORIGIN_PREFIXES = (("patient index: ", "of the patient indexes"), ("dump: ", "of the leaked dump"))
+
+
+def quarantine_origins(
+    quarantine: pd.DataFrame | None, evidence_rows: int, transfers_given: bool
+) -> list[str]:
+    """Where the rows of ``quarantine.csv`` come from, one phrase per origin (QA session
+    9: 2 rows, of a patient index and of a dump, were said to be "of the transfer log").
+
+    Parameters
+    ----------
+    quarantine : pandas.DataFrame or None
+        The rows of ``quarantine.csv`` (``reason``): the evidence's first, then the
+        patient indexes' and the dump's (reasons prefixed ``"patient index: "`` and
+        ``"dump: "``), then the transfer log's.
+    evidence_rows : int
+        The evidence's quarantined rows (the accounting's ``quarantined``).
+    transfers_given : bool
+        A transfer log was given: the rows left are its lines.
+
+    Returns
+    -------
+    list of str
+        ``["2 of the evidence", "1 of the patient indexes", "1 of the leaked dump",
+        "3 of the transfer log"]``, the origins with rows only; empty when every row is
+        the evidence's (nothing to tell apart).
+    """
+    total = 0 if quarantine is None else len(quarantine)
+    if total <= evidence_rows:
+        return []
+    reasons = quarantine["reason"].astype("string").fillna("")
+    parts, counted = [f"{evidence_rows:,} of the evidence"], evidence_rows
+    for prefix, words in _ORIGIN_PREFIXES:
+        n = int(reasons.str.startswith(prefix).sum())
+        if n:
+            parts.append(f"{n:,} {words}")
+            counted += n
+    if total > counted:
+        rest = "of the transfer log" if transfers_given else "of the other inputs"
+        parts.append(f"{total - counted:,} {rest}")
+    return parts
