@@ -331,8 +331,10 @@ def run_real(
         f = res.findings
         print(
             f"== {name}: {f['counts']['events']:,} events, {f['counts']['sessions']:,} sessions, "
-            f"{f['counts']['flagged_sessions']:,} flagged, {f['counts']['quarantined']:,} "
-            f"quarantined; {time.perf_counter() - t0:.1f} s -> {res.report}"
+            f"{f['counts']['flagged_sessions']:,} flagged, {f['counts']['sources']:,} source "
+            f"addresses, {f['counts']['flagged_sources']:,} flagged, "
+            f"{f['counts']['quarantined']:,} quarantined; {time.perf_counter() - t0:.1f} s "
+            f"-> {res.report}"
         )
         results[name] = res
     return results

@@ -12,7 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["coverage_caveat", "field_problem_limit", "files_read", "quarantine_origins"]
+__all__ = [
+    "coverage_caveat",
+    "field_problem_limit",
+    "files_read",
+    "quarantine_origins",
+    "share_text",
+]
 
 
 def files_read(counts: Mapping[str, Any]) -> str:
@@ -110,3 +116,21 @@ def quarantine_origins(
         rest = "of the transfer log" if transfers_given else "of the other inputs"
         parts.append(f"{total - counted:,} {rest}")
     return parts
+
+
+def share_text(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage to 2 decimals, a share that is not nil never
+    shown as nil: ``"< 0.01 %"`` (QA session 9: 16 rows of millions read "0.00 %"),
+    nor a share short of all as all: ``"> 99.99 %"``.
+
+    Parameters
+    ----------
+    part, whole : int
+        Counts, ``0 <= part <= whole``, ``whole > 0``.
+    """
+    pct = 100.0 * part / whole
+    if 0 < part and pct < 0.005:
+        return "< 0.01 %"
+    if part < whole and pct >= 99.995:
+        return "> 99.99 %"
+    return f"{pct:.2f} %"

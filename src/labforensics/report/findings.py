@@ -30,7 +30,7 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .encoding_notes import encoding_limit
-from .field_notes import coverage_caveat, field_problem_limit, files_read
+from .field_notes import coverage_caveat, field_problem_limit, files_read, share_text
 from .html import make_formatter
 from .leak_tables import leak_given
 from .reproduce import reproduce_text
@@ -604,7 +604,7 @@ def _limits(
     if q:
         out.append(
             f"{q:,} input rows quarantined"
-            + (f" ({100 * q / rows:.2f} % of {rows:,} rows read)" if rows else "")
+            + (f" ({share_text(q, rows)} of {rows:,} rows read)" if rows else "")
             + ": their events are not in the analysis (quarantine.csv lists each with its line)"
         )
     if fp := field_problem_limit(accounting or {}):
@@ -681,6 +681,14 @@ def params_dict(p: Any) -> Any:
     return json_safe(p)
 
 
+def _sources_said(c: Mapping[str, Any]) -> str:
+    """``", 131 source addresses, 11 flagged"`` (none: ``""``): sessions are not all."""
+    n = int(c.get("sources", 0) or 0)
+    return (
+        f", {n:,} source addresses, {int(c.get('flagged_sources', 0) or 0):,} flagged" if n else ""
+    )
+
+
 def summary_text(
     findings: Mapping[str, Any],
     out: Path,
@@ -709,7 +717,7 @@ def summary_text(
         "",
         f"Evidence: {files_read(f['counts'])}, {f['counts']['events']:,} events, "
         f"{f['counts']['quarantined']:,} quarantined, {f['counts']['sessions']:,} sessions, "
-        f"{f['counts']['flagged_sessions']:,} flagged.",
+        f"{f['counts']['flagged_sessions']:,} flagged" + _sources_said(f["counts"]) + ".",
     ]
     if f.get("findings_text"):
         lines.append("Top findings:")
