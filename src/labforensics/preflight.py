@@ -334,6 +334,12 @@ def first_recognised(
 
 
 _YEARLESS = re.compile(_RTS)
+#: A line starting with an RFC 3164 month and day (bytes): the cheap first look that
+#: spares the sniffing of the files that cannot be such logs (a case of 60,000 LIS
+#: files reads 4 KiB of each, not 64).
+_MONTH_DAY = re.compile(rb"(?m)^(?:<\d{1,3}>)?[A-Za-z]{3} {1,2}\d{1,2} ")
+#: Bytes of that first look.
+_FIRST_LOOK = 4096
 #: Lines of a head looked at for an RFC 3164 timestamp (``Mar  3 10:00:00``, no year).
 YEAR_SAMPLE_LINES = 200
 #: How to give the year, in every interface (the message is the same in all of them).
@@ -360,7 +366,9 @@ def yearless_syslog(files: Sequence[Path], profile: Any = None) -> list[Path]:
     list of Path
         Files read by the ``syslog_auth`` reader of which at least one of the first
         :data:`YEAR_SAMPLE_LINES` lines has a timestamp of month, day and time but no
-        year. An unreadable file is left to the other checks.
+        year. An unreadable file is left to the other checks. A file none of whose
+        first :data:`_FIRST_LOOK` bytes starts a line with a month and a day is not
+        sniffed (one small read per file).
     """
     profs = load_profiles(
         list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile
@@ -368,6 +376,8 @@ def yearless_syslog(files: Sequence[Path], profile: Any = None) -> list[Path]:
     found: list[Path] = []
     for f in files:
         try:
+            if not _MONTH_DAY.search(read_head(f, _FIRST_LOOK)):
+                continue
             head = read_head(f)
         except (OSError, LabForensicsError):
             continue
