@@ -75,7 +75,10 @@ def coverage_caveat(accounting: Mapping[str, Any]) -> str:
 
 #: Where a quarantined row comes from, by the prefix of its reason
 #: (:mod:`labforensics.leak.quarantine`), as the report names them.
-_ORIGIN_PREFIXES = (("patient index: ", "of the patient indexes"), ("dump: ", "of the leaked dump"))
+_ORIGIN_PREFIXES = (
+    ("patient index: ", "line(s) of the patient indexes"),
+    ("dump: ", "line(s) of the leaked dump"),
+)
 
 
 def quarantine_origins(
@@ -98,22 +101,22 @@ def quarantine_origins(
     Returns
     -------
     list of str
-        ``["2 of the evidence", "1 of the patient indexes", "1 of the leaked dump",
-        "3 of the transfer log"]``, the origins with rows only; empty when every row is
-        the evidence's (nothing to tell apart).
+        ``["2 row(s) of the evidence", "1 line(s) of the patient indexes", "1 line(s)
+        of the leaked dump", "3 line(s) of the transfer log"]``, the origins with rows
+        only; empty when every row is the evidence's (nothing to tell apart).
     """
     total = 0 if quarantine is None else len(quarantine)
     if total <= evidence_rows:
         return []
     reasons = quarantine["reason"].astype("string").fillna("")
-    parts, counted = [f"{evidence_rows:,} of the evidence"], evidence_rows
+    parts, counted = [f"{evidence_rows:,} row(s) of the evidence"], evidence_rows
     for prefix, words in _ORIGIN_PREFIXES:
         n = int(reasons.str.startswith(prefix).sum())
         if n:
             parts.append(f"{n:,} {words}")
             counted += n
     if total > counted:
-        rest = "of the transfer log" if transfers_given else "of the other inputs"
+        rest = "line(s) of the transfer log" if transfers_given else "line(s) of other inputs"
         parts.append(f"{total - counted:,} {rest}")
     return parts
 
