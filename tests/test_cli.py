@@ -121,7 +121,12 @@ def test_force_removes_stale_outputs(small_evidence, tmp_path, capsys):
     # the stale report is gone; the folder holds exactly the manifest's outputs (+ itself)
     assert not (out / "report.html").exists()
     assert {p.name for p in out.iterdir()} == {*listed, "manifest.json"}
-    assert listed == {"events.parquet", "quarantine.csv", "ingest_report.json"}
+    assert listed == {
+        "events.parquet",
+        "quarantine.csv",
+        "ingest_report.json",
+        "field_problems.csv",
+    }
 
 
 def test_force_refuses_folder_with_foreign_files(small_evidence, tmp_path, capsys):

@@ -25,8 +25,8 @@ from labforensics.identity import canonical_host
 
 OUTPUTS = ("report.html", "findings.json", "events.parquet", "sessions.parquet",
            "scores.parquet", "scores_account_day.parquet", "scores_account_month.parquet",
-           "campaigns.parquet", "exports.parquet", "quarantine.csv", "sources.csv",
-           "manifest.json")  # fmt: skip
+           "campaigns.parquet", "exports.parquet", "quarantine.csv", "field_problems.csv",
+           "sources.csv", "manifest.json")  # fmt: skip
 
 
 def _hashes(folder: Path) -> dict[str, str]:

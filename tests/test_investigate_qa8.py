@@ -58,7 +58,8 @@ def run(tmp_path_factory):
 
 
 def _texts(res) -> dict[str, str]:
-    names = ("quarantine.csv", "findings.json", "report.html", "sources.csv", "manifest.json")
+    names = ("quarantine.csv", "field_problems.csv", "findings.json", "report.html",
+             "sources.csv", "manifest.json")  # fmt: skip
     return {n: (res.out / n).read_text(encoding="utf-8") for n in names}
 
 

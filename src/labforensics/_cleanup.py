@@ -25,7 +25,14 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from types import FrameType
 
-__all__ = ["forget_made", "missing_folders", "record_made", "remove_if_empty", "sigterm_raises"]
+__all__ = [
+    "forget_made",
+    "interrupt_noted",
+    "missing_folders",
+    "record_made",
+    "remove_if_empty",
+    "sigterm_raises",
+]
 
 #: The folders :func:`labforensics.outputs.prepare_out` created for an output folder
 #: (absolute path -> the folder and the parents it made, deepest first); an output folder
@@ -155,3 +162,47 @@ def sigterm_raises(make_error: Callable[[], BaseException]) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
         if terminated:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def interrupt_noted() -> Iterator[None]:
+    """Within the block, Ctrl-C stays a ``KeyboardInterrupt`` even when native code
+    swallows it (main thread only).
+
+    DuckDB checks for signals while a query runs: the ``KeyboardInterrupt`` Python's
+    handler raises is taken by it and the query fails with its own error
+    (``RuntimeError('Query interrupted')``, or another one once Splink wraps it), which
+    the linkage then reported as "record linkage failed during training" and exit 2
+    (QA session 9). Here the ``SIGINT`` handler notes the signal before raising as
+    Python's does; an exception leaving the block after a noted ``SIGINT`` is raised
+    again as ``KeyboardInterrupt`` (chained to it), so that the command ends with its
+    one ``interrupted`` line and exit 130.
+
+    Notes
+    -----
+    Outside the main thread, or when ``SIGINT`` is ignored or not Python's handler (a
+    background job, an embedding application), the block runs unchanged.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or previous is not signal.default_int_handler
+    ):
+        yield
+        return
+    seen = False
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        nonlocal seen
+        seen = True
+        signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    except Exception as exc:
+        if seen:
+            raise KeyboardInterrupt from exc
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -35,9 +35,12 @@ from pathlib import Path
 
 from . import __version__, synth
 from ._cleanup import remove_if_empty
+from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
+from .evidence_paths import expand_evidence
 from .pipeline import ingest_only, investigate
+from .preflight import require_year
 from .privacy import ENV_VAR
 from .reidentify import reidentify, resolution_hint
 from .store import ingest_to_store
@@ -45,12 +48,19 @@ from .store import ingest_to_store
 __all__ = ["build_parser", "main"]
 
 
+def _say(text: object, *, file=None, flush: bool = False) -> None:
+    """Print one message of the command: every text printed to the terminal goes through
+    :func:`labforensics._terminal.visible` (evidence with escape sequences is shown as
+    ``\\x1b[2J``, never obeyed; QA session 9)."""
+    print(visible(text), file=sys.stdout if file is None else file, flush=flush)
+
+
 def _cmd_synth(ns: argparse.Namespace) -> int:
     kwargs = dict(labs=ns.labs, start=ns.start, end=ns.end, seed=ns.seed, scale=ns.scale,
                   linkage=ns.linkage, linkage_scenario=ns.linkage_scenario, variant=ns.variant)  # fmt: skip
     res = synth.generate(ns.out, **kwargs)
-    print(f"synthetic evidence written to {ns.out}")
-    print(res)
+    _say(f"synthetic evidence written to {ns.out}")
+    _say(res)
     return 0
 
 
@@ -65,15 +75,24 @@ def _cmd_ingest_store(ns: argparse.Namespace) -> int:
         year=ns.year, lab=ns.lab, case=case, root=ns.root, progress=not ns.quiet,
         command=["labforensics", *ns.argv],
     )  # fmt: skip
-    print(res.summary())
+    _say(res.summary())
     if key_file is not None:
-        print(f"Case key: {key_file} (keep it: it re-identifies patients)")
+        _say(f"Case key: {key_file} (keep it: it re-identifies patients)")
     return 0
+
+
+def _check_year(ns: argparse.Namespace) -> None:
+    """Syslog evidence whose lines carry no year is refused without ``--year``, before
+    anything is read or written (:func:`labforensics.preflight.require_year`)."""
+    if ns.year is None:
+        files = [p for p, _ in expand_evidence([Path(e) for e in ns.evidence])]
+        require_year(files, ns.profile)
 
 
 def _cmd_ingest(ns: argparse.Namespace) -> int:
     if (ns.out is None) == (ns.store is None):
         raise ParameterError("give --out DIR (one ingest) or --store DIR (an evidence store)")
+    _check_year(ns)
     if ns.store is not None:
         return _cmd_ingest_store(ns)
     if ns.root is not None or ns.case is not None:
@@ -83,10 +102,10 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
         year=ns.year, lab=ns.lab, force=ns.force, progress=not ns.quiet,
         command=["labforensics", *ns.argv],
     )  # fmt: skip
-    print(ev.report.summary())
-    print(f"written to {ns.out}")
+    _say(ev.report.summary())
+    _say(f"written to {ns.out}")
     if ns.case_key is None and not os.environ.get(ENV_VAR):  # the key ingest_only made/reused
-        print(f"Case key: {default_key_file(Path(ns.out))} (keep it: it re-identifies patients)")
+        _say(f"Case key: {default_key_file(Path(ns.out))} (keep it: it re-identifies patients)")
     return 0
 
 
@@ -112,17 +131,18 @@ def _cmd_investigate(ns: argparse.Namespace) -> int:
         authorisations=ns.authorisations,
         engine=ns.engine, scheduler=ns.scheduler, memory_budget=ns.memory_budget,
     )  # fmt: skip
-    print(res.summary())
+    _say(res.summary())
     if res.pdf_note:
-        print(f"labforensics: note: {res.pdf_note}", file=sys.stderr)
+        _say(f"labforensics: note: {res.pdf_note}", file=sys.stderr)
     _warn_unrecognised(res)
     return 0
 
 
 def _printable(text: str, limit: int = 80) -> str:
-    """Text safe for a terminal line: control and non-printable characters as '?', cut."""
-    out = "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    """A piece of evidence inside one line: cut to ``limit`` characters, then its
+    control characters, newlines included, as escapes (:func:`visible`)."""
+    s = str(text)
+    return visible(s if len(s) <= limit else s[: limit - 1] + "…", keep="")
 
 
 def _warn_unrecognised(res: object) -> None:
@@ -133,7 +153,7 @@ def _warn_unrecognised(res: object) -> None:
         why = getattr(report, "unrecognised_reasons", None) or {}
         names = ", ".join(f"{b} ({_printable(why[b])})" if why.get(b) else str(b) for b in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        print(f"labforensics: warning: {len(bad)} input file(s) left out, no reader "
+        _say(f"labforensics: warning: {len(bad)} input file(s) left out, no reader "
               f"recognised them ({names}{more}); see the report's section 2", file=sys.stderr)  # fmt: skip
 
 
@@ -145,9 +165,9 @@ def _cmd_reidentify(ns: argparse.Namespace) -> int:
                      force=ns.force, dumps=ns.dumps, leak=ns.leak,
                      patients=ns.patients, run=ns.run)  # fmt: skip
     n = int(res["found"].sum())
-    print(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
+    _say(f"{n} of {len(res)} keyed ids resolved; written to {ns.out} (mode 0600)")
     if hint := resolution_hint(res):
-        print(f"labforensics: warning: {hint}", file=sys.stderr)
+        print(f"labforensics: warning: {visible(hint, keep='')}", file=sys.stderr)
     return 0
 
 
@@ -306,9 +326,9 @@ def _own_warnings_as_lines() -> Iterator[None]:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if str(getattr(category, "__module__", "")).split(".")[0] == "labforensics":
-            print(f"labforensics: warning: {message}", file=sys.stderr, flush=True)
-        else:
-            shown(message, category, filename, lineno, file, line)
+            _say(f"labforensics: warning: {message}", file=sys.stderr, flush=True)
+        else:  # another library's text may quote the evidence too (a glyph's name)
+            shown(visible(message), category, filename, lineno, file, line)
 
     warnings.showwarning = show
     try:
@@ -321,30 +341,51 @@ def _own_warnings_as_lines() -> Iterator[None]:
 def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
     """A failed ``ingest --out`` or ``investigate`` leaves no empty output folder that it
     created (:func:`labforensics._cleanup.remove_if_empty`: only the folder the run made,
-    only when nothing is in it); a folder that existed before is left as it was."""
+    only when nothing is in it); a folder that existed before is left as it was. Nor the
+    case key ``<out>.key`` the run made beside it (Ctrl-C, QA session 9): it pseudonymised
+    nothing that was kept, and a key file is not left lying about for no output; a key
+    file that existed before the run is never touched."""
     out = getattr(ns, "out", None) if ns.command in ("ingest", "investigate") else None
     new = out is not None and not os.path.lexists(out)
+    key = default_key_file(Path(out)) if out is not None else None
+    new_key = key is not None and not os.path.lexists(key)
     try:
         yield
     except BaseException:
         if new:
             remove_if_empty(Path(out))
+        if new_key and key.is_file() and not key.is_symlink():
+            with contextlib.suppress(OSError):
+                key.unlink()
         raise
 
 
+#: The exit status of a run stopped by Ctrl-C: 128 + SIGINT, as the shells report it.
+EXIT_INTERRUPTED = 128 + 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 2 usage or evidence error)."""
+    """Run the command; returns the exit status.
+
+    0 ok, 2 usage or evidence error, :data:`EXIT_INTERRUPTED` (130) after Ctrl-C: one
+    line ``labforensics: interrupted``, no traceback, once the ``finally`` blocks of the
+    run have removed its temporary folders and the outputs of the unfinished run
+    (:func:`labforensics._cleanup.discard_on_failure`).
+    """
     ns = build_parser().parse_args(argv)
     ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
         with _own_warnings_as_lines(), _no_empty_out_left(ns):
             return int(ns.func(ns) or 0)
     except LabForensicsError as exc:
-        print(f"labforensics: error: {exc}", file=sys.stderr)
+        _say(f"labforensics: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: the cleanup has run on the way out
+        _say("\nlabforensics: interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

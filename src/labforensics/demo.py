@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from . import synth
+from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext
 from .errors import LabForensicsError
 from .pipeline import InvestigationResult, investigate
@@ -324,14 +325,16 @@ def run_real(
         try:
             res = investigate(src, Path(out) / name, case=case, force=True, progress=progress)
         except LabForensicsError as exc:
-            print(f"== {name}: not investigated: {exc}")
+            print(f"== {name}: not investigated: {visible(exc)}")
             results[name] = str(exc)
             continue
         f = res.findings
         print(
             f"== {name}: {f['counts']['events']:,} events, {f['counts']['sessions']:,} sessions, "
-            f"{f['counts']['flagged_sessions']:,} flagged, {f['counts']['quarantined']:,} "
-            f"quarantined; {time.perf_counter() - t0:.1f} s -> {res.report}"
+            f"{f['counts']['flagged_sessions']:,} flagged, {f['counts']['sources']:,} source "
+            f"addresses, {f['counts']['flagged_sources']:,} flagged, "
+            f"{f['counts']['quarantined']:,} quarantined; {time.perf_counter() - t0:.1f} s "
+            f"-> {res.report}"
         )
         results[name] = res
     return results
@@ -367,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         res, timings = run_demo(ns.out, params=extra, progress=not ns.quiet, full=ns.full)
     except LabForensicsError as exc:
-        print(f"labforensics demo: error: {exc}", file=sys.stderr)
+        print(f"labforensics demo: error: {visible(exc)}", file=sys.stderr)
         return 2
     print()
     print(res.summary())

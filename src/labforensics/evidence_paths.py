@@ -17,7 +17,7 @@ from typing import Any
 from .case import CaseContext, _inside
 from .errors import EvidenceError, ParameterError
 from .ingest.files import expand_paths
-from .preflight import EXPECTED, first_recognised
+from .preflight import EXPECTED, first_recognised, require_year
 
 __all__ = ["expand_evidence"]
 
@@ -50,7 +50,7 @@ def expand_evidence(paths: Sequence[Path]) -> list[tuple[Path, Any]]:
 
 
 def _check_inputs(
-    paths: Sequence[Path], profile: Any = None
+    paths: Sequence[Path], profile: Any = None, year: Any = None
 ) -> tuple[list[Path], list[dict[str, str]]]:
     """Drop unreadable files from the inputs, recording why (the run goes on without them).
 
@@ -65,6 +65,9 @@ def _check_inputs(
         When a path does not exist (a typo must not silently shrink the evidence),
         when no readable input is left, or when no reader recognises any file (the
         message names up to five files, why, and the formats expected).
+    ParameterError
+        When ``year`` (``--year``, ``[ingest] year``) is None and a syslog file's lines
+        carry no year (:func:`labforensics.preflight.require_year`).
     """
     items = expand_evidence(paths)
     bad: list[dict[str, str]] = []
@@ -91,6 +94,7 @@ def _check_inputs(
             f"no readable evidence file in {', '.join(str(p) for p in paths)} ({listed}{more}); "
             f"expected {EXPECTED['evidence']}"
         )
+    require_year(ok_files, profile, year)
     return (list(paths) if not bad else ok_files), bad
 
 

@@ -11,8 +11,8 @@
   options, so the same table gives the same contents.
 
 An investigation (:func:`labforensics.investigate`) writes the files below;
-``labforensics ingest`` writes ``events.parquet``, ``quarantine.csv``, ``manifest.json`` and
-``ingest_report.json``, the accounting of every file read (rows read, events,
+``labforensics ingest`` writes ``events.parquet``, ``quarantine.csv``,
+``field_problems.csv``, ``manifest.json`` and ``ingest_report.json``, the accounting of every file read (rows read, events,
 quarantined, duplicates, unrecognised files and why).
 
 =====================  ===============================================================
@@ -37,6 +37,10 @@ quarantined, duplicates, unrecognised files and why).
                        pause), ranked by their best session:
                        :func:`labforensics.detect.campaigns.group_campaigns`
 ``quarantine.csv``     input rows that could not become events (formulas neutralised)
+``field_problems.csv`` events kept with a field wrong or missing: ``source_file``,
+                       ``source_line``, ``column``, ``value`` (redacted as the
+                       quarantine: identifiers pseudonymised), ``problem`` (an
+                       implausible year, a date after the analysis, no account ...)
 ``sources.csv``        source addresses ranked by their authentication attempts (brute
                        force), :func:`labforensics.detect.score_sources` (neutralised)
 ``leak_links.parquet``  with a dump of people: one row per dump row, its (lab, patient)
@@ -99,6 +103,7 @@ OUTPUT_NAMES = frozenset(
     {
         "events.parquet",
         "quarantine.csv",
+        "field_problems.csv",
         "ingest_report.json",
         "manifest.json",
         "findings.json",

@@ -3,9 +3,9 @@
 :func:`investigate` chains the stages (ingest, sessions, features and detection,
 attribution) and writes, into one output folder, ``report.html``, ``findings.json``,
 ``events.parquet``, ``sessions.parquet``, ``scores.parquet``, ``campaigns.parquet``,
-``exports.parquet``, ``quarantine.csv``, ``sources.csv``, ``report.pdf`` (when Chromium
-is installed: :mod:`labforensics.report.pdf`) and ``manifest.json`` (each described in
-:mod:`labforensics.outputs`).
+``exports.parquet``, ``quarantine.csv``, ``field_problems.csv``, ``sources.csv``,
+``report.pdf`` (with Chromium: :mod:`labforensics.report.pdf`) and ``manifest.json``
+(each described in :mod:`labforensics.outputs`).
 
 The case key (pseudonymisation) comes from the case file's ``key_file``, else
 ``$LABFORENSICS_CASE_KEY``, else a key file beside the output folder
@@ -38,6 +38,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ._cleanup import discard_on_failure, sigterm_raises
+from ._terminal import visible
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
 from .case import (
@@ -462,7 +463,7 @@ def _write_outputs(
     if notes:  # only then: findings.json is unchanged for runs without them
         findings["limits"] = [*findings.get("limits", []), *notes]
         for n in notes:
-            print(f"labforensics: warning: {_printable(n)}", file=sys.stderr)
+            print(f"labforensics: warning: {visible(n, keep='')}", file=sys.stderr)
     quarantine = with_leak_quarantine(ev.quarantine, res.leak_linkage, res.attribution)  # + leak
     if transfer_quarantine is not None and len(transfer_quarantine):
         quarantine = pd.concat([quarantine, transfer_quarantine], ignore_index=True)
@@ -485,6 +486,7 @@ def _write_outputs(
         write_parquet(res.scored, out / "scores.parquet")
     res.score_files = move_into(res.score_files, out)
     write_csv(quarantine, out / "quarantine.csv")
+    write_csv(ev.report.field_problems, out / "field_problems.csv")  # values redacted
     write_csv(res.sources, out / "sources.csv")
     data = ReportData(
         findings=findings, events=events_out, sessions=ss, quarantine=quarantine,
@@ -494,11 +496,6 @@ def _write_outputs(
     )  # fmt: skip
     write_report(data, out / "report.html")
     return findings
-
-
-def _printable(text: str) -> str:
-    """A stderr line: control and non-printable characters as '?'."""
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _write_pdf(out: Path) -> PdfResult:
@@ -555,8 +552,8 @@ def ingest_only(
 ) -> Evidence:
     """Read the evidence and write its tables alone (``labforensics ingest``).
 
-    Writes ``events.parquet``, ``quarantine.csv``, ``ingest_report.json`` and
-    ``manifest.json`` into ``out``. On any failure, what the run wrote is removed
+    Writes ``events.parquet``, ``quarantine.csv``, ``field_problems.csv``,
+    ``ingest_report.json`` and ``manifest.json`` into ``out``. On any failure, what the run wrote is removed
     again: a half-written output is never left behind (nor mistaken for a whole one).
 
     Parameters
@@ -591,7 +588,8 @@ def ingest_only(
     started = _utcnow()
     expand_evidence([Path(e) for e in evidence])  # a missing path or a link loop: exit 2
     out_p = prepare_out(Path(out), force)
-    written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json")]
+    written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json",
+                                   "field_problems.csv")]  # fmt: skip
     if case_key is None:  # as investigate: $LABFORENSICS_CASE_KEY, else <out>.key kept
         case_key = resolve_case_key(CaseContext(), out_p)[0]
     # a failure leaves none of these files, nor an empty folder the command made
@@ -603,6 +601,7 @@ def ingest_only(
         write_parquet(ev.events, written[0])
         write_csv(ev.quarantine, written[1])
         write_json(ev.report.to_dict(), written[2])
+        write_csv(ev.report.field_problems, written[3])
         manifest = run_manifest(
             inputs=list(ev.manifest), out=out_p,
             parameters={"tz": tz, "profile": profile, "year": year, "lab": lab},
@@ -735,7 +734,9 @@ def investigate(
     out_p = Path(out).resolve()
     _check_no_overlap(plan.evidence, out_p)
     readable, unreadable = (
-        _check_inputs(plan.evidence, plan.ingest.get("profile")) if store is None else ([], [])
+        _check_inputs(plan.evidence, plan.ingest.get("profile"), plan.ingest.get("year"))
+        if store is None
+        else ([], [])
     )
     transfer_q, leak_skipped = check_companions(
         leak=plan.leak, leak_is_dump=plan.leak_is_dump,
@@ -746,7 +747,7 @@ def investigate(
         plan = dataclasses.replace(plan, leak_skipped=tuple(leak_skipped))
         for _f, why in leak_skipped:
             print(f"labforensics: warning: skipped (the leak folder's other files are linked): "
-                  f"{why}", file=sys.stderr)  # fmt: skip
+                  f"{visible(why, keep='')}", file=sys.stderr)  # fmt: skip
         unreadable = [*unreadable, *({"source_file": f.name,
                                      "problem": "skipped: " + why.replace(str(f), f.name)}
                                     for f, why in leak_skipped)]  # fmt: skip

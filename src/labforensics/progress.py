@@ -18,6 +18,8 @@ from contextvars import ContextVar
 
 from tqdm.auto import tqdm
 
+from ._terminal import visible
+
 __all__ = ["LabStep", "lab_progress", "on_lab"]
 
 #: ``callback(stage, lab, done, total)``: ``lab`` has just been done, ``done`` labs of
@@ -68,7 +70,7 @@ def lab_progress(
         def step(lab: str) -> None:
             nonlocal done
             done += 1
-            bar.set_postfix_str(str(lab), refresh=False)
+            bar.set_postfix_str(visible(lab, keep=""), refresh=False)  # a lab: evidence
             bar.update(1)
             if hook is not None:
                 hook(stage, str(lab), done, total)

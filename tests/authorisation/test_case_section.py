@@ -77,6 +77,7 @@ def test_bad_register_refused_before_anything_is_written(tmp_path):
     )
     (tmp_path / "ev").mkdir()
     out = tmp_path / "out"
-    with pytest.raises(RegisterError, match=r"reg.csv: 1 bad line\(s\): line 2: kind 'holiday'"):
+    with pytest.raises(RegisterError, match=r"(?s)reg.csv: 1 problem\(s\) in 1 line\(s\):\n"
+                       r"  reg.csv:2: kind: 'holiday'"):  # fmt: skip
         investigate(tmp_path / "ev", out, authorisations=reg, progress=False)
     assert not out.exists()

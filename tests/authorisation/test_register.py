@@ -71,10 +71,41 @@ def test_bad_lines_raise_naming_file_and_lines(tmp_path):
     with pytest.raises(RegisterError) as ei:
         read_authorisations(p, CASE)
     msg = str(ei.value)
-    assert "reg_bad.csv" in msg and "5 bad line(s)" in msg
-    for ln in ("line 3: kind 'nope'", "line 4: start", "line 5: 5 fields",
-               "line 7: end 2020-01-01 is before start", "line 8: scope_max_records"):  # fmt: skip
+    assert "reg_bad.csv" in msg and "5 problem(s) in 5 line(s)" in msg
+    for ln in ("reg_bad.csv:3: kind: 'nope'", "reg_bad.csv:4: start: '2020-13-01'",
+               "reg_bad.csv:5: 5 fields", "reg_bad.csv:7: end: 2020-01-01 is before start",
+               "reg_bad.csv:8: scope_max_records: '-3'"):  # fmt: skip
         assert ln in msg
+
+
+def test_every_problem_of_every_line_at_once(tmp_path):
+    # QA session 9: a bad month, then "abc", then "-5" as record limits, each found by a
+    # run of its own; every column of every line is now checked, in one refusal
+    lines = [
+        "M1;L01;**;support;2020-13-01;2020-09-30;;abc;[;bad",  # line 2: 3 problems
+        "M2;L99;x;weird;;;2020-1-1;-5;;",  # line 3: 4 problems
+        "M3;L01;a;other;2020-10-01;2020-09-01;;;;",  # line 4: end before start
+    ]
+    p = write_register(tmp_path, lines, name="reg.csv")
+    with pytest.raises(RegisterError) as ei:
+        read_authorisations(p, CASE)
+    msg = str(ei.value).splitlines()
+    assert msg[0].endswith("reg.csv: 8 problem(s) in 3 line(s):")
+    assert msg[1:-1] == [
+        "  reg.csv:2: destination: pattern has a '[' without its ']' (a typo?): write [[] for '['",
+        "  reg.csv:2: start: '2020-13-01': month must be in 1..12",
+        "  reg.csv:2: scope_max_records: 'abc' is not a whole number >= 0",
+        "  reg.csv:3: kind: 'weird' is not one of migration, support, billing, backup, "
+        "interface, other",
+        "  reg.csv:3: start: empty (the first day of the window, yyyy-mm-dd)",
+        "  reg.csv:3: scope_patients_since: '2020-1-1' is not a local date yyyy-mm-dd",
+        "  reg.csv:3: scope_max_records: '-5' is not a whole number >= 0",
+        "  reg.csv:4: end: 2020-09-01 is before start 2020-10-01",
+    ]
+    assert msg[-1].startswith("correct them all")
+    q = read_authorisations(p, CASE, errors="quarantine").attrs["quarantine"]
+    assert q["source_line"].tolist() == [2, 3, 4]
+    assert q["reason"].iloc[0].count("; ") == 2  # the line's three problems
 
 
 def test_bad_lines_quarantined_and_every_line_accounted(tmp_path):
@@ -119,7 +150,24 @@ def test_formula_ticket_and_unclosed_bracket_refused(tmp_path):
     with pytest.raises(RegisterError) as ei:
         read_authorisations(p, CASE)
     msg = str(ei.value)
-    assert "3 bad line(s)" in msg
-    assert "line 3: ticket starts like a spreadsheet formula" in msg
-    assert "line 4: account pattern has a '[' without its ']'" in msg
-    assert "line 5: destination pattern has a '[' without its ']'" in msg
+    assert "3 problem(s) in 3 line(s)" in msg
+    assert "reg.csv:3: ticket: starts like a spreadsheet formula" in msg
+    assert "reg.csv:4: account: pattern has a '[' without its ']'" in msg
+    assert "reg.csv:5: destination: pattern has a '[' without its ']'" in msg
+
+
+def test_command_prints_every_problem_then_refuses(tmp_path, capsys):
+    from labforensics.cli import main
+
+    lines = ["M1;L01;**;support;2020-13-01;;;abc;;", "M2;L01;x;other;2020-01-01;;;-5;;"]
+    reg = write_register(tmp_path, lines, name="reg.csv")
+    (tmp_path / "ev").mkdir()
+    out = tmp_path / "out"
+    argv = ["investigate", str(tmp_path / "ev"), "--out", str(out), "--authorisations", str(reg)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("labforensics: error: authorisation register")
+    assert err[1:4] == ["  reg.csv:2: start: '2020-13-01': month must be in 1..12",
+                        "  reg.csv:2: scope_max_records: 'abc' is not a whole number >= 0",
+                        "  reg.csv:3: scope_max_records: '-5' is not a whole number >= 0"]  # fmt: skip
+    assert not out.exists()

@@ -286,7 +286,9 @@ def test_damaged_files_listed_with_reasons(tmp_path):
     assert reasons["fake.csv.gz"] == "not gzip despite .gz suffix"
     assert reasons["AUDIT_L07_20170302.csv.gz"] == "gzip stream cut before any data"
     g = reasons["garbage.csv"]
-    assert g.startswith("no reader recognises the header: first bytes '...garbage P")
+    # control characters and undecodable bytes as escapes, never raw (QA session 9)
+    assert g.startswith(r"no reader recognises the header: first bytes '\x00\x01\x02garbage P")
+    assert r"P\xff\xfe\x00" not in g and r" \xff\xfe\x00\x01" in g
     assert "40000025" not in g  # redacted: a digit run of 5+ becomes a pseudonym
     assert "not recognised: empty.csv: empty file" in r.summary()
     assert r.to_dict()["unrecognised_reasons"]["empty.csv"] == "empty file"

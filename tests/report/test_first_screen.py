@@ -430,14 +430,18 @@ def test_operation_time_is_the_extraction_event_not_the_logout(vendor):
 @pytest.mark.parametrize(
     ("log10", "lr", "shown"),
     [
-        # the demo's case: LR 99.405 (log10 1.99741) is "moderate"; rounded it read
-        # "log10 2.00", the next band's lower bound
-        (1.99741, "99.4", "1.99"),
+        # the demo's case: LR 99.405 (log10 1.99741) is "moderate"; rounded to 2
+        # decimals it read "log10 2.00", the next band's lower bound: one more decimal
+        (1.99741, "99.4", "1.997"),
         (2.0, "100", "2.00"),  # a band's lower bound is in the band: shown as is
-        (2.999957, "999", "2.99"),  # 999.9: rounded "1,000" would read "strong"
+        (2.999957, "999.9", "2.99996"),  # rounded "1,000" / "3.00" would read "strong"
         (3.2, "1,580", "3.20"),  # 1,584.9
-        (0.17, "1.47", "0.17"),  # 1.479
+        (0.17, "1.48", "0.17"),  # 1.479: rounded (session 9), no longer cut
         (6.0, "1,000,000", "6.00"),
+        # QA session 9: the HTML cut these; findings.json holds 16.269, 167.98, 2.2977
+        (1.2113875, "16.3", "1.21"),  # 16.269
+        (2.2252573, "168", "2.23"),  # 167.98
+        (2.2977, "198", "2.30"),  # 198.47
     ],
 )
 def test_likelihood_ratio_never_crosses_a_band_boundary(log10, lr, shown):
@@ -493,14 +497,14 @@ def _hand_case() -> dict:
 def test_how_sure_says_it_is_the_weakest_lab_and_the_alternatives():
     ans = {r["question"]: r["answer"] for r in summary_view(_hand_case(), WHEN)["rows"]}
     how = ans["How sure"]
-    assert "likelihood ratio, log10 1.99" in how and "are 99.4 times more probable" in how
+    assert "likelihood ratio, log10 1.997" in how and "are 99.4 times more probable" in how
     # the case's 1.99741 is L17's, the smallest of the three labs' log10 LRs
     assert "this is the weakest of the 3 labs weighed (L17)" in how
     # each band once, strongest first: L01 strong, L19 moderately strong, L17 moderate
     assert "the labs alone: 1 strong, 1 moderately strong, 1 moderate" in how
-    # staff: min(3.43, 3.1, 3.18) = 3.1 at L17 -> 10**3.1 = 1,258.9 -> "1,250", strong;
+    # staff: min(3.43, 3.1, 3.18) = 3.1 at L17 -> 10**3.1 = 1,258.9 -> "1,260", strong;
     # outside intruder: min(3.43, 4.2) = 3.43 at L01, of the 2 labs where it had one
-    assert ("over laboratory staff by a likelihood ratio of 1,250 or more (strong; the "
+    assert ("over laboratory staff by a likelihood ratio of 1,260 or more (strong; the "
             "weakest of the 3 labs where they had a logged operation, L17)") in how  # fmt: skip
     assert ("over an outside intruder by a likelihood ratio of 2,690 or more (strong; the "
             "weakest of the 2 labs where they had a logged operation, L01)") in how  # fmt: skip
@@ -547,21 +551,23 @@ def test_lr_in_the_conclusion_table_and_section_one_as_on_the_first_screen(vendo
     table = html[html.index('<table class="conclusion">') :]
     table = table[: table.index("</table>")]
     # fixtures/vendor-migration/expected/conclusion.json: L02 log10 LR 0.218 -> LR
-    # 10**0.218 = 1.651 -> "1.65 (0.21)"; L01 0.0 -> "1.00 (0.00)"
-    assert "<td>1.65 (0.21)</td>" in table and "<td>1.00 (0.00)</td>" in table
+    # 10**0.218 = 1.651 -> "1.65 (0.22)", rounded half-even (session 9: was cut to 0.21);
+    # L01 0.0 -> "1.00 (0.00)"
+    assert "<td>1.65 (0.22)</td>" in table and "<td>1.00 (0.00)</td>" in table
     assert "%.2f" not in html
 
 
-def test_section_one_strength_and_sensitivity_truncated():
+def test_section_one_strength_and_sensitivity_never_across_a_band():
     from labforensics.report.findings import _sensitivity_text, _strength_text
 
-    # the demo's 1.99741 ("moderate") read "log10 LR 2.00" in section 1's verdict box
+    # the demo's 1.99741 ("moderate") read "log10 LR 2.00" in section 1's verdict box;
+    # rounded half-even to 2 decimals it would again: one more decimal (session 9)
     c = {"log10_lr": 1.99741, "verbal": "moderate", "alternative": "outside_evidence",
          "sensitivity": {"runs": [{}, {}], "agreement": 1.0, "log10_lr_range": [1.99741, 2.5099]}}  # fmt: skip
     # the alternative in words, not its code (QA, session 8)
-    assert _strength_text(c) == ("moderate (log10 LR 1.99 against a copy outside the logged "
+    assert _strength_text(c) == ("moderate (log10 LR 1.997 against a copy outside the logged "
                                  "evidence (no logged operation can produce it))")  # fmt: skip
-    assert _sensitivity_text(c).endswith("; log10 LR 1.99 to 2.50")
+    assert _sensitivity_text(c).endswith("; log10 LR 1.997 to 2.51")  # 2.5099 rounded
 
 
 def test_an_alternative_held_at_the_ceiling_says_so():

@@ -160,8 +160,8 @@ def test_conclusion_used_when_present():
     got = summary_view(_findings(conclusion=c, per_lab=per_lab), WHEN)
     ans = {r["question"]: r["answer"] for r in got["rows"]}
     # the conclusion's scale and its own coverage (rows): 95 / 450 = 21.1 %; 40 + 15 = 55;
-    # 10**3.2 = 1,584.9, said to 3 significant figures truncated (1,580: a rounded figure
-    # could cross a band's lower bound); the unit (lab-patient pairs) named
+    # 10**3.2 = 1,584.9, said to 3 significant figures rounded half-even (1,580; a figure
+    # that would reach a band's lower bound gets more); the unit (lab-patient pairs) named
     assert ans["How sure"] == (
         "Copied through the LIS vendor (its extraction tool or accounts) (strong support on the "
         "verbal scale of the European forensic institutes (ENFSI, 2015): the findings are "
@@ -181,7 +181,7 @@ def test_conclusion_used_when_present():
     got2 = summary_view(_findings(conclusion=c2, per_lab=per_lab), WHEN)
     how = {r["question"]: r["answer"] for r in got2["rows"]}["How sure"]
     assert "(no support on the verbal scale of the European forensic institutes" in how
-    assert "are 1.47 times more probable" in how  # 10**0.17 = 1.479, truncated
+    assert "are 1.48 times more probable" in how  # 10**0.17 = 1.479, rounded (session 9)
     c3 = {**c, "proposition": "outside_evidence", "alternative": "vendor"}
     got3 = summary_view(_findings(conclusion=c3, per_lab=per_lab), WHEN)
     how3 = {r["question"]: r["answer"] for r in got3["rows"]}["How sure"]

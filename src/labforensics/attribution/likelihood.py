@@ -478,6 +478,9 @@ def marginal_loglik(
 
 
 def cut_log10(log10_lr: float) -> str:
-    """log10 LR cut (not rounded) to 2 decimals, so a value never reads as the next
-    verbal band's lower bound (1.997 is "1.99", not "2.00": LR 99.4 is below 100)."""
-    return f"{math.floor(round(float(log10_lr) * 100.0, 9)) / 100.0:.2f}"
+    """log10 LR as the report prints every one: :func:`labforensics.report.lr_words.log10_text`
+    (2 decimals rounded half-even; more when rounding would reach the next verbal band's
+    lower bound: 1.99741 is "1.997", not "2.00", LR 99.4 being below 100)."""
+    from ..report.lr_words import log10_text  # the one formatting (report imports this)
+
+    return log10_text(log10_lr)

@@ -6,10 +6,11 @@ authorisation, header
 ``ticket;lab;account;kind;start;end;scope_patients_since;scope_max_records;destination;purpose``.
 
 Every physical line is accounted for: the header, blank lines, rows read, and
-bad lines. A bad line raises :class:`RegisterError` naming the file, the line
-and the reason (default), or, with ``errors="quarantine"``, is left out and
-listed in ``result.attrs["quarantine"]`` (``source_file``, ``source_line``,
-``reason``).
+bad lines. Bad lines raise one :class:`RegisterError` listing every problem of
+every line, each with the file, the line, the column and the reason (default),
+or, with ``errors="quarantine"``, are left out and listed in
+``result.attrs["quarantine"]`` (``source_file``, ``source_line``, ``reason``:
+the line's problems, ``column: reason`` each, ``; ``-separated).
 """
 
 from __future__ import annotations
@@ -137,58 +138,82 @@ def _unclosed_bracket(pattern: str) -> bool:
     return False
 
 
+def _with_value(text: str, exc: Exception) -> str:
+    """A reason that names the value (``'2020-13-01': month must be in 1..12``)."""
+    why = str(exc)
+    return why if repr(text) in why else f"{text!r}: {why}"
+
+
 def _row(
     cells: dict[str, str], tz: ZoneInfo, aliases: dict[str, str]
-) -> tuple[dict[str, Any] | None, str | None]:
-    """One register row checked and converted, or the reason it is refused."""
+) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """One register row checked and converted, else every problem of it.
+
+    Each column is checked on its own, so that one reading names every problem of
+    the line, not the first alone (QA session 9: a bad month, then ``abc``, then
+    ``-5`` as record limits took three runs to find).
+
+    Returns
+    -------
+    row : dict or None
+        The row converted; None when it has a problem.
+    problems : list of (column, reason)
+        Empty for a good row.
+    """
+    bad: list[tuple[str, str]] = []
     ticket = cells["ticket"].strip()
     if not ticket:
-        return None, "empty ticket (give the ticket or order reference)"
-    if ticket[0] in FORMULA_PREFIXES:  # OWASP CSV injection: a reference never starts so
-        return None, "ticket starts like a spreadsheet formula (=, +, -, @): not a reference"
+        bad.append(("ticket", "empty (give the ticket or order reference)"))
+    elif ticket[0] in FORMULA_PREFIXES:  # OWASP CSV injection: a reference never starts so
+        bad.append(("ticket", "starts like a spreadsheet formula (=, +, -, @): not a reference"))
     lab = cells["lab"].strip()
     if not lab:
-        return None, "empty lab (a lab code, its FINESS number, or * for every lab)"
+        bad.append(("lab", "empty (a lab code, its FINESS number, or * for every lab)"))
     lab = aliases.get(lab, lab)
     acc_raw = cells["account"].strip()
     if not acc_raw:
-        return None, "empty account (an account or a pattern such as migr.*)"
+        bad.append(("account", "empty (an account or a pattern such as migr.*)"))
     for what, pat in (("account", acc_raw), ("destination", cells["destination"].strip())):
         if _unclosed_bracket(pat):
-            return None, f"{what} pattern has a '[' without its ']' (a typo?): write [[] for '['"
+            bad.append((what, "pattern has a '[' without its ']' (a typo?): write [[] for '['"))
     kind = cells["kind"].strip().lower()
     if kind not in KINDS:
-        return None, f"kind {cells['kind'].strip()!r} is not one of {', '.join(KINDS)}"
+        bad.append(("kind", f"{cells['kind'].strip()!r} is not one of {', '.join(KINDS)}"))
     start_t, end_t = cells["start"].strip(), cells["end"].strip()
+    start = end = pd.NaT
     if not start_t:
-        return None, "empty start (the first day of the window, yyyy-mm-dd)"
-    try:
-        start = _instant(start_t, tz, end=False)
-    except ValueError as exc:
-        return None, f"start: {exc}"
-    end = pd.NaT
+        bad.append(("start", "empty (the first day of the window, yyyy-mm-dd)"))
+    else:
+        try:
+            start = _instant(start_t, tz, end=False)
+        except ValueError as exc:
+            bad.append(("start", _with_value(start_t, exc)))
     if end_t:
         try:
             end = _instant(end_t, tz, end=True)
         except ValueError as exc:
-            return None, f"end: {exc}"
-        if end < start:
-            return None, f"end {end_t} is before start {start_t}"
+            bad.append(("end", _with_value(end_t, exc)))
+        if not pd.isna(start) and not pd.isna(end) and end < start:
+            bad.append(("end", f"{end_t} is before start {start_t}"))
     since_t = cells["scope_patients_since"].strip()
     since = pd.NaT
     if since_t:
         if not _DATE.match(since_t):
-            return None, f"scope_patients_since {since_t!r} is not a local date yyyy-mm-dd"
-        try:
-            since = _local_day_start(dt.date.fromisoformat(since_t), tz)
-        except ValueError as exc:
-            return None, f"scope_patients_since: {exc}"
+            bad.append(("scope_patients_since", f"{since_t!r} is not a local date yyyy-mm-dd"))
+        else:
+            try:
+                since = _local_day_start(dt.date.fromisoformat(since_t), tz)
+            except ValueError as exc:
+                bad.append(("scope_patients_since", _with_value(since_t, exc)))
     mx_t = cells["scope_max_records"].strip().replace("\u202f", "").replace(" ", "")
     mx: Any = pd.NA
     if mx_t:
         if not mx_t.isdigit():
-            return None, f"scope_max_records {mx_t!r} is not a whole number >= 0"
-        mx = int(mx_t)
+            bad.append(("scope_max_records", f"{mx_t!r} is not a whole number >= 0"))
+        else:
+            mx = int(mx_t)
+    if bad:
+        return None, bad
     dest = cells["destination"].strip()
     return {
         "ticket": ticket,
@@ -205,7 +230,29 @@ def _row(
         "start_text": start_t,
         "end_text": end_t or pd.NA,
         "since_text": since_t or pd.NA,
-    }, None
+    }, []
+
+
+#: Problems listed in a refusal before the rest are counted.
+MAX_LISTED_PROBLEMS = 30
+
+
+def _problems_text(
+    p: Path, bad: list[tuple[int, str]], problems: list[tuple[int, str, str]]
+) -> str:
+    """The refusal: every problem of the register, one per line (file, line, column,
+    reason), then what to do."""
+    shown = [
+        f"  {p.name}:{ln}: {col + ': ' if col else ''}{why}"
+        for ln, col, why in problems[:MAX_LISTED_PROBLEMS]
+    ]
+    more = len(problems) - len(shown)
+    return "\n".join([
+        f"authorisation register {p}: {len(problems)} problem(s) in {len(bad)} line(s):",
+        *shown,
+        *([f"  and {more} more"] if more > 0 else []),
+        "correct them all (or read with errors='quarantine' to leave those lines out)",
+    ])  # fmt: skip
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -285,7 +332,8 @@ def read_authorisations(
     lines = text.splitlines()
     name = p.name
     counts = {"header": 0, "blank": 0, "rows": 0, "bad": 0}
-    bad: list[tuple[int, str]] = []
+    bad: list[tuple[int, str]] = []  # (line, its problems in one reason)
+    problems: list[tuple[int, str, str]] = []  # (line, column, reason), every one
     rows: list[dict[str, Any]] = []
     header_seen = False
     for i, line in enumerate(lines, 1):  # one pass per line of a small typed file
@@ -305,12 +353,13 @@ def read_authorisations(
             continue
         if len(cells) != len(REGISTER_HEADER):
             reason = f"{len(cells)} fields where the header has {len(REGISTER_HEADER)}"
-            row, why = None, reason
+            row, why = None, [("", reason)]
         else:
             row, why = _row(dict(zip(REGISTER_HEADER, cells, strict=True)), tz, aliases)
         if row is None:
             counts["bad"] += 1
-            bad.append((i, str(why)))
+            bad.append((i, "; ".join(f"{c}: {r}" if c else r for c, r in why)))
+            problems += [(i, c, r) for c, r in why]
             continue
         row["source_file"] = name
         row["source_line"] = i
@@ -322,12 +371,7 @@ def read_authorisations(
             f"{';'.join(REGISTER_HEADER)}"
         )
     if bad and errors == "raise":
-        listed = "; ".join(f"line {ln}: {why}" for ln, why in bad[:20])
-        more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
-        raise RegisterError(
-            f"authorisation register {p}: {len(bad)} bad line(s): {listed}{more}; correct them "
-            "(or read with errors='quarantine' to leave them out)"
-        )
+        raise RegisterError(_problems_text(p, bad, problems))
     out = _frame(rows)
     out.attrs["lines"] = counts
     out.attrs["quarantine"] = pd.DataFrame(

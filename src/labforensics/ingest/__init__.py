@@ -53,6 +53,7 @@ from ._assemble import (
     read_bottom_up,
 )
 from ._engine import collect, read_contexts, read_units, report_links
+from ._event_checks import event_problems
 from .accounting import IngestReport
 from .files import common_root, expand_paths
 from .profiles import Profile, load_profiles
@@ -293,6 +294,7 @@ def _read_evidence(
     # --- canonical table (already sorted by (ts, seq)) -------------------------------------
     events = canonical_events(pool)
     quarantine = quarantine_table(qrows)
+    fprows += event_problems(events, report.files, fprows)  # in the future, no account
     report.field_problems = field_problem_table(fprows)
     report.unrecognised.sort()
     report.check()

@@ -152,7 +152,7 @@ _SOLARIS_ID = r"^\[ID \d+ [\w.]+\] "
 
 
 #: Quarantine reason of an RFC 3164 line read without ``ctx.year``.
-YEAR_REASON = "RFC 3164 line without year: pass year=<YYYY> to read_evidence"
+YEAR_REASON = "RFC 3164 line without year: give its year (--year YYYY; year=YYYY in Python)"
 
 
 def _timestamps(

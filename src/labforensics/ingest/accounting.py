@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from .._terminal import visible
 from ..errors import LabForensicsError
 
 __all__ = ["AccountingError", "FileReport", "IngestReport", "QUARANTINE_COLUMNS"]
@@ -237,7 +238,7 @@ class IngestReport:
         if self.unknown_codes:
             codes = ", ".join(f"{k} ({v})" for k, v in sorted(self.unknown_codes.items()))
             lines.append(f"unknown action codes kept as 'other': {codes}")
-        return "\n".join(lines)
+        return "\n".join(visible(line, keep="") for line in lines)  # names, codes: evidence
 
     def to_dict(self) -> dict[str, object]:
         """JSON-safe summary: totals, per-file rows, unrecognised files, unknown codes."""
@@ -251,4 +252,18 @@ class IngestReport:
             "unrecognised_reasons": dict(sorted(self.unrecognised_reasons.items())),
             "unknown_codes": dict(sorted(self.unknown_codes.items())),
             "field_problems": int(len(self.field_problems)),
+            **self._date_problems(),
         }
+
+    def _date_problems(self) -> dict[str, int]:
+        """``field_problems_dates``: field problems of the event time (an implausible
+        year, a date after the analysis); ``field_problems_future``: of these, the dates
+        after the analysis (:mod:`labforensics.ingest._event_checks`)."""
+        from ._event_checks import FUTURE_PREFIX  # it imports this module
+
+        fp = self.field_problems
+        if not len(fp):
+            return {"field_problems_dates": 0, "field_problems_future": 0}
+        ts = fp["column"].astype("string") == "ts"
+        future = fp["problem"].astype("string").str.startswith(FUTURE_PREFIX)
+        return {"field_problems_dates": int(ts.sum()), "field_problems_future": int(future.sum())}

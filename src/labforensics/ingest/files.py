@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._terminal import visible
 from ..custody import open_evidence
 from ..errors import EvidenceError
 
@@ -462,7 +463,8 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
 
     Returns ``"empty file"``, ``"not gzip despite .gz suffix"``, ``"gzip stream cut
     before any data"``, the hint of :func:`utf16_without_bom`, or ``"no reader recognises the header: first bytes '...'"``
-    (the first 60 bytes as text, control characters as ``.``; the caller redacts it).
+    (the first 60 bytes as text, undecodable bytes and control characters as
+    ``\\xNN`` escapes, :func:`labforensics._terminal.visible`; the caller redacts it).
     """
     p = Path(path)
     size = p.stat().st_size
@@ -478,9 +480,9 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     utf16 = utf16_without_bom(head)
     if utf16 is not None:
         return utf16
-    text = head[:60].decode("utf-8", errors="replace").lstrip("\ufeff")
-    text = "".join(c if c.isprintable() else "." for c in text)
-    return f"no reader recognises the header: first bytes {text!r}"
+    # undecodable bytes as \xNN, control characters as escapes (never raw: QA session 9)
+    text = visible(head[:60].decode("utf-8", errors="surrogateescape").lstrip("\ufeff"), keep="")
+    return f"no reader recognises the header: first bytes '{text}'"
 
 
 def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[tuple[Path, str, bool]]:

@@ -20,7 +20,9 @@ compared, so the database that compares them is opened here and nowhere else:
 
 A signal that arrives while DuckDB executes a long query is handled when that
 query returns control to Python (DuckDB's own interrupt check for ``SIGINT``
-is faster). The spill folder therefore exists while a run lasts and no longer.
+is faster, and turns Ctrl-C into its own query error: raised again as
+``KeyboardInterrupt`` by :func:`labforensics._cleanup.interrupt_noted`). The
+spill folder therefore exists while a run lasts and no longer.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from labforensics._cleanup import sigterm_raises
+from labforensics._cleanup import interrupt_noted, sigterm_raises
 from labforensics.errors import LabForensicsError, ParameterError
 
 __all__ = ["LinkageTerminated", "private_connection"]
@@ -108,8 +110,11 @@ def private_connection(
     folder = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=system_tmp)
     os.chmod(folder, 0o700)
     con: duckdb.DuckDBPyConnection | None = None
-    with sigterm_raises(
-        lambda: LinkageTerminated("linkage interrupted by SIGTERM; temporary files removed")
+    with (
+        sigterm_raises(
+            lambda: LinkageTerminated("linkage interrupted by SIGTERM; temporary files removed")
+        ),
+        interrupt_noted(),  # Ctrl-C during a query: DuckDB's own error, raised as Ctrl-C
     ):
         try:
             con = duckdb.connect(

@@ -28,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from .._terminal import visible
 from ..case import DEFAULT_TZ
 
 __all__ = [
@@ -85,8 +86,9 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _literal(text: object) -> str:
-    """Text from the evidence, as a plain string (math parsing is off in :data:`RC`)."""
-    return "" if text is None or text is pd.NA else str(text)
+    """Text from the evidence, as a plain string (math parsing is off in :data:`RC`), its
+    control characters as escapes (an ESC has no glyph: ``\\x1b`` is drawn instead)."""
+    return "" if text is None or text is pd.NA else visible(text, keep="\n")
 
 
 def _plain_log_axis(axis: Any) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import __version__
+from .._terminal import visible
 from ..attribution.conclusion import pairs_words
 from ..attribution.labels import proposition_who, proposition_words, reason_words, verdict_label
 from ..case import CaseContext
@@ -29,10 +30,11 @@ from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
 from .encoding_notes import encoding_limit
+from .field_notes import coverage_caveat, field_problem_limit, files_read, share_text
 from .html import make_formatter
 from .leak_tables import leak_given
 from .reproduce import reproduce_text
-from .summary import log10_text  # truncated, as printed everywhere (session 6)
+from .summary import log10_text  # rounded, never across a band, as printed everywhere
 from .tables import clock_quality, event_period, log_gaps, migrations
 
 if TYPE_CHECKING:
@@ -502,9 +504,16 @@ def _counts_section(
     totals: Mapping[str, Any],
     sources: pd.DataFrame | None,
 ) -> dict[str, int]:
-    """``counts``: input files and bytes, events, quarantined rows, sessions, sources, labs."""
+    """``counts``: input files and bytes, events, quarantined rows, sessions, sources, labs.
+
+    ``input_files`` counts every evidence file hashed; ``input_files_not_read`` those
+    of them no reader took (no ``format``: a licence text, a README beside the logs),
+    said apart in the summary (QA session 9: "3 file(s)" for one log read).
+    """
+    evidence = [i for i in inputs if i.get("role") == "evidence"]
     return {
-        "input_files": len([i for i in inputs if i.get("role") == "evidence"]),
+        "input_files": len(evidence),
+        "input_files_not_read": sum(1 for i in evidence if not i.get("format")),
         "input_bytes": int(sum(int(i.get("size") or 0) for i in inputs)),
         "events": size[0],
         "quarantined": int(totals.get("quarantined", 0)),
@@ -599,7 +608,8 @@ def build_findings(
     }
     f = json_safe(f)
     f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
-                          f["clock_quality"], accounting.get("files", ()), tz=tz)  # fmt: skip
+                          f["clock_quality"], accounting.get("files", ()), tz=tz,
+                          accounting=accounting)  # fmt: skip
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -614,9 +624,11 @@ def _limits(
     clock: Mapping[str, Any] | None = None,
     files: Iterable[Mapping[str, Any]] = (),
     tz: str | None = None,
+    accounting: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The "Limits of this analysis" lines (issue 15, item 7): the conclusion's own
-    (linkage false-match rate, coverage, ceilings), then quarantine, undecodable bytes
+    (linkage false-match rate, coverage, ceilings), then quarantine, field problems and
+    dates that cannot be right (``accounting``: :mod:`~.field_notes`), undecodable bytes
     (``files``: the per-file accounting, :func:`~.encoding_notes.encoding_limit`), clock,
     the times in a daylight-saving change's hour (``clock``: :func:`clock_quality`) and
     the share of the period without logs. ``size``: events and labs (:func:`_case_size`)."""
@@ -626,9 +638,11 @@ def _limits(
     if q:
         out.append(
             f"{q:,} input rows quarantined"
-            + (f" ({100 * q / rows:.2f} % of {rows:,} rows read)" if rows else "")
+            + (f" ({share_text(q, rows)} of {rows:,} rows read)" if rows else "")
             + ": their events are not in the analysis (quarantine.csv lists each with its line)"
         )
+    if fp := field_problem_limit(accounting or {}):
+        out.append(fp)
     if enc := encoding_limit(files):
         out.append(enc)
     out.append(
@@ -649,7 +663,7 @@ def _limits(
                 f"({f'local dates, {tz}' if tz else 'UTC dates'}); "
                 f"{100 * min(lost, lab_days) / lab_days:.1f} % "
                 f"of the lab-days of that period lie in {len(gaps):,} gap(s) without any event "
-                "(section 2)"
+                "(section 2)" + coverage_caveat(accounting or {})
             )
     return out
 
@@ -701,6 +715,14 @@ def params_dict(p: Any) -> Any:
     return json_safe(p)
 
 
+def _sources_said(c: Mapping[str, Any]) -> str:
+    """``", 131 source addresses, 11 flagged"`` (none: ``""``): sessions are not all."""
+    n = int(c.get("sources", 0) or 0)
+    return (
+        f", {n:,} source addresses, {int(c.get('flagged_sources', 0) or 0):,} flagged" if n else ""
+    )
+
+
 def summary_text(
     findings: Mapping[str, Any],
     out: Path,
@@ -727,9 +749,9 @@ def summary_text(
         f"Verdict: {v['label']} (strength: {v['strength']}; stability: {v['stability_text']})",
         f"  {v['summary']}",
         "",
-        f"Evidence: {f['counts']['input_files']} file(s), {f['counts']['events']:,} events, "
+        f"Evidence: {files_read(f['counts'])}, {f['counts']['events']:,} events, "
         f"{f['counts']['quarantined']:,} quarantined, {f['counts']['sessions']:,} sessions, "
-        f"{f['counts']['flagged_sessions']:,} flagged.",
+        f"{f['counts']['flagged_sessions']:,} flagged" + _sources_said(f["counts"]) + ".",
     ]
     if f.get("findings_text"):
         lines.append("Top findings:")
@@ -741,7 +763,9 @@ def summary_text(
         lines.append(f"Case key: {key_file} (keep it: it re-identifies patients)")
     if timings:
         lines.append("Time:     " + ", ".join(f"{k} {s:.1f}s" for k, s in timings.items()))
-    return "\n".join(lines)
+    # an account, a lab, a path may hold control characters: shown as escapes, and a
+    # newline in one cannot forge a line of its own (labforensics._terminal)
+    return "\n".join(visible(line, keep="") for line in lines)
 
 
 def input_limits(

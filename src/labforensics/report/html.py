@@ -41,6 +41,7 @@ from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
 from .encoding_notes import encoding_files
+from .field_notes import quarantine_origins
 from .leak_tables import (
     coverage_rows,
     hypotheses_ctx,
@@ -743,11 +744,11 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "quarantine_groups": quarantine_groups,
         "quarantine_max": MAX_QUARANTINE_ROWS,
         "quarantine_total": 0 if data.quarantine is None else int(len(data.quarantine)),
-        # rows of companion files (the transfer log) beyond the evidence's accounting
-        "quarantine_companion": max(
-            0,
-            (0 if data.quarantine is None else int(len(data.quarantine)))
-            - int(((f.get("accounting") or {}).get("totals") or {}).get("quarantined") or 0),
+        # where the rows come from: evidence, patient indexes, dump, transfer log
+        "quarantine_origins": quarantine_origins(
+            data.quarantine,
+            int(((f.get("accounting") or {}).get("totals") or {}).get("quarantined") or 0),
+            bool(f.get("transfers_given")),
         ),
         "quarantine_sample": _frame_rows(data.quarantine, 20)
         if data.quarantine is not None

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
+from .._terminal import visible
 from ..case import DEFAULT_TZ, CaseContext, case_key_of
 from ..custody import sha256_file
 from ..ingest import Evidence, read_evidence
@@ -77,7 +78,7 @@ class StoreIngest:
             f"{len(self.groups)} group(s) processed",
         ]
         lines += [f"already ingested: {s['path']} (as {s['source_file']})" for s in self.skipped]
-        return "\n".join([*lines, self.report.summary()])
+        return "\n".join([*(visible(x, keep="") for x in lines), self.report.summary()])
 
 
 def store_options(

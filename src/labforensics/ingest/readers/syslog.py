@@ -70,9 +70,12 @@ assumed (``ambiguous_unresolved``); a spring-forward time is read with the
 winter offset (``nonexistent_shifted``). **Decision:** when ``ctx.year`` is
 None, the file's modification time is not used (a copied file's mtime is not
 evidence): every year-less RFC 3164 line that would have become an event is
-quarantined with the reason ``RFC 3164 line without year: pass year=<YYYY> to
-read_evidence``; out-of-scope lines are still counted as ignored, and RFC
-5424/3339 lines and RFC 3164 lines with a year are read normally.
+quarantined with the reason ``RFC 3164 line without year: give its year
+(--year YYYY; year=YYYY in Python)``; out-of-scope lines are still counted as
+ignored, and RFC 5424/3339 lines and RFC 3164 lines with a year are read
+normally. ``labforensics investigate`` and ``ingest`` (and :func:`investigate`)
+refuse such a file before any stage when no year is given
+(:func:`labforensics.preflight.require_year`).
 
 Programs by family
 ------------------

@@ -1,0 +1,112 @@
+"""Ctrl-C ends the command with one line and the shells' status (QA session 9, item 2):
+``labforensics: interrupted``, exit 130 (128 + SIGINT), no traceback; the temporary
+folders and the unfinished run's outputs are gone by then."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+import labforensics.pipeline as pipeline
+from labforensics.cli import EXIT_INTERRUPTED, main
+
+HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
+          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
+
+
+def _evidence(tmp_path):
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    rows = [f"01/01/2020;09:0{i}:00;L01;S1;u{i};TECH;PC;10.1.0.9;DOSSIER;CONSULT;OK;4000012{i};;1;x"
+            for i in range(5)]  # fmt: skip
+    (ev / "AUDIT_L01_20200101.csv").write_bytes(("\r\n".join([HEADER, *rows]) + "\r\n").encode())
+    return ev
+
+
+def _interrupt_at(monkeypatch, name: str):
+    real = getattr(pipeline, name)
+
+    def stop(*args, **kwargs):
+        if name == "write_report":  # late: after the stages wrote their outputs
+            real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, name, stop)
+
+
+@pytest.mark.parametrize("stage", ["read_evidence", "write_report"])
+def test_ctrl_c_one_line_exit_130_nothing_left(tmp_path, monkeypatch, capsys, stage):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))  # the run's temporary folders
+    monkeypatch.setenv("LABFORENSICS_CHROMIUM", str(tmp_path / "no-chromium"))
+    ev, out = _evidence(tmp_path), tmp_path / "out"
+    _interrupt_at(monkeypatch, stage)
+    assert main(["investigate", str(ev), "--out", str(out), "--quiet"]) == EXIT_INTERRUPTED
+    assert EXIT_INTERRUPTED == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "labforensics: interrupted"  # one line, no traceback
+    assert not out.exists()  # the unfinished run's outputs and the folder it made
+    assert not (tmp_path / "out.key").exists()  # nor the key it made for them
+    assert list(tmp.iterdir()) == []  # temporary folders removed before the exit
+
+
+def test_ctrl_c_during_ingest_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ev, out = _evidence(tmp_path), tmp_path / "out"
+    _interrupt_at(monkeypatch, "read_evidence")
+    assert main(["ingest", str(ev), "--out", str(out), "--quiet"]) == 130
+    assert capsys.readouterr().err.strip() == "labforensics: interrupted"
+    assert not out.exists() and not (tmp_path / "out.key").exists()
+
+
+def test_key_file_of_an_earlier_run_kept(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    ev, out = _evidence(tmp_path), tmp_path / "out"
+    assert main(["ingest", str(ev), "--out", str(out), "--quiet"]) == 0
+    key = (tmp_path / "out.key").read_bytes()  # made by the first run, reused by the next
+    shutil.rmtree(out)
+    _interrupt_at(monkeypatch, "read_evidence")
+    assert main(["ingest", str(ev), "--out", str(out), "--quiet"]) == 130
+    assert (tmp_path / "out.key").read_bytes() == key
+
+
+def _swallowed_ctrl_c():
+    """What DuckDB does with Ctrl-C during a query: takes the KeyboardInterrupt, raises
+    its own error."""
+    import os
+    import signal
+
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the handler runs at the next bytecode boundary
+            pass
+    except KeyboardInterrupt:
+        raise RuntimeError("Query interrupted") from None
+
+
+def test_interrupt_noted_gives_ctrl_c_back_from_native_code():
+    from labforensics._cleanup import interrupt_noted
+
+    with pytest.raises(KeyboardInterrupt), interrupt_noted():
+        _swallowed_ctrl_c()
+    with pytest.raises(RuntimeError), interrupt_noted():  # no SIGINT: the error as it is
+        raise RuntimeError("a real failure")
+
+
+def test_linkage_connection_ctrl_c_not_a_linkage_failure(tmp_path, monkeypatch):
+    from labforensics.leak._duckdb import TEMP_PREFIX, private_connection
+
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.chdir(tmp_path / "cwd")  # the spill folder is refused under the working one
+    with (
+        pytest.raises(KeyboardInterrupt),
+        private_connection(memory_budget_bytes=2**27, threads=1) as con,
+    ):
+        con.execute("select 1")
+        _swallowed_ctrl_c()
+    assert not list((tmp_path / "tmp").glob(TEMP_PREFIX + "*"))

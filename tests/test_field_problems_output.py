@@ -1,0 +1,77 @@
+"""Field problems are listed, not only counted, and a date after the analysis is one
+(QA session 9, item 4): ``field_problems.csv`` (file, line, column, redacted value,
+problem) in every output folder, registered in OUTPUT_NAMES and the manifest; 2099
+passed unflagged and the report said "logs cover 1970-01-01 to 2099-01-01"."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from labforensics import investigate, read_evidence
+from labforensics.cli import main
+from labforensics.ingest._event_checks import FUTURE_PREFIX, NO_ACCOUNT_PROBLEM, event_problems
+from labforensics.outputs import OUTPUT_NAMES
+
+HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
+          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
+IPP = "40000123"
+
+
+def _row(day: str, account: str, ipp: str = IPP) -> str:
+    return f"{day};09:00:00;L01;S1;{account};TECH;PC;10.1.0.9;DOSSIER;CONSULT;OK;{ipp};;1;x"
+
+
+def _evidence(tmp_path):
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    rows = [_row(f"0{d}/03/2020", "alice") for d in range(1, 6)]
+    rows += [_row("01/01/2099", "bob"), _row("01/01/1970", "carol"), _row("06/03/2020", "")]
+    (ev / "AUDIT_L01_20200301.csv").write_bytes(("\r\n".join([HEADER, *rows]) + "\r\n").encode())
+    return ev  # lines: 2-6 fine, 7 in 2099, 8 in 1970, 9 no account
+
+
+def test_event_problems_future_and_no_account(tmp_path):
+    ev = read_evidence(_evidence(tmp_path), case_key=bytes(range(32)), progress=False)
+    fp = ev.report.field_problems
+    by_line = {int(r.source_line): r for r in fp.itertuples()}
+    assert by_line[7].column == "ts" and by_line[7].problem.startswith(FUTURE_PREFIX)
+    assert by_line[7].value == "2099-01-01T08:00:00Z"  # 09:00 Paris, in UTC
+    assert "implausible year" in by_line[8].problem  # the reader's, not flagged twice
+    assert by_line[9].column == "account" and by_line[9].problem == NO_ACCOUNT_PROBLEM
+    assert sorted(by_line) == [7, 8, 9]
+    assert ev.report.files[0].field_problems == 3
+    d = ev.report.to_dict()
+    assert (d["field_problems"], d["field_problems_dates"], d["field_problems_future"]) == (3, 2, 1)
+    # the analysis moment decides: read in 2100, 2099 is no longer the future
+    later = event_problems(ev.events, [], now=pd.Timestamp("2100-06-01", tz="UTC"))
+    assert [p["column"] for p in later] == ["account"]
+
+
+def test_ingest_writes_field_problems_csv(tmp_path, capsys):
+    assert "field_problems.csv" in OUTPUT_NAMES
+    out = tmp_path / "out"
+    assert main(["ingest", str(_evidence(tmp_path)), "--out", str(out), "--quiet"]) == 0
+    text = (out / "field_problems.csv").read_text(encoding="utf-8")
+    fp = pd.read_csv(out / "field_problems.csv")
+    assert list(fp.columns) == ["source_file", "source_line", "column", "value", "problem"]
+    assert sorted(fp["source_line"]) == [7, 8, 9]
+    assert set(fp["source_file"]) == {"AUDIT_L01_20200301.csv"}
+    assert IPP not in text  # never a raw identifier
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "field_problems.csv" in json.dumps(manifest["outputs"])
+
+
+def test_report_names_the_file_and_the_dates_that_cannot_be_right(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABFORENSICS_CHROMIUM", str(tmp_path / "no-chromium"))
+    out = tmp_path / "out"
+    investigate(_evidence(tmp_path), out, progress=False)
+    assert len(pd.read_csv(out / "field_problems.csv")) == 3
+    f = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    limits = " ".join(f["limits"])
+    assert "3 field problem(s)" in limits and "field_problems.csv lists each" in limits
+    assert "logs cover 1970-01-01 to 2099-01-01" in limits
+    assert "includes 2 event line(s) whose date cannot be right" in limits
+    assert "1 of them in the future of the analysis" in limits
+    assert "field_problems.csv lists each" in (out / "report.html").read_text(encoding="utf-8")
