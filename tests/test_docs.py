@@ -88,8 +88,11 @@ def test_readme_python_examples_run(workdir, tmp_path):
             _run(code, profiles, prof_ns)
         else:
             _run(code, workdir, case_ns)
-    # the notebook example ends with the attribution: incident (a) is the vendor's extraction
-    assert case_ns["at"].verdict == "vendor"
+    # the notebook example ends with the attribution: incident (a), the vendor's extraction,
+    # leads, but at "no support" against staff reading the same patients (log10 LR 0), so
+    # no source is named (session 9's support rule)
+    assert case_ns["at"].conclusion["leading"] == "vendor"
+    assert case_ns["at"].verdict == "undetermined"
     # the last profile example reads both files, each with its own profile
     fmts = set(prof_ns["ev"].events["source_format"].astype(str))
     assert fmts == {"profile:cert-logon", "profile:apache-access"}
@@ -103,7 +106,8 @@ def test_package_docstring_example_runs(workdir):
             break  # the literal block ends at the first line back at the margin
         lines.append(line)
     ns = _run(textwrap.dedent("\n".join(lines)), workdir)
-    assert ns["at"].verdict == "vendor"
+    assert ns["at"].conclusion["leading"] == "vendor"  # at no support: not named
+    assert ns["at"].verdict == "undetermined"
     assert (workdir / "report" / "report.html").is_file()
     assert (workdir / "report" / "findings.json").is_file()
 
