@@ -25,7 +25,10 @@ def cli_run(tmp_path_factory):
 def test_investigate_command(cli_run, capsys):
     assert cli_run["rc"] == 0
     f = json.loads((cli_run["out"] / "findings.json").read_text())
-    assert f["verdict"]["verdict"] == "vendor"
+    # the vendor's extraction leads, at "no support" against staff reading the same
+    # patients: no source is named (session 9's support rule)
+    assert f["conclusion"]["leading"] == "vendor"
+    assert f["verdict"]["verdict"] == "undetermined"
     # the key was written beside the folder
     assert (cli_run["base"] / "out.key").exists()
 

@@ -65,7 +65,9 @@ def test_outputs_written(runs):
 def test_verdict_is_vendor(runs):
     # the only outbound session holding the 240 leaked patients is the vendor's extraction
     f = runs["a"].findings
-    assert f["verdict"]["verdict"] == "vendor"
+    # it leads, at "no support" against staff reading the same patients: not named
+    assert f["conclusion"]["leading"] == "vendor"
+    assert f["verdict"]["verdict"] == "undetermined"
     flagged = [s for s in f["top_sessions"] if s["flagged"]]
     assert [s["account"] for s in flagged] == [HOSTILE_ACCOUNT]
     assert flagged[0]["records_extracted"] == 240

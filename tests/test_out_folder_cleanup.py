@@ -155,7 +155,7 @@ def test_failure_after_outputs_leaves_none_and_the_command_runs_again(case, tmp_
     assert out.is_dir() == existed and (not existed or list(out.iterdir()) == [])
     # the same command, without --force, runs again and finishes
     res = pipeline.investigate(None, out, case=case, progress=False)
-    assert (out / "manifest.json").is_file() and res.verdict == "vendor"
+    assert (out / "manifest.json").is_file() and res.findings["conclusion"]["leading"] == "vendor"
 
 
 def test_failure_keeps_what_the_run_did_not_write(case, tmp_path, monkeypatch):
