@@ -61,7 +61,7 @@ from .. import outputs
 from ..case import CaseContext
 from ..detect import DetectParams, Scores
 from ..detect import _ranking as ranking
-from ..score_files import SCORE_FILES, SLIM_COLUMNS
+from ..score_files import SCORE_FILES, SLIM_COLUMNS, slim_session_scores
 from .model import (
     UNITS,
     UnitModel,
@@ -396,7 +396,6 @@ def _write_whole(entries: list[_LabUnit], unit: str, path: Path, model: UnitMode
                  params: DetectParams, case: CaseContext) -> tuple[int, pd.DataFrame | None]:  # fmt: skip
     """A unit whose labs' tables differ in columns or dtypes: every lab read back and
     ranked at once (:func:`~labforensics.engine.model.scores_from_labs`), then written."""
-    from ..score_files import slim_session_scores
 
     scored = [{unit: {**e.meta, "out": e.load()}} for e in entries]
     table = getattr(scores_from_labs(scored, {unit: model}, params, case), unit)

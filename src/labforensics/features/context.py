@@ -51,6 +51,7 @@ import pandas as pd
 
 from ..case import CaseContext
 from ..schema import STRING
+from . import _event_role_kind, _finish, _local  # build_features' own steps
 from .baselines import _add_baselines
 from .explained import ACCESS_ACTIONS, Explanation, event_windows, explain_accesses, lab_signal
 from .habits import _local_days, lab_spans
@@ -220,7 +221,6 @@ class LabContextBuilder:
     def add(self, events: pd.DataFrame, sessions: pd.DataFrame) -> None:
         """One batch: ``sessionize(...).events`` (every event of its accounts, with
         ``session_id``, in ``(ts, seq)`` order) and its sessions."""
-        from . import _event_role_kind  # the role rule build_features applies
 
         ss = sessions.reset_index(drop=True)
         n = len(events)
@@ -365,7 +365,6 @@ def combine_batches(
     Features
         Equal to :func:`labforensics.build_features` of the whole lab.
     """
-    from . import _finish, _local  # the whole computation's last steps
 
     tables = []
     for i, (unit, keys_cols) in enumerate(

@@ -27,12 +27,11 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from .accounting import FileReport
+from .accounting import FUTURE_PREFIX, FileReport
 
 __all__ = ["FUTURE_PROBLEM", "NO_ACCOUNT_PROBLEM", "analysis_now", "event_problems"]
 
 #: How the problem of an event dated after the analysis starts.
-FUTURE_PREFIX = "dated after the analysis"
 #: The problem of an event dated after the analysis. The analysis day is not in it (it
 #: is in ``manifest.json``): a re-run another day writes the same bytes.
 FUTURE_PROBLEM = FUTURE_PREFIX + ": in the future of the analysis; event kept"

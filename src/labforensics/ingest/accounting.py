@@ -24,6 +24,10 @@ import pandas as pd
 from .._terminal import visible
 from ..errors import LabForensicsError
 
+#: How a field problem of an event dated after the analysis begins
+#: (:mod:`labforensics.ingest._event_checks` words it; the accounting counts it).
+FUTURE_PREFIX = "dated after the analysis"
+
 __all__ = ["AccountingError", "FileReport", "IngestReport", "QUARANTINE_COLUMNS"]
 
 QUARANTINE_COLUMNS = ("source_file", "source_line", "reason", "raw")
@@ -259,7 +263,6 @@ class IngestReport:
         """``field_problems_dates``: field problems of the event time (an implausible
         year, a date after the analysis); ``field_problems_future``: of these, the dates
         after the analysis (:mod:`labforensics.ingest._event_checks`)."""
-        from ._event_checks import FUTURE_PREFIX  # it imports this module
 
         fp = self.field_problems
         if not len(fp):

@@ -11,85 +11,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ..attribution.labels import proposition_who
-from ..attribution.likelihood import VERBAL_SCALE
+from ..attribution.likelihood import log10_text, lr_text
 from ..attribution.likelihood import verbal as _verbal
 
 __all__ = ["log10_text", "lr_text", "lr_view"]
-
-
-#: The verbal bands' lower bounds (ENFSI 2015, :data:`VERBAL_SCALE`) a shown figure must
-#: not reach when the value is below it: as ratios, and as their log10.
-_BOUNDS = tuple(low for low, _ in VERBAL_SCALE if low > 1.0)
-_LOG10_BOUNDS = tuple(math.log10(b) for b in _BOUNDS)
-#: The most significant figures (ratio) or decimals (log10) a figure is given, to stay
-#: below a band's lower bound; past it the figure is cut instead of rounded.
-_MAX_DIGITS = 6
-
-
-def _round(value: float, exponent: int, how: str = ROUND_HALF_EVEN) -> Decimal:
-    """``value`` rounded to a multiple of ``10**exponent`` (``how``: a decimal rounding)."""
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(exponent), rounding=how)
-
-
-def _shown(value: float, bounds: tuple[float, ...], exponents: list[int]) -> Decimal:
-    """The first rounding (half-even) of ``value`` at the exponents tried that reaches no
-    band bound ``value`` is below; else the last exponent, cut downwards."""
-    for e in exponents:
-        r = _round(value, e)
-        if not any(value < b <= float(r) for b in bounds):
-            return r
-    return _round(value, exponents[-1], ROUND_DOWN)
-
-
-def lr_text(log10_lr: float) -> str:
-    """A likelihood ratio to 3 significant figures, rounded half-even ("16.3" for
-    16.269, "168" for 167.98, "2,710"), as :func:`log10_text` and ``findings.json``.
-
-    Rounding is half-even on the shortest decimal form of the float (``repr``), for
-    the ratio and its log10 alike. The verbal bands (ENFSI 2015) start at 2, 10,
-    100, 1,000, 10,000 and 1,000,000, each including its lower bound; a ratio below
-    one whose 3 figures would reach it (999.9 rounded "1,000" beside "moderately
-    strong") is given one more figure, as many as it takes ("999.9"), up to
-    :data:`_MAX_DIGITS`. (Until session 9 the figures were cut, not rounded: 16.269
-    was shown "16.2" beside 16.269 in ``findings.json``.)
-
-    Parameters
-    ----------
-    log10_lr : float
-        log10 of the likelihood ratio.
-
-    Returns
-    -------
-    str
-        The ratio, thousands separated, with as many decimals as its significant
-        figures need.
-    """
-    v = 10.0 ** float(log10_lr)
-    top = Decimal(repr(v)).adjusted()  # the ratio's order of magnitude
-    r = _shown(v, _BOUNDS, [top - sig + 1 for sig in range(3, _MAX_DIGITS + 1)])
-    return f"{r:,.{max(0, -int(r.as_tuple().exponent))}f}"
-
-
-def log10_text(log10_lr: float) -> str:
-    """log10 of a likelihood ratio to 2 decimals, rounded half-even as :func:`lr_text`
-    ("2.30" for 2.2977); one reaching a band's lower bound it is below ("2.00" for
-    1.9974, log10 of 100) is given more decimals ("1.997").
-
-    Parameters
-    ----------
-    log10_lr : float
-
-    Returns
-    -------
-    str
-    """
-    x = float(log10_lr)
-    r = _shown(x, _LOG10_BOUNDS, list(range(-2, -_MAX_DIGITS - 1, -1)))
-    return f"{r:.{max(2, -int(r.as_tuple().exponent))}f}"
 
 
 def lr_view(f: Mapping[str, Any]) -> dict[str, Any]:
