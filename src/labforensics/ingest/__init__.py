@@ -54,6 +54,7 @@ from ._assemble import (
 )
 from ._engine import collect, read_contexts, read_units, report_links
 from ._event_checks import event_problems
+from ._structured_ids import redact_structured_columns
 from .accounting import IngestReport
 from .files import common_root, expand_paths
 from .profiles import Profile, load_profiles
@@ -287,6 +288,8 @@ def _read_evidence(
     qrows, fprows = redact_free_text(
         pool, reads, jobs, lab_codes, lab_vals, keyed, key, aliases, lab_notes
     )
+    # --- identifiers written in structured columns (a NIR as a login): keyed ids ---------
+    report.identifiers_in_columns = redact_structured_columns(pool.raw, key)
     # --- identities: canonical accounts, addresses, hosts (as written kept in *_raw) -------
     _canonical_identities(
         pool.raw, kinds, any_case_insensitive=any(f.spec.accounts_case_insensitive for f in files)

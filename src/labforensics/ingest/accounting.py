@@ -119,6 +119,9 @@ class IngestReport:
         ``source_file``, ``source_line``, ``column``, ``value`` (redacted), ``problem``.
     unknown_codes : dict
         Action code as written -> count of events mapped to ``other``.
+    identifiers_in_columns : dict
+        Structured column -> rows whose value held a NIR (a NIR used as a login),
+        replaced by its keyed ``N`` id (:mod:`labforensics.ingest._structured_ids`).
     """
 
     files: list[FileReport] = field(default_factory=list)
@@ -130,6 +133,7 @@ class IngestReport:
         )
     )
     unknown_codes: dict[str, int] = field(default_factory=dict)
+    identifiers_in_columns: dict[str, int] = field(default_factory=dict)
 
     def _sum(self, name: str) -> int:
         return int(sum(getattr(f, name) for f in self.files))
@@ -242,6 +246,11 @@ class IngestReport:
         if self.unknown_codes:
             codes = ", ".join(f"{k} ({v})" for k, v in sorted(self.unknown_codes.items()))
             lines.append(f"unknown action codes kept as 'other': {codes}")
+        if self.identifiers_in_columns:
+            cols = ", ".join(
+                f"{k} ({v:,} rows)" for k, v in sorted(self.identifiers_in_columns.items())
+            )
+            lines.append(f"NIRs in structured columns, replaced by their keyed ids: {cols}")
         return "\n".join(visible(line, keep="") for line in lines)  # names, codes: evidence
 
     def to_dict(self) -> dict[str, object]:
@@ -255,6 +264,7 @@ class IngestReport:
             "unrecognised": list(self.unrecognised),
             "unrecognised_reasons": dict(sorted(self.unrecognised_reasons.items())),
             "unknown_codes": dict(sorted(self.unknown_codes.items())),
+            "identifiers_in_columns": dict(sorted(self.identifiers_in_columns.items())),
             "field_problems": int(len(self.field_problems)),
             **self._date_problems(),
         }

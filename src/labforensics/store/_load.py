@@ -123,11 +123,15 @@ def assemble_report(store: Path, man: Mapping[str, Any]) -> tuple[IngestReport, 
         report.unrecognised_reasons.update(rep["unrecognised_reasons"])
         for code, n in rep["unknown_codes"].items():
             report.unknown_codes[code] = report.unknown_codes.get(code, 0) + n
+        for col, n in rep.get("identifiers_in_columns", {}).items():  # older stores: none
+            got = report.identifiers_in_columns
+            got[col] = got.get(col, 0) + n
         quar.append(pq.read_table(gdir / "quarantine.parquet").to_pandas())
         fps.append(pq.read_table(gdir / "field_problems.parquet").to_pandas())
     report.files = sorted(files, key=lambda f: rank.get(f.source_file, len(rank)))
     report.unrecognised.sort()
     report.unknown_codes = dict(report.unknown_codes)
+    report.identifiers_in_columns = dict(sorted(report.identifiers_in_columns.items()))
     q = pd.concat(quar, ignore_index=True) if quar else pd.DataFrame()
     quarantine = quarantine_table(_ranked(q, rank).to_dict("records") if len(q) else [])
     fp = pd.concat(fps, ignore_index=True) if fps else pd.DataFrame()
