@@ -766,7 +766,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "campaigns": cv,
         "campaign_evidence": _campaign_evidence(
             data, cv, {str(s.get("session_id")) for s in detailed}),
-        "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
+        "exports_view": exports_view(data.exports, f.get("exports"),
+                                     lambda ts: when(ts, seconds=False)),
         "summary": summary_view(f, when),
         # sections 5 and 6 in the conclusion's terms (windows, labs left out)
         "window_rows": window_rows(f, when),
