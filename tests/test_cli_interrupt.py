@@ -110,3 +110,64 @@ def test_linkage_connection_ctrl_c_not_a_linkage_failure(tmp_path, monkeypatch):
         con.execute("select 1")
         _swallowed_ctrl_c()
     assert not list((tmp_path / "tmp").glob(TEMP_PREFIX + "*"))
+
+
+#: Run in a fresh interpreter: the import of ``labforensics.pipeline`` (one of the
+#: command's heavy modules) says "importing" on stderr and then waits, so that a real
+#: SIGINT arrives while the command's modules are being imported.
+SLOW_IMPORT = """
+import importlib.abc, runpy, sys, time
+
+class _Slow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "labforensics.pipeline":
+            print("importing", file=sys.stderr, flush=True)
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, _Slow())
+sys.argv = ["labforensics", "--help"]
+runpy.run_module("labforensics", run_name="__main__")
+"""
+
+
+def test_ctrl_c_while_the_command_imports_one_line_exit_130():
+    """Session 10, QA item 5: Ctrl-C in the first second (the imports of pandas, the
+    pipeline ...) printed a traceback of the import; the entry point now catches it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import labforensics
+
+    env = {**os.environ, "PYTHONPATH": str(Path(labforensics.__file__).parents[1])}
+    p = subprocess.Popen([sys.executable, "-c", SLOW_IMPORT], stderr=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        assert p.stderr.readline().strip() == "importing"  # inside the command's imports
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == EXIT_INTERRUPTED == 130
+    assert err.strip() == "labforensics: interrupted" and "Traceback" not in err
+    assert out == ""  # the command did not run
+
+
+def test_entry_point_catches_ctrl_c_in_the_import(monkeypatch, capsys):
+    import builtins
+
+    from labforensics.__main__ import main as entry
+
+    real = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "cli" or name.endswith("labforensics.cli"):
+            raise KeyboardInterrupt
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert entry(["--help"]) == 130
+    assert capsys.readouterr().err.strip() == "labforensics: interrupted"

@@ -102,3 +102,22 @@ def test_junk_leak_list_is_one_error_line(case, tmp_path, capsys, text):
     assert "junk_leak.csv" in lines[0] and "holds an identifier" in lines[0]
     assert "expected a list of leaked identifiers" in lines[0]
     assert not Path(out / "findings.json").exists()
+
+
+def test_transfer_log_undecodable_bytes_are_a_limit(case, tmp_path, capsys):
+    """Session 10, QA item 6: a byte of the transfer log that is not UTF-8 (a cp1252 é in
+    a file name, line 1) is counted and named by line in the limits and a warning."""
+    xfer = tmp_path / "xferlog"
+    xfer.write_bytes(XFERLOG.replace("L01_export", "L01_r\xe9sultat").encode("cp1252"))
+    out = tmp_path / "out"
+    rc = main(["investigate", str(case["evidence"]), "--out", str(out), "--quiet",
+               "--leak", str(case["leak"]), "--transfers", str(xfer)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    f = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    said = ("the transfer log xferlog holds bytes that are not text of its encoding: 1 "
+            "undecodable byte sequence(s) (utf-8) read as U+FFFD: line(s) 1; the file names, "
+            "addresses and users of those lines may be wrong")  # fmt: skip
+    assert any(t.startswith(said) for t in f["limits"])
+    assert any("line(s) 1; the file names" in ln for ln in err.splitlines()
+               if ln.startswith("labforensics: warning:"))  # fmt: skip

@@ -75,3 +75,26 @@ def test_report_names_the_file_and_the_dates_that_cannot_be_right(tmp_path, monk
     assert "includes 2 event line(s) whose date cannot be right" in limits
     assert "1 of them in the future of the analysis" in limits
     assert "field_problems.csv lists each" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_field_problems_csv_sorted_by_file_line_column_and_byte_identical(tmp_path):
+    """Session 10, QA item 1: the readers' problems came first and the checks' after
+    (lines 8, 7, 9); now by file name, then line, then column, the same bytes each run.
+    A second file, dated earlier (read first), sorts second by name."""
+    ev = _evidence(tmp_path)
+    rows = [_row("02/01/2020", ""), _row("01/01/2099", "dave"), _row("03/01/2020", "erin")]
+    (ev / "AUDIT_L02_20200101.csv").write_bytes(("\r\n".join([HEADER, *rows]) + "\r\n").encode())
+    outs = [tmp_path / "out1", tmp_path / "out2"]
+    for out in outs:
+        assert main(["ingest", str(ev), "--out", str(out), "--quiet"]) == 0
+    fp = pd.read_csv(outs[0] / "field_problems.csv")
+    got = list(zip(fp["source_file"], fp["source_line"], fp["column"], strict=True))
+    assert got == [
+        ("AUDIT_L01_20200301.csv", 7, "ts"),  # in 2099 (the check's)
+        ("AUDIT_L01_20200301.csv", 8, "ts"),  # 1970 (the reader's)
+        ("AUDIT_L01_20200301.csv", 9, "account"),
+        ("AUDIT_L02_20200101.csv", 2, "account"),
+        ("AUDIT_L02_20200101.csv", 3, "ts"),
+    ]
+    first, second = ((o / "field_problems.csv").read_bytes() for o in outs)
+    assert first == second

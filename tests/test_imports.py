@@ -236,11 +236,16 @@ def test_layers_point_one_way():
 
 
 #: Package modules that may be imported inside a function: the numba kernels (importing
-#: them compiles or loads machine code, a cost only the readers that need them pay).
+#: them compiles or loads machine code, a cost only the readers that need them pay), and
+#: the command by its entry point.
 LAZY_ALLOWED = (
     "labforensics.ingest._lis_kernels",
     "labforensics._sessions_kernels",
     "labforensics.engine.dask",  # imports dask.distributed, an optional dependency
+    # the console entry point (labforensics.__main__, the only importer of the command,
+    # test_layers_point_one_way) imports it once Ctrl-C is caught: no traceback of the
+    # import when interrupted in the first second (QA session 10)
+    "labforensics.cli",
 )
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import FrameType
 
 __all__ = [
+    "EXIT_INTERRUPTED",
+    "INTERRUPTED",
     "forget_made",
     "interrupt_noted",
     "missing_folders",
@@ -33,6 +35,11 @@ __all__ = [
     "remove_if_empty",
     "sigterm_raises",
 ]
+
+#: The exit status of a run stopped by Ctrl-C: 128 + SIGINT, as the shells report it.
+EXIT_INTERRUPTED = 128 + 2
+#: The one line the command prints on stderr when Ctrl-C stops it (no traceback).
+INTERRUPTED = "labforensics: interrupted"
 
 #: The folders :func:`labforensics.outputs.prepare_out` created for an output folder
 #: (absolute path -> the folder and the parents it made, deepest first); an output folder

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from . import __version__, synth
-from ._cleanup import remove_if_empty
+from ._cleanup import EXIT_INTERRUPTED, INTERRUPTED, remove_if_empty
 from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .errors import EvidenceError, LabForensicsError, ParameterError
@@ -45,7 +45,7 @@ from .privacy import ENV_VAR
 from .reidentify import reidentify, resolution_hint
 from .store import ingest_to_store
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_INTERRUPTED", "build_parser", "main"]
 
 
 def _say(text: object, *, file=None, flush: bool = False) -> None:
@@ -360,10 +360,6 @@ def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
         raise
 
 
-#: The exit status of a run stopped by Ctrl-C: 128 + SIGINT, as the shells report it.
-EXIT_INTERRUPTED = 128 + 2
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status.
 
@@ -384,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:  # Ctrl-C: the cleanup has run on the way out
-        _say("\nlabforensics: interrupted", file=sys.stderr, flush=True)
+        _say(f"\n{INTERRUPTED}", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
 
 

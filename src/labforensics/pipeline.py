@@ -428,11 +428,12 @@ def _write_outputs(
     out: Path, res: _Results, plan: _Plan, *, inputs: list[dict[str, Any]], key: CaseKey,
     unreadable: list[dict[str, str]], stages: list[dict[str, Any]],
     run: Mapping[str, Any] | None = None, transfer_quarantine: pd.DataFrame | None = None,
+    transfer_encoding: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """Write findings.json, the Parquet tables, the CSV files and report.html.
 
-    ``transfer_quarantine`` (the transfer log's refused lines) joins quarantine.csv; it
-    and a register naming labs not in the evidence add a limit each (and a warning)."""
+    ``transfer_quarantine`` (the transfer log's refused lines) joins quarantine.csv; it, its
+    undecodable bytes and a register naming labs not in the evidence add a limit each."""
     ev, ss, case = res.evidence, res.sessions, plan.case
     reproduce = reproduce_text(
         plan.evidence if plan.store is None else [], case_file=case.path, leak=plan.leak,
@@ -457,7 +458,7 @@ def _write_outputs(
     notes = input_limits(
         evidence_labs=res.events.named_labs(), register=plan.register,
         register_name=plan.authorisations.name if plan.authorisations else None,
-        transfer_quarantine=transfer_quarantine,
+        transfer_quarantine=transfer_quarantine, transfer_encoding=transfer_encoding,
         transfers_name=plan.transfers.name if plan.transfers else None,
     )  # fmt: skip
     if notes:  # only then: findings.json is unchanged for runs without them
@@ -738,7 +739,7 @@ def investigate(
         if store is None
         else ([], [])
     )
-    transfer_q, leak_skipped = check_companions(
+    transfer_q, leak_skipped, transfer_enc = check_companions(
         leak=plan.leak, leak_is_dump=plan.leak_is_dump,
         leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
         patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
@@ -771,7 +772,8 @@ def investigate(
                 "report",
                 lambda: _write_outputs(out_p, res, plan, inputs=inputs, key=key,
                                        unreadable=unreadable, stages=st.rows, run=run,
-                                       transfer_quarantine=transfer_q),
+                                       transfer_quarantine=transfer_q,
+                                       transfer_encoding=transfer_enc),
                 lambda f: f"verdict: {f['verdict']['label']}",  # words, not the code
             )  # fmt: skip
         finally:

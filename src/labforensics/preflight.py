@@ -198,9 +198,10 @@ def _check_header(path: Path, role: str, mappings: Sequence[Any]) -> None:
         raise EvidenceError(f"{_ROLE_NAMES[role]} {exc}; expected {EXPECTED[role]}") from exc
 
 
-def _check_transfers(path: Path, case: Any) -> pd.DataFrame:
+def _check_transfers(path: Path, case: Any) -> tuple[pd.DataFrame, str]:
     """A transfer log must hold at least one xferlog line (blank lines aside); returns
-    its refused lines (``source_file``, ``source_line``, ``reason``, ``raw``)."""
+    its refused lines (``source_file``, ``source_line``, ``reason``, ``raw``) and its
+    encoding note (the undecodable bytes' count and lines, ``""`` when none)."""
 
     check_text_file(path, "transfers")
     t = read_transfers(path, case=case)
@@ -210,14 +211,16 @@ def _check_transfers(path: Path, case: Any) -> pd.DataFrame:
             f"transfer log {path}: none of its {r.rows_read:,} line(s) is an xferlog "
             f"transfer; expected {EXPECTED['transfers']}"
         )
-    return t.quarantine
+    return t.quarantine, r.encoding_note
 
 
 class CompanionCheck(NamedTuple):
-    """What :func:`check_companions` sets aside: transfer-log junk lines, skipped dump files."""
+    """What :func:`check_companions` sets aside: transfer-log junk lines, skipped dump
+    files; and the transfer log's undecodable bytes (its ``encoding_note``)."""
 
     transfer_quarantine: pd.DataFrame
     leak_skipped: list[tuple[Path, str]]
+    transfer_encoding: str = ""
 
 
 def check_companions(
@@ -255,7 +258,10 @@ def check_companions(
         ``leak_skipped`` (list of (pathlib.Path, str)): the files of a dump FOLDER
         that fail the checks (binary, undecodable, no known header...), each with
         the one-line reason: skipped, as an evidence folder lists and skips a file
-        no reader recognises. Empty otherwise.
+        no reader recognises. Empty otherwise. ``transfer_encoding`` (str): how many
+        byte sequences of the transfer log are not UTF-8 (read as U+FFFD) and on which
+        lines (:attr:`labforensics.transfers.Transfers.report`'s ``encoding_note``),
+        ``""`` when none.
 
     Raises
     ------
@@ -290,7 +296,8 @@ def check_companions(
     for f in patient_files:
         _check_header(Path(f), "patient_index", maps)
     if transfers is not None:
-        return CompanionCheck(_check_transfers(Path(transfers), case), skipped)
+        tq, note = _check_transfers(Path(transfers), case)
+        return CompanionCheck(tq, skipped, note)
     return CompanionCheck(
         pd.DataFrame(columns=["source_file", "source_line", "reason", "raw"]), skipped
     )

@@ -52,7 +52,8 @@ import pandas as pd
 from .case import CaseContext, case_key_of, resolve_fact
 from .errors import ParameterError
 from .identity import canonical_account, canonical_peer
-from .ingest._common import cap_text, decode, localize, read_bytes, split_lines
+from .ingest._common import cap_text, localize, read_bytes, split_lines
+from .ingest._lis_encoding import decode_utf8_accounted
 from .ingest.accounting import QUARANTINE_COLUMNS, FileReport
 from .ingest.clock import LINE_ORDERS, line_order
 from .privacy import CaseKey, account_email_id, load_case_key, redact_identifiers
@@ -69,6 +70,7 @@ _LINE = re.compile(
     r"(?: (?P<compl>[ci]))?\s*$"
 )
 _DIRECTION = {"o": "download", "i": "upload", "d": "delete"}
+_PROBLEM_COLUMNS = ("source_file", "source_line", "column", "value", "problem")
 
 #: Column -> dtype of :attr:`Transfers.transfers`.
 TRANSFER_COLUMNS: dict[str, object] = {
@@ -109,15 +111,25 @@ class Transfers:
         Accounting (``rows_read`` = ``events`` (transfers) + ``ignored`` (blank
         lines) + ``quarantined``), with the file's size and SHA-256, and its
         ``line_order`` (``reversed``: written newest first, its fall-back hour read
-        bottom-up).
+        bottom-up); ``replacement_chars`` counts the byte sequences that are not
+        UTF-8 (read as U+FFFD), ``encoding_note`` names their lines and
+        ``field_problems`` counts those lines.
     quarantine : pandas.DataFrame
         ``source_file``, ``source_line``, ``reason``, ``raw`` (redacted).
+    field_problems : pandas.DataFrame
+        One row per line holding undecodable bytes (its transfer, if the line is one,
+        is kept with the text as read): ``source_file``, ``source_line`` (Int64),
+        ``column`` (``line``), ``value`` (``""``: the line may name a patient's file),
+        ``problem``; as ``field_problems.csv``.
     """
 
     transfers: pd.DataFrame
     report: FileReport
     quarantine: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(QUARANTINE_COLUMNS))
+    )
+    field_problems: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(_PROBLEM_COLUMNS))
     )
 
 
@@ -178,10 +190,12 @@ def read_transfers(
     case_key = case_key_of(case_key, case)
     key = load_case_key(case_key, warn=False) if case_key is not None else None
     name = source_file or p.name
-    data, truncated, note, _utf16 = read_bytes(p)
+    data, truncated, note, utf16 = read_bytes(p)
     with open(p, "rb") as fh:
         raw_file = fh.read()
-    lines, ends_nl = split_lines(decode(data))
+    # bytes that are not UTF-8 (or UTF-16) read as U+FFFD, counted and named by line
+    text, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16)
+    lines, ends_nl = split_lines(text)
     n = len(lines)
     m, blank, ok, reason = _match_lines(lines)
     ok_idx, naive = _parse_dates(m, ok, reason)
@@ -200,12 +214,20 @@ def read_transfers(
         events_out=len(df),
         ignored=int(blank.sum()),
         quarantined=len(quarantine),
+        field_problems=len(enc_problems),
         truncated=truncated,
         truncation_note=note,
+        replacement_chars=n_rep,
+        encoding_note=enc_note,
     )
     _set_line_order(report, df)
     report.check()
-    return Transfers(transfers=df, report=report, quarantine=quarantine)
+    problems = pd.DataFrame(
+        [(name, p.line, p.column, p.value, p.problem) for p in enc_problems],
+        columns=list(_PROBLEM_COLUMNS),
+    ).astype({"source_file": STRING, "source_line": pd.Int64Dtype(), "column": STRING,
+              "value": STRING, "problem": STRING})  # fmt: skip
+    return Transfers(transfers=df, report=report, quarantine=quarantine, field_problems=problems)
 
 
 def _zone(tz: str) -> ZoneInfo:

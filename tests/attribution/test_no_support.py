@@ -38,12 +38,12 @@ def test_no_ratio_supports_nothing():
     assert not supports(None) and not supports(float("nan"))
 
 
-def _tied_lab() -> _LabData:
+def _tied_lab(name: str = "A") -> _LabData:
     # lab A (test_conclusion's hand example): 10 patients known at hours 1..10, the first
     # 4 leaked; vendor E at 4.2 h and insider F at 4.7 h hold the same 4 (log10 L =
     # 10 log10(0.99) = -0.043648 each): the leaked set cannot tell them apart, LR 1
     return _lab(
-        "A",
+        name,
         4,
         _ops([("E", "vendor", _hours(4.2), 4), ("F", "insider", _hours(4.7), 4),
               ("G", "insider", _hours(9.5), 9)]),
@@ -164,3 +164,25 @@ def test_sensitivity_reruns_agree_on_undetermined():
     base = conclude(prep, P)
     s = sensitivity(prep, P, base)
     assert {r["proposition"] for r in s["runs"]} == {"undetermined"} and s["agreement"] == 1.0
+
+
+def test_several_undetermined_labs_said_once_naming_them(tmp_path):
+    """Session 10, QA item 3: with two labs at no support the terminal's sentence read
+    "... no source named: the likelihood ratio is below 2 (...); 2 lab(s) weighed: A:
+    undetermined; C: undetermined; ...; weakest lab A (A: undetermined, no source named:
+    the likelihood ratio is below 2 (...); ...)". Now said once, the labs named together.
+    A and C are the same tied lab (LR 1, 4 of 4 pairs producible each: 8 of 8)."""
+    c = conclude(_prep(_tied_lab("A"), _tied_lab("C")), P)
+    assert [p["proposition"] for p in c["per_lab"]] == ["undetermined", "undetermined"]
+    assert c["reason"].startswith(
+        "undetermined, no source named: the likelihood ratio is below 2 (no support on the "
+        "verbal scale); 2 lab(s) weighed: A, C undetermined; 8 of 8 lab-patient pairs a "
+        "logged operation could have produced; weakest lab A (A: the leaked set cannot tell "
+        "vendor from insider"
+    )
+    second = summary_text(_with_verdict(c), tmp_path).splitlines()[1]
+    assert second.count("no source named") == 1 and second.count("below 2") == 1
+    assert "2 lab(s) weighed: A, C: undetermined; 8 of 8" in second
+    # each lab's own reason still says it (findings.json per_lab)
+    assert all(p["reason"].startswith(f"{p['lab']}: undetermined, no source named")
+               for p in c["per_lab"])  # fmt: skip

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from labforensics.authorisation.summary import MAX_ROUTINE_ROWS, exports_summary, exports_view
-from labforensics.report.html import _environment
+from labforensics.report.html import _environment, make_formatter
 from labforensics.schema import STRING_LIST
+
+PARIS = make_formatter("Europe/Paris")
+
+
+def when_minutes(ts):  # the report's formatter of the exports table: minutes
+    return PARIS(ts, seconds=False)
 
 
 def _table(statuses: list[str]) -> pd.DataFrame:
@@ -50,7 +56,7 @@ def test_summary_counts_per_status_and_lab():
 
 def test_view_lists_beyond_first_and_caps_routine_rows():
     t = _table(["unregistered"] * (MAX_ROUTINE_ROWS + 5) + ["beyond"])
-    v = exports_view(t, exports_summary(t, register_given=True), "Europe/Paris")
+    v = exports_view(t, exports_summary(t, register_given=True), when_minutes)
     assert v["rows"][0]["status"] == "beyond" and v["rows"][0]["limits"] == "x"
     assert len(v["rows"]) == MAX_ROUTINE_ROWS + 1
     assert v["left_out"] == "5 more unregistered"
@@ -61,7 +67,7 @@ def test_view_lists_beyond_first_and_caps_routine_rows():
 
 def test_section_headline_counts_every_operation():
     t = _table(["unregistered"] * (MAX_ROUTINE_ROWS + 5) + ["beyond"])
-    v = exports_view(t, exports_summary(t, register_given=True), "Europe/Paris")
+    v = exports_view(t, exports_summary(t, register_given=True), when_minutes)
     html = _environment().get_template("exports.html.j2").render(exports_view=v)
     n = MAX_ROUTINE_ROWS + 6
     assert f"{n:,} export(s) and extraction(s): 1 beyond, {n - 1:,} unregistered; " in html
@@ -72,3 +78,19 @@ def test_no_register_note():
     t = _table(["unknown"])
     s = exports_summary(t, register_given=False)
     assert s["register"] is False and "no authorisation register" in s["note"]
+
+
+def test_view_when_is_local_with_zone_and_utc():
+    """Session 10, QA item 2: the exports table showed "2020-09-12 02:14" with no zone;
+    now as every table of the report, local time with its zone and UTC beside (the UTC
+    date too when the day differs)."""
+    t = _table(["beyond", "unregistered"])
+    t["ts"] = pd.to_datetime(["2020-09-12T00:14:30Z", "2020-01-01T23:30:00Z"])
+    v = exports_view(t, exports_summary(t, register_given=True), when_minutes)
+    assert [r["when"] for r in v["rows"]] == [
+        "2020-09-12 02:14 CEST (00:14 UTC)",  # summer: UTC+2
+        "2020-01-02 00:30 CET (2020-01-01 23:30 UTC)",  # winter: UTC+1, the next local day
+    ]
+    assert ("when", "when (local, UTC)") in v["columns"]
+    html = _environment().get_template("exports.html.j2").render(exports_view=v)
+    assert "<th>when (local, UTC)</th>" in html and "2020-09-12 02:14 CEST (00:14 UTC)" in html

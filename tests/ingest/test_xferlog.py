@@ -118,3 +118,35 @@ def test_gzip_other_zone_and_hostile_bytes(tmp_path):
 def test_not_a_registered_reader():
     # transfers are companion evidence, not audit events: read_evidence must not pick them
     assert "xferlog" not in {r.name for r in readers()}
+
+
+def test_undecodable_bytes_counted_and_named_by_line(tmp_path):
+    """Session 10, QA item 6: the transfer log was decoded with replacement and nothing
+    counted it. Line 2 names a file in cp1252 (``\\xe9``, an é), line 4 holds a lone
+    ``\\xff``: one undecodable sequence each (U+FFFD), both transfers kept as read."""
+    ok = (
+        b"Mon Jun 14 04:12:43 2004 12 192.168.1.5 1048576 /pub/L07_export.csv b _ o r v ftp 0 * c\n"
+    )
+    data = (ok + ok.replace(b"L07_export", b"r\xe9sultats") + b"\n"
+            + ok.replace(b"192.168.1.5", b"h\xff"))  # fmt: skip
+    t = read_transfers(_write(tmp_path, data))
+    rep = t.report
+    rep.check()
+    assert (rep.rows_read, rep.events, rep.ignored, rep.quarantined) == (4, 3, 1, 0)
+    assert rep.replacement_chars == 2 and rep.field_problems == 2
+    assert (
+        rep.encoding_note == "2 undecodable byte sequence(s) (utf-8) read as U+FFFD: line(s) 2, 4"
+    )
+    fp = t.field_problems
+    assert list(fp.columns) == ["source_file", "source_line", "column", "value", "problem"]
+    assert fp["source_line"].tolist() == [2, 4] and set(fp["column"]) == {"line"}
+    assert set(fp["value"]) == {""}  # the line itself is never copied
+    assert set(fp["problem"]) == {"undecodable byte(s) (utf-8) read as U+FFFD"}
+    assert t.transfers["file_base"].tolist() == ["L07_export.csv", "r\ufffdsultats.csv",
+                                                 "L07_export.csv"]  # fmt: skip
+
+
+def test_clean_log_has_no_encoding_note(tmp_path):
+    t = read_transfers(_write(tmp_path, LOG))
+    assert t.report.replacement_chars == 0 and t.report.encoding_note == ""
+    assert len(t.field_problems) == 0

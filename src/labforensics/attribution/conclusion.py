@@ -511,14 +511,17 @@ def _lr_by_proposition(lls: dict[str, float]) -> dict[str, float]:
     return out
 
 
+#: Why no source is named (the case's reason, or a lab's after "L01: "), said once.
+_NO_SOURCE = (f"undetermined, no source named: the likelihood ratio is below {SUPPORT_MIN_LR:g} "
+              "(no support on the verbal scale)")  # fmt: skip
+
+
 def _undetermined(res: dict[str, Any], who: str) -> dict[str, Any]:
     """A conclusion whose leading proposition the findings do not support over its
     alternative (LR below 2, "no support": :func:`~.likelihood.supports`): no source is
     named. ``proposition`` becomes ``undetermined``; ``leading``, the ratio, its band and
     the alternative are kept; the reason says why first (``who``: "L01: " or "")."""
-    return {**res, "proposition": "undetermined",
-            "reason": f"{who}undetermined, no source named: the likelihood ratio is below "
-                      f"{SUPPORT_MIN_LR:g} (no support on the verbal scale); " + res["reason"]}  # fmt: skip
+    return {**res, "proposition": "undetermined", "reason": f"{who}{_NO_SOURCE}; " + res["reason"]}
 
 
 def _not_in_evidence(d: _LabData) -> dict[str, Any] | None:
@@ -661,14 +664,20 @@ def conclude(
     q = lines["share_producible"] or 0.0
     if log10_lr is not None and prop in ("vendor", "insider", "external"):
         log10_lr = min(log10_lr, coverage_ceiling_log10(q))
+    # the labs of one proposition named together ("L01, L02 undetermined"), and the
+    # weakest lab's "no source named" not said again after the case's (QA session 10)
+    by_prop: dict[str, list[str]] = {}
+    for p in per:
+        by_prop.setdefault(p["proposition"], []).append(p["lab"])
     reason = (
         f"{len(per)} lab(s) weighed: "
-        + "; ".join(f"{p['lab']} {p['proposition']}" for p in per)
+        + "; ".join(f"{', '.join(labs)} {h}" for h, labs in by_prop.items())
         + f"; {lines['producible']:,} of {lines['total']:,} lab-patient pairs a logged operation could "
         f"have produced"
     )
     if weakest is not None:
-        reason += f"; weakest lab {weakest['lab']} ({weakest['reason']})"
+        why = weakest["reason"].removeprefix(f"{weakest['lab']}: {_NO_SOURCE}; ")
+        reason += f"; weakest lab {weakest['lab']} ({why})"
     res = {
         "proposition": prop,
         "leading": lead,

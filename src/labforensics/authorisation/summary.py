@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,7 @@ def exports_summary(exports: pd.DataFrame, *, register_given: bool) -> dict[str,
 #: Columns the report's table shows, with their headings.
 VIEW_COLUMNS: tuple[tuple[str, str], ...] = (
     ("status", "status"),
-    ("when", "when (local)"),
+    ("when", "when (local, UTC)"),
     ("lab", "lab"),
     ("account", "account"),
     ("action", "action"),
@@ -98,12 +99,33 @@ MAX_ROUTINE_ROWS = 200
 
 
 def exports_view(
-    exports: pd.DataFrame | None, summary: dict[str, Any] | None, tz: str
+    exports: pd.DataFrame | None,
+    summary: dict[str, Any] | None,
+    when: Callable[[Any], str],
 ) -> dict[str, Any] | None:
     """What the report's "Exports and extractions" section shows (plain strings).
 
     Rows: not-authorised statuses first (``beyond``, ``unregistered``,
     ``undetermined``), then ``authorised`` and ``unknown``, each in time order.
+
+    Parameters
+    ----------
+    exports : pandas.DataFrame or None
+        :func:`labforensics.authorisation.assess_exports`'s table (``ts`` UTC).
+    summary : dict or None
+        :func:`exports_summary` of that table.
+    when : callable
+        The report's formatter of an instant (local time with its zone and UTC beside,
+        as every table of the report: ``2020-09-12 02:14 CEST (00:14 UTC)``), called
+        with each operation's ``ts``; :func:`labforensics.report.html.make_formatter`
+        of the case's zone, minutes only.
+
+    Returns
+    -------
+    dict or None
+        ``note``, ``counts``, ``total``, ``rows`` (one dict of strings per operation
+        shown, keyed as :data:`VIEW_COLUMNS`), ``columns``, ``register``, ``left_out``;
+        None without exports or summary.
     """
     if exports is None or summary is None:
         return None
@@ -118,7 +140,7 @@ def exports_view(
     keep = st.isin(["beyond", "undetermined"]).to_numpy() | (nth < MAX_ROUTINE_ROWS)
     left_out = {s: int(n) for s, n in st[~keep].value_counts().sort_index().items()}
     e = e[keep].reset_index(drop=True)
-    when = pd.to_datetime(e["ts"], utc=True).dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M")
+    ts = pd.to_datetime(e["ts"], utc=True)
     lim = join_list(e["limits_crossed"], "; ").fillna("")
     und = join_list(e["undetermined_limits"], "; ").fillna("")
     limits = np.where(und != "", np.where(lim != "", lim + "; ", "") + "undetermined: " + und, lim)
@@ -138,7 +160,7 @@ def exports_view(
         rows.append(
             {
                 "status": txt(e.at[i, "status"]),
-                "when": txt(when.iat[i]),
+                "when": "" if pd.isna(ts.iat[i]) else when(ts.iat[i]),
                 "lab": txt(e.at[i, "lab"]),
                 "account": txt(e.at[i, "account"]),
                 "action": txt(e.at[i, "action"]),

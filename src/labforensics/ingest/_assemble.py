@@ -454,9 +454,25 @@ def quarantine_table(qrows: list[dict[str, object]]) -> pd.DataFrame:
 
 
 def field_problem_table(fprows: list[dict[str, object]]) -> pd.DataFrame:
-    """The field problems as a table (the report's ``field_problems``)."""
+    """The field problems as a table (the report's ``field_problems``), sorted.
+
+    Parameters
+    ----------
+    fprows : list of dict
+        One dict per problem with ``source_file``, ``source_line``, ``column``,
+        ``value`` (already redacted) and ``problem``, in any order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Those five columns (strings; ``source_line`` ``Int64``), sorted by source file,
+        line, column, problem and value (a line unknown last) with a fresh index, so
+        that the same problems give the same rows in the same order, whatever the
+        order the readers and checks found them in (``field_problems.csv`` is
+        byte-identical across re-runs).
+    """
     fp_cols = ["source_file", "source_line", "column", "value", "problem"]
-    return pd.DataFrame(fprows, columns=fp_cols).astype(
+    table = pd.DataFrame(fprows, columns=fp_cols).astype(
         {
             "source_file": schema.STRING,
             "source_line": "Int64",
@@ -465,3 +481,5 @@ def field_problem_table(fprows: list[dict[str, object]]) -> pd.DataFrame:
             "problem": schema.STRING,
         }
     )
+    order = ["source_file", "source_line", "column", "problem", "value"]
+    return table.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)

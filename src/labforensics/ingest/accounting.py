@@ -28,9 +28,39 @@ from ..errors import LabForensicsError
 #: (:mod:`labforensics.ingest._event_checks` words it; the accounting counts it).
 FUTURE_PREFIX = "dated after the analysis"
 
-__all__ = ["AccountingError", "FileReport", "IngestReport", "QUARANTINE_COLUMNS"]
+__all__ = [
+    "AccountingError",
+    "FileReport",
+    "IngestReport",
+    "QUARANTINE_COLUMNS",
+    "copies_sentence",
+]
 
 QUARANTINE_COLUMNS = ("source_file", "source_line", "reason", "raw")
+
+
+def copies_sentence(copies: list[dict[str, object]], limit: int = 20) -> str:
+    """The byte-identical copies in one sentence, each named with its original.
+
+    Parameters
+    ----------
+    copies : list of dict
+        :attr:`IngestReport.identical_copies` (or ``ingest_report.json``'s).
+    limit : int, default 20
+        Pairs named; the rest counted ("and N more").
+
+    Returns
+    -------
+    str
+        ``"N file(s) are byte-identical copies of another file (same SHA-256): B (a
+        copy of A: r of its n rows counted as rotation duplicates); ..."``.
+    """
+    pairs = [f"{c['source_file']} (a copy of {c['copy_of']}: {int(c['rotation_duplicates']):,} "
+             f"of its {int(c['rows_read']):,} rows counted as rotation duplicates)"
+             for c in copies[:limit]]  # fmt: skip
+    more = f"; and {len(copies) - limit:,} more (ingest_report.json)" if len(copies) > limit else ""
+    return (f"{len(copies):,} file(s) are byte-identical copies of another file (same "
+            f"SHA-256): " + "; ".join(pairs) + more)  # fmt: skip
 
 
 class AccountingError(LabForensicsError):
@@ -167,6 +197,29 @@ class IngestReport:
         return self._sum("quarantined")
 
     @property
+    def identical_copies(self) -> list[dict[str, object]]:
+        """Files whose bytes are those of another file read (the same SHA-256).
+
+        Returns
+        -------
+        list of dict
+            One per copy, in evidence order: ``source_file`` (the copy), ``copy_of``
+            (the first file read with that SHA-256), ``sha256``, ``rows_read`` and
+            ``rotation_duplicates`` (the copy's: its rows already read from the
+            other file are counted there). Empty when every file differs.
+        """
+        first: dict[str, str] = {}
+        out: list[dict[str, object]] = []
+        for f in self.files:
+            if f.sha256 in first:
+                out.append({"source_file": f.source_file, "copy_of": first[f.sha256],
+                            "sha256": f.sha256, "rows_read": f.rows_read,
+                            "rotation_duplicates": f.rotation_duplicates})  # fmt: skip
+            else:
+                first[f.sha256] = f.source_file
+        return out
+
+    @property
     def truncated_files(self) -> list[str]:
         """``source_file`` of every file found cut short."""
         return [f.source_file for f in self.files if f.truncated]
@@ -228,6 +281,8 @@ class IngestReport:
         ]
         if self.truncated_files:
             lines.append(f"truncated files: {len(self.truncated_files)}")
+        if copies := self.identical_copies:
+            lines.append(copies_sentence(copies))
         for f in self.files:
             if f.encoding_note:
                 lines.append(f"encoding: {f.source_file}: {f.encoding_note}")
@@ -258,6 +313,7 @@ class IngestReport:
         return {
             "totals": {c: self._sum(c) for c in _COUNTS},
             "truncated_files": self.truncated_files,
+            "identical_copies": self.identical_copies,
             "reversed_files": self.reversed_files,
             "unclear_order_files": self.unclear_order_files,
             "files": [asdict(f) for f in self.files],

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,49 @@ def _sniff_sep(text: str) -> str:
     return best if counts[best] else ";"
 
 
-def _read_text(p: Path, what: str) -> str:
-    """A small text file's content: UTF-16 with a BOM, UTF-8 (BOM or not), else cp1252.
+@dataclass(frozen=True)
+class SmallText:
+    """A small text file decoded, with what its decoding could not read.
+
+    Attributes
+    ----------
+    text : str
+        The content (U+FFFD where a byte sequence is not text of ``encoding``).
+    encoding : str
+        ``utf-16``, ``utf-8`` or ``cp1252`` (the first that reads the file).
+    replaced : int
+        U+FFFD characters the decoding made (cp1252 leaves five bytes undefined; UTF-16
+        an odd last byte or an unpaired surrogate). In a UTF-16 file holding such bytes,
+        a U+FFFD written in the file itself is counted too.
+    lines : tuple of int
+        The 1-based physical lines (``\\n``-separated) holding them, ascending.
+    """
+
+    text: str
+    encoding: str
+    replaced: int = 0
+    lines: tuple[int, ...] = ()
+
+    def note(self, what: str, p: Path | str) -> str:
+        """``"{what} {name}: N byte sequence(s) ... on line(s) ..."`` (first 10 lines):
+        counts and line numbers only, never a value."""
+        shown = ", ".join(str(x) for x in self.lines[:10])
+        more = f" (+{len(self.lines) - 10} more)" if len(self.lines) > 10 else ""
+        return (f"{what} {Path(p).name}: {self.replaced:,} byte sequence(s) that are not "
+                f"{self.encoding} text, read as U+FFFD, on line(s) {shown}{more}")  # fmt: skip
+
+
+def _replaced(text: str, encoding: str) -> SmallText:
+    """``text`` decoded with replacement: its U+FFFD counted and placed by line."""
+    pos = [m.start() for m in re.finditer("\ufffd", text)]
+    lines = sorted({text.count("\n", 0, i) + 1 for i in pos})
+    return SmallText(text, encoding, len(pos), tuple(lines))
+
+
+def _read_text(p: Path, what: str) -> SmallText:
+    """A small text file's content: UTF-16 with a BOM, UTF-8 (BOM or not), else cp1252;
+    bytes none of them reads are counted and placed by line (:class:`SmallText`), never
+    replaced silently.
 
     Raises
     ------
@@ -42,17 +85,35 @@ def _read_text(p: Path, what: str) -> str:
     except OSError as exc:
         raise AttributionError(f"cannot read {what} {p}: {exc}; check the path") from exc
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with a BOM ("Unicode text")
-        return raw.decode("utf-16", errors="replace")
+        try:
+            return SmallText(raw.decode("utf-16"), "utf-16")
+        except UnicodeDecodeError:
+            return _replaced(raw.decode("utf-16", errors="replace"), "utf-16")
     try:
-        return raw.decode("utf-8-sig")
+        return SmallText(raw.decode("utf-8-sig"), "utf-8")
     except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+        # cp1252 has no U+FFFD of its own: each one stands for an undefined byte
+        return _replaced(raw.decode("cp1252", errors="replace"), "cp1252")
 
 
 def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
-    """Read a small CSV (sep sniffed among ; , tab; UTF-8 or cp1252) as strings."""
+    """Read a small CSV (sep sniffed among ; , tab; UTF-8 or cp1252) as strings.
+
+    Raises
+    ------
+    AttributionError
+        When the file cannot be read, is not a CSV with a header, or holds bytes its
+        encoding cannot read (their count and lines named, never their values: a
+        patient index's IPP or NIR read with U+FFFD would key the wrong patient).
+    """
     p = Path(path)
-    text = _read_text(p, what)
+    read = _read_text(p, what)
+    if read.replaced:
+        raise AttributionError(
+            read.note(what, p) + "; those rows' identifiers cannot be trusted: give the "
+            "table as UTF-8 (or cp1252 text without the bytes 0x81, 0x8D, 0x8F, 0x90, 0x9D)"
+        )
+    text = read.text
     sep = _sniff_sep(text)
     try:
         df = pd.read_csv(

@@ -72,8 +72,10 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
 
     The first non-blank line is the header (separator sniffed among ``;``, ``,`` and
     tab; UTF-8 with or without BOM, else cp1252; ``\r\n`` or ``\n``). A data line
-    with another field count than the header is rejected (``malformed``) with its
-    line number; blank lines are counted; the others are kept.
+    with another field count than the header, or holding bytes the file's encoding
+    cannot read (read as U+FFFD: its values cannot be trusted), is rejected
+    (``malformed``) with its line number and reason; blank lines are counted; the
+    others are kept. Such bytes in the header line are an error.
 
     Returns
     -------
@@ -91,8 +93,9 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
         The file cannot be read or has no header line.
     """
     p = Path(path)
-    text = _read_text(p, "leak file")
-    text = text.lstrip("\ufeff")
+    read = _read_text(p, "leak file")
+    bad = set(read.lines)  # lines holding bytes the file's encoding cannot read
+    text = read.text.lstrip("\ufeff")
     if "\x00" in text:
         utf16 = utf16_without_bom(text[:512].encode("utf-8", errors="replace"))
         if utf16 is not None:
@@ -117,6 +120,8 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
         report["blank"] = len(lines)
         return pd.DataFrame({"_line": pd.Series([], dtype="int64")}), report
     report["blank"] = h
+    if h + 1 in bad:  # a column name read with U+FFFD: the columns cannot be trusted
+        raise AttributionError(read.note("leak file", p) + ", its header among them")
     sep = _sniff_sep(lines[h])
     header, start = _leak_header(lines[h], h, sep, p, report)
     n = len(header)
@@ -128,11 +133,11 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
         if not row or (len(row) == 1 and not row[0].strip()):
             report["blank"] += 1
             continue
-        if len(row) != n:
+        if len(row) != n or i in bad:
             report["malformed"] += 1
-            report["rejected"].append(
-                {"line": i, "reason": f"expected {n} fields (header), saw {len(row)}"}
-            )
+            why = (f"expected {n} fields (header), saw {len(row)}" if len(row) != n else
+                   f"byte(s) that are not {read.encoding} text, read as U+FFFD: not used")  # fmt: skip
+            report["rejected"].append({"line": i, "reason": why})
             continue
         rows.append(row)
         kept.append(i)
@@ -563,7 +568,8 @@ def _finish_leak_report(
     None for a table), ``header_line``, ``blank``, ``rows_used`` (rows with an
     identifier), ``identifiers`` (distinct (lab, identifier) pairs), ``duplicates``
     (used rows repeating an earlier pair), ``empty`` (rows without identifier),
-    ``malformed`` (field count differs from the header), ``invalid`` (an identifier
+    ``malformed`` (field count differs from the header, or bytes its encoding cannot
+    read), ``invalid`` (an identifier
     without its kind's shape or starting like a spreadsheet formula, or such a lab:
     :data:`ID_SHAPES`), ``rejected`` (``{"line", "reason"}`` of malformed, empty and
     invalid rows, by line, at most :data:`LEAK_REJECTED_LISTED`), ``rejected_truncated``,

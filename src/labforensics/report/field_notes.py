@@ -12,7 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..ingest.accounting import copies_sentence
+
 __all__ = [
+    "copies_note",
     "coverage_caveat",
     "field_problem_limit",
     "files_read",
@@ -34,6 +37,25 @@ def files_read(counts: Mapping[str, Any]) -> str:
     if not unread:
         return f"{n:,} file(s)"
     return f"{n - unread:,} file(s) read ({unread:,} not read: no reader took them)"
+
+
+def copies_note(accounting: Mapping[str, Any]) -> str:
+    """The evidence section's sentence on byte-identical files ("" when none).
+
+    Parameters
+    ----------
+    accounting : mapping
+        ``findings["accounting"]`` (:meth:`labforensics.ingest.IngestReport.to_dict`):
+        its ``identical_copies``, each copy with the first file of the same SHA-256.
+
+    Returns
+    -------
+    str
+        ``"N file(s) are byte-identical copies of another file (same SHA-256): ..."``
+        with a final full stop, or ``""``.
+    """
+    copies = [c for c in accounting.get("identical_copies") or () if isinstance(c, Mapping)]
+    return copies_sentence(copies) + "." if copies else ""
 
 
 def field_problem_limit(accounting: Mapping[str, Any]) -> str | None:

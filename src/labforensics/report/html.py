@@ -41,7 +41,7 @@ from ..outputs import json_safe
 from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
 from .encoding_notes import encoding_files
-from .field_notes import quarantine_origins
+from .field_notes import copies_note, quarantine_origins
 from .leak_tables import (
     coverage_rows,
     hypotheses_ctx,
@@ -738,6 +738,7 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "accounting": acct,
         # files read otherwise than their encoding says (per-file accounting of findings)
         "encoding_files": encoding_files((f.get("accounting") or {}).get("files") or ()),
+        "copies_note": copies_note(f.get("accounting") or {}),  # byte-identical files
         "accounting_cols": list(data.accounting.columns) if data.accounting is not None else [],
         "quarantine_summary": quarantine_summary,
         "quarantine_kinds": quarantine_kinds,
@@ -766,7 +767,8 @@ def render_report(data: ReportData, *, top_n: int = 10) -> str:
         "campaigns": cv,
         "campaign_evidence": _campaign_evidence(
             data, cv, {str(s.get("session_id")) for s in detailed}),
-        "exports_view": exports_view(data.exports, f.get("exports"), data.tz),
+        "exports_view": exports_view(data.exports, f.get("exports"),
+                                     lambda ts: when(ts, seconds=False)),
         "summary": summary_view(f, when),
         # sections 5 and 6 in the conclusion's terms (windows, labs left out)
         "window_rows": window_rows(f, when),

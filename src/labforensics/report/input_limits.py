@@ -17,6 +17,7 @@ def input_limits(
     register_name: str | None = None,
     transfer_quarantine: pd.DataFrame | None = None,
     transfers_name: str | None = None,
+    transfer_encoding: str = "",
 ) -> list[str]:
     """Limits due to the companion inputs, one sentence each (for findings' ``limits``,
     the report's Limits section and one stderr warning line each).
@@ -33,6 +34,9 @@ def input_limits(
     transfer_quarantine : pandas.DataFrame, optional
         The transfer log's refused lines (``source_line``, ``reason``), as returned by
         :func:`labforensics.preflight.check_companions`.
+    transfer_encoding : str, optional
+        The transfer log's undecodable bytes, counted and named by line
+        (``check_companions``' ``transfer_encoding``); ``""`` when none.
 
     Returns
     -------
@@ -42,6 +46,8 @@ def input_limits(
         or evidence that lacks a lab the register covers (QA, session 4: accepted
         silently). A transfer-log line that is no xferlog transfer is quarantined
         (``quarantine.csv``): its transfer, if it was one, is not in the analysis.
+        Bytes of the transfer log that are not UTF-8 were read as U+FFFD: the file
+        names, addresses and users of those lines may be wrong.
     """
     out: list[str] = []
     labs = {str(x) for x in evidence_labs}
@@ -67,5 +73,11 @@ def input_limits(
             f"are not xferlog transfers (line(s) {first}{more}): quarantined, their "
             "transfers (if any) are not in the analysis (quarantine.csv lists each with its "
             "line and reason)"
+        )
+    if transfer_encoding:
+        out.append(
+            f"the transfer log {transfers_name or ''} holds bytes that are not text of its "
+            f"encoding: {transfer_encoding}; the file names, addresses and users of those "
+            "lines may be wrong (a file name that differs is not linked to its extraction)"
         )
     return [" ".join(t.split()) for t in out]

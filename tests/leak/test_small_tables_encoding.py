@@ -1,0 +1,73 @@
+"""A leak list or a patient index (``leak/index.py``'s small tables) whose bytes are not
+text of its encoding (QA session 10, item 7): they were read as U+FFFD with nothing said.
+Now a leak-list line holding one is set aside with its line and reason (quarantine.csv),
+such a header and a patient index holding one are an error naming the file, the count
+and the lines, never a value."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from labforensics.errors import AttributionError
+from labforensics.leak.quarantine import list_quarantine
+from labforensics.leak.reader import read_leak
+from labforensics.privacy import CaseKey, pseudonymise_one
+
+KEY = CaseKey(bytes(range(32)))
+#: cp1252 (an é, 0xE9, in line 2's note: not UTF-8), line 3's note holds 0x81 and line
+#: 5's two 0x9D: bytes cp1252 leaves undefined
+LIST = (b"lab;ipp;note\nL01;40000001;caf\xe9\nL01;40000002;x\x81y\nL01;40000003;ok\n"
+        b"L01;40000004;\x9d\x9d\n")  # fmt: skip
+WHY = "byte(s) that are not cp1252 text, read as U+FFFD: not used"
+
+
+def test_leak_list_lines_with_undecodable_bytes_set_aside(tmp_path):
+    p = tmp_path / "ids.csv"
+    p.write_bytes(LIST)
+    r = read_leak(p, case_key=KEY, labs=["L01"])
+    rep = r.attrs["leak_report"]
+    # by hand: header, lines 2 and 4 used (the é is cp1252 text), lines 3 and 5 set aside
+    assert rep["lines_read"] == 5 and rep["rows_used"] == 2 and rep["malformed"] == 2
+    assert rep["rejected"] == [{"line": 3, "reason": WHY}, {"line": 5, "reason": WHY}]
+    assert sorted(r["leak_id"]) == sorted(
+        pseudonymise_one(KEY, "L01", ipp) for ipp in ("40000001", "40000003")
+    )
+    q = list_quarantine(rep)  # the rows quarantine.csv gets
+    assert q["source_line"].tolist() == [3, 5]
+    assert q["reason"].tolist() == [f"leak list: {WHY}"] * 2 and q["raw"].isna().all()
+
+
+def test_undecodable_header_is_an_error(tmp_path):
+    p = tmp_path / "ids.csv"
+    p.write_bytes(b"lab;ipp;n\x81te\nL01;40000001;x\n")
+    with pytest.raises(AttributionError) as exc:
+        read_leak(p, case_key=KEY, labs=["L01"])
+    assert str(exc.value) == (
+        "leak file ids.csv: 1 byte sequence(s) that are not cp1252 text, read as U+FFFD, "
+        "on line(s) 1, its header among them"
+    )
+
+
+def test_patient_index_with_undecodable_bytes_is_an_error(tmp_path):
+    idx = tmp_path / "PATIENTS.csv"
+    # line 3's NIR holds 0x8F (undefined in cp1252); line 2 has an é (0xE9): cp1252
+    idx.write_bytes(
+        b"IPP;NIR;LABO;NOM\n7;185079721200508;L01;H\xe9lo\n8;28507972\x8f200508;L01;X\n"
+    )
+    nirs = pd.DataFrame({"NIR": ["185079721200508"]})
+    with pytest.raises(AttributionError) as exc:
+        read_leak(nirs, case_key=KEY, patient_index=idx)
+    msg = str(exc.value)
+    assert msg.startswith(
+        "patient index PATIENTS.csv: 1 byte sequence(s) that are not cp1252 text, read as "
+        "U+FFFD, on line(s) 3; those rows' identifiers cannot be trusted"
+    )
+    assert "28507972" not in msg and "185079721200508" not in msg  # never a value
+
+
+def test_clean_utf16_and_utf8_read_as_before(tmp_path):
+    p = tmp_path / "ids.csv"
+    p.write_bytes("lab;ipp\nL01;40000001\n".encode("utf-16"))
+    rep = read_leak(p, case_key=KEY, labs=["L01"]).attrs["leak_report"]
+    assert rep["rows_used"] == 1 and rep["rejected"] == []
