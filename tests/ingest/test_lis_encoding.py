@@ -223,3 +223,26 @@ def test_accounting_frame_has_the_encoding_counts(tmp_path):
     assert fr.loc[LEG_NAME, "rows_recoded"] == 2 and fr.loc[CUR_NAME, "replacement_chars"] == 1
     assert fr.loc["TOTAL", "rows_recoded"] == 2 and fr.loc["TOTAL", "replacement_chars"] == 1
     assert fr.loc[CUR_NAME, "encoding_note"].endswith("line(s) 3")
+
+
+def test_utf8_file_glued_onto_a_cp1252_file_with_its_bom(tmp_path):
+    # `cat old.csv new.csv` where new.csv is UTF-8 with a BOM: the BOM line (EF BB BF +
+    # the header) was decoded as cp1252 ('ï»¿DATE;...'), so the repeated header was
+    # quarantined as an unparseable date. By hand: 1 header, 1 row, the glued header
+    # (repeated), 1 row in UTF-8: rows_read 3 = events 2 + repeated_headers 1; lines 3
+    # (the BOM) and 4 (hélène) were written in UTF-8.
+    data = (
+        (LEG + "\r\n" + leg_row("tech.a")).encode("cp1252")
+        + b"\xef\xbb\xbf"
+        + (LEG + "\r\n" + leg_row("hélène.m")).encode("utf-8")
+    )
+    f = tmp_path / LEG_NAME
+    f.write_bytes(data)
+    ev = read_evidence(f, case_key=CaseKey(bytes(range(32))))
+    fr = ev.report.files[0]
+    assert (fr.rows_read, fr.events, fr.repeated_headers, fr.quarantined) == (3, 2, 1, 0)
+    assert ev.events["account"].tolist() == ["tech.a", "hélène.m"]
+    assert fr.encoding_note.endswith("line(s) 3, 4")
+    # the BOM is a typical UTF-8 sequence (U+FEFF), never written by a cp1252 writer
+    arr = np.frombuffer(b"ab\xef\xbb\xbfcd", dtype=np.uint8)
+    assert _utf8_starts(arr)[1].tolist() == [2]

@@ -160,9 +160,13 @@ def _utf8_starts(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # the sequences a UTF-8 writer of Latin-script text produces, and a cp1252 text
     # does not (their cp1252 reading is mojibake: 'Ã©', 'â€™', 'Å“', 'Ð¸'): U+0080-U+017F
     # (lead 0xC2-0xC5), Greek and Cyrillic (0xCE-0xD3), U+2000-U+21BF (0xE2 0x80-0x86:
-    # punctuation, currency, letterlike), emoji (0xF0 0x9F)
+    # punctuation, currency, letterlike), emoji (0xF0 0x9F), and the byte-order mark
+    # (EF BB BF, U+FEFF: 'ï»¿' in cp1252), which starts a UTF-8 file glued on with `cat`
+    third = np.zeros(m, dtype=np.int64)
+    third[:-2] = b[2:]
     typical = (
-        ((b >= 0xC2) & (b <= 0xC5))
+        ((b == 0xEF) & (second == 0xBB) & (third == 0xBF))  # a BOM (U+FEFF): a UTF-8 file glued on
+        | ((b >= 0xC2) & (b <= 0xC5))
         | ((b >= 0xCE) & (b <= 0xD3))
         | ((b == 0xE2) & (second <= 0x86))
         | ((b == 0xF0) & (second == 0x9F))
