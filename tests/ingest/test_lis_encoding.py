@@ -246,3 +246,32 @@ def test_utf8_file_glued_onto_a_cp1252_file_with_its_bom(tmp_path):
     # the BOM is a typical UTF-8 sequence (U+FEFF), never written by a cp1252 writer
     arr = np.frombuffer(b"ab\xef\xbb\xbfcd", dtype=np.uint8)
     assert _utf8_starts(arr)[1].tolist() == [2]
+
+
+def test_glued_file_without_header_its_bom_opens_a_data_row(tmp_path):
+    # `cat` of a header-less UTF-8 part with a BOM: its first row began with U+FEFF and
+    # was quarantined ("unparseable date '\ufeff05/03/2018'"). By hand: rows_read 2 =
+    # events 2; the BOM line (2) is named as written in UTF-8 (field DATE).
+    data = (LEG + "\r\n" + leg_row("tech.a")).encode("cp1252") + b"\xef\xbb\xbf"
+    data += leg_row("tech.b").encode("utf-8")
+    f = tmp_path / LEG_NAME
+    f.write_bytes(data)
+    ev = read_evidence(f, case_key=CaseKey(bytes(range(32))))
+    fr = ev.report.files[0]
+    assert (fr.rows_read, fr.events, fr.quarantined) == (2, 2, 0)
+    assert ev.events["account"].tolist() == ["tech.a", "tech.b"]
+    fp = ev.report.field_problems
+    assert fp[["source_line", "column"]].values.tolist() == [[3, "DATE"]]
+
+
+def test_bom_in_the_middle_of_a_utf8_file_current_dialect(tmp_path):
+    # the current dialect is UTF-8: a glued part's BOM before its header and before a
+    # header-less part's first row; by hand rows_read 4 = events 3 + repeated_headers 1
+    head = CUR + "\n"
+    data = head + cur_row("a") + "\ufeff" + head + cur_row("b") + "\ufeff" + cur_row("c")
+    f = tmp_path / CUR_NAME
+    f.write_bytes(data.encode("utf-8"))
+    ev = read_evidence(f, case_key=CaseKey(bytes(range(32))))
+    fr = ev.report.files[0]
+    assert (fr.rows_read, fr.events, fr.repeated_headers, fr.quarantined) == (4, 3, 1, 0)
+    assert ev.events["account"].tolist() == ["a", "b", "c"]

@@ -330,6 +330,7 @@ def _parse_records(
     drop: np.ndarray,
     profile: Profile,
     newlines: bool,
+    boms: np.ndarray | None = None,
 ) -> pa.Table:
     """Split the validated records into string columns with :func:`pyarrow.csv.read_csv`.
 
@@ -338,7 +339,9 @@ def _parse_records(
     into empty lines, which the parser skips, so its rows are the other records,
     one for one, in order. A line feed goes first: pyarrow drops a BOM at the very
     start of its input, and a record's value keeps it. ``newlines``: some record
-    holds a line break inside quotes.
+    holds a line break inside quotes. ``boms``: positions of byte-order marks that
+    open a record (a file glued on: the record starts after it), blanked too (three
+    empty lines, skipped).
 
     Returns a table of ``len(profile.header)`` string columns named after the
     header: ``""`` (quoted) is the empty string, an empty unquoted field missing.
@@ -352,6 +355,8 @@ def _parse_records(
     buf[0] = 10
     buf[1:] = arr
     _k.blank_ranges(buf, rs[drop] + 1, ce[drop] + 1)
+    if boms is not None and len(boms):
+        _k.blank_ranges(buf, boms + 1, boms + 4)
     longest = int((ce - rs)[~drop].max())
     return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(buf)),

@@ -225,6 +225,31 @@ def _join_files(
     return b"".join(parts), starts, appended, cat(replaced), cat(recoded)
 
 
+def _past_bom(arr: np.ndarray, rs: np.ndarray, ce: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Record starts moved past a byte-order mark (EF BB BF) that opens the record, and
+    the marks' positions (int64; the parser blanks them: :func:`_parse_records`).
+
+    A BOM inside the data is a file glued on with ``cat`` (a UTF-8 file with its BOM):
+    the record it opens is read without it, so a glued header is a repeated header and
+    a glued data row's date parses (it was quarantined as ``'\\ufeff15/03/2020'``).
+    Vectorised over the records whose first byte is 0xEF.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if not len(rs):
+        return rs, none
+    cand = np.flatnonzero((ce - rs >= 3) & (arr[np.minimum(rs, len(arr) - 1)] == 0xEF))
+    if not len(cand):
+        return rs, none
+    c = rs[cand]
+    bom = (arr[c + 1] == 0xBB) & (arr[c + 2] == 0xBF)
+    if not bom.any():
+        return rs, none
+    at = rs[cand[bom]].astype(np.int64)
+    rs = rs.copy()
+    rs[cand[bom]] += 3
+    return rs, at
+
+
 def _raw_text(data: bytes, rs: np.ndarray, ce: np.ndarray, i: int) -> str:
     """Record i's text (BOMs dropped), capped, for a quarantine entry."""
     a, b = int(rs[i]), int(ce[i])
@@ -462,6 +487,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         data = data.translate(_NUL_TO_SPACE)  # a table lookup a byte: replace() is 10x slower
     arr = np.frombuffer(data, dtype=np.uint8)
     first, last, rs, ce, status, line_start, line_file = _structure(arr, profile, data, starts)
+    rs0 = rs  # the records' first bytes: a glued file's BOM is its record's (encoding)
+    rs, boms = _past_bom(arr, rs, ce)
     has_eol = np.ones(len(line_start), dtype=bool)
     if appended.any():
         has_eol[np.searchsorted(line_start, starts[1:][appended], side="left") - 1] = False
@@ -494,7 +521,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     g_lines = lines[good]
     g_file = rfile[good]
     g_rs, g_ce = rs[good], ce[good]
-    table = _parse_records(arr, rs, ce, kind != 0, profile, bool(quoted_break[good].any()))
+    table = _parse_records(arr, rs, ce, kind != 0, profile, bool(quoted_break[good].any()), boms)
     if table.num_rows != len(good):  # the width check and the parser disagree: a bug
         raise AssertionError(
             f"LIS reader bug: pyarrow read {table.num_rows} rows from {len(good)} validated "
@@ -519,7 +546,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     )
     for f, q in qrows:
         quarantine[f].append(q)
-    enc = encoding_account(replaced, recoded, starts, data, rs, ce, kind, rfile, lines, profile,
+    enc = encoding_account(replaced, recoded, starts, data, rs0, ce, kind, rfile, lines, profile,
                            [None if it[5] is None else "UTF-16" for it in items])  # fmt: skip
     per_file_problems = _per_file_problems(
         nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile, enc.problems
