@@ -59,6 +59,26 @@ def test_fallback_resolved_by_backward_step():
     assert q == [EXACT, RES, RES, RES, RES, EXACT]
 
 
+def test_fallback_two_backward_steps_are_unresolved():
+    # QA session 10: 02:10, 02:50, 02:20, 02:55, 02:15 has two backward steps (02:50 ->
+    # 02:20, 02:55 -> 02:15): read as the first step says (CEST, then CET), which puts
+    # line 5 (01:15 UTC) before line 4 (01:55 UTC): the premise (rows in the order they
+    # happened) fails, so none is called resolved
+    ts, q = _conv(
+        "Europe/Paris",
+        "2020-10-25 02:10",
+        "2020-10-25 02:50",
+        "2020-10-25 02:20",
+        "2020-10-25 02:55",
+        "2020-10-25 02:15",
+    )
+    assert ts == _utc(
+        "2020-10-25 00:10", "2020-10-25 00:50", "2020-10-25 01:20", "2020-10-25 01:55",
+        "2020-10-25 01:15",
+    )  # fmt: skip
+    assert q == [UNRES] * 5
+
+
 def test_fallback_without_step_is_first_pass_unresolved():
     ts, q = _conv("Europe/Paris", "2019-10-27 02:10", "2019-10-27 02:40")
     # no backward step: read as CEST (+02:00), flagged unresolved

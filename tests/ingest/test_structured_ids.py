@@ -64,14 +64,20 @@ def test_nir_login_host_and_site_are_keyed(tmp_path):
     a, b = nir_hash(KEY, NIR_A), nir_hash(KEY, NIR_B)
     assert e["account"].tolist() == [a, a, b, "tech.a1", "tech.a1"]
     assert e["account_raw"].tolist() == [a, a, b, "tech.a1", "tech.a1"]
-    # the host as written holds the id; the canonical host is case-folded (identity.py)
+    # the host as written and the canonical (case-folded) host hold the id as made (the
+    # QA found 'n9a7...' in host, which reidentify could not read)
     assert e["host_raw"].tolist()[3:] == [nir_hash(KEY, NIR_B), "PC-1"]
-    assert e["host"].tolist()[3:] == [nir_hash(KEY, NIR_B).lower(), "pc-1"]
+    assert e["host"].tolist()[3:] == [nir_hash(KEY, NIR_B), "pc-1"]
     assert e["site"].tolist() == ["S1", "S1", "S1", "06 12 34 56 78", "S1"]  # not a NIR
     # rows changed per column, counted by hand: 3 accounts, 1 host
-    assert ev.report.identifiers_in_columns == {"account": 3, "host": 1}
+    assert ev.report.identifiers_in_columns == {
+        "account": 3,
+        "account_raw": 3,
+        "host": 1,
+        "host_raw": 1,
+    }
     d = ev.report.to_dict()
-    assert d["identifiers_in_columns"] == {"account": 3, "host": 1}
+    assert d["identifiers_in_columns"] == ev.report.identifiers_in_columns
     assert "NIRs in structured columns" in ev.report.summary()
     text = e.astype(str).to_csv() + json.dumps(d) + ev.report.summary()
     for raw in (NIR_A, NIR_B, "588 157"):
@@ -112,7 +118,17 @@ def test_store_sums_the_counts(tmp_path):
         (ev_dir / f"AUDIT_L01_202003{day}.csv").write_bytes((LEG + body + "\r\n").encode("cp1252"))
         ingest_to_store(ev_dir, store, case_key=KEY)
     got = load_store(store)
-    assert got.report.identifiers_in_columns == {"account": 3, "host": 1}
+    assert got.report.identifiers_in_columns == {
+        "account": 3,
+        "account_raw": 3,
+        "host": 1,
+        "host_raw": 1,
+    }
     whole = read_evidence(ev_dir, case_key=KEY)
-    assert whole.report.identifiers_in_columns == {"account": 3, "host": 1}
+    assert whole.report.identifiers_in_columns == {
+        "account": 3,
+        "account_raw": 3,
+        "host": 1,
+        "host_raw": 1,
+    }
     assert got.events["account"].tolist() == whole.events["account"].tolist()

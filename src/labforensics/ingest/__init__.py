@@ -288,12 +288,13 @@ def _read_evidence(
     qrows, fprows = redact_free_text(
         pool, reads, jobs, lab_codes, lab_vals, keyed, key, aliases, lab_notes
     )
-    # --- identifiers written in structured columns (a NIR as a login): keyed ids ---------
-    report.identifiers_in_columns = redact_structured_columns(pool.raw, key)
     # --- identities: canonical accounts, addresses, hosts (as written kept in *_raw) -------
     _canonical_identities(
         pool.raw, kinds, any_case_insensitive=any(f.spec.accounts_case_insensitive for f in files)
     )
+    # --- NIRs written in structured columns (a NIR as a login): keyed ids, after the -------
+    # --- canonical forms so that a case-folded host keeps its id as made ------------------
+    report.identifiers_in_columns = redact_structured_columns(pool.raw, key)
     # --- canonical table (already sorted by (ts, seq)) -------------------------------------
     events = canonical_events(pool)
     quarantine = quarantine_table(qrows)

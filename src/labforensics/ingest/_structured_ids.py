@@ -41,13 +41,18 @@ from ._columns import _chunked, _codes, _from_codes
 __all__ = ["STRUCTURED_TEXT_COLUMNS", "key_nirs", "redact_structured_columns"]
 
 #: Text columns of the event table naming a person, a place or a machine, scanned for
-#: identifiers (canonical names; ``*_raw`` copies are made from them afterwards).
+#: NIRs after the canonical forms are made (:func:`labforensics.ingest._assemble.
+#: _canonical_identities`): the forms as written (``*_raw``) and the canonical ones, so
+#: a case-folded host keeps its ``N`` id as made and reidentify finds it.
 STRUCTURED_TEXT_COLUMNS: tuple[str, ...] = (
     "site",
     "account",
+    "account_raw",
     "role",
     "host",
+    "host_raw",
     "src_ip",
+    "src_ip_raw",
     "module",
     "action_raw",
 )

@@ -12,7 +12,10 @@ rules and whatever the year):
   before it are read with the old (first-pass) offset, rows from it on with the
   new one; all are ``ambiguous_resolved``. With no backward step there is
   nothing to tell: the first pass is assumed and the rows are
-  ``ambiguous_unresolved``.
+  ``ambiguous_unresolved``. With two backward steps or more the premise fails
+  (rows out of order, or two writers: 02:10, 02:50, 02:20, 02:55, 02:15 would
+  put 02:15 before 02:55 in UTC): the rows are read as the first step says, and
+  are ``ambiguous_unresolved``.
 * **spring-forward** (the offset increases): wall times in
   ``[T + old offset, T + new offset)`` do not exist; they come from a clock
   not yet switched and are read with the old (pre-transition, winter) offset,
@@ -214,7 +217,10 @@ def _resolve_fallback(
     base = cum[first] - back[first]  # steps counted before each group
     seen = cum - base[gid]  # backward steps so far within the group
     total = np.add.reduceat(back, first)  # steps in each group
-    resolved = total[gid] > 0
+    # one backward step is the switch to the second pass; more than one contradicts the
+    # rule's premise (rows written in the order they happened: two writers, or lines out
+    # of order), so the group's reading is kept but not called resolved
+    resolved = total[gid] == 1
     q[rows] = np.where(
         resolved, QUALITY_CODES["ambiguous_resolved"], QUALITY_CODES["ambiguous_unresolved"]
     )
