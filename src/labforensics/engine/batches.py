@@ -41,6 +41,8 @@ and their stage (the batch's events times the lab stage's factor), plus the proj
 from __future__ import annotations
 
 import math
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,11 +52,12 @@ from pandas.api.types import union_categoricals
 from ..authorisation.operations import operations
 from ..authorisation.status import assess_operations
 from ..features import _unit_tables
-from ..features.context import LabContextBuilder, combine_batches
+from ..features.context import LabContext, LabContextBuilder, combine_batches
 from ..schema import STRING
 from ..sessions import Sessions, sessionize
+from .batch_files import BatchFiles
 from .combine import first_event_seq
-from .lab import LabPart, LabSettings, lab_stage, part_of
+from .lab import UNITS, LabPart, LabSettings, lab_stage, part_of
 from .partitions import FramePartition, StorePartition, narrow, release_memory, widen
 
 __all__ = [
@@ -163,18 +166,21 @@ def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None) -> pd.Da
     return widen(ev[sel].reset_index(drop=True))
 
 
-def _concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The batches' dictionary-encoded events as :func:`narrow` of the whole lab's: in
-    ``(ts, seq)`` order, each string column a categorical of its sorted distinct values."""
-    if len(parts) == 1:
-        return parts[0]
-    ts = np.concatenate([p["ts"].to_numpy(dtype="datetime64[ns]").view("int64") for p in parts])
-    seq = np.concatenate([p["seq"].to_numpy(dtype="int64") for p in parts])
+def _concat_events(files: BatchFiles, names: list[str]) -> pd.DataFrame:
+    """The batches' dictionary-encoded events (tables ``names`` of ``files``) as
+    :func:`narrow` of the whole lab's: in ``(ts, seq)`` order, each string column a
+    categorical of its sorted distinct values. Assembled column by column: one column of
+    every batch is read at a time, and its files removed once it is in the table."""
+    if len(names) == 1:
+        return files.frame(names[0])
+    ts = np.concatenate([files.column(n, "ts").to_numpy(dtype="datetime64[ns]").view("int64")
+                         for n in names])  # fmt: skip
+    seq = np.concatenate([files.column(n, "seq").to_numpy(dtype="int64") for n in names])
     order = np.lexsort((seq, ts))
     del ts, seq
     out: dict[str, pd.Series] = {}
-    for c in parts[0].columns:
-        col = [p[c] for p in parts]
+    for c in files.columns(names[0]):
+        col = [files.column(n, c) for n in names]
         whole = None
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in col) and not all(
             s.dtype == col[0].dtype for s in col
@@ -189,8 +195,20 @@ def _concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
             whole = pd.concat(col, ignore_index=True).take(order).reset_index(drop=True)
         out[c] = whole
         del col, whole
-        for p in parts:  # freed as soon as it is in the table
-            del p[c]
+    return pd.DataFrame(out)
+
+
+def _concat_sessions(files: BatchFiles, names: list[str], order: np.ndarray) -> pd.DataFrame:
+    """The batches' sessions (tables ``names``, those with sessions, else the first) as
+    one table in ``order``, column by column: equal to ``pd.concat`` of the batches'
+    tables (``ignore_index``) then ``.iloc[order]`` and a fresh ``RangeIndex``."""
+    if len(names) == 1:
+        return files.frame(names[0]).iloc[order].reset_index(drop=True)
+    out: dict[str, pd.Series] = {}
+    for c in files.columns(names[0]):
+        col = pd.concat([files.column(n, c) for n in names], ignore_index=True)
+        out[c] = col.iloc[order].reset_index(drop=True)
+        del col
     return pd.DataFrame(out)
 
 
@@ -202,6 +220,7 @@ def lab_stage_batched(
     *,
     event_bytes: int = 400,
     batches: list[AccountBatch] | None = None,
+    tmp_dir: Path | None = None,
 ) -> LabPart:
     """:func:`~labforensics.engine.lab.lab_stage` of one lab, its accounts in batches.
 
@@ -221,6 +240,10 @@ def lab_stage_batched(
     batches : list of (list of str, bool), optional
         The batches to use instead (tests; every account of the lab exactly once, in
         sorted order, the no-account batch last).
+    tmp_dir : pathlib.Path, optional
+        Where the private folder of the batches' tables is made
+        (:class:`~labforensics.engine.batch_files.BatchFiles`; default the system's
+        temporary directory); it is removed before returning, also on an error.
 
     Returns
     -------
@@ -247,27 +270,52 @@ def lab_stage_batched(
         if hasattr(partition, "release"):
             partition.release()
         return lab_stage(events, lab, settings)
+    files = BatchFiles(tmp_dir)
+    try:
+        part = _in_batches(partition, lab, settings, batches, files)
+    finally:
+        files.close()
+    part.n_batches = len(batches)
+    return part
+
+
+def _batch_tables(files: BatchFiles, i: int, events: pd.DataFrame, sessions: pd.DataFrame,
+                  settings: LabSettings, ctx: LabContext) -> tuple[Any, ...]:  # fmt: skip
+    """Batch ``i``'s feature tables (no baselines yet) written to ``files``; per unit
+    (:data:`~labforensics.engine.lab.UNITS`), a callable reading its table back."""
+    tabs = _unit_tables(events, sessions, settings.features, settings.case, ctx.batch(i))[:3]
+    for u, t in zip(UNITS, tabs, strict=True):
+        files.put_table(f"{u}-{i}", t)
+    return tuple(partial(files.table, f"{u}-{i}") for u in UNITS)
+
+
+def _in_batches(partition: Any, lab: str | None, settings: LabSettings,
+                batches: list[AccountBatch], files: BatchFiles) -> LabPart:  # fmt: skip
+    """:func:`lab_stage_batched`'s passes (module doc), the batches' tables in ``files``."""
     keys = partition.sorted_keys() if isinstance(partition, StorePartition) else None
     case, fp = settings.case, settings.features
     builder = LabContextBuilder(lab, fp, case.tz)
-    held: list[tuple[pd.DataFrame, pd.DataFrame]] = []
     ops: list[pd.DataFrame] = []
+    has_sessions: list[bool] = []
     n_events = 0
-    for b in batches:
+    for i, b in enumerate(batches):
         ev = _read(partition, b, keys)
         n_events += len(ev)
         ss = sessionize(ev, settings.sessions)
         del ev
         builder.add(ss.events, ss.sessions)
         ops.append(operations(ss.events))
-        held.append((ss.sessions, narrow(ss.events)))
+        files.put_frame(f"sessions-{i}", ss.sessions)
+        has_sessions.append(bool(len(ss.sessions)))
+        files.put_frame(f"events-{i}", narrow(ss.events))
         del ss
         release_memory()
     if hasattr(partition, "release"):
         partition.release()
     del keys
+    names = [f"events-{i}" for i in range(len(batches))]
     if not n_events:
-        return lab_stage(widen(held[0][1]), lab, settings)
+        return lab_stage(widen(files.frame(names[0])), lab, settings)
     kept = [o for o in ops if len(o)] or ops[:1]
     allops = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
     allops = allops.sort_values(["ts", "seq"], kind="stable").reset_index(drop=True)
@@ -279,33 +327,34 @@ def lab_stage_batched(
         patient_index=settings.patient_index if settings.register is not None else None,
         case=case,
     )  # fmt: skip
-    del allops, ops, scope
+    del allops, ops, kept, scope
     ctx = builder.build()
     del builder
-    tables = []
+    release_memory()
+    tables: list[tuple[Any, Any, Any]] = []
     firsts, starts = [], []
-    for i, (sessions, nev) in enumerate(held):
-        ev = widen(nev)
+    for i, name in enumerate(names):
+        sessions, nev = files.frame(f"sessions-{i}"), files.frame(name)
         firsts.append(first_event_seq(sessions, nev))
         starts.append(pd.to_datetime(sessions["start"], utc=True).dt.as_unit("ns")
                       .to_numpy(dtype="datetime64[ns]").view("int64"))  # fmt: skip
         if len(sessions):
-            s, d, m, *_ = _unit_tables(ev, sessions, fp, case, ctx.batch(i))
-            tables.append((s, d, m))
-        del ev
+            tables.append(_batch_tables(files, i, widen(nev), sessions, settings, ctx))
+        del sessions, nev
         release_memory()
     if not tables:  # no session in the lab: the empty tables of one batch
-        s, d, m, *_ = _unit_tables(widen(held[0][1]), held[0][0], fp, case, ctx.batch(0))
-        tables.append((s, d, m))
+        sessions, ev = files.frame("sessions-0"), widen(files.frame(names[0]))
+        tables.append(_batch_tables(files, 0, ev, sessions, settings, ctx))
+        del sessions, ev
     order = np.lexsort((np.concatenate(firsts), np.concatenate(starts)))
+    del firsts, starts
     feats = combine_batches(tables, order, ctx, fp, case, exports)
-    del tables
-    with_ss = [s for s, _ in held if len(s)] or [held[0][0]]
-    ss_all = pd.concat(with_ss, ignore_index=True) if len(with_ss) > 1 else with_ss[0]
-    ss_all = ss_all.iloc[order].reset_index(drop=True)
-    events = _concat_events([e for _, e in held])
-    del held
+    del tables, ctx
+    release_memory()
+    with_ss = [f"sessions-{i}" for i, h in enumerate(has_sessions) if h] or ["sessions-0"]
+    ss_all = _concat_sessions(files, with_ss, order)
+    for i in range(len(batches)):
+        files.drop(f"sessions-{i}")
+    events = _concat_events(files, names)
     whole = Sessions(sessions=ss_all, events=events, params=settings.sessions)
-    part = part_of(lab, whole, exports, feats, n_events, narrowed=True)
-    part.n_batches = len(batches)
-    return part
+    return part_of(lab, whole, exports, feats, n_events, narrowed=True)
