@@ -47,7 +47,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.types import union_categoricals
+from pandas.arrays import ArrowStringArray
 
 from ..authorisation.operations import operations
 from ..authorisation.status import assess_operations
@@ -166,6 +169,41 @@ def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None) -> pd.Da
     return widen(ev[sel].reset_index(drop=True))
 
 
+def _union_arrow(col: list[pd.Series], order: np.ndarray) -> pd.Series | None:
+    """The batches' categoricals of Arrow-backed text as one, in ``order``: what
+    ``union_categoricals(..., sort_categories=True)`` then ``take(order)`` gives, with
+    the categories unioned, sorted (UTF-8 byte order: code point order, as pandas sorts
+    them) and matched in Arrow, not as Python strings (a batch's distinct patients:
+    hundreds of thousands). None when the categories are not all Arrow-backed text of
+    one dtype (the caller falls back to :func:`union_categoricals`)."""
+    dtypes = [s.cat.categories.dtype for s in col]
+    arrays = [s.cat.categories.array for s in col]
+    if len(set(dtypes)) != 1 or not all(isinstance(a, ArrowStringArray) for a in arrays):
+        return None
+    cats = [pa.array(a) for a in arrays]
+    if len({c.type for c in cats}) != 1:
+        return None
+    every = pa.concat_arrays(cats)
+    uniq = pc.unique(every)
+    uniq = uniq.take(pc.sort_indices(uniq))
+    del every
+    k = len(uniq)  # the codes' dtype pandas would choose (coerce_indexer_dtype)
+    kind = np.int8 if k < 127 else np.int16 if k < 32_767 else np.int32
+    codes = np.empty(sum(len(s) for s in col), dtype=kind)
+    at = 0
+    for s, c in zip(col, cats, strict=True):
+        new = pc.index_in(c, value_set=uniq).to_numpy(zero_copy_only=False)
+        new = np.append(new.astype(kind), kind(-1))  # a missing value's code -1: last
+        codes[at : at + len(s)] = new[s.cat.codes.to_numpy()]
+        at += len(s)
+    allc = codes[order]
+    del codes
+    categories = pd.Index(dtypes[0].__from_arrow__(uniq), dtype=dtypes[0])
+    dtype = pd.CategoricalDtype(categories, ordered=False)
+    cat = pd.Categorical.from_codes(allc, dtype=dtype, validate=False)
+    return pd.Series(cat, name=col[0].name)
+
+
 def _concat_events(files: BatchFiles, names: list[str]) -> pd.DataFrame:
     """The batches' dictionary-encoded events (tables ``names`` of ``files``) as
     :func:`narrow` of the whole lab's: in ``(ts, seq)`` order, each string column a
@@ -185,9 +223,11 @@ def _concat_events(files: BatchFiles, names: list[str]) -> pd.DataFrame:
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in col) and not all(
             s.dtype == col[0].dtype for s in col
         ):  # a narrowed string column: each batch's categories, unioned and sorted
+            whole = _union_arrow(col, order)  # Arrow text: unioned in Arrow
             try:
-                cat = union_categoricals([s.array for s in col], sort_categories=True)
-                whole = pd.Series(cat, name=c).take(order).reset_index(drop=True)
+                if whole is None:
+                    cat = union_categoricals([s.array for s in col], sort_categories=True)
+                    whole = pd.Series(cat, name=c).take(order).reset_index(drop=True)
             except TypeError:  # categories of different dtypes: through the strings
                 s = pd.concat([x.astype(STRING) for x in col], ignore_index=True)
                 whole = s.take(order).reset_index(drop=True).astype("category")
@@ -195,7 +235,7 @@ def _concat_events(files: BatchFiles, names: list[str]) -> pd.DataFrame:
             whole = pd.concat(col, ignore_index=True).take(order).reset_index(drop=True)
         out[c] = whole
         del col, whole
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
 
 
 def _concat_sessions(files: BatchFiles, names: list[str], order: np.ndarray) -> pd.DataFrame:
@@ -209,7 +249,7 @@ def _concat_sessions(files: BatchFiles, names: list[str], order: np.ndarray) -> 
         col = pd.concat([files.column(n, c) for n in names], ignore_index=True)
         out[c] = col.iloc[order].reset_index(drop=True)
         del col
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
 
 
 def lab_stage_batched(
