@@ -12,6 +12,7 @@ from labforensics.authorisation import read_authorisations
 from labforensics.case import CaseContext
 from labforensics.detect import DetectParams
 from labforensics.engine import LabSettings, lab_stage, split_by_lab
+from labforensics.engine.batch_files import BatchFiles
 from labforensics.engine.batches import account_batches, account_counts, lab_stage_batched
 from labforensics.engine.partitions import FramePartition, store_evidence
 from labforensics.engine.run import EVENT_BYTES, LabRun, MemoryBudgetWarning, run_labs
@@ -142,6 +143,42 @@ def test_batched_equals_whole(lab1, register, whole, how, with_register):
                             batches=batches)  # fmt: skip
     assert got.n_batches == len(batches)
     assert_parts_equal(whole[with_register], got)
+
+
+def test_batches_wait_in_a_private_folder_removed_at_the_end(lab1, whole, tmp_path,
+                                                           monkeypatch):  # fmt: skip
+    seen = []
+    put = BatchFiles.put_frame
+
+    def spy(self, name, df):
+        put(self, name, df)
+        seen.append((self.path, sorted(p.name for p in tmp_path.iterdir()),
+                     sorted(str(p) for p in self.path.rglob("*"))))  # fmt: skip
+
+    monkeypatch.setattr(BatchFiles, "put_frame", spy)
+    part = FramePartition(lab1.lab, lab1.events.copy())
+    got = lab_stage_batched(part, lab1.lab, _settings(), batches=_batches(part, "3"),
+                            tmp_dir=tmp_path)  # fmt: skip
+    assert_parts_equal(whole[False], got)
+    (root,) = {r for r, _, _ in seen}
+    assert root.parent == tmp_path and root.name.startswith("labforensics-batches-")
+    assert all(top == [root.name] for _, top, _ in seen)  # nothing beside the folder
+    assert any(f.endswith(".pkl") for _, _, fs in seen for f in fs)
+    assert not root.exists() and list(tmp_path.iterdir()) == []  # removed at the end
+
+
+def test_the_batch_folder_is_removed_on_an_error(lab1, tmp_path, monkeypatch):
+    import labforensics.engine.batches as batches
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(batches, "combine_batches", fail)
+    part = FramePartition(lab1.lab, lab1.events.copy())
+    with pytest.raises(RuntimeError, match="stop"):
+        lab_stage_batched(part, lab1.lab, _settings(), batches=_batches(part, "2"),
+                          tmp_dir=tmp_path)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_batches_are_sorted_contiguous_and_within_the_budget():

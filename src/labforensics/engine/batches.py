@@ -180,7 +180,8 @@ def _union_arrow(col: list[pd.Series], order: np.ndarray) -> pd.Series | None:
     arrays = [s.cat.categories.array for s in col]
     if len(set(dtypes)) != 1 or not all(isinstance(a, ArrowStringArray) for a in arrays):
         return None
-    cats = [pa.array(a) for a in arrays]
+    cats = [pa.array(a) for a in arrays]  # no copy (one chunk) or a chunked array:
+    cats = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cats]
     if len({c.type for c in cats}) != 1:
         return None
     every = pa.concat_arrays(cats)
