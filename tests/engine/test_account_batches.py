@@ -202,6 +202,14 @@ def test_store_batches_read_only_their_accounts_and_equal_the_whole(gen, tmp_pat
     keys = p.sorted_keys()
     one = sorted(account_counts(p).index)[0]
     assert set(p.read_accounts([one], False, keys)["account"]) == {one}  # its rows only
+    # one pass over the store, each batch's rows to its file: what a filtered read gives
+    groups = [*_batches(p, "3"), (["nobody"], False), ([], True)]
+    split = p.split_accounts(groups, tmp_path)
+    assert split[-2] is None and split[-1] is None  # no row: no file
+    for (accounts, missing), path in zip(groups, split, strict=True):
+        pd.testing.assert_frame_equal(p.read_split(path, keys),
+                                      p.read_accounts(accounts, missing, keys),
+                                      check_exact=True)  # fmt: skip
     st = _settings()
     ref = lab_stage(p(), p.lab, st)
     got = lab_stage_batched(p, p.lab, st, batches=_batches(p, "3"))

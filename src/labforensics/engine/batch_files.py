@@ -68,7 +68,8 @@ class BatchFiles:
                                                        dir=parent))  # fmt: skip
         self._columns: dict[str, list[str]] = {}
 
-    def _dir(self, name: str) -> Path:
+    def folder(self, name: str) -> Path:
+        """The subfolder ``name`` of the private folder (made when missing)."""
         if self.path is None:
             raise RuntimeError("the batch files are closed")
         d = self.path / name
@@ -86,7 +87,7 @@ class BatchFiles:
             Any table with unique column names; :meth:`frame` gives it back equal
             (values, dtypes, index, column order).
         """
-        d = self._dir(name)
+        d = self.folder(name)
         cols = [str(c) for c in df.columns]
         if len(set(cols)) != len(cols) or list(df.columns) != cols:
             raise ValueError(f"{name}: column names must be unique strings")
@@ -102,23 +103,23 @@ class BatchFiles:
     def column(self, name: str, column: str) -> pd.Series:
         """One column of table ``name`` (the ``Series`` written)."""
         i = self._columns[name].index(column)
-        return _load(self._dir(name) / f"{i}.pkl")
+        return _load(self.folder(name) / f"{i}.pkl")
 
     def frame(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Table ``name`` (or some of its columns, in the order given) as written."""
         cols = self._columns[name] if columns is None else list(columns)
-        index = _load(self._dir(name) / "index.pkl")
+        index = _load(self.folder(name) / "index.pkl")
         if not cols:
             return pd.DataFrame(index=index)
         return pd.DataFrame({c: self.column(name, c) for c in cols}, index=index)
 
     def put_table(self, name: str, table: Any) -> None:
         """Write one object whole (a feature table) under ``name``."""
-        _dump(table, self._dir("tables") / f"{name}.pkl")
+        _dump(table, self.folder("tables") / f"{name}.pkl")
 
     def table(self, name: str) -> Any:
         """The object :meth:`put_table` wrote under ``name``."""
-        return _load(self._dir("tables") / f"{name}.pkl")
+        return _load(self.folder("tables") / f"{name}.pkl")
 
     def drop(self, name: str) -> None:
         """Remove table ``name``'s files (once read for the last time)."""

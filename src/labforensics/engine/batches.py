@@ -73,6 +73,10 @@ __all__ = [
 #: An account batch: its accounts (sorted) and whether it holds the events without one.
 AccountBatch = tuple[list[str], bool]
 
+#: Most batches a store's lab is split into in one pass (one open file each); above,
+#: each batch is a filtered read of the store (:meth:`StorePartition.read_accounts`).
+MAX_SPLIT = 256
+
 
 def account_counts(partition: Any) -> pd.Series:
     """Events per account of a lab partition.
@@ -155,12 +159,19 @@ def account_batches(counts: pd.Series, max_events: int) -> list[AccountBatch]:
     return out
 
 
-def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None) -> pd.DataFrame:
-    """The lab's events of one batch, canonical, in ``(ts, seq)`` order."""
+def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None,
+          split: list[Path | None] | None = None, i: int = 0) -> pd.DataFrame:  # fmt: skip
+    """The lab's events of batch ``i``, canonical, in ``(ts, seq)`` order (from a store:
+    its file of ``split``, removed once read, else a filtered read)."""
     accounts, missing = batch
     if isinstance(partition, StorePartition):
         assert keys is not None
-        return partition.read_accounts(accounts, missing, keys)
+        if split is None:
+            return partition.read_accounts(accounts, missing, keys)
+        out = partition.read_split(split[i], keys)
+        if split[i] is not None:
+            split[i].unlink()
+        return out
     ev = partition.events if isinstance(partition, FramePartition) else partition()
     acc = ev["account"]
     sel = acc.isin(accounts).to_numpy(dtype=bool)
@@ -334,13 +345,16 @@ def _in_batches(partition: Any, lab: str | None, settings: LabSettings,
                 batches: list[AccountBatch], files: BatchFiles) -> LabPart:  # fmt: skip
     """:func:`lab_stage_batched`'s passes (module doc), the batches' tables in ``files``."""
     keys = partition.sorted_keys() if isinstance(partition, StorePartition) else None
+    split = None  # a store's lab read once, its rows split into the batches' files
+    if isinstance(partition, StorePartition) and len(batches) <= MAX_SPLIT:
+        split = partition.split_accounts(batches, files.folder("raw"))
     case, fp = settings.case, settings.features
     builder = LabContextBuilder(lab, fp, case.tz)
     ops: list[pd.DataFrame] = []
     has_sessions: list[bool] = []
     n_events = 0
     for i, b in enumerate(batches):
-        ev = _read(partition, b, keys)
+        ev = _read(partition, b, keys, split, i)
         n_events += len(ev)
         ss = sessionize(ev, settings.sessions)
         del ev
