@@ -13,6 +13,9 @@ wait in files instead, as each batch produces them, and are read back one batch 
   (the exact objects back: same values, dtypes, categories and index), so that the whole
   lab's table is assembled column by column, a column of every batch read and freed once
   it is in the lab's table (:meth:`BatchFiles.frame`, :meth:`BatchFiles.column`);
+* from a store, each batch's rows as read (Arrow IPC files in ``raw/``:
+  :meth:`~labforensics.engine.partitions.StorePartition.split_accounts`, one pass over
+  the lab), each removed once its batch has read it;
 * each batch's feature tables (session, account-day, account-month, before the
   lab-wide baselines): one pickle file per unit (:meth:`BatchFiles.put_table`), read
   back unit by unit by :func:`~labforensics.features.context.combine_batches`.

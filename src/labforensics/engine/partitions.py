@@ -148,6 +148,13 @@ def _keys(df: pd.DataFrame, rank: Mapping[str, int]) -> np.ndarray:
     return (frank << 40) | df["seq"].to_numpy(dtype=np.int64)
 
 
+#: The scan of :meth:`StorePartition.split_accounts`: no record batch or file read ahead,
+#: so that the pass holds about one record batch of the store at a time (measured on a
+#: 2.28 M-event lab: 360 MiB above the memory before it, 880 MiB with pyarrow's
+#: read-ahead; the same 4 to 5 s).
+SPLIT_SCAN: dict[str, Any] = {"batch_readahead": 0, "fragment_readahead": 0, "use_threads": False}
+
+
 @dataclass
 class StorePartition:
     """One lab of an evidence store, read when called (on a worker, with the Dask engine).
@@ -254,8 +261,9 @@ class StorePartition:
         no_account = missing[0] if missing else -1
         paths: list[Path | None] = [None] * len(groups)
         writers: dict[int, Any] = {}
+        pool = pa.default_memory_pool()
         try:
-            for rb in _dataset(self.store, self.parts).to_batches():
+            for rb in _dataset(self.store, self.parts).to_batches(**SPLIT_SCAN):
                 acc = rb.column("account")
                 if value_set.type != acc.type:
                     value_set = value_set.cast(acc.type)
@@ -275,6 +283,8 @@ class StorePartition:
                         paths[k] = folder / f"raw-{k}.arrow"
                         writers[k] = pa.ipc.new_file(str(paths[k]), rb.schema)
                     writers[k].write_batch(rb.take(pa.array(order[a:b])))
+                del rb, acc
+                pool.release_unused()  # the batch's buffers back, not kept for the next
         finally:
             for w in writers.values():
                 w.close()
