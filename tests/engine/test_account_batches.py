@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from labforensics.authorisation import read_authorisations
@@ -214,6 +216,21 @@ def test_store_batches_read_only_their_accounts_and_equal_the_whole(gen, tmp_pat
     ref = lab_stage(p(), p.lab, st)
     got = lab_stage_batched(p, p.lab, st, batches=_batches(p, "3"))
     assert_parts_equal(ref, got)
+    # events without an account: their own group, split as the filtered read gives them
+    f = store / p.parts[0]
+    t = pq.read_table(f)
+    acc = t.column("account").to_pylist()
+    acc[::7] = [None] * len(acc[::7])
+    pq.write_table(t.set_column(t.schema.get_field_index("account"), "account",
+                                pa.array(acc, t.schema.field("account").type)), f)  # fmt: skip
+    groups = _batches(p, "2")
+    assert groups[-1] == ([], True)  # the accounts counted again: their batch, last
+    split = p.split_accounts(groups, tmp_path)
+    assert split[-1] is not None
+    for (accounts, missing), path in zip(groups, split, strict=True):
+        want = p.read_accounts(accounts, missing, keys)
+        pd.testing.assert_frame_equal(p.read_split(path, keys), want, check_exact=True)
+    assert len(want) == len(acc[::7])
 
 
 def test_run_labs_with_a_small_budget_equals_the_unbatched_run(events):
