@@ -42,10 +42,11 @@ Memory: one batch's events and their stage (the batch's events times the lab sta
 factor), plus the projection (about 40 bytes an event naming a patient) and the
 context; then the lab's results (what the part holds in any case: about 320 bytes an
 event, its events dictionary-encoded about 95, its sessions and features) and one
-column or unit being assembled. Measured with ``benchmarks/batches.py`` on a 2.28
-M-event lab, budget 300 MB (4 batches): 1,437 MiB peak resident (of which 323 before
-the stage), against 2,164 MiB with every batch's results held in memory and 3,401 MiB
-for the lab whole; the part itself is 726 MiB.
+column or unit being assembled, which is the peak once a batch's stage is below it.
+Measured with ``benchmarks/batches.py`` on a 2.28 M-event lab, budget 300 MB (4
+batches): 1,416 MiB peak resident (of which about 320 before the stage), against 2,096
+MiB with every batch's results held in memory (same run, 72 s against 81 s) and 3,401
+MiB for the lab whole; the part itself is 726 MiB.
 """
 
 from __future__ import annotations
