@@ -6,12 +6,15 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from labforensics.authorisation import read_authorisations
 from labforensics.case import CaseContext
 from labforensics.detect import DetectParams
 from labforensics.engine import LabSettings, lab_stage, split_by_lab
+from labforensics.engine.batch_files import BatchFiles
 from labforensics.engine.batches import account_batches, account_counts, lab_stage_batched
 from labforensics.engine.partitions import FramePartition, store_evidence
 from labforensics.engine.run import EVENT_BYTES, LabRun, MemoryBudgetWarning, run_labs
@@ -144,6 +147,42 @@ def test_batched_equals_whole(lab1, register, whole, how, with_register):
     assert_parts_equal(whole[with_register], got)
 
 
+def test_batches_wait_in_a_private_folder_removed_at_the_end(lab1, whole, tmp_path,
+                                                           monkeypatch):  # fmt: skip
+    seen = []
+    put = BatchFiles.put_frame
+
+    def spy(self, name, df):
+        put(self, name, df)
+        seen.append((self.path, sorted(p.name for p in tmp_path.iterdir()),
+                     sorted(str(p) for p in self.path.rglob("*"))))  # fmt: skip
+
+    monkeypatch.setattr(BatchFiles, "put_frame", spy)
+    part = FramePartition(lab1.lab, lab1.events.copy())
+    got = lab_stage_batched(part, lab1.lab, _settings(), batches=_batches(part, "3"),
+                            tmp_dir=tmp_path)  # fmt: skip
+    assert_parts_equal(whole[False], got)
+    (root,) = {r for r, _, _ in seen}
+    assert root.parent == tmp_path and root.name.startswith("labforensics-batches-")
+    assert all(top == [root.name] for _, top, _ in seen)  # nothing beside the folder
+    assert any(f.endswith(".pkl") for _, _, fs in seen for f in fs)
+    assert not root.exists() and list(tmp_path.iterdir()) == []  # removed at the end
+
+
+def test_the_batch_folder_is_removed_on_an_error(lab1, tmp_path, monkeypatch):
+    import labforensics.engine.batches as batches
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(batches, "combine_batches", fail)
+    part = FramePartition(lab1.lab, lab1.events.copy())
+    with pytest.raises(RuntimeError, match="stop"):
+        lab_stage_batched(part, lab1.lab, _settings(), batches=_batches(part, "2"),
+                          tmp_dir=tmp_path)  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_batches_are_sorted_contiguous_and_within_the_budget():
     counts = pd.Series({"a": 5, "b": 1, "c": 7, "d": 2, "e": 30, "f": 3})
     counts = pd.concat([counts, pd.Series([4], index=pd.Index([None], dtype=object))])
@@ -165,10 +204,33 @@ def test_store_batches_read_only_their_accounts_and_equal_the_whole(gen, tmp_pat
     keys = p.sorted_keys()
     one = sorted(account_counts(p).index)[0]
     assert set(p.read_accounts([one], False, keys)["account"]) == {one}  # its rows only
+    # one pass over the store, each batch's rows to its file: what a filtered read gives
+    groups = [*_batches(p, "3"), (["nobody"], False), ([], True)]
+    split = p.split_accounts(groups, tmp_path)
+    assert split[-2] is None and split[-1] is None  # no row: no file
+    for (accounts, missing), path in zip(groups, split, strict=True):
+        pd.testing.assert_frame_equal(p.read_split(path, keys),
+                                      p.read_accounts(accounts, missing, keys),
+                                      check_exact=True)  # fmt: skip
     st = _settings()
     ref = lab_stage(p(), p.lab, st)
     got = lab_stage_batched(p, p.lab, st, batches=_batches(p, "3"))
     assert_parts_equal(ref, got)
+    # events without an account: their own group, split as the filtered read gives them
+    f = store / p.parts[0]
+    t = pq.read_table(f)
+    acc = t.column("account").to_pylist()
+    acc[::7] = [None] * len(acc[::7])
+    pq.write_table(t.set_column(t.schema.get_field_index("account"), "account",
+                                pa.array(acc, t.schema.field("account").type)), f)  # fmt: skip
+    groups = _batches(p, "2")
+    assert groups[-1] == ([], True)  # the accounts counted again: their batch, last
+    split = p.split_accounts(groups, tmp_path)
+    assert split[-1] is not None
+    for (accounts, missing), path in zip(groups, split, strict=True):
+        want = p.read_accounts(accounts, missing, keys)
+        pd.testing.assert_frame_equal(p.read_split(path, keys), want, check_exact=True)
+    assert len(want) == len(acc[::7])
 
 
 def test_run_labs_with_a_small_budget_equals_the_unbatched_run(events):

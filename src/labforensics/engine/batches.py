@@ -22,39 +22,56 @@ Passes over the lab (``B`` batches):
 
 1. The accounts and their event counts (one column read); the batches
    (:func:`account_batches`).
-2. Per batch: its events read (from a store, only its accounts' rows: a Parquet filter;
+2. From a store, the lab read once, one record batch at a time, each row written to
+   its batch's file (:meth:`StorePartition.split_accounts`; above :data:`MAX_SPLIT`
+   batches, a filtered read per batch instead). Per batch: its events read (its file;
    in memory, a slice), sessionized, its operations listed
    (:func:`labforensics.authorisation.operations.operations`), its compact projection
    added to the lab's (:class:`~labforensics.features.context.LabContextBuilder`); its
-   events kept dictionary-encoded (the part holds them anyway).
+   sessions and dictionary-encoded events written to the private folder
+   (:class:`~labforensics.engine.batch_files.BatchFiles`).
 3. The lab-wide context; the exports assessed over the lab's operations.
-4. Per batch: its events widened back, its features without baselines.
-5. The batches' sessions, events and features put in the whole lab's order; the
-   baselines, pooled counts, family and authorisation columns on the lab's tables.
+4. Per batch: its sessions and events read back and widened, its features without
+   baselines, written to the folder.
+5. The lab's features from the batches' tables, one unit at a time, with the
+   baselines, pooled counts, family and authorisation columns; the sessions, then the
+   events, put in the whole lab's order column by column (one column of every batch
+   read at a time; text categories unioned in Arrow). The folder is removed.
 
-Memory: the lab's results (its events dictionary-encoded, about 85 bytes an event,
-and its sessions and features: what the part holds in any case) plus one batch's events
-and their stage (the batch's events times the lab stage's factor), plus the projection
-(about 40 bytes an event naming a patient).
+Memory: one batch's events and their stage (the batch's events times the lab stage's
+factor), plus the projection (about 40 bytes an event naming a patient) and the
+context; then the lab's results (what the part holds in any case: about 320 bytes an
+event, its events dictionary-encoded about 95, its sessions and features) and one
+column or unit being assembled, which is the peak once a batch's stage is below it.
+Measured with ``benchmarks/batches.py`` on a 2.28 M-event lab, budget 300 MB (4
+batches): 1,416 MiB peak resident (of which about 320 before the stage), against 2,096
+MiB with every batch's results held in memory (same run, 72 s against 81 s) and 3,401
+MiB for the lab whole; the part itself is 726 MiB.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.types import union_categoricals
+from pandas.arrays import ArrowStringArray
 
 from ..authorisation.operations import operations
 from ..authorisation.status import assess_operations
 from ..features import _unit_tables
-from ..features.context import LabContextBuilder, combine_batches
+from ..features.context import LabContext, LabContextBuilder, combine_batches
 from ..schema import STRING
 from ..sessions import Sessions, sessionize
+from .batch_files import BatchFiles
 from .combine import first_event_seq
-from .lab import LabPart, LabSettings, lab_stage, part_of
+from .lab import UNITS, LabPart, LabSettings, lab_stage, part_of
 from .partitions import FramePartition, StorePartition, narrow, release_memory, widen
 
 __all__ = [
@@ -66,6 +83,10 @@ __all__ = [
 
 #: An account batch: its accounts (sorted) and whether it holds the events without one.
 AccountBatch = tuple[list[str], bool]
+
+#: Most batches a store's lab is split into in one pass (one open file each); above,
+#: each batch is a filtered read of the store (:meth:`StorePartition.read_accounts`).
+MAX_SPLIT = 256
 
 
 def account_counts(partition: Any) -> pd.Series:
@@ -149,12 +170,19 @@ def account_batches(counts: pd.Series, max_events: int) -> list[AccountBatch]:
     return out
 
 
-def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None) -> pd.DataFrame:
-    """The lab's events of one batch, canonical, in ``(ts, seq)`` order."""
+def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None,
+          split: list[Path | None] | None = None, i: int = 0) -> pd.DataFrame:  # fmt: skip
+    """The lab's events of batch ``i``, canonical, in ``(ts, seq)`` order (from a store:
+    its file of ``split``, removed once read, else a filtered read)."""
     accounts, missing = batch
     if isinstance(partition, StorePartition):
         assert keys is not None
-        return partition.read_accounts(accounts, missing, keys)
+        if split is None:
+            return partition.read_accounts(accounts, missing, keys)
+        out = partition.read_split(split[i], keys)
+        if split[i] is not None:
+            split[i].unlink()
+        return out
     ev = partition.events if isinstance(partition, FramePartition) else partition()
     acc = ev["account"]
     sel = acc.isin(accounts).to_numpy(dtype=bool)
@@ -163,25 +191,66 @@ def _read(partition: Any, batch: AccountBatch, keys: np.ndarray | None) -> pd.Da
     return widen(ev[sel].reset_index(drop=True))
 
 
-def _concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The batches' dictionary-encoded events as :func:`narrow` of the whole lab's: in
-    ``(ts, seq)`` order, each string column a categorical of its sorted distinct values."""
-    if len(parts) == 1:
-        return parts[0]
-    ts = np.concatenate([p["ts"].to_numpy(dtype="datetime64[ns]").view("int64") for p in parts])
-    seq = np.concatenate([p["seq"].to_numpy(dtype="int64") for p in parts])
+def _union_arrow(col: list[pd.Series], order: np.ndarray) -> pd.Series | None:
+    """The batches' categoricals of Arrow-backed text as one, in ``order``: what
+    ``union_categoricals(..., sort_categories=True)`` then ``take(order)`` gives, with
+    the categories unioned, sorted (UTF-8 byte order: code point order, as pandas sorts
+    them) and matched in Arrow, not as Python strings (a batch's distinct patients:
+    hundreds of thousands). None when the categories are not all Arrow-backed text of
+    one dtype (the caller falls back to :func:`union_categoricals`)."""
+    dtypes = [s.cat.categories.dtype for s in col]
+    arrays = [s.cat.categories.array for s in col]
+    if len(set(dtypes)) != 1 or not all(isinstance(a, ArrowStringArray) for a in arrays):
+        return None
+    cats = [pa.array(a) for a in arrays]  # no copy (one chunk) or a chunked array:
+    cats = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cats]
+    if len({c.type for c in cats}) != 1:
+        return None
+    every = pa.concat_arrays(cats)
+    uniq = pc.unique(every)
+    uniq = uniq.take(pc.sort_indices(uniq))
+    del every
+    k = len(uniq)  # the codes' dtype pandas would choose (coerce_indexer_dtype)
+    kind = np.int8 if k < 127 else np.int16 if k < 32_767 else np.int32
+    codes = np.empty(sum(len(s) for s in col), dtype=kind)
+    at = 0
+    for s, c in zip(col, cats, strict=True):
+        new = pc.index_in(c, value_set=uniq).to_numpy(zero_copy_only=False)
+        new = np.append(new.astype(kind), kind(-1))  # a missing value's code -1: last
+        codes[at : at + len(s)] = new[s.cat.codes.to_numpy()]
+        at += len(s)
+    allc = codes[order]
+    del codes
+    categories = pd.Index(dtypes[0].__from_arrow__(uniq), dtype=dtypes[0])
+    dtype = pd.CategoricalDtype(categories, ordered=False)
+    cat = pd.Categorical.from_codes(allc, dtype=dtype, validate=False)
+    return pd.Series(cat, name=col[0].name)
+
+
+def _concat_events(files: BatchFiles, names: list[str]) -> pd.DataFrame:
+    """The batches' dictionary-encoded events (tables ``names`` of ``files``) as
+    :func:`narrow` of the whole lab's: in ``(ts, seq)`` order, each string column a
+    categorical of its sorted distinct values. Assembled column by column: one column of
+    every batch is read at a time, and its files removed once it is in the table."""
+    if len(names) == 1:
+        return files.frame(names[0])
+    ts = np.concatenate([files.column(n, "ts").to_numpy(dtype="datetime64[ns]").view("int64")
+                         for n in names])  # fmt: skip
+    seq = np.concatenate([files.column(n, "seq").to_numpy(dtype="int64") for n in names])
     order = np.lexsort((seq, ts))
     del ts, seq
     out: dict[str, pd.Series] = {}
-    for c in parts[0].columns:
-        col = [p[c] for p in parts]
+    for c in files.columns(names[0]):
+        col = [files.column(n, c) for n in names]
         whole = None
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in col) and not all(
             s.dtype == col[0].dtype for s in col
         ):  # a narrowed string column: each batch's categories, unioned and sorted
+            whole = _union_arrow(col, order)  # Arrow text: unioned in Arrow
             try:
-                cat = union_categoricals([s.array for s in col], sort_categories=True)
-                whole = pd.Series(cat, name=c).take(order).reset_index(drop=True)
+                if whole is None:
+                    cat = union_categoricals([s.array for s in col], sort_categories=True)
+                    whole = pd.Series(cat, name=c).take(order).reset_index(drop=True)
             except TypeError:  # categories of different dtypes: through the strings
                 s = pd.concat([x.astype(STRING) for x in col], ignore_index=True)
                 whole = s.take(order).reset_index(drop=True).astype("category")
@@ -189,9 +258,21 @@ def _concat_events(parts: list[pd.DataFrame]) -> pd.DataFrame:
             whole = pd.concat(col, ignore_index=True).take(order).reset_index(drop=True)
         out[c] = whole
         del col, whole
-        for p in parts:  # freed as soon as it is in the table
-            del p[c]
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
+
+
+def _concat_sessions(files: BatchFiles, names: list[str], order: np.ndarray) -> pd.DataFrame:
+    """The batches' sessions (tables ``names``, those with sessions, else the first) as
+    one table in ``order``, column by column: equal to ``pd.concat`` of the batches'
+    tables (``ignore_index``) then ``.iloc[order]`` and a fresh ``RangeIndex``."""
+    if len(names) == 1:
+        return files.frame(names[0]).iloc[order].reset_index(drop=True)
+    out: dict[str, pd.Series] = {}
+    for c in files.columns(names[0]):
+        col = pd.concat([files.column(n, c) for n in names], ignore_index=True)
+        out[c] = col.iloc[order].reset_index(drop=True)
+        del col
+    return pd.DataFrame(out, copy=False)
 
 
 def lab_stage_batched(
@@ -202,6 +283,7 @@ def lab_stage_batched(
     *,
     event_bytes: int = 400,
     batches: list[AccountBatch] | None = None,
+    tmp_dir: Path | None = None,
 ) -> LabPart:
     """:func:`~labforensics.engine.lab.lab_stage` of one lab, its accounts in batches.
 
@@ -221,6 +303,10 @@ def lab_stage_batched(
     batches : list of (list of str, bool), optional
         The batches to use instead (tests; every account of the lab exactly once, in
         sorted order, the no-account batch last).
+    tmp_dir : pathlib.Path, optional
+        Where the private folder of the batches' tables is made
+        (:class:`~labforensics.engine.batch_files.BatchFiles`; default the system's
+        temporary directory); it is removed before returning, also on an error.
 
     Returns
     -------
@@ -247,27 +333,55 @@ def lab_stage_batched(
         if hasattr(partition, "release"):
             partition.release()
         return lab_stage(events, lab, settings)
+    files = BatchFiles(tmp_dir)
+    try:
+        part = _in_batches(partition, lab, settings, batches, files)
+    finally:
+        files.close()
+    part.n_batches = len(batches)
+    return part
+
+
+def _batch_tables(files: BatchFiles, i: int, events: pd.DataFrame, sessions: pd.DataFrame,
+                  settings: LabSettings, ctx: LabContext) -> tuple[Any, ...]:  # fmt: skip
+    """Batch ``i``'s feature tables (no baselines yet) written to ``files``; per unit
+    (:data:`~labforensics.engine.lab.UNITS`), a callable reading its table back."""
+    tabs = _unit_tables(events, sessions, settings.features, settings.case, ctx.batch(i))[:3]
+    for u, t in zip(UNITS, tabs, strict=True):
+        files.put_table(f"{u}-{i}", t)
+    return tuple(partial(files.table, f"{u}-{i}") for u in UNITS)
+
+
+def _in_batches(partition: Any, lab: str | None, settings: LabSettings,
+                batches: list[AccountBatch], files: BatchFiles) -> LabPart:  # fmt: skip
+    """:func:`lab_stage_batched`'s passes (module doc), the batches' tables in ``files``."""
     keys = partition.sorted_keys() if isinstance(partition, StorePartition) else None
+    split = None  # a store's lab read once, its rows split into the batches' files
+    if isinstance(partition, StorePartition) and len(batches) <= MAX_SPLIT:
+        split = partition.split_accounts(batches, files.folder("raw"))
     case, fp = settings.case, settings.features
     builder = LabContextBuilder(lab, fp, case.tz)
-    held: list[tuple[pd.DataFrame, pd.DataFrame]] = []
     ops: list[pd.DataFrame] = []
+    has_sessions: list[bool] = []
     n_events = 0
-    for b in batches:
-        ev = _read(partition, b, keys)
+    for i, b in enumerate(batches):
+        ev = _read(partition, b, keys, split, i)
         n_events += len(ev)
         ss = sessionize(ev, settings.sessions)
         del ev
         builder.add(ss.events, ss.sessions)
         ops.append(operations(ss.events))
-        held.append((ss.sessions, narrow(ss.events)))
+        files.put_frame(f"sessions-{i}", ss.sessions)
+        has_sessions.append(bool(len(ss.sessions)))
+        files.put_frame(f"events-{i}", narrow(ss.events))
         del ss
         release_memory()
     if hasattr(partition, "release"):
         partition.release()
     del keys
+    names = [f"events-{i}" for i in range(len(batches))]
     if not n_events:
-        return lab_stage(widen(held[0][1]), lab, settings)
+        return lab_stage(widen(files.frame(names[0])), lab, settings)
     kept = [o for o in ops if len(o)] or ops[:1]
     allops = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0]
     allops = allops.sort_values(["ts", "seq"], kind="stable").reset_index(drop=True)
@@ -279,33 +393,34 @@ def lab_stage_batched(
         patient_index=settings.patient_index if settings.register is not None else None,
         case=case,
     )  # fmt: skip
-    del allops, ops, scope
+    del allops, ops, kept, scope
     ctx = builder.build()
     del builder
-    tables = []
+    release_memory()
+    tables: list[tuple[Any, Any, Any]] = []
     firsts, starts = [], []
-    for i, (sessions, nev) in enumerate(held):
-        ev = widen(nev)
+    for i, name in enumerate(names):
+        sessions, nev = files.frame(f"sessions-{i}"), files.frame(name)
         firsts.append(first_event_seq(sessions, nev))
         starts.append(pd.to_datetime(sessions["start"], utc=True).dt.as_unit("ns")
                       .to_numpy(dtype="datetime64[ns]").view("int64"))  # fmt: skip
         if len(sessions):
-            s, d, m, *_ = _unit_tables(ev, sessions, fp, case, ctx.batch(i))
-            tables.append((s, d, m))
-        del ev
+            tables.append(_batch_tables(files, i, widen(nev), sessions, settings, ctx))
+        del sessions, nev
         release_memory()
     if not tables:  # no session in the lab: the empty tables of one batch
-        s, d, m, *_ = _unit_tables(widen(held[0][1]), held[0][0], fp, case, ctx.batch(0))
-        tables.append((s, d, m))
+        sessions, ev = files.frame("sessions-0"), widen(files.frame(names[0]))
+        tables.append(_batch_tables(files, 0, ev, sessions, settings, ctx))
+        del sessions, ev
     order = np.lexsort((np.concatenate(firsts), np.concatenate(starts)))
+    del firsts, starts
     feats = combine_batches(tables, order, ctx, fp, case, exports)
-    del tables
-    with_ss = [s for s, _ in held if len(s)] or [held[0][0]]
-    ss_all = pd.concat(with_ss, ignore_index=True) if len(with_ss) > 1 else with_ss[0]
-    ss_all = ss_all.iloc[order].reset_index(drop=True)
-    events = _concat_events([e for _, e in held])
-    del held
+    del tables, ctx
+    release_memory()
+    with_ss = [f"sessions-{i}" for i, h in enumerate(has_sessions) if h] or ["sessions-0"]
+    ss_all = _concat_sessions(files, with_ss, order)
+    for i in range(len(batches)):
+        files.drop(f"sessions-{i}")
+    events = _concat_events(files, names)
     whole = Sessions(sessions=ss_all, events=events, params=settings.sessions)
-    part = part_of(lab, whole, exports, feats, n_events, narrowed=True)
-    part.n_batches = len(batches)
-    return part
+    return part_of(lab, whole, exports, feats, n_events, narrowed=True)

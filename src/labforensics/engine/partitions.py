@@ -148,6 +148,13 @@ def _keys(df: pd.DataFrame, rank: Mapping[str, int]) -> np.ndarray:
     return (frank << 40) | df["seq"].to_numpy(dtype=np.int64)
 
 
+#: The scan of :meth:`StorePartition.split_accounts`: no record batch or file read ahead,
+#: so that the pass holds about one record batch of the store at a time (measured on a
+#: 2.28 M-event lab: 360 MiB above the memory before it, 880 MiB with pyarrow's
+#: read-ahead; the same 4 to 5 s).
+SPLIT_SCAN: dict[str, Any] = {"batch_readahead": 0, "fragment_readahead": 0, "use_threads": False}
+
+
 @dataclass
 class StorePartition:
     """One lab of an evidence store, read when called (on a worker, with the Dask engine).
@@ -220,7 +227,80 @@ class StorePartition:
         flt = field.isin(pa.array(accounts, pa.string()))
         if missing:
             flt = flt | field.is_null()
-        raw = _dataset(self.store, self.parts).to_table(filter=flt)
+        return self._from_raw(_dataset(self.store, self.parts).to_table(filter=flt), keys)
+
+    def split_accounts(self, groups: list[tuple[list[str], bool]], folder: Path
+                       ) -> list[Path | None]:  # fmt: skip
+        """The lab's rows split by account group in one pass, each group's to a file.
+
+        The store is read once, one record batch at a time, instead of once per group
+        (a filtered read decodes every row group: the accounts are spread over all of
+        them); each record batch's rows are written to their group's Arrow IPC file in
+        ``folder`` (the caller's private folder: the rows are the store's, patient
+        identifiers pseudonymised). :meth:`read_split` of a group's file gives what
+        :meth:`read_accounts` of the group gives.
+
+        Parameters
+        ----------
+        groups : list of (list of str, bool)
+            Per group its accounts and whether it holds the events without one (every
+            account in one group at most).
+        folder : pathlib.Path
+            An existing private folder.
+
+        Returns
+        -------
+        list of pathlib.Path or None
+            Per group its file, None when it has no row.
+        """
+        names = [a for accounts, _ in groups for a in accounts]
+        value_set = pa.array(names, pa.string())
+        group_of = np.repeat(np.arange(len(groups), dtype=np.int64),
+                             [len(accounts) for accounts, _ in groups])  # fmt: skip
+        missing = [i for i, (_, m) in enumerate(groups) if m]
+        no_account = missing[0] if missing else -1
+        paths: list[Path | None] = [None] * len(groups)
+        writers: dict[int, Any] = {}
+        pool = pa.default_memory_pool()
+        try:
+            for rb in _dataset(self.store, self.parts).to_batches(**SPLIT_SCAN):
+                acc = rb.column("account")
+                if value_set.type != acc.type:
+                    value_set = value_set.cast(acc.type)
+                pos = pc.fill_null(pc.index_in(acc, value_set=value_set), -1)
+                pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+                g = np.where(pos >= 0, group_of[np.maximum(pos, 0)] if len(names) else -1, -1)
+                if no_account >= 0:
+                    g[pc.is_null(acc).to_numpy(zero_copy_only=False)] = no_account
+                order = np.argsort(g, kind="stable")
+                gs = g[order]
+                cuts = np.flatnonzero(np.diff(gs)) + 1
+                for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(gs)], strict=True):
+                    k = int(gs[a]) if b > a else -1
+                    if k < 0:
+                        continue
+                    if k not in writers:
+                        paths[k] = folder / f"raw-{k}.arrow"
+                        writers[k] = pa.ipc.new_file(str(paths[k]), rb.schema)
+                    writers[k].write_batch(rb.take(pa.array(order[a:b])))
+                del rb, acc
+                pool.release_unused()  # the batch's buffers back, not kept for the next
+        finally:
+            for w in writers.values():
+                w.close()
+        return paths
+
+    def read_split(self, path: Path | None, keys: np.ndarray) -> pd.DataFrame:
+        """A group's events from its :meth:`split_accounts` file (None: no event), as
+        :meth:`read_accounts` gives them (``keys``: :meth:`sorted_keys`)."""
+        if path is None:
+            return schema.empty_events()
+        with pa.OSFile(str(path), "rb") as f:
+            raw = pa.ipc.open_file(f).read_all()
+        return self._from_raw(raw, keys)
+
+    def _from_raw(self, raw: pa.Table, keys: np.ndarray) -> pd.DataFrame:
+        """Rows read from the store (with its ``month`` column) as canonical events."""
         if not raw.num_rows:
             return schema.empty_events()
         raw = raw.drop_columns(["month"]).to_pandas(ignore_metadata=True)

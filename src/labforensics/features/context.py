@@ -350,7 +350,10 @@ def combine_batches(
     Parameters
     ----------
     parts : list of (session, account_day, account_month) FeatureTable
-        Per batch, batches in account order (sorted accounts, contiguous).
+        Per batch, batches in account order (sorted accounts, contiguous). A table may
+        be given as a callable returning it (read from a file when its unit is
+        combined: :class:`~labforensics.engine.batch_files.BatchFiles`), so that one
+        unit of every batch is held at a time.
     session_order : numpy.ndarray of int, shape (n_sessions,)
         Position in the concatenated batches' sessions of each of the lab's sessions in
         :func:`labforensics.sessionize` order (``start``, then the first event's ``seq``).
@@ -371,8 +374,10 @@ def combine_batches(
         (("session", ("session_id",)), ("account_day", ("lab", "account", "day")),
          ("account_month", ("lab", "account", "month")))
     ):  # fmt: skip
-        keys = pd.concat([p[i].keys for p in parts], ignore_index=True)
-        values = pd.concat([p[i].values for p in parts], ignore_index=True)
+        pieces = [p[i]() if callable(p[i]) else p[i] for p in parts]  # this unit's only
+        keys = pd.concat([t.keys for t in pieces], ignore_index=True)
+        values = pd.concat([t.values for t in pieces], ignore_index=True)
+        del pieces
         if unit == "session":  # sessionize's order; account-days and -months already sorted
             keys = keys.iloc[session_order].reset_index(drop=True)
             values = values.iloc[session_order].reset_index(drop=True)
