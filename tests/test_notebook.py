@@ -32,15 +32,19 @@ def _kernel_name() -> str:
     return "python3"
 
 
-def test_notebook_runs():
+def test_notebook_runs(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     nb = nbformat.read(NOTEBOOK, as_version=4)
+    # the kernel inherits TMPDIR: the notebook's work folder (tempfile.mkdtemp) is made
+    # under the test's own folder, not left in /tmp after every run (session 10)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     client = nbclient.NotebookClient(
-        nb, kernel_name=_kernel_name(), timeout=600, resources={"metadata": {"path": "/tmp"}}
+        nb, kernel_name=_kernel_name(), timeout=600, resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()
+    assert [p.name[:12] for p in tmp_path.iterdir() if p.is_dir()] == ["lf-notebook-"]
     text = "\n".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
     )
