@@ -13,7 +13,10 @@ from labforensics._reasons import split_reasons
 from labforensics.detect.campaigns import _exploded_reasons
 from labforensics.report.findings import session_scores_table
 
-BEYOND = "2 exports beyond their authorisation (17,636 records; see exports.parquet for the limits crossed)"  # noqa: E501
+BEYOND = (
+    "2 exports beyond their authorisation (17,636 records; see exports.parquet for the limits "
+    "crossed)"
+)
 JOINED = f"export at 01:07 local (night); {BEYOND}; vendor account"
 
 
