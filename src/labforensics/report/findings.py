@@ -406,7 +406,8 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
             out.append(f"{len(pws):,} pathway(s) (an account's exports or extractions, the "
                        f"earlier share rule's candidates) in section 5: {n:,} could have "
                        "produced leaked patients"
-                       + (f", {len(pws) - n:,} explain none of them" if n < len(pws) else "")
+                       + (f", {len(pws) - n:,} {'explains' if len(pws) - n == 1 else 'explain'}"
+                          " none of them" if n < len(pws) else "")
                        + ".")  # fmt: skip
         else:
             out.append(f"{len(pws):,} pathway(s) (accounts whose operations could have produced "
