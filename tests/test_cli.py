@@ -318,6 +318,23 @@ def test_investigate_case_key_file(cli_run, tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "nope.key").exists()
 
 
+def test_same_key_given_or_found_gives_the_same_findings(tmp_path, monkeypatch):
+    # QA session 10 item 3a: --case-key recorded parameters.case.key_file "a.key", the key
+    # found beside the output recorded null: the same key and inputs, two findings.json.
+    # The key is recorded by its fingerprint only.
+    monkeypatch.delenv("LABFORENSICS_CASE_KEY", raising=False)
+    p = write_hostile_case(tmp_path / "case", days=2)
+    found, given = tmp_path / "x" / "out", tmp_path / "y" / "out"
+    assert main(["investigate", str(p["evidence"]), "--out", str(found), "--quiet"]) == 0
+    key = tmp_path / "x" / "out.key"  # made beside the output by the first run
+    assert main(["investigate", str(p["evidence"]), "--out", str(given), "--case-key",
+                 str(key), "--quiet"]) == 0  # fmt: skip
+    assert (found / "findings.json").read_bytes() == (given / "findings.json").read_bytes()
+    f = json.loads((given / "findings.json").read_text())
+    assert "key_file" not in f["parameters"]["case"]
+    assert f["case_key_fingerprint"] == CaseKey.from_hex(key.read_text().strip()).fingerprint
+
+
 def test_reidentify_refuses_the_evidence_folder(cli_run, tmp_path, capsys):
     # names must never be written among the evidence (QA: it wrote real IPPs there)
     listing = tmp_path / "p.txt"

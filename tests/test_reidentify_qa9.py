@@ -7,7 +7,8 @@
    as it does the ``P`` ids the investigation gave to digit runs of free text; the ``P``
    ids older runs gave such fields resolve too.
 3. The identities came back normalised (``N GUYEN / THI ANH13``), an incomplete birth
-   date blank, a phone as ``'+33612345616``: now exactly as the index records them.
+   date blank: now exactly as the index records them (a phone ``+33612345616`` is
+   written ``'+33612345616``, as every text cell starting with ``+``: case 009).
 4. A wrong key said "0 of 20 keyed ids resolved", exit 0: now the run's fingerprint is
    checked (an error naming both), and resolving nothing prints a hint.
 """
@@ -116,8 +117,9 @@ def test_identities_come_back_as_recorded(case):
                patients=[case["patients"]])  # fmt: skip
     got = pd.read_csv(dest, dtype=str, keep_default_na=False).set_index("pseudonym")
     cols = ["surname", "first_name", "birth_date", "phone"]
-    # before: N GUYEN / THI ANH, a blank birth date, '+33612345616 (a quote in the data)
-    assert got.loc[p1, cols].tolist() == ["N'GUYEN", "Thi Ánh", "00/00/1950", "+33612345616"]
+    # before: N GUYEN / THI ANH, a blank birth date; the phone is written '+33612345616
+    # (shared case 009: a text cell starting with + is neutralised, QA session 10)
+    assert got.loc[p1, cols].tolist() == ["N'GUYEN", "Thi Ánh", "00/00/1950", "'+33612345616"]
     assert got.loc[p99, cols].tolist() == ["O'BRIEN-LEFÈVRE", "Zoë", "29/02/2000", "06 12 34 56 04"]
     assert got.loc[p1, "source_line"] == "2" and got.loc[p1, "address"] == "3 rue de la Paix"
 

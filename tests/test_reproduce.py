@@ -104,6 +104,16 @@ def test_the_parser_reads_the_inputs_back(layout):
     assert (ns.out, ns.tz, ns.lab, ns.year) == (Path("OUT"), "Europe/Paris", "L01", None)
 
 
+def test_the_order_inputs_are_given_in_changes_nothing(layout):
+    # QA session 10 item 3b: --patients b a gave another reproduce string than a b; the
+    # run reads them sorted, so the command names them sorted (evidence too)
+    _, paths = layout
+    turned = {k: list(reversed(v)) if isinstance(v, list) else v for k, v in paths.items()}
+    assert turned["patients"] != paths["patients"]
+    assert _text(turned) == _text(paths)
+    assert shlex.split(_text(turned).split("\n")[0]) == EXPECTED
+
+
 def test_hostile_names(tmp_path):
     # a leading dash is not read as an option; a line break stays inside its quotes and
     # out of the comment line; a glob is passed to labforensics, not expanded by the shell
@@ -111,9 +121,10 @@ def test_hostile_names(tmp_path):
     text = reproduce_text(ev, case_file=None, leak=None, transfers=None, overrides={},
                           key_fingerprint="f")  # fmt: skip
     command = text[: text.index("\n# run from")]
-    assert shlex.split(command)[2:5] == ["./-rf.csv", "a\nrm x.csv", "L01/*.csv"]
+    # sorted by absolute path ("-" < "L" < "a"), as the evidence files are read
+    assert shlex.split(command)[2:5] == ["./-rf.csv", "L01/*.csv", "a\nrm x.csv"]
     ns = build_parser().parse_args(shlex.split(command)[1:])
-    assert ns.evidence == ["./-rf.csv", "a\nrm x.csv", "L01/*.csv"]
+    assert ns.evidence == ["./-rf.csv", "L01/*.csv", "a\nrm x.csv"]
     assert "# run from the folder that holds -rf.csv, L01, a?rm x.csv:" in text
 
 

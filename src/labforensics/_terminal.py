@@ -8,13 +8,21 @@ raw, they act on the responder's terminal instead of being read. Every line the
 command prints (the summary, warnings, errors, progress-bar postfixes) goes
 through :func:`visible`, which writes such characters as escapes that can be
 read (``\\x1b``, ``\\u202e``): the text is shown, never obeyed.
+
+The files the tool writes for a reader show evidence the same way (QA session 10,
+item 2: ``cat sources.csv`` cleared the screen): every CSV
+(:func:`labforensics.outputs.write_csv`) and every value the HTML report prints
+(:func:`labforensics.report.html.render_report`'s ``finalize``) go through
+:func:`visible_value`, which keeps the tab and the line feed (structure a CSV
+quotes and HTML folds into a blank) and escapes every other such character.
+Parquet outputs keep the values as analysed.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["visible"]
+__all__ = ["OUTPUT_KEEP", "visible", "visible_value"]
 
 #: Unicode categories written as escapes: controls (C0, DEL, C1), format
 #: characters (bidirectional overrides, zero-width, BOM), line and paragraph
@@ -62,3 +70,42 @@ def visible(text: object, *, keep: str = "\n\t") -> str:
         _escape(c) if c not in keep and unicodedata.category(c) in ESCAPED_CATEGORIES else c
         for c in s
     )
+
+
+#: Control characters kept as they are in the files written for a reader (CSV cells,
+#: the HTML report): the tab (a CSV cell starting with one is neutralised with ``'``)
+#: and the line feed (inside a quoted CSV cell, a line break of the value; in HTML,
+#: a blank). A carriage return, which sends a terminal back to the line's start, is
+#: escaped.
+OUTPUT_KEEP = "\t\n"
+
+
+def visible_value(value: object, *, keep: str = OUTPUT_KEEP) -> object:
+    """A value written in an output file, its control characters as visible escapes.
+
+    The one rule of the CSV writer and of the HTML report (the report's
+    ``finalize``): the same text reads the same in both.
+
+    Parameters
+    ----------
+    value : object
+        A cell or a printed value. Only strings (``str`` and its subclasses, such as
+        :class:`markupsafe.Markup`) are changed.
+    keep : str, default :data:`OUTPUT_KEEP`
+        Control characters left as they are.
+
+    Returns
+    -------
+    object
+        A string passed through :func:`visible` (``"evil\\x1b[31m"`` for
+        ``"evil\x1b[31m"``, ``"\\u202e"`` for a right-to-left override), of the same
+        type as ``value`` (a ``Markup`` stays ``Markup``: the escapes hold no ``<``,
+        ``&`` or quote); every other value unchanged. A printable string is returned
+        as it is (the same object).
+    """
+    if not isinstance(value, str) or value.isprintable():
+        return value
+    shown = visible(value, keep=keep)
+    if shown == value:
+        return value
+    return shown if type(value) is str else type(value)(shown)

@@ -4,7 +4,12 @@
   :func:`prepare_out` creates the folder and never deletes a file not in that list.
 - CSV cells of text that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
   return are prefixed with ``'`` so that a spreadsheet never evaluates them
-  (OWASP, *CSV Injection*). Numeric columns are left as numbers.
+  (OWASP, *CSV Injection*), a signed number in a text column too (``-5.2``,
+  ``+33 2 99 00 00 00``: case 009). Numeric columns are left as numbers.
+- CSV cells show control characters (ESC, CR, bell, C1, bidirectional overrides) as
+  visible escapes (``\\x1b``), as the command's printout and the HTML report do
+  (:func:`labforensics._terminal.visible_value`): ``cat`` of a CSV shows the text and
+  obeys none of it.
 - JSON is written with sorted keys, no NaN, ISO 8601 UTC times and a final
   newline, so the same findings give the same bytes.
 - Parquet files are written without pandas' index and with fixed writer
@@ -59,7 +64,6 @@ import datetime as dt
 import json
 import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,12 +74,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._cleanup import forget_made, missing_folders, record_made
+from ._terminal import visible_value
 from .errors import OutputExistsError
 from .schema import is_list_dtype, join_list
 
 __all__ = [
     "FORMULA_PREFIXES",
-    "PLAIN_NUMBER",
     "OUTPUT_NAMES",
     "STORE_NAMES",
     "drop_private",
@@ -91,11 +95,6 @@ __all__ = [
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: A signed plain number (digits, blanks, ``.``, ``,``, parentheses: ``+33612345616``,
-#: ``+33 (0)6 12 34 56 16``, ``-5.2``): no function, no reference, no link, so nothing a
-#: spreadsheet could run; written as it is (a ``'`` would corrupt the value for anyone
-#: reading the CSV as data).
-PLAIN_NUMBER = r"[+-]\d[\d \u00a0\u202f.,()]*"
 
 
 #: Every file name labforensics writes in an output folder (ingest and investigate).
@@ -200,14 +199,20 @@ def drop_private(df: pd.DataFrame) -> pd.DataFrame:
 def neutralise_cell(value: object) -> object:
     """Prefix a text cell with ``'`` when it starts with a formula character.
 
-    A signed plain number (:data:`PLAIN_NUMBER`: a phone ``+33612345616``, ``-5.2``) is
-    no formula and is left as it is.
+    Parameters
+    ----------
+    value : object
+        A cell. Only strings are changed.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` for a string starting with one of :data:`FORMULA_PREFIXES`
+        (``=``, ``+``, ``-``, ``@``, tab, carriage return), a signed number included
+        (``"-5.2"`` -> ``"'-5.2"``: text in a text column, case 009); every other value
+        unchanged.
     """
-    if (
-        isinstance(value, str)
-        and value.startswith(FORMULA_PREFIXES)
-        and not re.fullmatch(PLAIN_NUMBER, value)
-    ):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
@@ -215,12 +220,21 @@ def neutralise_cell(value: object) -> object:
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy whose text columns are neutralised (numbers untouched).
 
-    Text columns are those of dtype object, string or category; numeric,
-    boolean and datetime columns are kept as they are. A text cell starting with
-    ``=``, ``+``, ``-``, ``@``, tab or CR (OWASP, CSV injection) gets a leading ``'``,
-    unless it is a signed plain number (:data:`PLAIN_NUMBER`): ``+33612345616`` and
-    ``-5.2`` are data no spreadsheet can run, and a ``'`` inside them would change the
-    value for every reader of the CSV as data (QA session 9).
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy. Text columns (dtype object, string or category) become ``string``
+        columns where a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR
+        (OWASP, CSV injection) gets a leading ``'``: a signed number written as text
+        too (``-5.2``, ``+33 2 99 00 00 00``: shared case 009, "a text cell ``-5.2`` is
+        text and is neutralised"). Numeric, boolean and datetime columns are kept as
+        they are (a score of -5.2 stays the number -5.2); in an object column mixing
+        numbers and text only the text cells are prefixed.
     """
     out = df.copy()
     for col in out.columns:
@@ -230,7 +244,6 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             txt = s.astype("string")
             starts = txt.str[:1].isin(list(FORMULA_PREFIXES)).fillna(False).astype(bool)
-            starts &= ~txt.str.fullmatch(PLAIN_NUMBER).fillna(False).astype(bool)
             if s.dtype == object:
                 # object columns may mix numbers and text: only text cells are prefixed
                 is_text = s.map(lambda v: isinstance(v, str)).astype(bool)
@@ -241,12 +254,42 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _visible_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the control characters of its text cells as visible escapes
+    (:func:`labforensics._terminal.visible_value`); columns without one untouched."""
+    for col in df.columns:
+        s = df[col]
+        if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
+            continue
+        vals = s.to_numpy(dtype=object, copy=True)
+        odd = [i for i, v in enumerate(vals) if isinstance(v, str) and not v.isprintable()]
+        if odd:
+            vals[odd] = [visible_value(v) for v in vals[odd]]
+            df[col] = pd.Series(vals, index=s.index, dtype=s.dtype, name=s.name)
+    return df
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` as UTF-8 CSV (``,`` separator, all text quoted minimally), neutralised.
 
-    Datetime columns are written as ISO 8601 UTC; list columns
-    (:data:`~labforensics.schema.STRING_LIST`) as their items joined by ``" | "``
-    (empty: an empty cell). Returns the path.
+    Text cells are neutralised (:func:`neutralise_frame`, on the values as recorded:
+    ``"\\rcmd"`` gets its ``'``), then their control characters are written as visible
+    escapes (:func:`labforensics._terminal.visible_value`: ``"'\\x0dcmd"``,
+    ``"evil\\x1b[31m"``; tab and line feed kept). Datetime columns are written as
+    ISO 8601 UTC; list columns (:data:`~labforensics.schema.STRING_LIST`) as their items
+    joined by ``" | "`` (empty: an empty cell).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (not modified).
+    path : str or os.PathLike
+        The CSV file (its folder is created).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -254,7 +297,7 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     for col in out.columns:
         if is_list_dtype(out[col].dtype):
             out[col] = join_list(out[col])
-    out = neutralise_frame(out)
+    out = _visible_frame(neutralise_frame(out))
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

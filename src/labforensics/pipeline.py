@@ -165,9 +165,9 @@ class _Plan:
     memory_budget: int | None = None  # bytes (stated; see investigate)
 
     def parameters(self) -> dict[str, Any]:
-        """The ``parameters`` section of findings.json and manifest.json."""
+        """The ``parameters`` of findings.json and manifest.json (the key: its fingerprint)."""
         return {
-            "case": self.case.to_dict(),
+            "case": {k: v for k, v in self.case.to_dict().items() if k != "key_file"},
             "sessions": params_dict(self.sessions),
             "features": params_dict(self.features),
             "detection": params_dict(self.detection),

@@ -33,9 +33,10 @@ The key must be the run's: when the pseudonyms file lies in a run folder (or
 ``run`` names it), the fingerprint of the key given is compared with the
 ``case_key_fingerprint`` of the run's ``manifest.json`` and a difference is an error
 naming both fingerprints (never the key). The CSV is written with
-:func:`labforensics.outputs.write_csv`: a cell that could run as a spreadsheet
-formula gets a leading ``'``; a plain number (a phone ``+33612345616``) is written
-as recorded.
+:func:`labforensics.outputs.write_csv`: a text cell starting with ``=``, ``+``,
+``-``, ``@``, tab or CR gets a leading ``'``, a phone ``+33612345616`` too
+(``'+33612345616``: shared case 009, a signed number in a text column is
+neutralised); control characters are shown as escapes (``\\x1b``).
 """
 
 from __future__ import annotations

@@ -31,6 +31,12 @@ def test_pathways_explaining_none_are_said_so():
     f = {"pathways": DEMO[:1], "leak": {"given": True}}
     (line,) = [t for t in _leak_findings_text(f) if "pathway(s)" in t]
     assert line.endswith("in section 5: 1 could have produced leaked patients.")
+    # one pathway explaining none: "1 explains" (QA session 10, was "1 explain none")
+    f = {"pathways": DEMO[:2], "leak": {"given": True}}
+    (line,) = [t for t in _leak_findings_text(f) if "pathway(s)" in t]
+    assert line.endswith(
+        "in section 5: 1 could have produced leaked patients, 1 explains none of them."
+    )
 
 
 def test_a_service_account_is_named_as_the_labs_systems():

@@ -231,9 +231,9 @@ def test_what_else_gives_each_campaigns_score_and_the_records_of_each_status():
           "records_by_status": {"authorised": 900, "beyond": 120, "unregistered": 2624}}  # fmt: skip
     got = summary_view(_findings(campaigns=camps, exports=ex), WHEN)
     links = [i["text"] for o in got["others"] for i in o.get("links") or []]
-    # one decimal, as the campaigns section rounds scores
-    assert "no. 2: hotline at L03 (score 18.6)" in links
-    assert "no. 3: paul.t at L03 (score 6.0)" in links
+    # two decimals, as every score of the report and the command (QA session 10)
+    assert "no. 2: hotline at L03 (score 18.60)" in links
+    assert "no. 3: paul.t at L03 (score 6.00)" in links
     texts = [o["text"] for o in got["others"]]
     assert "1 export(s)/extraction(s) beyond their authorisation, 120 records in all" in texts
     assert any(t.startswith("3 export(s)/extraction(s) by an account the authorisation "

@@ -251,7 +251,9 @@ def _problems_text(
         f"authorisation register {p}: {len(problems)} problem(s) in {len(bad)} line(s):",
         *shown,
         *([f"  and {more} more"] if more > 0 else []),
-        "correct them all (or read with errors='quarantine' to leave those lines out)",
+        "correct them all and run again: the command reads the register whole (in Python, "
+        "labforensics.authorisation.read_authorisations(path, errors='quarantine') leaves "
+        "those lines out)",
     ])  # fmt: skip
 
 

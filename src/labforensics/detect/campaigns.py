@@ -84,6 +84,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy.stats import chi2
 
+from .._reasons import split_reasons
 from .._validation import Boolean, Duration, Interval, OneOf, constrained, validate
 from ..errors import SchemaError
 from ..outputs import json_safe
@@ -372,7 +373,7 @@ def _exploded_reasons(reasons: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         s = pd.Series(reasons.to_numpy(dtype=object))
         s = s[s.notna()]
         if len(s) and isinstance(s.iloc[0], str):  # a text column: reasons joined by "; "
-            s = s.astype(str).str.split(";")
+            s = s.astype(str).map(split_reasons)  # a ";" in parentheses stays
         s = s.explode()  # lists (or arrays, as read from Parquet): one row per reason
         s = s[s.notna()].astype(str).str.strip()
         s = s[s != ""]

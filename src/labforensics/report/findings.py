@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import __version__
+from .._reasons import split_reasons
 from .._terminal import visible
 from ..attribution.conclusion import pairs_words
 from ..attribution.labels import proposition_who, proposition_words, reason_words, verdict_label
@@ -75,7 +76,7 @@ def _reasons_list(value: Any) -> list[str]:
     if value is None or value is pd.NA:
         return []
     if isinstance(value, str):
-        return [r.strip() for r in value.split(";") if r.strip()]
+        return split_reasons(value)  # a ";" inside parentheses stays (QA session 10)
     if isinstance(value, Iterable):
         return [str(v) for v in value if v is not None and v is not pd.NA]
     return [str(value)]
@@ -405,7 +406,8 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
             out.append(f"{len(pws):,} pathway(s) (an account's exports or extractions, the "
                        f"earlier share rule's candidates) in section 5: {n:,} could have "
                        "produced leaked patients"
-                       + (f", {len(pws) - n:,} explain none of them" if n < len(pws) else "")
+                       + (f", {len(pws) - n:,} {'explains' if len(pws) - n == 1 else 'explain'}"
+                          " none of them" if n < len(pws) else "")
                        + ".")  # fmt: skip
         else:
             out.append(f"{len(pws):,} pathway(s) (accounts whose operations could have produced "

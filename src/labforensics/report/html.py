@@ -3,7 +3,8 @@
 ``report.html`` needs no network access: its CSS is inline, it has no script, and
 its figures are PNG images embedded as ``data:`` URIs. Every text that comes
 from the evidence (accounts, hosts, free text) goes through Jinja2's
-autoescaping, so ``<img src=x onerror=...>`` shows as text.
+autoescaping, so ``<img src=x onerror=...>`` shows as text, and control characters
+show as escapes (``\\x1b``, :func:`labforensics._terminal.visible_value`).
 
 The report reads top-down like an expert's report:
 
@@ -34,6 +35,7 @@ import pandas as pd
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from .._terminal import visible_value
 from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
 from ..case_events import CaseEvents
@@ -640,8 +642,9 @@ def _environment() -> Environment:
         undefined=ChainableUndefined,
         # every printed value: no free text copied whole (QA, session 4); internal terms
         # in words, the term in a title (issue 16 item 3)
-        # counts with thousands separators and lists joined, never Python's repr
-        finalize=lambda v: in_words(clip_text(blank(as_printed(v)))),
+        # counts with thousands separators and lists joined, never Python's repr;
+        # control characters as visible escapes, as in the CSVs (QA session 10)
+        finalize=lambda v: visible_value(in_words(clip_text(blank(as_printed(v))))),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

@@ -63,6 +63,14 @@ def _relative(path: str | os.PathLike[str], base: Path) -> str:
     return f"./{rel}" if rel.startswith("-") else rel
 
 
+def _in_order(paths: Sequence[Path]) -> list[Path]:
+    """``paths`` sorted by their absolute path, as the evidence files are read
+    (:func:`labforensics.ingest.files.expand_paths`) and the patient indexes
+    (:func:`labforensics.leak.horizon.leak_files`): the order they were given in
+    changes nothing of the run, so it changes nothing of the command (QA session 10)."""
+    return sorted(paths, key=_absolute)
+
+
 def reproduce_args(
     evidence: Sequence[Path],
     *,
@@ -96,7 +104,9 @@ def reproduce_args(
     -------
     list of str
         ``["labforensics", "investigate", EVIDENCE..., "--out", "OUT", ...]``, the
-        evidence first (``--patients`` takes several values), ``OUT`` a placeholder.
+        evidence first (``--patients`` takes several values), ``OUT`` a placeholder;
+        the evidence paths and the patient indexes each sorted by absolute path
+        (the order given changes nothing of the run).
 
     Raises
     ------
@@ -110,6 +120,7 @@ def reproduce_args(
     def rel(p: Path) -> str:
         return _relative(p, base)  # type: ignore[arg-type]
 
+    evidence, patients = _in_order(evidence), _in_order(patients)
     args = ["labforensics", "investigate", *(rel(p) for p in evidence)]
     if store is not None:
         args += ["--store", rel(store)]

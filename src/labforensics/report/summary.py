@@ -583,7 +583,7 @@ def _other_campaigns(f: Mapping[str, Any], lead_sessions: set[str]) -> list[dict
                           + _notes(["suspected account takeover" if (str(t.get("lab")),
                                                            str(t.get("account"))) in taken
                                     else "",
-                                    f"score {float(t['score']):.1f}"
+                                    f"score {float(t['score']):.2f}"
                                     if t.get("score") is not None else ""]),
                   "href": f"#{t['campaign_id']}" if t.get("campaign_id") else "#campaigns"}
                  for t in items]  # fmt: skip
