@@ -17,7 +17,9 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.slow  # generates and investigates a case twice
+from labforensics.attribution import _index_registry
+from labforensics.case import CaseContext
+from labforensics.privacy import CaseKey, pseudonymise_one
 
 SMALL = dict(labs=2, start="2019-01-07", end="2019-04-30", scale=0.1, seed=3)
 CASE_TOML = """[case]
@@ -51,6 +53,7 @@ def runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # generates and investigates a case twice
 def test_the_index_dates_a_list_patients(runs):
     with_index, alone = runs["index"], runs["alone"]
     assert with_index["window"] and set(with_index["window"]) == set(alone["window"])
@@ -66,3 +69,19 @@ def test_the_index_dates_a_list_patients(runs):
     assert cov["not_in_evidence"] == 0 and cov["producible"] == cov["total"] > 0
     assert cov0["not_in_evidence"] > 0 and cov0["producible"] < cov0["total"] == cov["total"]
     assert with_index["leading"] == "vendor"
+
+
+def test_index_registry_keeps_the_dated_rows_only(tmp_path):
+    # L01 dates one patient of two; L02 dates no one: it stays left-censored (not in the
+    # registry), and an index that dates no one gives None
+    key = CaseKey(b"leak-reader-test-key-0123456789a")
+    head = "IPP;NOM;PRENOM;DATE_NAISSANCE;DATE_CREATION\n"
+    (tmp_path / "PATIENTS_L01.csv").write_text(
+        head + "1001;DURAND;Paul;01/01/1980;15/03/2012\n1002;MARTIN;Rose;02/02/1990;\n"
+    )
+    (tmp_path / "PATIENTS_L02.csv").write_text(head + "2001;PETIT;Luc;03/03/1970;\n")
+    reg = _index_registry([tmp_path], CaseContext(), key)
+    assert reg["lab"].tolist() == ["L01"]
+    assert reg["patient"].tolist() == [pseudonymise_one(key, "L01", "1001")]
+    assert str(reg["created"].dtype) == "datetime64[ns, UTC]"
+    assert _index_registry([tmp_path / "PATIENTS_L02.csv"], CaseContext(), key) is None
