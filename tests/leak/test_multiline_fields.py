@@ -108,3 +108,32 @@ def test_dump_multiline_row_and_no_value_in_the_report(tmp_path):
     text = json.dumps(d.report, default=str) + d.rejected.to_csv()
     for raw in ("NOM\n", "SUITE", "OUVERT", "Dupont", "Martin", "Prenom", "1 rue"):
         assert raw not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "used", "rejected"),
+    [
+        # the open quote's line is malformed, the next one read alone (invalid: a quote)
+        ('IPP\n"4000\n0001"\n40000002\n', 1, {2: "open", 3: "invalid"}),
+        ('IPP\n40000001\n"40000003"\n\n40000002\n', 3, {}),  # quoted on one line: read
+        ('IPP\n40000001\n"4000', 1, {3: "open"}),  # left open on the last line
+    ],
+)
+def test_identifier_list_line_break_in_a_quote_is_set_aside(tmp_path, text, used, rejected):
+    # a list's rows are lines: csv no longer joins two of them (every later line number
+    # shifted by one and a line went unaccounted for: 4 lines, 2 identifiers, no reject)
+    from labforensics.leak.reader import read_leak
+
+    p = tmp_path / "list.csv"
+    p.write_text(text)
+    r = read_leak(p, case_key=KEY, labs=["L01"])
+    rep = r.attrs["leak_report"]
+    assert rep["rows_used"] == used == len(r)
+    parts = ("header_line", "blank", "malformed", "empty", "invalid", "rows_used")
+    assert rep["lines_read"] == sum(bool(rep[k]) if k == "header_line" else rep[k] for k in parts)
+    kinds = {
+        x["line"]: "open" if x["reason"].startswith("a quoted field is not closed") else "invalid"
+        for x in rep["rejected"]
+    }
+    assert kinds == rejected
+    assert "4000" not in json.dumps(rep["rejected"])
