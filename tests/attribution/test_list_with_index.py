@@ -14,11 +14,14 @@ with its IPP list twice, with and without the indexes.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from labforensics.attribution import _index_registry
+from labforensics.attribution.coverage import registry_of
 from labforensics.case import CaseContext
+from labforensics.leak.patients import read_patient_index
 from labforensics.privacy import CaseKey, pseudonymise_one
 
 SMALL = dict(labs=2, start="2019-01-07", end="2019-04-30", scale=0.1, seed=3)
@@ -85,3 +88,7 @@ def test_index_registry_keeps_the_dated_rows_only(tmp_path):
     assert reg["patient"].tolist() == [pseudonymise_one(key, "L01", "1001")]
     assert str(reg["created"].dtype) == "datetime64[ns, UTC]"
     assert _index_registry([tmp_path / "PATIENTS_L02.csv"], CaseContext(), key) is None
+    # a linked dump's index the same (L02 was "dated" with no date: not left-censored)
+    people = read_patient_index([tmp_path], case_key=key).people
+    linked = SimpleNamespace(index=SimpleNamespace(people=people))
+    assert registry_of(linked)["lab"].tolist() == ["L01"]

@@ -581,18 +581,12 @@ def _conclusion(
 def _index_registry(patients: Any, case: CaseContext, case_key: Any) -> pd.DataFrame | None:
     """The (lab, patient, created) of the patient indexes given with a list of identifiers:
     files read with the case's column mappings, or a ``PatientIndex`` or its people.
-    Rows without a registration date are left out, so a lab whose index dates no one
-    stays left-censored (``dated`` false in :func:`.lab_data.prepare`); None when none
-    is dated."""
+    Only dated rows (:func:`.coverage.registry_of_people`); None when none is."""
     people = getattr(patients, "people", patients)
     if not isinstance(people, pd.DataFrame):
         maps = list(case.leak_mappings) or None
         people = read_patient_index(patients, case, maps, case_key=case_key).people
-    reg = registry_of_people(people)
-    if reg is None:
-        return None
-    reg = reg[reg["created"].notna()].reset_index(drop=True)
-    return reg if len(reg) else None
+    return registry_of_people(people)
 
 
 #: Columns of :attr:`Attribution.stability`.

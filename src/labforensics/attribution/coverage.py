@@ -43,8 +43,8 @@ def registry_of(leak: Any) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        ``lab`` (string), ``patient`` (string), ``created`` (datetime64[ns, UTC], NaT
-        when the index has no date).
+        ``lab`` (string), ``patient`` (string), ``created`` (datetime64[ns, UTC]): the
+        index's rows with a registration date (:func:`registry_of_people`).
     """
     idx = getattr(leak, "index", None)
     return registry_of_people(getattr(idx, "people", None))
@@ -63,9 +63,14 @@ def registry_of_people(people: Any) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        As :func:`registry_of`.
+        As :func:`registry_of`, the rows with a registration date only: a lab whose
+        index dates no one is not in it, so it stays left-censored (``dated`` false in
+        :func:`.lab_data.prepare`); None when no row is dated.
     """
     if not isinstance(people, pd.DataFrame) or "created" not in people.columns:
+        return None
+    people = people[people["created"].notna()]
+    if not len(people):
         return None
     return pd.DataFrame(
         {
