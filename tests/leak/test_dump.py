@@ -57,7 +57,7 @@ def test_columns_and_accounting(dump):
     assert list(dump.people.columns) == list(PEOPLE_COLUMNS)
     assert {c: str(t) for c, t in dump.people.dtypes.items()} == PEOPLE_COLUMNS
     assert dump.report["lines"] == {"lines": 11, "used": 5, "header": 2, "blank": 1,
-                                    "malformed": 1, "no_person": 1, "duplicate": 1}  # fmt: skip
+                                    "malformed": 1, "continued": 0, "no_person": 1, "duplicate": 1}  # fmt: skip
     assert dump.report["accounted"]
     assert (
         dump.report["repeated_within_file"] == 1
@@ -185,7 +185,7 @@ def test_fixed_width(tmp_path):
     assert list(d.people["birth_date"]) == ["1984-12-01", "2014-09-15"]
     # header, 2 used, "short" malformed (shorter than column start 21)
     assert d.report["lines"] == {"lines": 4, "used": 2, "header": 1, "blank": 0, "malformed": 1,
-                                 "no_person": 0, "duplicate": 0}  # fmt: skip
+                                 "continued": 0, "no_person": 0, "duplicate": 0}  # fmt: skip
     assert {"field": "surname", "source": "characters 1-10"} in d.report["files"][0]["columns"]
 
 

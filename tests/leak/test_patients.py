@@ -76,7 +76,7 @@ def test_columns_and_dtypes(index):
 def test_every_line_accounted_for(index):
     # 13 lines: header, 9 patients, 1 blank, 1 IPP repeated, 1 malformed
     assert index.report["lines"] == {"lines": 13, "used": 9, "header": 1, "blank": 1,
-                                     "malformed": 1, "no_ipp": 0, "no_lab": 0, "duplicate": 0,
+                                     "malformed": 1, "continued": 0, "no_ipp": 0, "no_lab": 0, "duplicate": 0,
                                      "ipp_repeated": 1}  # fmt: skip
     assert index.report["accounted"]
     rej = index.rejected.set_index("source_line")["reason"].to_dict()

@@ -145,13 +145,14 @@ from ..case import CaseContext, case_key_of
 from ..case_events import CaseEvents, as_case_events
 from ..errors import AttributionError as AttributionError  # re-exported: raised by read_leak
 from ..leak.horizon import as_leak_rows
+from ..leak.patients import read_patient_index
 from ..leak.reader import read_leak
 from ..outputs import json_safe
 from ..privacy import CaseKey
 from ..schema import check_table, is_list_dtype, join_list
 from . import conclusion as _concl
 from .context import EVENT_NEED, SESSION_KEYS, SESSION_NEED, _as_lists, _Context, _prepare
-from .coverage import registry_of
+from .coverage import registry_of, registry_of_people
 from .likelihood import VERBAL_SCALE_TEXT
 from .params import AttributionParams
 from .propositions import HYPOTHESES, STRENGTH_SCALE, VERDICT_RULE
@@ -456,8 +457,13 @@ def attribute(
         The key the evidence was pseudonymised with (needed for raw leak IPPs).
     params : AttributionParams, optional
         The knobs; ``AttributionParams()`` when omitted.
-    patients : path or paths, optional
-        The labs' patient indexes, to link a dump given as paths.
+    patients : path, paths, PatientIndex or DataFrame, optional
+        The labs' patient indexes (files, a
+        :class:`~labforensics.leak.patients.PatientIndex` or its ``people``), to link
+        a dump given as paths; with a list of identifiers, their registration dates
+        date each indexed patient's ``known_at`` (the earlier of it and the first
+        event), as a linked dump's index does, instead of the left-censored first
+        event alone (:mod:`.conclusion`, "left-censoring").
     case : CaseContext, optional
         The case's facts: ``networks`` (session networks, outside transfers),
         ``lab_aliases`` (FINESS in the leak) and ``tz`` (an xferlog given as a
@@ -509,6 +515,9 @@ def attribute(
     case_key = case_key_of(case_key, case)
     given = leak
     leak = as_leak_rows(leak, patients, case=case, case_key=case_key)  # a dump: linked
+    registry = registry_of(given)
+    if registry is None and leak is given and leak is not None and patients is not None:
+        registry = _index_registry(patients, case, case_key)  # a list: the index dates it
     ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case,
                    session_rows)  # fmt: skip
     run = _analyse(ctx, params)
@@ -518,7 +527,7 @@ def attribute(
         else pd.DataFrame({c: [] for c in _STABILITY_COLS})
     )
     totals = _totals(ctx, run)
-    conc = _conclusion(ctx, run, events, sessions, params, given, case)
+    conc = _conclusion(ctx, run, events, sessions, params, given, case, registry)
     totals["share_rule_verdict"] = run.verdict  # the former verdict (VERDICT_RULE), for reference
     return Attribution(
         verdict=conc["proposition"],
@@ -546,17 +555,17 @@ def _conclusion(
     params: AttributionParams,
     given: Any,
     case: CaseContext,
+    registry: pd.DataFrame | None,
 ) -> dict[str, Any]:
-    """The conclusion (:mod:`.conclusion`) with its sensitivity and limits."""
+    """The conclusion (:mod:`.conclusion`) with its sensitivity and limits; ``registry``:
+    the patient index's (lab, patient, created) (:func:`.coverage.registry_of`), or None."""
     summary = getattr(given, "summary", None) if hasattr(given, "leak_rows") else None
     sighted = case.sighted_at
     if sighted is None and summary and summary.get("sighted_at"):
         sighted = pd.Timestamp(summary["sighted_at"])
     links = getattr(given, "links", None) if summary is not None else None
     prep = (
-        _concl.prepare(
-            ctx, run, events, sessions, params, registry_of(given), summary, links, sighted
-        )
+        _concl.prepare(ctx, run, events, sessions, params, registry, summary, links, sighted)
         if ctx.leak is not None
         else None
     )
@@ -567,6 +576,17 @@ def _conclusion(
     conc["limits"] = _concl.limits(prep, conc, ctx)
     conc["verbal_scale"] = VERBAL_SCALE_TEXT
     return conc
+
+
+def _index_registry(patients: Any, case: CaseContext, case_key: Any) -> pd.DataFrame | None:
+    """The (lab, patient, created) of the patient indexes given with a list of identifiers:
+    files read with the case's column mappings, or a ``PatientIndex`` or its people.
+    Only dated rows (:func:`.coverage.registry_of_people`); None when none is."""
+    people = getattr(patients, "people", patients)
+    if not isinstance(people, pd.DataFrame):
+        maps = list(case.leak_mappings) or None
+        people = read_patient_index(patients, case, maps, case_key=case_key).people
+    return registry_of_people(people)
 
 
 #: Columns of :attr:`Attribution.stability`.

@@ -43,12 +43,34 @@ def registry_of(leak: Any) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        ``lab`` (string), ``patient`` (string), ``created`` (datetime64[ns, UTC], NaT
-        when the index has no date).
+        ``lab`` (string), ``patient`` (string), ``created`` (datetime64[ns, UTC]): the
+        index's rows with a registration date (:func:`registry_of_people`).
     """
     idx = getattr(leak, "index", None)
-    people = getattr(idx, "people", None)
+    return registry_of_people(getattr(idx, "people", None))
+
+
+def registry_of_people(people: Any) -> pd.DataFrame | None:
+    """The (lab, patient, created) of a patient index's people table, or None.
+
+    Parameters
+    ----------
+    people : pandas.DataFrame or anything
+        :attr:`labforensics.leak.patients.PatientIndex.people` (``lab``,
+        ``record_id``: the patient pseudonym, ``created``); anything else, or a table
+        without ``created``, gives None.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        As :func:`registry_of`, the rows with a registration date only: a lab whose
+        index dates no one is not in it, so it stays left-censored (``dated`` false in
+        :func:`.lab_data.prepare`); None when no row is dated.
+    """
     if not isinstance(people, pd.DataFrame) or "created" not in people.columns:
+        return None
+    people = people[people["created"].notna()]
+    if not len(people):
         return None
     return pd.DataFrame(
         {
@@ -156,4 +178,13 @@ def share(c: dict[str, Any]) -> float:
     return float(c["producible"]) / total if total else 0.0
 
 
-__all__ = ["LINES", "case_lines", "lab_lines", "leaked_pairs", "registry_of", "share", "universe"]
+__all__ = [
+    "LINES",
+    "case_lines",
+    "lab_lines",
+    "leaked_pairs",
+    "registry_of",
+    "registry_of_people",
+    "share",
+    "universe",
+]

@@ -52,7 +52,10 @@ class Table:
     """One file's rows as raw canonical columns, with its accounting.
 
     ``fields`` maps a canonical field to the trimmed cells of the kept rows
-    (``string``, NA where empty); ``lines`` holds their physical line numbers.
+    (``string``, NA where empty); ``lines`` holds their physical line numbers (a row
+    whose quoted field holds line breaks is numbered by the line where it starts);
+    ``continued`` counts the physical lines inside such a field after its first
+    (neither rows nor blank lines).
     """
 
     path: Path
@@ -73,6 +76,7 @@ class Table:
     formats: dict[str, str | None] = field(default_factory=dict)
     date_system: int = 1900
     layout: list[str] = field(default_factory=list)
+    continued: int = 0
 
     def accounting(self) -> dict[str, Any]:
         """The file's shape and counts for the report (no value)."""
@@ -87,6 +91,7 @@ class Table:
             "lines": self.lines_total,
             "blank": self.blank,
             "malformed": len(self.malformed),
+            "continued": self.continued,
             "columns": self.columns,
             "layout": self.layout,
             "other_columns": self.other_columns,
@@ -197,47 +202,148 @@ def infer_fixed_width(header: str) -> ColumnMapping | None:
     return ColumnMapping(name=INFERRED_FIXED_WIDTH, columns=tuple(cols), has_header=True)
 
 
+#: Most physical lines one record may span (a quoted field holding line breaks): a quote
+#: left open longer sets its first line aside and the lines after it are read on their own.
+MAX_RECORD_LINES = 100
+
+
+class _Feed:
+    """Physical lines from a settable position, each with its line end, for :mod:`csv`.
+
+    ``exhausted`` is set when the reader asks for a line past ``stop``: the record it
+    was reading left a quoted field open (a record closed on its last line asks none).
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.pos = 0
+        self.stop = 0
+        self.exhausted = False
+
+    def start(self, i: int) -> None:
+        self.pos, self.stop, self.exhausted = i, min(len(self.lines), i + MAX_RECORD_LINES), False
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= self.stop:
+            self.exhausted = True
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1] + "\n"
+
+
+def _quoted_records(
+    lines: list[str], starts: np.ndarray, sep: str, ncols: int
+) -> tuple[list[int], list[list[str]], list[tuple[int, str]], list[int]]:
+    """Records beginning at the 0-based physical lines ``starts`` (lines with a quote).
+
+    A quoted field may hold line breaks: the record then goes on over the next physical
+    lines (blank ones included), which are continuations, not rows; its line is the one
+    where it starts. Returns the 0-based lines of the records of ``ncols`` fields, their
+    cells, the malformed ones (1-based line, reason; no cell value) and the 0-based
+    continuation lines. A quote not closed within :data:`MAX_RECORD_LINES` lines (or
+    before the end of the file) sets its line aside; the lines after it are read on
+    their own. One :mod:`csv` pass over the lines first: when it reads one row per line
+    and leaves no quote open at the end, no record spans lines and that pass is the
+    answer; otherwise the records are read one by one from their first line.
+    """
+    texts = [lines[j] + "\n" for j in starts.tolist()]
+    try:  # fast path: one csv pass, right when every line closes its quotes
+        batch: list[list[str]] | None = _cells(texts, sep)
+    except csv.Error:
+        batch = None
+    del texts
+    if batch is not None and len(batch) == len(starts) and not any("\n" in c for c in batch[-1]):
+        good = [len(r) == ncols for r in batch]
+        kept_fast = [int(j) for j, g in zip(starts, good, strict=True) if g]
+        bad_fast = [
+            (int(j) + 1, f"expected {ncols} fields, saw {len(r)}")
+            for j, r, g in zip(starts, batch, good, strict=True)
+            if not g
+        ]
+        return kept_fast, [r for r, g in zip(batch, good, strict=True) if g], bad_fast, []
+    del batch
+    feed = _Feed(lines)
+    reader = csv.reader(feed, delimiter=sep, quotechar='"', strict=False)
+    kept: list[int] = []
+    rows: list[list[str]] = []
+    bad: list[tuple[int, str]] = []
+    cont: list[int] = []
+    nxt = 0
+    for j in starts.tolist():
+        if j < nxt:  # a continuation of the record above
+            continue
+        feed.start(j)
+        try:
+            row = next(reader)
+        except csv.Error:
+            bad.append((j + 1, "a field longer than the csv module's limit"))
+            nxt = j + 1
+            continue
+        if feed.exhausted:
+            bad.append((j + 1, "a quoted field opened on this line is not closed"))
+            nxt = j + 1
+            continue
+        nxt = feed.pos
+        cont.extend(range(j + 1, nxt))
+        span = f" (a quoted field over lines {j + 1}-{nxt})" if nxt > j + 1 else ""
+        if len(row) == ncols:
+            kept.append(j)
+            rows.append(row)
+        else:
+            bad.append((j + 1, f"expected {ncols} fields, saw {len(row)}{span}"))
+    return kept, rows, bad, cont
+
+
 def _split(
-    arr: pa.Array, data_idx: np.ndarray, sep: str, ncols: int, positions: list[int]
-) -> tuple[np.ndarray, dict[int, pa.Array], list[tuple[int, str]]]:
+    lines: list[str],
+    arr: pa.Array,
+    data_idx: np.ndarray,
+    sep: str,
+    ncols: int,
+    positions: list[int],
+) -> tuple[np.ndarray, dict[int, pa.Array], list[tuple[int, str]], np.ndarray]:
     """Cells of the data lines: kept line numbers (1-based), the columns at ``positions``
-    (0-based) of the rows with ``ncols`` fields, and the malformed lines.
+    (0-based) of the rows with ``ncols`` fields, the malformed lines and the 0-based
+    continuation lines (physical lines inside a quoted field of the row above).
 
     Lines without a quote character are split by pyarrow over the whole array (the
-    fast path); lines with one go through :mod:`csv` (quoted separators, doubled quotes).
+    fast path); records starting on a line with one go through :mod:`csv` (quoted
+    separators, doubled quotes, line breaks in quoted fields: :func:`_quoted_records`).
     """
-    data = arr.take(pa.array(data_idx, type=pa.int64()))
-    quoted = pc.match_substring(data, '"').to_numpy(zero_copy_only=False)
-    fast = np.flatnonzero(~quoted)
-    lists = pc.split_pattern(data.filter(pa.array(~quoted)), sep)
+    quoted_all = pc.match_substring(arr, '"').to_numpy(zero_copy_only=False)
+    starts = data_idx[quoted_all[data_idx]] if len(data_idx) else data_idx
+    if len(starts):
+        slow_lines, rows, bad_slow, cont_list = _quoted_records(lines, starts, sep, ncols)
+    else:
+        slow_lines, rows, bad_slow, cont_list = [], [], [], []
+    cont = np.asarray(cont_list, dtype=np.int64)
+    free = data_idx[~quoted_all[data_idx] & ~np.isin(data_idx, cont)]
+    lists = pc.split_pattern(arr.take(pa.array(free, type=pa.int64())), sep)
     n_fast = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-    slow = np.flatnonzero(quoted)
-    rows = _cells(data.filter(pa.array(quoted)).to_pylist(), sep) if len(slow) else []
-    n_slow = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    good_fast, good_slow = n_fast == ncols, n_slow == ncols
-    bad = np.concatenate([fast[~good_fast], slow[~good_slow]])
-    bad_n = np.concatenate([n_fast[~good_fast], n_slow[~good_slow]])
-    order_bad = np.argsort(bad, kind="stable")
+    good_fast = n_fast == ncols
     malformed = [
-        (int(data_idx[bad[i]]) + 1, f"expected {ncols} fields, saw {int(bad_n[i])}")
-        for i in order_bad
+        (int(i) + 1, f"expected {ncols} fields, saw {int(n)}")
+        for i, n in zip(free[~good_fast], n_fast[~good_fast], strict=True)
     ]
+    malformed = sorted(malformed + bad_slow, key=lambda b: b[0])
     flat = pc.list_flatten(lists.filter(pa.array(good_fast)))
     nf = int(good_fast.sum())
-    kept_slow = [r for r, g in zip(rows, good_slow, strict=True) if g]
-    slow_cols = list(zip(*kept_slow, strict=True)) if kept_slow else []
-    pos_rows = np.concatenate([fast[good_fast], slow[good_slow]])
+    slow_cols = list(zip(*rows, strict=True)) if rows else []
+    pos_rows = np.concatenate([free[good_fast], np.asarray(slow_lines, dtype=np.int64)])
     order = np.argsort(pos_rows, kind="stable")
     columns: dict[int, pa.Array] = {}
     for p in positions:
         part = flat.take(pa.array(np.arange(nf, dtype=np.int64) * ncols + p))
-        if kept_slow:
+        if rows:
             part = pa.concat_arrays(
                 [part.cast(pa.string()), pa.array(slow_cols[p], type=pa.string())]
             )
         columns[p] = part.cast(pa.string()).take(pa.array(order))
-    kept_lines = data_idx[pos_rows[order]].astype(np.int64) + 1
-    return kept_lines, columns, malformed
+    kept_lines = pos_rows[order].astype(np.int64) + 1
+    return kept_lines, columns, malformed, cont
 
 
 def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> Table:
@@ -284,12 +390,13 @@ def read_table(path: Path, root: Path, mappings: tuple[ColumnMapping, ...]) -> T
     if m is not None:
         layout, other = _mapped_layout(specs, ncols)
     positions = sorted({(c.position or 1) - 1 for c in specs})
-    kept_lines, columns, malformed = _split(arr, data_idx, sep, ncols, positions)
+    kept_lines, columns, malformed, cont = _split(lines, arr, data_idx, sep, ncols, positions)
     fields, columns_report = _field_columns(specs, columns, empty)
     formats = {c.field: c.format or (m.date_format if m else None) for c in specs}
     return Table(path, name, digest, enc, sep, False, m.name if m else None, header_line,
-                 n_lines, int(blank_mask.sum()), malformed, kept_lines, fields, columns_report,
-                 other, formats, m.date_system if m else 1900, layout)  # fmt: skip
+                 n_lines, int(blank_mask.sum() - blank_mask[cont].sum()), malformed, kept_lines,
+                 fields, columns_report, other, formats, m.date_system if m else 1900, layout,
+                 continued=len(cont))  # fmt: skip
 
 
 def _decode_and_map(

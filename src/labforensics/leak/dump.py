@@ -103,7 +103,9 @@ def read_dump(
     Notes
     -----
     Every physical line is accounted for in ``report["lines"]``: ``used``,
-    ``header``, ``blank``, ``malformed``, ``no_person`` (no name, birth date, NIR,
+    ``header``, ``blank``, ``malformed``, ``continued`` (the lines after the first
+    of a row whose quoted field holds line breaks: the row is read whole and numbered
+    by its first line), ``no_person`` (no name, birth date, NIR,
     phone nor address: nothing to link on), ``duplicate`` (the same raw cells, field
     by field, as a row of an earlier file: the same row in two files, kept once: the
     first in path order; its line in ``rejected`` names the kept copy). Rows repeated
@@ -259,6 +261,7 @@ def _dump_totals(file_reports: list[dict[str, Any]], other_shape: dict[str, int]
         "header": 0,
         "blank": 0,
         "malformed": 0,
+        "continued": 0,
         "no_person": 0,
         "duplicate": 0,
     }

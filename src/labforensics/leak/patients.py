@@ -142,11 +142,13 @@ def read_patient_index(
     (a row with that cell empty is rejected ``no lab``); aliases resolved. Every
     physical line is accounted for in ``report["lines"]``: ``used``, ``header``,
     ``blank``, ``malformed`` (field count differs from the header's, or shorter than
-    a fixed-width range), ``no_ipp``, ``no_lab``, ``duplicate`` (the same raw row as a
-    row already kept, in this file or another: kept once), ``ipp_repeated`` (a row
-    with a (lab, IPP) already seen but other content: quarantined with its line,
-    never merged). ``used + header + blank + malformed + no_ipp + no_lab + duplicate
-    + ipp_repeated == lines``. The first row in file order (files sorted by path)
+    a fixed-width range, or a quoted field left open), ``continued`` (the lines after
+    the first of a row whose quoted field holds line breaks: the row is read whole and
+    numbered by its first line), ``no_ipp``, ``no_lab``, ``duplicate`` (the same raw
+    row as a row already kept, in this file or another: kept once), ``ipp_repeated``
+    (a row with a (lab, IPP) already seen but other content: quarantined with its
+    line, never merged). ``used + header + blank + malformed + continued + no_ipp +
+    no_lab + duplicate + ipp_repeated == lines``. The first row in file order (files sorted by path)
     is kept.
     """
     key, zone, aliases = resolve_case(
@@ -173,8 +175,8 @@ def read_patient_index(
         stats = merge_counts(stats, st)
         file_reports.append(acc)
     people = _people_table(frames)
-    totals = {"lines": 0, "used": 0, "header": 0, "blank": 0, "malformed": 0, "no_ipp": 0,
-              "no_lab": 0, "duplicate": 0, "ipp_repeated": 0}  # fmt: skip
+    totals = {"lines": 0, "used": 0, "header": 0, "blank": 0, "malformed": 0, "continued": 0,
+              "no_ipp": 0, "no_lab": 0, "duplicate": 0, "ipp_repeated": 0}  # fmt: skip
     for acc in file_reports:
         for k in totals:
             totals[k] += int(acc[k])

@@ -128,14 +128,14 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     rows: list[list[str]] = []
     kept: list[int] = []
     # one line at a time (a quoted field spanning lines is not a leak file shape)
-    reader = csv.reader(lines[start:], delimiter=sep, skipinitialspace=True, strict=False)
-    for i, row in enumerate(_rows_or_error(reader, p, start), start=start + 1):
-        if not row or (len(row) == 1 and not row[0].strip()):
+    for i, row in enumerate(_line_rows(lines[start:], sep, p, start), start=start + 1):
+        if row is not None and (not row or (len(row) == 1 and not row[0].strip())):
             report["blank"] += 1
             continue
-        if len(row) != n or i in bad:
+        if row is None or len(row) != n or i in bad:
             report["malformed"] += 1
-            why = (f"expected {n} fields (header), saw {len(row)}" if len(row) != n else
+            why = (_OPEN_QUOTE if row is None else
+                   f"expected {n} fields (header), saw {len(row)}" if len(row) != n else
                    f"byte(s) that are not {read.encoding} text, read as U+FFFD: not used")  # fmt: skip
             report["rejected"].append({"line": i, "reason": why})
             continue
@@ -150,6 +150,33 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
     df.columns = header
     df["_line"] = np.asarray(kept, dtype=np.int64)
     return df, report
+
+
+#: Reason of a list line whose quoted field is left open at its end.
+_OPEN_QUOTE = "a quoted field is not closed on this line (an identifier list has no line breaks)"
+
+
+def _line_rows(lines: list[str], sep: str, p: Path, offset: int) -> list[list[str] | None]:
+    """One row per physical line: its cells, or None when a quoted field is left open at
+    the line's end (the csv module would join the next line to it, shifting every later
+    line number and leaving a line unaccounted for). One csv pass over all the lines;
+    only when some line leaves a quote open are they read again one by one.
+
+    Raises
+    ------
+    AttributionError
+        A line the csv module cannot split (:func:`_rows_or_error`).
+    """
+    texts = [ln + "\n" for ln in lines]  # a field holding a line end was left open
+    kw = {"delimiter": sep, "skipinitialspace": True, "strict": False}
+    rows: list[list[str] | None] = list(_rows_or_error(csv.reader(texts, **kw), p, offset))
+    if len(rows) == len(texts) and not (rows and any("\n" in c for c in rows[-1] or [])):
+        return rows
+    rows = []
+    for k, t in enumerate(texts):
+        row = next(iter(_rows_or_error(csv.reader([t], **kw), p, offset + k)), [])
+        rows.append(None if any("\n" in c for c in row) else row)
+    return rows
 
 
 def _rows_or_error(reader: Any, p: Path, offset: int) -> Any:
