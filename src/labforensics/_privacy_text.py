@@ -240,46 +240,88 @@ def redact_detail_numbers(text: str, make: Callable[[str], str]) -> str:
 
 # --- IPPs and request numbers the evidence reveals ------------------------------------------
 
-# Where a known value (an IPP or a request number of the lab) is looked for, in this order
-# (a place taken by an earlier kind is not looked into again):
+# Where a known value (an IPP or a request number of the lab) is looked for:
 # 1. a token: a run of word characters and hyphens (``IPP 0099887``, ``PAT-0001``);
+# inside a token that is not known and holds an underscore or a run of 3 digits glued to
+# something else, then (a place taken by 2 is not looked into by 3):
 # 2. a run of letters, digits and hyphens, ``_`` being a boundary (``ipp_PAT-0001``);
 # 3. a whole run of digits, bounded by non-digits (``IPP0099887``, ``pat-0099887``,
 #    ``0099887-01``, ``D0099887``, ``0099887x2``, ``export_0099887.csv``): the LIS IPPs
 #    are digits, so a known IPP glued to letters or punctuation is still found; one with
 #    letters (FHIR, ATNA: ``PAT-0001``) is found by 1 and 2 only, not glued to letters.
-# Each is anchored by its look-behind and scans its run once: linear.
-_KNOWN_AT = (
-    re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])"),
+# Each is anchored by its look-behind and scans its run once: linear. A token's
+# boundaries are boundaries for 2 and 3 too, so they are looked for in the token alone.
+#: A token of free text where a known value is looked up (1 above).
+KNOWN_TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")
+_INNER = (
     re.compile(r"(?<![^\W_])(?<!-)(?:[^\W_]|-){3,}(?![^\W_]|-)"),
     re.compile(r"(?<!\d)\d{3,}(?!\d)"),
 )
+# A token worth looking into: an underscore (2), or a run of 3 digits with something else
+# (3); not a keyed id.
+_MIXED = re.compile(r"(?![PRNDU][0-9a-f]{16}$).*?(?:_|\d{3}\D|\D\d{3})", re.S)
 _KEYED = re.compile(_ID)
 
 
-def known_candidates(text: str) -> set[str]:
-    """Every substring of ``text`` where :func:`replace_known` looks a known value up.
+def inner_candidates(tokens: set[str]) -> set[str]:
+    """``tokens`` (of :data:`KNOWN_TOKEN`) and every place looked up inside them.
 
-    The tokens, letter-digit runs and whole digit runs of 3 or more characters (see
-    ``_KNOWN_AT``): the caller keeps only the known values among them. Linear.
+    The letter-digit runs and whole digit runs of 3 or more characters inside the tokens
+    that hold an underscore or a run of 3 digits glued to something else: with the tokens, every
+    string :func:`replace_known` may look up (the caller keeps the known values among
+    them). Linear in the tokens' total length.
     """
-    out: set[str] = set()
-    if text:
-        for rx in _KNOWN_AT:
-            out.update(rx.findall(text))
+    out = set(tokens)
+    for tok in tokens:
+        if _MIXED.match(tok):
+            for rx in _INNER:
+                out.update(rx.findall(tok))
     return out
+
+
+def known_candidates(text: str) -> set[str]:
+    """Every string :func:`replace_known` may look up in ``text`` (see :func:`inner_candidates`)."""
+    return inner_candidates(set(KNOWN_TOKEN.findall(text))) if text else set()
+
+
+def _inside(tok: str, table: Mapping[str, str]) -> str | None:
+    """``tok`` with the known values inside it replaced (2 and 3 above), or None if none."""
+    taken = [(*m.span(), None) for m in _KEYED.finditer(tok)]  # sorted, disjoint
+    hit = False
+    for rx in _INNER:
+        starts = [a for a, _, _ in taken]
+        new = []
+        for m in rx.finditer(tok):
+            rep = table.get(m.group(0))
+            if rep is None:
+                continue
+            a, b = m.span()
+            i = bisect_left(starts, b) - 1  # the last place taken starting before b
+            if i < 0 or taken[i][1] <= a:
+                new.append((a, b, rep))
+        if new:
+            taken, hit = sorted(taken + new), True
+    if not hit:
+        return None
+    out, prev = [], 0
+    for a, b, rep in taken:
+        if rep is not None:
+            out += (tok[prev:a], rep)
+            prev = b
+    out.append(tok[prev:])
+    return "".join(out)
 
 
 def replace_known(text: str, table: Mapping[str, str]) -> str:
     """Replace each known value standing in ``text`` by its keyed id (``table[value]``).
 
-    A value is looked up as a token, then as a run of letters, digits and hyphens, then
-    as a whole run of digits (``_KNOWN_AT``), all on the text as given: a keyed id
-    already written, or one this call writes, is never looked into (a run of digits
-    inside its hex digits is not an IPP). A file name is no exception: a known IPP in
-    ``export_0099887.csv`` becomes its id (privacy first; the transfer of that file no
-    longer links to its extraction by name), while the unknown digit runs of file names
-    stay (:func:`redact_detail_numbers`). Linear in the text's length.
+    A value is looked up as a token, then inside a token as a run of letters, digits
+    and hyphens, then as a whole run of digits (see above), all on the text as given: a
+    keyed id already written, or one this call writes, is never looked into (a run of
+    digits inside its hex digits is not an IPP). A file name is no exception: a known
+    IPP in ``export_0099887.csv`` becomes its id (privacy first; the transfer of that
+    file no longer links to its extraction by name), while the unknown digit runs of
+    file names stay (:func:`redact_detail_numbers`). Linear in the text's length.
 
     Parameters
     ----------
@@ -295,25 +337,17 @@ def replace_known(text: str, table: Mapping[str, str]) -> str:
     """
     if not text or not table:
         return text
-    taken = [(*m.span(), None) for m in _KEYED.finditer(text)]  # sorted, disjoint
-    for rx in _KNOWN_AT:
-        starts = [a for a, _, _ in taken]
-        new = []
-        for m in rx.finditer(text):
-            rep = table.get(m.group(0))
-            if rep is None:
+    out: list[str] = []
+    prev = 0
+    for m in KNOWN_TOKEN.finditer(text):
+        tok = m.group(0)
+        rep = table.get(tok)
+        if rep is None:
+            if not _MIXED.match(tok) or (rep := _inside(tok, table)) is None:
                 continue
-            a, b = m.span()
-            i = bisect_left(starts, b) - 1  # the last place taken starting before b
-            if i < 0 or taken[i][1] <= a:
-                new.append((a, b, rep))
-        if new:
-            taken = sorted(taken + new)
-    out, prev = [], 0
-    for a, b, rep in taken:
-        if rep is not None:
-            out.append(text[prev:a])
-            out.append(rep)
-            prev = b
+        out += (text[prev : m.start()], rep)
+        prev = m.end()
+    if not out:
+        return text
     out.append(text[prev:])
     return "".join(out)
