@@ -80,6 +80,8 @@ QA_QUERIES = [
         ('Patient?_filter=name eq "DUPONT"&_sort=name', "Patient?_filter=[REDACTED]&_sort=name"),
         ("a=1&amp;given=Jean", "a=1&amp;given=[REDACTED]"),  # &amp; in XML
         ("_count=5\nfamily=Dupont", "_count=5\nfamily=[REDACTED]"),  # one per line
+        ("POST /fhir/Patient/_search name=DUPONT", "POST /fhir/Patient/_search name=[REDACTED]"),
+        (" given=Jean", " given=[REDACTED]"),
         (
             "http://x/fhir/Patient?family=Dupont&_count=5",
             "http://x/fhir/Patient?family=[REDACTED]&_count=5",
@@ -109,13 +111,17 @@ def test_fhir_value_in_a_quarantined_json_string_ends_at_its_quote():
 
 def test_mask_query_is_linear():
     def t(text: str) -> float:
-        t0 = time.perf_counter()
-        mask_query(text)
-        return time.perf_counter() - t0
+        best = []
+        for _ in range(3):  # the best of three: the machine is shared
+            t0 = time.perf_counter()
+            mask_query(text)
+            best.append(time.perf_counter() - t0)
+        return min(best)
 
-    for unit in ("&", 'name=" ', "a" * 99 + "\n", "x=<", "name" * 40 + "="):
-        small, big = t(unit * 20_000), t(unit * 80_000)
-        assert big < 10 * small + 0.05, unit  # 4x the text: about 4x the time, not 16x
+    for unit in ("&", "n ", 'name=" x ', 'name=" ', "a" * 99 + "\n", "x=<", "name" * 40 + "="):
+        n = 40_000 // len(unit) + 1  # about 40 KB, then 16 times as long
+        small, big = t(unit * n), t(unit * 16 * n)
+        assert big < 60 * small + 0.1, unit  # 16x the text: about 16x the time, not 256x
 
 
 # --- 2. known IPPs glued to other characters ------------------------------------------------
@@ -232,13 +238,17 @@ def test_name_in_a_quarantined_row(tmp_path):
 
 def test_name_pattern_is_linear():
     def t(text: str) -> float:
-        t0 = time.perf_counter()
-        redact_names(text)
-        return time.perf_counter() - t0
+        best = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            redact_names(text)
+            best.append(time.perf_counter() - t0)
+        return min(best)
 
     for unit in ("Mme de ", "Mme de la ", "né le 01/", "M. d'", "DDN 1 janv "):
-        small, big = t(unit * 20_000), t(unit * 80_000)
-        assert big < 10 * small + 0.05, unit
+        n = 40_000 // len(unit) + 1  # about 40 KB, then 16 times as long
+        small, big = t(unit * n), t(unit * 16 * n)
+        assert big < 60 * small + 0.1, unit
 
 
 # --- no raw value in any output ------------------------------------------------------------

@@ -362,20 +362,24 @@ _FHIR_PERSONAL = frozenset(
         "relatedperson _id _content _text _filter mothersmaidenname"
     ).split()
 )
-# One parameter: its name starts at the start of the text or of a line, or after "?", "&"
-# or ";" (so "&amp;" too): a POST search body has no leading "?". The name (bounded) is
+# One parameter: its name starts at the start of the text, after "?", "&" or ";" (so
+# "&amp;" too) or after a blank or a line break: a POST search body has no leading "?",
+# a body may follow a request line ("POST /Patient/_search name=X"); a quoted value after
+# a blank is an XML attribute (<a name="x">), kept (_mask_param). The name (bounded) is
 # word characters, ".", ":", "-" and %XX escapes; the value runs to the next "&" or line
 # break, blanks and quotes included ("address=12 rue du Four", '_filter=name eq "X"'),
 # or to the end of a JSON string (a quote before ",", "}", "]", ":" or the end) or of an
 # XML element ("</") in a quarantined raw record. Anchored by the look-behind; each
-# candidate name is scanned once (names do not hold the anchor characters), each value
-# character taken by one alternative (a look-ahead reads the blanks after a quote):
-# linear.
+# candidate name is scanned once (names do not hold the anchor characters), the value's
+# loop unrolled (plain characters in runs, a quote or "<" between runs; a look-ahead
+# reads the blanks after a quote): linear.
 _FHIR_PARAM = re.compile(
-    r"(?<![^?&;\r\n])([\w.:%-]{1,128})(=)"
-    r"((?:[^&\r\n\"<]|\"(?![ \t]*(?:[,}\]:]|$))|<(?!/))*)"
+    r"(?<![^?&;\s])([\w.:%-]{1,128})(=)"
+    r"([^&\r\n\"<]*(?:(?:\"(?![ \t]*(?:[,}\]:]|$))|<(?!/))[^&\r\n\"<]*)*)"
 )
-_FHIR_PATIENT_PATH = re.compile(r"(\bPatient/)([^/?#\s&\"'<>,;|(){}\[\]\\]+)")
+# A FHIR id is letters, digits, "-" and "." (R4 "id" data type): "Patient/_search",
+# "Patient/_history" and "Patient/$match" name an operation, not a patient.
+_FHIR_PATIENT_PATH = re.compile(r"(\bPatient/)(?![_$])([^/?#\s&\"'<>,;|(){}\[\]\\]+)")
 
 
 def _mask_text(m: re.Match[str]) -> str:
@@ -404,8 +408,11 @@ def fhir_param_is_personal(name: str) -> bool:
 
 
 def _mask_param(m: re.Match[str]) -> str:
+    a, value = m.start(), m.group(3)
     if not fhir_param_is_personal(m.group(1)):
         return m.group(0)
+    if a and m.string[a - 1].isspace() and value[:1] in ("'", '"'):
+        return m.group(0)  # an attribute of an XML element, not a query parameter
     return m.group(1) + m.group(2) + _MASK
 
 
