@@ -31,10 +31,11 @@ Redaction
 ---------
 Free text that leaves a reader (details, quarantined raw lines) is redacted:
 every IPP and request number that the evidence itself reveals becomes its keyed
-id, and NIRs (French social security numbers with a valid key, written with any
+id (also glued to other characters: ``IPP0099887``), and NIRs (French social security numbers with a valid key, written with any
 separators: :mod:`labforensics.leak.nir`), e-mail addresses and French phone
 numbers become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]``, a name after a
-patient marker (``Patient DUPONT Jean``, ``Mme ...``) ``[NAME]``, and in event details
+patient marker (``Patient DUPONT Jean``, ``Mme de la Tour``) ``[NAME]``, a date after
+a birth marker (``né le``, ``DDN``) ``[BIRTHDATE]``, and in event details
 every other identifier-shaped run of 5+ digits (a word of its own, not a count such
 as ``17636 records``) the ``P`` id of (lab, digits): the patterns and their limits
 are in :mod:`labforensics._privacy_text`. A keyed id
