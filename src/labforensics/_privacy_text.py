@@ -12,8 +12,17 @@ match starts) and linear in the text's length:
 * a person's name after an explicit marker (``Patient``, ``Pat.``, ``Mme``, ``M.``,
   ``Mr``, ``Mlle``, ``Madame``, ``Monsieur``, ``Nom``, ``né``/``née``, case aside,
   then ``:``, ``=`` or blanks) becomes ``[NAME]`` (:func:`redact_names`): one to four
-  words each starting with a capital letter, a word naming an identifier (``NIR``,
-  ``IPP``, ``tel``, ``mail``...) ending it;
+  words each starting with a capital letter, each may be preceded by a lower-case
+  particle (``de``, ``du``, ``des``, ``de la``, ``d'``, ``le``, ``la``, ``van``,
+  ``von``...: ``Madame de la Tour``, ``M. de Gaulle``), a word naming an identifier
+  (``NIR``, ``IPP``, ``tel``, ``mail``...) ending it;
+* a date after a birth marker (``né le``, ``née [NAME] le``, ``né en``, ``DDN``,
+  ``DOB``, ``date de naissance``, ``born``...) becomes ``[BIRTHDATE]``
+  (:func:`redact_names` too); every other date (an event's) is evidence and stays;
+* a known IPP or request number (:func:`replace_known`, for
+  :class:`labforensics.privacy.Redactor`) becomes its keyed id wherever it stands as a
+  token or as a whole run of digits, glued to letters or punctuation
+  (``IPP0099887``, ``0099887-01``), a file name included;
 * in event details, a run of 5 or more digits standing as a word of its own (the
   shape of an IPP in the LIS formats: digits, leading zeros significant) becomes the
   ``P`` id of (lab, digits) (:func:`redact_detail_numbers`), unless it is a count or
@@ -22,15 +31,22 @@ match starts) and linear in the text's length:
   or a file name (``L01_export_20200901.csv``), a date or a time is not a word of
   its own: the file names that link extractions to transfers are kept.
 
+File names: a digit run inside a file name is kept only when it is not a known IPP or
+request number of the lab (privacy first): ``L01_export_20200901.csv`` stays and still
+links to its transfer; ``export_0099887.csv``, named after a patient the evidence
+reveals, becomes ``export_P….csv`` and no longer links to the transfer of that name.
+
 Limits: a name written without a marker (``DUPONT Jean a appelé``), or in lower
-case, stays; a number written with separators (``40 000 002``) is not one run.
+case, stays; a number written with separators (``40 000 002``) is not one run; a
+known IPP with letters (FHIR ``PAT-0001``) glued to a letter (``xPAT-0001``) stays.
 The raw text stays in the evidence (its SHA-256 is in the manifest).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
 
 from .leak.nir import NIR_SEPARATORS, normalise_nir
 
@@ -109,12 +125,45 @@ _STOP = (
 # A name word: a capital letter, then letters, digits, apostrophes and hyphens; never a
 # keyed id, never the start of a path or file name (``L01_export.csv``).
 _WORD = rf"(?!{_STOP})(?![PRNDU][0-9a-f]{{16}}(?!\w))[A-ZÀ-ÖØ-Þ][\w'’-]*(?![\w'’-]|[./\\:@]\w)"
-_NAME = re.compile(rf"(?P<m>{_MARKER})(?P<n>{_WORD}(?:[ \t]+{_WORD}){{0,3}})")
+# A lower-case particle before a name word: ``de``, ``du``, ``des``, ``de la``, ``d'``,
+# ``le``, ``la``, ``van``, ``von``... (``Madame de la Tour``, ``M. de Gaulle``, ``Giscard
+# d'Estaing``). Bounded (at most two words), and a name word must follow: ``né le
+# 01/02/1960`` or ``patient de passage`` holds no name.
+_PARTICLE = (
+    r"(?:(?:de[ \t]+la|de[ \t]+l['’]|van[ \t]+de[nr]?|von[ \t]+der|van|von|de[nr]?|du|des|le|la"
+    r"|les|del|della|di|da|dos|das|do|ben|bin|ibn|el|al|ter|ten|zu|y)(?:[ \t]+|(?<=['’]))"
+    r"|d['’])"
+)
+_PWORD = rf"(?:{_PARTICLE})?{_WORD}"
+_NAME = re.compile(rf"(?P<m>{_MARKER})(?P<n>{_PWORD}(?:[ \t]+{_PWORD}){{0,3}})")
+# A birth date after a birth marker (``né le``, ``née le``, ``née [NAME] le`` (a birth
+# name redacted first), ``né en``, ``DDN``, ``DOB``,
+# ``date de naissance``, ``naissance``, ``born``, ``date of birth``, ``birth date``...):
+# numeric (``01/02/1960``, ``1/2/60``, ``1960-02-01``, ``19600201``), a day, a month
+# name and a year (``1er février 1960``, ``1 Feb 1960``), or a year alone after ``né
+# en``/``born in``. Other dates (an event's) are evidence and stay.
+_BIRTH_MARKER = (
+    r"(?<!\w)(?i:n[ée]e?[ \t]+(?:\[NAME\][ \t]+)?(?:le|en)|ddn|dob|d\.o\.b\.?|naissance"
+    r"|date[ \t]+de[ \t]+naissance|born(?:[ \t]+(?:on|in))?|date[ \t]+of[ \t]+birth"
+    r"|birth[ \t]*date)"
+    r"(?!\w)(?:[ \t]*[:=][ \t]*|[ \t]+)(?:(?i:le|on)[ \t]+)?"
+)
+_MONTH = (
+    r"(?i:janv?\.?|janvier|f[ée]vr?\.?|f[ée]vrier|mars|avr\.?|avril|mai|juin|juil\.?|juillet"
+    r"|ao[uû]t|sept?\.?|septembre|oct\.?|octobre|nov\.?|novembre|d[ée]c\.?|d[ée]cembre"
+    r"|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_BIRTH = re.compile(
+    rf"(?P<m>{_BIRTH_MARKER})(?P<d>\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2}}(?:\d{{2}})?"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}|\d{{8}}|\d{{1,2}}(?i:er)?[ \t]+{_MONTH}[ \t]+\d{{4}}"
+    rf"|\d{{4}})(?![\w/.-]\d|\w)"
+)
 #: An RE2 superset of the markers (pyarrow's ``match_substring_regex``): texts without
-#: one are never scanned by :data:`_NAME`.
+#: one are never scanned by :data:`_NAME` or :data:`_BIRTH`.
 NAME_HINT = (
     r"(?i)\b(?:patiente?|pat\.|mmes?\.?|mlle\.?|melle\.?|mr\.?|m\.|madame|monsieur|nom"
-    r"|n[ée]e?)[\s:=]"
+    r"|n[ée]e?|ddn|dob|d\.o\.b|naissance|born|birth|birth ?date)[\s:=.]"
 )
 
 
@@ -123,14 +172,31 @@ def _name_sub(m: re.Match[str]) -> str:
 
 
 def redact_names(text: str) -> str:
-    """Replace the name after each patient marker by ``[NAME]`` (the marker stays).
+    """Replace the name after each patient marker by ``[NAME]``, a birth date by ``[BIRTHDATE]``.
 
-    ``Patient DUPONT Jean NIR [NIR]`` -> ``Patient [NAME] NIR [NIR]``;
-    ``Mme O'BRIEN-LEFÈVRE Zoë`` -> ``Mme [NAME]``. Linear in the text's length.
+    The markers stay. ``Patient DUPONT Jean NIR [NIR]`` -> ``Patient [NAME] NIR [NIR]``;
+    ``Mme O'BRIEN-LEFÈVRE Zoë`` -> ``Mme [NAME]``; ``Madame de la Tour`` -> ``Madame
+    [NAME]``; ``Patient DUPONT né le 01/02/1960`` -> ``Patient [NAME] né le
+    [BIRTHDATE]``. A date after no birth marker (an event's) stays. Linear in the
+    text's length.
+
+    Parameters
+    ----------
+    text : str
+        Free text (a detail, a quarantined line, a field-problem value).
+
+    Returns
+    -------
+    str
+        The text with the names and birth dates replaced.
     """
     if not text:
         return text
-    return _NAME.sub(_name_sub, text)
+    return _BIRTH.sub(_birth_sub, _NAME.sub(_name_sub, text))
+
+
+def _birth_sub(m: re.Match[str]) -> str:
+    return m.group("m") + "[BIRTHDATE]"
 
 
 # --- identifier-shaped numbers in event details ----------------------------------------------
@@ -170,3 +236,118 @@ def redact_detail_numbers(text: str, make: Callable[[str], str]) -> str:
         return make(m.group(0))
 
     return _RUN.sub(sub, text)
+
+
+# --- IPPs and request numbers the evidence reveals ------------------------------------------
+
+# Where a known value (an IPP or a request number of the lab) is looked for:
+# 1. a token: a run of word characters and hyphens (``IPP 0099887``, ``PAT-0001``);
+# inside a token that is not known and holds an underscore or a run of 3 digits glued to
+# something else, then (a place taken by 2 is not looked into by 3):
+# 2. a run of letters, digits and hyphens, ``_`` being a boundary (``ipp_PAT-0001``);
+# 3. a whole run of digits, bounded by non-digits (``IPP0099887``, ``pat-0099887``,
+#    ``0099887-01``, ``D0099887``, ``0099887x2``, ``export_0099887.csv``): the LIS IPPs
+#    are digits, so a known IPP glued to letters or punctuation is still found; one with
+#    letters (FHIR, ATNA: ``PAT-0001``) is found by 1 and 2 only, not glued to letters.
+# Each is anchored by its look-behind and scans its run once: linear. A token's
+# boundaries are boundaries for 2 and 3 too, so they are looked for in the token alone.
+#: A token of free text where a known value is looked up (1 above).
+KNOWN_TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")
+_INNER = (
+    re.compile(r"(?<![^\W_])(?<!-)(?:[^\W_]|-){3,}(?![^\W_]|-)"),
+    re.compile(r"(?<!\d)\d{3,}(?!\d)"),
+)
+# A token worth looking into: an underscore (2), or a run of 3 digits with something else
+# (3); not a keyed id.
+_MIXED = re.compile(r"(?![PRNDU][0-9a-f]{16}$).*?(?:_|\d{3}\D|\D\d{3})", re.S)
+_KEYED = re.compile(_ID)
+
+
+def inner_candidates(tokens: set[str]) -> set[str]:
+    """``tokens`` (of :data:`KNOWN_TOKEN`) and every place looked up inside them.
+
+    The letter-digit runs and whole digit runs of 3 or more characters inside the tokens
+    that hold an underscore or a run of 3 digits glued to something else: with the tokens, every
+    string :func:`replace_known` may look up (the caller keeps the known values among
+    them). Linear in the tokens' total length.
+    """
+    out = set(tokens)
+    for tok in tokens:
+        if _MIXED.match(tok):
+            for rx in _INNER:
+                out.update(rx.findall(tok))
+    return out
+
+
+def known_candidates(text: str) -> set[str]:
+    """Every string :func:`replace_known` may look up in ``text`` (see :func:`inner_candidates`)."""
+    return inner_candidates(set(KNOWN_TOKEN.findall(text))) if text else set()
+
+
+def _inside(tok: str, table: Mapping[str, str]) -> str | None:
+    """``tok`` with the known values inside it replaced (2 and 3 above), or None if none."""
+    taken = [(*m.span(), None) for m in _KEYED.finditer(tok)]  # sorted, disjoint
+    hit = False
+    for rx in _INNER:
+        starts = [a for a, _, _ in taken]
+        new = []
+        for m in rx.finditer(tok):
+            rep = table.get(m.group(0))
+            if rep is None:
+                continue
+            a, b = m.span()
+            i = bisect_left(starts, b) - 1  # the last place taken starting before b
+            if i < 0 or taken[i][1] <= a:
+                new.append((a, b, rep))
+        if new:
+            taken, hit = sorted(taken + new), True
+    if not hit:
+        return None
+    out, prev = [], 0
+    for a, b, rep in taken:
+        if rep is not None:
+            out += (tok[prev:a], rep)
+            prev = b
+    out.append(tok[prev:])
+    return "".join(out)
+
+
+def replace_known(text: str, table: Mapping[str, str]) -> str:
+    """Replace each known value standing in ``text`` by its keyed id (``table[value]``).
+
+    A value is looked up as a token, then inside a token as a run of letters, digits
+    and hyphens, then as a whole run of digits (see above), all on the text as given: a
+    keyed id already written, or one this call writes, is never looked into (a run of
+    digits inside its hex digits is not an IPP). A file name is no exception: a known
+    IPP in ``export_0099887.csv`` becomes its id (privacy first; the transfer of that
+    file no longer links to its extraction by name), while the unknown digit runs of
+    file names stay (:func:`redact_detail_numbers`). Linear in the text's length.
+
+    Parameters
+    ----------
+    text : str
+        The free text.
+    table : mapping of str to str
+        Known value -> its keyed id (``P`` or ``R`` + 16 hex digits).
+
+    Returns
+    -------
+    str
+        ``text`` with the known values replaced.
+    """
+    if not text or not table:
+        return text
+    out: list[str] = []
+    prev = 0
+    for m in KNOWN_TOKEN.finditer(text):
+        tok = m.group(0)
+        rep = table.get(tok)
+        if rep is None:
+            if not _MIXED.match(tok) or (rep := _inside(tok, table)) is None:
+                continue
+        out += (text[prev : m.start()], rep)
+        prev = m.end()
+    if not out:
+        return text
+    out.append(text[prev:])
+    return "".join(out)

@@ -31,10 +31,11 @@ Redaction
 ---------
 Free text that leaves a reader (details, quarantined raw lines) is redacted:
 every IPP and request number that the evidence itself reveals becomes its keyed
-id, and NIRs (French social security numbers with a valid key, written with any
+id (also glued to other characters: ``IPP0099887``), and NIRs (French social security numbers with a valid key, written with any
 separators: :mod:`labforensics.leak.nir`), e-mail addresses and French phone
 numbers become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]``, a name after a
-patient marker (``Patient DUPONT Jean``, ``Mme ...``) ``[NAME]``, and in event details
+patient marker (``Patient DUPONT Jean``, ``Mme de la Tour``) ``[NAME]``, a date after
+a birth marker (``né le``, ``DDN``) ``[BIRTHDATE]``, and in event details
 every other identifier-shaped run of 5+ digits (a word of its own, not a count such
 as ``17636 records``) the ``P`` id of (lab, digits): the patterns and their limits
 are in :mod:`labforensics._privacy_text`. A keyed id
@@ -85,6 +86,7 @@ from ._privacy_text import (
     _PREFIXES,
     nir_key_is_valid,  # noqa: F401
     redact_identifiers,
+    replace_known,
 )
 from .errors import CaseKeyError, ParameterError
 
@@ -489,9 +491,11 @@ class Redactor:
         The case key.
     known_ipps : mapping of str to iterable of str
         Lab code -> the raw IPPs that the evidence reveals for that lab. An IPP found
-        as a whole token (not inside a longer word or number) in a text of that lab
-        is replaced by its ``P`` pseudonym; in text of no known lab, by the pseudonym
-        of the first lab (sorted) that knows it, with all labs tried.
+        in a text of that lab as a token, a run of letters, digits and hyphens, or a
+        whole run of digits (glued to letters or punctuation: ``IPP0099887``,
+        ``0099887-01``; :func:`labforensics._privacy_text.replace_known`) is replaced
+        by its ``P`` pseudonym; in text of no known lab, by the pseudonym of the first
+        lab (sorted) that knows it, with all labs tried.
     known_requests : mapping of str to iterable of str, optional
         Lab code -> the raw request numbers the evidence reveals: replaced by their
         ``R`` ids in the same way. A token that is both an IPP and a request number
@@ -527,7 +531,6 @@ class Redactor:
             self._by_lab[lab] = table
             for value, pseudo in table.items():
                 self._any.setdefault(value, pseudo)
-        self._token = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")
 
     def redact(self, text: str | None, lab: str | None = None) -> str | None:
         """Redact one text (``None`` passes through)."""
@@ -535,7 +538,7 @@ class Redactor:
             return text
         table = self._by_lab.get(lab, self._any) if lab is not None else self._any
         if table:
-            text = self._token.sub(lambda m: table.get(m.group(0), m.group(0)), text)
+            text = replace_known(text, table)
         return redact_identifiers(text)
 
     def redact_series(self, text: pd.Series, lab: pd.Series | None = None) -> pd.Series:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import ipaddress
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -345,18 +346,74 @@ _V3_BLOCK = re.compile(
 )
 _V3_ATTR = re.compile(r'\b(extension|value)="[^"]*"')
 _V3_TEXT = re.compile(r"(<(?P<tag>[\w:.-]+)[^>]*>)(\s*[^<\s][^<]*)(?=<)")
-_FHIR_PARAM = re.compile(
-    r"([?&](?:patient|subject|identifier|name|family|given|birthdate|address[\w-]*|phone|"
-    r"phonetic|email|telecom|_id)(?:[.:][\w.-]+)*=)([^&#\s\"'<>]*)",
-    re.I,
+# FHIR search parameters whose values carry personal data: the person search parameters
+# of Patient, Person, Practitioner and RelatedPerson (HL7 FHIR R4 and R5, "Search
+# Parameters" tables of https://hl7.org/fhir/R4/patient.html#search, person.html,
+# practitioner.html, relatedperson.html; R5 adds death-date, family and given to Person
+# and RelatedPerson), the references to a person (patient, subject, person, link,
+# practitioner, general-practitioner, relatedperson), the resource id and the full-text
+# and filter parameters of every resource (_id, _content, _text, _filter:
+# https://hl7.org/fhir/R4/search.html#all), and IHE PDQm's mothersMaidenName (ITI-78).
+# gender and death-date are masked too: with a birth date they narrow a patient down.
+_FHIR_PERSONAL = frozenset(
+    (
+        "name family given phonetic birthdate death-date deathdate gender address telecom phone "
+        "email identifier patient subject person link practitioner general-practitioner "
+        "relatedperson _id _content _text _filter mothersmaidenname"
+    ).split()
 )
-_FHIR_PATIENT_PATH = re.compile(r"(\bPatient/)([^/?#\s&\"'<>,;|(){}\[\]\\]+)")
+# One parameter: its name starts at the start of the text, after "?", "&" or ";" (so
+# "&amp;" too) or after a blank or a line break: a POST search body has no leading "?",
+# a body may follow a request line ("POST /Patient/_search name=X"); a quoted value after
+# a blank is an XML attribute (<a name="x">), kept (_mask_param). The name (bounded) is
+# word characters, ".", ":", "-" and %XX escapes; the value runs to the next "&" or line
+# break, blanks and quotes included ("address=12 rue du Four", '_filter=name eq "X"'),
+# or to the end of a JSON string (a quote before ",", "}", "]", ":" or the end) or of an
+# XML element ("</") in a quarantined raw record. Anchored by the look-behind; each
+# candidate name is scanned once (names do not hold the anchor characters), the value's
+# loop unrolled (plain characters in runs, a quote or "<" between runs; a look-ahead
+# reads the blanks after a quote): linear.
+_FHIR_PARAM = re.compile(
+    r"(?<![^?&;\s])([\w.:%-]{1,128})(=)"
+    r"([^&\r\n\"<]*(?:(?:\"(?![ \t]*(?:[,}\]:]|$))|<(?!/))[^&\r\n\"<]*)*)"
+)
+# A FHIR id is letters, digits, "-" and "." (R4 "id" data type): "Patient/_search",
+# "Patient/_history" and "Patient/$match" name an operation, not a patient.
+_FHIR_PATIENT_PATH = re.compile(r"(\bPatient/)(?![_$])([^/?#\s&\"'<>,;|(){}\[\]\\]+)")
 
 
 def _mask_text(m: re.Match[str]) -> str:
     if m.group("tag").rsplit(":", 1)[-1] == "semanticsText":  # a label, not a value
         return m.group(0)
     return m.group(1) + _MASK
+
+
+def fhir_param_is_personal(name: str) -> bool:
+    """True when a FHIR search parameter's name says its value carries personal data.
+
+    ``name`` is the parameter as written before ``=``: percent-escapes are decoded, case
+    is ignored, and it is split into its chained parts (``.``) and each part's modifier
+    or type (``:``) dropped; it is personal when any part is a person search parameter
+    of Patient, Person, Practitioner or RelatedPerson (R4/R5), a reference to a person,
+    or a full-text parameter (see ``_FHIR_PERSONAL``): ``name``, ``NAME``,
+    ``name:exact``, ``address-city``, ``patient.name``, ``subject:Patient.family``,
+    ``_content``, ``%5Fcontent``.
+    """
+    parts = urllib.parse.unquote(name).lower().split(".")
+    for part in parts:
+        base = part.split(":", 1)[0]
+        if base in _FHIR_PERSONAL or base.startswith("address"):
+            return True
+    return False
+
+
+def _mask_param(m: re.Match[str]) -> str:
+    a, value = m.start(), m.group(3)
+    if not fhir_param_is_personal(m.group(1)):
+        return m.group(0)
+    if a and m.string[a - 1].isspace() and value[:1] in ("'", '"'):
+        return m.group(0)  # an attribute of an XML element, not a query parameter
+    return m.group(1) + m.group(2) + _MASK
 
 
 def mask_query(text: str) -> str:
@@ -369,14 +426,18 @@ def mask_query(text: str) -> str:
     and ``@PID.n^value`` query parameters; HL7 v3 ``family``/``given``/``prefix``/
     ``suffix`` elements and the values inside patient identifier, birth time,
     gender, address, telecom and mother's maiden name parameters; FHIR search
-    parameters naming a patient (``patient``, ``subject``, ``identifier``, ``name``,
-    ``family``, ``given``, ``birthdate``, ``address*``, ``phone``, ``email``,
-    ``telecom``, ``_id``) and ``Patient/<id>`` paths. NIRs, e-mail addresses and
-    phone numbers elsewhere are left to :mod:`labforensics.privacy`.
+    parameters carrying personal data (:func:`fhir_param_is_personal`: ``name``,
+    ``family``, ``given``, ``phonetic``, ``birthdate``, ``address*``, ``phone``,
+    ``email``, ``telecom``, ``identifier``, ``patient``, ``subject``, ``_id``,
+    ``_content``, ``_text``, ``_filter``...; chained, with modifiers, in any case), in
+    any position (the first parameter of a POST search body has no ``?``), the whole
+    value to the next ``&`` (URL-encoded or with blanks); and ``Patient/<id>`` paths.
+    NIRs, e-mail addresses and phone numbers elsewhere are left to
+    :mod:`labforensics.privacy`.
 
     Sources: HL7 v2.5 QPD (IHE ITI-9/ITI-21), HL7 v3 PRPA_IN201305UV02 /
-    PRPA_IN201309UV02 parameter lists (IHE ITI-45/ITI-47), FHIR R4 search
-    parameters of Patient.
+    PRPA_IN201309UV02 parameter lists (IHE ITI-45/ITI-47), FHIR R4/R5 search
+    parameters of Patient, Person, Practitioner and RelatedPerson, IHE PDQm (ITI-78).
     """
     if not text:
         return text
@@ -391,7 +452,7 @@ def mask_query(text: str) -> str:
         ),
         text,
     )
-    text = _FHIR_PARAM.sub(lambda m: m.group(1) + _MASK, text)
+    text = _FHIR_PARAM.sub(_mask_param, text)
     return _FHIR_PATIENT_PATH.sub(lambda m: m.group(1) + _MASK, text)
 
 

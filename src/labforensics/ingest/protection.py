@@ -23,7 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
-from .._privacy_text import NAME_HINT, redact_detail_numbers, redact_names
+from .._privacy_text import (
+    KNOWN_TOKEN,
+    NAME_HINT,
+    inner_candidates,
+    redact_detail_numbers,
+    redact_names,
+)
 from ..privacy import (
     KEYED_ID,
     CaseKey,
@@ -97,9 +103,6 @@ def _tokens_known(labs: pa.Array, vals: pa.Array, tokens: set[str]) -> dict[str,
     for lb, v in zip(labs.filter(hit).to_pylist(), vals.filter(hit).to_pylist(), strict=True):
         known.setdefault(lb, set()).add(v)
     return known
-
-
-_TOKEN = re.compile(r"(?<![\w-])[\w-]{3,}(?![\w-])")  # as privacy.Redactor's tokens
 
 
 def _lis_profile(spec: ReaderSpec, prof: Profile | None) -> Profile | None:
@@ -355,14 +358,16 @@ def _free_text_redactor(
     reads: list[tuple[FileRead, FileReport, ReaderSpec]],
 ) -> Redactor:
     """The :class:`Redactor` of the free text: details (``texts``), quarantined lines and
-    field-problem values. Only IPPs and request numbers that occur as tokens can be
-    replaced: the Redactor is built on those. Drops ``keyed``'s pairs."""
+    field-problem values. Only IPPs and request numbers that occur where the Redactor
+    looks (:func:`labforensics._privacy_text.inner_candidates`) can be replaced: it is
+    built on those. Drops ``keyed``'s pairs."""
     for fr, _, _ in reads:
         texts += [q.raw for q in fr.quarantine if q.raw]
         texts += [p.value for p in fr.field_problems if p.value]
     tokens: set[str] = set()
     for t in texts:
-        tokens.update(_TOKEN.findall(t))
+        tokens.update(KNOWN_TOKEN.findall(t))
+    tokens = inner_candidates(tokens)
     known = _tokens_known(keyed.ipp_labs, keyed.ipp_vals, tokens)
     known_req = _tokens_known(keyed.req_labs, keyed.req_vals, tokens)
     keyed.ipp_labs = keyed.ipp_vals = keyed.req_labs = keyed.req_vals = _EMPTY
