@@ -25,33 +25,19 @@ import json
 
 import pandas as pd
 import pytest
+from generated_vendor_case import make_case
 
 pytestmark = pytest.mark.slow  # generates and investigates a case (~20 s here)
 
-SMALL = dict(labs=2, start="2019-01-07", end="2019-04-30", scale=0.1, seed=3)
 LINES = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence")
-CASE_TOML = """[case]
-name = "traced"
-tz = "Europe/Paris"
-seed = 3
-key_file = "case.key"
-[networks]
-lab = ["10.0.0.0/8"]
-vendor = ["172.16.0.0/16"]
-[accounts]
-vendor = ["hotline.editeur", "migration.editeur"]
-"""
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from labforensics import investigate, synth
+    from labforensics import investigate
 
     base = tmp_path_factory.mktemp("traced")
-    gen = base / "gen"
-    synth.generate(gen, linkage=True, linkage_scenario="vendor_extraction", **SMALL)
-    (base / "case.key").write_text("cd" * 32, encoding="utf-8")
-    (base / "case.toml").write_text(CASE_TOML, encoding="utf-8")
+    gen = make_case(base, "traced")
     out = base / "out"
     investigate(gen / "evidence", out, case=base / "case.toml", leak=gen / "dump",
                 patients=gen / "patients", transfers=gen / "transfers" / "xferlog",

@@ -17,6 +17,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from generated_vendor_case import make_case
 
 from labforensics.attribution import _index_registry
 from labforensics.attribution.coverage import registry_of
@@ -24,29 +25,13 @@ from labforensics.case import CaseContext
 from labforensics.leak.patients import read_patient_index
 from labforensics.privacy import CaseKey, pseudonymise_one
 
-SMALL = dict(labs=2, start="2019-01-07", end="2019-04-30", scale=0.1, seed=3)
-CASE_TOML = """[case]
-name = "list-with-index"
-tz = "Europe/Paris"
-seed = 3
-key_file = "case.key"
-[networks]
-lab = ["10.0.0.0/8"]
-vendor = ["172.16.0.0/16"]
-[accounts]
-vendor = ["hotline.editeur", "migration.editeur"]
-"""
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from labforensics import investigate, synth
+    from labforensics import investigate
 
     base = tmp_path_factory.mktemp("list_index")
-    gen = base / "gen"
-    synth.generate(gen, linkage=True, linkage_scenario="vendor_extraction", **SMALL)
-    (base / "case.key").write_text("cd" * 32, encoding="utf-8")
-    (base / "case.toml").write_text(CASE_TOML, encoding="utf-8")
+    gen = make_case(base, "list-with-index")
     out = {}
     for name, pats in (("index", gen / "patients"), ("alone", None)):
         investigate(gen / "evidence", base / name, case=base / "case.toml",
