@@ -42,7 +42,7 @@ def test_reprs_of_a_spilled_run_read_only_first_rows(spilled):
     assert len(s.splitlines()) <= 25 and len(e.splitlines()) <= 25
     # the verdict in words (the code stays in findings.json and .verdict)
     assert res.verdict == "outside_evidence"  # the hostile case's dump has no logged source
-    assert "verdict='A copy outside the logged evidence (no logged operation can produce it)'" in r
+    assert "verdict='A copy outside the logged evidence (made by no logged operation)'" in r
     # once loaded, the reprs are the tables' own, with the same counts
     full = res.sessions.events
     assert ld.loaded and isinstance(full, pd.DataFrame) and len(full) == n_events

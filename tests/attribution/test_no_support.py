@@ -135,7 +135,7 @@ def test_every_place_says_undetermined(tmp_path):
     assert f["conclusion"]["leading"] == "vendor"
     # the terminal's first line
     first = summary_text(f, tmp_path).splitlines()[0]
-    assert first.startswith("Verdict: Undetermined (strength: no support")
+    assert first.startswith("Verdict: Undetermined. Strength: no support")
     assert "Verdict: The LIS vendor" not in summary_text(f, tmp_path)
     # the report's first screen: How sure and Who name no source
     rows = {r["question"]: str(r["answer"]) for r in summary_view(f, WHEN)["rows"]}

@@ -74,6 +74,22 @@ def test_section_headline_counts_every_operation():
     assert f"{MAX_ROUTINE_ROWS + 1:,} shown below" in html
 
 
+def test_folded_table_says_how_many_of_all_it_shows():
+    """Session 10, QA: the folded table read "All 258 operations" when 533 existed (the
+    routine ones beyond MAX_ROUTINE_ROWS are left out): "All" only when all are shown."""
+    n_unreg = MAX_ROUTINE_ROWS + 60  # more than 50 rows shown: the table is folded
+    t = _table(["unregistered"] * n_unreg + ["beyond"])
+    v = exports_view(t, exports_summary(t, register_given=True), when_minutes)
+    html = _environment().get_template("exports.html.j2").render(exports_view=v)
+    shown, total = MAX_ROUTINE_ROWS + 1, n_unreg + 1
+    assert f"<summary>{shown:,} of the {total:,} operations (not authorised first)" in html
+    assert "<summary>All " not in html
+    t = _table(["unregistered"] * 60)  # all shown, still folded
+    v = exports_view(t, exports_summary(t, register_given=True), when_minutes)
+    html = _environment().get_template("exports.html.j2").render(exports_view=v)
+    assert "<summary>All 60 operations (not authorised first)" in html
+
+
 def test_no_register_note():
     t = _table(["unknown"])
     s = exports_summary(t, register_given=False)

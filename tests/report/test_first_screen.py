@@ -566,7 +566,7 @@ def test_section_one_strength_and_sensitivity_never_across_a_band():
          "sensitivity": {"runs": [{}, {}], "agreement": 1.0, "log10_lr_range": [1.99741, 2.5099]}}  # fmt: skip
     # the alternative in words, not its code (QA, session 8)
     assert _strength_text(c) == ("moderate (log10 LR 1.997 against a copy outside the logged "
-                                 "evidence (no logged operation can produce it))")  # fmt: skip
+                                 "evidence (made by no logged operation))")  # fmt: skip
     assert _sensitivity_text(c).endswith("; log10 LR 1.997 to 2.51")  # 2.5099 rounded
 
 

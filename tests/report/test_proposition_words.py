@@ -25,7 +25,7 @@ from labforensics.report import lr_words, summary, words
 from labforensics.report.findings import attribution_findings, summary_text
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-OUTSIDE = "a copy outside the logged evidence (no logged operation can produce it)"
+OUTSIDE = "a copy outside the logged evidence (made by no logged operation)"
 CODES = ("vendor", "insider", "external", "outside_evidence", "mixed")
 
 
@@ -110,8 +110,9 @@ def test_terminal_summary_in_words(lead, alt, tmp_path):
     assert f["conclusion"]["alternative"] == alt and f["conclusion"]["reason"] == reason
     text = summary_text(f, tmp_path)
     head = text.splitlines()[0]
-    assert head.startswith(f"Verdict: {verdict_label(lead)} (strength: moderate (log10 LR "
+    assert head.startswith(f"Verdict: {verdict_label(lead)}. Strength: moderate (log10 LR "
                            f"1.20 against {proposition_words(alt)})")  # fmt: skip
+    assert "Stability: " in head and head.endswith(".")
     assert "outside_evidence" not in text and OUTSIDE in text
     assert not bare_codes(text), text
 

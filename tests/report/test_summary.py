@@ -166,7 +166,7 @@ def test_conclusion_used_when_present():
         "Copied through the LIS vendor (its extraction tool or accounts) (strong support on the "
         "verbal scale of the European forensic institutes (ENFSI, 2015): the findings are "
         "1,580 times more probable under this proposition than under the alternative, a copy "
-        "outside the logged evidence (no logged operation can produce it) (likelihood ratio, "
+        "outside the logged evidence (made by no logged operation) (likelihood ratio, "
         "log10 3.20)). Coverage, in lab-patient pairs "
         "(a leaked patient counted once for each lab whose records hold them): of the 450 "
         "pairs, 95 (21.1 %) could have been produced by a logged operation, 300 are of "

@@ -94,7 +94,7 @@ def test_words_shown_in_their_place(report):
     text = visible_text(report)
     for words in ("a copy outside the logged evidence", "LIS audit CSV, legacy dialect",
                   "vendor account (LIS editor)", "extraction and migration tool",
-                  "migration.editeur (vendor account)", "the least share of the leak to explain"):  # fmt: skip
+                  "migration.editeur (vendor account)", "the share below which the verdict is undetermined"):  # fmt: skip
         assert words in text, words
 
 
@@ -102,7 +102,7 @@ def test_in_words_and_coded_by_hand():
     # a sentence: the term becomes a span, the rest escaped; a cell: words and the code
     got = in_words("vendor against outside_evidence <b>")
     assert got == ('vendor against <span class="coded" title="outside_evidence">a copy outside '
-                   "the logged evidence (no logged operation can produce it)</span> &lt;b&gt;")  # fmt: skip
+                   "the logged evidence (made by no logged operation)</span> &lt;b&gt;")  # fmt: skip
     assert in_words("role EDITEUR, module EXTRACTION").count('class="coded"') == 2
     assert in_words("nothing to change") == "nothing to change"
     # lower-case codes of the current dialect, and list cells

@@ -37,7 +37,7 @@ class Label:
     who: str
 
 
-_OUTSIDE_EVIDENCE = "a copy outside the logged evidence (no logged operation can produce it)"
+_OUTSIDE_EVIDENCE = "a copy outside the logged evidence (made by no logged operation)"
 
 #: Every proposition, hypothesis and verdict code, in words.
 PROPOSITION_LABELS: Mapping[str, Label] = {

@@ -749,7 +749,9 @@ def summary_text(
     f = findings
     v = f["verdict"]
     lines = [
-        f"Verdict: {v['label']} (strength: {v['strength']}; stability: {v['stability_text']})",
+        # three sentences, not one parenthesis holding the strength's own (session 10 QA:
+        # "(strength: moderate (log10 LR 1.21 against ... (no logged ...)); ...)")
+        f"Verdict: {v['label']}. Strength: {v['strength']}. Stability: {v['stability_text']}.",
         f"  {v['summary']}",
         "",
         f"Evidence: {files_read(f['counts'])}, {f['counts']['events']:,} events, "

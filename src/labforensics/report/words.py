@@ -80,7 +80,7 @@ FORMAT_WORDS = {
 #: names of the decision rule and the hypotheses).
 TERM_WORDS = {
     "outside_evidence": PROPOSITION_WORDS["outside_evidence"],
-    "min_explained": "the least share of the leak to explain",
+    "min_explained": "the share below which the verdict is undetermined",
     "dominant_share": "the share that makes one hypothesis dominant",
     "mixed_share": "the share each of several hypotheses needs for 'mixed'",
     "share_retrieved_outside": "the share fetched from outside",
