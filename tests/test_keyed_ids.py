@@ -201,6 +201,23 @@ def test_keyed_id_pattern_is_whole_word(bad):
     assert KEYED_ID.search(bad) is None
 
 
+def test_reidentify_finds_ids_glued_to_text(tmp_path):
+    """Session 10 QA: a cell copied from the run (``IPPP3ab…``: a known IPP glued to
+    ``IPP`` became its id, glued too) gave "no keyed id": glued ids are listed ids."""
+    f = _write(tmp_path, ROWS)
+    ev = read_evidence(f, case_key=KEY)
+    p0, r1 = ev.events["patient"].iloc[0], request_id(KEY, "L01", "987654321")
+    listing = tmp_path / "ids.txt"
+    # glued before (IPP), after (a letter that is no hex digit), and inside a longer
+    # hex run (no id: 17 hex digits)
+    listing.write_text(f"IPP{p0}\n{r1}z\nxR0123456789abcdef0\n")
+    res = reidentify(KEY, [f], listing, tmp_path / "notify.csv")
+    assert sorted(res["pseudonym"]) == sorted([p0, r1])
+    by = res.set_index("pseudonym")
+    assert by.loc[p0, ["kind", "ipp"]].tolist() == ["patient", "004710"]
+    assert by.loc[r1, "request"] == "987654321"
+
+
 def test_reidentify_command_with_dumps(tmp_path, capsys):
     f = _write(tmp_path, ROWS)
     dump = tmp_path / "dump.csv"

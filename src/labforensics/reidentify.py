@@ -65,7 +65,6 @@ from .leak.horizon import LINKED, link_leak
 from .leak.patients import read_patient_index
 from .outputs import write_csv
 from .privacy import (
-    KEYED_ID,
     KeyedIds,
     load_case_key,
     normalise_ipp,
@@ -89,6 +88,11 @@ _KIND = {"P": "patient", "R": "request", "D": "dump_row", "N": "nir", "U": "unpl
 #: Where an evidence value was seen (``seen_in``), in order of preference.
 _SEEN = ("ipp column", "request column", "free text", "quarantined row")
 _RUN = re.compile(r"\d{5,}")
+#: A keyed id in a pseudonyms file, standing alone or glued to the text the run kept
+#: beside it (``IPPP3ab…``: a known IPP glued to ``IPP`` became its id, glued too): a
+#: letter and 16 hex digits not inside a longer hex run. A glued ``[PRNDU]`` before
+#: the id's letter is not hex, so ``IPPP…`` yields the id; ``xP…0`` (17 hex) is none.
+_LISTED_ID = re.compile(r"(?<![0-9a-f])[PRNDU][0-9a-f]{16}(?![0-9a-f])")
 
 
 def _is_investigation_folder(folder: Path) -> bool:
@@ -404,7 +408,8 @@ def people_ids(
 
 
 def _read_pseudonyms(path: Path) -> pd.Series:
-    """The keyed ids listed in ``path`` (any text holding them as whole words).
+    """The keyed ids listed in ``path`` (any text holding them, alone or glued to the
+    text they were found in: :data:`_LISTED_ID`).
 
     Raises
     ------
@@ -418,7 +423,7 @@ def _read_pseudonyms(path: Path) -> pd.Series:
         raise ParameterError(
             f"cannot open the pseudonyms file {path}: {exc.__cause__ or exc}"
         ) from None
-    found = KEYED_ID.findall(text)
+    found = _LISTED_ID.findall(text)
     if not found:
         raise ParameterError(
             f"{path}: no keyed id (P, R, U, D or N + 16 hex digits) found; give a file listing "
