@@ -275,3 +275,12 @@ def test_bom_in_the_middle_of_a_utf8_file_current_dialect(tmp_path):
     fr = ev.report.files[0]
     assert (fr.rows_read, fr.events, fr.repeated_headers, fr.quarantined) == (4, 3, 1, 0)
     assert ev.events["account"].tolist() == ["a", "b", "c"]
+
+
+def test_mixed_bytes_without_any_line_feed():
+    # found by test_properties: a cp1252 file with no LF at all and a UTF-8-like
+    # sequence (CE 80) raised IndexError (no line end to index): it is one line
+    t = transcode(b"\x80\xce\x80", "cp1252")
+    assert t.data == "€Î€".encode() and len(t.replaced) == 0 and len(t.recoded) == 0
+    t = transcode("héllo ".encode() + b"\x80", "cp1252")  # UTF-8, then a cp1252 byte
+    assert t.data == "hÃ©llo €".encode()

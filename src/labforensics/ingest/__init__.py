@@ -52,7 +52,14 @@ from ._assemble import (
     quarantine_table,
     read_bottom_up,
 )
-from ._engine import collect, read_contexts, read_units, report_links
+from ._engine import (
+    add_file_notes,
+    collect,
+    read_contexts,
+    read_units,
+    report_links,
+    report_symlinks,
+)
 from ._event_checks import event_problems
 from ._structured_ids import redact_structured_columns
 from .accounting import IngestReport
@@ -252,15 +259,19 @@ def _read_evidence(
     kinds = dict(account_kinds or {})
     _check_account_kinds(kinds)
     links: dict[Path, str] = {}
-    items = expand_paths(paths, links)
-    root = common_root([p for p, _ in items] or list(links))
+    symlinks: dict[Path, tuple[Path, Path | None]] = {}
+    items = expand_paths(paths, links, symlinks)
+    root = common_root([p for p, _ in items] or list(links) or list(symlinks))
     key = load_case_key(case_key)
     report = IngestReport()
     report_links(links, root, report)
+    notes = report_symlinks(symlinks, root, report)  # links not read: report.skipped
     lab_notes: list[dict[str, object]] = []
     context = read_contexts(zone=zone, year=year, lab=lab, aliases=aliases, kinds=kinds)
     # --- sniff, plan units of work, read them on the worker pool (_engine) ---------------
-    jobs, units, results, no_profile = read_units(items, root, profs, context, progress=progress)
+    jobs, units, results, no_profile = read_units(
+        items, root, profs, context, progress=progress, notes=notes
+    )
     # --- one pool of rows: pieces (a batch's table or one file's), files within them -----
     pieces, hashes, files, manifest = collect(jobs, units, results, report, key, no_profile)
     del results, units
@@ -279,6 +290,7 @@ def _read_evidence(
     apply_lab_aliases(pool, aliases, jobs, lab_notes)
     # --- per-file report ---------------------------------------------------------------------
     reads = file_reports(pool, jobs, manifest, skip, line_order, reversed_file, report)
+    add_file_notes(report, notes)  # read through a link; name and bytes disagree (.gz)
     if "_record" in pool.raw.columns:
         del pool.raw["_record"]
     # --- pseudonymise (lab, IPP) and requests once per distinct pair, while the pool -------

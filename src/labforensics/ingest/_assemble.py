@@ -375,6 +375,7 @@ def file_reports(
             rows_recoded=fr.rows_recoded,
             replacement_chars=fr.replacement_chars,
             encoding_note=fr.encoding_note,
+            note=fr.note,
         )
         report.files.append(frep)
         reads.append((fr, frep, f.spec))

@@ -24,7 +24,15 @@ from .. import schema
 from ..custody import EvidenceFile, sha256_file
 from ..privacy import CaseKey, redact_digit_runs, redact_identifiers
 from .accounting import IngestReport
-from .files import custody_log, printable_name, read_head, relative_name, unrecognised_reason
+from .files import (
+    compression_note,
+    custody_log,
+    printable_name,
+    read_head,
+    read_head_magic,
+    relative_name,
+    unrecognised_reason,
+)
 from .profile_choice import choose_profile, no_profile_reason
 from .profiles import Profile
 from .readers import lis_csv
@@ -255,6 +263,48 @@ def report_links(links: Mapping[Path, str], root: Path, report: IngestReport) ->
         report.unrecognised_reasons[name] = why
 
 
+def report_symlinks(
+    links: Mapping[Path, tuple[Path, Path | None]], root: Path, report: IngestReport
+) -> dict[str, str]:
+    """List the symbolic links not read in ``report.skipped``; the notes of those read.
+
+    ``links``: :func:`labforensics.ingest.files.expand_paths`'s ``links``. A link whose
+    target is read under another name (the target itself, or a link that sorts first)
+    is not read twice; a link to a folder found while walking is not entered. Both
+    are listed with their reason, so that every name found in the evidence is
+    accounted for. A file read through a link is read (content-addressed stores,
+    git-annex or DVC, keep evidence as links out of its folder), and the link's target
+    is noted on its file.
+
+    Returns
+    -------
+    dict
+        ``source_file`` of a file read through a link -> ``"read through a symbolic
+        link to <target>"`` (target relative to ``root``, ``../`` when outside it).
+    """
+    notes: dict[str, str] = {}
+    for link, (target, read_as) in sorted(links.items(), key=lambda kv: kv[0]):
+        name, to = relative_name(link, root), relative_name(target, root)
+        if read_as is None:
+            reason = f"symbolic link to the folder {to}: not entered (name the folder to read it)"
+        elif read_as == link:
+            notes[name] = f"read through a symbolic link to {to}"
+            continue
+        else:
+            seen = relative_name(read_as, root)
+            also = "" if seen == to else f" as {seen}"
+            reason = f"symbolic link to {to}, an input already read{also}: not read twice"
+        report.skipped.append({"source_file": name, "reason": reason})
+    return notes
+
+
+def add_file_notes(report: IngestReport, notes: Mapping[str, str]) -> None:
+    """Prefix each recognised file's ``note`` with the engine's notes on it (``"; "``)."""
+    for f in report.files:
+        if f.source_file in notes:
+            f.note = "; ".join(x for x in (notes[f.source_file], f.note) if x)
+
+
 def read_contexts(
     *,
     zone: dt.tzinfo,
@@ -313,13 +363,16 @@ def _sniff_job(
     root: Path,
     profs: tuple[Profile, ...],
     context: Callable[[Path, str, Profile | None], ReadContext],
-) -> tuple[Job, str | None]:
-    """A file's job (its reader chosen on its first bytes) and why no profile took it."""
+) -> tuple[Job, str | None, str]:
+    """A file's job (its reader chosen on its first bytes), why no profile took it, and
+    what its name and its first bytes say differently of its compression
+    (:func:`labforensics.ingest.files.compression_note`, ``""`` when they agree)."""
     source_file = relative_name(path, root)
-    head = read_head(path)
+    head, magic = read_head_magic(path)
     spec, fprof = _choose_profile_reader(head, path.name, profs)
     why = no_profile_reason(profs, head) if spec is None and profs else None
-    return (path, source_file, spec, context(path, source_file, fprof)), why
+    note = compression_note(path.name, magic)
+    return (path, source_file, spec, context(path, source_file, fprof)), why, note
 
 
 def read_units(
@@ -329,6 +382,7 @@ def read_units(
     context: Callable[[Path, str, Profile | None], ReadContext],
     *,
     progress: bool,
+    notes: dict[str, str] | None = None,
 ) -> tuple[list[Job], list[list[int]], list[UnitResult], dict[int, str]]:
     """Sniff every file, plan the units of work and read them on the worker pool.
 
@@ -343,6 +397,8 @@ def read_units(
     jobs, units, results, no_profile
         Every file's :data:`Job`; the units (job indices) in submission order and
         their results; job -> why no profile took it (when profiles were given).
+        ``notes`` (when given) is filled with ``source_file`` -> the file's
+        compression note (:func:`labforensics.ingest.files.compression_note`).
     """
     jobs: list[Job] = []
     no_profile: dict[int, str] = {}
@@ -367,7 +423,9 @@ def read_units(
 
         try:
             for path, _explicit in items:
-                job, why = _sniff_job(path, root, profs, context)
+                job, why, note = _sniff_job(path, root, profs, context)
+                if note and notes is not None:  # after a link's note, if any
+                    notes[job[1]] = "; ".join(x for x in (notes.get(job[1]), note) if x)
                 if why is not None:
                     no_profile[len(jobs)] = why
                 jobs.append(job)

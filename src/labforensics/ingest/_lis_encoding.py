@@ -224,8 +224,9 @@ def _mixed(
     nl = np.flatnonzero(arr == 10)
     line = np.searchsorted(nl, starts, side="left")  # 0-based physical line of each start
     cand = np.unique(np.searchsorted(nl, typical, side="left"))
-    ls = np.where(cand > 0, nl[np.maximum(cand - 1, 0)] + 1, 0)
-    le = np.where(cand < len(nl), nl[np.minimum(cand, len(nl) - 1)], len(raw))
+    ends = np.append(nl, len(raw))  # a last line without LF ends at the end (no LF at all)
+    ls = np.where(cand > 0, ends[np.maximum(cand - 1, 0)] + 1, 0)
+    le = ends[cand]
     view = memoryview(raw)
     is_utf8 = np.zeros(len(cand), dtype=bool)
     for i, (a, b) in enumerate(zip(ls.tolist(), le.tolist(), strict=True)):  # UTF-8 lines: rare

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["blank_ranges", "line_scan", "scan_records"]
+__all__ = ["blank_ranges", "cr_runs", "line_scan", "scan_records"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -119,3 +119,70 @@ def blank_ranges(buf, starts, ends):  # pragma: no cover - compiled
     for r in range(len(starts)):
         for i in range(starts[r], ends[r]):
             buf[i] = 10
+
+
+@numba.njit(cache=True, nogil=True)
+def cr_runs(data, rs, ce, sep, quote, cap):  # pragma: no cover - compiled
+    """The runs of bare CRs outside quotes inside each record ``data[rs[i]:ce[i]]``.
+
+    A bare CR is a carriage return not followed by a line feed. The record is walked
+    with the state machine of :func:`scan_records`, each CR read as an ordinary
+    character (as it is when it is kept as data); a run of CRs at the record's very
+    end is its line end (as pyarrow reads it) and a run followed by a line feed is
+    a line end inside a record joined over lines: neither is a run.
+
+    Returns ``(run_rec, run_a, run_b, lf_out)``: for each run (at most ``cap``, in
+    record then byte order) its record (index into ``rs``), first byte and end
+    (int64); per record, whether it holds a line feed (or a CR run followed by one)
+    outside quotes (bool).
+    """
+    n = len(rs)
+    run_rec = np.empty(cap, dtype=np.int64)
+    run_a = np.empty(cap, dtype=np.int64)
+    run_b = np.empty(cap, dtype=np.int64)
+    lf_out = np.zeros(n, dtype=np.bool_)
+    m = 0
+    for r in range(n):
+        end = ce[r]
+        while end > rs[r] and data[end - 1] == 13:
+            end -= 1
+        state = 0  # as scan_records: 0 field start, 1 unquoted, 2 quoted, 3 quote in quotes
+        i = rs[r]
+        while i < end:
+            c = data[i]
+            if state != 2 and c == 10:
+                lf_out[r] = True
+            elif state != 2 and c == 13:
+                j = i
+                while j < end and data[j] == 13:
+                    j += 1
+                if j < end and data[j] == 10:
+                    lf_out[r] = True
+                elif m < cap:
+                    run_rec[m] = r
+                    run_a[m] = i
+                    run_b[m] = j
+                    m += 1
+                state = 1  # the CRs read as ordinary characters
+                i = j
+                continue
+            if state == 0:
+                if c == quote:
+                    state = 2
+                elif c != sep:
+                    state = 1
+            elif state == 1:
+                if c == sep:
+                    state = 0
+            elif state == 2:
+                if c == quote:
+                    state = 3
+            else:
+                if c == quote:
+                    state = 2
+                elif c == sep:
+                    state = 0
+                else:
+                    state = 1
+            i += 1
+    return run_rec[:m], run_a[:m], run_b[:m], lf_out

@@ -7,6 +7,8 @@ capped text of a record for the report; nothing here converts a field.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -144,6 +146,121 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.nd
     cr = (le > line_start[last]) & (arr[np.maximum(le - 1, 0)] == 13)
     ce = le - cr
     return first, last, rs, ce, status, line_start, line_file
+
+
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _bare_crs(
+    arr: np.ndarray,
+    data: bytes,
+    rec: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    line_start: np.ndarray,
+    profile: Profile,
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """Bare CRs (a CR with no LF after it) outside quotes, in a file whose lines end in LF.
+
+    The rule, per record (physical lines joined by quotes, :func:`_structure`):
+
+    * when the record, its bare CRs read as ordinary characters, has the header's
+      width (and no quote left open), each such CR is **data**: it is kept in the
+      value (a CR pasted into a free-text field, say) and each field holding one is
+      a field problem ``<column>: bare CR (carriage return without line feed) kept
+      in the value``. Read as a line end, it would cut one valid event into two
+      rows of the wrong width, both quarantined;
+    * otherwise (and always for CRs that open a record: a file whose lines end in
+      LF CR) each run of bare CRs is a **line end**, as Python's :mod:`csv` and
+      :func:`pyarrow.csv.read_csv` read it (both end a row at a bare CR), and as
+      the reader already reads the CRs of an old-Mac file: the record is split
+      there and each part is a record of its own (its width, dates ... checked on
+      their own, so two complete records joined by a bare CR are two events, and
+      a bad part is quarantined alone). A part keeps the number of the physical
+      line (counted by LF, as everywhere in the reader) it starts on, so records
+      after it keep theirs; the file's note names the lines.
+
+    CRs inside quotes are data already (a quoted field may hold line breaks), CRs
+    ending a line are its line end, and a record with an LF outside quotes (lines
+    joined by a literal quote) is left to the checks that quarantine it.
+
+    Parameters
+    ----------
+    arr, data : numpy.ndarray, bytes
+        The batch's UTF-8 bytes (uint8 view and bytes).
+    rec : tuple of numpy.ndarray
+        ``(first, last, rs, ce, status)`` of :func:`_structure`.
+    line_start : numpy.ndarray
+        int64 first byte of each physical line.
+    profile : Profile
+
+    Returns
+    -------
+    rec : tuple of numpy.ndarray
+        ``(first, last, rs, ce, status)`` with the split records' parts in place of
+        them (byte order kept).
+    split_off : numpy.ndarray
+        bool per record: a part after a bare CR read as a line end.
+    kept : numpy.ndarray
+        int64, ascending: positions of the bare CRs kept as data (hidden from the
+        CSV parser, :func:`_parse_records`, and given back in the values).
+    """
+    first, last, rs, ce, status = rec
+    none = np.zeros(0, dtype=np.int64)
+    unsplit = np.zeros(len(rs), dtype=bool)
+    if data.count(b"\r") == data.count(b"\r\n"):  # no bare CR: one memchr-fast pass each
+        return rec, unsplit, none
+    pos = np.fromiter((m.start() for m in _BARE_CR.finditer(data)), dtype=np.int64)
+    ri = np.searchsorted(rs, pos, side="right") - 1
+    inside = (ri >= 0) & (pos < ce[np.maximum(ri, 0)])
+    cand = np.unique(ri[inside])
+    if not len(cand):
+        return rec, unsplit, none
+    from . import _lis_kernels as _k  # numba: imported on first read
+
+    sep, quote = ord(profile.separator), ord(profile.quote)
+    c_rs, c_ce = rs[cand], ce[cand]
+    run_rec, run_a, run_b, lf_out = _k.cr_runs(arr, c_rs, c_ce, sep, quote, int(inside.sum()))
+    if not len(run_rec):
+        return rec, unsplit, none
+    counts, open_, _bad, _quoted, _hash = _k.scan_records(arr, c_rs, c_ce, sep, quote)
+    whole = (counts == len(profile.header)) & ~open_ & (status[cand] == _OK) & ~lf_out
+    lead = run_a == c_rs[run_rec]  # CRs opening a record end the line before (LF CR ends)
+    as_data = whole[run_rec] & ~lead
+    as_end = ~as_data & ~lf_out[run_rec]
+    kept = none
+    if as_data.any():  # rare: one arange a run
+        kept = np.concatenate(
+            [
+                np.arange(x, y, dtype=np.int64)
+                for x, y in zip(run_a[as_data], run_b[as_data], strict=True)
+            ]
+        )
+    if not as_end.any():
+        return rec, unsplit, kept
+    r_ = cand[run_rec[as_end]]  # the record of each run read as a line end
+    a, b = run_a[as_end], run_b[as_end]
+    same_next = np.append(r_[1:] == r_[:-1], False)
+    opens = np.insert(r_[1:] != r_[:-1], 0, True)  # a record's first run
+    p_rs = b
+    p_ce = np.where(same_next, np.append(a[1:], 0), ce[r_])
+    p_first = np.searchsorted(line_start, p_rs, side="right") - 1
+    p_last = np.where(same_next, np.searchsorted(line_start, p_ce, side="right") - 1, last[r_])
+    p_status = np.where(same_next, _OK, status[r_]).astype(status.dtype)
+    first, last, ce, status = first.copy(), last.copy(), ce.copy(), status.copy()
+    head = r_[opens]  # the record's first part ends at its first run
+    ce[head] = a[opens]
+    last[head] = np.searchsorted(line_start, a[opens], side="right") - 1
+    status[head] = _OK
+    order = np.argsort(np.concatenate((rs, p_rs)), kind="stable")
+    cat = lambda x, y: np.concatenate((x, y))[order]  # noqa: E731
+    split_off = cat(unsplit, np.ones(len(p_rs), dtype=bool))
+    out = (
+        cat(first, p_first),
+        cat(last, p_last),
+        cat(rs, p_rs),
+        cat(ce, p_ce),
+        cat(status, p_status),
+    )
+    return out, split_off, kept
 
 
 def _row_template(profile: Profile) -> list[tuple[str, int, str]] | None:
@@ -331,6 +448,7 @@ def _parse_records(
     profile: Profile,
     newlines: bool,
     boms: np.ndarray | None = None,
+    kept_cr: np.ndarray | None = None,
 ) -> pa.Table:
     """Split the validated records into string columns with :func:`pyarrow.csv.read_csv`.
 
@@ -341,7 +459,10 @@ def _parse_records(
     start of its input, and a record's value keeps it. ``newlines``: some record
     holds a line break inside quotes. ``boms``: positions of byte-order marks that
     open a record (a file glued on: the record starts after it), blanked too (three
-    empty lines, skipped).
+    empty lines, skipped). ``kept_cr``: positions of bare CRs kept as data
+    (:func:`_bare_crs`): given to the parser as NUL bytes (none is left in the data:
+    NULs are read as spaces before), which it does not read as a line end, and given
+    back as CRs in the values.
 
     Returns a table of ``len(profile.header)`` string columns named after the
     header: ``""`` (quoted) is the empty string, an empty unquoted field missing.
@@ -354,11 +475,14 @@ def _parse_records(
     buf = np.empty(len(arr) + 1, dtype=np.uint8)
     buf[0] = 10
     buf[1:] = arr
+    hide = kept_cr is not None and len(kept_cr) > 0
+    if hide:  # before the blanking: a dropped record's are blanked with it
+        buf[kept_cr + 1] = 0
     _k.blank_ranges(buf, rs[drop] + 1, ce[drop] + 1)
     if boms is not None and len(boms):
         _k.blank_ranges(buf, boms + 1, boms + 4)
     longest = int((ce - rs)[~drop].max())
-    return pacsv.read_csv(
+    table = pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(buf)),
         read_options=pacsv.ReadOptions(
             column_names=names,
@@ -381,6 +505,10 @@ def _parse_records(
             check_utf8=False,  # transcoded to valid UTF-8 already
         ),
     )
+    if hide:
+        for k, nm in enumerate(names):
+            table = table.set_column(k, nm, pc.replace_substring(table[nm], "\x00", "\r"))
+    return table
 
 
 def _nul_problems(

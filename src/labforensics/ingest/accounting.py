@@ -74,6 +74,12 @@ class FileReport:
     ``rows_recoded``: rows written in UTF-8 inside a cp1252 (single-byte) file, read
     as UTF-8; ``replacement_chars``: U+FFFD standing for undecodable bytes;
     ``encoding_note``: their lines (each field concerned is also a field problem).
+    ``note``: how the file was read where it matters, ``"; "``-separated (``""`` when
+    nothing): its name and its bytes disagree on compression
+    (:func:`labforensics.ingest.files.compression_note`), it was read through a
+    symbolic link (``"read through a symbolic link to ../store/x.csv"``, the target
+    relative to the evidence root), a bare CR was read as a line end
+    (:mod:`labforensics.ingest.readers.lis_csv`).
     """
 
     source_file: str
@@ -97,6 +103,7 @@ class FileReport:
     rows_recoded: int = 0
     replacement_chars: int = 0
     encoding_note: str = ""
+    note: str = ""
 
     def check(self) -> None:
         """Raise :class:`AccountingError` when the identity does not hold."""
@@ -145,6 +152,14 @@ class IngestReport:
         60 characters), ``"symbolic link loop"``, ``"dangling symbolic link"``,
         ``"not a regular file (named pipe (FIFO)): not read"`` (or socket, device:
         a named pipe would block the read forever).
+    skipped : list of dict
+        Symbolic links found (or named) that were not read, each ``{"source_file":
+        the link, "reason": ...}``: ``"symbolic link to <target>, an input already read:
+        not read twice"`` (read under the target's own name; ``"... already read as
+        <name>: ..."`` when read under another link's name) or
+        ``"symbolic link to the folder <target>: not entered"`` (as :func:`os.walk`;
+        name the folder itself to read it). Targets relative to the evidence root.
+        Their files are not hashed (the manifest lists what was read).
     field_problems : pandas.DataFrame
         ``source_file``, ``source_line``, ``column``, ``value`` (redacted), ``problem``.
     unknown_codes : dict
@@ -157,6 +172,7 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
     unrecognised_reasons: dict[str, str] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
     field_problems: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(
             columns=["source_file", "source_line", "column", "value", "problem"]
@@ -248,12 +264,12 @@ class IngestReport:
             Columns ``source_file``, ``format``, ``lab``, ``size`` (bytes), ``sha256``,
             the counts of the identity, ``events_out``, ``field_problems``,
             ``truncated``, ``truncation_note``, ``line_order``, ``reversed``,
-            ``rows_recoded``, ``replacement_chars``, ``encoding_note``.
+            ``rows_recoded``, ``replacement_chars``, ``encoding_note``, ``note``.
         """
         enc = ("rows_recoded", "replacement_chars")
         cols = ["source_file", "format", "lab", "size", "sha256", *_COUNTS]
         cols += ["truncated", "truncation_note", "line_order", "reversed", *enc]
-        cols += ["encoding_note"]
+        cols += ["encoding_note", "note"]
         rows = [{c: getattr(f, c) for c in cols} for f in self.files]
         total = {c: "" for c in cols}
         total.update({c: self._sum(c) for c in (*_COUNTS, *enc)})
@@ -267,7 +283,8 @@ class IngestReport:
     def summary(self) -> str:
         """The accounting identity in words, one screen: totals, truncated files, unknowns."""
         lines = [
-            f"files read: {len(self.files)}, not recognised: {len(self.unrecognised)}",
+            f"files read: {len(self.files)}, not recognised: {len(self.unrecognised)}"
+            + (f", links not read: {len(self.skipped)}" if self.skipped else ""),
             f"rows_read {self.rows_read:,} = events {self.events:,} + rotation_duplicates "
             f"{self.rotation_duplicates:,} + repeated_headers {self.repeated_headers:,} + "
             f"ignored {self.ignored:,} + quarantined {self.quarantined:,}",
@@ -286,6 +303,9 @@ class IngestReport:
         for f in self.files:
             if f.encoding_note:
                 lines.append(f"encoding: {f.source_file}: {f.encoding_note}")
+        for f in self.files:
+            if f.note:
+                lines.append(f"note: {f.source_file}: {f.note}")
         for label, names in (
             ("written newest first, read bottom-up", self.reversed_files),
             ("line order cannot be told, read as written", self.unclear_order_files),
@@ -298,6 +318,8 @@ class IngestReport:
         for path in self.unrecognised:
             why = self.unrecognised_reasons.get(path, "no reason recorded")
             lines.append(f"not recognised: {path}: {why}")
+        for s in self.skipped:
+            lines.append(f"not read: {s['source_file']}: {s['reason']}")
         if self.unknown_codes:
             codes = ", ".join(f"{k} ({v})" for k, v in sorted(self.unknown_codes.items()))
             lines.append(f"unknown action codes kept as 'other': {codes}")
@@ -319,6 +341,7 @@ class IngestReport:
             "files": [asdict(f) for f in self.files],
             "unrecognised": list(self.unrecognised),
             "unrecognised_reasons": dict(sorted(self.unrecognised_reasons.items())),
+            "skipped": [dict(s) for s in self.skipped],
             "unknown_codes": dict(sorted(self.unknown_codes.items())),
             "identifiers_in_columns": dict(sorted(self.identifiers_in_columns.items())),
             "field_problems": int(len(self.field_problems)),

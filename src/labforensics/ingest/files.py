@@ -49,12 +49,14 @@ __all__ = [
     "GZIP_MAGIC",
     "Decompressed",
     "common_root",
+    "compression_note",
     "custody_log",
     "expand_paths",
     "is_gzip",
     "printable_name",
     "read_bytes",
     "read_head",
+    "read_head_magic",
     "relative_name",
     "unrecognised_reason",
     "utf16_without_bom",
@@ -402,12 +404,89 @@ def read_head(path: str | os.PathLike[str], size: int = 1 << 16) -> bytes:
 
     Never raises on a damaged gzip (what could be decompressed is returned).
     """
+    return read_head_magic(path, size)[0]
+
+
+def read_head_magic(path: str | os.PathLike[str], size: int = 1 << 16) -> tuple[bytes, bytes]:
+    """:func:`read_head` and the file's first bytes as stored (for :func:`compression_note`).
+
+    Returns
+    -------
+    head : bytes
+        The first ``size`` bytes of the decompressed content.
+    magic : bytes
+        The first 6 bytes of the file itself (compressed, when it is).
+    """
     with open_evidence(path) as fh:
         head = fh.read(size)
         if head[:2] != GZIP_MAGIC:
-            return _utf16_head(head, size)
+            return _utf16_head(head, size), head[:6]
         raw = head + fh.read(size * 4)  # ample for the first 64 KiB of text
-    return _utf16_head(_gunzip(raw, limit=size).data[:size], size)
+    return _utf16_head(_gunzip(raw, limit=size).data[:size], size), head[:6]
+
+
+#: Name suffix -> (compression, magic bytes at the file's start). Only gzip is
+#: decompressed (recognised by its magic bytes, never by the name); the others are
+#: named so that a file whose name and bytes disagree is said so.
+COMPRESSED_SUFFIXES: dict[str, tuple[str, bytes]] = {
+    ".gz": ("gzip", GZIP_MAGIC),
+    ".tgz": ("gzip", GZIP_MAGIC),
+    ".bz2": ("bzip2", b"BZh"),
+    ".xz": ("xz", b"\xfd7zXZ\x00"),
+    ".zip": ("zip", b"PK\x03\x04"),
+    ".zst": ("zstd", b"\x28\xb5\x2f\xfd"),
+}
+
+
+def _hex(magic: bytes) -> str:
+    return " ".join(f"{b:02x}" for b in magic)
+
+
+def compression_note(name: str, magic: bytes) -> str:
+    """What a file's name says of its compression that its first bytes contradict.
+
+    Compressed evidence is recognised by its magic bytes, never by its name, so a
+    mismatch changes nothing to what is read; it is recorded (``FileReport.note``)
+    because it tells of how the evidence was handled (a file renamed, a copy tool
+    that decompressed on the fly).
+
+    Parameters
+    ----------
+    name : str
+        The file's name (its suffix is looked at, case-insensitively).
+    magic : bytes
+        The file's first bytes as stored (:func:`read_head_magic`).
+
+    Returns
+    -------
+    str
+        ``"named .gz but not gzip (magic bytes 1f 8b absent): read as plain text"``
+        (likewise ``.tgz``, ``.bz2``, ``.xz``, ``.zip``, ``.zst`` with their magic
+        bytes), ``"gzip (magic bytes 1f 8b) though not named .gz: decompressed"``,
+        or ``""`` when name and bytes agree.
+
+    Examples
+    --------
+    >>> compression_note("AUDIT_L01_20190301.csv.gz", b"DATE;H")
+    'named .gz but not gzip (magic bytes 1f 8b absent): read as plain text'
+    >>> compression_note("auth.log.1", b"\\x1f\\x8b\\x08\\x00")
+    'gzip (magic bytes 1f 8b) though not named .gz: decompressed'
+    """
+    low = name.lower()
+    suffix = next((s for s in COMPRESSED_SUFFIXES if low.endswith(s)), None)
+    gz = magic[:2] == GZIP_MAGIC
+    if suffix is None:
+        return (
+            f"gzip (magic bytes {_hex(GZIP_MAGIC)}) though not named .gz: decompressed"
+            if gz
+            else ""
+        )
+    kind, want = COMPRESSED_SUFFIXES[suffix]
+    if magic.startswith(want):
+        return ""
+    if gz:  # named .bz2 (say) but gzip: decompressed as gzip
+        return f"named {suffix} but gzip (magic bytes {_hex(GZIP_MAGIC)}): decompressed as gzip"
+    return f"named {suffix} but not {kind} (magic bytes {_hex(want)} absent): read as plain text"
 
 
 def _utf16_head(head: bytes, size: int) -> bytes:
@@ -462,7 +541,8 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     """Why no reader took a file (``head``: its first decompressed bytes).
 
     Returns ``"empty file"``, ``"not gzip despite .gz suffix"``, ``"gzip stream cut
-    before any data"``, the hint of :func:`utf16_without_bom`, or ``"no reader recognises the header: first bytes '...'"``
+    before any data"``, ``"bzip2 compressed (magic bytes 42 5a 68): not decompressed
+    (only gzip is): ..."`` (or xz, zip, zstd), the hint of :func:`utf16_without_bom`, or ``"no reader recognises the header: first bytes '...'"``
     (the first 60 bytes as text, undecodable bytes and control characters as
     ``\\xNN`` escapes, :func:`labforensics._terminal.visible`; the caller redacts it).
     """
@@ -475,6 +555,12 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
         return "not gzip despite .gz suffix"
     if gz and not head:
         return "gzip stream cut before any data"
+    for kind, magic in dict.fromkeys(v for v in COMPRESSED_SUFFIXES.values() if v[0] != "gzip"):
+        if not gz and head.startswith(magic):
+            return (
+                f"{kind} compressed (magic bytes {_hex(magic)}): not decompressed (only gzip "
+                "is): decompress it and read it again"
+            )
     if not head.strip():
         return "no reader recognises the header: only blank bytes"
     utf16 = utf16_without_bom(head)
@@ -485,7 +571,11 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     return f"no reader recognises the header: first bytes '{text}'"
 
 
-def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[tuple[Path, str, bool]]:
+def _walk(
+    folder: Path,
+    skipped: dict[Path, str] | None = None,
+    links: dict[Path, tuple[Path, Path | None]] | None = None,
+) -> list[tuple[Path, str, bool]]:
     """Every file under ``folder`` (recursively): ``(path, target, is_link)``, sorted.
 
     ``path`` is the name found (the folder resolved once, names joined to it, the
@@ -493,7 +583,8 @@ def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[tuple[Pa
     readers parse for the lab and date); ``target`` is the resolved path of the file
     it names (used to read each file once). Only entries that are symbolic links are
     resolved one by one (resolving every path costs a system call per path
-    component, which dominates on tens of thousands of daily files).
+    component, which dominates on tens of thousands of daily files). A symbolic link
+    to a folder is not entered: ``links[link] = (target, None)``.
     """
     found: list[tuple[Path, str, bool]] = []
     stack = [os.path.realpath(folder)]
@@ -518,7 +609,10 @@ def _walk(folder: Path, skipped: dict[Path, str] | None = None) -> list[tuple[Pa
                     continue
                 if target.is_file():
                     found.append((Path(e.path), os.fspath(target), True))
-                elif not target.is_dir() and skipped is not None:
+                elif target.is_dir():
+                    if links is not None:
+                        links[Path(e.path)] = (target, None)
+                elif skipped is not None:
                     skipped[Path(e.path)] = _special_reason(target)
             elif e.is_dir(follow_symlinks=False):
                 stack.append(e.path)
@@ -568,6 +662,7 @@ def _special_reason(path: Path) -> str:
 def expand_paths(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     skipped: dict[Path, str] | None = None,
+    links: dict[Path, tuple[Path, Path | None]] | None = None,
 ) -> list[tuple[Path, bool]]:
     """Expand files, folders (walked recursively) and glob patterns.
 
@@ -581,6 +676,16 @@ def expand_paths(
         ``"dangling symbolic link"``) and paths that are neither regular files nor
         folders, or links to them (``"not a regular file (named pipe (FIFO)): not
         read"``, sockets, devices), found or named. These are never opened.
+    links : dict, optional
+        Filled with every symbolic link found or named that leads to a file or a
+        folder: ``links[link] = (target, read_as)``, ``target`` the resolved path it
+        leads to and ``read_as`` the name the target is read under: the link itself
+        (the file is read through it), another name (the target is read once, under
+        that name: this link is not read), or None for a link to a folder found
+        while walking (not entered). Paths as in the result (absolute, last
+        component as found). :func:`labforensics.ingest.read_evidence` reports them
+        (``IngestReport.skipped``, ``FileReport.note``): no link is passed over
+        unsaid.
 
     Returns
     -------
@@ -614,7 +719,7 @@ def expand_paths(
         text = os.fspath(p)
         path = Path(text)
         if path.is_dir():
-            add(_walk(path, skipped), False)
+            add(_walk(path, skipped, links), False)
         elif path.is_file():
             add([_named(text)], True)
         elif path.exists():  # a named pipe, socket or device given by name
@@ -627,7 +732,7 @@ def expand_paths(
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
-                    add(_walk(mp, skipped), False)
+                    add(_walk(mp, skipped, links), False)
                 elif mp.is_file():
                     add([_named(m)], True)
                 elif skipped is not None:
@@ -637,9 +742,13 @@ def expand_paths(
                 f"evidence path {text!r} does not exist; give a file, a folder or a glob pattern"
             )
     out: dict[Path, bool] = {}
-    for seen in names.values():
+    for target, seen in names.items():
         name = min((is_link, path) for path, is_link, _ in seen)[1]
         out[name] = out.get(name, False) or any(explicit for _, _, explicit in seen)
+        if links is not None:
+            for path, is_link, _ in seen:
+                if is_link:
+                    links[path] = (Path(target), name)
     return sorted(out.items())
 
 

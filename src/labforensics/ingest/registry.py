@@ -149,6 +149,9 @@ class FileRead:
         (each field concerned is also a field problem).
     encoding_note : str
         The lines of the two above, ``""`` when none.
+    note : str
+        How the file was read where it matters (``FileReport.note``), ``""`` when
+        nothing: e.g. bare CRs read as line ends.
     """
 
     events: pd.DataFrame
@@ -166,6 +169,7 @@ class FileRead:
     rows_recoded: int = 0
     replacement_chars: int = 0
     encoding_note: str = ""
+    note: str = ""
 
 
 @dataclass

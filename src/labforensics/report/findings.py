@@ -443,11 +443,12 @@ def _accounting_section(accounting: Mapping[str, Any]) -> dict[str, Any]:
             if fr.get("truncated")
             or fr.get("reversed")
             or fr.get("line_order") == "unclear"
+            or fr.get("note")  # read through a link, a .gz that is not gzip ...
             or any(fr.get(c) for c in _NOTABLE)
         ]
         how = (
             "notable only: " + ", ".join(_NOTABLE) + ", truncated, read bottom-up or of unclear"
-            " line order (every file: manifest.json)"
+            " line order, with a note (every file: manifest.json)"
         )
     return {**accounting, "files": listed, "files_total": len(files), "files_listed": how}
 

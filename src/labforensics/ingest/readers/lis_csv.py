@@ -36,10 +36,15 @@ batch of one): every fixed cost is paid once per batch, not once per file.
 2. **Width and quoting** (numba, :mod:`labforensics.ingest._lis_kernels`): one
    pass counts each record's fields under the CSV rules shared by Python's
    :mod:`csv` and pyarrow (a quote opens a quoted field only at a field's start;
-   elsewhere it is a literal character, so ``a"b;c"d`` is two fields). A row of
-   the wrong width, one that ends inside quotes, or one with a line break outside
-   quotes (lines joined by an odd quote count from a literal quote, a lone CR) is
-   quarantined with its line. After a gzip cut, the partial bytes after the last
+   elsewhere it is a literal character, so ``a"b;c"d`` is two fields). A bare CR
+   (no LF after it) outside quotes is data in a record of the header's width (kept
+   in the value, a field problem ``<column>: bare CR (carriage return without line
+   feed) kept in the value``) and otherwise a line end, as csv and pyarrow read it:
+   the record is split there, each part numbered by the physical line it starts on
+   (the file's ``note`` names those lines;
+   :func:`labforensics.ingest._lis_structure._bare_crs`). A row of the wrong width,
+   one that ends inside quotes, or one with a line feed outside quotes (lines
+   joined by an odd quote count from a literal quote) is quarantined with its line. After a gzip cut, the partial bytes after the last
    line end are always quarantined, whatever their width (the last field may be
    cut); a plain file's last line without a line end is kept when it parses whole.
 3. **Fields** (:func:`pyarrow.csv.read_csv`): the batch's bytes, with every record
@@ -81,12 +86,14 @@ from .._lis_structure import (
     _NUL_TO_SPACE,
     _OK,
     _OPEN_AT_EOF,
+    _bare_crs,
     _capped_text,
     _cr_only,
     _header_utf8,
     _nul_problems,
     _nul_runs,
     _parse_records,
+    _problems_at,
     _structure,
 )
 from ..files import read_bytes
@@ -382,8 +389,9 @@ def _quarantine_bad_records(
         f = int(rfile[i])
         quarantine[f].append(QuarantineRow(int(lines[i]), "unparseable quoting", raw_text(i)))
         kind[i] = 4
-    # a line break outside quotes (a quote in mid-field made a line's quote count odd,
-    # or a lone CR): CSV readers end the row there, so it cannot be read as one record
+    # a line feed outside quotes (a quote in mid-field made a line's quote count odd):
+    # CSV readers end the row there, so it cannot be read as one record (a bare CR was
+    # split off or kept as data before: _lis_structure._bare_crs)
     for i in np.flatnonzero((kind == 0) & bad_break):
         f = int(rfile[i])
         quarantine[f].append(
@@ -487,6 +495,10 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         data = data.translate(_NUL_TO_SPACE)  # a table lookup a byte: replace() is 10x slower
     arr = np.frombuffer(data, dtype=np.uint8)
     first, last, rs, ce, status, line_start, line_file = _structure(arr, profile, data, starts)
+    # bare CRs outside quotes: data in a record of the right width, else line ends
+    (first, last, rs, ce, status), split_off, kept_cr = _bare_crs(
+        arr, data, (first, last, rs, ce, status), line_start, profile
+    )
     rs0 = rs  # the records' first bytes: a glued file's BOM is its record's (encoding)
     rs, boms = _past_bom(arr, rs, ce)
     has_eol = np.ones(len(line_start), dtype=bool)
@@ -511,6 +523,8 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         counts, open_end, bad_break, quoted_break, all_hash = _k.scan_records(
             arr, rs, ce, ord(profile.separator), ord(profile.quote)
         )
+        if len(kept_cr):  # their only line breaks outside quotes are CRs kept as data
+            bad_break[np.searchsorted(rs, kept_cr, side="right") - 1] = False
         _quarantine_bad_records(
             data, rs, ce, rfile, lines, first, last, status,
             (counts, open_end, bad_break), is_last, rec_eol, expected, gz_cut, appended,
@@ -521,7 +535,9 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     g_lines = lines[good]
     g_file = rfile[good]
     g_rs, g_ce = rs[good], ce[good]
-    table = _parse_records(arr, rs, ce, kind != 0, profile, bool(quoted_break[good].any()), boms)
+    table = _parse_records(
+        arr, rs, ce, kind != 0, profile, bool(quoted_break[good].any()), boms, kept_cr
+    )
     if table.num_rows != len(good):  # the width check and the parser disagree: a bug
         raise AssertionError(
             f"LIS reader bug: pyarrow read {table.num_rows} rows from {len(good)} validated "
@@ -548,9 +564,16 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         quarantine[f].append(q)
     enc = encoding_account(replaced, recoded, starts, data, rs0, ce, kind, rfile, lines, profile,
                            [None if it[5] is None else "UTF-16" for it in items])  # fmt: skip
+    cr_problems = []
+    if len(kept_cr):
+        cr_problems = _problems_at(
+            kept_cr, "bare CR (carriage return without line feed) kept in the value",
+            data, rs, ce, kind, rfile, lines, profile,
+        )  # fmt: skip
     per_file_problems = _per_file_problems(
-        nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile, enc.problems
-    )
+        nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile,
+        enc.problems + cr_problems,
+    )  # fmt: skip
     n_ev, files = _file_reads(
         items, g_file, rfile, kind, quarantine, per_file_problems, truncated, notes, labs,
         file_lab_date,
@@ -559,7 +582,31 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         fr.rows_recoded = int(enc.recoded_rows[f])
         fr.replacement_chars = int(enc.replaced[f])
         fr.encoding_note = enc.notes[f]
+    if split_off.any():
+        for f, note in _split_notes(split_off, rfile, lines, nf).items():
+            files[f].note = note
     return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)
+
+
+def _split_notes(
+    split_off: np.ndarray, rfile: np.ndarray, lines: np.ndarray, nf: int, limit: int = 10
+) -> dict[int, str]:
+    """File -> ``"bare CR (...) read as a line end: 1 record(s) more than lines, on
+    line(s) 2"`` for the files where a bare CR split a record
+    (:func:`labforensics.ingest._lis_structure._bare_crs`); ``limit`` lines named."""
+    out: dict[int, str] = {}
+    for f in range(nf):
+        at = lines[split_off & (rfile == f)]
+        if not len(at):
+            continue
+        where = np.unique(at).tolist()
+        shown = ", ".join(str(x) for x in where[:limit])
+        more = f" and {len(where) - limit:,} more" if len(where) > limit else ""
+        out[f] = (
+            "bare CR (carriage return without line feed) read as a line end: "
+            f"{len(at):,} record(s) more than lines, on line(s) {shown}{more}"
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- registration
