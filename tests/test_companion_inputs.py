@@ -116,7 +116,8 @@ def test_transfer_log_undecodable_bytes_are_a_limit(case, tmp_path, capsys):
     assert rc == 0, err
     f = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     said = ("the transfer log xferlog holds bytes that are not text of its encoding: 1 "
-            "undecodable byte sequence(s) (utf-8) read as U+FFFD: line(s) 1; the file names, "
+            "row(s) written in cp1252 in this utf-8 file, decoded as cp1252: line(s) 1; the file "
+            "names, "
             "addresses and users of those lines may be wrong")  # fmt: skip
     assert any(t.startswith(said) for t in f["limits"])
     assert any("line(s) 1; the file names" in ln for ln in err.splitlines()

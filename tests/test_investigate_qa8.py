@@ -48,7 +48,9 @@ def run(tmp_path_factory):
     first = p["evidence"] / "audit_l01_2020-03-02.csv"
     data = first.read_bytes()
     assert data.count(b"export hebdo") == 3
-    first.write_bytes(data.replace(b"export hebdo", b"export h\xffbdo", 1))  # one bad byte
+    first.write_bytes(
+        data.replace(b"export hebdo", b"export h\x81bdo", 1)
+    )  # one byte neither UTF-8 nor cp1252
     line = data[: data.index(b"export hebdo")].count(b"\n") + 1
     (base / "case.key").write_text(bytes(range(32)).hex() + "\n")
     case = base / "case.toml"
@@ -100,7 +102,8 @@ def test_report_says_what_the_quarantine_shows(run):
 def test_undecodable_byte_is_listed_and_is_a_limit(run):
     res, line = run
     f = json.loads((res.out / "findings.json").read_text(encoding="utf-8"))
-    note = f"1 undecodable byte sequence(s) (utf-8-sig) read as U+FFFD: line(s) {line}"
+    note = (f"1 undecodable byte(s) (utf-8-sig) read as U+FFFD followed by its hex (xNN): "
+            f"line(s) {line}")  # fmt: skip
     acc = {r["source_file"]: r for r in f["accounting"]["files"]}
     assert acc["audit_l01_2020-03-02.csv"]["replacement_chars"] == 1
     assert acc["audit_l01_2020-03-02.csv"]["encoding_note"] == note

@@ -194,7 +194,7 @@ def read_transfers(
     with open(p, "rb") as fh:
         raw_file = fh.read()
     # bytes that are not UTF-8 (or UTF-16) read as U+FFFD, counted and named by line
-    text, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16)
+    text, n_rec, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16)
     lines, ends_nl = split_lines(text)
     n = len(lines)
     m, blank, ok, reason = _match_lines(lines)
@@ -217,6 +217,7 @@ def read_transfers(
         field_problems=len(enc_problems),
         truncated=truncated,
         truncation_note=note,
+        rows_recoded=n_rec,
         replacement_chars=n_rep,
         encoding_note=enc_note,
     )

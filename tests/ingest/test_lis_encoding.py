@@ -56,6 +56,9 @@ def mixed_legacy() -> bytes:
     )
 
 
+E = "read as U+FFFD followed by its hex (xNN)"
+
+
 def utf8_one_bad_byte() -> bytes:
     return (
         b"\xef\xbb\xbf"
@@ -96,14 +99,13 @@ def test_cp1252_file_with_two_utf8_rows():
 def test_utf8_file_with_one_invalid_byte():
     fr = parse(utf8_one_bad_byte(), "current", CUR_NAME)
     assert fr.events["account"].tolist() == ["hélène.m", "hélène.m", "jérôme"]
-    assert fr.events["detail"].tolist()[1] == "v\ufffdu"
+    # line 3 holds UTF-8 (hélène.m): a UTF-8 line with a stray byte, 0xFF kept as its hex
+    assert fr.events["detail"].tolist()[1] == "v\ufffdxffu"
     assert fr.rows_recoded == 0 and fr.replacement_chars == 1
-    assert (
-        fr.encoding_note == "1 undecodable byte sequence(s) (utf-8-sig) read as U+FFFD: line(s) 3"
-    )
+    assert fr.encoding_note == f"1 undecodable byte(s) (utf-8-sig) {E}: line(s) 3"
     got = [(p.line, p.column, p.value, p.problem) for p in fr.field_problems]
     assert got == [
-        (3, "detail", "v\ufffdu", "commentaire: undecodable byte(s) (utf-8-sig) read as U+FFFD")
+        (3, "detail", "v\ufffdxffu", f"commentaire: undecodable byte(s) (utf-8-sig) {E}")
     ]
 
 
@@ -132,7 +134,7 @@ def test_transcode_positions():
     cp = "a;é\n".encode("cp1252")
     u8 = "b;é€\n".encode()
     t = transcode(cp + u8 + b"c\x81\n", "cp1252")  # 0x81: undefined in cp1252
-    assert bytes(t.data) == "a;é\nb;é€\nc\ufffd\n".encode()
+    assert bytes(t.data) == "a;é\nb;é€\nc\ufffdx81\n".encode()
     # 'a;é\n' is bytes 0-4; 'b;' 5-6, é 7-8, € 9-11, '\n' 12, 'c' 13: U+FFFD at 14
     assert t.recoded.tolist() == [7, 9] and t.replaced.tolist() == [14]
     # a whole file in UTF-8 under a cp1252 profile: kept, every character named
@@ -142,11 +144,18 @@ def test_transcode_positions():
     for data in ("jérôme;«€»\n".encode("cp1252"), b"abc\n"):
         t = transcode(data, "cp1252")
         assert len(t.recoded) == 0 and len(t.replaced) == 0
-    # UTF-8: each maximal invalid sequence is one U+FFFD, as errors="replace"
+    # UTF-8 profile, no typical UTF-8 sequence: cp1252 saved without BOM, read as cp1252
     bad = b"ok\nx\xff\xc3y\n\xe2\x82"
     t = transcode(bad, "utf-8")
-    assert bytes(t.data) == bad.decode("utf-8", errors="replace").encode()
-    assert t.replaced.tolist() == [4, 7, 12]
+    assert bytes(t.data) == "ok\nxÿÃy\nâ‚".encode() and t.recoded_as == "cp1252"
+    # 'ok\nx' 0-3, ÿ 4-5, Ã 6-7, 'y\n' 8-9, â 10-11, ‚ 12-14
+    assert t.recoded.tolist() == [4, 6, 10, 12] and t.replaced.tolist() == []
+    # UTF-8 text too: line 1 (a typical sequence, a stray 0xFF) UTF-8, its 0xFF escaped;
+    # line 2 cp1252, its 0x81 (undefined in cp1252) escaped
+    t = transcode("é".encode() + b"\xff\nx\xff\x81\n", "utf-8")
+    assert bytes(t.data) == "é\ufffdxff\nxÿ\ufffdx81\n".encode()
+    # é 0-1, escape 2-7, '\n' 8, x 9, ÿ 10-11, escape 12-17
+    assert t.replaced.tolist() == [2, 12] and t.recoded.tolist() == [10]
 
 
 def test_utf8_starts_rejects_overlong_and_surrogates():
@@ -209,7 +218,7 @@ def test_regex_profile_mixed_lines(tmp_path):
     assert (rep.rows_recoded, rep.replacement_chars, rep.field_problems) == (1, 1, 2)
     assert rep.encoding_note == (
         "1 row(s) written in UTF-8 in this cp1252 file, decoded as UTF-8: line(s) 2; "
-        "1 undecodable byte sequence(s) (cp1252) read as U+FFFD: line(s) 3"
+        f"1 undecodable byte(s) (cp1252) {E}: line(s) 3"
     )
     assert ev.report.field_problems["source_line"].tolist() == [2, 3]
     assert ev.events["account"].iloc[0] == ev.events["account"].iloc[1]  # one account

@@ -23,24 +23,29 @@ KEY = CaseKey(bytes(range(32)))
 
 
 def _note(n: int, lines: str) -> str:
-    return f"{n} undecodable byte sequence(s) (utf-8) read as U+FFFD: line(s) {lines}"
+    return (
+        f"{n} undecodable byte(s) (utf-8) read as U+FFFD followed by its hex (xNN): line(s) {lines}"
+    )
 
 
-def test_decode_utf8_accounted_counts_each_sequence():
-    # line 1 clean; line 2 "FF FE" (2); line 3 "C3 (" (1): 3 on lines 2 and 3; BOM dropped
-    data = b"\xef\xbb\xbfok\nab\xff\xfecd\nx\xc3(y\n"
-    text, n, note, probs = decode_utf8_accounted(data)
-    assert text == "ok\nab\ufffd\ufffdcd\nx\ufffd(y\n"
-    assert n == 3 and note == _note(3, "2, 3")
-    assert [(p.line, p.column, p.value) for p in probs] == [(2, "line", ""), (3, "line", "")]
-    assert decode_utf8_accounted(b"clean\n") == ("clean\n", 0, "", [])
+def test_decode_utf8_accounted_counts_each_byte():
+    # line 1 clean; line 2 "81 8D" (2, undefined in cp1252 too); line 3 "C3 (": no typical
+    # UTF-8 sequence, so cp1252 (C3 is Ã); 2 escaped bytes on line 2; BOM dropped
+    data = b"\xef\xbb\xbfok\nab\x81\x8dcd\nx\xc3(y\n"
+    text, n_rec, n, note, probs = decode_utf8_accounted(data)
+    assert text == "ok\nab\ufffdx81\ufffdx8dcd\nxÃ(y\n"
+    assert (n_rec, n) == (1, 2)  # line 2 holds no cp1252 character, only its 2 escapes
+    assert note == ("1 row(s) written in cp1252 in this utf-8 file, decoded as cp1252: "
+                    "line(s) 3; " + _note(2, "2"))  # fmt: skip
+    assert [(p.line, p.column, p.value) for p in probs] == [(3, "line", ""), (2, "line", "")]
+    assert decode_utf8_accounted(b"clean\n") == ("clean\n", 0, 0, "", [])
 
 
 def test_syslog_counts_its_replacement_characters(tmp_path):
     lines = [
         b"Mar  1 10:00:00 host1 sshd[12]: Accepted password for alice from 10.0.0.1 port 22 ssh2",
-        b"Mar  1 10:05:00 host1 sshd[13]: Accepted password for b\xffob from 10.0.0.2 port 22 ssh2",
-        b"Mar  1 10:06:00 host1 sshd[14]: Failed password for \xfe\xff from 10.0.0.3 port 22 ssh2",
+        b"Mar  1 10:05:00 host1 sshd[13]: Accepted password for b\x81ob from 10.0.0.2 port 22 ssh2",
+        b"Mar  1 10:06:00 host1 sshd[14]: Failed password for \x8d\x9d from 10.0.0.3 port 22 ssh2",
     ]
     p = tmp_path / "auth.log"
     p.write_bytes(b"\n".join(lines) + b"\n")
@@ -64,7 +69,7 @@ def test_fhir_counts_its_replacement_characters(tmp_path):
         "source": {"observer": {"display": "lis"}},
     }
     line = json.dumps(res).encode()
-    bad = line.replace(b"tech10", b"tech\xe910")  # a Latin-1 "é": one invalid sequence
+    bad = line.replace(b"tech10", b"tech\x8110")  # 0x81: neither UTF-8 nor cp1252
     p = tmp_path / "audit.ndjson"
     p.write_bytes(line + b"\n" + bad + b"\n")
     r = read_fhir(p, ReadContext(source_file="audit.ndjson", lab="L01"))

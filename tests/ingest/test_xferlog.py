@@ -123,7 +123,9 @@ def test_not_a_registered_reader():
 def test_undecodable_bytes_counted_and_named_by_line(tmp_path):
     """Session 10, QA item 6: the transfer log was decoded with replacement and nothing
     counted it. Line 2 names a file in cp1252 (``\\xe9``, an é), line 4 holds a lone
-    ``\\xff``: one undecodable sequence each (U+FFFD), both transfers kept as read."""
+    ``\\xff``: the file is not UTF-8 and holds no UTF-8 text, so it is read as cp1252
+    (session 11: a file name read with U+FFFD did not link to its extraction); both
+    lines are counted and named, both transfers kept."""
     ok = (
         b"Mon Jun 14 04:12:43 2004 12 192.168.1.5 1048576 /pub/L07_export.csv b _ o r v ftp 0 * c\n"
     )
@@ -133,16 +135,16 @@ def test_undecodable_bytes_counted_and_named_by_line(tmp_path):
     rep = t.report
     rep.check()
     assert (rep.rows_read, rep.events, rep.ignored, rep.quarantined) == (4, 3, 1, 0)
-    assert rep.replacement_chars == 2 and rep.field_problems == 2
-    assert (
-        rep.encoding_note == "2 undecodable byte sequence(s) (utf-8) read as U+FFFD: line(s) 2, 4"
+    assert (rep.rows_recoded, rep.replacement_chars, rep.field_problems) == (2, 0, 2)
+    assert rep.encoding_note == (
+        "2 row(s) written in cp1252 in this utf-8 file, decoded as cp1252: line(s) 2, 4"
     )
     fp = t.field_problems
     assert list(fp.columns) == ["source_file", "source_line", "column", "value", "problem"]
     assert fp["source_line"].tolist() == [2, 4] and set(fp["column"]) == {"line"}
     assert set(fp["value"]) == {""}  # the line itself is never copied
-    assert set(fp["problem"]) == {"undecodable byte(s) (utf-8) read as U+FFFD"}
-    assert t.transfers["file_base"].tolist() == ["L07_export.csv", "r\ufffdsultats.csv",
+    assert set(fp["problem"]) == {"written in cp1252 in a utf-8 file: decoded as cp1252"}
+    assert t.transfers["file_base"].tolist() == ["L07_export.csv", "résultats.csv",
                                                  "L07_export.csv"]  # fmt: skip
 
 

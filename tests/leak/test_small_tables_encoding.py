@@ -71,3 +71,26 @@ def test_clean_utf16_and_utf8_read_as_before(tmp_path):
     p.write_bytes("lab;ipp\nL01;40000001\n".encode("utf-16"))
     rep = read_leak(p, case_key=KEY, labs=["L01"]).attrs["leak_report"]
     assert rep["rows_used"] == 1 and rep["rejected"] == []
+
+
+def test_index_error_names_the_lines_never_the_bytes(tmp_path):
+    """QA session 11, item 9: a patient index with a byte that is neither UTF-8 nor cp1252
+    (0x81, line 3) was refused without a line; the error names the count and lines."""
+    from labforensics.errors import EvidenceError
+    from labforensics.leak._tables import decode
+
+    rows = ["IPP;NOM;PRENOM", "1001;DURAND;Paul", "1002;DUR\x81AND;Jos\xe9", "1003;MARTIN;Léa"]
+    data = "\n".join(rows).encode("latin-1")
+    with pytest.raises(EvidenceError) as exc:
+        decode(data, tmp_path / "PATIENTS_L01.csv", None)
+    msg = str(exc.value)
+    assert "bytes that are not utf-8 nor cp1252, on 1 line(s): 3; expected" in msg
+    assert "DUR" not in msg and "1002" not in msg  # nothing of the patient
+    # each line readable, but in two encodings: the lines each one fails on are named
+    data = "é\n".encode() + "è\x81\n".encode("latin-1") + "ü\n".encode("cp1252")
+    with pytest.raises(EvidenceError, match=r"on 1 line\(s\): 2;"):
+        decode(data, tmp_path / "P.csv", None)
+    data = "é\n".encode() + "è\n".encode("cp1252") + "ü\x81\n".encode()
+    with pytest.raises(EvidenceError, match=r"not utf-8 on 1 line\(s\): 2, not cp1252 on "
+                                            r"1 line\(s\): 3; expected"):  # fmt: skip
+        decode(data, tmp_path / "P.csv", None)

@@ -531,13 +531,15 @@ def finish_file_read(
     unknown: dict[str, int],
     replacement_chars: int = 0,
     encoding_note: str = "",
+    rows_recoded: int = 0,
 ) -> FileRead:
     """The :class:`FileRead` of a message-based reader (FHIR, ATNA), masked and counted.
 
     Quarantined records and field-problem values never reach pseudonymisation, so
     the patient references in them are masked here (:func:`mask_raw`); quarantine
     rows are sorted by line; ``rows_read = rows_to_events + ignored + quarantined``.
-    ``replacement_chars`` and ``encoding_note``: the file's undecodable bytes
+    ``rows_recoded``, ``replacement_chars`` and ``encoding_note``: the file's lines
+    decoded as cp1252 and undecodable bytes
     (:func:`labforensics.ingest._lis_encoding.decode_utf8_accounted`).
     """
     quarantine = sorted(quarantine, key=lambda q: q.line or 0)
@@ -554,6 +556,7 @@ def finish_file_read(
         truncation_note=note,
         unknown_codes=unknown,
         lab=ctx.lab,
+        rows_recoded=rows_recoded,
         replacement_chars=replacement_chars,
         encoding_note=encoding_note,
     )

@@ -11,15 +11,32 @@ Two things a plain ``data.decode(encoding, errors="replace")`` hides:
   UTF-8. Other valid sequences occur in cp1252 text by chance (``É—`` is C9 97,
   UTF-8 for ``ɗ``) and alone never make a line UTF-8. The positions of its multi-byte characters are returned, so the
   reader reports each such row (file, line, field).
-* **Undecodable bytes** (an invalid UTF-8 byte, one of the five bytes cp1252
-  leaves undefined) become U+FFFD, as before; the position of each replacement
-  character is returned, so the reader counts and names them.
+* **Rows written in cp1252 inside a UTF-8 file** (the current dialect's export
+  saved by a Windows tool without a BOM): read as UTF-8 with ``errors="replace"``,
+  ``hélène.m`` and ``hèlène.m`` both became ``h\ufffdl\ufffdne.m``, one account
+  (QA session 11). In a file declared UTF-8 that is not valid UTF-8
+  (:func:`_utf8_or_cp1252`): a file holding no typical UTF-8 sequence is decoded as
+  cp1252 as a whole; otherwise each physical line that is not valid UTF-8 is decoded
+  as cp1252. Those lines are counted and named like the UTF-8 lines of a cp1252 file
+  (``Transcoded.recoded_as`` says which encoding the recoded lines were read in).
+* **Undecodable bytes** (an invalid UTF-8 byte no cp1252 reading saves, one of the
+  five bytes cp1252 leaves undefined: 0x81, 0x8D, 0x8F, 0x90, 0x9D) become U+FFFD
+  **followed by the byte in hex** (``\ufffdx81``), one per byte, never a bare U+FFFD:
+  a bare replacement character makes two different byte strings one value (two
+  accounts, hosts, sites or labs become one identity, a false shared account). The
+  escape keeps them distinct in every column, identity columns included, and keeps the
+  row (quarantining it would drop an event that is otherwise readable); it is ASCII
+  after U+FFFD, so it is safe in CSV, JSON and XML text and matches the readers'
+  ``\\S+`` patterns as the bare U+FFFD did. A value that already held U+FFFD followed by
+  ``x`` and two hex digits (text that went through a lossy converter before) could
+  equal one; each escape is a field problem anyway. The position of each escape is
+  returned, so the reader counts and names them (file, line, field).
 
 Cost on a normal file: :meth:`bytes.isascii` for an ASCII file; for a non-ASCII
 single-byte file one vectorised pass (the positions of bytes >= 0x80, then a few
 operations on those positions only) and the strict decode that was done anyway.
-Python loops run only per UTF-8 line found in a single-byte file and per
-undecodable byte.
+Python loops run only per UTF-8 line found in a single-byte file, per cp1252 line
+found in a UTF-8 file that holds UTF-8 text too, and per undecodable byte.
 """
 
 from __future__ import annotations
@@ -35,6 +52,8 @@ from .registry import FieldProblem
 __all__ = ["Transcoded", "decode_utf8_accounted", "transcode"]
 
 _FFFD = "\ufffd".encode()
+#: What an undecodable byte is read as, its hex after U+FFFD (see the module docstring).
+ESCAPED = "U+FFFD followed by its hex (xNN)"
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -47,17 +66,20 @@ class Transcoded:
     data : bytes or memoryview
         Valid UTF-8 (the input itself when nothing needed decoding).
     replaced : numpy.ndarray
-        int64, ascending: byte position in ``data`` of each U+FFFD that stands for
-        undecodable input bytes (one per maximal invalid sequence, as
-        ``errors="replace"``).
+        int64, ascending: byte position in ``data`` of each U+FFFD that stands for an
+        undecodable input byte (one per byte, each followed by ``x`` and its hex).
     recoded : numpy.ndarray
         int64, ascending: byte position in ``data`` of each multi-byte character of
-        the lines decoded as UTF-8 in a file of a single-byte encoding.
+        the lines decoded in ``recoded_as`` rather than the file's encoding.
+    recoded_as : str
+        ``"utf-8"`` (lines in UTF-8 in a single-byte file) or ``"cp1252"`` (lines in
+        cp1252 in a UTF-8 file).
     """
 
     data: bytes | memoryview
     replaced: np.ndarray
     recoded: np.ndarray
+    recoded_as: str = "utf-8"
 
 
 def _is_utf8(enc: str) -> bool:
@@ -78,12 +100,20 @@ def _single_byte(encoding: str) -> bool:
     return ascii_ok and all(len(s) == 1 for s in singles) and "".join(singles) == whole
 
 
+def _escape(bad: bytes | memoryview) -> bytes:
+    """Undecodable bytes as U+FFFD, ``x`` and the byte's two hex digits, one per byte:
+    fixed width, so two different byte strings never give the same text."""
+    return b"".join(_FFFD + b"x%02x" % c for c in bytes(bad))
+
+
 def _decode_counting(raw: bytes | memoryview, encoding: str) -> tuple[bytes, np.ndarray]:
-    """``raw`` decoded (undecodable bytes U+FFFD) as UTF-8, and where each U+FFFD went.
+    """``raw`` decoded as UTF-8 (each undecodable byte U+FFFD and its hex), and where
+    each U+FFFD went.
 
     The strict decode is tried first (the usual case, one C call); on failure the
     bytes are decoded piece by piece between the errors the strict decoder reports
-    (the same maximal invalid sequences ``errors="replace"`` replaces).
+    (the maximal invalid sequences ``errors="replace"`` replaces), each of their
+    bytes escaped (:func:`_escape`).
     """
     try:
         return str(raw, encoding).encode("utf-8"), _EMPTY
@@ -100,11 +130,13 @@ def _decode_counting(raw: bytes | memoryview, encoding: str) -> tuple[bytes, np.
             break
         except UnicodeDecodeError as e:
             good = str(view[pos : pos + e.start], encoding).encode("utf-8")
-            parts += [good, _FFFD]
+            end = pos + max(e.end, e.start + 1)  # e.start, e.end: within view[pos:]
+            esc = _escape(view[pos + e.start : end])
+            parts += [good, esc]
             olen += len(good)
-            where.append(olen)
-            olen += 3
-            pos += max(e.end, e.start + 1)  # e.start, e.end: within view[pos:]
+            where += range(olen, olen + len(esc), 6)  # U+FFFD (3 bytes) + "xNN"
+            olen += len(esc)
+            pos = end
     return b"".join(parts), np.asarray(where, dtype=np.int64)
 
 
@@ -198,8 +230,7 @@ def transcode(data: bytes | memoryview, encoding: str) -> Transcoded:
             raw.decode("utf-8")
             return Transcoded(data, _EMPTY, _EMPTY)
         except UnicodeDecodeError:
-            out, where = _decode_counting(raw, "utf-8")
-            return Transcoded(out, where, _EMPTY)
+            return _utf8_or_cp1252(raw)
     if not _single_byte(encoding):
         out, where = _decode_counting(raw, encoding)
         return Transcoded(out, where, _EMPTY)
@@ -214,6 +245,66 @@ def transcode(data: bytes | memoryview, encoding: str) -> Transcoded:
     except UnicodeDecodeError:
         pass
     return _mixed(raw, arr, starts, typical, encoding)
+
+
+def _non_ascii(out: bytes, where: np.ndarray) -> np.ndarray:
+    """Positions of the multi-byte characters of ``out`` (UTF-8) but the U+FFFD at ``where``."""
+    o = np.frombuffer(out, dtype=np.uint8)
+    return np.setdiff1d(np.flatnonzero(o >= 0xC0), where).astype(np.int64)
+
+
+def _utf8_or_cp1252(raw: bytes) -> Transcoded:
+    """A file declared UTF-8 that is not valid UTF-8: its cp1252 lines decoded as cp1252.
+
+    With no typical UTF-8 sequence (:func:`_utf8_starts`) the file is cp1252 text saved
+    without a BOM: decoded as cp1252 as a whole (a chance valid sequence such as
+    ``É—`` stays cp1252, as in a cp1252 file). Otherwise each physical line that is not
+    valid UTF-8 is decoded as cp1252, unless it holds a typical UTF-8 sequence: that is
+    a UTF-8 line with a stray byte (read as cp1252, ``hélène.m`` would become the
+    separate account ``hÃ©lÃ¨ne.m``), decoded as UTF-8. Bytes a line's encoding cannot
+    read are escaped (:func:`_escape`). ``recoded``: the multi-byte characters of the
+    lines decoded as cp1252.
+    """
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    starts, typical = _utf8_starts(arr)
+    if not len(typical):
+        out, where = _decode_counting(raw, "cp1252")
+        return Transcoded(out, where, _non_ascii(out, where), "cp1252")
+    lead = arr[starts]
+    size = np.where(lead < 0xE0, 2, np.where(lead < 0xF0, 3, 4))
+    covered = np.zeros(len(arr) + 4, dtype=bool)
+    for k in range(4):
+        covered[starts[size > k] + k] = True
+    high = np.flatnonzero(arr >= 0x80)
+    bad = high[~covered[high]]  # bytes in no valid UTF-8 sequence
+    nl = np.flatnonzero(arr == 10)
+    ends = np.append(nl, len(raw))
+    lines = np.unique(np.searchsorted(nl, bad, side="left"))
+    utf8_line = np.zeros(len(ends), dtype=bool)  # holds a typical UTF-8 sequence
+    utf8_line[np.searchsorted(nl, typical, side="left")] = True
+    view = memoryview(raw)
+    parts: list[bytes | memoryview] = []
+    replaced: list[np.ndarray] = []
+    recoded: list[np.ndarray] = []
+    pos, olen = 0, 0
+    for ln in lines.tolist():  # one turn per line that is not UTF-8: rare in such a file
+        a, b = (int(ends[ln - 1]) + 1 if ln else 0), int(ends[ln])
+        parts.append(view[pos:a])  # valid UTF-8 lines, kept as written
+        olen += a - pos
+        enc = "utf-8" if utf8_line[ln] else "cp1252"
+        out, where = _decode_counting(view[a:b], enc)
+        parts.append(out)
+        replaced.append(where + olen)
+        if enc == "cp1252":
+            recoded.append(_non_ascii(out, where) + olen)
+        olen += len(out)
+        pos = b
+    parts.append(view[pos:])
+
+    def cat(x: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(x) if x else _EMPTY
+
+    return Transcoded(b"".join(parts), cat(replaced), cat(recoded), "cp1252")
 
 
 def _mixed(
@@ -257,6 +348,29 @@ def _mixed(
 
 
 _LINES_SHOWN = 20
+
+
+def _recoded_what(enc: str, other: str) -> str:
+    return f"written in {other} in a {enc} file: decoded as {other}"
+
+
+def _replaced_what(label: str) -> str:
+    """A field problem's text; a UTF-16 file's U+FFFD come from its conversion, bare."""
+    how = "U+FFFD" if label == "UTF-16" else ESCAPED
+    return f"undecodable byte(s) ({label}) read as {how}"
+
+
+def _recoded_note(n: int, enc: str, other: str, lns: np.ndarray) -> str:
+    return (f"{n} row(s) written in {other} in this {enc} file, decoded as {other}: "
+            f"line(s) {_line_list(lns)}")  # fmt: skip
+
+
+def _replaced_note(n: int, label: str, lns: np.ndarray) -> str:
+    if label == "UTF-16":
+        return (
+            f"{n} undecodable byte sequence(s) (UTF-16) read as U+FFFD: line(s) {_line_list(lns)}"
+        )
+    return f"{n} undecodable byte(s) ({label}) read as {ESCAPED}: line(s) {_line_list(lns)}"
 
 
 def _line_list(lns: np.ndarray) -> str:
@@ -330,9 +444,10 @@ def encoding_account(
     enc = profile.encoding
     label = [(e or enc) for e in (encodings or [None] * nf)]
     parts: list[list[str]] = [[] for _ in range(nf)]
+    other = "cp1252" if _is_utf8(enc) else "UTF-8"  # what the recoded lines were read in
     for pos, what in (
-        (recoded, f"written in UTF-8 in a {enc} file: decoded as UTF-8"),
-        (replaced, f"undecodable byte(s) ({enc}) read as U+FFFD"),
+        (recoded, _recoded_what(enc, other)),
+        (replaced, _replaced_what(enc)),
     ):
         if not len(pos):
             continue
@@ -347,22 +462,16 @@ def encoding_account(
         for f in np.unique(rfile[recs]).tolist():
             lns = lines[recs[rfile[recs] == f]]
             if pos is recoded:
-                parts[f].append(
-                    f"{len(lns)} row(s) written in UTF-8 in this {enc} file, decoded as "
-                    f"UTF-8: line(s) {_line_list(lns)}"
-                )
+                parts[f].append(_recoded_note(len(lns), enc, other, lns))
             else:
                 n = int(np.count_nonzero(fpos == f))
-                parts[f].append(
-                    f"{n} undecodable byte sequence(s) ({label[f]}) read as U+FFFD: "
-                    f"line(s) {_line_list(lns)}"
-                )
+                parts[f].append(_replaced_note(n, label[f], lns))
         if pos is recoded or all(x == enc for x in label):
             out.problems += _problems_at(pos, what, data, rs, ce, kind, rfile, lines, profile)
             continue
         for lab in sorted(set(label)):  # each file's replacement characters by its encoding
             sel = np.asarray(label, dtype=object)[fpos] == lab
-            out.problems += _problems_at(pos[sel], f"undecodable byte(s) ({lab}) read as U+FFFD",
+            out.problems += _problems_at(pos[sel], _replaced_what(lab),
                                          data, rs, ce, kind, rfile, lines, profile)  # fmt: skip
     for f in range(nf):
         notes[f] = "; ".join(parts[f])
@@ -389,9 +498,10 @@ def line_account(t: Transcoded, nl: np.ndarray, encoding: str) -> tuple[int, int
 
     parts, problems = [], []
     n_rec, n_rep = 0, len(t.replaced)
+    other = "UTF-8" if t.recoded_as == "utf-8" else t.recoded_as
     for pos, what in (
-        (t.recoded, f"written in UTF-8 in a {encoding} file: decoded as UTF-8"),
-        (t.replaced, f"undecodable byte(s) ({encoding}) read as U+FFFD"),
+        (t.recoded, _recoded_what(encoding, other)),
+        (t.replaced, _replaced_what(encoding)),
     ):
         if not len(pos):
             continue
@@ -399,28 +509,24 @@ def line_account(t: Transcoded, nl: np.ndarray, encoding: str) -> tuple[int, int
         problems += [FieldProblem(int(x), "line", "", what) for x in lns.tolist()]
         if pos is t.recoded:
             n_rec = len(lns)
-            parts.append(
-                f"{n_rec} row(s) written in UTF-8 in this {encoding} file, decoded as "
-                f"UTF-8: line(s) {_line_list(lns)}"
-            )
+            parts.append(_recoded_note(n_rec, encoding, other, lns))
         else:
-            parts.append(
-                f"{n_rep} undecodable byte sequence(s) ({encoding}) read as U+FFFD: "
-                f"line(s) {_line_list(lns)}"
-            )
+            parts.append(_replaced_note(n_rep, encoding, lns))
     return n_rec, n_rep, "; ".join(parts), problems
 
 
 def decode_utf8_accounted(
-    data: bytes, utf16: np.ndarray | None = None
-) -> tuple[str, int, str, list]:
-    """UTF-8 text of a file (a BOM dropped), with its undecodable bytes accounted for.
+    data: bytes, utf16: np.ndarray | None = None, *, cp1252: bool = True
+) -> tuple[str, int, int, str, list]:
+    """UTF-8 text of a file (a BOM dropped), with what was not UTF-8 accounted for.
 
-    For the readers that decode a whole file as UTF-8 (syslog, FHIR; ATNA for the
-    count): undecodable bytes become U+FFFD as ``errors="replace"`` makes them, and
-    are counted and named the way :func:`line_account` does for the regex profiles,
-    so that no loss is silent. A file that decodes (the usual case) costs one strict
-    decode.
+    For the readers that decode a whole file as UTF-8 (syslog, FHIR, xferlog; ATNA for
+    the count): a file that is not valid UTF-8 has its cp1252 lines decoded as cp1252
+    (:func:`_utf8_or_cp1252`: two logins that differ by an accent stay two), and bytes
+    no encoding reads become U+FFFD and their hex (:func:`_escape`, never a bare U+FFFD:
+    two values must not become one); both are counted and named the way
+    :func:`line_account` does for the regex profiles, so that no loss is silent. A file
+    that decodes (the usual case) costs one strict decode.
 
     Parameters
     ----------
@@ -430,12 +536,17 @@ def decode_utf8_accounted(
         For a file that was UTF-16 text (:attr:`~labforensics.ingest.files.Decompressed.utf16`):
         the int64 positions in ``data`` of the U+FFFD its conversion made; they are counted
         and named as undecodable UTF-16 (the converted bytes are valid UTF-8).
+    cp1252 : bool, default True
+        False: no line is decoded as cp1252 (ATNA, whose XML parser reads the bytes
+        itself: the text only counts them), each invalid byte escaped.
 
     Returns
     -------
     text : str
+    rows_recoded : int
+        Lines decoded as cp1252.
     replacement_chars : int
-        U+FFFD characters standing for undecodable byte sequences.
+        U+FFFD characters standing for undecodable bytes (UTF-16 sequences).
     note : str
         ``""``, or how many and their lines (``FileRead.encoding_note``).
     problems : list of FieldProblem
@@ -444,13 +555,19 @@ def decode_utf8_accounted(
     bom = 3 if data[:3] == b"\xef\xbb\xbf" else 0
     data = data[bom:]
     if utf16 is not None and len(utf16):  # valid UTF-8: the conversion's U+FFFD counted
-        utf8, where, label = data, np.asarray(utf16, dtype=np.int64) - bom, "UTF-16"
+        label = "UTF-16"
+        t = Transcoded(data, np.asarray(utf16, dtype=np.int64) - bom, _EMPTY)
     else:
         try:
-            return str(data, "utf-8"), 0, "", []
+            return str(data, "utf-8"), 0, 0, "", []
         except UnicodeDecodeError:
             pass
-        (utf8, where), label = _decode_counting(data, "utf-8"), "utf-8"
+        label = "utf-8"
+        if cp1252:
+            t = _utf8_or_cp1252(bytes(data))
+        else:
+            t = Transcoded(*_decode_counting(data, "utf-8"), _EMPTY)
+    utf8 = bytes(t.data)
     nl = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == 10)
-    _, n_rep, note, problems = line_account(Transcoded(utf8, where, _EMPTY), nl, label)
-    return utf8.decode("utf-8"), n_rep, note, problems
+    n_rec, n_rep, note, problems = line_account(t, nl, label)
+    return utf8.decode("utf-8"), n_rec, n_rep, note, problems

@@ -105,7 +105,8 @@ def decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
     ------
     EvidenceError
         NUL bytes without a UTF-16 BOM (binary, or UTF-16 without BOM), bytes that
-        neither UTF-8 nor cp1252 decode, or control characters of a binary file;
+        neither UTF-8 nor cp1252 decode (the message names the first lines holding them
+        and their count: :func:`_bad_lines`), or control characters of a binary file;
         the message names the file and what was expected, never its content.
     """
     if data.startswith(b"\xef\xbb\xbf"):
@@ -138,7 +139,44 @@ def decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
                 f"{path}: {n_ctrl} control characters: a binary file, not {_EXPECTED}"
             )
         return text, e
-    raise EvidenceError(f"{path}: bytes that are not {' nor '.join(tries)}; expected {_EXPECTED}")
+    raise EvidenceError(
+        f"{path}: bytes that are not {' nor '.join(tries)}{_bad_lines(data, tries)}; "
+        f"expected {_EXPECTED}"
+    )
+
+
+_LINES_NAMED = 10
+
+
+def _bad_lines(data: bytes, tries: list[str]) -> str:
+    """Where the bytes no encoding of ``tries`` reads are: ``", on N line(s): 3, 7"``,
+    the first :data:`_LINES_NAMED` physical lines (1-based) that no encoding reads, never
+    their content (a patient index: names, NIR). When each line reads in one encoding
+    but no single encoding reads them all, the lines each one fails on are named."""
+    per: dict[str, list[int]] = {e: [] for e in tries}
+    both: list[int] = []
+    for i, line in enumerate(data.split(b"\n"), start=1):  # the error path only
+        if line.isascii():
+            continue
+        bad = []
+        for e in tries:
+            try:
+                line.decode(e)
+            except (UnicodeDecodeError, LookupError):
+                bad.append(e)
+                per[e].append(i)
+        if len(bad) == len(tries):
+            both.append(i)
+
+    def named(lns: list[int]) -> str:
+        more = f" (+{len(lns) - _LINES_NAMED} more)" if len(lns) > _LINES_NAMED else ""
+        return ", ".join(str(x) for x in lns[:_LINES_NAMED]) + more
+
+    if both:
+        return f", on {len(both)} line(s): {named(both)}"
+    return "; no encoding reads every line: " + ", ".join(
+        f"not {e} on {len(lns)} line(s): {named(lns)}" for e, lns in per.items()
+    )
 
 
 def split_lines(text: str) -> list[str]:

@@ -403,7 +403,7 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
         truncated, note = True, note or bad[-1][1]
     # messages are UTF-8 XML: a byte sequence that is not UTF-8 is counted (U+FFFD where
     # decoded as text, refused by the XML parser inside a message)
-    _, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16)
+    _, _, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16, cp1252=False)
     rec, raw_of, unknown, ignored, rows_to_events, cut_note = _collect(
         records, data, line_of, ctx, problems, quarantine
     )

@@ -400,7 +400,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
         Only when the file cannot be read.
     """
     data, truncated, note, utf16 = read_bytes(path)
-    text, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16)  # U+FFFD counted
+    text, n_rec, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16)  # counted
     quarantine: list[QuarantineRow] = []
     rows, ignored, (truncated, note) = _rows_of(path, text, quarantine, (truncated, note))
     rec, unknown, rows_to_events, not_audit = _collect(rows, ctx, problems, quarantine)
@@ -411,7 +411,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     return finish_file_read(
         ctx, events, rows_to_events=rows_to_events, ignored=ignored, quarantine=quarantine,
         problems=problems, truncated=truncated, note=note, unknown=unknown,
-        replacement_chars=n_rep, encoding_note=enc_note,
+        rows_recoded=n_rec, replacement_chars=n_rep, encoding_note=enc_note,
     )  # fmt: skip
 
 

@@ -513,7 +513,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         Only when the file cannot be read.
     """
     data, truncated, note, utf16 = read_bytes(path)
-    text, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16)  # U+FFFD counted
+    text, n_rec, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16)  # counted
     lines, ends_nl = split_lines(text)
     del text
     n = len(lines)
@@ -568,6 +568,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         truncated=truncated,
         truncation_note=note,
         lab=ctx.lab,
+        rows_recoded=n_rec,
         replacement_chars=n_rep,
         encoding_note=enc_note,
     )
