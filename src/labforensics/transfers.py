@@ -111,8 +111,9 @@ class Transfers:
         Accounting (``rows_read`` = ``events`` (transfers) + ``ignored`` (blank
         lines) + ``quarantined``), with the file's size and SHA-256, and its
         ``line_order`` (``reversed``: written newest first, its fall-back hour read
-        bottom-up); ``replacement_chars`` counts the byte sequences that are not
-        UTF-8 (read as U+FFFD), ``encoding_note`` names their lines and
+        bottom-up); ``rows_recoded`` counts the lines read as cp1252 (not UTF-8),
+        ``replacement_chars`` the bytes neither reads (U+FFFD and their hex),
+        ``encoding_note`` names their lines and
         ``field_problems`` counts those lines.
     quarantine : pandas.DataFrame
         ``source_file``, ``source_line``, ``reason``, ``raw`` (redacted).

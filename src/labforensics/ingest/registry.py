@@ -143,10 +143,11 @@ class FileRead:
         The date in the file's name (for file order), when it has one.
     rows_recoded : int
         Rows written in UTF-8 inside a file of a single-byte encoding (cp1252),
-        decoded as UTF-8 (each field concerned is also a field problem).
+        decoded as UTF-8, or rows written in cp1252 inside a UTF-8 file, decoded as
+        cp1252 (each field concerned is also a field problem).
     replacement_chars : int
-        U+FFFD characters standing for bytes the file's encoding cannot decode
-        (each field concerned is also a field problem).
+        U+FFFD characters standing for bytes no encoding decodes, each followed by
+        ``x`` and the byte's hex (each field concerned is also a field problem).
     encoding_note : str
         The lines of the two above, ``""`` when none.
     note : str

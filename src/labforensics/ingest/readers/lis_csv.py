@@ -21,11 +21,14 @@ batch of one): every fixed cost is paid once per batch, not once per file.
    (remembered: that record was cut short); the files are laid end to end. In a
    cp1252 file, a line holding valid UTF-8 multi-byte sequences that decodes as
    UTF-8 (a second program appending in UTF-8) is decoded as UTF-8, not read as
-   mojibake (``hÃ©lÃ¨ne.m``); undecodable bytes become U+FFFD. Both are counted
-   per file (``rows_recoded``, ``replacement_chars``, ``encoding_note`` with the
-   lines) and each (record, field) concerned is a field problem
-   ``<column>: written in UTF-8 in a cp1252 file: decoded as UTF-8`` or
-   ``<column>: undecodable byte(s) (utf-8) read as U+FFFD``.
+   mojibake (``hÃ©lÃ¨ne.m``); in a UTF-8 file, cp1252 lines (saved without a BOM)
+   are decoded as cp1252; a byte no encoding reads becomes U+FFFD and its hex
+   (``\ufffdx81``: two values never become one). All are counted per file
+   (``rows_recoded``, ``replacement_chars``, ``encoding_note`` with the lines) and
+   each (record, field) concerned is a field problem
+   ``<column>: written in UTF-8 in a cp1252 file: decoded as UTF-8`` (or cp1252 in a
+   UTF-8 file) or ``<column>: undecodable byte(s) (utf-8) read as U+FFFD followed by
+   its hex (xNN)``.
 1. **Record structure on raw bytes** (numba, numpy). ``;``, ``"`` and ``\\n`` are
    ASCII, so quote parity is counted on bytes: a physical line with an odd
    number of quote bytes opens (or closes) a quoted field. Only those rare lines
