@@ -321,3 +321,54 @@ def test_unknown_keys_in_fact_sections_are_refused(tmp_path, text, fragment):
     with pytest.raises(ParameterError) as info:
         load_case(f)
     assert fragment in str(info.value)
+
+
+def test_accounts_section_matches_case_insensitively(tmp_path):
+    # QA session 11: [accounts] matched accounts case-sensitively, the register not
+    p = tmp_path / "case.toml"
+    p.write_text('[accounts]\nvendor = ["TECH.A"]\nservice = ["tech.a"]\n', encoding="utf-8")
+    with pytest.raises(
+        ParameterError,
+        match="'tech.a' is listed as both vendor and service in .accounts. .as 'TECH.A'",
+    ):
+        load_case(p)
+    p.write_text('[accounts]\nvendor = ["TECH.A", "tech.a"]\n', encoding="utf-8")
+    assert load_case(p).account_kinds == {"TECH.A": "vendor", "tech.a": "vendor"}
+    with pytest.raises(ParameterError, match="case-folded"):
+        CaseContext(account_kinds={"TECH.A": "vendor", "tech.a": "service"})
+
+
+def test_two_labs_with_one_finess_or_code_refused(tmp_path):
+    # QA session 11 (c10_dup_lab.toml): accepted silently, "123" mapped to L02 only
+    p = tmp_path / "case.toml"
+    p.write_text('[[labs]]\ncode = "L01"\nfiness = "123"\n[[labs]]\ncode = "L02"\nfiness = "123"\n',
+                 encoding="utf-8")  # fmt: skip
+    with pytest.raises(ParameterError, match=r"entries 1 \(L01\) and 2 \(L02\) both give "
+                       r"FINESS/alias '123'"):  # fmt: skip
+        load_case(p)
+    p.write_text('[[labs]]\ncode = "L01"\nfiness = "1"\n[[labs]]\ncode = "L01"\nfiness = "2"\n',
+                 encoding="utf-8")  # fmt: skip
+    with pytest.raises(ParameterError, match="entries 1 and 2 have the same code 'L01'"):
+        load_case(p)
+    # one lab naming its FINESS twice (finess and aliases) is no conflict
+    p.write_text('[[labs]]\ncode = "L01"\nfiness = "1"\naliases = ["1", "LAB-1"]\n',
+                 encoding="utf-8")  # fmt: skip
+    assert load_case(p).lab_aliases == {"1": "L01", "LAB-1": "L01"}
+
+
+def test_vendor_network_inside_a_lab_network_refused(tmp_path):
+    # QA session 11 (c11_overlap_nets.toml): 10.1.x.x was silently 'vendor'
+    p = tmp_path / "case.toml"
+    p.write_text('[networks]\nlab = ["10.0.0.0/8"]\nvendor = ["10.1.0.0/16"]\n', encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"vendor network 10\.1\.0\.0/16 \(networks.vendor\) "
+                       r"overlaps lab network 10\.0\.0\.0/8 \(networks.lab\)") as err:  # fmt: skip
+        load_case(p)
+    assert str(p.resolve()) in str(err.value)
+    p.write_text('[networks]\nvendor = ["192.168.10.128/25"]\n[networks.by_lab]\n'
+                 'L02 = ["192.168.10.0/24"]\n', encoding="utf-8")  # fmt: skip
+    with pytest.raises(ParameterError, match=r"\(networks.by_lab.L02\)"):
+        load_case(p)
+    # disjoint blocks (and an IPv6 vendor block beside IPv4 lab blocks) pass
+    p.write_text('[networks]\nlab = ["10.0.0.0/16", "10.2.0.0/15"]\nvendor = ["10.1.0.0/16", '
+                 '"2001:db8::/32"]\n', encoding="utf-8")  # fmt: skip
+    assert load_case(p).networks.classify("10.1.2.3") == "vendor"

@@ -25,6 +25,8 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from types import FrameType
 
+from . import _outlock
+
 __all__ = [
     "EXIT_INTERRUPTED",
     "INTERRUPTED",
@@ -96,6 +98,7 @@ def remove_if_empty(out: Path) -> bool:
     bool
         True when the output folder was removed.
     """
+    _outlock.release(out)  # first: the lock lies in the parent, which may be the run's
     made = _MADE.pop(Path(out).absolute(), [])
     for d in made:  # deepest first: a parent only once its child is gone
         try:
@@ -121,7 +124,8 @@ def discard_on_failure(out: Path, names: Collection[str]) -> Iterator[None]:
     Parameters
     ----------
     out : pathlib.Path
-        The output folder (:func:`~labforensics.outputs.prepare_out`'s).
+        The output folder (:func:`~labforensics.outputs.prepare_out`'s). Its lock
+        (:mod:`labforensics._outlock`) is released when the block ends, however.
     names : collection of str
         The file names the run writes (:data:`labforensics.outputs.OUTPUT_NAMES`).
     """
@@ -135,6 +139,8 @@ def discard_on_failure(out: Path, names: Collection[str]) -> Iterator[None]:
                     p.unlink()
         remove_if_empty(out)
         raise
+    finally:  # the folder's lock (prepare_out's), whether the run succeeded or not
+        _outlock.release(out)
 
 
 @contextlib.contextmanager

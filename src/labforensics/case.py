@@ -20,7 +20,7 @@ Example::
     [networks.by_lab]            # optional: blocks of one lab, added to `lab` for that lab
     L01 = ["192.168.10.0/24"]
 
-    [accounts]
+    [accounts]                   # matched case-insensitively after NFC, as the register
     vendor = ["support.editeur"] # accounts known to be the vendor's
     service = ["batch.hprim"]    # service accounts (instruments, interfaces, jobs)
 
@@ -73,6 +73,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from ._case_checks import account_kinds_of, check_labs, check_network_overlaps
 from .errors import CaseKeyError, ParameterError
 from .identity import canonical_account
 from .networks import NetworkMap
@@ -136,8 +137,10 @@ def _check_tz(tz: str) -> str:
 
 def _canonical_kinds(kinds: Mapping[str, str]) -> dict[str, str]:
     """Account kinds keyed by the canonical (NFC) account, sorted; refuses an unknown
-    kind and two spellings of one account with different kinds."""
+    kind and two spellings of one account (equal after NFC and case folding: accounts
+    are matched case-insensitively, as the register matches them) with different kinds."""
     out: dict[str, str] = {}
+    folded: dict[str, str] = {}
     written: dict[str, str] = {}
     for k, v in sorted(kinds.items()):
         if v not in ACCOUNT_KINDS:
@@ -145,15 +148,17 @@ def _canonical_kinds(kinds: Mapping[str, str]) -> dict[str, str]:
                 f"CaseContext.account_kinds[{k!r}] = {v!r}: must be one of {list(ACCOUNT_KINDS)}"
             )
         c = canonical_account(str(k))
-        assert c is not None
-        if c in out and out[c] != v:
+        f = canonical_account(str(k), casefold=True)
+        assert c is not None and f is not None
+        if f in folded and folded[f] != v:
             raise ParameterError(
-                f"CaseContext.account_kinds gives one account two kinds: {written[c]!r} "
-                f"({out[c]}) and {k!r} ({v}) are the same account once Unicode-normalised "
-                "(NFC); keep one entry"
+                f"CaseContext.account_kinds gives one account two kinds: {written[f]!r} "
+                f"({folded[f]}) and {k!r} ({v}) are the same account once Unicode-normalised "
+                "(NFC) and case-folded; keep one entry"
             )
         out[c] = v
-        written.setdefault(c, str(k))
+        folded[f] = v
+        written.setdefault(f, str(k))
     return dict(sorted(out.items()))
 
 
@@ -180,7 +185,9 @@ class CaseContext:
     account_kinds : dict of str to str
         Account -> kind (``[accounts]`` gives ``vendor`` and ``service``; any of
         :data:`labforensics.schema.ACCOUNT_KINDS` in code), keyed by the canonical
-        (NFC, :func:`labforensics.identity.canonical_account`) account.
+        (NFC, :func:`labforensics.identity.canonical_account`) account. Matched to the
+        evidence's accounts after NFC and case folding, as the authorisation register
+        matches them (``TECH.A`` gives ``tech.a`` its kind; exact names, no patterns).
     lab_aliases : dict of str to str
         Alias (FINESS) -> lab code (``[[labs]]``).
     sections : dict
@@ -422,17 +429,8 @@ def _account_kinds(accts: dict[str, Any], p: Path) -> dict[str, str]:
         raise ParameterError(
             f"case file {p}: [accounts] has unknown key(s) {unknown}; known: {list(_ACCOUNT_KINDS)}"
         )
-    kinds: dict[str, str] = {}
-    for kind in _ACCOUNT_KINDS:
-        for a in _strs(accts.get(kind), f"{p}: accounts.{kind}"):
-            c = canonical_account(a)
-            if kinds.get(c, kind) != kind:
-                raise ParameterError(
-                    f"case file {p}: account {a!r} is listed as both {kinds[c]} and {kind} "
-                    "in [accounts]; keep one"
-                )
-            kinds[c] = kind  # type: ignore[index]
-    return kinds
+    lists = {k: _strs(accts.get(k), f"{p}: accounts.{k}") for k in _ACCOUNT_KINDS}
+    return account_kinds_of(lists, p)
 
 
 #: The keys each fact section of a case file may hold (stage sections are checked
@@ -495,13 +493,16 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
 
     _no_unknown_keys(data, p)
     aliases: dict[str, str] = {}
+    entries: list[tuple[str, tuple[str, ...]]] = []
     for i, lab in enumerate(data.get("labs", [])):
         if not isinstance(lab, dict) or "code" not in lab:
             raise ParameterError(f"case file {p}: [[labs]] entry {i + 1} needs a 'code'")
-        for alias in _strs(lab.get("finess"), f"{p}: labs[{i}].finess") + _strs(
+        names = _strs(lab.get("finess"), f"{p}: labs[{i}].finess") + _strs(
             lab.get("aliases"), f"{p}: labs[{i}].aliases"
-        ):
-            aliases[alias] = str(lab["code"])
+        )
+        entries.append((str(lab["code"]), names))
+        aliases.update(dict.fromkeys(names, str(lab["code"])))
+    check_labs(entries, p)  # one code, one FINESS per lab (QA session 11)
     ev = data.get("evidence", {})
     name = get("case", "name", str, p.parent.name)
     tz = get("case", "tz", str, DEFAULT_TZ)
@@ -532,12 +533,14 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
         )
     register = get("authorisations", "register", str)
     try:
+        networks = _networks(data.get("networks", {}), p)
+        check_network_overlaps(networks, p)  # an address is the vendor's or a lab's
         return CaseContext(
             name=name,
             tz=tz,
             seed=seed,
             key_file=(base / key_file).resolve() if key_file else None,
-            networks=_networks(data.get("networks", {}), p),
+            networks=networks,
             account_kinds=_account_kinds(data.get("accounts", {}), p),
             lab_aliases=aliases,
             sections={s: dict(data.get(s, {})) for s in _SECTIONS},

@@ -161,6 +161,20 @@ class NetworkMap:
         """Whether any lab block is given (for some lab or for all)."""
         return bool(self._all_lab)
 
+    def vendor_lab_overlaps(self) -> list[tuple[str, str, str]]:
+        """Vendor blocks that overlap a lab block (``lab`` or ``by_lab``).
+
+        Returns
+        -------
+        list of (str, str, str)
+            (vendor block, lab block, where the lab block is given: ``networks.lab`` or
+            ``networks.by_lab.<lab>``), in the order given; empty when disjoint.
+        """
+        labs = [(n, "networks.lab") for n in self.lab]
+        labs += [(n, f"networks.by_lab.{k}") for k, v in self.by_lab.items() for n in v]
+        return [(str(v), str(n), w) for v in self.vendor for n, w in labs
+                if v.version == n.version and v.overlaps(n)]  # fmt: skip
+
     def lab_blocks(self, lab: str | None) -> tuple[_Network, ...]:
         """Blocks of ``lab``'s network: the common ones plus its own (every lab's when
         ``lab`` is None)."""

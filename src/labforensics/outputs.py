@@ -60,6 +60,7 @@ quarantined, duplicates, unrecognised files and why).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -73,6 +74,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import _outlock
 from ._cleanup import forget_made, missing_folders, record_made
 from ._terminal import visible_value
 from .errors import OutputExistsError
@@ -136,10 +138,15 @@ def prepare_out(out: Path, force: bool) -> Path:
     run writes. A folder holding anything else is refused even with ``force``:
     labforensics never deletes a file it did not write.
 
+    The folder is locked first (:func:`labforensics._outlock.acquire`, a lock file
+    beside it): a second run into the same folder fails at once; the run releases it
+    when it ends (:func:`labforensics._cleanup.discard_on_failure`).
+
     Raises
     ------
     OutputExistsError
-        When ``out`` is an existing file; when it is a non-empty folder and ``force``
+        When another run holds the folder's lock; when ``out`` is an existing file;
+        when it is a non-empty folder and ``force``
         is False; when ``force`` is given but the folder holds files (or folders)
         labforensics did not write.
     """
@@ -149,6 +156,28 @@ def prepare_out(out: Path, force: bool) -> Path:
         raise OutputExistsError(
             f"--out {out} is a file, not a folder; choose a folder path (new or empty)"
         )
+    made = missing_folders(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _outlock.acquire(out)  # one run per folder (QA session 11), released by the run
+    except (OSError, OutputExistsError) as exc:
+        for d in made[1:]:  # the parents made for the lock only
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+        if isinstance(exc, OutputExistsError):
+            raise
+        raise OutputExistsError(f"cannot create {out.parent}: {exc.strerror or exc}") from exc
+    try:
+        _prepare_locked(out, force)
+    except BaseException:
+        _outlock.release(out)
+        raise
+    record_made(out, made)  # removed again by a failed run while still empty
+    return out
+
+
+def _prepare_locked(out: Path, force: bool) -> None:
+    """:func:`prepare_out` once the folder's lock is held (its parent exists)."""
     try:
         entries = sorted(out.iterdir()) if out.exists() else []
     except OSError as exc:
@@ -179,15 +208,12 @@ def prepare_out(out: Path, force: bool) -> Path:
                 raise OutputExistsError(
                     f"cannot remove the previous output {e}: {exc.strerror or exc}"
                 ) from exc
-    made = missing_folders(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputExistsError(
             f"cannot create output folder {out}: {exc.strerror or exc}"
         ) from exc
-    record_made(out, made)  # removed again by a failed run while still empty
-    return out
 
 
 def drop_private(df: pd.DataFrame) -> pd.DataFrame:

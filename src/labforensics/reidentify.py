@@ -24,8 +24,9 @@ birth date, address and phone exactly as the file records them (the normalised
 forms the linkage compares are for matching only); with the
 leaked dump (``--leak``, files or a folder) ``D`` ids get their dump file and
 line, and with both the dump is linked (:func:`labforensics.leak.horizon.link_leak`,
-the case's seed) and a linked ``D`` id gets its patient and that patient's
-name and address from the index (else the dump row's own). ``N`` ids (NIR
+the case's seed) and a linked ``D`` id also gets its patient (``linked_patient``, a
+``P`` id). A ``D`` id's cells are always the dump row's own, as recorded, a ``P``
+id's the index's (QA session 11: a linked dump row gave the index's cells). ``N`` ids (NIR
 hashes) cannot be mapped back from the evidence and are listed as not found.
 Nothing of it enters a report.
 
@@ -364,9 +365,10 @@ def people_ids(
     pandas.DataFrame
         ``pseudonym``, ``lab``, ``source_file``, ``source_line`` (Int64),
         ``linked_patient`` (``D`` ids linked ``unique``/``two_labs``), ``match`` and
-        :data:`_PERSON` exactly as the file records them (for a linked ``D`` id, from the
-        index; :func:`_as_recorded`): raw personal data, never to be written inside an
-        investigation folder.
+        :data:`_PERSON` exactly as the row's own file records them (:func:`_as_recorded`):
+        a ``P`` id the index's cells, a ``D`` id the dump row's, linked or not (its
+        ``linked_patient``'s cells come with that ``P`` id): raw personal data, never to
+        be written inside an investigation folder.
     """
 
     leak, patients = list(leak), list(patients)
@@ -387,13 +389,7 @@ def people_ids(
             linked = d["match"].isin(LINKED)
             d["linked_patient"] = d["pseudonym"].map(links["patient"]).where(linked)
             d["lab"] = d["pseudonym"].map(links["lab"]).where(linked, d["lab"])
-            by = idx.people.set_index(idx.people["record_id"].astype("string"))
-            for c in _PERSON:  # a linked row: the person as the index knows them
-                d[c] = (
-                    d[c]
-                    .astype("string")
-                    .mask(linked, d["linked_patient"].map(by[c].astype("string")))
-                )
+            # a D id keeps the dump row's own cells (QA session 11): the index's are the P id's
         else:
             d = _as_recorded(read_dump(leak, case, case_key=key).people, leak)
             d = d.rename(columns={"record_id": "pseudonym"})
@@ -489,7 +485,8 @@ def reidentify(
         ``unplaced_value``, ``dump_row``, ``nir``), ``lab``, ``ipp`` (patients),
         ``request`` (request numbers), ``value`` (a quarantined field keyed as an
         unplaced value), ``seen_in`` (where the evidence shows it: :func:`evidence_ids`),
-        ``dump_file`` and ``line`` (dump rows), ``found`` (False for an id that no
+        ``dump_file`` and ``line`` (dump rows: the path given in ``dumps``, else the
+        file as the leak's ``source_file`` names it, and its 1-based line), ``found`` (False for an id that no
         evidence row or dump line gives; always for ``nir``). ``attrs["key_fingerprint"]``
         is the key's fingerprint (:func:`resolution_hint`).
 
@@ -548,6 +545,10 @@ def reidentify(
         ppl = people_ids(key, case=case, leak=leak, patients=patients)
         res = res.merge(ppl, on="pseudonym", how="left", suffixes=("", "_person"))
         res["lab"] = res["lab"].fillna(res.pop("lab_person"))
+        d_row = res["kind"].eq("dump_row") & res["source_line"].notna()
+        res["dump_file"] = res["dump_file"].mask(d_row & res["dump_file"].isna(),
+                                                  res["source_file"])  # fmt: skip
+        res["line"] = res["line"].mask(d_row & res["line"].isna(), res["source_line"])
     res["found"] = res["lab"].notna() | res["line"].notna()
     if leak or patients:
         res["found"] = res["found"] | res["source_line"].notna()

@@ -108,9 +108,11 @@ def test_account_kind_override_matches_every_spelling(tmp_path, test_key):
     assert e["account_kind"].tolist() == ["vendor", "vendor"]
     e = read_evidence(tmp_path, case_key=test_key).events
     assert e["account_kind"].tolist() == ["staff", "staff"]
-    # the override is not case-insensitive for a case-sensitive source
+    # the override matches case-insensitively, even for a case-sensitive source, as the
+    # authorisation register does (QA session 11): the accounts themselves stay as written
     e = read_evidence(tmp_path, case_key=test_key, account_kinds={"HÉLÈNE.M": "vendor"}).events
-    assert e["account_kind"].tolist() == ["staff", "staff"]
+    assert e["account_kind"].tolist() == ["vendor", "vendor"]
+    assert e["account"].tolist() == [NFC, NFC]
 
 
 def test_account_kinds_refuse_two_spellings_with_two_kinds_and_unknown_kinds(tmp_path, test_key):
@@ -119,6 +121,26 @@ def test_account_kinds_refuse_two_spellings_with_two_kinds_and_unknown_kinds(tmp
         read_evidence(tmp_path, case_key=test_key, account_kinds={NFC: "vendor", NFD: "staff"})
     with pytest.raises(ParameterError, match="not an account kind"):
         read_evidence(tmp_path, case_key=test_key, account_kinds={"u1": "robot"})
+    # one account in two cases with two kinds: refused whatever the source (QA session 11)
+    with pytest.raises(ParameterError, match="case-folded"):
+        read_evidence(tmp_path, case_key=test_key, account_kinds={"TECH.A": "vendor",
+                                                                  "tech.a": "service"})  # fmt: skip
+
+
+def test_account_kinds_case_insensitive_for_a_case_sensitive_source(tmp_path, test_key):
+    # QA session 11: [accounts] vendor = ["TECH.A"] left tech.a 'staff' while the register
+    # matched it; the accounts keep their spellings (two accounts), both take the kind
+    write_cur(
+        tmp_path / "audit_l01_2024-06-03.csv",
+        [
+            cur_row("2024-06-03T08:00:00+02:00", "connexion", "tech.a"),
+            cur_row("2024-06-03T08:07:00+02:00", "connexion", "Tech.A"),
+            cur_row("2024-06-03T08:09:00+02:00", "connexion", "tech.b"),
+        ],
+    )
+    e = read_evidence(tmp_path, case_key=test_key, account_kinds={"TECH.A": "vendor"}).events
+    assert e["account"].tolist() == ["tech.a", "Tech.A", "tech.b"]
+    assert e["account_kind"].tolist() == ["vendor", "vendor", "staff"]
 
 
 @pytest.fixture

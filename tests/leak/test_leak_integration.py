@@ -15,6 +15,7 @@ import pytest
 from labforensics import investigate
 from labforensics.case import load_case
 from labforensics.errors import ParameterError
+from labforensics.leak._tables import read_table
 from labforensics.leak.horizon import (
     horizon_m,
     is_identifier_list,
@@ -185,14 +186,17 @@ def test_reidentify_maps_a_dump_row_to_the_index_person(run):
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
     got = pd.read_csv(dest, dtype=str)
     assert got.loc[0, "pseudonym"] == row["row_id"] and got.loc[0, "found"] == "True"
-    idx = pd.read_csv(
-        case.out / "patients" / f"PATIENTS_{row['source_lab']}.csv", sep=";", dtype=str
-    )
-    person = idx[idx["IPP"] == row["source_ipp"]].iloc[0]
-    # the index's own name and address, as the index records them (QA session 9: the
-    # comparison form, upper case without accents, came back before)
-    assert got.loc[0, "surname"] == person["NOM"]
-    assert got.loc[0, "postcode"] == person["CODE_POSTAL"]
+    dump = read_table(case.out / "dump" / row["source_file"], case.out / "dump", ())
+    at = list(dump.lines).index(row["source_line"])
+    # the dump row's own cells, as the dump records them (QA session 11: the linked
+    # index patient's came back; QA session 9: the comparison form before that), its
+    # file and line; the index patient is named by linked_patient
+    assert "surname" in dump.fields
+    for col in ("surname", "postcode"):
+        if col in dump.fields:
+            assert got.loc[0, col] == dump.fields[col].reset_index(drop=True)[at]
+    assert got.loc[0, "dump_file"] == row["source_file"]
+    assert int(got.loc[0, "line"]) == row["source_line"]
     assert got.loc[0, "linked_patient"] == row["patient"]
     assert not (out / "notify.csv").exists()
 

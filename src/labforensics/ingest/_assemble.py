@@ -123,7 +123,8 @@ IDENTITY_RAW_COLUMNS: dict[str, str] = {
 
 def _check_account_kinds(kinds: Mapping[str, str]) -> None:
     """Refuse an account-kind override outside :data:`schema.ACCOUNT_KINDS`, or two
-    spellings of one account (canonically equal) with different kinds."""
+    spellings of one account (equal after NFC and case folding, as the authorisation
+    register compares accounts: QA session 11) with different kinds."""
     seen: dict[str, tuple[str, str]] = {}
     for k, v in sorted(kinds.items()):
         if v not in schema.ACCOUNT_KINDS:
@@ -131,14 +132,42 @@ def _check_account_kinds(kinds: Mapping[str, str]) -> None:
                 f"account_kinds[{k!r}] = {v!r} is not an account kind; use one of "
                 f"{list(schema.ACCOUNT_KINDS)}"
             )
-        c = canonical_account(str(k))
+        c = canonical_account(str(k), casefold=True)
         if c in seen and seen[c][1] != v:
             raise ParameterError(
                 f"account_kinds names one account twice with different kinds: {seen[c][0]!r} "
                 f"({seen[c][1]}) and {k!r} ({v}) are the same account once Unicode-normalised "
-                "(NFC); keep one entry"
+                "(NFC) and case-folded; keep one entry"
             )
         seen.setdefault(c, (str(k), v))
+
+
+def folded_kinds(kinds: Mapping[str, str]) -> dict[str, str]:
+    """Account kinds keyed by the account after NFC and case folding.
+
+    Parameters
+    ----------
+    kinds : mapping of str to str
+        Account (as written) -> kind.
+
+    Returns
+    -------
+    dict of str to str
+
+    Raises
+    ------
+    ParameterError
+        Two keys equal once folded with different kinds (naming the folded account).
+    """
+    folded: dict[str, str] = {}
+    for k, v in sorted(kinds.items()):
+        f = canonical_account(str(k), casefold=True)
+        if folded.setdefault(f, v) != v:
+            raise ParameterError(
+                f"account_kinds gives {f!r} two kinds ({folded[f]}, {v}) once case-folded "
+                "(accounts are matched case-insensitively); keep one entry"
+            )
+    return folded
 
 
 def _case_insensitive_rows(raw: pd.DataFrame) -> np.ndarray | None:
@@ -164,9 +193,10 @@ def _canonical_identities(
 
     See :mod:`labforensics.identity` for the canonical forms. Accounts are case-folded
     only on rows of readers with ``accounts_case_insensitive``. Account-kind overrides
-    are then applied again on the canonical accounts (their keys made canonical the
-    same way), so that every spelling of an overridden account takes its kind, over the
-    kind its role gives. Work is per distinct value (dictionary codes), never per row;
+    are then applied again, keys and accounts compared after NFC and case folding
+    whatever the source (as the authorisation register matches accounts, QA session
+    11: ``TECH.A`` in ``[accounts]`` gives ``tech.a`` its kind), so that every spelling
+    of an overridden account takes its kind, over the kind its role gives. Work is per distinct value (dictionary codes), never per row;
     ``any_case_insensitive`` False (no such reader among the files) skips looking for
     their rows.
     """
@@ -192,25 +222,13 @@ def _canonical_identities(
         if changed:
             raw[col] = canon.array
     if kinds and "account" in raw.columns and "account_kind" in raw.columns:
-        plain = {canonical_account(str(k)): v for k, v in kinds.items()}
-        folded: dict[str, str] = {}
-        if ci is not None:  # a case-insensitive source: keys compared case-folded as well
-            for k, v in sorted(kinds.items()):
-                f = canonical_account(str(k), casefold=True)
-                if folded.setdefault(f, v) != v:
-                    raise ParameterError(
-                        f"account_kinds gives {f!r} two kinds ({folded[f]}, {v}) once "
-                        "case-folded, and a source compares accounts case-insensitively; "
-                        "keep one entry"
-                    )
+        folded = folded_kinds(kinds)
         cats = list(schema.ACCOUNT_KINDS)
         ai, avals = _codes(_chunked(raw["account"].astype(schema.STRING)))
         ai = np.where(ai < 0, len(avals), ai)
-        over = [cats.index(plain[v]) if v in plain else -1 for v in avals]
+        fv = [canonical_account(v, casefold=True) for v in avals]  # per distinct account
+        over = [cats.index(folded[f]) if f in folded else -1 for f in fv]
         kind = np.asarray(over + [-1], dtype=np.int8)[ai]
-        if ci is not None:
-            over_ci = [cats.index(folded[v]) if v in folded else -1 for v in avals]
-            kind = np.where(ci, np.asarray(over_ci + [-1], dtype=np.int8)[ai], kind)
         hit = kind >= 0
         cur = raw["account_kind"]
         if hit.any() and not isinstance(cur.dtype, pd.CategoricalDtype):

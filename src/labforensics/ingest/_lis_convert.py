@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..identity import canonical_account
 from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS_QUALITY_DTYPE
 from . import clock
 from ._lis_structure import _cells
@@ -246,10 +247,13 @@ def _role_module_kind(
         kind_codes = np.full(n, 3, dtype=np.int8)
     if ctx.account_kinds and _col(table, profile, "account") is not None:
         cats = list(ACCOUNT_KIND_DTYPE.categories)
-        aidx, avals = _dict_map(
-            _col(table, profile, "account"),
-            lambda u: cats.index(ctx.account_kinds[u]) if ctx.account_kinds.get(u) in cats else -1,
-        )
+        fk = {canonical_account(str(k), casefold=True): v for k, v in ctx.account_kinds.items()}
+
+        def _kind(u: str) -> int:  # per distinct account, compared folded (QA session 11)
+            v = fk.get(canonical_account(u, casefold=True))
+            return cats.index(v) if v in cats else -1
+
+        aidx, avals = _dict_map(_col(table, profile, "account"), _kind)
         over = np.asarray(avals + [-1], dtype=np.int8)[np.where(aidx < 0, len(avals), aidx)]
         kind_codes = np.where(over >= 0, over, kind_codes).astype(np.int8)
     out["account_kind"] = pd.Series(pd.Categorical.from_codes(kind_codes, dtype=ACCOUNT_KIND_DTYPE))
