@@ -108,7 +108,7 @@ def test_undecodable_byte_is_listed_and_is_a_limit(run):
     assert acc["audit_l01_2020-03-02.csv"]["replacement_chars"] == 1
     assert acc["audit_l01_2020-03-02.csv"]["encoding_note"] == note
     assert any(
-        t.startswith("1 undecodable byte sequence(s) in 1 file(s) (audit_l01_2020-03-02.csv)")
+        t.startswith("1 undecodable byte(s) in 1 file(s) (audit_l01_2020-03-02.csv)")
         for t in f["limits"]
     )
     html = (res.out / "report.html").read_text(encoding="utf-8")

@@ -36,10 +36,11 @@ def test_encoding_files_and_limit_worked_by_hand():
         "AUDIT_L02_20190302.csv",
     ]
     assert encoding_limit(FILES) == (
-        "2 undecodable byte sequence(s) in 1 file(s) (<b>AUDIT</b>_L02_20190301.csv) were "
-        "read as the replacement character U+FFFD: the values of the rows holding them "
-        "(accounts, codes, free text) may be wrong or split (each line is a field problem; "
-        "section 2 lists the files)"
+        "2 undecodable byte(s) in 1 file(s) (<b>AUDIT</b>_L02_20190301.csv) were read as "
+        "the replacement character U+FFFD followed by the byte's hex (xNN), so that two "
+        "different values stay apart: the values of the rows holding them (accounts, codes, "
+        "free text) are not as written (each line is a field problem; section 2 lists the "
+        "files)"
     )
     assert encoding_limit(FILES[2:]) is None  # re-decoded rows alone: listed, no limit
     assert encoding_files([{"source_file": "TOTAL", "replacement_chars": 2}]) == []
@@ -49,7 +50,7 @@ def test_more_than_five_files_are_counted_not_named():
     files = [{"source_file": f"f{i}.log", "replacement_chars": i + 1} for i in range(7)]
     # 1 + 2 + ... + 7 = 28 replacement characters in 7 files, 5 named
     assert encoding_limit(files).startswith(
-        "28 undecodable byte sequence(s) in 7 file(s) (f0.log, f1.log, f2.log, f3.log, f4.log "
+        "28 undecodable byte(s) in 7 file(s) (f0.log, f1.log, f2.log, f3.log, f4.log "
         "and 2 more) were read"
     )
 

@@ -68,9 +68,10 @@ def encoding_limit(files: Iterable[Mapping[str, Any]]) -> str | None:
     Returns
     -------
     str or None
-        How many replacement characters (U+FFFD) stand for undecodable bytes, in how
-        many files (the first :data:`FILES_NAMED` named), and that the values of the
-        rows holding them may be wrong.
+        How many undecodable bytes were read as U+FFFD and their hex (``replacement_chars``;
+        :mod:`labforensics.ingest._lis_encoding`), in how many files (the first
+        :data:`FILES_NAMED` named), and that the values of the rows holding them are not
+        as written.
     """
     hit = [f for f in encoding_files(files) if f["replacement_chars"]]
     if not hit:
@@ -79,8 +80,9 @@ def encoding_limit(files: Iterable[Mapping[str, Any]]) -> str | None:
     names = ", ".join(str(f["source_file"]) for f in hit[:FILES_NAMED])
     more = f" and {len(hit) - FILES_NAMED:,} more" if len(hit) > FILES_NAMED else ""
     return (
-        f"{n:,} undecodable byte sequence(s) in {len(hit):,} file(s) ({names}{more}) were read "
-        "as the replacement character U+FFFD: the values of the rows holding them (accounts, "
-        "codes, free text) may be wrong or split (each line is a field problem; section 2 "
+        f"{n:,} undecodable byte(s) in {len(hit):,} file(s) ({names}{more}) were read "
+        "as the replacement character U+FFFD followed by the byte's hex (xNN), so that two "
+        "different values stay apart: the values of the rows holding them (accounts, "
+        "codes, free text) are not as written (each line is a field problem; section 2 "
         "lists the files)"
     )
