@@ -198,3 +198,15 @@ def test_failed_ingest_only_leaves_no_folder(tmp_path, monkeypatch):
         pipeline.ingest_only([FIXTURE / "evidence"], tmp_path / "a" / "ing", tz="Europe/Paris",
                              progress=False)  # fmt: skip
     assert not (tmp_path / "a").exists()
+
+
+def test_failed_ingest_command_leaves_no_parent_nor_key(tmp_path, monkeypatch):
+    """QA session 11: ``ingest x.txt --out new/bad`` with an unreadable file left ``new/``
+    behind, empty: the run's new key ``new/bad.key`` was still in it when the made folders
+    were removed, and removed only after. The key goes first, then the folders."""
+    monkeypatch.delenv("LABFORENSICS_CASE_KEY", raising=False)
+    bad = tmp_path / "x.txt"
+    bad.write_text("garbage\n")
+    rc = main(["ingest", str(bad), "--out", str(tmp_path / "new" / "bad"), "--quiet"])
+    assert rc == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]

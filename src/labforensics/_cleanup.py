@@ -100,10 +100,13 @@ def remove_if_empty(out: Path) -> bool:
     """
     _outlock.release(out)  # first: the lock lies in the parent, which may be the run's
     made = _MADE.pop(Path(out).absolute(), [])
-    for d in made:  # deepest first: a parent only once its child is gone
+    for i, d in enumerate(made):  # deepest first: a parent only once its child is gone
         try:
             os.rmdir(d)
         except OSError:  # not empty (a file of the run, or anyone's), or already gone
+            # kept for a later call: the parent holding the run's new key file is emptied
+            # after this (labforensics.cli removes the key, then calls again)
+            _MADE[Path(out).absolute()] = made[i:]
             break
     return bool(made) and not os.path.lexists(made[0])
 

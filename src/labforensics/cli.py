@@ -352,11 +352,11 @@ def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        if new:
-            remove_if_empty(Path(out))
         if new_key and key.is_file() and not key.is_symlink():
             with contextlib.suppress(OSError):
                 key.unlink()
+        if new:  # after the key: a parent the run made for both is then empty (QA 11)
+            remove_if_empty(Path(out))
         raise
 
 
