@@ -26,6 +26,7 @@ from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
+from .transfer_note import transfer_note
 
 #: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
 EVENT_NEED = (
@@ -683,15 +684,5 @@ def _transfer_links(
     tr = _read_transfers_arg(transfers, tz)
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
-        unlinked = tr[
-            (tr["direction"].astype(str).str.lower() == "download")
-            & ~tr["file_base"]
-            .astype(str)
-            .str.lower()
-            .isin(links["file_base"].astype(str).str.lower())
-        ]
-        notes.append(
-            f"{len(tr)} FTP transfers read; {len(links)} linked to an extraction; "
-            f"{len(unlinked)} downloads of files no logged extraction names"
-        )
+        notes.append(transfer_note(tr, links))
     return links
