@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["OUTPUT_KEEP", "visible", "visible_value"]
+__all__ = ["OUTPUT_KEEP", "json_visible", "visible", "visible_value"]
 
 #: Unicode categories written as escapes: controls (C0, DEL, C1), format
 #: characters (bidirectional overrides, zero-width, BOM), line and paragraph
@@ -109,3 +109,44 @@ def visible_value(value: object, *, keep: str = OUTPUT_KEEP) -> object:
     if shown == value:
         return value
     return shown if type(value) is str else type(value)(shown)
+
+
+def _json_escape(c: str) -> str:
+    o = ord(c)
+    if o > 0xFFFF:  # a UTF-16 surrogate pair, as JSON writes it
+        o -= 0x10000
+        return f"\\u{0xD800 + (o >> 10):04x}\\u{0xDC00 + (o & 0x3FF):04x}"
+    return f"\\u{o:04x}"
+
+
+def json_visible(text: str) -> str:
+    """JSON text with the characters :func:`visible` escapes written as JSON escapes.
+
+    A control, format (a right-to-left override ``U+202E``, a zero-width space),
+    line or paragraph separator or surrogate character inside a JSON string is
+    written ``\\u202e``: ``json.loads`` gives the same value, and ``cat`` or a
+    viewer shows the escape instead of obeying the character (QA session 11: a login
+    ``adm\\u202egnp.exe`` showed as ``admexe.png`` in ``findings.json``). Outside
+    strings JSON holds only ASCII structure and white space, untouched; a text with
+    none of these characters is returned as it is (the same bytes).
+
+    Parameters
+    ----------
+    text : str
+        What :func:`json.dumps` wrote (``ensure_ascii=False``).
+
+    Returns
+    -------
+    str
+    """
+    lines = text.split("\n")
+    if all(line.isprintable() for line in lines):  # the common case, at C speed
+        return text
+    return "\n".join(
+        line
+        if line.isprintable()
+        else "".join(
+            _json_escape(c) if unicodedata.category(c) in ESCAPED_CATEGORIES else c for c in line
+        )
+        for line in lines
+    )

@@ -74,7 +74,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._cleanup import forget_made, missing_folders, record_made
-from ._terminal import visible_value
+from ._terminal import json_visible, visible_value
 from .errors import OutputExistsError
 from .schema import is_list_dtype, join_list
 
@@ -358,11 +358,13 @@ def json_safe(obj: Any, *, ndigits: int = 6) -> Any:
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``json_safe(obj)`` with sorted keys, 2-space indent and a final newline."""
+    """Write ``json_safe(obj)`` with sorted keys, 2-space indent and a final newline;
+    control and bidirectional characters as JSON escapes (:func:`~._terminal.json_visible`)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(json_safe(obj), sort_keys=True, indent=2, ensure_ascii=False)
-    p.write_text(text + "\n", encoding="utf-8")
+    # controls and bidi overrides as JSON escapes, as the CSVs and the HTML escape them
+    p.write_text(json_visible(text) + "\n", encoding="utf-8")
     return p
 
 
