@@ -74,7 +74,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._cleanup import forget_made, missing_folders, record_made
-from ._terminal import json_visible, visible_value
+from ._terminal import IDENTITY_COLUMNS, identity_visible, json_visible, text_visible
 from .errors import OutputExistsError
 from .schema import is_list_dtype, join_list
 
@@ -256,15 +256,21 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _visible_frame(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with the control characters of its text cells as visible escapes
-    (:func:`labforensics._terminal.visible_value`); columns without one untouched."""
+    (:func:`labforensics._terminal.visible_value`), look-alike spaces and mixed scripts
+    too (:func:`~labforensics._terminal.text_visible`; in an identity column, a leading or
+    trailing space as well: :func:`~labforensics._terminal.identity_visible`); columns
+    without one untouched."""
     for col in df.columns:
         s = df[col]
         if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
             continue
         vals = s.to_numpy(dtype=object, copy=True)
-        odd = [i for i, v in enumerate(vals) if isinstance(v, str) and not v.isprintable()]
+        ident = str(col) in IDENTITY_COLUMNS
+        show = identity_visible if ident else text_visible
+        odd = [i for i, v in enumerate(vals) if isinstance(v, str) and (
+            not v.isascii() or not v.isprintable() or ident and (v[:1] == " " or v[-1:] == " "))]  # fmt: skip
         if odd:
-            vals[odd] = [visible_value(v) for v in vals[odd]]
+            vals[odd] = [show(v) for v in vals[odd]]
             df[col] = pd.Series(vals, index=s.index, dtype=s.dtype, name=s.name)
     return df
 
