@@ -22,6 +22,7 @@ from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
+from ..plausible_dates import plausible
 from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
@@ -476,9 +477,12 @@ def _first_seen(
     events: pd.DataFrame, ts: pd.Series, lab: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The evidence span of each lab of ``events`` (``ts``, ``lab`` its times in UTC and
-    labs) and each (lab, patient)'s first-seen time."""
+    labs) and each (lab, patient)'s first-seen time; a time that cannot be right (2099)
+    sets no span (:func:`~labforensics.plausible_dates.plausible`, as ``CaseEvents.spans``)."""
+    ok = plausible(ts)
+    keep = ok if ok.any() else np.ones(len(ts), dtype=bool)
     span = (
-        pd.DataFrame({"lab": lab, "ts": ts})
+        pd.DataFrame({"lab": lab[keep], "ts": ts[keep]})
         .groupby("lab", observed=True)["ts"]
         .agg(evidence_start="min", evidence_end="max")
         .reset_index()
