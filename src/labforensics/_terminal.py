@@ -20,6 +20,7 @@ Parquet outputs keep the values as analysed.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = [
@@ -198,6 +199,11 @@ def _mark_token(token: str) -> str:
     )
 
 
+#: A character past Latin Extended-B: only then can a text mix scripts (the Latin-1 and
+#: Latin Extended letters are Latin; its ordinal indicators and micro sign count as none).
+_BEYOND_LATIN = re.compile("[^\x00-\u024f]")
+
+
 def mixed_script_visible(text: str) -> str:
     """``text`` with, in each word mixing scripts, the letters not of its main script as
     escapes: ``tech.\\u0430`` for ``tech.а`` (a Cyrillic ``а``), which would read
@@ -219,8 +225,8 @@ def mixed_script_visible(text: str) -> str:
         ``text`` itself (the same object) when every character is ASCII or no word
         mixes scripts.
     """
-    if text.isascii():
-        return text
+    if text.isascii() or not _BEYOND_LATIN.search(text):
+        return text  # Latin letters (accented: hélène), digits, signs: one script
     parts = text.split(" ")
     marked = [_mark_token(t) if not t.isascii() else t for t in parts]
     return text if marked == parts else " ".join(marked)
@@ -252,9 +258,7 @@ def identity_visible(value: object) -> object:
     v = value
     if v.isascii() and v.isprintable() and not (v[:1] == " " or v[-1:] == " "):
         return value
-    v = str(visible_value(v))
-    v = "".join(_escape(c) if c != " " and unicodedata.category(c) == "Zs" else c for c in v)
-    v = mixed_script_visible(v)
+    v = str(text_visible(v))
     core = v.strip(" ")
     if core != v:
         lead = len(v) - len(v.lstrip(" "))
@@ -285,7 +289,9 @@ def text_visible(value: object) -> object:
     value = visible_value(value)
     if not isinstance(value, str) or value.isascii():
         return value
-    v = "".join(_escape(c) if c != " " and unicodedata.category(c) == "Zs" else c for c in value)
+    v = value
+    if not v.isprintable():  # a space other than U+0020 is not printable
+        v = "".join(_escape(c) if c != " " and unicodedata.category(c) == "Zs" else c for c in v)
     v = mixed_script_visible(v)
     if v == value:
         return value
