@@ -1,7 +1,8 @@
 """Field problems are listed, not only counted, and a date after the analysis is one
 (QA session 9, item 4): ``field_problems.csv`` (file, line, column, redacted value,
 problem) in every output folder, registered in OUTPUT_NAMES and the manifest; 2099
-passed unflagged and the report said "logs cover 1970-01-01 to 2099-01-01"."""
+passed unflagged and the report said "logs cover 1970-01-01 to 2099-01-01". Since
+session 11 those rows set no period."""
 
 from __future__ import annotations
 
@@ -71,9 +72,16 @@ def test_report_names_the_file_and_the_dates_that_cannot_be_right(tmp_path, monk
     f = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     limits = " ".join(f["limits"])
     assert "3 field problem(s)" in limits and "field_problems.csv lists each" in limits
-    assert "logs cover 1970-01-01 to 2099-01-01" in limits
-    assert "includes 2 event line(s) whose date cannot be right" in limits
-    assert "1 of them in the future of the analysis" in limits
+    # session 11: the 2099 and 1970 rows set no period (were "1970-01-01 to 2099-01-01")
+    assert "logs cover 2020-03-01 to 2020-03-06 (local dates, Europe/Paris): 6 day(s) x 1 " \
+           "lab(s) = 6 lab-days, 0 of them (0.0 %) without any event" in limits  # fmt: skip
+    assert "; 2 event(s) dated before 1990, after 2100 or after the analysis are left out " \
+           "of that period, its gaps and the figures (field problems: 2 event line(s) whose " \
+           "date cannot be right, 1 of them in the future of the analysis" in limits  # fmt: skip
+    assert f["period"]["left_out"] == 2
+    assert f["period"]["labs"] == [{"lab": "L01", "first_day": "2020-03-01",
+                                    "last_day": "2020-03-06"}]  # fmt: skip
+    assert f["period"]["start"].startswith("2020-03-01")
     assert "field_problems.csv lists each" in (out / "report.html").read_text(encoding="utf-8")
 
 

@@ -20,9 +20,19 @@ Parquet outputs keep the values as analysed.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["OUTPUT_KEEP", "visible", "visible_value"]
+__all__ = [
+    "IDENTITY_COLUMNS",
+    "OUTPUT_KEEP",
+    "identity_visible",
+    "json_visible",
+    "mixed_script_visible",
+    "text_visible",
+    "visible",
+    "visible_value",
+]
 
 #: Unicode categories written as escapes: controls (C0, DEL, C1), format
 #: characters (bidirectional overrides, zero-width, BOM), line and paragraph
@@ -109,3 +119,180 @@ def visible_value(value: object, *, keep: str = OUTPUT_KEEP) -> object:
     if shown == value:
         return value
     return shown if type(value) is str else type(value)(shown)
+
+
+def _json_escape(c: str) -> str:
+    o = ord(c)
+    if o > 0xFFFF:  # a UTF-16 surrogate pair, as JSON writes it
+        o -= 0x10000
+        return f"\\u{0xD800 + (o >> 10):04x}\\u{0xDC00 + (o & 0x3FF):04x}"
+    return f"\\u{o:04x}"
+
+
+def json_visible(text: str) -> str:
+    """JSON text with the characters :func:`visible` escapes written as JSON escapes.
+
+    A control, format (a right-to-left override ``U+202E``, a zero-width space),
+    line or paragraph separator or surrogate character inside a JSON string is
+    written ``\\u202e``: ``json.loads`` gives the same value, and ``cat`` or a
+    viewer shows the escape instead of obeying the character (QA session 11: a login
+    ``adm\\u202egnp.exe`` showed as ``admexe.png`` in ``findings.json``). Outside
+    strings JSON holds only ASCII structure and white space, untouched; a text with
+    none of these characters is returned as it is (the same bytes).
+
+    Parameters
+    ----------
+    text : str
+        What :func:`json.dumps` wrote (``ensure_ascii=False``).
+
+    Returns
+    -------
+    str
+    """
+    lines = text.split("\n")
+    if all(line.isprintable() for line in lines):  # the common case, at C speed
+        return text
+    return "\n".join(
+        line
+        if line.isprintable()
+        else "".join(
+            _json_escape(c) if unicodedata.category(c) in ESCAPED_CATEGORIES else c for c in line
+        )
+        for line in lines
+    )
+
+
+#: Columns holding an identity read from the evidence (an account, a host, an address):
+#: written by :func:`identity_visible` in the CSVs and the report's tables.
+IDENTITY_COLUMNS = frozenset({"account", "accounts", "user", "login", "host", "workstation",
+                              "remote_host", "src_ip", "client", "accounts_succeeded",
+                              "leading_account"})  # fmt: skip
+
+#: Letters of these Unicode name prefixes count as one script (a Japanese name mixes them).
+_SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
+
+
+def _script(c: str) -> str | None:
+    """A letter's script, the first word of its Unicode name (``LATIN``, ``CYRILLIC``,
+    ``GREEK``, ``FULLWIDTH``, ``MATHEMATICAL`` ...); None for what is not a letter."""
+    if c.isascii():
+        return "LATIN" if c.isalpha() else None
+    if not unicodedata.category(c).startswith("L"):
+        return None
+    word = unicodedata.name(c, "").split(" ", 1)[0]
+    return _SAME_SCRIPT.get(word, word) or None
+
+
+def _mark_token(token: str) -> str:
+    scripts = [_script(c) for c in token]
+    counts: dict[str, int] = {}
+    for sc in scripts:
+        if sc is not None:
+            counts[sc] = counts.get(sc, 0) + 1
+    if len(counts) < 2:
+        return token
+    # the value's main script: the most letters, Latin on a tie
+    main = max(counts, key=lambda k: (counts[k], k == "LATIN", k))
+    return "".join(
+        _escape(c) if sc is not None and sc != main else c
+        for c, sc in zip(token, scripts, strict=True)
+    )
+
+
+#: A character past Latin Extended-B: only then can a text mix scripts (the Latin-1 and
+#: Latin Extended letters are Latin; its ordinal indicators and micro sign count as none).
+_BEYOND_LATIN = re.compile("[^\x00-\u024f]")
+
+
+def mixed_script_visible(text: str) -> str:
+    """``text`` with, in each word mixing scripts, the letters not of its main script as
+    escapes: ``tech.\\u0430`` for ``tech.а`` (a Cyrillic ``а``), which would read
+    ``tech.a`` (QA session 11).
+
+    A word is a run without white space; its main script is the one most of its letters
+    are written in (Latin on a tie). Accented Latin letters are Latin (``hélène.m``
+    unchanged); a word in one script (``иванов``) is unchanged; digits and punctuation
+    belong to no script. Letters count by the first word of their Unicode name, so a
+    fullwidth ``ａ`` or a mathematical ``𝐚`` in a Latin word is escaped too.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+        ``text`` itself (the same object) when every character is ASCII or no word
+        mixes scripts.
+    """
+    if text.isascii() or not _BEYOND_LATIN.search(text):
+        return text  # Latin letters (accented: hélène), digits, signs: one script
+    parts = text.split(" ")
+    marked = [_mark_token(t) if not t.isascii() else t for t in parts]
+    return text if marked == parts else " ".join(marked)
+
+
+def identity_visible(value: object) -> object:
+    """An identity read from the evidence (an account, a host) as a reader can tell it
+    from its look-alikes (QA session 11: ``tech.a``, ``tech.а`` with a Cyrillic ``а``,
+    ``tech.a`` with a no-break space and ``tech.a `` all printed ``tech.a``).
+
+    Beyond :func:`visible_value` (controls, bidi and zero-width characters): every space
+    other than the ASCII one (no-break ``\\u00a0``, thin, ideographic ...) and a space
+    at the start or end (``\\x20``) as escapes, and the letters of another script in a
+    word mixing scripts (:func:`mixed_script_visible`).
+
+    Parameters
+    ----------
+    value : object
+        Only strings are changed (a ``str`` subclass keeps its type).
+
+    Returns
+    -------
+    object
+        The value with those characters as escapes; an ASCII value without a leading
+        or trailing space is returned as it is.
+    """
+    if not isinstance(value, str):
+        return value
+    v = value
+    if v.isascii() and v.isprintable() and not (v[:1] == " " or v[-1:] == " "):
+        return value
+    v = str(text_visible(v))
+    core = v.strip(" ")
+    if core != v:
+        lead = len(v) - len(v.lstrip(" "))
+        trail = len(v) - len(v.rstrip(" "))
+        v = "\\x20" * lead + core + "\\x20" * trail if core else "\\x20" * len(v)
+    if v == value:
+        return value
+    return v if type(value) is str else type(value)(v)
+
+
+def text_visible(value: object) -> object:
+    """A value written for a reader (a CSV cell, a value the report prints): controls
+    and bidi characters as escapes (:func:`visible_value`), then every space other than
+    U+0020 (``\\xa0``) and, in a word mixing scripts, the letters not of its main
+    script (``tech.\\u0430``: :func:`mixed_script_visible`).
+
+    Parameters
+    ----------
+    value : object
+        Only strings change (a ``str`` subclass such as ``Markup`` keeps its type: the
+        escapes hold no ``<``, ``&`` or quote).
+
+    Returns
+    -------
+    object
+        The value; an ASCII printable string unchanged (the same object).
+    """
+    value = visible_value(value)
+    if not isinstance(value, str) or value.isascii():
+        return value
+    v = value
+    if not v.isprintable():  # a space other than U+0020 is not printable
+        v = "".join(_escape(c) if c != " " and unicodedata.category(c) == "Zs" else c for c in v)
+    v = mixed_script_visible(v)
+    if v == value:
+        return value
+    return v if type(value) is str else type(value)(v)

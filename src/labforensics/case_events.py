@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from ._narrow import empty_like, narrow, widen
 from .outputs import PARQUET_OPTIONS, parquet_table, write_parquet
+from .plausible_dates import plausible
 
 __all__ = ["CaseEvents", "EventsFolder", "as_case_events"]
 
@@ -259,20 +260,25 @@ class CaseEvents:
 
     def spans(self) -> pd.DataFrame:
         """Per lab: ``lab`` (str; None for the events naming no lab), ``evidence_start``
-        and ``evidence_end`` (datetime64[ns, UTC], first and last event), ``events``
-        (int64), in :attr:`labs` order; labs with no event left out."""
+        and ``evidence_end`` (datetime64[ns, UTC], first and last event whose date can be
+        right: :func:`~labforensics.plausible_dates.plausible`; every event when none
+        can), ``events`` and ``implausible`` (int64, the events and those left out of
+        the span), in :attr:`labs` order; labs with no event left out."""
         if self._spans is None:
             rows = []
             for k in self.labs:
                 if not self._sizes[k]:
                     continue
                 ts = self.lab(k, ["ts"])["ts"]
-                rows.append({"lab": k, "evidence_start": ts.min(), "evidence_end": ts.max(),
-                             "events": int(len(ts))})  # fmt: skip
+                # a date that cannot be right sets no span (QA session 11: 2099)
+                ok = plausible(ts)
+                sub = ts[ok] if ok.any() else ts
+                rows.append({"lab": k, "evidence_start": sub.min(), "evidence_end": sub.max(),
+                             "events": int(len(ts)), "implausible": int(len(ts) - len(sub))})  # fmt: skip
             sp = pd.DataFrame(
-                rows, columns=["lab", "evidence_start", "evidence_end", "events"]
+                rows, columns=["lab", "evidence_start", "evidence_end", "events", "implausible"]
             ).astype({"evidence_start": "datetime64[ns, UTC]", "evidence_end": "datetime64[ns, UTC]",
-                      "events": "int64"})  # fmt: skip
+                      "events": "int64", "implausible": "int64"})  # fmt: skip
             # object, so that the events naming no lab keep None (a str column: NaN)
             sp["lab"] = pd.Series([r["lab"] for r in rows], dtype=object)
             self._spans = sp

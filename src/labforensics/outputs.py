@@ -76,7 +76,7 @@ import pyarrow.parquet as pq
 
 from . import _outlock
 from ._cleanup import forget_made, missing_folders, record_made
-from ._terminal import visible_value
+from ._terminal import IDENTITY_COLUMNS, identity_visible, json_visible, text_visible
 from .errors import OutputExistsError
 from .schema import is_list_dtype, join_list
 
@@ -282,15 +282,21 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _visible_frame(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with the control characters of its text cells as visible escapes
-    (:func:`labforensics._terminal.visible_value`); columns without one untouched."""
+    (:func:`labforensics._terminal.visible_value`), look-alike spaces and mixed scripts
+    too (:func:`~labforensics._terminal.text_visible`; in an identity column, a leading or
+    trailing space as well: :func:`~labforensics._terminal.identity_visible`); columns
+    without one untouched."""
     for col in df.columns:
         s = df[col]
         if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
             continue
         vals = s.to_numpy(dtype=object, copy=True)
-        odd = [i for i, v in enumerate(vals) if isinstance(v, str) and not v.isprintable()]
+        ident = str(col) in IDENTITY_COLUMNS
+        show = identity_visible if ident else text_visible
+        odd = [i for i, v in enumerate(vals) if isinstance(v, str) and (
+            not v.isascii() or not v.isprintable() or ident and (v[:1] == " " or v[-1:] == " "))]  # fmt: skip
         if odd:
-            vals[odd] = [visible_value(v) for v in vals[odd]]
+            vals[odd] = [show(v) for v in vals[odd]]
             df[col] = pd.Series(vals, index=s.index, dtype=s.dtype, name=s.name)
     return df
 
@@ -384,11 +390,13 @@ def json_safe(obj: Any, *, ndigits: int = 6) -> Any:
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``json_safe(obj)`` with sorted keys, 2-space indent and a final newline."""
+    """Write ``json_safe(obj)`` with sorted keys, 2-space indent and a final newline;
+    control and bidirectional characters as JSON escapes (:func:`~._terminal.json_visible`)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(json_safe(obj), sort_keys=True, indent=2, ensure_ascii=False)
-    p.write_text(text + "\n", encoding="utf-8")
+    # controls and bidi overrides as JSON escapes, as the CSVs and the HTML escape them
+    p.write_text(json_visible(text) + "\n", encoding="utf-8")
     return p
 
 

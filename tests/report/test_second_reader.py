@@ -255,3 +255,16 @@ def test_fixture_print_copy_keeps_every_table(report):
     assert len(re.findall(r"<details(?![^>]*\bopen\b)[\s>]", got)) == 0
     assert got.count("<table") == report.count("<table")
     assert got.count("<details") == report.count("<details")
+
+
+# --- QA session 11: the files table's heading counts what the table holds ---------------
+
+
+def test_files_heading_counts_the_table_rows(report):
+    m = re.search(r"<summary>Files and hashes \(([\d,]+) evidence file\(s\)(?: and ([\d,]+) "
+                  r"companion file\(s\))?\)</summary>\s*(.*?)</table>", report, re.S)  # fmt: skip
+    assert m, "the files table's heading"
+    rows = m.group(3).count("<tr>") - 1  # the header row
+    evidence, companions = int(m.group(1).replace(",", "")), int(m.group(2) or 0)
+    assert companions > 0  # case.toml gives a leak, a transfer log, the case file
+    assert rows == evidence + companions

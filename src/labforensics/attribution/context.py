@@ -22,10 +22,12 @@ from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..leak.reader import _coerce_leak, _unknown_labs, read_leak
 from ..networks import _NET_PRIORITY, NetworkMap
+from ..plausible_dates import plausible
 from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
+from .transfer_note import transfer_note
 
 #: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
 EVENT_NEED = (
@@ -475,9 +477,12 @@ def _first_seen(
     events: pd.DataFrame, ts: pd.Series, lab: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The evidence span of each lab of ``events`` (``ts``, ``lab`` its times in UTC and
-    labs) and each (lab, patient)'s first-seen time."""
+    labs) and each (lab, patient)'s first-seen time; a time that cannot be right (2099)
+    sets no span (:func:`~labforensics.plausible_dates.plausible`, as ``CaseEvents.spans``)."""
+    ok = plausible(ts)
+    keep = ok if ok.any() else np.ones(len(ts), dtype=bool)
     span = (
-        pd.DataFrame({"lab": lab, "ts": ts})
+        pd.DataFrame({"lab": lab[keep], "ts": ts[keep]})
         .groupby("lab", observed=True)["ts"]
         .agg(evidence_start="min", evidence_end="max")
         .reset_index()
@@ -683,15 +688,5 @@ def _transfer_links(
     tr = _read_transfers_arg(transfers, tz)
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
-        unlinked = tr[
-            (tr["direction"].astype(str).str.lower() == "download")
-            & ~tr["file_base"]
-            .astype(str)
-            .str.lower()
-            .isin(links["file_base"].astype(str).str.lower())
-        ]
-        notes.append(
-            f"{len(tr)} FTP transfers read; {len(links)} linked to an extraction; "
-            f"{len(unlinked)} downloads of files no logged extraction names"
-        )
+        notes.append(transfer_note(tr, links))
     return links

@@ -555,4 +555,5 @@ def log10_text(log10_lr: float) -> str:
     """
     x = float(log10_lr)
     r = _shown(x, _LOG10_BOUNDS, list(range(-2, -_MAX_DIGITS - 1, -1)))
-    return f"{r:.{max(2, -int(r.as_tuple().exponent))}f}"
+    # -0.001 rounds to a negative zero: "0.00", never "-0.00" (QA session 11)
+    return f"{abs(r) if r.is_zero() else r:.{max(2, -int(r.as_tuple().exponent))}f}"

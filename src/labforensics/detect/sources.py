@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._terminal import identity_visible
 from .._validation import Duration, Interval, constrained, validate
 from ..case_events import CaseEvents
 from ..identity import canonical_account, canonical_address
@@ -204,7 +205,8 @@ def _canonical(s: pd.Series, canon) -> pd.Series:
 def _account_list(s: pd.Series) -> str:
     names = sorted(set(s.dropna().astype(str)))
     more = len(names) - MAX_LISTED_ACCOUNTS
-    text = ", ".join(names[:MAX_LISTED_ACCOUNTS])
+    # each name as a reader can tell it from its look-alikes ("tech.a\x20", QA session 11)
+    text = ", ".join(str(identity_visible(n)) for n in names[:MAX_LISTED_ACCOUNTS])
     return text + (f" (+{more} more)" if more > 0 else "")
 
 

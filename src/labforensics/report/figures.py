@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from .._terminal import visible
 from ..case import DEFAULT_TZ
+from .numbers import fixed
 
 __all__ = [
     "RC",
@@ -483,7 +484,7 @@ def match_waterfall(steps: pd.DataFrame, *, title: str, probability: float | Non
         ax.barh(y, end - start, left=start, color=colour, height=0.6)
         for i, (s, e, v, kind) in enumerate(zip(start, end, steps["log2_bayes_factor"],
                                                 steps["kind"], strict=True)):  # fmt: skip
-            text = f"{v:+.2f}" if kind != "final" else f"{v:.2f}"
+            text = fixed(v, 2, sign=kind != "final")
             if kind == "final" and probability is not None:
                 text += f"  (probability {probability_text(probability)})"
             ax.text(max(s, e) + pad * 0.08, i, text, va="center", ha="left", fontsize=7.5,

@@ -30,6 +30,7 @@ from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
+from .coverage_limit import coverage_sentence, flagged_dates_note, period_section
 from .encoding_notes import encoding_limit
 from .field_notes import coverage_caveat, field_problem_limit, files_read, share_text
 from .html import make_formatter
@@ -598,7 +599,7 @@ def build_findings(
         "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS, session_rows),
         "top_sources": json_safe(sources.head(TOP_SOURCES)) if sources is not None else [],
         "counts": _counts_section(size, sessions, session_scores, inputs, totals, sources),
-        "period": {"start": start, "end": end},
+        "period": period_section(ev, tz, start, end) if size[0] else {"start": start, "end": end},
         "accounting": _accounting_section(accounting),
         "unreadable": list(unreadable),
         "migrations": migrations(ev) if size[0] else [],
@@ -658,17 +659,13 @@ def _limits(
         out.append(dst)
     start, end = period.get("start"), period.get("end")
     if start is not None and end is not None and size[0]:
-        days = (pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 86400.0
-        lab_days = days * max(size[1], 1)
-        lost = float(sum(int(g.get("days") or 0) for g in gaps))
-        if lab_days > 0:
-            out.append(
-                f"logs cover {_day(start, tz)} to {_day(end, tz)} "
-                f"({f'local dates, {tz}' if tz else 'UTC dates'}); "
-                f"{100 * min(lost, lab_days) / lab_days:.1f} % "
-                f"of the lab-days of that period lie in {len(gaps):,} gap(s) without any event "
-                "(section 2)" + coverage_caveat(accounting or {})
-            )
+        # one universe of lab-days: the gaps and each lab's missing start/end (session 11)
+        left = int(period.get("left_out") or 0)
+        labs = period.get("labs") or [{"lab": f"lab {i + 1}", "first_day": _day(start, tz),
+                                       "last_day": _day(end, tz)} for i in range(size[1])]  # fmt: skip
+        out.append(coverage_sentence(_day(start, tz), _day(end, tz),
+                                     f"local dates, {tz}" if tz else "UTC dates", labs, gaps, left)
+                   + (flagged_dates_note(accounting or {}) if left else coverage_caveat(accounting or {})))  # fmt: skip
     return out
 
 

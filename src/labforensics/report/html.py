@@ -35,7 +35,6 @@ import pandas as pd
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from .._terminal import visible_value
 from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
 from ..case_events import CaseEvents
@@ -44,6 +43,7 @@ from . import figures, tables
 from .campaigns import campaigns_view, flagged_sessions
 from .encoding_notes import encoding_files
 from .field_notes import copies_note, quarantine_origins
+from .identity_view import install_identity, report_visible
 from .leak_tables import (
     coverage_rows,
     hypotheses_ctx,
@@ -641,15 +641,15 @@ def _environment() -> Environment:
         ),  # fmt: skip
         undefined=ChainableUndefined,
         # every printed value: no free text copied whole (QA, session 4); internal terms
-        # in words, the term in a title (issue 16 item 3)
-        # counts with thousands separators and lists joined, never Python's repr;
-        # control characters as visible escapes, as in the CSVs (QA session 10)
-        finalize=lambda v: visible_value(in_words(clip_text(blank(as_printed(v))))),
+        # in words, the term in a title (issue 16 item 3); counts with thousands
+        # separators and lists joined, never Python's repr; control characters (QA
+        # session 10), look-alike spaces and scripts (session 11) as visible escapes
+        finalize=lambda v: report_visible(in_words(clip_text(blank(as_printed(v))))),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env
+    return install_identity(env)
 
 
 def render_report(data: ReportData, *, top_n: int = 10) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from . import figures, tables
-from .numbers import _count, _num, pct
+from .numbers import _count, _num, fixed, pct
 
 # --- leak linkage (findings["leak_linkage"], issue 13) ---------------------------------
 
@@ -64,9 +64,16 @@ LINKAGE_GLOSSARY = (
 )  # fmt: skip
 
 
-def _fmr_phrase(fmr: Any) -> str:
-    return ("false-match rate not measured" if _num(fmr) is None
-            else f"estimated false-match rate {pct(fmr)}")  # fmt: skip
+def _fmr_phrase(fmr: Any, parts: Any = None) -> str:
+    """The false-match rate in words; with its parts' 95 % bound (``fmr_high``, the
+    household decoy's upper end) the bound too, as the section's parts give it: a rate of
+    "0 %" on a few hundred rows is not a rate of zero (QA session 11)."""
+    if _num(fmr) is None:
+        return "false-match rate not measured"
+    high = _num(parts.get("fmr_high")) if isinstance(parts, Mapping) else None
+    if high is not None and pct(high) != pct(fmr):
+        return f"estimated false-match rate {pct(fmr)}, at most {pct(high)} at 95 % confidence"
+    return f"estimated false-match rate {pct(fmr)}"
 
 
 def _fmr_parts_text(parts: Any) -> str:
@@ -158,7 +165,7 @@ def leak_linkage_view(ll: Mapping[str, Any] | None, when: Any,
     if not isinstance(ll, Mapping) or not ll:
         return None
     fmr = ll.get("false_match_rate")
-    fmr_text = _fmr_phrase(fmr)
+    fmr_text = _fmr_phrase(fmr, ll.get("false_match_rate_parts"))
     thr = _num(ll.get("threshold"))
     thr_text = "?" if thr is None else figures.probability_text(thr)
     rows, linked = ll.get("rows"), ll.get("rows_linked")
@@ -327,7 +334,7 @@ def _waterfalls(drawable: list[Mapping[str, Any]]) -> list[dict[str, str]]:
                     steps, title=title, probability=p))),
             "alt": f"Match weight of dump row {row_id} against patient {patient}",
             "caption": (f"Dump row {row_id} against patient {patient}: final match weight "
-                        f"{final:.2f} bits"
+                        f"{fixed(final, 2)} bits"
                         + (f", match probability {figures.probability_text(p)}" if p is not None else "")
                         + "."),
         })  # fmt: skip

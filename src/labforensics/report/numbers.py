@@ -39,7 +39,30 @@ def pct(share: Any) -> str:
     return f"{v:.{-int(np.floor(np.log10(abs(v))))}f} %"
 
 
-__all__ = ["pct"]
+def fixed(value: float, digits: int, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals (``sign``: a ``+`` before a positive one), never
+    a negative zero: -0.001 at 2 decimals is ``0.00`` (``+0.00`` with ``sign``), not
+    ``-0.00`` (QA session 11: "log10 LR -0.00" printed).
+
+    Parameters
+    ----------
+    value : float
+    digits : int
+        Decimals, >= 0.
+    sign : bool
+        Print ``+`` before a value that is not negative once rounded.
+
+    Returns
+    -------
+    str
+    """
+    text = f"{float(value):{'+' if sign else ''}.{int(digits)}f}"
+    if text.startswith("-") and not text.strip("-+0.,"):
+        text = ("+" if sign else "") + text[1:]
+    return text
+
+
+__all__ = ["fixed", "pct"]
 
 
 class Composed(str):

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..case import DEFAULT_TZ
 from ..case_events import CaseEvents
+from ..plausible_dates import plausible
 from ..schema import OUTBOUND_ACTIONS
 
 __all__ = [
@@ -68,20 +69,54 @@ def _outbound(events: Events) -> pd.DataFrame:
 
 
 def _days(events: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Distinct ``(lab, day)`` of a table: ``lab`` (``astype(str)``), ``day`` (naive local)."""
+    """Distinct ``(lab, day)`` of a table: ``lab`` (``astype(str)``), ``day`` (naive local);
+    the events whose date cannot be right left out (:func:`_kept`)."""
+    keep = _kept(events)
+    if not keep.all():
+        events = events.loc[keep]
     day = events["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
     d = pd.DataFrame({"lab": events["lab"].astype(str).to_numpy(), "day": day.to_numpy()})
     return d.drop_duplicates()
 
 
 def event_period(events: Events) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """The first and last event's ``ts`` (None, None without events); from a
-    ``CaseEvents``, its labs' spans (:meth:`CaseEvents.period`, one lab read at a time)."""
+    """The first and last event's ``ts`` (None, None without events), the events whose
+    date cannot be right left out (:func:`plausible`; all kept when none can be); from
+    a ``CaseEvents``, its labs' spans (:meth:`CaseEvents.period`, one lab read at a time)."""
     if isinstance(events, CaseEvents):
         return events.period()
     if not len(events):
         return None, None
-    return events["ts"].min(), events["ts"].max()
+    ts = _plausible_ts(events["ts"], events)
+    return ts.min(), ts.max()
+
+
+def _kept(events: pd.DataFrame) -> np.ndarray:
+    """The events that may set a period: those whose date can be right (:func:`plausible`),
+    and every event of a lab none of whose dates can be (as :meth:`CaseEvents.spans`)."""
+    ok = plausible(events["ts"])
+    if ok.all() or "lab" not in events.columns:
+        return ok if ok.any() else np.ones(len(events), dtype=bool)
+    lab = events["lab"].astype(object).where(events["lab"].notna(), None).to_numpy()
+    any_ok = pd.Series(ok).groupby(pd.Series(lab).fillna("\x00none"), sort=False).transform("any")
+    return ok | ~any_ok.to_numpy(dtype=bool)
+
+
+def _plausible_ts(ts: pd.Series, events: pd.DataFrame) -> pd.Series:
+    """``ts`` of the events that may set a period (:func:`_kept`)."""
+    keep = _kept(events)
+    return ts if keep.all() else ts[keep]
+
+
+def implausible_count(events: Events) -> int:
+    """Events left out of the period: their date cannot be right (:func:`plausible`);
+    0 for a lab (a table) none of whose dates can be, whose period keeps them all."""
+    if isinstance(events, CaseEvents):
+        sp = events.spans()
+        return int(sp["implausible"].sum()) if "implausible" in sp.columns else 0
+    if not len(events):
+        return 0
+    return int(len(events) - _kept(events).sum())
 
 
 def first_events(events: Events | None) -> dict[str, pd.Timestamp]:
@@ -94,6 +129,9 @@ def first_events(events: Events | None) -> dict[str, pd.Timestamp]:
                 if not pd.isna(k) and not pd.isna(v)}  # fmt: skip
     if events is None or events.empty or not {"lab", "ts"} <= set(events.columns):
         return {}
+    keep = _kept(events)
+    if not keep.all():
+        events = events.loc[keep]
     first = events.groupby(events["lab"].astype(str), sort=True)["ts"].min()
     return {str(k): v for k, v in first.items() if not pd.isna(v)}
 
@@ -163,7 +201,8 @@ def monthly_outbound(events: Events, tz: str = DEFAULT_TZ, period: str = "M") ->
     """
     if isinstance(events, CaseEvents):
         parts = [g for g in _per_lab(events, ["ts", "lab", "action", "records"],
-                                     lambda d: _monthly(_outbound(d), tz, period)) if len(g)]  # fmt: skip
+                                     lambda d: _monthly(_outbound(_kept_rows(d)), tz, period))
+                 if len(g)]  # fmt: skip
         if not parts:  # none, or only events naming no lab: as the table gives it
             return _monthly(_outbound(events), tz, period)
         if len(parts) == 1:
@@ -176,7 +215,15 @@ def monthly_outbound(events: Events, tz: str = DEFAULT_TZ, period: str = "M") ->
         )
         g["month"] = g["month"].astype("datetime64[ns]")
         return g
-    return _monthly(_outbound(events), tz, period)
+    return _monthly(_outbound(_kept_rows(events)), tz, period)
+
+
+def _kept_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """``events`` without those whose date sets no period (:func:`_kept`; QA session 11)."""
+    if not len(events):
+        return events
+    keep = _kept(events)
+    return events if keep.all() else events.loc[keep]
 
 
 def _monthly(out: pd.DataFrame, tz: str, period: str) -> pd.DataFrame:

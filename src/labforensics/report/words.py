@@ -22,6 +22,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from .._terminal import identity_visible
 from ..attribution.labels import PROPOSITION_LABELS, reason_words
 
 __all__ = [
@@ -240,7 +241,8 @@ def pathway_words(pathways: Any) -> Any:
     for p in pathways or []:
         if isinstance(p, Mapping) and p.get("pathway_id"):
             kind = f" ({p['account_kind']} account)" if p.get("account_kind") else ""
-            names[str(p["pathway_id"])] = f"{p.get('account') or '(no account)'}{kind}"
+            acc = identity_visible(p.get("account")) or "(no account)"
+            names[str(p["pathway_id"])] = f"{acc}{kind}"
 
     def f(value: Any) -> Any:
         if not isinstance(value, str) or isinstance(value, Markup) or not names:
