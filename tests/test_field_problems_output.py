@@ -74,7 +74,7 @@ def test_report_names_the_file_and_the_dates_that_cannot_be_right(tmp_path, monk
     assert "3 field problem(s)" in limits and "field_problems.csv lists each" in limits
     # session 11: the 2099 and 1970 rows set no period (were "1970-01-01 to 2099-01-01")
     assert "logs cover 2020-03-01 to 2020-03-06 (local dates, Europe/Paris): 6 day(s) x 1 " \
-           "lab(s) = 6 lab-days, 0 of them (0.0 %) without any event" in limits  # fmt: skip
+           "lab(s) = 6 lab-days, every one with events" in limits  # fmt: skip
     assert "; 2 event(s) dated before 1990, after 2100 or after the analysis are left out " \
            "of that period, its gaps and the figures (field problems: 2 event line(s) whose " \
            "date cannot be right, 1 of them in the future of the analysis" in limits  # fmt: skip

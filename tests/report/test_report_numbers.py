@@ -43,10 +43,9 @@ def test_logs_cover_in_local_dates_with_the_zone_named():
     # 22:30 UTC on 31 August is 1 September in Paris: the local date, said to be local
     # 1 September to 30 November: 30 + 31 + 30 = 91 days, x 2 labs
     assert local == ["logs cover 2019-09-01 to 2019-11-30 (local dates, Europe/Paris): 91 "
-                     "day(s) x 2 lab(s) = 182 lab-days, 0 of them (0.0 %) without any event: "
-                     "0 in 0 gap(s) between a lab's days with logs (section 2; a lone Sunday "
-                     "without events is not counted), 0 before a lab's first or after its "
-                     "last day with logs"]  # fmt: skip
+                     "day(s) x 2 lab(s) = 182 lab-days, every one with events (no gap between "
+                     "a lab's days with logs, a lone Sunday without events aside; each lab's "
+                     "logs span the whole period)"]  # fmt: skip
     utc = [t for t in _limits({}, (10, 2), {}, [], period) if t.startswith("logs cover")]
     assert utc[0].startswith("logs cover 2019-08-31 to 2019-11-30 (UTC dates): ")
 

@@ -92,7 +92,8 @@ def coverage_sentence(
         "logs cover A to B (zone): D days x L labs = N lab-days, M of them (P %)
         without any event: G in K gap(s) between a lab's days with logs (section 2), E
         before a lab's first or after its last day with logs (L02: no logs before ...)",
-        then the events left out. Every lab-day is counted once: M = G + E.
+        then the events left out. Every lab-day is counted once: M = G + E. When M = 0,
+        one clause: "..., every one with events (...)".
     """
     a, b = pd.Timestamp(first_day), pd.Timestamp(last_day)
     days = int((b - a).days) + 1
@@ -113,8 +114,15 @@ def coverage_sentence(
                          f"{r['first_day'] if before else r['last_day']}")  # fmt: skip
     missing = gap_days + edge
     share = f"{100.0 * missing / total:.1f} %" if total else "n/a"
-    text = (f"logs cover {first_day} to {last_day} ({zone}): {days:,} day(s) x {n_labs:,} "
-            f"lab(s) = {total:,} lab-days, {missing:,} of them ({share}) without any event: "
+    head = (f"logs cover {first_day} to {last_day} ({zone}): {days:,} day(s) x {n_labs:,} "
+            f"lab(s) = {total:,} lab-days")  # fmt: skip
+    if missing == 0:  # nothing to split: one clause, not "0 in 0 gap(s) ..., 0 before ..."
+        text = (
+            f"{head}, every one with events (no gap between a lab's days with logs, a "
+            "lone Sunday without events aside; each lab's logs span the whole period)"
+        )
+        return text + _left_out_said(left_out)
+    text = (f"{head}, {missing:,} of them ({share}) without any event: "
             f"{gap_days:,} in {len(inside):,} gap(s) between a lab's days with logs "
             f"(section 2; a lone Sunday without events is not counted), {edge:,} before a "
             "lab's first or after its last day with logs")  # fmt: skip
@@ -123,10 +131,15 @@ def coverage_sentence(
         text += (" (" + "; ".join(said[:LABS_NAMED])
                  + (f"; and {more:,} more lab(s): findings.json, period.labs" if more > 0 else "")
                  + ")")  # fmt: skip
-    if left_out:
-        text += (f"; {left_out:,} event(s) {implausible_words} are left out of that period, "
-                 "its gaps and the figures")  # fmt: skip
-    return text
+    return text + _left_out_said(left_out)
+
+
+def _left_out_said(left_out: int) -> str:
+    """The clause on events left out of the period (``""`` when none)."""
+    if not left_out:
+        return ""
+    return (f"; {left_out:,} event(s) {implausible_words} are left out of that period, "
+            "its gaps and the figures")  # fmt: skip
 
 
 def flagged_dates_note(accounting: Mapping[str, Any]) -> str:
