@@ -77,7 +77,7 @@ def coverage_sentence(
     first_day, last_day : str
         The case period's first and last local day (ISO dates).
     zone : str
-        How the dates are dated ("local dates, Europe/Paris", "UTC dates").
+        How the dates are dated ("local dates, " and the case's zone, or "UTC dates").
     labs : sequence of dict
         ``lab``, ``first_day``, ``last_day`` of each lab with events
         (:func:`period_section`).
