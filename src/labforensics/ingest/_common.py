@@ -24,6 +24,7 @@ import pandas as pd
 from ..schema import TS_QUALITY, coerce_events
 from . import clock
 from . import files as _files
+from ._bytes_text import decode_escaped
 from .registry import FieldProblem, FileRead, QuarantineRow, ReadContext
 
 #: Lab code used when neither the source nor the caller names a lab.
@@ -91,13 +92,6 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str, np.ndarray | None]:
     return dec.data, dec.truncated, dec.note, dec.utf16
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 text (a BOM dropped); undecodable bytes become U+FFFD, never an error."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return data.decode("utf-8", errors="replace")
-
-
 def split_lines(text: str) -> tuple[list[str], bool]:
     """Physical lines of ``text`` (``\\r\\n`` or ``\\n``), and whether the last had a line end.
 
@@ -162,12 +156,14 @@ def is_ip(text: str | None) -> bool:
 
 
 def decode_base64(text: str) -> str | None:
-    """Decode base64 to text (UTF-8, bad bytes replaced); None when not base64."""
+    """Decode base64 to text (UTF-8, each undecodable byte U+FFFD and its hex, as every
+    reader: :func:`~labforensics.ingest._bytes_text.decode_escaped`); None when not
+    base64."""
     try:
         raw = base64.b64decode("".join(str(text).split()), validate=True)
     except (binascii.Error, ValueError):
         return None
-    return raw.decode("utf-8", errors="replace")
+    return decode_escaped(raw)
 
 
 def ipp_from_cx(value: str | None) -> str | None:

@@ -46,12 +46,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._bytes_text import _decode_counting
 from ._lis_structure import _problems_at
 from .registry import FieldProblem
 
 __all__ = ["Transcoded", "decode_utf8_accounted", "transcode"]
 
-_FFFD = "\ufffd".encode()
 #: What an undecodable byte is read as, its hex after U+FFFD (see the module docstring).
 ESCAPED = "U+FFFD followed by its hex (xNN)"
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -98,46 +98,6 @@ def _single_byte(encoding: str) -> bool:
         return False
     ascii_ok = all(singles[b] == chr(b) for b in range(128))
     return ascii_ok and all(len(s) == 1 for s in singles) and "".join(singles) == whole
-
-
-def _escape(bad: bytes | memoryview) -> bytes:
-    """Undecodable bytes as U+FFFD, ``x`` and the byte's two hex digits, one per byte:
-    fixed width, so two different byte strings never give the same text."""
-    return b"".join(_FFFD + b"x%02x" % c for c in bytes(bad))
-
-
-def _decode_counting(raw: bytes | memoryview, encoding: str) -> tuple[bytes, np.ndarray]:
-    """``raw`` decoded as UTF-8 (each undecodable byte U+FFFD and its hex), and where
-    each U+FFFD went.
-
-    The strict decode is tried first (the usual case, one C call); on failure the
-    bytes are decoded piece by piece between the errors the strict decoder reports
-    (the maximal invalid sequences ``errors="replace"`` replaces), each of their
-    bytes escaped (:func:`_escape`).
-    """
-    try:
-        return str(raw, encoding).encode("utf-8"), _EMPTY
-    except UnicodeDecodeError:
-        pass
-    view = memoryview(raw)
-    parts: list[bytes] = []
-    where: list[int] = []
-    pos, olen, n = 0, 0, len(view)
-    while pos < n:  # one turn per undecodable sequence: rare
-        try:
-            good = str(view[pos:], encoding).encode("utf-8")
-            parts.append(good)
-            break
-        except UnicodeDecodeError as e:
-            good = str(view[pos : pos + e.start], encoding).encode("utf-8")
-            end = pos + max(e.end, e.start + 1)  # e.start, e.end: within view[pos:]
-            esc = _escape(view[pos + e.start : end])
-            parts += [good, esc]
-            olen += len(good)
-            where += range(olen, olen + len(esc), 6)  # U+FFFD (3 bytes) + "xNN"
-            olen += len(esc)
-            pos = end
-    return b"".join(parts), np.asarray(where, dtype=np.int64)
 
 
 def _utf8_starts(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +222,7 @@ def _utf8_or_cp1252(raw: bytes) -> Transcoded:
     valid UTF-8 is decoded as cp1252, unless it holds a typical UTF-8 sequence: that is
     a UTF-8 line with a stray byte (read as cp1252, ``hélène.m`` would become the
     separate account ``hÃ©lÃ¨ne.m``), decoded as UTF-8. Bytes a line's encoding cannot
-    read are escaped (:func:`_escape`). ``recoded``: the multi-byte characters of the
+    read are escaped (U+FFFD and the byte's hex). ``recoded``: the multi-byte characters of the
     lines decoded as cp1252.
     """
     arr = np.frombuffer(raw, dtype=np.uint8)
@@ -355,9 +315,8 @@ def _recoded_what(enc: str, other: str) -> str:
 
 
 def _replaced_what(label: str) -> str:
-    """A field problem's text; a UTF-16 file's U+FFFD come from its conversion, bare."""
-    how = "U+FFFD" if label == "UTF-16" else ESCAPED
-    return f"undecodable byte(s) ({label}) read as {how}"
+    """A field problem's text (a UTF-16 file's bytes are escaped alike at conversion)."""
+    return f"undecodable byte(s) ({label}) read as {ESCAPED}"
 
 
 def _recoded_note(n: int, enc: str, other: str, lns: np.ndarray) -> str:
@@ -366,10 +325,6 @@ def _recoded_note(n: int, enc: str, other: str, lns: np.ndarray) -> str:
 
 
 def _replaced_note(n: int, label: str, lns: np.ndarray) -> str:
-    if label == "UTF-16":
-        return (
-            f"{n} undecodable byte sequence(s) (UTF-16) read as U+FFFD: line(s) {_line_list(lns)}"
-        )
     return f"{n} undecodable byte(s) ({label}) read as {ESCAPED}: line(s) {_line_list(lns)}"
 
 
@@ -523,7 +478,7 @@ def decode_utf8_accounted(
     For the readers that decode a whole file as UTF-8 (syslog, FHIR, xferlog; ATNA for
     the count): a file that is not valid UTF-8 has its cp1252 lines decoded as cp1252
     (:func:`_utf8_or_cp1252`: two logins that differ by an accent stay two), and bytes
-    no encoding reads become U+FFFD and their hex (:func:`_escape`, never a bare U+FFFD:
+    no encoding reads become U+FFFD and their hex (:mod:`._bytes_text`, never a bare U+FFFD:
     two values must not become one); both are counted and named the way
     :func:`line_account` does for the regex profiles, so that no loss is silent. A file
     that decodes (the usual case) costs one strict decode.

@@ -311,10 +311,20 @@ def read_bytes(path: str | os.PathLike[str], *, utf16: bool = True) -> Decompres
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-#: What an undecodable UTF-16 sequence decodes to first, to be found again: U+10FFFE, a
-#: noncharacter (The Unicode Standard, section 23.7: never interchanged as text).
+#: What each byte of an undecodable UTF-16 sequence decodes to first, to be found again:
+#: U+10FFFE, a noncharacter (The Unicode Standard, section 23.7: never interchanged as
+#: text), then the byte's hex; the mark becomes U+FFFD after, as every reader's escape
+#: (``h\ufffdx81l``): two different damaged byte strings never read as one text.
 _MARK = "\U0010fffe"
-codecs.register_error("labforensics.utf16-mark", lambda exc: (_MARK, exc.end))
+
+
+def _mark_bytes(exc: UnicodeError) -> tuple[str, int]:
+    assert isinstance(exc, UnicodeDecodeError)
+    bad = exc.object[exc.start : exc.end]
+    return "".join(f"{_MARK}x{b:02x}" for b in bad), exc.end
+
+
+codecs.register_error("labforensics.utf16-mark", _mark_bytes)
 
 
 def utf16_to_utf8_accounted(data: bytes) -> tuple[bytes, np.ndarray]:
@@ -322,9 +332,10 @@ def utf16_to_utf8_accounted(data: bytes) -> tuple[bytes, np.ndarray]:
 
     Like gzip, UTF-16 is a transport encoding of the text the readers parse: the
     custody hash stays that of the bytes on disk, line numbers are unchanged (one
-    line end for one), and an odd last byte or a lone surrogate becomes U+FFFD, whose
-    positions are returned so that the readers count them (``replacement_chars``) and
-    name their lines as they do for their own undecodable bytes.
+    line end for one), and each byte of an odd last byte or a lone surrogate becomes
+    U+FFFD followed by its hex (``xNN``), as the readers' own undecodable bytes; the
+    positions of those U+FFFD are returned so that the readers count them
+    (``replacement_chars``) and name their lines.
 
     Parameters
     ----------
@@ -338,15 +349,15 @@ def utf16_to_utf8_accounted(data: bytes) -> tuple[bytes, np.ndarray]:
         after the UTF-8 BOM (3 bytes).
     replaced : numpy.ndarray
         int64, ascending: the byte position in ``utf8`` of each U+FFFD that stands for
-        undecodable UTF-16 (one per undecodable sequence, as ``errors="replace"``).
-        A U+10FFFE in the file itself (a noncharacter) is counted as one too.
+        undecodable UTF-16 (one per undecodable byte). A U+10FFFE in the file itself
+        (a noncharacter) is counted as one too.
 
     Examples
     --------
     >>> text = "é\\n".encode("utf-16")  # BOM, then two code units
     >>> utf8, where = utf16_to_utf8_accounted(text + b"\\x41")  # an odd last byte
     >>> utf8, where.tolist()
-    (b'\\xef\\xbb\\xbf\\xc3\\xa9\\n\\xef\\xbf\\xbd', [6])
+    (b'\\xef\\xbb\\xbf\\xc3\\xa9\\n\\xef\\xbf\\xbdx41', [6])
     """
     none = np.zeros(0, dtype=np.int64)
     if data[:2] not in UTF16_BOMS:

@@ -105,6 +105,7 @@ import numpy as np
 import pandas as pd
 
 from .._atna_fields import _local, _message
+from .._bytes_text import decode_escaped
 from .._common import (
     build_events,
     cap_text,
@@ -213,7 +214,7 @@ def _split_records(
 
 
 def _text(b: bytes) -> str:
-    return b.decode("utf-8", errors="replace")
+    return decode_escaped(b)
 
 
 #: Columns collected per event (``_``: working columns, dropped from the events).

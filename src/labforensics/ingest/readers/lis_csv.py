@@ -213,14 +213,18 @@ def _join_files(
         if _cr_only(d):  # each CR is a line end (one physical line each): make it LF
             d = bytes(d).replace(b"\r", b"\n")
         bom = 3 if d.startswith(_BOM) else 0
-        t = transcode(memoryview(d)[bom:] if bom else d, profile.encoding)
-        v = t.data
-        if utf16 is not None:  # UTF-16 text: Unicode, nothing re-decoded; its U+FFFD
+        if utf16 is not None:  # UTF-16 text: Unicode, valid UTF-8 here, nothing re-decoded
+            # (a cp1252 profile's line-by-line reading turned a line whose only non-ASCII
+            # text was the conversion's U+FFFD into mojibake: session 12); its U+FFFD
+            v = bytes(memoryview(d)[bom:])
             replaced.append(np.asarray(utf16, dtype=np.int64) - bom + pos)
-        if len(t.replaced):
-            replaced.append(t.replaced + pos)
-        if len(t.recoded) and utf16 is None:
-            recoded.append(t.recoded + pos)
+        else:
+            t = transcode(memoryview(d)[bom:] if bom else d, profile.encoding)
+            v = t.data
+            if len(t.replaced):
+                replaced.append(t.replaced + pos)
+            if len(t.recoded):
+                recoded.append(t.recoded + pos)
         parts.append(v)
         pos += len(v)
         if len(v) and v[-1] != 10:  # a last line without line end: give it one
