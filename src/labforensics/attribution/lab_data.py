@@ -361,6 +361,8 @@ def prepare(
     return {
         "labs": data,
         "fmr": fmr,
+        # the rate's 95 % upper bound (the household decoy's, leak.decoys), for the Limits
+        "fmr_high": ((linkage or {}).get("false_match_rate_parts") or {}).get("fmr_high"),
         "unplaced": unplaced,
         "sighted_at": sighted_at,
         "n_rows_linked": int(linkage.get("rows_linked") or 0) if linkage else None,

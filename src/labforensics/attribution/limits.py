@@ -3,6 +3,7 @@ counts in the report's unit (lab-patient pairs)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..validation import limits_lines
@@ -48,8 +49,15 @@ def limits(
     fmr = prep["fmr"]
     if fmr is not None:
         c = conc.get("coverage") or {}
+        high = prep.get("fmr_high")
+        high = float(high) if isinstance(high, int | float) and math.isfinite(high) else None
+        # the bound as section 5b and the headline give it: "0.00 %" on a few hundred
+        # rows is not a rate of zero (QA session 11)
+        bound = (f", at most {100 * high:.2f} % at 95 % confidence"
+                 if high is not None and f"{100 * high:.2f}" != f"{100 * fmr:.2f}" else "")  # fmt: skip
         out.append(
             f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
+            f"{bound}"
             f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
             "pairs of the labs weighed may be false links: the expected number at that rate; a "
             "lab is left out of the weighing when its own pairs are fewer than the count false "
