@@ -161,7 +161,8 @@ def activity_timeline(
     freq : {"MS", "W-MON"}
         Bins of ``monthly["month"]``: months, or weeks starting on Monday.
     flagged : pandas.DataFrame, optional
-        ``lab``, ``start`` (datetime64, local, naive) of flagged sessions: red dots.
+        ``lab``, ``start`` (datetime64, local, naive) of flagged sessions: red dots; one
+        outside the months drawn is counted under the axis, not drawn.
     migrations : pandas.DataFrame, optional
         ``lab``, ``date`` (datetime64, local, naive) of the switch to the current
         dialect: black ticks.
@@ -220,13 +221,24 @@ def activity_timeline(
             m = migrations[migrations["lab"].astype(str).isin(row)]
             ax.scatter(mdates.date2num(m["date"]), m["lab"].astype(str).map(row), marker="|",
                        s=160, color="black", linewidths=2, label="migration to new LIS")  # fmt: skip
+        outside = 0
         if flagged is not None and not flagged.empty:
             f = flagged[flagged["lab"].astype(str).isin(row)]
+            # a session dated outside the period (a row dated 2099: left out of the period,
+            # plausible_dates) would stretch the axis over decades: counted, not drawn
+            x = mdates.date2num(f["start"])
+            inside = (x >= edges[0]) & (x <= edges[-1])
+            outside = int((~inside).sum())
+            f = f[inside]
             ax.scatter(mdates.date2num(f["start"]), f["lab"].astype(str).map(row), marker="o",
                        s=28, facecolor=RED, edgecolor="white", linewidths=0.6, zorder=5,
                        label="flagged session")  # fmt: skip
         ax.set_yticks(np.arange(len(labs)) + 0.5, labels=labs)
         ax.set_ylim(len(labs), 0)
+        ax.set_xlim(edges[0], edges[-1])
+        if outside:
+            ax.set_xlabel(f"{outside:,} flagged session(s) dated outside these months, not "
+                          "drawn (see the session ranking)", fontsize=8)  # fmt: skip
         ax.xaxis.set_major_locator(mdates.YearLocator())
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         if edges[-1] - edges[0] <= 430:
