@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._narrow import empty_like, narrow, widen
+from ._narrow import arrow_to_wide, empty_like, narrow, widen
 from .outputs import PARQUET_OPTIONS, parquet_table, write_parquet
 from .plausible_dates import plausible
 
@@ -186,7 +186,7 @@ class CaseEvents:
             table = pa.concat_tables(have) if len(have) > 1 else have[0]
             out = table.slice(start - state["at"], stop - start).select(self.columns)
             state["buf"], state["at"] = table.slice(stop - state["at"]), stop
-            return out.to_pandas()
+            return arrow_to_wide(out)
 
         return take
 
