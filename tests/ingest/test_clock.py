@@ -146,3 +146,59 @@ def test_localize_files_resolves_each_file_on_its_own():
     for part, rows in ((a, slice(0, 3)), (b, slice(3, 5))):
         u1, q1 = localize(part, ZoneInfo("Europe/Paris"))
         assert np.array_equal(utc[rows], u1) and np.array_equal(q[rows], q1)
+
+
+def test_fallback_step_within_clock_skew_is_not_the_change():
+    # QA session 12 (repro dst_fallback_jitter2): two writers 2 s apart, no second pass;
+    # the 2-second step is not the change (clocks of two hosts may differ by 5 minutes)
+    ts, q = _conv(
+        "Europe/Paris",
+        "2020-10-25 01:50",
+        "2020-10-25 02:10:05",
+        "2020-10-25 02:10:03",
+        "2020-10-25 02:25",
+        "2020-10-25 02:45",
+        "2020-10-25 02:55",
+    )
+    assert ts == _utc(
+        "2020-10-24 23:50",
+        "2020-10-25 00:10:05",
+        "2020-10-25 00:10:03",
+        "2020-10-25 00:25",
+        "2020-10-25 00:45",
+        "2020-10-25 00:55",
+    )
+    assert q == [EXACT, UNRES, UNRES, UNRES, UNRES, UNRES]
+
+
+def test_fallback_change_found_after_a_writers_jitter():
+    # QA session 12 (repro dst_fallback_jitter): a 2-second jitter, then the real
+    # 35-minute step back: the second is the change, the rows around it resolved
+    ts, q = _conv(
+        "Europe/Paris",
+        "2020-10-25 02:10:05",
+        "2020-10-25 02:10:03",
+        "2020-10-25 02:40",
+        "2020-10-25 02:05",
+        "2020-10-25 02:30",
+        "2020-10-25 03:01",
+    )
+    assert ts == _utc(
+        "2020-10-25 00:10:05",
+        "2020-10-25 00:10:03",
+        "2020-10-25 00:40",
+        "2020-10-25 01:05",
+        "2020-10-25 01:30",
+        "2020-10-25 02:01",
+    )
+    assert q == [RES, RES, RES, RES, RES, EXACT]
+
+
+def test_fallback_step_just_over_the_skew_is_the_change():
+    # 5 min 1 s back: more than two hosts' clocks may differ, so the change
+    ts, q = _conv("Europe/Paris", "2020-10-25 02:50:01", "2020-10-25 02:45")
+    assert ts == _utc("2020-10-25 00:50:01", "2020-10-25 01:45")
+    assert q == [RES, RES]
+    ts, q = _conv("Europe/Paris", "2020-10-25 02:50:00", "2020-10-25 02:45")
+    assert ts == _utc("2020-10-25 00:50", "2020-10-25 00:45")
+    assert q == [UNRES, UNRES]

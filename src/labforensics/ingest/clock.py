@@ -15,7 +15,15 @@ rules and whatever the year):
   ``ambiguous_unresolved``. With two backward steps or more the premise fails
   (rows out of order, or two writers: 02:10, 02:50, 02:20, 02:55, 02:15 would
   put 02:15 before 02:55 in UTC): the rows are read as the first step says, and
-  are ``ambiguous_unresolved``.
+  are ``ambiguous_unresolved``. A backward step of at most :data:`CLOCK_SKEW_NS`
+  (5 minutes) is not taken for the change: two hosts' clocks may disagree that
+  much (the Kerberos default maximum clock skew), so a row stamped 02:10:03 after
+  one stamped 02:10:05 by another workstation says nothing of the hour (QA
+  session 12: such a 2-second step read as the change moved every later row of
+  the hour an hour on, and split two sessions). The clock change's own step is
+  60 minutes less the time between the two rows around it; only when an hour
+  passed with nearly no row is it within the tolerance, and its rows are then
+  read as the first pass, ``ambiguous_unresolved``, as with no step.
 * **spring-forward** (the offset increases): wall times in
   ``[T + old offset, T + new offset)`` do not exist; they come from a clock
   not yet switched and are read with the old (pre-transition, winter) offset,
@@ -57,7 +65,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+#: Backward steps of at most this size in a fall-back hour are not the clock change:
+#: the clocks of two writers may disagree that much (MIT Kerberos ``clockskew`` default
+#: 300 s, ``krb5.conf(5)``; Microsoft's "Maximum tolerance for computer clock
+#: synchronization", default 5 minutes, [MS-GPSB] 2.2.2 ``MaxClockSkew``).
+CLOCK_SKEW_NS: int = 300 * 1_000_000_000
+
 __all__ = [
+    "CLOCK_SKEW_NS",
     "LINE_ORDERS",
     "QUALITY_CODES",
     "line_order",
@@ -191,7 +206,8 @@ def _resolve_fallback(
     new: np.ndarray,
     rev: np.ndarray | None = None,
 ) -> None:
-    """First backward step per (file, fall-back): rows from it on take the new offset.
+    """First backward step per (file, fall-back) longer than :data:`CLOCK_SKEW_NS`: rows
+    from it on take the new offset.
 
     ``idx`` are the rows inside a fall-back window (in file order within each file),
     ``trans`` their transition, ``fid`` their file, ``rev`` whether their file is
@@ -210,7 +226,8 @@ def _resolve_fallback(
     start = np.ones(len(rows), dtype=bool)
     start[1:] = k[1:] != k[:-1]
     back = np.zeros(len(rows), dtype=np.int64)
-    back[1:] = (np.diff(w[rows]) < 0) & ~start[1:]
+    # a step back longer than two hosts' clocks may disagree (CLOCK_SKEW_NS)
+    back[1:] = (np.diff(w[rows]) < -CLOCK_SKEW_NS) & ~start[1:]
     cum = np.cumsum(back)
     gid = np.cumsum(start) - 1
     first = np.flatnonzero(start)
