@@ -173,7 +173,8 @@ def global_ticket_sums(budgets: Mapping[str | None, pd.DataFrame | None]
     Returns
     -------
     dict of lab to pandas.DataFrame
-        Only the labs where a sum or a crossing differs from the lab's own pass: per
+        Only the labs where a crossing, or the sum of a crossed pair (what the texts
+        show), differs from the lab's own pass: per
         kept pair, in the kept order, ``cum`` (float64, records) and ``sum_cross``
         (bool) of the pass over every lab. Empty when no ticket has limited pairs at two
         labs (then nothing changes).
@@ -203,9 +204,10 @@ def global_ticket_sums(budgets: Mapping[str | None, pd.DataFrame | None]
         m = which == i
         c, x = cum[m], cross[m]
         b = frames[lab]
-        if np.array_equal(c, b["cum"].to_numpy(dtype="float64")) and np.array_equal(
-            x, b["sum_cross"].to_numpy(dtype=bool)
-        ):
+        # a sum is shown only where it is crossed: a lab changes where a crossing does,
+        # or a crossed sum's value
+        own_c, own_x = b["cum"].to_numpy(dtype="float64"), b["sum_cross"].to_numpy(dtype=bool)
+        if not ((x != own_x) | (x & (c != own_c))).any():
             continue
         out[lab] = pd.DataFrame({"cum": c, "sum_cross": x})
     return out
