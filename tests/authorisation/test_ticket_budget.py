@@ -232,3 +232,72 @@ def test_dask_gives_the_local_statuses(tmp_path):
     finally:
         client.close()
         cluster.close()
+
+
+def test_a_generated_case_against_the_truth(tmp_path):
+    # a generated case whose two migration tickets (one per lab) become one ticket for
+    # every lab, of fewer records than the two labs' extractions together: every status
+    # as synth.register.register_status gives it over the whole case (truth only)
+    import csv
+    import json
+
+    from labforensics import synth
+    from labforensics.case import load_case
+    from labforensics.ingest import read_evidence
+    from labforensics.privacy import CaseKey
+    from labforensics.synth.register import Operation, RegisterRow, register_status
+    from labforensics.synth.register import write_register as write_synth_register
+
+    out = tmp_path / "case"
+    synth.generate(out, labs=2, start="2019-06-01", end="2019-08-31", seed=5, scale=0.2,
+                   variant="authorised_migrations", hostile=False, artefacts=False)  # fmt: skip
+    with open(out / "authorisations.csv", encoding="utf-8", newline="") as f:
+        old = list(csv.DictReader(f, delimiter=";"))
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))["exports_truth"]
+    mig = [t for t in truth if t["action"] == "EXTRACTION" and t["status"] == "authorised"]
+    assert sorted({t["lab"] for t in mig}) == ["L01", "L02"]  # one authorised at each lab
+    total = sum(int(t["records"]) for t in mig)
+    first = min(mig, key=lambda t: t["ts"])
+    budget = total - 35  # below the sum, above the first extraction
+    assert int(first["records"]) < budget
+    rows = [
+        RegisterRow(r["ticket"], r["lab"], r["account"], r["kind"], r["start"], r["end"], "",
+                    int(r["scope_max_records"]) if r["scope_max_records"] else None,
+                    r["destination"], r["purpose"])
+        for r in old if r["kind"] != "migration"
+    ]  # fmt: skip
+    starts = sorted(r["start"] for r in old if r["kind"] == "migration")
+    ends = sorted(r["end"] for r in old if r["kind"] == "migration")
+    rows.append(RegisterRow("MIG-ALL", "*", "migration.*", "migration", starts[0], ends[-1],
+                            "", budget, "", "every lab's migration"))  # fmt: skip
+    write_synth_register(out / "authorisations.csv", rows)
+    ops = sorted(truth, key=lambda t: (t["ts"], t["lab"]))
+    want = register_status(
+        [Operation(t["lab"], "", t["account"], int(pd.Timestamp(t["ts"]).timestamp()),
+                   int(t["records"]), t["destination"], t["action"] == "EXTRACTION")
+         for t in ops], rows,
+    )  # fmt: skip
+    assert [w["status"] for w in want].count("beyond") == 1  # the later migration
+    case = load_case(out / "case.toml")
+    ev = read_evidence(out / "evidence", case_key=CaseKey(bytes(range(32))), progress=False,
+                       case=case).events  # fmt: skip
+    reg = read_authorisations(case.authorisations, case)
+    st = LabSettings(case, SessionParams(), FeatureParams(), register=reg)
+    run = _engine(ev, st)
+    assert run.budget_labs == [max(mig, key=lambda t: t["ts"])["lab"]]
+    got = concat_exports([p.exports for p in run.parts])
+    key = pd.DataFrame({"lab": [t["lab"] for t in ops], "account": [t["account"] for t in ops],
+                        "ts": pd.to_datetime([t["ts"] for t in ops], utc=True),
+                        "status_t": [w["status"] for w in want]})  # fmt: skip
+    g = got[["lab", "account", "ts", "status", "limits_crossed"]].astype(
+        {"lab": object, "account": object}
+    )
+    m = g.merge(key.astype({"lab": object, "account": object}), on=["lab", "account", "ts"],
+                how="outer", indicator=True)  # fmt: skip
+    assert (m["_merge"] == "both").all() and len(m) == len(ops)
+    assert m["status"].astype(str).tolist() == m["status_t"].tolist()
+    b = m[m["status"] == "beyond"].iloc[0]
+    assert list(b["limits_crossed"]) == [
+        f"{total:,} records summed over ticket MIG-ALL (the operations it authorised before, "
+        f"and this one) when it allows at most {budget:,}: 35 over"
+    ]
