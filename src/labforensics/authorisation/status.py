@@ -16,10 +16,16 @@ Statuses and rules: ``shared/formats/authorisations.md``.
   bound, rows that are not patients and a session naming none); never ``beyond``.
 * ``unknown``: no register given.
 
-The record limit summed over a row's window is cumulative in evidence order: the
-operation that brings the sum of the records of the row's lab and account in its
-window above ``scope_max_records`` crosses it, and so does every later one (ten
-small extractions can take what one may not).
+The record limit summed over a ticket is cumulative in evidence order (``ts``, then the
+lab, labs sorted, then the lab's own order): the operation that brings the sum of the
+records the ticket authorised, at every lab and account its rows match, above the row's
+``scope_max_records`` crosses it, and so does every later one that would (ten small
+extractions can take what one may not; an operation not authorised by the ticket does
+not use its budget: :mod:`labforensics.authorisation.ticket_budget`). One call sums
+over the operations it is given; the per-lab engine, which assesses each lab apart,
+keeps each lab's pairs under a limited row (:func:`assess_with_pairs`), runs the sums
+over every lab once and re-chooses the statuses they change (:func:`reassess_budget`),
+so that its statuses equal one call over the whole case.
 """
 
 from __future__ import annotations
