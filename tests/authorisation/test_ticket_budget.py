@@ -110,6 +110,33 @@ def test_every_lab_ticket_sums_over_the_labs(tmp_path):
         assert v["n_unauthorised_outbound_sessions"] == 1.0
 
 
+def test_features_as_built_from_the_whole_case_statuses(tmp_path):
+    # the authorisation features the engine computes again equal build_features of each
+    # lab given that lab's rows of the whole-case assessment
+    from labforensics import build_features
+    from labforensics.features.authorisation import AUTHORISATION_FEATURES
+
+    rows = [extraction("2020-03-10 10:00", "L02", 515), extraction("2020-03-11 10:00", "L01", 510),
+            extraction("2020-03-11 15:00", "L01", 90, account="migr.y")]  # fmt: skip
+    events = make_events(BACKGROUND + rows)
+    st = _settings(tmp_path, EVERY_LAB)
+    run = _engine(events, st)
+    whole = _whole(events, st)
+    rolled = ("ops_beyond", "records_beyond", "records_not_authorised",
+              "n_unauthorised_outbound_sessions")  # fmt: skip
+    for part, p in zip(run.parts, split_by_lab(events), strict=True):
+        ss = sessionize(p())
+        ex = whole[whole["lab"] == p.lab].reset_index(drop=True)
+        want = build_features(ss.events, ss.sessions, FeatureParams(), case=CASE, exports=ex)
+        for u, t in want.tables().items():
+            cols = AUTHORISATION_FEATURES if u == "session" else rolled
+            got = part.features.tables()[u].values[list(cols)]
+            pd.testing.assert_frame_equal(got, t.values[list(cols)], check_exact=True)
+    assert (
+        _session(run, "L01", "migr.y")["ops_beyond"] == 1.0
+    )  # 515 + 90 = 605 (the 510 beyond uses none)
+
+
 def test_the_earlier_one_counts_first(tmp_path):
     # L01's 510 first: authorised; L02's 515 then sums to 1,025, beyond
     run, got = _check(tmp_path, [extraction("2020-03-10 10:00", "L01", 510),
