@@ -16,10 +16,16 @@ Statuses and rules: ``shared/formats/authorisations.md``.
   bound, rows that are not patients and a session naming none); never ``beyond``.
 * ``unknown``: no register given.
 
-The record limit summed over a row's window is cumulative in evidence order: the
-operation that brings the sum of the records of the row's lab and account in its
-window above ``scope_max_records`` crosses it, and so does every later one (ten
-small extractions can take what one may not).
+The record limit summed over a ticket is cumulative in evidence order (``ts``, then the
+lab, labs sorted, then the lab's own order): the operation that brings the sum of the
+records the ticket authorised, at every lab and account its rows match, above the row's
+``scope_max_records`` crosses it, and so does every later one that would (ten small
+extractions can take what one may not; an operation not authorised by the ticket does
+not use its budget: :mod:`labforensics.authorisation.ticket_budget`). One call sums
+over the operations it is given; the per-lab engine, which assesses each lab apart,
+keeps each lab's pairs under a limited row (:func:`assess_with_pairs`), runs the sums
+over every lab once and re-chooses the statuses they change (:func:`reassess_budget`),
+so that its statuses equal one call over the whole case.
 """
 
 from __future__ import annotations
@@ -36,8 +42,16 @@ from ..schema import STRING, STRING_LIST
 from .operations import operations
 from .register import read_authorisations
 from .scope import scope_bounds
+from .ticket_budget import evidence_rank, ticket_sums
 
-__all__ = ["EXPORT_COLUMNS", "STATUSES", "assess_exports", "assess_operations"]
+__all__ = [
+    "EXPORT_COLUMNS",
+    "STATUSES",
+    "assess_exports",
+    "assess_operations",
+    "assess_with_pairs",
+    "reassess_budget",
+]
 
 #: The statuses, in the order the report lists them.
 STATUSES: tuple[str, ...] = ("beyond", "unregistered", "undetermined", "authorised", "unknown")
@@ -219,10 +233,68 @@ def assess_operations(
     labforensics.authorisation.register.RegisterError
         When ``register`` is a path to a bad register.
     """
+    return assess_with_pairs(ops, events, register=register, patient_index=patient_index,
+                             case=case)[0]  # fmt: skip
+
+
+def assess_with_pairs(
+    ops: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    register: pd.DataFrame | Any = None,
+    patient_index: pd.DataFrame | Any = None,
+    case: Any = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`assess_operations`, and the pairs a cross-lab ticket budget re-reads.
+
+    Parameters
+    ----------
+    ops, events, register, patient_index, case
+        As :func:`assess_operations`.
+
+    Returns
+    -------
+    exports : pandas.DataFrame
+        As :func:`assess_operations`.
+    pairs : pandas.DataFrame or None
+        The (operation, register row) pairs of the operations with a pair whose row has
+        a record limit judged on it (every pair of such an operation), one row per pair
+        (operation ``o``: its row in ``exports``; register row ``r``), with every
+        per-pair quantity the status and texts are chosen from (among them
+        :data:`~labforensics.authorisation.ticket_budget.BUDGET_COLUMNS`); None when
+        there is none. :func:`reassess_budget` re-chooses these operations' statuses
+        from it with the sums over every lab
+        (:func:`~labforensics.authorisation.ticket_budget.global_ticket_sums`).
+
+    Raises
+    ------
+    labforensics.authorisation.register.RegisterError
+        When ``register`` is a path to a bad register.
+    """
     tz = getattr(case, "tz", None) or DEFAULT_TZ
     aliases = {str(k): str(v) for k, v in (getattr(case, "lab_aliases", None) or {}).items()}
     n = len(ops)
-    res = pd.DataFrame(
+    res = _blank(n)
+    crossed: list[list[str]] = [[] for _ in range(n)]
+    undet: list[list[str]] = [[] for _ in range(n)]
+    kept = None
+    if register is not None and not isinstance(register, pd.DataFrame):
+        register = read_authorisations(register, case)
+    if register is not None and n:
+        if patient_index is not None and not isinstance(patient_index, pd.DataFrame):
+            patient_index = patient_index.people
+        kept = _assess(ops, register, patient_index, events, tz, aliases, res, crossed, undet)
+    out = pd.concat([ops, res], axis=1)
+    out["limits_crossed"] = pd.Series(pd.array(crossed, dtype=STRING_LIST), index=out.index)
+    out["undetermined_limits"] = pd.Series(pd.array(undet, dtype=STRING_LIST), index=out.index)
+    for c in ("ticket", "nearest_ticket", "kind", "status"):
+        out[c] = out[c].astype(STRING)
+    return out[list(EXPORT_COLUMNS)].reset_index(drop=True), kept
+
+
+def _blank(n: int) -> pd.DataFrame:
+    """The assessed columns of ``n`` operations before any is assessed (``unknown``)."""
+    return pd.DataFrame(
         {
             "eligible_min": pd.array([pd.NA] * n, dtype="Int64"),
             "eligible_max": pd.array([pd.NA] * n, dtype="Int64"),
@@ -233,20 +305,6 @@ def assess_operations(
             "status": pd.array(["unknown"] * n, dtype=STRING),
         }
     )
-    crossed: list[list[str]] = [[] for _ in range(n)]
-    undet: list[list[str]] = [[] for _ in range(n)]
-    if register is not None and not isinstance(register, pd.DataFrame):
-        register = read_authorisations(register, case)
-    if register is not None and n:
-        if patient_index is not None and not isinstance(patient_index, pd.DataFrame):
-            patient_index = patient_index.people
-        _assess(ops, register, patient_index, events, tz, aliases, res, crossed, undet)
-    out = pd.concat([ops, res], axis=1)
-    out["limits_crossed"] = pd.Series(pd.array(crossed, dtype=STRING_LIST), index=out.index)
-    out["undetermined_limits"] = pd.Series(pd.array(undet, dtype=STRING_LIST), index=out.index)
-    for c in ("ticket", "nearest_ticket", "kind", "status"):
-        out[c] = out[c].astype(STRING)
-    return out[list(EXPORT_COLUMNS)].reset_index(drop=True)
 
 
 def _assess(
@@ -259,13 +317,45 @@ def _assess(
     res: pd.DataFrame,
     crossed: list[list[str]],
     undet: list[list[str]],
-) -> None:
-    """Fill ``res``, ``crossed`` and ``undet`` in place (see :func:`assess_exports`)."""
+) -> pd.DataFrame | None:
+    """Fill ``res``, ``crossed`` and ``undet`` in place (see :func:`assess_exports`);
+    the kept pairs (:func:`assess_with_pairs`)."""
     res["status"] = "unregistered"
-    pr = _pairs(ops, reg.reset_index(drop=True), aliases)
-    if pr.empty:
-        return
     reg = reg.reset_index(drop=True)
+    pt = _pair_table(ops, reg, index, events, tz, aliases)
+    if pt is None:
+        return None
+    op = evidence_rank(pt["ts"].to_numpy(), pt["lab"].to_numpy(dtype=object), pt["o"].to_numpy())
+    cum, cross = ticket_sums(
+        op, pt["r"].to_numpy(), pt["ticket"].to_numpy(dtype=object), pt["rec"].to_numpy(),
+        pt["mx"].to_numpy(), pt["sum_applies"].to_numpy(), pt["other_cross"].to_numpy(),
+        pt["other_undet"].to_numpy(),
+    )  # fmt: skip
+    _choose(pt, cum, cross, pt["o"].to_numpy(), reg, tz, res, crossed, undet)
+    limited = ~np.isnan(pt["mx"].to_numpy()) & pt["sum_applies"].to_numpy()
+    if not limited.any():
+        return None
+    o = pt["o"].to_numpy()
+    keep = np.isin(o, np.unique(o[limited]))
+    kept = pt[keep].reset_index(drop=True)
+    kept["cum"] = cum[keep]
+    kept["sum_cross"] = cross[keep]
+    return kept
+
+
+def _pair_table(
+    ops: pd.DataFrame,
+    reg: pd.DataFrame,
+    index: pd.DataFrame | None,
+    events: pd.DataFrame,
+    tz: str,
+    aliases: dict[str, str],
+) -> pd.DataFrame | None:
+    """One row per (operation, register row) pair whose lab and account match: every
+    per-pair quantity the status and texts are chosen from (None: no pair)."""
+    pr = _pairs(ops, reg, aliases)
+    if pr.empty:
+        return None
     o, r = pr["o"].to_numpy(), pr["r"].to_numpy()
     ts = ops["ts"].to_numpy(dtype="datetime64[ns]").view("int64")[o]
     start = reg["start"].to_numpy(dtype="datetime64[ns]").view("int64")[r]
@@ -283,7 +373,7 @@ def _assess(
     files = ops["output_files"].tolist()
     dest_cross = np.zeros(len(pr), dtype=bool)
     dest_undet = np.zeros(len(pr), dtype=bool)
-    dest_bad: dict[int, list[str]] = {}
+    dest_bad = np.full(len(pr), None, dtype=object)
     for k in np.flatnonzero(pd.notna(dest)):  # pairs with a destination limit
         fl = list(files[o[k]]) if files[o[k]] is not None else []
         ok, bad = _dest_ok(fl, str(dest[k]))
@@ -291,20 +381,14 @@ def _assess(
             dest_undet[k] = True
         elif not ok:
             dest_cross[k] = True
-            dest_bad[k] = bad
+            dest_bad[k] = ", ".join(bad)
     # scope
     since = reg["scope_patients_since"].reset_index(drop=True)
-    q = pd.DataFrame(
-        {
-            "lab": ops["lab"].astype("object").to_numpy()[o],
-            "since": since.to_numpy()[r],
-            "t": ops["ts"].to_numpy()[o],
-        }
-    )
+    lab = ops["lab"].astype("object").to_numpy()[o]
+    q = pd.DataFrame({"lab": lab, "since": since.to_numpy()[r], "t": ops["ts"].to_numpy()[o]})
     q["since"] = pd.to_datetime(q["since"], utc=True)
     q["t"] = pd.to_datetime(q["t"], utc=True)
     b = scope_bounds(events, q, patient_index=index, tz=tz)
-    emin = b["eligible_min"].to_numpy(dtype="float64", na_value=np.nan)
     emax = b["eligible_max"].to_numpy(dtype="float64", na_value=np.nan)
     has_scope = since.notna().to_numpy()[r]
     unit_patient = (ops["record_unit"].astype("object").to_numpy() == "patient")[o]
@@ -313,24 +397,63 @@ def _assess(
     oos = scope_n - emax
     scope_cross = has_scope & ~np.isnan(oos) & (oos > 0)
     scope_undet = has_scope & np.isnan(oos)
-    tickets = reg["ticket"].astype("object").to_numpy()
-    cum_ser, sum_cross = _ticket_sums(
-        o, r, tickets[r], np.nan_to_num(rec), mx, in_win & ~rec_cross,
-        (~in_win) | rec_cross | dest_cross | scope_cross, rec_undet | dest_undet | scope_undet,
+    return pd.DataFrame(
+        {
+            "o": o, "r": r, "ts": ts, "lab": lab,
+            "ticket": reg["ticket"].astype("object").to_numpy()[r],
+            "rec": np.nan_to_num(rec), "rec_raw": rec, "mx": mx, "start": start,
+            "in_win": in_win, "win_dist": win_dist, "rec_cross": rec_cross,
+            "rec_undet": rec_undet, "dest": dest, "dest_cross": dest_cross,
+            "dest_undet": dest_undet, "dest_bad": dest_bad,
+            "emin": b["eligible_min"].to_numpy(dtype="float64", na_value=np.nan),
+            "emax": emax, "has_scope": has_scope, "unit_patient": unit_patient,
+            "scope_n": scope_n, "oos": oos, "scope_cross": scope_cross,
+            "scope_undet": scope_undet,
+            "sum_applies": in_win & ~rec_cross,
+            "other_cross": (~in_win) | rec_cross | dest_cross | scope_cross,
+            "other_undet": rec_undet | dest_undet | scope_undet,
+        }
     )  # fmt: skip
+
+
+def _choose(
+    pt: pd.DataFrame,
+    cum_ser: np.ndarray,
+    sum_cross: np.ndarray,
+    o: np.ndarray,
+    reg: pd.DataFrame,
+    tz: str,
+    res: pd.DataFrame,
+    crossed: list[list[str]],
+    undet: list[list[str]],
+) -> None:
+    """Each operation's best pair, its status and texts, into ``res`` (rows ``o`` of
+    the pairs), ``crossed`` and ``undet`` (in place)."""
+    r = pt["r"].to_numpy()
+    ts, start = pt["ts"].to_numpy(), pt["start"].to_numpy()
+    in_win, win_dist = pt["in_win"].to_numpy(), pt["win_dist"].to_numpy()
+    rec, mx = pt["rec_raw"].to_numpy(), pt["mx"].to_numpy()
+    rec_cross, rec_undet = pt["rec_cross"].to_numpy(), pt["rec_undet"].to_numpy()
+    dest, dest_bad = pt["dest"].to_numpy(dtype=object), pt["dest_bad"].to_numpy(dtype=object)
+    dest_cross, dest_undet = pt["dest_cross"].to_numpy(), pt["dest_undet"].to_numpy()
+    emin, emax, oos = pt["emin"].to_numpy(), pt["emax"].to_numpy(), pt["oos"].to_numpy()
+    has_scope, unit_patient = pt["has_scope"].to_numpy(), pt["unit_patient"].to_numpy()
+    scope_n = pt["scope_n"].to_numpy()
+    scope_cross, scope_undet = pt["scope_cross"].to_numpy(), pt["scope_undet"].to_numpy()
     n_cross = (~in_win).astype(int) + rec_cross + sum_cross + dest_cross + scope_cross
     n_undet = rec_undet.astype(int) + dest_undet + scope_undet
     cls = np.where(n_cross > 0, 2, np.where(n_undet > 0, 1, 0))
     # best pair per operation: authorised first, then undetermined, then fewest crossed,
     # nearest window, register order
     order = pd.DataFrame(
-        {"o": o, "cls": cls, "nc": n_cross, "wd": win_dist, "r": r, "k": np.arange(len(pr))}
+        {"o": o, "cls": cls, "nc": n_cross, "wd": win_dist, "r": r, "k": np.arange(len(pt))}
     ).sort_values(["o", "cls", "nc", "wd", "r"], kind="stable")
     best = order.drop_duplicates("o")
     bo, bk = best["o"].to_numpy(), best["k"].to_numpy()
     bcls = cls[bk]
     status = np.array(["authorised", "undetermined", "beyond"], dtype=object)[bcls]
     res.loc[bo, "status"] = status
+    tickets = reg["ticket"].astype("object").to_numpy()
     kinds = reg["kind"].astype("object").to_numpy()
     res.loc[bo, "nearest_ticket"] = tickets[r[bk]]
     res.loc[bo, "kind"] = kinds[r[bk]]
@@ -373,7 +496,7 @@ def _assess(
                 f"{_n(cum_ser[k] - mx[k])} over"
             )
         if dest_cross[k]:
-            c.append(f"output {', '.join(dest_bad[k])} where ticket {t} allows only {dest[k]}")
+            c.append(f"output {dest_bad[k]} where ticket {t} allows only {dest[k]}")
         if scope_cross[k]:
             what = "records" if unit_patient[k] else "patients named"
             c.append(
@@ -394,45 +517,54 @@ def _assess(
             u.append(f"scope of ticket {t} (patients with activity since {since_txt[j]}): {why}")
 
 
-def _ticket_sums(
-    o: np.ndarray,
-    r: np.ndarray,
-    ticket: np.ndarray,
-    rec: np.ndarray,
-    mx: np.ndarray,
-    sum_applies: np.ndarray,
-    other_cross: np.ndarray,
-    other_undet: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Record limits summed over each ticket: the records of the operations the ticket
-    authorised before, plus this one's, against ``scope_max_records``.
+def reassess_budget(
+    exports: pd.DataFrame,
+    pairs: pd.DataFrame,
+    sums: pd.DataFrame,
+    register: pd.DataFrame,
+    case: Any = None,
+) -> pd.DataFrame:
+    """A lab's exports with its kept operations' statuses re-chosen from other sums.
 
-    One sequential pass in evidence order over the operations with a pair whose row has
-    a record limit (whether an operation is authorised, and by which row, depends on
-    what the ticket already authorised): an operation is authorised by its first pair in
-    register order with no limit crossed and none undetermined, and its records count
-    against that row's ticket. Returns, per pair, the sum (records) and whether it
-    crosses the limit.
+    Parameters
+    ----------
+    exports : pandas.DataFrame
+        The lab's :func:`assess_with_pairs` table.
+    pairs : pandas.DataFrame
+        Its kept pairs (:func:`assess_with_pairs`).
+    sums : pandas.DataFrame
+        Per kept pair, in order: ``cum`` (float64, records) and ``sum_cross`` (bool), the
+        ticket sums over every lab
+        (:func:`~labforensics.authorisation.ticket_budget.global_ticket_sums`).
+    register : pandas.DataFrame
+        The register the exports were assessed against.
+    case : CaseContext, optional
+        ``tz`` (the texts' local times).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``exports`` (same columns, dtypes and rows) whose kept operations have
+        the status, tickets, bounds and texts chosen with ``sums``.
     """
-    n = len(o)
-    cum = np.zeros(n)
-    cross = np.zeros(n, dtype=bool)
-    limited = ~np.isnan(mx) & sum_applies
-    if not limited.any():
-        return cum, cross
-    todo = np.isin(o, np.unique(o[limited]))
-    ks = np.flatnonzero(todo)
-    ks = ks[np.lexsort((r[ks], o[ks]))]  # evidence order, then register order
-    bounds = np.flatnonzero(np.r_[True, o[ks][1:] != o[ks][:-1], True])
-    used: dict[str, float] = {}
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one per such operation
-        chosen = -1
-        for k in ks[a:b]:
-            if limited[k]:
-                cum[k] = used.get(ticket[k], 0.0) + rec[k]
-                cross[k] = cum[k] > mx[k]
-            if chosen < 0 and not (other_cross[k] or cross[k] or other_undet[k]):
-                chosen = k
-        if chosen >= 0:
-            used[ticket[chosen]] = used.get(ticket[chosen], 0.0) + rec[chosen]
-    return cum, cross
+    tz = getattr(case, "tz", None) or DEFAULT_TZ
+    reg = register.reset_index(drop=True)
+    rows, local = np.unique(pairs["o"].to_numpy(dtype=np.int64), return_inverse=True)
+    m = len(rows)
+    res = _blank(m)
+    res["status"] = "unregistered"
+    crossed: list[list[str]] = [[] for _ in range(m)]
+    undet: list[list[str]] = [[] for _ in range(m)]
+    _choose(pairs, sums["cum"].to_numpy(dtype="float64"), sums["sum_cross"].to_numpy(dtype=bool),
+            local.astype(np.int64), reg, tz, res, crossed, undet)  # fmt: skip
+    out = exports.copy()
+    for c in res.columns:
+        vals = out[c].astype(object).to_numpy().copy()
+        vals[rows] = res[c].astype(object).to_numpy()
+        out[c] = pd.Series(pd.array(vals, dtype=exports[c].dtype), index=out.index)
+    for c, new in (("limits_crossed", crossed), ("undetermined_limits", undet)):
+        vals = [list(x) if x is not None else [] for x in out[c].tolist()]
+        for i, x in zip(rows, new, strict=True):
+            vals[i] = x
+        out[c] = pd.Series(pd.array(vals, dtype=STRING_LIST), index=out.index)
+    return out

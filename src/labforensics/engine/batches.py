@@ -64,7 +64,7 @@ from pandas.api.types import union_categoricals
 from pandas.arrays import ArrowStringArray
 
 from ..authorisation.operations import operations
-from ..authorisation.status import assess_operations
+from ..authorisation.status import assess_with_pairs
 from ..features import _unit_tables
 from ..features.context import LabContext, LabContextBuilder, combine_batches
 from ..schema import STRING
@@ -388,7 +388,7 @@ def _in_batches(partition: Any, lab: str | None, settings: LabSettings,
     needs_scope = settings.register is not None and len(allops)
     scope = (builder.scope_events() if needs_scope
              else pd.DataFrame({"ts": [], "lab": [], "patient": []}))  # fmt: skip
-    exports = assess_operations(
+    exports, budget = assess_with_pairs(
         allops, scope, register=settings.register,
         patient_index=settings.patient_index if settings.register is not None else None,
         case=case,
@@ -423,4 +423,4 @@ def _in_batches(partition: Any, lab: str | None, settings: LabSettings,
         files.drop(f"sessions-{i}")
     events = _concat_events(files, names)
     whole = Sessions(sessions=ss_all, events=events, params=settings.sessions)
-    return part_of(lab, whole, exports, feats, n_events, narrowed=True)
+    return part_of(lab, whole, exports, feats, n_events, narrowed=True, budget=budget)

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..authorisation import assess_exports
+from ..authorisation.operations import operations
+from ..authorisation.status import assess_with_pairs, reassess_budget
 from ..case import CaseContext
 from ..features import (
     FeatureParams,
@@ -31,6 +33,7 @@ from ..features import (
     family_tested,
     set_family_size,
 )
+from ..features.authorisation import add_authorisation_features
 from ..features.baselines import cross_lab_z, lab_summaries
 from ..features.night import ROSTER_COLUMNS, add_other_labs
 from ..features.specs import BASELINE_METRICS, feature_spec
@@ -41,6 +44,7 @@ __all__ = [
     "LabPart",
     "LabSettings",
     "apply_peer_summaries",
+    "apply_ticket_budget",
     "lab_family",
     "merge_family",
     "lab_stage",
@@ -105,6 +109,12 @@ class LabPart:
     n_batches : int
         Account batches the lab was processed in (1: whole;
         :func:`labforensics.engine.batches.lab_stage_batched`).
+    budget : pandas.DataFrame or None
+        The (operation, register row) pairs of the lab's operations under a row with a
+        record limit (:func:`labforensics.authorisation.status.assess_with_pairs`; ``o``
+        is the operation's row in ``exports``), kept so that the record sums of a ticket
+        authorising operations at several labs can be run over every lab
+        (:func:`apply_ticket_budget`); None without such pairs.
     """
 
     lab: str | None
@@ -114,6 +124,7 @@ class LabPart:
     summaries: dict[str, pd.DataFrame] = field(default_factory=dict)
     n_events: int = 0
     n_batches: int = 1
+    budget: pd.DataFrame | None = None
 
     def whole_sessions(self) -> Sessions:
         """The lab's sessions with its events in the canonical dtypes."""
@@ -171,26 +182,79 @@ def lab_stage(events: pd.DataFrame, lab: str | None, settings: LabSettings) -> L
     """
     case = settings.case
     ss = sessionize(events, settings.sessions)
+    budget = None
     if settings.register is None:
         exports = assess_exports(ss.events, ss.sessions, case=case)
     else:
-        exports = assess_exports(ss.events, ss.sessions, register=settings.register,
-                                 patient_index=settings.patient_index, case=case)  # fmt: skip
+        exports, budget = assess_with_pairs(operations(ss.events, ss.sessions), ss.events,
+                                            register=settings.register,
+                                            patient_index=settings.patient_index,
+                                            case=case)  # fmt: skip
     feats = build_features(ss.events, ss.sessions, settings.features, case=case,
                            exports=exports)  # fmt: skip
-    return part_of(lab, ss, exports, feats, len(events))
+    return part_of(lab, ss, exports, feats, len(events), budget=budget)
 
 
 def part_of(lab: str | None, ss: Sessions, exports: pd.DataFrame, feats: Features,
-            n_events: int, narrowed: bool = False) -> LabPart:  # fmt: skip
+            n_events: int, narrowed: bool = False,
+            budget: pd.DataFrame | None = None) -> LabPart:  # fmt: skip
     """The :class:`LabPart` of a lab's sessions, exports and features (its summaries
-    computed; its events dictionary-encoded unless ``narrowed`` says they are)."""
+    computed; its events dictionary-encoded unless ``narrowed`` says they are; its kept
+    ticket-budget pairs ``budget``)."""
     summ = {u: _summaries(t, lab) for u, t in feats.tables().items()}
     summ[NIGHT_ROSTER] = feats.notes.get(NIGHT_ROSTER, pd.DataFrame(columns=ROSTER_COLUMNS))
     ev = ss.events if narrowed else narrow(ss.events)
     held = Sessions(sessions=ss.sessions, events=ev, params=ss.params)
     return LabPart(lab=lab, sessions=held, exports=exports, features=feats, summaries=summ,
-                   n_events=n_events)  # fmt: skip
+                   n_events=n_events, budget=budget)  # fmt: skip
+
+
+def apply_ticket_budget(part: LabPart, sums: pd.DataFrame, settings: LabSettings) -> LabPart:
+    """A lab's statuses and authorisation features with its tickets' record sums run
+    over every lab (the cross-lab pass of the ticket budget).
+
+    The lab's kept operations (:attr:`LabPart.budget`) get their status, tickets and
+    texts chosen again with the sums of ``sums``
+    (:func:`labforensics.authorisation.status.reassess_budget`); the features that read
+    the statuses (:func:`labforensics.features.authorisation.add_authorisation_features`:
+    the session counts and their account-day and account-month sums) are computed again
+    from the new exports. Nothing else reads the statuses: the peer-role summaries, the
+    night roster and the family (:func:`lab_family`) are unchanged, so this may run
+    before or after :func:`apply_peer_summaries`.
+
+    Parameters
+    ----------
+    part : LabPart
+        The lab's part, with :attr:`LabPart.budget`.
+    sums : pandas.DataFrame
+        ``cum`` (float64, records) and ``sum_cross`` (bool) per kept pair, in order
+        (:func:`labforensics.authorisation.ticket_budget.global_ticket_sums`).
+    settings : LabSettings
+        The register and the case (``tz``).
+
+    Returns
+    -------
+    LabPart
+        ``part``, its ``exports``, ``features`` and ``budget`` replaced.
+
+    Raises
+    ------
+    ValueError
+        When the part keeps no pairs, or ``sums`` has not one row per kept pair.
+    """
+    if part.budget is None or len(part.budget) != len(sums) or settings.register is None:
+        raise ValueError("the ticket sums do not match the lab's kept pairs")
+    part.exports = reassess_budget(part.exports, part.budget, sums, settings.register,
+                                   settings.case)  # fmt: skip
+    f = part.features
+    tabs = {u: FeatureTable(t.unit, t.keys, t.values.copy(), t.key_columns)
+            for u, t in f.tables().items()}  # fmt: skip
+    add_authorisation_features(tabs["session"], tabs["account_day"], tabs["account_month"],
+                               part.exports, settings.case.tz)  # fmt: skip
+    part.features = replace(f, **tabs)
+    part.budget = part.budget.assign(cum=sums["cum"].to_numpy(dtype="float64"),
+                                     sum_cross=sums["sum_cross"].to_numpy(dtype=bool))  # fmt: skip
+    return part
 
 
 def merge_summaries(parts: list[Mapping[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -15,8 +15,13 @@ Passes (``L`` labs, each step one task per lab unless said):
    counts (small). A lab whose events exceed ``memory_budget`` runs in account batches
    on the same worker (:func:`~labforensics.engine.batches.lab_stage_batched`), with the
    same result.
-2. On the client: merge the summaries (exact).
-3. :func:`~labforensics.engine.lab.apply_peer_summaries`: the cross-lab peer baselines.
+2. On the client: merge the summaries (exact), and run the authorisation tickets'
+   record sums over every lab's kept pairs (small: the operations under a row with a
+   record limit; :func:`~labforensics.authorisation.ticket_budget.global_ticket_sums`).
+3. :func:`~labforensics.engine.lab.apply_peer_summaries`: the cross-lab peer baselines;
+   first, in the labs whose ticket sums the other labs change,
+   :func:`~labforensics.engine.lab.apply_ticket_budget` (their statuses and
+   authorisation features chosen again).
 4. Stratified sample of each lab's feature rows (:mod:`labforensics.engine.model`);
    gathered; the detector model fitted on the client.
 5. Each lab scored with the model (rules, inherited session rules, reasons). Over the
@@ -48,6 +53,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .._cleanup import sigterm_raises
+from ..authorisation.ticket_budget import BUDGET_COLUMNS, global_ticket_sums
 from ..case_events import CaseEvents
 from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
@@ -60,6 +66,7 @@ from .lab import (
     LabPart,
     LabSettings,
     apply_peer_summaries,
+    apply_ticket_budget,
     lab_family,
     lab_stage,
     merge_family,
@@ -302,14 +309,18 @@ def _first(partition: Any, settings: LabSettings, budget: int | None = None) -> 
 
 
 def _meta(part: LabPart) -> dict[str, Any]:
+    budget = None if part.budget is None else part.budget[list(BUDGET_COLUMNS)]
     return {"lab": part.lab, "counts": part.counts(), "summaries": part.summaries,
             "n_sessions": len(part.sessions.sessions), "n_events": part.n_events,
             "family": lab_family(part.features), "n_batches": part.n_batches,
-            }  # fmt: skip
+            "budget": budget}  # fmt: skip
 
 
 def _peer(part: LabPart, summaries: dict[str, pd.DataFrame], settings: LabSettings,
-          family: dict[str, int] | None = None) -> LabPart:  # fmt: skip
+          family: dict[str, int] | None = None,
+          sums: dict[Any, pd.DataFrame] | None = None) -> LabPart:  # fmt: skip
+    if sums and part.lab in sums:  # a ticket's record sum over every lab
+        part = apply_ticket_budget(part, sums[part.lab], settings)
     part.features = apply_peer_summaries(part.features, summaries, settings.features, family)
     return part
 
@@ -357,6 +368,9 @@ class LabRun:
         self.eng = engine or LocalEngine()
         self.parts: list[Any] = []
         self.meta: list[dict[str, Any]] = []
+        #: the labs whose statuses the tickets' record sums over every lab changed
+        #: (:meth:`peer`)
+        self.budget_labs: list[Any] = []
         self.scores: Scores | None = None
         #: unit -> its scored table's file, when :meth:`detect` wrote them (else empty)
         self.score_files: dict[str, Path] = {}
@@ -434,10 +448,17 @@ class LabRun:
             )
 
     def peer(self) -> None:
+        """The second pass: the cross-lab peer baselines and Bonferroni family, and the
+        authorisation tickets' record sums over every lab (the labs they change have
+        their statuses and authorisation features chosen again: :attr:`budget_labs`)."""
         summaries = merge_summaries([m["summaries"] for m in self.meta])
         family = merge_family([m["family"] for m in self.meta])
+        sums = global_ticket_sums({m["lab"]: m.get("budget") for m in self.meta})
+        self.budget_labs = list(sums)
+        for m in self.meta:  # read once: not kept
+            m.pop("budget", None)
         self.parts = self._map("features", [m["lab"] for m in self.meta], _peer, self.parts,
-                               summaries, self.settings, family)  # fmt: skip
+                               summaries, self.settings, family, sums)  # fmt: skip
 
     def detect(self, folder: Path | None = None) -> Scores:
         """The detector model fitted on every lab's sample, every lab scored and ranked.
