@@ -67,3 +67,23 @@ def test_ingest_report_json_and_the_report_say_it(tmp_path, monkeypatch):
     assert f'<p id="copies"><b>Byte-identical files:</b> {SENTENCE}.</p>' in html
     f = json.loads((inv / "findings.json").read_text(encoding="utf-8"))
     assert f["accounting"]["identical_copies"][0]["copy_of"] == "AUDIT_L01_20200301.csv"
+
+
+def test_a_copy_anywhere_in_the_order_is_read_once(tmp_path):
+    # QA session 12: a copy named so that another file of its lab comes between it and
+    # its original (evidence order by file date, then name) kept every row: each event
+    # twice, one sitting two concurrent sessions. Now its 5 rows are duplicates.
+    ev, sha = _evidence(tmp_path)
+    (ev / "copy" / "AUDIT_L01_20200301.csv").unlink()
+    data = (ev / "AUDIT_L01_20200301.csv").read_bytes()
+    (ev / "zz_backup_of_audit_l01.csv").write_bytes(data)
+    e = read_evidence(ev, case_key=KEY, progress=False)
+    r = e.report
+    assert (r.rows_read, r.events, r.rotation_duplicates) == (15, 10, 5)
+    assert [(c["source_file"], c["copy_of"], c["rotation_duplicates"]) for c in
+            r.identical_copies] == [("zz_backup_of_audit_l01.csv", "AUDIT_L01_20200301.csv", 5)]  # fmt: skip
+    assert sorted(e.events["source_file"].astype(str).unique()) == [
+        "AUDIT_L01_20200301.csv",
+        "AUDIT_L01_20200302.csv",
+    ]
+    assert e.events.groupby("account").size().to_dict() == {"alice": 5, "bob": 5}

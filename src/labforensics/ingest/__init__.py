@@ -66,7 +66,7 @@ from .accounting import IngestReport
 from .files import common_root, expand_paths
 from .profiles import Profile, load_profiles
 from .protection import pseudonymise_sorting, redact_free_text
-from .rotation import _rotation
+from .rotation import _identical_copies, _rotation
 
 __all__ = ["Evidence", "read_evidence"]
 
@@ -284,6 +284,8 @@ def _read_evidence(
     skip = _rotation(
         pool.raw, pool.rhash, pool.hashed, files, pool.f_start, pool.f_count, pool.row_file, None
     )
+    # a byte-identical copy's rows are its original's, wherever it falls in the order
+    skip = _identical_copies(files, [manifest[f.job].sha256 for f in files], pool.f_count, skip)
     _set_session_rule(pool.raw, files, [j[3] for j in jobs])
     pool.rhash = None
     # --- lab aliases; a row without a lab -> UNKNOWN (noted per file) ----------------------

@@ -122,3 +122,49 @@ def _rotation(
                 rec.slice(int(f_start[c]), int(f_count[c])),
             )
     return skip
+
+
+def _identical_copies(
+    files: list[_File], shas: list[str], f_count: np.ndarray, skip: np.ndarray
+) -> np.ndarray:
+    """Every row of a byte-identical copy of a file read before it (same SHA-256, same
+    lab) counted as a duplicate, wherever the copy falls in evidence order.
+
+    The rotation rule compares a file with the previous file of its lab only, so a copy
+    that does not come right after its original (``backup_of_audit_l01.csv`` beside
+    ``audit_l01_2020-06-02.csv`` and ``audit_l01_2020-06-03.csv``) had none of its rows
+    removed: each of its events was read twice, which made one person's sitting two
+    concurrent sessions, a false shared-account signal (QA session 12). The same bytes
+    are the same rows: the first file read with them (the original the report names,
+    :attr:`~labforensics.ingest.accounting.IngestReport.identical_copies`) keeps them.
+    A copy read for another lab (a lab taken from the folder, not the rows) is kept, and
+    so are copies in formats without rotation or whose rows give several events (FHIR
+    bundles, ATNA): they stay named as copies, their rows counted as read.
+
+    Parameters
+    ----------
+    files : list of _File
+        The recognised files in evidence order.
+    shas : list of str
+        Each file's SHA-256 (hex), in the same order.
+    f_count : numpy.ndarray
+        int64, rows of each file.
+    skip : numpy.ndarray
+        int64, rows dropped at the head of each file (:func:`_rotation`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``skip`` with a copy's whole row count.
+    """
+    out = skip.copy()
+    first: dict[tuple[str, object], int] = {}
+    for k, (f, sha) in enumerate(zip(files, shas, strict=True)):
+        if not f.spec.rotation or int(f_count[k]) != f.fr.rows_to_events:
+            continue  # counted in rows as rotation duplicates: one event a row only
+        key = (sha, f.fr.lab)
+        if key in first:
+            out[k] = f_count[k]
+        else:
+            first[key] = k
+    return out
