@@ -210,3 +210,40 @@ def test_failed_ingest_command_leaves_no_parent_nor_key(tmp_path, monkeypatch):
     rc = main(["ingest", str(bad), "--out", str(tmp_path / "new" / "bad"), "--quiet"])
     assert rc == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.txt"]
+
+
+_CLI_SCRIPT = """
+import time
+from labforensics import pipeline
+from labforensics.cli import main
+real = pipeline.score_sources
+def slow(*a, **k):
+    out = real(*a, **k)
+    print("SOURCES", flush=True)
+    time.sleep(60)
+    return out
+pipeline.score_sources = slow
+raise SystemExit(main(["investigate", {evidence!r}, "--out", {out!r}, "--quiet"]))
+"""
+
+
+def test_sigterm_removes_the_key_the_command_made(tmp_path):
+    # QA session 12: a SIGTERM left <out>.key beside the removed folder (Ctrl-C did not):
+    # the stage's handler sent the signal again with the default handler back, so the
+    # process ended before the command's cleanup removed the key it had made
+    out = tmp_path / "made" / "out"
+    script = textwrap.dedent(_CLI_SCRIPT).format(evidence=str(FIXTURE / "evidence"),
+                                                 out=str(out))  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TMPDIR=str(tmp_path))
+    env.pop("LABFORENSICS_CASE_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, cwd=tmp_path)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == b"SOURCES"
+        assert (tmp_path / "made" / "out.key").is_file()  # made by the command
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert rc == -signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no key, no folder, no temp

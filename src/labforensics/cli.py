@@ -34,9 +34,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from . import __version__, synth
-from ._cleanup import EXIT_INTERRUPTED, INTERRUPTED, remove_if_empty
+from ._cleanup import EXIT_INTERRUPTED, INTERRUPTED, remove_if_empty, sigterm_raises
 from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
+from .engine.run import EngineTerminated
 from .errors import EvidenceError, LabForensicsError, ParameterError
 from .evidence_paths import expand_evidence
 from .pipeline import ingest_only, investigate
@@ -371,7 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     ns.argv = list(sys.argv[1:] if argv is None else argv)  # the command recorded, as run
     try:
-        with _own_warnings_as_lines(), _no_empty_out_left(ns):
+        # SIGTERM raises (outermost), so that the key and empty folder of a run stopped
+        # by it are removed before the process ends: the stages' own handlers send the
+        # signal again once their folders are gone, and with the default handler back
+        # the process ended before _no_empty_out_left could run (QA session 12)
+        with (sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM")),
+              _own_warnings_as_lines(), _no_empty_out_left(ns)):  # fmt: skip
             return int(ns.func(ns) or 0)
     except LabForensicsError as exc:
         _say(f"labforensics: error: {exc}", file=sys.stderr)

@@ -94,3 +94,46 @@ def test_run_date_and_command_in_report_not_in_findings(case, tmp_path, monkeypa
     assert f"labforensics investigate {case['evidence']} --out {a} --quiet --leak" in html
     assert (a / "findings.json").read_bytes() == (b / "findings.json").read_bytes()
     assert started[:16] not in (a / "findings.json").read_text(encoding="utf-8")
+
+
+def test_a_killed_chromium_leaves_nothing_in_tmpdir(tmp_path, monkeypatch):
+    """QA session 12: a Chromium stopped (a timeout, a SIGTERM to the run) left its
+    ``org.chromium.Chromium.*`` folder in the system's temporary folder; its renderer
+    processes could outlive it. A stand-in browser that writes such a folder under
+    ``$TMPDIR``, starts a child and hangs: after the timeout, nothing is left in the
+    temporary folder and the child is gone (the process group was killed)."""
+    import signal
+    import time
+
+    import labforensics.report.pdf as pdf_mod
+
+    fake = tmp_path / "fake-chromium"
+    pidfile = tmp_path / "child.pid"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'mkdir -p "$TMPDIR/org.chromium.Chromium.x" && touch "$TMPDIR/org.chromium.Chromium.x/S"\n'
+        f"sleep 300 & echo $! > {pidfile}\n"
+        "wait\n"
+    )
+    fake.chmod(0o755)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("LABFORENSICS_CHROMIUM", str(fake))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(pdf_mod.tempfile, "tempdir", None)  # TMPDIR read again
+    monkeypatch.setattr(pdf_mod, "PDF_TIMEOUT_S", 2)
+    html = tmp_path / "r.html"
+    html.write_text("<!DOCTYPE html><html><body>x</body></html>", encoding="utf-8")
+    res = write_pdf(html, tmp_path / "r.pdf")
+    assert res.path is None and res.note == "report.pdf not produced: Chromium failed (timed out)"
+    assert list(tmp.iterdir()) == []
+    child = int(pidfile.read_text())
+    for _ in range(50):  # the SIGKILLed child is reaped by init: gone within moments
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("Chromium's child process outlived the timeout")

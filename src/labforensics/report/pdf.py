@@ -21,9 +21,11 @@ a time limit (:data:`PDF_TIMEOUT_S`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -181,9 +183,12 @@ def write_pdf(html: str | os.PathLike[str], pdf: str | os.PathLike[str]) -> PdfR
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
     dst.unlink(missing_ok=True)
+    # Chromium's own temporary files (its singleton socket folder) in the folder removed
+    # below, not in the system's: a Chromium killed (a timeout, a SIGTERM to the run)
+    # cannot remove them itself (QA session 12 found org.chromium.Chromium.* left)
+    env = {**os.environ, "TMPDIR": str(printed.parent)}
     try:
-        r = subprocess.run(args, capture_output=True, timeout=PDF_TIMEOUT_S, check=False,
-                           stdin=subprocess.DEVNULL)  # fmt: skip
+        r = _run_group(args, env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         dst.unlink(missing_ok=True)
         why = "timed out" if isinstance(exc, subprocess.TimeoutExpired) else str(exc)
@@ -197,3 +202,28 @@ def write_pdf(html: str | os.PathLike[str], pdf: str | os.PathLike[str]) -> PdfR
         return PdfResult(None, f"report.pdf not produced: Chromium exit {r.returncode} "
                                f"({tail[0][:200]})")  # fmt: skip
     return PdfResult(dst)
+
+
+def _run_group(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """``subprocess.run`` of Chromium in a process group of its own, the whole group
+    killed on a timeout or any exception (a SIGTERM or Ctrl-C of the run): killing the
+    browser process alone can leave its renderer and zygote processes writing to the
+    folders about to be removed.
+
+    Raises
+    ------
+    subprocess.TimeoutExpired
+        After :data:`PDF_TIMEOUT_S` seconds (the group killed).
+    OSError
+        When Chromium cannot be started.
+    """
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, start_new_session=True)  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=PDF_TIMEOUT_S)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
