@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 from generated_vendor_case import make_case
 
-from labforensics.attribution import _index_registry
-from labforensics.attribution.coverage import registry_of
+from labforensics.attribution import _index_people
+from labforensics.attribution.coverage import registry_of, registry_of_people
 from labforensics.case import CaseContext
 from labforensics.leak.patients import read_patient_index
 from labforensics.privacy import CaseKey, pseudonymise_one
@@ -33,11 +34,31 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("list_index")
     gen = make_case(base, "list-with-index")
     out = {}
-    for name, pats in (("index", gen / "patients"), ("alone", None)):
+    # the L01 identifiers of the list without its lab column (QA session 12)
+    listed = pd.read_csv(gen / "leak" / "leaked_ipps.csv", sep=";", dtype=str)
+    nolab = base / "leak_L01_nolab.csv"
+    listed.loc[listed["lab"] == "L01", ["ipp"]].to_csv(nolab, index=False)
+    # numbering collisions by construction: 20 L02 index rows take listed L01 numbers
+    # (an IPP is unique within a lab only: another person at L02); bytes kept (cp1252)
+    collide = base / "patients_collide"
+    collide.mkdir()
+    (collide / "PATIENTS_L01.csv").write_bytes((gen / "patients" / "PATIENTS_L01.csv").read_bytes())
+    lines = (gen / "patients" / "PATIENTS_L02.csv").read_bytes().split(b"\n")
+    taken = listed.loc[listed["lab"] == "L01", "ipp"].tolist()[:20]
+    for i, ipp in enumerate(taken, start=1):
+        lines[i] = ipp.encode() + lines[i][lines[i].index(b";") :]
+    (collide / "PATIENTS_L02.csv").write_bytes(b"\n".join(lines))
+    for name, pats, leak in (("index", gen / "patients", gen / "leak" / "leaked_ipps.csv"),
+                             ("alone", None, gen / "leak" / "leaked_ipps.csv"),
+                             ("nolab", collide, nolab)):  # fmt: skip
         investigate(gen / "evidence", base / name, case=base / "case.toml",
-                    leak=gen / "leak" / "leaked_ipps.csv", patients=pats,
+                    leak=leak, patients=pats,
                     transfers=gen / "transfers" / "xferlog", progress=False)  # fmt: skip
-        out[name] = json.loads((base / name / "findings.json").read_text("utf-8"))["conclusion"]
+        f = json.loads((base / name / "findings.json").read_text("utf-8"))
+        out[name] = f["conclusion"]
+        out[name + "_findings"] = f
+    out["gen"] = collide
+    out["nolab_ipps"] = listed.loc[listed["lab"] == "L01", "ipp"].tolist()
     return out
 
 
@@ -68,12 +89,43 @@ def test_index_registry_keeps_the_dated_rows_only(tmp_path):
         head + "1001;DURAND;Paul;01/01/1980;15/03/2012\n1002;MARTIN;Rose;02/02/1990;\n"
     )
     (tmp_path / "PATIENTS_L02.csv").write_text(head + "2001;PETIT;Luc;03/03/1970;\n")
-    reg = _index_registry([tmp_path], CaseContext(), key)
+    reg = registry_of_people(_index_people([tmp_path], CaseContext(), key))
     assert reg["lab"].tolist() == ["L01"]
     assert reg["patient"].tolist() == [pseudonymise_one(key, "L01", "1001")]
     assert str(reg["created"].dtype) == "datetime64[ns, UTC]"
-    assert _index_registry([tmp_path / "PATIENTS_L02.csv"], CaseContext(), key) is None
+    assert (
+        registry_of_people(_index_people([tmp_path / "PATIENTS_L02.csv"], CaseContext(), key))
+        is None
+    )
     # a linked dump's index the same (L02 was "dated" with no date: not left-censored)
     people = read_patient_index([tmp_path], case_key=key).people
     linked = SimpleNamespace(index=SimpleNamespace(people=people))
     assert registry_of(linked)["lab"].tolist() == ["L01"]
+
+
+@pytest.mark.slow  # uses the investigated runs
+def test_a_list_without_labs_is_placed_from_the_indexes(runs):
+    """QA session 12: L01's listed IPPs without their lab column read "mixed", L02 "a
+    copy outside the logged evidence" (strong), from numbers that L02 patients also
+    carry. An identifier held at one lab (events or index) is placed there; one held at
+    both labs is placed nowhere. By hand from the index files: the listed IPPs that
+    L02's index also holds (20, made so) are the ones not placed."""
+    gen = runs["gen"]
+
+    def ipps_of(name: str) -> set[str]:  # the first field of each data line
+        lines = (gen / name).read_bytes().splitlines()[1:]
+        return {ln.split(b";", 1)[0].decode("ascii") for ln in lines if ln.strip()}
+
+    l02, l01 = ipps_of("PATIENTS_L02.csv"), ipps_of("PATIENTS_L01.csv")
+    ipps = set(runs["nolab_ipps"])
+    assert ipps <= l01
+    several = len(ipps & l02)
+    assert several == 20  # the collisions made above (none in the generated indexes)
+    c = runs["nolab"]
+    assert c["coverage"]["unplaced"] == several
+    assert c["coverage"]["total"] == len(ipps)
+    assert c["leading"] == "vendor"
+    assert set(c["window"]) == {"L01"}  # L02, where nothing leaked, not weighed
+    rep = runs["nolab_findings"]["attribution"]["leak_report"]["placed_by_index"]
+    assert rep == {"placed": len(ipps) - several, "several_labs": several}
+    assert any(f"{several:,} held at several labs" in x for x in c["limits"])

@@ -516,10 +516,16 @@ def attribute(
     given = leak
     leak = as_leak_rows(leak, patients, case=case, case_key=case_key)  # a dump: linked
     registry = registry_of(given)
-    if registry is None and leak is given and leak is not None and patients is not None:
-        registry = _index_registry(patients, case, case_key)  # a list: the index dates it
+    index_pairs = None
+    if leak is given and leak is not None and patients is not None:
+        # a list: the indexes date its labs' patients and place its lab-less identifiers
+        people = _index_people(patients, case, case_key)
+        if registry is None:
+            registry = registry_of_people(people)
+        index_pairs = pd.DataFrame({"lab": people["lab"].astype("string"),
+                                    "patient": people["record_id"].astype("string")})  # fmt: skip
     ctx = _prepare(events, sessions, scores, leak, transfers, case_key, params, case,
-                   session_rows)  # fmt: skip
+                   session_rows, index_pairs)  # fmt: skip
     run = _analyse(ctx, params)
     stab = (
         _stability(ctx, params, run)
@@ -578,15 +584,15 @@ def _conclusion(
     return conc
 
 
-def _index_registry(patients: Any, case: CaseContext, case_key: Any) -> pd.DataFrame | None:
-    """The (lab, patient, created) of the patient indexes given with a list of identifiers:
-    files read with the case's column mappings, or a ``PatientIndex`` or its people.
-    Only dated rows (:func:`.coverage.registry_of_people`); None when none is."""
+def _index_people(patients: Any, case: CaseContext, case_key: Any) -> pd.DataFrame:
+    """The people of the patient indexes given with a list of identifiers (``lab``,
+    ``record_id``: the patient pseudonym, ``created``): files read with the case's column
+    mappings, or a ``PatientIndex`` or its people."""
     people = getattr(patients, "people", patients)
     if not isinstance(people, pd.DataFrame):
         maps = list(case.leak_mappings) or None
         people = read_patient_index(patients, case, maps, case_key=case_key).people
-    return registry_of_people(people)
+    return people
 
 
 #: Columns of :attr:`Attribution.stability`.

@@ -27,6 +27,7 @@ from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
+from .placement import place_by_index
 from .transfer_note import transfer_note
 
 #: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
@@ -342,9 +343,11 @@ def _prepare(
     params: AttributionParams,
     case: CaseContext,
     session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
+    index_pairs: pd.DataFrame | None = None,
 ) -> _Context:
     """Everything the analysis needs that does not depend on its thresholds (the
-    case's networks, lab aliases and time zone come from ``case``).
+    case's networks, lab aliases and time zone come from ``case``; ``index_pairs``:
+    the patient indexes' ``lab``, ``patient`` given with a list, see :func:`_match_leak`).
 
     ``events`` is read one lab at a time: once for the outbound events
     (:meth:`~labforensics.case_events.CaseEvents.select`), once for the per-lab
@@ -356,7 +359,7 @@ def _prepare(
     facts = _lab_pass(events, ss, outb, pairs=leak is not None)
     span, patients = facts.span, facts.patients
     leak_rows, leak_report, matches, never = _match_leak(
-        leak, case_key, span, patients, case.lab_aliases
+        leak, case_key, span, patients, case.lab_aliases, index_pairs
     )
     touched = _touched_leaked(facts.pairs, matches)
     ss = _session_features(outb, ss, nets, (facts.acc_first, facts.ip_first))
@@ -633,9 +636,12 @@ def _match_leak(
     span: pd.DataFrame,
     patients: pd.DataFrame,
     lab_aliases: Mapping[str, str],
+    index_pairs: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame | None, dict[str, Any] | None, pd.DataFrame, pd.DataFrame]:
     """The leak's rows, how it was read, its identifiers found among the patients
-    (``matches``) and those never seen."""
+    (``matches``) and those never seen. With ``index_pairs`` (the patient indexes'
+    ``lab``, ``patient``), a lab-less identifier is placed at the one lab whose events
+    or index hold it, at none when several do (:func:`.placement.place_by_index`)."""
     matches = pd.DataFrame(
         {"leak_id": [], "lab": [], "patient": [], "first_seen": [], "date": [], "n_labs": []}
     )
@@ -657,6 +663,10 @@ def _match_leak(
                 lab_aliases=lab_aliases,
             )
             leak_report = dict(leak_rows.attrs.get("leak_report") or {}) or None
+        if index_pairs is not None:
+            leak_rows, placed = place_by_index(leak_rows, patients, index_pairs)
+            if placed["placed"] or placed["several_labs"]:
+                leak_report = {**(leak_report or {}), "placed_by_index": placed}
         if leak_report is not None:  # labs absent from the evidence, against its labs
             leak_report["unknown_lab"] = _unknown_labs(leak_rows, span["lab"].astype(str))
         lr = leak_rows[leak_rows["patient"].notna()]

@@ -76,6 +76,14 @@ def limits(
             f"{c['not_producible']:,} outside the best operation's set, {c['unplaced']:,} in no lab, "
             f"{c.get('not_weighed', 0):,} in labs left out of the weighing"
         )
+    placed = (getattr(ctx, "leak_report", None) or {}).get("placed_by_index") or {}
+    if placed.get("placed") or placed.get("several_labs"):
+        out.append(
+            f"identifiers given without a lab (an IPP is unique within a lab only): "
+            f"{placed.get('placed', 0):,} placed at the one lab whose events or patient index "
+            f"hold them; {placed.get('several_labs', 0):,} held at several labs, so not placed "
+            "(one person at one lab, not said which) and counted in no lab"
+        )
     for s in conc.get("not_weighed", []):
         if s.get("not_in_evidence"):  # a lab the evidence holds nothing of: a coverage limit
             out.append(
