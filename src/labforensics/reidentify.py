@@ -19,7 +19,8 @@ the field's value in ``value``): a row of the wrong width has no trusted field
 positions, so its values were keyed as unplaced values, a site or an account as
 well as a patient number, and the officer reads what each one is. ``D`` ids (rows of a leaked dump) are mapped back to
 (dump file, line) when the dump files are given (``--dumps``). With the labs'
-patient indexes (``--patients``) ``P`` ids get the index file, line, name,
+patient indexes (``--patients``) ``P`` ids get the index file, line, IPP (also for a
+patient no event names: QA session 12), name,
 birth date, address and phone exactly as the file records them (the normalised
 forms the linkage compares are for matching only); with the
 leaked dump (``--leak``, files or a folder) ``D`` ids get their dump file and
@@ -310,7 +311,9 @@ def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _as_recorded(people: pd.DataFrame, paths: list[Any]) -> pd.DataFrame:
+def _as_recorded(
+    people: pd.DataFrame, paths: list[Any], extra: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """``people`` with :data:`_PERSON` as the files record them (QA session 9, item 3).
 
     The readers keep comparison forms (upper case, no accents, a birth date as a date,
@@ -318,7 +321,10 @@ def _as_recorded(people: pd.DataFrame, paths: list[Any]) -> pd.DataFrame:
     notification letter. Each file is read again as a raw table
     (:func:`labforensics.leak._tables.read_table`: cells trimmed, the format's empty marks
     missing) and the cells of each row (``source_file``, ``source_line``) replace those
-    forms; a field the file has no column for keeps the reader's value.
+    forms; a field the file has no column for keeps the reader's value. Each field of
+    ``extra`` (``ipp`` for an index) is added as its own column, the cell as the file
+    records it (trimmed: the value the row's keyed id was made from), missing where the
+    file has no such column.
     """
     if people.empty:
         return people
@@ -326,7 +332,7 @@ def _as_recorded(people: pd.DataFrame, paths: list[Any]) -> pd.DataFrame:
     frames, has = [], {}
     for path in files:
         t = read_table(path, root, ())
-        raw = {c: t.fields[c].reset_index(drop=True) for c in _PERSON if c in t.fields}
+        raw = {c: t.fields[c].reset_index(drop=True) for c in (*_PERSON, *extra) if c in t.fields}
         has[t.name] = set(raw)
         frames.append(pd.DataFrame({"source_file": t.name, "source_line": t.lines, **raw}))
     raw = pd.concat(frames, ignore_index=True)
@@ -340,6 +346,9 @@ def _as_recorded(people: pd.DataFrame, paths: list[Any]) -> pd.DataFrame:
             from_file = got["source_file"].map({f: c in cs for f, cs in has.items()})
             take = from_file.fillna(False).astype(bool).to_numpy()
             out[c] = out[c].astype("string").mask(take, got[c].to_numpy())
+    for c in extra:
+        cells = got[c] if c in got.columns else pd.Series(pd.NA, index=got.index)
+        out[c] = pd.Series(cells.to_numpy(), index=out.index, dtype="string")
     return out
 
 
@@ -363,7 +372,9 @@ def people_ids(
     Returns
     -------
     pandas.DataFrame
-        ``pseudonym``, ``lab``, ``source_file``, ``source_line`` (Int64),
+        ``pseudonym``, ``lab``, ``ipp`` (a ``P`` id's: the index row's IPP cell, trimmed,
+        the value its id was keyed from; missing for a ``D`` id), ``source_file``,
+        ``source_line`` (Int64),
         ``linked_patient`` (``D`` ids linked ``unique``/``two_labs``), ``match`` and
         :data:`_PERSON` exactly as the row's own file records them (:func:`_as_recorded`):
         a ``P`` id the index's cells, a ``D`` id the dump row's, linked or not (its
@@ -372,12 +383,13 @@ def people_ids(
     """
 
     leak, patients = list(leak), list(patients)
-    cols = ["pseudonym", "lab", "source_file", "source_line", "linked_patient", "match",
+    cols = ["pseudonym", "lab", "ipp", "source_file", "source_line", "linked_patient", "match",
             *_PERSON]  # fmt: skip
     frames = []
     idx = read_patient_index(patients, case, case_key=key) if patients else None
     if idx is not None:
-        idx.people = _as_recorded(idx.people, patients)  # names as recorded, not compared
+        # names as recorded, not compared; the IPP the P id was keyed from (QA session 12)
+        idx.people = _as_recorded(idx.people, patients, extra=("ipp",))
         p = idx.people.rename(columns={"record_id": "pseudonym"})
         frames.append(p.assign(linked_patient=pd.NA, match=pd.NA)[cols])
     if leak:
@@ -394,7 +406,7 @@ def people_ids(
             d = _as_recorded(read_dump(leak, case, case_key=key).people, leak)
             d = d.rename(columns={"record_id": "pseudonym"})
             d = d.assign(linked_patient=pd.NA, match=pd.NA)
-        frames.append(d[cols])
+        frames.append(d.assign(ipp=pd.NA)[cols])  # a dump row's IPP is not a P id's
     if not frames:
         return pd.DataFrame({c: [] for c in cols}, dtype="string")
     out = pd.concat([f.astype({c: "string" for c in cols if c != "source_line"}) for f in frames],
@@ -482,7 +494,8 @@ def reidentify(
     -------
     pandas.DataFrame
         The table written: ``pseudonym``, ``kind`` (``patient``, ``request``,
-        ``unplaced_value``, ``dump_row``, ``nir``), ``lab``, ``ipp`` (patients),
+        ``unplaced_value``, ``dump_row``, ``nir``), ``lab``, ``ipp`` (patients: the
+        evidence's, else the index row's when ``patients`` holds the id),
         ``request`` (request numbers), ``value`` (a quarantined field keyed as an
         unplaced value), ``seen_in`` (where the evidence shows it: :func:`evidence_ids`),
         ``dump_file`` and ``line`` (dump rows: the path given in ``dumps``, else the
@@ -545,6 +558,10 @@ def reidentify(
         ppl = people_ids(key, case=case, leak=leak, patients=patients)
         res = res.merge(ppl, on="pseudonym", how="left", suffixes=("", "_person"))
         res["lab"] = res["lab"].fillna(res.pop("lab_person"))
+        # a P id no event names: its IPP from the index row (QA session 12: the officer
+        # looks the patient up in the LIS by IPP); an event's IPP is the same value
+        is_p = res["kind"].eq("patient")
+        res["ipp"] = res["ipp"].fillna(res.pop("ipp_person").where(is_p))
         d_row = res["kind"].eq("dump_row") & res["source_line"].notna()
         res["dump_file"] = res["dump_file"].mask(d_row & res["dump_file"].isna(),
                                                   res["source_file"])  # fmt: skip

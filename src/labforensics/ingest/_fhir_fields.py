@@ -57,6 +57,39 @@ class _Problems:
         self.out.append(FieldProblem(self.line, column, text, f"{path}: {what}"))
 
 
+def _json_type(x: Any) -> str:
+    """The JSON type of a parsed value, as a problem names it (``a number``, ``an array``)."""
+    if isinstance(x, bool):
+        return "a boolean"
+    if isinstance(x, int | float):
+        return "a number"
+    if isinstance(x, list):
+        return "an array"
+    if isinstance(x, dict):
+        return "an object"
+    return "a string" if isinstance(x, str) else "null"
+
+
+def _text(
+    x: Any, path: str, column: str, pb: _Problems, *, code: bool = False, then: str = "not read"
+) -> str | None:
+    """A string element: the string; absent (``None``) -> ``None``, no problem.
+
+    Any other JSON type is a problem at ``path`` naming the type, and ``None`` (``then``
+    says what follows). A code written as an integer (``"outcome": 0``) is read as
+    written (``"0"``, the same code: integers have one decimal form) with a problem;
+    a boolean, a fraction, an array or an object is never turned into text.
+    """
+    if x is None or isinstance(x, str):
+        return x
+    if code and isinstance(x, int) and not isinstance(x, bool):
+        pb.add(column, x, path, "expected a code string, got a number: read as written")
+        return str(x)
+    pb.add(column, x, path, f"expected a {'code ' if code else ''}string, got {_json_type(x)}: "
+           + then)  # fmt: skip
+    return None
+
+
 def _as_list(x: Any, path: str, column: str, pb: _Problems) -> list[Any]:
     if x is None:
         return []
@@ -84,11 +117,11 @@ def _codes(x: Any, path: str, column: str, pb: _Problems) -> list[tuple[str, str
             if "text" not in item:
                 pb.add(column, item, p, "Coding without code")
             continue
-        if not isinstance(code, str | int):
-            pb.add(column, code, f"{p}.code", "code is not a string")
+        code = _text(code, f"{p}.code", column, pb, code=True)
+        if code is None:
             continue
-        system = item.get("system")
-        out.append((system if isinstance(system, str) else "", str(code)))
+        system = _text(item.get("system"), f"{p}.system", column, pb, then="code read without it")
+        out.append((system or "", code))
     return out
 
 
@@ -96,20 +129,49 @@ def _is_dicom(system: str, code: str) -> bool:
     return "dicom" in system.lower() or bool(re.fullmatch(r"1101\d\d", code))
 
 
-def _ref_text(who: Any, path: str, pb: _Problems) -> str | None:
-    if who is None:
+#: What follows an account element of the wrong type (QA session 12).
+_NO_NEXT = (
+    "account missing (the next of identifier, display, name, reference names the agent "
+    "otherwise: not read in its place)"
+)
+
+
+def _account(a: dict[str, Any], p: str, pb: _Problems) -> str | None:
+    """The requesting agent's account: the first PRESENT of ``who.identifier.value``,
+    ``who.display``, ``name``, ``who.reference``.
+
+    One present but not a non-empty string (``["tech10"]``, ``42``, ``{}``), or a ``who``
+    or ``identifier`` that is not an object, leaves the account missing with a problem
+    at its path: the next element would be another identity (a display name
+    ``Tech Dix`` where the login is ``tech10``), which would split or merge the
+    account's sessions without a word.
+    """
+    who = a.get("who")
+    if who is not None and not isinstance(who, dict):
+        pb.add("account", who, f"{p}.who", f"expected a Reference object, got "
+               f"{_json_type(who)}: " + _NO_NEXT)  # fmt: skip
         return None
-    if not isinstance(who, dict):
-        pb.add("account", who, path, "expected a Reference object")
-        return None
+    who = who or {}
     ident = who.get("identifier")
-    if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
-        return ident["value"]
     if ident is not None and not isinstance(ident, dict):
-        pb.add("account", ident, f"{path}.identifier", "expected an Identifier object")
-    disp = who.get("display")
-    if isinstance(disp, str) and disp:
-        return disp
+        pb.add("account", ident, f"{p}.who.identifier", f"expected an Identifier object, got "
+               f"{_json_type(ident)}: " + _NO_NEXT)  # fmt: skip
+        return None
+    for path, val in (
+        (f"{p}.who.identifier.value", (ident or {}).get("value")),
+        (f"{p}.who.display", who.get("display")),
+        (f"{p}.name", a.get("name")),
+        (f"{p}.who.reference", who.get("reference")),
+    ):
+        if val is None:
+            continue
+        if isinstance(val, str) and val:
+            return val
+        what = "an empty string" if val == "" else _json_type(val)
+        pb.add("account", val, path, f"expected a non-empty string, got {what}: " + _NO_NEXT)
+        return None
+    pb.add("account", "", f"{p}.who", "requesting agent without identifier, display, name "
+           "or reference: account missing")  # fmt: skip
     return None
 
 
@@ -119,9 +181,19 @@ _NO_REQUESTOR = (
 )
 
 
-def _is_requestor(a: dict[str, Any]) -> bool:
+def _is_requestor(a: dict[str, Any], path: str, pb: _Problems) -> bool:
+    """``requestor`` is true; a string ``"true"``/``"false"`` is read so with a problem,
+    any other non-boolean is a problem and not the requestor."""
     req = a.get("requestor")
-    return req is True or (isinstance(req, str) and req.strip().lower() == "true")
+    if req is None or isinstance(req, bool):
+        return req is True
+    word = req.strip().lower() if isinstance(req, str) else None
+    if word in ("true", "false"):
+        pb.add("account", req, path, f"expected a boolean, got a string: read as {word}")
+        return word == "true"
+    pb.add("account", req, path, f"expected a boolean, got {_json_type(req)}: "
+           "not read as the requestor")  # fmt: skip
+    return False
 
 
 def _agent(res: dict[str, Any], pb: _Problems) -> dict[str, Any]:
@@ -133,7 +205,7 @@ def _agent(res: dict[str, Any], pb: _Problems) -> dict[str, Any]:
         if not isinstance(a, dict):
             pb.add("account", a, f"$.agent[{i}]", "expected an object")
             continue
-        if _is_requestor(a):
+        if _is_requestor(a, f"$.agent[{i}].requestor", pb):
             reqs.append((i, a))
     if not reqs:
         if not agents:
@@ -154,30 +226,22 @@ def _agent(res: dict[str, Any], pb: _Problems) -> dict[str, Any]:
         )
     i, a = chosen
     p = f"$.agent[{i}]"
-    acc = _ref_text(a.get("who"), f"{p}.who", pb)
-    if acc is None and isinstance(a.get("name"), str) and a["name"]:
-        acc = a["name"]
-    if (
-        acc is None
-        and isinstance(a.get("who"), dict)
-        and isinstance(a["who"].get("reference"), str)
-    ):
-        acc = a["who"]["reference"]
-    if acc is None:
-        pb.add("account", "", f"{p}.who", "requesting agent without identifier, display, name "
-               "or reference: account missing")  # fmt: skip
-    out["account"] = acc
+    out["account"] = _account(a, p, pb)
     roles = _codes(a.get("role"), f"{p}.role", "role", pb) if "role" in a else []
     if roles:
         out["role"] = roles[0][1].upper()
     elif isinstance(a.get("role"), list) and a["role"] and isinstance(a["role"][0], dict):
-        text = a["role"][0].get("text")
-        out["role"] = text.upper() if isinstance(text, str) else None
+        text = _text(a["role"][0].get("text"), f"{p}.role[0].text", "role", pb)
+        out["role"] = text.upper() if text else None
     net = a.get("network")
     if net is not None:
         if isinstance(net, dict):
-            addr, typ = net.get("address"), str(net.get("type", "")).strip()
-            if isinstance(addr, str) and addr:
+            addr = _text(net.get("address"), f"{p}.network.address", "src_ip", pb,
+                         then="address missing")  # fmt: skip
+            typ = _text(net.get("type"), f"{p}.network.type", "src_ip", pb, code=True,
+                        then="the address read by its form")  # fmt: skip
+            typ = (typ or "").strip()
+            if addr:
                 if typ == "2":
                     out["src_ip"] = addr
                 elif typ == "1":
@@ -229,15 +293,21 @@ def _patient_from_ref(ref: Any) -> str | None:
 _PATIENT_TYPE = re.compile(r"Patient|https?://hl7\.org/fhir/StructureDefinition/Patient(?:\|.*)?")
 
 
-def _typed_patient(ref: dict[str, Any]) -> bool:
-    t = ref.get("type")
-    return isinstance(t, str) and _PATIENT_TYPE.fullmatch(t.strip()) is not None
+def _typed_patient(ref: dict[str, Any], path: str, pb: _Problems) -> bool:
+    t = _text(ref.get("type"), f"{path}.type", "patient", pb, then="not read as a type")
+    return t is not None and _PATIENT_TYPE.fullmatch(t.strip()) is not None
+
+
+def _reference_checked(ref: dict[str, Any], path: str, pb: _Problems) -> None:
+    """A ``reference`` that is not a string is a problem (``42``: no patient read from it)."""
+    _text(ref.get("reference"), f"{path}.reference", "patient", pb,
+          then="no patient read from it")  # fmt: skip
 
 
 def _ref_patient(ref: dict[str, Any], path: str, pb: _Problems, patientish: bool) -> str | None:
     """The patient id of a Reference: a literal ``Patient/<id>``, else (when the reference or
     its entity says it is a patient) its ``identifier.value``; a problem when it names none."""
-    pid = _patient_from_ref(ref.get("reference"))
+    pid = _patient_from_ref(ref.get("reference"))  # a non-string: reported by the caller
     if pid is not None:
         return pid
     ident = ref.get("identifier")
@@ -249,7 +319,12 @@ def _ref_patient(ref: dict[str, Any], path: str, pb: _Problems, patientish: bool
             pb.add("patient", ref, path, "identifier without a type: not read as a patient")
         return None
     if ident is not None:
-        pid = ipp_from_cx(ident.get("value") if isinstance(ident.get("value"), str) else None)
+        val = ident.get("value")
+        if val is not None and not isinstance(val, str):  # 4711 may be IPP 004711: not guessed
+            pb.add("patient", val, f"{path}.identifier.value",
+                   f"expected a string, got {_json_type(val)}: no patient read from it")  # fmt: skip
+            return None
+        pid = ipp_from_cx(val)
         if pid:
             return pid
         pb.add("patient", ref, f"{path}.identifier.value", "patient identifier without a value")
@@ -268,6 +343,7 @@ def _patients(res: dict[str, Any], pb: _Problems) -> list[str]:
     pat = res.get("patient")
     if pat is not None:
         if isinstance(pat, dict):
+            _reference_checked(pat, "$.patient", pb)
             pid = _ref_patient(pat, "$.patient", pb, True)
             if pid:
                 found[pid] = None
@@ -289,7 +365,8 @@ def _patients(res: dict[str, Any], pb: _Problems) -> list[str]:
         if pid is not None:  # a literal Patient/<id>: the common case, fast
             found[pid] = None
             continue
-        patientish = _typed_patient(what)
+        _reference_checked(what, f"{p}.what", pb)
+        patientish = _typed_patient(what, f"{p}.what", pb)
         if not patientish and ("type" in ent or "role" in ent):
             types = {c for _, c in _codes(ent.get("type"), f"{p}.type", "patient", pb)}
             roles = {c for _, c in _codes(ent.get("role"), f"{p}.role", "patient", pb)}
@@ -308,27 +385,40 @@ def _patients(res: dict[str, Any], pb: _Problems) -> list[str]:
     return list(found)
 
 
+def _one_or_many(x: Any) -> list[Any]:
+    """An array as is, an object as a one-item array, else nothing (its shape is reported
+    where the element is first read)."""
+    return x if isinstance(x, list) else [x] if isinstance(x, dict) else []
+
+
 def _detail(res: dict[str, Any], pb: _Problems) -> str | None:
     parts: list[str] = []
     ents = res.get("entity")
-    for i, ent in enumerate(ents if isinstance(ents, list) else []):
+    for i, ent in enumerate(_one_or_many(ents)):
         if not isinstance(ent, dict) or "query" not in ent:
             continue
-        q = ent["query"]
-        text = decode_base64(q) if isinstance(q, str) else None
-        if text is None:
-            pb.add("detail", q, f"$.entity[{i}].query", "not base64: kept as written")
-            text = q if isinstance(q, str) else None
+        p = f"$.entity[{i}].query" if isinstance(ents, list) else "$.entity.query"
+        q = _text(ent["query"], p, "detail", pb, then="not read")
+        text = decode_base64(q) if q is not None else None
+        if q is not None and text is None:
+            pb.add("detail", q, p, "not base64: kept as written")
+            text = q
         if text:
             parts.append(mask_query(text))
-    desc = res.get("outcomeDesc")
-    if isinstance(desc, str) and desc:
+    desc = _text(res.get("outcomeDesc"), "$.outcomeDesc", "detail", pb)
+    if desc:
         parts.append(desc)
     out = res.get("outcome")
-    if isinstance(out, dict):
-        for d in out.get("detail", []) if isinstance(out.get("detail"), list) else []:
-            if isinstance(d, dict) and isinstance(d.get("text"), str):
-                parts.append(d["text"])
+    if isinstance(out, dict) and out.get("detail") is not None:
+        dets = out["detail"]
+        for i, d in enumerate(_as_list(dets, "$.outcome.detail", "detail", pb)):
+            p = f"$.outcome.detail[{i}]" if isinstance(dets, list) else "$.outcome.detail"
+            if not isinstance(d, dict):
+                pb.add("detail", d, p, f"expected a CodeableConcept object, got {_json_type(d)}")
+                continue
+            text = _text(d.get("text"), f"{p}.text", "detail", pb)
+            if text:
+                parts.append(text)
     return "; ".join(parts) if parts else None
 
 
@@ -336,8 +426,12 @@ def _outcome(res: dict[str, Any], pb: _Problems) -> tuple[str, str | None]:
     out = res.get("outcome")
     code: Any = None
     path = "$.outcome"
-    if isinstance(out, str | int):
+    if isinstance(out, str):
         code = out
+    elif isinstance(out, int | float | list) and out is not None:  # bool is an int
+        code = _text(out, path, "outcome", pb, code=True, then="read as success")
+        if code is None:
+            return "success", None
     elif isinstance(out, dict):
         c = out.get("code")
         path = "$.outcome.code"
@@ -345,9 +439,11 @@ def _outcome(res: dict[str, Any], pb: _Problems) -> tuple[str, str | None]:
             codes = _codes(c, path, "outcome", pb)
             code = codes[0][1] if codes else None
         elif isinstance(c, dict):
-            code = c.get("code")
             path = "$.outcome.code.code"
-        elif isinstance(c, str | int):
+            code = _text(c.get("code"), path, "outcome", pb, code=True, then="read as success")
+            if code is None and c.get("code") is not None:
+                return "success", None
+        elif isinstance(c, str | int) and not isinstance(c, bool):
             pb.add("outcome", str(c), path, "expected a Coding object: code read as written")
             code = c
         elif c is not None:
@@ -371,18 +467,17 @@ _DATE_ONLY_NOTE = "read as the start of that local day (ts_quality date_only, no
 def _when(res: dict[str, Any], pb: _Problems) -> tuple[str | None, str | None]:
     """The event's date-time as written and its JSON path (the first present of the
     R5 occurred[x], R4 ``period.start``, ``recorded``)."""
+    periods = {}
+    for key in ("occurredPeriod", "period"):
+        per = res.get(key)
+        if per is not None and not isinstance(per, dict):
+            pb.add("ts", per, f"$.{key}", f"expected a Period object, got {_json_type(per)}: "
+                   "not read")  # fmt: skip
+        periods[key] = per.get("start") if isinstance(per, dict) else None
     cands = [
         ("$.occurredDateTime", res.get("occurredDateTime")),
-        (
-            "$.occurredPeriod.start",
-            (res.get("occurredPeriod") or {}).get("start")
-            if isinstance(res.get("occurredPeriod"), dict)
-            else None,
-        ),
-        (
-            "$.period.start",
-            (res.get("period") or {}).get("start") if isinstance(res.get("period"), dict) else None,
-        ),
+        ("$.occurredPeriod.start", periods["occurredPeriod"]),
+        ("$.period.start", periods["period"]),
         ("$.recorded", res.get("recorded")),
     ]
     for path, val in cands:
@@ -396,7 +491,7 @@ def _when(res: dict[str, Any], pb: _Problems) -> tuple[str | None, str | None]:
                 elif len(val) < 10:  # YYYY or YYYY-MM: a valid dateTime, coarser than a day
                     pb.add("ts", val, path, "date of year or month precision: " + _DATE_ONLY_NOTE)
             return val, path
-        pb.add("ts", val, path, "expected a date-time string")
+        pb.add("ts", val, path, f"expected a date-time string, got {_json_type(val)}")
     return None, None
 
 
@@ -417,12 +512,13 @@ def _break_glass(res: dict[str, Any], pb: _Problems) -> bool:
             codes = _codes(res[key], f"$.{key}", "action", pb)
             found |= any(c.upper() in BREAK_GLASS_PURPOSES for _, c in codes)
     agents = res.get("agent")
-    for i, a in enumerate(agents if isinstance(agents, list) else []):
+    for i, a in enumerate(_one_or_many(agents)):
         if not isinstance(a, dict):
             continue
+        p = f"$.agent[{i}]" if isinstance(agents, list) else "$.agent"
         for key in ("purposeOfUse", "authorization"):
             if key in a:
-                codes = _codes(a[key], f"$.agent[{i}].{key}", "action", pb)
+                codes = _codes(a[key], f"{p}.{key}", "action", pb)
                 found |= any(c.upper() in BREAK_GLASS_PURPOSES for _, c in codes)
     return found
 
@@ -463,13 +559,22 @@ def _kind(
     return action, raw or (ac or ""), dicom_id, dicom_type, known
 
 
-def _site(res: dict[str, Any]) -> str | None:
+def _site(res: dict[str, Any], pb: _Problems) -> str | None:
+    """R4 ``source.site`` (a string), R5 ``source.site.display`` (a Reference); another
+    shape is a problem at its path and no site."""
     src = res.get("source")
+    if src is None:
+        return None
     if not isinstance(src, dict):
+        pb.add("site", src, "$.source", f"expected an object, got {_json_type(src)}: no site")
         return None
     site = src.get("site")
-    if isinstance(site, str):
+    if site is None or isinstance(site, str):
         return site or None
-    if isinstance(site, dict) and isinstance(site.get("display"), str):
-        return site["display"] or None
+    if isinstance(site, dict):
+        return (
+            _text(site.get("display"), "$.source.site.display", "site", pb, then="no site") or None
+        )
+    pb.add("site", site, "$.source.site", f"expected a string (R4) or a Reference object (R5), "
+           f"got {_json_type(site)}: no site")  # fmt: skip
     return None

@@ -6,7 +6,14 @@ a JSON array of resources, or NDJSON (one resource or Bundle per line). A
 Resources that are not ``AuditEvent`` are ``ignored``; invalid JSON is
 quarantined with its line; an element of an unexpected shape is reported as a
 :class:`~labforensics.ingest.registry.FieldProblem` whose ``problem`` names its
-JSON path (``$.agent[0].network``), never a ``KeyError``.
+JSON path (``$.agent[0].network``), never a ``KeyError``. Every element read is
+checked for its JSON type (QA session 12): one of another type (an array, number,
+boolean or object where a string is expected, a string where an object is) is a
+field problem naming its path and the type found (``$.entity[0].what.reference:
+expected a string, got a number: no patient read from it``), and the field is left
+missing, never read from another element in its place; a code written as an integer
+(``"outcome": 4``) is read as written (the same code) with a problem. A Bundle
+``entry`` that is not an array (or one object) is quarantined.
 
 Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
 ---------------------------------------------------------------
@@ -40,7 +47,13 @@ Mapping (FHIR R4 4.0.1 ``AuditEvent``; R5 5.0.0 ``AuditEvent``)
 ``account``
     the agent with ``requestor: true``: ``who.identifier.value``, else
     ``who.display``, else ``name``, else ``who.reference`` (none of them: a
-    field problem at ``$.agent[i].who``). **No requesting agent**: the account
+    field problem at ``$.agent[i].who``). The first of them PRESENT decides: one
+    that is not a non-empty string (``"value": ["tech10"]``), or a ``who`` or
+    ``identifier`` that is not an object, leaves the account missing with a
+    field problem at its path; the next one is not read in its place (a display
+    name ``Tech Dix`` is another identity than the login ``tech10``: it would
+    split the account's sessions). ``requestor`` ``"true"``/``"false"`` as a
+    string is read so with a field problem; another non-boolean is not a requestor. **No requesting agent**: the account
     stays missing, with a field problem at ``$.agent[*].requestor``; no other
     agent is chosen, because the standard says not to (R4 and R5
     ``AuditEvent.agent.requestor``: "There can only be one initiator. If the
@@ -120,7 +133,17 @@ from .._common import (
     read_bytes,
     split_lines,
 )
-from .._fhir_fields import _agent, _detail, _kind, _outcome, _patients, _Problems, _site, _when
+from .._fhir_fields import (
+    _agent,
+    _detail,
+    _json_type,
+    _kind,
+    _outcome,
+    _patients,
+    _Problems,
+    _site,
+    _when,
+)
 from .._instants import parse_instants
 from .._lis_encoding import decode_utf8_accounted
 from ..registry import (
@@ -146,14 +169,25 @@ def sniff_fhir(head: bytes, name: str) -> bool:
     return start in (b"{", b"[") and b'"AuditEvent"' in head and b'"resourceType"' in head
 
 
+class _BadEntries:
+    """A Bundle's ``entry`` that is neither an array nor an object (quarantined)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def _resources(obj: Any, line: int) -> list[tuple[Any, int, str]]:
     """(candidate resource, line, JSON path) for every row in a parsed document."""
     if isinstance(obj, list):
         return [(r, line, f"$[{i}]") for i, r in enumerate(obj)]
     if isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
         entries = obj.get("entry")
-        if not isinstance(entries, list):
+        if entries is None:
             return []
+        if isinstance(entries, dict):  # one entry written as an object: read as an array of one
+            return [(entries.get("resource"), line, "$.entry.resource")]
+        if not isinstance(entries, list):  # a row of its own, quarantined (QA session 12)
+            return [(_BadEntries(entries), line, "$.entry")]
         out = []
         for i, e in enumerate(entries):
             res = e.get("resource") if isinstance(e, dict) else e
@@ -303,11 +337,15 @@ def _collect(
     ignored = 0
     for n_row, (res, line, jpath, raw) in enumerate(rows, start=1):
         if not isinstance(res, dict):
+            if isinstance(res, _BadEntries):
+                bad, want = res.value, "an array of Bundle entries"
+            else:
+                bad, want = res, "a resource object"
             quarantine.append(
                 QuarantineRow(
                     line,
-                    f"{jpath}: expected a resource object",
-                    cap_text(raw or json.dumps(res, default=str)),
+                    f"{jpath}: expected {want}, got {_json_type(bad)}",
+                    cap_text(raw or json.dumps(bad, default=str)),
                 )
             )
             continue
@@ -334,7 +372,7 @@ def _collect(
         ag = _agent(res, pb)
         pats = _patients(res, pb) or [None]
         detail = _detail(res, pb)
-        site = _site(res)
+        site = _site(res, pb)
         rows_to_events += 1
         for p in pats:
             rec["_when"].append(when)
