@@ -26,7 +26,7 @@ def test_one_lab_placed_several_not_none_unchanged():
     out, counts = place_by_index(_rows(), events, index)
     # a: L02 events and L01 index -> several; b: L01 index only -> L01; c: L01 events
     # and L02 index -> several; d: nowhere -> its two rows unchanged; e: given, unchanged
-    assert counts == {"placed": 1, "several_labs": 2}
+    assert counts == {"placed": 1, "several_records": 2}
     got = {
         (r.leak_id, None if pd.isna(r.lab) else r.lab, None if pd.isna(r.patient) else r.patient,
          bool(r.lab_given))
@@ -47,5 +47,21 @@ def test_nothing_lab_less_nothing_changed():
     rows = _rows()
     rows = rows[rows["lab_given"]].reset_index(drop=True)
     out, counts = place_by_index(rows, rows[["lab", "patient"]], rows[["lab", "patient"]])
-    assert counts == {"placed": 0, "several_labs": 0}
+    assert counts == {"placed": 0, "several_records": 0}
     pd.testing.assert_frame_equal(out, rows)
+
+
+def test_a_nir_shared_by_dependants_at_one_lab_is_not_placed():
+    # a NIR list: n1 maps to two patients of L01 (an insured person and a child), n2 to
+    # one; the rows read_leak makes through the index (lab from the index, not given)
+    rows = pd.DataFrame(
+        {"leak_id": ["n1", "n1", "n2"], "lab": ["L01", "L01", "L01"],
+         "patient": ["p1", "p2", "p3"], "lab_given": [False] * 3, "id_kind": "nir",
+         "date": pd.NaT}
+    ).astype({"leak_id": "string", "lab": "string", "patient": "string"})  # fmt: skip
+    index = pd.DataFrame({"lab": ["L01"] * 3, "patient": ["p1", "p2", "p3"]})
+    out, counts = place_by_index(rows, index.iloc[:0], index)
+    assert counts == {"placed": 1, "several_records": 1}
+    assert out[["leak_id", "patient", "lab_given"]].astype(object).where(
+        out[["leak_id", "patient", "lab_given"]].notna(), None
+    ).values.tolist() == [["n1", None, False], ["n2", "p3", True]]

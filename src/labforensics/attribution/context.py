@@ -665,7 +665,7 @@ def _match_leak(
             leak_report = dict(leak_rows.attrs.get("leak_report") or {}) or None
         if index_pairs is not None:
             leak_rows, placed = place_by_index(leak_rows, patients, index_pairs)
-            if placed["placed"] or placed["several_labs"]:
+            if placed["placed"] or placed["several_records"]:
                 leak_report = {**(leak_report or {}), "placed_by_index": placed}
         if leak_report is not None:  # labs absent from the evidence, against its labs
             leak_report["unknown_lab"] = _unknown_labs(leak_rows, span["lab"].astype(str))

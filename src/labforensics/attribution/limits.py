@@ -77,12 +77,13 @@ def limits(
             f"{c.get('not_weighed', 0):,} in labs left out of the weighing"
         )
     placed = (getattr(ctx, "leak_report", None) or {}).get("placed_by_index") or {}
-    if placed.get("placed") or placed.get("several_labs"):
+    if placed.get("placed") or placed.get("several_records"):
         out.append(
-            f"identifiers given without a lab (an IPP is unique within a lab only): "
-            f"{placed.get('placed', 0):,} placed at the one lab whose events or patient index "
-            f"hold them; {placed.get('several_labs', 0):,} held at several labs, so not placed "
-            "(one person at one lab, not said which) and counted in no lab"
+            f"identifiers given without a lab: {placed.get('placed', 0):,} placed at the one "
+            f"patient record the events or the patient indexes hold for them; "
+            f"{placed.get('several_records', 0):,} held by several records (an IPP is unique "
+            "within a lab only; a NIR is shared by an insured person's dependants), so not "
+            "placed (one person, not said which) and counted in no lab"
         )
     for s in conc.get("not_weighed", []):
         if s.get("not_in_evidence"):  # a lab the evidence holds nothing of: a coverage limit

@@ -12,9 +12,10 @@ that are collisions of numbering (QA session 12: a vendor extraction at L01 read
 leaked).
 
 :func:`place_by_index` uses what the labs hold (their events and their indexes): an
-identifier held at exactly one lab is placed there, as if the leak had said so; one
-held at several labs cannot be placed (one person at one lab, not said which) and is
-counted in no lab; one held nowhere stays as it was (never seen).
+identifier held by exactly one patient record is placed at its lab, as if the leak had
+said so; one held by several (at several labs, or a NIR an insured person shares with
+dependants at one lab: ``shared/formats/leak-dump.md``) cannot be placed (one person,
+not said which) and is counted in no lab; one held nowhere stays as it was (never seen).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["place_by_index"]
 def place_by_index(
     leak_rows: pd.DataFrame, events_pairs: pd.DataFrame, index_pairs: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Lab-less identifiers placed at the one lab that holds them, or at none.
+    """Lab-less identifiers placed at the one patient record that holds them, or at none.
 
     Parameters
     ----------
@@ -42,23 +43,25 @@ def place_by_index(
     Returns
     -------
     rows : pandas.DataFrame
-        ``leak_rows`` where an identifier held at one lab is that lab's row alone, with
-        ``lab_given`` true; one held at several labs is one row with no lab and no
+        ``leak_rows`` where an identifier held by one record is that record's row alone,
+        with ``lab_given`` true; one held by several is one row with no lab and no
         patient (counted in no lab); other rows unchanged. Same columns and dtypes.
     counts : dict
-        ``placed`` (identifiers placed at one lab) and ``several_labs`` (held at more
-        than one, not placed).
+        ``placed`` (identifiers placed at one record) and ``several_records`` (held by
+        more than one, at one lab or several: not placed).
     """
     free = ~leak_rows["lab_given"].astype(bool) & leak_rows["lab"].notna()
     if not free.any():
-        return leak_rows, {"placed": 0, "several_labs": 0}
+        return leak_rows, {"placed": 0, "several_records": 0}
     held = pd.concat([events_pairs[["lab", "patient"]], index_pairs[["lab", "patient"]]],
                      ignore_index=True).astype("string").drop_duplicates()  # fmt: skip
     cand = leak_rows.loc[free, ["leak_id", "lab", "patient"]].astype("string")
     hit = cand.reset_index().merge(held, on=["lab", "patient"], how="inner")
-    n_labs = hit.groupby("leak_id")["lab"].nunique()
-    one = set(n_labs.index[n_labs == 1])
-    many = set(n_labs.index[n_labs > 1])
+    # records held: a NIR (shared by an insured person's dependants) can name several
+    # patients at one lab; one person, not said which, as across labs
+    n_held = hit.drop_duplicates(["leak_id", "lab", "patient"]).groupby("leak_id").size()
+    one = set(n_held.index[n_held == 1])
+    many = set(n_held.index[n_held > 1])
     lid = leak_rows["leak_id"].astype("string")
     keep_row = set(hit.loc[hit["leak_id"].isin(one), "index"].tolist())
     is_one = free & lid.isin(one)
@@ -70,4 +73,4 @@ def place_by_index(
     many_rows = out.index[is_many[out.index]]
     out.loc[many_rows, "lab"] = pd.NA
     out.loc[many_rows, "patient"] = pd.NA
-    return out.reset_index(drop=True), {"placed": len(one), "several_labs": len(many)}
+    return out.reset_index(drop=True), {"placed": len(one), "several_records": len(many)}
