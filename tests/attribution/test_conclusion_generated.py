@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from labforensics.attribution import AttributionParams, attribute
@@ -140,4 +141,34 @@ def test_two_sources(tmp_path):
     assert {per["L02"]["leading"], per["L02"]["alternative"]} == {"vendor", "outside_evidence"}
     assert per["L02"]["proposition"] == "undetermined"
     assert abs(per["L02"]["log10_lr"]) < 0.5
+    _coverage_adds_up(att)
+
+
+def test_sighting_before_the_horizon_is_not_weighed(tmp_path):
+    """QA session 12: a first sighting before a lab's leaked rows' horizon contradicts
+    them; that lab was stated "outside the logged evidence, very strong" over a negative
+    window. Here the sighting (2019-03-01) is before L01's extraction (2019-03-08, so
+    its rows' horizon) and after L02's (2019-01-31): L01 is left out, named in the
+    Limits, L02 weighed as without the sighting."""
+    import dataclasses
+
+    from labforensics.ingest import read_evidence
+    from labforensics.leak.horizon import link_leak
+    from labforensics.sessions import sessionize
+    from labforensics.synth import generate
+
+    out = tmp_path / "vendor_extraction"
+    generate(out, linkage=True, linkage_scenario="vendor_extraction", **SMALL)
+    case = CaseContext(seed=3)
+    ev = read_evidence(out / "evidence", case_key=KEY).events
+    s = sessionize(ev)
+    ll = link_leak(out / "dump", out / "patients", case=case, case_key=KEY)
+    seen = dataclasses.replace(case, sighted_at=pd.Timestamp("2019-02-28 23:00", tz="UTC"))
+    att = attribute(s.events, s.sessions, leak=ll, case_key=KEY, case=seen,
+                    params=AttributionParams(stability=False))  # fmt: skip
+    (gone,) = [x for x in att.conclusion["not_weighed"] if x.get("contradiction")]
+    assert gone["lab"] == "L01"
+    assert "after the leak's first sighting (2019-03-01 00:00 local)" in gone["reason"]
+    assert [p["lab"] for p in att.conclusion["per_lab"]] == ["L02"]
+    assert any(x.startswith("L01: its leaked rows' horizon") for x in att.conclusion["limits"])
     _coverage_adds_up(att)

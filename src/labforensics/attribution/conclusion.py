@@ -127,7 +127,7 @@ import pandas as pd
 from ..case import DEFAULT_TZ
 from ..leak.horizon import horizon_m
 from . import coverage as cov
-from .copy_window import _ts, _window, likelihood_interval, next_local_day
+from .copy_window import _ts, _window, likelihood_interval, next_local_day, sighting_conflict
 from .lab_data import (
     _iso,
     _LabData,
@@ -620,6 +620,7 @@ def conclude(
             "not_weighed": [],
         }
     per, skipped = [], []
+    tz = prep.get("tz") or DEFAULT_TZ
     for lab, d in sorted(prep["labs"].items()):
         if not _material(d, prep["fmr"], prep["n_rows_linked"]):
             skipped.append({"lab": lab, "linked": d.n_linked, "linked_alone": d.n_unique,
@@ -629,11 +630,12 @@ def conclude(
         if (gone := _not_in_evidence(d)) is not None:
             skipped.append(gone)
             continue
-        per.append(
-            lab_conclusion(
-                d, prep["fmr"], prep["sighted_at"], params, s, prep.get("tz") or DEFAULT_TZ
-            )
-        )
+        if why := sighting_conflict(lab, d.horizon if s.use_horizon else None,
+                                    prep["sighted_at"] if s.use_sighting else None, tz):  # fmt: skip
+            skipped.append({"lab": lab, "linked": d.n_linked, "linked_alone": d.n_unique,
+                            "reason": why, "contradiction": True})  # fmt: skip
+            continue
+        per.append(lab_conclusion(d, prep["fmr"], prep["sighted_at"], params, s, tz))
     per, skipped = _place_ambiguous(per, skipped, prep["labs"])
     gone = [x for x in skipped if x.get("not_in_evidence")]  # their pairs: not_in_evidence
     lines = cov.case_lines([p["coverage"] for p in per + gone], prep["unplaced"])

@@ -123,3 +123,40 @@ def _window(
         if lo is not None and hi is not None
         else None,
     }
+
+
+def sighting_conflict(
+    lab: str, horizon: pd.Timestamp | None, sighted_at: pd.Timestamp | None, tz: str
+) -> str | None:
+    """Why a lab cannot be weighed when its leaked rows' horizon is after the leak's first
+    public sighting (None when they agree or one is missing).
+
+    The copy was made after the latest registration among the lab's leaked rows (the
+    horizon) and before the leak was first seen; a horizon after the sighting means the
+    inputs contradict each other (a wrong ``sighted_at``, or rows of a later copy in the
+    dump). Weighing such a lab stated "a copy outside the logged evidence, very strong"
+    over an empty window (QA session 12): no proposition is stated for it instead.
+
+    Parameters
+    ----------
+    lab : str
+    horizon, sighted_at : pandas.Timestamp or None
+        UTC instants.
+    tz : str
+        The case's IANA zone, for the local days named.
+
+    Returns
+    -------
+    str or None
+        The reason, naming both instants in local time.
+    """
+    if horizon is None or sighted_at is None or not horizon > sighted_at:
+        return None
+    h = horizon.tz_convert(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    s = sighted_at.tz_convert(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"its leaked rows' horizon (the earliest the copy can be, from the latest "
+        f"registration they hold) is {h} local, after the leak's first sighting ({s} local): "
+        "the inputs contradict each other (check sighted_at, or whether the leak mixes rows "
+        "of a later copy), so the copy's time cannot be bounded"
+    )

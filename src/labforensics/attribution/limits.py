@@ -86,6 +86,9 @@ def limits(
             "placed (one person, not said which) and counted in no lab"
         )
     for s in conc.get("not_weighed", []):
+        if s.get("contradiction"):  # the leak's horizon after its sighting
+            out.append(f"{s['lab']}: {s['reason']}: no proposition is stated for it")
+            continue
         if s.get("not_in_evidence"):  # a lab the evidence holds nothing of: a coverage limit
             out.append(
                 f"{s['lab']}: {s['reason']}: no proposition is stated for it; its pairs are "
