@@ -7,6 +7,8 @@ conversion of a batch's parsed fields into canonical event columns.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -108,19 +110,33 @@ def _parse_numbers(
     bad = np.flatnonzero(~okn)
     if len(bad):
         raw = _cells(sub, bad)  # capped: a field can be megabytes of NULs read as spaces
-        for i, v in zip(pidx[bad], raw, strict=True):
+        for i, v in zip(pidx[bad], raw, strict=True):  # the invalid values only: few
             problems.append(
-                (
-                    int(fidx[i]),
-                    FieldProblem(
-                        int(lines[i]),
-                        name,
-                        v,
-                        f"{source_col}: not a non-negative integer (digit groups must be 3 digits)",
-                    ),
-                )
-            )
+                (int(fidx[i]), FieldProblem(int(lines[i]), name, v, _count_problem(v, source_col, grouping)))
+            )  # fmt: skip
     return pd.Series(pd.arrays.IntegerArray(out_vals, mask)), problems
+
+
+_GROUPED = re.compile(r"^\d{1,3}(?:[ \u00a0\u202f]\d{3})+$")
+
+
+def _count_problem(value: str, source_col: str, grouping: bool) -> str:
+    """Why a count cell is not read, in words (QA session 12: every bad count read "digit
+    groups must be 3 digits", an overflow, a sign or a decimal alike)."""
+    v = value.strip()
+    digits = re.sub(r"[ \u00a0\u202f]", "", v)
+    if digits.isascii() and digits.isdigit() and (_GROUPED.match(v) or digits == v):
+        return f"{source_col}: too large for a count (more than 18 digits)"
+    if re.fullmatch(r"-\s*\d[\d \u00a0\u202f]*", v):
+        return f"{source_col}: negative (a count is never below 0)"
+    if re.fullmatch(r"[+-]?\d*[.,]\d+(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", v):
+        return f"{source_col}: not a whole number written in digits"
+    why = (
+        " (digit groups must be 3 digits)"
+        if grouping and re.search(r"\d[ \u00a0\u202f]\d", v)
+        else ""
+    )
+    return f"{source_col}: not a non-negative integer{why}"
 
 
 def _col(table: pa.Table, profile: Profile, canon: str) -> pa.ChunkedArray | None:
