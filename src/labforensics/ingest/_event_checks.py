@@ -1,7 +1,7 @@
 """Field problems found on the assembled events, whatever their format (QA session 9).
 
 The readers flag what they see in their own fields (the LIS dialects: a year before
-1990 or after 2100). Two faults are of every format and are checked here, once, on
+1990 or after 2100). Three faults are of every format and are checked here, once, on
 the canonical events:
 
 - an event dated after the analysis: no log can record what has not happened yet.
@@ -14,7 +14,10 @@ the canonical events:
   it is kept, but no session, detector or pathway can attribute it to anyone. Only
   the LIS dialects (``lis_*``): a syslog or FHIR event without a user is the norm
   (a connection closed, a disconnection: 1,407 of the 6,309 events of the real
-  auth logs), not a fault of the line.
+  auth logs), not a fault of the line;
+- a source address (``src_ip``) that is no IPv4 or IPv6 literal (``=1+1`` in an LIS
+  address column, a host name in syslog's ``rhost=``): kept as written, so it is not
+  placed in any network (QA session 12).
 
 Each is a field problem (``source_file``, ``source_line``, ``column``, ``value``,
 ``problem``): the event is kept. One per line of the evidence (a line naming
@@ -27,6 +30,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from ._common import is_ip
 from .accounting import FUTURE_PREFIX, FileReport
 
 __all__ = ["FUTURE_PROBLEM", "NO_ACCOUNT_PROBLEM", "analysis_now", "event_problems"]
@@ -37,6 +41,8 @@ __all__ = ["FUTURE_PROBLEM", "NO_ACCOUNT_PROBLEM", "analysis_now", "event_proble
 FUTURE_PROBLEM = FUTURE_PREFIX + ": in the future of the analysis; event kept"
 #: The problem of an event whose account is empty.
 NO_ACCOUNT_PROBLEM = "no account: the event is kept, attributed to no account"
+#: A source address that is not an IPv4 or IPv6 literal (kept as written).
+NOT_IP_PROBLEM = "not an IP address: kept as written, never matched to a network"
 
 
 def analysis_now() -> pd.Timestamp:
@@ -105,6 +111,21 @@ def event_problems(
         for f, line in _lines(events, empty).itertuples(index=False):
             rows.append({"source_file": f, "source_line": line, "column": "account",
                          "value": "", "problem": NO_ACCOUNT_PROBLEM})  # fmt: skip
+    if "src_ip" in events.columns:
+        # a source address that is no IP literal (QA session 12: "=1+1" ranked as a
+        # source address without a word): kept as written, named; checked once per
+        # distinct value, so the cost is the column's distinct values, not its events
+        ip = events["src_ip"]
+        vals = pd.Series(ip.dropna().unique())
+        bad_vals = set(vals[~vals.map(lambda v: is_ip(str(v)))].tolist()) if len(vals) else set()
+        if bad_vals:
+            bad = ip.isin(bad_vals).fillna(False)
+            sub = events.loc[bad.to_numpy(bool), ["source_file", "source_line", "src_ip"]]
+            for f, line, v in sub.drop_duplicates(["source_file", "source_line"]).itertuples(
+                index=False
+            ):
+                rows.append({"source_file": f, "source_line": line, "column": "src_ip",
+                             "value": str(v), "problem": NOT_IP_PROBLEM})  # fmt: skip
     if rows:
         per_file = pd.Series([r["source_file"] for r in rows]).value_counts()
         for fr in files:
