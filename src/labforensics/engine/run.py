@@ -508,7 +508,7 @@ class LabRun:
                 del scored
         return spill.finish(models, det, case)
 
-    def collect(self, events_dir: Path | None = None) -> EngineResult:
+    def collect(self, events_dir: Path | None = None, sessions_to: Any = None) -> EngineResult:
         """The labs' results put back together, lab after lab (:class:`EngineResult`).
 
         Sessions and exports are concatenated in evidence order; the events stay per lab
@@ -516,6 +516,12 @@ class LabRun:
         memory or, with ``events_dir``, in Arrow IPC files there (the caller's private
         folder, which must outlive the result's use and be removed by the caller). One
         lab's results are gathered at a time, so the whole events table is never held.
+
+        With ``sessions_to`` (a :class:`~labforensics.engine.session_merge.LabSessions`
+        made for ``len(self.meta)`` labs), each lab's session table is handed to it as
+        gathered (written to a file there, its slim table kept) and the result's
+        ``sessions`` is its :meth:`~labforensics.engine.session_merge.LabSessions.finish`:
+        the slim table of the whole one, which is never held.
         """
         sessions, exports, firsts = [], [], []
         ev_parts: dict[Any, Any] = {}
@@ -527,17 +533,21 @@ class LabRun:
             lab = m["lab"]
             sizes[lab] = len(ev)
             columns = columns if columns is not None else list(ev.columns)
-            firsts.append(first_event_seq(ss, ev))
+            if sessions_to is not None:  # written to its file, its slim table kept
+                sessions_to.add(ss, first_event_seq(ss, ev))
+            else:
+                firsts.append(first_event_seq(ss, ev))
+                sessions.append(ss)
             ev_parts[lab] = (CaseEvents.spill_part(ev, events_dir / f"events-{i}.arrow")
                              if events_dir is not None else ev)  # fmt: skip
-            sessions.append(ss)
             exports.append(ex)
             del ss, ev, ex
         self.parts = []  # the features and scored rows: freed with the parts
         release_memory()
         assert self.scores is not None
+        slim = sessions_to.finish() if sessions_to is not None else None  # merged
         return EngineResult(
-            sessions=order_sessions(sessions, firsts),
+            sessions=slim if slim is not None else order_sessions(sessions, firsts),
             exports=concat_exports(exports),
             scores=self.scores,
             labs=[m["lab"] for m in self.meta],
