@@ -254,10 +254,8 @@ def collect_slim(run: Any, folder: Any) -> tuple[Any, SessionFile | None]:
     to_files = folder.make() if run.events_to_files and folder is not None else None
     if to_files is None:
         return set_aside_sessions(run.collect(None), None)
-    from .engine.session_merge import LabSessions  # the engine imports this module's
-
-    sink = LabSessions(to_files, len(run.meta))
-    return run.collect(to_files, sessions_to=sink), sink.file
+    result = run.collect(to_files, sessions_dir=to_files)  # the table in a file already
+    return result, result.session_file
 
 
 def write_sessions(table: pd.DataFrame, file: SessionFile | None, out: Path) -> Path:
