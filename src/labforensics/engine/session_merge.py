@@ -6,10 +6,11 @@ When a run keeps its events in files (:attr:`LabRun.events_to_files
 :class:`LabSessions` as it is gathered instead of holding every lab's table until they
 are put in order (issue 17: the whole table, about 370 bytes a session, was the peak of
 a 33-million-event run). Each lab's table is written to its own Arrow IPC file in the
-run's private folder; only its slim table (:func:`~labforensics.session_files.slim_sessions`)
-and its order keys are kept. :meth:`LabSessions.finish` then puts the slim tables in
-the case's order and writes ``sessions.parquet`` one row group at a time from the labs'
-files: the same bytes as :func:`~labforensics.outputs.write_parquet` of the whole table
+run's private folder; only its slim table (:func:`~labforensics.session_files.slim_sessions`,
+held as one array a column) and its order keys are kept. :meth:`LabSessions.finish`
+then puts the slim tables in the case's order and writes ``sessions.parquet`` one row
+group at a time, each built column by column from the labs' files memory-mapped: the
+same bytes as :func:`~labforensics.outputs.write_parquet` of the whole table
 :func:`~labforensics.engine.combine.order_sessions` builds (tested).
 """
 
@@ -56,19 +57,22 @@ class LabSessions:
     Notes
     -----
     Memory held between :meth:`add` and :meth:`finish`: per session its slim table
-    (about 107 bytes) and two int64 order keys (``start`` in ns, the ``seq`` of its
-    first event: 16 bytes); the lab index and row of a session are its position in
-    the labs' tables one after the other (nothing held). :meth:`finish` adds the
-    global order (8 bytes a session, and the transient of :func:`numpy.lexsort` on the
-    16 bytes of keys) and, while writing, one output row group: at most
-    :data:`~labforensics.outputs.ROW_GROUP_ROWS` sessions as Arrow (about 390 bytes
-    each on a generated case: 465,599 sessions, 180 MB; so about 400 MB at most,
-    whatever the case's size), plus two of its columns, 16 bytes a row of indices
-    and one lab batch of :data:`BATCH_ROWS` rows at a time. The whole table (about
-    370 bytes a session in pandas, 1.5 GB at 4 million sessions) is never held. The
-    row group is the unit :func:`~labforensics.outputs.write_parquet` converts and
-    writes, and the file's bytes depend on it (its rows, one Arrow chunk a column):
-    a smaller unit would change them.
+    (about 107 bytes, one array a column: a column is freed as soon as it is put in
+    order) and two int64 order keys (``start`` in ns, the ``seq`` of its first event:
+    16 bytes); the lab index and row of a session are its position in the labs' tables
+    one after the other (nothing held). :meth:`finish` adds the global order (8 bytes a
+    session, and the transient of :func:`numpy.lexsort` on the 16 bytes of keys), while
+    the slim table is put in order two of its columns at a time, and while writing one
+    output row group: at most :data:`~labforensics.outputs.ROW_GROUP_ROWS` sessions as
+    Arrow (about 390 bytes each on a generated case: 465,599 sessions, 180 MB; so about
+    400 MB at most, whatever the case's size), built one column at a time from the
+    labs' files memory-mapped (each file mapped for one column and unmapped after it,
+    so the pages read are not kept; Arrow's pool given back its freed memory after each
+    column). The whole table (about 370 bytes a session in pandas, 1.5 GB at 4 million
+    sessions) is never held. The row group is the unit
+    :func:`~labforensics.outputs.write_parquet` converts and writes, and the file's
+    bytes depend on it (its rows, one Arrow chunk a column): a smaller unit would
+    change them.
     """
 
     def __init__(self, folder: Path, n_labs: int) -> None:
@@ -77,7 +81,7 @@ class LabSessions:
         self.file: SessionFile | None = None
         self._paths: list[Path] = []
         self._offsets: list[np.ndarray] = []  # per lab: its batches' first rows, and n
-        self._slims: list[pd.DataFrame] = []
+        self._slims: list[Any] = []  # per lab: column -> its array (one lab: the frame)
         self._starts: list[np.ndarray] = []
         self._firsts: list[np.ndarray] = []
         self._columns: list[list[str]] = []  # with the private ones (order_sessions' test)
@@ -116,7 +120,9 @@ class LabSessions:
             self.file = SessionFile(path, dict(self._dtypes[0]))
         else:
             self._write_lab(table)
-        self._slims.append(slim_sessions(sessions))
+        slim = slim_sessions(sessions)
+        self._slims.append(slim if self.n_labs == 1 else _own_arrays(slim))
+        del slim
 
     def _write_lab(self, table: pd.DataFrame) -> None:
         path = self.folder / f"sessions-{len(self._paths)}.arrow"
@@ -129,6 +135,7 @@ class LabSessions:
                 for b in part.to_batches():
                     w.write_batch(b)
                     sizes.append(b.num_rows)
+        _release_arrow()  # the batches' buffers back to the system, not kept
         self._paths.append(path)
         self._offsets.append(np.concatenate([[0], np.cumsum(sizes, dtype="int64")]))
         self._types.append(schema.remove_metadata())
@@ -213,46 +220,75 @@ class LabSessions:
                     part = self._rows(order[a : a + rows], starts, schema)
                     writer.write_table(part, row_group_size=rows)
                     del part
+                    _release_arrow()
         return SessionFile(path, dict(self._dtypes[0]))
 
     def _rows(self, at: np.ndarray, starts: np.ndarray, schema: pa.Schema) -> pa.Table:
         """The rows ``at`` (positions in the labs' tables one after the other), in that
-        order, as one Arrow table of ``schema`` with one chunk a column."""
+        order, as one Arrow table of ``schema`` with one chunk a column, built one column
+        at a time (:meth:`_column_of`)."""
         lab = np.searchsorted(starts, at, side="right") - 1
         local = at - starts[lab]
-        chunks: list[list[pa.Array]] = [[] for _ in schema.names]
-        where = []
+        picks, where = [], []
         for k in np.unique(lab):
-            pos = np.flatnonzero(lab == k)
-            s = np.argsort(local[pos], kind="stable")
-            for b in self._take(int(k), local[pos][s]):
-                for j, col in enumerate(b.columns):
-                    chunks[j].append(col)
-            where.append(pos[s])
-        perm = np.empty(len(at), dtype="int64")
+            pos = np.flatnonzero(lab == k)  # its rows in the output order
+            picks.append((int(k), local[pos]))
+            where.append(pos)
+        del lab, local
+        perm = np.empty(len(at), dtype="int64")  # output row -> row of the labs' pieces
         perm[np.concatenate(where) if where else np.zeros(0, "int64")] = np.arange(len(at))
         index = pa.array(perm, type=pa.int64())
-        arrays = []
-        for j, field in enumerate(schema):
-            col, chunks[j] = chunks[j], []  # the pieces freed as the column is built
-            merged = pa.concat_arrays(col) if col else pa.array([], type=field.type)
-            arrays.append(merged.take(index))
-            del col, merged
+        del perm, where
+        arrays = [self._column_of(j, field, picks, index) for j, field in enumerate(schema)]
         return pa.Table.from_arrays(arrays, schema=schema)
 
-    def _take(self, k: int, rows: np.ndarray) -> list[pa.RecordBatch]:
-        """Lab ``k``'s rows ``rows`` (increasing), reading only the batches holding them."""
-        bounds = self._offsets[k]
-        batch = np.searchsorted(bounds, rows, side="right") - 1
-        out = []
-        with pa.OSFile(str(self._paths[k]), "rb") as f:
-            reader = pa.ipc.open_file(f)
-            for j in np.unique(batch):
-                b = reader.get_batch(int(j))
-                idx = rows[batch == j] - bounds[j]
-                out.append(b.take(pa.array(idx, type=pa.int64())))
-                del b
+    def _column_of(self, j: int, field: pa.Field, picks: list[tuple[int, np.ndarray]],
+                   index: pa.Array) -> pa.Array:  # fmt: skip
+        """Column ``j`` of the rows ``picks`` (per lab, its rows in output order), put
+        in output order by ``index``: each lab's file memory-mapped for this column only
+        (unmapped after it), the rows taken from the batches holding them."""
+        pieces = []
+        for k, rows in picks:
+            pieces.append(self._take(k, j, field.type, rows))
+        merged = pa.concat_arrays(pieces) if pieces else pa.array([], type=field.type)
+        del pieces
+        out = merged.take(index)
+        del merged
+        _release_arrow()
         return out
+
+    def _take(self, k: int, j: int, kind: pa.DataType, rows: np.ndarray) -> pa.Array:
+        """Column ``j`` of lab ``k``'s rows ``rows`` (in that order): only the batches
+        from the first to the last of them read, zero-copy from the memory-mapped file."""
+        bounds = self._offsets[k]
+        lo, hi = int(rows.min()), int(rows.max())
+        first = int(np.searchsorted(bounds, lo, side="right")) - 1
+        last = int(np.searchsorted(bounds, hi, side="right")) - 1
+        with pa.memory_map(str(self._paths[k]), "r") as source:
+            reader = pa.ipc.open_file(source)
+            col = pa.chunked_array([reader.get_batch(b).column(j)
+                                    for b in range(first, last + 1)], type=kind)  # fmt: skip
+            out = col.take(pa.array(rows - bounds[first], type=pa.int64()))
+            del col, reader
+        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _own_arrays(slim: pd.DataFrame) -> dict[str, Any]:
+    """``slim``'s columns as arrays of their own (no view of a 2-D block of the frame, so
+    that each is freed when put in order): numpy arrays for numpy dtypes, else pandas
+    extension arrays."""
+    out: dict[str, Any] = {}
+    for c in slim.columns:
+        s = slim[c]
+        out[c] = s.to_numpy(copy=True) if isinstance(s.dtype, np.dtype) else s.array.copy()
+    return out
+
+
+def _release_arrow() -> None:
+    """Arrow's pool gives its freed memory back to the system (it keeps it otherwise)."""
+    release = getattr(pa.default_memory_pool(), "release_unused", None)
+    if release is not None:
+        release()
 
 
 def _column(col: pa.ChunkedArray, dtype: Any) -> pd.Series:
@@ -262,21 +298,23 @@ def _column(col: pa.ChunkedArray, dtype: Any) -> pd.Series:
     return col.to_pandas().astype(dtype)
 
 
-def _ordered(parts: list[pd.DataFrame], order: np.ndarray, coded: set[str]) -> pd.DataFrame:
-    """The labs' slim tables as :func:`~labforensics.session_files.slim_sessions` of
-    their whole table in ``order``: column by column, each concatenated then put in
-    order (the ``coded`` columns, text made ``category`` lab by lab, with their
-    categories unioned and sorted, as ``astype("category")`` of the whole column gives
-    them), the parts consumed."""
-    out: dict[str, pd.Series] = {}
-    for c in list(parts[0].columns):
-        col = [p[c] for p in parts]
+def _ordered(parts: list[dict[str, Any]], order: np.ndarray, coded: set[str]) -> pd.DataFrame:
+    """The labs' slim tables (:func:`_own_arrays` of each) as
+    :func:`~labforensics.session_files.slim_sessions` of their whole table in ``order``:
+    column by column, each concatenated then put in order (the ``coded`` columns, text
+    made ``category`` lab by lab, with their categories unioned and sorted, as
+    ``astype("category")`` of the whole column gives them), each lab's array dropped
+    before the next column (the parts consumed)."""
+    out: dict[str, Any] = {}
+    for c in list(parts[0]):
+        col = [p.pop(c) for p in parts]
         if c in coded:
-            whole = pd.Series(union_categoricals([s.array for s in col], sort_categories=True))
+            whole = union_categoricals(col, sort_categories=True)
+        elif all(isinstance(a, np.ndarray) for a in col):
+            whole = np.concatenate(col)
         else:
-            whole = pd.concat(col, ignore_index=True)
-        out[c] = whole.iloc[order].reset_index(drop=True)
-        del col, whole
-        for p in parts:
-            del p[c]
-    return pd.DataFrame(out, copy=False)
+            whole = pd.concat([pd.Series(a, copy=False) for a in col], ignore_index=True).array
+        del col
+        out[c] = whole[order] if isinstance(whole, np.ndarray) else whole.take(order)
+        del whole
+    return pd.DataFrame(out, index=pd.RangeIndex(len(order)), copy=False)
