@@ -29,6 +29,7 @@ from .. import outputs
 from ..outputs import PARQUET_OPTIONS, _lists_as_object, drop_private, write_parquet
 from ..session_files import _CODED, SESSIONS_FILE, SessionFile, slim_sessions
 from .combine import _start_ns, order_sessions
+from .partitions import release_freed
 
 __all__ = ["BATCH_ROWS", "LabSessions"]
 
@@ -67,12 +68,13 @@ class LabSessions:
     Arrow (about 390 bytes each on a generated case: 465,599 sessions, 180 MB; so about
     400 MB at most, whatever the case's size), built one column at a time from the
     labs' files memory-mapped (each file mapped for one column and unmapped after it,
-    so the pages read are not kept; Arrow's pool given back its freed memory after each
-    column). The whole table (about 370 bytes a session in pandas, 1.5 GB at 4 million
-    sessions) is never held. The row group is the unit
-    :func:`~labforensics.outputs.write_parquet` converts and writes, and the file's
-    bytes depend on it (its rows, one Arrow chunk a column): a smaller unit would
-    change them.
+    so the pages read are not kept). Freed memory is given back after each column
+    (:func:`~labforensics.engine.partitions.release_freed`: Arrow's pool and glibc's
+    heap keep it otherwise, and the peak would add it). The whole table (about 370
+    bytes a session in pandas, 1.5 GB at 4 million sessions) is never held. The row
+    group is the unit :func:`~labforensics.outputs.write_parquet` converts and writes,
+    and the file's bytes depend on it (its rows, one Arrow chunk a column): a smaller
+    unit would change them.
     """
 
     def __init__(self, folder: Path, n_labs: int) -> None:
@@ -123,6 +125,7 @@ class LabSessions:
         slim = slim_sessions(sessions)
         self._slims.append(slim if self.n_labs == 1 else _own_arrays(slim))
         del slim
+        release_freed()  # the batches and the slim frame freed: given back, not kept
 
     def _write_lab(self, table: pd.DataFrame) -> None:
         path = self.folder / f"sessions-{len(self._paths)}.arrow"
@@ -135,7 +138,6 @@ class LabSessions:
                 for b in part.to_batches():
                     w.write_batch(b)
                     sizes.append(b.num_rows)
-        _release_arrow()  # the batches' buffers back to the system, not kept
         self._paths.append(path)
         self._offsets.append(np.concatenate([[0], np.cumsum(sizes, dtype="int64")]))
         self._types.append(schema.remove_metadata())
@@ -220,7 +222,7 @@ class LabSessions:
                     part = self._rows(order[a : a + rows], starts, schema)
                     writer.write_table(part, row_group_size=rows)
                     del part
-                    _release_arrow()
+                    release_freed()
         return SessionFile(path, dict(self._dtypes[0]))
 
     def _rows(self, at: np.ndarray, starts: np.ndarray, schema: pa.Schema) -> pa.Table:
@@ -254,7 +256,7 @@ class LabSessions:
         del pieces
         out = merged.take(index)
         del merged
-        _release_arrow()
+        release_freed()
         return out
 
     def _take(self, k: int, j: int, kind: pa.DataType, rows: np.ndarray) -> pa.Array:
@@ -284,13 +286,6 @@ def _own_arrays(slim: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _release_arrow() -> None:
-    """Arrow's pool gives its freed memory back to the system (it keeps it otherwise)."""
-    release = getattr(pa.default_memory_pool(), "release_unused", None)
-    if release is not None:
-        release()
-
-
 def _column(col: pa.ChunkedArray, dtype: Any) -> pd.Series:
     """An Arrow column read back from a lab's file as a pandas column of ``dtype``."""
     if isinstance(dtype, pd.ArrowDtype):
@@ -317,4 +312,5 @@ def _ordered(parts: list[dict[str, Any]], order: np.ndarray, coded: set[str]) ->
         del col
         out[c] = whole[order] if isinstance(whole, np.ndarray) else whole.take(order)
         del whole
+        release_freed()  # the labs' arrays freed in the heap given back, not kept beside
     return pd.DataFrame(out, index=pd.RangeIndex(len(order)), copy=False)
