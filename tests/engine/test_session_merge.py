@@ -112,3 +112,39 @@ def test_labs_with_different_columns_are_read_back_whole(tmp_path):
     assert file.path.read_bytes() == want
     pd.testing.assert_frame_equal(slim, slim_sessions(drop_private(whole)), check_exact=True)
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [SESSIONS_FILE]
+
+
+def test_labs_of_several_arrow_chunks_give_the_whole_tables(tmp_path, monkeypatch):
+    # each lab's Arrow-backed columns in two chunks (a table put together from pieces):
+    # the slim text columns are concatenated chunk by chunk, the file's rows taken across
+    # the labs' batches; the same bytes and slim table as the whole table's
+    monkeypatch.setattr(outputs, "ROW_GROUP_ROWS", 9)
+    parts, firsts = _labs()
+    parts = [pd.concat([p.iloc[: len(p) // 2], p.iloc[len(p) // 2 :]], ignore_index=True)
+             for p in parts]  # fmt: skip
+    assert parts[0]["session_id"].array._pa_array.num_chunks == 2
+    want, whole = _whole(parts, firsts, tmp_path)
+    (tmp_path / "run").mkdir()
+    slim, file = _merged(parts, firsts, tmp_path / "run")
+    assert file.path.read_bytes() == want
+    pd.testing.assert_frame_equal(slim, slim_sessions(whole), check_exact=True)
+
+
+def test_slim_columns_are_held_apart_and_freed_as_put_in_order():
+    # one array a column, none a view of the frame's 2-D blocks (a deleted column of a
+    # frame is not freed); each lab's array dropped once its column is concatenated
+    parts, firsts = _labs()
+    slim = slim_sessions(parts[0])
+    held = session_merge._own_arrays(slim)
+    assert list(held) == list(slim.columns)
+    for c, a in held.items():
+        if isinstance(a, np.ndarray):
+            assert not np.shares_memory(a, slim[c].to_numpy()), c
+    labs = [session_merge._own_arrays(slim_sessions(p)) for p in parts]
+    n = sum(len(p) for p in parts)
+    for c in ("records_exported", "session_id"):  # a numpy column, an Arrow-backed one
+        col = [lab.pop(c) for lab in labs]
+        out = session_merge._in_order(col, np.arange(n)[::-1], False)
+        assert col == [] and len(out) == n, c
+        want = pd.concat([p[c] for p in parts], ignore_index=True).iloc[::-1]
+        pd.testing.assert_series_equal(pd.Series(out, name=c), want.reset_index(drop=True))

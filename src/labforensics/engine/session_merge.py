@@ -302,15 +302,33 @@ def _ordered(parts: list[dict[str, Any]], order: np.ndarray, coded: set[str]) ->
     before the next column (the parts consumed)."""
     out: dict[str, Any] = {}
     for c in list(parts[0]):
-        col = [p.pop(c) for p in parts]
-        if c in coded:
-            whole = union_categoricals(col, sort_categories=True)
-        elif all(isinstance(a, np.ndarray) for a in col):
-            whole = np.concatenate(col)
-        else:
-            whole = pd.concat([pd.Series(a, copy=False) for a in col], ignore_index=True).array
-        del col
-        out[c] = whole[order] if isinstance(whole, np.ndarray) else whole.take(order)
-        del whole
+        out[c] = _in_order([p.pop(c) for p in parts], order, c in coded)
         release_freed()  # the labs' arrays freed in the heap given back, not kept beside
     return pd.DataFrame(out, index=pd.RangeIndex(len(order)), copy=False)
+
+
+def _in_order(col: list[Any], order: np.ndarray, coded: bool) -> Any:
+    """The labs' arrays ``col`` of one column concatenated, then taken in ``order``;
+    ``col`` is emptied (the labs' arrays freed) once they are concatenated, so that at
+    most two copies of the column are held (concatenated, ordered)."""
+    if coded:
+        whole = union_categoricals(col, sort_categories=True)
+    elif all(isinstance(a, np.ndarray) for a in col):
+        whole = np.concatenate(col)
+    elif all(isinstance(a, pd.arrays.ArrowExtensionArray) for a in col):
+        # the labs' chunks (zero-copy: the Arrow stream of a Series) made one array by
+        # hand: Arrow's take of many chunks would copy them into one beside the labs'
+        dtype = col[0].dtype
+        streams = [pa.chunked_array(pd.Series(a, copy=False)) for a in col]
+        merged = pa.concat_arrays([ch for s in streams for ch in s.chunks])
+        del streams
+        col.clear()
+        taken = merged.take(pa.array(order))
+        del merged
+        if isinstance(dtype, pd.StringDtype):
+            return pd.arrays.ArrowStringArray(taken, dtype=dtype)
+        return pd.arrays.ArrowExtensionArray(taken)
+    else:
+        whole = pd.concat([pd.Series(a, copy=False) for a in col], ignore_index=True).array
+    col.clear()
+    return whole[order] if isinstance(whole, np.ndarray) else whole.take(order)
