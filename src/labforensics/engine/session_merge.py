@@ -166,6 +166,7 @@ class LabSessions:
                 return self._whole()
             order = np.lexsort((np.concatenate(self._firsts), np.concatenate(self._starts)))
             self._starts, self._firsts = [], []
+            release_freed()
             coded = {c for c in _CODED if isinstance(self._dtypes[0].get(c), pd.StringDtype)}
             slim = _ordered(self._slims, order, coded)
             self._slims = []
@@ -254,6 +255,7 @@ class LabSessions:
             pieces.append(self._take(k, j, field.type, rows))
         merged = pa.concat_arrays(pieces) if pieces else pa.array([], type=field.type)
         del pieces
+        release_freed()
         out = merged.take(index)
         del merged
         release_freed()
@@ -323,6 +325,7 @@ def _in_order(col: list[Any], order: np.ndarray, coded: bool) -> Any:
         merged = pa.concat_arrays([ch for s in streams for ch in s.chunks])
         del streams
         col.clear()
+        release_freed()  # the labs' arrays given back before the copy in order is made
         taken = merged.take(pa.array(order))
         del merged
         if isinstance(dtype, pd.StringDtype):
@@ -331,4 +334,5 @@ def _in_order(col: list[Any], order: np.ndarray, coded: bool) -> Any:
     else:
         whole = pd.concat([pd.Series(a, copy=False) for a in col], ignore_index=True).array
     col.clear()
+    release_freed()
     return whole[order] if isinstance(whole, np.ndarray) else whole.take(order)
