@@ -43,6 +43,7 @@ __all__ = [
     "StorePartition",
     "empty_like",
     "narrow",
+    "release_freed",
     "release_memory",
     "split_by_lab",
     "store_partitions",
