@@ -76,6 +76,8 @@ def _child(mode: str, case: Path, work: Path, budget: int | None = None) -> None
     # table, gets its own row instead of blurring into the stages around it)
     pipeline._Stages.run = timed(lambda a: a[1], pipeline._Stages.run)
     LabRun.collect = timed("collect (engine)", LabRun.collect)
+    # the engine's collect and the session table set aside (written, held slim) after it
+    pipeline.collect_slim = timed("collect + aside", pipeline.collect_slim)
 
     key_file = work / "case.key"
     CaseKey(bytes(range(32))).write(key_file)

@@ -15,6 +15,7 @@ import labforensics as lf
 from labforensics import pipeline, synth
 from labforensics.case import CaseContext
 from labforensics.detect.campaigns import activity_class
+from labforensics.engine.session_merge import LabSessions
 from labforensics.outputs import OUTPUT_NAMES, write_parquet
 from labforensics.privacy import CaseKey
 from labforensics.report.pdf import PdfResult
@@ -43,10 +44,20 @@ def _investigate(case: CaseContext, out: Path, budget: int | None, seen: dict | 
         if seen is not None:
             seen["sessions"], seen["file"] = res.sessions, res.session_file
             seen["private"] = res.session_file.path if res.session_file else None
+            if seen["private"] is not None:  # what else the private folder holds then
+                seen["left"] = sorted(p.name for p in seen["private"].parent.iterdir())
         return real(o, res, plan, **kw)
+
+    merge = LabSessions._merge
+
+    def merged(self, order):  # the labs' tables merged, not read back whole
+        if seen is not None:
+            seen["merged"] = seen.get("merged", 0) + 1
+        return merge(self, order)
 
     mp = pytest.MonkeyPatch()
     mp.setattr(pipeline, "_write_outputs", spy)
+    mp.setattr(LabSessions, "_merge", merged)
     mp.setattr(pipeline, "_utcnow", lambda: "2024-01-01T00:00:00Z")  # the report's run date
     mp.setattr(pipeline, "_write_pdf", lambda out: PdfResult(None, "not printed in tests"))
     try:
@@ -148,6 +159,11 @@ def test_run_holds_a_slim_table_after_collect(generated):
     assert all(ss[c].dtype == bool for c in ACTIVITY_COUNTS)
     whole = held.sessions.sessions
     assert ss.memory_usage(deep=True).sum() < 0.4 * whole.memory_usage(deep=True).sum()
+    # the slim table of the whole one, though the whole one was never held: each lab's
+    # table was written to a file as collected, then merged (and the labs' files removed)
+    pd.testing.assert_frame_equal(ss, slim_sessions(whole), check_exact=True)
+    assert seen["merged"] == 1
+    assert not [n for n in seen["left"] if n.startswith("sessions-")], seen["left"]
     # written to the run's private folder, then moved (not rewritten) into the outputs
     assert seen["private"].name == SESSIONS_FILE and seen["private"].parent != slim.out
     assert not seen["private"].exists() and file.path == slim.out / SESSIONS_FILE

@@ -25,12 +25,16 @@ stages that read little of it:
 
 So when a run keeps its events in files (a ``memory_budget`` below the evidence:
 :attr:`LabRun.events_to_files <labforensics.engine.run.LabRun.events_to_files>`),
-:func:`set_aside_sessions` writes the whole table right after collect into the run's
-private folder (:class:`~labforensics.case_events.EventsFolder`), as the very bytes
-``sessions.parquet`` gets otherwise (the same :func:`~labforensics.outputs.write_parquet`
-of the same table), keeps only :func:`slim_sessions` of it, and the stages that need
+:func:`collect_slim` writes the table during collect into the run's private folder
+(:class:`~labforensics.case_events.EventsFolder`), as the very bytes ``sessions.parquet``
+gets otherwise (:func:`~labforensics.outputs.write_parquet` of the whole table), keeps
+only :func:`slim_sessions` of it, and the stages that need
 whole rows of a few sessions read them from the file by ``session_id``
-(:meth:`SessionFile.rows`). :func:`write_sessions` then moves the file into the
+(:meth:`SessionFile.rows`). The whole table is never held: each lab's table goes to
+a file of its own as it is gathered, and ``sessions.parquet`` is merged from them one
+row group at a time (:class:`~labforensics.engine.session_merge.LabSessions`; a table
+held whole is written by :func:`set_aside_sessions`, the same bytes).
+:func:`write_sessions` then moves the file into the
 output folder with the other outputs. A run whose events stay in memory (a small
 case) holds its table whole and writes it at the end, as before.
 """
@@ -234,7 +238,10 @@ def collect_slim(run: Any, folder: Any) -> tuple[Any, SessionFile | None]:
         <labforensics.engine.run.LabRun.events_to_files>` (a ``memory_budget`` below
         the evidence) and a ``folder`` is given, the case's events and the session table
         wait in ``folder`` (the table slim in memory); otherwise both are held (a small
-        case: unchanged, nothing written).
+        case: unchanged, nothing written). In ``folder``, each lab's session table is
+        written to a file as it is gathered and ``sessions.parquet`` merged from them
+        (:class:`~labforensics.engine.session_merge.LabSessions`): the whole table is
+        never held, and the file is the bytes :func:`set_aside_sessions` writes of it.
     folder : labforensics.case_events.EventsFolder or None
         The run's private folder (made on first use, removed by the caller).
 
@@ -245,7 +252,10 @@ def collect_slim(run: Any, folder: Any) -> tuple[Any, SessionFile | None]:
         :class:`SessionFile` (None when the table is held whole).
     """
     to_files = folder.make() if run.events_to_files and folder is not None else None
-    return set_aside_sessions(run.collect(to_files), to_files)
+    if to_files is None:
+        return set_aside_sessions(run.collect(None), None)
+    result = run.collect(to_files, sessions_dir=to_files)  # the table in a file already
+    return result, result.session_file
 
 
 def write_sessions(table: pd.DataFrame, file: SessionFile | None, out: Path) -> Path:

@@ -75,6 +75,7 @@ from .lab import (
 from .model import fit_models, lab_sample, sample_allocation, score_lab, scores_from_labs
 from .partitions import release_memory
 from .score_spill import ScoreSpill
+from .session_merge import LabSessions
 
 __all__ = [
     "ENGINES",
@@ -283,6 +284,11 @@ class EngineResult:
         (:mod:`labforensics.case_events`).
     params : SessionParams
         The sessions' parameters.
+    session_file : labforensics.session_files.SessionFile or None
+        With :meth:`LabRun.collect`'s ``sessions_dir``: the whole session table's file
+        there, ``sessions`` being its slim table
+        (:func:`~labforensics.session_files.slim_sessions`); else None (``sessions``
+        whole).
     """
 
     sessions: pd.DataFrame
@@ -291,6 +297,7 @@ class EngineResult:
     labs: list[str | None]
     events: CaseEvents
     params: SessionParams
+    session_file: Any = None
 
     def whole_sessions(self) -> Sessions:
         """The sessions with every event at once (:meth:`CaseEvents.to_frame`): what
@@ -529,7 +536,8 @@ class LabRun:
                 del scored
         return spill.finish(models, det, case)
 
-    def collect(self, events_dir: Path | None = None) -> EngineResult:
+    def collect(self, events_dir: Path | None = None, sessions_dir: Path | None = None
+                ) -> EngineResult:  # fmt: skip
         """The labs' results put back together, lab after lab (:class:`EngineResult`).
 
         Sessions and exports are concatenated in evidence order; the events stay per lab
@@ -537,8 +545,17 @@ class LabRun:
         memory or, with ``events_dir``, in Arrow IPC files there (the caller's private
         folder, which must outlive the result's use and be removed by the caller). One
         lab's results are gathered at a time, so the whole events table is never held.
+
+        With ``sessions_dir`` (the run's private folder), each lab's session table is
+        written to a file there as gathered and only its slim table kept
+        (:class:`~labforensics.engine.session_merge.LabSessions`); the result's
+        ``sessions`` is then the slim table of the whole one, which is never held, and
+        its ``session_file`` the whole one's ``sessions.parquet`` there, merged from the
+        labs' files (the bytes :func:`~labforensics.session_files.set_aside_sessions`
+        writes of the whole table).
         """
         sessions, exports, firsts = [], [], []
+        sessions_to = None if sessions_dir is None else LabSessions(sessions_dir, len(self.meta))
         ev_parts: dict[Any, Any] = {}
         sizes: dict[Any, int] = {}
         columns: list[str] | None = None
@@ -548,22 +565,27 @@ class LabRun:
             lab = m["lab"]
             sizes[lab] = len(ev)
             columns = columns if columns is not None else list(ev.columns)
-            firsts.append(first_event_seq(ss, ev))
+            if sessions_to is not None:  # written to its file, its slim table kept
+                sessions_to.add(ss, first_event_seq(ss, ev))
+            else:
+                firsts.append(first_event_seq(ss, ev))
+                sessions.append(ss)
             ev_parts[lab] = (CaseEvents.spill_part(ev, events_dir / f"events-{i}.arrow")
                              if events_dir is not None else ev)  # fmt: skip
-            sessions.append(ss)
             exports.append(ex)
             del ss, ev, ex
         self.parts = []  # the features and scored rows: freed with the parts
         release_memory()
         assert self.scores is not None
+        slim = sessions_to.finish() if sessions_to is not None else None  # merged
         return EngineResult(
-            sessions=order_sessions(sessions, firsts),
+            sessions=slim if slim is not None else order_sessions(sessions, firsts),
             exports=concat_exports(exports),
             scores=self.scores,
             labs=[m["lab"] for m in self.meta],
             events=CaseEvents(ev_parts, sizes, columns),
             params=self.settings.sessions,
+            session_file=sessions_to.file if sessions_to is not None else None,
         )
 
 
