@@ -126,8 +126,9 @@ def test_two_damaged_logins_stay_two_accounts(tmp_path):
 
 def test_utf16_legacy_file_is_not_read_again_as_cp1252(tmp_path):
     # a UTF-16 file is Unicode: no line of it is re-read in the legacy profile's cp1252,
-    # whatever its characters (a Cyrillic letter, an emoji: not "typical" UTF-8 of
-    # Latin-script text, so the line-by-line reading made them mojibake)
+    # whatever its characters (a Cyrillic letter, an emoji). A guard: these lines read
+    # right before session 12's change too; the line that did not (only the conversion's
+    # U+FFFD as non-ASCII) is pinned by test_two_damaged_logins_stay_two_accounts
     rows = [LEG, leg_row("jоan").rstrip("\n"), leg_row("m🙂x").rstrip("\n")]
     (tmp_path / LEG_NAME).write_bytes(_utf16(rows))
     ev = read_evidence(tmp_path, case_key=KEY)
