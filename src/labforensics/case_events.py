@@ -41,8 +41,8 @@ __all__ = ["CaseEvents", "EventsFolder", "as_case_events"]
 #: Rows per record batch of a lab's spilled events (:meth:`CaseEvents.spill_part`).
 BATCH_ROWS = 65_536
 
-#: Rows per chunk (and row group) of :meth:`CaseEvents.write_parquet` from spilled
-#: events: a quarter of pyarrow's default largest row group (1024 x 1024 rows), so a chunk
+#: Rows per chunk (and row group) of :meth:`CaseEvents.write_parquet` (labs held or
+#: spilled alike, so the memory budget does not change the file's bytes): a quarter of pyarrow's default largest row group (1024 x 1024 rows), so a chunk
 #: widened, put in order and converted to Arrow holds about 0.3 GB rather than 1.2 GB.
 #: The rows, their order and the schema are those of the whole table written at once; the
 #: bytes too when the case has fewer rows than a chunk.
@@ -170,7 +170,11 @@ class CaseEvents:
         held per lab)."""
         p = self._parts[lab]
         if not isinstance(p, Path):
-            return lambda start, stop: p.iloc[start:stop][self.columns]
+            # as a spilled lab is read: Arrow of the dictionary-encoded table, each run
+            # decoded alone (widening a slice of pandas categories converts the lab's
+            # whole dictionary each time)
+            held = pa.Table.from_pandas(narrow(p[self.columns]), preserve_index=False)
+            return lambda start, stop: arrow_to_wide(held.slice(start, stop - start))
         state: dict[str, Any] = {"buf": None, "at": 0, "next": 0}
 
         def take(start: int, stop: int) -> pd.DataFrame:
@@ -340,7 +344,11 @@ class CaseEvents:
         the whole table: the evidence order of
         every event is computed from ``ts`` and ``seq`` alone (about 30 bytes an event
         while it is computed, then 4), and each chunk takes, from every lab, the next
-        run of its rows (a lab's rows keep its order), widened and put in order.
+        run of its rows (a lab's rows keep its order), widened and put in order. Labs
+        held in memory are read as spilled ones are (Arrow slices of their
+        dictionary-encoded table), so the file does not depend on whether the labs were
+        spilled; one lab, or a table's own order (:meth:`from_frame`), is written whole
+        (:func:`~labforensics.outputs.write_parquet`).
 
         Parameters
         ----------
@@ -360,8 +368,8 @@ class CaseEvents:
         path = Path(path)
         fix = transform or (lambda d: d)
         labs = [k for k in self.labs if self._sizes[k]]
-        if len(labs) <= 1 or not self.is_spilled():
-            # held in memory: the whole table, as before (small cases)
+        if len(labs) <= 1 or self._pos is not None:
+            # one lab, or a table's own order (from_frame): the whole table
             return write_parquet(fix(self.to_frame()), path)
         ts, seq, lid = [], [], []
         for i, k in enumerate(labs):

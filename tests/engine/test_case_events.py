@@ -90,6 +90,30 @@ def test_events_folder_is_private_and_removed():
     assert not p.exists()
 
 
+@pytest.mark.parametrize("encoded", [True, False])
+def test_held_labs_write_the_bytes_spilled_labs_write(events, tmp_path, encoded):
+    """Labs held in memory (as the engine hands them back: dictionary-encoded, or
+    canonical) are written chunk by chunk too, never widened whole: the same file as the
+    spilled labs' and as the whole table with the chunk's row groups, so the memory
+    budget does not change the bytes of ``events.parquet``."""
+    from labforensics._narrow import narrow
+
+    mem = CaseEvents.from_frame(events)
+    held = CaseEvents({k: narrow(mem.lab(k)) if encoded else mem.lab(k) for k in mem.labs})
+    assert not held.is_spilled() and held._pos is None
+    held.write_parquet(tmp_path / "held.parquet", transform=drop_private, chunk_rows=100)
+    _spilled(events, tmp_path).write_parquet(tmp_path / "spilled.parquet",
+                                             transform=drop_private, chunk_rows=100)  # fmt: skip
+    pq.write_table(parquet_table(drop_private(events)), tmp_path / "whole.parquet",
+                   row_group_size=100, **PARQUET_OPTIONS)  # fmt: skip
+    got = (tmp_path / "held.parquet").read_bytes()
+    assert got == (tmp_path / "spilled.parquet").read_bytes()
+    assert got == (tmp_path / "whole.parquet").read_bytes()
+    assert pq.ParquetFile(tmp_path / "held.parquet").metadata.num_row_groups == -(
+        -len(events) // 100
+    )
+
+
 def test_parquet_from_small_record_batches(events, tmp_path, monkeypatch):
     """Runs of rows that cross record batches of the spilled files (each read once)."""
     import labforensics.case_events as ce_mod
