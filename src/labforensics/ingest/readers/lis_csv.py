@@ -82,8 +82,9 @@ from pathlib import Path
 import numpy as np
 
 from .._common import MAX_LINE_BYTES
+from .._cut_char import cut_char_note
 from .._lis_convert import _convert
-from .._lis_encoding import encoding_account, transcode
+from .._lis_encoding import _is_utf8, encoding_account, transcode
 from .._lis_structure import (
     _BOM,
     _NUL_TO_SPACE,
@@ -521,6 +522,12 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     notes: list[list[str]] = [[it[4]] if it[4] else [] for it in items]
     truncated = [bool(it[3]) for it in items]
     gz_cut = np.asarray(truncated, dtype=bool)  # the data stops at a gzip cut
+    for f, it in enumerate(items):  # a UTF-8 (UTF-16) file ending inside a character
+        if _is_utf8(profile.encoding) or it[5] is not None:
+            cut = cut_char_note(bytes(it[0]), it[5])
+            if cut:
+                truncated[f] = True
+                notes[f].append(cut)
     quoted_break = np.zeros(n_rec, dtype=bool)
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 
