@@ -5,8 +5,9 @@ The identity, checked for every file::
     rows_read = events + rotation_duplicates + repeated_headers + ignored + quarantined
 
 where ``events`` counts input rows that became events (header lines aside).
-A message naming several patients gives several canonical events from one row:
-``events_out`` counts those, ``events`` the rows.
+A message naming several patients gives several canonical events from one row, and
+so does a syslog repeat summary (``message repeated N times``: N events, the repeats
+the log did not write out): ``events_out`` counts those, ``events`` the rows.
 
 Each file's line order is reported (``line_order``): ``oldest_first``,
 ``newest_first`` (then ``reversed``: the file was read bottom-up, see
@@ -33,10 +34,14 @@ __all__ = [
     "FileReport",
     "IngestReport",
     "QUARANTINE_COLUMNS",
+    "SYSLOG_FORMAT",
     "copies_sentence",
 ]
 
 QUARANTINE_COLUMNS = ("source_file", "source_line", "reason", "raw")
+#: The syslog reader's format name (:mod:`labforensics.ingest.readers.syslog`), whose
+#: rows giving several events are repeat summaries, not messages naming patients.
+SYSLOG_FORMAT = "syslog_auth"
 
 
 def copies_sentence(copies: list[dict[str, object]], limit: int = 20) -> str:
@@ -280,6 +285,23 @@ class IngestReport:
         total["format"] = total["lab"] = None
         return pd.DataFrame(rows + [total], columns=cols)
 
+    def _emitted_why(self) -> str:
+        """Why more events than rows were emitted: per kind of source, what a row that
+        gives several events is (``""`` when every row gave one)."""
+        extra = {True: 0, False: 0}  # syslog's repeat summaries; messages naming patients
+        for f in self.files:
+            extra[f.format == SYSLOG_FORMAT] += f.events_out - f.events
+        why = []
+        if extra[False]:
+            why.append("a message naming several patients gives one event per patient")
+        if extra[True]:
+            why.append(
+                "a syslog repeat summary ('message repeated N times', 'last message "
+                "repeated N times') gives N events, one per repeat the log did not write "
+                f"out: {extra[True]:,} more events than such lines"
+            )
+        return f" ({'; '.join(why)})" if why else ""
+
     def summary(self) -> str:
         """The accounting identity in words, one screen: totals, truncated files, unknowns."""
         lines = [
@@ -289,11 +311,7 @@ class IngestReport:
             f"{self.rotation_duplicates:,} + repeated_headers {self.repeated_headers:,} + "
             f"ignored {self.ignored:,} + quarantined {self.quarantined:,}",
             f"events emitted: {self.events_out:,}"
-            + (
-                " (a message naming several patients gives one event per patient)"
-                if self.events_out != self.events
-                else ""
-            )
+            + self._emitted_why()
             + f"; field problems: {len(self.field_problems):,}",
         ]
         if self.truncated_files:
