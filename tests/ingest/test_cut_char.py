@@ -70,7 +70,7 @@ def test_cut_char_note_utf16():
 
 
 def test_current_lis_file_cut_mid_character_is_truncated(tmp_path):
-    # two rows, the second's comment "caf" + C3: cut inside "é"; 2 data rows read
+    # two rows, the second's comment "caf" + C3: cut inside "é"
     text = ("\n".join([CUR_HDR, cur_row(com="ok"), cur_row(com="caf")])).encode() + b"\xc3"
     (tmp_path / "audit_L07_2021-03-01.csv").write_bytes(b"\xef\xbb\xbf" + text)
     (tmp_path / "audit_L07_2021-03-02.csv").write_bytes(  # a whole é without a line end
@@ -80,7 +80,17 @@ def test_current_lis_file_cut_mid_character_is_truncated(tmp_path):
     assert ev.report.truncated_files == ["audit_L07_2021-03-01.csv"]
     f = next(x for x in ev.report.files if x.source_file == "audit_L07_2021-03-01.csv")
     assert "last line 3 cut inside a UTF-8 character" in f.truncation_note
-    assert len(ev.events) == 3  # the cut row is still read (its last byte escaped)
+    # the cut row is a partial record, as after a gzip cut: quarantined, not an event
+    assert len(ev.events) == 2
+    q = ev.quarantine
+    assert q["source_file"].tolist() == ["audit_L07_2021-03-01.csv"]
+    assert q["source_line"].tolist() == [3]
+    assert q["reason"].tolist() == [
+        "record cut short: partial last line ending inside a character (no line end)"
+    ]
+    assert f.truncation_note == (
+        "last line 3 cut inside a UTF-8 character (the file ends mid-character)"
+    )
 
 
 def test_legacy_cp1252_file_ending_in_e_acute_is_not_cut(tmp_path):
