@@ -114,3 +114,18 @@ def test_syslog_cut_mid_character_is_truncated(tmp_path):
     assert f.truncation_note == (
         "last line 2 cut inside a UTF-8 character (the file ends mid-character)"
     )
+
+
+def test_gzip_cut_inside_a_character_keeps_the_gzip_reason(tmp_path):
+    # the gzip cut explains the end: no second note, the partial record quarantined once
+    import gzip
+    import zlib
+
+    text = b"\xef\xbb\xbf" + "\n".join([CUR_HDR, cur_row("ok"), cur_row("caféééééé")]).encode()
+    comp = gzip.compress(text)[:-12]
+    assert zlib.decompressobj(31).decompress(comp).endswith(b";caf\xc3")  # cut inside é
+    (tmp_path / "audit_L07_2021-03-01.csv.gz").write_bytes(comp)
+    ev = read_evidence(tmp_path, case_key=KEY)
+    (f,) = ev.report.files
+    assert f.truncated and "inside a UTF-8 character" not in f.truncation_note
+    assert "gzip" in f.truncation_note

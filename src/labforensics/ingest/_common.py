@@ -91,7 +91,8 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str, np.ndarray | None]:
     current custody log).
     """
     dec = _files.read_bytes(path)
-    cut = cut_char_note(dec.data, dec.utf16)  # these readers read UTF-8 (or UTF-16) text
+    # these readers read UTF-8 (or UTF-16) text; a gzip cut already says why it ends so
+    cut = "" if dec.truncated else cut_char_note(dec.data, dec.utf16)
     if cut:
         return dec.data, True, "; ".join(x for x in (dec.note, cut) if x), dec.utf16
     return dec.data, dec.truncated, dec.note, dec.utf16

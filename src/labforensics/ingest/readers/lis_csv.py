@@ -526,12 +526,12 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     # the data stops at a cut: 1 of gzip, 2 inside a UTF-8 (UTF-16) character
     gz_cut = np.asarray(truncated, dtype=np.int8)
     for f, it in enumerate(items):
-        if _is_utf8(profile.encoding) or it[5] is not None:
+        if not truncated[f] and (_is_utf8(profile.encoding) or it[5] is not None):
             cut = cut_char_note(bytes(it[0]), it[5])
             if cut:
                 truncated[f] = True
                 notes[f].append(cut)
-                gz_cut[f] = gz_cut[f] or 2
+                gz_cut[f] = 2
     quoted_break = np.zeros(n_rec, dtype=bool)
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 

@@ -124,9 +124,9 @@ def _read_lines(
         )
         fidx_parts.append(np.full(n_lines, k, np.int64))
         line_parts.append(np.arange(1, n_lines + 1, dtype=np.int64))
-        # a UTF-8 (UTF-16) file ending inside a character was cut
-        cut = cut_char_note(dec.data, dec.utf16) if dec.utf16 is not None or (
-            _is_utf8(profile.encoding)) else ""  # fmt: skip
+        # a UTF-8 (UTF-16) file ending inside a character was cut (a gzip cut says why)
+        text_cut = not dec.truncated and (dec.utf16 is not None or _is_utf8(profile.encoding))
+        cut = cut_char_note(dec.data, dec.utf16) if text_cut else ""
         truncated.append(bool(dec.truncated) or bool(cut))
         notes.append("; ".join(x for x in (dec.note, cut) if x))
     lines = pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string())
