@@ -344,9 +344,9 @@ def read_authorisations(
         (a :class:`~labforensics.errors.ParameterError`) when the file cannot be read,
         is not UTF-8, its header is not the register's, or (``errors="raise"``) a line
         is bad: wrong number of fields, empty ticket/lab/account/start, unknown kind,
-        unreadable date, end before start, a record limit that is not a whole number,
-        rows of one ticket with different record limits (the ticket's budget is summed
-        over its rows: :func:`.register_checks.ticket_limit_conflicts`).
+        unreadable date, end before start, a record limit that is not a whole number.
+        Rows of one ticket with different record limits are kept and named in
+        ``attrs["warnings"]`` (:func:`.register_checks.ticket_limit_conflicts`).
 
     Notes
     -----
@@ -416,16 +416,10 @@ def read_authorisations(
             f"authorisation register {p}: no header line; the first line must be "
             f"{';'.join(REGISTER_HEADER)}"
         )
-    conflicts = ticket_limit_conflicts(rows)  # a ticket with two budgets: its rows refused
-    if conflicts:
-        rows = [r for r in rows if r["source_line"] not in conflicts]
-        warnings = [w for w in warnings if w[0] not in conflicts]
-        counts["rows"] -= len(conflicts)
-        counts["bad"] += len(conflicts)
-        bad = sorted([*bad, *((ln, f"scope_max_records: {w}") for ln, w in conflicts.items())])
-        problems = sorted(
-            [*problems, *((ln, "scope_max_records", w) for ln, w in conflicts.items())]
-        )
+    # a ticket whose rows give different record limits: kept (per-lab limits under one
+    # order are common), the reading of its summed budget named
+    warnings += [(ln, "scope_max_records", w) for ln, w in ticket_limit_conflicts(rows).items()]
+    warnings.sort(key=lambda w: w[0])
     if bad and errors == "raise":
         raise RegisterError(_problems_text(p, bad, problems))
     out = _frame(rows)

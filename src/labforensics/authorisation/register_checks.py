@@ -12,9 +12,11 @@ record budget.
   end. Each such time is named in the register's warnings (file, line, column, the rule).
 - ``authorisations.md``: record limits are "summed over each ticket's window". A ticket
   whose rows give different ``scope_max_records`` (a number on one, another number or
-  none on another) has no one budget: which limit the sum is held to is a guess. Such
-  rows are refused (file, lines, ticket and the limits named): give the ticket's rows one
-  limit, or the tickets different references.
+  none on another) has no one budget. Such rows are kept (an order often gives each lab
+  its own limit) and named in the register's warnings with the reading applied
+  (:func:`labforensics.authorisation.ticket_budget.ticket_sums`): the records of the
+  ticket's operations under limited rows are summed, and each sum is held to the limit of
+  the row that authorises the operation; per-lab budgets need different references.
 """
 
 from __future__ import annotations
@@ -104,9 +106,11 @@ def ticket_limit_conflicts(rows: Iterable[Mapping[str, Any]]) -> dict[int, str]:
             f"line {ln}: {'no limit' if pd.isna(mx) else f'{int(mx):,}'}" for ln, mx in lst
         )
         why = (
-            f"ticket {ticket} has different record limits on its rows ({shown}): its records "
-            "are summed over the ticket (authorisations.md), so it has one budget; give its "
-            "rows one limit, or the tickets different references"
+            f"ticket {ticket} has different record limits on its rows ({shown}): the "
+            "records of its operations are summed over the ticket (authorisations.md), "
+            "each sum held to the limit of the row that authorises the operation (a row "
+            "without a limit adds nothing and is held to none); if the limits are per "
+            "lab, give the rows different ticket references"
         )
         for ln, _ in lst:
             out[ln] = why
