@@ -741,7 +741,7 @@ def investigate(
         else ([], [])
     )
     transfer_q, leak_skipped, transfer_enc = check_companions(
-        leak=plan.leak, leak_is_dump=plan.leak_is_dump,
+        leak=plan.leak, leak_is_dump=plan.leak_is_dump, out=out_p,
         leak_files=leak_files([plan.leak]) if plan.leak_is_dump else [],
         patient_files=leak_files(plan.patients), transfers=plan.transfers, case=plan.case,
     )  # fmt: skip

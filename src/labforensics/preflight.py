@@ -231,6 +231,7 @@ def check_companions(
     patient_files: Iterable[Path],
     transfers: Path | None,
     case: Any = None,
+    out: Path | None = None,
 ) -> CompanionCheck:
     """Open and check the leak, the patient indexes and the transfer log (see module).
 
@@ -246,6 +247,11 @@ def check_companions(
         The xferlog.
     case : CaseContext, optional
         Its ``leak_mappings`` (column mappings) and time zone.
+    out : path, optional
+        The output folder. With a dump to link, the system temporary folder
+        (``TMPDIR``, where the linkage spills raw names) is refused when inside it or
+        the working folder (:func:`labforensics.leak._duckdb.check_temp_folder`): up
+        front, not when the linkage stage opens its connection.
 
     Returns
     -------
@@ -268,7 +274,13 @@ def check_companions(
     EvidenceError
         On the first file that fails, naming it and what was expected; for a dump
         folder, only when none of its files passes (naming the first failure).
+    ParameterError
+        With a dump to link, ``TMPDIR`` inside the working or the output folder.
     """
+    if leak is not None and leak_is_dump:  # the linkage's spill folder, checked first
+        from .leak._duckdb import check_temp_folder  # DuckDB only when a dump is linked
+
+        check_temp_folder([out] if out is not None else ())
     maps: Sequence[Any] = tuple(getattr(case, "leak_mappings", ()) or ())
     if maps:
         maps = load_mappings(list(maps))

@@ -64,6 +64,7 @@ from .ingest.registry import ReadContext
 from .leak._tables import file_list, read_table
 from .leak.dump import read_dump
 from .leak.horizon import LINKED, link_leak
+from .leak.mapping import ColumnMapping, load_mappings
 from .leak.patients import read_patient_index
 from .outputs import write_csv
 from .privacy import (
@@ -312,7 +313,10 @@ def dump_rows(dumps: Iterable[str | os.PathLike[str]], key) -> pd.DataFrame:
 
 
 def _as_recorded(
-    people: pd.DataFrame, paths: list[Any], extra: tuple[str, ...] = ()
+    people: pd.DataFrame,
+    paths: list[Any],
+    extra: tuple[str, ...] = (),
+    mappings: tuple[ColumnMapping, ...] = (),
 ) -> pd.DataFrame:
     """``people`` with :data:`_PERSON` as the files record them (QA session 9, item 3).
 
@@ -324,14 +328,16 @@ def _as_recorded(
     forms; a field the file has no column for keeps the reader's value. Each field of
     ``extra`` (``ipp`` for an index) is added as its own column, the cell as the file
     records it (trimmed: the value the row's keyed id was made from), missing where the
-    file has no such column.
+    file has no such column. ``mappings``: the case's column mappings (loaded), through
+    which the readers read the files (QA session 12: read without them, a mapped file's
+    columns were not found, or other columns taken).
     """
     if people.empty:
         return people
     files, root = file_list(paths)
     frames, has = [], {}
     for path in files:
-        t = read_table(path, root, ())
+        t = read_table(path, root, mappings)
         raw = {c: t.fields[c].reset_index(drop=True) for c in (*_PERSON, *extra) if c in t.fields}
         has[t.name] = set(raw)
         frames.append(pd.DataFrame({"source_file": t.name, "source_line": t.lines, **raw}))
@@ -373,7 +379,8 @@ def people_ids(
     -------
     pandas.DataFrame
         ``pseudonym``, ``lab``, ``ipp`` (a ``P`` id's: the index row's IPP cell, trimmed,
-        the value its id was keyed from; missing for a ``D`` id), ``source_file``,
+        the value its id was keyed from; a ``D`` id's: that of the patient it is linked
+        to, ``unique`` or ``two_labs``, missing when not linked), ``source_file``,
         ``source_line`` (Int64),
         ``linked_patient`` (``D`` ids linked ``unique``/``two_labs``), ``match`` and
         :data:`_PERSON` exactly as the row's own file records them (:func:`_as_recorded`):
@@ -383,30 +390,38 @@ def people_ids(
     """
 
     leak, patients = list(leak), list(patients)
+    # the case's column mappings, as the investigation read these files with them
+    given = list(getattr(case, "leak_mappings", ()) or ()) or None
+    maps = load_mappings(given)
     cols = ["pseudonym", "lab", "ipp", "source_file", "source_line", "linked_patient", "match",
             *_PERSON]  # fmt: skip
     frames = []
-    idx = read_patient_index(patients, case, case_key=key) if patients else None
+    idx = read_patient_index(patients, case, given, case_key=key) if patients else None
     if idx is not None:
         # names as recorded, not compared; the IPP the P id was keyed from (QA session 12)
-        idx.people = _as_recorded(idx.people, patients, extra=("ipp",))
+        idx.people = _as_recorded(idx.people, patients, extra=("ipp",), mappings=maps)
         p = idx.people.rename(columns={"record_id": "pseudonym"})
         frames.append(p.assign(linked_patient=pd.NA, match=pd.NA)[cols])
     if leak:
         if idx is not None:
-            ll = link_leak(leak, patients, case=case, case_key=key)
-            d = _as_recorded(ll.dump.people, leak).rename(columns={"record_id": "pseudonym"})
+            ll = link_leak(leak, patients, case=case, case_key=key, mappings=given)
+            d = _as_recorded(ll.dump.people, leak, mappings=maps)
+            d = d.rename(columns={"record_id": "pseudonym"})
             links = ll.links.set_index("row_id")
             d["match"] = d["pseudonym"].map(links["match"])
             linked = d["match"].isin(LINKED)
             d["linked_patient"] = d["pseudonym"].map(links["patient"]).where(linked)
             d["lab"] = d["pseudonym"].map(links["lab"]).where(linked, d["lab"])
-            # a D id keeps the dump row's own cells (QA session 11): the index's are the P id's
+            # a D id keeps the dump row's own cells (QA session 11): the index's are the P
+            # id's; its IPP is its linked patient's, to look up in the LIS (QA session 12)
+            ipp_of = idx.people.drop_duplicates("record_id").set_index("record_id")["ipp"]
+            d["ipp"] = d["linked_patient"].map(ipp_of)
         else:
-            d = _as_recorded(read_dump(leak, case, case_key=key).people, leak)
+            d = _as_recorded(read_dump(leak, case, given, case_key=key).people, leak,
+                             mappings=maps)  # fmt: skip
             d = d.rename(columns={"record_id": "pseudonym"})
-            d = d.assign(linked_patient=pd.NA, match=pd.NA)
-        frames.append(d.assign(ipp=pd.NA)[cols])  # a dump row's IPP is not a P id's
+            d = d.assign(linked_patient=pd.NA, match=pd.NA, ipp=pd.NA)
+        frames.append(d[cols])
     if not frames:
         return pd.DataFrame({c: [] for c in cols}, dtype="string")
     out = pd.concat([f.astype({c: "string" for c in cols if c != "source_line"}) for f in frames],
@@ -495,7 +510,8 @@ def reidentify(
     pandas.DataFrame
         The table written: ``pseudonym``, ``kind`` (``patient``, ``request``,
         ``unplaced_value``, ``dump_row``, ``nir``), ``lab``, ``ipp`` (patients: the
-        evidence's, else the index row's when ``patients`` holds the id),
+        evidence's, else the index row's when ``patients`` holds the id; dump rows
+        linked to a patient, with ``leak`` and ``patients``: that patient's),
         ``request`` (request numbers), ``value`` (a quarantined field keyed as an
         unplaced value), ``seen_in`` (where the evidence shows it: :func:`evidence_ids`),
         ``dump_file`` and ``line`` (dump rows: the path given in ``dumps``, else the
@@ -560,8 +576,9 @@ def reidentify(
         res["lab"] = res["lab"].fillna(res.pop("lab_person"))
         # a P id no event names: its IPP from the index row (QA session 12: the officer
         # looks the patient up in the LIS by IPP); an event's IPP is the same value
-        is_p = res["kind"].eq("patient")
-        res["ipp"] = res["ipp"].fillna(res.pop("ipp_person").where(is_p))
+        # a D id linked to a patient: that patient's IPP (people_ids)
+        is_pd = res["kind"].isin(["patient", "dump_row"])
+        res["ipp"] = res["ipp"].fillna(res.pop("ipp_person").where(is_pd))
         d_row = res["kind"].eq("dump_row") & res["source_line"].notna()
         res["dump_file"] = res["dump_file"].mask(d_row & res["dump_file"].isna(),
                                                   res["source_file"])  # fmt: skip

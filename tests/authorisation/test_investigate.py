@@ -20,6 +20,9 @@ REGISTER = [
     # L01's billing, by its FINESS number (the case file maps it to L01)
     "FAC-1;130285067;hélène.l;billing;2019-10-01;;;;;billing exports",
     "BKP-1;*;batch.*;backup;2019-01-01;;;;*.dmp;nightly backup",
+    # line 6: a window in the fall-back hour (2019-10-27 02:00-03:00 came twice), of an
+    # account no event names: it changes no status, its reading is named (QA session 12)
+    "DST-1;L01;nobody.x;other;2019-10-27T02:30;2019-10-27T02:45;;;;clock change",
 ]
 
 
@@ -120,6 +123,25 @@ def test_outputs_findings_manifest_and_report(run):
     assert sum(f["by_status"].values()) == len(ex)
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="exports"' in html and "MIG-L02" in html
+    # the register's clock-change times: in the Limits and in the register's section
+    limits = json.loads((out / "findings.json").read_text(encoding="utf-8"))["limits"]
+    start = (
+        "the authorisation register register.csv, line 6, start: 2019-10-27 02:30 local came "
+        "twice in Europe/Paris (the clocks went back an hour): read as 2019-10-27 01:30 UTC "
+        "(offset +01:00), the later of its two readings, so as not to widen the authorisation"
+    )
+    assert start in limits
+    assert [x for x in limits if "register.csv, line 6" in x][1].startswith(
+        "the authorisation register register.csv, line 6, end: 2019-10-27 02:45 local came "
+        "twice in Europe/Paris (the clocks went back an hour): read as 2019-10-27 00:45 UTC "
+        "(offset +02:00), the earlier"
+    )
+    notes = html[
+        html.index('id="register-notes"') : html.index(
+            "</section>", html.index('id="register-notes"')
+        )
+    ]
+    assert start in notes
     # the beyond extraction is a finding: its session fires beyond_authorisation
     sc = pd.read_parquet(out / "scores.parquet")
     beyond_sids = set(ex.loc[ex["status"] == "beyond", "session_id"])

@@ -102,3 +102,28 @@ def test_clean_files_have_no_note(tmp_path):
     )
     r = read_syslog(p, ReadContext(source_file="auth.log", year=2019))
     assert (r.replacement_chars, r.encoding_note, r.field_problems) == (0, "", [])
+
+
+def test_syslog_repeat_summaries_counted_and_named(tmp_path):
+    # QA session 12: the summary called repeat lines "a message naming several patients".
+    # Line 2 (rsyslog) stands for 3 more failures of alice, line 4 (sysklogd) for 2 more
+    # of bob: 4 rows, 4 event rows, 1 + 3 + 1 + 2 = 7 events, 3 more than rows
+    p = tmp_path / "auth.log"
+    p.write_text(
+        "Mar  1 10:00:00 host1 sshd[12]: Failed password for alice from 10.0.0.1 port 22 ssh2\n"
+        "Mar  1 10:00:05 host1 sshd[12]: message repeated 3 times: [ Failed password for "
+        "alice from 10.0.0.1 port 22 ssh2]\n"
+        "Mar  1 10:01:00 host1 sshd[13]: Failed password for bob from 10.0.0.2 port 22 ssh2\n"
+        "Mar  1 10:01:30 host1 last message repeated 2 times\n"
+    )
+    ev = read_evidence(p, case_key=KEY, year=2019)
+    (f,) = ev.report.files
+    assert (f.rows_read, f.events, f.events_out) == (4, 4, 7)
+    assert ev.events["account"].astype(str).value_counts().to_dict() == {"alice": 4, "bob": 3}
+    line = next(x for x in ev.report.summary().splitlines() if x.startswith("events emitted"))
+    assert line == (
+        "events emitted: 7 (a syslog repeat summary ('message repeated N times', 'last "
+        "message repeated N times') gives N events, one per repeat the log did not write "
+        "out: 3 more events than such lines); field problems: 0"
+    )
+    assert "several patients" not in line

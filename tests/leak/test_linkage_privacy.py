@@ -164,3 +164,41 @@ def test_keyboard_interrupt_cleans_up(private_tmp, monkeypatch):
         linkage.link_dump(idx, dmp, seed=1, params=linkage.LinkageParams(threshold=0.9))
     assert time.perf_counter() - t < 120
     assert spill_dirs(private_tmp) == []
+
+
+def test_temp_inside_out_refused_up_front(tmp_path, monkeypatch):
+    # QA session 12: a TMPDIR inside the output folder was refused only when the linkage
+    # stage opened its connection, after minutes of work; now by the preflight checks,
+    # with the same message, before any stage runs (nothing read, no key made)
+    from labforensics import investigate, pipeline
+    from labforensics.leak._duckdb import TEMP_INSIDE
+
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "daylight-saving"
+    dump, pat = tmp_path / "dump.csv", tmp_path / "patients"
+    dump.write_text("NOM;PRENOM;NIR\nDURAND;Paul;185057800608436\n")
+    pat.mkdir()
+    (pat / "PATIENTS_L01.csv").write_text(
+        "IPP;NOM;PRENOM;DATE_NAISSANCE;SEXE;NIR;DATE_CREATION;DERNIERE_VISITE\n"
+    )
+    out = tmp_path / "out"
+    inside = out / "tmp"
+    inside.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(inside))
+    monkeypatch.setenv("LABFORENSICS_CASE_KEY", "11" * 32)
+
+    def no_stage(*a, **k):
+        raise AssertionError("a stage ran")
+
+    monkeypatch.setattr(pipeline, "_run_stages", no_stage)
+    with pytest.raises(ParameterError) as ei:
+        investigate(root / "evidence", out, case=root / "case.toml", leak=dump, patients=pat,
+                    progress=False)  # fmt: skip
+    assert (
+        str(ei.value)
+        == TEMP_INSIDE
+        == (
+            "the system temporary folder is inside the working or output folder; "
+            "set TMPDIR to a folder outside them before linking"
+        )
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["tmp"]  # nothing written beside it

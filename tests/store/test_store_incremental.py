@@ -244,3 +244,22 @@ def test_investigate_takes_files_or_a_store(case, tmp_path, test_key):
         ingest_to_store([root], tmp_path / "plain", case_key=test_key)
     with pytest.raises(StoreError, match="is not an evidence store"):
         load_store(tmp_path / "plain")
+
+
+def test_store_names_case_variant_accounts_as_one_ingest(tmp_path, test_key):
+    # L01: u1 (1 event) and U1 (2 events); L02: U1 alone (1): one group, at L01
+    def r(time, lab, acc):
+        return row("01/03/2019", time, lab=lab).replace(";u1;", f";{acc};")
+
+    root = tmp_path / "case"
+    write(
+        root / "l01",
+        "AUDIT_L01_20190301.csv",
+        [r("10:00:00", "L01", "u1"), r("10:01:00", "L01", "U1"), r("10:02:00", "L01", "U1")],
+    )
+    write(root / "l02", "AUDIT_L02_20190301.csv", [r("10:00:00", "L02", "U1")])  # fmt: skip
+    ingest_to_store([root], tmp_path / "st", case_key=test_key)
+    got = load_store(tmp_path / "st").report
+    want = [{"lab": "L01", "accounts": ["U1", "u1"], "events": [2, 1]}]
+    assert got.case_variant_accounts == want
+    assert got.to_dict() == read_evidence([root], case_key=test_key).report.to_dict()

@@ -30,6 +30,7 @@ from ..case import DEFAULT_TZ
 from ..errors import ParameterError
 from ..identity import canonical_account
 from ..outputs import FORMULA_PREFIXES
+from .register_checks import local_instant, ticket_limit_conflicts
 
 __all__ = ["KINDS", "REGISTER_COLUMNS", "REGISTER_HEADER", "RegisterError", "read_authorisations"]
 
@@ -78,21 +79,35 @@ class RegisterError(ParameterError):
     """A line of an authorisation register is not valid (file, line and reason named)."""
 
 
-def _local_day_start(d: dt.date, tz: ZoneInfo) -> pd.Timestamp:
-    return pd.Timestamp(dt.datetime(d.year, d.month, d.day, tzinfo=tz)).tz_convert("UTC")
+def _local_day_start(
+    d: dt.date, tz: ZoneInfo, notes: list[str] | None = None, *, later: bool = True
+) -> pd.Timestamp:
+    """The start of a local day (UTC); a midnight the clock change made ambiguous or
+    skipped is read so as not to widen the authorisation, and named in ``notes``."""
+    ts, note = local_instant(dt.datetime(d.year, d.month, d.day), tz, later=later)
+    if note and notes is not None:
+        notes.append(note)
+    return ts
 
 
-def _instant(text: str, tz: ZoneInfo, *, end: bool) -> pd.Timestamp:
+def _instant(
+    text: str, tz: ZoneInfo, *, end: bool, notes: list[str] | None = None, wide: bool = False
+) -> pd.Timestamp:
     """A window bound as a UTC instant; ``end`` gives the last instant of its precision
     (a date: the whole local day; ``HH:MM``: the whole minute; ``HH:MM:SS``: the second).
 
-    Raises ValueError with a readable reason.
+    A local time with two readings (the repeated fall-back hour) or none (the skipped
+    spring-forward hour) takes the one that does not widen the window (a start the
+    later, an end the earlier: :func:`.register_checks.local_instant`), named in
+    ``notes``; ``wide`` takes the other reading (to tell a window written backwards
+    from one the narrow readings empty). Raises ValueError with a readable reason.
     """
     if _DATE.match(text):
         d = dt.date.fromisoformat(text)
         if not end:
-            return _local_day_start(d, tz)
-        return _local_day_start(d + dt.timedelta(days=1), tz) - pd.Timedelta(1, "ns")
+            return _local_day_start(d, tz, notes, later=not wide)
+        nxt = _local_day_start(d + dt.timedelta(days=1), tz, notes, later=wide)
+        return nxt - pd.Timedelta(1, "ns")
     m = _TIME.match(text)
     if not m:
         raise ValueError(
@@ -114,10 +129,10 @@ def _instant(text: str, tz: ZoneInfo, *, end: bool) -> pd.Timestamp:
             )
         )
         ts = pd.Timestamp(naive.replace(tzinfo=zone)).tz_convert("UTC")
-    else:
-        # local time; zoneinfo's fold=0 reads a fall-back hour as its first pass and a
-        # spring-forward (non-existent) time with the offset before the change
-        ts = pd.Timestamp(naive.replace(tzinfo=tz)).tz_convert("UTC")
+    else:  # local time: a changed hour's reading does not widen the window
+        ts, note = local_instant(naive, tz, later=end == wide)
+        if note and notes is not None:
+            notes.append(note)
     if end:
         ts = ts + (pd.Timedelta(1, "s") if ss is not None else pd.Timedelta(1, "min"))
         ts = ts - pd.Timedelta(1, "ns")
@@ -145,13 +160,19 @@ def _with_value(text: str, exc: Exception) -> str:
 
 
 def _row(
-    cells: dict[str, str], tz: ZoneInfo, aliases: dict[str, str]
+    cells: dict[str, str],
+    tz: ZoneInfo,
+    aliases: dict[str, str],
+    warn: list[tuple[str, str]] | None = None,
 ) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
     """One register row checked and converted, else every problem of it.
 
     Each column is checked on its own, so that one reading names every problem of
     the line, not the first alone (QA session 9: a bad month, then ``abc``, then
     ``-5`` as record limits took three runs to find).
+
+    ``warn``, when given, receives (column, sentence) for each local time the clock
+    change made ambiguous or skipped (read so as not to widen the authorisation).
 
     Returns
     -------
@@ -160,6 +181,7 @@ def _row(
     problems : list of (column, reason)
         Empty for a good row.
     """
+    warn = [] if warn is None else warn
     bad: list[tuple[str, str]] = []
     ticket = cells["ticket"].strip()
     if not ticket:
@@ -185,16 +207,28 @@ def _row(
         bad.append(("start", "empty (the first day of the window, yyyy-mm-dd)"))
     else:
         try:
-            start = _instant(start_t, tz, end=False)
+            notes: list[str] = []
+            start = _instant(start_t, tz, end=False, notes=notes)
+            warn.extend(("start", n) for n in notes)
         except ValueError as exc:
             bad.append(("start", _with_value(start_t, exc)))
     if end_t:
         try:
-            end = _instant(end_t, tz, end=True)
+            notes = []
+            end = _instant(end_t, tz, end=True, notes=notes)
+            warn.extend(("end", n) for n in notes)
         except ValueError as exc:
             bad.append(("end", _with_value(end_t, exc)))
         if not pd.isna(start) and not pd.isna(end) and end < start:
-            bad.append(("end", f"{end_t} is before start {start_t}"))
+            wide_s = _instant(start_t, tz, end=False, wide=True)
+            if _instant(end_t, tz, end=True, wide=True) >= wide_s:  # a narrow reading
+                warn.append((
+                    "end", "read so as not to widen the authorisation, the start and the "
+                    "end leave the window empty: the row authorises nothing (give the "
+                    "times with their offset, e.g. +02:00)",
+                ))  # fmt: skip
+            else:
+                bad.append(("end", f"{end_t} is before start {start_t}"))
     since_t = cells["scope_patients_since"].strip()
     since = pd.NaT
     if since_t:
@@ -202,7 +236,9 @@ def _row(
             bad.append(("scope_patients_since", f"{since_t!r} is not a local date yyyy-mm-dd"))
         else:
             try:
-                since = _local_day_start(dt.date.fromisoformat(since_t), tz)
+                notes = []
+                since = _local_day_start(dt.date.fromisoformat(since_t), tz, notes)
+                warn.extend(("scope_patients_since", n) for n in notes)
             except ValueError as exc:
                 bad.append(("scope_patients_since", _with_value(since_t, exc)))
     mx_t = cells["scope_max_records"].strip().replace("\u202f", "").replace(" ", "")
@@ -297,7 +333,10 @@ def read_authorisations(
         code (alias resolved) or ``*``. ``attrs["lines"]`` counts ``header``,
         ``blank``, ``rows`` and ``bad`` lines (their sum is the file's line count);
         ``attrs["quarantine"]`` lists bad lines (``source_file``, ``source_line``,
-        ``reason``).
+        ``reason``); ``attrs["warnings"]`` the kept rows' local times that the clock
+        change made ambiguous or skipped (``source_file``, ``source_line``, ``column``,
+        ``warning``: the time, and the reading taken, the one that does not widen the
+        authorisation).
 
     Raises
     ------
@@ -306,6 +345,8 @@ def read_authorisations(
         is not UTF-8, its header is not the register's, or (``errors="raise"``) a line
         is bad: wrong number of fields, empty ticket/lab/account/start, unknown kind,
         unreadable date, end before start, a record limit that is not a whole number.
+        Rows of one ticket with different record limits are kept and named in
+        ``attrs["warnings"]`` (:func:`.register_checks.ticket_limit_conflicts`).
 
     Notes
     -----
@@ -337,6 +378,7 @@ def read_authorisations(
     bad: list[tuple[int, str]] = []  # (line, its problems in one reason)
     problems: list[tuple[int, str, str]] = []  # (line, column, reason), every one
     rows: list[dict[str, Any]] = []
+    warnings: list[tuple[int, str, str]] = []  # (line, column, sentence) of kept rows
     header_seen = False
     for i, line in enumerate(lines, 1):  # one pass per line of a small typed file
         if not line.strip():
@@ -357,7 +399,9 @@ def read_authorisations(
             reason = f"{len(cells)} fields where the header has {len(REGISTER_HEADER)}"
             row, why = None, [("", reason)]
         else:
-            row, why = _row(dict(zip(REGISTER_HEADER, cells, strict=True)), tz, aliases)
+            warn: list[tuple[str, str]] = []
+            row, why = _row(dict(zip(REGISTER_HEADER, cells, strict=True)), tz, aliases, warn)
+            warnings += [(i, c, w) for c, w in warn] if row is not None else []
         if row is None:
             counts["bad"] += 1
             bad.append((i, "; ".join(f"{c}: {r}" if c else r for c, r in why)))
@@ -372,6 +416,10 @@ def read_authorisations(
             f"authorisation register {p}: no header line; the first line must be "
             f"{';'.join(REGISTER_HEADER)}"
         )
+    # a ticket whose rows give different record limits: kept (per-lab limits under one
+    # order are common), the reading of its summed budget named
+    warnings += [(ln, "scope_max_records", w) for ln, w in ticket_limit_conflicts(rows).items()]
+    warnings.sort(key=lambda w: w[0])
     if bad and errors == "raise":
         raise RegisterError(_problems_text(p, bad, problems))
     out = _frame(rows)
@@ -381,6 +429,14 @@ def read_authorisations(
             "source_file": pd.Series([name] * len(bad), dtype="string"),
             "source_line": pd.Series([b[0] for b in bad], dtype="int64"),
             "reason": pd.Series([b[1] for b in bad], dtype="string"),
+        }
+    )
+    out.attrs["warnings"] = pd.DataFrame(
+        {
+            "source_file": pd.Series([name] * len(warnings), dtype="string"),
+            "source_line": pd.Series([w[0] for w in warnings], dtype="int64"),
+            "column": pd.Series([w[1] for w in warnings], dtype="string"),
+            "warning": pd.Series([w[2] for w in warnings], dtype="string"),
         }
     )
     return out

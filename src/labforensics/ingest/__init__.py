@@ -40,6 +40,7 @@ from ..custody import EvidenceFile
 from ..errors import ParameterError
 from ..privacy import CaseKey, load_case_key
 from . import readers  # noqa: F401  (importing the package registers every reader)
+from ._account_case import case_variant_accounts
 from ._assemble import (
     _canonical_identities,
     _check_account_kinds,
@@ -311,6 +312,7 @@ def _read_evidence(
     report.identifiers_in_columns = redact_structured_columns(pool.raw, key)
     # --- canonical table (already sorted by (ts, seq)) -------------------------------------
     events = canonical_events(pool)
+    report.case_variant_accounts = case_variant_accounts(events)  # Jdupont / jdupont
     quarantine = quarantine_table(qrows)
     fprows += event_problems(events, report.files, fprows)  # in the future, no account
     report.field_problems = field_problem_table(fprows)

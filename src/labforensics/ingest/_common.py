@@ -25,6 +25,7 @@ from ..schema import TS_QUALITY, coerce_events
 from . import clock
 from . import files as _files
 from ._bytes_text import decode_escaped
+from ._cut_char import cut_char_note
 from .registry import FieldProblem, FileRead, QuarantineRow, ReadContext
 
 #: Lab code used when neither the source nor the caller names a lab.
@@ -69,7 +70,8 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str, np.ndarray | None]:
     data : bytes
         The (decompressed) content.
     truncated : bool
-        True when a gzip stream is cut short (what could be read is returned).
+        True when a gzip stream is cut short (what could be read is returned), or the
+        text ends inside a character (:func:`._cut_char.cut_char_note`).
     note : str
         Why it is truncated, or ``""``.
     utf16 : numpy.ndarray or None
@@ -89,6 +91,10 @@ def read_bytes(path: Path) -> tuple[bytes, bool, str, np.ndarray | None]:
     current custody log).
     """
     dec = _files.read_bytes(path)
+    # these readers read UTF-8 (or UTF-16) text; a gzip cut already says why it ends so
+    cut = "" if dec.truncated else cut_char_note(dec.data, dec.utf16)
+    if cut:
+        return dec.data, True, "; ".join(x for x in (dec.note, cut) if x), dec.utf16
     return dec.data, dec.truncated, dec.note, dec.utf16
 
 

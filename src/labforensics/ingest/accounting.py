@@ -5,8 +5,9 @@ The identity, checked for every file::
     rows_read = events + rotation_duplicates + repeated_headers + ignored + quarantined
 
 where ``events`` counts input rows that became events (header lines aside).
-A message naming several patients gives several canonical events from one row:
-``events_out`` counts those, ``events`` the rows.
+A message naming several patients gives several canonical events from one row, and
+so does a syslog repeat summary (``message repeated N times``: N events, the repeats
+the log did not write out): ``events_out`` counts those, ``events`` the rows.
 
 Each file's line order is reported (``line_order``): ``oldest_first``,
 ``newest_first`` (then ``reversed``: the file was read bottom-up, see
@@ -33,10 +34,15 @@ __all__ = [
     "FileReport",
     "IngestReport",
     "QUARANTINE_COLUMNS",
+    "SYSLOG_FORMAT",
     "copies_sentence",
+    "case_variants_sentence",
 ]
 
 QUARANTINE_COLUMNS = ("source_file", "source_line", "reason", "raw")
+#: The syslog reader's format name (:mod:`labforensics.ingest.readers.syslog`), whose
+#: rows giving several events are repeat summaries, not messages naming patients.
+SYSLOG_FORMAT = "syslog_auth"
 
 
 def copies_sentence(copies: list[dict[str, object]], limit: int = 20) -> str:
@@ -167,12 +173,17 @@ class IngestReport:
     identifiers_in_columns : dict
         Structured column -> rows whose value held a NIR (a NIR used as a login),
         replaced by its keyed ``N`` id (:mod:`labforensics.ingest._structured_ids`).
+    case_variant_accounts : list of dict
+        A lab's accounts that differ only by case, kept apart as written (``lab``,
+        ``accounts``, ``events`` of each: :mod:`labforensics.ingest._account_case`); the
+        authorisation register matches them as one.
     """
 
     files: list[FileReport] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
     unrecognised_reasons: dict[str, str] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    case_variant_accounts: list[dict[str, object]] = field(default_factory=list)
     field_problems: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(
             columns=["source_file", "source_line", "column", "value", "problem"]
@@ -280,6 +291,23 @@ class IngestReport:
         total["format"] = total["lab"] = None
         return pd.DataFrame(rows + [total], columns=cols)
 
+    def _emitted_why(self) -> str:
+        """Why more events than rows were emitted: per kind of source, what a row that
+        gives several events is (``""`` when every row gave one)."""
+        extra = {True: 0, False: 0}  # syslog's repeat summaries; messages naming patients
+        for f in self.files:
+            extra[f.format == SYSLOG_FORMAT] += f.events_out - f.events
+        why = []
+        if extra[False]:
+            why.append("a message naming several patients gives one event per patient")
+        if extra[True]:
+            why.append(
+                "a syslog repeat summary ('message repeated N times', 'last message "
+                "repeated N times') gives N events, one per repeat the log did not write "
+                f"out: {extra[True]:,} more events than such lines"
+            )
+        return f" ({'; '.join(why)})" if why else ""
+
     def summary(self) -> str:
         """The accounting identity in words, one screen: totals, truncated files, unknowns."""
         lines = [
@@ -289,11 +317,7 @@ class IngestReport:
             f"{self.rotation_duplicates:,} + repeated_headers {self.repeated_headers:,} + "
             f"ignored {self.ignored:,} + quarantined {self.quarantined:,}",
             f"events emitted: {self.events_out:,}"
-            + (
-                " (a message naming several patients gives one event per patient)"
-                if self.events_out != self.events
-                else ""
-            )
+            + self._emitted_why()
             + f"; field problems: {len(self.field_problems):,}",
         ]
         if self.truncated_files:
@@ -328,6 +352,8 @@ class IngestReport:
                 f"{k} ({v:,} rows)" for k, v in sorted(self.identifiers_in_columns.items())
             )
             lines.append(f"NIRs in structured columns, replaced by their keyed ids: {cols}")
+        if self.case_variant_accounts:
+            lines.append(case_variants_sentence(self.case_variant_accounts))
         return "\n".join(visible(line, keep="") for line in lines)  # names, codes: evidence
 
     def to_dict(self) -> dict[str, object]:
@@ -346,7 +372,10 @@ class IngestReport:
             "identifiers_in_columns": dict(sorted(self.identifiers_in_columns.items())),
             "field_problems": int(len(self.field_problems)),
             **self._date_problems(),
-        }
+            # only when there are some: the findings of other cases are unchanged
+            **({"case_variant_accounts": [dict(g) for g in self.case_variant_accounts]}
+               if self.case_variant_accounts else {}),
+        }  # fmt: skip
 
     def _date_problems(self) -> dict[str, int]:
         """``field_problems_dates``: field problems of the event time (an implausible
@@ -359,3 +388,37 @@ class IngestReport:
         ts = fp["column"].astype("string") == "ts"
         future = fp["problem"].astype("string").str.startswith(FUTURE_PREFIX)
         return {"field_problems_dates": int(ts.sum()), "field_problems_future": int(future.sum())}
+
+
+def case_variants_sentence(groups: list[dict[str, object]], shown: int = 10) -> str:
+    """The warning on a lab's accounts that differ only by case (at most ``shown``
+    groups named, the rest counted).
+
+    Parameters
+    ----------
+    groups : list of dict
+        :attr:`IngestReport.case_variant_accounts`.
+    shown : int, default 10
+
+    Returns
+    -------
+    str
+        E.g. ``accounts that differ only by case, kept apart as written (the
+        authorisation register matches them as one; judge whether each group is one
+        person): 1 group(s): L01: Jdupont (3 events) / jdupont (12 events)``.
+    """
+
+    def one(g: dict[str, object]) -> str:
+        accs, ns = list(g["accounts"]), list(g["events"])  # type: ignore[call-overload]
+        return f"{g['lab']}: " + " / ".join(
+            f"{a} ({n:,} event{'s' if n != 1 else ''})" for a, n in zip(accs, ns, strict=True)
+        )
+
+    more = len(groups) - shown
+    return (
+        "accounts that differ only by case, kept apart as written (the authorisation "
+        "register matches them as one; judge whether each group is one person): "
+        f"{len(groups):,} group(s): "
+        + "; ".join(one(g) for g in groups[:shown])
+        + (f"; and {more:,} more (ingest_report.json)" if more > 0 else "")
+    )

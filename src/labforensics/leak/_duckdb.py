@@ -39,7 +39,7 @@ import duckdb
 from labforensics._cleanup import interrupt_noted, sigterm_raises
 from labforensics.errors import LabForensicsError, ParameterError
 
-__all__ = ["LinkageTerminated", "private_connection"]
+__all__ = ["TEMP_INSIDE", "LinkageTerminated", "check_temp_folder", "private_connection"]
 
 #: Prefix of the spill folders (lets a test find leftovers in the temp folder).
 TEMP_PREFIX = "labforensics-link-"
@@ -55,6 +55,46 @@ def _is_under(child: Path, parent: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: The refusal of a system temporary folder inside the working or an output folder.
+TEMP_INSIDE = (
+    "the system temporary folder is inside the working or output folder; "
+    "set TMPDIR to a folder outside them before linking"
+)
+
+
+def check_temp_folder(avoid_dirs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """The system temporary folder, where the linkage spills raw names, checked.
+
+    The spill folder is a new private subfolder of the system temporary folder
+    (``tempfile.gettempdir()``: ``TMPDIR``): refused when that folder lies inside the
+    working folder (run from ``/tmp`` itself is fine: nothing lands among the user's
+    files) or inside or at an output folder. Called up front by
+    :func:`labforensics.preflight.check_companions` and again when the connection opens.
+
+    Parameters
+    ----------
+    avoid_dirs : iterable of path
+        Folders the spill folder must not be inside (the output folder).
+
+    Returns
+    -------
+    pathlib.Path
+        The system temporary folder, resolved.
+
+    Raises
+    ------
+    ParameterError
+        :data:`TEMP_INSIDE`.
+    """
+    system_tmp = Path(tempfile.gettempdir()).resolve()
+    cwd = Path.cwd().resolve()
+    inside_cwd = system_tmp != cwd and _is_under(system_tmp, cwd)
+    for avoid in [*([cwd] if inside_cwd else []), *[Path(a) for a in avoid_dirs]]:
+        if _is_under(system_tmp, avoid.resolve()):
+            raise ParameterError(TEMP_INSIDE)
+    return system_tmp
 
 
 @contextlib.contextmanager
@@ -95,18 +135,7 @@ def private_connection(
         raise ParameterError("memory budget must be at least 64 MiB (memory_budget_bytes)")
     if threads < 1:
         raise ParameterError("threads must be at least 1")
-    system_tmp = Path(tempfile.gettempdir()).resolve()
-    cwd = Path.cwd().resolve()
-    # the spill folder is a new private subfolder of the system temp folder: refused
-    # when that folder lies inside the working folder (run from /tmp itself is fine:
-    # nothing lands among the user's files) or inside or at an output folder
-    inside_cwd = system_tmp != cwd and _is_under(system_tmp, cwd)
-    for avoid in [*([cwd] if inside_cwd else []), *[Path(a) for a in avoid_dirs]]:
-        if _is_under(system_tmp, avoid.resolve()):
-            raise ParameterError(
-                "the system temporary folder is inside the working or output folder; "
-                "set TMPDIR to a folder outside them before linking"
-            )
+    system_tmp = check_temp_folder(avoid_dirs)
     folder = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=system_tmp)
     os.chmod(folder, 0o700)
     con: duckdb.DuckDBPyConnection | None = None

@@ -44,7 +44,9 @@ def input_limits(
         Empty when there is nothing to say. A register row naming a lab that is not in
         the evidence authorises nothing that can be checked here: a typo in a lab code,
         or evidence that lacks a lab the register covers (QA, session 4: accepted
-        silently). A transfer-log line that is no xferlog transfer is quarantined
+        silently). A register time in the repeated fall-back hour or the skipped
+        spring-forward hour is named with the reading taken (``attrs["warnings"]``). A
+        transfer-log line that is no xferlog transfer is quarantined
         (``quarantine.csv``): its transfer, if it was one, is not in the analysis.
         Bytes of the transfer log that are not UTF-8 were read as U+FFFD: the file
         names, addresses and users of those lines may be wrong.
@@ -63,6 +65,13 @@ def input_limits(
                 f"the authorisation register {register_name or ''} names {len(missing)} lab(s) "
                 f"that are not in the evidence ({shown}; {n} register row(s)): those rows "
                 "authorise nothing checked here (a mistyped lab code, or evidence missing a lab)"
+            )
+    warns = getattr(register, "attrs", {}).get("warnings") if register is not None else None
+    if warns is not None and len(warns):  # clock-change times read so as not to widen
+        for w in warns.itertuples(index=False):
+            out.append(
+                f"the authorisation register {register_name or w.source_file}, line "
+                f"{int(w.source_line)}, {w.column}: {w.warning}"
             )
     if transfer_quarantine is not None and len(transfer_quarantine):
         lines = transfer_quarantine.get("source_line")

@@ -312,6 +312,7 @@ def _write_group(store: Path, group: str, ev: Evidence) -> dict[str, Any]:
             "unrecognised_reasons": rep["unrecognised_reasons"],
             "unknown_codes": dict(sorted(ev.report.unknown_codes.items())),
             "identifiers_in_columns": dict(sorted(ev.report.identifiers_in_columns.items())),
+            "case_variant_accounts": ev.report.case_variant_accounts,  # a group's labs' own
             "custody": [m.to_dict() for m in ev.manifest],
             "parts": parts,
         },

@@ -126,12 +126,14 @@ def assemble_report(store: Path, man: Mapping[str, Any]) -> tuple[IngestReport, 
         for col, n in rep.get("identifiers_in_columns", {}).items():  # older stores: none
             got = report.identifiers_in_columns
             got[col] = got.get(col, 0) + n
+        report.case_variant_accounts += rep.get("case_variant_accounts", [])  # older: none
         quar.append(pq.read_table(gdir / "quarantine.parquet").to_pandas())
         fps.append(pq.read_table(gdir / "field_problems.parquet").to_pandas())
     report.files = sorted(files, key=lambda f: rank.get(f.source_file, len(rank)))
     report.unrecognised.sort()
     report.unknown_codes = dict(report.unknown_codes)
     report.identifiers_in_columns = dict(sorted(report.identifiers_in_columns.items()))
+    report.case_variant_accounts.sort(key=lambda g: (str(g["lab"]), list(g["accounts"])))
     q = pd.concat(quar, ignore_index=True) if quar else pd.DataFrame()
     quarantine = quarantine_table(_ranked(q, rank).to_dict("records") if len(q) else [])
     fp = pd.concat(fps, ignore_index=True) if fps else pd.DataFrame()

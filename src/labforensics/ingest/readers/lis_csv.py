@@ -82,8 +82,9 @@ from pathlib import Path
 import numpy as np
 
 from .._common import MAX_LINE_BYTES
+from .._cut_char import cut_char_note
 from .._lis_convert import _convert
-from .._lis_encoding import encoding_account, transcode
+from .._lis_encoding import _is_utf8, encoding_account, transcode
 from .._lis_structure import (
     _BOM,
     _NUL_TO_SPACE,
@@ -314,24 +315,26 @@ def _quarantine_gzip_cut(
     quarantine: list[list[QuarantineRow]],
     notes: list[list[str]],
 ) -> None:
-    """A gzip member cut short: whatever follows the last line end is a partial record,
-    whatever its width (its last field may be cut), so it is never an event."""
+    """A gzip member cut short (``gz_cut`` 1), or a file ending inside a character
+    (``gz_cut`` 2, :mod:`.._cut_char`): whatever follows the last line end is a partial
+    record, whatever its width (its last field is cut), so it is never an event."""
 
     def raw_text(i: int) -> str:
         return _raw_text(data, rs, ce, i)
 
-    for f in np.flatnonzero(gz_cut & appended):
+    for f in np.flatnonzero((gz_cut > 0) & appended):
         i = int(np.searchsorted(rfile, f, side="right")) - 1
         if i < 0 or rfile[i] != f or kind[i] != 0:
             continue
+        where = "after the gzip cut" if gz_cut[f] == 1 else "ending inside a character"
         quarantine[f].append(
             QuarantineRow(
-                int(lines[i]),
-                "record cut short: partial last line after the gzip cut (no line end)",
+                int(lines[i]), f"record cut short: partial last line {where} (no line end)",
                 raw_text(i),
             )
-        )
-        notes[f].append(f"last record (line {lines[i]}) cut short by the gzip cut")
+        )  # fmt: skip
+        if gz_cut[f] == 1:  # a character cut's note is already said (cut_char_note)
+            notes[f].append(f"last record (line {lines[i]}) cut short by the gzip cut")
         kind[i] = 4
 
 
@@ -520,7 +523,15 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     quarantine: list[list[QuarantineRow]] = [[] for _ in range(nf)]
     notes: list[list[str]] = [[it[4]] if it[4] else [] for it in items]
     truncated = [bool(it[3]) for it in items]
-    gz_cut = np.asarray(truncated, dtype=bool)  # the data stops at a gzip cut
+    # the data stops at a cut: 1 of gzip, 2 inside a UTF-8 (UTF-16) character
+    gz_cut = np.asarray(truncated, dtype=np.int8)
+    for f, it in enumerate(items):
+        if not truncated[f] and (_is_utf8(profile.encoding) or it[5] is not None):
+            cut = cut_char_note(bytes(it[0]), it[5])
+            if cut:
+                truncated[f] = True
+                notes[f].append(cut)
+                gz_cut[f] = 2
     quoted_break = np.zeros(n_rec, dtype=bool)
     kind = np.zeros(n_rec, dtype=np.int8)  # 0 data, 1 header, 2 repeated header, 3 blank, 4 quar
 

@@ -14,8 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._cut_char import cut_char_note
 from .._lis_convert import _convert
-from .._lis_encoding import Transcoded, line_account, transcode
+from .._lis_encoding import Transcoded, _is_utf8, line_account, transcode
 from .._lis_structure import _cells
 from .._timeformats import _MONTHS, EPOCH_UNITS, human_format
 from ..files import read_bytes
@@ -123,8 +124,11 @@ def _read_lines(
         )
         fidx_parts.append(np.full(n_lines, k, np.int64))
         line_parts.append(np.arange(1, n_lines + 1, dtype=np.int64))
-        truncated.append(bool(dec.truncated))
-        notes.append(dec.note or "")
+        # a UTF-8 (UTF-16) file ending inside a character was cut (a gzip cut says why)
+        text_cut = not dec.truncated and (dec.utf16 is not None or _is_utf8(profile.encoding))
+        cut = cut_char_note(dec.data, dec.utf16) if text_cut else ""
+        truncated.append(bool(dec.truncated) or bool(cut))
+        notes.append("; ".join(x for x in (dec.note, cut) if x))
     lines = pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string())
     lines = pc.replace_substring_regex(lines, r"\r?\n$", "")  # the line end
     fidx = np.concatenate(fidx_parts) if fidx_parts else np.zeros(0, np.int64)

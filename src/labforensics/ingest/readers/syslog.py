@@ -228,11 +228,12 @@ from .._syslog_messages import (
     PRIVILEGE_SERVICES,
     program_family,
 )
+from ..accounting import SYSLOG_FORMAT
 from ..registry import FileRead, QuarantineRow, ReadContext, ReaderSpec, register_reader
 
 __all__ = ["FORMAT", "YEAR_REASON", "program_family", "read_syslog", "sniff_syslog"]
 
-FORMAT = "syslog_auth"
+FORMAT = SYSLOG_FORMAT  # the ingest report words its repeat summaries by it
 
 
 def sniff_syslog(head: bytes, name: str) -> bool:
