@@ -43,9 +43,8 @@ def test_ticket_with_two_record_limits_kept_and_named(tmp_path):
         "give the rows different ticket references"
     )
     assert w["warning"].tolist()[:2] == [why1, why1]
-    assert w["warning"].iloc[2].startswith(
-        "ticket MIG-3 has different record limits on its rows (line 7: no limit, line 8: 1,000)"
-    )
+    mig3 = "ticket MIG-3 has different record limits on its rows (line 7: no limit, line 8: 1,000)"
+    assert w["warning"].iloc[2].startswith(mig3)
 
 
 def test_window_in_clock_change_hours_not_widened_and_named(tmp_path):
