@@ -112,3 +112,28 @@ def test_a_stray_row_does_not_change_the_verdict(vendor_l01, tmp_path):
     assert rep["invalid"] == 1 and rep["empty"] == 1
     assert any(t.startswith("L99: not in the evidence: no logs") for t in cb["limits"])
     assert not pd.isna(cb["log10_lr"])
+
+
+def test_a_capped_case_ratio_says_so_where_the_ratio_is():
+    # QA session 13: the headline read "no support (log10 LR 0.10, laboratory staff
+    # against the LIS vendor)" while the one lab weighed gave log10 LR 4.00: the 0.10 was
+    # the coverage ceiling (most of the leak from a lab with no logs), not the findings
+    from labforensics.report.findings import _conclusion_section, _strength_text
+
+    c = conclude(_prep(_vendor_lab(), _no_logs(linked=36)), P)
+    # by hand: 4 producible of 40 pairs; ceiling -2 log10(1 - 4/40) = 0.091515 < 1.632419
+    assert c["log10_lr"] == pytest.approx(-2 * np.log10(0.9), abs=1e-9)
+    assert c["proposition"] == "undetermined" and c["capped_by_coverage"] is True
+    assert (
+        "the case's ratio is capped at log10 0.09 for the 36 lab-patient pairs no logged "
+        "operation could have produced (L99: no logs in the evidence)"
+    ) in c["reason"]
+    assert _strength_text(c) == (
+        "no support (log10 LR 0.09, the LIS vendor against laboratory staff, capped: a "
+        "logged operation could have produced 4 of the 40 lab-patient pairs): no source is named"
+    )
+    assert _conclusion_section(c, True)["capped_by_coverage"] is True
+    # not capped (the lab's own ratio is the case's): no such words, no such key
+    c2 = conclude(_prep(_vendor_lab()), P)
+    assert "capped_by_coverage" not in c2 and "capped" not in _strength_text(c2)
+    assert "capped_by_coverage" not in _conclusion_section(c2, True)

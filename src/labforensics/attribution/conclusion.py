@@ -666,6 +666,9 @@ def conclude(
     q = lines["share_producible"] or 0.0
     if log10_lr is not None and prop in ("vendor", "insider", "external"):
         log10_lr = min(log10_lr, coverage_ceiling_log10(q))
+    # the case's ratio held below its weakest lab's by the part of the leak no logged
+    # operation could have produced: said where the ratio is (QA session 13)
+    capped = weakest is not None and log10_lr is not None and log10_lr < weakest["log10_lr"]
     # the labs of one proposition named together ("L01, L02 undetermined"), and the
     # weakest lab's "no source named" not said again after the case's (QA session 10)
     by_prop: dict[str, list[str]] = {}
@@ -677,6 +680,14 @@ def conclude(
         + f"; {lines['producible']:,} of {lines['total']:,} lab-patient pairs a logged operation could "
         f"have produced"
     )
+    if capped:
+        absent = sorted(x["lab"] for x in skipped if x.get("not_in_evidence"))
+        reason += (
+            f"; the case's ratio is capped at log10 {cut_log10(log10_lr)} for the "
+            f"{lines['total'] - lines['producible']:,} lab-patient pairs no logged operation "
+            "could have produced"
+            + (f" ({', '.join(absent)}: no logs in the evidence)" if absent else "")
+        )
     if weakest is not None:
         why = weakest["reason"].removeprefix(f"{weakest['lab']}: {_NO_SOURCE}; ")
         reason += f"; weakest lab {weakest['lab']} ({why})"
@@ -693,6 +704,8 @@ def conclude(
         "per_lab": per,
         "not_weighed": skipped,
     }
+    if capped:
+        res["capped_by_coverage"] = True
     # a lab without support, or the case's weakest ratio below 2: no source is named (a
     # "mixed" of labs at LR about 1 is no verdict either)
     if "undetermined" in {p["proposition"] for p in per} or (

@@ -296,16 +296,22 @@ def _strength_text(conc: Mapping[str, Any] | None) -> str:
     if not conc or conc.get("log10_lr") is None:
         return ("n/a" if not conc
                 else f"not evaluated ({reason_words(conc.get('reason') or 'no ratio')})")  # fmt: skip
+    cov = conc.get("coverage") or {}
+    capped = (
+        f", capped: a logged operation could have produced {cov['producible']:,} of the "
+        f"{cov['total']:,} lab-patient pairs"
+        if conc.get("capped_by_coverage") and cov.get("total") else ""
+    )  # fmt: skip
     if conc.get("proposition") == "undetermined" and conc.get("leading"):
         # no source named (LR below 2): the ratio is of the leading proposition, not the verdict
         return (
             f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])}, "
             f"{proposition_who(conc.get('leading'))} against "
-            f"{proposition_who(conc.get('alternative'))}): no source is named"
+            f"{proposition_who(conc.get('alternative'))}{capped}): no source is named"
         )
     return (
         f"{conc.get('verbal')} (log10 LR {log10_text(conc['log10_lr'])} against "
-        f"{proposition_words(conc.get('alternative'))})"
+        f"{proposition_words(conc.get('alternative'))}{capped})"
     )
 
 
@@ -320,7 +326,10 @@ def _conclusion_section(conc: Mapping[str, Any] | None, made: bool) -> dict[str,
         base.update(proposition="undetermined",
                     reason="no attribution was made" if not made else "no leak")  # fmt: skip
         return base
-    return {k: conc.get(k) for k in keys}
+    out = {k: conc.get(k) for k in keys}
+    if conc.get("capped_by_coverage"):  # only then: other cases' findings unchanged
+        out["capped_by_coverage"] = True
+    return out
 
 
 def _joined_reasons(reasons: Sequence[str], limit: int = 240) -> str:
