@@ -40,6 +40,7 @@ from .ingest._syslog_headers import _RTS
 from .ingest.files import read_head, unrecognised_reason, utf16_without_bom
 from .ingest.profiles import load_profiles
 from .leak._tables import _SEPARATORS, _known_header, infer_fixed_width, sniff_separator
+from .leak._temp_folder import check_temp_folder
 from .leak.mapping import choose_mapping, load_mappings
 from .leak.reader import _DATE_NAMES, _LAB_NAMES, _read_leak_lines
 from .transfers import read_transfers
@@ -250,7 +251,7 @@ def check_companions(
     out : path, optional
         The output folder. With a dump to link, the system temporary folder
         (``TMPDIR``, where the linkage spills raw names) is refused when inside it or
-        the working folder (:func:`labforensics.leak._duckdb.check_temp_folder`): up
+        the working folder (:func:`labforensics.leak._temp_folder.check_temp_folder`): up
         front, not when the linkage stage opens its connection.
 
     Returns
@@ -278,8 +279,6 @@ def check_companions(
         With a dump to link, ``TMPDIR`` inside the working or the output folder.
     """
     if leak is not None and leak_is_dump:  # the linkage's spill folder, checked first
-        from .leak._duckdb import check_temp_folder  # DuckDB only when a dump is linked
-
         check_temp_folder([out] if out is not None else ())
     maps: Sequence[Any] = tuple(getattr(case, "leak_mappings", ()) or ())
     if maps:

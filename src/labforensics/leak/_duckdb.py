@@ -32,12 +32,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import duckdb
 
 from labforensics._cleanup import interrupt_noted, sigterm_raises
 from labforensics.errors import LabForensicsError, ParameterError
+from labforensics.leak._temp_folder import TEMP_INSIDE, check_temp_folder
 
 __all__ = ["TEMP_INSIDE", "LinkageTerminated", "check_temp_folder", "private_connection"]
 
@@ -47,54 +47,6 @@ TEMP_PREFIX = "labforensics-link-"
 
 class LinkageTerminated(LabForensicsError):
     """The linkage received ``SIGTERM``; raised so that cleanup runs."""
-
-
-def _is_under(child: Path, parent: Path) -> bool:
-    try:
-        child.relative_to(parent)
-    except ValueError:
-        return False
-    return True
-
-
-#: The refusal of a system temporary folder inside the working or an output folder.
-TEMP_INSIDE = (
-    "the system temporary folder is inside the working or output folder; "
-    "set TMPDIR to a folder outside them before linking"
-)
-
-
-def check_temp_folder(avoid_dirs: Iterable[str | os.PathLike[str]] = ()) -> Path:
-    """The system temporary folder, where the linkage spills raw names, checked.
-
-    The spill folder is a new private subfolder of the system temporary folder
-    (``tempfile.gettempdir()``: ``TMPDIR``): refused when that folder lies inside the
-    working folder (run from ``/tmp`` itself is fine: nothing lands among the user's
-    files) or inside or at an output folder. Called up front by
-    :func:`labforensics.preflight.check_companions` and again when the connection opens.
-
-    Parameters
-    ----------
-    avoid_dirs : iterable of path
-        Folders the spill folder must not be inside (the output folder).
-
-    Returns
-    -------
-    pathlib.Path
-        The system temporary folder, resolved.
-
-    Raises
-    ------
-    ParameterError
-        :data:`TEMP_INSIDE`.
-    """
-    system_tmp = Path(tempfile.gettempdir()).resolve()
-    cwd = Path.cwd().resolve()
-    inside_cwd = system_tmp != cwd and _is_under(system_tmp, cwd)
-    for avoid in [*([cwd] if inside_cwd else []), *[Path(a) for a in avoid_dirs]]:
-        if _is_under(system_tmp, avoid.resolve()):
-            raise ParameterError(TEMP_INSIDE)
-    return system_tmp
 
 
 @contextlib.contextmanager
