@@ -60,12 +60,35 @@ _ID = r"(?<!\w)[PRNDU][0-9a-f]{16}(?!\w)"  # a keyed id inside free text: kept a
 # A match may start only where a run of local-part characters starts (the look-behind):
 # without it, a long run with no "@" was rescanned from every position (quadratic: a
 # 250 KB free-text field took minutes). Each run is now scanned once (linear).
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_S = NIR_SEPARATORS + "?"  # at most one separator between two groups
+#
+# An address written to escape harvesters (QA session 13) is one too: "at" for "@" in
+# brackets ("[at]", "(at)", "{at}") or between single spaces, "dot" likewise for ".".
+# Each form starts with a character no local-part or domain run holds (a blank or a
+# bracket), so the alternatives never compete for the same characters (still linear).
+# " at " between plain words needs a domain ending in a dot and letters
+# ("example.fr", not "10.1.0.2").
+_AT = r"(?:[ \t]?@[ \t]?|[ \t]*[\[({](?i:at)[\])}][ \t]*)"
+# the written-out dot (never "." itself in the local part, whose run holds dots: "." as
+# an alternative there would nest two quantifiers over the same characters)
+_WDOT = r"(?:[ \t]*[\[({](?i:dot)[\])}][ \t]*| (?i:dot) )"
+_DOT = rf"(?:\.|{_WDOT})"
+# The counts of written-out dots and of domain labels are bounded: "a [dot] a [dot] a
+# ..." has a run start after each dot, and an unbounded chain would be rescanned from
+# each (quadratic: 200,000 characters took two minutes). Bounded, a start scans at most
+# 4 local and 10 domain runs, and a run is scanned from its own start only.
+_LOCAL = rf"(?<![\w.+-])[\w.+-]+(?:{_WDOT}[\w.+-]+){{0,3}}"
+_DOMAIN = rf"[\w-]+(?:{_DOT}[\w-]+){{1,9}}"
+_EMAIL = re.compile(rf"{_LOCAL}{_AT}{_DOMAIN}|{_LOCAL} (?i:at) {_DOMAIN}(?<=[A-Za-z])(?![\w-])")
+# At most one separator between two groups of a NIR: those of leak.nir, and in text a
+# slash too ("NIR 1/61/05/75/123/456/85", QA session 13; normalise_nir keeps rejecting
+# a slash, so a NIR column so written is not taken for one: :func:`nir_in_text` strips it)
+_S = NIR_SEPARATORS[:-1] + "/]?"
+# A phone number's groups: a slash is not one of them ("01/02/2020 12:34" is a date)
+_PS = r"[\s.\-\u00a0\u202f]?"
 # French phone numbers: 0X XX XX XX XX, +33 X XX XX XX XX, 0033 X ..., +33 (0)X ...,
 # grouped with spaces, no-break spaces, dots or dashes, or not grouped.
 _PHONE = re.compile(
-    rf"(?<![\w+])(?:(?:\+|00)33{_S}(?:\(0\){_S})?[1-9]|0[1-9])(?:{_S}\d{{2}}){{4}}(?!\d)"
+    rf"(?<![\w+])(?:(?:\+|00)33{_PS}(?:\(0\){_PS})?[1-9]|0[1-9])(?:{_PS}\d{{2}}){{4}}(?!\d)"
 )
 # NIR: sex, year, month, then the place of birth (department 2 digits or 2A/2B +
 # commune 3 digits, or an overseas department 97x/98x + commune 2 digits), order,
@@ -90,11 +113,27 @@ def nir_key_is_valid(nir13: str, key: str) -> bool:
     return normalise_nir(nir13 + key) is not None
 
 
+def nir_in_text(text: str) -> str | None:
+    """The compact NIR a :data:`_NIR` match holds (slashes allowed), or None (wrong key).
+
+    Parameters
+    ----------
+    text : str
+        The matched text.
+
+    Returns
+    -------
+    str or None
+        As :func:`labforensics.leak.nir.normalise_nir`, once the slashes are dropped.
+    """
+    return normalise_nir(text.replace("/", ""))
+
+
 def _nir_sub(m: re.Match[str]) -> str:
     text = m.group(0)
     if text[0] in _PREFIXES:  # a keyed id
         return text
-    return "[NIR]" if normalise_nir(text) is not None else text
+    return "[NIR]" if nir_in_text(text) is not None else text
 
 
 def redact_identifiers(text: str) -> str:

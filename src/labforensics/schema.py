@@ -107,7 +107,7 @@ TS = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 TS_QUALITY: tuple[str, ...] = (
     "exact",  # the source gave an unambiguous instant (offset, or a non-ambiguous local time)
     "ambiguous_resolved",  # fall-back hour; which pass resolved from the file's order of lines
-    "ambiguous_unresolved",  # fall-back hour; no backward step to tell, read as the first pass
+    "ambiguous_unresolved",  # fall-back hour; the file's order does not tell: read as the first pass
     "nonexistent_shifted",  # spring-forward hour; clock not switched, read with the winter offset
     "leap_second",  # second 60 (FHIR instant/dateTime, XSD 1.0 dateTime): kept as :59.999999999
     "date_only",  # a day without a time: the start of that local day; never used in durations

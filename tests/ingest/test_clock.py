@@ -59,11 +59,13 @@ def test_fallback_resolved_by_backward_step():
     assert q == [EXACT, RES, RES, RES, RES, EXACT]
 
 
-def test_fallback_two_backward_steps_are_unresolved():
+def test_fallback_two_backward_steps_labels_agree_with_reading():
     # QA session 10: 02:10, 02:50, 02:20, 02:55, 02:15 has two backward steps (02:50 ->
-    # 02:20, 02:55 -> 02:15): read as the first step says (CEST, then CET), which puts
-    # line 5 (01:15 UTC) before line 4 (01:55 UTC): the premise (rows in the order they
-    # happened) fails, so none is called resolved
+    # 02:20, 02:55 -> 02:15), one the change, the other a row out of order. 02:10 and
+    # 02:50 come before both: first pass (CEST) whichever it is, resolved; 02:15 after
+    # both: second pass (CET) whichever it is, resolved. 02:20 and 02:55 lie between:
+    # not told, read as the first pass and unresolved (QA session 13: they were read as
+    # CET but labelled unresolved, "read as the first pass")
     ts, q = _conv(
         "Europe/Paris",
         "2020-10-25 02:10",
@@ -73,10 +75,52 @@ def test_fallback_two_backward_steps_are_unresolved():
         "2020-10-25 02:15",
     )
     assert ts == _utc(
-        "2020-10-25 00:10", "2020-10-25 00:50", "2020-10-25 01:20", "2020-10-25 01:55",
+        "2020-10-25 00:10", "2020-10-25 00:50", "2020-10-25 00:20", "2020-10-25 00:55",
         "2020-10-25 01:15",
     )  # fmt: skip
-    assert q == [UNRES] * 5
+    assert q == [RES, RES, UNRES, UNRES, RES]
+
+
+def test_fallback_step_after_the_hour_is_a_row_out_of_order():
+    # QA session 13 (B4): 02:30, 02:50, 02:05, 02:40, 03:01, 02:15. 02:50 -> 02:05 is the
+    # change; 03:01 (CET, 02:01 UTC) is past the repeated hour, so the change had
+    # happened: 02:15 below it is a row out of order, not a second change, and was
+    # written after the change: CET, 01:15 UTC. All six were labelled unresolved ("read
+    # as the first pass") though three were read as CET.
+    ts, q = _conv(
+        "Europe/Paris",
+        "2020-10-25 01:58",
+        "2020-10-25 02:30",
+        "2020-10-25 02:50",
+        "2020-10-25 02:05",
+        "2020-10-25 02:40",
+        "2020-10-25 03:01",
+        "2020-10-25 02:15",
+    )
+    assert ts == _utc(
+        "2020-10-24 23:58", "2020-10-25 00:30", "2020-10-25 00:50", "2020-10-25 01:05",
+        "2020-10-25 01:40", "2020-10-25 02:01", "2020-10-25 01:15",
+    )  # fmt: skip
+    assert q == [EXACT, RES, RES, RES, RES, EXACT, RES]
+
+
+def test_fallback_no_step_but_row_after_the_hour():
+    # 02:10, 03:01, 02:40: no backward step among the hour's rows; 02:10 is not told
+    # (first pass, unresolved); 02:40 is below 03:01 (CET): written after the change,
+    # CET (01:40 UTC), resolved
+    ts, q = _conv("Europe/Paris", "2020-10-25 02:10", "2020-10-25 03:01", "2020-10-25 02:40")
+    assert ts == _utc("2020-10-25 00:10", "2020-10-25 02:01", "2020-10-25 01:40")
+    assert q == [UNRES, EXACT, RES]
+    # the same written newest first (enough exact rows to tell the order): read bottom-up
+    wall = _wall(
+        "2020-10-25 05:00", "2020-10-25 04:00", "2020-10-25 02:40", "2020-10-25 03:01",
+        "2020-10-25 02:10", "2020-10-25 01:00", "2020-10-25 00:30",
+    )  # fmt: skip
+    utc, q2 = localize(wall, ZoneInfo("Europe/Paris"))
+    assert list(pd.DatetimeIndex(utc[2:5]).tz_localize("UTC")) == _utc(
+        "2020-10-25 01:40", "2020-10-25 02:01", "2020-10-25 00:10"
+    )
+    assert q2.tolist()[2:5] == [RES, EXACT, UNRES]
 
 
 def test_fallback_without_step_is_first_pass_unresolved():

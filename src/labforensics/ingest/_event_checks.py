@@ -17,7 +17,9 @@ the canonical events:
   auth logs), not a fault of the line;
 - a source address (``src_ip``) that is no IPv4 or IPv6 literal (``=1+1`` in an LIS
   address column, a host name in syslog's ``rhost=``): kept as written, so it is not
-  placed in any network (QA session 12).
+  placed in any network (QA session 12);
+- a spring-forward time (``nonexistent_shifted``) whose winter-offset reading falls
+  after later lines of its file (:mod:`._shift_checks`, QA session 13).
 
 Each is a field problem (``source_file``, ``source_line``, ``column``, ``value``,
 ``problem``): the event is kept. One per line of the evidence (a line naming
@@ -31,6 +33,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ._common import is_ip
+from ._shift_checks import shifted_out_of_order
 from .accounting import FUTURE_PREFIX, FileReport
 
 __all__ = ["FUTURE_PROBLEM", "NO_ACCOUNT_PROBLEM", "analysis_now", "event_problems"]
@@ -126,6 +129,8 @@ def event_problems(
             ):
                 rows.append({"source_file": f, "source_line": line, "column": "src_ip",
                              "value": str(v), "problem": NOT_IP_PROBLEM})  # fmt: skip
+    # a spring-forward time read with the winter offset after later lines (QA session 13)
+    rows += shifted_out_of_order(events)
     if rows:
         per_file = pd.Series([r["source_file"] for r in rows]).value_counts()
         for fr in files:

@@ -82,7 +82,8 @@ def _parse_numbers(
     name: str,
     source_col: str,
 ) -> tuple[pd.Series, list[tuple[int, FieldProblem]]]:
-    """Strict non-negative integers; French digit grouping (3-digit groups) allowed.
+    """Strict non-negative integers; French digit grouping (3-digit groups) allowed,
+    blanks around the number and a leading ``+`` too.
 
     Returns an ``Int64`` Series (missing where empty or invalid) and a
     (file, :class:`FieldProblem`) per invalid value (the event is kept).
@@ -92,8 +93,16 @@ def _parse_numbers(
     present = col.is_valid().to_numpy(zero_copy_only=False)
     if not present.any():
         return _missing_int(n), problems
+    # blanks around a count (spaces, tabs, no-break spaces: "  7  ") are padding, and a
+    # leading "+" a sign of a non-negative number (QA session 13: "  7  " was read as
+    # missing, "too large for a count"); a cell of blanks only is empty
+    trimmed = pc.utf8_trim_whitespace(col)
+    nonblank = pc.fill_null(pc.greater(pc.utf8_length(trimmed), 0), False)
+    present = nonblank.to_numpy(zero_copy_only=False).astype(bool)
+    if not present.any():
+        return _missing_int(n), problems
     pidx = np.flatnonzero(present)
-    sub = col.filter(pa.array(present))
+    sub = pc.replace_substring_regex(trimmed.filter(pa.array(present)), r"^\+(\d)", r"\1")
     if grouping:
         ok = pc.match_substring_regex(sub, r"^(?:\d+|\d{1,3}(?:[ \x{00A0}\x{202F}]\d{3})+)$")
         cleaned = pc.replace_substring_regex(sub, r"[ \x{00A0}\x{202F}]", "")
@@ -109,7 +118,9 @@ def _parse_numbers(
         mask[pidx[okn]] = False
     bad = np.flatnonzero(~okn)
     if len(bad):
-        raw = _cells(sub, bad)  # capped: a field can be megabytes of NULs read as spaces
+        raw = _cells(
+            col.filter(pa.array(present)), bad
+        )  # capped: a field can be megabytes of NULs read as spaces
         for i, v in zip(pidx[bad], raw, strict=True):  # the invalid values only: few
             problems.append(
                 (int(fidx[i]), FieldProblem(int(lines[i]), name, v, _count_problem(v, source_col, grouping)))
@@ -124,9 +135,17 @@ def _count_problem(value: str, source_col: str, grouping: bool) -> str:
     """Why a count cell is not read, in words (QA session 12: every bad count read "digit
     groups must be 3 digits", an overflow, a sign or a decimal alike)."""
     v = value.strip()
-    digits = re.sub(r"[ \u00a0\u202f]", "", v)
-    if digits.isascii() and digits.isdigit() and (_GROUPED.match(v) or digits == v):
+    body = v[1:] if v[:1] == "+" else v
+    digits = re.sub(r"[ \u00a0\u202f]", "", body)
+    if (
+        len(digits) > 18
+        and digits.isascii()
+        and digits.isdigit()
+        and (digits == body or (grouping and _GROUPED.match(body)))
+    ):
         return f"{source_col}: too large for a count (more than 18 digits)"
+    if digits and digits.isdecimal() and not digits.isascii():
+        return f"{source_col}: written with digits other than 0-9 (not read)"
     if re.fullmatch(r"-\s*\d[\d \u00a0\u202f]*", v):
         return f"{source_col}: negative (a count is never below 0)"
     if re.fullmatch(r"[+-]?\d*[.,]\d+(?:[eE][+-]?\d+)?|[+-]?\d+[eE][+-]?\d+", v):

@@ -33,8 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
-from .._privacy_text import _NIR, _PREFIXES
-from ..leak.nir import normalise_nir
+from .._privacy_text import _NIR, _PREFIXES, nir_in_text
 from ..privacy import CaseKey, nir_hash
 from ._columns import _chunked, _codes, _from_codes
 
@@ -98,7 +97,7 @@ def key_nirs(text: str, key: CaseKey) -> str:
         s = m.group(0)
         if s[0] in _PREFIXES:
             return s
-        n = normalise_nir(s)
+        n = nir_in_text(s)
         return nir_hash(key, n) if n is not None else s
 
     return _NIR.sub(nir, text)

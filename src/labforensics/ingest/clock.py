@@ -12,10 +12,15 @@ rules and whatever the year):
   before it are read with the old (first-pass) offset, rows from it on with the
   new one; all are ``ambiguous_resolved``. With no backward step there is
   nothing to tell: the first pass is assumed and the rows are
-  ``ambiguous_unresolved``. With two backward steps or more the premise fails
-  (rows out of order, or two writers: 02:10, 02:50, 02:20, 02:55, 02:15 would
-  put 02:15 before 02:55 in UTC): the rows are read as the first step says, and
-  are ``ambiguous_unresolved``. A backward step of at most :data:`CLOCK_SKEW_NS`
+  ``ambiguous_unresolved``. A row of the file past the repeated hour (03:01 CET)
+  shows the change had happened: the rows below it are the second pass, and a
+  backward step below it is a row out of order, not the change (QA session 13:
+  02:30, 02:50, 02:05, 02:40, 03:01, 02:15). With two backward steps or more (rows
+  out of order, or two writers: 02:10, 02:50, 02:20, 02:55, 02:15), one is the
+  change: rows before the first are the first pass and rows from the last on the
+  second whichever it is (``ambiguous_resolved``); the rows between are not told,
+  read as the first pass and ``ambiguous_unresolved``. So ``ambiguous_unresolved``
+  always means "read as the first pass". A backward step of at most :data:`CLOCK_SKEW_NS`
   (5 minutes) is not taken for the change: two hosts' clocks may disagree that
   much (the Kerberos default maximum clock skew), so a row stamped 02:10:03 after
   one stamped 02:10:05 by another workstation says nothing of the hour (QA
@@ -205,16 +210,33 @@ def _resolve_fallback(
     fid: np.ndarray,
     new: np.ndarray,
     rev: np.ndarray | None = None,
+    post: np.ndarray | None = None,
 ) -> None:
-    """First backward step per (file, fall-back) longer than :data:`CLOCK_SKEW_NS`: rows
-    from it on take the new offset.
+    """The pass of each fall-back row from its file's order (``utc``, ``q`` in place).
 
     ``idx`` are the rows inside a fall-back window (in file order within each file),
     ``trans`` their transition, ``fid`` their file, ``rev`` whether their file is
-    written newest first (its rows are then taken bottom-up). Vectorized over all
-    groups: a sort by group, then line (or reversed line), orders each group as its
-    rows happened; a running count of backward steps, restarted at each group, tells
-    the second pass.
+    written newest first (its rows are then taken bottom-up), ``post`` the number of
+    rows of the same file and transition written after the repeated hour (wall time
+    past it) that come before each row in the order the rows happened. Vectorized
+    over all groups: a sort by group, then line (or reversed line), orders each group
+    as its rows happened; running counts, restarted at each group, tell the pass.
+
+    A *candidate* step is a backward step longer than :data:`CLOCK_SKEW_NS` with no
+    row of the hour after the change before it (once such a row was written the
+    change had happened: a later step is a row out of order, not the change). With
+    ``c`` candidate steps in a group:
+
+    * ``c == 0``: rows before any row of the hour after: first pass, unresolved;
+      rows after one: second pass, resolved (written after the change).
+    * ``c == 1``: rows before the step first pass, rows from it second, resolved.
+    * ``c >= 2``: one of the steps is the change, the others rows out of order. Rows
+      before the first step are first pass whichever it is, rows from the last step
+      on second pass whichever it is: resolved. The rows between are read as the first
+      pass and unresolved: which step was the change is not told.
+
+    So ``ambiguous_unresolved`` rows are always read as the first pass and
+    ``ambiguous_resolved`` rows as the pass the file's order proves.
     """
     key = fid.astype(np.int64) * (int(trans.max()) + 1) + trans
     if rev is not None and rev.any():
@@ -223,26 +245,32 @@ def _resolve_fallback(
         order = np.argsort(key, kind="stable")
     rows = idx[order]
     k = key[order]
+    after = np.zeros(len(rows), dtype=bool) if post is None else post[order] > 0
     start = np.ones(len(rows), dtype=bool)
     start[1:] = k[1:] != k[:-1]
     back = np.zeros(len(rows), dtype=np.int64)
-    # a step back longer than two hosts' clocks may disagree (CLOCK_SKEW_NS)
-    back[1:] = (np.diff(w[rows]) < -CLOCK_SKEW_NS) & ~start[1:]
-    cum = np.cumsum(back)
+    # a step back longer than two hosts' clocks may disagree (CLOCK_SKEW_NS), before
+    # any row of the hour after the change (after one, a step is a row out of order)
+    back[1:] = (np.diff(w[rows]) < -CLOCK_SKEW_NS) & ~start[1:] & ~after[1:]
     gid = np.cumsum(start) - 1
     first = np.flatnonzero(start)
-    base = cum[first] - back[first]  # steps counted before each group
-    seen = cum - base[gid]  # backward steps so far within the group
-    total = np.add.reduceat(back, first)  # steps in each group
-    # one backward step is the switch to the second pass; more than one contradicts the
-    # rule's premise (rows written in the order they happened: two writers, or lines out
-    # of order), so the group's reading is kept but not called resolved
-    resolved = total[gid] == 1
+
+    def _running(x: np.ndarray) -> np.ndarray:  # count so far within the group
+        cum = np.cumsum(x)
+        return cum - (cum[first] - x[first])[gid]
+
+    seen = _running(back)  # candidate steps so far (this row's included)
+    total = np.add.reduceat(back, first)[gid]  # candidate steps in the group
+    second = np.where(total > 0, seen == total, after)  # from the last step (or a post row)
+    first_pass = seen == 0
+    resolved = first_pass & (total > 0) | second
     q[rows] = np.where(
         resolved, QUALITY_CODES["ambiguous_resolved"], QUALITY_CODES["ambiguous_unresolved"]
     )
-    second = rows[seen > 0]
-    utc[second] = w[second] - new[trans[order][seen > 0]] * _NS
+    # with one step the rows from it on are the second pass; with more the rows between
+    # the first and the last step are read as the first pass (unresolved)
+    sec = rows[second]
+    utc[sec] = w[sec] - new[trans[order][second]] * _NS
 
 
 # years 1900-2189: any two instants less than 292 years apart (int64 ns durations)
@@ -281,6 +309,7 @@ def _resolve_ambiguous(
     new: np.ndarray,
     files: np.ndarray | None,
     ok: np.ndarray,
+    k: np.ndarray,
 ) -> None:
     """The rows ``amb`` in a fall-back hour, resolved per file (``utc``, ``q`` in place);
     a file written newest first is taken bottom-up (see :func:`line_order`)."""
@@ -292,7 +321,32 @@ def _resolve_ambiguous(
             fcodes = np.unique(fcodes, return_inverse=True)[1].astype(np.int64)
     # a file written newest first is taken bottom-up (see line_order)
     rev_file = line_order(w, fcodes, use=~in_win, n_files=int(fcodes.max()) + 1) == 1
-    _resolve_fallback(w, utc, q, idx, kk[idx], fcodes[idx], new, rev_file[fcodes[idx]])
+    rev = rev_file[fcodes[idx]]
+    post = _after_hour_before(idx, kk[idx], fcodes, k, rev)
+    _resolve_fallback(w, utc, q, idx, kk[idx], fcodes[idx], new, rev, post)
+
+
+def _after_hour_before(
+    idx: np.ndarray, trans: np.ndarray, fcodes: np.ndarray, k: np.ndarray, rev: np.ndarray
+) -> np.ndarray:
+    """For each fall-back row ``idx``: the rows of its file whose wall time is past the
+    repeated hour of its transition (``k == trans + 1``) that come before it in the
+    order the rows happened (above it, or below it in a file written newest first)."""
+    n = len(k)
+    width = int(k.max()) + 2
+    gkey = fcodes[idx] * width + trans
+    u = np.unique(gkey)
+    cand = np.flatnonzero(k >= 1)
+    pkey = fcodes[cand] * width + (k[cand] - 1)
+    pos = np.searchsorted(u, pkey)
+    hit = (pos < len(u)) & (u[np.minimum(pos, len(u) - 1)] == pkey)
+    post_rows, post_g = cand[hit], pos[hit]
+    comp = np.sort(post_g.astype(np.int64) * (n + 1) + post_rows)
+    gi = np.searchsorted(u, gkey).astype(np.int64)
+    lo = np.searchsorted(comp, gi * (n + 1))
+    above = np.searchsorted(comp, gi * (n + 1) + idx) - lo
+    in_group = np.searchsorted(comp, (gi + 1) * (n + 1)) - lo
+    return np.where(rev, in_group - above, above)
 
 
 def localize(
@@ -370,7 +424,7 @@ def localize(
     q[gap] = QUALITY_CODES["nonexistent_shifted"]
     amb = in_win & fall[kk]
     if amb.any():
-        _resolve_ambiguous(w, utc, q, amb, in_win, kk, new, files, ok)
+        _resolve_ambiguous(w, utc, q, amb, in_win, kk, new, files, ok, k)
     out_utc = wall_ns.copy()
     out_utc[ok] = utc
     quality[ok] = q

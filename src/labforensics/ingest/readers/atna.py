@@ -302,10 +302,14 @@ def _collect(
     data: bytes,
     line_of,
     ctx: ReadContext,
-    problems: list[FieldProblem],
+    problems_of: dict[int, list[FieldProblem]],
     quarantine: list[QuarantineRow],
 ) -> tuple[dict[str, list[Any]], dict[int, tuple[int, str]], dict[str, int], int, int, str | None]:
     """Parse each record's XML (defused) into event columns.
+
+    The field problems of each message that became an event go to ``problems_of`` (row
+    -> its problems): a message quarantined here or later (its time unreadable) leaves
+    none, as if it were an event (QA session 13, as in the FHIR reader).
 
     Returns the columns, row -> (line, raw text) of the messages that became events,
     the unknown codes, the records ignored (another program's syslog message, an XML
@@ -321,13 +325,14 @@ def _collect(
     for n_row, (framing, offset, body) in enumerate(records, start=1):
         line = line_of(offset)
         raw_txt = cap_text(_text(body))
+        own: list[FieldProblem] = []  # this message's problems, kept if it is an event
         sent = None
         xml_at = _XML_START.search(body)
         if framing != "xml":
             if xml_at is None:  # another program's syslog message: out of scope
                 ignored += 1
                 continue
-            sent = _syslog_sent(body, xml_at, line, problems)
+            sent = _syslog_sent(body, xml_at, line, own)
             body = body[xml_at.start() :]
         try:
             root = DET.fromstring(
@@ -351,7 +356,7 @@ def _collect(
         if _local(root.tag) != "AuditMessage":
             ignored += 1
             continue
-        out = _message(root, line, problems)
+        out = _message(root, line, own)
         if out is None:
             quarantine.append(
                 QuarantineRow(line, "AuditMessage without EventIdentification", raw_txt)
@@ -365,6 +370,7 @@ def _collect(
             unknown[raw] = unknown.get(raw, 0) + 1
         rows_to_events += 1
         raw_of[n_row] = (line, raw_txt)
+        problems_of[n_row] = own
         _add_message(rec, out, sent, n_row, line, ctx)
     return rec, raw_of, unknown, ignored, rows_to_events, cut_note
 
@@ -405,12 +411,16 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     # messages are UTF-8 XML: a byte sequence that is not UTF-8 is counted (U+FFFD where
     # decoded as text, refused by the XML parser inside a message)
     _, _, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16, cp1252=False)
+    problems_of: dict[int, list[FieldProblem]] = {}
     rec, raw_of, unknown, ignored, rows_to_events, cut_note = _collect(
-        records, data, line_of, ctx, problems, quarantine
+        records, data, line_of, ctx, problems_of, quarantine
     )
     if cut_note is not None:
         truncated, note = True, note or cut_note
     events, bad_rows, fell_back, off_day = _timestamps(rec, ctx)
+    for n_row, own in problems_of.items():  # in message order: only those kept as events
+        if n_row not in bad_rows:
+            problems.extend(own)
     for line in off_day:
         problems.append(
             FieldProblem(

@@ -225,6 +225,7 @@ _REC_KEYS = (
     "source_line",
     "_row",
     "_row_no",
+    "_problems",
 )
 
 
@@ -323,13 +324,15 @@ def _rows_of(
 def _collect(
     rows: list[tuple[Any, int, str, str]],
     ctx: ReadContext,
-    problems: list[FieldProblem],
     quarantine: list[QuarantineRow],
 ) -> tuple[dict[str, list[Any]], dict[str, int], int, int]:
     """One event per (AuditEvent, patient) into columns; other rows quarantined or ignored.
 
     Returns the columns, the unknown codes, the resources that became events and the
-    resources ignored (not AuditEvents).
+    resources ignored (not AuditEvents). The field problems of each resource are kept
+    in ``rec["_problems"]`` (per event; the same list for a resource's events): a resource quarantined later (its date-time not ISO 8601) must not
+    leave field problems as if it were an event (QA session 13); a resource quarantined
+    here drops its own.
     """
     rec: dict[str, list[Any]] = {k: [] for k in _REC_KEYS}
     unknown: dict[str, int] = {}
@@ -352,7 +355,8 @@ def _collect(
         if res.get("resourceType") != "AuditEvent":
             ignored += 1
             continue
-        pb = _Problems(line, problems)
+        own: list[FieldProblem] = []  # this resource's problems, kept with its events
+        pb = _Problems(line, own)
         when, when_path = _when(res, pb)
         if res.get("recorded") is None and when is not None:  # read from occurred/period
             pb.add("ts", "", "$.recorded", "recorded missing (1..1 in R4 and R5)")
@@ -391,6 +395,7 @@ def _collect(
             rec["source_line"].append(line)
             rec["_row"].append((res, line, jpath, raw))
             rec["_row_no"].append(n_row)
+            rec["_problems"].append(own)
 
     return rec, unknown, rows_to_events, ignored
 
@@ -441,10 +446,18 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     text, n_rec, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16)  # counted
     quarantine: list[QuarantineRow] = []
     rows, ignored, (truncated, note) = _rows_of(path, text, quarantine, (truncated, note))
-    rec, unknown, rows_to_events, not_audit = _collect(rows, ctx, problems, quarantine)
+    rec, unknown, rows_to_events, not_audit = _collect(rows, ctx, quarantine)
     ignored += not_audit
-    events, bad_rows = _timestamps(rec, ctx, problems)
+    off_day: list[FieldProblem] = []
+    events, bad_rows = _timestamps(rec, ctx, off_day)
     _quarantine_bad_times(rec, bad_rows, quarantine)
+    # the field problems of the resources that became events (each once), in order
+    seen_rows: set[int] = set()
+    for n_row, own in zip(rec["_row_no"], rec["_problems"], strict=True):
+        if n_row not in bad_rows and n_row not in seen_rows:
+            seen_rows.add(n_row)
+            problems.extend(own)
+    problems.extend(off_day)
     rows_to_events -= len(bad_rows)
     return finish_file_read(
         ctx, events, rows_to_events=rows_to_events, ignored=ignored, quarantine=quarantine,
@@ -479,7 +492,7 @@ def _timestamps(
             )
     bad_rows = set(row_no[ts.isna().to_numpy()].tolist())
     keep = ~np.isin(row_no, list(bad_rows))
-    skip = ("_when", "_when_path", "_row", "_row_no")
+    skip = ("_when", "_when_path", "_row", "_row_no", "_problems")
     cols = {k: np.asarray(v, dtype=object)[keep] for k, v in rec.items() if k not in skip}
     cols["ts"] = ts[keep].reset_index(drop=True)
     cols["ts_quality"] = quality[keep]
