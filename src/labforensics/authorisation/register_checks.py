@@ -2,7 +2,7 @@
 clock change makes ambiguous or non-existent, and a ticket whose rows disagree on its
 record budget.
 
-- A local time in the repeated fall-back hour (2020-10-25 02:30 in Europe/Paris) has two
+- A local time in the repeated fall-back hour (2020-10-25 02:30 in the case's default zone) has two
   readings, one in the non-existent spring-forward hour (2020-03-29 02:30) none of its own:
   the offset before the change and the offset after give two instants. The audit logs'
   reader flags such times (``ts_quality``: ``ambiguous_*``, ``nonexistent_shifted``); a
