@@ -61,6 +61,7 @@ from .ingest._engine import _choose_reader
 from .ingest.files import common_root, expand_paths, read_head, relative_name
 from .ingest.protection import _lis_profile
 from .ingest.registry import ReadContext
+from .labcodes import lab_alias_map, resolve_lab_series
 from .leak._tables import file_list, read_table
 from .leak.dump import read_dump
 from .leak.horizon import LINKED, link_leak
@@ -198,7 +199,7 @@ def evidence_ids(
     case = case or CaseContext()
     items = expand_paths(evidence)
     root = common_root([p for p, _ in items])
-    aliases = dict(case.lab_aliases)
+    aliases = lab_alias_map(case.lab_aliases)
     frames: list[pd.DataFrame] = []
     quarantined: list[tuple[str | None, str, Any]] = []
     for path, _ in items:
@@ -213,7 +214,7 @@ def evidence_ids(
         quarantined += [(fr.lab, CUT_MARK.sub("", q.raw), prof) for q in fr.quarantine if q.raw]
         if "lab" not in ev.columns or not len(ev):
             continue
-        lab = ev["lab"].astype("string").replace(aliases).fillna("UNKNOWN")
+        lab = resolve_lab_series(ev["lab"], aliases).fillna("UNKNOWN")
         for kind, col, seen in (("patient", "_ipp", "ipp column"),
                                 ("request", "request", "request column")):  # fmt: skip
             if col in ev.columns:
