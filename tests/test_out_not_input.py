@@ -33,7 +33,9 @@ def ev(tmp_path):
 
 def test_ingest_out_inside_the_evidence_refused(ev):
     for out in (ev / "out", ev, ev.parent):
-        with pytest.raises(ParameterError, match="the output folder .* and the evidence .* overlap"):
+        with pytest.raises(
+            ParameterError, match="the output folder .* and the evidence .* overlap"
+        ):
             ingest_only([ev], out, tz="Europe/Paris", case_key=bytes(32), progress=False)
     assert sorted(p.name for p in ev.iterdir()) == ["AUDIT_L07_20200601.csv"]
 
