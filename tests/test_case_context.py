@@ -356,6 +356,34 @@ def test_two_labs_with_one_finess_or_code_refused(tmp_path):
     assert load_case(p).lab_aliases == {"1": "L01", "LAB-1": "L01"}
 
 
+def test_crossed_lab_aliases_refused(tmp_path):
+    # QA session 13 (F_case/c7.toml): code L07 finess L08 beside code L08 finess L07
+    # moved all of L07's events to L08 without a word
+    p = tmp_path / "case.toml"
+    p.write_text('[[labs]]\ncode = "L07"\nfiness = "L08"\n[[labs]]\ncode = "L08"\n'
+                 'finess = "L07"\n', encoding="utf-8")  # fmt: skip
+    with pytest.raises(ParameterError, match=r"entry 1 \(L07\) gives FINESS/alias 'L08', "
+                       r"which is the code of entry 2 \(L08\)"):  # fmt: skip
+        load_case(p)
+    # one way only, an alias in another case, and an alias of a later entry
+    for labs in (
+        'code = "L07"\naliases = ["l08"]\n[[labs]]\ncode = "L08"\n',
+        'code = "L08"\n[[labs]]\ncode = "L07"\naliases = ["LAB-1", " l08"]\n',
+    ):
+        p.write_text("[[labs]]\n" + labs, encoding="utf-8")
+        with pytest.raises(ParameterError, match=r"gives FINESS/alias 'L08', which is the code "
+                           r"of entry (1|2) \(L08\)"):  # fmt: skip
+            load_case(p)
+    # codes and aliases canonical as the evidence's labs (upper case); a lab's own code
+    # as its alias is no conflict and no mapping
+    p.write_text('[[labs]]\ncode = "l07"\nfiness = "2a0001234"\naliases = ["L07"]\n',
+                 encoding="utf-8")  # fmt: skip
+    assert load_case(p).lab_aliases == {"2A0001234": "L07"}
+    p.write_text('[[labs]]\ncode = "L07"\n[[labs]]\ncode = "l07"\n', encoding="utf-8")
+    with pytest.raises(ParameterError, match="entries 1 and 2 have the same code 'L07'"):
+        load_case(p)
+
+
 def test_vendor_network_inside_a_lab_network_refused(tmp_path):
     # QA session 11 (c11_overlap_nets.toml): 10.1.x.x was silently 'vendor'
     p = tmp_path / "case.toml"

@@ -83,6 +83,15 @@ def test_lab_without_own_or_common_blocks_is_unknown():
     assert nm.classify("8.8.8.8", "L01") == "unknown"  # nothing configured for L01
 
 
+def test_by_lab_key_in_lower_case_is_the_evidence_lab():
+    # QA session 13: [networks.by_lab] l02 = [...] matched no event of lab L02
+    nm = NetworkMap(by_lab={"l02": ["192.168.2.0/24"], " L02 ": ["192.168.3.0/24"]})
+    assert list(nm.by_lab) == ["L02"]
+    assert nm.classify("192.168.2.7", "L02") == "lab"
+    assert nm.classify("192.168.3.7", "L02") == "lab"  # both spellings' blocks kept
+    assert nm.classify("8.8.8.8", "L02") == "other"
+
+
 def test_classify_many_matches_classify_pair_by_pair():
     addr = pd.Series(
         ["10.0.0.1", None, "pc-1", "192.168.2.7", "192.168.2.7", "::ffff:8.8.8.8", "10.0.0.1"],

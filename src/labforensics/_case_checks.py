@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import ParameterError
 from .identity import canonical_account
+from .labcodes import canonical_lab
 from .networks import NetworkMap
 
 __all__ = ["account_kinds_of", "check_labs", "check_network_overlaps"]
@@ -60,31 +61,57 @@ def account_kinds_of(lists: Mapping[str, Iterable[str]], p: Path) -> dict[str, s
     return kinds
 
 
-def check_labs(entries: Iterable[tuple[str, tuple[str, ...]]], p: Path) -> None:
-    """Refuse two ``[[labs]]`` entries with the same code, or one FINESS/alias twice.
+def check_labs(entries: Iterable[tuple[str, tuple[str, ...]]], p: Path) -> dict[str, str]:
+    """Refuse two ``[[labs]]`` entries with the same code, one FINESS/alias twice, or an
+    alias that is another entry's code; give the alias -> code mapping.
+
+    Codes and aliases are compared in the canonical form of the evidence's labs
+    (:func:`labforensics.labcodes.canonical_lab`: ``l07`` is ``L07``). An alias naming
+    another lab's code (``code="L07" finess="L08"`` beside ``code="L08"``) would move
+    that lab's events to the first lab without a word (QA session 13).
 
     Parameters
     ----------
     entries : iterable of (str, tuple of str)
-        Each entry's code and its FINESS numbers and aliases, in file order.
+        Each entry's code and its FINESS numbers and aliases, as written, in file order.
     p : Path
         The case file (named in errors).
+
+    Returns
+    -------
+    dict of str to str
+        Canonical alias -> canonical code.
 
     Raises
     ------
     ParameterError
         Naming both entries (1-based, with their codes) and the repeated value.
     """
-    codes: dict[str, int] = {}
-    aliases: dict[str, tuple[int, str]] = {}
+    canon: list[tuple[str, list[str]]] = []
     for i, (code, names) in enumerate(entries, start=1):
+        c = canonical_lab(code)
+        if c is None:
+            raise ParameterError(f"case file {p}: [[labs]] entry {i} has an empty 'code'")
+        als = [a for a in map(canonical_lab, names) if a is not None]
+        canon.append((c, als))
+    codes: dict[str, int] = {}
+    for i, (code, _) in enumerate(canon, start=1):
         if code in codes:
             raise ParameterError(
                 f"case file {p}: [[labs]] entries {codes[code]} and {i} have the same code "
                 f"{code!r}; keep one entry per lab"
             )
         codes[code] = i
+    aliases: dict[str, tuple[int, str]] = {}
+    for i, (code, names) in enumerate(canon, start=1):
         for a in names:
+            if a in codes and a != code:
+                j = codes[a]
+                raise ParameterError(
+                    f"case file {p}: [[labs]] entry {i} ({code}) gives FINESS/alias {a!r}, "
+                    f"which is the code of entry {j} ({a}): that lab's events would be "
+                    f"moved to {code}; give each lab its own numbers"
+                )
             if a in aliases and aliases[a][1] != code:
                 j, other = aliases[a]
                 raise ParameterError(
@@ -93,6 +120,7 @@ def check_labs(entries: Iterable[tuple[str, tuple[str, ...]]], p: Path) -> None:
                     "each number to one lab"
                 )
             aliases.setdefault(a, (i, code))
+    return {a: c for a, (_, c) in aliases.items() if a != c}
 
 
 def check_network_overlaps(nm: NetworkMap, p: Path) -> None:

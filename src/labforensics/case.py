@@ -492,7 +492,6 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
         return _check_value(sec[key], hint, f"case file {p}, [{section}]", key)
 
     _no_unknown_keys(data, p)
-    aliases: dict[str, str] = {}
     entries: list[tuple[str, tuple[str, ...]]] = []
     for i, lab in enumerate(data.get("labs", [])):
         if not isinstance(lab, dict) or "code" not in lab:
@@ -501,8 +500,7 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
             lab.get("aliases"), f"{p}: labs[{i}].aliases"
         )
         entries.append((str(lab["code"]), names))
-        aliases.update(dict.fromkeys(names, str(lab["code"])))
-    check_labs(entries, p)  # one code, one FINESS per lab (QA session 11)
+    aliases = check_labs(entries, p)  # one code, one FINESS per lab, canonical (QA 11, 13)
     ev = data.get("evidence", {})
     name = get("case", "name", str, p.parent.name)
     tz = get("case", "tz", str, DEFAULT_TZ)

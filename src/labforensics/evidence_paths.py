@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._same_files import refuse_inputs_in_folder
 from .case import CaseContext, _inside
 from .errors import EvidenceError, ParameterError
 from .ingest.files import expand_paths
@@ -22,17 +23,34 @@ from .preflight import EXPECTED, first_recognised, require_year
 __all__ = ["expand_evidence"]
 
 
-def expand_evidence(paths: Sequence[Path]) -> list[tuple[Path, Any]]:
+def expand_evidence(paths: Sequence[Path], out: Path | None = None) -> list[tuple[Path, Any]]:
     """:func:`labforensics.ingest.files.expand_paths` with its failures as EvidenceError.
 
     A symbolic-link loop inside an evidence folder (RuntimeError "Symlink loop" from
     :meth:`pathlib.Path.resolve`) or an unreadable folder (OSError) names the path.
 
+    Parameters
+    ----------
+    paths : sequence of Path
+        The evidence files, folders and globs.
+    out : Path, optional
+        An output folder (``ingest --out``) that must not overlap the evidence
+        (QA session 13: ``investigate`` checked it, ``ingest`` did not).
+
+    Returns
+    -------
+    list of (Path, Any)
+        As :func:`~labforensics.ingest.files.expand_paths`.
+
     Raises
     ------
     EvidenceError
         When a path does not exist, cannot be listed, or holds a link loop.
+    ParameterError
+        When ``out`` and the evidence overlap.
     """
+    if out is not None:
+        _check_no_overlap(list(paths), Path(out).resolve())
     try:
         return list(expand_paths(paths))  # raises EvidenceError naming a missing path
     except EvidenceError:
@@ -120,8 +138,18 @@ def _evidence_paths(
     return [Path(p) for p in evidence]
 
 
-def _check_no_overlap(paths: Sequence[Path], out: Path) -> None:
-    """Refuse an output folder inside the evidence, or evidence inside the output folder."""
+def _check_no_overlap(paths: Sequence[Path], out: Path, plan: Any = None) -> None:
+    """Refuse an output folder inside the evidence, or evidence inside the output folder;
+    with ``plan`` (an investigation's), any other input in it, or it in an input folder
+    (QA session 13: ``--force`` empties the folder of the files labforensics writes)."""
     for p in paths:
         if _inside(out, p) or _inside(p, out):
             raise ParameterError(f"the output folder {out} and the evidence {p} overlap")
+    if plan is None:
+        return
+    case = plan.case
+    refuse_inputs_in_folder(out, [
+        ("--case", case.path), ("the key file", case.key_file), ("--leak", plan.leak),
+        ("--transfers", plan.transfers), ("--authorisations", plan.authorisations),
+        ("--store", plan.store), *(("--patients", p) for p in plan.patients),
+    ])  # fmt: skip

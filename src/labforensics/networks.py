@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
+from .labcodes import canonical_lab
 
 __all__ = ["NETWORK_CLASSES", "NetworkMap", "parse_networks"]
 
@@ -136,7 +137,10 @@ class NetworkMap:
     ) -> None:
         self.lab = parse_networks(lab, "lab network")
         self.vendor = parse_networks(vendor, "vendor network")
-        per = {str(k): parse_networks(v, f"network of lab {k}") for k, v in (by_lab or {}).items()}
+        per: dict[str, tuple[_Network, ...]] = {}
+        for k, v in (by_lab or {}).items():  # keyed as the evidence's labs: l07 is L07 (QA 13)
+            c = canonical_lab(k) or str(k)
+            per[c] = per.get(c, ()) + parse_networks(v, f"network of lab {k}")
         self.by_lab: dict[str, tuple[_Network, ...]] = dict(sorted(per.items()))
         self._all_lab = self.lab + tuple(n for v in self.by_lab.values() for n in v)
         self._cache: dict[tuple[str, str | None], str] = {}
@@ -180,7 +184,7 @@ class NetworkMap:
         ``lab`` is None)."""
         if lab is None:
             return self._all_lab
-        return self.lab + self.by_lab.get(str(lab), ())
+        return self.lab + self.by_lab.get(canonical_lab(lab) or str(lab), ())
 
     def classify(self, address: object, lab: str | None = None) -> str:
         """Class of one address seen at ``lab`` (see the module doc); cached per pair."""

@@ -588,7 +588,7 @@ def ingest_only(
         When ``out`` cannot be used (see :func:`labforensics.outputs.prepare_out`).
     """
     started = _utcnow()
-    expand_evidence([Path(e) for e in evidence])  # a missing path or a link loop: exit 2
+    expand_evidence([Path(e) for e in evidence], out=Path(out))  # no link loop, apart
     out_p = prepare_out(Path(out), force)
     written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json",
                                    "field_problems.csv")]  # fmt: skip
@@ -734,7 +734,7 @@ def investigate(
     if store is not None:
         plan = dataclasses.replace(plan, store=Path(store).absolute())
     out_p = Path(out).resolve()
-    _check_no_overlap(plan.evidence, out_p)
+    _check_no_overlap(plan.evidence, out_p, plan)  # and no other input in it (QA 13)
     readable, unreadable = (
         _check_inputs(plan.evidence, plan.ingest.get("profile"), plan.ingest.get("year"))
         if store is None

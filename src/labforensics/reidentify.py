@@ -53,6 +53,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from ._same_files import refuse_input_as_output
 from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
 from .errors import CaseKeyError, EvidenceError, OutputExistsError, ParameterError
@@ -61,6 +62,7 @@ from .ingest._engine import _choose_reader
 from .ingest.files import common_root, expand_paths, read_head, relative_name
 from .ingest.protection import _lis_profile
 from .ingest.registry import ReadContext
+from .labcodes import lab_alias_map, resolve_lab_series
 from .leak._tables import file_list, read_table
 from .leak.dump import read_dump
 from .leak.horizon import LINKED, link_leak
@@ -198,7 +200,7 @@ def evidence_ids(
     case = case or CaseContext()
     items = expand_paths(evidence)
     root = common_root([p for p, _ in items])
-    aliases = dict(case.lab_aliases)
+    aliases = lab_alias_map(case.lab_aliases)
     frames: list[pd.DataFrame] = []
     quarantined: list[tuple[str | None, str, Any]] = []
     for path, _ in items:
@@ -213,7 +215,7 @@ def evidence_ids(
         quarantined += [(fr.lab, CUT_MARK.sub("", q.raw), prof) for q in fr.quarantine if q.raw]
         if "lab" not in ev.columns or not len(ev):
             continue
-        lab = ev["lab"].astype("string").replace(aliases).fillna("UNKNOWN")
+        lab = resolve_lab_series(ev["lab"], aliases).fillna("UNKNOWN")
         for kind, col, seen in (("patient", "_ipp", "ipp column"),
                                 ("request", "request", "request column")):  # fmt: skip
             if col in ev.columns:
@@ -523,8 +525,9 @@ def reidentify(
     ------
     ParameterError
         When ``out`` lies inside an investigation output folder or inside an input
-        folder (evidence, dump, indexes); when ``run`` has no manifest with a key
-        fingerprint.
+        folder (evidence, dump, indexes); when ``out`` is an input file (the same path,
+        through a link, or a hard link to it), whatever ``force``; when ``run`` has no
+        manifest with a key fingerprint.
     CaseKeyError
         When the key's fingerprint differs from the run's (both are named, never the key).
     OutputExistsError
@@ -546,6 +549,14 @@ def reidentify(
                 f"refusing to write re-identified patients inside the input folder {root}: "
                 "evidence is never written to; choose a file elsewhere"
             )
+    # the file read is never the file written, whatever force (QA session 13)
+    refuse_input_as_output(Path(out), [
+        *(("--evidence", e) for e in _as_paths(evidence)),
+        *(("--dumps", d) for d in _as_paths(dumps)), *(("--leak", x) for x in _as_paths(leak)),
+        *(("--patients", x) for x in _as_paths(patients)), ("--pseudonyms", pseudonyms),
+        ("--case", getattr(case, "path", None)), ("--case-key", getattr(case, "key_file", None)),
+        ("--case-key", case_key if isinstance(case_key, str | os.PathLike) else None),
+    ])  # fmt: skip
     if out_p.exists() and not force:
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
     key = load_case_key(case_key)

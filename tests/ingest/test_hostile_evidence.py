@@ -287,7 +287,10 @@ def test_damaged_files_listed_with_reasons(tmp_path):
     assert reasons["AUDIT_L07_20170302.csv.gz"] == "gzip stream cut before any data"
     g = reasons["garbage.csv"]
     # control characters and undecodable bytes as escapes, never raw (QA session 9)
-    assert g.startswith(r"no reader recognises the header: first bytes '\x00\x01\x02garbage P")
+    # 3 control bytes (00 01 02) in each of 10 runs of 22 bytes: binary (QA session 13)
+    assert g.startswith(
+        r"binary (30 control characters in its first 220 bytes): first bytes '\x00\x01\x02garbage P"
+    )
     assert r"P\xff\xfe\x00" not in g and r" \xff\xfe\x00\x01" in g
     assert "40000025" not in g  # redacted: a digit run of 5+ becomes a pseudonym
     assert "not recognised: empty.csv: empty file" in r.summary()

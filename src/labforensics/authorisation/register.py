@@ -29,6 +29,7 @@ import pandas as pd
 from ..case import DEFAULT_TZ
 from ..errors import ParameterError
 from ..identity import canonical_account
+from ..labcodes import lab_alias_map, resolve_lab
 from ..outputs import FORMULA_PREFIXES
 from .register_checks import local_instant, ticket_limit_conflicts
 
@@ -191,7 +192,7 @@ def _row(
     lab = cells["lab"].strip()
     if not lab:
         bad.append(("lab", "empty (a lab code, its FINESS number, or * for every lab)"))
-    lab = aliases.get(lab, lab)
+    lab = resolve_lab(lab, aliases) or lab  # as the evidence's labs: l07 is L07 (QA 13)
     acc_raw = cells["account"].strip()
     if not acc_raw:
         bad.append(("account", "empty (an account or a pattern such as migr.*)"))
@@ -357,7 +358,7 @@ def read_authorisations(
     p = Path(path)
     tz_name = getattr(case, "tz", None) or DEFAULT_TZ
     tz = ZoneInfo(tz_name)
-    aliases = {str(k): str(v) for k, v in (getattr(case, "lab_aliases", None) or {}).items()}
+    aliases = lab_alias_map(getattr(case, "lab_aliases", None))
     try:
         with open(p, "rb") as fh:
             raw = fh.read()

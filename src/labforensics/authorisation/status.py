@@ -38,6 +38,7 @@ import pandas as pd
 
 from ..case import DEFAULT_TZ
 from ..identity import canonical_account
+from ..labcodes import lab_alias_map, resolve_lab
 from ..schema import STRING, STRING_LIST
 from .operations import operations
 from .register import read_authorisations
@@ -117,7 +118,9 @@ def _account_matches(accounts: np.ndarray, pattern: str) -> np.ndarray:
 def _pairs(ops: pd.DataFrame, reg: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
     """(operation, register row) pairs whose lab and account match."""
     lab_s = ops["lab"].astype("object")
-    lab = lab_s.map(lambda x: aliases.get(x, x)).to_numpy(dtype=object)  # per row, a dict get
+    lcodes, luniq = pd.factorize(lab_s)  # canonical as the register's labs (QA 13)
+    lcanon = np.array([resolve_lab(x, aliases) for x in luniq] + [None], dtype=object)
+    lab = lcanon[lcodes]  # code -1 (missing) takes the trailing None
     codes, uniq = pd.factorize(ops["account"].astype("object"))
     canon = np.array([canonical_account(str(a), casefold=True) for a in uniq] + [None],
                      dtype=object)  # fmt: skip  # per distinct account
@@ -127,7 +130,7 @@ def _pairs(ops: pd.DataFrame, reg: pd.DataFrame, aliases: dict[str, str]) -> pd.
     for j, (rlab, pat) in enumerate(zip(reg["lab"], reg["account"], strict=True)):  # per row
         m = _account_matches(acc, str(pat))
         if rlab != "*":
-            m &= lab == rlab
+            m &= lab == resolve_lab(rlab, aliases)
         idx = np.flatnonzero(m)
         oi.append(idx)
         rj.append(np.full(len(idx), j, dtype=np.int64))
@@ -272,7 +275,7 @@ def assess_with_pairs(
         When ``register`` is a path to a bad register.
     """
     tz = getattr(case, "tz", None) or DEFAULT_TZ
-    aliases = {str(k): str(v) for k, v in (getattr(case, "lab_aliases", None) or {}).items()}
+    aliases = lab_alias_map(getattr(case, "lab_aliases", None))
     n = len(ops)
     res = _blank(n)
     crossed: list[list[str]] = [[] for _ in range(n)]

@@ -38,6 +38,7 @@ from .._repr import short_repr
 from ..case import CaseContext, case_key_of, resolve_fact
 from ..custody import EvidenceFile
 from ..errors import ParameterError
+from ..labcodes import lab_alias_map
 from ..privacy import CaseKey, load_case_key
 from . import readers  # noqa: F401  (importing the package registers every reader)
 from ._account_case import case_variant_accounts
@@ -256,7 +257,7 @@ def _read_evidence(
     profs = load_profiles(
         list(profile) if isinstance(profile, Iterable) and not isinstance(profile, str) else profile
     )
-    aliases = dict(lab_aliases or {})
+    aliases = lab_alias_map(lab_aliases)  # canonical: l07 is L07 (QA 13)
     kinds = dict(account_kinds or {})
     _check_account_kinds(kinds)
     links: dict[Path, str] = {}

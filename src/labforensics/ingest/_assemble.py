@@ -29,6 +29,7 @@ from .. import schema
 from ..custody import EvidenceFile
 from ..errors import ParameterError
 from ..identity import canonical_account, canonical_address, canonical_column, canonical_host
+from ..labcodes import resolve_lab
 from . import clock
 from ._columns import _chunked, _codes, _from_codes, _take
 from ._engine import _WORKERS, Job, _File
@@ -279,7 +280,7 @@ def pool_rows(
     for f in files:
         f.start += int(piece_start[f.piece])
         if f.fr.lab is not None:
-            f.fr.lab = aliases.get(f.fr.lab, f.fr.lab)
+            f.fr.lab = resolve_lab(f.fr.lab, aliases) or f.fr.lab
     raw = (
         pd.concat(pieces, ignore_index=True)
         if len(pieces) > 1
@@ -331,13 +332,14 @@ def read_bottom_up(pool: _Pool) -> tuple[np.ndarray, np.ndarray]:
 def apply_lab_aliases(
     pool: _Pool, aliases: Mapping[str, str], jobs: list[Job], lab_notes: list[dict[str, object]]
 ) -> None:
-    """Lab aliases on the ``lab`` column; a row without a lab -> UNKNOWN (noted per file)."""
+    """Labs canonical, aliases resolved, on the ``lab`` column; a row without a lab ->
+    UNKNOWN (noted per file)."""
     raw = pool.raw
     labs = _chunked(raw["lab"].astype(schema.STRING)) if len(raw) else None
-    if labs is not None and (aliases or labs.null_count):
-        if aliases:
-            li, lvals = _codes(labs)
-            mapped = [aliases.get(v, v) for v in lvals]
+    if labs is not None:
+        li, lvals = _codes(labs)  # canonical (NFC, upper case) as a file name's lab (QA 13)
+        mapped = [(resolve_lab(v, aliases) or v) if v is not None else None for v in lvals]
+        if mapped != lvals:
             labs = pa.chunked_array([_chunked(_from_codes(li, mapped)).combine_chunks()])
         missing = labs.is_null().to_numpy(zero_copy_only=False)
         if missing.any():

@@ -44,6 +44,7 @@ import numpy as np
 from .._terminal import visible
 from ..custody import open_evidence
 from ..errors import EvidenceError
+from ._head_checks import head_problem
 
 __all__ = [
     "GZIP_MAGIC",
@@ -553,7 +554,7 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
 
     Returns ``"empty file"``, ``"not gzip despite .gz suffix"``, ``"gzip stream cut
     before any data"``, ``"bzip2 compressed (magic bytes 42 5a 68): not decompressed
-    (only gzip is): ..."`` (or xz, zip, zstd), the hint of :func:`utf16_without_bom`, or ``"no reader recognises the header: first bytes '...'"``
+    (only gzip is): ..."`` (or xz, zip, zstd), the hint of :func:`utf16_without_bom`, the reason of :func:`._head_checks.head_problem` (only a BOM, binary), or ``"no reader recognises the header: first bytes '...'"``
     (the first 60 bytes as text, undecodable bytes and control characters as
     ``\\xNN`` escapes, :func:`labforensics._terminal.visible`; the caller redacts it).
     """
@@ -579,7 +580,8 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
         return utf16
     # undecodable bytes as \xNN, control characters as escapes (never raw: QA session 9)
     text = visible(head[:60].decode("utf-8", errors="surrogateescape").lstrip("\ufeff"), keep="")
-    return f"no reader recognises the header: first bytes '{text}'"
+    why = head_problem(head) or "no reader recognises the header"  # BOM only, binary: QA 13
+    return f"{why}: first bytes '{text}'" if text else why
 
 
 def _walk(

@@ -30,6 +30,7 @@ from .._privacy_text import (
     redact_detail_numbers,
     redact_names,
 )
+from ..labcodes import resolve_lab
 from ..privacy import (
     KEYED_ID,
     CaseKey,
@@ -232,11 +233,12 @@ def _redact_quarantined(
         own = text[spans[li][0] : spans[li][1]].strip().strip(p.quote).strip()
     unplaced = len(spans) != len(header)
     if unplaced:
-        rec_lab = aliases.get(own, own) if own in labs else lab
+        r = resolve_lab(own, aliases)
+        rec_lab = r if r in labs else lab
         text = redact_unplaced_record(text, key, rec_lab, separator=p.separator, quote=p.quote,
                                       keep=keep, known=_known_ids(redactor, rec_lab))  # fmt: skip
     else:
-        rec_lab = aliases.get(own, own) if own else lab
+        rec_lab = resolve_lab(own, aliases) or lab
         for pos, kind in sorted(roles.items(), reverse=True):
             # one field at a time (right to left), with the role of its own column
             text = redact_record_field(text, key, rec_lab, separator=p.separator,

@@ -31,6 +31,7 @@ from ..ingest.files import (
     relative_name,
     utf16_without_bom,
 )
+from ..labcodes import lab_alias_map, resolve_lab_series
 from ..privacy import load_case_key
 from .mapping import (
     DEFAULT_EMPTY,
@@ -609,20 +610,13 @@ def resolve_case(
     key = load_case_key(case_key if case_key is not None else getattr(case, "key_file", None))
     zone = tz or getattr(case, "tz", None) or DEFAULT_TZ
     aliases = lab_aliases if lab_aliases is not None else getattr(case, "lab_aliases", None) or {}
-    return key, str(zone), {str(k): str(v) for k, v in dict(aliases).items()}
+    return key, str(zone), lab_alias_map(aliases)
 
 
 def resolve_labs(s: pd.Series, aliases: dict[str, str]) -> pd.Series:
-    """Lab codes trimmed, aliases resolved (exact, then upper case), per distinct value."""
-    t = s.astype("string").str.strip()
-    upper = {k.upper(): v for k, v in aliases.items()}
-    codes, uniques = pd.factorize(t, use_na_sentinel=True)
-    resolved = np.array(
-        [aliases.get(v, upper.get(v.upper(), v)) for v in uniques] + [None], dtype=object
-    )
-    return pd.Series(
-        resolved[np.where(codes < 0, len(uniques), codes)], index=s.index, dtype="string"
-    )
+    """Lab codes canonical as the evidence's (NFC, trimmed, upper case: QA 13), aliases
+    resolved, per distinct value; a blank lab is missing."""
+    return resolve_lab_series(s, lab_alias_map(aliases))
 
 
 def file_list(paths: Any) -> tuple[list[Path], Path]:

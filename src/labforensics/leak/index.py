@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import AttributionError
+from ..labcodes import lab_alias_map, resolve_lab_series
 from ..privacy import CaseKey, pseudonymise, pseudonymise_nirs
 from .nir import NIR_SEPARATORS
 
@@ -188,7 +189,7 @@ def _read_index(
             labs = df[lab_c].astype("string").str.strip()
         else:
             labs = pd.Series(lab, index=df.index, dtype="string")
-        labs = labs.replace(aliases).astype("string")
+        labs = resolve_lab_series(labs, lab_alias_map(aliases))  # as the evidence's (QA 13)
         nir = _normalise_nir(df[nir_c])
         keep = nir.notna() & (nir != "") & df[ipp_c].astype("string").str.strip().ne("")
         nir_h = pseudonymise_nirs(key, nir[keep])

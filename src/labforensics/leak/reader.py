@@ -18,6 +18,7 @@ import pandas as pd
 from ..case import DEFAULT_TZ
 from ..errors import AttributionError
 from ..ingest.files import utf16_without_bom
+from ..labcodes import canonical_lab, lab_alias_map, resolve_lab_series
 from ..outputs import FORMULA_PREFIXES
 from ..privacy import CaseKey, load_case_key, pseudonymise, pseudonymise_nirs
 from .index import (
@@ -309,7 +310,9 @@ def read_leak(
         lab-less IPPs without ``labs``.
     """
     key = load_case_key(case_key, warn=False)
-    aliases = dict(lab_aliases or {})
+    aliases = lab_alias_map(lab_aliases)  # canonical as the evidence's labs (QA 13)
+    if labs is not None:
+        labs = [c for c in (canonical_lab(x) for x in labs) if c is not None]
     df, report, line_no = _leak_frame(source)
     if df.empty:
         out = _empty_leak()
@@ -406,7 +409,7 @@ def _leak_rows(
     empty_lines = line_no[~keep].tolist()
     df, ids, line_no = df[keep], ids[keep], line_no[keep]
     lab = (
-        df[lab_c].astype("string").str.strip().replace(aliases).astype("string")
+        resolve_lab_series(df[lab_c], lab_alias_map(aliases))  # as the evidence's (QA 13)
         if lab_c is not None
         else pd.Series(pd.NA, index=df.index, dtype="string")
     )

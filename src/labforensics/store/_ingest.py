@@ -24,6 +24,7 @@ from ..ingest._engine import _choose_profile_reader
 from ..ingest.accounting import IngestReport
 from ..ingest.files import common_root, expand_paths, read_head, relative_name
 from ..ingest.profiles import load_profile, load_profiles
+from ..labcodes import lab_alias_map, resolve_lab
 from ..outputs import write_csv, write_json
 from ..privacy import CaseKey, load_case_key
 from ._layout import (
@@ -157,7 +158,7 @@ def _group_of(
         lab = ev.report.files[0].lab if ev.report.files else None
         del ev
     else:
-        lab = options["lab_aliases"].get(lab, lab)
+        lab = resolve_lab(lab, lab_alias_map(options["lab_aliases"])) or lab
     return (f"lab:{lab}" if lab is not None else f"file:{source_file}"), date
 
 
