@@ -9,12 +9,9 @@ from pathlib import Path
 from labforensics.ingest import read_evidence
 from labforensics.ingest.accounting import IngestReport
 from labforensics.privacy import CaseKey
+from lis_headers import CURRENT_HEADER as CUR_HDR
 
 KEY = CaseKey(bytes(range(32)))
-CUR_HDR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
 
 
 def cur(login: str, lab: str = "L07", minute: int = 0) -> str:

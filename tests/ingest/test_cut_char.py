@@ -11,16 +11,10 @@ from labforensics.ingest import read_evidence
 from labforensics.ingest._cut_char import cut_char_note
 from labforensics.ingest.files import utf16_to_utf8_accounted
 from labforensics.privacy import CaseKey
+from lis_headers import CURRENT_HEADER as CUR_HDR
+from lis_headers import LEGACY_HEADER as LEG_HDR
 
 KEY = CaseKey(bytes(range(32)))
-CUR_HDR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
-LEG_HDR = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 
 
 def cur_row(com: str) -> str:

@@ -7,6 +7,8 @@ import pandas as pd
 
 from labforensics import schema
 from labforensics.case import CaseContext
+from labforensics.report import ReportData, render_report
+from labforensics.report.findings import build_findings, session_scores_table
 
 #: The hostile values of shared/cases/009-hostile-text/expected.md.
 HOSTILE = [
@@ -105,3 +107,22 @@ STANDIN_ATTRIBUTION = {
 
 def standin_case() -> CaseContext:
     return CaseContext(name="Stand-in case " + HOSTILE[1], seed=0)
+
+
+def standin_report(accounting: dict) -> tuple[dict, str]:
+    """The findings and the HTML report of the stand-in tables with ``accounting`` (the
+    ingest report's dict: ``totals``, ``files`` ...); the accounting table shown holds
+    ``accounting["files"]`` and a TOTAL row."""
+    ev = standin_events()
+    ss = standin_sessions(ev)
+    sc = session_scores_table(standin_scores(ss))
+    f = build_findings(
+        events=ev, sessions=ss, session_scores=sc, attribution=STANDIN_ATTRIBUTION,
+        accounting=accounting, inputs=[], case=standin_case(),
+        parameters={"seed": 0}, key_fingerprint="0123456789abcdef", reproduce="x",
+    )  # fmt: skip
+    acc = pd.DataFrame([*accounting.get("files", []), {"source_file": "TOTAL"}])
+    q = pd.DataFrame(columns=["source_file", "source_line", "reason", "raw"])
+    data = ReportData(findings=f, events=ev, sessions=ss, quarantine=q, accounting=acc,
+                      session_scores=sc)  # fmt: skip
+    return f, render_report(data)

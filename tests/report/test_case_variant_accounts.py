@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
-from standin import (
-    STANDIN_ATTRIBUTION,
-    standin_case,
-    standin_events,
-    standin_scores,
-    standin_sessions,
-)
-
-from labforensics.report import ReportData, render_report
-from labforensics.report.findings import build_findings, session_scores_table
+from standin import standin_report
 
 
 def _html(accounting):
-    ev = standin_events()
-    ss = standin_sessions(ev)
-    sc = session_scores_table(standin_scores(ss))
-    f = build_findings(
-        events=ev, sessions=ss, session_scores=sc, attribution=STANDIN_ATTRIBUTION,
-        accounting=accounting, inputs=[], case=standin_case(),
-        parameters={"seed": 0}, key_fingerprint="0123456789abcdef", reproduce="x",
-    )  # fmt: skip
-    acc = pd.DataFrame([{"source_file": "TOTAL"}])
-    q = pd.DataFrame(columns=["source_file", "source_line", "reason", "raw"])
-    data = ReportData(findings=f, events=ev, sessions=ss, quarantine=q, accounting=acc,
-                      session_scores=sc)  # fmt: skip
-    return render_report(data)
+    return standin_report(accounting)[1]
 
 
 def test_report_names_case_variant_groups():

@@ -3,18 +3,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
-from standin import (
-    STANDIN_ATTRIBUTION,
-    standin_case,
-    standin_events,
-    standin_scores,
-    standin_sessions,
-)
+from standin import standin_report
 
-from labforensics.report import ReportData, render_report
 from labforensics.report.encoding_notes import encoding_files, encoding_limit
-from labforensics.report.findings import build_findings, session_scores_table
 
 NOTE = "2 undecodable byte sequence(s) (cp1252) read as U+FFFD: line(s) 4, 9"
 FILES = [
@@ -56,19 +47,7 @@ def test_more_than_five_files_are_counted_not_named():
 
 
 def _findings_and_html(files):
-    ev = standin_events()
-    ss = standin_sessions(ev)
-    sc = session_scores_table(standin_scores(ss))
-    f = build_findings(
-        events=ev, sessions=ss, session_scores=sc, attribution=STANDIN_ATTRIBUTION,
-        accounting={"totals": {}, "files": files}, inputs=[], case=standin_case(),
-        parameters={"seed": 0}, key_fingerprint="0123456789abcdef", reproduce="x",
-    )  # fmt: skip
-    acc = pd.DataFrame([*files, {"source_file": "TOTAL"}])
-    q = pd.DataFrame(columns=["source_file", "source_line", "reason", "raw"])
-    data = ReportData(findings=f, events=ev, sessions=ss, quarantine=q, accounting=acc,
-                      session_scores=sc)  # fmt: skip
-    return f, render_report(data)
+    return standin_report({"totals": {}, "files": files})
 
 
 def test_report_lists_the_files_and_findings_state_the_limit():
