@@ -30,7 +30,9 @@ def _reference_codes(cols) -> np.ndarray:
 @settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(st.tuples(_VALUES, _VALUES, st.integers(0, 3)), min_size=1, max_size=40),
-    kinds=st.tuples(st.sampled_from(["arrow", "object", "series"]), st.sampled_from(["arrow", "object"])),
+    kinds=st.tuples(
+        st.sampled_from(["arrow", "object", "series"]), st.sampled_from(["arrow", "object"])
+    ),
 )
 def test_group_codes_number_groups_as_groupby_ngroup(rows, kinds):
     a, b, c = (list(x) for x in zip(*rows, strict=True))
