@@ -37,8 +37,13 @@ def _column_codes(parts: Sequence[Any]) -> np.ndarray:
         col = parts[0]
     elif all(_is_arrow_string(p) for p in parts):
         col = pd.concat([pd.Series(p).reset_index(drop=True) for p in parts], ignore_index=True)
+    elif all(isinstance(p, np.ndarray) and p.dtype.kind in "iub" for p in parts):
+        col = np.concatenate([p.astype(np.int64) for p in parts])
     else:
-        col = np.concatenate([np.asarray(pd.Series(p).to_numpy(dtype=object)) for p in parts])
+        col = np.concatenate(
+            [p if isinstance(p, np.ndarray) and p.dtype == object
+             else pd.Series(p).to_numpy(dtype=object) for p in parts]
+        )  # fmt: skip
     if not isinstance(col, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
         col = np.asarray(list(col), dtype=object)
     if isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):

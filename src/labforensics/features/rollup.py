@@ -36,9 +36,13 @@ def _event_units(
     lab, acc = ev["lab"], ev["account"]
     if sel is not None:
         lab, acc, ev_naive = lab.iloc[sel], acc.iloc[sel], ev_naive[sel]
+    unit = "datetime64[D]" if period == "day" else "datetime64[M]"
+    # the periods as integers: the keys' strings ("YYYY-MM-DD", "YYYY-MM", "NaT") parsed
+    # back, the events' instants truncated; equal exactly when the strings are
+    kper = np.asarray(keys[period].astype(object).fillna("NaT").to_numpy(), dtype=unit)
     return row_lookup(
-        [keys["lab"], keys["account"], keys[period]],
-        [lab, acc, _period_strings(ev_naive, period)],
+        [keys["lab"], keys["account"], kper.view("int64")],
+        [lab, acc, ev_naive.astype(unit).view("int64")],
     )
 
 
