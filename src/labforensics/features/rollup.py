@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from .._keycodes import row_lookup
 from ..schema import STRING
 from .baselines import _add_baselines
@@ -57,7 +58,7 @@ def _distinct_per_unit(
     pat = pd.factorize(ev["patient"])[0][sel].astype(np.int64)
     ok = unit >= 0
     radix = int(pat.max()) + 1 if len(pat) else 1
-    pairs = np.unique(unit[ok] * radix + pat[ok])
+    pairs = unique_sorted(unit[ok] * radix + pat[ok])
     return np.bincount(pairs // radix, minlength=len(keys)).astype("float64")
 
 

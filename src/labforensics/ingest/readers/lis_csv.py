@@ -81,6 +81,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..._arrays import unique_sorted
 from .._common import MAX_LINE_BYTES
 from .._cut_char import cut_char_note
 from .._lis_convert import _convert
@@ -617,7 +618,7 @@ def _split_notes(
         at = lines[split_off & (rfile == f)]
         if not len(at):
             continue
-        where = np.unique(at).tolist()
+        where = unique_sorted(at).tolist()
         shown = ", ".join(str(x) for x in where[:limit])
         more = f" and {len(where) - limit:,} more" if len(where) > limit else ""
         out[f] = (
