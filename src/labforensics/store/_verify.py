@@ -15,6 +15,7 @@ run's custody reaches every byte analysed.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -23,11 +24,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from ..custody import sha256_file
+from ..custody import EvidenceFile, sha256_file
 from ..errors import EvidenceError
-from ._layout import GROUPS_DIR, StoreError
+from ._layout import GROUPS_DIR, MANIFEST, StoreError
 
-__all__ = ["check_event_count", "checksums", "group_files", "verify_store"]
+__all__ = ["check_event_count", "checksums", "group_files", "store_input", "verify_store"]
 
 #: The files of a group version besides its event parts.
 GROUP_FILES = ("report.json", "quarantine.parquet", "field_problems.parquet")
@@ -162,3 +163,34 @@ def check_event_count(store: Path, read: int, kept: int, what: str = "read") -> 
             f"the store {store}: {read:,} events {what} from its parts, but its ingest "
             f"accounting kept {kept:,}: the store is not as ingested; {_REINGEST}"
         )
+
+
+def store_input(store: Path) -> tuple[EvidenceFile, dict[str, Any]]:
+    """The store read by a run, as a custody record and a findings input.
+
+    Its ``manifest.json``, hashed now: it records the SHA-256 of every file the run
+    read from the store, each verified by :func:`verify_store` before the run read it,
+    so its hash in the run's manifest covers the bytes analysed.
+
+    Parameters
+    ----------
+    store : pathlib.Path
+        The store folder.
+
+    Returns
+    -------
+    efile : EvidenceFile
+        ``<store>/manifest.json``, format ``labforensics_store``.
+    record : dict
+        The findings input: ``source_file``, ``role`` (``evidence_store``), ``format``,
+        ``size``, ``sha256``, and ``files_verified`` (the store files its manifest
+        hashes: every event part and group file).
+    """
+    path = store / MANIFEST
+    efile = EvidenceFile.hash(path, f"{store.name}/{MANIFEST}", "labforensics_store")
+    with open(path, encoding="utf-8") as fh:
+        man = json.load(fh)
+    n = sum(len(g.get("checksums") or {}) for g in man.get("groups", {}).values())
+    record = {"source_file": efile.source_file, "role": "evidence_store", "format": efile.format,
+              "size": efile.size, "sha256": efile.sha256, "files_verified": n}  # fmt: skip
+    return efile, record
