@@ -96,7 +96,9 @@ def verify_store(store: Path, man: Mapping[str, Any]) -> int:
     """Check every file the store is read from against the SHA-256 its manifest records.
 
     Every event part and group file of every group version the manifest names is hashed
-    (streamed in 1 MiB blocks, four files at once: about 1-2 s for 735 MB).
+    (streamed in 1 MiB blocks, up to four files at once, no more than the cores: 735 MB
+    in 360 files of 2 MB took 1.3 s wall and 0.55 s CPU on a 2-core machine under a load
+    of 14, the files in the page cache).
 
     Parameters
     ----------
