@@ -213,7 +213,7 @@ def _add_synth(s: argparse.ArgumentParser) -> None:
 def _add_ingest(i: argparse.ArgumentParser) -> None:
     i.add_argument("evidence", nargs="+", help="files, folders or globs")
     i.add_argument("--out", type=Path, default=None, help="output folder (or --store)")
-    i.add_argument("--store", type=Path, default=None, help="evidence store folder to add the evidence to (created when absent; files already in it, by SHA-256, are skipped)")  # fmt: skip
+    i.add_argument("--store", type=Path, default=None, help="evidence store folder to add the evidence to (created when absent; a file already in it under the same name with the same SHA-256 is skipped)")  # fmt: skip
     i.add_argument("--root", type=Path, default=None, help="with --store, on its first ingest: the folder source_file names are relative to (default: the files' common folder)")  # fmt: skip
     i.add_argument("--case", type=Path, default=None, help="with --store: case.toml (time zone, lab aliases, account kinds, key file)")  # fmt: skip
     i.add_argument("--tz", default=None, help=f"local time zone of the sources (default: the case's, else {DEFAULT_TZ})")  # fmt: skip

@@ -85,7 +85,8 @@ from .result import InvestigationResult, LazyEvidence, LazyScores, LazySessions,
 from .score_files import move_into, set_aside
 from .session_files import SessionFile, collect_slim, rows_of, write_sessions
 from .sessions import SessionParams
-from .store import load_store, store_manifest_path, store_options
+from .store import load_store, store_options
+from .store._verify import store_input
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
 
@@ -407,8 +408,8 @@ def _patient_index(plan: _Plan, key: CaseKey) -> pd.DataFrame | None:
 
 
 def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
-    """The leak, transfer log and case file, hashed: custody records and findings inputs."""
-    files, records = [], []
+    """The leak, transfer log, case file and store manifest, hashed: custody records and
+    findings inputs."""
     named: list[tuple[Path, str]] = []
     if plan.leak is not None and plan.leak_is_dump:  # every file of the dump and indexes
         named += [(f, "leak") for f in leak_files([plan.leak])]
@@ -418,11 +419,10 @@ def _companions(plan: _Plan) -> tuple[list[EvidenceFile], list[dict[str, Any]]]:
         named += [(f, "patient_index") for f in leak_files(plan.patients)]
     named += [(p, r) for p, r in ((plan.transfers, "transfers"), (plan.case.path, "case"),
                                   (plan.authorisations, "authorisations")) if p]  # fmt: skip
-    for p, role in named:
-        efile, rec = _file_record(Path(p), role)
-        files.append(efile)
-        records.append(rec)
-    return files, records
+    pairs = [_file_record(Path(p), role) for p, role in named]
+    if plan.store is not None:  # its manifest: the SHA-256 of every store file read, verified
+        pairs.append(store_input(plan.store))
+    return [f for f, _ in pairs], [r for _, r in pairs]
 
 
 def _write_outputs(
@@ -779,10 +779,6 @@ def investigate(
             )  # fmt: skip
         finally:
             folder.remove()
-        if plan.store is not None:  # the store read: its manifest, hashed, as an input
-            companion_files.append(EvidenceFile.hash(store_manifest_path(plan.store),
-                                                     f"{plan.store.name}/manifest.json",
-                                                     "labforensics_store"))  # fmt: skip
         load = result_events(res.events, out_p / "events.parquet")
         ss = res.session_file.path if res.session_file else res.sessions  # the file: read on use
         result = InvestigationResult(

@@ -90,6 +90,7 @@ def test_late_file_gives_the_store_of_one_ingest(case, tmp_path, test_key):
     assert second.added == ["l01/AUDIT_L01_20190302.csv"]
     ingest_to_store([root], once, case_key=test_key)
     _same_store(inc, once)
+    _same_bytes(inc, once)  # every file, the parts' bytes and hashes included
 
     # the late file takes F2's C1 (F1's tail) and F3's E2 (F2's tail) as duplicates
     rep = {f.source_file: f for f in load_store(inc).report.files}
@@ -263,3 +264,47 @@ def test_store_names_case_variant_accounts_as_one_ingest(tmp_path, test_key):
     want = [{"lab": "L01", "accounts": ["U1", "u1"], "events": [2, 1]}]
     assert got.case_variant_accounts == want
     assert got.to_dict() == read_evidence([root], case_key=test_key).report.to_dict()
+
+
+def _same_bytes(a: Path, b: Path) -> None:
+    """Every file of the two stores byte-equal, but the manifest's log of ingests."""
+    fa = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert fa == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for p in fa:
+        if p != Path("manifest.json"):
+            assert (a / p).read_bytes() == (b / p).read_bytes(), p
+    ma, mb = (json.loads((s / "manifest.json").read_text()) for s in (a, b))
+    ma.pop("ingests"), mb.pop("ingests")
+    assert ma == mb  # the part hashes included
+
+
+def test_a_late_copy_of_an_ingested_file_is_read_as_in_one_ingest(tmp_path, test_key):
+    # QA session 14: F12, a byte copy of F10 given after F10 and F11, was skipped as
+    # "already ingested (as F10)": its 3 rows never counted, not named as a copy
+    root = tmp_path / "case"
+    x, y, z, w = (row("10/03/2019", f"2{i}:00:00") for i in range(4))
+    f10 = write(root, "AUDIT_L01_20190310.csv", [x, y, z])
+    f11 = write(root, "AUDIT_L01_20190311.csv", [y, z, w])  # head: F10's tail (2 rows)
+    f12 = root / "AUDIT_L01_20190312.csv"
+    f12.write_bytes(f10.read_bytes())
+    inc, once = tmp_path / "inc", tmp_path / "once"
+    ingest_to_store([f10, f11], inc, case_key=test_key)
+    late = ingest_to_store([f12], inc, case_key=test_key)
+    assert late.added == ["AUDIT_L01_20190312.csv"] and late.skipped == []
+    assert late.groups == ["lab:L01"]
+    ingest_to_store([root], once, case_key=test_key)
+    _same_bytes(inc, once)
+    rep = load_store(inc).report
+    # rows read 3 + 3 + 3 = 9; events 3 (F10) + 1 (F11's w) = 4; duplicates 2 (F11's
+    # head) + 3 (the copy's every row) = 5
+    assert (rep.rows_read, rep.events, rep.rotation_duplicates) == (9, 4, 5)
+    assert [(c["source_file"], c["copy_of"]) for c in rep.identical_copies] == [
+        ("AUDIT_L01_20190312.csv", "AUDIT_L01_20190310.csv")
+    ]
+    names = [f["source_file"] for f in json.loads((inc / "manifest.json").read_text())["files"]]
+    assert "AUDIT_L01_20190312.csv" in names
+    # the same file given again (same name, same SHA-256): skipped, nothing re-processed
+    again = ingest_to_store([f12], inc, case_key=test_key)
+    assert again.groups == [] and again.added == []
+    assert [s["source_file"] for s in again.skipped] == ["AUDIT_L01_20190312.csv"]
+    _same_bytes(inc, once)

@@ -40,6 +40,14 @@ def test_same_findings_from_the_store(runs):
     assert fb["reproduce"].startswith("labforensics investigate --store store --out OUT")
     assert fa["reproduce"].startswith("labforensics investigate evidence --out OUT")
     fa.pop("reproduce"), fb.pop("reproduce")
+    # and the inputs: the store run names the store's manifest, which holds the SHA-256
+    # of every file read from the store (each verified), among its inputs
+    (st,) = [i for i in fb["inputs"] if i["role"] == "evidence_store"]
+    assert (st["source_file"], st["format"]) == ("store/manifest.json", "labforensics_store")
+    assert fb["inputs"] == [*fa["inputs"], st]
+    assert fb["counts"]["input_bytes"] == fa["counts"]["input_bytes"] + st["size"]
+    for f in (fa, fb):
+        f.pop("inputs"), f["counts"].pop("input_bytes")
     assert fa == fb
     assert a.findings["verdict"] == b.findings["verdict"]
     # every other output table is byte-identical
@@ -55,3 +63,13 @@ def test_manifest_records_the_store(runs):
 
     digest = hashlib.sha256((store / "manifest.json").read_bytes()).hexdigest()
     assert [(r["source_file"], r["sha256"]) for r in rec] == [("store/manifest.json", digest)]
+    # the store's manifest records every part read, with the SHA-256 of its bytes
+    store_man = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
+    sums = {k: v for g in store_man["groups"].values() for k, v in g["checksums"].items()}
+    parts = sorted(p.relative_to(store).as_posix() for p in store.glob("events/*/*/*.parquet"))
+    assert parts and all(p in sums for p in parts)
+    assert all(hashlib.sha256((store / p).read_bytes()).hexdigest() == sums[p]["sha256"] for p in parts)  # fmt: skip
+    # the report says so: the store manifest's hash, and that its files were verified
+    html = (b.out / "report.html").read_text(encoding="utf-8")
+    assert f"manifest is store/manifest.json (SHA-256 {digest})" in html
+    assert f"({len(sums)} files), each verified against it before the analysis" in html

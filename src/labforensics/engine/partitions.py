@@ -37,6 +37,7 @@ from ..custody import EvidenceFile
 from ..ingest import Evidence
 from ..store._layout import EVENTS_DIR
 from ..store._load import _file_rank, open_store
+from ..store._verify import check_event_count
 
 __all__ = [
     "FramePartition",
@@ -358,7 +359,9 @@ def store_evidence(
     Raises
     ------
     StoreError
-        When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
+        When ``store`` is not a store, ``options``/``key_fingerprint`` differ from its,
+        a file of it is missing or differs from the one ingested (SHA-256), or the
+        events its parts hold are not those its accounting kept.
     """
 
     store_p, man, report, quarantine = open_store(store, options, key_fingerprint)
@@ -366,4 +369,6 @@ def store_evidence(
                 for f in man["files"]]  # fmt: skip
     ev = Evidence(events=schema.empty_events(), report=report, quarantine=quarantine,
                   manifest=manifest, case_key_fingerprint=man["case_key_fingerprint"])  # fmt: skip
-    return ev, store_partitions(store_p, man)
+    parts = store_partitions(store_p, man)
+    check_event_count(store_p, sum(len(p) for p in parts), report.events_out)
+    return ev, parts

@@ -39,6 +39,7 @@ from ._layout import (
     partition_dir,
 )
 from ._load import assemble_report, check_options, read_manifest
+from ._verify import checksums, group_files, verify_store
 
 __all__ = ["StoreIngest", "ingest_to_store", "store_options"]
 
@@ -54,8 +55,9 @@ class StoreIngest:
     added : list of str
         ``source_file`` of every input added by this call.
     skipped : list of dict
-        Inputs already in the store (same SHA-256): ``path`` as given now,
-        ``source_file`` as stored, ``sha256``.
+        Inputs already in the store (same ``source_file`` and SHA-256): ``path`` as
+        given now, ``source_file``, ``sha256``. A new name with the bytes of a stored
+        file is added (a copy, named as one in the accounting), not skipped.
     groups : list of str
         The groups (re-)processed (``lab:<lab>`` or ``file:<source_file>``).
     report : IngestReport
@@ -75,10 +77,10 @@ class StoreIngest:
         """A few lines: files added, already ingested, groups re-processed, the accounting."""
         lines = [
             f"store {self.store}: {len(self.added)} file(s) added, "
-            f"{len(self.skipped)} already ingested (same SHA-256, skipped), "
+            f"{len(self.skipped)} already ingested (same name and SHA-256, skipped), "
             f"{len(self.groups)} group(s) processed",
         ]
-        lines += [f"already ingested: {s['path']} (as {s['source_file']})" for s in self.skipped]
+        lines += [f"already ingested: {s['path']}" for s in self.skipped]
         return "\n".join([*(visible(x, keep="") for x in lines), self.report.summary()])
 
 
@@ -319,7 +321,11 @@ def _write_group(store: Path, group: str, ev: Evidence) -> dict[str, Any]:
         },
         gdir / "report.json",
     )
-    return {"version": gid, "parts": parts}
+    return {
+        "version": gid,
+        "parts": parts,
+        "checksums": checksums(store, [*parts, *group_files(gid)]),
+    }
 
 
 def _check_groups(files: Mapping[str, Mapping[str, Any]]) -> None:
@@ -374,8 +380,10 @@ def ingest_to_store(
 
     The store after any sequence of calls holds exactly what one call with every file
     gives (see :mod:`labforensics.store._layout`): same rows, same ``seq``, same
-    quarantine and accounting. An input whose SHA-256 is already in the store is
-    skipped and reported. Memory held at once: one group (one lab's files) as
+    quarantine and accounting. An input already in the store (the same ``source_file``
+    with the same SHA-256) is skipped and reported; a new name with the bytes of a
+    stored file is read as in one ingest of everything (a copy: named as one, its rows
+    counted as its original's). Memory held at once: one group (one lab's files) as
     :func:`labforensics.read_evidence` holds it, never the whole store.
 
     Parameters
@@ -407,7 +415,8 @@ def ingest_to_store(
         When the options or case key differ from the store's, a file lies outside the
         store's evidence root, a file already in the store under the same name has new
         content, or a stored file needed again (its group is re-processed) is missing
-        or changed (its SHA-256 differs).
+        or changed (its SHA-256 differs), or a file of the store itself is missing or
+        differs from what was ingested (:func:`labforensics.store._verify.verify_store`).
     EvidenceError
         When an evidence path does not exist.
     """
@@ -418,6 +427,7 @@ def ingest_to_store(
     old = read_manifest(store_p) if (store_p / MANIFEST).is_file() else None
     if old is not None:
         check_options(old, options, key.fingerprint, store_p)
+        verify_store(store_p, old)  # the groups kept as they are must be as ingested
     elif store_p.exists() and any(store_p.iterdir()):
         raise StoreError(
             f"{store_p} is not empty and holds no {MANIFEST}: give an empty or new folder "
@@ -429,7 +439,6 @@ def ingest_to_store(
     else:
         root_p = Path(root).absolute() if root is not None else common_root(items)
     files: dict[str, dict[str, Any]] = {f["source_file"]: f for f in (old or {}).get("files", [])}
-    by_sha = {f["sha256"]: f for f in files.values()}
     profs = load_profiles(options["profile"])
     groups: dict[str, dict[str, Any]] = dict((old or {}).get("groups", {}))
     res = StoreIngest(store=store_p)
@@ -444,10 +453,8 @@ def ingest_to_store(
             continue  # the store's own files are never evidence
         name = relative_name(path, root_p)
         sha, _size = sha256_file(path)
-        if sha in by_sha:
-            res.skipped.append(
-                {"path": path.as_posix(), "source_file": by_sha[sha]["source_file"], "sha256": sha}
-            )
+        if name in files and files[name]["sha256"] == sha:  # the same file given again
+            res.skipped.append({"path": path.as_posix(), "source_file": name, "sha256": sha})
             continue
         if name in files:
             raise StoreError(

@@ -19,7 +19,9 @@ Layout (``DIR`` is the store)::
     DIR/groups/<group version>/field_problems.parquet
 
 A group version (:func:`group_version`) names one content of a group; the manifest's
-``groups`` maps each group to its version and parts. Only what the manifest names is
+``groups`` maps each group to its version, its parts and the ``checksums`` (SHA-256,
+size, Parquet rows) of every file the version wrote, verified before the store is read
+(:mod:`labforensics.store._verify`). Only what the manifest names is
 read: files of a version it does not name (an ingest cut short) are ignored, and
 removed by the next ingest.
 
@@ -58,7 +60,10 @@ from urllib.parse import quote
 from ..errors import EvidenceError
 
 #: Version of the store layout, in ``manifest.json`` ``format``.
-STORE_FORMAT = "labforensics-store/1"
+STORE_FORMAT = "labforensics-store/2"
+#: Formats this labforensics refuses with a reason of their own: ``/1`` recorded no
+#: SHA-256 of the store's own files (:mod:`labforensics.store._verify`).
+UNVERIFIABLE_FORMATS = ("labforensics-store/1",)
 
 MANIFEST = "manifest.json"
 REPORT = "ingest_report.json"

@@ -19,7 +19,16 @@ from ..custody import EvidenceFile
 from ..ingest import Evidence
 from ..ingest._assemble import field_problem_table, quarantine_table
 from ..ingest.accounting import FileReport, IngestReport
-from ._layout import EVENTS_DIR, GROUPS_DIR, MANIFEST, NO_DATE, STORE_FORMAT, StoreError
+from ._layout import (
+    EVENTS_DIR,
+    GROUPS_DIR,
+    MANIFEST,
+    NO_DATE,
+    STORE_FORMAT,
+    UNVERIFIABLE_FORMATS,
+    StoreError,
+)
+from ._verify import check_event_count, verify_store
 
 __all__ = ["assemble_report", "check_options", "load_store", "read_manifest", "store_manifest_path"]
 
@@ -46,6 +55,13 @@ def read_manifest(store: Path) -> dict[str, Any]:
             f"{store} is not an evidence store ({MANIFEST} unreadable: {exc}); build one with "
             "labforensics ingest EVIDENCE... --store DIR"
         ) from exc
+    if man.get("format") in UNVERIFIABLE_FORMATS:
+        raise StoreError(
+            f"{path}: format {man.get('format')!r} was written before stores recorded the "
+            "SHA-256 of their own files, so the bytes it would be read from cannot be "
+            "verified; re-ingest the evidence into a new store (labforensics ingest "
+            "EVIDENCE... --store NEWDIR)"
+        )
     if man.get("format") != STORE_FORMAT:
         raise StoreError(
             f"{path}: format {man.get('format')!r}, this labforensics reads {STORE_FORMAT!r}; "
@@ -197,10 +213,13 @@ def load_store(
     Raises
     ------
     StoreError
-        When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
+        When ``store`` is not a store, ``options``/``key_fingerprint`` differ from its,
+        or a file of it is missing or differs from the one ingested (SHA-256), or its
+        events are not those its accounting kept.
     """
     store_p, man, report, quarantine = open_store(store, options, key_fingerprint)
     raw = _read_events(store_p, man)
+    check_event_count(store_p, len(raw), report.events_out)
     if len(raw):
         rank = _file_rank(man)
         codes, names = pd.factorize(raw["source_file"].astype(object))
@@ -239,7 +258,9 @@ def open_store(
     Raises
     ------
     StoreError
-        When ``store`` is not a store, or ``options``/``key_fingerprint`` differ from its.
+        When ``store`` is not a store, ``options``/``key_fingerprint`` differ from its, a
+        file of it is missing or differs from the one ingested (its SHA-256, every file
+        verified), or its parts record other than the events its accounting kept.
     """
     store_p = Path(store).absolute()
     man = read_manifest(store_p)
@@ -250,5 +271,12 @@ def open_store(
             key_fingerprint if key_fingerprint is not None else man["case_key_fingerprint"],
             store_p,
         )
+    verify_store(store_p, man)  # every byte read below is the one ingested
     report, quarantine = assemble_report(store_p, man)
+    check_event_count(store_p, _recorded_events(man), report.events_out, "recorded")
     return store_p, man, report, quarantine
+
+
+def _recorded_events(man: Mapping[str, Any]) -> int:
+    """The events the manifest records in the event parts (their Parquet rows)."""
+    return sum(int(g["checksums"][p]["rows"]) for g in man["groups"].values() for p in g["parts"])
