@@ -65,10 +65,13 @@ def test_concat_events_equals_widen_concat_sort(events):
 
 
 def test_labs_over_budget_by_events():
-    # 1,000 events x 400 bytes = 400,000 > 10,000; 10 x 400 = 4,000 and 3 x 400 fit
+    # a lab's first pass at 1,600 bytes an event (measured: engine.batches.EVENT_BYTES):
+    # 1,000 events = 1,600,000 > 20,000; 10 x 1,600 = 16,000 and 3 x 1,600 = 4,800 fit
+    assert EVENT_BYTES == 1_600
     sizes = {"L01": 1_000, "L02": 10, None: 3}
-    assert labs_over_budget(sizes, 10_000) == {"L01": 1_000 * EVENT_BYTES}
-    assert labs_over_budget(sizes, 1_000) == {"L01": 400_000, "L02": 4_000, "(no lab)": 1_200}
+    assert labs_over_budget(sizes, 20_000) == {"L01": 1_600_000}
+    assert labs_over_budget(sizes, 1_000) == {"L01": 1_600_000, "L02": 16_000,
+                                              "(no lab)": 4_800}  # fmt: skip
     assert labs_over_budget(sizes, None) == {}  # no budget: nothing over
 
 

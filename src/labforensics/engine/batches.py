@@ -75,6 +75,7 @@ from .lab import UNITS, LabPart, LabSettings, lab_stage, part_of
 from .partitions import FramePartition, StorePartition, narrow, release_memory, widen
 
 __all__ = [
+    "EVENT_BYTES",
     "AccountBatch",
     "account_batches",
     "account_counts",
@@ -87,6 +88,19 @@ AccountBatch = tuple[list[str], bool]
 #: Most batches a store's lab is split into in one pass (one open file each); above,
 #: each batch is a filtered read of the store (:meth:`StorePartition.read_accounts`).
 MAX_SPLIT = 256
+
+#: Bytes a lab's first pass (sessions, exports, features: the engine's ``lab_stage``)
+#: holds an event at its peak, above the memory before it starts, its events read from
+#: the store included: what the budget is compared with (a lab above it is run in
+#: account batches of at most ``budget // EVENT_BYTES`` events; re-exported by
+#: :mod:`labforensics.engine.run`). Measured with ``benchmarks/batches.py --modes whole``
+#: (session 14, one generated lab over 2020 from a store, ``VmHWM`` minus the resident
+#: memory before the stage): 891,612 events (scale 30) 1,286 MiB, 1,512 bytes an event;
+#: 303,490 events (scale 10) 533 MiB, 1,842 bytes an event; i.e. about 144 MiB plus
+#: 1,343 bytes an event. 1,600 is at or above that cost for every lab of about 0.6 M
+#: events or more, the labs a budget has to cut (400 until session 13: the events alone as read, 383-406 bytes an event,
+#: so a lab needing four times its estimate was run whole).
+EVENT_BYTES = 1_600
 
 
 def account_counts(partition: Any) -> pd.Series:
@@ -281,7 +295,7 @@ def lab_stage_batched(
     settings: LabSettings,
     budget: int | None = None,
     *,
-    event_bytes: int = 400,
+    event_bytes: int = EVENT_BYTES,
     batches: list[AccountBatch] | None = None,
     tmp_dir: Path | None = None,
 ) -> LabPart:
@@ -299,7 +313,7 @@ def lab_stage_batched(
         Memory budget in bytes: batches of at most ``budget // event_bytes`` events
         (:func:`account_batches`). Required unless ``batches`` is given.
     event_bytes : int
-        Bytes an event is estimated at (the engine's ``EVENT_BYTES``).
+        Bytes an event is estimated at (default :data:`EVENT_BYTES`).
     batches : list of (list of str, bool), optional
         The batches to use instead (tests; every account of the lab exactly once, in
         sorted order, the no-account batch last).

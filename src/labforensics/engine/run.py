@@ -59,7 +59,7 @@ from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
 from ..progress import lab_progress
 from ..sessions import SessionParams, Sessions
-from .batches import account_batches, account_counts, lab_stage_batched
+from .batches import EVENT_BYTES, account_batches, account_counts, lab_stage_batched
 from .combine import concat_exports, first_event_seq, order_sessions
 from .lab import (
     UNITS,
@@ -93,12 +93,6 @@ __all__ = [
 
 #: The engines :func:`make_engine` knows.
 ENGINES: tuple[str, ...] = ("local", "dask")
-
-#: Bytes one event takes in memory as read (canonical dtypes, ``DataFrame.memory_usage(
-#: deep=True)``): measured 383 on a generated 6-lab case of 195,221 events and 406 (with
-#: ``session_id``) on one of 1,112,728 (``benchmarks/scale.py``, session 6). A lab's
-#: first pass holds its events and several times that while it runs.
-EVENT_BYTES = 400
 
 
 #: Bytes one event's results take while a lab waits between passes (its events
@@ -140,7 +134,7 @@ def size_text(n_bytes: float, exact: bool = False) -> str:
 
 
 def labs_over_budget(sizes: dict[Any, int], budget: int | None) -> dict[str, int]:
-    """The labs whose events alone would exceed ``budget`` (bytes).
+    """The labs whose first pass, run whole, would exceed ``budget`` (bytes).
 
     Parameters
     ----------
@@ -153,7 +147,8 @@ def labs_over_budget(sizes: dict[Any, int], budget: int | None) -> dict[str, int
     -------
     dict of str to int
         Lab name (``"(no lab)"`` for None) -> estimated bytes (events x
-        :data:`EVENT_BYTES`), for the labs above the budget, in the order given.
+        :data:`~labforensics.engine.batches.EVENT_BYTES`, what a lab's first pass holds
+        an event), for the labs above the budget, in the order given.
     """
     if budget is None:
         return {}
