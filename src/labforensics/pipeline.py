@@ -695,14 +695,13 @@ def investigate(
         With ``engine="dask"``: the scheduler's address (``tcp://host:8786``); None
         starts a two-worker ``LocalCluster`` for the run (closed at its end).
     memory_budget : int, optional
-        Bytes one lab's stage may hold, recorded in the parameters. Not enforced: one
-        lab's events are processed at a time, but a lab larger than the budget is not yet
-        cut into account batches; a lab whose events alone exceed it (at
-        :data:`labforensics.engine.run.EVENT_BYTES` an event) is warned of before the labs
-        run (:class:`labforensics.engine.run.MemoryBudgetWarning`, on stderr) and
-        processed whole. When every lab's results (``PART_BYTES`` an event) would exceed
-        it, the local engine keeps them in a private temporary folder between passes
-        (same findings; the folder is removed at the end).
+        Bytes one lab's stage may hold, recorded in the parameters. A lab whose first
+        pass would exceed it (at :data:`labforensics.engine.batches.EVENT_BYTES` an
+        event) runs in account batches (same findings); only an account above it alone
+        is warned of (:class:`labforensics.engine.run.MemoryBudgetWarning`, on stderr).
+        When every lab's results (``PART_BYTES`` an event) would exceed it, the local
+        engine keeps them in a private temporary folder between passes (same findings;
+        the folder is removed at the end).
 
     Returns
     -------
