@@ -148,6 +148,7 @@ from .likelihood import (
 )
 from .limits import limits, pairs_words
 from .params import AttributionParams
+from .tie import UNTIED, untied
 
 #: Propositions, in report (and tie-break) order.
 PROPOSITIONS: tuple[str, ...] = ("vendor", "insider", "external", "outside_evidence")
@@ -644,6 +645,10 @@ def conclude(
                                if not x.get("counted_in") and x not in gone)  # fmt: skip
     lines["total"] += lines["not_weighed"]
     lines["share_producible"] = lines["producible"] / lines["total"] if lines["total"] else None
+    if not per and untied(prep["labs"], skipped):
+        why = UNTIED + "".join(f"; {x['lab']} {x['reason']}" for x in skipped)
+        return {**_verdict_none("undetermined", why), "leading": None, "window": None,
+                "coverage": lines, "per_lab": per, "not_weighed": skipped}  # fmt: skip
     if not per:
         return {
             **_verdict_none(
@@ -775,7 +780,8 @@ def sensitivity(
     return {
         "runs": runs,
         "log10_lr_range": [min(vals), max(vals)] if vals else None,
-        "agreement": sum(r["agrees"] for r in runs) / len(runs),
+        # no ratio in any run: nothing was weighed, so no agreement to report
+        "agreement": sum(r["agrees"] for r in runs) / len(runs) if vals else None,
     }
 
 

@@ -282,6 +282,8 @@ def _sensitivity_text(conc: Mapping[str, Any] | None) -> str | None:
     sens = (conc or {}).get("sensitivity")
     if not isinstance(sens, Mapping) or not sens.get("runs"):
         return None
+    if not isinstance(sens.get("agreement"), int | float):  # no ratio in any rerun
+        return f"not evaluated (no likelihood ratio in the {len(sens['runs'])} reruns)"
     rng = sens.get("log10_lr_range")
     span = f"; log10 LR {log10_text(rng[0])} to {log10_text(rng[1])}" if rng else ""
     return (

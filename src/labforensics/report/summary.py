@@ -100,7 +100,7 @@ def _how_sure(f: Mapping[str, Any]) -> str:
     if leak.get("given"):
         cover = (f"; {_n(leak.get('found'))} of the {_n(leak.get('patients'))} leaked patients "
                  f"({_pct(leak.get('found'), leak.get('patients'))}) are found in the logs, "
-                 "the rest lie outside what the logs can show")  # fmt: skip
+                 "the others are named by no event of the logs")  # fmt: skip
     if c:
         words = HYPOTHESIS_WORDS.get(str(c.get("proposition")), str(c.get("proposition")))
         lr = c.get("log10_lr")
