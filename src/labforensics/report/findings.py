@@ -597,7 +597,10 @@ def build_findings(
     if leak_patients is None or _leak_found(att) == 0:
         # stability measures how often reruns reach the same attribution of a leak:
         # with no leak (or none of it found in the evidence) there is nothing to attribute
-        att["verdict"]["stability_text"] = "not applicable (no leak to attribute)"
+        att["verdict"]["stability_text"] = (
+            "not applicable (no leak to attribute)" if leak_patients is None
+            else "not applicable (no leaked patient is in the evidence)"
+        )  # fmt: skip
     f: dict[str, Any] = {
         "question": QUESTION,
         "tool": {"name": "labforensics", "version": __version__},
