@@ -376,7 +376,18 @@ def prepare(
         "unplaced": unplaced,
         "sighted_at": sighted_at,
         "n_rows_linked": int(linkage.get("rows_linked") or 0) if linkage else None,
+        # the linkage's training size, for the Limits (.linkage_limits)
+        "dump_rows": int(linkage["rows"]) if linkage and linkage.get("rows") is not None else None,
+        "index_rows": _index_rows(linkage),
     }
+
+
+def _index_rows(linkage: dict[str, Any] | None) -> int | None:
+    """The patient index records the linkage ran against (its labs' ``patients_known``
+    summed), or None."""
+    per = (linkage or {}).get("per_lab") or []
+    known = [p.get("patients_known") for p in per if isinstance(p, dict)]
+    return sum(int(k) for k in known) if known and all(isinstance(k, int) for k in known) else None
 
 
 def _censor_end(pe: pd.DataFrame, span: pd.DataFrame, lab: str) -> pd.Timestamp | None:

@@ -9,6 +9,7 @@ from typing import Any
 from ..validation import limits_lines
 from .context import _Context
 from .likelihood import VERBAL_SCALE_TEXT
+from .linkage_limits import linkage_lines
 
 __all__ = ["limits", "pairs_words"]
 
@@ -47,6 +48,7 @@ def limits(
         # the method's error rates measured on synthetic evidence (validation file)
         return ["no leak was given: no proposition about a copy is weighed", *limits_lines()]
     fmr = prep["fmr"]
+    fmr_line = None
     if fmr is not None:
         c = conc.get("coverage") or {}
         high = prep.get("fmr_high")
@@ -55,7 +57,7 @@ def limits(
         # rows is not a rate of zero (QA session 11)
         bound = (f", at most {100 * high:.2f} % at 95 % confidence"
                  if high is not None and f"{100 * high:.2f}" != f"{100 * fmr:.2f}" else "")  # fmt: skip
-        out.append(
+        fmr_line = (
             f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
             f"{bound}"
             f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
@@ -63,8 +65,8 @@ def limits(
             "lab is left out of the weighing when its own pairs are fewer than the count false "
             "links reach with 1 % chance)"
         )
-    else:
-        out.append("the leak is a list of identifiers: no linkage, no false-match rate")
+    # a dump read and linked is never "a list of identifiers", rate or not (QA session 14)
+    out.extend(linkage_lines(prep, fmr_line))
     c = conc.get("coverage") or {}
     if c.get("total"):
         out.append(
