@@ -62,3 +62,16 @@ def test_index_rows_from_the_linkage_summary():
     assert _index_rows({"per_lab": [{"patients_known": 2}, {"patients_known": 5}]}) == 7
     assert _index_rows({"per_lab": [{"patients_known": None}]}) is None
     assert _index_rows(None) is None
+
+
+def test_the_ceiling_at_one_percent_is_very_strong_and_said_so():
+    # QA session 14, item 4: min(6, 2 log10(1 / 0.01)) = 4, LR 10,000: the band
+    # [10,000, 1,000,000) "very strong" (each band includes its lower bound); the README's
+    # "4, 'strong', at 1 %" contradicted the scale
+    from labforensics.attribution.likelihood import ceiling_log10, verbal
+
+    assert ceiling_log10(0.01) == pytest.approx(4.0)
+    assert verbal(10.0 ** ceiling_log10(0.01)) == "very strong"
+    out = limits(_prep(), _conc(), None)
+    assert any("(4 at a mismatch rate of 1 %: a ratio of 10,000, the lower bound of very "
+               "strong; a ratio held at a ceiling is not known to be more)" in t for t in out)  # fmt: skip

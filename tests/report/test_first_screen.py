@@ -580,9 +580,12 @@ def test_an_alternative_held_at_the_ceiling_says_so():
                 40.2 if (p["lab"], a["proposition"]) == ("L01", "external") else a["log10_lr"]
             )
     how = {r["question"]: r["answer"] for r in summary_view(f, WHEN)["rows"]}["How sure"]
-    assert ("over an outside intruder by a likelihood ratio of 2,690 or more (strong; the "
+    # QA session 14: a value held at the ceiling is not known to be more: no "or more",
+    # the ceiling named (10**3.43 = 2,691.5 -> "2,690")
+    assert ("over an outside intruder by a likelihood ratio of 2,690 (strong; the "
             "weakest of the 2 labs where they had a logged operation, L01; held at the "
-            "method's ceiling, see Limits)") in how  # fmt: skip
+            "ceiling of 2,690, see Limits)") in how  # fmt: skip
+    assert "2,690 or more" not in how
     # staff's weakest (L17, 3.1) is not held: no such words there
     assert "L17; held" not in how
 
@@ -612,3 +615,19 @@ def test_evidence_rows_give_the_events_own_record_count(attacker):
         re.sub(r"<[^>]+>", "", h).replace("&#39;", "'") for h in heads
     ]
     assert "records sent out" not in [re.sub(r"<[^>]+>", "", h) for h in heads]
+
+
+def test_the_dependence_ceiling_at_one_lab_reads_very_strong_held_there():
+    # QA session 14 (the demo): "10,000 or more (very strong ...; held at the method's
+    # ceiling)". The ceiling at eps 1 % is min(6, 2 log10(100)) = 4: LR 10,000, in the
+    # band [10,000, 1,000,000) "very strong" (each band includes its lower bound)
+    f = _hand_case()
+    f["per_lab"] = [f["per_lab"][0]]  # L01 only
+    f["per_lab"][0]["alternatives"] = [
+        {"proposition": "insider", "log10_lr": 4.0, "log10_lr_uncapped": 57.3},
+    ]
+    how = {r["question"]: r["answer"] for r in summary_view(f, WHEN)["rows"]}["How sure"]
+    assert ("over laboratory staff by a likelihood ratio of 10,000 (very strong; at L01, the "
+            "one lab where they had a logged operation; held at the ceiling of 10,000, see "
+            "Limits)") in how  # fmt: skip
+    assert "or more" not in how

@@ -104,8 +104,10 @@ def limits(
         )
     out.append(
         "likelihood ratios capped at min(6, 2 log10(1/mismatch rate)) for dependence between "
-        "patients and linkage error, and for a logged proposition at -2 log10(1 - covered share) "
-        "for the part of the leak the logs do not cover; " + VERBAL_SCALE_TEXT
+        "patients and linkage error (4 at a mismatch rate of 1 %: a ratio of 10,000, the lower "
+        "bound of very strong; a ratio held at a ceiling is not known to be more), and for a "
+        "logged proposition at -2 log10(1 - covered share) for the part of the leak the logs "
+        "do not cover; " + VERBAL_SCALE_TEXT
     )
     out.append(
         "an export whose own events do not name each exported patient enters by its size and time "
