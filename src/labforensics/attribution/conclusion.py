@@ -124,6 +124,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._plural import counted
 from ..case import DEFAULT_TZ
 from ..leak.horizon import horizon_m
 from . import coverage as cov
@@ -594,7 +595,7 @@ def _reason(
     if not logs_cover and horizon is not None and d.evidence_start is not None:
         gap = (d.evidence_start - horizon).total_seconds() / 86400.0
         t += (
-            f"; the logs start {_iso(d.evidence_start)}, {gap:.0f} days after the horizon "
+            f"; the logs start {_iso(d.evidence_start)}, {counted(f'{gap:.0f}', 'day')} after the horizon "
             f"{_iso(horizon)}: the copy may predate them"
         )
     if op is not None:
