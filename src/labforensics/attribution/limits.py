@@ -55,11 +55,21 @@ def limits(
         high = float(high) if isinstance(high, int | float) and math.isfinite(high) else None
         # the bound as section 5b and the headline give it: "0.00 %" on a few hundred
         # rows is not a rate of zero (QA session 11)
-        bound = (f", at most {100 * high:.2f} % at 95 % confidence"
-                 if high is not None and f"{100 * high:.2f}" != f"{100 * fmr:.2f}" else "")  # fmt: skip
+        # a bound that differs is shown with the decimals that tell it from the rate
+        # (QA session 14: "0.4 %, at most 0.4 %" for 0.368 % and 0.438 %)
+        d = 2
+        while (
+            high is not None
+            and high != fmr
+            and d < 4
+            and (f"{100 * high:.{d}f}" == f"{100 * fmr:.{d}f}")
+        ):
+            d += 1
+        bound = (f", at most {100 * high:.{d}f} % at 95 % confidence"
+                 if high is not None and f"{100 * high:.{d}f}" != f"{100 * fmr:.{d}f}" else "")  # fmt: skip
         fmr_line = (
-            f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
-            f"{bound}"
+            f"linkage false-match rate of this run (decoy estimate at the threshold): "
+            f"{100 * fmr:.{d}f} %{bound}"
             f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
             "pairs of the labs weighed may be false links: the expected number at that rate; a "
             "lab is left out of the weighing when its own pairs are fewer than the count false "

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from . import figures, tables
-from .numbers import _count, _num, fixed, pct
+from .numbers import _count, _num, fixed, pct, pct_apart
 
 # --- leak linkage (findings["leak_linkage"], issue 13) ---------------------------------
 
@@ -71,8 +71,9 @@ def _fmr_phrase(fmr: Any, parts: Any = None) -> str:
     if _num(fmr) is None:
         return "false-match rate not measured"
     high = _num(parts.get("fmr_high")) if isinstance(parts, Mapping) else None
-    if high is not None and pct(high) != pct(fmr):
-        return f"estimated false-match rate {pct(fmr)}, at most {pct(high)} at 95 % confidence"
+    if high is not None and high != _num(fmr):
+        est, up = pct_apart(fmr, high)  # digits enough to tell them apart (QA session 14)
+        return f"estimated false-match rate {est}, at most {up} at 95 % confidence"
     return f"estimated false-match rate {pct(fmr)}"
 
 
@@ -82,6 +83,7 @@ def _fmr_parts_text(parts: Any) -> str:
     patient (relative decoy, :mod:`labforensics.leak.relative_decoy`)."""
     if not isinstance(parts, Mapping) or _num(parts.get("fmr_relative")) is None:
         return ""
+    rel, rel_high = pct_apart(parts.get("relative_rate"), parts.get("relative_rate_high"))
     return (f"The false-match rate counts people in no index linked all the same: "
             f"{pct(parts.get('fmr_stranger'))} of the links for people with no indexed relative "
             f"(decoy of shuffled fields: {pct(parts.get('stranger_rate'))} of rows with no "
@@ -89,8 +91,8 @@ def _fmr_parts_text(parts: Any) -> str:
             f"{pct(parts.get('fmr_relative'))} for relatives of indexed patients "
             f"({_count(parts.get('unlinked_exposed'))} unlinked rows agree with an indexed "
             f"household; household decoy: {_count(parts.get('relative_links'))} of "
-            f"{_count(parts.get('relative_exposed'))} such rows linked, {pct(parts.get('relative_rate'))}, "
-            f"at most {pct(parts.get('relative_rate_high'))} at 95 % confidence, from "
+            f"{_count(parts.get('relative_exposed'))} such rows linked, {rel}, "
+            f"at most {rel_high} at 95 % confidence, from "
             f"{_count(parts.get('relative_sample'))} sampled rows); with that bound the rate is at "
             f"most {pct(parts.get('fmr_high'))}.")  # fmt: skip
 
