@@ -401,7 +401,12 @@ def test_each_patient_count_names_its_basis(vendor):
     html = vendor["html"]
     sec5 = _section(html, "leak")
     assert "<th>patients seen in the lab&#39;s logs (whole period)</th>" in sec5
-    assert "<th>leaked patients found in the lab&#39;s logs</th>" in sec5
+    # QA session 14: the unit named (pairs here, identifiers in the hypotheses table)
+    assert "<th>leaked lab-patient pairs found in the lab&#39;s logs</th>" in sec5
+    assert "in lab-patient pairs: a patient of two labs counts at each" in sec5
+    sec6 = _section(html, "hypotheses")
+    assert "<th>leaked identifiers explained (each once, whatever its labs)</th>" in sec6
+    assert "Its counts are distinct leaked identifiers, each counted once" in sec6
     gl = _section(html, "glossary")
     entry = re.search(r'<dt id="g-patients-of-a-lab">patients of a lab</dt><dd>(.*?)</dd>', gl)
     assert entry, "glossary entry"
