@@ -97,7 +97,7 @@ def _how_sure(f: Mapping[str, Any]) -> str:
     c = f.get("conclusion") if isinstance(f.get("conclusion"), Mapping) else None
     leak = f.get("leak") or {}
     cover = ""
-    if leak.get("given"):
+    if leak.get("given") and leak.get("patients"):  # "0 of the 0 (n/a)" says nothing
         cover = (f"; {_n(leak.get('found'))} of the {_n(leak.get('patients'))} leaked patients "
                  f"({_pct(leak.get('found'), leak.get('patients'))}) are found in the logs, "
                  "the others are named by no event of the logs")  # fmt: skip
