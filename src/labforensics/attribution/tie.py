@@ -21,9 +21,9 @@ __all__ = ["index_pairs_of", "own_pairs", "untied"]
 
 #: The reason of a case whose leak no lab's logs or patient index hold.
 UNTIED = (
-    "no leaked patient is a patient seen in the evidence or held by the patient indexes of "
-    "the labs: the leak cannot be tied to these labs (its rows may be of another source, "
-    "or invented; they are no evidence of a copy outside the logs)"
+    "no leaked patient is a patient seen in the evidence or linked to the labs' patient "
+    "indexes: the leak cannot be tied to these labs, which is no evidence of a copy outside "
+    "the logs (a dump's unlinked rows may still be of indexed people the linkage missed)"
 )
 
 
