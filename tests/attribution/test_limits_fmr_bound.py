@@ -30,3 +30,10 @@ def test_no_bound_when_equal_missing_or_nan():
         assert "at 95 % confidence" not in line
         assert ": 1.23 % (about 5 of the 400 lab-patient pairs" in line
     assert "95 %" not in _fmr_line({"fmr": 0.0123})
+
+
+def test_bound_close_to_the_rate_gets_the_digits_to_differ():
+    # QA session 14: 0.368 % and 0.438 % both read "0.4 %" in 5b; here 0.368 % and
+    # 0.372 %: 0.37 = 0.37 at 2 decimals, 0.368 < 0.372 at 3
+    line = _fmr_line({"fmr": 0.00368, "fmr_high": 0.00372})
+    assert ": 0.368 %, at most 0.372 % at 95 % confidence" in line

@@ -222,8 +222,11 @@ def test_undetermined_when_nothing_found():
     ev, ss = build(c)
     a = attribute(ev, ss, leak=["999001", "999002"], case_key=KEY, params=P, case=CASE)
     # IPPs that no lab knows: nothing to trace, both listed as never seen (pseudonyms)
-    # issue 15: a copy the evidence does not cover is outside_evidence, with no ratio
-    assert a.verdict == "outside_evidence" and "none of the 2" in a.verdict_rule
+    # QA session 14: identifiers no lab's logs or index hold cannot be tied to these
+    # labs: undetermined, no leading proposition (was outside_evidence, issue 15)
+    assert a.verdict == "undetermined" and "none of the 2" in a.verdict_rule
+    assert a.conclusion["leading"] is None
+    assert a.conclusion["reason"].startswith("no leaked patient is a patient seen in the evidence")
     assert a.conclusion["log10_lr"] is None and a.conclusion["coverage"]["unplaced"] == 2
     assert len(a.never_seen) == 2 and a.never_seen["leak_id"].str.fullmatch(r"P[0-9a-f]{16}").all()
 

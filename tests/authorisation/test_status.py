@@ -98,6 +98,24 @@ def test_beyond_by_window_end_inclusive(tmp_path):
     ]
 
 
+def test_one_minute_is_singular(tmp_path):
+    # QA session 14: "1 minutes after its end"; 00:01 on 1 April is 1 min past the
+    # inclusive end 2020-03-31
+    out = _assess(tmp_path, [extraction("2020-04-01 00:01", 2)])
+    assert list(out.iloc[0]["limits_crossed"]) == [
+        "at 2020-04-01 00:01 local, outside the window of ticket MIG-1 (2020-03-01 to "
+        "2020-03-31): 1 minute after its end"
+    ]
+
+
+def test_counted_units():
+    from labforensics._plural import counted
+
+    assert [counted(n, "day") for n in ("0", "1", "1.5", "2", "1,000")] == [
+        "0 days", "1 day", "1.5 days", "2 days", "1,000 days"
+    ]  # fmt: skip
+
+
 def test_beyond_by_destination(tmp_path):
     out = _assess(tmp_path, [extraction("2020-03-10 10:00", 2, out="L08_export.csv")])
     assert out.iloc[0]["status"] == "beyond"

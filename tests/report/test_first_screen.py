@@ -401,7 +401,12 @@ def test_each_patient_count_names_its_basis(vendor):
     html = vendor["html"]
     sec5 = _section(html, "leak")
     assert "<th>patients seen in the lab&#39;s logs (whole period)</th>" in sec5
-    assert "<th>leaked patients found in the lab&#39;s logs</th>" in sec5
+    # QA session 14: the unit named (pairs here, identifiers in the hypotheses table)
+    assert "<th>leaked lab-patient pairs found in the lab&#39;s logs</th>" in sec5
+    assert "in lab-patient pairs: a patient of two labs counts at each" in sec5
+    sec6 = _section(html, "hypotheses")
+    assert "<th>leaked identifiers explained (each once, whatever its labs)</th>" in sec6
+    assert "Its counts are distinct leaked identifiers, each counted once" in sec6
     gl = _section(html, "glossary")
     entry = re.search(r'<dt id="g-patients-of-a-lab">patients of a lab</dt><dd>(.*?)</dd>', gl)
     assert entry, "glossary entry"
@@ -580,9 +585,12 @@ def test_an_alternative_held_at_the_ceiling_says_so():
                 40.2 if (p["lab"], a["proposition"]) == ("L01", "external") else a["log10_lr"]
             )
     how = {r["question"]: r["answer"] for r in summary_view(f, WHEN)["rows"]}["How sure"]
-    assert ("over an outside intruder by a likelihood ratio of 2,690 or more (strong; the "
+    # QA session 14: a value held at the ceiling is not known to be more: no "or more",
+    # the ceiling named (10**3.43 = 2,691.5 -> "2,690")
+    assert ("over an outside intruder by a likelihood ratio of 2,690 (strong; the "
             "weakest of the 2 labs where they had a logged operation, L01; held at the "
-            "method's ceiling, see Limits)") in how  # fmt: skip
+            "ceiling of 2,690, see Limits)") in how  # fmt: skip
+    assert "2,690 or more" not in how
     # staff's weakest (L17, 3.1) is not held: no such words there
     assert "L17; held" not in how
 
@@ -612,3 +620,19 @@ def test_evidence_rows_give_the_events_own_record_count(attacker):
         re.sub(r"<[^>]+>", "", h).replace("&#39;", "'") for h in heads
     ]
     assert "records sent out" not in [re.sub(r"<[^>]+>", "", h) for h in heads]
+
+
+def test_the_dependence_ceiling_at_one_lab_reads_very_strong_held_there():
+    # QA session 14 (the demo): "10,000 or more (very strong ...; held at the method's
+    # ceiling)". The ceiling at eps 1 % is min(6, 2 log10(100)) = 4: LR 10,000, in the
+    # band [10,000, 1,000,000) "very strong" (each band includes its lower bound)
+    f = _hand_case()
+    f["per_lab"] = [f["per_lab"][0]]  # L01 only
+    f["per_lab"][0]["alternatives"] = [
+        {"proposition": "insider", "log10_lr": 4.0, "log10_lr_uncapped": 57.3},
+    ]
+    how = {r["question"]: r["answer"] for r in summary_view(f, WHEN)["rows"]}["How sure"]
+    assert ("over laboratory staff by a likelihood ratio of 10,000 (very strong; at L01, the "
+            "one lab where they had a logged operation; held at the ceiling of 10,000, see "
+            "Limits)") in how  # fmt: skip
+    assert "or more" not in how

@@ -29,3 +29,20 @@ def test_fmr_phrase_states_the_bound():
     assert _fmr_phrase(0.004, {"fmr_high": 0.004}) == "estimated false-match rate 0.4 %"
     assert _fmr_phrase(0.004) == "estimated false-match rate 0.4 %"
     assert _fmr_phrase(None) == "false-match rate not measured"
+
+
+def test_estimate_and_bound_told_apart():
+    # QA session 14: "127 of 34,475 such rows linked, 0.4 %, at most 0.4 %": 127 / 34,475
+    # = 0.368 %, bound 0.438 %: at one decimal both 0.4 %, at two 0.37 % and 0.44 %
+    from labforensics.report.numbers import pct_apart
+
+    assert pct_apart(127 / 34475, 0.00438) == ("0.37 %", "0.44 %")
+    assert pct_apart(0.004, 0.0075) == ("0.4 %", "0.8 %")  # already apart: pct's
+    assert pct_apart(0.01, 0.01) == ("1.0 %", "1.0 %")
+    assert pct_apart(None, 0.01) == ("n/a", "1.0 %")
+    from labforensics.report.leak_view import _fmr_parts_text
+
+    text = _fmr_parts_text({"fmr_relative": 0.001, "relative_rate": 127 / 34475,
+                            "relative_rate_high": 0.00438, "relative_links": 127,
+                            "relative_exposed": 34475})  # fmt: skip
+    assert "127 of 34,475 such rows linked, 0.37 %, at most 0.44 % at 95 % confidence" in text

@@ -157,6 +157,7 @@ from .likelihood import VERBAL_SCALE_TEXT
 from .params import AttributionParams
 from .propositions import HYPOTHESES, STRENGTH_SCALE, VERDICT_RULE
 from .stability import _analyse, _Run, _stability
+from .tie import index_pairs_of
 
 __all__ = [
     "HYPOTHESES",
@@ -516,7 +517,7 @@ def attribute(
     given = leak
     leak = as_leak_rows(leak, patients, case=case, case_key=case_key)  # a dump: linked
     registry = registry_of(given)
-    index_pairs = None
+    index_pairs = people = None
     if leak is given and leak is not None and patients is not None:
         # a list: the indexes date its labs' patients and place its lab-less identifiers
         people = _index_people(patients, case, case_key)
@@ -533,7 +534,8 @@ def attribute(
         else pd.DataFrame({c: [] for c in _STABILITY_COLS})
     )
     totals = _totals(ctx, run)
-    conc = _conclusion(ctx, run, events, sessions, params, given, case, registry)
+    conc = _conclusion(ctx, run, events, sessions, params, given, case, registry,
+                       index_pairs_of(given, people))  # fmt: skip
     totals["share_rule_verdict"] = run.verdict  # the former verdict (VERDICT_RULE), for reference
     return Attribution(
         verdict=conc["proposition"],
@@ -562,16 +564,20 @@ def _conclusion(
     given: Any,
     case: CaseContext,
     registry: pd.DataFrame | None,
+    indexed: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The conclusion (:mod:`.conclusion`) with its sensitivity and limits; ``registry``:
-    the patient index's (lab, patient, created) (:func:`.coverage.registry_of`), or None."""
+    the patient index's (lab, patient, created) (:func:`.coverage.registry_of`), or None;
+    ``indexed``: every (lab, patient) of the indexes (:func:`.tie.index_pairs_of`)."""
     summary = getattr(given, "summary", None) if hasattr(given, "leak_rows") else None
     sighted = case.sighted_at
     if sighted is None and summary and summary.get("sighted_at"):
         sighted = pd.Timestamp(summary["sighted_at"])
     links = getattr(given, "links", None) if summary is not None else None
     prep = (
-        _concl.prepare(ctx, run, events, sessions, params, registry, summary, links, sighted)
+        _concl.prepare(
+            ctx, run, events, sessions, params, registry, summary, links, sighted, indexed
+        )  # fmt: skip
         if ctx.leak is not None
         else None
     )

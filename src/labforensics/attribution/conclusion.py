@@ -124,6 +124,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._plural import counted
 from ..case import DEFAULT_TZ
 from ..leak.horizon import horizon_m
 from . import coverage as cov
@@ -148,6 +149,7 @@ from .likelihood import (
 )
 from .limits import limits, pairs_words
 from .params import AttributionParams
+from .tie import UNTIED, untied
 
 #: Propositions, in report (and tie-break) order.
 PROPOSITIONS: tuple[str, ...] = ("vendor", "insider", "external", "outside_evidence")
@@ -593,7 +595,7 @@ def _reason(
     if not logs_cover and horizon is not None and d.evidence_start is not None:
         gap = (d.evidence_start - horizon).total_seconds() / 86400.0
         t += (
-            f"; the logs start {_iso(d.evidence_start)}, {gap:.0f} days after the horizon "
+            f"; the logs start {_iso(d.evidence_start)}, {counted(f'{gap:.0f}', 'day')} after the horizon "
             f"{_iso(horizon)}: the copy may predate them"
         )
     if op is not None:
@@ -644,6 +646,10 @@ def conclude(
                                if not x.get("counted_in") and x not in gone)  # fmt: skip
     lines["total"] += lines["not_weighed"]
     lines["share_producible"] = lines["producible"] / lines["total"] if lines["total"] else None
+    if not per and untied(prep["labs"], skipped):
+        why = UNTIED + "".join(f"; {x['lab']} {x['reason']}" for x in skipped)
+        return {**_verdict_none("undetermined", why), "leading": None, "window": None,
+                "coverage": lines, "per_lab": per, "not_weighed": skipped}  # fmt: skip
     if not per:
         return {
             **_verdict_none(
@@ -775,7 +781,8 @@ def sensitivity(
     return {
         "runs": runs,
         "log10_lr_range": [min(vals), max(vals)] if vals else None,
-        "agreement": sum(r["agrees"] for r in runs) / len(runs),
+        # no ratio in any run: nothing was weighed, so no agreement to report
+        "agreement": sum(r["agrees"] for r in runs) / len(runs) if vals else None,
     }
 
 

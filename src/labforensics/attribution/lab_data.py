@@ -22,6 +22,7 @@ from . import coverage as cov
 from .candidates import _candidate_features
 from .context import _Context
 from .params import AttributionParams
+from .tie import own_pairs
 
 
 def _ns(s: pd.Series) -> np.ndarray:
@@ -58,6 +59,9 @@ class _LabData:
     n_ambiguous: int = 0  # of its pairs, those of lab-less identifiers also found elsewhere
     # end of the censoring period (no registration dates: likelihood, "left-censoring")
     censor_end: pd.Timestamp | None = None
+    # leaked patients that are the lab's (its events or its index name them, dated or
+    # not; :mod:`.tie`); None when not computed
+    n_own: int | None = None
 
 
 def _linkage_info(linkage: dict[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
@@ -308,8 +312,12 @@ def prepare(
     linkage: dict[str, Any] | None,
     links: pd.DataFrame | None,
     sighted_at: pd.Timestamp | None,
+    indexed: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Per-lab data of the conclusion (computed once for every sensitivity rerun).
+
+    ``indexed``: every (lab, patient) of the patient indexes, dated or not
+    (:func:`.tie.index_pairs_of`), to tell the labs' own leaked patients (``n_own``).
 
     ``events``: the case's events; each leaked lab with logs has its events naming a
     patient read when its turn comes (:func:`_patient_events`) and dropped after, so
@@ -337,8 +345,10 @@ def prepare(
         pe = _patient_events(events, lab) if has_logs else None
         hz = horizons.get(lab)
         ids = frozenset(p["leak_id"].astype(str))
+        seen = ctx.patients.loc[ctx.patients["lab"].astype(str) == lab, "patient"]
         data[lab] = _LabData(
             lab=lab,
+            n_own=own_pairs(leaked_set, lab, set(seen.dropna().astype(str)), indexed),
             leak_ids=ids,
             n_ambiguous=int(p["leak_id"].astype(str).isin(ambiguous).sum()),
             known_ns=_ns(u["known_at"]),
@@ -366,7 +376,18 @@ def prepare(
         "unplaced": unplaced,
         "sighted_at": sighted_at,
         "n_rows_linked": int(linkage.get("rows_linked") or 0) if linkage else None,
+        # the linkage's training size, for the Limits (.linkage_limits)
+        "dump_rows": int(linkage["rows"]) if linkage and linkage.get("rows") is not None else None,
+        "index_rows": _index_rows(linkage),
     }
+
+
+def _index_rows(linkage: dict[str, Any] | None) -> int | None:
+    """The patient index records the linkage ran against (its labs' ``patients_known``
+    summed), or None."""
+    per = (linkage or {}).get("per_lab") or []
+    known = [p.get("patients_known") for p in per if isinstance(p, dict)]
+    return sum(int(k) for k in known) if known and all(isinstance(k, int) for k in known) else None
 
 
 def _censor_end(pe: pd.DataFrame, span: pd.DataFrame, lab: str) -> pd.Timestamp | None:

@@ -88,7 +88,9 @@ a product over thousands of patients, is never reported as is. It is capped by:
   :data:`LOG10_CEILING` (6, the top of the ENFSI "very strong" band: this method
   is validated on synthetic evidence only) and ``2 log10(1 / eps)``: two
   independent mismatches (rate ``eps`` each) would fake the strongest pattern
-  the model can see (``eps`` = 1 % gives 4, "strong" at most);
+  the model can see (``eps`` = 1 % gives 4: a ratio of 10,000, the lower bound of
+  "very strong", each band including its lower bound; a ratio held there is not
+  known to be more, and the report says "held at the ceiling of 10,000");
 - the *coverage ceiling* :func:`coverage_ceiling_log10`: with a share ``q`` of the
   leak a logged operation could have produced, ``-2 log10(1 - q)``: the
   uncovered share ``1 - q`` is as well explained by any other source, and two

@@ -9,6 +9,7 @@ from typing import Any
 from ..validation import limits_lines
 from .context import _Context
 from .likelihood import VERBAL_SCALE_TEXT
+from .linkage_limits import linkage_lines
 
 __all__ = ["limits", "pairs_words"]
 
@@ -47,24 +48,35 @@ def limits(
         # the method's error rates measured on synthetic evidence (validation file)
         return ["no leak was given: no proposition about a copy is weighed", *limits_lines()]
     fmr = prep["fmr"]
+    fmr_line = None
     if fmr is not None:
         c = conc.get("coverage") or {}
         high = prep.get("fmr_high")
         high = float(high) if isinstance(high, int | float) and math.isfinite(high) else None
         # the bound as section 5b and the headline give it: "0.00 %" on a few hundred
         # rows is not a rate of zero (QA session 11)
-        bound = (f", at most {100 * high:.2f} % at 95 % confidence"
-                 if high is not None and f"{100 * high:.2f}" != f"{100 * fmr:.2f}" else "")  # fmt: skip
-        out.append(
-            f"linkage false-match rate of this run (decoy estimate at the threshold): {100 * fmr:.2f} %"
-            f"{bound}"
+        # a bound that differs is shown with the decimals that tell it from the rate
+        # (QA session 14: "0.4 %, at most 0.4 %" for 0.368 % and 0.438 %)
+        d = 2
+        while (
+            high is not None
+            and high != fmr
+            and d < 4
+            and (f"{100 * high:.{d}f}" == f"{100 * fmr:.{d}f}")
+        ):
+            d += 1
+        bound = (f", at most {100 * high:.{d}f} % at 95 % confidence"
+                 if high is not None and f"{100 * high:.{d}f}" != f"{100 * fmr:.{d}f}" else "")  # fmt: skip
+        fmr_line = (
+            f"linkage false-match rate of this run (decoy estimate at the threshold): "
+            f"{100 * fmr:.{d}f} %{bound}"
             f" (about {fmr * (c.get('linked') or 0):.0f} of the {c.get('linked', 0):,} lab-patient "
             "pairs of the labs weighed may be false links: the expected number at that rate; a "
             "lab is left out of the weighing when its own pairs are fewer than the count false "
             "links reach with 1 % chance)"
         )
-    else:
-        out.append("the leak is a list of identifiers: no linkage, no false-match rate")
+    # a dump read and linked is never "a list of identifiers", rate or not (QA session 14)
+    out.extend(linkage_lines(prep, fmr_line))
     c = conc.get("coverage") or {}
     if c.get("total"):
         out.append(
@@ -102,8 +114,10 @@ def limits(
         )
     out.append(
         "likelihood ratios capped at min(6, 2 log10(1/mismatch rate)) for dependence between "
-        "patients and linkage error, and for a logged proposition at -2 log10(1 - covered share) "
-        "for the part of the leak the logs do not cover; " + VERBAL_SCALE_TEXT
+        "patients and linkage error (4 at a mismatch rate of 1 %: a ratio of 10,000, the lower "
+        "bound of very strong; a ratio held at a ceiling is not known to be more), and for a "
+        "logged proposition at -2 log10(1 - covered share) for the part of the leak the logs "
+        "do not cover; " + VERBAL_SCALE_TEXT
     )
     out.append(
         "an export whose own events do not name each exported patient enters by its size and time "

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._plural import counted
 from .context import _as_lists, _Context
 from .labels import proposition_who
 from .params import AttributionParams
@@ -173,7 +174,9 @@ def _unexplained(
         if not cand.empty:
             rc = cand[(cand["lab"] == r.lab) & cand["routine"].astype(bool) & cand["holds"]]
             for (acc, mod), g in rc.groupby(["account", "module"], sort=True):
-                routine.append(f"{acc}/{mod} (records on {int(g['pathway_days'].iloc[0])} days)")
+                routine.append(
+                    f"{acc}/{mod} (records on {counted(str(int(g['pathway_days'].iloc[0])), 'day')})"
+                )
         out.append(
             {
                 "lab": r.lab,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta, binom
 
+from .._plural import counted
 from .context import _Context
 from .params import AttributionParams
 
@@ -358,7 +359,7 @@ def _window_row(
     if int(censored.sum()):
         note.append(
             f"{int(censored.sum())} patients first seen before {censor_until.isoformat()} "
-            f"(first {params.censor_days:g} days of evidence) left out of the lower bound: "
+            f"(first {counted(f'{params.censor_days:g}', 'day')} of evidence) left out of the lower bound: "
             "they may predate logging"
         )
     dates = m.loc[m["lab"] == lab, "date"].dropna()

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .._arrays import unique_sorted
+from .._plural import counted
 from ..case import DEFAULT_TZ
 from ..identity import canonical_account
 from ..labcodes import lab_alias_map, resolve_lab
@@ -97,10 +98,10 @@ def _local(ts: pd.Timestamp, tz: str) -> str:
 def _span(delta: pd.Timedelta) -> str:
     s = delta.total_seconds()
     if s >= 2 * 86400:
-        return f"{s / 86400:,.0f} days"
+        return counted(f"{s / 86400:,.0f}", "day")
     if s >= 2 * 3600:
-        return f"{s / 3600:,.0f} hours"
-    return f"{max(s / 60, 1):,.0f} minutes"
+        return counted(f"{s / 3600:,.0f}", "hour")
+    return counted(f"{max(s / 60, 1):,.0f}", "minute")
 
 
 def _account_matches(accounts: np.ndarray, pattern: str) -> np.ndarray:

@@ -84,6 +84,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy.stats import chi2
 
+from .._plural import counted
 from .._reasons import split_reasons
 from .._validation import Boolean, Duration, Interval, OneOf, constrained, validate
 from ..errors import SchemaError
@@ -534,7 +535,7 @@ def unexplained_groups(
 
 def _unexplained_reason(r: pd.Series, days: float) -> str:
     sittings = "one sitting" if r["n_sittings"] == 1 else f"{int(r['n_sittings'])} sittings"
-    span = f" over {days:.0f} days" if days >= 1 else ""
+    span = f" over {counted(f'{days:.0f}', 'day')}" if days >= 1 else ""
     return (
         f"{r['unexplained']:.0f} of {r['accessed']:.0f} patients read in {sittings}{span} "
         "have no request, sample or result at this lab within the window (combined "

@@ -282,6 +282,8 @@ def _sensitivity_text(conc: Mapping[str, Any] | None) -> str | None:
     sens = (conc or {}).get("sensitivity")
     if not isinstance(sens, Mapping) or not sens.get("runs"):
         return None
+    if not isinstance(sens.get("agreement"), int | float):  # no ratio in any rerun
+        return f"not evaluated (no likelihood ratio in the {len(sens['runs'])} reruns)"
     rng = sens.get("log10_lr_range")
     span = f"; log10 LR {log10_text(rng[0])} to {log10_text(rng[1])}" if rng else ""
     return (
@@ -595,7 +597,10 @@ def build_findings(
     if leak_patients is None or _leak_found(att) == 0:
         # stability measures how often reruns reach the same attribution of a leak:
         # with no leak (or none of it found in the evidence) there is nothing to attribute
-        att["verdict"]["stability_text"] = "not applicable (no leak to attribute)"
+        att["verdict"]["stability_text"] = (
+            "not applicable (no leak to attribute)" if leak_patients is None
+            else "not applicable (no leaked patient is in the evidence)"
+        )  # fmt: skip
     f: dict[str, Any] = {
         "question": QUESTION,
         "tool": {"name": "labforensics", "version": __version__},

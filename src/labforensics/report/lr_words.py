@@ -99,10 +99,14 @@ def _alternatives(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
         x, lab, raw = min(vals)
         # a value held at the method's ceiling (dependence, coverage: Limits) is a floor of
         # what the evidence gives, not a measurement: say so (third reader, session 6)
-        held = "; held at the method's ceiling, see Limits" if raw > x + 1e-9 else ""
+        # held: the value is the ceiling, not known to be more (QA session 14: "10,000 or
+        # more"); "or more" only of a measured weakest lab, the others' ratios higher
+        is_held = raw > x + 1e-9
+        held = f"; held at the ceiling of {lr_text(x)}, see Limits" if is_held else ""
+        more = " or more" if len(vals) > 1 and not is_held else ""
         where = (f"the weakest of the {len(vals)} labs where they had a logged operation, "
                  f"{lab}" if len(vals) > 1 else f"at {lab}, the one lab where they had a "
                  "logged operation")  # fmt: skip
-        parts.append(f"over {who} by a likelihood ratio of {lr_text(x)} or more "
+        parts.append(f"over {who} by a likelihood ratio of {lr_text(x)}{more} "
                      f"({_verbal(10.0**x)}; {where}{held})")  # fmt: skip
     return (". The findings favour it " + "; ".join(parts)) if parts else ""

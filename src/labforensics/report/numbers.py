@@ -62,7 +62,40 @@ def fixed(value: float, digits: int, sign: bool = False) -> str:
     return text
 
 
-__all__ = ["fixed", "pct"]
+def pct_apart(estimate: Any, bound: Any, max_decimals: int = 4) -> tuple[str, str]:
+    """An estimate and its bound as percentages with enough decimals to tell them apart.
+
+    QA session 14: "0.4 %, at most 0.4 % at 95 %" for 0.368 % and 0.438 %. Both get
+    :func:`pct`'s digits, then one more decimal at a time (up to ``max_decimals``) while
+    they read the same though they differ.
+
+    Parameters
+    ----------
+    estimate, bound : float or None
+        Shares (0.00368 is 0.368 %).
+    max_decimals : int, default 4
+        The most decimals of the percentage.
+
+    Returns
+    -------
+    (str, str)
+        ``("0.37 %", "0.44 %")`` for 0.00368 and 0.00438; :func:`pct`'s strings when
+        either is missing, they are equal, or they already differ.
+    """
+    a, b = pct(estimate), pct(bound)
+    fa, fb = _num(estimate), _num(bound)
+    if fa is None or fb is None or fa == fb or a != b:
+        return a, b
+    d = len(a.split(" ")[0].partition(".")[2])
+    while d < max_decimals:
+        d += 1
+        a, b = f"{100 * fa:,.{d}f} %", f"{100 * fb:,.{d}f} %"
+        if a != b:
+            break
+    return a, b
+
+
+__all__ = ["fixed", "pct", "pct_apart"]
 
 
 class Composed(str):

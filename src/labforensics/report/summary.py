@@ -97,10 +97,10 @@ def _how_sure(f: Mapping[str, Any]) -> str:
     c = f.get("conclusion") if isinstance(f.get("conclusion"), Mapping) else None
     leak = f.get("leak") or {}
     cover = ""
-    if leak.get("given"):
+    if leak.get("given") and leak.get("patients"):  # "0 of the 0 (n/a)" says nothing
         cover = (f"; {_n(leak.get('found'))} of the {_n(leak.get('patients'))} leaked patients "
                  f"({_pct(leak.get('found'), leak.get('patients'))}) are found in the logs, "
-                 "the rest lie outside what the logs can show")  # fmt: skip
+                 "the others are named by no event of the logs")  # fmt: skip
     if c:
         words = HYPOTHESIS_WORDS.get(str(c.get("proposition")), str(c.get("proposition")))
         lr = c.get("log10_lr")
