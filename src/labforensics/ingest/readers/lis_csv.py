@@ -83,6 +83,7 @@ import numpy as np
 
 from .._common import MAX_LINE_BYTES
 from .._cut_char import cut_char_note
+from .._kept_lines import kept_line_problems
 from .._lis_convert import _convert
 from .._lis_encoding import _is_utf8, encoding_account, transcode
 from .._lis_structure import (
@@ -432,9 +433,10 @@ def _per_file_problems(
     lines: np.ndarray,
     profile: Profile,
     enc_problems: list[tuple[int, FieldProblem]],
+    quarantine: list[list[QuarantineRow]],
 ) -> list[list[FieldProblem]]:
     """Each file's field problems: the conversion's, then the NUL bytes' and the
-    encoding's (sorted by line)."""
+    encoding's (sorted by line), none of a quarantined record (:mod:`.._kept_lines`)."""
     per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
     for f, p in problems:
         per_file_problems[f].append(p)
@@ -443,9 +445,11 @@ def _per_file_problems(
             enc_problems = enc_problems + _nul_problems(
                 nul_runs, data, rs, ce, kind, rfile, lines, profile
             )
+        byte_level: list[list[FieldProblem]] = [[] for _ in range(nf)]
         for f, p in enc_problems:
-            per_file_problems[f].append(p)
-        for fp in per_file_problems:
+            byte_level[f].append(p)
+        for f, fp in enumerate(per_file_problems):
+            fp += kept_line_problems(byte_level[f], quarantine[f])
             fp.sort(key=lambda p: p.line or 0)
     return per_file_problems
 
@@ -590,7 +594,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         )  # fmt: skip
     per_file_problems = _per_file_problems(
         nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile,
-        enc.problems + cr_problems,
+        enc.problems + cr_problems, quarantine,
     )  # fmt: skip
     n_ev, files = _file_reads(
         items, g_file, rfile, kind, quarantine, per_file_problems, truncated, notes, labs,

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._cut_char import cut_char_note
+from .._kept_lines import kept_line_problems
 from .._lis_convert import _convert
 from .._lis_encoding import Transcoded, _is_utf8, line_account, transcode
 from .._lis_structure import _cells
@@ -299,6 +300,10 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         qrows = _quote_as_written(qrows, table, as_written, spec, profile, key)
     for f, q in qrows:
         quarantine[f].append(q)
+    # a quarantined line's NUL and encoding problems: its quarantine row says it all
+    per_file_problems = [
+        kept_line_problems(fp, q) for fp, q in zip(per_file_problems, quarantine, strict=True)
+    ]
     for f, p in problems:
         per_file_problems[f].append(p)
     n_ev, files = _file_reads(

@@ -208,6 +208,7 @@ import numpy as np
 import pandas as pd
 
 from .._common import build_events, read_bytes, split_lines
+from .._kept_lines import kept_line_problems
 from .._lis_encoding import decode_utf8_accounted
 from .._syslog_headers import (
     _HEADERS,
@@ -565,7 +566,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         rows_to_events=int(to_event.sum()),
         ignored=int(ignored.sum()),
         quarantine=quarantine,
-        field_problems=enc_problems,
+        field_problems=kept_line_problems(enc_problems, quarantine),
         truncated=truncated,
         truncation_note=note,
         lab=ctx.lab,
