@@ -139,19 +139,17 @@ def test_field_problem_values_and_reasons_capped():
     # DATE holds 10 characters then 70,000 NULs: 70,010 characters, 4,474 cut;
     # NB_ENREG "1" then 70,000 NULs: 70,001, 4,465 cut; DETAIL "x" 100,000 NULs "y":
     # 100,002, 34,466 cut. The date does not parse: the row is quarantined, its text
-    # (88 characters without the NULs, 240,088 with them) cut by 174,552.
+    # (88 characters without the NULs, 240,088 with them) cut by 174,552; its quarantine
+    # row accounts for it, so its NULs are no field problem (session 14). The same
+    # NB_ENREG and DETAIL in a row with a date (line 3) are kept: their problems capped.
     nuls = "\x00" * 70000
-    r = parse(
-        legacy_bytes(
-            [row(date="05/03/2018" + nuls, nb="1" + nuls, detail="x" + "\x00" * 100000 + "y")]
-        )
-    )
-    assert len(r.events) == 0
-    fp = [(p.column, p.value) for p in r.field_problems]
+    big = {"nb": "1" + nuls, "detail": "x" + "\x00" * 100000 + "y"}
+    r = parse(legacy_bytes([row(date="05/03/2018" + nuls, **big), row(**big)]))
+    assert len(r.events) == 1
+    fp = [(p.line, p.column, p.value) for p in r.field_problems]
     assert fp == [
-        ("DATE", "05/03/2018" + " " * (RAW_CAP - 10) + "… [4,474 more characters cut]"),
-        ("records", "1" + " " * (RAW_CAP - 1) + "… [4,465 more characters cut]"),
-        ("detail", "x" + " " * (RAW_CAP - 1) + "… [34,466 more characters cut]"),
+        (3, "records", "1" + " " * (RAW_CAP - 1) + "… [4,465 more characters cut]"),
+        (3, "detail", "x" + " " * (RAW_CAP - 1) + "… [34,466 more characters cut]"),
     ]
     (q,) = r.quarantine
     shown = "05/03/2018" + " " * (RAW_CAP - 10) + "… [4,474 more characters cut]"
