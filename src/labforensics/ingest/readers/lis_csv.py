@@ -82,7 +82,7 @@ from pathlib import Path
 import numpy as np
 
 from .._common import MAX_LINE_BYTES
-from .._cut_char import cut_char_note
+from .._cut_char import cut_char_note, partial_last_line_reason
 from .._kept_lines import kept_line_problems
 from .._lis_convert import _convert
 from .._lis_encoding import _is_utf8, encoding_account, transcode
@@ -327,13 +327,8 @@ def _quarantine_gzip_cut(
         i = int(np.searchsorted(rfile, f, side="right")) - 1
         if i < 0 or rfile[i] != f or kind[i] != 0:
             continue
-        where = "after the gzip cut" if gz_cut[f] == 1 else "ending inside a character"
-        quarantine[f].append(
-            QuarantineRow(
-                int(lines[i]), f"record cut short: partial last line {where} (no line end)",
-                raw_text(i),
-            )
-        )  # fmt: skip
+        reason = partial_last_line_reason(gz_cut[f] == 1, gz_cut[f] == 2)
+        quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
         if gz_cut[f] == 1:  # a character cut's note is already said (cut_char_note)
             notes[f].append(f"last record (line {lines[i]}) cut short by the gzip cut")
         kind[i] = 4
@@ -529,9 +524,10 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     truncated = [bool(it[3]) for it in items]
     # the data stops at a cut: 1 of gzip, 2 inside a UTF-8 (UTF-16) character
     gz_cut = np.asarray(truncated, dtype=np.int8)
+    single_byte = not _is_utf8(profile.encoding)  # a UTF-8 last line is looked at
     for f, it in enumerate(items):
-        if not truncated[f] and (_is_utf8(profile.encoding) or it[5] is not None):
-            cut = cut_char_note(bytes(it[0]), it[5])
+        if not truncated[f]:
+            cut = cut_char_note(bytes(it[0]), it[5], single_byte=single_byte and it[5] is None)
             if cut:
                 truncated[f] = True
                 notes[f].append(cut)
