@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from labforensics.ingest._lis_convert import _count_problem
+from lis_headers import LEGACY_HEADER as HEADER
 
 
 @pytest.mark.parametrize(
@@ -50,8 +51,6 @@ def test_grouped_value_without_grouping_is_not_too_large():
     assert _count_problem("12 500", "NB", grouping=False) == "NB: not a non-negative integer"
 
 
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
 CELLS = [
     ("  7  ", 7, None),
     ("\t7\t", 7, None),

@@ -19,12 +19,10 @@ from labforensics.ingest.protection import UNPLACED_NOTE
 from labforensics.ingest.readers.lis_csv import parse_lis_bytes, read_lis_many
 from labforensics.ingest.registry import ReadContext
 from labforensics.privacy import CaseKey
+from lis_headers import CURRENT_HEADER
+from lis_headers import LEGACY_HEADER as LEG
 
 KEY = CaseKey(b"q" * 32)
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 NAME = "AUDIT_L02_20180305.csv"
 
 
@@ -192,10 +190,7 @@ def test_quarantined_multibyte_text_capped_by_characters(n, cut):
 def test_short_texts_unchanged_bom_dropped():
     # a UTF-8 BOM starting a quarantined record (files laid end to end) is dropped
     # from its text, as before; short texts get no marker
-    cur = (
-        "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;"
-        "ipp;num_demande;nb_lignes;volume_octets;id_session;commentaire"
-    )
+    cur = CURRENT_HEADER
     good = "2020-11-02T09:00:00+01:00;L03;S1;u1;technicien;PC1;10.0.0.1;resultats;consultation;succes;;D1;;;A1;"
     data = (cur + "\n" + good + "\n\ufeff" + good + ";extra\n").encode()
     r = parse_lis_bytes(
@@ -209,10 +204,7 @@ def test_capped_record_keeps_its_marker_through_redaction(tmp_path):
     """The cut marker is not a field value: redaction never turns it into a pseudonym."""
     from labforensics.ingest import read_evidence
 
-    header = (
-        "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-        "NB_ENREG;DETAIL\r\n"
-    )
+    header = LEG + "\r\n"
     row = "01/03/2019;10:00:00;L01;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;4001;D1;;\r\n"
     (tmp_path / "AUDIT_L01_20190301.csv").write_bytes(
         (header + row).encode("cp1252") + b"\x00" * 100_000
