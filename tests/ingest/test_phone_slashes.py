@@ -43,9 +43,9 @@ def test_phone_with_slashes_redacted(text, want):
 )
 def test_slash_form_stays_linear(unit):
     text = (unit * (200_000 // len(unit) + 1))[:200_000]
-    t = time.perf_counter()
+    t = time.process_time()
     _PHONE.sub("", text)
-    assert time.perf_counter() - t < 1.0
+    assert time.process_time() - t < 1.0
 
 
 def test_detail_phone_redacted_when_read(tmp_path):
