@@ -32,9 +32,9 @@ def test_a_long_detail_runs_in_seconds(tmp_path):
     ]  # fmt: skip
     (ev / "AUDIT_L01_20200302.csv").write_text(HEADER + "".join(rows), encoding="cp1252")
     assert len(DETAIL) == 325_021
-    t = time.perf_counter()
+    t = time.process_time()
     res = investigate([ev], tmp_path / "out", progress=False)
-    took = time.perf_counter() - t
+    took = time.process_time() - t
     # the three rows are events, one session; the export with its 500 records
     assert res.findings["accounting"]["totals"]["events"] == 3
     ex = pd.read_parquet(tmp_path / "out" / "exports.parquet")

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._arrays import unique_sorted
+
 __all__ = ["failed_logins", "first_known"]
 
 
@@ -101,6 +103,6 @@ def failed_logins(
     failed_n = np.bincount(f_sess, minlength=S).astype(np.int64)
     f_ip = ip_codes[fi[f_row]]
     has = f_ip >= 0
-    pairs = np.unique(f_sess[has] * (n_ip + 1) + f_ip[has])
+    pairs = unique_sorted(f_sess[has] * (n_ip + 1) + f_ip[has])
     failed_ips = np.bincount(pairs // (n_ip + 1), minlength=S).astype(np.int64)
     return failed_n, failed_ips

@@ -262,9 +262,9 @@ def test_one_message_with_100k_participant_objects_reads_in_linear_time(tmp_path
         'ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1"/>'
         for i in [*range(n), 0]
     )
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     r = _read(tmp_path, _msg(objects=objs), name="big.xml")
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert elapsed < 30, f"{elapsed:.1f} s"  # ~2 s on the 2-core CI box
     assert r.rows_to_events == 1 and not r.quarantine
     assert len(r.events) == n  # one event per distinct patient, the repeat dropped
@@ -287,9 +287,9 @@ def test_20k_plain_xml_messages_read_in_linear_time(tmp_path):
 
     n = 20_000
     one = _msg().replace("\n", "") + "\n"
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     r = _read(tmp_path, one * n, name="many.xml")
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert elapsed < 10, f"{elapsed:.1f} s"  # 5x headroom; the old code took 35 s
     assert r.rows_read == n and r.rows_to_events == n and not r.quarantine
     assert len(r.events) == n and r.events["message_id"].nunique() == n  # one per message

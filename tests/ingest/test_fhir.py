@@ -410,9 +410,9 @@ def test_one_event_with_100k_patient_entities_reads_in_linear_time(tmp_path):
         "agent": [{"requestor": True, "who": {"identifier": {"value": "u1"}}}],
         "entity": ents,
     }
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     r = _read(tmp_path, json.dumps(res), lab="L01")
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert elapsed < 30, f"{elapsed:.1f} s"  # ~2.5 s on the 2-core CI box
     _accounts_add_up(r)
     assert r.rows_read == 1 and r.rows_to_events == 1  # one resource

@@ -43,9 +43,9 @@ def write_legacy(tmp: Path, rows: list[str], name: str = "AUDIT_L07_20170301.csv
 @pytest.mark.parametrize("text", ["a" * 400_000, "1" * 400_000, "12 " * 130_000, "a." * 200_000])
 def test_redaction_regexes_are_linear(rx, text):
     # _EMAIL rescanned a run without "@" from every position: 100 KB of letters took 22 s
-    t = time.perf_counter()
+    t = time.process_time()
     rx.sub("", text)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
 
 
 def test_email_still_redacted_after_the_linear_fix():
@@ -58,9 +58,9 @@ def test_huge_free_text_field_reads_in_linear_time(tmp_path):
     # have) must now read whole in seconds
     com = "Commentaire " + "abcdefghij" * 90_000
     p = write_current(tmp_path, [cur_row(com=com)])
-    t = time.perf_counter()
+    t = time.process_time()
     ev = read_evidence([p], case_key=KEY)
-    assert time.perf_counter() - t < 20.0
+    assert time.process_time() - t < 20.0
     assert len(ev.events) == 1 and len(ev.events["detail"].iloc[0]) == len(com)
 
 
@@ -68,18 +68,18 @@ def test_record_over_one_mib_is_quarantined_in_linear_time(tmp_path):
     # 2 MB of letters: over the 1 MiB limit (README, preflight), quarantined, quickly
     com = "Commentaire " + "abcdefghij" * 200_000
     p = write_current(tmp_path, [cur_row(com=com)])
-    t = time.perf_counter()
+    t = time.process_time()
     ev = read_evidence([p], case_key=KEY)
-    assert time.perf_counter() - t < 20.0
+    assert time.process_time() - t < 20.0
     assert len(ev.events) == 0 and len(ev.quarantine) == 1
     assert "longer than the 1 MiB a line may have" in ev.quarantine["reason"].iloc[0]
 
 
 def test_redactor_on_long_texts_is_fast():
     r = Redactor(KEY, {"L07": ["40000025"]})
-    t = time.perf_counter()
+    t = time.process_time()
     r.redact("a" * 1_000_000 + " 40000025", "L07")
-    assert time.perf_counter() - t < 5.0
+    assert time.process_time() - t < 5.0
 
 
 # --------------------------------------------------------------------------- 1. range

@@ -263,6 +263,7 @@ def test_glued_file_without_header_its_bom_opens_a_data_row(tmp_path):
     fr = ev.report.files[0]
     assert (fr.rows_read, fr.events, fr.quarantined) == (2, 2, 0)
     assert ev.events["account"].tolist() == ["tech.a", "tech.b"]
+    assert fr.note.startswith("byte-order mark (U+FEFF) opening line(s) 3: ")  # as DATE above
     fp = ev.report.field_problems
     assert fp[["source_line", "column"]].values.tolist() == [[3, "DATE"]]
 
@@ -278,6 +279,12 @@ def test_bom_in_the_middle_of_a_utf8_file_current_dialect(tmp_path):
     fr = ev.report.files[0]
     assert (fr.rows_read, fr.events, fr.repeated_headers, fr.quarantined) == (4, 3, 1, 0)
     assert ev.events["account"].tolist() == ["a", "b", "c"]
+    # the splices are named (QA 14: they were read silently): lines 3 (the glued
+    # header) and 5 (the glued header-less part's first row)
+    assert fr.note == (
+        "byte-order mark (U+FEFF) opening line(s) 3, 5: the start of another UTF-8 file "
+        "glued on; read without the mark"
+    )
 
 
 def test_mixed_bytes_without_any_line_feed():

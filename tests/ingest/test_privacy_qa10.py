@@ -111,9 +111,9 @@ def test_mask_query_is_linear():
     def t(text: str) -> float:
         best = []
         for _ in range(3):  # the best of three: the machine is shared
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             mask_query(text)
-            best.append(time.perf_counter() - t0)
+            best.append(time.process_time() - t0)
         return min(best)
 
     for unit in ("&", "n ", 'name=" x ', 'name=" ', "a" * 99 + "\n", "x=<", "name" * 40 + "="):
@@ -238,9 +238,9 @@ def test_name_pattern_is_linear():
     def t(text: str) -> float:
         best = []
         for _ in range(3):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             redact_names(text)
-            best.append(time.perf_counter() - t0)
+            best.append(time.process_time() - t0)
         return min(best)
 
     for unit in ("Mme de ", "Mme de la ", "né le 01/", "M. d'", "DDN 1 janv "):

@@ -61,9 +61,9 @@ def test_new_forms_stay_linear(rx, unit):
     # an unbounded chain of written-out dots was rescanned from each run start: 200,000
     # characters of "a [dot] " took two minutes before the counts were bounded
     text = (unit * (200_000 // len(unit) + 1))[:200_000]
-    t = time.perf_counter()
+    t = time.process_time()
     rx.sub("", text)
-    assert time.perf_counter() - t < 1.0
+    assert time.process_time() - t < 1.0
 
 
 def test_details_redacted_when_read(tmp_path):

@@ -101,14 +101,14 @@ def test_phones_and_emails(text, want):
 @pytest.mark.parametrize("text", ["1 " * 200_000, "1." * 200_000, "9-7" * 130_000, "2A " * 130_000])
 def test_nir_pattern_is_linear(text):
     # bounded alternatives from a fixed start: 400 KB of near-NIR text in well under 2 s
-    t = time.perf_counter()
+    t = time.process_time()
     _NIR.sub("", text)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0
 
 
 @pytest.mark.parametrize("text", ["0\u00a0" * 200_000, "+33 (0)" * 60_000, "06.1" * 100_000])
 def test_phone_pattern_is_linear(text):
     # the separators and the (0) added to the phone pattern keep it linear
-    t = time.perf_counter()
+    t = time.process_time()
     _PHONE.sub("", text)
-    assert time.perf_counter() - t < 2.0
+    assert time.process_time() - t < 2.0

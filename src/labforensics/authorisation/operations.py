@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._arrays import unique_sorted
 from ..attribution.linking import _files_in
 from ..features import _map_events_to_sessions
 from ..schema import OUTBOUND_ACTIONS, STRING, STRING_LIST, check_table
@@ -60,6 +61,23 @@ EVENT_NEED = {
 }
 
 
+def _patients_named(sid_all: pd.Series, patient: pd.Series, is_op: np.ndarray) -> np.ndarray:
+    """Distinct patients named by all the events of each operation's session (int64,
+    one per ``is_op`` event; 0 without a session), by integer codes: no Python string
+    per event (the events' session ids and patients factorised in Arrow)."""
+    sc = np.asarray(pd.factorize(sid_all)[0], dtype=np.int64)  # -1: no session
+    op_sc = sc[is_op]
+    wanted = unique_sorted(op_sc[op_sc >= 0])
+    if not len(wanted):
+        return np.zeros(len(op_sc), dtype=np.int64)
+    sel = np.flatnonzero(np.isin(sc, wanted) & patient.notna().to_numpy(dtype=bool))
+    pc = np.asarray(pd.factorize(patient.iloc[sel])[0], dtype=np.int64)
+    radix = int(pc.max()) + 1 if len(pc) else 1
+    pairs = unique_sorted(sc[sel] * radix + pc)
+    count = np.bincount(pairs // radix, minlength=int(sc.max()) + 1)
+    return np.where(op_sc >= 0, count[np.maximum(op_sc, 0)], 0).astype(np.int64)
+
+
 def operations(events: pd.DataFrame, sessions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every export and extraction, with its session, size, unit and output file.
 
@@ -99,23 +117,13 @@ def operations(events: pd.DataFrame, sessions: pd.DataFrame | None = None) -> pd
         sid_all = _map_events_to_sessions(events, sessions)
     else:
         sid_all = pd.Series(pd.NA, index=events.index, dtype=STRING)
-    sid_all = pd.Series(sid_all.to_numpy(), index=events.index, dtype=STRING)
-    action = events["action"].astype("object")
-    is_op = action.isin(list(OUTBOUND_ACTIONS)).to_numpy(dtype=bool)
+    sid_all = sid_all.astype(STRING)
+    sid_all = pd.Series(sid_all.array, index=events.index)  # the events' index, no copy
+    action = events["action"]
+    is_op = action.isin(list(OUTBOUND_ACTIONS)).to_numpy(dtype=bool, na_value=False)
     ev = events.loc[is_op]
     sid = sid_all.loc[is_op]
-    # distinct patients named per session, over all the session's events
-    has_p = (events["patient"].notna() & sid_all.notna()).to_numpy(dtype=bool)
-    named = (
-        pd.DataFrame(
-            {
-                "s": sid_all.to_numpy()[has_p],
-                "p": events["patient"].astype(STRING).to_numpy()[has_p],
-            }
-        )
-        .groupby("s", sort=False)["p"]
-        .nunique()
-    )
+    named = _patients_named(sid_all, events["patient"], is_op)
     module = ev["module"].astype(STRING).str.upper()
     act = action.loc[is_op].astype(STRING)
     unit = np.where(
@@ -142,7 +150,7 @@ def operations(events: pd.DataFrame, sessions: pd.DataFrame | None = None) -> pd
             "module": module.to_numpy(),
             "records": pd.to_numeric(ev["records"], errors="coerce").astype("Int64").to_numpy(),
             "record_unit": unit,
-            "patients_named": sid.map(named).fillna(0).astype("int64").to_numpy(),
+            "patients_named": named,
             "output_file": [c[0] if c else None for c in cells],
             "output_files": pd.array(cells, dtype=STRING_LIST)
             if cells

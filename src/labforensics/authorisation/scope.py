@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
+
 __all__ = ["scope_bounds"]
 
 _NEG = np.iinfo(np.int64).min
@@ -111,7 +113,7 @@ def scope_bounds(
         if have_index:
             reg = pd.concat([pe, ix]).groupby("p", sort=False)["t"].min().to_numpy()
             reg = np.sort(reg)
-        for s in np.unique(q_since[qsel]):  # one pass per distinct scope date
+        for s in unique_sorted(q_since[qsel]):  # one pass per distinct scope date
             qs = qsel[q_since[qsel] == s]
             parts = [pe[pe["t"] >= s]]
             if have_index:

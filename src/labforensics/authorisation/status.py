@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from ..case import DEFAULT_TZ
 from ..identity import canonical_account
 from ..labcodes import lab_alias_map, resolve_lab
@@ -339,7 +340,7 @@ def _assess(
     if not limited.any():
         return None
     o = pt["o"].to_numpy()
-    keep = np.isin(o, np.unique(o[limited]))
+    keep = np.isin(o, unique_sorted(o[limited]))
     kept = pt[keep].reset_index(drop=True)
     kept["cum"] = cum[keep]
     kept["sum_cross"] = cross[keep]

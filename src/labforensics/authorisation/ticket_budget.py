@@ -24,6 +24,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
+
 __all__ = ["BUDGET_COLUMNS", "evidence_rank", "global_ticket_sums", "lab_rank", "ticket_sums"]
 
 #: Columns of a lab's kept pairs the global pass reads (:func:`global_ticket_sums`).
@@ -141,7 +143,7 @@ def ticket_sums(
     limited = ~np.isnan(mx) & sum_applies
     if not limited.any():
         return cum, cross
-    todo = np.isin(op, np.unique(op[limited]))
+    todo = np.isin(op, unique_sorted(op[limited]))
     ks = np.flatnonzero(todo)
     ks = ks[np.lexsort((r[ks], op[ks]))]  # evidence order, then register order
     bounds = np.flatnonzero(np.r_[True, op[ks][1:] != op[ks][:-1], True])

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from .._terminal import identity_visible
 from .._validation import Duration, Interval, constrained, validate
 from ..case_events import CaseEvents
@@ -142,7 +143,7 @@ def _peak_in_window(g: np.ndarray, t: np.ndarray, w: int) -> np.ndarray:
     n_groups = int(g.max()) + 1 if len(g) else 0
     if not len(g):
         return np.zeros(0, dtype="int64")
-    values = np.unique(np.concatenate([t, t + w]))
+    values = unique_sorted(np.concatenate([t, t + w]))
     stride = np.int64(len(values) + 1)
     key = g * stride + np.searchsorted(values, t)
     end = g * stride + np.searchsorted(values, t + w)
@@ -161,7 +162,7 @@ def _failures_before(
     """
     if not len(t_s) or not len(t_f):
         return np.zeros(len(t_s), dtype="int64")
-    values = np.unique(np.concatenate([t_f, t_s - w, t_s]))
+    values = unique_sorted(np.concatenate([t_f, t_s - w, t_s]))
     stride = np.int64(len(values) + 1)
     key = g_f * stride + np.searchsorted(values, t_f)
     lo = g_s * stride + np.searchsorted(values, t_s - w)

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pandas.api.types import is_object_dtype, union_categoricals
 
 from .. import outputs
+from .._arrays import unique_sorted
 from ..outputs import PARQUET_OPTIONS, _lists_as_object, drop_private, write_parquet
 from ..session_files import _CODED, SESSIONS_FILE, SessionFile, slim_sessions
 from .combine import _start_ns, order_sessions
@@ -233,7 +234,7 @@ class LabSessions:
         lab = np.searchsorted(starts, at, side="right") - 1
         local = at - starts[lab]
         picks, where = [], []
-        for k in np.unique(lab):
+        for k in unique_sorted(lab):
             pos = np.flatnonzero(lab == k)  # its rows in the output order
             picks.append((int(k), local[pos]))
             where.append(pos)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._keycodes import group_codes
 from .params import FeatureParams
 from .specs import BASELINE_METRICS, feature_spec
 
@@ -91,14 +92,7 @@ def robust_z(
 
 def _codes(keys: list[pd.Series]) -> np.ndarray:
     """One integer code per distinct combination of the key columns (missing is a value)."""
-    if len(keys[0]) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return (
-        pd.DataFrame({i: k.to_numpy() for i, k in enumerate(keys)})
-        .groupby(list(range(len(keys))), sort=False, dropna=False)
-        .ngroup()
-        .to_numpy()
-    )
+    return group_codes(*keys)
 
 
 def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:

@@ -74,11 +74,14 @@ ones does not stand out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binom
+
+from .._keycodes import group_codes
 
 __all__ = [
     "ACCESS_ACTIONS",
@@ -162,11 +165,15 @@ class Explanation:
     labs: pd.DataFrame
 
 
+def _is_in(col: pd.Series, values: Sequence[str]) -> np.ndarray:
+    """``col`` is one of ``values`` (bool, missing is False), without a Python string
+    per row (Arrow's ``is_in`` on an Arrow column)."""
+    return col.isin(list(values)).to_numpy(dtype=bool, na_value=False)
+
+
 def _codes(*cols: pd.Series) -> np.ndarray:
-    if len(cols[0]) == 0:
-        return np.zeros(0, dtype=np.int64)
-    df = pd.DataFrame({i: c.to_numpy(dtype=object) for i, c in enumerate(cols)})
-    return df.groupby(list(range(len(cols))), sort=False, dropna=False).ngroup().to_numpy()
+    """Group codes of the key tuples, first appearance order (a missing value is one)."""
+    return group_codes(*cols)
 
 
 def _nearest_gap(key: np.ndarray, t: np.ndarray, is_access: np.ndarray, is_anchor: np.ndarray):
@@ -262,19 +269,18 @@ def explain_accesses(
     Explanation
     """
     n = len(ev)
-    act = ev["action"].astype(object).to_numpy()
     has_pat = ev["patient"].notna().to_numpy()
-    is_access = has_pat & np.isin(act, ACCESS_ACTIONS)
-    is_anchor = has_pat & np.isin(act, CLINICAL_ACTIONS)
+    is_access = has_pat & _is_in(ev["action"], ACCESS_ACTIONS)
+    is_anchor = has_pat & _is_in(ev["action"], CLINICAL_ACTIONS)
     lab = ev["lab"].astype(object)
     t = ev["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
-    key = _codes(lab, ev["patient"].astype(object)) if n else np.zeros(0, np.int64)
+    key = _codes(lab, ev["patient"]) if n else np.zeros(0, np.int64)
     gap = _nearest_gap(key, t, is_access, is_anchor)
     # (b) the account handled the patient: it wrote one of the patient's clinical events
-    trip = _codes(lab, ev["account"].astype(object), ev["patient"].astype(object)) if n else key
+    trip = _codes(lab, ev["account"], ev["patient"]) if n else key
     handled = is_access & np.isin(trip, trip[is_anchor])
     # (c) a colleague (another staff account of the lab) accessed the patient nearby
-    acct = _codes(ev["account"].astype(object)) if n else key
+    acct = _codes(ev["account"]) if n else key
     is_staff = kind.astype(object).to_numpy(dtype=object) == "staff"
     colleague = _nearest_other_gap(key, acct, t, is_access, is_access & is_staff)
 

@@ -70,6 +70,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from .habits import action_masks, usual_work
 from .params import FeatureParams
 from .rollup import _period_strings
@@ -153,7 +154,7 @@ def own_earlier_nights(acct: np.ndarray, is_night: np.ndarray, nights: np.ndarra
     n0 = int(n.min())
     span = int(n.max()) - n0 + 1
     key = a * span + (n - n0)  # one integer per (account, night), ordered by both
-    worked = np.unique(key[is_night[ok]])  # the account's distinct nights at work
+    worked = unique_sorted(key[is_night[ok]])  # the account's distinct nights at work
     # distinct worked nights in [the account's first possible key, the session's key)
     out[ok] = np.searchsorted(worked, key) - np.searchsorted(worked, a * span)
     return out

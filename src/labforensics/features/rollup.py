@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
+from .._keycodes import row_lookup
 from ..schema import STRING
 from .baselines import _add_baselines
 from .explained import Explanation, unit_counts
@@ -15,7 +17,49 @@ from .tables import FeatureTable
 def _period_strings(naive: np.ndarray, period: str) -> np.ndarray:
     """Local ``YYYY-MM-DD`` (day) or ``YYYY-MM`` (month) of naive local instants."""
     unit = "D" if period == "day" else "M"
-    return np.datetime_as_string(naive.astype(f"datetime64[{unit}]"), unit=unit).astype(object)
+    p = naive.astype(f"datetime64[{unit}]")
+    if len(p) < 64:
+        return np.datetime_as_string(p, unit=unit).astype(object)
+    # a lab's million events fall on a few hundred days: format each day once
+    uniq, inv = np.unique(p, return_inverse=True)
+    return np.datetime_as_string(uniq, unit=unit).astype(object)[inv.reshape(-1)]
+
+
+def _event_units(
+    keys: pd.DataFrame,
+    period: str,
+    ev: pd.DataFrame,
+    ev_naive: np.ndarray,
+    sel: np.ndarray | None = None,
+) -> np.ndarray:
+    """Row of ``keys`` (lab, account, local period) of each event (of the events at
+    positions ``sel``, default all), -1 when none (int64)."""
+    lab, acc = ev["lab"], ev["account"]
+    if sel is not None:
+        lab, acc, ev_naive = lab.iloc[sel], acc.iloc[sel], ev_naive[sel]
+    unit = "datetime64[D]" if period == "day" else "datetime64[M]"
+    # the periods as integers: the keys' strings ("YYYY-MM-DD", "YYYY-MM", "NaT") parsed
+    # back, the events' instants truncated; equal exactly when the strings are
+    kper = np.asarray(keys[period].astype(object).fillna("NaT").to_numpy(), dtype=unit)
+    return row_lookup(
+        [keys["lab"], keys["account"], kper.view("int64")],
+        [lab, acc, ev_naive.astype(unit).view("int64")],
+    )
+
+
+def _distinct_per_unit(
+    keys: pd.DataFrame, period: str, ev: pd.DataFrame, ev_naive: np.ndarray, pe: np.ndarray
+) -> np.ndarray:
+    """Distinct patients of each unit of ``keys`` among the events ``pe`` (with a
+    patient), each event in the unit of its own local period (float64, shape
+    ``(len(keys),)``; 0 where none)."""
+    sel = np.flatnonzero(pe)
+    unit = _event_units(keys, period, ev, ev_naive, sel)
+    pat = pd.factorize(ev["patient"])[0][sel].astype(np.int64)
+    ok = unit >= 0
+    radix = int(pat.max()) + 1 if len(pat) else 1
+    pairs = unique_sorted(unit[ok] * radix + pat[ok])
+    return np.bincount(pairs // radix, minlength=len(keys)).astype("float64")
 
 
 def _lab_patients_to_date(events: pd.DataFrame, labs: pd.Series, ends: pd.Series) -> np.ndarray:
@@ -141,17 +185,7 @@ def _aggregate(
     # distinct patients from the events, by their own local period
     pe = ev["patient"].notna().to_numpy()
     if pe.any():
-        e = pd.DataFrame(
-            {
-                "lab": ev["lab"].astype("object").to_numpy()[pe],
-                "account": ev["account"].astype("object").to_numpy()[pe],
-                period: _period_strings(ev_naive[pe], period),
-                "patient": pd.factorize(ev["patient"])[0][pe],
-            }
-        )
-        dp = e.groupby(["lab", "account", period], sort=False)["patient"].nunique()
-        k = pd.MultiIndex.from_frame(keys[["lab", "account", period]].astype("object"))
-        values["distinct_patients"] = dp.reindex(k).fillna(0).to_numpy(dtype="float64")
+        values["distinct_patients"] = _distinct_per_unit(keys, period, ev, ev_naive, pe)
     else:
         values["distinct_patients"] = g["distinct_patients"].sum().to_numpy(dtype="float64")
     lab_pat = _lab_patients_to_date(ev if pat_ev is None else pat_ev, keys["lab"], keys["end"])
@@ -177,15 +211,7 @@ def _explained_by_period(
     """Explanation counts per (lab, account, local period of the event), in place."""
     n = len(keys)
     if len(ev):
-        k = pd.MultiIndex.from_frame(keys[["lab", "account", period]].astype("object"))
-        e = pd.MultiIndex.from_arrays(
-            [
-                ev["lab"].astype("object").to_numpy(),
-                ev["account"].astype("object").to_numpy(),
-                _period_strings(ev_naive, period),
-            ]
-        )
-        group = k.get_indexer(e)
+        group = _event_units(keys, period, ev, ev_naive)
         pat = pd.factorize(ev["patient"])[0]
     else:
         group = pat = np.zeros(0, dtype=np.int64)

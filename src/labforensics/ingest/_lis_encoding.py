@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._arrays import unique_sorted
 from ._bytes_text import _decode_counting
 from ._lis_structure import _problems_at
 from .registry import FieldProblem
@@ -239,7 +240,7 @@ def _utf8_or_cp1252(raw: bytes) -> Transcoded:
     bad = high[~covered[high]]  # bytes in no valid UTF-8 sequence
     nl = np.flatnonzero(arr == 10)
     ends = np.append(nl, len(raw))
-    lines = np.unique(np.searchsorted(nl, bad, side="left"))
+    lines = unique_sorted(np.searchsorted(nl, bad, side="left"))
     utf8_line = np.zeros(len(ends), dtype=bool)  # holds a typical UTF-8 sequence
     utf8_line[np.searchsorted(nl, typical, side="left")] = True
     view = memoryview(raw)
@@ -274,7 +275,7 @@ def _mixed(
     (:func:`_utf8_starts`) that decodes as UTF-8 as a whole is decoded as UTF-8."""
     nl = np.flatnonzero(arr == 10)
     line = np.searchsorted(nl, starts, side="left")  # 0-based physical line of each start
-    cand = np.unique(np.searchsorted(nl, typical, side="left"))
+    cand = unique_sorted(np.searchsorted(nl, typical, side="left"))
     ends = np.append(nl, len(raw))  # a last line without LF ends at the end (no LF at all)
     ls = np.where(cand > 0, ends[np.maximum(cand - 1, 0)] + 1, 0)
     le = ends[cand]
@@ -411,10 +412,10 @@ def encoding_account(
         if pos is replaced:
             out.replaced += np.bincount(fpos, minlength=nf)[:nf]
         # (file, record) pairs: a record lies in one file
-        recs = np.unique(rec) if len(rs) else rec[:0]
+        recs = unique_sorted(rec) if len(rs) else rec[:0]
         if pos is recoded:
             out.recoded_rows += np.bincount(rfile[recs], minlength=nf)[:nf]
-        for f in np.unique(rfile[recs]).tolist():
+        for f in unique_sorted(rfile[recs]).tolist():
             lns = lines[recs[rfile[recs] == f]]
             if pos is recoded:
                 parts[f].append(_recoded_note(len(lns), enc, other, lns))
@@ -460,7 +461,7 @@ def line_account(t: Transcoded, nl: np.ndarray, encoding: str) -> tuple[int, int
     ):
         if not len(pos):
             continue
-        lns = np.unique(np.searchsorted(nl, pos, side="left") + 1)
+        lns = unique_sorted(np.searchsorted(nl, pos, side="left") + 1)
         problems += [FieldProblem(int(x), "line", "", what) for x in lns.tolist()]
         if pos is t.recoded:
             n_rec = len(lns)

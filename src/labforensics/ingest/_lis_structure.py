@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .._arrays import unique_sorted
 from ..privacy import record_field_spans
 from ._common import RAW_CAP, cut_marker
 from ._timeformats import _tokens
@@ -211,7 +212,7 @@ def _bare_crs(
     pos = np.fromiter((m.start() for m in _BARE_CR.finditer(data)), dtype=np.int64)
     ri = np.searchsorted(rs, pos, side="right") - 1
     inside = (ri >= 0) & (pos < ce[np.maximum(ri, 0)])
-    cand = np.unique(ri[inside])
+    cand = unique_sorted(ri[inside])
     if not len(cand):
         return rec, unsplit, none
     from . import _lis_kernels as _k  # numba: imported on first read
@@ -581,7 +582,7 @@ def _problems_at(
         spans = record_field_spans(text, profile.separator, profile.quote)
         # a run holds no separator or quote: the field holding its start holds it all
         field_start = np.asarray([s for s, _ in spans], dtype=np.int64)
-        seen = np.unique(np.searchsorted(field_start, runs[i0:i1] - a, side="right") - 1)
+        seen = unique_sorted(np.searchsorted(field_start, runs[i0:i1] - a, side="right") - 1)
         for k in seen.tolist():
             name = profile.header[k] if k < len(profile.header) else f"field {k + 1}"
             if canon.get(name) == "ipp":  # a patient identifier is never shown, even cut

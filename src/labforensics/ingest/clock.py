@@ -70,6 +70,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from .._arrays import unique_sorted
+
 #: Backward steps of at most this size in a fall-back hour are not the clock change:
 #: the clocks of two writers may disagree that much (MIT Kerberos ``clockskew`` default
 #: 300 s, ``krb5.conf(5)``; Microsoft's "Maximum tolerance for computer clock
@@ -335,7 +337,7 @@ def _after_hour_before(
     n = len(k)
     width = int(k.max()) + 2
     gkey = fcodes[idx] * width + trans
-    u = np.unique(gkey)
+    u = unique_sorted(gkey)
     cand = np.flatnonzero(k >= 1)
     pkey = fcodes[cand] * width + (k[cand] - 1)
     pos = np.searchsorted(u, pkey)

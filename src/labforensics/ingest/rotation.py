@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
+from .._arrays import unique_sorted
 from ._columns import _chunked
 from ._engine import _File
 from .profiles import Profile
@@ -108,7 +109,7 @@ def _rotation(
         pos = rows - f_start[row_file[rows]]
         hit = (pos >= f_count[row_file[rows]] - f_count[c_of]) & (rhash[rows] == first_key[c_of])
         pred = dict(zip(hc.tolist(), hp.tolist(), strict=True))
-        for c in np.unique(c_of[hit]).tolist():
+        for c in unique_sorted(c_of[hit]).tolist():
             p = pred[c]
             skip[c] = _rotation_k_hashed(
                 rhash[f_start[p] : f_start[p] + f_count[p]],

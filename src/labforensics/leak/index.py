@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from ..errors import AttributionError
 from ..ingest._bytes_text import decode_escaped_counting
 from ..ingest._lis_encoding import ESCAPED
@@ -76,7 +77,7 @@ def _replaced(raw: bytes, codec: str, encoding: str) -> SmallText:
     bytes counted and placed by line."""
     utf8, pos = decode_escaped_counting(raw, codec)
     nl = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == 10)
-    lines = np.unique(np.searchsorted(nl, pos, side="left") + 1).tolist()
+    lines = unique_sorted(np.searchsorted(nl, pos, side="left") + 1).tolist()
     return SmallText(utf8.decode("utf-8"), encoding, len(pos), tuple(lines))
 
 

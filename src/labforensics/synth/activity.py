@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._arrays import unique_sorted
 from .clock import DAY, noon_offset
 from .model import (
     HOTLINE,
@@ -92,7 +93,7 @@ def _on_call(
         k2 = (ev["acc"].astype(np.int64) << 20) | day
         i = np.minimum(np.searchsorted(uk, k2), len(uk) - 1)
         close = (uk[i] == k2) & (ev["t"] - last[i] < 2100)
-        bad_s = np.unique(ev["sess"][close])
+        bad_s = unique_sorted(ev["sess"][close])
         keep = ~np.isin(ev["sess"], bad_s)
         ev = {k: v[keep] for k, v in ev.items()}
         kind, day = kind[keep], day[keep]

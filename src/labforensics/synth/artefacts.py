@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._arrays import unique_sorted
 from .clock import DAY, local_offset, noon_offset
 from .incidents import is_change_day
 from .model import MIGRATION_IMPORT_IP, Lab
@@ -309,7 +310,9 @@ def write_xferlog(
                             "user": "migration.editeur", "status": "c"}]}
         )  # fmt: skip
     # benign: monthly software update uploaded by the hotline, fetched by labs; public docs
-    month_starts = np.unique(np.arange(d0, d1 + 1).astype("datetime64[D]").astype("datetime64[M]"))
+    month_starts = unique_sorted(
+        np.arange(d0, d1 + 1).astype("datetime64[D]").astype("datetime64[M]")
+    )
     for i, m in enumerate(month_starts.tolist()):
         day = int(np.datetime64(m, "M").astype("datetime64[D]").astype(np.int64)) + 4
         t = day * DAY + 14 * 3600 + int(rng.integers(0, 3600))

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._arrays import unique_sorted
 from ..errors import ParameterError
 from .people import LinkageSettings, typo
 from .textfmt import fmt_dates
@@ -148,7 +149,7 @@ def write_files(
     paths, shapes_out = [], []
     ddir = out / "dump"
     ddir.mkdir(parents=True, exist_ok=True)
-    for fi in sorted(set(np.unique(ph_file).tolist())):
+    for fi in sorted(set(unique_sorted(ph_file).tolist())):
         sh = SHAPES[fi]
         idx = np.where(ph_file == fi)[0]
         lg = ph_log[idx]

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .._arrays import unique_sorted
 from ..errors import ParameterError
 from . import names as tb
 from .dump_shapes import CLASSES, MANGLES, SHAPES, mangle, write_files
@@ -194,7 +195,7 @@ def _not_indexed(
     n_fab = round(n_non * s.fabricated)
     n_rel = round((n_non - n_fab) * s.outsider_relatives)
     n_oth = n_non - n_fab - n_rel
-    hh_in = np.unique(pop["hh"][rec["person"][sel]])
+    hh_in = unique_sorted(pop["hh"][rec["person"][sel]])
     free = ~pop["indexed"] & ~pop["outside"]
     rel_pool = np.where(free & np.isin(pop["hh"], hh_in))[0]
     if len(rel_pool) == 0:
@@ -526,8 +527,8 @@ def _rates(
     full_birth = ph_birth_written & ~v["partial"][ph_log]
     swap, wrong = v["swap"][ph_log], v["wrong"][ph_log]
     rp = rec["person"]
-    ip = np.unique(rp)
-    labs_per = np.bincount(np.unique(rp * labs + rec["lab"]) // labs, minlength=len(pop["hh"]))
+    ip = unique_sorted(rp)
+    labs_per = np.bincount(unique_sorted(rp * labs + rec["lab"]) // labs, minlength=len(pop["hh"]))
     return {
         "nir_missing": float(1 - ph_nir_written.mean()),
         "birth_missing": float(1 - ph_birth_written.mean()),
@@ -571,7 +572,7 @@ def _horizons(v: dict, rec: dict, sources: list[dict], r_rec: np.ndarray, n_idx:
                     )
                     if m.any()
                     else None,
-                    "patients": int(len(np.unique(r_rec[m]))),
+                    "patients": int(len(unique_sorted(r_rec[m]))),
                     **sd.get("facts", {}).get(lb, {}),
                 }
             )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._arrays import unique_sorted
 from .activity import failed_typos, hotline_activity, interface_events, nightly_job, staff_activity
 from .clock import DAY, date_of, day_number, dst_bounds, iso_utc
 from .incidents import (
@@ -154,7 +155,7 @@ def _billing(b: _Build) -> None:
     lab, rng = b.lab, b.lab.rng
     n_vis = lab.ve - lab.vs
     od_month = lab.od.astype("datetime64[D]").astype("datetime64[M]")
-    months = np.unique(lab.days.astype("datetime64[D]").astype("datetime64[M]"))
+    months = unique_sorted(lab.days.astype("datetime64[D]").astype("datetime64[M]"))
     acc = int(b.staff["SECRETAIRE"][0][0])
     for mth in months.tolist():
         m64 = np.datetime64(mth, "M")

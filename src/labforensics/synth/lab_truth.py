@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._arrays import unique_sorted
 from .clock import iso_utc
 from .incidents import Tag
 from .model import A, Block, Lab
@@ -196,7 +197,7 @@ def truth_sessions(
 def _concurrent(s_acc: np.ndarray, s_t0: np.ndarray, s_t1: np.ndarray) -> np.ndarray:
     """Sessions overlapping another session of the same account (shared account, two places)."""
     conc = np.zeros(len(s_acc), bool)
-    for a_ in np.unique(s_acc).tolist():
+    for a_ in unique_sorted(s_acc).tolist():
         w = np.flatnonzero(s_acc == a_)
         w = w[np.lexsort((s_t1[w], s_t0[w]))]
         prev_max = np.maximum.accumulate(s_t1[w])
@@ -221,6 +222,6 @@ def tag_stats(
         if tg.kind in ("a", "b", "c", "d", "billing", "statistics", *INCIDENT_KINDS, *BENIGN_KINDS):
             info["events"] = [[names[int(fidx[i])], int(line[i])] for i in w.tolist()]
         else:
-            info["files"] = int(len(np.unique(fidx[w])))
+            info["files"] = int(len(unique_sorted(fidx[w])))
         out[tg.id] = info
     return out

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from .clock import DAY, date_of, iso_utc, local_offset
 from .incidents import S, is_change_day, pick_open_day, session_block
 from .model import (
@@ -254,7 +255,7 @@ def _migration(b: _Build, routine: Block, rng: np.random.Generator, beyond: str 
     t0 = int(local_to_utc(day, 68400 + int(rng.integers(0, 7 * 3600))))
     scope_day = b.d0 + int(rng.integers(0, max(1, day - b.d0 - 30)))
     named = routine["pat"][(routine["t"] >= int(local_to_utc(scope_day, 0))) & (routine["t"] < t0)]
-    named = np.unique(named[named >= 0])
+    named = unique_sorted(named[named >= 0])
     n_reg = lab.registered_before(day)
     named = named[named < n_reg]
     in_scope = max(1, int(len(named) * rng.uniform(0.80, 0.97)))
@@ -387,7 +388,7 @@ def _unvisited(lab: Lab, day: int, radius: int = 365) -> tuple[np.ndarray, int]:
     """
     n_reg = lab.registered_before(day)
     vday = np.repeat(lab.od, lab.ve - lab.vs)
-    near = np.unique(lab.vis_pat[(vday >= day - radius) & (vday <= day + radius)])
+    near = unique_sorted(lab.vis_pat[(vday >= day - radius) & (vday <= day + radius)])
     cand = np.setdiff1d(np.arange(n_reg), near)
     if len(cand) < RANGES["snooping_patients"][1] and radius > 30:
         return _unvisited(lab, day, radius // 2)
@@ -610,7 +611,7 @@ def lab_exports_truth(lab: Lab, events: Any, extra: dict, finess: str) -> list[d
             elig = {}
             for sc in scopes:
                 s0 = int(local_to_utc(_dnum(sc), 0))
-                named = np.unique(pat[(pat >= 0) & (ts_s >= s0) & (ts_s < ts)])
+                named = unique_sorted(pat[(pat >= 0) & (ts_s >= s0) & (ts_s < ts)])
                 named = named[named < n_reg]
                 logs[sc] = int(len(named))
                 if how == "in_scope":

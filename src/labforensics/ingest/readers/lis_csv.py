@@ -81,6 +81,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..._arrays import unique_sorted
 from .._common import MAX_LINE_BYTES
 from .._cut_char import cut_char_note, partial_last_line_reason
 from .._kept_lines import kept_line_problems
@@ -603,7 +604,32 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     if split_off.any():
         for f, note in _split_notes(split_off, rfile, lines, nf).items():
             files[f].note = note
+    for f, note in _bom_notes(np.isin(rs0, boms), rfile, lines, nf).items():
+        files[f].note = f"{files[f].note}; {note}" if files[f].note else note
     return BatchRead(events=events, counts=n_ev, files=files, unknown_codes=unknown)
+
+
+def _bom_notes(
+    opened: np.ndarray, rfile: np.ndarray, lines: np.ndarray, nf: int, limit: int = 10
+) -> dict[int, str]:
+    """File -> ``"byte-order mark (U+FEFF) opening line(s) 69: ..."`` for the files
+    where a record inside the data starts with a BOM (:func:`_past_bom`): the start of
+    another UTF-8 file glued on (``cat``), read without its mark, named so that the
+    splice is seen (fresh-eyes QA 14: it was read silently); ``limit`` lines named."""
+    out: dict[int, str] = {}
+    if not opened.any():
+        return out
+    for f in range(nf):
+        where = unique_sorted(lines[opened & (rfile == f)]).tolist()
+        if not where:
+            continue
+        shown = ", ".join(str(x) for x in where[:limit])
+        more = f" and {len(where) - limit:,} more" if len(where) > limit else ""
+        out[f] = (
+            f"byte-order mark (U+FEFF) opening line(s) {shown}{more}: the start of another "
+            "UTF-8 file glued on; read without the mark"
+        )
+    return out
 
 
 def _split_notes(
@@ -617,7 +643,7 @@ def _split_notes(
         at = lines[split_off & (rfile == f)]
         if not len(at):
             continue
-        where = np.unique(at).tolist()
+        where = unique_sorted(at).tolist()
         shown = ", ".join(str(x) for x in where[:limit])
         more = f" and {len(where) - limit:,} more" if len(where) > limit else ""
         out[f] = (

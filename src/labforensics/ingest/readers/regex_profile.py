@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..._arrays import unique_sorted
 from .._cut_char import cut_char_note, partial_last_line_reason
 from .._kept_lines import kept_line_problems
 from .._lis_convert import _convert
@@ -109,7 +110,7 @@ def _read_lines(
         if b"\x00" in utf8:  # NUL bytes (a crashed writer): read as U+FFFD, reported
             nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
             nul = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 0)
-            for ln in np.unique(np.searchsorted(nl, nul, side="left") + 1).tolist():  # rare
+            for ln in unique_sorted(np.searchsorted(nl, nul, side="left") + 1).tolist():  # rare
                 per_file_problems[k].append(
                     FieldProblem(
                         ln,
