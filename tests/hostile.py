@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-HEADER = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
+from lis_headers import CURRENT_HEADER as HEADER
+
 HOSTILE_ACCOUNT = "<img src=x onerror=alert(1)>"
 HOSTILE_HOST = r"cost $x^2$ \$HOME"
 HOSTILE_COMMENTS = [

@@ -10,6 +10,7 @@ import pytest
 from hostile import HOSTILE_ACCOUNT, LAB, ipps, write_hostile_case
 from labforensics.cli import main
 from labforensics.privacy import CaseKey, pseudonymise_one
+from lis_headers import LEGACY_HEADER
 
 
 @pytest.fixture(scope="module")
@@ -238,10 +239,7 @@ def test_ingest_non_utf8_file_name(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LABFORENSICS_CASE_KEY", "00" * 32)
     ev = tmp_path / "evidence"
     ev.mkdir()
-    header = (
-        "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-        "NB_ENREG;DETAIL\r\n"
-    )
+    header = LEGACY_HEADER + "\r\n"
     row = "01/03/2019;10:00:00;L04;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;4001;D1;;\r\n"
     name = os.fsdecode(b"AUDIT_L04_\xff\xfe_20190301.csv")
     (ev / name).write_bytes((header + row).encode("cp1252"))

@@ -10,9 +10,7 @@ import pytest
 
 import labforensics.pipeline as pipeline
 from labforensics.cli import EXIT_INTERRUPTED, main
-
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
+from lis_headers import LEGACY_HEADER as HEADER
 
 
 def _evidence(tmp_path):

@@ -14,9 +14,8 @@ from labforensics import investigate, read_evidence
 from labforensics.cli import main
 from labforensics.ingest._event_checks import FUTURE_PREFIX, NO_ACCOUNT_PROBLEM, event_problems
 from labforensics.outputs import OUTPUT_NAMES
+from lis_headers import LEGACY_HEADER as HEADER
 
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
 IPP = "40000123"
 
 

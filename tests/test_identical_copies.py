@@ -10,9 +10,8 @@ import json
 
 from labforensics import investigate, read_evidence
 from labforensics.cli import main
+from lis_headers import LEGACY_HEADER as HEADER
 
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
 KEY = bytes(range(32))
 
 

@@ -27,12 +27,10 @@ from labforensics.privacy import (
     request_id,
 )
 from labforensics.reidentify import reidentify
+from lis_headers import LEGACY_HEADER
 
 KEY = CaseKey(bytes(range(32)))
-HEADER = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\r\n"
-)
+HEADER = LEGACY_HEADER + "\r\n"
 
 
 def _hmac16(msg: bytes, key: CaseKey = KEY) -> str:

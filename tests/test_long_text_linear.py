@@ -15,8 +15,9 @@ import time
 import pandas as pd
 
 from labforensics import investigate
+from lis_headers import LEGACY_HEADER
 
-HEADER = "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;NB_ENREG;DETAIL\n"
+HEADER = LEGACY_HEADER + "\n"
 DETAIL = ("A" * 100_000 + " " * 50_000 + "1 " * 25_000 + ")" * 25_000 + "a." * 25_000
           + "12345 " * 5000 + "-_" * 10_000 + " fin vers L01_out.csv")  # fmt: skip
 

@@ -14,8 +14,8 @@ import pytest
 
 from labforensics.errors import ParameterError
 from labforensics.pipeline import ingest_only, investigate
+from lis_headers import LEGACY_HEADER as HDR
 
-HDR = "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;NB_ENREG;DETAIL"
 ROW = "01/06/2020;08:00:00;L07;S1;tech.a;TECHNICIEN;PC-1;10.7.0.2;ADMIN;CONNEXION;OK;;;;"
 REG = (
     "ticket;lab;account;kind;start;end;scope_patients_since;scope_max_records;destination;"

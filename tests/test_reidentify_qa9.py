@@ -25,13 +25,11 @@ from labforensics.errors import CaseKeyError, ParameterError
 from labforensics.ingest import read_evidence
 from labforensics.privacy import CaseKey, pseudonymise_one, request_id, unplaced_id
 from labforensics.reidentify import reidentify, resolution_hint
+from lis_headers import LEGACY_HEADER
 
 KEY = CaseKey(bytes(range(32)))
 OTHER = CaseKey(bytes(range(1, 33)))
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\r\n"
-)
+LEG = LEGACY_HEADER + "\r\n"
 ROWS = [
     "02/03/2020;08:05:00;L01;S1;tech.a1;TECHNICIEN;PC-1;10.1.0.5;RESULTATS;CONSULTATION;OK;"
     "40000001;200101;;Patient DUPONT Jean IPP 40000002",

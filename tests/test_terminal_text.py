@@ -13,9 +13,8 @@ import pytest
 from labforensics._terminal import visible
 from labforensics.cli import _own_warnings_as_lines, main
 from labforensics.progress import lab_progress
+from lis_headers import LEGACY_HEADER as HEADER
 
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
 EVIL = "\x1b[2J\x1b[31mevil\x07"
 
 

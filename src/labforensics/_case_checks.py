@@ -5,7 +5,8 @@ entries: one account listed under two kinds (matched after NFC and case folding,
 the authorisation register matches accounts), two ``[[labs]]`` with the same code or
 the same FINESS number or alias (a FINESS in a lab column could not be mapped), and a
 vendor network overlapping a lab network (an address cannot be both the vendor's and
-a lab's: the class it gets would depend on the order of the checks).
+a lab's: the class it gets would depend on the order of the checks), and
+``[networks.by_lab]`` keys resolved to lab codes through the ``[[labs]]`` aliases.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 from .errors import ParameterError
 from .identity import canonical_account
 from .labcodes import canonical_lab
-from .networks import NetworkMap
+from .networks import NetworkMap, parse_networks
 
-__all__ = ["account_kinds_of", "check_labs", "check_network_overlaps"]
+__all__ = ["account_kinds_of", "check_labs", "check_network_overlaps", "resolve_by_lab"]
 
 
 def account_kinds_of(lists: Mapping[str, Iterable[str]], p: Path) -> dict[str, str]:
@@ -144,3 +145,52 @@ def check_network_overlaps(nm: NetworkMap, p: Path) -> None:
             f"{n} ({where}): an address cannot be both the vendor's and a lab's; "
             "make the blocks disjoint (list the lab's blocks around the vendor's)"
         )
+
+
+def resolve_by_lab(
+    by_lab: Mapping[str, list[str]], aliases: Mapping[str, str], p: Path
+) -> dict[str, list[str]]:
+    """``[networks.by_lab]`` keyed by lab code: a FINESS number or alias is its lab's code.
+
+    A key is made canonical (:func:`labforensics.labcodes.canonical_lab`: ``l07`` is
+    ``L07``) and then resolved through the ``[[labs]]`` aliases, as every other place
+    naming a lab is: a key ``"750000001"`` (the FINESS of ``L07``) gives L07's blocks
+    (before, they were kept under ``750000001``, a lab no event has, and L07's
+    addresses were classified without them).
+
+    Parameters
+    ----------
+    by_lab : mapping of str to list of str
+        Key as written -> its blocks as written, in file order.
+    aliases : mapping of str to str
+        Canonical alias -> canonical code (:func:`check_labs`).
+    p : Path
+        The case file (named in errors).
+
+    Returns
+    -------
+    dict of str to list of str
+        Lab code -> blocks, in file order.
+
+    Raises
+    ------
+    ParameterError
+        Two keys naming the same lab with different blocks (both keys named): which
+        blocks are the lab's cannot be told. The same blocks under both are one entry.
+    """
+    out: dict[str, list[str]] = {}
+    first: dict[str, str] = {}
+    for k, blocks in by_lab.items():
+        c = canonical_lab(k) or str(k)
+        c = aliases.get(c, c)
+        if c not in out:
+            out[c], first[c] = list(blocks), str(k)
+            continue
+        where = f"network of lab {k}"
+        if set(parse_networks(blocks, where)) != set(parse_networks(out[c], where)):
+            raise ParameterError(
+                f"case file {p}: [networks.by_lab] keys {first[c]!r} and {str(k)!r} both name "
+                f"lab {c} with different blocks ({out[c]} and {list(blocks)}): give the "
+                "lab's blocks under one key"
+            )
+    return out

@@ -87,8 +87,13 @@ _S = NIR_SEPARATORS[:-1] + "/]?"
 _PS = r"[\s.\-\u00a0\u202f]?"
 # French phone numbers: 0X XX XX XX XX, +33 X XX XX XX XX, 0033 X ..., +33 (0)X ...,
 # grouped with spaces, no-break spaces, dots or dashes, or not grouped.
+# Grouped by slashes too ("01/23/45/67/89", session 14), as its own alternative: five
+# groups of two digits, the first 0X, a slash between each and none before or after,
+# so a date (three groups: "01/02/2020", "01/02/20") is never one. Bounded, anchored
+# by the look-behind: linear.
 _PHONE = re.compile(
     rf"(?<![\w+])(?:(?:\+|00)33{_PS}(?:\(0\){_PS})?[1-9]|0[1-9])(?:{_PS}\d{{2}}){{4}}(?!\d)"
+    r"|(?<![\w+/])0[1-9](?:/\d{2}){4}(?!/?\d)"
 )
 # NIR: sex, year, month, then the place of birth (department 2 digits or 2A/2B +
 # commune 3 digits, or an overseas department 97x/98x + commune 2 digits), order,

@@ -73,7 +73,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from ._case_checks import account_kinds_of, check_labs, check_network_overlaps
+from ._case_checks import account_kinds_of, check_labs, check_network_overlaps, resolve_by_lab
 from .errors import CaseKeyError, ParameterError
 from .identity import canonical_account
 from .networks import NetworkMap
@@ -406,7 +406,7 @@ def _refuse_moved(own: Mapping[str, Any], section: str, where: str) -> None:
             )
 
 
-def _networks(nets: dict[str, Any], p: Path) -> NetworkMap:
+def _networks(nets: dict[str, Any], p: Path, aliases: Mapping[str, str]) -> NetworkMap:
     unknown = sorted(set(nets) - _NETWORK_KEYS)
     if unknown:
         raise ParameterError(
@@ -416,10 +416,11 @@ def _networks(nets: dict[str, Any], p: Path) -> NetworkMap:
     by_lab = nets.get("by_lab", {})
     if not isinstance(by_lab, dict):
         raise ParameterError(f"case file {p}: [networks.by_lab] must be a table lab = [blocks]")
+    rows = {str(k): _strs(v, f"{p}: networks.by_lab.{k}") for k, v in by_lab.items()}
     return NetworkMap(
         lab=_strs(nets.get("lab"), f"{p}: networks.lab"),
         vendor=_strs(nets.get("vendor"), f"{p}: networks.vendor"),
-        by_lab={str(k): _strs(v, f"{p}: networks.by_lab.{k}") for k, v in by_lab.items()},
+        by_lab=resolve_by_lab(rows, aliases, p),  # a FINESS or alias key: its lab's code
     )
 
 
@@ -531,7 +532,7 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
         )
     register = get("authorisations", "register", str)
     try:
-        networks = _networks(data.get("networks", {}), p)
+        networks = _networks(data.get("networks", {}), p, aliases)
         check_network_overlaps(networks, p)  # an address is the vendor's or a lab's
         return CaseContext(
             name=name,

@@ -18,6 +18,7 @@ from labforensics.leak.patients import read_patient_index
 from labforensics.privacy import CaseKey, pseudonymise_one
 from labforensics.report.input_limits import input_limits
 from labforensics.sessions import sessionize
+from lis_headers import LEGACY_HEADER as HEAD
 
 from .conftest import make_events, write_register
 
@@ -80,9 +81,6 @@ def test_register_finess_and_case_alias_in_any_case(tmp_path):
     ss = sessionize(make_events(EVENTS))
     out = assess_exports(ss.events, ss.sessions, register=reg, case=case)
     assert out.iloc[0]["status"] == "authorised"
-
-
-HEAD = "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;NB_ENREG;DETAIL"
 
 
 def _audit(path, labo: str) -> None:

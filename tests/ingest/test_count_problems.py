@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from labforensics.ingest._lis_convert import _count_problem
+from lis_headers import LEGACY_HEADER as HEADER
 
 
 @pytest.mark.parametrize(
@@ -50,8 +51,6 @@ def test_grouped_value_without_grouping_is_not_too_large():
     assert _count_problem("12 500", "NB", grouping=False) == "NB: not a non-negative integer"
 
 
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
 CELLS = [
     ("  7  ", 7, None),
     ("\t7\t", 7, None),
@@ -84,3 +83,30 @@ def test_counts_read_with_padding_and_sign(tmp_path):
     fp = fp[fp["column"] == "records"].sort_values("source_line")
     want = [(i + 2, f"NB_ENREG: {why}") for i, (_, _, why) in enumerate(CELLS) if why]
     assert list(zip(fp["source_line"], fp["problem"], strict=True)) == want
+
+
+def test_a_long_count_is_neither_keyed_nor_raw(tmp_path):
+    # session 13's leftover: "99999999999999999999" in NB_ENREG was a field problem whose
+    # value was keyed like an identifier (the digit-run rule of LIS field problems). By
+    # hand: 20 digits shown as "<20 digits>", " -123456 " as " -<6 digits> " (a run of 6),
+    # "1.5" as written (no run of 5)
+    from labforensics import read_evidence
+    from labforensics.ingest._lis_convert import count_shown
+
+    assert count_shown("99999999999999999999") == "<20 digits>"
+    cells = ["99999999999999999999", " -123456 ", "1.5"]
+    rows = [
+        f"03/06/2020;10:{i:02d}:00;L01;S1;sec.a;SECRETAIRE;PC-1;10.1.0.2;RESULTATS;EXPORT;OK;;;"
+        f"{cell};export"
+        for i, cell in enumerate(cells)
+    ]
+    data = ("\r\n".join([HEADER, *rows]) + "\r\n").encode("cp1252")
+    (tmp_path / "AUDIT_L01_20200603.csv").write_bytes(data)
+    ev = read_evidence(tmp_path, case_key=bytes(range(32)), progress=False)
+    fp = ev.report.field_problems.sort_values("source_line")
+    assert list(zip(fp["source_line"], fp["column"], fp["value"], fp["problem"], strict=True)) == [
+        (2, "records", "<20 digits>", "NB_ENREG: too large for a count (more than 18 digits)"),
+        (3, "records", " -<6 digits> ", "NB_ENREG: negative (a count is never below 0)"),
+        (4, "records", "1.5", "NB_ENREG: not a whole number written in digits"),
+    ]
+    assert len(ev.events) == 3 and ev.events["records"].isna().all()

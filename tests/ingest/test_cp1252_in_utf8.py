@@ -10,12 +10,9 @@ from __future__ import annotations
 from labforensics.ingest import read_evidence
 from labforensics.privacy import CaseKey
 from labforensics.sessions import sessionize
+from lis_headers import CURRENT_HEADER as HEAD
 
 KEY = CaseKey(b"q" * 32)
-HEAD = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
 NAME = "audit_l01_2020-03-10.csv"
 
 

@@ -14,11 +14,8 @@ from labforensics.errors import EvidenceError
 from labforensics.ingest import files as ingest_files
 from labforensics.ingest import read_evidence
 from labforensics.ingest.files import custody_log, read_bytes
+from lis_headers import LEGACY_HEADER as LEG
 
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 ROW = "01/03/2019;{t};L01;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;4000;D1;;"
 FHIR = {
     "resourceType": "AuditEvent",

@@ -11,16 +11,9 @@ import pandas as pd
 from labforensics import sessionize
 from labforensics.ingest import read_evidence
 from labforensics.ingest.clock import LINE_ORDERS, line_order, localize
+from lis_headers import CURRENT_HEADER as CUR
 
-CUR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
 BOM = b"\xef\xbb\xbf"
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 
 
 def cur_row(ts: str, action: str, account: str = "u1") -> str:

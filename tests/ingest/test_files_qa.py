@@ -23,12 +23,9 @@ from labforensics.ingest.files import (
     read_head,
     relative_name,
 )
+from lis_headers import LEGACY_HEADER as LEG
 
 TEST_KEY = bytes(range(32))
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 
 
 def row(date: str, time: str, lab: str = "L01", ipp: str = "40000001") -> str:

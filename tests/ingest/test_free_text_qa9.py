@@ -18,12 +18,10 @@ from labforensics._privacy_text import NAME_HINT, redact_detail_numbers, redact_
 from labforensics.attribution.linking import _files_in
 from labforensics.ingest import read_evidence
 from labforensics.privacy import CaseKey, pseudonymise_one
+from lis_headers import LEGACY_HEADER
 
 KEY = CaseKey(bytes(range(32)))
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\r\n"
-)
+LEG = LEGACY_HEADER + "\r\n"
 ROW = "15/03/2020;08:{m:02d}:00;L01;S1;tech.a1;TECHNICIEN;PC-1;10.1.0.5;{mod};{act};OK;{ipp};{req};{nb};{det}"
 
 

@@ -10,16 +10,10 @@ import pytest
 
 from labforensics.ingest import read_evidence
 from labforensics.privacy import _EMAIL, _NIR, _PHONE, CaseKey, Redactor, redact_identifiers
+from lis_headers import CURRENT_HEADER as CUR_HDR
+from lis_headers import LEGACY_HEADER as LEG_HDR
 
 KEY = CaseKey(b"k" * 32)
-CUR_HDR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
-LEG_HDR = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 
 
 def cur_row(ts: str = "2021-03-01T09:00:00+01:00", ipp: str = "40000025", com: str = "x") -> str:

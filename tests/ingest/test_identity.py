@@ -21,13 +21,10 @@ from labforensics.identity import (
 from labforensics.ingest import read_evidence
 from labforensics.ingest.registry import get_reader, register_reader
 from labforensics.transfers import read_transfers
+from lis_headers import CURRENT_HEADER as CUR
 
 NFC = unicodedata.normalize("NFC", "hélène.m")
 NFD = unicodedata.normalize("NFD", "hélène.m")
-CUR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
 BOM = b"\xef\xbb\xbf"
 
 

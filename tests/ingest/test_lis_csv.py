@@ -13,15 +13,9 @@ from labforensics.ingest import read_evidence
 from labforensics.ingest.profile_choice import sniff_profile
 from labforensics.ingest.profiles import load_profile
 from labforensics.ingest.protection import UNPLACED_NOTE
+from lis_headers import CURRENT_HEADER as CUR
+from lis_headers import LEGACY_HEADER as LEG
 
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
-CUR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
 BOM = b"\xef\xbb\xbf"
 
 

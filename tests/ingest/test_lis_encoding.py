@@ -16,15 +16,9 @@ from labforensics.ingest.profiles import load_profile
 from labforensics.ingest.readers.lis_csv import parse_lis_bytes
 from labforensics.ingest.registry import ReadContext
 from labforensics.privacy import CaseKey
+from lis_headers import CURRENT_HEADER as CUR
+from lis_headers import LEGACY_HEADER as LEG
 
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
-CUR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
 LEG_NAME = "AUDIT_L02_20180305.csv"
 CUR_NAME = "audit_L02_2020-03-05.csv"
 

@@ -19,12 +19,10 @@ from labforensics.ingest.protection import UNPLACED_NOTE
 from labforensics.ingest.readers.lis_csv import parse_lis_bytes, read_lis_many
 from labforensics.ingest.registry import ReadContext
 from labforensics.privacy import CaseKey
+from lis_headers import CURRENT_HEADER
+from lis_headers import LEGACY_HEADER as LEG
 
 KEY = CaseKey(b"q" * 32)
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 NAME = "AUDIT_L02_20180305.csv"
 
 
@@ -139,19 +137,17 @@ def test_field_problem_values_and_reasons_capped():
     # DATE holds 10 characters then 70,000 NULs: 70,010 characters, 4,474 cut;
     # NB_ENREG "1" then 70,000 NULs: 70,001, 4,465 cut; DETAIL "x" 100,000 NULs "y":
     # 100,002, 34,466 cut. The date does not parse: the row is quarantined, its text
-    # (88 characters without the NULs, 240,088 with them) cut by 174,552.
+    # (88 characters without the NULs, 240,088 with them) cut by 174,552; its quarantine
+    # row accounts for it, so its NULs are no field problem (session 14). The same
+    # NB_ENREG and DETAIL in a row with a date (line 3) are kept: their problems capped.
     nuls = "\x00" * 70000
-    r = parse(
-        legacy_bytes(
-            [row(date="05/03/2018" + nuls, nb="1" + nuls, detail="x" + "\x00" * 100000 + "y")]
-        )
-    )
-    assert len(r.events) == 0
-    fp = [(p.column, p.value) for p in r.field_problems]
+    big = {"nb": "1" + nuls, "detail": "x" + "\x00" * 100000 + "y"}
+    r = parse(legacy_bytes([row(date="05/03/2018" + nuls, **big), row(**big)]))
+    assert len(r.events) == 1
+    fp = [(p.line, p.column, p.value) for p in r.field_problems]
     assert fp == [
-        ("DATE", "05/03/2018" + " " * (RAW_CAP - 10) + "… [4,474 more characters cut]"),
-        ("records", "1" + " " * (RAW_CAP - 1) + "… [4,465 more characters cut]"),
-        ("detail", "x" + " " * (RAW_CAP - 1) + "… [34,466 more characters cut]"),
+        (3, "records", "1" + " " * (RAW_CAP - 1) + "… [4,465 more characters cut]"),
+        (3, "detail", "x" + " " * (RAW_CAP - 1) + "… [34,466 more characters cut]"),
     ]
     (q,) = r.quarantine
     shown = "05/03/2018" + " " * (RAW_CAP - 10) + "… [4,474 more characters cut]"
@@ -194,10 +190,7 @@ def test_quarantined_multibyte_text_capped_by_characters(n, cut):
 def test_short_texts_unchanged_bom_dropped():
     # a UTF-8 BOM starting a quarantined record (files laid end to end) is dropped
     # from its text, as before; short texts get no marker
-    cur = (
-        "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;"
-        "ipp;num_demande;nb_lignes;volume_octets;id_session;commentaire"
-    )
+    cur = CURRENT_HEADER
     good = "2020-11-02T09:00:00+01:00;L03;S1;u1;technicien;PC1;10.0.0.1;resultats;consultation;succes;;D1;;;A1;"
     data = (cur + "\n" + good + "\n\ufeff" + good + ";extra\n").encode()
     r = parse_lis_bytes(
@@ -211,10 +204,7 @@ def test_capped_record_keeps_its_marker_through_redaction(tmp_path):
     """The cut marker is not a field value: redaction never turns it into a pseudonym."""
     from labforensics.ingest import read_evidence
 
-    header = (
-        "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-        "NB_ENREG;DETAIL\r\n"
-    )
+    header = LEG + "\r\n"
     row = "01/03/2019;10:00:00;L01;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;4001;D1;;\r\n"
     (tmp_path / "AUDIT_L01_20190301.csv").write_bytes(
         (header + row).encode("cp1252") + b"\x00" * 100_000

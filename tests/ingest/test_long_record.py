@@ -7,11 +7,9 @@ from __future__ import annotations
 import labforensics as lf
 from labforensics.ingest._common import MAX_LINE_BYTES, RAW_CAP
 from labforensics.preflight import HEAD_BYTES
+from lis_headers import LEGACY_HEADER
 
-HEADER = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\n"
-)
+HEADER = LEGACY_HEADER + "\n"
 ROW = "03/03/2020;08:0{m}:00;L05;S1;a;TECHNICIEN;PC;1.2.3.4;M;CONSULTATION;OK;1;;;"
 
 

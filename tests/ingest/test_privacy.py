@@ -17,11 +17,9 @@ from labforensics.privacy import (
     redact_identifiers,
     unplaced_id,
 )
+from lis_headers import LEGACY_HEADER
 
-HEADER = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\r\n"
-)
+HEADER = LEGACY_HEADER + "\r\n"
 
 
 def test_pseudonym_is_keyed_and_per_lab(test_key):

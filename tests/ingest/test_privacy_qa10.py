@@ -28,13 +28,11 @@ from labforensics.cli import main
 from labforensics.ingest import read_evidence
 from labforensics.ingest._common import fhir_param_is_personal, mask_query, mask_raw
 from labforensics.privacy import CaseKey, Redactor, pseudonymise_one
+from lis_headers import LEGACY_HEADER
 
 KEY = CaseKey(bytes(range(32)))
 IPP = "0099887"
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\r\n"
-)
+LEG = LEGACY_HEADER + "\r\n"
 ROW = "01/06/2020;08:{m:02d}:00;L01;S1;tech.c;TECHNICIEN;PC-1;10.1.0.2;RESULTATS;CONSULTATION;OK;{ipp};D1;;{det}"
 
 

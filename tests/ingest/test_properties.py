@@ -14,6 +14,8 @@ from labforensics.identity import canonical_account, canonical_host
 from labforensics.ingest import read_evidence
 from labforensics.privacy import CaseKey, pseudonymise_one, request_id
 from labforensics.schema import LIS_ACTION_CODES, ROLE_ACCOUNT_KIND
+from lis_headers import CURRENT_HEADER as CUR
+from lis_headers import LEGACY_HEADER as LEG
 
 KEY = CaseKey(bytes(range(32)))
 PARIS = ZoneInfo("Europe/Paris")
@@ -21,14 +23,6 @@ SETTINGS = settings(
     max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
-CUR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
 )
 # cp1252-encodable text, with the characters that break naive readers
 WORD = "abcdeXYZéèàçüÉ€—’-._"

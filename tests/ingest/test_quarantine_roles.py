@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import labforensics as lf
 from labforensics.privacy import CaseKey, pseudonymise_one, request_id, unplaced_id
+from lis_headers import LEGACY_HEADER
 
 KEY = "ab" * 16
-HEADER = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\n"
-)
+HEADER = LEGACY_HEADER + "\n"
 HEAD = "03/03/2020;08:06:00;L01;S1;tech.a;TECHNICIEN;PC-01;10.0.0.5;RESULTATS;CONSULTATION;OK;"
 
 

@@ -30,12 +30,10 @@ from labforensics.privacy import (
     time_value,
     unplaced_id,
 )
+from lis_headers import LEGACY_HEADER
 
 KEY = CaseKey(bytes(range(32)))
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\r\n"
-)
+LEG = LEGACY_HEADER + "\r\n"
 GOOD = "01/03/2019;09:00:00;L01;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;AB7700;D1;;"
 NAME = "DUPONT Jeanne"
 NIR = "2 69 04 99 123 456 46"  # key 97 - (2690499123456 mod 97) = 46: a valid NIR

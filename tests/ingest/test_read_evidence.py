@@ -10,13 +10,9 @@ import pytest
 from labforensics.errors import EvidenceError
 from labforensics.ingest import Evidence, read_evidence
 from labforensics.schema import validate_events
+from lis_headers import LEGACY_HEADER as LEG
 
 TEST_KEY = bytes(range(32))
-
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
 
 
 def row(date, time, lab="L01", action="CONSULTATION", ipp="40000001"):

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from labforensics import read_evidence
 from labforensics.ingest._shift_checks import SHIFT_ORDER_PROBLEM
-
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
+from lis_headers import LEGACY_HEADER as HEADER
 
 
 def _row(hms: str, module: str = "RESULTATS", action: str = "CONSULTATION") -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from labforensics import read_evidence
 from labforensics.ingest._event_checks import NOT_IP_PROBLEM
-
-HEADER = ("DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;"
-          "DOSSIER;NB_ENREG;DETAIL")  # fmt: skip
+from lis_headers import LEGACY_HEADER as HEADER
 
 
 def test_non_ip_source_named_and_kept(tmp_path):

@@ -18,12 +18,10 @@ from labforensics.ingest._structured_ids import key_nirs, redact_structured_colu
 from labforensics.privacy import CaseKey, nir_hash
 from labforensics.sessions import sessionize
 from labforensics.store import ingest_to_store, load_store
+from lis_headers import LEGACY_HEADER
 
 KEY = CaseKey(bytes(range(32)))
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL\r\n"
-)
+LEG = LEGACY_HEADER + "\r\n"
 ROW = "15/03/2020;08:{m:02d}:00;L01;{site};{acct};TECHNICIEN;{host};10.1.0.5;RESULTATS;CONSULTATION;OK;40000001;200101;;ok"
 # two NIRs with valid keys (97 - n mod 97: 1800175123456 -> 60, 2690549588157 -> 80)
 NIR_A, NIR_B = "180017512345660", "269054958815780"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from labforensics.ingest import read_evidence
 from labforensics.privacy import CaseKey
+from lis_headers import LEGACY_HEADER as HDR
 
 KEY = CaseKey(b"k" * 32)
-HDR = "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;NB_ENREG;DETAIL"
 ROW = "01/06/2020;08:00:00;L07;S1;tech.a;TECHNICIEN;PC-1;10.7.0.2;ADMIN;CONNEXION;OK;;;;"
 
 

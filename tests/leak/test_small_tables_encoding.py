@@ -19,7 +19,7 @@ KEY = CaseKey(bytes(range(32)))
 #: 5's two 0x9D: bytes cp1252 leaves undefined
 LIST = (b"lab;ipp;note\nL01;40000001;caf\xe9\nL01;40000002;x\x81y\nL01;40000003;ok\n"
         b"L01;40000004;\x9d\x9d\n")  # fmt: skip
-WHY = "byte(s) that are not cp1252 text, read as U+FFFD: not used"
+WHY = "undecodable byte(s) (cp1252) read as U+FFFD followed by its hex (xNN): not used"
 
 
 def test_leak_list_lines_with_undecodable_bytes_set_aside(tmp_path):
@@ -44,8 +44,8 @@ def test_undecodable_header_is_an_error(tmp_path):
     with pytest.raises(AttributionError) as exc:
         read_leak(p, case_key=KEY, labs=["L01"])
     assert str(exc.value) == (
-        "leak file ids.csv: 1 byte sequence(s) that are not cp1252 text, read as U+FFFD, "
-        "on line(s) 1, its header among them"
+        "leak file ids.csv: 1 undecodable byte(s) (cp1252) read as U+FFFD followed by its "
+        "hex (xNN): line(s) 1, its header among them"
     )
 
 
@@ -60,8 +60,8 @@ def test_patient_index_with_undecodable_bytes_is_an_error(tmp_path):
         read_leak(nirs, case_key=KEY, patient_index=idx)
     msg = str(exc.value)
     assert msg.startswith(
-        "patient index PATIENTS.csv: 1 byte sequence(s) that are not cp1252 text, read as "
-        "U+FFFD, on line(s) 3; those rows' identifiers cannot be trusted"
+        "patient index PATIENTS.csv: 1 undecodable byte(s) (cp1252) read as U+FFFD followed "
+        "by its hex (xNN): line(s) 3; those rows' identifiers cannot be trusted"
     )
     assert "28507972" not in msg and "185079721200508" not in msg  # never a value
 
@@ -94,3 +94,30 @@ def test_index_error_names_the_lines_never_the_bytes(tmp_path):
     with pytest.raises(EvidenceError, match=r"not utf-8 on 1 line\(s\): 2, not cp1252 on "
                                             r"1 line\(s\): 3; expected"):  # fmt: skip
         decode(data, tmp_path / "P.csv", None)
+
+
+def test_small_text_escapes_each_undecodable_byte(tmp_path):
+    """Session 13's leftover: ``_read_text`` read each undecodable byte as a bare U+FFFD
+    (``x\x81y`` and ``x\x8dy`` one text). Now as the evidence readers: U+FFFD and the
+    byte's hex, counted per byte and placed by line. By hand: line 3 holds 81, line 5
+    two 9D (3 bytes, lines 3 and 5); UTF-16 (LE, BOM) with an odd last byte: 1 byte,
+    line 2."""
+    from labforensics.leak.index import _read_text
+
+    p = tmp_path / "ids.csv"
+    p.write_bytes(LIST)
+    got = _read_text(p, "leak file")
+    assert (got.encoding, got.replaced, got.lines) == ("cp1252", 3, (3, 5))
+    assert "x\ufffdx81y" in got.text and "\ufffdx9d\ufffdx9d" in got.text
+    assert got.note("leak file", p) == (
+        "leak file ids.csv: 3 undecodable byte(s) (cp1252) read as U+FFFD followed by its "
+        "hex (xNN): line(s) 3, 5"
+    )
+    p.write_bytes(b"\xff\xfe" + "a\nb".encode("utf-16-le") + b"c")  # an odd last byte
+    got = _read_text(p, "leak file")
+    assert (got.encoding, got.replaced, got.lines, got.text) == (
+        "utf-16",
+        1,
+        (2,),
+        "a\nb\ufffdx63",
+    )

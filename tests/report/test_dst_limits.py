@@ -13,8 +13,8 @@ from labforensics.case_events import CaseEvents
 from labforensics.report import ReportData, render_report
 from labforensics.report.findings import build_findings, dst_limit, session_scores_table
 from labforensics.report.tables import clock_quality
+from lis_headers import LEGACY_HEADER as HEADER
 
-HEADER = "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;NB_ENREG;DETAIL"
 ROW = "{day};{time};L01;S1;tech.a;TECHNICIEN;PC-1;10.0.0.5;RESULTATS;{action};OK;{ipp};;;"
 ROWS = [
     ("31/03/2019", "01:55:00", "CONNEXION", ""),

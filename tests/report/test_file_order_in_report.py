@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import labforensics as lf
+from lis_headers import CURRENT_HEADER as CUR
 
-CUR = (
-    "horodatage;code_labo;code_site;login;profil;poste;adresse_ip;module;action;statut;ipp;"
-    "num_demande;nb_lignes;volume_octets;id_session;commentaire"
-)
 BOM = b"\xef\xbb\xbf"
 
 

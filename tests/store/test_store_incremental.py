@@ -13,11 +13,7 @@ import pytest
 
 from labforensics.ingest import read_evidence
 from labforensics.store import StoreError, ingest_to_store, load_store
-
-LEG = (
-    "DATE;HEURE;LABO;SITE;UTILISATEUR;PROFIL;POSTE;IP;MODULE;ACTION;RESULTAT;IPP;DOSSIER;"
-    "NB_ENREG;DETAIL"
-)
+from lis_headers import LEGACY_HEADER as LEG
 
 
 def row(date, time, lab="L01", ipp="40000001", detail="", action="CONSULTATION"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["decode_escaped"]
+__all__ = ["decode_escaped", "decode_escaped_counting"]
 
 _FFFD = "\ufffd".encode()
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -37,6 +37,25 @@ def decode_escaped(raw: bytes | memoryview, encoding: str = "utf-8") -> str:
     True
     """
     return _decode_counting(raw, encoding)[0].decode("utf-8")
+
+
+def decode_escaped_counting(raw: bytes | memoryview, encoding: str) -> tuple[bytes, np.ndarray]:
+    """:func:`decode_escaped` as UTF-8 bytes, with where each U+FFFD went.
+
+    Parameters
+    ----------
+    raw : bytes or memoryview
+    encoding : str
+
+    Returns
+    -------
+    utf8 : bytes
+        The text as UTF-8, each undecodable byte U+FFFD followed by its hex.
+    where : numpy.ndarray
+        int64 byte position in ``utf8`` of each escape's U+FFFD (one per undecodable
+        byte), ascending.
+    """
+    return _decode_counting(raw, encoding)
 
 
 def _decode_counting(raw: bytes | memoryview, encoding: str) -> tuple[bytes, np.ndarray]:

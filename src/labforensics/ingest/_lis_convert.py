@@ -122,13 +122,40 @@ def _parse_numbers(
             col.filter(pa.array(present)), bad
         )  # capped: a field can be megabytes of NULs read as spaces
         for i, v in zip(pidx[bad], raw, strict=True):  # the invalid values only: few
-            problems.append(
-                (int(fidx[i]), FieldProblem(int(lines[i]), name, v, _count_problem(v, source_col, grouping)))
-            )  # fmt: skip
+            why = _count_problem(v, source_col, grouping)
+            problems.append((int(fidx[i]), FieldProblem(int(lines[i]), name, count_shown(v), why)))
     return pd.Series(pd.arrays.IntegerArray(out_vals, mask)), problems
 
 
 _GROUPED = re.compile(r"^\d{1,3}(?:[ \u00a0\u202f]\d{3})+$")
+#: A run of digits long enough to be keyed as an identifier in a field problem's value.
+_LONG_RUN = re.compile(r"\d{5,}")
+
+
+def count_shown(value: str) -> str:
+    """A bad count cell as a field problem shows it: each run of 5 or more digits as its
+    length (``<20 digits>``), the rest as written.
+
+    A count is no identifier: its digits are neither keyed (the rule for field-problem
+    values of the LIS dialects, :func:`labforensics.privacy.redact_digit_runs`, made a
+    20-digit count a pseudonym, as if it were a patient's) nor shown raw (a shifted row
+    can put an IPP in the count column). Shorter runs stay (``-5``, ``1.5``, ``12 50``).
+
+    Parameters
+    ----------
+    value : str
+        The cell as read (capped).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> count_shown("99999999999999999999"), count_shown(" -7 "), count_shown("1.23456")
+    ('<20 digits>', ' -7 ', '1.<5 digits>')
+    """
+    return _LONG_RUN.sub(lambda m: f"<{len(m.group(0))} digits>", value)
 
 
 def _count_problem(value: str, source_col: str, grouping: bool) -> str:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .._arrays import unique_sorted
 from ..errors import AttributionError
+from ..ingest._bytes_text import decode_escaped_counting
+from ..ingest._lis_encoding import ESCAPED
 from ..labcodes import lab_alias_map, resolve_lab_series
 from ..privacy import CaseKey, pseudonymise, pseudonymise_nirs
 from .nir import NIR_SEPARATORS
@@ -38,13 +41,15 @@ class SmallText:
     Attributes
     ----------
     text : str
-        The content (U+FFFD where a byte sequence is not text of ``encoding``).
+        The content; each byte that is not text of ``encoding`` is U+FFFD followed by
+        its hex (``x81``), as the evidence readers write it
+        (:mod:`labforensics.ingest._bytes_text`): never a bare U+FFFD, so two values
+        damaged differently stay two.
     encoding : str
         ``utf-16``, ``utf-8`` or ``cp1252`` (the first that reads the file).
     replaced : int
-        U+FFFD characters the decoding made (cp1252 leaves five bytes undefined; UTF-16
-        an odd last byte or an unpaired surrogate). In a UTF-16 file holding such bytes,
-        a U+FFFD written in the file itself is counted too.
+        Undecodable bytes (cp1252 leaves five bytes undefined; UTF-16 an odd last byte
+        or an unpaired surrogate), one U+FFFD each.
     lines : tuple of int
         The 1-based physical lines (``\\n``-separated) holding them, ascending.
     """
@@ -55,19 +60,25 @@ class SmallText:
     lines: tuple[int, ...] = ()
 
     def note(self, what: str, p: Path | str) -> str:
-        """``"{what} {name}: N byte sequence(s) ... on line(s) ..."`` (first 10 lines):
-        counts and line numbers only, never a value."""
+        """``"{what} {name}: N undecodable byte(s) (enc) read as ...: line(s) ..."``
+        (first 10 lines), the evidence readers' words: counts and lines, never a value."""
         shown = ", ".join(str(x) for x in self.lines[:10])
         more = f" (+{len(self.lines) - 10} more)" if len(self.lines) > 10 else ""
-        return (f"{what} {Path(p).name}: {self.replaced:,} byte sequence(s) that are not "
-                f"{self.encoding} text, read as U+FFFD, on line(s) {shown}{more}")  # fmt: skip
+        return (f"{what} {Path(p).name}: {self.replaced:,} {self.what()}: "
+                f"line(s) {shown}{more}")  # fmt: skip
+
+    def what(self) -> str:
+        """``"undecodable byte(s) (cp1252) read as U+FFFD followed by its hex (xNN)"``."""
+        return f"undecodable byte(s) ({self.encoding}) read as {ESCAPED}"
 
 
-def _replaced(text: str, encoding: str) -> SmallText:
-    """``text`` decoded with replacement: its U+FFFD counted and placed by line."""
-    pos = [m.start() for m in re.finditer("\ufffd", text)]
-    lines = sorted({text.count("\n", 0, i) + 1 for i in pos})
-    return SmallText(text, encoding, len(pos), tuple(lines))
+def _replaced(raw: bytes, codec: str, encoding: str) -> SmallText:
+    """``raw`` decoded with each undecodable byte escaped (U+FFFD and its hex), those
+    bytes counted and placed by line."""
+    utf8, pos = decode_escaped_counting(raw, codec)
+    nl = np.flatnonzero(np.frombuffer(utf8, dtype=np.uint8) == 10)
+    lines = unique_sorted(np.searchsorted(nl, pos, side="left") + 1).tolist()
+    return SmallText(utf8.decode("utf-8"), encoding, len(pos), tuple(lines))
 
 
 def _read_text(p: Path, what: str) -> SmallText:
@@ -89,12 +100,11 @@ def _read_text(p: Path, what: str) -> SmallText:
         try:
             return SmallText(raw.decode("utf-16"), "utf-16")
         except UnicodeDecodeError:
-            return _replaced(raw.decode("utf-16", errors="replace"), "utf-16")
+            return _replaced(raw[2:], "utf-16-le" if raw[0] == 0xFF else "utf-16-be", "utf-16")
     try:
         return SmallText(raw.decode("utf-8-sig"), "utf-8")
     except UnicodeDecodeError:
-        # cp1252 has no U+FFFD of its own: each one stands for an undefined byte
-        return _replaced(raw.decode("cp1252", errors="replace"), "cp1252")
+        return _replaced(raw, "cp1252", "cp1252")  # five bytes cp1252 leaves undefined
 
 
 def _read_table(path: str | os.PathLike[str], what: str) -> pd.DataFrame:

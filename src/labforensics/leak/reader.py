@@ -137,7 +137,7 @@ def _read_leak_lines(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[s
             report["malformed"] += 1
             why = (_OPEN_QUOTE if row is None else
                    f"expected {n} fields (header), saw {len(row)}" if len(row) != n else
-                   f"byte(s) that are not {read.encoding} text, read as U+FFFD: not used")  # fmt: skip
+                   f"{read.what()}: not used")  # fmt: skip
             report["rejected"].append({"line": i, "reason": why})
             continue
         rows.append(row)

@@ -113,6 +113,7 @@ from .._common import (
     read_bytes,
 )
 from .._instants import parse_instants
+from .._kept_lines import kept_line_problems
 from .._lis_encoding import decode_utf8_accounted
 from ..registry import (
     FieldProblem,
@@ -410,7 +411,7 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
         truncated, note = True, note or bad[-1][1]
     # messages are UTF-8 XML: a byte sequence that is not UTF-8 is counted (U+FFFD where
     # decoded as text, refused by the XML parser inside a message)
-    _, _, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16, cp1252=False)
+    _, _, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16, cp1252=False)
     problems_of: dict[int, list[FieldProblem]] = {}
     rec, raw_of, unknown, ignored, rows_to_events, cut_note = _collect(
         records, data, line_of, ctx, problems_of, quarantine
@@ -418,6 +419,12 @@ def read_atna(path: Path, ctx: ReadContext) -> FileRead:
     if cut_note is not None:
         truncated, note = True, note or cut_note
     events, bad_rows, fell_back, off_day = _timestamps(rec, ctx)
+    # a quarantined message's lines: its quarantine row, not their byte-level problems
+    kept = [
+        ln for ln, r in zip(rec["source_line"], rec["_row_no"], strict=True) if r not in bad_rows
+    ]
+    gone = quarantine + [QuarantineRow(raw_of[r][0], "", "") for r in bad_rows]
+    problems = kept_line_problems(enc_problems, gone, kept)
     for n_row, own in problems_of.items():  # in message order: only those kept as events
         if n_row not in bad_rows:
             problems.extend(own)

@@ -145,6 +145,7 @@ from .._fhir_fields import (
     _when,
 )
 from .._instants import parse_instants
+from .._kept_lines import kept_line_problems
 from .._lis_encoding import decode_utf8_accounted
 from ..registry import (
     FieldProblem,
@@ -443,7 +444,7 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
         Only when the file cannot be read.
     """
     data, truncated, note, utf16 = read_bytes(path)
-    text, n_rec, n_rep, enc_note, problems = decode_utf8_accounted(data, utf16)  # counted
+    text, n_rec, n_rep, enc_note, enc_problems = decode_utf8_accounted(data, utf16)  # counted
     quarantine: list[QuarantineRow] = []
     rows, ignored, (truncated, note) = _rows_of(path, text, quarantine, (truncated, note))
     rec, unknown, rows_to_events, not_audit = _collect(rows, ctx, quarantine)
@@ -451,6 +452,11 @@ def read_fhir(path: Path, ctx: ReadContext) -> FileRead:
     off_day: list[FieldProblem] = []
     events, bad_rows = _timestamps(rec, ctx, off_day)
     _quarantine_bad_times(rec, bad_rows, quarantine)
+    # a quarantined resource's lines: its quarantine row, not their byte-level problems
+    kept = [
+        ln for ln, r in zip(rec["source_line"], rec["_row_no"], strict=True) if r not in bad_rows
+    ]
+    problems = kept_line_problems(enc_problems, quarantine, kept)
     # the field problems of the resources that became events (each once), in order
     seen_rows: set[int] = set()
     for n_row, own in zip(rec["_row_no"], rec["_problems"], strict=True):

@@ -83,7 +83,8 @@ import numpy as np
 
 from ..._arrays import unique_sorted
 from .._common import MAX_LINE_BYTES
-from .._cut_char import cut_char_note
+from .._cut_char import cut_char_note, partial_last_line_reason
+from .._kept_lines import kept_line_problems
 from .._lis_convert import _convert
 from .._lis_encoding import _is_utf8, encoding_account, transcode
 from .._lis_structure import (
@@ -327,13 +328,8 @@ def _quarantine_gzip_cut(
         i = int(np.searchsorted(rfile, f, side="right")) - 1
         if i < 0 or rfile[i] != f or kind[i] != 0:
             continue
-        where = "after the gzip cut" if gz_cut[f] == 1 else "ending inside a character"
-        quarantine[f].append(
-            QuarantineRow(
-                int(lines[i]), f"record cut short: partial last line {where} (no line end)",
-                raw_text(i),
-            )
-        )  # fmt: skip
+        reason = partial_last_line_reason(gz_cut[f] == 1, gz_cut[f] == 2)
+        quarantine[f].append(QuarantineRow(int(lines[i]), reason, raw_text(i)))
         if gz_cut[f] == 1:  # a character cut's note is already said (cut_char_note)
             notes[f].append(f"last record (line {lines[i]}) cut short by the gzip cut")
         kind[i] = 4
@@ -433,9 +429,10 @@ def _per_file_problems(
     lines: np.ndarray,
     profile: Profile,
     enc_problems: list[tuple[int, FieldProblem]],
+    quarantine: list[list[QuarantineRow]],
 ) -> list[list[FieldProblem]]:
     """Each file's field problems: the conversion's, then the NUL bytes' and the
-    encoding's (sorted by line)."""
+    encoding's (sorted by line), none of a quarantined record (:mod:`.._kept_lines`)."""
     per_file_problems: list[list[FieldProblem]] = [[] for _ in range(nf)]
     for f, p in problems:
         per_file_problems[f].append(p)
@@ -444,9 +441,11 @@ def _per_file_problems(
             enc_problems = enc_problems + _nul_problems(
                 nul_runs, data, rs, ce, kind, rfile, lines, profile
             )
+        byte_level: list[list[FieldProblem]] = [[] for _ in range(nf)]
         for f, p in enc_problems:
-            per_file_problems[f].append(p)
-        for fp in per_file_problems:
+            byte_level[f].append(p)
+        for f, fp in enumerate(per_file_problems):
+            fp += kept_line_problems(byte_level[f], quarantine[f])
             fp.sort(key=lambda p: p.line or 0)
     return per_file_problems
 
@@ -526,9 +525,10 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
     truncated = [bool(it[3]) for it in items]
     # the data stops at a cut: 1 of gzip, 2 inside a UTF-8 (UTF-16) character
     gz_cut = np.asarray(truncated, dtype=np.int8)
+    single_byte = not _is_utf8(profile.encoding)  # a UTF-8 last line is looked at
     for f, it in enumerate(items):
-        if not truncated[f] and (_is_utf8(profile.encoding) or it[5] is not None):
-            cut = cut_char_note(bytes(it[0]), it[5])
+        if not truncated[f]:
+            cut = cut_char_note(bytes(it[0]), it[5], single_byte=single_byte and it[5] is None)
             if cut:
                 truncated[f] = True
                 notes[f].append(cut)
@@ -591,7 +591,7 @@ def _parse_many(items: list[tuple], profile: Profile, fmt_name: str) -> BatchRea
         )  # fmt: skip
     per_file_problems = _per_file_problems(
         nf, problems, nul_runs, data, rs, ce, kind, rfile, lines, profile,
-        enc.problems + cr_problems,
+        enc.problems + cr_problems, quarantine,
     )  # fmt: skip
     n_ev, files = _file_reads(
         items, g_file, rfile, kind, quarantine, per_file_problems, truncated, notes, labs,

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..._arrays import unique_sorted
-from .._cut_char import cut_char_note
+from .._cut_char import cut_char_note, partial_last_line_reason
+from .._kept_lines import kept_line_problems
 from .._lis_convert import _convert
 from .._lis_encoding import Transcoded, _is_utf8, line_account, transcode
 from .._lis_structure import _cells
@@ -70,15 +71,19 @@ def _as_written(q, table: pa.Table, as_written: pa.Table, row: int, formats: lis
 
 def _read_lines(
     paths: list[Path], profile: Profile
-) -> tuple[pa.Array, np.ndarray, np.ndarray, list[bool], list[str], list[list], list[tuple]]:
+) -> tuple[pa.Array, np.ndarray, np.ndarray, list[bool], list[str], list[list], list[tuple], dict]:
     """The files' lines as one Arrow array (line end dropped), each line's file and number,
-    each file's truncation flag and note, its field problems (NUL bytes, encoding) and
-    its (rows recoded, replacement characters, encoding note)."""
+    each file's truncation flag and note, its field problems (NUL bytes, encoding), its
+    (rows recoded, replacement characters, encoding note), and the partial last lines
+    (index in the array -> quarantine reason: a file cut by gzip or inside a character,
+    :mod:`.._cut_char`)."""
     nf = len(paths)
     arrays, fidx_parts, line_parts = [], [], []
     truncated, notes = [], []
     per_file_problems: list[list] = [[] for _ in range(nf)]
     enc: list[tuple] = [(0, 0, "")] * nf  # rows recoded, replacement chars, note
+    partial: dict[int, str] = {}  # a cut file's last line (no line end): never an event
+    n_before = 0
     for k, path in enumerate(paths):
         dec = read_bytes(path)
         data = dec.data
@@ -93,7 +98,8 @@ def _read_lines(
             t = Transcoded(t.data, np.asarray(dec.utf16, dtype=np.int64) - bom, t.recoded[:0])
             label = "UTF-16"
         utf8 = bytes(t.data)  # valid UTF-8 from here
-        if utf8 and not utf8.endswith(b"\n"):
+        no_eol = bool(utf8) and not utf8.endswith(b"\n")
+        if no_eol:
             utf8 += b"\n"
         if len(t.replaced) or len(t.recoded):  # rows in UTF-8, undecodable bytes: named
             nl = np.flatnonzero(np.frombuffer(utf8, np.uint8) == 10)
@@ -125,32 +131,46 @@ def _read_lines(
         )
         fidx_parts.append(np.full(n_lines, k, np.int64))
         line_parts.append(np.arange(1, n_lines + 1, dtype=np.int64))
-        # a UTF-8 (UTF-16) file ending inside a character was cut (a gzip cut says why)
-        text_cut = not dec.truncated and (dec.utf16 is not None or _is_utf8(profile.encoding))
-        cut = cut_char_note(dec.data, dec.utf16) if text_cut else ""
+        # a file ending inside a character was cut (a gzip cut says why): in a cp1252
+        # file, a last line written in UTF-8 only
+        single = dec.utf16 is None and not _is_utf8(profile.encoding)
+        cut = "" if dec.truncated else cut_char_note(dec.data, dec.utf16, single_byte=single)
+        reason = partial_last_line_reason(bool(dec.truncated), bool(cut))
+        if reason and no_eol:
+            partial[n_before + n_lines - 1] = reason
+        n_before += n_lines
         truncated.append(bool(dec.truncated) or bool(cut))
         notes.append("; ".join(x for x in (dec.note, cut) if x))
     lines = pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string())
     lines = pc.replace_substring_regex(lines, r"\r?\n$", "")  # the line end
     fidx = np.concatenate(fidx_parts) if fidx_parts else np.zeros(0, np.int64)
     lineno = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
-    return lines, fidx, lineno, truncated, notes, per_file_problems, enc
+    return lines, fidx, lineno, truncated, notes, per_file_problems, enc, partial
 
 
 def _match_lines(
-    lines: pa.Array, fidx: np.ndarray, lineno: np.ndarray, profile: Profile, nf: int
+    lines: pa.Array,
+    fidx: np.ndarray,
+    lineno: np.ndarray,
+    profile: Profile,
+    nf: int,
+    partial: dict[int, str],
 ) -> tuple[pa.Table, pa.Array, np.ndarray, np.ndarray, list[list]]:
     """Match the lines to the profile's pattern: the fields of the matched lines (a table),
-    those lines, their indices, the blank lines, and each file's quarantined lines."""
+    those lines, their indices, the blank lines, and each file's quarantined lines
+    (``partial``: the cut last lines, quarantined with their reason whatever they hold)."""
     blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
     found = pc.extract_regex(lines, pattern=profile.pattern)
     matched = found.is_valid().to_numpy(zero_copy_only=False) & ~blank
+    if partial:
+        cut = np.asarray(sorted(partial), dtype=np.int64)
+        matched[cut] = False
+        blank[cut] = False
     quarantine: list[list] = [[] for _ in range(nf)]
     bad = np.flatnonzero(~matched & ~blank)
     for i, v in zip(bad.tolist(), _cells(lines, bad), strict=True):  # rare
-        quarantine[int(fidx[i])].append(
-            QuarantineRow(int(lineno[i]), "line does not match the profile's pattern", v or "")
-        )
+        reason = partial.get(i, "line does not match the profile's pattern")
+        quarantine[int(fidx[i])].append(QuarantineRow(int(lineno[i]), reason, v or ""))
     good = np.flatnonzero(matched)
     sel = pa.array(good)
     g_lines = lines.take(sel)
@@ -273,8 +293,12 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         Never raises on content.
     """
     nf = len(paths)
-    lines, fidx, lineno, truncated, notes, per_file_problems, enc = _read_lines(paths, profile)
-    table, g_lines, good, blank, quarantine = _match_lines(lines, fidx, lineno, profile, nf)
+    lines, fidx, lineno, truncated, notes, per_file_problems, enc, partial = _read_lines(
+        paths, profile
+    )
+    table, g_lines, good, blank, quarantine = _match_lines(
+        lines, fidx, lineno, profile, nf, partial
+    )
     as_written = table
     table, spec = _normalise_times(table, profile.timestamp)
     conv = Profile(**{**profile.__dict__, "timestamp": spec})
@@ -300,6 +324,10 @@ def read_regex_many(paths: list[Path], ctxs: list, profile: Profile, fmt_name: s
         qrows = _quote_as_written(qrows, table, as_written, spec, profile, key)
     for f, q in qrows:
         quarantine[f].append(q)
+    # a quarantined line's NUL and encoding problems: its quarantine row says it all
+    per_file_problems = [
+        kept_line_problems(fp, q) for fp, q in zip(per_file_problems, quarantine, strict=True)
+    ]
     for f, p in problems:
         per_file_problems[f].append(p)
     n_ev, files = _file_reads(

@@ -208,6 +208,8 @@ import numpy as np
 import pandas as pd
 
 from .._common import build_events, read_bytes, split_lines
+from .._cut_char import partial_reason_of_note
+from .._kept_lines import kept_line_problems
 from .._lis_encoding import decode_utf8_accounted
 from .._syslog_headers import (
     _HEADERS,
@@ -540,6 +542,9 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
     # --- accounting ---------------------------------------------------------------------
     quarantined = (~blank & ~has_hdr) | (is_event & (reason != None))  # noqa: E711
     reason[~blank & ~has_hdr] = "not a syslog line (RFC 3164 / RFC 5424 header expected)"
+    cut_reason = partial_reason_of_note(truncated, note)  # a gzip or character cut
+    if cut_reason and n and not ends_nl:  # the last line is partial: never an event
+        quarantined[-1], reason[-1] = True, cut_reason
     to_event = is_event & ~quarantined
     ignored = ~to_event & ~quarantined
     quarantine = [
@@ -565,7 +570,7 @@ def read_syslog(path: Path, ctx: ReadContext) -> FileRead:
         rows_to_events=int(to_event.sum()),
         ignored=int(ignored.sum()),
         quarantine=quarantine,
-        field_problems=enc_problems,
+        field_problems=kept_line_problems(enc_problems, quarantine),
         truncated=truncated,
         truncation_note=note,
         lab=ctx.lab,
