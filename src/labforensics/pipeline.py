@@ -341,7 +341,7 @@ def _run_stages(
                          memory_budget=plan.memory_budget)  # fmt: skip
             del parts
             st.run("sessions", run.first, lambda n: f"{n:,} sessions")
-            st.run("features", run.peer)
+            st.run("features", run.peer, lambda n: f"peer baselines over {n:,} lab(s)")
             sc = st.run("detection", lambda: run.detect(folder and folder.make()),
                         lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
                                   "sessions flagged")  # fmt: skip

@@ -133,6 +133,8 @@ def test_cli_verdict_line_and_report_in_words(tmp_path, capsys):
     notes = {r["stage"]: r["output"] for r in f["stages"]}
     # laboratory staff leads at no support (LR 1.96): no source is named (QA session 9)
     assert notes["attribution"] == "verdict: undetermined"
+    # evidence of labs L01 and L02 (two folders); the cell was empty (QA 14)
+    assert notes["features"] == "peer baselines over 2 lab(s)"
     assert f["conclusion"]["leading"] == "insider"
     html = (out / "report.html").read_text(encoding="utf-8")
     assert ">verdict insider<" not in html and ">verdict: undetermined</td>" in html

@@ -449,10 +449,11 @@ class LabRun:
                 stacklevel=3,
             )
 
-    def peer(self) -> None:
+    def peer(self) -> int:
         """The second pass: the cross-lab peer baselines and Bonferroni family, and the
         authorisation tickets' record sums over every lab (the labs they change have
-        their statuses and authorisation features chosen again: :attr:`budget_labs`)."""
+        their statuses and authorisation features chosen again: :attr:`budget_labs`).
+        Returns the number of labs whose summaries make the peer baselines."""
         summaries = merge_summaries([m["summaries"] for m in self.meta])
         family = merge_family([m["family"] for m in self.meta])
         sums = global_ticket_sums({m["lab"]: m.get("budget") for m in self.meta})
@@ -461,6 +462,7 @@ class LabRun:
             m.pop("budget", None)
         self.parts = self._map("features", [m["lab"] for m in self.meta], _peer, self.parts,
                                summaries, self.settings, family, sums)  # fmt: skip
+        return len(self.meta)
 
     def detect(self, folder: Path | None = None) -> Scores:
         """The detector model fitted on every lab's sample, every lab scored and ranked.
