@@ -53,6 +53,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from ._reidentify_nirs import structured_nirs
 from ._same_files import refuse_input_as_output
 from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
@@ -190,10 +191,12 @@ def evidence_ids(
     Returns
     -------
     pandas.DataFrame
-        ``pseudonym`` (``P``, ``R`` or ``U`` id), ``kind`` (``patient``, ``request`` or
-        ``unplaced_value``), ``lab``, ``value`` (the raw IPP, request number, digits or
-        field), ``seen_in`` (``ipp column``, ``request column``, ``free text`` or
-        ``quarantined row``: the first of these where it was seen), all ``string``; one
+        ``pseudonym`` (``P``, ``R``, ``U`` or ``N`` id), ``kind`` (``patient``,
+        ``request``, ``unplaced_value`` or ``nir``), ``lab``, ``value`` (the raw IPP,
+        request number, digits, field or normalised NIR), ``seen_in`` (``ipp column``,
+        ``request column``, ``free text``, ``quarantined row`` or ``<column> column``
+        for a NIR in a structured column: the first of these where it was seen), all
+        ``string``; one
         row per distinct (kind, lab, value), sorted by pseudonym. Holds raw identifiers:
         never write it to a report.
     """
@@ -225,6 +228,8 @@ def evidence_ids(
         if "detail" in ev.columns:
             runs = _runs_in(lab, ev["detail"])
             frames.append(runs.assign(kind="patient", seen_in="free text", id="P"))
+        # a NIR used as a login, host or site: its N id (QA 14: never resolved before)
+        frames.append(structured_nirs(lab, ev).assign(kind="nir", id="N"))
     labs = {str(v) for f in frames for v in f["lab"].dropna().unique()} | set(aliases.values())
     frames += _quarantined_values(quarantined, labs)
     cols = ["pseudonym", "kind", "lab", "value", "seen_in"]
@@ -236,7 +241,8 @@ def evidence_ids(
     pairs = pairs.sort_values("rank", kind="stable").drop_duplicates(["id", "lab", "value"])
     ids = KeyedIds(key)
     made = pd.Series(pd.NA, index=pairs.index, dtype="string")
-    for how, make in (("P", ids.patients), ("R", ids.requests), ("U", ids.unplaced)):
+    for how, make in (("P", ids.patients), ("R", ids.requests), ("U", ids.unplaced),
+                      ("N", lambda _labs, v: ids.nirs(v))):  # fmt: skip
         sel = (pairs["id"] == how).to_numpy()
         if sel.any():
             lb, v = pairs.loc[sel, "lab"].tolist(), pairs.loc[sel, "value"].tolist()
@@ -515,10 +521,12 @@ def reidentify(
         evidence's, else the index row's when ``patients`` holds the id; dump rows
         linked to a patient, with ``leak`` and ``patients``: that patient's),
         ``request`` (request numbers), ``value`` (a quarantined field keyed as an
-        unplaced value), ``seen_in`` (where the evidence shows it: :func:`evidence_ids`),
+        unplaced value), ``nir`` (an ``N`` id's NIR, normalised, when the evidence
+        writes it in a structured column: a NIR used as a login, host or site),
+        ``seen_in`` (where the evidence shows it: :func:`evidence_ids`),
         ``dump_file`` and ``line`` (dump rows: the path given in ``dumps``, else the
         file as the leak's ``source_file`` names it, and its 1-based line), ``found`` (False for an id that no
-        evidence row or dump line gives; always for ``nir``). ``attrs["key_fingerprint"]``
+        evidence row or dump line gives). ``attrs["key_fingerprint"]``
         is the key's fingerprint (:func:`resolution_hint`).
 
     Raises
@@ -570,7 +578,7 @@ def reidentify(
             "lab": ids["lab"],
             **{c: ids["value"].where(ids["kind"] == k)
                for c, k in (("ipp", "patient"), ("request", "request"),
-                            ("value", "unplaced_value"))},
+                            ("value", "unplaced_value"), ("nir", "nir"))},
             "seen_in": ids["seen_in"],
         }
     )  # fmt: skip
@@ -659,7 +667,8 @@ def resolution_hint(res: pd.DataFrame, key_fingerprint: str | None = None) -> st
     -------
     str or None
         The sentence naming the key's fingerprint (never the key) and what to check,
-        when ids other than ``N`` ids (which never resolve) were asked and none resolved.
+        when ids other than ``N`` ids were asked and none resolved (an ``N`` id resolves
+        only when the evidence writes its NIR in a structured column).
     """
     asked = res["kind"] != "nir"
     if not asked.any() or res.loc[asked, "found"].any():

@@ -130,3 +130,36 @@ def test_store_sums_the_counts(tmp_path):
         "host_raw": 1,
     }
     assert got.events["account"].tolist() == whole.events["account"].tolist()
+
+
+def test_reidentify_maps_n_ids_back_from_the_evidence(tmp_path):
+    # QA 14: an N id (a NIR used as a login) was never resolved, though the evidence
+    # given to reidentify writes the number. By hand: NIR_A as a login (L01, account
+    # column), NIR_B spaced as a login and bare as a host: one id each, found; an N id
+    # of a number the evidence never writes stays unfound
+    from labforensics.reidentify import reidentify
+
+    ev_dir = tmp_path / "ev"
+    ev_dir.mkdir()
+    (ev_dir / "AUDIT_L01_20200315.csv").write_bytes(
+        (LEG + "\r\n".join(_rows()) + "\r\n").encode("cp1252")
+    )
+    key_file = tmp_path / "case.key"
+    key_file.write_text(bytes(range(32)).hex())
+    other = nir_hash(KEY, "255081416802538")  # 97 - 2550814168025 mod 97 = 38
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{nir_hash(KEY, NIR_A)}\n{nir_hash(KEY, NIR_B)}\n{other}\n")
+    res = reidentify(key_file, [ev_dir], ids, tmp_path / "people.csv")
+    got = res.set_index("pseudonym")
+    assert got.loc[nir_hash(KEY, NIR_A), ["kind", "lab", "nir", "seen_in"]].tolist() == [
+        "nir",
+        "L01",
+        NIR_A,
+        "account column",
+    ]
+    assert got.loc[nir_hash(KEY, NIR_B), "nir"] == NIR_B
+    assert got["found"].to_dict() == {
+        nir_hash(KEY, NIR_A): True,
+        nir_hash(KEY, NIR_B): True,
+        other: False,
+    }
