@@ -14,7 +14,9 @@ process, whose whole tree (the investigation, and with ``dask`` the ``LocalClust
 nanny and two worker processes; Chromium for the PDF) is sampled every 0.1 s with psutil
 (sum of PSS, :func:`_tree_rss`):
 
-* ``files``: ``investigate`` from the evidence files, local engine;
+* ``files``: ``investigate`` from the evidence files, local engine (with
+  ``--memory-budget`` the files are streamed through a temporary store in the run's
+  private folder, :mod:`labforensics.engine.streamed_files`; without, read at once);
 * ``store``: ``ingest_to_store`` (timed apart, its own peak) then ``investigate
   --store``, local engine;
 * ``dask``: the same store, ``engine="dask"`` on a two-worker ``LocalCluster``

@@ -55,6 +55,7 @@ from .detect.campaigns import CampaignParams, campaign_findings
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
 from .engine.partitions import empty_like, release_memory, store_evidence
 from .engine.run import EngineTerminated
+from .engine.streamed_files import streamed_evidence, streams
 from .errors import EvidenceError, ParameterError
 from .evidence_paths import _check_inputs, _check_no_overlap, _evidence_paths, expand_evidence
 from .features import FeatureParams
@@ -298,14 +299,17 @@ def _ingest(files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool) ->
 
 
 def _ingest_parts(
-    files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool
-) -> tuple[Evidence, list[Any]]:
+    files: Sequence[Path], plan: _Plan, key: CaseKey, progress: bool,
+    folder: EventsFolder | None = None,
+) -> tuple[Evidence, list[Any]]:  # fmt: skip
     """The evidence's accounting and its lab partitions (:mod:`labforensics.engine`).
 
-    From files: the whole read, split by lab (its events then live in the partitions
-    only). From a store: the accounting only; each lab is read from the store by the
-    engine running it (:class:`~labforensics.engine.StorePartition`).
+    From files: the whole read, split by lab, or with a memory budget, streamed through
+    a temporary store in ``folder`` (:mod:`labforensics.engine.streamed_files`). From a
+    store: the accounting only; the engine reads each lab (``StorePartition``).
     """
+    if folder and plan.store is None and streams(plan.memory_budget, plan.engine, plan.scheduler):
+        return streamed_evidence(files, plan.ingest, plan.case, key, folder, progress=progress)
     if plan.store is not None:
         opts = store_options(tz=None, profile=plan.ingest.get("profile"),
                              year=plan.ingest.get("year"), lab=plan.ingest.get("lab"),
@@ -326,7 +330,7 @@ def _run_stages(
     (:class:`~labforensics.case_events.CaseEvents`): in ``folder`` when the engine
     spilled its labs (``memory_budget``), else in memory."""
     case = plan.case
-    ev, parts = st.run("ingest", lambda: _ingest_parts(files, plan, key, progress),
+    ev, parts = st.run("ingest", lambda: _ingest_parts(files, plan, key, progress, folder),
                        lambda r: f"{sum(len(p) for p in r[1]):,} events in {len(r[1]):,} "
                                  f"partitions, {int(len(r[0].quarantine)):,} quarantined")  # fmt: skip
     settings = LabSettings(case=case, sessions=plan.sessions, features=plan.features,

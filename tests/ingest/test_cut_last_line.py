@@ -15,6 +15,7 @@ from labforensics.ingest import read_evidence
 from labforensics.ingest._cut_char import CUT_AFTER_GZIP, CUT_INSIDE_CHAR, cut_char_note
 from labforensics.privacy import CaseKey
 from lis_headers import LEGACY_HEADER
+from profile_texts import regex_profile
 
 KEY = CaseKey(bytes(range(32)))
 NOTE2 = "last line 2 cut inside a UTF-8 character (the file ends mid-character)"
@@ -61,12 +62,7 @@ def test_legacy_cp1252_file_with_a_cut_utf8_last_line(tmp_path):
 
 def _regex_profile(tmp_path, encoding: str):
     p = tmp_path / f"rx-{encoding}.toml"
-    p.write_text(
-        f'name = "rx"\nformat = "regex"\nencoding = "{encoding}"\n'
-        "pattern = '^(?P<t>\\d+) (?P<u>\\S+)$'\n[columns]\naccount = \"u\"\n"
-        'action = "=read"\n[timestamp]\ncolumn = "t"\nformat = "epoch_s"\n',
-        encoding="utf-8",
-    )
+    p.write_text(regex_profile(encoding), encoding="utf-8")
     return p
 
 

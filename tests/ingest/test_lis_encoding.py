@@ -18,6 +18,7 @@ from labforensics.ingest.registry import ReadContext
 from labforensics.privacy import CaseKey
 from lis_headers import CURRENT_HEADER as CUR
 from lis_headers import LEGACY_HEADER as LEG
+from profile_texts import regex_profile
 
 LEG_NAME = "AUDIT_L02_20180305.csv"
 CUR_NAME = "audit_L02_2020-03-05.csv"
@@ -182,18 +183,7 @@ def test_cp1252_text_valid_utf8_by_chance_stays_cp1252():
     assert fr.events["account"].tolist() == ["Ã©é"] and fr.rows_recoded == 0
 
 
-REGEX_PROFILE = """
-name = "rx"
-format = "regex"
-encoding = "cp1252"
-pattern = '^(?P<t>\\d+) (?P<u>\\S+)$'
-[columns]
-account = "u"
-action = "=read"
-[timestamp]
-column = "t"
-format = "epoch_s"
-"""
+REGEX_PROFILE = regex_profile("cp1252")
 
 
 def test_regex_profile_mixed_lines(tmp_path):

@@ -15,6 +15,7 @@ from labforensics.errors import ProfileError
 from labforensics.ingest import read_evidence
 from labforensics.ingest.options import ingest_options
 from labforensics.ingest.profiles import load_profile, load_profiles
+from profile_texts import REGEX_PROFILE
 
 # 2010-01-02T06:49:00Z = 1262304000 (2010-01-01T00:00Z) + 86400 + 6*3600 + 49*60
 T0 = 1262414940
@@ -285,17 +286,7 @@ def test_case_file_single_profile_path(tmp_path, monkeypatch):
     ],
 )
 def test_regex_profile_errors(tmp_path, edit, key):
-    text = """
-name = "rx"
-format = "regex"
-pattern = '^(?P<t>\\d+) (?P<u>\\S+)$'
-[columns]
-account = "u"
-action = "=read"
-[timestamp]
-column = "t"
-format = "epoch_s"
-"""
+    text = REGEX_PROFILE
     load_profile(write(tmp_path / "ok.toml", text))  # the unedited profile is valid
     with pytest.raises(ProfileError) as exc:
         load_profile(write(tmp_path / "p.toml", edit(text)))

@@ -16,20 +16,9 @@ from labforensics.ingest.readers.syslog import read_syslog
 from labforensics.ingest.registry import FieldProblem, QuarantineRow, ReadContext
 from labforensics.privacy import CaseKey
 from lis_headers import CURRENT_HEADER
+from profile_texts import REGEX_PROFILE
 
 KEY = CaseKey(b"q" * 32)
-
-REGEX_PROFILE = """
-name = "rx"
-format = "regex"
-pattern = '^(?P<t>\\d+) (?P<u>\\S+)$'
-[columns]
-account = "u"
-action = "=read"
-[timestamp]
-column = "t"
-format = "epoch_s"
-"""
 
 
 def _cur_row(when: str, account: str, comment: str = "") -> bytes:
