@@ -76,10 +76,15 @@ def _swallowed_ctrl_c():
     its own error."""
     import os
     import signal
+    import time
 
     try:
         os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(1000):  # the handler runs at the next bytecode boundary
+        # the handler runs at a bytecode boundary once the thread the kernel gave the
+        # signal to has run its C handler: on a loaded machine (load 8 on 2 cores) a
+        # thousand iterations passed before it did; wait up to 10 s
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
             pass
     except KeyboardInterrupt:
         raise RuntimeError("Query interrupted") from None
