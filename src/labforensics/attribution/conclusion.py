@@ -93,7 +93,7 @@ Case: the labs' leading propositions when they agree, else ``mixed``; its
 capped by the case's coverage ceiling; no leak: ``undetermined``, reason
 ``no leak``, no ratio. A lab of the leak the evidence holds nothing of (no logs, or
 none of its leaked patients known) is not weighed: listed ``not_in_evidence`` in
-``not_weighed``, its pairs on that coverage line (:func:`_not_in_evidence`).
+``not_weighed``, its pairs on line ``not_in_evidence`` or ``not_a_patient`` (:mod:`.coverage`).
 
 Support. A ratio below 2 ("no support" on the verbal scale,
 :func:`~.likelihood.supports`) names no source: the lab's, or the case's,
@@ -269,7 +269,7 @@ def lab_conclusion(
         horizon is None or d.evidence_start is None or d.evidence_start <= horizon
     )
     if not d.has_logs or n_uni == 0:
-        lines = cov.lab_lines(d.n_linked, n_leak if d.has_logs else 0, False, 0)
+        lines = cov.lines_of(d, n_leak if d.has_logs else 0, False, 0)
         return {
             **base,
             **_verdict_none(
@@ -280,7 +280,7 @@ def lab_conclusion(
             "coverage": lines,
         }
     if n_leak == 0:
-        lines = cov.lab_lines(d.n_linked, 0, logs_cover, 0)
+        lines = cov.lines_of(d, 0, logs_cover, 0)
         return {
             **base,
             **_verdict_none(
@@ -367,7 +367,7 @@ def lab_conclusion(
     lead = ranked[0]
     bj = max(best_op.values(), key=lambda j: ll_ops[j]) if best_op else None
     producible = int(prod[bj]) if bj is not None else 0
-    lines = cov.lab_lines(d.n_linked, n_leak, logs_cover, producible)
+    lines = cov.lines_of(d, n_leak, logs_cover, producible)
     q = lines["producible"] / lines["linked"] if lines["linked"] else 0.0
     cap = ceiling_log10(eps)
     alts = []
@@ -528,14 +528,14 @@ def _undetermined(res: dict[str, Any], who: str) -> dict[str, Any]:
 
 def _not_in_evidence(d: _LabData) -> dict[str, Any] | None:
     """A lab of the leak the evidence holds nothing of (no logs, or none of its leaked
-    patients known to them): not weighed, its pairs counted ``not_in_evidence`` (a
+    patients known to them): not weighed, its pairs ``not_in_evidence`` or ``not_a_patient`` (a
     limit), never a proposition of its own; None for a lab to weigh."""
     if d.has_logs and len(d.known_ns) and d.leaked.any():
         return None
     why = ("no logs of this lab are in the evidence" if not d.has_logs or not len(d.known_ns)
            else "none of its leaked patients is known to its logs or patient index")  # fmt: skip
     return {"lab": d.lab, "linked": d.n_linked, "linked_alone": d.n_unique,
-            "not_in_evidence": True, "coverage": cov.lab_lines(d.n_linked, 0, False, 0),
+            "not_in_evidence": True, "coverage": cov.lines_of(d, 0, False, 0),
             "reason": f"not in the evidence: {why}, so its {d.n_linked:,} lab-patient pair(s) "
                       "cannot be weighed"}  # fmt: skip
 
@@ -687,7 +687,7 @@ def conclude(
         f"have produced"
     )
     if capped:
-        absent = sorted(x["lab"] for x in skipped if x.get("not_in_evidence"))
+        absent = sorted(x["lab"] for x in gone if not prep["labs"][x["lab"]].has_logs)
         reason += (
             f"; the case's ratio is capped at log10 {cut_log10(log10_lr)} for the "
             f"{lines['total'] - lines['producible']:,} lab-patient pairs no logged operation "

@@ -3,9 +3,19 @@ known patients and the coverage lines of its leaked rows.
 
 Every leaked row linked to a lab falls on exactly one line:
 
+``not_a_patient``
+    not a patient of the lab, as far as the evidence shows: the lab's patient index is
+    in the evidence, and neither it (dated or not) nor the lab's events hold the
+    patient (a leaked identifier a lab never registered, or an invented one: rows that
+    "belong to no lab under investigation", ``leak-dump.md``). Without an index of the
+    lab nothing tells such a pair from a patient the logs never touched (registered
+    before them, not back since), so it stays ``not_in_evidence``;
 ``not_in_evidence``
     its patient is neither named by an event nor registered in the lab's patient
-    index with a date (the logs never show it, and no index dates it);
+    index with a date, and is not shown to be no patient of the lab: the lab has no
+    logs in the evidence, or its index holds the patient without a date, or no index
+    of the lab is given (a patient the logs never show, or a lab whose records are
+    absent: a copy outside the logged evidence is possible);
 ``logs_after_horizon``
     the lab's logs start after the horizon (the newest date the leak bounds the
     copy by), so no logged operation can be weighed against it;
@@ -15,7 +25,9 @@ Every leaked row linked to a lab falls on exactly one line:
 ``producible``
     a logged operation could have produced it.
 
-Rows found in no lab (``unplaced``) are a line of the case. The sum of the lines
+Identifiers given without a lab and placed at none (``unplaced``, "in no lab": held
+by no lab's events or index, or by several records, one person not said which;
+:mod:`.placement`) are a line of the case, in identifiers. The sum of the lines
 is the leaked total: nothing is dropped from the denominator.
 """
 
@@ -28,7 +40,7 @@ import pandas as pd
 from .context import _Context
 
 #: Coverage lines of a lab, in report order.
-LINES = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence")
+LINES = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence", "not_a_patient")
 
 
 def registry_of(leak: Any) -> pd.DataFrame | None:
@@ -144,10 +156,35 @@ def leaked_pairs(ctx: _Context) -> tuple[pd.DataFrame, int]:
     return pairs, unplaced
 
 
-def lab_lines(n_linked: int, n_known: int, logs_cover: bool, n_producible: int) -> dict[str, int]:
-    """A lab's coverage lines (module docstring) from its counts; they sum to ``n_linked``."""
+def not_patients(d: Any) -> int:
+    """A lab's leaked pairs that are not its patients (``not_a_patient``, module docstring).
+
+    Parameters
+    ----------
+    d : _LabData
+        A lab's conclusion data (:mod:`.lab_data`): ``n_linked``, ``n_own`` (its leaked
+        patients its events or index hold; None when not computed) and ``has_index``
+        (the lab's patient index is in the evidence).
+
+    Returns
+    -------
+    int
+        ``n_linked - n_own`` when the lab's index is given and ``n_own`` known, else 0.
+    """
+    n_own = getattr(d, "n_own", None)
+    if not getattr(d, "has_index", False) or n_own is None:
+        return 0
+    return max(int(d.n_linked) - int(n_own), 0)
+
+
+def lab_lines(
+    n_linked: int, n_known: int, logs_cover: bool, n_producible: int, n_not_patient: int = 0
+) -> dict[str, int]:
+    """A lab's coverage lines (module docstring) from its counts; they sum to ``n_linked``.
+    ``n_not_patient`` (:func:`not_patients`) is taken from the pairs not known."""
     covered = n_known if logs_cover else 0
     prod = min(int(n_producible), covered)
+    stranger = min(max(int(n_not_patient), 0), int(n_linked) - n_known)
     return {
         "linked": int(n_linked),
         "in_evidence": int(n_known),
@@ -155,8 +192,28 @@ def lab_lines(n_linked: int, n_known: int, logs_cover: bool, n_producible: int) 
         "producible": prod,
         "not_producible": covered - prod,
         "logs_after_horizon": n_known - covered,
-        "not_in_evidence": int(n_linked) - n_known,
+        "not_in_evidence": int(n_linked) - n_known - stranger,
+        "not_a_patient": stranger,
     }
+
+
+def lines_of(d: Any, n_known: int, logs_cover: bool, n_producible: int) -> dict[str, int]:
+    """A lab's coverage lines (:func:`lab_lines`) from its conclusion data ``d``
+    (``n_linked``; its pairs not patients of it by :func:`not_patients`).
+
+    Parameters
+    ----------
+    d : _LabData
+        The lab's conclusion data (:mod:`.lab_data`).
+    n_known, logs_cover, n_producible
+        As :func:`lab_lines`.
+
+    Returns
+    -------
+    dict
+        :func:`lab_lines`.
+    """
+    return lab_lines(int(d.n_linked), n_known, logs_cover, n_producible, not_patients(d))
 
 
 def case_lines(per_lab: list[dict[str, Any]], unplaced: int) -> dict[str, Any]:
@@ -183,6 +240,8 @@ __all__ = [
     "case_lines",
     "lab_lines",
     "leaked_pairs",
+    "lines_of",
+    "not_patients",
     "registry_of",
     "registry_of_people",
     "share",

@@ -62,6 +62,9 @@ class _LabData:
     # leaked patients that are the lab's (its events or its index name them, dated or
     # not; :mod:`.tie`); None when not computed
     n_own: int | None = None
+    # the lab's patient index is in the evidence: a leaked pair neither it nor the
+    # lab's events hold is no patient of the lab (coverage line ``not_a_patient``)
+    has_index: bool = False
 
 
 def _linkage_info(linkage: dict[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
@@ -349,6 +352,7 @@ def prepare(
         data[lab] = _LabData(
             lab=lab,
             n_own=own_pairs(leaked_set, lab, set(seen.dropna().astype(str)), indexed),
+            has_index=indexed is not None and bool((indexed["lab"].astype(str) == lab).any()),
             leak_ids=ids,
             n_ambiguous=int(p["leak_id"].astype(str).isin(ambiguous).sum()),
             known_ns=_ns(u["known_at"]),

@@ -84,6 +84,8 @@ def limits(
             f"records hold them): {c['producible']:,} of {c['total']:,} pairs "
             f"({100 * (c['share_producible'] or 0):.1f} %) a logged operation could have produced; "
             f"{c['not_in_evidence']:,} not in the evidence, "
+            f"{c.get('not_a_patient', 0):,} not patients of these labs (neither the lab's events "
+            "nor its patient index hold them), "
             f"{c['logs_after_horizon']:,} in labs whose logs start after the horizon, "
             f"{c['not_producible']:,} outside the best operation's set, {c['unplaced']:,} in no lab, "
             f"{c.get('not_weighed', 0):,} in labs left out of the weighing"
@@ -102,10 +104,7 @@ def limits(
             out.append(f"{s['lab']}: {s['reason']}: no proposition is stated for it")
             continue
         if s.get("not_in_evidence"):  # a lab the evidence holds nothing of: a coverage limit
-            out.append(
-                f"{s['lab']}: {s['reason']}: no proposition is stated for it; its pairs are "
-                "counted among those not in the evidence"
-            )
+            out.append(f"{s['lab']}: {s['reason']}: no proposition is stated for it; {_where(s)}")
             continue
         out.append(
             f"{s['lab']}: left out of the weighing, so no proposition is stated for it "
@@ -136,3 +135,15 @@ def limits(
     # the method's error rates measured on synthetic evidence (validation file)
     out.extend(limits_lines())
     return out
+
+
+def _where(s: dict[str, Any]) -> str:
+    """Which coverage line a lab left out as not in the evidence has its pairs on."""
+    lines = s.get("coverage") or {}
+    n_out, n_not = int(lines.get("not_in_evidence", 0)), int(lines.get("not_a_patient", 0))
+    if not n_not:
+        return "its pairs are counted among those not in the evidence"
+    if not n_out:
+        return "its pairs are counted among those not patients of these labs"
+    return (f"of its pairs, {n_out:,} are counted among those not in the evidence and "
+            f"{n_not:,} among those not patients of these labs")  # fmt: skip
