@@ -44,6 +44,12 @@ def test_vendor_findings_carry_the_conclusion():
     assert "reruns over the model's assumptions" in f["verdict"]["stability_text"]
     # every coverage line is accounted for
     cov = conc["coverage"]
-    lines = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence")
+    lines = (
+        "producible",
+        "not_producible",
+        "logs_after_horizon",
+        "not_in_evidence",
+        "not_a_patient",
+    )
     assert sum(cov[k] for k in lines) + cov["unplaced"] + cov["not_weighed"] == cov["total"]
     assert cov["total"] == len(vendor_leak(truth))

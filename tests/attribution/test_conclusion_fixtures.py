@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-LINES = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence")
+LINES = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence", "not_a_patient")
 
 
 def _conclusion(name: str) -> dict:

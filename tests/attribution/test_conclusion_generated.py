@@ -53,7 +53,13 @@ def _per_lab(att):
 
 def _coverage_adds_up(att):
     c = att.conclusion["coverage"]
-    lines = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence")
+    lines = (
+        "producible",
+        "not_producible",
+        "logs_after_horizon",
+        "not_in_evidence",
+        "not_a_patient",
+    )
     assert sum(c[k] for k in lines) + c["unplaced"] + c["not_weighed"] == c["total"]
 
 

@@ -29,7 +29,7 @@ from generated_vendor_case import make_case
 
 pytestmark = pytest.mark.slow  # generates and investigates a case (~20 s here)
 
-LINES = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence")
+LINES = ("producible", "not_producible", "logs_after_horizon", "not_in_evidence", "not_a_patient")
 
 
 @pytest.fixture(scope="module")

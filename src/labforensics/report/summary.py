@@ -130,9 +130,10 @@ def _how_sure(f: Mapping[str, Any]) -> str:
                      f"({_pct(cov.get('producible'), cov.get('total'))}) could have been "
                      f"produced by a logged operation, {_n(cov.get('not_in_evidence'))} are "
                      "of patients neither in the lab's logs nor dated in its patient index, "
-                     f"{_n(cov.get('not_a_patient') or 0)} are not patients of these labs "
-                     "(neither the lab's events nor its patient index hold them), "
-                     f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} are of "
+                     + (f"{_n(cov['not_a_patient'])} are not patients of these labs "
+                        "(neither the lab's events nor its patient index hold them), "
+                        if cov.get("not_a_patient") else "")
+                     + f"{_n((cov.get('not_weighed') or 0) + (cov.get('unplaced') or 0))} are of "
                      "labs left out of the weighing (too few patients of their own to tell a "
                      "copy from false matches) or of no lab")  # fmt: skip
         if undetermined:
