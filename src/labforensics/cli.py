@@ -232,7 +232,7 @@ def _add_investigate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", type=Path, default=None, help="an evidence store (labforensics ingest --store) instead of EVIDENCE")  # fmt: skip
     p.add_argument("--engine", choices=("local", "dask"), default="local", help="who runs the per-lab stages: this process, or Dask tasks (pip install 'labforensics[scale]')")  # fmt: skip
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="with --engine dask: the scheduler (tcp://host:8786); default a two-worker LocalCluster")  # fmt: skip
-    p.add_argument("--memory-budget", type=int, default=None, metavar="BYTES", help="bytes: warns of labs whose events alone exceed it, and keeps the labs' results in a private temporary folder between passes when all of them would (labs are not cut into account batches)")  # fmt: skip
+    p.add_argument("--memory-budget", type=int, default=None, metavar="BYTES", help="bytes one lab's stage may hold: evidence files are streamed through a temporary store, a lab above it runs in account batches (an account alone above it is warned of), the labs' results wait in a private temporary folder when all of them would exceed it; the same findings")  # fmt: skip
     p.add_argument(
         "--leak", type=Path, default=None,
         help="the leak: a list of identifiers (IPP, pseudonym or NIR column), or a dump of "

@@ -38,6 +38,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._terminal import visible
 from ..errors import ParameterError
 
 __all__ = ["DaskEngine", "N_WORKERS", "worker_memory_limit"]
@@ -109,7 +110,9 @@ class DaskEngine:
     Raises
     ------
     ParameterError
-        When dask.distributed is not installed.
+        When dask.distributed is not installed, or ``scheduler`` is malformed or
+        cannot be reached (after Dask's connect timeout,
+        ``distributed.comm.timeouts.connect``, 30 s by default).
     """
 
     name = "dask"
@@ -142,7 +145,14 @@ class DaskEngine:
                                              local_directory=self.spill_dir)  # fmt: skip
             self.client = Client(self._cluster)
         else:
-            self.client = Client(scheduler)
+            try:
+                self.client = Client(scheduler)
+            except (OSError, ValueError, TypeError) as exc:  # unreachable, malformed
+                raise ParameterError(
+                    f"cannot use the Dask scheduler {visible(str(scheduler), keep='')}: "
+                    f"{visible(str(exc), keep='')} (give its address as tcp://HOST:PORT, "
+                    "the scheduler running and reachable)"
+                ) from None
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
         """One task per item: ``fn(item, *args)``; futures, in item order.
