@@ -50,6 +50,37 @@ def test_ctrl_c_one_line_exit_130_nothing_left(tmp_path, monkeypatch, capsys, st
     assert list(tmp.iterdir()) == []  # temporary folders removed before the exit
 
 
+def test_ctrl_c_swallowed_in_a_stage_still_ends_the_run(tmp_path, monkeypatch, capsys):
+    """A SIGINT some code drops whole during a stage (tqdm's ``__del__``, QA session
+    15) is raised at the stage's end: exit 130, nothing left, not a finished run."""
+    import os
+    import signal
+    import time
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setenv("LABFORENSICS_CHROMIUM", str(tmp_path / "no-chromium"))
+    real = pipeline.score_sources
+
+    def drops_ctrl_c(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pass
+        except KeyboardInterrupt:
+            pass  # dropped, as an object's __del__ drops it
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "score_sources", drops_ctrl_c)
+    ev, out = _evidence(tmp_path), tmp_path / "out"
+    assert main(["investigate", str(ev), "--out", str(out), "--quiet"]) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.strip() == "labforensics: interrupted"
+    assert not out.exists() and not (tmp_path / "out.key").exists()
+    assert list(tmp.iterdir()) == []
+
+
 def test_ctrl_c_during_ingest_command(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     ev, out = _evidence(tmp_path), tmp_path / "out"
@@ -97,6 +128,31 @@ def test_interrupt_noted_gives_ctrl_c_back_from_native_code():
         _swallowed_ctrl_c()
     with pytest.raises(RuntimeError), interrupt_noted():  # no SIGINT: the error as it is
         raise RuntimeError("a real failure")
+
+
+def test_interrupt_noted_raises_a_ctrl_c_swallowed_whole():
+    """QA session 15: a SIGINT arriving while tqdm's ``__del__`` ran was printed as
+    "Exception ignored" and dropped, and the run finished with exit 0."""
+    import os
+    import signal
+    import time
+
+    from labforensics._cleanup import interrupt_noted
+
+    def swallowed_whole():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pass
+        except KeyboardInterrupt:
+            return "dropped"  # as a __del__ drops it
+        return "never delivered"
+
+    with pytest.raises(KeyboardInterrupt), interrupt_noted():
+        assert swallowed_whole() == "dropped"
+    with interrupt_noted():  # no SIGINT: the block ends as it is
+        pass
 
 
 def test_linkage_connection_ctrl_c_not_a_linkage_failure(tmp_path, monkeypatch):

@@ -192,7 +192,11 @@ def interrupt_noted() -> Iterator[None]:
     (QA session 9). Here the ``SIGINT`` handler notes the signal before raising as
     Python's does; an exception leaving the block after a noted ``SIGINT`` is raised
     again as ``KeyboardInterrupt`` (chained to it), so that the command ends with its
-    one ``interrupted`` line and exit 130.
+    one ``interrupted`` line and exit 130. A ``SIGINT`` noted in a block that then ends
+    normally was swallowed whole (a ``KeyboardInterrupt`` raised inside an object's
+    ``__del__`` is printed as "Exception ignored" and dropped: tqdm's, QA session 15,
+    where the run then finished with exit 0): ``KeyboardInterrupt`` is raised at the
+    block's end. The pipeline runs each stage in such a block.
 
     Notes
     -----
@@ -222,3 +226,5 @@ def interrupt_noted() -> Iterator[None]:
         raise
     finally:
         signal.signal(signal.SIGINT, previous)
+    if seen:  # noted, then swallowed whole by the code the block ran
+        raise KeyboardInterrupt

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ._cleanup import discard_on_failure, sigterm_raises
+from ._cleanup import discard_on_failure, interrupt_noted, sigterm_raises
 from ._terminal import visible
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
@@ -115,7 +115,7 @@ class _Stages:
         t0 = time.perf_counter()
         with tqdm(total=1, desc=f"[{self.i}/{self.n}] {name}", disable=not self.progress,
                   leave=True, file=sys.stderr, bar_format="{desc}: {bar:12} {elapsed}{postfix}",
-                  ) as bar:  # fmt: skip
+                  ) as bar, interrupt_noted():  # fmt: skip
             res = fn()
             note = count(res) if count else ""
             if note:
