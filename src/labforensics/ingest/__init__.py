@@ -9,6 +9,7 @@
       -> order files by (date in file name, path)                 evidence order
       -> a file written newest first read bottom-up               clock.line_order
       -> rotation de-duplication between consecutive files of one lab
+      -> a byte-identical copy's every row a duplicate of its original's       _copies
       -> lab aliases (FINESS -> lab code), missing lab -> "UNKNOWN"
       -> pseudonymise (lab, IPP) with the case key               privacy
       -> redact free text, quarantined lines, field-problem values
@@ -41,6 +42,7 @@ from ..errors import ParameterError
 from ..labcodes import lab_alias_map
 from ..privacy import CaseKey, load_case_key
 from . import readers  # noqa: F401  (importing the package registers every reader)
+from ._copies import forget_copies, identical_copies
 from ._account_case import case_variant_accounts
 from ._assemble import (
     _canonical_identities,
@@ -68,7 +70,7 @@ from .accounting import IngestReport
 from .files import common_root, expand_paths
 from .profiles import Profile, load_profiles
 from .protection import pseudonymise_sorting, redact_free_text
-from .rotation import _identical_copies, _rotation
+from .rotation import _rotation
 
 __all__ = ["Evidence", "read_evidence"]
 
@@ -286,14 +288,16 @@ def _read_evidence(
     skip = _rotation(
         pool.raw, pool.rhash, pool.hashed, files, pool.f_start, pool.f_count, pool.row_file, None
     )
-    # a byte-identical copy's rows are its original's, wherever it falls in the order
-    skip = _identical_copies(files, [manifest[f.job].sha256 for f in files], pool.f_count, skip)
+    # a byte-identical copy's rows are its original's, wherever it falls in the order,
+    # whatever its format (_copies): none of its rows gives an event
+    skip, copy = identical_copies(files, [manifest[f.job].sha256 for f in files], pool.f_count, skip)
     _set_session_rule(pool.raw, files, [j[3] for j in jobs])
     pool.rhash = None
     # --- lab aliases; a row without a lab -> UNKNOWN (noted per file) ----------------------
     apply_lab_aliases(pool, aliases, jobs, lab_notes)
+    forget_copies(files, copy, jobs, report, lab_notes)  # their lines: the original's
     # --- per-file report ---------------------------------------------------------------------
-    reads = file_reports(pool, jobs, manifest, skip, line_order, reversed_file, report)
+    reads = file_reports(pool, jobs, manifest, skip, line_order, reversed_file, report, copy)
     add_file_notes(report, notes)  # read through a link; name and bytes disagree (.gz)
     if "_record" in pool.raw.columns:
         del pool.raw["_record"]

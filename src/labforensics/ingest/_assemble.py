@@ -367,12 +367,22 @@ def file_reports(
     line_order: np.ndarray,
     reversed_file: np.ndarray,
     report: IngestReport,
+    copy: np.ndarray | None = None,
 ) -> list[tuple[FileRead, FileReport, ReaderSpec]]:
-    """One :class:`FileReport` per recognised file (in evidence order), added to ``report``."""
+    """One :class:`FileReport` per recognised file (in evidence order), added to ``report``.
+
+    A byte-identical copy (``copy[k]``, :mod:`labforensics.ingest._copies`) has every row
+    read counted as a rotation duplicate and nothing else: they are its original's.
+    """
     reads: list[tuple[FileRead, FileReport, ReaderSpec]] = []
     for k, f in enumerate(pool.files):
         ef = manifest[f.job]
         fr = f.fr
+        if copy is not None and copy[k]:
+            frep = _copy_report(jobs[f.job][1], ef, f, fr, line_order[k], reversed_file[k])
+            report.files.append(frep)
+            reads.append((fr, frep, f.spec))
+            continue
         frep = FileReport(
             source_file=jobs[f.job][1],
             path=ef.path,
@@ -400,6 +410,37 @@ def file_reports(
         report.files.append(frep)
         reads.append((fr, frep, f.spec))
     return reads
+
+
+def _copy_report(
+    name: str,
+    ef: EvidenceFile,
+    f: _File,
+    fr: FileRead,
+    order: int,
+    reversed_: bool,
+) -> FileReport:
+    """The :class:`FileReport` of a byte-identical copy: ``rows_read`` all counted as
+    ``rotation_duplicates`` (its original's rows); what the file is (size, lab, line
+    order, encoding, notes) as read."""
+    return FileReport(
+        source_file=name,
+        path=ef.path,
+        format=f.spec.name,
+        size=ef.size,
+        sha256=ef.sha256,
+        rows_read=fr.rows_read,
+        rotation_duplicates=fr.rows_read,
+        truncated=fr.truncated,
+        truncation_note=fr.truncation_note,
+        lab=fr.lab,
+        line_order=clock.LINE_ORDERS[int(order)],
+        reversed=bool(reversed_),
+        rows_recoded=fr.rows_recoded,
+        replacement_chars=fr.replacement_chars,
+        encoding_note=fr.encoding_note,
+        note=fr.note,
+    )
 
 
 def sort_pool(
