@@ -42,7 +42,6 @@ from ..errors import ParameterError
 from ..labcodes import lab_alias_map
 from ..privacy import CaseKey, load_case_key
 from . import readers  # noqa: F401  (importing the package registers every reader)
-from ._copies import forget_copies, identical_copies
 from ._account_case import case_variant_accounts
 from ._assemble import (
     _canonical_identities,
@@ -56,6 +55,7 @@ from ._assemble import (
     quarantine_table,
     read_bottom_up,
 )
+from ._copies import forget_copies, identical_copies
 from ._engine import (
     add_file_notes,
     collect,
@@ -290,7 +290,9 @@ def _read_evidence(
     )
     # a byte-identical copy's rows are its original's, wherever it falls in the order,
     # whatever its format (_copies): none of its rows gives an event
-    skip, copy = identical_copies(files, [manifest[f.job].sha256 for f in files], pool.f_count, skip)
+    skip, copy = identical_copies(
+        files, [manifest[f.job].sha256 for f in files], pool.f_count, skip
+    )
     _set_session_rule(pool.raw, files, [j[3] for j in jobs])
     pool.rhash = None
     # --- lab aliases; a row without a lab -> UNKNOWN (noted per file) ----------------------

@@ -123,4 +123,3 @@ def _rotation(
                 rec.slice(int(f_start[c]), int(f_count[c])),
             )
     return skip
-
