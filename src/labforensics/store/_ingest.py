@@ -27,6 +27,7 @@ from ..ingest.profiles import load_profile, load_profiles
 from ..labcodes import lab_alias_map, resolve_lab
 from ..outputs import write_csv, write_json
 from ..privacy import CaseKey, load_case_key
+from ._copies import join_copies
 from ._layout import (
     EVENTS_DIR,
     GROUPS_DIR,
@@ -442,7 +443,7 @@ def ingest_to_store(
     profs = load_profiles(options["profile"])
     groups: dict[str, dict[str, Any]] = dict((old or {}).get("groups", {}))
     res = StoreIngest(store=store_p)
-    new: dict[str, list[tuple[Path, str, str | None]]] = {}
+    entries: list[tuple[Path, str, str | None, str, str]] = []
     for path in items:  # a loop per file: hash, then group
         if not _inside_root(path, root_p):
             raise StoreError(
@@ -463,7 +464,9 @@ def ingest_to_store(
                 "in place; give the new version another name"
             )
         group, date = _group_of(path, name, profs, options, key)
-        new.setdefault(group, []).append((path, name, date))
+        entries.append((path, name, date, sha, group))
+    # a file that names no lab is read with its byte-identical copies (_copies)
+    new = join_copies(entries, files, groups)[0]
     store_p.mkdir(parents=True, exist_ok=True)
     for group in sorted(new):  # a loop per group: the memory of one group at once
         olds = [f for f in files.values() if f["group"] == group]

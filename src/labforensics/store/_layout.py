@@ -27,9 +27,11 @@ removed by the next ingest.
 
 Groups. Files are read group by group: a *group* is every file of one lab (its lab as
 its reader names it from the file name, e.g. ``AUDIT_L01_20200301.csv``, else as read from
-its rows), or a single file that names no lab. A group is read at once by
-:func:`labforensics.read_evidence`: rotation duplicates between neighbouring files of a
-lab, the newest-first reading, the redaction of known identifiers in free text (the known
+its rows), or a single file that names no lab (``file:<source_file>``) with its
+byte-identical copies (``file:`` the first of their names, :mod:`._copies`). A group is
+read at once by :func:`labforensics.read_evidence`: rotation duplicates between
+neighbouring files of a lab, a copy's rows counted as its original's, the newest-first
+reading, the redaction of known identifiers in free text (the known
 IPPs and request numbers are a lab's) all see exactly what a read of the whole evidence
 sees. Adding a file re-processes its whole group (every file of that lab, re-read from
 its recorded path and checked against its recorded SHA-256): a late file changes its
