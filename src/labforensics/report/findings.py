@@ -37,6 +37,7 @@ from .html import make_formatter
 from .input_limits import input_limits  # re-exported: the pipeline's import
 from .leak_tables import leak_given
 from .reproduce import reproduce_text
+from .rotation_order import rotation_order_limits
 from .summary import log10_text  # rounded, never across a band, as printed everywhere
 from .tables import clock_quality, event_period, log_gaps, migrations
 
@@ -629,6 +630,7 @@ def build_findings(
     f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
                           f["clock_quality"], accounting.get("files", ()), tz=tz,
                           accounting=accounting)  # fmt: skip
+    f["limits"] += rotation_order_limits(ev, tz) if size[0] else []
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
