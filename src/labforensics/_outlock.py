@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .errors import OutputExistsError
 
-__all__ = ["acquire", "lock_path", "release"]
+__all__ = ["acquire", "lock_file", "lock_path", "release", "unlock_file"]
 
 #: Locks held by this process: output folder (absolute) -> (lock path, open descriptor).
 _HELD: dict[Path, tuple[Path, int]] = {}
@@ -71,32 +71,80 @@ def acquire(out: Path) -> Path:
     if key in _HELD:
         return _HELD[key][0]
     lock = lock_path(key)
+    try:
+        fd = lock_file(lock)
+    except OSError as exc:
+        raise OutputExistsError(
+            f"cannot create the lock file {lock} of output folder {key}: {exc.strerror or exc}"
+        ) from exc
+    if fd is None:
+        raise OutputExistsError(
+            f"output folder {key} is in use by another labforensics run (it holds the lock "
+            f"{lock}); wait for that run to end or choose another --out"
+        )
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    _HELD[key] = (lock, fd)
+    return lock
+
+
+def lock_file(lock: Path, *, shared: bool = False) -> int | None:
+    """Open (creating it) and :func:`fcntl.flock` the lock file ``lock`` without waiting.
+
+    Parameters
+    ----------
+    lock : path
+        The lock file (its folder must exist).
+    shared : bool
+        A shared lock (readers: several at once, none with an exclusive holder) instead
+        of an exclusive one.
+
+    Returns
+    -------
+    int or None
+        The open descriptor holding the lock, or None when another process holds a
+        lock in the way.
+
+    Raises
+    ------
+    OSError
+        When the lock file cannot be created or opened.
+    """
     while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
-        except OSError as exc:
-            raise OutputExistsError(
-                f"cannot create the lock file {lock} of output folder {key}: {exc.strerror or exc}"
-            ) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise OutputExistsError(
-                f"output folder {key} is in use by another labforensics run (it holds the lock "
-                f"{lock}); wait for that run to end or choose another --out"
-            ) from None
+            return None
         try:  # the file still the one locked (not removed by a run ending meanwhile)
             same = os.stat(lock).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
             same = False
         if same:
-            break
+            return fd
         os.close(fd)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    _HELD[key] = (lock, fd)
-    return lock
+
+
+def unlock_file(lock: Path, fd: int) -> None:
+    """Release a lock :func:`lock_file` took: the file is removed unless another process
+    still shares it, then the descriptor closed.
+
+    Parameters
+    ----------
+    lock : path
+    fd : int
+        The descriptor :func:`lock_file` returned.
+    """
+    try:  # exclusive (already, or now: no reader left) before the file is removed
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # another reader holds it: the file stays theirs
+        pass
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)  # removed while locked: a waiting run sees another inode
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def release(out: Path) -> None:
@@ -109,11 +157,7 @@ def release(out: Path) -> None:
     held = _HELD.pop(Path(out).absolute(), None)
     if held is None:
         return
-    lock, fd = held
-    with contextlib.suppress(OSError):
-        os.unlink(lock)  # removed while locked: a waiting run sees another inode
-    with contextlib.suppress(OSError):
-        os.close(fd)
+    unlock_file(*held)
 
 
 @atexit.register

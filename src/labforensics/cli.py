@@ -34,7 +34,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from . import __version__, synth
-from ._cleanup import EXIT_INTERRUPTED, INTERRUPTED, remove_if_empty, sigterm_raises
+from ._cleanup import (
+    EXIT_INTERRUPTED,
+    INTERRUPTED,
+    missing_folders,
+    remove_if_empty,
+    sigterm_raises,
+)
 from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .engine.run import EngineTerminated
@@ -45,6 +51,7 @@ from .preflight import require_year
 from .privacy import ENV_VAR
 from .reidentify import reidentify, resolution_hint
 from .store import ingest_to_store
+from .store._guard import store_lock
 
 __all__ = ["EXIT_INTERRUPTED", "build_parser", "main"]
 
@@ -67,15 +74,29 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 
 def _cmd_ingest_store(ns: argparse.Namespace) -> int:
     case = load_case(ns.case) if ns.case is not None else None
-    key, key_file = ns.case_key, None
-    if key is None and not os.environ.get(ENV_VAR) and getattr(case, "key_file", None) is None:
-        # as investigate: <store>.key beside the store, made once, reused after
-        key, key_file = resolve_case_key(CaseContext(), Path(ns.store))
-    res = ingest_to_store(
-        ns.evidence, ns.store, tz=ns.tz, profile=ns.profile, case_key=key,
-        year=ns.year, lab=ns.lab, case=case, root=ns.root, progress=not ns.quiet,
-        command=["labforensics", *ns.argv],
-    )  # fmt: skip
+    key, key_file, store = ns.case_key, None, Path(ns.store).absolute()
+    made = missing_folders(store.parent)  # the lock and the key lie beside the store
+    store.parent.mkdir(parents=True, exist_ok=True)
+    new_key = None
+    try:
+        with store_lock(store, shared=False):  # held from the key to the manifest
+            if key is None and not os.environ.get(ENV_VAR) and getattr(case, "key_file", None) is None:  # fmt: skip
+                # as investigate: <store>.key beside the store, made once, reused after
+                new_key = None if os.path.lexists(default_key_file(store)) else default_key_file(store)  # fmt: skip
+                key, key_file = resolve_case_key(CaseContext(), store)
+            res = ingest_to_store(
+                ns.evidence, ns.store, tz=ns.tz, profile=ns.profile, case_key=key,
+                year=ns.year, lab=ns.lab, case=case, root=ns.root, progress=not ns.quiet,
+                command=["labforensics", *ns.argv],
+            )  # fmt: skip
+    except BaseException:  # a failed first ingest: no key for no store, no folder left
+        if new_key is not None and not (store / "manifest.json").is_file():
+            with contextlib.suppress(OSError):
+                new_key.unlink()
+        for d in made:
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
+        raise
     _say(res.summary())
     if key_file is not None:
         _say(f"Case key: {key_file} (keep it: it re-identifies patients)")

@@ -86,7 +86,7 @@ from .result import InvestigationResult, LazyEvidence, LazyScores, LazySessions,
 from .score_files import move_into, set_aside
 from .session_files import SessionFile, collect_slim, rows_of, write_sessions
 from .sessions import SessionParams
-from .store import load_store, store_options
+from .store import load_store, reading_store, store_options
 from .store._verify import store_input
 
 __all__ = ["InvestigationResult", "expand_evidence", "ingest_only", "investigate"]
@@ -765,7 +765,7 @@ def investigate(
     # a SIGTERM raises here so that the folder is removed first; a failure or a SIGTERM
     # leaves no output (nor an empty folder of ours): the same command can run again
     with (sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")),
-          discard_on_failure(out_p, OUTPUT_NAMES)):  # fmt: skip
+          discard_on_failure(out_p, OUTPUT_NAMES), reading_store(plan.store)):  # fmt: skip
         try:
             res = _run_stages(st, readable, plan, key, progress, out_p, folder)
             companion_files, companion_inputs = _companions(plan)

@@ -9,6 +9,7 @@ rules (groups, ``seq``, what is re-processed) are in :mod:`labforensics.store._l
 
 from __future__ import annotations
 
+from ._guard import reading_store
 from ._ingest import StoreIngest, ingest_to_store, store_options
 from ._layout import STORE_FORMAT, StoreError
 from ._load import load_store, store_manifest_path
@@ -19,6 +20,7 @@ __all__ = [
     "StoreIngest",
     "ingest_to_store",
     "load_store",
+    "reading_store",
     "store_manifest_path",
     "store_options",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
+from .._cleanup import missing_folders, sigterm_raises
 from .._terminal import visible
 from ..case import DEFAULT_TZ, CaseContext, case_key_of
 from ..custody import sha256_file
@@ -28,6 +30,7 @@ from ..labcodes import lab_alias_map, resolve_lab
 from ..outputs import write_csv, write_json
 from ..privacy import CaseKey, load_case_key
 from ._copies import join_copies
+from ._guard import discard_new_store, signals_held, store_lock
 from ._layout import (
     EVENTS_DIR,
     GROUPS_DIR,
@@ -418,6 +421,12 @@ def ingest_to_store(
         content, or a stored file needed again (its group is re-processed) is missing
         or changed (its SHA-256 differs), or a file of the store itself is missing or
         differs from what was ingested (:func:`labforensics.store._verify.verify_store`).
+        Also when another run holds the store (an ingest, or an investigation reading
+        it: refused at once, :mod:`labforensics.store._guard`), or no file given is
+        one a reader recognises ("no readable evidence file", as ``ingest --out``).
+        A call that fails (or is stopped: Ctrl-C, ``SIGTERM``) before it writes the
+        manifest removes what it wrote: the store it created, folders included, or
+        the group versions it added to an existing store, which is left as it was.
     EvidenceError
         When an evidence path does not exist.
     """
@@ -425,15 +434,84 @@ def ingest_to_store(
     store_p = Path(store).absolute()
     key = load_case_key(case_key_of(case_key, case))
     options = store_options(tz=tz, profile=profile, year=year, lab=lab, case=case)
-    old = read_manifest(store_p) if (store_p / MANIFEST).is_file() else None
+    made = missing_folders(store_p)  # the folders a failed first ingest removes again
+    try:
+        store_p.parent.mkdir(parents=True, exist_ok=True)  # the lock lies beside the store
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder of the store {store_p}: {exc}") from exc
+    stopped = f"ingest into the store {store_p} stopped by SIGTERM; nothing of it kept"
+    with sigterm_raises(lambda: StoreError(stopped)):  # outermost: the cleanup runs first
+        new = False
+        try:
+            with store_lock(store_p, shared=False):  # one ingest at a time, no reader
+                old = read_manifest(store_p) if (store_p / MANIFEST).is_file() else None
+                if (
+                    old is None
+                    and store_p.exists()
+                    and (not store_p.is_dir() or any(store_p.iterdir()))
+                ):
+                    raise StoreError(
+                        f"{store_p} is not empty and holds no {MANIFEST}: give an empty or "
+                        "new folder for a new store"
+                    )
+                new, done = old is None, [False]
+                try:
+                    return _ingest(evidence, store_p, old, options, key, root, progress,
+                                   command, now, done)  # fmt: skip
+                except BaseException:
+                    if done[0]:  # the manifest was written: the ingest is whole
+                        new = False
+                    elif new:
+                        discard_new_store(store_p, [])
+                    else:  # the versions this call wrote: the store as it was
+                        _sweep(store_p, {g["version"] for g in old["groups"].values()})
+                        _drop_temporary(store_p)
+                    raise
+        except BaseException:
+            if new:  # after the lock is released: it lies in a folder the call may have made
+                discard_new_store(store_p, made)
+            raise
+
+
+def _drop_temporary(store: Path) -> None:
+    for name in (MANIFEST, REPORT, QUARANTINE):
+        with contextlib.suppress(OSError):
+            (store / f".{name}.tmp").unlink()
+
+
+def _no_readable_file(
+    evidence: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], why: Mapping[str, str]
+) -> StoreError:
+    """The error of an ingest none of whose files a reader recognised (as ``ingest --out``
+    gives it), naming up to five and why."""
+    given = [evidence] if isinstance(evidence, str | os.PathLike) else list(evidence)
+    listed = "; ".join(f"{n}: {w}" for n, w in sorted(why.items())[:5])
+    more = len(why) - 5
+    return StoreError(
+        "no readable evidence file in "
+        + ", ".join(str(e) for e in given)
+        + (f" ({listed}{f'; {more} more' if more > 0 else ''})" if listed else "")
+    )
+
+
+def _ingest(
+    evidence: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    store_p: Path,
+    old: dict[str, Any] | None,
+    options: dict[str, Any],
+    key: CaseKey,
+    root: str | os.PathLike[str] | None,
+    progress: bool,
+    command: list[str] | None,
+    now: str,
+    done: list[bool],
+) -> StoreIngest:
+    """:func:`ingest_to_store` once the store is locked and its manifest read (``old``,
+    None for a new store); ``done[0]`` is set once the new manifest is in place."""
+
     if old is not None:
         check_options(old, options, key.fingerprint, store_p)
         verify_store(store_p, old)  # the groups kept as they are must be as ingested
-    elif store_p.exists() and any(store_p.iterdir()):
-        raise StoreError(
-            f"{store_p} is not empty and holds no {MANIFEST}: give an empty or new folder "
-            "for a new store"
-        )
     items = [p for p, _ in expand_paths(evidence)]
     if old is not None:
         root_p = Path(old["root"])
@@ -468,6 +546,9 @@ def ingest_to_store(
     # a file that names no lab is read with its byte-identical copies (_copies)
     new = join_copies(entries, files, groups)[0]
     store_p.mkdir(parents=True, exist_ok=True)
+    # the inputs a reader recognised: a stored one given again, or a new one read
+    readable = {s["source_file"] for s in res.skipped if files[s["source_file"]].get("format")}
+    why: dict[str, str] = {}
     for group in sorted(new):  # a loop per group: the memory of one group at once
         olds = [f for f in files.values() if f["group"] == group]
         paths = [Path(f["path"]) for f in olds] + [p for p, _, _ in new[group]]
@@ -484,6 +565,9 @@ def ingest_to_store(
         names = {relative_name(p, local_root): relative_name(p, root_p) for p in paths}
         _rename(ev, names)
         read_lab = {f.source_file: f.lab for f in ev.report.files}
+        why.update({n: ev.report.unrecognised_reasons.get(n, "not recognised")
+                    for n in ev.report.unrecognised})  # fmt: skip
+        readable |= {n for _, n, _ in new[group] if n in read_lab}
         for ef in ev.manifest:
             was = files.get(ef.source_file)
             if was is not None and was["sha256"] != ef.sha256:
@@ -502,6 +586,8 @@ def ingest_to_store(
         res.groups.append(group)
         res.added += [n for _, n, _ in new[group]]
         del ev
+    if not readable:  # as ingest --out and investigate: refused, nothing kept
+        raise _no_readable_file(evidence, why)
     _check_groups(files)
     manifest = {
         "format": STORE_FORMAT,
@@ -522,9 +608,14 @@ def ingest_to_store(
         ],
     }
     report, quarantine = assemble_report(store_p, manifest)
-    write_json(report.to_dict(), store_p / REPORT)
-    write_csv(quarantine, store_p / QUARANTINE)
-    write_json(manifest, store_p / MANIFEST)  # last: it names the new versions
+    tmp = {n: store_p / f".{n}.tmp" for n in (REPORT, QUARANTINE, MANIFEST)}
+    write_json(report.to_dict(), tmp[REPORT])
+    write_csv(quarantine, tmp[QUARANTINE])
+    write_json(manifest, tmp[MANIFEST])
+    with signals_held():  # the three replaced together, the manifest last (the new versions)
+        for name in (REPORT, QUARANTINE, MANIFEST):
+            os.replace(tmp[name], store_p / name)
+        done[0] = True
     _sweep(store_p, {g["version"] for g in groups.values()})
     res.report, res.manifest = report, manifest
     return res

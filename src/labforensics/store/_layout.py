@@ -22,8 +22,10 @@ A group version (:func:`group_version`) names one content of a group; the manife
 ``groups`` maps each group to its version, its parts and the ``checksums`` (SHA-256,
 size, Parquet rows) of every file the version wrote, verified before the store is read
 (:mod:`labforensics.store._verify`). Only what the manifest names is
-read: files of a version it does not name (an ingest cut short) are ignored, and
-removed by the next ingest.
+read: files of a version it does not name (an ingest killed part-way) are ignored, and
+removed by the next ingest. An ingest that fails or is stopped (Ctrl-C, ``SIGTERM``)
+removes them itself, and a first ingest everything it wrote; one ingest at a time, and
+no investigation while one runs (:mod:`labforensics.store._guard`).
 
 Groups. Files are read group by group: a *group* is every file of one lab (its lab as
 its reader names it from the file name, e.g. ``AUDIT_L01_20200301.csv``, else as read from

@@ -1,0 +1,31 @@
+"""Small hand-made evidence for the store's lock and cleanup tests: one legacy LIS file
+per lab, each of three rows (no rotation duplicate, nothing quarantined)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lis_headers import LEGACY_HEADER as LEG
+
+
+def lab_file(root: Path, lab: str) -> Path:
+    """``root/<lab>/AUDIT_<lab>_20190301.csv``: three events of 1 March 2019."""
+    folder = root / lab
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        f"01/03/2019;{t};{lab};S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;"
+        f"4000000{i};D{i};;"
+        for i, t in enumerate(("10:00:00", "11:00:00", "12:00:00"), start=1)
+    ]
+    p = folder / f"AUDIT_{lab}_20190301.csv"
+    p.write_bytes(("\r\n".join([LEG, *rows]) + "\r\n").encode("cp1252"))
+    return p
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
