@@ -349,8 +349,9 @@ def store_partitions(store: Path, man: Mapping[str, Any]) -> list[StorePartition
 
 def store_evidence(
     store: Path, *, options: Mapping[str, Any] | None = None, key_fingerprint: str | None = None
-) -> tuple[Any, list[StorePartition]]:
-    """A store's accounting, quarantine and custody records, and its lab partitions.
+) -> tuple[Any, list[StorePartition] | list[FramePartition]]:
+    """A store's accounting, quarantine and custody records, and its lab partitions
+    (one empty :class:`FramePartition` when the store holds no event).
 
     As :func:`labforensics.store.load_store` without reading the events: the
     :class:`~labforensics.ingest.Evidence` has no events (the engine reads each lab);
@@ -371,4 +372,6 @@ def store_evidence(
                   manifest=manifest, case_key_fingerprint=man["case_key_fingerprint"])  # fmt: skip
     parts = store_partitions(store_p, man)
     check_event_count(store_p, sum(len(p) for p in parts), report.events_out)
-    return ev, parts
+    # no event (every row quarantined, say): one empty partition, as split_by_lab gives a
+    # read of the files; with none the engine had no lab to combine (QA session 15)
+    return ev, parts or [FramePartition(None, schema.empty_events())]
