@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 
 import pytest
@@ -170,3 +171,60 @@ def test_a_lock_file_nobody_holds_is_taken(tmp_path, test_key):
     (tmp_path / ".S.labforensics-lock").write_text("12345\n")
     assert ingest_to_store([ev], store, case_key=test_key).report.events_out == 3
     assert not (tmp_path / ".S.labforensics-lock").exists()
+
+
+def test_a_store_on_read_only_media_is_read_without_a_lock(tmp_path, test_key, monkeypatch):
+    """No lock file can be made beside a store on a read-only file system; no ingest
+    can write there either, so an investigation reads it unlocked. Any other failure to
+    make the lock file is refused, naming it."""
+    import errno
+
+    import labforensics.store._guard as guard
+
+    ev, store = tmp_path / "evidence", tmp_path / "S"
+    lab_file(ev, "L01")
+    ingest_to_store([ev], store, case_key=test_key)
+    err = [errno.EROFS]
+
+    def no_lock_file(lock, *, shared=False):
+        raise OSError(err[0], os.strerror(err[0]))
+
+    monkeypatch.setattr(guard, "lock_file", no_lock_file)
+    with guard.reading_store(store):
+        pass
+    err[0] = errno.EACCES
+    with pytest.raises(StoreError) as exc:
+        with guard.reading_store(store):
+            pass
+    assert str(exc.value) == (
+        f"cannot create the lock file {tmp_path / '.S.labforensics-lock'} of the store "
+        f"{store}: Permission denied"
+    )
+    err[0] = errno.EROFS  # an ingest is refused whatever the reason
+    with pytest.raises(StoreError, match="cannot create the lock file"):
+        ingest_to_store([ev], store, case_key=test_key)
+
+
+def test_another_process_holding_the_lock(tmp_path, test_key):
+    """The same with a real second process holding the ingest's lock."""
+    import subprocess
+    import sys
+
+    ev, store = tmp_path / "evidence", tmp_path / "S"
+    lab_file(ev, "L01"), lab_file(ev, "L02")
+    ingest_to_store([ev / "L01"], store, case_key=test_key, root=ev)
+    code = (
+        "import sys; from pathlib import Path; from labforensics.store._guard import store_lock\n"
+        "with store_lock(Path(sys.argv[1]), shared=False):\n"
+        "    print('held', flush=True); sys.stdin.read()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.Popen([sys.executable, "-c", code, str(store)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        assert p.stdout.readline() == "held\n"
+        with pytest.raises(StoreError, match="cannot be added to now"):
+            ingest_to_store([ev / "L02"], store, case_key=test_key)
+    finally:
+        p.communicate("", timeout=60)
+    assert ingest_to_store([ev / "L02"], store, case_key=test_key).report.events_out == 6

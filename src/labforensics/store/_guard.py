@@ -11,7 +11,8 @@ reads the parts while it runs). A run that cannot take it is refused at once wit
 :class:`StoreError` naming the store (exit 2), never made to wait: a waiting command
 looks hung, and one that waited would run on a store other than the one it was started
 on (the investigation's inputs, the ingest's checks). A lock left by a killed process is
-a file no process locks: the next run takes it.
+a file no process locks: the next run takes it. A store on a read-only file system
+(write-protected media) is read without a lock: no ingest can write to it.
 
 An ingest that fails or is stopped (an error, Ctrl-C, ``SIGTERM``) before it writes the
 manifest removes what it wrote: everything, and the folders it made, when it created the
@@ -23,6 +24,7 @@ which leaves the store as it was (:func:`labforensics.store._ingest._sweep`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import signal
@@ -74,6 +76,9 @@ def store_lock(store: Path, *, shared: bool) -> Iterator[Path]:
     try:
         fd = lock_file(lock, shared=shared)
     except OSError as exc:
+        if shared and exc.errno == errno.EROFS:  # read-only media: no ingest can write it
+            yield lock
+            return
         raise StoreError(
             f"cannot create the lock file {lock} of the store {store}: {exc.strerror or exc}"
         ) from exc

@@ -439,7 +439,7 @@ def ingest_to_store(
         store_p.parent.mkdir(parents=True, exist_ok=True)  # the lock lies beside the store
     except OSError as exc:
         raise StoreError(f"cannot create the folder of the store {store_p}: {exc}") from exc
-    stopped = f"ingest into the store {store_p} stopped by SIGTERM; nothing of it kept"
+    stopped = f"ingest into the store {store_p} stopped by SIGTERM"
     with sigterm_raises(lambda: StoreError(stopped)):  # outermost: the cleanup runs first
         new = False
         try:
