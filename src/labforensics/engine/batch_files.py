@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["BatchFiles"]
+__all__ = ["BatchFiles", "worker_folder"]
 
 
 def _dump(obj: Any, path: Path) -> None:
@@ -51,14 +52,35 @@ def _load(path: Path) -> Any:
         return pickle.load(f)  # our own file, written by this process just before
 
 
+def worker_folder() -> Path | None:
+    """The Dask worker's local directory when called in a Dask task, else None.
+
+    A worker stopped with its run (the client's SIGTERM closes the cluster; the nanny
+    kills the worker) never reaches a ``finally``: a batch folder made in the system's
+    temporary directory stayed there with the lab's pseudonymised events (session 15,
+    two such folders left by a stopped benchmark). In the worker's local directory it
+    goes with the worker's: on the run's own ``LocalCluster`` that is the engine's
+    private spill folder, removed by the client at the end, after an error and on
+    SIGTERM (:class:`labforensics.engine.dask.DaskEngine`).
+    """
+    distributed = sys.modules.get("distributed")  # never imported here for this
+    if distributed is None:
+        return None
+    try:
+        return Path(distributed.get_worker().local_directory)
+    except (ValueError, AttributeError):  # not in a worker's task
+        return None
+
+
 class BatchFiles:
     """A private folder of one lab's account batches' tables (see the module doc).
 
     Parameters
     ----------
     parent : pathlib.Path, optional
-        Where the private folder is made (default: the system's temporary directory,
-        as :func:`tempfile.mkdtemp` chooses).
+        Where the private folder is made (default: in a Dask task the worker's local
+        directory, :func:`worker_folder`; else the system's temporary directory, as
+        :func:`tempfile.mkdtemp` chooses).
 
     Attributes
     ----------
@@ -67,6 +89,7 @@ class BatchFiles:
     """
 
     def __init__(self, parent: Path | None = None) -> None:
+        parent = parent if parent is not None else worker_folder()
         self.path: Path | None = Path(tempfile.mkdtemp(prefix="labforensics-batches-",
                                                        dir=parent))  # fmt: skip
         self._columns: dict[str, list[str]] = {}
