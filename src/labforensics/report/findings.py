@@ -17,12 +17,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from .. import __version__
-from .._reasons import split_reasons
 from .._terminal import visible
 from ..attribution.conclusion import pairs_words
 from ..attribution.labels import proposition_who, proposition_words, reason_words, verdict_label
@@ -38,11 +37,9 @@ from .input_limits import input_limits  # re-exported: the pipeline's import
 from .leak_tables import leak_given
 from .reproduce import reproduce_text
 from .rotation_order import rotation_order_limits
+from .session_scores import _reasons_list, session_scores_table
 from .summary import log10_text  # rounded, never across a band, as printed everywhere
 from .tables import clock_quality, event_period, log_gaps, migrations
-
-if TYPE_CHECKING:
-    from ..detect import Scores
 
 __all__ = [
     "MAX_LISTED_FILES",
@@ -72,53 +69,6 @@ TOP_SESSIONS = 20
 TOP_SOURCES = 20
 #: Flagged source addresses named one by one in the findings text (the rest counted).
 TEXT_SOURCES = 3
-
-
-def _reasons_list(value: Any) -> list[str]:
-    if value is None or value is pd.NA:
-        return []
-    if isinstance(value, str):
-        return split_reasons(value)  # a ";" inside parentheses stays (QA session 10)
-    if isinstance(value, Iterable):
-        return [str(v) for v in value if v is not None and v is not pd.NA]
-    return [str(value)]
-
-
-def session_scores_table(scores: Scores | pd.DataFrame) -> pd.DataFrame:
-    """The session-level scores as a plain table.
-
-    Accepts a :class:`labforensics.detect.Scores` (its session table, None when
-    sessions were not scored) or a DataFrame with ``session_id`` and ``score``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``session_id`` (str), ``score`` (float64, higher is more anomalous), ``rank``
-        (int64, 1 is the most anomalous), ``flagged`` (bool), ``reasons`` (str, the
-        top reasons joined by ``"; "``), sorted by rank.
-    """
-    table = scores if isinstance(scores, pd.DataFrame) else scores.session
-    cols = ["session_id", "score", "rank", "flagged", "reasons"]
-    if table is None or "session_id" not in table.columns:
-        return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in
-                             zip(cols, ["string", "float64", "int64", "bool", "string"],
-                                 strict=True)})  # fmt: skip
-    t = table.reset_index(drop=True)
-    score = pd.to_numeric(t["score"], errors="coerce").astype("float64")
-    if "rank" in t.columns:
-        rank = pd.to_numeric(t["rank"], errors="coerce").fillna(len(t)).astype("int64")
-    else:
-        rank = score.rank(method="first", ascending=False).fillna(len(t)).astype("int64")
-    flagged = t["flagged"].fillna(False).astype(bool) if "flagged" in t.columns else score.gt(0)
-    reasons = t["reasons"] if "reasons" in t.columns else pd.Series([None] * len(t))
-    res = pd.DataFrame({
-        "session_id": t["session_id"].astype("string"),
-        "score": score,
-        "rank": rank,
-        "flagged": flagged.to_numpy(),
-        "reasons": pd.Series(["; ".join(_reasons_list(r)) for r in reasons], dtype="string"),
-    })  # fmt: skip
-    return res.sort_values(["rank", "session_id"], kind="stable").reset_index(drop=True)
 
 
 def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int,
