@@ -19,7 +19,7 @@ from labforensics.store import StoreError, ingest_to_store
 from labforensics.store._guard import store_lock
 
 sys.path.insert(0, str(Path(__file__).parent / "store"))
-from store_evidence import lab_file  # noqa: E402
+from store_evidence import lab_file
 
 
 def _tree(root: Path) -> list[str]:

@@ -22,8 +22,12 @@ A group version (:func:`group_version`) names one content of a group; the manife
 ``groups`` maps each group to its version, its parts and the ``checksums`` (SHA-256,
 size, Parquet rows) of every file the version wrote, verified before the store is read
 (:mod:`labforensics.store._verify`). Only what the manifest names is
-read: files of a version it does not name (an ingest killed part-way) are ignored, and
-removed by the next ingest. An ingest that fails or is stopped (Ctrl-C, ``SIGTERM``)
+read. An ingest records each version it is about to write in ``DIR/.versions-in-progress``
+(:data:`IN_PROGRESS`, removed once the manifest is in place): the files of a version
+listed there and not in the manifest (an ingest killed part-way) are ignored, and
+removed by the next ingest; any other file under ``events/`` or ``groups/`` that the
+manifest does not list makes the store refused (altered after ingest,
+:func:`labforensics.store._verify.unlisted_files`). An ingest that fails or is stopped (Ctrl-C, ``SIGTERM``)
 removes them itself, and a first ingest everything it wrote; one ingest at a time, and
 no investigation while one runs (:mod:`labforensics.store._guard`).
 
@@ -74,6 +78,9 @@ REPORT = "ingest_report.json"
 QUARANTINE = "quarantine.csv"
 EVENTS_DIR = "events"
 GROUPS_DIR = "groups"
+#: The group versions an ingest is writing, one a line (its journal: the files of these
+#: versions, when the manifest does not name them, are an ingest's cut short by SIGKILL).
+IN_PROGRESS = ".versions-in-progress"
 #: The partition columns (hive), in path order.
 PARTITIONS = ("lab", "month")
 #: A file date absent from the name sorts after every date (as ``datetime.date.max``).

@@ -7,7 +7,10 @@ a group version writes (its event parts, ``report.json``, ``quarantine.parquet``
 (``checksums``: path relative to the store -> ``sha256``, ``size``, and ``rows`` for
 Parquet). :func:`verify_store` checks every one of them before a store is read
 (:func:`~labforensics.store.load_store`, the per-lab engine's ``store_evidence``, and
-an ingest adding files to it) and refuses a store whose files differ or are missing;
+an ingest adding files to it) and refuses a store whose files differ or are missing,
+or that holds under ``events/`` or ``groups/`` a file its manifest does not list
+(:func:`unlisted_files`; the files of a version an ingest killed part-way was writing,
+named in its journal, aside);
 :func:`check_event_count` refuses a store whose events are not the ones its accounting
 kept. The store's ``manifest.json`` itself is hashed into the run's manifest, so the
 run's custody reaches every byte analysed.
@@ -26,9 +29,17 @@ import pyarrow.parquet as pq
 
 from ..custody import EvidenceFile, sha256_file
 from ..errors import EvidenceError
-from ._layout import GROUPS_DIR, MANIFEST, StoreError
+from ._layout import EVENTS_DIR, GROUPS_DIR, IN_PROGRESS, MANIFEST, StoreError
 
-__all__ = ["check_event_count", "checksums", "group_files", "store_input", "verify_store"]
+__all__ = [
+    "check_event_count",
+    "checksums",
+    "group_files",
+    "in_progress",
+    "store_input",
+    "unlisted_files",
+    "verify_store",
+]
 
 #: The files of a group version besides its event parts.
 GROUP_FILES = ("report.json", "quarantine.parquet", "field_problems.parquet")
@@ -92,6 +103,73 @@ def _recorded(store: Path, man: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def in_progress(store: Path) -> set[str]:
+    """The group versions the store's journal (:data:`~._layout.IN_PROGRESS`) names: an
+    ingest was writing them (it is running, or was killed before its manifest).
+
+    Parameters
+    ----------
+    store : pathlib.Path
+        The store folder.
+
+    Returns
+    -------
+    set of str
+        The version ids (empty without a journal).
+    """
+    try:
+        text = (store / IN_PROGRESS).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {line.strip() for line in text.splitlines() if line.strip()}
+
+
+def _version_of(rel: str) -> str | None:
+    """The group version a store path belongs to by its name: ``groups/<version>/...``
+    or ``events/.../part-<version>.parquet``; None for another name."""
+    parts = rel.split("/")
+    if parts[0] == GROUPS_DIR and len(parts) == 3:
+        return parts[1]
+    name = parts[-1]
+    if parts[0] == EVENTS_DIR and name.startswith("part-") and name.endswith(".parquet"):
+        return name[len("part-") : -len(".parquet")]
+    return None
+
+
+def unlisted_files(store: Path, man: Mapping[str, Any]) -> list[str]:
+    """The files under ``events/`` and ``groups/`` that the manifest does not list.
+
+    A file the manifest does not know was put there after ingest (an extra Parquet part
+    would be ignored by every read: the store is no longer the one ingested). The files
+    of a version named in the journal of an ingest cut short (:func:`in_progress`) and
+    not in the manifest are that ingest's, removed by the next one: not counted.
+
+    Parameters
+    ----------
+    store : pathlib.Path
+        The store folder.
+    man : mapping
+        Its manifest.
+
+    Returns
+    -------
+    list of str
+        Paths relative to the store (POSIX), sorted; symbolic links and other non-folder
+        entries included.
+    """
+    listed = {rel for g in man.get("groups", {}).values() for rel in (g.get("checksums") or {})}
+    named = {g.get("version") for g in man.get("groups", {}).values()}
+    pending = in_progress(store) - named
+    out = []
+    for top in (EVENTS_DIR, GROUPS_DIR):
+        for dirpath, dirs, files in os.walk(store / top):
+            for name in [*files, *(d for d in dirs if os.path.islink(os.path.join(dirpath, d)))]:
+                rel = Path(dirpath, name).relative_to(store).as_posix()
+                if rel not in listed and _version_of(rel) not in pending:
+                    out.append(rel)
+    return sorted(out)
+
+
 def verify_store(store: Path, man: Mapping[str, Any]) -> int:
     """Check every file the store is read from against the SHA-256 its manifest records.
 
@@ -116,10 +194,18 @@ def verify_store(store: Path, man: Mapping[str, Any]) -> int:
     ------
     StoreError
         Naming the first file (in path order) that is missing or whose SHA-256 differs
-        from the one recorded at ingest.
+        from the one recorded at ingest, or the first file under ``events/`` or
+        ``groups/`` that the manifest does not list (:func:`unlisted_files`).
     """
     rec = _recorded(store, man)
     names = sorted(rec)
+    extra = unlisted_files(store, man)
+    if extra:
+        more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+        raise StoreError(
+            f"{extra[0]} in the store {store} is not listed in its manifest{more}: the store "
+            f"was altered after ingest; {_REINGEST}"
+        )
     for rel in names:
         if not (store / rel).is_file():
             raise StoreError(
