@@ -44,7 +44,7 @@ from ._layout import (
     partition_dir,
 )
 from ._load import assemble_report, check_options, read_manifest
-from ._verify import checksums, group_files, verify_store
+from ._verify import checksums, group_files, top_checksums, verify_store
 
 __all__ = ["StoreIngest", "ingest_to_store", "store_options"]
 
@@ -615,6 +615,7 @@ def _ingest(
     tmp = {n: store_p / f".{n}.tmp" for n in (REPORT, QUARANTINE, MANIFEST)}
     write_json(report.to_dict(), tmp[REPORT])
     write_csv(quarantine, tmp[QUARANTINE])
+    manifest["checksums"] = top_checksums({n: tmp[n] for n in (REPORT, QUARANTINE)})
     write_json(manifest, tmp[MANIFEST])
     with signals_held():  # the three replaced together, the manifest last (the new versions)
         for name in (REPORT, QUARANTINE, MANIFEST):

@@ -5,7 +5,8 @@ the evidence files: the chain of custody must cover those bytes. At ingest, ever
 a group version writes (its event parts, ``report.json``, ``quarantine.parquet``,
 ``field_problems.parquet``) is hashed into the manifest's entry of the group
 (``checksums``: path relative to the store -> ``sha256``, ``size``, and ``rows`` for
-Parquet). :func:`verify_store` checks every one of them before a store is read
+Parquet), and the store's top files ``ingest_report.json`` and ``quarantine.csv`` into
+the manifest's own ``checksums`` (format ``/3``: :func:`top_checksums`). :func:`verify_store` checks every one of them before a store is read
 (:func:`~labforensics.store.load_store`, the per-lab engine's ``store_evidence``, and
 an ingest adding files to it) and refuses a store whose files differ or are missing,
 or that holds under ``events/`` or ``groups/`` a file its manifest does not list
@@ -29,7 +30,15 @@ import pyarrow.parquet as pq
 
 from ..custody import EvidenceFile, sha256_file
 from ..errors import EvidenceError
-from ._layout import EVENTS_DIR, GROUPS_DIR, IN_PROGRESS, MANIFEST, StoreError
+from ._layout import (
+    EVENTS_DIR,
+    GROUPS_DIR,
+    IN_PROGRESS,
+    MANIFEST,
+    STORE_FORMAT,
+    TOP_FILES,
+    StoreError,
+)
 
 __all__ = [
     "check_event_count",
@@ -37,6 +46,7 @@ __all__ = [
     "group_files",
     "in_progress",
     "store_input",
+    "top_checksums",
     "unlisted_files",
     "verify_store",
 ]
@@ -88,9 +98,39 @@ def checksums(store: Path, rels: Iterable[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _recorded(store: Path, man: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every file the manifest's groups record, checked to cover what they read."""
+def top_checksums(written: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
+    """The manifest's record of the store's top files, hashed where they were written.
+
+    Parameters
+    ----------
+    written : mapping
+        Each top file's name in the store (``ingest_report.json``, ``quarantine.csv``)
+        -> the file written (beside, before it is renamed into place).
+
+    Returns
+    -------
+    dict
+        ``name`` -> ``{"sha256": hex, "size": bytes}``, sorted by name.
+    """
     out: dict[str, dict[str, Any]] = {}
+    for name in sorted(written):
+        sha, size = sha256_file(written[name])
+        out[name] = {"sha256": sha, "size": size}
+    return out
+
+
+def _recorded(store: Path, man: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every file the manifest's groups record, checked to cover what they read, and the
+    top files it records (required from format ``/3``)."""
+    out: dict[str, dict[str, Any]] = {}
+    if man.get("format") == STORE_FORMAT:
+        top = man.get("checksums")
+        if not isinstance(top, Mapping) or any(n not in top for n in TOP_FILES):
+            raise StoreError(
+                f"the store {store} records no SHA-256 of its {' and '.join(TOP_FILES)}, so "
+                f"they cannot be verified: {_REINGEST}"
+            )
+        out.update({n: top[n] for n in TOP_FILES})
     for group, g in sorted(man.get("groups", {}).items()):
         sums = g.get("checksums")
         need = [*g.get("parts", []), *group_files(g["version"])]
