@@ -38,6 +38,7 @@ __all__ = [
     "discard_made",
     "forget_made",
     "interrupt_noted",
+    "key_file_beside",
     "missing_folders",
     "record_made",
     "remove_if_empty",
@@ -78,14 +79,31 @@ def missing_folders(out: Path) -> list[Path]:
     return missing
 
 
+def key_file_beside(out: Path) -> Path:
+    """``<out>.key`` beside the output folder (never inside it), ``out`` resolved.
+
+    :func:`labforensics.case.default_key_file`; here so that the cleanup, which the
+    console entry point imports first, does not import the case module (pandas).
+
+    Parameters
+    ----------
+    out : path
+        The output folder.
+
+    Returns
+    -------
+    Path
+    """
+    out = Path(out).resolve()
+    return out.parent / (out.name + ".key")
+
+
 def record_made(out: Path, made: list[Path]) -> None:
     """Record the folders made for ``out`` (:func:`missing_folders` before they were
     made); those that exist now are this run's. Also whether the case key file
     ``<out>.key`` is absent: a key there after a failure is then the run's."""
-    from .case import default_key_file  # late: the case module imports much more
-
     _MADE[Path(out).absolute()] = [d for d in made if d.is_dir()]
-    key = default_key_file(Path(out))
+    key = key_file_beside(Path(out))
     if not os.path.lexists(key):
         _NEW_KEYS[Path(out).absolute()] = key
 
