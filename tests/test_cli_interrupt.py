@@ -4,7 +4,10 @@ folders and the unfinished run's outputs are gone by then."""
 
 from __future__ import annotations
 
+import os
+import signal
 import tempfile
+import time
 
 import pytest
 
@@ -20,6 +23,19 @@ def _evidence(tmp_path):
             for i in range(5)]  # fmt: skip
     (ev / "AUDIT_L01_20200101.csv").write_bytes(("\r\n".join([HEADER, *rows]) + "\r\n").encode())
     return ev
+
+
+def _sigint_and_wait() -> None:
+    """Send SIGINT to this process and wait up to 10 s for its KeyboardInterrupt.
+
+    The handler runs at a bytecode boundary once the thread the kernel gave the signal
+    to has run its C handler: on a loaded machine (load 8 on 2 cores) a thousand
+    iterations passed before it did (session 15), hence a deadline, not a count.
+    """
+    os.kill(os.getpid(), signal.SIGINT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pass
 
 
 def _interrupt_at(monkeypatch, name: str):
@@ -53,10 +69,6 @@ def test_ctrl_c_one_line_exit_130_nothing_left(tmp_path, monkeypatch, capsys, st
 def test_ctrl_c_swallowed_in_a_stage_still_ends_the_run(tmp_path, monkeypatch, capsys):
     """A SIGINT some code drops whole during a stage (tqdm's ``__del__``, QA session
     15) is raised at the stage's end: exit 130, nothing left, not a finished run."""
-    import os
-    import signal
-    import time
-
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
@@ -65,10 +77,7 @@ def test_ctrl_c_swallowed_in_a_stage_still_ends_the_run(tmp_path, monkeypatch, c
 
     def drops_ctrl_c(*args, **kwargs):
         try:
-            os.kill(os.getpid(), signal.SIGINT)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                pass
+            _sigint_and_wait()
         except KeyboardInterrupt:
             pass  # dropped, as an object's __del__ drops it
         return real(*args, **kwargs)
@@ -105,18 +114,8 @@ def test_key_file_of_an_earlier_run_kept(tmp_path, monkeypatch, capsys):
 def _swallowed_ctrl_c():
     """What DuckDB does with Ctrl-C during a query: takes the KeyboardInterrupt, raises
     its own error."""
-    import os
-    import signal
-    import time
-
     try:
-        os.kill(os.getpid(), signal.SIGINT)
-        # the handler runs at a bytecode boundary once the thread the kernel gave the
-        # signal to has run its C handler: on a loaded machine (load 8 on 2 cores) a
-        # thousand iterations passed before it did; wait up to 10 s
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            pass
+        _sigint_and_wait()
     except KeyboardInterrupt:
         raise RuntimeError("Query interrupted") from None
 
@@ -133,18 +132,11 @@ def test_interrupt_noted_gives_ctrl_c_back_from_native_code():
 def test_interrupt_noted_raises_a_ctrl_c_swallowed_whole():
     """QA session 15: a SIGINT arriving while tqdm's ``__del__`` ran was printed as
     "Exception ignored" and dropped, and the run finished with exit 0."""
-    import os
-    import signal
-    import time
-
     from labforensics._cleanup import interrupt_noted
 
     def swallowed_whole():
         try:
-            os.kill(os.getpid(), signal.SIGINT)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                pass
+            _sigint_and_wait()
         except KeyboardInterrupt:
             return "dropped"  # as a __del__ drops it
         return "never delivered"
@@ -193,8 +185,6 @@ runpy.run_module("labforensics", run_name="__main__")
 def test_ctrl_c_while_the_command_imports_one_line_exit_130():
     """Session 10, QA item 5: Ctrl-C in the first second (the imports of pandas, the
     pipeline ...) printed a traceback of the import; the entry point now catches it."""
-    import os
-    import signal
     import subprocess
     import sys
     from pathlib import Path

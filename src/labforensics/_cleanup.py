@@ -13,6 +13,11 @@ An output folder a failed or terminated run made is not left behind empty either
 :func:`labforensics.outputs.prepare_out` records the folders it creates
 (:func:`record_made`), and :func:`remove_if_empty`, called when the run fails, removes
 those that are still empty (never a folder that existed before the run, never a file).
+Nor the case key ``<out>.key`` the run made beside it for a new output: it records that
+the key file was absent (:func:`record_made`) and a failed run removes the key it made
+(:func:`discard_made`, from :func:`discard_on_failure` through the Python API and from
+the command's own cleanup alike); a key file that existed before the run is never
+touched, and a run that succeeded keeps its key (:func:`forget_made`).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from . import _outlock
 __all__ = [
     "EXIT_INTERRUPTED",
     "INTERRUPTED",
+    "discard_made",
     "forget_made",
     "interrupt_noted",
+    "key_file_beside",
     "missing_folders",
     "record_made",
     "remove_if_empty",
@@ -47,6 +54,10 @@ INTERRUPTED = "labforensics: interrupted"
 #: (absolute path -> the folder and the parents it made, deepest first); an output folder
 #: that existed before has none. :func:`remove_if_empty` removes only these.
 _MADE: dict[Path, list[Path]] = {}
+#: The case key files ``<out>.key`` that did not exist when
+#: :func:`labforensics.outputs.prepare_out` made ready an output folder (absolute path ->
+#: the key's path): a key found there after a failed run is the run's own.
+_NEW_KEYS: dict[Path, Path] = {}
 
 
 def missing_folders(out: Path) -> list[Path]:
@@ -68,15 +79,65 @@ def missing_folders(out: Path) -> list[Path]:
     return missing
 
 
+def key_file_beside(out: Path) -> Path:
+    """``<out>.key`` beside the output folder (never inside it), ``out`` resolved.
+
+    :func:`labforensics.case.default_key_file`; here so that the cleanup, which the
+    console entry point imports first, does not import the case module (pandas).
+
+    Parameters
+    ----------
+    out : path
+        The output folder.
+
+    Returns
+    -------
+    Path
+    """
+    out = Path(out).resolve()
+    return out.parent / (out.name + ".key")
+
+
 def record_made(out: Path, made: list[Path]) -> None:
     """Record the folders made for ``out`` (:func:`missing_folders` before they were
-    made); those that exist now are this run's."""
+    made); those that exist now are this run's. Also whether the case key file
+    ``<out>.key`` is absent: a key there after a failure is then the run's."""
     _MADE[Path(out).absolute()] = [d for d in made if d.is_dir()]
+    key = key_file_beside(Path(out))
+    if not os.path.lexists(key):
+        _NEW_KEYS[Path(out).absolute()] = key
 
 
 def forget_made(out: Path) -> None:
-    """Forget what an earlier run made for ``out`` (a new run starts)."""
+    """Forget what an earlier run made for ``out`` (a new run starts, or the run
+    succeeded: its folder and key are its output's)."""
     _MADE.pop(Path(out).absolute(), None)
+    _NEW_KEYS.pop(Path(out).absolute(), None)
+
+
+def discard_made(out: Path) -> bool:
+    """After a failed or refused run: remove the case key ``<out>.key`` the run made (a
+    regular file that was absent when :func:`labforensics.outputs.prepare_out` began,
+    never a symbolic link), then the folders it made while empty (:func:`remove_if_empty`).
+
+    The run pseudonymised nothing that was kept: a new key is not left lying about for
+    no output (QA session 9; through the Python API too, session 16).
+
+    Parameters
+    ----------
+    out : path
+        The output folder given to :func:`~labforensics.outputs.prepare_out`.
+
+    Returns
+    -------
+    bool
+        True when the output folder was removed.
+    """
+    key = _NEW_KEYS.pop(Path(out).absolute(), None)
+    if key is not None and key.is_file() and not key.is_symlink():
+        with contextlib.suppress(OSError):  # the failure being raised matters more
+            key.unlink()
+    return remove_if_empty(out)
 
 
 def remove_if_empty(out: Path) -> bool:
@@ -104,8 +165,8 @@ def remove_if_empty(out: Path) -> bool:
         try:
             os.rmdir(d)
         except OSError:  # not empty (a file of the run, or anyone's), or already gone
-            # kept for a later call: the parent holding the run's new key file is emptied
-            # after this (labforensics.cli removes the key, then calls again)
+            # kept for a later call (the command's own cleanup calls again, once
+            # whatever else of the run's it removes is gone)
             _MADE[Path(out).absolute()] = made[i:]
             break
     return bool(made) and not os.path.lexists(made[0])
@@ -115,7 +176,8 @@ def remove_if_empty(out: Path) -> bool:
 def discard_on_failure(out: Path, names: Collection[str]) -> Iterator[None]:
     """Within the block, a failure (any exception, a ``SIGTERM`` raised by
     :func:`sigterm_raises`, Ctrl-C) removes the run's output files from ``out``, then the
-    folder when the run made it (:func:`remove_if_empty`), and is raised again.
+    case key and the folder when the run made them (:func:`discard_made`), and is raised
+    again. A block that ends well forgets what the run made (:func:`forget_made`).
 
     A run that stops before its ``manifest.json`` is written leaves outputs nobody can
     check against a manifest, and that ``--force`` refuses to remove (it removes only a
@@ -140,8 +202,10 @@ def discard_on_failure(out: Path, names: Collection[str]) -> Iterator[None]:
             if p.is_file() and not p.is_symlink():
                 with contextlib.suppress(OSError):  # the failure being raised matters more
                     p.unlink()
-        remove_if_empty(out)
+        discard_made(out)
         raise
+    else:  # the run's output is whole: its folder and key are kept from here on
+        forget_made(out)
     finally:  # the folder's lock (prepare_out's), whether the run succeeded or not
         _outlock.release(out)
 

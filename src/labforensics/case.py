@@ -74,6 +74,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from ._case_checks import account_kinds_of, check_labs, check_network_overlaps, resolve_by_lab
+from ._cleanup import key_file_beside
 from .errors import CaseKeyError, ParameterError
 from .identity import canonical_account
 from .networks import NetworkMap
@@ -739,8 +740,7 @@ def params_from_case(cls: type, case: CaseContext, section: str) -> Any:
 
 def default_key_file(out: Path) -> Path:
     """``<out>.key`` beside the output folder (never inside it)."""
-    out = Path(out).resolve()
-    return out.parent / (out.name + ".key")
+    return key_file_beside(out)  # the cleanup's: a failed run's new key is removed by it
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -37,8 +37,8 @@ from . import __version__, synth
 from ._cleanup import (
     EXIT_INTERRUPTED,
     INTERRUPTED,
+    discard_made,
     missing_folders,
-    remove_if_empty,
     sigterm_raises,
 )
 from ._terminal import visible
@@ -362,23 +362,17 @@ def _own_warnings_as_lines() -> Iterator[None]:
 @contextlib.contextmanager
 def _no_empty_out_left(ns: argparse.Namespace) -> Iterator[None]:
     """A failed ``ingest --out`` or ``investigate`` leaves no empty output folder that it
-    created (:func:`labforensics._cleanup.remove_if_empty`: only the folder the run made,
-    only when nothing is in it); a folder that existed before is left as it was. Nor the
-    case key ``<out>.key`` the run made beside it (Ctrl-C, QA session 9): it pseudonymised
-    nothing that was kept, and a key file is not left lying about for no output; a key
-    file that existed before the run is never touched."""
+    created, nor the case key ``<out>.key`` it made beside it (Ctrl-C, QA session 9):
+    :func:`labforensics._cleanup.discard_made`, which the Python API's own cleanup
+    (:func:`~labforensics._cleanup.discard_on_failure`) calls too; here again for a
+    failure outside it (a SIGTERM between the output folder and the run's block). A
+    folder or key file that existed before the run is never touched."""
     out = getattr(ns, "out", None) if ns.command in ("ingest", "investigate") else None
-    new = out is not None and not os.path.lexists(out)
-    key = default_key_file(Path(out)) if out is not None else None
-    new_key = key is not None and not os.path.lexists(key)
     try:
         yield
     except BaseException:
-        if new_key and key.is_file() and not key.is_symlink():
-            with contextlib.suppress(OSError):
-                key.unlink()
-        if new:  # after the key: a parent the run made for both is then empty (QA 11)
-            remove_if_empty(Path(out))
+        if out is not None:
+            discard_made(Path(out))
         raise
 
 

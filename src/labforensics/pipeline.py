@@ -596,10 +596,10 @@ def ingest_only(
     out_p = prepare_out(Path(out), force)
     written = [out_p / n for n in ("events.parquet", "quarantine.csv", "ingest_report.json",
                                    "field_problems.csv")]  # fmt: skip
-    if case_key is None:  # as investigate: $LABFORENSICS_CASE_KEY, else <out>.key kept
-        case_key = resolve_case_key(CaseContext(), out_p)[0]
-    # a failure leaves none of these files, nor an empty folder the command made
+    # a failure leaves none of these files, nor a folder or <out>.key the command made
     with discard_on_failure(out_p, [*(f.name for f in written), "manifest.json"]):
+        if case_key is None:  # as investigate: $LABFORENSICS_CASE_KEY, else <out>.key kept
+            case_key = resolve_case_key(CaseContext(), out_p)[0]
         ev = read_evidence(evidence, tz=tz, profile=profile, case_key=case_key, year=year,
                            lab=lab, progress=progress)  # fmt: skip
         if not ev.report.files:
@@ -759,13 +759,13 @@ def investigate(
     if plan.case.key_file is not None:  # a missing key file refused before out is made
         resolve_case_key(plan.case, out_p)
     prepare_out(out_p, force)
-    key, key_file = resolve_case_key(plan.case, out_p)
     st = _Stages(10 if plan.leak_is_dump else 9, progress)
     folder = EventsFolder()  # the events between stages, when the engine spilled them
-    # a SIGTERM raises here so that the folder is removed first; a failure or a SIGTERM
-    # leaves no output (nor an empty folder of ours): the same command can run again
+    # a SIGTERM raises here so that the folder is removed first; a failure, a refusal or a
+    # SIGTERM leaves no output, nor a folder or <out>.key the run made: it can run again
     with (sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")),
           discard_on_failure(out_p, OUTPUT_NAMES), reading_store(plan.store)):  # fmt: skip
+        key, key_file = resolve_case_key(plan.case, out_p)
         try:
             res = _run_stages(st, readable, plan, key, progress, out_p, folder)
             companion_files, companion_inputs = _companions(plan)

@@ -69,7 +69,7 @@ def _drop_first_row(path: Path) -> None:
 
 def test_manifest_records_every_file_of_the_store(store):
     man = _manifest(store)
-    assert man["format"] == "labforensics-store/2"
+    assert man["format"] == "labforensics-store/3"
     rel = _part(store, "L01")
     assert rel.startswith("events/lab=L01/month=2019-03/part-")
     g = next(g for g in man["groups"].values() if rel in g["parts"])

@@ -20,7 +20,10 @@ the local cluster's workers each get an equal share of it as their ``memory_limi
 Dask's own worker memory management moves results to disk above 60 % of it and writes
 the least recently used ones out above 70 % (``distributed.worker.memory.target`` and
 ``.spill``, Dask's defaults: "Worker Memory Management", distributed documentation), in a
-private folder (``tempfile.mkdtemp``: this user only) removed by :meth:`close`. Pausing
+private folder (``tempfile.mkdtemp``: this user only) removed by :meth:`close`; the
+cluster's every scratch space (the workers' and the scheduler's ``dask-scratch-space``
+and its lock files, which Dask otherwise leaves in the system's temporary folder) lies in
+it too (``temporary-directory`` set for the cluster's start only). Pausing
 and killing a worker above its limit are switched off for these workers
 (``distributed.worker.memory.pause`` / ``.terminate`` false): a lab's first pass may
 exceed a share of the budget for a moment (one lab is processed whole, see
@@ -138,7 +141,10 @@ class DaskEngine:
             self.spill_dir = tempfile.mkdtemp(prefix="labforensics-dask-")
             # removed by close(); at the latest when the engine is collected or Python exits
             weakref.finalize(self, shutil.rmtree, self.spill_dir, ignore_errors=True)
-            with dask.config.set(WORKER_MEMORY_CONFIG):  # the nannies pass it to the workers
+            # the nannies pass the config to the workers; every server of the cluster (the
+            # scheduler too) makes its scratch space, dask-scratch-space/ and its lock
+            # files, in temporary-directory: the private folder, for this cluster only
+            with dask.config.set({**WORKER_MEMORY_CONFIG, "temporary-directory": self.spill_dir}):
                 self._cluster = LocalCluster(n_workers=N_WORKERS, threads_per_worker=1,
                                              processes=True, dashboard_address=":0",
                                              memory_limit=limit,

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .._outlock import lock_file, lock_path, unlock_file
-from ._layout import EVENTS_DIR, GROUPS_DIR, MANIFEST, QUARANTINE, REPORT, StoreError
+from ._layout import EVENTS_DIR, GROUPS_DIR, IN_PROGRESS, MANIFEST, QUARANTINE, REPORT, StoreError
 
 __all__ = ["discard_new_store", "reading_store", "signals_held", "store_lock"]
 
@@ -142,6 +142,7 @@ def discard_new_store(store: Path, made: list[Path]) -> None:
         REPORT,
         QUARANTINE,
         *(f".{n}.tmp" for n in (MANIFEST, REPORT, QUARANTINE)),
+        IN_PROGRESS,
     ):
         p = store / name
         if p.is_file() and not p.is_symlink():

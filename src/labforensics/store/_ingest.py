@@ -34,6 +34,7 @@ from ._guard import discard_new_store, signals_held, store_lock
 from ._layout import (
     EVENTS_DIR,
     GROUPS_DIR,
+    IN_PROGRESS,
     MANIFEST,
     QUARANTINE,
     REPORT,
@@ -43,7 +44,7 @@ from ._layout import (
     partition_dir,
 )
 from ._load import assemble_report, check_options, read_manifest
-from ._verify import checksums, group_files, verify_store
+from ._verify import checksums, group_files, top_checksums, verify_store
 
 __all__ = ["StoreIngest", "ingest_to_store", "store_options"]
 
@@ -287,6 +288,8 @@ def _write_group(store: Path, group: str, ev: Evidence) -> dict[str, Any]:
     """A group's events, quarantine, field problems and report into the store, as a new
     version beside the current one; returns the manifest's entry of the group."""
     gid = group_version(group, [m.sha256 for m in ev.manifest])
+    with open(store / IN_PROGRESS, "a", encoding="ascii") as fh:  # before any of its files
+        fh.write(gid + "\n")
     gdir = store / GROUPS_DIR / gid
     gdir.mkdir(parents=True, exist_ok=True)
     events = ev.events.copy(deep=False)
@@ -474,9 +477,10 @@ def ingest_to_store(
 
 
 def _drop_temporary(store: Path) -> None:
-    for name in (MANIFEST, REPORT, QUARANTINE):
+    """The top files written beside, and the journal of versions being written."""
+    for name in (*(f".{n}.tmp" for n in (MANIFEST, REPORT, QUARANTINE)), IN_PROGRESS):
         with contextlib.suppress(OSError):
-            (store / f".{name}.tmp").unlink()
+            (store / name).unlink()
 
 
 def _no_readable_file(
@@ -611,11 +615,13 @@ def _ingest(
     tmp = {n: store_p / f".{n}.tmp" for n in (REPORT, QUARANTINE, MANIFEST)}
     write_json(report.to_dict(), tmp[REPORT])
     write_csv(quarantine, tmp[QUARANTINE])
+    manifest["checksums"] = top_checksums({n: tmp[n] for n in (REPORT, QUARANTINE)})
     write_json(manifest, tmp[MANIFEST])
     with signals_held():  # the three replaced together, the manifest last (the new versions)
         for name in (REPORT, QUARANTINE, MANIFEST):
             os.replace(tmp[name], store_p / name)
         done[0] = True
     _sweep(store_p, {g["version"] for g in groups.values()})
+    _drop_temporary(store_p)  # the journal: every version left is the manifest's
     res.report, res.manifest = report, manifest
     return res

@@ -8,7 +8,8 @@ Layout (``DIR`` is the store)::
                                  and the log of ingests (added, already ingested, groups
                                  re-processed)
     DIR/ingest_report.json       the row accounting of the whole store (IngestReport.to_dict)
-    DIR/quarantine.csv           every quarantined row of the whole store (redacted)
+    DIR/quarantine.csv           every quarantined row of the whole store (redacted); these
+                                 two are hashed in the manifest's ``checksums`` (``/3``)
     DIR/events/lab=L01/month=2020-03/part-<group version>.parquet
                                  the events, hive-partitioned by ``lab`` (the event's lab)
                                  and ``month`` (``YYYY-MM`` of ``ts`` in UTC); each group
@@ -22,8 +23,12 @@ A group version (:func:`group_version`) names one content of a group; the manife
 ``groups`` maps each group to its version, its parts and the ``checksums`` (SHA-256,
 size, Parquet rows) of every file the version wrote, verified before the store is read
 (:mod:`labforensics.store._verify`). Only what the manifest names is
-read: files of a version it does not name (an ingest killed part-way) are ignored, and
-removed by the next ingest. An ingest that fails or is stopped (Ctrl-C, ``SIGTERM``)
+read. An ingest records each version it is about to write in ``DIR/.versions-in-progress``
+(:data:`IN_PROGRESS`, removed once the manifest is in place): the files of a version
+listed there and not in the manifest (an ingest killed part-way) are ignored, and
+removed by the next ingest; any other file under ``events/`` or ``groups/`` that the
+manifest does not list makes the store refused (altered after ingest,
+:func:`labforensics.store._verify.unlisted_files`). An ingest that fails or is stopped (Ctrl-C, ``SIGTERM``)
 removes them itself, and a first ingest everything it wrote; one ingest at a time, and
 no investigation while one runs (:mod:`labforensics.store._guard`).
 
@@ -63,8 +68,14 @@ from urllib.parse import quote
 
 from ..errors import EvidenceError
 
-#: Version of the store layout, in ``manifest.json`` ``format``.
-STORE_FORMAT = "labforensics-store/2"
+#: Version of the store layout, in ``manifest.json`` ``format``. ``/3`` records the
+#: SHA-256 of the top files ``ingest_report.json`` and ``quarantine.csv`` too (the
+#: manifest's ``checksums``, as each group's), verified with the store's other files.
+STORE_FORMAT = "labforensics-store/3"
+#: Earlier formats still read: ``/2`` recorded no SHA-256 of the top files (derived from
+#: the group files, never read by an investigation): read with those two unverified; an
+#: ingest adding to it rewrites them and writes a ``/3`` manifest.
+OLDER_FORMATS = ("labforensics-store/2",)
 #: Formats this labforensics refuses with a reason of their own: ``/1`` recorded no
 #: SHA-256 of the store's own files (:mod:`labforensics.store._verify`).
 UNVERIFIABLE_FORMATS = ("labforensics-store/1",)
@@ -72,8 +83,13 @@ UNVERIFIABLE_FORMATS = ("labforensics-store/1",)
 MANIFEST = "manifest.json"
 REPORT = "ingest_report.json"
 QUARANTINE = "quarantine.csv"
+#: The top files the manifest hashes (``checksums``, format ``/3``).
+TOP_FILES = (REPORT, QUARANTINE)
 EVENTS_DIR = "events"
 GROUPS_DIR = "groups"
+#: The group versions an ingest is writing, one a line (its journal: the files of these
+#: versions, when the manifest does not name them, are an ingest's cut short by SIGKILL).
+IN_PROGRESS = ".versions-in-progress"
 #: The partition columns (hive), in path order.
 PARTITIONS = ("lab", "month")
 #: A file date absent from the name sorts after every date (as ``datetime.date.max``).

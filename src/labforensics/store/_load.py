@@ -24,6 +24,7 @@ from ._layout import (
     GROUPS_DIR,
     MANIFEST,
     NO_DATE,
+    OLDER_FORMATS,
     STORE_FORMAT,
     UNVERIFIABLE_FORMATS,
     StoreError,
@@ -62,7 +63,7 @@ def read_manifest(store: Path) -> dict[str, Any]:
             "verified; re-ingest the evidence into a new store (labforensics ingest "
             "EVIDENCE... --store NEWDIR)"
         )
-    if man.get("format") != STORE_FORMAT:
+    if man.get("format") not in (STORE_FORMAT, *OLDER_FORMATS):
         raise StoreError(
             f"{path}: format {man.get('format')!r}, this labforensics reads {STORE_FORMAT!r}; "
             "rebuild the store from the evidence"

@@ -5,9 +5,13 @@ the evidence files: the chain of custody must cover those bytes. At ingest, ever
 a group version writes (its event parts, ``report.json``, ``quarantine.parquet``,
 ``field_problems.parquet``) is hashed into the manifest's entry of the group
 (``checksums``: path relative to the store -> ``sha256``, ``size``, and ``rows`` for
-Parquet). :func:`verify_store` checks every one of them before a store is read
+Parquet), and the store's top files ``ingest_report.json`` and ``quarantine.csv`` into
+the manifest's own ``checksums`` (format ``/3``: :func:`top_checksums`). :func:`verify_store` checks every one of them before a store is read
 (:func:`~labforensics.store.load_store`, the per-lab engine's ``store_evidence``, and
-an ingest adding files to it) and refuses a store whose files differ or are missing;
+an ingest adding files to it) and refuses a store whose files differ or are missing,
+or that holds under ``events/`` or ``groups/`` a file its manifest does not list
+(:func:`unlisted_files`; the files of a version an ingest killed part-way was writing,
+named in its journal, aside);
 :func:`check_event_count` refuses a store whose events are not the ones its accounting
 kept. The store's ``manifest.json`` itself is hashed into the run's manifest, so the
 run's custody reaches every byte analysed.
@@ -26,9 +30,26 @@ import pyarrow.parquet as pq
 
 from ..custody import EvidenceFile, sha256_file
 from ..errors import EvidenceError
-from ._layout import GROUPS_DIR, MANIFEST, StoreError
+from ._layout import (
+    EVENTS_DIR,
+    GROUPS_DIR,
+    IN_PROGRESS,
+    MANIFEST,
+    STORE_FORMAT,
+    TOP_FILES,
+    StoreError,
+)
 
-__all__ = ["check_event_count", "checksums", "group_files", "store_input", "verify_store"]
+__all__ = [
+    "check_event_count",
+    "checksums",
+    "group_files",
+    "in_progress",
+    "store_input",
+    "top_checksums",
+    "unlisted_files",
+    "verify_store",
+]
 
 #: The files of a group version besides its event parts.
 GROUP_FILES = ("report.json", "quarantine.parquet", "field_problems.parquet")
@@ -77,9 +98,39 @@ def checksums(store: Path, rels: Iterable[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _recorded(store: Path, man: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every file the manifest's groups record, checked to cover what they read."""
+def top_checksums(written: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
+    """The manifest's record of the store's top files, hashed where they were written.
+
+    Parameters
+    ----------
+    written : mapping
+        Each top file's name in the store (``ingest_report.json``, ``quarantine.csv``)
+        -> the file written (beside, before it is renamed into place).
+
+    Returns
+    -------
+    dict
+        ``name`` -> ``{"sha256": hex, "size": bytes}``, sorted by name.
+    """
     out: dict[str, dict[str, Any]] = {}
+    for name in sorted(written):
+        sha, size = sha256_file(written[name])
+        out[name] = {"sha256": sha, "size": size}
+    return out
+
+
+def _recorded(store: Path, man: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every file the manifest's groups record, checked to cover what they read, and the
+    top files it records (required from format ``/3``)."""
+    out: dict[str, dict[str, Any]] = {}
+    if man.get("format") == STORE_FORMAT:
+        top = man.get("checksums")
+        if not isinstance(top, Mapping) or any(n not in top for n in TOP_FILES):
+            raise StoreError(
+                f"the store {store} records no SHA-256 of its {' and '.join(TOP_FILES)}, so "
+                f"they cannot be verified: {_REINGEST}"
+            )
+        out.update({n: top[n] for n in TOP_FILES})
     for group, g in sorted(man.get("groups", {}).items()):
         sums = g.get("checksums")
         need = [*g.get("parts", []), *group_files(g["version"])]
@@ -90,6 +141,73 @@ def _recorded(store: Path, man: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             )
         out.update(sums)
     return out
+
+
+def in_progress(store: Path) -> set[str]:
+    """The group versions the store's journal (:data:`~._layout.IN_PROGRESS`) names: an
+    ingest was writing them (it is running, or was killed before its manifest).
+
+    Parameters
+    ----------
+    store : pathlib.Path
+        The store folder.
+
+    Returns
+    -------
+    set of str
+        The version ids (empty without a journal).
+    """
+    try:
+        text = (store / IN_PROGRESS).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {line.strip() for line in text.splitlines() if line.strip()}
+
+
+def _version_of(rel: str) -> str | None:
+    """The group version a store path belongs to by its name: ``groups/<version>/...``
+    or ``events/.../part-<version>.parquet``; None for another name."""
+    parts = rel.split("/")
+    if parts[0] == GROUPS_DIR and len(parts) == 3:
+        return parts[1]
+    name = parts[-1]
+    if parts[0] == EVENTS_DIR and name.startswith("part-") and name.endswith(".parquet"):
+        return name[len("part-") : -len(".parquet")]
+    return None
+
+
+def unlisted_files(store: Path, man: Mapping[str, Any]) -> list[str]:
+    """The files under ``events/`` and ``groups/`` that the manifest does not list.
+
+    A file the manifest does not know was put there after ingest (an extra Parquet part
+    would be ignored by every read: the store is no longer the one ingested). The files
+    of a version named in the journal of an ingest cut short (:func:`in_progress`) and
+    not in the manifest are that ingest's, removed by the next one: not counted.
+
+    Parameters
+    ----------
+    store : pathlib.Path
+        The store folder.
+    man : mapping
+        Its manifest.
+
+    Returns
+    -------
+    list of str
+        Paths relative to the store (POSIX), sorted; symbolic links and other non-folder
+        entries included.
+    """
+    listed = {rel for g in man.get("groups", {}).values() for rel in (g.get("checksums") or {})}
+    named = {g.get("version") for g in man.get("groups", {}).values()}
+    pending = in_progress(store) - named
+    out = []
+    for top in (EVENTS_DIR, GROUPS_DIR):
+        for dirpath, dirs, files in os.walk(store / top):
+            for name in [*files, *(d for d in dirs if os.path.islink(os.path.join(dirpath, d)))]:
+                rel = Path(dirpath, name).relative_to(store).as_posix()
+                if rel not in listed and _version_of(rel) not in pending:
+                    out.append(rel)
+    return sorted(out)
 
 
 def verify_store(store: Path, man: Mapping[str, Any]) -> int:
@@ -116,10 +234,18 @@ def verify_store(store: Path, man: Mapping[str, Any]) -> int:
     ------
     StoreError
         Naming the first file (in path order) that is missing or whose SHA-256 differs
-        from the one recorded at ingest.
+        from the one recorded at ingest, or the first file under ``events/`` or
+        ``groups/`` that the manifest does not list (:func:`unlisted_files`).
     """
     rec = _recorded(store, man)
     names = sorted(rec)
+    extra = unlisted_files(store, man)
+    if extra:
+        more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+        raise StoreError(
+            f"{extra[0]} in the store {store} is not listed in its manifest{more}: the store "
+            f"was altered after ingest; {_REINGEST}"
+        )
     for rel in names:
         if not (store / rel).is_file():
             raise StoreError(
