@@ -245,6 +245,10 @@ def run_demo(
         else:
             res = synth.generate(case_dir, **params)
             print(f"   {res}")
+            print(f"   {res.counts['events']:,} event rows written, some of them in files the "
+                  "generator damages on purpose (cut lines, a cut gzip member, wrong widths, bad "
+                  "dates, rotation overlaps): the investigation counts "
+                  "them as quarantined, duplicates or lost, file by file, in its accounting")  # fmt: skip
     truth = json.loads((case_dir / "truth.json").read_text(encoding="utf-8"))
     labs = "".join(
         f'\n[[labs]]\ncode = "{lab["code"]}"\nfiness = "{lab["finess"]}"\n'
