@@ -47,3 +47,14 @@ def test_tied_ranks_sorted_by_session_id() -> None:
     t["rank"] = [1, 2, 2, 4, 5]  # a tie: not strictly increasing, so sorted
     t = t.iloc[[0, 2, 1, 3, 4]].reset_index(drop=True)
     assert list(session_scores_table(t)["session_id"]) == ["s1", "s2", "s3", "s4", "s5"]
+
+
+def test_columns_shared_not_copied() -> None:
+    """Issue 17: the table holds no second copy of the session-level scores (columns
+    already of its dtype are shared; copy-on-write keeps the scored table unchanged)."""
+    t = _scored([0, 1, 2, 3, 4])
+    got = session_scores_table(t)
+    for c in ("score", "rank", "flagged"):
+        assert np.shares_memory(got[c].to_numpy(), t[c].to_numpy()), c
+    got.loc[0, "score"] = -1.0
+    assert t.loc[0, "score"] == 9.0

@@ -52,8 +52,12 @@ def session_scores_table(scores: Scores | pd.DataFrame) -> pd.DataFrame:
                              zip(cols, ["string", "float64", "int64", "bool", "string"],
                                  strict=True)})  # fmt: skip
     t = table.reset_index(drop=True)
-    score = pd.to_numeric(t["score"], errors="coerce").astype("float64")
-    if "rank" in t.columns:
+    # columns already of the table's dtype are shared, not copied (4 M sessions: 32 MB each)
+    score = (t["score"] if t["score"].dtype == np.float64
+             else pd.to_numeric(t["score"], errors="coerce").astype("float64"))  # fmt: skip
+    if "rank" in t.columns and t["rank"].dtype == np.int64:  # no missing rank
+        rank = t["rank"]
+    elif "rank" in t.columns:
         rank = pd.to_numeric(t["rank"], errors="coerce").fillna(len(t)).astype("int64")
     else:
         rank = score.rank(method="first", ascending=False).fillna(len(t)).astype("int64")
