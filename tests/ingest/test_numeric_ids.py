@@ -180,3 +180,24 @@ def test_over_long_line_quarantined_keyed(tmp_path):
     for p in out.rglob("*"):
         if p.is_file():
             assert b"BERTHELOTTE" not in p.read_bytes(), p.name
+
+
+def test_investigate_outputs_hold_no_nir_count(tmp_path):
+    # the QA row: an EXPORT whose NB_ENREG is the NIR, in a login/logout session
+    rows = [
+        "05/03/2020;09:00:00;L01;S1;tech.a;TECHNICIEN;PC-1;10.0.0.1;ADMIN;CONNEXION;OK;;;;",
+        LEG_ROW.format(m=4, n=NIR),
+        LEG_ROW.format(m=5, n="7"),
+        "05/03/2020;09:10:00;L01;S1;tech.a;TECHNICIEN;PC-1;10.0.0.1;ADMIN;DECONNEXION;OK;;;;",
+    ]
+    ev_dir, out = tmp_path / "ev", tmp_path / "out"
+    ev_dir.mkdir()
+    text = LEGACY_HEADER + "\r\n" + "\r\n".join(rows) + "\r\n"
+    (ev_dir / "AUDIT_L01_20200305.csv").write_bytes(text.encode("cp1252"))
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(KEY_HEX)
+    args = ["investigate", str(ev_dir), "--out", str(out), "--case-key", str(key_file)]
+    assert main([*args, "--quiet"]) == 0
+    ex = pd.read_parquet(out / "exports.parquet")
+    assert ex["records"].tolist() == [pd.NA, 7]  # the withheld count is missing, not 2.7e14
+    _leak_free(out)  # events, sessions, exports, findings.json, report.html, ...
