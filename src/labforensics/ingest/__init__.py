@@ -65,6 +65,7 @@ from ._engine import (
     report_symlinks,
 )
 from ._event_checks import event_problems
+from ._numeric_ids import numeric_identifier_counts
 from ._structured_ids import redact_structured_columns
 from .accounting import IngestReport
 from .files import common_root, expand_paths
@@ -322,6 +323,10 @@ def _read_evidence(
     report.case_variant_accounts = case_variant_accounts(events)  # Jdupont / jdupont
     quarantine = quarantine_table(qrows)
     fprows += event_problems(events, report.files, fprows)  # in the future, no account
+    # a NIR in a numeric column was withheld by the reader (_numeric_ids): listed too
+    for col, n in numeric_identifier_counts(fprows).items():
+        report.identifiers_in_columns[col] = report.identifiers_in_columns.get(col, 0) + n
+    report.identifiers_in_columns = dict(sorted(report.identifiers_in_columns.items()))
     report.field_problems = field_problem_table(fprows)
     report.unrecognised.sort()
     report.check()

@@ -19,6 +19,7 @@ from ..schema import ACCOUNT_KIND_DTYPE, ACTION_DTYPE, OUTCOME_DTYPE, STRING, TS
 from . import clock
 from ._lis_structure import _cells
 from ._lis_times import _NS, _times
+from ._numeric_ids import IMPLAUSIBLE_DIGITS, IMPLAUSIBLE_PROBLEM, NIR_PROBLEM, nir_cells
 from .profiles import Profile, TimestampSpec
 from .registry import FieldProblem, QuarantineRow, ReadContext
 
@@ -86,7 +87,9 @@ def _parse_numbers(
     blanks around the number and a leading ``+`` too.
 
     Returns an ``Int64`` Series (missing where empty or invalid) and a
-    (file, :class:`FieldProblem`) per invalid value (the event is kept).
+    (file, :class:`FieldProblem`) per invalid value (the event is kept). A cell holding
+    a NIR, and a count of 13 to 18 digits, are withheld before the parse
+    (:mod:`._numeric_ids`): missing, their digits never in the field problem.
     """
     n = len(col)
     problems: list[tuple[int, FieldProblem]] = []
@@ -101,6 +104,14 @@ def _parse_numbers(
     present = nonblank.to_numpy(zero_copy_only=False).astype(bool)
     if not present.any():
         return _missing_int(n), problems
+    # a NIR in a count (QA session 16): withheld before any parse, never read as a number
+    nir = nir_cells(col) & present
+    for i in np.flatnonzero(nir):  # the NIR cells only: few
+        why = f"{source_col}: {NIR_PROBLEM}"
+        problems.append((int(fidx[i]), FieldProblem(int(lines[i]), name, "[NIR]", why)))
+    present &= ~nir
+    if not present.any():
+        return _missing_int(n), problems
     pidx = np.flatnonzero(present)
     sub = pc.replace_substring_regex(trimmed.filter(pa.array(present)), r"^\+(\d)", r"\1")
     if grouping:
@@ -110,13 +121,20 @@ def _parse_numbers(
         ok = pc.match_substring_regex(sub, r"^\d+$")
         cleaned = sub
     okn = ok.to_numpy(zero_copy_only=False).astype(bool)
-    okn &= pc.binary_length(cleaned).to_numpy(zero_copy_only=False) <= 18  # fits int64
+    ndig = pc.binary_length(cleaned).to_numpy(zero_copy_only=False)
+    # 13+ digits (>= 10**12): shaped like an identifier, above any export (_numeric_ids)
+    big = okn & (ndig >= IMPLAUSIBLE_DIGITS) & (ndig <= 18)  # 19+: "too large" below
+    for j in np.flatnonzero(big):  # few
+        i = pidx[j]
+        shown, why = f"<{int(ndig[j])} digits>", f"{source_col}: {IMPLAUSIBLE_PROBLEM}"
+        problems.append((int(fidx[i]), FieldProblem(int(lines[i]), name, shown, why)))
+    okn &= ~big & (ndig <= 18)  # fits int64
     out_vals = np.zeros(n, dtype=np.int64)
     mask = np.ones(n, dtype=bool)
     if okn.any():
         out_vals[pidx[okn]] = pc.cast(cleaned.filter(pa.array(okn)), pa.int64()).to_numpy()
         mask[pidx[okn]] = False
-    bad = np.flatnonzero(~okn)
+    bad = np.flatnonzero(~okn & ~big)
     if len(bad):
         raw = _cells(
             col.filter(pa.array(present)), bad

@@ -16,9 +16,14 @@ restricted by law in France: décret n° 2019-341 lists the purposes) and never 
 person chooses for a login. E-mail addresses and phone numbers stay: a user id that is
 an e-mail address is the account's name as the system knows it (the IHE ATNA examples
 log ``UserID="farley.granger@wb.com"``), which the expert must be able to cite; in free
-text they are tagged as before. Machine identifiers (``app_session``, ``message_id``)
-are not scanned: a 15-digit message number with a valid key would be replaced for
-nothing. The count of rows changed per column is reported in ``ingest_report.json``
+text they are tagged as before. The application's session id (``app_session``, the
+LIS ``id_session``) is scanned too (QA session 16: a NIR written there reached the
+events raw): keyed, not withheld, since one value gives one id and the application's
+sessions stay as they were (a missing id would make the row a batch job's). Other
+machine identifiers (``message_id``) are not scanned: a 15-digit message number with a
+valid key would be replaced for nothing. The numeric columns (``records``, ``bytes``)
+are the reader's (:mod:`labforensics.ingest._numeric_ids`: a NIR there is withheld).
+The count of rows changed per column is reported in ``ingest_report.json``
 (``identifiers_in_columns``); ``reidentify`` maps ``N`` ids back given the index or
 dump that holds the number.
 """
@@ -54,6 +59,7 @@ STRUCTURED_TEXT_COLUMNS: tuple[str, ...] = (
     "src_ip_raw",
     "module",
     "action_raw",
+    "app_session",
 )
 
 # An RE2 superset of the NIR pattern (pyarrow): thirteen digits (2A/2B count as digits

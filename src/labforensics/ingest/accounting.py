@@ -128,6 +128,9 @@ class FileReport:
             )
 
 
+#: Numeric columns in ``identifiers_in_columns``: their NIRs withheld, not keyed.
+_NUMERIC = frozenset(("records", "bytes"))
+
 _COUNTS = (
     "rows_read",
     "events",
@@ -172,7 +175,9 @@ class IngestReport:
         Action code as written -> count of events mapped to ``other``.
     identifiers_in_columns : dict
         Structured column -> rows whose value held a NIR (a NIR used as a login),
-        replaced by its keyed ``N`` id (:mod:`labforensics.ingest._structured_ids`).
+        replaced by its keyed ``N`` id (:mod:`labforensics.ingest._structured_ids`);
+        a numeric column (``records``, ``bytes``) -> rows whose cell held a NIR, withheld
+        (missing, :mod:`labforensics.ingest._numeric_ids`).
     case_variant_accounts : list of dict
         A lab's accounts that differ only by case, kept apart as written (``lab``,
         ``accounts``, ``events`` of each: :mod:`labforensics.ingest._account_case`); the
@@ -347,11 +352,14 @@ class IngestReport:
         if self.unknown_codes:
             codes = ", ".join(f"{k} ({v})" for k, v in sorted(self.unknown_codes.items()))
             lines.append(f"unknown action codes kept as 'other': {codes}")
-        if self.identifiers_in_columns:
-            cols = ", ".join(
-                f"{k} ({v:,} rows)" for k, v in sorted(self.identifiers_in_columns.items())
-            )
+        text_ids = {k: v for k, v in self.identifiers_in_columns.items() if k not in _NUMERIC}
+        num_ids = {k: v for k, v in self.identifiers_in_columns.items() if k in _NUMERIC}
+        if text_ids:
+            cols = ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(text_ids.items()))
             lines.append(f"NIRs in structured columns, replaced by their keyed ids: {cols}")
+        if num_ids:
+            cols = ", ".join(f"{k} ({v:,} rows)" for k, v in sorted(num_ids.items()))
+            lines.append(f"NIRs in numeric columns, withheld (values missing): {cols}")
         if self.case_variant_accounts:
             lines.append(case_variants_sentence(self.case_variant_accounts))
         return "\n".join(visible(line, keep="") for line in lines)  # names, codes: evidence

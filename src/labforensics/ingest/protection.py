@@ -44,7 +44,7 @@ from ..privacy import (
 )
 from ._assemble import _Pool, sort_pool
 from ._columns import _chunked, _codes, _from_codes, _pairs_of
-from ._common import CUT_MARK
+from ._common import CUT_MARK, RAW_CAP
 from ._engine import Job
 from .accounting import FileReport
 from .profiles import Profile, load_profile
@@ -189,6 +189,7 @@ def _redact_quarantined(
     aliases: Mapping[str, str],
     keep: Callable[[str], bool] = lambda v: False,
     labs: frozenset[str] = frozenset(),
+    cut: bool = False,
 ) -> tuple[str | None, bool]:
     """Redact a quarantined raw record (or a field-problem value); and whether its fields
     were out of place.
@@ -207,6 +208,15 @@ def _redact_quarantined(
       the caller adds :data:`UNPLACED_NOTE` to the reason. A field whose whole value
       the evidence reveals as an IPP or a request number (an event's) gets that id
       (:func:`_known_ids`): the patient's pseudonym wherever the IPP shifted to.
+    * a record its reader cut (:data:`~._common.CUT_MARK` at its end: longer than
+      ``RAW_CAP`` characters, or a line over ``MAX_LINE_BYTES``, never read): its width
+      is unknown (the kept part may end inside a quoted field, its later separators
+      cut), so its kept part is redacted as unplaced whatever its field count (QA
+      session 16: an over-long line's account, host, address, name and birth date
+      stayed clear). The redacted part is cut again to ``RAW_CAP`` characters (a
+      keyed id is 17 characters, longer than a short field), then the reader's mark:
+      the quarantine text of a cut record is at most ``RAW_CAP`` characters plus the
+      mark (``… [n more characters cut]``, whose count is of the record as read).
 
     Last, every run of 5+ digits (a partial IPP cut mid-number):
     :func:`labforensics.privacy.redact_digit_runs`.
@@ -217,11 +227,11 @@ def _redact_quarantined(
     if not text or not roles:  # the digit rule for CSV profiles, as always
         red = redactor.redact(text, lab)
         return (redact_digit_runs(red, key, lab) if red and _digit_rule(p) else red), False
-    cut = CUT_MARK.search(text)  # a record capped by its reader: redact what is kept
-    if cut is not None:
-        kept, unplaced = _redact_quarantined(text[: cut.start()], redactor, key, p, lab, aliases,
-                                             keep, labs)  # fmt: skip
-        return (kept or "") + cut.group(0), unplaced
+    mark = CUT_MARK.search(text)  # a record capped by its reader: redact what is kept
+    if mark is not None:
+        kept, _ = _redact_quarantined(text[: mark.start()], redactor, key, p, lab, aliases,
+                                      keep, labs, cut=True)  # fmt: skip
+        return (kept or "")[:RAW_CAP] + mark.group(0), True
     if p.kind == "regex":  # a line that did not become an event: no field is placed
         text = redact_unplaced_record(text, key, lab, separator=None, quote=p.quote, keep=keep,
                                       known=_known_ids(redactor, lab))  # fmt: skip
@@ -231,7 +241,7 @@ def _redact_quarantined(
     own = ""
     if li is not None and li < len(spans):  # the record's own lab (a FINESS number mapped)
         own = text[spans[li][0] : spans[li][1]].strip().strip(p.quote).strip()
-    unplaced = len(spans) != len(header)
+    unplaced = cut or len(spans) != len(header)
     if unplaced:
         r = resolve_lab(own, aliases)
         rec_lab = r if r in labs else lab
