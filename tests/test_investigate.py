@@ -114,9 +114,28 @@ def test_hostile_text_in_html(runs):
     assert "<img src=x" not in html
     # the report has no script of its own
     assert re.search(r"<script", html, re.I) is None
-    # the workstation's name (canonical: lower case), in an attribute, quotes escaped as &quot;
-    assert f'title="{canonical_host(HOSTILE_HOST)}"' in html
+    # the workstation's name as logged (not its lower-case canonical form, QA session 16),
+    # in an attribute, quotes escaped as &quot;
+    assert f'title="{HOSTILE_HOST}"' in html
     assert re.search(r'title="[^"]*&quot;', html) is None or "&quot;" in html
+
+
+def test_hostile_host_shown_as_logged(runs):
+    # matching uses the canonical host (lower case); what the report and findings show is
+    # the name as logged: the expert cites it (QA, session 16)
+    html = (runs["a"].out / "report.html").read_text()
+    text = (runs["a"].out / "findings.json").read_text()
+    lower = canonical_host(HOSTILE_HOST)
+    assert lower == r"cost $x^2$ \$home" and lower != HOSTILE_HOST
+    assert lower not in html and json.dumps(lower)[1:-1] not in text
+    # the top session's tag and the evidence rows under it
+    assert f"host {HOSTILE_HOST}</span>" in html
+    assert f'<td class="c-host">{HOSTILE_HOST}</td>' in html
+    flagged = [s for s in runs["a"].findings["top_sessions"] if s["flagged"]]
+    assert flagged[0]["hosts"] == HOSTILE_HOST
+    # the Parquet keeps both: the canonical form matched, the form as logged
+    ev = pd.read_parquet(runs["a"].out / "events.parquet", columns=["host", "host_raw"])
+    assert set(ev.loc[ev["host_raw"] == HOSTILE_HOST, "host"]) == {lower}
 
 
 def test_hostile_quote_escaped_in_attribute(tmp_path):

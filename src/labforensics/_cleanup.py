@@ -179,6 +179,10 @@ def discard_on_failure(out: Path, names: Collection[str]) -> Iterator[None]:
     case key and the folder when the run made them (:func:`discard_made`), and is raised
     again. A block that ends well forgets what the run made (:func:`forget_made`).
 
+    A block that ends well leaves the regular files of ``out`` named in ``names`` mode
+    0600 (owner only: :data:`labforensics.outputs.OUT_FILE_MODE`; the folder itself is
+    0700, :func:`~labforensics.outputs.prepare_out`).
+
     A run that stops before its ``manifest.json`` is written leaves outputs nobody can
     check against a manifest, and that ``--force`` refuses to remove (it removes only a
     folder with a manifest): the next run of the same command would fail. The files
@@ -206,8 +210,18 @@ def discard_on_failure(out: Path, names: Collection[str]) -> Iterator[None]:
         raise
     else:  # the run's output is whole: its folder and key are kept from here on
         forget_made(out)
+        _owner_only(out, names)
     finally:  # the folder's lock (prepare_out's), whether the run succeeded or not
         _outlock.release(out)
+
+
+def _owner_only(out: Path, names: Collection[str]) -> None:
+    """Make the regular files of ``out`` named in ``names`` mode 0600 (links untouched)."""
+    for name in sorted(names):
+        p = Path(out) / name
+        if p.is_file() and not p.is_symlink():
+            with contextlib.suppress(OSError):  # a file system without modes: kept as is
+                p.chmod(0o600)
 
 
 @contextlib.contextmanager

@@ -41,6 +41,7 @@ from ._cleanup import (
     missing_folders,
     sigterm_raises,
 )
+from ._keyfile import key_file_problem
 from ._terminal import visible
 from .case import DEFAULT_TZ, CaseContext, default_key_file, load_case, resolve_case_key
 from .engine.run import EngineTerminated
@@ -139,8 +140,8 @@ def _case_with_key(case_path: Path | None, key_file: Path | None):
     """
     if key_file is None:
         return case_path
-    if not key_file.is_file():
-        raise EvidenceError(f"case key file {key_file} not found (--case-key takes a key file)")
+    if problem := key_file_problem(key_file):
+        raise EvidenceError(f"{problem} (--case-key takes a key file)")
     return dataclasses.replace(load_case(case_path), key_file=key_file.resolve())
 
 
@@ -181,8 +182,8 @@ def _warn_unrecognised(res: object) -> None:
 
 def _cmd_reidentify(ns: argparse.Namespace) -> int:
     case = load_case(ns.case)
-    if not Path(ns.case_key).is_file():
-        raise EvidenceError(f"case key file {ns.case_key} not found")
+    if problem := key_file_problem(ns.case_key):
+        raise EvidenceError(problem)
     res = reidentify(ns.case_key, ns.evidence, ns.pseudonyms, ns.out, case=case,
                      force=ns.force, dumps=ns.dumps, leak=ns.leak,
                      patients=ns.patients, run=ns.run)  # fmt: skip

@@ -121,6 +121,11 @@ OUTPUT_NAMES = frozenset(
     }
 )
 
+#: Mode of an output folder (owner only): see :func:`prepare_out`.
+OUT_FOLDER_MODE = 0o700
+#: Mode of the files a run leaves in it (as the case key file and ``reidentify``'s output).
+OUT_FILE_MODE = 0o600
+
 #: What ``labforensics ingest --store DIR`` writes in an evidence store (files at its top,
 #: and its two folders of Parquet parts and per-group tables): see
 #: :mod:`labforensics.store._layout`.
@@ -137,6 +142,13 @@ def prepare_out(out: Path, force: bool) -> Path:
     so that the folder, and the new manifest's output list, hold exactly what this
     run writes. A folder holding anything else is refused even with ``force``:
     labforensics never deletes a file it did not write.
+
+    The output folder is always left mode 0700 (:data:`OUT_FOLDER_MODE`), whether this
+    run made it or the user did beforehand: its files hold pseudonymised health data and
+    names from the evidence, readable by the case's investigator only, as the key file
+    and the ``reidentify`` output (0600). The files a run writes there are made 0600
+    when it ends well (:func:`labforensics._cleanup.discard_on_failure`). Parent folders
+    made on the way keep the default mode.
 
     The folder is locked first (:func:`labforensics._outlock.acquire`, a lock file
     beside it): a second run into the same folder fails at once; the run releases it
@@ -210,6 +222,7 @@ def _prepare_locked(out: Path, force: bool) -> None:
                 ) from exc
     try:
         out.mkdir(parents=True, exist_ok=True)
+        out.chmod(OUT_FOLDER_MODE)  # made or given: the outputs hold health data (QA 16)
     except OSError as exc:
         raise OutputExistsError(
             f"cannot create output folder {out}: {exc.strerror or exc}"

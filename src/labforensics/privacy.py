@@ -78,6 +78,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._keyfile import read_key_file
 from ._privacy_text import (
     _EMAIL,  # noqa: F401 - re-exported: tests and readers match on these patterns
     _ID,
@@ -176,14 +177,11 @@ class CaseKey:
         Raises
         ------
         CaseKeyError
-            When the file cannot be read or does not hold a hex key.
+            Naming the cause (:func:`labforensics._keyfile.key_file_problem`): the file
+            is missing, not a regular file, unreadable, empty, or holds no hex key.
         """
         p = Path(path)
-        try:
-            text = p.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CaseKeyError(f"cannot read case key file {p}: {exc}") from exc
-        return cls.from_hex(text, origin=f"file:{p}")
+        return cls.from_hex(read_key_file(p), origin=f"file:{p}")
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the key as hex to ``path`` with permissions 0600; return the path."""

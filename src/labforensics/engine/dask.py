@@ -35,7 +35,10 @@ workers' limits and spill folders are theirs (``dask worker --memory-limit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
+import sys
 import tempfile
 import weakref
 from collections.abc import Callable, Sequence
@@ -48,6 +51,12 @@ __all__ = ["DaskEngine", "N_WORKERS", "worker_memory_limit"]
 
 #: Worker processes of the local cluster (one thread each: the labs' passes hold the GIL).
 N_WORKERS = 2
+
+#: Seconds each worker of the engine's own cluster is given to exit at the close of a run
+#: that ended well, before its nanny kills it (Dask's own close gives 4: a worker still
+#: freeing a lab's results on a loaded machine was killed with a
+#: ``Worker process still alive after 4.0 seconds, killing`` warning on every such run).
+WORKER_EXIT_S = 30.0
 
 #: Dask settings for the local cluster's workers (see the module doc): spill at Dask's
 #: default fractions, never pause nor kill a worker for its memory.
@@ -187,10 +196,32 @@ class DaskEngine:
             f.release()
 
     def close(self) -> None:
-        """Close the client and the cluster this engine started."""
+        """Close the client and the cluster this engine started.
+
+        Closed while no exception is being raised (a run that ended well), the own
+        cluster's workers are first asked to exit and given :data:`WORKER_EXIT_S`
+        seconds before being killed, so that a normal close says nothing; one still
+        alive then is warned about as Dask does. Closed while an exception propagates (a
+        failed or interrupted run), Dask's own quick close is kept, its warnings too.
+        """
+        if self._cluster is not None and sys.exc_info()[1] is None:
+            self._stop_workers(WORKER_EXIT_S)
         if self._own:
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
         if self.spill_dir is not None:
             shutil.rmtree(self.spill_dir, ignore_errors=True)
+
+    def _stop_workers(self, timeout: float) -> None:
+        """Close the own cluster's workers (their nannies), ``timeout`` seconds each."""
+        nannies = list(getattr(self._cluster, "workers", {}).values())
+
+        async def stop() -> None:
+            await asyncio.gather(
+                *(n.close(timeout=timeout, reason="labforensics-close") for n in nannies),
+                return_exceptions=True,
+            )
+
+        with contextlib.suppress(Exception):  # the cluster's own close follows regardless
+            self._cluster.sync(stop)

@@ -29,6 +29,7 @@ from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
+from .as_logged import session_identities_as_logged
 from .coverage_limit import coverage_sentence, flagged_dates_note, period_section
 from .encoding_notes import encoding_limit
 from .field_notes import coverage_caveat, field_problem_limit, files_read, share_text
@@ -72,10 +73,12 @@ TEXT_SOURCES = 3
 
 
 def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int,
-                  rows: Callable[[pd.Series], pd.DataFrame] | None = None
+                  rows: Callable[[pd.Series], pd.DataFrame] | None = None,
+                  events: pd.DataFrame | CaseEvents | None = None,
                   ) -> list[dict[str, Any]]:  # fmt: skip
     """The ``n`` first scored sessions with their facts (from ``sessions``, or their whole
-    rows read by ``rows``: see :func:`build_findings`)."""
+    rows read by ``rows``: see :func:`build_findings`); account, hosts and addresses as
+    logged in ``events`` (:func:`~labforensics.report.as_logged.session_identities_as_logged`)."""
     if ss.empty or sessions.empty:
         return []
     if rows is not None:
@@ -91,7 +94,7 @@ def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int,
     rows = json_safe(top)
     for r in rows:
         r["reasons"] = _reasons_list(r.get("reasons"))
-    return rows
+    return rows if events is None else session_identities_as_logged(events, rows)
 
 
 def _verdict_class(code: str) -> str:
@@ -561,7 +564,7 @@ def build_findings(
         "attribution": att["raw"],
         "leak": _leak_section(att, leak_patients),
         "transfers_given": transfers_given,
-        "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS, session_rows),
+        "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS, session_rows, ev),
         "top_sources": json_safe(sources.head(TOP_SOURCES)) if sources is not None else [],
         "counts": _counts_section(size, sessions, session_scores, inputs, totals, sources),
         "period": period_section(ev, tz, start, end) if size[0] else {"start": start, "end": end},

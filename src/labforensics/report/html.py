@@ -40,6 +40,7 @@ from ..case import DEFAULT_TZ
 from ..case_events import CaseEvents
 from ..outputs import json_safe
 from . import figures, tables
+from .as_logged import RAW_TWINS, as_logged, session_title
 from .campaigns import campaigns_view, flagged_sessions
 from .encoding_notes import encoding_files
 from .field_notes import copies_note, quarantine_origins
@@ -478,7 +479,8 @@ def _session_events(events: pd.DataFrame | CaseEvents, top: Iterable[Mapping[str
         return pd.DataFrame(columns=events.columns)
     sids = list(dict.fromkeys(r["session_id"] for r in top if r.get("session_id") is not None))
     # the columns shown, the figures' and the order's: fewer columns widened per lab
-    cols = [c for c in events.columns if c in {*EVIDENCE_ROW_COLUMNS, "seq", "session_id"}]
+    keep = {*EVIDENCE_ROW_COLUMNS, *RAW_TWINS.values(), "seq", "session_id"}  # shown as logged
+    cols = [c for c in events.columns if c in keep]
     return events.select(lambda d: d["session_id"].isin(sids), columns=cols, need=["session_id"])
 
 
@@ -564,9 +566,7 @@ def _figures(data: ReportData, top: list[dict[str, Any]],
         for r in top:
             sid = r.get("session_id")
             rows = srows.loc[srows["session_id"] == sid, ["ts", "action", "records"]]
-            title = f"{r.get('lab') or ''} · {r.get('account') or '(no account)'}"
-            if r.get("hosts"):
-                title += f" @ {r['hosts']}"
+            title = session_title(r)
             sessions_fig[sid] = figures.data_uri(
                 figures.png_bytes(
                     lambda rows=rows, title=title: figures.session_timeline(
@@ -619,7 +619,7 @@ def _evidence_rows(data: ReportData, top: list[dict[str, Any]],
         shown = shown.sort_values(["ts", "seq"] if "seq" in shown else ["ts"], kind="stable")
         # an event's own record count (a search's hits, an export's records): not
         # "records sent out", the pathways' column (QA, session 9)
-        shown = shown[cols].rename(columns=EVIDENCE_ROW_NAMES)
+        shown = as_logged(shown)[cols].rename(columns=EVIDENCE_ROW_NAMES)  # host as logged
         res[sid] = {"rows": _frame_rows(shown), "total": int(len(rows)),
                     "columns": list(shown.columns)}  # fmt: skip
     return res

@@ -49,6 +49,10 @@ from ._verify import checksums, group_files, top_checksums, verify_store
 __all__ = ["StoreIngest", "ingest_to_store", "store_options"]
 
 
+#: Files already ingested named in :meth:`StoreIngest.summary` (the rest counted).
+SKIPPED_NAMED = 3
+
+
 @dataclass
 class StoreIngest:
     """What one :func:`ingest_to_store` call did.
@@ -79,13 +83,23 @@ class StoreIngest:
     manifest: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
-        """A few lines: files added, already ingested, groups re-processed, the accounting."""
+        """A few lines: files added, already ingested, groups re-processed, the accounting.
+
+        The files already ingested are counted on the first line and the first
+        :data:`SKIPPED_NAMED` named on one more line; the store's ``manifest.json``
+        lists every one (its last ``ingests`` entry, ``already_ingested``).
+        """
         lines = [
             f"store {self.store}: {len(self.added)} file(s) added, "
             f"{len(self.skipped)} already ingested (same name and SHA-256, skipped), "
             f"{len(self.groups)} group(s) processed",
         ]
-        lines += [f"already ingested: {s['path']}" for s in self.skipped]
+        if self.skipped:  # one line, not one per file (92 on the demo: QA, session 16)
+            names = ", ".join(s["path"] for s in self.skipped[:SKIPPED_NAMED])
+            more = self.skipped[SKIPPED_NAMED:]
+            lines.append(f"already ingested: {names}"
+                         + (f" and {len(more)} more" if more else "")
+                         + f" (every one listed in {MANIFEST}, ingests: already_ingested)")  # fmt: skip
         return "\n".join([*(visible(x, keep="") for x in lines), self.report.summary()])
 
 
