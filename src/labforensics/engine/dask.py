@@ -15,7 +15,10 @@ Requires the ``scale`` extra (``pip install 'labforensics[scale]'``:
 ``dask[distributed]``). With ``scheduler=None`` a ``LocalCluster`` of two worker
 processes of one thread each is started for the run and closed by :meth:`close`.
 
-Memory: the labs' results wait on the workers between passes. Given a ``memory_budget``,
+Memory: the labs' results wait on the workers between passes, counted by what they hold
+(:mod:`labforensics.engine._sizeof`, registered on every worker: Dask's own count of an
+object it has no rule for is a few hundred bytes, so it never spilled them). Given a
+``memory_budget``,
 the local cluster's workers each get an equal share of it as their ``memory_limit``, and
 Dask's own worker memory management moves results to disk above 60 % of it and writes
 the least recently used ones out above 70 % (``distributed.worker.memory.target`` and
@@ -46,6 +49,7 @@ from typing import Any
 
 from .._terminal import visible
 from ..errors import ParameterError
+from ._sizeof import SizeofPlugin
 
 __all__ = ["DaskEngine", "N_WORKERS", "worker_memory_limit"]
 
@@ -168,6 +172,9 @@ class DaskEngine:
                     f"{visible(str(exc), keep='')} (give its address as tcp://HOST:PORT, "
                     "the scheduler running and reachable)"
                 ) from None
+
+        # the workers count a lab's results by what they hold, so that they spill them
+        self.client.register_plugin(SizeofPlugin(), name=SizeofPlugin.name)
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
         """One task per item: ``fn(item, *args)``; futures, in item order.
