@@ -9,7 +9,7 @@ import hashlib
 import json
 
 import pytest
-from store_evidence import lab_file
+from store_evidence import l01_store
 
 from labforensics.cli import main
 from labforensics.store import StoreError, ingest_to_store, load_store
@@ -22,10 +22,7 @@ REINGEST = (
 @pytest.fixture
 def store(tmp_path, test_key):
     """L01's store (3 events, nothing quarantined); L02's evidence beside it."""
-    ev, s = tmp_path / "evidence", tmp_path / "S"
-    lab_file(ev, "L01"), lab_file(ev, "L02")
-    ingest_to_store([ev / "L01"], s, case_key=test_key, root=ev)
-    return s
+    return l01_store(tmp_path, test_key)
 
 
 def _manifest(s):

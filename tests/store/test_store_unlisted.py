@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from store_evidence import lab_file, snapshot
+from store_evidence import l01_store, snapshot
 
 from labforensics.cli import main
 from labforensics.errors import LabForensicsError
@@ -29,10 +29,7 @@ PART_DIR = "events/lab=L01/month=2019-03"  # lab_file's three events: 1 March 20
 @pytest.fixture
 def store(tmp_path, test_key):
     """L01's store (3 events) and L02's evidence beside it, not yet ingested."""
-    ev, s = tmp_path / "evidence", tmp_path / "S"
-    lab_file(ev, "L01"), lab_file(ev, "L02")
-    ingest_to_store([ev / "L01"], s, case_key=test_key, root=ev)
-    return s
+    return l01_store(tmp_path, test_key)
 
 
 def _one_part(store):
