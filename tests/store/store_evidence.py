@@ -37,6 +37,22 @@ def l01_store(tmp_path: Path, case_key: CaseKey) -> Path:
     return s
 
 
+def investigate_refuses(store: Path, tmp_path: Path, case_key: CaseKey, capsys, msg: str) -> Path:
+    """``investigate --store store --out tmp_path/out``: exit 2, the one line
+    ``labforensics: error: <msg>`` on stderr, no output folder. Returns the key file
+    written for it (``tmp_path/case.key``)."""
+    from labforensics.cli import main
+
+    key = tmp_path / "case.key"
+    case_key.write(key)
+    out = tmp_path / "out"
+    argv = ["investigate", "--store", str(store), "--out", str(out), "--case-key", str(key)]
+    assert main([*argv, "--quiet"]) == 2
+    assert capsys.readouterr().err == f"labforensics: error: {msg}\n"
+    assert not out.exists()
+    return key
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (relative path -> bytes)."""
     return {

@@ -9,9 +9,8 @@ import hashlib
 import json
 
 import pytest
-from store_evidence import l01_store
+from store_evidence import investigate_refuses, l01_store
 
-from labforensics.cli import main
 from labforensics.store import StoreError, ingest_to_store, load_store
 
 REINGEST = (
@@ -64,13 +63,7 @@ def test_an_altered_report_is_refused(store, tmp_path, test_key, capsys):
     with pytest.raises(StoreError) as err:
         load_store(store)
     assert str(err.value) == msg
-    key = tmp_path / "case.key"
-    test_key.write(key)
-    out = tmp_path / "out"
-    argv = ["investigate", "--store", str(store), "--out", str(out), "--case-key", str(key)]
-    assert main([*argv, "--quiet"]) == 2
-    assert capsys.readouterr().err == f"labforensics: error: {msg}\n"
-    assert not out.exists()
+    investigate_refuses(store, tmp_path, test_key, capsys, msg)
     with pytest.raises(StoreError, match="ingest_report.json in the store .* is not the file"):
         ingest_to_store([tmp_path / "evidence" / "L02"], store, case_key=test_key)
 
