@@ -359,7 +359,7 @@ def _run_stages(
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     camp = st.run("campaigns",
-                  lambda: group_campaigns_by_lab(scored, ss, params=plan.campaigns),
+                  lambda: group_campaigns_by_lab(scored, ss, params=plan.campaigns, events=events),
                   lambda c: f"{len(c):,} campaigns, {int(c['flagged'].sum()):,} flagged")  # fmt: skip
     leak: Any = plan.leak
     linked = None
