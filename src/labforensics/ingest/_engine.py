@@ -407,9 +407,9 @@ def read_units(
     futures = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
-        bar = tqdm(total=len(items), desc="reading evidence", unit="file")
+        bar = progress_bar(total=len(items), desc="reading evidence", unit="file")
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
 
