@@ -409,7 +409,7 @@ def read_units(
     if progress:
         from ..progress import progress_bar
 
-        bar = progress_bar(total=len(items), desc="reading evidence", unit="file")
+        bar = progress_bar(total=len(items), desc="reading evidence", unit="file", leave=True)
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
 
