@@ -28,6 +28,12 @@ def _text(v: Any) -> str | None:
     return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
+def _distinct(events: pd.DataFrame, accounts: list[str]) -> pd.DataFrame:
+    """The distinct (lab, account, account_raw) of ``events`` for ``accounts``, as text."""
+    ev = events.loc[events["account"].isin(accounts), ["lab", "account", "account_raw"]]
+    return ev.dropna(subset=["account", "account_raw"]).astype(str).drop_duplicates()
+
+
 def account_spellings(
     events: pd.DataFrame | CaseEvents, pairs: Iterable[tuple[Any, Any]]
 ) -> dict[tuple[str, str], list[str]]:
@@ -45,7 +51,8 @@ def account_spellings(
     -------
     dict
         ``(lab, account)`` -> the distinct ``account_raw`` values of its events, sorted;
-        only the pairs with at least one.
+        only the pairs with at least one. A :class:`CaseEvents` is read one lab at a
+        time (the labs of ``pairs``), each lab reduced to its distinct spellings.
     """
     want = {(lab, acc) for lab, acc in ((_text(a), _text(b)) for a, b in pairs)
             if lab is not None and acc is not None}  # fmt: skip
@@ -53,11 +60,13 @@ def account_spellings(
     if not want or any(c not in events.columns for c in cols):
         return {}
     accounts = sorted({a for _, a in want})
-    if isinstance(events, CaseEvents):
-        ev = events.select(lambda d: d["account"].isin(accounts), columns=cols, need=["account"])
+    if isinstance(events, CaseEvents):  # lab by lab, each reduced to its distinct pairs
+        labs = {lab for lab, _ in want}
+        parts = [_distinct(events.lab(lab, cols), accounts) for lab in events.labs
+                 if lab is not None and str(lab) in labs and events.size(lab)]  # fmt: skip
+        ev = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     else:
-        ev = events.loc[events["account"].isin(accounts), cols]
-    ev = ev.dropna(subset=["account", "account_raw"]).astype(str).drop_duplicates()
+        ev = _distinct(events, accounts)
     out: dict[tuple[str, str], list[str]] = {}
     for (lab, acc), g in ev.groupby(["lab", "account"], sort=False):
         if (lab, acc) in want:

@@ -11,6 +11,7 @@ import json
 import pandas as pd
 
 import labforensics as lf
+from labforensics.case_events import CaseEvents
 from labforensics.detect.campaigns import campaign_findings
 from labforensics.detect.sources import score_sources
 from labforensics.report.as_logged import pathways_as_logged, sources_as_logged
@@ -47,6 +48,9 @@ def test_campaigns_gain_the_account_as_logged():
     # by lab: L02 logged jdupont alone (the canonical form): nothing added there
     assert out["account_as_logged"].tolist() == ["JDupont | jdupont", pd.NA, NFD, pd.NA, pd.NA]
     assert out["account"].tolist()[:3] == ["jdupont", "jdupont", NFC]  # matching: canonical
+    # the events kept lab by lab (a spilled run's CaseEvents): the same
+    by_lab = with_account_as_logged(camp, CaseEvents.from_frame(_events()))
+    pd.testing.assert_frame_equal(by_lab, out)
     # without the twin column: the column is there, empty
     bare = with_account_as_logged(camp, _events().drop(columns="account_raw"))
     assert bare["account_as_logged"].isna().all()
