@@ -166,7 +166,8 @@ def json_visible(text: str) -> str:
 #: written by :func:`identity_visible` in the CSVs and the report's tables.
 IDENTITY_COLUMNS = frozenset({"account", "accounts", "user", "login", "host", "workstation",
                               "remote_host", "src_ip", "client", "accounts_succeeded",
-                              "leading_account"})  # fmt: skip
+                              "leading_account", "account_as_logged",
+                              "accounts_succeeded_as_logged"})  # fmt: skip
 
 #: Letters of these Unicode name prefixes count as one script (a Japanese name mixes them).
 _SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}

@@ -40,14 +40,18 @@ quarantined, duplicates, unrecognised files and why).
                        (:mod:`labforensics.score_files`)
 ``campaigns.parquet``  sessions grouped into campaigns (one account, one activity, no long
                        pause), ranked by their best session:
-                       :func:`labforensics.detect.campaigns.group_campaigns`
+                       :func:`labforensics.detect.campaigns.group_campaigns`;
+                       ``account`` canonical, ``account_as_logged`` its spellings as
+                       logged where they differ (a decomposed accent, another case)
 ``quarantine.csv``     input rows that could not become events (formulas neutralised)
 ``field_problems.csv`` events kept with a field wrong or missing: ``source_file``,
                        ``source_line``, ``column``, ``value`` (redacted as the
                        quarantine: identifiers pseudonymised), ``problem`` (an
                        implausible year, a date after the analysis, no account ...)
 ``sources.csv``        source addresses ranked by their authentication attempts (brute
-                       force), :func:`labforensics.detect.score_sources` (neutralised)
+                       force), :func:`labforensics.detect.score_sources` (neutralised);
+                       ``accounts_succeeded`` canonical, ``accounts_succeeded_as_logged``
+                       their spellings as logged where they differ ("" elsewhere)
 ``leak_links.parquet``  with a dump of people: one row per dump row, its (lab, patient)
                        link, probability and match class (``leak.linkage.LINK_COLUMNS``;
                        pseudonyms and ``D`` row ids only)

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ._cleanup import discard_on_failure, interrupt_noted, sigterm_raises
 from ._terminal import visible
@@ -73,6 +72,7 @@ from .leak.quarantine import leak_input_checks, with_leak_quarantine
 from .outputs import OUTPUT_NAMES, prepare_out, write_csv, write_json, write_parquet
 from .preflight import EXPECTED, check_companions, check_text_file
 from .privacy import CaseKey
+from .progress import progress_bar
 from .report import ReportData, write_report
 from .report.findings import (
     build_findings,
@@ -100,7 +100,7 @@ def _utcnow() -> str:
 
 
 class _Stages:
-    """Runs named stages with a tqdm bar each and records their elapsed seconds."""
+    """Runs named stages with a bar each (lines in a log) and records their elapsed seconds."""
 
     def __init__(self, n: int, progress: bool) -> None:
         self.n = n
@@ -113,9 +113,9 @@ class _Stages:
         self.i += 1
         release_memory()  # the previous stages' freed memory back first (labforensics.engine)
         t0 = time.perf_counter()
-        with tqdm(total=1, desc=f"[{self.i}/{self.n}] {name}", disable=not self.progress,
-                  leave=True, file=sys.stderr, bar_format="{desc}: {bar:12} {elapsed}{postfix}",
-                  ) as bar, interrupt_noted():  # fmt: skip
+        with progress_bar(total=1, desc=f"[{self.i}/{self.n}] {name}", enabled=self.progress,
+                          leave=True, bar_format="{desc}: {bar:12} {elapsed}{postfix}",
+                          line_format="{desc}: {elapsed}{postfix}") as bar, interrupt_noted():  # fmt: skip
             res = fn()
             note = count(res) if count else ""
             if note:
@@ -359,7 +359,7 @@ def _run_stages(
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     camp = st.run("campaigns",
-                  lambda: group_campaigns_by_lab(scored, ss, params=plan.campaigns),
+                  lambda: group_campaigns_by_lab(scored, ss, params=plan.campaigns, events=events),
                   lambda c: f"{len(c):,} campaigns, {int(c['flagged'].sum()):,} flagged")  # fmt: skip
     leak: Any = plan.leak
     linked = None

@@ -8,48 +8,19 @@ seconds; a run that fails keeps Dask's quick close and its warnings.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from dask_run import run_dask_script
 
 pytest.importorskip("distributed")
-
-TESTS = Path(__file__).resolve().parents[1]
-
-RUN = """
-import sys
-from pathlib import Path
-
-from store_evidence import lab_file
-from labforensics.pipeline import investigate
-
-if __name__ == "__main__":
-    root = Path(sys.argv[1])
-    ev = root / "evidence"
-    lab_file(ev, "L01"), lab_file(ev, "L02")
-    res = investigate([ev], root / "out", engine="dask", progress=False)
-    print("dask", len(res.evidence.events), flush=True)
-"""
 
 
 @pytest.mark.slow
 def test_a_successful_dask_run_says_nothing_on_stderr(tmp_path):
-    import labforensics
-
-    script = tmp_path / "run.py"
-    script.write_text(RUN, encoding="utf-8")
-    src = Path(labforensics.__file__).parents[1]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(src), str(TESTS / "store"), str(TESTS)]),
-        "LABFORENSICS_CASE_KEY": bytes(range(32)).hex(),
-        "LABFORENSICS_CHROMIUM": str(tmp_path / "no-chromium"),
-    }
-    p = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env,
-                       capture_output=True, text=True, timeout=600)  # fmt: skip
+    main = """
+        res = investigate([ev], root / "out", engine="dask", progress=False)
+        print("dask", len(res.evidence.events), flush=True)
+    """
+    p = run_dask_script(tmp_path, main)
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.splitlines() == ["dask 6"]  # both labs' 3 events each
     assert "still alive" not in p.stderr

@@ -1,11 +1,15 @@
-"""Small hand-made evidence for the store's lock and cleanup tests: one legacy LIS file
-per lab, each of three rows (no rotation duplicate, nothing quarantined)."""
+"""Small hand-made evidence for the store's tests: one legacy LIS file per lab, each of
+three rows (no rotation duplicate, nothing quarantined), and a store of one lab."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lis_headers import LEGACY_HEADER as LEG
+
+if TYPE_CHECKING:
+    from labforensics.privacy import CaseKey
 
 
 def lab_file(root: Path, lab: str) -> Path:
@@ -20,6 +24,33 @@ def lab_file(root: Path, lab: str) -> Path:
     p = folder / f"AUDIT_{lab}_20190301.csv"
     p.write_bytes(("\r\n".join([LEG, *rows]) + "\r\n").encode("cp1252"))
     return p
+
+
+def l01_store(tmp_path: Path, case_key: CaseKey) -> Path:
+    """``tmp_path/S``: L01's store (3 events, nothing quarantined), with the evidence of
+    L01 and L02 under ``tmp_path/evidence`` (L02 not yet ingested)."""
+    from labforensics.store import ingest_to_store
+
+    ev, s = tmp_path / "evidence", tmp_path / "S"
+    lab_file(ev, "L01"), lab_file(ev, "L02")
+    ingest_to_store([ev / "L01"], s, case_key=case_key, root=ev)
+    return s
+
+
+def investigate_refuses(store: Path, tmp_path: Path, case_key: CaseKey, capsys, msg: str) -> Path:
+    """``investigate --store store --out tmp_path/out``: exit 2, the one line
+    ``labforensics: error: <msg>`` on stderr, no output folder. Returns the key file
+    written for it (``tmp_path/case.key``)."""
+    from labforensics.cli import main
+
+    key = tmp_path / "case.key"
+    case_key.write(key)
+    out = tmp_path / "out"
+    argv = ["investigate", "--store", str(store), "--out", str(out), "--case-key", str(key)]
+    assert main([*argv, "--quiet"]) == 2
+    assert capsys.readouterr().err == f"labforensics: error: {msg}\n"
+    assert not out.exists()
+    return key
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

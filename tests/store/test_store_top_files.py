@@ -9,9 +9,8 @@ import hashlib
 import json
 
 import pytest
-from store_evidence import lab_file
+from store_evidence import investigate_refuses, l01_store
 
-from labforensics.cli import main
 from labforensics.store import StoreError, ingest_to_store, load_store
 
 REINGEST = (
@@ -22,10 +21,7 @@ REINGEST = (
 @pytest.fixture
 def store(tmp_path, test_key):
     """L01's store (3 events, nothing quarantined); L02's evidence beside it."""
-    ev, s = tmp_path / "evidence", tmp_path / "S"
-    lab_file(ev, "L01"), lab_file(ev, "L02")
-    ingest_to_store([ev / "L01"], s, case_key=test_key, root=ev)
-    return s
+    return l01_store(tmp_path, test_key)
 
 
 def _manifest(s):
@@ -67,13 +63,7 @@ def test_an_altered_report_is_refused(store, tmp_path, test_key, capsys):
     with pytest.raises(StoreError) as err:
         load_store(store)
     assert str(err.value) == msg
-    key = tmp_path / "case.key"
-    test_key.write(key)
-    out = tmp_path / "out"
-    argv = ["investigate", "--store", str(store), "--out", str(out), "--case-key", str(key)]
-    assert main([*argv, "--quiet"]) == 2
-    assert capsys.readouterr().err == f"labforensics: error: {msg}\n"
-    assert not out.exists()
+    investigate_refuses(store, tmp_path, test_key, capsys, msg)
     with pytest.raises(StoreError, match="ingest_report.json in the store .* is not the file"):
         ingest_to_store([tmp_path / "evidence" / "L02"], store, case_key=test_key)
 

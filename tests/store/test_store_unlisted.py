@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from store_evidence import lab_file, snapshot
+from store_evidence import investigate_refuses, l01_store, snapshot
 
 from labforensics.cli import main
 from labforensics.errors import LabForensicsError
@@ -29,10 +29,7 @@ PART_DIR = "events/lab=L01/month=2019-03"  # lab_file's three events: 1 March 20
 @pytest.fixture
 def store(tmp_path, test_key):
     """L01's store (3 events) and L02's evidence beside it, not yet ingested."""
-    ev, s = tmp_path / "evidence", tmp_path / "S"
-    lab_file(ev, "L01"), lab_file(ev, "L02")
-    ingest_to_store([ev / "L01"], s, case_key=test_key, root=ev)
-    return s
+    return l01_store(tmp_path, test_key)
 
 
 def _one_part(store):
@@ -54,13 +51,8 @@ def test_an_extra_parquet_part_is_refused(store, tmp_path, test_key, monkeypatch
         load_store(store)
     assert str(err.value) == msg and isinstance(err.value, LabForensicsError)
     # investigate --store: one line, exit 2, no output, no key left
-    key = tmp_path / "case.key"
-    test_key.write(key)
+    key = investigate_refuses(store, tmp_path, test_key, capsys, msg)
     out = tmp_path / "out"
-    argv = ["investigate", "--store", str(store), "--out", str(out), "--case-key", str(key)]
-    assert main([*argv, "--quiet"]) == 2
-    assert capsys.readouterr().err == f"labforensics: error: {msg}\n"
-    assert not out.exists()
     # the Python API: the same StoreError
     monkeypatch.setenv("LABFORENSICS_CASE_KEY", test_key.secret.hex())
     with pytest.raises(StoreError, match="is not listed in its manifest"):

@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -72,7 +71,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .. import __version__
 from .._repr import short_repr
@@ -80,6 +78,7 @@ from .._validation import Constraint, Interval, OneOf, SubsetOf, constrained, va
 from ..case import CaseContext
 from ..errors import ParameterError, SchemaError
 from ..features import MAD_TO_SD, Features, FeatureTable
+from ..progress import progress_bar
 from ..schema import check_table
 from .campaigns import EXPLANATION_COLUMNS
 from .detectors import DETECTORS, run_detectors, standardize
@@ -646,8 +645,8 @@ def score(
         "units": {},
     }
     session_fired: dict[str, np.ndarray] = {}
-    with tqdm(total=len(tables) * len(params.detectors), desc="detectors", unit="detector",
-              disable=not progress, file=sys.stderr, leave=False, mininterval=0) as bar:  # fmt: skip
+    with progress_bar(total=len(tables) * len(params.detectors), desc="detectors",
+                      unit="detector", enabled=bool(progress), mininterval=0) as bar:  # fmt: skip
         for t, hm in tables:
             inherited = None
             if isinstance(features, Features) and t.unit != "session" and session_fired:

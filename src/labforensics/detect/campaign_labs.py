@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..case_events import CaseEvents
 from ..errors import SchemaError
+from ..spellings import with_account_as_logged
 from .campaigns import CAMPAIGN_COLUMNS, CampaignParams, group_campaigns
 
 __all__ = ["group_campaigns_by_lab"]
@@ -41,6 +43,7 @@ def group_campaigns_by_lab(
     *,
     params: CampaignParams | None = None,
     explanation: pd.DataFrame | None = None,
+    events: pd.DataFrame | CaseEvents | None = None,
 ) -> pd.DataFrame:
     """:func:`~labforensics.detect.campaigns.group_campaigns`, one lab at a time.
 
@@ -51,12 +54,17 @@ def group_campaigns_by_lab(
         ``session_scores`` and ``sessions`` both carry ``lab`` and neither
         ``params.unexplained`` nor ``explanation`` asks for the case-wide test of
         unexplained reads; otherwise the case is grouped whole.
+    events : pandas.DataFrame or CaseEvents, optional
+        The canonical events: given, the table gains ``account_as_logged`` after
+        ``account``, the account's spellings as logged at the campaign's lab where they
+        differ from the canonical form (:func:`labforensics.spellings.with_account_as_logged`).
 
     Returns
     -------
     pandas.DataFrame
         The table :func:`~labforensics.detect.campaigns.group_campaigns` returns for the
-        same arguments, identical (values, dtypes, row order, ranks).
+        same arguments, identical (values, dtypes, row order, ranks); with
+        ``account_as_logged`` when ``events`` is given.
 
     Raises
     ------
@@ -64,7 +72,17 @@ def group_campaigns_by_lab(
         As :func:`~labforensics.detect.campaigns.group_campaigns`; also when a scored
         session's lab differs from its lab in ``sessions`` (it would be missed).
     """
-    params = params or CampaignParams()
+    out = _by_lab(session_scores, sessions, params or CampaignParams(), explanation)
+    return out if events is None else with_account_as_logged(out, events)
+
+
+def _by_lab(
+    session_scores: pd.DataFrame,
+    sessions: pd.DataFrame | None,
+    params: CampaignParams,
+    explanation: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """:func:`group_campaigns_by_lab` without the spellings as logged."""
     whole = (params.unexplained or explanation is not None or sessions is None
              or "lab" not in session_scores.columns or "lab" not in sessions.columns
              or "session_id" not in session_scores.columns)  # fmt: skip

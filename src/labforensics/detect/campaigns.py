@@ -134,7 +134,9 @@ _CLASS_COLUMNS: dict[str, tuple[str, ...]] = {
                        "n_job", "n_other"),
 }  # fmt: skip
 
-#: Columns of :func:`group_campaigns`' table, in order.
+#: Columns of :func:`group_campaigns`' table, in order (``campaigns.parquet`` has
+#: ``account_as_logged`` after ``account`` too: the spellings logged where they differ,
+#: :func:`labforensics.detect.campaign_labs.group_campaigns_by_lab` with ``events``).
 CAMPAIGN_COLUMNS: tuple[str, ...] = (
     "campaign_id",
     "rank",
@@ -723,7 +725,8 @@ def campaign_findings(campaigns: pd.DataFrame, top: int = TOP_CAMPAIGNS) -> dict
         campaigns that are flagged), ``top`` (list of dicts: ``campaign_id``,
         ``rank``, ``lab``, ``account``, ``account_kind``, ``activity``, ``first``,
         ``last``, ``n_sessions``, ``n_flagged``, ``score``, ``flagged``,
-        ``best_session_id``, ``reasons``, ``rules``). Pseudonymous identifiers only:
+        ``best_session_id``, ``reasons``, ``rules``; ``account_as_logged`` after
+        ``account`` where the table has it and the spelling differs). Pseudonymous identifiers only:
         campaign and session ids, the account as the session table holds it, never
         a patient identifier; the session ids are in ``campaigns.parquet``.
     """
@@ -732,8 +735,12 @@ def campaign_findings(campaigns: pd.DataFrame, top: int = TOP_CAMPAIGNS) -> dict
     ranked = campaigns.sort_values("rank", kind="stable")
     keep = (np.arange(len(ranked)) < top) | ranked["flagged"].to_numpy(dtype=bool)
     head = ranked[keep].head(top + MORE_FLAGGED)
+    if "account_as_logged" in head.columns:  # group_campaigns_by_lab(events=...)
+        cols.insert(cols.index("account") + 1, "account_as_logged")
     rows = json_safe(head[cols])
     for r, reasons, rules in zip(rows, head["reasons"], head["rules"], strict=True):
+        if r.get("account_as_logged", "") is None:  # only where the spelling differs
+            del r["account_as_logged"]
         r["reasons"] = [str(x) for x in (reasons if reasons is not None else [])]
         r["rules"] = [str(x) for x in (rules if rules is not None else [])]
     return {

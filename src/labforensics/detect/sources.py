@@ -71,6 +71,7 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "distinct_accounts_tried",
     "successes",
     "accounts_succeeded",
+    "accounts_succeeded_as_logged",
     "success_after_failures",
     "failures_before_success",
     "peak_failures_per_hour",
@@ -184,6 +185,7 @@ def _empty() -> pd.DataFrame:
         "distinct_accounts_tried": "int64",
         "successes": "int64",
         "accounts_succeeded": STRING,
+        "accounts_succeeded_as_logged": STRING,
         "success_after_failures": "bool",
         "failures_before_success": "int64",
         "peak_failures_per_hour": "int64",
@@ -223,7 +225,7 @@ def _reason(r: dict, window: str) -> str:
         )
     n_ok = int(r["successes"])
     if n_ok:
-        who = r["accounts_succeeded"] or "(no account)"
+        who = r["accounts_succeeded_as_logged"] or r["accounts_succeeded"] or "(no account)"
         k = int(r["failures_before_success"])
         if k:
             after = f"after {k:,} failure{'s' if k != 1 else ''} within {window} before"
@@ -276,6 +278,11 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
         - ``successes`` (int64): successful ``login`` events.
         - ``accounts_succeeded`` (string): their accounts, sorted, ``", "``-joined
           (at most :data:`MAX_LISTED_ACCOUNTS`, then ``(+N more)``); ``""`` if none.
+          Canonical (NFC, case-folded for a case-insensitive source): the form matched.
+        - ``accounts_succeeded_as_logged`` (string): the same logins' accounts as
+          logged (``account_raw``), listed the same way, where that differs from
+          ``accounts_succeeded`` (a decomposed accent, another case); ``""`` elsewhere,
+          and without ``account_raw``. The reasons name them so.
         - ``success_after_failures`` (bool): a success with at least one failure from the
           same address within ``params.window`` before it.
         - ``failures_before_success`` (int64): the most failures within ``params.window``
@@ -301,8 +308,9 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
     check_table(pd.DataFrame(columns=list(events.columns)), EVENT_NEED, "score_sources: events")
     # a source is a (lab, address): counted lab by lab, ranked over the case
     parts = []
+    need = [*EVENT_NEED, *(["account_raw"] if "account_raw" in events.columns else [])]
     for lab in events.labs:
-        ev = _auth_events(events.lab(lab, EVENT_NEED)) if events.size(lab) else None
+        ev = _auth_events(events.lab(lab, need)) if events.size(lab) else None
         if ev is not None:
             parts.append(_per_source(ev, p))
     return _score_and_rank(pd.concat(parts, ignore_index=True), p) if parts else _empty()
@@ -326,6 +334,11 @@ def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:
             .astype("datetime64[ns]")
             .to_numpy()[keep],
             "account": events["account"].astype("string")[keep].to_numpy(),
+            "account_raw": (
+                events["account_raw"].astype("string")[keep].to_numpy()
+                if "account_raw" in events.columns
+                else pd.NA
+            ),
             "failed": failed[keep],
         }
     )
@@ -353,6 +366,8 @@ def _per_source(ev: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
     sg = su.groupby("g")
     succ_n = sg.size().reindex(base.index, fill_value=0)
     succ_acc = sg["account"].agg(_account_list).reindex(base.index, fill_value="")
+    succ_raw = sg["account_raw"].agg(_account_list).reindex(base.index, fill_value="")
+    succ_raw = succ_raw.where(succ_raw.ne(succ_acc) & succ_raw.ne(""), "")  # as logged: differs
     w = int(pd.Timedelta(p.window).value)
     before = _failures_before(
         fl["g"].to_numpy(), fl["ts"].to_numpy().astype("int64"),
@@ -374,6 +389,7 @@ def _per_source(ev: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
             "distinct_accounts_tried": accounts_n.to_numpy().astype("int64"),
             "successes": succ_n.to_numpy().astype("int64"),
             "accounts_succeeded": succ_acc.astype("string").to_numpy(),
+            "accounts_succeeded_as_logged": succ_raw.astype("string").to_numpy(),
             "success_after_failures": fbs.to_numpy() > 0,
             "failures_before_success": fbs.to_numpy(),
             "peak_failures_per_hour": peak,
@@ -383,7 +399,8 @@ def _per_source(ev: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
         out[c] = pd.to_datetime(out[c], utc=True).astype(pd.DatetimeTZDtype(unit="ns", tz="UTC"))
     out["lab"] = out["lab"].astype("string")
     out["src_ip"] = out["src_ip"].astype("string")
-    out["accounts_succeeded"] = out["accounts_succeeded"].astype("string")
+    for c in ("accounts_succeeded", "accounts_succeeded_as_logged"):
+        out[c] = out[c].astype("string")
     return out
 
 

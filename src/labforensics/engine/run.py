@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import pickle
 import shutil
-import sys
 import tempfile
 import warnings
 import weakref
@@ -50,14 +49,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .._cleanup import sigterm_raises
 from ..authorisation.ticket_budget import BUDGET_COLUMNS, global_ticket_sums
 from ..case_events import CaseEvents
 from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
-from ..progress import lab_progress
+from ..progress import lab_progress, progress_bar
 from ..sessions import SessionParams, Sessions
 from .batches import EVENT_BYTES, account_batches, account_counts, lab_stage_batched
 from .combine import concat_exports, first_event_seq, order_sessions
@@ -485,9 +483,9 @@ class LabRun:
         det, seed = self.detection, self.settings.case.seed
         alloc = sample_allocation({m["lab"]: m["counts"] for m in self.meta}, det)
         samples = self.eng.gather(self.eng.map(_sample, self.parts, alloc, seed))
-        with tqdm(total=len(UNITS) * len(det.detectors), desc="detectors", unit="detector",
-                  disable=not self.progress, file=sys.stderr, leave=False,
-                  mininterval=0) as bar:  # fmt: skip
+        with progress_bar(total=len(UNITS) * len(det.detectors), desc="detectors",
+                          unit="detector", enabled=bool(self.progress),
+                          mininterval=0) as bar:  # fmt: skip
 
             def step(unit: str, name: str) -> None:
                 bar.set_postfix_str(f"{unit} {name}", refresh=False)

@@ -23,6 +23,7 @@ import pandas as pd
 from .. import schema
 from ..custody import EvidenceFile, sha256_file
 from ..privacy import CaseKey, redact_digit_runs, redact_identifiers
+from ..progress import progress_bar
 from .accounting import IngestReport
 from .files import (
     compression_note,
@@ -407,9 +408,7 @@ def read_units(
     futures = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(items), desc="reading evidence", unit="file")
+        bar = progress_bar(total=len(items), desc="reading evidence", unit="file", leave=True)
 
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
 

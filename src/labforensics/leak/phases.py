@@ -5,12 +5,11 @@ the progress bar that moves with them (issue 16 item 6). Names only, never data.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 _log = logging.getLogger("labforensics.leak.linkage")
 
@@ -47,7 +46,7 @@ def phase_progress(enabled: bool, desc: str = "leak linkage") -> Iterator[None]:
     if not enabled:
         yield
         return
-    with tqdm(total=len(PHASES), desc=desc, file=sys.stderr, leave=False, unit="phase") as bar:
+    with progress_bar(total=len(PHASES), desc=desc, unit="phase") as bar:
 
         def step(name: str) -> None:
             if name in PHASES:

@@ -18,13 +18,16 @@ from typing import Any
 import pandas as pd
 
 from ..case_events import CaseEvents
+from ..spellings import account_spellings, joined_as_logged
 
 __all__ = [
     "RAW_TWINS",
     "SESSION_LISTS",
     "as_logged",
+    "pathways_as_logged",
     "session_identities_as_logged",
     "session_title",
+    "sources_as_logged",
 ]
 
 #: Canonical column -> its twin as written in the event table.
@@ -139,3 +142,64 @@ def session_title(row: Mapping[str, Any]) -> str:
     if row.get("hosts"):
         title += f" @ {row['hosts']}"
     return title
+
+
+def _labs_of(v: Any) -> list[str]:
+    """A pathway's labs: its list, or its text joined by ``" | "`` (findings.json)."""
+    if isinstance(v, str):
+        return [x for x in v.split(_SEP) if x]
+    return [str(x) for x in v] if isinstance(v, list | tuple) else []
+
+
+def pathways_as_logged(
+    events: pd.DataFrame | CaseEvents, rows: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The pathways' rows with ``account_as_logged`` where the spelling differs.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or CaseEvents
+        Canonical events with ``lab``, ``account`` and ``account_raw`` (a table
+        without ``account_raw`` leaves ``rows`` as they are).
+    rows : iterable of dict
+        ``findings.json``'s ``pathways`` (``account``, ``labs``).
+
+    Returns
+    -------
+    list of dict
+        Copies of ``rows``. ``account`` stays canonical (hypotheses, sessions and
+        takeovers are matched by it); ``account_as_logged`` is added after it where
+        the spellings logged at the pathway's labs, sorted and joined by ``" | "``,
+        differ from it (the report shows it).
+    """
+    rows = [dict(r) for r in rows]
+    pairs = [(lab, r.get("account")) for r in rows for lab in _labs_of(r.get("labs"))]
+    found = account_spellings(events, pairs) if pairs else {}
+    out = []
+    for r in rows:
+        shown = joined_as_logged(found, _labs_of(r.get("labs")), r.get("account"))
+        if shown is None:
+            out.append(r)
+            continue
+        at = list(r).index("account") + 1
+        items = list(r.items())
+        out.append(dict([*items[:at], ("account_as_logged", shown), *items[at:]]))
+    return out
+
+
+def sources_as_logged(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``top_sources`` rows without an empty ``accounts_succeeded_as_logged``: the key
+    is kept only where the accounts' spellings as logged differ (as ``account_as_logged``).
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        :func:`labforensics.detect.score_sources` rows.
+
+    Returns
+    -------
+    list of dict
+        Copies of ``rows``.
+    """
+    key = "accounts_succeeded_as_logged"
+    return [{k: v for k, v in r.items() if k != key or v} for r in rows]

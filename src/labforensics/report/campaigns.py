@@ -131,6 +131,12 @@ def _minutes(start: Any, end: Any) -> float | None:
     return round((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds() / 60, 1)
 
 
+def _as_logged(r: Any) -> str:
+    """A campaign's account as logged where it differs (``account_as_logged``), else ""."""
+    v = getattr(r, "account_as_logged", None)
+    return v if isinstance(v, str) else ""
+
+
 def _label(rank: int, account: Any) -> str:
     return f"#{rank:,} · {account if isinstance(account, str) else '(no account)'}"
 
@@ -144,8 +150,8 @@ def _lab_figures(flagged: pd.DataFrame, fs: pd.DataFrame, tz: str) -> list[dict[
     meta = flagged.reset_index(drop=True)
     pts["lab"] = meta["lab"].astype(str).to_numpy()[pts["pos"].to_numpy()]
     pts["order"] = meta["rank"].to_numpy()[pts["pos"].to_numpy()]
-    pts["row"] = [_label(r, a) for r, a in zip(pts["order"], meta["account"].to_numpy()[
-        pts["pos"].to_numpy()], strict=True)]  # fmt: skip
+    shown = [_as_logged(r) or r.account for r in meta.itertuples(index=False)]  # as logged
+    pts["row"] = [_label(r, shown[i]) for r, i in zip(pts["order"], pts["pos"], strict=True)]
     pts["start"] = pts["start"].dt.tz_convert(tz).dt.tz_localize(None)
     out = []
     for lab, p in pts.groupby("lab", sort=True):  # one figure per lab
@@ -233,6 +239,7 @@ def campaigns_view(
         rows.append({
             "campaign_id": r.campaign_id, "rank": int(r.rank), "lab": r.lab,
             "account": r.account if isinstance(r.account, str) else "(no account)",
+            "account_as_logged": _as_logged(r),
             "account_kind": r.account_kind if isinstance(r.account_kind, str) else "",
             "activity": _ACTIVITY_TEXT.get(str(r.activity), str(r.activity).replace("_", " "))
             if isinstance(r.activity, str) else "",

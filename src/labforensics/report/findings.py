@@ -29,7 +29,7 @@ from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..outputs import json_safe
 from ..schema import join_list
-from .as_logged import session_identities_as_logged
+from .as_logged import pathways_as_logged, session_identities_as_logged, sources_as_logged
 from .coverage_limit import coverage_sentence, flagged_dates_note, period_section
 from .encoding_notes import encoding_limit
 from .field_notes import coverage_caveat, field_problem_limit, files_read, share_text
@@ -310,14 +310,15 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
         recs = (s.get("records_exported") or 0) + (s.get("records_extracted") or 0)
         reasons = _joined_reasons(s.get("reasons") or [])
         out.append(
-            f"Session of {s.get('account') or '(no account)'} ({s.get('account_kind')}) at {s.get('lab')} "
+            f"Session of {s.get('account_as_logged') or s.get('account') or '(no account)'} ({s.get('account_kind')}) at {s.get('lab')} "
             f"starting {when(s.get('start'))}: {recs:,} records sent out, score "
             f"{s.get('score', 0):.2f}" + (f" ({reasons})" if reasons else "")
         )
     flagged_src = [s for s in f.get("top_sources", []) if s.get("flagged")]
     for s in flagged_src[:TEXT_SOURCES]:
         taken = (
-            f"; suspected account takeover (credential compromise) of {s.get('accounts_succeeded')}: "
+            "; suspected account takeover (credential compromise) of "
+            f"{s.get('accounts_succeeded_as_logged') or s.get('accounts_succeeded')}: "
             "a successful login from the same address after its failed logins"
             if s.get("success_after_failures") and s.get("accounts_succeeded")
             else ""
@@ -565,7 +566,9 @@ def build_findings(
         "leak": _leak_section(att, leak_patients),
         "transfers_given": transfers_given,
         "top_sessions": _top_sessions(sessions, session_scores, TOP_SESSIONS, session_rows, ev),
-        "top_sources": json_safe(sources.head(TOP_SOURCES)) if sources is not None else [],
+        "top_sources": sources_as_logged(json_safe(sources.head(TOP_SOURCES)))
+        if sources is not None
+        else [],
         "counts": _counts_section(size, sessions, session_scores, inputs, totals, sources),
         "period": period_section(ev, tz, start, end) if size[0] else {"start": start, "end": end},
         "accounting": _accounting_section(accounting),
@@ -580,6 +583,7 @@ def build_findings(
         "reproduce": reproduce,
     }
     f = json_safe(f)
+    f["pathways"] = pathways_as_logged(ev, f["pathways"]) if size[0] else f["pathways"]
     f["limits"] = _limits(f["conclusion"], size, totals, f["gaps"], f["period"],
                           f["clock_quality"], accounting.get("files", ()), tz=tz,
                           accounting=accounting)  # fmt: skip

@@ -489,8 +489,8 @@ def _sources_lines(
         # a success after a burst of failures from the same address is the mark of a
         # guessed password: the account is taken over (MITRE ATT&CK T1110 brute force,
         # then T1078 valid accounts)
-        after = (f"then a successful login from it as {s.get('accounts_succeeded')}: "
-                 f"{TAKEOVER_WORDS} of {s.get('accounts_succeeded')}"
+        who = s.get("accounts_succeeded_as_logged") or s.get("accounts_succeeded")  # as logged
+        after = (f"then a successful login from it as {who}: {TAKEOVER_WORDS} of {who}"
                  if s.get("success_after_failures") and s.get("accounts_succeeded")
                  else "no login from it succeeded afterwards")  # fmt: skip
         out.append({"text": f"address {s.get('src_ip')}: {_n(s.get('failed_logins'))} failed "

@@ -44,6 +44,7 @@ from ._layout import (
     partition_dir,
 )
 from ._load import assemble_report, check_options, read_manifest
+from ._modes import make_store_folder, store_owner_only
 from ._verify import checksums, group_files, top_checksums, verify_store
 
 __all__ = ["StoreIngest", "ingest_to_store", "store_options"]
@@ -407,6 +408,11 @@ def ingest_to_store(
     counted as its original's). Memory held at once: one group (one lab's files) as
     :func:`labforensics.read_evidence` holds it, never the whole store.
 
+    The store is owner-only, as an investigation's output folder: its folder is made
+    mode 0700 before anything is written in it (made by the call or by the user
+    beforehand), and once the call ends well its folders are 0700 and its files 0600
+    (:mod:`labforensics.store._modes`).
+
     Parameters
     ----------
     evidence : path-like or iterable of path-like
@@ -563,7 +569,7 @@ def _ingest(
         entries.append((path, name, date, sha, group))
     # a file that names no lab is read with its byte-identical copies (_copies)
     new = join_copies(entries, files, groups)[0]
-    store_p.mkdir(parents=True, exist_ok=True)
+    make_store_folder(store_p)  # 0700 before anything is written in it
     # the inputs a reader recognised: a stored one given again, or a new one read
     readable = {s["source_file"] for s in res.skipped if files[s["source_file"]].get("format")}
     why: dict[str, str] = {}
@@ -637,5 +643,6 @@ def _ingest(
         done[0] = True
     _sweep(store_p, {g["version"] for g in groups.values()})
     _drop_temporary(store_p)  # the journal: every version left is the manifest's
+    store_owner_only(store_p)  # folders 0700, files 0600
     res.report, res.manifest = report, manifest
     return res
