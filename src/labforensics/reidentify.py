@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from ._reidentify_nirs import structured_nirs
-from ._same_files import refuse_input_as_output
+from ._same_files import case_inputs, manifest_inputs, refuse_input_as_output
 from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
 from .errors import CaseKeyError, EvidenceError, OutputExistsError, ParameterError
@@ -534,7 +534,8 @@ def reidentify(
     ParameterError
         When ``out`` lies inside an investigation output folder or inside an input
         folder (evidence, dump, indexes); when ``out`` is an input file (the same path,
-        through a link, or a hard link to it), whatever ``force``; when ``run`` has no
+        through a link, or a hard link to it), or an input recorded in the run's
+        ``manifest.json`` or named by the case file, whatever ``force``; when ``run`` has no
         manifest with a key fingerprint.
     CaseKeyError
         When the key's fingerprint differs from the run's (both are named, never the key).
@@ -564,6 +565,9 @@ def reidentify(
         *(("--patients", x) for x in _as_paths(patients)), ("--pseudonyms", pseudonyms),
         ("--case", getattr(case, "path", None)), ("--case-key", getattr(case, "key_file", None)),
         ("--case-key", case_key if isinstance(case_key, str | os.PathLike) else None),
+        # nor any input of the case: the run's (its manifest) and the case file's (QA 17)
+        *manifest_inputs(Path(run) if run is not None else _inside_investigation(Path(pseudonyms))),
+        *case_inputs(case),
     ])  # fmt: skip
     if out_p.exists() and not force:
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
