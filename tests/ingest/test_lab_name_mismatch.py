@@ -101,3 +101,24 @@ def test_findings_limits_and_report_say_it(tmp_path, monkeypatch):
     assert "AUDIT_L01_20240610.csv (named L01, 3 event(s) of L02)" in html
     assert pd.read_parquet(tmp_path / "out" / "events.parquet")["lab"].value_counts().to_dict() == {
         "L02": 4, "L01": 1}  # fmt: skip
+
+
+def test_an_evidence_store_keeps_the_mismatches(tmp_path):
+    """The store (``ingest --store``, ``--memory-budget``'s temporary store) keeps them.
+    (It refuses a lab whose rows fall in two files' groups: here L02's rows are in
+    L01-named files only.)"""
+    from labforensics.store import ingest_to_store, load_store
+
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    _write(ev / "AUDIT_L01_20240610.csv", [_row("10", f"08:0{i}:00", "L02", f"4000000{i}")
+                                           for i in range(3)])  # fmt: skip
+    _write(ev / "AUDIT_L01_20240611.csv", [_row("11", "08:00:00", "L01", "40000010")])
+    ingest_to_store(ev, tmp_path / "store", case_key=KEY)
+    got = load_store(tmp_path / "store").report
+    assert got.lab_name_mismatches == [
+        {"source_file": "AUDIT_L01_20240610.csv", "name_lab": "L01", "row_labs": ["L02"],
+         "events": 3, "events_of_name_lab": 0},
+    ]  # fmt: skip
+    notes = {f.source_file: f.note for f in got.files}
+    assert notes["AUDIT_L01_20240610.csv"].startswith("named for lab L01 but 3 of its event(s)")
