@@ -63,3 +63,61 @@ def test_cli_refuses_out_over_the_index(tmp_path, capsys):
     assert rc == 2
     assert "is an input of this command (--patients" in capsys.readouterr().err
     assert index.read_bytes() == before
+
+
+def _run_folder(tmp_path, inputs):
+    """A run folder as an investigation leaves it: manifest.json with the key's
+    fingerprint and its inputs' absolute paths, and the ids listing inside it."""
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    recorded = [{"path": p.resolve().as_posix(), "source_file": p.name} for p in inputs]
+    (run / "manifest.json").write_text(
+        json.dumps({"case_key_fingerprint": KEY.fingerprint, "inputs": recorded}),
+        encoding="utf-8",
+    )
+    listing = run / "ids.txt"
+    listing.write_text(pseudonymise_one(KEY, "L01", "40000099") + "\n", encoding="utf-8")
+    return run, listing
+
+
+def test_out_over_an_input_of_the_run_refused_even_with_force(tmp_path, capsys):
+    """QA session 17: ``--out /case/dump/fuite.csv --force`` (the leaked dump, not given to
+    this command but read by the run, its manifest records it) and ``--out
+    patients/PATIENTS_L01.csv`` were overwritten. Refused: exit 2, one line, nothing
+    written, whatever --force; through a symbolic and a hard link too."""
+    ev, index, dump, _listing, key, dpo = _inputs(tmp_path)
+    run, listing = _run_folder(tmp_path, [ev, dump, index])
+    sym = dpo / "link.csv"
+    sym.symlink_to(dump)
+    hard = dpo / "hard.csv"
+    os.link(index, hard)
+    before = {p: p.read_bytes() for p in (ev, index, dump)}
+    for out in (dump, index, sym, hard):
+        for run_arg in ([], ["--run", str(run)]):  # the run named, or the listing's folder
+            rc = main(["reidentify", "--case-key", str(key), "--evidence", str(ev.parent),
+                       "--pseudonyms", str(listing), "--out", str(out), "--force",
+                       *run_arg])  # fmt: skip
+            err = capsys.readouterr().err
+            assert rc == 2, out
+            assert "is an input of this command (the run's input recorded in" in err
+            assert err.count("\n") == 1
+    assert {p: p.read_bytes() for p in before} == before
+    # a file apart from every input is written (1 id, resolved)
+    rc = main(["reidentify", "--case-key", str(key), "--evidence", str(ev.parent),
+               "--pseudonyms", str(listing), "--out", str(dpo / "ok.csv")])  # fmt: skip
+    assert rc == 0 and (dpo / "ok.csv").exists()
+
+
+def test_out_over_an_input_named_by_the_case_file_refused(tmp_path):
+    """An input the case file names (its leak) is never written to either."""
+    from labforensics.case import CaseContext
+
+    ev, index, dump, listing, key, _dpo = _inputs(tmp_path)
+    case = CaseContext(leak=dump.parent, patient_index=(index,))
+    before = dump.read_bytes()
+    for out in (dump, index):
+        with pytest.raises(ParameterError, match="an input named by the case file"):
+            reidentify(key, [ev], listing, out, force=True, case=case)
+    assert dump.read_bytes() == before

@@ -11,13 +11,15 @@ input either (``--force`` empties it of the files labforensics writes).
 from __future__ import annotations
 
 import glob
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .errors import ParameterError
 
-__all__ = ["refuse_input_as_output", "refuse_inputs_in_folder"]
+__all__ = ["case_inputs", "manifest_inputs", "refuse_input_as_output", "refuse_inputs_in_folder"]
 
 #: One input: what it is (``--patients``) and its path (a file, a folder or a glob).
 Input = tuple[str, "str | os.PathLike[str] | None"]
@@ -47,6 +49,61 @@ def _files(src: Path) -> Iterable[Path]:
     elif glob.has_magic(str(src)):
         for g in glob.glob(str(src), recursive=True):
             yield from _files(Path(g))
+    else:  # an input named but absent (a run's manifest records it): its path is still kept
+        yield src
+
+
+def case_inputs(case: Any) -> list[Input]:
+    """The inputs a case file names (evidence, leak, indexes, mappings, transfer log,
+    register), as (label, path); empty without a case.
+
+    Parameters
+    ----------
+    case : CaseContext or None
+        The case (its ``evidence``, ``leak``, ``patient_index``, ``leak_mappings``,
+        ``transfers`` and ``authorisations``).
+
+    Returns
+    -------
+    list of (str, path)
+    """
+    if case is None:
+        return []
+    label = f"an input named by the case file {getattr(case, 'path', None) or ''}".rstrip()
+    paths = [*getattr(case, "evidence", ()), getattr(case, "leak", None),
+             *getattr(case, "patient_index", ()), *getattr(case, "leak_mappings", ()),
+             getattr(case, "transfers", None), getattr(case, "authorisations", None)]  # fmt: skip
+    return [(label, p) for p in paths if p is not None]
+
+
+def manifest_inputs(run: str | os.PathLike[str] | None) -> list[Input]:
+    """The inputs a run's ``manifest.json`` records, as (label, absolute path).
+
+    QA session 17: ``reidentify --out /case/dump/fuite.csv --force`` wrote over the
+    leaked dump the run had read, although this command was not given it: every input
+    of the run the ids come from is an input of the case, never written to.
+
+    Parameters
+    ----------
+    run : path or None
+        The run's output folder (None: no run, no inputs).
+
+    Returns
+    -------
+    list of (str, str)
+        ``("the run's input (<manifest>)", path)`` per recorded input with a path; empty
+        when the folder has no readable manifest.
+    """
+    if run is None:
+        return []
+    manifest = Path(run) / "manifest.json"
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("inputs") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    label = f"the run's input recorded in {manifest}"
+    return [(label, r["path"]) for r in recorded
+            if isinstance(r, dict) and isinstance(r.get("path"), str) and r["path"]]  # fmt: skip
 
 
 def refuse_input_as_output(out: str | os.PathLike[str], inputs: Iterable[Input],

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from ._reidentify_nirs import structured_nirs
-from ._same_files import refuse_input_as_output
+from ._same_files import case_inputs, manifest_inputs, refuse_input_as_output
 from .case import CaseContext
 from .custody import open_evidence, sha256_bytes
 from .errors import CaseKeyError, EvidenceError, OutputExistsError, ParameterError
@@ -394,7 +394,8 @@ def people_ids(
         :data:`_PERSON` exactly as the row's own file records them (:func:`_as_recorded`):
         a ``P`` id the index's cells, a ``D`` id the dump row's, linked or not (its
         ``linked_patient``'s cells come with that ``P`` id): raw personal data, never to
-        be written inside an investigation folder.
+        be written inside an investigation folder. ``nir``: a ``D`` id's dump row's NIR
+        cell as recorded (missing for a ``P`` id, or a dump without a NIR column).
     """
 
     leak, patients = list(leak), list(patients)
@@ -402,18 +403,18 @@ def people_ids(
     given = list(getattr(case, "leak_mappings", ()) or ()) or None
     maps = load_mappings(given)
     cols = ["pseudonym", "lab", "ipp", "source_file", "source_line", "linked_patient", "match",
-            *_PERSON]  # fmt: skip
+            *_PERSON, "nir"]  # fmt: skip
     frames = []
     idx = read_patient_index(patients, case, given, case_key=key) if patients else None
     if idx is not None:
         # names as recorded, not compared; the IPP the P id was keyed from (QA session 12)
         idx.people = _as_recorded(idx.people, patients, extra=("ipp",), mappings=maps)
         p = idx.people.rename(columns={"record_id": "pseudonym"})
-        frames.append(p.assign(linked_patient=pd.NA, match=pd.NA)[cols])
+        frames.append(p.assign(linked_patient=pd.NA, match=pd.NA, nir=pd.NA)[cols])
     if leak:
         if idx is not None:
             ll = link_leak(leak, patients, case=case, case_key=key, mappings=given)
-            d = _as_recorded(ll.dump.people, leak, mappings=maps)
+            d = _as_recorded(ll.dump.people, leak, extra=("nir",), mappings=maps)
             d = d.rename(columns={"record_id": "pseudonym"})
             links = ll.links.set_index("row_id")
             d["match"] = d["pseudonym"].map(links["match"])
@@ -426,7 +427,7 @@ def people_ids(
             d["ipp"] = d["linked_patient"].map(ipp_of)
         else:
             d = _as_recorded(read_dump(leak, case, given, case_key=key).people, leak,
-                             mappings=maps)  # fmt: skip
+                             extra=("nir",), mappings=maps)  # fmt: skip
             d = d.rename(columns={"record_id": "pseudonym"})
             d = d.assign(linked_patient=pd.NA, match=pd.NA, ipp=pd.NA)
         frames.append(d[cols])
@@ -522,7 +523,8 @@ def reidentify(
         linked to a patient, with ``leak`` and ``patients``: that patient's),
         ``request`` (request numbers), ``value`` (a quarantined field keyed as an
         unplaced value), ``nir`` (an ``N`` id's NIR, normalised, when the evidence
-        writes it in a structured column: a NIR used as a login, host or site),
+        writes it in a structured column: a NIR used as a login, host or site; a ``D``
+        id's, with ``leak``: the dump row's NIR cell as recorded),
         ``seen_in`` (where the evidence shows it: :func:`evidence_ids`),
         ``dump_file`` and ``line`` (dump rows: the path given in ``dumps``, else the
         file as the leak's ``source_file`` names it, and its 1-based line), ``found`` (False for an id that no
@@ -534,7 +536,8 @@ def reidentify(
     ParameterError
         When ``out`` lies inside an investigation output folder or inside an input
         folder (evidence, dump, indexes); when ``out`` is an input file (the same path,
-        through a link, or a hard link to it), whatever ``force``; when ``run`` has no
+        through a link, or a hard link to it), or an input recorded in the run's
+        ``manifest.json`` or named by the case file, whatever ``force``; when ``run`` has no
         manifest with a key fingerprint.
     CaseKeyError
         When the key's fingerprint differs from the run's (both are named, never the key).
@@ -564,6 +567,9 @@ def reidentify(
         *(("--patients", x) for x in _as_paths(patients)), ("--pseudonyms", pseudonyms),
         ("--case", getattr(case, "path", None)), ("--case-key", getattr(case, "key_file", None)),
         ("--case-key", case_key if isinstance(case_key, str | os.PathLike) else None),
+        # nor any input of the case: the run's (its manifest) and the case file's (QA 17)
+        *manifest_inputs(Path(run) if run is not None else _inside_investigation(Path(pseudonyms))),
+        *case_inputs(case),
     ])  # fmt: skip
     if out_p.exists() and not force:
         raise OutputExistsError(f"{out_p} exists; pass --force to overwrite it")
@@ -598,6 +604,10 @@ def reidentify(
         # a D id linked to a patient: that patient's IPP (people_ids)
         is_pd = res["kind"].isin(["patient", "dump_row"])
         res["ipp"] = res["ipp"].fillna(res.pop("ipp_person").where(is_pd))
+        # a D id's NIR: the dump row's cell as recorded (QA session 17: the column was
+        # empty, people_ids not carrying it); an N id's stays the evidence's
+        is_d = res["kind"].eq("dump_row")
+        res["nir"] = res["nir"].fillna(res.pop("nir_person").where(is_d))
         d_row = res["kind"].eq("dump_row") & res["source_line"].notna()
         res["dump_file"] = res["dump_file"].mask(d_row & res["dump_file"].isna(),
                                                   res["source_file"])  # fmt: skip

@@ -65,6 +65,7 @@ from ._engine import (
     report_symlinks,
 )
 from ._event_checks import event_problems
+from ._name_labs import lab_name_mismatches, lab_name_note, name_labs
 from ._numeric_ids import numeric_identifier_counts
 from ._structured_ids import redact_structured_columns
 from .accounting import IngestReport
@@ -321,6 +322,9 @@ def _read_evidence(
     # --- canonical table (already sorted by (ts, seq)) -------------------------------------
     events = canonical_events(pool)
     report.case_variant_accounts = case_variant_accounts(events)  # Jdupont / jdupont
+    # a file named for one lab holding another lab's rows: said per file (QA 17)
+    report.lab_name_mismatches = lab_name_mismatches(events, name_labs(files, jobs), aliases)
+    add_file_notes(report, {m["source_file"]: lab_name_note(m) for m in report.lab_name_mismatches})
     quarantine = quarantine_table(qrows)
     fprows += event_problems(events, report.files, fprows)  # in the future, no account
     # a NIR in a numeric column was withheld by the reader (_numeric_ids): listed too

@@ -182,6 +182,10 @@ class IngestReport:
         A lab's accounts that differ only by case, kept apart as written (``lab``,
         ``accounts``, ``events`` of each: :mod:`labforensics.ingest._account_case`); the
         authorisation register matches them as one.
+    lab_name_mismatches : list of dict
+        Files named for one lab whose events name another (``source_file``,
+        ``name_lab``, ``row_labs``, ``events``, ``events_of_name_lab``:
+        :mod:`labforensics.ingest._name_labs`); the events stay with their rows' lab.
     """
 
     files: list[FileReport] = field(default_factory=list)
@@ -189,6 +193,7 @@ class IngestReport:
     unrecognised_reasons: dict[str, str] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
     case_variant_accounts: list[dict[str, object]] = field(default_factory=list)
+    lab_name_mismatches: list[dict[str, object]] = field(default_factory=list)
     field_problems: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(
             columns=["source_file", "source_line", "column", "value", "problem"]
@@ -383,6 +388,8 @@ class IngestReport:
             # only when there are some: the findings of other cases are unchanged
             **({"case_variant_accounts": [dict(g) for g in self.case_variant_accounts]}
                if self.case_variant_accounts else {}),
+            **({"lab_name_mismatches": [dict(m) for m in self.lab_name_mismatches]}
+               if self.lab_name_mismatches else {}),
         }  # fmt: skip
 
     def _date_problems(self) -> dict[str, int]:

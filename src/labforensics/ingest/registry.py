@@ -141,6 +141,9 @@ class FileRead:
         The lab of the file (for rotation grouping), when one lab only.
     file_date : datetime.date or None
         The date in the file's name (for file order), when it has one.
+    name_lab : str or None
+        The lab the file's name gives (its profile's ``file_pattern``), when it gives
+        one: compared with its rows' (:mod:`labforensics.ingest._name_labs`).
     rows_recoded : int
         Rows written in UTF-8 inside a file of a single-byte encoding (cp1252),
         decoded as UTF-8, or rows written in cp1252 inside a UTF-8 file, decoded as
@@ -167,6 +170,7 @@ class FileRead:
     unknown_codes: dict[str, int] = field(default_factory=dict)
     lab: str | None = None
     file_date: dt.date | None = None
+    name_lab: str | None = None
     rows_recoded: int = 0
     replacement_chars: int = 0
     encoding_note: str = ""

@@ -27,6 +27,7 @@ from ..attribution.conclusion import pairs_words
 from ..attribution.labels import proposition_who, proposition_words, reason_words, verdict_label
 from ..case import CaseContext
 from ..case_events import CaseEvents
+from ..ingest._name_labs import lab_name_sentence
 from ..outputs import json_safe
 from ..schema import join_list
 from .as_logged import pathways_as_logged, session_identities_as_logged, sources_as_logged
@@ -630,6 +631,8 @@ def _limits(
     )
     if clock is not None and (dst := dst_limit(clock)):
         out.append(dst)
+    if named := lab_name_sentence((accounting or {}).get("lab_name_mismatches") or ()):
+        out.append(named)  # a file named for one lab, its rows another's (QA 17)
     start, end = period.get("start"), period.get("end")
     if start is not None and end is not None and size[0]:
         # one universe of lab-days: the gaps and each lab's missing start/end (session 11)

@@ -338,6 +338,7 @@ def _write_group(store: Path, group: str, ev: Evidence) -> dict[str, Any]:
             "unknown_codes": dict(sorted(ev.report.unknown_codes.items())),
             "identifiers_in_columns": dict(sorted(ev.report.identifiers_in_columns.items())),
             "case_variant_accounts": ev.report.case_variant_accounts,  # a group's labs' own
+            "lab_name_mismatches": ev.report.lab_name_mismatches,  # a group's files' own
             "custody": [m.to_dict() for m in ev.manifest],
             "parts": parts,
         },

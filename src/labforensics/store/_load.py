@@ -144,9 +144,11 @@ def assemble_report(store: Path, man: Mapping[str, Any]) -> tuple[IngestReport, 
             got = report.identifiers_in_columns
             got[col] = got.get(col, 0) + n
         report.case_variant_accounts += rep.get("case_variant_accounts", [])  # older: none
+        report.lab_name_mismatches += rep.get("lab_name_mismatches", [])  # older: none
         quar.append(pq.read_table(gdir / "quarantine.parquet").to_pandas())
         fps.append(pq.read_table(gdir / "field_problems.parquet").to_pandas())
     report.files = sorted(files, key=lambda f: rank.get(f.source_file, len(rank)))
+    report.lab_name_mismatches.sort(key=lambda m: rank.get(str(m["source_file"]), len(rank)))
     report.unrecognised.sort()
     report.unknown_codes = dict(report.unknown_codes)
     report.identifiers_in_columns = dict(sorted(report.identifiers_in_columns.items()))

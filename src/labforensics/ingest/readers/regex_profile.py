@@ -262,6 +262,7 @@ def _file_reads(
                 truncation_note=notes[f],
                 lab=labs[f],
                 file_date=file_lab_date[f][1],
+                name_lab=file_lab_date[f][0],
             )
         )
     return n_ev, files
