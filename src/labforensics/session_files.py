@@ -237,7 +237,8 @@ def collect_slim(run: Any, folder: Any) -> tuple[Any, SessionFile | None]:
         After detection. When its :attr:`events_to_files
         <labforensics.engine.run.LabRun.events_to_files>` (a ``memory_budget`` below
         the evidence) and a ``folder`` is given, the case's events and the session table
-        wait in ``folder`` (the table slim in memory); otherwise both are held (a small
+        wait in ``folder`` (the slim table too, a file a lab:
+        :class:`~labforensics.session_labs.SlimLabs`); otherwise both are held (a small
         case: unchanged, nothing written). In ``folder``, each lab's session table is
         written to a file as it is gathered and ``sessions.parquet`` merged from them
         (:class:`~labforensics.engine.session_merge.LabSessions`): the whole table is
@@ -254,7 +255,8 @@ def collect_slim(run: Any, folder: Any) -> tuple[Any, SessionFile | None]:
     to_files = folder.make() if run.events_to_files and folder is not None else None
     if to_files is None:
         return set_aside_sessions(run.collect(None), None)
-    result = run.collect(to_files, sessions_dir=to_files)  # the table in a file already
+    # the table in a file already, the slim one in a file a lab (session_labs.SlimLabs)
+    result = run.collect(to_files, sessions_dir=to_files, by_lab=True)
     return result, result.session_file
 
 

@@ -533,8 +533,8 @@ class LabRun:
                 del scored
         return spill.finish(models, det, case)
 
-    def collect(self, events_dir: Path | None = None, sessions_dir: Path | None = None
-                ) -> EngineResult:  # fmt: skip
+    def collect(self, events_dir: Path | None = None, sessions_dir: Path | None = None,
+                by_lab: bool = False) -> EngineResult:  # fmt: skip
         """The labs' results put back together, lab after lab (:class:`EngineResult`).
 
         Sessions and exports are concatenated in evidence order; the events stay per lab
@@ -549,10 +549,13 @@ class LabRun:
         ``sessions`` is then the slim table of the whole one, which is never held, and
         its ``session_file`` the whole one's ``sessions.parquet`` there, merged from the
         labs' files (the bytes :func:`~labforensics.session_files.set_aside_sessions`
-        writes of the whole table).
+        writes of the whole table). With ``by_lab`` too, the slim table is not held
+        either: each lab's goes to a file there as gathered, and ``sessions`` is a
+        :class:`~labforensics.session_labs.SlimLabs` reading them one lab at a time.
         """
         sessions, exports, firsts = [], [], []
-        sessions_to = None if sessions_dir is None else LabSessions(sessions_dir, len(self.meta))
+        sessions_to = (None if sessions_dir is None
+                       else LabSessions(sessions_dir, len(self.meta), by_lab=by_lab))  # fmt: skip
         ev_parts: dict[Any, Any] = {}
         sizes: dict[Any, int] = {}
         columns: list[str] | None = None
