@@ -37,6 +37,11 @@ held whole is written by :func:`set_aside_sessions`, the same bytes).
 :func:`write_sessions` then moves the file into the
 output folder with the other outputs. A run whose events stay in memory (a small
 case) holds its table whole and writes it at the end, as before.
+
+Since issue 17's last steps, :func:`collect_slim` does not hold the slim table either:
+each lab's goes to a file of its own as it is gathered
+(:class:`~labforensics.session_labs.SlimLabs`), and campaigns, attribution and the
+report read it one lab at a time, or only the rows of the sessions they show.
 """
 
 from __future__ import annotations

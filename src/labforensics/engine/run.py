@@ -264,9 +264,10 @@ class EngineResult:
 
     Attributes
     ----------
-    sessions : pandas.DataFrame
+    sessions : pandas.DataFrame or labforensics.session_labs.SlimLabs
         Every lab's sessions (:data:`labforensics.schema.SESSION_DTYPES`), in the order
-        of :func:`labforensics.sessionize` (``start``, then the ``seq`` of the first event).
+        of :func:`labforensics.sessionize` (``start``, then the ``seq`` of the first event);
+        with :meth:`LabRun.collect`'s ``by_lab``, their slim table kept a file a lab.
     exports : pandas.DataFrame
         Every export and extraction with its status, in evidence order.
     scores : Scores
@@ -286,7 +287,7 @@ class EngineResult:
         whole).
     """
 
-    sessions: pd.DataFrame
+    sessions: pd.DataFrame | Any  # SlimLabs with collect's by_lab
     exports: pd.DataFrame
     scores: Scores
     labs: list[str | None]
