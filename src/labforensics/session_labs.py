@@ -86,7 +86,8 @@ class SlimLabs:
         self._labs.append({None if pd.isna(v) else v for v in pd.unique(lab)})
         for c in _CODED:
             if c in slim.columns and isinstance(slim[c].dtype, pd.CategoricalDtype):
-                self._cats.setdefault(c, []).append(slim[c].array[:0])
+                # no row: a slice would keep the lab's codes alive
+                self._cats.setdefault(c, []).append(pd.Categorical([], dtype=slim[c].dtype))
         if self._template is None:
             self._template = slim.iloc[:0].copy()
         self._n += len(slim)
@@ -133,12 +134,6 @@ class SlimLabs:
         """The slim table with no row (its columns and dtypes)."""
         assert self._template is not None
         return self._template
-
-    @property
-    def labs(self) -> list[Any]:
-        """The labs with sessions (None: sessions without a lab), sorted, None last."""
-        seen = set().union(*self._labs) if self._labs else set()
-        return sorted(v for v in seen if v is not None) + ([None] if None in seen else [])
 
     def _read(self, i: int) -> pd.DataFrame:
         """Lab file ``i``'s rows in the case's order, index their positions there."""
