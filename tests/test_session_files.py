@@ -44,6 +44,8 @@ def _investigate(case: CaseContext, out: Path, budget: int | None, seen: dict | 
     def spy(o, res, plan, **kw):
         if seen is not None:
             seen["sessions"], seen["file"] = res.sessions, res.session_file
+            if isinstance(res.sessions, SlimLabs):  # read back whole while its files exist
+                seen["slim_whole"] = res.sessions.whole()
             seen["private"] = res.session_file.path if res.session_file else None
             if seen["private"] is not None:  # what else the private folder holds then
                 seen["left"] = sorted(p.name for p in seen["private"].parent.iterdir())
@@ -162,7 +164,7 @@ def test_run_holds_a_slim_table_after_collect(generated):
     # read back whole (a test only): the slim table of the whole one, in its order, though
     # neither was ever held: each lab's table was written to a file as collected, then
     # merged (and the labs' files removed); each lab's slim table kept in a file of its own
-    back = ss.whole()
+    back = seen["slim_whole"]
     assert back["session_id"].tolist() == full["session_id"].tolist()
     assert isinstance(back["lab"].dtype, pd.CategoricalDtype)
     assert all(back[c].dtype == bool for c in ACTIVITY_COUNTS)
