@@ -27,6 +27,7 @@ from labforensics.session_files import (
     set_aside_sessions,
     slim_sessions,
 )
+from labforensics.session_labs import SlimLabs
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted(p.name for p in (ROOT / "fixtures").iterdir() if (p / "case.toml").is_file())
@@ -43,6 +44,8 @@ def _investigate(case: CaseContext, out: Path, budget: int | None, seen: dict | 
     def spy(o, res, plan, **kw):
         if seen is not None:
             seen["sessions"], seen["file"] = res.sessions, res.session_file
+            if isinstance(res.sessions, SlimLabs):  # read back whole while its files exist
+                seen["slim_whole"] = res.sessions.whole()
             seen["private"] = res.session_file.path if res.session_file else None
             if seen["private"] is not None:  # what else the private folder holds then
                 seen["left"] = sorted(p.name for p in seen["private"].parent.iterdir())
@@ -151,19 +154,24 @@ def test_run_holds_a_slim_table_after_collect(generated):
     held, slim, seen = generated
     ss, file = seen["sessions"], seen["file"]
     full = pd.read_parquet(slim.out / SESSIONS_FILE)
-    # what the run held when it wrote its outputs: the slim columns, not the table
+    # what the run held when it wrote its outputs: no table, the slim one a file a lab
+    # (session_labs.SlimLabs, issue 17), of the slim columns, not the table's
+    assert isinstance(ss, SlimLabs) and not isinstance(ss, pd.DataFrame)
     assert list(ss.columns) == [c for c in full.columns if c in {*SLIM_COLUMNS, *ACTIVITY_COUNTS}]
     assert {"hosts", "src_ips", "modules", "n_events", "bytes_out"}.isdisjoint(ss.columns)
-    assert ss["session_id"].tolist() == full["session_id"].tolist()
-    assert isinstance(ss["lab"].dtype, pd.CategoricalDtype)
-    assert all(ss[c].dtype == bool for c in ACTIVITY_COUNTS)
+    assert len(ss) == len(full)
     whole = held.sessions.sessions
-    assert ss.memory_usage(deep=True).sum() < 0.4 * whole.memory_usage(deep=True).sum()
-    # the slim table of the whole one, though the whole one was never held: each lab's
-    # table was written to a file as collected, then merged (and the labs' files removed)
-    pd.testing.assert_frame_equal(ss, slim_sessions(whole), check_exact=True)
+    # read back whole (a test only): the slim table of the whole one, in its order, though
+    # neither was ever held: each lab's table was written to a file as collected, then
+    # merged (and the labs' files removed); each lab's slim table kept in a file of its own
+    back = seen["slim_whole"]
+    assert back["session_id"].tolist() == full["session_id"].tolist()
+    assert isinstance(back["lab"].dtype, pd.CategoricalDtype)
+    assert all(back[c].dtype == bool for c in ACTIVITY_COUNTS)
+    pd.testing.assert_frame_equal(back, slim_sessions(whole), check_exact=True)
     assert seen["merged"] == 1
     assert not [n for n in seen["left"] if n.startswith("sessions-")], seen["left"]
+    assert len([n for n in seen["left"] if n.startswith("slim-") and n.endswith(".pkl")]) == 4
     # written to the run's private folder, then moved (not rewritten) into the outputs
     assert seen["private"].name == SESSIONS_FILE and seen["private"].parent != slim.out
     assert not seen["private"].exists() and file.path == slim.out / SESSIONS_FILE

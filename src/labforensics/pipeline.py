@@ -267,7 +267,7 @@ class _Results:
 
     evidence: Evidence
     sources: pd.DataFrame
-    sessions: pd.DataFrame
+    sessions: pd.DataFrame | Any  # or its slim table a file a lab (session_labs.SlimLabs)
     events: CaseEvents
     session_params: SessionParams
     scores: Scores

@@ -37,6 +37,11 @@ held whole is written by :func:`set_aside_sessions`, the same bytes).
 :func:`write_sessions` then moves the file into the
 output folder with the other outputs. A run whose events stay in memory (a small
 case) holds its table whole and writes it at the end, as before.
+
+Since issue 17's last steps, :func:`collect_slim` does not hold the slim table either:
+each lab's goes to a file of its own as it is gathered
+(:class:`~labforensics.session_labs.SlimLabs`), and campaigns, attribution and the
+report read it one lab at a time, or only the rows of the sessions they show.
 """
 
 from __future__ import annotations
@@ -237,7 +242,8 @@ def collect_slim(run: Any, folder: Any) -> tuple[Any, SessionFile | None]:
         After detection. When its :attr:`events_to_files
         <labforensics.engine.run.LabRun.events_to_files>` (a ``memory_budget`` below
         the evidence) and a ``folder`` is given, the case's events and the session table
-        wait in ``folder`` (the table slim in memory); otherwise both are held (a small
+        wait in ``folder`` (the slim table too, a file a lab:
+        :class:`~labforensics.session_labs.SlimLabs`); otherwise both are held (a small
         case: unchanged, nothing written). In ``folder``, each lab's session table is
         written to a file as it is gathered and ``sessions.parquet`` merged from them
         (:class:`~labforensics.engine.session_merge.LabSessions`): the whole table is
@@ -254,7 +260,8 @@ def collect_slim(run: Any, folder: Any) -> tuple[Any, SessionFile | None]:
     to_files = folder.make() if run.events_to_files and folder is not None else None
     if to_files is None:
         return set_aside_sessions(run.collect(None), None)
-    result = run.collect(to_files, sessions_dir=to_files)  # the table in a file already
+    # the table in a file already, the slim one in a file a lab (session_labs.SlimLabs)
+    result = run.collect(to_files, sessions_dir=to_files, by_lab=True)
     return result, result.session_file
 
 

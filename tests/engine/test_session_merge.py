@@ -13,6 +13,7 @@ from labforensics.engine.session_merge import LabSessions
 from labforensics.outputs import drop_private, write_parquet
 from labforensics.schema import SESSION_DTYPES, STRING, STRING_LIST
 from labforensics.session_files import SESSIONS_FILE, slim_sessions
+from labforensics.session_labs import SlimLabs
 
 T0 = pd.Timestamp("2020-03-01 08:00", tz="UTC")
 
@@ -148,3 +149,39 @@ def test_slim_columns_are_held_apart_and_freed_as_put_in_order():
         assert col == [] and len(out) == n, c
         want = pd.concat([p[c] for p in parts], ignore_index=True).iloc[::-1]
         pd.testing.assert_series_equal(pd.Series(out, name=c), want.reset_index(drop=True))
+
+
+def _kept(parts, firsts, folder):
+    sink = LabSessions(folder, len(parts), by_lab=True)
+    for p, f in zip(parts, firsts, strict=True):
+        sink.add(p.copy(), f)
+    return sink.finish(), sink.file
+
+
+@pytest.mark.parametrize("n_labs", [4, 1])
+def test_slim_table_kept_a_file_a_lab_reads_as_the_slim_table(n_labs, tmp_path):
+    # issue 17: with by_lab no slim table is held; each lab's is read back from its file
+    # as the rows of the case's slim table (order, index, dtypes, the case's categories)
+    parts, firsts = _labs()
+    parts, firsts = parts[:n_labs], firsts[:n_labs]
+    want, whole = _whole(parts, firsts, tmp_path)
+    (tmp_path / "run").mkdir()
+    kept, file = _kept(parts, firsts, tmp_path / "run")
+    assert file.path.read_bytes() == want  # sessions.parquet: the same bytes
+    slim = slim_sessions(whole)
+    assert isinstance(kept, SlimLabs) and len(kept) == len(slim) and not kept.empty
+    assert list(kept.columns) == list(slim.columns)
+    pd.testing.assert_frame_equal(kept.whole(), slim, check_exact=True)
+    # L04's sessions start among L01's: each lab's rows in the case's order
+    for lab in ("L01", "L02", "L04")[: 3 if n_labs > 1 else 1]:
+        pd.testing.assert_frame_equal(kept.lab(lab), slim[slim["lab"] == lab], check_exact=True)
+    for lab in ("L03", "nope"):  # no session: no row, the columns and dtypes
+        assert kept.lab(lab).empty
+        pd.testing.assert_series_equal(kept.lab(lab).dtypes, slim.dtypes)
+    moved = kept.select(lambda f: (f["records_exported"] > 0).to_numpy())
+    pd.testing.assert_frame_equal(moved, slim[slim["records_exported"] > 0], check_exact=True)
+    ids = slim["session_id"].iloc[[3, 0, len(slim) - 1]]
+    pd.testing.assert_frame_equal(kept.having(ids), slim[slim["session_id"].isin(ids)])
+    held = sorted(p.name for p in (tmp_path / "run").iterdir())
+    labs = [f"slim-{i}.{e}" for i in range(n_labs) for e in ("pkl", "pos.npy")]
+    assert held == sorted([SESSIONS_FILE, *labs])  # no lab session table left

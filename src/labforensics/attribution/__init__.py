@@ -150,6 +150,7 @@ from ..leak.reader import read_leak
 from ..outputs import json_safe
 from ..privacy import CaseKey
 from ..schema import check_table, is_list_dtype, join_list
+from ..session_labs import SlimLabs
 from . import conclusion as _concl
 from .context import EVENT_NEED, SESSION_KEYS, SESSION_NEED, _as_lists, _Context, _prepare
 from .coverage import registry_of, registry_of_people
@@ -414,7 +415,7 @@ def _leak_summary(ctx: _Context, run: _Run) -> pd.DataFrame:
 
 def attribute(
     events: pd.DataFrame | CaseEvents,
-    sessions: pd.DataFrame,
+    sessions: pd.DataFrame | SlimLabs,
     scores: pd.DataFrame | None = None,
     *,
     leak: Any = None,
@@ -436,8 +437,11 @@ def attribute(
         ``lab``, ``account``, ``action``, ``patient``, ``src_ip``, ``module``,
         ``records``, ``detail``, ``source_file``, ``source_line`` and, when present,
         ``session_id``.
-    sessions : pandas.DataFrame
-        Session table (:data:`labforensics.schema.SESSION_DTYPES`).
+    sessions : pandas.DataFrame or labforensics.session_labs.SlimLabs
+        Session table (:data:`labforensics.schema.SESSION_DTYPES`), or its slim table
+        kept a file a lab (with ``session_rows``): the sessions that moved records
+        are read lab by lab, and each leaked lab's sessions when its turn comes in the
+        conclusion, never the case's whole.
     scores : pandas.DataFrame, optional
         Detection output keyed by ``session_id`` (column or index) with ``score``
         (higher = more anomalous) and ``rank`` (1 = most anomalous).
@@ -507,7 +511,8 @@ def attribute(
     else:
         check_table(events, EVENT_NEED, "attribute: events")
         events = as_case_events(events)
-    check_table(sessions, SESSION_NEED if session_rows is None else SESSION_KEYS,
+    check_table(sessions.template if isinstance(sessions, SlimLabs) else sessions,
+                SESSION_NEED if session_rows is None else SESSION_KEYS,
                 "attribute: sessions")  # fmt: skip
     if scores is not None:
         check_table(scores, ("score",), "attribute: scores")

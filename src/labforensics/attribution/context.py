@@ -25,6 +25,7 @@ from ..networks import _NET_PRIORITY, NetworkMap
 from ..plausible_dates import plausible
 from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
+from ..session_labs import SlimLabs
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
 from .placement import place_by_index
@@ -535,8 +536,15 @@ def _session_patients(
     return pe[["lab", "session_id", "patient"]].drop_duplicates(["session_id", "patient"])
 
 
+def _records(sessions: pd.DataFrame) -> pd.Series:
+    """Records exported plus extracted of each session (int64, a missing count 0)."""
+    return pd.to_numeric(sessions["records_exported"]).fillna(0).astype("int64") + pd.to_numeric(
+        sessions["records_extracted"]
+    ).fillna(0).astype("int64")
+
+
 def _prepare_sessions(
-    sessions: pd.DataFrame,
+    sessions: pd.DataFrame | SlimLabs,
     scores: pd.DataFrame | None,
     notes: list[str],
     session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
@@ -545,10 +553,12 @@ def _prepare_sessions(
     rank percentile (NaN without scores; a note says so). Returns the table and the
     number of scores given. ``session_rows`` (ids -> their whole rows, in that order),
     when given, gives those sessions' rows instead of ``sessions``, which may then hold
-    :data:`SESSION_KEYS` only (:mod:`labforensics.session_files`)."""
-    records = pd.to_numeric(sessions["records_exported"]).fillna(0).astype("int64") + pd.to_numeric(
-        sessions["records_extracted"]
-    ).fillna(0).astype("int64")
+    :data:`SESSION_KEYS` only (:mod:`labforensics.session_files`); ``sessions`` kept a
+    file a lab (:class:`~labforensics.session_labs.SlimLabs`) is read lab by lab, and
+    only its rows that moved records are kept (with their index in the case's table)."""
+    if isinstance(sessions, SlimLabs):  # kept a file a lab: only the rows that moved records
+        sessions = sessions.select(lambda f: (_records(f) > 0).to_numpy())
+    records = _records(sessions)
     moved = (records > 0).to_numpy()
     # only the sessions that moved records are copied (a copy of every session cost as much
     # as the sessions table: 1.5 GB at 33 M events)

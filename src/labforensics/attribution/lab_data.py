@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..case_events import CaseEvents
+from ..session_labs import lab_sessions
 from . import coverage as cov
 from .candidates import _candidate_features
 from .context import _Context
@@ -268,7 +269,7 @@ def _consultations(
     last = d.groupby("a")["t"].max()
     need = max(1, math.ceil(params.partial_min_share * len(leaked_set)))
     per = per[per["sum"] >= need]
-    ss = sessions[sessions["lab"].astype("string") == lab]
+    ss = lab_sessions(sessions, lab)  # a file a lab: this lab's read now (session_labs)
     kind = ss.groupby(ss["account"].astype(str))["account_kind"].first().astype(str)
     role = ss.groupby(ss["account"].astype(str))["role"].first().fillna("").astype(str).str.upper()
     burst = (

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..case_events import CaseEvents
 from ..errors import SchemaError
+from ..session_labs import SlimLabs
 from ..spellings import with_account_as_logged
 from .campaigns import CAMPAIGN_COLUMNS, CampaignParams, group_campaigns
 
@@ -39,7 +40,7 @@ def _lab_positions(table: pd.DataFrame) -> dict[object, np.ndarray]:
 
 def group_campaigns_by_lab(
     session_scores: pd.DataFrame,
-    sessions: pd.DataFrame | None = None,
+    sessions: pd.DataFrame | SlimLabs | None = None,
     *,
     params: CampaignParams | None = None,
     explanation: pd.DataFrame | None = None,
@@ -53,7 +54,10 @@ def group_campaigns_by_lab(
         As :func:`~labforensics.detect.campaigns.group_campaigns`. Lab by lab when
         ``session_scores`` and ``sessions`` both carry ``lab`` and neither
         ``params.unexplained`` nor ``explanation`` asks for the case-wide test of
-        unexplained reads; otherwise the case is grouped whole.
+        unexplained reads; otherwise the case is grouped whole. ``sessions`` may be
+        the slim table kept a file a lab (:class:`~labforensics.session_labs.SlimLabs`):
+        each lab's sessions are then read when its turn comes (the case's read whole
+        only when the case is grouped whole).
     events : pandas.DataFrame or CaseEvents, optional
         The canonical events: given, the table gains ``account_as_logged`` after
         ``account``, the account's spellings as logged at the campaign's lab where they
@@ -78,11 +82,13 @@ def group_campaigns_by_lab(
 
 def _by_lab(
     session_scores: pd.DataFrame,
-    sessions: pd.DataFrame | None,
+    sessions: pd.DataFrame | SlimLabs | None,
     params: CampaignParams,
     explanation: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """:func:`group_campaigns_by_lab` without the spellings as logged."""
+    if isinstance(sessions, SlimLabs):
+        return _by_lab_files(session_scores, sessions, params, explanation)
     whole = (params.unexplained or explanation is not None or sessions is None
              or "lab" not in session_scores.columns or "lab" not in sessions.columns
              or "session_id" not in session_scores.columns)  # fmt: skip
@@ -100,6 +106,12 @@ def _by_lab(
         parts.append(group_campaigns(session_scores.iloc[pos], ss, params=params))
     if not parts:
         return group_campaigns(session_scores, sessions, params=params)
+    return _ranked(parts)
+
+
+def _ranked(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The labs' campaigns as one table, ranked (best score, earlier first session,
+    campaign id), as :func:`group_campaigns` ranks the case's."""
     out = pd.concat(parts, ignore_index=True)
     score = out["score"].to_numpy(dtype="float64")
     cs = np.where(np.isnan(score), -np.inf, score)
@@ -108,3 +120,30 @@ def _by_lab(
     out = out.iloc[order].reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1, dtype="int64")
     return out[list(CAMPAIGN_COLUMNS)]
+
+
+def _by_lab_files(
+    session_scores: pd.DataFrame, sessions: SlimLabs, params: CampaignParams,
+    explanation: pd.DataFrame | None,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`group_campaigns_by_lab` of the slim table kept a file a lab: each lab's
+    sessions read from its file (:meth:`SlimLabs.lab`), the rows of the case's table
+    ``sessions.iloc[by_sessions[lab]]`` gives (same order, index and dtypes)."""
+    whole = (params.unexplained or explanation is not None
+             or "lab" not in session_scores.columns or "lab" not in sessions.columns
+             or "session_id" not in session_scores.columns)  # fmt: skip
+    if whole:
+        return group_campaigns_by_lab(session_scores, sessions.whole(), params=params,
+                                      explanation=explanation)  # fmt: skip
+    sid = session_scores["session_id"]
+    if sid.duplicated().any():  # across labs too: the per-lab check would not see it
+        dup = sid[sid.duplicated()].iloc[0]
+        raise SchemaError(f"group_campaigns: session_id {dup!r} is scored twice")
+    parts = []
+    for lab, pos in _lab_positions(session_scores).items():
+        ss = sessions.lab(lab)
+        parts.append(group_campaigns(session_scores.iloc[pos], ss, params=params))
+        del ss
+    if not parts:
+        return group_campaigns(session_scores, sessions.whole(), params=params)
+    return _ranked(parts)

@@ -262,9 +262,10 @@ class EngineResult:
 
     Attributes
     ----------
-    sessions : pandas.DataFrame
+    sessions : pandas.DataFrame or labforensics.session_labs.SlimLabs
         Every lab's sessions (:data:`labforensics.schema.SESSION_DTYPES`), in the order
-        of :func:`labforensics.sessionize` (``start``, then the ``seq`` of the first event).
+        of :func:`labforensics.sessionize` (``start``, then the ``seq`` of the first event);
+        with :meth:`LabRun.collect`'s ``by_lab``, their slim table kept a file a lab.
     exports : pandas.DataFrame
         Every export and extraction with its status, in evidence order.
     scores : Scores
@@ -284,7 +285,7 @@ class EngineResult:
         whole).
     """
 
-    sessions: pd.DataFrame
+    sessions: pd.DataFrame | Any  # SlimLabs with collect's by_lab
     exports: pd.DataFrame
     scores: Scores
     labs: list[str | None]
@@ -531,8 +532,8 @@ class LabRun:
                 del scored
         return spill.finish(models, det, case)
 
-    def collect(self, events_dir: Path | None = None, sessions_dir: Path | None = None
-                ) -> EngineResult:  # fmt: skip
+    def collect(self, events_dir: Path | None = None, sessions_dir: Path | None = None,
+                by_lab: bool = False) -> EngineResult:  # fmt: skip
         """The labs' results put back together, lab after lab (:class:`EngineResult`).
 
         Sessions and exports are concatenated in evidence order; the events stay per lab
@@ -547,10 +548,13 @@ class LabRun:
         ``sessions`` is then the slim table of the whole one, which is never held, and
         its ``session_file`` the whole one's ``sessions.parquet`` there, merged from the
         labs' files (the bytes :func:`~labforensics.session_files.set_aside_sessions`
-        writes of the whole table).
+        writes of the whole table). With ``by_lab`` too, the slim table is not held
+        either: each lab's goes to a file there as gathered, and ``sessions`` is a
+        :class:`~labforensics.session_labs.SlimLabs` reading them one lab at a time.
         """
         sessions, exports, firsts = [], [], []
-        sessions_to = None if sessions_dir is None else LabSessions(sessions_dir, len(self.meta))
+        sessions_to = (None if sessions_dir is None
+                       else LabSessions(sessions_dir, len(self.meta), by_lab=by_lab))  # fmt: skip
         ev_parts: dict[Any, Any] = {}
         sizes: dict[Any, int] = {}
         columns: list[str] | None = None

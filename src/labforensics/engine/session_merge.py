@@ -29,6 +29,7 @@ from .. import outputs
 from .._arrays import unique_sorted
 from ..outputs import PARQUET_OPTIONS, _lists_as_object, drop_private, write_parquet
 from ..session_files import _CODED, SESSIONS_FILE, SessionFile, slim_sessions
+from ..session_labs import SlimLabs
 from .combine import _start_ns, order_sessions
 from .partitions import release_freed
 
@@ -78,9 +79,12 @@ class LabSessions:
     unit would change them.
     """
 
-    def __init__(self, folder: Path, n_labs: int) -> None:
+    def __init__(self, folder: Path, n_labs: int, by_lab: bool = False) -> None:
         self.folder = Path(folder)
         self.n_labs = n_labs
+        #: With ``by_lab``, each lab's slim table goes to a file as well (not held) and
+        #: :meth:`finish` returns them as a :class:`~labforensics.session_labs.SlimLabs`.
+        self.by_lab = SlimLabs(self.folder) if by_lab else None
         self.file: SessionFile | None = None
         self._paths: list[Path] = []
         self._offsets: list[np.ndarray] = []  # per lab: its batches' first rows, and n
@@ -91,6 +95,7 @@ class LabSessions:
         self._dtypes: list[dict[str, Any]] = []
         self._types: list[pa.Schema] = []
         self._template: pd.DataFrame | None = None
+        self._sizes: list[int] = []  # per lab: its number of sessions (by_lab)
 
     def add(self, sessions: pd.DataFrame, firsts: np.ndarray) -> None:
         """Set aside one lab's session table (labs in the order of the case's labs).
@@ -124,7 +129,11 @@ class LabSessions:
         else:
             self._write_lab(table)
         slim = slim_sessions(sessions)
-        self._slims.append(slim if self.n_labs == 1 else _own_arrays(slim))
+        if self.by_lab is not None:  # to its file: no slim table held
+            self.by_lab.add(slim)
+            self._sizes.append(len(slim))
+        else:
+            self._slims.append(slim if self.n_labs == 1 else _own_arrays(slim))
         del slim
         release_freed()  # the batches and the slim frame freed: given back, not kept
 
@@ -143,16 +152,17 @@ class LabSessions:
         self._offsets.append(np.concatenate([[0], np.cumsum(sizes, dtype="int64")]))
         self._types.append(schema.remove_metadata())
 
-    def finish(self) -> pd.DataFrame:
+    def finish(self) -> pd.DataFrame | SlimLabs:
         """The case's slim session table; ``sessions.parquet`` written (:attr:`file`).
 
         Returns
         -------
-        pandas.DataFrame
+        pandas.DataFrame or SlimLabs
             ``(n, m)``: :func:`~labforensics.session_files.slim_sessions` of the whole
             table :func:`~labforensics.engine.combine.order_sessions` would build of the
             labs' tables (same values, dtypes, categories and ``RangeIndex``; tested).
-            The labs' files are removed.
+            The labs' files are removed. With ``by_lab``, that table kept lab by lab
+            in files (:class:`~labforensics.session_labs.SlimLabs`), never whole.
 
         Notes
         -----
@@ -162,12 +172,17 @@ class LabSessions:
         """
         try:
             if self.n_labs == 1 and self.file is not None:
+                if self.by_lab is not None:  # the lab's order is the case's
+                    return self.by_lab.place([np.arange(self._sizes[0], dtype="int64")])
                 return self._slims.pop()
             if not self._uniform():
                 return self._whole()
             order = np.lexsort((np.concatenate(self._firsts), np.concatenate(self._starts)))
             self._starts, self._firsts = [], []
             release_freed()
+            if self.by_lab is not None:
+                self.file = self._merge(order)
+                return self.by_lab.place(_positions(order, self._sizes))
             coded = {c for c in _CODED if isinstance(self._dtypes[0].get(c), pd.StringDtype)}
             slim = _ordered(self._slims, order, coded)
             self._slims = []
@@ -276,6 +291,15 @@ class LabSessions:
             out = col.take(pa.array(rows - bounds[first], type=pa.int64()))
             del col, reader
         return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _positions(order: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    """Per lab (``sizes``: its number of sessions), the position in ``order`` (the case's
+    order of the labs' sessions one after the other) of each of its sessions."""
+    at = np.empty(len(order), dtype="int64")
+    at[order] = np.arange(len(order), dtype="int64")
+    bounds = np.cumsum([0, *sizes])
+    return [at[a:b].copy() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _own_arrays(slim: pd.DataFrame) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..detect.campaigns import CampaignParams
 from ..outputs import json_safe
+from ..session_labs import SlimLabs
 from . import figures
 
 __all__ = ["BEST_SESSIONS", "OPEN_CAMPAIGNS", "campaigns_view", "flagged_sessions"]
@@ -41,7 +42,7 @@ def _ids_frame(campaigns: pd.DataFrame) -> pd.DataFrame:
 
 
 def flagged_sessions(
-    session_scores: pd.DataFrame | None, sessions: pd.DataFrame | None
+    session_scores: pd.DataFrame | None, sessions: pd.DataFrame | SlimLabs | None
 ) -> pd.DataFrame | None:
     """Every flagged session with its lab and start (UTC), or None when it cannot be told.
 
@@ -49,8 +50,9 @@ def flagged_sessions(
     ----------
     session_scores : pandas.DataFrame or None
         ``session_id``, ``flagged`` (every scored session, not a top-N).
-    sessions : pandas.DataFrame or None
-        ``session_id``, ``lab``, ``start``.
+    sessions : pandas.DataFrame, SlimLabs or None
+        ``session_id``, ``lab``, ``start`` (kept a file a lab: the flagged sessions'
+        rows are read, :meth:`~labforensics.session_labs.SlimLabs.having`).
 
     Returns
     -------
@@ -63,6 +65,8 @@ def flagged_sessions(
     if not {"session_id", "lab", "start"} <= set(sessions.columns):
         return None
     ids = session_scores.loc[session_scores["flagged"].fillna(False).astype(bool), "session_id"]
+    if isinstance(sessions, SlimLabs):  # a file a lab: only the flagged sessions' rows read
+        sessions = sessions.having(ids)
     s = sessions[["session_id", "lab", "start"]].drop_duplicates("session_id")
     s = s[s["session_id"].astype(str).isin(set(ids.astype(str)))].copy()
     s["start"] = pd.to_datetime(s["start"], utc=True)
@@ -70,10 +74,13 @@ def flagged_sessions(
 
 
 def _best_sessions(
-    flagged: pd.DataFrame, session_scores: pd.DataFrame | None, sessions: pd.DataFrame | None
-) -> pd.DataFrame:
+    flagged: pd.DataFrame, session_scores: pd.DataFrame | None,
+    sessions: pd.DataFrame | SlimLabs | None,
+) -> pd.DataFrame:  # fmt: skip
     """The :data:`BEST_SESSIONS` best sessions of each flagged campaign, with their facts."""
     pairs = _ids_frame(flagged)
+    if isinstance(sessions, SlimLabs):  # a file a lab: only these sessions' rows read
+        sessions = sessions.having(pairs["session_id"])
     if session_scores is not None and "session_id" in session_scores:
         cols = [c for c in ("session_id", "score", "rank", "flagged", "reasons")
                 if c in session_scores.columns]  # fmt: skip

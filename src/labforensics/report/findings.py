@@ -525,9 +525,10 @@ def build_findings(
         held lab by lab (:class:`~labforensics.case_events.CaseEvents`, read one
         lab at a time and only the columns needed: ``ts``, ``lab``, ``source_format``).
         Both give the same findings.
-    sessions : pandas.DataFrame
+    sessions : pandas.DataFrame or labforensics.session_labs.SlimLabs
         Canonical session table (one row per session; with ``session_rows``, its
-        ``session_id`` column is enough).
+        ``session_id`` column is enough, or its slim table kept a file a lab: only its
+        length is read).
     session_scores : pandas.DataFrame
         :func:`session_scores_table` output.
     attribution : Attribution, dict or None

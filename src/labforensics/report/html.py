@@ -177,7 +177,7 @@ class ReportData:
         (:class:`~labforensics.case_events.CaseEvents`: the report then reads one
         lab at a time, and only the outbound events and the rows of the sessions it
         shows; the same report either way).
-    sessions : pandas.DataFrame
+    sessions : pandas.DataFrame or labforensics.session_labs.SlimLabs (a file a lab)
         Session table.
     quarantine : pandas.DataFrame
         ``source_file``, ``source_line``, ``reason``, ``raw`` (redacted).

@@ -1,0 +1,85 @@
+"""No whole-case session table after collect when the events wait in files (issue 17).
+
+The slim session table is kept a file a lab (:class:`labforensics.session_labs.SlimLabs`):
+campaigns, attribution and the report read it lab by lab, or the few rows they show;
+every output is the same, byte for byte, as the run holding its tables in memory.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import pandas as pd
+import pytest
+
+from labforensics import pipeline, synth
+from labforensics.case import CaseContext
+from labforensics.session_labs import SlimLabs
+from test_session_files import _assert_same_outputs, _investigate, _keyed
+
+#: The stages after collect, at whose start the live session tables are looked for.
+AFTER_COLLECT = ("sources", "campaigns", "attribution", "report")
+#: Columns only a session table has (the scored sessions have none of them).
+SESSION_ONLY = {"start", "end", "records_exported"}
+
+
+def _session_tables() -> list[int]:
+    """The number of rows of each live DataFrame with a session table's columns."""
+    gc.collect()
+    return [len(o) for o in gc.get_objects()
+            if isinstance(o, pd.DataFrame) and SESSION_ONLY <= set(o.columns)]  # fmt: skip
+
+
+def _run(case: CaseContext, out, budget, seen: dict):
+    """:func:`_investigate` with, at each stage after collect, the session tables held."""
+    real = pipeline._Stages.run
+
+    def run(self, name, fn, count=None):
+        if name in AFTER_COLLECT:
+            seen.setdefault("tables", {})[name] = _session_tables()
+        return real(self, name, fn, count)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(pipeline._Stages, "run", run)
+    try:
+        return _investigate(case, out, budget, seen)
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A generated case of three labs with a leak and the transfer log, run both ways."""
+    tmp = tmp_path_factory.mktemp("labs")
+    synth.generate(tmp / "case", labs=3, start="2020-01-01", end="2020-03-15", seed=5,
+                   scale=0.25)  # fmt: skip
+    ctx = CaseContext(tz="Europe/Paris", evidence=(tmp / "case" / "evidence",),
+                      transfers=tmp / "case" / "transfers" / "xferlog",
+                      leak=tmp / "case" / "leak" / "leaked_ipps.csv")  # fmt: skip
+    case = _keyed(ctx, tmp)
+    files_seen: dict = {}  # first: the other run's result holds its session table
+    files = _run(case, tmp / "files", 1, files_seen)
+    held_seen: dict = {}
+    held = _run(case, tmp / "held", None, held_seen)
+    return held, files, held_seen, files_seen, len(held_seen["sessions"])
+
+
+def test_outputs_identical_without_a_whole_session_table(runs):
+    held, files, _, seen, n = runs
+    assert held.findings["counts"]["labs"] == 3 and n > 1000
+    assert held.findings["counts"]["sessions"] == n
+    _assert_same_outputs(held.out, files.out)
+    assert held.attribution.candidates.equals(files.attribution.candidates)
+    pd.testing.assert_frame_equal(held.campaigns, files.campaigns, check_exact=True)
+
+
+def test_no_session_table_held_after_collect(runs):
+    _, _, held_seen, seen, n = runs
+    # in memory: the table is held at every stage after collect (the check sees it)
+    assert all(n in held_seen["tables"][s] for s in AFTER_COLLECT), held_seen["tables"]
+    # events in files: neither the table nor its slim table at any stage after collect
+    # (a few sessions' rows at most: those that moved records, read for attribution)
+    assert set(seen["tables"]) == set(AFTER_COLLECT)
+    assert all(max(t, default=0) < n / 10 for t in seen["tables"].values()), seen["tables"]
+    ss = seen["sessions"]  # what the run held for the report: the slim table a file a lab
+    assert isinstance(ss, SlimLabs) and not isinstance(ss, pd.DataFrame) and len(ss) == n
