@@ -116,7 +116,7 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     ),
     "explain_usable": _spec("flag", 1, "the lab's evidence records its clinical events"),
     "explain_window_days": _spec("days", 1, "explanation window"),
-    "lab_explain_usable": _spec("flag", 1, "the session's lab's evidence records its clinical work"),
+    "lab_explain_usable": _spec("flag", 1, "the lab's evidence records its clinical work"),
     "first_outbound": _spec("flag", 1, "the account's first export or extraction"),
     "n_outbound_account": _spec("count", 1, "the account's sessions sending records out"),
     "regular_job": _spec("flag", 1, "a session of a recurring job (learned from regularity)"),
