@@ -17,11 +17,12 @@ from .conftest import make_events
 CASE = CaseContext(tz="Europe/Paris")
 D0 = pd.Timestamp("2020-03-05 07:00")  # a Thursday, 08:00 Paris (UTC+1)
 DAY = pd.Timedelta(days=1)
-# exports on working days: day 10 (Sun 15 March is day 10: avoided), 11 (Mon 16 March),
-# 35 (Thu 9 April), 42 (Thu 16 April), 49 (Thu 23 April)
+# exports on working days: day 11 (Mon 16 March), 35 (Thu 9 April), 42 (Thu 16 April),
+# 49 (Thu 23 April)
 FEATS = [
     "records_out_share_lab",
     "lab_patients",
+    "first_whole_base_outbound",
     "n_whole_base_outbound_account",
     "lab_explain_usable",
     "after_warmup",
@@ -89,7 +90,7 @@ def test_a_secretary_exporting_the_tiny_lab_s_whole_base_is_flagged():
     assert (every["rules_score"] > 0).sum() == 1
     assert list(exp["reasons"])[0] == (
         "300 records exported or extracted by this staff account, at least as many as the "
-        "300 patients the lab's logs name so far (its whole known patient population)"
+        "300 patients the lab's logs name so far (its whole known patient population), its first such export in these logs"
     )
 
 
@@ -111,7 +112,8 @@ def test_a_lab_naming_40_patients_needs_100_records(records):
     if records >= 100:
         assert list(exp["reasons"])[0] == (
             "100 records exported or extracted by this staff account, at least as many as "
-            "the 40 patients the lab's logs name so far (its whole known patient population)"
+            "the 40 patients the lab's logs name so far (its whole known patient population), "
+            "its first such export in these logs"
         )
 
 
@@ -119,11 +121,20 @@ def test_a_routine_whole_base_export_is_not_flagged():
     # three weekly exports of every patient (billing): a routine, none fires
     s = _exports(_scored([(35, 300), (42, 300), (49, 300)]))
     assert s["n_whole_base_outbound_account"].tolist() == [3.0, 3.0, 3.0]
+    assert s["first_whole_base_outbound"].tolist() == [1.0, 0.0, 0.0]
     assert (s["rule_staff_whole_base_export"] == 0.0).all()
-    # two runs in the evidence are not yet a series: both fire (a known false positive,
-    # stated in rules.toml)
+    # two runs in the evidence are not yet a series: the first fires (a known false
+    # positive, stated in rules.toml), the second is a repeat of the account's known work
     s = _exports(_scored([(35, 300), (42, 300)]))
-    assert s["rule_staff_whole_base_export"].tolist() == [6.0, 6.0]
+    assert s["rule_staff_whole_base_export"].tolist() == [6.0, 0.0]
+
+
+def test_an_export_in_the_warm_up_does_not_make_a_later_one_a_repeat():
+    # day 11 (warm-up, 120 patients named): 300 records reach the floor, not counted as a
+    # whole-base export; day 35 (300 named): the first after the warm-up, it fires
+    s = _exports(_scored([(11, 300), (35, 300)]))
+    assert s["first_whole_base_outbound"].tolist() == [0.0, 1.0]
+    assert s["rule_staff_whole_base_export"].tolist() == [0.0, 6.0]
 
 
 def test_an_interface_account_exporting_everyone_is_not_flagged():
@@ -151,17 +162,31 @@ def test_logs_without_clinical_work_give_no_population():
     assert exp["rules_score"] == 0.0
 
 
-def test_a_first_bulk_export_of_the_whole_base_fires_both_rules():
-    # 800 records, the account's first export of 500 or more, against 300 patients: size
-    # and coverage, two findings (6 + 6)
+def test_a_first_bulk_export_of_the_whole_base_is_judged_once():
+    # 800 records, the account's first export of 500 or more, against 300 patients: one
+    # export judged by size once, by the 500-record line (6, not 12)
     exp = _exports(_scored([(35, 800)])).iloc[0]
+    assert exp["first_whole_base_outbound"] == 1.0
     assert exp["rule_staff_first_bulk_export"] == 6.0
-    assert exp["rule_staff_whole_base_export"] == 6.0
-    assert exp["rules_score"] == 12.0
-    assert list(exp["reasons"])[:2] == [
+    assert exp["rule_staff_whole_base_export"] == 0.0
+    assert exp["rules_score"] == 6.0
+    assert list(exp["reasons"])[0] == (
         "first export or extraction of 500 records or more by this account: 800 records, "
         "against 300 patients seen at the lab so far; no earlier export or extraction in "
-        "these logs",
-        "800 records exported or extracted by this staff account, at least as many as the "
-        "300 patients the lab's logs name so far (its whole known patient population)",
-    ]
+        "these logs"
+    )
+
+
+def test_each_export_is_judged_by_size_once():
+    # 600 records on day 35 (against 300 patients: the first bulk export, judged by the
+    # 500-record line; also the first whole-base one), then 900 on day 42: neither rule
+    # fires on it (a repeat); with the first one 450 records (below the line, above the
+    # 300 patients), the same happens by the whole-base rule
+    s = _exports(_scored([(35, 600), (42, 900)]))
+    assert s["rule_staff_first_bulk_export"].tolist() == [6.0, 0.0]
+    assert s["rule_staff_whole_base_export"].tolist() == [0.0, 0.0]
+    s = _exports(_scored([(35, 450), (42, 900)]))
+    # 450: the first whole-base export (6); 900: the first bulk one (6), not the first
+    # whole-base one
+    assert s["rule_staff_whole_base_export"].tolist() == [6.0, 0.0]
+    assert s["rule_staff_first_bulk_export"].tolist() == [0.0, 6.0]

@@ -76,7 +76,7 @@ habits (:mod:`labforensics.features.habits`)
     job from its regularity, whatever its action codes); by size
     (:mod:`labforensics.features.bulk`): ``after_warmup``, ``first_bulk_outbound``,
     ``n_bulk_outbound_account``, ``records_out_before_max``,
-    ``n_whole_base_outbound_account``.
+    ``first_whole_base_outbound``, ``n_whole_base_outbound_account``.
 baselines
     For each metric ``m`` of :data:`BASELINE_METRICS` (per unit):
     ``m_z_own`` (against the account's own units of the same activity),

@@ -23,6 +23,11 @@ smaller ones came before:
 ``records_out_before_max``
     The most records any earlier session of the account sent out in the evidence (0
     when none did): what "its earlier exports held at most N" says in a reason.
+``first_whole_base_outbound``
+    1 for the account's first session after the warm-up sending out at least as many
+    records as the lab's patients known at its end (``records_out_share_lab_raw >= 1``,
+    the denominator floored at ``FeatureParams.min_lab_patients``); in the warm-up the
+    patients the logs name are a floor, so an export there does not count.
 ``n_whole_base_outbound_account``
     The account's sessions sending out at least as many records as the lab's patients
     known at the end of the session (``records_out_share_lab_raw >= 1``, the
@@ -50,6 +55,7 @@ BULK_FEATURES: tuple[str, ...] = (
     "first_bulk_outbound",
     "n_bulk_outbound_account",
     "records_out_before_max",
+    "first_whole_base_outbound",
     "n_whole_base_outbound_account",
 )
 
@@ -113,4 +119,7 @@ def bulk_outbound(
     out["records_out_before_max"][d["i"].to_numpy()] = before.to_numpy(dtype="float64")
     lead = d[d["r"] >= BULK_EXPORT_RECORDS].drop_duplicates("a")["i"].to_numpy()
     out["first_bulk_outbound"][lead] = after[lead]
+    sel = (whole & (after > 0))[d["i"].to_numpy()]
+    lead = d[sel].drop_duplicates("a")["i"].to_numpy()
+    out["first_whole_base_outbound"][lead] = 1.0
     return out

@@ -131,6 +131,9 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "records_out_before_max": _spec(
         "records", 10, "most records sent out by an earlier session of the account"
     ),
+    "first_whole_base_outbound": _spec(
+        "flag", 1, "the account's first export of as many records as the lab's patients"
+    ),
     "n_whole_base_outbound_account": _spec(
         "count", 1, "the account's sessions sending out as many records as the lab's patients"
     ),
