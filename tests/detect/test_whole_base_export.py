@@ -90,7 +90,7 @@ def test_a_secretary_exporting_the_tiny_lab_s_whole_base_is_flagged():
     assert (every["rules_score"] > 0).sum() == 1
     assert list(exp["reasons"])[0] == (
         "300 records exported or extracted by this staff account, at least as many as the "
-        "300 patients the lab's logs name so far (its whole known patient population), its first such export in these logs"
+        "300 patients the lab's logs name so far (its whole known patient population); no earlier export or extraction in these logs"
     )
 
 
@@ -112,8 +112,8 @@ def test_a_lab_naming_40_patients_needs_100_records(records):
     if records >= 100:
         assert list(exp["reasons"])[0] == (
             "100 records exported or extracted by this staff account, at least as many as "
-            "the 40 patients the lab's logs name so far (its whole known patient population), "
-            "its first such export in these logs"
+            "the 40 patients the lab's logs name so far (its whole known patient population); "
+            "no earlier export or extraction in these logs"
         )
 
 
@@ -124,17 +124,27 @@ def test_a_routine_whole_base_export_is_not_flagged():
     assert s["first_whole_base_outbound"].tolist() == [1.0, 0.0, 0.0]
     assert (s["rule_staff_whole_base_export"] == 0.0).all()
     # two runs in the evidence are not yet a series: the first fires (a known false
-    # positive, stated in rules.toml), the second is a repeat of the account's known work
+    # positive, stated in rules.toml), the second repeats a volume the account already
+    # took out (300 records, as many as the 300 patients)
     s = _exports(_scored([(35, 300), (42, 300)]))
     assert s["rule_staff_whole_base_export"].tolist() == [6.0, 0.0]
 
 
-def test_an_export_in_the_warm_up_does_not_make_a_later_one_a_repeat():
-    # day 11 (warm-up, 120 patients named): 300 records reach the floor, not counted as a
-    # whole-base export; day 35 (300 named): the first after the warm-up, it fires
-    s = _exports(_scored([(11, 300), (35, 300)]))
-    assert s["first_whole_base_outbound"].tolist() == [0.0, 1.0]
+def test_an_earlier_smaller_export_does_not_hide_the_first_whole_base_one():
+    # day 11 (warm-up, 120 patients named): 150 records, reaching the floor but not judged
+    # (warm-up); day 35 (300 named): 300 records, more than any earlier export: it fires,
+    # its reason giving the earlier 150
+    s = _exports(_scored([(11, 150), (35, 300)]))
+    assert s["first_whole_base_outbound"].tolist() == [1.0, 1.0]
     assert s["rule_staff_whole_base_export"].tolist() == [0.0, 6.0]
+    assert list(s.iloc[1]["reasons"])[0] == (
+        "300 records exported or extracted by this staff account, at least as many as the "
+        "300 patients the lab's logs name so far (its whole known patient population); its "
+        "earlier exports or extractions in these logs held at most 150 records"
+    )
+    # with 300 records on day 11 the day-35 export repeats a volume already taken out
+    s = _exports(_scored([(11, 300), (35, 300)]))
+    assert s["rule_staff_whole_base_export"].tolist() == [0.0, 0.0]
 
 
 def test_an_interface_account_exporting_everyone_is_not_flagged():

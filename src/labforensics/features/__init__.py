@@ -533,8 +533,8 @@ def _outbound_habits(
     first, n_out = first_outbound(acct, start, v["records_out"], t0, params.warmup.value)
     reg = regular_job(lab, acct, loc, per.ecode, ev["action"],
                       None if ctx is None else ctx.lab_span)  # fmt: skip
-    bulk = bulk_outbound(acct, start, v["records_out"], v["records_out_share_lab_raw"], t0,
-                         params.warmup.value)  # fmt: skip
+    den = np.maximum(v["lab_patients"].to_numpy(dtype="float64"), params.min_lab_patients)
+    bulk = bulk_outbound(acct, start, v["records_out"], den, t0, params.warmup.value)
     return {
         "first_outbound": pd.Series(first, index=ss.index),
         "n_outbound_account": pd.Series(n_out, index=ss.index),

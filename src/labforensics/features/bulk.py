@@ -24,10 +24,13 @@ smaller ones came before:
     The most records any earlier session of the account sent out in the evidence (0
     when none did): what "its earlier exports held at most N" says in a reason.
 ``first_whole_base_outbound``
-    1 for the account's first session after the warm-up sending out at least as many
-    records as the lab's patients known at its end (``records_out_share_lab_raw >= 1``,
-    the denominator floored at ``FeatureParams.min_lab_patients``); in the warm-up the
-    patients the logs name are a floor, so an export there does not count.
+    1 for a session sending out at least as many records as the lab's patients known at
+    its end (``records_out_share_lab_raw >= 1``, the denominator floored at
+    ``FeatureParams.min_lab_patients``) when no earlier session of the account sent out
+    as many (``records_out_before_max`` below that denominator): the first time the
+    account takes out a volume of the lab's whole known base. A repeat of such a volume
+    (a yearly statistics run's second year, the second run of a billing export) is the
+    account's known work.
 ``n_whole_base_outbound_account``
     The account's sessions sending out at least as many records as the lab's patients
     known at the end of the session (``records_out_share_lab_raw >= 1``, the
@@ -64,7 +67,7 @@ def bulk_outbound(
     acct: np.ndarray,
     start: pd.Series,
     records_out: pd.Series,
-    share_raw: pd.Series,
+    lab_den: np.ndarray,
     lab_t0: np.ndarray,
     warmup_ns: int,
 ) -> dict[str, np.ndarray]:
@@ -78,9 +81,9 @@ def bulk_outbound(
     start : pandas.Series of datetime64 UTC, shape (n_sessions,)
     records_out : pandas.Series of float64, shape (n_sessions,)
         Records exported or extracted by the session.
-    share_raw : pandas.Series of float64, shape (n_sessions,)
-        ``records_out_share_lab_raw``: records out over the lab's patients known at the
-        end of the session (floored denominator), uncapped.
+    lab_den : numpy.ndarray of float64, shape (n_sessions,)
+        The lab's patients known at the end of the session, floored at
+        ``FeatureParams.min_lab_patients``: the denominator of ``records_out_share_lab``.
     lab_t0 : numpy.ndarray of int64, shape (n_sessions,)
         First instant of the session's lab evidence (ns since the epoch).
     warmup_ns : int
@@ -100,9 +103,9 @@ def bulk_outbound(
     has = acct >= 0
     if not has.any():
         return out
-    share = np.nan_to_num(share_raw.to_numpy(dtype="float64"), nan=0.0)
+    den = np.asarray(lab_den, dtype="float64")
     bulk = has & (rec >= BULK_EXPORT_RECORDS)
-    whole = has & (rec > 0) & (share >= 1.0)
+    whole = has & (rec > 0) & (rec >= den)
     by_acct = pd.Series(np.where(has, acct, -1))
     out["n_bulk_outbound_account"] = np.where(
         has, pd.Series(bulk.astype("float64")).groupby(by_acct).transform("sum"), 0.0
@@ -119,7 +122,6 @@ def bulk_outbound(
     out["records_out_before_max"][d["i"].to_numpy()] = before.to_numpy(dtype="float64")
     lead = d[d["r"] >= BULK_EXPORT_RECORDS].drop_duplicates("a")["i"].to_numpy()
     out["first_bulk_outbound"][lead] = after[lead]
-    sel = (whole & (after > 0))[d["i"].to_numpy()]
-    lead = d[sel].drop_duplicates("a")["i"].to_numpy()
-    out["first_whole_base_outbound"][lead] = 1.0
+    first_whole = whole & (out["records_out_before_max"] < den)
+    out["first_whole_base_outbound"] = first_whole.astype("float64")
     return out
