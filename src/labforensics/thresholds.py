@@ -7,7 +7,7 @@ refer to the constant, so the number lives in one place only.
 
 from __future__ import annotations
 
-__all__ = ["FAILED_LOGIN_BURST", "NAMED"]
+__all__ = ["BULK_EXPORT_RECORDS", "FAILED_LOGIN_BURST", "NAMED"]
 
 #: Failed logins that make a burst (a brute-force sign): 5.
 #:
@@ -26,5 +26,23 @@ __all__ = ["FAILED_LOGIN_BURST", "NAMED"]
 #: ``success_after_failed_burst_new_ip``.
 FAILED_LOGIN_BURST: int = 5
 
+#: Records that make an export or extraction a bulk one: 500.
+#:
+#: Source: the HIPAA Breach Notification Rule, 45 CFR 164.408(a)-(b): a breach
+#: "involving 500 or more individuals" is notified to the Secretary contemporaneously
+#: (and to prominent media outlets, 164.406), a smaller one in a yearly log. Without an
+#: authorisation register the size of an export is all there is to judge a staff
+#: account's first large one by; the regulator's own line between a reportable incident
+#: and a logged one is the line used (a record stands for an individual, an upper
+#: bound: a record is not always a patient).
+#:
+#: Used by :func:`labforensics.features.bulk.bulk_outbound` (``first_bulk_outbound``,
+#: ``n_bulk_outbound_account``) and the detection rules ``staff_first_bulk_export`` and
+#: ``staff_bulk_export_short_logs``.
+BULK_EXPORT_RECORDS: int = 500
+
 #: Thresholds a rule file may name as ``"$NAME"`` in a condition's ``value``.
-NAMED: dict[str, int | float] = {"FAILED_LOGIN_BURST": FAILED_LOGIN_BURST}
+NAMED: dict[str, int | float] = {
+    "BULK_EXPORT_RECORDS": BULK_EXPORT_RECORDS,
+    "FAILED_LOGIN_BURST": FAILED_LOGIN_BURST,
+}

@@ -112,8 +112,9 @@ def test_staff_first_bulk_export_rule(first_feats):
     # a series of 5, sec.a's second export is not a first
     assert hit["account"].tolist() == ["sec.a"] and hit["records_out"].tolist() == [800]
     assert render_reason(RULES["staff_first_bulk_export"], hit.iloc[0].to_dict()) == (
-        "first export or extraction by this account: 800 records, against 300 patients "
-        "seen at the lab so far"
+        "first export or extraction of 500 records or more by this account: 800 records, "
+        "against 300 patients seen at the lab so far; no earlier export or extraction in "
+        "these logs"
     )
 
 

@@ -52,9 +52,9 @@ def test_only_export_in_four_days_of_logs_is_flagged_with_an_honest_reason():
     assert exp["rules_score"] == 6.0 and bool(exp["flagged"]) and exp["rank"] == 1
     # the lab's logs name 2 patients (P1, P2) by then: a floor, said as such
     assert list(exp["reasons"]) == [
-        "only export or extraction by this account in these logs, within their first days "
-        "(an earlier one may predate them): 5,000 records, against 2 patients the lab's "
-        "logs name so far"
+        "only export or extraction of 500 records or more by this account in these logs, "
+        "within their first days (an earlier one may predate them): 5,000 records, against "
+        "2 patients the lab's logs name so far; no earlier export or extraction in these logs"
     ]
     # the reading sessions fire nothing
     assert (s.iloc[:-1]["rules_score"] == 0.0).all() and not s.iloc[:-1]["flagged"].any()

@@ -23,8 +23,11 @@ number, a string or a boolean; a string ``"$NAME"`` names a shared threshold of
 :data:`labforensics.thresholds.NAMED` (``"$FAILED_LOGIN_BURST"``). A missing feature
 value never satisfies a condition. Nothing is evaluated as code: the file is data, checked against this
 whitelist. ``reason`` is a template whose fields are feature or key columns,
-plus ``start_local`` (``HH:MM`` local start time); format specs are allowed,
-attribute and index access are not.
+plus ``start_local`` (``HH:MM`` local start time) and the phrases of
+:data:`DERIVED_FIELDS` (``earlier_exports``: "its earlier exports or extractions in
+these logs held at most 20 records", or "no earlier export or extraction in these
+logs", from ``records_out_before_max``); format specs are allowed, attribute and index
+access are not.
 
 ``rationale`` (a non-empty string), ``references`` and ``known_false_positives``
 (non-empty strings, or non-empty lists of non-empty strings) are required: a rule
@@ -51,7 +54,14 @@ import pandas as pd
 from ..errors import ParameterError
 from ..thresholds import NAMED
 
-__all__ = ["Condition", "Rule", "apply_rules", "default_rules_path", "load_rules"]
+__all__ = [
+    "DERIVED_FIELDS",
+    "Condition",
+    "Rule",
+    "apply_rules",
+    "default_rules_path",
+    "load_rules",
+]
 
 UNITS = ("session", "account_day", "account_month")
 OPS = {
@@ -63,6 +73,20 @@ OPS = {
     "!=": operator.ne,
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _earlier_exports(v: object) -> str:
+    """The phrase of ``earlier_exports`` for ``records_out_before_max`` = ``v``."""
+    if not isinstance(v, int | float | np.number) or isinstance(v, bool) or not np.isfinite(v):
+        return "?"
+    if v > 0:
+        return f"its earlier exports or extractions in these logs held at most {v:,.0f} records"
+    return "no earlier export or extraction in these logs"
+
+
+#: Reason fields that are phrases made from a feature column: name -> (column, phrase of
+#: its value). A rule using one reads the column (a table without it skips the rule).
+DERIVED_FIELDS = {"earlier_exports": ("records_out_before_max", _earlier_exports)}
 
 
 @dataclass(frozen=True)
@@ -95,7 +119,9 @@ class Rule:
 
     def features(self) -> set[str]:
         """Columns the rule reads."""
-        return {c.feature for c in (*self.all, *self.any)} | _template_fields(self.reason)
+        fields = {DERIVED_FIELDS[f][0] if f in DERIVED_FIELDS else f
+                  for f in _template_fields(self.reason)}  # fmt: skip
+        return {c.feature for c in (*self.all, *self.any)} | fields
 
 
 def default_rules_path() -> Path:
@@ -286,6 +312,10 @@ def render_reason(rule: Rule, row: dict[str, object]) -> str:
     ctx = {}
     capped = []
     for f in _template_fields(rule.reason) | {"start_local"}:
+        if f in DERIVED_FIELDS:
+            src, phrase = DERIVED_FIELDS[f]
+            ctx[f] = phrase(row.get(src))
+            continue
         v = row.get(f)
         ctx[f] = v if v is not None and not (isinstance(v, float) and np.isnan(v)) else "?"
         if f.startswith("share") and isinstance(ctx[f], float | int) and ctx[f] > 1:

@@ -66,12 +66,17 @@ explanation (:mod:`labforensics.features.explained`)
     day (:func:`labforensics.features.explained.pooled_counts`);
     ``unexplained_p_family`` (``unexplained_p`` with Bonferroni's adjustment for
     the units of the table tested) and ``unexplained_share_touched`` (unexplained
-    patients over every patient the unit touched, read or worked on).
+    patients over every patient the unit touched, read or worked on); per session,
+    ``lab_explain_usable`` (the session's lab has an explanation signal, whatever the
+    session's own events).
 habits (:mod:`labforensics.features.habits`)
     ``first_outbound`` (the account's first session with records out, after the
     warm-up), ``n_outbound_account`` (its sessions with records out over the
     evidence), ``regular_job`` (a session of an account learned to be a scheduled
-    job from its regularity, whatever its action codes).
+    job from its regularity, whatever its action codes); by size
+    (:mod:`labforensics.features.bulk`): ``after_warmup``, ``first_bulk_outbound``,
+    ``n_bulk_outbound_account``, ``records_out_before_max``,
+    ``first_whole_base_outbound``, ``n_whole_base_outbound_account``.
 baselines
     For each metric ``m`` of :data:`BASELINE_METRICS` (per unit):
     ``m_z_own`` (against the account's own units of the same activity),
@@ -121,10 +126,12 @@ from ..schema import ACCOUNT_KINDS, STRING, check_table
 from .authorisation import add_authorisation_features
 from .baselines import MAD_TO_SD as MAD_TO_SD
 from .baselines import _add_baselines, _codes, robust_z
+from .bulk import bulk_outbound
 from .explained import (
     EXPLAINED_SHARE_EHR,
     Explanation,
     explain_accesses,
+    lab_signal,
     pooled_counts,
     session_windows,
     unit_counts,
@@ -336,6 +343,7 @@ def _unit_tables(
     pat_code = pd.factorize(ev["patient"])[0] if len(ev) else np.zeros(0, np.int64)
     v.update(unit_counts(per.ecode, len(ss), pat_code, ex))
     v["explain_window_days"] = session_windows(ex, lab, role)
+    v["lab_explain_usable"] = lab_signal(ex.labs, lab.astype(object))[0].astype("float64")
     v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params, ctx))
     v.update(_time_features(loc, lab, account, params))
     roster = night_habits(v, {"lab": lab, "account": account, "role": role, "kind": kind},
@@ -517,17 +525,21 @@ def _outbound_habits(
     params: FeatureParams,
     ctx: BatchContext | None = None,
 ) -> dict[str, pd.Series]:
-    """``first_outbound``, ``n_outbound_account`` and ``regular_job`` per session (the
-    lab's first instant and evidence span from ``ctx`` when given)."""
+    """``first_outbound``, ``n_outbound_account``, ``regular_job`` and the bulk exports
+    of :mod:`labforensics.features.bulk` per session (the lab's first instant and
+    evidence span from ``ctx`` when given)."""
     acct = _codes([lab, account])
     t0 = lab_first_instant(ev if ctx is None else ctx.first_event, lab, start)
     first, n_out = first_outbound(acct, start, v["records_out"], t0, params.warmup.value)
     reg = regular_job(lab, acct, loc, per.ecode, ev["action"],
                       None if ctx is None else ctx.lab_span)  # fmt: skip
+    den = np.maximum(v["lab_patients"].to_numpy(dtype="float64"), params.min_lab_patients)
+    bulk = bulk_outbound(acct, start, v["records_out"], den, t0, params.warmup.value)
     return {
         "first_outbound": pd.Series(first, index=ss.index),
         "n_outbound_account": pd.Series(n_out, index=ss.index),
         "regular_job": pd.Series(reg, index=ss.index),
+        **{c: pd.Series(x, index=ss.index) for c, x in bulk.items()},
     }
 
 

@@ -12,15 +12,15 @@ per event, gathered while the batches are sessionized):
 * the explanation of patient accesses (:mod:`labforensics.features.explained`): the
   patient's clinical events at the lab by any account, the colleagues' accesses within
   the window, the (lab, role) windows from every staff account's gaps, the lab's
-  routine unexplained rate: :func:`~labforensics.features.explained.explain_accesses`
+  routine unexplained rate and explanation signal (``lab_explain_usable``): :func:`~labforensics.features.explained.explain_accesses`
   runs once over the lab's events naming a patient (``seq``, ``ts``, account, patient,
   action, role and kind of the event's session: dictionary-encoded), plus one row per
   role seen on the other events (the windows table lists every (lab, role));
 * the lab's distinct patients to date (``share_lab_patients``, ``lab_patients``,
-  ``records_out_share_lab``, per session and per account-day and -month): each
-  patient's first sighting at the lab;
-* the lab's first instant (``first_outbound``'s and ``new_*``'s warm-up): its first
-  event;
+  ``records_out_share_lab``, per session and per account-day and -month, and so
+  ``n_whole_base_outbound_account``): each patient's first sighting at the lab;
+* the lab's first instant (the warm-up of ``first_outbound``, ``new_*``,
+  ``after_warmup`` and ``first_bulk_outbound``): its first event;
 * the days the lab's sessions span (``regular_job``);
 * the colleague nights of staff night sessions and the night roster
   (:mod:`labforensics.features.night`): over the lab's every session (session-level

@@ -116,9 +116,27 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     ),
     "explain_usable": _spec("flag", 1, "the lab's evidence records its clinical events"),
     "explain_window_days": _spec("days", 1, "explanation window"),
+    "lab_explain_usable": _spec("flag", 1, "the lab's evidence records its clinical work"),
     "first_outbound": _spec("flag", 1, "the account's first export or extraction"),
     "n_outbound_account": _spec("count", 1, "the account's sessions sending records out"),
     "regular_job": _spec("flag", 1, "a session of a recurring job (learned from regularity)"),
+    # labforensics.features.bulk
+    "after_warmup": _spec("flag", 1, "the session starts after the lab's warm-up"),
+    "first_bulk_outbound": _spec(
+        "flag", 1, "the account's first export or extraction of 500 records or more"
+    ),
+    "n_bulk_outbound_account": _spec(
+        "count", 1, "the account's sessions sending 500 records or more out"
+    ),
+    "records_out_before_max": _spec(
+        "records", 10, "most records sent out by an earlier session of the account"
+    ),
+    "first_whole_base_outbound": _spec(
+        "flag", 1, "the account's first export of as many records as the lab's patients"
+    ),
+    "n_whole_base_outbound_account": _spec(
+        "count", 1, "the account's sessions sending out as many records as the lab's patients"
+    ),
     # authorisation register (issue 14 item 1): labforensics.features.authorisation
     "ops_beyond": _spec("count", 1, "exports/extractions beyond their authorisation"),
     "ops_unregistered": _spec("count", 1, "exports/extractions with no register row"),
