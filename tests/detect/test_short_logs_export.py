@@ -54,7 +54,11 @@ def test_only_export_in_four_days_of_logs_is_flagged_with_an_honest_reason():
     assert list(exp["reasons"]) == [
         "only export or extraction of 500 records or more by this account in these logs, "
         "within their first days (an earlier one may predate them): 5,000 records, against "
-        "2 patients the lab's logs name so far; no earlier export or extraction in these logs"
+        "2 patients the lab's logs name so far; no earlier export or extraction in these logs",
+        # the volume, against the account's 5 sessions of every activity (no export
+        # baseline exists): median 0, MAD 0, scale 10 records, z = 500 (qa17 c08)
+        "records exported or extracted: 5,000 records, where the median of its baseline "
+        "is 0 records",
     ]
     # the reading sessions fire nothing
     assert (s.iloc[:-1]["rules_score"] == 0.0).all() and not s.iloc[:-1]["flagged"].any()

@@ -287,8 +287,8 @@ def apply_peer_summaries(
 
     For each metric ``m``: ``m_z_peer_role`` from every lab's summaries
     (:func:`~labforensics.features.baselines.cross_lab_z`), then ``m_z`` (own, else
-    peer-lab, else peer-role) and, where neither own nor peer-lab was defined,
-    ``m_ref``, as :func:`labforensics.features.baselines._add_baselines` combines them.
+    peer-lab, else peer-role, else own units of every activity) and, where neither
+    own nor peer-lab was defined and the peer-role is, ``m_ref``, as :func:`labforensics.features.baselines._add_baselines` combines them.
     Then the night rota: the other labs' colleague nights of the summaries'
     :data:`NIGHT_ROSTER` (:func:`labforensics.features.night.add_other_labs`).
     Exact: the whole-case computation reads the same summaries.
@@ -328,9 +328,13 @@ def apply_peer_summaries(
                                            feature_spec(str(m)).min_scale,
                                            params.min_history)  # fmt: skip
             v[f"{m}_z_peer_role"] = z_role
-            local = v[f"{m}_z_own"].notna() | v[f"{m}_z_peer_lab"].notna()
-            v[f"{m}_z"] = v[f"{m}_z_own"].fillna(v[f"{m}_z_peer_lab"]).fillna(z_role)
-            v[f"{m}_ref"] = v[f"{m}_ref"].where(local, ref_role)
+            # own, peer-lab, peer-role, then the account's units of every activity
+            # (features.baselines._add_baselines); a lab's own ref stands where the
+            # cross-lab peer-role has none (then the lab's had none either)
+            keep = v[f"{m}_z_own"].notna() | v[f"{m}_z_peer_lab"].notna() | z_role.isna()
+            v[f"{m}_z"] = (v[f"{m}_z_own"].fillna(v[f"{m}_z_peer_lab"]).fillna(z_role)
+                           .fillna(v[f"{m}_z_own_all"]))  # fmt: skip
+            v[f"{m}_ref"] = v[f"{m}_ref"].where(keep, ref_role)
         tables[u] = FeatureTable(t.unit, t.keys, v, t.key_columns)
     if family is not None:  # Bonferroni over every lab's sittings, not this lab's
         for u, t in list(tables.items()):

@@ -90,7 +90,9 @@ baselines
     with a regular history of its own is judged against it: that is what keeps
     the monthly billing export or a nightly job low) and ``m_ref`` is the median
     it was measured against. Activity is ``outbound`` (records sent out) or not,
-    so an export is compared with exports. Baselines use the whole evidence
+    so an export is compared with exports; where no group of that activity has
+    ``min_history`` units, ``m_z_own_all`` (the account's units of every activity:
+    a first export against the account's zero-export days) is the last fallback. Baselines use the whole evidence
     period (a retrospective investigation): a one-off stands out against the
     median of the account's other units whether it came first or last.
 

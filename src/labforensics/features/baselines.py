@@ -180,18 +180,32 @@ def cross_lab_z(
 def _add_baselines(
     values: pd.DataFrame, keys: pd.DataFrame, unit: str, params: FeatureParams
 ) -> None:
-    """Add ``m_z_own``, ``m_z_peer_lab``, ``m_z_peer_role``, ``m_z``, ``m_ref`` in place.
+    """Add ``m_z_own``, ``m_z_peer_lab``, ``m_z_peer_role``, ``m_z_own_all``, ``m_z``,
+    ``m_ref`` in place.
 
-    ``m_z_own`` and ``m_z_peer_lab`` use one lab's units only; ``m_z_peer_role``
-    (same role, every lab) is computed from per-lab summaries
+    ``m_z_own``, ``m_z_peer_lab`` and ``m_z_own_all`` use one lab's units only;
+    ``m_z_peer_role`` (same role, every lab) is computed from per-lab summaries
     (:func:`lab_summaries`, :func:`cross_lab_z`), never from pooled unit rows, so the
     stage can later run lab by lab and hand up only those summaries.
+
+    The first three compare a unit with units of the same activity (records sent out
+    or not). ``m_z_own_all`` compares it with *every* unit of the account, whatever
+    its activity, and is the last fallback of ``m_z``: used only where no group of
+    the same activity has ``min_history`` units (an account's first export, when no
+    colleague of its role exports either). Without it such a unit had no baseline at
+    all, its ``*_z`` was missing, the detectors read 0 ("constant") and a
+    5,000-record export by an interface account that had sent nothing out for 13
+    days scored "no deviation" (qa17 c08, shared case 008 b). Against the account's
+    own units the median export is 0, so the volume itself is the deviation, scaled
+    by the metric's minimum scale (10 records): "never did this" is what the
+    account's own history says. No threshold is involved.
     """
     outbound = (values["records_out"] > 0).astype("int8")
     lab, acct, role = keys["lab"], keys["account"], keys["role"].fillna("?")
     groups = {  # integer codes: the strings are hashed once per grouping
         "own": [pd.Series(_codes([lab, acct, outbound]), index=values.index)],
         "peer_lab": [pd.Series(_codes([lab, role, outbound]), index=values.index)],
+        "own_all": [pd.Series(_codes([lab, acct]), index=values.index)],
     }
     peer = pd.Series(_codes([role, outbound]), index=values.index)
     k = params.min_history
@@ -208,9 +222,13 @@ def _add_baselines(
             values[m].astype("float64"), peer, summ, ms, k
         )
         values[f"{m}_z_peer_role"] = zs["peer_role"]
-        z = zs["own"].fillna(zs["peer_lab"]).fillna(zs["peer_role"])
+        z = zs["own"].fillna(zs["peer_lab"]).fillna(zs["peer_role"]).fillna(zs["own_all"])
         ref = refs["own"].where(
-            zs["own"].notna(), refs["peer_lab"].where(zs["peer_lab"].notna(), refs["peer_role"])
+            zs["own"].notna(),
+            refs["peer_lab"].where(
+                zs["peer_lab"].notna(),
+                refs["peer_role"].where(zs["peer_role"].notna(), refs["own_all"]),
+            ),
         )
         values[f"{m}_z"] = z
         values[f"{m}_ref"] = ref

@@ -184,6 +184,7 @@ _BASELINE_SUFFIX = {
     "_z_own": "own history",
     "_z_peer_lab": "peers (same role, same lab)",
     "_z_peer_role": "peers (same role, all labs)",
+    "_z_own_all": "own history, every activity",
     "_z": "baseline",
     "_ref": "baseline median",
 }
@@ -210,7 +211,7 @@ def feature_spec(name: str) -> FeatureSpec:
     """
     if name in FEATURE_SPECS:
         return FEATURE_SPECS[name]
-    for suf in ("_z_own", "_z_peer_lab", "_z_peer_role", "_z"):
+    for suf in ("_z_own", "_z_peer_lab", "_z_peer_role", "_z_own_all", "_z"):
         if name.endswith(suf):
             base = name[: -len(suf)]
             return _spec(
