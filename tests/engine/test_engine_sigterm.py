@@ -135,12 +135,15 @@ def test_no_events_folder_after_sigterm(tmp_path):
         assert proc.stdout.readline().strip() == b"SOURCES"
         held = [p for p in root.iterdir() if p.name.startswith("labforensics-events-")]
         # one events file per lab, the scored tables set aside after detection, the
-        # session table after collect (labforensics.session_files), and the evidence
-        # files streamed into a store under the budget (engine.streamed_files)
+        # session table after collect (labforensics.session_files), each lab's slim
+        # session table and its positions in the case's order (labforensics.session_labs),
+        # and the evidence files streamed into a store under the budget
+        # (engine.streamed_files)
         names = sorted(p.name for p in held[0].iterdir()) if len(held) == 1 else []
         assert names == ["events-0.arrow", "events-1.arrow", "evidence-store", "scores.parquet",
                          "scores_account_day.parquet", "scores_account_month.parquet",
-                         "sessions.parquet"]  # fmt: skip
+                         "sessions.parquet", "slim-0.pkl", "slim-0.pos.npy", "slim-1.pkl",
+                         "slim-1.pos.npy"]  # fmt: skip
         assert not [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=60)
