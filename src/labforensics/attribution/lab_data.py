@@ -218,8 +218,15 @@ def _producible(patients: pd.Series, t_ns: pd.Series, rows: pd.Series | None) ->
     date (True for a patient with none); aligned with ``patients``."""
     if rows is None or not len(rows):
         return pd.Series(True, index=patients.index)
-    r = patients.map(rows).fillna(NO_ROW_DATE).astype("int64").to_numpy()
-    return pd.Series(r <= t_ns.to_numpy(), index=patients.index)
+    return pd.Series(_row_of(patients, rows) <= t_ns.to_numpy(), index=patients.index)
+
+
+def _row_of(patients: pd.Series, rows: pd.Series) -> np.ndarray:
+    """Each patient's row date (int64 ns, exact), :data:`NO_ROW_DATE` where none."""
+    if not len(rows):
+        return np.full(len(patients), NO_ROW_DATE, dtype=np.int64)
+    i = rows.index.get_indexer(patients.astype(str))
+    return np.where(i >= 0, rows.to_numpy(dtype=np.int64)[i], NO_ROW_DATE).astype(np.int64)
 
 
 def _row_dates(ctx: _Context, lab: str) -> pd.Series:
@@ -408,7 +415,11 @@ def prepare(
         pe = _patient_events(events, lab) if has_logs else None
         hz = horizons.get(lab)
         rows = _row_dates(ctx, lab)
-        row_ns = u["patient"].astype(str).map(rows).fillna(NO_ROW_DATE).astype("int64").to_numpy()
+        row_ns = (
+            np.where(lk, _row_of(u["patient"].astype(str), rows), NO_ROW_DATE)
+            if len(rows)
+            else None
+        )
         ids = frozenset(p["leak_id"].astype(str))
         seen = ctx.patients.loc[ctx.patients["lab"].astype(str) == lab, "patient"]
         data[lab] = _LabData(
@@ -432,7 +443,7 @@ def prepare(
             ops=_operations(ctx, pe, sessions, lab, leaked_set, sight_ns, params, rows)
             if has_logs
             else pd.DataFrame(),
-            row_ns=np.where(lk, row_ns, NO_ROW_DATE) if len(rows) else None,
+            row_ns=row_ns,
         )
         del pe  # one lab's patient events at a time
     return {
