@@ -61,7 +61,9 @@ the cut in ``[t - copy_lag_h, t]`` (:class:`AttributionParams`, a day) that fits
 best, not only at ``t``: an operation the evening after the copied data stop is
 no longer ruled out by that day's registrations (a factor ``1 / eps`` each), and
 two size-only operations within a day of each other with no patient known between
-their best cuts tie.
+their best cuts tie. The same dates bound the logged operations patient by patient: an
+operation before a leaked row's date cannot have produced it (:mod:`.likelihood`, "row
+dates"; :mod:`.op_likelihood`); not without the horizon, whose dates they are.
 
 Left-censoring (no registration dates). A lab known only from its events (an
 identifier list, no patient index) has its patients "known" from their first event:
@@ -142,12 +144,11 @@ from .likelihood import (
     cut_log10,
     marginal_loglik,
     mismatch_rate,
-    set_loglik,
     supports,
     verbal,
-    zone,
 )
 from .limits import limits, pairs_words
+from .op_likelihood import _op_loglik, row_date_universe
 from .params import AttributionParams
 from .tie import UNTIED, untied
 
@@ -187,59 +188,6 @@ def _material(d: _LabData, fmr: float | None, n_rows: int | None) -> bool:
     if d.n_unique is None:
         return d.n_linked > 0
     return d.n_unique >= horizon_m(int(n_rows or d.n_linked), fmr)
-
-
-def _op_loglik(
-    ops: pd.DataFrame,
-    known_ns: np.ndarray,
-    cum: np.ndarray,
-    n_leak: int,
-    n_uni: int,
-    eps: float,
-    tol: float,
-    dated: bool,
-    lag_ns: int = 0,
-    leaked: np.ndarray | None = None,
-    k_cens: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log-likelihood and producible count of each operation; a size-only operation
-    at ``t`` is weighed at its best cut in ``[t - lag_ns, t]`` (module docstring).
-    Without registration dates, the outside of a cut is isotonic
-    (:func:`~.likelihood.suffix_isotonic_loglik` on ``leaked``, in ``known_at`` order), and the leaked patients among the first ``k_cens`` (first
-    seen within the censoring period) are producible by a cut before them
-    (:mod:`.likelihood`, "left-censoring")."""
-    if ops.empty:
-        return np.zeros(0), np.zeros(0, dtype=np.int64)
-    kc = 0 if dated or leaked is None else int(k_cens)
-
-    def zn(kk: np.ndarray, cap: np.ndarray) -> dict[str, np.ndarray]:
-        # the censored zone of cuts kk (likelihood module, "left-censoring")
-        a, b, c = zone(leaked if leaked is not None else np.zeros(0, bool), cum, kk, cap, eps, kc)
-        return {"zone_n": a, "zone_n11": b, "zone_ll": c}
-
-    t = ops["t_ns"].to_numpy(dtype=np.int64)
-    k = np.searchsorted(known_ns, t, side="right")
-    k_lo = np.searchsorted(known_ns, t - lag_ns, side="right")
-    cut = ops["kind"].to_numpy() == "cut"
-    rec = ops["records"].to_numpy(dtype=float)
-    # one pass per size-only operation with patients known within its lag (a few dozen)
-    for i in np.flatnonzero(cut & (k_lo < k)):
-        ks = np.arange(k_lo[i], k[i] + 1)
-        cap = rec[i] / np.maximum((1.0 - tol) * np.maximum(ks, 1), 1e-9)
-        v = np.round(set_loglik(cum[ks], ks, n_leak, n_uni, eps, cap, free_outside=not dated,
-                                **zn(ks, cap)), 9)  # fmt: skip
-        k[i] = ks[len(v) - 1 - int(np.argmax(v[::-1]))]  # the latest of the best cuts
-    n_set = np.where(cut, k, ops["n_set"].to_numpy())
-    n11 = np.where(cut, cum[k], ops["n11"].to_numpy())
-    capacity = np.where(cut, rec / np.maximum((1.0 - tol) * np.maximum(n_set, 1), 1e-9), 1.0)
-    free = cut & (not dated)
-    ll = set_loglik(n11, n_set, n_leak, n_uni, eps, capacity, free_outside=free,
-                    **zn(k, capacity))  # fmt: skip
-    # a leaked patient first seen within the censoring period may have existed at t: a
-    # full or size-only operation there could have produced it
-    held = np.where(free, cum[np.maximum(k, kc)], n11)
-    prod = np.minimum(held, np.where(cut, rec, held)).astype(np.int64)
-    return ll, prod
 
 
 def lab_conclusion(
@@ -293,7 +241,6 @@ def lab_conclusion(
         }
     known_ns, leaked, n_late = _late_at_horizon(d.known_ns, d.leaked, horizon, tz)
     base["late_leaked"] = n_late
-    cum = np.concatenate([[0], np.cumsum(leaked, dtype=np.int64)])
     lag_ns = int(params.copy_lag_h * 3600e9)
     # without registration dates: the isotonic outside of a cut, and the patients first
     # seen within the lab's censoring period (likelihood module, "left-censoring")
@@ -304,9 +251,15 @@ def lab_conclusion(
     )
     if k_cens:
         base["censored_until"] = _iso(d.censor_end)
-    ll_ops, prod = _op_loglik(
-        d.ops, known_ns, cum, n_leak, n_uni, eps, tol, d.dated, lag_ns, leaked, k_cens
-    )
+    # the logged operations see a leaked patient from its row's date on (likelihood module,
+    # "row dates"): the dump's dates, read as the horizon is, so not without it
+    rows = horizon is not None and d.row_ns is not None
+    ok, olk, _ = (_late_at_horizon(*row_date_universe(d.known_ns, d.leaked, d.row_ns), horizon, tz)
+                  if rows else (known_ns, leaked, 0))  # fmt: skip
+    ocum = np.concatenate([[0], np.cumsum(olk, dtype=np.int64)])
+    ok_cens = int(np.searchsorted(ok, int(d.censor_end.value), side="right")) if k_cens else 0
+    ll_ops, prod = _op_loglik(d.ops, ok, ocum, n_leak, n_uni, eps, tol, d.dated, lag_ns, olk,
+                              ok_cens, row_bound=rows)  # fmt: skip
     curve = cut_curve(leaked, eps, free_outside=not d.dated, k_cens=k_cens)
     lo = int(horizon.value) if horizon is not None else int(known_ns[0])
     hi_t = sight if sight is not None else d.evidence_end

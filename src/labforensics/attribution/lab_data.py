@@ -22,6 +22,7 @@ from ..session_labs import lab_sessions
 from . import coverage as cov
 from .candidates import _candidate_features
 from .context import _Context
+from .op_likelihood import NO_ROW_DATE
 from .params import AttributionParams
 from .tie import own_pairs
 
@@ -66,6 +67,9 @@ class _LabData:
     # the lab's patient index is in the evidence: a leaked pair neither it nor the
     # lab's events hold is no patient of the lab (coverage line ``not_a_patient``)
     has_index: bool = False
+    # the leaked patients' row dates, aligned with known_ns (int64 ns; NO_ROW_DATE where
+    # none; likelihood module, "row dates"); None: no row is dated
+    row_ns: np.ndarray | None = None
 
 
 def _linkage_info(linkage: dict[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
@@ -94,16 +98,20 @@ def _operations(
     leaked_set: set[str],
     hi_ns: int | None,
     params: AttributionParams,
+    rows: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """A lab's operations with their set sizes (see module docstring)."""
-    rows: list[dict[str, Any]] = []
+    """A lab's operations with their set sizes (see module docstring); ``rows`` the
+    leaked patients' row dates (:func:`_row_dates`): a set's ``n11_rows`` counts the
+    leaked patients it could have produced (its time, or for consultations the last
+    read of the patient, at or after the row's date), ``n_set_rows`` its set without
+    the others (likelihood module, "row dates")."""
+    out: list[dict[str, Any]] = []
     ss = ctx.sessions[ctx.sessions["lab"] == lab]
     if hi_ns is not None:
         ss = ss[_ns(ss["start"]) <= hi_ns]
     ss = ss[ss["pathway_days"] < params.routine_days]
     if len(ss):
         feats = _candidate_features(ctx, ss, params)
-        named = _named_sets(pe, feats["session_id"], leaked_set)
         # the operation's instant: its own last export or extraction event (what it wrote
         # holds the patients known by then), not the session's logout (the demo's L01
         # extraction at 01:45 was put at 01:55, after its file had left); the session's
@@ -116,9 +124,11 @@ def _operations(
         )
         t_end = pd.Series(_ns(feats["end"]), index=feats["session_id"].astype(str).to_numpy())
         t_op = last_out.reindex(t_end.index).fillna(t_end).astype("int64").to_numpy()
+        t_of = dict(zip(t_end.index, t_op, strict=True))
+        named = _named_sets(pe, feats["session_id"], leaked_set, rows, t_of)
         for r, t in zip(feats.itertuples(index=False), t_op, strict=True):
-            n_set, n11 = named.get(str(r.session_id), (0, 0))
-            rows.append(
+            n_set, n11, n11_rows = named.get(str(r.session_id), (0, 0, 0))
+            out.append(
                 {
                     "op": str(r.session_id),
                     "kind": "known_set" if n_set >= int(r.records) else "cut",
@@ -128,6 +138,8 @@ def _operations(
                     "records": int(r.records),
                     "n_set": int(n_set),
                     "n11": int(n11),
+                    "n_set_rows": int(n_set - n11 + n11_rows),
+                    "n11_rows": int(n11_rows),
                     "score": float(r.score) if pd.notna(r.score) else None,
                     "anomaly": float(r.anomaly) if pd.notna(r.anomaly) else 0.0,
                     "failed_burst": bool(r.failed_burst),
@@ -136,10 +148,11 @@ def _operations(
                     "fetched_outside_by": [str(x) for x in (r.fetched_outside_by or [])],
                 }
             )
-    rows += _consultations(pe, sessions, lab, leaked_set, hi_ns, params)
+    out += _consultations(pe, sessions, lab, leaked_set, hi_ns, params, rows)
     cols = ["op", "kind", "hypothesis", "account", "t_ns", "records", "n_set", "n11", "score",
-            "anomaly", "failed_burst", "network", "retrieved_outside", "fetched_outside_by"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+            "anomaly", "failed_burst", "network", "retrieved_outside", "fetched_outside_by",
+            "n_set_rows", "n11_rows"]  # fmt: skip
+    return pd.DataFrame(out, columns=cols)
 
 
 #: The event columns :func:`_patient_events` reads (``session_id`` when present).
@@ -178,10 +191,15 @@ def _patient_events(events: CaseEvents, lab: str) -> pd.DataFrame:
 
 
 def _named_sets(
-    pe: pd.DataFrame, sids: pd.Series, leaked_set: set[str]
-) -> dict[str, tuple[int, int]]:
-    """session_id -> (patients its own events name, of which leaked); ``pe`` the lab's
-    :func:`_patient_events`."""
+    pe: pd.DataFrame,
+    sids: pd.Series,
+    leaked_set: set[str],
+    rows: pd.Series | None = None,
+    t_op: dict[str, int] | None = None,
+) -> dict[str, tuple[int, int, int]]:
+    """session_id -> (patients its own events name, of which leaked, of which the
+    session's time ``t_op`` is at or after the row's date: :func:`_producible`); ``pe``
+    the lab's :func:`_patient_events`."""
     if pe.empty or not len(sids):
         return {}
     ev = pe[pe["session_id"].isin(set(sids.astype(str)))]
@@ -189,8 +207,48 @@ def _named_sets(
         return {}
     d = pd.DataFrame({"s": ev["session_id"], "p": ev["patient"]}).drop_duplicates()
     d["lk"] = d["p"].isin(leaked_set)
-    g = d.groupby("s")["lk"].agg(["size", "sum"])
-    return {str(k): (int(a), int(b)) for k, a, b in zip(g.index, g["size"], g["sum"], strict=True)}
+    t = d["s"].map(t_op or {}).fillna(np.iinfo(np.int64).max).astype("int64")
+    d["ok"] = d["lk"] & _producible(d["p"], t, rows)
+    g = d.groupby("s").agg(n=("lk", "size"), lk=("lk", "sum"), ok=("ok", "sum"))
+    return {str(k): (int(a), int(b), int(c))
+            for k, a, b, c in zip(g.index, g["n"], g["lk"], g["ok"], strict=True)}  # fmt: skip
+
+
+def _producible(patients: pd.Series, t_ns: pd.Series, rows: pd.Series | None) -> pd.Series:
+    """Whether an operation (or a read) at ``t_ns`` is at or after each patient's row
+    date (True for a patient with none); aligned with ``patients``."""
+    if rows is None or not len(rows):
+        return pd.Series(True, index=patients.index)
+    return pd.Series(_row_of(patients, rows) <= t_ns.to_numpy(), index=patients.index)
+
+
+def _row_of(patients: pd.Series, rows: pd.Series) -> np.ndarray:
+    """Each patient's row date (int64 ns, exact), :data:`NO_ROW_DATE` where none."""
+    if not len(rows):
+        return np.full(len(patients), NO_ROW_DATE, dtype=np.int64)
+    i = rows.index.get_indexer(patients.astype(str))
+    return np.where(i >= 0, rows.to_numpy(dtype=np.int64)[i], NO_ROW_DATE).astype(np.int64)
+
+
+def _row_dates(ctx: _Context, lab: str) -> pd.Series:
+    """A lab's leaked patients' row dates: patient -> the newest date of the leak's rows
+    naming that (lab, patient), int64 ns (a dump's sample dates, each the start of its
+    local day, clipped to the lab's horizon:
+    :func:`~labforensics.leak.horizon.leak_rows_from_links`); undated patients left out."""
+    parts = [ctx.matches[["lab", "patient", "date"]]] if len(ctx.matches) else []
+    if ctx.leak is not None:
+        parts.append(ctx.leak.loc[ctx.leak["lab_given"].astype(bool), ["lab", "patient", "date"]])
+    r = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["lab", "patient", "date"])
+    )
+    date = pd.to_datetime(r["date"], utc=True)
+    keep = (r["lab"].astype("string") == lab).fillna(False) & r["patient"].notna() & date.notna()
+    if not keep.any():
+        return pd.Series([], dtype="int64")
+    newest = date[keep].groupby(r.loc[keep, "patient"].astype(str).to_numpy()).max()
+    return pd.Series(_ns(newest), index=newest.index)
 
 
 #: Share of the patients registered before the logs that are first seen within the
@@ -253,9 +311,12 @@ def _consultations(
     leaked_set: set[str],
     hi_ns: int | None,
     params: AttributionParams,
+    rows: pd.Series | None = None,
 ) -> list[dict[str, Any]]:
     """Each account's consulted patients up to the sighting (a known set), for the
-    accounts whose events name at least ``partial_min_share`` of the lab's leak."""
+    accounts whose events name at least ``partial_min_share`` of the lab's leak; a
+    leaked patient counts in ``n11_rows`` when the account's last read of it is at or
+    after its row date (``rows``, :func:`_row_dates`; likelihood module, "row dates")."""
     if not leaked_set:
         return []
     d = pe[pe["consult"]]
@@ -265,7 +326,11 @@ def _consultations(
         return []
     d = pd.DataFrame({"a": d["account"], "p": d["patient"], "t": d["t"]})
     d["lk"] = d["p"].isin(leaked_set)
-    per = d.drop_duplicates(["a", "p"]).groupby("a")["lk"].agg(["size", "sum"])
+    # per patient read, the last read (a read before the patient's row date cannot have
+    # produced its row)
+    ap = d.groupby(["a", "p"], sort=False, as_index=False).agg(lk=("lk", "first"), t=("t", "max"))
+    ap["ok"] = ap["lk"] & _producible(ap["p"], ap["t"], rows)
+    per = ap.groupby("a").agg(size=("lk", "size"), sum=("lk", "sum"), ok=("ok", "sum"))
     last = d.groupby("a")["t"].max()
     need = max(1, math.ceil(params.partial_min_share * len(leaked_set)))
     per = per[per["sum"] >= need]
@@ -295,6 +360,8 @@ def _consultations(
                 "records": int(r["size"]),
                 "n_set": int(r["size"]),
                 "n11": int(r["sum"]),
+                "n_set_rows": int(r["size"] - r["sum"] + r["ok"]),
+                "n11_rows": int(r["ok"]),
                 "score": None,
                 "anomaly": 0.0,
                 "failed_burst": bool(burst.get(a, False)),
@@ -348,6 +415,12 @@ def prepare(
         has_logs = lab in span.index
         pe = _patient_events(events, lab) if has_logs else None
         hz = horizons.get(lab)
+        rows = _row_dates(ctx, lab)
+        row_ns = (
+            np.where(lk, _row_of(u["patient"].astype(str), rows), NO_ROW_DATE)
+            if len(rows)
+            else None
+        )
         ids = frozenset(p["leak_id"].astype(str))
         seen = ctx.patients.loc[ctx.patients["lab"].astype(str) == lab, "patient"]
         data[lab] = _LabData(
@@ -368,9 +441,10 @@ def prepare(
             window_before=_get(win, lab, "before"),
             dated=(dated := registry is not None and bool((registry["lab"] == lab).any())),
             censor_end=_censor_end(pe, span, lab) if has_logs and not dated else None,
-            ops=_operations(ctx, pe, sessions, lab, leaked_set, sight_ns, params)
+            ops=_operations(ctx, pe, sessions, lab, leaked_set, sight_ns, params, rows)
             if has_logs
             else pd.DataFrame(),
+            row_ns=row_ns,
         )
         del pe  # one lab's patient events at a time
     return {

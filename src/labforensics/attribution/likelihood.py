@@ -33,6 +33,28 @@ The set of each operation (issue 15, item 2):
   an account's consultations (reads) up to the first public sighting: S = the
   patients those events name.
 
+*Row dates* (QA session 17). A copy cannot hold a sample taken after it. A leaked
+patient's newest linked row is dated (the dump's sample date: the start of that local
+day, clipped to the lab's horizon;
+:func:`~labforensics.leak.horizon.leak_rows_from_links`), so a logged operation at
+``t`` can have produced its row only if ``t`` is at or after that date: for a size-only
+operation the leaked patient is known at ``max(known_at, row date)`` (the universe and
+its leaked mask re-sorted together:
+:func:`~labforensics.attribution.op_likelihood.row_date_universe`); from a known set, a
+leaked patient whose row is dated after the export's time, or after the account's last
+read of that patient (consultations keep each patient's reads), is taken out of ``S``
+and counts as a leaked patient outside it (``eps``). The dates are days: an operation
+during the sample's own local day is not excluded, and a size-only one keeps its
+``copy_lag_h`` of cuts (:mod:`.conclusion`). This is the same reading of the dump's own
+dates as the horizon's (the ``m``-th newest of them), patient by patient: without the
+horizon (the sensitivity rerun "without the horizon", or a lab the linkage gives none,
+an identifier list) the dates are not trusted and bound nothing. Before this, an
+export a week before every row's sample date weighed exactly as the exports after it.
+Without registration dates ("left-censoring", below), a leaked patient whose row date
+falls within the lab's censoring period stays in the censored zone of a cut before it
+(producible, under the isotonic rate): there the dates bound a size-only operation
+only past the period's end.
+
 *Left-censoring* (no registration dates, no patient index). ``known_at`` is then the
 first event naming the patient, a proxy: a patient registered before the logs start
 is first seen at its next visit, whenever that falls, so "first seen after ``t``" is
@@ -68,11 +90,14 @@ censoring: ``known_at`` is the registration.
 an instant ``t`` uniform over the prior range ``[lo, hi]`` (the linkage horizon or
 the lab's first known patient, to the first public sighting or the lab's last
 event): its likelihood is the average of the full-copy likelihood over ``t``
-(a marginal likelihood; :func:`cut_curve`). An operation at the best instant
+(a marginal likelihood; :func:`cut_curve`). The range starts at the horizon, so this
+copy is never before the leak's dates (the operations are held to them by the row
+dates above). An operation at the best instant
 therefore gains over it only the factor by which its time is sharper than the
 range; an operation far from the instant the registrations point to loses by the
-registrations between (a horizon's own uncertainty is in the curve, so an
-operation outside the window is strongly disfavoured, never impossible). A logged
+registrations between, and one before the leaked rows' dates by ``1 / eps`` for each
+row dated after it (strongly disfavoured, never impossible: a row's date may be a
+false link's or mistyped, as the horizon allows). A logged
 proposition is, symmetrically, the mean over its operations
 (:func:`~.conclusion.proposition_loglik`): its many operations do not buy it the
 best instant by chance; leaked patients known only after the horizon's day are
