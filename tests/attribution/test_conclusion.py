@@ -240,37 +240,47 @@ def test_likelihood_interval_by_hand():
 
 
 def test_a_proposition_is_the_mean_of_its_operations():
-    # 10 patients known at hours 1..10, the first 4 leaked, eps 1 %. Vendor has two
-    # operations: E at 4.5 h (set 4, all leaked: log10 L = 10 log10 0.99 = -0.043648) and
-    # H at 9.5 h (set 9, rho 4/9: 4 log10(4/9) + 5 log10(5/9) + log10 0.99 = -2.689457);
-    # either may be the copy (1/2 each): log10 L_vendor = log10((10^-0.043648 +
+    # 10 patients known at hours 1..10, the first 4 leaked, eps 1 %; the horizon at 4 h
+    # (every operation after it: the copy is not older than the leaked rows). Vendor has
+    # two operations: E at 4.5 h (set 4, all leaked: log10 L = 10 log10 0.99 = -0.043648)
+    # and H at 9.5 h (set 9, rho 4/9: 4 log10(4/9) + 5 log10(5/9) + log10 0.99 =
+    # -2.689457); either may be the copy (1/2 each): log10 L_vendor = log10((10^-0.043648 +
     # 10^-2.689457) / 2) = -0.343697. Insider F at 6.5 h: -1.676067 (test above).
-    # -> vendor against insider, log10 LR 1.332369 (moderate), not the best operation's
-    #    1.632419: a proposition gains nothing from the number of its operations
+    # outside_evidence, a copy uniform over [4 h, 8.5 h]: cuts k = 4, 5, 6, 7 an hour each
+    # and k = 8 half an hour (log10 L -0.043648, -1.108434, -1.676067, -2.089177,
+    # -2.416970): log10 of their weighted mean = -0.647420.
+    # -> vendor against outside_evidence, log10 LR 0.303722 (weak), not the best
+    #    operation's 0.603771: a proposition gains nothing from the number of its operations
     ops = _ops(
         [("E", "vendor", _hours(4.5), 4), ("H", "vendor", _hours(9.5), 9),
          ("F", "insider", _hours(6.5), 6)]
     )  # fmt: skip
-    r = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
-    assert r["proposition"] == "vendor" and r["alternative"] == "insider"
-    assert r["log10_lr"] == pytest.approx(1.332369, abs=1e-5)
-    assert r["verbal"] == "moderate"
+    r = lab_conclusion(_lab("L01", 4, ops, horizon_h=4.0), None, T + pd.Timedelta(hours=8.5), P,
+                       _default())  # fmt: skip
+    assert r["proposition"] == "vendor" and r["alternative"] == "outside_evidence"
+    assert r["log10_lr"] == pytest.approx(0.303722, abs=1e-5)
+    assert r["verbal"] == "weak"
     assert r["log10_likelihoods"]["vendor"] == pytest.approx(-0.343697, abs=1e-5)
+    assert r["log10_likelihoods"]["insider"] == pytest.approx(-1.676067, abs=1e-5)
+    assert r["log10_likelihoods"]["outside_evidence"] == pytest.approx(-0.647420, abs=1e-5)
     assert r["operation"]["op"] == "E"
+    assert r["operations_weighed"] == {"vendor": [2, 2], "insider": [1, 1]}
 
 
 def test_a_tie_between_two_hypotheses_gives_no_support():
-    # Vendor E at 4.2 h and insider F at 4.7 h: no patient becomes known between them, so
-    # both hold the same 4 leaked patients (log10 L = -0.043648 each); insider also has G
-    # at 9.5 h (-2.689457), so its mean is -0.343697 and the raw ratio vendor/insider is
-    # 10^0.300049 (~2, "weak") only because insider has one more operation. The leaked set
-    # cannot tell E from F: the ratio is 1 ("no support"), and the reason says so. At no
-    # support no source is named: undetermined, vendor (the tie's more anomalous) leading.
+    # Vendor E at 4.2 h and insider F at 4.7 h (the horizon at 4 h): no patient becomes
+    # known between them, so both hold the same 4 leaked patients (log10 L = -0.043648
+    # each); insider also has G at 9.5 h (-2.689457), so its mean is -0.343697 and the raw
+    # ratio vendor/insider is 10^0.300049 (~2, "weak") only because insider has one more
+    # operation. The leaked set cannot tell E from F: the ratio is 1 ("no support"), and
+    # the reason says so. At no support no source is named: undetermined, vendor (the
+    # tie's more anomalous) leading.
     ops = _ops(
         [("E", "vendor", _hours(4.2), 4), ("F", "insider", _hours(4.7), 4),
          ("G", "insider", _hours(9.5), 9)]
     )  # fmt: skip
-    r = lab_conclusion(_lab("L01", 4, ops), None, T + pd.Timedelta(hours=8.5), P, _default())
+    r = lab_conclusion(_lab("L01", 4, ops, horizon_h=4.0), None, T + pd.Timedelta(hours=8.5), P,
+                       _default())  # fmt: skip
     assert r["proposition"] == "undetermined" and r["leading"] == "vendor"
     assert r["alternative"] == "insider"
     assert r["log10_lr"] == 0.0 and r["verbal"] == "no support"
@@ -278,9 +288,9 @@ def test_a_tie_between_two_hypotheses_gives_no_support():
     assert "cannot tell vendor from insider" in r["reason"]
     by = r["log10_lr_by_proposition"]
     # vendor and insider weighed together (-0.043648 each): 0 against each other; outside
-    # (instant 8.5 h, cut 8, rho 1/2): 8 log10(1/2) + 2 log10(0.99) = -2.416970, -2.373322
+    # (uniform over [4 h, 8.5 h]: -0.647420, test above): -0.603771
     assert by["vendor"] == 0.0 and by["insider"] == 0.0
-    assert by["outside_evidence"] == pytest.approx(-2.373322, abs=1e-5)
+    assert by["outside_evidence"] == pytest.approx(-0.603771, abs=1e-5)
 
 
 def test_a_tie_within_one_hypothesis_keeps_it():

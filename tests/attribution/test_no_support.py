@@ -41,12 +41,14 @@ def test_no_ratio_supports_nothing():
 def _tied_lab(name: str = "A") -> _LabData:
     # lab A (test_conclusion's hand example): 10 patients known at hours 1..10, the first
     # 4 leaked; vendor E at 4.2 h and insider F at 4.7 h hold the same 4 (log10 L =
-    # 10 log10(0.99) = -0.043648 each): the leaked set cannot tell them apart, LR 1
+    # 10 log10(0.99) = -0.043648 each): the leaked set cannot tell them apart, LR 1; the
+    # horizon at 4 h, before every operation (the copy is not older than the leaked rows)
     return _lab(
         name,
         4,
         _ops([("E", "vendor", _hours(4.2), 4), ("F", "insider", _hours(4.7), 4),
               ("G", "insider", _hours(9.5), 9)]),
+        horizon_h=4.0,
     )  # fmt: skip
 
 

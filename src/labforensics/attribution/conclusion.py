@@ -149,6 +149,7 @@ from .likelihood import (
 )
 from .limits import limits, pairs_words
 from .op_likelihood import _op_loglik, row_date_universe
+from .op_prior import candidates
 from .params import AttributionParams
 from .tie import UNTIED, untied
 
@@ -282,12 +283,19 @@ def lab_conclusion(
     else:
         win["evidence_bounds"] = "first-seen window"
     lls: dict[str, float] = {"outside_evidence": ll_out}
+    hz_ns = int(horizon.value) if horizon is not None else None
     best_op: dict[str, int] = {}
+    weighed: dict[str, list[int]] = {}  # proposition -> [operations weighed, of its operations]
     anom = d.ops["anomaly"].to_numpy(dtype=float) if len(d.ops) else np.zeros(0)
     for h in ("vendor", "insider", "external"):
         idx = (
             np.flatnonzero(d.ops["hypothesis"].to_numpy() == h) if len(d.ops) else np.zeros(0, int)
         )
+        # those at or after the horizon that could hold the leak (op_prior module)
+        n_all = int(idx.size)
+        idx = candidates(d.ops, idx, hz_ns, n_leak, tol) if idx.size else idx
+        if n_all:
+            weighed[h] = [int(idx.size), n_all]
         if idx.size:
             # the best operation; among equally likely ones the most anomalous
             j = int(idx[np.lexsort((-anom[idx], -np.round(ll_ops[idx], 9)))[0]])
@@ -371,6 +379,8 @@ def lab_conclusion(
         # ceilings (calibration: benchmarks/attribution.py)
         "log10_lr_by_proposition": _lr_by_proposition(lls),
         "operations": ops_out,
+        # the operations each logged proposition's mean ranges over (op_prior module)
+        "operations_weighed": weighed,
         "coverage": lines,
         "ceiling_log10": cap,
         "coverage_ceiling_log10": coverage_ceiling_log10(q),
