@@ -380,7 +380,7 @@ def _run_stages(
         "attribution",
         lambda: attribute(events, ss, scored, leak=leak,
                           transfers=plan.transfers, case_key=key, params=plan.attribution,
-                          case=case, session_rows=rows_of(ss_file),
+                          case=case, session_rows=rows_of(ss_file), exports=exports,
                           patients=plan.patients or None if linked is None else None),
         lambda a: f"verdict {a.verdict}",
     )  # fmt: skip

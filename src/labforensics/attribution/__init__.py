@@ -151,6 +151,7 @@ from ..outputs import json_safe
 from ..privacy import CaseKey
 from ..schema import check_table, is_list_dtype, join_list
 from ..session_labs import SlimLabs
+from . import activity as _activity
 from . import conclusion as _concl
 from .context import EVENT_NEED, SESSION_KEYS, SESSION_NEED, _as_lists, _Context, _prepare
 from .coverage import registry_of, registry_of_people
@@ -425,6 +426,7 @@ def attribute(
     case: CaseContext | None = None,
     patients: Any = None,
     session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
+    exports: pd.DataFrame | None = None,
 ) -> Attribution:
     """Attribute a leak to pathways, hypotheses and a verdict.
 
@@ -482,6 +484,13 @@ def attribute(
         ``SESSION_KEYS`` (:data:`~labforensics.attribution.context.SESSION_KEYS`), the
         columns read of every session: a run that holds a slim session table
         (:mod:`labforensics.session_files`) gets the attribution of the whole one.
+    exports : pandas.DataFrame, optional
+        Every export and extraction with its authorisation-register status
+        (``exports.parquet``: ``session_id``, ``lab``, ``status``;
+        :func:`labforensics.authorisation.status.assess_exports`). With a register, each
+        operation's status is weighed as activity-level evidence apart from the leak's
+        content (:mod:`.activity`); without it, or with every status ``unknown``, the
+        conclusion weighs the content only.
 
     Returns
     -------
@@ -540,7 +549,7 @@ def attribute(
     )
     totals = _totals(ctx, run)
     conc = _conclusion(ctx, run, events, sessions, params, given, case, registry,
-                       index_pairs_of(given, people))  # fmt: skip
+                       index_pairs_of(given, people), exports)  # fmt: skip
     totals["share_rule_verdict"] = run.verdict  # the former verdict (VERDICT_RULE), for reference
     return Attribution(
         verdict=conc["proposition"],
@@ -570,8 +579,10 @@ def _conclusion(
     case: CaseContext,
     registry: pd.DataFrame | None,
     indexed: pd.DataFrame | None = None,
+    exports: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The conclusion (:mod:`.conclusion`) with its sensitivity and limits; ``registry``:
+    """The conclusion (:mod:`.conclusion`) with its sensitivity and limits; ``exports``:
+    the statuses weighed as activity-level evidence (:mod:`.activity`); ``registry``:
     the patient index's (lab, patient, created) (:func:`.coverage.registry_of`), or None;
     ``indexed``: every (lab, patient) of the indexes (:func:`.tie.index_pairs_of`)."""
     summary = getattr(given, "summary", None) if hasattr(given, "leak_rows") else None
@@ -587,12 +598,21 @@ def _conclusion(
         else None
     )
     if prep is not None:
+        _activity.attach(prep, _registered(exports))
         prep["tz"] = case.tz  # the local days of the horizon (conclusion._late_at_horizon)
     conc = _concl.conclude(prep, params)
     conc["sensitivity"] = _concl.sensitivity(prep, params, conc) if params.stability else None
     conc["limits"] = _concl.limits(prep, conc, ctx)
     conc["verbal_scale"] = VERBAL_SCALE_TEXT
     return conc
+
+
+def _registered(exports: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The exports when a register assessed any (a status other than ``unknown``), else
+    None: without a register the conclusion weighs the content only."""
+    if exports is None or exports.empty or "status" not in exports.columns:
+        return None
+    return exports if (exports["status"].astype(str) != "unknown").any() else None
 
 
 def _index_people(patients: Any, case: CaseContext, case_key: Any) -> pd.DataFrame:

@@ -129,6 +129,7 @@ import pandas as pd
 from .._plural import counted
 from ..case import DEFAULT_TZ
 from ..leak.horizon import horizon_m
+from . import activity as act
 from . import coverage as cov
 from .copy_window import _ts, _window, likelihood_interval, next_local_day, sighting_conflict
 from .lab_data import (
@@ -167,6 +168,7 @@ class _Setting:
     records_tolerance: float | None = None
     use_horizon: bool = True
     use_sighting: bool = True
+    use_activity: bool = True
 
 
 def _not_weighed_reason(d: _LabData, fmr: float | None, n_rows: int | None) -> str:
@@ -284,6 +286,13 @@ def lab_conclusion(
         win["evidence_bounds"] = "first-seen window"
     lls: dict[str, float] = {"outside_evidence": ll_out}
     hz_ns = int(horizon.value) if horizon is not None else None
+    # the register's status of each operation, a factor apart from the content (activity
+    # module); the content alone when no register was given or in its sensitivity rerun
+    lf = np.zeros(len(ll_ops))
+    if s.use_activity and d.register is not None and d.register_counts is not None:
+        lf = act.log_factors(d.register, *d.register_counts)
+    ll_all = ll_ops + lf
+    content: dict[str, float] = {"outside_evidence": ll_out}
     best_op: dict[str, int] = {}
     weighed: dict[str, list[int]] = {}  # proposition -> [operations weighed, of its operations]
     anom = d.ops["anomaly"].to_numpy(dtype=float) if len(d.ops) else np.zeros(0)
@@ -298,12 +307,13 @@ def lab_conclusion(
             weighed[h] = [int(idx.size), n_all]
         if idx.size:
             # the best operation; among equally likely ones the most anomalous
-            j = int(idx[np.lexsort((-anom[idx], -np.round(ll_ops[idx], 9)))[0]])
+            j = int(idx[np.lexsort((-anom[idx], -np.round(ll_all[idx], 9)))[0]])
             # the proposition: any of its operations, each equally likely a priori (a
             # marginal likelihood, as outside_evidence's over instants; module docstring)
-            lls[h] = proposition_loglik(ll_ops[idx])
+            lls[h] = proposition_loglik(ll_all[idx])
+            content[h] = proposition_loglik(ll_ops[idx])
             best_op[h] = j
-    tied = _tied(lls, best_op, ll_ops)
+    tied = _tied(lls, best_op, ll_all)
     # propositions whose best operations the leaked set cannot tell apart are weighed
     # together (module docstring, "ties"): each takes the larger likelihood, so the
     # ratio between them is 1 whatever the number of their other operations
@@ -351,6 +361,13 @@ def lab_conclusion(
             "alternative": a["proposition"],
             "reason": _reason(d, lead, a, lines, horizon, logs_cover, q),
         }
+        if lf.any():
+            # the two factors stated apart (activity module): the leak's content, and the
+            # register's statuses
+            c10 = (content[lead] - content[a["proposition"]]) / _LN10
+            res["log10_lr_content"] = float(c10)
+            res["reason"] += act.reason_text(best_op.get(lead), d.register, lf,
+                                             d.register_counts, c10, a["log10_lr_uncapped"])  # fmt: skip
     pair = {lead, alts[0]["proposition"]} if alts else set()
     if alts and "outside_evidence" in pair and (pair - {"outside_evidence"}) & set(censored):
         h = next(iter(pair - {"outside_evidence"}))
@@ -381,6 +398,14 @@ def lab_conclusion(
         "operations": ops_out,
         # the operations each logged proposition's mean ranges over (op_prior module)
         "operations_weighed": weighed,
+        # the register's factor, stated apart (activity module): each proposition's log10
+        # likelihood on the content alone, its best operation's status and factor
+        "activity": {
+            **act.describe(d.register, lf, best_op, d.register_counts),
+            "log10_likelihoods_content": {h: float(content[h] / _LN10) for h in ranked},
+        }
+        if d.register is not None and d.register_counts is not None and s.use_activity
+        else None,
         "coverage": lines,
         "ceiling_log10": cap,
         "coverage_ceiling_log10": coverage_ceiling_log10(q),
@@ -724,6 +749,7 @@ SENSITIVITY: dict[str, _Setting] = {
     "records_tolerance 0.2": _Setting(records_tolerance=0.2),
     "without the horizon": _Setting(use_horizon=False),
     "without the sighting": _Setting(use_sighting=False),
+    "without the activity evidence": _Setting(use_activity=False),
 }
 
 
@@ -734,7 +760,10 @@ def sensitivity(
     if prep is None:
         return {"runs": [], "log10_lr_range": None, "agreement": None}
     runs = []
+    registered = any(d.register_counts is not None for d in prep["labs"].values())
     for name, s in SENSITIVITY.items():
+        if not s.use_activity and not registered:
+            continue  # no register given: the activity rerun is the base run
         c = conclude(prep, params, s)
         runs.append({"assumption": name, "proposition": c["proposition"], "log10_lr": c["log10_lr"],
                      "agrees": c["proposition"] == base["proposition"]})  # fmt: skip

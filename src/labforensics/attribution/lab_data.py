@@ -70,6 +70,11 @@ class _LabData:
     # the leaked patients' row dates, aligned with known_ns (int64 ns; NO_ROW_DATE where
     # none; likelihood module, "row dates"); None: no row is dated
     row_ns: np.ndarray | None = None
+    # each operation's authorisation-register flag (activity module: 1 not authorised,
+    # 0 authorised, -1 not assessed) and the lab's (not authorised, assessed) sessions;
+    # None without exports
+    register: np.ndarray | None = None
+    register_counts: tuple[int, int] | None = None
 
 
 def _linkage_info(linkage: dict[str, Any] | None) -> tuple[float | None, dict[str, Any]]:
