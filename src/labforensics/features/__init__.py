@@ -75,7 +75,7 @@ habits (:mod:`labforensics.features.habits`)
     evidence), ``regular_job`` (a session of an account learned to be a scheduled
     job from its regularity, whatever its action codes); by size
     (:mod:`labforensics.features.bulk`): ``after_warmup``, ``first_bulk_outbound``,
-    ``n_bulk_outbound_account``, ``records_out_before_max``,
+    ``bulk_above_warmup``, ``n_bulk_outbound_account``, ``records_out_before_max``,
     ``first_whole_base_outbound``, ``n_whole_base_outbound_account``.
 baselines
     For each metric ``m`` of :data:`BASELINE_METRICS` (per unit):
