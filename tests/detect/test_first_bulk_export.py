@@ -140,7 +140,7 @@ def test_a_bulk_export_in_the_warm_up_then_a_larger_one_is_judged_after_it():
     # 900 records on day 4 (in the warm-up), 5,000 on day 60: the first bulk export lies
     # in the warm-up (it may repeat one before the logs: neither first-bulk rule judges
     # it, and it is not the only one, so not the short-logs rule); the 5,000 one is the
-    # first after the warm-up of 500 or more and larger than everything before (900):
+    # first after the warm-up of 500 or more and at least twice everything before (900):
     # staff_bulk_export_above_warmup, alone (det18; session 17 pinned nothing here)
     every = _scored([(4, 900), (60, 5000)])
     s = _exports(every)
@@ -153,14 +153,15 @@ def test_a_bulk_export_in_the_warm_up_then_a_larger_one_is_judged_after_it():
     assert big["rules_score"] == 6.0 and bool(big["flagged"])
     assert _rules_rank(every, big) == 1 and (every["rules_score"] > 0).sum() == 1
     assert list(big["reasons"])[0] == (
-        "export or extraction of 5,000 records by this account, more than any before it in "
-        "these logs, after a first one of 500 records or more within their first days: "
+        "export or extraction of 5,000 records by this account, at least twice as many as "
+        "any before it in these logs, after a first one of 500 records or more within their "
+        "first days: "
         "against 2 patients seen at the lab so far; its earlier exports or extractions in "
         "these logs held at most 900 records"
     )
 
 
-def test_after_a_bulk_export_in_the_warm_up_only_a_larger_one_fires():
+def test_after_a_bulk_export_in_the_warm_up_only_one_twice_as_large_fires():
     # 900 on day 4, 800 on day 40 (not larger: a repeat of the warm-up's size), 5,000 on
     # day 50: three bulk exports, a series: nothing fires
     s = _exports(_scored([(4, 900), (40, 800), (50, 5000)]))
@@ -170,10 +171,18 @@ def test_after_a_bulk_export_in_the_warm_up_only_a_larger_one_fires():
     s = _exports(_scored([(4, 900), (40, 800)]))
     assert s["bulk_above_warmup"].tolist() == [0.0, 0.0]
     assert (s[[f"rule_{r}" for r in RULES4]] == 0.0).all().all()
-    # 900 on day 4, 20 on day 30, 901 on day 60: one record above the warm-up's export
-    s = _exports(_scored([(4, 900), (30, 20), (60, 901)]))
-    assert s["bulk_above_warmup"].tolist() == [0.0, 0.0, 1.0]
-    assert s["rule_staff_bulk_export_above_warmup"].tolist() == [0.0, 0.0, 6.0]
+
+
+@pytest.mark.parametrize("records", [1799, 1800])
+def test_the_later_export_must_take_out_twice_the_most_taken_before(records):
+    # 900 on day 4, 20 on day 30, then 1,799 or 1,800 on day 60: 2 x 900 = 1,800 (a
+    # periodic export grown with the lab, 2,384 then 2,429 records, stays below)
+    s = _exports(_scored([(4, 900), (30, 20), (60, records)]))
+    fires = records >= 1800
+    assert s["bulk_above_warmup"].tolist() == [0.0, 0.0, float(fires)]
+    assert s["rule_staff_bulk_export_above_warmup"].tolist() == [0.0, 0.0, 6.0 * fires]
+    s = _exports(_scored([(4, 2384), (60, 2429)]))
+    assert (s["rule_staff_bulk_export_above_warmup"] == 0.0).all()
 
 
 def test_a_first_bulk_export_after_the_warm_up_is_never_judged_above_the_warm_up():
