@@ -167,7 +167,7 @@ def json_visible(text: str) -> str:
 IDENTITY_COLUMNS = frozenset({"account", "accounts", "user", "login", "host", "workstation",
                               "remote_host", "src_ip", "client", "accounts_succeeded",
                               "leading_account", "account_as_logged",
-                              "accounts_succeeded_as_logged"})  # fmt: skip
+                              "accounts_succeeded_as_logged", "src_ip_as_logged"})  # fmt: skip
 
 #: Letters of these Unicode name prefixes count as one script (a Japanese name mixes them).
 _SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}

@@ -50,8 +50,9 @@ quarantined, duplicates, unrecognised files and why).
                        implausible year, a date after the analysis, no account ...)
 ``sources.csv``        source addresses ranked by their authentication attempts (brute
                        force), :func:`labforensics.detect.score_sources` (neutralised);
-                       ``accounts_succeeded`` canonical, ``accounts_succeeded_as_logged``
-                       their spellings as logged where they differ ("" elsewhere)
+                       ``src_ip`` and ``accounts_succeeded`` canonical, ``src_ip_as_logged``
+                       and ``accounts_succeeded_as_logged`` their spellings as logged
+                       where they differ ("" elsewhere)
 ``leak_links.parquet``  with a dump of people: one row per dump row, its (lab, patient)
                        link, probability and match class (``leak.linkage.LINK_COLUMNS``;
                        pseudonyms and ``D`` row ids only)

@@ -37,8 +37,9 @@ FAILED_LOGIN_BURST: int = 5
 #: bound: a record is not always a patient).
 #:
 #: Used by :func:`labforensics.features.bulk.bulk_outbound` (``first_bulk_outbound``,
-#: ``n_bulk_outbound_account``) and the detection rules ``staff_first_bulk_export`` and
-#: ``staff_bulk_export_short_logs``.
+#: ``bulk_above_warmup``, ``n_bulk_outbound_account``) and the detection rules
+#: ``staff_first_bulk_export``, ``staff_bulk_export_short_logs`` and
+#: ``staff_bulk_export_above_warmup``.
 BULK_EXPORT_RECORDS: int = 500
 
 #: Thresholds a rule file may name as ``"$NAME"`` in a condition's ``value``.

@@ -53,7 +53,8 @@ def _scored(exports: list[tuple[int, int]], last_day: int | None = None) -> pd.D
     ft = build_features(ss.events, ss.sessions, FeatureParams(), case=CASE)
     s = score(ft, DetectParams(), case=CASE).session
     feats = ft.session.frame().set_index("session_id")
-    cols = ["first_bulk_outbound", "n_bulk_outbound_account", "records_out_before_max"]
+    cols = ["first_bulk_outbound", "bulk_above_warmup", "n_bulk_outbound_account",
+            "records_out_before_max"]  # fmt: skip
     s = s.join(feats[cols + ["after_warmup"]], on="session_id")
     return s.sort_values("start").reset_index(drop=True)
 
@@ -132,11 +133,65 @@ def test_short_logs_a_big_export_after_a_small_one_is_the_short_logs_rule():
     )
 
 
-def test_a_bulk_export_in_the_warm_up_leaves_a_later_one_to_the_baselines():
-    # 900 records on day 4 (in the warm-up), 5,000 on day 60: the first bulk one lies in
-    # the warm-up (an earlier one may predate the logs) and is not the only one: neither
-    # rule fires on either (the limit first_outbound already had; stated in the notes)
-    s = _exports(_scored([(4, 900), (60, 5000)]))
+RULES4 = (*RULES, "staff_bulk_export_above_warmup")
+
+
+def test_a_bulk_export_in_the_warm_up_then_a_larger_one_is_judged_after_it():
+    # 900 records on day 4 (in the warm-up), 5,000 on day 60: the first bulk export lies
+    # in the warm-up (it may repeat one before the logs: neither first-bulk rule judges
+    # it, and it is not the only one, so not the short-logs rule); the 5,000 one is the
+    # first after the warm-up of 500 or more and at least twice everything before (900):
+    # staff_bulk_export_above_warmup, alone (det18; session 17 pinned nothing here)
+    every = _scored([(4, 900), (60, 5000)])
+    s = _exports(every)
+    small, big = s.iloc[0], s.iloc[1]
     assert s["first_bulk_outbound"].tolist() == [0.0, 0.0]
-    for r in RULES[:2]:
-        assert (s[f"rule_{r}"] == 0.0).all(), r
+    assert s["after_warmup"].tolist() == [0.0, 1.0]
+    assert s["records_out_before_max"].tolist() == [0.0, 900.0]
+    assert [small[f"rule_{r}"] for r in RULES4] == [0.0, 0.0, 0.0, 0.0]
+    assert [big[f"rule_{r}"] for r in RULES4] == [0.0, 0.0, 0.0, 6.0]
+    assert big["rules_score"] == 6.0 and bool(big["flagged"])
+    assert _rules_rank(every, big) == 1 and (every["rules_score"] > 0).sum() == 1
+    assert list(big["reasons"])[0] == (
+        "export or extraction of 5,000 records by this account, at least twice as many as "
+        "any before it in these logs, after a first one of 500 records or more within their "
+        "first days: "
+        "against 2 patients seen at the lab so far; its earlier exports or extractions in "
+        "these logs held at most 900 records"
+    )
+
+
+def test_after_a_bulk_export_in_the_warm_up_only_one_twice_as_large_fires():
+    # 900 on day 4, 800 on day 40 (not larger: a repeat of the warm-up's size), 5,000 on
+    # day 50: three bulk exports, a series: nothing fires
+    s = _exports(_scored([(4, 900), (40, 800), (50, 5000)]))
+    assert s["bulk_above_warmup"].tolist() == [0.0, 0.0, 1.0]
+    assert (s[[f"rule_{r}" for r in RULES4]] == 0.0).all().all()
+    # 900 on day 4, 800 on day 40: the later one is not larger: nothing fires
+    s = _exports(_scored([(4, 900), (40, 800)]))
+    assert s["bulk_above_warmup"].tolist() == [0.0, 0.0]
+    assert (s[[f"rule_{r}" for r in RULES4]] == 0.0).all().all()
+
+
+@pytest.mark.parametrize("records", [1799, 1800])
+def test_the_later_export_must_take_out_twice_the_most_taken_before(records):
+    # 900 on day 4, 20 on day 30, then 1,799 or 1,800 on day 60: 2 x 900 = 1,800 (a
+    # periodic export grown with the lab, 2,384 then 2,429 records, stays below)
+    s = _exports(_scored([(4, 900), (30, 20), (60, records)]))
+    fires = records >= 1800
+    assert s["bulk_above_warmup"].tolist() == [0.0, 0.0, float(fires)]
+    assert s["rule_staff_bulk_export_above_warmup"].tolist() == [0.0, 0.0, 6.0 * fires]
+    s = _exports(_scored([(4, 2384), (60, 2429)]))
+    assert (s["rule_staff_bulk_export_above_warmup"] == 0.0).all()
+
+
+def test_a_first_bulk_export_after_the_warm_up_is_never_judged_above_the_warm_up():
+    # the first bulk export after the warm-up (20 on day 4, 5,000 on day 60) is the
+    # first-bulk rule's alone; an account with one bulk export in the warm-up is the
+    # short-logs rule's alone
+    s = _exports(_scored([(4, 20), (60, 5000)]))
+    assert s["bulk_above_warmup"].tolist() == [0.0, 0.0]
+    assert s["rule_staff_first_bulk_export"].tolist() == [0.0, 6.0]
+    s = _exports(_scored([(1, 20), (4, 5000)], last_day=5))
+    assert s["bulk_above_warmup"].tolist() == [0.0, 0.0]
+    assert s["rule_staff_bulk_export_short_logs"].tolist() == [0.0, 6.0]

@@ -8,6 +8,11 @@ the export ranked 11 of 14 with "no deviation", under four weekend sessions. The
 account's own sessions of every activity are now the last baseline
 (``records_out_z_own_all``): median 0 records, MAD 0, q75 0, so the scale is the
 records' minimum scale, 10, and z = (5000 - 0) / 10 = 500.
+
+The ensemble alone did not flag it on 14 rows (5.31 < 6, session 17); a rule now does
+(det18): the interface account by ``job_volume_far_above_own`` (a service account
+judged against its own sessions: z 500 >= 6), the technician copy by
+``staff_bulk_export_short_logs`` (its only export of 500 or more, in the warm-up).
 """
 
 from __future__ import annotations
@@ -80,6 +85,10 @@ def test_first_export_of_a_daily_account_ranks_first(tmp_path, role):
     # the volume reaches the detectors: the column is no longer dropped as constant
     assert "records_out_z" in meta["columns"]
     assert "records_out_z" not in meta["dropped_columns"]
+    # an account at work every day is not unusual on a weekend (det18: 4 weekend days of
+    # 14, (4/14) / (2/7) = 1): the weekend no longer reaches the detectors here
+    assert feats["weekend"].sum() == 4.0 and (feats["weekend_unusual"] == 0.0).all()
+    assert meta["dropped_columns"]["weekend_unusual"].startswith("constant")
     # the export ranks first (the 4 weekend days, 2, 3, 9, 10 March, come after it),
     # with a reason naming the volume
     assert scored.loc[14, "rank"] == 1
@@ -88,6 +97,16 @@ def test_first_export_of_a_daily_account_ranks_first(tmp_path, role):
     assert scored.loc[14, "score"] > scored.drop(index=14)["score"].max()
     # the 1-second-longer day is not in the top 2
     assert scored.loc[13, "rank"] > 2
+    # flagged by one rule (det18), not by lowering the ensemble's threshold
+    rule = {"interface": "job_volume_far_above_own",
+            "technicien": "staff_bulk_export_short_logs"}[role]  # fmt: skip
+    assert scored.loc[14, f"rule_{rule}"] == 6.0 and scored.loc[14, "rules_score"] == 6.0
+    assert bool(scored.loc[14, "flagged"]) and int(scored["flagged"].sum()) == 1
+    if role == "interface":
+        assert scored.loc[14, "reasons"][0] == (
+            "5,000 records exported or extracted by this recurring job or service account, "
+            "500 robust SD above its own sessions (their median: 0 records)"
+        )
 
 
 def test_regular_nightly_export_job_is_not_flagged(tmp_path):
@@ -114,3 +133,6 @@ def test_one_off_volume_of_a_regular_job_is_not_absorbed(tmp_path):
     assert feats.loc[14, "records_out_z"] == 480.0
     assert scored.loc[14, "rank"] == 1
     assert any("5,000 records" in r for r in scored.loc[14, "reasons"])
+    # and a rule judges it against the job's own runs (det18): z 480 >= 6
+    assert scored.loc[14, "rule_job_volume_far_above_own"] == 6.0
+    assert bool(scored.loc[14, "flagged"])

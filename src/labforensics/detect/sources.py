@@ -6,7 +6,8 @@ scores the *source address* instead: one row per ``(lab, src_ip)`` that made at
 least one authentication attempt (``login`` or ``login_failed`` event with a
 ``src_ip``). Addresses and accounts are compared in canonical form
 (:mod:`labforensics.identity`: an IPv4-mapped IPv6 address is its IPv4 address,
-accounts are NFC), whatever table is given.
+accounts are NFC), whatever table is given; the forms as logged are kept beside them
+where they differ (``src_ip_as_logged``, ``accounts_succeeded_as_logged``).
 
 This is a transparent rule-based ranking, not an anomaly model: time and
 identifiers are not features, nothing is learned, and the score is a plain
@@ -56,6 +57,7 @@ from .._validation import Duration, Interval, constrained, validate
 from ..case_events import CaseEvents
 from ..identity import canonical_account, canonical_address
 from ..schema import STRING, check_table
+from ..spellings import SEP
 from ..thresholds import FAILED_LOGIN_BURST
 
 __all__ = ["SOURCE_COLUMNS", "SourceParams", "score_sources"]
@@ -65,6 +67,7 @@ SOURCE_COLUMNS: tuple[str, ...] = (
     "rank",
     "lab",
     "src_ip",
+    "src_ip_as_logged",
     "first",
     "last",
     "failed_logins",
@@ -179,6 +182,7 @@ def _empty() -> pd.DataFrame:
         "rank": "int64",
         "lab": STRING,
         "src_ip": STRING,
+        "src_ip_as_logged": STRING,
         "first": pd.DatetimeTZDtype(unit="ns", tz="UTC"),
         "last": pd.DatetimeTZDtype(unit="ns", tz="UTC"),
         "failed_logins": "int64",
@@ -271,7 +275,11 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
 
         - ``rank`` (int64): 1 is the top; order ``score`` desc, ``failed_logins``
           desc, ``src_ip`` asc, ``lab`` asc.
-        - ``lab``, ``src_ip`` (string).
+        - ``lab``, ``src_ip`` (string); ``src_ip`` canonical (the form matched).
+        - ``src_ip_as_logged`` (string): the address's distinct forms as logged
+          (``src_ip_raw``, else the ``src_ip`` given), sorted, ``" | "``-joined, where
+          they are not the canonical form alone (``::ffff:203.0.113.5`` beside
+          ``203.0.113.5``); ``""`` elsewhere.
         - ``first``, ``last`` (datetime64[ns, UTC]): first and last attempt.
         - ``failed_logins`` (int64): ``login_failed`` events (records).
         - ``distinct_accounts_tried`` (int64): distinct accounts named by them.
@@ -308,7 +316,7 @@ def score_sources(events: pd.DataFrame | CaseEvents, params: SourceParams | None
     check_table(pd.DataFrame(columns=list(events.columns)), EVENT_NEED, "score_sources: events")
     # a source is a (lab, address): counted lab by lab, ranked over the case
     parts = []
-    need = [*EVENT_NEED, *(["account_raw"] if "account_raw" in events.columns else [])]
+    need = [*EVENT_NEED, *[c for c in ("account_raw", "src_ip_raw") if c in events.columns]]
     for lab in events.labs:
         ev = _auth_events(events.lab(lab, need)) if events.size(lab) else None
         if ev is not None:
@@ -329,6 +337,12 @@ def _auth_events(events: pd.DataFrame) -> pd.DataFrame | None:
         {
             "lab": events["lab"].astype("string")[keep].to_numpy(),
             "src_ip": events["src_ip"].astype("string")[keep].to_numpy(),
+            # as logged: the raw twin where the table has one, else the address as given
+            "src_ip_raw": (
+                events["src_ip_raw"].astype("string").fillna(events["src_ip"].astype("string"))
+                if "src_ip_raw" in events.columns
+                else events["src_ip"].astype("string")
+            )[keep].to_numpy(),
             "ts": pd.to_datetime(events["ts"], utc=True)
             .dt.tz_localize(None)
             .astype("datetime64[ns]")
@@ -368,6 +382,9 @@ def _per_source(ev: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
     succ_acc = sg["account"].agg(_account_list).reindex(base.index, fill_value="")
     succ_raw = sg["account_raw"].agg(_account_list).reindex(base.index, fill_value="")
     succ_raw = succ_raw.where(succ_raw.ne(succ_acc) & succ_raw.ne(""), "")  # as logged: differs
+    ip_raw = ev.groupby("g")["src_ip_raw"].agg(lambda x: SEP.join(sorted(set(x.dropna()))))
+    ip_raw = ip_raw.reindex(base.index, fill_value="")
+    ip_raw = ip_raw.where(ip_raw.ne(base["src_ip"].astype(str)), "")  # the canonical alone
     w = int(pd.Timedelta(p.window).value)
     before = _failures_before(
         fl["g"].to_numpy(), fl["ts"].to_numpy().astype("int64"),
@@ -383,6 +400,7 @@ def _per_source(ev: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
         {
             "lab": base["lab"].astype("string").to_numpy(),
             "src_ip": base["src_ip"].astype("string").to_numpy(),
+            "src_ip_as_logged": ip_raw.astype("string").to_numpy(),
             "first": base["first"].to_numpy(),
             "last": base["last"].to_numpy(),
             "failed_logins": failed_n.to_numpy().astype("int64"),
@@ -399,7 +417,7 @@ def _per_source(ev: pd.DataFrame, p: SourceParams) -> pd.DataFrame:
         out[c] = pd.to_datetime(out[c], utc=True).astype(pd.DatetimeTZDtype(unit="ns", tz="UTC"))
     out["lab"] = out["lab"].astype("string")
     out["src_ip"] = out["src_ip"].astype("string")
-    for c in ("accounts_succeeded", "accounts_succeeded_as_logged"):
+    for c in ("src_ip_as_logged", "accounts_succeeded", "accounts_succeeded_as_logged"):
         out[c] = out[c].astype("string")
     return out
 

@@ -30,8 +30,9 @@ rate
     ``events_per_min`` and ``records_per_hour`` (durations floored at 60 s).
 time
     ``hour_sin``/``hour_cos`` (local start hour on the unit circle), ``night``
-    (start in ``FeatureParams.night``), ``weekend``, ``holiday`` (French public
-    holiday, :mod:`holidays`), ``night_unusual`` (night times the share of the
+    (start in ``FeatureParams.night``), ``weekend`` (``weekend_unusual``: weighed by the
+    account's habits, :mod:`~labforensics.features.weekend`), ``holiday`` (French public
+    holiday), ``night_unusual`` (night times the share of the
     account's sessions that are *not* at night: a night job is not unusual; 0 where
     night work is a habit of the account, of its colleagues of the same role (an
     on-call rota) or, for a service account, its usual work:
@@ -75,7 +76,7 @@ habits (:mod:`labforensics.features.habits`)
     evidence), ``regular_job`` (a session of an account learned to be a scheduled
     job from its regularity, whatever its action codes); by size
     (:mod:`labforensics.features.bulk`): ``after_warmup``, ``first_bulk_outbound``,
-    ``n_bulk_outbound_account``, ``records_out_before_max``,
+    ``bulk_above_warmup``, ``n_bulk_outbound_account``, ``records_out_before_max``,
     ``first_whole_base_outbound``, ``n_whole_base_outbound_account``.
 baselines
     For each metric ``m`` of :data:`BASELINE_METRICS` (per unit):
@@ -139,7 +140,7 @@ from .explained import (
     unit_counts,
 )
 from .habits import first_outbound, lab_first_instant, regular_job
-from .night import is_night, night_habits
+from .night import is_night
 from .params import FeatureParams
 from .rollup import _aggregate, _lab_patients_to_date, _lab_shares
 from .specs import (
@@ -151,6 +152,7 @@ from .specs import (
     feature_spec,
 )
 from .tables import Features, FeatureTable
+from .weekend import time_habits
 
 if TYPE_CHECKING:
     from .context import BatchContext
@@ -348,9 +350,9 @@ def _unit_tables(
     v["lab_explain_usable"] = lab_signal(ex.labs, lab.astype(object))[0].astype("float64")
     v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params, ctx))
     v.update(_time_features(loc, lab, account, params))
-    roster = night_habits(v, {"lab": lab, "account": account, "role": role, "kind": kind},
-                          _codes([lab, account]), loc, per.ecode, ev["action"], params,
-                          None if ctx is None else ctx.colleague_nights)  # fmt: skip
+    roster = time_habits(v, {"lab": lab, "account": account, "role": role, "kind": kind},
+                         _codes([lab, account]), loc, per.ecode, ev["action"], params,
+                         None if ctx is None else ctx.colleague_nights)  # fmt: skip
     v.update(_network_shares(ev, per, case.networks))
     mod_code, mod_uniq = pd.factorize(ev["module"])
     onehots = [

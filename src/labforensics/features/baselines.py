@@ -24,6 +24,10 @@ Q75_TO_SD = 0.6745
 #: Least group size for the q90 upper spread (smaller groups use q75).
 TAIL_MIN_COUNT = 20
 
+#: Metrics also given ``m_z_own_any`` (own history only: same activity, else every
+#: activity), in every unit.
+OWN_ANY_METRICS: tuple[str, ...] = ("records_out",)
+
 
 def robust_z(
     x: pd.Series,
@@ -232,3 +236,6 @@ def _add_baselines(
         )
         values[f"{m}_z"] = z
         values[f"{m}_ref"] = ref
+        if m in OWN_ANY_METRICS:
+            values[f"{m}_z_own_any"] = zs["own"].fillna(zs["own_all"])
+            values[f"{m}_own_median"] = refs["own"].where(zs["own"].notna(), refs["own_all"])

@@ -64,6 +64,7 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "hour_cos": _spec("unit circle", 0.1, "local start hour (cosine)", "both"),
     "night": _spec("flag", 1, "activity at night"),
     "weekend": _spec("flag", 1, "activity on a weekend"),
+    "weekend_unusual": _spec("share", 0.01, "weekend activity for an account rarely at work then"),
     "holiday": _spec("flag", 1, "activity on a French public holiday"),
     "night_unusual": _spec("share", 0.01, "night activity for an account rarely active at night"),
     "night_colleague_nights": _spec(
@@ -89,6 +90,9 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     ),
     "records_out_share_lab_raw": _spec(
         "records/patient", 0.01, "records sent out per patient known at the lab"
+    ),
+    "records_out_own_median": _spec(
+        "records", 10, "median records out of the account's own units (records_out_z_own_any)"
     ),
     "lab_patients": _spec("patients", 1, "distinct patients seen at the lab so far"),
     "accessed_patients": _spec("patients", 1, "distinct patients read"),
@@ -124,6 +128,9 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "after_warmup": _spec("flag", 1, "the session starts after the lab's warm-up"),
     "first_bulk_outbound": _spec(
         "flag", 1, "the account's first export or extraction of 500 records or more"
+    ),
+    "bulk_above_warmup": _spec(
+        "flag", 1, "the account's first export of 500 or more after the warm-up, above all before"
     ),
     "n_bulk_outbound_account": _spec(
         "count", 1, "the account's sessions sending 500 records or more out"
@@ -185,6 +192,7 @@ _BASELINE_SUFFIX = {
     "_z_peer_lab": "peers (same role, same lab)",
     "_z_peer_role": "peers (same role, all labs)",
     "_z_own_all": "own history, every activity",
+    "_z_own_any": "own history (same activity, else every activity)",
     "_z": "baseline",
     "_ref": "baseline median",
 }
@@ -211,7 +219,7 @@ def feature_spec(name: str) -> FeatureSpec:
     """
     if name in FEATURE_SPECS:
         return FEATURE_SPECS[name]
-    for suf in ("_z_own", "_z_peer_lab", "_z_peer_role", "_z_own_all", "_z"):
+    for suf in ("_z_own", "_z_peer_lab", "_z_peer_role", "_z_own_all", "_z_own_any", "_z"):
         if name.endswith(suf):
             base = name[: -len(suf)]
             return _spec(

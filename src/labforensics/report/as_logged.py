@@ -188,8 +188,9 @@ def pathways_as_logged(
 
 
 def sources_as_logged(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``top_sources`` rows without an empty ``accounts_succeeded_as_logged``: the key
-    is kept only where the accounts' spellings as logged differ (as ``account_as_logged``).
+    """``top_sources`` rows without an empty ``accounts_succeeded_as_logged`` or
+    ``src_ip_as_logged``: each key is kept only where the spellings as logged differ
+    (as ``account_as_logged``).
 
     Parameters
     ----------
@@ -201,5 +202,5 @@ def sources_as_logged(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
     list of dict
         Copies of ``rows``.
     """
-    key = "accounts_succeeded_as_logged"
-    return [{k: v for k, v in r.items() if k != key or v} for r in rows]
+    keys = ("accounts_succeeded_as_logged", "src_ip_as_logged")
+    return [{k: v for k, v in r.items() if k not in keys or v} for r in rows]

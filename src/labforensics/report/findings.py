@@ -325,7 +325,7 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
             else ""
         )
         out.append(
-            f"Authentication attack from {s.get('src_ip')} at {s.get('lab')}, "
+            f"Authentication attack from {s.get('src_ip_as_logged') or s.get('src_ip')} at {s.get('lab')}, "
             f"{when(s.get('first'))} to {when(s.get('last'))}: {s.get('reasons')}{taken}"
         )
     n_more = f["counts"].get("flagged_sources", 0) - min(len(flagged_src), TEXT_SOURCES)

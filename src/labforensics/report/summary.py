@@ -493,7 +493,8 @@ def _sources_lines(
         after = (f"then a successful login from it as {who}: {TAKEOVER_WORDS} of {who}"
                  if s.get("success_after_failures") and s.get("accounts_succeeded")
                  else "no login from it succeeded afterwards")  # fmt: skip
-        out.append({"text": f"address {s.get('src_ip')}: {_n(s.get('failed_logins'))} failed "
+        out.append({"text": f"address {s.get('src_ip_as_logged') or s.get('src_ip')}: "
+                            f"{_n(s.get('failed_logins'))} failed "
                             f"logins at {s.get('lab')} on {_n(s.get('distinct_accounts_tried'))} "
                             f"account(s) (password guessing) from "
                             f"{when(s.get('first'), seconds=False)}, {after}",
@@ -533,7 +534,7 @@ def takeovers(
         for account in _labs(s.get("accounts_succeeded")):
             out.setdefault((str(s.get("lab")), account), (
                 f"{TAKEOVER_WORDS}: {_n(s.get('failed_logins'))} failed logins from address "
-                f"{s.get('src_ip')} from {when(s.get('first'), seconds=False)}, then a "
+                f"{s.get('src_ip_as_logged') or s.get('src_ip')} from {when(s.get('first'), seconds=False)}, then a "
                 f"successful login from it as {account}"))  # fmt: skip
     return out
 
