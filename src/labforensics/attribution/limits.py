@@ -132,6 +132,16 @@ def limits(
             "quantile of the time to the next visit, from its own revisit gaps, a lower bound "
             "when the logs are short) an operation cannot be told from a copy before the logs"
         )
+    act = [p for p in conc.get("per_lab", []) if p.get("activity")]
+    if act:
+        out.append(
+            "the authorisation register's statuses are weighed apart from the leak's content "
+            "(activity-level evidence) for " + ", ".join(p["lab"] for p in act) + ": the "
+            "probability that the operation which made the copy was not authorised is not "
+            "measured and is taken as 1/2 (a uniform prior), an operation's status otherwise "
+            "as its lab's rate among its other assessed sessions; the sensitivity reruns give "
+            "the ratio without them"
+        )
     # the method's error rates measured on synthetic evidence (validation file)
     out.extend(limits_lines())
     return out
