@@ -101,8 +101,7 @@ __all__ = [
 #: baselines, so a large but regular job is judged against its own history).
 DETECTOR_COLUMNS_EXTRA: tuple[str, ...] = (
     "night_unusual",
-    # the weekend as the account's habits weigh it (features.weekend), not the plain flag
-    "weekend_unusual",
+    "weekend",
     "holiday",
     "net_other",
     "new_src_ip",

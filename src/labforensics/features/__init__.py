@@ -30,9 +30,8 @@ rate
     ``events_per_min`` and ``records_per_hour`` (durations floored at 60 s).
 time
     ``hour_sin``/``hour_cos`` (local start hour on the unit circle), ``night``
-    (start in ``FeatureParams.night``), ``weekend`` (``weekend_unusual``: weighed by the
-    account's habits, :mod:`~labforensics.features.weekend`), ``holiday`` (French public
-    holiday), ``night_unusual`` (night times the share of the
+    (start in ``FeatureParams.night``), ``weekend``, ``holiday`` (French public
+    holiday, :mod:`holidays`), ``night_unusual`` (night times the share of the
     account's sessions that are *not* at night: a night job is not unusual; 0 where
     night work is a habit of the account, of its colleagues of the same role (an
     on-call rota) or, for a service account, its usual work:
@@ -140,7 +139,7 @@ from .explained import (
     unit_counts,
 )
 from .habits import first_outbound, lab_first_instant, regular_job
-from .night import is_night
+from .night import is_night, night_habits
 from .params import FeatureParams
 from .rollup import _aggregate, _lab_patients_to_date, _lab_shares
 from .specs import (
@@ -152,7 +151,6 @@ from .specs import (
     feature_spec,
 )
 from .tables import Features, FeatureTable
-from .weekend import time_habits
 
 if TYPE_CHECKING:
     from .context import BatchContext
@@ -350,9 +348,9 @@ def _unit_tables(
     v["lab_explain_usable"] = lab_signal(ex.labs, lab.astype(object))[0].astype("float64")
     v.update(_outbound_habits(v, ev, per, ss, lab, account, start, loc, params, ctx))
     v.update(_time_features(loc, lab, account, params))
-    roster = time_habits(v, {"lab": lab, "account": account, "role": role, "kind": kind},
-                         _codes([lab, account]), loc, per.ecode, ev["action"], params,
-                         None if ctx is None else ctx.colleague_nights)  # fmt: skip
+    roster = night_habits(v, {"lab": lab, "account": account, "role": role, "kind": kind},
+                          _codes([lab, account]), loc, per.ecode, ev["action"], params,
+                          None if ctx is None else ctx.colleague_nights)  # fmt: skip
     v.update(_network_shares(ev, per, case.networks))
     mod_code, mod_uniq = pd.factorize(ev["module"])
     onehots = [

@@ -142,7 +142,6 @@ def _aggregate(
         "night": g["night"].max(),
         "night_unusual": g["night_unusual"].max(),
         "weekend": g["weekend"].max(),
-        "weekend_unusual": g["weekend_unusual"].max(),
         "holiday": g["holiday"].max(),
         "max_query_records": g["max_query_records"].max(),
         "net_vendor": g["net_vendor"].max(),

@@ -64,7 +64,6 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
     "hour_cos": _spec("unit circle", 0.1, "local start hour (cosine)", "both"),
     "night": _spec("flag", 1, "activity at night"),
     "weekend": _spec("flag", 1, "activity on a weekend"),
-    "weekend_unusual": _spec("share", 0.01, "weekend activity for an account rarely at work then"),
     "holiday": _spec("flag", 1, "activity on a French public holiday"),
     "night_unusual": _spec("share", 0.01, "night activity for an account rarely active at night"),
     "night_colleague_nights": _spec(
