@@ -6,7 +6,7 @@ When the run keeps its events in files (the session table a file a lab:
 is written to the run's private folder as soon as it is made: the case's campaign table
 (session ids as lists: about 25 bytes a session, 34 MiB at 11 million events) is not
 held from the campaigns stage to the report. :class:`CampaignFiles` keeps per campaign
-only what ranks it and what the stages count (about 30 bytes a campaign), and gives
+only where it is and what the stages count (21 bytes a campaign once ranked), and gives
 
 - the counts of ``findings.json`` (:meth:`~CampaignFiles.__len__`,
   :attr:`~CampaignFiles.n_flagged`, :attr:`~CampaignFiles.flagged_sessions`);
