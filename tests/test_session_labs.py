@@ -2,6 +2,7 @@
 
 The slim session table is kept a file a lab (:class:`labforensics.session_labs.SlimLabs`):
 campaigns, attribution and the report read it lab by lab, or the few rows they show;
+the campaigns too, once grouped (:class:`labforensics.detect.campaign_files.CampaignFiles`):
 every output is the same, byte for byte, as the run holding its tables in memory.
 """
 
@@ -14,6 +15,7 @@ import pytest
 
 from labforensics import pipeline, synth
 from labforensics.case import CaseContext
+from labforensics.detect.campaign_files import CampaignFiles
 from labforensics.session_labs import SlimLabs
 from test_session_files import _assert_same_outputs, _investigate, _keyed
 
@@ -21,6 +23,19 @@ from test_session_files import _assert_same_outputs, _investigate, _keyed
 AFTER_COLLECT = ("sources", "campaigns", "attribution", "report")
 #: Columns only a session table has (the scored sessions have none of them).
 SESSION_ONLY = {"start", "end", "records_exported"}
+#: The stages after the campaigns are grouped, at whose start the live campaign tables
+#: are looked for.
+AFTER_CAMPAIGNS = ("attribution", "report")
+
+
+def _campaign_tables() -> tuple[list[int], list[int]]:
+    """The rows of each live DataFrame with a campaign table's columns, and the
+    campaigns of each live :class:`CampaignFiles`."""
+    gc.collect()
+    objs = gc.get_objects()
+    return ([len(o) for o in objs if isinstance(o, pd.DataFrame)
+             and {"campaign_id", "session_ids"} <= set(o.columns)],
+            [len(o) for o in objs if isinstance(o, CampaignFiles)])  # fmt: skip
 
 
 def _session_tables() -> list[int]:
@@ -37,6 +52,8 @@ def _run(case: CaseContext, out, budget, seen: dict):
     def run(self, name, fn, count=None):
         if name in AFTER_COLLECT:
             seen.setdefault("tables", {})[name] = _session_tables()
+        if name in AFTER_CAMPAIGNS:
+            seen.setdefault("campaigns", {})[name] = _campaign_tables()
         return real(self, name, fn, count)
 
     mp = pytest.MonkeyPatch()
@@ -83,3 +100,19 @@ def test_no_session_table_held_after_collect(runs):
     assert all(max(t, default=0) < n / 10 for t in seen["tables"].values()), seen["tables"]
     ss = seen["sessions"]  # what the run held for the report: the slim table a file a lab
     assert isinstance(ss, SlimLabs) and not isinstance(ss, pd.DataFrame) and len(ss) == n
+
+
+def test_no_campaign_table_held_after_grouping(runs):
+    held, files, held_seen, seen, _ = runs
+    m = len(held.campaigns)
+    assert m > 10 and held.findings["campaigns"]["count"] == m
+    # in memory: the case's campaign table is held from the campaigns stage to the report
+    for s in AFTER_CAMPAIGNS:
+        frames, kept = held_seen["campaigns"][s]
+        assert m in frames and not kept, (s, frames, kept)
+    # events in files: each lab's campaigns in a file (CampaignFiles), no table of them
+    # held between the stages; the run's result still has the whole table
+    for s in AFTER_CAMPAIGNS:
+        frames, kept = seen["campaigns"][s]
+        assert max(frames, default=0) < m / 10 and kept == [m], (s, frames, kept)
+    assert isinstance(files.campaigns, pd.DataFrame) and len(files.campaigns) == m

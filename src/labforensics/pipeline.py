@@ -49,7 +49,7 @@ from .case import (
 from .case_events import CaseEvents, EventsFolder
 from .custody import EvidenceFile, run_manifest
 from .detect import DetectParams, Scores, SourceParams, score_sources
-from .detect.campaign_labs import group_campaigns_by_lab
+from .detect.campaign_labs import flagged_count, group_campaigns_by_lab, held, write_campaigns
 from .detect.campaigns import CampaignParams, campaign_findings
 from .engine import ENGINES, LabRun, LabSettings, make_engine, split_by_lab
 from .engine.partitions import empty_like, release_memory, store_evidence
@@ -359,8 +359,9 @@ def _run_stages(
     sst = session_scores_table(sc)
     scored = sc.session if sc.session is not None else sst
     camp = st.run("campaigns",
-                  lambda: group_campaigns_by_lab(scored, ss, params=plan.campaigns, events=events),
-                  lambda c: f"{len(c):,} campaigns, {int(c['flagged'].sum()):,} flagged")  # fmt: skip
+                  lambda: group_campaigns_by_lab(scored, ss, params=plan.campaigns, events=events,
+                                                 in_files=True),  # a file a lab (SlimLabs ss)
+                  lambda c: f"{len(c):,} campaigns, {flagged_count(c):,} flagged")  # fmt: skip
     leak: Any = plan.leak
     linked = None
     if plan.leak_is_dump:  # a dump of people: link it to the patient indexes first
@@ -479,11 +480,10 @@ def _write_outputs(
         write_parquet(res.leak_linkage.links, out / "leak_links.parquet")
     if res.campaigns is not None:  # pseudonymous ids only; session lists in the Parquet file
         findings["campaigns"] = campaign_findings(res.campaigns)
-        write_parquet(res.campaigns, out / "campaigns.parquet")
+        write_campaigns(res.campaigns, out / "campaigns.parquet")  # read whole, let go
     if res.exports is not None:  # counts only (issue 14 item 5)
-        findings["exports"] = exports_summary(
-            res.exports, register_given=plan.authorisations is not None
-        )
+        findings["exports"] = exports_summary(res.exports,
+                                              register_given=plan.authorisations is not None)  # fmt: skip
         write_parquet(res.exports, out / "exports.parquet")
     write_json(findings, out / "findings.json")
     events_out.write_parquet(out / "events.parquet")  # lab by lab when spilled
@@ -501,6 +501,7 @@ def _write_outputs(
         exports=res.exports, run=dict(run or {}),
     )  # fmt: skip
     write_report(data, out / "report.html")
+    res.campaigns = held(res.campaigns)  # the result's table: read whole, the report done
     return findings
 
 

@@ -8,7 +8,8 @@ at 4 million sessions) from collect to the report. Each of them reads it lab by 
 for a few sessions only:
 
 - campaigns (:func:`~labforensics.detect.campaign_labs.group_campaigns_by_lab`): each
-  lab's sessions, one lab at a time;
+  lab's sessions, one lab at a time, and each lab's campaigns written beside them
+  (:class:`~labforensics.detect.campaign_files.CampaignFiles`);
 - attribution (:func:`~labforensics.attribution.attribute`): the sessions that moved
   records (:meth:`SlimLabs.select`), and each leaked lab's sessions when its turn comes
   (:func:`lab_sessions`);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +14,13 @@ from hypothesis import strategies as st
 
 from labforensics import investigate, pipeline
 from labforensics.case import CaseContext
+from labforensics.detect.campaign_files import CampaignFiles
 from labforensics.detect.campaign_labs import group_campaigns_by_lab
-from labforensics.detect.campaigns import CampaignParams, group_campaigns
+from labforensics.detect.campaigns import CampaignParams, campaign_findings, group_campaigns
 from labforensics.errors import SchemaError
 from labforensics.privacy import CaseKey
 from labforensics.schema import STRING_LIST
+from labforensics.session_labs import SlimLabs
 
 T0 = pd.Timestamp("2021-01-04 08:00", tz="UTC")
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "vendor-migration"
@@ -117,6 +120,53 @@ def test_by_lab_equals_whole_on_any_case(rows, signature):
     p = CampaignParams(signature=signature, gap=pd.Timedelta(days=2))
     pd.testing.assert_frame_equal(group_campaigns_by_lab(sc, ss, params=p),
                                   group_campaigns(sc, ss, params=p))  # fmt: skip
+
+
+def _slim_labs(ss: pd.DataFrame, folder: Path) -> SlimLabs:
+    """``ss`` kept a file a lab (the sessions without a lab in one file of their own)."""
+    labs = SlimLabs(folder)
+    lab = ss["lab"].astype(object).where(ss["lab"].notna(), None).to_numpy()
+    positions = []
+    for name in dict.fromkeys(lab):  # the labs in order of first session
+        at = np.flatnonzero([v == name for v in lab])
+        labs.add(ss.iloc[at].reset_index(drop=True))
+        positions.append(at)
+    return labs.place(positions)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_cases(), st.sampled_from(["activity_flagged", "rules", "activity"]))
+def test_in_files_equals_whole_on_any_case(rows, signature):
+    # each lab's campaigns in a file, ranked from their small columns: the rows read,
+    # the flagged ones, the whole table and the findings are the whole case's
+    sc, ss = _tables(rows)
+    p = CampaignParams(signature=signature, gap=pd.Timedelta(days=2))
+    whole = group_campaigns(sc, ss, params=p)
+    with tempfile.TemporaryDirectory() as d:
+        kept = group_campaigns_by_lab(sc, _slim_labs(ss, Path(d)), params=p, in_files=True)
+        assert isinstance(kept, CampaignFiles) and len(kept) == len(whole)
+        pd.testing.assert_frame_equal(kept.whole(), whole, check_exact=True)
+        flagged = whole[whole["flagged"]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(kept.flagged(), flagged, check_exact=True)
+        at = np.flatnonzero(whole["n_sessions"].to_numpy() % 2 == 1)  # any rows, increasing
+        pd.testing.assert_frame_equal(kept.rows(at), whole.iloc[at], check_exact=True)
+        assert kept.n_flagged == int(whole["flagged"].sum())
+        assert kept.flagged_sessions == int(whole["n_flagged"].sum())
+        assert campaign_findings(kept, top=2) == campaign_findings(whole, top=2)
+        assert sorted(q.name for q in Path(d).iterdir() if q.name.startswith("campaigns-")) == [
+            f"campaigns-{i}.pkl" for i in range(whole["lab"].nunique(dropna=False))
+        ]
+
+
+def test_in_files_groups_the_case_whole_with_the_unexplained_option(tmp_path):
+    rows = [{"session_id": s, "lab": lab, "account": "x", "start": T0, "minutes": 5,
+             "score": 1.0, "flagged": False, "rule_x": 0.0, "n_export": 0, "n_read": 1}
+            for s, lab in (("a", "L01"), ("b", "L02"))]  # fmt: skip
+    sc, ss = _tables(rows)
+    p = CampaignParams(unexplained=True)
+    got = group_campaigns_by_lab(sc, _slim_labs(ss, tmp_path), params=p, in_files=True)
+    assert isinstance(got, pd.DataFrame)  # the case-wide test: a table, as before
+    pd.testing.assert_frame_equal(got, group_campaigns(sc, ss, params=p))
 
 
 def test_by_lab_equals_whole_on_an_investigation(tmp_path, monkeypatch):

@@ -16,10 +16,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labforensics import outputs, pipeline, synth
 from labforensics.case import CaseContext
-from labforensics.detect import DetectParams
+from labforensics.detect import DetectParams, _ranking
 from labforensics.engine import score_spill
 from labforensics.engine.model import UNITS, UnitModel, scores_from_labs
 from labforensics.engine.run import MemoryBudgetWarning
@@ -221,6 +223,42 @@ def test_rank_order_is_the_rankings():
                           "score": [1.0, 2.0, 1.0, 2.0, 3.0]})  # fmt: skip
     # score desc, then key, then the position in key order (stable from input order)
     assert rank_order(small, ("k",)).tolist() == [4, 1, 3, 0, 2]
+
+
+def _pandas_rank_order(small: pd.DataFrame, kc: list[str]) -> np.ndarray:
+    """The pandas sorts :func:`rank_order` replaced (session 17's code): a stable sort
+    by key, then :func:`labforensics.detect._ranking`."""
+    key_order = np.arange(len(small), dtype=np.int64)
+    if len(small) > 1 and kc:
+        key_order = small[kc].sort_values(kc, kind="mergesort").index.to_numpy()
+        small = small.iloc[key_order].reset_index(drop=True)
+    order, _ = _ranking(small, small["score"].to_numpy(dtype="float64"), tuple(kc))
+    return key_order[order]
+
+
+@st.composite
+def _smalls(draw):
+    n = draw(st.integers(0, 60))
+    text = st.one_of(st.none(), st.sampled_from(["a", "b", "B", "é", "e\u0301", "ab", ""]))
+    out = pd.DataFrame({
+        "k0": pd.array(draw(st.lists(text, min_size=n, max_size=n)), dtype=STRING),
+        "k1": pd.Categorical(draw(st.lists(st.sampled_from(["z", "y", "x"]), min_size=n,
+                                           max_size=n)), categories=["z", "y", "x"]),
+        "k2": pd.array(draw(st.lists(text, min_size=n, max_size=n)), dtype=STRING),
+        "score": np.array(draw(st.lists(st.sampled_from([0.0, -0.0, 1.5, -2.0, np.nan,
+                                                          np.inf]), min_size=n, max_size=n)),
+                          dtype="float64"),
+    })  # fmt: skip
+    return out, draw(st.sampled_from([[], ["k0"], ["k0", "k1", "k2"], ["k1", "k2"]]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_smalls())
+def test_rank_order_is_the_pandas_sorts_it_replaced(case):
+    # ties in score and keys, missing scores and keys, a categorical whose categories are
+    # not in text order, text whose UTF-8 order is its code point order
+    small, kc = case
+    assert rank_order(small, kc).tolist() == _pandas_rank_order(small, kc).tolist()
 
 
 def test_value_kinds():

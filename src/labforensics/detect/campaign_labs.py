@@ -23,9 +23,10 @@ from ..case_events import CaseEvents
 from ..errors import SchemaError
 from ..session_labs import SlimLabs
 from ..spellings import with_account_as_logged
+from .campaign_files import CampaignFiles, flagged_count, held, write_campaigns
 from .campaigns import CAMPAIGN_COLUMNS, CampaignParams, group_campaigns
 
-__all__ = ["group_campaigns_by_lab"]
+__all__ = ["flagged_count", "group_campaigns_by_lab", "held", "write_campaigns"]
 
 
 def _lab_positions(table: pd.DataFrame) -> dict[object, np.ndarray]:
@@ -45,7 +46,8 @@ def group_campaigns_by_lab(
     params: CampaignParams | None = None,
     explanation: pd.DataFrame | None = None,
     events: pd.DataFrame | CaseEvents | None = None,
-) -> pd.DataFrame:
+    in_files: bool = False,
+) -> pd.DataFrame | CampaignFiles:
     """:func:`~labforensics.detect.campaigns.group_campaigns`, one lab at a time.
 
     Parameters
@@ -62,13 +64,19 @@ def group_campaigns_by_lab(
         The canonical events: given, the table gains ``account_as_logged`` after
         ``account``, the account's spellings as logged at the campaign's lab where they
         differ from the canonical form (:func:`labforensics.spellings.with_account_as_logged`).
+    in_files : bool, default False
+        With ``sessions`` kept a file a lab and the case grouped lab by lab: each lab's
+        campaigns are written to the sessions' folder as they are made and the result
+        is :class:`~labforensics.detect.campaign_files.CampaignFiles` (the same table,
+        read by rows or whole), so that the case's table is not held.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or CampaignFiles
         The table :func:`~labforensics.detect.campaigns.group_campaigns` returns for the
         same arguments, identical (values, dtypes, row order, ranks); with
-        ``account_as_logged`` when ``events`` is given.
+        ``account_as_logged`` when ``events`` is given. Kept in files with ``in_files``
+        (see there).
 
     Raises
     ------
@@ -76,8 +84,56 @@ def group_campaigns_by_lab(
         As :func:`~labforensics.detect.campaigns.group_campaigns`; also when a scored
         session's lab differs from its lab in ``sessions`` (it would be missed).
     """
-    out = _by_lab(session_scores, sessions, params or CampaignParams(), explanation)
+    params = params or CampaignParams()
+    if in_files and isinstance(sessions, SlimLabs):
+        kept = _in_files(session_scores, sessions, params, explanation, events)
+        if kept is not None:
+            return kept
+    out = _by_lab(session_scores, sessions, params, explanation)
     return out if events is None else with_account_as_logged(out, events)
+
+
+def _whole_case(
+    session_scores: pd.DataFrame, sessions: pd.DataFrame | SlimLabs | None,
+    params: CampaignParams, explanation: pd.DataFrame | None,
+) -> bool:  # fmt: skip
+    """Whether the case is grouped whole: the case-wide test of unexplained reads asked
+    for, or the tables lack what splits them by lab."""
+    return (params.unexplained or explanation is not None or sessions is None
+            or "lab" not in session_scores.columns or "lab" not in sessions.columns
+            or "session_id" not in session_scores.columns)  # fmt: skip
+
+
+def _scored_once(session_scores: pd.DataFrame) -> None:
+    """A session scored twice is refused across labs too (the per-lab check would not
+    see it)."""
+    sid = session_scores["session_id"]
+    if sid.duplicated().any():
+        dup = sid[sid.duplicated()].iloc[0]
+        raise SchemaError(f"group_campaigns: session_id {dup!r} is scored twice")
+
+
+def _in_files(
+    session_scores: pd.DataFrame, sessions: SlimLabs, params: CampaignParams,
+    explanation: pd.DataFrame | None, events: pd.DataFrame | CaseEvents | None,
+) -> CampaignFiles | None:  # fmt: skip
+    """:func:`group_campaigns_by_lab` with ``in_files``: each lab's campaigns (with the
+    accounts as logged) written to the sessions' folder, ranked together; None when the
+    case is grouped whole (or has no scored session)."""
+    if _whole_case(session_scores, sessions, params, explanation):
+        return None
+    _scored_once(session_scores)
+    labs = _lab_positions(session_scores)
+    if not labs:
+        return None
+    kept = CampaignFiles(sessions.folder)
+    for lab, pos in labs.items():
+        ss = sessions.lab(lab)
+        part = group_campaigns(session_scores.iloc[pos], ss, params=params)
+        del ss
+        kept.add(part if events is None else with_account_as_logged(part, events))
+        del part
+    return kept.rank()
 
 
 def _by_lab(
@@ -89,15 +145,9 @@ def _by_lab(
     """:func:`group_campaigns_by_lab` without the spellings as logged."""
     if isinstance(sessions, SlimLabs):
         return _by_lab_files(session_scores, sessions, params, explanation)
-    whole = (params.unexplained or explanation is not None or sessions is None
-             or "lab" not in session_scores.columns or "lab" not in sessions.columns
-             or "session_id" not in session_scores.columns)  # fmt: skip
-    if whole:
+    if _whole_case(session_scores, sessions, params, explanation):
         return group_campaigns(session_scores, sessions, params=params, explanation=explanation)
-    sid = session_scores["session_id"]
-    if sid.duplicated().any():  # across labs too: the per-lab check would not see it
-        dup = sid[sid.duplicated()].iloc[0]
-        raise SchemaError(f"group_campaigns: session_id {dup!r} is scored twice")
+    _scored_once(session_scores)
     by_scores, by_sessions = _lab_positions(session_scores), _lab_positions(sessions)
     empty = sessions.iloc[:0]
     parts = []
@@ -129,16 +179,10 @@ def _by_lab_files(
     """:func:`group_campaigns_by_lab` of the slim table kept a file a lab: each lab's
     sessions read from its file (:meth:`SlimLabs.lab`), the rows of the case's table
     ``sessions.iloc[by_sessions[lab]]`` gives (same order, index and dtypes)."""
-    whole = (params.unexplained or explanation is not None
-             or "lab" not in session_scores.columns or "lab" not in sessions.columns
-             or "session_id" not in session_scores.columns)  # fmt: skip
-    if whole:
+    if _whole_case(session_scores, sessions, params, explanation):
         return group_campaigns_by_lab(session_scores, sessions.whole(), params=params,
                                       explanation=explanation)  # fmt: skip
-    sid = session_scores["session_id"]
-    if sid.duplicated().any():  # across labs too: the per-lab check would not see it
-        dup = sid[sid.duplicated()].iloc[0]
-        raise SchemaError(f"group_campaigns: session_id {dup!r} is scored twice")
+    _scored_once(session_scores)
     parts = []
     for lab, pos in _lab_positions(session_scores).items():
         ss = sessions.lab(lab)

@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -90,6 +90,9 @@ from .._validation import Boolean, Duration, Interval, OneOf, constrained, valid
 from ..errors import SchemaError
 from ..outputs import json_safe
 from ..schema import STRING, STRING_LIST, check_table
+
+if TYPE_CHECKING:  # campaign_files imports nothing of this module: no cycle at run time
+    from .campaign_files import CampaignFiles
 
 __all__ = [
     "ACTIVITY_CLASSES",
@@ -706,13 +709,15 @@ def group_campaigns(
     return out[list(CAMPAIGN_COLUMNS)]
 
 
-def campaign_findings(campaigns: pd.DataFrame, top: int = TOP_CAMPAIGNS) -> dict[str, Any]:
+def campaign_findings(campaigns: pd.DataFrame | CampaignFiles,
+                      top: int = TOP_CAMPAIGNS) -> dict[str, Any]:  # fmt: skip
     """The ``campaigns`` section of ``findings.json``: counts and the best campaigns.
 
     Parameters
     ----------
-    campaigns : pandas.DataFrame
-        :func:`group_campaigns` output.
+    campaigns : pandas.DataFrame or CampaignFiles
+        :func:`group_campaigns` output (kept a file a lab: the counts from its small
+        columns, the rows listed read, :mod:`labforensics.detect.campaign_files`).
     top : int
         Campaigns listed by rank; every flagged campaign ranked below them is
         listed too (at most :data:`MORE_FLAGGED` more), so that no flagged story is
@@ -732,9 +737,16 @@ def campaign_findings(campaigns: pd.DataFrame, top: int = TOP_CAMPAIGNS) -> dict
     """
     cols = ["campaign_id", "rank", "lab", "account", "account_kind", "activity", "first",
             "last", "n_sessions", "n_flagged", "score", "flagged", "best_session_id"]  # fmt: skip
-    ranked = campaigns.sort_values("rank", kind="stable")
-    keep = (np.arange(len(ranked)) < top) | ranked["flagged"].to_numpy(dtype=bool)
-    head = ranked[keep].head(top + MORE_FLAGGED)
+    if not isinstance(campaigns, pd.DataFrame):  # CampaignFiles: in rank order already
+        keep = (np.arange(len(campaigns)) < top) | campaigns.flagged_mask
+        head = campaigns.rows(np.flatnonzero(keep)[: top + MORE_FLAGGED])
+        counts = (len(campaigns), campaigns.n_flagged, campaigns.flagged_sessions)
+    else:
+        ranked = campaigns.sort_values("rank", kind="stable")
+        keep = (np.arange(len(ranked)) < top) | ranked["flagged"].to_numpy(dtype=bool)
+        head = ranked[keep].head(top + MORE_FLAGGED)
+        counts = (len(campaigns), int(campaigns["flagged"].sum()) if len(campaigns) else 0,
+                  int(campaigns["n_flagged"].sum()) if len(campaigns) else 0)  # fmt: skip
     if "account_as_logged" in head.columns:  # group_campaigns_by_lab(events=...)
         cols.insert(cols.index("account") + 1, "account_as_logged")
     rows = json_safe(head[cols])
@@ -743,9 +755,5 @@ def campaign_findings(campaigns: pd.DataFrame, top: int = TOP_CAMPAIGNS) -> dict
             del r["account_as_logged"]
         r["reasons"] = [str(x) for x in (reasons if reasons is not None else [])]
         r["rules"] = [str(x) for x in (rules if rules is not None else [])]
-    return {
-        "count": int(len(campaigns)),
-        "flagged": int(campaigns["flagged"].sum()) if len(campaigns) else 0,
-        "flagged_sessions": int(campaigns["n_flagged"].sum()) if len(campaigns) else 0,
-        "top": rows,
-    }
+    return {"count": int(counts[0]), "flagged": int(counts[1]),
+            "flagged_sessions": int(counts[2]), "top": rows}  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..detect.campaign_files import CampaignFiles
 from ..detect.campaigns import CampaignParams
 from ..outputs import json_safe
 from ..session_labs import SlimLabs
@@ -189,7 +190,7 @@ def _exports_per_campaign(
 
 
 def campaigns_view(
-    campaigns: pd.DataFrame | None,
+    campaigns: pd.DataFrame | CampaignFiles | None,
     *,
     session_scores: pd.DataFrame | None,
     sessions: pd.DataFrame | None,
@@ -203,8 +204,10 @@ def campaigns_view(
 
     Parameters
     ----------
-    campaigns : pandas.DataFrame or None
-        :func:`~labforensics.detect.campaigns.group_campaigns` output (``campaigns.parquet``).
+    campaigns : pandas.DataFrame, CampaignFiles or None
+        :func:`~labforensics.detect.campaigns.group_campaigns` output (``campaigns.parquet``);
+        kept a file a lab (:class:`~labforensics.detect.campaign_files.CampaignFiles`),
+        only the flagged campaigns are read.
     session_scores : pandas.DataFrame or None
         Session scores (``session_id``, ``score``, ``rank``, ``flagged``, ``reasons``).
     sessions : pandas.DataFrame or None
@@ -237,8 +240,11 @@ def campaigns_view(
     if campaigns is None:
         return None
     sig = (params or {}).get("signature") or CampaignParams().signature
-    c = campaigns.sort_values("rank", kind="stable").reset_index(drop=True)
-    flagged = c[c["flagged"].astype(bool)].reset_index(drop=True)
+    if isinstance(campaigns, CampaignFiles):  # a file a lab: the flagged rows read
+        c, flagged = campaigns, campaigns.flagged()
+    else:
+        c = campaigns.sort_values("rank", kind="stable").reset_index(drop=True)
+        flagged = c[c["flagged"].astype(bool)].reset_index(drop=True)
     best = _best_sessions(flagged, session_scores, sessions) if len(flagged) else pd.DataFrame()
     rows = []
     for i, r in enumerate(flagged.itertuples(index=False)):  # one per flagged campaign

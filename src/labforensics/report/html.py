@@ -206,8 +206,8 @@ class ReportData:
     title: str = "Investigation"
     session_scores: pd.DataFrame | None = None
     extra_notes: list[str] = field(default_factory=list)
-    #: campaigns.parquet (:func:`labforensics.detect.campaigns.group_campaigns`), if any
-    campaigns: pd.DataFrame | None = None
+    #: campaigns.parquet's table, if any (or a file a lab: detect.campaign_files.CampaignFiles)
+    campaigns: pd.DataFrame | Any = None
     #: :func:`labforensics.authorisation.assess_exports`'s table (the exports section)
     exports: pd.DataFrame | None = None
     run: dict[str, Any] = field(default_factory=dict)
