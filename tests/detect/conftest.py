@@ -40,6 +40,16 @@ def make_events(rows: list[dict]) -> pd.DataFrame:
     return coerce_events(pd.DataFrame(out))
 
 
+def login_session(account: str, role: str, t: pd.Timestamp, body: list[dict]) -> list[dict]:
+    """Rows of one session: login at ``t``, the ``body`` rows one minute apart (each a
+    dict of event columns), logout at ``t`` + 10 minutes (for :func:`make_events`)."""
+    rows = [dict(ts=t, account=account, role=role, action="login")]
+    for k, r in enumerate(body, 1):
+        rows.append(dict(ts=t + pd.Timedelta(minutes=k), account=account, role=role, **r))
+    rows.append(dict(ts=t + pd.Timedelta(minutes=10), account=account, role=role, action="logout"))
+    return rows
+
+
 @pytest.fixture
 def events_of():
     return make_events

@@ -12,6 +12,7 @@ from labforensics.detect import DetectParams, score
 from labforensics.features import FeatureParams, build_features
 from labforensics.sessions import sessionize
 
+from .conftest import login_session as _session
 from .conftest import make_events
 
 CASE = CaseContext(tz="Europe/Paris")
@@ -20,14 +21,6 @@ D0 = pd.Timestamp("2020-03-05 07:00")  # a Thursday, 08:00 Paris (UTC+1)
 # April), 50 (Fri 24 April), 60 (Mon 4 May)
 DAY = pd.Timedelta(days=1)
 RULES = ("staff_first_bulk_export", "staff_bulk_export_short_logs", "staff_whole_base_export")
-
-
-def _session(account: str, role: str, t: pd.Timestamp, body: list[dict]) -> list[dict]:
-    rows = [dict(ts=t, account=account, role=role, action="login")]
-    for k, r in enumerate(body, 1):
-        rows.append(dict(ts=t + pd.Timedelta(minutes=k), account=account, role=role, **r))
-    rows.append(dict(ts=t + pd.Timedelta(minutes=10), account=account, role=role, action="logout"))
-    return rows
 
 
 def _rules_rank(s: pd.DataFrame, row: pd.Series) -> int:

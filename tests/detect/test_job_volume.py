@@ -16,20 +16,13 @@ from labforensics.detect import DetectParams, score
 from labforensics.features import FeatureParams, build_features
 from labforensics.sessions import sessionize
 
+from .conftest import login_session as _session
 from .conftest import make_events
 
 CASE = CaseContext(tz="Europe/Paris")
 D0 = pd.Timestamp("2020-03-02 07:00")  # a Monday, 08:00 Paris (UTC+1)
 DAY = pd.Timedelta(days=1)
 RULE = "rule_job_volume_far_above_own"
-
-
-def _session(account: str, role: str, t: pd.Timestamp, body: list[dict]) -> list[dict]:
-    rows = [dict(ts=t, account=account, role=role, action="login")]
-    for k, r in enumerate(body, 1):
-        rows.append(dict(ts=t + pd.Timedelta(minutes=k), account=account, role=role, **r))
-    rows.append(dict(ts=t + pd.Timedelta(minutes=10), account=account, role=role, action="logout"))
-    return rows
 
 
 def _scored(volumes: list[int], role: str = "ADMIN_LABO") -> pd.DataFrame:
