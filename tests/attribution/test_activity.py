@@ -10,6 +10,7 @@ uniform over [4 h, 8.5 h] -0.647420.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -29,6 +30,8 @@ from labforensics.attribution.activity import (
 from labforensics.attribution.conclusion import conclude, lab_conclusion, sensitivity
 
 SIGHT = T + pd.Timedelta(hours=8.5)
+#: test_conclusion's parameters with the register's statuses weighed (off by default)
+PA = dataclasses.replace(P, activity_evidence=True)
 
 
 def test_session_flags_from_the_exports_statuses():
@@ -58,10 +61,17 @@ def test_log_factors_by_hand():
     assert lf.tolist() == pytest.approx([5.5, 0.611111, 1.0], abs=1e-6)
     # a lab with no other assessed session: p0 = 1/2, no information either way
     assert np.exp(log_factors(np.array([FLAGGED], dtype=np.int8), 1, 1)).tolist() == [1.0]
-    # a lab where most sessions are not authorised: being one says little (factor < 1)
-    assert math.exp(log_factors(np.array([FLAGGED], dtype=np.int8), 8, 10)[0]) == pytest.approx(
-        0.5 / (8 / 11)
-    )
+    # a lab where most operations are not authorised (8 of 10): p0 = (7 + 1) / (9 + 2) =
+    # 8/11 for a flagged one, 9/11 for an authorised one; a copy is taken to be no less
+    # often unauthorised than the others (pi = max(p0, 1/2)): factors 1 and 1, never
+    # "authorised, so more likely the copy" (session 18's QA: 25.5 for an authorised
+    # extraction at a lab of unregistered exports)
+    lf = log_factors(np.array([FLAGGED, CLEAR], dtype=np.int8), 8, 10)
+    assert np.exp(lf).tolist() == pytest.approx([1.0, 1.0])
+    # an authorised operation never weighs more than 1, a flagged one never less
+    for f in range(0, 11):
+        v = np.exp(log_factors(np.array([FLAGGED, CLEAR], dtype=np.int8), max(f, 1), 11))
+        assert v[0] >= 1.0 and v[1] <= 1.0
 
 
 def _tie_lab(register: bool):
@@ -83,21 +93,24 @@ def test_the_register_separates_what_the_content_cannot():
     # outside = -0.647420 (no operation's status moves it)
     # -> vendor against insider, log10 LR 1.253669 (moderate); of which the content
     #    0.300049 (the insider's mean with G against E alone) and the statuses 0.953620
-    r = lab_conclusion(_tie_lab(True), None, SIGHT, P, _default())
+    r = lab_conclusion(_tie_lab(True), None, SIGHT, PA, _default())
     assert r["proposition"] == "vendor" and r["alternative"] == "insider"
     assert r["log10_lr"] == pytest.approx(1.253669, abs=1e-5)
     assert r["verbal"] == "moderate"
     assert r["log10_lr_content"] == pytest.approx(0.300049, abs=1e-5)
     assert r["log10_likelihoods"]["outside_evidence"] == pytest.approx(-0.647420, abs=1e-5)
     a = r["activity"]
-    assert a["sessions_not_authorised"] == 1 and a["sessions_assessed"] == 10
+    assert a["operations_not_authorised"] == 1 and a["operations_assessed"] == 10
     assert a["best_operation"]["vendor"] == {"register": "not authorised",
                                              "log10_factor": pytest.approx(math.log10(5.5))}  # fmt: skip
     assert a["log10_likelihoods_content"]["vendor"] == pytest.approx(-0.043648, abs=1e-5)
     assert "cannot tell" not in r["reason"]
     assert ("of which the leak's content log10 0.30 and the register's statuses log10 0.95"
             in r["reason"])  # fmt: skip
-    assert "1 of the lab's 10 assessed sessions not authorised" in r["reason"]
+    assert "1 of the lab's 10 assessed comparable operations not authorised" in r["reason"]
+    # the default: the content alone, the register given or not
+    off = lab_conclusion(_tie_lab(True), None, SIGHT, P, _default())
+    assert off["proposition"] == "undetermined" and off["activity"] is None
 
 
 def test_without_a_register_the_content_alone():
@@ -113,14 +126,17 @@ def test_the_sensitivity_reruns_without_the_activity_evidence_only_with_a_regist
                 "n_rows_linked": None}  # fmt: skip
 
     with_reg = prep(_tie_lab(True))
-    base = conclude(with_reg, P)
-    runs = {r["assumption"]: r for r in sensitivity(with_reg, P, base)["runs"]}
+    base = conclude(with_reg, PA)
+    runs = {r["assumption"]: r for r in sensitivity(with_reg, PA, base)["runs"]}
     assert base["proposition"] == "vendor"
     # without the statuses the content ties: undetermined
     assert runs["without the activity evidence"]["proposition"] == "undetermined"
     assert runs["without the activity evidence"]["log10_lr"] == 0.0
     without = prep(_tie_lab(False))
-    names = [r["assumption"] for r in sensitivity(without, P, conclude(without, P))["runs"]]
+    names = [r["assumption"] for r in sensitivity(without, PA, conclude(without, PA))["runs"]]
+    assert "without the activity evidence" not in names and len(names) == 6
+    # a register given but the statuses not weighed (the default): no such rerun either
+    names = [r["assumption"] for r in sensitivity(with_reg, P, conclude(with_reg, P))["runs"]]
     assert "without the activity evidence" not in names and len(names) == 6
 
 
@@ -152,7 +168,7 @@ def test_an_operation_too_small_to_hold_the_leak_takes_no_share():
     assert r["log10_likelihoods"]["insider"] == pytest.approx(-1.676067, abs=1e-5)
 
 
-def _vendor_run(statuses: str | None):
+def _vendor_run(statuses: str | None, weigh: bool = True):
     """attribution_scenarios' vendor case at L01 (the migration account extracts the
     lab's whole base), with an exports table: the migration session ``beyond``, every
     other session that moved records ``authorised`` (``statuses`` "register"), every
@@ -170,7 +186,7 @@ def _vendor_run(statuses: str | None):
     migr = out["account"].astype(str).str.startswith("migr").to_numpy()
     ex["status"] = np.where(migr, "beyond", "authorised") if statuses == "register" else "unknown"
     att = attribute(ev, ss, leak=vendor_leak(truth), case_key=KEY, case=CASE,
-                    params=AttributionParams(stability=True),
+                    params=AttributionParams(stability=True, activity_evidence=weigh),
                     exports=None if statuses is None else ex)  # fmt: skip
     return att.conclusion, int(migr.sum()), ex.loc[ex["lab"] == "L01", "session_id"].nunique()
 
@@ -181,10 +197,11 @@ def test_attribute_weighs_the_register_given_with_the_exports():
     assert p["proposition"] == "vendor"
     a = p["activity"]
     assert a["best_operation"]["vendor"]["register"] == "not authorised"
-    # the migration session is the lab's only one not authorised, of every L01 session
-    # that moved records (the other labs' are theirs)
-    assert n_migr >= 1 and a["sessions_not_authorised"] == 1
-    assert a["sessions_assessed"] == n_sessions
+    # the migration session is the lab's only comparable operation not authorised; the
+    # others assessed are L01's other non-routine exports (never more than every L01
+    # session that moved records)
+    assert n_migr >= 1 and a["operations_not_authorised"] == 1
+    assert 1 <= a["operations_assessed"] <= n_sessions
     assert p["log10_lr"] >= p["log10_lr_content"]
     assert any(x.startswith("the authorisation register's statuses are weighed apart")
                and "for L01:" in x for x in conc["limits"])  # fmt: skip
@@ -192,9 +209,13 @@ def test_attribute_weighs_the_register_given_with_the_exports():
     assert "without the activity evidence" in runs
 
 
-@pytest.mark.parametrize("statuses", [None, "unknown"])
-def test_attribute_without_a_register_weighs_the_content_only(statuses):
-    conc, _, _ = _vendor_run(statuses)
+@pytest.mark.parametrize(
+    ("statuses", "weigh"), [(None, True), ("unknown", True), ("register", False)]
+)
+def test_attribute_without_a_register_weighs_the_content_only(statuses, weigh):
+    # no exports, no register (every status unknown), or the statuses not weighed (the
+    # default)
+    conc, _, _ = _vendor_run(statuses, weigh)
     (p,) = conc["per_lab"]
     assert p["activity"] is None and "log10_lr_content" not in p
     assert not any("authorisation register" in x for x in conc["limits"])

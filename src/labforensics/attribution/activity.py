@@ -22,34 +22,39 @@ authorised* when any of its exports or extractions is ``beyond`` or ``unregister
 operation ``j`` of a logged proposition, the register's status ``A_j`` is evidence
 about whether ``j`` made the copy:
 
-- if ``j`` did not make the copy, its status is one of the lab's: ``A_j`` is not
-  authorised with probability ``p0``, the share of the lab's *other* assessed sessions
-  that were not, with Laplace's rule of succession (``(f + 1) / (n + 2)``: a lab with
-  no other assessed session gives 1/2, no information);
+- if ``j`` did not make the copy, its status is one of the lab's *comparable
+  operations*: the exports and extractions the conclusion weighs as candidate copies
+  (:func:`~.lab_data._operations`: not routine, up to the sighting; never the nightly
+  backups, whose count grows with the length of the logs and which are never weighed
+  as copies: session 18's QA saw a ratio set by them); ``A_j`` is not authorised with
+  probability ``p0``, the share of the lab's *other* assessed comparable operations that
+  were not, with Laplace's rule of succession (``(f + 1) / (n + 2)``: none gives 1/2, no
+  information);
 - if ``j`` made the copy, nothing measured says how often a copy that leaked was
   unauthorised (an authorised migration left on an open server leaks too, as in this
-  case): the probability is unknown in [0, 1], uniform a priori, and its predictive
-  value is 1/2 (the same rule with no observation).
+  case). The one assumption made: a copy that leaked is *at least as likely* unauthorised
+  as an operation that did not, and no less than even: ``pi = max(p0, 1/2)``.
 
-The factor is ``(1/2) / p0`` for an operation not authorised and ``(1/2) / (1 - p0)``
-for an authorised one; 1 for one not assessed, for an account's consultations (no
-export to assess) and for every operation when no register was given. It multiplies the
-operation's content likelihood inside its proposition's mean
-(:func:`~.conclusion.proposition_loglik`); ``outside_evidence`` (a copy by no logged
-operation) leaves every operation's status to the lab's rate: factor 1. At a lab where
-most exports are unregistered the status says little, and the factor is near 1 or
-below; at a lab whose 47 other exports were all authorised, an unregistered one has
-``0.5 / (1/49)`` = 24.5 ("weak" to "moderate" on its own, ENFSI 2015).
+The factor is ``pi / p0 = max(1, 0.5 / p0)`` for an operation not authorised and
+``(1 - pi) / (1 - p0) = min(1, 0.5 / (1 - p0))`` for an authorised one: being authorised
+never counts *for* an operation, being unauthorised never *against* it (session 18's QA:
+with ``pi`` fixed at 1/2, an authorised extraction at a lab where most operations were
+unregistered weighed 25.5 for it). 1 for one not assessed, for an account's
+consultations (no export to assess). It multiplies the operation's content likelihood
+inside its proposition's mean (:func:`~.conclusion.proposition_loglik`);
+``outside_evidence`` (a copy by no logged operation) leaves every operation's status to
+the lab's rate: factor 1.
 
-The conclusion states it apart from the content (``per_lab[].activity``: each
-proposition's log10 likelihood without it, the factor of its best operation, the lab's
-counts), and the sensitivity reruns include "without the activity evidence" (ENFSI 2015:
-each factor with its source; session 9's decision to weigh the content only is revisited
-here, with the content's ratio still given).
-
-Not yet weighed: an output fetched from outside the lab's network
-(``retrieved_outside``), which needs the same base rate over every export of the lab,
-routine ones included.
+**Off by default** (:class:`~.params.AttributionParams` ``activity_evidence``): the
+assumption on ``pi`` is not measured, the factor can name an operator on a content ratio
+of 1, and an output fetched from outside the lab's network (the real case's
+unauthenticated server) is not yet weighed beside it, so an authorised migration whose
+file was fetched anonymously loses to an unregistered staff export of the same patients
+(session 18's QA, the regulator's scenario). When switched on, the conclusion states it
+apart from the content (``per_lab[].activity``: each proposition's log10 likelihood
+without it, the factor of its best operation, the lab's counts; the reason gives both
+parts), the sensitivity reruns include "without the activity evidence" and the limits
+say what it assumes (ENFSI 2015: each factor with its source).
 """
 
 from __future__ import annotations
@@ -68,8 +73,8 @@ NOT_AUTHORISED: frozenset[str] = frozenset({"beyond", "unregistered"})
 #: Per-operation register flag: not authorised, authorised, not assessed.
 FLAGGED, CLEAR, NOT_ASSESSED = 1, 0, -1
 
-#: P(status | the operation made the copy): the predictive of a uniform prior (module
-#: docstring).
+#: The least P(not authorised | the operation made the copy) is taken to be (module
+#: docstring: ``pi = max(p0, 1/2)``).
 P_GIVEN_COPY = 0.5
 
 
@@ -135,15 +140,15 @@ def log_factors(op_flag: np.ndarray, n_flagged: int, n_assessed: int) -> np.ndar
     op_flag : numpy.ndarray of int8, shape (m,)
         :func:`op_flags`.
     n_flagged, n_assessed : int
-        The lab's sessions not authorised, and assessed (not authorised or authorised),
-        each operation's own counted in.
+        The lab's comparable operations not authorised, and assessed (not authorised or
+        authorised), each operation's own counted in (:func:`attach`).
 
     Returns
     -------
     numpy.ndarray of float64, shape (m,)
-        ``ln(0.5 / p0)`` for a flagged operation, ``ln(0.5 / (1 - p0))`` for an
-        authorised one, 0 for one not assessed; ``p0 = (f + 1) / (n + 2)`` over the
-        lab's *other* assessed sessions.
+        ``ln max(1, 0.5 / p0)`` for a flagged operation, ``ln min(1, 0.5 / (1 - p0))``
+        for an authorised one, 0 for one not assessed; ``p0 = (f + 1) / (n + 2)`` over
+        the lab's *other* assessed comparable operations.
 
     Examples
     --------
@@ -151,6 +156,9 @@ def log_factors(op_flag: np.ndarray, n_flagged: int, n_assessed: int) -> np.ndar
     >>> lf = log_factors(np.array([1, 0, -1], dtype=np.int8), 1, 48)
     >>> [round(float(np.exp(x)), 4) for x in lf]
     [24.5, 0.5213, 1.0]
+    >>> lf = log_factors(np.array([1, 0], dtype=np.int8), 8, 10)  # most not authorised
+    >>> [round(float(np.exp(x)), 4) for x in lf]
+    [1.0, 1.0]
     """
     f = np.asarray(op_flag, dtype=np.int8)
     out = np.zeros(f.shape, dtype=float)
@@ -160,8 +168,9 @@ def log_factors(op_flag: np.ndarray, n_flagged: int, n_assessed: int) -> np.ndar
     others_f = n_flagged - (f == FLAGGED).astype(int)
     others_n = n_assessed - own.astype(int)
     p0 = (others_f + 1.0) / (others_n + 2.0)
-    out[f == FLAGGED] = np.log(P_GIVEN_COPY / p0[f == FLAGGED])
-    out[f == CLEAR] = np.log(P_GIVEN_COPY / (1.0 - p0[f == CLEAR]))
+    pi = np.maximum(p0, P_GIVEN_COPY)  # a copy no less often unauthorised (docstring)
+    out[f == FLAGGED] = np.log(pi[f == FLAGGED] / p0[f == FLAGGED])
+    out[f == CLEAR] = np.log((1.0 - pi[f == CLEAR]) / (1.0 - p0[f == CLEAR]))
     return out
 
 
@@ -173,7 +182,8 @@ def lab_counts(flags: pd.Series) -> tuple[int, int]:
 
 def attach(prep: dict[str, Any] | None, exports: pd.DataFrame | None) -> None:
     """Give each lab of a prepared conclusion (:func:`~.lab_data.prepare`) its
-    operations' register flags and its counts (in place; nothing without exports).
+    operations' register flags and the counts of its comparable operations (module
+    docstring: not authorised, assessed; in place; nothing without exports).
 
     Parameters
     ----------
@@ -185,9 +195,13 @@ def attach(prep: dict[str, Any] | None, exports: pd.DataFrame | None) -> None:
     if prep is None or exports is None:
         return
     for lab, d in prep["labs"].items():
-        fl = session_flags(exports, str(lab))
-        d.register = op_flags(d.ops, fl) if d.ops is not None else None
-        d.register_counts = lab_counts(fl)
+        if d.ops is None or d.ops.empty:
+            continue
+        d.register = op_flags(d.ops, session_flags(exports, str(lab)))
+        # the comparable operations: the exports and extractions weighed as candidate
+        # copies (not routine, up to the sighting), not the account consultations
+        comp = d.register[(d.ops["kind"].to_numpy() != "consultations")]
+        d.register_counts = (int((comp == FLAGGED).sum()), int((comp != NOT_ASSESSED).sum()))
 
 
 def reason_text(
@@ -207,7 +221,8 @@ def reason_text(
     return (
         f"; of which the leak's content log10 {cut_log10(content_log10)} and the register's "
         f"statuses log10 {cut_log10(total_log10 - content_log10)} (activity-level evidence: "
-        f"{own}; {counts[0]:,} of the lab's {counts[1]:,} assessed sessions not authorised)"
+        f"{own}; {counts[0]:,} of the lab's {counts[1]:,} assessed comparable operations not "
+        "authorised)"
     )
 
 
@@ -218,8 +233,8 @@ def describe(
     operation's status and factor (log10)."""
     word = {FLAGGED: "not authorised", CLEAR: "authorised", NOT_ASSESSED: "not assessed"}
     return {
-        "sessions_not_authorised": counts[0],
-        "sessions_assessed": counts[1],
+        "operations_not_authorised": counts[0],
+        "operations_assessed": counts[1],
         "best_operation": {
             h: {"register": word[int(op_flag[j])], "log10_factor": float(lf[j] / math.log(10.0))}
             for h, j in sorted(best_op.items())

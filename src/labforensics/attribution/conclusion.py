@@ -145,6 +145,7 @@ from .likelihood import (
     cut_log10,
     marginal_loglik,
     mismatch_rate,
+    ratio_of,
     supports,
     verbal,
 )
@@ -289,7 +290,9 @@ def lab_conclusion(
     # the register's status of each operation, a factor apart from the content (activity
     # module); the content alone when no register was given or in its sensitivity rerun
     lf = np.zeros(len(ll_ops))
-    if s.use_activity and d.register is not None and d.register_counts is not None:
+    weigh_act = bool(params.activity_evidence and s.use_activity
+                     and d.register is not None and d.register_counts is not None)  # fmt: skip
+    if weigh_act:
         lf = act.log_factors(d.register, *d.register_counts)
     ll_all = ll_ops + lf
     content: dict[str, float] = {"outside_evidence": ll_out}
@@ -356,12 +359,12 @@ def lab_conclusion(
         res = {
             "proposition": lead,
             "log10_lr": lr,
-            "likelihood_ratio": float(10.0**lr),
-            "verbal": verbal(10.0**lr),
+            "likelihood_ratio": ratio_of(lr),
+            "verbal": verbal(ratio_of(lr)),
             "alternative": a["proposition"],
             "reason": _reason(d, lead, a, lines, horizon, logs_cover, q),
         }
-        if lf.any():
+        if weigh_act:
             # the two factors stated apart (activity module): the leak's content, and the
             # register's statuses
             c10 = (content[lead] - content[a["proposition"]]) / _LN10
@@ -404,7 +407,7 @@ def lab_conclusion(
             **act.describe(d.register, lf, best_op, d.register_counts),
             "log10_likelihoods_content": {h: float(content[h] / _LN10) for h in ranked},
         }
-        if d.register is not None and d.register_counts is not None and s.use_activity
+        if weigh_act
         else None,
         "coverage": lines,
         "ceiling_log10": cap,
@@ -689,8 +692,8 @@ def conclude(
         "proposition": prop,
         "leading": lead,
         "log10_lr": log10_lr,
-        "likelihood_ratio": float(10.0**log10_lr) if log10_lr is not None else None,
-        "verbal": verbal(10.0**log10_lr) if log10_lr is not None else None,
+        "likelihood_ratio": ratio_of(log10_lr) if log10_lr is not None else None,
+        "verbal": verbal(ratio_of(log10_lr)) if log10_lr is not None else None,
         "alternative": weakest["alternative"] if weakest else None,
         "window": {p["lab"]: p["window"] for p in per},
         "coverage": lines,
@@ -760,7 +763,9 @@ def sensitivity(
     if prep is None:
         return {"runs": [], "log10_lr_range": None, "agreement": None}
     runs = []
-    registered = any(d.register_counts is not None for d in prep["labs"].values())
+    registered = params.activity_evidence and any(
+        d.register_counts is not None for d in prep["labs"].values()
+    )
     for name, s in SENSITIVITY.items():
         if not s.use_activity and not registered:
             continue  # no register given: the activity rerun is the base run

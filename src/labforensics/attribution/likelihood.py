@@ -197,6 +197,29 @@ SUPPORT_MIN_LR: float = next(low for low, name in VERBAL_SCALE if name == "weak"
 NO_SUPPORT: frozenset[str] = frozenset(name for low, name in VERBAL_SCALE if low < SUPPORT_MIN_LR)
 
 
+def ratio_of(log10_lr: float) -> float:
+    """The likelihood ratio of a log10, to 12 significant figures: ``10 ** log10(2)`` is
+    1.9999999999999998 in floating point, and the band a ratio falls in must not depend
+    on that last bit (session 18's QA: a ratio of exactly 2, from a factor of 2, read "no
+    support" where support starts at 2).
+
+    Parameters
+    ----------
+    log10_lr : float
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import math
+    >>> ratio_of(math.log10(2.0))
+    2.0
+    """
+    return float(f"{10.0 ** float(log10_lr):.12g}")
+
+
 def supports(log10_lr: float | None) -> bool:
     """Whether a log10 likelihood ratio supports the proposition it favours.
 
@@ -214,7 +237,7 @@ def supports(log10_lr: float | None) -> bool:
     """
     if log10_lr is None or not np.isfinite(log10_lr):
         return False
-    return verbal(10.0 ** float(log10_lr)) not in NO_SUPPORT
+    return verbal(ratio_of(log10_lr)) not in NO_SUPPORT
 
 
 def mismatch_rate(fmr: float | None, floor: float) -> float:

@@ -136,11 +136,13 @@ def limits(
     if act:
         out.append(
             "the authorisation register's statuses are weighed apart from the leak's content "
-            "(activity-level evidence) for " + ", ".join(p["lab"] for p in act) + ": the "
-            "probability that the operation which made the copy was not authorised is not "
-            "measured and is taken as 1/2 (a uniform prior), an operation's status otherwise "
-            "as its lab's rate among its other assessed sessions; the sensitivity reruns give "
-            "the ratio without them"
+            "(activity-level evidence, switched on for this run) for "
+            + ", ".join(p["lab"] for p in act)
+            + ": the probability that the operation which "
+            "made the copy was not authorised is not measured and is taken as at least 1/2 and "
+            "at least its lab's rate among the other exports and extractions weighed; an output "
+            "fetched from outside the lab's network is not weighed beside it; the sensitivity "
+            "reruns give the ratio without the statuses"
         )
     # the method's error rates measured on synthetic evidence (validation file)
     out.extend(limits_lines())

@@ -85,6 +85,12 @@ class AttributionParams:
         Most identifiers listed (pseudonyms) in :meth:`Attribution.to_dict`.
     stability : bool, default True
         Rerun with the main thresholds halved and doubled.
+    activity_evidence : bool, default False
+        Weigh the authorisation register's statuses of the logged operations as
+        activity-level evidence beside the leak's content (:mod:`.activity`). Off by
+        default: a fresh-eyes QA (session 18) showed the factor resting on an unmeasured
+        probability and naming an operator on a content ratio of 1; opt in knowingly
+        (``[attribution] activity_evidence = true``).
 
     Ranges: shares and probabilities in (0, 1] (``bound_alpha``, ``min_explained``,
     ``dominant_share``, ``mixed_share``), ``records_tolerance`` and ``leak_noise``
@@ -118,6 +124,7 @@ class AttributionParams:
     transfer_skew_h: float = constrained(1.0, _NONNEG)
     max_listed: int = constrained(1000, Interval(0, None, integer=True))
     stability: bool = constrained(True, Boolean())
+    activity_evidence: bool = constrained(False, Boolean())
 
     def __post_init__(self) -> None:
         validate(self)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..attribution.labels import proposition_who
-from ..attribution.likelihood import log10_text, lr_text
+from ..attribution.likelihood import log10_text, lr_text, ratio_of
 from ..attribution.likelihood import verbal as _verbal
 
 __all__ = ["log10_text", "lr_text", "lr_view"]
@@ -68,9 +68,9 @@ def _weakest(f: Mapping[str, Any], c: Mapping[str, Any]) -> str:
                 "cover")  # fmt: skip
     best: dict[str, float] = {}
     for p in labs:
-        v = str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"])))
+        v = str(p.get("verbal") or _verbal(ratio_of(p["log10_lr"])))
         best[v] = max(best.get(v, -math.inf), float(p["log10_lr"]))
-    n = Counter(str(p.get("verbal") or _verbal(10.0 ** float(p["log10_lr"]))) for p in labs)
+    n = Counter(str(p.get("verbal") or _verbal(ratio_of(p["log10_lr"]))) for p in labs)
     bands = ", ".join(f"{n[v]} {v}" for v in sorted(best, key=lambda v: -best[v]))
     return f"{head}; the labs alone: {bands}"
 
