@@ -129,3 +129,25 @@ def test_window_written_backwards_in_changed_hour_still_refused(tmp_path):
     p = write_register(tmp_path, ["B;L07;x;other;2020-10-25T02:30;2020-10-25T01:00;;;;"])
     with pytest.raises(RegisterError, match="end: 2020-10-25T01:00 is before start"):
         read_authorisations(p, CASE)
+
+
+def test_a_register_with_no_row_is_said(tmp_path):
+    # QA session 18: a header-only register was accepted silently, every export of the
+    # case then "unregistered" (routine billing flagged) with no word in the outputs
+    p = tmp_path / "reg.csv"
+    p.write_text(
+        "ticket;lab;account;kind;start;end;scope_patients_since;scope_max_records;"
+        "destination;purpose\n",
+        encoding="utf-8",
+    )
+    r = read_authorisations(p, CASE)
+    assert len(r) == 0 and r.attrs["lines"] == {"header": 1, "blank": 0, "rows": 0, "bad": 0}
+    lim = input_limits(evidence_labs=["L01"], register=r, register_name="reg.csv")
+    assert lim == [
+        "the authorisation register reg.csv holds no row (a header only): every export and "
+        "extraction is judged unregistered, routine ones included; if the labs' authorised "
+        "work is declared elsewhere, give that register"
+    ]
+    # one row: nothing said
+    p.write_text(p.read_text("utf-8") + "T1;L01;a;billing;2020-01-01;;;;;x\n", encoding="utf-8")
+    assert input_limits(evidence_labs=["L01"], register=read_authorisations(p, CASE)) == []

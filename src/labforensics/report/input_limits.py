@@ -41,7 +41,9 @@ def input_limits(
     Returns
     -------
     list of str
-        Empty when there is nothing to say. A register row naming a lab that is not in
+        Empty when there is nothing to say. A register with no row (a header only, or
+        every line set aside) judges every export unregistered: said. A register row
+        naming a lab that is not in
         the evidence authorises nothing that can be checked here: a typo in a lab code,
         or evidence that lacks a lab the register covers (QA, session 4: accepted
         silently). A register time in the repeated fall-back hour or the skipped
@@ -53,6 +55,16 @@ def input_limits(
     """
     out: list[str] = []
     labs = {str(x) for x in evidence_labs}
+    if register is not None and not len(register):
+        # a header only (QA session 18: accepted silently, every routine export then
+        # counted as undeclared work)
+        n_bad = int(((getattr(register, "attrs", {}) or {}).get("lines") or {}).get("bad", 0))
+        out.append(
+            f"the authorisation register {register_name or ''} holds no row"
+            + (f" it could read ({n_bad} line(s) set aside)" if n_bad else " (a header only)")
+            + ": every export and extraction is judged unregistered, routine ones included; "
+            "if the labs' authorised work is declared elsewhere, give that register"
+        )
     if register is not None and "lab" in register.columns and len(register):
         reg = register["lab"].astype(str)
         missing = sorted(set(reg) - labs - {"*"})
