@@ -77,6 +77,13 @@ FLAGGED, CLEAR, NOT_ASSESSED = 1, 0, -1
 #: docstring: ``pi = max(p0, 1/2)``).
 P_GIVEN_COPY = 0.5
 
+#: The words a register flag is said with (reasons, ``per_lab[].activity``).
+FLAG_WORD: dict[int, str] = {
+    FLAGGED: "not authorised",
+    CLEAR: "authorised",
+    NOT_ASSESSED: "not assessed",
+}
+
 
 def session_flags(exports: pd.DataFrame | None, lab: str) -> pd.Series:
     """A lab's sessions' register flags from its exports and extractions.
@@ -174,9 +181,20 @@ def log_factors(op_flag: np.ndarray, n_flagged: int, n_assessed: int) -> np.ndar
     return out
 
 
-def lab_counts(flags: pd.Series) -> tuple[int, int]:
-    """(sessions not authorised, sessions assessed) of a lab's :func:`session_flags`."""
-    v = flags.to_numpy()
+def lab_counts(flags: pd.Series | np.ndarray) -> tuple[int, int]:
+    """(not authorised, assessed) counts of register flags.
+
+    Parameters
+    ----------
+    flags : pandas.Series or numpy.ndarray of int8
+        :func:`session_flags` or :func:`op_flags`.
+
+    Returns
+    -------
+    tuple of int
+        The flags equal to :data:`FLAGGED`, and those not :data:`NOT_ASSESSED`.
+    """
+    v = np.asarray(flags)
     return int((v == FLAGGED).sum()), int((v != NOT_ASSESSED).sum())
 
 
@@ -200,14 +218,12 @@ def attach(prep: dict[str, Any] | None, exports: pd.DataFrame | None) -> None:
         d.register = op_flags(d.ops, session_flags(exports, str(lab)))
         # the comparable operations: the exports and extractions weighed as candidate
         # copies (not routine, up to the sighting), not the account consultations
-        comp = d.register[(d.ops["kind"].to_numpy() != "consultations")]
-        d.register_counts = (int((comp == FLAGGED).sum()), int((comp != NOT_ASSESSED).sum()))
+        d.register_counts = lab_counts(d.register[d.ops["kind"].to_numpy() != "consultations"])
 
 
 def reason_text(
     j: int | None,
     op_flag: np.ndarray,
-    lf: np.ndarray,
     counts: tuple[int, int],
     content_log10: float,
     total_log10: float,
@@ -215,8 +231,7 @@ def reason_text(
     """The clause a lab's reason gains when the register's statuses were weighed: the
     content's ratio and the statuses' share of the whole (log10, uncapped), and the
     leading proposition's best operation's status against the lab's rate."""
-    word = {FLAGGED: "not authorised", CLEAR: "authorised", NOT_ASSESSED: "not assessed"}
-    own = (f"the leading proposition's best operation {word[int(op_flag[j])]}"
+    own = (f"the leading proposition's best operation {FLAG_WORD[int(op_flag[j])]}"
            if j is not None else "no operation of the leading proposition")  # fmt: skip
     return (
         f"; of which the leak's content log10 {cut_log10(content_log10)} and the register's "
@@ -231,12 +246,14 @@ def describe(
 ) -> dict[str, Any]:
     """The ``per_lab[].activity`` block: the lab's counts and each proposition's best
     operation's status and factor (log10)."""
-    word = {FLAGGED: "not authorised", CLEAR: "authorised", NOT_ASSESSED: "not assessed"}
     return {
         "operations_not_authorised": counts[0],
         "operations_assessed": counts[1],
         "best_operation": {
-            h: {"register": word[int(op_flag[j])], "log10_factor": float(lf[j] / math.log(10.0))}
+            h: {
+                "register": FLAG_WORD[int(op_flag[j])],
+                "log10_factor": float(lf[j] / math.log(10.0)),
+            }
             for h, j in sorted(best_op.items())
         },
     }
@@ -246,6 +263,7 @@ __all__ = [
     "attach",
     "CLEAR",
     "FLAGGED",
+    "FLAG_WORD",
     "NOT_ASSESSED",
     "NOT_AUTHORISED",
     "describe",

@@ -369,7 +369,7 @@ def lab_conclusion(
             # register's statuses
             c10 = (content[lead] - content[a["proposition"]]) / _LN10
             res["log10_lr_content"] = float(c10)
-            res["reason"] += act.reason_text(best_op.get(lead), d.register, lf,
+            res["reason"] += act.reason_text(best_op.get(lead), d.register,
                                              d.register_counts, c10, a["log10_lr_uncapped"])  # fmt: skip
     pair = {lead, alts[0]["proposition"]} if alts else set()
     if alts and "outside_evidence" in pair and (pair - {"outside_evidence"}) & set(censored):
