@@ -91,21 +91,23 @@ def test_the_register_separates_what_the_content_cannot():
     # vendor  = log10(10^-0.043648 x 5.5) = 0.696715
     # insider = log10((10^-0.043648 x 0.611111 + 10^-2.689457) / 2) = -0.556954
     # outside = -0.647420 (no operation's status moves it)
-    # -> vendor against insider, log10 LR 1.253669 (moderate); of which the content
-    #    0.300049 (the insider's mean with G against E alone) and the statuses 0.953620
+    # -> vendor against insider, log10 LR 1.253669 (moderate); of which the content 0 (E
+    #    and F tie on the content: the content-only run weighs them together, LR 1) and
+    #    the statuses 1.253669
     r = lab_conclusion(_tie_lab(True), None, SIGHT, PA, _default())
     assert r["proposition"] == "vendor" and r["alternative"] == "insider"
     assert r["log10_lr"] == pytest.approx(1.253669, abs=1e-5)
     assert r["verbal"] == "moderate"
-    assert r["log10_lr_content"] == pytest.approx(0.300049, abs=1e-5)
+    assert r["log10_lr_content"] == pytest.approx(0.0, abs=1e-9)
     assert r["log10_likelihoods"]["outside_evidence"] == pytest.approx(-0.647420, abs=1e-5)
     a = r["activity"]
     assert a["operations_not_authorised"] == 1 and a["operations_assessed"] == 10
+    assert a["statuses"] == ["register"] and "operations_fetched_outside" not in a
     assert a["best_operation"]["vendor"] == {"register": "not authorised",
                                              "log10_factor": pytest.approx(math.log10(5.5))}  # fmt: skip
     assert a["log10_likelihoods_content"]["vendor"] == pytest.approx(-0.043648, abs=1e-5)
     assert "cannot tell" not in r["reason"]
-    assert ("of which the leak's content log10 0.30 and the register's statuses log10 0.95"
+    assert ("of which the leak's content log10 0.00 and the operations' statuses log10 1.25"
             in r["reason"])  # fmt: skip
     assert "1 of the lab's 10 assessed comparable operations not authorised" in r["reason"]
     # the default: the content alone, the register given or not
@@ -203,8 +205,9 @@ def test_attribute_weighs_the_register_given_with_the_exports():
     assert n_migr >= 1 and a["operations_not_authorised"] == 1
     assert 1 <= a["operations_assessed"] <= n_sessions
     assert p["log10_lr"] >= p["log10_lr_content"]
-    assert any(x.startswith("the authorisation register's statuses are weighed apart")
-               and "for L01:" in x for x in conc["limits"])  # fmt: skip
+    assert any(x.startswith("the operations' statuses are weighed apart")
+               and "the authorisation register's statuses for L01:" in x
+               and "fetched from outside" not in x for x in conc["limits"])  # fmt: skip
     runs = {r["assumption"] for r in conc["sensitivity"]["runs"]}
     assert "without the activity evidence" in runs
 
@@ -218,7 +221,7 @@ def test_attribute_without_a_register_weighs_the_content_only(statuses, weigh):
     conc, _, _ = _vendor_run(statuses, weigh)
     (p,) = conc["per_lab"]
     assert p["activity"] is None and "log10_lr_content" not in p
-    assert not any("authorisation register" in x for x in conc["limits"])
+    assert not any("weighed apart from the leak's content" in x for x in conc["limits"])
     assert "without the activity evidence" not in {
         r["assumption"] for r in conc["sensitivity"]["runs"]
     }

@@ -1,6 +1,7 @@
 """Activity-level evidence of the conclusion: whether the operation a logged proposition
-names was authorised (the authorisation register's status, issue 14 item 1), weighed
-as a factor apart from the leak's content (:mod:`.likelihood`).
+names was authorised (the authorisation register's status, issue 14 item 1) and whether
+its output was fetched from outside (the transfer log), weighed as factors apart from
+the leak's content (:mod:`.likelihood`).
 
 Why
 ---
@@ -45,16 +46,34 @@ inside its proposition's mean (:func:`~.conclusion.proposition_loglik`);
 ``outside_evidence`` (a copy by no logged operation) leaves every operation's status to
 the lab's rate: factor 1.
 
+The output's retrieval
+----------------------
+A second status, weighed the same way beside the register's: whether the operation's
+output file was fetched from outside the lab's network or anonymously (the transfer
+log linked to the file the operation named: ``retrieved_outside``,
+:mod:`.linking`). An operation is *flagged* when its file was so fetched, *clear* when a
+transfer log was given and the file it named shows no such fetch, not assessed when no
+transfer log was given or it named no file (nothing to look for; consultations). The
+base rate ``p1`` and the assumption are the register's (``pi = max(p1, 1/2)``: a copy
+that leaked is taken to be at least as often fetched from outside as the lab's other
+operations, and no less than even). The two statuses are taken as independent given
+which operation made the copy, so their factors multiply. This is what the regulator's
+scenario needs (session 18's QA, "S1regul"): an authorised migration whose file was
+fetched anonymously from outside, beside an unregistered staff export of the same
+patients, no longer names the staff member on the register alone; the two point
+opposite ways and, the content unable to tell the operations apart, no source is named
+(``tests/attribution/test_activity_retrieval.py``, worked by hand).
+
 **Off by default** (:class:`~.params.AttributionParams` ``activity_evidence``): the
-assumption on ``pi`` is not measured, the factor can name an operator on a content ratio
-of 1, and an output fetched from outside the lab's network (the real case's
-unauthenticated server) is not yet weighed beside it, so an authorised migration whose
-file was fetched anonymously loses to an unregistered staff export of the same patients
-(session 18's QA, the regulator's scenario). When switched on, the conclusion states it
-apart from the content (``per_lab[].activity``: each proposition's log10 likelihood
-without it, the factor of its best operation, the lab's counts; the reason gives both
-parts), the sensitivity reruns include "without the activity evidence" and the limits
-say what it assumes (ENFSI 2015: each factor with its source).
+assumptions on ``pi`` are not measured, the factors can name an operator on a content
+ratio of 1, and a file that left by another way (a USB key, a mail) or was fetched from
+a server the transfer log does not cover reads as not fetched. When switched on, the
+conclusion states them apart from the content (``per_lab[].activity``: the statuses
+weighed, each proposition's log10 likelihood without them, the factor and statuses of
+its best operation, the lab's counts; the reason gives both parts, the content's as the
+content-only run weighs it, ties included), the sensitivity reruns include "without the
+activity evidence" and the limits say what each status assumes (ENFSI 2015: each factor
+with its source).
 """
 
 from __future__ import annotations
@@ -77,11 +96,15 @@ FLAGGED, CLEAR, NOT_ASSESSED = 1, 0, -1
 #: docstring: ``pi = max(p0, 1/2)``).
 P_GIVEN_COPY = 0.5
 
-#: The words a register flag is said with (reasons, ``per_lab[].activity``).
-FLAG_WORD: dict[int, str] = {
-    FLAGGED: "not authorised",
-    CLEAR: "authorised",
-    NOT_ASSESSED: "not assessed",
+#: The words each status's flags are said with (reasons, ``per_lab[].activity``), in
+#: the order the statuses are weighed and said.
+STATUS_WORDS: dict[str, dict[int, str]] = {
+    "register": {FLAGGED: "not authorised", CLEAR: "authorised", NOT_ASSESSED: "not assessed"},
+    "retrieval": {
+        FLAGGED: "fetched from outside",
+        CLEAR: "not fetched from outside",
+        NOT_ASSESSED: "retrieval not assessed",
+    },
 }
 
 
@@ -200,70 +223,119 @@ def lab_counts(flags: pd.Series | np.ndarray) -> tuple[int, int]:
 
 def attach(prep: dict[str, Any] | None, exports: pd.DataFrame | None) -> None:
     """Give each lab of a prepared conclusion (:func:`~.lab_data.prepare`) its
-    operations' register flags and the counts of its comparable operations (module
-    docstring: not authorised, assessed; in place; nothing without exports).
+    operations' register flags and the counts of its comparable operations for both
+    statuses (module docstring: flagged, assessed; in place). The register's without
+    exports assessed by a register is left None; the retrieval's is None when no
+    comparable operation could be assessed (no transfer log, no output file named).
 
     Parameters
     ----------
     prep : dict or None
-        :func:`~.lab_data.prepare`'s output.
+        :func:`~.lab_data.prepare`'s output (each operation's ``retrieval`` flag set by
+        :func:`~.lab_data._operations`).
     exports : pandas.DataFrame or None
         ``exports.parquet``'s rows.
     """
-    if prep is None or exports is None:
+    if prep is None:
         return
     for lab, d in prep["labs"].items():
         if d.ops is None or d.ops.empty:
             continue
-        d.register = op_flags(d.ops, session_flags(exports, str(lab)))
         # the comparable operations: the exports and extractions weighed as candidate
         # copies (not routine, up to the sighting), not the account consultations
-        d.register_counts = lab_counts(d.register[d.ops["kind"].to_numpy() != "consultations"])
+        comparable = d.ops["kind"].to_numpy() != "consultations"
+        if exports is not None:
+            d.register = op_flags(d.ops, session_flags(exports, str(lab)))
+            d.register_counts = lab_counts(d.register[comparable])
+        if "retrieval" in d.ops.columns:
+            counts = lab_counts(d.ops["retrieval"].to_numpy(dtype=np.int8)[comparable])
+            d.retrieval_counts = counts if counts[1] else None
+
+
+def statuses(d: Any) -> dict[str, tuple[np.ndarray, tuple[int, int]]]:
+    """The statuses weighed for a lab (:data:`STATUS_WORDS`' order): name -> (each
+    operation's flag, the lab's (flagged, assessed) comparable operations); only those
+    attached (:func:`attach`)."""
+    out: dict[str, tuple[np.ndarray, tuple[int, int]]] = {}
+    if d.register is not None and d.register_counts is not None:
+        out["register"] = (d.register, d.register_counts)
+    if d.retrieval_counts is not None:
+        out["retrieval"] = (d.ops["retrieval"].to_numpy(dtype=np.int8), d.retrieval_counts)
+    return out
+
+
+def total_log_factors(st: dict[str, tuple[np.ndarray, tuple[int, int]]], m: int) -> np.ndarray:
+    """Natural log of each operation's activity factor: the sum over the statuses
+    weighed (:func:`statuses`) of :func:`log_factors` (the statuses taken as independent
+    given which operation made the copy).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (m,)
+    """
+    out = np.zeros(m, dtype=float)
+    for flags, counts in st.values():
+        out += log_factors(flags, *counts)
+    return out
+
+
+def _own_words(j: int | None, st: dict[str, tuple[np.ndarray, tuple[int, int]]]) -> str:
+    if j is None:
+        return "no operation of the leading proposition"
+    words = ", ".join(STATUS_WORDS[k][int(f[j])] for k, (f, _) in st.items())
+    return f"the leading proposition's best operation {words}"
+
+
+def _count_words(st: dict[str, tuple[np.ndarray, tuple[int, int]]]) -> str:
+    return "; ".join(
+        f"{c[0]:,} of the lab's {c[1]:,} assessed comparable operations {STATUS_WORDS[k][FLAGGED]}"
+        for k, (_, c) in st.items()
+    )
 
 
 def reason_text(
     j: int | None,
-    op_flag: np.ndarray,
-    counts: tuple[int, int],
+    st: dict[str, tuple[np.ndarray, tuple[int, int]]],
     content_log10: float,
     total_log10: float,
 ) -> str:
-    """The clause a lab's reason gains when the register's statuses were weighed: the
+    """The clause a lab's reason gains when activity statuses were weighed: the
     content's ratio and the statuses' share of the whole (log10, uncapped), and the
-    leading proposition's best operation's status against the lab's rate."""
-    own = (f"the leading proposition's best operation {FLAG_WORD[int(op_flag[j])]}"
-           if j is not None else "no operation of the leading proposition")  # fmt: skip
+    leading proposition's best operation's statuses against the lab's rates."""
     return (
-        f"; of which the leak's content log10 {cut_log10(content_log10)} and the register's "
+        f"; of which the leak's content log10 {cut_log10(content_log10)} and the operations' "
         f"statuses log10 {cut_log10(total_log10 - content_log10)} (activity-level evidence: "
-        f"{own}; {counts[0]:,} of the lab's {counts[1]:,} assessed comparable operations not "
-        "authorised)"
+        f"{_own_words(j, st)}; {_count_words(st)})"
     )
 
 
 def describe(
-    op_flag: np.ndarray, lf: np.ndarray, best_op: dict[str, int], counts: tuple[int, int]
+    st: dict[str, tuple[np.ndarray, tuple[int, int]]], lf: np.ndarray, best_op: dict[str, int]
 ) -> dict[str, Any]:
-    """The ``per_lab[].activity`` block: the lab's counts and each proposition's best
-    operation's status and factor (log10)."""
-    return {
-        "operations_not_authorised": counts[0],
-        "operations_assessed": counts[1],
-        "best_operation": {
-            h: {
-                "register": FLAG_WORD[int(op_flag[j])],
-                "log10_factor": float(lf[j] / math.log(10.0)),
-            }
-            for h, j in sorted(best_op.items())
-        },
+    """The ``per_lab[].activity`` block: the lab's counts per status and each
+    proposition's best operation's statuses and factor (log10, all statuses)."""
+    out: dict[str, Any] = {"statuses": list(st)}
+    if "register" in st:
+        c = st["register"][1]
+        out["operations_not_authorised"], out["operations_assessed"] = c
+    if "retrieval" in st:
+        c = st["retrieval"][1]
+        out["operations_fetched_outside"], out["operations_retrieval_assessed"] = c
+    out["best_operation"] = {
+        h: {
+            **{k: STATUS_WORDS[k][int(f[j])] for k, (f, _) in st.items()},
+            "log10_factor": float(lf[j] / math.log(10.0)),
+        }
+        for h, j in sorted(best_op.items())
     }
+    return out
 
 
 __all__ = [
     "attach",
     "CLEAR",
     "FLAGGED",
-    "FLAG_WORD",
+    "STATUS_WORDS",
     "NOT_ASSESSED",
     "NOT_AUTHORISED",
     "describe",
@@ -272,4 +344,6 @@ __all__ = [
     "op_flags",
     "reason_text",
     "session_flags",
+    "statuses",
+    "total_log_factors",
 ]

@@ -287,13 +287,12 @@ def lab_conclusion(
         win["evidence_bounds"] = "first-seen window"
     lls: dict[str, float] = {"outside_evidence": ll_out}
     hz_ns = int(horizon.value) if horizon is not None else None
-    # the register's status of each operation, a factor apart from the content (activity
-    # module); the content alone when no register was given or in its sensitivity rerun
-    lf = np.zeros(len(ll_ops))
-    weigh_act = bool(params.activity_evidence and s.use_activity
-                     and d.register is not None and d.register_counts is not None)  # fmt: skip
-    if weigh_act:
-        lf = act.log_factors(d.register, *d.register_counts)
+    # each operation's statuses (the register's, its output's retrieval), a factor apart
+    # from the content (activity module); the content alone when neither can be assessed,
+    # when switched off (the default) or in its sensitivity rerun
+    st = act.statuses(d) if params.activity_evidence and s.use_activity else {}
+    weigh_act = bool(st)
+    lf = act.total_log_factors(st, len(ll_ops))
     ll_all = ll_ops + lf
     content: dict[str, float] = {"outside_evidence": ll_out}
     best_op: dict[str, int] = {}
@@ -321,6 +320,10 @@ def lab_conclusion(
     # together (module docstring, "ties"): each takes the larger likelihood, so the
     # ratio between them is 1 whatever the number of their other operations
     lls = {h: max([lls[h]] + [lls[g] for g in tied[h]]) for h in lls}
+    if weigh_act:
+        # the content's part is weighed as the content-only run weighs it (its own ties)
+        tied_c = _tied(content, best_op, ll_ops)
+        content = {h: max([content[h]] + [content[g] for g in tied_c[h]]) for h in content}
     censored = _censored(d, k_cens, best_op)
     if censored:
         # without registration dates a full or size-only operation within the censoring
@@ -369,8 +372,8 @@ def lab_conclusion(
             # register's statuses
             c10 = (content[lead] - content[a["proposition"]]) / _LN10
             res["log10_lr_content"] = float(c10)
-            res["reason"] += act.reason_text(best_op.get(lead), d.register,
-                                             d.register_counts, c10, a["log10_lr_uncapped"])  # fmt: skip
+            res["reason"] += act.reason_text(best_op.get(lead), st, c10,
+                                             a["log10_lr_uncapped"])  # fmt: skip
     pair = {lead, alts[0]["proposition"]} if alts else set()
     if alts and "outside_evidence" in pair and (pair - {"outside_evidence"}) & set(censored):
         h = next(iter(pair - {"outside_evidence"}))
@@ -404,7 +407,7 @@ def lab_conclusion(
         # the register's factor, stated apart (activity module): each proposition's log10
         # likelihood on the content alone, its best operation's status and factor
         "activity": {
-            **act.describe(d.register, lf, best_op, d.register_counts),
+            **act.describe(st, lf, best_op),
             "log10_likelihoods_content": {h: float(content[h] / _LN10) for h in ranked},
         }
         if weigh_act
@@ -764,7 +767,7 @@ def sensitivity(
         return {"runs": [], "log10_lr_range": None, "agreement": None}
     runs = []
     registered = params.activity_evidence and any(
-        d.register_counts is not None for d in prep["labs"].values()
+        act.statuses(d) for d in prep["labs"].values() if d.ops is not None
     )
     for name, s in SENSITIVITY.items():
         if not s.use_activity and not registered:

@@ -134,19 +134,41 @@ def limits(
         )
     act = [p for p in conc.get("per_lab", []) if p.get("activity")]
     if act:
-        out.append(
-            "the authorisation register's statuses are weighed apart from the leak's content "
-            "(activity-level evidence, switched on for this run) for "
-            + ", ".join(p["lab"] for p in act)
-            + ": the probability that the operation which "
-            "made the copy was not authorised is not measured and is taken as at least 1/2 and "
-            "at least its lab's rate among the other exports and extractions weighed; an output "
-            "fetched from outside the lab's network is not weighed beside it; the sensitivity "
-            "reruns give the ratio without the statuses"
-        )
+        out.append(activity_limit(act))
     # the method's error rates measured on synthetic evidence (validation file)
     out.extend(limits_lines())
     return out
+
+
+def activity_limit(per_lab: list[dict[str, Any]]) -> str:
+    """The limits line of the activity-level evidence (:mod:`.activity`): which statuses
+    were weighed for which labs, and what each assumes."""
+
+    def labs(k: str) -> str:
+        return ", ".join(p["lab"] for p in per_lab if k in p["activity"].get("statuses", []))
+
+    parts = []
+    if labs("register"):
+        parts.append(
+            f"the authorisation register's statuses for {labs('register')}: the probability "
+            "that the operation which made the copy was not authorised is not measured and is "
+            "taken as at least 1/2 and at least its lab's rate among the other exports and "
+            "extractions weighed"
+        )
+    if labs("retrieval"):
+        parts.append(
+            "whether each operation's output file was fetched from outside the lab's network "
+            f"or anonymously (the transfer log) for {labs('retrieval')}: the probability that "
+            "the copy's file was so fetched is not measured and is taken as at least 1/2 and at "
+            "least its lab's rate; a file the log does not cover, or one that left by another "
+            "way, reads as not fetched"
+        )
+    return (
+        "the operations' statuses are weighed apart from the leak's content (activity-level "
+        "evidence, switched on for this run), each taken as independent of the other given "
+        "the operation: " + "; ".join(parts) + "; the sensitivity reruns give the ratio without "
+        "them"
+    )
 
 
 def _where(s: dict[str, Any]) -> str:

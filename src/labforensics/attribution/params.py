@@ -86,7 +86,8 @@ class AttributionParams:
     stability : bool, default True
         Rerun with the main thresholds halved and doubled.
     activity_evidence : bool, default False
-        Weigh the authorisation register's statuses of the logged operations as
+        Weigh the authorisation register's statuses of the logged operations, and
+        whether their output files were fetched from outside (the transfer log), as
         activity-level evidence beside the leak's content (:mod:`.activity`). Off by
         default: a fresh-eyes QA (session 18) showed the factor resting on an unmeasured
         probability and naming an operator on a content ratio of 1; opt in knowingly
