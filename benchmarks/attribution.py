@@ -138,9 +138,12 @@ def _linkage_rates(preset: str) -> Iterator[None]:
 
 
 def _linkage_case_conclusion(
-    out: Path, scenario: str, seed: int, scale: float, rates: str = "base"
+    out: Path, scenario: str, seed: int, scale: float, rates: str = "base", activity: bool = False
 ) -> dict:
-    """Generate one tiny linkage case and return the attribution's conclusion and truth."""
+    """Generate one tiny linkage case and return the attribution's conclusion and truth;
+    ``activity``: the exports assessed against the case's generated register and the
+    activity-level evidence weighed (``AttributionParams(activity_evidence=True)``: the
+    register's statuses and the outside fetch, off by default)."""
     import json
 
     from labforensics.ingest import read_evidence
@@ -159,8 +162,15 @@ def _linkage_case_conclusion(
     ev = read_evidence(out / "evidence", case_key=KEY).events
     s = sessionize(ev)
     ll = link_leak(out / "dump", out / "patients", case=case, case_key=KEY)
+    exports = None
+    if activity:
+        from labforensics.authorisation import assess_exports
+
+        reg = out / "authorisations.csv"
+        exports = assess_exports(s.events, register=reg if reg.exists() else None, case=case)
     att = attribute(s.events, s.sessions, leak=ll, transfers=out / "transfers" / "xferlog",
-                    case_key=KEY, params=AttributionParams(stability=False), case=case)  # fmt: skip
+                    case_key=KEY, case=case, exports=exports,
+                    params=AttributionParams(stability=False, activity_evidence=activity))  # fmt: skip
     lt = json.loads((out / "linkage_truth.json").read_text("utf-8"))
     kinds = {h["lab"]: (h["incident"] or "")[:1] or None for h in lt["horizons"]}
     want = {lab: TRUE_PROPOSITION[k] for lab, k in kinds.items()}
@@ -238,7 +248,8 @@ def calibration(a: argparse.Namespace) -> int:
                         continue
                     t1 = time.perf_counter()
                     try:
-                        r = _linkage_case_conclusion(Path(tmp) / "c", scenario, seed, scale, rates)
+                        r = _linkage_case_conclusion(Path(tmp) / "c", scenario, seed, scale, rates,
+                                                     a.activity)  # fmt: skip
                         rec = _case_rows(r, scenario, seed, setting)
                     except Exception as exc:  # a refusal or a linkage failure: counted, not hidden
                         rec = {"scenario": scenario, "seed": seed, "setting": setting,
@@ -431,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         default="base,mid,hard",
         help="calibration: generator settings of CAL_SETTINGS, comma-separated",
     )
+    ap.add_argument("--activity", action="store_true",
+                    help="calibration: weigh the activity-level evidence (the register's "
+                    "statuses and the outside fetch; off by default in the product)")  # fmt: skip
     ap.add_argument("--tippett", default="tippett.png", help="calibration: the plot's file")
     ap.add_argument("--rows", default="calibration_rows.jsonl",
                     help="calibration: one JSON line per case (appended; resumes)")  # fmt: skip
