@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from ._cleanup import discard_on_failure, interrupt_noted, sigterm_raises
+from ._heap import caller_heap_frozen
 from ._terminal import visible
 from .attribution import Attribution, AttributionParams, attribute
 from .authorisation import exports_summary, read_authorisations
@@ -103,9 +104,7 @@ class _Stages:
     """Runs named stages with a bar each (lines in a log) and records their elapsed seconds."""
 
     def __init__(self, n: int, progress: bool) -> None:
-        self.n = n
-        self.i = 0
-        self.progress = progress
+        self.n, self.i, self.progress = n, 0, progress
         self.timings: dict[str, float] = {}
         self.rows: list[dict[str, Any]] = []
 
@@ -763,9 +762,11 @@ def investigate(
     st = _Stages(10 if plan.leak_is_dump else 9, progress)
     folder = EventsFolder()  # the events between stages, when the engine spilled them
     # a SIGTERM raises here so that the folder is removed first; a failure, a refusal or a
-    # SIGTERM leaves no output, nor a folder or <out>.key the run made: it can run again
+    # SIGTERM leaves no output, nor a folder or <out>.key the run made: it can run again;
+    # the caller's objects are left out of the stages' collections (labforensics._heap)
     with (sigterm_raises(lambda: EngineTerminated("run interrupted by SIGTERM; spill removed")),
-          discard_on_failure(out_p, OUTPUT_NAMES), reading_store(plan.store)):  # fmt: skip
+          discard_on_failure(out_p, OUTPUT_NAMES), reading_store(plan.store),
+          caller_heap_frozen()):  # fmt: skip
         key, key_file = resolve_case_key(plan.case, out_p)
         try:
             res = _run_stages(st, readable, plan, key, progress, out_p, folder)
