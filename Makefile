@@ -27,8 +27,10 @@ demo-full: $(STAMP)
 demo-real: $(STAMP)
 	$(PY) -m labforensics.demo --real --out $(DEMO)-real
 
+# the suite on every core (pytest-xdist), a test file per worker: a file's module
+# fixtures (generated cases) are built once; 52 min on one core here, see docs/NOTES.md
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
