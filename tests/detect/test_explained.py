@@ -242,3 +242,17 @@ def test_nearest_other_account_gap_by_hand():
     # only account 2's events as anchors: account 2 itself has no other anchor (NaN)
     got = _nearest_other_gap(key, acc, t, ones, acc == 2)
     assert np.array_equal(got, [100, 90, np.nan, 5, 50, np.nan], equal_nan=True)
+
+
+def test_lab_signal_of_labs_not_in_the_table_is_not_usable_without_a_warning():
+    import warnings
+
+    from labforensics.features.explained import lab_signal
+
+    labs = pd.DataFrame({"lab": ["L01"], "usable": [True], "unexplained_rate": [0.05]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas 3 refused a bool fill of a float column
+        usable, rate = lab_signal(labs, pd.Series(["L09", "L08"]))
+        assert usable.tolist() == [False, False] and np.isnan(rate).all()
+        usable, rate = lab_signal(labs, pd.Series(["L09", "L01"]))
+        assert usable.tolist() == [False, True] and rate[1] == 0.05

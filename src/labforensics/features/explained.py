@@ -374,7 +374,7 @@ def lab_signal(labs: pd.DataFrame, lab: pd.Series) -> tuple[np.ndarray, np.ndarr
     if not len(lab):
         return np.zeros(0, dtype=bool), np.zeros(0)
     usable = lab.map(dict(zip(labs["lab"], labs["usable"], strict=True)))
-    usable = usable.fillna(False).to_numpy(dtype=bool)
+    usable = usable.eq(True).to_numpy(dtype=bool)  # a lab not in the table: not usable
     rate = lab.map(dict(zip(labs["lab"], labs["unexplained_rate"], strict=True)))
     return usable, rate.to_numpy(dtype="float64")
 
