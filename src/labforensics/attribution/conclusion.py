@@ -368,8 +368,8 @@ def lab_conclusion(
             "reason": _reason(d, lead, a, lines, horizon, logs_cover, q),
         }
         if weigh_act:
-            # the two factors stated apart (activity module): the leak's content, and the
-            # register's statuses
+            # the two parts stated apart (activity module): the leak's content, and the
+            # operations' statuses (the register's, the output's retrieval)
             c10 = (content[lead] - content[a["proposition"]]) / _LN10
             res["log10_lr_content"] = float(c10)
             res["reason"] += act.reason_text(best_op.get(lead), st, c10,
@@ -404,8 +404,8 @@ def lab_conclusion(
         "operations": ops_out,
         # the operations each logged proposition's mean ranges over (op_prior module)
         "operations_weighed": weighed,
-        # the register's factor, stated apart (activity module): each proposition's log10
-        # likelihood on the content alone, its best operation's status and factor
+        # the statuses' factor, stated apart (activity module): each proposition's log10
+        # likelihood on the content alone, its best operation's statuses and factor
         "activity": {
             **act.describe(st, lf, best_op),
             "log10_likelihoods_content": {h: float(content[h] / _LN10) for h in ranked},
