@@ -18,28 +18,69 @@ import pytest
 from test_activity import PA, SIGHT
 from test_conclusion import _default, _hours, _lab, _ops
 
-from labforensics.attribution.activity import CLEAR, FLAGGED, NOT_ASSESSED, attach
+from labforensics.attribution.activity import (
+    CLEAR,
+    FLAGGED,
+    NOT_ASSESSED,
+    attach,
+    retrieval_flags,
+)
 from labforensics.attribution.conclusion import lab_conclusion
-from labforensics.attribution.lab_data import _retrieval_flags
 from labforensics.attribution.limits import activity_limit
-from labforensics.schema import STRING_LIST
 
 
-def test_retrieval_flags_by_hand():
-    feats = pd.DataFrame(
+def _links(rows):
+    """Transfer links as :mod:`labforensics.attribution.linking` writes them: (session,
+    extraction hour, file base, transfer hour, direction, outside/anonymous download,
+    completion, xferlog line)."""
+    t0 = pd.Timestamp("2020-07-01", tz="UTC")
+    return pd.DataFrame(
         {
-            "retrieved_outside": [True, False, False, True],
-            "output_files": pd.array([["a.csv"], ["b.csv"], [], []], dtype=STRING_LIST),
+            "session_id": [r[0] for r in rows],
+            "extraction_ts": [t0 + pd.Timedelta(hours=r[1]) for r in rows],
+            "file_base": [r[2] for r in rows],
+            "transfer_ts": [t0 + pd.Timedelta(hours=r[3]) for r in rows],
+            "direction": [r[4] for r in rows],
+            "remote_host": ["203.0.113.99" if r[5] else "172.16.20.37" for r in rows],
+            "completion": [r[6] for r in rows],
+            "external_fetch": [r[5] for r in rows],
+            "source_file": ["xferlog"] * len(rows),
+            "source_line": [r[7] for r in rows],
         }
     )
-    # fetched from outside: flagged (even with no file of its own named: the link says so);
-    # a named file the given log shows no outside fetch of: clear; no file named: not
-    # assessed (nothing to look for)
-    assert _retrieval_flags(feats, True).tolist() == [FLAGGED, CLEAR, NOT_ASSESSED, FLAGGED]
-    # no transfer log given: nothing is known of the files that were not fetched
-    assert _retrieval_flags(feats, False).tolist() == [
-        FLAGGED, NOT_ASSESSED, NOT_ASSESSED, FLAGGED,
+
+
+def test_a_download_is_the_latest_uploaded_writes_not_every_write_of_its_name():
+    ids = np.array(["staff", "b1", "b2", "vendor", "local", "never"])
+    # QA session 19 "G2": the staff export (hour 0) and two nightly backups (hours 100,
+    # 190) write patients_L02.csv; one anonymous fetch at hour 191 (xferlog line 14) is
+    # linked to all three by the name: the latest write before it, b2, owns it; the log
+    # shows neither of the others' files on the server (no upload, no download owned):
+    # not assessed, neither fetched nor "not fetched"
+    g2 = _links([("staff", 0, "patients_L02.csv", 191, "download", True, "c", 14),
+                 ("b1", 100, "patients_L02.csv", 191, "download", True, "c", 14),
+                 ("b2", 190, "patients_L02.csv", 191, "download", True, "c", 14)])  # fmt: skip
+    assert retrieval_flags(g2, ids[:3]).tolist() == [NOT_ASSESSED, NOT_ASSESSED, FLAGGED]
+    # "E": the vendor (hour 22) uploads L02_mig_complet.csv; a staff export (hour 34)
+    # writes a local file of the same name, never uploaded; the fetch (hour 50) is the
+    # vendor's: of the writes linked to it, those uploaded before it come first; the local
+    # file is not shown on the server: not assessed
+    e = _links([("vendor", 22, "L02_mig_complet.csv", 22.5, "upload", False, "c", 3),
+                ("vendor", 22, "L02_mig_complet.csv", 50, "download", True, "c", 14),
+                ("local", 34, "L02_mig_complet.csv", 50, "download", True, "c", 14)])  # fmt: skip
+    assert retrieval_flags(e, np.array(["vendor", "local", "never"])).tolist() == [
+        FLAGGED, NOT_ASSESSED, NOT_ASSESSED,
     ]  # fmt: skip
+    # a download from inside the lab's network shows the file on the server: clear
+    inside = _links([("vendor", 22, "L02_mig_complet.csv", 30, "download", False, "c", 5)])
+    assert retrieval_flags(inside, np.array(["vendor"])).tolist() == [CLEAR]
+    # "I": an aborted download (completion i) is no copy; the file was on the server
+    i = _links([("vendor", 22, "L02_mig_complet.csv", 22.5, "upload", False, "c", 3),
+                ("vendor", 22, "L02_mig_complet.csv", 26, "download", True, "i", 4)])  # fmt: skip
+    assert retrieval_flags(i, np.array(["vendor"])).tolist() == [CLEAR]
+    # no transfer log, or no link: nothing the log can say
+    assert retrieval_flags(None, ids).tolist() == [NOT_ASSESSED] * 6
+    assert retrieval_flags(g2.iloc[:0], ids).tolist() == [NOT_ASSESSED] * 6
 
 
 def _lab_with(register, retrieval):

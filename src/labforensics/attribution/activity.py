@@ -162,6 +162,68 @@ def op_flags(ops: pd.DataFrame, flags: pd.Series) -> np.ndarray:
     return f.fillna(NOT_ASSESSED).to_numpy(dtype=np.int8)
 
 
+def retrieval_flags(links: pd.DataFrame | None, session_ids: np.ndarray) -> np.ndarray:
+    """Each session's retrieval flag from the transfer links (module docstring, "the
+    output's retrieval").
+
+    The links join files by base name (:mod:`.linking`): one download is linked to every
+    export that ever wrote a file of that name. Here each complete download from outside
+    or anonymous is credited to one *owner*: among the exports linked to it, those whose
+    file the log shows uploaded before the download, else all; of them the latest
+    written (a later write of the same name replaced the file); every complete download
+    has one owner so. A session is :data:`FLAGGED` when it owns a download from outside
+    or anonymous; :data:`CLEAR` when the log shows its file on the server (an upload of
+    it, or a download it owns) and it owns none from outside; :data:`NOT_ASSESSED`
+    otherwise (no transfer log, no file named, or a file the log never shows on the
+    server: a local file of the same name, which the server's log cannot speak of, is
+    neither counted fetched nor "not fetched"). An incomplete transfer
+    (xferlog completion ``i``) is not a fetch (QA session 19: a download credited to a
+    staff export 8 days older than the nightly backup that rewrote the file; a local
+    file counted as "not fetched"; a 512-byte aborted download counted as a copy).
+
+    Parameters
+    ----------
+    links : pandas.DataFrame or None
+        :func:`~.linking._link_transfers`' rows (``session_id``, ``extraction_ts``,
+        ``file_base``, ``transfer_ts``, ``direction``, ``remote_host``, ``completion``,
+        ``external_fetch``, ``source_file``, ``source_line``).
+    session_ids : numpy.ndarray of str, shape (n,)
+
+    Returns
+    -------
+    numpy.ndarray of int8, shape (n,)
+    """
+    out = np.full(len(session_ids), NOT_ASSESSED, dtype=np.int8)
+    if links is None or links.empty or not len(session_ids):
+        return out
+    lk = links.assign(
+        sid=links["session_id"].astype(str),
+        fb=links["file_base"].astype(str).str.lower(),
+        t=links["transfer_ts"],
+    )
+    down = lk["direction"].astype(str) == "download"
+    up = lk[~down].groupby(["sid", "fb"])["t"].min().rename("t_up").reset_index()
+    on_server = set(up["sid"])  # its file uploaded, or (below) it owns a download
+    done = lk["completion"].astype("string").str.lower().fillna("c") != "i"
+    fetch = lk[down & done.to_numpy()]
+    owners: set[str] = set()
+    if len(fetch):
+        f = fetch.merge(up, on=["sid", "fb"], how="left")
+        f["uploaded"] = (f["t_up"] <= f["t"]).fillna(False).astype(bool)
+        key = (f["t"].astype(str) + "\x1f" + f["remote_host"].astype(str) + "\x1f" + f["fb"]
+               + "\x1f" + f["source_file"].astype(str) + "\x1f" + f["source_line"].astype(str))  # fmt: skip
+        f = f.assign(_k=key.to_numpy()).sort_values(
+            ["_k", "uploaded", "extraction_ts", "sid"], kind="stable"
+        )
+        own = f.groupby("_k", sort=False).last()
+        on_server |= set(own["sid"])
+        owners = set(own.loc[own["external_fetch"].astype(bool), "sid"])
+    ids = np.asarray(session_ids, dtype=str)
+    out[np.isin(ids, list(on_server))] = CLEAR
+    out[np.isin(ids, list(owners))] = FLAGGED
+    return out
+
+
 def log_factors(op_flag: np.ndarray, n_flagged: int, n_assessed: int) -> np.ndarray:
     """Natural log of each operation's activity factor (module docstring).
 
@@ -343,6 +405,7 @@ __all__ = [
     "log_factors",
     "op_flags",
     "reason_text",
+    "retrieval_flags",
     "session_flags",
     "statuses",
     "total_log_factors",

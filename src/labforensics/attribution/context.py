@@ -84,9 +84,6 @@ class _Context:
     nets: NetworkMap | None = None
     arrays: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]] | None = None  # cache
     leak_report: dict[str, Any] | None = None  # how the leak was read (read_leak)
-    # a transfer log with at least one row was given: an output file named by a session
-    # and absent from it was not fetched (activity module, "retrieval")
-    transfers_given: bool = False
 
 
 def _assign_sessions(ev: pd.DataFrame, sessions: pd.DataFrame) -> pd.Series:
@@ -373,7 +370,7 @@ def _prepare(
     rarity = 1.0 / ss["pathway_days"].clip(lower=1)
     anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
     ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
-    links, transfers_given = _transfer_links(transfers, outb, nets, params, notes, case.tz)
+    links = _transfer_links(transfers, outb, nets, params, notes, case.tz)
     ctx = _Context(
         events_out=outb,
         sessions=ss,
@@ -388,7 +385,6 @@ def _prepare(
         touched=touched,
         leak_report=leak_report,
         leak_ids_by_lab=_pairs_by_lab(leak_rows),
-        transfers_given=transfers_given,
     )
     ctx.nets = nets
     return ctx
@@ -706,12 +702,11 @@ def _transfer_links(
     params: AttributionParams,
     notes: list[str],
     tz: str,
-) -> tuple[pd.DataFrame, bool]:
-    """Transfers linked to the extractions (a note counts them when given), and whether
-    a transfer log with any row was given; an xferlog path is read in the case's time
-    zone ``tz``."""
+) -> pd.DataFrame:
+    """Transfers linked to the extractions (a note counts them when given); an
+    xferlog path is read in the case's time zone ``tz``."""
     tr = _read_transfers_arg(transfers, tz)
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
         notes.append(transfer_note(tr, links))
-    return links, tr is not None and not tr.empty
+    return links

@@ -20,7 +20,7 @@ import pandas as pd
 from ..case_events import CaseEvents
 from ..session_labs import lab_sessions
 from . import coverage as cov
-from .activity import CLEAR, FLAGGED, NOT_ASSESSED
+from .activity import NOT_ASSESSED, retrieval_flags
 from .candidates import _candidate_features
 from .context import _Context
 from .op_likelihood import NO_ROW_DATE
@@ -76,9 +76,8 @@ class _LabData:
     # None without exports
     register: np.ndarray | None = None
     register_counts: tuple[int, int] | None = None
-    # each operation's retrieval flag (1 its output fetched from outside, 0 a transfer
-    # log was given and its named file was not, -1 not assessed) and the lab's (fetched,
-    # assessed) comparable operations; None when no operation could be assessed
+    # the lab's (fetched, assessed) comparable operations for the retrieval flags of
+    # ``ops["retrieval"]`` (activity.retrieval_flags); None when none could be assessed
     retrieval_counts: tuple[int, int] | None = None
 
 
@@ -136,7 +135,7 @@ def _operations(
         t_op = last_out.reindex(t_end.index).fillna(t_end).astype("int64").to_numpy()
         t_of = dict(zip(t_end.index, t_op, strict=True))
         named = _named_sets(pe, feats["session_id"], leaked_set, rows, t_of)
-        retrieval = _retrieval_flags(feats, ctx.transfers_given)
+        retrieval = retrieval_flags(ctx.links, feats["session_id"].astype(str).to_numpy())
         for r, t, rf in zip(feats.itertuples(index=False), t_op, retrieval, strict=True):
             n_set, n11, n11_rows = named.get(str(r.session_id), (0, 0, 0))
             out.append(
@@ -165,23 +164,6 @@ def _operations(
             "anomaly", "failed_burst", "network", "retrieved_outside", "fetched_outside_by",
             "n_set_rows", "n11_rows", "retrieval"]  # fmt: skip
     return pd.DataFrame(out, columns=cols)
-
-
-def _retrieval_flags(feats: pd.DataFrame, transfers_given: bool) -> np.ndarray:
-    """Each session's retrieval flag (activity module): :data:`~.activity.FLAGGED` when
-    its output was fetched from outside the lab's network or anonymously (transfer log),
-    :data:`~.activity.CLEAR` when a transfer log was given and the session named an
-    output file none of whose fetches came from outside, :data:`~.activity.NOT_ASSESSED`
-    otherwise (no transfer log, or no output file named: its file cannot be looked for).
-
-    Returns
-    -------
-    numpy.ndarray of int8, shape (len(feats),)
-    """
-    fetched = feats["retrieved_outside"].to_numpy(dtype=bool)
-    named = feats["output_files"].list.len().fillna(0).to_numpy() > 0
-    clear = np.where(named & transfers_given, CLEAR, NOT_ASSESSED)
-    return np.where(fetched, FLAGGED, clear).astype(np.int8)
 
 
 #: The event columns :func:`_patient_events` reads (``session_id`` when present).
