@@ -10,13 +10,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from child_run import WAIT, start, stop
 from labforensics import pipeline
 from labforensics._cleanup import remove_if_empty
 from labforensics.case import CaseContext
@@ -104,7 +103,7 @@ real = pipeline.score_sources
 def slow(*a, **k):
     out = real(*a, **k)
     print("SOURCES", flush=True)
-    time.sleep(60)
+    {wait}
     return out
 pipeline.score_sources = slow
 pipeline.investigate(None, Path({out!r}), case=case, progress=False)
@@ -112,22 +111,20 @@ pipeline.investigate(None, Path({out!r}), case=case, progress=False)
 
 
 @pytest.mark.parametrize("existed", [False, True])
-def test_no_empty_folder_after_sigterm(tmp_path, existed):
+def test_no_empty_folder_after_sigterm(tmp_path, tmp_path_factory, existed):
     out = tmp_path / "made" / "out"
     if existed:
         out.mkdir(parents=True)
-    script = textwrap.dedent(_SCRIPT).format(key=str(tmp_path / "case.key"),
+    script = textwrap.dedent(_SCRIPT).format(key=str(tmp_path / "case.key"), wait=WAIT,
                                              case=str(FIXTURE / "case.toml"), out=str(out))  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TMPDIR=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                            cwd=tmp_path)  # fmt: skip
+    err = tmp_path_factory.mktemp("stderr") / "child.err"
+    proc = start(script, env=env, cwd=tmp_path, err=err)
     try:
         assert proc.stdout.readline().strip() == b"SOURCES"
         assert out.is_dir() and list(out.iterdir()) == []  # made, nothing written yet
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
     finally:
-        proc.kill()
+        rc = stop(proc, signal.SIGTERM, err)
     assert rc == -signal.SIGTERM  # ended as SIGTERM ends a process
     assert out.is_dir() == existed and (tmp_path / "made").is_dir() == existed
     assert (tmp_path / "case.key").is_file()  # the key beside it is kept
@@ -220,30 +217,28 @@ real = pipeline.score_sources
 def slow(*a, **k):
     out = real(*a, **k)
     print("SOURCES", flush=True)
-    time.sleep(60)
+    {wait}
     return out
 pipeline.score_sources = slow
 raise SystemExit(main(["investigate", {evidence!r}, "--out", {out!r}, "--quiet"]))
 """
 
 
-def test_sigterm_removes_the_key_the_command_made(tmp_path):
+def test_sigterm_removes_the_key_the_command_made(tmp_path, tmp_path_factory):
     # QA session 12: a SIGTERM left <out>.key beside the removed folder (Ctrl-C did not):
     # the stage's handler sent the signal again with the default handler back, so the
     # process ended before the command's cleanup removed the key it had made
     out = tmp_path / "made" / "out"
     script = textwrap.dedent(_CLI_SCRIPT).format(evidence=str(FIXTURE / "evidence"),
-                                                 out=str(out))  # fmt: skip
+                                                 out=str(out), wait=WAIT)  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TMPDIR=str(tmp_path))
     env.pop("LABFORENSICS_CASE_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, cwd=tmp_path)  # fmt: skip
+    err = tmp_path_factory.mktemp("stderr") / "child.err"
+    proc = start(script, env=env, cwd=tmp_path, err=err)
     try:
         assert proc.stdout.readline().strip() == b"SOURCES"
         assert (tmp_path / "made" / "out.key").is_file()  # made by the command
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
     finally:
-        proc.kill()
+        rc = stop(proc, signal.SIGTERM, err)
     assert rc == -signal.SIGTERM
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no key, no folder, no temp

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from child_run import WAIT, start, stop
 from labforensics._cleanup import sigterm_raises
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def test_handler_restored_without_signal():
 
 
 @pytest.mark.slow
-def test_no_spill_folder_after_sigterm(tmp_path):
+def test_no_spill_folder_after_sigterm(tmp_path, tmp_path_factory):
     root = tmp_path / "systmp"
     root.mkdir()
     script = textwrap.dedent(
@@ -75,7 +76,7 @@ def test_no_spill_folder_after_sigterm(tmp_path):
         def slow(self, *a, **k):
             out = real(self, *a, **k)
             print("SPILLED", flush=True)
-            time.sleep(60)
+            {WAIT}
             return out
         run_mod.LabRun.peer = slow
         import warnings
@@ -85,21 +86,19 @@ def test_no_spill_folder_after_sigterm(tmp_path):
         """
     )
     env = dict(os.environ, TMPDIR=str(root), PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                            cwd=tmp_path)  # fmt: skip
+    err = tmp_path_factory.mktemp("stderr") / "child.err"
+    proc = start(script, env=env, cwd=tmp_path, err=err)
     try:
         assert proc.stdout.readline().strip() == b"SPILLED"
         spills = [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
         assert len(spills) == 1 and any(spills[0].iterdir())  # the labs' parts are there
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
     finally:
-        proc.kill()
+        rc = stop(proc, signal.SIGTERM, err)
     assert rc == -signal.SIGTERM  # ended as SIGTERM ends a process
     assert not [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
 
 
-def test_no_events_folder_after_sigterm(tmp_path):
+def test_no_events_folder_after_sigterm(tmp_path, tmp_path_factory):
     """After the engine, the case's events wait lab by lab in their own private folder
     (a budget below the evidence): a SIGTERM in a later stage removes it too."""
     root = tmp_path / "systmp"
@@ -119,7 +118,7 @@ def test_no_events_folder_after_sigterm(tmp_path):
         def slow(*a, **k):
             out = real(*a, **k)
             print("SOURCES", flush=True)
-            time.sleep(60)
+            {WAIT}
             return out
         pipeline.score_sources = slow
         import warnings
@@ -129,8 +128,8 @@ def test_no_events_folder_after_sigterm(tmp_path):
         """
     )
     env = dict(os.environ, TMPDIR=str(root), PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                            cwd=tmp_path)  # fmt: skip
+    err = tmp_path_factory.mktemp("stderr") / "child.err"
+    proc = start(script, env=env, cwd=tmp_path, err=err)
     try:
         assert proc.stdout.readline().strip() == b"SOURCES"
         held = [p for p in root.iterdir() if p.name.startswith("labforensics-events-")]
@@ -145,9 +144,7 @@ def test_no_events_folder_after_sigterm(tmp_path):
                          "sessions.parquet", "slim-0.pkl", "slim-0.pos.npy", "slim-1.pkl",
                          "slim-1.pos.npy"]  # fmt: skip
         assert not [p for p in root.iterdir() if p.name.startswith("labforensics-spill-")]
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
     finally:
-        proc.kill()
+        rc = stop(proc, signal.SIGTERM, err)
     assert rc == -signal.SIGTERM
     assert not [p for p in root.iterdir() if p.name.startswith("labforensics-")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -20,6 +19,8 @@ from labforensics.leak._duckdb import TEMP_PREFIX, private_connection
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gen_people import make_case
+
+from child_run import WAIT, start, stop
 
 SRC = Path(linkage.__file__).resolve().parents[2]
 
@@ -128,7 +129,7 @@ def test_no_folder_after_sigterm(tmp_path):
         def slow(linker, params):
             real(linker, params)
             print("LINKING", flush=True)
-            time.sleep(60)
+            {WAIT}
         linkage._stabilise_model = slow
         linkage.link_dump(idx, dmp, seed=1)
         """
@@ -136,17 +137,13 @@ def test_no_folder_after_sigterm(tmp_path):
     env = dict(os.environ, TMPDIR=str(root), PYTHONPATH=str(SRC))
     work = tmp_path / "work"  # the working folder must not hold the temp folder
     work.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, cwd=work
-    )
+    err = tmp_path / "child.err"  # beside the watched folder, not in it
+    proc = start(script, env=env, cwd=work, err=err)
     try:
         assert proc.stdout.readline().strip() == b"LINKING"
         assert len(spill_dirs(root)) == 1  # the folder exists while the run lasts
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        rc = stop(proc, signal.SIGTERM, err)
     # ended as SIGTERM ends a process, and removed its folder first
     assert rc == -signal.SIGTERM
     assert spill_dirs(root) == []
