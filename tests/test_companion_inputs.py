@@ -122,3 +122,29 @@ def test_transfer_log_undecodable_bytes_are_a_limit(case, tmp_path, capsys):
     assert any(t.startswith(said) for t in f["limits"])
     assert any("line(s) 1; the file names" in ln for ln in err.splitlines()
                if ln.startswith("labforensics: warning:"))  # fmt: skip
+
+
+@pytest.mark.parametrize("content", [b"", b"\n  \n\n"])
+def test_an_empty_transfer_log_is_a_log_of_no_transfer(case, tmp_path, capsys, content):
+    """QA session 19, finding 5: an empty xferlog (0 bytes, or blank lines only: a server
+    that logged no transfer in the period) stopped the run with exit 2. It is read as a
+    transfer log of no transfer, hashed in the manifest like any input."""
+    xfer = tmp_path / "xferlog"
+    xfer.write_bytes(content)
+    out = tmp_path / "out"
+    rc = main(["investigate", str(case["evidence"]), "--out", str(out), "--quiet",
+               "--leak", str(case["leak"]), "--transfers", str(xfer)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    f = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert f["transfers_given"] is True and f["transfers"] == []
+    notes = f["attribution"]["totals"]["notes"]
+    assert any(n.startswith("0 FTP transfers read; 0 linked to an extraction") for n in notes)
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert any(r.get("source_file") == "xferlog" and r.get("size") == len(content)
+               for r in m["inputs"])  # fmt: skip
+    # a binary file is still refused (not an empty log)
+    xfer.write_bytes(b"\x00\x01\x02" * 100)
+    rc = main(["investigate", str(case["evidence"]), "--out", str(tmp_path / "out2"),
+               "--quiet", "--transfers", str(xfer)])  # fmt: skip
+    assert rc == 2 and "transfer log" in capsys.readouterr().err

@@ -200,11 +200,18 @@ def _check_header(path: Path, role: str, mappings: Sequence[Any]) -> None:
 
 
 def _check_transfers(path: Path, case: Any) -> tuple[pd.DataFrame, str]:
-    """A transfer log must hold at least one xferlog line (blank lines aside); returns
-    its refused lines (``source_file``, ``source_line``, ``reason``, ``raw``) and its
-    encoding note (the undecodable bytes' count and lines, ``""`` when none)."""
-
-    check_text_file(path, "transfers")
+    """A transfer log must hold at least one xferlog line, or none at all (0 bytes or
+    blank lines only: a server that logged no transfer in the period, which the
+    findings state as "0 FTP transfers read"; QA session 19: it stopped the run);
+    returns its refused lines (``source_file``, ``source_line``, ``reason``, ``raw``)
+    and its encoding note (the undecodable bytes' count and lines, ``""`` when none)."""
+    try:
+        check_text_file(path, "transfers")
+    except EvidenceError:
+        t = read_transfers(path, case=case) if path.is_file() else None
+        if t is None or t.report.rows_read > t.report.ignored or t.report.replacement_chars:
+            raise  # unreadable, binary, undecodable: not an empty log
+        return t.quarantine, t.report.encoding_note
     t = read_transfers(path, case=case)
     r = t.report
     if len(t.transfers) == 0 and r.rows_read > r.ignored:

@@ -1,4 +1,4 @@
-"""The output's retrieval (fetched from outside the lab's network or anonymously, by
+"""The output's retrieval (fetched from outside the lab's and vendor's networks or anonymously, by
 the transfer log) as a second activity-level status beside the register's
 (``attribution/activity.py``): hand-worked on ``test_activity``'s lab.
 

@@ -158,10 +158,16 @@ def test_vendor_leak_file(case):
     links = a.transfers[a.transfers["external_fetch"]]
     want = {(x["file"], d["host"]) for x in truth["transfers"] for d in x["downloads"] if d["host"]}
     assert want <= set(zip(links["file_base"], links["remote_host"], strict=True))
-    assert (
-        "download(s) of extraction file"
-        in a.hypotheses.set_index("hypothesis").loc["external", "evidence_for"]
-    )
+    # each counted once, credited to the migration account's extraction that wrote it
+    credited = links[links["credited"]]
+    assert set(credited["account"]) == {"migration.editeur"}
+    assert len(credited) == len(set(zip(credited["source_file"], credited["source_line"],
+                                        strict=True)))  # fmt: skip
+    hyp = a.hypotheses.set_index("hypothesis")
+    assert (f"{len(credited):,} download(s) of exported file(s)" in hyp.loc["external", "evidence_for"]
+            and "written by vendor account(s) 'migration.editeur': files left by the vendor's "
+                "extraction" in hyp.loc["external", "evidence_for"])  # fmt: skip
+    assert "output files of the vendor's extraction" in hyp.loc["vendor", "evidence_for"]
     text = json.dumps(a.to_dict(), sort_keys=True)
     leaked = set(pd.read_csv(case["out"] / "leak" / "leaked_ipps.csv", sep=";", dtype=str)["ipp"])
     assert not any(i in text for i in leaked)  # no raw IPP in findings

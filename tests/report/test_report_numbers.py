@@ -101,7 +101,7 @@ def report_text(tmp_path_factory):
 def test_fixture_report_has_no_list_repr_and_labels_its_dates(report_text):
     # section 6's downloads: the files and addresses joined, not a Python list
     assert not re.search(r"\[\s*'", report_text)
-    assert "extraction file(s) L01_export_20190920.csv, L02_export_20191110.csv" in report_text
+    assert "exported file(s) L01_export_20190920.csv, L02_export_20191110.csv" in report_text
     assert "logs cover 2019-09-01 to 2019-11-30 (local dates, Europe/Paris)" in report_text
     assert "false propositions" in report_text
     assert not re.search(r"\b\d{4,} false propositions", report_text)

@@ -89,7 +89,10 @@ Method, in the order the code runs it
    ``ftp``) or come from outside the lab and vendor networks (a host name that
    is not an address cannot be placed and counts as outside when the lab
    networks are given; without them no address is outside) are flagged
-   ``external_fetch``, with their addresses.
+   ``external_fetch``, with their addresses. A transfer linked to several exports
+   of one name is ``credited`` to one (:func:`.linking.credit_transfers`: the
+   latest write before it); only credited complete fetches count as retrieved
+   (:func:`.linking.fetched_outside`).
 6. **Hypotheses and verdict** (:data:`VERDICT_RULE`, :data:`STRENGTH_SCALE`).
    A candidate is ``external`` after a burst of >= ``failed_burst`` failed
    logins or from an outside address; else ``vendor`` for a vendor account
@@ -242,7 +245,8 @@ class Attribution:
         ``lab``, ``account``, ``extraction_ts``, ``extraction_source``,
         ``file_base``, ``transfer_ts``, ``delay_h``, ``direction``,
         ``remote_host``, ``network``, ``access_mode``, ``user``, ``bytes``,
-        ``completion``, ``anonymous``, ``outside``, ``external_fetch``,
+        ``completion``, ``anonymous``, ``outside``, ``external_fetch``, ``credited``
+        (bool: the one row of the transfer that credits it),
         ``source_file``, ``source_line`` (of the xferlog line).
     leak_summary : DataFrame
         One row per lab of the evidence or the leak: ``n_patients``,

@@ -49,11 +49,12 @@ the lab's rate: factor 1.
 The output's retrieval
 ----------------------
 A second status, weighed the same way beside the register's: whether the operation's
-output file was fetched from outside the lab's network or anonymously (the transfer
-log linked to the file the operation named: ``retrieved_outside``,
-:mod:`.linking`). An operation is *flagged* when its file was so fetched, *clear* when a
-transfer log was given and the file it named shows no such fetch, not assessed when no
-transfer log was given or it named no file (nothing to look for; consultations). The
+output file was fetched from outside the lab's and the vendor's networks or anonymously
+(the transfer log linked to the file the operation named, each transfer credited to one
+operation: :func:`.linking.credit_transfers`). An operation is *flagged* when its file
+was so fetched, *clear* when the log shows its file on the server and no such fetch of
+it, not assessed when no transfer log was given, it named no file (nothing to look for;
+consultations) or the log never shows its file (:func:`retrieval_flags`). The
 base rate ``p1`` and the assumption are the register's (``pi = max(p1, 1/2)``: a copy
 that leaked is taken to be at least as often fetched from outside as the lab's other
 operations, and no less than even). The two statuses are taken as independent given
@@ -85,6 +86,7 @@ import numpy as np
 import pandas as pd
 
 from .likelihood import cut_log10
+from .linking import credit_transfers, fetched_outside
 
 #: Register statuses that make a session *not authorised* (the authorisation format).
 NOT_AUTHORISED: frozenset[str] = frozenset({"beyond", "unregistered"})
@@ -166,27 +168,26 @@ def retrieval_flags(links: pd.DataFrame | None, session_ids: np.ndarray) -> np.n
     """Each session's retrieval flag from the transfer links (module docstring, "the
     output's retrieval").
 
-    The links join files by base name (:mod:`.linking`): one download is linked to every
-    export that ever wrote a file of that name. Here each complete download from outside
-    or anonymous is credited to one *owner*: among the exports linked to it, those whose
-    file the log shows uploaded before the download, else all; of them the latest
-    written (a later write of the same name replaced the file); every complete download
-    has one owner so. A session is :data:`FLAGGED` when it owns a download from outside
-    or anonymous; :data:`CLEAR` when the log shows its file on the server (an upload of
-    it, or a download it owns) and it owns none from outside; :data:`NOT_ASSESSED`
-    otherwise (no transfer log, no file named, or a file the log never shows on the
-    server: a local file of the same name, which the server's log cannot speak of, is
-    neither counted fetched nor "not fetched"). An incomplete transfer
-    (xferlog completion ``i``) is not a fetch (QA session 19: a download credited to a
-    staff export 8 days older than the nightly backup that rewrote the file; a local
-    file counted as "not fetched"; a 512-byte aborted download counted as a copy).
+    The links join files by base name (:mod:`.linking`): one transfer is linked to every
+    export that ever wrote a file of that name; each is credited to one of them
+    (:func:`~.linking.credit_transfers`, the ``credited`` column). A session is
+    :data:`FLAGGED` when it is credited with a complete download from outside or
+    anonymous; :data:`CLEAR` when it is credited with a transfer of its file (an upload,
+    or a complete download) and with none from outside; :data:`NOT_ASSESSED` otherwise
+    (no transfer log, no file named, or a file the log never shows on the server: a
+    local file of the same name, which the server's log cannot speak of, is neither
+    counted fetched nor "not fetched"). An incomplete transfer (xferlog completion
+    ``i``) is not a fetch (QA session 19: a download credited to a staff export 8 days
+    older than the nightly backup that rewrote the file; a local file counted as "not
+    fetched"; a 512-byte aborted download counted as a copy).
 
     Parameters
     ----------
     links : pandas.DataFrame or None
         :func:`~.linking._link_transfers`' rows (``session_id``, ``extraction_ts``,
         ``file_base``, ``transfer_ts``, ``direction``, ``remote_host``, ``completion``,
-        ``external_fetch``, ``source_file``, ``source_line``).
+        ``external_fetch``, ``source_file``, ``source_line``; ``credited``, computed
+        when absent).
     session_ids : numpy.ndarray of str, shape (n,)
 
     Returns
@@ -196,28 +197,14 @@ def retrieval_flags(links: pd.DataFrame | None, session_ids: np.ndarray) -> np.n
     out = np.full(len(session_ids), NOT_ASSESSED, dtype=np.int8)
     if links is None or links.empty or not len(session_ids):
         return out
-    lk = links.assign(
-        sid=links["session_id"].astype(str),
-        fb=links["file_base"].astype(str).str.lower(),
-        t=links["transfer_ts"],
-    )
-    down = lk["direction"].astype(str) == "download"
-    up = lk[~down].groupby(["sid", "fb"])["t"].min().rename("t_up").reset_index()
-    on_server = set(up["sid"])  # its file uploaded, or (below) it owns a download
-    done = lk["completion"].astype("string").str.lower().fillna("c") != "i"
-    fetch = lk[down & done.to_numpy()]
-    owners: set[str] = set()
-    if len(fetch):
-        f = fetch.merge(up, on=["sid", "fb"], how="left")
-        f["uploaded"] = (f["t_up"] <= f["t"]).fillna(False).astype(bool)
-        key = (f["t"].astype(str) + "\x1f" + f["remote_host"].astype(str) + "\x1f" + f["fb"]
-               + "\x1f" + f["source_file"].astype(str) + "\x1f" + f["source_line"].astype(str))  # fmt: skip
-        f = f.assign(_k=key.to_numpy()).sort_values(
-            ["_k", "uploaded", "extraction_ts", "sid"], kind="stable"
-        )
-        own = f.groupby("_k", sort=False).last()
-        on_server |= set(own["sid"])
-        owners = set(own.loc[own["external_fetch"].astype(bool), "sid"])
+    credited = (links["credited"].to_numpy(dtype=bool) if "credited" in links.columns
+                else credit_transfers(links))  # fmt: skip
+    own = links[credited]
+    down = (own["direction"].astype(str) == "download").to_numpy()
+    done = (own["completion"].astype("string").str.lower().fillna("c") != "i").to_numpy()
+    sid = own["session_id"].astype(str).to_numpy()
+    on_server = set(sid[~down | done])  # its file uploaded, or fetched whole
+    owners = set(links.loc[fetched_outside(links), "session_id"].astype(str))
     ids = np.asarray(session_ids, dtype=str)
     out[np.isin(ids, list(on_server))] = CLEAR
     out[np.isin(ids, list(owners))] = FLAGGED

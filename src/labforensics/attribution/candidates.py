@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .context import _as_lists, _Context
+from .linking import fetched_outside
 from .params import AttributionParams
 
 
@@ -28,8 +29,8 @@ def _candidate_features(ctx: _Context, c: pd.DataFrame, params: AttributionParam
     assert nets is not None
     out = c.copy()
     links = ctx.links
-    if not links.empty and links["external_fetch"].any():
-        ext = links[links["external_fetch"]]
+    ext = links[fetched_outside(links)] if not links.empty else links
+    if len(ext):  # each fetch credited to one export of its file's name (.linking)
         fetched = ext.groupby("session_id")["remote_host"].agg(lambda s: sorted(set(s.astype(str))))
         out["fetched_outside_by"] = _as_lists(out["session_id"].map(fetched))
     else:

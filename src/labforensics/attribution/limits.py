@@ -157,11 +157,12 @@ def activity_limit(per_lab: list[dict[str, Any]]) -> str:
         )
     if labs("retrieval"):
         parts.append(
-            "whether each operation's output file was fetched from outside the lab's network "
-            f"or anonymously (the transfer log) for {labs('retrieval')}: the probability that "
-            "the copy's file was so fetched is not measured and is taken as at least 1/2 and at "
-            "least its lab's rate; a file the log does not cover, or one that left by another "
-            "way, reads as not fetched"
+            "whether each operation's output file was fetched from outside the lab's and the "
+            f"vendor's networks or anonymously (the transfer log) for {labs('retrieval')}: the "
+            "probability that the copy's file was so fetched is not measured and is taken as "
+            "at least 1/2 and at least its lab's rate; a file the log never shows on the "
+            "server is not assessed, and one the log shows there that left by another way (a "
+            "USB key, a mail) reads as not fetched"
         )
     return (
         "the operations' statuses are weighed apart from the leak's content (activity-level "

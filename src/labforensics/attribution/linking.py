@@ -115,6 +115,7 @@ def _link_transfers(
         "anonymous",
         "outside",
         "external_fetch",
+        "credited",
         "source_file",
         "source_line",
     ]
@@ -164,6 +165,99 @@ def _link_transfers(
     )
     # uploads: only at or after the extraction (within skew); downloads: every later one
     out["external_fetch"] = (out["direction"] == "download") & (out["anonymous"] | out["outside"])
-    return out.sort_values(
+    out = out.sort_values(
         ["extraction_ts", "session_id", "file_base", "transfer_ts", "remote_host"], kind="stable"
     ).reset_index(drop=True)
+    out.insert(out.columns.get_loc("source_file"), "credited", credit_transfers(out))
+    return out
+
+
+def credit_transfers(links: pd.DataFrame) -> np.ndarray:
+    """Which export each transfer is credited to: one link row per transfer.
+
+    The links join by base name, so one transfer line is linked to every export that
+    wrote a file of its name (a nightly job rewriting ``patients_L02.csv`` every night
+    is linked to a download of it, and so is a staff export of that name 8 days older).
+    A transfer moved one file, written last by one of them. An upload is credited to
+    the latest export of its name (every linked one was written before it); a download
+    to the latest of the exports whose credited upload came at or before it, else of
+    all its exports (a later write of the same name replaced the file); ties by session
+    id (QA session 19: the first retrieval status credited a fetch to every export of
+    the name, and called an export "on the server" for a later job's upload).
+
+    Parameters
+    ----------
+    links : pandas.DataFrame
+        :func:`_link_transfers`' rows (``session_id``, ``extraction_ts``,
+        ``file_base``, ``transfer_ts``, ``direction``, ``remote_host``,
+        ``source_file``, ``source_line``), any order.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (len(links),)
+        True on the one row of each transfer (same ``source_file``, ``source_line``,
+        ``transfer_ts``, ``remote_host``, ``file_base``) that credits it.
+
+    Examples
+    --------
+    >>> t = pd.Timestamp("2020-06-01", tz="UTC")
+    >>> h = pd.Timedelta(hours=1)
+    >>> links = pd.DataFrame({
+    ...     "session_id": ["staff", "backup", "staff", "backup"],
+    ...     "extraction_ts": [t, t + 8 * 24 * h, t, t + 8 * 24 * h],
+    ...     "file_base": ["p.csv"] * 4,
+    ...     "transfer_ts": [t + h, t + 8 * 24 * h + h, t + 9 * 24 * h, t + 9 * 24 * h],
+    ...     "direction": ["upload", "upload", "download", "download"],
+    ...     "remote_host": ["10.0.0.2", "10.0.0.3", "203.0.113.9", "203.0.113.9"],
+    ...     "source_file": ["xferlog"] * 4, "source_line": [1, 2, 3, 3]})
+    >>> credit_transfers(links).tolist()  # the download: the backup's, the later write
+    [True, True, False, True]
+    """
+    if links.empty:
+        return np.zeros(0, dtype=bool)
+    fb = links["file_base"].astype(str).str.lower()
+    key = (links["transfer_ts"].astype(str) + "\x1f" + links["remote_host"].astype(str)
+           + "\x1f" + fb + "\x1f" + links["source_file"].astype(str) + "\x1f"
+           + links["source_line"].astype(str))  # fmt: skip
+    df = pd.DataFrame({
+        "sid": links["session_id"].astype(str).to_numpy(), "fb": fb.to_numpy(),
+        "t": links["transfer_ts"].to_numpy(), "ts": links["extraction_ts"].to_numpy(),
+        "up": (links["direction"].astype(str) == "upload").to_numpy(),
+        "k": key.to_numpy(), "i": np.arange(len(links)),
+    })  # fmt: skip
+    out = np.zeros(len(links), dtype=bool)
+    # an upload: the latest export of its name written before it (all linked ones were)
+    up = df[df["up"]].sort_values(["k", "ts", "sid"], kind="stable")
+    up = up.drop_duplicates("k", keep="last")
+    out[up["i"].to_numpy()] = True
+    # a download: the latest of those whose own upload came before it, else of all
+    first_up = up.groupby(["sid", "fb"], as_index=False)["t"].min()
+    down = df[~df["up"]].merge(first_up.rename(columns={"t": "t_up"}), on=["sid", "fb"],
+                               how="left")  # fmt: skip
+    down["uploaded"] = (down["t_up"] <= down["t"]).to_numpy(dtype=bool)  # none: False
+    down = down.sort_values(["k", "uploaded", "ts", "sid"], kind="stable")
+    out[down.drop_duplicates("k", keep="last")["i"].to_numpy()] = True
+    return out
+
+
+def fetched_outside(links: pd.DataFrame) -> np.ndarray:
+    """The link rows of the files fetched from outside: credited (one export a
+    transfer, :func:`credit_transfers`), ``external_fetch`` (a download, anonymous or
+    from outside the lab and vendor networks) and complete (xferlog completion not
+    ``i``: a fetch cut short did not take the file).
+
+    Parameters
+    ----------
+    links : pandas.DataFrame
+        :func:`_link_transfers`' rows.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (len(links),)
+    """
+    if links.empty:
+        return np.zeros(0, dtype=bool)
+    credited = (links["credited"].to_numpy(dtype=bool) if "credited" in links.columns
+                else credit_transfers(links))  # fmt: skip
+    done = links["completion"].astype("string").str.lower().fillna("c") != "i"
+    return credited & links["external_fetch"].to_numpy(dtype=bool) & done.to_numpy()

@@ -11,6 +11,7 @@ import pandas as pd
 from .._plural import counted
 from .context import _as_lists, _Context
 from .labels import proposition_who
+from .linking import fetched_outside
 from .params import AttributionParams
 from .pathways import _fmt_ts
 
@@ -52,7 +53,8 @@ def _hypotheses(
     with_leak = ctx.leak is not None
     a = _assigned_leaks(ctx, cand, assigned)
     unexplained_labs = _unexplained(ctx, windows, assigned, cand, params)
-    ext_links = ctx.links[ctx.links["external_fetch"]] if not ctx.links.empty else ctx.links
+    # the files fetched from outside, each credited to the one export that wrote it
+    ext_links = ctx.links[fetched_outside(ctx.links)] if not ctx.links.empty else ctx.links
     for h in HYPOTHESES:
         pw = pathways[pathways["hypothesis"] == h] if not pathways.empty else pathways
         ah = a[a["hypothesis"] == h]
@@ -210,6 +212,30 @@ def _listed(items: list[str], limit: int = 10) -> str:
     return ", ".join(items[:limit]) + more
 
 
+def _fetch_owners(ext_links: pd.DataFrame, cand: pd.DataFrame) -> dict[str, list[str]]:
+    """The accounts whose exported files were fetched from outside, by the hypothesis of
+    their session (``"other"``: a session that is not a candidate), sorted."""
+    if ext_links.empty:
+        return {}
+    hyp = dict(zip(cand.get("session_id", []), cand.get("hypothesis", []), strict=True))
+    by: dict[str, set[str]] = {}
+    for sid, acc in zip(ext_links["session_id"].astype(str),
+                        ext_links["account"].astype(str), strict=True):  # fmt: skip
+        by.setdefault(str(hyp.get(sid, "other")), set()).add(acc)
+    return {h: sorted(a) for h, a in sorted(by.items())}
+
+
+#: How :func:`_owner_text` names the accounts of each hypothesis.
+_OWNER_WORDS = {"vendor": "vendor", "insider": "lab", "external": "outside-candidate",
+                "other": "non-candidate"}  # fmt: skip
+
+
+def _owner_text(owners: dict[str, list[str]]) -> str:
+    """``vendor account(s) 'a', 'b'; lab account(s) 'c'`` from :func:`_fetch_owners`."""
+    return "; ".join(f"{_OWNER_WORDS.get(h, h)} account(s) "
+                     f"{_listed([repr(a) for a in accs])}" for h, accs in owners.items())  # fmt: skip
+
+
 def _evidence_texts(
     h: str,
     pw: pd.DataFrame,
@@ -222,6 +248,7 @@ def _evidence_texts(
 ) -> tuple[str, str]:
     ev_for: list[str] = []
     against: list[str] = []
+    owners = _fetch_owners(ext_links, cand)
     for r in pw.head(5).itertuples(index=False):
         what = (
             f"{r.leaked_explained:,} leaked patients ({100 * (r.share or 0):.1f}%)"
@@ -252,17 +279,19 @@ def _evidence_texts(
         if len(ext_links):
             hosts = sorted(set(ext_links["remote_host"].astype(str)))
             files = sorted(set(ext_links["file_base"].astype(str)))
+            story = (": files left by the vendor's extraction on the FTP server were fetched "
+                     "by an outsider (vendor negligence + outsider retrieval)"
+                     if "vendor" in owners else "")  # fmt: skip
             ev_for.append(
-                f"{len(ext_links):,} download(s) of extraction file(s) {_listed(files)} "
-                f"anonymously or from outside ({_listed(hosts)}): files left by the extraction "
-                "on the FTP server were "
-                "fetched by an outsider (vendor negligence + outsider retrieval; counted in "
-                "share_retrieved_outside, not in share)"
+                f"{len(ext_links):,} download(s) of exported file(s) {_listed(files)} "
+                f"anonymously or from outside ({_listed(hosts)}), of the files written by "
+                f"{_owner_text(owners)}{story} (counted in share_retrieved_outside, not in "
+                "share)"
             )
-    if h == "vendor" and len(ext_links):
+    if h == "vendor" and "vendor" in owners:
         ev_for.append(
-            "extraction output files were left on the FTP server and fetched from outside "
-            "(see transfers)"
+            f"output files of the vendor's extraction ({_owner_text({'vendor': owners['vendor']})})"
+            " were left on the FTP server and fetched from outside (see transfers)"
         )
     if pw.empty:
         against.append(f"no candidate session of {proposition_who(h)} in or near the windows")

@@ -381,15 +381,20 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
             out.append(f"{len(pws):,} pathway(s) (accounts whose operations could have produced "
                        "a copy of the patients they touched (no leak was given), the earlier "
                        "share rule's candidates) in section 5.")  # fmt: skip
-    tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
-    if tr:
+    rows = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
+    # one per transfer: a transfer is linked to every export of its file's name, and
+    # credited to one (attribution.linking.credit_transfers); older findings: every row
+    tr = [t for t in rows if t.get("credited", True) is not False]
+    if rows:
         up = sum(t.get("direction") == "upload" for t in tr)
         down = sum(t.get("direction") == "download" for t in tr)
         other = len(tr) - up - down
+        more = (f", listed once per export of the file's name: {len(rows):,} row(s)"
+                if len(rows) > len(tr) else "")  # fmt: skip
         out.append(f"{up:,} extraction file(s) put on the FTP server (uploads) and {down:,} "
                    "download(s) of them (fetched, as the first screen says)"
                    + (f", {other:,} other transfer(s)" if other else "")
-                   + f": {len(tr):,} transfer(s) in section 5.")  # fmt: skip
+                   + f": {len(tr):,} transfer(s) in section 5{more}.")  # fmt: skip
     return out
 
 

@@ -331,7 +331,8 @@ def transfer_notes(f: Mapping[str, Any]) -> list[str]:
     list of str
         One sentence per note (:class:`Composed`); the note about unnamed downloads
         followed by its reading: files fetched that no logged operation produced, whose
-        content the evidence cannot tell.
+        content the evidence cannot tell; then, when a transfer is listed for several
+        exports of its file's name, which of them the table shows it with.
     """
     notes = ((f.get("attribution") or {}).get("totals") or {}).get("notes") or []
     out = []
@@ -348,6 +349,14 @@ def transfer_notes(f: Mapping[str, Any]) -> list[str]:
                 "the leak; they are neither counted for nor against any hypothesis."
             )
         out.append(Composed(text))
+    tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
+    if any(t.get("credited") is False for t in tr):
+        out.append(Composed(
+            "A transfer whose file name several exports wrote is listed once, with the "
+            "export it is counted for: the latest write of the name before it (for a "
+            "download, among the exports whose upload the log shows before it); "
+            "findings.json lists it with each of the others too (credited false)."
+        ))  # fmt: skip
     return out
 
 
