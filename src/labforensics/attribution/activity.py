@@ -254,17 +254,23 @@ def log_factors(op_flag: np.ndarray, n_flagged: int, n_assessed: int) -> np.ndar
 
 
 def lab_counts(flags: pd.Series | np.ndarray) -> tuple[int, int]:
-    """(not authorised, assessed) counts of register flags.
+    """(flagged, assessed) counts of one status's flags: for the register, not
+    authorised and assessed; for the retrieval, fetched from outside and assessed.
 
     Parameters
     ----------
     flags : pandas.Series or numpy.ndarray of int8
-        :func:`session_flags` or :func:`op_flags`.
+        :func:`session_flags`, :func:`retrieval_flags` or :func:`op_flags`.
 
     Returns
     -------
     tuple of int
         The flags equal to :data:`FLAGGED`, and those not :data:`NOT_ASSESSED`.
+
+    Examples
+    --------
+    >>> lab_counts(np.array([FLAGGED, CLEAR, NOT_ASSESSED, CLEAR], dtype=np.int8))
+    (1, 3)
     """
     v = np.asarray(flags)
     return int((v == FLAGGED).sum()), int((v != NOT_ASSESSED).sum())
