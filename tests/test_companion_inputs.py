@@ -140,6 +140,10 @@ def test_an_empty_transfer_log_is_a_log_of_no_transfer(case, tmp_path, capsys, c
     assert f["transfers_given"] is True and f["transfers"] == []
     notes = f["attribution"]["totals"]["notes"]
     assert any(n.startswith("0 FTP transfers read; 0 linked to an extraction") for n in notes)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    # nothing read as evidence of a way out (QA session 20: "The 0 downloads fetched
+    # files ...", "0 % of the leaked patients ... were in extraction files later fetched")
+    assert "The 0 downloads" not in html and "later fetched from outside" not in html
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert any(r.get("source_file") == "xferlog" and r.get("size") == len(content)
                for r in m["inputs"])  # fmt: skip
@@ -148,3 +152,27 @@ def test_an_empty_transfer_log_is_a_log_of_no_transfer(case, tmp_path, capsys, c
     rc = main(["investigate", str(case["evidence"]), "--out", str(tmp_path / "out2"),
                "--quiet", "--transfers", str(xfer)])  # fmt: skip
     assert rc == 2 and "transfer log" in capsys.readouterr().err
+
+
+def test_a_gzip_transfer_log_is_read(case, tmp_path, capsys):
+    """QA session 20: a rotated ``xferlog.1.gz`` was refused as binary by the command,
+    though its reader undoes gzip; a damaged one is refused, naming it."""
+    import gzip
+
+    xfer = tmp_path / "xferlog.1.gz"
+    xfer.write_bytes(gzip.compress((XFERLOG + XFERLOG.replace("03:40", "03:50")).encode()))
+    out = tmp_path / "out"
+    rc = main(["investigate", str(case["evidence"]), "--out", str(out), "--quiet",
+               "--transfers", str(xfer)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    notes = json.loads((out / "findings.json").read_text(encoding="utf-8"))["attribution"][
+        "totals"]["notes"]  # fmt: skip
+    assert any(n.startswith("2 FTP transfers read") for n in notes)
+    # a gzip of which nothing can be read: refused, naming it (not an empty log)
+    xfer.write_bytes(b"\x1f\x8b" + b"garbage" * 10)
+    rc = main(["investigate", str(case["evidence"]), "--out", str(tmp_path / "out2"),
+               "--quiet", "--transfers", str(xfer)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "xferlog.1.gz is a damaged gzip file, nothing in it could be read" in err
+    assert err.count("expected an FTP server transfer log") == 1  # said once

@@ -28,10 +28,11 @@ formed. A line that does not match is quarantined with its line and reason.
 Identities are compared in canonical form (:mod:`labforensics.identity`):
 ``remote_host`` is a canonical address (``::ffff:a.b.c.d`` read as the IPv4
 address) or a lower-case host name, ``user`` is NFC; ``remote_host_raw`` and
-``user_raw`` keep them as written (an anonymous user's e-mail redacted in both).
+``user_raw`` keep them as written (an anonymous or guest user's e-mail redacted in both).
 
-Privacy: for anonymous access (``a``) the user name is the identification string
-the client gave, usually an e-mail address: it is redacted
+Privacy: for anonymous (``a``) and guest (``g``) access the user name is the
+identification string the client gave, usually an e-mail address, and any user written
+as an e-mail address is personal data too: each is redacted
 (:func:`labforensics.privacy.redact_identifiers`: ``[EMAIL]``), or, when a case
 key is given, replaced by a keyed pseudonym ``EMAIL-<12 hex>`` so that the
 downloads of one address stay linked. Quarantined raw lines are redacted too.
@@ -277,7 +278,8 @@ def _parse_dates(
 def _identities(
     mo: pd.DataFrame, key: CaseKey | None
 ) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """``user``, ``user_raw``, ``remote_host``, ``remote_host_raw``; anonymous users redacted."""
+    """``user``, ``user_raw``, ``remote_host``, ``remote_host_raw``; anonymous and guest
+    users, and users written as e-mail addresses, redacted (or keyed)."""
     redact_user = _user_redactor(key)
     user_raw = mo["user"].astype(object)
     # identities compared as the same thing: NFC accounts, canonical addresses and
@@ -285,7 +287,11 @@ def _identities(
     user = user_raw.map({u: canonical_account(u) for u in pd.unique(user_raw)})
     host_raw = mo["host"].astype(object)
     host = host_raw.map({h: canonical_peer(h) for h in pd.unique(host_raw)})
-    anon = (mo["amode"] == "a").to_numpy(dtype=bool)
+    # anonymous and guest logins give an identification string (usually an e-mail
+    # address) as the user; any user written as an e-mail address is one too (QA
+    # session 20: a guest's address reached the report)
+    anon = (mo["amode"].isin(["a", "g"]).to_numpy(dtype=bool)
+            | user_raw.astype(str).str.contains("@", regex=False).to_numpy(dtype=bool))  # fmt: skip
     if anon.any():
         uniq = pd.unique(pd.concat([user[anon], user_raw[anon]]))
         table = {u: redact_user(u) for u in uniq}

@@ -75,3 +75,41 @@ def test_the_summary_counts_each_transfer_once():
     old = {"transfers": lk.drop(columns="credited").astype(object).to_dict("records")}
     assert _how_left(old).startswith("2 extraction file(s) put on the FTP server by backup; "
                                      "2 download(s) of them")  # fmt: skip
+
+
+def test_a_download_takes_what_the_server_held_at_its_path():
+    # QA session 20 "v16": the vendor (hour 0) uploads /pub/transfert/L01.csv (line 5); a
+    # staff export (hour 300) of the same name is uploaded to /pub/perso/L01.csv (line 6);
+    # two anonymous downloads of /pub/transfert/L01.csv (lines 11, 12) fetch the vendor's
+    # file, the latest upload of that path: the vendor's, not the later write's
+    rows = [("vendor", 0, "L01.csv", 0.5, "upload", False, "c", 5),
+            ("vendor", 0, "L01.csv", 300.5, "upload", False, "c", 6),
+            ("staff", 300, "L01.csv", 300.5, "upload", False, "c", 6),
+            ("vendor", 0, "L01.csv", 560, "download", True, "c", 11),
+            ("staff", 300, "L01.csv", 560, "download", True, "c", 11),
+            ("vendor", 0, "L01.csv", 870, "download", True, "c", 12),
+            ("staff", 300, "L01.csv", 870, "download", True, "c", 12)]  # fmt: skip
+    paths = ["/pub/transfert/L01.csv", "/pub/perso/L01.csv", "/pub/perso/L01.csv"] + [
+        "/pub/transfert/L01.csv"] * 4  # fmt: skip
+    lk = _links(rows).assign(file_name=paths, anonymous=[False] * 3 + [True] * 4)
+    assert credit_transfers(lk).tolist() == [True, False, True, True, False, True, False]
+    # without the paths (a table given without file_name): the latest uploaded write
+    assert credit_transfers(lk.drop(columns="file_name")).tolist() == [
+        True, False, True, False, True, False, True]  # fmt: skip
+    # "v15": an outsider's anonymous upload of the same path (line 7, hour 400) replaces
+    # the vendor's file: it is nobody's export, and the downloads after it fetched it
+    out = _links(rows[:1] + [("vendor", 0, "L01.csv", 400, "upload", False, "c", 7)]
+                 + rows[3:4] + rows[5:6])  # fmt: skip
+    out = out.assign(file_name="/pub/transfert/L01.csv", anonymous=[False, True, True, True])
+    assert credit_transfers(out).tolist() == [True, False, False, False]
+    assert not fetched_outside(out).any()
+
+
+def test_a_name_in_the_transfers_letter_case_goes_first():
+    # QA session 20 "v03": a staff export names C:\Exports\l01_EXPORT.CSV (hour 300,
+    # never uploaded), the vendor's extraction ftp://transfert/L01_export.csv (hour 0),
+    # whose upload the log does not show; the download of L01_export.csv: the vendor's
+    lk = _links([("vendor", 0, "L01_export.csv", 560, "download", True, "c", 9),
+                 ("staff", 300, "L01_export.csv", 560, "download", True, "c", 9)])  # fmt: skip
+    assert credit_transfers(lk.assign(name_exact=[True, False])).tolist() == [True, False]
+    assert credit_transfers(lk).tolist() == [False, True]  # no case known: the later write

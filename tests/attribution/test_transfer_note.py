@@ -28,8 +28,8 @@ def test_every_transfer_in_one_category():
     assert text == (
         "8 FTP transfers read; 2 linked to an extraction (3 links: a transfer can follow "
         "several extractions); 2 downloads of files no logged extraction names; "
-        "1 other downloads linked to no extraction (files an extraction names, fetched "
-        "before it); 2 uploads linked to no extraction; 1 other transfers (deletions, no "
+        "1 other download linked to no extraction (files an extraction names, fetched "
+        "before it); 2 uploads linked to no extraction; 1 other transfer (deletions, no "
         "direction) linked to no extraction"
     )
 

@@ -152,3 +152,22 @@ def test_clean_log_has_no_encoding_note(tmp_path):
     t = read_transfers(_write(tmp_path, LOG))
     assert t.report.replacement_chars == 0 and t.report.encoding_note == ""
     assert len(t.field_problems) == 0
+
+
+def test_guest_and_email_shaped_users_are_redacted_or_keyed(tmp_path):
+    """QA session 20: a guest login (access mode ``g``) gives an identification string,
+    here an e-mail address, which reached the report raw; a real user written as an
+    e-mail address is personal data too. Both redacted, or keyed with the case key."""
+    lines = ("Wed Mar 18 03:40:00 2020 12 198.51.100.7 122880 /out/a.csv b _ o g "
+             "jane.roe@guest.example ftp 0 * c\n"
+             "Wed Mar 18 03:41:00 2020 12 198.51.100.7 122880 /out/a.csv b _ o r "
+             "bob@corp.example ftp 0 * c\n"
+             "Wed Mar 18 03:42:00 2020 12 198.51.100.7 122880 /out/a.csv b _ o r "
+             "vendor1 ftp 0 * c\n")  # fmt: skip
+    path = _write(tmp_path, lines.encode())
+    t = read_transfers(path).transfers
+    assert t["user"].tolist() == ["[EMAIL]", "[EMAIL]", "vendor1"]
+    assert t["user_raw"].tolist() == ["[EMAIL]", "[EMAIL]", "vendor1"]
+    k = read_transfers(path, case_key=CaseKey(bytes(range(32)))).transfers["user"].tolist()
+    assert k[0].startswith("EMAIL-") and k[1].startswith("EMAIL-") and k[0] != k[1]
+    assert k[2] == "vendor1"

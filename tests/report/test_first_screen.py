@@ -136,9 +136,16 @@ def test_when_gives_the_overall_span(vendor):
 
 def test_anonymous_ftp_in_words_not_the_redaction_token(vendor):
     down = [t for t in vendor["f"]["transfers"] if t["direction"] == "download"]
-    assert {t["user"] for t in down} == {"[EMAIL]", "anonymous"}  # the xferlog's users
+    # the xferlog's users: an e-mail address given as password, keyed with the case key
+    # (QA session 20: it was always "[EMAIL]"), and the literal user "anonymous"
+    users = {t["user"] for t in down}
+    assert len(users) == 2 and "anonymous" in users
+    assert [re.fullmatch(r"EMAIL-[0-9a-f]{12}", u) is not None for u in sorted(users)] == [
+        True,
+        False,
+    ]
     left = re.search(r"<dt>How it left</dt><dd>(.*?)</dd>", vendor["first"], re.S).group(1)
-    assert "[EMAIL]" not in left
+    assert "[EMAIL]" not in left and "EMAIL-" not in left
     assert (f"{len(down)} through anonymous FTP logins (no account: the logs do not identify "
             "who fetched them; the e-mail address given as password is redacted)") in left  # fmt: skip
     # the fixture's xferlog has one download cut short (completion "i", the last field:
@@ -531,8 +538,14 @@ def test_when_gives_the_span_of_the_outside_downloads():
     when = {r["question"]: r["answer"] for r in summary_view(_hand_case(), WHEN)["rows"]}["When"]
     # the two outside downloads (the third is from inside): 2018-01-23 10:13 UTC = 11:13
     # CET; 2020-01-23 04:01 UTC = 05:01 CET
-    assert when.endswith("The 2 downloads from outside addresses ran from 2018-01-23 11:13 CET "
-                         "(10:13 UTC) to 2020-01-23 05:01 CET (04:01 UTC).")  # fmt: skip
+    assert when.endswith("The 2 complete downloads from outside addresses ran from 2018-01-23 "
+                         "11:13 CET (10:13 UTC) to 2020-01-23 05:01 CET (04:01 UTC).")  # fmt: skip
+    # QA session 20: a fetch cut short (completion "i") took no file: not in the span
+    f = _hand_case()
+    f["transfers"].append({"direction": "download", "outside": True, "completion": "i",
+                           "transfer_ts": "2021-05-01T00:00:00Z"})  # fmt: skip
+    when = {r["question"]: r["answer"] for r in summary_view(f, WHEN)["rows"]}["When"]
+    assert when.endswith("to 2020-01-23 05:01 CET (04:01 UTC).")
 
 
 def test_what_else_says_the_hidden_ranks_are_the_leading_operations():

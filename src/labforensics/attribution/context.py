@@ -370,7 +370,7 @@ def _prepare(
     rarity = 1.0 / ss["pathway_days"].clip(lower=1)
     anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
     ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
-    links = _transfer_links(transfers, outb, nets, params, notes, case.tz)
+    links = _transfer_links(transfers, outb, nets, params, notes, case.tz, case_key)
     ctx = _Context(
         events_out=outb,
         sessions=ss,
@@ -702,10 +702,13 @@ def _transfer_links(
     params: AttributionParams,
     notes: list[str],
     tz: str,
+    case_key: Any = None,
 ) -> pd.DataFrame:
     """Transfers linked to the extractions (a note counts them when given); an
-    xferlog path is read in the case's time zone ``tz``."""
-    tr = _read_transfers_arg(transfers, tz)
+    xferlog path is read in the case's time zone ``tz``, its anonymous users' e-mail
+    addresses keyed with ``case_key`` (QA session 20: always ``[EMAIL]`` before, so the
+    downloads of one address could not be told apart from another's)."""
+    tr = _read_transfers_arg(transfers, tz, case_key)
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
         notes.append(transfer_note(tr, links))

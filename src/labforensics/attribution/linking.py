@@ -71,9 +71,10 @@ TRANSFER_NEED: tuple[str, ...] = (
 )
 
 
-def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
+def _read_transfers_arg(transfers: Any, tz: str, case_key: Any = None) -> pd.DataFrame | None:
     """The transfers table given (a table, an object with ``.transfers``, or an xferlog
-    path read in the case's time zone ``tz``), checked; None when not given."""
+    path read in the case's time zone ``tz`` with the case key), checked; None when not
+    given."""
     if transfers is None:
         return None
     if isinstance(transfers, pd.DataFrame):
@@ -81,7 +82,7 @@ def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
     elif hasattr(transfers, "transfers"):
         df = transfers.transfers
     else:
-        df = read_transfers(transfers, tz=tz).transfers
+        df = read_transfers(transfers, tz=tz, case_key=case_key).transfers
     check_table(df, TRANSFER_NEED, "attribute: transfers")
     df = df.copy()
     if "file_base" not in df.columns:
@@ -91,6 +92,10 @@ def _read_transfers_arg(transfers: Any, tz: str) -> pd.DataFrame | None:
             df[c] = pd.NA
     df["ts"] = pd.to_datetime(df["ts"], utc=True).astype("datetime64[ns, UTC]")
     return df
+
+
+#: The order of the transfer links (an extraction's transfers together, in time).
+_LINK_ORDER = ["extraction_ts", "session_id", "file_base", "transfer_ts", "remote_host"]
 
 
 def _link_transfers(
@@ -132,6 +137,7 @@ def _link_transfers(
     m = m[m["ts_t"] >= m["ts"] - skew]
     if m.empty:
         return pd.DataFrame({c: [] for c in cols})
+    m = m.reset_index(drop=True)  # positions: the output's order indexes it
     direction = m["direction"].astype(str).str.lower()
     anon = (m["access_mode"].astype(str).str.lower() == "a") | m["user"].astype(
         str
@@ -165,38 +171,57 @@ def _link_transfers(
     )
     # uploads: only at or after the extraction (within skew); downloads: every later one
     out["external_fetch"] = (out["direction"] == "download") & (out["anonymous"] | out["outside"])
-    out = out.sort_values(
-        ["extraction_ts", "session_id", "file_base", "transfer_ts", "remote_host"], kind="stable"
-    ).reset_index(drop=True)
-    out.insert(out.columns.get_loc("source_file"), "credited", credit_transfers(out))
+    out = out.sort_values(_LINK_ORDER, kind="stable")
+    order = out.index.to_numpy()
+    out = out.reset_index(drop=True)
+    # the server path and the name's letter case decide which export a transfer is
+    # credited to (credit_transfers); they are not output (the path may name people)
+    side = out.assign(file_name=m["file_name"].astype("string").to_numpy()[order],
+                      name_exact=(m["file_base"].astype(str) == m["file_base_t"].astype(str))
+                      .to_numpy()[order])  # fmt: skip
+    out.insert(out.columns.get_loc("source_file"), "credited", credit_transfers(side))
     return out
 
 
 def credit_transfers(links: pd.DataFrame) -> np.ndarray:
-    """Which export each transfer is credited to: one link row per transfer.
+    """Which export each transfer is credited to: at most one link row per transfer.
 
     The links join by base name, so one transfer line is linked to every export that
     wrote a file of its name (a nightly job rewriting ``patients_L02.csv`` every night
     is linked to a download of it, and so is a staff export of that name 8 days older).
-    A transfer moved one file, written last by one of them. An upload is credited to
-    the latest export of its name (every linked one was written before it); a download
-    to the latest of the exports whose credited upload came at or before it, else of
-    all its exports (a later write of the same name replaced the file); ties by session
-    id (QA session 19: the first retrieval status credited a fetch to every export of
-    the name, and called an export "on the server" for a later job's upload).
+    A transfer moved one file, which one export wrote:
+
+    - an upload by an account (not anonymous: an anonymous upload is nobody's export,
+      and is credited to none) goes to the latest export of its name written before it,
+      one naming it in the same letter case first (an FTP server's names are
+      case-sensitive; a LIS's free text may not be);
+    - a download takes what the server held at that path: the latest upload of the
+      same server path (``file_name``, exact) at or before it, and goes to that
+      upload's export (to none when that upload was credited to none: an outsider's
+      file of the same name). When the log shows no upload of the path, it goes to the
+      latest of its exports whose credited upload came at or before it, else of all
+      its exports, the same letter case first;
+
+    ties by session id (QA sessions 19 and 20: the first retrieval status credited a
+    fetch to every export of the name; then a download of the vendor's 167,036-byte
+    file in ``/pub/transfert/`` to a staff export of the same name uploaded to
+    ``/pub/perso/``, and an outsider's anonymous upload to the vendor).
 
     Parameters
     ----------
     links : pandas.DataFrame
         :func:`_link_transfers`' rows (``session_id``, ``extraction_ts``,
         ``file_base``, ``transfer_ts``, ``direction``, ``remote_host``,
-        ``source_file``, ``source_line``), any order.
+        ``source_file``, ``source_line``; optional: ``file_name`` the server path,
+        ``anonymous``, ``name_exact`` whether the export wrote the name in the
+        transfer's case), any order.
 
     Returns
     -------
     numpy.ndarray of bool, shape (len(links),)
-        True on the one row of each transfer (same ``source_file``, ``source_line``,
-        ``transfer_ts``, ``remote_host``, ``file_base``) that credits it.
+        True on the row of each transfer (same ``source_file``, ``source_line``,
+        ``transfer_ts``, ``remote_host``, ``file_base``) that credits it; a transfer
+        credited to no export has none.
 
     Examples
     --------
@@ -215,29 +240,57 @@ def credit_transfers(links: pd.DataFrame) -> np.ndarray:
     """
     if links.empty:
         return np.zeros(0, dtype=bool)
+    n = len(links)
     fb = links["file_base"].astype(str).str.lower()
     key = (links["transfer_ts"].astype(str) + "\x1f" + links["remote_host"].astype(str)
            + "\x1f" + fb + "\x1f" + links["source_file"].astype(str) + "\x1f"
            + links["source_line"].astype(str))  # fmt: skip
+
+    def opt(col: str, default: Any) -> np.ndarray:
+        return (links[col].to_numpy() if col in links.columns
+                else np.full(n, default, dtype=object))  # fmt: skip
+
     df = pd.DataFrame({
         "sid": links["session_id"].astype(str).to_numpy(), "fb": fb.to_numpy(),
-        "t": links["transfer_ts"].to_numpy(), "ts": links["extraction_ts"].to_numpy(),
+        "t": _utc_naive(links["transfer_ts"]), "ts": _utc_naive(links["extraction_ts"]),
         "up": (links["direction"].astype(str) == "upload").to_numpy(),
-        "k": key.to_numpy(), "i": np.arange(len(links)),
+        "anon": pd.Series(opt("anonymous", False)).fillna(False).astype(bool).to_numpy(),
+        "exact": pd.Series(opt("name_exact", False)).fillna(False).astype(bool).to_numpy(),
+        "path": pd.Series(opt("file_name", None), dtype="string").to_numpy(),
+        "k": key.to_numpy(), "i": np.arange(n),
     })  # fmt: skip
-    out = np.zeros(len(links), dtype=bool)
-    # an upload: the latest export of its name written before it (all linked ones were)
-    up = df[df["up"]].sort_values(["k", "ts", "sid"], kind="stable")
-    up = up.drop_duplicates("k", keep="last")
-    out[up["i"].to_numpy()] = True
-    # a download: the latest of those whose own upload came before it, else of all
-    first_up = up.groupby(["sid", "fb"], as_index=False)["t"].min()
-    down = df[~df["up"]].merge(first_up.rename(columns={"t": "t_up"}), on=["sid", "fb"],
-                               how="left")  # fmt: skip
-    down["uploaded"] = (down["t_up"] <= down["t"]).to_numpy(dtype=bool)  # none: False
-    down = down.sort_values(["k", "uploaded", "ts", "sid"], kind="stable")
-    out[down.drop_duplicates("k", keep="last")["i"].to_numpy()] = True
+    out = np.zeros(n, dtype=bool)
+    # an upload by an account: the latest export of its name written before it
+    ups = df[df["up"]].sort_values(["k", "exact", "ts", "sid"], kind="stable")
+    up = ups.drop_duplicates("k", keep="last")
+    out[up.loc[~up["anon"], "i"].to_numpy()] = True
+    up = up.assign(owner=up["sid"].where(~up["anon"]))  # an anonymous upload: nobody's
+    down = df[~df["up"]]
+    if down.empty:
+        return out
+    # a download: what the server held at its path (the latest upload of it before)
+    server = up.dropna(subset=["path"]).assign(matched=True)[["t", "path", "owner", "matched"]]
+    dk = down.drop_duplicates("k")[["k", "t", "path"]].dropna(subset=["path"])
+    held = pd.merge_asof(dk.sort_values("t", kind="stable"),
+                         server.sort_values("t", kind="stable"), on="t", by="path",
+                         direction="backward")  # fmt: skip
+    held = held[held["matched"].eq(True)]  # an upload of the path before it
+    by_server = down.merge(held[["k", "owner"]].dropna(subset=["owner"]), on="k")
+    out[by_server.loc[by_server["sid"] == by_server["owner"], "i"].to_numpy()] = True
+    settled = set(held["k"])  # an export's file: that export; an outsider's: none
+    # no upload of the path in the log: the latest write of the name, uploaded first
+    rest = down[~down["k"].isin(settled)]
+    first_up = up.dropna(subset=["owner"]).groupby(["sid", "fb"], as_index=False)["t"].min()
+    rest = rest.merge(first_up.rename(columns={"t": "t_up"}), on=["sid", "fb"], how="left")
+    rest["uploaded"] = (rest["t_up"] <= rest["t"]).to_numpy(dtype=bool)  # none: False
+    rest = rest.sort_values(["k", "uploaded", "exact", "ts", "sid"], kind="stable")
+    out[rest.drop_duplicates("k", keep="last")["i"].to_numpy()] = True
     return out
+
+
+def _utc_naive(s: pd.Series) -> np.ndarray:
+    """Instants as ``datetime64[ns]`` (UTC, no zone): comparable and merge-able."""
+    return pd.to_datetime(s, utc=True).dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
 
 
 def fetched_outside(links: pd.DataFrame) -> np.ndarray:

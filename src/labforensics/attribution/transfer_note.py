@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .._plural import counted
+
 __all__ = ["transfer_note"]
 
 #: The columns that tell one transfer from another (the link table carries them too).
@@ -73,10 +75,11 @@ def transfer_note(tr: pd.DataFrame, links: pd.DataFrame) -> str:
     text = (f"{len(tr):,} FTP transfers read; {n_linked:,} linked to an extraction{pairs}; "
             f"{unnamed:,} downloads of files no logged extraction names")  # fmt: skip
     if late:
-        text += (f"; {late:,} other downloads linked to no extraction (files an extraction "
-                 "names, fetched before it)")  # fmt: skip
+        text += (f"; {counted(f'{late:,}', 'other download')} linked to no extraction (files "
+                 "an extraction names, fetched before it)")  # fmt: skip
     if uploads:
-        text += f"; {uploads:,} uploads linked to no extraction"
+        text += f"; {counted(f'{uploads:,}', 'upload')} linked to no extraction"
     if other:
-        text += f"; {other:,} other transfers (deletions, no direction) linked to no extraction"
+        text += (f"; {counted(f'{other:,}', 'other transfer')} (deletions, no direction) "
+                 "linked to no extraction")  # fmt: skip
     return text

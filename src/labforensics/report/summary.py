@@ -335,14 +335,16 @@ def _what_conclusion(f: Mapping[str, Any], per_lab: list[Mapping[str, Any]]) -> 
 
 def _fetches(f: Mapping[str, Any], when: Callable[..., str]) -> str:
     """The span of the downloads from outside (first and last fetch)."""
+    # complete ones only: a fetch cut short (xferlog completion "i") did not take the file
     tr = [t for t in _transfers(f) if t.get("direction") == "download"
-          and (t.get("outside") or t.get("external_fetch")) and t.get("transfer_ts")]  # fmt: skip
+          and (t.get("outside") or t.get("external_fetch")) and t.get("transfer_ts")
+          and str(t.get("completion") or "").lower() != "i"]  # fmt: skip
     if not tr:
         return ""
     ts = sorted(str(t["transfer_ts"]) for t in tr)  # ISO-8601 UTC: sorts as instants
     if len(ts) == 1:
         return f" The file was fetched from outside at {when(ts[0], seconds=False)}."
-    return (f" The {len(ts)} downloads from outside addresses ran from "
+    return (f" The {len(ts)} complete downloads from outside addresses ran from "
             f"{when(ts[0], seconds=False)} to {when(ts[-1], seconds=False)}.")  # fmt: skip
 
 
