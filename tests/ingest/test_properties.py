@@ -61,7 +61,9 @@ def events(draw, day: dt.date, lab: str):
                 "ipp": draw(st.none() | st.from_regex(r"\A[0-9]{6,8}\Z")),
                 "request": draw(st.none() | st.from_regex(r"\A[0-9]{9}\Z")),
                 "records": draw(st.none() | st.integers(0, 10**9)),
-                "bytes": draw(st.none() | st.integers(0, 10**12)),
+                # below 13 digits: the reader calls 13 or more implausible (a field
+                # problem, which the round trip does not expect)
+                "bytes": draw(st.none() | st.integers(0, 10**12 - 1)),
                 "session": draw(st.none() | words),
                 "detail": draw(details()),
             }

@@ -408,11 +408,11 @@ def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
                                       dominant=pct(params.get("dominant_share", 0.8)))  # fmt: skip
     outside = next((h.get("share_retrieved_outside") for h in rows
                     if _num(h.get("share_retrieved_outside")) is not None), None)  # fmt: skip
-    if not any(isinstance(t, Mapping) and t.get("external_fetch")
+    if _num(outside) == 0 and not any(isinstance(t, Mapping) and t.get("external_fetch")
                and t.get("credited", True) is not False
                and str(t.get("completion") or "").lower() != "i"
                for t in f.get("transfers") or []):  # fmt: skip
-        outside = None  # no file fetched from outside: "0 % were in files fetched" says nothing
+        outside = None  # nothing fetched from outside: "0 % were in files fetched" says nothing
     stab = (f.get("attribution") or {}).get("stability") or {}
     runs = stab.get("runs") if isinstance(stab, Mapping) else None
     runs = runs if isinstance(runs, list) else []
