@@ -59,7 +59,7 @@ def test_params_hold_no_case_fact():
     [
         ("features", 'lab_networks = ["10.0.0.0/8"]', "[networks] lab"),
         ("features", 'tz = "UTC"', "[case] tz"),
-        ("attribution", 'transfer_tz = "UTC"', "[case] tz"),
+        ("attribution", 'transfer_tz = "UTC"', "[case] transfers_tz"),
         ("attribution", 'lab_aliases = { "123" = "L01" }', "[[labs]]"),
         ("detection", "seed = 3", "[case] seed"),
         ("features", 'vendor_networks = ["1.2.3.0/24"]', "[networks] vendor"),

@@ -11,6 +11,7 @@ Example::
     [case]
     name = "Vendor support account, 2020"
     tz = "Indian/Reunion"        # IANA zone of the sources' local times (default DEFAULT_TZ)
+    transfers_tz = "UTC"         # optional: the FTP server's log zone, when not tz
     seed = 0                     # every seeded randomness of the run
     key_file = "case.key"        # case key (hex), relative to this file, must exist; never inside --out
 
@@ -109,7 +110,7 @@ _ACCOUNT_KINDS = ("vendor", "service")  # the [accounts] section's keys
 #: Case facts that a stage section may not hold: key -> where the case file gives it.
 MOVED_KEYS: dict[str, str] = {
     "tz": "[case] tz",
-    "transfer_tz": "[case] tz",
+    "transfer_tz": "[case] transfers_tz",
     "seed": "[case] seed",
     "random_state": "[case] seed",
     "key_file": "[case] key_file",
@@ -176,6 +177,11 @@ class CaseContext:
     name : str
     tz : str
         IANA time zone of the sources' local times (checked at construction).
+    transfers_tz : str or None
+        IANA time zone of the FTP transfer log's times when it is not ``tz`` (xferlog(5)
+        says "local time", the server's: a server set to UTC, or in another country,
+        writes another zone than the labs' logs); None: ``tz``. The transfers are read in it (:func:`labforensics.transfers.read_transfers`,
+        the attribution's links).
     seed : int
         Seed of every seeded randomness of the run (detectors' fit samples, IForest).
     key_file : pathlib.Path or None
@@ -234,9 +240,12 @@ class CaseContext:
     leak_mappings: tuple[Path, ...] = ()
     sighted_at: pd.Timestamp | None = None
     authorisations: Path | None = None
+    transfers_tz: str | None = None
 
     def __post_init__(self) -> None:
         _check_tz(self.tz)
+        if self.transfers_tz is not None:
+            _check_tz(self.transfers_tz)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ParameterError(f"CaseContext.seed = {self.seed!r}: must be an integer >= 0")
         if not isinstance(self.networks, NetworkMap):
@@ -278,7 +287,14 @@ class CaseContext:
             out["sighted_at"] = self.sighted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         if self.authorisations is not None:  # only when given, file name only
             out["authorisations"] = Path(self.authorisations).name
+        if self.transfers_tz is not None:  # only when given: older findings keep their bytes
+            out["transfers_tz"] = self.transfers_tz
         return out
+
+    @property
+    def transfer_zone(self) -> str:
+        """The zone the FTP transfer log is read in: ``transfers_tz``, else ``tz``."""
+        return self.transfers_tz or self.tz
 
 
 def parse_sighted_at(value: Any, tz: str) -> pd.Timestamp:
@@ -440,7 +456,7 @@ def _account_kinds(accts: dict[str, Any], p: Path) -> dict[str, str]:
 #: own readers): a typo such as ``timezone`` for ``tz`` must not silently fall back
 #: to a default that shifts every time.
 _SECTION_KEYS = {
-    "case": ("name", "tz", "seed", "key_file"),
+    "case": ("name", "tz", "transfers_tz", "seed", "key_file"),
     "evidence": ("paths", "leak", "transfers"),
 }
 _LAB_KEYS = ("code", "finess", "aliases")
@@ -506,6 +522,7 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
     ev = data.get("evidence", {})
     name = get("case", "name", str, p.parent.name)
     tz = get("case", "tz", str, DEFAULT_TZ)
+    transfers_tz = get("case", "transfers_tz", str)
     key_file = get("case", "key_file", str)
     seed = get("case", "seed", int, 0)
     leak = get("evidence", "leak", str)
@@ -552,6 +569,7 @@ def load_case(path: str | os.PathLike[str] | CaseContext | None) -> CaseContext:
             leak_mappings=tuple((base / m).resolve() for m in maps),
             sighted_at=lk.get("sighted_at"),
             authorisations=(base / register).resolve() if register else None,
+            transfers_tz=transfers_tz,
         )
     except ParameterError as exc:
         if str(p) in str(exc):

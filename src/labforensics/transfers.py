@@ -163,8 +163,8 @@ def read_transfers(
     path : path-like
         The xferlog (gzip undone).
     tz : str, optional
-        IANA zone of the server's clock: the case's time zone (``case.tz``, else
-        :data:`labforensics.case.DEFAULT_TZ`).
+        IANA zone of the server's clock: the case's zone for it (``case.transfers_tz``,
+        else ``case.tz``), else :data:`labforensics.case.DEFAULT_TZ`.
     case_key : CaseKey, bytes, hex str or key-file path, optional
         When given, anonymous users' e-mail addresses become keyed pseudonyms
         (``EMAIL-<12 hex>``); otherwise they are redacted to ``[EMAIL]``. No
@@ -186,7 +186,13 @@ def read_transfers(
     ParameterError
         When ``tz`` is not an IANA zone, or contradicts ``case``.
     """
-    tz = resolve_fact("tz", tz, case, "read_transfers")
+    if case is not None and case.transfers_tz is not None:  # the server's own zone
+        if tz not in (None, case.transfers_tz):
+            raise ParameterError(f"read_transfers: tz={tz!r} contradicts "
+                                 f"case.transfers_tz={case.transfers_tz!r}; give one of them")  # fmt: skip
+        tz = case.transfers_tz
+    else:
+        tz = resolve_fact("tz", tz, case, "read_transfers")
     p = Path(path)
     zone = _zone(tz)
     case_key = case_key_of(case_key, case)

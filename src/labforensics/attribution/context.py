@@ -370,7 +370,7 @@ def _prepare(
     rarity = 1.0 / ss["pathway_days"].clip(lower=1)
     anomaly = np.fmin(ss["percentile"].astype(float), rarity).fillna(rarity)
     ss["anomaly"] = anomaly.where(~ss["flagged"].fillna(False).astype(bool), 1.0)
-    links = _transfer_links(transfers, outb, nets, params, notes, case.tz, case_key)
+    links = _transfer_links(transfers, outb, nets, params, notes, case.transfer_zone, case_key)
     ctx = _Context(
         events_out=outb,
         sessions=ss,
