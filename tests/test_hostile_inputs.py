@@ -1,7 +1,7 @@
 """Every input of ``labforensics investigate`` fed hostile files (issue 16, item 5).
 
 Each role (evidence, leak, transfer log, patient index, case file) gets an empty
-file, a binary one, a 10 MB single line and a file of the wrong format: the
+file (but the case file and the transfer log, for which empty is valid), a binary one, a 10 MB single line and a file of the wrong format: the
 command must end with exit 2 and ONE line naming the file, never a traceback,
 and before any stage has written anything. UTF-16 with a byte-order mark (what a
 spreadsheet saves as "Unicode text") must be read, not refused: the same content
@@ -60,9 +60,11 @@ def _args(case: dict, role: str, f: Path, out: Path) -> list[str]:
     return args
 
 
-#: (role, hostile kind); an empty case.toml is a valid case file (every default).
+#: (role, hostile kind); an empty case.toml is a valid case file (every default), and an
+#: empty transfer log a log of no transfer (QA session 19; tests/test_companion_inputs.py)
+VALID_EMPTY = {("case", "empty"), ("transfers", "empty")}
 CASES = [(r, k) for r in ("evidence", "leak", "transfers", "patients", "case")
-         for k in sorted(HOSTILE) if (r, k) != ("case", "empty")]  # fmt: skip
+         for k in sorted(HOSTILE) if (r, k) not in VALID_EMPTY]  # fmt: skip
 
 
 @pytest.mark.parametrize(("role", "kind"), CASES)
