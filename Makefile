@@ -28,7 +28,7 @@ demo-real: $(STAMP)
 	$(PY) -m labforensics.demo --real --out $(DEMO)-real
 
 # every core (pytest-xdist), a test file per worker so that its module fixtures are built
-# once: about 21 min on 2 cores here, about 50 in one process (`$(PY) -m pytest -q`)
+# once: about 15 min on 2 cores here, about 50 in one process (`$(PY) -m pytest -q`)
 test: $(STAMP)
 	$(PY) -m pytest -q -n auto --dist loadfile
 
