@@ -86,7 +86,7 @@ import numpy as np
 import pandas as pd
 
 from .likelihood import cut_log10
-from .linking import credit_transfers, fetched_outside
+from .linking import complete, credited, fetched_outside
 
 #: Register statuses that make a session *not authorised* (the authorisation format).
 NOT_AUTHORISED: frozenset[str] = frozenset({"beyond", "unregistered"})
@@ -197,13 +197,10 @@ def retrieval_flags(links: pd.DataFrame | None, session_ids: np.ndarray) -> np.n
     out = np.full(len(session_ids), NOT_ASSESSED, dtype=np.int8)
     if links is None or links.empty or not len(session_ids):
         return out
-    credited = (links["credited"].to_numpy(dtype=bool) if "credited" in links.columns
-                else credit_transfers(links))  # fmt: skip
-    own = links[credited]
-    down = (own["direction"].astype(str) == "download").to_numpy()
-    done = (own["completion"].astype("string").str.lower().fillna("c") != "i").to_numpy()
-    sid = own["session_id"].astype(str).to_numpy()
-    on_server = set(sid[~down | done])  # its file uploaded, or fetched whole
+    own = credited(links)
+    down = (links["direction"].astype(str) == "download").to_numpy()
+    sid = links["session_id"].astype(str).to_numpy()
+    on_server = set(sid[own & (~down | complete(links))])  # its file uploaded, or fetched whole
     owners = set(links.loc[fetched_outside(links), "session_id"].astype(str))
     ids = np.asarray(session_ids, dtype=str)
     out[np.isin(ids, list(on_server))] = CLEAR

@@ -310,7 +310,18 @@ def fetched_outside(links: pd.DataFrame) -> np.ndarray:
     """
     if links.empty:
         return np.zeros(0, dtype=bool)
-    credited = (links["credited"].to_numpy(dtype=bool) if "credited" in links.columns
-                else credit_transfers(links))  # fmt: skip
-    done = links["completion"].astype("string").str.lower().fillna("c") != "i"
-    return credited & links["external_fetch"].to_numpy(dtype=bool) & done.to_numpy()
+    return credited(links) & links["external_fetch"].to_numpy(dtype=bool) & complete(links)
+
+
+def credited(links: pd.DataFrame) -> np.ndarray:
+    """The ``credited`` column of the links, computed (:func:`credit_transfers`) when a
+    table was given without it; numpy.ndarray of bool, shape (len(links),)."""
+    if "credited" in links.columns:
+        return links["credited"].to_numpy(dtype=bool)
+    return credit_transfers(links)
+
+
+def complete(links: pd.DataFrame) -> np.ndarray:
+    """Whether each link's transfer ended (xferlog completion not ``i``; missing in a
+    13-field line: complete); numpy.ndarray of bool, shape (len(links),)."""
+    return (links["completion"].astype("string").str.lower().fillna("c") != "i").to_numpy()

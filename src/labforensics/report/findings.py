@@ -36,7 +36,7 @@ from .encoding_notes import encoding_limit
 from .field_notes import coverage_caveat, field_problem_limit, files_read, share_text
 from .html import make_formatter
 from .input_limits import input_limits  # re-exported: the pipeline's import
-from .leak_tables import leak_given
+from .leak_tables import credited_transfers, leak_given
 from .reproduce import reproduce_text
 from .rotation_order import rotation_order_limits
 from .session_scores import _reasons_list, session_scores_table
@@ -382,9 +382,7 @@ def _leak_findings_text(f: Mapping[str, Any]) -> list[str]:
                        "a copy of the patients they touched (no leak was given), the earlier "
                        "share rule's candidates) in section 5.")  # fmt: skip
     rows = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
-    # one per transfer: a transfer is linked to every export of its file's name, and
-    # credited to one (attribution.linking.credit_transfers); older findings: every row
-    tr = [t for t in rows if t.get("credited", True) is not False]
+    tr = credited_transfers(f)  # one per transfer
     if rows:
         up = sum(t.get("direction") == "upload" for t in tr)
         down = sum(t.get("direction") == "download" for t in tr)

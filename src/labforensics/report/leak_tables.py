@@ -321,6 +321,22 @@ def pathway_note(f: Mapping[str, Any]) -> str:
 _UNNAMED = re.compile(r"([\d,]+) downloads? of files? no logged extraction names")
 
 
+def credited_transfers(f: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The findings' transfer links, one per transfer: a transfer is linked to every
+    export of its file's name and credited to one (``credited``,
+    :func:`labforensics.attribution.linking.credit_transfers`); findings without the
+    column keep every link."""
+    return [t for t in (f.get("transfers") or [])
+            if isinstance(t, Mapping) and t.get("credited", True) is not False]  # fmt: skip
+
+
+def fetched_from_outside(t: Mapping[str, Any]) -> bool:
+    """A transfer link is a complete download from outside or anonymous (a fetch cut
+    short, xferlog completion ``i``, did not take the file)."""
+    return (t.get("direction") == "download" and bool(t.get("outside") or t.get("external_fetch"))
+            and str(t.get("completion") or "").lower() != "i")  # fmt: skip
+
+
 def transfer_notes(f: Mapping[str, Any]) -> list[str]:
     """Section 5's transfer notes in words: the attribution's counts of FTP transfers
     (``attribution.totals.notes``), and what the downloads of files no logged operation
@@ -350,7 +366,7 @@ def transfer_notes(f: Mapping[str, Any]) -> list[str]:
             )
         out.append(Composed(text))
     tr = [t for t in f.get("transfers") or [] if isinstance(t, Mapping)]
-    if any(t.get("credited") is False for t in tr):
+    if len(credited_transfers(f)) < len(tr):
         out.append(Composed(
             "A transfer whose file name several exports wrote is listed once, with the "
             "export it is counted for: the latest write of the name before it (for a "
@@ -408,10 +424,7 @@ def hypotheses_ctx(f: Mapping[str, Any]) -> dict[str, Any]:
                                       dominant=pct(params.get("dominant_share", 0.8)))  # fmt: skip
     outside = next((h.get("share_retrieved_outside") for h in rows
                     if _num(h.get("share_retrieved_outside")) is not None), None)  # fmt: skip
-    if _num(outside) == 0 and not any(isinstance(t, Mapping) and t.get("external_fetch")
-               and t.get("credited", True) is not False
-               and str(t.get("completion") or "").lower() != "i"
-               for t in f.get("transfers") or []):  # fmt: skip
+    if _num(outside) == 0 and not any(fetched_from_outside(t) for t in credited_transfers(f)):
         outside = None  # nothing fetched from outside: "0 % were in files fetched" says nothing
     stab = (f.get("attribution") or {}).get("stability") or {}
     runs = stab.get("runs") if isinstance(stab, Mapping) else None

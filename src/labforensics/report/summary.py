@@ -31,7 +31,7 @@ from typing import Any
 from ..attribution.labels import reason_words
 from ..attribution.likelihood import SUPPORT_MIN_LR
 from .glossary import _GLOSSARY_TERMS, GLOSSARY, glossary_anchor
-from .leak_tables import leak_given
+from .leak_tables import credited_transfers, fetched_from_outside, leak_given
 from .lr_words import (
     _alternatives,
     _weakest,
@@ -335,10 +335,7 @@ def _what_conclusion(f: Mapping[str, Any], per_lab: list[Mapping[str, Any]]) -> 
 
 def _fetches(f: Mapping[str, Any], when: Callable[..., str]) -> str:
     """The span of the downloads from outside (first and last fetch)."""
-    # complete ones only: a fetch cut short (xferlog completion "i") did not take the file
-    tr = [t for t in _transfers(f) if t.get("direction") == "download"
-          and (t.get("outside") or t.get("external_fetch")) and t.get("transfer_ts")
-          and str(t.get("completion") or "").lower() != "i"]  # fmt: skip
+    tr = [t for t in credited_transfers(f) if fetched_from_outside(t) and t.get("transfer_ts")]
     if not tr:
         return ""
     ts = sorted(str(t["transfer_ts"]) for t in tr)  # ISO-8601 UTC: sorts as instants
@@ -399,17 +396,8 @@ def _when(f: Mapping[str, Any], when: Callable[..., str]) -> str:
     return "The copy was taken " + "; ".join(parts) + more + "." + fetched
 
 
-def _transfers(f: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The findings' transfer links, one per transfer: a transfer is linked to every
-    export of its file's name and credited to one (``credited``,
-    :func:`labforensics.attribution.linking.credit_transfers`); findings without the
-    column keep every link."""
-    return [t for t in (f.get("transfers") or [])
-            if isinstance(t, Mapping) and t.get("credited", True) is not False]  # fmt: skip
-
-
 def _how_left(f: Mapping[str, Any]) -> str:
-    tr = _transfers(f)
+    tr = credited_transfers(f)
     if not tr:
         return ("No transfer links an extraction to a download." if f.get("transfers_given")
                 else "No transfer log was given: how the files left is not shown.")  # fmt: skip
