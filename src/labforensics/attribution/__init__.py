@@ -92,7 +92,9 @@ Method, in the order the code runs it
    ``external_fetch``, with their addresses. A transfer linked to several exports
    of one name is ``credited`` to one (:func:`.linking.credit_transfers`: the
    latest write before it); only credited complete fetches count as retrieved
-   (:func:`.linking.fetched_outside`).
+   (:func:`.linking.fetched_outside`). Uploads logged before the nearest export
+   of their file's name (beyond the skew) are counted in a note: the transfer
+   log's clock or zone may differ from the audit logs' (:mod:`.transfer_clock`).
 6. **Hypotheses and verdict** (:data:`VERDICT_RULE`, :data:`STRENGTH_SCALE`).
    A candidate is ``external`` after a burst of >= ``failed_burst`` failed
    logins or from an outside address; else ``vendor`` for a vendor account

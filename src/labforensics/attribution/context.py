@@ -29,6 +29,7 @@ from ..session_labs import SlimLabs
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
 from .placement import place_by_index
+from .transfer_clock import clock_note, upload_gaps
 from .transfer_note import transfer_note
 
 #: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
@@ -712,4 +713,7 @@ def _transfer_links(
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
         notes.append(transfer_note(tr, links))
+        clock = clock_note(upload_gaps(outb, tr), params.transfer_skew_h, tz)
+        if clock is not None:  # uploads logged before their file's export
+            notes.append(clock)
     return links
