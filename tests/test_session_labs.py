@@ -2,8 +2,9 @@
 
 The slim session table is kept a file a lab (:class:`labforensics.session_labs.SlimLabs`):
 campaigns, attribution and the report read it lab by lab, or the few rows they show;
-the campaigns too, once grouped (:class:`labforensics.detect.campaign_files.CampaignFiles`):
-every output is the same, byte for byte, as the run holding its tables in memory.
+the campaigns too, once grouped (:class:`labforensics.detect.campaign_files.CampaignFiles`),
+and the slim session scores (:class:`labforensics.scored_labs.ScoredLabs`): every
+output is the same, byte for byte, as the run holding its tables in memory.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from test_session_files import _assert_same_outputs, _investigate, _keyed
 AFTER_COLLECT = ("sources", "campaigns", "attribution", "report")
 #: Columns only a session table has (the scored sessions have none of them).
 SESSION_ONLY = {"start", "end", "records_exported"}
+#: Columns of the session scores (slim or whole, and the findings' view of them).
+SCORED_ONLY = {"session_id", "score", "rank", "flagged"}
 #: The stages after the campaigns are grouped, at whose start the live campaign tables
 #: are looked for.
 AFTER_CAMPAIGNS = ("attribution", "report")
@@ -36,6 +39,13 @@ def _campaign_tables() -> tuple[list[int], list[int]]:
     return ([len(o) for o in objs if isinstance(o, pd.DataFrame)
              and {"campaign_id", "session_ids"} <= set(o.columns)],
             [len(o) for o in objs if isinstance(o, CampaignFiles)])  # fmt: skip
+
+
+def _scored_tables() -> list[int]:
+    """The number of rows of each live DataFrame with the session scores' columns."""
+    gc.collect()
+    return [len(o) for o in gc.get_objects()
+            if isinstance(o, pd.DataFrame) and SCORED_ONLY <= set(o.columns)]  # fmt: skip
 
 
 def _session_tables() -> list[int]:
@@ -52,6 +62,7 @@ def _run(case: CaseContext, out, budget, seen: dict):
     def run(self, name, fn, count=None):
         if name in AFTER_COLLECT:
             seen.setdefault("tables", {})[name] = _session_tables()
+            seen.setdefault("scored", {})[name] = _scored_tables()
         if name in AFTER_CAMPAIGNS:
             seen.setdefault("campaigns", {})[name] = _campaign_tables()
         return real(self, name, fn, count)
@@ -116,3 +127,15 @@ def test_no_campaign_table_held_after_grouping(runs):
         frames, kept = seen["campaigns"][s]
         assert max(frames, default=0) < m / 10 and kept == [m], (s, frames, kept)
     assert isinstance(files.campaigns, pd.DataFrame) and len(files.campaigns) == m
+
+
+def test_no_session_scores_held_after_detection(runs):
+    """The slim session scores (session 21): kept a file a lab
+    (:class:`labforensics.scored_labs.ScoredLabs`), read by lab or by rows."""
+    _, _, held_seen, seen, n = runs
+    # in memory: the scored sessions are held at every stage after collect
+    assert all(n in held_seen["scored"][s] for s in AFTER_COLLECT), held_seen["scored"]
+    # events in files: none between the stages (each reads a lab's rows, or the few it
+    # shows, and lets them go; the files' template has no row)
+    assert set(seen["scored"]) == set(AFTER_COLLECT)
+    assert all(max(t, default=0) == 0 for t in seen["scored"].values()), seen["scored"]

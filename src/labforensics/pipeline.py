@@ -85,6 +85,7 @@ from .report.findings import (
 from .report.pdf import PdfResult, write_pdf
 from .result import InvestigationResult, LazyEvidence, LazyScores, LazySessions, result_events
 from .score_files import move_into, set_aside
+from .scored_labs import n_flagged
 from .session_files import SessionFile, collect_slim, rows_of, write_sessions
 from .sessions import SessionParams
 from .store import load_store, reading_store, store_options
@@ -346,7 +347,7 @@ def _run_stages(
             st.run("sessions", run.first, lambda n: f"{n:,} sessions")
             st.run("features", run.peer, lambda n: f"peer baselines over {n:,} lab(s)")
             sc = st.run("detection", lambda: run.detect(folder and folder.make()),
-                        lambda s: f"{int(s.session['flagged'].sum()) if s.session is not None else 0:,} "
+                        lambda s: f"{n_flagged(s.session):,} "
                                   "sessions flagged")  # fmt: skip
             aside = run.score_files or (set_aside(sc, folder.make()) if folder else {})  # slim
             er, ss_file = collect_slim(run, folder)  # the budget decides: events, sessions in files

@@ -61,6 +61,9 @@ class SlimLabs:
     slim table twice at most (as read and in order).
     """
 
+    #: The labs' files are ``<prefix>-<i>.pkl`` (and ``.pos.npy``) in the folder.
+    prefix = "slim"
+
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self._paths: list[Path] = []
@@ -79,7 +82,7 @@ class SlimLabs:
             ``(n, m)`` :func:`~labforensics.session_files.slim_sessions` of the lab's
             session table; not referenced afterwards.
         """
-        path = self.folder / f"slim-{len(self._paths)}.pkl"
+        path = self.folder / f"{self.prefix}-{len(self._paths)}.pkl"
         with open(path, "wb") as f:
             pickle.dump(slim, f, protocol=5)
         self._paths.append(path)

@@ -136,10 +136,12 @@ def test_no_events_folder_after_sigterm(tmp_path, tmp_path_factory):
         # one events file per lab, the scored tables set aside after detection, the
         # session table after collect (labforensics.session_files), each lab's slim
         # session table and its positions in the case's order (labforensics.session_labs),
+        # each lab's slim session scores and their rank positions (labforensics.scored_labs),
         # and the evidence files streamed into a store under the budget
         # (engine.streamed_files)
         names = sorted(p.name for p in held[0].iterdir()) if len(held) == 1 else []
-        assert names == ["events-0.arrow", "events-1.arrow", "evidence-store", "scores.parquet",
+        assert names == ["events-0.arrow", "events-1.arrow", "evidence-store", "scored-0.pkl",
+                         "scored-0.pos.npy", "scored-1.pkl", "scored-1.pos.npy", "scores.parquet",
                          "scores_account_day.parquet", "scores_account_month.parquet",
                          "sessions.parquet", "slim-0.pkl", "slim-0.pos.npy", "slim-1.pkl",
                          "slim-1.pos.npy"]  # fmt: skip

@@ -30,6 +30,7 @@ from labforensics.pipeline import investigate
 from labforensics.privacy import CaseKey
 from labforensics.result import LazyScores
 from labforensics.score_files import SCORE_FILES, set_aside
+from labforensics.scored_labs import ScoredLabs
 
 STRING = "string"
 
@@ -145,12 +146,16 @@ def _assert_same(tmp_path, mem, spl):
         whole.metadata, sort_keys=True, default=str
     )
     assert got.account_day is None and got.account_month is None
-    pd.testing.assert_frame_equal(got.session, whole.session, check_exact=True)
-    assert [type(v) for v in got.session["reasons"]] == [type(v) for v in whole.session["reasons"]]
-    assert _parquet_bytes(got.session) == _parquet_bytes(whole.session)
-    # the labs' files are gone; only the tables are left
+    # the slim session scores, kept a file a lab (ScoredLabs) unless ranked at once
+    slim = got.session.whole() if isinstance(got.session, ScoredLabs) else got.session
+    pd.testing.assert_frame_equal(slim, whole.session, check_exact=True)
+    assert [type(v) for v in slim["reasons"]] == [type(v) for v in whole.session["reasons"]]
+    assert _parquet_bytes(slim) == _parquet_bytes(whole.session)
+    # the labs' files are gone; only the tables and the slim scores' files are left
+    kept = [f"scored-{i}{x}" for i in range(len(got.session._paths))
+            for x in (".pkl", ".pos.npy")] if isinstance(got.session, ScoredLabs) else []  # fmt: skip
     assert sorted(p.name for p in got_files["session"].parent.iterdir()) == sorted(
-        SCORE_FILES.values()
+        [*SCORE_FILES.values(), *kept]
     )
 
 
@@ -292,7 +297,8 @@ def _investigate(root, name, case, **kw):
         return real_add(self, scored)
 
     def spy(out, res, plan, **k):
-        seen["scored"] = res.scored
+        seen["kind"] = type(res.scored)  # read while the run's folder exists
+        seen["scored"] = res.scored.whole() if isinstance(res.scored, ScoredLabs) else res.scored
         seen["held"] = (res.scores.account_day, res.scores.account_month)
         return real_out(out, res, plan, **k)
 
@@ -318,8 +324,11 @@ def _same_run(got, want):
     assert {k: v for k, v in res.findings.items() if k not in budget} == {
         k: v for k, v in ref.findings.items() if k not in budget
     }
-    pd.testing.assert_frame_equal(seen["scored"], ref_seen["scored"], check_exact=True)
-    assert _parquet_bytes(seen["scored"]) == _parquet_bytes(ref_seen["scored"])
+    # kept a file a lab over the budget (never held whole), the same rows
+    assert seen["kind"] is ScoredLabs and ref_seen["kind"] is pd.DataFrame
+    slim = seen["scored"]
+    pd.testing.assert_frame_equal(slim, ref_seen["scored"], check_exact=True)
+    assert _parquet_bytes(slim) == _parquet_bytes(ref_seen["scored"])
     meta = {k: v for k, v in res.scores.metadata.items() if k != "engine"}
     want_meta = {k: v for k, v in ref.scores.metadata.items() if k != "engine"}
     assert json.dumps(meta, sort_keys=True, default=str) == json.dumps(

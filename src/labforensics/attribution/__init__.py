@@ -155,6 +155,7 @@ from ..leak.reader import read_leak
 from ..outputs import json_safe
 from ..privacy import CaseKey
 from ..schema import check_table, is_list_dtype, join_list
+from ..scored_labs import ScoredLabs
 from ..session_labs import SlimLabs
 from . import activity as _activity
 from . import conclusion as _concl
@@ -423,7 +424,7 @@ def _leak_summary(ctx: _Context, run: _Run) -> pd.DataFrame:
 def attribute(
     events: pd.DataFrame | CaseEvents,
     sessions: pd.DataFrame | SlimLabs,
-    scores: pd.DataFrame | None = None,
+    scores: pd.DataFrame | ScoredLabs | None = None,
     *,
     leak: Any = None,
     transfers: Any = None,
@@ -450,9 +451,11 @@ def attribute(
         kept a file a lab (with ``session_rows``): the sessions that moved records
         are read lab by lab, and each leaked lab's sessions when its turn comes in the
         conclusion, never the case's whole.
-    scores : pandas.DataFrame, optional
+    scores : pandas.DataFrame or ScoredLabs, optional
         Detection output keyed by ``session_id`` (column or index) with ``score``
-        (higher = more anomalous) and ``rank`` (1 = most anomalous).
+        (higher = more anomalous) and ``rank`` (1 = most anomalous); or the slim scores
+        kept a file a lab (:class:`~labforensics.scored_labs.ScoredLabs`), of which the
+        rows of the sessions that moved records are read.
     leak : path, list, Series, DataFrame or LeakLinkage, optional
         Leaked identifiers (see :func:`read_leak`), or the table it returns
         (needed for NIRs with a patient index); or a linked dump
@@ -530,7 +533,8 @@ def attribute(
                 SESSION_NEED if session_rows is None else SESSION_KEYS,
                 "attribute: sessions")  # fmt: skip
     if scores is not None:
-        check_table(scores, ("score",), "attribute: scores")
+        check_table(scores.template if isinstance(scores, ScoredLabs) else scores, ("score",),
+                    "attribute: scores")  # fmt: skip
     params = params or AttributionParams()
     case = case or CaseContext()
     case_key = case_key_of(case_key, case)

@@ -25,6 +25,7 @@ from ..networks import _NET_PRIORITY, NetworkMap
 from ..plausible_dates import plausible
 from ..privacy import load_case_key
 from ..schema import STRING_LIST, join_list
+from ..scored_labs import ScoredLabs
 from ..session_labs import SlimLabs
 from .linking import _files_in, _link_transfers, _read_transfers_arg
 from .params import AttributionParams
@@ -338,7 +339,7 @@ def _min_by_key(g_min: pd.Series, keys: np.ndarray) -> pd.Series:
 def _prepare(
     events: CaseEvents,
     sessions: pd.DataFrame,
-    scores: pd.DataFrame | None,
+    scores: pd.DataFrame | ScoredLabs | None,
     leak: Any,
     transfers: Any,
     case_key: Any,
@@ -546,7 +547,7 @@ def _records(sessions: pd.DataFrame) -> pd.Series:
 
 def _prepare_sessions(
     sessions: pd.DataFrame | SlimLabs,
-    scores: pd.DataFrame | None,
+    scores: pd.DataFrame | ScoredLabs | None,
     notes: list[str],
     session_rows: Callable[[pd.Series], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, int]:
@@ -577,8 +578,11 @@ def _prepare_sessions(
     ss["failed_logins_before"] = pd.to_numeric(ss["failed_logins_before"]).fillna(0).astype(int)
     n_scores = 0
     if scores is not None:
-        # the four columns read, not a copy of every scored column
-        sc = scores[[c for c in ("session_id", "score", "rank", "flagged") if c in scores.columns]]
+        # the four columns read, not a copy of every scored column; kept a file a lab, the
+        # rows of the sessions that moved records only (each session is scored once)
+        got = scores.having(ss["session_id"]) if isinstance(scores, ScoredLabs) else scores
+        sc = got[[c for c in ("session_id", "score", "rank", "flagged") if c in got.columns]]
+        del got
         if "session_id" not in sc.columns:
             sc = sc.rename_axis("session_id").reset_index()
         if "rank" not in sc.columns:
@@ -589,7 +593,7 @@ def _prepare_sessions(
             {"session_id": "string", "flagged": "boolean"}
         )
         sc = sc.drop_duplicates("session_id")
-        n_scores = len(sc)
+        n_scores = len(scores) if isinstance(scores, ScoredLabs) else len(sc)
         ss = ss.merge(sc, on="session_id", how="left")
         # percentile of the detection rank: 1 for the most anomalous session
         ss["percentile"] = 1.0 - (ss["rank"].astype(float) - 1.0) / max(n_scores, 1)

@@ -16,11 +16,14 @@ default) the case is grouped whole, as :func:`group_campaigns` does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
 from ..case_events import CaseEvents
 from ..errors import SchemaError
+from ..scored_labs import ScoredLabs
 from ..session_labs import SlimLabs
 from ..spellings import with_account_as_logged
 from .campaign_files import CampaignFiles, flagged_count, held, write_campaigns
@@ -39,8 +42,24 @@ def _lab_positions(table: pd.DataFrame) -> dict[object, np.ndarray]:
     return {k: v for k, v in pos.items() if len(v)}
 
 
+def _lab_rows(session_scores: pd.DataFrame | ScoredLabs
+              ) -> Iterator[tuple[object, pd.DataFrame]]:  # fmt: skip
+    """(lab, the lab's scored rows) for each lab (None: rows without a lab), as
+    ``session_scores.iloc[_lab_positions(session_scores)[lab]]``; kept a file a lab,
+    read one lab at a time, each checked for a session scored twice."""
+    if isinstance(session_scores, ScoredLabs):
+        for lab in session_scores.labs():
+            rows = session_scores.lab(lab)
+            _scored_once(rows)
+            yield lab, rows
+            del rows
+        return
+    for lab, pos in _lab_positions(session_scores).items():
+        yield lab, session_scores.iloc[pos]
+
+
 def group_campaigns_by_lab(
-    session_scores: pd.DataFrame,
+    session_scores: pd.DataFrame | ScoredLabs,
     sessions: pd.DataFrame | SlimLabs | None = None,
     *,
     params: CampaignParams | None = None,
@@ -85,6 +104,9 @@ def group_campaigns_by_lab(
         session's lab differs from its lab in ``sessions`` (it would be missed).
     """
     params = params or CampaignParams()
+    if isinstance(session_scores, ScoredLabs) and _whole_case(session_scores, sessions,
+                                                              params, explanation):  # fmt: skip
+        session_scores = session_scores.whole()  # the case-wide test: the whole table
     if in_files and isinstance(sessions, SlimLabs):
         kept = _in_files(session_scores, sessions, params, explanation, events)
         if kept is not None:
@@ -94,7 +116,7 @@ def group_campaigns_by_lab(
 
 
 def _whole_case(
-    session_scores: pd.DataFrame, sessions: pd.DataFrame | SlimLabs | None,
+    session_scores: pd.DataFrame | ScoredLabs, sessions: pd.DataFrame | SlimLabs | None,
     params: CampaignParams, explanation: pd.DataFrame | None,
 ) -> bool:  # fmt: skip
     """Whether the case is grouped whole: the case-wide test of unexplained reads asked
@@ -114,7 +136,7 @@ def _scored_once(session_scores: pd.DataFrame) -> None:
 
 
 def _in_files(
-    session_scores: pd.DataFrame, sessions: SlimLabs, params: CampaignParams,
+    session_scores: pd.DataFrame | ScoredLabs, sessions: SlimLabs, params: CampaignParams,
     explanation: pd.DataFrame | None, events: pd.DataFrame | CaseEvents | None,
 ) -> CampaignFiles | None:  # fmt: skip
     """:func:`group_campaigns_by_lab` with ``in_files``: each lab's campaigns (with the
@@ -122,22 +144,22 @@ def _in_files(
     case is grouped whole (or has no scored session)."""
     if _whole_case(session_scores, sessions, params, explanation):
         return None
-    _scored_once(session_scores)
-    labs = _lab_positions(session_scores)
-    if not labs:
+    if isinstance(session_scores, pd.DataFrame):
+        _scored_once(session_scores)
+    if session_scores.empty:
         return None
     kept = CampaignFiles(sessions.folder)
-    for lab, pos in labs.items():
+    for lab, rows in _lab_rows(session_scores):
         ss = sessions.lab(lab)
-        part = group_campaigns(session_scores.iloc[pos], ss, params=params)
-        del ss
+        part = group_campaigns(rows, ss, params=params)
+        del ss, rows
         kept.add(part if events is None else with_account_as_logged(part, events))
         del part
     return kept.rank()
 
 
 def _by_lab(
-    session_scores: pd.DataFrame,
+    session_scores: pd.DataFrame | ScoredLabs,
     sessions: pd.DataFrame | SlimLabs | None,
     params: CampaignParams,
     explanation: pd.DataFrame | None,
@@ -147,16 +169,22 @@ def _by_lab(
         return _by_lab_files(session_scores, sessions, params, explanation)
     if _whole_case(session_scores, sessions, params, explanation):
         return group_campaigns(session_scores, sessions, params=params, explanation=explanation)
-    _scored_once(session_scores)
-    by_scores, by_sessions = _lab_positions(session_scores), _lab_positions(sessions)
+    if isinstance(session_scores, pd.DataFrame):
+        _scored_once(session_scores)
+    by_sessions = _lab_positions(sessions)
     empty = sessions.iloc[:0]
     parts = []
-    for lab, pos in by_scores.items():
+    for lab, rows in _lab_rows(session_scores):
         ss = sessions.iloc[by_sessions[lab]] if lab in by_sessions else empty
-        parts.append(group_campaigns(session_scores.iloc[pos], ss, params=params))
+        parts.append(group_campaigns(rows, ss, params=params))
     if not parts:
-        return group_campaigns(session_scores, sessions, params=params)
+        return group_campaigns(_whole(session_scores), sessions, params=params)
     return _ranked(parts)
+
+
+def _whole(session_scores: pd.DataFrame | ScoredLabs) -> pd.DataFrame:
+    """The scored sessions as one table (read whole when kept a file a lab)."""
+    return session_scores.whole() if isinstance(session_scores, ScoredLabs) else session_scores
 
 
 def _ranked(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -173,7 +201,7 @@ def _ranked(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _by_lab_files(
-    session_scores: pd.DataFrame, sessions: SlimLabs, params: CampaignParams,
+    session_scores: pd.DataFrame | ScoredLabs, sessions: SlimLabs, params: CampaignParams,
     explanation: pd.DataFrame | None,
 ) -> pd.DataFrame:  # fmt: skip
     """:func:`group_campaigns_by_lab` of the slim table kept a file a lab: each lab's
@@ -182,12 +210,13 @@ def _by_lab_files(
     if _whole_case(session_scores, sessions, params, explanation):
         return group_campaigns_by_lab(session_scores, sessions.whole(), params=params,
                                       explanation=explanation)  # fmt: skip
-    _scored_once(session_scores)
+    if isinstance(session_scores, pd.DataFrame):
+        _scored_once(session_scores)
     parts = []
-    for lab, pos in _lab_positions(session_scores).items():
+    for lab, rows in _lab_rows(session_scores):
         ss = sessions.lab(lab)
-        parts.append(group_campaigns(session_scores.iloc[pos], ss, params=params))
-        del ss
+        parts.append(group_campaigns(rows, ss, params=params))
+        del ss, rows
     if not parts:
-        return group_campaigns(session_scores, sessions.whole(), params=params)
+        return group_campaigns(_whole(session_scores), sessions.whole(), params=params)
     return _ranked(parts)

@@ -8,16 +8,18 @@ together (the peak of the detection stage of a 33-million-event case).
 1. :meth:`ScoreSpill.add`, per lab as it is scored (:func:`~labforensics.engine.model.score_lab`):
    each unit's rows are written to a file of the run's private folder (:mod:`pickle`: the
    exact frame back) and only what the ranking needs is kept: the key columns, ``score``
-   and ``flagged`` (for the session unit also the columns of
-   :func:`~labforensics.score_files.slim_session_scores`, the rules as fired or not), the
-   frame's columns and dtypes, and the kinds of values of its object columns.
+   and ``flagged``, the frame's columns and dtypes, and the kinds of values of its object
+   columns.
 2. :meth:`ScoreSpill.finish`, per unit: the rows of every lab ranked from those columns
    exactly as :func:`~labforensics.engine.model.scores_from_labs` ranks them (key order,
    then score, keys and position); the reasons kept for flagged and ``explain_top``
    best-ranked rows; the unit's table written to the folder
    (:data:`~labforensics.score_files.SCORE_FILES`) in rank order, one row group
    (:data:`labforensics.outputs.ROW_GROUP_ROWS` rows) at a time, each taken from the labs'
-   files; the session unit's slim table built from the kept columns.
+   files; the session unit's slim table
+   (:func:`~labforensics.score_files.slim_session_scores`' columns) written a file a lab
+   in rank order from the labs' files (:class:`~labforensics.scored_labs.ScoredLabs`:
+   never held whole, session 21).
 
 The files are the bytes :func:`~labforensics.score_files.set_aside` writes of the whole
 tables (tests/engine/test_score_spill.py): same rows, values and dtypes (the rows of a
@@ -33,9 +35,10 @@ aside) and dtypes, that unit is ranked as before, from its labs' files read back
 (:func:`~labforensics.engine.model.scores_from_labs`): the same bytes, without the memory
 saving.
 
-Memory: per lab, the small columns (about 60 to 110 bytes a row: the key columns as
-Arrow-backed text, the session unit's slim columns); while a unit is written, its slim
-table, one lab's rows read back, and one row group of the table (at most
+Memory: per lab, the small columns (about 35 bytes a row: the key columns as
+Arrow-backed text, the score and the flag; before session 21 the session unit's slim
+columns too, about 100 bytes); while a unit is written, one lab's rows read back, and
+one row group of the table (at most
 :data:`~labforensics.outputs.ROW_GROUP_ROWS` rows, held at most twice: the labs' rows
 converted to Arrow, and the row group in rank order). Measured with
 ``benchmarks/score_spill_peak.py`` (30 labs, 1.5 million session rows and 1.05 million
@@ -62,6 +65,7 @@ from .. import outputs
 from ..case import CaseContext
 from ..detect import DetectParams, Scores
 from ..score_files import SCORE_FILES, SLIM_COLUMNS, slim_session_scores
+from ..scored_labs import ScoredLabs
 from .model import (
     UNITS,
     UnitModel,
@@ -204,13 +208,8 @@ class ScoreSpill:
             with open(path, "wb") as f:
                 pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
             kc = list(x["key_columns"])
-            cols = [*kc, "score", "flagged"]
-            if u == "session":
-                cols += [c for c in SLIM_COLUMNS if c in out.columns]
+            cols = [*kc, "score", "flagged"]  # the session unit's slim rows: from the file
             small = out[list(dict.fromkeys(c for c in cols if c in out.columns))].copy()
-            if u == "session":
-                for c in x["rule_columns"]:  # fired or not: slim_session_scores' test
-                    small[c] = pd.to_numeric(out[c], errors="coerce").fillna(0).to_numpy() > 0
             lu = _LabUnit(path, len(out), out.iloc[:0].copy(), small,
                           {k: v for k, v in x.items() if k != "out"})  # fmt: skip
             for c in out.columns:
@@ -233,8 +232,9 @@ class ScoreSpill:
         -------
         scores : Scores
             As :func:`~labforensics.score_files.set_aside` leaves detection's result:
-            ``session`` the slim table (:func:`~labforensics.score_files.slim_session_scores`),
-            ``account_day`` and ``account_month`` None, the metadata of
+            ``session`` the slim table (:func:`~labforensics.score_files.slim_session_scores`)
+            a file a lab (:class:`~labforensics.scored_labs.ScoredLabs`; a DataFrame when
+            the labs' tables differ and the unit was ranked at once), ``account_day`` and ``account_month`` None, the metadata of
             :func:`~labforensics.engine.model.scores_from_labs`.
         files : dict of str to pathlib.Path
             Unit -> its table's Parquet file in the folder (:data:`SCORE_FILES` names).
@@ -285,40 +285,64 @@ def _uniform(entries: list[_LabUnit]) -> bool:
     return True
 
 
-def _slim(small: pd.DataFrame, src: np.ndarray, keep: np.ndarray, rule_order: list[str]
-          ) -> pd.DataFrame:  # fmt: skip
-    """The session unit's slim table in rank order (:func:`slim_session_scores`' columns)."""
-    have = [c for c in SLIM_COLUMNS if c in small.columns or c == "rank"]
-    out = small.iloc[src].reset_index(drop=True)
-    out["rank"] = np.arange(1, len(src) + 1, dtype=np.int64)
-    if BLANKED in out.columns:
-        out[BLANKED] = np.where(keep, out[BLANKED].to_numpy(), None)
-        out[BLANKED] = out[BLANKED].where(keep, pd.NA)
-    return out[[*have, *rule_order]]
+def _scored_labs(entries: list[_LabUnit], src: np.ndarray, keep: np.ndarray,
+                 rule_order: list[str], folder: Path) -> ScoredLabs:  # fmt: skip
+    """The session unit's slim table (:func:`slim_session_scores`' columns, the reasons
+    kept for ``keep`` only), a file a lab in rank order (:class:`ScoredLabs`), each lab's
+    rows taken from its file: the rows of the case's table, never held whole.
+
+    ``src`` is :func:`rank_order` of the labs' rows concatenated; ``keep`` (rank order)
+    whether a row's reasons are kept."""
+    rank_of = np.empty(len(src), dtype=np.int64)  # concatenated row -> its rank position
+    rank_of[src] = np.arange(len(src), dtype=np.int64)
+    kept = ScoredLabs(folder)
+    positions, start = [], 0
+    for e in entries:
+        at = rank_of[start : start + e.n]
+        start += e.n
+        order = np.argsort(at, kind="stable")
+        at = at[order]
+        full = e.load()
+        have = [c for c in SLIM_COLUMNS if c in full.columns or c == "rank"]
+        slim = full[[c for c in SLIM_COLUMNS if c in full.columns]].take(order)
+        slim = slim.reset_index(drop=True)
+        for c in rule_order:  # fired or not (slim_session_scores' test); a rule the lab
+            if c in e.meta["rule_columns"]:  # never ran: not fired
+                v = pd.to_numeric(full[c], errors="coerce").fillna(0).to_numpy() > 0
+                slim[c] = v[order]
+            else:
+                slim[c] = np.zeros(len(slim), dtype=bool)
+        del full
+        slim["rank"] = at + 1
+        if BLANKED in slim.columns:
+            k = keep[at]
+            slim[BLANKED] = np.where(k, slim[BLANKED].to_numpy(), None)
+            slim[BLANKED] = slim[BLANKED].where(k, pd.NA)
+        kept.add(slim[[*have, *rule_order]])
+        positions.append(at)
+        del slim
+    return kept.place(positions)
 
 
 def _write_unit(entries: list[_LabUnit], unit: str, path: Path, params: DetectParams
-                ) -> tuple[int, pd.DataFrame | None]:  # fmt: skip
-    """Rank a unit's rows from the kept columns and write its table in rank order."""
+                ) -> tuple[int, ScoredLabs | None]:  # fmt: skip
+    """Rank a unit's rows from the kept columns and write its table in rank order; the
+    session unit's slim table a file a lab (:func:`_scored_labs`)."""
     kc = list(entries[0].meta["key_columns"])
     rule_order = list(dict.fromkeys(c for e in entries for c in e.meta["rule_columns"]))
     rcols = sorted(set(rule_order))
     smalls = []
     for e in entries:
-        s = e.small
-        if unit == "session":
-            missing = {c: np.zeros(len(s), dtype=bool) for c in rcols if c not in s.columns}
-            s = s.assign(**missing) if missing else s
-        smalls.append(s)
+        smalls.append(e.small)
         e.small = e.empty  # held by the concatenation only
     small = pd.concat(smalls, ignore_index=True)
-    del smalls, s
+    del smalls
     n = len(small)
     src = rank_order(small, kc)
     flagged = small["flagged"].to_numpy(dtype=bool)
     keep = flagged[src] | (np.arange(1, n + 1) <= params.explain_top)
-    slim = _slim(small, src, keep, rule_order) if unit == "session" else None
     del small
+    slim = _scored_labs(entries, src, keep, rule_order, path.parent) if unit == "session" else None
     sizes = np.array([e.n for e in entries], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     lab_of = np.repeat(np.arange(len(entries), dtype=np.int32), sizes)[src]

@@ -18,6 +18,7 @@ import pandas as pd
 from ..detect.campaign_files import CampaignFiles
 from ..detect.campaigns import CampaignParams
 from ..outputs import json_safe
+from ..scored_labs import ScoredLabs, flagged_ids
 from ..session_labs import SlimLabs
 from . import figures
 
@@ -43,7 +44,8 @@ def _ids_frame(campaigns: pd.DataFrame) -> pd.DataFrame:
 
 
 def flagged_sessions(
-    session_scores: pd.DataFrame | None, sessions: pd.DataFrame | SlimLabs | None
+    session_scores: pd.DataFrame | ScoredLabs | None,
+    sessions: pd.DataFrame | SlimLabs | None,
 ) -> pd.DataFrame | None:
     """Every flagged session with its lab and start (UTC), or None when it cannot be told.
 
@@ -61,11 +63,11 @@ def flagged_sessions(
         ``session_id``, ``lab``, ``start`` (datetime64[ns, UTC]), sorted by
         (``start``, ``session_id``).
     """
-    if session_scores is None or sessions is None or "flagged" not in session_scores:
+    if session_scores is None or sessions is None or "flagged" not in session_scores.columns:
         return None
     if not {"session_id", "lab", "start"} <= set(sessions.columns):
         return None
-    ids = session_scores.loc[session_scores["flagged"].fillna(False).astype(bool), "session_id"]
+    ids = flagged_ids(session_scores)  # kept a file a lab: read lab by lab
     if isinstance(sessions, SlimLabs):  # a file a lab: only the flagged sessions' rows read
         sessions = sessions.having(ids)
     s = sessions[["session_id", "lab", "start"]].drop_duplicates("session_id")
@@ -75,17 +77,20 @@ def flagged_sessions(
 
 
 def _best_sessions(
-    flagged: pd.DataFrame, session_scores: pd.DataFrame | None,
+    flagged: pd.DataFrame, session_scores: pd.DataFrame | ScoredLabs | None,
     sessions: pd.DataFrame | SlimLabs | None,
 ) -> pd.DataFrame:  # fmt: skip
     """The :data:`BEST_SESSIONS` best sessions of each flagged campaign, with their facts."""
     pairs = _ids_frame(flagged)
     if isinstance(sessions, SlimLabs):  # a file a lab: only these sessions' rows read
         sessions = sessions.having(pairs["session_id"])
-    if session_scores is not None and "session_id" in session_scores:
+    if session_scores is not None and "session_id" in session_scores.columns:
         cols = [c for c in ("session_id", "score", "rank", "flagged", "reasons")
                 if c in session_scores.columns]  # fmt: skip
-        sc = session_scores[cols].drop_duplicates("session_id")
+        if isinstance(session_scores, ScoredLabs):  # a file a lab: these sessions' rows only
+            sc = session_scores.having(pairs["session_id"])[cols].drop_duplicates("session_id")
+        else:
+            sc = session_scores[cols].drop_duplicates("session_id")
         pairs = pairs.merge(sc.assign(session_id=sc["session_id"].astype(str)), on="session_id",
                             how="left")  # fmt: skip
     if sessions is not None and "session_id" in sessions:
@@ -192,7 +197,7 @@ def _exports_per_campaign(
 def campaigns_view(
     campaigns: pd.DataFrame | CampaignFiles | None,
     *,
-    session_scores: pd.DataFrame | None,
+    session_scores: pd.DataFrame | ScoredLabs | None,
     sessions: pd.DataFrame | None,
     when: Callable[..., str],
     tz: str,

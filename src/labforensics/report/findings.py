@@ -30,6 +30,7 @@ from ..case_events import CaseEvents
 from ..ingest._name_labs import lab_name_sentence
 from ..outputs import json_safe
 from ..schema import join_list
+from ..scored_labs import ScoredLabs, n_flagged
 from .as_logged import pathways_as_logged, session_identities_as_logged, sources_as_logged
 from .coverage_limit import coverage_sentence, flagged_dates_note, period_section
 from .encoding_notes import encoding_limit
@@ -73,7 +74,7 @@ TOP_SOURCES = 20
 TEXT_SOURCES = 3
 
 
-def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int,
+def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame | ScoredLabs, n: int,
                   rows: Callable[[pd.Series], pd.DataFrame] | None = None,
                   events: pd.DataFrame | CaseEvents | None = None,
                   ) -> list[dict[str, Any]]:  # fmt: skip
@@ -82,13 +83,14 @@ def _top_sessions(sessions: pd.DataFrame, ss: pd.DataFrame, n: int,
     logged in ``events`` (:func:`~labforensics.report.as_logged.session_identities_as_logged`)."""
     if ss.empty or sessions.empty:
         return []
+    first = ss.head(n)  # kept a file a lab: only these rows read
     if rows is not None:
-        sessions = rows(ss["session_id"].head(n))
+        sessions = rows(first["session_id"])
     keep = [c for c in ("session_id", "lab", "account", "account_kind", "role", "start", "end",
                         "duration_s", "n_events", "hosts", "src_ips", "modules",
                         "records_exported", "records_extracted", "bytes_out",
                         "distinct_patients", "failed_logins_before") if c in sessions.columns]  # fmt: skip
-    top = ss.head(n).merge(sessions[keep], on="session_id", how="left", sort=False)
+    top = first.merge(sessions[keep], on="session_id", how="left", sort=False)
     for c in ("hosts", "src_ips", "modules"):  # list columns: text in findings.json
         if c in top.columns:
             top[c] = join_list(top[c])
@@ -474,7 +476,7 @@ def _case_size(events: pd.DataFrame | CaseEvents) -> tuple[int, int]:
 def _counts_section(
     size: tuple[int, int],
     sessions: pd.DataFrame,
-    session_scores: pd.DataFrame,
+    session_scores: pd.DataFrame | ScoredLabs,
     inputs: Sequence[Mapping[str, Any]],
     totals: Mapping[str, Any],
     sources: pd.DataFrame | None,
@@ -493,7 +495,7 @@ def _counts_section(
         "events": size[0],
         "quarantined": int(totals.get("quarantined", 0)),
         "sessions": int(len(sessions)),
-        "flagged_sessions": int(session_scores["flagged"].sum()) if len(session_scores) else 0,
+        "flagged_sessions": n_flagged(session_scores),
         "sources": int(len(sources)) if sources is not None else 0,
         "flagged_sources": int(sources["flagged"].sum()) if sources is not None else 0,
         "labs": size[1],
@@ -504,7 +506,7 @@ def build_findings(
     *,
     events: pd.DataFrame | CaseEvents,
     sessions: pd.DataFrame,
-    session_scores: pd.DataFrame,
+    session_scores: pd.DataFrame | ScoredLabs,
     attribution: Any,
     accounting: Mapping[str, Any],
     inputs: Sequence[Mapping[str, Any]],
@@ -532,8 +534,9 @@ def build_findings(
         Canonical session table (one row per session; with ``session_rows``, its
         ``session_id`` column is enough, or its slim table kept a file a lab: only its
         length is read).
-    session_scores : pandas.DataFrame
-        :func:`session_scores_table` output.
+    session_scores : pandas.DataFrame or ScoredLabs
+        :func:`session_scores_table` output (kept a file a lab: the count of flagged
+        sessions and the best-ranked rows are read, never the whole table).
     attribution : Attribution, dict or None
     accounting : dict
         :meth:`IngestReport.to_dict` (``totals``, ``files`` ...).

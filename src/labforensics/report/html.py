@@ -39,6 +39,7 @@ from ..authorisation.summary import exports_view
 from ..case import DEFAULT_TZ
 from ..case_events import CaseEvents
 from ..outputs import json_safe
+from ..scored_labs import ScoredLabs, column
 from . import figures, tables
 from .as_logged import RAW_TWINS, as_logged, session_title
 from .campaigns import campaigns_view, flagged_sessions
@@ -187,8 +188,10 @@ class ReportData:
         The case's time zone (:attr:`labforensics.CaseContext.tz`).
     title : str
         Title of the report (case name).
-    session_scores : pandas.DataFrame, optional
-        Every scored session (``session_id``, ``score``, ``flagged``, ``reasons`` ...).
+    session_scores : pandas.DataFrame or ScoredLabs, optional
+        Every scored session (``session_id``, ``score``, ``flagged``, ``reasons`` ...),
+        or kept a file a lab (:class:`~labforensics.scored_labs.ScoredLabs`: read by
+        column or by rows, never whole).
     extra_notes : list of str
         Paragraphs added to the method section.
     run : dict
@@ -204,7 +207,7 @@ class ReportData:
     accounting: pd.DataFrame
     tz: str = DEFAULT_TZ
     title: str = "Investigation"
-    session_scores: pd.DataFrame | None = None
+    session_scores: pd.DataFrame | ScoredLabs | None = None
     extra_notes: list[str] = field(default_factory=list)
     #: campaigns.parquet's table, if any (or a file a lab: detect.campaign_files.CampaignFiles)
     campaigns: pd.DataFrame | Any = None
@@ -556,10 +559,9 @@ def _figures(data: ReportData, top: list[dict[str, Any]],
     if {"lab", "leaked", "explained"} <= set(cov.columns):
         out["leak"] = figures.data_uri(figures.png_bytes(lambda: figures.leak_coverage(cov)))
     if data.session_scores is not None and not data.session_scores.empty:
-        sc = data.session_scores
-        out["scores"] = figures.data_uri(
-            figures.png_bytes(lambda: figures.score_distribution(sc["score"], sc["flagged"]))
-        )
+        sc = data.session_scores  # kept a file a lab: each column read lab by lab
+        out["scores"] = figures.data_uri(figures.png_bytes(
+            lambda: figures.score_distribution(column(sc, "score"), column(sc, "flagged"))))  # fmt: skip
     sessions_fig = {}
     if "session_id" in ev.columns:
         srows = _session_events(ev, top) if rows_of is None else rows_of

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._reasons import split_reasons
+from ..scored_labs import ScoredLabs
 
 if TYPE_CHECKING:
     from ..detect import Scores
@@ -32,26 +33,41 @@ def _reasons_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def session_scores_table(scores: Scores | pd.DataFrame) -> pd.DataFrame:
+def session_scores_table(scores: Scores | pd.DataFrame | ScoredLabs
+                         ) -> pd.DataFrame | ScoredLabs:  # fmt: skip
     """The session-level scores as a plain table.
 
     Accepts a :class:`labforensics.detect.Scores` (its session table, None when
-    sessions were not scored) or a DataFrame with ``session_id`` and ``score``.
+    sessions were not scored) or a DataFrame with ``session_id`` and ``score``, or the
+    slim scores kept a file a lab (:class:`~labforensics.scored_labs.ScoredLabs`).
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or ScoredLabs
         ``session_id`` (str), ``score`` (float64, higher is more anomalous), ``rank``
         (int64, 1 is the most anomalous), ``flagged`` (bool), ``reasons`` (str, the
-        top reasons joined by ``"; "``), sorted by rank.
+        top reasons joined by ``"; "``), sorted by rank. From scores kept a file a lab:
+        a view of the same files giving those columns (:meth:`ScoredLabs.view
+        <labforensics.scored_labs.ScoredLabs.view>`), never the whole table.
     """
-    table = scores if isinstance(scores, pd.DataFrame) else scores.session
+    table = scores if isinstance(scores, pd.DataFrame | ScoredLabs) else scores.session
+    if isinstance(table, ScoredLabs):
+        return table.view(_in_rank_order)
+    if table is not None:
+        table = table.reset_index(drop=True)
+    return _in_rank_order(table, sort=True).reset_index(drop=True)
+
+
+def _in_rank_order(table: pd.DataFrame | None, sort: bool = False) -> pd.DataFrame:
+    """:func:`session_scores_table`'s columns of ``table``'s rows (index kept); sorted
+    by rank with ``sort`` unless in rank order already (a lab's rows of
+    :class:`~labforensics.scored_labs.ScoredLabs` are)."""
     cols = ["session_id", "score", "rank", "flagged", "reasons"]
     if table is None or "session_id" not in table.columns:
         return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in
                              zip(cols, ["string", "float64", "int64", "bool", "string"],
                                  strict=True)})  # fmt: skip
-    t = table.reset_index(drop=True)
+    t = table
     # columns already of the table's dtype are shared, not copied (4 M sessions: 32 MB each)
     score = (t["score"] if t["score"].dtype == np.float64
              else pd.to_numeric(t["score"], errors="coerce").astype("float64"))  # fmt: skip
@@ -67,15 +83,17 @@ def session_scores_table(scores: Scores | pd.DataFrame) -> pd.DataFrame:
         "score": score,
         "rank": rank,
         "flagged": flagged.to_numpy(),
-        "reasons": _joined_reasons(t["reasons"] if "reasons" in t.columns else None, len(t)),
-    }, copy=False)  # fmt: skip
+        "reasons": _joined_reasons(t["reasons"] if "reasons" in t.columns else None, len(t),
+                                   t.index),
+    }, index=t.index, copy=False)  # fmt: skip
     r = rank.to_numpy()
-    if len(r) < 2 or bool((r[1:] > r[:-1]).all()):  # ranked already: the sort is the identity
-        return res
-    return res.sort_values(["rank", "session_id"], kind="stable").reset_index(drop=True)
+    if not sort or len(r) < 2 or bool((r[1:] > r[:-1]).all()):  # ranked already: the sort
+        return res  # is the identity
+    return res.sort_values(["rank", "session_id"], kind="stable")
 
 
-def _joined_reasons(reasons: pd.Series | None, n: int) -> pd.Series:
+def _joined_reasons(reasons: pd.Series | None, n: int, index: pd.Index | None = None
+                    ) -> pd.Series:  # fmt: skip
     """Each session's reasons joined by ``"; "`` (``""`` without any), as ``string``.
 
     Only the rows holding reasons are joined one by one: after detection every other
@@ -85,4 +103,4 @@ def _joined_reasons(reasons: pd.Series | None, n: int) -> pd.Series:
     if reasons is not None and n:
         held = reasons.notna().to_numpy()
         out[held] = ["; ".join(_reasons_list(v)) for v in reasons[held]]
-    return pd.Series(out, dtype="string")
+    return pd.Series(out, dtype="string", index=index)
