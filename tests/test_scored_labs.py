@@ -110,3 +110,14 @@ def test_head_reads_only_the_labs_holding_the_best(tmp_path, monkeypatch, k):
     kept.head(k)
     # ranks 1-4 are L02, L01, L02, None: files 0 (L02), 1 (L01), 2 (None)
     assert read == ([0] if k == 1 else [0, 1, 2])
+
+
+def test_scores_repr_reads_the_head_only(tmp_path):
+    from labforensics.detect import Scores
+
+    whole = _whole(LABS, FLAGS)
+    kept = _kept(tmp_path, whole)
+    assert repr(Scores(session=kept)) == repr(Scores(session=whole))
+    assert repr(Scores(session=kept)).startswith(
+        "Scores(flagged={'session': 3})\n  session: 8 rows"
+    )

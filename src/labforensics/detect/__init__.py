@@ -73,13 +73,14 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .._repr import short_repr
+from .._repr import HEAD_ROWS, short_repr
 from .._validation import Constraint, Interval, OneOf, SubsetOf, constrained, validate
 from ..case import CaseContext
 from ..errors import ParameterError, SchemaError
 from ..features import MAD_TO_SD, Features, FeatureTable
 from ..progress import progress_bar
 from ..schema import check_table
+from ..scored_labs import ScoredLabs, n_flagged
 from .campaigns import EXPLANATION_COLUMNS
 from .detectors import DETECTORS, run_detectors, standardize
 from .explain import explain_rows
@@ -276,9 +277,12 @@ class Scores:
     metadata: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        flagged = {u: int(t["flagged"].sum()) for u, t in self.tables().items()
-                   if "flagged" in t.columns}  # fmt: skip
-        return short_repr("Scores", self.tables(), {"flagged": flagged})
+        tables = self.tables()
+        flagged = {u: n_flagged(t) for u, t in tables.items() if "flagged" in t.columns}
+        # scores kept a file a lab (a run over its memory budget): their head, read
+        kept = {u: len(t) for u, t in tables.items() if isinstance(t, ScoredLabs)}
+        shown = {u: t.head(HEAD_ROWS) if u in kept else t for u, t in tables.items()}
+        return short_repr("Scores", shown, {"flagged": flagged}, rows=kept)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Scored tables by unit, skipping units not scored."""
