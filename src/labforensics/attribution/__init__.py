@@ -94,7 +94,8 @@ Method, in the order the code runs it
    latest write before it); only credited complete fetches count as retrieved
    (:func:`.linking.fetched_outside`). Uploads logged before the nearest export
    of their file's name (beyond the skew) are counted in a note: the transfer
-   log's clock or zone may differ from the audit logs' (:mod:`.transfer_clock`).
+   log's clock or zone may differ from the audit logs' (:mod:`.transfer_clock`);
+   so are credited downloads whose size is not their upload's (:mod:`.transfer_sizes`).
 6. **Hypotheses and verdict** (:data:`VERDICT_RULE`, :data:`STRENGTH_SCALE`).
    A candidate is ``external`` after a burst of >= ``failed_burst`` failed
    logins or from an outside address; else ``vendor`` for a vendor account

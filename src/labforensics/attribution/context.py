@@ -32,6 +32,7 @@ from .params import AttributionParams
 from .placement import place_by_index
 from .transfer_clock import clock_note, upload_gaps
 from .transfer_note import transfer_note
+from .transfer_sizes import size_mismatches, size_note
 
 #: Event columns :func:`labforensics.attribute` reads (``session_id`` optional).
 EVENT_NEED = (
@@ -720,4 +721,7 @@ def _transfer_links(
         clock = clock_note(upload_gaps(outb, tr), params.transfer_skew_h, tz)
         if clock is not None:  # uploads logged before their file's export
             notes.append(clock)
+        sizes = size_note(*size_mismatches(tr, links))
+        if sizes is not None:  # downloads not of their upload's size
+            notes.append(sizes)
     return links
