@@ -42,8 +42,11 @@ one row group of the table (at most
 :data:`~labforensics.outputs.ROW_GROUP_ROWS` rows, held at most twice: the labs' rows
 converted to Arrow, and the row group in rank order). Measured with
 ``benchmarks/score_spill_peak.py`` (30 labs, 1.5 million session rows and 1.05 million
-account-day rows of the real columns): 1,215 MiB above the process's memory before the
-first lab, against 2,008 MiB for the same tables ranked in memory.
+account-day rows of the real columns): 1,055 MiB above the process's memory before the
+first lab (session 21; 1,215 MiB with the slim session table built whole), against
+2,012 MiB for the same tables ranked in memory. What is left is mostly the row group
+being written (up to :data:`~labforensics.outputs.ROW_GROUP_ROWS` rows of every column),
+which does not grow with the case.
 """
 
 from __future__ import annotations
