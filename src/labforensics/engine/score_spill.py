@@ -44,9 +44,9 @@ converted to Arrow, and the row group in rank order). Measured with
 ``benchmarks/score_spill_peak.py`` (30 labs, 1.5 million session rows and 1.05 million
 account-day rows of the real columns): 1,055 MiB above the process's memory before the
 first lab (session 21; 1,215 MiB with the slim session table built whole), against
-2,012 MiB for the same tables ranked in memory. What is left is mostly the row group
-being written (up to :data:`~labforensics.outputs.ROW_GROUP_ROWS` rows of every column),
-which does not grow with the case.
+2,012 MiB for the same tables ranked in memory. What is left was not measured apart:
+per lab its three units' small columns, and the row group being written (up to
+:data:`~labforensics.outputs.ROW_GROUP_ROWS` rows of every column, held twice).
 """
 
 from __future__ import annotations
