@@ -24,8 +24,13 @@ def test_the_case_file_gives_the_servers_zone(tmp_path):
     assert "transfers_tz" not in CaseContext().to_dict() and CaseContext().transfer_zone == (
         CaseContext().tz)  # fmt: skip
     p.write_text('[case]\ntransfers_tz = "Mars/Olympus"\n', encoding="utf-8")
-    with pytest.raises(ParameterError, match="Mars/Olympus"):
+    # the key given is named, not tz (QA session 21: "CaseContext.tz = 'Mars/Olympus'")
+    with pytest.raises(ParameterError, match=r"CaseContext\.transfers_tz = 'Mars/Olympus' "
+                                             r"\(\[case\] transfers_tz in a case file\)"):
         load_case(p)
+    for bad in ("", "+02:00"):
+        with pytest.raises(ParameterError, match="transfers_tz"):
+            CaseContext(transfers_tz=bad)
 
 
 def test_the_log_is_read_in_the_servers_zone(tmp_path):

@@ -123,14 +123,17 @@ MOVED_KEYS: dict[str, str] = {
 }
 
 
-def _check_tz(tz: str) -> str:
-    """``tz`` if it names an IANA zone (raises ParameterError otherwise)."""
+def _check_tz(tz: str, field: str = "tz") -> str:
+    """``tz`` if it names an IANA zone (raises ParameterError otherwise, naming the
+    ``field`` it was given as: ``tz`` or ``transfers_tz``, QA session 21)."""
     try:
+        if not tz:
+            raise ValueError("empty")
         ZoneInfo(tz)
     except (KeyError, ValueError, OSError, TypeError) as exc:
         raise ParameterError(
-            f"CaseContext.tz = {tz!r} is not an IANA time zone (a name such as "
-            "'America/New_York' from the tz database)"
+            f"CaseContext.{field} = {tz!r} ([case] {field} in a case file) is not an IANA "
+            "time zone (a name such as 'America/New_York' from the tz database)"
         ) from exc
     return tz
 
@@ -243,7 +246,7 @@ class CaseContext:
     def __post_init__(self) -> None:
         _check_tz(self.tz)
         if self.transfers_tz is not None:
-            _check_tz(self.transfers_tz)
+            _check_tz(self.transfers_tz, "transfers_tz")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ParameterError(f"CaseContext.seed = {self.seed!r}: must be an integer >= 0")
         if not isinstance(self.networks, NetworkMap):

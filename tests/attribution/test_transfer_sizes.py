@@ -62,16 +62,59 @@ def test_each_credited_download_is_compared_with_the_last_upload_of_its_path():
     assert size_mismatches(tr, _credited([]).iloc[:0]) == (0, 0)
 
 
+def test_resumed_transfers_and_a_converted_last_upload_are_not_compared():
+    # QA session 21: xferlog counts the bytes a resumed (REST) transfer moved, not the
+    # file's; an ASCII last upload may have changed the size by design
+    resumed_download = _tr(
+        [
+            (1, 0, "/p/b.csv", 167036, "upload", "b", "_", "c"),
+            (2, 1, "/p/b.csv", 60000, "download", "b", "_", "i"),
+            (3, 2, "/p/b.csv", 107036, "download", "b", "_", "c"),
+        ]
+    )
+    assert size_mismatches(resumed_download, _credited([3])) == (0, 0)
+    resumed_upload = _tr(
+        [
+            (1, 0, "/p/b.csv", 100000, "upload", "b", "_", "i"),
+            (2, 1, "/p/b.csv", 67036, "upload", "b", "_", "c"),
+            (3, 2, "/p/b.csv", 167036, "download", "b", "_", "c"),
+        ]
+    )
+    assert size_mismatches(resumed_upload, _credited([3])) == (0, 0)
+    ascii_last = _tr(
+        [
+            (1, 0, "/p/c.csv", 359634, "upload", "b", "_", "c"),
+            (2, 1, "/p/c.csv", 362000, "upload", "a", "_", "c"),
+            (3, 2, "/p/c.csv", 362000, "download", "b", "_", "c"),
+        ]
+    )
+    assert size_mismatches(ascii_last, _credited([3])) == (0, 0)
+    # a transfer cut short before the upload before the last one no longer matters
+    later = _tr(
+        [
+            (1, 0, "/p/d.csv", 500, "upload", "b", "_", "c"),
+            (2, 1, "/p/d.csv", 100, "download", "b", "_", "i"),
+            (3, 2, "/p/d.csv", 500, "upload", "b", "_", "c"),
+            (4, 3, "/p/d.csv", 500, "download", "b", "_", "c"),  # after the cut: skipped
+            (5, 4, "/p/d.csv", 700, "upload", "b", "_", "c"),
+            (6, 5, "/p/d.csv", 9, "download", "b", "_", "c"),
+        ]
+    )  # compared: differs
+    assert size_mismatches(later, _credited([4, 6])) == (1, 1)
+    # another index than 0..n-1 (a filtered table)
+    assert size_mismatches(later.set_axis(range(10, 16)), _credited([4, 6])) == (1, 1)
+
+
 def test_the_note():
     assert size_note(3, 0) is None
     assert size_note(1, 1) == (
-        "1 of 1 complete binary download credited to an export is not the size of the last "
-        "upload of its path before it: the file on the server changed in a way the "
+        "1 of 1 complete binary FTP download credited to an export is not the size of the "
+        "last upload of its path before it: the file on the server changed in a way the "
         "transfer log does not show (a gap in the log, a write by another channel), so "
         "which export it took is uncertain"
     )
-    assert size_note(5, 2).startswith("2 of 5 complete binary downloads credited to an export "
-                                      "are not the size")  # fmt: skip
+    assert size_note(5, 2).startswith("2 of 5 complete binary FTP downloads credited to an "
+                                      "export are not the size")  # fmt: skip
 
 
 def test_attribute_notes_a_download_of_another_size():
@@ -91,6 +134,6 @@ def test_attribute_notes_a_download_of_another_size():
     a = attribute(ev, ss, transfers=tr, **kw)
     assert a.transfers["credited"].tolist() == [True, True]
     notes = [n for n in a.totals["notes"] if "not the size of the last upload" in n]
-    assert notes and notes[0].startswith("1 of 1 complete binary download")
+    assert notes and notes[0].startswith("1 of 1 complete binary FTP download")
     same = attribute(ev, ss, transfers=tr.assign(bytes=[5000, 5000]), **kw)
     assert not [n for n in same.totals["notes"] if "not the size of the last upload" in n]

@@ -718,7 +718,7 @@ def _transfer_links(
     links = _link_transfers(outb, tr, nets, params)
     if tr is not None:
         notes.append(transfer_note(tr, links))
-        clock = clock_note(upload_gaps(outb, tr), params.transfer_skew_h, tz)
+        clock = clock_note(*upload_gaps(outb, tr), params.transfer_skew_h, tz)
         if clock is not None:  # uploads logged before their file's export
             notes.append(clock)
         sizes = size_note(*size_mismatches(tr, links))

@@ -9,7 +9,9 @@ was changed in a way the log does not show (a gap in the log, a write through an
 channel, a decoy put in its place), and which export the download took is uncertain.
 ASCII transfers (line endings converted) and transfers compressed or archived on the fly
 (xferlog's special-action flags ``C``, ``U``, ``T``) change the size by design and are
-not compared (xferlog(5): transfer-type ``a``/``b``, special-action-flag).
+not compared (xferlog(5): transfer-type ``a``/``b``, special-action-flag), nor is a
+download after a transfer of its path cut short (a resumed transfer's line counts only
+the bytes it moved), nor one whose last upload was ASCII, converted or cut short.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ import pandas as pd
 
 from .._plural import counted
 
-__all__ = ["size_mismatches", "size_note"]
+__all__ = ["SIZE_MARK", "size_mismatches", "size_note"]
+
+#: Words every size note holds (:func:`labforensics.report.findings` lists the note
+#: among the limits).
+SIZE_MARK = "not the size of the last upload"
 
 #: The columns that tell one transfer line from another in the log and in the links.
 _LINE = ("source_file", "source_line")
@@ -40,9 +46,10 @@ def size_mismatches(tr: pd.DataFrame | None, links: pd.DataFrame) -> tuple[int, 
     Returns
     -------
     compared, differing : int
-        Complete binary downloads credited to an export, whose path was uploaded
-        (binary, no on-the-fly action, size known) at or before them; and those whose
-        size is not that last upload's.
+        Complete binary downloads credited to an export whose path's last upload before
+        them was complete, binary, with no on-the-fly action and its size logged, and no
+        transfer of the path cut short since the upload before that one; and those
+        whose size is not that last upload's.
 
     Examples
     --------
@@ -67,28 +74,43 @@ def size_mismatches(tr: pd.DataFrame | None, links: pd.DataFrame) -> tuple[int, 
     plain = _plain(tr)
     direction = tr["direction"].astype("string").str.lower()
     size = pd.to_numeric(tr["bytes"], errors="coerce")
+    complete = (tr["completion"].astype("string").str.lower().fillna("c").ne("i")
+                if "completion" in tr.columns else pd.Series(True, index=tr.index))  # fmt: skip
     base = pd.DataFrame({
         "t": pd.to_datetime(tr["ts"], utc=True).dt.tz_convert(None).to_numpy("datetime64[ns]"),
         "path": tr["file_name"].astype("string").to_numpy(), "size": size.to_numpy("float64"),
         "sf": tr["source_file"].astype("string").to_numpy(),
         "sl": pd.to_numeric(tr["source_line"], errors="coerce").to_numpy("float64"),
-    })  # fmt: skip
-    ok = (plain & size.notna() & tr["file_name"].notna()).to_numpy(dtype=bool)
-    ups = base[ok & direction.eq("upload").fillna(False).to_numpy(dtype=bool)]
-    complete = tr["completion"].astype("string").str.lower().fillna("c").ne("i") if (
-        "completion" in tr.columns) else pd.Series(True, index=tr.index)  # fmt: skip
-    downs = base[ok & (direction.eq("download") & complete).fillna(False).to_numpy(dtype=bool)]
+        # the size is the file's: binary, no conversion, logged, the transfer ended
+        "good": (plain & size.notna() & complete).fillna(False).to_numpy(dtype=bool),
+        "up": direction.eq("upload").fillna(False).to_numpy(dtype=bool),
+        "down": direction.eq("download").fillna(False).to_numpy(dtype=bool),
+        "cut": ~complete.fillna(True).to_numpy(dtype=bool),
+    })[tr["file_name"].notna().to_numpy(dtype=bool)]  # fmt: skip
+    # every upload of a path (any type: an ASCII or cut-short last upload stops the
+    # comparison), with the time of the upload of that path before it
+    ups = base[base["up"]].sort_values(["path", "t"], kind="stable")
+    ups = ups.assign(t_up=ups["t"], prev_t=ups.groupby("path")["t"].shift(1))
+    downs = base[base["down"] & base["good"]]
     keys = pd.DataFrame({"sf": credited["source_file"].astype("string").to_numpy(),
                          "sl": pd.to_numeric(credited["source_line"], errors="coerce")
                          .to_numpy("float64")}).drop_duplicates()  # fmt: skip
     downs = downs.merge(keys, on=["sf", "sl"])
     if downs.empty or ups.empty:
         return 0, 0
-    held = pd.merge_asof(downs.sort_values("t", kind="stable"),
-                         ups[["t", "path", "size"]].rename(columns={"size": "up_size"})
+    held = pd.merge_asof(downs[["t", "path", "size"]].sort_values("t", kind="stable"),
+                         ups[["t", "path", "size", "good", "t_up", "prev_t"]]
+                         .rename(columns={"size": "up_size", "good": "up_good"})
                          .sort_values("t", kind="stable"),
                          on="t", by="path", direction="backward")  # fmt: skip
-    held = held[held["up_size"].notna()]
+    # a transfer of the path cut short since the upload before the last one: the last
+    # upload or the download may be a resumed one (REST), whose line counts only the
+    # bytes it moved (QA session 21)
+    cut = base[base["cut"]]
+    held = pd.merge_asof(held, cut[["t", "path"]].assign(t_cut=cut["t"]).sort_values("t"),
+                         on="t", by="path", direction="backward")  # fmt: skip
+    resumed = held["t_cut"].notna() & (held["prev_t"].isna() | (held["t_cut"] >= held["prev_t"]))
+    held = held[held["up_good"].eq(True) & ~resumed]
     return int(len(held)), int((held["size"] != held["up_size"]).sum())
 
 
@@ -97,17 +119,17 @@ def size_note(compared: int, differing: int) -> str | None:
 
     Examples
     --------
-    >>> size_note(4, 1)[:64]
-    '1 of 4 complete binary downloads credited to an export is not th'
+    >>> size_note(4, 1)[:65]
+    '1 of 4 complete binary FTP downloads credited to an export is not'
     >>> size_note(4, 0) is None
     True
     """
     if not differing:
         return None
     one = differing == 1
-    return (f"{differing:,} of {counted(f'{compared:,}', 'complete binary download')} "
-            f"credited to an export {'is' if one else 'are'} not the size of the last "
-            f"upload of {'its path before it' if one else 'their path before them'}: the "
+    return (f"{differing:,} of {counted(f'{compared:,}', 'complete binary FTP download')} "
+            f"credited to an export {'is' if one else 'are'} {SIZE_MARK} "
+            f"of {'its path before it' if one else 'their path before them'}: the "
             "file on the server changed in a way the transfer log does not show (a gap in "
             "the log, a write by another channel), so which export "
             f"{'it' if one else 'they'} took is uncertain")  # fmt: skip

@@ -25,6 +25,8 @@ from .. import __version__
 from .._terminal import visible
 from ..attribution.conclusion import pairs_words
 from ..attribution.labels import proposition_who, proposition_words, reason_words, verdict_label
+from ..attribution.transfer_clock import CLOCK_MARK
+from ..attribution.transfer_sizes import SIZE_MARK
 from ..case import CaseContext
 from ..case_events import CaseEvents
 from ..ingest._name_labs import lab_name_sentence
@@ -567,7 +569,9 @@ def build_findings(
     f: dict[str, Any] = {
         "question": QUESTION,
         "tool": {"name": "labforensics", "version": __version__},
-        "case": {"name": case.name, "tz": tz, "seed": case.seed},
+        "case": {"name": case.name, "tz": tz, "seed": case.seed,
+                 # only when given: findings without it keep their bytes (QA session 21)
+                 **({"transfers_tz": case.transfers_tz} if case.transfers_tz else {})},
         "case_key_fingerprint": key_fingerprint,
         **{k: att[k] for k in _SURFACED_AS},
         "attribution": att["raw"],
@@ -596,6 +600,7 @@ def build_findings(
                           f["clock_quality"], accounting.get("files", ()), tz=tz,
                           accounting=accounting)  # fmt: skip
     f["limits"] += rotation_order_limits(ev, tz) if size[0] else []
+    f["limits"] += transfer_check_limits(f)
     f["findings_text"] = _findings_text(f, tz)
     f["parameters_text"] = json.dumps(f["parameters"], indent=2, sort_keys=True)
     return f
@@ -650,6 +655,17 @@ def _limits(
                                      f"local dates, {tz}" if tz else "UTC dates", labs, gaps, left)
                    + (flagged_dates_note(accounting or {}) if left else coverage_caveat(accounting or {})))  # fmt: skip
     return out
+
+
+def transfer_check_limits(f: Mapping[str, Any]) -> list[str]:
+    """The attribution's notes on the transfer log's consistency with the audit logs
+    (uploads logged before any export of their file, :mod:`~labforensics.attribution.
+    transfer_clock`; downloads not of their upload's size, :mod:`~labforensics.
+    attribution.transfer_sizes`), as limits: they bound what the transfer links say
+    (QA session 21: they were in ``attribution.totals.notes`` only)."""
+    notes = ((f.get("attribution") or {}).get("totals") or {}).get("notes") or []
+    return [str(n) for n in notes
+            if isinstance(n, str) and (CLOCK_MARK in n or SIZE_MARK in n)]  # fmt: skip
 
 
 def _day(instant: Any, tz: str | None) -> str:
