@@ -25,8 +25,11 @@ def test_the_case_file_gives_the_servers_zone(tmp_path):
         CaseContext().tz)  # fmt: skip
     p.write_text('[case]\ntransfers_tz = "Mars/Olympus"\n', encoding="utf-8")
     # the key given is named, not tz (QA session 21: "CaseContext.tz = 'Mars/Olympus'")
-    with pytest.raises(ParameterError, match=r"CaseContext\.transfers_tz = 'Mars/Olympus' "
-                                             r"\(\[case\] transfers_tz in a case file\)"):
+    with pytest.raises(
+        ParameterError,
+        match=r"CaseContext\.transfers_tz = 'Mars/Olympus' "
+        r"\(\[case\] transfers_tz in a case file\)",
+    ):
         load_case(p)
     for bad in ("", "+02:00"):
         with pytest.raises(ParameterError, match="transfers_tz"):

@@ -569,9 +569,13 @@ def build_findings(
     f: dict[str, Any] = {
         "question": QUESTION,
         "tool": {"name": "labforensics", "version": __version__},
-        "case": {"name": case.name, "tz": tz, "seed": case.seed,
-                 # only when given: findings without it keep their bytes (QA session 21)
-                 **({"transfers_tz": case.transfers_tz} if case.transfers_tz else {})},
+        "case": {
+            "name": case.name,
+            "tz": tz,
+            "seed": case.seed,
+            # only when given: findings without it keep their bytes (QA session 21)
+            **({"transfers_tz": case.transfers_tz} if case.transfers_tz else {}),
+        },
         "case_key_fingerprint": key_fingerprint,
         **{k: att[k] for k in _SURFACED_AS},
         "attribution": att["raw"],
