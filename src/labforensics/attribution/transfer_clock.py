@@ -5,8 +5,8 @@ An FTP upload moves a file that exists: it cannot come before the export that wr
 The links (:func:`~labforensics.attribution.linking._link_transfers`) therefore take an
 upload only at or after an export of its name, less ``transfer_skew_h`` of clock skew.
 When the transfer log is read in the wrong zone, its times are shifted by the zones'
-difference (an FTP server logging in UTC read as Europe/Paris: one hour in winter, two
-in summer, every upload that much earlier): the uploads beyond the skew fell out of the
+difference (an FTP server logging in UTC read as Central European Time: one hour in
+winter, two in summer, every upload that much earlier): the uploads beyond the skew fell out of the
 links without a word, and those within it were linked with their delays wrong. A
 timeline built from several clocks checks them against each other before it relies on
 their order, from events whose order is known by causality (Stevens, "Unification of
@@ -141,7 +141,7 @@ def clock_note(compared: int, gaps: np.ndarray, skew_h: float, tz: str) -> str |
 
     Examples
     --------
-    >>> clock_note(3, np.array([-2.0, -1.9]), 1.0, "Europe/Paris")[:66]
+    >>> clock_note(3, np.array([-2.0, -1.9]), 1.0, "Europe/Brussels")[:66]
     '2 of 3 FTP uploads of a file an export names are logged before any'
     """
     if not len(gaps):
