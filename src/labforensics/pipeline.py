@@ -347,8 +347,7 @@ def _run_stages(
             st.run("sessions", run.first, lambda n: f"{n:,} sessions")
             st.run("features", run.peer, lambda n: f"peer baselines over {n:,} lab(s)")
             sc = st.run("detection", lambda: run.detect(folder and folder.make()),
-                        lambda s: f"{n_flagged(s.session):,} "
-                                  "sessions flagged")  # fmt: skip
+                        lambda s: f"{n_flagged(s.session):,} sessions flagged")  # fmt: skip
             aside = run.score_files or (set_aside(sc, folder.make()) if folder else {})  # slim
             er, ss_file = collect_slim(run, folder)  # the budget decides: events, sessions in files
         finally:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .._plural import counted
+from .linking import _utc_naive
 
 __all__ = ["CLOCK_MARK", "clock_note", "upload_gaps"]
 
@@ -172,8 +173,3 @@ def _anonymous(tr: pd.DataFrame) -> pd.Series:
     mode = tr["access_mode"].astype("string").str.lower() == "a"
     user = tr["user"].astype("string").str.lower().isin(["anonymous", "ftp"])
     return (mode | user).fillna(False).astype(bool)
-
-
-def _utc_naive(s: pd.Series) -> np.ndarray:
-    """Instants as ``datetime64[ns]`` (UTC, no zone)."""
-    return pd.to_datetime(s, utc=True).dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._plural import counted
+from .linking import _utc_naive
 
 __all__ = ["SIZE_MARK", "size_mismatches", "size_note"]
 
@@ -77,7 +78,7 @@ def size_mismatches(tr: pd.DataFrame | None, links: pd.DataFrame) -> tuple[int, 
     complete = (tr["completion"].astype("string").str.lower().fillna("c").ne("i")
                 if "completion" in tr.columns else pd.Series(True, index=tr.index))  # fmt: skip
     base = pd.DataFrame({
-        "t": pd.to_datetime(tr["ts"], utc=True).dt.tz_convert(None).to_numpy("datetime64[ns]"),
+        "t": _utc_naive(tr["ts"]),
         "path": tr["file_name"].astype("string").to_numpy(), "size": size.to_numpy("float64"),
         "sf": tr["source_file"].astype("string").to_numpy(),
         "sl": pd.to_numeric(tr["source_line"], errors="coerce").to_numpy("float64"),

@@ -189,9 +189,8 @@ class ReportData:
     title : str
         Title of the report (case name).
     session_scores : pandas.DataFrame or ScoredLabs, optional
-        Every scored session (``session_id``, ``score``, ``flagged``, ``reasons`` ...),
-        or kept a file a lab (:class:`~labforensics.scored_labs.ScoredLabs`: read by
-        column or by rows, never whole).
+        Every scored session (``session_id``, ``score``, ``flagged``, ``reasons`` ...), or
+        kept a file a lab (:class:`~labforensics.scored_labs.ScoredLabs`: never read whole).
     extra_notes : list of str
         Paragraphs added to the method section.
     run : dict
@@ -560,8 +559,8 @@ def _figures(data: ReportData, top: list[dict[str, Any]],
         out["leak"] = figures.data_uri(figures.png_bytes(lambda: figures.leak_coverage(cov)))
     if data.session_scores is not None and not data.session_scores.empty:
         sc = data.session_scores  # kept a file a lab: each column read lab by lab
-        out["scores"] = figures.data_uri(figures.png_bytes(
-            lambda: figures.score_distribution(column(sc, "score"), column(sc, "flagged"))))  # fmt: skip
+        out["scores"] = figures.data_uri(figures.png_bytes(lambda: figures.score_distribution(
+            column(sc, "score"), column(sc, "flagged"))))  # fmt: skip
     sessions_fig = {}
     if "session_id" in ev.columns:
         srows = _session_events(ev, top) if rows_of is None else rows_of
