@@ -7,8 +7,9 @@ numbers the evidence reveals as such by their keyed ids; this module holds the
 patterns for the rest, each anchored (a look-behind or a fixed marker fixes where a
 match starts) and linear in the text's length:
 
-* NIRs with a valid key, e-mail addresses and French phone numbers become the tags
-  ``[NIR]``, ``[EMAIL]`` and ``[PHONE]`` (:func:`redact_identifiers`);
+* NIRs (any number of NIR shape, whatever its INSEE key: a NIR with a typo in its key
+  still names the person by its 13 digits), e-mail addresses and French phone numbers
+  become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]`` (:func:`redact_identifiers`);
 * a person's name after an explicit marker (``Patient``, ``Pat.``, ``Mme``, ``M.``,
   ``Mr``, ``Mlle``, ``Madame``, ``Monsieur``, ``Nom``, ``né``/``née``, case aside,
   then ``:``, ``=`` or blanks) becomes ``[NAME]`` (:func:`redact_names`): one to four
@@ -100,7 +101,10 @@ _PHONE = re.compile(
 # key; plain or with one separator between groups. Bounded by non-digits only (not
 # word boundaries): a NIR glued to letters (``x269049912345646y``) is still one. A
 # keyed id already written (first alternative) is kept as it is, so its hex digits
-# are never read as a NIR. The key is checked by labforensics.leak.nir.
+# are never read as a NIR. The key is not part of the shape: for privacy (redaction,
+# keying, withholding) every match is a NIR whatever its key (:func:`nir_compact`);
+# the key's validity (labforensics.leak.nir) matters to the linkage only
+# (:func:`nir_in_text`).
 _NIR = re.compile(
     rf"{_ID}"
     rf"|(?<![0-9])[1-478]{_S}\d{{2}}{_S}\d{{2}}{_S}"
@@ -121,6 +125,9 @@ def nir_key_is_valid(nir13: str, key: str) -> bool:
 def nir_in_text(text: str) -> str | None:
     """The compact NIR a :data:`_NIR` match holds (slashes allowed), or None (wrong key).
 
+    The key's validity, for the uses that need it (the linkage); the privacy uses take
+    every match whatever its key (:func:`nir_compact`).
+
     Parameters
     ----------
     text : str
@@ -134,18 +141,66 @@ def nir_in_text(text: str) -> str | None:
     return normalise_nir(text.replace("/", ""))
 
 
+_NIR_GLUE = re.compile(NIR_SEPARATORS[:-1] + "/]")
+
+
+def nir_compact(text: str) -> str:
+    """The 15 characters of a :data:`_NIR` match, whatever its key (the privacy uses).
+
+    Parameters
+    ----------
+    text : str
+        A match of :data:`_NIR` that is not a keyed id.
+
+    Returns
+    -------
+    str
+        ``text`` without its separators (those of
+        :data:`labforensics.leak.nir.NIR_SEPARATORS` and slashes), ``2a``/``2b`` in
+        upper case. For a NIR with a valid key this is :func:`nir_in_text`'s value, so
+        its ``N`` id is unchanged; a NIR with a wrong key (a typo: its 13 digits still
+        name the person) gets an id of its own.
+
+    Examples
+    --------
+    >>> nir_compact("1 84 12 76 451 089 47")  # wrong key (46 is right)
+    '184127645108947'
+    >>> nir_compact("2/69/02/2a/005/012/47")
+    '269022A00501247'
+    """
+    return _NIR_GLUE.sub("", text).upper()
+
+
 def _nir_sub(m: re.Match[str]) -> str:
     text = m.group(0)
-    if text[0] in _PREFIXES:  # a keyed id
-        return text
-    return "[NIR]" if nir_in_text(text) is not None else text
+    return text if text[0] in _PREFIXES else "[NIR]"  # a keyed id stays
 
 
 def redact_identifiers(text: str) -> str:
-    """Replace NIRs (valid key, any separators), e-mail addresses and phone numbers by tags.
+    """Replace NIRs (any key, any separators), e-mail addresses and phone numbers by tags.
 
-    ``[NIR]``, ``[EMAIL]``, ``[PHONE]``; a keyed id (a prefix letter + 16 hex digits)
-    is left intact. Linear in the text's length.
+    Parameters
+    ----------
+    text : str
+        Free text (a detail, a quarantined line, a field-problem value).
+
+    Returns
+    -------
+    str
+        The text with ``[NIR]``, ``[EMAIL]``, ``[PHONE]`` in their place; a keyed id (a
+        prefix letter + 16 hex digits) is left intact. Linear in the text's length.
+
+    Notes
+    -----
+    A NIR is any run of :data:`_NIR`'s shape, whatever its INSEE key: a sex digit
+    (1, 2, 3, 4, 7 or 8), two digits of year and two of month, the place of birth (a
+    2-digit department or ``2A``/``2B`` and a 3-digit commune, or a ``97x``/``98x``
+    department and a 2-digit commune), a 3-digit order number and a 2-digit key, with
+    at most one separator between two groups and no digit either side. A NIR with a
+    typo in its key still names the person by its 13 digits (privacy by default). The
+    price: the month, department and commune digits are not checked, so any other
+    15-digit number starting with one of those sex digits (an order or message
+    number) is tagged ``[NIR]`` too.
     """
     if not text:
         return text

@@ -3,8 +3,8 @@
 A NIR used as a login, a host or a site name becomes its keyed ``N`` id when the
 evidence is read (:mod:`labforensics.ingest._structured_ids`). ``reidentify`` maps an
 ``N`` id back from the evidence that wrote the number: the readers' rows (before the
-redaction) are scanned here with the same patterns, each NIR normalised as the id was
-keyed from it (fresh-eyes QA 14: such ids were never resolved, and the command did not
+redaction) are scanned here with the same patterns, each NIR (whatever its key, as
+there) written as the id was keyed from it (fresh-eyes QA 14: such ids were never resolved, and the command did not
 say why).
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._privacy_text import _NIR, _PREFIXES, nir_in_text
+from ._privacy_text import _NIR, _PREFIXES, nir_compact
 from .ingest._structured_ids import _HINT, STRUCTURED_TEXT_COLUMNS
 
 __all__ = ["structured_nirs"]
@@ -34,15 +34,16 @@ def structured_nirs(lab: pd.Series, events: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``lab``, ``value`` (the NIR normalised: 13 characters and the key, as the ``N``
-        id was keyed from), ``seen_in`` (``"<column> column"``), one row per distinct
+        ``lab``, ``value`` (the NIR without its separators, whatever its key:
+        :func:`labforensics._privacy_text.nir_compact`, as the ``N`` id was keyed
+        from), ``seen_in`` (``"<column> column"``), one row per distinct
         (lab, value, column); raw identifiers: never written to a report.
 
     Examples
     --------
-    >>> ev = pd.DataFrame({"account": ["jdupont", "1 80 01 75 123 456 60"]})
-    >>> structured_nirs(pd.Series(["L01", "L01"]), ev)[["lab", "value"]].values.tolist()
-    [['L01', '180017512345660']]
+    >>> ev = pd.DataFrame({"account": ["jdupont", "1 80 01 75 123 456 60", "180017512345661"]})
+    >>> structured_nirs(pd.Series(["L01"] * 3), ev)[["lab", "value"]].values.tolist()
+    [['L01', '180017512345660'], ['L01', '180017512345661']]
     """
     rows: list[tuple[str, str, str]] = []
     for col in STRUCTURED_TEXT_COLUMNS:
@@ -60,8 +61,6 @@ def structured_nirs(lab: pd.Series, events: pd.DataFrame) -> pd.DataFrame:
                 s = m.group(0)
                 if s[0] in _PREFIXES:  # a keyed id already
                     continue
-                n = nir_in_text(s)
-                if n is not None:
-                    rows.append((lab_code, n, f"{col} column"))
+                rows.append((lab_code, nir_compact(s), f"{col} column"))
     out = pd.DataFrame(rows, columns=["lab", "value", "seen_in"], dtype="string")
     return out.drop_duplicates().reset_index(drop=True)

@@ -31,8 +31,11 @@ Redaction
 ---------
 Free text that leaves a reader (details, quarantined raw lines) is redacted:
 every IPP and request number that the evidence itself reveals becomes its keyed
-id (also glued to other characters: ``IPP0099887``), and NIRs (French social security numbers with a valid key, written with any
-separators: :mod:`labforensics.leak.nir`), e-mail addresses and French phone
+id (also glued to other characters: ``IPP0099887``), and NIRs (French social security
+numbers, written with any separators: :mod:`labforensics.leak.nir`; whatever their INSEE
+key, since a typo in the key still leaves a person's identifier, so another 15-digit
+number of NIR shape is tagged too: :func:`labforensics._privacy_text.redact_identifiers`),
+e-mail addresses and French phone
 numbers become the tags ``[NIR]``, ``[EMAIL]`` and ``[PHONE]``, a name after a
 patient marker (``Patient DUPONT Jean``, ``Mme de la Tour``) ``[NAME]``, a date after
 a birth marker (``né le``, ``DDN``) ``[BIRTHDATE]``, and in event details

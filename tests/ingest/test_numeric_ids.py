@@ -6,7 +6,8 @@ as a number and reached events, sessions, exports, findings and the report ("275
 line over 1 MiB kept its account, host, address, patient name and birth date in clear.
 
 The NIR of these tests, by hand: 2750869123456 = 97 x 28359475499 + 53, so its key is
-97 - 53 = 44 and ``275086912345644`` is valid; ``...45`` is not (wrong key).
+97 - 53 = 44 and ``275086912345644`` is valid; ``...45`` is not (wrong key), yet it is
+still withheld as a NIR (a typo in the key leaves a person's identifier).
 """
 
 from __future__ import annotations
@@ -64,14 +65,17 @@ def _ingest(tmp_path, name: str, text: str, encoding: str, profile: str | None =
 
 
 def test_nir_cells_by_hand():
-    col = ["12", NIR, "2 75 08 69 123 456 44", "2.75.08.69.123.456.44", None, NIR[:-1] + "5"]
-    # the plain and separated NIRs (valid key 44); a missing cell and a wrong key are not
+    col = ["12", NIR, "2 75 08 69 123 456 44", "2.75.08.69.123.456.44", None, NIR[:-1] + "5",
+           "5" + NIR[1:]]  # fmt: skip
+    # the plain and separated NIRs (valid key 44) and a wrong key (a typo in a person's
+    # NIR) are; a missing cell and a number of no NIR shape (sex digit 5) are not
     assert nir_cells(__import__("pyarrow").array(col)).tolist() == [
         False,
         True,
         True,
         True,
         False,
+        True,
         False,
     ]
     rows = [
@@ -87,7 +91,7 @@ def test_legacy_count_nir_withheld(tmp_path):
         NIR,  # line 2: the NIR -> withheld
         "2 75 08 69 123 456 44",  # line 3: the NIR with blanks -> withheld
         "275 086 912 345 644",  # line 4: grouped by 3, not a NIR's groups: 15 digits
-        NIR[:-1] + "5",  # line 5: wrong key, not a NIR: 15 digits, implausible
+        NIR[:-1] + "5",  # line 5: wrong key, still a person's NIR -> withheld
         "1234567890123",  # line 6: 13 digits (10^12 or more): implausible
         "999999999999",  # line 7: 12 digits: below the bound, read
         "12 500",  # line 8: French grouping, read as before
@@ -103,13 +107,14 @@ def test_legacy_count_nir_withheld(tmp_path):
         (2, "records", "[NIR]", "NB_ENREG: " + NIR_PROBLEM),
         (3, "records", "[NIR]", "NB_ENREG: " + NIR_PROBLEM),
         (4, "records", "<15 digits>", "NB_ENREG: " + IMPLAUSIBLE_PROBLEM),
-        (5, "records", "<15 digits>", "NB_ENREG: " + IMPLAUSIBLE_PROBLEM),
+        (5, "records", "[NIR]", "NB_ENREG: " + NIR_PROBLEM),
         (6, "records", "<13 digits>", "NB_ENREG: " + IMPLAUSIBLE_PROBLEM),
     ]
     assert NIR_PROBLEM == "a NIR-like identifier in a numeric column: value withheld"
-    # only the two NIRs are identifiers in a column (the others are implausible counts)
-    assert ev.report.identifiers_in_columns == {"records": 2}
-    assert "NIRs in numeric columns, withheld (values missing): records (2 rows)" in (
+    # only the three NIRs (two with the right key, one with a wrong key) are identifiers
+    # in a column (the others are implausible counts)
+    assert ev.report.identifiers_in_columns == {"records": 3}
+    assert "NIRs in numeric columns, withheld (values missing): records (3 rows)" in (
         ev.report.summary()
     )
     _leak_free(out)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import pytest
+import re
 
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labforensics._privacy_text import nir_compact, nir_in_text
 from labforensics.errors import CaseKeyError
 from labforensics.ingest import read_evidence
+from labforensics.ingest._numeric_ids import nir_cells
+from labforensics.ingest._structured_ids import key_nirs
 from labforensics.privacy import (
     CaseKey,
     Redactor,
     load_case_key,
+    nir_hash,
     nir_key_is_valid,
     pseudonymise,
     pseudonymise_one,
@@ -60,8 +69,12 @@ def test_nir_key_worked_example():
 def test_redact_identifiers():
     text = "NIR 1 85 05 78 006 084 91, mail jean.dupont@example.fr, tel 06 12 34 56 78"
     assert redact_identifiers(text) == "NIR [NIR], mail [EMAIL], tel [PHONE]"
-    # a 15-digit number with a wrong key is not a NIR
-    assert "185057800608490" in redact_identifiers("ref 185057800608490")
+    # a 15-digit number of NIR shape with a wrong key (91 is right) is still a person's
+    # NIR: redacted whatever its key (privacy by default)
+    assert redact_identifiers("ref 185057800608490") == "ref [NIR]"
+    # no NIR shape (sex digit 5 or 0): kept
+    assert redact_identifiers("ref 585057800608491") == "ref 585057800608491"
+    assert redact_identifiers("ref 085057800608491") == "ref 085057800608491"
 
 
 def test_redactor_replaces_known_ipps_as_tokens_only(test_key):
@@ -91,6 +104,70 @@ def test_no_raw_ipp_in_events_or_quarantine(tmp_path, test_key):
     assert ev.events["detail"].iloc[0] == f"vu {p7} et {p8} tel [PHONE]"
     assert p7 in ev.quarantine["raw"].iloc[0]
     assert ev.case_key_fingerprint == test_key.fingerprint
+
+
+def test_wrong_key_nir_never_raw_in_events_or_quarantine(tmp_path, test_key):
+    # 1 85 05 78 006 084 has key 91 (test_nir_key_worked_example) and 2 69 02 2B 005 012
+    # key 74 (tests/leak/test_nir.py): written with keys 90 and 47, a typo in a person's
+    # NIR. Spaced, no run of 5 digits holds them: before, they reached the events' detail
+    # and the quarantined line in clear.
+    assert not nir_key_is_valid("1850578006084", "90")
+    assert not nir_key_is_valid("269022B005012", "47")
+    pre = "05/03/2018;10:0{m}:00;L02;S1;u1;TECHNICIEN;PC1;10.0.0.1;RESULTATS;CONSULTATION;OK;"
+    rows = [
+        pre.format(m=0) + "40000777;D1;;appel CPAM NIR 1 85 05 78 006 084 90 cle fausse",
+        pre.format(m=1) + "40000888;D2;;nir=185057800608490",
+        # quarantined (no such date), of the header's width: its fields kept but the IPP
+        # and the request number (keyed)
+        (pre.format(m=2) + "40000888;D2;;NIR 1.85.05.78.006.084.90 et 2 69 02 2b 005 012 47")
+        .replace("05/03/2018", "32/13/2018"),
+    ]  # fmt: skip
+    f = tmp_path / "AUDIT_L02_20180305.csv"
+    f.write_bytes((HEADER + "\r\n".join(rows) + "\r\n").encode("cp1252"))
+    ev = read_evidence(f, case_key=test_key)
+    assert ev.events["detail"].tolist() == ["appel CPAM NIR [NIR] cle fausse", "nir=[NIR]"]
+    assert len(ev.quarantine) == 1
+    assert ev.quarantine["raw"].iloc[0].endswith(";;NIR [NIR] et [NIR]")
+    text = ev.events.astype(str).to_csv() + ev.quarantine.astype(str).to_csv()
+    for body in ("1850578006084", "269022B005012"):  # the 13 digits, any separators
+        assert not re.search(r"[\s./\-]?".join(body), text, re.IGNORECASE), body
+
+
+# A number of NIR shape, any key: sex digit, year, month, then a 2-digit department (or
+# 2A/2B) and a 3-digit commune or a 97x/98x department and a 2-digit commune, order, key;
+# any separator the NIR pattern accepts (or none) between two groups.
+_DIGITS = "0123456789"
+_NIR_SEPS = ["", " ", ".", "-", "\u00a0", "\u202f", "/"]
+
+
+@st.composite
+def nir_shaped(draw):
+    def d(n):
+        return draw(st.text(_DIGITS, min_size=n, max_size=n))
+
+    if draw(st.booleans()):
+        corsica = st.sampled_from(["2A", "2B", "2a", "2b"])
+        place = [draw(corsica | st.text(_DIGITS, min_size=2, max_size=2)), d(3)]
+    else:
+        place = [draw(st.sampled_from(["97", "98"])) + d(1), d(2)]
+    groups = [draw(st.sampled_from("123478")), d(2), d(2), *place, d(3), d(2)]
+    seps = draw(st.lists(st.sampled_from(_NIR_SEPS), min_size=6, max_size=6))
+    return groups[0] + "".join(s + g for s, g in zip(seps, groups[1:], strict=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(nir_shaped())
+def test_any_nir_shaped_number_is_redacted_keyed_and_withheld_whatever_its_key(s):
+    key = CaseKey(bytes(range(32)))
+    compact = re.sub(r"[^0-9A-Za-z]", "", s).upper()
+    assert len(compact) == 15 and nir_compact(s) == compact
+    # free text: tagged; a structured column: keyed on its 15 characters; a count: withheld
+    assert redact_identifiers(f"NIR {s} fin") == "NIR [NIR] fin"
+    assert key_nirs(f"pc-{s}", key) == "pc-" + nir_hash(key, compact)
+    assert nir_cells(pa.array([s, "12"])).tolist() == [True, False]
+    # with a valid key, the id is the normalised NIR's, as before (the linkage's value)
+    valid = nir_in_text(s)
+    assert valid is None or valid == compact
 
 
 def test_nir_glued_to_letters_is_tagged_and_pseudonyms_kept(test_key):

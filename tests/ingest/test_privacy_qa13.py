@@ -19,7 +19,7 @@ from lis_headers import CURRENT_HEADER as HEADER
     ("text", "want"),
     [
         ("NIR 1/61/05/75/123/456/85", "NIR [NIR]"),  # key 85 valid (1610575123456)
-        ("NIR 1/61/05/75/123/456/86", "NIR 1/61/05/75/123/456/86"),  # wrong key: kept
+        ("NIR 1/61/05/75/123/456/86", "NIR [NIR]"),  # wrong key: still a person's NIR
         ("mail jeanne.dupont [at] example.fr", "mail [EMAIL]"),
         ("mail jeanne.dupont (at) example.fr", "mail [EMAIL]"),
         ("mail jeanne.dupont {AT} example.fr", "mail [EMAIL]"),

@@ -48,8 +48,14 @@ def test_key_nirs_by_hand():
     # any separators: the normalised number's id, so one person gives one id
     assert key_nirs("1 80 01 75 123 456 60", KEY) == nir_hash(KEY, NIR_A)
     assert key_nirs("pc-" + NIR_B, KEY) == "pc-" + nir_hash(KEY, NIR_B)
-    # a wrong key is not a NIR; logins, e-mail addresses and phone numbers are not touched
-    for v in ("180017512345661", "tech.a1", "x@y.fr", "06 12 34 56 78"):
+    # a wrong key (60 is right) is still a person's NIR: keyed, an id of its own (its 15
+    # digits), any separators giving that one id
+    wrong = nir_hash(KEY, "180017512345661")
+    assert key_nirs("180017512345661", KEY) == wrong
+    assert key_nirs("1 80 01 75 123 456 61", KEY) == wrong
+    assert wrong != nir_hash(KEY, NIR_A)
+    # no NIR shape (sex digit 5), logins, e-mail addresses and phone numbers: not touched
+    for v in ("580017512345660", "tech.a1", "x@y.fr", "06 12 34 56 78"):
         assert key_nirs(v, KEY) == v
     # a keyed id already written stays as it is
     nid = nir_hash(KEY, NIR_A)
@@ -163,3 +169,34 @@ def test_reidentify_maps_n_ids_back_from_the_evidence(tmp_path):
         nir_hash(KEY, NIR_B): True,
         other: False,
     }
+
+
+def test_wrong_key_nir_login_keyed_and_reidentified(tmp_path):
+    # a NIR with a typo in its key (61, 60 is right) used as a login: a person's identifier
+    # all the same, so keyed on its 15 digits (never in clear), and reidentify gives back
+    # the number as the evidence writes it, without its separators
+    from labforensics.reidentify import reidentify
+
+    wrong = "180017512345661"
+    ev_dir = tmp_path / "ev"
+    ev_dir.mkdir()
+    rows = [ROW.format(m=0, site="S1", acct="1 80 01 75 123 456 61", host="PC-1")]
+    (ev_dir / "AUDIT_L01_20200315.csv").write_bytes(
+        (LEG + "\r\n".join(rows) + "\r\n").encode("cp1252")
+    )
+    e = read_evidence(ev_dir, case_key=KEY).events
+    nid = nir_hash(KEY, wrong)
+    assert e["account"].tolist() == [nid] and e["account_raw"].tolist() == [nid]
+    assert "123 456 61" not in e.astype(str).to_csv()
+    key_file = tmp_path / "case.key"
+    key_file.write_text(bytes(range(32)).hex())
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{nid}\n")
+    got = reidentify(key_file, [ev_dir], ids, tmp_path / "people.csv").set_index("pseudonym")
+    assert got.loc[nid, ["kind", "lab", "nir", "seen_in", "found"]].tolist() == [
+        "nir",
+        "L01",
+        wrong,
+        "account column",
+        True,
+    ]

@@ -71,9 +71,14 @@ def test_every_written_form_is_redacted(text):
     assert redact_identifiers(f"x{text}y") == "x[NIR]y"
 
 
-def test_invalid_key_is_kept_and_neighbours_untouched():
-    # a number of NIR shape with a wrong key is not a NIR (nor a phone): kept as written
-    assert redact_identifiers("ref 1 84 12 76 451 089 47") == "ref 1 84 12 76 451 089 47"
+def test_invalid_key_is_redacted_and_neighbours_untouched():
+    # a number of NIR shape with a wrong key is not a valid NIR (the linkage's view) but
+    # is still a person's identifier: redacted whatever its key
+    assert not is_valid_nir("1 84 12 76 451 089 47")
+    assert redact_identifiers("ref 1 84 12 76 451 089 47") == "ref [NIR]"
+    assert redact_identifiers("ref 2 69 02 2B 005 012 47.") == "ref [NIR]."  # 74 is right
+    # no NIR shape: sex digit 5 (nor a phone), kept
+    assert redact_identifiers("ref 5 84 12 76 451 089 46") == "ref 5 84 12 76 451 089 46"
     # a 16th digit: no NIR
     assert redact_identifiers("1841276451089461") == "1841276451089461"
 

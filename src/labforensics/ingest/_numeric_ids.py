@@ -8,8 +8,9 @@ profiles and regex profiles, through :func:`labforensics.ingest._lis_convert.
 _parse_numbers`; the ATNA, FHIR and syslog readers have none) is checked here
 **before** its values are parsed:
 
-* a cell holding a NIR with a valid INSEE key (any separators the NIR detection
-  accepts: :data:`labforensics._privacy_text._NIR`) becomes missing, with a field
+* a cell holding a NIR, whatever its INSEE key (a number of NIR shape with any
+  separators the NIR detection accepts: :data:`labforensics._privacy_text._NIR`; a
+  typo in the key leaves a person's identifier) becomes missing, with a field
   problem :data:`NIR_PROBLEM` whose value is ``[NIR]`` (never the digits); the
   column is counted in ``identifiers_in_columns`` (:func:`numeric_identifier_counts`);
 * a well-formed count of :data:`IMPLAUSIBLE_DIGITS` or more digits (10^12 or more)
@@ -24,7 +25,7 @@ beyond a lab's whole LIS database written in one export. A real count or volume 
 it is read as before.
 
 The work is vectorised: one RE2 match over the column (pyarrow) finds the cells that
-may hold a NIR; Python validates the key once per distinct such cell only.
+may hold a NIR; Python matches the NIR pattern once per distinct such cell only.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._privacy_text import _NIR, _PREFIXES, nir_in_text
+from .._privacy_text import _NIR, _PREFIXES
 
 __all__ = [
     "IMPLAUSIBLE_DIGITS",
@@ -62,16 +63,12 @@ _HINT = r"\d(?:[\s.\-/\x{a0}\x{202f}]?[\dAaBb]){12}"
 
 
 def _holds_nir(text: str) -> bool:
-    """Whether ``text`` holds a NIR with a valid key (a keyed id is none)."""
-    for m in _NIR.finditer(text):
-        s = m.group(0)
-        if s[0] not in _PREFIXES and nir_in_text(s) is not None:
-            return True
-    return False
+    """Whether ``text`` holds a number of NIR shape, whatever its key (a keyed id is none)."""
+    return any(m.group(0)[0] not in _PREFIXES for m in _NIR.finditer(text))
 
 
 def nir_cells(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Which cells of a numeric column hold a NIR with a valid INSEE key.
+    """Which cells of a numeric column hold a NIR, whatever its INSEE key.
 
     Parameters
     ----------
@@ -81,17 +78,25 @@ def nir_cells(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Boolean, one per cell: True where the cell's text holds a NIR (valid key,
-        plain or with the separators :data:`labforensics._privacy_text._NIR` accepts).
-        One RE2 match over the column; the key is checked in Python once per distinct
-        hinted value (few: none in real evidence).
+        Boolean, one per cell: True where the cell's text holds a number of NIR shape
+        (:data:`labforensics._privacy_text._NIR`: plain or with the separators it
+        accepts), whatever its key: a wrong key is a typo in a person's identifier.
+        One RE2 match over the column; the NIR pattern is matched in Python once per
+        distinct hinted value (few: none in real evidence).
+
+    Notes
+    -----
+    The shape is that of :func:`labforensics._privacy_text.redact_identifiers`: a
+    15-digit count whose first digit is 1, 2, 3, 4, 7 or 8 is withheld as a NIR (it
+    would be withheld as implausible anyway, :data:`IMPLAUSIBLE_DIGITS`); one starting
+    with another digit is not of NIR shape.
 
     Examples
     --------
     >>> import pyarrow as pa
     >>> nir_cells(pa.array(["12", "275086912345644", "2 75 08 69 123 456 44", None,
-    ...                     "275086912345645"])).tolist()
-    [False, True, True, False, False]
+    ...                     "275086912345645", "575086912345644"])).tolist()
+    [False, True, True, False, True, False]
     """
     n = len(col)
     if not n:

@@ -5,11 +5,13 @@ The event details and quarantined text are scanned for identifiers
 NIR used as a login (``account = 180017512345660``) or as a host or site name would
 have reached every output in clear. Each column of :data:`STRUCTURED_TEXT_COLUMNS`
 is scanned here, once per distinct value (a column's distinct values are few:
-accounts, hosts, sites), and each NIR with a valid INSEE key inside a value becomes
-its ``N`` id (:func:`labforensics.privacy.nir_hash` of the normalised number: the
-same id the patient indexes and dumps give that NIR), so that two logins stay two
-accounts (a tag like ``[NIR]`` would have merged them, and their sessions with
-them) and one number always gives one id in a case.
+accounts, hosts, sites), and each NIR inside a value, whatever its INSEE key (a typo
+in the key still leaves a person's identifier), becomes its ``N`` id
+(:func:`labforensics.privacy.nir_hash` of the number without its separators:
+:func:`labforensics._privacy_text.nir_compact`; for a NIR with a valid key, the
+normalised NIR), so that two logins stay two accounts (a tag like ``[NIR]`` would have
+merged them, and their sessions with them) and one number always gives one id in a
+case.
 
 Only the NIR is keyed in these columns: it is the regulated identifier (its use is
 restricted by law in France: décret n° 2019-341 lists the purposes) and never a name a
@@ -20,8 +22,8 @@ text they are tagged as before. The application's session id (``app_session``, t
 LIS ``id_session``) is scanned too (QA session 16: a NIR written there reached the
 events raw): keyed, not withheld, since one value gives one id and the application's
 sessions stay as they were (a missing id would make the row a batch job's). Other
-machine identifiers (``message_id``) are not scanned: a 15-digit message number with a
-valid key would be replaced for nothing. The numeric columns (``records``, ``bytes``)
+machine identifiers (``message_id``) are not scanned: a 15-digit message number of NIR
+shape would be replaced for nothing. The numeric columns (``records``, ``bytes``)
 are the reader's (:mod:`labforensics.ingest._numeric_ids`: a NIR there is withheld).
 The count of rows changed per column is reported in ``ingest_report.json``
 (``identifiers_in_columns``); ``reidentify`` maps ``N`` ids back given the index or
@@ -38,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema
-from .._privacy_text import _NIR, _PREFIXES, nir_in_text
+from .._privacy_text import _NIR, _PREFIXES, nir_compact
 from ..privacy import CaseKey, nir_hash
 from ._columns import _chunked, _codes, _from_codes
 
@@ -69,7 +71,7 @@ _HINT = r"\d(?:[\s.\-\x{a0}\x{202f}]?[\dAaBb]){12}"
 
 
 def key_nirs(text: str, key: CaseKey) -> str:
-    """Replace each NIR of ``text`` (valid INSEE key, any separators) by its ``N`` id.
+    """Replace each NIR of ``text`` (any INSEE key, any separators) by its ``N`` id.
 
     Parameters
     ----------
@@ -82,8 +84,17 @@ def key_nirs(text: str, key: CaseKey) -> str:
     -------
     str
         ``text`` with each NIR replaced by :func:`labforensics.privacy.nir_hash` of
-        the normalised number; a keyed id already in the text is kept. Linear in the
-        text's length.
+        the number without its separators
+        (:func:`labforensics._privacy_text.nir_compact`); a keyed id already in the
+        text is kept. Linear in the text's length.
+
+    Notes
+    -----
+    A NIR is a number of :data:`labforensics._privacy_text._NIR`'s shape whatever its
+    key (:func:`labforensics._privacy_text.redact_identifiers` says which): a NIR with
+    a wrong key gets an ``N`` id of its own (its 15 characters), a NIR with a valid key
+    the id of its normalised number, as before. The price: a login or host name
+    holding another 15-digit number of that shape is keyed too.
 
     Examples
     --------
@@ -93,18 +104,17 @@ def key_nirs(text: str, key: CaseKey) -> str:
     'jdupont'
     >>> key_nirs("1 80 01 75 123 456 60", key)  # a NIR, valid key
     'N...'
-    >>> key_nirs("1 80 01 75 123 456 61", key)  # wrong key: not a NIR
-    '1 80 01 75 123 456 61'
+    >>> key_nirs("1 80 01 75 123 456 61", key)  # wrong key: still a person's NIR
+    'N...'
+    >>> key_nirs("5 80 01 75 123 456 60", key)  # no such sex digit: no NIR shape
+    '5 80 01 75 123 456 60'
     """
     if not text:
         return text
 
     def nir(m: re.Match[str]) -> str:
         s = m.group(0)
-        if s[0] in _PREFIXES:
-            return s
-        n = nir_in_text(s)
-        return nir_hash(key, n) if n is not None else s
+        return s if s[0] in _PREFIXES else nir_hash(key, nir_compact(s))
 
     return _NIR.sub(nir, text)
 

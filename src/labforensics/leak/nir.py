@@ -1,9 +1,11 @@
 """The French NIR (social security number): normalisation and key check.
 
 One place for both, used by the redactor (:mod:`labforensics.privacy`) to find
-NIRs in free text and by the leak linkage to compare leaked NIRs with the labs'
-patient indexes: a NIR written ``1 85 07 972 12 005 08``, ``1.85.07.972.12.005.08``,
-``1-85-07-972-12-005-08`` or with no-break spaces is one and the same number.
+NIRs in free text (the separators only: for privacy a NIR is one whatever its key)
+and by the leak linkage to compare leaked NIRs with the labs' patient indexes (the
+key too: a wrong key is no valid NIR there): a NIR written ``1 85 07 972 12 005 08``,
+``1.85.07.972.12.005.08``, ``1-85-07-972-12-005-08`` or with no-break spaces is one
+and the same number.
 
 Structure (15 characters, INSEE): sex (1 digit: 1, 2; 3, 4 for people born
 abroad whose registration is pending; 7, 8 for temporary numbers), year of birth
