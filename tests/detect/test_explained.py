@@ -41,9 +41,19 @@ def _session(account: str, role: str, t: pd.Timestamp, acts: list[tuple]) -> lis
     return rows
 
 
-def _rows() -> list[dict]:
+def _rows(routine: bool = True) -> list[dict]:
     day = pd.Timedelta(days=1)
     rows: list[dict] = []
+    if routine:
+        # day 0: the lab's routine work, so that its routine rate is measured: a
+        # secretary enters 99 requests (Q1-Q99), which four technicians each read that
+        # morning (all explained: the median account reads 99 patients, 0 unexplained)
+        qs = [f"Q{i}" for i in range(1, 100)]
+        rows += _session("sec.q", "SECRETAIRE", D0 - pd.Timedelta(hours=8),
+                         [("update", q, "SAISIE") for q in qs])  # fmt: skip
+        for k, who in enumerate(("tech.e", "tech.f", "tech.g", "tech.h")):
+            rows += _session(who, "TECHNICIEN", D0 - pd.Timedelta(hours=6 - k),
+                             [("read", q) for q in qs])  # fmt: skip
     # day 0: the secretary enters PA's request; the technician handles PB
     rows += _session("sec.a", "SECRETAIRE", D0, [("update", "PA", "SAISIE")])
     rows += _session("tech.c", "TECHNICIEN", D0 + pd.Timedelta(hours=2), [("update", "PB")])
@@ -86,10 +96,15 @@ def test_request_the_day_before_explains_and_neighbours_do_not(feats):
     assert r["accessed_patients"] == 4 and r["unexplained_patients"] == 3
     assert r["unexplained_share"] == pytest.approx(0.75)
     assert r["explain_window_days"] == 3.0 and r["explain_usable"] == 1.0
-    # lab's routine rate: median account explained share = median(doc.d 1, tech.c 1,
-    # bio.b 1/6) = 1, so the floor 6 % applies: P(X >= 3 | n=4, p=0.06)
-    p = 4 * 0.06**3 * 0.94 + 0.06**4
+    # lab's routine rate: the median account (of doc.d 1 read, tech.c 1, bio.b 6 and the
+    # four readers 99 each) reads 99 patients, none unexplained; its 95 % upper bound is
+    # 1 - 0.05 ** (1 / 99) = 2.98 % (Clopper-Pearson with k = 0): P(X >= 3 | n=4, p=r)
+    r_lab = 1 - 0.05 ** (1 / 99)
+    p = 4 * r_lab**3 * (1 - r_lab) + r_lab**4
     assert r["unexplained_p"] == pytest.approx(p)
+    assert feats.notes["explain_labs"].set_index("lab").loc["L01", "unexplained_rate"] == (
+        pytest.approx(r_lab)
+    )
 
 
 def test_the_account_that_handled_the_request_explains_it(feats):
@@ -98,7 +113,7 @@ def test_the_account_that_handled_the_request_explains_it(feats):
     bio = _row(feats.session, "bio.b", "2021-02-07")
     assert tech["accessed_patients"] == 1 and tech["unexplained_patients"] == 0
     assert bio["accessed_patients"] == 1 and bio["unexplained_patients"] == 1
-    assert bio["unexplained_p"] == pytest.approx(0.06)
+    assert bio["unexplained_p"] == pytest.approx(1 - 0.05 ** (1 / 99))
 
 
 def test_account_day_counts_and_notes(feats):
@@ -107,8 +122,10 @@ def test_account_day_counts_and_notes(feats):
     w = feats.notes["explain_window"]
     assert set(w["basis"]) == {"fixed"} and set(w["window_days"]) == {3.0}
     labs = feats.notes["explain_labs"].set_index("lab")
-    # accesses: doc.d 1, bio.b 5 + 1, tech.c 1 = 8 reads; clinical events: 2 updates
-    assert labs.loc["L01", "accesses"] == 8 and labs.loc["L01", "clinical_events"] == 2
+    # accesses: doc.d 1, bio.b 5 + 1, tech.c 1, the four readers 4 x 99 = 404 reads;
+    # clinical events: 2 + 99 updates
+    assert labs.loc["L01", "accesses"] == 404 and labs.loc["L01", "clinical_events"] == 101
+    assert labs.loc["L01", "median_accesses"] == 99
 
 
 def test_unexplained_rule_fires_with_a_reason_for_a_reader(feats):
@@ -117,7 +134,7 @@ def test_unexplained_rule_fires_with_a_reason_for_a_reader(feats):
     fired, skipped = apply_rules(f, [rules["unexplained_patients"]], "session")
     assert not skipped
     hit = f[fired["unexplained_patients"]]
-    # only bio.b's day-1 session: 3 of 4 unexplained, p = 0.0008 <= 0.01; pooled over
+    # only bio.b's day-1 session: 3 of 4 unexplained, p = 0.0001 <= 0.01; pooled over
     # a week either side the same 3 of 4 (bio.b's next read is 33 days later): <= 0.001
     assert hit["account"].tolist() == ["bio.b"] and len(hit) == 1
     text = render_reason(rules["unexplained_patients"], hit.iloc[0].to_dict())
@@ -186,7 +203,7 @@ def test_one_or_two_accounts_do_not_set_the_window():
 
 
 def test_small_evidence_uses_the_cap_and_the_cap_is_a_knob(feats):
-    ss = sessionize(make_events(_rows()))
+    ss = sessionize(make_events(_rows(routine=False)))
     ft = build_features(
         ss.events, ss.sessions, FeatureParams(warmup="0s", explain_window_max="10D"), case=CASE
     )

@@ -51,8 +51,13 @@ A lab whose evidence does not record its clinical work (no clinical event, or
 its median account has fewer than :data:`MIN_LAB_COVERAGE` of its accesses
 explained) has no explanation signal: ``explain_usable`` is 0 there and its counts
 are 0. The lab's routine unexplained rate (for ``unexplained_p``) is the median
-account's unexplained share, at least ``1 - EXPLAINED_SHARE_EHR``: medians over
-accounts, so one account reading many unexplained patients moves neither.
+account's unexplained share, at least the ``1 - EXPLAINED_SHARE_EHR`` (6 %) of
+hospital logs, unless the lab's own evidence bounds it lower: then that bound, the
+95 % upper confidence bound of the median account's share given its number of
+accesses (:func:`routine_rate`). Medians over accounts, so one account reading many
+unexplained patients moves neither; the bound, so that a lab whose log explains
+nearly everything is judged at its own rate and not at a hospital's, without taking
+a small sample's low share at face value.
 
 Pooling an account's reads (:func:`pooled_counts`)
 ---------------------------------------------------
@@ -79,7 +84,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
+from scipy.stats import beta, binom
 
 from .._keycodes import group_codes
 
@@ -91,11 +96,13 @@ __all__ = [
     "MIN_ACCOUNTS",
     "MIN_GAPS",
     "MIN_LAB_COVERAGE",
+    "RATE_ALPHA",
     "WINDOW_MIN",
     "event_windows",
     "explain_accesses",
     "lab_signal",
     "pooled_counts",
+    "routine_rate",
     "session_windows",
     "unit_counts",
 ]
@@ -119,6 +126,9 @@ MIN_LAB_COVERAGE: float = 0.5
 WINDOW_MIN: pd.Timedelta = pd.Timedelta("1D")
 #: Least number of gaps for a 99th percentile (below 100 it is the maximum).
 MIN_GAPS: int = 100
+#: One minus the confidence of the routine rate's upper bound (:func:`routine_rate`): 95 %,
+#: the conventional level.
+RATE_ALPHA: float = 0.05
 #: Least number of accounts for the median over accounts (a median of two is their
 #: mean: one account would move it).
 MIN_ACCOUNTS: int = 3
@@ -142,7 +152,8 @@ class Explanation:
         The event's lab has an explanation signal (see the module doc).
     rate : numpy.ndarray of float64, shape (n_events,)
         Routine unexplained rate of the event's lab: its own share of unexplained
-        accesses, at least ``1 - EXPLAINED_SHARE_EHR`` (6 %).
+        accesses, at least ``1 - EXPLAINED_SHARE_EHR`` (6 %) unless its evidence
+        bounds it lower (:func:`routine_rate`).
     max_days : float
         The upper bound of the window, in days.
     windows : pandas.DataFrame
@@ -152,7 +163,9 @@ class Explanation:
     labs : pandas.DataFrame
         One row per lab: ``lab``, ``accesses``, ``clinical_events``,
         ``explained_share`` (the median over the lab's accounts with accesses of
-        their explained share), ``usable``, ``unexplained_rate``.
+        their explained share), ``median_accesses`` (the median over those accounts
+        of their number of accesses), ``usable``, ``unexplained_rate``
+        (:func:`routine_rate`).
     """
 
     is_access: np.ndarray
@@ -309,20 +322,26 @@ def explain_accesses(
         }
     )
     g = labs.groupby("lab", sort=True)
-    # the median account's explained share: one heavy reader cannot move it
-    per_acct = labs.groupby(["lab", "account"], sort=True, dropna=False)["x"].mean()
+    # the median account's explained share and number of accesses: one heavy reader
+    # moves neither
+    per_acct = labs.groupby(["lab", "account"], sort=True, dropna=False).agg(
+        x=("x", "mean"), n=("acc", "sum")
+    )
+    per_acct = per_acct[per_acct["n"] > 0]
     lab_tab = pd.DataFrame(
         {
             "accesses": g["acc"].sum().astype("int64"),
             "clinical_events": g["anc"].sum().astype("int64"),
-            "explained_share": per_acct.groupby(level="lab").median(),
+            "explained_share": per_acct["x"].groupby(level="lab").median(),
+            "median_accesses": per_acct["n"].groupby(level="lab").median(),
         }
     )
     lab_tab["usable"] = (lab_tab["clinical_events"] > 0) & (
         lab_tab["explained_share"].fillna(0.0) >= MIN_LAB_COVERAGE
     )
-    lab_tab["unexplained_rate"] = np.maximum(
-        1.0 - lab_tab["explained_share"].fillna(1.0), 1.0 - EXPLAINED_SHARE_EHR
+    lab_tab["unexplained_rate"] = routine_rate(
+        1.0 - lab_tab["explained_share"].to_numpy(dtype="float64"),
+        lab_tab["median_accesses"].to_numpy(dtype="float64"),
     )
     lab_tab = lab_tab.reset_index()
     usable, rate = lab_signal(lab_tab, lab)
@@ -330,6 +349,50 @@ def explain_accesses(
     if not isinstance(window, str):
         max_days = window / pd.Timedelta("1D")
     return Explanation(is_access, explained, wdays, usable, rate, float(max_days), windows, lab_tab)
+
+
+def routine_rate(share: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """A lab's routine unexplained rate, from its median account.
+
+    The point estimate is the median account's unexplained share, at least the
+    ``1 - EXPLAINED_SHARE_EHR`` (6 %) of hospital logs (Fabbri & LeFevre); when the
+    lab's own evidence bounds its rate below that, the bound is used instead: the
+    one-sided 95 % upper confidence bound of the median account's share (Clopper &
+    Pearson, Biometrika 26(4), 1934), written for a fractional count. So a lab whose
+    log explains nearly every access is judged at its own rate, while a small or
+    poorly explained one keeps the literature's floor or its own higher share.
+
+    Parameters
+    ----------
+    share : numpy.ndarray of float64, shape (n_labs,)
+        The median account's unexplained share (``NaN``: no access at the lab).
+    n : numpy.ndarray of float64, shape (n_labs,)
+        The median account's number of patient accesses (``NaN``: none).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_labs,)
+        ``min(B(1 - RATE_ALPHA; k + 1, n - k), max(share, 1 - EXPLAINED_SHARE_EHR))``
+        with ``k = share * n`` and ``B`` the beta quantile; ``max(share, 6 %)`` where
+        the bound is undefined (no access, or every access unexplained).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = routine_rate(np.array([0.0, 0.03, 0.2, np.nan]), np.array([6.0, 2000.0, 500.0, np.nan]))
+    >>> [round(float(x), 4) for x in r]  # small: the floor; 3 % of 2,000: its bound
+    [0.06, 0.0371, 0.2, 0.06]
+    """
+    share = np.asarray(share, dtype="float64")
+    n = np.asarray(n, dtype="float64")
+    point = np.maximum(np.nan_to_num(share, nan=0.0), 1.0 - EXPLAINED_SHARE_EHR)
+    ok = np.isfinite(share) & np.isfinite(n) & (n > 0)
+    k = np.where(ok, share * np.where(ok, n, 0.0), 0.0)
+    rest = np.where(ok, n, 0.0) - k
+    fit = ok & (rest > 0)
+    bound = np.full(share.shape, np.inf)
+    bound[fit] = beta.ppf(1.0 - RATE_ALPHA, k[fit] + 1.0, rest[fit])
+    return np.minimum(bound, point)
 
 
 def event_windows(windows: pd.DataFrame, lab: pd.Series, role: np.ndarray) -> np.ndarray:

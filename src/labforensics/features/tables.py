@@ -52,7 +52,7 @@ class Features:
     row per (lab, role): ``lab``, ``role``, ``window_days``, ``n_gaps``, ``basis``;
     the explanation window used, :mod:`labforensics.features.explained`) and
     ``"explain_labs"`` (one row per lab: ``accesses``, ``clinical_events``,
-    ``explained_share``, ``usable``) and ``"night_roster"`` (the distinct ``lab``,
+    ``explained_share``, ``median_accesses``, ``usable``, ``unexplained_rate``) and ``"night_roster"`` (the distinct ``lab``,
     ``role``, ``night`` of staff accounts' night sessions: the colleagues' nights of
     :mod:`labforensics.features.night`).
     """
