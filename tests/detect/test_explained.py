@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labforensics.case import CaseContext
 from labforensics.detect.rules import apply_rules, load_rules, render_reason
@@ -273,3 +275,29 @@ def test_lab_signal_of_labs_not_in_the_table_is_not_usable_without_a_warning():
         assert usable.tolist() == [False, False] and np.isnan(rate).all()
         usable, rate = lab_signal(labs, pd.Series(["L09", "L01"]))
         assert usable.tolist() == [False, True] and rate[1] == 0.05
+
+
+def test_routine_rate_by_hand():
+    from labforensics.features.explained import routine_rate
+
+    share = np.array([0.0, 0.0, 0.2, 1.0, np.nan])
+    n = np.array([6.0, 99.0, 500.0, 40.0, np.nan])
+    r = routine_rate(share, n)
+    # 6 reads, none unexplained: the bound 1 - 0.05 ** (1/6) = 39 % says nothing, the
+    # 6 % floor stays; 99 reads, none unexplained: the bound 1 - 0.05 ** (1/99) = 2.98 %;
+    # a lab at 20 % keeps its own share (above the floor); every read unexplained: 100 %;
+    # no access: the floor
+    assert r == pytest.approx([0.06, 1 - 0.05 ** (1 / 99), 0.2, 1.0, 0.06])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(0.0, 1.0, allow_nan=False),
+    st.floats(1.0, 1e6, allow_nan=False),
+)
+def test_routine_rate_between_the_share_and_the_floor(share, n):
+    from labforensics.features.explained import routine_rate
+
+    r = float(routine_rate(np.array([share]), np.array([n]))[0])
+    # never below the lab's own share, never above the old rule's max(share, 6 %)
+    assert share - 1e-12 <= r <= max(share, 0.06) + 1e-12
