@@ -403,8 +403,7 @@ def _patient_index(plan: _Plan, key: CaseKey) -> pd.DataFrame | None:
     scope), else None."""
     if plan.register is None or not plan.patients:
         return None
-    case = plan.case
-    return read_patient_index(plan.patients, case, list(case.leak_mappings) or None,
+    return read_patient_index(plan.patients, plan.case, list(plan.case.leak_mappings) or None,
                               case_key=key).people  # fmt: skip
 
 
@@ -455,6 +454,7 @@ def _write_outputs(
         transfers_given=plan.transfers is not None, unreadable=unreadable, stages=stages,
         reproduce=reproduce, sources=res.sources, session_rows=rows_of(res.session_file),
     )  # fmt: skip
+    findings["explained_accesses"] = res.scores.metadata.get("explained_accesses", [])
     if plan.leak_skipped:  # a dump folder's file left out is a limit of the linkage
         findings["limits"].append(
             f"{len(plan.leak_skipped):,} file(s) of the leak folder skipped (not a readable "

@@ -301,3 +301,25 @@ def test_routine_rate_between_the_share_and_the_floor(share, n):
     r = float(routine_rate(np.array([share]), np.array([n]))[0])
     # never below the lab's own share, never above the old rule's max(share, 6 %)
     assert share - 1e-12 <= r <= max(share, 0.06) + 1e-12
+
+
+def test_explanation_summary_by_hand(feats):
+    from labforensics.features.explained_summary import RATE_BASES, explanation_summary
+
+    rows = explanation_summary(feats.notes["explain_labs"], feats.notes["explain_window"])
+    assert [r["lab"] for r in rows] == ["L01"]
+    r = rows[0]
+    # 404 reads, 101 clinical events; the median account (of 7) reads 99, all explained:
+    # the rate is the lab's own bound, 1 - 0.05 ** (1/99), below the 6 % floor
+    assert (r["patient_reads"], r["clinical_events"], r["median_account_reads"]) == (404, 101, 99)
+    assert r["explanation_signal"] is True and r["median_account_explained_share"] == 1.0
+    assert r["routine_rate"] == round(1 - 0.05 ** (1 / 99), 6)
+    assert r["rate_basis"] == "bound" and r["rate_basis_text"] == RATE_BASES["bound"]
+    # the fixed 3-day window of every role that read (sorted by role)
+    assert {w["basis"] for w in r["windows"]} == {"fixed"}
+    assert {w["days"] for w in r["windows"]} == {3.0}
+    assert [w["role"] for w in r["windows"]] == sorted(w["role"] for w in r["windows"])
+    # the same lab given twice (two account batches' notes) counts once
+    twice = pd.concat([feats.notes["explain_labs"]] * 2, ignore_index=True)
+    assert explanation_summary(twice, feats.notes["explain_window"]) == rows
+    assert explanation_summary(feats.notes["explain_labs"].iloc[:0], None) == []

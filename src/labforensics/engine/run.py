@@ -55,6 +55,7 @@ from ..authorisation.ticket_budget import BUDGET_COLUMNS, global_ticket_sums
 from ..case_events import CaseEvents
 from ..detect import DetectParams, Scores
 from ..errors import LabForensicsError, ParameterError
+from ..features.explained_summary import explanation_summary
 from ..progress import lab_progress, progress_bar
 from ..sessions import SessionParams, Sessions
 from .batches import EVENT_BYTES, account_batches, account_counts, lab_stage_batched
@@ -311,10 +312,14 @@ def _first(partition: Any, settings: LabSettings, budget: int | None = None) -> 
 
 def _meta(part: LabPart) -> dict[str, Any]:
     budget = None if part.budget is None else part.budget[list(BUDGET_COLUMNS)]
+    notes = part.features.notes
     return {"lab": part.lab, "counts": part.counts(), "summaries": part.summaries,
             "n_sessions": len(part.sessions.sessions), "n_events": part.n_events,
             "family": lab_family(part.features), "n_batches": part.n_batches,
-            "budget": budget}  # fmt: skip
+            "budget": budget,
+            # the explanation's window and routine rate, stated in findings and the report
+            "explained": explanation_summary(notes.get("explain_labs"),
+                                             notes.get("explain_window"))}  # fmt: skip
 
 
 def _peer(part: LabPart, summaries: dict[str, pd.DataFrame], settings: LabSettings,
@@ -512,6 +517,9 @@ class LabRun:
             },  # fmt: skip
             "spilled": getattr(self.eng, "spill_dir", None) is not None,
         }
+        scores.metadata["explained_accesses"] = sorted(
+            (r for m in self.meta for r in m.get("explained", ())), key=lambda r: r["lab"]
+        )
         self.scores = scores
         return scores
 
