@@ -120,6 +120,31 @@ def test_quoting_rules(tmp_path, test_key):
     assert d[2:] == ['say "hi"', "abc", 'a"b"c']
 
 
+@pytest.mark.parametrize("end", ["\r\n", "\n"])
+def test_literal_quote_in_an_unquoted_field_is_text(tmp_path, test_key, end):
+    # fresh-eyes QA, session 22: an odd quote inside an unquoted free-text field made the
+    # row "quote left open", quarantined (an export with it); Python's csv and pyarrow
+    # read such a quote as text. A quoted field over two lines still joins them.
+    rows = [
+        leg_row("10:00:00", action="EXPORT", nb="90000", detail='Export vers ftp://t/a"b.csv'),
+        leg_row("10:01:00", detail='Ecran 12" neuf'),
+        leg_row("10:02:00", detail='taille 12"'),
+        leg_row("10:03:00", detail='"ligne un'),
+        'ligne deux"',
+        leg_row("10:04:00", detail='"ouvert'),
+        leg_row("10:05:00"),
+    ]
+    ev = read(write_legacy(tmp_path, rows, end=end), test_key)
+    e = ev.events
+    # lines 2-4 whole rows, 5-6 one record; the row of line 7 is cut by the next row
+    assert e["source_line"].tolist() == [2, 3, 4, 5, 8]
+    assert e["detail"].tolist()[:4] == ['Export vers ftp://t/a"b.csv', 'Ecran 12" neuf',
+                                        'taille 12"', "ligne un" + end + "ligne deux"]  # fmt: skip
+    assert int(e["records"].iloc[0]) == 90000
+    q = ev.quarantine
+    assert q["source_line"].tolist() == [7] and "quote left open" in q["reason"].iloc[0]
+
+
 def test_open_quote_cut_at_next_row(tmp_path, test_key):
     rows = [
         leg_row("10:00:00", detail='"never closed'),
@@ -197,15 +222,16 @@ def test_quotes_mid_field_follow_csv_rules(tmp_path, test_key):
     ]
     ev = read(write_legacy(tmp_path, rows), test_key)
     # as Python's csv module and pyarrow: a quote in mid-field is a literal character,
-    # so 'a"b;c"d' is two fields (16 in all); lines 3-4 are joined by their odd quote
-    # counts but the line break between them lies outside quotes. A lone CR in a row of
+    # so 'a"b;c"d' is two fields (16 in all); line 3 is a whole row whose last field
+    # ends with a literal quote (before session 22 its odd quote count joined it to
+    # line 4, both quarantined), and line 4 a row of one field. A lone CR in a row of
     # the header's width is data: kept in the value, a field problem (tests/ingest/test_bare_cr.py)
     assert ev.quarantine[["source_line", "reason"]].values.tolist() == [
         [2, "wrong field count: 16 fields, expected 15" + UNPLACED_NOTE],
-        [3, "unparseable quoting: line break outside quotes"],
+        [4, "wrong field count: 1 fields, expected 15" + UNPLACED_NOTE],
     ]
-    assert ev.events["detail"].tolist() == ["a\rb", 'x"y"z']
-    assert ev.events["source_line"].tolist() == [5, 6]
+    assert ev.events["detail"].tolist() == ['ecran 5"', "a\rb", 'x"y"z']
+    assert ev.events["source_line"].tolist() == [3, 5, 6]
 
 
 def test_repeated_header_and_blank_lines(tmp_path, test_key):

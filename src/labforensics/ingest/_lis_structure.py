@@ -90,6 +90,58 @@ def _walk_open_quotes(
                 j += 2
 
 
+def _openers_and_closers(
+    arr: np.ndarray,
+    odd_idx: np.ndarray,
+    line_start: np.ndarray,
+    line_end: np.ndarray,
+    line_file: np.ndarray,
+    profile: Profile,
+) -> np.ndarray:
+    """The lines with an odd number of quotes that open or close a quoted field.
+
+    A line read from a field start (the CSV state machine of
+    :func:`~labforensics.ingest._lis_kernels.scan_records`: a quote is special only
+    where a field starts, as :mod:`csv` and :func:`pyarrow.csv.read_csv` read it) that
+    does not end inside quotes opens nothing: its odd quote is literal text
+    (``a"b.csv``, ``12" ecran``). Such a line is kept only as the closer of the line
+    that opened a field before it (``ligne deux"`` after ``"ligne un``). Fresh-eyes QA,
+    session 22: every odd line was an opener, so one literal quote made its row "quote
+    left open", quarantined (an export with it).
+
+    Parameters
+    ----------
+    arr : numpy.ndarray of uint8
+        The batch's bytes.
+    odd_idx : numpy.ndarray of int64
+        Lines (ascending) holding an odd number of quote bytes.
+    line_start, line_end, line_file : numpy.ndarray of int64
+        Every line's first byte, line-feed position and file.
+    profile : Profile
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        The subset of ``odd_idx`` that opens (ends inside quotes) or closes a field;
+        a field never runs past its file's end.
+    """
+    from . import _lis_kernels as _k  # numba: imported on first read
+
+    start, end = line_start[odd_idx], line_end[odd_idx]
+    ce = end - ((end > start) & (arr[np.maximum(end - 1, 0)] == 13))  # a CRLF's CR
+    _n, opens, _bad, _quoted, _hash = _k.scan_records(
+        arr, start, ce, ord(profile.separator), ord(profile.quote)
+    )
+    keep = np.zeros(len(odd_idx), dtype=bool)
+    inside, file_ = False, -1
+    for k, (f, o) in enumerate(zip(line_file[odd_idx].tolist(), opens.tolist(), strict=True)):
+        if f != file_:  # a quoted field never runs past its file's end
+            inside, file_ = False, f
+        if inside or o:  # a closer, or a line that opens a field
+            keep[k], inside = True, not inside
+    return odd_idx[keep]
+
+
 def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.ndarray):
     """Split the raw bytes of one or more files into records.
 
@@ -114,6 +166,8 @@ def _structure(arr: np.ndarray, profile: Profile, data: bytes, file_start: np.nd
         e = np.zeros(0, dtype=np.int64)
         return e, e, e, e, np.zeros(0, np.int8), line_start, line_file
     odd_idx = np.flatnonzero(odd_line)
+    if len(odd_idx):  # a literal quote inside an unquoted field ('12" ecran') opens nothing
+        odd_idx = _openers_and_closers(arr, odd_idx, line_start, line_end, line_file, profile)
     first = np.arange(n_lines, dtype=np.int64)
     last = first.copy()
     status = np.zeros(n_lines, dtype=np.int8)
