@@ -66,7 +66,8 @@ def test_no_readable_evidence_file_refused_nothing_written(tmp_path, test_key, c
         ingest_to_store([notes], store, case_key=test_key)
     assert str(err.value) == (
         f"no readable evidence file in {notes} "
-        "(readme.txt: no reader recognises the header: first bytes 'a note\\x0a')"
+        "(readme.txt: no reader recognises the header: first bytes 'x x\\x0a' "
+        "(each run of letters shown as x, of digits as 9))"
     )
     assert not (tmp_path / "new").exists()  # nor the folders the call made
     # the command: as ingest --out refuses it, exit 2, no store and no key left

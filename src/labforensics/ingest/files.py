@@ -31,6 +31,7 @@ import glob
 import hashlib
 import io
 import os
+import re
 import stat
 import unicodedata
 import zlib
@@ -549,14 +550,22 @@ def utf16_without_bom(head: bytes) -> str | None:
     return f"looks like UTF-16 ({order}) without a byte-order mark: {hint}"
 
 
+#: Said after the first bytes of a file no reader took: what was masked.
+MASK_NOTE = "(each run of letters shown as x, of digits as 9)"
+_LETTERS = re.compile(r"[^\W\d_]+")
+_DIGITS = re.compile(r"\d+")
+
+
 def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     """Why no reader took a file (``head``: its first decompressed bytes).
 
     Returns ``"empty file"``, ``"not gzip despite .gz suffix"``, ``"gzip stream cut
     before any data"``, ``"bzip2 compressed (magic bytes 42 5a 68): not decompressed
     (only gzip is): ..."`` (or xz, zip, zstd), the hint of :func:`utf16_without_bom`, the reason of :func:`._head_checks.head_problem` (only a BOM, binary), or ``"no reader recognises the header: first bytes '...'"``
-    (the first 60 bytes as text, undecodable bytes and control characters as
-    ``\\xNN`` escapes, :func:`labforensics._terminal.visible`; the caller redacts it).
+    (the first 60 bytes as text, each run of letters as ``x`` and of digits as ``9``, so
+    that no content is shown: an unknown file may list people; undecodable bytes and
+    control characters as ``\\xNN`` escapes, :func:`labforensics._terminal.visible`;
+    then :data:`MASK_NOTE`).
     """
     p = Path(path)
     size = p.stat().st_size
@@ -578,10 +587,13 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     utf16 = utf16_without_bom(head)
     if utf16 is not None:
         return utf16
-    # undecodable bytes as \xNN, control characters as escapes (never raw: QA session 9)
-    text = visible(head[:60].decode("utf-8", errors="surrogateescape").lstrip("\ufeff"), keep="")
+    # undecodable bytes as \xNN, control characters as escapes (never raw: QA session 9);
+    # letters and digits masked: an unknown file may be a list of people (QA session 22:
+    # a name and a birth date were printed)
+    text = head[:60].decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+    text = visible(_DIGITS.sub("9", _LETTERS.sub("x", text)), keep="")
     why = head_problem(head) or "no reader recognises the header"  # BOM only, binary: QA 13
-    return f"{why}: first bytes '{text}'" if text else why
+    return f"{why}: first bytes '{text}' {MASK_NOTE}" if text else why
 
 
 def _walk(
