@@ -149,6 +149,7 @@ def test_unexplained_rule_fires_with_a_reason_for_a_reader(feats):
 def test_lab_without_clinical_events_gives_no_signal():
     # reads only: nothing can explain them, so nothing is counted as unexplained
     rows = _session("bio.b", "BIOLOGISTE", D0, [("read", "N1"), ("read", "N2"), ("read", "N3")])
+    rows += _session("bio.b", "BIOLOGISTE", D0 + pd.Timedelta(days=40), [])  # logs > window
     ss = sessionize(make_events(rows))
     ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
     r = ft.session.values.iloc[0]
@@ -323,3 +324,61 @@ def test_explanation_summary_by_hand(feats):
     twice = pd.concat([feats.notes["explain_labs"]] * 2, ignore_index=True)
     assert explanation_summary(twice, feats.notes["explain_window"]) == rows
     assert explanation_summary(feats.notes["explain_labs"].iloc[:0], None) == []
+
+
+def _snoop_log(days_after: int) -> pd.DataFrame:
+    """A lab's routine (a request entered, read by three colleagues) and bio.b reading
+    four patients nobody works on, then (``days_after`` > 0) a login that many days on."""
+    rows = _session("sec.a", "SECRETAIRE", D0, [("update", "PA", "SAISIE")])
+    for k, who in enumerate(("doc.d", "doc.e", "doc.f")):
+        rows += _session(who, "BIOLOGISTE", D0 + pd.Timedelta(minutes=3 + k), [("read", "PA")])
+    rows += _session("bio.b", "BIOLOGISTE", D0 + pd.Timedelta(minutes=20),
+                     [("read", f"N{i}") for i in range(1, 5)])  # fmt: skip
+    if days_after:
+        rows += _session("sec.a", "SECRETAIRE", D0 + pd.Timedelta(days=days_after), [])
+    ss = sessionize(make_events(rows))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
+    return ft.session.frame().set_index("account")
+
+
+def test_a_log_shorter_than_the_window_claims_nothing():
+    # fresh-eyes QA, session 22: a 36-minute log made "4 of 4 patients read have no
+    # request ... within 30 days" a top finding. The window is the 30-day cap (too few
+    # gaps); the log covers neither the 30 days before the reads nor those after: the
+    # four reads are undetermined, counted neither as read nor as unexplained
+    short = _snoop_log(0).loc["bio.b"]
+    assert (short["accessed_patients"], short["unexplained_patients"]) == (0, 0)
+    assert short["unexplained_p"] == 1.0 and short["explain_window_days"] == 30.0
+    rules = {r.id: r for r in load_rules()}
+    for rid in ("unexplained_patients", "unexplained_patients_sitting"):
+        fired, _ = apply_rules(_snoop_log(0).reset_index(), [rules[rid]], "session")
+        assert not fired[rid].any()
+    # logs reaching 31 days after the reads: the 30 days after them are seen, so the
+    # four reads are unexplained (the median account's 1 read, all explained: the 6 %
+    # floor; P(X >= 4 | 4, 0.06) = 0.06 ** 4)
+    long = _snoop_log(31).loc["bio.b"]
+    assert (long["accessed_patients"], long["unexplained_patients"]) == (4, 4)
+    assert long["unexplained_p"] == pytest.approx(0.06**4)
+    # 29 days after: not the whole 30 days seen, still undetermined
+    assert _snoop_log(29).loc["bio.b", "unexplained_patients"] == 0
+
+
+def test_two_readers_the_snooper_does_not_set_the_rate():
+    # fresh-eyes QA, session 22: with two readers the median account was their mean, so a
+    # snooper reading only unknown patients raised the lab's rate to 0.375. Now the upper
+    # median of the explained shares: the routine reader's, all 8 reads explained
+    rows = _session("sec.a", "SECRETAIRE", D0, [("update", f"R{i}", "SAISIE") for i in range(8)])
+    rows += _session("doc.d", "BIOLOGISTE", D0 + pd.Timedelta(hours=1),
+                     [("read", f"R{i}") for i in range(8)])  # fmt: skip
+    rows += _session("bio.b", "BIOLOGISTE", D0 + pd.Timedelta(hours=2),
+                     [("read", f"N{i}") for i in range(6)])  # fmt: skip
+    rows += _session("sec.a", "SECRETAIRE", D0 + pd.Timedelta(days=31), [])  # logs > window
+    ss = sessionize(make_events(rows))
+    ft = build_features(ss.events, ss.sessions, FeatureParams(warmup="0s"), case=CASE)
+    lab = ft.notes["explain_labs"].set_index("lab").loc["L01"]
+    assert lab["explained_share"] == 1.0  # doc.d's (bio.b's is 0), not their mean 0.5
+    # 8 reads of the median account, none unexplained: the bound 1 - 0.05 ** (1/8) = 31 %
+    # says nothing below 6 %, so the floor
+    assert lab["unexplained_rate"] == pytest.approx(0.06)
+    b = ft.session.frame().set_index("account").loc["bio.b"]
+    assert (b["unexplained_patients"], b["unexplained_p"]) == (6, pytest.approx(0.06**6))

@@ -155,6 +155,9 @@ def _family_rows() -> list[dict]:
     # sec.s, day 2: reads 7 neighbours nobody else touches, in one sitting
     rows += _session("sec.s", "SECRETAIRE", D0 + 2 * DAY,
                      [("read", f"N{i}") for i in range(1, 8)])  # fmt: skip
+    # day 6: a login, so that the logs cover the 3 days after every read (a read whose
+    # window lies outside the logs on both sides is undetermined)
+    rows += _session("sec.a", "SECRETAIRE", D0 + 6 * DAY, [])
     return rows
 
 

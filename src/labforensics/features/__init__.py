@@ -489,9 +489,12 @@ def _explain(
     """Explanation of each patient access (role and kind from the event's session,
     else from the event's own columns when present)."""
     role, kind = _event_role_kind(ev, per, ss, events)
-    return explain_accesses(
-        ev, role, kind.fillna("unknown"), params.explain_window, params.explain_window_max
-    )
+    # each lab's first and last logged events (of all its events, not only its
+    # sessions'): an access whose window lies outside them on both sides is undetermined
+    g = events.groupby(events["lab"].astype(object), sort=False)["ts"] if len(events) else None
+    span = dict(zip(g.min().index, zip(g.min(), g.max(), strict=True), strict=True)) if g else {}
+    return explain_accesses(ev, role, kind.fillna("unknown"), params.explain_window,
+                            params.explain_window_max, evidence_span=span)  # fmt: skip
 
 
 def _event_role_kind(

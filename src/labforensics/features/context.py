@@ -216,6 +216,7 @@ class LabContextBuilder:
         self._roles: list[np.ndarray] = []
         self._first: list[pd.Series] = []
         self._t0: list[int] = []
+        self._t1: list[int] = []  # each batch's last event (the lab's logged span)
         self._sessions: list[pd.DataFrame] = []
 
     def add(self, events: pd.DataFrame, sessions: pd.DataFrame) -> None:
@@ -239,6 +240,7 @@ class LabContextBuilder:
         self._roles.append(pd.unique(role.to_numpy(dtype=object)))
         ts = events["ts"].to_numpy(dtype="datetime64[ns]").view("int64")
         self._t0.append(int(ts.min()))
+        self._t1.append(int(ts.max()))
         has = events["patient"].notna().to_numpy()
         pat = events["patient"][has]
         self._first.append(pd.Series(ts[has]).groupby(pat.astype("object").to_numpy()).min())
@@ -326,8 +328,10 @@ class LabContextBuilder:
         role[len(seq) :] = roles
         role = pd.Series(role, dtype=object).iloc[order].reset_index(drop=True)
         kind = pd.Series(col("kind"), dtype=object).iloc[order].reset_index(drop=True)
+        span = ({self.lab: (pd.Timestamp(t0, tz="UTC"), pd.Timestamp(max(self._t1), tz="UTC"))}
+                if self._t1 else None)  # fmt: skip
         ex = explain_accesses(frame, role, kind.fillna("unknown"), p.explain_window,
-                              p.explain_window_max)  # fmt: skip
+                              p.explain_window_max, evidence_span=span)  # fmt: skip
         real = order < len(seq)
         acc = ex.is_access & real
         s, xv = np.r_[seq, np.zeros(k, np.int64)][order][acc], ex.explained[acc]

@@ -51,7 +51,8 @@ A lab whose evidence does not record its clinical work (no clinical event, or
 its median account has fewer than :data:`MIN_LAB_COVERAGE` of its accesses
 explained) has no explanation signal: ``explain_usable`` is 0 there and its counts
 are 0. The lab's routine unexplained rate (for ``unexplained_p``) is the median
-account's unexplained share, at least the ``1 - EXPLAINED_SHARE_EHR`` (6 %) of
+account's unexplained share (the upper median of the accounts' explained shares: of
+two accounts, the better explained), at least the ``1 - EXPLAINED_SHARE_EHR`` (6 %) of
 hospital logs, unless the lab's own evidence bounds it lower: then that bound, the
 95 % upper confidence bound of the median account's share given its number of
 accesses (:func:`routine_rate`). Medians over accounts, so one account reading many
@@ -79,8 +80,9 @@ ones does not stand out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -145,7 +147,9 @@ class Explanation:
     is_access : numpy.ndarray of bool, shape (n_events,)
         The event is a patient access (:data:`ACCESS_ACTIONS`, patient named).
     explained : numpy.ndarray of float64, shape (n_events,)
-        1 explained, 0 not, ``NaN`` for an event that is not an access.
+        1 explained, 0 not, ``NaN`` for an event that is not an access or an access
+        nothing explains whose window reaches before the lab's first logged event
+        (undetermined).
     window_days : numpy.ndarray of float64, shape (n_events,)
         Window used for the event's (lab, role), in days.
     usable : numpy.ndarray of bool, shape (n_events,)
@@ -259,9 +263,18 @@ def explain_accesses(
     kind: pd.Series,
     window: str | pd.Timedelta,
     window_max: pd.Timedelta,
+    evidence_span: Mapping[Any, tuple[pd.Timestamp, pd.Timestamp]] | None = None,
 ) -> Explanation:
     """Explain each patient access of an event table (vectorised: merge_asof per
     (lab, patient), no loop per event).
+
+    An access that nothing explains is *unexplained* only when the lab's logs cover at
+    least one whole side of its window (the ``window`` days before it, or those after
+    it, lie between the lab's first and last logged events); else it is
+    *undetermined* (``NaN``: a read in a 36-minute log says nothing of the 30 days
+    around it; fresh-eyes QA, session 22) and counts neither as accessed nor as
+    unexplained. A request only in the unlogged side remains a known false positive of
+    the rules (``rules.toml``).
 
     Parameters
     ----------
@@ -276,6 +289,9 @@ def explain_accesses(
         See the module doc.
     window_max : pandas.Timedelta
         Upper bound of the automatic window.
+    evidence_span : mapping of lab to (pandas.Timestamp, pandas.Timestamp), optional
+        Each lab's first and last logged events (UTC), when ``ev`` holds only part of
+        the lab's events; default: the lab's earliest and latest ``ts`` in ``ev``.
 
     Returns
     -------
@@ -310,13 +326,17 @@ def explain_accesses(
     )
     wdays = event_windows(windows, lab, role_o)
     ok = (gap <= wdays * _NS_PER_DAY) | handled | (colleague <= wdays * _NS_PER_DAY)
-    explained = np.where(is_access, ok.astype("float64"), np.nan)
+    first, last = _lab_span(lab, t, evidence_span)
+    w_ns = wdays * _NS_PER_DAY
+    covered = (t - w_ns >= first) | (t + w_ns <= last)
+    explained = np.where(is_access, np.where(ok, 1.0, np.where(covered, 0.0, np.nan)), np.nan)
 
     labs = pd.DataFrame(
         {
             "lab": lab.to_numpy(dtype=object),
             "account": ev["account"].astype(object).to_numpy(),
             "acc": is_access,
+            "det": is_access & ~np.isnan(explained),  # determined: explained or not
             "anc": is_anchor,
             "x": explained,
         }
@@ -325,14 +345,18 @@ def explain_accesses(
     # the median account's explained share and number of accesses: one heavy reader
     # moves neither
     per_acct = labs.groupby(["lab", "account"], sort=True, dropna=False).agg(
-        x=("x", "mean"), n=("acc", "sum")
+        x=("x", "mean"), n=("det", "sum")
     )
     per_acct = per_acct[per_acct["n"] > 0]
     lab_tab = pd.DataFrame(
         {
             "accesses": g["acc"].sum().astype("int64"),
             "clinical_events": g["anc"].sum().astype("int64"),
-            "explained_share": per_acct["x"].groupby(level="lab").median(),
+            # the upper median: of two accounts the better explained, so that one heavy
+            # reader cannot set the rate (the median of two is their mean)
+            "explained_share": per_acct["x"]
+            .groupby(level="lab")
+            .quantile(0.5, interpolation="higher"),
             "median_accesses": per_acct["n"].groupby(level="lab").median(),
         }
     )
@@ -349,6 +373,28 @@ def explain_accesses(
     if not isinstance(window, str):
         max_days = window / pd.Timedelta("1D")
     return Explanation(is_access, explained, wdays, usable, rate, float(max_days), windows, lab_tab)
+
+
+def _lab_span(
+    lab: pd.Series, t: np.ndarray, given: Mapping[Any, tuple[pd.Timestamp, pd.Timestamp]] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each event's lab's first and last logged instants (int64 ns UTC): ``given`` (a lab
+    missing from it: its earliest and latest event here), else the lab's in ``t``."""
+    if not len(t):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    codes, labs = pd.factorize(lab, use_na_sentinel=False)
+    first = np.full(len(labs), np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(len(labs), np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, codes, t)
+    np.maximum.at(last, codes, t)
+    for i, name in enumerate(labs):  # one per lab
+        if given is not None and name in given:
+            a, b = given[name]
+            first[i], last[i] = (
+                pd.Timestamp(a).as_unit("ns").value,
+                pd.Timestamp(b).as_unit("ns").value,
+            )
+    return first[codes], last[codes]
 
 
 def routine_rate(share: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -527,7 +573,8 @@ def unit_counts(
         the binomial tail; 1 when none)
         and ``explain_usable`` (0/1, max over the unit's events).
     """
-    sel = ex.is_access & (group >= 0) & (patient >= 0)
+    # undetermined accesses (NaN: the window reaches before the lab's logs) count in neither
+    sel = ex.is_access & ~np.isnan(ex.explained) & (group >= 0) & (patient >= 0)
     acc = np.zeros(n_groups)
     une = np.zeros(n_groups)
     usable = np.zeros(n_groups)
