@@ -94,7 +94,9 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {
         "records", 10, "median records out of the account's own units (records_out_z_own_any)"
     ),
     "lab_patients": _spec("patients", 1, "distinct patients seen at the lab so far"),
-    "accessed_patients": _spec("patients", 1, "distinct patients read (reads whose explanation is undetermined left out)"),
+    "accessed_patients": _spec(
+        "patients", 1, "distinct patients read (reads whose explanation is undetermined left out)"
+    ),
     "unexplained_patients": _spec(
         "patients", 1, "patients read with no request, sample or result around the access"
     ),
