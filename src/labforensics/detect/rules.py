@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._plural import counted
 from ..errors import ParameterError
 from ..thresholds import NAMED
 
@@ -84,9 +85,20 @@ def _earlier_exports(v: object) -> str:
     return "no earlier export or extraction in these logs"
 
 
+def _window_days(v: object) -> str:
+    """The explanation window of ``explain_window_days`` = ``v`` in words ("1 day", "30 days":
+    fresh-eyes QA, session 22, read "within 1 days")."""
+    if not isinstance(v, int | float | np.number) or isinstance(v, bool) or not np.isfinite(v):
+        return "? days"
+    return counted(f"{v:.0f}", "day")
+
+
 #: Reason fields that are phrases made from a feature column: name -> (column, phrase of
 #: its value). A rule using one reads the column (a table without it skips the rule).
-DERIVED_FIELDS = {"earlier_exports": ("records_out_before_max", _earlier_exports)}
+DERIVED_FIELDS = {
+    "earlier_exports": ("records_out_before_max", _earlier_exports),
+    "explain_window": ("explain_window_days", _window_days),
+}
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ A lab whose evidence does not record its clinical work (no clinical event, or
 its median account has fewer than :data:`MIN_LAB_COVERAGE` of its accesses
 explained) has no explanation signal: ``explain_usable`` is 0 there and its counts
 are 0. The lab's routine unexplained rate (for ``unexplained_p``) is the median
-account's unexplained share (the upper median of the accounts' explained shares: of
-two accounts, the better explained), at least the ``1 - EXPLAINED_SHARE_EHR`` (6 %) of
+account's unexplained share (of two accounts, the better explained one's: the median
+of two is their mean, which one heavy reader moves), at least the ``1 - EXPLAINED_SHARE_EHR`` (6 %) of
 hospital logs, unless the lab's own evidence bounds it lower: then that bound, the
 95 % upper confidence bound of the median account's share given its number of
 accesses (:func:`routine_rate`). Medians over accounts, so one account reading many
@@ -352,11 +352,7 @@ def explain_accesses(
         {
             "accesses": g["acc"].sum().astype("int64"),
             "clinical_events": g["anc"].sum().astype("int64"),
-            # the upper median: of two accounts the better explained, so that one heavy
-            # reader cannot set the rate (the median of two is their mean)
-            "explained_share": per_acct["x"]
-            .groupby(level="lab")
-            .quantile(0.5, interpolation="higher"),
+            "explained_share": _median_share(per_acct["x"]),
             "median_accesses": per_acct["n"].groupby(level="lab").median(),
         }
     )
@@ -373,6 +369,15 @@ def explain_accesses(
     if not isinstance(window, str):
         max_days = window / pd.Timedelta("1D")
     return Explanation(is_access, explained, wdays, usable, rate, float(max_days), windows, lab_tab)
+
+
+def _median_share(x: pd.Series) -> pd.Series:
+    """Per lab (level ``lab`` of ``x``, the accounts' explained shares): the median, but
+    of two accounts the better explained one's share (their mean, the median of two,
+    moves with one heavy reader: fresh-eyes QA, session 22, a snooper set a two-reader
+    lab's rate to 0.375); one account is its own."""
+    g = x.groupby(level="lab")
+    return g.median().where(g.count() != 2, g.max())
 
 
 def _lab_span(
