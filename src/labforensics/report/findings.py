@@ -316,7 +316,9 @@ def _findings_text(f: dict[str, Any], tz: str) -> list[str]:
         reasons = _joined_reasons(s.get("reasons") or [])
         out.append(
             f"Session of {s.get('account_as_logged') or s.get('account') or '(no account)'} ({s.get('account_kind')}) at {s.get('lab')} "
-            f"starting {when(s.get('start'))}: {recs:,} records sent out, score "
+            f"starting {when(s.get('start'))}: "
+            + (f"{recs:,} records sent out" if recs else "nothing sent out")  # QA 22: "0 records"
+            + ", score "
             f"{s.get('score', 0):.2f}" + (f" ({reasons})" if reasons else "")
         )
     flagged_src = [s for s in f.get("top_sources", []) if s.get("flagged")]
