@@ -52,8 +52,8 @@ its median account has fewer than :data:`MIN_LAB_COVERAGE` of its accesses
 explained) has no explanation signal: ``explain_usable`` is 0 there and its counts
 are 0. The lab's routine unexplained rate (for ``unexplained_p``) is the median
 account's unexplained share (of two accounts, the better explained one's: the median
-of two is their mean, which one heavy reader moves), at least the ``1 - EXPLAINED_SHARE_EHR`` (6 %) of
-hospital logs, unless the lab's own evidence bounds it lower: then that bound, the
+of two is their mean, which one heavy reader moves), at least the
+``1 - EXPLAINED_SHARE_EHR`` (6 %) of hospital logs, unless the lab's own evidence bounds it lower: then that bound, the
 95 % upper confidence bound of the median account's share given its number of
 accesses (:func:`routine_rate`). Medians over accounts, so one account reading many
 unexplained patients moves neither; the bound, so that a lab whose log explains
@@ -148,8 +148,8 @@ class Explanation:
         The event is a patient access (:data:`ACCESS_ACTIONS`, patient named).
     explained : numpy.ndarray of float64, shape (n_events,)
         1 explained, 0 not, ``NaN`` for an event that is not an access or an access
-        nothing explains whose window reaches before the lab's first logged event
-        (undetermined).
+        nothing explains whose window the lab's logs cover on neither side
+        (undetermined, :func:`explain_accesses`).
     window_days : numpy.ndarray of float64, shape (n_events,)
         Window used for the event's (lab, role), in days.
     usable : numpy.ndarray of bool, shape (n_events,)
