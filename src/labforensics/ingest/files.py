@@ -31,7 +31,6 @@ import glob
 import hashlib
 import io
 import os
-import re
 import stat
 import unicodedata
 import zlib
@@ -45,7 +44,7 @@ import numpy as np
 from .._terminal import visible
 from ..custody import open_evidence
 from ..errors import EvidenceError
-from ._head_checks import head_problem
+from ._head_checks import MASK_NOTE, head_problem, head_shape
 
 __all__ = [
     "GZIP_MAGIC",
@@ -550,12 +549,6 @@ def utf16_without_bom(head: bytes) -> str | None:
     return f"looks like UTF-16 ({order}) without a byte-order mark: {hint}"
 
 
-#: Said after the first bytes of a file no reader took: what was masked.
-MASK_NOTE = "(each run of letters shown as x, of digits as 9)"
-_LETTERS = re.compile(r"[^\W\d_]+")
-_DIGITS = re.compile(r"\d+")
-
-
 def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     """Why no reader took a file (``head``: its first decompressed bytes).
 
@@ -565,7 +558,7 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     (the first 60 bytes as text, each run of letters as ``x`` and of digits as ``9``, so
     that no content is shown: an unknown file may list people; undecodable bytes and
     control characters as ``\\xNN`` escapes, :func:`labforensics._terminal.visible`;
-    then :data:`MASK_NOTE`).
+    then :data:`._head_checks.MASK_NOTE`).
     """
     p = Path(path)
     size = p.stat().st_size
@@ -587,11 +580,8 @@ def unrecognised_reason(path: str | os.PathLike[str], head: bytes) -> str:
     utf16 = utf16_without_bom(head)
     if utf16 is not None:
         return utf16
-    # undecodable bytes as \xNN, control characters as escapes (never raw: QA session 9);
-    # letters and digits masked: an unknown file may be a list of people (QA session 22:
-    # a name and a birth date were printed)
-    text = head[:60].decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
-    text = visible(_DIGITS.sub("9", _LETTERS.sub("x", text)), keep="")
+    # undecodable bytes as \xNN, control characters as escapes (never raw: QA session 9)
+    text = visible(head_shape(head[:60]), keep="")
     why = head_problem(head) or "no reader recognises the header"  # BOM only, binary: QA 13
     return f"{why}: first bytes '{text}' {MASK_NOTE}" if text else why
 
