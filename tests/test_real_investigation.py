@@ -96,3 +96,21 @@ def test_brute_force_sources_top_the_findings(real_reports):
     assert top == ["183.62.140.253", "187.141.143.180", "103.99.0.122"]
     flagged = {s["src_ip"] for s in f["top_sources"] if s["flagged"]}
     assert "150.183.249.110" in flagged
+
+
+def test_real_logs_have_no_explanation_signal(real_reports):
+    # none of the real logs records a lab's clinical work (no request entry, reception,
+    # validation or transmission naming a patient): no lab has an explanation signal,
+    # so no read is called unexplained (issue 14 item 2, evidence the project did not write)
+    for name in ("auth-syslog", "fhir-auditevent", "atna-syslog"):
+        f = json.loads((real_reports / name / "findings.json").read_text(encoding="utf-8"))
+        rows = f["explained_accesses"]
+        assert rows and all(not r["explanation_signal"] and r["clinical_events"] == 0
+                            for r in rows), name  # fmt: skip
+        s = pd.read_parquet(real_reports / name / "scores.parquet")
+        assert not any("no request" in str(r) for r in s["reasons"]), name
+    # auth.log names no patient at all: the rate is the 6 % floor, "no patient read"
+    auth = json.loads((real_reports / "auth-syslog" / "findings.json").read_text())
+    assert [(r["patient_reads"], r["rate_basis"]) for r in auth["explained_accesses"]] == [
+        (0, "none")
+    ]
